@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 import redis
 from paycore.errors import PaycoreError
 

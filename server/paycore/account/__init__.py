@@ -1,0 +1,1 @@
+"""AccountService: merchants, seller accounts, API keys, and authentication by API key."""

@@ -1,0 +1,93 @@
+"""Account domain objects: what the service and repositories exchange (never proto messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Generic, TypeVar
+
+from paycore.secret import Secret
+
+T = TypeVar("T")
+
+
+class ApiKeyType(Enum):
+    SECRET = "secret"
+    PUBLISHABLE = "publishable"
+    RESTRICTED = "restricted"
+
+
+@dataclass(frozen=True)
+class NewMerchant:
+    name: str
+    email: str
+    country: str
+    default_currency: str
+    livemode: bool
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Merchant:
+    id: str
+    name: str
+    email: str
+    country: str
+    default_currency: str
+    livemode: bool
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class NewSellerAccount:
+    email: str
+    business_name: str
+    country: str
+    default_currency: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SellerAccount:
+    id: str
+    merchant_id: str
+    email: str
+    business_name: str
+    country: str
+    default_currency: str
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    merchant_id: str
+    type: ApiKeyType
+    name: str
+    scopes: tuple[str, ...]
+    redacted: str
+    created: int
+    revoked: int | None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key as it is created: the only moment its secret exists outside the caller."""
+
+    key: ApiKey
+    secret: Secret
+
+
+@dataclass(frozen=True)
+class CreatedMerchant:
+    merchant: Merchant
+    secret_key: IssuedKey
+    publishable_key: IssuedKey
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    data: list[T] = field(default_factory=list)
+    has_more: bool = False

@@ -1,0 +1,136 @@
+"""Account domain operations. Mutations take the open transaction they run in (the idempotency
+store opens it on the right shard); reads open their own connection through Shards."""
+
+from __future__ import annotations
+
+from paycore.account.keys import KeyHasher, issue_key, redact
+from paycore.account.models import (
+    ApiKey,
+    ApiKeyType,
+    CreatedMerchant,
+    IssuedKey,
+    Merchant,
+    NewMerchant,
+    NewSellerAccount,
+    Page,
+    SellerAccount,
+)
+from paycore.account.repository import (
+    ApiKeyRepository,
+    MerchantRepository,
+    SellerAccountRepository,
+)
+from paycore.errors import invalid, not_found
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage import Shards
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+SCOPE_ACCESS = ("read", "write")
+
+
+class AccountService:
+    def __init__(self, shards: Shards, hasher: KeyHasher, known_resources: frozenset[str]) -> None:
+        self._shards = shards
+        self._hasher = hasher
+        self._known_resources = known_resources
+
+    async def create_merchant(
+        self, connection: AsyncConnection, logical_shard: int, new: NewMerchant
+    ) -> CreatedMerchant:
+        merchant_id = new_id(Prefix.ACCOUNT, logical_shard)
+        merchant = await MerchantRepository(connection).insert(merchant_id, new)
+        keys = ApiKeyRepository(connection)
+        secret_key = await self._issue(keys, merchant, ApiKeyType.SECRET, "Secret key", ())
+        publishable_key = await self._issue(
+            keys, merchant, ApiKeyType.PUBLISHABLE, "Publishable key", ()
+        )
+        return CreatedMerchant(merchant, secret_key, publishable_key)
+
+    async def get_merchant(self, merchant_id: str) -> Merchant:
+        async with self._shards.read(merchant_id) as connection:
+            merchant = await MerchantRepository(connection).get(merchant_id)
+        if merchant is None:
+            raise not_found("merchant", merchant_id)
+        return merchant
+
+    async def create_seller_account(
+        self, connection: AsyncConnection, merchant_id: str, new: NewSellerAccount
+    ) -> SellerAccount:
+        account_id = new_id(Prefix.ACCOUNT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        return await SellerAccountRepository(connection).insert(merchant_id, account_id, new)
+
+    async def get_seller_account(self, merchant_id: str, account_id: str) -> SellerAccount:
+        async with self._shards.read(merchant_id) as connection:
+            account = await SellerAccountRepository(connection).get(merchant_id, account_id)
+        if account is None:
+            raise not_found("account", account_id)
+        return account
+
+    async def list_seller_accounts(
+        self, merchant_id: str, limit: int, starting_after: str
+    ) -> Page[SellerAccount]:
+        async with self._shards.read(merchant_id) as connection:
+            return await SellerAccountRepository(connection).list(
+                merchant_id, limit, starting_after
+            )
+
+    async def create_api_key(
+        self, connection: AsyncConnection, merchant_id: str, name: str, scopes: tuple[str, ...]
+    ) -> IssuedKey:
+        self._check_scopes(scopes)
+        merchant = await MerchantRepository(connection).get(merchant_id)
+        if merchant is None:
+            raise not_found("merchant", merchant_id)
+        return await self._issue(
+            ApiKeyRepository(connection), merchant, ApiKeyType.RESTRICTED, name, scopes
+        )
+
+    async def revoke_api_key(
+        self, connection: AsyncConnection, merchant_id: str, key_id: str
+    ) -> ApiKey:
+        key = await ApiKeyRepository(connection).revoke(merchant_id, key_id)
+        if key is None:
+            raise not_found("api_key", key_id)
+        return key
+
+    async def list_api_keys(
+        self, merchant_id: str, limit: int, starting_after: str, key_type: ApiKeyType | None
+    ) -> Page[ApiKey]:
+        async with self._shards.read(merchant_id) as connection:
+            return await ApiKeyRepository(connection).list(
+                merchant_id, limit, starting_after, key_type
+            )
+
+    def _check_scopes(self, scopes: tuple[str, ...]) -> None:
+        if not scopes:
+            raise invalid("scopes", "a restricted key needs at least one scope")
+        for index, scope in enumerate(scopes):
+            resource, _, access = scope.partition(":")
+            if resource not in self._known_resources or access not in SCOPE_ACCESS:
+                raise invalid(
+                    f"scopes[{index}]", f"{scope[:60]!r} is not <resource>:read or <resource>:write"
+                )
+
+    async def _issue(
+        self,
+        keys: ApiKeyRepository,
+        merchant: Merchant,
+        key_type: ApiKeyType,
+        name: str,
+        scopes: tuple[str, ...],
+    ) -> IssuedKey:
+        key_id, secret = issue_key(
+            key_type, merchant.livemode, logical_shard_of(merchant.id, Prefix.ACCOUNT)
+        )
+        draft = ApiKey(
+            id=key_id,
+            merchant_id=merchant.id,
+            type=key_type,
+            name=name,
+            scopes=scopes,
+            redacted=redact(secret),
+            created=0,
+            revoked=None,
+        )
+        stored = await keys.insert(merchant.id, draft, self._hasher.digest(secret.reveal()))
+        return IssuedKey(stored, secret)

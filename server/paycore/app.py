@@ -1,0 +1,93 @@
+"""The composition root: builds every long-lived object of a paycore process from Settings,
+once, and hands them to whoever needs them. Nothing else creates engines or clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from grpc import aio
+from paycore import contracts
+from paycore.account.authentication import Authenticator
+from paycore.account.keys import KeyHasher
+from paycore.account.service import AccountService
+from paycore.account.servicer import AccountServicer
+from paycore.config import Settings
+from paycore.ratelimit import RateLimiter
+from paycore.runtime.interceptors import (
+    AuthenticationInterceptor,
+    ErrorInterceptor,
+    IdempotencyKeyInterceptor,
+    MetricsInterceptor,
+    RateLimitInterceptor,
+    RequestLogInterceptor,
+)
+from paycore.runtime.metrics import GrpcMetrics
+from paycore.runtime.mutations import Mutations
+from paycore.runtime.policy import MethodPolicy
+from paycore.storage import IdempotencyStore, Shards
+from paycore.v1 import account_pb2_grpc
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    shards: Shards
+    redis: Redis
+    metrics: GrpcMetrics
+    policies: dict[str, MethodPolicy]
+    authenticator: Authenticator
+    rate_limiter: RateLimiter
+    mutations: Mutations
+    accounts: AccountService
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.shards.dispose()
+
+
+def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
+    settings.require_servers()
+    shards = Shards(settings)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    policies = contracts.method_policies()
+    hasher = KeyHasher(settings.key_hash_secret)
+    return Platform(
+        settings=settings,
+        shards=shards,
+        redis=redis,
+        metrics=GrpcMetrics(registry),
+        policies=policies,
+        authenticator=Authenticator(settings, shards, hasher),
+        rate_limiter=RateLimiter(redis, settings.rate_limits_per_second, settings.redis_key_prefix),
+        mutations=Mutations(shards, IdempotencyStore()),
+        accounts=AccountService(shards, hasher, contracts.scope_resources(policies)),
+    )
+
+
+def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
+    """Outermost first: every call is counted and logged, and every error mapped, even those of
+    authentication and rate limiting."""
+    policies = platform.policies
+    return [
+        MetricsInterceptor(platform.metrics),
+        RequestLogInterceptor(policies),
+        ErrorInterceptor(policies),
+        AuthenticationInterceptor(policies, platform.authenticator),
+        IdempotencyKeyInterceptor(policies),
+        RateLimitInterceptor(policies, platform.rate_limiter),
+    ]
+
+
+def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
+    """Registers the implemented services; returns their full names. Services not yet
+    implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+    account_pb2_grpc.add_AccountServiceServicer_to_server(
+        AccountServicer(
+            platform.accounts, platform.shards, platform.mutations, platform.authenticator
+        ),
+        server,
+    )
+    return ["paycore.v1.AccountService"]

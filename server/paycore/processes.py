@@ -1,0 +1,92 @@
+"""`paycore serve`: one process, or a supervisor of N worker processes sharing the gRPC port
+(SO_REUSEPORT) so that every core serves calls.
+
+With workers, each writes its metrics to PROMETHEUS_MULTIPROC_DIR and the supervisor alone
+serves /metrics, summed over the workers (prometheus-client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from types import FrameType
+
+from paycore.config import Settings
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+logger = logging.getLogger(__name__)
+WORKER_ENV = "PAYCORE_WORKER"
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def serve(settings: Settings, workers: int = 1) -> None:
+    settings.require_servers()
+    if workers > 1:
+        supervise(settings, workers)
+        return
+    from paycore.cli import run_async
+
+    run_async(serve_one(settings, expose_metrics=WORKER_ENV not in os.environ))
+
+
+async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
+    from paycore.app import build_platform
+    from paycore.runtime.server import serve_until_signalled
+
+    registry = CollectorRegistry()
+    metrics_http = None
+    if expose_metrics:
+        host, port = split_address(settings.metrics_addr)
+        metrics_http, _ = start_http_server(port, host, registry)
+        logger.info("metrics on http://%s/metrics", settings.metrics_addr)
+    try:
+        await serve_until_signalled(build_platform(settings, registry))
+    finally:
+        if metrics_http is not None:
+            metrics_http.shutdown()
+
+
+def supervise(settings: Settings, workers: int) -> None:
+    """Starts the workers, serves their summed metrics, and passes SIGTERM/SIGINT on to them;
+    if one dies, stops the rest and exits non-zero so that the service manager restarts us."""
+    with tempfile.TemporaryDirectory(prefix="paycore-metrics-") as metrics_dir:
+        env = {**os.environ, WORKER_ENV: "1", "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        children = [
+            subprocess.Popen([sys.executable, "-m", "paycore.cli", "serve"], env=env)
+            for _ in range(workers)
+        ]
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=metrics_dir)  # type: ignore[no-untyped-call]
+        host, port = split_address(settings.metrics_addr)
+        metrics_http, _ = start_http_server(port, host, registry)
+        stopping = False
+
+        def forward(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        logger.info("supervising %d workers on %s", workers, settings.grpc_addr)
+        exit_code = 0
+        while any(child.poll() is None for child in children):
+            if not stopping and any(child.poll() is not None for child in children):
+                logger.error("a worker exited unexpectedly; stopping the others")
+                exit_code = 1
+                forward(signal.SIGTERM, None)
+            time.sleep(0.2)
+        metrics_http.shutdown()
+    if exit_code:
+        raise SystemExit(exit_code)

@@ -1,0 +1,67 @@
+"""Rate limits per API key and route class, kept in Redis so every process shares them.
+
+The generic cell rate algorithm (GCRA): one Redis key per (principal, class) holds the
+"theoretical arrival time" of the next request; a request is allowed when it is not earlier
+than that time minus the burst tolerance. It is exact, needs one key and one round trip, and
+Redis' own clock is the only clock, so processes with drifting clocks agree.
+
+A limit of N per second allows bursts of N and N per second sustained. When Redis cannot be
+reached, requests are allowed (and logged): an outage of the limiter must not stop payments.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from paycore.runtime.policy import RateClass
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+_GCRA = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - tolerance
+if now < allow_at then
+  return {0, allow_at - now}
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1)
+return {1, 0}
+"""
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_after_ms: int = 0
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, limits_per_second: Mapping[str, int], key_prefix: str) -> None:
+        self._limits = dict(limits_per_second)
+        self._key_prefix = key_prefix
+        self._script = redis.register_script(_GCRA)
+
+    async def check(self, principal: str, rate_class: RateClass) -> RateDecision:
+        limit = self._limits.get(rate_class.value, 0)
+        if limit <= 0:
+            return RateDecision(allowed=True)
+        interval_us = 1_000_000 // limit
+        tolerance_us = interval_us * (limit - 1)
+        key = f"{self._key_prefix}ratelimit:{rate_class.value}:{principal}"
+        try:
+            allowed, wait_us = await self._script(keys=[key], args=[interval_us, tolerance_us])
+        except RedisError as error:
+            logger.warning("rate limiter unavailable, allowing the request: %s", error)
+            return RateDecision(allowed=True)
+        if allowed:
+            return RateDecision(allowed=True)
+        return RateDecision(allowed=False, retry_after_ms=max(1, -(-int(wait_us) // 1000)))

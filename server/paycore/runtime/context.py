@@ -1,0 +1,69 @@
+"""What one call carries through the server: request id, method policy, caller, idempotency key.
+
+The interceptors fill it in, in order; servicers read it with `current_call()`. It lives in a
+ContextVar, and grpc.aio runs every call in its own task, so calls never see each other's.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from enum import Enum
+
+from paycore.errors import ApiError, Reason
+from paycore.runtime.policy import MethodPolicy
+
+
+class CallerKind(Enum):
+    SECRET_KEY = "secret_key"
+    PUBLISHABLE_KEY = "publishable_key"
+    RESTRICTED_KEY = "restricted_key"
+    ADMIN = "admin"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, after authentication."""
+
+    kind: CallerKind
+    # The merchant whose objects the call may see; None for admin/internal calls that name none.
+    merchant_id: str | None
+    # What rate limits count against: the API key's id, or the operator credential's kind.
+    principal: str
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind in (CallerKind.ADMIN, CallerKind.INTERNAL)
+
+
+@dataclass
+class CallContext:
+    method: str
+    request_id: str
+    policy: MethodPolicy
+    caller: Caller | None = None
+    idempotency_key: str | None = None
+    started_ns: int = field(default=0)
+
+    def require_merchant(self) -> str:
+        """The merchant the call acts for; operators must name one in `paycore-merchant`."""
+        if self.caller is None or self.caller.merchant_id is None:
+            raise ApiError(
+                Reason.PERMISSION_DENIED,
+                param="paycore-merchant",
+                detail="operator calls to this method must name a merchant in paycore-merchant",
+            )
+        return self.caller.merchant_id
+
+
+_current: ContextVar[CallContext] = ContextVar("paycore_call")
+
+
+def current_call() -> CallContext:
+    return _current.get()
+
+
+def begin_call(call: CallContext) -> None:
+    _current.set(call)

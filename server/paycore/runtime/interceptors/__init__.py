@@ -1,0 +1,20 @@
+"""Server interceptors, outermost first: metrics, request log, errors, authentication,
+idempotency key, rate limit. Each wraps the unary behaviour of paycore's methods."""
+
+from paycore.runtime.interceptors.authentication import AuthenticationInterceptor
+from paycore.runtime.interceptors.base import PolicyInterceptor
+from paycore.runtime.interceptors.errors import ErrorInterceptor
+from paycore.runtime.interceptors.idempotency import IdempotencyKeyInterceptor
+from paycore.runtime.interceptors.metrics import MetricsInterceptor
+from paycore.runtime.interceptors.ratelimit import RateLimitInterceptor
+from paycore.runtime.interceptors.request_log import RequestLogInterceptor
+
+__all__ = [
+    "AuthenticationInterceptor",
+    "ErrorInterceptor",
+    "IdempotencyKeyInterceptor",
+    "MetricsInterceptor",
+    "PolicyInterceptor",
+    "RateLimitInterceptor",
+    "RequestLogInterceptor",
+]

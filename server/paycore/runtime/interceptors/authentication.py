@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
+from paycore.account.authentication import Authenticator
+from paycore.runtime.context import current_call
+from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor, metadata_value
+from paycore.runtime.policy import MethodPolicy
+
+MERCHANT_HEADER = "paycore-merchant"
+
+
+class AuthenticationInterceptor(PolicyInterceptor):
+    """`authorization: Bearer <key>` -> the call's Caller, checked against the method's policy
+    (UNAUTHENTICATED for a missing or wrong key, PERMISSION_DENIED for a key that may not)."""
+
+    def __init__(self, policies: dict[str, MethodPolicy], authenticator: Authenticator) -> None:
+        super().__init__(policies)
+        self._authenticator = authenticator
+
+    async def around(
+        self,
+        behavior: Behavior,
+        request: Any,
+        context: Context,
+        method: str,
+        policy: MethodPolicy,
+    ) -> Any:
+        call = current_call()
+        call.caller = await self._authenticator.authenticate(
+            metadata_value(context, "authorization"),
+            metadata_value(context, MERCHANT_HEADER),
+            policy,
+        )
+        return await behavior(request, context)

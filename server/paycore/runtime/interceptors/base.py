@@ -1,0 +1,74 @@
+"""The shape every paycore interceptor shares: wrap a method's unary behaviour with `around`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeAlias
+
+import grpc
+from grpc import aio
+from paycore.runtime.policy import MethodPolicy
+
+Context = aio.ServicerContext[Any, Any]
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
+Behavior = Callable[[Any, Context], Awaitable[Any]]
+
+
+class PolicyInterceptor(aio.ServerInterceptor):
+    """Wraps the unary behaviour of paycore's own methods (those with a policy) with `around`;
+    health and reflection pass through."""
+
+    def __init__(self, policies: Mapping[str, MethodPolicy]) -> None:
+        self._policies = policies
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        policy = self._policies.get(method)
+        if policy is None:
+            return handler
+
+        async def around(behavior: Behavior, request: Any, context: Context) -> Any:
+            return await self.around(behavior, request, context, method, policy)
+
+        return wrap_unary(handler, around)
+
+    async def around(
+        self,
+        behavior: Behavior,
+        request: Any,
+        context: Context,
+        method: str,
+        policy: MethodPolicy,
+    ) -> Any:
+        raise NotImplementedError
+
+
+def wrap_unary(
+    handler: Handler | None,
+    around: Callable[[Behavior, Any, Context], Awaitable[Any]],
+) -> Handler | None:
+    """The same handler with its unary-unary behaviour called through `around`."""
+    if handler is None or handler.unary_unary is None:
+        return handler  # an unknown method, or a stream: untouched
+    behavior: Behavior = handler.unary_unary  # type: ignore[assignment]  # stubs: sync only
+
+    async def wrapped(request: Any, context: Context) -> Any:
+        return await around(behavior, request, context)
+
+    return grpc.unary_unary_rpc_method_handler(
+        wrapped,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def metadata_value(context: Context, name: str) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == name:
+            return value if isinstance(value, str) else value.decode()
+    return None

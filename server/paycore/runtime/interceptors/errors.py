@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc import aio
+from paycore.errors import ApiError, Reason
+from paycore.runtime.context import current_call
+from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
+from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
+from paycore.runtime.policy import MethodPolicy
+
+logger = logging.getLogger(__name__)
+ERROR_DOMAIN = "paycore"
+RETRY_AFTER_HEADER = "retry-after-ms"
+STATUS_DETAILS_HEADER = "grpc-status-details-bin"
+
+
+class ErrorInterceptor(PolicyInterceptor):
+    """Domain errors become a gRPC status with a google.rpc.ErrorInfo detail (reason, and the
+    offending `param` in its metadata); anything unexpected becomes INTERNAL with the request
+    id, and is logged with its traceback. Nothing leaves as UNKNOWN."""
+
+    async def around(
+        self,
+        behavior: Behavior,
+        request: Any,
+        context: Context,
+        method: str,
+        policy: MethodPolicy,
+    ) -> Any:
+        try:
+            return await behavior(request, context)
+        except ApiError as error:
+            await abort(context, error)
+        except (aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception:
+            request_id = current_call().request_id
+            logger.exception("unexpected error in %s (request %s)", method, request_id)
+            await abort(context, ApiError(Reason.INTERNAL_ERROR, request_id=request_id))
+
+
+async def abort(context: aio.ServicerContext[Any, Any], error: ApiError) -> NoReturn:
+    call = current_call()
+    error_info = error_details_pb2.ErrorInfo(reason=error.reason.name, domain=ERROR_DOMAIN)
+    error_info.metadata.update(error.metadata)
+    if error.param:
+        error_info.metadata["param"] = error.param
+    details = [_packed(error_info)]
+    trailing = [(REQUEST_ID_HEADER, call.request_id)]
+    retry_after_ms = error.metadata.get("retry_after_ms")
+    if retry_after_ms:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(int(retry_after_ms))
+        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
+        trailing.append((RETRY_AFTER_HEADER, retry_after_ms))
+    status = status_pb2.Status(code=int(error.status), message=error.message, details=details)
+    trailing.append((STATUS_DETAILS_HEADER, status.SerializeToString()))
+    await context.abort(_grpc_code(int(error.status)), error.message, tuple(trailing))
+    raise AssertionError("context.abort returned")  # pragma: no cover
+
+
+def _packed(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+_GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def _grpc_code(value: int) -> grpc.StatusCode:
+    return _GRPC_CODES[value]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+from paycore.errors import ApiError, Reason
+from paycore.ratelimit import RateLimiter
+from paycore.runtime.context import current_call
+from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
+from paycore.runtime.policy import MethodPolicy
+
+
+class RateLimitInterceptor(PolicyInterceptor):
+    """RESOURCE_EXHAUSTED (reason RATE_LIMITED) once a key exceeds its class's rate; the wait is
+    in RetryInfo and in the `retry-after-ms` trailing metadata."""
+
+    def __init__(self, policies: dict[str, MethodPolicy], limiter: RateLimiter) -> None:
+        super().__init__(policies)
+        self._limiter = limiter
+
+    async def around(
+        self,
+        behavior: Behavior,
+        request: Any,
+        context: Context,
+        method: str,
+        policy: MethodPolicy,
+    ) -> Any:
+        caller = current_call().caller
+        assert caller is not None  # authentication runs first
+        decision = await self._limiter.check(caller.principal, policy.rate_class)
+        if not decision.allowed:
+            raise ApiError(
+                Reason.RATE_LIMITED,
+                metadata={"retry_after_ms": str(decision.retry_after_ms)},
+                rate_class=policy.rate_class.value,
+                retry_after_ms=decision.retry_after_ms,
+            )
+        return await behavior(request, context)

@@ -1,0 +1,54 @@
+"""Method policies, read from the contract: each RPC's `(paycore.v1.policy)` option says who may
+call it, which rate-limit class it counts against and whether it mutates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from google.protobuf.descriptor import FileDescriptor
+from paycore.v1 import common_pb2
+
+
+class Access(Enum):
+    SECRET = common_pb2.ACCESS_SECRET
+    PUBLISHABLE = common_pb2.ACCESS_PUBLISHABLE
+    ADMIN = common_pb2.ACCESS_ADMIN
+    INTERNAL = common_pb2.ACCESS_INTERNAL
+
+
+class RateClass(Enum):
+    OTHER = "other"
+    PAYMENTS = "payments"
+    SUBSCRIPTIONS = "subscriptions"
+
+
+_RATE_CLASSES = {
+    common_pb2.RATE_CLASS_OTHER: RateClass.OTHER,
+    common_pb2.RATE_CLASS_PAYMENTS: RateClass.PAYMENTS,
+    common_pb2.RATE_CLASS_SUBSCRIPTIONS: RateClass.SUBSCRIPTIONS,
+}
+
+
+@dataclass(frozen=True)
+class MethodPolicy:
+    access: Access
+    scope: str
+    rate_class: RateClass
+    mutating: bool
+
+
+def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
+    """Full method name ("/paycore.v1.AccountService/GetMerchant") -> its policy."""
+    policies = {}
+    for file in files:
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                option = method.GetOptions().Extensions[common_pb2.policy]
+                policies[f"/{service.full_name}/{method.name}"] = MethodPolicy(
+                    access=Access(option.access),
+                    scope=option.scope,
+                    rate_class=_RATE_CLASSES[option.rate_class],
+                    mutating=option.mutating,
+                )
+    return policies

@@ -1,0 +1,76 @@
+"""The gRPC server: services, health per service, reflection, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from paycore import contracts
+from paycore.app import Platform, add_servicers, interceptors
+
+logger = logging.getLogger(__name__)
+MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
+
+
+@dataclass
+class GrpcServer:
+    server: aio.Server
+    health: health.aio.HealthServicer
+    port: int
+    serving: list[str]
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Refuses new calls, lets in-flight ones finish within the grace period."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_seconds)
+
+
+async def start_grpc_server(platform: Platform, address: str) -> GrpcServer:
+    server = aio.server(
+        interceptors=interceptors(platform),
+        options=[
+            ("grpc.so_reuseport", 1),  # `serve --workers N`: N processes share the port
+            ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
+            ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+        ],
+    )
+    serving = add_servicers(platform, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in contracts.service_names():
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if name in serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        await health_servicer.set(name, status)
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [*contracts.service_names(), health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    port = server.add_insecure_port(address)
+    await server.start()
+    return GrpcServer(server, health_servicer, port, serving)
+
+
+async def serve_until_signalled(platform: Platform) -> None:
+    """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
+    settings = platform.settings
+    grpc_server = await start_grpc_server(platform, settings.grpc_addr)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logger.info("gRPC listening on %s (port %d)", settings.grpc_addr, grpc_server.port)
+    try:
+        await stop.wait()
+        logger.info("shutting down: in-flight calls get %.0fs", settings.shutdown_grace_seconds)
+        await grpc_server.stop(settings.shutdown_grace_seconds)
+    finally:
+        await platform.close()
+    logger.info("stopped")

@@ -1,0 +1,159 @@
+"""The idempotency-key store every mutating RPC goes through (DESIGN.md, "Idempotency").
+
+One transaction on the owner's shard holds, in order:
+  1. `pg_try_advisory_xact_lock(owner, key)`: taken -> we are the only request with this key;
+     not taken -> the first request is still running: ABORTED (IDEMPOTENCY_KEY_IN_USE).
+  2. the stored row, if any: same request hash -> replay its response (or its error);
+     different hash -> FAILED_PRECONDITION (IDEMPOTENCY_KEY_REUSED).
+  3. the change itself, then the row with the response, committed together.
+The lock is released at commit, after the row became visible, so a waiting duplicate always
+finds the row. A change that fails with a final domain error (NOT_FOUND, FAILED_PRECONDITION...)
+rolls back and its error is stored, so a replay gets the same answer; invalid arguments and
+transient failures store nothing and the key stays free for a corrected or retried request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from paycore.errors import ApiError, Reason, Status
+from paycore.storage.schema import idempotency_keys
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+ResponseT = TypeVar("ResponseT", bound=Message)
+
+# Errors that are the request's final answer: replaying the key must give them again.
+FINAL_ERROR_STATUSES = frozenset(
+    {
+        Status.NOT_FOUND,
+        Status.ALREADY_EXISTS,
+        Status.FAILED_PRECONDITION,
+        Status.OUT_OF_RANGE,
+        Status.PERMISSION_DENIED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: Status
+    body: bytes
+
+
+def request_fingerprint(method: str, request: Message) -> bytes:
+    """What "the same request" means: the method and the request's exact fields."""
+    digest = hashlib.sha256(method.encode())
+    digest.update(b"\0")
+    digest.update(request.SerializeToString(deterministic=True))
+    return digest.digest()
+
+
+class IdempotencyStore:
+    """Runs a change at most once per (owner, key) and remembers its answer."""
+
+    async def run(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        key: str,
+        fingerprint: bytes,
+        response_type: type[ResponseT],
+        change: Callable[[AsyncConnection], Awaitable[ResponseT]],
+        stored_form: Callable[[ResponseT], ResponseT] | None = None,
+    ) -> ResponseT:
+        """`stored_form` strips what must not be stored (a new key's secret): a replay then
+        answers without it, as secrets are shown once."""
+        final_error: ApiError | None = None
+        try:
+            async with engine.begin() as connection:
+                stored = await self._claim(connection, owner, key, fingerprint)
+                if stored is not None:
+                    return _replay(stored, response_type)
+                try:
+                    response = await change(connection)
+                except ApiError as error:
+                    final_error = error if error.status in FINAL_ERROR_STATUSES else None
+                    raise
+                kept = stored_form(response) if stored_form else response
+                ok = StoredResponse(Status.OK, kept.SerializeToString())
+                await self._remember(connection, owner, key, fingerprint, ok)
+                return response
+        except ApiError as error:
+            if error is final_error:
+                async with engine.begin() as connection:
+                    await self._remember(
+                        connection, owner, key, fingerprint, _error_response(error)
+                    )
+            raise
+
+    async def _claim(
+        self, connection: AsyncConnection, owner: str, key: str, fingerprint: bytes
+    ) -> StoredResponse | None:
+        lock_id = func.hashtextextended(f"{owner} {key}", 0)  # keys hold no spaces
+        if not (
+            await connection.execute(select(func.pg_try_advisory_xact_lock(lock_id)))
+        ).scalar_one():
+            raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
+        row = (
+            await connection.execute(
+                select(
+                    idempotency_keys.c.request_hash,
+                    idempotency_keys.c.response_status,
+                    idempotency_keys.c.response_body,
+                ).where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        if row.request_hash != fingerprint:
+            raise ApiError(Reason.IDEMPOTENCY_KEY_REUSED, param="idempotency-key")
+        return StoredResponse(Status(row.response_status), bytes(row.response_body))
+
+    async def _remember(
+        self,
+        connection: AsyncConnection,
+        owner: str,
+        key: str,
+        fingerprint: bytes,
+        response: StoredResponse,
+    ) -> None:
+        await connection.execute(
+            insert(idempotency_keys)
+            .values(
+                merchant_id=owner,
+                key=key,
+                request_hash=fingerprint,
+                response_status=int(response.status),
+                response_body=response.body,
+            )
+            .on_conflict_do_nothing()
+        )
+
+
+def _error_response(error: ApiError) -> StoredResponse:
+    body = {
+        "reason": error.reason.name,
+        "param": error.param,
+        "message": error.message,
+        "metadata": error.metadata,
+    }
+    return StoredResponse(error.status, json.dumps(body).encode())
+
+
+def _replay(stored: StoredResponse, response_type: type[ResponseT]) -> ResponseT:
+    if stored.status == Status.OK:
+        return response_type.FromString(stored.body)
+    body = json.loads(stored.body)
+    raise ApiError.replayed(
+        Reason[body["reason"]],
+        param=body["param"],
+        message=body["message"],
+        metadata=body["metadata"],
+    )

@@ -1,0 +1,83 @@
+"""Routing from a merchant (or any id it owns) to its physical database: the one place it happens.
+
+A merchant is assigned a logical shard when it is created; every id it owns carries that
+shard (see paycore.ids); the settings map logical shards to physical databases, so moving a
+logical shard is a data copy and a configuration change, never an id rewrite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from paycore.config import Settings
+from paycore.errors import ConfigurationError
+from paycore.ids import MalformedId, Prefix, logical_shard_of
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def asyncpg_url(url: str) -> str:
+    """postgresql://... (libpq style, what operators write) -> SQLAlchemy's asyncpg URL."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+        raise ConfigurationError(f"not a PostgreSQL URL: {scheme}://...")
+    return f"postgresql+asyncpg://{rest}"
+
+
+class Shards:
+    """Owns one engine (connection pool) per physical shard and routes to them."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.database_urls:
+            raise ConfigurationError("PAYCORE_DATABASE_URLS is empty")
+        self.logical_shard_count = settings.logical_shard_count
+        physical_count = len(settings.database_urls)
+        self._physical_of_logical = settings.shard_map or tuple(
+            logical % physical_count for logical in range(settings.logical_shard_count)
+        )
+        self.engines: tuple[AsyncEngine, ...] = tuple(
+            create_async_engine(
+                asyncpg_url(url),
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_pool_size,
+                pool_timeout=5,
+                pool_recycle=3600,
+            )
+            for url in settings.database_urls
+        )
+
+    def engine_for_logical(self, logical_shard: int) -> AsyncEngine:
+        return self.engines[self._physical_of_logical[logical_shard]]
+
+    def engine_for_merchant(self, merchant_id: str) -> AsyncEngine:
+        try:
+            logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        except MalformedId:
+            raise ValueError(f"cannot route {merchant_id!r}: not an account id") from None
+        if logical_shard >= self.logical_shard_count:
+            raise ValueError(f"{merchant_id} names logical shard {logical_shard}, beyond the map")
+        return self.engine_for_logical(logical_shard)
+
+    def logical_shard_for_new_merchant(self, seed: str | None = None) -> int:
+        """Random placement; with a seed (an idempotency key) the same seed lands on the same
+        shard, so a replayed CreateMerchant finds its first answer there."""
+        if seed is None:
+            return secrets.randbelow(self.logical_shard_count)
+        digest = hashlib.sha256(seed.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.logical_shard_count
+
+    @asynccontextmanager
+    async def transaction(self, merchant_id: str) -> AsyncIterator[AsyncConnection]:
+        async with self.engine_for_merchant(merchant_id).begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def read(self, merchant_id: str) -> AsyncIterator[AsyncConnection]:
+        async with self.engine_for_merchant(merchant_id).connect() as connection:
+            yield connection
+
+    async def dispose(self) -> None:
+        for engine in self.engines:
+            await engine.dispose()

@@ -1,0 +1,98 @@
+"""Input checks shared by every servicer: each failure is INVALID_ARGUMENT naming the field.
+
+They run before any state changes, so a bad request changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from paycore.errors import ApiError, Reason, invalid, missing
+from paycore.ids import MalformedId, Prefix, parse_id
+from paycore.iso import COUNTRIES, CURRENCY_EXPONENTS
+
+DEFAULT_LIST_LIMIT = 10
+MAX_LIST_LIMIT = 100
+# Stripe's metadata limits.
+METADATA_KEYS_MAX = 50
+METADATA_KEY_LENGTH_MAX = 40
+METADATA_VALUE_LENGTH_MAX = 500
+EMAIL_LENGTH_MAX = 254
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def text(param: str, value: str, *, maximum: int, required: bool = False) -> str:
+    value = value.strip()
+    if required and not value:
+        raise missing(param)
+    if len(value) > maximum:
+        raise ApiError(Reason.PARAMETER_TOO_LONG, param=param, maximum=maximum)
+    return value
+
+
+def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) -> str:
+    if not value:
+        if required:
+            raise missing(param)
+        return value
+    try:
+        parse_id(value, prefix)
+    except MalformedId:
+        raise ApiError(Reason.ID_MALFORMED, param=param, prefix=prefix.value) from None
+    return value
+
+
+def email(param: str, value: str, *, required: bool = True) -> str:
+    value = text(param, value, maximum=EMAIL_LENGTH_MAX, required=required)
+    if value and not _EMAIL.match(value):
+        raise invalid(param, "must be an email address")
+    return value
+
+
+def country(param: str, value: str) -> str:
+    if not value:
+        raise missing(param)
+    if value.upper() not in COUNTRIES:
+        raise invalid(param, f"{value[:8]!r} is not an ISO 3166-1 alpha-2 country code")
+    return value.upper()
+
+
+def currency(param: str, value: str) -> str:
+    if not value:
+        raise missing(param)
+    if value.lower() not in CURRENCY_EXPONENTS:
+        raise invalid(param, f"{value[:8]!r} is not a supported ISO 4217 currency code")
+    return value.lower()
+
+
+def metadata(param: str, value: Mapping[str, str]) -> dict[str, str]:
+    if len(value) > METADATA_KEYS_MAX:
+        raise invalid(param, f"at most {METADATA_KEYS_MAX} keys")
+    for key, item in value.items():
+        if not key or len(key) > METADATA_KEY_LENGTH_MAX:
+            raise invalid(
+                f"{param}[{key[:METADATA_KEY_LENGTH_MAX]}]", "keys are 1 to 40 characters"
+            )
+        if len(item) > METADATA_VALUE_LENGTH_MAX:
+            raise ApiError(
+                Reason.PARAMETER_TOO_LONG,
+                param=f"{param}[{key}]",
+                maximum=METADATA_VALUE_LENGTH_MAX,
+            )
+    return dict(value)
+
+
+def list_limit(value: int) -> int:
+    if value == 0:
+        return DEFAULT_LIST_LIMIT
+    if not 1 <= value <= MAX_LIST_LIMIT:
+        raise invalid("limit", f"must be between 1 and {MAX_LIST_LIMIT}")
+    return value
+
+
+def enum_value(param: str, value: int, known: Mapping[int, object]) -> int:
+    """Proto3 enums are open: an unknown number arrives intact and must be refused here."""
+    if value not in known:
+        raise ApiError(Reason.PARAMETER_UNKNOWN_ENUM, param=param, value=value)
+    return value

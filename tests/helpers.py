@@ -1,0 +1,90 @@
+"""What tests share besides fixtures: reading paycore's rich errors off a failed call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from paycore.client import Paycore, connect
+from paycore.v1 import account_pb2
+
+
+@dataclass(frozen=True)
+class RichError:
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    retry_delay_ms: int | None = None
+    trailing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def param(self) -> str | None:
+        return self.metadata.get("param")
+
+
+def rich_error(error: aio.AioRpcError) -> RichError:
+    trailing = {
+        key: value if isinstance(value, str) else value.hex()
+        for key, value in (error.trailing_metadata() or ())
+    }
+    reason, metadata, retry_delay_ms = "", {}, None
+    for key, value in error.trailing_metadata() or ():
+        if key != "grpc-status-details-bin":
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                retry_delay_ms = retry.retry_delay.ToMilliseconds()
+    return RichError(
+        code=error.code(),
+        message=error.details() or "",
+        reason=reason,
+        metadata=metadata,
+        retry_delay_ms=retry_delay_ms,
+        trailing=trailing,
+    )
+
+
+@dataclass(frozen=True)
+class MerchantFixture:
+    merchant: account_pb2.Merchant
+    client: Paycore
+
+
+async def create_merchant(admin: Paycore, target: str, name: str = "Acme") -> MerchantFixture:
+    merchant = await admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name=name, email="ops@acme.test", country="US", default_currency="usd"
+        )
+    )
+    return MerchantFixture(merchant, connect(target, merchant.secret_key))
+
+
+async def health_status(target: str, service: str) -> int:
+    """The health of `service` ("" for the server) as grpc.health.v1 reports it."""
+    async with aio.insecure_channel(target) as channel:
+        stub: Any = health_pb2_grpc.HealthStub(channel)
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+    return int(response.status)
+
+
+async def reflected_services(target: str) -> set[str]:
+    async with aio.insecure_channel(target) as channel:
+        stub: Any = reflection_pb2_grpc.ServerReflectionStub(channel)  # type: ignore[arg-type]
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        names: set[str] = set()
+        async for response in stub.ServerReflectionInfo(iter([request])):
+            names |= {service.name for service in response.list_services_response.service}
+    return names

@@ -1,0 +1,85 @@
+"""The server around the services: health per service, reflection, UNIMPLEMENTED for what is
+not built yet, request ids, metrics."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc import aio
+from grpc_health.v1 import health_pb2
+from paycore import contracts
+from paycore.app import Platform
+from paycore.client import connect
+from paycore.v1 import account_pb2, payment_pb2
+from prometheus_client import generate_latest
+
+from tests.helpers import MerchantFixture, health_status, reflected_services, rich_error
+
+
+async def test_health_reports_each_service(target: str) -> None:
+    statuses = {
+        name: await health_status(target, name) for name in [*contracts.service_names(), ""]
+    }
+    serving = health_pb2.HealthCheckResponse.SERVING
+    assert statuses["paycore.v1.AccountService"] == serving
+    assert statuses[""] == serving
+    assert statuses["paycore.v1.PaymentService"] == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert len(statuses) >= 12
+
+
+async def test_services_not_built_yet_answer_unimplemented(merchant: MerchantFixture) -> None:
+    with pytest.raises(aio.AioRpcError) as raised:
+        await merchant.client.payments.GetPayment(payment_pb2.GetPaymentRequest(id="pay_x"))
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_reflection_lists_every_service(target: str) -> None:
+    names = await reflected_services(target)
+    assert set(contracts.service_names()) <= names
+    assert "grpc.health.v1.Health" in names
+
+
+async def test_every_call_gets_a_request_id(target: str, merchant: MerchantFixture) -> None:
+    call = merchant.client.accounts.GetMerchant(
+        account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+    )
+    await call
+    trailing = dict(await call.trailing_metadata() or ())
+    assert str(trailing["x-request-id"]).startswith("req_")
+    async with connect(target, "sk_test_wrong") as client:
+        with pytest.raises(aio.AioRpcError) as raised:
+            await client.accounts.GetMerchant(
+                account_pb2.GetMerchantRequest(id=merchant.merchant.id),
+                metadata=(("x-request-id", "client-chosen-42"),),
+            )
+    assert rich_error(raised.value).trailing["x-request-id"] == "client-chosen-42"
+
+
+async def test_metrics_count_calls_by_method_and_code(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    registry = platform.metrics.registry
+    labels = {"grpc_type": "unary", "grpc_service": "paycore.v1.AccountService"}
+    labels["grpc_method"] = "GetMerchant"
+
+    def sample(name: str, **extra: str) -> float:
+        return registry.get_sample_value(name, {**labels, **extra}) or 0.0
+
+    before = {
+        "started": sample("grpc_server_started_total"),
+        "ok": sample("grpc_server_handled_total", grpc_code="OK"),
+        "not_found": sample("grpc_server_handled_total", grpc_code="NOT_FOUND"),
+        "timed": sample("grpc_server_handling_seconds_count"),
+    }
+    await merchant.client.accounts.GetMerchant(
+        account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+    )
+    with pytest.raises(aio.AioRpcError):
+        await merchant.client.accounts.GetMerchant(
+            account_pb2.GetMerchantRequest(id="acct_" + "0" * 22)
+        )
+    assert sample("grpc_server_started_total") == before["started"] + 2
+    assert sample("grpc_server_handled_total", grpc_code="OK") == before["ok"] + 1
+    assert sample("grpc_server_handled_total", grpc_code="NOT_FOUND") == before["not_found"] + 1
+    assert sample("grpc_server_handling_seconds_count") == before["timed"] + 2
+    assert b"grpc_server_handling_seconds_bucket" in generate_latest(registry)

@@ -1,0 +1,210 @@
+"""The idempotency-key store on its own: replay, reuse with another request, in flight,
+stored errors, nothing stored for invalid input."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+import pytest_asyncio
+from paycore.app import Platform
+from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.ids import Prefix, new_id
+from paycore.storage import IdempotencyStore
+from paycore.storage.idempotency import request_fingerprint
+from paycore.v1 import account_pb2
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+OWNER = new_id(Prefix.ACCOUNT, 0)
+Change = Callable[[AsyncConnection], Awaitable[account_pb2.SellerAccount]]
+
+
+@pytest.fixture
+def engine(platform: Platform) -> AsyncEngine:
+    return platform.shards.engine_for_merchant(OWNER)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def scratch_table(platform: Platform) -> AsyncIterator[str]:
+    """A table for the changes under test, dropped again so the schema checks see none of it."""
+    for engine in platform.shards.engines:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("create table if not exists idempotency_scratch (owner text, note text)")
+            )
+    yield "idempotency_scratch"
+    for engine in platform.shards.engines:
+        async with engine.begin() as connection:
+            await connection.execute(text("drop table idempotency_scratch"))
+
+
+def _request(email: str) -> account_pb2.CreateSellerAccountRequest:
+    return account_pb2.CreateSellerAccountRequest(email=email, country="US", default_currency="usd")
+
+
+async def _count(engine: AsyncEngine, note: str) -> int:
+    async with engine.connect() as connection:
+        return int(
+            (
+                await connection.execute(
+                    text("select count(*) from idempotency_scratch where note = :note"),
+                    {"note": note},
+                )
+            ).scalar_one()
+        )
+
+
+def _inserting(note: str, response_id: str) -> Change:
+    async def change(connection: AsyncConnection) -> account_pb2.SellerAccount:
+        await connection.execute(
+            text("insert into idempotency_scratch values (:owner, :note)"),
+            {"owner": OWNER, "note": note},
+        )
+        return account_pb2.SellerAccount(id=response_id, email=note)
+
+    return change
+
+
+async def test_replay_returns_the_stored_response_and_changes_nothing(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    store = IdempotencyStore()
+    fingerprint = request_fingerprint("/m", _request("a@x.test"))
+    first_id = new_id(Prefix.ACCOUNT, 0)
+    first = await store.run(
+        engine,
+        OWNER,
+        "replay",
+        fingerprint,
+        account_pb2.SellerAccount,
+        _inserting("replay", first_id),
+    )
+    again = await store.run(
+        engine,
+        OWNER,
+        "replay",
+        fingerprint,
+        account_pb2.SellerAccount,
+        _inserting("replay", "acct_other"),
+    )
+    assert first.id == again.id == first_id
+    assert await _count(engine, "replay") == 1
+
+
+async def test_same_key_with_a_different_request_is_refused(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    store = IdempotencyStore()
+    await store.run(
+        engine,
+        OWNER,
+        "reuse",
+        request_fingerprint("/m", _request("a@x.test")),
+        account_pb2.SellerAccount,
+        _inserting("reuse", "acct_1"),
+    )
+    with pytest.raises(ApiError) as raised:
+        await store.run(
+            engine,
+            OWNER,
+            "reuse",
+            request_fingerprint("/m", _request("b@x.test")),
+            account_pb2.SellerAccount,
+            _inserting("reuse", "acct_2"),
+        )
+    assert raised.value.reason is Reason.IDEMPOTENCY_KEY_REUSED
+    assert await _count(engine, "reuse") == 1
+
+
+async def test_a_key_whose_first_request_is_running_answers_aborted(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    store = IdempotencyStore()
+    fingerprint = request_fingerprint("/m", _request("slow@x.test"))
+    release = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def slow_change(connection: AsyncConnection) -> account_pb2.SellerAccount:
+        entered.set()
+        await release.wait()
+        return await _inserting("inflight", "acct_slow")(connection)
+
+    first = asyncio.create_task(
+        store.run(engine, OWNER, "inflight", fingerprint, account_pb2.SellerAccount, slow_change)
+    )
+    await entered.wait()
+    with pytest.raises(ApiError) as raised:
+        await store.run(
+            engine,
+            OWNER,
+            "inflight",
+            fingerprint,
+            account_pb2.SellerAccount,
+            _inserting("inflight", "acct_dup"),
+        )
+    assert raised.value.reason is Reason.IDEMPOTENCY_KEY_IN_USE
+    release.set()
+    assert (await first).id == "acct_slow"
+    replay = await store.run(
+        engine,
+        OWNER,
+        "inflight",
+        fingerprint,
+        account_pb2.SellerAccount,
+        _inserting("inflight", "acct_dup"),
+    )
+    assert replay.id == "acct_slow"
+    assert await _count(engine, "inflight") == 1
+
+
+async def test_final_errors_are_stored_and_replayed_without_running_again(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    store = IdempotencyStore()
+    fingerprint = request_fingerprint("/m", _request("nf@x.test"))
+    runs = 0
+
+    async def failing(connection: AsyncConnection) -> account_pb2.SellerAccount:
+        nonlocal runs
+        runs += 1
+        await _inserting("final-error", "acct_x")(connection)
+        raise not_found("customer", "cus_missing", param="customer")
+
+    for _ in range(2):
+        with pytest.raises(ApiError) as raised:
+            await store.run(engine, OWNER, "final", fingerprint, account_pb2.SellerAccount, failing)
+        assert raised.value.reason is Reason.RESOURCE_MISSING
+        assert raised.value.param == "customer"
+        assert "cus_missing" in raised.value.message
+    assert runs == 1
+    assert await _count(engine, "final-error") == 0  # the failed change was rolled back
+
+
+async def test_invalid_arguments_store_nothing(engine: AsyncEngine, scratch_table: str) -> None:
+    store = IdempotencyStore()
+    fingerprint = request_fingerprint("/m", _request("bad@x.test"))
+
+    async def rejecting(connection: AsyncConnection) -> account_pb2.SellerAccount:
+        raise invalid("amount", "must be positive")
+
+    with pytest.raises(ApiError):
+        await store.run(engine, OWNER, "invalid", fingerprint, account_pb2.SellerAccount, rejecting)
+    async with engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                select(func.count())
+                .select_from(text("idempotency_keys"))
+                .where(text("merchant_id = :owner and key = 'invalid'")),
+                {"owner": OWNER},
+            )
+        ).scalar_one()
+    assert stored == 0
+
+
+def test_fingerprint_covers_method_and_every_field() -> None:
+    base = request_fingerprint("/a", _request("x@x.test"))
+    assert base == request_fingerprint("/a", _request("x@x.test"))
+    assert base != request_fingerprint("/b", _request("x@x.test"))
+    assert base != request_fingerprint("/a", _request("y@x.test"))

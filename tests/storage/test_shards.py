@@ -1,0 +1,103 @@
+"""Ids route to their shard without a lookup; a merchant's rows live on its shard only."""
+
+from __future__ import annotations
+
+from paycore.app import Platform
+from paycore.client import Paycore, idempotency_key
+from paycore.config import Settings
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage import Shards
+from paycore.storage.schema import merchants, seller_accounts
+from paycore.v1 import account_pb2
+from sqlalchemy import select
+
+from tests.helpers import MerchantFixture
+
+
+def test_logical_shards_spread_over_physical_shards() -> None:
+    shards = Shards(Settings(database_urls=("postgresql://h/a", "postgresql://h/b")))
+    engines = [shards.engine_for_logical(logical) for logical in range(shards.logical_shard_count)]
+    assert engines.count(shards.engines[0]) == engines.count(shards.engines[1]) == 32
+    merchant_id = new_id(Prefix.ACCOUNT, 3)
+    assert shards.engine_for_merchant(merchant_id) is shards.engines[1]
+
+
+def test_shard_map_moves_a_logical_shard() -> None:
+    moved = Settings(
+        database_urls=("postgresql://h/a", "postgresql://h/b"),
+        logical_shard_count=4,
+        shard_map=(0, 0, 0, 1),
+    )
+    shards = Shards(moved)
+    assert shards.engine_for_merchant(new_id(Prefix.ACCOUNT, 2)) is shards.engines[0]
+    assert shards.engine_for_merchant(new_id(Prefix.ACCOUNT, 3)) is shards.engines[1]
+
+
+def test_idempotency_seed_places_a_new_merchant_deterministically() -> None:
+    shards = Shards(Settings(database_urls=("postgresql://h/a",)))
+    assert shards.logical_shard_for_new_merchant("k1") == shards.logical_shard_for_new_merchant(
+        "k1"
+    )
+    placements = {shards.logical_shard_for_new_merchant(f"k{n}") for n in range(500)}
+    assert len(placements) > 50
+
+
+async def test_merchant_rows_are_on_the_physical_shard_their_id_names(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    merchant_id = merchant.merchant.id
+    seller = await merchant.client.accounts.CreateSellerAccount(
+        account_pb2.CreateSellerAccountRequest(
+            email="s@shop.test", country="US", default_currency="usd"
+        )
+    )
+    assert logical_shard_of(seller.id, Prefix.ACCOUNT) == logical_shard_of(
+        merchant_id, Prefix.ACCOUNT
+    )
+    home = platform.shards.engine_for_merchant(merchant_id)
+    found = {}
+    for engine in platform.shards.engines:
+        async with engine.connect() as connection:
+            merchant_rows = (
+                await connection.execute(
+                    select(merchants).where(merchants.c.merchant_id == merchant_id)
+                )
+            ).all()
+            seller_rows = (
+                await connection.execute(
+                    select(seller_accounts).where(seller_accounts.c.id == seller.id)
+                )
+            ).all()
+        found[engine] = (len(merchant_rows), len(seller_rows))
+    assert found[home] == (1, 1)
+    assert all(counts == (0, 0) for engine, counts in found.items() if engine is not home)
+
+
+async def test_new_merchants_land_on_every_physical_shard(
+    platform: Platform, admin: Paycore
+) -> None:
+    shards = platform.shards
+    wanted: dict[int, str] = {}
+    for attempt in range(1000):
+        key = f"placement-{attempt}"
+        physical = shards.engines.index(
+            shards.engine_for_logical(shards.logical_shard_for_new_merchant(key))
+        )
+        wanted.setdefault(physical, key)
+    assert set(wanted) == set(range(len(shards.engines)))
+    for physical, key in wanted.items():
+        created = await admin.accounts.CreateMerchant(
+            account_pb2.CreateMerchantRequest(
+                name=f"Shard {physical}", email="s@x.test", country="US", default_currency="usd"
+            ),
+            metadata=idempotency_key(key),
+        )
+        engine = shards.engine_for_merchant(created.id)
+        assert engine is shards.engines[physical]
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(merchants.c.name).where(merchants.c.merchant_id == created.id)
+                )
+            ).all()
+        assert [row.name for row in rows] == [f"Shard {physical}"]

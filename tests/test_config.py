@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+from paycore.config import load_settings, parse_rate_limits, parse_shard_map
+from paycore.errors import ConfigurationError
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = load_settings({})
+    assert settings.grpc_addr == "127.0.0.1:50051"
+    assert settings.http_addr == "127.0.0.1:8080"
+    assert settings.metrics_addr == "127.0.0.1:9464"
+    assert settings.rate_limits_per_second == {"payments": 100, "subscriptions": 10, "other": 100}
+    assert settings.database_urls == ()
+
+
+def test_environment_is_read_once_into_settings() -> None:
+    settings = load_settings(
+        {
+            "PAYCORE_DATABASE_URLS": "postgresql://a/x, postgresql://b/y",
+            "PAYCORE_ADMIN_TOKEN": "t0ken",
+            "PAYCORE_LOGICAL_SHARDS": "4",
+            "PAYCORE_SHARD_MAP": "0-2=0,3=1",
+            "PAYCORE_RATE_LIMITS": "payments=5",
+        }
+    )
+    assert settings.database_urls == ("postgresql://a/x", "postgresql://b/y")
+    assert settings.shard_map == (0, 0, 0, 1)
+    assert settings.rate_limits_per_second["payments"] == 5
+    assert settings.rate_limits_per_second["subscriptions"] == 10
+    assert "t0ken" not in repr(settings)
+
+
+@pytest.mark.parametrize("text", ["0-2=0", "0-3=0,3=1", "0-3=2", "x=1", "0-4=0"])
+def test_shard_map_must_map_every_logical_shard_once(text: str) -> None:
+    with pytest.raises(ConfigurationError):
+        parse_shard_map(text, 4, 2)
+
+
+def test_rate_limits_refuse_unknown_classes() -> None:
+    with pytest.raises(ConfigurationError):
+        parse_rate_limits("refunds=3")
+    with pytest.raises(ConfigurationError):
+        load_settings({"PAYCORE_LOGICAL_SHARDS": "many"})
+
+
+def test_server_processes_name_what_is_missing() -> None:
+    with pytest.raises(ConfigurationError, match="PAYCORE_KEY_HASH_SECRET"):
+        load_settings({"PAYCORE_DATABASE_URLS": "postgresql://a/x"}).require_servers()
