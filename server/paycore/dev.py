@@ -41,6 +41,7 @@ def run_dev(settings: Settings) -> None:
     from paycore.cli import run_async
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
     with _servers(settings) as configured:
         run_async(_run(configured))
 
