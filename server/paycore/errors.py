@@ -74,7 +74,7 @@ class Reason(Enum):
     ID_MALFORMED = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
-        "{param} is not a valid {prefix}... id",
+        "{param} is not a valid {prefix}_... id",
     )
     IDEMPOTENCY_KEY_INVALID = (
         Status.INVALID_ARGUMENT,
