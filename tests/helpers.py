@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,3 +90,15 @@ async def reflected_services(target: str) -> set[str]:
         async for response in stub.ServerReflectionInfo(iter([request])):
             names |= {service.name for service in response.list_services_response.service}
     return names
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_get(url: str) -> str:
+    """Blocking; call it through asyncio.to_thread from async tests."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())

@@ -7,12 +7,10 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,15 +22,9 @@ from grpc_health.v1 import health_pb2
 from paycore.client import connect
 from paycore.v1 import account_pb2
 
-from tests.helpers import health_status
+from tests.helpers import free_port, health_status, http_get
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -83,7 +75,7 @@ def _field(banner: str, name: str) -> str:
 
 
 async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> None:
-    grpc_port, metrics_port = _free_port(), _free_port()
+    grpc_port, metrics_port = free_port(), free_port()
     target = f"127.0.0.1:{grpc_port}"
     process, banner = _start(data_dir, grpc_port, metrics_port)
     try:
@@ -106,7 +98,7 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
             with pytest.raises(aio.AioRpcError) as refused:
                 await wrong.accounts.GetMerchant(account_pb2.GetMerchantRequest(id=merchant_id))
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        metrics = await asyncio.to_thread(_get, f"http://127.0.0.1:{metrics_port}/metrics")
+        metrics = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
         handled = [
             line
             for line in metrics.splitlines()
@@ -130,8 +122,3 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
         assert _field(banner, "secret key") == secret_key
     finally:
         _stop(process)
-
-
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return str(response.read().decode())

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,15 +21,9 @@ from paycore.client import connect
 from paycore.config import Settings
 from paycore.v1 import account_pb2
 
-from tests.helpers import create_merchant, health_status
+from tests.helpers import create_merchant, free_port, health_status, http_get
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _environment(settings: Settings, grpc_port: int, metrics_port: int) -> dict[str, str]:
@@ -53,7 +45,7 @@ def _environment(settings: Settings, grpc_port: int, metrics_port: int) -> dict[
 async def _serve(
     settings: Settings, *arguments: str
 ) -> AsyncIterator[tuple[subprocess.Popen[bytes], int, int]]:
-    grpc_port, metrics_port = _free_port(), _free_port()
+    grpc_port, metrics_port = free_port(), free_port()
     process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; waits are async
         [sys.executable, "-m", "paycore.cli", "serve", *arguments],
         env=_environment(settings, grpc_port, metrics_port),
@@ -121,7 +113,7 @@ async def test_workers_share_the_port_and_their_metrics(migrated: Settings) -> N
         assert len(children) == 2
         for _ in range(20):
             await health_status(f"127.0.0.1:{port}", "")
-        text = await asyncio.to_thread(_get, f"http://127.0.0.1:{metrics_port}/metrics")
+        text = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
         handled = [
             line
             for line in text.splitlines()
@@ -157,8 +149,3 @@ async def _until_lock_waited_on(connection: asyncpg.Connection) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the call never reached the database")
-
-
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return str(response.read().decode())
