@@ -9,7 +9,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
 from paycore.storage.schema import merchants, seller_accounts
 from paycore.v1 import account_pb2
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.helpers import MerchantFixture
 
@@ -101,3 +101,13 @@ async def test_new_merchants_land_on_every_physical_shard(
                 )
             ).all()
         assert [row.name for row in rows] == [f"Shard {physical}"]
+
+
+async def test_sessions_carry_time_limits(platform: Platform) -> None:
+    for engine in platform.shards.engines:
+        async with engine.connect() as connection:
+            timeout = (await connection.execute(text("show statement_timeout"))).scalar_one()
+            idle = (
+                await connection.execute(text("show idle_in_transaction_session_timeout"))
+            ).scalar_one()
+        assert (timeout, idle) == ("30s", "1min")

@@ -18,6 +18,14 @@ from paycore.ids import MalformedId, Prefix, logical_shard_of
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
+# Limits on every session: no statement or forgotten transaction can hold locks for long.
+SESSION_SETTINGS = {
+    "application_name": "paycore",
+    "statement_timeout": "30s",
+    "idle_in_transaction_session_timeout": "60s",
+}
+
+
 def asyncpg_url(url: str) -> str:
     """postgresql://... (libpq style, what operators write) -> SQLAlchemy's asyncpg URL."""
     scheme, separator, rest = url.partition("://")
@@ -44,6 +52,7 @@ class Shards:
                 max_overflow=settings.database_pool_size,
                 pool_timeout=5,
                 pool_recycle=3600,
+                connect_args={"server_settings": SESSION_SETTINGS},
             )
             for url in settings.database_urls
         )
