@@ -53,7 +53,15 @@ def _dev(arguments: argparse.Namespace) -> None:
     run_dev(load_settings())
 
 
+def _bench(arguments: argparse.Namespace) -> None:
+    from paycore.bench.command import run_bench
+
+    run_bench(arguments, load_settings())
+
+
 def parser() -> argparse.ArgumentParser:
+    from paycore.bench.command import add_parser as add_bench_parser
+
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the gRPC services")
@@ -67,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "dev", help="everything on the embedded default (no servers needed)"
     ).set_defaults(handler=_dev)
+    add_bench_parser(commands, _bench)
     return root
 
 

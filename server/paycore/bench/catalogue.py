@@ -1,0 +1,18 @@
+"""The one list of scenarios: `paycore bench <name>` offers each, in this order."""
+
+from __future__ import annotations
+
+from paycore.bench import accounts, health
+from paycore.bench.scenario import Scenario
+
+SCENARIOS: tuple[Scenario, ...] = (
+    accounts.SCENARIO,
+    health.SCENARIO,
+)
+
+
+def scenario_named(name: str) -> Scenario:
+    for scenario in SCENARIOS:
+        if scenario.name == name:
+            return scenario
+    raise KeyError(name)

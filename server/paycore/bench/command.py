@@ -1,0 +1,88 @@
+"""`paycore bench <scenario>`: the options, and the run from them to a printed report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+
+from paycore.bench.catalogue import SCENARIOS, scenario_named
+from paycore.bench.credentials import credentials_for
+from paycore.bench.report import merge
+from paycore.bench.runner import Plan, run, run_here
+from paycore.config import Settings
+
+Handler = Callable[[argparse.Namespace], None]
+
+
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], handler: Handler
+) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="load-test a running server over gRPC",
+        description="Calls a running paycore server as fast as `--concurrency` allows and reports"
+        " requests/s, latency percentiles and non-OK answers by gRPC code.",
+    )
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--target", help="host:port (default: PAYCORE_GRPC_ADDR)")
+    options.add_argument(
+        "--concurrency", type=int, default=16, help="calls in flight, over all processes (16)"
+    )
+    until = options.add_mutually_exclusive_group()
+    until.add_argument("--duration", type=float, metavar="SECONDS", help="how long (default 10)")
+    until.add_argument("--requests", type=int, metavar="N", help="how many calls, in all")
+    options.add_argument(
+        "--processes", type=int, default=1, help="client processes; their histograms merge (1)"
+    )
+    options.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="deadline per call (10)"
+    )
+    options.add_argument("--json", action="store_true", help="print the report as JSON")
+    options.add_argument("--api-key", help="a secret key (default: PAYCORE_BENCH_API_KEY)")
+    options.add_argument(
+        "--merchant", help="the key's merchant, acct_... (default: PAYCORE_BENCH_MERCHANT_ID)"
+    )
+    options.add_argument(
+        "--admin-token",
+        help="without a key, create a merchant with this token (default: PAYCORE_ADMIN_TOKEN)",
+    )
+    scenarios = bench.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
+    for scenario in SCENARIOS:
+        scenarios.add_parser(
+            scenario.name, parents=[options], help=scenario.summary, description=scenario.summary
+        ).set_defaults(handler=handler)
+
+
+def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
+    scenario = scenario_named(arguments.scenario)
+    target = arguments.target or settings.grpc_addr
+    duration = arguments.duration
+    if duration is None and arguments.requests is None:
+        duration = 10.0
+    plan = Plan(  # checks the numbers before a merchant is created for nothing
+        scenario=scenario,
+        target=target,
+        concurrency=arguments.concurrency,
+        duration_seconds=duration,
+        requests=arguments.requests,
+        processes=arguments.processes,
+        timeout_seconds=arguments.timeout,
+        run_id=secrets.token_hex(4),
+    )
+    credentials = run_here(
+        credentials_for(
+            scenario,
+            target,
+            api_key=arguments.api_key or os.environ.get("PAYCORE_BENCH_API_KEY", ""),
+            merchant_id=arguments.merchant or os.environ.get("PAYCORE_BENCH_MERCHANT_ID", ""),
+            admin_token=arguments.admin_token or settings.admin_token,
+            timeout_seconds=arguments.timeout,
+        )
+    )
+    plan = replace(plan, credentials=credentials)
+    report = merge(plan, run(plan))
+    print(json.dumps(report.to_json(), indent=2) if arguments.json else report.to_text())

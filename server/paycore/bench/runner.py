@@ -1,0 +1,253 @@
+"""Runs a scenario: `concurrency` callers in each of `processes` processes, until the duration
+has passed or the requests are spent, each process with its own channel and histogram.
+
+The client needs as much CPU as the server (grpc.aio on one core tops out near the server's
+rate), hence several processes. They are spawned (grpc forbids fork after a channel exists),
+prepare, report ready, and start together when the parent says so; their histograms merge by
+adding counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import queue
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from grpc import aio
+from paycore.bench.credentials import NO_CREDENTIALS, Credentials
+from paycore.bench.histogram import LatencyHistogram
+from paycore.bench.scenario import Call, Metadata, Scenario, Session
+from paycore.client import Paycore
+from paycore.errors import ConfigurationError
+
+POLL_SECONDS = 0.2
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: Scenario
+    target: str
+    concurrency: int
+    """Calls in flight at once, over all processes."""
+
+    duration_seconds: float | None
+    """How long to send calls; None when `requests` bounds the run instead."""
+
+    requests: int | None
+    """How many calls to send, over all processes; None when `duration_seconds` bounds it."""
+
+    processes: int
+    credentials: Credentials = NO_CREDENTIALS
+    timeout_seconds: float = 10.0
+    """The deadline of each call, and of connecting and preparing."""
+
+    run_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.processes < 1 or self.concurrency < self.processes:
+            raise ConfigurationError("--concurrency must be at least --processes (and >= 1)")
+        if (self.duration_seconds is None) == (self.requests is None):
+            raise ConfigurationError("give either --duration or --requests")
+        if self.duration_seconds is not None and self.duration_seconds <= 0:
+            raise ConfigurationError("--duration must be positive")
+        if self.requests is not None and self.requests < self.processes:
+            raise ConfigurationError("--requests must be at least --processes")
+
+    def concurrency_of(self, process_index: int) -> int:
+        return shares(self.concurrency, self.processes)[process_index]
+
+    def requests_of(self, process_index: int) -> int | None:
+        if self.requests is None:
+            return None
+        return shares(self.requests, self.processes)[process_index]
+
+
+@dataclass
+class ProcessResult:
+    histogram: LatencyHistogram
+    """Latencies of the calls answered OK."""
+
+    errors: Counter[str]
+    """Non-OK answers by gRPC status code name."""
+
+    elapsed_ns: int
+    """From the start signal to the last answer."""
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """`total` split into `parts` as evenly as possible, larger shares first."""
+    share, extra = divmod(total, parts)
+    return [share + (1 if index < extra else 0) for index in range(parts)]
+
+
+async def _now() -> None:
+    return None
+
+
+async def run_process(
+    plan: Plan, process_index: int, started: Callable[[], Awaitable[None]] = _now
+) -> ProcessResult:
+    """One process's part of the plan; `started` returns when the clock should start."""
+    channel = aio.insecure_channel(plan.target)
+    async with Paycore(channel) as client:
+        try:
+            await asyncio.wait_for(channel.channel_ready(), plan.timeout_seconds)
+        except TimeoutError:
+            raise ConfigurationError(f"nothing answers on {plan.target}") from None
+        call = await plan.scenario.prepare(_session(plan, client, process_index))
+        await started()
+        return await _drive(call, plan, process_index)
+
+
+def _session(plan: Plan, client: Paycore, process_index: int) -> Session:
+    metadata: Metadata = ()
+    if plan.scenario.needs_merchant:
+        metadata = (("authorization", f"Bearer {plan.credentials.api_key.reveal()}"),)
+    return Session(
+        client=client,
+        metadata=metadata,
+        merchant_id=plan.credentials.merchant_id,
+        timeout_seconds=plan.timeout_seconds,
+        run_id=plan.run_id,
+        process_index=process_index,
+    )
+
+
+class _Budget:
+    """Hands out sequence numbers until the deadline passes or the requests are spent."""
+
+    def __init__(self, requests: int | None, deadline_ns: int | None) -> None:
+        self._requests = requests
+        self._deadline_ns = deadline_ns
+        self._sequence = 0
+
+    def take(self) -> int | None:
+        if self._requests is not None and self._sequence >= self._requests:
+            return None
+        if self._deadline_ns is not None and time.perf_counter_ns() >= self._deadline_ns:
+            return None
+        self._sequence += 1
+        return self._sequence
+
+
+async def _drive(call: Call, plan: Plan, process_index: int) -> ProcessResult:
+    begin_ns = time.perf_counter_ns()
+    deadline_ns = None
+    if plan.duration_seconds is not None:
+        deadline_ns = begin_ns + int(plan.duration_seconds * 1e9)
+    budget = _Budget(plan.requests_of(process_index), deadline_ns)
+    result = ProcessResult(LatencyHistogram(), Counter(), 0)
+    await asyncio.gather(
+        *(_caller(call, budget, result) for _ in range(plan.concurrency_of(process_index)))
+    )
+    result.elapsed_ns = time.perf_counter_ns() - begin_ns
+    return result
+
+
+async def _caller(call: Call, budget: _Budget, result: ProcessResult) -> None:
+    perf_counter_ns = time.perf_counter_ns
+    while (sequence := budget.take()) is not None:
+        sent_ns = perf_counter_ns()
+        try:
+            await call(sequence)
+        except aio.AioRpcError as error:
+            result.errors[error.code().name] += 1
+        else:
+            result.histogram.record(perf_counter_ns() - sent_ns)
+
+
+def run(plan: Plan) -> list[ProcessResult]:
+    """Every process's result; with one process the bench runs in this one."""
+    if plan.processes == 1:
+        return [_run_here(plan, 0, _now)]
+    return _run_spawned(plan)
+
+
+def _run_here(
+    plan: Plan, process_index: int, started: Callable[[], Awaitable[None]]
+) -> ProcessResult:
+    return run_here(run_process(plan, process_index, started))
+
+
+def run_here(main: Coroutine[Any, Any, T]) -> T:
+    """`main`'s result, on a fresh event loop (uvloop where installed, as `paycore serve`)."""
+    from paycore.cli import run_async
+
+    results: list[T] = []
+
+    async def keep() -> None:
+        results.append(await main)
+
+    run_async(keep())
+    return results[0]
+
+
+def _run_spawned(plan: Plan) -> list[ProcessResult]:
+    context = multiprocessing.get_context("spawn")
+    messages: Any = context.Queue()
+    start = context.Event()
+    children = [
+        context.Process(target=_child, args=(plan, index, messages, start), daemon=True)
+        for index in range(plan.processes)
+    ]
+    for child in children:
+        child.start()
+    try:
+        _receive(messages, children, "ready", plan.processes)
+        start.set()
+        return [
+            result for _, result in sorted(_receive(messages, children, "result", plan.processes))
+        ]
+    finally:
+        start.set()  # lets children that are still waiting run out
+        for child in children:
+            child.join(timeout=plan.timeout_seconds)
+            if child.is_alive():
+                child.kill()
+
+
+def _receive(messages: Any, children: list[Any], kind: str, count: int) -> list[tuple[int, Any]]:
+    """`count` messages of `kind`; a child's failure, or its death without a word, raises."""
+    received: list[tuple[int, Any]] = []
+    while len(received) < count:
+        try:
+            message_kind, index, payload = messages.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            dead = [
+                index for index, child in enumerate(children) if child.exitcode not in (None, 0)
+            ]
+            if dead:
+                raise RuntimeError(
+                    f"bench process {dead[0]} died (exit code {children[dead[0]].exitcode})"
+                ) from None
+            continue
+        if message_kind == "failed":
+            configuration, text = payload
+            if configuration:
+                raise ConfigurationError(text)
+            raise RuntimeError(f"bench process {index} failed: {text}")
+        if message_kind == kind:
+            received.append((index, payload))
+    return received
+
+
+def _child(plan: Plan, process_index: int, messages: Any, start: Any) -> None:
+    async def started() -> None:
+        messages.put(("ready", process_index, None))
+        await asyncio.to_thread(start.wait)
+
+    try:
+        result = _run_here(plan, process_index, started)
+    except ConfigurationError as error:
+        messages.put(("failed", process_index, (True, str(error))))
+        return
+    except Exception as error:
+        messages.put(("failed", process_index, (False, f"{type(error).__name__}: {error}")))
+        return
+    messages.put(("result", process_index, result))
