@@ -81,6 +81,11 @@ class Reason(Enum):
         ErrorType.IDEMPOTENCY,
         "idempotency-key must be 1 to 255 printable ASCII characters",
     )
+    AMOUNT_TOO_LARGE = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} must be at most {maximum} (minor units of {currency})",
+    )
     RESOURCE_MISSING = (Status.NOT_FOUND, ErrorType.INVALID_REQUEST, "No such {object}: '{id}'")
     API_KEY_MISSING = (
         Status.UNAUTHENTICATED,
