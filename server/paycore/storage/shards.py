@@ -17,7 +17,6 @@ from paycore.errors import ConfigurationError
 from paycore.ids import MalformedId, Prefix, logical_shard_of
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-
 # Limits on every session: no statement or forgotten transaction can hold locks for long.
 SESSION_SETTINGS = {
     "application_name": "paycore",
