@@ -87,6 +87,11 @@ class Reason(Enum):
         "{param} must be at most {maximum} (minor units of {currency})",
     )
     RESOURCE_MISSING = (Status.NOT_FOUND, ErrorType.INVALID_REQUEST, "No such {object}: '{id}'")
+    LEDGER_ACCOUNT_EXISTS = (
+        Status.ALREADY_EXISTS,
+        ErrorType.INVALID_REQUEST,
+        "A ledger account {code} in {currency} exists with another type or other flags: {id}",
+    )
     API_KEY_MISSING = (
         Status.UNAUTHENTICATED,
         ErrorType.AUTHENTICATION,
