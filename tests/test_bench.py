@@ -101,6 +101,7 @@ async def test_processes_split_the_requests_and_their_histograms_merge(
         duration_seconds=None,
         requests=101,
         processes=2,
+        connections=2,
         credentials=Credentials(Secret(merchant.merchant.secret_key), merchant.merchant.id),
     )
     results = await asyncio.to_thread(run, plan)

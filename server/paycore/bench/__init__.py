@@ -18,11 +18,11 @@ How it is built, one module each:
 Adding a scenario (say `paycore bench ledger`) is one module and one line:
 
 1. `server/paycore/bench/ledger.py` defines `async def prepare(session: Session) -> Call`,
-   which runs once per bench process before the clock starts (create the accounts it posts
-   to, build the requests) and returns the call: an `async def call(sequence: int)` making one
-   request with `metadata=session.metadata` (plus, for mutations, an idempotency key unique
-   per run: `f"bench-{session.run_id}-{session.process_index}-{sequence}"`) and
-   `timeout=session.timeout_seconds`; and `SCENARIO = Scenario(name="ledger", summary=...,
+   which runs once per connection of each bench process before the clock starts (create the
+   accounts it posts to, build the requests) and returns the call, `async def call(sequence:
+   int)`, making one request with `metadata=session.metadata` (plus, for mutations, an
+   idempotency key unique per run: `f"bench-{session.run_id}-{session.process_index}-{sequence}"`)
+   and `timeout=session.timeout_seconds`; and `SCENARIO = Scenario(name="ledger", summary=...,
    method="/paycore.v1.LedgerService/...", needs_merchant=True, prepare=prepare)`.
 2. `catalogue.py` lists `ledger.SCENARIO` in SCENARIOS. The subcommand, its options and the
    report come from there; nothing else changes.

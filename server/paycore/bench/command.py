@@ -39,6 +39,12 @@ def add_parser(
         "--processes", type=int, default=1, help="client processes; their histograms merge (1)"
     )
     options.add_argument(
+        "--connections",
+        type=int,
+        default=1,
+        help="TCP connections per process (1); `serve --workers N` balances connections",
+    )
+    options.add_argument(
         "--timeout", type=float, default=10.0, metavar="SECONDS", help="deadline per call (10)"
     )
     options.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -70,6 +76,7 @@ def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
         duration_seconds=duration,
         requests=arguments.requests,
         processes=arguments.processes,
+        connections=arguments.connections,
         timeout_seconds=arguments.timeout,
         run_id=secrets.token_hex(4),
     )

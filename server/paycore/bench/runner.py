@@ -1,5 +1,5 @@
 """Runs a scenario: `concurrency` callers in each of `processes` processes, until the duration
-has passed or the requests are spent, each process with its own channel and histogram.
+has passed or the requests are spent, each process with its own channels and histogram.
 
 The client needs as much CPU as the server (grpc.aio on one core tops out near the server's
 rate), hence several processes. They are spawned (grpc forbids fork after a channel exists),
@@ -26,6 +26,9 @@ from paycore.client import Paycore
 from paycore.errors import ConfigurationError
 
 POLL_SECONDS = 0.2
+OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
+"""Channel options that give a channel a TCP connection of its own: by default gRPC shares one
+connection among the channels of a process that have the same target and options."""
 T = TypeVar("T")
 
 
@@ -43,6 +46,11 @@ class Plan:
     """How many calls to send, over all processes; None when `duration_seconds` bounds it."""
 
     processes: int
+    connections: int = 1
+    """TCP connections per process, the callers spread over them. `serve --workers N` shares
+    its port with SO_REUSEPORT, so the kernel spreads connections, not calls, over the workers:
+    one connection keeps one worker busy and leaves the others idle."""
+
     credentials: Credentials = NO_CREDENTIALS
     timeout_seconds: float = 10.0
     """The deadline of each call, and of connecting and preparing."""
@@ -50,6 +58,8 @@ class Plan:
     run_id: str = ""
 
     def __post_init__(self) -> None:
+        if self.connections < 1:
+            raise ConfigurationError("--connections must be at least 1")
         if self.processes < 1 or self.concurrency < self.processes:
             raise ConfigurationError("--concurrency must be at least --processes (and >= 1)")
         if (self.duration_seconds is None) == (self.requests is None):
@@ -94,15 +104,28 @@ async def run_process(
     plan: Plan, process_index: int, started: Callable[[], Awaitable[None]] = _now
 ) -> ProcessResult:
     """One process's part of the plan; `started` returns when the clock should start."""
-    channel = aio.insecure_channel(plan.target)
-    async with Paycore(channel) as client:
-        try:
-            await asyncio.wait_for(channel.channel_ready(), plan.timeout_seconds)
-        except TimeoutError:
-            raise ConfigurationError(f"nothing answers on {plan.target}") from None
-        call = await plan.scenario.prepare(_session(plan, client, process_index))
+    clients = [
+        Paycore(aio.insecure_channel(plan.target, options=OWN_CONNECTION))
+        for _ in range(plan.connections)
+    ]
+    try:
+        for client in clients:
+            await _until_ready(client.channel, plan)
+        calls = [
+            await plan.scenario.prepare(_session(plan, client, process_index)) for client in clients
+        ]
         await started()
-        return await _drive(call, plan, process_index)
+        return await _drive(calls, plan, process_index)
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def _until_ready(channel: aio.Channel, plan: Plan) -> None:
+    try:
+        await asyncio.wait_for(channel.channel_ready(), plan.timeout_seconds)
+    except TimeoutError:
+        raise ConfigurationError(f"nothing answers on {plan.target}") from None
 
 
 def _session(plan: Plan, client: Paycore, process_index: int) -> Session:
@@ -136,7 +159,7 @@ class _Budget:
         return self._sequence
 
 
-async def _drive(call: Call, plan: Plan, process_index: int) -> ProcessResult:
+async def _drive(calls: list[Call], plan: Plan, process_index: int) -> ProcessResult:
     begin_ns = time.perf_counter_ns()
     deadline_ns = None
     if plan.duration_seconds is not None:
@@ -144,7 +167,10 @@ async def _drive(call: Call, plan: Plan, process_index: int) -> ProcessResult:
     budget = _Budget(plan.requests_of(process_index), deadline_ns)
     result = ProcessResult(LatencyHistogram(), Counter(), 0)
     await asyncio.gather(
-        *(_caller(call, budget, result) for _ in range(plan.concurrency_of(process_index)))
+        *(
+            _caller(calls[index % len(calls)], budget, result)
+            for index in range(plan.concurrency_of(process_index))
+        )
     )
     result.elapsed_ns = time.perf_counter_ns() - begin_ns
     return result

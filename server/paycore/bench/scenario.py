@@ -21,8 +21,9 @@ class Session:
     """What one bench process gives a scenario."""
 
     client: Paycore
-    """Stubs over the process's one channel. The channel has no auth interceptor: calls pass
-    `metadata` themselves, which costs the client less CPU on the same cores as the server."""
+    """Stubs over one of the process's channels (one per `--connections`). The channel has no
+    auth interceptor: calls pass `metadata` themselves, which costs the client less CPU on the
+    same cores as the server."""
 
     metadata: Metadata
     """`authorization: Bearer <key>`; empty when the scenario does not need a merchant."""
@@ -54,4 +55,5 @@ class Scenario:
     """True when the calls need an API key (and the merchant id it belongs to)."""
 
     prepare: Callable[[Session], Awaitable[Call]]
-    """Runs once per bench process before the clock starts (create fixtures, build requests)."""
+    """Runs once per connection of each bench process, before the clock starts (create
+    fixtures, build requests)."""
