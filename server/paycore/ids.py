@@ -49,6 +49,7 @@ class Prefix(StrEnum):
     WEBHOOK_ENDPOINT = "we"
     LEDGER_ACCOUNT = "la"
     LEDGER_TRANSFER = "lt"
+    LEDGER_ENTRY = "le"
 
 
 class MalformedId(ValueError):

@@ -279,3 +279,15 @@ COUNTRIES = frozenset(
 def currency_exponent(currency: str) -> int:
     """Digits after the decimal point in `currency`'s major unit (KeyError if unknown)."""
     return CURRENCY_EXPONENTS[currency]
+
+
+# The largest amount one transfer or payment may carry, in minor units: Stripe's default
+# (99,999,999: $999,999.99, ¥99,999,999). The one place to change it, per currency if needed.
+AMOUNT_MAX_DEFAULT = 99_999_999
+AMOUNT_MAX_BY_CURRENCY: dict[str, int] = {}
+
+
+def amount_max(currency: str) -> int:
+    """The largest amount allowed in `currency` (KeyError if the currency is unknown)."""
+    CURRENCY_EXPONENTS[currency]
+    return AMOUNT_MAX_BY_CURRENCY.get(currency, AMOUNT_MAX_DEFAULT)

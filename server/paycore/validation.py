@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import MalformedId, Prefix, parse_id
-from paycore.iso import COUNTRIES, CURRENCY_EXPONENTS
+from paycore.iso import COUNTRIES, CURRENCY_EXPONENTS, amount_max
 
 DEFAULT_LIST_LIMIT = 10
 MAX_LIST_LIMIT = 100
@@ -64,6 +64,19 @@ def currency(param: str, value: str) -> str:
     if value.lower() not in CURRENCY_EXPONENTS:
         raise invalid(param, f"{value[:8]!r} is not a supported ISO 4217 currency code")
     return value.lower()
+
+
+def amount(param: str, value: int, currency: str, *, minimum: int = 1) -> int:
+    """A money amount in minor units of `currency` (already checked with `currency()`), within
+    the currency's bounds (paycore.iso.amount_max)."""
+    if currency not in CURRENCY_EXPONENTS:
+        raise invalid(param, f"{currency[:8]!r} is not a supported ISO 4217 currency code")
+    maximum = amount_max(currency)
+    if value < minimum:
+        raise invalid(param, f"must be at least {minimum} (minor units of {currency})")
+    if value > maximum:
+        raise ApiError(Reason.AMOUNT_TOO_LARGE, param=param, maximum=maximum, currency=currency)
+    return value
 
 
 def metadata(param: str, value: Mapping[str, str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ distributed PostgreSQL (Citus) that co-locates a merchant's rows.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -89,4 +91,98 @@ idempotency_keys = Table(
     Index("idempotency_keys_created_at_idx", "created_at"),
 )
 
-__all__ = ["api_keys", "idempotency_keys", "merchants", "metadata", "seller_accounts"]
+
+def _balance_columns() -> list[Column[object]]:
+    return [
+        Column(name, BigInteger, nullable=False, server_default="0")
+        for name in ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+    ]
+
+
+# The ledger (server/paycore/ledger). Balances are sums of entries, kept in the same
+# transaction as the entries; CheckIntegrity recomputes them.
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("debits_must_not_exceed_credits", Boolean, nullable=False),
+    Column("credits_must_not_exceed_debits", Boolean, nullable=False),
+    *_balance_columns(),
+    # Entries so far: the next entry's sequence.
+    Column("entry_count", BigInteger, nullable=False, server_default="0"),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="ledger_accounts_pkey"),
+    # Transfers name accounts by id alone; the id routes to the shard, this finds the row.
+    Index("ledger_accounts_id_idx", "id", unique=True),
+    Index("ledger_accounts_code_idx", "merchant_id", "code", "currency", unique=True),
+)
+
+ledger_transfers = Table(
+    "ledger_transfers",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    # posted | pending | post_pending | void_pending
+    Column("kind", Text, nullable=False),
+    Column("debit_account_id", Text, nullable=False),
+    Column("credit_account_id", Text, nullable=False),
+    # As applied: a post's posted amount, a void's released amount.
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("pending_id", Text),
+    Column("timeout_seconds", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+    Column("code", Text, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    # posted | pending | voided | expired; only a pending transfer's status ever changes.
+    Column("status", Text, nullable=False),
+    Column("resolved_by", Text),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="ledger_transfers_pkey"),
+    Index("ledger_transfers_id_idx", "id", unique=True),
+    # The expiry sweep's queue: only pending transfers with a timeout are in it.
+    Index(
+        "ledger_transfers_expiry_idx",
+        "expires_at",
+        postgresql_where=text("status = 'pending' AND expires_at IS NOT NULL"),
+    ),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    # Per account, entries in the order they were applied; the id is the public name.
+    Column("account_id", Text, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("transfer_id", Text, nullable=False),
+    # posted | pending | post_pending | void_pending | expire_pending
+    Column("kind", Text, nullable=False),
+    Column("is_debit", Boolean, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    # What the entry adds to the account's posted and pending sums on its side.
+    Column("posted_delta", BigInteger, nullable=False),
+    Column("pending_delta", BigInteger, nullable=False),
+    # The account's balances right after this entry.
+    *_balance_columns(),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "account_id", "sequence", name="ledger_entries_pkey"),
+)
+
+__all__ = [
+    "api_keys",
+    "idempotency_keys",
+    "ledger_accounts",
+    "ledger_entries",
+    "ledger_transfers",
+    "merchants",
+    "metadata",
+    "seller_accounts",
+]

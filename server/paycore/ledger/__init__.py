@@ -1,0 +1,1 @@
+"""LedgerService: double-entry accounts, two-phase transfers in batches, integrity checks."""

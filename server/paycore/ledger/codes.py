@@ -1,0 +1,53 @@
+"""The ledger accounts the platform keeps for every merchant and currency, in one place.
+
+Money of a payment flows psp_receivable -> balance_pending (gross), balance_pending ->
+fees_revenue (the fee), balance_pending -> balance_available (when it settles),
+balance_available -> payouts_in_transit -> (the bank) on a payout. Platform accounts
+(psp_receivable, fees_revenue) are kept per merchant too, so that every transfer stays on the
+merchant's shard. The wallet reads balance_pending and balance_available.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paycore.ledger.models import AccountType
+
+
+@dataclass(frozen=True)
+class AccountCode:
+    code: str
+    type: AccountType
+    debits_must_not_exceed_credits: bool = False
+    credits_must_not_exceed_debits: bool = False
+
+
+BALANCE_PENDING = AccountCode("balance_pending", AccountType.LIABILITY)
+# A merchant cannot pay out (or be refunded from) more than it has.
+BALANCE_AVAILABLE = AccountCode(
+    "balance_available", AccountType.LIABILITY, debits_must_not_exceed_credits=True
+)
+PAYOUTS_IN_TRANSIT = AccountCode("payouts_in_transit", AccountType.LIABILITY)
+PSP_RECEIVABLE = AccountCode("psp_receivable", AccountType.ASSET)
+FEES_REVENUE = AccountCode("fees_revenue", AccountType.REVENUE)
+
+MERCHANT_ACCOUNTS = (
+    BALANCE_PENDING,
+    BALANCE_AVAILABLE,
+    PAYOUTS_IN_TRANSIT,
+    PSP_RECEIVABLE,
+    FEES_REVENUE,
+)
+BALANCE_ACCOUNTS = (BALANCE_PENDING, BALANCE_AVAILABLE)
+
+# Transfer codes the money-moving services use (LedgerTransfer.code).
+TRANSFER_PAYMENT = "payment"
+TRANSFER_FEE = "fee"
+TRANSFER_REFUND = "refund"
+TRANSFER_AVAILABILITY = "availability"
+TRANSFER_PAYOUT = "payout"
+TRANSFER_PAYOUT_CANCEL = "payout_cancel"
+TRANSFER_PAYOUT_FAILURE = "payout_failure"
+TRANSFER_APPLICATION_FEE = "application_fee"
+TRANSFER_TRANSFER = "transfer"
+TRANSFER_ADJUSTMENT = "adjustment"

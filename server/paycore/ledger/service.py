@@ -1,0 +1,400 @@
+"""The ledger's domain operations (never imports grpc).
+
+PostTransfers: each caller's transfers form a segment; a segment is split into chains; chains
+that fail on their own (malformed, left open, spanning merchants) are answered without the
+database; the others are grouped by physical shard and applied there in one transaction per
+shard: lock the named transfers and the overdue holds on the named accounts (sorted by id), lock
+the accounts (sorted by id), decide in memory (paycore.ledger.posting), write set-based. Every
+batch takes its locks in that one order (transfers, then accounts, each sorted), so concurrent
+batches and the expiry sweep can wait on each other but never deadlock.
+
+Expiry: a pending transfer whose timeout has passed is expired lazily by whatever locks it
+first (a batch that names it or one of its accounts, a read of one of its accounts) and by
+`expire_overdue`, the sweep a worker calls periodically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from paycore.errors import ApiError, Reason, not_found
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ledger import codes, integrity
+from paycore.ledger import repository as rows
+from paycore.ledger.models import (
+    Account,
+    Entry,
+    IntegrityReport,
+    NewAccount,
+    Outcome,
+    Transfer,
+    TransferRequest,
+    TransferResult,
+)
+from paycore.ledger.posting import (
+    Posting,
+    fail_chain,
+    pending_id_of,
+    split_chains,
+    static_result,
+    with_resolution,
+)
+from paycore.storage import Shards
+from paycore.storage.schema import merchants
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+BATCH_TRANSFERS_MAX = 1000
+RETRY_COUNT_MAX = 5
+EXPIRY_SWEEP_LIMIT = 1000
+# A transaction that lost a race for a new transfer id (or, never expected, a deadlock) is
+# retried from the start: it then sees the winner's row and answers EXISTS.
+_RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+
+Segment = tuple[Sequence[TransferRequest], str | None]
+"""One caller's transfers and the merchant it acts for (None: an operator acting for none)."""
+
+
+@dataclass(frozen=True)
+class _Chain:
+    segment: int
+    indexes: list[int]
+    requests: list[TransferRequest]
+    merchant_id: str | None
+
+
+class LedgerService:
+    def __init__(self, shards: Shards, clock: Callable[[], float] = time.time) -> None:
+        self._shards = shards
+        self._clock = clock
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    async def create_account(self, connection: AsyncConnection, new: NewAccount) -> Account:
+        found = await connection.execute(
+            select(merchants.c.merchant_id).where(merchants.c.merchant_id == new.merchant_id)
+        )
+        if found.one_or_none() is None:
+            raise not_found("merchant", new.merchant_id, param="merchant")
+        account_id = new_id(
+            Prefix.LEDGER_ACCOUNT, logical_shard_of(new.merchant_id, Prefix.ACCOUNT)
+        )
+        account = await rows.AccountRepository(connection).insert_if_absent(account_id, new)
+        if (
+            account.type is not new.type
+            or account.debits_must_not_exceed_credits != new.debits_must_not_exceed_credits
+            or account.credits_must_not_exceed_debits != new.credits_must_not_exceed_debits
+        ):
+            raise ApiError(
+                Reason.LEDGER_ACCOUNT_EXISTS,
+                param="code",
+                code=new.code,
+                currency=new.currency,
+                id=account.id,
+            )
+        return account
+
+    async def merchant_accounts(
+        self, connection: AsyncConnection, merchant_id: str, currency: str
+    ) -> dict[str, Account]:
+        """The platform's accounts of `merchant_id` in `currency` (paycore.ledger.codes),
+        created on first use."""
+        repository = rows.AccountRepository(connection)
+        found = await repository.by_codes(
+            merchant_id, currency, [spec.code for spec in codes.MERCHANT_ACCOUNTS]
+        )
+        shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        for spec in codes.MERCHANT_ACCOUNTS:
+            if spec.code not in found:
+                found[spec.code] = await repository.insert_if_absent(
+                    new_id(Prefix.LEDGER_ACCOUNT, shard),
+                    NewAccount(
+                        merchant_id=merchant_id,
+                        code=spec.code,
+                        type=spec.type,
+                        currency=currency,
+                        debits_must_not_exceed_credits=spec.debits_must_not_exceed_credits,
+                        credits_must_not_exceed_debits=spec.credits_must_not_exceed_debits,
+                    ),
+                )
+        return found
+
+    async def get_account(self, account_id: str, merchant_id: str | None) -> Account:
+        engine = self._engine_of(account_id, Prefix.LEDGER_ACCOUNT)
+        await self.expire_for_accounts(engine, [account_id])
+        async with engine.connect() as connection:
+            account = await rows.AccountRepository(connection).get(account_id, merchant_id)
+        if account is None:
+            raise not_found("ledger_account", account_id)
+        return account
+
+    async def list_accounts(
+        self, merchant_id: str, code: str, currency: str, limit: int, starting_after: str
+    ) -> tuple[list[Account], bool]:
+        """One merchant's accounts, or (operators) every merchant's, newest first."""
+        engines = (
+            [self._shards.engine_for_merchant(merchant_id)]
+            if merchant_id
+            else list(self._shards.engines)
+        )
+        found: list[Account] = []
+        for engine in engines:
+            async with engine.connect() as connection:
+                found += await rows.AccountRepository(connection).list(
+                    merchant_id, code, currency, limit, starting_after
+                )
+        found.sort(key=lambda account: account.id, reverse=True)
+        return found[:limit], len(found) > limit
+
+    # -- transfers ------------------------------------------------------------------------------
+
+    async def get_transfer(self, transfer_id: str, merchant_id: str | None) -> Transfer:
+        engine = self._engine_of(transfer_id, Prefix.LEDGER_TRANSFER)
+        async with engine.connect() as connection:
+            transfer = await rows.get_transfer(connection, transfer_id, merchant_id)
+        if transfer is None:
+            raise not_found("ledger_transfer", transfer_id)
+        return transfer
+
+    async def list_entries(
+        self, account_id: str, merchant_id: str | None, limit: int, starting_after: str
+    ) -> tuple[list[Entry], bool]:
+        account = await self.get_account(account_id, merchant_id)
+        engine = self._engine_of(account_id, Prefix.LEDGER_ACCOUNT)
+        async with engine.connect() as connection:
+            found = await rows.list_entries(connection, account, limit, starting_after)
+        return found[:limit], len(found) > limit
+
+    async def post(self, segments: Sequence[Segment]) -> list[list[Outcome]]:
+        """Applies every segment's transfers, each shard in its own transaction."""
+        answers, jobs = self._plan(segments)
+        applied = await asyncio.gather(
+            *(self._post_on_engine(engine, chains) for engine, chains in jobs.items())
+        )
+        for chains, outcomes in zip(jobs.values(), applied, strict=True):
+            self._answer(answers, chains, outcomes)
+        return [
+            [answers[(segment_index, index)] for index in range(len(segment))]
+            for segment_index, (segment, _) in enumerate(segments)
+        ]
+
+    async def post_in(
+        self,
+        connection: AsyncConnection,
+        segment: Sequence[TransferRequest],
+        merchant_id: str | None,
+    ) -> list[Outcome]:
+        """One caller's transfers inside the caller's transaction (the idempotency-key path):
+        they must all live on `connection`'s shard. A lost race is retried from a savepoint."""
+        answers, jobs = self._plan([(segment, merchant_id)])
+        for chains in jobs.values():
+            for attempt in range(RETRY_COUNT_MAX):
+                try:
+                    async with connection.begin_nested():
+                        outcomes = await self._apply(connection, chains)
+                    break
+                except _RETRYABLE:
+                    if attempt == RETRY_COUNT_MAX - 1:
+                        raise
+            self._answer(answers, chains, outcomes)
+        return [answers[(0, index)] for index in range(len(segment))]
+
+    def engine_for_transfers(self, segment: Sequence[TransferRequest]) -> AsyncEngine | None:
+        """The one shard a caller's transfers live on, None when they name several (or none
+        can be routed)."""
+        found = set()
+        for request in segment:
+            if static_result(request) is None:
+                found.add(self._engine_of(request.id, Prefix.LEDGER_TRANSFER))
+        return found.pop() if len(found) == 1 else None
+
+    async def expire_overdue(self, limit: int = EXPIRY_SWEEP_LIMIT) -> int:
+        """The sweep: releases up to `limit` overdue holds per shard; returns how many."""
+        expired = 0
+        for engine in self._shards.engines:
+            now = int(self._clock())
+            async with engine.begin() as connection:
+                driver = await rows.driver_of(connection)
+                overdue = await rows.overdue_transfers(driver, now, limit)
+                if overdue:
+                    expired += await self._expire(driver, overdue, now)
+        return expired
+
+    async def expire_for_accounts(self, engine: AsyncEngine, account_ids: Sequence[str]) -> None:
+        """Lazy expiry before a read: releases the overdue holds on these accounts, if any."""
+        now = int(self._clock())
+        async with engine.connect() as connection:
+            driver = await rows.driver_of(connection)
+            due = await driver.fetchval(
+                "SELECT count(*) FROM ledger_transfers WHERE status = 'pending'"
+                " AND expires_at <= $1 AND (debit_account_id = ANY($2::text[])"
+                " OR credit_account_id = ANY($2::text[]))",
+                now,
+                list(account_ids),
+            )
+            await connection.rollback()
+        if due:
+            async with engine.begin() as connection:
+                driver = await rows.driver_of(connection)
+                await self._lock_and_apply(driver, [], list(account_ids), [], now)
+
+    async def check_integrity(self, merchant_id: str, currency: str) -> IntegrityReport:
+        report = IntegrityReport(checked=int(self._clock()))
+        engines = (
+            [self._shards.engine_for_merchant(merchant_id)]
+            if merchant_id
+            else list(self._shards.engines)
+        )
+        for engine in engines:
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+                await integrity.check_shard(connection, report, merchant_id, currency)
+                await connection.rollback()
+        integrity.check_totals(report)
+        return report
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _plan(
+        self, segments: Sequence[Segment]
+    ) -> tuple[dict[tuple[int, int], Outcome], dict[AsyncEngine, list[_Chain]]]:
+        answers: dict[tuple[int, int], Outcome] = {}
+        jobs: dict[AsyncEngine, list[_Chain]] = {}
+        for segment_index, (segment, merchant_id) in enumerate(segments):
+            chains, open_chain = split_chains(segment)
+            for index, outcome in open_chain.items():
+                answers[(segment_index, index)] = outcome
+            for indexes in chains:
+                requests = [segment[index] for index in indexes]
+                failure = self._chain_failure(requests)
+                if failure is not None:
+                    for index, outcome in zip(indexes, failure, strict=True):
+                        answers[(segment_index, index)] = outcome
+                    continue
+                engine = self._engine_of(requests[0].id, Prefix.LEDGER_TRANSFER)
+                jobs.setdefault(engine, []).append(
+                    _Chain(segment_index, indexes, requests, merchant_id)
+                )
+        return answers, jobs
+
+    def _chain_failure(self, requests: list[TransferRequest]) -> list[Outcome] | None:
+        for position, request in enumerate(requests):
+            outcome = static_result(request)
+            if outcome is not None:
+                return fail_chain(requests, position, outcome) if len(requests) > 1 else [outcome]
+        first_shard = logical_shard_of(requests[0].id, Prefix.LEDGER_TRANSFER)
+        for position, request in enumerate(requests):
+            logical_shard = logical_shard_of(request.id, Prefix.LEDGER_TRANSFER)
+            if logical_shard >= self._shards.logical_shard_count:
+                failure = Outcome(request.id, TransferResult.ID_INVALID, "no such logical shard")
+            elif logical_shard != first_shard:
+                failure = Outcome(request.id, TransferResult.ACCOUNTS_MUST_HAVE_SAME_MERCHANT)
+            else:
+                continue
+            return fail_chain(requests, position, failure) if len(requests) > 1 else [failure]
+        return None
+
+    def _answer(
+        self,
+        answers: dict[tuple[int, int], Outcome],
+        chains: list[_Chain],
+        outcomes: list[list[Outcome]],
+    ) -> None:
+        for chain, chain_outcomes in zip(chains, outcomes, strict=True):
+            for index, outcome in zip(chain.indexes, chain_outcomes, strict=True):
+                answers[(chain.segment, index)] = outcome
+
+    async def _post_on_engine(
+        self, engine: AsyncEngine, chains: list[_Chain]
+    ) -> list[list[Outcome]]:
+        for attempt in range(RETRY_COUNT_MAX):
+            try:
+                async with engine.begin() as connection:
+                    return await self._apply(connection, chains)
+            except _RETRYABLE:
+                if attempt == RETRY_COUNT_MAX - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _apply(
+        self, connection: AsyncConnection, chains: list[_Chain]
+    ) -> list[list[Outcome]]:
+        driver = await rows.driver_of(connection)
+        requests = [request for chain in chains for request in chain.requests]
+        transfer_ids = {request.id for request in requests}
+        transfer_ids |= {pending_id_of(request) for request in requests} - {""}
+        account_ids = {
+            account
+            for request in requests
+            for account in (request.debit_account_id, request.credit_account_id)
+            if account
+        }
+        return await self._lock_and_apply(
+            driver, sorted(transfer_ids), sorted(account_ids), chains, int(self._clock())
+        )
+
+    async def _lock_and_apply(
+        self,
+        driver: rows.Driver,
+        transfer_ids: list[str],
+        account_ids: list[str],
+        chains: list[_Chain],
+        now: int,
+    ) -> list[list[Outcome]]:
+        known = await rows.lock_transfers(driver, transfer_ids, account_ids, now)
+        held = {
+            account
+            for transfer in known.values()
+            for account in (transfer.debit_account_id, transfer.credit_account_id)
+        }
+        accounts = await rows.lock_accounts(driver, {*account_ids, *held})
+        # Entry ids are never routed (entries are read through their account); any shard will do.
+        entry_shard = logical_shard_of(min(accounts), Prefix.LEDGER_ACCOUNT) if accounts else 0
+        now_ms = int(self._clock() * 1000)
+        posting = Posting(
+            accounts,
+            known,
+            now=now,
+            new_entry_id=lambda: new_id(Prefix.LEDGER_ENTRY, entry_shard, timestamp_ms=now_ms),
+        )
+        posting.expire_overdue()
+        outcomes = [posting.apply_chain(chain.requests, chain.merchant_id) for chain in chains]
+        created = [
+            with_resolution(transfer, posting.resolutions.get(transfer.id))
+            for transfer in posting.new_transfers
+        ]
+        created_ids = {transfer.id for transfer in created}
+        resolutions = [
+            (known[pending_id].merchant_id, pending_id, status, resolved_by)
+            for pending_id, (status, resolved_by) in posting.resolutions.items()
+            if pending_id not in created_ids
+        ]
+        if posting.entries or resolutions:
+            await rows.write_batch(
+                driver,
+                created,
+                posting.entries,
+                [accounts[account_id] for account_id in sorted(posting.touched)],
+                resolutions,
+            )
+        return outcomes
+
+    async def _expire(
+        self, driver: rows.Driver, overdue: list[tuple[str, str, str]], now: int
+    ) -> int:
+        transfer_ids = sorted(transfer_id for transfer_id, _, _ in overdue)
+        account_ids = sorted(
+            {account for _, debit, credit in overdue for account in (debit, credit)}
+        )
+        await self._lock_and_apply(driver, transfer_ids, account_ids, [], now)
+        return len(transfer_ids)
+
+    def _engine_of(self, object_id: str, prefix: Prefix) -> AsyncEngine:
+        logical_shard = logical_shard_of(object_id, prefix)
+        if logical_shard >= self._shards.logical_shard_count:
+            raise not_found(prefix.value, object_id)
+        return self._shards.engine_for_logical(logical_shard)
