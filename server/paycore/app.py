@@ -13,6 +13,9 @@ from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
 from paycore.account.servicer import AccountServicer
 from paycore.config import Settings
+from paycore.ledger.coalescer import Coalescer
+from paycore.ledger.service import LedgerService
+from paycore.ledger.servicer import LedgerServicer
 from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
@@ -26,7 +29,9 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
-from paycore.v1 import account_pb2_grpc
+from paycore.v1 import account_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
+from paycore.wallet.service import WalletService
+from paycore.wallet.servicer import WalletServicer
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -42,8 +47,12 @@ class Platform:
     rate_limiter: RateLimiter
     mutations: Mutations
     accounts: AccountService
+    ledger: LedgerService
+    coalescer: Coalescer
+    wallet: WalletService
 
     async def close(self) -> None:
+        await self.coalescer.close()
         await self.redis.aclose()
         await self.shards.dispose()
 
@@ -54,6 +63,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     policies = contracts.method_policies()
     hasher = KeyHasher(settings.key_hash_secret)
+    ledger = LedgerService(shards)
     return Platform(
         settings=settings,
         shards=shards,
@@ -64,6 +74,9 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         rate_limiter=RateLimiter(redis, settings.rate_limits_per_second, settings.redis_key_prefix),
         mutations=Mutations(shards, IdempotencyStore()),
         accounts=AccountService(shards, hasher, contracts.scope_resources(policies)),
+        ledger=ledger,
+        coalescer=Coalescer(ledger),
+        wallet=WalletService(shards, ledger),
     )
 
 
@@ -90,4 +103,8 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         ),
         server,
     )
-    return ["paycore.v1.AccountService"]
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
+        LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
+    )
+    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
+    return ["paycore.v1.AccountService", "paycore.v1.LedgerService", "paycore.v1.WalletService"]
