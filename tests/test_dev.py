@@ -41,6 +41,7 @@ def _start(
         "PAYCORE_DATA_DIR": str(data_dir),
         "PAYCORE_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
         "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+        "PAYCORE_HTTP_ADDR": "127.0.0.1:0",  # any free port: the banner names it
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "paycore.cli", "dev"],
@@ -98,6 +99,8 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
             with pytest.raises(aio.AioRpcError) as refused:
                 await wrong.accounts.GetMerchant(account_pb2.GetMerchantRequest(id=merchant_id))
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        edge = _field(banner, "REST edge")
+        assert '"status":"ok"' in await asyncio.to_thread(http_get, f"{edge}/healthz")
         metrics = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
         handled = [
             line

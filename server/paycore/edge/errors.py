@@ -1,0 +1,141 @@
+"""Errors as the REST edge renders them: `{"error": {"type", "code", "message", "param"}}`.
+
+    EdgeError            a 4xx the edge answers itself (bad JSON, unknown field, ...), or a
+                         gRPC failure translated by `from_rpc_error`
+
+A gRPC status maps to HTTP by the usual table (google/rpc/code.proto); the ErrorInfo detail
+gives `code` (its reason, lowercased as Stripe writes codes) and `param`, and the reason's
+paycore.errors.ErrorType gives `type`. FAILED_PRECONDITION of a card error is 402, as Stripe
+answers a declined card."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc import aio
+from paycore.errors import ErrorType, Reason
+from paycore.runtime.interceptors.errors import RETRY_AFTER_HEADER, STATUS_DETAILS_HEADER
+
+HTTP_STATUS: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+PAYMENT_REQUIRED = 402
+
+# The type of a status that came without a paycore reason (e.g. UNIMPLEMENTED from grpc itself).
+_TYPE_BY_STATUS = {
+    grpc.StatusCode.UNAUTHENTICATED: ErrorType.AUTHENTICATION,
+    grpc.StatusCode.PERMISSION_DENIED: ErrorType.PERMISSION,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ErrorType.RATE_LIMIT,
+    grpc.StatusCode.INVALID_ARGUMENT: ErrorType.INVALID_REQUEST,
+    grpc.StatusCode.NOT_FOUND: ErrorType.INVALID_REQUEST,
+    grpc.StatusCode.ALREADY_EXISTS: ErrorType.INVALID_REQUEST,
+    grpc.StatusCode.FAILED_PRECONDITION: ErrorType.INVALID_REQUEST,
+    grpc.StatusCode.OUT_OF_RANGE: ErrorType.INVALID_REQUEST,
+}
+_REASONS = {reason.name: reason for reason in Reason}
+
+
+@dataclass
+class EdgeError(Exception):
+    """An error answer: HTTP status, Stripe-style body fields, extra response headers."""
+
+    status: int
+    type: ErrorType
+    code: str
+    message: str
+    param: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, object]:
+        error: dict[str, object] = {"type": self.type.value, "code": self.code}
+        error["message"] = self.message
+        if self.param:
+            error["param"] = self.param
+        return {"error": error}
+
+
+def invalid_request(code: str, message: str, param: str = "", status: int = 400) -> EdgeError:
+    return EdgeError(status, ErrorType.INVALID_REQUEST, code, message, param)
+
+
+def parameter_unknown(param: str) -> EdgeError:
+    return invalid_request("parameter_unknown", f"Received unknown parameter: {param}", param)
+
+
+def parameter_invalid(param: str, detail: str) -> EdgeError:
+    return invalid_request("parameter_invalid", f"{param}: {detail}", param)
+
+
+def internal_error(request_id: str) -> EdgeError:
+    message = f"An internal error occurred (request {request_id})"
+    return EdgeError(500, ErrorType.API, "internal_error", message)
+
+
+def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:
+    """The HTTP answer for a failed gRPC call; `what` ("POST /v1/payments") names the route in
+    messages the server did not write itself."""
+    code = error.code()
+    trailing = {key: value for key, value in error.trailing_metadata() or ()}
+    info = _error_info(trailing.get(STATUS_DETAILS_HEADER))
+    reason = _REASONS.get(info.reason) if info is not None else None
+    status = HTTP_STATUS.get(code, 500)
+    error_type = reason.error_type if reason else _TYPE_BY_STATUS.get(code, ErrorType.API)
+    if code == grpc.StatusCode.FAILED_PRECONDITION and error_type == ErrorType.CARD:
+        status = PAYMENT_REQUIRED
+    message = error.details() or code.name.lower()
+    if info is None:
+        message = _plain_message(code, what, message)
+    result = EdgeError(
+        status=status,
+        type=error_type,
+        code=info.reason.lower() if info is not None and info.reason else code.name.lower(),
+        message=message,
+        param=info.metadata.get("param", "") if info is not None else "",
+    )
+    retry_after_ms = trailing.get(RETRY_AFTER_HEADER)
+    if isinstance(retry_after_ms, str) and retry_after_ms.isdigit():
+        result.headers["Retry-After"] = str(max(1, math.ceil(int(retry_after_ms) / 1000)))
+    return result
+
+
+def _plain_message(code: grpc.StatusCode, what: str, message: str) -> str:
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return f"{what} is not implemented yet"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return "The service is unavailable; retry later"
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return "The request took too long; retry it with the same Idempotency-Key"
+    return message
+
+
+def _error_info(details: str | bytes | None) -> error_details_pb2.ErrorInfo | None:
+    if not isinstance(details, bytes):
+        return None
+    try:
+        status = status_pb2.Status.FromString(details)
+    except Exception:  # a malformed detail from a foreign server: render without it
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None

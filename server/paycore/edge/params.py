@@ -1,0 +1,126 @@
+"""Stripe's bracket notation (form bodies and query strings) -> the JSON structure of a message.
+
+    card[number]=4242...              {"card": {"number": "4242..."}}
+    payment_orders[0][amount]=500     {"payment_orders": [{"amount": "500"}]}
+    metadata[order]=1234              {"metadata": {"order": "1234"}}
+    scopes[]=a&scopes[]=b             {"scopes": ["a", "b"]}    (also scopes=a&scopes=b)
+    card.exp_month=12                 {"card": {"exp_month": "12"}}  (google.api.http's a.b=)
+
+The message's descriptor decides what a key means (a map's key, a list's index, a field), so
+that one `scopes=a` is still a list. Values stay strings: the transcoder converts them by the
+field's type, as it does JSON values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from paycore.edge.errors import parameter_invalid, parameter_unknown
+from paycore.edge.transcoding import is_map, is_well_known, message_of
+
+PARAMETER_COUNT_MAX = 1000
+INDEX_DIGITS_MAX = 6
+_KEY = re.compile(r"^([^\[\].]+)((?:\[[^\[\]]*\]|\.[^\[\].]+)*)$")
+_TOKEN = re.compile(r"\[([^\[\]]*)\]|\.([^\[\].]+)")
+
+
+class _Indexed(dict[int, Any]):
+    """A repeated field while it is being filled: index -> element, made a list at the end."""
+
+
+def parse_params(pairs: Iterable[tuple[str, str]], message: Descriptor) -> dict[str, Any]:
+    """The JSON structure that `pairs` (already percent-decoded) spell for `message`."""
+    result: dict[str, Any] = {}
+    for count, (key, value) in enumerate(pairs):
+        if count >= PARAMETER_COUNT_MAX:
+            raise parameter_invalid(key, f"at most {PARAMETER_COUNT_MAX} parameters are accepted")
+        matched = _KEY.match(key)
+        if matched is None:
+            raise parameter_invalid(key, "is not a parameter name (name, name[key] or name.sub)")
+        tokens = [dot or bracket for bracket, dot in _TOKEN.findall(matched.group(2))]
+        _insert(message, result, matched.group(1), tokens, value, key)
+    finished: dict[str, Any] = _finished(result)
+    return finished
+
+
+def _insert(
+    message: Descriptor,
+    target: dict[str, Any],
+    name: str,
+    tokens: list[str],
+    value: str,
+    key: str,
+) -> None:
+    field = message.fields_by_name.get(name)
+    if field is None:
+        raise parameter_unknown(key)
+    if is_map(field):
+        if not tokens or not tokens[0]:
+            raise parameter_invalid(key, f"{name} is a map: use {name}[key]=value")
+        entries = _container(target, name, dict, key)
+        value_field = message_of(field).fields_by_name["value"]
+        _place(value_field, entries, tokens[0], tokens[1:], value, key)
+    elif field.is_repeated:
+        items = _container(target, name, _Indexed, key)
+        index, rest = len(items), tokens
+        if tokens and (tokens[0] == "" or tokens[0].isdigit()):
+            index, rest = _index(tokens[0], len(items), key), tokens[1:]
+        _place(field, items, index, rest, value, key)
+    else:
+        _place(field, target, name, tokens, value, key)
+
+
+def _place(
+    field: FieldDescriptor,
+    target: dict[Any, Any],
+    slot: Any,
+    tokens: list[str],
+    value: str,
+    key: str,
+) -> None:
+    """Puts `value` (or, for a message, the field `tokens` name inside it) at target[slot]."""
+    if _is_message(field):
+        if not tokens:
+            if value == "":
+                return  # Stripe's `card=`: leaves the object unset
+            raise parameter_invalid(key, "is an object: use key[field]=value")
+        inner = target.setdefault(slot, {})
+        if not isinstance(inner, dict):
+            raise parameter_invalid(key, "is given both as a value and as an object")
+        _insert(message_of(field), inner, tokens[0], tokens[1:], value, key)
+        return
+    if tokens:
+        raise parameter_invalid(key, "is not an object")
+    if slot in target:
+        raise parameter_invalid(key, "is given more than once")
+    target[slot] = value
+
+
+def _container(target: dict[str, Any], name: str, kind: type[dict[Any, Any]], key: str) -> Any:
+    found = target.setdefault(name, kind())
+    if type(found) is not kind:
+        raise parameter_invalid(key, "is given in two different shapes")
+    return found
+
+
+def _index(token: str, next_index: int, key: str) -> int:
+    if token == "":
+        return next_index
+    if len(token) > INDEX_DIGITS_MAX:
+        raise parameter_invalid(key, "has too large an index")
+    return int(token)
+
+
+def _is_message(field: FieldDescriptor) -> bool:
+    """A message the bracket notation reaches into (well-known types are written as values)."""
+    return field.type == FieldDescriptor.TYPE_MESSAGE and not is_well_known(message_of(field))
+
+
+def _finished(value: Any) -> Any:
+    if isinstance(value, _Indexed):
+        return [_finished(value[index]) for index in sorted(value)]
+    if isinstance(value, dict):
+        return {key: _finished(item) for key, item in value.items()}
+    return value

@@ -1,0 +1,255 @@
+"""JSON <-> protobuf, by the proto3 JSON mapping (google.protobuf.json_format) with proto field
+names, plus one paycore rule: enum values are Stripe-like, lowercase without the enum's prefix
+(`requires_capture` for PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE), in requests, responses and
+OpenAPI alike. An enum whose values do not all carry the prefix keeps its proto names.
+
+Input is checked field by field against the descriptor before json_format sees it, so that an
+error names the parameter (`payment_orders[0].amount`) and says what is wrong."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import cache
+from typing import Any, cast
+
+from google.protobuf import json_format, message_factory
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+from paycore.edge.errors import invalid_request, parameter_invalid, parameter_unknown
+
+_INTEGER = re.compile(r"^-?[0-9]{1,20}$")
+_RANGES = {
+    FieldDescriptor.CPPTYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.CPPTYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.CPPTYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.CPPTYPE_UINT64: (0, 2**64 - 1),
+}
+_FLOAT_WORDS = {"NaN", "Infinity", "-Infinity"}
+
+
+@cache
+def enum_json_names(enum: EnumDescriptor) -> dict[str, str]:
+    """Proto value name -> its JSON name (`requires_capture`)."""
+    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+    names = [value.name for value in enum.values]
+    if not all(name.startswith(prefix) and len(name) > len(prefix) for name in names):
+        return {name: name for name in names}
+    return {name: name[len(prefix) :].lower() for name in names}
+
+
+@cache
+def _enum_proto_names(enum: EnumDescriptor) -> dict[str, str]:
+    return {json_name: name for name, json_name in enum_json_names(enum).items()}
+
+
+def message_of(field: FieldDescriptor) -> Descriptor:
+    """The message type of a message field."""
+    message = field.message_type
+    if message is None:
+        raise TypeError(f"{field.full_name} is not a message field")
+    return message
+
+
+def is_map(field: FieldDescriptor) -> bool:
+    return field.type == FieldDescriptor.TYPE_MESSAGE and message_of(field).GetOptions().map_entry
+
+
+def is_well_known(message: Descriptor) -> bool:
+    """google.protobuf types have JSON forms of their own; json_format handles them whole."""
+    return bool(message.full_name.startswith("google.protobuf."))
+
+
+@cache
+def has_enums(message: Descriptor) -> bool:
+    """Whether rendering `message` needs the enum pass (cached: most messages skip it)."""
+    return _has_enums(message, set())
+
+
+def _has_enums(message: Descriptor, seen: set[str]) -> bool:
+    if message.full_name in seen or is_well_known(message):
+        return False
+    seen.add(message.full_name)
+    for field in message.fields:
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            return True
+        if field.type == FieldDescriptor.TYPE_MESSAGE and _has_enums(message_of(field), seen):
+            return True
+    return False
+
+
+def message_class(message: Descriptor) -> type[Message]:
+    return message_factory.GetMessageClass(message)
+
+
+def checked(message: Descriptor, value: Any, *, from_text: bool, param: str = "") -> dict[str, Any]:
+    """`value` (parsed JSON, or the structure of form/query parameters when `from_text`) as
+    json_format wants it for `message`: known fields only, values of the field's type, enum
+    values by proto name. Raises EdgeError naming the parameter."""
+    if not isinstance(value, dict):
+        raise parameter_invalid(param or "body", "must be a JSON object")
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        field = message.fields_by_name.get(key) or message.fields_by_camelcase_name.get(key)
+        name = f"{param}.{key}" if param else key
+        if field is None:
+            raise parameter_unknown(name)
+        if item is None or (from_text and item == "" and field.type != FieldDescriptor.TYPE_STRING):
+            continue  # null, or Stripe's empty form value: the field stays unset
+        if field.name in result:
+            raise parameter_invalid(name, "is given twice")
+        result[field.name] = _checked_field(field, item, from_text, name)
+    return result
+
+
+def _checked_field(field: FieldDescriptor, item: Any, from_text: bool, name: str) -> Any:
+    if is_map(field):
+        if not isinstance(item, dict):
+            raise parameter_invalid(name, "must be an object of key: value")
+        value_field = message_of(field).fields_by_name["value"]
+        return {
+            key: _checked_value(value_field, entry, from_text, f"{name}[{key}]")
+            for key, entry in item.items()
+        }
+    if field.is_repeated:
+        if not isinstance(item, list):
+            raise parameter_invalid(name, "must be a list")
+        return [
+            _checked_value(field, entry, from_text, f"{name}[{index}]")
+            for index, entry in enumerate(item)
+        ]
+    return _checked_value(field, item, from_text, name)
+
+
+def _checked_value(field: FieldDescriptor, value: Any, from_text: bool, name: str) -> Any:
+    kind = field.type
+    if kind == FieldDescriptor.TYPE_MESSAGE:
+        message = message_of(field)
+        if is_well_known(message):
+            return value
+        return checked(message, value, from_text=from_text, param=name)
+    if kind == FieldDescriptor.TYPE_ENUM:
+        proto_name = (
+            _enum_proto_names(field.enum_type).get(value) if isinstance(value, str) else None
+        )
+        if proto_name is None:
+            allowed = ", ".join(enum_json_names(field.enum_type).values())
+            raise parameter_invalid(name, f"must be one of {allowed}")
+        return proto_name
+    if kind in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
+        if not isinstance(value, str):
+            raise parameter_invalid(name, "must be a string")
+        return value
+    if kind == FieldDescriptor.TYPE_BOOL:
+        if isinstance(value, bool):
+            return value
+        if from_text and value in ("true", "false"):
+            return value == "true"
+        raise parameter_invalid(name, "must be true or false")
+    if field.cpp_type in _RANGES:
+        return _integer(field, value, name)
+    return _number(value, name)
+
+
+def _integer(field: FieldDescriptor, value: Any, name: str) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and _INTEGER.match(value)
+    ):
+        number = int(value)
+    if number is None:
+        raise parameter_invalid(name, "must be an integer")
+    low, high = _RANGES[field.cpp_type]
+    if not low <= number <= high:
+        raise parameter_invalid(name, f"must be between {low} and {high}")
+    return number
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and value in _FLOAT_WORDS:
+        return float(value.replace("Infinity", "inf"))
+    else:
+        try:
+            number = float(value) if isinstance(value, str) else math.nan
+        except ValueError:
+            number = math.nan
+    if not math.isfinite(number):
+        raise parameter_invalid(name, "must be a number")
+    return number
+
+
+def to_message(message: Descriptor, fields: dict[str, Any]) -> Message:
+    """The request message from checked fields."""
+    request = message_class(message)()
+    try:
+        json_format.ParseDict(fields, request)
+    except (json_format.ParseError, ValueError, TypeError) as error:
+        raise invalid_request("parameter_invalid", str(error).split("\n")[0]) from None
+    return request
+
+
+def to_json(response: Message) -> dict[str, Any]:
+    """proto3 JSON with proto field names, every field present, enums by their JSON name."""
+    rendered: dict[str, Any] = json_format.MessageToDict(
+        response,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+    descriptor = cast(Descriptor, response.DESCRIPTOR)  # the stubs name upb's class
+    if has_enums(descriptor):
+        _rename_enums(descriptor, rendered)
+    return rendered
+
+
+def _rename_enums(message: Descriptor, rendered: dict[str, Any]) -> None:
+    for key, item in rendered.items():
+        field = message.fields_by_name.get(key)
+        if field is None:
+            continue
+        if is_map(field):
+            value_field = message_of(field).fields_by_name["value"]
+            for entry_key, entry in item.items():
+                item[entry_key] = _renamed(value_field, entry)
+        elif field.is_repeated:
+            rendered[key] = [_renamed(field, entry) for entry in item]
+        else:
+            rendered[key] = _renamed(field, item)
+
+
+def _renamed(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_ENUM and isinstance(value, str):
+        return enum_json_names(field.enum_type).get(value, value)
+    if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
+        message = message_of(field)
+        if has_enums(message):
+            _rename_enums(message, value)
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(body: bytes) -> Any:
+    """Parsed JSON, or an EdgeError saying where it is malformed."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise invalid_request(
+            "body_malformed",
+            f"The body is not valid JSON: {error.msg} (line {error.lineno} column {error.colno})",
+        ) from None
+    except (ValueError, RecursionError) as error:
+        detail = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise invalid_request("body_malformed", f"The body is not valid JSON: {detail}") from None

@@ -1,0 +1,23 @@
+"""The REST edge in-process, in front of the session's real gRPC server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from aiohttp import ClientSession
+from paycore.edge import EdgeServer, start_edge
+
+
+@pytest_asyncio.fixture(scope="session")
+async def edge_server(target: str) -> AsyncIterator[EdgeServer]:
+    server = await start_edge(target, "127.0.0.1:0")
+    yield server
+    await server.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http(edge_server: EdgeServer) -> AsyncIterator[ClientSession]:
+    """A client whose relative URLs reach the edge."""
+    async with ClientSession(base_url=f"http://127.0.0.1:{edge_server.port}") as session:
+        yield session

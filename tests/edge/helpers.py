@@ -1,0 +1,52 @@
+"""Calling the edge from tests: one answer, read whole."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientSession
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    @property
+    def error(self) -> dict[str, str]:
+        error: dict[str, str] = self.body["error"]
+        return error
+
+
+def bearer(key: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **headers}
+
+
+async def call(
+    http: ClientSession,
+    method: str,
+    path: str,
+    *,
+    key: str = "",
+    headers: dict[str, str] | None = None,
+    json_body: Any = None,
+    form: str | None = None,
+    data: bytes | None = None,
+) -> Answer:
+    sent = dict(headers or {})
+    if key:
+        sent["Authorization"] = f"Bearer {key}"
+    body: bytes | None = data
+    if json_body is not None:
+        body, sent["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+    if form is not None:
+        body, sent["Content-Type"] = form.encode(), "application/x-www-form-urlencoded"
+    payload = io.BytesIO(body) if body is not None else None  # aiohttp warns on large bytes
+    async with http.request(method, path, data=payload, headers=sent) as response:
+        raw = await response.read()
+        assert response.content_type == "application/json", raw
+        return Answer(response.status, json.loads(raw), dict(response.headers))

@@ -1,0 +1,220 @@
+"""AccountService over the REST edge, end to end: the edge, the gRPC server, PostgreSQL, Redis."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_asyncio
+from aiohttp import ClientSession
+from paycore.app import build_platform
+from paycore.config import Settings
+from paycore.edge import start_edge
+from paycore.runtime.server import start_grpc_server
+from prometheus_client import CollectorRegistry
+
+from tests.edge.helpers import call
+
+MERCHANT = {"name": "Acme", "email": "ops@acme.test", "country": "US", "default_currency": "usd"}
+
+
+async def _merchant(http: ClientSession, admin_token: str, **fields: Any) -> dict[str, Any]:
+    created = await call(
+        http, "POST", "/v1/merchants", key=admin_token, json_body={**MERCHANT, **fields}
+    )
+    assert created.status == 200, created.body
+    merchant: dict[str, Any] = created.body
+    return merchant
+
+
+async def test_admin_creates_a_merchant_which_reads_itself(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    created = await call(
+        http,
+        "POST",
+        "/v1/merchants",
+        key=settings_admin_token,
+        json_body={**MERCHANT, "metadata": {"team": "payments"}},
+    )
+    assert created.status == 200, created.body
+    merchant = created.body
+    assert merchant["id"].startswith("acct_")
+    assert merchant["secret_key"].startswith("sk_test_")
+    assert merchant["metadata"] == {"team": "payments"}
+    assert merchant["livemode"] is False  # every field is present, as Stripe renders objects
+    assert isinstance(merchant["created"], str) and merchant["created"].isdigit()  # int64
+    assert created.headers["Request-Id"].startswith("req_")
+
+    read = await call(http, "GET", f"/v1/merchants/{merchant['id']}", key=merchant["secret_key"])
+    assert read.status == 200, read.body
+    assert read.body["id"] == merchant["id"]
+    assert read.body["secret_key"] == ""  # shown once
+
+
+async def test_seller_accounts_from_json_and_form_bodies_and_their_pages(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    key = (await _merchant(http, settings_admin_token))["secret_key"]
+    from_json = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        json_body={"email": "a@seller.test", "country": "DE", "default_currency": "eur"},
+    )
+    assert from_json.status == 200, from_json.body
+    from_form = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        form="email=b%40seller.test&business_name=B+%26+Co&country=FR&default_currency=eur"
+        "&metadata[shop]=42&metadata[tier]=gold",
+    )
+    assert from_form.status == 200, from_form.body
+    assert from_form.body["email"] == "b@seller.test"
+    assert from_form.body["business_name"] == "B & Co"
+    assert from_form.body["metadata"] == {"shop": "42", "tier": "gold"}
+    third = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        json_body={"email": "c@seller.test", "country": "FR", "default_currency": "eur"},
+    )
+    assert third.status == 200
+
+    first_page = await call(http, "GET", "/v1/accounts?limit=2", key=key)
+    assert first_page.status == 200, first_page.body
+    assert len(first_page.body["data"]) == 2 and first_page.body["has_more"] is True
+    last = first_page.body["data"][-1]["id"]
+    second_page = await call(http, "GET", f"/v1/accounts?limit=2&starting_after={last}", key=key)
+    assert second_page.status == 200, second_page.body
+    assert len(second_page.body["data"]) == 1 and second_page.body["has_more"] is False
+    seen = {seller["id"] for seller in first_page.body["data"] + second_page.body["data"]}
+    assert seen == {from_json.body["id"], from_form.body["id"], third.body["id"]}
+
+
+async def test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    key = (await _merchant(http, settings_admin_token))["secret_key"]
+    created = await call(
+        http,
+        "POST",
+        "/v1/api_keys",
+        key=key,
+        form="name=reader&scopes[]=accounts:read&scopes[]=api_keys:read",
+    )
+    assert created.status == 200, created.body
+    assert created.body["scopes"] == ["accounts:read", "api_keys:read"]
+    assert created.body["type"] == "restricted"
+    restricted = created.body["secret"]
+
+    listed = await call(http, "GET", "/v1/api_keys?type=restricted", key=restricted)
+    assert listed.status == 200, listed.body
+    assert [item["type"] for item in listed.body["data"]] == ["restricted"]
+    denied = await call(
+        http, "POST", "/v1/accounts", key=restricted, json_body={"email": "x@y.test"}
+    )
+    assert denied.status == 403, denied.body
+    assert denied.error["type"] == "permission_error"
+    unknown_enum = await call(http, "GET", "/v1/api_keys?type=API_KEY_TYPE_SECRET", key=key)
+    assert unknown_enum.status == 400
+    assert unknown_enum.error["param"] == "type"
+    assert "restricted" in unknown_enum.error["message"]
+
+
+async def test_an_idempotency_key_replays_the_same_body_and_refuses_another(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    key = (await _merchant(http, settings_admin_token))["secret_key"]
+    headers = {"Idempotency-Key": f"seller-{secrets.token_hex(4)}"}
+    body = {"email": "once@seller.test", "country": "US", "default_currency": "usd"}
+    first = await call(http, "POST", "/v1/accounts", key=key, headers=headers, json_body=body)
+    replay = await call(http, "POST", "/v1/accounts", key=key, headers=headers, json_body=body)
+    assert first.status == replay.status == 200, (first.body, replay.body)
+    assert replay.body == first.body
+    other = await call(
+        http, "POST", "/v1/accounts", key=key, headers=headers, json_body={**body, "country": "CA"}
+    )
+    assert other.status == 400, other.body
+    assert other.error["type"] == "idempotency_error"
+    assert other.error["code"] == "idempotency_key_reused"
+
+
+async def test_authentication_and_missing_objects_map_to_401_and_404(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    merchant = await _merchant(http, settings_admin_token)
+    path = f"/v1/merchants/{merchant['id']}"
+    anonymous = await call(http, "GET", path)
+    assert anonymous.status == 401
+    assert anonymous.error["type"] == "authentication_error"
+    assert anonymous.error["code"] == "api_key_missing"
+    wrong = await call(http, "GET", path, key=merchant["secret_key"][:-2] + "xx")
+    assert (wrong.status, wrong.error["code"]) == (401, "api_key_invalid")
+    not_admin = await call(
+        http, "POST", "/v1/merchants", key=merchant["secret_key"], json_body=MERCHANT
+    )
+    assert (not_admin.status, not_admin.error["type"]) == (403, "permission_error")
+    missing = await call(http, "GET", "/v1/merchants/acct_" + "1" * 22, key=merchant["secret_key"])
+    assert missing.status == 404, missing.body
+    assert missing.error == {
+        "type": "invalid_request_error",
+        "code": "resource_missing",
+        "message": missing.error["message"],
+        "param": "id",
+    }
+    assert missing.headers["Request-Id"].startswith("req_")
+    absent = await call(http, "POST", "/v1/accounts", key=merchant["secret_key"], json_body={})
+    assert absent.status == 400
+    assert absent.error["code"] == "parameter_missing"
+    assert absent.error["param"]
+
+
+async def test_an_operator_acts_for_a_merchant_with_paycore_merchant(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    merchant = await _merchant(http, settings_admin_token)
+    acting = await call(
+        http,
+        "GET",
+        "/v1/accounts",
+        key=settings_admin_token,
+        headers={"Paycore-Merchant": merchant["id"]},
+    )
+    assert acting.status == 200, acting.body
+    assert acting.body == {"data": [], "has_more": False}
+
+
+@pytest_asyncio.fixture
+async def limited_edge(settings: Settings) -> AsyncIterator[str]:
+    limited = settings.with_overrides(
+        rate_limits_per_second={"payments": 100, "subscriptions": 10, "other": 3},
+        redis_key_prefix=f"{settings.redis_key_prefix}{os.urandom(4).hex()}:",
+    )
+    platform = build_platform(limited, CollectorRegistry())
+    server = await start_grpc_server(platform, "127.0.0.1:0")
+    edge = await start_edge(f"127.0.0.1:{server.port}", "127.0.0.1:0")
+    yield f"http://127.0.0.1:{edge.port}"
+    await edge.close()
+    await server.stop(1)
+    await platform.close()
+
+
+async def test_rate_limited_requests_answer_429_with_retry_after(
+    limited_edge: str, settings_admin_token: str
+) -> None:
+    async with ClientSession(base_url=limited_edge) as http:
+        merchant = await _merchant(http, settings_admin_token)
+        path = f"/v1/merchants/{merchant['id']}"
+        answers = [await call(http, "GET", path, key=merchant["secret_key"]) for _ in range(4)]
+    assert [answer.status for answer in answers] == [200, 200, 200, 429]
+    limited = answers[-1]
+    assert limited.error["type"] == "rate_limit_error"
+    assert limited.error["code"] == "rate_limited"
+    assert limited.headers["Retry-After"] == "1"  # 1..334 ms, rounded up to whole seconds
