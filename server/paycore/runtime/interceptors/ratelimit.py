@@ -27,6 +27,10 @@ class RateLimitInterceptor(PolicyInterceptor):
     ) -> Any:
         caller = current_call().caller
         assert caller is not None  # authentication runs first
+        if caller.is_operator:
+            # Limits are per API key (DESIGN.md); the admin and internal credentials carry
+            # service-to-service traffic (ledger postings), which no merchant's key can use.
+            return await behavior(request, context)
         decision = await self._limiter.check(caller.principal, policy.rate_class)
         if not decision.allowed:
             raise ApiError(
