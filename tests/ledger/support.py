@@ -21,7 +21,7 @@ async def account(
     code: str,
     currency: str = "usd",
     *,
-    kind: int = LIABILITY,
+    kind: ledger_pb2.LedgerAccountType.ValueType = LIABILITY,
     no_overdraft: bool = False,
 ) -> str:
     created = await admin.ledger.CreateAccount(

@@ -102,6 +102,7 @@ class WalletService:
         type_filter: str,
         currency: str,
         source: str,
+        only_id: str = "",
     ) -> tuple[list[BalanceTransaction], bool]:
         await self._check_seller(merchant_id, seller_account)
         if seller_account:
@@ -129,11 +130,21 @@ class WalletService:
                 query = query.where(t.c.metadata["source"].astext == source)
             if starting_after:
                 query = query.where(t.c.id < "lt_" + starting_after.removeprefix("txn_"))
+            if only_id:
+                query = query.where(t.c.id == "lt_" + only_id.removeprefix("txn_"))
             found = (await connection.execute(query.order_by(t.c.id.desc()).limit(limit + 1))).all()
             sources = {row.metadata.get("source") for row in found} - {None}
             fees = await self._fees(connection, merchant_id, sources)
         transactions = [_transaction(row, balance_ids, fees) for row in found[:limit]]
         return transactions, len(found) > limit
+
+    async def get_transaction(self, merchant_id: str, transaction_id: str) -> BalanceTransaction:
+        found, _ = await self.list_transactions(
+            merchant_id, "", 1, "", "", "", "", only_id=transaction_id
+        )
+        if not found:
+            raise not_found("balance_transaction", transaction_id)
+        return found[0]
 
     async def _fees(self, connection: Any, merchant_id: str, sources: set[str]) -> dict[str, int]:
         if not sources:

@@ -74,6 +74,13 @@ class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
             has_more=has_more,
         )
 
+    async def GetBalanceTransaction(
+        self, request: wallet_pb2.GetBalanceTransactionRequest, context: Context
+    ) -> wallet_pb2.BalanceTransaction:
+        merchant_id = current_call().require_merchant()
+        transaction_id = validation.object_id("id", request.id, Prefix.BALANCE_TRANSACTION)
+        return transaction_message(await self._service.get_transaction(merchant_id, transaction_id))
+
 
 def transaction_message(transaction: BalanceTransaction) -> wallet_pb2.BalanceTransaction:
     return wallet_pb2.BalanceTransaction(
