@@ -1,0 +1,311 @@
+"""The ledger benchmark: transfers/s in batches of 1,000 and as many concurrent single-transfer
+gRPC calls (p50/p99), next to pgbench's TPC-B figure for the same PostgreSQL server.
+
+Self-contained: it creates two databases of its own on the server (two shards), migrates them,
+serves the platform in this process, drives the single calls from a second process (a Python
+gRPC client costs as much CPU as the server), and drops the databases at the end.
+
+    python -m paycore.bench.ledger --database-url postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import re
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from paycore.app import build_platform
+from paycore.client import connect
+from paycore.config import Settings
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.runtime.server import start_grpc_server
+from paycore.storage.migrate import migrate_all
+from paycore.v1 import account_pb2, ledger_pb2
+from prometheus_client import CollectorRegistry
+
+BATCH_SIZE = 1000
+HOT_ACCOUNTS = 16
+
+
+@dataclass(frozen=True)
+class LedgerFigures:
+    batched_transfers_per_second: float
+    batches: int
+    single_transfers_per_second: float
+    single_calls: int
+    single_p50_ms: float
+    single_p99_ms: float
+    single_failures: int
+    pgbench_tps: float | None
+
+    def lines(self) -> list[str]:
+        pgbench = f"{self.pgbench_tps:,.0f} tps" if self.pgbench_tps is not None else "n/a"
+        return [
+            f"ledger batched ({BATCH_SIZE}/call, gRPC): "
+            f"{self.batched_transfers_per_second:,.0f} transfers/s over {self.batches} batches",
+            f"ledger single-transfer gRPC calls: {self.single_transfers_per_second:,.0f} "
+            f"transfers/s over {self.single_calls} calls, p50 {self.single_p50_ms:.1f} ms, "
+            f"p99 {self.single_p99_ms:.1f} ms, {self.single_failures} failed",
+            f"pgbench TPC-B (-c 16 -j 2 -T 10), same server: {pgbench}",
+        ]
+
+
+def _with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+async def _admin_sql(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(_with_database(url, "postgres"))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _transfer(merchant_id: str, accounts: list[str], index: int) -> ledger_pb2.LedgerTransfer:
+    shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+    debit = accounts[index % len(accounts)]
+    credit = accounts[(index * 7 + 1) % len(accounts)]
+    if credit == debit:
+        credit = accounts[(index + 1) % len(accounts)]
+    return ledger_pb2.LedgerTransfer(
+        id=new_id(Prefix.LEDGER_TRANSFER, shard),
+        debit_account=debit,
+        credit_account=credit,
+        amount=1 + index % 100,
+        currency="usd",
+        code="bench",
+    )
+
+
+def _single_calls_process(
+    target: str,
+    token: str,
+    merchant_id: str,
+    accounts: list[str],
+    concurrency: int,
+    duration_seconds: float,
+    queue: multiprocessing.Queue[tuple[list[float], int]],
+) -> None:
+    async def main() -> tuple[list[float], int]:
+        latencies: list[float] = []
+        failures = 0
+        deadline = time.perf_counter() + duration_seconds
+        async with connect(target, token) as client:
+            post = client.ledger.PostTransfers
+
+            async def caller(offset: int) -> None:
+                nonlocal failures
+                index = offset
+                while time.perf_counter() < deadline:
+                    request = ledger_pb2.PostTransfersRequest(
+                        transfers=[_transfer(merchant_id, accounts, index)]
+                    )
+                    started = time.perf_counter()
+                    response = await post(request, timeout=10)
+                    latencies.append(time.perf_counter() - started)
+                    if response.results[0].result != ledger_pb2.LEDGER_TRANSFER_RESULT_CREATED:
+                        failures += 1
+                    index += concurrency
+
+            await asyncio.gather(*(caller(offset) for offset in range(concurrency)))
+        return latencies, failures
+
+    try:
+        import uvloop
+
+        queue.put(uvloop.run(main()))
+    except ImportError:  # pragma: no cover - Windows
+        queue.put(asyncio.run(main()))
+
+
+async def _measure(
+    database_urls: tuple[str, ...],
+    redis_url: str,
+    batches: int,
+    concurrency: int,
+    duration_seconds: float,
+) -> tuple[float, int, list[float], int, float]:
+    settings = Settings(
+        database_urls=database_urls,
+        redis_url=redis_url,
+        admin_token="bench-" + secrets.token_hex(8),
+        key_hash_secret=secrets.token_hex(16),
+        database_pool_size=10,
+    )
+    await migrate_all(database_urls)
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_grpc_server(platform, "127.0.0.1:0")
+    target = f"127.0.0.1:{server.port}"
+    try:
+        async with connect(target, settings.admin_token) as admin:
+            merchant = await admin.accounts.CreateMerchant(
+                account_pb2.CreateMerchantRequest(
+                    name="Bench", email="bench@paycore.test", country="US", default_currency="usd"
+                )
+            )
+            accounts = [
+                (
+                    await admin.ledger.CreateAccount(
+                        ledger_pb2.CreateAccountRequest(
+                            merchant=merchant.id,
+                            code=f"bench_{index}",
+                            type=ledger_pb2.LEDGER_ACCOUNT_TYPE_ASSET,
+                            currency="usd",
+                        )
+                    )
+                ).id
+                for index in range(HOT_ACCOUNTS)
+            ]
+            requests = [
+                ledger_pb2.PostTransfersRequest(
+                    transfers=[
+                        _transfer(merchant.id, accounts, batch * BATCH_SIZE + index)
+                        for index in range(BATCH_SIZE)
+                    ]
+                )
+                for batch in range(batches)
+            ]
+            started = time.perf_counter()
+            for request in requests:
+                response = await admin.ledger.PostTransfers(request, timeout=60)
+                if any(
+                    result.result != ledger_pb2.LEDGER_TRANSFER_RESULT_CREATED
+                    for result in response.results
+                ):
+                    raise RuntimeError("a benchmark transfer failed")
+            batched = batches * BATCH_SIZE / (time.perf_counter() - started)
+        context = multiprocessing.get_context("spawn")
+        queue: multiprocessing.Queue[tuple[list[float], int]] = context.Queue()
+        child = context.Process(
+            target=_single_calls_process,
+            args=(
+                target,
+                settings.admin_token,
+                merchant.id,
+                accounts,
+                concurrency,
+                duration_seconds,
+                queue,
+            ),
+        )
+        started = time.perf_counter()
+        child.start()
+        latencies, failures = await asyncio.to_thread(queue.get)
+        elapsed = time.perf_counter() - started
+        await asyncio.to_thread(child.join)
+        async with connect(target, settings.admin_token) as admin:
+            report = await admin.ledger.CheckIntegrity(ledger_pb2.CheckIntegrityRequest())
+            if not report.ok:
+                raise RuntimeError(f"integrity check failed: {report.mismatches[:3]}")
+        return batched, batches, latencies, failures, elapsed
+    finally:
+        await server.stop(1)
+        await platform.close()
+
+
+def _pgbench(url: str, database: str) -> float | None:
+    parts = urlsplit(_with_database(url, database))
+    common = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
+    common += ["-U", parts.username or "postgres"]
+    try:
+        subprocess.run(["pgbench", "-i", "-q", *common, database], check=True, capture_output=True)
+        done = subprocess.run(
+            ["pgbench", "-c", "16", "-j", "2", "-T", "10", *common, database],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    found = re.search(r"tps = ([0-9.]+)", done.stdout)
+    return float(found.group(1)) if found else None
+
+
+async def run_ledger_bench(
+    database_url: str,
+    redis_url: str,
+    *,
+    batches: int = 20,
+    concurrency: int = 64,
+    duration_seconds: float = 10.0,
+    with_pgbench: bool = True,
+) -> LedgerFigures:
+    """Runs the whole benchmark on fresh databases of the server at `database_url`."""
+    run = secrets.token_hex(4)
+    databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
+    for database in [*databases, f"paycore_bench_{run}_pgbench"]:
+        await _admin_sql(database_url, f'create database "{database}"')
+    try:
+        batched, batch_count, latencies, failures, elapsed = await _measure(
+            tuple(_with_database(database_url, database) for database in databases),
+            redis_url,
+            batches,
+            concurrency,
+            duration_seconds,
+        )
+        pgbench = (
+            await asyncio.to_thread(_pgbench, database_url, f"paycore_bench_{run}_pgbench")
+            if with_pgbench
+            else None
+        )
+    finally:
+        for database in [*databases, f"paycore_bench_{run}_pgbench"]:
+            await _admin_sql(database_url, f'drop database if exists "{database}" with (force)')
+    latencies.sort()
+
+    def percentile(fraction: float) -> float:
+        if not latencies:
+            return 0.0
+        return latencies[min(len(latencies) - 1, int(len(latencies) * fraction))] * 1000
+
+    return LedgerFigures(
+        batched_transfers_per_second=batched,
+        batches=batch_count,
+        single_transfers_per_second=len(latencies) / elapsed,
+        single_calls=len(latencies),
+        single_p50_ms=percentile(0.50),
+        single_p99_ms=percentile(0.99),
+        single_failures=failures,
+        pgbench_tps=pgbench,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m paycore.bench.ledger", description=__doc__)
+    parser.add_argument(
+        "--database-url",
+        default=(os.environ.get("PAYCORE_DATABASE_URLS", "").split(",")[0] or None),
+        help="a PostgreSQL server where the bench may create databases",
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("PAYCORE_REDIS_URL", ""))
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--no-pgbench", action="store_true")
+    arguments = parser.parse_args()
+    if not arguments.database_url or not arguments.redis_url:
+        parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
+    figures = asyncio.run(
+        run_ledger_bench(
+            arguments.database_url,
+            arguments.redis_url,
+            batches=arguments.batches,
+            concurrency=arguments.concurrency,
+            duration_seconds=arguments.duration,
+            with_pgbench=not arguments.no_pgbench,
+        )
+    )
+    print("\n".join(figures.lines()))
+
+
+if __name__ == "__main__":
+    main()
