@@ -75,8 +75,10 @@ async def _run(settings: Settings) -> None:
     edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr)
     try:
         demo = await _demo_merchant(settings, server.port)
+        # Handlers first: whoever reads the banner may send SIGINT at once.
+        stop = _stop_on_signal()
         print(_banner(settings, server.port, demo, edge.port), flush=True)
-        await _wait_for_signal()
+        await stop.wait()
         await edge.close()
         await server.stop(settings.shutdown_grace_seconds)
     finally:
@@ -85,12 +87,13 @@ async def _run(settings: Settings) -> None:
     print("paycore dev stopped", flush=True)
 
 
-async def _wait_for_signal() -> None:
+def _stop_on_signal() -> asyncio.Event:
+    """An event that SIGTERM or SIGINT sets."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:

@@ -39,6 +39,7 @@ CALL_TIMEOUT_SECONDS = 30.0
 """The deadline of every gRPC call the edge makes."""
 HEALTH_WAIT_SECONDS = 1.0
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
+RECONNECT_BACKOFF_MAX_MS = 2000
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _PASSED_HEADERS = (
@@ -292,6 +293,8 @@ async def start_edge(grpc_target: str, address: str) -> EdgeServer:
         options=[
             ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
             ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+            # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
+            ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
         ],
     )
     routes = compile_routes(contracts.proto_files(), contracts.method_policies())
