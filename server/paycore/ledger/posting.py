@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from paycore.ids import MalformedId, Prefix, logical_shard_of
 from paycore.ledger.models import (
@@ -26,6 +27,14 @@ from paycore.ledger.models import (
 )
 
 R = TransferResult
+SHARD_CACHE_ENTRIES_MAX = 100_000
+
+
+@lru_cache(maxsize=SHARD_CACHE_ENTRIES_MAX)
+def shard_of(value: str, prefix: Prefix) -> int:
+    """logical_shard_of, remembered: a batch names the same accounts and ids many times, and
+    decoding an id is the costliest step of planning a batch. Raises MalformedId."""
+    return logical_shard_of(value, prefix)
 
 
 @dataclass
@@ -104,7 +113,7 @@ def pending_id_of(request: TransferRequest) -> str:
 def static_result(request: TransferRequest) -> Outcome | None:
     """What can be decided from the transfer alone, in the contract's order of precedence."""
     try:
-        logical_shard = logical_shard_of(request.id, Prefix.LEDGER_TRANSFER)
+        logical_shard = shard_of(request.id, Prefix.LEDGER_TRANSFER)
     except MalformedId:
         return Outcome(request.id, R.ID_INVALID, "id must be an lt_... id")
     flags = sum(map(bool, (request.pending, request.post_pending_id, request.void_pending_id)))
@@ -128,7 +137,7 @@ def static_result(request: TransferRequest) -> Outcome | None:
 def _shard_result(request: TransferRequest, logical_shard: int) -> Outcome | None:
     """Every id a transfer names must carry the same logical shard: one merchant's ledger."""
     shards = {
-        logical_shard_of(account, Prefix.LEDGER_ACCOUNT)
+        shard_of(account, Prefix.LEDGER_ACCOUNT)
         for account in (request.debit_account_id, request.credit_account_id)
         if account
     }
@@ -136,7 +145,7 @@ def _shard_result(request: TransferRequest, logical_shard: int) -> Outcome | Non
         return Outcome(request.id, R.ACCOUNTS_MUST_HAVE_SAME_MERCHANT)
     pending_id = pending_id_of(request)
     if pending_id:
-        shards.add(logical_shard_of(pending_id, Prefix.LEDGER_TRANSFER))
+        shards.add(shard_of(pending_id, Prefix.LEDGER_TRANSFER))
     if shards - {logical_shard}:
         return Outcome(
             request.id,
