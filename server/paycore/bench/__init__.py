@@ -14,17 +14,19 @@ How it is built, one module each:
     histogram.py   fixed log-linear buckets, so the processes' histograms merge exactly
     report.py      the merged Report, as text or --json
     command.py     the argparse options and `run_bench`
+    ledger.py      not a scenario: `python -m paycore.bench.ledger`, a self-contained ledger
+                   benchmark (its own databases and in-process server, beside pgbench)
 
-Adding a scenario (say `paycore bench ledger`) is one module and one line:
+Adding a scenario (say `paycore bench transfers`) is one module and one line:
 
-1. `server/paycore/bench/ledger.py` defines `async def prepare(session: Session) -> Call`,
+1. `server/paycore/bench/transfers.py` defines `async def prepare(session: Session) -> Call`,
    which runs once per connection of each bench process before the clock starts (create the
    accounts it posts to, build the requests) and returns the call, `async def call(sequence:
    int)`, making one request with `metadata=session.metadata` (plus, for mutations, an
    idempotency key unique per run: `f"bench-{session.run_id}-{session.process_index}-{sequence}"`)
-   and `timeout=session.timeout_seconds`; and `SCENARIO = Scenario(name="ledger", summary=...,
+   and `timeout=session.timeout_seconds`; and `SCENARIO = Scenario(name="transfers", summary=...,
    method="/paycore.v1.LedgerService/...", needs_merchant=True, prepare=prepare)`.
-2. `catalogue.py` lists `ledger.SCENARIO` in SCENARIOS. The subcommand, its options and the
+2. `catalogue.py` lists `transfers.SCENARIO` in SCENARIOS. The subcommand, its options and the
    report come from there; nothing else changes.
 
 A non-OK answer raises `grpc.aio.AioRpcError` from the call and is counted, not hidden; any
