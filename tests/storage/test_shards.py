@@ -111,3 +111,16 @@ async def test_sessions_carry_time_limits(platform: Platform) -> None:
                 await connection.execute(text("show idle_in_transaction_session_timeout"))
             ).scalar_one()
         assert (timeout, idle) == ("30s", "1min")
+
+
+async def test_reads_run_without_a_transaction_around_them(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """Each statement of a read is its own transaction: one round trip, no BEGIN/ROLLBACK."""
+    check = text("select statement_timestamp() = transaction_timestamp()")
+    async with platform.shards.read(merchant.merchant.id) as connection:
+        await connection.execute(text("select pg_sleep(0.01)"))
+        assert (await connection.execute(check)).scalar_one() is True
+    async with platform.shards.transaction(merchant.merchant.id) as connection:
+        await connection.execute(text("select pg_sleep(0.01)"))
+        assert (await connection.execute(check)).scalar_one() is False

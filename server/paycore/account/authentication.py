@@ -107,7 +107,7 @@ class Authenticator:
             raise ApiError(Reason.API_KEY_INVALID) from None
         if logical_shard >= self._shards.logical_shard_count:
             raise ApiError(Reason.API_KEY_INVALID)
-        async with self._shards.engine_for_logical(logical_shard).connect() as connection:
+        async with self._shards.read_logical(logical_shard) as connection:
             found = await find_key_for_authentication(connection, parsed.key_id)
         if found is None:
             raise ApiError(Reason.API_KEY_INVALID)

@@ -55,18 +55,25 @@ class Shards:
             )
             for url in settings.database_urls
         )
+        # The same pools, in autocommit: a read is one round trip, not BEGIN; SELECT; ROLLBACK.
+        self._readers = tuple(
+            engine.execution_options(isolation_level="AUTOCOMMIT") for engine in self.engines
+        )
 
     def engine_for_logical(self, logical_shard: int) -> AsyncEngine:
         return self.engines[self._physical_of_logical[logical_shard]]
 
     def engine_for_merchant(self, merchant_id: str) -> AsyncEngine:
+        return self.engines[self._physical_of_merchant(merchant_id)]
+
+    def _physical_of_merchant(self, merchant_id: str) -> int:
         try:
             logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         except MalformedId:
             raise ValueError(f"cannot route {merchant_id!r}: not an account id") from None
         if logical_shard >= self.logical_shard_count:
             raise ValueError(f"{merchant_id} names logical shard {logical_shard}, beyond the map")
-        return self.engine_for_logical(logical_shard)
+        return self._physical_of_logical[logical_shard]
 
     def logical_shard_for_new_merchant(self, seed: str | None = None) -> int:
         """Random placement; with a seed (an idempotency key) the same seed lands on the same
@@ -83,7 +90,14 @@ class Shards:
 
     @asynccontextmanager
     async def read(self, merchant_id: str) -> AsyncIterator[AsyncConnection]:
-        async with self.engine_for_merchant(merchant_id).connect() as connection:
+        """A connection for single-statement reads (no transaction around them)."""
+        async with self._readers[self._physical_of_merchant(merchant_id)].connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def read_logical(self, logical_shard: int) -> AsyncIterator[AsyncConnection]:
+        physical = self._physical_of_logical[logical_shard]
+        async with self._readers[physical].connect() as connection:
             yield connection
 
     async def dispose(self) -> None:
