@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from paycore.ids import (
+    BASE62_ALPHABET,
     BODY_LENGTH,
     MAX_LOGICAL_SHARDS,
     MalformedId,
@@ -10,6 +11,7 @@ from paycore.ids import (
     encode_base62,
     new_id,
     parse_id,
+    random_base62,
 )
 
 
@@ -50,3 +52,11 @@ def test_malformed_ids_are_refused(value: str) -> None:
 def test_base62_round_trip() -> None:
     for number in (0, 1, 61, 62, 2**64, 2**128 - 1):
         assert decode_base62(encode_base62(number, 22), 22) == number
+
+
+def test_random_tokens_use_the_whole_alphabet_at_full_length() -> None:
+    tokens = [random_base62(32) for _ in range(2000)]
+    assert all(len(token) == 32 for token in tokens)
+    assert len(set(tokens)) == 2000
+    assert set("".join(tokens)) == set(BASE62_ALPHABET)
+    assert {token[0] for token in tokens} == set(BASE62_ALPHABET)
