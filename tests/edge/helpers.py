@@ -50,3 +50,16 @@ async def call(
         raw = await response.read()
         assert response.content_type == "application/json", raw
         return Answer(response.status, json.loads(raw), dict(response.headers))
+
+
+MERCHANT = {"name": "Acme", "email": "ops@acme.test", "country": "US", "default_currency": "usd"}
+
+
+async def new_merchant(http: ClientSession, admin_token: str, **fields: Any) -> dict[str, Any]:
+    """A merchant created over HTTP with the admin token: its id and (once) its secret key."""
+    created = await call(
+        http, "POST", "/v1/merchants", key=admin_token, json_body={**MERCHANT, **fields}
+    )
+    assert created.status == 200, created.body
+    merchant: dict[str, Any] = created.body
+    return merchant

@@ -218,3 +218,42 @@ async def test_rate_limited_requests_answer_429_with_retry_after(
     assert limited.error["type"] == "rate_limit_error"
     assert limited.error["code"] == "rate_limited"
     assert limited.headers["Retry-After"] == "1"  # 1..334 ms, rounded up to whole seconds
+
+
+async def test_a_seller_account_reads_back_and_a_revoked_key_stops_working(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    merchant = await _merchant(http, settings_admin_token)
+    key = merchant["secret_key"]
+    seller = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        json_body={"email": "s@seller.test", "country": "US", "default_currency": "usd"},
+    )
+    assert seller.status == 200, seller.body
+    read = await call(http, "GET", f"/v1/accounts/{seller.body['id']}", key=key)
+    assert (read.status, read.body) == (200, seller.body)
+    other = await _merchant(http, settings_admin_token, name="Globex")
+    hidden = await call(http, "GET", f"/v1/accounts/{seller.body['id']}", key=other["secret_key"])
+    assert (hidden.status, hidden.error["code"]) == (404, "resource_missing")
+
+    created = await call(
+        http, "POST", "/v1/api_keys", key=key, form="name=temp&scopes[]=accounts:read"
+    )
+    assert created.status == 200, created.body
+    temporary = created.body["secret"]
+    assert (await call(http, "GET", "/v1/accounts", key=temporary)).status == 200
+    revoked = await call(http, "POST", f"/v1/api_keys/{created.body['id']}/revoke", key=key)
+    assert revoked.status == 200, revoked.body
+    assert revoked.body["id"] == created.body["id"] and revoked.body["revoked"] != "0"
+    # The key dies at once on the process that revoked it (others trust it for the cache TTL).
+    refused = await call(http, "GET", "/v1/accounts", key=temporary)
+    assert (refused.status, refused.error["type"]) == (401, "authentication_error")
+    unknown = await call(http, "POST", "/v1/api_keys/key_" + "1" * 22 + "/revoke", key=key)
+    assert unknown.status == 404, unknown.body
+    body_given = await call(
+        http, "POST", f"/v1/api_keys/{created.body['id']}/revoke", key=key, json_body={"id": "x"}
+    )
+    assert (body_given.status, body_given.error["param"]) == (400, "id")

@@ -1,0 +1,60 @@
+"""Every annotated route of a service the server serves has an HTTP test: adding a route (or
+building a service) without one fails here. Routes of services not built yet answer 501 and are
+covered by tests/edge/test_malformed.py."""
+
+from __future__ import annotations
+
+import importlib
+
+from paycore.edge import EdgeServer
+from paycore.runtime.server import GrpcServer
+
+_MERCHANTS = "test_accounts::test_admin_creates_a_merchant_which_reads_itself"
+_SELLERS = "test_accounts::test_seller_accounts_from_json_and_form_bodies_and_their_pages"
+_SELLER_AND_REVOKE = (
+    "test_accounts::test_a_seller_account_reads_back_and_a_revoked_key_stops_working"
+)
+_KEYS = "test_accounts::test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like"
+_LEDGER = "test_ledger_wallet::test_ledger_accounts_transfers_entries_and_integrity"
+_WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger_movements"
+
+# (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
+COVERED: dict[tuple[str, str], str] = {
+    ("POST", "/v1/merchants"): _MERCHANTS,
+    ("GET", "/v1/merchants/{id}"): _MERCHANTS,
+    ("POST", "/v1/accounts"): _SELLERS,
+    ("GET", "/v1/accounts"): _SELLERS,
+    ("GET", "/v1/accounts/{id}"): _SELLER_AND_REVOKE,
+    ("POST", "/v1/api_keys"): _KEYS,
+    ("GET", "/v1/api_keys"): _KEYS,
+    ("POST", "/v1/api_keys/{id}/revoke"): _SELLER_AND_REVOKE,
+    ("POST", "/v1/ledger/accounts"): _LEDGER,
+    ("GET", "/v1/ledger/accounts/{id}"): _LEDGER,
+    ("GET", "/v1/ledger/accounts"): _LEDGER,
+    ("POST", "/v1/ledger/transfers"): _LEDGER,
+    ("GET", "/v1/ledger/transfers/{id}"): _LEDGER,
+    ("GET", "/v1/ledger/accounts/{account}/entries"): _LEDGER,
+    ("GET", "/v1/ledger/integrity"): _LEDGER,
+    ("GET", "/v1/balance"): _WALLET,
+    ("GET", "/v1/balance_transactions"): _WALLET,
+    ("GET", "/v1/balance_transactions/{id}"): _WALLET,
+}
+
+
+def test_every_served_route_has_an_http_test(
+    edge_server: EdgeServer, grpc_server: GrpcServer
+) -> None:
+    served = {
+        (route.http_method, route.template)
+        for route in edge_server.edge.router.routes
+        if route.rpc_method.strip("/").split("/")[0] in grpc_server.serving
+    }
+    assert {"paycore.v1.LedgerService", "paycore.v1.WalletService"} <= set(grpc_server.serving)
+    missing = sorted(served - COVERED.keys())
+    assert not missing, f"annotated routes of served services without an HTTP test: {missing}"
+    stale = sorted(COVERED.keys() - served)
+    assert not stale, f"COVERED names routes that are not served: {stale}"
+    for route, test in COVERED.items():
+        module, function = test.split("::")
+        found = getattr(importlib.import_module(f"tests.edge.{module}"), function, None)
+        assert callable(found), f"{route}: {test} does not exist"
