@@ -217,3 +217,11 @@ async def test_healthz_is_ok_with_a_ready_channel(http: ClientSession) -> None:
     async with http.get("/healthz") as response:
         assert response.status == 200
         assert await response.json() == {"status": "ok"}
+
+
+async def test_a_path_with_a_newline_is_answered_by_the_edge_in_json(http: ClientSession) -> None:
+    """aiohttp matches routes on the decoded path; a %0A in it must still reach the edge."""
+    for path in ("/v1/merchants/a%0Ab", "/v1/no%0Asuch"):
+        answer = await call(http, "GET", path, key="sk_test_whatever")
+        assert answer.status in (400, 401, 404), (path, answer.body)
+        assert answer.headers["Request-Id"].startswith("req_")

@@ -271,7 +271,9 @@ def build_app(edge: Edge) -> web.Application:
     app = web.Application(client_max_size=BODY_SIZE_MAX)
     app.router.add_get("/healthz", edge.health)
     app.router.add_get("/openapi.json", edge.openapi_json)
-    app.router.add_route("*", "/{tail:.*}", edge.handle)
+    # Every other path, newlines included (aiohttp matches the decoded path, and `.` stops at
+    # %0A: its own text/plain 404 would answer instead of ours).
+    app.router.add_route("*", r"/{tail:[\s\S]*}", edge.handle)
     return app
 
 
