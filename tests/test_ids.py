@@ -60,3 +60,11 @@ def test_random_tokens_use_the_whole_alphabet_at_full_length() -> None:
     assert len(set(tokens)) == 2000
     assert set("".join(tokens)) == set(BASE62_ALPHABET)
     assert {token[0] for token in tokens} == set(BASE62_ALPHABET)
+
+
+def test_ids_made_in_one_millisecond_keep_their_order() -> None:
+    ids = [
+        new_id(Prefix.BALANCE_TRANSACTION, 9, timestamp_ms=1_800_000_000_000) for _ in range(500)
+    ]
+    assert sorted(ids) == ids
+    assert len(set(ids)) == 500

@@ -13,6 +13,7 @@ randomness for processes that do not coordinate to avoid collisions, so ids are 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,6 +25,13 @@ SHARD_BITS = 12
 RANDOM_BITS = 68
 MAX_LOGICAL_SHARDS = 1 << SHARD_BITS
 _DIGIT_VALUES = {character: value for value, character in enumerate(BASE62_ALPHABET)}
+# Decoding two digits per dict lookup halves the Python loop: ids are decoded on every call
+# that names one, a thousand times per ledger batch (3,844 entries, about 300 KB).
+_PAIR_VALUES = {
+    first + second: _DIGIT_VALUES[first] * 62 + _DIGIT_VALUES[second]
+    for first in BASE62_ALPHABET
+    for second in BASE62_ALPHABET
+}
 
 
 class Prefix(StrEnum):
@@ -68,8 +76,31 @@ def new_id(prefix: Prefix, logical_shard: int, *, timestamp_ms: int | None = Non
         raise ValueError(f"logical shard {logical_shard} is outside 0..{MAX_LOGICAL_SHARDS - 1}")
     milliseconds = time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms
     number = (milliseconds << (SHARD_BITS + RANDOM_BITS)) | (logical_shard << RANDOM_BITS)
-    number |= secrets.randbits(RANDOM_BITS)
+    number |= _sequence.next(milliseconds)
     return f"{prefix}_{encode_base62(number, BODY_LENGTH)}"
+
+
+class _MonotonicRandom:
+    """The random part: fresh each millisecond, then counting up within it (as monotonic
+    ULIDs do), so ids one process makes in the same millisecond keep their creation order.
+    A fresh value leaves the top bit clear: 2**67 increments of room before it could carry."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._milliseconds = -1
+        self._value = 0
+
+    def next(self, milliseconds: int) -> int:
+        with self._lock:
+            if milliseconds == self._milliseconds:
+                self._value += 1
+            else:
+                self._milliseconds = milliseconds
+                self._value = secrets.randbits(RANDOM_BITS - 1)
+            return self._value
+
+
+_sequence = _MonotonicRandom()
 
 
 def parse_id(value: str, prefix: Prefix) -> ParsedId:
@@ -101,12 +132,14 @@ def encode_base62(number: int, width: int) -> str:
 def decode_base62(text: str, width: int) -> int:
     if len(text) != width:
         raise MalformedId(f"expected {width} base62 digits")
-    number = 0
-    for character in text:
-        digit = _DIGIT_VALUES.get(character)
-        if digit is None:
-            raise MalformedId(f"{character!r} is not a base62 digit")
-        number = number * 62 + digit
+    odd = width & 1
+    try:
+        number = _DIGIT_VALUES[text[0]] if odd else 0
+        for start in range(odd, width, 2):
+            number = number * 3844 + _PAIR_VALUES[text[start : start + 2]]
+    except KeyError:
+        character = next(character for character in text if character not in _DIGIT_VALUES)
+        raise MalformedId(f"{character!r} is not a base62 digit") from None
     if number >> (TIMESTAMP_BITS + SHARD_BITS + RANDOM_BITS):
         raise MalformedId("the number is wider than 128 bits")
     return number
