@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BODY_LENGTH = 22
@@ -104,19 +105,32 @@ _sequence = _MonotonicRandom()
 
 
 def parse_id(value: str, prefix: Prefix) -> ParsedId:
-    head, separator, body = value.partition("_")
-    if not separator or head != prefix:
-        raise MalformedId(f"expected a {prefix}_ id")
-    number = decode_base62(body, BODY_LENGTH)
+    number = _number_of(value, prefix)
     return ParsedId(
-        prefix=head,
+        prefix=prefix.value,
         timestamp_ms=number >> (SHARD_BITS + RANDOM_BITS),
         logical_shard=(number >> RANDOM_BITS) & (MAX_LOGICAL_SHARDS - 1),
     )
 
 
 def logical_shard_of(value: str, prefix: Prefix) -> int:
-    return parse_id(value, prefix).logical_shard
+    # Without a ParsedId: routing decodes an id per transfer, and a frozen dataclass costs
+    # as much to build as the decoding itself.
+    return (_number_of(value, prefix) >> RANDOM_BITS) & (MAX_LOGICAL_SHARDS - 1)
+
+
+@lru_cache(maxsize=100_000)
+def remembered_logical_shard_of(value: str, prefix: Prefix) -> int:
+    """logical_shard_of, remembered: calls name the same accounts again and again, and a
+    ledger batch checks and routes each of its ids several times. Raises MalformedId."""
+    return logical_shard_of(value, prefix)
+
+
+def _number_of(value: str, prefix: Prefix) -> int:
+    head, separator, body = value.partition("_")
+    if not separator or head != prefix:
+        raise MalformedId(f"expected a {prefix}_ id")
+    return decode_base62(body, BODY_LENGTH)
 
 
 def encode_base62(number: int, width: int) -> str:
@@ -132,17 +146,29 @@ def encode_base62(number: int, width: int) -> str:
 def decode_base62(text: str, width: int) -> int:
     if len(text) != width:
         raise MalformedId(f"expected {width} base62 digits")
-    odd = width & 1
+    pairs = _PAIR_SLICES.get(width) or _pair_slices(width)
     try:
-        number = _DIGIT_VALUES[text[0]] if odd else 0
-        for start in range(odd, width, 2):
-            number = number * 3844 + _PAIR_VALUES[text[start : start + 2]]
+        number = _DIGIT_VALUES[text[0]] if width & 1 else 0
+        for pair in pairs:
+            number = number * 3844 + _PAIR_VALUES[text[pair]]
     except KeyError:
         character = next(character for character in text if character not in _DIGIT_VALUES)
         raise MalformedId(f"{character!r} is not a base62 digit") from None
     if number >> (TIMESTAMP_BITS + SHARD_BITS + RANDOM_BITS):
         raise MalformedId("the number is wider than 128 bits")
     return number
+
+
+def _pair_slices(width: int) -> tuple[slice, ...]:
+    """Where the two-digit pairs of a `width`-digit number are (after its first digit when
+    `width` is odd)."""
+    pairs = tuple(slice(start, start + 2) for start in range(width & 1, width, 2))
+    if len(_PAIR_SLICES) < 64:
+        _PAIR_SLICES[width] = pairs
+    return pairs
+
+
+_PAIR_SLICES: dict[int, tuple[slice, ...]] = {}
 
 
 def random_base62(length: int) -> str:

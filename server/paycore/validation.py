@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 
 from paycore.errors import ApiError, Reason, invalid, missing
-from paycore.ids import MalformedId, Prefix, parse_id
+from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
 from paycore.iso import COUNTRIES, CURRENCY_EXPONENTS, amount_max
 
 DEFAULT_LIST_LIMIT = 10
@@ -37,7 +37,7 @@ def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) 
             raise missing(param)
         return value
     try:
-        parse_id(value, prefix)
+        remembered_logical_shard_of(value, prefix)
     except MalformedId:
         raise ApiError(Reason.ID_MALFORMED, param=param, prefix=prefix.value) from None
     return value

@@ -48,9 +48,14 @@ class Coalescer:
     async def post(
         self, transfers: Sequence[TransferRequest], merchant_id: str | None
     ) -> list[Outcome]:
-        engine = self._service.engine_for_transfers(transfers)
-        if engine is None or len(transfers) >= self._batch_transfers_max:
-            # Several shards, nothing routable, or a full batch already: nothing to gather.
+        # A full batch already, several shards or nothing routable: nothing to gather (the
+        # size is checked first: routing a full batch would decode its thousand ids twice).
+        engine = (
+            None
+            if len(transfers) >= self._batch_transfers_max
+            else self._service.engine_for_transfers(transfers)
+        )
+        if engine is None:
             return (await self._service.post([(transfers, merchant_id)]))[0]
         answer: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
         await self._queue(engine).put(_Call(transfers, merchant_id, answer))

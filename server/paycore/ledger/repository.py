@@ -138,24 +138,10 @@ async def write_batch(
         [t.timeout_seconds for t in transfers],
         [t.expires_at for t in transfers],
         [t.code for t in transfers],
-        [json.dumps(t.metadata) for t in transfers],
+        [json.dumps(t.metadata) if t.metadata else "{}" for t in transfers],
         [t.status.value for t in transfers],
         [t.resolved_by for t in transfers],
-        [e.merchant_id for e in entries],
-        [e.account_id for e in entries],
-        [e.sequence for e in entries],
-        [e.id for e in entries],
-        [e.transfer_id for e in entries],
-        [e.kind.value for e in entries],
-        [e.is_debit for e in entries],
-        [e.currency for e in entries],
-        [e.code for e in entries],
-        [e.posted_delta for e in entries],
-        [e.pending_delta for e in entries],
-        [e.debits_posted for e in entries],
-        [e.credits_posted for e in entries],
-        [e.debits_pending for e in entries],
-        [e.credits_pending for e in entries],
+        *_entry_columns(entries),
         [a.merchant_id for a in accounts],
         [a.id for a in accounts],
         [a.debits_posted for a in accounts],
@@ -169,6 +155,16 @@ async def write_batch(
         [r[3] for r in resolutions],
     ]
     await driver.execute(_WRITE, *arguments)
+
+
+def _entry_columns(entries: Sequence[NewEntry]) -> list[list[Any]]:
+    """The entries' columns, transposed in C (NewEntry is in column order)."""
+    if not entries:
+        return [[] for _ in NewEntry._fields]
+    columns = [list(column) for column in zip(*entries, strict=True)]
+    kind = NewEntry._fields.index("kind")
+    columns[kind] = [entry_kind.value for entry_kind in columns[kind]]
+    return columns
 
 
 # -- accounts -------------------------------------------------------------------------------------
