@@ -26,6 +26,7 @@ from paycore.app import build_platform
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.runtime.collector import tune_for_serving
 from paycore.runtime.server import start_grpc_server
 from paycore.storage.migrate import migrate_all
 from paycore.v1 import account_pb2, ledger_pb2
@@ -144,6 +145,7 @@ async def _measure(
     await migrate_all(database_urls)
     platform = build_platform(settings, CollectorRegistry())
     server = await start_grpc_server(platform, "127.0.0.1:0")
+    tune_for_serving()  # as `paycore serve` does
     target = f"127.0.0.1:{server.port}"
     try:
         async with connect(target, settings.admin_token) as admin:

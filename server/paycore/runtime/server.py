@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from paycore import contracts
 from paycore.app import Platform, add_servicers, interceptors
+from paycore.runtime.collector import tune_for_serving
 
 logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
@@ -62,6 +63,7 @@ async def serve_until_signalled(platform: Platform) -> None:
     """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
     settings = platform.settings
     grpc_server = await start_grpc_server(platform, settings.grpc_addr)
+    tune_for_serving()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
