@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 
+from paycore.bench import ledger
 from paycore.bench.catalogue import SCENARIOS, scenario_named
 from paycore.bench.credentials import credentials_for
 from paycore.bench.report import merge
@@ -16,6 +17,7 @@ from paycore.bench.runner import Plan, run, run_here
 from paycore.config import Settings
 
 Handler = Callable[[argparse.Namespace], None]
+LEDGER = "ledger"
 
 
 def add_parser(
@@ -61,9 +63,32 @@ def add_parser(
         scenarios.add_parser(
             scenario.name, parents=[options], help=scenario.summary, description=scenario.summary
         ).set_defaults(handler=handler)
+    summary = (
+        "self-hosted ledger benchmark: its own databases and server; transfers/s in batches"
+        " of 1,000 and as concurrent single calls (p50/p99), beside pgbench's TPC-B"
+    )
+    ledger_parser = scenarios.add_parser(
+        LEDGER, help=summary, description=ledger.__doc__, formatter_class=_Verbatim
+    )
+    urls = os.environ.get("PAYCORE_DATABASE_URLS", "")
+    ledger.add_arguments(ledger_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
+    ledger_parser.set_defaults(handler=handler, ledger_parser=ledger_parser)
+
+
+class _Verbatim(argparse.RawDescriptionHelpFormatter):
+    pass
 
 
 def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
+    if arguments.scenario == LEDGER:
+        # Not a Scenario: it hosts its own server rather than calling --target.
+        ledger.run_from_arguments(arguments.ledger_parser, arguments)
+        return
+    _run_scenario(arguments, settings)
+
+
+def _run_scenario(arguments: argparse.Namespace, settings: Settings) -> None:
+
     scenario = scenario_named(arguments.scenario)
     target = arguments.target or settings.grpc_addr
     duration = arguments.duration
