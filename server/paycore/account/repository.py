@@ -15,27 +15,14 @@ from paycore.account.models import (
     Page,
     SellerAccount,
 )
+from paycore.storage.pagination import newest_first, page
 from paycore.storage.schema import api_keys, merchants, seller_accounts
-from sqlalchemy import Row, Select, func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def _unix(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
-
-
-def _page(rows: list[Row[Any]], limit: int) -> tuple[list[Row[Any]], bool]:
-    return rows[:limit], len(rows) > limit
-
-
-def _newest_first(
-    query: Select[Any], id_column: Any, limit: int, starting_after: str
-) -> Select[Any]:
-    """Stripe's list order: newest first; `starting_after` is the last id of the previous page.
-    Ids sort by creation time, so the id is the cursor."""
-    if starting_after:
-        query = query.where(id_column < starting_after)
-    return query.order_by(id_column.desc()).limit(limit + 1)
 
 
 class MerchantRepository:
@@ -108,10 +95,10 @@ class SellerAccountRepository:
         query = select(seller_accounts).where(seller_accounts.c.merchant_id == merchant_id)
         rows = (
             await self._connection.execute(
-                _newest_first(query, seller_accounts.c.id, limit, starting_after)
+                newest_first(query, seller_accounts.c.id, limit, starting_after)
             )
         ).all()
-        data, has_more = _page(list(rows), limit)
+        data, has_more = page(rows, limit)
         return Page([_seller(row) for row in data], has_more)
 
 
@@ -155,10 +142,10 @@ class ApiKeyRepository:
             query = query.where(api_keys.c.type == key_type.value)
         rows = (
             await self._connection.execute(
-                _newest_first(query, api_keys.c.id, limit, starting_after)
+                newest_first(query, api_keys.c.id, limit, starting_after)
             )
         ).all()
-        data, has_more = _page(list(rows), limit)
+        data, has_more = page(rows, limit)
         return Page([_api_key(row) for row in data], has_more)
 
     async def revoke(self, merchant_id: str, key_id: str) -> ApiKey | None:

@@ -29,6 +29,7 @@ from paycore.ledger.models import (
     TransferStatus,
 )
 from paycore.ledger.posting import AccountState, NewEntry
+from paycore.storage.pagination import newest_first
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, and_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -246,9 +247,7 @@ class AccountRepository:
         for column, value in conditions:
             if value:
                 query = query.where(column == value)
-        if starting_after:
-            query = query.where(ledger_accounts.c.id < starting_after)
-        query = query.order_by(ledger_accounts.c.id.desc()).limit(limit + 1)
+        query = newest_first(query, ledger_accounts.c.id, limit, starting_after)
         return [account_of(row) for row in (await self._connection.execute(query)).all()]
 
 

@@ -47,6 +47,7 @@ from paycore.ledger.posting import (
     with_resolution,
 )
 from paycore.storage import Shards
+from paycore.storage.pagination import page
 from paycore.storage.schema import merchants
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -151,7 +152,7 @@ class LedgerService:
                     merchant_id, code, currency, limit, starting_after
                 )
         found.sort(key=lambda account: account.id, reverse=True)
-        return found[:limit], len(found) > limit
+        return page(found, limit)
 
     # -- transfers ------------------------------------------------------------------------------
 
@@ -170,7 +171,7 @@ class LedgerService:
         engine = self._engine_of(account_id, Prefix.LEDGER_ACCOUNT)
         async with engine.connect() as connection:
             found = await rows.list_entries(connection, account, limit, starting_after)
-        return found[:limit], len(found) > limit
+        return page(found, limit)
 
     async def post(self, segments: Sequence[Segment]) -> list[list[Outcome]]:
         """Applies every segment's transfers, each shard in its own transaction."""

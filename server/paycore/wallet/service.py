@@ -21,6 +21,7 @@ from paycore.ledger import codes
 from paycore.ledger.repository import AccountRepository
 from paycore.ledger.service import LedgerService
 from paycore.storage import Shards
+from paycore.storage.pagination import newest_first, page
 from paycore.storage.schema import ledger_transfers
 from sqlalchemy import func, select
 
@@ -128,15 +129,14 @@ class WalletService:
                 query = query.where(t.c.currency == currency)
             if source:
                 query = query.where(t.c.metadata["source"].astext == source)
-            if starting_after:
-                query = query.where(t.c.id < "lt_" + starting_after.removeprefix("txn_"))
             if only_id:
                 query = query.where(t.c.id == "lt_" + only_id.removeprefix("txn_"))
-            found = (await connection.execute(query.order_by(t.c.id.desc()).limit(limit + 1))).all()
+            cursor = "lt_" + starting_after.removeprefix("txn_") if starting_after else ""
+            found = (await connection.execute(newest_first(query, t.c.id, limit, cursor))).all()
             sources = {row.metadata.get("source") for row in found} - {None}
             fees = await self._fees(connection, merchant_id, sources)
-        transactions = [_transaction(row, balance_ids, fees) for row in found[:limit]]
-        return transactions, len(found) > limit
+        kept, has_more = page(found, limit)
+        return [_transaction(row, balance_ids, fees) for row in kept], has_more
 
     async def get_transaction(self, merchant_id: str, transaction_id: str) -> BalanceTransaction:
         found, _ = await self.list_transactions(
