@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,8 +14,12 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from paycore.app import build_platform
 from paycore.client import Paycore, connect
+from paycore.config import Settings
+from paycore.runtime.server import start_grpc_server
 from paycore.v1 import account_pb2
+from prometheus_client import CollectorRegistry
 
 
 @dataclass(frozen=True)
@@ -102,3 +108,15 @@ def http_get(url: str) -> str:
     """Blocking; call it through asyncio.to_thread from async tests."""
     with urllib.request.urlopen(url, timeout=5) as response:
         return str(response.read().decode())
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[str]:
+    """A second gRPC server on its own platform (other limits, say); yields its target."""
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_grpc_server(platform, "127.0.0.1:0")
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        await server.stop(1)
+        await platform.close()

@@ -10,17 +10,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from paycore.app import build_platform
 from paycore.bench import Plan, accounts, health, merge, run, run_process
 from paycore.bench.credentials import Credentials, credentials_for
 from paycore.client import Paycore
 from paycore.config import Settings
 from paycore.errors import ConfigurationError
-from paycore.runtime.server import start_grpc_server
 from paycore.secret import Secret
-from prometheus_client import CollectorRegistry
 
-from tests.helpers import create_merchant
+from tests.helpers import create_merchant, serving
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -28,11 +25,8 @@ async def unlimited_target(migrated: Settings) -> AsyncIterator[str]:
     unlimited = migrated.with_overrides(
         rate_limits_per_second={"payments": 0, "subscriptions": 0, "other": 0}
     )
-    platform = build_platform(unlimited, CollectorRegistry())
-    server = await start_grpc_server(platform, "127.0.0.1:0")
-    yield f"127.0.0.1:{server.port}"
-    await server.stop(1)
-    await platform.close()
+    async with serving(unlimited) as target:
+        yield target
 
 
 async def test_the_command_reports_rate_and_latency_as_json(

@@ -5,28 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest_asyncio
 from aiohttp import ClientSession
-from paycore.app import build_platform
 from paycore.config import Settings
 from paycore.edge import start_edge
-from paycore.runtime.server import start_grpc_server
-from prometheus_client import CollectorRegistry
 
-from tests.edge.helpers import call
-
-MERCHANT = {"name": "Acme", "email": "ops@acme.test", "country": "US", "default_currency": "usd"}
-
-
-async def _merchant(http: ClientSession, admin_token: str, **fields: Any) -> dict[str, Any]:
-    created = await call(
-        http, "POST", "/v1/merchants", key=admin_token, json_body={**MERCHANT, **fields}
-    )
-    assert created.status == 200, created.body
-    merchant: dict[str, Any] = created.body
-    return merchant
+from tests.edge.helpers import MERCHANT, call, new_merchant
+from tests.helpers import serving
 
 
 async def test_admin_creates_a_merchant_which_reads_itself(
@@ -57,7 +43,7 @@ async def test_admin_creates_a_merchant_which_reads_itself(
 async def test_seller_accounts_from_json_and_form_bodies_and_their_pages(
     http: ClientSession, settings_admin_token: str
 ) -> None:
-    key = (await _merchant(http, settings_admin_token))["secret_key"]
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
     from_json = await call(
         http,
         "POST",
@@ -101,7 +87,7 @@ async def test_seller_accounts_from_json_and_form_bodies_and_their_pages(
 async def test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like(
     http: ClientSession, settings_admin_token: str
 ) -> None:
-    key = (await _merchant(http, settings_admin_token))["secret_key"]
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
     created = await call(
         http,
         "POST",
@@ -131,7 +117,7 @@ async def test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like
 async def test_an_idempotency_key_replays_the_same_body_and_refuses_another(
     http: ClientSession, settings_admin_token: str
 ) -> None:
-    key = (await _merchant(http, settings_admin_token))["secret_key"]
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
     headers = {"Idempotency-Key": f"seller-{secrets.token_hex(4)}"}
     body = {"email": "once@seller.test", "country": "US", "default_currency": "usd"}
     first = await call(http, "POST", "/v1/accounts", key=key, headers=headers, json_body=body)
@@ -149,7 +135,7 @@ async def test_an_idempotency_key_replays_the_same_body_and_refuses_another(
 async def test_authentication_and_missing_objects_map_to_401_and_404(
     http: ClientSession, settings_admin_token: str
 ) -> None:
-    merchant = await _merchant(http, settings_admin_token)
+    merchant = await new_merchant(http, settings_admin_token)
     path = f"/v1/merchants/{merchant['id']}"
     anonymous = await call(http, "GET", path)
     assert anonymous.status == 401
@@ -179,7 +165,7 @@ async def test_authentication_and_missing_objects_map_to_401_and_404(
 async def test_an_operator_acts_for_a_merchant_with_paycore_merchant(
     http: ClientSession, settings_admin_token: str
 ) -> None:
-    merchant = await _merchant(http, settings_admin_token)
+    merchant = await new_merchant(http, settings_admin_token)
     acting = await call(
         http,
         "GET",
@@ -197,20 +183,17 @@ async def limited_edge(settings: Settings) -> AsyncIterator[str]:
         rate_limits_per_second={"payments": 100, "subscriptions": 10, "other": 3},
         redis_key_prefix=f"{settings.redis_key_prefix}{os.urandom(4).hex()}:",
     )
-    platform = build_platform(limited, CollectorRegistry())
-    server = await start_grpc_server(platform, "127.0.0.1:0")
-    edge = await start_edge(f"127.0.0.1:{server.port}", "127.0.0.1:0")
-    yield f"http://127.0.0.1:{edge.port}"
-    await edge.close()
-    await server.stop(1)
-    await platform.close()
+    async with serving(limited) as target:
+        edge = await start_edge(target, "127.0.0.1:0")
+        yield f"http://127.0.0.1:{edge.port}"
+        await edge.close()
 
 
 async def test_rate_limited_requests_answer_429_with_retry_after(
     limited_edge: str, settings_admin_token: str
 ) -> None:
     async with ClientSession(base_url=limited_edge) as http:
-        merchant = await _merchant(http, settings_admin_token)
+        merchant = await new_merchant(http, settings_admin_token)
         path = f"/v1/merchants/{merchant['id']}"
         answers = [await call(http, "GET", path, key=merchant["secret_key"]) for _ in range(4)]
     assert [answer.status for answer in answers] == [200, 200, 200, 429]
@@ -223,7 +206,7 @@ async def test_rate_limited_requests_answer_429_with_retry_after(
 async def test_a_seller_account_reads_back_and_a_revoked_key_stops_working(
     http: ClientSession, settings_admin_token: str
 ) -> None:
-    merchant = await _merchant(http, settings_admin_token)
+    merchant = await new_merchant(http, settings_admin_token)
     key = merchant["secret_key"]
     seller = await call(
         http,
@@ -235,7 +218,7 @@ async def test_a_seller_account_reads_back_and_a_revoked_key_stops_working(
     assert seller.status == 200, seller.body
     read = await call(http, "GET", f"/v1/accounts/{seller.body['id']}", key=key)
     assert (read.status, read.body) == (200, seller.body)
-    other = await _merchant(http, settings_admin_token, name="Globex")
+    other = await new_merchant(http, settings_admin_token, name="Globex")
     hidden = await call(http, "GET", f"/v1/accounts/{seller.body['id']}", key=other["secret_key"])
     assert (hidden.status, hidden.error["code"]) == (404, "resource_missing")
 

@@ -10,17 +10,14 @@ import grpc
 import pytest
 import pytest_asyncio
 from grpc import aio
-from paycore.app import build_platform
 from paycore.client import Paycore
 from paycore.config import Settings
 from paycore.ratelimit import RateLimiter
 from paycore.runtime.policy import RateClass
-from paycore.runtime.server import start_grpc_server
 from paycore.v1 import account_pb2
-from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from tests.helpers import create_merchant, rich_error
+from tests.helpers import create_merchant, rich_error, serving
 
 
 def _limiter(redis: Redis, settings: Settings, **limits: int) -> RateLimiter:
@@ -68,11 +65,8 @@ async def limited_target(settings: Settings) -> AsyncIterator[str]:
         rate_limits_per_second={"payments": 100, "subscriptions": 10, "other": 3},
         redis_key_prefix=f"{settings.redis_key_prefix}{os.urandom(4).hex()}:",
     )
-    platform = build_platform(limited, CollectorRegistry())
-    server = await start_grpc_server(platform, "127.0.0.1:0")
-    yield f"127.0.0.1:{server.port}"
-    await server.stop(1)
-    await platform.close()
+    async with serving(limited) as target:
+        yield target
 
 
 async def test_server_answers_resource_exhausted_with_a_retry_hint(
