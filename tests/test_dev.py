@@ -110,6 +110,13 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
             and 'grpc_code="OK"' in line
         ]
         assert handled and float(handled[0].rsplit(" ", 1)[1]) >= 1, metrics
+        # The worker runs beside them: its loops show in the same metrics.
+        assert "outbox_publisher" in _field(banner, "worker")
+        deadline = time.monotonic() + 10
+        while 'paycore_worker_job_runs_total{job="outbox_publisher"' not in metrics:
+            assert time.monotonic() < deadline, metrics
+            await asyncio.sleep(0.2)
+            metrics = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
     finally:
         _stop(process)
     leftovers = [

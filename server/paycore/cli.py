@@ -60,6 +60,14 @@ def _dev(arguments: argparse.Namespace) -> None:
     run_dev(load_settings())
 
 
+def _worker(arguments: argparse.Namespace) -> None:
+    from paycore.worker.process import run_worker
+
+    if arguments.concurrency < 1:
+        raise ConfigurationError("--concurrency must be at least 1")
+    run_worker(load_settings(), concurrency=arguments.concurrency, once=arguments.once)
+
+
 def _bench(arguments: argparse.Namespace) -> None:
     from paycore.bench.command import run_bench
 
@@ -87,6 +95,12 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "dev", help="everything on the embedded default (no servers needed)"
     ).set_defaults(handler=_dev)
+    worker = commands.add_parser("worker", help="run the background jobs on every shard")
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="loops per job and shard (default 1)"
+    )
+    worker.add_argument("--once", action="store_true", help="drain due work once, then exit")
+    worker.set_defaults(handler=_worker)
     add_bench_parser(commands, _bench)
     return root
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from paycore.app import build_platform
+from paycore.app import build_jobs, build_platform
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import start_edge
@@ -25,6 +25,8 @@ from paycore.processes import split_address
 from paycore.runtime.server import start_grpc_server
 from paycore.storage.migrate import migrate_all
 from paycore.v1 import account_pb2
+from paycore.worker import Worker
+from paycore.worker.metrics import WorkerMetrics
 from prometheus_client import CollectorRegistry, start_http_server
 
 logger = logging.getLogger(__name__)
@@ -73,15 +75,21 @@ async def _run(settings: Settings) -> None:
     platform = build_platform(settings, registry)
     server = await start_grpc_server(platform, settings.grpc_addr)
     edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr)
+    # The worker runs in this process too, as the edge does, on the same platform.
+    worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
+    worker_stop = asyncio.Event()
+    working = asyncio.create_task(worker.run(worker_stop, settings.shutdown_grace_seconds))
     try:
         demo = await _demo_merchant(settings, server.port)
         # Handlers first: whoever reads the banner may send SIGINT at once.
         stop = _stop_on_signal()
-        print(_banner(settings, server.port, demo, edge.port), flush=True)
+        print(_banner(settings, server.port, demo, edge.port, worker), flush=True)
         await stop.wait()
         await edge.close()
         await server.stop(settings.shutdown_grace_seconds)
     finally:
+        worker_stop.set()
+        await working
         await platform.close()
         metrics_http.shutdown()
     print("paycore dev stopped", flush=True)
@@ -123,7 +131,9 @@ async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
     return demo
 
 
-def _banner(settings: Settings, port: int, demo: DemoMerchant, http_port: int) -> str:
+def _banner(
+    settings: Settings, port: int, demo: DemoMerchant, http_port: int, worker: Worker
+) -> str:
     host = split_address(settings.grpc_addr)[0]
     http_host = split_address(settings.http_addr)[0]
     storage = (
@@ -138,6 +148,7 @@ def _banner(settings: Settings, port: int, demo: DemoMerchant, http_port: int) -
             f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
+            f"  worker      {', '.join(job.name for job in worker.jobs)}",
             f"  storage     {storage}",
             f"  admin token {settings.admin_token}",
             "  demo merchant",

@@ -120,6 +120,12 @@ class Reason(Enum):
         "An internal error occurred (request {request_id})",
     )
     UNAVAILABLE = (Status.UNAVAILABLE, ErrorType.API, "{detail}")
+    # Events (server/paycore/events): a method of a served service that is not built yet.
+    METHOD_NOT_IMPLEMENTED = (
+        Status.UNIMPLEMENTED,
+        ErrorType.API,
+        "{method} is not implemented yet",
+    )
 
     @property
     def status(self) -> Status:
