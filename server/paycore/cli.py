@@ -74,8 +74,15 @@ def _bench(arguments: argparse.Namespace) -> None:
     run_bench(arguments, load_settings())
 
 
+def _psp(arguments: argparse.Namespace) -> None:
+    from paycore.psp.command import run_psp_command
+
+    run_psp_command(arguments, load_settings())
+
+
 def parser() -> argparse.ArgumentParser:
     from paycore.bench.command import add_parser as add_bench_parser
+    from paycore.psp.command import add_parser as add_psp_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)
@@ -102,6 +109,7 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="drain due work once, then exit")
     worker.set_defaults(handler=_worker)
     add_bench_parser(commands, _bench)
+    add_psp_parser(commands, _psp)
     return root
 
 

