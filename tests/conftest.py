@@ -164,3 +164,18 @@ async def other_merchant(admin: Paycore, target: str) -> AsyncIterator[MerchantF
 @pytest.fixture(scope="session")
 def settings_admin_token(settings: Settings) -> str:
     return settings.admin_token
+
+
+@pytest_asyncio.fixture
+async def admin_client_for(target: str, settings: Settings) -> AsyncIterator[object]:
+    """Operator clients acting for a merchant (paycore-merchant), closed after the test."""
+    clients: list[Paycore] = []
+
+    def make(merchant_id: str | None) -> Paycore:
+        client = connect(target, settings.admin_token, acting_for=merchant_id)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()

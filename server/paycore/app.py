@@ -13,6 +13,11 @@ from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
 from paycore.account.servicer import AccountServicer
 from paycore.config import Settings
+from paycore.fraud.metrics import FraudMetrics
+from paycore.fraud.model import load_model
+from paycore.fraud.service import FraudService
+from paycore.fraud.servicer import FraudServicer
+from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
@@ -29,7 +34,7 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
-from paycore.v1 import account_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
+from paycore.v1 import account_pb2_grpc, fraud_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from prometheus_client import CollectorRegistry
@@ -50,10 +55,14 @@ class Platform:
     ledger: LedgerService
     coalescer: Coalescer
     wallet: WalletService
+    fraud: FraudService
+    fraud_redis: Redis
+    """Its own client: short timeouts, so scoring never waits long on a Redis that is down."""
 
     async def close(self) -> None:
         await self.coalescer.close()
         await self.redis.aclose()
+        await self.fraud_redis.aclose()
         await self.shards.dispose()
 
 
@@ -64,6 +73,15 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     policies = contracts.method_policies()
     hasher = KeyHasher(settings.key_hash_secret)
     ledger = LedgerService(shards)
+    fraud_timeout_seconds = settings.fraud_redis_timeout_ms / 1000
+    fraud_redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=fraud_timeout_seconds,
+        socket_connect_timeout=fraud_timeout_seconds,
+    )
+    velocity = VelocityCounters(
+        fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
+    )
     return Platform(
         settings=settings,
         shards=shards,
@@ -77,6 +95,10 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         ledger=ledger,
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger),
+        fraud=FraudService(
+            shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
+        ),
+        fraud_redis=fraud_redis,
     )
 
 
@@ -107,4 +129,12 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
     )
     wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
-    return ["paycore.v1.AccountService", "paycore.v1.LedgerService", "paycore.v1.WalletService"]
+    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
+        FraudServicer(platform.fraud, platform.shards, platform.mutations), server
+    )
+    return [
+        "paycore.v1.AccountService",
+        "paycore.v1.LedgerService",
+        "paycore.v1.WalletService",
+        "paycore.v1.FraudService",
+    ]

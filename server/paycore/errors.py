@@ -120,6 +120,12 @@ class Reason(Enum):
         "An internal error occurred (request {request_id})",
     )
     UNAVAILABLE = (Status.UNAVAILABLE, ErrorType.API, "{detail}")
+    # fraud (issue 5)
+    REVIEW_CLOSED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "Review {id} is already closed ({status})",
+    )
 
     @property
     def status(self) -> Status:

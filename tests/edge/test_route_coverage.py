@@ -17,6 +17,7 @@ _SELLER_AND_REVOKE = (
 _KEYS = "test_accounts::test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like"
 _LEDGER = "test_ledger_wallet::test_ledger_accounts_transfers_entries_and_integrity"
 _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger_movements"
+_FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -38,6 +39,17 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/balance"): _WALLET,
     ("GET", "/v1/balance_transactions"): _WALLET,
     ("GET", "/v1/balance_transactions/{id}"): _WALLET,
+    ("POST", "/v1/fraud/assessments"): _FRAUD,
+    ("POST", "/v1/fraud/outcomes"): _FRAUD,
+    ("POST", "/v1/fraud/blocklist_items"): _FRAUD,
+    ("DELETE", "/v1/fraud/blocklist_items/{id}"): _FRAUD,
+    ("GET", "/v1/fraud/blocklist_items"): _FRAUD,
+    ("GET", "/v1/fraud/policy"): _FRAUD,
+    ("POST", "/v1/fraud/policy"): _FRAUD,
+    ("GET", "/v1/fraud/reviews/{id}"): _FRAUD,
+    ("GET", "/v1/fraud/reviews"): _FRAUD,
+    ("POST", "/v1/fraud/reviews/{id}/approve"): _FRAUD,
+    ("POST", "/v1/fraud/reviews/{id}/reject"): _FRAUD,
 }
 
 
