@@ -59,6 +59,10 @@ class Prefix(StrEnum):
     LEDGER_ACCOUNT = "la"
     LEDGER_TRANSFER = "lt"
     LEDGER_ENTRY = "le"
+    # fraud (issue 5)
+    RISK_ASSESSMENT = "fas"
+    REVIEW = "prv"
+    BLOCKLIST_ITEM = "rsli"
 
 
 class MalformedId(ValueError):
