@@ -66,8 +66,15 @@ def _bench(arguments: argparse.Namespace) -> None:
     run_bench(arguments, load_settings())
 
 
+def _fraud(arguments: argparse.Namespace) -> None:
+    from paycore.fraud.command import run_fraud
+
+    run_fraud(arguments)
+
+
 def parser() -> argparse.ArgumentParser:
     from paycore.bench.command import add_parser as add_bench_parser
+    from paycore.fraud.command import add_parser as add_fraud_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)
@@ -88,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
         "dev", help="everything on the embedded default (no servers needed)"
     ).set_defaults(handler=_dev)
     add_bench_parser(commands, _bench)
+    add_fraud_parser(commands, _fraud)
     return root
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import grpc
 import pytest
 from grpc import aio
+from paycore.client import Paycore
 from paycore.v1 import fraud_pb2
 
 from tests.fraud.support import again, customer_id, fingerprint, payment_id, returning_customer
@@ -57,12 +59,12 @@ async def test_a_card_testing_burst_from_one_ip_is_blocked_after_the_velocity_li
 
 
 async def test_a_blocklisted_card_is_blocked_with_the_rule_as_its_reason(
-    merchant: MerchantFixture, admin_client_for: object
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore]
 ) -> None:
     merchant_id = merchant.merchant.id
     request = returning_customer(merchant_id)
     assert (await merchant.client.fraud.ScorePayment(request)).decision == ALLOW
-    operator = admin_client_for(merchant_id)  # type: ignore[operator]
+    operator = admin_client_for(merchant_id)
     item = await operator.fraud.AddBlocklistItem(
         fraud_pb2.AddBlocklistItemRequest(
             type=fraud_pb2.BLOCKLIST_ITEM_TYPE_CARD_FINGERPRINT,

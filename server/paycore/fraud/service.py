@@ -5,10 +5,11 @@ open their own."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol, TypeVar
 
 from paycore.errors import ApiError, Reason, not_found
@@ -28,6 +29,7 @@ from paycore.fraud.repository import (
     PLATFORM,
     AssessmentRepository,
     BlocklistRepository,
+    BlocklistValues,
     PolicyRepository,
     ReviewRepository,
 )
@@ -45,6 +47,17 @@ this process is seen at once)."""
 LIST_MAX = 100
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A decided assessment, not yet stored."""
+
+    assessment: Assessment
+    decision: Decision
+    review: str
+    """The review id to open with it ("" unless the decision is REVIEW)."""
+    started_ns: int
+
+
 class FraudService:
     review_listener: ReviewListener | None = None
     """Set by the composition root: called with (merchant id, closed review) after an
@@ -60,6 +73,10 @@ class FraudService:
         self.model_version = f"rules-{RULES_VERSION}+{model.version}"
         self._policies: dict[str, tuple[int, Policy]] = {}
 
+    @property
+    def model(self) -> Model:
+        return self._model
+
     # -- scoring --------------------------------------------------------------------------
 
     async def score_payment(
@@ -69,23 +86,39 @@ class FraudService:
         assessment (and a review when the decision is REVIEW) and counts it in the velocity
         counters. Never raises because Redis is down."""
         facts = payment_facts(merchant_id, request, _now_ms())
-        async with self._shards.transaction(merchant_id) as connection:
-            return await self.assess(connection, facts)
+        # Autocommit: the reads and the assessment's one INSERT are a round trip each, with
+        # no BEGIN/COMMIT around them; only a review (two rows) takes a transaction.
+        async with self._shards.read(merchant_id) as connection:
+            scored = await self.evaluate(connection, facts)
+            if not scored.review:
+                await AssessmentRepository(connection).insert(scored.assessment)
+        if scored.review:
+            async with self._shards.transaction(merchant_id) as connection:
+                await self.record(connection, scored)
+        return self._answer(scored)
 
     async def assess(
         self, connection: AsyncConnection, facts: PaymentFacts
     ) -> fraud_pb2.RiskAssessment:
+        """Scores and records the payment in the caller's transaction (ScorePayment over gRPC,
+        inside its idempotent mutation)."""
+        scored = await self.evaluate(connection, facts)
+        await self.record(connection, scored)
+        return self._answer(scored)
+
+    async def evaluate(self, connection: AsyncConnection, facts: PaymentFacts) -> Scored:
+        """Counts the payment and decides; stores nothing."""
         started_ns = time.perf_counter_ns()
-        velocity = await self._velocity.observe(facts, facts.payment)
-        degraded = velocity is None
-        if velocity is None:
-            self._metrics.degraded.labels(operation="score").inc()
-            velocity = NO_VELOCITY
-        features, vector = feature_vector(facts, velocity)
         policy = await self._policy(connection, facts.merchant)
-        blocked = await BlocklistRepository(connection).matches(
-            facts.merchant, _blocklist_candidates(facts)
+        # Redis and PostgreSQL at the same time: the two round trips overlap.
+        observed, blocked = await asyncio.gather(
+            self._velocity.observe(facts, facts.payment),
+            BlocklistRepository(connection).matches(facts.merchant, _blocklist_values(facts)),
         )
+        degraded = observed is None
+        if degraded:
+            self._metrics.degraded.labels(operation="score").inc()
+        features, vector = feature_vector(facts, observed or NO_VELOCITY)
         model_score = self._model.score(vector)
         score = min(max(round(model_score.probability * 1000), 0), 1000)
         verdict = decide(policy, features, blocked, score, model_score.top_features, degraded)
@@ -107,19 +140,28 @@ class FraudService:
             label=None,
             labelled=0,
         )
-        await AssessmentRepository(connection).insert(assessment)
-        review_id = ""
+        review = ""
         if verdict.decision is Decision.REVIEW:
-            review_id = new_id(Prefix.REVIEW, logical_shard)
-            await ReviewRepository(connection).insert(_open_review(review_id, assessment))
-        self._metrics.decisions.labels(decision=verdict.decision.code).inc()
-        self._metrics.scoring_seconds.observe((time.perf_counter_ns() - started_ns) / 1e9)
+            review = new_id(Prefix.REVIEW, logical_shard)
+        return Scored(assessment, verdict.decision, review, started_ns)
+
+    async def record(self, connection: AsyncConnection, scored: Scored) -> None:
+        await AssessmentRepository(connection).insert(scored.assessment)
+        if scored.review:
+            await ReviewRepository(connection).insert(
+                _open_review(scored.review, scored.assessment)
+            )
+
+    def _answer(self, scored: Scored) -> fraud_pb2.RiskAssessment:
+        assessment = scored.assessment
+        self._metrics.decisions.labels(decision=assessment.decision).inc()
+        self._metrics.scoring_seconds.observe((time.perf_counter_ns() - scored.started_ns) / 1e9)
         return fraud_pb2.RiskAssessment(
-            score=score,
-            decision=int(verdict.decision),  # type: ignore[arg-type]
-            reasons=verdict.reasons,
-            review=review_id,
-            model_version=self.model_version,
+            score=assessment.score,
+            decision=int(scored.decision),  # type: ignore[arg-type]
+            reasons=assessment.reasons,
+            review=scored.review,
+            model_version=assessment.model_version,
         )
 
     async def record_payment_outcome(
@@ -366,18 +408,14 @@ def decide(
     return Verdict(Decision(decision), reasons)
 
 
-def _blocklist_candidates(facts: PaymentFacts) -> list[tuple[BlocklistType, str]]:
-    candidates = [
-        (BlocklistType.CARD_FINGERPRINT, facts.card_fingerprint),
-        (BlocklistType.EMAIL, facts.email),
-        (BlocklistType.IP, facts.ip),
-        (BlocklistType.CUSTOMER, facts.customer),
-        *(
-            (BlocklistType.COUNTRY, country)
-            for country in {facts.country, facts.card_country, facts.ip_country}
-        ),
-    ]
-    return [(kind, value) for kind, value in candidates if value]
+def _blocklist_values(facts: PaymentFacts) -> BlocklistValues:
+    return BlocklistValues(
+        card_fingerprint=facts.card_fingerprint,
+        email=facts.email,
+        ip=facts.ip,
+        customer=facts.customer,
+        countries=(facts.country, facts.card_country, facts.ip_country),
+    )
 
 
 def _open_review(review_id: str, assessment: Assessment) -> Review:
