@@ -63,6 +63,30 @@ class BlocklistValues:
     """Billing, card and IP country."""
 
 
+def assessment_row(assessment: Assessment) -> dict[str, Any]:
+    return {
+        "merchant_id": assessment.merchant_id,
+        "id": assessment.id,
+        "payment": assessment.payment,
+        "score": assessment.score,
+        "decision": assessment.decision,
+        "reasons": list(assessment.reasons),
+        "model_version": assessment.model_version,
+        "generator_seed": assessment.generator_seed,
+        "degraded": assessment.degraded,
+        "amount": assessment.amount,
+        "currency": assessment.currency,
+        "facts": assessment.facts,
+        "features": assessment.features,
+    }
+
+
+async def insert_assessments(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Parameters at execution, not .values(): the statement is built once and its compiled
+    form cached; several rows go as one multi-row INSERT."""
+    await connection.execute(_INSERT_ASSESSMENT, rows)
+
+
 def _unix(moment: datetime | None) -> int:
     return 0 if moment is None else int(moment.timestamp())
 
@@ -72,26 +96,7 @@ class AssessmentRepository:
         self._connection = connection
 
     async def insert(self, assessment: Assessment) -> None:
-        # Parameters at execution, not .values(): the statement is built once and its compiled
-        # form cached (this runs on every payment).
-        await self._connection.execute(
-            _INSERT_ASSESSMENT,
-            {
-                "merchant_id": assessment.merchant_id,
-                "id": assessment.id,
-                "payment": assessment.payment,
-                "score": assessment.score,
-                "decision": assessment.decision,
-                "reasons": list(assessment.reasons),
-                "model_version": assessment.model_version,
-                "generator_seed": assessment.generator_seed,
-                "degraded": assessment.degraded,
-                "amount": assessment.amount,
-                "currency": assessment.currency,
-                "facts": assessment.facts,
-                "features": assessment.features,
-            },
-        )
+        await insert_assessments(self._connection, [assessment_row(assessment)])
 
     async def label(
         self, merchant_id: str, payment: str, label: OutcomeLabel, note: str
@@ -394,4 +399,6 @@ __all__ = [
     "BlocklistValues",
     "PolicyRepository",
     "ReviewRepository",
+    "assessment_row",
+    "insert_assessments",
 ]

@@ -35,6 +35,7 @@ from paycore.fraud.repository import (
 )
 from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy, Verdict
 from paycore.fraud.velocity import VelocityCounters
+from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
 from paycore.v1 import fraud_pb2
@@ -70,6 +71,7 @@ class FraudService:
         self._velocity = velocity
         self._model = model
         self._metrics = metrics
+        self._writer = AssessmentWriter(shards, metrics)
         self.model_version = f"rules-{RULES_VERSION}+{model.version}"
         self._policies: dict[str, tuple[int, Policy]] = {}
 
@@ -86,16 +88,21 @@ class FraudService:
         assessment (and a review when the decision is REVIEW) and counts it in the velocity
         counters. Never raises because Redis is down."""
         facts = payment_facts(merchant_id, request, _now_ms())
-        # Autocommit: the reads and the assessment's one INSERT are a round trip each, with
-        # no BEGIN/COMMIT around them; only a review (two rows) takes a transaction.
         async with self._shards.read(merchant_id) as connection:
             scored = await self.evaluate(connection, facts)
-            if not scored.review:
-                await AssessmentRepository(connection).insert(scored.assessment)
-        if scored.review:
+        # The answer does not wait for the assessment's write (paycore.fraud.writer), but a
+        # review is written first: the payment flow acts on it.
+        if scored.review or not self._writer.submit(scored.assessment):
             async with self._shards.transaction(merchant_id) as connection:
                 await self.record(connection, scored)
         return self._answer(scored)
+
+    async def flush(self) -> None:
+        """Waits until every assessment scored so far is stored."""
+        await self._writer.flush()
+
+    async def close(self) -> None:
+        await self._writer.close()
 
     async def assess(
         self, connection: AsyncConnection, facts: PaymentFacts
@@ -221,7 +228,9 @@ class FraudService:
         review_id: str,
         status: ReviewStatus,
         note: str,
-    ) -> Review:
+    ) -> tuple[Review, Assessment | None]:
+        """Closes an open review and labels its payment; returns the review and the labelled
+        assessment (for `count_outcome` once committed)."""
         reviews = ReviewRepository(connection)
         closed = await reviews.close(merchant_id, review_id, status, note)
         if closed is None:
@@ -234,10 +243,10 @@ class FraudService:
         label = (
             OutcomeLabel.LEGITIMATE if status is ReviewStatus.APPROVED else OutcomeLabel.FRAUDULENT
         )
-        await AssessmentRepository(connection).label(
+        labelled = await AssessmentRepository(connection).label(
             closed.merchant_id, closed.payment, label, note
         )
-        return closed
+        return closed, labelled
 
     async def review_closed(self, review: fraud_pb2.Review) -> None:
         """After the closing transaction committed: tells the payment flow."""
