@@ -8,17 +8,23 @@ from collections.abc import Callable
 import grpc
 import pytest
 from grpc import aio
+from grpc_health.v1 import health_pb2
 from paycore.client import Paycore
 from paycore.v1 import fraud_pb2
 
 from tests.fraud.support import again, customer_id, fingerprint, payment_id, returning_customer
-from tests.helpers import MerchantFixture, rich_error
+from tests.helpers import MerchantFixture, health_status, rich_error
 
 ALLOW, REVIEW, BLOCK = (
     fraud_pb2.RISK_DECISION_ALLOW,
     fraud_pb2.RISK_DECISION_REVIEW,
     fraud_pb2.RISK_DECISION_BLOCK,
 )
+
+
+async def test_the_service_reports_serving(target: str) -> None:
+    serving = health_pb2.HealthCheckResponse.SERVING
+    assert await health_status(target, "paycore.v1.FraudService") == serving
 
 
 async def test_an_ordinary_returning_customer_is_allowed(merchant: MerchantFixture) -> None:

@@ -1,4 +1,4 @@
-"""`paycore fraud train` and `paycore fraud evaluate` (scikit-learn: `pip install -e '.[dev]'`)."""
+"""`paycore fraud train` and `paycore fraud evaluate` (scikit-learn: the `train` or `dev` extra)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from paycore.errors import ConfigurationError
 from paycore.fraud.generator import GeneratorConfig
 from paycore.fraud.model import DEFAULT_ARTIFACT, load_model
 
@@ -55,6 +56,12 @@ def _generator_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_fraud(arguments: argparse.Namespace) -> None:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ConfigurationError(
+            "training and evaluation need scikit-learn: pip install 'paycore[train]'"
+        ) from None
     from paycore.fraud import training
 
     config = replace(GeneratorConfig(), days=arguments.days, customers=arguments.customers)

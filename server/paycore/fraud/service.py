@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, replace
-from typing import Protocol, TypeVar
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.fraud.checks import payment_facts
+from paycore.fraud.decision import decide
+from paycore.fraud.fanout import merge_newest_first, shard_readers
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import Model
@@ -33,7 +33,7 @@ from paycore.fraud.repository import (
     PolicyRepository,
     ReviewRepository,
 )
-from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy, Verdict
+from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy
 from paycore.fraud.velocity import VelocityCounters
 from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id
@@ -45,7 +45,6 @@ ReviewListener = Callable[[str, fraud_pb2.Review], Awaitable[None]]
 POLICY_CACHE_TTL_MS = 2000
 """How long a process trusts a merchant's policy before reading it again (an update made in
 this process is seen at once)."""
-LIST_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -179,8 +178,9 @@ class FraudService:
         succeeded: bool,
         decline_code: str = "",
     ) -> None:
-        """Feeds the decline counters once the PSP answered. Never raises because Redis is
-        down (the miss is counted in paycore_fraud_degraded_total)."""
+        """Feeds the decline counters once the PSP answered (every decline counts the same,
+        whatever its code). Never raises because Redis is down (the miss is counted in
+        paycore_fraud_degraded_total)."""
         if succeeded:
             return
         facts = payment_facts(merchant_id, request, _now_ms())
@@ -193,6 +193,7 @@ class FraudService:
         self, merchant_id: str, payment: str, label: OutcomeLabel, note: str
     ) -> Assessment:
         """In-process form of ReportOutcome (a chargeback calls it): its own transaction."""
+        await self._writer.flush()  # an assessment scored a moment ago is labelled too
         async with self._shards.transaction(merchant_id) as connection:
             labelled = await self.label(connection, merchant_id, payment, label, note)
         await self.count_outcome(labelled)
@@ -265,14 +266,14 @@ class FraudService:
     ) -> tuple[list[Review], bool]:
         """One merchant's reviews from its shard, or every merchant's from every shard."""
         pages = []
-        for reader in self._readers(merchant_id):
+        for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 pages.append(
                     await ReviewRepository(connection).list(
                         merchant_id, limit, starting_after, status
                     )
                 )
-        return _merge(pages, limit)
+        return merge_newest_first(pages, limit)
 
     # -- blocklists -----------------------------------------------------------------------
 
@@ -338,14 +339,14 @@ class FraudService:
         value: str,
     ) -> tuple[list[BlocklistItem], bool]:
         pages = []
-        for reader in self._readers(merchant_id):
+        for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 pages.append(
                     await BlocklistRepository(connection).list(
                         merchant_id, limit, starting_after, item_type, value
                     )
                 )
-        return _merge(pages, limit)
+        return merge_newest_first(pages, limit)
 
     # -- policies -------------------------------------------------------------------------
 
@@ -373,48 +374,6 @@ class FraudService:
             self._policies.clear()
         self._policies[merchant_id] = (now_ms + POLICY_CACHE_TTL_MS, policy)
         return policy
-
-    def _readers(
-        self, merchant_id: str | None
-    ) -> list[AbstractAsyncContextManager[AsyncConnection]]:
-        """The merchant's shard, or (None) one reader per physical shard."""
-        if merchant_id is not None:
-            return [self._shards.read(merchant_id)]
-        representatives: dict[int, int] = {}
-        for logical in range(self._shards.logical_shard_count):
-            engine = self._shards.engine_for_logical(logical)
-            representatives.setdefault(id(engine), logical)
-        return [self._shards.read_logical(logical) for logical in representatives.values()]
-
-
-def decide(
-    policy: Policy,
-    features: dict[str, int],
-    blocked: list[BlocklistType],
-    score: int,
-    top_features: tuple[str, ...],
-    degraded: bool,
-) -> Verdict:
-    """Blocklists, then rules, then the degraded policy, then the model: the strongest
-    decision wins; reasons come strongest first."""
-    decision = Decision.ALLOW
-    reasons: list[str] = []
-    for kind in sorted(set(blocked), key=lambda kind: kind.value):
-        reasons.append(kind.reason)
-        decision = Decision.BLOCK
-    for rule in policy.fired(features):
-        reasons.append(rule.name)
-        decision = max(decision, rule.action)
-    if degraded:
-        reasons.append("velocity_unavailable")
-        if features["amount_usd"] > policy.degraded_review_above_usd:
-            decision = max(decision, Decision.REVIEW)
-    model_decision = policy.decision_of_score(score)
-    if model_decision is not Decision.ALLOW:
-        reasons.append("model_score_high")
-    decision = max(decision, model_decision)
-    reasons += [name for name in top_features if name not in reasons]
-    return Verdict(Decision(decision), reasons)
 
 
 def _blocklist_values(facts: PaymentFacts) -> BlocklistValues:
@@ -444,26 +403,6 @@ def _open_review(review_id: str, assessment: Assessment) -> Review:
     )
 
 
-class _Identified(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-T = TypeVar("T", bound=_Identified)
-
-
-def _merge(pages: list[tuple[list[T], bool]], limit: int) -> tuple[list[T], bool]:
-    """Newest first over several shards' pages (ids sort by time); platform-wide blocklist
-    items, present on every shard, once."""
-    seen: dict[str, T] = {}
-    for data, _ in pages:
-        for item in data:
-            seen.setdefault(item.id, item)
-    merged = sorted(seen.values(), key=lambda item: item.id, reverse=True)
-    has_more = any(more for _, more in pages) or len(merged) > limit
-    return merged[:limit], has_more
-
-
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -472,4 +411,4 @@ def _monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
 
-__all__ = ["FraudService", "ReviewListener", "decide"]
+__all__ = ["FraudService", "ReviewListener", "Scored"]
