@@ -29,7 +29,22 @@ def add_parser(
     train.add_argument(
         "--output", type=Path, default=DEFAULT_ARTIFACT, help=f"(default {DEFAULT_ARTIFACT})"
     )
+    train.add_argument(
+        "--labelled",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="labelled assessments from `paycore fraud export-labels`, added to the rows"
+        " (repeatable)",
+    )
     train.set_defaults(handler=handler)
+    export = actions.add_parser(
+        "export-labels",
+        help="write every labelled assessment of every shard (features, label) as JSON lines",
+    )
+    export.add_argument("--output", type=Path, required=True)
+    export.set_defaults(handler=handler)
     evaluate = actions.add_parser(
         "evaluate",
         help="ROC AUC and precision/recall at the review and block thresholds, on held-out"
@@ -56,6 +71,9 @@ def _generator_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_fraud(arguments: argparse.Namespace) -> None:
+    if arguments.fraud_command == "export-labels":
+        _export(arguments.output)
+        return
     try:
         import sklearn  # noqa: F401
     except ImportError:
@@ -69,7 +87,9 @@ def run_fraud(arguments: argparse.Namespace) -> None:
         config = replace(
             config, seed=GeneratorConfig().seed if arguments.seed is None else arguments.seed
         )
-        document = training.train(config, trees=arguments.trees, depth=arguments.depth)
+        document = training.train(
+            config, trees=arguments.trees, depth=arguments.depth, labelled=arguments.labelled
+        )
         model = training.write_artifact(document, arguments.output)
         print(
             f"trained {model.version} on {document['trained_rows']} payments"
@@ -98,3 +118,20 @@ def run_fraud(arguments: argparse.Namespace) -> None:
         )
     for pattern, share in evaluation.recall_by_pattern.items():
         print(f"  above review, {pattern}: {share:.2%}")
+
+
+def _export(output: Path) -> None:
+    from paycore.cli import run_async
+    from paycore.config import load_settings
+    from paycore.fraud.labels import export_labels
+
+    settings = load_settings()
+    if not settings.database_urls:
+        raise ConfigurationError("PAYCORE_DATABASE_URLS must be set")
+    written: list[int] = []
+
+    async def main() -> None:
+        written.append(await export_labels(settings.database_urls, output))
+
+    run_async(main())
+    print(f"exported {written[0]} labelled assessments: {output}")
