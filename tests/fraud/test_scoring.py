@@ -9,8 +9,11 @@ import grpc
 import pytest
 from grpc import aio
 from grpc_health.v1 import health_pb2
-from paycore.client import Paycore
+from paycore.app import Platform
+from paycore.client import Paycore, idempotency_key
+from paycore.storage.schema import fraud_assessments
 from paycore.v1 import fraud_pb2
+from sqlalchemy import select
 
 from tests.fraud.support import again, customer_id, fingerprint, payment_id, returning_customer
 from tests.helpers import MerchantFixture, health_status, rich_error
@@ -128,3 +131,31 @@ async def test_bad_input_is_invalid_argument_naming_the_field(
         await merchant.client.fraud.ScorePayment(request)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(raised.value).param == param
+
+
+async def test_a_replayed_score_answers_the_same_and_counts_once(
+    merchant: MerchantFixture, platform: Platform
+) -> None:
+    merchant_id = merchant.merchant.id
+    request = returning_customer(merchant_id)
+    key = idempotency_key(f"score-{request.payment}")
+    first = await merchant.client.fraud.ScorePayment(request, metadata=key)
+    replayed = await merchant.client.fraud.ScorePayment(request, metadata=key)
+    assert replayed == first
+    following = again(request, merchant_id)
+    await merchant.client.fraud.ScorePayment(following)
+    async with platform.shards.read(merchant_id) as connection:
+        features = (
+            await connection.execute(
+                select(fraud_assessments.c.features).where(
+                    fraud_assessments.c.merchant_id == merchant_id,
+                    fraud_assessments.c.payment == following.payment,
+                )
+            )
+        ).scalar_one()
+    assert features["card_attempts_1h"] == 2  # the replay did not count as an attempt
+    other = again(request, merchant_id)
+    other.amount = 1
+    with pytest.raises(aio.AioRpcError) as reused:
+        await merchant.client.fraud.ScorePayment(other, metadata=key)
+    assert rich_error(reused.value).reason == "IDEMPOTENCY_KEY_REUSED"
