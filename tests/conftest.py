@@ -12,7 +12,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -183,7 +183,9 @@ async def psp(tmp_path: Path) -> AsyncIterator[PspSimulator]:
 
 
 @pytest_asyncio.fixture
-async def admin_client_for(target: str, settings: Settings) -> AsyncIterator[object]:
+async def admin_client_for(
+    target: str, settings: Settings
+) -> AsyncIterator[Callable[[str | None], Paycore]]:
     """Operator clients acting for a merchant (paycore-merchant), closed after the test."""
     clients: list[Paycore] = []
 

@@ -73,6 +73,7 @@ class Platform:
 
     async def close(self) -> None:
         await self.coalescer.close()
+        await self.fraud.close()
         await self.redis.aclose()
         await self.fraud_redis.aclose()
         await self.shards.dispose()
