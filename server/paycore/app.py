@@ -13,6 +13,9 @@ from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
 from paycore.account.servicer import AccountServicer
 from paycore.config import Settings
+from paycore.customer.service import CustomerService
+from paycore.customer.servicer import CustomerServicer
+from paycore.customer.vault import Fingerprinter, Vault
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
@@ -29,7 +32,7 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
-from paycore.v1 import account_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
+from paycore.v1 import account_pb2_grpc, customer_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from prometheus_client import CollectorRegistry
@@ -50,6 +53,7 @@ class Platform:
     ledger: LedgerService
     coalescer: Coalescer
     wallet: WalletService
+    customers: CustomerService
 
     async def close(self) -> None:
         await self.coalescer.close()
@@ -77,6 +81,11 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         ledger=ledger,
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger),
+        customers=CustomerService(
+            shards,
+            Vault.from_setting(settings.vault_key),
+            Fingerprinter(settings.card_fingerprint_key),
+        ),
     )
 
 
@@ -107,4 +116,12 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
     )
     wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
-    return ["paycore.v1.AccountService", "paycore.v1.LedgerService", "paycore.v1.WalletService"]
+    customer_pb2_grpc.add_CustomerServiceServicer_to_server(
+        CustomerServicer(platform.customers, platform.mutations), server
+    )
+    return [
+        "paycore.v1.AccountService",
+        "paycore.v1.LedgerService",
+        "paycore.v1.WalletService",
+        "paycore.v1.CustomerService",
+    ]

@@ -17,6 +17,10 @@ _SELLER_AND_REVOKE = (
 _KEYS = "test_accounts::test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like"
 _LEDGER = "test_ledger_wallet::test_ledger_accounts_transfers_entries_and_integrity"
 _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger_movements"
+_CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
+_PAYMENT_METHODS = (
+    "test_customers::test_payment_methods_tokenize_with_the_publishable_key_attach_and_detach"
+)
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -38,6 +42,15 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/balance"): _WALLET,
     ("GET", "/v1/balance_transactions"): _WALLET,
     ("GET", "/v1/balance_transactions/{id}"): _WALLET,
+    ("POST", "/v1/customers"): _CUSTOMERS,
+    ("GET", "/v1/customers/{id}"): _CUSTOMERS,
+    ("POST", "/v1/customers/{id}"): _CUSTOMERS,
+    ("GET", "/v1/customers"): _CUSTOMERS,
+    ("POST", "/v1/payment_methods"): _PAYMENT_METHODS,
+    ("GET", "/v1/payment_methods/{id}"): _PAYMENT_METHODS,
+    ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,
+    ("POST", "/v1/payment_methods/{id}/attach"): _PAYMENT_METHODS,
+    ("POST", "/v1/payment_methods/{id}/detach"): _PAYMENT_METHODS,
 }
 
 
