@@ -20,6 +20,7 @@ from paycore.app import Platform
 from paycore.client import connect, idempotency_key
 from paycore.customer.cards import luhn_valid
 from paycore.edge import start_edge
+from paycore.storage.idempotency import request_fingerprint
 from paycore.v1 import customer_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -152,6 +153,10 @@ async def test_card_numbers_and_cvcs_are_found_nowhere(
                 theirs.append(value)
     assert any(f"{first.card.fingerprint}" in value for value in theirs)  # the dump sees rows
     assert_nowhere(numbers, [], everything, "a database column")
+    # The idempotency store keeps a hash of the request: not a plain one of the card's fields,
+    # which could be brute-forced back to the number.
+    plain_hash = request_fingerprint("/paycore.v1.CustomerService/CreatePaymentMethod", request)
+    assert not any(plain_hash.decode("latin-1") in value for value in theirs)
     assert_nowhere([], cvcs, theirs, "a database column of these merchants")
 
 

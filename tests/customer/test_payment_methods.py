@@ -3,6 +3,7 @@ isolation between merchants, idempotency."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import grpc
@@ -357,3 +358,27 @@ async def test_payment_method_mutations_are_idempotent(merchant: MerchantFixture
         )
         == detached
     )
+
+
+async def test_concurrent_attaches_to_two_customers_leave_one_owner(
+    merchant: MerchantFixture,
+) -> None:
+    card = await new_card(merchant.client)
+    customers = [await new_customer(merchant.client) for _ in range(2)]
+    outcomes = await asyncio.gather(
+        *(
+            merchant.client.customers.AttachPaymentMethod(
+                customer_pb2.AttachPaymentMethodRequest(id=card.id, customer=customer.id)
+            )
+            for customer in customers
+        ),
+        return_exceptions=True,
+    )
+    attached = [outcome for outcome in outcomes if isinstance(outcome, customer_pb2.PaymentMethod)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, grpc.aio.AioRpcError)]
+    assert len(attached) == 1 and len(refused) == 1
+    assert refused[0].code() == grpc.StatusCode.FAILED_PRECONDITION
+    owner = await merchant.client.customers.GetPaymentMethod(
+        customer_pb2.GetPaymentMethodRequest(id=card.id)
+    )
+    assert owner.customer == attached[0].customer
