@@ -23,6 +23,7 @@ import pytest_asyncio
 from paycore.app import Platform, build_platform
 from paycore.client import Paycore, connect
 from paycore.config import Settings
+from paycore.customer.vault import new_vault_key
 from paycore.embedded import start_embedded
 from paycore.psp.simulator import start_simulator
 from paycore.runtime.server import GrpcServer, start_grpc_server
@@ -103,6 +104,8 @@ def settings(servers: Servers) -> Settings:
         redis_key_prefix=servers.redis_key_prefix,
         admin_token="test-admin-" + secrets.token_hex(8),
         key_hash_secret=secrets.token_hex(16),
+        vault_key=new_vault_key(),
+        card_fingerprint_key=secrets.token_hex(16),
         grpc_addr="127.0.0.1:0",
         database_pool_size=5,
     )

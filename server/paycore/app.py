@@ -13,6 +13,9 @@ from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
 from paycore.account.servicer import AccountServicer
 from paycore.config import Settings
+from paycore.customer.service import CustomerService
+from paycore.customer.servicer import CustomerServicer
+from paycore.customer.vault import Fingerprinter, Vault
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
 from paycore.events.servicer import EventServicer
@@ -39,6 +42,7 @@ from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
 from paycore.v1 import (
     account_pb2_grpc,
+    customer_pb2_grpc,
     event_pb2_grpc,
     fraud_pb2_grpc,
     ledger_pb2_grpc,
@@ -70,6 +74,7 @@ class Platform:
     fraud: FraudService
     fraud_redis: Redis
     """Its own client: short timeouts, so scoring never waits long on a Redis that is down."""
+    customers: CustomerService
 
     async def close(self) -> None:
         await self.coalescer.close()
@@ -113,6 +118,11 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
             shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
         ),
         fraud_redis=fraud_redis,
+        customers=CustomerService(
+            shards,
+            Vault.from_setting(settings.vault_key),
+            Fingerprinter(settings.card_fingerprint_key),
+        ),
     )
 
 
@@ -157,10 +167,14 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     fraud_pb2_grpc.add_FraudServiceServicer_to_server(
         FraudServicer(platform.fraud, platform.shards, platform.mutations), server
     )
+    customer_pb2_grpc.add_CustomerServiceServicer_to_server(
+        CustomerServicer(platform.customers, platform.mutations), server
+    )
     return [
         "paycore.v1.AccountService",
         "paycore.v1.LedgerService",
         "paycore.v1.WalletService",
         "paycore.v1.EventService",
         "paycore.v1.FraudService",
+        "paycore.v1.CustomerService",
     ]
