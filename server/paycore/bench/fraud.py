@@ -29,6 +29,7 @@ from paycore.account.models import NewMerchant
 from paycore.app import Platform, build_platform
 from paycore.bench.histogram import LatencyHistogram
 from paycore.config import Settings
+from paycore.customer.vault import new_vault_key
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.migrate import migrate_all
@@ -215,6 +216,8 @@ async def run_fraud_bench(
             redis_key_prefix=prefix,
             admin_token=secrets.token_hex(16),
             key_hash_secret=secrets.token_hex(16),
+            vault_key=new_vault_key(),
+            card_fingerprint_key=secrets.token_hex(16),
         )
         return await _phases(settings, requests, concurrency)
     finally:
