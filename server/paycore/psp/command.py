@@ -126,4 +126,5 @@ def address_of(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise ConfigurationError(f"PAYCORE_PSP_URL {url!r} is not http://host:port")
-    return f"{parts.hostname}:{parts.port or DEFAULT_PORT}"
+    port = DEFAULT_PORT if parts.port is None else parts.port
+    return f"{parts.hostname}:{port}"
