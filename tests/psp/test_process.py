@@ -117,6 +117,18 @@ async def test_the_process_keeps_its_operations_across_restarts_and_a_crash(tmp_
         await _stop(process)
 
 
+def test_a_settlement_report_needs_a_store(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "psp", "settlement", "--date", "2026-01-02",
+         "--data-dir", str(tmp_path / "nothing")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "no PSP store" in refused.stderr and refused.stdout == ""
+
+
 def test_bad_options_are_refused_by_name(tmp_path: Path) -> None:
     refused = subprocess.run(
         [sys.executable, "-m", "paycore.cli", "psp", "--error-rate", "2",
