@@ -9,8 +9,8 @@ gRPC client costs as much CPU as the server), and drops the databases at the end
     python -m paycore.bench.ledger ...   (the same options)
 
 The server is the one `paycore serve` runs (one process, its coalescer's defaults, the garbage
-collector tuned as serving tunes it), on asyncio in the bench's own process; the report's first
-line says so.
+collector tuned as serving tunes it, uvloop where installed), in the bench's own process; the
+report's first line says so.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from paycore.app import build_platform
+from paycore.bench.runner import run_here
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.ids import Prefix, logical_shard_of, new_id
@@ -211,12 +212,7 @@ def _single_calls_process(
             await asyncio.gather(*(caller(offset) for offset in range(concurrency)))
         return latencies, failures, time.process_time() - cpu_started
 
-    try:
-        import uvloop
-
-        queue.put(uvloop.run(main()))
-    except ImportError:  # pragma: no cover - Windows
-        queue.put(asyncio.run(main()))
+    queue.put(run_here(main()))
 
 
 @dataclass(frozen=True)
@@ -412,7 +408,7 @@ def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url:
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
     if not arguments.database_url or not arguments.redis_url:
         parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
-    figures = asyncio.run(
+    figures = run_here(  # on uvloop, as `paycore serve` runs
         run_ledger_bench(
             arguments.database_url,
             arguments.redis_url,
