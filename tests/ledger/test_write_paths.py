@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paycore.app import Platform
-from paycore.client import Paycore
+from paycore.client import Paycore, idempotency_key
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.ledger import repository
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
@@ -135,12 +135,16 @@ async def test_random_batches_match_the_model_on_both_write_paths(
     loop = asyncio.get_running_loop()
     merchant_id = merchant.merchant.id
 
+    sizes: list[int] = []
+
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(batch_steps)
     def check(sequence: list[tuple[object, ...]]) -> None:
+        sizes.append(len(sequence))
         asyncio.run_coroutine_threadsafe(_one_batch(platform, merchant_id, sequence), loop).result()
 
     await asyncio.to_thread(check)
+    assert len(sizes) >= 10 and max(sizes) >= 16, sizes  # batches large enough to be copied
 
 
 async def test_a_batch_of_a_thousand_is_copied_and_balances(
@@ -243,3 +247,36 @@ async def test_a_batch_failing_half_way_through_its_writes_leaves_nothing(
     assert found.debits_posted == 7 + sum(range(1, 21))
     report = await ledger.check_integrity(merchant_id, "")
     assert report.mismatches == []
+
+
+async def test_a_copied_batch_under_an_idempotency_key_is_written_once_and_replayed(
+    admin: Paycore, merchant: MerchantFixture
+) -> None:
+    """The idempotency-key path posts inside the key's transaction, from a savepoint: the
+    COPYs run there too."""
+    merchant_id = merchant.merchant.id
+    source = await account(admin, merchant_id, "keyed_cash", kind=ASSET)
+    target = await account(admin, merchant_id, "keyed_balance")
+    request = ledger_pb2.PostTransfersRequest(
+        transfers=[
+            ledger_pb2.LedgerTransfer(
+                id=transfer_id(merchant_id),
+                debit_account=source,
+                credit_account=target,
+                amount=amount,
+                currency="usd",
+                code="keyed",
+            )
+            for amount in range(1, 31)
+        ]
+    )
+    assert 2 * len(request.transfers) >= repository.COPY_ENTRIES_MIN
+    key = idempotency_key(f"keyed-copy-{merchant_id}")
+    first = await admin.ledger.PostTransfers(request, metadata=key)
+    again = await admin.ledger.PostTransfers(request, metadata=key)
+    assert first == again
+    assert {result.result for result in first.results} == {
+        ledger_pb2.LEDGER_TRANSFER_RESULT_CREATED
+    }
+    assert await balances(admin, target) == (0, sum(range(1, 31)), 0, 0)
+    await integrity_ok(admin, merchant_id)
