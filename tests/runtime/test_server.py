@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2
 from paycore import contracts
 from paycore.app import Platform
 from paycore.client import connect
+from paycore.runtime.interceptors.base import Handler, WrappedHandlers
 from paycore.v1 import account_pb2, payment_pb2
 from prometheus_client import generate_latest
 
@@ -83,3 +84,24 @@ async def test_metrics_count_calls_by_method_and_code(
     assert sample("grpc_server_handled_total", grpc_code="NOT_FOUND") == before["not_found"] + 1
     assert sample("grpc_server_handling_seconds_count") == before["timed"] + 2
     assert b"grpc_server_handling_seconds_bucket" in generate_latest(registry)
+
+
+def test_a_wrapped_handler_is_made_once_per_method_and_never_for_unknown_methods() -> None:
+    async def behavior(request: object, context: object) -> None:
+        return None
+
+    handler: Handler = grpc.unary_unary_rpc_method_handler(behavior)
+    other: Handler = grpc.unary_unary_rpc_method_handler(behavior)
+    made: list[str] = []
+
+    def wrap(name: str) -> Handler:
+        made.append(name)
+        return grpc.unary_unary_rpc_method_handler(behavior)
+
+    wrapped = WrappedHandlers()
+    first = wrapped.get("/s/M", handler, lambda: wrap("first"))
+    assert wrapped.get("/s/M", handler, lambda: wrap("again")) is first
+    assert wrapped.get("/s/Unknown", None, lambda: wrap("unknown")) is None
+    # Another handler for the same method (never the case in one server): wrapped anew.
+    assert wrapped.get("/s/M", other, lambda: wrap("other")) is not first
+    assert made == ["first", "other"]

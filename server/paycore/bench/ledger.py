@@ -9,8 +9,8 @@ gRPC client costs as much CPU as the server), and drops the databases at the end
     python -m paycore.bench.ledger ...   (the same options)
 
 The server is the one `paycore serve` runs (one process, its coalescer's defaults, the garbage
-collector tuned as serving tunes it), on asyncio in the bench's own process; the report's first
-line says so.
+collector tuned as serving tunes it, uvloop where installed), in the bench's own process; the
+report's first line says so.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from paycore.app import build_platform
+from paycore.bench.runner import run_here
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.customer.vault import new_vault_key
@@ -56,6 +57,8 @@ class LedgerFigures:
     single_p99_ms: float
     single_failures: int
     pgbench_tps: float | None
+    batched_cpu: CpuPerTransfer
+    single_cpu: CpuPerTransfer
 
     def lines(self) -> list[str]:
         pgbench = f"{self.pgbench_tps:,.0f} tps" if self.pgbench_tps is not None else "n/a"
@@ -67,8 +70,85 @@ class LedgerFigures:
             f"ledger single-transfer gRPC calls: {self.single_transfers_per_second:,.0f} "
             f"transfers/s over {self.single_calls} calls, p50 {self.single_p50_ms:.1f} ms, "
             f"p99 {self.single_p99_ms:.1f} ms, {self.single_failures} failed",
+            f"CPU per transfer, batched: {self.batched_cpu}",
+            f"CPU per transfer, single calls: {self.single_cpu}",
             f"pgbench TPC-B (-c 16 -j 2 -T 10), same server: {pgbench}",
         ]
+
+
+@dataclass(frozen=True)
+class CpuPerTransfer:
+    """CPU microseconds per transfer: the bench's own process (the server, and in the batched
+    phase its client too), the single calls' client process, and the PostgreSQL backends
+    serving the bench's databases (WAL writer and checkpointer not counted). Unlike
+    throughput, these barely move with the load of other work on the machine."""
+
+    server_us: float
+    client_us: float | None
+    postgres_us: float | None
+
+    def __str__(self) -> str:
+        def shown(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:,.0f} us"
+
+        client = "" if self.client_us is None else f", client {shown(self.client_us)}"
+        return f"server {shown(self.server_us)}{client}, PostgreSQL {shown(self.postgres_us)}"
+
+
+class _CpuMeter:
+    """CPU seconds of this process and of the PostgreSQL backends of some databases, between
+    `start` and `stop`; backends are read from /proc (a server on this machine only)."""
+
+    def __init__(self, admin_url: str, databases: list[str]) -> None:
+        self._admin_url = admin_url
+        self._databases = databases
+        self._process = 0.0
+        self._backends: dict[int, float] | None = {}
+
+    async def start(self) -> None:
+        self._process = time.process_time()
+        self._backends = await self._backend_seconds()
+
+    async def stop(self, transfers: int, client_seconds: float | None = None) -> CpuPerTransfer:
+        process = time.process_time() - self._process
+        before, after = self._backends, await self._backend_seconds()
+        postgres = None
+        if before is not None and after is not None:
+            postgres = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+        def per_transfer(seconds: float | None) -> float | None:
+            return None if seconds is None else seconds / max(transfers, 1) * 1e6
+
+        return CpuPerTransfer(
+            server_us=process / max(transfers, 1) * 1e6,
+            client_us=per_transfer(client_seconds),
+            postgres_us=per_transfer(postgres),
+        )
+
+    async def _backend_seconds(self) -> dict[int, float] | None:
+        connection = await asyncpg.connect(_with_database(self._admin_url, "postgres"))
+        try:
+            pids = await connection.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[])",
+                self._databases,
+            )
+        finally:
+            await connection.close()
+        return _cpu_seconds([pid for (pid,) in pids])
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float] | None:
+    """User + system CPU seconds of each process, None when one is not on this machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            return None
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
 
 
 def _with_database(url: str, database: str) -> str:
@@ -106,9 +186,10 @@ def _single_calls_process(
     accounts: list[str],
     concurrency: int,
     duration_seconds: float,
-    queue: multiprocessing.Queue[tuple[list[float], int]],
+    queue: multiprocessing.Queue[tuple[list[float], int, float]],
 ) -> None:
-    async def main() -> tuple[list[float], int]:
+    async def main() -> tuple[list[float], int, float]:
+        cpu_started = time.process_time()
         latencies: list[float] = []
         failures = 0
         deadline = time.perf_counter() + duration_seconds
@@ -130,23 +211,29 @@ def _single_calls_process(
                     index += concurrency
 
             await asyncio.gather(*(caller(offset) for offset in range(concurrency)))
-        return latencies, failures
+        return latencies, failures, time.process_time() - cpu_started
 
-    try:
-        import uvloop
+    queue.put(run_here(main()))
 
-        queue.put(uvloop.run(main()))
-    except ImportError:  # pragma: no cover - Windows
-        queue.put(asyncio.run(main()))
+
+@dataclass(frozen=True)
+class _Measured:
+    batched_transfers_per_second: float
+    batched_cpu: CpuPerTransfer
+    latencies: list[float]
+    failures: int
+    elapsed: float
+    single_cpu: CpuPerTransfer
 
 
 async def _measure(
     database_urls: tuple[str, ...],
     redis_url: str,
+    meter: _CpuMeter,
     batches: int,
     concurrency: int,
     duration_seconds: float,
-) -> tuple[float, int, list[float], int, float]:
+) -> _Measured:
     settings = Settings(
         database_urls=database_urls,
         redis_url=redis_url,
@@ -190,6 +277,7 @@ async def _measure(
                 )
                 for batch in range(batches)
             ]
+            await meter.start()
             started = time.perf_counter()
             for request in requests:
                 response = await admin.ledger.PostTransfers(request, timeout=60)
@@ -199,8 +287,9 @@ async def _measure(
                 ):
                     raise RuntimeError("a benchmark transfer failed")
             batched = batches * BATCH_SIZE / (time.perf_counter() - started)
+            batched_cpu = await meter.stop(batches * BATCH_SIZE)
         context = multiprocessing.get_context("spawn")
-        queue: multiprocessing.Queue[tuple[list[float], int]] = context.Queue()
+        queue: multiprocessing.Queue[tuple[list[float], int, float]] = context.Queue()
         child = context.Process(
             target=_single_calls_process,
             args=(
@@ -213,16 +302,18 @@ async def _measure(
                 queue,
             ),
         )
+        await meter.start()
         started = time.perf_counter()
         child.start()
-        latencies, failures = await asyncio.to_thread(queue.get)
+        latencies, failures, client_seconds = await asyncio.to_thread(queue.get)
         elapsed = time.perf_counter() - started
+        single_cpu = await meter.stop(len(latencies), client_seconds)
         await asyncio.to_thread(child.join)
         async with connect(target, settings.admin_token) as admin:
             report = await admin.ledger.CheckIntegrity(ledger_pb2.CheckIntegrityRequest())
             if not report.ok:
                 raise RuntimeError(f"integrity check failed: {report.mismatches[:3]}")
-        return batched, batches, latencies, failures, elapsed
+        return _Measured(batched, batched_cpu, latencies, failures, elapsed, single_cpu)
     finally:
         await server.stop(1)
         await platform.close()
@@ -261,9 +352,10 @@ async def run_ledger_bench(
     for database in databases:
         await _admin_sql(database_url, f'create database "{database}"')
     try:
-        batched, batch_count, latencies, failures, elapsed = await _measure(
+        measured = await _measure(
             tuple(_with_database(database_url, database) for database in databases),
             redis_url,
+            _CpuMeter(database_url, databases),
             batches,
             concurrency,
             duration_seconds,
@@ -279,7 +371,7 @@ async def run_ledger_bench(
     finally:
         for database in [*databases, f"paycore_bench_{run}_pgbench"]:
             await _admin_sql(database_url, f'drop database if exists "{database}" with (force)')
-    latencies.sort()
+    latencies = sorted(measured.latencies)
 
     def percentile(fraction: float) -> float:
         if not latencies:
@@ -287,14 +379,16 @@ async def run_ledger_bench(
         return latencies[min(len(latencies) - 1, int(len(latencies) * fraction))] * 1000
 
     return LedgerFigures(
-        batched_transfers_per_second=batched,
-        batches=batch_count,
-        single_transfers_per_second=len(latencies) / elapsed,
+        batched_transfers_per_second=measured.batched_transfers_per_second,
+        batches=batches,
+        single_transfers_per_second=len(latencies) / measured.elapsed,
         single_calls=len(latencies),
         single_p50_ms=percentile(0.50),
         single_p99_ms=percentile(0.99),
-        single_failures=failures,
+        single_failures=measured.failures,
         pgbench_tps=pgbench,
+        batched_cpu=measured.batched_cpu,
+        single_cpu=measured.single_cpu,
     )
 
 
@@ -317,7 +411,7 @@ def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url:
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
     if not arguments.database_url or not arguments.redis_url:
         parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
-    figures = asyncio.run(
+    figures = run_here(  # on uvloop, as `paycore serve` runs
         run_ledger_bench(
             arguments.database_url,
             arguments.redis_url,

@@ -16,6 +16,7 @@ first (a batch that names it or one of its accounts, a read of one of its accoun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -128,9 +129,8 @@ class LedgerService:
         return found
 
     async def get_account(self, account_id: str, merchant_id: str | None) -> Account:
-        engine = self._engine_of(account_id, Prefix.LEDGER_ACCOUNT)
-        await self.expire_for_accounts(engine, [account_id])
-        async with engine.connect() as connection:
+        await self.expire_for_accounts([account_id])
+        async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
             account = await rows.AccountRepository(connection).get(account_id, merchant_id)
         if account is None:
             raise not_found("ledger_account", account_id)
@@ -140,14 +140,14 @@ class LedgerService:
         self, merchant_id: str, code: str, currency: str, limit: int, starting_after: str
     ) -> tuple[list[Account], bool]:
         """One merchant's accounts, or (operators) every merchant's, newest first."""
-        engines = (
-            [self._shards.engine_for_merchant(merchant_id)]
+        logical_shards = (
+            [logical_shard_of(merchant_id, Prefix.ACCOUNT)]
             if merchant_id
-            else list(self._shards.engines)
+            else self._one_logical_shard_per_database()
         )
         found: list[Account] = []
-        for engine in engines:
-            async with engine.connect() as connection:
+        for logical_shard in logical_shards:
+            async with self._shards.read_logical(logical_shard) as connection:
                 found += await rows.AccountRepository(connection).list(
                     merchant_id, code, currency, limit, starting_after
                 )
@@ -157,8 +157,7 @@ class LedgerService:
     # -- transfers ------------------------------------------------------------------------------
 
     async def get_transfer(self, transfer_id: str, merchant_id: str | None) -> Transfer:
-        engine = self._engine_of(transfer_id, Prefix.LEDGER_TRANSFER)
-        async with engine.connect() as connection:
+        async with self._reader_of(transfer_id, Prefix.LEDGER_TRANSFER) as connection:
             transfer = await rows.get_transfer(connection, transfer_id, merchant_id)
         if transfer is None:
             raise not_found("ledger_transfer", transfer_id)
@@ -168,8 +167,7 @@ class LedgerService:
         self, account_id: str, merchant_id: str | None, limit: int, starting_after: str
     ) -> tuple[list[Entry], bool]:
         account = await self.get_account(account_id, merchant_id)
-        engine = self._engine_of(account_id, Prefix.LEDGER_ACCOUNT)
-        async with engine.connect() as connection:
+        async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
             found = await rows.list_entries(connection, account, limit, starting_after)
         return page(found, limit)
 
@@ -231,10 +229,14 @@ class LedgerService:
             overdue = await rows.overdue_transfers(driver, now, limit)
             return await self._expire(driver, overdue, now) if overdue else 0
 
-    async def expire_for_accounts(self, engine: AsyncEngine, account_ids: Sequence[str]) -> None:
-        """Lazy expiry before a read: releases the overdue holds on these accounts, if any."""
+    async def expire_for_accounts(self, account_ids: Sequence[str]) -> bool:
+        """Lazy expiry before a read of these accounts (one merchant's): releases their overdue
+        holds, if any, and says whether there were. Looking costs one autocommit read; only a
+        find takes locks."""
+        if not account_ids:
+            return False
         now = int(self._clock())
-        async with engine.connect() as connection:
+        async with self._reader_of(account_ids[0], Prefix.LEDGER_ACCOUNT) as connection:
             driver = await rows.driver_of(connection)
             due = await driver.fetchval(
                 "SELECT count(*) FROM ledger_transfers WHERE status = 'pending'"
@@ -243,11 +245,12 @@ class LedgerService:
                 now,
                 list(account_ids),
             )
-            await connection.rollback()
         if due:
+            engine = self._engine_of(account_ids[0], Prefix.LEDGER_ACCOUNT)
             async with engine.begin() as connection:
                 driver = await rows.driver_of(connection)
                 await self._lock_and_apply(driver, [], list(account_ids), [], now)
+        return bool(due)
 
     async def check_integrity(self, merchant_id: str, currency: str) -> IntegrityReport:
         report = IntegrityReport(checked=int(self._clock()))
@@ -393,10 +396,25 @@ class LedgerService:
         return len(transfer_ids)
 
     def _engine_of(self, object_id: str, prefix: Prefix) -> AsyncEngine:
+        return self._shards.engine_for_logical(self._logical_shard_of(object_id, prefix))
+
+    def _reader_of(
+        self, object_id: str, prefix: Prefix
+    ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """An autocommit connection for single-statement reads of the object's shard."""
+        return self._shards.read_logical(self._logical_shard_of(object_id, prefix))
+
+    def _logical_shard_of(self, object_id: str, prefix: Prefix) -> int:
         logical_shard = shard_of(object_id, prefix)
         if logical_shard >= self._shards.logical_shard_count:
             raise not_found(prefix.value, object_id)
-        return self._shards.engine_for_logical(logical_shard)
+        return logical_shard
+
+    def _one_logical_shard_per_database(self) -> list[int]:
+        first: dict[AsyncEngine, int] = {}
+        for logical_shard in range(self._shards.logical_shard_count):
+            first.setdefault(self._shards.engine_for_logical(logical_shard), logical_shard)
+        return list(first.values())
 
 
 _PAIRS = [first + second for first in BASE62_ALPHABET for second in BASE62_ALPHABET]

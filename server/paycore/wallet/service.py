@@ -71,12 +71,10 @@ class WalletService:
         if seller_account:
             # Sellers have no ledger accounts of their own yet: nothing has moved for them.
             return Balance({}, {})
-        engine = self._shards.engine_for_merchant(merchant_id)
-        async with engine.connect() as connection:
+        async with self._shards.read(merchant_id) as connection:
             accounts = await AccountRepository(connection).of_merchant(merchant_id, _BALANCE_CODES)
-        if accounts:
-            await self._ledger.expire_for_accounts(engine, [account.id for account in accounts])
-            async with engine.connect() as connection:
+        if await self._ledger.expire_for_accounts([account.id for account in accounts]):
+            async with self._shards.read(merchant_id) as connection:
                 accounts = await AccountRepository(connection).of_merchant(
                     merchant_id, _BALANCE_CODES
                 )

@@ -20,6 +20,7 @@ class PolicyInterceptor(aio.ServerInterceptor):
 
     def __init__(self, policies: Mapping[str, MethodPolicy]) -> None:
         self._policies = policies
+        self._wrapped = WrappedHandlers()
 
     async def intercept_service(
         self,
@@ -31,7 +32,9 @@ class PolicyInterceptor(aio.ServerInterceptor):
         policy = self._policies.get(method)
         if policy is None:
             return handler
+        return self._wrapped.get(method, handler, lambda: self._wrap(handler, method, policy))
 
+    def _wrap(self, handler: Handler | None, method: str, policy: MethodPolicy) -> Handler | None:
         async def around(behavior: Behavior, request: Any, context: Context) -> Any:
             return await self.around(behavior, request, context, method, policy)
 
@@ -46,6 +49,29 @@ class PolicyInterceptor(aio.ServerInterceptor):
         policy: MethodPolicy,
     ) -> Any:
         raise NotImplementedError
+
+
+class WrappedHandlers:
+    """An interceptor's wrapped handler per method, made on the method's first call: grpc.aio
+    runs every interceptor for every call, and the handler it gets for a method is always the
+    same one, so wrapping it anew each time (two closures and a new RpcMethodHandler) was
+    wasted work on the hot path. Only methods with a handler are remembered (callers choose
+    the method names)."""
+
+    def __init__(self) -> None:
+        self._by_method: dict[str, tuple[Handler, Handler | None]] = {}
+
+    def get(
+        self, method: str, handler: Handler | None, wrap: Callable[[], Handler | None]
+    ) -> Handler | None:
+        if handler is None:
+            return None  # an unknown method: nothing to wrap, and nothing to remember
+        found = self._by_method.get(method)
+        if found is not None and found[0] is handler:
+            return found[1]
+        wrapped = wrap()
+        self._by_method[method] = (handler, wrapped)
+        return wrapped
 
 
 def wrap_unary(

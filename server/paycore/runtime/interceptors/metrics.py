@@ -6,7 +6,13 @@ from typing import Any
 
 import grpc
 from grpc import aio
-from paycore.runtime.interceptors.base import Behavior, Context, Handler, wrap_unary
+from paycore.runtime.interceptors.base import (
+    Behavior,
+    Context,
+    Handler,
+    WrappedHandlers,
+    wrap_unary,
+)
 from paycore.runtime.metrics import GrpcMetrics
 
 
@@ -15,19 +21,25 @@ class MetricsInterceptor(aio.ServerInterceptor):
 
     def __init__(self, metrics: GrpcMetrics) -> None:
         self._metrics = metrics
+        self._wrapped = WrappedHandlers()
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
-        _, service, name = handler_call_details.method.split("/")
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        return self._wrapped.get(method, handler, lambda: self._wrap(handler, method))
+
+    def _wrap(self, handler: Handler | None, method: str) -> Handler | None:
+        _, service, name = method.split("/")
         labels = ("unary", service, name)
 
         async def around(behavior: Behavior, request: Any, context: Context) -> Any:
             return await self._observe(labels, behavior, request, context)
 
-        return wrap_unary(await continuation(handler_call_details), around)
+        return wrap_unary(handler, around)
 
     async def _observe(
         self, labels: tuple[str, str, str], behavior: Behavior, request: Any, context: Context
