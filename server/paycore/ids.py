@@ -59,6 +59,7 @@ class Prefix(StrEnum):
     LEDGER_ACCOUNT = "la"
     LEDGER_TRANSFER = "lt"
     LEDGER_ENTRY = "le"
+    EXECUTION = "exe"
 
 
 class MalformedId(ValueError):
