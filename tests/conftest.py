@@ -24,12 +24,13 @@ from paycore.app import Platform, build_platform
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.embedded import start_embedded
+from paycore.psp.simulator import start_simulator
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage.migrate import migrate_all
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from tests.helpers import MerchantFixture, create_merchant
+from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 
 SHARD_COUNT = 2
 
@@ -164,3 +165,18 @@ async def other_merchant(admin: Paycore, target: str) -> AsyncIterator[MerchantF
 @pytest.fixture(scope="session")
 def settings_admin_token(settings: Settings) -> str:
     return settings.admin_token
+
+
+# The PSP simulator, in-process on a port the kernel picks, over a fresh store; faults through
+# its control endpoint (`await psp.set_faults(down=True)`). tests/psp/test_process.py runs the
+# real `paycore psp` process.
+
+
+@pytest_asyncio.fixture
+async def psp(tmp_path: Path) -> AsyncIterator[PspSimulator]:
+    data_dir = tmp_path / "psp"
+    server = await start_simulator("127.0.0.1:0", data_dir, hang_seconds=10)
+    try:
+        yield PspSimulator(server, data_dir)
+    finally:
+        await server.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sqlite3
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
@@ -17,6 +21,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from paycore.app import build_platform
 from paycore.client import Paycore, connect
 from paycore.config import Settings
+from paycore.psp.client import PspClient
+from paycore.psp.simulator import SimulatorServer
+from paycore.psp.store import DATABASE_FILE
 from paycore.runtime.server import start_grpc_server
 from paycore.v1 import account_pb2
 from prometheus_client import CollectorRegistry
@@ -120,3 +127,49 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
     finally:
         await server.stop(1)
         await platform.close()
+
+
+# The PSP simulator (tests/conftest.py's `psp` fixture runs one in-process per test).
+
+
+@dataclass
+class PspSimulator:
+    server: SimulatorServer
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    async def set_faults(
+        self,
+        *,
+        latency_ms: int | None = None,
+        error_rate: float | None = None,
+        down: bool | None = None,
+    ) -> dict[str, Any]:
+        """Through its control endpoint, as another process would; None leaves one as it is."""
+        changes = {
+            name: value
+            for name, value in (
+                ("latency_ms", latency_ms),
+                ("error_rate", error_rate),
+                ("down", down),
+            )
+            if value is not None
+        }
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.url}/_control/faults", json=changes) as response,
+        ):
+            assert response.status == 200, await response.text()
+            faults: dict[str, Any] = await response.json()
+            return faults
+
+    def client(self, timeout_seconds: float = 5.0) -> PspClient:
+        return PspClient(self.url, timeout_seconds=timeout_seconds)
+
+    def count(self, table: str) -> int:
+        """Rows in one of its tables (charges, refunds, operations), read from the file."""
+        with contextlib.closing(sqlite3.connect(self.data_dir / DATABASE_FILE)) as connection:
+            return int(connection.execute(f"select count(*) from {table}").fetchone()[0])

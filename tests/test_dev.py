@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import select
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
@@ -20,9 +21,11 @@ import pytest
 from grpc import aio
 from grpc_health.v1 import health_pb2
 from paycore.client import connect
+from paycore.psp.client import PspClient, PspTransientError
 from paycore.v1 import account_pb2
 
 from tests.helpers import free_port, health_status, http_get
+from tests.psp.support import charge
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +45,7 @@ def _start(
         "PAYCORE_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
         "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_HTTP_ADDR": "127.0.0.1:0",  # any free port: the banner names it
+        "PAYCORE_PSP_URL": "http://127.0.0.1:0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "paycore.cli", "dev"],
@@ -110,8 +114,22 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
             and 'grpc_code="OK"' in line
         ]
         assert handled and float(handled[0].rsplit(" ", 1)[1]) >= 1, metrics
+        # The worker runs beside them: its loops show in the same metrics.
+        assert "outbox_publisher" in _field(banner, "worker")
+        deadline = time.monotonic() + 10
+        while 'paycore_worker_job_runs_total{job="outbox_publisher"' not in metrics:
+            assert time.monotonic() < deadline, metrics
+            await asyncio.sleep(0.2)
+            metrics = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
+        psp_url = _field(banner, "PSP")
+        async with _psp_client(psp_url) as psp:
+            charged = await charge(psp, key="dev-charge")
+            assert charged.status == "captured"
     finally:
         _stop(process)
+    async with _psp_client(psp_url) as psp:
+        with pytest.raises(PspTransientError):  # the simulator stopped with the rest
+            await psp.lookup("dev-charge")
     leftovers = [
         proc.info["name"]
         for proc in psutil.process_iter(["name", "cwd"])
@@ -123,5 +141,16 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
     try:
         assert _field(banner, "id") == merchant_id
         assert _field(banner, "secret key") == secret_key
+        async with _psp_client(_field(banner, "PSP")) as psp:
+            assert await psp.lookup("dev-charge") == charged  # its store is under the data dir
     finally:
         _stop(process)
+
+
+@contextlib.asynccontextmanager
+async def _psp_client(url: str) -> AsyncIterator[PspClient]:
+    client = PspClient(url, timeout_seconds=5)
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -13,6 +13,9 @@ from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
 from paycore.account.servicer import AccountServicer
 from paycore.config import Settings
+from paycore.events.publishing import RedisStreamPublisher
+from paycore.events.service import EventService
+from paycore.events.servicer import EventServicer
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
@@ -29,9 +32,11 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
-from paycore.v1 import account_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
+from paycore.v1 import account_pb2_grpc, event_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
+from paycore.worker import Job
+from paycore.worker.jobs import IdempotencyKeyPruner, LedgerHoldExpiry, OutboxPublisher
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -50,6 +55,7 @@ class Platform:
     ledger: LedgerService
     coalescer: Coalescer
     wallet: WalletService
+    events: EventService
 
     async def close(self) -> None:
         await self.coalescer.close()
@@ -77,7 +83,18 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         ledger=ledger,
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger),
+        events=EventService(shards),
     )
+
+
+def build_jobs(platform: Platform) -> list[Job]:
+    """The worker's jobs (paycore.worker): one line each."""
+    settings = platform.settings
+    return [
+        OutboxPublisher(RedisStreamPublisher(platform.redis, settings.redis_key_prefix)),
+        IdempotencyKeyPruner(retention_seconds=settings.idempotency_retention_hours * 3600),
+        LedgerHoldExpiry(platform.ledger),
+    ]
 
 
 def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
@@ -107,4 +124,10 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
     )
     wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
-    return ["paycore.v1.AccountService", "paycore.v1.LedgerService", "paycore.v1.WalletService"]
+    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(platform.events), server)
+    return [
+        "paycore.v1.AccountService",
+        "paycore.v1.LedgerService",
+        "paycore.v1.WalletService",
+        "paycore.v1.EventService",
+    ]

@@ -60,14 +60,29 @@ def _dev(arguments: argparse.Namespace) -> None:
     run_dev(load_settings())
 
 
+def _worker(arguments: argparse.Namespace) -> None:
+    from paycore.worker.process import run_worker
+
+    if arguments.concurrency < 1:
+        raise ConfigurationError("--concurrency must be at least 1")
+    run_worker(load_settings(), concurrency=arguments.concurrency, once=arguments.once)
+
+
 def _bench(arguments: argparse.Namespace) -> None:
     from paycore.bench.command import run_bench
 
     run_bench(arguments, load_settings())
 
 
+def _psp(arguments: argparse.Namespace) -> None:
+    from paycore.psp.command import run_psp_command
+
+    run_psp_command(arguments, load_settings())
+
+
 def parser() -> argparse.ArgumentParser:
     from paycore.bench.command import add_parser as add_bench_parser
+    from paycore.psp.command import add_parser as add_psp_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)
@@ -87,7 +102,14 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "dev", help="everything on the embedded default (no servers needed)"
     ).set_defaults(handler=_dev)
+    worker = commands.add_parser("worker", help="run the background jobs on every shard")
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="loops per job and shard (default 1)"
+    )
+    worker.add_argument("--once", action="store_true", help="drain due work once, then exit")
+    worker.set_defaults(handler=_worker)
     add_bench_parser(commands, _bench)
+    add_psp_parser(commands, _psp)
     return root
 
 

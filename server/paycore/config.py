@@ -73,6 +73,10 @@ class Settings:
     psp_breaker_open_ms: int = 5000
     """PAYCORE_PSP_BREAKER_OPEN_MS: how long the open breaker fails calls fast before a trial."""
 
+    psp_timeout_ms: int = 5000
+    """PAYCORE_PSP_TIMEOUT_MS: how long a call to the PSP may take in all; past it the outcome
+    is unknown and is resolved by looking the idempotency key up, never by charging again."""
+
     logical_shard_count: int = DEFAULT_LOGICAL_SHARD_COUNT
     """PAYCORE_LOGICAL_SHARDS. Fixed for the life of a deployment: ids carry their logical
     shard, so changing it re-routes nothing already created but must never shrink."""
@@ -105,6 +109,13 @@ class Settings:
 
     log_level: str = "INFO"
     """PAYCORE_LOG_LEVEL."""
+
+    idempotency_retention_hours: float = 24.0
+    """PAYCORE_IDEMPOTENCY_RETENTION_HOURS: how long idempotency keys are kept (Stripe: 24);
+    the worker's idempotency_key_pruner deletes older ones."""
+
+    worker_metrics_addr: str = "127.0.0.1:9465"
+    """PAYCORE_WORKER_METRICS_ADDR: where `paycore worker` serves its /metrics."""
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -160,6 +171,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "PAYCORE_PSP_BREAKER_THRESHOLD", defaults.psp_breaker_threshold
         ),
         psp_breaker_open_ms=_int(env, "PAYCORE_PSP_BREAKER_OPEN_MS", defaults.psp_breaker_open_ms),
+        psp_timeout_ms=_int(env, "PAYCORE_PSP_TIMEOUT_MS", defaults.psp_timeout_ms),
         logical_shard_count=logical_shard_count,
         shard_map=parse_shard_map(
             env.get("PAYCORE_SHARD_MAP", ""), logical_shard_count, len(database_urls)
@@ -173,6 +185,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         data_dir=Path(env.get("PAYCORE_DATA_DIR", str(defaults.data_dir))),
         log_level=env.get("PAYCORE_LOG_LEVEL", defaults.log_level).upper(),
+        idempotency_retention_hours=_positive_float(
+            env, "PAYCORE_IDEMPOTENCY_RETENTION_HOURS", defaults.idempotency_retention_hours
+        ),
+        worker_metrics_addr=env.get("PAYCORE_WORKER_METRICS_ADDR", defaults.worker_metrics_addr),
     )
     return settings
 
@@ -225,3 +241,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+    return number

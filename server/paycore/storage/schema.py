@@ -353,12 +353,33 @@ fee_plans = Table(
     Column("fixed_amount", BigInteger, nullable=False),
     _created_at(),
     PrimaryKeyConstraint("merchant_id", name="fee_plans_pkey"),
+# Events (server/paycore/events): what each state change wrote, in the same transaction, and
+# the outbox bookkeeping of the worker that hands them on (published_at stays null until then).
+events = Table(
+    "events",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("object_id", Text),
+    # The object's proto message, e.g. paycore.v1.PaymentIntent: how `data` reads back.
+    Column("object_type", Text, nullable=False),
+    # The object as paycore renders it in JSON (the edge's mapping: int64 as strings, enums
+    # lowercase), right after the change.
+    Column("data", JSONB, nullable=False),
+    _created_at(),
+    Column("published_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
+    Index("events_type_idx", "merchant_id", "type", "id"),
+    # The outbox publisher's queue: only events not yet handed on are in it.
+    Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
 )
 
 __all__ = [
     "api_keys",
     "execution_attempts",
     "executions",
+    "events",
     "fee_plans",
     "idempotency_keys",
     "ledger_accounts",

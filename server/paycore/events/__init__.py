@@ -1,0 +1,16 @@
+"""Events: what each state change wrote to the outbox in its own transaction, the EventService
+reads of them, and the outbox publisher that hands them on (DESIGN.md, "Events and background
+work").
+
+    types.py       EVENT_TYPES, the catalogue every recorded type must be in
+    outbox.py      record_event(connection, merchant_id, type, message): the one way to write
+    objects.py     the event's object: proto message <-> stored JSON <-> Any
+    repository.py  rows: merchant-scoped reads, the outbox claim
+    publishing.py  the outbox_publisher job and the Redis Stream publisher
+    service.py     GetEvent / ListEvents (domain); servicer.py: over gRPC
+"""
+
+from paycore.events.outbox import UnknownEventType, record_event
+from paycore.events.types import EVENT_TYPES
+
+__all__ = ["EVENT_TYPES", "UnknownEventType", "record_event"]

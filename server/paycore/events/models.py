@@ -1,0 +1,33 @@
+"""Event domain objects: what the service, the outbox and the repository exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    merchant_id: str
+    type: str
+    object_id: str | None
+    object_type: str
+    """The object's proto message name, e.g. paycore.v1.PaymentIntent."""
+    data: dict[str, Any]
+    """The object in paycore's JSON form (see paycore.events.objects)."""
+    created: int
+
+
+@dataclass(frozen=True)
+class EventPage:
+    data: list[Event]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class TypeFilter:
+    """ListEvents' `type`: one type, or every type starting with `prefix` ("payment_intent.")."""
+
+    exact: str = ""
+    prefix: str = ""

@@ -1,0 +1,39 @@
+"""Writing an event: in the caller's transaction, beside the change it describes (DESIGN.md,
+"Events and background work"). The change and its event commit together or not at all; the
+outbox publisher (paycore.events.publishing) hands committed events on afterwards."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from paycore.events.objects import render
+from paycore.events.repository import EventRepository
+from paycore.events.types import is_event_type
+from paycore.ids import Prefix, logical_shard_of, new_id
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class UnknownEventType(ValueError):
+    """A programmer error: the type is not in paycore.events.types.EVENT_TYPES."""
+
+
+async def record_event(
+    connection: AsyncConnection,
+    merchant_id: str,
+    event_type: str,
+    data: Message,
+    *,
+    object_id: str | None = None,
+) -> str:
+    """Records that `data` (the object right after the change) underwent `event_type`; returns
+    the new event's id. Writes only through `connection`, inside the caller's transaction, which
+    must be on the merchant's shard. `object_id` defaults to the message's `id` field."""
+    if not is_event_type(event_type):
+        raise UnknownEventType(f"{event_type!r} is not in the event catalogue")
+    event_id = new_id(Prefix.EVENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+    object_type, rendered = render(data)
+    if object_id is None:
+        object_id = str(rendered.get("id") or "") or None
+    await EventRepository(connection).insert(
+        merchant_id, event_id, event_type, object_id, object_type, rendered
+    )
+    return event_id

@@ -1,0 +1,89 @@
+"""The event catalogue: every event type paycore records, `<object>.<change>`.
+
+Stripe's names where Stripe has the object (payment_intent, charge, refund, customer,
+payment_method, payout, balance, customer.subscription, invoice, product, price, review,
+test_helpers.test_clock); paycore's own for the objects Stripe lacks (payment, payment_order,
+reconciliation). `record_event` refuses a type that is not listed here: add it here first, in
+its object's group, so that webhook endpoints can name it.
+"""
+
+from __future__ import annotations
+
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        # PaymentIntent (pi_): Stripe's lifecycle events.
+        "payment_intent.created",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        # Charges and refunds, as Stripe names them.
+        "charge.succeeded",
+        "charge.failed",
+        "charge.captured",
+        "charge.refunded",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+        # Payment (pay_): a checkout of one or more payment orders (System Design Interview).
+        "payment.created",
+        "payment.succeeded",
+        "payment.failed",
+        # PaymentOrder (pord_): one order executed against the PSP.
+        "payment_order.created",
+        "payment_order.executing",
+        "payment_order.succeeded",
+        "payment_order.failed",
+        "payment_order.dead_lettered",
+        "payment_order.requeued",
+        # Customers and their payment methods.
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+        "payment_method.attached",
+        "payment_method.detached",
+        # Balance and payouts.
+        "balance.available",
+        "payout.created",
+        "payout.updated",
+        "payout.paid",
+        "payout.failed",
+        "payout.canceled",
+        # Billing.
+        "product.created",
+        "price.created",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.trial_will_end",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_failed",
+        "invoice.voided",
+        "invoice.marked_uncollectible",
+        "test_helpers.test_clock.ready",
+        # Fraud reviews.
+        "review.opened",
+        "review.closed",
+        # Reconciliation against the PSP's settlement reports.
+        "reconciliation.completed",
+        "reconciliation.discrepancy_found",
+    }
+)
+
+WILDCARD_SUFFIX = ".*"
+
+
+def is_event_type(name: str) -> bool:
+    return name in EVENT_TYPES
+
+
+def is_type_filter(pattern: str) -> bool:
+    """A ListEvents `type`: a catalogued type, or `<prefix>.*` matching at least one."""
+    if pattern.endswith(WILDCARD_SUFFIX):
+        prefix = pattern.removesuffix("*")
+        return any(name.startswith(prefix) for name in EVENT_TYPES)
+    return is_event_type(pattern)

@@ -1,0 +1,91 @@
+"""Test cards with fixed outcomes (Stripe's test numbers plus two of ours), and what the
+simulator may keep of a card: brand, last four digits, expiry and a keyed fingerprint."""
+
+from __future__ import annotations
+
+import enum
+
+CARD_SUCCEEDS = "4242424242424242"
+CARD_DECLINED = "4000000000000002"
+CARD_INSUFFICIENT_FUNDS = "4000000000009995"
+CARD_EXPIRED = "4000000000000069"
+CARD_INCORRECT_CVC = "4000000000000127"
+CARD_PROCESSING_ERROR = "4000000000000119"
+"""Answered as a transient failure (HTTP 500, processing_error); nothing is recorded."""
+CARD_TIMES_OUT = "4000000000009813"
+"""Never processed: the answer is held longer than any client waits; nothing is recorded."""
+CARD_ANSWER_LOST = "4000000000009821"
+"""Charged and recorded, then the connection is dropped: the caller must look it up."""
+
+
+class Outcome(enum.Enum):
+    SUCCEEDS = "succeeds"
+    DECLINED = "generic_decline"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    EXPIRED = "expired_card"
+    INCORRECT_CVC = "incorrect_cvc"
+    PROCESSING_ERROR = "processing_error"
+    TIMES_OUT = "times_out"
+    ANSWER_LOST = "answer_lost"
+
+    @property
+    def decline_code(self) -> str:
+        """The decline code of a declining outcome, "" otherwise."""
+        return self.value if self in _DECLINES else ""
+
+
+_DECLINES = frozenset(
+    {Outcome.DECLINED, Outcome.INSUFFICIENT_FUNDS, Outcome.EXPIRED, Outcome.INCORRECT_CVC}
+)
+
+_OUTCOMES = {
+    CARD_DECLINED: Outcome.DECLINED,
+    CARD_INSUFFICIENT_FUNDS: Outcome.INSUFFICIENT_FUNDS,
+    CARD_EXPIRED: Outcome.EXPIRED,
+    CARD_INCORRECT_CVC: Outcome.INCORRECT_CVC,
+    CARD_PROCESSING_ERROR: Outcome.PROCESSING_ERROR,
+    CARD_TIMES_OUT: Outcome.TIMES_OUT,
+    CARD_ANSWER_LOST: Outcome.ANSWER_LOST,
+}
+
+DECLINE_MESSAGES = {
+    Outcome.DECLINED: "Your card was declined.",
+    Outcome.INSUFFICIENT_FUNDS: "Your card has insufficient funds.",
+    Outcome.EXPIRED: "Your card has expired.",
+    Outcome.INCORRECT_CVC: "Your card's security code is incorrect.",
+}
+
+
+def outcome_of(number: str) -> Outcome:
+    """Every Luhn-valid number not listed above succeeds."""
+    return _OUTCOMES.get(number, Outcome.SUCCEEDS)
+
+
+def luhn_valid(number: str) -> bool:
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return False
+    total = 0
+    for position, digit in enumerate(int(character) for character in reversed(number)):
+        if position % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def brand_of(number: str) -> str:
+    """The card network by the number's prefix (IIN ranges), "unknown" if none matches."""
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    if "51" <= number[:2] <= "55" or "2221" <= number[:4] <= "2720":
+        return "mastercard"
+    if number.startswith(("6011", "65")) or "644" <= number[:3] <= "649":
+        return "discover"
+    if "3528" <= number[:4] <= "3589":
+        return "jcb"
+    if number[:2] in {"36", "38", "39"} or "300" <= number[:3] <= "305":
+        return "diners"
+    return "unknown"

@@ -1,0 +1,235 @@
+"""The PSP client the executor calls: one keep-alive aiohttp session, typed results, and an
+exception for each thing the caller must do differently.
+
+    PspError                 base: .code (stable, snake_case) and .message
+     +-- PspTransientError   nothing happened at the PSP (5xx, 503 down, refused connection,
+     |                       processing_error): retry with the same key
+     +-- PspTimeout          it may or may not have happened (timed out or dropped after
+     |                       sending): resolve with lookup(key), never by charging again
+     +-- PspRejected         a permanent 4xx that is not a decline (idempotency_key_reused,
+                             amount_too_large, charge_already_captured, not_found, ...)
+
+A decline is not an exception: it is a PspResult with status "declined" and a decline_code.
+The card number travels only inside the request body; no log line or exception carries it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from paycore.secret import Secret
+
+TIMEOUT_SECONDS_DEFAULT = 5.0
+CONNECTIONS_MAX_DEFAULT = 100
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What the executor sends; the number (and cvc) are Secrets with masked reprs."""
+
+    number: Secret
+    exp_month: int
+    exp_year: int
+    cvc: Secret | None = None
+
+
+@dataclass(frozen=True)
+class PspResult:
+    operation: str
+    """"charge" | "capture" | "void" | "refund"."""
+    reference: str
+    """The PSP object's id: ch_... (charge, capture, void) or rf_... (refund)."""
+    status: str
+    """"authorized" | "captured" | "voided" | "refunded" | "declined" | "failed"."""
+    amount: int
+    """What this operation moved: authorized, captured, voided or refunded (minor units)."""
+    currency: str
+    decline_code: str = ""
+    message: str = ""
+
+    @property
+    def declined(self) -> bool:
+        return self.status == "declined"
+
+
+class PspError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class PspTransientError(PspError):
+    """Nothing happened at the PSP: safe to retry with the same idempotency key."""
+
+
+class PspTimeout(PspError):
+    """The request may or may not have been processed: resolve it with lookup()."""
+
+
+class PspRejected(PspError):
+    """A permanent refusal that is not a decline; retrying the same request cannot succeed."""
+
+
+class PspClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_seconds: float = TIMEOUT_SECONDS_DEFAULT,
+        max_connections: int = CONNECTIONS_MAX_DEFAULT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def charge(
+        self,
+        *,
+        idempotency_key: str,
+        merchant: str,
+        reference: str,
+        amount: int,
+        currency: str,
+        card: CardDetails,
+        capture: bool,
+    ) -> PspResult:
+        card_body: dict[str, Any] = {
+            "number": card.number.reveal(),
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+        }
+        if card.cvc is not None:
+            card_body["cvc"] = card.cvc.reveal()
+        body = {
+            "idempotency_key": idempotency_key,
+            "merchant": merchant,
+            "reference": reference,
+            "amount": amount,
+            "currency": currency,
+            "card": card_body,
+            "capture": capture,
+        }
+        status, answer = await self._call("POST", "/v1/charges", body)
+        return _result("charge", status, answer)
+
+    async def capture(
+        self, *, idempotency_key: str, charge: str, amount: int | None = None
+    ) -> PspResult:
+        body: dict[str, Any] = {"idempotency_key": idempotency_key}
+        if amount is not None:
+            body["amount"] = amount
+        status, answer = await self._call("POST", f"/v1/charges/{_segment(charge)}/capture", body)
+        return _result("capture", status, answer)
+
+    async def void(self, *, idempotency_key: str, charge: str) -> PspResult:
+        body = {"idempotency_key": idempotency_key}
+        status, answer = await self._call("POST", f"/v1/charges/{_segment(charge)}/void", body)
+        return _result("void", status, answer)
+
+    async def refund(self, *, idempotency_key: str, charge: str, amount: int) -> PspResult:
+        body = {"idempotency_key": idempotency_key, "charge": charge, "amount": amount}
+        status, answer = await self._call("POST", "/v1/refunds", body)
+        return _result("refund", status, answer)
+
+    async def lookup(self, idempotency_key: str) -> PspResult | None:
+        """The outcome of the operation with this key, as its own call would have answered it
+        (a stored rejection raises PspRejected again); None if the PSP never processed it."""
+        path = f"/v1/operations/{_segment(idempotency_key)}"
+        try:
+            _, found = await self._call("GET", path, None)
+        except PspRejected as rejected:
+            if rejected.code == "not_found":
+                return None
+            raise
+        return _result(found["operation"], found["http_status"], found["result"])
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _session_in_loop(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections),
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+                json_serialize=_dumps,
+            )
+        return self._session
+
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any]]:
+        session = self._session_in_loop()
+        try:
+            async with session.request(method, self.base_url + path, json=body) as response:
+                status = response.status
+                answer = await response.read()
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+            # Refused or never connected: the request was not sent.
+            raise PspTransientError("psp_unreachable", _describe(error)) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise PspTimeout("psp_timeout", _describe(error)) from None
+        return status, _answer(status, answer)
+
+
+def _answer(status: int, raw: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        if status >= 500:
+            raise PspTransientError("psp_unavailable", f"HTTP {status} without a JSON body")
+        raise PspRejected("psp_protocol_error", f"HTTP {status} without a JSON object")
+    if status in (200, 402):
+        return answer
+    error = answer.get("error")
+    if not isinstance(error, dict):
+        error = {}
+    code = str(error.get("code") or f"http_{status}")
+    message = str(error.get("message") or "")
+    if status >= 500 or status == 429:
+        raise PspTransientError(code, message)
+    raise PspRejected(code, message)
+
+
+def _result(operation: str, http_status: int, body: dict[str, Any]) -> PspResult:
+    """A PspResult from a charge or refund object; a stored error answer raises as it did."""
+    if http_status not in (200, 402):
+        _answer(http_status, json.dumps(body).encode())
+    if operation == "refund":
+        return PspResult(
+            operation, body["id"], "refunded", int(body["amount"]), str(body["currency"])
+        )
+    status = str(body["status"])
+    amount = int(body["amount_captured"] if status == "captured" else body["amount"])
+    return PspResult(
+        operation=operation,
+        reference=str(body["id"]),
+        status=status,
+        amount=amount,
+        currency=str(body["currency"]),
+        decline_code=str(body.get("decline_code") or ""),
+        message=str(body.get("message") or ""),
+    )
+
+
+def _segment(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _describe(error: BaseException) -> str:
+    """The error's class and the PSP address, never the request (which holds the card)."""
+    detail = str(error) if isinstance(error, OSError) else ""
+    return type(error).__name__ + (f": {detail}" if detail else "")

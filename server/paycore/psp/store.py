@@ -1,0 +1,270 @@
+"""The simulator's durable store: one SQLite file (standard library) in WAL mode.
+
+Durability: every answered operation was committed first. With synchronous=NORMAL a commit
+reaches the WAL file in the operating system's page cache before the answer is sent, so a crash
+or kill of the simulator loses nothing it answered; a power loss or kernel crash may lose the
+last few commits (the ones since the last WAL checkpoint sync), which a simulator may.
+
+One connection, used only from the event loop's thread: every operation runs synchronously
+between two awaits (a few tens of microseconds), so operations never interleave inside the
+process, and `BEGIN IMMEDIATE` keeps them serial against any other process on the same file.
+The card number is never stored: charges keep brand, last4, expiry and a keyed fingerprint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+DATABASE_FILE = "psp.sqlite3"
+KEY_FILE = "fingerprint.key"
+BUSY_TIMEOUT_MS = 5000
+
+_SCHEMA = """
+create table if not exists operations (
+    idempotency_key text primary key,
+    operation text not null,
+    request_hash text not null,
+    http_status integer not null,
+    body text not null,
+    created_ms integer not null
+) without rowid;
+create table if not exists charges (
+    id text primary key,
+    merchant text not null,
+    reference text not null,
+    amount integer not null,
+    amount_captured integer not null,
+    amount_refunded integer not null,
+    currency text not null,
+    status text not null,
+    decline_code text not null,
+    message text not null,
+    card_brand text not null,
+    card_last4 text not null,
+    card_exp_month integer not null,
+    card_exp_year integer not null,
+    card_fingerprint text not null,
+    fee integer not null,
+    created_ms integer not null,
+    captured_ms integer
+) without rowid;
+create index if not exists charges_by_capture on charges (captured_ms)
+    where captured_ms is not null;
+create table if not exists refunds (
+    id text primary key,
+    charge text not null references charges (id),
+    amount integer not null,
+    currency text not null,
+    status text not null,
+    created_ms integer not null
+) without rowid;
+create index if not exists refunds_by_time on refunds (created_ms);
+"""
+
+
+@dataclass(frozen=True)
+class StoredOperation:
+    idempotency_key: str
+    operation: str
+    request_hash: str
+    http_status: int
+    body: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    merchant: str
+    reference: str
+    amount: int
+    amount_captured: int
+    amount_refunded: int
+    currency: str
+    status: str
+    decline_code: str
+    message: str
+    card_brand: str
+    card_last4: str
+    card_exp_month: int
+    card_exp_year: int
+    card_fingerprint: str
+    fee: int
+    created_ms: int
+    captured_ms: int | None
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    charge: str
+    amount: int
+    currency: str
+    status: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    """One captured charge or one refund, with its charge's merchant and reference."""
+
+    type: str
+    id: str
+    charge: str
+    merchant: str
+    reference: str
+    amount: int
+    currency: str
+    fee: int
+    time_ms: int
+
+
+_CHARGE_COLUMNS = ", ".join(Charge.__dataclass_fields__)
+_REFUND_COLUMNS = ", ".join(Refund.__dataclass_fields__)
+
+
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    connection.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+    if not read_only:
+        connection.execute("pragma journal_mode = wal")
+        connection.execute("pragma synchronous = normal")
+    return connection
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """The fingerprint key of this data directory (card fingerprints and request hashes are
+    HMACs under it, so a stolen database alone cannot be brute-forced back to numbers)."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+class Store:
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self.path = data_dir / DATABASE_FILE
+        self.key = load_or_create_key(data_dir)
+        self._connection = connect(self.path)
+        self._connection.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._connection.execute("begin immediate")
+        try:
+            yield
+        except BaseException:
+            self._connection.execute("rollback")
+            raise
+        self._connection.execute("commit")
+
+    def operation(self, idempotency_key: str) -> StoredOperation | None:
+        row = self._connection.execute(
+            "select idempotency_key, operation, request_hash, http_status, body, created_ms"
+            " from operations where idempotency_key = ?",
+            (idempotency_key,),
+        ).fetchone()
+        return None if row is None else StoredOperation(*row)
+
+    def insert_operation(self, stored: StoredOperation) -> None:
+        self._connection.execute(
+            "insert into operations values (?, ?, ?, ?, ?, ?)",
+            (
+                stored.idempotency_key,
+                stored.operation,
+                stored.request_hash,
+                stored.http_status,
+                stored.body,
+                stored.created_ms,
+            ),
+        )
+
+    def charge(self, charge_id: str) -> Charge | None:
+        row = self._connection.execute(
+            f"select {_CHARGE_COLUMNS} from charges where id = ?", (charge_id,)
+        ).fetchone()
+        return None if row is None else Charge(*row)
+
+    def insert_charge(self, charge: Charge) -> None:
+        self._connection.execute(
+            f"insert into charges ({_CHARGE_COLUMNS}) values ({_placeholders(Charge)})",
+            tuple(getattr(charge, name) for name in Charge.__dataclass_fields__),
+        )
+
+    def capture(self, charge_id: str, amount: int, fee: int, captured_ms: int) -> None:
+        self._connection.execute(
+            "update charges set status = 'captured', amount_captured = ?, fee = ?,"
+            " captured_ms = ? where id = ? and status = 'authorized'",
+            (amount, fee, captured_ms, charge_id),
+        )
+
+    def void(self, charge_id: str) -> None:
+        self._connection.execute(
+            "update charges set status = 'voided' where id = ? and status = 'authorized'",
+            (charge_id,),
+        )
+
+    def add_refund(self, refund: Refund) -> bool:
+        """Records the refund unless it would take the refunded sum above the captured amount;
+        the check and the increment are one statement."""
+        updated = self._connection.execute(
+            "update charges set amount_refunded = amount_refunded + ?"
+            " where id = ? and amount_refunded + ? <= amount_captured",
+            (refund.amount, refund.charge, refund.amount),
+        ).rowcount
+        if updated != 1:
+            return False
+        self._connection.execute(
+            f"insert into refunds ({_REFUND_COLUMNS}) values ({_placeholders(Refund)})",
+            tuple(getattr(refund, name) for name in Refund.__dataclass_fields__),
+        )
+        return True
+
+    def refunds(self, charge_id: str) -> list[Refund]:
+        rows = self._connection.execute(
+            f"select {_REFUND_COLUMNS} from refunds where charge = ? order by created_ms, id",
+            (charge_id,),
+        ).fetchall()
+        return [Refund(*row) for row in rows]
+
+
+def settlement_rows(
+    path: Path, start_ms: int, end_ms: int, batch: int = 1000
+) -> Iterator[list[SettlementRow]]:
+    """Captured charges and refunds with start_ms <= time < end_ms, oldest first, in batches;
+    read on a connection of its own, so it can run beside a live simulator."""
+    connection = connect(path, read_only=True)
+    try:
+        cursor = connection.execute(
+            "select 'charge', id, id, merchant, reference, amount_captured, currency, fee,"
+            "  captured_ms as time_ms"
+            " from charges where captured_ms >= ? and captured_ms < ?"
+            " union all"
+            " select 'refund', r.id, r.charge, c.merchant, c.reference, r.amount, r.currency, 0,"
+            "  r.created_ms"
+            " from refunds r join charges c on c.id = r.charge"
+            " where r.created_ms >= ? and r.created_ms < ?"
+            " order by time_ms, 2",
+            (start_ms, end_ms, start_ms, end_ms),
+        )
+        while rows := cursor.fetchmany(batch):
+            yield [SettlementRow(*row) for row in rows]
+    finally:
+        connection.close()
+
+
+def _placeholders(model: Any) -> str:
+    return ", ".join("?" for _ in fields(model))

@@ -1,0 +1,50 @@
+"""The jobs paycore ships; the composition root (paycore.app.build_jobs) builds and lists them.
+Each is a thin adapter: the work itself lives with the data it touches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paycore.events.publishing import PUBLISH_BATCH_MAX, EventPublisher, publish_pending
+from paycore.ledger.service import EXPIRY_SWEEP_LIMIT, LedgerService
+from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass(frozen=True)
+class OutboxPublisher:
+    """Hands committed events to the publisher (a Redis Stream), at least once."""
+
+    publisher: EventPublisher
+    batch_size: int = PUBLISH_BATCH_MAX
+    name: str = "outbox_publisher"
+    interval_seconds: float = 0.5
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await publish_pending(engine, self.publisher, self.batch_size)
+
+
+@dataclass(frozen=True)
+class IdempotencyKeyPruner:
+    """Deletes idempotency keys past their retention, never one whose request is running."""
+
+    retention_seconds: float
+    batch_size: int = PRUNE_BATCH_MAX
+    name: str = "idempotency_key_pruner"
+    interval_seconds: float = 60.0
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await prune_idempotency_keys(engine, self.retention_seconds, self.batch_size)
+
+
+@dataclass(frozen=True)
+class LedgerHoldExpiry:
+    """Voids pending ledger transfers (holds) whose timeout has passed."""
+
+    ledger: LedgerService
+    batch_size: int = EXPIRY_SWEEP_LIMIT
+    name: str = "ledger_hold_expiry"
+    interval_seconds: float = 1.0
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.ledger.expire_overdue_on(engine, self.batch_size)

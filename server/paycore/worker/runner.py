@@ -1,0 +1,120 @@
+"""The worker's loops: every job on every physical shard, `concurrency` loops each.
+
+A loop runs its job on its shard; when the run did something it runs again at once (a backlog
+drains batch by batch), otherwise it waits the job's interval with jitter (so loops of several
+workers spread out). A run that raises is logged and counted and the loop carries on after the
+interval: no job's error stops the worker. Stopping lets every loop finish the run it is in
+(within a grace period), then returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Sequence
+
+from paycore.worker.job import Job
+from paycore.worker.metrics import WorkerMetrics
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+JITTER = 0.2
+# `--once` drains each job on each shard; this caps the runs so a stream of new work that
+# arrives as fast as it is done cannot keep a one-off worker alive.
+ONCE_RUN_COUNT_MAX = 1000
+
+
+class Worker:
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        engines: Sequence[AsyncEngine],
+        metrics: WorkerMetrics,
+        *,
+        concurrency: int = 1,
+        jitter: float = JITTER,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.jobs = tuple(jobs)
+        self._engines = tuple(engines)
+        self._metrics = metrics
+        self._concurrency = concurrency
+        self._jitter = jitter
+        self._random = random.Random()
+
+    async def run(self, stop: asyncio.Event, grace_seconds: float) -> None:
+        """Runs the loops until `stop` is set, then waits up to `grace_seconds` for the runs
+        in progress to finish (and cancels those that do not)."""
+        loops = [
+            asyncio.create_task(self._loop(job, shard, engine, stop), name=f"{job.name}/{shard}")
+            for job in self.jobs
+            for shard, engine in enumerate(self._engines)
+            for _ in range(self._concurrency)
+        ]
+        logger.info(
+            "worker running %s on %d shard(s), %d loop(s) each",
+            ", ".join(job.name for job in self.jobs),
+            len(self._engines),
+            self._concurrency,
+        )
+        try:
+            await stop.wait()
+        finally:
+            _, unfinished = await asyncio.wait(loops, timeout=grace_seconds) if loops else ((), ())
+            for loop in unfinished:
+                loop.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            if unfinished:
+                logger.warning("cancelled %d run(s) still going after the grace", len(unfinished))
+
+    async def run_once(self) -> bool:
+        """Drains every job on every shard once, in turn; True when no run failed."""
+        succeeded = True
+        for job in self.jobs:
+            for shard, engine in enumerate(self._engines):
+                for _ in range(ONCE_RUN_COUNT_MAX):
+                    processed = await self._run(job, shard, engine)
+                    if processed is None:
+                        succeeded = False
+                    if not processed:
+                        break
+        return succeeded
+
+    async def _loop(self, job: Job, shard: int, engine: AsyncEngine, stop: asyncio.Event) -> None:
+        # A random start spreads the loops of every worker over the interval.
+        delay = self._random.uniform(0, job.interval_seconds)
+        while not await _stopped_within(stop, delay):
+            processed = await self._run(job, shard, engine)
+            delay = 0.0 if processed else self._jittered(job.interval_seconds)
+
+    async def _run(self, job: Job, shard: int, engine: AsyncEngine) -> int | None:
+        """One run, measured; None when it failed."""
+        started = time.perf_counter()
+        try:
+            processed = await job.run(engine)
+        except Exception:
+            logger.exception("job %s failed on shard %d", job.name, shard)
+            self._metrics.runs.labels(job.name, str(shard), "error").inc()
+            return None
+        finally:
+            self._metrics.run_seconds.labels(job.name).observe(time.perf_counter() - started)
+        self._metrics.runs.labels(job.name, str(shard), "ok").inc()
+        self._metrics.processed.labels(job.name, str(shard)).inc(processed)
+        return processed
+
+    def _jittered(self, seconds: float) -> float:
+        return seconds * self._random.uniform(1 - self._jitter, 1 + self._jitter)
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Waits up to `seconds` for `stop`; whether it is set. Yields to the loop even at 0."""
+    if seconds <= 0:
+        await asyncio.sleep(0)
+        return stop.is_set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

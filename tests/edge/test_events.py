@@ -1,0 +1,62 @@
+"""EventService over the REST edge: a merchant's events in JSON, their objects rendered as the
+edge renders any object (int64 as strings, enums lowercase), paged and filtered by type."""
+
+from __future__ import annotations
+
+from aiohttp import ClientSession
+from paycore.app import Platform
+
+from tests.edge.helpers import call, new_merchant
+from tests.events.support import record
+
+
+async def test_events_list_and_read_back_with_their_objects(
+    http: ClientSession, platform: Platform, settings_admin_token: str
+) -> None:
+    merchant = await new_merchant(http, settings_admin_token)
+    other = await new_merchant(http, settings_admin_token)
+    created = await record(platform, merchant["id"], "payment_intent.created", amount=700)
+    succeeded = await record(platform, merchant["id"], "payment_intent.succeeded", amount=700)
+    refunded = await record(platform, merchant["id"], "refund.created")
+    key = merchant["secret_key"]
+
+    listed = await call(http, "GET", "/v1/events?limit=2", key=key)
+    assert listed.status == 200, listed.body
+    assert [event["id"] for event in listed.body["data"]] == [refunded, succeeded]
+    assert listed.body["has_more"] is True
+    rest = await call(http, "GET", f"/v1/events?limit=2&starting_after={succeeded}", key=key)
+    assert [event["id"] for event in rest.body["data"]] == [created]
+    assert rest.body["has_more"] is False
+    by_type = await call(http, "GET", "/v1/events?type=payment_intent.*", key=key)
+    assert [event["id"] for event in by_type.body["data"]] == [succeeded, created]
+
+    event = await call(http, "GET", f"/v1/events/{succeeded}", key=key)
+    assert event.status == 200, event.body
+    assert event.body["type"] == "payment_intent.succeeded"
+    assert event.body["created"] != "0"
+    intent = event.body["data"]["object"]
+    assert intent["@type"] == "type.googleapis.com/paycore.v1.PaymentIntent"
+    assert (intent["amount"], intent["status"]) == ("700", "requires_capture")
+
+    hidden = await call(http, "GET", f"/v1/events/{succeeded}", key=other["secret_key"])
+    assert (hidden.status, hidden.error["code"]) == (404, "resource_missing")
+    bad_type = await call(http, "GET", "/v1/events?type=nope", key=key)
+    assert (bad_type.status, bad_type.error["param"]) == (400, "type")
+
+
+async def test_webhook_routes_answer_501_until_built(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    merchant = await new_merchant(http, settings_admin_token)
+    key = merchant["secret_key"]
+    endpoint = "we_" + "1" * 22
+    for method, path in [
+        ("POST", "/v1/webhook_endpoints"),
+        ("GET", "/v1/webhook_endpoints"),
+        ("GET", f"/v1/webhook_endpoints/{endpoint}"),
+        ("POST", f"/v1/webhook_endpoints/{endpoint}"),
+        ("DELETE", f"/v1/webhook_endpoints/{endpoint}"),
+        ("GET", "/v1/webhook_deliveries"),
+    ]:
+        answer = await call(http, method, path, key=key)
+        assert (answer.status, answer.error["code"]) == (501, "method_not_implemented"), path

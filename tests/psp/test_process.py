@@ -1,0 +1,99 @@
+"""`paycore psp` as a real process: serves, stops on SIGTERM, and keeps what it did."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from paycore.psp import cards
+from paycore.psp.client import PspClient
+
+from tests.helpers import free_port
+from tests.psp.support import charge, new_key
+
+pytestmark = pytest.mark.slow
+
+
+def _start(data_dir: Path, port: int, *arguments: str) -> subprocess.Popen[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "paycore.cli", "psp", "--addr", f"127.0.0.1:{port}",
+         "--data-dir", str(data_dir), *arguments],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+async def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "paycore psp exited"
+            try:
+                async with session.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing healthy at {url}")
+
+
+async def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = await asyncio.to_thread(process.communicate, timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    return stderr
+
+
+async def test_the_process_keeps_its_operations_across_a_restart(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    key = new_key()
+    process = _start(tmp_path, port)
+    client = PspClient(url, timeout_seconds=2)
+    try:
+        await _wait_healthy(url, process)
+        charged = await charge(client, key=key, amount=3100)
+        assert charged.status == "captured"
+        assert await client.lookup(new_key()) is None
+    finally:
+        await client.close()
+        first_log = await _stop(process)
+    assert "PSP simulator on" in first_log and "POST /v1/charges" in first_log
+    assert cards.CARD_SUCCEEDS not in first_log
+
+    process = _start(tmp_path, port, "--latency-ms", "1", "--no-access-log")
+    client = PspClient(url, timeout_seconds=2)
+    try:
+        await _wait_healthy(url, process)
+        assert await client.lookup(key) == charged
+        assert await charge(client, key=key, amount=3100) == charged
+    finally:
+        await client.close()
+        second_log = await _stop(process)
+    assert "POST /v1/charges" not in second_log
+
+
+def test_bad_options_are_refused_by_name(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "psp", "--error-rate", "2",
+         "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "--error-rate" in refused.stderr

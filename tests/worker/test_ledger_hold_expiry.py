@@ -1,0 +1,51 @@
+"""The ledger_hold_expiry job voids overdue holds on its shard: balances restored, integrity
+clean."""
+
+from __future__ import annotations
+
+import time
+
+from paycore.app import Platform
+from paycore.client import Paycore
+from paycore.ledger.service import LedgerService
+from paycore.v1 import ledger_pb2
+from paycore.worker.jobs import LedgerHoldExpiry
+
+from tests.helpers import MerchantFixture
+from tests.ledger.support import ASSET, account, balances, integrity_ok, post, transfer_id
+
+HOLD_SECONDS = 3600
+
+
+async def test_an_overdue_hold_is_voided_by_the_job(
+    platform: Platform, admin: Paycore, merchant: MerchantFixture
+) -> None:
+    merchant_id = merchant.merchant.id
+    receivable = await account(admin, merchant_id, "psp_receivable", kind=ASSET)
+    pending = await account(admin, merchant_id, "balance_pending")
+    hold = ledger_pb2.LedgerTransfer(
+        id=transfer_id(merchant_id),
+        debit_account=receivable,
+        credit_account=pending,
+        amount=2500,
+        currency="usd",
+        pending=True,
+        timeout_seconds=HOLD_SECONDS,
+        code="authorization",
+    )
+    assert await post(admin, hold) == ["CREATED"]
+    assert await balances(admin, pending) == (0, 0, 0, 2500)
+
+    engine = platform.shards.engine_for_merchant(merchant_id)
+    # Not yet due: the job on the real clock leaves this hold alone (it may expire others').
+    await LedgerHoldExpiry(platform.ledger).run(engine)
+    assert await balances(admin, pending) == (0, 0, 0, 2500)
+
+    # The same job two hours later (a ledger whose clock has moved on).
+    later = LedgerService(platform.shards, clock=lambda: time.time() + 2 * HOLD_SECONDS)
+    assert await LedgerHoldExpiry(later).run(engine) >= 1
+    assert await balances(admin, pending) == (0, 0, 0, 0)
+    assert await balances(admin, receivable) == (0, 0, 0, 0)
+    expired = await admin.ledger.GetTransfer(ledger_pb2.GetTransferRequest(id=hold.id))
+    assert expired.status == ledger_pb2.LEDGER_TRANSFER_STATUS_EXPIRED
+    await integrity_ok(admin, merchant_id)

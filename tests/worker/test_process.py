@@ -1,0 +1,118 @@
+"""`paycore worker` as a real process: --once drains due work and exits 0; SIGTERM stops a
+running worker cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from paycore.app import Platform
+from paycore.config import Settings
+from paycore.storage.schema import events
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from tests.events.support import record, stream_entries
+from tests.helpers import MerchantFixture, free_port, http_get
+from tests.worker.support import store_key, stored_keys
+
+pytestmark = pytest.mark.slow
+
+
+def _environment(settings: Settings, metrics_port: int) -> dict[str, str]:
+    return {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
+        "PAYCORE_DATABASE_URLS": ",".join(settings.database_urls),
+        "PAYCORE_REDIS_URL": settings.redis_url,
+        "PAYCORE_REDIS_PREFIX": settings.redis_key_prefix,
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+        "PAYCORE_KEY_HASH_SECRET": settings.key_hash_secret,
+        "PAYCORE_WORKER_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+        "PAYCORE_SHUTDOWN_GRACE_SECONDS": "10",
+        "PAYCORE_DB_POOL_SIZE": "2",
+    }
+
+
+async def _worker(
+    settings: Settings, metrics_port: int, *arguments: str
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "paycore.cli",
+        "worker",
+        *arguments,
+        env=_environment(settings, metrics_port),
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _published(platform: Platform, merchant_id: str, event_id: str) -> bool:
+    async with platform.shards.read(merchant_id) as connection:
+        published_at = await connection.scalar(
+            select(events.c.published_at).where(
+                events.c.merchant_id == merchant_id, events.c.id == event_id
+            )
+        )
+    return published_at is not None
+
+
+async def _streamed(redis: Redis, settings: Settings) -> list[str]:
+    entries = await stream_entries(redis, f"{settings.redis_key_prefix}events")
+    return [entry["event_id"] for entry in entries]
+
+
+async def test_once_processes_due_work_and_exits_0(
+    platform: Platform, merchant: MerchantFixture, redis: Redis
+) -> None:
+    merchant_id = merchant.merchant.id
+    event_id = await record(platform, merchant_id)
+    engine = platform.shards.engine_for_merchant(merchant_id)
+    await store_key(engine, merchant_id, "stale", timedelta(hours=25))
+
+    worker = await _worker(platform.settings, free_port(), "--once")
+    _, stderr = await asyncio.wait_for(worker.communicate(), timeout=60)
+    assert worker.returncode == 0, stderr.decode()
+
+    assert await _published(platform, merchant_id, event_id)
+    assert event_id in await _streamed(redis, platform.settings)
+    assert await stored_keys(engine, merchant_id) == set()
+
+
+async def test_sigterm_stops_a_running_worker_cleanly(
+    platform: Platform, merchant: MerchantFixture, redis: Redis
+) -> None:
+    metrics_port = free_port()
+    worker = await _worker(platform.settings, metrics_port, "--concurrency", "2")
+    try:
+        metrics = ""
+        deadline = time.monotonic() + 30
+        while 'paycore_worker_job_runs_total{job="outbox_publisher"' not in metrics:
+            assert time.monotonic() < deadline, "the worker's metrics never showed a run"
+            assert worker.returncode is None
+            await asyncio.sleep(0.2)
+            try:
+                url = f"http://127.0.0.1:{metrics_port}/metrics"
+                metrics = await asyncio.to_thread(http_get, url)
+            except OSError:
+                continue
+        # While it runs, a new event goes out within a few of the publisher's intervals.
+        event_id = await record(platform, merchant.merchant.id)
+        while not await _published(platform, merchant.merchant.id, event_id):
+            assert time.monotonic() < deadline + 30, "the running worker did not publish"
+            await asyncio.sleep(0.1)
+        assert event_id in await _streamed(redis, platform.settings)
+
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(worker.communicate(), timeout=20)
+        assert worker.returncode == 0, stderr.decode()
+        assert "worker stopped" in stderr.decode()
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
