@@ -160,6 +160,7 @@ class Reason(Enum):
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
         "The execution {id} is not dead-lettered",
+    )
     # Events (server/paycore/events): a method of a served service that is not built yet.
     METHOD_NOT_IMPLEMENTED = (
         Status.UNIMPLEMENTED,
