@@ -353,6 +353,8 @@ fee_plans = Table(
     Column("fixed_amount", BigInteger, nullable=False),
     _created_at(),
     PrimaryKeyConstraint("merchant_id", name="fee_plans_pkey"),
+)
+
 # Events (server/paycore/events): what each state change wrote, in the same transaction, and
 # the outbox bookkeeping of the worker that hands them on (published_at stays null until then).
 events = Table(
