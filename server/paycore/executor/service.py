@@ -51,9 +51,10 @@ from paycore.psp.client import (
 from paycore.storage import Shards
 from paycore.storage.pagination import page
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
+RESUME_BATCH_MAX = 100
 
 Completion = Callable[[AsyncConnection, Execution], Awaitable[None]]
 """Applies a succeeded or failed execution to its owner, inside the recording transaction."""
@@ -185,12 +186,11 @@ class Executor:
             budget -= delay
             await asyncio.sleep(delay)
 
-    async def resume_due(self, engine_index: int, limit: int = 100) -> int:
+    async def resume_due(self, engine: AsyncEngine, limit: int = RESUME_BATCH_MAX) -> int:
         """The worker's job on one physical shard: runs what is due (retries, unknown outcomes,
         executions whose runner vanished). Returns how many it stepped."""
         if self.breaker.state is BreakerState.OPEN:
             return 0
-        engine = self._shards.engines[engine_index]
         async with engine.connect() as connection:
             due = await ExecutionRepository(connection).due(limit)
         await asyncio.gather(*(self.run(merchant, found, 0.0) for merchant, found in due))
