@@ -180,3 +180,18 @@ async def psp(tmp_path: Path) -> AsyncIterator[PspSimulator]:
         yield PspSimulator(server, data_dir)
     finally:
         await server.close()
+
+
+@pytest_asyncio.fixture
+async def admin_client_for(target: str, settings: Settings) -> AsyncIterator[object]:
+    """Operator clients acting for a merchant (paycore-merchant), closed after the test."""
+    clients: list[Paycore] = []
+
+    def make(merchant_id: str | None) -> Paycore:
+        client = connect(target, settings.admin_token, acting_for=merchant_id)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()

@@ -16,6 +16,11 @@ from paycore.config import Settings
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
 from paycore.events.servicer import EventServicer
+from paycore.fraud.metrics import FraudMetrics
+from paycore.fraud.model import load_model
+from paycore.fraud.service import FraudService
+from paycore.fraud.servicer import FraudServicer
+from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
@@ -32,7 +37,13 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
-from paycore.v1 import account_pb2_grpc, event_pb2_grpc, ledger_pb2_grpc, wallet_pb2_grpc
+from paycore.v1 import (
+    account_pb2_grpc,
+    event_pb2_grpc,
+    fraud_pb2_grpc,
+    ledger_pb2_grpc,
+    wallet_pb2_grpc,
+)
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from paycore.worker import Job
@@ -56,10 +67,14 @@ class Platform:
     coalescer: Coalescer
     wallet: WalletService
     events: EventService
+    fraud: FraudService
+    fraud_redis: Redis
+    """Its own client: short timeouts, so scoring never waits long on a Redis that is down."""
 
     async def close(self) -> None:
         await self.coalescer.close()
         await self.redis.aclose()
+        await self.fraud_redis.aclose()
         await self.shards.dispose()
 
 
@@ -70,6 +85,15 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     policies = contracts.method_policies()
     hasher = KeyHasher(settings.key_hash_secret)
     ledger = LedgerService(shards)
+    fraud_timeout_seconds = settings.fraud_redis_timeout_ms / 1000
+    fraud_redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=fraud_timeout_seconds,
+        socket_connect_timeout=fraud_timeout_seconds,
+    )
+    velocity = VelocityCounters(
+        fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
+    )
     return Platform(
         settings=settings,
         shards=shards,
@@ -84,6 +108,10 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger),
         events=EventService(shards),
+        fraud=FraudService(
+            shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
+        ),
+        fraud_redis=fraud_redis,
     )
 
 
@@ -125,9 +153,13 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     )
     wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
     event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(platform.events), server)
+    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
+        FraudServicer(platform.fraud, platform.shards, platform.mutations), server
+    )
     return [
         "paycore.v1.AccountService",
         "paycore.v1.LedgerService",
         "paycore.v1.WalletService",
         "paycore.v1.EventService",
+        "paycore.v1.FraudService",
     ]

@@ -116,6 +116,17 @@ class Settings:
 
     worker_metrics_addr: str = "127.0.0.1:9465"
     """PAYCORE_WORKER_METRICS_ADDR: where `paycore worker` serves its /metrics."""
+    fraud_model_path: Path | None = None
+    """PAYCORE_FRAUD_MODEL: the fraud model artifact (JSON) the server scores with; unset
+    means the one shipped in paycore/fraud/artifacts/model.json."""
+
+    fraud_redis_timeout_ms: int = 50
+    """PAYCORE_FRAUD_REDIS_TIMEOUT_MS: how long scoring waits for the velocity counters
+    before it scores without them (docs/fraud.md, "Degradation")."""
+
+    fraud_redis_retry_ms: int = 1000
+    """PAYCORE_FRAUD_REDIS_RETRY_MS: after Redis failed, scoring does not try it again for
+    this long (every payment meanwhile is scored degraded, at once)."""
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -189,6 +200,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "PAYCORE_IDEMPOTENCY_RETENTION_HOURS", defaults.idempotency_retention_hours
         ),
         worker_metrics_addr=env.get("PAYCORE_WORKER_METRICS_ADDR", defaults.worker_metrics_addr),
+        fraud_model_path=Path(env["PAYCORE_FRAUD_MODEL"])
+        if env.get("PAYCORE_FRAUD_MODEL")
+        else None,
+        fraud_redis_timeout_ms=_int(
+            env, "PAYCORE_FRAUD_REDIS_TIMEOUT_MS", defaults.fraud_redis_timeout_ms
+        ),
+        fraud_redis_retry_ms=_int(
+            env, "PAYCORE_FRAUD_REDIS_RETRY_MS", defaults.fraud_redis_retry_ms
+        ),
     )
     return settings
 

@@ -167,6 +167,12 @@ class Reason(Enum):
         ErrorType.API,
         "{method} is not implemented yet",
     )
+    # fraud (issue 5)
+    REVIEW_CLOSED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "Review {id} is already closed ({status})",
+    )
 
     @property
     def status(self) -> Status:

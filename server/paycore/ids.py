@@ -60,6 +60,10 @@ class Prefix(StrEnum):
     LEDGER_TRANSFER = "lt"
     LEDGER_ENTRY = "le"
     EXECUTION = "exe"
+    # fraud (issue 5)
+    RISK_ASSESSMENT = "fas"
+    REVIEW = "prv"
+    BLOCKLIST_ITEM = "rsli"
 
 
 class MalformedId(ValueError):

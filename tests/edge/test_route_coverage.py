@@ -19,6 +19,7 @@ _LEDGER = "test_ledger_wallet::test_ledger_accounts_transfers_entries_and_integr
 _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger_movements"
 _EVENTS = "test_events::test_events_list_and_read_back_with_their_objects"
 _WEBHOOKS = "test_events::test_webhook_routes_answer_501_until_built"
+_FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -48,6 +49,17 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/webhook_endpoints/{id}"): _WEBHOOKS,
     ("DELETE", "/v1/webhook_endpoints/{id}"): _WEBHOOKS,
     ("GET", "/v1/webhook_deliveries"): _WEBHOOKS,
+    ("POST", "/v1/fraud/assessments"): _FRAUD,
+    ("POST", "/v1/fraud/outcomes"): _FRAUD,
+    ("POST", "/v1/fraud/blocklist_items"): _FRAUD,
+    ("DELETE", "/v1/fraud/blocklist_items/{id}"): _FRAUD,
+    ("GET", "/v1/fraud/blocklist_items"): _FRAUD,
+    ("GET", "/v1/fraud/policy"): _FRAUD,
+    ("POST", "/v1/fraud/policy"): _FRAUD,
+    ("GET", "/v1/fraud/reviews/{id}"): _FRAUD,
+    ("GET", "/v1/fraud/reviews"): _FRAUD,
+    ("POST", "/v1/fraud/reviews/{id}/approve"): _FRAUD,
+    ("POST", "/v1/fraud/reviews/{id}/reject"): _FRAUD,
 }
 
 

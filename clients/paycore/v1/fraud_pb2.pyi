@@ -159,6 +159,9 @@ class ScorePaymentRequest(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
     USER_AGENT_FIELD_NUMBER: _builtins.int
+    CARD_BRAND_FIELD_NUMBER: _builtins.int
+    CUSTOMER_CREATED_FIELD_NUMBER: _builtins.int
+    IP_COUNTRY_FIELD_NUMBER: _builtins.int
     payment: _builtins.str
     """The "pay_..." or "pi_..." being scored: reviews and outcome labels refer to it."""
     amount: _builtins.int
@@ -178,6 +181,14 @@ class ScorePaymentRequest(_message.Message):
     country: _builtins.str
     """The buyer's (billing) country, ISO 3166-1 alpha-2."""
     user_agent: _builtins.str
+    card_brand: _builtins.str
+    """The card's brand ("visa", "mastercard", "amex", ...)."""
+    customer_created: _builtins.int
+    """Unix seconds when the customer's account was created on the merchant's side; 0 if unknown
+    (a guest checkout).
+    """
+    ip_country: _builtins.str
+    """The country of `ip`, ISO 3166-1 alpha-2, as the caller's geolocation resolved it."""
     def __init__(
         self,
         *,
@@ -192,10 +203,13 @@ class ScorePaymentRequest(_message.Message):
         email: _builtins.str = ...,
         country: _builtins.str = ...,
         user_agent: _builtins.str = ...,
+        card_brand: _builtins.str = ...,
+        customer_created: _builtins.int = ...,
+        ip_country: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "card_country", b"card_country", "card_fingerprint", b"card_fingerprint", "country", b"country", "currency", b"currency", "customer", b"customer", "email", b"email", "ip", b"ip", "payment", b"payment", "payment_method", b"payment_method", "user_agent", b"user_agent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "card_brand", b"card_brand", "card_country", b"card_country", "card_fingerprint", b"card_fingerprint", "country", b"country", "currency", b"currency", "customer", b"customer", "customer_created", b"customer_created", "email", b"email", "ip", b"ip", "ip_country", b"ip_country", "payment", b"payment", "payment_method", b"payment_method", "user_agent", b"user_agent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -650,3 +664,151 @@ class RejectReviewRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RejectReviewRequest: _TypeAlias = RejectReviewRequest  # noqa: Y015
+
+@_typing.final
+class RiskRule(_message.Message):
+    """One declarative rule: when every condition holds, the rule fires."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Stable lowercase code, reported among the reasons, e.g. "ip_velocity_1m"."""
+    action: Global___RiskDecision.ValueType
+    """RISK_DECISION_REVIEW or RISK_DECISION_BLOCK."""
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskCondition]:
+        """At least one, at most 5; all must hold."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        conditions: _abc.Iterable[Global___RiskCondition] | None = ...,
+        action: Global___RiskDecision.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "conditions", b"conditions", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskRule: _TypeAlias = RiskRule  # noqa: Y015
+
+@_typing.final
+class RiskCondition(_message.Message):
+    """A feature of docs/fraud.md's table (e.g. "ip_attempts_1m", "amount_usd", "country_mismatch")
+    strictly above a threshold (integers: counts, US cents, 0/1 flags).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FEATURE_FIELD_NUMBER: _builtins.int
+    ABOVE_FIELD_NUMBER: _builtins.int
+    feature: _builtins.str
+    above: _builtins.int
+    def __init__(
+        self,
+        *,
+        feature: _builtins.str = ...,
+        above: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["above", b"above", "feature", b"feature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskCondition: _TypeAlias = RiskCondition  # noqa: Y015
+
+@_typing.final
+class RiskPolicy(_message.Message):
+    """A merchant's fraud policy: thresholds over the score and rules evaluated before the model."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_FIELD_NUMBER: _builtins.int
+    REVIEW_ABOVE_FIELD_NUMBER: _builtins.int
+    BLOCK_ABOVE_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    DEGRADED_REVIEW_ABOVE_USD_FIELD_NUMBER: _builtins.int
+    UPDATED_FIELD_NUMBER: _builtins.int
+    merchant: _builtins.str
+    review_above: _builtins.int
+    """Thousandths: the decision is BLOCK when the score is above block_above, REVIEW above
+    review_above (defaults 800 and 500).
+    """
+    block_above: _builtins.int
+    degraded_review_above_usd: _builtins.int
+    """Without Redis: payments up to this amount (US cents) go on with the model's score, larger
+    ones are held for review.
+    """
+    updated: _builtins.int
+    """Unix seconds of the last update; 0 for the defaults."""
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRule]: ...
+    def __init__(
+        self,
+        *,
+        merchant: _builtins.str = ...,
+        review_above: _builtins.int = ...,
+        block_above: _builtins.int = ...,
+        rules: _abc.Iterable[Global___RiskRule] | None = ...,
+        degraded_review_above_usd: _builtins.int = ...,
+        updated: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_above", b"block_above", "degraded_review_above_usd", b"degraded_review_above_usd", "merchant", b"merchant", "review_above", b"review_above", "rules", b"rules", "updated", b"updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskPolicy: _TypeAlias = RiskPolicy  # noqa: Y015
+
+@_typing.final
+class GetRiskPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRiskPolicyRequest: _TypeAlias = GetRiskPolicyRequest  # noqa: Y015
+
+@_typing.final
+class UpdateRiskPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_ABOVE_FIELD_NUMBER: _builtins.int
+    BLOCK_ABOVE_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    DEGRADED_REVIEW_ABOVE_USD_FIELD_NUMBER: _builtins.int
+    review_above: _builtins.int
+    block_above: _builtins.int
+    degraded_review_above_usd: _builtins.int
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRule]:
+        """At most 50 rules."""
+
+    def __init__(
+        self,
+        *,
+        review_above: _builtins.int = ...,
+        block_above: _builtins.int = ...,
+        rules: _abc.Iterable[Global___RiskRule] | None = ...,
+        degraded_review_above_usd: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_above", b"block_above", "degraded_review_above_usd", b"degraded_review_above_usd", "review_above", b"review_above", "rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateRiskPolicyRequest: _TypeAlias = UpdateRiskPolicyRequest  # noqa: Y015

@@ -59,6 +59,16 @@ class FraudServiceStub:
                 request_serializer=paycore_dot_v1_dot_fraud__pb2.ListBlocklistItemsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_fraud__pb2.ListBlocklistItemsResponse.FromString,
                 _registered_method=True)
+        self.GetRiskPolicy = channel.unary_unary(
+                '/paycore.v1.FraudService/GetRiskPolicy',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.GetRiskPolicyRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.RiskPolicy.FromString,
+                _registered_method=True)
+        self.UpdateRiskPolicy = channel.unary_unary(
+                '/paycore.v1.FraudService/UpdateRiskPolicy',
+                request_serializer=paycore_dot_v1_dot_fraud__pb2.UpdateRiskPolicyRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_fraud__pb2.RiskPolicy.FromString,
+                _registered_method=True)
         self.GetReview = channel.unary_unary(
                 '/paycore.v1.FraudService/GetReview',
                 request_serializer=paycore_dot_v1_dot_fraud__pb2.GetReviewRequest.SerializeToString,
@@ -119,6 +129,21 @@ class FraudServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRiskPolicy(self, request, context):
+        """The merchant's thresholds and rules (the defaults until it is updated). Operators name
+        the merchant in `paycore-merchant` metadata.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRiskPolicy(self, request, context):
+        """Replaces the merchant's thresholds and rules.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetReview(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -174,6 +199,16 @@ def add_FraudServiceServicer_to_server(servicer, server):
                     servicer.ListBlocklistItems,
                     request_deserializer=paycore_dot_v1_dot_fraud__pb2.ListBlocklistItemsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_fraud__pb2.ListBlocklistItemsResponse.SerializeToString,
+            ),
+            'GetRiskPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRiskPolicy,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.GetRiskPolicyRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.RiskPolicy.SerializeToString,
+            ),
+            'UpdateRiskPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRiskPolicy,
+                    request_deserializer=paycore_dot_v1_dot_fraud__pb2.UpdateRiskPolicyRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_fraud__pb2.RiskPolicy.SerializeToString,
             ),
             'GetReview': grpc.unary_unary_rpc_method_handler(
                     servicer.GetReview,
@@ -331,6 +366,60 @@ class FraudService:
             '/paycore.v1.FraudService/ListBlocklistItems',
             paycore_dot_v1_dot_fraud__pb2.ListBlocklistItemsRequest.SerializeToString,
             paycore_dot_v1_dot_fraud__pb2.ListBlocklistItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRiskPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/GetRiskPolicy',
+            paycore_dot_v1_dot_fraud__pb2.GetRiskPolicyRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.RiskPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRiskPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.FraudService/UpdateRiskPolicy',
+            paycore_dot_v1_dot_fraud__pb2.UpdateRiskPolicyRequest.SerializeToString,
+            paycore_dot_v1_dot_fraud__pb2.RiskPolicy.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,12 @@ class FraudServiceStub:
     """Blocks a card fingerprint, email, IP address, customer or country: matching payments score BLOCK."""
     RemoveBlocklistItem: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.RemoveBlocklistItemRequest, _fraud_pb2.RemoveBlocklistItemResponse]
     ListBlocklistItems: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListBlocklistItemsRequest, _fraud_pb2.ListBlocklistItemsResponse]
+    GetRiskPolicy: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetRiskPolicyRequest, _fraud_pb2.RiskPolicy]
+    """The merchant's thresholds and rules (the defaults until it is updated). Operators name
+    the merchant in `paycore-merchant` metadata.
+    """
+    UpdateRiskPolicy: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.UpdateRiskPolicyRequest, _fraud_pb2.RiskPolicy]
+    """Replaces the merchant's thresholds and rules."""
     GetReview: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.GetReviewRequest, _fraud_pb2.Review]
     ListReviews: _grpc.UnaryUnaryMultiCallable[_fraud_pb2.ListReviewsRequest, _fraud_pb2.ListReviewsResponse]
     """The operators' queue: filter on REVIEW_STATUS_OPEN."""
@@ -70,6 +76,12 @@ class FraudServiceAsyncStub(FraudServiceStub):
     """Blocks a card fingerprint, email, IP address, customer or country: matching payments score BLOCK."""
     RemoveBlocklistItem: _aio.UnaryUnaryMultiCallable[_fraud_pb2.RemoveBlocklistItemRequest, _fraud_pb2.RemoveBlocklistItemResponse]  # type: ignore[assignment]
     ListBlocklistItems: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListBlocklistItemsRequest, _fraud_pb2.ListBlocklistItemsResponse]  # type: ignore[assignment]
+    GetRiskPolicy: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetRiskPolicyRequest, _fraud_pb2.RiskPolicy]  # type: ignore[assignment]
+    """The merchant's thresholds and rules (the defaults until it is updated). Operators name
+    the merchant in `paycore-merchant` metadata.
+    """
+    UpdateRiskPolicy: _aio.UnaryUnaryMultiCallable[_fraud_pb2.UpdateRiskPolicyRequest, _fraud_pb2.RiskPolicy]  # type: ignore[assignment]
+    """Replaces the merchant's thresholds and rules."""
     GetReview: _aio.UnaryUnaryMultiCallable[_fraud_pb2.GetReviewRequest, _fraud_pb2.Review]  # type: ignore[assignment]
     ListReviews: _aio.UnaryUnaryMultiCallable[_fraud_pb2.ListReviewsRequest, _fraud_pb2.ListReviewsResponse]  # type: ignore[assignment]
     """The operators' queue: filter on REVIEW_STATUS_OPEN."""
@@ -122,6 +134,24 @@ class FraudServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _fraud_pb2.ListBlocklistItemsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_fraud_pb2.ListBlocklistItemsResponse, _abc.Awaitable[_fraud_pb2.ListBlocklistItemsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetRiskPolicy(
+        self,
+        request: _fraud_pb2.GetRiskPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.RiskPolicy, _abc.Awaitable[_fraud_pb2.RiskPolicy]]:
+        """The merchant's thresholds and rules (the defaults until it is updated). Operators name
+        the merchant in `paycore-merchant` metadata.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateRiskPolicy(
+        self,
+        request: _fraud_pb2.UpdateRiskPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fraud_pb2.RiskPolicy, _abc.Awaitable[_fraud_pb2.RiskPolicy]]:
+        """Replaces the merchant's thresholds and rules."""
 
     @_abc_1.abstractmethod
     def GetReview(

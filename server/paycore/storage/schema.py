@@ -377,12 +377,99 @@ events = Table(
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
 )
 
+# -- fraud (issue 5): assessments, reviews, blocklists, per-merchant policies --------------------
+
+fraud_assessments = Table(
+    "fraud_assessments",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("payment", Text, nullable=False),
+    Column("score", Integer, nullable=False),
+    # allow | review | block
+    Column("decision", Text, nullable=False),
+    Column("reasons", ARRAY(Text), nullable=False),
+    Column("model_version", Text, nullable=False),
+    Column("generator_seed", BigInteger, nullable=False),
+    # Scored without the velocity counters (Redis unavailable).
+    Column("degraded", Boolean, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    # The payment's entities (card, customer, ip, email, ...) and every feature the model saw:
+    # with the label, the next training's rows.
+    Column("facts", JSONB, nullable=False),
+    Column("features", JSONB, nullable=False),
+    # fraudulent | legitimate, once reported
+    Column("label", Text),
+    Column("label_note", Text),
+    Column("labelled_at", DateTime(timezone=True)),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="fraud_assessments_pkey"),
+    Index("fraud_assessments_payment_idx", "merchant_id", "payment"),
+)
+
+fraud_reviews = Table(
+    "fraud_reviews",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("payment", Text, nullable=False),
+    Column("assessment_id", Text, nullable=False),
+    # open | approved | rejected
+    Column("status", Text, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("reasons", ARRAY(Text), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="fraud_reviews_pkey"),
+    # Operators act on a review by its id alone (the id routes to the shard).
+    Index("fraud_reviews_id_idx", "id", unique=True),
+    Index("fraud_reviews_status_idx", "merchant_id", "status", "id"),
+)
+
+fraud_blocklist_items = Table(
+    "fraud_blocklist_items",
+    metadata,
+    # "" for a platform-wide item, which is copied to every physical shard.
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    # card_fingerprint | email | ip | customer | country
+    Column("type", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="fraud_blocklist_items_pkey"),
+    Index("fraud_blocklist_items_value_idx", "merchant_id", "type", "value", unique=True),
+    Index("fraud_blocklist_items_id_idx", "id", unique=True),
+)
+
+fraud_policies = Table(
+    "fraud_policies",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("review_above", Integer, nullable=False),
+    Column("block_above", Integer, nullable=False),
+    Column("degraded_review_above_usd", BigInteger, nullable=False),
+    # [{"name", "conditions": [{"feature", "above"}], "action": "review" | "block"}]
+    Column("rules", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
+)
+
 __all__ = [
     "api_keys",
     "execution_attempts",
     "executions",
     "events",
     "fee_plans",
+    "fraud_assessments",
+    "fraud_blocklist_items",
+    "fraud_policies",
+    "fraud_reviews",
     "idempotency_keys",
     "ledger_accounts",
     "ledger_entries",

@@ -1,0 +1,230 @@
+"""The model's inputs: what a payment says about itself, plus its velocity counters.
+
+Scoring and training build features with the same functions from the same `PaymentFacts`, so a
+model never sees a feature computed differently from the one it was trained on. Every feature
+is an integer (counts, US cents, 0/1 flags, small codes); docs/fraud.md lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paycore.iso import CURRENCY_EXPONENTS
+
+ENTITIES = ("card", "customer", "ip", "merchant")
+"""What velocity is counted per, in this order (docs/fraud.md, "Velocity")."""
+
+WINDOWS = (("1m", 60_000), ("1h", 3_600_000), ("1d", 86_400_000))
+"""Sliding windows: name and length in milliseconds."""
+
+COUNTERS_OF_ENTITY: dict[str, tuple[str, ...]] = {
+    "card": ("attempts", "declines"),
+    "customer": ("attempts", "declines", "cards"),
+    "ip": ("attempts", "declines", "cards"),
+    "merchant": ("attempts", "declines"),
+}
+"""Distinct cards are counted where many cards behind one customer or IP mean something (a
+merchant sees many cards by nature; a card is one card)."""
+
+VELOCITY_FEATURES: tuple[str, ...] = tuple(
+    f"{entity}_{counter}_{window}"
+    for entity in ENTITIES
+    for counter in COUNTERS_OF_ENTITY[entity]
+    for window, _ in WINDOWS
+)
+
+REQUEST_FEATURES: tuple[str, ...] = (
+    "amount_usd",
+    "card_brand",
+    "email_kind",
+    "guest",
+    "customer_age_days",
+    "country_mismatch",
+    "card_country_mismatch",
+    "card_billing_mismatch",
+    "hour_utc",
+)
+
+FEATURE_NAMES: tuple[str, ...] = (*REQUEST_FEATURES, "first_card_for_customer", *VELOCITY_FEATURES)
+"""Every feature: what rules may name."""
+
+MODEL_FEATURES: tuple[str, ...] = tuple(
+    name for name in FEATURE_NAMES if not name.startswith("merchant_")
+)
+"""The model's input vector, in order. A merchant's own volume says how big the merchant is,
+not whether a payment is fraud (a new merchant would look like nothing the model has seen), so
+merchant counters serve rules only. An artifact names the features it was trained on and the
+server refuses one that disagrees."""
+
+CARD_BRANDS = ("visa", "mastercard", "amex", "discover", "jcb", "unionpay", "diners")
+FREE_EMAIL_DOMAINS = frozenset(
+    [
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "icloud.com",
+        "aol.com",
+        "gmx.de",
+        "web.de",
+        "mail.ru",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "proton.me",
+        "protonmail.com",
+        "live.com",
+        "msn.com",
+        "orange.fr",
+    ]
+)
+DISPOSABLE_EMAIL_DOMAINS = frozenset(
+    [
+        "mailinator.com",
+        "guerrillamail.com",
+        "10minutemail.com",
+        "tempmail.com",
+        "yopmail.com",
+        "trashmail.com",
+        "sharklasers.com",
+        "getnada.com",
+        "dispostable.com",
+        "throwawaymail.com",
+    ]
+)
+EMAIL_NONE, EMAIL_OTHER, EMAIL_FREE, EMAIL_DISPOSABLE = 0, 1, 2, 3
+
+# US cents per 1,000 major units of each currency: a fixed reference table for features only
+# (the model needs amounts on one scale, not today's rate). A currency not listed counts one
+# major unit as one dollar. Integers: the conversion is exact arithmetic with one rounding.
+USD_CENTS_PER_THOUSAND_UNITS: dict[str, int] = {
+    "usd": 100_000,
+    "eur": 108_000,
+    "gbp": 127_000,
+    "chf": 113_000,
+    "cad": 73_000,
+    "aud": 66_000,
+    "nzd": 60_000,
+    "jpy": 670,
+    "cny": 14_000,
+    "hkd": 12_800,
+    "sgd": 74_000,
+    "inr": 1_200,
+    "brl": 18_000,
+    "mxn": 5_800,
+    "sek": 9_500,
+    "nok": 9_300,
+    "dkk": 14_500,
+    "pln": 25_000,
+    "krw": 73,
+    "kwd": 325_000,
+    "bhd": 265_000,
+}
+DEFAULT_USD_CENTS_PER_THOUSAND_UNITS = 100_000
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """One payment as fraud scoring sees it, checked and normalized (empty means unknown)."""
+
+    merchant: str
+    payment: str
+    amount: int
+    currency: str
+    card_fingerprint: str
+    card_brand: str
+    card_country: str
+    customer: str
+    customer_created_s: int
+    ip: str
+    ip_country: str
+    email: str
+    country: str
+    timestamp_ms: int
+
+
+def amount_usd_cents(amount: int, currency: str) -> int:
+    """`amount` minor units of `currency` in US cents, rounded half up, at least 1 for a
+    positive amount."""
+    rate = USD_CENTS_PER_THOUSAND_UNITS.get(currency, DEFAULT_USD_CENTS_PER_THOUSAND_UNITS)
+    divisor = 1000 * 10 ** CURRENCY_EXPONENTS[currency]
+    cents = (2 * amount * rate + divisor) // (2 * divisor)
+    return max(cents, 1) if amount > 0 else 0
+
+
+def email_kind(email: str) -> int:
+    if not email:
+        return EMAIL_NONE
+    domain = email.rpartition("@")[2].lower()
+    if domain in DISPOSABLE_EMAIL_DOMAINS:
+        return EMAIL_DISPOSABLE
+    if domain in FREE_EMAIL_DOMAINS:
+        return EMAIL_FREE
+    return EMAIL_OTHER
+
+
+def card_brand_code(brand: str) -> int:
+    """0 unknown, 1.. the brands above, len+1 any other."""
+    if not brand:
+        return 0
+    try:
+        return CARD_BRANDS.index(brand.lower()) + 1
+    except ValueError:
+        return len(CARD_BRANDS) + 1
+
+
+def _differ(first: str, second: str) -> int:
+    return int(bool(first) and bool(second) and first != second)
+
+
+def request_features(facts: PaymentFacts) -> dict[str, int]:
+    """The features the payment carries itself (no counters)."""
+    now_s = facts.timestamp_ms // 1000
+    guest = not facts.customer
+    age_days = -1
+    if not guest and facts.customer_created_s > 0:
+        age_days = max(now_s - facts.customer_created_s, 0) // 86_400
+    return {
+        "amount_usd": amount_usd_cents(facts.amount, facts.currency),
+        "card_brand": card_brand_code(facts.card_brand),
+        "email_kind": email_kind(facts.email),
+        "guest": int(guest),
+        "customer_age_days": age_days,
+        "country_mismatch": _differ(facts.country, facts.ip_country),
+        "card_country_mismatch": _differ(facts.card_country, facts.ip_country),
+        "card_billing_mismatch": _differ(facts.card_country, facts.country),
+        "hour_utc": (now_s // 3600) % 24,
+    }
+
+
+def entity_values(facts: PaymentFacts) -> dict[str, str]:
+    """The value each entity is counted under ("" when the payment does not name it)."""
+    return {
+        "card": facts.card_fingerprint,
+        "customer": facts.customer,
+        "ip": facts.ip,
+        "merchant": facts.merchant,
+    }
+
+
+@dataclass(frozen=True)
+class Velocity:
+    """Counter values after counting the payment being scored."""
+
+    counts: dict[str, int]
+    """VELOCITY_FEATURES -> count (0 for an entity the payment does not name)."""
+
+    first_card_for_customer: bool
+    """The customer had not paid with this card before (within the counters' memory)."""
+
+
+NO_VELOCITY = Velocity({name: 0 for name in VELOCITY_FEATURES}, first_card_for_customer=False)
+"""What scoring uses when the counters cannot be read (Redis down)."""
+
+
+def feature_vector(facts: PaymentFacts, velocity: Velocity) -> tuple[dict[str, int], list[int]]:
+    """All features by name, and the model's input vector in MODEL_FEATURES order."""
+    named = request_features(facts)
+    named["first_card_for_customer"] = int(velocity.first_card_for_customer)
+    named.update(velocity.counts)
+    return named, [named[name] for name in MODEL_FEATURES]

@@ -1,0 +1,462 @@
+"""Labelled payments with the fraud patterns a payment platform meets (docs/fraud.md describes
+each): legitimate customers and guests with daily and weekly seasonality and a sale day, card
+testing, stolen cards, account takeover and refund abuse.
+
+Deterministic: the same seed and sizes give the same payments, in time order. Standard library
+only, so the server's tests and `paycore fraud evaluate` can run it anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from paycore.fraud.features import DISPOSABLE_EMAIL_DOMAINS, FREE_EMAIL_DOMAINS, PaymentFacts
+
+START_MS = 1_793_491_200_000
+"""2026-11-01T00:00:00Z: the generated history starts here."""
+DAY_MS = 86_400_000
+MINUTE_MS = 60_000
+
+LEGITIMATE = "legitimate"
+CARD_TESTING = "card_testing"
+STOLEN_CARD = "stolen_card"
+ACCOUNT_TAKEOVER = "account_takeover"
+REFUND_ABUSE = "refund_abuse"
+PATTERNS = (LEGITIMATE, CARD_TESTING, STOLEN_CARD, ACCOUNT_TAKEOVER, REFUND_ABUSE)
+
+# Home countries of buyers and merchants, weighted, with the currency merchants there charge.
+COUNTRIES = {
+    "US": (40, "usd"),
+    "GB": (12, "gbp"),
+    "DE": (10, "eur"),
+    "FR": (8, "eur"),
+    "CA": (6, "cad"),
+    "JP": (5, "jpy"),
+    "AU": (4, "aud"),
+    "NL": (3, "eur"),
+    "ES": (3, "eur"),
+    "IT": (3, "eur"),
+    "BR": (3, "brl"),
+    "MX": (3, "mxn"),
+}
+# US cents per major unit, to express generated dollar amounts in the merchant's currency.
+_CENTS_PER_MAJOR = {
+    "usd": 100,
+    "gbp": 127,
+    "eur": 108,
+    "cad": 73,
+    "jpy": 0.67,
+    "aud": 66,
+    "brl": 18,
+    "mxn": 5.8,
+}
+_EXPONENT = {"jpy": 0}
+BRANDS = (("visa", 55), ("mastercard", 30), ("amex", 8), ("discover", 4), ("jcb", 3))
+# Share of the day's legitimate traffic per UTC hour: quiet nights, evening peak.
+HOURLY = (2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 7, 7, 7, 8, 9, 10, 10, 9, 6, 4)
+NIGHT_HOURS = (0, 1, 2, 3, 4, 5, 23)
+
+
+@dataclass(frozen=True)
+class LabelledPayment:
+    facts: PaymentFacts
+    declined: bool
+    """What the PSP answered (velocity counts declines)."""
+    fraudulent: bool
+    pattern: str
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    seed: int = 42
+    days: int = 12
+    """Length of the history; the first `warmup_days` only fill the counters."""
+    warmup_days: int = 2
+    customers: int = 5000
+    merchants: int = 12
+    purchases_per_customer_day: float = 0.3
+    guest_share: float = 0.15
+    card_testing_bursts_per_day: float = 1.5
+    stolen_cards_per_day: float = 14.0
+    takeovers_per_day: float = 6.0
+    refund_abusers_per_day: float = 3.0
+    sale_day: int = 8
+    """A day with 2.5 times the legitimate traffic and larger baskets (Black Friday)."""
+
+
+@dataclass
+class _Customer:
+    id: str
+    created_s: int
+    country: str
+    email: str
+    ip: str
+    cards: list[tuple[str, str, str]] = field(default_factory=list)
+    """(fingerprint, brand, country)."""
+
+
+@dataclass(frozen=True)
+class _Merchant:
+    id: str
+    country: str
+    currency: str
+    median_usd: float
+
+
+class _Generator:
+    def __init__(self, config: GeneratorConfig) -> None:
+        self.config = config
+        self.random = random.Random(config.seed)
+        self.sequence = 0
+        self.payments: list[LabelledPayment] = []
+        self.merchants = [self._merchant(index) for index in range(config.merchants)]
+        self.customers = [self._customer(index) for index in range(config.customers)]
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def _country(self) -> str:
+        names = list(COUNTRIES)
+        return self.random.choices(names, weights=[COUNTRIES[name][0] for name in names])[0]
+
+    def _other_country(self, country: str) -> str:
+        while True:
+            other = self._country() if self.random.random() < 0.6 else self._any_country()
+            if other != country:
+                return other
+
+    def _any_country(self) -> str:
+        return self.random.choice(("RU", "NG", "VN", "ID", "PH", "UA", "RO", "IN", "CN", "TR"))
+
+    def _token(self, length: int = 16) -> str:
+        return f"{self.random.getrandbits(4 * length):0{length}x}"
+
+    def _ip(self) -> str:
+        return ".".join(str(self.random.randint(1, 254)) for _ in range(4))
+
+    def _card(self, country: str) -> tuple[str, str, str]:
+        brand = self.random.choices([b for b, _ in BRANDS], weights=[w for _, w in BRANDS])[0]
+        return (self._token(), brand, country)
+
+    def _email(self, free: float, disposable: float) -> str:
+        user = self._token(8)
+        draw = self.random.random()
+        if draw < disposable:
+            return f"{user}@{self.random.choice(sorted(DISPOSABLE_EMAIL_DOMAINS))}"
+        if draw < disposable + free:
+            return f"{user}@{self.random.choice(sorted(FREE_EMAIL_DOMAINS))}"
+        return f"{user}@example-{self.random.randint(1, 400)}.com"
+
+    def _merchant(self, index: int) -> _Merchant:
+        country = self._country()
+        return _Merchant(
+            id=f"acct_gen{index:03d}",
+            country=country,
+            currency=COUNTRIES[country][1],
+            median_usd=self.random.choice((15, 30, 45, 60, 90, 150)),
+        )
+
+    def _customer(self, index: int) -> _Customer:
+        country = self._country()
+        new = self.random.random() < 0.08
+        age_days = self.random.uniform(0, self.config.days) if new else self.random.uniform(5, 1500)
+        created_ms = START_MS + (self.config.days * DAY_MS if new else 0) - age_days * DAY_MS
+        customer = _Customer(
+            id=f"cus_gen{index:06d}",
+            created_s=int(created_ms // 1000),
+            country=country,
+            email=self._email(free=0.6, disposable=0.01),
+            ip=self._ip(),
+        )
+        for _ in range(self.random.choice((1, 1, 1, 2, 2, 3))):
+            card_country = country if self.random.random() < 0.96 else self._other_country(country)
+            customer.cards.append(self._card(card_country))
+        return customer
+
+    def _amount(self, merchant: _Merchant, usd: float) -> tuple[int, str]:
+        currency = merchant.currency
+        minor = round(usd * 100 / _CENTS_PER_MAJOR[currency] * 10 ** _EXPONENT.get(currency, 2))
+        return max(minor, 1), currency
+
+    def _lognormal_usd(self, median: float, sigma: float = 0.8) -> float:
+        return max(median * math.exp(self.random.gauss(0, sigma)), 0.5)
+
+    def _emit(
+        self,
+        timestamp_ms: int,
+        merchant: _Merchant,
+        usd: float,
+        card: tuple[str, str, str],
+        *,
+        customer: str,
+        customer_created_s: int,
+        ip: str,
+        ip_country: str,
+        email: str,
+        country: str,
+        declined: bool,
+        pattern: str,
+    ) -> None:
+        self.sequence += 1
+        amount, currency = self._amount(merchant, usd)
+        facts = PaymentFacts(
+            merchant=merchant.id,
+            payment=f"pay_gen{self.config.seed}_{self.sequence:07d}",
+            amount=amount,
+            currency=currency,
+            card_fingerprint=card[0],
+            card_brand=card[1],
+            card_country=card[2],
+            customer=customer,
+            customer_created_s=customer_created_s if customer else 0,
+            ip=ip,
+            ip_country=ip_country,
+            email=email,
+            country=country,
+            timestamp_ms=int(timestamp_ms),
+        )
+        self.payments.append(LabelledPayment(facts, declined, pattern != LEGITIMATE, pattern))
+
+    def _moment(self, day: int, hours: tuple[int, ...] | None = None) -> int:
+        if hours is None:
+            hour = self.random.choices(range(24), weights=HOURLY)[0]
+        else:
+            hour = self.random.choice(hours)
+        return START_MS + day * DAY_MS + hour * 3_600_000 + self.random.randrange(3_600_000)
+
+    def _poisson(self, mean: float) -> int:
+        if mean > 50:  # the normal approximation; Knuth's product would underflow
+            return max(round(self.random.gauss(mean, math.sqrt(mean))), 0)
+        limit, count, product = math.exp(-mean), 0, self.random.random()
+        while product > limit:
+            count += 1
+            product *= self.random.random()
+        return count
+
+    # -- patterns -------------------------------------------------------------------------
+
+    def legitimate_day(self, day: int) -> None:
+        config = self.config
+        weekend = day % 7 in (5, 6)
+        rate = config.purchases_per_customer_day * (1.3 if weekend else 1.0)
+        basket = 1.0
+        if day == config.sale_day:
+            rate, basket = rate * 2.5, 1.5
+        purchases = self._poisson(rate * len(self.customers) * (1 + config.guest_share))
+        for _ in range(purchases):
+            merchant = self.random.choice(self.merchants)
+            usd = self._lognormal_usd(merchant.median_usd * basket)
+            if self.random.random() < config.guest_share:
+                self._legitimate_guest(day, merchant, usd)
+            else:
+                self._legitimate_customer(day, merchant, usd)
+
+    def _legitimate_customer(self, day: int, merchant: _Merchant, usd: float) -> None:
+        customer = self.random.choice(self.customers)
+        moment = self._moment(day)
+        if customer.created_s * 1000 > moment:
+            return  # not signed up yet
+        new_account = moment - customer.created_s * 1000 < 3 * DAY_MS
+        # Tourists and expats: a new account abroad is common, and so is a big first basket.
+        travelling = self.random.random() < (0.25 if new_account else 0.05)
+        if travelling and new_account and self.random.random() < 0.5:
+            usd = self._lognormal_usd(400, 0.8)
+            customer.cards.append(self._card(customer.country))
+        ip_country = self._other_country(customer.country) if travelling else customer.country
+        ip = self._ip() if travelling or self.random.random() < 0.15 else customer.ip
+        if self.random.random() < 0.04:
+            customer.cards.append(self._card(customer.country))
+        card = self.random.choice(customer.cards)
+        self._emit(
+            moment,
+            merchant,
+            usd * (3 if travelling and self.random.random() < 0.3 else 1),
+            card,
+            customer=customer.id,
+            customer_created_s=customer.created_s,
+            ip=ip,
+            ip_country=ip_country,
+            email=customer.email,
+            country=customer.country,
+            declined=self.random.random() < 0.04,
+            pattern=LEGITIMATE,
+        )
+        if self.random.random() < 0.05:  # a second purchase soon after
+            self._emit(
+                moment + self.random.randrange(30 * MINUTE_MS),
+                merchant,
+                self._lognormal_usd(merchant.median_usd),
+                card,
+                customer=customer.id,
+                customer_created_s=customer.created_s,
+                ip=ip,
+                ip_country=ip_country,
+                email=customer.email,
+                country=customer.country,
+                declined=False,
+                pattern=LEGITIMATE,
+            )
+
+    def _legitimate_guest(self, day: int, merchant: _Merchant, usd: float) -> None:
+        country = self._country() if self.random.random() < 0.7 else merchant.country
+        travelling = self.random.random() < 0.06
+        card_country = country if self.random.random() < 0.96 else self._other_country(country)
+        self._emit(
+            self._moment(day),
+            merchant,
+            usd,
+            self._card(card_country),
+            customer="",
+            customer_created_s=0,
+            ip=self._ip(),
+            ip_country=self._other_country(country) if travelling else country,
+            email=self._email(free=0.6, disposable=0.03),
+            country=country,
+            declined=self.random.random() < 0.06,
+            pattern=LEGITIMATE,
+        )
+
+    def card_testing(self, day: int) -> None:
+        """A burst of small authorizations across many cards from one IP."""
+        merchant = self.random.choice(self.merchants)
+        ip_country = self._any_country() if self.random.random() < 0.6 else self._country()
+        ip = self._ip()
+        start = self._moment(day, tuple(range(24)))
+        attempts = self.random.randint(12, 100)
+        span_ms = self.random.randint(2, 20) * MINUTE_MS
+        account = None
+        if self.random.random() < 0.2:
+            account = (f"cus_ct{self._token(10)}", start // 1000 - self.random.randint(60, 3600))
+        email = self._email(free=0.4, disposable=0.6)
+        for index in range(attempts):
+            country = self._country() if self.random.random() < 0.7 else self._any_country()
+            self._emit(
+                start + span_ms * index // attempts,
+                merchant,
+                self.random.uniform(0.5, 3.0),
+                self._card(country),
+                customer=account[0] if account else "",
+                customer_created_s=account[1] if account else 0,
+                ip=ip,
+                ip_country=ip_country,
+                email=email if account else self._email(free=0.4, disposable=0.6),
+                country=country if self.random.random() < 0.5 else ip_country,
+                declined=self.random.random() < 0.75,
+                pattern=CARD_TESTING,
+            )
+
+    def stolen_card(self, day: int) -> None:
+        """A stolen card, used from a new device in another country for large amounts."""
+        victim_country = self._country()
+        card = self._card(victim_country)
+        ip_country = (
+            self._other_country(victim_country) if self.random.random() < 0.8 else victim_country
+        )
+        ip = self._ip()
+        hours = NIGHT_HOURS if self.random.random() < 0.5 else None
+        moment = self._moment(day, hours)
+        account = None
+        if self.random.random() < 0.4:
+            account = (f"cus_sc{self._token(10)}", moment // 1000 - self.random.randint(60, 86_400))
+        email = self._email(free=0.6, disposable=0.3)
+        billing = victim_country if self.random.random() < 0.6 else ip_country
+        for _ in range(self.random.choice((1, 1, 2, 3, 4))):
+            merchant = self.random.choice(self.merchants)
+            self._emit(
+                moment,
+                merchant,
+                self._lognormal_usd(350, 0.7),
+                card,
+                customer=account[0] if account else "",
+                customer_created_s=account[1] if account else 0,
+                ip=ip,
+                ip_country=ip_country,
+                email=email,
+                country=billing,
+                declined=self.random.random() < 0.25,
+                pattern=STOLEN_CARD,
+            )
+            moment += self.random.randint(1, 40) * MINUTE_MS
+
+    def account_takeover(self, day: int) -> None:
+        """Someone else logs into an old account: new IP abroad, often a new card, big baskets."""
+        customer = self.random.choice(self.customers)
+        moment = self._moment(day, tuple(range(24)))
+        if customer.created_s * 1000 > moment:
+            return
+        ip_country = self._other_country(customer.country)
+        ip = self._ip()
+        if self.random.random() < 0.6:
+            card = self._card(self._other_country(customer.country))
+        else:
+            card = self.random.choice(customer.cards)
+        for _ in range(self.random.choice((1, 2, 2, 3, 4))):
+            merchant = self.random.choice(self.merchants)
+            self._emit(
+                moment,
+                merchant,
+                self._lognormal_usd(450, 0.6),
+                card,
+                customer=customer.id,
+                customer_created_s=customer.created_s,
+                ip=ip,
+                ip_country=ip_country,
+                email=customer.email,
+                country=customer.country,
+                declined=self.random.random() < 0.15,
+                pattern=ACCOUNT_TAKEOVER,
+            )
+            moment += self.random.randint(2, 60) * MINUTE_MS
+
+    def refund_abuse(self, day: int) -> None:
+        """A young account buying again and again with several cards, to claim refunds later."""
+        country = self._country()
+        moment = self._moment(day)
+        created_s = moment // 1000 - self.random.randint(2, 60) * 86_400
+        customer = f"cus_ra{self._token(10)}"
+        ip = self._ip()
+        email = self._email(free=0.7, disposable=0.1)
+        cards = [self._card(country) for _ in range(self.random.randint(2, 4))]
+        for _ in range(self.random.randint(4, 10)):
+            merchant = self.random.choice(self.merchants)
+            self._emit(
+                moment,
+                merchant,
+                self._lognormal_usd(150, 0.5),
+                self.random.choice(cards),
+                customer=customer,
+                customer_created_s=created_s,
+                ip=ip,
+                ip_country=country,
+                email=email,
+                country=country,
+                declined=self.random.random() < 0.1,
+                pattern=REFUND_ABUSE,
+            )
+            moment += self.random.randint(10, 180) * MINUTE_MS
+
+    def run(self) -> list[LabelledPayment]:
+        config = self.config
+        for day in range(config.days):
+            self.legitimate_day(day)
+            for _ in range(self._poisson(config.card_testing_bursts_per_day)):
+                self.card_testing(day)
+            for _ in range(self._poisson(config.stolen_cards_per_day)):
+                self.stolen_card(day)
+            for _ in range(self._poisson(config.takeovers_per_day)):
+                self.account_takeover(day)
+            for _ in range(self._poisson(config.refund_abusers_per_day)):
+                self.refund_abuse(day)
+        end_ms = START_MS + config.days * DAY_MS
+        kept = [payment for payment in self.payments if payment.facts.timestamp_ms < end_ms]
+        return sorted(kept, key=lambda payment: payment.facts.timestamp_ms)
+
+
+def generate(config: GeneratorConfig) -> list[LabelledPayment]:
+    """The history, in time order (warm-up days included: see `is_warmup`)."""
+    return _Generator(config).run()
+
+
+def is_warmup(payment: LabelledPayment, config: GeneratorConfig) -> bool:
+    return payment.facts.timestamp_ms < START_MS + config.warmup_days * DAY_MS

@@ -1,0 +1,78 @@
+"""Fraud domain objects exchanged by the service and the repositories (not proto messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class BlocklistType(Enum):
+    CARD_FINGERPRINT = "card_fingerprint"
+    EMAIL = "email"
+    IP = "ip"
+    CUSTOMER = "customer"
+    COUNTRY = "country"
+
+    @property
+    def reason(self) -> str:
+        """The assessment reason of a match."""
+        short = {"card_fingerprint": "card"}.get(self.value, self.value)
+        return f"blocklisted_{short}"
+
+
+class ReviewStatus(Enum):
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class OutcomeLabel(Enum):
+    FRAUDULENT = "fraudulent"
+    LEGITIMATE = "legitimate"
+
+
+@dataclass(frozen=True)
+class BlocklistItem:
+    id: str
+    merchant_id: str
+    """"" for a platform-wide item."""
+    type: BlocklistType
+    value: str
+    reason: str
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class Review:
+    id: str
+    merchant_id: str
+    payment: str
+    assessment_id: str
+    status: ReviewStatus
+    score: int
+    reasons: tuple[str, ...]
+    amount: int
+    currency: str
+    note: str
+    closed: int
+    created: int
+
+
+@dataclass(frozen=True)
+class Assessment:
+    id: str
+    merchant_id: str
+    payment: str
+    score: int
+    decision: str
+    reasons: tuple[str, ...]
+    model_version: str
+    generator_seed: int
+    degraded: bool
+    amount: int
+    currency: str
+    facts: dict[str, object]
+    features: dict[str, int]
+    label: str | None
+    labelled: int

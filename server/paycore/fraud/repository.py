@@ -1,0 +1,359 @@
+"""Fraud rows on a merchant's shard. Every method takes the merchant id first and filters by it;
+the two exceptions, named as such, are operators' lookups of a review or blocklist item by its id
+(the id routes to the shard) and the platform-wide blocklist items (merchant "")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from paycore.fraud.models import (
+    Assessment,
+    BlocklistItem,
+    BlocklistType,
+    OutcomeLabel,
+    Review,
+    ReviewStatus,
+)
+from paycore.fraud.rules import Policy, rules_from_json, rules_to_json
+from paycore.storage.pagination import newest_first, page
+from paycore.storage.schema import (
+    fraud_assessments,
+    fraud_blocklist_items,
+    fraud_policies,
+    fraud_reviews,
+)
+from sqlalchemy import Row, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+PLATFORM = ""
+"""The merchant_id of platform-wide blocklist items."""
+
+
+def _unix(moment: datetime | None) -> int:
+    return 0 if moment is None else int(moment.timestamp())
+
+
+class AssessmentRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, assessment: Assessment) -> None:
+        await self._connection.execute(
+            insert(fraud_assessments).values(
+                merchant_id=assessment.merchant_id,
+                id=assessment.id,
+                payment=assessment.payment,
+                score=assessment.score,
+                decision=assessment.decision,
+                reasons=list(assessment.reasons),
+                model_version=assessment.model_version,
+                generator_seed=assessment.generator_seed,
+                degraded=assessment.degraded,
+                amount=assessment.amount,
+                currency=assessment.currency,
+                facts=assessment.facts,
+                features=assessment.features,
+            )
+        )
+
+    async def label(
+        self, merchant_id: str, payment: str, label: OutcomeLabel, note: str
+    ) -> Assessment | None:
+        """Labels the payment's latest assessment; None when the payment was never scored."""
+        latest = (
+            select(fraud_assessments.c.id)
+            .where(
+                fraud_assessments.c.merchant_id == merchant_id,
+                fraud_assessments.c.payment == payment,
+            )
+            .order_by(fraud_assessments.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        row = (
+            await self._connection.execute(
+                update(fraud_assessments)
+                .where(
+                    fraud_assessments.c.merchant_id == merchant_id,
+                    fraud_assessments.c.id == latest,
+                )
+                .values(label=label.value, label_note=note, labelled_at=func.now())
+                .returning(fraud_assessments)
+            )
+        ).one_or_none()
+        return None if row is None else _assessment(row)
+
+
+class BlocklistRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, item: BlocklistItem) -> BlocklistItem:
+        """Adds the item, or returns the existing one with the same (merchant, type, value)."""
+        await self._connection.execute(
+            upsert(fraud_blocklist_items)
+            .values(
+                merchant_id=item.merchant_id,
+                id=item.id,
+                type=item.type.value,
+                value=item.value,
+                reason=item.reason,
+                metadata=item.metadata,
+            )
+            .on_conflict_do_nothing()
+        )
+        row = (
+            await self._connection.execute(
+                select(fraud_blocklist_items).where(
+                    fraud_blocklist_items.c.merchant_id == item.merchant_id,
+                    fraud_blocklist_items.c.type == item.type.value,
+                    fraud_blocklist_items.c.value == item.value,
+                )
+            )
+        ).one()
+        return _blocklist_item(row)
+
+    async def copy(self, item: BlocklistItem, created: datetime) -> None:
+        """A platform-wide item's copy on another physical shard (same id)."""
+        await self._connection.execute(
+            upsert(fraud_blocklist_items)
+            .values(
+                merchant_id=item.merchant_id,
+                id=item.id,
+                type=item.type.value,
+                value=item.value,
+                reason=item.reason,
+                metadata=item.metadata,
+                created_at=created,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def get(self, merchant_id: str, item_id: str) -> tuple[BlocklistItem, datetime] | None:
+        row = (
+            await self._connection.execute(
+                select(fraud_blocklist_items).where(
+                    fraud_blocklist_items.c.merchant_id == merchant_id,
+                    fraud_blocklist_items.c.id == item_id,
+                )
+            )
+        ).one_or_none()
+        return None if row is None else (_blocklist_item(row), row.created_at)
+
+    async def remove(self, item_id: str) -> BlocklistItem | None:
+        """By id alone (an operator's call; the id routes to the shard)."""
+        row = (
+            await self._connection.execute(
+                delete(fraud_blocklist_items)
+                .where(fraud_blocklist_items.c.id == item_id)
+                .returning(fraud_blocklist_items)
+            )
+        ).one_or_none()
+        return None if row is None else _blocklist_item(row)
+
+    async def matches(
+        self, merchant_id: str, candidates: list[tuple[BlocklistType, str]]
+    ) -> list[BlocklistType]:
+        """Which of the (type, value) pairs the merchant's or the platform's list holds."""
+        if not candidates:
+            return []
+        pairs = [(kind.value, value) for kind, value in candidates]
+        rows = await self._connection.execute(
+            select(fraud_blocklist_items.c.type).where(
+                fraud_blocklist_items.c.merchant_id.in_((merchant_id, PLATFORM)),
+                tuple_(fraud_blocklist_items.c.type, fraud_blocklist_items.c.value).in_(pairs),
+            )
+        )
+        return [BlocklistType(kind) for kind in rows.scalars()]
+
+    async def list(
+        self,
+        merchant_id: str | None,
+        limit: int,
+        starting_after: str,
+        kind: BlocklistType | None,
+        value: str,
+    ) -> tuple[list[BlocklistItem], bool]:
+        """One shard's items: the merchant's, or (None) every item on this shard."""
+        query = select(fraud_blocklist_items)
+        if merchant_id is not None:
+            query = query.where(fraud_blocklist_items.c.merchant_id == merchant_id)
+        if kind is not None:
+            query = query.where(fraud_blocklist_items.c.type == kind.value)
+        if value:
+            query = query.where(fraud_blocklist_items.c.value == value)
+        rows = (
+            await self._connection.execute(
+                newest_first(query, fraud_blocklist_items.c.id, limit, starting_after)
+            )
+        ).all()
+        data, has_more = page(rows, limit)
+        return [_blocklist_item(row) for row in data], has_more
+
+
+class ReviewRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, review: Review) -> None:
+        await self._connection.execute(
+            insert(fraud_reviews).values(
+                merchant_id=review.merchant_id,
+                id=review.id,
+                payment=review.payment,
+                assessment_id=review.assessment_id,
+                status=review.status.value,
+                score=review.score,
+                reasons=list(review.reasons),
+                amount=review.amount,
+                currency=review.currency,
+                note="",
+            )
+        )
+
+    async def get(self, merchant_id: str | None, review_id: str) -> Review | None:
+        query = select(fraud_reviews).where(fraud_reviews.c.id == review_id)
+        if merchant_id is not None:
+            query = query.where(fraud_reviews.c.merchant_id == merchant_id)
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else _review(row)
+
+    async def close(
+        self, merchant_id: str | None, review_id: str, status: ReviewStatus, note: str
+    ) -> Review | None:
+        """Closes an open review; None when there is no open review with that id."""
+        conditions = [fraud_reviews.c.id == review_id, fraud_reviews.c.status == "open"]
+        if merchant_id is not None:
+            conditions.append(fraud_reviews.c.merchant_id == merchant_id)
+        row = (
+            await self._connection.execute(
+                update(fraud_reviews)
+                .where(and_(*conditions))
+                .values(status=status.value, note=note, closed_at=func.now())
+                .returning(fraud_reviews)
+            )
+        ).one_or_none()
+        return None if row is None else _review(row)
+
+    async def list(
+        self,
+        merchant_id: str | None,
+        limit: int,
+        starting_after: str,
+        status: ReviewStatus | None,
+    ) -> tuple[list[Review], bool]:
+        query = select(fraud_reviews)
+        if merchant_id is not None:
+            query = query.where(fraud_reviews.c.merchant_id == merchant_id)
+        if status is not None:
+            query = query.where(fraud_reviews.c.status == status.value)
+        rows = (
+            await self._connection.execute(
+                newest_first(query, fraud_reviews.c.id, limit, starting_after)
+            )
+        ).all()
+        data, has_more = page(rows, limit)
+        return [_review(row) for row in data], has_more
+
+
+class PolicyRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get(self, merchant_id: str) -> Policy | None:
+        row = (
+            await self._connection.execute(
+                select(fraud_policies).where(fraud_policies.c.merchant_id == merchant_id)
+            )
+        ).one_or_none()
+        return None if row is None else _policy(row)
+
+    async def put(self, merchant_id: str, policy: Policy) -> Policy:
+        values = {
+            "review_above": policy.review_above,
+            "block_above": policy.block_above,
+            "degraded_review_above_usd": policy.degraded_review_above_usd,
+            "rules": rules_to_json(policy.rules),
+        }
+        row = (
+            await self._connection.execute(
+                upsert(fraud_policies)
+                .values(merchant_id=merchant_id, **values)
+                .on_conflict_do_update(
+                    index_elements=[fraud_policies.c.merchant_id],
+                    set_={**values, "updated_at": func.now()},
+                )
+                .returning(fraud_policies)
+            )
+        ).one()
+        return _policy(row)
+
+
+def _assessment(row: Row[Any]) -> Assessment:
+    return Assessment(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        payment=row.payment,
+        score=row.score,
+        decision=row.decision,
+        reasons=tuple(row.reasons),
+        model_version=row.model_version,
+        generator_seed=row.generator_seed,
+        degraded=row.degraded,
+        amount=row.amount,
+        currency=row.currency,
+        facts=dict(row.facts),
+        features=dict(row.features),
+        label=row.label,
+        labelled=_unix(row.labelled_at),
+    )
+
+
+def _blocklist_item(row: Row[Any]) -> BlocklistItem:
+    return BlocklistItem(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        type=BlocklistType(row.type),
+        value=row.value,
+        reason=row.reason,
+        metadata=dict(row.metadata),
+        created=_unix(row.created_at),
+    )
+
+
+def _review(row: Row[Any]) -> Review:
+    return Review(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        payment=row.payment,
+        assessment_id=row.assessment_id,
+        status=ReviewStatus(row.status),
+        score=row.score,
+        reasons=tuple(row.reasons),
+        amount=row.amount,
+        currency=row.currency,
+        note=row.note,
+        closed=_unix(row.closed_at),
+        created=_unix(row.created_at),
+    )
+
+
+def _policy(row: Row[Any]) -> Policy:
+    return Policy(
+        review_above=row.review_above,
+        block_above=row.block_above,
+        rules=rules_from_json(row.rules),
+        degraded_review_above_usd=row.degraded_review_above_usd,
+        updated=_unix(row.updated_at),
+    )
+
+
+__all__ = [
+    "PLATFORM",
+    "AssessmentRepository",
+    "BlocklistRepository",
+    "PolicyRepository",
+    "ReviewRepository",
+]

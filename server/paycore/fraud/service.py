@@ -1,0 +1,428 @@
+"""Fraud domain operations: scoring (counters, blocklists, rules, model), outcomes, reviews,
+blocklists and policies. Mutations take the open transaction they run in; the in-process entry
+points the payment flow calls (`score_payment`, `record_payment_outcome`, `report_outcome`)
+open their own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict, replace
+from typing import Protocol, TypeVar
+
+from paycore.errors import ApiError, Reason, not_found
+from paycore.fraud.checks import payment_facts
+from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
+from paycore.fraud.metrics import FraudMetrics
+from paycore.fraud.model import Model
+from paycore.fraud.models import (
+    Assessment,
+    BlocklistItem,
+    BlocklistType,
+    OutcomeLabel,
+    Review,
+    ReviewStatus,
+)
+from paycore.fraud.repository import (
+    PLATFORM,
+    AssessmentRepository,
+    BlocklistRepository,
+    PolicyRepository,
+    ReviewRepository,
+)
+from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy, Verdict
+from paycore.fraud.velocity import VelocityCounters
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage import Shards
+from paycore.v1 import fraud_pb2
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+ReviewListener = Callable[[str, fraud_pb2.Review], Awaitable[None]]
+POLICY_CACHE_TTL_MS = 2000
+"""How long a process trusts a merchant's policy before reading it again (an update made in
+this process is seen at once)."""
+LIST_MAX = 100
+
+
+class FraudService:
+    review_listener: ReviewListener | None = None
+    """Set by the composition root: called with (merchant id, closed review) after an
+    ApproveReview / RejectReview committed (again on an idempotent replay)."""
+
+    def __init__(
+        self, shards: Shards, velocity: VelocityCounters, model: Model, metrics: FraudMetrics
+    ) -> None:
+        self._shards = shards
+        self._velocity = velocity
+        self._model = model
+        self._metrics = metrics
+        self.model_version = f"rules-{RULES_VERSION}+{model.version}"
+        self._policies: dict[str, tuple[int, Policy]] = {}
+
+    # -- scoring --------------------------------------------------------------------------
+
+    async def score_payment(
+        self, merchant_id: str, request: fraud_pb2.ScorePaymentRequest
+    ) -> fraud_pb2.RiskAssessment:
+        """Checks the request (INVALID_ARGUMENT naming the field), scores it, records the
+        assessment (and a review when the decision is REVIEW) and counts it in the velocity
+        counters. Never raises because Redis is down."""
+        facts = payment_facts(merchant_id, request, _now_ms())
+        async with self._shards.transaction(merchant_id) as connection:
+            return await self.assess(connection, facts)
+
+    async def assess(
+        self, connection: AsyncConnection, facts: PaymentFacts
+    ) -> fraud_pb2.RiskAssessment:
+        started_ns = time.perf_counter_ns()
+        velocity = await self._velocity.observe(facts, facts.payment)
+        degraded = velocity is None
+        if velocity is None:
+            self._metrics.degraded.labels(operation="score").inc()
+            velocity = NO_VELOCITY
+        features, vector = feature_vector(facts, velocity)
+        policy = await self._policy(connection, facts.merchant)
+        blocked = await BlocklistRepository(connection).matches(
+            facts.merchant, _blocklist_candidates(facts)
+        )
+        model_score = self._model.score(vector)
+        score = min(max(round(model_score.probability * 1000), 0), 1000)
+        verdict = decide(policy, features, blocked, score, model_score.top_features, degraded)
+        logical_shard = logical_shard_of(facts.merchant, Prefix.ACCOUNT)
+        assessment = Assessment(
+            id=new_id(Prefix.RISK_ASSESSMENT, logical_shard),
+            merchant_id=facts.merchant,
+            payment=facts.payment,
+            score=score,
+            decision=verdict.decision.code,
+            reasons=tuple(verdict.reasons),
+            model_version=self.model_version,
+            generator_seed=self._model.generator_seed,
+            degraded=degraded,
+            amount=facts.amount,
+            currency=facts.currency,
+            facts=asdict(facts),
+            features=features,
+            label=None,
+            labelled=0,
+        )
+        await AssessmentRepository(connection).insert(assessment)
+        review_id = ""
+        if verdict.decision is Decision.REVIEW:
+            review_id = new_id(Prefix.REVIEW, logical_shard)
+            await ReviewRepository(connection).insert(_open_review(review_id, assessment))
+        self._metrics.decisions.labels(decision=verdict.decision.code).inc()
+        self._metrics.scoring_seconds.observe((time.perf_counter_ns() - started_ns) / 1e9)
+        return fraud_pb2.RiskAssessment(
+            score=score,
+            decision=int(verdict.decision),  # type: ignore[arg-type]
+            reasons=verdict.reasons,
+            review=review_id,
+            model_version=self.model_version,
+        )
+
+    async def record_payment_outcome(
+        self,
+        merchant_id: str,
+        request: fraud_pb2.ScorePaymentRequest,
+        *,
+        succeeded: bool,
+        decline_code: str = "",
+    ) -> None:
+        """Feeds the decline counters once the PSP answered. Never raises because Redis is
+        down (the miss is counted in paycore_fraud_degraded_total)."""
+        if succeeded:
+            return
+        facts = payment_facts(merchant_id, request, _now_ms())
+        if not await self._velocity.record_decline(facts, facts.payment):
+            self._metrics.degraded.labels(operation="outcome").inc()
+
+    # -- outcomes and reviews -------------------------------------------------------------
+
+    async def report_outcome(
+        self, merchant_id: str, payment: str, label: OutcomeLabel, note: str
+    ) -> Assessment:
+        """In-process form of ReportOutcome (a chargeback calls it): its own transaction."""
+        async with self._shards.transaction(merchant_id) as connection:
+            labelled = await self.label(connection, merchant_id, payment, label, note)
+        await self.count_outcome(labelled)
+        return labelled
+
+    async def label(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payment: str,
+        label: OutcomeLabel,
+        note: str,
+    ) -> Assessment:
+        """Labels the payment's latest assessment: the next training's row."""
+        labelled = await AssessmentRepository(connection).label(merchant_id, payment, label, note)
+        if labelled is None:
+            raise not_found("assessment for payment", payment, param="payment")
+        return labelled
+
+    async def count_outcome(self, labelled: Assessment) -> None:
+        """A confirmed fraud counts as a decline of its card, customer, IP and merchant, so
+        the next attempts with them score higher."""
+        if labelled.label != OutcomeLabel.FRAUDULENT.value:
+            return
+        facts = replace(PaymentFacts(**labelled.facts), timestamp_ms=_now_ms())  # type: ignore[arg-type]
+        if not await self._velocity.record_decline(facts, f"{labelled.payment}:fraud"):
+            self._metrics.degraded.labels(operation="outcome").inc()
+
+    async def close_review(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str | None,
+        review_id: str,
+        status: ReviewStatus,
+        note: str,
+    ) -> Review:
+        reviews = ReviewRepository(connection)
+        closed = await reviews.close(merchant_id, review_id, status, note)
+        if closed is None:
+            existing = await reviews.get(merchant_id, review_id)
+            if existing is None:
+                raise not_found("review", review_id)
+            raise ApiError(
+                Reason.REVIEW_CLOSED, param="id", id=review_id, status=existing.status.value
+            )
+        label = (
+            OutcomeLabel.LEGITIMATE if status is ReviewStatus.APPROVED else OutcomeLabel.FRAUDULENT
+        )
+        await AssessmentRepository(connection).label(
+            closed.merchant_id, closed.payment, label, note
+        )
+        return closed
+
+    async def review_closed(self, review: fraud_pb2.Review) -> None:
+        """After the closing transaction committed: tells the payment flow."""
+        if self.review_listener is not None:
+            await self.review_listener(review.merchant, review)
+
+    async def get_review(self, merchant_id: str | None, review_id: str) -> Review:
+        async with self._shards.read_logical(logical_shard_of(review_id, Prefix.REVIEW)) as c:
+            review = await ReviewRepository(c).get(merchant_id, review_id)
+        if review is None:
+            raise not_found("review", review_id)
+        return review
+
+    async def list_reviews(
+        self, merchant_id: str | None, limit: int, starting_after: str, status: ReviewStatus | None
+    ) -> tuple[list[Review], bool]:
+        """One merchant's reviews from its shard, or every merchant's from every shard."""
+        pages = []
+        for reader in self._readers(merchant_id):
+            async with reader as connection:
+                pages.append(
+                    await ReviewRepository(connection).list(
+                        merchant_id, limit, starting_after, status
+                    )
+                )
+        return _merge(pages, limit)
+
+    # -- blocklists -----------------------------------------------------------------------
+
+    async def add_blocklist_item(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        item_type: BlocklistType,
+        value: str,
+        reason: str,
+        metadata: dict[str, str],
+    ) -> BlocklistItem:
+        logical_shard = (
+            0 if merchant_id == PLATFORM else logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        )
+        draft = BlocklistItem(
+            id=new_id(Prefix.BLOCKLIST_ITEM, logical_shard),
+            merchant_id=merchant_id,
+            type=item_type,
+            value=value,
+            reason=reason,
+            metadata=metadata,
+            created=0,
+        )
+        return await BlocklistRepository(connection).add(draft)
+
+    async def copy_platform_item(self, item_id: str) -> None:
+        """A platform-wide item lives on every physical shard, so that scoring finds it with
+        the merchant's own items in one query. Idempotent: a retried add completes the copies."""
+        primary = self._shards.engine_for_logical(0)
+        async with primary.connect() as connection:
+            found = await BlocklistRepository(connection).get(PLATFORM, item_id)
+        if found is None:
+            return
+        item, created = found
+        for engine in self._shards.engines:
+            if engine is not primary:
+                async with engine.begin() as connection:
+                    await BlocklistRepository(connection).copy(item, created)
+
+    async def remove_blocklist_item(
+        self, connection: AsyncConnection, item_id: str
+    ) -> BlocklistItem:
+        """On the shard the id routes to (a platform-wide item's first copy)."""
+        removed = await BlocklistRepository(connection).remove(item_id)
+        if removed is None:
+            raise not_found("blocklist_item", item_id)
+        return removed
+
+    async def remove_platform_copies(self, item_id: str) -> None:
+        primary = self._shards.engine_for_logical(logical_shard_of(item_id, Prefix.BLOCKLIST_ITEM))
+        for engine in self._shards.engines:
+            if engine is not primary:
+                async with engine.begin() as connection:
+                    await BlocklistRepository(connection).remove(item_id)
+
+    async def list_blocklist_items(
+        self,
+        merchant_id: str | None,
+        limit: int,
+        starting_after: str,
+        item_type: BlocklistType | None,
+        value: str,
+    ) -> tuple[list[BlocklistItem], bool]:
+        pages = []
+        for reader in self._readers(merchant_id):
+            async with reader as connection:
+                pages.append(
+                    await BlocklistRepository(connection).list(
+                        merchant_id, limit, starting_after, item_type, value
+                    )
+                )
+        return _merge(pages, limit)
+
+    # -- policies -------------------------------------------------------------------------
+
+    async def get_policy(self, merchant_id: str) -> Policy:
+        async with self._shards.read(merchant_id) as connection:
+            return await PolicyRepository(connection).get(merchant_id) or DEFAULT_POLICY
+
+    async def put_policy(
+        self, connection: AsyncConnection, merchant_id: str, policy: Policy
+    ) -> Policy:
+        stored = await PolicyRepository(connection).put(merchant_id, policy)
+        self._policies.pop(merchant_id, None)
+        return stored
+
+    def forget_policy(self, merchant_id: str) -> None:
+        self._policies.pop(merchant_id, None)
+
+    async def _policy(self, connection: AsyncConnection, merchant_id: str) -> Policy:
+        now_ms = _monotonic_ms()
+        cached = self._policies.get(merchant_id)
+        if cached is not None and cached[0] > now_ms:
+            return cached[1]
+        policy = await PolicyRepository(connection).get(merchant_id) or DEFAULT_POLICY
+        if len(self._policies) > 10_000:
+            self._policies.clear()
+        self._policies[merchant_id] = (now_ms + POLICY_CACHE_TTL_MS, policy)
+        return policy
+
+    def _readers(
+        self, merchant_id: str | None
+    ) -> list[AbstractAsyncContextManager[AsyncConnection]]:
+        """The merchant's shard, or (None) one reader per physical shard."""
+        if merchant_id is not None:
+            return [self._shards.read(merchant_id)]
+        representatives: dict[int, int] = {}
+        for logical in range(self._shards.logical_shard_count):
+            engine = self._shards.engine_for_logical(logical)
+            representatives.setdefault(id(engine), logical)
+        return [self._shards.read_logical(logical) for logical in representatives.values()]
+
+
+def decide(
+    policy: Policy,
+    features: dict[str, int],
+    blocked: list[BlocklistType],
+    score: int,
+    top_features: tuple[str, ...],
+    degraded: bool,
+) -> Verdict:
+    """Blocklists, then rules, then the degraded policy, then the model: the strongest
+    decision wins; reasons come strongest first."""
+    decision = Decision.ALLOW
+    reasons: list[str] = []
+    for kind in sorted(set(blocked), key=lambda kind: kind.value):
+        reasons.append(kind.reason)
+        decision = Decision.BLOCK
+    for rule in policy.fired(features):
+        reasons.append(rule.name)
+        decision = max(decision, rule.action)
+    if degraded:
+        reasons.append("velocity_unavailable")
+        if features["amount_usd"] > policy.degraded_review_above_usd:
+            decision = max(decision, Decision.REVIEW)
+    model_decision = policy.decision_of_score(score)
+    if model_decision is not Decision.ALLOW:
+        reasons.append("model_score_high")
+    decision = max(decision, model_decision)
+    reasons += [name for name in top_features if name not in reasons]
+    return Verdict(Decision(decision), reasons)
+
+
+def _blocklist_candidates(facts: PaymentFacts) -> list[tuple[BlocklistType, str]]:
+    candidates = [
+        (BlocklistType.CARD_FINGERPRINT, facts.card_fingerprint),
+        (BlocklistType.EMAIL, facts.email),
+        (BlocklistType.IP, facts.ip),
+        (BlocklistType.CUSTOMER, facts.customer),
+        *(
+            (BlocklistType.COUNTRY, country)
+            for country in {facts.country, facts.card_country, facts.ip_country}
+        ),
+    ]
+    return [(kind, value) for kind, value in candidates if value]
+
+
+def _open_review(review_id: str, assessment: Assessment) -> Review:
+    return Review(
+        id=review_id,
+        merchant_id=assessment.merchant_id,
+        payment=assessment.payment,
+        assessment_id=assessment.id,
+        status=ReviewStatus.OPEN,
+        score=assessment.score,
+        reasons=assessment.reasons,
+        amount=assessment.amount,
+        currency=assessment.currency,
+        note="",
+        closed=0,
+        created=0,
+    )
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Identified)
+
+
+def _merge(pages: list[tuple[list[T], bool]], limit: int) -> tuple[list[T], bool]:
+    """Newest first over several shards' pages (ids sort by time); platform-wide blocklist
+    items, present on every shard, once."""
+    seen: dict[str, T] = {}
+    for data, _ in pages:
+        for item in data:
+            seen.setdefault(item.id, item)
+    merged = sorted(seen.values(), key=lambda item: item.id, reverse=True)
+    has_more = any(more for _, more in pages) or len(merged) > limit
+    return merged[:limit], has_more
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+__all__ = ["FraudService", "ReviewListener", "decide"]

@@ -1,0 +1,122 @@
+"""ScorePayment through gRPC against real Redis and PostgreSQL (issue 5, "Done when")."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+from grpc import aio
+from paycore.v1 import fraud_pb2
+
+from tests.fraud.support import again, customer_id, fingerprint, payment_id, returning_customer
+from tests.helpers import MerchantFixture, rich_error
+
+ALLOW, REVIEW, BLOCK = (
+    fraud_pb2.RISK_DECISION_ALLOW,
+    fraud_pb2.RISK_DECISION_REVIEW,
+    fraud_pb2.RISK_DECISION_BLOCK,
+)
+
+
+async def test_an_ordinary_returning_customer_is_allowed(merchant: MerchantFixture) -> None:
+    merchant_id = merchant.merchant.id
+    first = returning_customer(merchant_id)
+    await merchant.client.fraud.ScorePayment(first)
+    assessment = await merchant.client.fraud.ScorePayment(again(first, merchant_id))
+    assert assessment.decision == ALLOW, assessment
+    assert 0 <= assessment.score <= 500
+    assert assessment.review == ""
+    assert assessment.model_version.startswith("rules-1+gbm-")
+
+
+async def test_a_card_testing_burst_from_one_ip_is_blocked_after_the_velocity_limit(
+    merchant: MerchantFixture,
+) -> None:
+    merchant_id = merchant.merchant.id
+    attacker_ip = "198.51.100.77"
+    assessments = []
+    for _ in range(14):
+        request = fraud_pb2.ScorePaymentRequest(
+            payment=payment_id(merchant_id),
+            amount=100,
+            currency="usd",
+            card_fingerprint=fingerprint(),
+            card_country="BR",
+            ip=attacker_ip,
+            ip_country="VN",
+            email="x9f2@mailinator.com",
+        )
+        assessments.append(await merchant.client.fraud.ScorePayment(request))
+    limit = 10  # the default rule ip_velocity_1m: more than 10 attempts a minute from one IP
+    assert all("ip_velocity_1m" not in a.reasons for a in assessments[:limit])
+    for blocked in assessments[limit:]:
+        assert blocked.decision == BLOCK
+        assert blocked.reasons[0] in ("ip_velocity_1m", "ip_card_velocity_1h")
+        assert "ip_velocity_1m" in blocked.reasons
+
+
+async def test_a_blocklisted_card_is_blocked_with_the_rule_as_its_reason(
+    merchant: MerchantFixture, admin_client_for: object
+) -> None:
+    merchant_id = merchant.merchant.id
+    request = returning_customer(merchant_id)
+    assert (await merchant.client.fraud.ScorePayment(request)).decision == ALLOW
+    operator = admin_client_for(merchant_id)  # type: ignore[operator]
+    item = await operator.fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_CARD_FINGERPRINT,
+            value=request.card_fingerprint,
+            merchant=merchant_id,
+            reason="reported stolen",
+        )
+    )
+    assert item.id.startswith("rsli_")
+    blocked = await merchant.client.fraud.ScorePayment(again(request, merchant_id))
+    assert blocked.decision == BLOCK
+    assert blocked.reasons[0] == "blocklisted_card"
+
+
+async def test_a_large_first_purchase_from_a_mismatched_country_goes_to_review(
+    merchant: MerchantFixture,
+) -> None:
+    merchant_id = merchant.merchant.id
+    request = returning_customer(
+        merchant_id,
+        customer=customer_id(merchant_id),
+        customer_created=int(time.time()) - 3600,
+        amount=120_000,
+        ip_country="GB",
+    )
+    assessment = await merchant.client.fraud.ScorePayment(request)
+    assert assessment.decision == REVIEW, assessment
+    assert "large_first_purchase_abroad" in assessment.reasons
+    assert assessment.review.startswith("prv_")
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"amount": -5}, "amount"),
+        ({"amount": 0}, "amount"),
+        ({"currency": "xyz"}, "currency"),
+        ({"currency": ""}, "currency"),
+        ({"ip": "300.1.2.3"}, "ip"),
+        ({"ip": "not-an-ip"}, "ip"),
+        ({"email": "jane@"}, "email"),
+        ({"email": "no-at-sign"}, "email"),
+        ({"country": "ZZ"}, "country"),
+        ({"payment": "ch_123"}, "payment"),
+        ({"payment": ""}, "payment"),
+        ({"customer": "cus_nope"}, "customer"),
+        ({"card_fingerprint": "has spaces"}, "card_fingerprint"),
+    ],
+)
+async def test_bad_input_is_invalid_argument_naming_the_field(
+    merchant: MerchantFixture, fields: dict[str, object], param: str
+) -> None:
+    request = returning_customer(merchant.merchant.id, **fields)
+    with pytest.raises(aio.AioRpcError) as raised:
+        await merchant.client.fraud.ScorePayment(request)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(raised.value).param == param
