@@ -9,7 +9,6 @@ from paycore.psp import cards
 from paycore.v1 import payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.conftest import PayIn
 from tests.payment.shop import Shop, fee
 
 S = payment_pb2.PaymentIntent
@@ -175,30 +174,3 @@ async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
     assert rich_error(raised.value).metadata["param"] == param
     listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
     assert list(listed.data) == []
-
-
-async def test_an_unknown_outcome_is_resolved_by_a_status_query_never_a_second_charge(
-    shop: Shop, payin: PayIn, psp: object
-) -> None:
-    """The PSP charges the card but its answer is lost: the executor asks for the key's
-    status and finds the charge."""
-    intent = await shop.pay(cards.CARD_ANSWER_LOST, 1200)
-
-    if intent.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING:
-        await payin.run_worker_once()
-        intent = await shop.client.payments.GetPaymentIntent(
-            payment_pb2.GetPaymentIntentRequest(id=intent.id)
-        )
-    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
-    executions = await shop.operator.executor.ListExecutions(
-        __import__("paycore.v1.executor_pb2", fromlist=["x"]).ListExecutionsRequest(
-            payment_intent=intent.id
-        )
-    )
-    (execution,) = executions.data
-    kinds = [attempt.kind for attempt in execution.attempts]
-    assert kinds[:2] == [1, 2]  # the request, then a status query
-    charges = await psp.charges_for(execution.idempotency_key)  # type: ignore[attr-defined]
-    assert len(charges) == 1
-    assert (await shop.balance())[1] == {"usd": 1200 - fee(1200)}
-    await shop.assert_books_balance()

@@ -48,6 +48,7 @@ def score_request(
         payment_method=card.payment_method_id,
         card_fingerprint=card.fingerprint,
         card_country=card.country,
+        card_brand=card.brand,
         customer=customer_id or "",
         ip=buyer.get("ip", ""),
         email=buyer.get("email", ""),
