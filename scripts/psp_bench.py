@@ -3,7 +3,7 @@
 Sends POST /v1/charges (capture=true, the succeeding card, a new key each) through PspClient
 from `--processes` client processes with `--concurrency` requests in flight in all, for
 `--seconds`, and prints requests/s and latency percentiles. Start the simulator first, e.g.
-`paycore psp --addr 127.0.0.1:8091 --data-dir /tmp/psp-bench --no-access-log`.
+`paycore psp --addr 127.0.0.1:8091 --data-dir /tmp/psp-bench`.
 """
 
 from __future__ import annotations

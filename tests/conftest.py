@@ -12,7 +12,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +23,7 @@ import pytest_asyncio
 from paycore.app import Platform, build_platform
 from paycore.client import Paycore, connect
 from paycore.config import Settings
+from paycore.customer.vault import new_vault_key
 from paycore.embedded import start_embedded
 from paycore.psp.simulator import start_simulator
 from paycore.runtime.server import GrpcServer, start_grpc_server
@@ -31,6 +32,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
+from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop, open_shop
 
 SHARD_COUNT = 2
 
@@ -103,6 +105,8 @@ def settings(servers: Servers) -> Settings:
         redis_key_prefix=servers.redis_key_prefix,
         admin_token="test-admin-" + secrets.token_hex(8),
         key_hash_secret=secrets.token_hex(16),
+        vault_key=new_vault_key(),
+        card_fingerprint_key=secrets.token_hex(16),
         grpc_addr="127.0.0.1:0",
         database_pool_size=5,
     )
@@ -183,7 +187,9 @@ async def psp(tmp_path: Path) -> AsyncIterator[PspSimulator]:
 
 
 @pytest_asyncio.fixture
-async def admin_client_for(target: str, settings: Settings) -> AsyncIterator[object]:
+async def admin_client_for(
+    target: str, settings: Settings
+) -> AsyncIterator[Callable[[str | None], Paycore]]:
     """Operator clients acting for a merchant (paycore-merchant), closed after the test."""
     clients: list[Paycore] = []
 
@@ -195,3 +201,32 @@ async def admin_client_for(target: str, settings: Settings) -> AsyncIterator[obj
     yield make
     for client in clients:
         await client.close()
+
+
+# Pay-in: a server of its own wired to a fresh PSP simulator, with short executor timings
+# (leases, backoff, breaker) so that retries, recoveries and the breaker happen within a test.
+
+
+@pytest_asyncio.fixture
+async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
+    settings = migrated.with_overrides(
+        psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS
+    )
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_grpc_server(platform, "127.0.0.1:0")
+    admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
+    try:
+        yield PayIn(platform, server, admin, settings.admin_token)
+    finally:
+        await admin.close()
+        await server.stop(1)
+        await platform.close()
+
+
+@pytest_asyncio.fixture
+async def shop(payin: PayIn) -> AsyncIterator[Shop]:
+    opened = await open_shop(payin.admin, payin.target, payin.admin_token)
+    try:
+        yield opened
+    finally:
+        await opened.close()

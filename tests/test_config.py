@@ -47,3 +47,19 @@ def test_rate_limits_refuse_unknown_classes() -> None:
 def test_server_processes_name_what_is_missing() -> None:
     with pytest.raises(ConfigurationError, match="PAYCORE_KEY_HASH_SECRET"):
         load_settings({"PAYCORE_DATABASE_URLS": "postgresql://a/x"}).require_servers()
+
+
+def test_server_processes_need_the_card_keys() -> None:
+    settings = load_settings(
+        {
+            "PAYCORE_DATABASE_URLS": "postgresql://a/x",
+            "PAYCORE_REDIS_URL": "redis://r",
+            "PAYCORE_ADMIN_TOKEN": "admin",
+            "PAYCORE_KEY_HASH_SECRET": "hash",
+            "PAYCORE_VAULT_KEY": "v" * 43,
+        }
+    )
+    assert "v" * 43 not in repr(settings)
+    with pytest.raises(ConfigurationError) as raised:
+        settings.require_servers()
+    assert str(raised.value).startswith("PAYCORE_CARD_FINGERPRINT_KEY must be set")

@@ -15,6 +15,7 @@ import asyncpg
 import psutil
 import pytest
 import redis.asyncio as aioredis
+from paycore.customer.vault import Vault
 from paycore.embedded import (
     EmbeddedServerError,
     EmbeddedServers,
@@ -173,9 +174,10 @@ def test_dev_secrets_are_created_once_private_and_masked(tmp_path: Path) -> None
     assert len(created.key_hash_secret) >= 43
     assert created.admin_token != created.key_hash_secret
     assert load_or_create_dev_secrets(tmp_path / "fresh") == created
+    assert Vault.from_setting(created.vault_key) is not None
     for shown in (repr(created), str(created), f"{created}"):
-        assert created.admin_token not in shown
-        assert created.key_hash_secret not in shown
+        for value in vars(created).values():
+            assert value not in shown
         assert "***" in shown
     assert os.listdir(tmp_path / "fresh") == ["secrets.json"]
 
@@ -185,3 +187,16 @@ def test_damaged_dev_secrets_are_an_error_not_replaced(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedServerError, match="damaged"):
         load_or_create_dev_secrets(tmp_path)
     assert (tmp_path / "secrets.json").read_text() == '{"admin_token": "a"}'
+
+
+def test_dev_secrets_from_before_the_card_keys_get_them_added(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text('{"admin_token": "admin-kept", "key_hash_secret": "hash-kept"}')
+    path.chmod(0o600)
+    loaded = load_or_create_dev_secrets(tmp_path)
+    assert (loaded.admin_token, loaded.key_hash_secret) == ("admin-kept", "hash-kept")
+    assert Vault.from_setting(loaded.vault_key) is not None
+    assert len(loaded.card_fingerprint_key) >= 43
+    assert load_or_create_dev_secrets(tmp_path) == loaded
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["secrets.json"]

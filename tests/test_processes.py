@@ -34,6 +34,8 @@ def _environment(settings: Settings, grpc_port: int, metrics_port: int) -> dict[
         "PAYCORE_REDIS_PREFIX": settings.redis_key_prefix,
         "PAYCORE_ADMIN_TOKEN": settings.admin_token,
         "PAYCORE_KEY_HASH_SECRET": settings.key_hash_secret,
+        "PAYCORE_VAULT_KEY": settings.vault_key,
+        "PAYCORE_CARD_FINGERPRINT_KEY": settings.card_fingerprint_key,
         "PAYCORE_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
         "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_SHUTDOWN_GRACE_SECONDS": "20",

@@ -80,8 +80,15 @@ def _psp(arguments: argparse.Namespace) -> None:
     run_psp_command(arguments, load_settings())
 
 
+def _fraud(arguments: argparse.Namespace) -> None:
+    from paycore.fraud.command import run_fraud
+
+    run_fraud(arguments)
+
+
 def parser() -> argparse.ArgumentParser:
     from paycore.bench.command import add_parser as add_bench_parser
+    from paycore.fraud.command import add_parser as add_fraud_parser
     from paycore.psp.command import add_parser as add_psp_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
@@ -110,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=_worker)
     add_bench_parser(commands, _bench)
     add_psp_parser(commands, _psp)
+    add_fraud_parser(commands, _fraud)
     return root
 
 

@@ -41,6 +41,15 @@ class Settings:
     key_hash_secret: str = field(default="", repr=False)
     """PAYCORE_KEY_HASH_SECRET: the key of the HMAC under which API keys are stored."""
 
+    vault_key: str = field(default="", repr=False)
+    """PAYCORE_VAULT_KEY: the AES-256-GCM key(s) of the card vault, urlsafe base64 of 32 bytes.
+    To rotate, give several as `<version>:<key>` separated by commas: the first encrypts, all
+    decrypt (paycore.customer.vault)."""
+
+    card_fingerprint_key: str = field(default="", repr=False)
+    """PAYCORE_CARD_FINGERPRINT_KEY: the HMAC key of card fingerprints. Separate from the vault
+    key so that rotating the vault keeps every fingerprint (fraud counts and blocklists)."""
+
     grpc_addr: str = "127.0.0.1:50051"
     """PAYCORE_GRPC_ADDR."""
 
@@ -140,6 +149,8 @@ class Settings:
                 ("PAYCORE_REDIS_URL", self.redis_url),
                 ("PAYCORE_ADMIN_TOKEN", self.admin_token),
                 ("PAYCORE_KEY_HASH_SECRET", self.key_hash_secret),
+                ("PAYCORE_VAULT_KEY", self.vault_key),
+                ("PAYCORE_CARD_FINGERPRINT_KEY", self.card_fingerprint_key),
             )
             if not value
         ]
@@ -164,6 +175,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         admin_token=env.get("PAYCORE_ADMIN_TOKEN", ""),
         internal_token=env.get("PAYCORE_INTERNAL_TOKEN", ""),
         key_hash_secret=env.get("PAYCORE_KEY_HASH_SECRET", ""),
+        vault_key=env.get("PAYCORE_VAULT_KEY", ""),
+        card_fingerprint_key=env.get("PAYCORE_CARD_FINGERPRINT_KEY", ""),
         grpc_addr=env.get("PAYCORE_GRPC_ADDR", defaults.grpc_addr),
         http_addr=env.get("PAYCORE_HTTP_ADDR", defaults.http_addr),
         metrics_addr=env.get("PAYCORE_METRICS_ADDR", defaults.metrics_addr),

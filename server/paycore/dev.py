@@ -67,6 +67,8 @@ def _servers(settings: Settings) -> Iterator[Settings]:
     settings = settings.with_overrides(
         admin_token=settings.admin_token or secrets.admin_token,
         key_hash_secret=settings.key_hash_secret or secrets.key_hash_secret,
+        vault_key=settings.vault_key or secrets.vault_key,
+        card_fingerprint_key=settings.card_fingerprint_key or secrets.card_fingerprint_key,
     )
     if settings.database_urls and settings.redis_url:
         yield settings

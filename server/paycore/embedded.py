@@ -6,7 +6,7 @@ servers is the step that stops newcomers, so both come from wheels: PostgreSQL 1
 (`.paycore/` by default) so that the next run finds its data again:
 
     <data_dir>/embedded.lock     held (flock) while a process owns the folder
-    <data_dir>/secrets.json      dev admin token and key-hash secret, mode 0600
+    <data_dir>/secrets.json      dev admin token, key-hash secret and card keys, mode 0600
     <data_dir>/postgres/         PGDATA; the server's unix socket and its log ("log") are here
     <data_dir>/redis/            redis.conf, redis.pid, redis.log, redis.sock, dump.rdb
 
@@ -44,7 +44,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from urllib.parse import quote
 
 import psutil
 import redis
+from paycore.customer.vault import new_vault_key
 from paycore.errors import PaycoreError
 
 _logger = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ class DevSecrets:
     """The credentials `paycore dev` uses when none are configured.
 
     Random on first use and kept in `<data_dir>/secrets.json`, so API keys hashed under
-    `key_hash_secret` and scripts holding `admin_token` keep working across runs.
+    `key_hash_secret`, cards sealed under `vault_key` and scripts holding `admin_token` keep
+    working across runs.
     """
 
     admin_token: str
@@ -102,8 +104,14 @@ class DevSecrets:
     key_hash_secret: str
     """The HMAC key API keys are stored under (PAYCORE_KEY_HASH_SECRET)."""
 
+    vault_key: str
+    """The card vault's AES-256-GCM key (PAYCORE_VAULT_KEY)."""
+
+    card_fingerprint_key: str
+    """The HMAC key of card fingerprints (PAYCORE_CARD_FINGERPRINT_KEY)."""
+
     def __repr__(self) -> str:
-        return "DevSecrets(admin_token='***', key_hash_secret='***')"
+        return f"DevSecrets({', '.join(f'{name}=***' for name in _DEV_SECRET_MAKERS)})"
 
     __str__ = __repr__
 
@@ -471,32 +479,51 @@ def _read_pid(pid_file: Path) -> int | None:
 # --- dev secrets ---------------------------------------------------------------------------
 
 
+_DEV_SECRET_MAKERS: dict[str, Callable[[], str]] = {
+    "admin_token": lambda: secrets.token_urlsafe(32),
+    "key_hash_secret": lambda: secrets.token_urlsafe(32),
+    "vault_key": new_vault_key,
+    "card_fingerprint_key": lambda: secrets.token_urlsafe(32),
+}
+# Secrets.json files written before these existed get them added (the others are kept).
+_ADDED_DEV_SECRETS = ("vault_key", "card_fingerprint_key")
+
+
 def load_or_create_dev_secrets(data_dir: Path) -> DevSecrets:
     """Returns the secrets stored in `<data_dir>/secrets.json`, creating them on first use.
 
     The file is written under a temporary name and hard-linked into place, which fails if
     it already exists: two first runs at once agree on one set instead of each keeping
-    its own.
+    its own. A file from before the card keys existed gets them added (renamed into place)
+    and is read again.
     """
     path = data_dir / "secrets.json"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        _create_secrets_file(path)
+        _write_secrets_file(path, {name: make() for name, make in _DEV_SECRET_MAKERS.items()})
+    raw = _raw_secrets(path)
+    absent = [name for name in _ADDED_DEV_SECRETS if name not in raw]
+    kept = [raw.get(name) for name in _DEV_SECRET_MAKERS if name not in _ADDED_DEV_SECRETS]
+    if absent and all(isinstance(value, str) and value for value in kept):
+        added = {**raw, **{name: _DEV_SECRET_MAKERS[name]() for name in absent}}
+        _write_secrets_file(path, added, replace_existing=True)
     return _read_secrets_file(path)
 
 
-def _create_secrets_file(path: Path) -> None:
-    content = json.dumps(
-        {"admin_token": secrets.token_urlsafe(32), "key_hash_secret": secrets.token_urlsafe(32)}
-    )
+def _write_secrets_file(
+    path: Path, content: dict[str, Any], *, replace_existing: bool = False
+) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(descriptor, 0o600)  # the umask could only narrow it; make it exact
-        os.write(descriptor, content.encode())
+        os.write(descriptor, json.dumps(content).encode())
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+    if replace_existing:
+        os.replace(temporary, path)
+        return
     try:
         os.link(temporary, path)
     except FileExistsError:
@@ -505,15 +532,25 @@ def _create_secrets_file(path: Path) -> None:
         temporary.unlink()
 
 
+def _raw_secrets(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text())
+    except ValueError as error:
+        raise EmbeddedServerError(f"{path} is damaged; fix or delete it") from error
+    if not isinstance(raw, dict):
+        raise EmbeddedServerError(f"{path} is damaged; fix or delete it")
+    return raw
+
+
 def _read_secrets_file(path: Path) -> DevSecrets:
     """Reads the file back; a damaged file is an error, not a reason to make new secrets,
     which would silently invalidate every API key hashed under the old one."""
     try:
-        raw = json.loads(path.read_text())
-        loaded = DevSecrets(admin_token=raw["admin_token"], key_hash_secret=raw["key_hash_secret"])
-    except (ValueError, KeyError, TypeError) as error:
+        raw = _raw_secrets(path)
+        loaded = DevSecrets(**{name: raw[name] for name in _DEV_SECRET_MAKERS})
+    except (KeyError, TypeError) as error:
         raise EmbeddedServerError(f"{path} is damaged; fix or delete it") from error
-    values = (loaded.admin_token, loaded.key_hash_secret)
+    values = [getattr(loaded, name) for name in _DEV_SECRET_MAKERS]
     if not all(isinstance(value, str) and value for value in values):
         raise EmbeddedServerError(f"{path} is damaged; fix or delete it")
     if path.stat().st_mode & 0o077:

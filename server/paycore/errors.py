@@ -114,6 +114,48 @@ class Reason(Enum):
         ErrorType.IDEMPOTENCY,
         "A request with this idempotency-key is still in progress; retry later",
     )
+    # Customers and payment methods (server/paycore/customer). Card reasons are Stripe's codes,
+    # so the REST edge's `code` reads as Stripe's; messages never carry the card's digits.
+    INVALID_NUMBER = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.CARD,
+        "{param} is not a valid card number: {detail}",
+    )
+    INVALID_EXPIRY_MONTH = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.CARD,
+        "{param} must be a month between 1 and 12",
+    )
+    INVALID_EXPIRY_YEAR = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.CARD,
+        "{param} must be a four-digit year at most {maximum}",
+    )
+    EXPIRED_CARD = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.CARD,
+        "The card expired at the end of {month:02d}/{year} ({param})",
+    )
+    INVALID_CVC = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.CARD,
+        "{param} must be {digits} digits for this card",
+    )
+    PAYMENT_METHOD_ALREADY_ATTACHED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The payment method {id} is already attached to another customer",
+    )
+    PAYMENT_METHOD_NOT_ATTACHED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The payment method {id} is not attached to {customer}",
+    )
+    PAYMENT_METHOD_DETACHED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The payment method {id} was detached from its customer and can no longer be used",
+    )
     INTERNAL_ERROR = (
         Status.INTERNAL,
         ErrorType.API,

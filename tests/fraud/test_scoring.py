@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import grpc
 import pytest
 from grpc import aio
+from grpc_health.v1 import health_pb2
+from paycore.app import Platform
+from paycore.client import Paycore, idempotency_key
+from paycore.storage.schema import fraud_assessments
 from paycore.v1 import fraud_pb2
+from sqlalchemy import select
 
 from tests.fraud.support import again, customer_id, fingerprint, payment_id, returning_customer
-from tests.helpers import MerchantFixture, rich_error
+from tests.helpers import MerchantFixture, health_status, rich_error
 
 ALLOW, REVIEW, BLOCK = (
     fraud_pb2.RISK_DECISION_ALLOW,
     fraud_pb2.RISK_DECISION_REVIEW,
     fraud_pb2.RISK_DECISION_BLOCK,
 )
+
+
+async def test_the_service_reports_serving(target: str) -> None:
+    serving = health_pb2.HealthCheckResponse.SERVING
+    assert await health_status(target, "paycore.v1.FraudService") == serving
 
 
 async def test_an_ordinary_returning_customer_is_allowed(merchant: MerchantFixture) -> None:
@@ -57,12 +68,12 @@ async def test_a_card_testing_burst_from_one_ip_is_blocked_after_the_velocity_li
 
 
 async def test_a_blocklisted_card_is_blocked_with_the_rule_as_its_reason(
-    merchant: MerchantFixture, admin_client_for: object
+    merchant: MerchantFixture, admin_client_for: Callable[[str | None], Paycore]
 ) -> None:
     merchant_id = merchant.merchant.id
     request = returning_customer(merchant_id)
     assert (await merchant.client.fraud.ScorePayment(request)).decision == ALLOW
-    operator = admin_client_for(merchant_id)  # type: ignore[operator]
+    operator = admin_client_for(merchant_id)
     item = await operator.fraud.AddBlocklistItem(
         fraud_pb2.AddBlocklistItemRequest(
             type=fraud_pb2.BLOCKLIST_ITEM_TYPE_CARD_FINGERPRINT,
@@ -120,3 +131,31 @@ async def test_bad_input_is_invalid_argument_naming_the_field(
         await merchant.client.fraud.ScorePayment(request)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(raised.value).param == param
+
+
+async def test_a_replayed_score_answers_the_same_and_counts_once(
+    merchant: MerchantFixture, platform: Platform
+) -> None:
+    merchant_id = merchant.merchant.id
+    request = returning_customer(merchant_id)
+    key = idempotency_key(f"score-{request.payment}")
+    first = await merchant.client.fraud.ScorePayment(request, metadata=key)
+    replayed = await merchant.client.fraud.ScorePayment(request, metadata=key)
+    assert replayed == first
+    following = again(request, merchant_id)
+    await merchant.client.fraud.ScorePayment(following)
+    async with platform.shards.read(merchant_id) as connection:
+        features = (
+            await connection.execute(
+                select(fraud_assessments.c.features).where(
+                    fraud_assessments.c.merchant_id == merchant_id,
+                    fraud_assessments.c.payment == following.payment,
+                )
+            )
+        ).scalar_one()
+    assert features["card_attempts_1h"] == 2  # the replay did not count as an attempt
+    other = again(request, merchant_id)
+    other.amount = 1
+    with pytest.raises(aio.AioRpcError) as reused:
+        await merchant.client.fraud.ScorePayment(other, metadata=key)
+    assert rich_error(reused.value).reason == "IDEMPOTENCY_KEY_REUSED"

@@ -1,11 +1,16 @@
-"""A merchant set up for pay-in tests, with the checks every scenario ends with: the ledger
-integrity check is clean and the wallet holds exactly the expected net."""
+"""Pay-in test support: a server of its own wired to a PSP simulator (the `payin` fixture in
+tests/conftest.py) and a merchant set up on it (`shop`), with the checks every scenario ends
+with: the ledger integrity check is clean and the wallet holds exactly the expected net."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
+from paycore.app import Platform
 from paycore.client import Paycore, connect
+from paycore.customer.cards import luhn_valid
+from paycore.runtime.server import GrpcServer
 from paycore.v1 import (
     account_pb2,
     customer_pb2,
@@ -15,6 +20,35 @@ from paycore.v1 import (
 )
 
 from tests.helpers import create_merchant
+
+NO_LIMITS = {"payments": 0, "subscriptions": 0, "other": 0}
+# Short enough that retries, recoveries and the breaker happen within a test.
+PAYIN_TIMINGS = {
+    "psp_timeout_ms": 400,
+    "executor_lease_ms": 1500,
+    "executor_max_attempts": 3,
+    "executor_retry_base_ms": 20,
+    "executor_inline_wait_ms": 300,
+    "psp_breaker_threshold": 3,
+    "psp_breaker_open_ms": 600,
+}
+
+
+@dataclass
+class PayIn:
+    platform: Platform
+    server: GrpcServer
+    admin: Paycore
+    admin_token: str
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    async def run_worker_once(self) -> int:
+        """What `paycore worker` does for executions: one pass over every shard."""
+        executor = self.platform.pay_in.executor
+        return sum([await executor.resume_due(engine) for engine in self.platform.shards.engines])
 
 
 @dataclass
@@ -83,7 +117,6 @@ class Shop:
             ledger_pb2.CheckIntegrityRequest(merchant=self.id, currency=currency)
         )
         assert report.ok, list(report.mismatches)
-        assert report.account_count > 0
         for total in report.currencies:
             balances = total.balances
             assert balances.debits_posted == balances.credits_posted, total
@@ -98,6 +131,16 @@ async def open_shop(admin: Paycore, target: str, admin_token: str) -> Shop:
     created = await create_merchant(admin, target, name="Shop")
     operator = connect(target, admin_token, acting_for=created.merchant.id)
     return Shop(created.merchant, created.client, operator)
+
+
+def good_card() -> str:
+    """A Luhn-valid Visa number of its own, which the simulator charges like 4242...: the fraud
+    counters per card fingerprint (shared by every test of a run) stay at one payment."""
+    body = "4" + "".join(secrets.choice("0123456789") for _ in range(14))
+    for check in "0123456789":
+        if luhn_valid(body + check):
+            return body + check
+    raise AssertionError("unreachable: one check digit always fits")
 
 
 def fee(amount: int) -> int:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
 import grpc
 import pytest
 from paycore.psp import cards
 from paycore.v1 import customer_pb2, executor_pb2, fraud_pb2, payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import Shop, fee
+from tests.payment.shop import Shop, fee, good_card
 
 Order = payment_pb2.CreatePaymentRequest.PaymentOrder
 
@@ -20,7 +22,9 @@ async def _checkout(
         payment_pb2.CreatePaymentRequest(
             checkout_id=checkout_id,
             payment_method=await shop.card(number),
-            buyer_info=payment_pb2.BuyerInfo(email="buyer@example.com", ip="203.0.113.9"),
+            buyer_info=payment_pb2.BuyerInfo(
+                email="buyer@example.com", ip=f"198.51.100.{secrets.randbelow(250) + 1}"
+            ),
             payment_orders=orders,
         )
     )
@@ -31,7 +35,7 @@ async def test_a_checkout_pays_each_seller_their_net(shop: Shop) -> None:
 
     payment = await _checkout(
         shop,
-        cards.CARD_SUCCEEDS,
+        good_card(),
         [
             Order(payment_order_id="o-alice", seller_account=alice, amount=2500, currency="usd"),
             Order(payment_order_id="o-bob", seller_account=bob, amount=1000, currency="usd"),
@@ -70,10 +74,12 @@ async def test_a_declined_card_fails_every_order_and_moves_no_money(shop: Shop) 
 async def test_a_checkout_id_is_used_once(shop: Shop) -> None:
     alice = await shop.seller("Alice")
     orders = [Order(payment_order_id="o-1", seller_account=alice, amount=900, currency="usd")]
-    await _checkout(shop, cards.CARD_SUCCEEDS, orders, checkout_id="cart-9")
+    first = await _checkout(shop, good_card(), orders, checkout_id="cart-9")
+    assert first.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED, first
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await _checkout(shop, cards.CARD_SUCCEEDS, orders, checkout_id="cart-9")
+        first = await _checkout(shop, good_card(), orders, checkout_id="cart-9")
+    assert first.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED, first
 
     assert raised.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert rich_error(raised.value).reason == "CHECKOUT_EXISTS"
@@ -82,10 +88,12 @@ async def test_a_checkout_id_is_used_once(shop: Shop) -> None:
 
 async def test_a_blocked_checkout_fails_as_fraud_and_never_reaches_the_psp(shop: Shop) -> None:
     alice = await shop.seller("Alice")
-    method = await shop.card(cards.CARD_SUCCEEDS)
-    fingerprint = (await shop.client.customers.GetPaymentMethod(
-        customer_pb2.GetPaymentMethodRequest(id=method)
-    )).card.fingerprint
+    method = await shop.card(good_card())
+    fingerprint = (
+        await shop.client.customers.GetPaymentMethod(
+            customer_pb2.GetPaymentMethodRequest(id=method)
+        )
+    ).card.fingerprint
     await shop.operator.fraud.AddBlocklistItem(
         fraud_pb2.AddBlocklistItemRequest(
             type=fraud_pb2.BLOCKLIST_ITEM_TYPE_CARD_FINGERPRINT,
@@ -111,9 +119,7 @@ async def test_a_blocked_checkout_fails_as_fraud_and_never_reaches_the_psp(shop:
     (order,) = payment.payment_orders
     assert order.psp_reference == ""
     executions = await shop.operator.executor.ListExecutions(
-        executor_pb2.ListExecutionsRequest(
-            payment_order=order.id
-        )
+        executor_pb2.ListExecutionsRequest(payment_order=order.id)
     )
     assert list(executions.data) == []
     await shop.assert_books_balance()

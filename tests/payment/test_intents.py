@@ -9,7 +9,7 @@ from paycore.psp import cards
 from paycore.v1 import payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import Shop, fee
+from tests.payment.shop import Shop, fee, good_card
 
 S = payment_pb2.PaymentIntent
 
@@ -17,7 +17,7 @@ S = payment_pb2.PaymentIntent
 async def test_a_good_card_is_charged_once_and_credits_the_wallet_net_of_the_fee(
     shop: Shop,
 ) -> None:
-    intent = await shop.pay(cards.CARD_SUCCEEDS, 1000)
+    intent = await shop.pay(good_card(), 1000)
 
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     assert intent.amount_received == 1000
@@ -47,7 +47,7 @@ async def test_a_declined_card_leaves_the_intent_awaiting_another_payment_method
     assert intent.last_payment_error.code == code
     assert intent.last_payment_error.decline_code == decline_code
     assert intent.amount_received == 0
-    assert await shop.balance() == ({}, {}) or (await shop.balance())[1].get("usd", 0) == 0
+    assert (await shop.balance())[1].get("usd", 0) == 0
     await shop.assert_books_balance()
 
 
@@ -55,7 +55,7 @@ async def test_a_declined_intent_can_be_confirmed_again_with_another_card(shop: 
     declined = await shop.pay(cards.CARD_DECLINED, 500)
     retried = await shop.client.payments.ConfirmPaymentIntent(
         payment_pb2.ConfirmPaymentIntentRequest(
-            id=declined.id, payment_method=await shop.card(cards.CARD_SUCCEEDS)
+            id=declined.id, payment_method=await shop.card(good_card())
         )
     )
 
@@ -66,7 +66,7 @@ async def test_a_declined_intent_can_be_confirmed_again_with_another_card(shop: 
 
 
 async def test_manual_capture_of_part_releases_the_rest(shop: Shop) -> None:
-    authorized = await shop.pay(cards.CARD_SUCCEEDS, 1000, manual=True)
+    authorized = await shop.pay(good_card(), 1000, manual=True)
     assert authorized.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
     assert authorized.amount_capturable == 1000
     assert (await shop.balance())[1] == {"usd": 0}  # a hold is not money yet
@@ -85,7 +85,7 @@ async def test_manual_capture_of_part_releases_the_rest(shop: Shop) -> None:
 async def test_capture_above_the_authorized_amount_is_refused_and_changes_nothing(
     shop: Shop,
 ) -> None:
-    authorized = await shop.pay(cards.CARD_SUCCEEDS, 1000, manual=True)
+    authorized = await shop.pay(good_card(), 1000, manual=True)
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await shop.client.payments.CapturePaymentIntent(
@@ -105,7 +105,7 @@ async def test_capture_above_the_authorized_amount_is_refused_and_changes_nothin
 
 
 async def test_cancel_voids_the_authorization(shop: Shop) -> None:
-    authorized = await shop.pay(cards.CARD_SUCCEEDS, 1000, manual=True)
+    authorized = await shop.pay(good_card(), 1000, manual=True)
 
     canceled = await shop.client.payments.CancelPaymentIntent(
         payment_pb2.CancelPaymentIntentRequest(
@@ -127,7 +127,7 @@ async def test_cancel_voids_the_authorization(shop: Shop) -> None:
 
 
 async def test_the_same_key_answers_the_same_and_another_body_is_refused(shop: Shop) -> None:
-    method = await shop.card(cards.CARD_SUCCEEDS)
+    method = await shop.card(good_card())
     request = payment_pb2.CreatePaymentIntentRequest(
         amount=700, currency="usd", payment_method=method, confirm=True
     )
@@ -163,7 +163,10 @@ async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
     shop: Shop, field: str, value: object, param: str
 ) -> None:
     request = payment_pb2.CreatePaymentIntentRequest(
-        amount=1000, currency="usd", payment_method=await shop.card(cards.CARD_SUCCEEDS), confirm=True
+        amount=1000,
+        currency="usd",
+        payment_method=await shop.card(good_card()),
+        confirm=True,
     )
     setattr(request, field, value)
 

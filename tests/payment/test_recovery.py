@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 
 from paycore.psp import cards
 from paycore.psp.client import PspClient
 from paycore.v1 import executor_pb2, payment_pb2
 
-from tests.payment.conftest import PayIn
-from tests.payment.shop import Shop, fee
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, Shop, fee, good_card
 
 REQUEST = executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST
 STATUS_QUERY = executor_pb2.EXECUTION_ATTEMPT_KIND_STATUS_QUERY
@@ -23,8 +24,8 @@ async def _execution_of(shop: Shop, intent: str) -> executor_pb2.Execution:
     found = await shop.operator.executor.ListExecutions(
         executor_pb2.ListExecutionsRequest(payment_intent=intent)
     )
-    (execution,) = found.data
-    return execution
+    (listed,) = found.data
+    return await shop.operator.executor.GetExecution(executor_pb2.GetExecutionRequest(id=listed.id))
 
 
 async def _intent(shop: Shop, intent: str) -> payment_pb2.PaymentIntent:
@@ -33,7 +34,9 @@ async def _intent(shop: Shop, intent: str) -> payment_pb2.PaymentIntent:
     )
 
 
-async def _settle(payin: PayIn, shop: Shop, intent: str, rounds: int = 20) -> payment_pb2.PaymentIntent:
+async def _settle(
+    payin: PayIn, shop: Shop, intent: str, rounds: int = 20
+) -> payment_pb2.PaymentIntent:
     """Runs the worker's executor pass until the intent leaves `processing`."""
     for _ in range(rounds):
         found = await _intent(shop, intent)
@@ -45,7 +48,7 @@ async def _settle(payin: PayIn, shop: Shop, intent: str, rounds: int = 20) -> pa
 
 
 async def test_a_lost_answer_is_found_by_a_status_query_and_charged_once(
-    shop: Shop, payin: PayIn, psp: object
+    shop: Shop, payin: PayIn, psp: PspSimulator
 ) -> None:
     intent = await shop.pay(cards.CARD_ANSWER_LOST, 1200)
     intent = await _settle(payin, shop, intent.id)
@@ -63,7 +66,7 @@ async def test_a_lost_answer_is_found_by_a_status_query_and_charged_once(
 
 
 async def test_a_psp_that_never_answers_ends_dead_lettered_without_a_charge(
-    shop: Shop, payin: PayIn, psp: object
+    shop: Shop, payin: PayIn, psp: PspSimulator
 ) -> None:
     intent = await shop.pay(cards.CARD_TIMES_OUT, 800)
     for _ in range(30):
@@ -77,7 +80,7 @@ async def test_a_psp_that_never_answers_ends_dead_lettered_without_a_charge(
     kinds = [attempt.kind for attempt in execution.attempts]
     assert kinds.count(REQUEST) == 3  # PAYCORE_EXECUTOR_MAX_ATTEMPTS in these tests
     assert all(
-        after == STATUS_QUERY for before, after in zip(kinds, kinds[1:]) if before == REQUEST
+        after == STATUS_QUERY for before, after in itertools.pairwise(kinds) if before == REQUEST
     ), kinds  # every timed-out request is followed by a status query, never by a resend
     async with _psp(psp) as client:
         assert await client.lookup(execution.idempotency_key) is None
@@ -106,6 +109,7 @@ async def test_transient_errors_are_retried_then_dead_lettered_and_requeue_runs_
         executor_pb2.EXECUTION_ATTEMPT_OUTCOME_RETRYABLE_ERROR
     ] * 3
     assert execution.failure_code == "processing_error"
+    await asyncio.sleep(0.7)  # three failures opened the breaker: wait for its trial
 
     requeued = await shop.operator.executor.RequeueDeadLetter(
         executor_pb2.RequeueDeadLetterRequest(id=execution.id)
@@ -120,22 +124,22 @@ async def test_transient_errors_are_retried_then_dead_lettered_and_requeue_runs_
 
 
 async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
-    shop: Shop, payin: PayIn, psp: object
+    shop: Shop, payin: PayIn, psp: PspSimulator
 ) -> None:
     executor = payin.platform.pay_in.executor
-    await psp.set_faults(down=True)  # type: ignore[attr-defined]
-    first = await shop.pay(cards.CARD_SUCCEEDS, 400)
+    await psp.set_faults(down=True)
+    first = await shop.pay(good_card(), 400)
     assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
     failed = await _execution_of(shop, first.id)
     assert failed.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
     assert executor.breaker.state == "open"
 
     # While it is open a payment fails fast: its execution waits without calling the PSP.
-    second = await shop.pay(cards.CARD_SUCCEEDS, 600)
+    second = await shop.pay(good_card(), 600)
     assert second.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
     assert list((await _execution_of(shop, second.id)).attempts) == []
 
-    await psp.set_faults(down=False)  # type: ignore[attr-defined]
+    await psp.set_faults(down=False)
     await asyncio.sleep(0.7)  # PAYCORE_PSP_BREAKER_OPEN_MS in these tests: now half-open
     retried = await shop.operator.executor.RequeueDeadLetter(
         executor_pb2.RequeueDeadLetterRequest(id=failed.id)
@@ -150,8 +154,8 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
 
 
 @contextlib.asynccontextmanager
-async def _psp(psp: object) -> AsyncIterator[PspClient]:
-    client = PspClient(psp.url)  # type: ignore[attr-defined]
+async def _psp(psp: PspSimulator) -> AsyncIterator[PspClient]:
+    client = PspClient(psp.url)
     try:
         yield client
     finally:

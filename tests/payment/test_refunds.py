@@ -10,7 +10,7 @@ from paycore.psp import cards
 from paycore.v1 import payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import Shop, fee
+from tests.payment.shop import Shop, fee, good_card
 
 
 async def _refund(shop: Shop, intent: str, amount: int | None = None) -> payment_pb2.Refund:
@@ -21,7 +21,7 @@ async def _refund(shop: Shop, intent: str, amount: int | None = None) -> payment
 
 
 async def test_partial_then_the_rest_then_nothing_more(shop: Shop) -> None:
-    intent = await shop.pay(cards.CARD_SUCCEEDS, 1000)
+    intent = await shop.pay(good_card(), 1000)
 
     first = await _refund(shop, intent.id, 300)
     rest = await _refund(shop, intent.id)
@@ -47,7 +47,7 @@ async def test_partial_then_the_rest_then_nothing_more(shop: Shop) -> None:
 
 
 async def test_an_over_refund_is_refused_and_changes_nothing(shop: Shop) -> None:
-    intent = await shop.pay(cards.CARD_SUCCEEDS, 500)
+    intent = await shop.pay(good_card(), 500)
 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await _refund(shop, intent.id, 501)
@@ -63,7 +63,7 @@ async def test_an_over_refund_is_refused_and_changes_nothing(shop: Shop) -> None
 
 async def test_an_unpaid_intent_cannot_be_refunded(shop: Shop) -> None:
     declined = await shop.pay(cards.CARD_DECLINED, 500)
-    authorized = await shop.pay(cards.CARD_SUCCEEDS, 500, manual=True)
+    authorized = await shop.pay(good_card(), 500, manual=True)
 
     for intent in (declined, authorized):
         with pytest.raises(grpc.aio.AioRpcError) as raised:
@@ -74,7 +74,7 @@ async def test_an_unpaid_intent_cannot_be_refunded(shop: Shop) -> None:
 
 
 async def test_fifty_concurrent_refunds_never_exceed_the_captured_amount(shop: Shop) -> None:
-    intent = await shop.pay(cards.CARD_SUCCEEDS, 3000)
+    intent = await shop.pay(good_card(), 3000)
 
     outcomes = await asyncio.gather(
         *(_refund(shop, intent.id, 100) for _ in range(50)), return_exceptions=True

@@ -58,11 +58,11 @@ async def _stop(process: subprocess.Popen[str]) -> str:
     return stderr
 
 
-async def test_the_process_keeps_its_operations_across_a_restart(tmp_path: Path) -> None:
+async def test_the_process_keeps_its_operations_across_restarts_and_a_crash(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    key = new_key()
-    process = _start(tmp_path, port)
+    key, refund_key, crash_key = new_key(), new_key(), new_key()
+    process = _start(tmp_path, port, "--access-log")
     client = PspClient(url, timeout_seconds=2)
     try:
         await _wait_healthy(url, process)
@@ -75,16 +75,40 @@ async def test_the_process_keeps_its_operations_across_a_restart(tmp_path: Path)
     assert "PSP simulator on" in first_log and "POST /v1/charges" in first_log
     assert cards.CARD_SUCCEEDS not in first_log
 
-    process = _start(tmp_path, port, "--latency-ms", "1", "--no-access-log")
+    process = _start(tmp_path, port, "--latency-ms", "1")
     client = PspClient(url, timeout_seconds=2)
     try:
         await _wait_healthy(url, process)
         assert await client.lookup(key) == charged
         assert await charge(client, key=key, amount=3100) == charged
+        refunded = await client.refund(
+            idempotency_key=refund_key, charge=charged.reference, amount=100
+        )
     finally:
         await client.close()
         second_log = await _stop(process)
     assert "POST /v1/charges" not in second_log
+
+    # A crash (SIGKILL, no shutdown at all) loses nothing that was answered.
+    process = _start(tmp_path, port)
+    client = PspClient(url, timeout_seconds=2)
+    try:
+        await _wait_healthy(url, process)
+        crashed = await charge(client, key=crash_key, amount=55)
+    finally:
+        await client.close()
+        process.kill()
+        await asyncio.to_thread(process.communicate, timeout=20)
+    process = _start(tmp_path, port)
+    client = PspClient(url, timeout_seconds=2)
+    try:
+        await _wait_healthy(url, process)
+        assert await client.lookup(crash_key) == crashed
+        assert await client.lookup(refund_key) == refunded
+        assert await client.lookup(key) == charged
+    finally:
+        await client.close()
+        await _stop(process)
 
 
 def test_bad_options_are_refused_by_name(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ key whose request is running."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import timedelta
 
@@ -47,4 +48,30 @@ async def test_a_key_whose_request_is_running_is_not_pruned(platform: Platform) 
         assert await stored_keys(engine, owner) == {"running"}
     while await pruner.run(engine):
         pass
+    assert await stored_keys(engine, owner) == set()
+
+
+async def test_two_pruners_side_by_side_delete_each_key_once(platform: Platform) -> None:
+    engine = platform.shards.engines[0]
+    owner = f"acct_test_{secrets.token_hex(4)}"
+    for index in range(40):
+        await store_key(engine, owner, f"old-{index}", timedelta(hours=48, seconds=index))
+    first = IdempotencyKeyPruner(retention_seconds=DAY_SECONDS, batch_size=15)
+    second = IdempotencyKeyPruner(retention_seconds=DAY_SECONDS, batch_size=15)
+
+    async with engine.connect() as connection:
+        due = await connection.scalar(
+            text(
+                "SELECT count(*) FROM idempotency_keys WHERE created_at < now() - interval '1 day'"
+            )
+        )
+    assert due is not None and due >= 40
+
+    pruned: list[int] = []
+    while counts := [n for n in await asyncio.gather(first.run(engine), second.run(engine)) if n]:
+        pruned += counts
+    # Side by side they neither fail nor wait on each other's batch, each takes full batches
+    # while keys remain, and together they remove exactly what was due.
+    assert pruned[:2] == [15, 15]
+    assert sum(pruned) == due
     assert await stored_keys(engine, owner) == set()

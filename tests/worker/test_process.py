@@ -4,7 +4,6 @@ running worker cleanly."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -19,19 +18,16 @@ from sqlalchemy import select
 
 from tests.events.support import record, stream_entries
 from tests.helpers import MerchantFixture, free_port, http_get
+from tests.test_processes import _environment as serve_environment
 from tests.worker.support import store_key, stored_keys
 
 pytestmark = pytest.mark.slow
 
 
 def _environment(settings: Settings, metrics_port: int) -> dict[str, str]:
+    # The same environment `paycore serve` is tested with (whatever settings it comes to need).
     return {
-        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
-        "PAYCORE_DATABASE_URLS": ",".join(settings.database_urls),
-        "PAYCORE_REDIS_URL": settings.redis_url,
-        "PAYCORE_REDIS_PREFIX": settings.redis_key_prefix,
-        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
-        "PAYCORE_KEY_HASH_SECRET": settings.key_hash_secret,
+        **serve_environment(settings, free_port(), free_port()),
         "PAYCORE_WORKER_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_SHUTDOWN_GRACE_SECONDS": "10",
         "PAYCORE_DB_POOL_SIZE": "2",

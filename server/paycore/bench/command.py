@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 
-from paycore.bench import ledger
+from paycore.bench import fraud, ledger
 from paycore.bench.catalogue import SCENARIOS, scenario_named
 from paycore.bench.credentials import credentials_for
 from paycore.bench.report import merge
@@ -18,6 +18,7 @@ from paycore.config import Settings
 
 Handler = Callable[[argparse.Namespace], None]
 LEDGER = "ledger"
+FRAUD = "fraud"
 
 
 def add_parser(
@@ -73,6 +74,15 @@ def add_parser(
     urls = os.environ.get("PAYCORE_DATABASE_URLS", "")
     ledger.add_arguments(ledger_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
     ledger_parser.set_defaults(handler=handler, ledger_parser=ledger_parser)
+    fraud_summary = (
+        "self-hosted fraud scoring benchmark: what FraudService.score_payment adds to a"
+        " payment (p50/p99), in-process, with and without Redis"
+    )
+    fraud_parser = scenarios.add_parser(
+        FRAUD, help=fraud_summary, description=fraud.__doc__, formatter_class=_Verbatim
+    )
+    fraud.add_arguments(fraud_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
+    fraud_parser.set_defaults(handler=handler, fraud_parser=fraud_parser)
 
 
 class _Verbatim(argparse.RawDescriptionHelpFormatter):
@@ -83,6 +93,9 @@ def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
     if arguments.scenario == LEDGER:
         # Not a Scenario: it hosts its own server rather than calling --target.
         ledger.run_from_arguments(arguments.ledger_parser, arguments)
+        return
+    if arguments.scenario == FRAUD:
+        fraud.run_from_arguments(arguments.fraud_parser, arguments)
         return
     _run_scenario(arguments, settings)
 

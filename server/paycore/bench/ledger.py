@@ -30,6 +30,7 @@ import asyncpg
 from paycore.app import build_platform
 from paycore.client import connect
 from paycore.config import Settings
+from paycore.customer.vault import new_vault_key
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.runtime.collector import tune_for_serving
 from paycore.runtime.server import start_grpc_server
@@ -151,6 +152,8 @@ async def _measure(
         redis_url=redis_url,
         admin_token="bench-" + secrets.token_hex(8),
         key_hash_secret=secrets.token_hex(16),
+        vault_key=new_vault_key(),
+        card_fingerprint_key=secrets.token_hex(16),
         database_pool_size=10,
     )
     await migrate_all(database_urls)

@@ -23,6 +23,11 @@ class FraudMetrics:
             ("decision",),
             registry=registry,
         )
+        self.assessments_dropped = Counter(
+            "paycore_fraud_assessments_dropped_total",
+            "Assessments the background writer could not store after every retry.",
+            registry=registry,
+        )
         self.scoring_seconds = Histogram(
             "paycore_fraud_scoring_seconds",
             "Time to score one payment: counters, blocklists, rules, model, storing it.",

@@ -4,6 +4,7 @@ the two exceptions, named as such, are operators' lookups of a review or blockli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,12 +24,67 @@ from paycore.storage.schema import (
     fraud_policies,
     fraud_reviews,
 )
-from sqlalchemy import Row, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 PLATFORM = ""
 """The merchant_id of platform-wide blocklist items."""
+
+
+_INSERT_ASSESSMENT = insert(fraud_assessments)
+# One statement of a fixed shape for every payment (an absent value is "", which no item holds).
+_MATCH_BLOCKLIST = select(fraud_blocklist_items.c.type).where(
+    fraud_blocklist_items.c.merchant_id.in_([bindparam("merchant_id"), literal(PLATFORM)]),
+    tuple_(fraud_blocklist_items.c.type, fraud_blocklist_items.c.value).in_(
+        [
+            tuple_(literal(BlocklistType.CARD_FINGERPRINT.value), bindparam("card")),
+            tuple_(literal(BlocklistType.EMAIL.value), bindparam("email")),
+            tuple_(literal(BlocklistType.IP.value), bindparam("ip")),
+            tuple_(literal(BlocklistType.CUSTOMER.value), bindparam("customer")),
+            *(
+                tuple_(literal(BlocklistType.COUNTRY.value), bindparam(f"country_{number}"))
+                for number in (1, 2, 3)
+            ),
+        ]
+    ),
+)
+
+
+@dataclass(frozen=True)
+class BlocklistValues:
+    """What a payment could be blocked by ("" where it has no such value)."""
+
+    card_fingerprint: str
+    email: str
+    ip: str
+    customer: str
+    countries: tuple[str, str, str]
+    """Billing, card and IP country."""
+
+
+def assessment_row(assessment: Assessment) -> dict[str, Any]:
+    return {
+        "merchant_id": assessment.merchant_id,
+        "id": assessment.id,
+        "payment": assessment.payment,
+        "score": assessment.score,
+        "decision": assessment.decision,
+        "reasons": list(assessment.reasons),
+        "model_version": assessment.model_version,
+        "generator_seed": assessment.generator_seed,
+        "degraded": assessment.degraded,
+        "amount": assessment.amount,
+        "currency": assessment.currency,
+        "facts": assessment.facts,
+        "features": assessment.features,
+    }
+
+
+async def insert_assessments(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Parameters at execution, not .values(): the statement is built once and its compiled
+    form cached; several rows go as one multi-row INSERT."""
+    await connection.execute(_INSERT_ASSESSMENT, rows)
 
 
 def _unix(moment: datetime | None) -> int:
@@ -40,23 +96,7 @@ class AssessmentRepository:
         self._connection = connection
 
     async def insert(self, assessment: Assessment) -> None:
-        await self._connection.execute(
-            insert(fraud_assessments).values(
-                merchant_id=assessment.merchant_id,
-                id=assessment.id,
-                payment=assessment.payment,
-                score=assessment.score,
-                decision=assessment.decision,
-                reasons=list(assessment.reasons),
-                model_version=assessment.model_version,
-                generator_seed=assessment.generator_seed,
-                degraded=assessment.degraded,
-                amount=assessment.amount,
-                currency=assessment.currency,
-                facts=assessment.facts,
-                features=assessment.features,
-            )
-        )
+        await insert_assessments(self._connection, [assessment_row(assessment)])
 
     async def label(
         self, merchant_id: str, payment: str, label: OutcomeLabel, note: str
@@ -153,18 +193,20 @@ class BlocklistRepository:
         ).one_or_none()
         return None if row is None else _blocklist_item(row)
 
-    async def matches(
-        self, merchant_id: str, candidates: list[tuple[BlocklistType, str]]
-    ) -> list[BlocklistType]:
-        """Which of the (type, value) pairs the merchant's or the platform's list holds."""
-        if not candidates:
-            return []
-        pairs = [(kind.value, value) for kind, value in candidates]
+    async def matches(self, merchant_id: str, values: BlocklistValues) -> list[BlocklistType]:
+        """Which of the payment's values the merchant's or the platform's list holds."""
         rows = await self._connection.execute(
-            select(fraud_blocklist_items.c.type).where(
-                fraud_blocklist_items.c.merchant_id.in_((merchant_id, PLATFORM)),
-                tuple_(fraud_blocklist_items.c.type, fraud_blocklist_items.c.value).in_(pairs),
-            )
+            _MATCH_BLOCKLIST,
+            {
+                "merchant_id": merchant_id,
+                "card": values.card_fingerprint,
+                "email": values.email,
+                "ip": values.ip,
+                "customer": values.customer,
+                "country_1": values.countries[0],
+                "country_2": values.countries[1],
+                "country_3": values.countries[2],
+            },
         )
         return [BlocklistType(kind) for kind in rows.scalars()]
 
@@ -354,6 +396,9 @@ __all__ = [
     "PLATFORM",
     "AssessmentRepository",
     "BlocklistRepository",
+    "BlocklistValues",
     "PolicyRepository",
     "ReviewRepository",
+    "assessment_row",
+    "insert_assessments",
 ]

@@ -5,14 +5,15 @@ open their own."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, replace
-from typing import Protocol, TypeVar
+from dataclasses import asdict, dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.fraud.checks import payment_facts
+from paycore.fraud.decision import decide
+from paycore.fraud.fanout import merge_newest_first, shard_readers
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import Model
@@ -28,11 +29,13 @@ from paycore.fraud.repository import (
     PLATFORM,
     AssessmentRepository,
     BlocklistRepository,
+    BlocklistValues,
     PolicyRepository,
     ReviewRepository,
 )
-from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy, Verdict
+from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy
 from paycore.fraud.velocity import VelocityCounters
+from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
 from paycore.v1 import fraud_pb2
@@ -42,7 +45,17 @@ ReviewListener = Callable[[str, fraud_pb2.Review], Awaitable[None]]
 POLICY_CACHE_TTL_MS = 2000
 """How long a process trusts a merchant's policy before reading it again (an update made in
 this process is seen at once)."""
-LIST_MAX = 100
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A decided assessment, not yet stored."""
+
+    assessment: Assessment
+    decision: Decision
+    review: str
+    """The review id to open with it ("" unless the decision is REVIEW)."""
+    started_ns: int
 
 
 class FraudService:
@@ -57,8 +70,13 @@ class FraudService:
         self._velocity = velocity
         self._model = model
         self._metrics = metrics
+        self._writer = AssessmentWriter(shards, metrics)
         self.model_version = f"rules-{RULES_VERSION}+{model.version}"
         self._policies: dict[str, tuple[int, Policy]] = {}
+
+    @property
+    def model(self) -> Model:
+        return self._model
 
     # -- scoring --------------------------------------------------------------------------
 
@@ -69,23 +87,44 @@ class FraudService:
         assessment (and a review when the decision is REVIEW) and counts it in the velocity
         counters. Never raises because Redis is down."""
         facts = payment_facts(merchant_id, request, _now_ms())
-        async with self._shards.transaction(merchant_id) as connection:
-            return await self.assess(connection, facts)
+        async with self._shards.read(merchant_id) as connection:
+            scored = await self.evaluate(connection, facts)
+        # The answer does not wait for the assessment's write (paycore.fraud.writer), but a
+        # review is written first: the payment flow acts on it.
+        if scored.review or not self._writer.submit(scored.assessment):
+            async with self._shards.transaction(merchant_id) as connection:
+                await self.record(connection, scored)
+        return self._answer(scored)
+
+    async def flush(self) -> None:
+        """Waits until every assessment scored so far is stored."""
+        await self._writer.flush()
+
+    async def close(self) -> None:
+        await self._writer.close()
 
     async def assess(
         self, connection: AsyncConnection, facts: PaymentFacts
     ) -> fraud_pb2.RiskAssessment:
+        """Scores and records the payment in the caller's transaction (ScorePayment over gRPC,
+        inside its idempotent mutation)."""
+        scored = await self.evaluate(connection, facts)
+        await self.record(connection, scored)
+        return self._answer(scored)
+
+    async def evaluate(self, connection: AsyncConnection, facts: PaymentFacts) -> Scored:
+        """Counts the payment and decides; stores nothing."""
         started_ns = time.perf_counter_ns()
-        velocity = await self._velocity.observe(facts, facts.payment)
-        degraded = velocity is None
-        if velocity is None:
-            self._metrics.degraded.labels(operation="score").inc()
-            velocity = NO_VELOCITY
-        features, vector = feature_vector(facts, velocity)
         policy = await self._policy(connection, facts.merchant)
-        blocked = await BlocklistRepository(connection).matches(
-            facts.merchant, _blocklist_candidates(facts)
+        # Redis and PostgreSQL at the same time: the two round trips overlap.
+        observed, blocked = await asyncio.gather(
+            self._velocity.observe(facts, facts.payment),
+            BlocklistRepository(connection).matches(facts.merchant, _blocklist_values(facts)),
         )
+        degraded = observed is None
+        if degraded:
+            self._metrics.degraded.labels(operation="score").inc()
+        features, vector = feature_vector(facts, observed or NO_VELOCITY)
         model_score = self._model.score(vector)
         score = min(max(round(model_score.probability * 1000), 0), 1000)
         verdict = decide(policy, features, blocked, score, model_score.top_features, degraded)
@@ -107,19 +146,28 @@ class FraudService:
             label=None,
             labelled=0,
         )
-        await AssessmentRepository(connection).insert(assessment)
-        review_id = ""
+        review = ""
         if verdict.decision is Decision.REVIEW:
-            review_id = new_id(Prefix.REVIEW, logical_shard)
-            await ReviewRepository(connection).insert(_open_review(review_id, assessment))
-        self._metrics.decisions.labels(decision=verdict.decision.code).inc()
-        self._metrics.scoring_seconds.observe((time.perf_counter_ns() - started_ns) / 1e9)
+            review = new_id(Prefix.REVIEW, logical_shard)
+        return Scored(assessment, verdict.decision, review, started_ns)
+
+    async def record(self, connection: AsyncConnection, scored: Scored) -> None:
+        await AssessmentRepository(connection).insert(scored.assessment)
+        if scored.review:
+            await ReviewRepository(connection).insert(
+                _open_review(scored.review, scored.assessment)
+            )
+
+    def _answer(self, scored: Scored) -> fraud_pb2.RiskAssessment:
+        assessment = scored.assessment
+        self._metrics.decisions.labels(decision=assessment.decision).inc()
+        self._metrics.scoring_seconds.observe((time.perf_counter_ns() - scored.started_ns) / 1e9)
         return fraud_pb2.RiskAssessment(
-            score=score,
-            decision=int(verdict.decision),  # type: ignore[arg-type]
-            reasons=verdict.reasons,
-            review=review_id,
-            model_version=self.model_version,
+            score=assessment.score,
+            decision=int(scored.decision),  # type: ignore[arg-type]
+            reasons=assessment.reasons,
+            review=scored.review,
+            model_version=assessment.model_version,
         )
 
     async def record_payment_outcome(
@@ -130,8 +178,9 @@ class FraudService:
         succeeded: bool,
         decline_code: str = "",
     ) -> None:
-        """Feeds the decline counters once the PSP answered. Never raises because Redis is
-        down (the miss is counted in paycore_fraud_degraded_total)."""
+        """Feeds the decline counters once the PSP answered (every decline counts the same,
+        whatever its code). Never raises because Redis is down (the miss is counted in
+        paycore_fraud_degraded_total)."""
         if succeeded:
             return
         facts = payment_facts(merchant_id, request, _now_ms())
@@ -144,6 +193,7 @@ class FraudService:
         self, merchant_id: str, payment: str, label: OutcomeLabel, note: str
     ) -> Assessment:
         """In-process form of ReportOutcome (a chargeback calls it): its own transaction."""
+        await self._writer.flush()  # an assessment scored a moment ago is labelled too
         async with self._shards.transaction(merchant_id) as connection:
             labelled = await self.label(connection, merchant_id, payment, label, note)
         await self.count_outcome(labelled)
@@ -179,7 +229,9 @@ class FraudService:
         review_id: str,
         status: ReviewStatus,
         note: str,
-    ) -> Review:
+    ) -> tuple[Review, Assessment | None]:
+        """Closes an open review and labels its payment; returns the review and the labelled
+        assessment (for `count_outcome` once committed)."""
         reviews = ReviewRepository(connection)
         closed = await reviews.close(merchant_id, review_id, status, note)
         if closed is None:
@@ -192,10 +244,10 @@ class FraudService:
         label = (
             OutcomeLabel.LEGITIMATE if status is ReviewStatus.APPROVED else OutcomeLabel.FRAUDULENT
         )
-        await AssessmentRepository(connection).label(
+        labelled = await AssessmentRepository(connection).label(
             closed.merchant_id, closed.payment, label, note
         )
-        return closed
+        return closed, labelled
 
     async def review_closed(self, review: fraud_pb2.Review) -> None:
         """After the closing transaction committed: tells the payment flow."""
@@ -214,14 +266,14 @@ class FraudService:
     ) -> tuple[list[Review], bool]:
         """One merchant's reviews from its shard, or every merchant's from every shard."""
         pages = []
-        for reader in self._readers(merchant_id):
+        for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 pages.append(
                     await ReviewRepository(connection).list(
                         merchant_id, limit, starting_after, status
                     )
                 )
-        return _merge(pages, limit)
+        return merge_newest_first(pages, limit)
 
     # -- blocklists -----------------------------------------------------------------------
 
@@ -287,14 +339,14 @@ class FraudService:
         value: str,
     ) -> tuple[list[BlocklistItem], bool]:
         pages = []
-        for reader in self._readers(merchant_id):
+        for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 pages.append(
                     await BlocklistRepository(connection).list(
                         merchant_id, limit, starting_after, item_type, value
                     )
                 )
-        return _merge(pages, limit)
+        return merge_newest_first(pages, limit)
 
     # -- policies -------------------------------------------------------------------------
 
@@ -323,61 +375,15 @@ class FraudService:
         self._policies[merchant_id] = (now_ms + POLICY_CACHE_TTL_MS, policy)
         return policy
 
-    def _readers(
-        self, merchant_id: str | None
-    ) -> list[AbstractAsyncContextManager[AsyncConnection]]:
-        """The merchant's shard, or (None) one reader per physical shard."""
-        if merchant_id is not None:
-            return [self._shards.read(merchant_id)]
-        representatives: dict[int, int] = {}
-        for logical in range(self._shards.logical_shard_count):
-            engine = self._shards.engine_for_logical(logical)
-            representatives.setdefault(id(engine), logical)
-        return [self._shards.read_logical(logical) for logical in representatives.values()]
 
-
-def decide(
-    policy: Policy,
-    features: dict[str, int],
-    blocked: list[BlocklistType],
-    score: int,
-    top_features: tuple[str, ...],
-    degraded: bool,
-) -> Verdict:
-    """Blocklists, then rules, then the degraded policy, then the model: the strongest
-    decision wins; reasons come strongest first."""
-    decision = Decision.ALLOW
-    reasons: list[str] = []
-    for kind in sorted(set(blocked), key=lambda kind: kind.value):
-        reasons.append(kind.reason)
-        decision = Decision.BLOCK
-    for rule in policy.fired(features):
-        reasons.append(rule.name)
-        decision = max(decision, rule.action)
-    if degraded:
-        reasons.append("velocity_unavailable")
-        if features["amount_usd"] > policy.degraded_review_above_usd:
-            decision = max(decision, Decision.REVIEW)
-    model_decision = policy.decision_of_score(score)
-    if model_decision is not Decision.ALLOW:
-        reasons.append("model_score_high")
-    decision = max(decision, model_decision)
-    reasons += [name for name in top_features if name not in reasons]
-    return Verdict(Decision(decision), reasons)
-
-
-def _blocklist_candidates(facts: PaymentFacts) -> list[tuple[BlocklistType, str]]:
-    candidates = [
-        (BlocklistType.CARD_FINGERPRINT, facts.card_fingerprint),
-        (BlocklistType.EMAIL, facts.email),
-        (BlocklistType.IP, facts.ip),
-        (BlocklistType.CUSTOMER, facts.customer),
-        *(
-            (BlocklistType.COUNTRY, country)
-            for country in {facts.country, facts.card_country, facts.ip_country}
-        ),
-    ]
-    return [(kind, value) for kind, value in candidates if value]
+def _blocklist_values(facts: PaymentFacts) -> BlocklistValues:
+    return BlocklistValues(
+        card_fingerprint=facts.card_fingerprint,
+        email=facts.email,
+        ip=facts.ip,
+        customer=facts.customer,
+        countries=(facts.country, facts.card_country, facts.ip_country),
+    )
 
 
 def _open_review(review_id: str, assessment: Assessment) -> Review:
@@ -397,26 +403,6 @@ def _open_review(review_id: str, assessment: Assessment) -> Review:
     )
 
 
-class _Identified(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-T = TypeVar("T", bound=_Identified)
-
-
-def _merge(pages: list[tuple[list[T], bool]], limit: int) -> tuple[list[T], bool]:
-    """Newest first over several shards' pages (ids sort by time); platform-wide blocklist
-    items, present on every shard, once."""
-    seen: dict[str, T] = {}
-    for data, _ in pages:
-        for item in data:
-            seen.setdefault(item.id, item)
-    merged = sorted(seen.values(), key=lambda item: item.id, reverse=True)
-    has_more = any(more for _, more in pages) or len(merged) > limit
-    return merged[:limit], has_more
-
-
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -425,4 +411,4 @@ def _monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
 
-__all__ = ["FraudService", "ReviewListener", "decide"]
+__all__ = ["FraudService", "ReviewListener", "Scored"]

@@ -235,17 +235,21 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         review_id = validation.object_id("id", request.id, Prefix.REVIEW)
         note = validation.text("note", request.note, maximum=NOTE_LENGTH_MAX)
         merchant_id = _acting_for()
+        labelled: list[Assessment] = []
 
         async def change(connection: AsyncConnection) -> fraud_pb2.Review:
-            closed = await self._service.close_review(
+            closed, assessment = await self._service.close_review(
                 connection, merchant_id, review_id, status, note
             )
+            labelled.extend([assessment] if assessment else [])
             return review_message(closed)
 
         engine = self._shards.engine_for_logical(logical_shard_of(review_id, Prefix.REVIEW))
         review = await self._mutations.on_engine(
             engine, merchant_id or ADMIN_OWNER, request, fraud_pb2.Review, change
         )
+        for assessment in labelled:  # a rejected review counts as a confirmed fraud
+            await self._service.count_outcome(assessment)
         await self._service.review_closed(review)
         return review
 

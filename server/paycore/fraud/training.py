@@ -9,13 +9,16 @@ script's semantics (paycore.fraud.replay), through the same functions scoring us
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from paycore.fraud.features import MODEL_FEATURES, feature_vector
 from paycore.fraud.generator import GeneratorConfig, LabelledPayment, generate, is_warmup
+from paycore.fraud.labels import read_labelled
 from paycore.fraud.model import ARTIFACT_FORMAT, Model, model_from_document
 from paycore.fraud.replay import MemoryCounters
 
@@ -50,13 +53,26 @@ def rows_of(history: list[LabelledPayment], config: GeneratorConfig) -> Rows:
 
 
 def train(
-    config: GeneratorConfig, *, trees: int = DEFAULT_TREES, depth: int = DEFAULT_DEPTH
+    config: GeneratorConfig,
+    *,
+    trees: int = DEFAULT_TREES,
+    depth: int = DEFAULT_DEPTH,
+    labelled: Sequence[Path] = (),
 ) -> dict[str, Any]:
-    """The artifact document of a model fitted on the history `config` generates."""
+    """The artifact document of a model fitted on the history `config` generates, plus the
+    labelled assessments of real traffic in `labelled` (`paycore fraud export-labels`)."""
     import numpy as np
     from sklearn.ensemble import GradientBoostingClassifier
 
     rows = rows_of(generate(config), config)
+    labelled_sources = []
+    for path in labelled:
+        vectors, labels = read_labelled(path)
+        rows.vectors.extend(vectors)
+        rows.labels.extend(labels)
+        rows.patterns.extend("labelled" for _ in labels)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        labelled_sources.append({"file": path.name, "sha256": digest, "rows": len(labels)})
     classifier = GradientBoostingClassifier(
         n_estimators=trees,
         max_depth=depth,
@@ -82,6 +98,7 @@ def train(
         "generator": asdict(config),
         "trained_rows": len(rows.labels),
         "trained_fraud_rows": sum(rows.labels),
+        "labelled": labelled_sources,
         "features": list(MODEL_FEATURES),
         "base_log_odds": base_log_odds,
         "trees": exported,

@@ -4,7 +4,8 @@ customer, IP and merchant over sliding windows (1 minute, 1 hour, 1 day).
 Each counter is a sorted set scored by time in milliseconds (attempts and declines keyed by
 payment, so scoring a payment twice counts it once; cards keyed by fingerprint, so the set holds
 the last time each card was seen and a window's count is the number of distinct cards). One
-Lua script counts the payment and reads every window: one round trip per scoring.
+Lua script counts the payment and reads every window: one round trip per scoring, its answer
+one comma-separated string.
 
 When Redis does not answer, `observe` returns None (the caller degrades) and the circuit stays
 open for `retry_after_ms`: while it is open no call waits on Redis at all.
@@ -70,7 +71,7 @@ for group = 1, #KEYS / 3 do
   end
 end
 out[#out + 1] = first
-return out
+return table.concat(out, ',')
 """
 
 
@@ -117,7 +118,8 @@ class VelocityCounters:
         except (RedisError, OSError) as error:
             self._open_circuit(error)
             return None
-        return _velocity(present, [int(value) for value in answer])
+        # One bulk string ("3,1,0,...") parses far faster than an array of integers.
+        return _velocity(present, [int(value) for value in answer.split(b",")])
 
     async def record_decline(self, facts: PaymentFacts, member: str) -> bool:
         """Counts a declined (or confirmed fraudulent) payment; False without Redis."""

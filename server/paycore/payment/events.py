@@ -17,5 +17,5 @@ PAYMENT_EVENTS = {
     PaymentStatus.FAILED: "payment.failed",
 }
 REFUND_CREATED = "refund.created"
-REFUND_SUCCEEDED = "refund.succeeded"
+REFUND_SUCCEEDED = "refund.updated"
 REFUND_FAILED = "refund.failed"

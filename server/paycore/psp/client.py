@@ -25,6 +25,8 @@ from paycore.secret import Secret
 
 TIMEOUT_SECONDS_DEFAULT = 5.0
 CONNECTIONS_MAX_DEFAULT = 100
+_ANSWERED = (200, 402)
+"""The statuses whose body is the operation's object (402: a declined charge)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class PspResult:
     reference: str
     """The PSP object's id: ch_... (charge, capture, void) or rf_... (refund)."""
     status: str
-    """"authorized" | "captured" | "voided" | "refunded" | "declined" | "failed"."""
+    """"authorized" | "captured" | "voided" | "refunded" | "declined" | "failed" (the last
+    for adapters of PSPs that answer failures as results; the simulator raises instead)."""
     amount: int
     """What this operation moved: authorized, captured, voided or refunded (minor units)."""
     currency: str
@@ -147,7 +150,9 @@ class PspClient:
             if rejected.code == "not_found":
                 return None
             raise
-        return _result(found["operation"], found["http_status"], found["result"])
+        if not {"operation", "http_status", "result"} <= found.keys():
+            raise PspTimeout("psp_protocol_error", "an operation answer lacks its fields")
+        return _result(str(found["operation"]), int(found["http_status"]), found["result"])
 
     async def close(self) -> None:
         if self._session is not None:
@@ -187,8 +192,10 @@ def _answer(status: int, raw: bytes) -> dict[str, Any]:
     if not isinstance(answer, dict):
         if status >= 500:
             raise PspTransientError("psp_unavailable", f"HTTP {status} without a JSON body")
+        if status < 300:  # an answer we cannot read may still mean it happened
+            raise PspTimeout("psp_protocol_error", f"HTTP {status} without a JSON object")
         raise PspRejected("psp_protocol_error", f"HTTP {status} without a JSON object")
-    if status in (200, 402):
+    if status in _ANSWERED:
         return answer
     error = answer.get("error")
     if not isinstance(error, dict):
@@ -202,23 +209,26 @@ def _answer(status: int, raw: bytes) -> dict[str, Any]:
 
 def _result(operation: str, http_status: int, body: dict[str, Any]) -> PspResult:
     """A PspResult from a charge or refund object; a stored error answer raises as it did."""
-    if http_status not in (200, 402):
+    if http_status not in _ANSWERED:
         _answer(http_status, json.dumps(body).encode())
-    if operation == "refund":
+    try:
+        if operation == "refund":
+            return PspResult(
+                operation, str(body["id"]), "refunded", int(body["amount"]), str(body["currency"])
+            )
+        status = str(body["status"])
+        amount = int(body["amount_captured"] if status == "captured" else body["amount"])
         return PspResult(
-            operation, body["id"], "refunded", int(body["amount"]), str(body["currency"])
+            operation=operation,
+            reference=str(body["id"]),
+            status=status,
+            amount=amount,
+            currency=str(body["currency"]),
+            decline_code=str(body.get("decline_code") or ""),
+            message=str(body.get("message") or ""),
         )
-    status = str(body["status"])
-    amount = int(body["amount_captured"] if status == "captured" else body["amount"])
-    return PspResult(
-        operation=operation,
-        reference=str(body["id"]),
-        status=status,
-        amount=amount,
-        currency=str(body["currency"]),
-        decline_code=str(body.get("decline_code") or ""),
-        message=str(body.get("message") or ""),
-    )
+    except (KeyError, TypeError, ValueError):
+        raise PspTimeout("psp_protocol_error", f"a {operation} answer lacks its fields") from None
 
 
 def _segment(text: str) -> str:

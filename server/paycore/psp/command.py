@@ -71,7 +71,12 @@ def add_parser(
         default=30.0,
         help="how long the time-out card's answer is held, unless the client leaves first (30)",
     )
-    psp.add_argument("--no-access-log", action="store_true", help="do not log a line per request")
+    psp.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log a line per request: method, path, status, time (off: at 1,000+ requests/s"
+        " it costs a quarter of the simulator's CPU)",
+    )
     psp.set_defaults(handler=handler, psp_command="serve")
     actions = psp.add_subparsers(dest="psp_command")
     settlement = actions.add_parser(
@@ -111,7 +116,7 @@ def run_psp_command(arguments: argparse.Namespace, settings: Settings) -> None:
             data_dir,
             faults=faults,
             hang_seconds=arguments.hang_seconds,
-            access_log=not arguments.no_access_log,
+            access_log=arguments.access_log,
         )
     )
 

@@ -22,7 +22,7 @@ async def run_psp(
     *,
     faults: Faults,
     hang_seconds: float = HANG_SECONDS_DEFAULT,
-    access_log: bool = True,
+    access_log: bool = False,
 ) -> None:
     """Serves until SIGTERM or SIGINT."""
     server = await start_simulator(

@@ -131,7 +131,7 @@ _REFUND_COLUMNS = ", ".join(Refund.__dataclass_fields__)
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
-    connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None)
     connection.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
     if not read_only:
         connection.execute("pragma journal_mode = wal")

@@ -460,11 +460,57 @@ fraud_policies = Table(
     PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
 )
 
+# Customers and payment methods (server/paycore/customer). A card's number is stored only
+# sealed by the vault (AES-GCM bound to the row); its cvc is never stored.
+customers = Table(
+    "customers",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("address", JSONB, nullable=False),
+    Column("default_payment_method_id", Text),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="customers_pkey"),
+    # ListCustomers' email filter, newest first.
+    Index("customers_email_idx", "merchant_id", "email", "id"),
+)
+
+payment_methods = Table(
+    "payment_methods",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("customer_id", Text),
+    Column("brand", Text, nullable=False),
+    Column("last4", Text, nullable=False),
+    Column("exp_month", Integer, nullable=False),
+    Column("exp_year", Integer, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("funding", Text, nullable=False),
+    # version | nonce | AES-256-GCM(number), see paycore.customer.vault.
+    Column("number_sealed", LargeBinary, nullable=False),
+    Column("billing_details", JSONB, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Column("detached_at", DateTime(timezone=True)),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="payment_methods_pkey"),
+    # ListPaymentMethods' customer filter, newest first.
+    Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
+)
+
 __all__ = [
     "api_keys",
+    "customers",
+    "events",
     "execution_attempts",
     "executions",
-    "events",
     "fee_plans",
     "fraud_assessments",
     "fraud_blocklist_items",
@@ -477,6 +523,7 @@ __all__ = [
     "merchants",
     "metadata",
     "payment_intents",
+    "payment_methods",
     "payment_orders",
     "payments",
     "refunds",

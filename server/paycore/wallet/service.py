@@ -28,11 +28,11 @@ from paycore.storage.schema import ledger_transfers
 from sqlalchemy import func, select
 
 
-
 def _balance_codes(seller_account: str) -> list[str]:
     """[pending, available]: the merchant's own, or (a seller's) codes.for_seller's."""
     specs = codes.seller_accounts(seller_account) if seller_account else codes.BALANCE_ACCOUNTS
     return [spec.code for spec in specs]
+
 
 TYPES = {
     codes.TRANSFER_PAYMENT: "payment",

@@ -1,0 +1,1 @@
+"""CustomerService: customers, their card payment methods, and the card vault."""

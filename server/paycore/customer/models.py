@@ -1,0 +1,151 @@
+"""Customer domain objects: what the service and repositories exchange (never proto messages).
+
+A card number only ever travels as a `Secret` (masked repr); no object here other than
+`CardInput`, `CheckedCard` and `ChargeableCard` holds it, and none holds the cvc past
+`CardInput`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from paycore.secret import Secret
+
+
+class CardBrand(Enum):
+    AMEX = "amex"
+    DINERS = "diners"
+    DISCOVER = "discover"
+    JCB = "jcb"
+    MASTERCARD = "mastercard"
+    UNIONPAY = "unionpay"
+    VISA = "visa"
+    UNKNOWN = "unknown"
+
+
+class CardFunding(Enum):
+    CREDIT = "credit"
+    DEBIT = "debit"
+    PREPAID = "prepaid"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    email: str
+    name: str
+    description: str
+    phone: str
+    address: Address
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    """An update: None leaves a field as it is."""
+
+    email: str | None = None
+    name: str | None = None
+    description: str | None = None
+    phone: str | None = None
+    address: Address | None = None
+    # "" clears the default; None leaves it.
+    default_payment_method: str | None = None
+    # Merged; a key with an empty value is removed.
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    merchant_id: str
+    email: str
+    name: str
+    description: str
+    phone: str
+    address: Address
+    default_payment_method: str | None
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class BillingDetails:
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: Address = field(default_factory=Address)
+
+
+@dataclass(frozen=True)
+class CardInput:
+    """A card as the buyer typed it, unchecked."""
+
+    number: Secret
+    exp_month: int
+    exp_year: int
+    cvc: Secret
+
+
+@dataclass(frozen=True)
+class CheckedCard:
+    """A card that passed paycore.customer.cards.check_card; the cvc is gone."""
+
+    number: Secret
+    exp_month: int
+    exp_year: int
+    brand: CardBrand
+    last4: str
+    country: str
+    funding: CardFunding
+
+
+@dataclass(frozen=True)
+class Card:
+    """What is known of a stored card without its number."""
+
+    brand: CardBrand
+    last4: str
+    exp_month: int
+    exp_year: int
+    fingerprint: str
+    country: str
+    funding: CardFunding
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    id: str
+    merchant_id: str
+    type: str
+    card: Card
+    billing_details: BillingDetails
+    customer_id: str | None
+    detached: bool
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class ChargeableCard:
+    """A stored card with its number, as the payment flow hands it to a PSP."""
+
+    payment_method_id: str
+    customer_id: str | None  # the customer it is attached to, None if not attached
+    number: Secret  # decrypted from the vault
+    exp_month: int
+    exp_year: int
+    brand: str  # "visa", "mastercard", ...
+    last4: str
+    fingerprint: str
+    country: str  # issuing country or ""

@@ -1,0 +1,268 @@
+"""Customer and payment-method rows on a merchant's shard. Every method takes the merchant id
+first and filters by it, so no query reaches another merchant's rows; the caller picks the
+shard (paycore.storage). A card's number is only ever written sealed (paycore.customer.vault)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from paycore.account.models import Page
+from paycore.customer.models import (
+    Address,
+    BillingDetails,
+    Card,
+    CardBrand,
+    CardFunding,
+    CheckedCard,
+    Customer,
+    NewCustomer,
+    PaymentMethod,
+)
+from paycore.storage.pagination import newest_first, page
+from paycore.storage.schema import customers, payment_methods
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+CARD_TYPE = "card"
+
+
+class CustomerRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, merchant_id: str, customer_id: str, new: NewCustomer) -> Customer:
+        row = (
+            await self._connection.execute(
+                insert(customers)
+                .values(
+                    merchant_id=merchant_id,
+                    id=customer_id,
+                    email=new.email,
+                    name=new.name,
+                    description=new.description,
+                    phone=new.phone,
+                    address=asdict(new.address),
+                    metadata=new.metadata,
+                )
+                .returning(customers)
+            )
+        ).one()
+        return _customer(row)
+
+    async def get(
+        self, merchant_id: str, customer_id: str, *, for_update: bool = False
+    ) -> Customer | None:
+        query = select(customers).where(
+            customers.c.merchant_id == merchant_id, customers.c.id == customer_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else _customer(row)
+
+    async def replace(self, customer: Customer) -> Customer:
+        """Writes every changeable field of `customer` (read FOR UPDATE in this transaction)."""
+        row = (
+            await self._connection.execute(
+                update(customers)
+                .where(
+                    customers.c.merchant_id == customer.merchant_id,
+                    customers.c.id == customer.id,
+                )
+                .values(
+                    email=customer.email,
+                    name=customer.name,
+                    description=customer.description,
+                    phone=customer.phone,
+                    address=asdict(customer.address),
+                    default_payment_method_id=customer.default_payment_method,
+                    metadata=customer.metadata,
+                )
+                .returning(customers)
+            )
+        ).one()
+        return _customer(row)
+
+    async def clear_default_payment_method(
+        self, merchant_id: str, customer_id: str, payment_method_id: str
+    ) -> None:
+        await self._connection.execute(
+            update(customers)
+            .where(
+                customers.c.merchant_id == merchant_id,
+                customers.c.id == customer_id,
+                customers.c.default_payment_method_id == payment_method_id,
+            )
+            .values(default_payment_method_id=None)
+        )
+
+    async def list(
+        self, merchant_id: str, limit: int, starting_after: str, email: str
+    ) -> Page[Customer]:
+        query = select(customers).where(customers.c.merchant_id == merchant_id)
+        if email:
+            query = query.where(customers.c.email == email)
+        rows = (
+            await self._connection.execute(
+                newest_first(query, customers.c.id, limit, starting_after)
+            )
+        ).all()
+        data, has_more = page(rows, limit)
+        return Page([_customer(row) for row in data], has_more)
+
+
+class PaymentMethodRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(
+        self,
+        merchant_id: str,
+        payment_method_id: str,
+        card: CheckedCard,
+        fingerprint: str,
+        number_sealed: bytes,
+        billing_details: BillingDetails,
+        metadata: dict[str, str],
+    ) -> PaymentMethod:
+        row = (
+            await self._connection.execute(
+                insert(payment_methods)
+                .values(
+                    merchant_id=merchant_id,
+                    id=payment_method_id,
+                    type=CARD_TYPE,
+                    brand=card.brand.value,
+                    last4=card.last4,
+                    exp_month=card.exp_month,
+                    exp_year=card.exp_year,
+                    fingerprint=fingerprint,
+                    country=card.country,
+                    funding=card.funding.value,
+                    number_sealed=number_sealed,
+                    billing_details=asdict(billing_details),
+                    metadata=metadata,
+                )
+                .returning(*_PUBLIC_COLUMNS)
+            )
+        ).one()
+        return _payment_method(row)
+
+    async def get(
+        self, merchant_id: str, payment_method_id: str, *, for_update: bool = False
+    ) -> PaymentMethod | None:
+        query = select(*_PUBLIC_COLUMNS).where(
+            payment_methods.c.merchant_id == merchant_id,
+            payment_methods.c.id == payment_method_id,
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else _payment_method(row)
+
+    async def get_sealed(
+        self, merchant_id: str, payment_method_id: str
+    ) -> tuple[PaymentMethod, bytes] | None:
+        """The payment method and its sealed number: only the charge path asks for it."""
+        row = (
+            await self._connection.execute(
+                select(payment_methods).where(
+                    payment_methods.c.merchant_id == merchant_id,
+                    payment_methods.c.id == payment_method_id,
+                )
+            )
+        ).one_or_none()
+        return None if row is None else (_payment_method(row), bytes(row.number_sealed))
+
+    async def set_customer(
+        self, merchant_id: str, payment_method_id: str, customer_id: str | None
+    ) -> PaymentMethod:
+        """Attaches (a customer id) or detaches (None, for good: detached_at is set)."""
+        detached_at = None if customer_id is not None else func.now()
+        row = (
+            await self._connection.execute(
+                update(payment_methods)
+                .where(
+                    payment_methods.c.merchant_id == merchant_id,
+                    payment_methods.c.id == payment_method_id,
+                )
+                .values(customer_id=customer_id, detached_at=detached_at)
+                .returning(*_PUBLIC_COLUMNS)
+            )
+        ).one()
+        return _payment_method(row)
+
+    async def list(
+        self,
+        merchant_id: str,
+        limit: int,
+        starting_after: str,
+        customer_id: str,
+        card_only: bool,
+    ) -> Page[PaymentMethod]:
+        query = select(*_PUBLIC_COLUMNS).where(payment_methods.c.merchant_id == merchant_id)
+        if customer_id:
+            query = query.where(payment_methods.c.customer_id == customer_id)
+        if card_only:
+            query = query.where(payment_methods.c.type == CARD_TYPE)
+        rows = (
+            await self._connection.execute(
+                newest_first(query, payment_methods.c.id, limit, starting_after)
+            )
+        ).all()
+        data, has_more = page(rows, limit)
+        return Page([_payment_method(row) for row in data], has_more)
+
+
+# Every column but the sealed number: reads that do not charge never load it.
+_PUBLIC_COLUMNS: tuple[Any, ...] = tuple(
+    column for column in payment_methods.columns if column.name != "number_sealed"
+)
+
+
+def _address(value: dict[str, Any]) -> Address:
+    return Address(**value)
+
+
+def _customer(row: Row[Any]) -> Customer:
+    return Customer(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        email=row.email,
+        name=row.name,
+        description=row.description,
+        phone=row.phone,
+        address=_address(row.address),
+        default_payment_method=row.default_payment_method_id,
+        metadata=dict(row.metadata),
+        created=int(row.created_at.timestamp()),
+    )
+
+
+def _payment_method(row: Row[Any]) -> PaymentMethod:
+    billing = dict(row.billing_details)
+    return PaymentMethod(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        type=row.type,
+        card=Card(
+            brand=CardBrand(row.brand),
+            last4=row.last4,
+            exp_month=row.exp_month,
+            exp_year=row.exp_year,
+            fingerprint=row.fingerprint,
+            country=row.country,
+            funding=CardFunding(row.funding),
+        ),
+        billing_details=BillingDetails(
+            name=billing["name"],
+            email=billing["email"],
+            phone=billing["phone"],
+            address=_address(billing["address"]),
+        ),
+        customer_id=row.customer_id,
+        detached=row.detached_at is not None,
+        metadata=dict(row.metadata),
+        created=int(row.created_at.timestamp()),
+    )

@@ -1,0 +1,274 @@
+"""Customer domain operations. Mutations take the open transaction they run in (the
+idempotency store opens it on the merchant's shard); reads open their own connection through
+Shards unless the caller passes one.
+
+A payment method belongs to at most one customer. Detaching is final (as at Stripe): the card
+can no longer be attached or charged. The card number enters as a Secret, is sealed by the
+vault before it reaches a row, and leaves again only through `card_for_charge`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from paycore.account.models import Page
+from paycore.customer.cards import check_card
+from paycore.customer.models import (
+    BillingDetails,
+    CardInput,
+    ChargeableCard,
+    CheckedCard,
+    Customer,
+    CustomerChanges,
+    NewCustomer,
+    PaymentMethod,
+)
+from paycore.customer.repository import CustomerRepository, PaymentMethodRepository
+from paycore.customer.vault import Fingerprinter, Vault
+from paycore.errors import ApiError, Reason, not_found
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.secret import Secret
+from paycore.storage import Shards
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+DEFAULT_PAYMENT_METHOD_PARAM = "invoice_settings.default_payment_method"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CustomerService:
+    def __init__(
+        self,
+        shards: Shards,
+        vault: Vault,
+        fingerprinter: Fingerprinter,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._shards = shards
+        self._vault = vault
+        self._fingerprinter = fingerprinter
+        self._clock = clock
+
+    # --- customers ---------------------------------------------------------------------------
+
+    async def create_customer(
+        self, connection: AsyncConnection, merchant_id: str, new: NewCustomer
+    ) -> Customer:
+        customer_id = new_id(Prefix.CUSTOMER, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        return await CustomerRepository(connection).insert(merchant_id, customer_id, new)
+
+    async def get_customer(self, merchant_id: str, customer_id: str) -> Customer:
+        return await self.require_customer(merchant_id, customer_id, param="id")
+
+    async def require_customer(
+        self,
+        merchant_id: str,
+        customer_id: str,
+        param: str = "customer",
+        connection: AsyncConnection | None = None,
+    ) -> Customer:
+        """The merchant's customer; NOT_FOUND naming `param` when it has none of that id."""
+        async with self._reading(merchant_id, connection) as reader:
+            customer = await CustomerRepository(reader).get(merchant_id, customer_id)
+        if customer is None:
+            raise not_found("customer", customer_id, param)
+        return customer
+
+    async def update_customer(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        customer_id: str,
+        changes: CustomerChanges,
+    ) -> Customer:
+        repository = CustomerRepository(connection)
+        customer = await repository.get(merchant_id, customer_id, for_update=True)
+        if customer is None:
+            raise not_found("customer", customer_id)
+        default = customer.default_payment_method
+        if changes.default_payment_method is not None:
+            default = changes.default_payment_method or None
+            if default is not None:
+                await self._require_attached(connection, merchant_id, default, customer_id)
+        metadata = {**customer.metadata, **changes.metadata}
+        updated = replace(
+            customer,
+            email=_changed(changes.email, customer.email),
+            name=_changed(changes.name, customer.name),
+            description=_changed(changes.description, customer.description),
+            phone=_changed(changes.phone, customer.phone),
+            address=customer.address if changes.address is None else changes.address,
+            default_payment_method=default,
+            metadata={key: value for key, value in metadata.items() if value},
+        )
+        return await repository.replace(updated)
+
+    async def list_customers(
+        self, merchant_id: str, limit: int, starting_after: str, email: str
+    ) -> Page[Customer]:
+        async with self._shards.read(merchant_id) as connection:
+            return await CustomerRepository(connection).list(
+                merchant_id, limit, starting_after, email
+            )
+
+    # --- payment methods ---------------------------------------------------------------------
+
+    def check_card(self, card: CardInput) -> CheckedCard:
+        """The card checked against today's date (UTC); ApiError naming the bad field."""
+        return check_card(card, self._clock())
+
+    def request_digest(self, label: str, value: Secret) -> str:
+        """What an idempotency request hash may hold in place of a card number or cvc: a keyed
+        digest, since a plain hash of a card number can be brute-forced."""
+        return self._fingerprinter.keyed(label, value)
+
+    async def create_payment_method(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        card: CheckedCard,
+        billing_details: BillingDetails,
+        metadata: dict[str, str],
+    ) -> PaymentMethod:
+        payment_method_id = new_id(
+            Prefix.PAYMENT_METHOD, logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        )
+        return await PaymentMethodRepository(connection).insert(
+            merchant_id,
+            payment_method_id,
+            card,
+            self._fingerprinter.fingerprint(card.number),
+            self._vault.seal(card.number, merchant_id, payment_method_id),
+            billing_details,
+            metadata,
+        )
+
+    async def get_payment_method(self, merchant_id: str, payment_method_id: str) -> PaymentMethod:
+        async with self._shards.read(merchant_id) as connection:
+            found = await PaymentMethodRepository(connection).get(merchant_id, payment_method_id)
+        if found is None:
+            raise not_found("payment_method", payment_method_id)
+        return found
+
+    async def list_payment_methods(
+        self,
+        merchant_id: str,
+        limit: int,
+        starting_after: str,
+        customer_id: str,
+        card_only: bool,
+    ) -> Page[PaymentMethod]:
+        async with self._shards.read(merchant_id) as connection:
+            if customer_id:
+                await self.require_customer(merchant_id, customer_id, connection=connection)
+            return await PaymentMethodRepository(connection).list(
+                merchant_id, limit, starting_after, customer_id, card_only
+            )
+
+    async def attach_payment_method(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payment_method_id: str,
+        customer_id: str,
+    ) -> PaymentMethod:
+        methods = PaymentMethodRepository(connection)
+        found = await methods.get(merchant_id, payment_method_id, for_update=True)
+        if found is None:
+            raise not_found("payment_method", payment_method_id)
+        await self.require_customer(merchant_id, customer_id, connection=connection)
+        if found.detached:
+            raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param="id", id=payment_method_id)
+        if found.customer_id == customer_id:
+            return found
+        if found.customer_id is not None:
+            raise ApiError(Reason.PAYMENT_METHOD_ALREADY_ATTACHED, param="id", id=found.id)
+        return await methods.set_customer(merchant_id, payment_method_id, customer_id)
+
+    async def detach_payment_method(
+        self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
+    ) -> PaymentMethod:
+        methods = PaymentMethodRepository(connection)
+        found = await methods.get(merchant_id, payment_method_id, for_update=True)
+        if found is None:
+            raise not_found("payment_method", payment_method_id)
+        if found.customer_id is None:
+            raise ApiError(
+                Reason.PAYMENT_METHOD_NOT_ATTACHED,
+                param="id",
+                id=payment_method_id,
+                customer="a customer",
+            )
+        detached = await methods.set_customer(merchant_id, payment_method_id, None)
+        await CustomerRepository(connection).clear_default_payment_method(
+            merchant_id, found.customer_id, payment_method_id
+        )
+        return detached
+
+    async def card_for_charge(
+        self,
+        merchant_id: str,
+        payment_method_id: str,
+        connection: AsyncConnection | None = None,
+    ) -> ChargeableCard:
+        """The card with its number, opened from the vault. NOT_FOUND (param "payment_method")
+        for an unknown or another merchant's payment method; FAILED_PRECONDITION
+        (PAYMENT_METHOD_DETACHED) for a detached one. Expiry is not checked here: the PSP
+        declines an expired card."""
+        async with self._reading(merchant_id, connection) as reader:
+            found = await PaymentMethodRepository(reader).get_sealed(merchant_id, payment_method_id)
+        if found is None:
+            raise not_found("payment_method", payment_method_id, "payment_method")
+        method, sealed = found
+        if method.detached:
+            raise ApiError(
+                Reason.PAYMENT_METHOD_DETACHED, param="payment_method", id=payment_method_id
+            )
+        return ChargeableCard(
+            payment_method_id=method.id,
+            customer_id=method.customer_id,
+            number=self._vault.open(sealed, merchant_id, payment_method_id),
+            exp_month=method.card.exp_month,
+            exp_year=method.card.exp_year,
+            brand=method.card.brand.value,
+            last4=method.card.last4,
+            fingerprint=method.card.fingerprint,
+            country=method.card.country,
+        )
+
+    async def _require_attached(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payment_method_id: str,
+        customer_id: str,
+    ) -> None:
+        found = await PaymentMethodRepository(connection).get(merchant_id, payment_method_id)
+        if found is None:
+            raise not_found("payment_method", payment_method_id, DEFAULT_PAYMENT_METHOD_PARAM)
+        if found.customer_id != customer_id:
+            raise ApiError(
+                Reason.PAYMENT_METHOD_NOT_ATTACHED,
+                param=DEFAULT_PAYMENT_METHOD_PARAM,
+                id=payment_method_id,
+                customer=customer_id,
+            )
+
+    @asynccontextmanager
+    async def _reading(
+        self, merchant_id: str, connection: AsyncConnection | None
+    ) -> AsyncIterator[AsyncConnection]:
+        if connection is not None:
+            yield connection
+            return
+        async with self._shards.read(merchant_id) as reader:
+            yield reader
+
+
+def _changed(value: str | None, current: str) -> str:
+    return current if value is None else value

@@ -1,0 +1,42 @@
+"""Operator lists over every shard (reviews and blocklist items of every merchant): one reader
+per physical shard, pages merged newest first. Never on a payment's path."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, TypeVar
+
+from paycore.storage import Shards
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def shard_readers(
+    shards: Shards, merchant_id: str | None
+) -> list[AbstractAsyncContextManager[AsyncConnection]]:
+    """The merchant's shard, or (None) one reader per physical shard."""
+    if merchant_id is not None:
+        return [shards.read(merchant_id)]
+    representatives: dict[int, int] = {}
+    for logical in range(shards.logical_shard_count):
+        representatives.setdefault(id(shards.engine_for_logical(logical)), logical)
+    return [shards.read_logical(logical) for logical in representatives.values()]
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Identified)
+
+
+def merge_newest_first(pages: list[tuple[list[T], bool]], limit: int) -> tuple[list[T], bool]:
+    """Newest first over several shards' pages (ids sort by time); platform-wide blocklist
+    items, present on every shard, once."""
+    seen: dict[str, T] = {}
+    for data, _ in pages:
+        for item in data:
+            seen.setdefault(item.id, item)
+    merged = sorted(seen.values(), key=lambda item: item.id, reverse=True)
+    has_more = any(more for _, more in pages) or len(merged) > limit
+    return merged[:limit], has_more

@@ -1,0 +1,249 @@
+"""Reviews, outcome labels, platform-wide blocklists and policies through gRPC, against real
+PostgreSQL (two shards) and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+import pytest
+import pytest_asyncio
+from grpc import aio
+from paycore.app import Platform
+from paycore.client import Paycore
+from paycore.storage.schema import fraud_assessments, fraud_blocklist_items
+from paycore.v1 import fraud_pb2
+from sqlalchemy import select
+
+from tests.fraud.support import again, returning_customer
+from tests.helpers import MerchantFixture, rich_error
+
+OperatorFor = Callable[[str | None], Paycore]
+REVIEW_EVERYTHING = fraud_pb2.UpdateRiskPolicyRequest(
+    rules=[
+        fraud_pb2.RiskRule(
+            name="review_everything",
+            conditions=[fraud_pb2.RiskCondition(feature="amount_usd", above=0)],
+            action=fraud_pb2.RISK_DECISION_REVIEW,
+        )
+    ]
+)
+
+
+@pytest_asyncio.fixture
+async def closed_reviews(platform: Platform) -> AsyncIterator[list[tuple[str, fraud_pb2.Review]]]:
+    """What the review listener heard during the test."""
+    heard: list[tuple[str, fraud_pb2.Review]] = []
+
+    async def listener(merchant_id: str, review: fraud_pb2.Review) -> None:
+        heard.append((merchant_id, review))
+
+    platform.fraud.review_listener = listener
+    yield heard
+    platform.fraud.review_listener = None
+
+
+async def _reviewed(merchant: MerchantFixture, operator: Paycore) -> fraud_pb2.RiskAssessment:
+    await operator.fraud.UpdateRiskPolicy(REVIEW_EVERYTHING)
+    assessment = await merchant.client.fraud.ScorePayment(returning_customer(merchant.merchant.id))
+    assert assessment.decision == fraud_pb2.RISK_DECISION_REVIEW
+    assert assessment.reasons[0] == "review_everything"
+    return assessment
+
+
+async def _label(platform: Platform, merchant_id: str, payment: str) -> str | None:
+    async with platform.shards.read(merchant_id) as connection:
+        label: str | None = (
+            await connection.execute(
+                select(fraud_assessments.c.label).where(
+                    fraud_assessments.c.merchant_id == merchant_id,
+                    fraud_assessments.c.payment == payment,
+                )
+            )
+        ).scalar_one()
+    return label
+
+
+async def test_approve_and_reject_close_reviews_label_payments_and_tell_the_listener(
+    merchant: MerchantFixture,
+    other_merchant: MerchantFixture,
+    admin_client_for: OperatorFor,
+    closed_reviews: list[tuple[str, fraud_pb2.Review]],
+    platform: Platform,
+) -> None:
+    operator = admin_client_for(merchant.merchant.id)
+    first = await _reviewed(merchant, operator)
+    second = await _reviewed(merchant, operator)
+    elsewhere = await _reviewed(other_merchant, admin_client_for(other_merchant.merchant.id))
+    anyone = admin_client_for(None)
+
+    review = await anyone.fraud.GetReview(fraud_pb2.GetReviewRequest(id=first.review))
+    assert review.status == fraud_pb2.REVIEW_STATUS_OPEN
+    assert (review.merchant, review.score) == (merchant.merchant.id, first.score)
+    mine = await anyone.fraud.ListReviews(
+        fraud_pb2.ListReviewsRequest(merchant=merchant.merchant.id, limit=1)
+    )
+    assert [r.id for r in mine.data] == [second.review] and mine.has_more
+    everyone = await anyone.fraud.ListReviews(
+        fraud_pb2.ListReviewsRequest(status=fraud_pb2.REVIEW_STATUS_OPEN, limit=100)
+    )
+    assert {first.review, second.review, elsewhere.review} <= {r.id for r in everyone.data}
+
+    approved = await anyone.fraud.ApproveReview(
+        fraud_pb2.ApproveReviewRequest(id=first.review, note="called the customer")
+    )
+    rejected = await anyone.fraud.RejectReview(fraud_pb2.RejectReviewRequest(id=second.review))
+    assert approved.status == fraud_pb2.REVIEW_STATUS_APPROVED and approved.closed > 0
+    assert approved.note == "called the customer"
+    assert rejected.status == fraud_pb2.REVIEW_STATUS_REJECTED
+    assert closed_reviews == [(merchant.merchant.id, approved), (merchant.merchant.id, rejected)]
+    assert await _label(platform, merchant.merchant.id, approved.payment) == "legitimate"
+    assert await _label(platform, merchant.merchant.id, rejected.payment) == "fraudulent"
+
+    with pytest.raises(aio.AioRpcError) as raised:
+        await anyone.fraud.RejectReview(fraud_pb2.RejectReviewRequest(id=first.review))
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert rich_error(raised.value).reason == "REVIEW_CLOSED"
+    # An operator acting for another merchant does not see this merchant's review.
+    with pytest.raises(aio.AioRpcError) as hidden:
+        await admin_client_for(other_merchant.merchant.id).fraud.GetReview(
+            fraud_pb2.GetReviewRequest(id=first.review)
+        )
+    assert hidden.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(aio.AioRpcError) as denied:
+        await merchant.client.fraud.ListReviews(fraud_pb2.ListReviewsRequest())
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert len(closed_reviews) == 2
+
+
+async def test_a_reported_fraud_is_labelled_and_counts_against_its_card(
+    merchant: MerchantFixture, admin_client_for: OperatorFor, platform: Platform
+) -> None:
+    merchant_id = merchant.merchant.id
+    operator = admin_client_for(merchant_id)
+    request = returning_customer(merchant_id)
+    await merchant.client.fraud.ScorePayment(request)
+    reported = await operator.fraud.ReportOutcome(
+        fraud_pb2.ReportOutcomeRequest(
+            payment=request.payment, label=fraud_pb2.OUTCOME_LABEL_FRAUDULENT, note="chargeback"
+        )
+    )
+    assert reported.label == fraud_pb2.OUTCOME_LABEL_FRAUDULENT and reported.reported > 0
+    assert await _label(platform, merchant_id, request.payment) == "fraudulent"
+    following = again(request, merchant_id)
+    await merchant.client.fraud.ScorePayment(following)
+    async with platform.shards.read(merchant_id) as connection:
+        features = (
+            await connection.execute(
+                select(fraud_assessments.c.features).where(
+                    fraud_assessments.c.merchant_id == merchant_id,
+                    fraud_assessments.c.payment == following.payment,
+                )
+            )
+        ).scalar_one()
+    assert features["card_declines_1h"] == 1 and features["card_attempts_1h"] == 2
+
+    with pytest.raises(aio.AioRpcError) as unknown:
+        await operator.fraud.ReportOutcome(
+            fraud_pb2.ReportOutcomeRequest(
+                payment=again(request, merchant_id).payment,
+                label=fraud_pb2.OUTCOME_LABEL_LEGITIMATE,
+            )
+        )
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(aio.AioRpcError) as unlabelled:
+        await operator.fraud.ReportOutcome(fraud_pb2.ReportOutcomeRequest(payment=request.payment))
+    assert rich_error(unlabelled.value).param == "label"
+
+
+async def test_a_platform_wide_block_reaches_every_shard_and_is_removed_from_every_shard(
+    merchant: MerchantFixture,
+    other_merchant: MerchantFixture,
+    admin_client_for: OperatorFor,
+    platform: Platform,
+) -> None:
+    operator = admin_client_for(None)
+    address = "192.0.2.55"
+    item = await operator.fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_IP, value=address, reason="botnet"
+        )
+    )
+    assert item.merchant == ""
+    same = await operator.fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(type=fraud_pb2.BLOCKLIST_ITEM_TYPE_IP, value=address)
+    )
+    assert same.id == item.id
+    for engine in platform.shards.engines:
+        async with engine.connect() as connection:
+            ids = (
+                await connection.execute(
+                    select(fraud_blocklist_items.c.id).where(
+                        fraud_blocklist_items.c.merchant_id == "",
+                        fraud_blocklist_items.c.value == address,
+                    )
+                )
+            ).scalars()
+            assert list(ids) == [item.id]
+    for fixture in (merchant, other_merchant):
+        scored = await fixture.client.fraud.ScorePayment(
+            returning_customer(fixture.merchant.id, ip=address)
+        )
+        assert scored.decision == fraud_pb2.RISK_DECISION_BLOCK
+        assert scored.reasons[0] == "blocklisted_ip"
+    listed = await operator.fraud.ListBlocklistItems(
+        fraud_pb2.ListBlocklistItemsRequest(type=fraud_pb2.BLOCKLIST_ITEM_TYPE_IP, value=address)
+    )
+    assert [listed_item.id for listed_item in listed.data] == [item.id]
+
+    removed = await operator.fraud.RemoveBlocklistItem(
+        fraud_pb2.RemoveBlocklistItemRequest(id=item.id)
+    )
+    assert removed.deleted
+    for fixture in (merchant, other_merchant):
+        scored = await fixture.client.fraud.ScorePayment(
+            returning_customer(fixture.merchant.id, ip=address)
+        )
+        assert "blocklisted_ip" not in scored.reasons
+    with pytest.raises(aio.AioRpcError) as gone:
+        await operator.fraud.RemoveBlocklistItem(fraud_pb2.RemoveBlocklistItemRequest(id=item.id))
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_policy_thresholds_are_per_merchant_and_checked(
+    merchant: MerchantFixture, other_merchant: MerchantFixture, admin_client_for: OperatorFor
+) -> None:
+    operator = admin_client_for(merchant.merchant.id)
+    strict = await operator.fraud.UpdateRiskPolicy(
+        fraud_pb2.UpdateRiskPolicyRequest(review_above=1, block_above=2)
+    )
+    assert (strict.review_above, strict.block_above, len(strict.rules)) == (1, 2, 0)
+    elsewhere = await admin_client_for(other_merchant.merchant.id).fraud.GetRiskPolicy(
+        fraud_pb2.GetRiskPolicyRequest()
+    )
+    assert (elsewhere.review_above, elsewhere.block_above, elsewhere.updated) == (500, 800, 0)
+    for bad, param in (
+        (fraud_pb2.UpdateRiskPolicyRequest(review_above=900, block_above=800), "block_above"),
+        (fraud_pb2.UpdateRiskPolicyRequest(review_above=1001), "review_above"),
+        (
+            fraud_pb2.UpdateRiskPolicyRequest(
+                rules=[fraud_pb2.RiskRule(name="Bad Name", action=fraud_pb2.RISK_DECISION_BLOCK)]
+            ),
+            "rules[0].name",
+        ),
+        (
+            fraud_pb2.UpdateRiskPolicyRequest(
+                rules=[
+                    fraud_pb2.RiskRule(
+                        name="no_action",
+                        conditions=[fraud_pb2.RiskCondition(feature="ip_attempts_1m", above=3)],
+                    )
+                ]
+            ),
+            "rules[0].action",
+        ),
+    ):
+        with pytest.raises(aio.AioRpcError) as raised:
+            await operator.fraud.UpdateRiskPolicy(bad)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert rich_error(raised.value).param == param

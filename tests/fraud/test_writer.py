@@ -1,0 +1,94 @@
+"""Assessments written behind the answer, and the scoring benchmark."""
+
+from __future__ import annotations
+
+import time
+
+from paycore.app import Platform
+from paycore.bench.fraud import report, run_fraud_bench
+from paycore.config import Settings
+from paycore.fraud.checks import payment_facts
+from paycore.fraud.metrics import FraudMetrics
+from paycore.fraud.writer import AssessmentWriter
+from paycore.storage.schema import fraud_assessments
+from prometheus_client import CollectorRegistry
+from sqlalchemy import func, select
+
+from tests.fraud.support import returning_customer
+from tests.helpers import MerchantFixture
+
+
+async def _stored(platform: Platform, merchant_id: str) -> dict[str, str]:
+    async with platform.shards.read(merchant_id) as connection:
+        rows = await connection.execute(
+            select(fraud_assessments.c.payment, fraud_assessments.c.model_version).where(
+                fraud_assessments.c.merchant_id == merchant_id
+            )
+        )
+        return {row.payment: row.model_version for row in rows}
+
+
+async def test_in_process_assessments_are_stored_once_flushed(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    merchant_id = merchant.merchant.id
+    requests = [returning_customer(merchant_id) for _ in range(30)]
+    for request in requests:
+        await platform.fraud.score_payment(merchant_id, request)
+    await platform.fraud.flush()
+    stored = await _stored(platform, merchant_id)
+    assert set(stored) == {request.payment for request in requests}
+    assert set(stored.values()) == {platform.fraud.model_version}
+
+
+async def test_a_full_queue_refuses_and_close_writes_what_it_holds(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    merchant_id = merchant.merchant.id
+    writer = AssessmentWriter(platform.shards, FraudMetrics(CollectorRegistry()), queue_max=1)
+    scored = []
+    for _ in range(2):
+        facts = payment_facts(merchant_id, returning_customer(merchant_id), time.time_ns() // 10**6)
+        async with platform.shards.read(merchant_id) as connection:
+            scored.append(await platform.fraud.evaluate(connection, facts))
+    assert writer.submit(scored[0].assessment)
+    assert not writer.submit(scored[1].assessment)  # the caller writes this one itself
+    await writer.close()
+    stored = await _stored(platform, merchant_id)
+    assert scored[0].assessment.payment in stored
+    assert scored[1].assessment.payment not in stored
+
+
+async def test_the_benchmark_measures_every_phase(migrated: Settings) -> None:
+    phases = await run_fraud_bench(
+        migrated.database_urls[0], migrated.redis_url, requests=40, concurrency=4
+    )
+    assert [phase.histogram.count for phase in phases] == [40, 40, 40, 10]
+    text = report(phases)
+    assert "score_payment, one at a time" in text and "target: p99 <= 5 ms" in text
+
+
+async def test_platform_close_writes_what_is_left(
+    migrated: Settings, merchant: MerchantFixture
+) -> None:
+    from paycore.app import build_platform
+
+    own = build_platform(migrated, CollectorRegistry())
+    merchant_id = merchant.merchant.id
+    request = returning_customer(merchant_id)
+    await own.fraud.score_payment(merchant_id, request)
+    await own.close()
+    reader = build_platform(migrated, CollectorRegistry())
+    try:
+        async with reader.shards.read(merchant_id) as connection:
+            count = (
+                await connection.execute(
+                    select(func.count()).where(
+                        fraud_assessments.c.merchant_id == merchant_id,
+                        fraud_assessments.c.payment == request.payment,
+                    )
+                )
+            ).scalar_one()
+    finally:
+        await reader.close()
+    assert count == 1
