@@ -110,14 +110,16 @@ def _free_port(host: str) -> int:
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Until our child answers /healthz: its pid tells it from another server on the port."""
     deadline = time.monotonic() + PSP_START_SECONDS_MAX
     while time.monotonic() < deadline and process.poll() is None:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
+                if json.loads(response.read()).get("pid") == process.pid:
                     return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(0.1)
     raise ConfigurationError(f"the PSP simulator did not start on {url} (is the port in use?)")
 
 

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from paycore.config import load_settings
+from paycore.errors import ConfigurationError
 from paycore.psp import cards
 from paycore.psp.client import PspClient, PspError, PspRejected, PspTimeout, PspTransientError
+from paycore.psp.command import address_of
 
 from tests.helpers import PspSimulator
 from tests.psp.support import card, charge
@@ -94,3 +97,28 @@ async def test_the_client_can_be_closed_and_used_again(psp: PspSimulator) -> Non
         assert (await charge(client)).status == "captured"
     finally:
         await client.close()
+
+
+async def test_keys_with_any_characters_are_looked_up(psp: PspSimulator) -> None:
+    client = psp.client()
+    key = "pord_1/attempt 2?x=%41&é"
+    try:
+        charged = await charge(client, key=key)
+        assert await client.lookup(key) == charged
+        assert await client.lookup(key[:-1]) is None
+    finally:
+        await client.close()
+
+
+def test_the_timeout_setting() -> None:
+    assert load_settings({}).psp_timeout_ms == 5000
+    assert load_settings({}).psp_url == "http://127.0.0.1:8091"
+    assert load_settings({"PAYCORE_PSP_TIMEOUT_MS": "250"}).psp_timeout_ms == 250
+
+
+def test_the_simulator_address_of_a_url() -> None:
+    assert address_of("http://127.0.0.1:8091") == "127.0.0.1:8091"
+    assert address_of("http://localhost") == "localhost:8091"
+    assert address_of("http://127.0.0.1:0") == "127.0.0.1:0"  # any free port
+    with pytest.raises(ConfigurationError):
+        address_of("https://psp.example.com")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
+from paycore.config import Settings
+from paycore.dev import _psp_simulator
+from paycore.errors import ConfigurationError
 from paycore.psp import cards
 from paycore.psp.client import PspClient
 
@@ -111,6 +117,18 @@ async def test_the_process_keeps_its_operations_across_restarts_and_a_crash(tmp_
         await _stop(process)
 
 
+def test_a_settlement_report_needs_a_store(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "psp", "settlement", "--date", "2026-01-02",
+         "--data-dir", str(tmp_path / "nothing")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "no PSP store" in refused.stderr and refused.stdout == ""
+
+
 def test_bad_options_are_refused_by_name(tmp_path: Path) -> None:
     refused = subprocess.run(
         [sys.executable, "-m", "paycore.cli", "psp", "--error-rate", "2",
@@ -121,3 +139,28 @@ def test_bad_options_are_refused_by_name(tmp_path: Path) -> None:
     )  # fmt: skip
     assert refused.returncode == 2
     assert "--error-rate" in refused.stderr
+
+
+def test_dev_never_takes_another_server_on_the_port_for_its_simulator(tmp_path: Path) -> None:
+    class Impostor(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"status": "ok", "pid": 1}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Impostor) as impostor:
+        thread = threading.Thread(target=impostor.serve_forever, daemon=True)
+        thread.start()
+        settings = Settings(
+            psp_url=f"http://127.0.0.1:{impostor.server_address[1]}", data_dir=tmp_path
+        )
+        try:
+            with pytest.raises(ConfigurationError, match="port in use"), _psp_simulator(settings):
+                pass
+        finally:
+            impostor.shutdown()

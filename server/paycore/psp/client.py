@@ -79,6 +79,9 @@ class PspRejected(PspError):
 
 
 class PspClient:
+    """Calls one PSP over one keep-alive session, made on first use in the running event loop
+    (so use a client from one loop only) and closed by close()."""
+
     def __init__(
         self,
         base_url: str,

@@ -96,6 +96,7 @@ def run_psp_command(arguments: argparse.Namespace, settings: Settings) -> None:
     from paycore.psp.requests import PspFailure
     from paycore.psp.settlement import parse_day
     from paycore.psp.simulator import Faults
+    from paycore.psp.store import DATABASE_FILE
 
     data_dir: Path = arguments.data_dir or settings.data_dir / "psp"
     if arguments.psp_command == "settlement":
@@ -103,6 +104,9 @@ def run_psp_command(arguments: argparse.Namespace, settings: Settings) -> None:
             day = parse_day(arguments.date)
         except ValueError:
             raise ConfigurationError(f"--date {arguments.date!r} is not YYYY-MM-DD") from None
+        if not (data_dir / DATABASE_FILE).exists():
+            # An empty report would read as "nothing happened that day".
+            raise ConfigurationError(f"no PSP store in {data_dir} (see --data-dir)")
         print_settlement(data_dir, day)
         return
     faults = Faults()
@@ -126,4 +130,5 @@ def address_of(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise ConfigurationError(f"PAYCORE_PSP_URL {url!r} is not http://host:port")
-    return f"{parts.hostname}:{parts.port or DEFAULT_PORT}"
+    port = DEFAULT_PORT if parts.port is None else parts.port
+    return f"{parts.hostname}:{port}"

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -182,7 +183,8 @@ class Simulator:
         return await self.get_faults(request)
 
     async def health(self, request: web.Request) -> web.StreamResponse:
-        return _json(200, '{"status":"ok"}')
+        # The pid lets whoever started this process tell it from another one on the port.
+        return _json(200, json.dumps({"status": "ok", "pid": os.getpid()}))
 
     async def _hang(self) -> None:
         """Holds the answer until the client gives up (aiohttp then cancels this handler),
