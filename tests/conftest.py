@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
+from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop, open_shop
 
 SHARD_COUNT = 2
 
@@ -200,3 +201,32 @@ async def admin_client_for(
     yield make
     for client in clients:
         await client.close()
+
+
+# Pay-in: a server of its own wired to a fresh PSP simulator, with short executor timings
+# (leases, backoff, breaker) so that retries, recoveries and the breaker happen within a test.
+
+
+@pytest_asyncio.fixture
+async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
+    settings = migrated.with_overrides(
+        psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS
+    )
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_grpc_server(platform, "127.0.0.1:0")
+    admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
+    try:
+        yield PayIn(platform, server, admin, settings.admin_token)
+    finally:
+        await admin.close()
+        await server.stop(1)
+        await platform.close()
+
+
+@pytest_asyncio.fixture
+async def shop(payin: PayIn) -> AsyncIterator[Shop]:
+    opened = await open_shop(payin.admin, payin.target, payin.admin_token)
+    try:
+        yield opened
+    finally:
+        await opened.close()

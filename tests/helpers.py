@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -173,3 +178,55 @@ class PspSimulator:
         """Rows in one of its tables (charges, refunds, operations), read from the file."""
         with contextlib.closing(sqlite3.connect(self.data_dir / DATABASE_FILE)) as connection:
             return int(connection.execute(f"select count(*) from {table}").fetchone()[0])
+
+
+def server_environment(
+    settings: Settings, grpc_port: int, metrics_port: int, **extra: str
+) -> dict[str, str]:
+    """The environment of a `paycore` process serving `settings` (the tests' databases)."""
+    return {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
+        "PAYCORE_DATABASE_URLS": ",".join(settings.database_urls),
+        "PAYCORE_REDIS_URL": settings.redis_url,
+        "PAYCORE_REDIS_PREFIX": settings.redis_key_prefix,
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+        "PAYCORE_KEY_HASH_SECRET": settings.key_hash_secret,
+        "PAYCORE_VAULT_KEY": settings.vault_key,
+        "PAYCORE_CARD_FINGERPRINT_KEY": settings.card_fingerprint_key,
+        "PAYCORE_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
+        "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+        "PAYCORE_SHUTDOWN_GRACE_SECONDS": "20",
+        "PAYCORE_DB_POOL_SIZE": "3",
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def serving_process(
+    settings: Settings, *arguments: str, **extra: str
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], int, int]]:
+    grpc_port, metrics_port = free_port(), free_port()
+    process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; waits are async
+        [sys.executable, "-m", "paycore.cli", "serve", *arguments],
+        env=server_environment(settings, grpc_port, metrics_port, **extra),
+    )
+    try:
+        await wait_serving(grpc_port)
+        yield process, grpc_port, metrics_port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def wait_serving(port: int, timeout_seconds: float = 30) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        try:
+            status = await health_status(f"127.0.0.1:{port}", "paycore.v1.AccountService")
+        except aio.AioRpcError:
+            status = None
+        if status == health_pb2.HealthCheckResponse.SERVING:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"nothing served on port {port}")

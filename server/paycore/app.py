@@ -19,6 +19,7 @@ from paycore.customer.vault import Fingerprinter, Vault
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
 from paycore.events.servicer import EventServicer
+from paycore.executor.servicer import ExecutorServicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
@@ -27,6 +28,8 @@ from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
+from paycore.payment.servicer import PaymentServicer
+from paycore.payment.services import PayIn, build_pay_in
 from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
@@ -44,14 +47,21 @@ from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
     event_pb2_grpc,
+    executor_pb2_grpc,
     fraud_pb2_grpc,
     ledger_pb2_grpc,
+    payment_pb2_grpc,
     wallet_pb2_grpc,
 )
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from paycore.worker import Job
-from paycore.worker.jobs import IdempotencyKeyPruner, LedgerHoldExpiry, OutboxPublisher
+from paycore.worker.jobs import (
+    ExecutorResume,
+    IdempotencyKeyPruner,
+    LedgerHoldExpiry,
+    OutboxPublisher,
+)
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -75,8 +85,10 @@ class Platform:
     fraud_redis: Redis
     """Its own client: short timeouts, so scoring never waits long on a Redis that is down."""
     customers: CustomerService
+    pay_in: PayIn
 
     async def close(self) -> None:
+        await self.pay_in.close()
         await self.coalescer.close()
         await self.fraud.close()
         await self.redis.aclose()
@@ -100,6 +112,13 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     velocity = VelocityCounters(
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
+    mutations = Mutations(shards, IdempotencyStore())
+    fraud = FraudService(
+        shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
+    )
+    customers = CustomerService(
+        shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
+    )
     return Platform(
         settings=settings,
         shards=shards,
@@ -108,21 +127,16 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         policies=policies,
         authenticator=Authenticator(settings, shards, hasher),
         rate_limiter=RateLimiter(redis, settings.rate_limits_per_second, settings.redis_key_prefix),
-        mutations=Mutations(shards, IdempotencyStore()),
+        mutations=mutations,
         accounts=AccountService(shards, hasher, contracts.scope_resources(policies)),
         ledger=ledger,
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger),
         events=EventService(shards),
-        fraud=FraudService(
-            shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
-        ),
+        fraud=fraud,
         fraud_redis=fraud_redis,
-        customers=CustomerService(
-            shards,
-            Vault.from_setting(settings.vault_key),
-            Fingerprinter(settings.card_fingerprint_key),
-        ),
+        customers=customers,
+        pay_in=build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud),
     )
 
 
@@ -133,6 +147,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         OutboxPublisher(RedisStreamPublisher(platform.redis, settings.redis_key_prefix)),
         IdempotencyKeyPruner(retention_seconds=settings.idempotency_retention_hours * 3600),
         LedgerHoldExpiry(platform.ledger),
+        ExecutorResume(platform.pay_in.executor),
     ]
 
 
@@ -170,6 +185,16 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(
         CustomerServicer(platform.customers, platform.mutations), server
     )
+    pay_in = platform.pay_in
+    payment_pb2_grpc.add_PaymentServiceServicer_to_server(
+        PaymentServicer(
+            pay_in.intents, pay_in.checkouts, pay_in.refunds, platform.accounts, platform.customers
+        ),
+        server,
+    )
+    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
+        ExecutorServicer(pay_in.executor), server
+    )
     return [
         "paycore.v1.AccountService",
         "paycore.v1.LedgerService",
@@ -177,4 +202,6 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         "paycore.v1.EventService",
         "paycore.v1.FraudService",
         "paycore.v1.CustomerService",
+        "paycore.v1.PaymentService",
+        "paycore.v1.ExecutorService",
     ]

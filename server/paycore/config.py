@@ -62,6 +62,26 @@ class Settings:
     psp_url: str = "http://127.0.0.1:8091"
     """PAYCORE_PSP_URL: the PSP simulator or a real PSP adapter's endpoint."""
 
+    executor_lease_ms: int = 30_000
+    """PAYCORE_EXECUTOR_LEASE_MS: how long a runner owns an execution it sent to the PSP; after
+    it (the runner died) a worker resolves the outcome with a status query."""
+
+    executor_max_attempts: int = 5
+    """PAYCORE_EXECUTOR_MAX_ATTEMPTS: PSP requests per execution before it is dead-lettered."""
+
+    executor_retry_base_ms: int = 100
+    """PAYCORE_EXECUTOR_RETRY_BASE_MS: the first retry's backoff; each next one doubles."""
+
+    executor_inline_wait_ms: int = 1000
+    """PAYCORE_EXECUTOR_INLINE_WAIT_MS: how long a request waits for retries before leaving
+    them to the worker (the payment then answers `processing`)."""
+
+    psp_breaker_threshold: int = 5
+    """PAYCORE_PSP_BREAKER_THRESHOLD: PSP failures in a row that open the circuit breaker."""
+
+    psp_breaker_open_ms: int = 5000
+    """PAYCORE_PSP_BREAKER_OPEN_MS: how long the open breaker fails calls fast before a trial."""
+
     psp_timeout_ms: int = 5000
     """PAYCORE_PSP_TIMEOUT_MS: how long a call to the PSP may take in all; past it the outcome
     is unknown and is resolved by looking the idempotency key up, never by charging again."""
@@ -161,6 +181,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_addr=env.get("PAYCORE_HTTP_ADDR", defaults.http_addr),
         metrics_addr=env.get("PAYCORE_METRICS_ADDR", defaults.metrics_addr),
         psp_url=env.get("PAYCORE_PSP_URL", defaults.psp_url),
+        executor_lease_ms=_int(env, "PAYCORE_EXECUTOR_LEASE_MS", defaults.executor_lease_ms),
+        executor_max_attempts=_int(
+            env, "PAYCORE_EXECUTOR_MAX_ATTEMPTS", defaults.executor_max_attempts
+        ),
+        executor_retry_base_ms=_int(
+            env, "PAYCORE_EXECUTOR_RETRY_BASE_MS", defaults.executor_retry_base_ms
+        ),
+        executor_inline_wait_ms=_int(
+            env, "PAYCORE_EXECUTOR_INLINE_WAIT_MS", defaults.executor_inline_wait_ms
+        ),
+        psp_breaker_threshold=_int(
+            env, "PAYCORE_PSP_BREAKER_THRESHOLD", defaults.psp_breaker_threshold
+        ),
+        psp_breaker_open_ms=_int(env, "PAYCORE_PSP_BREAKER_OPEN_MS", defaults.psp_breaker_open_ms),
         psp_timeout_ms=_int(env, "PAYCORE_PSP_TIMEOUT_MS", defaults.psp_timeout_ms),
         logical_shard_count=logical_shard_count,
         shard_map=parse_shard_map(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from typing import Any
 
 from google.protobuf.descriptor import FileDescriptor
 from paycore import v1
@@ -33,3 +34,9 @@ def method_policies() -> dict[str, MethodPolicy]:
 def scope_resources(policies: dict[str, MethodPolicy]) -> frozenset[str]:
     """Resources a restricted key can be scoped to: those the contract's methods name."""
     return frozenset(policy.scope.split(":")[0] for policy in policies.values() if policy.scope)
+
+
+def enum_number(enum_type: Any, prefix: str, value: str) -> Any:
+    """The number of a proto enum value from its lowercase name (`succeeded` ->
+    PAYMENT_INTENT_STATUS_SUCCEEDED with prefix PAYMENT_INTENT_STATUS)."""
+    return enum_type.Value(f"{prefix}_{value.upper()}")

@@ -162,6 +162,47 @@ class Reason(Enum):
         "An internal error occurred (request {request_id})",
     )
     UNAVAILABLE = (Status.UNAVAILABLE, ErrorType.API, "{detail}")
+    # Pay-in (payment intents, payments, refunds, the executor).
+    PAYMENT_INTENT_UNEXPECTED_STATE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "This PaymentIntent is {status}; {action} needs it to be one of: {expected}",
+    )
+    CAPTURE_EXCEEDS_AUTHORIZED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} {amount} is more than the {capturable} still capturable",
+    )
+    REFUND_EXCEEDS_CAPTURED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "Refund {param} {amount} is more than the {remaining} that remains refundable",
+    )
+    CHARGE_NOT_REFUNDABLE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The {object} {id} is {status}: only a paid one can be refunded",
+    )
+    CHECKOUT_EXISTS = (
+        Status.ALREADY_EXISTS,
+        ErrorType.INVALID_REQUEST,
+        "A payment with checkout_id {checkout_id} exists already",
+    )
+    PAYMENT_ORDER_ID_EXISTS = (
+        Status.ALREADY_EXISTS,
+        ErrorType.INVALID_REQUEST,
+        "A payment order with payment_order_id {payment_order_id} exists already",
+    )
+    PAYMENT_METHOD_CUSTOMER_MISMATCH = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "The payment method {payment_method} is attached to a customer other than {customer}",
+    )
+    EXECUTION_NOT_DEAD_LETTERED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The execution {id} is not dead-lettered",
+    )
     # Events (server/paycore/events): a method of a served service that is not built yet.
     METHOD_NOT_IMPLEMENTED = (
         Status.UNIMPLEMENTED,

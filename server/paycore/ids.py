@@ -59,6 +59,7 @@ class Prefix(StrEnum):
     LEDGER_ACCOUNT = "la"
     LEDGER_TRANSFER = "lt"
     LEDGER_ENTRY = "le"
+    EXECUTION = "exe"
     # fraud (issue 5)
     RISK_ASSESSMENT = "fas"
     REVIEW = "prv"

@@ -5,6 +5,7 @@ They run before any state changes, so a bad request changes nothing.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 
@@ -109,3 +110,14 @@ def enum_value(param: str, value: int, known: Mapping[int, object]) -> int:
     if value not in known:
         raise ApiError(Reason.PARAMETER_UNKNOWN_ENUM, param=param, value=value)
     return value
+
+
+def ip_address(param: str, value: str) -> str:
+    """An IPv4 or IPv6 address, or empty."""
+    value = value.strip()
+    if not value:
+        return value
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise invalid(param, "must be an IPv4 or IPv6 address") from None

@@ -7,7 +7,6 @@ searched for them."""
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -18,22 +17,14 @@ import pytest_asyncio
 from aiohttp import ClientSession
 from paycore.app import Platform
 from paycore.client import connect, idempotency_key
-from paycore.customer.cards import luhn_valid
 from paycore.edge import start_edge
 from paycore.storage.idempotency import request_fingerprint
 from paycore.v1 import customer_pb2
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.customer.support import card_request, failure, new_customer
 from tests.edge.helpers import call
 from tests.helpers import MerchantFixture
-
-
-def random_card(prefix: str, length: int) -> str:
-    """A Luhn-valid number no other test uses, so that any trace of it is this test's leak."""
-    body = prefix + "".join(secrets.choice("0123456789") for _ in range(length - len(prefix) - 1))
-    return next(body + digit for digit in "0123456789" if luhn_valid(body + digit))
+from tests.secrecy import assert_nowhere, column_values, log_texts, random_card
 
 
 def random_cvc(digits: int, avoid: set[str]) -> str:
@@ -140,14 +131,14 @@ async def test_card_numbers_and_cvcs_are_found_nowhere(
         repr(charged),
     ]
     assert_nowhere(numbers, cvcs, answers, "a response or error")
-    log_lines = _log_texts(caplog.records)
+    log_lines = log_texts(caplog.records)
     assert any("CustomerService/CreatePaymentMethod" in line for line in log_lines)
     assert_nowhere(numbers, cvcs, log_lines, "a log record")
 
     merchant_ids = {merchant.merchant.id, other_merchant.merchant.id}
     everything, theirs = [], []
     for engine in platform.shards.engines:
-        for merchant_id, value in await _column_values(engine):
+        for merchant_id, value in await column_values(engine):
             everything.append(value)
             if merchant_id in merchant_ids:
                 theirs.append(value)
@@ -158,55 +149,3 @@ async def test_card_numbers_and_cvcs_are_found_nowhere(
     plain_hash = request_fingerprint("/paycore.v1.CustomerService/CreatePaymentMethod", request)
     assert not any(plain_hash.decode("latin-1") in value for value in theirs)
     assert_nowhere([], cvcs, theirs, "a database column of these merchants")
-
-
-def assert_nowhere(numbers: list[str], cvcs: list[str], texts: list[str], where: str) -> None:
-    """Neither a number (whole, or the part that last4 does not show) nor a cvc standing alone
-    (ids and fingerprints may hold any digits inside them)."""
-    patterns = [re.escape(number[:-4]) for number in numbers]
-    patterns += [rf"(?<![0-9A-Za-z]){cvc}(?![0-9A-Za-z])" for cvc in cvcs]
-    for pattern in patterns:
-        found = [value for value in texts if re.search(pattern, value)]
-        assert not found, f"a card secret is in {where}"
-
-
-def _log_texts(records: list[logging.LogRecord]) -> list[str]:
-    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-    texts = []
-    for record in records:
-        texts.append(formatter.format(record))
-        texts.append(repr(record.args))
-        texts.append(record.exc_text or "")
-    return texts
-
-
-async def _column_values(engine: AsyncEngine) -> list[tuple[str, str]]:
-    """(merchant id or "", value) of every text, bytea, jsonb and text[] column of every
-    table; bytea decoded byte for byte (latin-1), so ASCII digits in it are found."""
-    values: list[tuple[str, str]] = []
-    async with engine.connect() as connection:
-        columns = (
-            await connection.execute(
-                text(
-                    "select c.table_name, c.column_name, c.data_type,"
-                    " exists(select 1 from information_schema.columns m"
-                    "  where m.table_schema = 'public' and m.table_name = c.table_name"
-                    "  and m.column_name = 'merchant_id') as has_merchant"
-                    " from information_schema.columns c join information_schema.tables t"
-                    "  on t.table_schema = c.table_schema and t.table_name = c.table_name"
-                    " where c.table_schema = 'public' and t.table_type = 'BASE TABLE'"
-                    " and c.data_type in ('text', 'character varying', 'bytea', 'jsonb', 'ARRAY')"
-                )
-            )
-        ).all()
-        assert {"payment_methods", "customers", "idempotency_keys"} <= {row[0] for row in columns}
-        for table, column, data_type, has_merchant in columns:
-            owner = '"merchant_id"' if has_merchant else "''"
-            rendered = f'"{column}"' if data_type == "bytea" else f'"{column}"::text'
-            rows = await connection.execute(
-                text(f'select {owner}, {rendered} from "{table}" where "{column}" is not null')
-            )
-            for merchant_id, value in rows:
-                shown = bytes(value).decode("latin-1") if data_type == "bytea" else value
-                values.append((merchant_id, shown))
-    return values

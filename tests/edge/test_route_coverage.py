@@ -20,6 +20,8 @@ _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger
 _EVENTS = "test_events::test_events_list_and_read_back_with_their_objects"
 _WEBHOOKS = "test_events::test_webhook_routes_answer_501_until_built"
 _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
+_INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
+_CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
 _PAYMENT_METHODS = (
     "test_customers::test_payment_methods_tokenize_with_the_publishable_key_attach_and_detach"
@@ -73,6 +75,24 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/attach"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/detach"): _PAYMENT_METHODS,
+    ("POST", "/v1/payment_intents"): _INTENTS,
+    ("POST", "/v1/payment_intents/{id}/confirm"): _INTENTS,
+    ("POST", "/v1/payment_intents/{id}/capture"): _INTENTS,
+    ("POST", "/v1/payment_intents/{id}/cancel"): _INTENTS,
+    ("GET", "/v1/payment_intents/{id}"): _INTENTS,
+    ("GET", "/v1/payment_intents"): _INTENTS,
+    ("POST", "/v1/refunds"): _INTENTS,
+    ("GET", "/v1/refunds/{id}"): _INTENTS,
+    ("GET", "/v1/refunds"): _INTENTS,
+    ("POST", "/v1/payments"): _CHECKOUTS,
+    ("GET", "/v1/payments/{id}"): _CHECKOUTS,
+    ("GET", "/v1/payments"): _CHECKOUTS,
+    ("GET", "/v1/payment_orders/{id}"): _CHECKOUTS,
+    ("POST", "/v1/executor/executions"): _CHECKOUTS,
+    ("GET", "/v1/executor/executions/{id}"): _CHECKOUTS,
+    ("GET", "/v1/executor/executions"): _CHECKOUTS,
+    ("GET", "/v1/executor/dead_letters"): _CHECKOUTS,
+    ("POST", "/v1/executor/dead_letters/{id}/requeue"): _CHECKOUTS,
 }
 
 

@@ -11,7 +11,7 @@ from paycore import contracts
 from paycore.app import Platform
 from paycore.client import connect
 from paycore.runtime.interceptors.base import Handler, WrappedHandlers
-from paycore.v1 import account_pb2, payment_pb2
+from paycore.v1 import account_pb2, payout_pb2
 from prometheus_client import generate_latest
 
 from tests.helpers import MerchantFixture, health_status, reflected_services, rich_error
@@ -24,13 +24,14 @@ async def test_health_reports_each_service(target: str) -> None:
     serving = health_pb2.HealthCheckResponse.SERVING
     assert statuses["paycore.v1.AccountService"] == serving
     assert statuses[""] == serving
-    assert statuses["paycore.v1.PaymentService"] == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert statuses["paycore.v1.PaymentService"] == serving
+    assert statuses["paycore.v1.PayoutService"] == health_pb2.HealthCheckResponse.NOT_SERVING
     assert len(statuses) >= 12
 
 
 async def test_services_not_built_yet_answer_unimplemented(merchant: MerchantFixture) -> None:
     with pytest.raises(aio.AioRpcError) as raised:
-        await merchant.client.payments.GetPayment(payment_pb2.GetPaymentRequest(id="pay_x"))
+        await merchant.client.payouts.GetPayout(payout_pb2.GetPayoutRequest(id="po_x"))
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 

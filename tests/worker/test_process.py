@@ -17,8 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from tests.events.support import record, stream_entries
-from tests.helpers import MerchantFixture, free_port, http_get
-from tests.test_processes import _environment as serve_environment
+from tests.helpers import MerchantFixture, free_port, http_get, server_environment
 from tests.worker.support import store_key, stored_keys
 
 pytestmark = pytest.mark.slow
@@ -27,7 +26,7 @@ pytestmark = pytest.mark.slow
 def _environment(settings: Settings, metrics_port: int) -> dict[str, str]:
     # The same environment `paycore serve` is tested with (whatever settings it comes to need).
     return {
-        **serve_environment(settings, free_port(), free_port()),
+        **server_environment(settings, free_port(), free_port()),
         "PAYCORE_WORKER_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_SHUTDOWN_GRACE_SECONDS": "10",
         "PAYCORE_DB_POOL_SIZE": "2",

@@ -114,7 +114,12 @@ async def test_run_once_drains_every_shard_and_reports_failures(platform: Platfo
 
 async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> None:
     names = [job.name for job in build_jobs(platform)]
-    assert names == ["outbox_publisher", "idempotency_key_pruner", "ledger_hold_expiry"]
+    assert names == [
+        "outbox_publisher",
+        "idempotency_key_pruner",
+        "ledger_hold_expiry",
+        "executor_resume",
+    ]
     concurrent = Worker(
         build_jobs(platform),
         platform.shards.engines,

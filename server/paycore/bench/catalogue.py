@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from paycore.bench import accounts, health
+from paycore.bench import accounts, health, payments
 from paycore.bench.scenario import Scenario
 
 SCENARIOS: tuple[Scenario, ...] = (
     accounts.SCENARIO,
     health.SCENARIO,
+    payments.SCENARIO,
 )
 
 

@@ -30,6 +30,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         # Payment (pay_): a checkout of one or more payment orders (System Design Interview).
         "payment.created",
         "payment.succeeded",
+        "payment.partially_succeeded",
         "payment.failed",
         # PaymentOrder (pord_): one order executed against the PSP.
         "payment_order.created",

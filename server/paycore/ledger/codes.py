@@ -40,6 +40,22 @@ MERCHANT_ACCOUNTS = (
 )
 BALANCE_ACCOUNTS = (BALANCE_PENDING, BALANCE_AVAILABLE)
 
+
+def for_seller(spec: AccountCode, seller_account: str) -> AccountCode:
+    """A marketplace seller's own balance account: kept by the merchant (on its shard), coded
+    `<code>:<seller account id>`."""
+    return AccountCode(
+        f"{spec.code}:{seller_account}",
+        spec.type,
+        spec.debits_must_not_exceed_credits,
+        spec.credits_must_not_exceed_debits,
+    )
+
+
+def seller_accounts(seller_account: str) -> tuple[AccountCode, ...]:
+    return tuple(for_seller(spec, seller_account) for spec in BALANCE_ACCOUNTS)
+
+
 # Transfer codes the money-moving services use (LedgerTransfer.code).
 TRANSFER_PAYMENT = "payment"
 TRANSFER_FEE = "fee"

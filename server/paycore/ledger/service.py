@@ -104,16 +104,18 @@ class LedgerService:
         return account
 
     async def merchant_accounts(
-        self, connection: AsyncConnection, merchant_id: str, currency: str
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        currency: str,
+        specs: Sequence[codes.AccountCode] = codes.MERCHANT_ACCOUNTS,
     ) -> dict[str, Account]:
-        """The platform's accounts of `merchant_id` in `currency` (paycore.ledger.codes),
-        created on first use."""
+        """The platform's accounts of `merchant_id` in `currency` (paycore.ledger.codes; or
+        those `specs`, e.g. a seller's), by code, created on first use."""
         repository = rows.AccountRepository(connection)
-        found = await repository.by_codes(
-            merchant_id, currency, [spec.code for spec in codes.MERCHANT_ACCOUNTS]
-        )
+        found = await repository.by_codes(merchant_id, currency, [spec.code for spec in specs])
         shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
-        for spec in codes.MERCHANT_ACCOUNTS:
+        for spec in specs:
             if spec.code not in found:
                 found[spec.code] = await repository.insert_if_absent(
                     new_id(Prefix.LEDGER_ACCOUNT, shard),

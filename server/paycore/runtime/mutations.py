@@ -4,6 +4,7 @@ the idempotency-key store whenever the call carried an `idempotency-key`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 Change = Callable[[AsyncConnection], Awaitable[ResponseT]]
+Completion = Callable[[ResponseT], Awaitable[ResponseT]]
 
 # Owner of the idempotency keys of admin-token calls that create a tenant.
 ADMIN_OWNER = "admin"
@@ -53,4 +55,42 @@ class Mutations:
         fingerprint = request_fingerprint(call.method, request)
         return await self._store.run(
             engine, owner, call.idempotency_key, fingerprint, response_type, change, stored_form
+        )
+
+    async def key_seen(self, merchant_id: str) -> bool:
+        """Whether this call's idempotency key was used before (its answer is stored or its
+        request is under way): such a call replays or resumes and does nothing new."""
+        key = current_call().idempotency_key
+        if key is None:
+            return False
+        async with self._shards.read(merchant_id) as connection:
+            return await self._store.exists(connection, merchant_id, key)
+
+    async def phased(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        record: Change[ResponseT],
+        complete: Completion[ResponseT],
+        lease: timedelta,
+    ) -> ResponseT:
+        """A change that reaches a PSP: `record` commits the request's records (its recovery
+        point), then `complete` runs outside any transaction (paycore.storage.idempotency)."""
+        engine = self._shards.engine_for_merchant(merchant_id)
+        call = current_call()
+        if call.idempotency_key is None:
+            async with engine.begin() as connection:
+                recorded = await record(connection)
+            return await complete(recorded)
+        fingerprint = request_fingerprint(call.method, request)
+        return await self._store.run_phased(
+            engine,
+            merchant_id,
+            call.idempotency_key,
+            fingerprint,
+            response_type,
+            record,
+            complete,
+            lease,
         )

@@ -10,6 +10,14 @@ The lock is released at commit, after the row became visible, so a waiting dupli
 finds the row. A change that fails with a final domain error (NOT_FOUND, FAILED_PRECONDITION...)
 rolls back and its error is stored, so a replay gets the same answer; invalid arguments and
 transient failures store nothing and the key stays free for a corrected or retried request.
+
+A request that calls a PSP cannot be one transaction (no external call runs inside one), so it
+runs in phases (`run_phased`, after Brandur Leach's recovery points): the first transaction
+makes the request's records and stores the key with `recovery_point` and a lease
+(`locked_until`); the request then completes outside any transaction and stores its final
+answer. A duplicate arriving while the lease runs answers ABORTED; one arriving after it (the
+first request's process died) takes the lease and resumes the completion from the stored
+first-phase answer, which never repeats the first phase.
 """
 
 from __future__ import annotations
@@ -18,12 +26,13 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason, Status
 from paycore.storage.schema import idempotency_keys
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -41,10 +50,21 @@ FINAL_ERROR_STATUSES = frozenset(
 )
 
 
+# The recovery point a phased request's key holds between its phases.
+RECORDED = "recorded"
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     status: Status
     body: bytes
+
+
+@dataclass(frozen=True)
+class _StoredKey:
+    response: StoredResponse
+    recovery_point: str | None
+    leased: bool
 
 
 def request_fingerprint(method: str, request: Message) -> bytes:
@@ -75,7 +95,7 @@ class IdempotencyStore:
             async with engine.begin() as connection:
                 stored = await self._claim(connection, owner, key, fingerprint)
                 if stored is not None:
-                    return _replay(stored, response_type)
+                    return _replay(stored.response, response_type)
                 try:
                     response = await change(connection)
                 except ApiError as error:
@@ -93,9 +113,107 @@ class IdempotencyStore:
                     )
             raise
 
+    async def run_phased(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        key: str,
+        fingerprint: bytes,
+        response_type: type[ResponseT],
+        record: Callable[[AsyncConnection], Awaitable[ResponseT]],
+        complete: Callable[[ResponseT], Awaitable[ResponseT]],
+        lease: timedelta,
+    ) -> ResponseT:
+        """`record` runs in the first transaction; `complete` gets its answer, runs outside any
+        transaction (it may call a PSP) and must be safe to run again from the same answer."""
+        final_error: ApiError | None = None
+        try:
+            async with engine.begin() as connection:
+                stored = await self._claim(connection, owner, key, fingerprint)
+                if stored is not None and stored.recovery_point is None:
+                    return _replay(stored.response, response_type)
+                if stored is not None and stored.leased:
+                    raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
+                if stored is not None:
+                    recorded = _replay(stored.response, response_type)
+                    await self._lease(connection, owner, key, lease)
+                else:
+                    try:
+                        recorded = await record(connection)
+                    except ApiError as error:
+                        final_error = error if error.status in FINAL_ERROR_STATUSES else None
+                        raise
+                    body = StoredResponse(Status.OK, recorded.SerializeToString())
+                    await self._remember(connection, owner, key, fingerprint, body, RECORDED)
+                    await self._lease(connection, owner, key, lease)
+        except ApiError as error:
+            if error is final_error:
+                async with engine.begin() as connection:
+                    await self._remember(
+                        connection, owner, key, fingerprint, _error_response(error)
+                    )
+            raise
+        try:
+            response = await complete(recorded)
+        except ApiError as error:
+            async with engine.begin() as connection:
+                if error.status in FINAL_ERROR_STATUSES:
+                    await self._finish(connection, owner, key, _error_response(error))
+                else:
+                    await self._release(connection, owner, key)
+            raise
+        except BaseException:
+            async with engine.begin() as connection:
+                await self._release(connection, owner, key)
+            raise
+        async with engine.begin() as connection:
+            await self._finish(
+                connection, owner, key, StoredResponse(Status.OK, response.SerializeToString())
+            )
+        return response
+
+    async def exists(self, connection: AsyncConnection, owner: str, key: str) -> bool:
+        found = await connection.execute(
+            select(idempotency_keys.c.key).where(
+                idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key
+            )
+        )
+        return found.one_or_none() is not None
+
+    async def _lease(
+        self, connection: AsyncConnection, owner: str, key: str, lease: timedelta
+    ) -> None:
+        await connection.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
+            .values(locked_until=func.now() + lease)
+        )
+
+    async def _release(self, connection: AsyncConnection, owner: str, key: str) -> None:
+        """The request stopped without an answer: a retry may resume at once."""
+        await connection.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
+            .values(locked_until=None)
+        )
+
+    async def _finish(
+        self, connection: AsyncConnection, owner: str, key: str, response: StoredResponse
+    ) -> None:
+        await connection.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
+            .values(
+                response_status=int(response.status),
+                response_body=response.body,
+                recovery_point=None,
+                locked_until=None,
+            )
+        )
+
     async def _claim(
         self, connection: AsyncConnection, owner: str, key: str, fingerprint: bytes
-    ) -> StoredResponse | None:
+    ) -> _StoredKey | None:
         lock_id = func.hashtextextended(f"{owner} {key}", 0)  # keys hold no spaces
         if not (
             await connection.execute(select(func.pg_try_advisory_xact_lock(lock_id)))
@@ -107,6 +225,10 @@ class IdempotencyStore:
                     idempotency_keys.c.request_hash,
                     idempotency_keys.c.response_status,
                     idempotency_keys.c.response_body,
+                    idempotency_keys.c.recovery_point,
+                    func.coalesce(idempotency_keys.c.locked_until > func.now(), False).label(
+                        "leased"
+                    ),
                 ).where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
             )
         ).one_or_none()
@@ -114,7 +236,11 @@ class IdempotencyStore:
             return None
         if row.request_hash != fingerprint:
             raise ApiError(Reason.IDEMPOTENCY_KEY_REUSED, param="idempotency-key")
-        return StoredResponse(Status(row.response_status), bytes(row.response_body))
+        return _StoredKey(
+            StoredResponse(Status(row.response_status), bytes(row.response_body)),
+            row.recovery_point,
+            row.leased,
+        )
 
     async def _remember(
         self,
@@ -123,6 +249,7 @@ class IdempotencyStore:
         key: str,
         fingerprint: bytes,
         response: StoredResponse,
+        recovery_point: str | None = None,
     ) -> None:
         await connection.execute(
             insert(idempotency_keys)
@@ -132,6 +259,7 @@ class IdempotencyStore:
                 request_hash=fingerprint,
                 response_status=int(response.status),
                 response_body=response.body,
+                recovery_point=recovery_point,
             )
             .on_conflict_do_nothing()
         )

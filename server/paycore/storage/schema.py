@@ -84,8 +84,13 @@ idempotency_keys = Table(
     Column("key", Text, nullable=False),
     Column("request_hash", LargeBinary, nullable=False),
     # 0 (OK) with the serialized response, or a gRPC status code with the error as JSON.
+    # A request that reaches a PSP runs in phases: until it finishes, recovery_point names the
+    # last phase committed, the response is that phase's answer, and locked_until is the lease
+    # of the request driving it (a retry after the lease resumes from the recovery point).
     Column("response_status", Integer, nullable=False),
     Column("response_body", LargeBinary, nullable=False),
+    Column("recovery_point", Text),
+    Column("locked_until", DateTime(timezone=True)),
     _created_at(),
     PrimaryKeyConstraint("merchant_id", "key", name="idempotency_keys_pkey"),
     Index("idempotency_keys_created_at_idx", "created_at"),
@@ -174,6 +179,180 @@ ledger_entries = Table(
     *_balance_columns(),
     _created_at(),
     PrimaryKeyConstraint("merchant_id", "account_id", "sequence", name="ledger_entries_pkey"),
+)
+
+# Pay-in (server/paycore/payment) and the executor (server/paycore/executor).
+payment_intents = Table(
+    "payment_intents",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("capture_method", Text, nullable=False),
+    Column("customer_id", Text),
+    Column("payment_method_id", Text),
+    Column("amount_capturable", BigInteger, nullable=False, server_default="0"),
+    Column("amount_received", BigInteger, nullable=False, server_default="0"),
+    # Refunds not failed, including those still at the PSP: never above amount_received.
+    Column("amount_refunded", BigInteger, nullable=False, server_default="0"),
+    Column("fee", BigInteger, nullable=False, server_default="0"),
+    Column("transfer_destination", Text),
+    Column("application_fee_amount", BigInteger, nullable=False, server_default="0"),
+    Column("description", Text, nullable=False, server_default=""),
+    # {code, decline_code, message} of the last failed attempt, or null.
+    Column("last_error", JSONB),
+    # The fraud assessment of the last confirmation: {score, decision, reasons, review, ...}.
+    Column("risk", JSONB),
+    Column("psp_charge", Text),
+    Column("hold_transfer_id", Text),
+    Column("execution_id", Text),
+    Column("canceled_at", DateTime(timezone=True)),
+    Column("cancellation_reason", Text),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="payment_intents_pkey"),
+    Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("checkout_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("buyer_info", JSONB, nullable=False),
+    Column("customer_id", Text),
+    Column("payment_method_id", Text, nullable=False),
+    Column("risk", JSONB),
+    Column("failure_code", Text, nullable=False, server_default=""),
+    Column("failure_message", Text, nullable=False, server_default=""),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="payments_pkey"),
+    Index("payments_checkout_idx", "merchant_id", "checkout_id", unique=True),
+)
+
+payment_orders = Table(
+    "payment_orders",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("payment_id", Text, nullable=False),
+    # The merchant's own id of the order; the PSP's idempotency key for its charge.
+    Column("payment_order_id", Text, nullable=False),
+    Column("seller_account", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("amount_refunded", BigInteger, nullable=False, server_default="0"),
+    Column("fee", BigInteger, nullable=False, server_default="0"),
+    Column("psp_reference", Text, nullable=False, server_default=""),
+    Column("failure_code", Text, nullable=False, server_default=""),
+    Column("decline_code", Text, nullable=False, server_default=""),
+    Column("failure_message", Text, nullable=False, server_default=""),
+    Column("execution_id", Text),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="payment_orders_pkey"),
+    Index("payment_orders_payment_idx", "merchant_id", "payment_id"),
+    Index("payment_orders_client_id_idx", "merchant_id", "payment_order_id", unique=True),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("payment_intent_id", Text),
+    Column("payment_order_id", Text),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("failure_reason", Text, nullable=False, server_default=""),
+    Column("execution_id", Text),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="refunds_pkey"),
+    Index("refunds_payment_intent_idx", "merchant_id", "payment_intent_id"),
+    Index("refunds_payment_order_idx", "merchant_id", "payment_order_id"),
+)
+
+# One operation (charge, authorize, capture, void, refund) run against the PSP.
+executions = Table(
+    "executions",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("operation", Text, nullable=False),
+    Column("payment_intent_id", Text),
+    Column("payment_order_id", Text),
+    Column("refund_id", Text),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("payment_method_id", Text),
+    # The PSP object a capture, void or refund acts on.
+    Column("psp_charge", Text),
+    # What the PSP deduplicates on: every attempt of this execution sends the same key.
+    Column("psp_key", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    # While running: the runner's lease; after it a worker treats the outcome as unknown.
+    Column("lease_until", DateTime(timezone=True)),
+    Column("psp_reference", Text, nullable=False, server_default=""),
+    Column("result", JSONB),
+    Column("failure_code", Text, nullable=False, server_default=""),
+    Column("failure_message", Text, nullable=False, server_default=""),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("merchant_id", "id", name="executions_pkey"),
+    Index("executions_id_idx", "id", unique=True),
+    # The worker's queue: executions that are due or whose runner vanished.
+    Index(
+        "executions_due_idx",
+        "next_attempt_at",
+        postgresql_where=text("state IN ('queued', 'retry_scheduled', 'unknown_outcome')"),
+    ),
+    Index("executions_running_idx", "lease_until", postgresql_where=text("state = 'running'")),
+    Index(
+        "executions_dead_idx",
+        "merchant_id",
+        "id",
+        postgresql_where=text("state = 'dead_lettered'"),
+    ),
+)
+
+execution_attempts = Table(
+    "execution_attempts",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("execution_id", Text, nullable=False),
+    Column("number", Integer, nullable=False),
+    # request | status_query
+    Column("kind", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    # in_flight | succeeded | declined | retryable_error | timeout | not_found
+    Column("outcome", Text, nullable=False),
+    Column("error_code", Text, nullable=False, server_default=""),
+    Column("error_message", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("merchant_id", "execution_id", "number", name="execution_attempts_pkey"),
+)
+
+# A merchant's pricing; merchants without a row pay the default plan (paycore.payment.fees).
+fee_plans = Table(
+    "fee_plans",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("percent_basis_points", Integer, nullable=False),
+    Column("fixed_amount", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", name="fee_plans_pkey"),
 )
 
 # Events (server/paycore/events): what each state change wrote, in the same transaction, and
@@ -330,6 +509,9 @@ __all__ = [
     "api_keys",
     "customers",
     "events",
+    "execution_attempts",
+    "executions",
+    "fee_plans",
     "fraud_assessments",
     "fraud_blocklist_items",
     "fraud_policies",
@@ -340,6 +522,10 @@ __all__ = [
     "ledger_transfers",
     "merchants",
     "metadata",
+    "payment_intents",
     "payment_methods",
+    "payment_orders",
+    "payments",
+    "refunds",
     "seller_accounts",
 ]

@@ -8,6 +8,8 @@ second copy of the money.
   balance_available, except internal moves between the two (`availability`); its fee is the
   sum of the `fee` transfers with the same `source` metadata. Its id is the transfer's, with
   the txn_ prefix, so it routes to the same shard.
+- A marketplace seller's wallet (`account=acct_...`) reads the seller's own balance accounts,
+  which the merchant keeps (paycore.ledger.codes.for_seller).
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from paycore.storage.pagination import newest_first, page
 from paycore.storage.schema import ledger_transfers
 from sqlalchemy import func, select
 
-_BALANCE_CODES = [spec.code for spec in codes.BALANCE_ACCOUNTS]
+
+def _balance_codes(seller_account: str) -> list[str]:
+    """[pending, available]: the merchant's own, or (a seller's) codes.for_seller's."""
+    specs = codes.seller_accounts(seller_account) if seller_account else codes.BALANCE_ACCOUNTS
+    return [spec.code for spec in specs]
+
+
 TYPES = {
     codes.TRANSFER_PAYMENT: "payment",
     codes.TRANSFER_REFUND: "refund",
@@ -68,22 +76,20 @@ class WalletService:
 
     async def get_balance(self, merchant_id: str, seller_account: str) -> Balance:
         await self._check_seller(merchant_id, seller_account)
-        if seller_account:
-            # Sellers have no ledger accounts of their own yet: nothing has moved for them.
-            return Balance({}, {})
+        balance_codes = _balance_codes(seller_account)
         async with self._shards.read(merchant_id) as connection:
-            accounts = await AccountRepository(connection).of_merchant(merchant_id, _BALANCE_CODES)
+            accounts = await AccountRepository(connection).of_merchant(merchant_id, balance_codes)
         if await self._ledger.expire_for_accounts([account.id for account in accounts]):
             async with self._shards.read(merchant_id) as connection:
                 accounts = await AccountRepository(connection).of_merchant(
-                    merchant_id, _BALANCE_CODES
+                    merchant_id, balance_codes
                 )
         available: dict[str, int] = {}
         pending: dict[str, int] = {}
         for account in accounts:
             balances = account.balances
             posted = balances.credits_posted - balances.debits_posted
-            if account.code == codes.BALANCE_AVAILABLE.code:
+            if account.code == balance_codes[1]:
                 available[account.currency] = posted - balances.debits_pending
             else:
                 pending[account.currency] = posted
@@ -104,10 +110,10 @@ class WalletService:
         only_id: str = "",
     ) -> tuple[list[BalanceTransaction], bool]:
         await self._check_seller(merchant_id, seller_account)
-        if seller_account:
-            return [], False
         async with self._shards.read(merchant_id) as connection:
-            accounts = await AccountRepository(connection).of_merchant(merchant_id, _BALANCE_CODES)
+            accounts = await AccountRepository(connection).of_merchant(
+                merchant_id, _balance_codes(seller_account)
+            )
             balance_ids = {account.id: account.code for account in accounts}
             if not balance_ids:
                 return [], False

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.events.publishing import PUBLISH_BATCH_MAX, EventPublisher, publish_pending
+from paycore.executor.service import RESUME_BATCH_MAX, Executor
 from paycore.ledger.service import EXPIRY_SWEEP_LIMIT, LedgerService
 from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,3 +49,17 @@ class LedgerHoldExpiry:
 
     async def run(self, engine: AsyncEngine) -> int:
         return await self.ledger.expire_overdue_on(engine, self.batch_size)
+
+
+@dataclass(frozen=True)
+class ExecutorResume:
+    """Runs the executions that are due: retries after backoff, unknown outcomes (a status
+    query first), and those whose runner died mid-call (its lease ran out)."""
+
+    executor: Executor
+    batch_size: int = RESUME_BATCH_MAX
+    name: str = "executor_resume"
+    interval_seconds: float = 0.5
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.executor.resume_due(engine, self.batch_size)

@@ -1,0 +1,119 @@
+"""What the executor stores: an execution (one operation against the PSP) and its attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Operation(StrEnum):
+    CHARGE = "charge"  # authorize and capture in one PSP call
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+
+
+class ExecutionState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRY_SCHEDULED = "retry_scheduled"
+    UNKNOWN_OUTCOME = "unknown_outcome"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead_lettered"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {ExecutionState.SUCCEEDED, ExecutionState.FAILED, ExecutionState.DEAD_LETTERED}
+)
+
+
+class AttemptKind(StrEnum):
+    REQUEST = "request"
+    STATUS_QUERY = "status_query"
+
+
+class AttemptOutcome(StrEnum):
+    IN_FLIGHT = "in_flight"
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    RETRYABLE_ERROR = "retryable_error"
+    TIMEOUT = "timeout"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class NewExecution:
+    merchant_id: str
+    operation: Operation
+    amount: int
+    currency: str
+    # What the PSP deduplicates on; every attempt sends it.
+    psp_key: str
+    payment_intent_id: str | None = None
+    payment_order_id: str | None = None
+    refund_id: str | None = None
+    payment_method_id: str | None = None
+    psp_charge: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PspAnswer:
+    """The PSP's final word on an execution, as stored (paycore.psp.client.PspResult)."""
+
+    reference: str
+    status: str
+    amount: int
+    decline_code: str = ""
+    message: str = ""
+
+    @property
+    def declined(self) -> bool:
+        return self.status in ("declined", "failed")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    kind: AttemptKind
+    started: float
+    finished: float | None
+    outcome: AttemptOutcome
+    error_code: str = ""
+    error_message: str = ""
+
+
+@dataclass(frozen=True)
+class Execution:
+    id: str
+    merchant_id: str
+    operation: Operation
+    payment_intent_id: str | None
+    payment_order_id: str | None
+    refund_id: str | None
+    amount: int
+    currency: str
+    payment_method_id: str | None
+    psp_charge: str | None
+    psp_key: str
+    state: ExecutionState
+    attempt_count: int
+    next_attempt: float | None
+    lease_until: float | None
+    psp_reference: str
+    answer: PspAnswer | None
+    failure_code: str
+    failure_message: str
+    metadata: dict[str, str]
+    created: int
+    attempts: tuple[Attempt, ...] = ()
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state is ExecutionState.SUCCEEDED

@@ -1,0 +1,440 @@
+"""Runs executions against the PSP (DESIGN.md, "Payment flow").
+
+One step of an execution is three moves, and only the middle one leaves the database:
+  1. claim (a short transaction): lock the row (SKIP LOCKED), take a lease, record the attempt
+     as in flight;
+  2. call the PSP with the execution's own idempotency key (no transaction open);
+  3. record (a short transaction): close the attempt, move the state, and for a final answer
+     let the owner (the payment) apply it in the same transaction: its status, the ledger,
+     the outbox event.
+A crash between 1 and 3 leaves a running execution whose lease runs out; whoever takes it next
+asks the PSP for the key's status first, so an unknown outcome is resolved by a status query
+and never by a second charge. Transient failures are retried with backoff; an execution that
+exhausts its attempts is dead-lettered for an operator to requeue. While the PSP keeps failing
+the circuit breaker opens and executions fail fast without calling it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from paycore.customer.models import ChargeableCard
+from paycore.errors import ApiError, Reason, not_found
+from paycore.executor.breaker import BreakerState, CircuitBreaker
+from paycore.executor.machine import check_transition
+from paycore.executor.models import (
+    AttemptKind,
+    AttemptOutcome,
+    Execution,
+    ExecutionState,
+    NewExecution,
+    Operation,
+    PspAnswer,
+)
+from paycore.executor.repository import ExecutionRepository
+from paycore.executor.retry import RetryPolicy
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.psp.client import (
+    CardDetails,
+    PspClient,
+    PspError,
+    PspRejected,
+    PspResult,
+    PspTimeout,
+    PspTransientError,
+)
+from paycore.storage import Shards
+from paycore.storage.pagination import page
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+RESUME_BATCH_MAX = 100
+
+Completion = Callable[[AsyncConnection, Execution], Awaitable[None]]
+"""Applies a succeeded or failed execution to its owner, inside the recording transaction."""
+
+
+class CardSource(Protocol):
+    async def card_for_charge(self, merchant_id: str, payment_method_id: str) -> ChargeableCard: ...
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # How long a runner owns a running execution; after it the outcome counts as unknown.
+    lease_seconds: float = 30.0
+    # How long a request waits in-line for retries before leaving them to the worker.
+    inline_wait_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one PSP call came to."""
+
+    state: ExecutionState
+    attempt: AttemptOutcome
+    answer: PspAnswer | None = None
+    error_code: str = ""
+    error_message: str = ""
+    delay: float | None = None
+
+
+class ExecutorMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.attempts = Counter(
+            "paycore_executor_attempts",
+            "PSP calls made by the executor, by operation, kind and outcome.",
+            ["operation", "kind", "outcome"],
+            registry=registry,
+        )
+        self.breaker_open = Gauge(
+            "paycore_executor_breaker_open",
+            "1 while the circuit breaker in front of the PSP is open or half-open.",
+            registry=registry,
+        )
+
+
+class Executor:
+    def __init__(
+        self,
+        shards: Shards,
+        psp: PspClient,
+        cards: CardSource,
+        metrics: ExecutorMetrics,
+        settings: ExecutorSettings = ExecutorSettings(),
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._shards = shards
+        self._psp = psp
+        self._cards = cards
+        self._metrics = metrics
+        self._settings = settings
+        self.breaker = breaker or CircuitBreaker()
+        self.completion: Completion | None = None
+
+    # -- creating and reading -------------------------------------------------------------------
+
+    async def enqueue(self, connection: AsyncConnection, new: NewExecution) -> str:
+        """Adds an execution in the caller's transaction; the caller runs it after commit. The
+        worker only takes it once a lease has passed, so the caller goes first."""
+        execution_id = new_id(Prefix.EXECUTION, logical_shard_of(new.merchant_id, Prefix.ACCOUNT))
+        # Without a key of its own, the execution's id is what the PSP deduplicates on.
+        keyed = new if new.psp_key else replace(new, psp_key=execution_id)
+        await ExecutionRepository(connection).insert(
+            execution_id, keyed, due_in_seconds=self._settings.lease_seconds
+        )
+        return execution_id
+
+    async def get(self, execution_id: str, merchant_id: str | None) -> Execution:
+        engine = self._shards.engine_for_logical(logical_shard_of(execution_id, Prefix.EXECUTION))
+        async with engine.connect() as connection:
+            found = await ExecutionRepository(connection).get(merchant_id, execution_id)
+        if found is None:
+            raise not_found("execution", execution_id)
+        return found
+
+    async def list(
+        self,
+        merchant_id: str | None,
+        limit: int,
+        starting_after: str,
+        *,
+        state: ExecutionState | None = None,
+        payment_order_id: str = "",
+        payment_intent_id: str = "",
+    ) -> tuple[list[Execution], bool]:
+        engines = (
+            [self._shards.engine_for_merchant(merchant_id)]
+            if merchant_id
+            else list(self._shards.engines)
+        )
+        found: list[Execution] = []
+        for engine in engines:
+            async with engine.connect() as connection:
+                found += await ExecutionRepository(connection).find(
+                    merchant_id,
+                    limit,
+                    starting_after,
+                    state=state,
+                    payment_order_id=payment_order_id,
+                    payment_intent_id=payment_intent_id,
+                )
+        found.sort(key=lambda execution: execution.id, reverse=True)
+        return page(found, limit)
+
+    # -- running --------------------------------------------------------------------------------
+
+    async def run(
+        self, merchant_id: str, execution_id: str, inline_wait: float | None = None
+    ) -> Execution:
+        """Steps the execution until it is final, or until its next retry is further away than
+        the in-line budget (the worker takes it from there). Returns it as it then stands."""
+        budget = self._settings.inline_wait_seconds if inline_wait is None else inline_wait
+        while True:
+            execution = await self._step(merchant_id, execution_id)
+            if execution.state.terminal or execution.state is ExecutionState.RUNNING:
+                return execution
+            delay = max(0.0, (execution.next_attempt or 0.0) - time.time())
+            if delay > budget or self.breaker.state is BreakerState.OPEN:
+                return execution
+            budget -= delay
+            await asyncio.sleep(delay)
+
+    async def resume_due(self, engine: AsyncEngine, limit: int = RESUME_BATCH_MAX) -> int:
+        """The worker's job on one physical shard: runs what is due (retries, unknown outcomes,
+        executions whose runner vanished). Returns how many it stepped."""
+        if self.breaker.state is BreakerState.OPEN:
+            return 0
+        async with engine.connect() as connection:
+            due = await ExecutionRepository(connection).due(limit)
+        await asyncio.gather(*(self.run(merchant, found, 0.0) for merchant, found in due))
+        return len(due)
+
+    async def requeue(self, execution_id: str, merchant_id: str | None) -> Execution:
+        found = await self.get(execution_id, merchant_id)
+        engine = self._shards.engine_for_merchant(found.merchant_id)
+        async with engine.begin() as connection:
+            repository = ExecutionRepository(connection)
+            locked = await repository.lock(found.merchant_id, execution_id)
+            if locked is None or locked.state is not ExecutionState.DEAD_LETTERED:
+                raise ApiError(Reason.EXECUTION_NOT_DEAD_LETTERED, param="id", id=execution_id)
+            check_transition(locked.state, ExecutionState.QUEUED)
+            await repository.update_state(
+                locked, ExecutionState.QUEUED, next_attempt_in=0.0, attempt_count=0
+            )
+        return await self.run(found.merchant_id, execution_id)
+
+    async def _step(self, merchant_id: str, execution_id: str) -> Execution:
+        if self.breaker.state is BreakerState.OPEN:
+            return await self.get(execution_id, merchant_id)
+        claimed = await self._claim(merchant_id, execution_id)
+        if claimed is None:
+            return await self.get(execution_id, merchant_id)
+        execution, kind, attempt = claimed
+        if kind is AttemptKind.REQUEST and not self.breaker.allow():
+            outcome = _Outcome(
+                ExecutionState.RETRY_SCHEDULED,
+                AttemptOutcome.RETRYABLE_ERROR,
+                error_code="circuit_open",
+                error_message="the PSP failed repeatedly; calls pause until a trial succeeds",
+                delay=self.breaker.seconds_until_trial(),
+            )
+            return await self._record(execution, attempt, kind, outcome, counted=False)
+        outcome = await self._call(execution, kind)
+        self._metrics.attempts.labels(execution.operation.value, kind.value, outcome.attempt).inc()
+        return await self._record(execution, attempt, kind, outcome)
+
+    async def _claim(
+        self, merchant_id: str, execution_id: str
+    ) -> tuple[Execution, AttemptKind, int] | None:
+        """Takes the execution for one attempt; None when it is final or someone else has it."""
+        engine = self._shards.engine_for_merchant(merchant_id)
+        async with engine.begin() as connection:
+            repository = ExecutionRepository(connection)
+            execution = await repository.lock(merchant_id, execution_id)
+            if execution is None or execution.state.terminal:
+                return None
+            if execution.state is ExecutionState.RUNNING:
+                if (execution.lease_until or 0.0) > time.time():
+                    return None
+                # Its runner vanished mid-call: whether the PSP got the request is unknown.
+                await repository.finish_attempt(
+                    execution,
+                    None,
+                    AttemptOutcome.TIMEOUT,
+                    "runner_lost",
+                    "the runner's lease ran out",
+                )
+                check_transition(execution.state, ExecutionState.UNKNOWN_OUTCOME)
+                execution = _with_state(execution, ExecutionState.UNKNOWN_OUTCOME)
+            kind = (
+                AttemptKind.STATUS_QUERY
+                if execution.state is ExecutionState.UNKNOWN_OUTCOME
+                else AttemptKind.REQUEST
+            )
+            check_transition(execution.state, ExecutionState.RUNNING)
+            count = execution.attempt_count + (kind is AttemptKind.REQUEST)
+            await repository.update_state(
+                execution,
+                ExecutionState.RUNNING,
+                lease_seconds=self._settings.lease_seconds,
+                attempt_count=count,
+            )
+            attempt = await repository.start_attempt(execution, kind)
+        return _with_state(execution, ExecutionState.RUNNING, count), kind, attempt
+
+    async def _call(self, execution: Execution, kind: AttemptKind) -> _Outcome:
+        retry = self._settings.retry
+        exhausted = execution.attempt_count >= retry.max_attempts
+        try:
+            if kind is AttemptKind.STATUS_QUERY:
+                result = await self._psp.lookup(execution.psp_key)
+                self.breaker.record_success()
+                if result is None:
+                    # Never processed: sending the request again (same key) is safe.
+                    state = (
+                        ExecutionState.DEAD_LETTERED
+                        if exhausted
+                        else ExecutionState.RETRY_SCHEDULED
+                    )
+                    return _Outcome(state, AttemptOutcome.NOT_FOUND, delay=0.0)
+            else:
+                result = await self._request(execution)
+                self.breaker.record_success()
+        except PspTimeout as error:
+            self.breaker.record_failure()
+            return _Outcome(
+                ExecutionState.UNKNOWN_OUTCOME,
+                AttemptOutcome.TIMEOUT,
+                error_code=error.code,
+                error_message=error.message,
+                delay=retry.delay(max(1, execution.attempt_count)),
+            )
+        except PspTransientError as error:
+            self.breaker.record_failure()
+            if kind is AttemptKind.STATUS_QUERY:
+                state = ExecutionState.UNKNOWN_OUTCOME
+            else:
+                state = (
+                    ExecutionState.DEAD_LETTERED if exhausted else ExecutionState.RETRY_SCHEDULED
+                )
+            return _Outcome(
+                state,
+                AttemptOutcome.RETRYABLE_ERROR,
+                error_code=error.code,
+                error_message=error.message,
+                delay=retry.delay(max(1, execution.attempt_count)),
+            )
+        except PspRejected as error:
+            self.breaker.record_success()
+            return _Outcome(
+                ExecutionState.FAILED,
+                AttemptOutcome.DECLINED,
+                error_code=error.code,
+                error_message=error.message,
+            )
+        except ApiError as error:  # the payment method vanished before the charge
+            return _Outcome(
+                ExecutionState.FAILED,
+                AttemptOutcome.DECLINED,
+                error_code=error.reason.name.lower(),
+                error_message=error.message,
+            )
+        return _answered(result)
+
+    async def _request(self, execution: Execution) -> PspResult:
+        psp, key = self._psp, execution.psp_key
+        operation = execution.operation
+        if operation in (Operation.CHARGE, Operation.AUTHORIZE):
+            if execution.payment_method_id is None:
+                raise PspRejected("payment_method_missing", "the execution names no payment method")
+            card = await self._cards.card_for_charge(
+                execution.merchant_id, execution.payment_method_id
+            )
+            return await psp.charge(
+                idempotency_key=key,
+                merchant=execution.merchant_id,
+                reference=execution.payment_order_id or execution.payment_intent_id or "",
+                amount=execution.amount,
+                currency=execution.currency,
+                card=CardDetails(card.number, card.exp_month, card.exp_year),
+                capture=operation is Operation.CHARGE,
+            )
+        charge = execution.psp_charge or ""
+        if operation is Operation.CAPTURE:
+            return await psp.capture(idempotency_key=key, charge=charge, amount=execution.amount)
+        if operation is Operation.VOID:
+            return await psp.void(idempotency_key=key, charge=charge)
+        return await psp.refund(idempotency_key=key, charge=charge, amount=execution.amount)
+
+    async def _record(
+        self,
+        claimed: Execution,
+        attempt: int,
+        kind: AttemptKind,
+        outcome: _Outcome,
+        counted: bool = True,
+    ) -> Execution:
+        engine = self._shards.engine_for_merchant(claimed.merchant_id)
+        async with engine.begin() as connection:
+            repository = ExecutionRepository(connection)
+            current = await repository.get(claimed.merchant_id, claimed.id)
+            if (
+                current is None
+                or current.state is not ExecutionState.RUNNING
+                or (current.attempts and current.attempts[-1].number != attempt)
+            ):
+                # Our lease ran out and another runner took over: its answer is the same one
+                # (the PSP deduplicates on the key), and it records it.
+                return current or claimed
+            await repository.finish_attempt(
+                current, attempt, outcome.attempt, outcome.error_code, outcome.error_message
+            )
+            check_transition(current.state, outcome.state)
+            failure_code = outcome.error_code or (
+                outcome.answer.decline_code if outcome.answer else ""
+            )
+            await repository.update_state(
+                current,
+                outcome.state,
+                next_attempt_in=None if outcome.state.terminal else (outcome.delay or 0.0),
+                attempt_count=None if counted else max(0, current.attempt_count - 1),
+                answer=outcome.answer,
+                failure_code=failure_code if outcome.state is not ExecutionState.SUCCEEDED else "",
+                failure_message=outcome.error_message
+                or (outcome.answer.message if outcome.answer and outcome.answer.declined else ""),
+            )
+            finished = await repository.get(current.merchant_id, current.id)
+            assert finished is not None
+            if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
+                if self.completion is None:
+                    raise RuntimeError("the executor has no completion handler")
+                await self.completion(connection, finished)
+        if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
+            log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
+        return finished
+
+
+def _answered(result: PspResult) -> _Outcome:
+    answer = PspAnswer(
+        reference=result.reference,
+        status=result.status,
+        amount=result.amount,
+        decline_code=result.decline_code,
+        message=result.message,
+    )
+    if result.declined:
+        return _Outcome(
+            ExecutionState.FAILED,
+            AttemptOutcome.DECLINED,
+            answer=answer,
+            error_code="card_declined",
+            error_message=result.message,
+        )
+    return _Outcome(ExecutionState.SUCCEEDED, AttemptOutcome.SUCCEEDED, answer=answer)
+
+
+def _with_state(
+    execution: Execution, state: ExecutionState, attempts: int | None = None
+) -> Execution:
+    return replace(
+        execution,
+        state=state,
+        attempt_count=execution.attempt_count if attempts is None else attempts,
+    )
+
+
+__all__ = [
+    "CardSource",
+    "Completion",
+    "Executor",
+    "ExecutorMetrics",
+    "ExecutorSettings",
+    "PspError",
+]

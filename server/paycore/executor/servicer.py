@@ -1,0 +1,98 @@
+"""ExecutorService over gRPC (internal: operators and services, never merchant keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.errors import invalid
+from paycore.executor.messages import execution_message
+from paycore.executor.models import ExecutionState
+from paycore.executor.service import Executor
+from paycore.ids import Prefix
+from paycore.runtime.context import current_call
+from paycore.v1 import executor_pb2, executor_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+
+
+class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+
+    async def ExecutePaymentOrder(
+        self, request: executor_pb2.ExecutePaymentOrderRequest, context: Context
+    ) -> executor_pb2.Execution:
+        """Runs (or resumes) the execution of a payment order now: payment orders are created
+        by PaymentService.CreatePayment, which enqueues their executions; this is the
+        operator's handle on one of them."""
+        merchant_id = _merchant(request.merchant)
+        order_id = validation.object_id(
+            "payment_order", request.payment_order, Prefix.PAYMENT_ORDER
+        )
+        found, _ = await self._executor.list(merchant_id, 1, "", payment_order_id=order_id)
+        if not found:
+            raise invalid("payment_order", "has no execution (create it with CreatePayment)")
+        execution = await self._executor.run(found[0].merchant_id, found[0].id)
+        return execution_message(await self._executor.get(execution.id, execution.merchant_id))
+
+    async def GetExecution(
+        self, request: executor_pb2.GetExecutionRequest, context: Context
+    ) -> executor_pb2.Execution:
+        execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
+        return execution_message(await self._executor.get(execution_id, None))
+
+    async def ListExecutions(
+        self, request: executor_pb2.ListExecutionsRequest, context: Context
+    ) -> executor_pb2.ListExecutionsResponse:
+        found, has_more = await self._executor.list(
+            _acting_merchant(),
+            validation.list_limit(request.limit),
+            validation.object_id(
+                "starting_after", request.starting_after, Prefix.EXECUTION, required=False
+            ),
+            payment_order_id=validation.object_id(
+                "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
+            ),
+            payment_intent_id=validation.object_id(
+                "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+            ),
+        )
+        return executor_pb2.ListExecutionsResponse(
+            data=[execution_message(execution) for execution in found], has_more=has_more
+        )
+
+    async def ListDeadLetters(
+        self, request: executor_pb2.ListDeadLettersRequest, context: Context
+    ) -> executor_pb2.ListDeadLettersResponse:
+        found, has_more = await self._executor.list(
+            _merchant(request.merchant) or None,
+            validation.list_limit(request.limit),
+            validation.object_id(
+                "starting_after", request.starting_after, Prefix.EXECUTION, required=False
+            ),
+            state=ExecutionState.DEAD_LETTERED,
+        )
+        return executor_pb2.ListDeadLettersResponse(
+            data=[execution_message(execution) for execution in found], has_more=has_more
+        )
+
+    async def RequeueDeadLetter(
+        self, request: executor_pb2.RequeueDeadLetterRequest, context: Context
+    ) -> executor_pb2.Execution:
+        execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
+        execution = await self._executor.requeue(execution_id, None)
+        return execution_message(await self._executor.get(execution.id, execution.merchant_id))
+
+
+def _merchant(merchant_id: str) -> str:
+    return validation.object_id("merchant", merchant_id, Prefix.ACCOUNT, required=False) or (
+        _acting_merchant() or ""
+    )
+
+
+def _acting_merchant() -> str | None:
+    """The merchant an operator named in `paycore-merchant` metadata, if any."""
+    caller = current_call().caller
+    return None if caller is None else caller.merchant_id

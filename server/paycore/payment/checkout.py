@@ -1,0 +1,201 @@
+"""Payments (the chapter's checkout): one buyer pays several sellers at once. Each payment
+order is charged at the PSP on its own (its own execution, its order id the PSP's key); the
+payment's status follows from its orders (paycore.payment.completion.settle_payment)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from paycore.errors import ApiError, Reason, not_found
+from paycore.events import record_event
+from paycore.executor.models import NewExecution, Operation
+from paycore.executor.service import CardSource, Executor
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.payment import events
+from paycore.payment.completion import PayInCompletion
+from paycore.payment.messages import payment_message
+from paycore.payment.models import NewPayment, OrderStatus, Payment, PaymentStatus, Risk
+from paycore.payment.repository import PayInRepository
+from paycore.payment.risk import RiskScorer, risk_of, score_request
+from paycore.runtime.mutations import Completion, Mutations
+from paycore.storage import Shards
+from paycore.storage.pagination import page
+from paycore.v1 import payment_pb2
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Checkouts:
+    def __init__(
+        self,
+        shards: Shards,
+        mutations: Mutations,
+        executor: Executor,
+        cards: CardSource,
+        fraud: RiskScorer,
+        completion: PayInCompletion,
+        lease: timedelta,
+    ) -> None:
+        self._shards = shards
+        self._mutations = mutations
+        self._executor = executor
+        self._cards = cards
+        self._fraud = fraud
+        self._completion = completion
+        self._lease = lease
+
+    async def get(self, merchant_id: str, payment_id: str) -> Payment:
+        async with self._shards.read(merchant_id) as connection:
+            found = await PayInRepository(connection).payment(merchant_id, payment_id)
+        if found is None:
+            raise not_found("payment", payment_id)
+        return found
+
+    async def get_order(self, merchant_id: str, order_id: str) -> payment_pb2.PaymentOrder:
+        from paycore.payment.messages import order_message
+
+        async with self._shards.read(merchant_id) as connection:
+            found = await PayInRepository(connection).order(merchant_id, order_id)
+        if found is None:
+            raise not_found("payment_order", order_id)
+        return order_message(found)
+
+    async def list(
+        self, merchant_id: str, limit: int, starting_after: str, customer_id: str, checkout_id: str
+    ) -> tuple[list[Payment], bool]:
+        async with self._shards.read(merchant_id) as connection:
+            found = await PayInRepository(connection).payments(
+                merchant_id, limit, starting_after, customer_id, checkout_id
+            )
+        return page(found, limit)
+
+    async def create(
+        self, merchant_id: str, request: payment_pb2.CreatePaymentRequest, new: NewPayment
+    ) -> payment_pb2.Payment:
+        complete = self._completion_for(merchant_id)
+        if await self._mutations.key_seen(merchant_id):
+            return await self._mutations.phased(
+                merchant_id, request, payment_pb2.Payment, _never, complete, self._lease
+            )
+        card = await self._cards.card_for_charge(merchant_id, new.payment_method_id)
+        if new.customer_id and card.customer_id and card.customer_id != new.customer_id:
+            raise ApiError(
+                Reason.PAYMENT_METHOD_CUSTOMER_MISMATCH,
+                param="payment_method",
+                payment_method=new.payment_method_id,
+                customer=new.customer_id,
+            )
+        shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        payment_id = new_id(Prefix.PAYMENT, shard)
+        order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
+        total = sum(order.amount for order in new.orders)
+        risk = risk_of(
+            await self._fraud.score_payment(
+                merchant_id,
+                score_request(
+                    payment_id, total, new.orders[0].currency, card, new.customer_id, new.buyer_info
+                ),
+            )
+        )
+
+        async def record(connection: AsyncConnection) -> payment_pb2.Payment:
+            repository = PayInRepository(connection)
+            if await repository.payment_by_checkout(merchant_id, new.checkout_id) is not None:
+                raise ApiError(
+                    Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
+                )
+            taken = await repository.order_ids_taken(
+                merchant_id, [order.payment_order_id for order in new.orders]
+            )
+            if taken:
+                raise ApiError(
+                    Reason.PAYMENT_ORDER_ID_EXISTS,
+                    param="payment_orders.payment_order_id",
+                    payment_order_id=taken[0],
+                )
+            await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            payment = await repository.payment(merchant_id, payment_id)
+            assert payment is not None
+            await repository.update_payment(payment, risk=risk.to_json())
+            await record_event(
+                connection, merchant_id, events.PAYMENT_CREATED, payment_message(payment)
+            )
+            await self._start_orders(connection, payment, risk)
+            current = await repository.payment(merchant_id, payment_id)
+            assert current is not None
+            return payment_message(current)
+
+        return await self._mutations.phased(
+            merchant_id, request, payment_pb2.Payment, record, complete, self._lease
+        )
+
+    async def _start_orders(
+        self, connection: AsyncConnection, payment: Payment, risk: Risk
+    ) -> None:
+        """Blocked: every order fails without reaching the PSP. Held for review: the orders
+        wait. Otherwise each order gets its execution."""
+        repository = PayInRepository(connection)
+        if risk.blocked:
+            for order in payment.orders:
+                await repository.update_order(
+                    order,
+                    status=OrderStatus.FAILED.value,
+                    failure_code="FRAUD_SUSPECTED",
+                    failure_message="The payment was blocked as likely fraudulent.",
+                )
+            await repository.update_payment(
+                payment,
+                failure_code="FRAUD_SUSPECTED",
+                failure_message="The payment was blocked as likely fraudulent.",
+            )
+        elif not risk.held:
+            for order in payment.orders:
+                execution_id = await self._executor.enqueue(
+                    connection,
+                    NewExecution(
+                        merchant_id=payment.merchant_id,
+                        operation=Operation.CHARGE,
+                        amount=order.amount,
+                        currency=order.currency,
+                        psp_key=order.payment_order_id,
+                        payment_order_id=order.id,
+                        payment_method_id=payment.payment_method_id,
+                    ),
+                )
+                await repository.update_order(
+                    order, status=OrderStatus.EXECUTING.value, execution_id=execution_id
+                )
+        if not risk.held:
+            await self._completion.settle_payment(connection, payment.merchant_id, payment.id)
+
+    def _completion_for(self, merchant_id: str) -> Completion[payment_pb2.Payment]:
+        async def complete(recorded: payment_pb2.Payment) -> payment_pb2.Payment:
+            payment = await self.get(merchant_id, recorded.id)
+            running = [
+                order.execution_id
+                for order in payment.orders
+                if order.status is OrderStatus.EXECUTING and order.execution_id
+            ]
+            if running:
+                await asyncio.gather(
+                    *(self._executor.run(merchant_id, execution) for execution in running)
+                )
+                payment = await self.get(merchant_id, recorded.id)
+            return payment_message(payment)
+
+        return complete
+
+    async def review_closed(self, merchant_id: str, payment_id: str, approved: bool) -> None:
+        engine = self._shards.engine_for_merchant(merchant_id)
+        async with engine.begin() as connection:
+            repository = PayInRepository(connection)
+            payment = await repository.payment(merchant_id, payment_id, lock=True)
+            if payment is None or payment.status is not PaymentStatus.CREATED:
+                return
+            decided = Risk(0, "allow" if approved else "block", ())
+            await self._start_orders(connection, payment, decided)
+        await self._completion_for(merchant_id)(payment_pb2.Payment(id=payment_id))
+
+
+async def _never(connection: AsyncConnection) -> payment_pb2.Payment:
+    raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")

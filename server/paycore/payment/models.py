@@ -1,0 +1,208 @@
+"""Pay-in objects as stored (frozen dataclasses; the servicer renders them as messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class IntentStatus(StrEnum):
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
+class CaptureMethod(StrEnum):
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+class PaymentStatus(StrEnum):
+    CREATED = "created"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_SUCCEEDED = "partially_succeeded"
+    FAILED = "failed"
+
+
+class OrderStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    EXECUTING = "executing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class PaymentError:
+    """Why the last attempt failed: a catalogue code (CARD_DECLINED, FRAUD_SUSPECTED, ...), the
+    PSP's decline code (generic_decline, insufficient_funds, ...) and a message."""
+
+    code: str
+    decline_code: str = ""
+    message: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "decline_code": self.decline_code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Risk:
+    score: int
+    decision: str  # allow | review | block
+    reasons: tuple[str, ...]
+    review: str = ""
+    model_version: str = ""
+
+    @property
+    def held(self) -> bool:
+        return self.decision == "review"
+
+    @property
+    def blocked(self) -> bool:
+        return self.decision == "block"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "decision": self.decision,
+            "reasons": list(self.reasons),
+            "review": self.review,
+            "model_version": self.model_version,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any] | None) -> Risk | None:
+        if value is None:
+            return None
+        return cls(
+            score=int(value["score"]),
+            decision=str(value["decision"]),
+            reasons=tuple(value["reasons"]),
+            review=str(value.get("review", "")),
+            model_version=str(value.get("model_version", "")),
+        )
+
+
+@dataclass(frozen=True)
+class NewIntent:
+    amount: int
+    currency: str
+    capture_method: CaptureMethod
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+    transfer_destination: str | None = None
+    application_fee_amount: int = 0
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    status: IntentStatus
+    capture_method: CaptureMethod
+    customer_id: str | None
+    payment_method_id: str | None
+    amount_capturable: int
+    amount_received: int
+    amount_refunded: int
+    fee: int
+    transfer_destination: str | None
+    application_fee_amount: int
+    description: str
+    last_error: PaymentError | None
+    risk: Risk | None
+    psp_charge: str | None
+    hold_transfer_id: str | None
+    execution_id: str | None
+    canceled_at: int | None
+    cancellation_reason: str | None
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    payment_order_id: str
+    seller_account: str
+    amount: int
+    currency: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    checkout_id: str
+    payment_method_id: str
+    customer_id: str | None
+    buyer_info: dict[str, str]
+    orders: tuple[NewOrder, ...]
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    merchant_id: str
+    payment_id: str
+    payment_order_id: str
+    seller_account: str
+    amount: int
+    currency: str
+    status: OrderStatus
+    amount_refunded: int
+    fee: int
+    psp_reference: str
+    failure_code: str
+    decline_code: str
+    failure_message: str
+    execution_id: str | None
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    merchant_id: str
+    checkout_id: str
+    status: PaymentStatus
+    buyer_info: dict[str, str]
+    customer_id: str | None
+    payment_method_id: str
+    risk: Risk | None
+    failure_code: str
+    failure_message: str
+    metadata: dict[str, str]
+    created: int
+    orders: tuple[Order, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    merchant_id: str
+    payment_intent_id: str | None
+    payment_order_id: str | None
+    amount: int
+    currency: str
+    reason: str
+    status: RefundStatus
+    failure_reason: str
+    execution_id: str | None
+    metadata: dict[str, str]
+    created: int

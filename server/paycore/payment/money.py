@@ -1,0 +1,233 @@
+"""The ledger transfers of pay-in, in one place (DESIGN.md, "Ledger").
+
+    charge captured      psp_receivable -> balance_pending          amount   (payment)
+                         balance_pending -> fees_revenue             fee      (fee)
+    destination charge   balance_pending -> seller balance_pending   amount - application fee
+    authorization        psp_receivable -> balance_pending          amount, pending (a hold)
+    capture              post the hold (the captured part; the rest is released), then the fee
+    cancel               void the hold
+    refund               balance_pending -> psp_receivable           amount   (refund)
+
+A payment order credits its seller's own balance_pending instead of the merchant's. Every
+transfer carries `source` (the intent or order), so the wallet shows fee and net per charge.
+They are posted inside the caller's transaction, so status, money and event commit together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ledger import codes
+from paycore.ledger.models import TransferRequest
+from paycore.ledger.service import LedgerService
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class LedgerRejected(RuntimeError):
+    """The ledger refused a pay-in transfer: a bug, never an answer to a caller."""
+
+
+@dataclass(frozen=True)
+class Credit:
+    """Who a captured charge credits: the merchant, a seller (payment order), or the merchant
+    with a share passed on to a seller (destination charge)."""
+
+    seller_account: str | None = None
+    destination: str | None = None
+    application_fee: int = 0
+
+
+class PayInLedger:
+    def __init__(self, ledger: LedgerService) -> None:
+        self._ledger = ledger
+
+    async def capture(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        source: str,
+        amount: int,
+        currency: str,
+        fee: int,
+        credit: Credit,
+        hold_transfer_id: str | None = None,
+    ) -> None:
+        """Money received: a new posted transfer, or (`hold_transfer_id`) the hold posted for
+        `amount`; then the fee and a destination's share."""
+        accounts = await self._accounts(connection, merchant_id, currency)
+        balance = accounts["balance_pending"]
+        if credit.seller_account:
+            seller = await self._seller_accounts(
+                connection, merchant_id, currency, credit.seller_account
+            )
+            balance = seller[f"balance_pending:{credit.seller_account}"]
+        transfers = []
+        if hold_transfer_id:
+            transfers.append(
+                self._transfer(
+                    merchant_id,
+                    source,
+                    codes.TRANSFER_PAYMENT,
+                    post=hold_transfer_id,
+                    amount=amount,
+                )
+            )
+        else:
+            transfers.append(
+                self._transfer(
+                    merchant_id,
+                    source,
+                    codes.TRANSFER_PAYMENT,
+                    debit=accounts["psp_receivable"],
+                    credit=balance,
+                    amount=amount,
+                    currency=currency,
+                )
+            )
+        if fee:
+            transfers.append(
+                self._transfer(
+                    merchant_id,
+                    source,
+                    codes.TRANSFER_FEE,
+                    debit=balance,
+                    credit=accounts["fees_revenue"],
+                    amount=fee,
+                    currency=currency,
+                )
+            )
+        if credit.destination and amount > credit.application_fee:
+            seller = await self._seller_accounts(
+                connection, merchant_id, currency, credit.destination
+            )
+            transfers.append(
+                self._transfer(
+                    merchant_id,
+                    source,
+                    codes.TRANSFER_TRANSFER,
+                    debit=balance,
+                    credit=seller[f"balance_pending:{credit.destination}"],
+                    amount=amount - credit.application_fee,
+                    currency=currency,
+                )
+            )
+        await self._post(connection, merchant_id, transfers)
+
+    async def hold(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        source: str,
+        amount: int,
+        currency: str,
+    ) -> str:
+        """An authorization: a pending transfer; returns its id (to post or void later)."""
+        accounts = await self._accounts(connection, merchant_id, currency)
+        transfer = self._transfer(
+            merchant_id,
+            source,
+            codes.TRANSFER_PAYMENT,
+            debit=accounts["psp_receivable"],
+            credit=accounts["balance_pending"],
+            amount=amount,
+            currency=currency,
+            pending=True,
+        )
+        await self._post(connection, merchant_id, [transfer])
+        return transfer.id
+
+    async def release(
+        self, connection: AsyncConnection, merchant_id: str, *, source: str, hold_transfer_id: str
+    ) -> None:
+        await self._post(
+            connection,
+            merchant_id,
+            [self._transfer(merchant_id, source, codes.TRANSFER_PAYMENT, void=hold_transfer_id)],
+        )
+
+    async def refund(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        source: str,
+        amount: int,
+        currency: str,
+        seller_account: str | None = None,
+    ) -> None:
+        accounts = await self._accounts(connection, merchant_id, currency)
+        balance = accounts["balance_pending"]
+        if seller_account:
+            seller = await self._seller_accounts(connection, merchant_id, currency, seller_account)
+            balance = seller[f"balance_pending:{seller_account}"]
+        transfer = self._transfer(
+            merchant_id,
+            source,
+            codes.TRANSFER_REFUND,
+            debit=balance,
+            credit=accounts["psp_receivable"],
+            amount=amount,
+            currency=currency,
+        )
+        await self._post(connection, merchant_id, [transfer])
+
+    async def _accounts(
+        self, connection: AsyncConnection, merchant_id: str, currency: str
+    ) -> dict[str, str]:
+        found = await self._ledger.merchant_accounts(connection, merchant_id, currency)
+        return {code: account.id for code, account in found.items()}
+
+    async def _seller_accounts(
+        self, connection: AsyncConnection, merchant_id: str, currency: str, seller: str
+    ) -> dict[str, str]:
+        found = await self._ledger.merchant_accounts(
+            connection, merchant_id, currency, codes.seller_accounts(seller)
+        )
+        return {code: account.id for code, account in found.items()}
+
+    def _transfer(
+        self,
+        merchant_id: str,
+        source: str,
+        code: str,
+        *,
+        debit: str = "",
+        credit: str = "",
+        amount: int = 0,
+        currency: str = "",
+        pending: bool = False,
+        post: str = "",
+        void: str = "",
+    ) -> TransferRequest:
+        return TransferRequest(
+            id=new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=amount,
+            currency=currency,
+            pending=pending,
+            post_pending_id=post,
+            void_pending_id=void,
+            code=code,
+            linked=True,
+            metadata={"source": source},
+        )
+
+    async def _post(
+        self, connection: AsyncConnection, merchant_id: str, transfers: list[TransferRequest]
+    ) -> None:
+        # A chain: the last transfer is not linked, closing it (all or nothing).
+        chain = [*transfers[:-1], _unlinked(transfers[-1])]
+        outcomes = await self._ledger.post_in(connection, chain, merchant_id)
+        failed = [outcome for outcome in outcomes if not outcome.result.ok]
+        if failed:
+            raise LedgerRejected(f"the ledger refused pay-in transfers: {failed}")
+
+
+def _unlinked(transfer: TransferRequest) -> TransferRequest:
+    from dataclasses import replace
+
+    return replace(transfer, linked=False)

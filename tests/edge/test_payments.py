@@ -1,0 +1,181 @@
+"""PaymentService and ExecutorService over the REST edge, end to end: an edge in front of a
+pay-in server wired to the PSP simulator, with Stripe's form bodies and JSON."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from aiohttp import ClientSession
+from paycore.edge import start_edge
+from paycore.psp import cards
+
+from tests.edge.helpers import call, new_merchant
+from tests.payment.shop import PayIn, good_card
+
+
+@pytest_asyncio.fixture
+async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
+            yield session
+    finally:
+        await server.close()
+
+
+async def _card(http: ClientSession, key: str, number: str) -> str:
+    created = await call(
+        http,
+        "POST",
+        "/v1/payment_methods",
+        key=key,
+        form=f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034",
+    )
+    assert created.status == 200, created.body
+    return str(created.body["id"])
+
+
+async def test_intents_capture_cancel_and_refunds_over_http(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    http = payin_http
+    key = (await new_merchant(http, payin.admin_token))["secret_key"]
+
+    created = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        headers={"Idempotency-Key": "http-intent-1"},
+        form=f"amount=1500&currency=usd&capture_method=manual&payment_method="
+        f"{await _card(http, key, good_card())}&metadata[order]=42",
+    )
+    assert created.status == 200, created.body
+    intent = created.body
+    assert intent["status"] == "requires_confirmation"
+    assert intent["amount"] == "1500"  # int64 renders as a string
+
+    confirmed = await call(http, "POST", f"/v1/payment_intents/{intent['id']}/confirm", key=key)
+    assert confirmed.body["status"] == "requires_capture", confirmed.body
+    captured = await call(
+        http,
+        "POST",
+        f"/v1/payment_intents/{intent['id']}/capture",
+        key=key,
+        form="amount_to_capture=1000",
+    )
+    assert captured.body["status"] == "succeeded", captured.body
+    assert captured.body["amount_received"] == "1000"
+
+    refund = await call(
+        http,
+        "POST",
+        "/v1/refunds",
+        key=key,
+        json_body={"payment_intent": intent["id"], "amount": 400},
+    )
+    assert refund.status == 200 and refund.body["status"] == "succeeded", refund.body
+    too_much = await call(
+        http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent['id']}&amount=601"
+    )
+    assert too_much.status == 400
+    assert too_much.body["error"]["code"] == "refund_exceeds_captured"
+    assert too_much.body["error"]["param"] == "amount"
+    read_refund = await call(http, "GET", f"/v1/refunds/{refund.body['id']}", key=key)
+    assert read_refund.body == refund.body
+    refunds = await call(http, "GET", f"/v1/refunds?payment_intent={intent['id']}", key=key)
+    assert [found["id"] for found in refunds.body["data"]] == [refund.body["id"]]
+
+    other = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount=700&currency=usd&capture_method=manual&confirm=true&payment_method="
+        f"{await _card(http, key, good_card())}",
+    )
+    canceled = await call(http, "POST", f"/v1/payment_intents/{other.body['id']}/cancel", key=key)
+    assert canceled.body["status"] == "canceled", canceled.body
+
+    read = await call(http, "GET", f"/v1/payment_intents/{intent['id']}", key=key)
+    assert read.body["amount_refunded"] == "400"
+    listed = await call(http, "GET", "/v1/payment_intents?limit=1", key=key)
+    assert [found["id"] for found in listed.body["data"]] == [other.body["id"]]
+    assert listed.body["has_more"] is True
+
+
+async def test_checkouts_and_the_executor_over_http(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    http = payin_http
+    merchant = await new_merchant(http, payin.admin_token)
+    key = merchant["secret_key"]
+    seller = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        form="email=seller%40shop.test&country=US&default_currency=usd",
+    )
+    assert seller.status == 200, seller.body
+
+    payment = await call(
+        http,
+        "POST",
+        "/v1/payments",
+        key=key,
+        json_body={
+            "checkout_id": "http-cart",
+            "payment_method": await _card(http, key, cards.CARD_PROCESSING_ERROR),
+            "payment_orders": [
+                {
+                    "payment_order_id": "http-order",
+                    "seller_account": seller.body["id"],
+                    "amount": "900",
+                    "currency": "usd",
+                }
+            ],
+        },
+    )
+    assert payment.status == 200, payment.body
+    assert payment.body["status"] == "processing"  # the PSP keeps failing: retries pending
+    (order,) = payment.body["payment_orders"]
+    assert (await call(http, "GET", f"/v1/payments/{payment.body['id']}", key=key)).body[
+        "checkout_id"
+    ] == "http-cart"
+    listed = await call(http, "GET", "/v1/payments?checkout_id=http-cart", key=key)
+    assert [found["id"] for found in listed.body["data"]] == [payment.body["id"]]
+    read_order = await call(http, "GET", f"/v1/payment_orders/{order['id']}", key=key)
+    assert read_order.body["payment_order_id"] == "http-order"
+
+    admin = {"Authorization": f"Bearer {payin.admin_token}", "Paycore-Merchant": merchant["id"]}
+    executions = await call(
+        http, "GET", f"/v1/executor/executions?payment_order={order['id']}", headers=admin
+    )
+    assert executions.status == 200, executions.body
+    (execution,) = executions.body["data"]
+    ran = await call(
+        http,
+        "POST",
+        "/v1/executor/executions",
+        headers=admin,
+        json_body={"merchant": merchant["id"], "payment_order": order["id"]},
+    )
+    assert ran.status == 200, ran.body
+    read = await call(http, "GET", f"/v1/executor/executions/{execution['id']}", headers=admin)
+    assert read.body["id"] == execution["id"]
+    assert read.body["attempts"][0]["error_code"] == "processing_error"
+    dead = await call(
+        http, "GET", f"/v1/executor/dead_letters?merchant={merchant['id']}", headers=admin
+    )
+    assert dead.status == 200, dead.body
+    # Three failed attempts (PAYCORE_EXECUTOR_MAX_ATTEMPTS here) dead-lettered it.
+    assert [found["id"] for found in dead.body["data"]] == [execution["id"]]
+    requeued = await call(
+        http, "POST", f"/v1/executor/dead_letters/{execution['id']}/requeue", headers=admin
+    )
+    assert requeued.status == 200, requeued.body
+    assert len(requeued.body["attempts"]) >= 3
+    merchant_key = await call(http, "GET", "/v1/executor/executions", key=key)
+    assert merchant_key.status == 403

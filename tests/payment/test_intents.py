@@ -1,0 +1,179 @@
+"""Payment intents end to end through gRPC: the real server, PostgreSQL, Redis and the PSP
+simulator. Every scenario ends with a clean ledger and the wallet holding the expected net."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from paycore.psp import cards
+from paycore.v1 import payment_pb2
+
+from tests.helpers import rich_error
+from tests.payment.shop import Shop, fee, good_card
+
+S = payment_pb2.PaymentIntent
+
+
+async def test_a_good_card_is_charged_once_and_credits_the_wallet_net_of_the_fee(
+    shop: Shop,
+) -> None:
+    intent = await shop.pay(good_card(), 1000)
+
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert intent.amount_received == 1000
+    assert not intent.HasField("last_payment_error")
+    assert intent.risk_assessment.decision == 1  # allow
+    available, pending = await shop.balance()
+    assert pending == {"usd": 1000 - fee(1000)}
+    assert available == {"usd": 0}
+    await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "decline_code"),
+    [
+        (cards.CARD_DECLINED, "CARD_DECLINED", "generic_decline"),
+        (cards.CARD_INSUFFICIENT_FUNDS, "CARD_DECLINED", "insufficient_funds"),
+        (cards.CARD_EXPIRED, "EXPIRED_CARD", "expired_card"),
+        (cards.CARD_INCORRECT_CVC, "INCORRECT_CVC", "incorrect_cvc"),
+    ],
+)
+async def test_a_declined_card_leaves_the_intent_awaiting_another_payment_method(
+    shop: Shop, number: str, code: str, decline_code: str
+) -> None:
+    intent = await shop.pay(number, 1000)
+
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    assert intent.last_payment_error.code == code
+    assert intent.last_payment_error.decline_code == decline_code
+    assert intent.amount_received == 0
+    assert (await shop.balance())[1].get("usd", 0) == 0
+    await shop.assert_books_balance()
+
+
+async def test_a_declined_intent_can_be_confirmed_again_with_another_card(shop: Shop) -> None:
+    declined = await shop.pay(cards.CARD_DECLINED, 500)
+    retried = await shop.client.payments.ConfirmPaymentIntent(
+        payment_pb2.ConfirmPaymentIntentRequest(
+            id=declined.id, payment_method=await shop.card(good_card())
+        )
+    )
+
+    assert retried.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert not retried.HasField("last_payment_error")
+    assert (await shop.balance())[1] == {"usd": 500 - fee(500)}
+    await shop.assert_books_balance()
+
+
+async def test_manual_capture_of_part_releases_the_rest(shop: Shop) -> None:
+    authorized = await shop.pay(good_card(), 1000, manual=True)
+    assert authorized.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
+    assert authorized.amount_capturable == 1000
+    assert (await shop.balance())[1] == {"usd": 0}  # a hold is not money yet
+
+    captured = await shop.client.payments.CapturePaymentIntent(
+        payment_pb2.CapturePaymentIntentRequest(id=authorized.id, amount_to_capture=600)
+    )
+
+    assert captured.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert captured.amount_received == 600
+    assert captured.amount_capturable == 0
+    assert (await shop.balance())[1] == {"usd": 600 - fee(600)}
+    await shop.assert_books_balance()
+
+
+async def test_capture_above_the_authorized_amount_is_refused_and_changes_nothing(
+    shop: Shop,
+) -> None:
+    authorized = await shop.pay(good_card(), 1000, manual=True)
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.CapturePaymentIntent(
+            payment_pb2.CapturePaymentIntentRequest(id=authorized.id, amount_to_capture=1001)
+        )
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    info = rich_error(raised.value)
+    assert info.reason == "CAPTURE_EXCEEDS_AUTHORIZED"
+    assert info.metadata["param"] == "amount_to_capture"
+    after = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=authorized.id)
+    )
+    assert after.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
+    assert after.amount_capturable == 1000
+    await shop.assert_books_balance()
+
+
+async def test_cancel_voids_the_authorization(shop: Shop) -> None:
+    authorized = await shop.pay(good_card(), 1000, manual=True)
+
+    canceled = await shop.client.payments.CancelPaymentIntent(
+        payment_pb2.CancelPaymentIntentRequest(
+            id=authorized.id,
+            cancellation_reason=payment_pb2.PAYMENT_INTENT_CANCELLATION_REASON_REQUESTED_BY_CUSTOMER,
+        )
+    )
+
+    assert canceled.status == payment_pb2.PAYMENT_INTENT_STATUS_CANCELED
+    assert canceled.canceled_at > 0
+    assert canceled.amount_capturable == 0
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.CapturePaymentIntent(
+            payment_pb2.CapturePaymentIntentRequest(id=authorized.id)
+        )
+    assert rich_error(raised.value).reason == "PAYMENT_INTENT_UNEXPECTED_STATE"
+    assert (await shop.balance())[1] == {"usd": 0}
+    await shop.assert_books_balance()
+
+
+async def test_the_same_key_answers_the_same_and_another_body_is_refused(shop: Shop) -> None:
+    method = await shop.card(good_card())
+    request = payment_pb2.CreatePaymentIntentRequest(
+        amount=700, currency="usd", payment_method=method, confirm=True
+    )
+    key = (("idempotency-key", "pay-once"),)
+
+    first = await shop.client.payments.CreatePaymentIntent(request, metadata=key)
+    again = await shop.client.payments.CreatePaymentIntent(request, metadata=key)
+    request.amount = 701
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.CreatePaymentIntent(request, metadata=key)
+
+    assert again == first
+    assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert rich_error(raised.value).reason == "IDEMPOTENCY_KEY_REUSED"
+    listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
+    assert [intent.id for intent in listed.data] == [first.id]
+    assert (await shop.balance())[1] == {"usd": 700 - fee(700)}
+    await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "param"),
+    [
+        ("amount", 0, "amount"),
+        ("amount", -5, "amount"),
+        ("currency", "xyz", "currency"),
+        ("customer", "cus_0000000000000000000000", "customer"),
+        ("payment_method", "pm_0000000000000000000000", "payment_method"),
+    ],
+)
+async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
+    shop: Shop, field: str, value: object, param: str
+) -> None:
+    request = payment_pb2.CreatePaymentIntentRequest(
+        amount=1000,
+        currency="usd",
+        payment_method=await shop.card(good_card()),
+        confirm=True,
+    )
+    setattr(request, field, value)
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.CreatePaymentIntent(request)
+
+    assert raised.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+    assert rich_error(raised.value).metadata["param"] == param
+    listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
+    assert list(listed.data) == []

@@ -1,0 +1,162 @@
+"""What the executor does when the PSP misbehaves: unknown outcomes resolved by a status query,
+transient failures retried and then dead-lettered, the circuit breaker failing fast while the
+PSP is down. Nothing is ever charged twice and the books always balance."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+
+from paycore.psp import cards
+from paycore.psp.client import PspClient
+from paycore.v1 import executor_pb2, payment_pb2
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, Shop, fee, good_card
+
+REQUEST = executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST
+STATUS_QUERY = executor_pb2.EXECUTION_ATTEMPT_KIND_STATUS_QUERY
+
+
+async def _execution_of(shop: Shop, intent: str) -> executor_pb2.Execution:
+    found = await shop.operator.executor.ListExecutions(
+        executor_pb2.ListExecutionsRequest(payment_intent=intent)
+    )
+    (listed,) = found.data
+    return await shop.operator.executor.GetExecution(executor_pb2.GetExecutionRequest(id=listed.id))
+
+
+async def _intent(shop: Shop, intent: str) -> payment_pb2.PaymentIntent:
+    return await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=intent)
+    )
+
+
+async def _settle(
+    payin: PayIn, shop: Shop, intent: str, rounds: int = 20
+) -> payment_pb2.PaymentIntent:
+    """Runs the worker's executor pass until the intent leaves `processing`."""
+    for _ in range(rounds):
+        found = await _intent(shop, intent)
+        if found.status != payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING:
+            return found
+        await asyncio.sleep(0.3)
+        await payin.run_worker_once()
+    return await _intent(shop, intent)
+
+
+async def test_a_lost_answer_is_found_by_a_status_query_and_charged_once(
+    shop: Shop, payin: PayIn, psp: PspSimulator
+) -> None:
+    intent = await shop.pay(cards.CARD_ANSWER_LOST, 1200)
+    intent = await _settle(payin, shop, intent.id)
+
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    execution = await _execution_of(shop, intent.id)
+    assert [attempt.kind for attempt in execution.attempts][:2] == [REQUEST, STATUS_QUERY]
+    assert execution.attempts[0].outcome == executor_pb2.EXECUTION_ATTEMPT_OUTCOME_TIMEOUT
+    async with _psp(psp) as client:
+        charge = await client.lookup(execution.idempotency_key)
+    assert charge is not None and charge.status == "captured"
+    assert execution.psp_reference == charge.reference
+    assert (await shop.balance())[1] == {"usd": 1200 - fee(1200)}
+    await shop.assert_books_balance()
+
+
+async def test_a_psp_that_never_answers_ends_dead_lettered_without_a_charge(
+    shop: Shop, payin: PayIn, psp: PspSimulator
+) -> None:
+    intent = await shop.pay(cards.CARD_TIMES_OUT, 800)
+    for _ in range(30):
+        execution = await _execution_of(shop, intent.id)
+        if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
+            break
+        await asyncio.sleep(0.2)
+        await payin.run_worker_once()
+
+    assert execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
+    kinds = [attempt.kind for attempt in execution.attempts]
+    assert kinds.count(REQUEST) == 3  # PAYCORE_EXECUTOR_MAX_ATTEMPTS in these tests
+    assert all(
+        after == STATUS_QUERY for before, after in itertools.pairwise(kinds) if before == REQUEST
+    ), kinds  # every timed-out request is followed by a status query, never by a resend
+    async with _psp(psp) as client:
+        assert await client.lookup(execution.idempotency_key) is None
+    dead = await shop.operator.executor.ListDeadLetters(
+        executor_pb2.ListDeadLettersRequest(merchant=shop.id)
+    )
+    assert [found.id for found in dead.data] == [execution.id]
+    # Held, not failed: an operator decides (requeue); no money moved.
+    assert (await _intent(shop, intent.id)).status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
+    assert (await shop.balance())[1] in ({}, {"usd": 0})
+    await shop.assert_books_balance()
+
+
+async def test_transient_errors_are_retried_then_dead_lettered_and_requeue_runs_it_again(
+    shop: Shop, payin: PayIn
+) -> None:
+    intent = await shop.pay(cards.CARD_PROCESSING_ERROR, 500)
+    for _ in range(30):
+        execution = await _execution_of(shop, intent.id)
+        if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
+            break
+        await asyncio.sleep(0.2)
+        await payin.run_worker_once()
+    assert execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
+    assert [attempt.outcome for attempt in execution.attempts] == [
+        executor_pb2.EXECUTION_ATTEMPT_OUTCOME_RETRYABLE_ERROR
+    ] * 3
+    assert execution.failure_code == "processing_error"
+    await asyncio.sleep(0.7)  # three failures opened the breaker: wait for its trial
+
+    requeued = await shop.operator.executor.RequeueDeadLetter(
+        executor_pb2.RequeueDeadLetterRequest(id=execution.id)
+    )
+
+    assert len(requeued.attempts) > 3
+    assert requeued.state in (
+        executor_pb2.EXECUTION_STATE_RETRY_SCHEDULED,
+        executor_pb2.EXECUTION_STATE_DEAD_LETTERED,
+    )
+    await shop.assert_books_balance()
+
+
+async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
+    shop: Shop, payin: PayIn, psp: PspSimulator
+) -> None:
+    executor = payin.platform.pay_in.executor
+    await psp.set_faults(down=True)
+    first = await shop.pay(good_card(), 400)
+    assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
+    failed = await _execution_of(shop, first.id)
+    assert failed.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
+    assert executor.breaker.state == "open"
+
+    # While it is open a payment fails fast: its execution waits without calling the PSP.
+    second = await shop.pay(good_card(), 600)
+    assert second.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
+    assert list((await _execution_of(shop, second.id)).attempts) == []
+
+    await psp.set_faults(down=False)
+    await asyncio.sleep(0.7)  # PAYCORE_PSP_BREAKER_OPEN_MS in these tests: now half-open
+    retried = await shop.operator.executor.RequeueDeadLetter(
+        executor_pb2.RequeueDeadLetterRequest(id=failed.id)
+    )
+    assert retried.state == executor_pb2.EXECUTION_STATE_SUCCEEDED
+    assert executor.breaker.state == "closed"
+    for intent in (first, second):
+        settled = await _settle(payin, shop, intent.id, rounds=40)
+        assert settled.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert (await shop.balance())[1] == {"usd": 1000 - fee(400) - fee(600)}
+    await shop.assert_books_balance()
+
+
+@contextlib.asynccontextmanager
+async def _psp(psp: PspSimulator) -> AsyncIterator[PspClient]:
+    client = PspClient(psp.url)
+    try:
+        yield client
+    finally:
+        await client.close()

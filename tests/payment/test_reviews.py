@@ -1,0 +1,61 @@
+"""A payment the fraud check sends to review is held, never reaching the PSP, until an
+operator approves it (charged then) or rejects it (canceled as fraudulent)."""
+
+from __future__ import annotations
+
+from paycore.v1 import fraud_pb2, payment_pb2
+
+from tests.payment.shop import Shop, fee, good_card
+
+
+async def _review_everything(shop: Shop) -> None:
+    await shop.operator.fraud.UpdateRiskPolicy(
+        fraud_pb2.UpdateRiskPolicyRequest(
+            review_above=500,
+            block_above=800,
+            rules=[
+                fraud_pb2.RiskRule(
+                    name="review_everything",
+                    conditions=[fraud_pb2.RiskCondition(feature="amount_usd", above=0)],
+                    action=fraud_pb2.RISK_DECISION_REVIEW,
+                )
+            ],
+        )
+    )
+
+
+async def test_an_approved_review_charges_the_held_payment(shop: Shop) -> None:
+    await _review_everything(shop)
+    held = await shop.pay(good_card(), 1500)
+    assert held.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
+    assert held.risk_assessment.decision == fraud_pb2.RISK_DECISION_REVIEW
+    assert "review_everything" in held.risk_assessment.reasons
+    assert (await shop.balance())[1] in ({}, {"usd": 0})
+
+    await shop.operator.fraud.ApproveReview(
+        fraud_pb2.ApproveReviewRequest(id=held.risk_assessment.review, note="known buyer")
+    )
+
+    after = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=held.id)
+    )
+    assert after.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert (await shop.balance())[1] == {"usd": 1500 - fee(1500)}
+    await shop.assert_books_balance()
+
+
+async def test_a_rejected_review_cancels_the_held_payment(shop: Shop) -> None:
+    await _review_everything(shop)
+    held = await shop.pay(good_card(), 1500)
+
+    await shop.operator.fraud.RejectReview(
+        fraud_pb2.RejectReviewRequest(id=held.risk_assessment.review, note="stolen")
+    )
+
+    after = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=held.id)
+    )
+    assert after.status == payment_pb2.PAYMENT_INTENT_STATUS_CANCELED
+    assert after.cancellation_reason == payment_pb2.PAYMENT_INTENT_CANCELLATION_REASON_FRAUDULENT
+    assert (await shop.balance())[1] in ({}, {"usd": 0})
+    await shop.assert_books_balance()
