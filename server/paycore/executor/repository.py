@@ -17,7 +17,7 @@ from paycore.executor.models import (
 )
 from paycore.storage.pagination import newest_first
 from paycore.storage.schema import execution_attempts, executions
-from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy import Row, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 e = executions
@@ -48,14 +48,16 @@ class ExecutionRepository:
             )
         )
 
-    async def lock(self, merchant_id: str, execution_id: str) -> Execution | None:
-        """The execution, locked for this transaction; None when another transaction holds it
-        (SKIP LOCKED: a runner never waits for another)."""
+    async def lock(
+        self, merchant_id: str, execution_id: str, *, wait: bool = False
+    ) -> Execution | None:
+        """The execution, locked for this transaction; without `wait`, None when another
+        transaction holds it (SKIP LOCKED: a runner claiming work never waits for another)."""
         row = (
             await self._connection.execute(
                 _columns()
                 .where(e.c.merchant_id == merchant_id, e.c.id == execution_id)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=not wait)
             )
         ).one_or_none()
         return None if row is None else _execution(row)
@@ -156,27 +158,27 @@ class ExecutionRepository:
         )
 
     async def start_attempt(self, execution: Execution, kind: AttemptKind) -> int:
-        number = int(
-            (
-                await self._connection.execute(
-                    select(func.coalesce(func.max(a.c.number), 0) + 1).where(
-                        a.c.merchant_id == execution.merchant_id,
-                        a.c.execution_id == execution.id,
-                    )
+        """Records the next attempt as in flight; returns its number."""
+        owned = (a.c.merchant_id == execution.merchant_id) & (a.c.execution_id == execution.id)
+        following = select(func.coalesce(func.max(a.c.number), 0) + 1).where(owned)
+        number = (
+            await self._connection.execute(
+                insert(a)
+                .from_select(
+                    ["merchant_id", "execution_id", "number", "kind", "started_at", "outcome"],
+                    select(
+                        literal(execution.merchant_id),
+                        literal(execution.id),
+                        following.scalar_subquery(),
+                        literal(kind.value),
+                        func.now(),
+                        literal(AttemptOutcome.IN_FLIGHT.value),
+                    ),
                 )
-            ).scalar_one()
-        )
-        await self._connection.execute(
-            insert(a).values(
-                merchant_id=execution.merchant_id,
-                execution_id=execution.id,
-                number=number,
-                kind=kind.value,
-                started_at=func.now(),
-                outcome=AttemptOutcome.IN_FLIGHT.value,
+                .returning(a.c.number)
             )
-        )
-        return number
+        ).scalar_one()
+        return int(number)
 
     async def finish_attempt(
         self,
@@ -185,15 +187,17 @@ class ExecutionRepository:
         outcome: AttemptOutcome,
         error_code: str = "",
         error_message: str = "",
-    ) -> None:
-        """Closes attempt `number`, or (None) whichever attempt is still in flight."""
-        condition = (a.c.merchant_id == execution.merchant_id) & (a.c.execution_id == execution.id)
-        condition &= (
-            a.c.outcome == AttemptOutcome.IN_FLIGHT.value
-            if number is None
-            else a.c.number == number
+    ) -> bool:
+        """Closes attempt `number`, or (None) whichever attempt is in flight; False when it is
+        no longer in flight (another runner closed it when it took over)."""
+        condition = (
+            (a.c.merchant_id == execution.merchant_id)
+            & (a.c.execution_id == execution.id)
+            & (a.c.outcome == AttemptOutcome.IN_FLIGHT.value)
         )
-        await self._connection.execute(
+        if number is not None:
+            condition &= a.c.number == number
+        result = await self._connection.execute(
             update(a)
             .where(condition)
             .values(
@@ -203,6 +207,7 @@ class ExecutionRepository:
                 error_message=error_message,
             )
         )
+        return bool(result.rowcount)
 
 
 def _seconds(value: float) -> Any:

@@ -364,34 +364,48 @@ class Executor:
         engine = self._shards.engine_for_merchant(claimed.merchant_id)
         async with engine.begin() as connection:
             repository = ExecutionRepository(connection)
-            current = await repository.get(claimed.merchant_id, claimed.id)
+            current = await repository.lock(claimed.merchant_id, claimed.id, wait=True)
             if (
                 current is None
                 or current.state is not ExecutionState.RUNNING
-                or (current.attempts and current.attempts[-1].number != attempt)
+                or not await repository.finish_attempt(
+                    current, attempt, outcome.attempt, outcome.error_code, outcome.error_message
+                )
             ):
-                # Our lease ran out and another runner took over: its answer is the same one
-                # (the PSP deduplicates on the key), and it records it.
+                # Our lease ran out and another runner took over (it closed our attempt): its
+                # answer is the same one (the PSP deduplicates on the key), and it records it.
                 return current or claimed
-            await repository.finish_attempt(
-                current, attempt, outcome.attempt, outcome.error_code, outcome.error_message
-            )
             check_transition(current.state, outcome.state)
-            failure_code = outcome.error_code or (
-                outcome.answer.decline_code if outcome.answer else ""
+            answer = outcome.answer
+            succeeded = outcome.state is ExecutionState.SUCCEEDED
+            failure_code = (
+                "" if succeeded else outcome.error_code or (answer.decline_code if answer else "")
             )
+            failure_message = outcome.error_message or (
+                answer.message if answer and answer.declined else ""
+            )
+            delay = None if outcome.state.terminal else (outcome.delay or 0.0)
+            attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
             await repository.update_state(
                 current,
                 outcome.state,
-                next_attempt_in=None if outcome.state.terminal else (outcome.delay or 0.0),
-                attempt_count=None if counted else max(0, current.attempt_count - 1),
-                answer=outcome.answer,
-                failure_code=failure_code if outcome.state is not ExecutionState.SUCCEEDED else "",
-                failure_message=outcome.error_message
-                or (outcome.answer.message if outcome.answer and outcome.answer.declined else ""),
+                next_attempt_in=delay,
+                attempt_count=attempt_count,
+                answer=answer,
+                failure_code=failure_code,
+                failure_message=failure_message,
             )
-            finished = await repository.get(current.merchant_id, current.id)
-            assert finished is not None
+            finished = replace(
+                current,
+                state=outcome.state,
+                attempt_count=attempt_count,
+                next_attempt=None if delay is None else time.time() + delay,
+                lease_until=None,
+                psp_reference=answer.reference if answer else current.psp_reference,
+                answer=answer or current.answer,
+                failure_code=failure_code,
+                failure_message=failure_message,
+            )
             if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
                 if self.completion is None:
                     raise RuntimeError("the executor has no completion handler")

@@ -63,10 +63,10 @@ class PayInCompletion:
         if not execution.succeeded:
             error = failure_of(execution).to_json()
             if operation in (Operation.CHARGE, Operation.AUTHORIZE):
-                await repository.update_intent(
+                updated = await repository.update_intent(
                     intent, status=IntentStatus.REQUIRES_PAYMENT_METHOD.value, last_error=error
                 )
-                await self._intent_event(connection, repository, intent, events.INTENT_FAILED)
+                await self._intent_event(connection, updated, events.INTENT_FAILED)
             else:  # a capture or void the PSP refused: the authorization stands
                 await repository.update_intent(
                     intent, status=IntentStatus.REQUIRES_CAPTURE.value, last_error=error
@@ -81,7 +81,7 @@ class PayInCompletion:
                 amount=intent.amount,
                 currency=intent.currency,
             )
-            await repository.update_intent(
+            updated = await repository.update_intent(
                 intent,
                 status=IntentStatus.REQUIRES_CAPTURE.value,
                 amount_capturable=intent.amount,
@@ -89,7 +89,7 @@ class PayInCompletion:
                 hold_transfer_id=hold,
                 last_error=None,
             )
-            await self._intent_event(connection, repository, intent, events.INTENT_CAPTURABLE)
+            await self._intent_event(connection, updated, events.INTENT_CAPTURABLE)
         elif operation in (Operation.CHARGE, Operation.CAPTURE):
             received = execution.amount
             fee = (await plan_of(connection, merchant_id)).fee_for(received)
@@ -108,7 +108,7 @@ class PayInCompletion:
                 if operation is Operation.CAPTURE
                 else None,
             )
-            await repository.update_intent(
+            updated = await repository.update_intent(
                 intent,
                 status=IntentStatus.SUCCEEDED.value,
                 amount_received=received,
@@ -117,7 +117,7 @@ class PayInCompletion:
                 psp_charge=intent.psp_charge or reference,
                 last_error=None,
             )
-            await self._intent_event(connection, repository, intent, events.INTENT_SUCCEEDED)
+            await self._intent_event(connection, updated, events.INTENT_SUCCEEDED)
         elif operation is Operation.VOID:
             if intent.hold_transfer_id:
                 await self._money.release(
@@ -126,20 +126,16 @@ class PayInCompletion:
                     source=intent.id,
                     hold_transfer_id=intent.hold_transfer_id,
                 )
-            await repository.update_intent(
+            updated = await repository.update_intent(
                 intent,
                 status=IntentStatus.CANCELED.value,
                 amount_capturable=0,
                 canceled_at=datetime.now(UTC),
             )
-            await self._intent_event(connection, repository, intent, events.INTENT_CANCELED)
+            await self._intent_event(connection, updated, events.INTENT_CANCELED)
 
-    async def _intent_event(
-        self, connection: AsyncConnection, repository: PayInRepository, intent: Intent, kind: str
-    ) -> None:
-        current = await repository.intent(intent.merchant_id, intent.id)
-        assert current is not None
-        await record_event(connection, intent.merchant_id, kind, intent_message(current))
+    async def _intent_event(self, connection: AsyncConnection, intent: Intent, kind: str) -> None:
+        await record_event(connection, intent.merchant_id, kind, intent_message(intent))
 
     async def _order(self, connection: AsyncConnection, execution: Execution) -> None:
         repository = PayInRepository(connection)

@@ -32,7 +32,7 @@ from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Completion, Mutations
 from paycore.storage import Shards
 from paycore.storage.pagination import page
-from paycore.v1 import payment_pb2
+from paycore.v1 import fraud_pb2, payment_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CONFIRMABLE = frozenset({IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION})
@@ -118,9 +118,8 @@ class PaymentIntents:
             )
         if card is None:
             raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
-        risk = await self._score(
-            merchant_id, intent_id, new.amount, new.currency, card, new.customer_id
-        )
+        scored = score_request(intent_id, new.amount, new.currency, card, new.customer_id)
+        risk = await self._score(merchant_id, scored)
 
         async def record(connection: AsyncConnection) -> payment_pb2.PaymentIntent:
             repository = PayInRepository(connection)
@@ -135,7 +134,7 @@ class PaymentIntents:
             request,
             payment_pb2.PaymentIntent,
             record,
-            self._completion(merchant_id),
+            self._completion(merchant_id, scored),
             self._lease,
         )
 
@@ -152,9 +151,8 @@ class PaymentIntents:
             raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
         card = await self._card(merchant_id, payment_method_id, intent.customer_id)
         assert card is not None
-        risk = await self._score(
-            merchant_id, intent.id, intent.amount, intent.currency, card, intent.customer_id
-        )
+        scored = score_request(intent.id, intent.amount, intent.currency, card, intent.customer_id)
+        risk = await self._score(merchant_id, scored)
 
         async def record(connection: AsyncConnection) -> payment_pb2.PaymentIntent:
             locked = await PayInRepository(connection).intent(merchant_id, request.id, lock=True)
@@ -168,7 +166,7 @@ class PaymentIntents:
             request,
             payment_pb2.PaymentIntent,
             record,
-            self._completion(merchant_id),
+            self._completion(merchant_id, scored),
             self._lease,
         )
 
@@ -195,10 +193,7 @@ class PaymentIntents:
                 values["execution_id"] = await self._enqueue_charge(
                     connection, intent, payment_method_id
                 )
-        await repository.update_intent(intent, **values)
-        current = await repository.intent(intent.merchant_id, intent.id)
-        assert current is not None
-        message = intent_message(current)
+        message = intent_message(await repository.update_intent(intent, **values))
         await record_event(connection, intent.merchant_id, kind, message)
         return message
 
@@ -236,7 +231,12 @@ class PaymentIntents:
             ),
         )
 
-    def _completion(self, merchant_id: str) -> Completion[payment_pb2.PaymentIntent]:
+    def _completion(
+        self, merchant_id: str, scored: fraud_pb2.ScorePaymentRequest | None = None
+    ) -> Completion[payment_pb2.PaymentIntent]:
+        """`scored`: what the fraud check saw, fed back with the PSP's answer (a resumed
+        request rebuilds it from the stored card)."""
+
         async def complete(recorded: payment_pb2.PaymentIntent) -> payment_pb2.PaymentIntent:
             """The second phase: runs the intent's open execution, if any, and answers with
             the intent as it then stands."""
@@ -248,7 +248,10 @@ class PaymentIntents:
                 ):
                     answer = execution.answer
                     await self._report_outcome(
-                        intent, execution.succeeded, answer.decline_code if answer else ""
+                        intent,
+                        scored,
+                        execution.succeeded,
+                        answer.decline_code if answer else "",
                     )
                 intent = await self.get(merchant_id, recorded.id)
             return intent_message(intent)
@@ -297,11 +300,9 @@ class PaymentIntents:
                     capturable=intent.amount_capturable,
                 )
             execution_id = await self._enqueue(connection, intent, Operation.CAPTURE, amount)
-            await repository.update_intent(
+            current = await repository.update_intent(
                 intent, status=IntentStatus.PROCESSING.value, execution_id=execution_id
             )
-            current = await repository.intent(merchant_id, intent.id)
-            assert current is not None
             return intent_message(current)
 
         return await self._mutations.phased(
@@ -337,12 +338,9 @@ class PaymentIntents:
                         connection, intent, Operation.VOID, intent.amount_capturable
                     ),
                 )
-                await repository.update_intent(intent, **values)
             else:
                 values.update(status=IntentStatus.CANCELED.value, canceled_at=datetime.now(UTC))
-                await repository.update_intent(intent, **values)
-            current = await repository.intent(merchant_id, intent.id)
-            assert current is not None
+            current = await repository.update_intent(intent, **values)
             message = intent_message(current)
             if current.status is IntentStatus.CANCELED:
                 await record_event(connection, merchant_id, events.INTENT_CANCELED, message)
@@ -377,14 +375,12 @@ class PaymentIntents:
                 )
                 await repository.update_intent(intent, execution_id=execution_id)
             else:
-                await repository.update_intent(
+                current = await repository.update_intent(
                     intent,
                     status=IntentStatus.CANCELED.value,
                     canceled_at=datetime.now(UTC),
                     cancellation_reason="fraudulent",
                 )
-                current = await repository.intent(merchant_id, intent_id)
-                assert current is not None
                 await record_event(
                     connection, merchant_id, events.INTENT_CANCELED, intent_message(current)
                 )
@@ -408,27 +404,25 @@ class PaymentIntents:
             )
         return card
 
-    async def _score(
-        self,
-        merchant_id: str,
-        intent_id: str,
-        amount: int,
-        currency: str,
-        card: ChargeableCard,
-        customer_id: str | None,
-    ) -> Risk:
-        assessment = await self._fraud.score_payment(
-            merchant_id, score_request(intent_id, amount, currency, card, customer_id)
-        )
-        return risk_of(assessment)
+    async def _score(self, merchant_id: str, scored: fraud_pb2.ScorePaymentRequest) -> Risk:
+        return risk_of(await self._fraud.score_payment(merchant_id, scored))
 
-    async def _report_outcome(self, intent: Intent, succeeded: bool, decline_code: str) -> None:
-        card = await self._cards.card_for_charge(intent.merchant_id, intent.payment_method_id or "")
+    async def _report_outcome(
+        self,
+        intent: Intent,
+        scored: fraud_pb2.ScorePaymentRequest | None,
+        succeeded: bool,
+        decline_code: str,
+    ) -> None:
+        if scored is None:
+            card = await self._cards.card_for_charge(
+                intent.merchant_id, intent.payment_method_id or ""
+            )
+            scored = score_request(
+                intent.id, intent.amount, intent.currency, card, intent.customer_id
+            )
         await self._fraud.record_payment_outcome(
-            intent.merchant_id,
-            score_request(intent.id, intent.amount, intent.currency, card, intent.customer_id),
-            succeeded=succeeded,
-            decline_code=decline_code,
+            intent.merchant_id, scored, succeeded=succeeded, decline_code=decline_code
         )
 
 

@@ -72,8 +72,18 @@ class PayInRepository:
         rows = await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
         return [_intent(row) for row in rows.all()]
 
-    async def update_intent(self, intent: Intent, **values: Any) -> None:
-        await self._update(payment_intents, intent.merchant_id, intent.id, values)
+    async def update_intent(self, intent: Intent, **values: Any) -> Intent:
+        """Changes the intent and answers it as it now is (one statement, RETURNING)."""
+        t = payment_intents
+        row = (
+            await self._connection.execute(
+                update(t)
+                .where(t.c.merchant_id == intent.merchant_id, t.c.id == intent.id)
+                .values(**values)
+                .returning(t)
+            )
+        ).one()
+        return _intent(row)
 
     # -- payments and payment orders ------------------------------------------------------------
 
