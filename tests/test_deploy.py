@@ -23,4 +23,5 @@ def test_a_ghz_config_calls_a_real_method_with_its_fields(path: Path) -> None:
     method = service.FindMethodByName(method_name)
     assert method is not None, config["call"]
     request_type = message_factory.GetMessageClass(method.input_type)
-    json_format.ParseDict(config.get("data", {}), request_type())  # unknown fields or wrong types raise
+    # Unknown fields and values of the wrong type raise.
+    json_format.ParseDict(config.get("data", {}), request_type())

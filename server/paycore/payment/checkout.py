@@ -14,7 +14,7 @@ from paycore.executor.service import CardSource, Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
-from paycore.payment.messages import payment_message
+from paycore.payment.messages import order_message, payment_message
 from paycore.payment.models import NewPayment, OrderStatus, Payment, PaymentStatus, Risk
 from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import RiskScorer, risk_of, score_request
@@ -52,8 +52,6 @@ class Checkouts:
         return found
 
     async def get_order(self, merchant_id: str, order_id: str) -> payment_pb2.PaymentOrder:
-        from paycore.payment.messages import order_message
-
         async with self._shards.read(merchant_id) as connection:
             found = await PayInRepository(connection).order(merchant_id, order_id)
         if found is None:
@@ -74,8 +72,8 @@ class Checkouts:
     ) -> payment_pb2.Payment:
         complete = self._completion_for(merchant_id)
         if await self._mutations.key_seen(merchant_id):
-            return await self._mutations.phased(
-                merchant_id, request, payment_pb2.Payment, _never, complete, self._lease
+            return await self._mutations.resume(
+                merchant_id, request, payment_pb2.Payment, complete, self._lease
             )
         card = await self._cards.card_for_charge(merchant_id, new.payment_method_id)
         if new.customer_id and card.customer_id and card.customer_id != new.customer_id:
@@ -195,7 +193,3 @@ class Checkouts:
             decided = Risk(0, "allow" if approved else "block", ())
             await self._start_orders(connection, payment, decided)
         await self._completion_for(merchant_id)(payment_pb2.Payment(id=payment_id))
-
-
-async def _never(connection: AsyncConnection) -> payment_pb2.Payment:
-    raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf.message import Message
 from paycore.customer.models import ChargeableCard
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import record_event
@@ -95,7 +94,13 @@ class PaymentIntents:
         confirm: bool,
     ) -> payment_pb2.PaymentIntent:
         if await self._mutations.key_seen(merchant_id):
-            return await self._replay(merchant_id, request)
+            return await self._mutations.resume(
+                merchant_id,
+                request,
+                payment_pb2.PaymentIntent,
+                self._completion(merchant_id),
+                self._lease,
+            )
         intent_id = new_id(Prefix.PAYMENT_INTENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
         card = await self._card(merchant_id, new.payment_method_id, new.customer_id)
         status = (
@@ -142,7 +147,13 @@ class PaymentIntents:
         self, merchant_id: str, request: payment_pb2.ConfirmPaymentIntentRequest
     ) -> payment_pb2.PaymentIntent:
         if await self._mutations.key_seen(merchant_id):
-            return await self._replay(merchant_id, request)
+            return await self._mutations.resume(
+                merchant_id,
+                request,
+                payment_pb2.PaymentIntent,
+                self._completion(merchant_id),
+                self._lease,
+            )
         intent = await self.get(merchant_id, request.id)
         payment_method_id = request.payment_method or intent.payment_method_id
         if intent.status not in CONFIRMABLE:
@@ -257,21 +268,6 @@ class PaymentIntents:
             return intent_message(intent)
 
         return complete
-
-    async def _replay(self, merchant_id: str, request: Message) -> payment_pb2.PaymentIntent:
-        """A request whose idempotency key is known: its stored answer, or its resumption."""
-
-        async def never(connection: AsyncConnection) -> payment_pb2.PaymentIntent:
-            raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
-
-        return await self._mutations.phased(
-            merchant_id,
-            request,
-            payment_pb2.PaymentIntent,
-            never,
-            self._completion(merchant_id),
-            self._lease,
-        )
 
     # -- capture and cancel ---------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ They are posted inside the caller's transaction, so status, money and event comm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.ledger import codes
@@ -220,14 +220,8 @@ class PayInLedger:
         self, connection: AsyncConnection, merchant_id: str, transfers: list[TransferRequest]
     ) -> None:
         # A chain: the last transfer is not linked, closing it (all or nothing).
-        chain = [*transfers[:-1], _unlinked(transfers[-1])]
+        chain = [*transfers[:-1], replace(transfers[-1], linked=False)]
         outcomes = await self._ledger.post_in(connection, chain, merchant_id)
         failed = [outcome for outcome in outcomes if not outcome.result.ok]
         if failed:
             raise LedgerRejected(f"the ledger refused pay-in transfers: {failed}")
-
-
-def _unlinked(transfer: TransferRequest) -> TransferRequest:
-    from dataclasses import replace
-
-    return replace(transfer, linked=False)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
+from paycore.errors import ApiError, Reason
 from paycore.runtime.context import current_call
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.idempotency import request_fingerprint
@@ -93,4 +94,23 @@ class Mutations:
             record,
             complete,
             lease,
+        )
+
+    async def resume(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        complete: Completion[ResponseT],
+        lease: timedelta,
+    ) -> ResponseT:
+        """A phased call whose key is known (`key_seen`): its stored answer, or the resumption
+        of its completion. Its first phase never runs again."""
+
+        async def already_recorded(connection: AsyncConnection) -> ResponseT:
+            # Only reached if the key vanished in between (pruned): ask for a retry.
+            raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
+
+        return await self.phased(
+            merchant_id, request, response_type, already_recorded, complete, lease
         )
