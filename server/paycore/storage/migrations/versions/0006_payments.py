@@ -1,5 +1,7 @@
-"""Pay-in: payment intents, payments and their orders, refunds, the executor's executions and
-attempts, fee plans; idempotency keys gain recovery points for requests that reach a PSP.
+"""Pay-in: payment intents, payments, orders, refunds, executions, fee plans.
+
+Also the executor's attempts; idempotency keys gain recovery points for requests that reach a
+PSP.
 
 Revision ID: 0006
 Revises: 0005
