@@ -212,11 +212,12 @@ async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
     settings = migrated.with_overrides(
         psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS
     )
-    platform = build_platform(settings, CollectorRegistry())
+    registry = CollectorRegistry()
+    platform = build_platform(settings, registry)
     server = await start_grpc_server(platform, "127.0.0.1:0")
     admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
     try:
-        yield PayIn(platform, server, admin, settings.admin_token)
+        yield PayIn(platform, server, admin, settings.admin_token, registry)
     finally:
         await admin.close()
         await server.stop(1)

@@ -16,6 +16,7 @@ from paycore.v1 import (
     payment_pb2,
     wallet_pb2,
 )
+from prometheus_client import CollectorRegistry
 
 from tests.helpers import create_merchant
 from tests.secrecy import random_card
@@ -39,6 +40,7 @@ class PayIn:
     server: GrpcServer
     admin: Paycore
     admin_token: str
+    registry: CollectorRegistry
 
     @property
     def target(self) -> str:

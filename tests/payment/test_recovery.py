@@ -133,6 +133,7 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
     failed = await _execution_of(shop, first.id)
     assert failed.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
     assert executor.breaker.state == "open"
+    assert _gauge(payin, "paycore_executor_breaker_open") == 1.0
 
     # While it is open a payment fails fast: its execution waits without calling the PSP.
     second = await shop.pay(good_card(), 600)
@@ -146,6 +147,7 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
     )
     assert retried.state == executor_pb2.EXECUTION_STATE_SUCCEEDED
     assert executor.breaker.state == "closed"
+    assert _gauge(payin, "paycore_executor_breaker_open") == 0.0
     for intent in (first, second):
         settled = await _settle(payin, shop, intent.id, rounds=40)
         assert settled.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
@@ -160,3 +162,7 @@ async def _psp(psp: PspSimulator) -> AsyncIterator[PspClient]:
         yield client
     finally:
         await client.close()
+
+
+def _gauge(payin: PayIn, name: str) -> float | None:
+    return payin.registry.get_sample_value(name)

@@ -228,6 +228,7 @@ class Executor:
             return await self._record(execution, attempt, kind, outcome, counted=False)
         outcome = await self._call(execution, kind)
         self._metrics.attempts.labels(execution.operation.value, kind.value, outcome.attempt).inc()
+        self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
         return await self._record(execution, attempt, kind, outcome)
 
     async def _claim(
