@@ -20,6 +20,7 @@ _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger
 _EVENTS = "test_events::test_events_list_and_read_back_with_their_objects"
 _WEBHOOKS = "test_events::test_webhook_routes_answer_501_until_built"
 _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
+_FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
@@ -75,6 +76,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/attach"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/detach"): _PAYMENT_METHODS,
+    ("GET", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
+    ("POST", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
     ("POST", "/v1/payment_intents"): _INTENTS,
     ("POST", "/v1/payment_intents/{id}/confirm"): _INTENTS,
     ("POST", "/v1/payment_intents/{id}/capture"): _INTENTS,

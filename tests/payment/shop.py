@@ -141,5 +141,5 @@ def good_card() -> str:
 
 
 def fee(amount: int) -> int:
-    """The default plan, 2.9% + 30, half up (paycore.payment.fees)."""
+    """The default plan, 2.9% + 30, half up (paycore.account.fee_plans)."""
     return min(amount, (amount * 290 * 2 + 10_000) // 20_000 + 30)

@@ -515,3 +515,85 @@ class ListApiKeysResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListApiKeysResponse: _TypeAlias = ListApiKeysResponse  # noqa: Y015
+
+@_typing.final
+class FeePlan(_message.Message):
+    """A fee of `percent_basis_points` / 10,000 of the captured amount, rounded half up to the minor
+    unit, plus `fixed_amount` minor units of the payment's currency; never more than the amount.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_FIELD_NUMBER: _builtins.int
+    PERCENT_BASIS_POINTS_FIELD_NUMBER: _builtins.int
+    FIXED_AMOUNT_FIELD_NUMBER: _builtins.int
+    DEFAULT_FIELD_NUMBER: _builtins.int
+    merchant: _builtins.str
+    """"acct_..." """
+    percent_basis_points: _builtins.int
+    """0..10000 (290 = 2.9 %)."""
+    fixed_amount: _builtins.int
+    """0..100000 minor units."""
+    default: _builtins.bool
+    """True while the merchant pays the platform's default plan (2.9 % + 30)."""
+    def __init__(
+        self,
+        *,
+        merchant: _builtins.str = ...,
+        percent_basis_points: _builtins.int = ...,
+        fixed_amount: _builtins.int = ...,
+        default: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default", b"default", "fixed_amount", b"fixed_amount", "merchant", b"merchant", "percent_basis_points", b"percent_basis_points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeePlan: _TypeAlias = FeePlan  # noqa: Y015
+
+@_typing.final
+class GetFeePlanRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_FIELD_NUMBER: _builtins.int
+    merchant: _builtins.str
+    """Required: the merchant ("acct_...")."""
+    def __init__(
+        self,
+        *,
+        merchant: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant", b"merchant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFeePlanRequest: _TypeAlias = GetFeePlanRequest  # noqa: Y015
+
+@_typing.final
+class UpdateFeePlanRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_FIELD_NUMBER: _builtins.int
+    PERCENT_BASIS_POINTS_FIELD_NUMBER: _builtins.int
+    FIXED_AMOUNT_FIELD_NUMBER: _builtins.int
+    merchant: _builtins.str
+    """Required: the merchant ("acct_...")."""
+    percent_basis_points: _builtins.int
+    fixed_amount: _builtins.int
+    def __init__(
+        self,
+        *,
+        merchant: _builtins.str = ...,
+        percent_basis_points: _builtins.int = ...,
+        fixed_amount: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fixed_amount", b"fixed_amount", "merchant", b"merchant", "percent_basis_points", b"percent_basis_points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateFeePlanRequest: _TypeAlias = UpdateFeePlanRequest  # noqa: Y015

@@ -74,6 +74,16 @@ class AccountServiceStub:
                 request_serializer=paycore_dot_v1_dot_account__pb2.ListApiKeysRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_account__pb2.ListApiKeysResponse.FromString,
                 _registered_method=True)
+        self.GetFeePlan = channel.unary_unary(
+                '/paycore.v1.AccountService/GetFeePlan',
+                request_serializer=paycore_dot_v1_dot_account__pb2.GetFeePlanRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_account__pb2.FeePlan.FromString,
+                _registered_method=True)
+        self.UpdateFeePlan = channel.unary_unary(
+                '/paycore.v1.AccountService/UpdateFeePlan',
+                request_serializer=paycore_dot_v1_dot_account__pb2.UpdateFeePlanRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_account__pb2.FeePlan.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -132,6 +142,21 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFeePlan(self, request, context):
+        """The merchant's fee plan: what paycore keeps of each captured payment. A merchant reads its
+        own; operators read any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateFeePlan(self, request, context):
+        """Sets a merchant's fee plan (operators). Payments captured afterwards pay it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +199,16 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.ListApiKeys,
                     request_deserializer=paycore_dot_v1_dot_account__pb2.ListApiKeysRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_account__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'GetFeePlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFeePlan,
+                    request_deserializer=paycore_dot_v1_dot_account__pb2.GetFeePlanRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_account__pb2.FeePlan.SerializeToString,
+            ),
+            'UpdateFeePlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateFeePlan,
+                    request_deserializer=paycore_dot_v1_dot_account__pb2.UpdateFeePlanRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_account__pb2.FeePlan.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -392,6 +427,60 @@ class AccountService:
             '/paycore.v1.AccountService/ListApiKeys',
             paycore_dot_v1_dot_account__pb2.ListApiKeysRequest.SerializeToString,
             paycore_dot_v1_dot_account__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFeePlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.AccountService/GetFeePlan',
+            paycore_dot_v1_dot_account__pb2.GetFeePlanRequest.SerializeToString,
+            paycore_dot_v1_dot_account__pb2.FeePlan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateFeePlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.AccountService/UpdateFeePlan',
+            paycore_dot_v1_dot_account__pb2.UpdateFeePlanRequest.SerializeToString,
+            paycore_dot_v1_dot_account__pb2.FeePlan.FromString,
             options,
             channel_credentials,
             insecure,

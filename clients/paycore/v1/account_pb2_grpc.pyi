@@ -44,6 +44,12 @@ class AccountServiceStub:
     RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_account_pb2.RevokeApiKeyRequest, _account_pb2.ApiKey]
     """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
     ListApiKeys: _grpc.UnaryUnaryMultiCallable[_account_pb2.ListApiKeysRequest, _account_pb2.ListApiKeysResponse]
+    GetFeePlan: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetFeePlanRequest, _account_pb2.FeePlan]
+    """The merchant's fee plan: what paycore keeps of each captured payment. A merchant reads its
+    own; operators read any.
+    """
+    UpdateFeePlan: _grpc.UnaryUnaryMultiCallable[_account_pb2.UpdateFeePlanRequest, _account_pb2.FeePlan]
+    """Sets a merchant's fee plan (operators). Payments captured afterwards pay it."""
 
 @_typing.type_check_only
 class AccountServiceAsyncStub(AccountServiceStub):
@@ -61,6 +67,12 @@ class AccountServiceAsyncStub(AccountServiceStub):
     RevokeApiKey: _aio.UnaryUnaryMultiCallable[_account_pb2.RevokeApiKeyRequest, _account_pb2.ApiKey]  # type: ignore[assignment]
     """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
     ListApiKeys: _aio.UnaryUnaryMultiCallable[_account_pb2.ListApiKeysRequest, _account_pb2.ListApiKeysResponse]  # type: ignore[assignment]
+    GetFeePlan: _aio.UnaryUnaryMultiCallable[_account_pb2.GetFeePlanRequest, _account_pb2.FeePlan]  # type: ignore[assignment]
+    """The merchant's fee plan: what paycore keeps of each captured payment. A merchant reads its
+    own; operators read any.
+    """
+    UpdateFeePlan: _aio.UnaryUnaryMultiCallable[_account_pb2.UpdateFeePlanRequest, _account_pb2.FeePlan]  # type: ignore[assignment]
+    """Sets a merchant's fee plan (operators). Payments captured afterwards pay it."""
 
 class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -123,5 +135,23 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _account_pb2.ListApiKeysRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.ListApiKeysResponse, _abc.Awaitable[_account_pb2.ListApiKeysResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetFeePlan(
+        self,
+        request: _account_pb2.GetFeePlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.FeePlan, _abc.Awaitable[_account_pb2.FeePlan]]:
+        """The merchant's fee plan: what paycore keeps of each captured payment. A merchant reads its
+        own; operators read any.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateFeePlan(
+        self,
+        request: _account_pb2.UpdateFeePlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.FeePlan, _abc.Awaitable[_account_pb2.FeePlan]]:
+        """Sets a merchant's fee plan (operators). Payments captured afterwards pay it."""
 
 def add_AccountServiceServicer_to_server(servicer: AccountServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

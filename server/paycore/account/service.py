@@ -3,6 +3,7 @@ store opens it on the right shard); reads open their own connection through Shar
 
 from __future__ import annotations
 
+from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan, save_plan, stored_plan
 from paycore.account.keys import KeyHasher, issue_key, redact
 from paycore.account.models import (
     ApiKey,
@@ -52,6 +53,20 @@ class AccountService:
         if merchant is None:
             raise not_found("merchant", merchant_id)
         return merchant
+
+    async def fee_plan(self, merchant_id: str) -> tuple[FeePlan, bool]:
+        """The merchant's fee plan and whether it is the default one."""
+        await self.get_merchant(merchant_id)
+        async with self._shards.read(merchant_id) as connection:
+            stored = await stored_plan(connection, merchant_id)
+        return (stored, False) if stored else (DEFAULT_PLAN, True)
+
+    async def update_fee_plan(
+        self, connection: AsyncConnection, merchant_id: str, plan: FeePlan
+    ) -> None:
+        if await MerchantRepository(connection).get(merchant_id) is None:
+            raise not_found("merchant", merchant_id, param="merchant")
+        await save_plan(connection, merchant_id, plan)
 
     async def create_seller_account(
         self, connection: AsyncConnection, merchant_id: str, new: NewSellerAccount

@@ -8,6 +8,7 @@ from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
 from paycore.account.authentication import Authenticator
+from paycore.account.fee_plans import BASIS_POINTS, FIXED_AMOUNT_MAX, FeePlan
 from paycore.account.models import (
     ApiKey,
     ApiKeyType,
@@ -18,7 +19,7 @@ from paycore.account.models import (
     SellerAccount,
 )
 from paycore.account.service import AccountService
-from paycore.errors import not_found
+from paycore.errors import invalid, not_found
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
@@ -82,13 +83,34 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def GetMerchant(
         self, request: account_pb2.GetMerchantRequest, context: Context
     ) -> account_pb2.Merchant:
-        merchant_id = validation.object_id("id", request.id, Prefix.ACCOUNT)
-        caller = current_call().caller
-        own_merchant = caller.merchant_id if caller else None
-        may_read_any = caller is not None and caller.is_operator and own_merchant is None
-        if not may_read_any and merchant_id != own_merchant:
-            raise not_found("merchant", merchant_id)
+        merchant_id = _readable_merchant("id", request.id)
         return merchant_message(await self._service.get_merchant(merchant_id))
+
+    async def GetFeePlan(
+        self, request: account_pb2.GetFeePlanRequest, context: Context
+    ) -> account_pb2.FeePlan:
+        merchant_id = _readable_merchant("merchant", request.merchant)
+        plan, default = await self._service.fee_plan(merchant_id)
+        return fee_plan_message(merchant_id, plan, default)
+
+    async def UpdateFeePlan(
+        self, request: account_pb2.UpdateFeePlanRequest, context: Context
+    ) -> account_pb2.FeePlan:
+        merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
+        if not 0 <= request.percent_basis_points <= BASIS_POINTS:
+            raise invalid("percent_basis_points", f"must be between 0 and {BASIS_POINTS}")
+        if not 0 <= request.fixed_amount <= FIXED_AMOUNT_MAX:
+            raise invalid("fixed_amount", f"must be between 0 and {FIXED_AMOUNT_MAX}")
+        plan = FeePlan(request.percent_basis_points, request.fixed_amount)
+
+        async def change(connection: AsyncConnection) -> account_pb2.FeePlan:
+            await self._service.update_fee_plan(connection, merchant_id, plan)
+            return fee_plan_message(merchant_id, plan, default=False)
+
+        engine = self._shards.engine_for_merchant(merchant_id)
+        return await self._mutations.on_engine(
+            engine, ADMIN_OWNER, request, account_pb2.FeePlan, change
+        )
 
     async def CreateSellerAccount(
         self, request: account_pb2.CreateSellerAccountRequest, context: Context
@@ -241,3 +263,24 @@ def issued_key_message(issued: IssuedKey) -> account_pb2.ApiKey:
     message = api_key_message(issued.key)
     message.secret = issued.secret.reveal()
     return message
+
+
+def _readable_merchant(param: str, merchant_id: str) -> str:
+    """A merchant the caller may read: its own, or any for an operator acting for none
+    (another merchant's is NOT_FOUND, as if it did not exist)."""
+    merchant_id = validation.object_id(param, merchant_id, Prefix.ACCOUNT)
+    caller = current_call().caller
+    own_merchant = caller.merchant_id if caller else None
+    may_read_any = caller is not None and caller.is_operator and own_merchant is None
+    if not may_read_any and merchant_id != own_merchant:
+        raise not_found("merchant", merchant_id, param=param)
+    return merchant_id
+
+
+def fee_plan_message(merchant_id: str, plan: FeePlan, default: bool) -> account_pb2.FeePlan:
+    return account_pb2.FeePlan(
+        merchant=merchant_id,
+        percent_basis_points=plan.percent_basis_points,
+        fixed_amount=plan.fixed_amount,
+        default=default,
+    )

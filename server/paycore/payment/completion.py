@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from paycore.account.fee_plans import plan_of
 from paycore.events import record_event
 from paycore.executor.models import Execution, Operation
 from paycore.payment import events
-from paycore.payment.fees import plan_of
 from paycore.payment.messages import intent_message, payment_message, refund_message
 from paycore.payment.models import (
     Intent,

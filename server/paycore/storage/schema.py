@@ -344,7 +344,7 @@ execution_attempts = Table(
     PrimaryKeyConstraint("merchant_id", "execution_id", "number", name="execution_attempts_pkey"),
 )
 
-# A merchant's pricing; merchants without a row pay the default plan (paycore.payment.fees).
+# A merchant's pricing; merchants without a row pay the default plan (paycore.account.fee_plans).
 fee_plans = Table(
     "fee_plans",
     metadata,
