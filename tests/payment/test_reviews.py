@@ -3,7 +3,7 @@ operator approves it (charged then) or rejects it (canceled as fraudulent)."""
 
 from __future__ import annotations
 
-from paycore.v1 import fraud_pb2, payment_pb2
+from paycore.v1 import customer_pb2, executor_pb2, fraud_pb2, payment_pb2
 
 from tests.payment.shop import Shop, fee, good_card
 
@@ -57,5 +57,39 @@ async def test_a_rejected_review_cancels_the_held_payment(shop: Shop) -> None:
     )
     assert after.status == payment_pb2.PAYMENT_INTENT_STATUS_CANCELED
     assert after.cancellation_reason == payment_pb2.PAYMENT_INTENT_CANCELLATION_REASON_FRAUDULENT
+    assert (await shop.balance())[1] in ({}, {"usd": 0})
+    await shop.assert_books_balance()
+
+
+async def test_a_blocked_intent_fails_as_fraud_and_never_reaches_the_psp(shop: Shop) -> None:
+    number = good_card()
+    method = await shop.card(number)
+    fingerprint = (
+        await shop.client.customers.GetPaymentMethod(
+            customer_pb2.GetPaymentMethodRequest(id=method)
+        )
+    ).card.fingerprint
+    await shop.operator.fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_CARD_FINGERPRINT,
+            value=fingerprint,
+            merchant=shop.id,
+            reason="stolen",
+        )
+    )
+
+    blocked = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=900, currency="usd", payment_method=method, confirm=True
+        )
+    )
+
+    assert blocked.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    assert blocked.last_payment_error.code == "FRAUD_SUSPECTED"
+    assert blocked.risk_assessment.decision == fraud_pb2.RISK_DECISION_BLOCK
+    executions = await shop.operator.executor.ListExecutions(
+        executor_pb2.ListExecutionsRequest(payment_intent=blocked.id)
+    )
+    assert list(executions.data) == []
     assert (await shop.balance())[1] in ({}, {"usd": 0})
     await shop.assert_books_balance()
