@@ -7,7 +7,7 @@ import secrets
 import grpc
 import pytest
 from paycore.psp import cards
-from paycore.v1 import customer_pb2, executor_pb2, fraud_pb2, payment_pb2
+from paycore.v1 import customer_pb2, event_pb2, executor_pb2, fraud_pb2, payment_pb2
 
 from tests.helpers import rich_error
 from tests.payment.shop import Shop, fee, good_card
@@ -52,6 +52,11 @@ async def test_a_checkout_pays_each_seller_their_net(shop: Shop) -> None:
     assert (await shop.balance(bob))[1] == {"usd": 1000 - fee(1000)}
     fetched = await shop.client.payments.GetPayment(payment_pb2.GetPaymentRequest(id=payment.id))
     assert fetched == payment
+    recorded = await shop.client.events.ListEvents(event_pb2.ListEventsRequest(limit=20))
+    assert sorted(event.type for event in recorded.data) == sorted(
+        ["payment.created", "payment.succeeded"]
+        + ["payment_order.executing", "payment_order.succeeded"] * 2
+    )
     await shop.assert_books_balance()
 
 

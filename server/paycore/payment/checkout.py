@@ -135,11 +135,14 @@ class Checkouts:
         repository = PayInRepository(connection)
         if risk.blocked:
             for order in payment.orders:
-                await repository.update_order(
+                failed = await repository.update_order(
                     order,
                     status=OrderStatus.FAILED.value,
                     failure_code="FRAUD_SUSPECTED",
                     failure_message="The payment was blocked as likely fraudulent.",
+                )
+                await record_event(
+                    connection, payment.merchant_id, events.ORDER_FAILED, order_message(failed)
                 )
             await repository.update_payment(
                 payment,
@@ -160,8 +163,14 @@ class Checkouts:
                         payment_method_id=payment.payment_method_id,
                     ),
                 )
-                await repository.update_order(
+                executing = await repository.update_order(
                     order, status=OrderStatus.EXECUTING.value, execution_id=execution_id
+                )
+                await record_event(
+                    connection,
+                    payment.merchant_id,
+                    events.ORDER_EXECUTING,
+                    order_message(executing),
                 )
         if not risk.held:
             await self._completion.settle_payment(connection, payment.merchant_id, payment.id)

@@ -10,7 +10,12 @@ from paycore.account.fee_plans import plan_of
 from paycore.events import record_event
 from paycore.executor.models import Execution, Operation
 from paycore.payment import events
-from paycore.payment.messages import intent_message, payment_message, refund_message
+from paycore.payment.messages import (
+    intent_message,
+    order_message,
+    payment_message,
+    refund_message,
+)
 from paycore.payment.models import (
     Intent,
     IntentStatus,
@@ -160,7 +165,7 @@ class PayInCompletion:
                 fee=fee,
                 credit=Credit(seller_account=order.seller_account),
             )
-            await repository.update_order(
+            updated = await repository.update_order(
                 order,
                 status=OrderStatus.SUCCEEDED.value,
                 fee=fee,
@@ -168,13 +173,15 @@ class PayInCompletion:
             )
         else:
             error = failure_of(execution)
-            await repository.update_order(
+            updated = await repository.update_order(
                 order,
                 status=OrderStatus.FAILED.value,
                 failure_code=error.code,
                 decline_code=error.decline_code,
                 failure_message=error.message,
             )
+        kind = events.ORDER_SUCCEEDED if execution.succeeded else events.ORDER_FAILED
+        await record_event(connection, merchant_id, kind, order_message(updated))
         await self.settle_payment(connection, merchant_id, payment.id)
 
     async def settle_payment(

@@ -16,6 +16,9 @@ PAYMENT_EVENTS = {
     PaymentStatus.PARTIALLY_SUCCEEDED: "payment.partially_succeeded",
     PaymentStatus.FAILED: "payment.failed",
 }
+ORDER_EXECUTING = "payment_order.executing"
+ORDER_SUCCEEDED = "payment_order.succeeded"
+ORDER_FAILED = "payment_order.failed"
 REFUND_CREATED = "refund.created"
 REFUND_SUCCEEDED = "refund.updated"
 REFUND_FAILED = "refund.failed"

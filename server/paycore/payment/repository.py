@@ -182,8 +182,18 @@ class PayInRepository:
     async def update_payment(self, payment: Payment, **values: Any) -> None:
         await self._update(payments, payment.merchant_id, payment.id, values)
 
-    async def update_order(self, order: Order, **values: Any) -> None:
-        await self._update(payment_orders, order.merchant_id, order.id, values)
+    async def update_order(self, order: Order, **values: Any) -> Order:
+        """Changes the order and answers it as it now is (one statement, RETURNING)."""
+        t = payment_orders
+        row = (
+            await self._connection.execute(
+                update(t)
+                .where(t.c.merchant_id == order.merchant_id, t.c.id == order.id)
+                .values(**values)
+                .returning(t)
+            )
+        ).one()
+        return _order(row)
 
     # -- refunds --------------------------------------------------------------------------------
 
