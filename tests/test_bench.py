@@ -47,11 +47,11 @@ async def test_the_command_reports_rate_and_latency_as_json(
     assert process.returncode == 0, stderr.decode()
     report = json.loads(stdout)
     assert report.keys() == {
-        *("scenario", "method", "target", "processes", "concurrency", "elapsed_seconds"),
+        *("scenario", "method", "target", "processes", "concurrency", "rate", "elapsed_seconds"),
         *("requests", "ok", "errors", "requests_per_second", "latency_ms"),
     }
     assert report["method"] == "/paycore.v1.AccountService/GetMerchant"
-    assert (report["processes"], report["concurrency"]) == (1, 4)
+    assert (report["processes"], report["concurrency"], report["rate"]) == (1, 4, None)
     assert report["requests"] > 0
     assert report["ok"] == report["requests"]
     assert report["errors"] == {}
@@ -134,3 +134,18 @@ def test_a_plan_needs_a_bound_and_a_caller_per_process() -> None:
         Plan(health.SCENARIO, "127.0.0.1:1", 4, None, None, 1)
     with pytest.raises(ConfigurationError, match="--concurrency"):
         Plan(health.SCENARIO, "127.0.0.1:1", 1, 1.0, None, 2)
+
+
+async def test_an_open_loop_starts_calls_at_the_rate_asked(unlimited_target: str) -> None:
+    plan = Plan(health.SCENARIO, unlimited_target, 8, 1.0, None, 1, rate=50.0)
+
+    report = merge(plan, [await run_process(plan, 0)])
+
+    assert 45 <= report.requests <= 51  # one second at 50/s, whatever the server could do
+    assert report.rate == 50.0
+    assert "started at 50/s" in report.to_text()
+
+
+def test_a_rate_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError):
+        Plan(health.SCENARIO, "127.0.0.1:1", 1, 1.0, None, 1, rate=0.0)

@@ -42,6 +42,13 @@ def add_parser(
         "--processes", type=int, default=1, help="client processes; their histograms merge (1)"
     )
     options.add_argument(
+        "--rate",
+        type=float,
+        metavar="PER_SECOND",
+        help="start calls at this rate whatever the answers (open loop; at most --concurrency in"
+        " flight); latency counts from each call's scheduled start",
+    )
+    options.add_argument(
         "--connections",
         type=int,
         default=1,
@@ -117,6 +124,7 @@ def _run_scenario(arguments: argparse.Namespace, settings: Settings) -> None:
         connections=arguments.connections,
         timeout_seconds=arguments.timeout,
         run_id=secrets.token_hex(4),
+        rate=arguments.rate,
     )
     credentials = run_here(
         credentials_for(

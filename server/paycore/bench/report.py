@@ -29,6 +29,9 @@ class Report:
     errors: Counter[str]
     """Non-OK answers by gRPC status code name."""
 
+    rate: float | None = None
+    """The open-loop rate asked for (calls/s), None for a closed loop."""
+
     @property
     def ok(self) -> int:
         return self.latency.count
@@ -58,6 +61,7 @@ class Report:
             "target": self.target,
             "processes": self.processes,
             "concurrency": self.concurrency,
+            "rate": self.rate,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "requests": self.requests,
             "ok": self.ok,
@@ -75,8 +79,9 @@ class Report:
         return "\n".join(
             (
                 f"paycore bench {self.scenario}: {self.method} on {self.target}",
-                f"  {self.processes} process(es), {self.concurrency} calls in flight,"
-                f" {self.elapsed_seconds:.2f} s",
+                f"  {self.processes} process(es), {self.concurrency} calls in flight"
+                + (f" at most, started at {self.rate:g}/s" if self.rate else "")
+                + f", {self.elapsed_seconds:.2f} s",
                 f"  requests    {self.requests} ({self.ok} OK"
                 + (f"; errors: {errors})" if errors else ", no errors)"),
                 f"  throughput  {self.requests_per_second:.1f} requests/s",
@@ -100,6 +105,7 @@ def merge(plan: Plan, results: Sequence[ProcessResult]) -> Report:
         elapsed_seconds=max(result.elapsed_ns for result in results) / 1e9,
         latency=latency,
         errors=errors,
+        rate=plan.rate,
     )
 
 

@@ -57,6 +57,11 @@ class Plan:
 
     run_id: str = ""
 
+    rate: float | None = None
+    """Calls per second over all processes, started on schedule whatever the answers (open
+    loop); None sends the next call as soon as a caller is free (closed loop). With a rate, a
+    latency runs from the call's scheduled start, so falling behind shows as latency."""
+
     def __post_init__(self) -> None:
         if self.connections < 1:
             raise ConfigurationError("--connections must be at least 1")
@@ -68,6 +73,8 @@ class Plan:
             raise ConfigurationError("--duration must be positive")
         if self.requests is not None and self.requests < self.processes:
             raise ConfigurationError("--requests must be at least --processes")
+        if self.rate is not None and self.rate <= 0:
+            raise ConfigurationError("--rate must be positive")
 
     def concurrency_of(self, process_index: int) -> int:
         return shares(self.concurrency, self.processes)[process_index]
@@ -143,20 +150,29 @@ def _session(plan: Plan, client: Paycore, process_index: int) -> Session:
 
 
 class _Budget:
-    """Hands out sequence numbers until the deadline passes or the requests are spent."""
+    """Hands out sequence numbers, each with the time its call is due, until the deadline
+    passes or the requests are spent. Without a rate every call is due at once."""
 
-    def __init__(self, requests: int | None, deadline_ns: int | None) -> None:
+    def __init__(
+        self, requests: int | None, begin_ns: int, deadline_ns: int | None, rate: float | None
+    ) -> None:
         self._requests = requests
+        self._begin_ns = begin_ns
         self._deadline_ns = deadline_ns
+        self._interval_ns = None if rate is None else int(1e9 / rate)
         self._sequence = 0
 
-    def take(self) -> int | None:
+    def take(self) -> tuple[int, int] | None:
+        now_ns = time.perf_counter_ns()
         if self._requests is not None and self._sequence >= self._requests:
             return None
-        if self._deadline_ns is not None and time.perf_counter_ns() >= self._deadline_ns:
+        due_ns = now_ns
+        if self._interval_ns is not None:
+            due_ns = self._begin_ns + self._sequence * self._interval_ns
+        if self._deadline_ns is not None and max(now_ns, due_ns) >= self._deadline_ns:
             return None
         self._sequence += 1
-        return self._sequence
+        return self._sequence, due_ns
 
 
 async def _drive(calls: list[Call], plan: Plan, process_index: int) -> ProcessResult:
@@ -164,7 +180,8 @@ async def _drive(calls: list[Call], plan: Plan, process_index: int) -> ProcessRe
     deadline_ns = None
     if plan.duration_seconds is not None:
         deadline_ns = begin_ns + int(plan.duration_seconds * 1e9)
-    budget = _Budget(plan.requests_of(process_index), deadline_ns)
+    rate = None if plan.rate is None else plan.rate / plan.processes
+    budget = _Budget(plan.requests_of(process_index), begin_ns, deadline_ns, rate)
     result = ProcessResult(LatencyHistogram(), Counter(), 0)
     await asyncio.gather(
         *(
@@ -178,14 +195,17 @@ async def _drive(calls: list[Call], plan: Plan, process_index: int) -> ProcessRe
 
 async def _caller(call: Call, budget: _Budget, result: ProcessResult) -> None:
     perf_counter_ns = time.perf_counter_ns
-    while (sequence := budget.take()) is not None:
-        sent_ns = perf_counter_ns()
+    while (taken := budget.take()) is not None:
+        sequence, due_ns = taken
+        wait_ns = due_ns - perf_counter_ns()
+        if wait_ns > 0:
+            await asyncio.sleep(wait_ns / 1e9)
         try:
             await call(sequence)
         except aio.AioRpcError as error:
             result.errors[error.code().name] += 1
         else:
-            result.histogram.record(perf_counter_ns() - sent_ns)
+            result.histogram.record(perf_counter_ns() - due_ns)
 
 
 def run(plan: Plan) -> list[ProcessResult]:
