@@ -94,7 +94,7 @@ class TestClockStatus(Enum):
 
 @dataclass(frozen=True)
 class NewTestClock:
-    __test__ = False
+    __test__ = False  # not a pytest test class, despite its name
     frozen_time: int
     name: str
     metadata: dict[str, str]
