@@ -43,6 +43,8 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
+from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer import SubscriptionServicer
 from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
@@ -51,6 +53,7 @@ from paycore.v1 import (
     fraud_pb2_grpc,
     ledger_pb2_grpc,
     payment_pb2_grpc,
+    subscription_pb2_grpc,
     wallet_pb2_grpc,
 )
 from paycore.wallet.service import WalletService
@@ -86,6 +89,7 @@ class Platform:
     """Its own client: short timeouts, so scoring never waits long on a Redis that is down."""
     customers: CustomerService
     pay_in: PayIn
+    subscriptions: SubscriptionService
 
     async def close(self) -> None:
         await self.pay_in.close()
@@ -137,6 +141,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         fraud_redis=fraud_redis,
         customers=customers,
         pay_in=build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud),
+        subscriptions=SubscriptionService(shards),
     )
 
 
@@ -195,6 +200,9 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
         ExecutorServicer(pay_in.executor), server
     )
+    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
+        SubscriptionServicer(platform.subscriptions, platform.mutations), server
+    )
     return [
         "paycore.v1.AccountService",
         "paycore.v1.LedgerService",
@@ -204,4 +212,5 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         "paycore.v1.CustomerService",
         "paycore.v1.PaymentService",
         "paycore.v1.ExecutorService",
+        "paycore.v1.SubscriptionService",
     ]

@@ -215,6 +215,17 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "Review {id} is already closed ({status})",
     )
+    # Subscriptions (server/paycore/subscription): the catalogue and test clocks.
+    PRODUCT_INACTIVE = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "The product {id} is inactive: {param} must name an active product",
+    )
+    TEST_CLOCK_LIVEMODE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "Test clocks are for test mode only; merchant {id} is live",
+    )
 
     @property
     def status(self) -> Status:

@@ -20,6 +20,9 @@ METADATA_KEYS_MAX = 50
 METADATA_KEY_LENGTH_MAX = 40
 METADATA_VALUE_LENGTH_MAX = 500
 EMAIL_LENGTH_MAX = 254
+# PostgreSQL text and jsonb cannot hold U+0000: refused here rather than failing the write.
+NUL = "\x00"
+NUL_REFUSED = "must not contain the NUL character (U+0000)"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -29,6 +32,8 @@ def text(param: str, value: str, *, maximum: int, required: bool = False) -> str
         raise missing(param)
     if len(value) > maximum:
         raise ApiError(Reason.PARAMETER_TOO_LONG, param=param, maximum=maximum)
+    if NUL in value:
+        raise invalid(param, NUL_REFUSED)
     return value
 
 
@@ -84,10 +89,14 @@ def metadata(param: str, value: Mapping[str, str]) -> dict[str, str]:
     if len(value) > METADATA_KEYS_MAX:
         raise invalid(param, f"at most {METADATA_KEYS_MAX} keys")
     for key, item in value.items():
+        if NUL in key:
+            raise invalid(param, f"keys: {NUL_REFUSED}")
         if not key or len(key) > METADATA_KEY_LENGTH_MAX:
             raise invalid(
                 f"{param}[{key[:METADATA_KEY_LENGTH_MAX]}]", "keys are 1 to 40 characters"
             )
+        if NUL in item:
+            raise invalid(f"{param}[{key}]", NUL_REFUSED)
         if len(item) > METADATA_VALUE_LENGTH_MAX:
             raise ApiError(
                 Reason.PARAMETER_TOO_LONG,

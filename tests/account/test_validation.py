@@ -40,6 +40,9 @@ async def _invalid(call: Callable[..., Awaitable[Any]], request: Any, **kwargs: 
         ({"metadata": {"k" * 41: "v"}}, "metadata[" + "k" * 40 + "]"),
         ({"metadata": {"note": "v" * 501}}, "metadata[note]"),
         ({"metadata": {f"k{i}": "v" for i in range(51)}}, "metadata"),
+        ({"business_name": "a\x00b"}, "business_name"),
+        ({"metadata": {"note": "a\x00b"}}, "metadata[note]"),
+        ({"metadata": {"no\x00te": "v"}}, "metadata"),
     ],
 )
 async def test_create_seller_account_names_the_bad_field(

@@ -27,6 +27,9 @@ _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
 _PAYMENT_METHODS = (
     "test_customers::test_payment_methods_tokenize_with_the_publishable_key_attach_and_detach"
 )
+_CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
+_TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
+_BILLING = "test_subscriptions::test_subscription_and_invoice_routes_answer_501_until_built"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -96,6 +99,24 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/executor/executions"): _CHECKOUTS,
     ("GET", "/v1/executor/dead_letters"): _CHECKOUTS,
     ("POST", "/v1/executor/dead_letters/{id}/requeue"): _CHECKOUTS,
+    ("POST", "/v1/products"): _CATALOGUE,
+    ("GET", "/v1/products/{id}"): _CATALOGUE,
+    ("GET", "/v1/products"): _CATALOGUE,
+    ("POST", "/v1/prices"): _CATALOGUE,
+    ("GET", "/v1/prices/{id}"): _CATALOGUE,
+    ("GET", "/v1/prices"): _CATALOGUE,
+    ("POST", "/v1/test_helpers/test_clocks"): _TEST_CLOCKS,
+    ("GET", "/v1/test_helpers/test_clocks/{id}"): _TEST_CLOCKS,
+    ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): _TEST_CLOCKS,
+    ("POST", "/v1/subscriptions"): _BILLING,
+    ("GET", "/v1/subscriptions"): _BILLING,
+    ("GET", "/v1/subscriptions/{id}"): _BILLING,
+    ("POST", "/v1/subscriptions/{id}"): _BILLING,
+    ("POST", "/v1/subscriptions/{id}/cancel"): _BILLING,
+    ("GET", "/v1/invoices"): _BILLING,
+    ("GET", "/v1/invoices/{id}"): _BILLING,
+    ("POST", "/v1/invoices/{id}/pay"): _BILLING,
+    ("POST", "/v1/invoices/{id}/void"): _BILLING,
 }
 
 

@@ -25,6 +25,7 @@ async def test_health_reports_each_service(target: str) -> None:
     assert statuses["paycore.v1.AccountService"] == serving
     assert statuses[""] == serving
     assert statuses["paycore.v1.PaymentService"] == serving
+    assert statuses["paycore.v1.SubscriptionService"] == serving
     assert statuses["paycore.v1.PayoutService"] == health_pb2.HealthCheckResponse.NOT_SERVING
     assert len(statuses) >= 12
 

@@ -376,7 +376,9 @@ class Recurring(_message.Message):
     interval: Global___RecurringInterval.ValueType
     """Required."""
     interval_count: _builtins.int
-    """Intervals between bills, 1 or more; at most one year in all (e.g. 12 months, 52 weeks)."""
+    """Intervals between bills, 1 or more (0 is refused); at most one year in all (365 days,
+    52 weeks, 12 months or 1 year).
+    """
     def __init__(
         self,
         *,
@@ -499,7 +501,7 @@ class CreatePriceRequest(_message.Message):
     product: _builtins.str
     """Required: "prod_...", active."""
     unit_amount: _builtins.int
-    """Required, minor units, zero or more."""
+    """Required, minor units, 1 or more (a zero-amount invoice could not be collected)."""
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     nickname: _builtins.str

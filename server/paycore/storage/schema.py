@@ -505,6 +505,56 @@ payment_methods = Table(
     Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
 )
 
+# Subscriptions (server/paycore/subscription): the catalogue (products and their prices) and
+# test clocks. A price is immutable once created; a one-time price has no recurring interval.
+products = Table(
+    "products",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="products_pkey"),
+)
+
+prices = Table(
+    "prices",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("product_id", Text, nullable=False),
+    Column("unit_amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    # "day" | "week" | "month" | "year", or null for a one-time price (then the count is null).
+    Column("recurring_interval", Text),
+    Column("recurring_interval_count", Integer),
+    Column("nickname", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="prices_pkey"),
+    # ListPrices' product filter, newest first.
+    Index("prices_product_idx", "merchant_id", "product_id", "id"),
+)
+
+test_clocks = Table(
+    "test_clocks",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    # "Now" for the subscriptions on this clock.
+    Column("frozen_time", DateTime(timezone=True), nullable=False),
+    # "ready" | "advancing" | "internal_failure"
+    Column("status", Text, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="test_clocks_pkey"),
+)
+
 __all__ = [
     "api_keys",
     "customers",
@@ -526,6 +576,9 @@ __all__ = [
     "payment_methods",
     "payment_orders",
     "payments",
+    "prices",
+    "products",
     "refunds",
     "seller_accounts",
+    "test_clocks",
 ]

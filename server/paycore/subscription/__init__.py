@@ -1,0 +1,2 @@
+"""SubscriptionService: products and prices (the catalogue), billing-period arithmetic,
+proration and test clocks. Subscriptions, invoices, the billing clock and dunning come next."""

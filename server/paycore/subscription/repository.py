@@ -1,0 +1,203 @@
+"""Product, price and test-clock rows on a merchant's shard. Every method takes the merchant id
+first and filters by it, so no query reaches another merchant's rows; the caller picks the
+shard (paycore.storage)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from paycore.account.models import Page
+from paycore.storage.pagination import newest_first, page
+from paycore.storage.schema import prices, products, test_clocks
+from paycore.subscription.models import (
+    Interval,
+    NewPrice,
+    NewProduct,
+    NewTestClock,
+    Price,
+    Product,
+    Recurring,
+    TestClock,
+    TestClockStatus,
+)
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class ProductRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, merchant_id: str, product_id: str, new: NewProduct) -> Product:
+        row = (
+            await self._connection.execute(
+                insert(products)
+                .values(
+                    merchant_id=merchant_id,
+                    id=product_id,
+                    name=new.name,
+                    description=new.description,
+                    active=new.active,
+                    metadata=new.metadata,
+                )
+                .returning(products)
+            )
+        ).one()
+        return _product(row)
+
+    async def get(self, merchant_id: str, product_id: str) -> Product | None:
+        row = (
+            await self._connection.execute(
+                select(products).where(
+                    products.c.merchant_id == merchant_id, products.c.id == product_id
+                )
+            )
+        ).one_or_none()
+        return None if row is None else _product(row)
+
+    async def list(
+        self, merchant_id: str, limit: int, starting_after: str, active: bool | None
+    ) -> Page[Product]:
+        query = select(products).where(products.c.merchant_id == merchant_id)
+        if active is not None:
+            query = query.where(products.c.active == active)
+        rows = (
+            await self._connection.execute(
+                newest_first(query, products.c.id, limit, starting_after)
+            )
+        ).all()
+        data, has_more = page(rows, limit)
+        return Page([_product(row) for row in data], has_more)
+
+
+class PriceRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, merchant_id: str, price_id: str, new: NewPrice) -> Price:
+        recurring = new.recurring
+        row = (
+            await self._connection.execute(
+                insert(prices)
+                .values(
+                    merchant_id=merchant_id,
+                    id=price_id,
+                    product_id=new.product_id,
+                    unit_amount=new.unit_amount,
+                    currency=new.currency,
+                    recurring_interval=None if recurring is None else recurring.interval.value,
+                    recurring_interval_count=None
+                    if recurring is None
+                    else recurring.interval_count,
+                    nickname=new.nickname,
+                    active=new.active,
+                    metadata=new.metadata,
+                )
+                .returning(prices)
+            )
+        ).one()
+        return _price(row)
+
+    async def get(self, merchant_id: str, price_id: str) -> Price | None:
+        row = (
+            await self._connection.execute(
+                select(prices).where(prices.c.merchant_id == merchant_id, prices.c.id == price_id)
+            )
+        ).one_or_none()
+        return None if row is None else _price(row)
+
+    async def list(
+        self,
+        merchant_id: str,
+        limit: int,
+        starting_after: str,
+        product_id: str,
+        active: bool | None,
+    ) -> Page[Price]:
+        query = select(prices).where(prices.c.merchant_id == merchant_id)
+        if product_id:
+            query = query.where(prices.c.product_id == product_id)
+        if active is not None:
+            query = query.where(prices.c.active == active)
+        rows = (
+            await self._connection.execute(newest_first(query, prices.c.id, limit, starting_after))
+        ).all()
+        data, has_more = page(rows, limit)
+        return Page([_price(row) for row in data], has_more)
+
+
+class TestClockRepository:
+    __test__ = False  # not a pytest test class, despite its name
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, merchant_id: str, clock_id: str, new: NewTestClock) -> TestClock:
+        row = (
+            await self._connection.execute(
+                insert(test_clocks)
+                .values(
+                    merchant_id=merchant_id,
+                    id=clock_id,
+                    name=new.name,
+                    frozen_time=datetime.fromtimestamp(new.frozen_time, UTC),
+                    status=TestClockStatus.READY.value,
+                    metadata=new.metadata,
+                )
+                .returning(test_clocks)
+            )
+        ).one()
+        return _test_clock(row)
+
+    async def get(self, merchant_id: str, clock_id: str) -> TestClock | None:
+        row = (
+            await self._connection.execute(
+                select(test_clocks).where(
+                    test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id
+                )
+            )
+        ).one_or_none()
+        return None if row is None else _test_clock(row)
+
+
+def _product(row: Row[Any]) -> Product:
+    return Product(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        name=row.name,
+        description=row.description,
+        active=row.active,
+        metadata=dict(row.metadata),
+        created=int(row.created_at.timestamp()),
+    )
+
+
+def _price(row: Row[Any]) -> Price:
+    recurring = None
+    if row.recurring_interval is not None:
+        recurring = Recurring(Interval(row.recurring_interval), row.recurring_interval_count)
+    return Price(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        product_id=row.product_id,
+        unit_amount=row.unit_amount,
+        currency=row.currency,
+        recurring=recurring,
+        nickname=row.nickname,
+        active=row.active,
+        metadata=dict(row.metadata),
+        created=int(row.created_at.timestamp()),
+    )
+
+
+def _test_clock(row: Row[Any]) -> TestClock:
+    return TestClock(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        name=row.name,
+        frozen_time=int(row.frozen_time.timestamp()),
+        status=TestClockStatus(row.status),
+        metadata=dict(row.metadata),
+        created=int(row.created_at.timestamp()),
+    )

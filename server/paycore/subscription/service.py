@@ -1,0 +1,139 @@
+"""Subscription domain operations, first part: the catalogue (products and their prices) and
+test clocks. Mutations take the open transaction they run in (the idempotency store opens it on
+the merchant's shard) and record their event in it; reads open their own connection through
+Shards unless the caller passes one.
+
+A price is immutable and belongs to an active product of the same merchant. A test clock
+belongs to a test-mode merchant; it only moves once billing exists (AdvanceTestClock).
+"""
+
+from __future__ import annotations
+
+from paycore.account.models import Page
+from paycore.account.repository import MerchantRepository
+from paycore.errors import ApiError, Reason, not_found
+from paycore.events import record_event
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage import Shards
+from paycore.subscription.messages import price_message, product_message
+from paycore.subscription.models import (
+    NewPrice,
+    NewProduct,
+    NewTestClock,
+    Price,
+    Product,
+    TestClock,
+)
+from paycore.subscription.repository import (
+    PriceRepository,
+    ProductRepository,
+    TestClockRepository,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+PRODUCT_CREATED = "product.created"
+PRICE_CREATED = "price.created"
+
+
+class SubscriptionService:
+    def __init__(self, shards: Shards) -> None:
+        self._shards = shards
+
+    # --- products ----------------------------------------------------------------------------
+
+    async def create_product(
+        self, connection: AsyncConnection, merchant_id: str, new: NewProduct
+    ) -> Product:
+        product_id = new_id(Prefix.PRODUCT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        product = await ProductRepository(connection).insert(merchant_id, product_id, new)
+        await record_event(connection, merchant_id, PRODUCT_CREATED, product_message(product))
+        return product
+
+    async def get_product(self, merchant_id: str, product_id: str) -> Product:
+        async with self._shards.read(merchant_id) as connection:
+            return await require_product(connection, merchant_id, product_id, param="id")
+
+    async def list_products(
+        self, merchant_id: str, limit: int, starting_after: str, active: bool | None
+    ) -> Page[Product]:
+        async with self._shards.read(merchant_id) as connection:
+            return await ProductRepository(connection).list(
+                merchant_id, limit, starting_after, active
+            )
+
+    # --- prices ------------------------------------------------------------------------------
+
+    async def create_price(
+        self, connection: AsyncConnection, merchant_id: str, new: NewPrice
+    ) -> Price:
+        """NOT_FOUND (param "product") for an unknown or another merchant's product,
+        PRODUCT_INACTIVE for an inactive one."""
+        product = await require_product(connection, merchant_id, new.product_id)
+        if not product.active:
+            raise ApiError(Reason.PRODUCT_INACTIVE, param="product", id=product.id)
+        price_id = new_id(Prefix.PRICE, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        price = await PriceRepository(connection).insert(merchant_id, price_id, new)
+        await record_event(connection, merchant_id, PRICE_CREATED, price_message(price))
+        return price
+
+    async def get_price(self, merchant_id: str, price_id: str) -> Price:
+        async with self._shards.read(merchant_id) as connection:
+            return await require_price(connection, merchant_id, price_id, param="id")
+
+    async def list_prices(
+        self,
+        merchant_id: str,
+        limit: int,
+        starting_after: str,
+        product_id: str,
+        active: bool | None,
+    ) -> Page[Price]:
+        """`product_id` "" lists every product's prices; an unknown one is NOT_FOUND."""
+        async with self._shards.read(merchant_id) as connection:
+            if product_id:
+                await require_product(connection, merchant_id, product_id)
+            return await PriceRepository(connection).list(
+                merchant_id, limit, starting_after, product_id, active
+            )
+
+    # --- test clocks -------------------------------------------------------------------------
+
+    async def create_test_clock(
+        self, connection: AsyncConnection, merchant_id: str, new: NewTestClock
+    ) -> TestClock:
+        """The clock, READY at `new.frozen_time`; FAILED_PRECONDITION (TEST_CLOCK_LIVEMODE) for
+        a live merchant."""
+        merchant = await MerchantRepository(connection).get(merchant_id)
+        if merchant is None:
+            raise not_found("merchant", merchant_id)
+        if merchant.livemode:
+            raise ApiError(Reason.TEST_CLOCK_LIVEMODE, id=merchant_id)
+        clock_id = new_id(Prefix.TEST_CLOCK, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        return await TestClockRepository(connection).insert(merchant_id, clock_id, new)
+
+    async def get_test_clock(self, merchant_id: str, clock_id: str) -> TestClock:
+        async with self._shards.read(merchant_id) as connection:
+            clock = await TestClockRepository(connection).get(merchant_id, clock_id)
+        if clock is None:
+            raise not_found("test_clock", clock_id)
+        return clock
+
+
+async def require_product(
+    connection: AsyncConnection, merchant_id: str, product_id: str, param: str = "product"
+) -> Product:
+    """The merchant's product; NOT_FOUND naming `param` when it has none of that id."""
+    product = await ProductRepository(connection).get(merchant_id, product_id)
+    if product is None:
+        raise not_found("product", product_id, param)
+    return product
+
+
+async def require_price(
+    connection: AsyncConnection, merchant_id: str, price_id: str, param: str = "price"
+) -> Price:
+    """The merchant's price; NOT_FOUND naming `param` when it has none of that id."""
+    price = await PriceRepository(connection).get(merchant_id, price_id)
+    if price is None:
+        raise not_found("price", price_id, param)
+    return price
