@@ -22,14 +22,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from paycore.account.models import NewMerchant
 from paycore.app import Platform, build_platform
 from paycore.bench.histogram import LatencyHistogram
+from paycore.bench.scratch import admin_sql, scratch_settings, with_database
 from paycore.config import Settings
-from paycore.customer.vault import new_vault_key
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.migrate import migrate_all
@@ -60,18 +58,6 @@ class Phase:
             f"{self.name:<36} {histogram.count:>6} calls {rate:>8,.0f}/s"
             f"  p50 {ms(50)} ms  p90 {ms(90)} ms  p99 {ms(99)} ms  max {worst:.2f} ms"
         )
-
-
-def _with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-async def _admin_sql(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(_with_database(url, "postgres"))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def _free_port() -> int:
@@ -206,23 +192,15 @@ async def run_fraud_bench(
     databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
     prefix = f"paycore-bench-{run}:"
     for database in databases:
-        await _admin_sql(database_url, f'create database "{database}"')
+        await admin_sql(database_url, f'create database "{database}"')
     try:
-        urls = tuple(_with_database(database_url, database) for database in databases)
+        urls = tuple(with_database(database_url, database) for database in databases)
         await migrate_all(urls)
-        settings = Settings(
-            database_urls=urls,
-            redis_url=redis_url,
-            redis_key_prefix=prefix,
-            admin_token=secrets.token_hex(16),
-            key_hash_secret=secrets.token_hex(16),
-            vault_key=new_vault_key(),
-            card_fingerprint_key=secrets.token_hex(16),
-        )
+        settings = scratch_settings(urls, redis_url, redis_key_prefix=prefix)
         return await _phases(settings, requests, concurrency)
     finally:
         for database in databases:
-            await _admin_sql(database_url, f'drop database if exists "{database}" with (force)')
+            await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
         redis = Redis.from_url(redis_url)
         async for key in redis.scan_iter(match=f"{prefix}*"):
             await redis.delete(key)

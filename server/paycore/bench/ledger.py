@@ -24,14 +24,13 @@ import secrets
 import subprocess
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 from paycore.app import build_platform
 from paycore.bench.runner import run_here
+from paycore.bench.scratch import admin_sql, scratch_settings, with_database
 from paycore.client import connect
-from paycore.config import Settings
-from paycore.customer.vault import new_vault_key
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.runtime.collector import tune_for_serving
 from paycore.runtime.server import start_grpc_server
@@ -126,7 +125,7 @@ class _CpuMeter:
         )
 
     async def _backend_seconds(self) -> dict[int, float] | None:
-        connection = await asyncpg.connect(_with_database(self._admin_url, "postgres"))
+        connection = await asyncpg.connect(with_database(self._admin_url, "postgres"))
         try:
             pids = await connection.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[])",
@@ -149,18 +148,6 @@ def _cpu_seconds(pids: list[int]) -> dict[int, float] | None:
             return None
         found[pid] = (int(fields[11]) + int(fields[12])) / ticks
     return found
-
-
-def _with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-async def _admin_sql(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(_with_database(url, "postgres"))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def _transfer(merchant_id: str, accounts: list[str], index: int) -> ledger_pb2.LedgerTransfer:
@@ -234,15 +221,7 @@ async def _measure(
     concurrency: int,
     duration_seconds: float,
 ) -> _Measured:
-    settings = Settings(
-        database_urls=database_urls,
-        redis_url=redis_url,
-        admin_token="bench-" + secrets.token_hex(8),
-        key_hash_secret=secrets.token_hex(16),
-        vault_key=new_vault_key(),
-        card_fingerprint_key=secrets.token_hex(16),
-        database_pool_size=10,
-    )
+    settings = scratch_settings(database_urls, redis_url, database_pool_size=10)
     await migrate_all(database_urls)
     platform = build_platform(settings, CollectorRegistry())
     server = await start_grpc_server(platform, "127.0.0.1:0")
@@ -320,7 +299,7 @@ async def _measure(
 
 
 def _pgbench(url: str, database: str) -> float | None:
-    parts = urlsplit(_with_database(url, database))
+    parts = urlsplit(with_database(url, database))
     common = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
     common += ["-U", parts.username or "postgres"]
     try:
@@ -350,10 +329,10 @@ async def run_ledger_bench(
     run = secrets.token_hex(4)
     databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
     for database in databases:
-        await _admin_sql(database_url, f'create database "{database}"')
+        await admin_sql(database_url, f'create database "{database}"')
     try:
         measured = await _measure(
-            tuple(_with_database(database_url, database) for database in databases),
+            tuple(with_database(database_url, database) for database in databases),
             redis_url,
             _CpuMeter(database_url, databases),
             batches,
@@ -364,13 +343,13 @@ async def run_ledger_bench(
         if with_pgbench:
             # Created only now: CREATE DATABASE writes the template through the WAL and
             # checkpoints, which cost the batched figure a third when it ran first.
-            await _admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
+            await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
             pgbench = await asyncio.to_thread(
                 _pgbench, database_url, f"paycore_bench_{run}_pgbench"
             )
     finally:
         for database in [*databases, f"paycore_bench_{run}_pgbench"]:
-            await _admin_sql(database_url, f'drop database if exists "{database}" with (force)')
+            await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
     latencies = sorted(measured.latencies)
 
     def percentile(fraction: float) -> float:
