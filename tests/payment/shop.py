@@ -18,6 +18,7 @@ from paycore.v1 import (
 )
 from prometheus_client import CollectorRegistry
 
+from tests.customer.support import new_card
 from tests.helpers import create_merchant
 from tests.secrecy import random_card
 
@@ -63,14 +64,7 @@ class Shop:
         return self.merchant.id
 
     async def card(self, number: str, customer: str = "") -> str:
-        method = await self.client.customers.CreatePaymentMethod(
-            customer_pb2.CreatePaymentMethodRequest(
-                type=customer_pb2.PAYMENT_METHOD_TYPE_CARD,
-                card=customer_pb2.CreatePaymentMethodRequest.Card(
-                    number=number, exp_month=12, exp_year=2034, cvc="123"
-                ),
-            )
-        )
+        method = await new_card(self.client, number)
         if customer:
             await self.client.customers.AttachPaymentMethod(
                 customer_pb2.AttachPaymentMethodRequest(id=method.id, customer=customer)

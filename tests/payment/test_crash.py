@@ -13,13 +13,14 @@ import sys
 import pytest
 from grpc import aio
 from paycore.app import build_platform
-from paycore.client import Paycore, connect
+from paycore.client import connect
 from paycore.config import Settings
 from paycore.payment.models import IntentStatus
 from paycore.psp.settlement import settlement_lines
-from paycore.v1 import customer_pb2, ledger_pb2, payment_pb2, wallet_pb2
+from paycore.v1 import ledger_pb2, payment_pb2, wallet_pb2
 from prometheus_client import CollectorRegistry
 
+from tests.customer.support import new_card
 from tests.helpers import (
     PspSimulator,
     create_merchant,
@@ -50,7 +51,7 @@ async def test_sigkill_mid_payment_then_recovery_charges_each_payment_once(
         async with connect(target, migrated.admin_token) as admin:
             shop = await create_merchant(admin, target, name="Crashing shop")
         merchant_id, secret_key = shop.merchant.id, shop.merchant.secret_key
-        methods = [await _card(shop.client, good_card()) for _ in keys]
+        methods = [(await new_card(shop.client, good_card())).id for _ in keys]
         requests = [
             payment_pb2.CreatePaymentIntentRequest(
                 amount=AMOUNT, currency="usd", payment_method=method, confirm=True
@@ -137,15 +138,3 @@ async def _until_charges_are_in_flight(settings: Settings, merchant_id: str) -> 
         raise AssertionError("no payment reached the PSP")
     finally:
         await platform.close()
-
-
-async def _card(client: Paycore, number: str) -> str:
-    method = await client.customers.CreatePaymentMethod(
-        customer_pb2.CreatePaymentMethodRequest(
-            type=customer_pb2.PAYMENT_METHOD_TYPE_CARD,
-            card=customer_pb2.CreatePaymentMethodRequest.Card(
-                number=number, exp_month=12, exp_year=2034
-            ),
-        )
-    )
-    return str(method.id)

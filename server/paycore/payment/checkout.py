@@ -16,6 +16,7 @@ from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.messages import order_message, payment_message
 from paycore.payment.models import NewPayment, OrderStatus, Payment, PaymentStatus, Risk
+from paycore.payment.payer import payer_card
 from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Completion, Mutations
@@ -75,14 +76,7 @@ class Checkouts:
             return await self._mutations.resume(
                 merchant_id, request, payment_pb2.Payment, complete, self._lease
             )
-        card = await self._cards.card_for_charge(merchant_id, new.payment_method_id)
-        if new.customer_id and card.customer_id and card.customer_id != new.customer_id:
-            raise ApiError(
-                Reason.PAYMENT_METHOD_CUSTOMER_MISMATCH,
-                param="payment_method",
-                payment_method=new.payment_method_id,
-                customer=new.customer_id,
-            )
+        card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)
         shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         payment_id = new_id(Prefix.PAYMENT, shard)
         order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]

@@ -26,6 +26,7 @@ from paycore.payment.models import (
     PaymentError,
     Risk,
 )
+from paycore.payment.payer import payer_card
 from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Completion, Mutations
@@ -390,15 +391,7 @@ class PaymentIntents:
     ) -> ChargeableCard | None:
         if not payment_method_id:
             return None
-        card = await self._cards.card_for_charge(merchant_id, payment_method_id)
-        if customer_id and card.customer_id and card.customer_id != customer_id:
-            raise ApiError(
-                Reason.PAYMENT_METHOD_CUSTOMER_MISMATCH,
-                param="payment_method",
-                payment_method=payment_method_id,
-                customer=customer_id,
-            )
-        return card
+        return await payer_card(self._cards, merchant_id, payment_method_id, customer_id)
 
     async def _score(self, merchant_id: str, scored: fraud_pb2.ScorePaymentRequest) -> Risk:
         return risk_of(await self._fraud.score_payment(merchant_id, scored))
