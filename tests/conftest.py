@@ -15,12 +15,11 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from paycore.app import Platform, build_platform
+from paycore.bench.scratch import admin_sql, with_database
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.customer.vault import new_vault_key
@@ -44,20 +43,6 @@ class Servers:
     redis_key_prefix: str
 
 
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-async def _admin_sql(url: str, *statements: str) -> None:
-    connection = await asyncpg.connect(_with_database(url, "postgres"))
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @contextlib.contextmanager
 def _configured_servers(urls: list[str], redis_url: str) -> Iterator[Servers]:
     import asyncio
@@ -67,11 +52,11 @@ def _configured_servers(urls: list[str], redis_url: str) -> Iterator[Servers]:
     # Shard i goes to the i-th configured server (or the first, if only one is configured).
     server_urls = [urls[index % len(urls)] for index in range(SHARD_COUNT)]
     for url, database in zip(server_urls, databases, strict=True):
-        asyncio.run(_admin_sql(url, f'create database "{database}"'))
+        asyncio.run(admin_sql(url, f'create database "{database}"'))
     try:
         yield Servers(
             database_urls=tuple(
-                _with_database(url, database)
+                with_database(url, database)
                 for url, database in zip(server_urls, databases, strict=True)
             ),
             redis_url=redis_url,
@@ -79,7 +64,7 @@ def _configured_servers(urls: list[str], redis_url: str) -> Iterator[Servers]:
         )
     finally:
         for url, database in zip(server_urls, databases, strict=True):
-            asyncio.run(_admin_sql(url, f'drop database if exists "{database}" with (force)'))
+            asyncio.run(admin_sql(url, f'drop database if exists "{database}" with (force)'))
 
 
 @pytest.fixture(scope="session")
