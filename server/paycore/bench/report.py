@@ -32,6 +32,9 @@ class Report:
     rate: float | None = None
     """The open-loop rate asked for (calls/s), None for a closed loop."""
 
+    server_cpu_ms: dict[int, float] | None = None
+    """CPU milliseconds per call of each `--server-pid` process (user + system, /proc)."""
+
     @property
     def ok(self) -> int:
         return self.latency.count
@@ -68,6 +71,9 @@ class Report:
             "errors": dict(sorted(self.errors.items())),
             "requests_per_second": round(self.requests_per_second, 1),
             "latency_ms": self.latency_ms(),
+            "server_cpu_ms_per_call": {
+                str(pid): round(ms, 3) for pid, ms in (self.server_cpu_ms or {}).items()
+            },
         }
 
     def to_text(self) -> str:
@@ -76,6 +82,7 @@ class Report:
             f"{name} {'-' if value is None else f'{value:.2f}'}"
             for name, value in self.latency_ms().items()
         )
+        cpu = ", ".join(f"pid {pid} {ms:.2f} ms" for pid, ms in (self.server_cpu_ms or {}).items())
         return "\n".join(
             (
                 f"paycore bench {self.scenario}: {self.method} on {self.target}",
@@ -86,6 +93,7 @@ class Report:
                 + (f"; errors: {errors})" if errors else ", no errors)"),
                 f"  throughput  {self.requests_per_second:.1f} requests/s",
                 f"  latency ms  {latency}  (OK calls)",
+                *((f"  server CPU per call  {cpu}",) if cpu else ()),
             )
         )
 
