@@ -31,12 +31,12 @@ from paycore.ledger.models import (
 )
 from paycore.ledger.posting import AccountState, NewEntry
 from paycore.storage.pagination import newest_first
+from paycore.storage.raw import Driver
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-Driver = Any  # asyncpg.Connection: asyncpg ships no type information
 _TRANSFER_COLUMNS = (
     "merchant_id, id, kind, debit_account_id, credit_account_id, amount, currency, pending_id, "
     "timeout_seconds, expires_at, code, metadata, status, resolved_by, created_at"
@@ -124,16 +124,6 @@ WITH new_transfers AS (
                        $25::int8[], $26::int8[], $27::int8[], $28::int8[], $29::int8[])
 ), {_balances_and_resolutions(30)}"""
 _UPDATE_AFTER_COPY = f"WITH {_balances_and_resolutions(1)}"
-
-
-async def driver_of(connection: AsyncConnection) -> Driver:
-    """The asyncpg connection under `connection`, inside its transaction: SQLAlchemy begins
-    lazily, at its first statement, so the BEGIN is issued here when none ran yet."""
-    raw = await connection.get_raw_connection()
-    adapted: Any = raw.dbapi_connection
-    if getattr(adapted, "_transaction", None) is None and hasattr(adapted, "_start_transaction"):
-        await adapted._start_transaction()
-    return raw.driver_connection
 
 
 async def lock_transfers(
