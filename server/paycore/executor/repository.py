@@ -33,6 +33,22 @@ INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_o
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
         now() + $13::float8 * interval '1 second', $14)
 """
+# An execution inserted already claimed for its first request (running, leased, attempt 1 in
+# flight): what a claim would make of a queued one, in the caller's transaction.
+_INSERT_CLAIMED = """
+WITH execution AS (
+  INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_order_id,
+    refund_id, amount, currency, payment_method_id, psp_charge, psp_key, state, attempt_count,
+    lease_until, metadata)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1,
+          now() + $13::float8 * interval '1 second', $14)
+  RETURNING *
+), attempt AS (
+  INSERT INTO execution_attempts (merchant_id, execution_id, number, kind, started_at, outcome)
+  VALUES ($1, $2, 1, $15, now(), $16)
+)
+SELECT * FROM execution
+"""
 _LOCK = "SELECT * FROM executions WHERE merchant_id = $1 AND id = $2 FOR UPDATE"
 _LOCK_SKIPPING = f"{_LOCK} SKIP LOCKED"
 # A value left NULL ($6-$10) leaves its column as it was; the two moments are set or cleared.
@@ -84,6 +100,33 @@ class ExecutionRepository:
             due_in_seconds,
             jsonb(new.metadata),
         )
+
+    async def insert_claimed(
+        self, execution_id: str, new: NewExecution, lease_seconds: float
+    ) -> Execution:
+        """Inserts the execution running under a lease of `lease_seconds`, its first attempt (a
+        request, number 1) in flight; returns it."""
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(
+            _INSERT_CLAIMED,
+            new.merchant_id,
+            execution_id,
+            new.operation.value,
+            new.payment_intent_id,
+            new.payment_order_id,
+            new.refund_id,
+            new.amount,
+            new.currency,
+            new.payment_method_id,
+            new.psp_charge,
+            new.psp_key,
+            ExecutionState.RUNNING.value,
+            lease_seconds,
+            jsonb(new.metadata),
+            AttemptKind.REQUEST.value,
+            AttemptOutcome.IN_FLIGHT.value,
+        )
+        return _execution(row)
 
     async def lock(
         self, merchant_id: str, execution_id: str, *, wait: bool = False
