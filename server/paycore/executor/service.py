@@ -137,15 +137,33 @@ class Executor:
         it after commit with `run(..., claimed=...)`. A crash before the PSP call is then a
         runner lost mid-call (its lease runs out, a status query resolves it), as after a claim.
         While the circuit breaker is not closed it is only enqueued (state queued)."""
-        if self.breaker.state is not BreakerState.CLOSED:
+        claimed = self.claim_new(new)
+        if claimed is None:
             execution_id = await self.enqueue(connection, new)
             return _queued(execution_id, new)
-        execution_id = new_id(Prefix.EXECUTION, logical_shard_of(new.merchant_id, Prefix.ACCOUNT))
-        keyed = new if new.psp_key else replace(new, psp_key=execution_id)
-        check_transition(ExecutionState.QUEUED, ExecutionState.RUNNING)
         return await ExecutionRepository(connection).insert_claimed(
-            execution_id, keyed, lease_seconds=self._settings.lease_seconds
+            claimed.id, _new_of(claimed), lease_seconds=self._settings.lease_seconds
         )
+
+    def claim_new(self, new: NewExecution) -> Execution | None:
+        """A new execution as `enqueue_claimed` stores it (running, leased, attempt 1 in
+        flight), for a caller that writes it in a statement of its own
+        (paycore.payment.charging; the lease is `lease_seconds`); None while the circuit
+        breaker is not closed (then `enqueue` it)."""
+        if self.breaker.state is not BreakerState.CLOSED:
+            return None
+        check_transition(ExecutionState.QUEUED, ExecutionState.RUNNING)
+        execution_id = new_id(Prefix.EXECUTION, logical_shard_of(new.merchant_id, Prefix.ACCOUNT))
+        return replace(
+            _queued(execution_id, new),
+            state=ExecutionState.RUNNING,
+            attempt_count=1,
+            lease_until=time.time() + self._settings.lease_seconds,
+        )
+
+    @property
+    def lease_seconds(self) -> float:
+        return self._settings.lease_seconds
 
     async def get(self, execution_id: str, merchant_id: str | None) -> Execution:
         engine = self._shards.engine_for_logical(logical_shard_of(execution_id, Prefix.EXECUTION))
@@ -497,6 +515,22 @@ def _queued(execution_id: str, new: NewExecution) -> Execution:
         failure_message="",
         metadata=dict(new.metadata),
         created=int(time.time()),
+    )
+
+
+def _new_of(execution: Execution) -> NewExecution:
+    return NewExecution(
+        merchant_id=execution.merchant_id,
+        operation=execution.operation,
+        amount=execution.amount,
+        currency=execution.currency,
+        psp_key=execution.psp_key,
+        payment_intent_id=execution.payment_intent_id,
+        payment_order_id=execution.payment_order_id,
+        refund_id=execution.refund_id,
+        payment_method_id=execution.payment_method_id,
+        psp_charge=execution.psp_charge,
+        metadata=execution.metadata,
     )
 
 

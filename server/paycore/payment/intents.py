@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from paycore.customer.models import ChargeableCard
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import record_event
+from paycore.events.outbox import prepare_event
 from paycore.executor.models import Execution, ExecutionState, NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
+from paycore.payment.charging import charging, created_intent, record_charging
 from paycore.payment.messages import intent_message
 from paycore.payment.models import (
     CaptureMethod,
@@ -130,6 +132,12 @@ class PaymentIntents:
         first_phase = FirstPhase(card)
 
         async def record(connection: AsyncConnection) -> payment_pb2.PaymentIntent:
+            if not (risk.blocked or risk.held):
+                recorded = await self._record_charging(
+                    connection, merchant_id, intent_id, new, status, card, risk, first_phase
+                )
+                if recorded is not None:
+                    return recorded
             repository = PayInRepository(connection)
             intent = await repository.insert_intent(merchant_id, intent_id, new, status)
             await record_event(
@@ -188,6 +196,40 @@ class PaymentIntents:
             self._completion(merchant_id, scored, first_phase),
             self._lease,
         )
+
+    async def _record_charging(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        intent_id: str,
+        new: NewIntent,
+        status: IntentStatus,
+        card: ChargeableCard,
+        risk: Risk,
+        first_phase: FirstPhase,
+    ) -> payment_pb2.PaymentIntent | None:
+        """Create-and-confirm's first phase in one statement (paycore.payment.charging); None
+        while the circuit breaker is not closed (the caller takes the step-by-step path)."""
+        now = datetime.now(UTC)
+        created = created_intent(merchant_id, intent_id, new, status, now)
+        execution = self._executor.claim_new(self._charge(created, card.payment_method_id))
+        if execution is None:
+            return None
+        confirmed = charging(created, card.payment_method_id, risk, execution)
+        message = intent_message(confirmed)
+        await record_charging(
+            connection,
+            confirmed,
+            now,
+            [
+                prepare_event(merchant_id, events.INTENT_CREATED, intent_message(created)),
+                prepare_event(merchant_id, events.INTENT_PROCESSING, message),
+            ],
+            execution,
+            self._executor.lease_seconds,
+        )
+        first_phase.intent, first_phase.execution = confirmed, execution
+        return message
 
     async def _record_confirmation(
         self,
