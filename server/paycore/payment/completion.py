@@ -26,6 +26,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.money import Credit, PayInLedger
 from paycore.payment.repository import PayInRepository
+from paycore.storage.idempotency import open_key
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # PSP decline codes that Stripe reports under their own error code.
@@ -44,6 +45,15 @@ def failure_of(execution: Execution) -> PaymentError:
         code=(execution.failure_code or "processing_error").upper(),
         message=execution.failure_message or "The payment could not be processed.",
     )
+
+
+async def _answer_request(connection: AsyncConnection, intent: Intent) -> None:
+    """When this runs inside the request that settles `intent` (a phased call whose completion
+    named it, paycore.storage.idempotency.open_key), the intent as now changed is that request's
+    final answer: it is stored in this transaction, not in one of its own afterwards."""
+    key = open_key()
+    if key is not None and key.subject == intent.id:
+        await key.finish_in(connection, intent_message(intent))
 
 
 class PayInCompletion:
@@ -73,9 +83,10 @@ class PayInCompletion:
                 )
                 await self._intent_event(connection, updated, events.INTENT_FAILED)
             else:  # a capture or void the PSP refused: the authorization stands
-                await repository.update_intent(
+                updated = await repository.update_intent(
                     intent, status=IntentStatus.REQUIRES_CAPTURE.value, last_error=error
                 )
+            await _answer_request(connection, updated)
             return
         reference = execution.answer.reference if execution.answer else ""
         if operation is Operation.AUTHORIZE:
@@ -95,6 +106,7 @@ class PayInCompletion:
                 last_error=None,
             )
             await self._intent_event(connection, updated, events.INTENT_CAPTURABLE)
+            await _answer_request(connection, updated)
         elif operation in (Operation.CHARGE, Operation.CAPTURE):
             received = execution.amount
             fee = (await plan_of(connection, merchant_id)).fee_for(received)
@@ -123,6 +135,7 @@ class PayInCompletion:
                 last_error=None,
             )
             await self._intent_event(connection, updated, events.INTENT_SUCCEEDED)
+            await _answer_request(connection, updated)
         elif operation is Operation.VOID:
             if intent.hold_transfer_id:
                 await self._money.release(
@@ -138,6 +151,7 @@ class PayInCompletion:
                 canceled_at=datetime.now(UTC),
             )
             await self._intent_event(connection, updated, events.INTENT_CANCELED)
+            await _answer_request(connection, updated)
 
     async def _intent_event(self, connection: AsyncConnection, intent: Intent, kind: str) -> None:
         await record_event(connection, intent.merchant_id, kind, intent_message(intent))

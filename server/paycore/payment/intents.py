@@ -34,6 +34,7 @@ from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Completion, Mutations
 from paycore.storage import Shards
+from paycore.storage.idempotency import open_key
 from paycore.storage.pagination import page
 from paycore.v1 import fraud_pb2, payment_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -311,6 +312,9 @@ class PaymentIntents:
         async def complete(recorded: payment_pb2.PaymentIntent) -> payment_pb2.PaymentIntent:
             """The second phase: runs the intent's open execution, if any, and answers with
             the intent as it then stands."""
+            key = open_key()
+            if key is not None:  # the completion's transaction stores the answer
+                key.subject = recorded.id
             known = first_phase.intent if first_phase is not None else None
             if known is None:
                 intent = await self.get(merchant_id, recorded.id)
@@ -332,6 +336,8 @@ class PaymentIntents:
                         execution.succeeded,
                         answer.decline_code if answer else "",
                     )
+                if key is not None and isinstance(key.answer, payment_pb2.PaymentIntent):
+                    return key.answer  # the intent as the execution's completion left it
                 intent = await self.get(merchant_id, recorded.id)
             return intent_message(intent)
 

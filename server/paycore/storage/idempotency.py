@@ -17,7 +17,9 @@ makes the request's records and stores the key with `recovery_point` and a lease
 (`locked_until`); the request then completes outside any transaction and stores its final
 answer. A duplicate arriving while the lease runs answers ABORTED; one arriving after it (the
 first request's process died) takes the lease and resumes the completion from the stored
-first-phase answer, which never repeats the first phase.
+first-phase answer, which never repeats the first phase. A completion whose last transaction
+settles the request may store the final answer in that transaction (`open_key().finish_in`),
+which saves the final answer's own transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -88,6 +91,34 @@ class _StoredKey:
     response: StoredResponse
     recovery_point: str | None
     leased: bool
+
+
+@dataclass
+class OpenKey:
+    """A phased request's key while its completion runs. `subject`: the object the completion
+    settles (set by the completion); the transaction that settles it may store the request's
+    final answer with `finish_in`, and the store then writes no answer of its own."""
+
+    store: IdempotencyStore
+    owner: str
+    key: str
+    subject: str = ""
+    answer: Message | None = None
+
+    async def finish_in(self, connection: AsyncConnection, answer: Message) -> None:
+        """Stores `answer` as the request's final answer, in the caller's transaction (which
+        commits before the completion returns, or raises through it)."""
+        response = StoredResponse(Status.OK, answer.SerializeToString())
+        await self.store._finish(connection, self.owner, self.key, response)
+        self.answer = answer
+
+
+_open_key: ContextVar[OpenKey | None] = ContextVar("paycore_open_key", default=None)
+
+
+def open_key() -> OpenKey | None:
+    """The key of the phased request whose completion is running in this task, if any."""
+    return _open_key.get()
 
 
 def request_fingerprint(method: str, request: Message) -> bytes:
@@ -177,6 +208,8 @@ class IdempotencyStore:
                         connection, owner, key, fingerprint, _error_response(error)
                     )
             raise
+        opened = OpenKey(self, owner, key)
+        token = _open_key.set(opened)
         try:
             response = await complete(recorded)
         except ApiError as error:
@@ -190,6 +223,10 @@ class IdempotencyStore:
             async with engine.begin() as connection:
                 await self._release(connection, owner, key)
             raise
+        finally:
+            _open_key.reset(token)
+        if opened.answer is not None and opened.answer == response:
+            return response  # stored by the completion's last transaction
         async with engine.begin() as connection:
             await self._finish(
                 connection, owner, key, StoredResponse(Status.OK, response.SerializeToString())
