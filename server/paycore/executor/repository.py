@@ -63,6 +63,35 @@ UPDATE executions SET state = $3, updated_at = now(),
   failure_message = coalesce($10::text, failure_message)
 WHERE merchant_id = $1 AND id = $2
 """
+# A PSP call's outcome, in one statement: lock the execution (waiting), close the runner's
+# attempt if it is still in flight while the execution runs, and only then move the state
+# ($8: seconds to the next attempt or NULL; $9-$12 as $7-$10 of _UPDATE_STATE; $13: the
+# attempt counted, else the count goes back by one).
+# Under READ COMMITTED a row another runner changed meanwhile is re-checked at its newest
+# version, so an attempt it closed when it took over stays closed and nothing moves.
+_RECORD_OUTCOME = """
+WITH current AS (
+  SELECT * FROM executions WHERE merchant_id = $1 AND id = $2 FOR UPDATE
+), closed AS (
+  UPDATE execution_attempts
+  SET finished_at = now(), outcome = $4, error_code = $5, error_message = $6
+  WHERE merchant_id = $1 AND execution_id = $2 AND number = $3 AND outcome = $14
+    AND EXISTS (SELECT 1 FROM current WHERE state = $15)
+  RETURNING number
+), moved AS (
+  UPDATE executions SET state = $7, updated_at = now(),
+    next_attempt_at = now() + $8::float8 * interval '1 second',
+    lease_until = NULL,
+    attempt_count = CASE WHEN $13::bool THEN attempt_count ELSE greatest(0, attempt_count - 1) END,
+    psp_reference = coalesce($9::text, psp_reference),
+    result = coalesce($10::jsonb, result),
+    failure_code = coalesce($11::text, failure_code),
+    failure_message = coalesce($12::text, failure_message)
+  WHERE merchant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM closed)
+  RETURNING 1
+)
+SELECT current.*, EXISTS (SELECT 1 FROM moved) AS recorded FROM current
+"""
 _START_ATTEMPT = """
 INSERT INTO execution_attempts (merchant_id, execution_id, number, kind, started_at, outcome)
 SELECT $1, $2, coalesce(max(number), 0) + 1, $3, now(), $4
@@ -218,6 +247,49 @@ class ExecutionRepository:
             failure_code,
             failure_message,
         )
+
+    async def record_outcome(
+        self,
+        merchant_id: str,
+        execution_id: str,
+        attempt: int,
+        outcome: AttemptOutcome,
+        error_code: str,
+        error_message: str,
+        state: ExecutionState,
+        *,
+        next_attempt_in: float | None,
+        counted: bool,
+        answer: PspAnswer | None,
+        failure_code: str | None,
+        failure_message: str | None,
+    ) -> tuple[Execution | None, bool]:
+        """Closes attempt `attempt` and moves the execution to `state` (its lease ends), if the
+        execution is running and that attempt is still in flight. Returns the execution as it
+        was before (locked for this transaction; None if it does not exist) and whether the
+        outcome was recorded."""
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(
+            _RECORD_OUTCOME,
+            merchant_id,
+            execution_id,
+            attempt,
+            outcome.value,
+            error_code,
+            error_message,
+            state.value,
+            next_attempt_in,
+            None if answer is None else answer.reference,
+            None if answer is None else jsonb(_result(answer)),
+            failure_code,
+            failure_message,
+            counted,
+            AttemptOutcome.IN_FLIGHT.value,
+            ExecutionState.RUNNING.value,
+        )
+        if row is None:
+            return None, False
+        return _execution(row), bool(row["recorded"])
 
     async def start_attempt(self, execution: Execution, kind: AttemptKind) -> int:
         """Records the next attempt as in flight; returns its number."""

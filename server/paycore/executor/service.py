@@ -418,40 +418,38 @@ class Executor:
         outcome: _Outcome,
         counted: bool = True,
     ) -> Execution:
+        # Recorded only over a running execution (lock, close the attempt, move: one statement).
+        check_transition(ExecutionState.RUNNING, outcome.state)
+        answer = outcome.answer
+        succeeded = outcome.state is ExecutionState.SUCCEEDED
+        failure_code = (
+            "" if succeeded else outcome.error_code or (answer.decline_code if answer else "")
+        )
+        failure_message = outcome.error_message or (
+            answer.message if answer and answer.declined else ""
+        )
+        delay = None if outcome.state.terminal else (outcome.delay or 0.0)
         engine = self._shards.engine_for_merchant(claimed.merchant_id)
         async with engine.begin() as connection:
-            repository = ExecutionRepository(connection)
-            current = await repository.lock(claimed.merchant_id, claimed.id, wait=True)
-            if (
-                current is None
-                or current.state is not ExecutionState.RUNNING
-                or not await repository.finish_attempt(
-                    current, attempt, outcome.attempt, outcome.error_code, outcome.error_message
-                )
-            ):
-                # Our lease ran out and another runner took over (it closed our attempt): its
-                # answer is the same one (the PSP deduplicates on the key), and it records it.
-                return current or claimed
-            check_transition(current.state, outcome.state)
-            answer = outcome.answer
-            succeeded = outcome.state is ExecutionState.SUCCEEDED
-            failure_code = (
-                "" if succeeded else outcome.error_code or (answer.decline_code if answer else "")
-            )
-            failure_message = outcome.error_message or (
-                answer.message if answer and answer.declined else ""
-            )
-            delay = None if outcome.state.terminal else (outcome.delay or 0.0)
-            attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
-            await repository.update_state(
-                current,
+            current, recorded = await ExecutionRepository(connection).record_outcome(
+                claimed.merchant_id,
+                claimed.id,
+                attempt,
+                outcome.attempt,
+                outcome.error_code,
+                outcome.error_message,
                 outcome.state,
                 next_attempt_in=delay,
-                attempt_count=attempt_count,
+                counted=counted,
                 answer=answer,
                 failure_code=failure_code,
                 failure_message=failure_message,
             )
+            if current is None or not recorded:
+                # Our lease ran out and another runner took over (it closed our attempt): its
+                # answer is the same one (the PSP deduplicates on the key), and it records it.
+                return current or claimed
+            attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
             finished = replace(
                 current,
                 state=outcome.state,
