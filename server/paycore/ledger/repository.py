@@ -31,7 +31,7 @@ from paycore.ledger.models import (
 )
 from paycore.ledger.posting import AccountState, NewEntry
 from paycore.storage.pagination import newest_first
-from paycore.storage.raw import Driver
+from paycore.storage.raw import Columns, Driver, driver_of
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, and_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -53,6 +53,9 @@ _LOCK_ACCOUNTS = """
 SELECT id, merchant_id, currency, debits_must_not_exceed_credits, credits_must_not_exceed_debits,
        debits_posted, credits_posted, debits_pending, credits_pending, entry_count
 FROM ledger_accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+"""
+_BY_CODES = """
+SELECT * FROM ledger_accounts WHERE merchant_id = $1 AND currency = $2 AND code = ANY($3::text[])
 """
 _OVERDUE = """
 SELECT id, debit_account_id, credit_account_id FROM ledger_transfers
@@ -242,15 +245,12 @@ class AccountRepository:
     async def by_codes(
         self, merchant_id: str, currency: str, codes: Sequence[str]
     ) -> dict[str, Account]:
-        rows = (
-            await self._connection.execute(
-                select(ledger_accounts).where(
-                    ledger_accounts.c.merchant_id == merchant_id,
-                    ledger_accounts.c.currency == currency,
-                    ledger_accounts.c.code.in_(codes),
-                )
-            )
-        ).all()
+        # Every pay-in transfer looks its accounts up: asyncpg.
+        driver = await driver_of(self._connection)
+        rows = [
+            Columns(record)
+            for record in await driver.fetch(_BY_CODES, merchant_id, currency, list(codes))
+        ]
         return {row.code: account_of(row) for row in rows}
 
     async def of_merchant(self, merchant_id: str, codes: Sequence[str]) -> list[Account]:
@@ -320,7 +320,7 @@ async def list_entries(
     return [_entry(row) for row in (await connection.execute(query)).all()]
 
 
-def account_of(row: Row[Any]) -> Account:
+def account_of(row: Row[Any] | Columns) -> Account:
     return Account(
         id=row.id,
         merchant_id=row.merchant_id,

@@ -49,7 +49,7 @@ from paycore.ledger.posting import (
 )
 from paycore.storage import Shards
 from paycore.storage.pagination import page
-from paycore.storage.raw import Driver, driver_of
+from paycore.storage.raw import Driver, driver_of, savepoint
 from paycore.storage.schema import merchants
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -199,7 +199,7 @@ class LedgerService:
         for chains in jobs.values():
             for attempt in range(RETRY_COUNT_MAX):
                 try:
-                    async with connection.begin_nested():
+                    async with savepoint(connection):
                         outcomes = await self._apply(connection, chains)
                     break
                 except _RETRYABLE:

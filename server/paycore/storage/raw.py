@@ -12,6 +12,8 @@ it. The types follow SQLAlchemy's asyncpg dialect: json and jsonb parameters are
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +32,37 @@ async def driver_of(connection: AsyncConnection) -> Driver:
     return raw.driver_connection
 
 
+@asynccontextmanager
+async def savepoint(connection: AsyncConnection) -> AsyncIterator[Driver]:
+    """A savepoint inside `connection`'s transaction, in asyncpg (SQLAlchemy's begin_nested
+    costs several times its client CPU): released when the block ends, rolled back to when it
+    raises."""
+    driver = await driver_of(connection)
+    await driver.execute("SAVEPOINT paycore_raw")
+    try:
+        yield driver
+    except BaseException:
+        await driver.execute("ROLLBACK TO SAVEPOINT paycore_raw")
+        raise
+    await driver.execute("RELEASE SAVEPOINT paycore_raw")
+
+
 def jsonb(value: object) -> str | None:
     """A json/jsonb parameter as the dialect's codec takes it (None stays SQL NULL)."""
     return None if value is None else json.dumps(value)
+
+
+class Columns:
+    """An asyncpg record read by attribute, as the row converters written for SQLAlchemy rows
+    (`row.name`) read it."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._record[name]
+        except KeyError:
+            raise AttributeError(name) from None
