@@ -71,17 +71,21 @@ class PayInCompletion:
     async def _intent(self, connection: AsyncConnection, execution: Execution) -> None:
         repository = PayInRepository(connection)
         merchant_id = execution.merchant_id
-        intent = await repository.intent(merchant_id, execution.payment_intent_id or "", lock=True)
+        intent, plan = await repository.locked_intent_and_plan(
+            merchant_id, execution.payment_intent_id or ""
+        )
         if intent is None or intent.execution_id != execution.id:
             return
         operation = execution.operation
         if not execution.succeeded:
             error = failure_of(execution).to_json()
             if operation in (Operation.CHARGE, Operation.AUTHORIZE):
-                updated = await repository.update_intent(
-                    intent, status=IntentStatus.REQUIRES_PAYMENT_METHOD.value, last_error=error
+                updated = await repository.update_intent_with_event(
+                    intent,
+                    events.INTENT_FAILED,
+                    status=IntentStatus.REQUIRES_PAYMENT_METHOD.value,
+                    last_error=error,
                 )
-                await self._intent_event(connection, updated, events.INTENT_FAILED)
             else:  # a capture or void the PSP refused: the authorization stands
                 updated = await repository.update_intent(
                     intent, status=IntentStatus.REQUIRES_CAPTURE.value, last_error=error
@@ -109,7 +113,20 @@ class PayInCompletion:
             await _answer_request(connection, updated)
         elif operation in (Operation.CHARGE, Operation.CAPTURE):
             received = execution.amount
-            fee = (await plan_of(connection, merchant_id)).fee_for(received)
+            fee = plan.fee_for(received)
+            # The ledger last: its accounts are the merchant's, shared by all its payments, so
+            # their locks are held from the posting to the commit, and nothing else waits then.
+            updated = await repository.update_intent_with_event(
+                intent,
+                events.INTENT_SUCCEEDED,
+                status=IntentStatus.SUCCEEDED.value,
+                amount_received=received,
+                amount_capturable=0,
+                fee=fee,
+                psp_charge=intent.psp_charge or reference,
+                last_error=None,
+            )
+            await _answer_request(connection, updated)
             await self._money.capture(
                 connection,
                 merchant_id,
@@ -125,17 +142,6 @@ class PayInCompletion:
                 if operation is Operation.CAPTURE
                 else None,
             )
-            updated = await repository.update_intent(
-                intent,
-                status=IntentStatus.SUCCEEDED.value,
-                amount_received=received,
-                amount_capturable=0,
-                fee=fee,
-                psp_charge=intent.psp_charge or reference,
-                last_error=None,
-            )
-            await self._intent_event(connection, updated, events.INTENT_SUCCEEDED)
-            await _answer_request(connection, updated)
         elif operation is Operation.VOID:
             if intent.hold_transfer_id:
                 await self._money.release(

@@ -5,8 +5,12 @@ are asyncpg statements (paycore.storage.raw); the rest is SQLAlchemy Core."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan
+from paycore.events.outbox import prepare_event
+from paycore.payment.messages import intent_message
 from paycore.payment.models import (
     CaptureMethod,
     Intent,
@@ -36,6 +40,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 RETURNING *
 """
 _INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
+# The intent locked with the merchant's fee plan (NULLs: the default plan), in one round trip.
+_LOCK_INTENT_AND_PLAN = """
+SELECT i.*, f.percent_basis_points AS fee_percent_basis_points, f.fixed_amount AS fee_fixed_amount
+FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant_id
+WHERE i.merchant_id = $1 AND i.id = $2
+FOR UPDATE OF i
+"""
 _LOCK_INTENT = f"{_INTENT} FOR UPDATE"
 _INTENT_JSON_COLUMNS = frozenset({"last_error", "risk", "metadata"})
 _INTENT_COLUMNS = frozenset(column.name for column in payment_intents.columns)
@@ -43,12 +54,60 @@ _INTENT_COLUMNS = frozenset(column.name for column in payment_intents.columns)
 _intent_updates: dict[tuple[str, ...], str] = {}
 
 
+def _intent_update_with_event(columns: tuple[str, ...]) -> str:
+    key = ("+event", *columns)
+    statement = _intent_updates.get(key)
+    if statement is None:
+        _check_intent_columns(columns)
+        assignments = ", ".join(
+            f"{column} = ${number}" for number, column in enumerate(columns, start=8)
+        )
+        statement = f"""
+WITH changed AS (
+  UPDATE payment_intents SET {assignments} WHERE merchant_id = $1 AND id = $2 RETURNING 1
+), event AS (
+  INSERT INTO events (merchant_id, id, type, object_id, object_type, data)
+  SELECT $1, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM changed)
+)
+SELECT count(*) FROM changed
+"""
+        _intent_updates[key] = statement
+    return statement
+
+
+def _check_intent_columns(columns: tuple[str, ...]) -> None:
+    unknown = set(columns) - _INTENT_COLUMNS
+    if unknown:
+        raise ValueError(f"payment_intents has no column {sorted(unknown)}")
+
+
+def applied(intent: Intent, values: dict[str, Any]) -> Intent:
+    """The intent with `values` (columns, as `update_intent` takes them) applied."""
+    fields: dict[str, Any] = {}
+    for column, value in values.items():
+        if column == "status":
+            fields[column] = IntentStatus(value)
+        elif column == "last_error":
+            fields[column] = None if value is None else PaymentError(**value)
+        elif column == "risk":
+            fields[column] = Risk.from_json(value)
+        elif column == "capture_method":
+            fields[column] = CaptureMethod(value)
+        elif column == "canceled_at":
+            fields[column] = None if value is None else int(value.timestamp())
+        elif column == "metadata":
+            fields[column] = dict(value)
+        elif column in _INTENT_COLUMNS and column not in ("merchant_id", "id", "created_at"):
+            fields[column] = value
+        else:
+            raise ValueError(f"payment_intents has no column {column!r} to change")
+    return replace(intent, **fields)
+
+
 def _intent_update(columns: tuple[str, ...]) -> str:
     statement = _intent_updates.get(columns)
     if statement is None:
-        unknown = set(columns) - _INTENT_COLUMNS
-        if unknown:
-            raise ValueError(f"payment_intents has no column {sorted(unknown)}")
+        _check_intent_columns(columns)
         assignments = ", ".join(
             f"{column} = ${number}" for number, column in enumerate(columns, start=3)
         )
@@ -93,6 +152,46 @@ class PayInRepository:
         driver = await driver_of(self._connection)
         row = await driver.fetchrow(_LOCK_INTENT if lock else _INTENT, merchant_id, intent_id)
         return None if row is None else _intent(row)
+
+    async def locked_intent_and_plan(
+        self, merchant_id: str, intent_id: str
+    ) -> tuple[Intent | None, FeePlan]:
+        """The intent, locked, and the fee plan its merchant pays (one statement)."""
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(_LOCK_INTENT_AND_PLAN, merchant_id, intent_id)
+        if row is None:
+            return None, DEFAULT_PLAN
+        if row["fee_percent_basis_points"] is None:
+            return _intent(row), DEFAULT_PLAN
+        return _intent(row), FeePlan(row["fee_percent_basis_points"], row["fee_fixed_amount"])
+
+    async def update_intent_with_event(
+        self, intent: Intent, event_type: str, **values: Any
+    ) -> Intent:
+        """`update_intent` and the event of the intent as changed, in one statement: the
+        change is applied in Python first (`applied`) to render the event."""
+        updated = applied(intent, values)
+        event = prepare_event(intent.merchant_id, event_type, intent_message(updated))
+        columns = tuple(values)
+        statement = _intent_update_with_event(columns)
+        driver = await driver_of(self._connection)
+        changed = await driver.fetchval(
+            statement,
+            intent.merchant_id,
+            intent.id,
+            event.id,
+            event.type,
+            event.object_id,
+            event.object_type,
+            jsonb(event.data),
+            *(
+                jsonb(values[column]) if column in _INTENT_JSON_COLUMNS else values[column]
+                for column in columns
+            ),
+        )
+        if not changed:
+            raise LookupError(f"payment intent {intent.id} vanished")
+        return updated
 
     async def intents(
         self, merchant_id: str, limit: int, starting_after: str, customer_id: str
