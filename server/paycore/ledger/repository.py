@@ -31,7 +31,8 @@ from paycore.ledger.models import (
 )
 from paycore.ledger.posting import AccountState, NewEntry
 from paycore.storage.pagination import newest_first
-from paycore.storage.raw import Columns, Driver, driver_of
+from paycore.storage.raw import Columns, driver_of
+from paycore.storage.raw import Driver as Driver  # re-exported: the ledger tests name it
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, and_, select
 from sqlalchemy.dialects.postgresql import insert
