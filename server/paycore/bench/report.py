@@ -58,7 +58,7 @@ class Report:
         return {name: _ms(value) for name, value in values.items()}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        answer = {
             "scenario": self.scenario,
             "method": self.method,
             "target": self.target,
@@ -71,10 +71,12 @@ class Report:
             "errors": dict(sorted(self.errors.items())),
             "requests_per_second": round(self.requests_per_second, 1),
             "latency_ms": self.latency_ms(),
-            "server_cpu_ms_per_call": {
-                str(pid): round(ms, 3) for pid, ms in (self.server_cpu_ms or {}).items()
-            },
         }
+        if self.server_cpu_ms is not None:  # --server-pid
+            answer["server_cpu_ms_per_call"] = {
+                str(pid): round(ms, 3) for pid, ms in self.server_cpu_ms.items()
+            }
+        return answer
 
     def to_text(self) -> str:
         errors = ", ".join(f"{code} {count}" for code, count in sorted(self.errors.items()))
