@@ -12,7 +12,7 @@
 #
 # PAYCORE_BENCH_PG (default postgresql://postgres@127.0.0.1:5432) is a server the bench may
 # create databases on; PAYCORE_REDIS_URL defaults to redis://127.0.0.1:6379/0 (the bench's keys
-# get a prefix of their own). SERVE_ARGS passes options to `paycore serve` (e.g. --workers 2;
+# get a prefix of their own); PAYCORE_DB_POOL_SIZE defaults to 30 here. SERVE_ARGS passes options to `paycore serve` (e.g. --workers 2;
 # the server's CPU then counts only the supervisor). LOG_STATEMENTS=FILE turns on
 # log_statement=all for the scratch databases and copies what the run logged to FILE
 # (/var/log/postgresql/postgresql-15-main.log, readable on this machine) to count statements.
@@ -46,6 +46,10 @@ export PAYCORE_METRICS_ADDR=127.0.0.1:$(free_port)
 PSP_ADDR=127.0.0.1:$(free_port)
 export PAYCORE_PSP_URL=http://$PSP_ADDR
 export PAYCORE_LOG_LEVEL=WARNING
+# A pool for the bench's load: with the default 10 (+10 overflow, closed again when returned),
+# bursts of an open loop open and close connections, each preparing its statements anew
+# (at --rate 100: p99 1,443 ms with 10, 75 ms with 30).
+export PAYCORE_DB_POOL_SIZE=${PAYCORE_DB_POOL_SIZE:-30}
 
 PSP_PID="" SERVE_PID=""
 cleanup() {
