@@ -29,6 +29,29 @@ async def unlimited_target(migrated: Settings) -> AsyncIterator[str]:
         yield target
 
 
+async def test_server_pid_adds_the_servers_cpu_per_call(
+    unlimited_target: str, settings: Settings
+) -> None:
+    # The server runs in this process (`serving`), so its CPU is this process's.
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "paycore.cli", "bench", "accounts", "--json"),
+        *("--target", unlimited_target, "--requests", "200", "--concurrency", "4"),
+        *("--server-pid", str(os.getpid())),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    cpu = json.loads(stdout)["server_cpu_ms_per_call"]
+    assert list(cpu) == [str(os.getpid())]
+    assert 0 < cpu[str(os.getpid())] < 100
+
+
 async def test_the_command_reports_rate_and_latency_as_json(
     unlimited_target: str, settings: Settings
 ) -> None:

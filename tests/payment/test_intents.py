@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from paycore.psp import cards
-from paycore.v1 import payment_pb2
+from paycore.v1 import event_pb2, payment_pb2
 
 from tests.helpers import rich_error
 from tests.payment.shop import Shop, fee, good_card
@@ -177,3 +177,46 @@ async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
     assert rich_error(raised.value).metadata["param"] == param
     listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
     assert list(listed.data) == []
+
+
+@pytest.mark.parametrize("succeeds", [True, False])
+async def test_the_answer_the_stored_answer_the_intent_and_its_events_agree(
+    shop: Shop, succeeds: bool
+) -> None:
+    number = good_card() if succeeds else cards.CARD_DECLINED
+    # The pay-in path writes the answer, the intent and its events from the rows it builds
+    # (paycore.payment.charging, update_intent_with_event): they must be what a read finds.
+    request = payment_pb2.CreatePaymentIntentRequest(
+        amount=1234, currency="usd", payment_method=await shop.card(number), confirm=True
+    )
+    key = (("idempotency-key", f"agree-{number}"),)
+
+    answered = await shop.client.payments.CreatePaymentIntent(request, metadata=key)
+    replayed = await shop.client.payments.CreatePaymentIntent(request, metadata=key)
+    read = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=answered.id)
+    )
+    listed = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="payment_intent.*", limit=10)
+    )
+
+    assert replayed == answered == read
+    objects = []
+    for event in reversed(listed.data):  # oldest first
+        object_ = payment_pb2.PaymentIntent()
+        assert event.data.object.Unpack(object_)
+        objects.append((event.type, object_))
+    final = "succeeded" if succeeds else "payment_failed"
+    assert [kind for kind, _ in objects] == [
+        "payment_intent.created",
+        "payment_intent.processing",
+        f"payment_intent.{final}",
+    ]
+    created, processing, last = (object_ for _, object_ in objects)
+    assert last == read
+    assert created.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION
+    assert not created.HasField("risk_assessment")
+    assert processing.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
+    assert processing.risk_assessment == read.risk_assessment
+    assert created.created == processing.created == read.created
+    assert created.amount == read.amount == 1234

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paycore.storage.raw import driver_of
 from paycore.storage.schema import fee_plans
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+_PLAN = "SELECT percent_basis_points, fixed_amount FROM fee_plans WHERE merchant_id = $1"
 BASIS_POINTS = 10_000
 FIXED_AMOUNT_MAX = 100_000
 
@@ -34,14 +36,9 @@ DEFAULT_PLAN = FeePlan()
 
 async def stored_plan(connection: AsyncConnection, merchant_id: str) -> FeePlan | None:
     """The merchant's own plan; None while it pays the default."""
-    row = (
-        await connection.execute(
-            select(fee_plans.c.percent_basis_points, fee_plans.c.fixed_amount).where(
-                fee_plans.c.merchant_id == merchant_id
-            )
-        )
-    ).one_or_none()
-    return None if row is None else FeePlan(row.percent_basis_points, row.fixed_amount)
+    driver = await driver_of(connection)  # every captured payment reads it: asyncpg
+    row = await driver.fetchrow(_PLAN, merchant_id)
+    return None if row is None else FeePlan(row["percent_basis_points"], row["fixed_amount"])
 
 
 async def plan_of(connection: AsyncConnection, merchant_id: str) -> FeePlan:

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from paycore.bench import fraud, ledger
 from paycore.bench.catalogue import SCENARIOS, scenario_named
+from paycore.bench.cpu import cpu_seconds
 from paycore.bench.credentials import credentials_for
 from paycore.bench.report import merge
 from paycore.bench.runner import Plan, run, run_here
@@ -58,6 +59,15 @@ def add_parser(
         "--timeout", type=float, default=10.0, metavar="SECONDS", help="deadline per call (10)"
     )
     options.add_argument("--json", action="store_true", help="print the report as JSON")
+    options.add_argument(
+        "--server-pid",
+        type=int,
+        action="append",
+        default=[],
+        metavar="PID",
+        help="a server process on this machine (repeatable: serve, its workers, the PSP);"
+        " the report adds its CPU per call, read from /proc",
+    )
     options.add_argument("--api-key", help="a secret key (default: PAYCORE_BENCH_API_KEY)")
     options.add_argument(
         "--merchant", help="the key's merchant, acct_... (default: PAYCORE_BENCH_MERCHANT_ID)"
@@ -137,5 +147,17 @@ def _run_scenario(arguments: argparse.Namespace, settings: Settings) -> None:
         )
     )
     plan = replace(plan, credentials=credentials)
+    before = cpu_seconds(arguments.server_pid)
+    if before is None:
+        raise SystemExit(f"--server-pid: not all of {arguments.server_pid} run on this machine")
     report = merge(plan, run(plan))
+    after = cpu_seconds(arguments.server_pid)
+    if arguments.server_pid and after is not None:
+        report = replace(
+            report,
+            server_cpu_ms={
+                pid: (after[pid] - before[pid]) / max(report.requests, 1) * 1e3
+                for pid in arguments.server_pid
+            },
+        )
     print(json.dumps(report.to_json(), indent=2) if arguments.json else report.to_text())

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 from paycore.app import build_platform
+from paycore.bench.cpu import cpu_seconds
 from paycore.bench.runner import run_here
 from paycore.bench.scratch import admin_sql, scratch_settings, with_database
 from paycore.client import connect
@@ -133,21 +134,7 @@ class _CpuMeter:
             )
         finally:
             await connection.close()
-        return _cpu_seconds([pid for (pid,) in pids])
-
-
-def _cpu_seconds(pids: list[int]) -> dict[int, float] | None:
-    """User + system CPU seconds of each process, None when one is not on this machine."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rpartition(")")[2].split()
-        except OSError:
-            return None
-        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    return found
+        return cpu_seconds([pid for (pid,) in pids])
 
 
 def _transfer(merchant_id: str, accounts: list[str], index: int) -> ledger_pb2.LedgerTransfer:

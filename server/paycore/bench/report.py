@@ -32,6 +32,9 @@ class Report:
     rate: float | None = None
     """The open-loop rate asked for (calls/s), None for a closed loop."""
 
+    server_cpu_ms: dict[int, float] | None = None
+    """CPU milliseconds per call of each `--server-pid` process (user + system, /proc)."""
+
     @property
     def ok(self) -> int:
         return self.latency.count
@@ -55,7 +58,7 @@ class Report:
         return {name: _ms(value) for name, value in values.items()}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        answer = {
             "scenario": self.scenario,
             "method": self.method,
             "target": self.target,
@@ -69,6 +72,11 @@ class Report:
             "requests_per_second": round(self.requests_per_second, 1),
             "latency_ms": self.latency_ms(),
         }
+        if self.server_cpu_ms is not None:  # --server-pid
+            answer["server_cpu_ms_per_call"] = {
+                str(pid): round(ms, 3) for pid, ms in self.server_cpu_ms.items()
+            }
+        return answer
 
     def to_text(self) -> str:
         errors = ", ".join(f"{code} {count}" for code, count in sorted(self.errors.items()))
@@ -76,6 +84,7 @@ class Report:
             f"{name} {'-' if value is None else f'{value:.2f}'}"
             for name, value in self.latency_ms().items()
         )
+        cpu = ", ".join(f"pid {pid} {ms:.2f} ms" for pid, ms in (self.server_cpu_ms or {}).items())
         return "\n".join(
             (
                 f"paycore bench {self.scenario}: {self.method} on {self.target}",
@@ -86,6 +95,7 @@ class Report:
                 + (f"; errors: {errors})" if errors else ", no errors)"),
                 f"  throughput  {self.requests_per_second:.1f} requests/s",
                 f"  latency ms  {latency}  (OK calls)",
+                *((f"  server CPU per call  {cpu}",) if cpu else ()),
             )
         )
 

@@ -20,6 +20,7 @@ from paycore.customer.models import (
     PaymentMethod,
 )
 from paycore.storage.pagination import newest_first, page
+from paycore.storage.raw import Columns, driver_of
 from paycore.storage.schema import customers, payment_methods
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -165,15 +166,13 @@ class PaymentMethodRepository:
         self, merchant_id: str, payment_method_id: str
     ) -> tuple[PaymentMethod, bytes] | None:
         """The payment method and its sealed number: only the charge path asks for it."""
-        row = (
-            await self._connection.execute(
-                select(payment_methods).where(
-                    payment_methods.c.merchant_id == merchant_id,
-                    payment_methods.c.id == payment_method_id,
-                )
-            )
-        ).one_or_none()
-        return None if row is None else (_payment_method(row), bytes(row.number_sealed))
+        # Every payment reads it (twice, unless the flow passes the card on): asyncpg.
+        driver = await driver_of(self._connection)
+        record = await driver.fetchrow(_SEALED, merchant_id, payment_method_id)
+        if record is None:
+            return None
+        row = Columns(record)
+        return _payment_method(row), bytes(row.number_sealed)
 
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
@@ -240,7 +239,10 @@ def _customer(row: Row[Any]) -> Customer:
     )
 
 
-def _payment_method(row: Row[Any]) -> PaymentMethod:
+_SEALED = "SELECT * FROM payment_methods WHERE merchant_id = $1 AND id = $2"
+
+
+def _payment_method(row: Row[Any] | Columns) -> PaymentMethod:
     billing = dict(row.billing_details)
     return PaymentMethod(
         id=row.id,

@@ -4,6 +4,9 @@ outbox publisher (paycore.events.publishing) hands committed events on afterward
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from google.protobuf.message import Message
 from paycore.events.objects import render
 from paycore.events.repository import EventRepository
@@ -14,6 +17,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 class UnknownEventType(ValueError):
     """A programmer error: the type is not in paycore.events.types.EVENT_TYPES."""
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event's row before it is written (`prepare_event`), for a caller that writes it in
+    a statement of its own (paycore.payment.charging)."""
+
+    merchant_id: str
+    id: str
+    type: str
+    object_id: str | None
+    object_type: str
+    data: dict[str, Any]
+
+
+def prepare_event(
+    merchant_id: str, event_type: str, data: Message, *, object_id: str | None = None
+) -> NewEvent:
+    """What `record_event` writes, without writing it; the caller writes it inside the
+    transaction of the change it describes."""
+    if not is_event_type(event_type):
+        raise UnknownEventType(f"{event_type!r} is not in the event catalogue")
+    event_id = new_id(Prefix.EVENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+    object_type, rendered = render(data)
+    if object_id is None:
+        object_id = str(rendered.get("id") or "") or None
+    return NewEvent(merchant_id, event_id, event_type, object_id, object_type, rendered)
 
 
 async def record_event(
@@ -27,13 +57,8 @@ async def record_event(
     """Records that `data` (the object right after the change) underwent `event_type`; returns
     the new event's id. Writes only through `connection`, inside the caller's transaction, which
     must be on the merchant's shard. `object_id` defaults to the message's `id` field."""
-    if not is_event_type(event_type):
-        raise UnknownEventType(f"{event_type!r} is not in the event catalogue")
-    event_id = new_id(Prefix.EVENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
-    object_type, rendered = render(data)
-    if object_id is None:
-        object_id = str(rendered.get("id") or "") or None
+    event = prepare_event(merchant_id, event_type, data, object_id=object_id)
     await EventRepository(connection).insert(
-        merchant_id, event_id, event_type, object_id, object_type, rendered
+        merchant_id, event.id, event.type, event.object_id, event.object_type, event.data
     )
-    return event_id
+    return event.id

@@ -8,9 +8,16 @@ from typing import Any
 
 from paycore.events.models import Event, EventPage, TypeFilter
 from paycore.storage.pagination import newest_first, page
+from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.schema import events
-from sqlalchemy import Row, func, insert, select, tuple_, update
+from sqlalchemy import Row, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+# Every state change writes one (paycore.storage.raw: asyncpg, not Core).
+_INSERT = """
+INSERT INTO events (merchant_id, id, type, object_id, object_type, data)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
 
 
 class EventRepository:
@@ -26,15 +33,9 @@ class EventRepository:
         object_type: str,
         data: dict[str, Any],
     ) -> None:
-        await self._connection.execute(
-            insert(events).values(
-                merchant_id=merchant_id,
-                id=event_id,
-                type=event_type,
-                object_id=object_id,
-                object_type=object_type,
-                data=data,
-            )
+        driver = await driver_of(self._connection)
+        await driver.execute(
+            _INSERT, merchant_id, event_id, event_type, object_id, object_type, jsonb(data)
         )
 
     async def get(self, merchant_id: str, event_id: str) -> Event | None:

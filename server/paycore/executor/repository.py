@@ -1,4 +1,7 @@
-"""Executions and their attempts on the merchant's shard (SQLAlchemy Core)."""
+"""Executions and their attempts on the merchant's shard.
+
+A payment's steps (insert, lock, state changes, attempts) are asyncpg statements
+(paycore.storage.raw); the listings and the worker's queue read through SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -16,12 +19,91 @@ from paycore.executor.models import (
     PspAnswer,
 )
 from paycore.storage.pagination import newest_first
+from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.schema import execution_attempts, executions
-from sqlalchemy import Row, func, insert, literal, or_, select, update
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 e = executions
 a = execution_attempts
+_INSERT = """
+INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_order_id,
+  refund_id, amount, currency, payment_method_id, psp_charge, psp_key, state, next_attempt_at,
+  metadata)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+        now() + $13::float8 * interval '1 second', $14)
+"""
+# An execution inserted already claimed for its first request (running, leased, attempt 1 in
+# flight): what a claim would make of a queued one, in the caller's transaction.
+_INSERT_CLAIMED = """
+WITH execution AS (
+  INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_order_id,
+    refund_id, amount, currency, payment_method_id, psp_charge, psp_key, state, attempt_count,
+    lease_until, metadata)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1,
+          now() + $13::float8 * interval '1 second', $14)
+  RETURNING *
+), attempt AS (
+  INSERT INTO execution_attempts (merchant_id, execution_id, number, kind, started_at, outcome)
+  VALUES ($1, $2, 1, $15, now(), $16)
+)
+SELECT * FROM execution
+"""
+_LOCK = "SELECT * FROM executions WHERE merchant_id = $1 AND id = $2 FOR UPDATE"
+_LOCK_SKIPPING = f"{_LOCK} SKIP LOCKED"
+# A value left NULL ($6-$10) leaves its column as it was; the two moments are set or cleared.
+_UPDATE_STATE = """
+UPDATE executions SET state = $3, updated_at = now(),
+  next_attempt_at = now() + $4::float8 * interval '1 second',
+  lease_until = now() + $5::float8 * interval '1 second',
+  attempt_count = coalesce($6::int4, attempt_count),
+  psp_reference = coalesce($7::text, psp_reference),
+  result = coalesce($8::jsonb, result),
+  failure_code = coalesce($9::text, failure_code),
+  failure_message = coalesce($10::text, failure_message)
+WHERE merchant_id = $1 AND id = $2
+"""
+# A PSP call's outcome, in one statement: lock the execution (waiting), close the runner's
+# attempt if it is still in flight while the execution runs, and only then move the state
+# ($8: seconds to the next attempt or NULL; $9-$12 as $7-$10 of _UPDATE_STATE; $13: the
+# attempt counted, else the count goes back by one).
+# Under READ COMMITTED a row another runner changed meanwhile is re-checked at its newest
+# version, so an attempt it closed when it took over stays closed and nothing moves.
+_RECORD_OUTCOME = """
+WITH current AS (
+  SELECT * FROM executions WHERE merchant_id = $1 AND id = $2 FOR UPDATE
+), closed AS (
+  UPDATE execution_attempts
+  SET finished_at = now(), outcome = $4, error_code = $5, error_message = $6
+  WHERE merchant_id = $1 AND execution_id = $2 AND number = $3 AND outcome = $14
+    AND EXISTS (SELECT 1 FROM current WHERE state = $15)
+  RETURNING number
+), moved AS (
+  UPDATE executions SET state = $7, updated_at = now(),
+    next_attempt_at = now() + $8::float8 * interval '1 second',
+    lease_until = NULL,
+    attempt_count = CASE WHEN $13::bool THEN attempt_count ELSE greatest(0, attempt_count - 1) END,
+    psp_reference = coalesce($9::text, psp_reference),
+    result = coalesce($10::jsonb, result),
+    failure_code = coalesce($11::text, failure_code),
+    failure_message = coalesce($12::text, failure_message)
+  WHERE merchant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM closed)
+  RETURNING 1
+)
+SELECT current.*, EXISTS (SELECT 1 FROM moved) AS recorded FROM current
+"""
+_START_ATTEMPT = """
+INSERT INTO execution_attempts (merchant_id, execution_id, number, kind, started_at, outcome)
+SELECT $1, $2, coalesce(max(number), 0) + 1, $3, now(), $4
+FROM execution_attempts WHERE merchant_id = $1 AND execution_id = $2
+RETURNING number
+"""
+_FINISH_ATTEMPT = """
+UPDATE execution_attempts
+SET finished_at = now(), outcome = $3, error_code = $4, error_message = $5
+WHERE merchant_id = $1 AND execution_id = $2 AND outcome = $6
+  AND ($7::int4 IS NULL OR number = $7)
+"""
 
 
 class ExecutionRepository:
@@ -29,37 +111,59 @@ class ExecutionRepository:
         self._connection = connection
 
     async def insert(self, execution_id: str, new: NewExecution, due_in_seconds: float) -> None:
-        await self._connection.execute(
-            insert(e).values(
-                merchant_id=new.merchant_id,
-                id=execution_id,
-                operation=new.operation.value,
-                payment_intent_id=new.payment_intent_id,
-                payment_order_id=new.payment_order_id,
-                refund_id=new.refund_id,
-                amount=new.amount,
-                currency=new.currency,
-                payment_method_id=new.payment_method_id,
-                psp_charge=new.psp_charge,
-                psp_key=new.psp_key,
-                state=ExecutionState.QUEUED.value,
-                next_attempt_at=func.now() + _seconds(due_in_seconds),
-                metadata=new.metadata,
-            )
+        driver = await driver_of(self._connection)
+        await driver.execute(
+            _INSERT,
+            new.merchant_id,
+            execution_id,
+            new.operation.value,
+            new.payment_intent_id,
+            new.payment_order_id,
+            new.refund_id,
+            new.amount,
+            new.currency,
+            new.payment_method_id,
+            new.psp_charge,
+            new.psp_key,
+            ExecutionState.QUEUED.value,
+            due_in_seconds,
+            jsonb(new.metadata),
         )
+
+    async def insert_claimed(
+        self, execution_id: str, new: NewExecution, lease_seconds: float
+    ) -> Execution:
+        """Inserts the execution running under a lease of `lease_seconds`, its first attempt (a
+        request, number 1) in flight; returns it."""
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(
+            _INSERT_CLAIMED,
+            new.merchant_id,
+            execution_id,
+            new.operation.value,
+            new.payment_intent_id,
+            new.payment_order_id,
+            new.refund_id,
+            new.amount,
+            new.currency,
+            new.payment_method_id,
+            new.psp_charge,
+            new.psp_key,
+            ExecutionState.RUNNING.value,
+            lease_seconds,
+            jsonb(new.metadata),
+            AttemptKind.REQUEST.value,
+            AttemptOutcome.IN_FLIGHT.value,
+        )
+        return _execution(row)
 
     async def lock(
         self, merchant_id: str, execution_id: str, *, wait: bool = False
     ) -> Execution | None:
         """The execution, locked for this transaction; without `wait`, None when another
         transaction holds it (SKIP LOCKED: a runner claiming work never waits for another)."""
-        row = (
-            await self._connection.execute(
-                _columns()
-                .where(e.c.merchant_id == merchant_id, e.c.id == execution_id)
-                .with_for_update(skip_locked=not wait)
-            )
-        ).one_or_none()
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(_LOCK if wait else _LOCK_SKIPPING, merchant_id, execution_id)
         return None if row is None else _execution(row)
 
     async def get(self, merchant_id: str | None, execution_id: str) -> Execution | None:
@@ -76,7 +180,7 @@ class ExecutionRepository:
                 .order_by(a.c.number)
             )
         ).all()
-        return _execution(row, tuple(_attempt(found) for found in attempts))
+        return _execution(row._mapping, tuple(_attempt(found) for found in attempts))
 
     async def find(
         self,
@@ -98,7 +202,7 @@ class ExecutionRepository:
         if payment_intent_id:
             query = query.where(e.c.payment_intent_id == payment_intent_id)
         rows = await self._connection.execute(newest_first(query, e.c.id, limit, starting_after))
-        return [_execution(row) for row in rows.all()]
+        return [_execution(row._mapping) for row in rows.all()]
 
     async def due(self, limit: int) -> list[tuple[str, str]]:
         """(merchant, execution) pairs a worker should run: due retries and unknown outcomes,
@@ -129,55 +233,74 @@ class ExecutionRepository:
         failure_code: str | None = None,
         failure_message: str | None = None,
     ) -> None:
-        values: dict[str, Any] = {"state": state.value, "updated_at": func.now()}
-        values["next_attempt_at"] = (
-            None if next_attempt_in is None else func.now() + _seconds(next_attempt_in)
+        driver = await driver_of(self._connection)
+        await driver.execute(
+            _UPDATE_STATE,
+            execution.merchant_id,
+            execution.id,
+            state.value,
+            next_attempt_in,
+            lease_seconds,
+            attempt_count,
+            None if answer is None else answer.reference,
+            None if answer is None else jsonb(_result(answer)),
+            failure_code,
+            failure_message,
         )
-        values["lease_until"] = (
-            None if lease_seconds is None else func.now() + _seconds(lease_seconds)
+
+    async def record_outcome(
+        self,
+        merchant_id: str,
+        execution_id: str,
+        attempt: int,
+        outcome: AttemptOutcome,
+        error_code: str,
+        error_message: str,
+        state: ExecutionState,
+        *,
+        next_attempt_in: float | None,
+        counted: bool,
+        answer: PspAnswer | None,
+        failure_code: str | None,
+        failure_message: str | None,
+    ) -> tuple[Execution | None, bool]:
+        """Closes attempt `attempt` and moves the execution to `state` (its lease ends), if the
+        execution is running and that attempt is still in flight. Returns the execution as it
+        was before (locked for this transaction; None if it does not exist) and whether the
+        outcome was recorded."""
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(
+            _RECORD_OUTCOME,
+            merchant_id,
+            execution_id,
+            attempt,
+            outcome.value,
+            error_code,
+            error_message,
+            state.value,
+            next_attempt_in,
+            None if answer is None else answer.reference,
+            None if answer is None else jsonb(_result(answer)),
+            failure_code,
+            failure_message,
+            counted,
+            AttemptOutcome.IN_FLIGHT.value,
+            ExecutionState.RUNNING.value,
         )
-        if attempt_count is not None:
-            values["attempt_count"] = attempt_count
-        if answer is not None:
-            values["psp_reference"] = answer.reference
-            values["result"] = {
-                "reference": answer.reference,
-                "status": answer.status,
-                "amount": answer.amount,
-                "decline_code": answer.decline_code,
-                "message": answer.message,
-            }
-        if failure_code is not None:
-            values["failure_code"] = failure_code
-        if failure_message is not None:
-            values["failure_message"] = failure_message
-        await self._connection.execute(
-            update(e)
-            .where(e.c.merchant_id == execution.merchant_id, e.c.id == execution.id)
-            .values(**values)
-        )
+        if row is None:
+            return None, False
+        return _execution(row), bool(row["recorded"])
 
     async def start_attempt(self, execution: Execution, kind: AttemptKind) -> int:
         """Records the next attempt as in flight; returns its number."""
-        owned = (a.c.merchant_id == execution.merchant_id) & (a.c.execution_id == execution.id)
-        following = select(func.coalesce(func.max(a.c.number), 0) + 1).where(owned)
-        number = (
-            await self._connection.execute(
-                insert(a)
-                .from_select(
-                    ["merchant_id", "execution_id", "number", "kind", "started_at", "outcome"],
-                    select(
-                        literal(execution.merchant_id),
-                        literal(execution.id),
-                        following.scalar_subquery(),
-                        literal(kind.value),
-                        func.now(),
-                        literal(AttemptOutcome.IN_FLIGHT.value),
-                    ),
-                )
-                .returning(a.c.number)
-            )
-        ).scalar_one()
+        driver = await driver_of(self._connection)
+        number = await driver.fetchval(
+            _START_ATTEMPT,
+            execution.merchant_id,
+            execution.id,
+            kind.value,
+            AttemptOutcome.IN_FLIGHT.value,
+        )
         return int(number)
 
     async def finish_attempt(
@@ -190,28 +313,28 @@ class ExecutionRepository:
     ) -> bool:
         """Closes attempt `number`, or (None) whichever attempt is in flight; False when it is
         no longer in flight (another runner closed it when it took over)."""
-        condition = (
-            (a.c.merchant_id == execution.merchant_id)
-            & (a.c.execution_id == execution.id)
-            & (a.c.outcome == AttemptOutcome.IN_FLIGHT.value)
+        driver = await driver_of(self._connection)
+        status = await driver.execute(
+            _FINISH_ATTEMPT,
+            execution.merchant_id,
+            execution.id,
+            outcome.value,
+            error_code,
+            error_message,
+            AttemptOutcome.IN_FLIGHT.value,
+            number,
         )
-        if number is not None:
-            condition &= a.c.number == number
-        result = await self._connection.execute(
-            update(a)
-            .where(condition)
-            .values(
-                finished_at=func.now(),
-                outcome=outcome.value,
-                error_code=error_code,
-                error_message=error_message,
-            )
-        )
-        return bool(result.rowcount)
+        return bool(status != "UPDATE 0")
 
 
-def _seconds(value: float) -> Any:
-    return func.make_interval(0, 0, 0, 0, 0, 0, value)
+def _result(answer: PspAnswer) -> dict[str, Any]:
+    return {
+        "reference": answer.reference,
+        "status": answer.status,
+        "amount": answer.amount,
+        "decline_code": answer.decline_code,
+        "message": answer.message,
+    }
 
 
 def _columns() -> Any:
@@ -222,30 +345,31 @@ def _epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
-def _execution(row: Row[Any], attempts: tuple[Attempt, ...] = ()) -> Execution:
-    result = row.result
+def _execution(row: Any, attempts: tuple[Attempt, ...] = ()) -> Execution:
+    """From an asyncpg record or a Core row's `_mapping`."""
+    result = row["result"]
     return Execution(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        operation=Operation(row.operation),
-        payment_intent_id=row.payment_intent_id,
-        payment_order_id=row.payment_order_id,
-        refund_id=row.refund_id,
-        amount=row.amount,
-        currency=row.currency,
-        payment_method_id=row.payment_method_id,
-        psp_charge=row.psp_charge,
-        psp_key=row.psp_key,
-        state=ExecutionState(row.state),
-        attempt_count=row.attempt_count,
-        next_attempt=_epoch(row.next_attempt_at),
-        lease_until=_epoch(row.lease_until),
-        psp_reference=row.psp_reference,
+        id=row["id"],
+        merchant_id=row["merchant_id"],
+        operation=Operation(row["operation"]),
+        payment_intent_id=row["payment_intent_id"],
+        payment_order_id=row["payment_order_id"],
+        refund_id=row["refund_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        payment_method_id=row["payment_method_id"],
+        psp_charge=row["psp_charge"],
+        psp_key=row["psp_key"],
+        state=ExecutionState(row["state"]),
+        attempt_count=row["attempt_count"],
+        next_attempt=_epoch(row["next_attempt_at"]),
+        lease_until=_epoch(row["lease_until"]),
+        psp_reference=row["psp_reference"],
         answer=None if result is None else PspAnswer(**result),
-        failure_code=row.failure_code,
-        failure_message=row.failure_message,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
+        failure_code=row["failure_code"],
+        failure_message=row["failure_message"],
+        metadata=dict(row["metadata"]),
+        created=int(row["created_at"].timestamp()),
         attempts=attempts,
     )
 

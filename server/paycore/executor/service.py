@@ -131,6 +131,40 @@ class Executor:
         )
         return execution_id
 
+    async def enqueue_claimed(self, connection: AsyncConnection, new: NewExecution) -> Execution:
+        """`enqueue`, with the execution already claimed for its first PSP request (running,
+        leased, attempt 1 in flight), which saves the claim's own transaction: the caller runs
+        it after commit with `run(..., claimed=...)`. A crash before the PSP call is then a
+        runner lost mid-call (its lease runs out, a status query resolves it), as after a claim.
+        While the circuit breaker is not closed it is only enqueued (state queued)."""
+        claimed = self.claim_new(new)
+        if claimed is None:
+            execution_id = await self.enqueue(connection, new)
+            return _queued(execution_id, new)
+        return await ExecutionRepository(connection).insert_claimed(
+            claimed.id, _new_of(claimed), lease_seconds=self._settings.lease_seconds
+        )
+
+    def claim_new(self, new: NewExecution) -> Execution | None:
+        """A new execution as `enqueue_claimed` stores it (running, leased, attempt 1 in
+        flight), for a caller that writes it in a statement of its own
+        (paycore.payment.charging; the lease is `lease_seconds`); None while the circuit
+        breaker is not closed (then `enqueue` it)."""
+        if self.breaker.state is not BreakerState.CLOSED:
+            return None
+        check_transition(ExecutionState.QUEUED, ExecutionState.RUNNING)
+        execution_id = new_id(Prefix.EXECUTION, logical_shard_of(new.merchant_id, Prefix.ACCOUNT))
+        return replace(
+            _queued(execution_id, new),
+            state=ExecutionState.RUNNING,
+            attempt_count=1,
+            lease_until=time.time() + self._settings.lease_seconds,
+        )
+
+    @property
+    def lease_seconds(self) -> float:
+        return self._settings.lease_seconds
+
     async def get(self, execution_id: str, merchant_id: str | None) -> Execution:
         engine = self._shards.engine_for_logical(logical_shard_of(execution_id, Prefix.EXECUTION))
         async with engine.connect() as connection:
@@ -171,13 +205,23 @@ class Executor:
     # -- running --------------------------------------------------------------------------------
 
     async def run(
-        self, merchant_id: str, execution_id: str, inline_wait: float | None = None
+        self,
+        merchant_id: str,
+        execution_id: str,
+        inline_wait: float | None = None,
+        *,
+        claimed: Execution | None = None,
+        card: ChargeableCard | None = None,
     ) -> Execution:
         """Steps the execution until it is final, or until its next retry is further away than
-        the in-line budget (the worker takes it from there). Returns it as it then stands."""
+        the in-line budget (the worker takes it from there). Returns it as it then stands.
+        `claimed`: what `enqueue_claimed` answered (a running one skips the first claim);
+        `card`: the payment method's card when the caller has just read it."""
         budget = self._settings.inline_wait_seconds if inline_wait is None else inline_wait
+        first = claimed if claimed is not None and claimed.state is ExecutionState.RUNNING else None
         while True:
-            execution = await self._step(merchant_id, execution_id)
+            execution = await self._step(merchant_id, execution_id, first, card)
+            first = None
             if execution.state.terminal or execution.state is ExecutionState.RUNNING:
                 return execution
             delay = max(0.0, (execution.next_attempt or 0.0) - time.time())
@@ -210,10 +254,19 @@ class Executor:
             )
         return await self.run(found.merchant_id, execution_id)
 
-    async def _step(self, merchant_id: str, execution_id: str) -> Execution:
-        if self.breaker.state is BreakerState.OPEN:
+    async def _step(
+        self,
+        merchant_id: str,
+        execution_id: str,
+        first: Execution | None = None,
+        card: ChargeableCard | None = None,
+    ) -> Execution:
+        if first is not None:  # claimed by enqueue_claimed: its first attempt is a request
+            claimed: tuple[Execution, AttemptKind, int] | None = (first, AttemptKind.REQUEST, 1)
+        elif self.breaker.state is BreakerState.OPEN:
             return await self.get(execution_id, merchant_id)
-        claimed = await self._claim(merchant_id, execution_id)
+        else:
+            claimed = await self._claim(merchant_id, execution_id)
         if claimed is None:
             return await self.get(execution_id, merchant_id)
         execution, kind, attempt = claimed
@@ -226,7 +279,7 @@ class Executor:
                 delay=self.breaker.seconds_until_trial(),
             )
             return await self._record(execution, attempt, kind, outcome, counted=False)
-        outcome = await self._call(execution, kind)
+        outcome = await self._call(execution, kind, card)
         self._metrics.attempts.labels(execution.operation.value, kind.value, outcome.attempt).inc()
         self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
         return await self._record(execution, attempt, kind, outcome)
@@ -270,7 +323,9 @@ class Executor:
             attempt = await repository.start_attempt(execution, kind)
         return _with_state(execution, ExecutionState.RUNNING, count), kind, attempt
 
-    async def _call(self, execution: Execution, kind: AttemptKind) -> _Outcome:
+    async def _call(
+        self, execution: Execution, kind: AttemptKind, card: ChargeableCard | None = None
+    ) -> _Outcome:
         retry = self._settings.retry
         exhausted = execution.attempt_count >= retry.max_attempts
         try:
@@ -286,7 +341,7 @@ class Executor:
                     )
                     return _Outcome(state, AttemptOutcome.NOT_FOUND, delay=0.0)
             else:
-                result = await self._request(execution)
+                result = await self._request(execution, card)
                 self.breaker.record_success()
         except PspTimeout as error:
             self.breaker.record_failure()
@@ -329,15 +384,16 @@ class Executor:
             )
         return _answered(result)
 
-    async def _request(self, execution: Execution) -> PspResult:
+    async def _request(self, execution: Execution, card: ChargeableCard | None = None) -> PspResult:
         psp, key = self._psp, execution.psp_key
         operation = execution.operation
         if operation in (Operation.CHARGE, Operation.AUTHORIZE):
             if execution.payment_method_id is None:
                 raise PspRejected("payment_method_missing", "the execution names no payment method")
-            card = await self._cards.card_for_charge(
-                execution.merchant_id, execution.payment_method_id
-            )
+            if card is None or card.payment_method_id != execution.payment_method_id:
+                card = await self._cards.card_for_charge(
+                    execution.merchant_id, execution.payment_method_id
+                )
             return await psp.charge(
                 idempotency_key=key,
                 merchant=execution.merchant_id,
@@ -362,40 +418,38 @@ class Executor:
         outcome: _Outcome,
         counted: bool = True,
     ) -> Execution:
+        # Recorded only over a running execution (lock, close the attempt, move: one statement).
+        check_transition(ExecutionState.RUNNING, outcome.state)
+        answer = outcome.answer
+        succeeded = outcome.state is ExecutionState.SUCCEEDED
+        failure_code = (
+            "" if succeeded else outcome.error_code or (answer.decline_code if answer else "")
+        )
+        failure_message = outcome.error_message or (
+            answer.message if answer and answer.declined else ""
+        )
+        delay = None if outcome.state.terminal else (outcome.delay or 0.0)
         engine = self._shards.engine_for_merchant(claimed.merchant_id)
         async with engine.begin() as connection:
-            repository = ExecutionRepository(connection)
-            current = await repository.lock(claimed.merchant_id, claimed.id, wait=True)
-            if (
-                current is None
-                or current.state is not ExecutionState.RUNNING
-                or not await repository.finish_attempt(
-                    current, attempt, outcome.attempt, outcome.error_code, outcome.error_message
-                )
-            ):
-                # Our lease ran out and another runner took over (it closed our attempt): its
-                # answer is the same one (the PSP deduplicates on the key), and it records it.
-                return current or claimed
-            check_transition(current.state, outcome.state)
-            answer = outcome.answer
-            succeeded = outcome.state is ExecutionState.SUCCEEDED
-            failure_code = (
-                "" if succeeded else outcome.error_code or (answer.decline_code if answer else "")
-            )
-            failure_message = outcome.error_message or (
-                answer.message if answer and answer.declined else ""
-            )
-            delay = None if outcome.state.terminal else (outcome.delay or 0.0)
-            attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
-            await repository.update_state(
-                current,
+            current, recorded = await ExecutionRepository(connection).record_outcome(
+                claimed.merchant_id,
+                claimed.id,
+                attempt,
+                outcome.attempt,
+                outcome.error_code,
+                outcome.error_message,
                 outcome.state,
                 next_attempt_in=delay,
-                attempt_count=attempt_count,
+                counted=counted,
                 answer=answer,
                 failure_code=failure_code,
                 failure_message=failure_message,
             )
+            if current is None or not recorded:
+                # Our lease ran out and another runner took over (it closed our attempt): its
+                # answer is the same one (the PSP deduplicates on the key), and it records it.
+                return current or claimed
+            attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
             finished = replace(
                 current,
                 state=outcome.state,
@@ -433,6 +487,49 @@ def _answered(result: PspResult) -> _Outcome:
             error_message=result.message,
         )
     return _Outcome(ExecutionState.SUCCEEDED, AttemptOutcome.SUCCEEDED, answer=answer)
+
+
+def _queued(execution_id: str, new: NewExecution) -> Execution:
+    """An execution as `enqueue` stored it (`run` claims it)."""
+    return Execution(
+        id=execution_id,
+        merchant_id=new.merchant_id,
+        operation=new.operation,
+        payment_intent_id=new.payment_intent_id,
+        payment_order_id=new.payment_order_id,
+        refund_id=new.refund_id,
+        amount=new.amount,
+        currency=new.currency,
+        payment_method_id=new.payment_method_id,
+        psp_charge=new.psp_charge,
+        psp_key=new.psp_key or execution_id,
+        state=ExecutionState.QUEUED,
+        attempt_count=0,
+        next_attempt=None,
+        lease_until=None,
+        psp_reference="",
+        answer=None,
+        failure_code="",
+        failure_message="",
+        metadata=dict(new.metadata),
+        created=int(time.time()),
+    )
+
+
+def _new_of(execution: Execution) -> NewExecution:
+    return NewExecution(
+        merchant_id=execution.merchant_id,
+        operation=execution.operation,
+        amount=execution.amount,
+        currency=execution.currency,
+        psp_key=execution.psp_key,
+        payment_intent_id=execution.payment_intent_id,
+        payment_order_id=execution.payment_order_id,
+        refund_id=execution.refund_id,
+        payment_method_id=execution.payment_method_id,
+        psp_charge=execution.psp_charge,
+        metadata=execution.metadata,
+    )
 
 
 def _with_state(

@@ -18,13 +18,14 @@ from paycore.fraud.models import (
 )
 from paycore.fraud.rules import Policy, rules_from_json, rules_to_json
 from paycore.storage.pagination import newest_first, page
+from paycore.storage.raw import driver_of
 from paycore.storage.schema import (
     fraud_assessments,
     fraud_blocklist_items,
     fraud_policies,
     fraud_reviews,
 )
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import Row, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,21 +35,10 @@ PLATFORM = ""
 
 _INSERT_ASSESSMENT = insert(fraud_assessments)
 # One statement of a fixed shape for every payment (an absent value is "", which no item holds).
-_MATCH_BLOCKLIST = select(fraud_blocklist_items.c.type).where(
-    fraud_blocklist_items.c.merchant_id.in_([bindparam("merchant_id"), literal(PLATFORM)]),
-    tuple_(fraud_blocklist_items.c.type, fraud_blocklist_items.c.value).in_(
-        [
-            tuple_(literal(BlocklistType.CARD_FINGERPRINT.value), bindparam("card")),
-            tuple_(literal(BlocklistType.EMAIL.value), bindparam("email")),
-            tuple_(literal(BlocklistType.IP.value), bindparam("ip")),
-            tuple_(literal(BlocklistType.CUSTOMER.value), bindparam("customer")),
-            *(
-                tuple_(literal(BlocklistType.COUNTRY.value), bindparam(f"country_{number}"))
-                for number in (1, 2, 3)
-            ),
-        ]
-    ),
-)
+_MATCH_BLOCKLIST = """
+SELECT type FROM fraud_blocklist_items
+WHERE merchant_id IN ($1, $2) AND (type, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
+"""
 
 
 @dataclass(frozen=True)
@@ -195,20 +185,27 @@ class BlocklistRepository:
 
     async def matches(self, merchant_id: str, values: BlocklistValues) -> list[BlocklistType]:
         """Which of the payment's values the merchant's or the platform's list holds."""
-        rows = await self._connection.execute(
+        driver = await driver_of(self._connection)  # every payment asks: asyncpg
+        rows = await driver.fetch(
             _MATCH_BLOCKLIST,
-            {
-                "merchant_id": merchant_id,
-                "card": values.card_fingerprint,
-                "email": values.email,
-                "ip": values.ip,
-                "customer": values.customer,
-                "country_1": values.countries[0],
-                "country_2": values.countries[1],
-                "country_3": values.countries[2],
-            },
+            merchant_id,
+            PLATFORM,
+            [
+                BlocklistType.CARD_FINGERPRINT.value,
+                BlocklistType.EMAIL.value,
+                BlocklistType.IP.value,
+                BlocklistType.CUSTOMER.value,
+                *(BlocklistType.COUNTRY.value,) * 3,
+            ],
+            [
+                values.card_fingerprint,
+                values.email,
+                values.ip,
+                values.customer,
+                *values.countries[:3],
+            ],
         )
-        return [BlocklistType(kind) for kind in rows.scalars()]
+        return [BlocklistType(row[0]) for row in rows]
 
     async def list(
         self,

@@ -31,12 +31,13 @@ from paycore.ledger.models import (
 )
 from paycore.ledger.posting import AccountState, NewEntry
 from paycore.storage.pagination import newest_first
+from paycore.storage.raw import Columns, driver_of
+from paycore.storage.raw import Driver as Driver  # re-exported: the ledger tests name it
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-Driver = Any  # asyncpg.Connection: asyncpg ships no type information
 _TRANSFER_COLUMNS = (
     "merchant_id, id, kind, debit_account_id, credit_account_id, amount, currency, pending_id, "
     "timeout_seconds, expires_at, code, metadata, status, resolved_by, created_at"
@@ -53,6 +54,9 @@ _LOCK_ACCOUNTS = """
 SELECT id, merchant_id, currency, debits_must_not_exceed_credits, credits_must_not_exceed_debits,
        debits_posted, credits_posted, debits_pending, credits_pending, entry_count
 FROM ledger_accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+"""
+_BY_CODES = """
+SELECT * FROM ledger_accounts WHERE merchant_id = $1 AND currency = $2 AND code = ANY($3::text[])
 """
 _OVERDUE = """
 SELECT id, debit_account_id, credit_account_id FROM ledger_transfers
@@ -124,16 +128,6 @@ WITH new_transfers AS (
                        $25::int8[], $26::int8[], $27::int8[], $28::int8[], $29::int8[])
 ), {_balances_and_resolutions(30)}"""
 _UPDATE_AFTER_COPY = f"WITH {_balances_and_resolutions(1)}"
-
-
-async def driver_of(connection: AsyncConnection) -> Driver:
-    """The asyncpg connection under `connection`, inside its transaction: SQLAlchemy begins
-    lazily, at its first statement, so the BEGIN is issued here when none ran yet."""
-    raw = await connection.get_raw_connection()
-    adapted: Any = raw.dbapi_connection
-    if getattr(adapted, "_transaction", None) is None and hasattr(adapted, "_start_transaction"):
-        await adapted._start_transaction()
-    return raw.driver_connection
 
 
 async def lock_transfers(
@@ -252,15 +246,12 @@ class AccountRepository:
     async def by_codes(
         self, merchant_id: str, currency: str, codes: Sequence[str]
     ) -> dict[str, Account]:
-        rows = (
-            await self._connection.execute(
-                select(ledger_accounts).where(
-                    ledger_accounts.c.merchant_id == merchant_id,
-                    ledger_accounts.c.currency == currency,
-                    ledger_accounts.c.code.in_(codes),
-                )
-            )
-        ).all()
+        # Every pay-in transfer looks its accounts up: asyncpg.
+        driver = await driver_of(self._connection)
+        rows = [
+            Columns(record)
+            for record in await driver.fetch(_BY_CODES, merchant_id, currency, list(codes))
+        ]
         return {row.code: account_of(row) for row in rows}
 
     async def of_merchant(self, merchant_id: str, codes: Sequence[str]) -> list[Account]:
@@ -330,7 +321,7 @@ async def list_entries(
     return [_entry(row) for row in (await connection.execute(query)).all()]
 
 
-def account_of(row: Row[Any]) -> Account:
+def account_of(row: Row[Any] | Columns) -> Account:
     return Account(
         id=row.id,
         merchant_id=row.merchant_id,

@@ -49,6 +49,7 @@ from paycore.ledger.posting import (
 )
 from paycore.storage import Shards
 from paycore.storage.pagination import page
+from paycore.storage.raw import Driver, driver_of, savepoint
 from paycore.storage.schema import merchants
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -198,7 +199,7 @@ class LedgerService:
         for chains in jobs.values():
             for attempt in range(RETRY_COUNT_MAX):
                 try:
-                    async with connection.begin_nested():
+                    async with savepoint(connection):
                         outcomes = await self._apply(connection, chains)
                     break
                 except _RETRYABLE:
@@ -227,7 +228,7 @@ class LedgerService:
         """The sweep on one physical shard (the worker's ledger_hold_expiry job)."""
         now = int(self._clock())
         async with engine.begin() as connection:
-            driver = await rows.driver_of(connection)
+            driver = await driver_of(connection)
             overdue = await rows.overdue_transfers(driver, now, limit)
             return await self._expire(driver, overdue, now) if overdue else 0
 
@@ -239,7 +240,7 @@ class LedgerService:
             return False
         now = int(self._clock())
         async with self._reader_of(account_ids[0], Prefix.LEDGER_ACCOUNT) as connection:
-            driver = await rows.driver_of(connection)
+            driver = await driver_of(connection)
             due = await driver.fetchval(
                 "SELECT count(*) FROM ledger_transfers WHERE status = 'pending'"
                 " AND expires_at <= $1 AND (debit_account_id = ANY($2::text[])"
@@ -250,7 +251,7 @@ class LedgerService:
         if due:
             engine = self._engine_of(account_ids[0], Prefix.LEDGER_ACCOUNT)
             async with engine.begin() as connection:
-                driver = await rows.driver_of(connection)
+                driver = await driver_of(connection)
                 await self._lock_and_apply(driver, [], list(account_ids), [], now)
         return bool(due)
 
@@ -335,7 +336,7 @@ class LedgerService:
     async def _apply(
         self, connection: AsyncConnection, chains: list[_Chain]
     ) -> list[list[Outcome]]:
-        driver = await rows.driver_of(connection)
+        driver = await driver_of(connection)
         requests = [request for chain in chains for request in chain.requests]
         transfer_ids = {request.id for request in requests}
         transfer_ids |= {pending_id_of(request) for request in requests} - {""}
@@ -351,7 +352,7 @@ class LedgerService:
 
     async def _lock_and_apply(
         self,
-        driver: rows.Driver,
+        driver: Driver,
         transfer_ids: list[str],
         account_ids: list[str],
         chains: list[_Chain],
@@ -387,9 +388,7 @@ class LedgerService:
             )
         return outcomes
 
-    async def _expire(
-        self, driver: rows.Driver, overdue: list[tuple[str, str, str]], now: int
-    ) -> int:
+    async def _expire(self, driver: Driver, overdue: list[tuple[str, str, str]], now: int) -> int:
         transfer_ids = sorted(transfer_id for transfer_id, _, _ in overdue)
         account_ids = sorted(
             {account for _, debit, credit in overdue for account in (debit, credit)}

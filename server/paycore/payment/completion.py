@@ -26,6 +26,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.money import Credit, PayInLedger
 from paycore.payment.repository import PayInRepository
+from paycore.storage.idempotency import open_key
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # PSP decline codes that Stripe reports under their own error code.
@@ -46,6 +47,15 @@ def failure_of(execution: Execution) -> PaymentError:
     )
 
 
+async def _answer_request(connection: AsyncConnection, intent: Intent) -> None:
+    """When this runs inside the request that settles `intent` (a phased call whose completion
+    named it, paycore.storage.idempotency.open_key), the intent as now changed is that request's
+    final answer: it is stored in this transaction, not in one of its own afterwards."""
+    key = open_key()
+    if key is not None and key.subject == intent.id:
+        await key.finish_in(connection, intent_message(intent))
+
+
 class PayInCompletion:
     def __init__(self, money: PayInLedger) -> None:
         self._money = money
@@ -61,21 +71,26 @@ class PayInCompletion:
     async def _intent(self, connection: AsyncConnection, execution: Execution) -> None:
         repository = PayInRepository(connection)
         merchant_id = execution.merchant_id
-        intent = await repository.intent(merchant_id, execution.payment_intent_id or "", lock=True)
+        intent, plan = await repository.locked_intent_and_plan(
+            merchant_id, execution.payment_intent_id or ""
+        )
         if intent is None or intent.execution_id != execution.id:
             return
         operation = execution.operation
         if not execution.succeeded:
             error = failure_of(execution).to_json()
             if operation in (Operation.CHARGE, Operation.AUTHORIZE):
-                updated = await repository.update_intent(
-                    intent, status=IntentStatus.REQUIRES_PAYMENT_METHOD.value, last_error=error
+                updated = await repository.update_intent_with_event(
+                    intent,
+                    events.INTENT_FAILED,
+                    status=IntentStatus.REQUIRES_PAYMENT_METHOD.value,
+                    last_error=error,
                 )
-                await self._intent_event(connection, updated, events.INTENT_FAILED)
             else:  # a capture or void the PSP refused: the authorization stands
-                await repository.update_intent(
+                updated = await repository.update_intent(
                     intent, status=IntentStatus.REQUIRES_CAPTURE.value, last_error=error
                 )
+            await _answer_request(connection, updated)
             return
         reference = execution.answer.reference if execution.answer else ""
         if operation is Operation.AUTHORIZE:
@@ -95,9 +110,23 @@ class PayInCompletion:
                 last_error=None,
             )
             await self._intent_event(connection, updated, events.INTENT_CAPTURABLE)
+            await _answer_request(connection, updated)
         elif operation in (Operation.CHARGE, Operation.CAPTURE):
             received = execution.amount
-            fee = (await plan_of(connection, merchant_id)).fee_for(received)
+            fee = plan.fee_for(received)
+            # The ledger last: its accounts are the merchant's, shared by all its payments, so
+            # their locks are held from the posting to the commit, and nothing else waits then.
+            updated = await repository.update_intent_with_event(
+                intent,
+                events.INTENT_SUCCEEDED,
+                status=IntentStatus.SUCCEEDED.value,
+                amount_received=received,
+                amount_capturable=0,
+                fee=fee,
+                psp_charge=intent.psp_charge or reference,
+                last_error=None,
+            )
+            await _answer_request(connection, updated)
             await self._money.capture(
                 connection,
                 merchant_id,
@@ -113,16 +142,6 @@ class PayInCompletion:
                 if operation is Operation.CAPTURE
                 else None,
             )
-            updated = await repository.update_intent(
-                intent,
-                status=IntentStatus.SUCCEEDED.value,
-                amount_received=received,
-                amount_capturable=0,
-                fee=fee,
-                psp_charge=intent.psp_charge or reference,
-                last_error=None,
-            )
-            await self._intent_event(connection, updated, events.INTENT_SUCCEEDED)
         elif operation is Operation.VOID:
             if intent.hold_transfer_id:
                 await self._money.release(
@@ -138,6 +157,7 @@ class PayInCompletion:
                 canceled_at=datetime.now(UTC),
             )
             await self._intent_event(connection, updated, events.INTENT_CANCELED)
+            await _answer_request(connection, updated)
 
     async def _intent_event(self, connection: AsyncConnection, intent: Intent, kind: str) -> None:
         await record_event(connection, intent.merchant_id, kind, intent_message(intent))

@@ -8,15 +8,18 @@ then stands. A crash between the two leaves an execution that the worker resumes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from paycore.customer.models import ChargeableCard
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.events import record_event
-from paycore.executor.models import ExecutionState, NewExecution, Operation
+from paycore.events.outbox import prepare_event
+from paycore.executor.models import Execution, ExecutionState, NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
+from paycore.payment.charging import charging, created_intent, record_charging
 from paycore.payment.messages import intent_message
 from paycore.payment.models import (
     CaptureMethod,
@@ -31,6 +34,7 @@ from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Completion, Mutations
 from paycore.storage import Shards
+from paycore.storage.idempotency import open_key
 from paycore.storage.pagination import page
 from paycore.v1 import fraud_pb2, payment_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -126,21 +130,30 @@ class PaymentIntents:
             raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
         scored = score_request(intent_id, new.amount, new.currency, card, new.customer_id)
         risk = await self._score(merchant_id, scored)
+        first_phase = FirstPhase(card)
 
         async def record(connection: AsyncConnection) -> payment_pb2.PaymentIntent:
+            if not (risk.blocked or risk.held):
+                recorded = await self._record_charging(
+                    connection, merchant_id, intent_id, new, status, card, risk, first_phase
+                )
+                if recorded is not None:
+                    return recorded
             repository = PayInRepository(connection)
             intent = await repository.insert_intent(merchant_id, intent_id, new, status)
             await record_event(
                 connection, merchant_id, events.INTENT_CREATED, intent_message(intent)
             )
-            return await self._record_confirmation(connection, intent, card.payment_method_id, risk)
+            return await self._record_confirmation(
+                connection, intent, card.payment_method_id, risk, first_phase
+            )
 
         return await self._mutations.phased(
             merchant_id,
             request,
             payment_pb2.PaymentIntent,
             record,
-            self._completion(merchant_id, scored),
+            self._completion(merchant_id, scored, first_phase),
             self._lease,
         )
 
@@ -165,29 +178,73 @@ class PaymentIntents:
         assert card is not None
         scored = score_request(intent.id, intent.amount, intent.currency, card, intent.customer_id)
         risk = await self._score(merchant_id, scored)
+        first_phase = FirstPhase(card)
 
         async def record(connection: AsyncConnection) -> payment_pb2.PaymentIntent:
             locked = await PayInRepository(connection).intent(merchant_id, request.id, lock=True)
             assert locked is not None
             if locked.status not in CONFIRMABLE:
                 raise _unexpected(locked, "confirm", CONFIRMABLE)
-            return await self._record_confirmation(connection, locked, payment_method_id, risk)
+            return await self._record_confirmation(
+                connection, locked, payment_method_id, risk, first_phase
+            )
 
         return await self._mutations.phased(
             merchant_id,
             request,
             payment_pb2.PaymentIntent,
             record,
-            self._completion(merchant_id, scored),
+            self._completion(merchant_id, scored, first_phase),
             self._lease,
         )
 
+    async def _record_charging(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        intent_id: str,
+        new: NewIntent,
+        status: IntentStatus,
+        card: ChargeableCard,
+        risk: Risk,
+        first_phase: FirstPhase,
+    ) -> payment_pb2.PaymentIntent | None:
+        """Create-and-confirm's first phase in one statement (paycore.payment.charging); None
+        while the circuit breaker is not closed (the caller takes the step-by-step path)."""
+        now = datetime.now(UTC)
+        created = created_intent(merchant_id, intent_id, new, status, now)
+        execution = self._executor.claim_new(self._charge(created, card.payment_method_id))
+        if execution is None:
+            return None
+        confirmed = charging(created, card.payment_method_id, risk, execution)
+        message = intent_message(confirmed)
+        await record_charging(
+            connection,
+            confirmed,
+            now,
+            [
+                prepare_event(merchant_id, events.INTENT_CREATED, intent_message(created)),
+                prepare_event(merchant_id, events.INTENT_PROCESSING, message),
+            ],
+            execution,
+            self._executor.lease_seconds,
+        )
+        first_phase.intent, first_phase.execution = confirmed, execution
+        return message
+
     async def _record_confirmation(
-        self, connection: AsyncConnection, intent: Intent, payment_method_id: str, risk: Risk
+        self,
+        connection: AsyncConnection,
+        intent: Intent,
+        payment_method_id: str,
+        risk: Risk,
+        first_phase: FirstPhase | None = None,
     ) -> payment_pb2.PaymentIntent:
         """The first phase of a confirmation: blocked -> back to requires_payment_method;
-        held for review -> processing without a PSP call; else processing with an execution."""
+        held for review -> processing without a PSP call; else processing with an execution
+        (with `first_phase`, claimed for its first request, and noted there with the intent)."""
         repository = PayInRepository(connection)
+        execution: Execution | None = None
         values: dict[str, object] = {
             "payment_method_id": payment_method_id,
             "risk": risk.to_json(),
@@ -201,23 +258,34 @@ class PaymentIntents:
         else:
             values.update(status=IntentStatus.PROCESSING.value, last_error=None)
             kind = events.INTENT_PROCESSING
-            if not risk.held:
+            if not risk.held and first_phase is None:
                 values["execution_id"] = await self._enqueue_charge(
                     connection, intent, payment_method_id
                 )
-        message = intent_message(await repository.update_intent(intent, **values))
+            elif not risk.held:
+                execution = await self._executor.enqueue_claimed(
+                    connection, self._charge(intent, payment_method_id)
+                )
+                values["execution_id"] = execution.id
+        updated = await repository.update_intent(intent, **values)
+        if first_phase is not None:
+            first_phase.intent, first_phase.execution = updated, execution
+        message = intent_message(updated)
         await record_event(connection, intent.merchant_id, kind, message)
         return message
 
     async def _enqueue_charge(
         self, connection: AsyncConnection, intent: Intent, payment_method_id: str
     ) -> str:
+        return await self._executor.enqueue(connection, self._charge(intent, payment_method_id))
+
+    def _charge(self, intent: Intent, payment_method_id: str) -> NewExecution:
         operation = (
             Operation.CHARGE
             if intent.capture_method is CaptureMethod.AUTOMATIC
             else Operation.AUTHORIZE
         )
-        return await self._enqueue(connection, intent, operation, intent.amount, payment_method_id)
+        return _execution_of(intent, operation, intent.amount, payment_method_id)
 
     async def _enqueue(
         self,
@@ -227,34 +295,37 @@ class PaymentIntents:
         amount: int,
         payment_method_id: str | None = None,
     ) -> str:
-        # The execution's own id is the PSP's idempotency key (a new confirmation after a
-        # decline is a new charge; every retry of one execution is the same charge).
         return await self._executor.enqueue(
-            connection,
-            NewExecution(
-                merchant_id=intent.merchant_id,
-                operation=operation,
-                amount=amount,
-                currency=intent.currency,
-                psp_key="",
-                payment_intent_id=intent.id,
-                payment_method_id=payment_method_id,
-                psp_charge=intent.psp_charge,
-            ),
+            connection, _execution_of(intent, operation, amount, payment_method_id)
         )
 
     def _completion(
-        self, merchant_id: str, scored: fraud_pb2.ScorePaymentRequest | None = None
+        self,
+        merchant_id: str,
+        scored: fraud_pb2.ScorePaymentRequest | None = None,
+        first_phase: FirstPhase | None = None,
     ) -> Completion[payment_pb2.PaymentIntent]:
         """`scored`: what the fraud check saw, fed back with the PSP's answer (a resumed
-        request rebuilds it from the stored card)."""
+        request rebuilds it from the stored card). `first_phase`: what this request's own
+        first phase left (a resumed request reads the intent instead)."""
 
         async def complete(recorded: payment_pb2.PaymentIntent) -> payment_pb2.PaymentIntent:
             """The second phase: runs the intent's open execution, if any, and answers with
             the intent as it then stands."""
-            intent = await self.get(merchant_id, recorded.id)
+            key = open_key()
+            if key is not None:  # the completion's transaction stores the answer
+                key.subject = recorded.id
+            known = first_phase.intent if first_phase is not None else None
+            if known is None:
+                intent = await self.get(merchant_id, recorded.id)
+                claimed, card = None, None
+            else:
+                assert first_phase is not None
+                intent, claimed, card = known, first_phase.execution, first_phase.card
             if intent.execution_id and intent.status is IntentStatus.PROCESSING:
-                execution = await self._executor.run(merchant_id, intent.execution_id)
+                execution = await self._executor.run(
+                    merchant_id, intent.execution_id, claimed=claimed, card=card
+                )
                 if execution.operation in (Operation.CHARGE, Operation.AUTHORIZE) and (
                     execution.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED)
                 ):
@@ -265,6 +336,8 @@ class PaymentIntents:
                         execution.succeeded,
                         answer.decline_code if answer else "",
                     )
+                if key is not None and isinstance(key.answer, payment_pb2.PaymentIntent):
+                    return key.answer  # the intent as the execution's completion left it
                 intent = await self.get(merchant_id, recorded.id)
             return intent_message(intent)
 
@@ -413,6 +486,33 @@ class PaymentIntents:
         await self._fraud.record_payment_outcome(
             intent.merchant_id, scored, succeeded=succeeded, decline_code=decline_code
         )
+
+
+@dataclass
+class FirstPhase:
+    """What a request's first phase made, for its own completion: the intent as committed and
+    its execution as claimed (enqueue_claimed), beside the card the request read."""
+
+    card: ChargeableCard | None
+    intent: Intent | None = None
+    execution: Execution | None = None
+
+
+def _execution_of(
+    intent: Intent, operation: Operation, amount: int, payment_method_id: str | None
+) -> NewExecution:
+    # The execution's own id is the PSP's idempotency key (a new confirmation after a
+    # decline is a new charge; every retry of one execution is the same charge).
+    return NewExecution(
+        merchant_id=intent.merchant_id,
+        operation=operation,
+        amount=amount,
+        currency=intent.currency,
+        psp_key="",
+        payment_intent_id=intent.id,
+        payment_method_id=payment_method_id,
+        psp_charge=intent.psp_charge,
+    )
 
 
 def _unexpected(

@@ -1,9 +1,16 @@
-"""Payment intents, payments and their orders, refunds on the merchant's shard."""
+"""Payment intents, payments and their orders, refunds on the merchant's shard.
+
+An intent's own statements (insert, read or lock, update) are on every payment's path, so they
+are asyncpg statements (paycore.storage.raw); the rest is SQLAlchemy Core."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan
+from paycore.events.outbox import prepare_event
+from paycore.payment.messages import intent_message
 from paycore.payment.models import (
     CaptureMethod,
     Intent,
@@ -20,9 +27,96 @@ from paycore.payment.models import (
     Risk,
 )
 from paycore.storage.pagination import newest_first
+from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.schema import payment_intents, payment_orders, payments, refunds
 from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+_INSERT_INTENT = """
+INSERT INTO payment_intents (merchant_id, id, amount, currency, status, capture_method,
+  customer_id, payment_method_id, transfer_destination, application_fee_amount, description,
+  metadata)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING *
+"""
+_INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
+# The intent locked with the merchant's fee plan (NULLs: the default plan), in one round trip.
+_LOCK_INTENT_AND_PLAN = """
+SELECT i.*, f.percent_basis_points AS fee_percent_basis_points, f.fixed_amount AS fee_fixed_amount
+FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant_id
+WHERE i.merchant_id = $1 AND i.id = $2
+FOR UPDATE OF i
+"""
+_LOCK_INTENT = f"{_INTENT} FOR UPDATE"
+_INTENT_JSON_COLUMNS = frozenset({"last_error", "risk", "metadata"})
+_INTENT_COLUMNS = frozenset(column.name for column in payment_intents.columns)
+# UPDATE statements by the columns they set: a few shapes, each prepared once per connection.
+_intent_updates: dict[tuple[str, ...], str] = {}
+
+
+def _intent_update_with_event(columns: tuple[str, ...]) -> str:
+    key = ("+event", *columns)
+    statement = _intent_updates.get(key)
+    if statement is None:
+        _check_intent_columns(columns)
+        assignments = ", ".join(
+            f"{column} = ${number}" for number, column in enumerate(columns, start=8)
+        )
+        statement = f"""
+WITH changed AS (
+  UPDATE payment_intents SET {assignments} WHERE merchant_id = $1 AND id = $2 RETURNING 1
+), event AS (
+  INSERT INTO events (merchant_id, id, type, object_id, object_type, data)
+  SELECT $1, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM changed)
+)
+SELECT count(*) FROM changed
+"""
+        _intent_updates[key] = statement
+    return statement
+
+
+def _check_intent_columns(columns: tuple[str, ...]) -> None:
+    unknown = set(columns) - _INTENT_COLUMNS
+    if unknown:
+        raise ValueError(f"payment_intents has no column {sorted(unknown)}")
+
+
+def applied(intent: Intent, values: dict[str, Any]) -> Intent:
+    """The intent with `values` (columns, as `update_intent` takes them) applied."""
+    fields: dict[str, Any] = {}
+    for column, value in values.items():
+        if column == "status":
+            fields[column] = IntentStatus(value)
+        elif column == "last_error":
+            fields[column] = None if value is None else PaymentError(**value)
+        elif column == "risk":
+            fields[column] = Risk.from_json(value)
+        elif column == "capture_method":
+            fields[column] = CaptureMethod(value)
+        elif column == "canceled_at":
+            fields[column] = None if value is None else int(value.timestamp())
+        elif column == "metadata":
+            fields[column] = dict(value)
+        elif column in _INTENT_COLUMNS and column not in ("merchant_id", "id", "created_at"):
+            fields[column] = value
+        else:
+            raise ValueError(f"payment_intents has no column {column!r} to change")
+    return replace(intent, **fields)
+
+
+def _intent_update(columns: tuple[str, ...]) -> str:
+    statement = _intent_updates.get(columns)
+    if statement is None:
+        _check_intent_columns(columns)
+        assignments = ", ".join(
+            f"{column} = ${number}" for number, column in enumerate(columns, start=3)
+        )
+        statement = (
+            f"UPDATE payment_intents SET {assignments} "
+            "WHERE merchant_id = $1 AND id = $2 RETURNING *"
+        )
+        _intent_updates[columns] = statement
+    return statement
 
 
 class PayInRepository:
@@ -34,33 +128,70 @@ class PayInRepository:
     async def insert_intent(
         self, merchant_id: str, intent_id: str, new: NewIntent, status: IntentStatus
     ) -> Intent:
-        row = (
-            await self._connection.execute(
-                insert(payment_intents)
-                .values(
-                    merchant_id=merchant_id,
-                    id=intent_id,
-                    amount=new.amount,
-                    currency=new.currency,
-                    status=status.value,
-                    capture_method=new.capture_method.value,
-                    customer_id=new.customer_id,
-                    payment_method_id=new.payment_method_id,
-                    transfer_destination=new.transfer_destination,
-                    application_fee_amount=new.application_fee_amount,
-                    description=new.description,
-                    metadata=new.metadata,
-                )
-                .returning(payment_intents)
-            )
-        ).one()
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(
+            _INSERT_INTENT,
+            merchant_id,
+            intent_id,
+            new.amount,
+            new.currency,
+            status.value,
+            new.capture_method.value,
+            new.customer_id,
+            new.payment_method_id,
+            new.transfer_destination,
+            new.application_fee_amount,
+            new.description,
+            jsonb(new.metadata),
+        )
         return _intent(row)
 
     async def intent(
         self, merchant_id: str, intent_id: str, *, lock: bool = False
     ) -> Intent | None:
-        row = await self._one(payment_intents, merchant_id, intent_id, lock)
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(_LOCK_INTENT if lock else _INTENT, merchant_id, intent_id)
         return None if row is None else _intent(row)
+
+    async def locked_intent_and_plan(
+        self, merchant_id: str, intent_id: str
+    ) -> tuple[Intent | None, FeePlan]:
+        """The intent, locked, and the fee plan its merchant pays (one statement)."""
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(_LOCK_INTENT_AND_PLAN, merchant_id, intent_id)
+        if row is None:
+            return None, DEFAULT_PLAN
+        if row["fee_percent_basis_points"] is None:
+            return _intent(row), DEFAULT_PLAN
+        return _intent(row), FeePlan(row["fee_percent_basis_points"], row["fee_fixed_amount"])
+
+    async def update_intent_with_event(
+        self, intent: Intent, event_type: str, **values: Any
+    ) -> Intent:
+        """`update_intent` and the event of the intent as changed, in one statement: the
+        change is applied in Python first (`applied`) to render the event."""
+        updated = applied(intent, values)
+        event = prepare_event(intent.merchant_id, event_type, intent_message(updated))
+        columns = tuple(values)
+        statement = _intent_update_with_event(columns)
+        driver = await driver_of(self._connection)
+        changed = await driver.fetchval(
+            statement,
+            intent.merchant_id,
+            intent.id,
+            event.id,
+            event.type,
+            event.object_id,
+            event.object_type,
+            jsonb(event.data),
+            *(
+                jsonb(values[column]) if column in _INTENT_JSON_COLUMNS else values[column]
+                for column in columns
+            ),
+        )
+        if not changed:
+            raise LookupError(f"payment intent {intent.id} vanished")
+        return updated
 
     async def intents(
         self, merchant_id: str, limit: int, starting_after: str, customer_id: str
@@ -70,19 +201,23 @@ class PayInRepository:
         if customer_id:
             query = query.where(t.c.customer_id == customer_id)
         rows = await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
-        return [_intent(row) for row in rows.all()]
+        return [_intent(row._mapping) for row in rows.all()]
 
     async def update_intent(self, intent: Intent, **values: Any) -> Intent:
         """Changes the intent and answers it as it now is (one statement, RETURNING)."""
-        t = payment_intents
-        row = (
-            await self._connection.execute(
-                update(t)
-                .where(t.c.merchant_id == intent.merchant_id, t.c.id == intent.id)
-                .values(**values)
-                .returning(t)
-            )
-        ).one()
+        columns = tuple(values)
+        driver = await driver_of(self._connection)
+        row = await driver.fetchrow(
+            _intent_update(columns),
+            intent.merchant_id,
+            intent.id,
+            *(
+                jsonb(values[column]) if column in _INTENT_JSON_COLUMNS else values[column]
+                for column in columns
+            ),
+        )
+        if row is None:
+            raise LookupError(f"payment intent {intent.id} vanished")
         return _intent(row)
 
     # -- payments and payment orders ------------------------------------------------------------
@@ -261,33 +396,35 @@ def _unix(row: Row[Any]) -> int:
     return int(row.created_at.timestamp())
 
 
-def _intent(row: Row[Any]) -> Intent:
-    last_error = row.last_error
+def _intent(row: Any) -> Intent:
+    """From an asyncpg record or a Core row's `_mapping`."""
+    last_error = row["last_error"]
+    canceled_at = row["canceled_at"]
     return Intent(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        amount=row.amount,
-        currency=row.currency,
-        status=IntentStatus(row.status),
-        capture_method=CaptureMethod(row.capture_method),
-        customer_id=row.customer_id,
-        payment_method_id=row.payment_method_id,
-        amount_capturable=row.amount_capturable,
-        amount_received=row.amount_received,
-        amount_refunded=row.amount_refunded,
-        fee=row.fee,
-        transfer_destination=row.transfer_destination,
-        application_fee_amount=row.application_fee_amount,
-        description=row.description,
+        id=row["id"],
+        merchant_id=row["merchant_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        status=IntentStatus(row["status"]),
+        capture_method=CaptureMethod(row["capture_method"]),
+        customer_id=row["customer_id"],
+        payment_method_id=row["payment_method_id"],
+        amount_capturable=row["amount_capturable"],
+        amount_received=row["amount_received"],
+        amount_refunded=row["amount_refunded"],
+        fee=row["fee"],
+        transfer_destination=row["transfer_destination"],
+        application_fee_amount=row["application_fee_amount"],
+        description=row["description"],
         last_error=None if last_error is None else PaymentError(**last_error),
-        risk=Risk.from_json(row.risk),
-        psp_charge=row.psp_charge,
-        hold_transfer_id=row.hold_transfer_id,
-        execution_id=row.execution_id,
-        canceled_at=None if row.canceled_at is None else int(row.canceled_at.timestamp()),
-        cancellation_reason=row.cancellation_reason,
-        metadata=dict(row.metadata),
-        created=_unix(row),
+        risk=Risk.from_json(row["risk"]),
+        psp_charge=row["psp_charge"],
+        hold_transfer_id=row["hold_transfer_id"],
+        execution_id=row["execution_id"],
+        canceled_at=None if canceled_at is None else int(canceled_at.timestamp()),
+        cancellation_reason=row["cancellation_reason"],
+        metadata=dict(row["metadata"]),
+        created=int(row["created_at"].timestamp()),
     )
 
 

@@ -17,7 +17,9 @@ makes the request's records and stores the key with `recovery_point` and a lease
 (`locked_until`); the request then completes outside any transaction and stores its final
 answer. A duplicate arriving while the lease runs answers ABORTED; one arriving after it (the
 first request's process died) takes the lease and resumes the completion from the stored
-first-phase answer, which never repeats the first phase.
+first-phase answer, which never repeats the first phase. A completion whose last transaction
+settles the request may store the final answer in that transaction (`open_key().finish_in`),
+which saves the final answer's own transaction.
 """
 
 from __future__ import annotations
@@ -25,15 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason, Status
-from paycore.storage.schema import idempotency_keys
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from paycore.storage.raw import driver_of
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -53,6 +54,31 @@ FINAL_ERROR_STATUSES = frozenset(
 # The recovery point a phased request's key holds between its phases.
 RECORDED = "recorded"
 
+# Every request goes through these, so they are asyncpg statements (paycore.storage.raw).
+_TRY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+_STORED = """
+SELECT request_hash, response_status, response_body, recovery_point,
+       coalesce(locked_until > now(), false) AS leased
+FROM idempotency_keys WHERE merchant_id = $1 AND key = $2
+"""
+_EXISTS = "SELECT 1 FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
+_REMEMBER = """
+INSERT INTO idempotency_keys
+  (merchant_id, key, request_hash, response_status, response_body, recovery_point, locked_until)
+VALUES ($1, $2, $3, $4, $5, $6, now() + $7::float8 * interval '1 second')
+ON CONFLICT DO NOTHING
+"""
+_LEASE = """
+UPDATE idempotency_keys SET locked_until = now() + $3::float8 * interval '1 second'
+WHERE merchant_id = $1 AND key = $2
+"""
+_RELEASE = "UPDATE idempotency_keys SET locked_until = NULL WHERE merchant_id = $1 AND key = $2"
+_FINISH = """
+UPDATE idempotency_keys
+SET response_status = $3, response_body = $4, recovery_point = NULL, locked_until = NULL
+WHERE merchant_id = $1 AND key = $2
+"""
+
 
 @dataclass(frozen=True)
 class StoredResponse:
@@ -65,6 +91,34 @@ class _StoredKey:
     response: StoredResponse
     recovery_point: str | None
     leased: bool
+
+
+@dataclass
+class OpenKey:
+    """A phased request's key while its completion runs. `subject`: the object the completion
+    settles (set by the completion); the transaction that settles it may store the request's
+    final answer with `finish_in`, and the store then writes no answer of its own."""
+
+    store: IdempotencyStore
+    owner: str
+    key: str
+    subject: str = ""
+    answer: Message | None = None
+
+    async def finish_in(self, connection: AsyncConnection, answer: Message) -> None:
+        """Stores `answer` as the request's final answer, in the caller's transaction (which
+        commits before the completion returns, or raises through it)."""
+        response = StoredResponse(Status.OK, answer.SerializeToString())
+        await self.store._finish(connection, self.owner, self.key, response)
+        self.answer = answer
+
+
+_open_key: ContextVar[OpenKey | None] = ContextVar("paycore_open_key", default=None)
+
+
+def open_key() -> OpenKey | None:
+    """The key of the phased request whose completion is running in this task, if any."""
+    return _open_key.get()
 
 
 def request_fingerprint(method: str, request: Message) -> bytes:
@@ -144,8 +198,9 @@ class IdempotencyStore:
                         final_error = error if error.status in FINAL_ERROR_STATUSES else None
                         raise
                     body = StoredResponse(Status.OK, recorded.SerializeToString())
-                    await self._remember(connection, owner, key, fingerprint, body, RECORDED)
-                    await self._lease(connection, owner, key, lease)
+                    await self._remember(
+                        connection, owner, key, fingerprint, body, RECORDED, leased_for=lease
+                    )
         except ApiError as error:
             if error is final_error:
                 async with engine.begin() as connection:
@@ -153,6 +208,8 @@ class IdempotencyStore:
                         connection, owner, key, fingerprint, _error_response(error)
                     )
             raise
+        opened = OpenKey(self, owner, key)
+        token = _open_key.set(opened)
         try:
             response = await complete(recorded)
         except ApiError as error:
@@ -166,6 +223,10 @@ class IdempotencyStore:
             async with engine.begin() as connection:
                 await self._release(connection, owner, key)
             raise
+        finally:
+            _open_key.reset(token)
+        if opened.answer is not None and opened.answer == response:
+            return response  # stored by the completion's last transaction
         async with engine.begin() as connection:
             await self._finish(
                 connection, owner, key, StoredResponse(Status.OK, response.SerializeToString())
@@ -173,73 +234,43 @@ class IdempotencyStore:
         return response
 
     async def exists(self, connection: AsyncConnection, owner: str, key: str) -> bool:
-        found = await connection.execute(
-            select(idempotency_keys.c.key).where(
-                idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key
-            )
-        )
-        return found.one_or_none() is not None
+        driver = await driver_of(connection)
+        return await driver.fetchval(_EXISTS, owner, key) is not None
 
     async def _lease(
         self, connection: AsyncConnection, owner: str, key: str, lease: timedelta
     ) -> None:
-        await connection.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
-            .values(locked_until=func.now() + lease)
-        )
+        driver = await driver_of(connection)
+        await driver.execute(_LEASE, owner, key, lease.total_seconds())
 
     async def _release(self, connection: AsyncConnection, owner: str, key: str) -> None:
         """The request stopped without an answer: a retry may resume at once."""
-        await connection.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
-            .values(locked_until=None)
-        )
+        driver = await driver_of(connection)
+        await driver.execute(_RELEASE, owner, key)
 
     async def _finish(
         self, connection: AsyncConnection, owner: str, key: str, response: StoredResponse
     ) -> None:
-        await connection.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
-            .values(
-                response_status=int(response.status),
-                response_body=response.body,
-                recovery_point=None,
-                locked_until=None,
-            )
-        )
+        driver = await driver_of(connection)
+        await driver.execute(_FINISH, owner, key, int(response.status), response.body)
 
     async def _claim(
         self, connection: AsyncConnection, owner: str, key: str, fingerprint: bytes
     ) -> _StoredKey | None:
-        lock_id = func.hashtextextended(f"{owner} {key}", 0)  # keys hold no spaces
-        if not (
-            await connection.execute(select(func.pg_try_advisory_xact_lock(lock_id)))
-        ).scalar_one():
+        driver = await driver_of(connection)
+        # Two statements, not one: the row is read after the lock is taken, so a snapshot taken
+        # before a first request's commit released the lock cannot hide its row.
+        if not await driver.fetchval(_TRY_LOCK, f"{owner} {key}"):  # keys hold no spaces
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
-        row = (
-            await connection.execute(
-                select(
-                    idempotency_keys.c.request_hash,
-                    idempotency_keys.c.response_status,
-                    idempotency_keys.c.response_body,
-                    idempotency_keys.c.recovery_point,
-                    func.coalesce(idempotency_keys.c.locked_until > func.now(), False).label(
-                        "leased"
-                    ),
-                ).where(idempotency_keys.c.merchant_id == owner, idempotency_keys.c.key == key)
-            )
-        ).one_or_none()
+        row = await driver.fetchrow(_STORED, owner, key)
         if row is None:
             return None
-        if row.request_hash != fingerprint:
+        if row["request_hash"] != fingerprint:
             raise ApiError(Reason.IDEMPOTENCY_KEY_REUSED, param="idempotency-key")
         return _StoredKey(
-            StoredResponse(Status(row.response_status), bytes(row.response_body)),
-            row.recovery_point,
-            row.leased,
+            StoredResponse(Status(row["response_status"]), bytes(row["response_body"])),
+            row["recovery_point"],
+            row["leased"],
         )
 
     async def _remember(
@@ -250,18 +281,19 @@ class IdempotencyStore:
         fingerprint: bytes,
         response: StoredResponse,
         recovery_point: str | None = None,
+        *,
+        leased_for: timedelta | None = None,
     ) -> None:
-        await connection.execute(
-            insert(idempotency_keys)
-            .values(
-                merchant_id=owner,
-                key=key,
-                request_hash=fingerprint,
-                response_status=int(response.status),
-                response_body=response.body,
-                recovery_point=recovery_point,
-            )
-            .on_conflict_do_nothing()
+        driver = await driver_of(connection)
+        await driver.execute(
+            _REMEMBER,
+            owner,
+            key,
+            fingerprint,
+            int(response.status),
+            response.body,
+            recovery_point,
+            None if leased_for is None else leased_for.total_seconds(),
         )
 
 
