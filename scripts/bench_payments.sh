@@ -5,7 +5,7 @@
 # and the CPU milliseconds per payment of the server, the simulator and the PostgreSQL backends
 # of the scratch databases (read from /proc, so PostgreSQL must run on this machine), then
 # drops the databases. On a shared machine rates move with the other work; CPU per payment
-# much less, so compare variants by it (README, "Payments benchmark").
+# much less, so compare variants by it (docs/benchmarks.md, "Payments benchmark").
 #
 #   scripts/bench_payments.sh --duration 10 --concurrency 8
 #   scripts/bench_payments.sh --duration 10 --rate 100 --concurrency 64

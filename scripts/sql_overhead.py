@@ -1,5 +1,5 @@
 """Client CPU per statement: the same UPDATE through SQLAlchemy Core and through asyncpg
-directly, on a temporary table (README, "Payments benchmark").
+directly, on a temporary table (docs/benchmarks.md, "Payments benchmark").
 
     python scripts/sql_overhead.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
