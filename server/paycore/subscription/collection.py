@@ -56,7 +56,7 @@ class Collection:
             attempted_at=at,
         )
         if method is None:
-            await invoices.save(connection, attempt)
+            await invoices.save(connection, attempt, "invoice.payment_failed")
             await dunning.failed(connection, subscription, attempt, scheduled=scheduled)
             return attempt
         intent = await self.charges.record(
