@@ -19,6 +19,7 @@ from paycore.payment.off_session import OffSessionCharges
 from paycore.subscription import invoices, lifecycle
 from paycore.subscription.collection import Collection
 from paycore.subscription.creation import require_attached
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
 from paycore.subscription.models import (
     BillingReason,
@@ -33,7 +34,7 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.proration import item_amount, prorate, remaining_share
 from paycore.subscription.service import require_price
-from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 PRORATED = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
