@@ -133,6 +133,8 @@ class Intent:
     cancellation_reason: str | None
     metadata: dict[str, str]
     created: int
+    # The subscription invoice it pays (set by paycore.payment.off_session).
+    invoice_id: str | None = None
 
 
 @dataclass(frozen=True)

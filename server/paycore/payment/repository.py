@@ -425,6 +425,7 @@ def _intent(row: Any) -> Intent:
         cancellation_reason=row["cancellation_reason"],
         metadata=dict(row["metadata"]),
         created=int(row["created_at"].timestamp()),
+        invoice_id=row["invoice_id"],
     )
 
 

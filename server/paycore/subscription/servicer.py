@@ -1,26 +1,27 @@
 """SubscriptionService over gRPC: request -> checks -> domain call -> response, nothing more.
 
-Built so far: the catalogue (products, prices) and test clocks (create, read). Subscriptions,
-invoices and AdvanceTestClock need billing, which comes next: until then they answer
-UNIMPLEMENTED (METHOD_NOT_IMPLEMENTED)."""
+The catalogue and test clocks call SubscriptionService; subscriptions, invoices, clock advances
+and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
-from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
-from paycore.errors import ApiError, Reason, invalid, missing
+from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Mutations
 from paycore.subscription.messages import (
+    FINAL_ACTIONS,
     INTERVALS,
     clock_message,
+    invoice_message,
     price_message,
     product_message,
+    subscription_message,
 )
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
@@ -29,7 +30,15 @@ from paycore.subscription.models import (
     NewTestClock,
     Recurring,
 )
+from paycore.subscription.requests import (
+    INVOICE_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    new_subscription,
+    retry_schedule,
+    subscription_changes,
+)
 from paycore.subscription.service import SubscriptionService
+from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,25 +51,14 @@ CLOCK_NAME_LENGTH_MAX = 300
 # A clock's time stays far enough from datetime's year 9999 for years of periods after it.
 FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
 # The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
-NOT_BUILT = frozenset(
-    {
-        "CreateSubscription",
-        "GetSubscription",
-        "ListSubscriptions",
-        "UpdateSubscription",
-        "CancelSubscription",
-        "GetInvoice",
-        "ListInvoices",
-        "PayInvoice",
-        "VoidInvoice",
-        "AdvanceTestClock",
-    }
-)
 
 
 class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
-    def __init__(self, service: SubscriptionService, mutations: Mutations) -> None:
+    def __init__(
+        self, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
+    ) -> None:
         self._service = service
+        self._billing = billing
         self._mutations = mutations
 
     # --- products ----------------------------------------------------------------------------
@@ -187,37 +185,158 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
         return clock_message(await self._service.get_test_clock(merchant_id, clock_id))
 
-    # --- not built yet -----------------------------------------------------------------------
+    # --- subscriptions -----------------------------------------------------------------------
 
-    async def CreateSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("CreateSubscription")
+    async def CreateSubscription(
+        self, request: subscription_pb2.CreateSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        return await self._billing.create(merchant_id, request, new_subscription(request))
 
-    async def GetSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("GetSubscription")
+    async def GetSubscription(
+        self, request: subscription_pb2.GetSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        return subscription_message(await self._billing.get(merchant_id, subscription_id))
 
-    async def ListSubscriptions(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("ListSubscriptions")
+    async def ListSubscriptions(
+        self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
+    ) -> subscription_pb2.ListSubscriptionsResponse:
+        merchant_id = current_call().require_merchant()
+        status = None
+        if request.status != subscription_pb2.SUBSCRIPTION_STATUS_UNSPECIFIED:
+            status = SUBSCRIPTION_STATUSES[
+                validation.enum_value("status", request.status, SUBSCRIPTION_STATUSES)
+            ]
+        page = await self._billing.list(
+            merchant_id,
+            validation.list_limit(request.limit),
+            validation.object_id(
+                "starting_after", request.starting_after, Prefix.SUBSCRIPTION, required=False
+            ),
+            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
+            validation.object_id("price", request.price, Prefix.PRICE, required=False),
+            status,
+        )
+        return subscription_pb2.ListSubscriptionsResponse(
+            data=[subscription_message(found) for found in page.data], has_more=page.has_more
+        )
 
-    async def UpdateSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("UpdateSubscription")
+    async def UpdateSubscription(
+        self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        return await self._billing.update(merchant_id, request, subscription_changes(request))
 
-    async def CancelSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("CancelSubscription")
+    async def CancelSubscription(
+        self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        if request.prorate and request.at_period_end:
+            raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
+        return await self._billing.cancel(merchant_id, request)
 
-    async def GetInvoice(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("GetInvoice")
+    # --- invoices ----------------------------------------------------------------------------
 
-    async def ListInvoices(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("ListInvoices")
+    async def GetInvoice(
+        self, request: subscription_pb2.GetInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        return invoice_message(await self._billing.get_invoice(merchant_id, invoice_id))
 
-    async def PayInvoice(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("PayInvoice")
+    async def ListInvoices(
+        self, request: subscription_pb2.ListInvoicesRequest, context: Context
+    ) -> subscription_pb2.ListInvoicesResponse:
+        merchant_id = current_call().require_merchant()
+        status = None
+        if request.status != subscription_pb2.INVOICE_STATUS_UNSPECIFIED:
+            status = INVOICE_STATUSES[
+                validation.enum_value("status", request.status, INVOICE_STATUSES)
+            ]
+        page = await self._billing.list_invoices(
+            merchant_id,
+            validation.list_limit(request.limit),
+            validation.object_id(
+                "starting_after", request.starting_after, Prefix.INVOICE, required=False
+            ),
+            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
+            validation.object_id(
+                "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
+            ),
+            status,
+        )
+        return subscription_pb2.ListInvoicesResponse(
+            data=[invoice_message(found) for found in page.data], has_more=page.has_more
+        )
 
-    async def VoidInvoice(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("VoidInvoice")
+    async def PayInvoice(
+        self, request: subscription_pb2.PayInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        validation.object_id("id", request.id, Prefix.INVOICE)
+        validation.object_id(
+            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+        )
+        return await self._billing.pay_invoice(merchant_id, request)
 
-    async def AdvanceTestClock(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("AdvanceTestClock")
+    async def VoidInvoice(
+        self, request: subscription_pb2.VoidInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+
+        async def change(connection: AsyncConnection) -> subscription_pb2.Invoice:
+            voided = await self._billing.void_invoice(connection, merchant_id, invoice_id)
+            return invoice_message(voided)
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, subscription_pb2.Invoice, change
+        )
+
+    # --- test clocks (advance) and billing settings ------------------------------------------
+
+    async def AdvanceTestClock(
+        self, request: subscription_pb2.AdvanceTestClockRequest, context: Context
+    ) -> subscription_pb2.TestClock:
+        merchant_id = current_call().require_merchant()
+        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
+        to = frozen_time("frozen_time", request.frozen_time)
+
+        async def change(connection: AsyncConnection) -> subscription_pb2.TestClock:
+            return await self._billing.advance_clock(connection, merchant_id, clock_id, to)
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, subscription_pb2.TestClock, change
+        )
+
+    async def GetBillingSettings(
+        self, request: subscription_pb2.GetBillingSettingsRequest, context: Context
+    ) -> subscription_pb2.BillingSettings:
+        return await self._billing.get_settings(current_call().require_merchant())
+
+    async def UpdateBillingSettings(
+        self, request: subscription_pb2.UpdateBillingSettingsRequest, context: Context
+    ) -> subscription_pb2.BillingSettings:
+        merchant_id = current_call().require_merchant()
+        schedule = retry_schedule(request.retry_schedule_days)
+        final_action = None
+        if request.final_action != subscription_pb2.DUNNING_FINAL_ACTION_UNSPECIFIED:
+            final_action = FINAL_ACTIONS[
+                validation.enum_value("final_action", request.final_action, FINAL_ACTIONS)
+            ]
+
+        async def change(connection: AsyncConnection) -> subscription_pb2.BillingSettings:
+            return await self._billing.update_settings(
+                connection, merchant_id, schedule, final_action
+            )
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, subscription_pb2.BillingSettings, change
+        )
 
 
 def recurring(message: subscription_pb2.Recurring) -> Recurring:
@@ -240,7 +359,3 @@ def frozen_time(param: str, value: int) -> int:
     if not 0 < value <= FROZEN_TIME_MAX:
         raise invalid(param, f"must be unix seconds between 1 and {FROZEN_TIME_MAX}")
     return value
-
-
-def _not_implemented(method: str) -> NoReturn:
-    raise ApiError(Reason.METHOD_NOT_IMPLEMENTED, method=f"SubscriptionService.{method}")

@@ -1,0 +1,232 @@
+"""Subscription and item rows, and billing settings, on the merchant's shard (invoices:
+paycore.subscription.invoice_store). Merchant-scoped like paycore.subscription.repository."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from paycore.account.models import Page
+from paycore.storage.pagination import newest_first, page
+from paycore.storage.schema import (
+    billing_settings,
+    subscription_items,
+    subscriptions,
+)
+from paycore.subscription.models import (
+    BillingSettings,
+    FinalAction,
+    Interval,
+    Period,
+    Recurring,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+)
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class SubscriptionRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, subscription: Subscription) -> None:
+        await self._connection.execute(
+            insert(subscriptions).values(
+                merchant_id=subscription.merchant_id,
+                id=subscription.id,
+                customer_id=subscription.customer_id,
+                **_subscription_values(subscription),
+                created=subscription.created,
+            )
+        )
+        await self.insert_items(subscription)
+
+    async def get(
+        self, merchant_id: str, subscription_id: str, *, lock: bool = False
+    ) -> Subscription | None:
+        t = subscriptions
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == subscription_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).one_or_none()
+        if row is None:
+            return None
+        return _subscription(row, await self.items(merchant_id, subscription_id))
+
+    async def items(self, merchant_id: str, subscription_id: str) -> tuple[SubscriptionItem, ...]:
+        t = subscription_items
+        rows = await self._connection.execute(
+            select(t)
+            .where(t.c.merchant_id == merchant_id, t.c.subscription_id == subscription_id)
+            .order_by(t.c.id)
+        )
+        return tuple(_item(row) for row in rows.all())
+
+    async def save(self, subscription: Subscription) -> None:
+        """Writes the subscription's fields (not its items) as they now are."""
+        t = subscriptions
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == subscription.merchant_id, t.c.id == subscription.id)
+            .values(**_subscription_values(subscription))
+        )
+
+    async def hold(self, merchant_id: str, subscription_id: str, seconds: float | None) -> None:
+        """Claims the subscription from billing runs for `seconds` (real time); None releases
+        it. A run skips a held subscription, so whoever holds it settles its charge."""
+        t = subscriptions
+        until = None if seconds is None else func.now() + timedelta(seconds=seconds)
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == merchant_id, t.c.id == subscription_id)
+            .values(claimed_until=until)
+        )
+
+    async def replace_items(self, subscription: Subscription) -> None:
+        t = subscription_items
+        merchant_id = subscription.merchant_id
+        await self._connection.execute(
+            delete(t).where(t.c.merchant_id == merchant_id, t.c.subscription_id == subscription.id)
+        )
+        await self.insert_items(subscription)
+
+    async def insert_items(self, subscription: Subscription) -> None:
+        if not subscription.items:
+            return
+        await self._connection.execute(
+            insert(subscription_items),
+            [
+                {
+                    "merchant_id": subscription.merchant_id,
+                    "id": item.id,
+                    "subscription_id": subscription.id,
+                    "price_id": item.price_id,
+                    "quantity": item.quantity,
+                    "created": item.created,
+                    "metadata": item.metadata,
+                }
+                for item in subscription.items
+            ],
+        )
+
+    async def list(
+        self,
+        merchant_id: str,
+        limit: int,
+        starting_after: str,
+        customer_id: str,
+        price_id: str,
+        status: SubscriptionStatus | None,
+    ) -> Page[Subscription]:
+        t = subscriptions
+        query = select(t).where(t.c.merchant_id == merchant_id)
+        if customer_id:
+            query = query.where(t.c.customer_id == customer_id)
+        if price_id:
+            items = subscription_items
+            query = query.where(
+                t.c.id.in_(
+                    select(items.c.subscription_id).where(
+                        items.c.merchant_id == merchant_id, items.c.price_id == price_id
+                    )
+                )
+            )
+        if status is None:
+            query = query.where(t.c.status != SubscriptionStatus.CANCELED.value)
+        else:
+            query = query.where(t.c.status == status.value)
+        rows = (
+            await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
+        ).all()
+        data, has_more = page(rows, limit)
+        return Page(
+            [_subscription(row, await self.items(merchant_id, row.id)) for row in data], has_more
+        )
+
+
+class BillingSettingsRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get(self, merchant_id: str) -> BillingSettings:
+        t = billing_settings
+        row = (
+            await self._connection.execute(select(t).where(t.c.merchant_id == merchant_id))
+        ).one_or_none()
+        if row is None:
+            return BillingSettings()
+        return BillingSettings(tuple(row.retry_schedule_days), FinalAction(row.final_action))
+
+    async def put(self, merchant_id: str, settings: BillingSettings) -> None:
+        values = {
+            "retry_schedule_days": list(settings.retry_schedule_days),
+            "final_action": settings.final_action.value,
+        }
+        await self._connection.execute(
+            upsert(billing_settings)
+            .values(merchant_id=merchant_id, **values)
+            .on_conflict_do_update(index_elements=["merchant_id"], set_=values)
+        )
+
+
+def _subscription_values(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "status": subscription.status.value,
+        "currency": subscription.currency,
+        "interval": subscription.recurring.interval.value,
+        "interval_count": subscription.recurring.interval_count,
+        "billing_cycle_anchor": subscription.billing_cycle_anchor,
+        "current_period_start": subscription.current_period.start,
+        "current_period_end": subscription.current_period.end,
+        "trial_start": subscription.trial_start,
+        "trial_end": subscription.trial_end,
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+        "canceled_at": subscription.canceled_at,
+        "ended_at": subscription.ended_at,
+        "default_payment_method_id": subscription.default_payment_method_id,
+        "latest_invoice_id": subscription.latest_invoice_id,
+        "test_clock_id": subscription.test_clock_id,
+        "credit_balance": subscription.credit_balance,
+        "next_action_at": subscription.next_action_at,
+        "metadata": subscription.metadata,
+    }
+
+
+def _subscription(row: Row[Any], items: tuple[SubscriptionItem, ...]) -> Subscription:
+    return Subscription(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        customer_id=row.customer_id,
+        status=SubscriptionStatus(row.status),
+        currency=row.currency,
+        recurring=Recurring(Interval(row.interval), row.interval_count),
+        billing_cycle_anchor=row.billing_cycle_anchor,
+        current_period=Period(row.current_period_start, row.current_period_end),
+        trial_start=row.trial_start,
+        trial_end=row.trial_end,
+        cancel_at_period_end=row.cancel_at_period_end,
+        canceled_at=row.canceled_at,
+        ended_at=row.ended_at,
+        default_payment_method_id=row.default_payment_method_id,
+        latest_invoice_id=row.latest_invoice_id,
+        test_clock_id=row.test_clock_id,
+        credit_balance=row.credit_balance,
+        next_action_at=row.next_action_at,
+        created=row.created,
+        metadata=dict(row.metadata),
+        items=items,
+    )
+
+
+def _item(row: Row[Any]) -> SubscriptionItem:
+    return SubscriptionItem(
+        id=row.id,
+        subscription_id=row.subscription_id,
+        price_id=row.price_id,
+        quantity=row.quantity,
+        created=row.created,
+        metadata=dict(row.metadata),
+    )
