@@ -1,0 +1,135 @@
+"""Acceptance (issue 7): bad input to CreateSubscription gets INVALID_ARGUMENT (or NOT_FOUND for
+what does not exist) naming the field, and creates nothing: no subscription, no invoice, no
+event, no PSP charge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from grpc import aio
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.v1 import subscription_pb2
+
+from tests.customer.support import failure
+from tests.helpers import PspSimulator, rich_error
+from tests.payment.shop import PayIn, Shop, good_card, open_shop
+from tests.subscription.billing import open_billing, psp_charges, utc
+from tests.subscription.support import new_product
+
+S = subscription_pb2
+START = utc(2028, 6, 1)
+INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
+
+
+def _item(price: str, quantity: int = 1) -> S.CreateSubscriptionRequest.Item:
+    return S.CreateSubscriptionRequest.Item(price=price, quantity=quantity)
+
+
+async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    usd = await billing.price(1000)
+    other_usd = await billing.price(1500)
+    eur = await billing.price(1000, "eur")
+    one_time = await billing.price(700, recurring=None)
+    shard = logical_shard_of(shop.id, Prefix.ACCOUNT)
+    unknown_price = new_id(Prefix.PRICE, shard)
+    unknown_customer = new_id(Prefix.CUSTOMER, shard)
+    stranger = await open_shop(payin.admin, payin.target, payin.admin_token)
+    try:
+        foreign_clock = await stranger.client.subscriptions.CreateTestClock(
+            S.CreateTestClockRequest(frozen_time=START)
+        )
+        foreign_product = await new_product(stranger.client)
+        foreign_price = await stranger.client.subscriptions.CreatePrice(
+            S.CreatePriceRequest(
+                product=foreign_product.id,
+                unit_amount=1000,
+                currency="usd",
+                recurring=S.Recurring(interval=S.RECURRING_INTERVAL_MONTH, interval_count=1),
+            )
+        )
+    finally:
+        await stranger.close()
+    unattached_card = await shop.card(good_card())
+    good: dict[str, Any] = {
+        "customer": billing.customer,
+        "items": [_item(usd)],
+        "default_payment_method": billing.card,
+        "test_clock": billing.clock_id,
+    }
+    # (what is wrong, the request's fields that differ from a good one, codes, param)
+    cases: list[tuple[str, dict[str, Any], set[grpc.StatusCode], str]] = [
+        (
+            "unknown price",
+            {"items": [_item(unknown_price)]},
+            {INVALID, NOT_FOUND},
+            "items[0].price",
+        ),
+        (
+            "another merchant's price",
+            {"items": [_item(foreign_price.id)]},
+            {INVALID, NOT_FOUND},
+            "items[0].price",
+        ),
+        ("currency mismatch", {"items": [_item(usd), _item(eur)]}, {INVALID}, "items[1].price"),
+        ("negative quantity", {"items": [_item(usd, -1)]}, {INVALID}, "items[0].quantity"),
+        (
+            "negative quantity on the second item",
+            {"items": [_item(usd), _item(other_usd, -3)]},
+            {INVALID},
+            "items[1].quantity",
+        ),
+        ("one-time price", {"items": [_item(one_time)]}, {INVALID}, "items[0].price"),
+        ("no items", {"items": []}, {INVALID}, "items"),
+        ("trial in the past", {"trial_period_days": -1}, {INVALID}, "trial_period_days"),
+        ("trial too long", {"trial_period_days": 731}, {INVALID}, "trial_period_days"),
+        ("unknown customer", {"customer": unknown_customer}, {NOT_FOUND}, "customer"),
+        ("no customer", {"customer": ""}, {INVALID}, "customer"),
+        ("another merchant's clock", {"test_clock": foreign_clock.id}, {NOT_FOUND}, "test_clock"),
+        (
+            "card not attached to the customer",
+            {"default_payment_method": unattached_card},
+            {INVALID, NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION},
+            "default_payment_method",
+        ),
+    ]
+    for what, changes, codes, param in cases:
+        request = S.CreateSubscriptionRequest(**{**good, **changes})
+        try:
+            await billing.api.CreateSubscription(request)
+        except aio.AioRpcError as refused:
+            error = rich_error(refused)
+            assert error.code in codes, (what, error)
+            assert error.param == param, (what, error)
+        else:
+            raise AssertionError(f"{what}: accepted")
+    duplicate = await failure(
+        billing.api.CreateSubscription(
+            S.CreateSubscriptionRequest(**{**good, "items": [_item(usd), _item(usd)]})
+        ),
+        INVALID,
+    )
+    assert (duplicate.param or "").startswith("items"), duplicate
+    too_many = await failure(
+        billing.api.CreateSubscription(
+            S.CreateSubscriptionRequest(**{**good, "items": [_item(usd)] * 21})
+        ),
+        INVALID,
+    )
+    assert (too_many.param or "").startswith("items"), too_many
+
+    for status in (
+        S.SUBSCRIPTION_STATUS_UNSPECIFIED,
+        S.SUBSCRIPTION_STATUS_INCOMPLETE,
+        S.SUBSCRIPTION_STATUS_CANCELED,
+    ):
+        listed = await billing.api.ListSubscriptions(S.ListSubscriptionsRequest(status=status))
+        assert list(listed.data) == [], status
+    assert await billing.invoices() == []
+    assert psp_charges(psp) == []
+    assert await billing.event_count("customer.subscription.*") == 0
+    assert await billing.event_count("invoice.*") == 0
+    await billing.assert_books(0)

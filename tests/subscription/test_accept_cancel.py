@@ -1,0 +1,101 @@
+"""Acceptance (issue 7): cancel at period end stops exactly at the end (no invoice after it,
+ended_at = the period end); an immediate cancel ends the subscription now, optionally refunding
+the unused part of the paid period by the proration rule."""
+
+from __future__ import annotations
+
+from paycore.v1 import payment_pb2, subscription_pb2
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, Shop, fee
+from tests.subscription.billing import (
+    DAY,
+    HOUR,
+    add_months,
+    captured,
+    net,
+    open_billing,
+    share,
+    utc,
+)
+
+S = subscription_pb2
+START = utc(2028, 8, 31, 15)
+END = add_months(START, 1)  # Sep 30
+AMOUNT = 4900
+
+
+async def test_cancel_at_period_end_stops_exactly_at_the_end(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    created = await billing.subscribe([(price, 1)])
+    requested = START + 10 * DAY
+    await billing.advance(requested)
+
+    canceling = await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=created.id, at_period_end=True)
+    )
+
+    assert canceling.status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert canceling.cancel_at_period_end
+    assert (canceling.canceled_at, canceling.ended_at) == (requested, 0)
+    await billing.advance(END - 1)
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    await billing.advance(END)
+    ended = await billing.subscription(created.id)
+    assert ended.status == S.SUBSCRIPTION_STATUS_CANCELED
+    assert ended.ended_at == END
+    await billing.advance(add_months(START, 3) + HOUR)
+    invoices = await billing.invoices(created.id)
+    assert [(each.period_start, each.status) for each in invoices] == [
+        (START, S.INVOICE_STATUS_PAID)
+    ]
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT]
+    assert await billing.event_count("customer.subscription.deleted") == 1
+    await billing.assert_books(net([AMOUNT]))
+
+
+async def test_cancel_now_ends_the_subscription_and_bills_nothing_more(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    created = await billing.subscribe([(price, 1)])
+    at = START + 5 * DAY + 3 * HOUR
+    await billing.advance(at)
+
+    canceled = await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id))
+
+    assert canceled.status == S.SUBSCRIPTION_STATUS_CANCELED
+    assert (canceled.canceled_at, canceled.ended_at) == (at, at)
+    await billing.advance(add_months(START, 2) + HOUR)
+    assert len(await billing.invoices(created.id)) == 1
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT]
+    await billing.assert_books(net([AMOUNT]))
+
+
+async def test_cancel_now_with_prorate_refunds_the_unused_time(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    created = await billing.subscribe([(price, 1)])
+    at = START + 12 * DAY + 5 * HOUR + 17
+    await billing.advance(at)
+    refund = share(AMOUNT, START, END, at)
+
+    canceled = await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=created.id, prorate=True)
+    )
+
+    assert canceled.status == S.SUBSCRIPTION_STATUS_CANCELED
+    await billing.settle()  # the refund may be finished by the executor
+    (invoice,) = await billing.invoices(created.id)
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
+    )
+    assert (intent.amount_received, intent.amount_refunded) == (AMOUNT, refund)
+    # A refund does not give the fee back.
+    await billing.assert_books(AMOUNT - fee(AMOUNT) - refund)

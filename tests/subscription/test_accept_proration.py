@@ -1,0 +1,163 @@
+"""Acceptance (issue 7): a change in the middle of a period prorates to the minor unit, on usd
+and on jpy (zero-decimal). The rule (server/paycore/subscription/proration.py, SUBS-SPEC.md):
+the exact fraction of the period left, in seconds; credit = -round_half_up(old * left / length)
+and charge = round_half_up(new * left / length). With create_prorations both lines go on the
+next renewal invoice; with always_invoice they are invoiced and charged at once."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from paycore.v1 import subscription_pb2
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, Shop
+from tests.subscription.billing import (
+    DAY,
+    HOUR,
+    Billing,
+    add_months,
+    captured,
+    item_lines,
+    net,
+    open_billing,
+    proration_lines,
+    share,
+    utc,
+)
+
+S = subscription_pb2
+START = utc(2028, 4, 30)
+END = add_months(START, 1)  # May 30: a 30-day period
+AT = START + 11 * DAY + 7 * HOUR + 13 * 60 + 29  # an instant that divides nothing evenly
+# (currency, old unit amount, new unit amount) in minor units: cents, and yen.
+CASES = [("usd", 1000, 2999), ("jpy", 980, 3300)]
+
+
+def test_the_chosen_instant_makes_the_rounding_matter() -> None:
+    # Neither share is a whole number of minor units, so a test passing with these numbers
+    # checks the rounding rule and not just a multiplication.
+    for _, old, new in CASES:
+        for amount in (old, new):
+            exact = Fraction(amount * (END - AT), END - START)
+            assert exact.denominator != 1, (amount, exact)
+
+
+async def _upgrade_mid_period(
+    payin: PayIn, shop: Shop, psp: PspSimulator, currency: str, old: int, new: int
+) -> tuple[Billing, subscription_pb2.Subscription, str, str]:
+    billing = await open_billing(payin, shop, psp, START)
+    old_price = await billing.price(old, currency)
+    new_price = await billing.price(new, currency)
+    created = await billing.subscribe([(old_price, 1)])
+    assert created.status == S.SUBSCRIPTION_STATUS_ACTIVE, created
+    await billing.advance(AT)
+    return billing, created, old_price, new_price
+
+
+def _change_to(subscription: subscription_pb2.Subscription, price: str) -> list[object]:
+    (item,) = subscription.items
+    return [S.UpdateSubscriptionRequest.Item(id=item.id, price=price)]
+
+
+@pytest.mark.parametrize(("currency", "old", "new"), CASES)
+async def test_an_upgrade_with_create_prorations_bills_credit_and_charge_on_the_next_invoice(
+    payin: PayIn, shop: Shop, psp: PspSimulator, currency: str, old: int, new: int
+) -> None:
+    billing, created, old_price, new_price = await _upgrade_mid_period(
+        payin, shop, psp, currency, old, new
+    )
+    credit, charge = -share(old, START, END, AT), share(new, START, END, AT)
+
+    updated = await billing.update(
+        created.id,
+        items=_change_to(created, new_price),
+        proration_behavior=S.PRORATION_BEHAVIOR_CREATE_PRORATIONS,
+    )
+
+    assert [(item.price, item.quantity) for item in updated.items] == [(new_price, 1)]
+    assert (updated.current_period_start, updated.current_period_end) == (START, END)
+    assert len(await billing.invoices(created.id)) == 1  # nothing invoiced yet
+    await billing.advance(END)
+    invoices = await billing.invoices(created.id)
+    assert len(invoices) == 2
+    renewal = invoices[1]
+    assert renewal.billing_reason == S.INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE
+    assert sorted(
+        (line.amount, line.price, line.period_start, line.period_end)
+        for line in proration_lines(renewal)
+    ) == sorted([(credit, old_price, AT, END), (charge, new_price, AT, END)])
+    assert all(line.currency == currency for line in renewal.lines)
+    assert [(line.amount, line.price) for line in item_lines(renewal)] == [(new, new_price)]
+    total = new + charge + credit
+    assert (renewal.total, renewal.amount_paid, renewal.status) == (
+        total,
+        total,
+        S.INVOICE_STATUS_PAID,
+    )
+    assert [each.amount for each in captured(psp)] == [old, total]
+    await billing.assert_books(net([old, total]), currency)
+
+
+@pytest.mark.parametrize(("currency", "old", "new"), CASES)
+async def test_an_upgrade_with_always_invoice_is_charged_at_once(
+    payin: PayIn, shop: Shop, psp: PspSimulator, currency: str, old: int, new: int
+) -> None:
+    billing, created, old_price, new_price = await _upgrade_mid_period(
+        payin, shop, psp, currency, old, new
+    )
+    credit, charge = -share(old, START, END, AT), share(new, START, END, AT)
+
+    updated = await billing.update(
+        created.id,
+        items=_change_to(created, new_price),
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    invoices = await billing.invoices(created.id)
+    assert len(invoices) == 2
+    now = await billing.wait_invoice(invoices[1].id, S.INVOICE_STATUS_PAID)
+    assert updated.latest_invoice == now.id
+    assert now.billing_reason == S.INVOICE_BILLING_REASON_SUBSCRIPTION_UPDATE
+    assert sorted((line.amount, line.price) for line in now.lines) == sorted(
+        [(credit, old_price), (charge, new_price)]
+    )
+    assert all(line.proration for line in now.lines)
+    assert (now.status, now.amount_paid) == (S.INVOICE_STATUS_PAID, charge + credit)
+    assert [each.amount for each in captured(psp)] == [old, charge + credit]
+    # The renewal bills the new price only: the prorations were settled already.
+    await billing.advance(END)
+    renewal = (await billing.invoices(created.id))[2]
+    assert [(line.amount, line.price, line.proration) for line in renewal.lines] == [
+        (new, new_price, False)
+    ]
+    assert [each.amount for each in captured(psp)] == [old, charge + credit, new]
+    await billing.assert_books(net([old, charge + credit, new]), currency)
+
+
+async def test_a_quantity_change_prorates_the_old_and_new_quantities(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(1250)
+    created = await billing.subscribe([(price, 2)])
+    await billing.advance(AT)
+    (item,) = created.items
+    credit, charge = -share(2 * 1250, START, END, AT), share(5 * 1250, START, END, AT)
+
+    updated = await billing.update(
+        created.id, items=[S.UpdateSubscriptionRequest.Item(id=item.id, quantity=5)]
+    )
+
+    assert [(each.id, each.price, each.quantity) for each in updated.items] == [(item.id, price, 5)]
+    await billing.advance(END)
+    renewal = (await billing.invoices(created.id))[1]
+    assert sorted((line.amount, line.quantity) for line in proration_lines(renewal)) == sorted(
+        [(credit, 2), (charge, 5)]
+    )
+    assert [(line.amount, line.quantity) for line in item_lines(renewal)] == [(6250, 5)]
+    total = 6250 + charge + credit
+    assert (renewal.status, renewal.amount_paid) == (S.INVOICE_STATUS_PAID, total)
+    assert [each.amount for each in captured(psp)] == [2500, total]
+    await billing.assert_books(net([2500, total]))

@@ -1,0 +1,155 @@
+"""Acceptance (issue 7): a monthly subscription on a test clock runs for 13 months from Jan 31
+and leaves 13 paid invoices with the right amounts, periods that follow the month ends, numbers
+without gaps, one PSP charge each, and the money in the ledger."""
+
+from __future__ import annotations
+
+import re
+
+from paycore.v1 import payment_pb2, subscription_pb2
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, Shop
+from tests.subscription.billing import (
+    HOUR,
+    add_months,
+    captured,
+    item_lines,
+    net,
+    open_billing,
+    proration_lines,
+    utc,
+)
+
+S = subscription_pb2
+START = utc(2028, 1, 31)  # 2028 is a leap year: the second period ends on Feb 29
+# The 14 boundaries of 13 monthly periods from Jan 31, written out rather than computed.
+BOUNDARIES = [
+    utc(2028, 1, 31),
+    utc(2028, 2, 29),
+    utc(2028, 3, 31),
+    utc(2028, 4, 30),
+    utc(2028, 5, 31),
+    utc(2028, 6, 30),
+    utc(2028, 7, 31),
+    utc(2028, 8, 31),
+    utc(2028, 9, 30),
+    utc(2028, 10, 31),
+    utc(2028, 11, 30),
+    utc(2028, 12, 31),
+    utc(2029, 1, 31),
+    utc(2029, 2, 28),
+]
+NUMBER = re.compile(r"^(?P<prefix>[0-9A-Za-z]+)-(?P<sequence>[0-9]{4,})$")
+
+
+def test_the_expected_boundaries_are_the_month_end_rule() -> None:
+    # The harness's own month arithmetic (used by the other acceptance tests) agrees with the
+    # dates written out above.
+    assert [add_months(START, months) for months in range(14)] == BOUNDARIES
+
+
+async def test_thirteen_months_make_thirteen_paid_invoices_and_the_money_is_in_the_ledger(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    seats = await billing.price(1999)
+    support = await billing.price(500)
+    per_period = 3 * 1999 + 1 * 500
+
+    created = await billing.subscribe([(seats, 3), (support, 1)])
+
+    assert created.status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert (created.current_period_start, created.current_period_end) == tuple(BOUNDARIES[:2])
+    assert created.billing_cycle_anchor == START
+    assert created.test_clock == billing.clock_id
+    # Half way: the first six periods are billed, the seventh not yet.
+    await billing.advance(utc(2028, 7, 15))
+    assert len(await billing.invoices(created.id)) == 6
+    # Exactly at the start of the 13th period: its invoice is due, the 14th is not.
+    await billing.advance(BOUNDARIES[12])
+
+    invoices = await billing.invoices(created.id)
+    assert len(invoices) == 13
+    prefixes = set()
+    for index, invoice in enumerate(invoices):
+        start, end = BOUNDARIES[index], BOUNDARIES[index + 1]
+        assert invoice.status == S.INVOICE_STATUS_PAID, (index, invoice)
+        assert invoice.billing_reason == (
+            S.INVOICE_BILLING_REASON_SUBSCRIPTION_CREATE
+            if index == 0
+            else S.INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE
+        ), index
+        assert (invoice.period_start, invoice.period_end) == (start, end), index
+        assert (invoice.customer, invoice.subscription) == (billing.customer, created.id)
+        assert (invoice.currency, invoice.test_clock) == ("usd", billing.clock_id)
+        assert sorted(
+            (line.price, line.quantity, line.amount, line.period_start, line.period_end)
+            for line in item_lines(invoice)
+        ) == sorted([(seats, 3, 5997, start, end), (support, 1, 500, start, end)]), index
+        assert proration_lines(invoice) == []
+        assert (invoice.subtotal, invoice.total, invoice.amount_due) == (per_period,) * 3
+        assert (invoice.amount_paid, invoice.amount_remaining) == (per_period, 0)
+        assert invoice.paid_at > 0 and invoice.next_payment_attempt == 0
+        number = NUMBER.match(invoice.number)
+        assert number, invoice.number
+        assert int(number["sequence"]) == index + 1, [each.number for each in invoices]
+        prefixes.add(number["prefix"])
+        intent = await shop.client.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
+        )
+        assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
+        assert (intent.amount, intent.amount_received, intent.currency) == (
+            per_period,
+            per_period,
+            "usd",
+        )
+        assert (intent.customer, intent.invoice) == (billing.customer, invoice.id)
+    assert len(prefixes) == 1, prefixes
+    assert len({invoice.payment_intent for invoice in invoices}) == 13
+
+    subscription = await billing.subscription(created.id)
+    assert subscription.status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert (subscription.current_period_start, subscription.current_period_end) == (
+        BOUNDARIES[12],
+        BOUNDARIES[13],
+    )
+    assert subscription.latest_invoice == invoices[-1].id
+    charges = captured(psp)
+    assert [charge.amount for charge in charges] == [per_period] * 13
+    assert len({charge.reference for charge in charges}) == 13
+    await billing.assert_books(net([per_period] * 13))
+    assert await billing.event_count("invoice.paid") == 13
+
+
+async def test_create_retried_with_its_key_makes_one_subscription_and_one_charge(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, utc(2028, 3, 1))
+    price = await billing.price(1200)
+
+    first = await billing.subscribe([(price, 1)], key="subscribe-once")
+    again = await billing.subscribe([(price, 1)], key="subscribe-once")
+
+    assert again == first
+    listed = await billing.api.ListSubscriptions(
+        S.ListSubscriptionsRequest(customer=billing.customer)
+    )
+    assert [each.id for each in listed.data] == [first.id]
+    assert len(await billing.invoices()) == 1
+    assert [charge.amount for charge in captured(psp)] == [1200]
+    await billing.assert_books(net([1200]))
+
+
+async def test_zero_quantity_means_one(payin: PayIn, shop: Shop, psp: PspSimulator) -> None:
+    billing = await open_billing(payin, shop, psp, utc(2028, 3, 1, 6))
+    price = await billing.price(1500)
+
+    created = await billing.subscribe([(price, 0)])
+
+    assert [item.quantity for item in created.items] == [1]
+    (invoice,) = await billing.invoices(created.id)
+    assert (invoice.status, invoice.amount_paid) == (S.INVOICE_STATUS_PAID, 1500)
+    await billing.advance(add_months(utc(2028, 3, 1, 6), 1) + HOUR)
+    assert [each.amount_paid for each in await billing.invoices(created.id)] == [1500, 1500]
+    await billing.assert_books(net([1500, 1500]))

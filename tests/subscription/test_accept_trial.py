@@ -1,0 +1,76 @@
+"""Acceptance (issue 7): a trial converts. The subscription is trialing until trial_end (a
+zero-amount paid invoice for the trial, no charge), then the first real invoice is paid, the
+subscription is active and its periods are anchored at trial_end."""
+
+from __future__ import annotations
+
+from paycore.v1 import subscription_pb2
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, Shop
+from tests.subscription.billing import DAY, add_months, captured, item_lines, net, open_billing, utc
+
+S = subscription_pb2
+START = utc(2028, 3, 10, 9, 30)
+TRIAL_DAYS = 14
+TRIAL_END = START + TRIAL_DAYS * DAY
+
+
+async def test_a_trial_converts_to_an_active_subscription_anchored_at_trial_end(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(2000)
+
+    created = await billing.subscribe([(price, 1)], trial_period_days=TRIAL_DAYS)
+
+    assert created.status == S.SUBSCRIPTION_STATUS_TRIALING
+    assert (created.trial_start, created.trial_end) == (START, TRIAL_END)
+    assert (created.current_period_start, created.current_period_end) == (START, TRIAL_END)
+    assert created.billing_cycle_anchor == TRIAL_END
+    (trial,) = await billing.invoices(created.id)
+    assert trial.status == S.INVOICE_STATUS_PAID
+    assert trial.billing_reason == S.INVOICE_BILLING_REASON_SUBSCRIPTION_CREATE
+    assert (trial.amount_due, trial.amount_paid, trial.total) == (0, 0, 0)
+    assert (trial.period_start, trial.period_end) == (START, TRIAL_END)
+    assert created.latest_invoice == trial.id
+    assert captured(psp) == []
+
+    # A second before the trial ends nothing has changed.
+    await billing.advance(TRIAL_END - 1)
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_TRIALING
+    assert len(await billing.invoices(created.id)) == 1
+    assert captured(psp) == []
+
+    await billing.advance(TRIAL_END)
+
+    converted = await billing.subscription(created.id)
+    assert converted.status == S.SUBSCRIPTION_STATUS_ACTIVE
+    first_end = add_months(TRIAL_END, 1)
+    assert (converted.current_period_start, converted.current_period_end) == (
+        TRIAL_END,
+        first_end,
+    )
+    invoices = await billing.invoices(created.id)
+    assert len(invoices) == 2
+    first = invoices[1]
+    assert converted.latest_invoice == first.id
+    assert first.status == S.INVOICE_STATUS_PAID
+    assert first.billing_reason == S.INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE
+    assert (first.period_start, first.period_end) == (TRIAL_END, first_end)
+    assert [(line.price, line.quantity, line.amount) for line in item_lines(first)] == [
+        (price, 1, 2000)
+    ]
+    assert (first.amount_due, first.amount_paid) == (2000, 2000)
+    assert [charge.amount for charge in captured(psp)] == [2000]
+
+    # The next period starts a month after trial_end, not a month after the start.
+    await billing.advance(first_end)
+    invoices = await billing.invoices(created.id)
+    assert [(each.period_start, each.period_end) for each in invoices[1:]] == [
+        (TRIAL_END, first_end),
+        (first_end, add_months(TRIAL_END, 2)),
+    ]
+    assert [each.status for each in invoices] == [S.INVOICE_STATUS_PAID] * 3
+    assert [charge.amount for charge in captured(psp)] == [2000, 2000]
+    await billing.assert_books(net([2000, 2000]))
