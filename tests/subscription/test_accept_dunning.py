@@ -209,3 +209,31 @@ async def test_billing_settings_have_defaults_and_refuse_a_bad_schedule(shop: Sh
         assert error.param == "retry_schedule_days", (days, error)
     unchanged = await api.GetBillingSettings(S.GetBillingSettingsRequest())
     assert unchanged == defaults
+
+
+async def test_a_first_invoice_unpaid_for_23_hours_expires_the_incomplete_subscription(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    bad = await billing.card_of_customer(cards.CARD_EXPIRED)
+
+    created = await billing.subscribe([(price, 1)], payment_method=bad)
+
+    assert created.status == S.SUBSCRIPTION_STATUS_INCOMPLETE
+    first = await billing.invoice(created.latest_invoice)
+    assert (first.status, first.amount_paid) == (S.INVOICE_STATUS_OPEN, 0)
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=first.payment_intent)
+    )
+    assert intent.last_payment_error.decline_code == "expired_card", intent
+    await billing.advance(START + 23 * HOUR - 1)
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_INCOMPLETE
+    await billing.advance(START + 23 * HOUR)
+    expired = await billing.subscription(created.id)
+    assert expired.status == S.SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED
+    assert (await billing.invoice(first.id)).status == S.INVOICE_STATUS_VOID
+    await billing.advance(add_months(START, 2))
+    assert len(await billing.invoices(created.id)) == 1
+    assert captured(psp) == []
+    await billing.assert_books(0)

@@ -161,3 +161,64 @@ async def test_a_quantity_change_prorates_the_old_and_new_quantities(
     assert (renewal.status, renewal.amount_paid) == (S.INVOICE_STATUS_PAID, total)
     assert [each.amount for each in captured(psp)] == [2500, total]
     await billing.assert_books(net([2500, total]))
+
+
+async def test_half_a_minor_unit_rounds_up_for_the_credit_as_for_the_charge(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    old_price, new_price = await billing.price(999), await billing.price(2001)
+    created = await billing.subscribe([(old_price, 1)])
+    half = START + (END - START) // 2  # 15 days of 30: 499.5 and 1000.5 cents are left
+    await billing.advance(half)
+
+    await billing.update(
+        created.id,
+        items=_change_to(created, new_price),
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    now = await billing.wait_invoice(
+        (await billing.invoices(created.id))[1].id, S.INVOICE_STATUS_PAID
+    )
+    # The credit is rounded as a positive 499.5 -> 500, then negated (not -499.5 -> -499).
+    assert sorted((line.amount, line.price) for line in now.lines) == [
+        (-500, old_price),
+        (1001, new_price),
+    ]
+    assert (now.status, now.amount_paid) == (S.INVOICE_STATUS_PAID, 501)
+    await billing.assert_books(net([999, 501]))
+
+
+async def test_a_downgrade_credit_larger_than_an_invoice_carries_forward_until_used(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, created, _, cheap = await _upgrade_mid_period(payin, shop, psp, "usd", 2999, 1000)
+    # Here "old" is the dearer price: the change is a downgrade.
+    credit, charge = -share(2999, START, END, AT), share(1000, START, END, AT)
+    assert credit + charge + 1000 < 0  # even the next renewal does not use all the credit
+
+    await billing.update(
+        created.id,
+        items=_change_to(created, cheap),
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    now = await billing.wait_invoice(
+        (await billing.invoices(created.id))[1].id, S.INVOICE_STATUS_PAID
+    )
+    assert (now.total, now.amount_due, now.amount_paid) == (credit + charge, 0, 0)
+    await billing.advance(add_months(START, 2))
+    invoices = await billing.invoices(created.id)
+    assert len(invoices) == 4
+    first_renewal, second_renewal = invoices[2], invoices[3]
+    # Each renewal: the item, and what is left of the credit from the invoice before.
+    carried = credit + charge
+    assert sorted(line.amount for line in first_renewal.lines) == sorted([1000, carried])
+    assert (first_renewal.total, first_renewal.amount_due) == (1000 + carried, 0)
+    carried += 1000
+    assert sorted(line.amount for line in second_renewal.lines) == sorted([1000, carried])
+    assert (second_renewal.amount_due, second_renewal.amount_paid) == (1000 + carried,) * 2
+    assert [each.status for each in invoices] == [S.INVOICE_STATUS_PAID] * 4
+    assert [each.amount for each in captured(psp)] == [2999, 1000 + carried]
+    await billing.assert_books(net([2999, 1000 + carried]))
