@@ -4,6 +4,7 @@ once, and hands them to whoever needs them. Nothing else creates engines or clie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 from grpc import aio
@@ -28,6 +29,7 @@ from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
+from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.servicer import PaymentServicer
 from paycore.payment.services import PayIn, build_pay_in
 from paycore.ratelimit import RateLimiter
@@ -43,8 +45,11 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage import IdempotencyStore, Shards
+from paycore.subscription.billing import Billing
+from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer import SubscriptionServicer
+from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
@@ -64,6 +69,7 @@ from paycore.worker.jobs import (
     IdempotencyKeyPruner,
     LedgerHoldExpiry,
     OutboxPublisher,
+    SubscriptionBilling,
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -90,6 +96,9 @@ class Platform:
     customers: CustomerService
     pay_in: PayIn
     subscriptions: SubscriptionService
+    billing: Subscriptions
+    """Subscriptions and invoices (the catalogue is `subscriptions`)."""
+    billing_clock: Billing
 
     async def close(self) -> None:
         await self.pay_in.close()
@@ -123,6 +132,9 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     customers = CustomerService(
         shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
     )
+    pay_in = build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud)
+    collection = Collection(OffSessionCharges(shards, pay_in.executor))
+    lease = timedelta(milliseconds=settings.executor_lease_ms)
     return Platform(
         settings=settings,
         shards=shards,
@@ -140,8 +152,10 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         fraud=fraud,
         fraud_redis=fraud_redis,
         customers=customers,
-        pay_in=build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud),
+        pay_in=pay_in,
         subscriptions=SubscriptionService(shards),
+        billing=Subscriptions(shards, mutations, collection, lease),
+        billing_clock=Billing(collection),
     )
 
 
@@ -153,6 +167,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         IdempotencyKeyPruner(retention_seconds=settings.idempotency_retention_hours * 3600),
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
+        SubscriptionBilling(platform.billing_clock),
     ]
 
 
@@ -201,7 +216,8 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         ExecutorServicer(pay_in.executor), server
     )
     subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
-        SubscriptionServicer(platform.subscriptions, platform.mutations), server
+        SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
+        server,
     )
     return [
         "paycore.v1.AccountService",

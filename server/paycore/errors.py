@@ -226,6 +226,27 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "Test clocks are for test mode only; merchant {id} is live",
     )
+    # Subscriptions (server/paycore/subscription): subscriptions, invoices, billing.
+    CURRENCY_MISMATCH = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} is in {currency}; every item of a subscription is in {expected}",
+    )
+    TEST_CLOCK_ADVANCING = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The test clock {id} is still advancing; wait until it is ready",
+    )
+    INVOICE_UNEXPECTED_STATE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The invoice {id} is {status}; it cannot be {action}",
+    )
+    SUBSCRIPTION_ENDED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The subscription {id} has ended ({status}) and can no longer be changed",
+    )
 
     @property
     def status(self) -> Status:

@@ -29,7 +29,9 @@ _PAYMENT_METHODS = (
 )
 _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
-_BILLING = "test_subscriptions::test_subscription_and_invoice_routes_answer_501_until_built"
+_BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
+_SETTINGS = "test_subscriptions::test_billing_settings_over_http"
+_CHANGES = "test_subscriptions::test_subscription_changes_answer_501_until_built"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -111,12 +113,14 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/subscriptions"): _BILLING,
     ("GET", "/v1/subscriptions"): _BILLING,
     ("GET", "/v1/subscriptions/{id}"): _BILLING,
-    ("POST", "/v1/subscriptions/{id}"): _BILLING,
-    ("POST", "/v1/subscriptions/{id}/cancel"): _BILLING,
+    ("POST", "/v1/subscriptions/{id}"): _CHANGES,
+    ("POST", "/v1/subscriptions/{id}/cancel"): _CHANGES,
     ("GET", "/v1/invoices"): _BILLING,
     ("GET", "/v1/invoices/{id}"): _BILLING,
     ("POST", "/v1/invoices/{id}/pay"): _BILLING,
     ("POST", "/v1/invoices/{id}/void"): _BILLING,
+    ("GET", "/v1/billing_settings"): _SETTINGS,
+    ("POST", "/v1/billing_settings"): _SETTINGS,
 }
 
 

@@ -1,5 +1,5 @@
 """SubscriptionService over the REST edge: the catalogue and test clocks as Stripe's SDKs send
-them (form bodies), and the routes that need billing answering 501 until it is built."""
+them (form bodies): the catalogue, test clocks, subscriptions, invoices, billing settings."""
 
 from __future__ import annotations
 
@@ -86,24 +86,88 @@ async def test_test_clocks_over_http(http: ClientSession, settings_admin_token: 
         key=key,
         form="frozen_time=1769904000",
     )
-    assert (advanced.status, advanced.error["code"]) == (501, "method_not_implemented")
+    assert advanced.status == 200, advanced.body
+    assert (advanced.body["frozen_time"], advanced.body["status"]) == ("1769904000", "advancing")
+    again = await call(
+        http,
+        "POST",
+        f"/v1/test_helpers/test_clocks/{clock['id']}/advance",
+        key=key,
+        form="frozen_time=1769904001",
+    )
+    assert (again.status, again.error["code"]) == (400, "test_clock_advancing")
 
 
-async def test_subscription_and_invoice_routes_answer_501_until_built(
+async def test_subscriptions_and_invoices_over_http(
     http: ClientSession, settings_admin_token: str
 ) -> None:
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
-    subscription, invoice = "sub_" + "1" * 22, "in_" + "1" * 22
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = (
+        await call(
+            http,
+            "POST",
+            "/v1/prices",
+            key=key,
+            form=f"product={product['id']}&unit_amount=1500&currency=usd"
+            "&recurring[interval]=month&recurring[interval_count]=1",
+        )
+    ).body
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    created = await call(
+        http,
+        "POST",
+        "/v1/subscriptions",
+        key=key,
+        form=f"customer={customer['id']}&items[0][price]={price['id']}&items[0][quantity]=2"
+        "&trial_period_days=14",
+    )
+    assert created.status == 200, created.body
+    subscription = created.body
+    assert subscription["status"] == "trialing"
+    assert [(item["price"], item["quantity"]) for item in subscription["items"]] == [
+        (price["id"], "2")
+    ]
+    read = await call(http, "GET", f"/v1/subscriptions/{subscription['id']}", key=key)
+    assert read.status == 200 and read.body == subscription
+    listed = await call(http, "GET", f"/v1/subscriptions?customer={customer['id']}", key=key)
+    assert [found["id"] for found in listed.body["data"]] == [subscription["id"]]
+    invoice_id = subscription["latest_invoice"]
+    invoice = (await call(http, "GET", f"/v1/invoices/{invoice_id}", key=key)).body
+    assert (invoice["status"], invoice["amount_due"], invoice["total"]) == ("paid", "0", "0")
+    invoices = await call(http, "GET", f"/v1/invoices?subscription={subscription['id']}", key=key)
+    assert [found["id"] for found in invoices.body["data"]] == [invoice_id]
+    for action in ("pay", "void"):
+        refused = await call(http, "POST", f"/v1/invoices/{invoice_id}/{action}", key=key)
+        assert (refused.status, refused.error["code"]) == (400, "invoice_unexpected_state")
+
+
+async def test_billing_settings_over_http(http: ClientSession, settings_admin_token: str) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    settings = await call(http, "GET", "/v1/billing_settings", key=key)
+    assert settings.body == {"retry_schedule_days": [3, 5, 7], "final_action": "cancel"}
+    updated = await call(
+        http,
+        "POST",
+        "/v1/billing_settings",
+        key=key,
+        form="retry_schedule_days[0]=1&retry_schedule_days[1]=2&final_action=mark_unpaid",
+    )
+    assert updated.body == {"retry_schedule_days": [1, 2], "final_action": "mark_unpaid"}
+    too_long = await call(
+        http, "POST", "/v1/billing_settings", key=key, form="retry_schedule_days[0]=31"
+    )
+    assert (too_long.status, too_long.error["param"]) == (400, "retry_schedule_days")
+
+
+async def test_subscription_changes_answer_501_until_built(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    subscription = "sub_" + "1" * 22
     for method, path in [
-        ("POST", "/v1/subscriptions"),
-        ("GET", "/v1/subscriptions"),
-        ("GET", f"/v1/subscriptions/{subscription}"),
         ("POST", f"/v1/subscriptions/{subscription}"),
         ("POST", f"/v1/subscriptions/{subscription}/cancel"),
-        ("GET", "/v1/invoices"),
-        ("GET", f"/v1/invoices/{invoice}"),
-        ("POST", f"/v1/invoices/{invoice}/pay"),
-        ("POST", f"/v1/invoices/{invoice}/void"),
     ]:
         answer = await call(http, method, path, key=key)
         assert (answer.status, answer.error["code"]) == (501, "method_not_implemented"), path

@@ -6,10 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from paycore.app import build_jobs
 from paycore.client import Paycore
 from paycore.v1 import subscription_pb2
 
+from tests.customer.support import new_customer
+from tests.payment.shop import PayIn, Shop
+
 OperatorFor = Callable[[str | None], Paycore]
+JAN_31_2026 = 1_769_817_600  # 2026-01-31T00:00:00Z
 MONTHLY = subscription_pb2.Recurring(
     interval=subscription_pb2.RECURRING_INTERVAL_MONTH, interval_count=1
 )
@@ -33,3 +38,80 @@ async def new_price(
             product=product, unit_amount=unit_amount, currency=currency, **fields
         )
     )
+
+
+class Billed:
+    """A shop with a customer, a saved card and a monthly price, billing on a test clock."""
+
+    def __init__(self, payin: PayIn, shop: Shop) -> None:
+        self.payin = payin
+        self.shop = shop
+        self.client = shop.client
+
+    async def setup(
+        self,
+        card: str,
+        unit_amount: int = 1500,
+        currency: str = "usd",
+        start: int = JAN_31_2026,
+    ) -> Billed:
+        self.customer = (await new_customer(self.client)).id
+        self.card = await self.shop.card(card, self.customer)
+        product = await new_product(self.client)
+        self.price = (
+            await new_price(self.client, product.id, unit_amount, currency, recurring=MONTHLY)
+        ).id
+        self.clock = (
+            await self.client.subscriptions.CreateTestClock(
+                subscription_pb2.CreateTestClockRequest(frozen_time=start)
+            )
+        ).id
+        return self
+
+    async def subscribe(self, **fields: Any) -> subscription_pb2.Subscription:
+        request = subscription_pb2.CreateSubscriptionRequest(
+            customer=self.customer,
+            items=[subscription_pb2.CreateSubscriptionRequest.Item(price=self.price)],
+            default_payment_method=self.card,
+            test_clock=self.clock,
+        )
+        for name, value in fields.items():
+            setattr(request, name, value)
+        created: subscription_pb2.Subscription = await self.client.subscriptions.CreateSubscription(
+            request
+        )
+        return created
+
+    async def advance(self, to: int) -> None:
+        """Moves the clock and runs what `paycore worker` runs until the clock is ready."""
+        await self.client.subscriptions.AdvanceTestClock(
+            subscription_pb2.AdvanceTestClockRequest(id=self.clock, frozen_time=to)
+        )
+        await self.drain()
+
+    async def drain(self) -> None:
+        platform = self.payin.platform
+        job = next(job for job in build_jobs(platform) if job.name == "subscription_billing")
+        for _ in range(200):
+            for engine in platform.shards.engines:
+                await job.run(engine)
+                await platform.pay_in.executor.resume_due(engine)
+            clock = await self.client.subscriptions.GetTestClock(
+                subscription_pb2.GetTestClockRequest(id=self.clock)
+            )
+            if clock.status == subscription_pb2.TEST_CLOCK_STATUS_READY:
+                return
+        raise AssertionError("the test clock never became ready")
+
+    async def subscription(self, subscription_id: str) -> subscription_pb2.Subscription:
+        found: subscription_pb2.Subscription = await self.client.subscriptions.GetSubscription(
+            subscription_pb2.GetSubscriptionRequest(id=subscription_id)
+        )
+        return found
+
+    async def invoices(self, subscription_id: str) -> list[subscription_pb2.Invoice]:
+        """Oldest first."""
+        listed = await self.client.subscriptions.ListInvoices(
+            subscription_pb2.ListInvoicesRequest(subscription=subscription_id, limit=100)
+        )
+        return list(reversed(listed.data))

@@ -119,6 +119,7 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "idempotency_key_pruner",
         "ledger_hold_expiry",
         "executor_resume",
+        "subscription_billing",
     ]
     concurrent = Worker(
         build_jobs(platform),

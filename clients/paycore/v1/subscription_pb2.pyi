@@ -75,6 +75,8 @@ class _SubscriptionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Su
     SUBSCRIPTION_STATUS_CANCELED: _SubscriptionStatus.ValueType  # 5
     SUBSCRIPTION_STATUS_INCOMPLETE: _SubscriptionStatus.ValueType  # 6
     """The first invoice was not paid."""
+    SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED: _SubscriptionStatus.ValueType  # 7
+    """Incomplete and its first invoice unpaid for 23 hours: the invoice is void. Terminal."""
 
 class SubscriptionStatus(_SubscriptionStatus, metaclass=_SubscriptionStatusEnumTypeWrapper): ...
 
@@ -88,6 +90,8 @@ SUBSCRIPTION_STATUS_UNPAID: SubscriptionStatus.ValueType  # 4
 SUBSCRIPTION_STATUS_CANCELED: SubscriptionStatus.ValueType  # 5
 SUBSCRIPTION_STATUS_INCOMPLETE: SubscriptionStatus.ValueType  # 6
 """The first invoice was not paid."""
+SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED: SubscriptionStatus.ValueType  # 7
+"""Incomplete and its first invoice unpaid for 23 hours: the invoice is void. Terminal."""
 Global___SubscriptionStatus: _TypeAlias = SubscriptionStatus  # noqa: Y015
 
 class _ProrationBehavior:
@@ -181,6 +185,27 @@ TEST_CLOCK_STATUS_ADVANCING: TestClockStatus.ValueType  # 2
 """Billing is catching up with frozen_time."""
 TEST_CLOCK_STATUS_INTERNAL_FAILURE: TestClockStatus.ValueType  # 3
 Global___TestClockStatus: _TypeAlias = TestClockStatus  # noqa: Y015
+
+class _DunningFinalAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DunningFinalActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DunningFinalAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DUNNING_FINAL_ACTION_UNSPECIFIED: _DunningFinalAction.ValueType  # 0
+    DUNNING_FINAL_ACTION_CANCEL: _DunningFinalAction.ValueType  # 1
+    """The subscription is canceled and its invoice marked uncollectible (the default)."""
+    DUNNING_FINAL_ACTION_MARK_UNPAID: _DunningFinalAction.ValueType  # 2
+    """The subscription becomes unpaid; its invoice stays open and renewals are not charged."""
+
+class DunningFinalAction(_DunningFinalAction, metaclass=_DunningFinalActionEnumTypeWrapper): ...
+
+DUNNING_FINAL_ACTION_UNSPECIFIED: DunningFinalAction.ValueType  # 0
+DUNNING_FINAL_ACTION_CANCEL: DunningFinalAction.ValueType  # 1
+"""The subscription is canceled and its invoice marked uncollectible (the default)."""
+DUNNING_FINAL_ACTION_MARK_UNPAID: DunningFinalAction.ValueType  # 2
+"""The subscription becomes unpaid; its invoice stays open and renewals are not charged."""
+Global___DunningFinalAction: _TypeAlias = DunningFinalAction  # noqa: Y015
 
 @_typing.final
 class Product(_message.Message):
@@ -1039,21 +1064,25 @@ class CancelSubscriptionRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     AT_PERIOD_END_FIELD_NUMBER: _builtins.int
+    PRORATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     at_period_end: _builtins.bool
-    """Keep it active until current_period_end (sets cancel_at_period_end); otherwise cancel now,
-    without proration.
+    """Keep it active until current_period_end (sets cancel_at_period_end); otherwise cancel now."""
+    prorate: _builtins.bool
+    """With an immediate cancel: refund the unused part of the current paid period (prorated
+    like an update) on the payment intent of the period's paid invoice.
     """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         at_period_end: _builtins.bool = ...,
+        prorate: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_period_end", b"at_period_end", "id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_period_end", b"at_period_end", "id", b"id", "prorate", b"prorate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1154,6 +1183,7 @@ class Invoice(_message.Message):
     TEST_CLOCK_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"in_..." """
     customer: _builtins.str
@@ -1186,6 +1216,10 @@ class Invoice(_message.Message):
     test_clock: _builtins.str
     """"clock_..." when billed on a test clock."""
     created: _builtins.int
+    number: _builtins.str
+    """Empty while draft; assigned at finalization, gapless per merchant: "<PREFIX>-<sequence>"
+    with the sequence from 1, zero-padded to at least 4 digits (e.g. "4F2A9C1B-0001").
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice.LineItem]: ...
     @_builtins.property
@@ -1214,10 +1248,11 @@ class Invoice(_message.Message):
         test_clock: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1496,3 +1531,73 @@ class AdvanceTestClockRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AdvanceTestClockRequest: _TypeAlias = AdvanceTestClockRequest  # noqa: Y015
+
+@_typing.final
+class BillingSettings(_message.Message):
+    """How failed invoice payments are retried (dunning)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETRY_SCHEDULE_DAYS_FIELD_NUMBER: _builtins.int
+    FINAL_ACTION_FIELD_NUMBER: _builtins.int
+    final_action: Global___DunningFinalAction.ValueType
+    @_builtins.property
+    def retry_schedule_days(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Days from each failed attempt to the next retry, in order; by default [3, 5, 7] (retries
+        3, 8 and 15 days after the first failure). At most 8 retries of 1..30 days each.
+        """
+
+    def __init__(
+        self,
+        *,
+        retry_schedule_days: _abc.Iterable[_builtins.int] | None = ...,
+        final_action: Global___DunningFinalAction.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["final_action", b"final_action", "retry_schedule_days", b"retry_schedule_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BillingSettings: _TypeAlias = BillingSettings  # noqa: Y015
+
+@_typing.final
+class GetBillingSettingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetBillingSettingsRequest: _TypeAlias = GetBillingSettingsRequest  # noqa: Y015
+
+@_typing.final
+class UpdateBillingSettingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETRY_SCHEDULE_DAYS_FIELD_NUMBER: _builtins.int
+    FINAL_ACTION_FIELD_NUMBER: _builtins.int
+    final_action: Global___DunningFinalAction.ValueType
+    """DUNNING_FINAL_ACTION_UNSPECIFIED keeps it."""
+    @_builtins.property
+    def retry_schedule_days(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Replaces the schedule; empty keeps it."""
+
+    def __init__(
+        self,
+        *,
+        retry_schedule_days: _abc.Iterable[_builtins.int] | None = ...,
+        final_action: Global___DunningFinalAction.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["final_action", b"final_action", "retry_schedule_days", b"retry_schedule_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateBillingSettingsRequest: _TypeAlias = UpdateBillingSettingsRequest  # noqa: Y015

@@ -124,6 +124,16 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.AdvanceTestClockRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.TestClock.FromString,
                 _registered_method=True)
+        self.GetBillingSettings = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/GetBillingSettings',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.GetBillingSettingsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
+                _registered_method=True)
+        self.UpdateBillingSettings = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdateBillingSettings',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
+                _registered_method=True)
 
 
 class SubscriptionServiceServicer:
@@ -248,6 +258,19 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBillingSettings(self, request, context):
+        """The merchant's dunning rules: the retry schedule and what happens after the last retry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateBillingSettings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SubscriptionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -340,6 +363,16 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.AdvanceTestClock,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.AdvanceTestClockRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.TestClock.SerializeToString,
+            ),
+            'GetBillingSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBillingSettings,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetBillingSettingsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.SerializeToString,
+            ),
+            'UpdateBillingSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateBillingSettings,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -828,6 +861,60 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/AdvanceTestClock',
             paycore_dot_v1_dot_subscription__pb2.AdvanceTestClockRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.TestClock.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBillingSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/GetBillingSettings',
+            paycore_dot_v1_dot_subscription__pb2.GetBillingSettingsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateBillingSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdateBillingSettings',
+            paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
             options,
             channel_credentials,
             insecure,

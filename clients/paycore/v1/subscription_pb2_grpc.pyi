@@ -65,6 +65,9 @@ class SubscriptionServiceStub:
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
     subscriptions as if that time had come. The clock is ADVANCING until they have, then READY.
     """
+    GetBillingSettings: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetBillingSettingsRequest, _subscription_pb2.BillingSettings]
+    """The merchant's dunning rules: the retry schedule and what happens after the last retry."""
+    UpdateBillingSettings: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateBillingSettingsRequest, _subscription_pb2.BillingSettings]
 
 @_typing.type_check_only
 class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
@@ -101,6 +104,9 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
     subscriptions as if that time had come. The clock is ADVANCING until they have, then READY.
     """
+    GetBillingSettings: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetBillingSettingsRequest, _subscription_pb2.BillingSettings]  # type: ignore[assignment]
+    """The merchant's dunning rules: the retry schedule and what happens after the last retry."""
+    UpdateBillingSettings: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateBillingSettingsRequest, _subscription_pb2.BillingSettings]  # type: ignore[assignment]
 
 class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -242,5 +248,20 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
         subscriptions as if that time had come. The clock is ADVANCING until they have, then READY.
         """
+
+    @_abc_1.abstractmethod
+    def GetBillingSettings(
+        self,
+        request: _subscription_pb2.GetBillingSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.BillingSettings, _abc.Awaitable[_subscription_pb2.BillingSettings]]:
+        """The merchant's dunning rules: the retry schedule and what happens after the last retry."""
+
+    @_abc_1.abstractmethod
+    def UpdateBillingSettings(
+        self,
+        request: _subscription_pb2.UpdateBillingSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.BillingSettings, _abc.Awaitable[_subscription_pb2.BillingSettings]]: ...
 
 def add_SubscriptionServiceServicer_to_server(servicer: SubscriptionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -555,8 +555,167 @@ test_clocks = Table(
     PrimaryKeyConstraint("merchant_id", "id", name="test_clocks_pkey"),
 )
 
+# Subscriptions and invoices (issue 7). Times the billing clock compares (periods, trials,
+# retries, next_action_at) are unix seconds (BigInteger) on the subscription's clock: a test
+# clock's frozen_time, or real time; claimed_until is real time.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    # trialing | active | past_due | unpaid | canceled | incomplete | incomplete_expired
+    Column("status", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    # Every item's price bills at this interval.
+    Column("interval", Text, nullable=False),
+    Column("interval_count", Integer, nullable=False),
+    Column("billing_cycle_anchor", BigInteger, nullable=False),
+    Column("current_period_start", BigInteger, nullable=False),
+    Column("current_period_end", BigInteger, nullable=False),
+    Column("trial_start", BigInteger),
+    Column("trial_end", BigInteger),
+    Column("cancel_at_period_end", Boolean, nullable=False),
+    Column("canceled_at", BigInteger),
+    Column("ended_at", BigInteger),
+    Column("default_payment_method_id", Text),
+    Column("latest_invoice_id", Text),
+    Column("test_clock_id", Text),
+    # Zero or negative: credit the next invoice takes (an earlier invoice's negative total).
+    Column("credit_balance", BigInteger, nullable=False),
+    # When the billing job next has something to do (renewal, retry, expiry, period-end
+    # cancel, a charge to settle); null when nothing is scheduled.
+    Column("next_action_at", BigInteger),
+    # A billing job run holds the subscription until then (real time); another run skips it.
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="subscriptions_pkey"),
+    Index("subscriptions_customer_idx", "merchant_id", "customer_id", "id"),
+    Index("subscriptions_clock_idx", "merchant_id", "test_clock_id"),
+    Index(
+        "subscriptions_due_idx",
+        "next_action_at",
+        postgresql_where=text("next_action_at IS NOT NULL"),
+    ),
+)
+
+subscription_items = Table(
+    "subscription_items",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("subscription_id", Text, nullable=False),
+    Column("price_id", Text, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="subscription_items_pkey"),
+    Index("subscription_items_subscription_idx", "merchant_id", "subscription_id"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("subscription_id", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    # draft | open | paid | uncollectible | void
+    Column("status", Text, nullable=False),
+    # subscription_create | subscription_cycle | subscription_update
+    Column("billing_reason", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("number", Text),
+    Column("subtotal", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("amount_due", BigInteger, nullable=False),
+    Column("amount_paid", BigInteger, nullable=False),
+    Column("payment_intent_id", Text),
+    Column("attempt_count", Integer, nullable=False),
+    # Scheduled (dunning) retries made so far; PayInvoice attempts are not counted.
+    Column("retry_count", Integer, nullable=False),
+    # Clock time of the latest attempt, and of the next automatic one (null: none).
+    Column("attempted_at", BigInteger),
+    Column("next_payment_attempt", BigInteger),
+    # True while the payment intent of the latest attempt is at the PSP.
+    Column("charging", Boolean, nullable=False),
+    Column("period_start", BigInteger, nullable=False),
+    Column("period_end", BigInteger, nullable=False),
+    Column("paid_at", BigInteger),
+    Column("test_clock_id", Text),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="invoices_pkey"),
+    Index("invoices_subscription_idx", "merchant_id", "subscription_id", "id"),
+    Index("invoices_customer_idx", "merchant_id", "customer_id", "id"),
+    # A renewal is billed once: one period invoice per subscription and period start.
+    Index(
+        "invoices_period_idx",
+        "merchant_id",
+        "subscription_id",
+        "period_start",
+        unique=True,
+        postgresql_where=text("billing_reason IN ('subscription_create', 'subscription_cycle')"),
+    ),
+    Index("invoices_number_idx", "merchant_id", "number", unique=True),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("subscription_id", Text, nullable=False),
+    # Null: a pending proration line, taken by the subscription's next invoice.
+    Column("invoice_id", Text),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price_id", Text),
+    Column("quantity", BigInteger, nullable=False),
+    Column("subscription_item_id", Text),
+    Column("proration", Boolean, nullable=False),
+    Column("period_start", BigInteger, nullable=False),
+    Column("period_end", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="invoice_lines_pkey"),
+    Index("invoice_lines_invoice_idx", "merchant_id", "invoice_id"),
+    Index(
+        "invoice_lines_pending_idx",
+        "merchant_id",
+        "subscription_id",
+        postgresql_where=text("invoice_id IS NULL"),
+    ),
+)
+
+# The per-merchant counter behind gapless invoice numbers: taken in the finalizing transaction.
+invoice_numbers = Table(
+    "invoice_numbers",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("prefix", Text, nullable=False),
+    Column("last_number", BigInteger, nullable=False),
+    PrimaryKeyConstraint("merchant_id", name="invoice_numbers_pkey"),
+)
+
+billing_settings = Table(
+    "billing_settings",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("retry_schedule_days", ARRAY(Integer), nullable=False),
+    # cancel | mark_unpaid
+    Column("final_action", Text, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", name="billing_settings_pkey"),
+)
+
 __all__ = [
     "api_keys",
+    "billing_settings",
     "customers",
     "events",
     "execution_attempts",
@@ -567,6 +726,9 @@ __all__ = [
     "fraud_policies",
     "fraud_reviews",
     "idempotency_keys",
+    "invoice_lines",
+    "invoice_numbers",
+    "invoices",
     "ledger_accounts",
     "ledger_entries",
     "ledger_transfers",
@@ -580,5 +742,7 @@ __all__ = [
     "products",
     "refunds",
     "seller_accounts",
+    "subscription_items",
+    "subscriptions",
     "test_clocks",
 ]

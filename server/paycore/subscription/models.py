@@ -110,3 +110,147 @@ class TestClock:
     status: TestClockStatus
     metadata: dict[str, str]
     created: int
+
+
+# --- subscriptions and invoices ------------------------------------------------------------
+
+
+class SubscriptionStatus(Enum):
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    UNPAID = "unpaid"
+    CANCELED = "canceled"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+
+    @property
+    def ended(self) -> bool:
+        return self in (SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED)
+
+
+class InvoiceStatus(Enum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    UNCOLLECTIBLE = "uncollectible"
+    VOID = "void"
+
+
+class BillingReason(Enum):
+    SUBSCRIPTION_CREATE = "subscription_create"
+    SUBSCRIPTION_CYCLE = "subscription_cycle"
+    SUBSCRIPTION_UPDATE = "subscription_update"
+
+
+class ProrationBehavior(Enum):
+    CREATE_PRORATIONS = "create_prorations"
+    NONE = "none"
+    ALWAYS_INVOICE = "always_invoice"
+
+
+class FinalAction(Enum):
+    CANCEL = "cancel"
+    MARK_UNPAID = "mark_unpaid"
+
+
+@dataclass(frozen=True)
+class BillingSettings:
+    """Dunning: days from each failed attempt to the next retry, then the final action."""
+
+    retry_schedule_days: tuple[int, ...] = (3, 5, 7)
+    final_action: FinalAction = FinalAction.CANCEL
+
+
+@dataclass(frozen=True)
+class SubscriptionItem:
+    id: str
+    subscription_id: str
+    price_id: str
+    quantity: int
+    created: int
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    merchant_id: str
+    customer_id: str
+    status: SubscriptionStatus
+    currency: str
+    recurring: Recurring
+    billing_cycle_anchor: int
+    current_period: Period
+    trial_start: int | None
+    trial_end: int | None
+    cancel_at_period_end: bool
+    canceled_at: int | None
+    ended_at: int | None
+    default_payment_method_id: str | None
+    latest_invoice_id: str | None
+    test_clock_id: str | None
+    credit_balance: int
+    next_action_at: int | None
+    created: int
+    metadata: dict[str, str]
+    items: tuple[SubscriptionItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """A subscription item as asked for: its price (checked) and quantity (1 or more)."""
+
+    price: Price
+    quantity: int
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    customer_id: str
+    items: tuple[tuple[str, int], ...]
+    """(price id, quantity) per item, as requested; the service checks the prices."""
+    trial_period_days: int
+    default_payment_method_id: str | None
+    test_clock_id: str | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    amount: int
+    currency: str
+    description: str
+    price_id: str | None
+    quantity: int
+    subscription_item_id: str | None
+    proration: bool
+    period: Period
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: str
+    merchant_id: str
+    subscription_id: str
+    customer_id: str
+    status: InvoiceStatus
+    billing_reason: BillingReason
+    currency: str
+    number: str
+    subtotal: int
+    total: int
+    amount_due: int
+    amount_paid: int
+    payment_intent_id: str | None
+    attempt_count: int
+    retry_count: int
+    attempted_at: int | None
+    next_payment_attempt: int | None
+    charging: bool
+    period: Period
+    paid_at: int | None
+    test_clock_id: str | None
+    created: int
+    metadata: dict[str, str]
+    lines: tuple[InvoiceLine, ...] = ()

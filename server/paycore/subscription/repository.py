@@ -21,7 +21,7 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -150,15 +150,27 @@ class TestClockRepository:
         ).one()
         return _test_clock(row)
 
-    async def get(self, merchant_id: str, clock_id: str) -> TestClock | None:
+    async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
+        query = select(test_clocks).where(
+            test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id
+        )
+        if lock:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else _test_clock(row)
+
+    async def set(
+        self, merchant_id: str, clock_id: str, status: TestClockStatus, frozen_time: int
+    ) -> TestClock:
         row = (
             await self._connection.execute(
-                select(test_clocks).where(
-                    test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id
-                )
+                update(test_clocks)
+                .where(test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id)
+                .values(status=status.value, frozen_time=datetime.fromtimestamp(frozen_time, UTC))
+                .returning(test_clocks)
             )
-        ).one_or_none()
-        return None if row is None else _test_clock(row)
+        ).one()
+        return _test_clock(row)
 
 
 def _product(row: Row[Any]) -> Product:

@@ -1,11 +1,11 @@
 """SubscriptionService over gRPC: request -> checks -> domain call -> response, nothing more.
 
-Built so far: the catalogue (products, prices) and test clocks (create, read). Subscriptions,
-invoices and AdvanceTestClock need billing, which comes next: until then they answer
-UNIMPLEMENTED (METHOD_NOT_IMPLEMENTED)."""
+The catalogue and test clocks call SubscriptionService; subscriptions, invoices, clock advances
+and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -17,19 +17,26 @@ from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Mutations
 from paycore.subscription.messages import (
+    FINAL_ACTIONS,
     INTERVALS,
     clock_message,
+    invoice_message,
     price_message,
     product_message,
+    subscription_message,
 )
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
+    InvoiceStatus,
     NewPrice,
     NewProduct,
+    NewSubscription,
     NewTestClock,
     Recurring,
+    SubscriptionStatus,
 )
 from paycore.subscription.service import SubscriptionService
+from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,25 +49,31 @@ CLOCK_NAME_LENGTH_MAX = 300
 # A clock's time stays far enough from datetime's year 9999 for years of periods after it.
 FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
 # The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
-NOT_BUILT = frozenset(
-    {
-        "CreateSubscription",
-        "GetSubscription",
-        "ListSubscriptions",
-        "UpdateSubscription",
-        "CancelSubscription",
-        "GetInvoice",
-        "ListInvoices",
-        "PayInvoice",
-        "VoidInvoice",
-        "AdvanceTestClock",
-    }
-)
+NOT_BUILT = frozenset({"UpdateSubscription", "CancelSubscription"})
+ITEMS_MAX = 20
+TRIAL_DAYS_MAX = 730
+# Keeps unit_amount * quantity far inside a bigint for any price.
+QUANTITY_MAX = 1_000_000
+RETRIES_MAX = 8
+RETRY_DAYS_MAX = 30
+SUBSCRIPTION_STATUSES: dict[int, SubscriptionStatus] = {
+    number: SubscriptionStatus(name.removeprefix("SUBSCRIPTION_STATUS_").lower())
+    for name, number in subscription_pb2.SubscriptionStatus.items()
+    if number
+}
+INVOICE_STATUSES: dict[int, InvoiceStatus] = {
+    number: InvoiceStatus(name.removeprefix("INVOICE_STATUS_").lower())
+    for name, number in subscription_pb2.InvoiceStatus.items()
+    if number
+}
 
 
 class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
-    def __init__(self, service: SubscriptionService, mutations: Mutations) -> None:
+    def __init__(
+        self, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
+    ) -> None:
         self._service = service
+        self._billing = billing
         self._mutations = mutations
 
     # --- products ----------------------------------------------------------------------------
@@ -187,16 +200,43 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
         return clock_message(await self._service.get_test_clock(merchant_id, clock_id))
 
-    # --- not built yet -----------------------------------------------------------------------
+    # --- subscriptions -----------------------------------------------------------------------
 
-    async def CreateSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("CreateSubscription")
+    async def CreateSubscription(
+        self, request: subscription_pb2.CreateSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        return await self._billing.create(merchant_id, request, new_subscription(request))
 
-    async def GetSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("GetSubscription")
+    async def GetSubscription(
+        self, request: subscription_pb2.GetSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        return subscription_message(await self._billing.get(merchant_id, subscription_id))
 
-    async def ListSubscriptions(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("ListSubscriptions")
+    async def ListSubscriptions(
+        self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
+    ) -> subscription_pb2.ListSubscriptionsResponse:
+        merchant_id = current_call().require_merchant()
+        status = None
+        if request.status != subscription_pb2.SUBSCRIPTION_STATUS_UNSPECIFIED:
+            status = SUBSCRIPTION_STATUSES[
+                validation.enum_value("status", request.status, SUBSCRIPTION_STATUSES)
+            ]
+        page = await self._billing.list(
+            merchant_id,
+            validation.list_limit(request.limit),
+            validation.object_id(
+                "starting_after", request.starting_after, Prefix.SUBSCRIPTION, required=False
+            ),
+            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
+            validation.object_id("price", request.price, Prefix.PRICE, required=False),
+            status,
+        )
+        return subscription_pb2.ListSubscriptionsResponse(
+            data=[subscription_message(found) for found in page.data], has_more=page.has_more
+        )
 
     async def UpdateSubscription(self, request: Message, context: Context) -> NoReturn:
         _not_implemented("UpdateSubscription")
@@ -204,20 +244,159 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CancelSubscription(self, request: Message, context: Context) -> NoReturn:
         _not_implemented("CancelSubscription")
 
-    async def GetInvoice(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("GetInvoice")
+    # --- invoices ----------------------------------------------------------------------------
 
-    async def ListInvoices(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("ListInvoices")
+    async def GetInvoice(
+        self, request: subscription_pb2.GetInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        return invoice_message(await self._billing.get_invoice(merchant_id, invoice_id))
 
-    async def PayInvoice(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("PayInvoice")
+    async def ListInvoices(
+        self, request: subscription_pb2.ListInvoicesRequest, context: Context
+    ) -> subscription_pb2.ListInvoicesResponse:
+        merchant_id = current_call().require_merchant()
+        status = None
+        if request.status != subscription_pb2.INVOICE_STATUS_UNSPECIFIED:
+            status = INVOICE_STATUSES[
+                validation.enum_value("status", request.status, INVOICE_STATUSES)
+            ]
+        page = await self._billing.list_invoices(
+            merchant_id,
+            validation.list_limit(request.limit),
+            validation.object_id(
+                "starting_after", request.starting_after, Prefix.INVOICE, required=False
+            ),
+            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
+            validation.object_id(
+                "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
+            ),
+            status,
+        )
+        return subscription_pb2.ListInvoicesResponse(
+            data=[invoice_message(found) for found in page.data], has_more=page.has_more
+        )
 
-    async def VoidInvoice(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("VoidInvoice")
+    async def PayInvoice(
+        self, request: subscription_pb2.PayInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        validation.object_id("id", request.id, Prefix.INVOICE)
+        validation.object_id(
+            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+        )
+        return await self._billing.pay_invoice(merchant_id, request)
 
-    async def AdvanceTestClock(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("AdvanceTestClock")
+    async def VoidInvoice(
+        self, request: subscription_pb2.VoidInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+
+        async def change(connection: AsyncConnection) -> subscription_pb2.Invoice:
+            voided = await self._billing.void_invoice(connection, merchant_id, invoice_id)
+            return invoice_message(voided)
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, subscription_pb2.Invoice, change
+        )
+
+    # --- test clocks (advance) and billing settings ------------------------------------------
+
+    async def AdvanceTestClock(
+        self, request: subscription_pb2.AdvanceTestClockRequest, context: Context
+    ) -> subscription_pb2.TestClock:
+        merchant_id = current_call().require_merchant()
+        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
+        to = frozen_time("frozen_time", request.frozen_time)
+
+        async def change(connection: AsyncConnection) -> subscription_pb2.TestClock:
+            return await self._billing.advance_clock(connection, merchant_id, clock_id, to)
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, subscription_pb2.TestClock, change
+        )
+
+    async def GetBillingSettings(
+        self, request: subscription_pb2.GetBillingSettingsRequest, context: Context
+    ) -> subscription_pb2.BillingSettings:
+        return await self._billing.get_settings(current_call().require_merchant())
+
+    async def UpdateBillingSettings(
+        self, request: subscription_pb2.UpdateBillingSettingsRequest, context: Context
+    ) -> subscription_pb2.BillingSettings:
+        merchant_id = current_call().require_merchant()
+        schedule = retry_schedule(request.retry_schedule_days)
+        final_action = None
+        if request.final_action != subscription_pb2.DUNNING_FINAL_ACTION_UNSPECIFIED:
+            final_action = FINAL_ACTIONS[
+                validation.enum_value("final_action", request.final_action, FINAL_ACTIONS)
+            ]
+
+        async def change(connection: AsyncConnection) -> subscription_pb2.BillingSettings:
+            return await self._billing.update_settings(
+                connection, merchant_id, schedule, final_action
+            )
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, subscription_pb2.BillingSettings, change
+        )
+
+
+def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> NewSubscription:
+    """The request's shape checked; the prices, customer and clock are checked by the domain."""
+    customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    if not request.items:
+        raise missing("items")
+    if len(request.items) > ITEMS_MAX:
+        raise invalid("items", f"at most {ITEMS_MAX} items")
+    items: list[tuple[str, int]] = []
+    for index, item in enumerate(request.items):
+        price = validation.object_id(f"items[{index}].price", item.price, Prefix.PRICE)
+        if any(price == seen for seen, _ in items):
+            raise invalid(f"items[{index}].price", "each item must have a different price")
+        items.append((price, item_quantity(f"items[{index}].quantity", item.quantity)))
+    if not 0 <= request.trial_period_days <= TRIAL_DAYS_MAX:
+        raise invalid("trial_period_days", f"must be 0 to {TRIAL_DAYS_MAX} days from now")
+    return NewSubscription(
+        customer_id=customer,
+        items=tuple(items),
+        trial_period_days=request.trial_period_days,
+        default_payment_method_id=validation.object_id(
+            "default_payment_method",
+            request.default_payment_method,
+            Prefix.PAYMENT_METHOD,
+            required=False,
+        )
+        or None,
+        test_clock_id=validation.object_id(
+            "test_clock", request.test_clock, Prefix.TEST_CLOCK, required=False
+        )
+        or None,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def item_quantity(param: str, quantity: int) -> int:
+    """0 means 1 (proto3 cannot tell it from absent); negative is refused."""
+    if quantity < 0:
+        raise invalid(param, "must be 1 or more")
+    if quantity > QUANTITY_MAX:
+        raise invalid(param, f"must be at most {QUANTITY_MAX}")
+    return quantity or 1
+
+
+def retry_schedule(days: Sequence[int]) -> tuple[int, ...] | None:
+    """None (keep the schedule) when empty; else 1..RETRIES_MAX retries of 1..30 days."""
+    if not days:
+        return None
+    if len(days) > RETRIES_MAX or any(not 1 <= day <= RETRY_DAYS_MAX for day in days):
+        raise invalid(
+            "retry_schedule_days",
+            f"at most {RETRIES_MAX} retries, each 1 to {RETRY_DAYS_MAX} days",
+        )
+    return tuple(days)
 
 
 def recurring(message: subscription_pb2.Recurring) -> Recurring:

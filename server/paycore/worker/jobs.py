@@ -9,6 +9,7 @@ from paycore.events.publishing import PUBLISH_BATCH_MAX, EventPublisher, publish
 from paycore.executor.service import RESUME_BATCH_MAX, Executor
 from paycore.ledger.service import EXPIRY_SWEEP_LIMIT, LedgerService
 from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
+from paycore.subscription.billing import BATCH_MAX, Billing
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -63,3 +64,17 @@ class ExecutorResume:
 
     async def run(self, engine: AsyncEngine) -> int:
         return await self.executor.resume_due(engine, self.batch_size)
+
+
+@dataclass(frozen=True)
+class SubscriptionBilling:
+    """Bills what is due on the subscriptions' clocks: renewals, retries, trial ends,
+    period-end cancels, incomplete expiries; then marks caught-up test clocks ready."""
+
+    billing: Billing
+    batch_size: int = BATCH_MAX
+    name: str = "subscription_billing"
+    interval_seconds: float = 1.0
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.billing.run(engine, self.batch_size)

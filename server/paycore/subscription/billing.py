@@ -1,0 +1,246 @@
+"""The billing clock: the `subscription_billing` job bills what is due on one shard.
+
+A run claims due subscriptions (next_action_at at or before their clock's now) with
+FOR UPDATE SKIP LOCKED and marks them claimed for a lease, so concurrent runs take disjoint
+ones; then it walks each through its due actions in order of due time, one short transaction
+per action: settle a charge in flight, expire an incomplete subscription, retry an invoice,
+cancel at period end, or renew. A renewal moves the period and creates the period's invoice in
+one transaction (unique per subscription and period start), so it happens once however many
+runs see it; its charge runs after that transaction commits. Last, test clocks that are
+advancing become ready once nothing on them is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from paycore.storage.schema import subscriptions, test_clocks
+from paycore.subscription import invoices, lifecycle
+from paycore.subscription.collection import Collection, after_payment
+from paycore.subscription.models import (
+    BillingReason,
+    Invoice,
+    InvoiceStatus,
+    Period,
+    Subscription,
+    SubscriptionStatus,
+    TestClockStatus,
+)
+from paycore.subscription.periods import next_boundary
+from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+BATCH_MAX = 50
+# Actions one run takes for one subscription before it moves on (a clock advanced by years
+# bills the rest in the next runs).
+STEPS_MAX = 40
+CLAIM_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one action left to do: settle this invoice's charge, go on, or stop."""
+
+    settle: str | None = None
+    more: bool = False
+
+
+DONE = _Step()
+AGAIN = _Step(more=True)
+
+
+class Billing:
+    def __init__(self, collection: Collection) -> None:
+        self._collection = collection
+
+    async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
+        done = 0
+        for merchant_id, subscription_id in await self._claim(engine, limit):
+            done += await self._advance(engine, merchant_id, subscription_id)
+        return done + await self._ready_clocks(engine)
+
+    async def _claim(self, engine: AsyncEngine, limit: int) -> list[tuple[str, str]]:
+        s, c = subscriptions, test_clocks
+        clock_now = func.coalesce(
+            func.floor(func.extract("epoch", c.c.frozen_time)),
+            func.floor(func.extract("epoch", func.now())),
+        )
+        query = (
+            select(s.c.merchant_id, s.c.id)
+            .select_from(
+                s.outerjoin(
+                    c, and_(c.c.merchant_id == s.c.merchant_id, c.c.id == s.c.test_clock_id)
+                )
+            )
+            .where(
+                s.c.next_action_at.is_not(None),
+                s.c.next_action_at <= clock_now,
+                or_(s.c.claimed_until.is_(None), s.c.claimed_until < func.now()),
+            )
+            .order_by(s.c.next_action_at)
+            .limit(limit)
+            .with_for_update(of=s, skip_locked=True)
+        )
+        async with engine.begin() as connection:
+            claimed = [(row.merchant_id, row.id) for row in (await connection.execute(query))]
+            for merchant_id, subscription_id in claimed:
+                await _set_claim(connection, merchant_id, subscription_id, CLAIM_SECONDS)
+        return claimed
+
+    async def _advance(self, engine: AsyncEngine, merchant_id: str, subscription_id: str) -> int:
+        steps = 0
+        try:
+            while steps < STEPS_MAX:
+                async with engine.begin() as connection:
+                    step = await self.step(connection, merchant_id, subscription_id)
+                steps += step.more or step.settle is not None
+                if step.settle is not None:
+                    if not await self._collection.settle(engine, merchant_id, step.settle):
+                        break  # the PSP has not answered: a later run settles it
+                elif not step.more:
+                    break
+        finally:
+            async with engine.begin() as connection:
+                await _set_claim(connection, merchant_id, subscription_id, None)
+        return steps
+
+    async def step(
+        self, connection: AsyncConnection, merchant_id: str, subscription_id: str
+    ) -> _Step:
+        """The subscription's earliest due action, in the caller's transaction."""
+        subscription = await SubscriptionRepository(connection).get(
+            merchant_id, subscription_id, lock=True
+        )
+        if subscription is None or subscription.status.ended:
+            return DONE
+        now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+        open_invoices = await InvoiceRepository(connection).of_subscription(
+            merchant_id, subscription_id, (InvoiceStatus.OPEN,)
+        )
+        for invoice in open_invoices:
+            if invoice.charging:
+                return _Step(settle=invoice.id)
+        due: list[tuple[int, int, Invoice | None]] = []
+        if subscription.status is SubscriptionStatus.INCOMPLETE:
+            due.append((subscription.created + lifecycle.INCOMPLETE_EXPIRY_SECONDS, 0, None))
+        elif subscription.status in lifecycle.RENEWING:
+            due.append((subscription.current_period.end, 1, None))
+        for invoice in open_invoices:
+            if invoice.next_payment_attempt is not None:
+                due.append((invoice.next_payment_attempt, 2, invoice))
+        if not due or min(due, key=_order)[0] > now:
+            await lifecycle.save(connection, subscription, subscription)  # reschedule
+            return DONE
+        at, kind, retried = min(due, key=_order)
+        if retried is not None:
+            return await self._retry(connection, subscription, retried, at)
+        if kind == 0:
+            await _expire(connection, subscription, open_invoices, at)
+            return DONE
+        if subscription.cancel_at_period_end:
+            ended = replace(subscription, status=SubscriptionStatus.CANCELED, ended_at=at)
+            await lifecycle.save(connection, subscription, ended)
+            return DONE
+        return await self._renew(connection, subscription, at)
+
+    async def _retry(
+        self, connection: AsyncConnection, subscription: Subscription, invoice: Invoice, at: int
+    ) -> _Step:
+        retrying = replace(invoice, next_payment_attempt=None)
+        started = await self._collection.start(
+            connection, subscription, retrying, at, scheduled=True
+        )
+        await _reschedule(connection, subscription)
+        return _Step(settle=started.id) if started.charging else AGAIN
+
+    async def _renew(
+        self, connection: AsyncConnection, subscription: Subscription, at: int
+    ) -> _Step:
+        """The next period begins at `at` (the current period's end): its invoice, and its
+        charge once this transaction commits. An unpaid subscription's renewals stay drafts
+        (not collected), as Stripe does."""
+        end = next_boundary(subscription.billing_cycle_anchor, subscription.recurring, at)
+        period = Period(at, end)
+        renewed = replace(subscription, current_period=period)
+        repository = InvoiceRepository(connection)
+        if await repository.for_period(subscription.merchant_id, subscription.id, at) is not None:
+            await lifecycle.save(connection, subscription, renewed)  # billed already
+            return AGAIN
+        lines = await invoices.period_lines(connection, renewed, period)
+        invoice, renewed = await invoices.create_invoice(
+            connection, renewed, BillingReason.SUBSCRIPTION_CYCLE, period, lines, at
+        )
+        if subscription.status is SubscriptionStatus.UNPAID:
+            await lifecycle.save(connection, subscription, renewed)
+            return AGAIN
+        invoice = await invoices.finalize(connection, invoice, at)
+        if invoice.status is InvoiceStatus.PAID:
+            renewed = await after_payment(connection, renewed)
+        saved = await lifecycle.save(connection, subscription, renewed)
+        if invoice.status is not InvoiceStatus.OPEN:
+            return AGAIN
+        started = await self._collection.start(connection, saved, invoice, at, scheduled=True)
+        await _reschedule(connection, saved)
+        return _Step(settle=started.id) if started.charging else AGAIN
+
+    async def _ready_clocks(self, engine: AsyncEngine) -> int:
+        """Advancing clocks with nothing left due on them become ready."""
+        c, s = test_clocks, subscriptions
+        pending = exists().where(
+            s.c.merchant_id == c.c.merchant_id,
+            s.c.test_clock_id == c.c.id,
+            s.c.next_action_at.is_not(None),
+            s.c.next_action_at <= func.floor(func.extract("epoch", c.c.frozen_time)),
+        )
+        async with engine.begin() as connection:
+            rows = await connection.execute(
+                update(c)
+                .where(
+                    c.c.id.in_(
+                        select(c.c.id)
+                        .where(c.c.status == TestClockStatus.ADVANCING.value, ~pending)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .values(status=TestClockStatus.READY.value)
+                .returning(c.c.id)
+            )
+            return len(rows.all())
+
+
+def _order(entry: tuple[int, int, Invoice | None]) -> tuple[int, int]:
+    """Earliest first; at one instant an expiry, then the period end, then retries."""
+    return entry[0], entry[1]
+
+
+async def _reschedule(connection: AsyncConnection, subscription_after: Subscription) -> None:
+    current = await SubscriptionRepository(connection).get(
+        subscription_after.merchant_id, subscription_after.id
+    )
+    assert current is not None
+    await lifecycle.save(connection, current, current)
+
+
+async def _expire(
+    connection: AsyncConnection,
+    subscription: Subscription,
+    open_invoices: list[Invoice],
+    at: int,
+) -> None:
+    """An incomplete subscription whose first invoice went unpaid for 23 hours."""
+    for invoice in open_invoices:
+        await invoices.void(connection, invoice)
+    expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
+    await lifecycle.save(connection, subscription, expired)
+
+
+async def _set_claim(
+    connection: AsyncConnection, merchant_id: str, subscription_id: str, seconds: int | None
+) -> None:
+    s = subscriptions
+    until = None if seconds is None else func.now() + text(f"interval '{seconds} seconds'")
+    await connection.execute(
+        update(s)
+        .where(s.c.merchant_id == merchant_id, s.c.id == subscription_id)
+        .values(claimed_until=until)
+    )

@@ -1,0 +1,141 @@
+"""Collecting an open invoice through a payment intent, in phases like every PSP call:
+
+  start (in the caller's transaction): the attempt is counted, the invoice marked `charging`
+        and an off-session payment intent recorded with its execution (the recovery point);
+  run   (no transaction): the execution steps at the PSP (paycore.payment.off_session);
+  settle (a short transaction): the intent's outcome is applied to the invoice and the
+        subscription: paid -> invoice paid, subscription active; failed -> dunning.
+
+The PSP key is "<invoice id>-<attempt>", so a crash anywhere, a resumed request or a second
+worker never make a second charge for one attempt: the executor resumes the same execution,
+and whoever settles first wins (the others find the invoice no longer charging)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from paycore.customer.repository import CustomerRepository
+from paycore.payment.models import IntentStatus
+from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
+from paycore.subscription import dunning, invoices, lifecycle
+from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
+from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+# Intent metadata: which invoice an intent collects and whether the attempt was a scheduled
+# one (it advances the dunning schedule) or asked for (PayInvoice, a new payment method).
+INVOICE_KEY = "invoice"
+ATTEMPT_KEY = "attempt"
+SCHEDULED = "scheduled"
+REQUESTED = "requested"
+
+
+class Collection:
+    def __init__(self, charges: OffSessionCharges) -> None:
+        self._charges = charges
+
+    async def start(
+        self,
+        connection: AsyncConnection,
+        subscription: Subscription,
+        invoice: Invoice,
+        at: int,
+        *,
+        scheduled: bool,
+        payment_method_id: str | None = None,
+    ) -> Invoice:
+        """Starts an attempt on the open invoice at clock time `at`. Without a payment method
+        to charge, the attempt fails at once (dunning goes on as for a decline)."""
+        method = payment_method_id or await self._payment_method(connection, subscription)
+        attempt = replace(
+            invoice,
+            attempt_count=invoice.attempt_count + 1,
+            retry_count=invoice.retry_count + (scheduled and invoice.attempt_count > 0),
+            attempted_at=at,
+        )
+        if method is None:
+            await invoices.save(connection, attempt)
+            await dunning.failed(connection, subscription, attempt, scheduled=scheduled)
+            return attempt
+        intent = await self._charges.record(
+            connection,
+            OffSessionCharge(
+                merchant_id=invoice.merchant_id,
+                customer_id=invoice.customer_id,
+                payment_method_id=method,
+                amount=invoice.amount_due,
+                currency=invoice.currency,
+                psp_key=f"{invoice.id}-{attempt.attempt_count}",
+                description=f"Invoice {invoice.number}",
+                metadata={
+                    INVOICE_KEY: invoice.id,
+                    ATTEMPT_KEY: SCHEDULED if scheduled else REQUESTED,
+                },
+            ),
+        )
+        charging = replace(attempt, charging=True, payment_intent_id=intent.id)
+        await invoices.save(connection, charging)
+        return charging
+
+    async def settle(self, engine: AsyncEngine, merchant_id: str, invoice_id: str) -> bool:
+        """Runs the invoice's charge if one is in flight and applies its outcome. False while
+        the outcome is not known yet (the PSP is slow or down: the executor retries, and the
+        billing job settles it later)."""
+        async with engine.connect() as reader:
+            invoice = await InvoiceRepository(reader).get(merchant_id, invoice_id)
+        if invoice is None or not invoice.charging or invoice.payment_intent_id is None:
+            return True
+        intent = await self._charges.run(merchant_id, invoice.payment_intent_id)
+        if intent is None or intent.status is IntentStatus.PROCESSING:
+            return False
+        async with engine.begin() as connection:
+            subscription = await SubscriptionRepository(connection).get(
+                merchant_id, invoice.subscription_id, lock=True
+            )
+            current = await InvoiceRepository(connection).get(merchant_id, invoice_id, lock=True)
+            assert subscription is not None and current is not None
+            if not current.charging or current.payment_intent_id != intent.id:
+                return True  # someone else settled it
+            scheduled = intent.metadata.get(ATTEMPT_KEY) == SCHEDULED
+            settled = replace(current, charging=False)
+            if intent.status is IntentStatus.SUCCEEDED:
+                await paid(connection, subscription, settled, settled.attempted_at or 0)
+            else:
+                await invoices.save(connection, settled, "invoice.payment_failed")
+                await dunning.failed(connection, subscription, settled, scheduled=scheduled)
+        return True
+
+    async def _payment_method(
+        self, connection: AsyncConnection, subscription: Subscription
+    ) -> str | None:
+        if subscription.default_payment_method_id:
+            return subscription.default_payment_method_id
+        customer = await CustomerRepository(connection).get(
+            subscription.merchant_id, subscription.customer_id
+        )
+        return None if customer is None else customer.default_payment_method
+
+
+async def paid(
+    connection: AsyncConnection, subscription: Subscription, invoice: Invoice, at: int
+) -> Subscription:
+    """The invoice is paid: the subscription is active again unless it has ended or another
+    invoice of it is still being dunned."""
+    await invoices.mark_paid(connection, invoice, at)
+    return await lifecycle.save(
+        connection, subscription, await after_payment(connection, subscription)
+    )
+
+
+async def after_payment(connection: AsyncConnection, subscription: Subscription) -> Subscription:
+    if subscription.status.ended:
+        return subscription
+    still_open = [
+        invoice
+        for invoice in await InvoiceRepository(connection).of_subscription(
+            subscription.merchant_id, subscription.id, (InvoiceStatus.OPEN,)
+        )
+        if invoice.next_payment_attempt is not None
+    ]
+    status = SubscriptionStatus.PAST_DUE if still_open else SubscriptionStatus.ACTIVE
+    return replace(subscription, status=status)

@@ -1,0 +1,173 @@
+"""CreateSubscription's first phase: checks, the subscription, its first invoice and (without
+a trial) the first charge's record, all in one transaction, so bad input creates nothing."""
+
+from __future__ import annotations
+
+from paycore.customer.repository import CustomerRepository, PaymentMethodRepository
+from paycore.errors import ApiError, Reason, invalid, missing, not_found
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.subscription import invoices, lifecycle
+from paycore.subscription.collection import Collection
+from paycore.subscription.models import (
+    BillingReason,
+    InvoiceLine,
+    NewSubscription,
+    Period,
+    Price,
+    Recurring,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+)
+from paycore.subscription.periods import SECONDS_PER_DAY, period_at
+from paycore.subscription.repository import ProductRepository, TestClockRepository
+from paycore.subscription.service import require_price
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def start_subscription(
+    connection: AsyncConnection, collection: Collection, merchant_id: str, new: NewSubscription
+) -> Subscription:
+    customer = await CustomerRepository(connection).get(merchant_id, new.customer_id)
+    if customer is None:
+        raise not_found("customer", new.customer_id, "customer")
+    if new.test_clock_id is not None:
+        clock = await TestClockRepository(connection).get(merchant_id, new.test_clock_id)
+        if clock is None:
+            raise not_found("test_clock", new.test_clock_id, "test_clock")
+    prices = await item_prices(connection, merchant_id, new.items)
+    if new.default_payment_method_id:
+        await require_attached(
+            connection,
+            merchant_id,
+            new.default_payment_method_id,
+            customer.id,
+            "default_payment_method",
+        )
+    elif customer.default_payment_method is None and new.trial_period_days == 0:
+        raise missing("default_payment_method")
+    now = await lifecycle.clock_now(connection, merchant_id, new.test_clock_id)
+    shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+    recurring = prices[0].recurring
+    assert recurring is not None
+    trial_end = now + new.trial_period_days * SECONDS_PER_DAY if new.trial_period_days else None
+    anchor = trial_end or now
+    period = Period(now, trial_end) if trial_end else period_at(anchor, recurring, now)
+    subscription_id = new_id(Prefix.SUBSCRIPTION, shard)
+    subscription = Subscription(
+        id=subscription_id,
+        merchant_id=merchant_id,
+        customer_id=customer.id,
+        status=SubscriptionStatus.TRIALING if trial_end else SubscriptionStatus.INCOMPLETE,
+        currency=prices[0].currency,
+        recurring=recurring,
+        billing_cycle_anchor=anchor,
+        current_period=period,
+        trial_start=now if trial_end else None,
+        trial_end=trial_end,
+        cancel_at_period_end=False,
+        canceled_at=None,
+        ended_at=None,
+        default_payment_method_id=new.default_payment_method_id,
+        latest_invoice_id=None,
+        test_clock_id=new.test_clock_id,
+        credit_balance=0,
+        next_action_at=None,
+        created=now,
+        metadata=new.metadata,
+        items=tuple(
+            SubscriptionItem(
+                id=new_id(Prefix.SUBSCRIPTION_ITEM, shard),
+                subscription_id=subscription_id,
+                price_id=price.id,
+                quantity=quantity,
+                created=now,
+                metadata={},
+            )
+            for price, (_, quantity) in zip(prices, new.items, strict=True)
+        ),
+    )
+    if trial_end:
+        lines = trial_lines(subscription, prices, period)
+    else:
+        lines = await invoices.period_lines(connection, subscription, period)
+    invoice, subscription = await invoices.create_invoice(
+        connection, subscription, BillingReason.SUBSCRIPTION_CREATE, period, lines, now
+    )
+    invoice = await invoices.finalize(connection, invoice, now)
+    saved = await lifecycle.save(connection, None, subscription)
+    if trial_end is None:
+        await collection.start(connection, saved, invoice, now, scheduled=True)
+        saved = await lifecycle.save(connection, saved, saved)  # a charge to settle: due now
+    return saved
+
+
+def trial_lines(
+    subscription: Subscription, prices: list[Price], period: Period
+) -> tuple[InvoiceLine, ...]:
+    """The trial's invoice, as Stripe makes one: a line per item, each for nothing."""
+    return tuple(
+        InvoiceLine(
+            amount=0,
+            currency=subscription.currency,
+            description=f"Trial period for {invoices.describe(price)}",
+            price_id=price.id,
+            quantity=item.quantity,
+            subscription_item_id=item.id,
+            proration=False,
+            period=period,
+        )
+        for item, price in zip(subscription.items, prices, strict=True)
+    )
+
+
+async def item_prices(
+    connection: AsyncConnection, merchant_id: str, items: tuple[tuple[str, int], ...]
+) -> list[Price]:
+    """Each item's price: the merchant's, recurring, active (and its product), all in the
+    first one's currency and at its interval."""
+    found: list[Price] = []
+    first_recurring: Recurring | None = None
+    for index, (price_id, _) in enumerate(items):
+        param = f"items[{index}].price"
+        price = await require_price(connection, merchant_id, price_id, param=param)
+        if price.recurring is None:
+            raise invalid(param, "must be a recurring price (this one is one-time)")
+        if not price.active:
+            raise invalid(param, f"the price {price.id} is inactive")
+        product = await ProductRepository(connection).get(merchant_id, price.product_id)
+        if product is None or not product.active:
+            raise ApiError(Reason.PRODUCT_INACTIVE, param=param, id=price.product_id)
+        if found and price.currency != found[0].currency:
+            raise ApiError(
+                Reason.CURRENCY_MISMATCH,
+                param=param,
+                currency=price.currency,
+                expected=found[0].currency,
+            )
+        if first_recurring is not None and price.recurring != first_recurring:
+            raise invalid(param, "every item must bill at the same interval as items[0]")
+        first_recurring = first_recurring or price.recurring
+        found.append(price)
+    return found
+
+
+async def require_attached(
+    connection: AsyncConnection,
+    merchant_id: str,
+    payment_method_id: str,
+    customer_id: str,
+    param: str,
+) -> None:
+    """NOT_FOUND naming `param` for an unknown payment method; PAYMENT_METHOD_NOT_ATTACHED
+    when it is not attached to the customer (or detached)."""
+    method = await PaymentMethodRepository(connection).get(merchant_id, payment_method_id)
+    if method is None:
+        raise not_found("payment_method", payment_method_id, param)
+    if method.customer_id != customer_id or method.detached:
+        raise ApiError(
+            Reason.PAYMENT_METHOD_NOT_ATTACHED,
+            param=param,
+            id=payment_method_id,
+            customer=customer_id,
+        )

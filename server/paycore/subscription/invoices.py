@@ -1,0 +1,171 @@
+"""Invoices: their lines for a period, their totals (with credit carried forward), and the
+moves draft -> open (finalized, numbered) -> paid | uncollectible | void, each with its event.
+
+Totals: subtotal = total = the sum of the lines; amount_due = max(total, 0). A negative total
+(more credit than charges) is paid at 0 and carries to the subscription's next invoice as a
+"Unused credit carried forward" line, so no credit is lost."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from paycore.events import record_event
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.subscription.messages import invoice_message
+from paycore.subscription.models import (
+    BillingReason,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Period,
+    Price,
+    Subscription,
+)
+from paycore.subscription.proration import item_amount
+from paycore.subscription.repository import PriceRepository
+from paycore.subscription.store import InvoiceRepository
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+CREDIT_CARRIED = "Unused credit carried forward"
+
+
+async def item_prices(connection: AsyncConnection, subscription: Subscription) -> dict[str, Price]:
+    prices = PriceRepository(connection)
+    found: dict[str, Price] = {}
+    for item in subscription.items:
+        price = await prices.get(subscription.merchant_id, item.price_id)
+        assert price is not None  # items only ever name the merchant's prices
+        found[price.id] = price
+    return found
+
+
+async def period_lines(
+    connection: AsyncConnection, subscription: Subscription, period: Period
+) -> tuple[InvoiceLine, ...]:
+    """One line per item for a whole period at its current price and quantity."""
+    prices = await item_prices(connection, subscription)
+    return tuple(
+        InvoiceLine(
+            amount=item_amount(prices[item.price_id].unit_amount, item.quantity),
+            currency=subscription.currency,
+            description=f"{item.quantity} x {describe(prices[item.price_id])}",
+            price_id=item.price_id,
+            quantity=item.quantity,
+            subscription_item_id=item.id,
+            proration=False,
+            period=period,
+        )
+        for item in subscription.items
+    )
+
+
+def describe(price: Price) -> str:
+    return price.nickname or price.id
+
+
+async def create_invoice(
+    connection: AsyncConnection,
+    subscription: Subscription,
+    reason: BillingReason,
+    period: Period,
+    lines: tuple[InvoiceLine, ...],
+    at: int,
+) -> tuple[Invoice, Subscription]:
+    """A draft invoice of `lines` plus the subscription's pending proration lines and carried
+    credit, which it takes (the subscription answered has neither left)."""
+    repository = InvoiceRepository(connection)
+    merchant_id = subscription.merchant_id
+    pending = await repository.pending_lines(merchant_id, subscription.id)
+    lines = lines + pending
+    if subscription.credit_balance < 0:
+        lines += (
+            InvoiceLine(
+                amount=subscription.credit_balance,
+                currency=subscription.currency,
+                description=CREDIT_CARRIED,
+                price_id=None,
+                quantity=1,
+                subscription_item_id=None,
+                proration=False,
+                period=period,
+            ),
+        )
+    total = sum(line.amount for line in lines)
+    invoice = Invoice(
+        id=new_id(Prefix.INVOICE, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+        merchant_id=merchant_id,
+        subscription_id=subscription.id,
+        customer_id=subscription.customer_id,
+        status=InvoiceStatus.DRAFT,
+        billing_reason=reason,
+        currency=subscription.currency,
+        number="",
+        subtotal=total,
+        total=total,
+        amount_due=max(total, 0),
+        amount_paid=0,
+        payment_intent_id=None,
+        attempt_count=0,
+        retry_count=0,
+        attempted_at=None,
+        next_payment_attempt=None,
+        charging=False,
+        period=period,
+        paid_at=None,
+        test_clock_id=subscription.test_clock_id,
+        created=at,
+        metadata={},
+        lines=lines,
+    )
+    await repository.drop_pending(merchant_id, subscription.id)
+    await repository.insert(invoice)
+    await _event(connection, invoice, "invoice.created")
+    return invoice, replace(
+        subscription, credit_balance=min(total, 0), latest_invoice_id=invoice.id
+    )
+
+
+async def finalize(connection: AsyncConnection, invoice: Invoice, at: int) -> Invoice:
+    """Draft -> open with the merchant's next number; an invoice with nothing due is paid at
+    once (no charge)."""
+    number = await InvoiceRepository(connection).next_number(invoice.merchant_id)
+    finalized = replace(invoice, status=InvoiceStatus.OPEN, number=number)
+    await save(connection, finalized, "invoice.finalized")
+    if finalized.amount_due == 0:
+        return await mark_paid(connection, finalized, at)
+    return finalized
+
+
+async def mark_paid(connection: AsyncConnection, invoice: Invoice, at: int) -> Invoice:
+    paid = replace(
+        invoice,
+        status=InvoiceStatus.PAID,
+        amount_paid=invoice.amount_due,
+        paid_at=at,
+        charging=False,
+        next_payment_attempt=None,
+    )
+    await save(connection, paid, "invoice.paid")
+    return paid
+
+
+async def mark_uncollectible(connection: AsyncConnection, invoice: Invoice) -> Invoice:
+    changed = replace(invoice, status=InvoiceStatus.UNCOLLECTIBLE, next_payment_attempt=None)
+    await save(connection, changed, "invoice.marked_uncollectible")
+    return changed
+
+
+async def void(connection: AsyncConnection, invoice: Invoice) -> Invoice:
+    changed = replace(invoice, status=InvoiceStatus.VOID, next_payment_attempt=None)
+    await save(connection, changed, "invoice.voided")
+    return changed
+
+
+async def save(connection: AsyncConnection, invoice: Invoice, event: str | None = None) -> None:
+    await InvoiceRepository(connection).save(invoice)
+    if event:
+        await _event(connection, invoice, event)
+
+
+async def _event(connection: AsyncConnection, invoice: Invoice, event: str) -> None:
+    await record_event(connection, invoice.merchant_id, event, invoice_message(invoice))

@@ -1,0 +1,80 @@
+"""What every change to a subscription shares: its clock's "now", when the billing job has
+to look at it next, and saving it with its event."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from paycore.events import record_event
+from paycore.subscription.messages import subscription_message
+from paycore.subscription.models import InvoiceStatus, Subscription, SubscriptionStatus
+from paycore.subscription.repository import TestClockRepository
+from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# Stripe: a first invoice not paid within 23 hours expires the incomplete subscription.
+INCOMPLETE_EXPIRY_SECONDS = 23 * 3600
+RENEWING = frozenset(
+    {
+        SubscriptionStatus.TRIALING,
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.PAST_DUE,
+        SubscriptionStatus.UNPAID,
+    }
+)
+
+
+async def clock_now(connection: AsyncConnection, merchant_id: str, clock_id: str | None) -> int:
+    """Unix seconds on the subscription's clock: a test clock's frozen_time, else real time."""
+    if clock_id is None:
+        return int(time.time())
+    clock = await TestClockRepository(connection).get(merchant_id, clock_id)
+    assert clock is not None  # a subscription's clock is never deleted
+    return clock.frozen_time
+
+
+async def next_action(connection: AsyncConnection, subscription: Subscription) -> int | None:
+    """When the billing job next has work for it (clock time), None for never: a charge to
+    settle (now), an incomplete expiry, the period end (renewal or cancel), a retry."""
+    if subscription.status.ended:
+        return None
+    due: list[int] = []
+    open_invoices = await InvoiceRepository(connection).of_subscription(
+        subscription.merchant_id, subscription.id, (InvoiceStatus.OPEN,)
+    )
+    for invoice in open_invoices:
+        if invoice.charging:
+            due.append(invoice.attempted_at or subscription.current_period.start)
+        elif invoice.next_payment_attempt is not None:
+            due.append(invoice.next_payment_attempt)
+    if subscription.status is SubscriptionStatus.INCOMPLETE:
+        due.append(subscription.created + INCOMPLETE_EXPIRY_SECONDS)
+    elif subscription.status in RENEWING:
+        due.append(subscription.current_period.end)
+    return min(due) if due else None
+
+
+async def save(
+    connection: AsyncConnection, before: Subscription | None, after: Subscription
+) -> Subscription:
+    """Writes `after` with its next_action_at, and the event: created (no `before`), deleted
+    (it has just ended) or updated (anything a caller sees changed)."""
+    scheduled = replace(after, next_action_at=await next_action(connection, after))
+    repository = SubscriptionRepository(connection)
+    message = subscription_message(scheduled)
+    if before is None:
+        await repository.insert(scheduled)
+        kind = "customer.subscription.created"
+    else:
+        await repository.save(scheduled)
+        if scheduled.items != before.items:
+            await repository.replace_items(scheduled)
+        if scheduled.status.ended and not before.status.ended:
+            kind = "customer.subscription.deleted"
+        elif message != subscription_message(before):
+            kind = "customer.subscription.updated"
+        else:
+            return scheduled
+    await record_event(connection, scheduled.merchant_id, kind, message)
+    return scheduled
