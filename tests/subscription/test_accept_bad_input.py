@@ -133,3 +133,35 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing
     assert await billing.event_count("customer.subscription.*") == 0
     assert await billing.event_count("invoice.*") == 0
     await billing.assert_books(0)
+
+
+async def test_a_clock_moves_only_forward_by_at_most_two_years_and_not_while_advancing(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(1000)
+    await billing.subscribe([(price, 1)])
+    for to in (START, START - 1, utc(2030, 7, 1)):  # not later; more than two years ahead
+        error = await failure(
+            billing.api.AdvanceTestClock(
+                S.AdvanceTestClockRequest(id=billing.clock_id, frozen_time=to)
+            ),
+            INVALID,
+        )
+        assert error.param == "frozen_time", (to, error)
+    assert (await billing.clock()).frozen_time == START
+
+    advancing = await billing.api.AdvanceTestClock(
+        S.AdvanceTestClockRequest(id=billing.clock_id, frozen_time=utc(2028, 7, 2))
+    )
+    assert advancing.status == S.TEST_CLOCK_STATUS_ADVANCING
+    busy = await failure(
+        billing.api.AdvanceTestClock(
+            S.AdvanceTestClockRequest(id=billing.clock_id, frozen_time=utc(2028, 8, 2))
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert busy.reason == "TEST_CLOCK_ADVANCING", busy
+    clock = await billing.settle()
+    assert (clock.frozen_time, clock.status) == (utc(2028, 7, 2), S.TEST_CLOCK_STATUS_READY)
+    assert len(await billing.invoices()) == 2
