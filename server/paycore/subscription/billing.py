@@ -13,9 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from paycore.storage.schema import subscriptions, test_clocks
-from paycore.subscription import invoices, lifecycle
-from paycore.subscription.collection import Collection, after_payment
+from paycore.storage.schema import (
+    customers,
+    invoices,
+    payment_intents,
+    subscriptions,
+    test_clocks,
+)
+from paycore.subscription import invoices as invoicing
+from paycore.subscription import lifecycle
+from paycore.subscription.collection import DUNNED, Collection, after_payment
 from paycore.subscription.models import (
     BillingReason,
     Invoice,
@@ -27,7 +34,7 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.periods import next_boundary
 from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 BATCH_MAX = 50
@@ -73,8 +80,10 @@ class Billing:
                 )
             )
             .where(
-                s.c.next_action_at.is_not(None),
-                s.c.next_action_at <= clock_now,
+                or_(
+                    and_(s.c.next_action_at.is_not(None), s.c.next_action_at <= clock_now),
+                    _new_payment_method(),
+                ),
                 or_(s.c.claimed_until.is_(None), s.c.claimed_until < func.now()),
             )
             .order_by(s.c.next_action_at)
@@ -120,6 +129,10 @@ class Billing:
         for invoice in open_invoices:
             if invoice.charging:
                 return _Step(settle=invoice.id)
+        retried = await self._collection.retry_on_new_method(connection, subscription, now)
+        if retried is not None:
+            await _reschedule(connection, subscription)
+            return _Step(settle=retried.id) if retried.charging else AGAIN
         due: list[tuple[int, int, Invoice | None]] = []
         if subscription.status is SubscriptionStatus.INCOMPLETE:
             due.append((subscription.created + lifecycle.INCOMPLETE_EXPIRY_SECONDS, 0, None))
@@ -131,9 +144,9 @@ class Billing:
         if not due or min(due, key=_order)[0] > now:
             await lifecycle.save(connection, subscription, subscription)  # reschedule
             return DONE
-        at, kind, retried = min(due, key=_order)
-        if retried is not None:
-            return await self._retry(connection, subscription, retried, at)
+        at, kind, due_invoice = min(due, key=_order)
+        if due_invoice is not None:
+            return await self._retry(connection, subscription, due_invoice, at)
         if kind == 0:
             await _expire(connection, subscription, open_invoices, at)
             return DONE
@@ -166,14 +179,14 @@ class Billing:
         if await repository.for_period(subscription.merchant_id, subscription.id, at) is not None:
             await lifecycle.save(connection, subscription, renewed)  # billed already
             return AGAIN
-        lines = await invoices.period_lines(connection, renewed, period)
-        invoice, renewed = await invoices.create_invoice(
+        lines = await invoicing.period_lines(connection, renewed, period)
+        invoice, renewed = await invoicing.create_invoice(
             connection, renewed, BillingReason.SUBSCRIPTION_CYCLE, period, lines, at
         )
         if subscription.status is SubscriptionStatus.UNPAID:
             await lifecycle.save(connection, subscription, renewed)
             return AGAIN
-        invoice = await invoices.finalize(connection, invoice, at)
+        invoice = await invoicing.finalize(connection, invoice, at)
         if invoice.status is InvoiceStatus.PAID:
             renewed = await after_payment(connection, renewed)
         saved = await lifecycle.save(connection, subscription, renewed)
@@ -208,6 +221,32 @@ class Billing:
             return len(rows.all())
 
 
+def _new_payment_method() -> ColumnElement[bool]:
+    """A dunned subscription whose open invoice was last tried with a payment method other
+    than the one it would now charge (its own default, else its customer's)."""
+    s, i, pi, cu = subscriptions, invoices, payment_intents, customers
+    method = func.coalesce(
+        s.c.default_payment_method_id,
+        select(cu.c.default_payment_method_id)
+        .where(cu.c.merchant_id == s.c.merchant_id, cu.c.id == s.c.customer_id)
+        .correlate(s)
+        .scalar_subquery(),
+    )
+    return and_(
+        s.c.status.in_([status.value for status in DUNNED]),
+        exists().where(
+            i.c.merchant_id == s.c.merchant_id,
+            i.c.subscription_id == s.c.id,
+            i.c.status == InvoiceStatus.OPEN.value,
+            i.c.charging.is_(False),
+            pi.c.merchant_id == i.c.merchant_id,
+            pi.c.id == i.c.payment_intent_id,
+            pi.c.payment_method_id.is_distinct_from(method),
+            method.is_not(None),
+        ),
+    )
+
+
 def _order(entry: tuple[int, int, Invoice | None]) -> tuple[int, int]:
     """Earliest first; at one instant an expiry, then the period end, then retries."""
     return entry[0], entry[1]
@@ -229,7 +268,7 @@ async def _expire(
 ) -> None:
     """An incomplete subscription whose first invoice went unpaid for 23 hours."""
     for invoice in open_invoices:
-        await invoices.void(connection, invoice)
+        await invoicing.void(connection, invoice)
     expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
     await lifecycle.save(connection, subscription, expired)
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 from paycore.customer.repository import CustomerRepository
 from paycore.payment.models import IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
+from paycore.payment.repository import PayInRepository
 from paycore.subscription import dunning, invoices, lifecycle
 from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
@@ -28,6 +29,7 @@ INVOICE_KEY = "invoice"
 ATTEMPT_KEY = "attempt"
 SCHEDULED = "scheduled"
 REQUESTED = "requested"
+DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 
 
 class Collection:
@@ -104,6 +106,28 @@ class Collection:
                 await invoices.save(connection, settled, "invoice.payment_failed")
                 await dunning.failed(connection, subscription, settled, scheduled=scheduled)
         return True
+
+    async def retry_on_new_method(
+        self, connection: AsyncConnection, subscription: Subscription, at: int
+    ) -> Invoice | None:
+        """A dunned subscription whose payment method changed since its open invoice's last
+        attempt (UpdateSubscription, or the customer's invoice_settings default): that invoice
+        is retried at once (an attempt asked for, so the schedule stays as it was)."""
+        if subscription.status not in DUNNED:
+            return None
+        method = await self._payment_method(connection, subscription)
+        if method is None:
+            return None
+        repository = PayInRepository(connection)
+        for invoice in await InvoiceRepository(connection).of_subscription(
+            subscription.merchant_id, subscription.id, (InvoiceStatus.OPEN,)
+        ):
+            if invoice.charging or invoice.payment_intent_id is None:
+                continue
+            last = await repository.intent(subscription.merchant_id, invoice.payment_intent_id)
+            if last is not None and last.payment_method_id != method:
+                return await self.start(connection, subscription, invoice, at, scheduled=False)
+        return None
 
     async def _payment_method(
         self, connection: AsyncConnection, subscription: Subscription
