@@ -71,8 +71,9 @@ async def _past_due(
 async def test_retries_follow_the_default_schedule_then_the_subscription_is_canceled(
     payin: PayIn, shop: Shop, psp: PspSimulator
 ) -> None:
+    # The card is the customer's invoice default (the other tests: the subscription's own).
     billing, subscription, renewal = await _past_due(
-        payin, shop, psp, cards.CARD_INSUFFICIENT_FUNDS
+        payin, shop, psp, cards.CARD_INSUFFICIENT_FUNDS, on_customer=True
     )
     # First failure on day 0; retries 3, 5 and 7 days after the previous failure.
     assert renewal.next_payment_attempt == END + 3 * DAY
