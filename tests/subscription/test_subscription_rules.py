@@ -4,6 +4,7 @@ at once (each period billed and charged once)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -26,7 +27,7 @@ async def test_bad_input_is_refused_naming_the_field_and_creates_nothing(
     euro = (await new_price(shop.client, product.id, 900, "eur", recurring=MONTHLY)).id
     one_off = (await new_price(shop.client, product.id, 900)).id
     unknown = "price_" + "0" * 22
-    cases = [
+    cases: list[tuple[dict[str, Any], grpc.StatusCode, str, str]] = [
         ({"items": [Item(price=unknown)]}, grpc.StatusCode.NOT_FOUND, "items[0].price", ""),
         (
             {"items": [Item(price=billed.price), Item(price=euro)]},
@@ -56,7 +57,7 @@ async def test_bad_input_is_refused_naming_the_field_and_creates_nothing(
         for name, value in fields.items():
             if name == "items":
                 del request.items[:]
-                request.items.extend(value)  # type: ignore[arg-type]
+                request.items.extend(value)
             else:
                 setattr(request, name, value)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
