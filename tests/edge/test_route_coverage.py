@@ -31,7 +31,7 @@ _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
 _BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
 _SETTINGS = "test_subscriptions::test_billing_settings_over_http"
-_CHANGES = "test_subscriptions::test_subscription_changes_answer_501_until_built"
+_CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {

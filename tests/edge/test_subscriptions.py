@@ -160,14 +160,48 @@ async def test_billing_settings_over_http(http: ClientSession, settings_admin_to
     assert (too_long.status, too_long.error["param"]) == (400, "retry_schedule_days")
 
 
-async def test_subscription_changes_answer_501_until_built(
+async def test_subscription_update_and_cancel_over_http(
     http: ClientSession, settings_admin_token: str
 ) -> None:
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
-    subscription = "sub_" + "1" * 22
-    for method, path in [
-        ("POST", f"/v1/subscriptions/{subscription}"),
-        ("POST", f"/v1/subscriptions/{subscription}/cancel"),
-    ]:
-        answer = await call(http, method, path, key=key)
-        assert (answer.status, answer.error["code"]) == (501, "method_not_implemented"), path
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    recurring = "&recurring[interval]=month&recurring[interval_count]=1"
+    price = (
+        await call(
+            http,
+            "POST",
+            "/v1/prices",
+            key=key,
+            form=f"product={product['id']}&unit_amount=1500&currency=usd{recurring}",
+        )
+    ).body
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    subscription = (
+        await call(
+            http,
+            "POST",
+            "/v1/subscriptions",
+            key=key,
+            form=f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=3",
+        )
+    ).body
+    item = subscription["items"][0]["id"]
+    updated = await call(
+        http,
+        "POST",
+        f"/v1/subscriptions/{subscription['id']}",
+        key=key,
+        form=f"items[0][id]={item}&items[0][quantity]=3&metadata[plan]=team",
+    )
+    assert updated.status == 200, updated.body
+    assert updated.body["items"][0]["quantity"] == "3"
+    assert updated.body["metadata"] == {"plan": "team"}
+    canceled = await call(
+        http, "POST", f"/v1/subscriptions/{subscription['id']}/cancel", key=key, form=""
+    )
+    assert canceled.status == 200, canceled.body
+    assert canceled.body["status"] == "canceled"
+    again = await call(
+        http, "POST", f"/v1/subscriptions/{subscription['id']}/cancel", key=key, form=""
+    )
+    assert (again.status, again.error["code"]) == (400, "subscription_ended")

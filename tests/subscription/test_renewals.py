@@ -40,7 +40,7 @@ async def test_the_first_invoice_is_paid_at_creation_through_a_payment_intent(
         payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
     )
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
-    assert (intent.amount, intent.customer) == (1500, billed.customer)
+    assert (intent.amount, intent.customer, intent.invoice) == (1500, billed.customer, invoice.id)
     assert (await shop.balance())[1] == {"usd": 1500 - fee(1500)}
     await shop.assert_books_balance()
 

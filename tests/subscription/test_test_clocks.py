@@ -4,11 +4,10 @@ AdvanceTestClock and the rest of billing answer UNIMPLEMENTED until billing is b
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import grpc
 from paycore.client import Paycore, connect, idempotency_key
-from paycore.subscription.servicer import FROZEN_TIME_MAX, NOT_BUILT
+from paycore.subscription.servicer import FROZEN_TIME_MAX
 from paycore.v1 import account_pb2, subscription_pb2
 
 from tests.customer.support import failure
@@ -98,16 +97,3 @@ async def test_a_live_merchant_gets_no_test_clock(admin: Paycore, target: str) -
             grpc.StatusCode.FAILED_PRECONDITION,
         )
     assert error.reason == "TEST_CLOCK_LIVEMODE"
-
-
-async def test_methods_that_need_billing_answer_unimplemented(merchant: MerchantFixture) -> None:
-    stub: Any = merchant.client.subscriptions
-    requests = {
-        "UpdateSubscription": subscription_pb2.UpdateSubscriptionRequest(id="sub_x"),
-        "CancelSubscription": subscription_pb2.CancelSubscriptionRequest(id="sub_x"),
-    }
-    assert set(requests) == NOT_BUILT
-    for method, request in requests.items():
-        error = await failure(getattr(stub, method)(request), grpc.StatusCode.UNIMPLEMENTED)
-        assert error.reason == "METHOD_NOT_IMPLEMENTED", method
-        assert f"SubscriptionService.{method}" in error.message

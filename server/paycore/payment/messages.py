@@ -39,6 +39,7 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
         canceled_at=intent.canceled_at or 0,
         created=intent.created,
         metadata=intent.metadata,
+        invoice=intent.invoice_id or "",
     )
     if intent.cancellation_reason:
         message.cancellation_reason = enum_number(

@@ -105,6 +105,8 @@ class NewIntent:
     application_fee_amount: int = 0
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    # The subscription invoice it pays (paycore.payment.off_session).
+    invoice_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class Intent:
     cancellation_reason: str | None
     metadata: dict[str, str]
     created: int
+    invoice_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ caller's transaction (the intent in `processing`, its execution enqueued: the re
 `run` steps the execution outside any transaction; the executor's completion then applies the
 answer to the intent and the ledger exactly as for any pay-in intent. The caller names the
 PSP idempotency key, so one attempt is one charge however often it is retried or resumed.
-No fraud check: the customer is not present, and the card was checked when it was saved."""
+No fraud check: the customer is not present, and the card was checked when it was saved.
+Refunds of such intents (a subscription canceled with proration) reserve and run like
+CreateRefund's (paycore.payment.refunds)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,15 @@ from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
-from paycore.payment.messages import intent_message
-from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
+from paycore.payment.messages import intent_message, refund_message
+from paycore.payment.models import (
+    CaptureMethod,
+    Intent,
+    IntentStatus,
+    NewIntent,
+    Refund,
+    RefundStatus,
+)
 from paycore.payment.repository import PayInRepository
 from paycore.storage import Shards
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,6 +44,7 @@ class OffSessionCharge:
     psp_key: str
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    invoice_id: str | None = None
 
 
 class OffSessionCharges:
@@ -58,6 +68,7 @@ class OffSessionCharges:
                 payment_method_id=charge.payment_method_id,
                 description=charge.description,
                 metadata=charge.metadata,
+                invoice_id=charge.invoice_id,
             ),
             IntentStatus.PROCESSING,
         )
@@ -88,6 +99,69 @@ class OffSessionCharges:
             await self._executor.run(merchant_id, intent.execution_id)
             intent = await self.intent(merchant_id, intent_id)
         return intent
+
+    async def record_refund(
+        self, connection: AsyncConnection, merchant_id: str, intent_id: str, amount: int
+    ) -> Refund | None:
+        """Refunds up to `amount` of a succeeded intent (capped at what remains refundable),
+        reserved as CreateRefund reserves it (paycore.payment.refunds); None when nothing
+        remains. The caller runs it after commit (run_refund)."""
+        repository = PayInRepository(connection)
+        intent = await repository.intent(merchant_id, intent_id, lock=True)
+        if intent is None or intent.status is not IntentStatus.SUCCEEDED:
+            return None
+        wanted = min(amount, intent.amount_received - intent.amount_refunded)
+        if wanted <= 0:
+            return None
+        await repository.update_intent(intent, amount_refunded=intent.amount_refunded + wanted)
+        refund_id = new_id(Prefix.REFUND, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        execution_id = await self._executor.enqueue(
+            connection,
+            NewExecution(
+                merchant_id=merchant_id,
+                operation=Operation.REFUND,
+                amount=wanted,
+                currency=intent.currency,
+                psp_key="",
+                payment_intent_id=intent.id,
+                refund_id=refund_id,
+                psp_charge=intent.psp_charge,
+            ),
+        )
+        await repository.insert_refund(
+            Refund(
+                id=refund_id,
+                merchant_id=merchant_id,
+                payment_intent_id=intent.id,
+                payment_order_id=None,
+                amount=wanted,
+                currency=intent.currency,
+                reason="requested_by_customer",
+                status=RefundStatus.PENDING,
+                failure_reason="",
+                execution_id=execution_id,
+                metadata={},
+                created=0,
+            )
+        )
+        stored = await repository.refund(merchant_id, refund_id)
+        assert stored is not None
+        await record_event(connection, merchant_id, events.REFUND_CREATED, refund_message(stored))
+        return stored
+
+    async def run_refunds(self, merchant_id: str, intent_id: str) -> None:
+        """Steps the intent's pending refunds (outside any transaction)."""
+        async with self._shards.read(merchant_id) as connection:
+            pending = [
+                refund
+                for refund in await PayInRepository(connection).refunds(
+                    merchant_id, 100, "", intent_id, ""
+                )
+                if refund.status is RefundStatus.PENDING and refund.execution_id
+            ]
+        for refund in pending:
+            assert refund.execution_id is not None
+            await self._executor.run(merchant_id, refund.execution_id)
 
     async def intent(self, merchant_id: str, intent_id: str) -> Intent | None:
         async with self._shards.read(merchant_id) as connection:

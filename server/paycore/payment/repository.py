@@ -50,6 +50,7 @@ class PayInRepository:
                     application_fee_amount=new.application_fee_amount,
                     description=new.description,
                     metadata=new.metadata,
+                    invoice_id=new.invoice_id,
                 )
                 .returning(payment_intents)
             )
@@ -288,6 +289,7 @@ def _intent(row: Row[Any]) -> Intent:
         cancellation_reason=row.cancellation_reason,
         metadata=dict(row.metadata),
         created=_unix(row),
+        invoice_id=row.invoice_id,
     )
 
 

@@ -212,6 +212,8 @@ payment_intents = Table(
     Column("cancellation_reason", Text),
     Column("metadata", JSONB, nullable=False),
     _created_at(),
+    # The subscription invoice it pays (migration 0008).
+    Column("invoice_id", Text),
     PrimaryKeyConstraint("merchant_id", "id", name="payment_intents_pkey"),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )

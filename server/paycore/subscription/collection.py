@@ -34,7 +34,7 @@ DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 
 class Collection:
     def __init__(self, charges: OffSessionCharges) -> None:
-        self._charges = charges
+        self.charges = charges
 
     async def start(
         self,
@@ -59,7 +59,7 @@ class Collection:
             await invoices.save(connection, attempt)
             await dunning.failed(connection, subscription, attempt, scheduled=scheduled)
             return attempt
-        intent = await self._charges.record(
+        intent = await self.charges.record(
             connection,
             OffSessionCharge(
                 merchant_id=invoice.merchant_id,
@@ -69,6 +69,7 @@ class Collection:
                 currency=invoice.currency,
                 psp_key=f"{invoice.id}-{attempt.attempt_count}",
                 description=f"Invoice {invoice.number}",
+                invoice_id=invoice.id,
                 metadata={
                     INVOICE_KEY: invoice.id,
                     ATTEMPT_KEY: SCHEDULED if scheduled else REQUESTED,
@@ -87,7 +88,7 @@ class Collection:
             invoice = await InvoiceRepository(reader).get(merchant_id, invoice_id)
         if invoice is None or not invoice.charging or invoice.payment_intent_id is None:
             return True
-        intent = await self._charges.run(merchant_id, invoice.payment_intent_id)
+        intent = await self.charges.run(merchant_id, invoice.payment_intent_id)
         if intent is None or intent.status is IntentStatus.PROCESSING:
             return False
         async with engine.begin() as connection:

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
-from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
-from paycore.errors import ApiError, Reason, invalid, missing
+from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Mutations
+from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.messages import (
     FINAL_ACTIONS,
     INTERVALS,
@@ -32,6 +32,7 @@ from paycore.subscription.models import (
     NewProduct,
     NewSubscription,
     NewTestClock,
+    ProrationBehavior,
     Recurring,
     SubscriptionStatus,
 )
@@ -49,7 +50,12 @@ CLOCK_NAME_LENGTH_MAX = 300
 # A clock's time stays far enough from datetime's year 9999 for years of periods after it.
 FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
 # The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
-NOT_BUILT = frozenset({"UpdateSubscription", "CancelSubscription"})
+PRORATIONS: dict[int, ProrationBehavior] = {
+    subscription_pb2.PRORATION_BEHAVIOR_UNSPECIFIED: ProrationBehavior.CREATE_PRORATIONS,
+    subscription_pb2.PRORATION_BEHAVIOR_CREATE_PRORATIONS: ProrationBehavior.CREATE_PRORATIONS,
+    subscription_pb2.PRORATION_BEHAVIOR_NONE: ProrationBehavior.NONE,
+    subscription_pb2.PRORATION_BEHAVIOR_ALWAYS_INVOICE: ProrationBehavior.ALWAYS_INVOICE,
+}
 ITEMS_MAX = 20
 TRIAL_DAYS_MAX = 730
 # Keeps unit_amount * quantity far inside a bigint for any price.
@@ -238,11 +244,21 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             data=[subscription_message(found) for found in page.data], has_more=page.has_more
         )
 
-    async def UpdateSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("UpdateSubscription")
+    async def UpdateSubscription(
+        self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        return await self._billing.update(merchant_id, request, subscription_changes(request))
 
-    async def CancelSubscription(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("CancelSubscription")
+    async def CancelSubscription(
+        self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        if request.prorate and request.at_period_end:
+            raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
+        return await self._billing.cancel(merchant_id, request)
 
     # --- invoices ----------------------------------------------------------------------------
 
@@ -378,6 +394,52 @@ def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> New
     )
 
 
+def subscription_changes(
+    request: subscription_pb2.UpdateSubscriptionRequest,
+) -> SubscriptionChanges:
+    items = []
+    for index, item in enumerate(request.items):
+        param = f"items[{index}]"
+        item_id = validation.object_id(
+            f"{param}.id", item.id, Prefix.SUBSCRIPTION_ITEM, required=item.deleted
+        )
+        quantity = None
+        if item.HasField("quantity"):
+            if item.quantity < 1:
+                raise invalid(f"{param}.quantity", "must be 1 or more")
+            quantity = item_quantity(f"{param}.quantity", item.quantity)
+        items.append(
+            ItemChange(
+                item_id=item_id or None,
+                price_id=validation.object_id(
+                    f"{param}.price", item.price, Prefix.PRICE, required=False
+                )
+                or None,
+                quantity=quantity,
+                deleted=item.deleted,
+            )
+        )
+    method = None
+    if request.HasField("default_payment_method"):
+        method = validation.object_id(
+            "default_payment_method",
+            request.default_payment_method,
+            Prefix.PAYMENT_METHOD,
+            required=False,
+        )
+    cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
+    behavior = PRORATIONS[
+        validation.enum_value("proration_behavior", request.proration_behavior, PRORATIONS)
+    ]
+    return SubscriptionChanges(
+        items=tuple(items),
+        proration=behavior,
+        cancel_at_period_end=cancel,
+        default_payment_method_id=method,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
 def item_quantity(param: str, quantity: int) -> int:
     """0 means 1 (proto3 cannot tell it from absent); negative is refused."""
     if quantity < 0:
@@ -419,7 +481,3 @@ def frozen_time(param: str, value: int) -> int:
     if not 0 < value <= FROZEN_TIME_MAX:
         raise invalid(param, f"must be unix seconds between 1 and {FROZEN_TIME_MAX}")
     return value
-
-
-def _not_implemented(method: str) -> NoReturn:
-    raise ApiError(Reason.METHOD_NOT_IMPLEMENTED, method=f"SubscriptionService.{method}")

@@ -11,7 +11,9 @@ from paycore.account.models import Page
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.runtime.mutations import Change, Completion, Mutations
 from paycore.storage import Shards
+from paycore.subscription import changes as changes_module
 from paycore.subscription import invoices, lifecycle
+from paycore.subscription.changes import SubscriptionChanges
 from paycore.subscription.collection import Collection, after_payment
 from paycore.subscription.creation import require_attached, start_subscription
 from paycore.subscription.messages import (
@@ -67,6 +69,53 @@ class Subscriptions:
             return subscription_message(created)
 
         return await self.phased(merchant_id, request, record, self.settled(merchant_id))
+
+    async def update(
+        self,
+        merchant_id: str,
+        request: subscription_pb2.UpdateSubscriptionRequest,
+        changes: SubscriptionChanges,
+    ) -> subscription_pb2.Subscription:
+        async def record(connection: AsyncConnection) -> subscription_pb2.Subscription:
+            updated = await changes_module.update(
+                connection, self.collection, merchant_id, request.id, changes
+            )
+            return subscription_message(updated)
+
+        return await self.phased(merchant_id, request, record, self.settled(merchant_id))
+
+    async def cancel(
+        self, merchant_id: str, request: subscription_pb2.CancelSubscriptionRequest
+    ) -> subscription_pb2.Subscription:
+        charges = self.collection.charges
+
+        async def record(connection: AsyncConnection) -> subscription_pb2.Subscription:
+            canceled = await changes_module.cancel(
+                connection,
+                charges,
+                merchant_id,
+                request.id,
+                request.at_period_end,
+                request.prorate,
+            )
+            return subscription_message(canceled)
+
+        async def complete(
+            recorded: subscription_pb2.Subscription,
+        ) -> subscription_pb2.Subscription:
+            """Runs the prorated refund, if any, on the paid invoice's intent."""
+            if request.prorate:
+                async with self._shards.read(merchant_id) as connection:
+                    repository = InvoiceRepository(connection)
+                    paid = await repository.for_period(
+                        merchant_id, recorded.id, recorded.current_period_start
+                    )
+                    invoice = None if paid is None else await repository.get(merchant_id, paid)
+                if invoice is not None and invoice.payment_intent_id:
+                    await charges.run_refunds(merchant_id, invoice.payment_intent_id)
+            return subscription_message(await self.get(merchant_id, recorded.id))
+
+        return await self.phased(merchant_id, request, record, complete)
 
     async def get(self, merchant_id: str, subscription_id: str) -> Subscription:
         async with self._shards.read(merchant_id) as connection:

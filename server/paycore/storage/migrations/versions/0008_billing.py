@@ -1,5 +1,7 @@
 """Subscriptions, second part: subscriptions, items, invoices, lines, numbers, billing settings.
 
+Also payment_intents.invoice_id: the invoice an off-session intent pays.
+
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01
@@ -32,6 +34,7 @@ def _bigint(name: str, nullable: bool = False) -> sa.Column[object]:
 
 
 def upgrade() -> None:
+    op.add_column("payment_intents", sa.Column("invoice_id", sa.Text(), nullable=True))
     op.create_table(
         "subscriptions",
         _text("merchant_id"),
@@ -180,3 +183,4 @@ def downgrade() -> None:
         "subscriptions",
     ):
         op.drop_table(table)
+    op.drop_column("payment_intents", "invoice_id")

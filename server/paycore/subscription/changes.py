@@ -1,0 +1,298 @@
+"""UpdateSubscription and CancelSubscription: item changes with proration, the default payment
+method (a new one retries a past-due invoice at once), cancel at period end or now (with an
+optional prorated refund).
+
+Proration (paycore.subscription.proration): an item whose amount changes at `now` within the
+period [start, end) gets a credit line for the old amount's unused time and a charge line for
+the new amount over the same time. CREATE_PRORATIONS leaves them pending for the next renewal
+invoice; ALWAYS_INVOICE bills them now on a SUBSCRIPTION_UPDATE invoice; NONE adds none. No
+proration while trialing (nothing was paid for the trial)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from paycore.errors import ApiError, Reason, invalid, missing, not_found
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.payment.off_session import OffSessionCharges
+from paycore.subscription import invoices, lifecycle
+from paycore.subscription.collection import Collection
+from paycore.subscription.creation import require_attached
+from paycore.subscription.invoices import describe
+from paycore.subscription.models import (
+    BillingReason,
+    InvoiceLine,
+    InvoiceStatus,
+    Period,
+    Price,
+    ProrationBehavior,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+)
+from paycore.subscription.proration import item_amount, prorate, remaining_share
+from paycore.subscription.service import require_price
+from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+PRORATED = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    item_id: str | None
+    price_id: str | None
+    quantity: int | None
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class SubscriptionChanges:
+    items: tuple[ItemChange, ...]
+    proration: ProrationBehavior
+    cancel_at_period_end: bool | None
+    # "" clears it; None leaves it.
+    default_payment_method_id: str | None
+    metadata: dict[str, str]
+
+
+async def locked(
+    connection: AsyncConnection, merchant_id: str, subscription_id: str
+) -> Subscription:
+    """The subscription, locked; FAILED_PRECONDITION once it has ended."""
+    subscription = await SubscriptionRepository(connection).get(
+        merchant_id, subscription_id, lock=True
+    )
+    if subscription is None:
+        raise not_found("subscription", subscription_id)
+    if subscription.status.ended:
+        raise ApiError(
+            Reason.SUBSCRIPTION_ENDED,
+            param="id",
+            id=subscription.id,
+            status=subscription.status.value,
+        )
+    return subscription
+
+
+async def update(
+    connection: AsyncConnection,
+    collection: Collection,
+    merchant_id: str,
+    subscription_id: str,
+    changes: SubscriptionChanges,
+) -> Subscription:
+    subscription = await locked(connection, merchant_id, subscription_id)
+    now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    changed = replace(
+        subscription,
+        metadata={
+            key: value
+            for key, value in {**subscription.metadata, **changes.metadata}.items()
+            if value
+        },
+    )
+    if changes.default_payment_method_id is not None:
+        if changes.default_payment_method_id:
+            await require_attached(
+                connection,
+                merchant_id,
+                changes.default_payment_method_id,
+                subscription.customer_id,
+                "default_payment_method",
+            )
+        changed = replace(
+            changed, default_payment_method_id=changes.default_payment_method_id or None
+        )
+    if changes.cancel_at_period_end is not None:
+        changed = replace(
+            changed,
+            cancel_at_period_end=changes.cancel_at_period_end,
+            canceled_at=now if changes.cancel_at_period_end else None,
+        )
+    if changes.items:
+        changed = replace(changed, items=await _new_items(connection, changed, changes.items, now))
+        lines = await _proration_lines(connection, subscription, changed, now)
+        if changes.proration is ProrationBehavior.NONE or subscription.status not in PRORATED:
+            lines = ()
+        if changes.proration is ProrationBehavior.CREATE_PRORATIONS:
+            await InvoiceRepository(connection).add_lines(merchant_id, subscription.id, None, lines)
+        elif lines:
+            period = Period(now, subscription.current_period.end)
+            invoice, changed = await invoices.create_invoice(
+                connection, changed, BillingReason.SUBSCRIPTION_UPDATE, period, lines, now
+            )
+            invoice = await invoices.finalize(connection, invoice, now)
+            saved = await lifecycle.save(connection, subscription, changed)
+            if invoice.status is InvoiceStatus.OPEN:
+                await collection.start(connection, saved, invoice, now, scheduled=True)
+            return await lifecycle.save(connection, saved, saved)
+    saved = await lifecycle.save(connection, subscription, changed)
+    if changes.default_payment_method_id:
+        await collection.retry_on_new_method(connection, saved, now)
+        saved = await lifecycle.save(connection, saved, saved)
+    return saved
+
+
+async def _new_items(
+    connection: AsyncConnection,
+    subscription: Subscription,
+    changes: tuple[ItemChange, ...],
+    now: int,
+) -> tuple[SubscriptionItem, ...]:
+    items = {item.id: item for item in subscription.items}
+    shard = logical_shard_of(subscription.merchant_id, Prefix.ACCOUNT)
+    for index, change in enumerate(changes):
+        if change.item_id is not None:
+            current = items.get(change.item_id)
+            if current is None:
+                raise not_found("subscription_item", change.item_id, f"items[{index}].id")
+            if change.deleted:
+                del items[current.id]
+                continue
+            price_id = current.price_id
+            if change.price_id:
+                price_id = (await _price(connection, subscription, change.price_id, index)).id
+            quantity = current.quantity if change.quantity is None else change.quantity
+            items[current.id] = replace(current, price_id=price_id, quantity=quantity)
+        else:
+            if not change.price_id:
+                raise missing(f"items[{index}].price")
+            price = await _price(connection, subscription, change.price_id, index)
+            new_item_id = new_id(Prefix.SUBSCRIPTION_ITEM, shard)
+            items[new_item_id] = SubscriptionItem(
+                id=new_item_id,
+                subscription_id=subscription.id,
+                price_id=price.id,
+                quantity=change.quantity or 1,
+                created=now,
+                metadata={},
+            )
+    prices = [item.price_id for item in items.values()]
+    if len(set(prices)) != len(prices):
+        raise invalid("items", "each item must have a different price")
+    if not items:
+        raise invalid("items", "a subscription keeps at least one item (cancel it instead)")
+    return tuple(sorted(items.values(), key=lambda item: item.id))
+
+
+async def _price(
+    connection: AsyncConnection, subscription: Subscription, price_id: str, index: int
+) -> Price:
+    """A price an item may move to: recurring, active, the subscription's currency and
+    interval."""
+    param = f"items[{index}].price"
+    price = await require_price(connection, subscription.merchant_id, price_id, param=param)
+    if price.recurring is None:
+        raise invalid(param, "must be a recurring price (this one is one-time)")
+    if not price.active:
+        raise invalid(param, f"the price {price.id} is inactive")
+    if price.currency != subscription.currency:
+        raise ApiError(
+            Reason.CURRENCY_MISMATCH,
+            param=param,
+            currency=price.currency,
+            expected=subscription.currency,
+        )
+    if price.recurring != subscription.recurring:
+        raise invalid(param, "must bill at the subscription's interval")
+    return price
+
+
+async def _proration_lines(
+    connection: AsyncConnection, before: Subscription, after: Subscription, now: int
+) -> tuple[InvoiceLine, ...]:
+    """Credit and charge lines, item by item, for what changed at `now`."""
+    period = before.current_period
+    if not period.start <= now < period.end:
+        return ()
+    prices = {
+        **(await invoices.item_prices(connection, before)),
+        **(await invoices.item_prices(connection, after)),
+    }
+    old = {item.id: item for item in before.items}
+    new = {item.id: item for item in after.items}
+    remaining = Period(now, period.end)
+    when = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines: list[InvoiceLine] = []
+    for item_id in sorted(old.keys() | new.keys()):
+        was, becomes = old.get(item_id), new.get(item_id)
+        was_amount = 0 if was is None else _amount(prices, was)
+        becomes_amount = 0 if becomes is None else _amount(prices, becomes)
+        if was == becomes:
+            continue
+        proration = prorate(period, now, was_amount, becomes_amount)
+        if was is not None and proration.credit:
+            line = _line(prices[was.price_id], was, proration.credit, remaining)
+            lines.append(replace(line, description=f"Unused time on {line.description} {when}"))
+        if becomes is not None and proration.charge:
+            line = _line(prices[becomes.price_id], becomes, proration.charge, remaining)
+            lines.append(replace(line, description=f"Remaining time on {line.description} {when}"))
+    return tuple(lines)
+
+
+def _amount(prices: dict[str, Price], item: SubscriptionItem) -> int:
+    return item_amount(prices[item.price_id].unit_amount, item.quantity)
+
+
+def _line(price: Price, item: SubscriptionItem, amount: int, period: Period) -> InvoiceLine:
+    return InvoiceLine(
+        amount=amount,
+        currency=price.currency,
+        description=f"{item.quantity} x {describe(price)} after",
+        price_id=price.id,
+        quantity=item.quantity,
+        subscription_item_id=item.id,
+        proration=True,
+        period=period,
+    )
+
+
+# --- cancel ----------------------------------------------------------------------------------
+
+
+async def cancel(
+    connection: AsyncConnection,
+    charges: OffSessionCharges,
+    merchant_id: str,
+    subscription_id: str,
+    at_period_end: bool,
+    prorate_refund: bool,
+) -> Subscription:
+    """At period end: flagged, it ends when the period does (the billing job). Now: canceled
+    at once; with `prorate_refund`, the unused part of the current period's paid invoice is
+    refunded on its payment intent (the refund runs after commit)."""
+    subscription = await locked(connection, merchant_id, subscription_id)
+    now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    if at_period_end:
+        flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)
+        return await lifecycle.save(connection, subscription, flagged)
+    if prorate_refund:
+        await _refund_unused(connection, charges, subscription, now)
+    ended = replace(subscription, status=SubscriptionStatus.CANCELED, canceled_at=now, ended_at=now)
+    await InvoiceRepository(connection).drop_pending(merchant_id, subscription.id)
+    return await lifecycle.save(connection, subscription, ended)
+
+
+async def _refund_unused(
+    connection: AsyncConnection, charges: OffSessionCharges, subscription: Subscription, now: int
+) -> None:
+    period = subscription.current_period
+    repository = InvoiceRepository(connection)
+    invoice_id = await repository.for_period(
+        subscription.merchant_id, subscription.id, period.start
+    )
+    invoice = (
+        None if invoice_id is None else await repository.get(subscription.merchant_id, invoice_id)
+    )
+    if invoice is None or invoice.status is not InvoiceStatus.PAID or not invoice.payment_intent_id:
+        return
+    if not period.start <= now < period.end:
+        return
+    prices = await invoices.item_prices(connection, subscription)
+    unused = sum(remaining_share(_amount(prices, item), period, now) for item in subscription.items)
+    if unused > 0:
+        await charges.record_refund(
+            connection, subscription.merchant_id, invoice.payment_intent_id, unused
+        )
