@@ -99,3 +99,28 @@ async def test_cancel_now_with_prorate_refunds_the_unused_time(
     assert (intent.amount_received, intent.amount_refunded) == (AMOUNT, refund)
     # A refund does not give the fee back.
     await billing.assert_books(AMOUNT - fee(AMOUNT) - refund)
+
+
+async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    created = await billing.subscribe([(price, 1)])
+    await billing.advance(START + 3 * DAY)
+    await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=created.id, at_period_end=True)
+    )
+
+    resumed = await billing.update(created.id, cancel_at_period_end=False)
+
+    assert (resumed.status, resumed.cancel_at_period_end) == (S.SUBSCRIPTION_STATUS_ACTIVE, False)
+    await billing.advance(END)
+    renewed = await billing.subscription(created.id)
+    assert (renewed.status, renewed.ended_at) == (S.SUBSCRIPTION_STATUS_ACTIVE, 0)
+    assert (renewed.current_period_start, renewed.current_period_end) == (
+        END,
+        add_months(START, 2),
+    )
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
+    await billing.assert_books(net([AMOUNT, AMOUNT]))

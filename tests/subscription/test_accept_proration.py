@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import grpc
 import pytest
 from paycore.v1 import subscription_pb2
 
+from tests.customer.support import failure
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop
 from tests.subscription.billing import (
@@ -23,11 +25,13 @@ from tests.subscription.billing import (
     net,
     open_billing,
     proration_lines,
+    psp_charges,
     share,
     utc,
 )
 
 S = subscription_pb2
+Change = S.UpdateSubscriptionRequest.Item
 START = utc(2028, 4, 30)
 END = add_months(START, 1)  # May 30: a 30-day period
 AT = START + 11 * DAY + 7 * HOUR + 13 * 60 + 29  # an instant that divides nothing evenly
@@ -222,3 +226,96 @@ async def test_a_downgrade_credit_larger_than_an_invoice_carries_forward_until_u
     assert [each.status for each in invoices] == [S.INVOICE_STATUS_PAID] * 4
     assert [each.amount for each in captured(psp)] == [2999, 1000 + carried]
     await billing.assert_books(net([2999, 1000 + carried]))
+
+
+async def test_adding_and_removing_items_prorate_a_charge_and_a_credit(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    base, extra, addon = (
+        await billing.price(1000),
+        await billing.price(700),
+        await billing.price(450),
+    )
+    created = await billing.subscribe([(base, 1), (extra, 2)])
+    await billing.advance(AT)
+    extra_item = next(item for item in created.items if item.price == extra)
+
+    updated = await billing.update(
+        created.id,
+        items=[
+            S.UpdateSubscriptionRequest.Item(price=addon, quantity=3),
+            S.UpdateSubscriptionRequest.Item(id=extra_item.id, deleted=True),
+        ],
+    )
+
+    assert sorted((item.price, item.quantity) for item in updated.items) == sorted(
+        [(base, 1), (addon, 3)]
+    )
+    await billing.advance(END)
+    renewal = (await billing.invoices(created.id))[1]
+    added, removed = share(3 * 450, START, END, AT), -share(2 * 700, START, END, AT)
+    assert sorted((line.amount, line.price) for line in proration_lines(renewal)) == sorted(
+        [(added, addon), (removed, extra)]
+    )
+    assert sorted((line.amount, line.price) for line in item_lines(renewal)) == sorted(
+        [(1000, base), (1350, addon)]
+    )
+    total = 1000 + 1350 + added + removed
+    assert (renewal.status, renewal.amount_paid) == (S.INVOICE_STATUS_PAID, total)
+    await billing.assert_books(net([2400, total]))
+
+
+async def test_a_change_without_proration_bills_the_new_price_from_the_next_period(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, created, _, new_price = await _upgrade_mid_period(payin, shop, psp, "usd", 1000, 2999)
+
+    await billing.update(
+        created.id,
+        items=_change_to(created, new_price),
+        proration_behavior=S.PRORATION_BEHAVIOR_NONE,
+    )
+
+    assert len(await billing.invoices(created.id)) == 1
+    await billing.advance(END)
+    renewal = (await billing.invoices(created.id))[1]
+    assert [(line.amount, line.price, line.proration) for line in renewal.lines] == [
+        (2999, new_price, False)
+    ]
+    await billing.assert_books(net([1000, 2999]))
+
+
+async def test_a_bad_update_is_refused_naming_the_field_and_changes_nothing(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, created, _, _ = await _upgrade_mid_period(payin, shop, psp, "usd", 1000, 2999)
+    eur = await billing.price(1000, "eur")
+    one_time = await billing.price(500, recurring=None)
+    (item,) = created.items
+    cases: list[tuple[list[Change], str]] = [
+        ([Change(id=item.id, quantity=-1)], "items[0].quantity"),
+        ([Change(id=item.id, price=eur)], "items[0].price"),
+        ([Change(price=eur)], "items[0].price"),
+        ([Change(id=item.id, price=one_time)], "items[0].price"),
+        ([Change(id=item.id, deleted=True)], "items"),  # a subscription keeps one item at least
+    ]
+    for items, param in cases:
+        error = await failure(
+            billing.api.UpdateSubscription(
+                S.UpdateSubscriptionRequest(
+                    id=created.id,
+                    items=items,
+                    proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+                )
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert (error.param or "").startswith(param), (items, error)
+    after = await billing.subscription(created.id)
+    assert [(each.id, each.price, each.quantity) for each in after.items] == [
+        (item.id, item.price, 1)
+    ]
+    assert len(await billing.invoices(created.id)) == 1
+    assert len(psp_charges(psp)) == 1
+    await billing.assert_books(net([1000]))
