@@ -4,6 +4,7 @@ subscription is active and its periods are anchored at trial_end."""
 
 from __future__ import annotations
 
+from paycore.psp import cards
 from paycore.v1 import subscription_pb2
 
 from tests.helpers import PspSimulator
@@ -74,3 +75,29 @@ async def test_a_trial_converts_to_an_active_subscription_anchored_at_trial_end(
     assert [each.status for each in invoices] == [S.INVOICE_STATUS_PAID] * 3
     assert [charge.amount for charge in captured(psp)] == [2000, 2000]
     await billing.assert_books(net([2000, 2000]))
+
+
+async def test_a_trial_ending_on_a_declining_card_goes_past_due(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(2000)
+    bad = await billing.card_of_customer(cards.CARD_EXPIRED)
+    created = await billing.subscribe(
+        [(price, 1)], trial_period_days=TRIAL_DAYS, payment_method=bad
+    )
+    assert created.status == S.SUBSCRIPTION_STATUS_TRIALING
+
+    await billing.advance(TRIAL_END)
+
+    subscription = await billing.subscription(created.id)
+    assert subscription.status == S.SUBSCRIPTION_STATUS_PAST_DUE
+    first = await billing.invoice(subscription.latest_invoice)
+    assert (first.period_start, first.status, first.attempt_count) == (
+        TRIAL_END,
+        S.INVOICE_STATUS_OPEN,
+        1,
+    )
+    assert first.next_payment_attempt == TRIAL_END + 3 * DAY
+    assert captured(psp) == []
+    await billing.assert_books(0)
