@@ -4,8 +4,10 @@ the merchant's final action; an incomplete subscription expires after 23 hours."
 
 from __future__ import annotations
 
+from collections import Counter
+
 from paycore.psp import cards
-from paycore.v1 import customer_pb2, subscription_pb2
+from paycore.v1 import customer_pb2, event_pb2, subscription_pb2
 
 from tests.payment.shop import PayIn, Shop, fee, good_card
 from tests.subscription.support import JAN_31_2026, Billed
@@ -152,3 +154,38 @@ async def test_an_unpaid_first_invoice_expires_the_subscription_after_23_hours(
     assert expired.ended_at == JAN_31_2026 + 23 * 3600
     assert (invoice.status, invoice.attempt_count) == (S.INVOICE_STATUS_VOID, 1)
     await shop.assert_books_balance()
+
+
+async def test_every_step_of_dunning_records_its_event(payin: PayIn, shop: Shop) -> None:
+    billed = await Billed(payin, shop).setup(cards.CARD_DECLINED)
+    subscription = await billed.subscribe(trial_period_days=1)
+
+    await billed.advance(subscription.trial_end + 15 * DAY)
+
+    listed = await shop.client.events.ListEvents(event_pb2.ListEventsRequest(limit=100))
+    kinds = [event.type for event in reversed(listed.data)]
+    ours = [kind for kind in kinds if kind.startswith(("invoice.", "customer.subscription."))]
+    # Counted, not ordered: ids order events by millisecond, and one transaction writes
+    # several in the same one.
+    assert Counter(ours) == Counter(
+        [
+            # the trial's zero invoice, then the subscription
+            "invoice.created",
+            "invoice.finalized",
+            "invoice.paid",
+            "customer.subscription.created",
+            # trial end: the renewal invoice, its failed charge, past_due
+            "invoice.created",
+            "invoice.finalized",
+            "customer.subscription.updated",
+            "invoice.payment_failed",
+            "customer.subscription.updated",
+            # three retries fail; the last one gives up
+            "invoice.payment_failed",
+            "invoice.payment_failed",
+            "invoice.payment_failed",
+            "invoice.marked_uncollectible",
+            "customer.subscription.deleted",
+        ]
+    )
+    assert kinds.index("customer.subscription.deleted") > kinds.index("invoice.created")

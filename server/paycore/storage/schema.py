@@ -601,6 +601,13 @@ subscriptions = Table(
         "next_action_at",
         postgresql_where=text("next_action_at IS NOT NULL"),
     ),
+    # The billing job's look for dunned subscriptions whose card changed.
+    Index(
+        "subscriptions_dunned_idx",
+        "merchant_id",
+        "id",
+        postgresql_where=text("status IN ('past_due', 'unpaid')"),
+    ),
 )
 
 subscription_items = Table(

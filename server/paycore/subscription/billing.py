@@ -11,6 +11,7 @@ advancing become ready once nothing on them is due."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from paycore.storage.schema import (
@@ -34,9 +35,10 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.periods import next_boundary
 from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+log = logging.getLogger(__name__)
 BATCH_MAX = 50
 # Actions one run takes for one subscription before it moves on (a clock advanced by years
 # bills the rest in the next runs).
@@ -63,35 +65,46 @@ class Billing:
     async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
         done = 0
         for merchant_id, subscription_id in await self._claim(engine, limit):
-            done += await self._advance(engine, merchant_id, subscription_id)
+            try:
+                done += await self._advance(engine, merchant_id, subscription_id)
+            except Exception:  # one subscription's failure must not stop the others' billing
+                log.exception("billing %s failed; it is retried on a later run", subscription_id)
         return done + await self._ready_clocks(engine)
 
     async def _claim(self, engine: AsyncEngine, limit: int) -> list[tuple[str, str]]:
+        """Due subscriptions (by the due index), then dunned ones with a new card to try."""
         s, c = subscriptions, test_clocks
         clock_now = func.coalesce(
             func.floor(func.extract("epoch", c.c.frozen_time)),
             func.floor(func.extract("epoch", func.now())),
         )
-        query = (
+        free = or_(s.c.claimed_until.is_(None), s.c.claimed_until < func.now())
+        due = (
             select(s.c.merchant_id, s.c.id)
             .select_from(
                 s.outerjoin(
                     c, and_(c.c.merchant_id == s.c.merchant_id, c.c.id == s.c.test_clock_id)
                 )
             )
-            .where(
-                or_(
-                    and_(s.c.next_action_at.is_not(None), s.c.next_action_at <= clock_now),
-                    _new_payment_method(),
-                ),
-                or_(s.c.claimed_until.is_(None), s.c.claimed_until < func.now()),
-            )
+            .where(s.c.next_action_at.is_not(None), s.c.next_action_at <= clock_now, free)
             .order_by(s.c.next_action_at)
             .limit(limit)
             .with_for_update(of=s, skip_locked=True)
         )
         async with engine.begin() as connection:
-            claimed = [(row.merchant_id, row.id) for row in (await connection.execute(query))]
+            claimed = [(row.merchant_id, row.id) for row in await connection.execute(due)]
+            if len(claimed) < limit:
+                changed = (
+                    select(s.c.merchant_id, s.c.id)
+                    .where(_new_payment_method(), free)
+                    .limit(limit - len(claimed))
+                    .with_for_update(skip_locked=True)
+                )
+                claimed += [
+                    (row.merchant_id, row.id)
+                    for row in await connection.execute(changed)
+                    if (row.merchant_id, row.id) not in claimed
+                ]
             for merchant_id, subscription_id in claimed:
                 await _set_claim(connection, merchant_id, subscription_id, CLAIM_SECONDS)
         return claimed
@@ -276,10 +289,4 @@ async def _expire(
 async def _set_claim(
     connection: AsyncConnection, merchant_id: str, subscription_id: str, seconds: int | None
 ) -> None:
-    s = subscriptions
-    until = None if seconds is None else func.now() + text(f"interval '{seconds} seconds'")
-    await connection.execute(
-        update(s)
-        .where(s.c.merchant_id == merchant_id, s.c.id == subscription_id)
-        .values(claimed_until=until)
-    )
+    await SubscriptionRepository(connection).hold(merchant_id, subscription_id, seconds)

@@ -12,6 +12,8 @@ and whoever settles first wins (the others find the invoice no longer charging).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import replace
 
 from paycore.customer.repository import CustomerRepository
@@ -29,6 +31,7 @@ INVOICE_KEY = "invoice"
 ATTEMPT_KEY = "attempt"
 SCHEDULED = "scheduled"
 REQUESTED = "requested"
+SETTLE_POLL_SECONDS = 0.05
 DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 
 
@@ -56,7 +59,7 @@ class Collection:
             attempted_at=at,
         )
         if method is None:
-            await invoices.save(connection, attempt)
+            await invoices.save(connection, attempt, "invoice.payment_failed")
             await dunning.failed(connection, subscription, attempt, scheduled=scheduled)
             return attempt
         intent = await self.charges.record(
@@ -107,6 +110,17 @@ class Collection:
                 await invoices.save(connection, settled, "invoice.payment_failed")
                 await dunning.failed(connection, subscription, settled, scheduled=scheduled)
         return True
+
+    async def settle_within(
+        self, engine: AsyncEngine, merchant_id: str, invoice_id: str, seconds: float
+    ) -> None:
+        """Settles the invoice's charge, waiting up to `seconds` while another runner (a
+        billing run that took it at the same moment) holds its execution."""
+        deadline = time.monotonic() + seconds
+        while not await self.settle(engine, merchant_id, invoice_id):
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
 
     async def retry_on_new_method(
         self, connection: AsyncConnection, subscription: Subscription, at: int

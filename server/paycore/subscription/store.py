@@ -4,6 +4,7 @@ counter and billing settings. Merchant-scoped like paycore.subscription.reposito
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 from paycore.account.models import Page
@@ -31,7 +32,7 @@ from paycore.subscription.models import (
     SubscriptionItem,
     SubscriptionStatus,
 )
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -83,6 +84,17 @@ class SubscriptionRepository:
             update(t)
             .where(t.c.merchant_id == subscription.merchant_id, t.c.id == subscription.id)
             .values(**_subscription_values(subscription))
+        )
+
+    async def hold(self, merchant_id: str, subscription_id: str, seconds: float | None) -> None:
+        """Claims the subscription from billing runs for `seconds` (real time); None releases
+        it. A run skips a held subscription, so whoever holds it settles its charge."""
+        t = subscriptions
+        until = None if seconds is None else func.now() + timedelta(seconds=seconds)
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == merchant_id, t.c.id == subscription_id)
+            .values(claimed_until=until)
         )
 
     async def replace_items(self, subscription: Subscription) -> None:

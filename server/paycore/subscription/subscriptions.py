@@ -44,6 +44,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 # AdvanceTestClock moves a clock at most this far in one call (Stripe: two intervals of the
 # longest price; here two years).
 ADVANCE_MAX_SECONDS = 2 * 366 * SECONDS_PER_DAY
+# How long a call's second phase waits for a charge another runner is completing.
+SETTLE_WAIT = 2.0
 PAYABLE = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE})
 
 
@@ -66,6 +68,7 @@ class Subscriptions:
     ) -> subscription_pb2.Subscription:
         async def record(connection: AsyncConnection) -> subscription_pb2.Subscription:
             created = await start_subscription(connection, self.collection, merchant_id, new)
+            await self._hold(connection, merchant_id, created.id)
             return subscription_message(created)
 
         return await self.phased(merchant_id, request, record, self.settled(merchant_id))
@@ -80,6 +83,7 @@ class Subscriptions:
             updated = await changes_module.update(
                 connection, self.collection, merchant_id, request.id, changes
             )
+            await self._hold(connection, merchant_id, updated.id)
             return subscription_message(updated)
 
         return await self.phased(merchant_id, request, record, self.settled(merchant_id))
@@ -160,7 +164,21 @@ class Subscriptions:
             ]
         engine = self._shards.engine_for_merchant(merchant_id)
         for invoice_id in charging:
-            await self.collection.settle(engine, merchant_id, invoice_id)
+            await self.collection.settle_within(engine, merchant_id, invoice_id, SETTLE_WAIT)
+        await self._release(merchant_id, subscription_id)
+
+    async def _hold(
+        self, connection: AsyncConnection, merchant_id: str, subscription_id: str
+    ) -> None:
+        """Keeps billing runs off the subscription while this call settles its charge (until
+        the lease runs out, should the call die before)."""
+        await SubscriptionRepository(connection).hold(
+            merchant_id, subscription_id, self._lease.total_seconds()
+        )
+
+    async def _release(self, merchant_id: str, subscription_id: str) -> None:
+        async with self._shards.transaction(merchant_id) as connection:
+            await SubscriptionRepository(connection).hold(merchant_id, subscription_id, None)
 
     async def phased(
         self,
@@ -238,11 +256,13 @@ class Subscriptions:
                 payment_method_id=request.payment_method or None,
             )
             await lifecycle.save(connection, subscription, subscription)
+            await self._hold(connection, merchant_id, subscription.id)
             return invoice_message(started)
 
         async def complete(recorded: subscription_pb2.Invoice) -> subscription_pb2.Invoice:
             engine = self._shards.engine_for_merchant(merchant_id)
-            await self.collection.settle(engine, merchant_id, recorded.id)
+            await self.collection.settle_within(engine, merchant_id, recorded.id, SETTLE_WAIT)
+            await self._release(merchant_id, recorded.subscription)
             return invoice_message(await self.get_invoice(merchant_id, recorded.id))
 
         if await self._mutations.key_seen(merchant_id):

@@ -73,6 +73,12 @@ def upgrade() -> None:
         ["next_action_at"],
         postgresql_where=sa.text("next_action_at IS NOT NULL"),
     )
+    op.create_index(
+        "subscriptions_dunned_idx",
+        "subscriptions",
+        ["merchant_id", "id"],
+        postgresql_where=sa.text("status IN ('past_due', 'unpaid')"),
+    )
     op.create_table(
         "subscription_items",
         _text("merchant_id"),
