@@ -90,6 +90,13 @@ def psp_charges(psp: PspSimulator) -> list[Charge]:
     return [Charge(str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]
 
 
+def psp_refunds(psp: PspSimulator) -> list[tuple[int, str]]:
+    """Every refund the simulator made: (amount, currency)."""
+    with contextlib.closing(sqlite3.connect(psp.data_dir / DATABASE_FILE)) as connection:
+        rows = connection.execute("select amount, currency from refunds order by created_ms")
+        return [(int(row[0]), str(row[1])) for row in rows.fetchall()]
+
+
 def captured(psp: PspSimulator) -> list[Charge]:
     return [charge for charge in psp_charges(psp) if charge.status == "captured"]
 

@@ -4,6 +4,7 @@ the unused part of the paid period by the proration rule."""
 
 from __future__ import annotations
 
+from paycore.client import idempotency_key
 from paycore.v1 import payment_pb2, subscription_pb2
 
 from tests.helpers import PspSimulator
@@ -15,6 +16,7 @@ from tests.subscription.billing import (
     captured,
     net,
     open_billing,
+    psp_refunds,
     share,
     utc,
 )
@@ -86,17 +88,20 @@ async def test_cancel_now_with_prorate_refunds_the_unused_time(
     await billing.advance(at)
     refund = share(AMOUNT, START, END, at)
 
-    canceled = await billing.api.CancelSubscription(
-        S.CancelSubscriptionRequest(id=created.id, prorate=True)
-    )
+    request = S.CancelSubscriptionRequest(id=created.id, prorate=True)
+
+    canceled = await billing.api.CancelSubscription(request, metadata=idempotency_key("end-1"))
+    again = await billing.api.CancelSubscription(request, metadata=idempotency_key("end-1"))
 
     assert canceled.status == S.SUBSCRIPTION_STATUS_CANCELED
+    assert again == canceled
     await billing.settle()  # the refund may be finished by the executor
     (invoice,) = await billing.invoices(created.id)
     intent = await shop.client.payments.GetPaymentIntent(
         payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
     )
     assert (intent.amount_received, intent.amount_refunded) == (AMOUNT, refund)
+    assert psp_refunds(psp) == [(refund, "usd")]  # refunded once at the PSP, despite the retry
     # A refund does not give the fee back.
     await billing.assert_books(AMOUNT - fee(AMOUNT) - refund)
 

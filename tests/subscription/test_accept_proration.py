@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import grpc
 import pytest
+from paycore.client import idempotency_key
 from paycore.v1 import subscription_pb2
 
 from tests.customer.support import failure
@@ -319,3 +320,54 @@ async def test_a_bad_update_is_refused_naming_the_field_and_changes_nothing(
     assert len(await billing.invoices(created.id)) == 1
     assert len(psp_charges(psp)) == 1
     await billing.assert_books(net([1000]))
+
+
+async def test_two_changes_in_one_period_credit_what_each_replaced(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, created, first, second = await _upgrade_mid_period(payin, shop, psp, "usd", 1000, 2999)
+    third = await billing.price(1777)
+    later = AT + 6 * DAY + 5 * HOUR + 1
+    await billing.update(created.id, items=_change_to(created, second))
+    await billing.advance(later)
+
+    await billing.update(created.id, items=_change_to(created, third))
+
+    await billing.advance(END)
+    renewal = (await billing.invoices(created.id))[1]
+    # The second change credits the time left at the second price, not the first price again.
+    expected = [
+        (-share(1000, START, END, AT), first),
+        (share(2999, START, END, AT), second),
+        (-share(2999, START, END, later), second),
+        (share(1777, START, END, later), third),
+    ]
+    assert sorted((line.amount, line.price) for line in proration_lines(renewal)) == sorted(
+        expected
+    )
+    assert [(line.amount, line.price) for line in item_lines(renewal)] == [(1777, third)]
+    total = 1777 + sum(amount for amount, _ in expected)
+    assert (renewal.status, renewal.amount_paid) == (S.INVOICE_STATUS_PAID, total)
+    await billing.assert_books(net([1000, total]))
+
+
+async def test_an_always_invoice_change_retried_with_its_key_charges_once(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, created, _, new_price = await _upgrade_mid_period(payin, shop, psp, "usd", 1000, 2999)
+    request = S.UpdateSubscriptionRequest(
+        id=created.id,
+        items=_change_to(created, new_price),
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    first = await billing.api.UpdateSubscription(request, metadata=idempotency_key("upgrade-1"))
+    again = await billing.api.UpdateSubscription(request, metadata=idempotency_key("upgrade-1"))
+
+    assert again.latest_invoice == first.latest_invoice
+    invoices = await billing.invoices(created.id)
+    assert len(invoices) == 2
+    await billing.wait_invoice(invoices[1].id, S.INVOICE_STATUS_PAID)
+    prorated = share(2999, START, END, AT) - share(1000, START, END, AT)
+    assert [charge.amount for charge in captured(psp)] == [1000, prorated]
+    await billing.assert_books(net([1000, prorated]))

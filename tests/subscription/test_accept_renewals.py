@@ -11,6 +11,7 @@ from paycore.v1 import payment_pb2, subscription_pb2
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop
 from tests.subscription.billing import (
+    DAY,
     HOUR,
     add_months,
     captured,
@@ -158,3 +159,46 @@ async def test_zero_quantity_means_one(payin: PayIn, shop: Shop, psp: PspSimulat
     await billing.advance(add_months(utc(2028, 3, 1, 6), 1) + HOUR)
     assert [each.amount_paid for each in await billing.invoices(created.id)] == [1500, 1500]
     await billing.assert_books(net([1500, 1500]))
+
+
+async def test_a_yearly_price_anchored_on_feb_29_renews_on_feb_28_and_back_on_feb_29(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    start = utc(2028, 2, 29)
+    billing = await open_billing(payin, shop, psp, start)
+    yearly = S.Recurring(interval=S.RECURRING_INTERVAL_YEAR, interval_count=1)
+    price = await billing.price(12_000, recurring=yearly)
+    created = await billing.subscribe([(price, 1)])
+
+    await billing.advance(utc(2030, 2, 28))
+    await billing.advance(utc(2032, 2, 29))
+
+    invoices = await billing.invoices(created.id)
+    assert [(each.period_start, each.period_end) for each in invoices] == [
+        (utc(2028, 2, 29), utc(2029, 2, 28)),
+        (utc(2029, 2, 28), utc(2030, 2, 28)),
+        (utc(2030, 2, 28), utc(2031, 2, 28)),
+        (utc(2031, 2, 28), utc(2032, 2, 29)),
+        (utc(2032, 2, 29), utc(2033, 2, 28)),
+    ]
+    assert [each.amount_paid for each in invoices] == [12_000] * 5
+    await billing.assert_books(net([12_000] * 5))
+
+
+async def test_a_two_weekly_price_renews_every_fourteen_days(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    start = utc(2028, 10, 25, 23, 30)  # across the end of daylight saving, which UTC has not
+    billing = await open_billing(payin, shop, psp, start)
+    fortnightly = S.Recurring(interval=S.RECURRING_INTERVAL_WEEK, interval_count=2)
+    price = await billing.price(800, recurring=fortnightly)
+    created = await billing.subscribe([(price, 2)])
+
+    await billing.advance(start + 6 * 7 * DAY)
+
+    invoices = await billing.invoices(created.id)
+    assert [(each.period_start, each.period_end) for each in invoices] == [
+        (start + n * 14 * DAY, start + (n + 1) * 14 * DAY) for n in range(4)
+    ]
+    assert [each.amount_paid for each in invoices] == [1600] * 4
+    await billing.assert_books(net([1600] * 4))
