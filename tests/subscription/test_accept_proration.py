@@ -61,9 +61,9 @@ async def _upgrade_mid_period(
     return billing, created, old_price, new_price
 
 
-def _change_to(subscription: subscription_pb2.Subscription, price: str) -> list[object]:
+def _change_to(subscription: subscription_pb2.Subscription, price: str) -> list[Change]:
     (item,) = subscription.items
-    return [S.UpdateSubscriptionRequest.Item(id=item.id, price=price)]
+    return [Change(id=item.id, price=price)]
 
 
 @pytest.mark.parametrize(("currency", "old", "new"), CASES)
