@@ -245,3 +245,35 @@ async def test_a_first_invoice_unpaid_for_23_hours_expires_the_incomplete_subscr
     assert len(await billing.invoices(created.id)) == 1
     assert captured(psp) == []
     await billing.assert_books(0)
+
+
+async def test_an_incomplete_subscription_paid_within_23_hours_becomes_active(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    bad = await billing.card_of_customer(cards.CARD_EXPIRED)
+    created = await billing.subscribe([(price, 1)], payment_method=bad)
+    assert created.status == S.SUBSCRIPTION_STATUS_INCOMPLETE
+    await billing.advance(START + 22 * HOUR)
+    good = await billing.card_of_customer()
+
+    paid = await billing.api.PayInvoice(
+        S.PayInvoiceRequest(id=created.latest_invoice, payment_method=good)
+    )
+
+    paid = await billing.wait_invoice(paid.id, S.INVOICE_STATUS_PAID)
+    assert (paid.status, paid.amount_paid, paid.period_start) == (
+        S.INVOICE_STATUS_PAID,
+        AMOUNT,
+        START,
+    )
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    # PayInvoice's card paid that invoice only; the renewal charges the subscription's default.
+    await billing.update(created.id, default_payment_method=good)
+    # Still active after the 23 hours, and renewed on the anchor (the creation, not the payment).
+    await billing.advance(END)
+    renewed = await billing.subscription(created.id)
+    assert (renewed.status, renewed.current_period_start) == (S.SUBSCRIPTION_STATUS_ACTIVE, END)
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
+    await billing.assert_books(net([AMOUNT, AMOUNT]))

@@ -1,0 +1,40 @@
+"""Acceptance (issue 7): renewals are charged exactly once even when the PSP charges the card
+and the answer never arrives (the simulator's CARD_ANSWER_LOST): the executor looks the charge
+up, the invoice is paid, and no period is charged twice."""
+
+from __future__ import annotations
+
+from paycore.psp import cards
+from paycore.v1 import subscription_pb2
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, Shop
+from tests.subscription.billing import HOUR, add_months, captured, net, open_billing, utc
+
+S = subscription_pb2
+START = utc(2028, 11, 30, 18)
+AMOUNT = 3100
+
+
+async def test_renewals_whose_answers_are_lost_are_paid_and_charged_once(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    card = await billing.card_of_customer(cards.CARD_ANSWER_LOST)
+    created = await billing.subscribe([(price, 1)], payment_method=card)
+    await billing.settle()  # the first charge's answer was lost too: the executor finds it
+
+    await billing.advance(add_months(START, 3) + HOUR)
+
+    invoices = await billing.invoices(created.id)
+    assert [(each.period_start, each.status, each.amount_paid) for each in invoices] == [
+        (add_months(START, month), S.INVOICE_STATUS_PAID, AMOUNT) for month in range(4)
+    ]
+    subscription = await billing.subscription(created.id)
+    assert subscription.status == S.SUBSCRIPTION_STATUS_ACTIVE
+    charges = captured(psp)
+    assert sorted(charge.reference for charge in charges) == sorted(
+        invoice.payment_intent for invoice in invoices
+    )
+    await billing.assert_books(net([AMOUNT] * 4))
