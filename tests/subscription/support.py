@@ -9,6 +9,7 @@ from typing import Any
 from paycore.app import build_jobs
 from paycore.client import Paycore
 from paycore.v1 import subscription_pb2
+from paycore.worker import Job
 
 from tests.customer.support import new_customer
 from tests.payment.shop import PayIn, Shop
@@ -91,7 +92,7 @@ class Billed:
 
     async def drain(self) -> None:
         platform = self.payin.platform
-        job = next(job for job in build_jobs(platform) if job.name == "subscription_billing")
+        job = billing_job(self.payin)
         for _ in range(200):
             for engine in platform.shards.engines:
                 await job.run(engine)
@@ -115,3 +116,7 @@ class Billed:
             subscription_pb2.ListInvoicesRequest(subscription=subscription_id, limit=100)
         )
         return list(reversed(listed.data))
+
+
+def billing_job(payin: PayIn) -> Job:
+    return next(job for job in build_jobs(payin.platform) if job.name == "subscription_billing")

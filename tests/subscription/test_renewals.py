@@ -4,12 +4,13 @@ charged once and in the ledger."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from paycore.v1 import payment_pb2, subscription_pb2
 
 from tests.payment.shop import PayIn, Shop, fee, good_card
-from tests.subscription.support import JAN_31_2026, Billed
+from tests.subscription.support import JAN_31_2026, Billed, billing_job
 
 
 def _utc(seconds: int) -> tuple[int, int, int]:
@@ -69,3 +70,41 @@ async def test_thirteen_months_make_thirteen_paid_invoices_on_the_anchor(
     assert _utc(renewed.current_period_end) == (2027, 2, 28)
     assert (await shop.balance())[1] == {"usd": 13 * (999 - fee(999))}
     await shop.assert_books_balance()
+
+
+async def test_without_a_test_clock_the_subscription_runs_on_real_time(
+    payin: PayIn, shop: Shop
+) -> None:
+    billed = await Billed(payin, shop).setup(good_card())
+    before = int(time.time())
+
+    subscription = await billed.subscribe(test_clock="")
+    for engine in payin.platform.shards.engines:  # nothing is due for a month
+        await billing_job(payin).run(engine)
+
+    assert subscription.status == subscription_pb2.SUBSCRIPTION_STATUS_ACTIVE
+    assert before <= subscription.current_period_start <= int(time.time())
+    assert subscription.test_clock == ""
+    assert len(await billed.invoices(subscription.id)) == 1
+
+
+async def test_the_same_idempotency_key_creates_and_charges_once(payin: PayIn, shop: Shop) -> None:
+    billed = await Billed(payin, shop).setup(good_card())
+    request = subscription_pb2.CreateSubscriptionRequest(
+        customer=billed.customer,
+        items=[subscription_pb2.CreateSubscriptionRequest.Item(price=billed.price, quantity=2)],
+        default_payment_method=billed.card,
+        test_clock=billed.clock,
+    )
+    key = (("idempotency-key", f"sub-{billed.customer}"),)
+
+    first = await shop.client.subscriptions.CreateSubscription(request, metadata=key)
+    again = await shop.client.subscriptions.CreateSubscription(request, metadata=key)
+
+    assert again == first
+    assert first.items[0].quantity == 2
+    listed = await shop.client.subscriptions.ListSubscriptions(
+        subscription_pb2.ListSubscriptionsRequest(customer=billed.customer)
+    )
+    assert [found.id for found in listed.data] == [first.id]
+    assert (await shop.balance())[1] == {"usd": 3000 - fee(3000)}

@@ -189,3 +189,26 @@ async def test_every_step_of_dunning_records_its_event(payin: PayIn, shop: Shop)
         ]
     )
     assert kinds.index("customer.subscription.deleted") > kinds.index("invoice.created")
+
+
+async def test_voiding_or_paying_out_of_band_ends_the_dunning(payin: PayIn, shop: Shop) -> None:
+    billed = await Billed(payin, shop).setup(cards.CARD_DECLINED)
+    voided_sub = await billed.subscribe(trial_period_days=1)
+    paid_sub = await billed.subscribe(trial_period_days=1)
+    await billed.advance(voided_sub.trial_end)
+    _, to_void = await billed.invoices(voided_sub.id)
+    _, to_mark = await billed.invoices(paid_sub.id)
+
+    voided = await shop.client.subscriptions.VoidInvoice(S.VoidInvoiceRequest(id=to_void.id))
+    marked = await shop.client.subscriptions.PayInvoice(
+        S.PayInvoiceRequest(id=to_mark.id, paid_out_of_band=True)
+    )
+    await billed.advance(voided_sub.trial_end + 20 * DAY)  # no retries are left to run
+
+    assert (voided.status, voided.next_payment_attempt) == (S.INVOICE_STATUS_VOID, 0)
+    assert (marked.status, marked.attempt_count) == (S.INVOICE_STATUS_PAID, 1)
+    for subscription in (voided_sub, paid_sub):
+        assert (await billed.subscription(subscription.id)).status == (S.SUBSCRIPTION_STATUS_ACTIVE)
+    assert [i.attempt_count for i in await billed.invoices(voided_sub.id)] == [0, 1]
+    assert (await shop.balance())[1] == {}  # out of band: no money through paycore
+    await shop.assert_books_balance()
