@@ -6,6 +6,7 @@ next renewal invoice; with always_invoice they are invoiced and charged at once.
 
 from __future__ import annotations
 
+import asyncio
 from fractions import Fraction
 
 import grpc
@@ -371,3 +372,43 @@ async def test_an_always_invoice_change_retried_with_its_key_charges_once(
     prorated = share(2999, START, END, AT) - share(1000, START, END, AT)
     assert [charge.amount for charge in captured(psp)] == [1000, prorated]
     await billing.assert_books(net([1000, prorated]))
+
+
+async def test_concurrent_changes_are_prorated_one_after_the_other(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, created, first, second = await _upgrade_mid_period(payin, shop, psp, "usd", 1000, 2999)
+    third = await billing.price(4321)
+
+    changed = await asyncio.gather(
+        *(
+            billing.update(
+                created.id,
+                items=_change_to(created, price),
+                proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+            )
+            for price in (second, third)
+        )
+    )
+
+    final = (await billing.subscription(created.id)).items[0].price
+    assert final in (second, third) and final in {each.items[0].price for each in changed}
+    between = third if final == second else second  # the change applied first
+    amounts = {first: 1000, second: 2999, third: 4321}
+    left = {price: share(amount, START, END, AT) for price, amount in amounts.items()}
+    invoices = await billing.invoices(created.id)
+    assert len(invoices) == 3
+    paid = [await billing.wait_invoice(each.id, S.INVOICE_STATUS_PAID) for each in invoices[1:]]
+    # Each change credited what the one before it left (not the first price twice).
+    assert sorted([(line.amount, line.price) for line in each.lines] for each in paid) == sorted(
+        [
+            sorted([(-left[first], first), (left[between], between)]),
+            sorted([(-left[between], between), (left[final], final)]),
+        ]
+    )
+    # The second change is a downgrade when it lands on `second`: nothing to charge then.
+    charges = [left[between] - left[first], max(0, left[final] - left[between])]
+    assert sorted(each.amount_paid for each in paid) == sorted(charges)
+    charged = [1000, *(amount for amount in charges if amount)]
+    assert sorted(charge.amount for charge in captured(psp)) == sorted(charged)
+    await billing.assert_books(net(charged))
