@@ -72,6 +72,12 @@ async def test_cancel_now_ends_the_subscription_and_bills_nothing_more(
 
     assert canceled.status == S.SUBSCRIPTION_STATUS_CANCELED
     assert (canceled.canceled_at, canceled.ended_at) == (at, at)
+    listed = await billing.api.ListSubscriptions(S.ListSubscriptionsRequest())
+    assert list(listed.data) == []  # as Stripe: canceled ones only when asked for
+    listed = await billing.api.ListSubscriptions(
+        S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_CANCELED)
+    )
+    assert [each.id for each in listed.data] == [created.id]
     await billing.advance(add_months(START, 2) + HOUR)
     assert len(await billing.invoices(created.id)) == 1
     assert [charge.amount for charge in captured(psp)] == [AMOUNT]
