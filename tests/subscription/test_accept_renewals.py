@@ -4,6 +4,7 @@ without gaps, one PSP charge each, and the money in the ledger."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from paycore.v1 import payment_pb2, subscription_pb2
@@ -106,7 +107,8 @@ async def test_thirteen_months_make_thirteen_paid_invoices_and_the_money_is_in_t
             "usd",
         )
         assert (intent.customer, intent.invoice) == (billing.customer, invoice.id)
-    assert len(prefixes) == 1, prefixes
+    # The prefix is the merchant's (docs/subscriptions.md: SHA-256 of its id, 8 hex digits).
+    assert prefixes == {hashlib.sha256(shop.id.encode()).hexdigest()[:8].upper()}, prefixes
     assert len({invoice.payment_intent for invoice in invoices}) == 13
 
     subscription = await billing.subscription(created.id)
@@ -202,3 +204,27 @@ async def test_a_two_weekly_price_renews_every_fourteen_days(
     ]
     assert [each.amount_paid for each in invoices] == [1600] * 4
     await billing.assert_books(net([1600] * 4))
+
+
+async def test_a_daily_price_advanced_ninety_days_bills_every_day_once(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    # More renewals than one billing run walks for a subscription (docs/subscriptions.md: 40):
+    # the runs after it must carry on where it stopped, without a gap or a repeat.
+    start = utc(2028, 2, 1, 0, 5)
+    billing = await open_billing(payin, shop, psp, start)
+    daily = S.Recurring(interval=S.RECURRING_INTERVAL_DAY, interval_count=1)
+    price = await billing.price(99, recurring=daily)
+    created = await billing.subscribe([(price, 1)])
+
+    await billing.advance(start + 90 * DAY)
+
+    invoices = await billing.invoices(created.id)
+    assert [(each.period_start, each.period_end) for each in invoices] == [
+        (start + n * DAY, start + (n + 1) * DAY) for n in range(91)
+    ]
+    assert {(each.status, each.amount_paid) for each in invoices} == {(S.INVOICE_STATUS_PAID, 99)}
+    sequences = [int(each.number.rsplit("-", 1)[1]) for each in invoices]
+    assert sequences == list(range(1, 92))
+    assert len(captured(psp)) == 91
+    await billing.assert_books(net([99] * 91))
