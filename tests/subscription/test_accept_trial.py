@@ -101,3 +101,32 @@ async def test_a_trial_ending_on_a_declining_card_goes_past_due(
     assert first.next_payment_attempt == TRIAL_END + 3 * DAY
     assert captured(psp) == []
     await billing.assert_books(0)
+
+
+async def test_a_change_during_the_trial_is_not_prorated_and_the_first_invoice_bills_it(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    basic, premium = await billing.price(2000), await billing.price(3500)
+    created = await billing.subscribe([(basic, 1)], trial_period_days=TRIAL_DAYS)
+    await billing.advance(START + 5 * DAY + 7)
+
+    await billing.update(
+        created.id,
+        items=[
+            subscription_pb2.UpdateSubscriptionRequest.Item(
+                id=created.items[0].id, price=premium, quantity=2
+            )
+        ],
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    assert len(await billing.invoices(created.id)) == 1  # the trial's, nothing more
+    assert captured(psp) == []
+    await billing.advance(TRIAL_END)
+    first = (await billing.invoices(created.id))[1]
+    assert [(line.price, line.quantity, line.amount, line.proration) for line in first.lines] == [
+        (premium, 2, 7000, False)
+    ]
+    assert (first.status, first.amount_paid) == (S.INVOICE_STATUS_PAID, 7000)
+    await billing.assert_books(net([7000]))
