@@ -14,7 +14,7 @@ from paycore.v1 import subscription_pb2
 from tests.customer.support import failure
 from tests.helpers import PspSimulator, rich_error
 from tests.payment.shop import PayIn, Shop, good_card, open_shop
-from tests.subscription.billing import open_billing, psp_charges, utc
+from tests.subscription.billing import net, open_billing, psp_charges, utc
 from tests.subscription.support import new_product
 
 S = subscription_pb2
@@ -165,3 +165,34 @@ async def test_a_clock_moves_only_forward_by_at_most_two_years_and_not_while_adv
     clock = await billing.settle()
     assert (clock.frozen_time, clock.status) == (utc(2028, 7, 2), S.TEST_CLOCK_STATUS_READY)
     assert len(await billing.invoices()) == 2
+
+
+async def test_calls_on_the_wrong_status_are_refused_and_change_nothing(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(1000)
+    created = await billing.subscribe([(price, 1)])
+    (paid,) = await billing.invoices(created.id)
+    precondition = grpc.StatusCode.FAILED_PRECONDITION
+    for call in (
+        billing.api.PayInvoice(S.PayInvoiceRequest(id=paid.id)),
+        billing.api.VoidInvoice(S.VoidInvoiceRequest(id=paid.id)),
+    ):
+        await failure(call, precondition)
+    assert await billing.invoice(paid.id) == paid
+    await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id))
+    ended = await billing.subscription(created.id)
+    for call in (
+        billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id)),
+        billing.api.UpdateSubscription(
+            S.UpdateSubscriptionRequest(
+                id=created.id,
+                items=[S.UpdateSubscriptionRequest.Item(id=ended.items[0].id, quantity=2)],
+            )
+        ),
+    ):
+        await failure(call, precondition)
+    assert await billing.subscription(created.id) == ended
+    assert [charge.amount for charge in psp_charges(psp)] == [1000]
+    await billing.assert_books(net([1000]))

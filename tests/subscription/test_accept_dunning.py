@@ -3,8 +3,9 @@ and the retries on the schedule (by default 3, 5 and 7 days after the previous f
 to canceled (the default) or unpaid (MARK_UNPAID); a new payment method during past_due is
 retried at once and the subscription recovers.
 
-Each test declines with a test card of its own: the fraud counters per card fingerprint are
-shared by the whole test run, and a card declined more than five times in an hour is blocked.
+Declines come from the simulator's test cards. Invoice charges are off-session and not scored
+for fraud (paycore/payment/off_session.py), so the decline counters per card fingerprint,
+shared by the whole test run, do not turn a decline into a block here.
 """
 
 from __future__ import annotations
@@ -277,3 +278,20 @@ async def test_an_incomplete_subscription_paid_within_23_hours_becomes_active(
     assert (renewed.status, renewed.current_period_start) == (S.SUBSCRIPTION_STATUS_ACTIVE, END)
     assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
     await billing.assert_books(net([AMOUNT, AMOUNT]))
+
+
+async def test_canceling_a_past_due_subscription_stops_its_retries(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    await billing.advance(END + DAY)
+
+    canceled = await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=subscription.id))
+
+    assert (canceled.status, canceled.ended_at) == (S.SUBSCRIPTION_STATUS_CANCELED, END + DAY)
+    attempts = len(psp_charges(psp))
+    await billing.advance(END + 20 * DAY)
+    assert len(psp_charges(psp)) == attempts  # no retry on days 3, 8, 15
+    assert (await billing.invoice(renewal.id)).attempt_count == 1
+    assert len(await billing.invoices(subscription.id)) == 2
+    await billing.assert_books(net([AMOUNT]))
