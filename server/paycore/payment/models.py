@@ -105,8 +105,6 @@ class NewIntent:
     application_fee_amount: int = 0
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
-    # The subscription invoice it pays (paycore.payment.off_session).
-    invoice_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +133,7 @@ class Intent:
     cancellation_reason: str | None
     metadata: dict[str, str]
     created: int
+    # The subscription invoice it pays (set by paycore.payment.off_session).
     invoice_id: str | None = None
 
 

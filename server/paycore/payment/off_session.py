@@ -68,7 +68,6 @@ class OffSessionCharges:
                 payment_method_id=charge.payment_method_id,
                 description=charge.description,
                 metadata=charge.metadata,
-                invoice_id=charge.invoice_id,
             ),
             IntentStatus.PROCESSING,
         )
@@ -85,7 +84,9 @@ class OffSessionCharges:
                 payment_method_id=charge.payment_method_id,
             ),
         )
-        intent = await repository.update_intent(intent, execution_id=execution_id)
+        intent = await repository.update_intent(
+            intent, execution_id=execution_id, invoice_id=charge.invoice_id
+        )
         await record_event(
             connection, merchant_id, events.INTENT_PROCESSING, intent_message(intent)
         )

@@ -50,7 +50,6 @@ class PayInRepository:
                     application_fee_amount=new.application_fee_amount,
                     description=new.description,
                     metadata=new.metadata,
-                    invoice_id=new.invoice_id,
                 )
                 .returning(payment_intents)
             )

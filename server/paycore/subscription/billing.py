@@ -24,6 +24,7 @@ from paycore.storage.schema import (
 from paycore.subscription import invoices as invoicing
 from paycore.subscription import lifecycle
 from paycore.subscription.collection import DUNNED, Collection, after_payment
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     BillingReason,
     Invoice,
@@ -34,7 +35,7 @@ from paycore.subscription.models import (
     TestClockStatus,
 )
 from paycore.subscription.periods import next_boundary
-from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 

@@ -19,6 +19,7 @@ from paycore.payment.off_session import OffSessionCharges
 from paycore.subscription import invoices, lifecycle
 from paycore.subscription.collection import Collection
 from paycore.subscription.creation import require_attached
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
 from paycore.subscription.models import (
     BillingReason,
@@ -33,7 +34,7 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.proration import item_amount, prorate, remaining_share
 from paycore.subscription.service import require_price
-from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 PRORATED = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
@@ -111,6 +112,7 @@ async def update(
             cancel_at_period_end=changes.cancel_at_period_end,
             canceled_at=now if changes.cancel_at_period_end else None,
         )
+    invoice = None
     if changes.items:
         changed = replace(changed, items=await _new_items(connection, changed, changes.items, now))
         lines = await _proration_lines(connection, subscription, changed, now)
@@ -124,15 +126,13 @@ async def update(
                 connection, changed, BillingReason.SUBSCRIPTION_UPDATE, period, lines, now
             )
             invoice = await invoices.finalize(connection, invoice, now)
-            saved = await lifecycle.save(connection, subscription, changed)
-            if invoice.status is InvoiceStatus.OPEN:
-                await collection.start(connection, saved, invoice, now, scheduled=True)
-            return await lifecycle.save(connection, saved, saved)
     saved = await lifecycle.save(connection, subscription, changed)
-    if changes.default_payment_method_id:
+    if invoice is not None and invoice.status is InvoiceStatus.OPEN:
+        # Charged once this call's transaction commits; a decline is dunned like a renewal.
+        await collection.start(connection, saved, invoice, now, scheduled=True)
+    elif changes.default_payment_method_id:
         await collection.retry_on_new_method(connection, saved, now)
-        saved = await lifecycle.save(connection, saved, saved)
-    return saved
+    return await lifecycle.save(connection, saved, saved)  # a charge to settle: due now
 
 
 async def _new_items(

@@ -21,8 +21,9 @@ from paycore.payment.models import IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
 from paycore.payment.repository import PayInRepository
 from paycore.subscription import dunning, invoices, lifecycle
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
-from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 # Intent metadata: which invoice an intent collects and whether the attempt was a scheduled

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.messages import invoice_message
 from paycore.subscription.models import (
     BillingReason,
@@ -23,7 +24,6 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.proration import item_amount
 from paycore.subscription.repository import PriceRepository
-from paycore.subscription.store import InvoiceRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CREDIT_CARRIED = "Unused credit carried forward"

@@ -7,10 +7,11 @@ import time
 from dataclasses import replace
 
 from paycore.events import record_event
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.messages import subscription_message
 from paycore.subscription.models import InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.repository import TestClockRepository
-from paycore.subscription.store import InvoiceRepository, SubscriptionRepository
+from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Stripe: a first invoice not paid within 23 hours expires the incomplete subscription.

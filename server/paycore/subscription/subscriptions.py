@@ -16,6 +16,7 @@ from paycore.subscription import invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
 from paycore.subscription.collection import Collection, after_payment
 from paycore.subscription.creation import require_attached, start_subscription
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.messages import (
     clock_message,
     invoice_message,
@@ -33,11 +34,7 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.repository import TestClockRepository
-from paycore.subscription.store import (
-    BillingSettingsRepository,
-    InvoiceRepository,
-    SubscriptionRepository,
-)
+from paycore.subscription.store import BillingSettingsRepository, SubscriptionRepository
 from paycore.v1 import subscription_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 

@@ -1,0 +1,275 @@
+"""Invoice and invoice-line rows on the merchant's shard, and the per-merchant counter behind
+gapless invoice numbers. Merchant-scoped like paycore.subscription.repository."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from paycore.account.models import Page
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage.pagination import newest_first, page
+from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
+from paycore.subscription.models import (
+    BillingReason,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Period,
+)
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# A number "<PREFIX>-<sequence>", sequence zero-padded to at least this many digits.
+NUMBER_DIGITS = 4
+
+
+class InvoiceRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, invoice: Invoice) -> None:
+        """Adds the invoice and its lines; pending lines given are moved onto it by the
+        caller (take_pending)."""
+        await self._connection.execute(
+            insert(invoices).values(
+                merchant_id=invoice.merchant_id,
+                id=invoice.id,
+                subscription_id=invoice.subscription_id,
+                customer_id=invoice.customer_id,
+                billing_reason=invoice.billing_reason.value,
+                currency=invoice.currency,
+                period_start=invoice.period.start,
+                period_end=invoice.period.end,
+                test_clock_id=invoice.test_clock_id,
+                created=invoice.created,
+                metadata=invoice.metadata,
+                **_invoice_values(invoice),
+            )
+        )
+        await self.add_lines(
+            invoice.merchant_id, invoice.subscription_id, invoice.id, invoice.lines
+        )
+
+    async def add_lines(
+        self,
+        merchant_id: str,
+        subscription_id: str,
+        invoice_id: str | None,
+        lines: tuple[InvoiceLine, ...],
+    ) -> None:
+        """Lines for the invoice, or (invoice_id None) pending for the subscription's next."""
+        if not lines:
+            return
+        shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        await self._connection.execute(
+            insert(invoice_lines),
+            [
+                {
+                    "merchant_id": merchant_id,
+                    "id": new_id(Prefix.INVOICE_LINE, shard),
+                    "subscription_id": subscription_id,
+                    "invoice_id": invoice_id,
+                    "amount": line.amount,
+                    "currency": line.currency,
+                    "description": line.description,
+                    "price_id": line.price_id,
+                    "quantity": line.quantity,
+                    "subscription_item_id": line.subscription_item_id,
+                    "proration": line.proration,
+                    "period_start": line.period.start,
+                    "period_end": line.period.end,
+                }
+                for line in lines
+            ],
+        )
+
+    async def pending_lines(
+        self, merchant_id: str, subscription_id: str
+    ) -> tuple[InvoiceLine, ...]:
+        t = invoice_lines
+        rows = await self._connection.execute(
+            select(t)
+            .where(
+                t.c.merchant_id == merchant_id,
+                t.c.subscription_id == subscription_id,
+                t.c.invoice_id.is_(None),
+            )
+            .order_by(t.c.id)
+        )
+        return tuple(_line(row) for row in rows.all())
+
+    async def drop_pending(self, merchant_id: str, subscription_id: str) -> None:
+        """Pending lines are copied onto the invoice that takes them (insert) and dropped."""
+        t = invoice_lines
+        await self._connection.execute(
+            delete(t).where(
+                t.c.merchant_id == merchant_id,
+                t.c.subscription_id == subscription_id,
+                t.c.invoice_id.is_(None),
+            )
+        )
+
+    async def get(self, merchant_id: str, invoice_id: str, *, lock: bool = False) -> Invoice | None:
+        t = invoices
+        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == invoice_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else await self._with_lines(row)
+
+    async def for_period(self, merchant_id: str, subscription_id: str, start: int) -> str | None:
+        """The period invoice (create or cycle) already billed for the period starting then."""
+        t = invoices
+        return (
+            await self._connection.execute(
+                select(t.c.id).where(
+                    t.c.merchant_id == merchant_id,
+                    t.c.subscription_id == subscription_id,
+                    t.c.period_start == start,
+                    t.c.billing_reason.in_(
+                        [
+                            BillingReason.SUBSCRIPTION_CREATE.value,
+                            BillingReason.SUBSCRIPTION_CYCLE.value,
+                        ]
+                    ),
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def of_subscription(
+        self, merchant_id: str, subscription_id: str, statuses: tuple[InvoiceStatus, ...]
+    ) -> list[Invoice]:
+        """The subscription's invoices in these statuses, oldest first."""
+        t = invoices
+        rows = await self._connection.execute(
+            select(t)
+            .where(
+                t.c.merchant_id == merchant_id,
+                t.c.subscription_id == subscription_id,
+                t.c.status.in_([status.value for status in statuses]),
+            )
+            .order_by(t.c.id)
+        )
+        return [await self._with_lines(row) for row in rows.all()]
+
+    async def save(self, invoice: Invoice) -> None:
+        t = invoices
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == invoice.merchant_id, t.c.id == invoice.id)
+            .values(**_invoice_values(invoice))
+        )
+
+    async def list(
+        self,
+        merchant_id: str,
+        limit: int,
+        starting_after: str,
+        customer_id: str,
+        subscription_id: str,
+        status: InvoiceStatus | None,
+    ) -> Page[Invoice]:
+        t = invoices
+        query = select(t).where(t.c.merchant_id == merchant_id)
+        if customer_id:
+            query = query.where(t.c.customer_id == customer_id)
+        if subscription_id:
+            query = query.where(t.c.subscription_id == subscription_id)
+        if status is not None:
+            query = query.where(t.c.status == status.value)
+        rows = (
+            await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
+        ).all()
+        data, has_more = page(rows, limit)
+        return Page([await self._with_lines(row) for row in data], has_more)
+
+    async def next_number(self, merchant_id: str) -> str:
+        """The merchant's next invoice number, taken in the caller's transaction: the counter
+        row stays locked until it commits, and a rollback gives the number back (no gaps)."""
+        prefix = hashlib.sha256(merchant_id.encode()).hexdigest()[:8].upper()
+        await self._connection.execute(
+            upsert(invoice_numbers)
+            .values(merchant_id=merchant_id, prefix=prefix, last_number=0)
+            .on_conflict_do_nothing(index_elements=["merchant_id"])
+        )
+        t = invoice_numbers
+        row = (
+            await self._connection.execute(
+                update(t)
+                .where(t.c.merchant_id == merchant_id)
+                .values(last_number=t.c.last_number + 1)
+                .returning(t.c.prefix, t.c.last_number)
+            )
+        ).one()
+        return f"{row.prefix}-{row.last_number:0{NUMBER_DIGITS}d}"
+
+    async def _with_lines(self, row: Row[Any]) -> Invoice:
+        t = invoice_lines
+        lines = await self._connection.execute(
+            select(t)
+            .where(t.c.merchant_id == row.merchant_id, t.c.invoice_id == row.id)
+            .order_by(t.c.id)
+        )
+        return _invoice(row, tuple(_line(line) for line in lines.all()))
+
+
+def _invoice_values(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "status": invoice.status.value,
+        "number": invoice.number or None,
+        "subtotal": invoice.subtotal,
+        "total": invoice.total,
+        "amount_due": invoice.amount_due,
+        "amount_paid": invoice.amount_paid,
+        "payment_intent_id": invoice.payment_intent_id,
+        "attempt_count": invoice.attempt_count,
+        "retry_count": invoice.retry_count,
+        "attempted_at": invoice.attempted_at,
+        "next_payment_attempt": invoice.next_payment_attempt,
+        "charging": invoice.charging,
+        "paid_at": invoice.paid_at,
+    }
+
+
+def _line(row: Row[Any]) -> InvoiceLine:
+    return InvoiceLine(
+        amount=row.amount,
+        currency=row.currency,
+        description=row.description,
+        price_id=row.price_id,
+        quantity=row.quantity,
+        subscription_item_id=row.subscription_item_id,
+        proration=row.proration,
+        period=Period(row.period_start, row.period_end),
+    )
+
+
+def _invoice(row: Row[Any], lines: tuple[InvoiceLine, ...]) -> Invoice:
+    return Invoice(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        subscription_id=row.subscription_id,
+        customer_id=row.customer_id,
+        status=InvoiceStatus(row.status),
+        billing_reason=BillingReason(row.billing_reason),
+        currency=row.currency,
+        number=row.number or "",
+        subtotal=row.subtotal,
+        total=row.total,
+        amount_due=row.amount_due,
+        amount_paid=row.amount_paid,
+        payment_intent_id=row.payment_intent_id,
+        attempt_count=row.attempt_count,
+        retry_count=row.retry_count,
+        attempted_at=row.attempted_at,
+        next_payment_attempt=row.next_payment_attempt,
+        charging=row.charging,
+        period=Period(row.period_start, row.period_end),
+        paid_at=row.paid_at,
+        test_clock_id=row.test_clock_id,
+        created=row.created,
+        metadata=dict(row.metadata),
+        lines=lines,
+    )
