@@ -185,7 +185,7 @@ class Billing:
             if not page.has_more or not page.data:
                 break
             after = page.data[-1].id
-        return sorted(found, key=lambda invoice: (invoice.period_start, invoice.created))
+        return sorted(found, key=_invoice_order)
 
     async def card_of_customer(self, number: str | None = None) -> str:
         """A new card attached to the customer ("pm_..."); a fresh good one by default."""
@@ -286,6 +286,13 @@ async def open_billing(payin: PayIn, shop: Shop, psp: PspSimulator, start: int) 
         subscription_pb2.CreateTestClockRequest(frozen_time=start, name="acceptance")
     )
     return Billing(payin, shop, psp, clock.id, start, customer.id, card, product.id, jobs)
+
+
+def _invoice_order(invoice: Inv) -> tuple[int, int, int]:
+    """Oldest period first; in one period (a renewal, then a change billed at once on its
+    first instant) the order of finalization, which the gapless number gives (drafts last)."""
+    number = invoice.number.rsplit("-", 1)[-1]
+    return (invoice.period_start, invoice.created, int(number) if number else 1 << 62)
 
 
 def item_lines(invoice: Inv) -> list[Inv.LineItem]:

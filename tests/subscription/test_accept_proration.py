@@ -412,3 +412,31 @@ async def test_concurrent_changes_are_prorated_one_after_the_other(
     charged = [1000, *(amount for amount in charges if amount)]
     assert sorted(charge.amount for charge in captured(psp)) == sorted(charged)
     await billing.assert_books(net(charged))
+
+
+async def test_a_change_at_the_first_instant_of_a_period_credits_and_charges_it_whole(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    old_price, new_price = await billing.price(1000), await billing.price(2999)
+    created = await billing.subscribe([(old_price, 1)])
+    await billing.advance(END)  # renewed: [END, next) is paid at the old price
+
+    await billing.update(
+        created.id,
+        items=_change_to(created, new_price),
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    invoices = await billing.invoices(created.id)
+    assert [each.billing_reason for each in invoices] == [
+        S.INVOICE_BILLING_REASON_SUBSCRIPTION_CREATE,
+        S.INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE,
+        S.INVOICE_BILLING_REASON_SUBSCRIPTION_UPDATE,
+    ]
+    now = await billing.wait_invoice(invoices[2].id, S.INVOICE_STATUS_PAID)
+    assert sorted((line.amount, line.period_start, line.period_end) for line in now.lines) == [
+        (-1000, END, add_months(START, 2)),
+        (2999, END, add_months(START, 2)),
+    ]
+    await billing.assert_books(net([1000, 1000, 1999]))
