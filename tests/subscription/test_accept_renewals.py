@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+import grpc
 from paycore.v1 import payment_pb2, subscription_pb2
 
+from tests.customer.support import failure
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop
 from tests.subscription.billing import (
@@ -140,6 +142,12 @@ async def test_create_retried_with_its_key_makes_one_subscription_and_one_charge
     again = await billing.subscribe([(price, 1)], key="subscribe-once")
 
     assert again == first
+    other_price = await billing.price(1300)
+    reused = await failure(
+        billing.subscribe([(other_price, 1)], key="subscribe-once"),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert reused.reason == "IDEMPOTENCY_KEY_REUSED", reused
     listed = await billing.api.ListSubscriptions(
         S.ListSubscriptionsRequest(customer=billing.customer)
     )
