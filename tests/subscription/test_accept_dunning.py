@@ -295,3 +295,25 @@ async def test_canceling_a_past_due_subscription_stops_its_retries(
     assert (await billing.invoice(renewal.id)).attempt_count == 1
     assert len(await billing.invoices(subscription.id)) == 2
     await billing.assert_books(net([AMOUNT]))
+
+
+async def test_a_new_card_that_declines_too_leaves_the_schedule_where_it_was(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    await billing.advance(END + DAY)
+    another_bad = await billing.card_of_customer(cards.CARD_INSUFFICIENT_FUNDS)
+    attempts = len(psp_charges(psp))
+
+    await billing.update(subscription.id, default_payment_method=another_bad)
+
+    await billing.settle()
+    tried = await billing.invoice(renewal.id)
+    assert len(psp_charges(psp)) == attempts + 1  # retried at once, with the new card
+    assert (tried.status, tried.attempt_count) == (S.INVOICE_STATUS_OPEN, 2)
+    # An attempt that was asked for moves no schedule (docs/subscriptions.md, "Dunning").
+    assert tried.next_payment_attempt == END + 3 * DAY
+    assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_PAST_DUE
+    await billing.advance(END + 3 * DAY)
+    assert (await billing.invoice(renewal.id)).next_payment_attempt == END + 8 * DAY
+    await billing.assert_books(net([AMOUNT]))
