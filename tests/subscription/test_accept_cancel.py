@@ -12,6 +12,7 @@ from tests.payment.shop import PayIn, Shop, fee
 from tests.subscription.billing import (
     DAY,
     HOUR,
+    Billing,
     add_months,
     captured,
     net,
@@ -135,3 +136,51 @@ async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
     )
     assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
     await billing.assert_books(net([AMOUNT, AMOUNT]))
+
+
+async def _changed_then_canceled_with_prorate(
+    payin: PayIn, shop: Shop, psp: PspSimulator, paid: int, changed_to: int
+) -> tuple[Billing, int, payment_pb2.PaymentIntent]:
+    """Paid `paid` for the period, changed to `changed_to` at `at` with create_prorations (the
+    lines pending for a renewal that will not come), then canceled at once with prorate."""
+    billing = await open_billing(payin, shop, psp, START)
+    old_price, new_price = await billing.price(paid), await billing.price(changed_to)
+    created = await billing.subscribe([(old_price, 1)])
+    at = START + 11 * DAY + 7 * HOUR + 13
+    await billing.advance(at)
+    await billing.update(
+        created.id,
+        items=[S.UpdateSubscriptionRequest.Item(id=created.items[0].id, price=new_price)],
+        proration_behavior=S.PRORATION_BEHAVIOR_CREATE_PRORATIONS,
+    )
+
+    await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id, prorate=True))
+
+    await billing.settle()
+    (invoice,) = await billing.invoices(created.id)
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
+    )
+    return billing, at, intent
+
+
+async def test_a_prorated_cancel_after_a_pending_downgrade_refunds_the_unused_paid_time(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, at, intent = await _changed_then_canceled_with_prorate(payin, shop, psp, 2999, 1000)
+    # The period was paid at 2999 and the downgrade's credit was never settled: what is given
+    # back is the unused part of what was paid, not of the cheaper price (else the pending
+    # credit of the downgrade is lost with the canceled subscription).
+    unused = share(2999, START, END, at)
+    assert intent.amount_refunded == unused, (intent.amount_refunded, unused)
+    await billing.assert_books(2999 - fee(2999) - unused)
+
+
+async def test_a_prorated_cancel_after_a_pending_upgrade_refunds_no_more_than_the_unused_time(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, at, intent = await _changed_then_canceled_with_prorate(payin, shop, psp, 1000, 2999)
+    # Paid 1000 for the period, the upgrade's charge never billed: the unused part of the 1000.
+    unused = share(1000, START, END, at)
+    assert intent.amount_refunded == unused, (intent.amount_refunded, unused)
+    await billing.assert_books(1000 - fee(1000) - unused)
