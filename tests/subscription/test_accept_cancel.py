@@ -139,10 +139,16 @@ async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
 
 
 async def _changed_then_canceled_with_prorate(
-    payin: PayIn, shop: Shop, psp: PspSimulator, paid: int, changed_to: int
+    payin: PayIn,
+    shop: Shop,
+    psp: PspSimulator,
+    paid: int,
+    changed_to: int,
+    behavior: S.ProrationBehavior.ValueType = S.PRORATION_BEHAVIOR_CREATE_PRORATIONS,
 ) -> tuple[Billing, int, payment_pb2.PaymentIntent]:
-    """Paid `paid` for the period, changed to `changed_to` at `at` with create_prorations (the
-    lines pending for a renewal that will not come), then canceled at once with prorate."""
+    """Paid `paid` for the period, changed to `changed_to` at `at` (by default with
+    create_prorations: the lines pending for a renewal that will not come), then canceled at
+    once with prorate. The period's invoice and its intent."""
     billing = await open_billing(payin, shop, psp, START)
     old_price, new_price = await billing.price(paid), await billing.price(changed_to)
     created = await billing.subscribe([(old_price, 1)])
@@ -151,13 +157,13 @@ async def _changed_then_canceled_with_prorate(
     await billing.update(
         created.id,
         items=[S.UpdateSubscriptionRequest.Item(id=created.items[0].id, price=new_price)],
-        proration_behavior=S.PRORATION_BEHAVIOR_CREATE_PRORATIONS,
+        proration_behavior=behavior,
     )
 
     await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id, prorate=True))
 
     await billing.settle()
-    (invoice,) = await billing.invoices(created.id)
+    invoice = (await billing.invoices(created.id))[0]
     intent = await shop.client.payments.GetPaymentIntent(
         payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
     )
@@ -184,3 +190,16 @@ async def test_a_prorated_cancel_after_a_pending_upgrade_refunds_no_more_than_th
     unused = share(1000, START, END, at)
     assert intent.amount_refunded == unused, (intent.amount_refunded, unused)
     await billing.assert_books(1000 - fee(1000) - unused)
+
+
+async def test_a_prorated_cancel_gives_back_the_credit_a_downgrade_carried_forward(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, at, intent = await _changed_then_canceled_with_prorate(
+        payin, shop, psp, 2999, 1000, S.PRORATION_BEHAVIOR_ALWAYS_INVOICE
+    )
+    # The downgrade's invoice came to less than nothing: its credit (share of 2999 less share of
+    # 1000) waits for a next invoice that will not come. With it, the unused paid time is back.
+    unused = share(2999, START, END, at)
+    assert intent.amount_refunded == unused, (intent.amount_refunded, unused)
+    await billing.assert_books(2999 - fee(2999) - unused)
