@@ -196,3 +196,21 @@ async def test_calls_on_the_wrong_status_are_refused_and_change_nothing(
     assert await billing.subscription(created.id) == ended
     assert [charge.amount for charge in psp_charges(psp)] == [1000]
     await billing.assert_books(net([1000]))
+
+
+async def test_a_subscription_whose_invoice_could_never_be_charged_is_refused(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    # Each price is within paycore's largest amount (99,999,999 minor units), their period's
+    # total is not: no payment intent could collect that invoice.
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(99_999_999)
+
+    error = await failure(billing.subscribe([(price, 2)]), INVALID)
+
+    assert error.reason == "AMOUNT_TOO_LARGE", error
+    assert (error.param or "").startswith("items"), error
+    listed = await billing.api.ListSubscriptions(S.ListSubscriptionsRequest())
+    assert list(listed.data) == []
+    assert await billing.invoices() == []
+    assert psp_charges(psp) == []
