@@ -34,6 +34,18 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing
     other_usd = await billing.price(1500)
     eur = await billing.price(1000, "eur")
     one_time = await billing.price(700, recurring=None)
+    yearly = await billing.price(
+        9000, recurring=S.Recurring(interval=S.RECURRING_INTERVAL_YEAR, interval_count=1)
+    )
+    inactive = await billing.api.CreatePrice(
+        S.CreatePriceRequest(
+            product=billing.product,
+            unit_amount=1000,
+            currency="usd",
+            recurring=S.Recurring(interval=S.RECURRING_INTERVAL_MONTH, interval_count=1),
+            active=False,
+        )
+    )
     shard = logical_shard_of(shop.id, Prefix.ACCOUNT)
     unknown_price = new_id(Prefix.PRICE, shard)
     unknown_customer = new_id(Prefix.CUSTOMER, shard)
@@ -83,6 +95,13 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing
             "items[1].quantity",
         ),
         ("one-time price", {"items": [_item(one_time)]}, {INVALID}, "items[0].price"),
+        ("inactive price", {"items": [_item(inactive.id)]}, {INVALID}, "items[0].price"),
+        (
+            "two intervals",
+            {"items": [_item(usd), _item(yearly)]},
+            {INVALID},
+            "items[1].price",
+        ),
         ("no items", {"items": []}, {INVALID}, "items"),
         ("trial in the past", {"trial_period_days": -1}, {INVALID}, "trial_period_days"),
         ("trial too long", {"trial_period_days": 731}, {INVALID}, "trial_period_days"),
