@@ -9,7 +9,16 @@ from paycore.v1 import subscription_pb2
 
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop
-from tests.subscription.billing import DAY, add_months, captured, item_lines, net, open_billing, utc
+from tests.subscription.billing import (
+    DAY,
+    add_months,
+    captured,
+    item_lines,
+    net,
+    open_billing,
+    psp_charges,
+    utc,
+)
 
 S = subscription_pb2
 START = utc(2028, 3, 10, 9, 30)
@@ -130,3 +139,24 @@ async def test_a_change_during_the_trial_is_not_prorated_and_the_first_invoice_b
     ]
     assert (first.status, first.amount_paid) == (S.INVOICE_STATUS_PAID, 7000)
     await billing.assert_books(net([7000]))
+
+
+async def test_a_trial_canceled_at_period_end_ends_at_trial_end_without_a_charge(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(2000)
+    created = await billing.subscribe([(price, 1)], trial_period_days=TRIAL_DAYS)
+    await billing.advance(START + DAY)
+
+    await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=created.id, at_period_end=True)
+    )
+
+    await billing.advance(TRIAL_END)
+    ended = await billing.subscription(created.id)
+    assert (ended.status, ended.ended_at) == (S.SUBSCRIPTION_STATUS_CANCELED, TRIAL_END)
+    await billing.advance(add_months(TRIAL_END, 1) + DAY)
+    assert len(await billing.invoices(created.id)) == 1  # the trial's
+    assert psp_charges(psp) == []
+    await billing.assert_books(0)
