@@ -317,3 +317,31 @@ async def test_a_new_card_that_declines_too_leaves_the_schedule_where_it_was(
     await billing.advance(END + 3 * DAY)
     assert (await billing.invoice(renewal.id)).next_payment_attempt == END + 8 * DAY
     await billing.assert_books(net([AMOUNT]))
+
+
+async def test_an_unpaid_subscription_recovers_with_a_new_card_and_its_draft_is_then_collected(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    await shop.client.subscriptions.UpdateBillingSettings(
+        S.UpdateBillingSettingsRequest(
+            retry_schedule_days=[2], final_action=S.DUNNING_FINAL_ACTION_MARK_UNPAID
+        )
+    )
+    billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    await billing.advance(add_months(START, 2) + HOUR)  # the retry fails; the next renewal
+    assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_UNPAID
+    draft = (await billing.invoices(subscription.id))[2]
+    assert (draft.status, draft.number) == (S.INVOICE_STATUS_DRAFT, "")
+    good = await billing.card_of_customer()
+
+    await billing.update(subscription.id, default_payment_method=good)
+
+    recovered = await billing.wait_invoice(renewal.id, S.INVOICE_STATUS_PAID)
+    assert (recovered.status, recovered.amount_paid) == (S.INVOICE_STATUS_PAID, AMOUNT)
+    assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    collected = await billing.api.PayInvoice(S.PayInvoiceRequest(id=draft.id))
+    collected = await billing.wait_invoice(collected.id, S.INVOICE_STATUS_PAID)
+    assert (collected.status, collected.amount_paid) == (S.INVOICE_STATUS_PAID, AMOUNT)
+    numbers = [each.number for each in await billing.invoices(subscription.id)]
+    assert [int(number.rsplit("-", 1)[1]) for number in numbers] == [1, 2, 3]
+    await billing.assert_books(net([AMOUNT] * 3))
