@@ -345,3 +345,39 @@ async def test_an_unpaid_subscription_recovers_with_a_new_card_and_its_draft_is_
     numbers = [each.number for each in await billing.invoices(subscription.id)]
     assert [int(number.rsplit("-", 1)[1]) for number in numbers] == [1, 2, 3]
     await billing.assert_books(net([AMOUNT] * 3))
+
+
+async def test_a_declined_always_invoice_change_is_dunned_like_a_renewal(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    basic, premium = await billing.price(AMOUNT), await billing.price(2 * AMOUNT)
+    created = await billing.subscribe([(basic, 1)])
+    half = START + (END - START) // 2
+    await billing.advance(half)
+    bad = await billing.card_of_customer(cards.CARD_INCORRECT_CVC)
+    await billing.update(created.id, default_payment_method=bad)
+
+    changed = await billing.update(
+        created.id,
+        items=[S.UpdateSubscriptionRequest.Item(id=created.items[0].id, price=premium)],
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    assert [item.price for item in changed.items] == [premium]
+    await billing.settle()
+    update = await billing.invoice(changed.latest_invoice)
+    assert update.billing_reason == S.INVOICE_BILLING_REASON_SUBSCRIPTION_UPDATE
+    assert (update.status, update.attempt_count, update.amount_due) == (
+        S.INVOICE_STATUS_OPEN,
+        1,
+        AMOUNT // 2,  # half a period: -AMOUNT / 2 + 2 * AMOUNT / 2
+    )
+    assert update.next_payment_attempt == half + 3 * DAY
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_PAST_DUE
+    good = await billing.card_of_customer()
+    await billing.update(created.id, default_payment_method=good)
+    paid = await billing.wait_invoice(update.id, S.INVOICE_STATUS_PAID)
+    assert paid.amount_paid == AMOUNT // 2
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    await billing.assert_books(net([AMOUNT, AMOUNT // 2]))
