@@ -77,7 +77,11 @@ class Billed:
             test_clock=self.clock,
         )
         for name, value in fields.items():
-            setattr(request, name, value)
+            if name == "items":  # a repeated field is replaced, not assigned
+                del request.items[:]
+                request.items.extend(value)
+            else:
+                setattr(request, name, value)
         created: subscription_pb2.Subscription = await self.client.subscriptions.CreateSubscription(
             request
         )

@@ -192,3 +192,55 @@ async def test_cancel_now_with_proration_refunds_the_unused_time(payin: PayIn, s
     ]
     assert (await shop.balance())[1] == {"usd": 2800 - fee(2800) - 2100}
     await shop.assert_books_balance()
+
+
+async def test_a_prorated_cancel_gives_back_what_a_pending_downgrade_owed(
+    payin: PayIn, shop: Shop
+) -> None:
+    billed = await Billed(payin, shop).setup(good_card(), unit_amount=2800)
+    subscription = await billed.subscribe()
+    smaller = await _price(billed, 1400, "usd")
+    await billed.advance(JAN_31_2026 + 7 * DAY)  # 21 of 28 days remain
+
+    await _upgrade(billed, subscription, smaller, S.PRORATION_BEHAVIOR_CREATE_PRORATIONS)
+    await shop.client.subscriptions.CancelSubscription(
+        S.CancelSubscriptionRequest(id=subscription.id, prorate=True)
+    )
+
+    (invoice,) = await billed.invoices(subscription.id)
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
+    )
+    # Unused at the new price 1050, plus the pending net credit -2100 + 1050: 2100 in all,
+    # the unused share of what was paid.
+    assert intent.amount_refunded == 2100
+    assert (await shop.balance())[1] == {"usd": 2800 - fee(2800) - 2100}
+    await shop.assert_books_balance()
+
+
+async def test_a_prorated_cancel_after_an_invoiced_upgrade_refunds_both_payments(
+    payin: PayIn, shop: Shop
+) -> None:
+    billed = await Billed(payin, shop).setup(good_card(), unit_amount=1400)
+    subscription = await billed.subscribe()
+    bigger = await _price(billed, 2800, "usd")
+    await billed.advance(JAN_31_2026 + 7 * DAY)
+
+    await _upgrade(billed, subscription, bigger, S.PRORATION_BEHAVIOR_ALWAYS_INVOICE)
+    await shop.client.subscriptions.CancelSubscription(
+        S.CancelSubscriptionRequest(id=subscription.id, prorate=True)
+    )
+
+    first, update = await billed.invoices(subscription.id)
+    assert update.amount_paid == 2100 - 1050
+    refunded = []
+    for invoice in (first, update):
+        intent = await shop.client.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
+        )
+        refunded.append(intent.amount_refunded)
+    # 2800 * 21/28 = 2100 unused, newest payment first: all of the update's 1050, then 1050.
+    assert refunded == [1050, 1050]
+    paid = 1400 - fee(1400) + 1050 - fee(1050)
+    assert (await shop.balance())[1] == {"usd": paid - 2100}
+    await shop.assert_books_balance()

@@ -101,3 +101,25 @@ async def test_two_workers_at_once_bill_each_period_once(payin: PayIn, shop: Sho
     assert sorted(numbers) == list(range(1, 22))
     assert (await shop.balance())[1] == {"usd": 21 * (2000 - fee(2000))}
     await shop.assert_books_balance()
+
+
+async def test_a_period_total_no_payment_could_collect_is_refused(payin: PayIn, shop: Shop) -> None:
+    billed = await Billed(payin, shop).setup(good_card(), unit_amount=99_999_999)
+
+    with pytest.raises(grpc.aio.AioRpcError) as too_large:
+        await billed.subscribe(items=[Item(price=billed.price, quantity=2)])
+    subscription = await billed.subscribe()
+    with pytest.raises(grpc.aio.AioRpcError) as grown:
+        await shop.client.subscriptions.UpdateSubscription(
+            S.UpdateSubscriptionRequest(
+                id=subscription.id,
+                items=[S.UpdateSubscriptionRequest.Item(id=subscription.items[0].id, quantity=2)],
+            )
+        )
+
+    for raised in (too_large, grown):
+        error = rich_error(raised.value)
+        assert (error.reason, error.metadata["param"]) == ("AMOUNT_TOO_LARGE", "items")
+    unchanged = await billed.subscription(subscription.id)
+    assert unchanged.items[0].quantity == 1
+    assert len(await billed.invoices(subscription.id)) == 1

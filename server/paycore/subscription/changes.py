@@ -118,8 +118,16 @@ async def update(
         lines = await _proration_lines(connection, subscription, changed, now)
         if changes.proration is ProrationBehavior.NONE or subscription.status not in PRORATED:
             lines = ()
+        repository = InvoiceRepository(connection)
+        renewal = await invoices.period_lines(connection, changed, subscription.current_period)
+        next_total = sum(line.amount for line in renewal)
         if changes.proration is ProrationBehavior.CREATE_PRORATIONS:
-            await InvoiceRepository(connection).add_lines(merchant_id, subscription.id, None, lines)
+            pending = await repository.pending_lines(merchant_id, subscription.id)
+            next_total += sum(line.amount for line in pending + lines)
+        # The next renewal, with what is pending for it, must stay collectable.
+        invoices.check_collectable(subscription.currency, next_total)
+        if changes.proration is ProrationBehavior.CREATE_PRORATIONS:
+            await repository.add_lines(merchant_id, subscription.id, None, lines)
         elif lines:
             period = Period(now, subscription.current_period.end)
             invoice, changed = await invoices.create_invoice(
@@ -278,21 +286,35 @@ async def cancel(
 async def _refund_unused(
     connection: AsyncConnection, charges: OffSessionCharges, subscription: Subscription, now: int
 ) -> None:
+    """Gives back what the customer paid for time they will not get: the unused share of the
+    current items, plus what the subscription still owed them (pending proration lines and
+    carried credit; minus what they owed), refunded from the period's paid intents, newest
+    first, each capped at what it has left to refund."""
     period = subscription.current_period
-    repository = InvoiceRepository(connection)
-    invoice_id = await repository.for_period(
-        subscription.merchant_id, subscription.id, period.start
-    )
-    invoice = (
-        None if invoice_id is None else await repository.get(subscription.merchant_id, invoice_id)
-    )
-    if invoice is None or invoice.status is not InvoiceStatus.PAID or not invoice.payment_intent_id:
-        return
     if not period.start <= now < period.end:
         return
     prices = await invoices.item_prices(connection, subscription)
-    unused = sum(remaining_share(_amount(prices, item), period, now) for item in subscription.items)
-    if unused > 0:
-        await charges.record_refund(
-            connection, subscription.merchant_id, invoice.payment_intent_id, unused
-        )
+    pending = await InvoiceRepository(connection).pending_lines(
+        subscription.merchant_id, subscription.id
+    )
+    owed = sum(remaining_share(_amount(prices, item), period, now) for item in subscription.items)
+    owed -= sum(line.amount for line in pending) + subscription.credit_balance
+    for intent_id in await period_intents(connection, subscription):
+        if owed <= 0:
+            return
+        refund = await charges.record_refund(connection, subscription.merchant_id, intent_id, owed)
+        owed -= 0 if refund is None else refund.amount
+
+
+async def period_intents(connection: AsyncConnection, subscription: Subscription) -> list[str]:
+    """The payment intents of the current period's paid invoices (its renewal and any
+    always_invoice changes), newest first."""
+    period = subscription.current_period
+    paid = await InvoiceRepository(connection).of_subscription(
+        subscription.merchant_id, subscription.id, (InvoiceStatus.PAID,)
+    )
+    return [
+        invoice.payment_intent_id
+        for invoice in sorted(paid, key=lambda invoice: (invoice.created, invoice.id), reverse=True)
+        if invoice.payment_intent_id and period.start <= invoice.period.start < period.end
+    ]

@@ -20,6 +20,7 @@ from paycore.subscription.models import (
     SubscriptionStatus,
 )
 from paycore.subscription.periods import SECONDS_PER_DAY, period_at
+from paycore.subscription.proration import item_amount
 from paycore.subscription.repository import ProductRepository, TestClockRepository
 from paycore.subscription.service import require_price
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +37,13 @@ async def start_subscription(
         if clock is None:
             raise not_found("test_clock", new.test_clock_id, "test_clock")
     prices = await item_prices(connection, merchant_id, new.items)
+    invoices.check_collectable(
+        prices[0].currency,
+        sum(
+            item_amount(price.unit_amount, quantity)
+            for price, (_, quantity) in zip(prices, new.items, strict=True)
+        ),
+    )
     if new.default_payment_method_id:
         await require_attached(
             connection,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from paycore.errors import ApiError, Reason
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.iso import amount_max
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.messages import invoice_message
 from paycore.subscription.models import (
@@ -57,6 +59,14 @@ async def period_lines(
         )
         for item in subscription.items
     )
+
+
+def check_collectable(currency: str, amount: int, param: str = "items") -> None:
+    """AMOUNT_TOO_LARGE naming `param` when an invoice of `amount` could not be collected by
+    a payment intent (above the currency's largest amount, paycore.iso.amount_max)."""
+    maximum = amount_max(currency)
+    if amount > maximum:
+        raise ApiError(Reason.AMOUNT_TOO_LARGE, param=param, maximum=maximum, currency=currency)
 
 
 def describe(price: Price) -> str:

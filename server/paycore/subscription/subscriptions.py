@@ -104,16 +104,13 @@ class Subscriptions:
         async def complete(
             recorded: subscription_pb2.Subscription,
         ) -> subscription_pb2.Subscription:
-            """Runs the prorated refund, if any, on the paid invoice's intent."""
+            """Runs the prorated refunds, if any, on the period's paid intents."""
             if request.prorate:
+                canceled = await self.get(merchant_id, recorded.id)
                 async with self._shards.read(merchant_id) as connection:
-                    repository = InvoiceRepository(connection)
-                    paid = await repository.for_period(
-                        merchant_id, recorded.id, recorded.current_period_start
-                    )
-                    invoice = None if paid is None else await repository.get(merchant_id, paid)
-                if invoice is not None and invoice.payment_intent_id:
-                    await charges.run_refunds(merchant_id, invoice.payment_intent_id)
+                    intents = await changes_module.period_intents(connection, canceled)
+                for intent_id in intents:
+                    await charges.run_refunds(merchant_id, intent_id)
             return subscription_message(await self.get(merchant_id, recorded.id))
 
         return await self.phased(merchant_id, request, record, complete)
