@@ -203,3 +203,30 @@ async def test_a_prorated_cancel_gives_back_the_credit_a_downgrade_carried_forwa
     unused = share(2999, START, END, at)
     assert intent.amount_refunded == unused, (intent.amount_refunded, unused)
     await billing.assert_books(2999 - fee(2999) - unused)
+
+
+async def test_a_prorated_cancel_after_an_invoiced_upgrade_refunds_from_both_payments(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, at, first = await _changed_then_canceled_with_prorate(
+        payin, shop, psp, 1000, 2999, S.PRORATION_BEHAVIOR_ALWAYS_INVOICE
+    )
+    upgrade = share(2999, START, END, at) - share(1000, START, END, at)
+    # Paid 1000 and then the upgrade: the unused time is at the new terms, more than the first
+    # payment alone could give back.
+    unused = share(2999, START, END, at)
+    assert unused > 1000
+    invoices = await billing.invoices()
+    intents = [
+        await shop.client.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(id=invoice.payment_intent)
+        )
+        for invoice in invoices
+    ]
+    assert intents[0] == first
+    assert sorted(intent.amount_received for intent in intents) == sorted([1000, upgrade])
+    assert sum(intent.amount_refunded for intent in intents) == unused
+    assert sorted(amount for amount, _ in psp_refunds(psp)) == sorted(
+        intent.amount_refunded for intent in intents if intent.amount_refunded
+    )
+    await billing.assert_books(net([1000, upgrade]) - unused)
