@@ -16,7 +16,7 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -109,11 +109,11 @@ class Billing:
     shop: Shop
     psp: PspSimulator
     clock_id: str
-    start: int
     customer: str
     card: str
     product: str
-    jobs: list[Job] = field(default_factory=list)
+    jobs: list[Job]
+    """The worker's "subscription_billing" job (paycore.app.build_jobs)."""
 
     @property
     def api(self) -> Any:
@@ -285,7 +285,7 @@ async def open_billing(payin: PayIn, shop: Shop, psp: PspSimulator, start: int) 
     clock = await shop.client.subscriptions.CreateTestClock(
         subscription_pb2.CreateTestClockRequest(frozen_time=start, name="acceptance")
     )
-    return Billing(payin, shop, psp, clock.id, start, customer.id, card, product.id, jobs)
+    return Billing(payin, shop, psp, clock.id, customer.id, card, product.id, jobs)
 
 
 def _invoice_order(invoice: Inv) -> tuple[int, int, int]:
