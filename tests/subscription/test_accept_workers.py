@@ -12,12 +12,13 @@ import time
 from collections import Counter
 
 import pytest
+from grpc import aio
 from paycore.app import Platform, build_jobs, build_platform
 from paycore.v1 import subscription_pb2
 from paycore.worker.job import Job
 from prometheus_client import CollectorRegistry
 
-from tests.helpers import PspSimulator, free_port, http_get, server_environment
+from tests.helpers import PspSimulator, free_port, http_get, rich_error, server_environment
 from tests.payment.shop import PayIn, Shop
 from tests.subscription.billing import (
     BILLING_JOB,
@@ -168,3 +169,69 @@ async def _wait_metrics(port: int) -> None:
         except OSError:
             assert time.monotonic() < deadline, f"no worker metrics on port {port}"
             await asyncio.sleep(0.2)
+
+
+async def test_concurrent_creates_with_one_key_make_one_subscription_and_one_charge(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(1900)
+
+    outcomes = await asyncio.gather(
+        *(billing.subscribe([(price, 1)], key="same-key") for _ in range(4)),
+        return_exceptions=True,
+    )
+
+    created = {each.id for each in outcomes if isinstance(each, S.Subscription)}
+    assert len(created) == 1, outcomes
+    for refused in (each for each in outcomes if not isinstance(each, S.Subscription)):
+        # A replay still running is ABORTED (IDEMPOTENCY_KEY_IN_USE): retry later.
+        assert isinstance(refused, aio.AioRpcError), refused
+        assert rich_error(refused).reason == "IDEMPOTENCY_KEY_IN_USE", refused
+    listed = await billing.api.ListSubscriptions(S.ListSubscriptionsRequest())
+    assert [each.id for each in listed.data] == list(created)
+    await billing.settle()
+    assert [charge.amount for charge in captured(psp)] == [1900]
+    await billing.assert_books(net([1900]))
+
+
+async def test_a_change_while_the_clock_renews_bills_each_period_once_and_books_what_was_paid(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    basic, premium = await billing.price(1000), await billing.price(3000)
+    created = await billing.subscribe([(basic, 1)])
+    await billing.advance(add_months(START, 1) - HOUR)
+    await billing.api.AdvanceTestClock(
+        S.AdvanceTestClockRequest(id=billing.clock_id, frozen_time=add_months(START, 1) + HOUR)
+    )
+
+    # The renewal at the period end and an upgrade, at once: whichever comes first, the other
+    # must see it.
+    await asyncio.gather(
+        billing.settle(),
+        billing.update(
+            created.id,
+            items=[S.UpdateSubscriptionRequest.Item(id=created.items[0].id, price=premium)],
+            proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+        ),
+    )
+
+    await billing.settle()
+    invoices = await billing.invoices(created.id)
+    cycles = [
+        each
+        for each in invoices
+        if each.billing_reason == S.INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE
+    ]
+    assert [each.period_start for each in cycles] == [add_months(START, 1)]
+    assert all(each.status == S.INVOICE_STATUS_PAID for each in invoices), invoices
+    charged = [each for each in invoices if each.amount_paid > 0]
+    charges = captured(psp)
+    assert sorted(charge.reference for charge in charges) == sorted(
+        each.payment_intent for each in charged
+    )
+    assert sorted(charge.amount for charge in charges) == sorted(
+        each.amount_paid for each in charged
+    )
+    await billing.assert_books(net(each.amount_paid for each in charged))
