@@ -1,6 +1,6 @@
-"""Acceptance (issue 7): renewals are charged exactly once even when the PSP charges the card
-and the answer never arrives (the simulator's CARD_ANSWER_LOST): the executor looks the charge
-up, the invoice is paid, and no period is charged twice."""
+"""Acceptance (issue 7): invoices are charged exactly once when the PSP answers later than the
+call waits, or charges the card and the answer never arrives (the simulator's
+CARD_ANSWER_LOST: the executor looks the charge up): the invoice is paid, no period twice."""
 
 from __future__ import annotations
 
@@ -38,3 +38,25 @@ async def test_renewals_whose_answers_are_lost_are_paid_and_charged_once(
         invoice.payment_intent for invoice in invoices
     )
     await billing.assert_books(net([AMOUNT] * 4))
+
+
+async def test_a_first_charge_slower_than_the_call_completes_afterwards(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    # Slower than the call waits for a charge (executor_inline_wait_ms 300 in these tests),
+    # quicker than the PSP timeout (400 ms): the charge succeeds after CreateSubscription answers.
+    await psp.set_faults(latency_ms=350)
+
+    created = await billing.subscribe([(price, 1)])
+
+    await psp.set_faults(latency_ms=0)
+    assert created.status in (S.SUBSCRIPTION_STATUS_INCOMPLETE, S.SUBSCRIPTION_STATUS_ACTIVE)
+    await billing.settle()
+    first = await billing.wait_invoice(created.latest_invoice, S.INVOICE_STATUS_PAID)
+    assert (first.status, first.amount_paid) == (S.INVOICE_STATUS_PAID, AMOUNT)
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    await billing.advance(add_months(START, 1))
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
+    await billing.assert_books(net([AMOUNT, AMOUNT]))
