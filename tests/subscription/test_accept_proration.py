@@ -440,3 +440,33 @@ async def test_a_change_at_the_first_instant_of_a_period_credits_and_charges_it_
         (2999, END, add_months(START, 2)),
     ]
     await billing.assert_books(net([1000, 1000, 1999]))
+
+
+async def test_a_yearly_upgrade_in_yen_prorates_over_the_clamped_year(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    start, end = utc(2028, 2, 29), utc(2029, 2, 28)  # 365 days: Feb 29 has no 2029 twin
+    at = utc(2028, 9, 17, 4, 41) + 7
+    billing = await open_billing(payin, shop, psp, start)
+    yearly = S.Recurring(interval=S.RECURRING_INTERVAL_YEAR, interval_count=1)
+    old_price = await billing.price(98_000, "jpy", recurring=yearly)
+    new_price = await billing.price(150_000, "jpy", recurring=yearly)
+    created = await billing.subscribe([(old_price, 1)])
+    assert created.current_period_end == end
+    await billing.advance(at)
+
+    await billing.update(
+        created.id,
+        items=_change_to(created, new_price),
+        proration_behavior=S.PRORATION_BEHAVIOR_ALWAYS_INVOICE,
+    )
+
+    credit, charge = -share(98_000, start, end, at), share(150_000, start, end, at)
+    now = await billing.wait_invoice(
+        (await billing.invoices(created.id))[1].id, S.INVOICE_STATUS_PAID
+    )
+    assert sorted((line.amount, line.currency) for line in now.lines) == sorted(
+        [(credit, "jpy"), (charge, "jpy")]
+    )
+    assert now.amount_paid == credit + charge
+    await billing.assert_books(net([98_000, credit + charge]), "jpy")
