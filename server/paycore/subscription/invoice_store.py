@@ -3,7 +3,9 @@ gapless invoice numbers. Merchant-scoped like paycore.subscription.repository.""
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from paycore.account.models import Page
@@ -152,7 +154,7 @@ class InvoiceRepository:
             )
             .order_by(t.c.id)
         )
-        return [await self._with_lines(row) for row in rows.all()]
+        return await self._all_with_lines(rows.all())
 
     async def save(self, invoice: Invoice) -> None:
         t = invoices
@@ -183,7 +185,7 @@ class InvoiceRepository:
             await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
         ).all()
         data, has_more = page(rows, limit)
-        return Page([await self._with_lines(row) for row in data], has_more)
+        return Page(await self._all_with_lines(data), has_more)
 
     async def next_number(self, merchant_id: str) -> str:
         """The merchant's next invoice number, taken in the caller's transaction: the counter
@@ -206,13 +208,26 @@ class InvoiceRepository:
         return f"{row.prefix}-{row.last_number:0{NUMBER_DIGITS}d}"
 
     async def _with_lines(self, row: Row[Any]) -> Invoice:
+        (invoice,) = await self._all_with_lines([row])
+        return invoice
+
+    async def _all_with_lines(self, rows: Sequence[Row[Any]]) -> builtins.list[Invoice]:
+        """The invoices of `rows` with their lines, read in one query."""
+        if not rows:
+            return []
         t = invoice_lines
-        lines = await self._connection.execute(
+        found = await self._connection.execute(
             select(t)
-            .where(t.c.merchant_id == row.merchant_id, t.c.invoice_id == row.id)
+            .where(
+                t.c.merchant_id == rows[0].merchant_id,
+                t.c.invoice_id.in_([row.id for row in rows]),
+            )
             .order_by(t.c.id)
         )
-        return _invoice(row, tuple(_line(line) for line in lines.all()))
+        lines: dict[str, builtins.list[InvoiceLine]] = {}
+        for line in found.all():
+            lines.setdefault(line.invoice_id, []).append(_line(line))
+        return [_invoice(row, tuple(lines.get(row.id, ()))) for row in rows]
 
 
 def _invoice_values(invoice: Invoice) -> dict[str, Any]:
