@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paycore.events import record_event
-from paycore.executor.models import NewExecution, Operation
+from paycore.executor.models import ExecutionState, NewExecution, Operation
+from paycore.executor.repository import ExecutionRepository
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
@@ -163,6 +164,19 @@ class OffSessionCharges:
         for refund in pending:
             assert refund.execution_id is not None
             await self._executor.run(merchant_id, refund.execution_id)
+
+    @staticmethod
+    async def parked(connection: AsyncConnection, merchant_id: str, intent_id: str) -> bool:
+        """Whether the intent's charge waits for an operator: still `processing`, its
+        execution dead-lettered (its outcome unknown after every attempt). RequeueDeadLetter
+        runs it again under the same PSP key; the intent then completes as usual."""
+        intent = await PayInRepository(connection).intent(merchant_id, intent_id)
+        if intent is None or intent.status is not IntentStatus.PROCESSING:
+            return False
+        if intent.execution_id is None:
+            return False
+        execution = await ExecutionRepository(connection).get(merchant_id, intent.execution_id)
+        return execution is not None and execution.state is ExecutionState.DEAD_LETTERED
 
     async def intent(self, merchant_id: str, intent_id: str) -> Intent | None:
         async with self._shards.read(merchant_id) as connection:

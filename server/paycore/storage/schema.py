@@ -671,6 +671,13 @@ invoices = Table(
         postgresql_where=text("billing_reason IN ('subscription_create', 'subscription_cycle')"),
     ),
     Index("invoices_number_idx", "merchant_id", "number", unique=True),
+    # Charges in flight, which the billing job settles.
+    Index(
+        "invoices_charging_idx",
+        "merchant_id",
+        "subscription_id",
+        postgresql_where=text("charging"),
+    ),
 )
 
 invoice_lines = Table(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from paycore.payment.models import IntentStatus
 from paycore.storage.schema import (
     customers,
     invoices,
@@ -73,7 +74,8 @@ class Billing:
         return done + await self._ready_clocks(engine)
 
     async def _claim(self, engine: AsyncEngine, limit: int) -> list[tuple[str, str]]:
-        """Due subscriptions (by the due index), then dunned ones with a new card to try."""
+        """Due subscriptions (by the due index), then dunned ones with a new card to try, then
+        those whose charge was answered while nobody was settling it (a requeued one)."""
         s, c = subscriptions, test_clocks
         clock_now = func.coalesce(
             func.floor(func.extract("epoch", c.c.frozen_time)),
@@ -94,16 +96,18 @@ class Billing:
         )
         async with engine.begin() as connection:
             claimed = [(row.merchant_id, row.id) for row in await connection.execute(due)]
-            if len(claimed) < limit:
-                changed = (
+            for wanted in (_new_payment_method(), _charge_answered()):
+                if len(claimed) >= limit:
+                    break
+                more = (
                     select(s.c.merchant_id, s.c.id)
-                    .where(_new_payment_method(), free)
+                    .where(wanted, free)
                     .limit(limit - len(claimed))
                     .with_for_update(skip_locked=True)
                 )
                 claimed += [
                     (row.merchant_id, row.id)
-                    for row in await connection.execute(changed)
+                    for row in await connection.execute(more)
                     if (row.merchant_id, row.id) not in claimed
                 ]
             for merchant_id, subscription_id in claimed:
@@ -141,7 +145,7 @@ class Billing:
             merchant_id, subscription_id, (InvoiceStatus.OPEN,)
         )
         for invoice in open_invoices:
-            if invoice.charging:
+            if invoice.charging and not await lifecycle.charge_parked(connection, invoice):
                 return _Step(settle=invoice.id)
         retried = await self._collection.retry_on_new_method(connection, subscription, now)
         if retried is not None:
@@ -258,6 +262,20 @@ def _new_payment_method() -> ColumnElement[bool]:
             pi.c.payment_method_id.is_distinct_from(method),
             method.is_not(None),
         ),
+    )
+
+
+def _charge_answered() -> ColumnElement[bool]:
+    """A subscription with an invoice still `charging` whose intent is no longer processing:
+    its outcome is known (say a dead-lettered charge an operator requeued) and awaits settling."""
+    s, i, pi = subscriptions, invoices, payment_intents
+    return exists().where(
+        i.c.merchant_id == s.c.merchant_id,
+        i.c.subscription_id == s.c.id,
+        i.c.charging.is_(True),
+        pi.c.merchant_id == i.c.merchant_id,
+        pi.c.id == i.c.payment_intent_id,
+        pi.c.status != IntentStatus.PROCESSING.value,
     )
 
 

@@ -7,9 +7,10 @@ import time
 from dataclasses import replace
 
 from paycore.events import record_event
+from paycore.payment.off_session import OffSessionCharges
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.messages import subscription_message
-from paycore.subscription.models import InvoiceStatus, Subscription, SubscriptionStatus
+from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.repository import TestClockRepository
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,7 +47,8 @@ async def next_action(connection: AsyncConnection, subscription: Subscription) -
     )
     for invoice in open_invoices:
         if invoice.charging:
-            due.append(invoice.attempted_at or subscription.current_period.start)
+            if not await charge_parked(connection, invoice):
+                due.append(invoice.attempted_at or subscription.current_period.start)
         elif invoice.next_payment_attempt is not None:
             due.append(invoice.next_payment_attempt)
     if subscription.status is SubscriptionStatus.INCOMPLETE:
@@ -54,6 +56,16 @@ async def next_action(connection: AsyncConnection, subscription: Subscription) -
     elif subscription.status in RENEWING:
         due.append(subscription.current_period.end)
     return min(due) if due else None
+
+
+async def charge_parked(connection: AsyncConnection, invoice: Invoice) -> bool:
+    """A charge in flight that waits for an operator (paycore.payment.off_session.parked): not
+    due for billing, which goes on with the subscription's other work meanwhile."""
+    if not invoice.charging or invoice.payment_intent_id is None:
+        return False
+    return await OffSessionCharges.parked(
+        connection, invoice.merchant_id, invoice.payment_intent_id
+    )
 
 
 async def save(

@@ -137,6 +137,12 @@ def upgrade() -> None:
         postgresql_where=sa.text("billing_reason IN ('subscription_create', 'subscription_cycle')"),
     )
     op.create_index("invoices_number_idx", "invoices", ["merchant_id", "number"], unique=True)
+    op.create_index(
+        "invoices_charging_idx",
+        "invoices",
+        ["merchant_id", "subscription_id"],
+        postgresql_where=sa.text("charging"),
+    )
     op.create_table(
         "invoice_lines",
         _text("merchant_id"),
