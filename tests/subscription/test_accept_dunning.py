@@ -104,6 +104,7 @@ async def test_retries_follow_the_default_schedule_then_the_subscription_is_canc
     assert [charge.amount for charge in captured(billing.psp)] == [AMOUNT]
     assert await billing.event_count("invoice.payment_failed") == 4
     assert await billing.event_count("customer.subscription.deleted") == 1
+    assert await billing.event_count("invoice.marked_uncollectible") == 1
     await billing.assert_books(net([AMOUNT]))
 
 
@@ -242,6 +243,7 @@ async def test_a_first_invoice_unpaid_for_23_hours_expires_the_incomplete_subscr
     expired = await billing.subscription(created.id)
     assert expired.status == S.SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED
     assert (await billing.invoice(first.id)).status == S.INVOICE_STATUS_VOID
+    assert await billing.event_count("invoice.voided") == 1
     await billing.advance(add_months(START, 2))
     assert len(await billing.invoices(created.id)) == 1
     assert captured(psp) == []
