@@ -1,7 +1,8 @@
 """Acceptance (issue 7): two workers running at once bill each period exactly once: one invoice
 and one PSP charge per subscription and period, whether the workers are two concurrent billing
 loops over platforms of their own (pools of their own, as two processes have) or two real
-`paycore worker` processes."""
+`paycore worker` processes. Also what races the API with itself or with the billing job:
+concurrent creates under one key, and a change made while the clock renews."""
 
 from __future__ import annotations
 
