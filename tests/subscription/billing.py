@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
-from paycore.app import build_jobs
 from paycore.client import idempotency_key
 from paycore.psp.store import DATABASE_FILE
 from paycore.v1 import customer_pb2, event_pb2, subscription_pb2
@@ -30,15 +29,17 @@ from paycore.worker.job import Job
 from tests.customer.support import new_customer
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop, fee, good_card
-from tests.subscription.support import MONTHLY, new_price, new_product
+from tests.subscription.support import (
+    MONTHLY,
+    billing_job,
+    new_price,
+    new_product,
+    settle_clock,
+    work_once,
+)
 
 DAY = 86_400
 HOUR = 3_600
-BILLING_JOB = "subscription_billing"
-# A clock that has not caught up after this many worker passes (or seconds) is a failure, not
-# a slow test: 13 monthly renewals need a few dozen passes at most.
-PASSES_MAX = 300
-SETTLE_SECONDS_MAX = 90.0
 
 Sub = subscription_pb2.Subscription
 Inv = subscription_pb2.Invoice
@@ -112,7 +113,7 @@ class Billing:
     customer: str
     card: str
     product: str
-    jobs: list[Job]
+    job: Job
     """The worker's "subscription_billing" job (paycore.app.build_jobs)."""
 
     @property
@@ -222,25 +223,10 @@ class Billing:
         return clock
 
     async def work_once(self) -> int:
-        """One pass of what `paycore worker` runs for billing: the billing job, then the
-        executor's due resumptions, on every shard. How many items were done."""
-        done = 0
-        for engine in self.payin.platform.shards.engines:
-            for job in self.jobs:
-                done += await job.run(engine)
-        return done + await self.payin.run_worker_once()
+        return await work_once(self.payin, self.job)
 
     async def settle(self) -> subscription_pb2.TestClock:
-        """Works until the clock is READY and a pass finds nothing left; bounded."""
-        deadline = time.monotonic() + SETTLE_SECONDS_MAX
-        for _ in range(PASSES_MAX):
-            done = await self.work_once()
-            clock = await self.clock()
-            assert clock.status != subscription_pb2.TEST_CLOCK_STATUS_INTERNAL_FAILURE, clock
-            if clock.status == subscription_pb2.TEST_CLOCK_STATUS_READY and done == 0:
-                return clock
-            assert time.monotonic() < deadline, f"clock still {clock} after {SETTLE_SECONDS_MAX}s"
-        raise AssertionError(f"the clock did not settle in {PASSES_MAX} passes: {clock}")
+        return await settle_clock(self.payin, self.job, self.shop.client, self.clock_id)
 
     async def wait_invoice(self, invoice_id: str, status: int, bound: float = 10.0) -> Inv:
         """Polls an invoice (working between polls) until it has `status`; bounded."""
@@ -277,15 +263,13 @@ class Billing:
 async def open_billing(payin: PayIn, shop: Shop, psp: PspSimulator, start: int) -> Billing:
     """A customer with a good card attached to it, a product, and a test
     clock frozen at `start`."""
-    jobs = [job for job in build_jobs(payin.platform) if job.name == BILLING_JOB]
-    assert len(jobs) == 1, [job.name for job in build_jobs(payin.platform)]
     customer = await new_customer(shop.client, email="payer@shop.test", name="Payer")
     card = await shop.card(good_card(), customer=customer.id)
     product = await new_product(shop.client, name="Gold plan")
     clock = await shop.client.subscriptions.CreateTestClock(
         subscription_pb2.CreateTestClockRequest(frozen_time=start, name="acceptance")
     )
-    return Billing(payin, shop, psp, clock.id, customer.id, card, product.id, jobs)
+    return Billing(payin, shop, psp, clock.id, customer.id, card, product.id, billing_job(payin))
 
 
 def _invoice_order(invoice: Inv) -> tuple[int, int, int]:

@@ -3,6 +3,7 @@ for tests that make more calls than a key's subscriptions rate limit (10/s) lets
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,11 @@ from tests.customer.support import new_customer
 from tests.payment.shop import PayIn, Shop
 
 OperatorFor = Callable[[str | None], Paycore]
+BILLING_JOB = "subscription_billing"
+# A clock that has not caught up after this many worker passes (or seconds) is a failure, not
+# a slow test: 13 monthly renewals need a few dozen passes at most.
+PASSES_MAX = 300
+SETTLE_SECONDS_MAX = 90.0
 JAN_31_2026 = 1_769_817_600  # 2026-01-31T00:00:00Z
 MONTHLY = subscription_pb2.Recurring(
     interval=subscription_pb2.RECURRING_INTERVAL_MONTH, interval_count=1
@@ -95,18 +101,7 @@ class Billed:
         await self.drain()
 
     async def drain(self) -> None:
-        platform = self.payin.platform
-        job = billing_job(self.payin)
-        for _ in range(200):
-            for engine in platform.shards.engines:
-                await job.run(engine)
-                await platform.pay_in.executor.resume_due(engine)
-            clock = await self.client.subscriptions.GetTestClock(
-                subscription_pb2.GetTestClockRequest(id=self.clock)
-            )
-            if clock.status == subscription_pb2.TEST_CLOCK_STATUS_READY:
-                return
-        raise AssertionError("the test clock never became ready")
+        await settle_clock(self.payin, billing_job(self.payin), self.client, self.clock)
 
     async def subscription(self, subscription_id: str) -> subscription_pb2.Subscription:
         found: subscription_pb2.Subscription = await self.client.subscriptions.GetSubscription(
@@ -123,4 +118,33 @@ class Billed:
 
 
 def billing_job(payin: PayIn) -> Job:
-    return next(job for job in build_jobs(payin.platform) if job.name == "subscription_billing")
+    """The worker's "subscription_billing" job (paycore.app.build_jobs)."""
+    jobs = [job for job in build_jobs(payin.platform) if job.name == BILLING_JOB]
+    assert len(jobs) == 1, [job.name for job in build_jobs(payin.platform)]
+    return jobs[0]
+
+
+async def work_once(payin: PayIn, job: Job) -> int:
+    """One pass of what `paycore worker` runs for billing: the billing job, then the
+    executor's due resumptions, on every shard. How many items were done."""
+    done = 0
+    for engine in payin.platform.shards.engines:
+        done += await job.run(engine)
+    return done + await payin.run_worker_once()
+
+
+async def settle_clock(
+    payin: PayIn, job: Job, client: Paycore, clock_id: str
+) -> subscription_pb2.TestClock:
+    """Works until the clock is READY and a pass finds nothing left; bounded."""
+    deadline = time.monotonic() + SETTLE_SECONDS_MAX
+    for _ in range(PASSES_MAX):
+        done = await work_once(payin, job)
+        clock: subscription_pb2.TestClock = await client.subscriptions.GetTestClock(
+            subscription_pb2.GetTestClockRequest(id=clock_id)
+        )
+        assert clock.status != subscription_pb2.TEST_CLOCK_STATUS_INTERNAL_FAILURE, clock
+        if clock.status == subscription_pb2.TEST_CLOCK_STATUS_READY and done == 0:
+            return clock
+        assert time.monotonic() < deadline, f"clock still {clock} after {SETTLE_SECONDS_MAX}s"
+    raise AssertionError(f"the clock did not settle in {PASSES_MAX} passes: {clock}")

@@ -22,9 +22,7 @@ from prometheus_client import CollectorRegistry
 from tests.helpers import PspSimulator, free_port, http_get, rich_error, server_environment
 from tests.payment.shop import PayIn, Shop
 from tests.subscription.billing import (
-    BILLING_JOB,
     HOUR,
-    SETTLE_SECONDS_MAX,
     Billing,
     add_months,
     captured,
@@ -32,6 +30,7 @@ from tests.subscription.billing import (
     open_billing,
     utc,
 )
+from tests.subscription.support import BILLING_JOB, SETTLE_SECONDS_MAX
 
 S = subscription_pb2
 START = utc(2028, 1, 31, 6)
