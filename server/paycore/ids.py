@@ -55,6 +55,7 @@ class Prefix(StrEnum):
     SUBSCRIPTION_ITEM = "si"
     INVOICE = "in"
     INVOICE_LINE = "il"
+    INVOICE_ITEM = "ii"
     TEST_CLOCK = "clock"
     EVENT = "evt"
     WEBHOOK_ENDPOINT = "we"

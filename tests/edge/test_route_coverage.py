@@ -31,6 +31,7 @@ _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
 _BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
 _SETTINGS = "test_subscriptions::test_billing_settings_over_http"
+_INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
 _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
@@ -116,6 +117,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/subscriptions/{id}"): _CHANGES,
     ("POST", "/v1/subscriptions/{id}/cancel"): _CHANGES,
     ("GET", "/v1/invoices"): _BILLING,
+    ("POST", "/v1/invoiceitems"): _INVOICE_ITEMS,
+    ("GET", "/v1/invoiceitems/{id}"): _INVOICE_ITEMS,
     ("GET", "/v1/invoices/{id}"): _BILLING,
     ("POST", "/v1/invoices/{id}/pay"): _BILLING,
     ("POST", "/v1/invoices/{id}/void"): _BILLING,

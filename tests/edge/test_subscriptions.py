@@ -142,6 +142,52 @@ async def test_subscriptions_and_invoices_over_http(
         assert (refused.status, refused.error["code"]) == (400, "invoice_unexpected_state")
 
 
+async def test_invoice_items_over_http(http: ClientSession, settings_admin_token: str) -> None:
+    # A merchant of its own: the subscriptions rate class allows 10 calls a second per key.
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = (
+        await call(
+            http,
+            "POST",
+            "/v1/prices",
+            key=key,
+            form=f"product={product['id']}&unit_amount=1500&currency=usd"
+            "&recurring[interval]=month&recurring[interval_count]=1",
+        )
+    ).body
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    subscription = (
+        await call(
+            http,
+            "POST",
+            "/v1/subscriptions",
+            key=key,
+            form=f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14",
+        )
+    ).body
+    item = await call(
+        http,
+        "POST",
+        "/v1/invoiceitems",
+        key=key,
+        form=f"customer={customer['id']}&subscription={subscription['id']}"
+        "&amount=-200&currency=usd&description=Goodwill",
+    )
+    assert item.status == 200, item.body
+    assert (item.body["amount"], item.body["quantity"], item.body["invoice"]) == ("-200", "1", "")
+    read_item = await call(http, "GET", f"/v1/invoiceitems/{item.body['id']}", key=key)
+    assert read_item.status == 200 and read_item.body == item.body
+    zero = await call(
+        http,
+        "POST",
+        "/v1/invoiceitems",
+        key=key,
+        form=f"customer={customer['id']}&subscription={subscription['id']}&currency=usd",
+    )
+    assert (zero.status, zero.error["param"]) == (400, "amount")
+
+
 async def test_billing_settings_over_http(http: ClientSession, settings_admin_token: str) -> None:
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
     settings = await call(http, "GET", "/v1/billing_settings", key=key)

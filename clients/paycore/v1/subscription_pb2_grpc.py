@@ -109,6 +109,16 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.VoidInvoiceRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
                 _registered_method=True)
+        self.CreateInvoiceItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreateInvoiceItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoiceItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+                _registered_method=True)
+        self.GetInvoiceItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/GetInvoiceItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+                _registered_method=True)
         self.CreateTestClock = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CreateTestClock',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateTestClockRequest.SerializeToString,
@@ -237,9 +247,21 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def CreateTestClock(self, request, context):
+    def CreateInvoiceItem(self, request, context):
         """Test merchants only (FAILED_PRECONDITION for live ones).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoiceItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTestClock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -348,6 +370,16 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.VoidInvoice,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.VoidInvoiceRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
+            ),
+            'CreateInvoiceItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvoiceItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoiceItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.SerializeToString,
+            ),
+            'GetInvoiceItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoiceItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.SerializeToString,
             ),
             'CreateTestClock': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateTestClock,
@@ -780,6 +812,60 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/VoidInvoice',
             paycore_dot_v1_dot_subscription__pb2.VoidInvoiceRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvoiceItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreateInvoiceItem',
+            paycore_dot_v1_dot_subscription__pb2.CreateInvoiceItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoiceItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/GetInvoiceItem',
+            paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
             options,
             channel_credentials,
             insecure,

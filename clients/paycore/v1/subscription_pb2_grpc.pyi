@@ -58,8 +58,10 @@ class SubscriptionServiceStub:
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]
     """Voids an open or uncollectible invoice: it will never be paid. A paid invoice is refunded instead."""
-    CreateTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]
+    CreateInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceItemRequest, _subscription_pb2.InvoiceItem]
     """Test merchants only (FAILED_PRECONDITION for live ones)."""
+    GetInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]
+    CreateTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]
     GetTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetTestClockRequest, _subscription_pb2.TestClock]
     AdvanceTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.AdvanceTestClockRequest, _subscription_pb2.TestClock]
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
@@ -97,8 +99,10 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     """Voids an open or uncollectible invoice: it will never be paid. A paid invoice is refunded instead."""
-    CreateTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
+    CreateInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
     """Test merchants only (FAILED_PRECONDITION for live ones)."""
+    GetInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
+    CreateTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     GetTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     AdvanceTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.AdvanceTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
@@ -225,12 +229,26 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Voids an open or uncollectible invoice: it will never be paid. A paid invoice is refunded instead."""
 
     @_abc_1.abstractmethod
+    def CreateInvoiceItem(
+        self,
+        request: _subscription_pb2.CreateInvoiceItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.InvoiceItem, _abc.Awaitable[_subscription_pb2.InvoiceItem]]:
+        """Test merchants only (FAILED_PRECONDITION for live ones)."""
+
+    @_abc_1.abstractmethod
+    def GetInvoiceItem(
+        self,
+        request: _subscription_pb2.GetInvoiceItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.InvoiceItem, _abc.Awaitable[_subscription_pb2.InvoiceItem]]: ...
+
+    @_abc_1.abstractmethod
     def CreateTestClock(
         self,
         request: _subscription_pb2.CreateTestClockRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_subscription_pb2.TestClock, _abc.Awaitable[_subscription_pb2.TestClock]]:
-        """Test merchants only (FAILED_PRECONDITION for live ones)."""
+    ) -> _typing.Union[_subscription_pb2.TestClock, _abc.Awaitable[_subscription_pb2.TestClock]]: ...
 
     @_abc_1.abstractmethod
     def GetTestClock(

@@ -65,6 +65,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.payment_failed",
         "invoice.voided",
         "invoice.marked_uncollectible",
+        "invoiceitem.created",
         "test_helpers.test_clock.ready",
         # Fraud reviews.
         "review.opened",

@@ -708,6 +708,33 @@ invoice_lines = Table(
     ),
 )
 
+# One-off charges (or credits) for a subscription's next invoice; invoice_id is null while pending
+# and set by the transaction that creates that invoice, so an item is billed once.
+invoice_items = Table(
+    "invoice_items",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("subscription_id", Text, nullable=False),
+    Column("price_id", Text),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("invoice_id", Text),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="invoice_items_pkey"),
+    Index(
+        "invoice_items_pending_idx",
+        "merchant_id",
+        "subscription_id",
+        postgresql_where=text("invoice_id IS NULL"),
+    ),
+)
+
 # The per-merchant counter behind gapless invoice numbers: taken in the finalizing transaction.
 invoice_numbers = Table(
     "invoice_numbers",

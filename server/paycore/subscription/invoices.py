@@ -13,6 +13,7 @@ from paycore.errors import ApiError, Reason
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.iso import amount_max
+from paycore.subscription import invoice_items
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.messages import invoice_message
 from paycore.subscription.models import (
@@ -81,12 +82,17 @@ async def create_invoice(
     lines: tuple[InvoiceLine, ...],
     at: int,
 ) -> tuple[Invoice, Subscription]:
-    """A draft invoice of `lines` plus the subscription's pending proration lines and carried
-    credit, which it takes (the subscription answered has neither left)."""
+    """A draft invoice of `lines` plus the subscription's pending proration lines, pending
+    one-off invoice items and carried credit, which it takes (the subscription answered has
+    none of them left)."""
     repository = InvoiceRepository(connection)
     merchant_id = subscription.merchant_id
+    invoice_id = new_id(Prefix.INVOICE, logical_shard_of(merchant_id, Prefix.ACCOUNT))
     pending = await repository.pending_lines(merchant_id, subscription.id)
-    lines = lines + pending
+    items = await invoice_items.take_pending(
+        connection, merchant_id, subscription.id, invoice_id, period
+    )
+    lines = lines + pending + items
     if subscription.credit_balance < 0:
         lines += (
             InvoiceLine(
@@ -102,7 +108,7 @@ async def create_invoice(
         )
     total = sum(line.amount for line in lines)
     invoice = Invoice(
-        id=new_id(Prefix.INVOICE, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+        id=invoice_id,
         merchant_id=merchant_id,
         subscription_id=subscription.id,
         customer_id=subscription.customer_id,

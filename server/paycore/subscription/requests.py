@@ -9,6 +9,7 @@ from paycore import validation
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
+from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX, NewInvoiceItem
 from paycore.subscription.models import (
     InvoiceStatus,
     NewSubscription,
@@ -140,3 +141,40 @@ def retry_schedule(days: Sequence[int]) -> tuple[int, ...] | None:
             f"at most {RETRIES_MAX} retries, each 1 to {RETRY_DAYS_MAX} days",
         )
     return tuple(days)
+
+
+def invoice_item(request: subscription_pb2.CreateInvoiceItemRequest) -> NewInvoiceItem:
+    """A price (one-time; quantity 0 means 1) or a non-zero amount (negative: a credit) with
+    its currency; the subscription's checks are paycore.subscription.invoice_items.create's."""
+    customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    subscription_id = validation.object_id(
+        "subscription", request.subscription, Prefix.SUBSCRIPTION
+    )
+    price_id = validation.object_id("price", request.price, Prefix.PRICE, required=False)
+    if request.quantity < 0:
+        raise invalid("quantity", "must be 0 (meaning 1) or more")
+    currency = ""
+    if price_id:
+        if request.amount:
+            raise invalid("amount", "give either price or amount, not both")
+        if request.currency:
+            currency = validation.currency("currency", request.currency)
+    else:
+        if request.quantity:
+            raise invalid("quantity", "only with a price")
+        currency = validation.currency("currency", request.currency)
+        if request.amount == 0:
+            raise invalid("amount", "must not be zero (negative is a credit)")
+        validation.amount("amount", abs(request.amount), currency)
+    return NewInvoiceItem(
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        price_id=price_id or None,
+        quantity=(request.quantity or 1) if price_id else 1,
+        amount=request.amount,
+        currency=currency,
+        description=validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        ),
+        metadata=validation.metadata("metadata", request.metadata),
+    )

@@ -14,6 +14,8 @@ from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Mutations
+from paycore.subscription import invoice_items
+from paycore.subscription.invoice_items import item_message
 from paycore.subscription.messages import (
     FINAL_ACTIONS,
     INTERVALS,
@@ -33,6 +35,7 @@ from paycore.subscription.models import (
 from paycore.subscription.requests import (
     INVOICE_STATUSES,
     SUBSCRIPTION_STATUSES,
+    invoice_item,
     new_subscription,
     retry_schedule,
     subscription_changes,
@@ -240,6 +243,26 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         return await self._billing.cancel(merchant_id, request)
 
     # --- invoices ----------------------------------------------------------------------------
+
+    async def CreateInvoiceItem(
+        self, request: subscription_pb2.CreateInvoiceItemRequest, context: Context
+    ) -> subscription_pb2.InvoiceItem:
+        merchant_id = current_call().require_merchant()
+        new = invoice_item(request)
+
+        async def change(connection: AsyncConnection) -> subscription_pb2.InvoiceItem:
+            return item_message(await invoice_items.create(connection, merchant_id, new))
+
+        return await self._mutations.for_merchant(
+            merchant_id, request, subscription_pb2.InvoiceItem, change
+        )
+
+    async def GetInvoiceItem(
+        self, request: subscription_pb2.GetInvoiceItemRequest, context: Context
+    ) -> subscription_pb2.InvoiceItem:
+        merchant_id = current_call().require_merchant()
+        item_id = validation.object_id("id", request.id, Prefix.INVOICE_ITEM)
+        return item_message(await self._billing.get_invoice_item(merchant_id, item_id))
 
     async def GetInvoice(
         self, request: subscription_pb2.GetInvoiceRequest, context: Context

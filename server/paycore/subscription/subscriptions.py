@@ -12,7 +12,7 @@ from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.runtime.mutations import Change, Completion, Mutations
 from paycore.storage import Shards
 from paycore.subscription import changes as changes_module
-from paycore.subscription import invoices, lifecycle
+from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
 from paycore.subscription.collection import Collection, after_payment
 from paycore.subscription.creation import require_attached, start_subscription
@@ -192,6 +192,10 @@ class Subscriptions:
         )
 
     # --- invoices ----------------------------------------------------------------------------
+
+    async def get_invoice_item(self, merchant_id: str, item_id: str) -> invoice_items.InvoiceItem:
+        async with self._shards.read(merchant_id) as connection:
+            return await invoice_items.get(connection, merchant_id, item_id)
 
     async def get_invoice(self, merchant_id: str, invoice_id: str) -> Invoice:
         async with self._shards.read(merchant_id) as connection:

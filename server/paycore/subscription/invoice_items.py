@@ -1,0 +1,192 @@
+"""One-off invoice items: a charge (or, negative, a credit) pending for a subscription's next
+invoice. invoices.create_invoice takes a subscription's pending items as lines in the
+transaction that creates the invoice and marks each with the invoice's id, so an item is
+billed exactly once (the same path as pending proration lines)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.events import record_event
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.iso import amount_max
+from paycore.storage.schema import invoice_items
+from paycore.subscription import lifecycle
+from paycore.subscription.models import InvoiceLine, Period
+from paycore.subscription.proration import item_amount
+from paycore.subscription.service import require_price
+from paycore.subscription.store import SubscriptionRepository
+from paycore.v1 import subscription_pb2
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+DESCRIPTION_LENGTH_MAX = 500
+INVOICE_ITEM_CREATED = "invoiceitem.created"
+
+
+@dataclass(frozen=True)
+class NewInvoiceItem:
+    customer_id: str
+    subscription_id: str
+    price_id: str | None
+    quantity: int
+    # Without a price: non-zero minor units in `currency`.
+    amount: int
+    currency: str
+    description: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    id: str
+    merchant_id: str
+    customer_id: str
+    subscription_id: str
+    price_id: str | None
+    amount: int
+    currency: str
+    quantity: int
+    description: str
+    invoice_id: str | None
+    created: int
+    metadata: dict[str, str]
+
+
+async def create(connection: AsyncConnection, merchant_id: str, new: NewInvoiceItem) -> InvoiceItem:
+    """NOT_FOUND (subscription) for an unknown subscription or another customer's;
+    INVALID_ARGUMENT (subscription) for an ended one, (price) for a recurring or inactive
+    price; CURRENCY_MISMATCH naming price or currency when it is not the subscription's."""
+    subscription = await SubscriptionRepository(connection).get(
+        merchant_id, new.subscription_id, lock=True
+    )
+    if subscription is None or subscription.customer_id != new.customer_id:
+        raise not_found("subscription", new.subscription_id, "subscription")
+    if subscription.status.ended:
+        raise invalid("subscription", f"the subscription {subscription.id} has ended")
+    now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    amount, currency, param = new.amount, new.currency, "currency"
+    if new.price_id is not None:
+        price = await require_price(connection, merchant_id, new.price_id)
+        if price.recurring is not None:
+            raise invalid("price", "must be a one-time price (this one is recurring)")
+        if not price.active:
+            raise invalid("price", f"the price {price.id} is inactive")
+        amount = item_amount(price.unit_amount, new.quantity)
+        if amount > amount_max(price.currency):
+            raise ApiError(
+                Reason.AMOUNT_TOO_LARGE,
+                param="quantity",
+                maximum=amount_max(price.currency),
+                currency=price.currency,
+            )
+        currency, param = price.currency, "price"
+    if currency != subscription.currency:
+        raise ApiError(
+            Reason.CURRENCY_MISMATCH,
+            param=param,
+            currency=currency,
+            expected=subscription.currency,
+        )
+    item = InvoiceItem(
+        id=new_id(Prefix.INVOICE_ITEM, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+        merchant_id=merchant_id,
+        customer_id=new.customer_id,
+        subscription_id=subscription.id,
+        price_id=new.price_id,
+        amount=amount,
+        currency=currency,
+        quantity=new.quantity,
+        description=new.description,
+        invoice_id=None,
+        created=now,
+        metadata=new.metadata,
+    )
+    values = {name: getattr(item, name) for name in _COLUMNS}
+    await connection.execute(insert(invoice_items).values(**values))
+    await record_event(connection, merchant_id, INVOICE_ITEM_CREATED, item_message(item))
+    return item
+
+
+async def get(connection: AsyncConnection, merchant_id: str, item_id: str) -> InvoiceItem:
+    t = invoice_items
+    query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == item_id)
+    row = (await connection.execute(query)).one_or_none()
+    if row is None:
+        raise not_found("invoiceitem", item_id)
+    return _item(row)
+
+
+async def take_pending(
+    connection: AsyncConnection,
+    merchant_id: str,
+    subscription_id: str,
+    invoice_id: str,
+    period: Period,
+) -> tuple[InvoiceLine, ...]:
+    """The subscription's pending items as lines of `invoice_id`, each marked with it (in the
+    caller's transaction, which creates that invoice)."""
+    t = invoice_items
+    rows = (
+        await connection.execute(
+            update(t)
+            .where(
+                t.c.merchant_id == merchant_id,
+                t.c.subscription_id == subscription_id,
+                t.c.invoice_id.is_(None),
+            )
+            .values(invoice_id=invoice_id)
+            .returning(t)
+        )
+    ).all()
+    return tuple(
+        InvoiceLine(
+            amount=item.amount,
+            currency=item.currency,
+            description=item.description or item.price_id or "One-off item",
+            price_id=item.price_id,
+            quantity=item.quantity,
+            subscription_item_id=None,
+            proration=False,
+            period=period,
+        )
+        for item in sorted((_item(row) for row in rows), key=lambda item: item.id)
+    )
+
+
+def item_message(item: InvoiceItem) -> subscription_pb2.InvoiceItem:
+    return subscription_pb2.InvoiceItem(
+        id=item.id,
+        customer=item.customer_id,
+        subscription=item.subscription_id,
+        price=item.price_id or "",
+        amount=item.amount,
+        currency=item.currency,
+        quantity=item.quantity,
+        description=item.description,
+        invoice=item.invoice_id or "",
+        created=item.created,
+        metadata=item.metadata,
+    )
+
+
+_COLUMNS = (
+    "merchant_id",
+    "id",
+    "customer_id",
+    "subscription_id",
+    "price_id",
+    "amount",
+    "currency",
+    "quantity",
+    "description",
+    "invoice_id",
+    "created",
+    "metadata",
+)
+
+
+def _item(row: Row[Any]) -> InvoiceItem:
+    return InvoiceItem(**{name: getattr(row, name) for name in _COLUMNS})
