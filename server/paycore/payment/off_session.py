@@ -20,7 +20,7 @@ from paycore.executor.repository import ExecutionRepository
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
-from paycore.payment.messages import intent_message, refund_message
+from paycore.payment.messages import intent_message
 from paycore.payment.models import (
     CaptureMethod,
     Intent,
@@ -29,6 +29,7 @@ from paycore.payment.models import (
     Refund,
     RefundStatus,
 )
+from paycore.payment.refunds import record_refund
 from paycore.payment.repository import PayInRepository
 from paycore.storage import Shards
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -117,20 +118,9 @@ class OffSessionCharges:
             return None
         await repository.update_intent(intent, amount_refunded=intent.amount_refunded + wanted)
         refund_id = new_id(Prefix.REFUND, logical_shard_of(merchant_id, Prefix.ACCOUNT))
-        execution_id = await self._executor.enqueue(
+        return await record_refund(
             connection,
-            NewExecution(
-                merchant_id=merchant_id,
-                operation=Operation.REFUND,
-                amount=wanted,
-                currency=intent.currency,
-                psp_key="",
-                payment_intent_id=intent.id,
-                refund_id=refund_id,
-                psp_charge=intent.psp_charge,
-            ),
-        )
-        await repository.insert_refund(
+            self._executor,
             Refund(
                 id=refund_id,
                 merchant_id=merchant_id,
@@ -141,15 +131,12 @@ class OffSessionCharges:
                 reason="requested_by_customer",
                 status=RefundStatus.PENDING,
                 failure_reason="",
-                execution_id=execution_id,
+                execution_id=None,
                 metadata={},
                 created=0,
-            )
+            ),
+            intent.psp_charge,
         )
-        stored = await repository.refund(merchant_id, refund_id)
-        assert stored is not None
-        await record_event(connection, merchant_id, events.REFUND_CREATED, refund_message(stored))
-        return stored
 
     async def run_refunds(self, merchant_id: str, intent_id: str) -> None:
         """Steps the intent's pending refunds (outside any transaction)."""

@@ -4,6 +4,7 @@ concurrent refunds queue on that row and the reservations can never add up past 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from paycore.errors import ApiError, Reason, not_found
@@ -110,40 +111,26 @@ class Refunds:
                 await repository.update_intent(intent, amount_refunded=refunded + wanted)
             if order is not None:
                 await repository.update_order(order, amount_refunded=refunded + wanted)
-            execution_id = await self._executor.enqueue(
+            stored = await record_refund(
                 connection,
-                NewExecution(
+                self._executor,
+                Refund(
+                    id=refund_id,
                     merchant_id=merchant_id,
-                    operation=Operation.REFUND,
-                    amount=wanted,
-                    currency=currency,
-                    psp_key="",
                     payment_intent_id=request.payment_intent or None,
                     payment_order_id=request.payment_order or None,
-                    refund_id=refund_id,
-                    psp_charge=charge,
+                    amount=wanted,
+                    currency=currency,
+                    reason=reason,
+                    status=RefundStatus.PENDING,
+                    failure_reason="",
+                    execution_id=None,
+                    metadata=metadata,
+                    created=0,
                 ),
+                charge,
             )
-            refund = Refund(
-                id=refund_id,
-                merchant_id=merchant_id,
-                payment_intent_id=request.payment_intent or None,
-                payment_order_id=request.payment_order or None,
-                amount=wanted,
-                currency=currency,
-                reason=reason,
-                status=RefundStatus.PENDING,
-                failure_reason="",
-                execution_id=execution_id,
-                metadata=metadata,
-                created=0,
-            )
-            await repository.insert_refund(refund)
-            stored = await repository.refund(merchant_id, refund_id)
-            assert stored is not None
-            message = refund_message(stored)
-            await record_event(connection, merchant_id, events.REFUND_CREATED, message)
-            return message
+            return refund_message(stored)
 
         return await self._mutations.phased(
             merchant_id,
@@ -163,3 +150,32 @@ class Refunds:
             return refund_message(refund)
 
         return complete
+
+
+async def record_refund(
+    connection: AsyncConnection, executor: Executor, refund: Refund, psp_charge: str | None
+) -> Refund:
+    """The first phase of a refund whose amount is already reserved on its intent or order:
+    its execution enqueued, the refund stored `pending` with it, and `refund.created`."""
+    execution_id = await executor.enqueue(
+        connection,
+        NewExecution(
+            merchant_id=refund.merchant_id,
+            operation=Operation.REFUND,
+            amount=refund.amount,
+            currency=refund.currency,
+            psp_key="",
+            payment_intent_id=refund.payment_intent_id,
+            payment_order_id=refund.payment_order_id,
+            refund_id=refund.id,
+            psp_charge=psp_charge,
+        ),
+    )
+    repository = PayInRepository(connection)
+    await repository.insert_refund(replace(refund, execution_id=execution_id))
+    stored = await repository.refund(refund.merchant_id, refund.id)
+    assert stored is not None
+    await record_event(
+        connection, refund.merchant_id, events.REFUND_CREATED, refund_message(stored)
+    )
+    return stored
