@@ -14,9 +14,9 @@ import multiprocessing
 import secrets
 import time
 
-from paycore.psp.cards import CARD_SUCCEEDS
 from paycore.psp.client import CardDetails, PspClient
 from paycore.secret import Secret
+from paycore.tools.psp.cards import CARD_SUCCEEDS
 
 CARD = CardDetails(Secret(CARD_SUCCEEDS), exp_month=12, exp_year=2040, cvc=Secret("123"))
 

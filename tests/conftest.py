@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from paycore.app import Platform, build_platform
-from paycore.bench.scratch import admin_sql, with_database
+from paycore.app import Platform, build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.customer.vault import new_vault_key
-from paycore.embedded import start_embedded
-from paycore.psp.simulator import start_simulator
-from paycore.runtime.server import GrpcServer, start_grpc_server
+from paycore.runtime.server import GrpcServer
 from paycore.storage.migrate import migrate_all
+from paycore.tools.bench.scratch import admin_sql, with_database
+from paycore.tools.embedded import start_embedded
+from paycore.tools.psp.simulator import start_simulator
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -121,7 +121,7 @@ async def platform(migrated: Settings) -> AsyncIterator[Platform]:
 
 @pytest_asyncio.fixture(scope="session")
 async def grpc_server(platform: Platform) -> AsyncIterator[GrpcServer]:
-    server = await start_grpc_server(platform, "127.0.0.1:0")
+    server = await start_server(platform, "127.0.0.1:0")
     yield server
     await server.stop(1)
 
@@ -199,7 +199,7 @@ async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
     )
     registry = CollectorRegistry()
     platform = build_platform(settings, registry)
-    server = await start_grpc_server(platform, "127.0.0.1:0")
+    server = await start_server(platform, "127.0.0.1:0")
     admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
     try:
         yield PayIn(platform, server, admin, settings.admin_token, registry)

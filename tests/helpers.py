@@ -23,13 +23,12 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from paycore.app import build_platform
+from paycore.app import build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.psp.client import PspClient
-from paycore.psp.simulator import SimulatorServer
-from paycore.psp.store import DATABASE_FILE
-from paycore.runtime.server import start_grpc_server
+from paycore.tools.psp.simulator import SimulatorServer
+from paycore.tools.psp.store import DATABASE_FILE
 from paycore.v1 import account_pb2
 from prometheus_client import CollectorRegistry
 
@@ -126,7 +125,7 @@ def http_get(url: str) -> str:
 async def serving(settings: Settings) -> AsyncIterator[str]:
     """A second gRPC server on its own platform (other limits, say); yields its target."""
     platform = build_platform(settings, CollectorRegistry())
-    server = await start_grpc_server(platform, "127.0.0.1:0")
+    server = await start_server(platform, "127.0.0.1:0")
     try:
         yield f"127.0.0.1:{server.port}"
     finally:

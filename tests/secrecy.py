@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from paycore.customer.cards import luhn_valid
-from paycore.psp.store import DATABASE_FILE
+from paycore.tools.psp.store import DATABASE_FILE
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 

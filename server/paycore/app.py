@@ -44,6 +44,7 @@ from paycore.runtime.interceptors import (
 from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
+from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage import IdempotencyStore, Shards
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
@@ -183,6 +184,13 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
         IdempotencyKeyInterceptor(policies),
         RateLimitInterceptor(policies, platform.rate_limiter),
     ]
+
+
+async def start_server(platform: Platform, address: str) -> GrpcServer:
+    """A gRPC server with the platform's interceptors and servicers, listening on `address`."""
+    return await start_grpc_server(
+        address, interceptors(platform), lambda server: add_servicers(platform, server)
+    )
 
 
 def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:

@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
-from collections.abc import Coroutine, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from paycore.config import load_settings
 from paycore.errors import ConfigurationError
-
-
-def run_async(main: Coroutine[Any, Any, None]) -> None:
-    """asyncio on uvloop where it is installed (Linux, macOS)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - Windows
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+from paycore.runtime.process import configure_logging, run_async
 
 
 def _serve(arguments: argparse.Namespace) -> None:
@@ -55,7 +35,7 @@ def _edge(arguments: argparse.Namespace) -> None:
 
 
 def _dev(arguments: argparse.Namespace) -> None:
-    from paycore.dev import run_dev
+    from paycore.tools.dev import run_dev
 
     run_dev(load_settings())
 
@@ -69,13 +49,13 @@ def _worker(arguments: argparse.Namespace) -> None:
 
 
 def _bench(arguments: argparse.Namespace) -> None:
-    from paycore.bench.command import run_bench
+    from paycore.tools.bench.command import run_bench
 
     run_bench(arguments, load_settings())
 
 
 def _psp(arguments: argparse.Namespace) -> None:
-    from paycore.psp.command import run_psp_command
+    from paycore.tools.psp.command import run_psp_command
 
     run_psp_command(arguments, load_settings())
 
@@ -87,9 +67,9 @@ def _fraud(arguments: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from paycore.bench.command import add_parser as add_bench_parser
     from paycore.fraud.command import add_parser as add_fraud_parser
-    from paycore.psp.command import add_parser as add_psp_parser
+    from paycore.tools.bench.command import add_parser as add_bench_parser
+    from paycore.tools.psp.command import add_parser as add_psp_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)

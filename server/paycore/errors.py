@@ -2,6 +2,7 @@
 
     PaycoreError                  root of everything paycore raises on purpose
     ├── ConfigurationError        a process cannot start (bad or missing settings)
+    ├── InvariantViolation        a guarantee of the code did not hold: a bug (invariant())
     └── ApiError                  an answer to a caller: reason -> gRPC status + ErrorInfo
                                   (REST renders it as {"error": {type, code, message, param}})
 
@@ -20,6 +21,10 @@ class PaycoreError(Exception):
 
 class ConfigurationError(PaycoreError):
     """The process cannot start with the settings it was given."""
+
+
+class InvariantViolation(PaycoreError):
+    """What the code guarantees did not hold: a bug (`paycore.invariants.invariant`)."""
 
 
 class Status(IntEnum):

@@ -17,15 +17,11 @@ import time
 from types import FrameType
 
 from paycore.config import Settings
+from paycore.runtime.process import run_async, split_address
 from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 logger = logging.getLogger(__name__)
 WORKER_ENV = "PAYCORE_WORKER"
-
-
-def split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def serve(settings: Settings, workers: int = 1) -> None:
@@ -33,13 +29,11 @@ def serve(settings: Settings, workers: int = 1) -> None:
     if workers > 1:
         supervise(settings, workers)
         return
-    from paycore.cli import run_async
-
     run_async(serve_one(settings, expose_metrics=WORKER_ENV not in os.environ))
 
 
 async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
-    from paycore.app import build_platform
+    from paycore.app import build_platform, start_server
     from paycore.runtime.server import serve_until_signalled
 
     registry = CollectorRegistry()
@@ -49,7 +43,10 @@ async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
         metrics_http, _ = start_http_server(port, host, registry)
         logger.info("metrics on http://%s/metrics", settings.metrics_addr)
     try:
-        await serve_until_signalled(build_platform(settings, registry))
+        platform = build_platform(settings, registry)
+        await serve_until_signalled(
+            settings, start_server(platform, settings.grpc_addr), platform.close
+        )
     finally:
         if metrics_http is not None:
             metrics_http.shutdown()

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from aiohttp import ClientSession
 from paycore.edge import start_edge
-from paycore.psp import cards
+from paycore.tools.psp import cards
 
 from tests.edge.helpers import call, new_merchant
 from tests.payment.shop import PayIn, good_card

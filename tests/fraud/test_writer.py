@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from paycore.app import Platform
-from paycore.bench.fraud import report, run_fraud_bench
 from paycore.config import Settings
 from paycore.fraud.checks import payment_facts
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.writer import AssessmentWriter
 from paycore.storage.schema import fraud_assessments
+from paycore.tools.bench.fraud import report, run_fraud_bench
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 

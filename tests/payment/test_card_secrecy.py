@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2
 
 from tests.helpers import PspSimulator

@@ -6,7 +6,7 @@ import secrets
 
 import grpc
 import pytest
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import customer_pb2, event_pb2, executor_pb2, fraud_pb2, payment_pb2
 
 from tests.helpers import rich_error

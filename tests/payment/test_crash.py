@@ -16,7 +16,7 @@ from paycore.app import build_platform
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.payment.models import IntentStatus
-from paycore.psp.settlement import settlement_lines
+from paycore.tools.psp.settlement import settlement_lines
 from paycore.v1 import ledger_pb2, payment_pb2, wallet_pb2
 from prometheus_client import CollectorRegistry
 

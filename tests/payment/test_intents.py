@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import event_pb2, payment_pb2
 
 from tests.helpers import rich_error

@@ -9,8 +9,8 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator
 
-from paycore.psp import cards
 from paycore.psp.client import PspClient
+from paycore.tools.psp import cards
 from paycore.v1 import executor_pb2, payment_pb2
 
 from tests.helpers import PspSimulator

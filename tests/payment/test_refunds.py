@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 import pytest
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2
 
 from tests.helpers import rich_error

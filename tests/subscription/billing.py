@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from paycore.client import idempotency_key
-from paycore.psp.store import DATABASE_FILE
+from paycore.tools.psp.store import DATABASE_FILE
 from paycore.v1 import customer_pb2, event_pb2, subscription_pb2
 from paycore.worker.job import Job
 

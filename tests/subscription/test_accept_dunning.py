@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2, subscription_pb2
 
 from tests.customer.support import failure

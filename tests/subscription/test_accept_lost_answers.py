@@ -5,7 +5,7 @@ CARD_ANSWER_LOST: the executor looks the charge up), and a charge the PSP never 
 
 from __future__ import annotations
 
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import subscription_pb2
 
 from tests.helpers import PspSimulator

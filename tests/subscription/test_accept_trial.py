@@ -4,7 +4,7 @@ subscription is active and its periods are anchored at trial_end."""
 
 from __future__ import annotations
 
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import subscription_pb2
 
 from tests.helpers import PspSimulator

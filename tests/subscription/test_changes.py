@@ -4,7 +4,7 @@ retrying a past-due invoice, and CancelSubscription at period end or now with a 
 
 from __future__ import annotations
 
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2, subscription_pb2
 
 from tests.payment.shop import PayIn, Shop, fee, good_card

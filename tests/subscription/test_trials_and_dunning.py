@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from paycore.psp import cards
+from paycore.tools.psp import cards
 from paycore.v1 import customer_pb2, event_pb2, subscription_pb2
 
 from tests.payment.shop import PayIn, Shop, fee, good_card

@@ -77,7 +77,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
 
         engine = self._shards.engine_for_logical(logical_shard)
         return await self._mutations.on_engine(
-            engine, ADMIN_OWNER, request, account_pb2.Merchant, change, without_secrets
+            engine, ADMIN_OWNER, request, account_pb2.Merchant, change, stored_form=without_secrets
         )
 
     async def GetMerchant(
@@ -170,7 +170,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             return issued_key_message(issued)
 
         return await self._mutations.for_merchant(
-            merchant_id, request, account_pb2.ApiKey, change, without_secrets
+            merchant_id, request, account_pb2.ApiKey, change, stored_form=without_secrets
         )
 
     async def RevokeApiKey(

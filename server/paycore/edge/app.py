@@ -28,8 +28,8 @@ from paycore.edge.transcoding import (
     to_message,
 )
 from paycore.ids import random_base62
-from paycore.processes import split_address
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
+from paycore.runtime.process import split_address
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,16 @@ class Operation(StrEnum):
     REFUND = "refund"
 
 
+PAY_IN_OPERATIONS = (
+    Operation.CHARGE,
+    Operation.AUTHORIZE,
+    Operation.CAPTURE,
+    Operation.VOID,
+    Operation.REFUND,
+)
+"""The operations whose executions pay-in owns (paycore.payment.completion)."""
+
+
 class ExecutionState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -107,16 +107,19 @@ class Executor:
         psp: PspClient,
         cards: CardSource,
         metrics: ExecutorMetrics,
+        completions: Mapping[Operation, Completion],
         settings: ExecutorSettings = ExecutorSettings(),
         breaker: CircuitBreaker | None = None,
     ) -> None:
+        """`completions`: for each operation, what applies a finished execution to the object
+        that owns it (pay-in's intents and orders, payouts...), in the recording transaction."""
         self._shards = shards
         self._psp = psp
         self._cards = cards
         self._metrics = metrics
         self._settings = settings
         self.breaker = breaker or CircuitBreaker()
-        self.completion: Completion | None = None
+        self._completions = dict(completions)
 
     # -- creating and reading -------------------------------------------------------------------
 
@@ -462,9 +465,7 @@ class Executor:
                 failure_message=failure_message,
             )
             if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
-                if self.completion is None:
-                    raise RuntimeError("the executor has no completion handler")
-                await self.completion(connection, finished)
+                await self._completions[finished.operation](connection, finished)
         if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
             log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
         return finished

@@ -121,9 +121,9 @@ def run_fraud(arguments: argparse.Namespace) -> None:
 
 
 def _export(output: Path) -> None:
-    from paycore.cli import run_async
     from paycore.config import load_settings
     from paycore.fraud.labels import export_labels
+    from paycore.runtime.process import run_async
 
     settings = load_settings()
     if not settings.database_urls:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from paycore.config import Settings
 from paycore.executor.breaker import CircuitBreaker
+from paycore.executor.models import PAY_IN_OPERATIONS
 from paycore.executor.retry import RetryPolicy
 from paycore.executor.service import CardSource, Executor, ExecutorMetrics, ExecutorSettings
 from paycore.fraud.service import FraudService
@@ -45,11 +46,13 @@ def build_pay_in(
     fraud: FraudService,
 ) -> PayIn:
     psp = PspClient(settings.psp_url, timeout_seconds=settings.psp_timeout_ms / 1000)
+    completion = PayInCompletion(PayInLedger(ledger))
     executor = Executor(
         shards,
         psp,
         cards,
         ExecutorMetrics(registry),
+        dict.fromkeys(PAY_IN_OPERATIONS, completion),
         ExecutorSettings(
             retry=RetryPolicy(
                 max_attempts=settings.executor_max_attempts,
@@ -60,8 +63,6 @@ def build_pay_in(
         ),
         CircuitBreaker(settings.psp_breaker_threshold, settings.psp_breaker_open_ms / 1000),
     )
-    completion = PayInCompletion(PayInLedger(ledger))
-    executor.completion = completion
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     intents = PaymentIntents(shards, mutations, executor, cards, fraud, lease)
     checkouts = Checkouts(shards, mutations, executor, cards, fraud, completion, lease)

@@ -1,11 +1,24 @@
 """How every mutating RPC runs its change: in one transaction on the owner's shard, through
-the idempotency-key store whenever the call carried an `idempotency-key`."""
+the idempotency-key store whenever the call carried an `idempotency-key`.
+
+The servicer supplies two steps: `change(connection)`, the domain operation, which returns a
+domain object (a dataclass), and `render(result)`, which turns it into the response message.
+Both run inside the change's transaction, so the stored answer is exactly what was returned:
+
+    return await self._mutations.for_merchant(
+        merchant_id, request, payout_pb2.Payout,
+        lambda connection: self._payouts.create(connection, merchant_id, new),
+        render=payout_message,
+    )
+
+Mutations opens every mutating transaction; domain code receives the connection and never
+begins or commits one itself (reads go through `paycore.storage.reads.Reads`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
@@ -15,7 +28,9 @@ from paycore.storage.idempotency import request_fingerprint
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
-Change = Callable[[AsyncConnection], Awaitable[ResponseT]]
+ResultT = TypeVar("ResultT")
+Change = Callable[[AsyncConnection], Awaitable[ResultT]]
+Render = Callable[[ResultT], ResponseT]
 Completion = Callable[[ResponseT], Awaitable[ResponseT]]
 
 # Owner of the idempotency keys of admin-token calls that create a tenant.
@@ -27,19 +42,45 @@ class Mutations:
         self._shards = shards
         self._store = store
 
+    @overload
     async def for_merchant(
         self,
         merchant_id: str,
         request: Message,
         response_type: type[ResponseT],
         change: Change[ResponseT],
+        *,
+        render: None = None,
+        stored_form: Callable[[ResponseT], ResponseT] | None = None,
+    ) -> ResponseT: ...
+
+    @overload
+    async def for_merchant(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        change: Change[ResultT],
+        *,
+        render: Render[ResultT, ResponseT],
+        stored_form: Callable[[ResponseT], ResponseT] | None = None,
+    ) -> ResponseT: ...
+
+    async def for_merchant(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        change: Change[ResultT] | Change[ResponseT],
+        *,
+        render: Render[ResultT, ResponseT] | None = None,
         stored_form: Callable[[ResponseT], ResponseT] | None = None,
     ) -> ResponseT:
         engine = self._shards.engine_for_merchant(merchant_id)
-        return await self.on_engine(
-            engine, merchant_id, request, response_type, change, stored_form
-        )
+        rendered = _rendered(change, render)
+        return await self._run(engine, merchant_id, request, response_type, rendered, stored_form)
 
+    @overload
     async def on_engine(
         self,
         engine: AsyncEngine,
@@ -47,15 +88,54 @@ class Mutations:
         request: Message,
         response_type: type[ResponseT],
         change: Change[ResponseT],
+        *,
+        render: None = None,
         stored_form: Callable[[ResponseT], ResponseT] | None = None,
+    ) -> ResponseT: ...
+
+    @overload
+    async def on_engine(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        request: Message,
+        response_type: type[ResponseT],
+        change: Change[ResultT],
+        *,
+        render: Render[ResultT, ResponseT],
+        stored_form: Callable[[ResponseT], ResponseT] | None = None,
+    ) -> ResponseT: ...
+
+    async def on_engine(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        request: Message,
+        response_type: type[ResponseT],
+        change: Change[ResultT] | Change[ResponseT],
+        *,
+        render: Render[ResultT, ResponseT] | None = None,
+        stored_form: Callable[[ResponseT], ResponseT] | None = None,
+    ) -> ResponseT:
+        rendered = _rendered(change, render)
+        return await self._run(engine, owner, request, response_type, rendered, stored_form)
+
+    async def _run(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        request: Message,
+        response_type: type[ResponseT],
+        rendered: Change[ResponseT],
+        stored_form: Callable[[ResponseT], ResponseT] | None,
     ) -> ResponseT:
         call = current_call()
         if call.idempotency_key is None:
             async with engine.begin() as connection:
-                return await change(connection)
+                return await rendered(connection)
         fingerprint = request_fingerprint(call.method, request)
         return await self._store.run(
-            engine, owner, call.idempotency_key, fingerprint, response_type, change, stored_form
+            engine, owner, call.idempotency_key, fingerprint, response_type, rendered, stored_form
         )
 
     async def key_seen(self, merchant_id: str) -> bool:
@@ -114,3 +194,16 @@ class Mutations:
         return await self.phased(
             merchant_id, request, response_type, already_recorded, complete, lease
         )
+
+
+def _rendered(
+    change: Change[ResultT] | Change[ResponseT], render: Render[ResultT, ResponseT] | None
+) -> Change[ResponseT]:
+    """The change followed by its render step, as one step of the transaction."""
+    if render is None:
+        return change  # type: ignore[return-value]  # the overloads: change gives ResponseT
+
+    async def change_then_render(connection: AsyncConnection) -> ResponseT:
+        return render(await change(connection))  # type: ignore[arg-type]
+
+    return change_then_render

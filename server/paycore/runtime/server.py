@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from paycore import contracts
-from paycore.app import Platform, add_servicers, interceptors
+from paycore.config import Settings
 from paycore.runtime.collector import tune_for_serving
 
 logger = logging.getLogger(__name__)
@@ -31,16 +32,24 @@ class GrpcServer:
         await self.server.stop(grace_seconds)
 
 
-async def start_grpc_server(platform: Platform, address: str) -> GrpcServer:
+Register = Callable[[aio.Server], list[str]]
+"""Adds the implemented servicers to a server; returns their full service names."""
+
+
+async def start_grpc_server(
+    address: str, interceptors: Sequence[aio.ServerInterceptor], register: Register
+) -> GrpcServer:
+    """The servicers come from the composition root (`paycore.app.start_server`); services
+    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING."""
     server = aio.server(
-        interceptors=interceptors(platform),
+        interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 1),  # `serve --workers N`: N processes share the port
             ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
             ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
         ],
     )
-    serving = add_servicers(platform, server)
+    serving = register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in contracts.service_names():
@@ -59,10 +68,11 @@ async def start_grpc_server(platform: Platform, address: str) -> GrpcServer:
     return GrpcServer(server, health_servicer, port, serving)
 
 
-async def serve_until_signalled(platform: Platform) -> None:
+async def serve_until_signalled(
+    settings: Settings, start: Awaitable[GrpcServer], close: Callable[[], Awaitable[None]]
+) -> None:
     """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
-    settings = platform.settings
-    grpc_server = await start_grpc_server(platform, settings.grpc_addr)
+    grpc_server = await start
     tune_for_serving()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -74,5 +84,5 @@ async def serve_until_signalled(platform: Platform) -> None:
         logger.info("shutting down: in-flight calls get %.0fs", settings.shutdown_grace_seconds)
         await grpc_server.stop(settings.shutdown_grace_seconds)
     finally:
-        await platform.close()
+        await close()
     logger.info("stopped")

@@ -12,7 +12,7 @@ import logging
 import signal
 
 from paycore.config import Settings
-from paycore.processes import split_address
+from paycore.runtime.process import split_address
 from paycore.worker.metrics import WorkerMetrics
 from paycore.worker.runner import Worker
 from prometheus_client import CollectorRegistry, start_http_server
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, *, concurrency: int, once: bool) -> None:
-    from paycore.cli import run_async
+    from paycore.runtime.process import run_async
 
     settings.require_servers()
     failed: list[bool] = []

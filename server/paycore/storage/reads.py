@@ -1,0 +1,96 @@
+"""The one read path: every Get and List of every service goes through `Reads`.
+
+A repository supplies the query (already filtered by the merchant) and the row decoder; `Reads`
+opens an autocommit reader on the merchant's shard, turns "no row" into NOT_FOUND, and pages
+lists in Stripe's order (newest first, `starting_after` the last id of the previous page, one
+row more than `limit` to tell `has_more`). Ids sort by creation time, so the id is the cursor.
+
+    payout = await reads.one(merchant_id, payouts.by_id(merchant_id, id), payouts.decode,
+                             "payout", id)
+    page = await reads.page(merchant_id, payouts.listed(merchant_id, filters), payouts.table.c.id,
+                            cursor, payouts.decode)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from paycore.errors import not_found
+from paycore.storage.shards import Shards
+from sqlalchemy import ColumnElement, Row, Select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+Decode = Callable[[Row[Any]], T]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    data: list[T]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a list page starts: at most `limit` objects older than `starting_after` ("" for
+    the newest)."""
+
+    limit: int
+    starting_after: str = ""
+
+
+def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Cursor) -> Select[Any]:
+    if cursor.starting_after:
+        query = query.where(id_column < cursor.starting_after)
+    return query.order_by(id_column.desc()).limit(cursor.limit + 1)
+
+
+def page_of(rows: Sequence[T], cursor: Cursor) -> Page[T]:
+    """The page and whether more follow, from the limit + 1 rows a list query fetched."""
+    return Page(list(rows[: cursor.limit]), len(rows) > cursor.limit)
+
+
+async def fetch_page(
+    connection: AsyncConnection,
+    query: Select[Any],
+    id_column: ColumnElement[Any],
+    cursor: Cursor,
+    decode: Decode[T],
+) -> Page[T]:
+    rows = (await connection.execute(newest_first(query, id_column, cursor))).all()
+    found = page_of(rows, cursor)
+    return Page([decode(row) for row in found.data], found.has_more)
+
+
+class Reads:
+    def __init__(self, shards: Shards) -> None:
+        self._shards = shards
+
+    async def one(
+        self,
+        merchant_id: str,
+        query: Select[Any],
+        decode: Decode[T],
+        object_name: str,
+        object_id: str,
+        param: str = "id",
+    ) -> T:
+        """The one row `query` finds on the merchant's shard, or NOT_FOUND naming `param`."""
+        async with self._shards.read(merchant_id) as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            raise not_found(object_name, object_id, param)
+        return decode(row)
+
+    async def page(
+        self,
+        merchant_id: str,
+        query: Select[Any],
+        id_column: ColumnElement[Any],
+        cursor: Cursor,
+        decode: Decode[T],
+    ) -> Page[T]:
+        async with self._shards.read(merchant_id) as connection:
+            return await fetch_page(connection, query, id_column, cursor, decode)

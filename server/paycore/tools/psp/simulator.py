@@ -1,0 +1,281 @@
+"""The simulator's HTTP face: JSON over HTTP on aiohttp, faults, and the two misbehaving cards.
+
+    POST /v1/charges                    charge (authorize, or authorize and capture)
+    POST /v1/charges/{id}/capture       capture an authorization (all or part; the rest released)
+    POST /v1/charges/{id}/void          void an uncaptured authorization
+    POST /v1/refunds                    refund part or all of a captured charge
+    GET  /v1/charges/{id}               a charge as it is now, with its refunds
+    GET  /v1/operations/{key}           the stored answer of the operation with that key, or 404
+    GET  /v1/settlements/{YYYY-MM-DD}   the day's settlement report, JSON lines
+    GET|POST /_control/faults           latency_ms, error_rate, down (tests flip these)
+    GET  /healthz
+
+Answers: 200 with the object; 402 with the declined charge; 400/404/409 {"error": {"code",
+"message", "param"}} for what will not succeed if retried; 500/503/504 for what may (nothing
+was done). Bodies are never logged; the access log shows method, path and status only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from paycore.runtime.process import split_address
+from paycore.tools.psp.cards import Outcome, outcome_of
+from paycore.tools.psp.processing import Answer, Processor, failure_body
+from paycore.tools.psp.requests import (
+    PspFailure,
+    capture_request,
+    charge_request,
+    invalid,
+    refund_request,
+    void_request,
+)
+from paycore.tools.psp.settlement import parse_day, settlement_lines
+from paycore.tools.psp.store import Store
+
+logger = logging.getLogger(__name__)
+
+BODY_SIZE_MAX = 64 * 1024
+HANG_SECONDS_DEFAULT = 30.0
+"""How long the time-out card's answer is held (unless the client gives up first)."""
+LATENCY_MS_MAX = 60_000
+JSON = "application/json"
+ACCESS_LOG_FORMAT = '%a "%r" %s %Tfs'
+
+_ROUTE_ERROR_CODES = {404: "route_unknown", 405: "method_not_allowed", 413: "body_too_large"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Faults:
+    latency_ms: int = 0
+    """Added before every /v1 request is processed."""
+    error_rate: float = 0.0
+    """The fraction of mutating requests answered 503 psp_unavailable, unprocessed."""
+    down: bool = False
+    """Every /v1 request answers 503 psp_unavailable at once."""
+
+    def update(self, body: dict[str, Any]) -> None:
+        """Checks every given field before changing any."""
+        latency_ms = body.get("latency_ms", self.latency_ms)
+        error_rate = body.get("error_rate", self.error_rate)
+        down = body.get("down", self.down)
+        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int):
+            raise invalid("latency_ms", "latency_ms must be an integer")
+        if not 0 <= latency_ms <= LATENCY_MS_MAX:
+            raise invalid("latency_ms", f"latency_ms must be from 0 to {LATENCY_MS_MAX}")
+        if isinstance(error_rate, bool) or not isinstance(error_rate, int | float):
+            raise invalid("error_rate", "error_rate must be a number")
+        if not 0.0 <= error_rate <= 1.0:
+            raise invalid("error_rate", "error_rate must be from 0 to 1")
+        if not isinstance(down, bool):
+            raise invalid("down", "down must be true or false")
+        self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
+
+
+class Simulator:
+    def __init__(
+        self,
+        processor: Processor,
+        faults: Faults,
+        *,
+        hang_seconds: float = HANG_SECONDS_DEFAULT,
+    ) -> None:
+        self.processor = processor
+        self.faults = faults
+        self.hang_seconds = hang_seconds
+        self._closing = asyncio.Event()
+        self._random = random.Random()
+
+    def stop_hanging(self) -> None:
+        """Ends every held answer (on shutdown, so that it need not wait for them)."""
+        self._closing.set()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if request.path.startswith("/v1/"):
+                await self._apply_faults(request)
+            return await handler(request)
+        except PspFailure as failure:
+            return _json(failure.http_status, failure_body(failure))
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            # Not "not_found": a client must never read a wrong URL as "never processed".
+            code = _ROUTE_ERROR_CODES.get(error.status, "request_invalid")
+            route_failure = PspFailure(error.status, code, error.reason)
+            return _json(error.status, failure_body(route_failure))
+
+    async def _apply_faults(self, request: web.Request) -> None:
+        if self.faults.down:
+            raise PspFailure(503, "psp_unavailable", "The PSP is down")
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        if (
+            request.method == "POST"
+            and self.faults.error_rate
+            and self._random.random() < self.faults.error_rate
+        ):
+            raise PspFailure(503, "psp_unavailable", "The PSP is unavailable; retry later")
+
+    async def charge(self, request: web.Request) -> web.StreamResponse:
+        charge = charge_request(await _body(request))
+        outcome = outcome_of(charge.card.number)
+        if outcome is Outcome.TIMES_OUT:
+            await self._hang()
+            raise PspFailure(504, "timeout", "The card network did not answer in time")
+        answer = self.processor.charge(charge)
+        if outcome is Outcome.ANSWER_LOST and not answer.replayed:
+            return await self._lose(request)
+        return _answer(answer)
+
+    async def capture(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        return _answer(self.processor.capture(capture_request(request.match_info["id"], body)))
+
+    async def void(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        return _answer(self.processor.void(void_request(request.match_info["id"], body)))
+
+    async def refund(self, request: web.Request) -> web.StreamResponse:
+        return _answer(self.processor.refund(refund_request(await _body(request))))
+
+    async def get_charge(self, request: web.Request) -> web.StreamResponse:
+        return _json(200, self.processor.charge_json(request.match_info["id"]))
+
+    async def get_operation(self, request: web.Request) -> web.StreamResponse:
+        key = request.match_info["key"]
+        found = self.processor.operation(key)
+        if found is None:
+            raise PspFailure(404, "not_found", "No operation has this idempotency key")
+        return _json(200, found)
+
+    async def settlement(self, request: web.Request) -> web.StreamResponse:
+        try:
+            day = parse_day(request.match_info["day"])
+        except ValueError:
+            raise invalid("day", "the day must be YYYY-MM-DD") from None
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        for lines in settlement_lines(self.processor.store.data_dir, day):
+            await response.write(("\n".join(lines) + "\n").encode())
+        await response.write_eof()
+        return response
+
+    async def get_faults(self, request: web.Request) -> web.StreamResponse:
+        return _json(200, json.dumps(asdict(self.faults)))
+
+    async def set_faults(self, request: web.Request) -> web.StreamResponse:
+        self.faults.update(await _body(request))
+        return await self.get_faults(request)
+
+    async def health(self, request: web.Request) -> web.StreamResponse:
+        # The pid lets whoever started this process tell it from another one on the port.
+        return _json(200, json.dumps({"status": "ok", "pid": os.getpid()}))
+
+    async def _hang(self) -> None:
+        """Holds the answer until the client gives up (aiohttp then cancels this handler),
+        the hang ends, or the server stops; other requests go on meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), self.hang_seconds)
+
+    async def _lose(self, request: web.Request) -> web.StreamResponse:
+        """The charge is recorded; its answer is not sent: the connection is dropped."""
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError
+
+
+def build_app(simulator: Simulator) -> web.Application:
+    app = web.Application(client_max_size=BODY_SIZE_MAX, middlewares=[simulator.middleware])
+    app.router.add_post("/v1/charges", simulator.charge)
+    app.router.add_get("/v1/charges/{id}", simulator.get_charge)
+    app.router.add_post("/v1/charges/{id}/capture", simulator.capture)
+    app.router.add_post("/v1/charges/{id}/void", simulator.void)
+    app.router.add_post("/v1/refunds", simulator.refund)
+    app.router.add_get("/v1/operations/{key}", simulator.get_operation)
+    app.router.add_get("/v1/settlements/{day}", simulator.settlement)
+    app.router.add_get("/_control/faults", simulator.get_faults)
+    app.router.add_post("/_control/faults", simulator.set_faults)
+    app.router.add_get("/healthz", simulator.health)
+    return app
+
+
+@dataclass
+class SimulatorServer:
+    simulator: Simulator
+    store: Store
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        self.simulator.stop_hanging()
+        await self.runner.cleanup()
+        self.store.close()
+
+
+async def start_simulator(
+    address: str,
+    data_dir: Path,
+    *,
+    faults: Faults | None = None,
+    hang_seconds: float = HANG_SECONDS_DEFAULT,
+    clock: Callable[[], float] = time.time,
+    access_log: bool = True,
+) -> SimulatorServer:
+    """Serves the simulator on `address` ("host:port", port 0 for any) over `data_dir`."""
+    store = Store(data_dir)
+    simulator = Simulator(Processor(store, clock), faults or Faults(), hang_seconds=hang_seconds)
+    runner = web.AppRunner(
+        build_app(simulator),
+        handle_signals=False,
+        handler_cancellation=True,
+        access_log=logging.getLogger("paycore.psp.access") if access_log else None,
+        access_log_format=ACCESS_LOG_FORMAT,
+    )
+    await runner.setup()
+    host, port = split_address(address)
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        store.close()
+        raise
+    bound = runner.addresses[0]
+    return SimulatorServer(simulator, store, runner, host, int(bound[1]))
+
+
+def _answer(answer: Answer) -> web.StreamResponse:
+    return _json(answer.http_status, answer.body)
+
+
+def _json(status: int, body: str) -> web.Response:
+    return web.Response(status=status, body=body.encode(), content_type=JSON)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise PspFailure(400, "body_malformed", "The body is not JSON") from None
+    if not isinstance(body, dict):
+        raise PspFailure(400, "body_malformed", "The body must be a JSON object")
+    return body

@@ -1,0 +1,174 @@
+"""`paycore bench` against a real server (rate limits off, as a benchmark server runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from paycore.client import Paycore
+from paycore.config import Settings
+from paycore.errors import ConfigurationError
+from paycore.secret import Secret
+from paycore.tools.bench import Plan, accounts, health, merge, run, run_process
+from paycore.tools.bench.credentials import Credentials, credentials_for
+
+from tests.helpers import create_merchant, serving
+
+
+@pytest_asyncio.fixture(scope="module")
+async def unlimited_target(migrated: Settings) -> AsyncIterator[str]:
+    unlimited = migrated.with_overrides(
+        rate_limits_per_second={"payments": 0, "subscriptions": 0, "other": 0}
+    )
+    async with serving(unlimited) as target:
+        yield target
+
+
+async def test_server_pid_adds_the_servers_cpu_per_call(
+    unlimited_target: str, settings: Settings
+) -> None:
+    # The server runs in this process (`serving`), so its CPU is this process's.
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "paycore.cli", "bench", "accounts", "--json"),
+        *("--target", unlimited_target, "--requests", "200", "--concurrency", "4"),
+        *("--server-pid", str(os.getpid())),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    cpu = json.loads(stdout)["server_cpu_ms_per_call"]
+    assert list(cpu) == [str(os.getpid())]
+    assert 0 < cpu[str(os.getpid())] < 100
+
+
+async def test_the_command_reports_rate_and_latency_as_json(
+    unlimited_target: str, settings: Settings
+) -> None:
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "paycore.cli", "bench", "accounts", "--json"),
+        *("--target", unlimited_target, "--duration", "1", "--concurrency", "4"),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    report = json.loads(stdout)
+    assert report.keys() == {
+        *("scenario", "method", "target", "processes", "concurrency", "rate", "elapsed_seconds"),
+        *("requests", "ok", "errors", "requests_per_second", "latency_ms"),
+    }
+    assert report["method"] == "/paycore.v1.AccountService/GetMerchant"
+    assert (report["processes"], report["concurrency"], report["rate"]) == (1, 4, None)
+    assert report["requests"] > 0
+    assert report["ok"] == report["requests"]
+    assert report["errors"] == {}
+    assert 0.9 <= report["elapsed_seconds"] < 5
+    assert report["requests_per_second"] > 0
+    latency = report["latency_ms"]
+    assert list(latency) == ["min", "mean", "p50", "p90", "p99", "max"]
+    assert 0 < latency["min"] <= latency["p50"] <= latency["p90"] <= latency["p99"]
+    assert latency["p99"] <= latency["max"]
+
+
+async def test_non_ok_answers_are_counted_by_code(unlimited_target: str) -> None:
+    wrong_key = Credentials(Secret("sk_test_" + "0" * 54), "acct_0000000000000000000000")
+    plan = Plan(
+        scenario=accounts.SCENARIO,
+        target=unlimited_target,
+        concurrency=4,
+        duration_seconds=None,
+        requests=40,
+        processes=1,
+        credentials=wrong_key,
+    )
+    report = merge(plan, [await run_process(plan, 0)])
+    assert report.errors == {"UNAUTHENTICATED": 40}
+    assert report.ok == 0
+    assert report.requests == 40
+    assert report.latency_ms()["p50"] is None
+    assert "UNAUTHENTICATED 40" in report.to_text()
+
+
+@pytest.mark.slow
+async def test_processes_split_the_requests_and_their_histograms_merge(
+    unlimited_target: str, admin: Paycore
+) -> None:
+    merchant = await create_merchant(admin, unlimited_target)
+    await merchant.client.close()
+    plan = Plan(
+        scenario=accounts.SCENARIO,
+        target=unlimited_target,
+        concurrency=4,
+        duration_seconds=None,
+        requests=101,
+        processes=2,
+        connections=2,
+        credentials=Credentials(Secret(merchant.merchant.secret_key), merchant.merchant.id),
+    )
+    results = await asyncio.to_thread(run, plan)
+    assert sorted(result.histogram.count for result in results) == [50, 51]
+    report = merge(plan, results)
+    assert (report.requests, report.ok, report.errors) == (101, 101, {})
+
+
+async def test_a_scenario_without_a_merchant_needs_no_credentials(unlimited_target: str) -> None:
+    plan = Plan(
+        scenario=health.SCENARIO,
+        target=unlimited_target,
+        concurrency=2,
+        duration_seconds=None,
+        requests=10,
+        processes=1,
+    )
+    report = merge(plan, [await run_process(plan, 0)])
+    assert (report.ok, report.errors) == (10, {})
+
+
+async def test_a_merchant_scenario_without_a_key_or_admin_token_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="--admin-token"):
+        await credentials_for(
+            accounts.SCENARIO,
+            "127.0.0.1:1",
+            api_key="",
+            merchant_id="",
+            admin_token="",
+            timeout_seconds=1,
+        )
+
+
+def test_a_plan_needs_a_bound_and_a_caller_per_process() -> None:
+    with pytest.raises(ConfigurationError, match="--duration or --requests"):
+        Plan(health.SCENARIO, "127.0.0.1:1", 4, None, None, 1)
+    with pytest.raises(ConfigurationError, match="--concurrency"):
+        Plan(health.SCENARIO, "127.0.0.1:1", 1, 1.0, None, 2)
+
+
+async def test_an_open_loop_starts_calls_at_the_rate_asked(unlimited_target: str) -> None:
+    plan = Plan(health.SCENARIO, unlimited_target, 8, 1.0, None, 1, rate=50.0)
+
+    report = merge(plan, [await run_process(plan, 0)])
+
+    assert 45 <= report.requests <= 51  # one second at 50/s, whatever the server could do
+    assert report.rate == 50.0
+    assert "started at 50/s" in report.to_text()
+
+
+def test_a_rate_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError):
+        Plan(health.SCENARIO, "127.0.0.1:1", 1, 1.0, None, 1, rate=0.0)

@@ -1,0 +1,156 @@
+"""`paycore dev` (what `make run` runs) from scratch: no PAYCORE_* servers, only Python."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import psutil
+import pytest
+from grpc import aio
+from grpc_health.v1 import health_pb2
+from paycore.client import connect
+from paycore.psp.client import PspClient, PspTransientError
+from paycore.v1 import account_pb2
+
+from tests.helpers import free_port, health_status, http_get
+from tests.tools.psp.support import charge
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="pcdev-", dir="/tmp") as folder:
+        yield Path(folder)
+
+
+def _start(
+    data_dir: Path, grpc_port: int, metrics_port: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env |= {
+        "PAYCORE_DATA_DIR": str(data_dir),
+        "PAYCORE_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
+        "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+        "PAYCORE_HTTP_ADDR": "127.0.0.1:0",  # any free port: the banner names it
+        "PAYCORE_PSP_URL": "http://127.0.0.1:0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paycore.cli", "dev"],
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    banner, deadline = "", time.monotonic() + 90
+    while "Ctrl-C stops everything" not in banner:
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise AssertionError(f"paycore dev did not come up: {banner}")
+        ready, _, _ = select.select([process.stdout], [], [], 1)
+        if ready:  # read the pipe itself: a buffered readline would hide what select sees
+            banner += os.read(process.stdout.fileno(), 65536).decode()
+    return process, banner
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        assert process.wait(30) == 0
+    finally:
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _field(banner: str, name: str) -> str:
+    found = re.search(rf"{name}\s+(\S+)", banner)
+    assert found, banner
+    return found.group(1)
+
+
+async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> None:
+    grpc_port, metrics_port = free_port(), free_port()
+    target = f"127.0.0.1:{grpc_port}"
+    process, banner = _start(data_dir, grpc_port, metrics_port)
+    try:
+        merchant_id = _field(banner, "id")
+        secret_key = _field(banner, "secret key")
+        assert secret_key.startswith("sk_test_")
+        health = await health_status(target, "paycore.v1.AccountService")
+        assert health == health_pb2.HealthCheckResponse.SERVING
+        async with connect(target, secret_key) as client:
+            merchant = await client.accounts.GetMerchant(
+                account_pb2.GetMerchantRequest(id=merchant_id)
+            )
+            assert merchant.name == "Demo Merchant"
+            with pytest.raises(aio.AioRpcError) as other:
+                await client.accounts.GetMerchant(
+                    account_pb2.GetMerchantRequest(id="acct_" + "1" * 22)
+                )
+            assert other.value.code() == grpc.StatusCode.NOT_FOUND
+        async with connect(target, secret_key[:-2] + "xx") as wrong:
+            with pytest.raises(aio.AioRpcError) as refused:
+                await wrong.accounts.GetMerchant(account_pb2.GetMerchantRequest(id=merchant_id))
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        edge = _field(banner, "REST edge")
+        assert '"status":"ok"' in await asyncio.to_thread(http_get, f"{edge}/healthz")
+        metrics = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
+        handled = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith("grpc_server_handled_total{")
+            and 'grpc_method="GetMerchant"' in line
+            and 'grpc_code="OK"' in line
+        ]
+        assert handled and float(handled[0].rsplit(" ", 1)[1]) >= 1, metrics
+        # The worker runs beside them: its loops show in the same metrics.
+        assert "outbox_publisher" in _field(banner, "worker")
+        deadline = time.monotonic() + 10
+        while 'paycore_worker_job_runs_total{job="outbox_publisher"' not in metrics:
+            assert time.monotonic() < deadline, metrics
+            await asyncio.sleep(0.2)
+            metrics = await asyncio.to_thread(http_get, f"http://127.0.0.1:{metrics_port}/metrics")
+        psp_url = _field(banner, "PSP")
+        async with _psp_client(psp_url) as psp:
+            charged = await charge(psp, key="dev-charge")
+            assert charged.status == "captured"
+    finally:
+        _stop(process)
+    async with _psp_client(psp_url) as psp:
+        with pytest.raises(PspTransientError):  # the simulator stopped with the rest
+            await psp.lookup("dev-charge")
+    leftovers = [
+        proc.info["name"]
+        for proc in psutil.process_iter(["name", "cwd"])
+        if proc.info["cwd"] and str(data_dir) in proc.info["cwd"]
+    ]
+    assert leftovers == []
+
+    process, banner = _start(data_dir, grpc_port, metrics_port)
+    try:
+        assert _field(banner, "id") == merchant_id
+        assert _field(banner, "secret key") == secret_key
+        async with _psp_client(_field(banner, "PSP")) as psp:
+            assert await psp.lookup("dev-charge") == charged  # its store is under the data dir
+    finally:
+        _stop(process)
+
+
+@contextlib.asynccontextmanager
+async def _psp_client(url: str) -> AsyncIterator[PspClient]:
+    client = PspClient(url, timeout_seconds=5)
+    try:
+        yield client
+    finally:
+        await client.close()
