@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from paycore import contracts
-from paycore.edge.errors import EdgeError
 from paycore.edge.params import parse_params
 from paycore.edge.routes import MethodNotAllowed, RouteNotFound, Router, compile_routes
-from paycore.edge.transcoding import checked, enum_json_names, to_json, to_message
+from paycore.transcoding import JsonRejected, checked, enum_json_names, to_json, to_message
 from paycore.v1 import account_pb2, payment_pb2
 
 
@@ -62,6 +61,6 @@ def test_enums_are_lowercase_without_their_prefix_both_ways() -> None:
     assert to_message(account_pb2.ApiKey.DESCRIPTOR, fields) == account_pb2.ApiKey(
         id="key_1", type=account_pb2.API_KEY_TYPE_RESTRICTED
     )
-    with pytest.raises(EdgeError) as raised:
+    with pytest.raises(JsonRejected) as raised:
         checked(account_pb2.ApiKey.DESCRIPTOR, {"type": "API_KEY_TYPE_SECRET"}, from_text=False)
     assert raised.value.param == "type"

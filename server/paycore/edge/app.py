@@ -19,7 +19,11 @@ from paycore.edge.errors import EdgeError, from_rpc_error, internal_error, inval
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
-from paycore.edge.transcoding import (
+from paycore.ids import random_base62
+from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
+from paycore.runtime.process import split_address
+from paycore.transcoding import (
+    JsonRejected,
     checked,
     dumps,
     loads,
@@ -27,9 +31,6 @@ from paycore.edge.transcoding import (
     to_json,
     to_message,
 )
-from paycore.ids import random_base62
-from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
-from paycore.runtime.process import split_address
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class Edge:
             return await self._handle(request, request_id)
         except EdgeError as error:
             return _error_response(error, request_id)
+        except JsonRejected as rejected:
+            answer = invalid_request(rejected.code, rejected.message, rejected.param)
+            return _error_response(answer, request_id)
         except RecursionError:
             nested = invalid_request("body_malformed", "The request is nested too deeply")
             return _error_response(nested, request_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.routes import HttpRoute
-from paycore.edge.transcoding import enum_json_names, is_map, is_well_known, message_of
+from paycore.transcoding import enum_json_names, is_map, is_well_known, message_of
 
 OPENAPI_VERSION = "3.1.0"
 ERROR_SCHEMA = "Error"

@@ -18,7 +18,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.errors import parameter_invalid, parameter_unknown
-from paycore.edge.transcoding import is_map, is_well_known, message_of
+from paycore.transcoding import is_map, is_well_known, message_of
 
 PARAMETER_COUNT_MAX = 1000
 INDEX_DIGITS_MAX = 6

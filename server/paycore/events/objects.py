@@ -1,6 +1,6 @@
 """An event's object, from the proto message to the stored JSON and back.
 
-The JSON is the one the REST edge answers with (paycore.edge.transcoding: proto field names,
+The JSON is the one the REST edge answers with (paycore.transcoding: proto field names,
 every field present, int64 as decimal strings, enums lowercase without their prefix), so that a
 webhook body and a GET of the object look alike. The proto message name stored beside it says
 how to read it back into an Any for the gRPC Event."""
@@ -12,7 +12,7 @@ from typing import Any, cast
 from google.protobuf import any_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
-from paycore.edge.transcoding import checked, to_json, to_message
+from paycore.transcoding import checked, to_json, to_message
 
 
 def render(message: Message) -> tuple[str, dict[str, Any]]:

@@ -17,7 +17,6 @@ from typing import Any, cast
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
-from paycore.edge.errors import invalid_request, parameter_invalid, parameter_unknown
 
 _INTEGER = re.compile(r"^-?[0-9]{1,20}$")
 _RANGES = {
@@ -28,6 +27,29 @@ _RANGES = {
 }
 _FLOAT_WORDS = {"NaN", "Infinity", "-Infinity"}
 ANY = "google.protobuf.Any"
+
+
+class JsonRejected(ValueError):
+    """Input that does not fit the message: the edge answers it as a 400 with this `code`,
+    `message` and `param` (paycore.edge.errors)."""
+
+    def __init__(self, code: str, message: str, param: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+def invalid_request(code: str, message: str, param: str = "") -> JsonRejected:
+    return JsonRejected(code, message, param)
+
+
+def parameter_unknown(param: str) -> JsonRejected:
+    return JsonRejected("parameter_unknown", f"Received unknown parameter: {param}", param)
+
+
+def parameter_invalid(param: str, detail: str) -> JsonRejected:
+    return JsonRejected("parameter_invalid", f"{param}: {detail}", param)
 
 
 @cache
