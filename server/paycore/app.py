@@ -36,6 +36,7 @@ from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
     ErrorInterceptor,
+    HeaderInterceptor,
     IdempotencyKeyInterceptor,
     MetricsInterceptor,
     RateLimitInterceptor,
@@ -180,6 +181,7 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
         MetricsInterceptor(platform.metrics),
         RequestLogInterceptor(policies),
         ErrorInterceptor(policies),
+        HeaderInterceptor(policies, platform.settings.trusted_proxies),
         AuthenticationInterceptor(policies, platform.authenticator),
         IdempotencyKeyInterceptor(policies),
         RateLimitInterceptor(policies, platform.rate_limiter),

@@ -20,6 +20,7 @@ from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.ids import random_base62
+from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
 from paycore.runtime.process import split_address
 from paycore.transcoding import (
@@ -252,6 +253,10 @@ def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> 
 
 def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
     metadata = [(REQUEST_ID_HEADER, request_id)]
+    if request.remote:
+        # The server counts failed authentications and publishable-key calls per client
+        # address; it trusts this header from the edge's address (PAYCORE_TRUSTED_PROXIES).
+        metadata.append((FORWARDED_FOR_HEADER, request.remote))
     for header, key in _PASSED_HEADERS:
         value = request.headers.get(header)
         if value is None:
