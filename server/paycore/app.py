@@ -76,6 +76,8 @@ from paycore.worker.jobs import (
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+HEALTH_CHECK_INTERVAL_SECONDS = 1.0
+
 
 @dataclass
 class Platform:
@@ -189,10 +191,13 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
-    """A gRPC server with the platform's interceptors and servicers, listening on `address`."""
-    return await start_grpc_server(
+    """A gRPC server with the platform's interceptors and servicers, listening on `address`;
+    its health follows the shards' (NOT_SERVING while one is unreachable)."""
+    server = await start_grpc_server(
         address, interceptors(platform), lambda server: add_servicers(platform, server)
     )
+    server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    return server
 
 
 def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:

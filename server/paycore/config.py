@@ -156,6 +156,17 @@ class Settings:
     reconciliation) and full reflection listen. Empty: on the public port, where they answer
     only the admin and internal credentials."""
 
+    database_connect_timeout_ms: int = 3000
+    """PAYCORE_DB_CONNECT_TIMEOUT_MS: reaching a shard, and waiting for a pooled connection."""
+
+    database_command_timeout_ms: int = 10_000
+    """PAYCORE_DB_COMMAND_TIMEOUT_MS: the longest a statement's answer is awaited client side,
+    for a shard that stopped answering (paycore's statements take milliseconds; the server's
+    own statement_timeout, 30 s, is the backstop for the ones run outside these pools)."""
+
+    database_lock_timeout_ms: int = 5000
+    """PAYCORE_DB_LOCK_TIMEOUT_MS: the longest a statement waits for a row lock (ABORTED)."""
+
     edge_operator_routes: bool = False
     """PAYCORE_EDGE_OPERATOR_ROUTES: whether the REST edge serves the admin and internal
     methods' routes (off: they answer 404 on the public edge)."""
@@ -259,6 +270,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "PAYCORE_AUTH_FAILURES_PER_SECOND", defaults.auth_failures_per_second
         ),
         internal_grpc_addr=env.get("PAYCORE_INTERNAL_GRPC_ADDR", ""),
+        database_connect_timeout_ms=_int(
+            env, "PAYCORE_DB_CONNECT_TIMEOUT_MS", defaults.database_connect_timeout_ms
+        ),
+        database_command_timeout_ms=_int(
+            env, "PAYCORE_DB_COMMAND_TIMEOUT_MS", defaults.database_command_timeout_ms
+        ),
+        database_lock_timeout_ms=_int(
+            env, "PAYCORE_DB_LOCK_TIMEOUT_MS", defaults.database_lock_timeout_ms
+        ),
         edge_operator_routes=env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
     )
     return settings

@@ -21,9 +21,14 @@ from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Completion, Mutations
 from paycore.storage import Shards
+from paycore.storage.failures import violated_unique_key
 from paycore.storage.pagination import page
 from paycore.v1 import payment_pb2
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+CHECKOUT_INDEX = "payments_checkout_idx"
+ORDER_ID_INDEX = "payment_orders_client_id_idx"
 
 
 class Checkouts:
@@ -105,7 +110,23 @@ class Checkouts:
                     param="payment_orders.payment_order_id",
                     payment_order_id=taken[0],
                 )
-            await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            try:
+                await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            except IntegrityError as error:
+                # A concurrent request with the same checkout_id won the race (issue 23,
+                # item 6): answer as it would have had it come second, never INTERNAL.
+                violated = violated_unique_key(error)
+                if violated == CHECKOUT_INDEX:
+                    raise ApiError(
+                        Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
+                    ) from None
+                if violated == ORDER_ID_INDEX:
+                    raise ApiError(
+                        Reason.PAYMENT_ORDER_ID_EXISTS,
+                        param="payment_orders.payment_order_id",
+                        payment_order_id=new.orders[0].payment_order_id,
+                    ) from None
+                raise
             payment = await repository.payment(merchant_id, payment_id)
             assert payment is not None
             await repository.update_payment(payment, risk=risk.to_json())

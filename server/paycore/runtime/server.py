@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -25,11 +25,44 @@ class GrpcServer:
     health: health.aio.HealthServicer
     port: int
     serving: list[str]
+    watchers: list[asyncio.Task[None]] = field(default_factory=list)
+    internal_port: int | None = None
+    """The port of the internal services (PAYCORE_INTERNAL_GRPC_ADDR), when they have one."""
 
     async def stop(self, grace_seconds: float) -> None:
         """Refuses new calls, lets in-flight ones finish within the grace period."""
+        for watcher in self.watchers:
+            watcher.cancel()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_seconds)
+
+    def watch(self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float) -> None:
+        """Health follows `reachable` (are the databases answering?): while it is False the
+        server and every service report NOT_SERVING, so load balancers and clients that
+        check health route elsewhere instead of collecting UNAVAILABLE answers."""
+        self.watchers.append(asyncio.create_task(self._follow(reachable, interval_seconds)))
+
+    async def _follow(
+        self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float
+    ) -> None:
+        serving_now = True
+        while True:
+            try:
+                up = await reachable()
+            except Exception:
+                logger.exception("health check failed")
+                up = False
+            if up != serving_now:
+                serving_now = up
+                logger.warning("dependencies %s", "reachable again" if up else "unreachable")
+                status = (
+                    health_pb2.HealthCheckResponse.SERVING
+                    if up
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                for name in ["", *self.serving]:
+                    await self.health.set(name, status)
+            await asyncio.sleep(interval_seconds)
 
 
 Register = Callable[[aio.Server], list[str]]

@@ -7,6 +7,7 @@ logical shard is a data copy and a configuration change, never an id rewrite.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import AsyncIterator
@@ -23,6 +24,21 @@ SESSION_SETTINGS = {
     "statement_timeout": "30s",
     "idle_in_transaction_session_timeout": "60s",
 }
+
+
+def connect_arguments(settings: Settings) -> dict[str, object]:
+    """Every pool's timeouts (issue 23, item 6): a PostgreSQL that is down or frozen fails a
+    call within seconds (UNAVAILABLE, paycore.storage.failures) instead of hanging it.
+    connect: reaching the server; command: any one statement's answer, client side, for a
+    server that stopped answering; lock_timeout: waiting for a row another transaction holds."""
+    return {
+        "timeout": settings.database_connect_timeout_ms / 1000,
+        "command_timeout": settings.database_command_timeout_ms / 1000,
+        "server_settings": {
+            **SESSION_SETTINGS,
+            "lock_timeout": f"{settings.database_lock_timeout_ms}ms",
+        },
+    }
 
 
 def asyncpg_url(url: str) -> str:
@@ -49,9 +65,10 @@ class Shards:
                 asyncpg_url(url),
                 pool_size=settings.database_pool_size,
                 max_overflow=settings.database_pool_size,
-                pool_timeout=5,
+                pool_timeout=settings.database_connect_timeout_ms / 1000,
                 pool_recycle=3600,
-                connect_args={"server_settings": SESSION_SETTINGS},
+                pool_pre_ping=False,
+                connect_args=connect_arguments(settings),
             )
             for url in settings.database_urls
         )
@@ -99,6 +116,20 @@ class Shards:
         physical = self._physical_of_logical[logical_shard]
         async with self._readers[physical].connect() as connection:
             yield connection
+
+    async def reachable(self, timeout_seconds: float = 2.0) -> bool:
+        """Whether every physical shard answers `SELECT 1` within the timeout."""
+
+        async def ping(engine: AsyncEngine) -> None:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await asyncio.gather(*(ping(engine) for engine in self._readers))
+        except Exception:
+            return False
+        return True
 
     async def dispose(self) -> None:
         for engine in self.engines:
