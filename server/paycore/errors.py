@@ -269,6 +269,11 @@ class Reason(Enum):
         ErrorType.API,
         "The request conflicted with a concurrent one ({detail}); retry after {retry_after_ms} ms",
     )
+    REQUEST_TOO_LARGE = (
+        Status.RESOURCE_EXHAUSTED,
+        ErrorType.INVALID_REQUEST,
+        "The request is {size} bytes; this method takes at most {maximum}",
+    )
     HEADER_INVALID = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,

@@ -1,5 +1,6 @@
-"""Server interceptors, outermost first: metrics, request log, errors, headers,
-authentication, idempotency key, rate limit. Each wraps the unary behaviour of paycore's methods."""
+"""Server interceptors, outermost first: metrics, request log, errors, request size, headers,
+authentication, idempotency key, rate limit. Each wraps the unary behaviour of paycore's
+methods."""
 
 from paycore.runtime.interceptors.authentication import AuthenticationInterceptor
 from paycore.runtime.interceptors.base import PolicyInterceptor
@@ -9,6 +10,7 @@ from paycore.runtime.interceptors.idempotency import IdempotencyKeyInterceptor
 from paycore.runtime.interceptors.metrics import MetricsInterceptor
 from paycore.runtime.interceptors.ratelimit import RateLimitInterceptor
 from paycore.runtime.interceptors.request_log import RequestLogInterceptor
+from paycore.runtime.interceptors.size import RequestSizeInterceptor
 
 __all__ = [
     "AuthenticationInterceptor",
@@ -19,4 +21,5 @@ __all__ = [
     "PolicyInterceptor",
     "RateLimitInterceptor",
     "RequestLogInterceptor",
+    "RequestSizeInterceptor",
 ]
