@@ -269,6 +269,11 @@ class Reason(Enum):
         ErrorType.API,
         "The request conflicted with a concurrent one ({detail}); retry after {retry_after_ms} ms",
     )
+    SHARD_UNKNOWN = (
+        Status.NOT_FOUND,
+        ErrorType.INVALID_REQUEST,
+        "No such object: {id} names logical shard {shard}, beyond this deployment's {count}",
+    )
     REQUEST_TOO_LARGE = (
         Status.RESOURCE_EXHAUSTED,
         ErrorType.INVALID_REQUEST,

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from paycore.account.keys import KeyHasher, parse_key
 from paycore.account.models import ApiKey, ApiKeyType
-from paycore.account.repository import find_key_for_authentication
+from paycore.account.repository import MerchantRepository, find_key_for_authentication
 from paycore.account.service import KEY_MANAGEMENT_SCOPE, scope_held
 from paycore.account.throttle import FailureThrottle
 from paycore.config import Settings
-from paycore.errors import ApiError, Reason
+from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import MalformedId, Prefix, logical_shard_of
 from paycore.runtime.context import Caller, CallerKind
 from paycore.runtime.policy import Access, MethodPolicy
@@ -34,6 +34,7 @@ from paycore.storage import Shards
 from paycore.validation import object_id
 
 CACHE_ENTRIES_MAX = 10_000
+MERCHANT_HEADER = "paycore-merchant"
 _KEY_CALLERS = {
     ApiKeyType.SECRET: CallerKind.SECRET_KEY,
     ApiKeyType.PUBLISHABLE: CallerKind.PUBLISHABLE_KEY,
@@ -74,6 +75,8 @@ class Authenticator:
         self._wall_clock = wall_clock
         self._cache: OrderedDict[bytes, _CacheEntry] = OrderedDict()
         self._rows: OrderedDict[str, _LookedUp] = OrderedDict()
+        self._merchants: OrderedDict[str, None] = OrderedDict()
+        self._missing_merchants: OrderedDict[str, float] = OrderedDict()
         self._failures = FailureThrottle(
             settings.auth_failure_burst, settings.auth_failures_per_second, clock
         )
@@ -118,7 +121,34 @@ class Authenticator:
                 metadata={"retry_after_ms": str(retry_after_ms)},
                 retry_after_ms=retry_after_ms,
             )
-        return self._operator(token, acting_for) or await self._key_caller(token, digest, now)
+        operator = self._operator(token, acting_for)
+        if operator is None:
+            return await self._key_caller(token, digest, now)
+        if operator.merchant_id is not None:
+            await self._require_merchant(operator.merchant_id, now)
+        return operator
+
+    async def _require_merchant(self, merchant_id: str, now: float) -> None:
+        """An operator acting for a merchant that does not exist would create objects nobody
+        owns (issue 23, item 7): NOT_FOUND naming paycore-merchant. Merchants are never
+        deleted, so one that exists is remembered for good (bounded); one that does not, for
+        the cache TTL."""
+        if merchant_id in self._merchants:
+            return
+        missing_until = self._missing_merchants.get(merchant_id)
+        if missing_until is None or missing_until <= now:
+            self.lookups += 1
+            async with self._shards.read(merchant_id) as connection:
+                found = await MerchantRepository(connection).get(merchant_id)
+            if found is not None:
+                self._merchants[merchant_id] = None
+                while len(self._merchants) > CACHE_ENTRIES_MAX:
+                    self._merchants.popitem(last=False)
+                return
+            self._missing_merchants[merchant_id] = now + self._ttl_seconds
+            while len(self._missing_merchants) > CACHE_ENTRIES_MAX:
+                self._missing_merchants.popitem(last=False)
+        raise not_found("merchant", merchant_id, param=MERCHANT_HEADER)
 
     def _operator(self, token: str, acting_for: str | None) -> Caller | None:
         kind = None
@@ -128,9 +158,7 @@ class Authenticator:
             kind = CallerKind.INTERNAL
         if kind is None:
             return None
-        merchant_id = (
-            object_id("paycore-merchant", acting_for, Prefix.ACCOUNT) if acting_for else None
-        )
+        merchant_id = object_id(MERCHANT_HEADER, acting_for, Prefix.ACCOUNT) if acting_for else None
         return Caller(kind=kind, merchant_id=merchant_id, principal=kind.value)
 
     async def _key_caller(self, token: str, digest: bytes, now: float) -> Caller:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from paycore.config import Settings
-from paycore.errors import ConfigurationError
+from paycore.errors import ApiError, ConfigurationError, Reason
 from paycore.ids import MalformedId, Prefix, logical_shard_of
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -78,7 +78,19 @@ class Shards:
         )
 
     def engine_for_logical(self, logical_shard: int) -> AsyncEngine:
-        return self.engines[self._physical_of_logical[logical_shard]]
+        return self.engines[self._physical(logical_shard, f"logical shard {logical_shard}")]
+
+    def _physical(self, logical_shard: int, named_by: str) -> int:
+        """The physical shard of a logical one an id names; NOT_FOUND for a shard beyond the
+        map (an id made up by the caller: nothing with it can exist), never an IndexError."""
+        if not 0 <= logical_shard < self.logical_shard_count:
+            raise ApiError(
+                Reason.SHARD_UNKNOWN,
+                id=named_by,
+                shard=logical_shard,
+                count=self.logical_shard_count,
+            )
+        return self._physical_of_logical[logical_shard]
 
     def engine_for_merchant(self, merchant_id: str) -> AsyncEngine:
         return self.engines[self._physical_of_merchant(merchant_id)]
@@ -88,9 +100,7 @@ class Shards:
             logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         except MalformedId:
             raise ValueError(f"cannot route {merchant_id!r}: not an account id") from None
-        if logical_shard >= self.logical_shard_count:
-            raise ValueError(f"{merchant_id} names logical shard {logical_shard}, beyond the map")
-        return self._physical_of_logical[logical_shard]
+        return self._physical(logical_shard, merchant_id)
 
     def logical_shard_for_new_merchant(self, seed: str | None = None) -> int:
         """Random placement; with a seed (an idempotency key) the same seed lands on the same
@@ -113,7 +123,7 @@ class Shards:
 
     @asynccontextmanager
     async def read_logical(self, logical_shard: int) -> AsyncIterator[AsyncConnection]:
-        physical = self._physical_of_logical[logical_shard]
+        physical = self._physical(logical_shard, f"logical shard {logical_shard}")
         async with self._readers[physical].connect() as connection:
             yield connection
 
