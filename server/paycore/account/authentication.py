@@ -138,8 +138,13 @@ class Authenticator:
         missing_until = self._missing_merchants.get(merchant_id)
         if missing_until is None or missing_until <= now:
             self.lookups += 1
-            async with self._shards.read(merchant_id) as connection:
-                found = await MerchantRepository(connection).get(merchant_id)
+            try:
+                async with self._shards.read(merchant_id) as connection:
+                    found = await MerchantRepository(connection).get(merchant_id)
+            except ApiError as error:  # an id naming a shard beyond the map
+                if error.reason is not Reason.SHARD_UNKNOWN:
+                    raise
+                found = None
             if found is not None:
                 self._merchants[merchant_id] = None
                 while len(self._merchants) > CACHE_ENTRIES_MAX:
