@@ -56,7 +56,7 @@ class TcpProxy:
             writer.transport.abort()
             return
         await self._flowing.wait()
-        if self._mode is Mode.DOWN:
+        if self._is_down():  # it went down while this connection waited
             writer.transport.abort()
             return
         try:
@@ -75,6 +75,9 @@ class TcpProxy:
         for end in (writer, up_writer):
             self._writers.discard(end)
             end.transport.abort()
+
+    def _is_down(self) -> bool:
+        return self._mode is Mode.DOWN
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, ConnectionError):

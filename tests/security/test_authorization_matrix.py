@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -21,17 +21,15 @@ from grpc import aio
 from paycore import contracts
 from paycore.account.keys import issue_key
 from paycore.account.models import ApiKeyType
-from paycore.app import build_platform, start_server
 from paycore.client import connect
-from paycore.config import Settings
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.runtime.policy import Access, MethodPolicy
 from paycore.transcoding import message_class
 from paycore.v1 import account_pb2, fraud_pb2, payment_pb2
-from prometheus_client import CollectorRegistry
 
 from tests.helpers import RichError, rich_error
-from tests.payment.shop import NO_LIMITS, Shop, good_card
+from tests.payment.shop import Shop, good_card
+from tests.security.conftest import OpenServer
 
 NONE, MALFORMED, UNKNOWN = "none", "malformed", "unknown"
 OTHER_SECRET, PUBLISHABLE = "other merchant's secret key", "publishable"
@@ -78,53 +76,39 @@ class Setup:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def setup(migrated: Settings) -> AsyncIterator[Setup]:
-    # No rate limits and no failure throttle: the matrix makes ~1,000 calls from one address.
-    settings = migrated.with_overrides(rate_limits_per_second=NO_LIMITS, auth_failure_burst=0)
-    platform = build_platform(settings, CollectorRegistry())
-    server = await start_server(platform, "127.0.0.1:0")
-    target = f"127.0.0.1:{server.port}"
-    try:
-        async with connect(target, settings.admin_token) as admin:
-            request = account_pb2.CreateMerchantRequest(
-                name="Matrix", email="m@matrix.test", country="US", default_currency="usd"
-            )
-            merchant = await admin.accounts.CreateMerchant(request)
-            other = await admin.accounts.CreateMerchant(request)
-        scopes = sorted({p.scope for p in contracts.method_policies().values() if p.scope})
-        grantable = [scope for scope in scopes if scope != KEY_MANAGEMENT]
-        with_scope, without_scope = {}, {}
-        async with connect(target, merchant.secret_key) as owner:
-            for scope in scopes:
-                resource = scope.split(":")[0]
-                held = [scope] if scope in grantable else grantable
-                others = [s for s in grantable if s.split(":")[0] != resource]
-                for chosen, into in ((held, with_scope), (others, without_scope)):
-                    key = await owner.accounts.CreateApiKey(
-                        account_pb2.CreateApiKeyRequest(name=scope, scopes=chosen)
-                    )
-                    into[scope] = key.secret
-        _, unknown = issue_key(ApiKeyType.SECRET, False, 1)
-        tokens = {
-            MALFORMED: "not-a-key",
-            UNKNOWN: unknown.reveal(),
-            OTHER_SECRET: other.secret_key,
-            PUBLISHABLE: merchant.publishable_key,
-            SECRET: merchant.secret_key,
-            ADMIN: settings.admin_token,
-            INTERNAL: settings.internal_token,
-        }
-        yield Setup(
-            target,
-            frozenset(server.serving),
-            tokens,
-            with_scope,
-            without_scope,
-            merchant.id,
+async def setup(open_server: OpenServer) -> Setup:
+    target, settings = open_server.target, open_server.settings
+    async with connect(target, settings.admin_token) as admin:
+        request = account_pb2.CreateMerchantRequest(
+            name="Matrix", email="m@matrix.test", country="US", default_currency="usd"
         )
-    finally:
-        await server.stop(1)
-        await platform.close()
+        merchant = await admin.accounts.CreateMerchant(request)
+        other = await admin.accounts.CreateMerchant(request)
+    scopes = sorted({p.scope for p in contracts.method_policies().values() if p.scope})
+    grantable = [scope for scope in scopes if scope != KEY_MANAGEMENT]
+    with_scope: dict[str, str] = {}
+    without_scope: dict[str, str] = {}
+    async with connect(target, merchant.secret_key) as owner:
+        for scope in scopes:
+            resource = scope.split(":")[0]
+            held = [scope] if scope in grantable else grantable
+            others = [s for s in grantable if s.split(":")[0] != resource]
+            for chosen, into in ((held, with_scope), (others, without_scope)):
+                key = await owner.accounts.CreateApiKey(
+                    account_pb2.CreateApiKeyRequest(name=scope, scopes=chosen)
+                )
+                into[scope] = key.secret
+    _, unknown = issue_key(ApiKeyType.SECRET, False, 1)
+    tokens = {
+        MALFORMED: "not-a-key",
+        UNKNOWN: unknown.reveal(),
+        OTHER_SECRET: other.secret_key,
+        PUBLISHABLE: merchant.publishable_key,
+        SECRET: merchant.secret_key,
+        ADMIN: settings.admin_token,
+        INTERNAL: settings.internal_token,
+    }
+    return Setup(target, open_server.served, tokens, with_scope, without_scope, merchant.id)
 
 
 def _metadata(setup: Setup, kind: str, policy: MethodPolicy) -> tuple[tuple[str, str], ...]:
@@ -151,7 +135,7 @@ async def _answer(
         for file in contracts.proto_files()
         if service.split(".")[-1] in file.services_by_name
     ).methods_by_name[name]
-    call = channel.unary_unary(
+    call: Any = channel.unary_unary(
         method,
         request_serializer=lambda message: message.SerializeToString(),
         response_deserializer=message_class(descriptor.output_type).FromString,

@@ -15,7 +15,7 @@ import contextlib
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,7 +60,7 @@ class Faulty:
     redis: TcpProxy
     psp: PspSimulator
     target: str
-    resume: object
+    resume: Callable[[], Awaitable[None]]
 
 
 @pytest_asyncio.fixture

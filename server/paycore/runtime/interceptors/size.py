@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from paycore.errors import ApiError, Reason
+from google.protobuf.message import DecodeError
+from paycore.errors import ApiError, Reason, invalid
 from paycore.runtime.interceptors.base import Context, Handler, PolicyInterceptor
 from paycore.runtime.policy import Access, MethodPolicy
 
@@ -31,8 +32,15 @@ class _Oversized:
     limit: int
 
 
+@dataclass(frozen=True)
+class _Undecodable:
+    """Bytes that are not the method's message: grpc would answer INTERNAL ("Exception
+    deserializing request"); this makes it INVALID_ARGUMENT naming the request."""
+
+
 class RequestSizeInterceptor(PolicyInterceptor):
-    """RESOURCE_EXHAUSTED (REQUEST_TOO_LARGE) for a request over its method class's limit."""
+    """RESOURCE_EXHAUSTED (REQUEST_TOO_LARGE) for a request over its method class's limit;
+    INVALID_ARGUMENT for bytes that do not parse as the method's message."""
 
     def _wrap(self, handler: Handler | None, method: str, policy: MethodPolicy) -> Handler | None:
         if handler is None or handler.unary_unary is None:
@@ -44,13 +52,20 @@ class RequestSizeInterceptor(PolicyInterceptor):
         def deserialize(data: bytes) -> Any:
             if len(data) > limit:
                 return _Oversized(len(data), limit)
-            return parse(data) if parse is not None else data
+            if parse is None:
+                return data
+            try:
+                return parse(data)
+            except (DecodeError, RecursionError, ValueError):
+                return _Undecodable()
 
         async def checked(request: Any, context: Context) -> Any:
             if isinstance(request, _Oversized):
                 raise ApiError(
                     Reason.REQUEST_TOO_LARGE, param="request", size=request.size, maximum=limit
                 )
+            if isinstance(request, _Undecodable):
+                raise invalid("request", "the bytes are not this method's protobuf message")
             return await behavior(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
