@@ -4,7 +4,9 @@ INTERNAL with a traceback:
 - the server cannot reach, or stopped hearing from, PostgreSQL or Redis (refused, reset,
   shut down, a connect/command timeout, an exhausted pool): UNAVAILABLE, retryable;
 - the database refused this transaction because of a concurrent one (serialization failure,
-  deadlock, lock timeout, a unique key another request took first): ABORTED, retryable.
+  deadlock, lock timeout, a unique key another request took first): ABORTED, retryable;
+- the database refused a value validation let through (class 22, data exceptions):
+  INVALID_ARGUMENT.
 
 Both carry google.rpc.RetryInfo. A call that fails this way changed nothing: its transaction
 did not commit (a lost COMMIT answer is the idempotency key's business, as for any timeout).
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg.exceptions as pg
-from paycore.errors import ApiError, Reason
+from paycore.errors import ApiError, Reason, invalid
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
@@ -48,6 +50,10 @@ def as_api_error(error: BaseException) -> ApiError | None:
     """The answer for an infrastructure failure anywhere in `error`'s chain; None for any
     other error (a bug, which stays INTERNAL)."""
     for cause in _chain(error):
+        if isinstance(cause, pg.DataError):
+            # A value PostgreSQL cannot store or compare (class 22: a NUL, a number out of
+            # range) that validation let through: the input's fault, not the server's.
+            return invalid("request", "holds a value the database cannot store")
         if isinstance(cause, _CONFLICTS):
             return ApiError(
                 Reason.DATABASE_CONFLICT,

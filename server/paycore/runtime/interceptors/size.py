@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from paycore.errors import ApiError, Reason, invalid
 from paycore.runtime.interceptors.base import Context, Handler, PolicyInterceptor
 from paycore.runtime.policy import Access, MethodPolicy
@@ -38,6 +38,14 @@ class _Undecodable:
     deserializing request"); this makes it INVALID_ARGUMENT naming the request."""
 
 
+@dataclass(frozen=True)
+class _HoldsNul:
+    """A string field with a NUL character, which no PostgreSQL text column can hold (the
+    database refused it mid-call: INTERNAL); refused up front, naming the field."""
+
+    param: str
+
+
 class RequestSizeInterceptor(PolicyInterceptor):
     """RESOURCE_EXHAUSTED (REQUEST_TOO_LARGE) for a request over its method class's limit;
     INVALID_ARGUMENT for bytes that do not parse as the method's message."""
@@ -55,9 +63,14 @@ class RequestSizeInterceptor(PolicyInterceptor):
             if parse is None:
                 return data
             try:
-                return parse(data)
+                message = parse(data)
             except (DecodeError, RecursionError, ValueError):
                 return _Undecodable()
+            if b"\x00" in data:  # cheap: only requests with a zero byte are walked
+                found = field_with_nul(message)
+                if found is not None:
+                    return _HoldsNul(found)
+            return message
 
         async def checked(request: Any, context: Context) -> Any:
             if isinstance(request, _Oversized):
@@ -66,6 +79,8 @@ class RequestSizeInterceptor(PolicyInterceptor):
                 )
             if isinstance(request, _Undecodable):
                 raise invalid("request", "the bytes are not this method's protobuf message")
+            if isinstance(request, _HoldsNul):
+                raise invalid(request.param, "must not contain NUL characters")
             return await behavior(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
@@ -73,3 +88,28 @@ class RequestSizeInterceptor(PolicyInterceptor):
             request_deserializer=deserialize,
             response_serializer=handler.response_serializer,
         )
+
+
+def field_with_nul(message: Message, prefix: str = "") -> str | None:
+    """The path of the first string (or map key/value) in `message` holding "\\x00"."""
+    for field, value in message.ListFields():
+        name = f"{prefix}{field.name}"
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            for key, item in value.items():
+                if "\x00" in str(key) or (isinstance(item, str) and "\x00" in item):
+                    return f"{name}[{str(key).replace(chr(0), '')[:40]}]"
+                if isinstance(item, Message):
+                    found = field_with_nul(item, f"{name}[{key}].")
+                    if found is not None:
+                        return found
+            continue
+        items = value if field.is_repeated else [value]
+        for index, item in enumerate(items):
+            where = f"{name}[{index}]" if field.is_repeated else name
+            if isinstance(item, str) and "\x00" in item:
+                return where
+            if isinstance(item, Message):
+                found = field_with_nul(item, f"{where}.")
+                if found is not None:
+                    return found
+    return None
