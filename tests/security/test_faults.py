@@ -124,6 +124,8 @@ class Load:
         self.answers[code.name] += 1
         if code not in RETRYABLE:
             self.unexpected.append(f"{what}: {code.name} {rich_error(error)}")
+        elif code != grpc.StatusCode.DEADLINE_EXCEEDED and not rich_error(error).retry_delay_ms:
+            self.unexpected.append(f"{what}: {code.name} without RetryInfo {rich_error(error)}")
         return False
 
     async def pay(self, key: str, final: bool = False) -> bool:
