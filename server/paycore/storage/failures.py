@@ -28,6 +28,7 @@ _UNREACHABLE = (
     pg.AdminShutdownError,
     pg.CrashShutdownError,
     pg.CannotConnectNowError,
+    pg.InsufficientResourcesError,  # too many connections, out of memory, disk full
     pg.InterfaceError,  # the connection closed under the call
     pg.QueryCanceledError,  # statement_timeout: the server is too slow to answer in time
     pg.IdleInTransactionSessionTimeoutError,
