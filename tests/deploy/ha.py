@@ -93,7 +93,12 @@ def primary_and_replica(folder: Path) -> tuple[Node, Node]:
         "-X",
         "stream",
     )
-    _append(replica.data_dir / "postgresql.conf", {"port": replica.port})
+    # pg_basebackup copied the primary's settings; once promoted, this node has no standby of
+    # its own to wait for (a failover manager would attach the next one).
+    _append(
+        replica.data_dir / "postgresql.conf",
+        {"port": replica.port, "synchronous_standby_names": "''"},
+    )
     replica.start()
     return primary, replica
 
