@@ -2,7 +2,7 @@
 moving a logical shard online needs on every database: the fence and change log tables, the
 function that reads a logical shard out of an account id, and the trigger function.
 
-Revision ID: 0015
+Revision ID: 0016
 Revises: 0013
 Create Date: 2026-12-05
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0015"
+revision = "0016"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
