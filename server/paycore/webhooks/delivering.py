@@ -41,7 +41,7 @@ from paycore.webhooks.models import (
     Endpoint,
     SigningKeys,
 )
-from paycore.webhooks.repository import ClaimedRow, NewDelivery
+from paycore.webhooks.repository import ClaimedRow, EndpointRepository, NewDelivery
 from paycore.webhooks.schedule import GIVE_UP_AFTER, after_attempt
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
@@ -176,6 +176,7 @@ class Deliverer:
         )
         for endpoint in disabled:
             logger.info("webhook endpoint %s disabled (410, or failing for 3 days)", endpoint.id)
+            await EndpointRepository(connection).park_deliveries(endpoint.merchant_id, endpoint.id)
             await self._record_disabled(connection, endpoint)
 
     async def _fan_out(self, connection: AsyncConnection) -> int:

@@ -101,6 +101,10 @@ class Endpoints:
                 values["failing_since"] = None  # enabled again: a fresh three days
         if not values:
             return repository.decode_endpoint(row)
+        if change.status is EndpointStatus.DISABLED and row.status != change.status:
+            await store.park_deliveries(merchant_id, endpoint_id)
+        if change.status is EndpointStatus.ENABLED and row.status != change.status:
+            await store.unpark_deliveries(merchant_id, endpoint_id)
         return await store.update(merchant_id, endpoint_id, values)
 
     async def delete(

@@ -120,6 +120,31 @@ class EndpointRepository:
         ).one()
         return decode_endpoint(row)
 
+    async def park_deliveries(self, merchant_id: str, endpoint_id: str) -> None:
+        """A disabled endpoint's pending deliveries wait, out of the due queue, until it is
+        enabled again (`unpark_deliveries`)."""
+        await self._connection.execute(
+            update(webhook_deliveries)
+            .where(
+                D.merchant_id == merchant_id,
+                D.endpoint_id == endpoint_id,
+                D.status == DeliveryStatus.PENDING.value,
+            )
+            .values(next_attempt_at=None)
+        )
+
+    async def unpark_deliveries(self, merchant_id: str, endpoint_id: str) -> None:
+        await self._connection.execute(
+            update(webhook_deliveries)
+            .where(
+                D.merchant_id == merchant_id,
+                D.endpoint_id == endpoint_id,
+                D.status == DeliveryStatus.PENDING.value,
+                D.next_attempt_at.is_(None),
+            )
+            .values(next_attempt_at=func.now())
+        )
+
     async def delete(self, merchant_id: str, endpoint_id: str) -> None:
         """The endpoint, its deliveries and their attempts."""
         delivery_ids = (
@@ -350,13 +375,14 @@ class ClaimedRow:
 _CLAIM_DUE = f"""
 WITH scanned AS (
   SELECT d.merchant_id, d.id, d.endpoint_id, d.next_attempt_at FROM webhook_deliveries AS d
+  JOIN webhook_endpoints AS w
+    ON w.merchant_id = d.merchant_id AND w.id = d.endpoint_id AND w.status = 'enabled'
   WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND NOT (d.endpoint_id = ANY($5::text[]))
   ORDER BY d.next_attempt_at LIMIT $2 * 4
 ), ranked AS (
   SELECT s.merchant_id, s.id, s.next_attempt_at,
     row_number() OVER (PARTITION BY s.merchant_id, s.endpoint_id ORDER BY s.next_attempt_at) AS rank
-  FROM scanned AS s JOIN webhook_endpoints AS w
-    ON w.merchant_id = s.merchant_id AND w.id = s.endpoint_id AND w.status = 'enabled'
+  FROM scanned AS s
 ), chosen AS (
   SELECT d.merchant_id, d.id FROM webhook_deliveries AS d
   JOIN ranked AS r ON r.merchant_id = d.merchant_id AND r.id = d.id AND r.rank <= $4

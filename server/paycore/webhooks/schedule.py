@@ -1,6 +1,8 @@
 """When a failed attempt is tried again (the schedule of Standard Webhooks/svix: at once, 5 s,
-5 min, 30 min, 2 h, 5 h, 10 h, then every 10 h) and when a delivery gives up: three days after
-it was created, or an endpoint that has failed every attempt for three days."""
+5 min, 30 min, 2 h, 5 h, 10 h, then every 10 h) and when a delivery gives up: the last attempt
+is made when three days have passed since the delivery was created (`expires_at`), and if that
+one fails too the delivery has failed. An endpoint that has failed every attempt for three days
+is then disabled (delivering.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,6 @@ def after_attempt(
     if outcome.retry_after_seconds:
         honoured = timedelta(seconds=min(outcome.retry_after_seconds, RETRY_AFTER_MAX_SECONDS))
         delay = max(delay, honoured)
-    due = attempted_at + delay
-    if due > expires_at:
+    if attempted_at >= expires_at:
         return DeliveryStatus.FAILED, None
-    return DeliveryStatus.PENDING, due
+    return DeliveryStatus.PENDING, min(attempted_at + delay, expires_at)
