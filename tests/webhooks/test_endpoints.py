@@ -24,7 +24,7 @@ async def _refused(call: object) -> tuple[grpc.StatusCode, str, str]:
     with pytest.raises(aio.AioRpcError) as refused:
         await call  # type: ignore[misc]
     error = rich_error(refused.value)
-    return error.code, error.reason, error.param
+    return error.code, error.reason, error.param or ""
 
 
 def _create(client: Paycore, url: str, events: list[str]) -> object:
