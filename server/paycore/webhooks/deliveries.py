@@ -75,6 +75,7 @@ class Deliveries:
         await repository.insert_deliveries(
             connection,
             [NewDelivery(merchant_id, delivery_id, event_id, endpoint_id, event_type)],
+            [now],
             now,
             now + GIVE_UP_AFTER,
         )

@@ -26,10 +26,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from paycore.errors import InvariantViolation
 from paycore.events.models import Event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.secret import Secret
@@ -56,8 +58,15 @@ FAN_OUT_BATCH_MAX = 500
 CLAIM_BATCH_MAX = 500
 # How long a run waits for a free slot when every slot is taken before it claims nothing.
 CAPACITY_WAIT_SECONDS = 1.0
+# How long a run that claimed nothing while attempts are in flight waits for one to finish:
+# short, since new events or other endpoints' due deliveries may be waiting meanwhile.
+SLOT_WAIT_SECONDS = 0.05
 # Decrypted secrets kept (the vault's AES-GCM is cheap, but deliveries come by the thousand).
 SECRET_CACHE_MAX = 10_000
+# Rendered bodies kept, the latest events': an event goes to each of its merchant's endpoints,
+# claimed in different runs, and rendering it (the edge's JSON of an Any) costs far more than
+# sending it.
+BODY_CACHE_MAX = 4096
 
 
 def utc_now() -> datetime:
@@ -100,6 +109,7 @@ class Deliverer:
         self._outcomes: dict[AsyncEngine, list[AttemptResult]] = {}
         self._slot_freed = asyncio.Event()
         self._secrets: dict[tuple[str, bytes], Secret] = {}
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
 
     @property
     def in_flight(self) -> int:
@@ -109,18 +119,23 @@ class Deliverer:
         """One run on the shard behind `engine`: outcomes recorded + events fanned out +
         deliveries claimed (their attempts start now and finish later)."""
         if self.in_flight >= self._limits.in_flight_max:
-            await self._wait_for_a_slot()
+            await self._wait_for_a_slot(CAPACITY_WAIT_SECONDS)
         outcomes = self._outcomes.pop(engine, [])
         try:
             async with engine.begin() as connection:
                 await self._record(connection, outcomes)
-                fanned = await self._fan_out(connection)
-                claimed = await self._claim(connection)
+                fanned, attempting = await self._fan_out(connection)
+                claimed = attempting + await self._claim(connection, len(attempting))
         except BaseException:
             self._outcomes.setdefault(engine, [])[:0] = outcomes  # recorded by the next run
             raise
         self._start(engine, claimed)
-        return len(outcomes) + fanned + len(claimed)
+        done = len(outcomes) + fanned + len(claimed)
+        if not claimed and self.in_flight:
+            # Every due delivery's endpoint is busy (or none is due): rather than have the
+            # loop sleep its interval, run again as soon as an attempt finishes (bounded).
+            done += await self._wait_for_a_slot(SLOT_WAIT_SECONDS)
+        return done
 
     async def settle(self) -> None:
         """Waits for every attempt in flight to finish (its outcome waits for the next run)."""
@@ -142,28 +157,30 @@ class Deliverer:
                         await self._record(connection, outcomes)
         await self._sender.close()
 
-    async def _wait_for_a_slot(self) -> None:
+    async def _wait_for_a_slot(self, seconds: float) -> int:
+        """1 when an attempt finished within `seconds`, else 0."""
         self._slot_freed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._slot_freed.wait(), CAPACITY_WAIT_SECONDS)
+        try:
+            await asyncio.wait_for(self._slot_freed.wait(), seconds)
+        except TimeoutError:
+            return 0
+        return 1
 
     async def _record(self, connection: AsyncConnection, outcomes: list[AttemptResult]) -> None:
         if not outcomes:
             return
         await repository.record_attempts(connection, outcomes)
-        # The last outcome per endpoint says whether its run of failures goes on.
+        # The last outcome per endpoint says whether its run of failures goes on; only a
+        # change of state is written (what the endpoint was at claim time tells).
         latest: dict[tuple[str, str], AttemptResult] = {}
         for outcome in outcomes:
             latest[(outcome.merchant_id, outcome.endpoint_id)] = outcome
         await repository.set_failing_since(
             connection,
             [
-                (
-                    merchant_id,
-                    endpoint_id,
-                    None if result.outcome.succeeded else result.attempted_at,
-                )
-                for (merchant_id, endpoint_id), result in latest.items()
+                (result.merchant_id, result.endpoint_id, _failed_at(result))
+                for result in latest.values()
+                if result.outcome.succeeded == result.endpoint_was_failing
             ],
         )
         candidates = {
@@ -179,31 +196,55 @@ class Deliverer:
             await EndpointRepository(connection).park_deliveries(endpoint.merchant_id, endpoint.id)
             await self._record_disabled(connection, endpoint)
 
-    async def _fan_out(self, connection: AsyncConnection) -> int:
+    async def _fan_out(self, connection: AsyncConnection) -> tuple[int, list[ClaimedDelivery]]:
+        """The events fanned out, and the new deliveries this process attempts at once (made
+        already leased: no claim needed); the others, beyond the endpoint's or the process's
+        room, are made due at once for any worker's claim."""
         fanned = await repository.fan_out(connection, self._limits.fan_out_batch_max)
         now = self._clock()
+        lease_until = now + self._limits.lease
+        expires_at = now + GIVE_UP_AFTER
+        room = self._limits.in_flight_max - self.in_flight
+        taken = dict(self._claimed_per_endpoint)
+        made: list[ClaimedRow] = []
+        next_attempts: list[datetime] = []
+        attempting: list[ClaimedRow] = []
+        for wanted in fanned.wanted:
+            delivery = replace(
+                wanted,
+                id=new_id(
+                    Prefix.WEBHOOK_DELIVERY, logical_shard_of(wanted.merchant_id, Prefix.ACCOUNT)
+                ),
+                expires_at=expires_at,
+            )
+            made.append(delivery)
+            endpoint_taken = taken.get(delivery.endpoint_id, 0)
+            if room > 0 and endpoint_taken < self._limits.endpoint_concurrency:
+                room -= 1
+                taken[delivery.endpoint_id] = endpoint_taken + 1
+                attempting.append(delivery)
+                next_attempts.append(lease_until)
+            else:
+                next_attempts.append(now)
         await repository.insert_deliveries(
             connection,
             [
                 NewDelivery(
-                    wanted.merchant_id,
-                    new_id(
-                        Prefix.WEBHOOK_DELIVERY,
-                        logical_shard_of(wanted.merchant_id, Prefix.ACCOUNT),
-                    ),
-                    wanted.event_id,
-                    wanted.endpoint_id,
-                    wanted.event_type,
+                    row.merchant_id, row.id, row.event_id, row.endpoint_id, row.event["type"]
                 )
-                for wanted in fanned.wanted
+                for row in made
             ],
+            next_attempts,
             now,
-            now + GIVE_UP_AFTER,
+            expires_at,
         )
-        return fanned.events
+        return fanned.events, [self._claimed(row, now) for row in attempting]
 
-    async def _claim(self, connection: AsyncConnection) -> list[ClaimedDelivery]:
-        free = min(self._limits.claim_batch_max, self._limits.in_flight_max - self.in_flight)
+    async def _claim(self, connection: AsyncConnection, starting: int) -> list[ClaimedDelivery]:
+        """Due deliveries (retries, and new ones there was no room for), leased; `starting`
+        attempts are about to start besides."""
+        room = self._limits.in_flight_max - self.in_flight - starting
+        free = min(self._limits.claim_batch_max, room)
         if free <= 0:
             return []
         now = self._clock()
@@ -212,6 +253,7 @@ class Deliverer:
             for endpoint_id, count in self._claimed_per_endpoint.items()
             if count >= self._limits.endpoint_concurrency
         ]
+        # (Those just fanned out are not counted yet: an endpoint may get a few more.)
         rows = await repository.claim_due(
             connection,
             now,
@@ -220,30 +262,11 @@ class Deliverer:
             self._limits.endpoint_concurrency,
             saturated,
         )
-        bodies: dict[str, bytes] = {}
-        return [self._claimed(row, now, bodies) for row in rows]
+        return [self._claimed(row, now) for row in rows]
 
-    def _claimed(self, row: ClaimedRow, now: datetime, bodies: dict[str, bytes]) -> ClaimedDelivery:
-        body = bodies.get(row.event_id)
-        if body is None:
-            event = row.event
-            body = bodies[row.event_id] = self._render_body(
-                Event(
-                    id=event["id"],
-                    merchant_id=event["merchant_id"],
-                    type=event["type"],
-                    object_id=event["object_id"],
-                    object_type=event["object_type"],
-                    data=dict(event["data"]),
-                    created=int(event["created_at"].timestamp()),
-                )
-            )
-        sealed = row.secrets
-        previous = None
-        if sealed.previous is not None and (
-            sealed.previous_expires_at is not None and sealed.previous_expires_at > now
-        ):
-            previous = self._secret(row, sealed.previous)
+    def _claimed(self, row: ClaimedRow, now: datetime) -> ClaimedDelivery:
+        if row.expires_at is None:
+            raise InvariantViolation(f"webhook delivery {row.id} has no expiry")
         return ClaimedDelivery(
             merchant_id=row.merchant_id,
             id=row.id,
@@ -252,9 +275,40 @@ class Deliverer:
             url=row.url,
             attempt_count=row.attempt_count,
             expires_at=row.expires_at,
-            keys=SigningKeys(self._secret(row, sealed.current), previous),
-            body=body,
+            keys=self._keys(row, now),
+            body=self._body(row),
+            endpoint_failing=row.endpoint_failing,
         )
+
+    def _body(self, row: ClaimedRow) -> bytes:
+        body = self._bodies.get(row.event_id)
+        if body is not None:
+            self._bodies.move_to_end(row.event_id)
+            return body
+        event = row.event
+        body = self._bodies[row.event_id] = self._render_body(
+            Event(
+                id=event["id"],
+                merchant_id=event["merchant_id"],
+                type=event["type"],
+                object_id=event["object_id"],
+                object_type=event["object_type"],
+                data=dict(event["data"]),
+                created=int(event["created_at"].timestamp()),
+            )
+        )
+        if len(self._bodies) > BODY_CACHE_MAX:
+            self._bodies.popitem(last=False)
+        return body
+
+    def _keys(self, row: ClaimedRow, now: datetime) -> SigningKeys:
+        sealed = row.secrets
+        previous = None
+        if sealed.previous is not None and (
+            sealed.previous_expires_at is not None and sealed.previous_expires_at > now
+        ):
+            previous = self._secret(row, sealed.previous)
+        return SigningKeys(self._secret(row, sealed.current), previous)
 
     def _secret(self, row: ClaimedRow, sealed: bytes) -> Secret:
         key = (row.endpoint_id, sealed)
@@ -302,6 +356,7 @@ class Deliverer:
                     outcome=outcome,
                     status=status,
                     next_attempt_at=next_attempt_at,
+                    endpoint_was_failing=delivery.endpoint_failing,
                 )
             )
         except Exception:

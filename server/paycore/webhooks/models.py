@@ -130,6 +130,8 @@ class ClaimedDelivery:
     expires_at: datetime
     keys: SigningKeys
     body: bytes
+    endpoint_failing: bool = False
+    """Whether the endpoint was in a run of failures when the delivery was claimed."""
 
 
 @dataclass(frozen=True)
@@ -167,3 +169,4 @@ class AttemptResult:
     outcome: Outcome
     status: DeliveryStatus
     next_attempt_at: datetime | None
+    endpoint_was_failing: bool = False

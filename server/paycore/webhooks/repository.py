@@ -276,19 +276,22 @@ INSERT INTO webhook_deliveries ({
         D.created,
     )
 })
-SELECT merchant_id, id, event_id, endpoint_id, event_type, 'pending', 0, $6, 0, '', $7, $8
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-  AS n(merchant_id, id, event_id, endpoint_id, event_type)
+SELECT merchant_id, id, event_id, endpoint_id, event_type, 'pending', 0, next_attempt_at, 0, '',
+  $7, $8
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+  AS n(merchant_id, id, event_id, endpoint_id, event_type, next_attempt_at)
 """
 
 
 async def insert_deliveries(
     connection: AsyncConnection,
     deliveries: Sequence[NewDelivery],
-    due_at: datetime,
+    next_attempts_at: Sequence[datetime],
+    created_at: datetime,
     expires_at: datetime,
 ) -> None:
-    """Pending deliveries, due at `due_at`, retried until `expires_at`."""
+    """Pending deliveries, each attempted at its `next_attempts_at` (due at once, or leased by
+    the worker that creates it), retried until `expires_at`."""
     if not deliveries:
         return
     driver = await driver_of(connection)
@@ -299,9 +302,9 @@ async def insert_deliveries(
         [delivery.event_id for delivery in deliveries],
         [delivery.endpoint_id for delivery in deliveries],
         [delivery.event_type for delivery in deliveries],
-        due_at,
+        list(next_attempts_at),
         expires_at,
-        int(due_at.timestamp()),
+        int(created_at.timestamp()),
     )
 
 
@@ -320,12 +323,14 @@ async def delivery(connection: AsyncConnection, merchant_id: str, delivery_id: s
 @dataclass(frozen=True)
 class FannedOut:
     events: int
-    wanted: list[NewDelivery]
-    """(event, endpoint) pairs, ids still to be given (id is "")."""
+    wanted: list[ClaimedRow]
+    """A row per (event, endpoint that wants it), its delivery not yet made: id "", no
+    attempt yet, expires_at unset (the caller decides both)."""
 
 
 # Claims unfanned events (oldest first, skipping those another worker holds), marks them, and
-# pairs each with the merchant's enabled endpoints that want its type and existed before it.
+# pairs each with the merchant's enabled endpoints that want its type and existed before it,
+# with what an attempt needs (so the worker can attempt at once what it fans out).
 _FAN_OUT = f"""
 WITH claimed AS (
   SELECT {V.merchant_id.name}, {V.id.name} FROM events
@@ -335,9 +340,11 @@ WITH claimed AS (
 ), marked AS (
   UPDATE events AS v SET {V.webhooks_fanned_out_at.name} = now()
   FROM claimed AS c WHERE v.merchant_id = c.merchant_id AND v.id = c.id
-  RETURNING v.merchant_id, v.id, v.type, v.created_at
+  RETURNING v.merchant_id, v.id, v.type, v.object_id, v.object_type, v.data, v.created_at
 )
-SELECT m.merchant_id, m.id AS event_id, m.type AS event_type, w.id AS endpoint_id
+SELECT m.merchant_id, m.id AS event_id, m.type AS event_type, m.object_id, m.object_type,
+  m.data, m.created_at AS event_created_at, w.id AS endpoint_id, w.url, w.secret,
+  w.previous_secret, w.previous_secret_expires_at, w.failing_since
 FROM marked AS m LEFT JOIN webhook_endpoints AS w
   ON w.merchant_id = m.merchant_id AND w.status = 'enabled' AND w.created_at <= m.created_at
   AND ('*' = ANY(w.enabled_events) OR m.type = ANY(w.enabled_events))
@@ -347,12 +354,33 @@ FROM marked AS m LEFT JOIN webhook_endpoints AS w
 async def fan_out(connection: AsyncConnection, limit: int) -> FannedOut:
     driver = await driver_of(connection)
     rows = await driver.fetch(_FAN_OUT, limit)
-    wanted = [
-        NewDelivery(row["merchant_id"], "", row["event_id"], row["endpoint_id"], row["event_type"])
-        for row in rows
-        if row["endpoint_id"] is not None
-    ]
-    return FannedOut(len({(row["merchant_id"], row["event_id"]) for row in rows}), wanted)
+    events = len({(row["merchant_id"], row["event_id"]) for row in rows})
+    return FannedOut(events, [_claimed_row(row) for row in rows if row["endpoint_id"]])
+
+
+def _claimed_row(row: Any) -> ClaimedRow:
+    return ClaimedRow(
+        merchant_id=row["merchant_id"],
+        id=row.get("id", ""),
+        event_id=row["event_id"],
+        endpoint_id=row["endpoint_id"],
+        attempt_count=row.get("attempt_count", 0),
+        expires_at=row.get("expires_at"),
+        url=row["url"],
+        secrets=SealedSecrets(
+            row["secret"], row["previous_secret"], row["previous_secret_expires_at"]
+        ),
+        endpoint_failing=row["failing_since"] is not None,
+        event={
+            "id": row["event_id"],
+            "merchant_id": row["merchant_id"],
+            "type": row["event_type"],
+            "object_id": row["object_id"],
+            "object_type": row["object_type"],
+            "data": row["data"],
+            "created_at": row["event_created_at"],
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -362,27 +390,30 @@ class ClaimedRow:
     event_id: str
     endpoint_id: str
     attempt_count: int
-    expires_at: datetime
+    expires_at: datetime | None
     url: str
     secrets: SealedSecrets
+    endpoint_failing: bool
+    """Whether the endpoint was in a run of failures when the delivery was claimed."""
     event: dict[str, Any]
     """The event row's columns: id, type, object_id, object_type, data, created_at."""
 
 
 # Due deliveries of enabled endpoints, at most $4 per endpoint and none of the endpoints in $5
 # (those the claiming worker already has enough of in flight), leased until $3; returned with
-# their endpoint's URL and secrets and their event.
+# their endpoint's URL and secrets and their event. The scan walks the due index only: a
+# disabled endpoint's deliveries are parked out of it (next_attempt_at null), a deleted one's
+# are gone, so the few due rows of endpoints disabled meanwhile are all it skips.
 _CLAIM_DUE = f"""
 WITH scanned AS (
   SELECT d.merchant_id, d.id, d.endpoint_id, d.next_attempt_at FROM webhook_deliveries AS d
-  JOIN webhook_endpoints AS w
-    ON w.merchant_id = d.merchant_id AND w.id = d.endpoint_id AND w.status = 'enabled'
   WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND NOT (d.endpoint_id = ANY($5::text[]))
   ORDER BY d.next_attempt_at LIMIT $2 * 4
 ), ranked AS (
   SELECT s.merchant_id, s.id, s.next_attempt_at,
     row_number() OVER (PARTITION BY s.merchant_id, s.endpoint_id ORDER BY s.next_attempt_at) AS rank
-  FROM scanned AS s
+  FROM scanned AS s JOIN webhook_endpoints AS w
+    ON w.merchant_id = s.merchant_id AND w.id = s.endpoint_id AND w.status = 'enabled'
 ), chosen AS (
   SELECT d.merchant_id, d.id FROM webhook_deliveries AS d
   JOIN ranked AS r ON r.merchant_id = d.merchant_id AND r.id = d.id AND r.rank <= $4
@@ -396,7 +427,7 @@ WHERE d.merchant_id = c.merchant_id AND d.id = c.id
   AND w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
   AND v.merchant_id = d.merchant_id AND v.id = d.event_id
 RETURNING d.merchant_id, d.id, d.event_id, d.endpoint_id, d.attempt_count, d.expires_at,
-  w.url, w.secret, w.previous_secret, w.previous_secret_expires_at,
+  w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.failing_since,
   v.type AS event_type, v.object_id, v.object_type, v.data, v.created_at AS event_created_at
 """
 
@@ -413,35 +444,12 @@ async def claim_due(
     rows = await driver.fetch(
         _CLAIM_DUE, now, limit, lease_until, per_endpoint_max, list(excluded_endpoint_ids)
     )
-    return [
-        ClaimedRow(
-            merchant_id=row["merchant_id"],
-            id=row["id"],
-            event_id=row["event_id"],
-            endpoint_id=row["endpoint_id"],
-            attempt_count=row["attempt_count"],
-            expires_at=row["expires_at"],
-            url=row["url"],
-            secrets=SealedSecrets(
-                row["secret"], row["previous_secret"], row["previous_secret_expires_at"]
-            ),
-            event={
-                "id": row["event_id"],
-                "merchant_id": row["merchant_id"],
-                "type": row["event_type"],
-                "object_id": row["object_id"],
-                "object_type": row["object_type"],
-                "data": row["data"],
-                "created_at": row["event_created_at"],
-            },
-        )
-        for row in rows
-    ]
+    return [_claimed_row(row) for row in rows]
 
 
 # An attempt's outcome: the delivery moves on only if no other worker recorded this attempt
 # number first (a lease that ran out while the attempt was under way), and the attempt is
-# logged only when the delivery moved.
+# logged only when the delivery moved. One statement for the whole batch.
 _RECORD = f"""
 WITH recorded AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[],
@@ -455,7 +463,7 @@ WITH recorded AS (
     {D.last_response_status.name} = r.response_status, {D.last_error.name} = r.error
   FROM recorded AS r
   WHERE d.merchant_id = r.merchant_id AND d.id = r.delivery_id
-    AND d.attempt_count = r.number - 1 AND d.status = 'pending'
+    AND d.attempt_count = r.number - 1
   RETURNING d.merchant_id, d.id
 )
 INSERT INTO webhook_attempts ({
