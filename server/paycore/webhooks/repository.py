@@ -464,6 +464,8 @@ WITH recorded AS (
   FROM recorded AS r
   WHERE d.merchant_id = r.merchant_id AND d.id = r.delivery_id
     AND d.attempt_count = r.number - 1
+    -- index conditions for the planner, which otherwise hash-joins a scan of the whole table
+    AND d.merchant_id = ANY($11::text[]) AND d.id = ANY($2::text[])
   RETURNING d.merchant_id, d.id
 )
 INSERT INTO webhook_attempts ({
@@ -501,6 +503,7 @@ async def record_attempts(connection: AsyncConnection, results: Sequence[Attempt
         [result.outcome.duration_ms for result in results],
         [result.outcome.response_body.replace("\x00", "") for result in results],
         [result.outcome.error for result in results],
+        sorted({result.merchant_id for result in results}),
     )
 
 
