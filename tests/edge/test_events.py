@@ -68,6 +68,25 @@ async def test_webhook_endpoints_over_rest_show_the_secret_once(
         http, "GET", f"/v1/webhook_deliveries?webhook_endpoint={endpoint}", key=key
     )
     assert (deliveries.status, deliveries.body["data"]) == (200, [])
+    listed = await call(http, "GET", "/v1/webhook_endpoints", key=key)
+    assert [item["id"] for item in listed.body["data"]] == [endpoint]
+    updated = await call(
+        http,
+        "POST",
+        f"/v1/webhook_endpoints/{endpoint}",
+        key=key,
+        json_body={"disabled": True, "description": "paused"},
+    )
+    assert (updated.body["status"], updated.body["description"]) == ("disabled", "paused")
+    unknown_event = "evt_" + "1" * 22
+    resend = await call(
+        http,
+        "POST",
+        f"/v1/events/{unknown_event}/resend",
+        key=key,
+        json_body={"webhook_endpoint": endpoint},
+    )
+    assert (resend.status, resend.error["code"]) == (404, "resource_missing")
     deleted = await call(http, "DELETE", f"/v1/webhook_endpoints/{endpoint}", key=key)
     assert deleted.body == {"id": endpoint, "deleted": True}
     gone = await call(http, "GET", f"/v1/webhook_endpoints/{endpoint}", key=key)
