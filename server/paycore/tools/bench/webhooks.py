@@ -44,7 +44,7 @@ from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
 from paycore.tools.bench.cpu import cpu_seconds
-from paycore.tools.bench.ledger import _pgbench
+from paycore.tools.bench.ledger import _CpuMeter, _pgbench
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
 from paycore.v1 import payment_pb2
@@ -73,6 +73,7 @@ class WebhookFigures:
     undelivered: int
     worker_cpu_us: float | None
     receiver_cpu_us: float | None
+    postgres_cpu_us: float | None
     pgbench_tps: float | None
     configuration: str
 
@@ -93,7 +94,7 @@ class WebhookFigures:
             f"p99 {self.delay_p99_ms:.0f} ms, max {self.delay_max_ms:.0f} ms",
             f"undelivered at the end: {self.undelivered}",
             f"CPU per delivery: worker {cpu(self.worker_cpu_us)}, "
-            f"receiver {cpu(self.receiver_cpu_us)}",
+            f"PostgreSQL {cpu(self.postgres_cpu_us)}, receiver {cpu(self.receiver_cpu_us)}",
             f"pgbench TPC-B (-c 16 -j 2 -T 10), same server: {pgbench}",
         ]
 
@@ -357,6 +358,8 @@ async def run_webhook_bench(
         producer = _Producer(shard_urls, merchant_ids, rate)
         await producer.run(WARM_UP_SECONDS)
         pids = [worker.pid, receiver.pid or 0]
+        backends = _CpuMeter(database_url, databases)
+        await backends.start()
         cpu_before = cpu_seconds(pids)
         window_start = time.time()
         produced = await producer.run(duration_seconds)
@@ -369,6 +372,8 @@ async def run_webhook_bench(
             await asyncio.sleep(1.0)
             arrivals = await _arrivals(receiver_url)
         cpu_after = cpu_seconds(pids)  # the window and the drain of its backlog
+        drained = sum(1 for arrived in arrivals.values() if arrived >= window_start)
+        postgres = (await backends.stop(drained)).postgres_us
         pgbench = None
         if with_pgbench:
             worker.send_signal(signal.SIGTERM)
@@ -416,6 +421,7 @@ async def run_webhook_bench(
         undelivered=expected - len(arrivals),
         worker_cpu_us=None if cpu_spent is None else cpu_spent[pids[0]] / per_delivery * 1e6,
         receiver_cpu_us=None if cpu_spent is None else cpu_spent[pids[1]] / per_delivery * 1e6,
+        postgres_cpu_us=postgres,
         pgbench_tps=pgbench,
         configuration=(
             f"one `paycore worker` (defaults), two shards, {merchants} merchants x {endpoints}"
