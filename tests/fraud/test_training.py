@@ -32,9 +32,9 @@ def test_the_generator_is_deterministic_and_has_every_pattern() -> None:
 
 
 def test_a_small_model_reaches_the_auc_target_on_held_out_payments(tmp_path: Path) -> None:
-    document = training.train(SMALL, trees=40)
+    document = training.train(SMALL, trees=80)
     model = training.write_artifact(document, tmp_path / "model.json")
-    assert model.generator_seed == 7 and len(model.trees) == 40
+    assert model.generator_seed == 7 and len(model.trees) == 80
     evaluation = training.evaluate(model, training.held_out_config(SMALL))
     assert evaluation.fraud_rows > 100
     assert evaluation.roc_auc >= 0.95

@@ -13,16 +13,16 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from paycore.fraud.decision import decide
+from paycore.fraud.decision import allow_matches, decide
 from paycore.fraud.features import PaymentFacts, feature_vector
 from paycore.fraud.model import Model
 from paycore.fraud.models import BlocklistType
 from paycore.fraud.replay import MemoryCounters
-from paycore.fraud.rules import DEFAULT_POLICY, Decision, Policy
+from paycore.fraud.rules import DEFAULT_POLICY, AllowItem, Decision, Policy
 
 CASES_FILE = Path(__file__).resolve().parent / "cases.json"
 DEFAULT_MERCHANT = "acct_evalshop"
@@ -69,6 +69,16 @@ class Case:
     """Earlier payments (facts, declined), oldest first."""
     blocklist: tuple[tuple[str, BlocklistType, str], ...]
     """(merchant or "" for platform-wide, type, value)."""
+    allow: tuple[tuple[str, AllowItem], ...]
+    """(merchant, item): merchants' allow lists."""
+
+    @property
+    def policy(self) -> Policy:
+        """The default policy with the paying merchant's allow list."""
+        merchant = self.payment.merchant
+        return replace(
+            DEFAULT_POLICY, allow=tuple(item for owner, item in self.allow if owner == merchant)
+        )
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,7 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
     return [_case(item) for item in document["cases"]]
 
 
-def run_case(model: Model, case: Case, policy: Policy = DEFAULT_POLICY) -> Outcome:
+def run_case(model: Model, case: Case) -> Outcome:
     counters = MemoryCounters()
     for facts, declined in case.history:
         counters.observe(facts)
@@ -123,7 +133,16 @@ def run_case(model: Model, case: Case, policy: Policy = DEFAULT_POLICY) -> Outco
     features, vector = feature_vector(case.payment, velocity)
     scored = model.score(vector)
     score = min(max(round(scored.probability * 1000), 0), 1000)
-    verdict = decide(policy, features, _blocked(case), score, scored.top_features, degraded=False)
+    policy = case.policy
+    verdict = decide(
+        policy,
+        features,
+        _blocked(case),
+        score,
+        scored.top_features,
+        degraded=False,
+        allowed=allow_matches(policy, case.payment),
+    )
     return Outcome(case, verdict.decision, score, tuple(verdict.reasons))
 
 
@@ -154,8 +173,14 @@ def _timestamp_ms(text: str) -> int:
 
 
 def _facts(
-    fields: Mapping[str, Any], merchant: str, payment: str, timestamp_ms: int
+    fields: Mapping[str, Any],
+    merchant: str,
+    payment: str,
+    timestamp_ms: int,
+    card_observed: bool = True,
 ) -> PaymentFacts:
+    """A payment through the payment flow (its card the vault's) unless `card_observed` is
+    False (a ScorePayment call naming a card of the caller's choosing)."""
     age_days = fields.get("customer_age_days")
     created_s = 0
     if fields.get("customer") and age_days is not None:
@@ -168,6 +193,7 @@ def _facts(
         currency=str(values.pop("currency")),
         customer_created_s=created_s,
         timestamp_ms=timestamp_ms,
+        card_observed=card_observed,
         **{name: str(value) for name, value in values.items()},
     )
 
@@ -192,6 +218,13 @@ def _case(item: Mapping[str, Any]) -> Case:
             (entry.get("merchant", merchant), BlocklistType(entry["type"]), entry["value"])
             for entry in item.get("blocklist", [])
         ),
+        allow=tuple(
+            (
+                entry.get("merchant", merchant),
+                AllowItem(BlocklistType(entry["type"]), entry["value"]),
+            )
+            for entry in item.get("allow", [])
+        ),
     )
 
 
@@ -204,8 +237,9 @@ def _history(
     at_ms: int,
 ) -> list[tuple[PaymentFacts, bool]]:
     """One history entry: `repeat` payments like the case's own (with the entry's fields
-    instead), the first `minutes_before` the case and then every `every_seconds`; the first
-    `declined` of them declined; `new_card_each` gives each its own card."""
+    instead), the first `minutes_before` the case and then every `every_seconds`; `declined`
+    of them (or all, for true) declined, spread evenly; `new_card_each` gives each its own card
+    and `new_ip_each` its own address."""
     repeat = int(entry.get("repeat", 1))
     declined = entry.get("declined", 0)
     declined_count = repeat if declined is True else int(declined)
@@ -224,6 +258,8 @@ def _history(
             entry.get("merchant", merchant),
             f"pay_{case_id}_h{index}_{number}",
             start_ms + number * every_ms,
+            card_observed=entry.get("source", "payment") == "payment",
         )
-        rows.append((facts, number < declined_count))
+        spread = (number + 1) * declined_count // repeat > number * declined_count // repeat
+        rows.append((facts, spread))
     return rows
