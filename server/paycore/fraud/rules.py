@@ -71,8 +71,15 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _rule("customer_purchase_spree", Decision.REVIEW, customer_cards_1d=2, customer_attempts_1d=5),
     # Account takeover: the third purchase within the hour from abroad (US$200 and more).
     _rule("customer_spree_abroad", Decision.REVIEW, customer_attempts_1h=2, abroad_usd=19_999),
-    # A card the platform saw at three merchants or more within the hour.
-    _rule("card_many_merchants", Decision.REVIEW, platform_card_merchants_1h=2),
+    # A card the platform saw at three merchants or more within the hour, paying from abroad
+    # (US$100 and more): a stolen card being cashed out (three shops in an hour at home is
+    # an afternoon at the mall).
+    _rule(
+        "card_many_merchants_abroad",
+        Decision.REVIEW,
+        platform_card_merchants_1h=2,
+        abroad_usd=9_999,
+    ),
     # Amount limit: US$20,000 and more waits for an operator.
     _rule("amount_limit", Decision.REVIEW, amount_usd=1_999_999),
     # A first purchase (a guest, or an account's new card) of US$500 and more with the buyer's

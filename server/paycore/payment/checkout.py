@@ -85,7 +85,13 @@ class Checkouts:
             await self._fraud.score_payment(
                 merchant_id,
                 score_request(
-                    payment_id, total, new.orders[0].currency, card, new.customer_id, new.buyer_info
+                    merchant_id,
+                    payment_id,
+                    total,
+                    new.orders[0].currency,
+                    card,
+                    new.customer_id,
+                    new.buyer_info,
                 ),
             )
         )
