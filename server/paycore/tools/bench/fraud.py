@@ -31,7 +31,12 @@ from paycore.fraud.servicer.requests import payment_facts
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.histogram import LatencyHistogram
-from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
+from paycore.tools.bench.scratch import (
+    admin_sql,
+    pgbench_tps,
+    scratch_settings,
+    with_database,
+)
 from paycore.v1 import fraud_pb2
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -192,11 +197,24 @@ async def _phases(settings: Settings, requests: int, concurrency: int) -> list[P
     return phases
 
 
+@dataclass(frozen=True)
+class FraudFigures:
+    phases: list[Phase]
+    pgbench_tps: float | None
+    """pgbench's TPC-B on the same server right after the phases (None: not run)."""
+
+
 async def run_fraud_bench(
-    database_url: str, redis_url: str, *, requests: int = 5000, concurrency: int = 8
-) -> list[Phase]:
+    database_url: str,
+    redis_url: str,
+    *,
+    requests: int = 5000,
+    concurrency: int = 8,
+    with_pgbench: bool = True,
+) -> FraudFigures:
     run = secrets.token_hex(4)
     databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
+    pgbench_database = f"paycore_bench_{run}_pgbench"
     prefix = f"paycore-bench-{run}:"
     for database in databases:
         await admin_sql(database_url, f'create database "{database}"')
@@ -204,9 +222,14 @@ async def run_fraud_bench(
         urls = tuple(with_database(database_url, database) for database in databases)
         await migrate_all(urls)
         settings = scratch_settings(urls, redis_url, redis_key_prefix=prefix)
-        return await _phases(settings, requests, concurrency)
+        phases = await _phases(settings, requests, concurrency)
+        tps = None
+        if with_pgbench:
+            await admin_sql(database_url, f'create database "{pgbench_database}"')
+            tps = await asyncio.to_thread(pgbench_tps, database_url, pgbench_database)
+        return FraudFigures(phases, tps)
     finally:
-        for database in databases:
+        for database in [*databases, pgbench_database]:
             await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
         redis = Redis.from_url(redis_url)
         async for key in redis.scan_iter(match=f"{prefix}*"):
@@ -214,11 +237,14 @@ async def run_fraud_bench(
         await redis.aclose()
 
 
-def report(phases: list[Phase]) -> str:
+def report(figures: FraudFigures) -> str:
+    phases = figures.phases
+    pgbench = f"{figures.pgbench_tps:,.0f} tps" if figures.pgbench_tps is not None else "n/a"
     lines = [
         "fraud scoring, in-process as the payment flow calls it; two shards on one server,"
         " velocity counters in Redis, 10 % card-testing traffic",
         *(phase.line() for phase in phases),
+        f"pgbench TPC-B (-c 16 -j 2 -T 10), same server, right after: {pgbench}",
     ]
     sequential = next((phase for phase in phases if "one at a time" in phase.name), None)
     if sequential is not None:
@@ -240,20 +266,24 @@ def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url:
     parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
     parser.add_argument("--requests", type=int, default=5000, help="calls per phase (5000)")
     parser.add_argument("--concurrency", type=int, default=8, help="calls in flight (8)")
+    parser.add_argument(
+        "--no-pgbench", action="store_true", help="skip pgbench's TPC-B run after the phases"
+    )
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
     if not arguments.database_url or not arguments.redis_url:
         parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
-    phases = asyncio.run(
+    figures = asyncio.run(
         run_fraud_bench(
             arguments.database_url,
             arguments.redis_url,
             requests=arguments.requests,
             concurrency=arguments.concurrency,
+            with_pgbench=not arguments.no_pgbench,
         )
     )
-    print(report(phases))
+    print(report(figures))
 
 
 def main() -> None:
