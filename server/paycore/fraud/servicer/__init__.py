@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from grpc import aio
 from paycore import validation
 from paycore.fraud import service as domain
-from paycore.fraud.models import PLATFORM, Assessment, Review, ReviewStatus
+from paycore.fraud.models import PLATFORM, Assessment, BlocklistItem, Review, ReviewStatus
 from paycore.fraud.servicer import requests
 from paycore.fraud.servicer.messages import (
     assessment_message,
@@ -88,7 +89,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         reason = requests.note("reason", request.reason)
         metadata = validation.metadata("metadata", request.metadata)
 
-        def change(connection: Any) -> Any:
+        def change(connection: Any) -> Awaitable[BlocklistItem]:
             return self._service.add_blocklist_item(
                 connection, merchant_id or PLATFORM, kind, value, reason, metadata
             )
