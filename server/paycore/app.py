@@ -26,7 +26,7 @@ from paycore.executor.servicer import ExecutorServicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer import FraudServicer
+from paycore.fraud.servicer import register as register_fraud
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
@@ -62,7 +62,6 @@ from paycore.v1 import (
     customer_pb2_grpc,
     event_pb2_grpc,
     executor_pb2_grpc,
-    fraud_pb2_grpc,
     ledger_pb2_grpc,
     payment_pb2_grpc,
     subscription_pb2_grpc,
@@ -324,9 +323,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     event_pb2_grpc.add_EventServiceServicer_to_server(
         EventServicer(platform.events, webhooks), server
     )
-    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
-        FraudServicer(platform.fraud, platform.shards, platform.mutations), server
-    )
+    fraud_service = register_fraud(server, platform.fraud, platform.shards, platform.mutations)
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(
         CustomerServicer(platform.customers, platform.mutations), server
     )
@@ -349,7 +346,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         "paycore.v1.LedgerService",
         "paycore.v1.WalletService",
         "paycore.v1.EventService",
-        "paycore.v1.FraudService",
+        fraud_service,
         "paycore.v1.CustomerService",
         "paycore.v1.PaymentService",
         "paycore.v1.ExecutorService",
