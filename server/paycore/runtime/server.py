@@ -7,13 +7,15 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
+from google.protobuf.descriptor import FileDescriptor
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from paycore import contracts
 from paycore.config import Settings
 from paycore.runtime.collector import tune_for_serving
+from paycore.runtime.reflection import enable_reflection
 
 logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
@@ -60,8 +62,10 @@ async def start_grpc_server(
         )
         await health_servicer.set(name, status)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        [*contracts.service_names(), health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    enable_reflection(
+        server,
+        [*contracts.service_names(), health.SERVICE_NAME],
+        [*contracts.proto_files(), cast(FileDescriptor, health_pb2.DESCRIPTOR)],
     )
     port = server.add_insecure_port(address)
     await server.start()
