@@ -376,7 +376,7 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     refunds = await call(http, "GET", "/v1/balance_transactions?type=refund", key=key)
     assert [txn["source"] for txn in refunds.body["data"]] == ["re_1"]
     by_source = await call(http, "GET", "/v1/balance_transactions?source=pi_2", key=key)
-    assert [txn["amount"] for txn in by_source.body["data"]] == ["500"]
+    assert [txn["amount"] for txn in by_source.body["data"]] == [500]
 
     fetched = await call(http, "GET", f"/v1/balance_transactions/{payment['id']}", key=key)
     assert (fetched.status, fetched.body) == (200, payment)
