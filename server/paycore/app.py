@@ -29,6 +29,7 @@ from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.servicer import PaymentServicer
 from paycore.payment.services import PayIn, build_pay_in
@@ -216,7 +217,12 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     pay_in = platform.pay_in
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(
         PaymentServicer(
-            pay_in.intents, pay_in.checkouts, pay_in.refunds, platform.accounts, platform.customers
+            pay_in.intents,
+            pay_in.checkouts,
+            pay_in.refunds,
+            platform.accounts,
+            platform.customers,
+            ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
         ),
         server,
     )
