@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest_asyncio
+from aiohttp import ClientSession, web
 from paycore.edge import start_edge
 from paycore.v1 import account_pb2
 
@@ -45,3 +46,43 @@ async def new_edge_merchant(payin: PayIn, url: str, name: str = "Stripe user") -
 @pytest_asyncio.fixture
 async def edge_merchant(payin: PayIn, edge_url: str) -> EdgeMerchant:
     return await new_edge_merchant(payin, edge_url)
+
+
+@pytest_asyncio.fixture
+async def lossy_proxy(edge_url: str) -> AsyncIterator[tuple[str, list[tuple[str, str]]]]:
+    """A proxy to the edge that loses the answer to the first POST /v1/payment_intents after
+    the edge has given it: the payment happened, the client saw a dropped connection."""
+    seen: list[tuple[str, str]] = []
+    async with ClientSession() as upstream:
+
+        async def forward(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            headers = {
+                name: value
+                for name, value in request.headers.items()
+                if name.lower() not in ("host", "content-length", "transfer-encoding")
+            }
+            seen.append((f"{request.method} {request.path}", headers.get("Idempotency-Key", "")))
+            url = f"{edge_url}{request.path_qs}"
+            async with upstream.request(
+                request.method, url, data=body, headers=headers
+            ) as response:
+                answer = await response.read()
+                status = response.status
+            first_post = len(seen) == 1 and request.method == "POST"
+            if first_post and request.path == "/v1/payment_intents" and request.transport:
+                request.transport.close()  # the answer is lost on the way back
+                return web.Response(status=500)
+            return web.Response(body=answer, status=status, content_type="application/json")
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            yield f"http://127.0.0.1:{port}", seen
+        finally:
+            await runner.cleanup()
