@@ -46,6 +46,7 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.runtime.server import GrpcServer, start_grpc_server
+from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
@@ -190,7 +191,10 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 async def start_server(platform: Platform, address: str) -> GrpcServer:
     """A gRPC server with the platform's interceptors and servicers, listening on `address`."""
     return await start_grpc_server(
-        address, interceptors(platform), lambda server: add_servicers(platform, server)
+        address,
+        interceptors(platform),
+        lambda server: add_servicers(platform, server),
+        grpc_server_tls(platform.settings),  # clients: TLS when its files are configured
     )
 
 

@@ -137,6 +137,24 @@ class Settings:
     """PAYCORE_FRAUD_REDIS_RETRY_MS: after Redis failed, scoring does not try it again for
     this long (every payment meanwhile is scored degraded, at once)."""
 
+    # -- TLS (clients, issue 16): plaintext unless the files are given ------------------------
+    grpc_tls_cert_file: str = ""
+    """PAYCORE_GRPC_TLS_CERT_FILE and PAYCORE_GRPC_TLS_KEY_FILE: the gRPC port serves TLS."""
+    grpc_tls_key_file: str = ""
+    grpc_tls_client_ca_file: str = ""
+    """PAYCORE_GRPC_TLS_CLIENT_CA_FILE: the gRPC port requires client certificates this CA
+    signed (mTLS)."""
+    http_tls_cert_file: str = ""
+    """PAYCORE_HTTP_TLS_CERT_FILE and PAYCORE_HTTP_TLS_KEY_FILE: the REST edge serves HTTPS."""
+    http_tls_key_file: str = ""
+    grpc_tls_ca_file: str = ""
+    """PAYCORE_GRPC_TLS_CA_FILE: callers of the gRPC port (the edge) speak TLS to it and trust
+    this CA ("system" for the system's roots); unset means plaintext."""
+    grpc_client_cert_file: str = ""
+    """PAYCORE_GRPC_CLIENT_CERT_FILE and PAYCORE_GRPC_CLIENT_KEY_FILE: the certificate callers
+    present to a gRPC port that requires one."""
+    grpc_client_key_file: str = field(default="", repr=False)
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -222,6 +240,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         fraud_redis_retry_ms=_int(
             env, "PAYCORE_FRAUD_REDIS_RETRY_MS", defaults.fraud_redis_retry_ms
         ),
+        # TLS (clients, issue 16)
+        grpc_tls_cert_file=env.get("PAYCORE_GRPC_TLS_CERT_FILE", ""),
+        grpc_tls_key_file=env.get("PAYCORE_GRPC_TLS_KEY_FILE", ""),
+        grpc_tls_client_ca_file=env.get("PAYCORE_GRPC_TLS_CLIENT_CA_FILE", ""),
+        http_tls_cert_file=env.get("PAYCORE_HTTP_TLS_CERT_FILE", ""),
+        http_tls_key_file=env.get("PAYCORE_HTTP_TLS_KEY_FILE", ""),
+        grpc_tls_ca_file=env.get("PAYCORE_GRPC_TLS_CA_FILE", ""),
+        grpc_client_cert_file=env.get("PAYCORE_GRPC_CLIENT_CERT_FILE", ""),
+        grpc_client_key_file=env.get("PAYCORE_GRPC_CLIENT_KEY_FILE", ""),
     )
     return settings
 

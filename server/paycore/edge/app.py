@@ -16,6 +16,7 @@ from aiohttp import web
 from google.protobuf.message import Message
 from grpc import aio
 from paycore import contracts
+from paycore.client.tls import Tls
 from paycore.edge.declines import declined
 from paycore.edge.errors import EdgeError, from_rpc_error, internal_error, invalid_request
 from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
@@ -25,6 +26,7 @@ from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Rout
 from paycore.ids import random_base62
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
 from paycore.runtime.process import split_address
+from paycore.runtime.tls import ServerTls
 from paycore.stripe_json import stripe_json
 from paycore.transcoding import (
     JsonRejected,
@@ -333,24 +335,33 @@ class EdgeServer:
         await self.edge.channel.close()
 
 
-async def start_edge(grpc_target: str, address: str) -> EdgeServer:
-    """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`."""
-    channel = aio.insecure_channel(
-        grpc_target,
-        options=[
-            ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
-            ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
-            # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
-            ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
-        ],
-    )
+async def start_edge(
+    grpc_target: str,
+    address: str,
+    *,
+    tls: ServerTls | None = None,
+    upstream_tls: Tls | None = None,
+) -> EdgeServer:
+    """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`:
+    HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
+        ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+        # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
+        ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
+    ]
+    if upstream_tls is None:
+        channel = aio.insecure_channel(grpc_target, options=options)
+    else:
+        options += upstream_tls.channel_options()
+        channel = aio.secure_channel(grpc_target, upstream_tls.credentials(), options=options)
     routes = compile_routes(contracts.proto_files(), contracts.method_policies())
     edge = Edge(channel, routes)
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     runner = web.AppRunner(build_app(edge), access_log=None, handle_signals=False)
     await runner.setup()
     host, port = split_address(address)
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=tls.ssl_context() if tls else None)
     await site.start()
     bound = runner.addresses[0]
     return EdgeServer(edge, runner, int(bound[1]))

@@ -16,6 +16,7 @@ from paycore import contracts
 from paycore.config import Settings
 from paycore.runtime.collector import tune_for_serving
 from paycore.runtime.reflection import enable_reflection
+from paycore.runtime.tls import ServerTls
 
 logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
@@ -39,16 +40,24 @@ Register = Callable[[aio.Server], list[str]]
 
 
 async def start_grpc_server(
-    address: str, interceptors: Sequence[aio.ServerInterceptor], register: Register
+    address: str,
+    interceptors: Sequence[aio.ServerInterceptor],
+    register: Register,
+    tls: ServerTls | None = None,
 ) -> GrpcServer:
     """The servicers come from the composition root (`paycore.app.start_server`); services
-    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING."""
+    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. With `tls`, the port
+    speaks TLS only (and requires client certificates if it names a client CA)."""
     server = aio.server(
         interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 1),  # `serve --workers N`: N processes share the port
             ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
             ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+            # paycore.client pings idle connections every 30 s to find dead ones; without
+            # these the server would answer pings without calls with GOAWAY (too_many_pings).
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ],
     )
     serving = register(server)
@@ -67,7 +76,10 @@ async def start_grpc_server(
         [*contracts.service_names(), health.SERVICE_NAME],
         [*contracts.proto_files(), cast(FileDescriptor, health_pb2.DESCRIPTOR)],
     )
-    port = server.add_insecure_port(address)
+    if tls is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, tls.grpc_credentials())
     await server.start()
     return GrpcServer(server, health_servicer, port, serving)
 
