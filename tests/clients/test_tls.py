@@ -155,7 +155,7 @@ async def test_the_edge_serves_https_and_speaks_mtls_to_grpc(
                     "Edge TLS",
                 )
         async with ClientSession() as plain:
-            with pytest.raises(Exception, match="(?i)ssl|certificate|disconnect"):
+            with pytest.raises(Exception, match=r"(?i)ssl|certificate|disconnect"):
                 async with plain.get(f"http://127.0.0.1:{edge.port}/healthz") as answer:
                     await answer.read()
     finally:

@@ -32,7 +32,8 @@ class Flaky:
     attempts: list[dict[str, str]] = field(default_factory=list)
 
     async def behave(self, request: bytes, context: aio.ServicerContext[Any, Any]) -> bytes:
-        self.attempts.append({key: str(value) for key, value in context.invocation_metadata()})
+        metadata = context.invocation_metadata() or ()
+        self.attempts.append({key: str(value) for key, value in metadata})
         if self.hang:
             await asyncio.sleep(30)
         if len(self.attempts) <= self.failures:
