@@ -1,5 +1,5 @@
 """paycore.client's defaults: a deadline on every call, UNAVAILABLE retried by the channel's
-service config, every mutating call carrying an idempotency key so that the retry is a replay.
+service config for calls that do not mutate or carry an idempotency key (a retry is a replay).
 
 A stand-in gRPC server (grpc.aio, generic handlers) answers UNAVAILABLE a chosen number of
 times and records what each attempt carried; the real server shows the retried mutation is
@@ -62,17 +62,16 @@ async def flaky() -> AsyncIterator[tuple[str, Flaky]]:
         await server.stop(0)
 
 
-async def test_a_mutating_call_without_a_key_gets_one_and_is_retried_with_it(
-    flaky: tuple[str, Flaky],
-) -> None:
+async def test_a_mutating_call_without_a_key_is_not_retried(flaky: tuple[str, Flaky]) -> None:
     target, behaviour = flaky
-    behaviour.failures = 2
+    behaviour.failures = 1
     async with connect(target, "sk_test_x") as client:
-        created = await client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
-    assert created.id == "cus_x"
-    keys = [attempt.get("idempotency-key") for attempt in behaviour.attempts]
-    assert len(keys) == 3 and len(set(keys)) == 1 and keys[0]  # one generated key, 3 attempts
-    assert {attempt["authorization"] for attempt in behaviour.attempts} == {"Bearer sk_test_x"}
+        with pytest.raises(aio.AioRpcError) as raised:
+            await client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert len(behaviour.attempts) == 1  # a second attempt could create a second customer
+        assert behaviour.attempts[0]["authorization"] == "Bearer sk_test_x"
+        assert "idempotency-key" not in behaviour.attempts[0]
 
 
 async def test_the_callers_key_is_kept_and_reads_are_retried(flaky: tuple[str, Flaky]) -> None:
@@ -99,13 +98,17 @@ async def test_retries_give_up_after_four_attempts(flaky: tuple[str, Flaky]) -> 
     assert len(behaviour.attempts) == 4
 
 
-async def test_without_retries_nothing_is_retried_nor_keyed(flaky: tuple[str, Flaky]) -> None:
+async def test_without_retries_nothing_is_retried(flaky: tuple[str, Flaky]) -> None:
     target, behaviour = flaky
-    behaviour.failures = 1
+    behaviour.failures = 2
     async with connect(target, "sk_test_x", retries=False) as client:
         with pytest.raises(aio.AioRpcError):
-            await client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
-    assert len(behaviour.attempts) == 1 and "idempotency-key" not in behaviour.attempts[0]
+            await client.customers.CreateCustomer(
+                customer_pb2.CreateCustomerRequest(), metadata=idempotency_key("k")
+            )
+        with pytest.raises(aio.AioRpcError):
+            await client.customers.GetCustomer(customer_pb2.GetCustomerRequest(id="cus_x"))
+    assert len(behaviour.attempts) == 2  # one each
 
 
 async def test_every_call_has_a_deadline(flaky: tuple[str, Flaky]) -> None:
@@ -129,17 +132,19 @@ def test_mutating_methods_come_from_the_contract() -> None:
     assert "/paycore.v1.PaymentService/GetPaymentIntent" not in methods
 
 
-async def test_against_paycore_the_generated_key_makes_each_call_one_change(
-    merchant: MerchantFixture,
-) -> None:
+async def test_against_paycore_a_keyed_mutation_and_a_read(merchant: MerchantFixture) -> None:
+    request = account_pb2.CreateSellerAccountRequest(
+        email="a@seller.test", country="US", default_currency="usd"
+    )
     first = await merchant.client.accounts.CreateSellerAccount(
-        account_pb2.CreateSellerAccountRequest(
-            email="a@seller.test", country="US", default_currency="usd"
-        )
+        request, metadata=idempotency_key("seller-1")
     )
-    second = await merchant.client.accounts.CreateSellerAccount(
-        account_pb2.CreateSellerAccountRequest(
-            email="a@seller.test", country="US", default_currency="usd"
-        )
+    again = await merchant.client.accounts.CreateSellerAccount(
+        request, metadata=idempotency_key("seller-1")
     )
-    assert first.id != second.id  # a fresh key per call: two calls, two sellers
+    other = await merchant.client.accounts.CreateSellerAccount(request)  # the keyless channel
+    assert first.id == again.id != other.id
+    read = await merchant.client.accounts.GetSellerAccount(
+        account_pb2.GetSellerAccountRequest(id=first.id)
+    )
+    assert read.id == first.id

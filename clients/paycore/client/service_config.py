@@ -1,11 +1,11 @@
-"""The channel's gRPC service config and options: retries of UNAVAILABLE, keepalive.
+"""The channels' gRPC service config and options: retries of UNAVAILABLE, keepalive.
 
 gRPC retries a call whose attempt answered UNAVAILABLE (the server restarting, a connection
 that broke) with the retry policy below. That is safe for a method that does not mutate, and for
-one that carries an idempotency key: the server answers a replay with the stored response. So
-the client gives every mutating call a key (a fresh UUID, as Stripe's SDKs do, unless the caller
-chose one) and the policy covers every paycore method. Which methods mutate is the contract's
-`(paycore.v1.policy).mutating` option."""
+a mutating call that carries an idempotency key: the server answers a replay with the stored
+response. Which methods mutate is the contract's `(paycore.v1.policy).mutating` option; the
+client sends keyless mutating calls over a channel without the policy
+(paycore.client.connection._RoutingChannel)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,23 @@ def mutating_methods() -> frozenset[str]:
     return frozenset(found)
 
 
-def service_config(service_names: list[str]) -> str:
+SERVICES = (
+    "paycore.v1.AccountService",
+    "paycore.v1.CustomerService",
+    "paycore.v1.PaymentService",
+    "paycore.v1.ExecutorService",
+    "paycore.v1.FraudService",
+    "paycore.v1.WalletService",
+    "paycore.v1.LedgerService",
+    "paycore.v1.PayoutService",
+    "paycore.v1.SubscriptionService",
+    "paycore.v1.EventService",
+    "paycore.v1.ReconciliationService",
+)
+
+
+def service_config() -> str:
+    """Every paycore method retries UNAVAILABLE (on the retrying channel)."""
     policy = {
         "maxAttempts": RETRY_ATTEMPTS_MAX,
         "initialBackoff": "0.1s",
@@ -51,17 +67,18 @@ def service_config(service_names: list[str]) -> str:
         "retryableStatusCodes": ["UNAVAILABLE"],
     }
     config: dict[str, Any] = {
-        "methodConfig": [
-            {"name": [{"service": name} for name in service_names], "retryPolicy": policy}
-        ]
+        "methodConfig": [{"name": [{"service": name} for name in SERVICES], "retryPolicy": policy}]
     }
     return json.dumps(config)
 
 
-def channel_options(service_names: list[str]) -> list[tuple[str, Any]]:
-    return [
+def channel_options(*, retrying: bool) -> list[tuple[str, Any]]:
+    retry: list[tuple[str, Any]] = [
         ("grpc.enable_retries", 1),
-        ("grpc.service_config", service_config(service_names)),
+        ("grpc.service_config", service_config()),
+    ]
+    return [
+        *(retry if retrying else []),  # without: gRPC's transparent retries only
         ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
         ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
         ("grpc.keepalive_permit_without_calls", 1),
