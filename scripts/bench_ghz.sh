@@ -2,8 +2,8 @@
 # ghz beside `paycore bench`, in one run: pgbench's TPC-B (-c16, 10 s) on the same PostgreSQL,
 # then, against one `paycore serve` (scratch shards, `paycore psp` without latency, rate limits
 # off), for health, GetMerchant and CreatePaymentIntent with confirm: `paycore bench` and the
-# README's ghz line, each for DURATION seconds (default 10). The README's Benchmarks section
-# quotes its output.
+# README's ghz line, each for DURATION seconds (default 10); then every deploy/ghz config as
+# written (rendered with envsubst). The README's Benchmarks section quotes its output.
 #
 #   scripts/bench_ghz.sh [DURATION]
 #
@@ -60,7 +60,6 @@ pgbench -c 16 -j 2 -T 10 "$PG/${TAG}_pgbench" 2>/dev/null | grep -E "^tps"
 PSP_PID=$!
 "$BIN/paycore" serve >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
-sleep 4
 # The bench merchant, its key and a card, as the README's ghz lines name them.
 read -r KEY MERCHANT CARD < <("$BIN/python" - <<'PY'
 import asyncio, os
@@ -71,7 +70,8 @@ async def main() -> None:
     target = os.environ["PAYCORE_GRPC_ADDR"]
     async with connect(target, os.environ["PAYCORE_ADMIN_TOKEN"]) as admin:
         merchant = await admin.accounts.CreateMerchant(account_pb2.CreateMerchantRequest(
-            name="ghz bench", email="b@bench.test", country="US", default_currency="usd"))
+            name="ghz bench", email="b@bench.test", country="US", default_currency="usd"),
+            wait_for_ready=True, timeout=60)  # the server may take a while to start
     async with connect(target, merchant.secret_key) as client:
         card = await client.customers.CreatePaymentMethod(customer_pb2.CreatePaymentMethodRequest(
             type=customer_pb2.PAYMENT_METHOD_TYPE_CARD,
@@ -83,27 +83,39 @@ asyncio.run(main())
 PY
 )
 ADDR=$PAYCORE_GRPC_ADDR
-summary() { "$BIN/python" -c '
+cat >"$WORK/summary.py" <<'PY'
 import json, sys
-r = json.load(sys.stdin)
-ms = {p["percentage"]: p["latency"] / 1e6 for p in r.get("latencyDistribution") or []}
-print(f"  ghz: {r[\"rps\"]:,.0f} requests/s, p50 {ms.get(50, 0):.1f} ms, p99 {ms.get(99, 0):.1f} ms, "
-      f"codes {r[\"statusCodeDistribution\"]}, errors {r.get(\"errorDistribution\") or {}}")'; }
+report = json.load(sys.stdin)
+ms = {point["percentage"]: point["latency"] / 1e6 for point in report.get("latencyDistribution") or []}
+codes = report["statusCodeDistribution"]
+errors = report.get("errorDistribution") or {}
+print(f"  ghz: {report['rps']:,.0f} requests/s, p50 {ms.get(50, 0):.1f} ms, p99 {ms.get(99, 0):.1f} ms, codes {codes}, errors {errors}")
+PY
+summary() { "$BIN/python" "$WORK/summary.py"; }
 bench() { "$BIN/paycore" bench "$@" --duration "$DURATION" --server-pid "$SERVE_PID" | grep -E "requests/s|p50|p99|CPU|non-OK|codes" | sed 's/^/  /'; }
 
 echo "== health (load $(cut -d' ' -f1 /proc/loadavg))"
 bench health --concurrency 16 --connections 2
 "$GHZ" --insecure --call grpc.health.v1.Health.Check -d '{"service": ""}' \
-    -c 16 --connections 2 -z "${DURATION}s" --format json "$ADDR" | summary
+    -c 16 --connections 2 -z "${DURATION}s" --duration-stop wait --format json "$ADDR" | summary
 echo "== GetMerchant (load $(cut -d' ' -f1 /proc/loadavg))"
 bench accounts --concurrency 16 --connections 2 --api-key "$KEY" --merchant "$MERCHANT"
 "$GHZ" --insecure --call paycore.v1.AccountService.GetMerchant \
     -m "{\"authorization\": \"Bearer $KEY\"}" \
-    -d "{\"id\": \"$MERCHANT\"}" -c 16 --connections 2 -z "${DURATION}s" --format json "$ADDR" | summary
+    -d "{\"id\": \"$MERCHANT\"}" -c 16 --connections 2 -z "${DURATION}s" --duration-stop wait --format json "$ADDR" | summary
 echo "== CreatePaymentIntent with confirm (load $(cut -d' ' -f1 /proc/loadavg))"
 bench payments --concurrency 8 --connections 2 --api-key "$KEY" --merchant "$MERCHANT" --server-pid "$PSP_PID"
 "$GHZ" --insecure --call paycore.v1.PaymentService.CreatePaymentIntent \
     -m "{\"authorization\": \"Bearer $KEY\", \"idempotency-key\": \"{{newUUID}}\"}" \
     -d "{\"amount\": 2000, \"currency\": \"usd\", \"payment_method\": \"$CARD\", \"confirm\": true}" \
-    -c 8 --connections 2 -z "${DURATION}s" --format json "$ADDR" | summary
+    -c 8 --connections 2 -z "${DURATION}s" --duration-stop wait --format json "$ADDR" | summary
+echo "== deploy/ghz/*.json as deploy/README.md runs them (envsubst; their own 10 s)"
+export PAYCORE_BENCH_API_KEY=$KEY PAYCORE_BENCH_MERCHANT_ID=$MERCHANT PAYCORE_BENCH_PAYMENT_METHOD=$CARD
+PAYCORE_GOOGLEAPIS_PROTOS=$("$BIN/python" -c 'import google.api.annotations_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parents[2])')
+export PAYCORE_GOOGLEAPIS_PROTOS
+for config in deploy/ghz/*.json; do
+    echo "$config (load $(cut -d' ' -f1 /proc/loadavg))"
+    envsubst <"$config" >"$WORK/config.json"
+    "$GHZ" --config "$WORK/config.json" --format json | summary
+done
 echo "== done (load $(cut -d' ' -f1 /proc/loadavg))"
