@@ -3,8 +3,10 @@ once, and hands them to whoever needs them. Nothing else creates engines or clie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 import grpc
 from grpc import aio
@@ -37,17 +39,20 @@ from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
     ErrorInterceptor,
+    HeaderInterceptor,
     IdempotencyKeyInterceptor,
     MetricsInterceptor,
     RateLimitInterceptor,
     RequestLogInterceptor,
+    RequestSizeInterceptor,
 )
 from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
-from paycore.runtime.policy import MethodPolicy
+from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
+from paycore.storage.pool_metrics import PoolCollector
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
@@ -67,6 +72,7 @@ from paycore.v1 import (
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from paycore.worker import Job
+from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
     ExecutorResume,
     IdempotencyKeyPruner,
@@ -76,6 +82,26 @@ from paycore.worker.jobs import (
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+
+HEALTH_CHECK_INTERVAL_SECONDS = 1.0
+
+
+class OnlyServices:
+    """A grpc server as the generated `add_*_to_server` functions see it, passing on only the
+    services `include` accepts (the public and internal ports serve different ones)."""
+
+    def __init__(self, server: grpc.aio.Server, include: Callable[[str], bool] | None) -> None:
+        self._server = server
+        self._include = include or (lambda name: True)
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(
+            tuple(handler for handler in handlers if self._include(handler.service_name()))
+        )
+
+    def add_registered_method_handlers(self, service_name: str, handlers: Any) -> None:
+        if self._include(service_name):
+            self._server.add_registered_method_handlers(service_name, handlers)
 
 
 @dataclass
@@ -102,6 +128,8 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    backlog_metrics: BacklogMetrics
+    """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
 
     async def close(self) -> None:
         await self.pay_in.close()
@@ -115,6 +143,7 @@ class Platform:
 def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     settings.require_servers()
     shards = Shards(settings)
+    registry.register(PoolCollector(shards.engines))
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     policies = contracts.method_policies()
     hasher = KeyHasher(settings.key_hash_secret)
@@ -159,6 +188,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, mutations, collection, lease),
         billing_clock=Billing(collection),
+        backlog_metrics=BacklogMetrics(registry),
     )
 
 
@@ -171,6 +201,8 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        BacklogGauges(platform.backlog_metrics, platform.shards.engines),
+        LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
     ]
 
 
@@ -182,6 +214,8 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
         MetricsInterceptor(platform.metrics),
         RequestLogInterceptor(policies),
         ErrorInterceptor(policies),
+        RequestSizeInterceptor(policies),
+        HeaderInterceptor(policies, platform.settings.trusted_proxies),
         AuthenticationInterceptor(policies, platform.authenticator),
         IdempotencyKeyInterceptor(policies),
         RateLimitInterceptor(policies, platform.rate_limiter),
@@ -189,18 +223,49 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
-    """A gRPC server with the platform's interceptors and servicers, listening on `address`."""
-    return await start_grpc_server(
-        address,
-        interceptors(platform),
-        lambda server: add_servicers(platform, server),
-        grpc_server_tls(platform.settings),  # clients: TLS when its files are configured
-    )
+    """A gRPC server with the platform's interceptors and servicers, listening on `address`;
+    its health follows the shards' (NOT_SERVING while one is unreachable)."""
+    internal = internal_services(platform.policies)
+    internal_address = platform.settings.internal_grpc_addr
+    if not internal_address:
+        # One port: the internal services answer only operator credentials there, and
+        # reflection does not list them (ghz and grpcurl still see every merchant service).
+        server = await start_grpc_server(
+            address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server),
+            hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=True),
+        )
+    else:
+        server = await start_grpc_server(
+            address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server, lambda name: name not in internal),
+            hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=False),
+        )
+        server.internal = await start_grpc_server(
+            internal_address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server, lambda name: name in internal),
+            tls=grpc_server_tls(platform.settings, internal_port=True),
+        )
+        server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    return server
 
 
-def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
-    """Registers the implemented services; returns their full names. Services not yet
-    implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+def add_servicers(
+    platform: Platform, server: grpc.aio.Server, include: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Registers the implemented services (those `include` accepts); returns their full names.
+    Services not yet implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+    registered = _add_servicers(platform, cast(grpc.aio.Server, OnlyServices(server, include)))
+    return [name for name in registered if include is None or include(name)]
+
+
+def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     account_pb2_grpc.add_AccountServiceServicer_to_server(
         AccountServicer(
             platform.accounts, platform.shards, platform.mutations, platform.authenticator

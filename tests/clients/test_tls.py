@@ -115,6 +115,26 @@ async def test_the_internal_port_requires_a_client_certificate_from_its_ca(
         assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
+async def test_with_an_internal_port_only_it_requires_client_certificates(
+    migrated: Settings, pki: Pki
+) -> None:
+    settings = migrated.with_overrides(
+        grpc_tls_cert_file=str(pki.server.cert_file),
+        grpc_tls_key_file=str(pki.server.key_file),
+        grpc_tls_client_ca_file=str(pki.ca.cert_file),
+        internal_grpc_addr="127.0.0.1:0",
+    )
+    async for server, _ in _tls_server(settings):
+        assert server.internal is not None
+        public = f"127.0.0.1:{server.port}"
+        internal = f"127.0.0.1:{server.internal.port}"
+        assert await _merchant_name(public, settings, pki.trust()) == "Over TLS"
+        assert await _merchant_name(internal, settings, pki.trust(pki.client)) == "Over TLS"
+        with pytest.raises(aio.AioRpcError) as refused:
+            await _merchant_name(internal, settings, pki.trust())
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 async def test_the_edge_serves_https_and_speaks_mtls_to_grpc(
     mtls_server: tuple[GrpcServer, Settings], pki: Pki
 ) -> None:
@@ -129,6 +149,7 @@ async def test_the_edge_serves_https_and_speaks_mtls_to_grpc(
     edge = await start_edge(
         f"127.0.0.1:{server.port}",
         "127.0.0.1:0",
+        operator_routes=True,  # CreateMerchant below, with the admin token
         tls=http_server_tls(edge_settings),
         upstream_tls=grpc_caller_tls(edge_settings),
     )
@@ -174,23 +195,26 @@ def test_settings_read_tls_from_the_environment(pki: Pki) -> None:
         "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file),
     }
     settings = load_settings(environment)
-    served = grpc_server_tls(settings)
+    served = grpc_server_tls(settings, internal_port=True)
     assert served is not None and served.client_ca_file == pki.ca.cert_file
+    public = grpc_server_tls(settings, internal_port=False)  # API keys there, no certificates
+    assert public is not None and public.client_ca_file is None
     assert http_server_tls(settings) is not None
     caller = grpc_caller_tls(settings)
     assert caller is not None and caller.certificate_chain == pki.client.cert
     assert "PRIVATE KEY" not in repr(caller) and "PRIVATE KEY" not in repr(settings)
     plain = load_settings({})
-    assert (grpc_server_tls(plain), http_server_tls(plain), grpc_caller_tls(plain)) == (
-        None,
-        None,
-        None,
-    )
+    assert (grpc_server_tls(plain, internal_port=True), http_server_tls(plain)) == (None, None)
+    assert grpc_caller_tls(plain) is None
     with pytest.raises(ConfigurationError, match="PAYCORE_GRPC_TLS_CERT_FILE"):
-        grpc_server_tls(load_settings({"PAYCORE_GRPC_TLS_CERT_FILE": str(pki.server.cert_file)}))
+        grpc_server_tls(
+            load_settings({"PAYCORE_GRPC_TLS_CERT_FILE": str(pki.server.cert_file)}),
+            internal_port=False,
+        )
     with pytest.raises(ConfigurationError, match="no file"):
         grpc_server_tls(
             load_settings(
                 {"PAYCORE_GRPC_TLS_CERT_FILE": "/nope.pem", "PAYCORE_GRPC_TLS_KEY_FILE": "/k"}
-            )
+            ),
+            internal_port=False,
         )

@@ -13,6 +13,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 from grpc import aio
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from paycore import contracts
+from paycore.runtime.policy import internal_services
 from paycore.runtime.reflection import symbols_of
 
 
@@ -110,18 +111,23 @@ async def test_every_kind_of_symbol_finds_its_file(target: str, symbol: str, fil
     assert _files(answer)[0].name == file
 
 
-async def test_every_method_of_the_contract_resolves(target: str) -> None:
+async def test_every_public_method_resolves_and_internal_ones_do_not(target: str) -> None:
+    internal = internal_services(contracts.method_policies())
     methods = [
-        method.full_name
+        (method.full_name, service.full_name in internal)
         for file in contracts.proto_files()
         for service in file.services_by_name.values()
         for method in service.methods
     ]
-    requests = [reflection_pb2.ServerReflectionRequest(file_containing_symbol=m) for m in methods]
+    requests = [
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=name) for name, _ in methods
+    ]
     answers = await _ask(target, requests)
     assert len(answers) == len(methods) > 50
-    for answer in answers:
-        assert answer.WhichOneof("message_response") == "file_descriptor_response", answer
+    for (name, hidden), answer in zip(methods, answers, strict=True):
+        found = answer.WhichOneof("message_response") == "file_descriptor_response"
+        assert found != hidden, name  # internal services are off the public port's reflection
+    assert any(hidden for _, hidden in methods)
 
 
 async def test_an_unknown_symbol_is_not_found(target: str) -> None:

@@ -14,10 +14,17 @@ logger = logging.getLogger(__name__)
 
 
 async def run_edge(settings: Settings, grpc_target: str) -> None:
-    """Serves until SIGTERM or SIGINT: HTTPS and TLS to gRPC as `settings` say."""
+    """Serves until SIGTERM or SIGINT: operator routes, HTTPS and TLS to gRPC as `settings`
+    say."""
     http_addr = settings.http_addr
     tls = http_server_tls(settings)
-    edge = await start_edge(grpc_target, http_addr, tls=tls, upstream_tls=grpc_caller_tls(settings))
+    edge = await start_edge(
+        grpc_target,
+        http_addr,
+        settings.edge_operator_routes,
+        tls=tls,
+        upstream_tls=grpc_caller_tls(settings),
+    )
     scheme = "https" if tls else "http"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

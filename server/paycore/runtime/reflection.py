@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import grpc
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FileDescriptor
 from grpc import aio
-from grpc_reflection.v1alpha import reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
 from grpc_reflection.v1alpha.reflection import SERVICE_NAME
 
@@ -59,16 +60,28 @@ def _enum_symbols(enum: EnumDescriptor) -> Iterator[str]:
 
 
 class SymbolIndexServicer(ReflectionServicer):
-    """grpc_reflection's asyncio servicer with a symbol index over `files` (and their imports)."""
+    """grpc_reflection's asyncio servicer with a symbol index over `files` (and their imports).
+    The `hidden` services (internal ones on a public port) and their methods are not found."""
 
-    def __init__(self, service_names: Iterable[str], files: Iterable[FileDescriptor]) -> None:
+    def __init__(
+        self,
+        service_names: Iterable[str],
+        files: Iterable[FileDescriptor],
+        hidden: Iterable[str] = (),
+    ) -> None:
         super().__init__(service_names)
+        self._hidden = tuple(hidden)
         self._files: dict[str, FileDescriptor] = {}
         for file in _with_dependencies(files):
             for symbol in symbols_of(file):
                 self._files.setdefault(symbol, file)
 
     def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
+        if any(
+            fully_qualified_name == name or fully_qualified_name.startswith(f"{name}.")
+            for name in self._hidden
+        ):
+            return _not_found(request)
         file = self._files.get(fully_qualified_name)
         if file is None:
             return super()._file_containing_symbol(request, fully_qualified_name)  # type: ignore[misc]
@@ -86,9 +99,21 @@ def _with_dependencies(files: Iterable[FileDescriptor]) -> list[FileDescriptor]:
     return list(seen.values())
 
 
+def _not_found(request: Any) -> reflection_pb2.ServerReflectionResponse:
+    return reflection_pb2.ServerReflectionResponse(
+        error_response=reflection_pb2.ErrorResponse(
+            error_code=grpc.StatusCode.NOT_FOUND.value[0], error_message="Symbol not found"
+        ),
+        original_request=request,
+    )
+
+
 def enable_reflection(
-    server: aio.Server, service_names: Iterable[str], files: Iterable[FileDescriptor]
+    server: aio.Server,
+    service_names: Iterable[str],
+    files: Iterable[FileDescriptor],
+    hidden: Iterable[str] = (),
 ) -> None:
     names = [*service_names, SERVICE_NAME]
-    servicer = SymbolIndexServicer(names, files)
+    servicer = SymbolIndexServicer(names, files, hidden)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]

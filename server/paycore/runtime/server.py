@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from google.protobuf.descriptor import FileDescriptor
@@ -20,6 +20,9 @@ from paycore.runtime.tls import ServerTls
 
 logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
+"""The largest message any method takes (internal ones: ledger batches); each method class has
+its own smaller limit (paycore.runtime.interceptors.size)."""
+CONCURRENT_STREAMS_MAX = 100
 
 
 @dataclass
@@ -28,11 +31,46 @@ class GrpcServer:
     health: health.aio.HealthServicer
     port: int
     serving: list[str]
+    watchers: list[asyncio.Task[None]] = field(default_factory=list)
+    internal: GrpcServer | None = None
+    """The internal services' own server (PAYCORE_INTERNAL_GRPC_ADDR), when they have one."""
 
     async def stop(self, grace_seconds: float) -> None:
         """Refuses new calls, lets in-flight ones finish within the grace period."""
+        for watcher in self.watchers:
+            watcher.cancel()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_seconds)
+        if self.internal is not None:
+            await self.internal.stop(grace_seconds)
+
+    def watch(self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float) -> None:
+        """Health follows `reachable` (are the databases answering?): while it is False the
+        server and every service report NOT_SERVING, so load balancers and clients that
+        check health route elsewhere instead of collecting UNAVAILABLE answers."""
+        self.watchers.append(asyncio.create_task(self._follow(reachable, interval_seconds)))
+
+    async def _follow(
+        self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float
+    ) -> None:
+        serving_now = True
+        while True:
+            try:
+                up = await reachable()
+            except Exception:
+                logger.exception("health check failed")
+                up = False
+            if up != serving_now:
+                serving_now = up
+                logger.warning("dependencies %s", "reachable again" if up else "unreachable")
+                status = (
+                    health_pb2.HealthCheckResponse.SERVING
+                    if up
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                for name in ["", *self.serving]:
+                    await self.health.set(name, status)
+            await asyncio.sleep(interval_seconds)
 
 
 Register = Callable[[aio.Server], list[str]]
@@ -43,17 +81,23 @@ async def start_grpc_server(
     address: str,
     interceptors: Sequence[aio.ServerInterceptor],
     register: Register,
+    hidden: frozenset[str] = frozenset(),
     tls: ServerTls | None = None,
 ) -> GrpcServer:
     """The servicers come from the composition root (`paycore.app.start_server`); services
-    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. With `tls`, the port
-    speaks TLS only (and requires client certificates if it names a client CA)."""
+    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. Reflection lists and
+    resolves every service but the `hidden` ones (internal services on the public port, issue
+    23 item 7). With `tls`, the port speaks TLS only (and requires client certificates if it
+    names a client CA)."""
     server = aio.server(
         interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 1),  # `serve --workers N`: N processes share the port
             ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
             ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+            # Per connection: one client cannot hold the server's memory with thousands of
+            # calls in flight (each may carry up to its method's message size).
+            ("grpc.max_concurrent_streams", CONCURRENT_STREAMS_MAX),
             # paycore.client pings idle connections every 30 s to find dead ones; without
             # these the server would answer pings without calls with GOAWAY (too_many_pings).
             ("grpc.keepalive_permit_without_calls", 1),
@@ -71,10 +115,12 @@ async def start_grpc_server(
         )
         await health_servicer.set(name, status)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflected = [name for name in contracts.service_names() if name not in hidden]
     enable_reflection(
         server,
-        [*contracts.service_names(), health.SERVICE_NAME],
+        [*reflected, health.SERVICE_NAME],
         [*contracts.proto_files(), cast(FileDescriptor, health_pb2.DESCRIPTOR)],
+        hidden,
     )
     if tls is None:
         port = server.add_insecure_port(address)

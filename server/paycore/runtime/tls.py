@@ -60,11 +60,14 @@ def server_tls(
     )
 
 
-def grpc_server_tls(settings: Settings) -> ServerTls | None:
+def grpc_server_tls(settings: Settings, *, internal_port: bool) -> ServerTls | None:
+    """A gRPC port's TLS: the client CA (mTLS) applies to the port that serves the internal
+    services (the internal port, or the one port when there is no other); merchants reach the
+    public port with API keys, not certificates."""
     return server_tls(
         settings.grpc_tls_cert_file,
         settings.grpc_tls_key_file,
-        settings.grpc_tls_client_ca_file,
+        settings.grpc_tls_client_ca_file if internal_port else "",
         what="PAYCORE_GRPC_TLS",
     )
 
