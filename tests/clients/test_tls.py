@@ -6,12 +6,14 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
 from aiohttp import ClientSession, TCPConnector
 from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paycore.app import build_platform, start_server
 from paycore.client import Tls, connect
 from paycore.config import Settings, load_settings
@@ -23,6 +25,8 @@ from paycore.v1 import account_pb2
 from prometheus_client import CollectorRegistry
 
 from tests.clients.certificates import Authority, Issued
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
 class Pki:
@@ -86,6 +90,13 @@ async def _merchant_name(target: str, settings: Settings, tls: Tls | None) -> st
     return created.name
 
 
+async def _health(target: str, tls: Tls, service: str) -> int:
+    async with connect(target, "unused", tls=tls) as client:
+        stub: Any = health_pb2_grpc.HealthStub(client.channel)
+        answer = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+    return int(answer.status)
+
+
 async def test_grpc_serves_tls_to_a_client_that_trusts_its_ca(
     tls_server: tuple[GrpcServer, Settings], pki: Pki
 ) -> None:
@@ -129,9 +140,10 @@ async def test_with_an_internal_port_only_it_requires_client_certificates(
         public = f"127.0.0.1:{server.port}"
         internal = f"127.0.0.1:{server.internal.port}"
         assert await _merchant_name(public, settings, pki.trust()) == "Over TLS"
-        assert await _merchant_name(internal, settings, pki.trust(pki.client)) == "Over TLS"
+        ledger = "paycore.v1.LedgerService"  # served on the internal port only
+        assert await _health(internal, pki.trust(pki.client), ledger) == SERVING
         with pytest.raises(aio.AioRpcError) as refused:
-            await _merchant_name(internal, settings, pki.trust())
+            await _health(internal, pki.trust(), ledger)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
