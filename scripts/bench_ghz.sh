@@ -23,10 +23,10 @@ free_port() { "$BIN/python" -c "import socket; s = socket.socket(); s.bind(('127
 export PAYCORE_DATABASE_URLS="$PG/${TAG}_0,$PG/${TAG}_1"
 export PAYCORE_REDIS_URL=${PAYCORE_REDIS_URL:-redis://127.0.0.1:6379/0}
 export PAYCORE_REDIS_PREFIX="$TAG:"
-export PAYCORE_ADMIN_TOKEN="bench-$$-$RANDOM"
-export PAYCORE_KEY_HASH_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(16))')
+export PAYCORE_ADMIN_TOKEN=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
+export PAYCORE_KEY_HASH_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
 export PAYCORE_VAULT_KEY=$("$BIN/python" -c 'from paycore.customer.vault import new_vault_key; print(new_vault_key())')
-export PAYCORE_CARD_FINGERPRINT_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(16))')
+export PAYCORE_CARD_FINGERPRINT_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
 export PAYCORE_RATE_LIMITS="payments=0,subscriptions=0,other=0"
 export PAYCORE_GRPC_ADDR=127.0.0.1:$(free_port)
 export PAYCORE_METRICS_ADDR=127.0.0.1:$(free_port)
@@ -81,7 +81,7 @@ async def main() -> None:
 
 asyncio.run(main())
 PY
-)
+) || { tail -20 "$WORK/serve.log"; exit 1; }
 ADDR=$PAYCORE_GRPC_ADDR
 cat >"$WORK/summary.py" <<'PY'
 import json, sys
