@@ -1,7 +1,7 @@
 """Fraud (issue 18): a merchant's allow list, kept with its policy.
 
 Revision ID: 0015
-Revises: 0013 (0010-0012 and 0014 belong to work not yet merged; the lead fixes the chain)
+Revises: 0016 (main's chain is 0009 -> 0013 -> 0011 -> 0016 until payouts and reconciliation land)
 Create Date: 2026-12-05
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
