@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, TypeVar
 
 from paycore.secret import Secret
-
-T = TypeVar("T")
 
 
 class ApiKeyType(Enum):
@@ -85,9 +82,3 @@ class CreatedMerchant:
     merchant: Merchant
     secret_key: IssuedKey
     publishable_key: IssuedKey
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    data: list[T] = field(default_factory=list)
-    has_more: bool = False

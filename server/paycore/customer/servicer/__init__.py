@@ -1,62 +1,23 @@
-"""CustomerService over gRPC: request -> checks -> domain call -> response, nothing more.
+"""CustomerService over gRPC: request -> checks (requests.py) -> domain call -> message
+(messages.py), nothing more. Changes run through Mutations, which opens their transaction.
 
-The card number and cvc become Secrets as they leave the request; the idempotency hash of a
-CreatePaymentMethod request holds keyed digests in their place (see `_hashed_form`)."""
+The idempotency hash of a CreatePaymentMethod request holds keyed digests in place of the card
+number and cvc (see `_hashed_form`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from grpc import aio
 from paycore import validation
-from paycore.customer.models import (
-    Address,
-    BillingDetails,
-    CardBrand,
-    CardFunding,
-    CardInput,
-    Customer,
-    CustomerChanges,
-    NewCustomer,
-    PaymentMethod,
-)
 from paycore.customer.service import CustomerService
-from paycore.errors import missing
+from paycore.customer.servicer import requests
+from paycore.customer.servicer.messages import customer_message, payment_method_message
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations
+from paycore.runtime.server import Context, add_service
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-Context = aio.ServicerContext[Any, Any]
-# The proto's limits (customer.proto), Stripe's where Stripe has one.
-NAME_LENGTH_MAX = 256
-DESCRIPTION_LENGTH_MAX = 1000
-PHONE_LENGTH_MAX = 20
-ADDRESS_FIELD_LENGTH_MAX = 200
-_BRANDS = {
-    CardBrand.AMEX: customer_pb2.CARD_BRAND_AMEX,
-    CardBrand.DINERS: customer_pb2.CARD_BRAND_DINERS,
-    CardBrand.DISCOVER: customer_pb2.CARD_BRAND_DISCOVER,
-    CardBrand.JCB: customer_pb2.CARD_BRAND_JCB,
-    CardBrand.MASTERCARD: customer_pb2.CARD_BRAND_MASTERCARD,
-    CardBrand.UNIONPAY: customer_pb2.CARD_BRAND_UNIONPAY,
-    CardBrand.VISA: customer_pb2.CARD_BRAND_VISA,
-    CardBrand.UNKNOWN: customer_pb2.CARD_BRAND_UNKNOWN,
-}
-_FUNDINGS = {
-    CardFunding.CREDIT: customer_pb2.CARD_FUNDING_CREDIT,
-    CardFunding.DEBIT: customer_pb2.CARD_FUNDING_DEBIT,
-    CardFunding.PREPAID: customer_pb2.CARD_FUNDING_PREPAID,
-    CardFunding.UNKNOWN: customer_pb2.CARD_FUNDING_UNKNOWN,
-}
-_CREATABLE_TYPES: dict[int, str] = {customer_pb2.PAYMENT_METHOD_TYPE_CARD: "card"}
-# ListPaymentMethods' type filter: number -> whether only cards are listed.
-_TYPE_FILTERS: dict[int, bool] = {
-    customer_pb2.PAYMENT_METHOD_TYPE_UNSPECIFIED: False,
-    customer_pb2.PAYMENT_METHOD_TYPE_CARD: True,
-}
 
 
 class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
@@ -68,24 +29,13 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         self, request: customer_pb2.CreateCustomerRequest, context: Context
     ) -> customer_pb2.Customer:
         merchant_id = current_call().require_merchant()
-        new = NewCustomer(
-            email=validation.email("email", request.email, required=False),
-            name=validation.text("name", request.name, maximum=NAME_LENGTH_MAX),
-            description=validation.text(
-                "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-            ),
-            phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX),
-            address=address("address", request.address),
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-        async def change(connection: AsyncConnection) -> customer_pb2.Customer:
-            return customer_message(
-                await self._service.create_customer(connection, merchant_id, new)
-            )
-
+        new = requests.new_customer(request)
         return await self._mutations.for_merchant(
-            merchant_id, request, customer_pb2.Customer, change
+            merchant_id,
+            request,
+            customer_pb2.Customer,
+            lambda connection: self._service.create_customer(connection, merchant_id, new),
+            render=customer_message,
         )
 
     async def GetCustomer(
@@ -100,61 +50,41 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     ) -> customer_pb2.Customer:
         merchant_id = current_call().require_merchant()
         customer_id = validation.object_id("id", request.id, Prefix.CUSTOMER)
-        changes = customer_changes(request)
-
-        async def change(connection: AsyncConnection) -> customer_pb2.Customer:
-            return customer_message(
-                await self._service.update_customer(connection, merchant_id, customer_id, changes)
-            )
-
+        changes = requests.customer_changes(request)
         return await self._mutations.for_merchant(
-            merchant_id, request, customer_pb2.Customer, change
+            merchant_id,
+            request,
+            customer_pb2.Customer,
+            lambda connection: self._service.update_customer(
+                connection, merchant_id, customer_id, changes
+            ),
+            render=customer_message,
         )
 
     async def ListCustomers(
         self, request: customer_pb2.ListCustomersRequest, context: Context
     ) -> customer_pb2.ListCustomersResponse:
         merchant_id = current_call().require_merchant()
-        page = await self._service.list_customers(
-            merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.CUSTOMER, required=False
-            ),
-            validation.email("email", request.email, required=False),
-        )
-        return customer_pb2.ListCustomersResponse(
-            data=[customer_message(customer) for customer in page.data], has_more=page.has_more
-        )
+        cursor = cursor_of(request, Prefix.CUSTOMER)
+        email = validation.email("email", request.email, required=False)
+        page = await self._service.list_customers(merchant_id, cursor, email)
+        return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
 
     async def CreatePaymentMethod(
         self, request: customer_pb2.CreatePaymentMethodRequest, context: Context
     ) -> customer_pb2.PaymentMethod:
         merchant_id = current_call().require_merchant()
-        if request.type == customer_pb2.PAYMENT_METHOD_TYPE_UNSPECIFIED:
-            raise missing("type")
-        validation.enum_value("type", request.type, _CREATABLE_TYPES)
-        if not request.HasField("card"):
-            raise missing("card")
-        card = self._service.check_card(
-            CardInput(
-                number=Secret(request.card.number),
-                exp_month=request.card.exp_month,
-                exp_year=request.card.exp_year,
-                cvc=Secret(request.card.cvc),
-            )
-        )
-        billing_details = billing("billing_details", request.billing_details)
+        card = self._service.check_card(requests.card_input(request))
+        billing_details = requests.billing("billing_details", request.billing_details)
         metadata = validation.metadata("metadata", request.metadata)
-
-        async def change(connection: AsyncConnection) -> customer_pb2.PaymentMethod:
-            created = await self._service.create_payment_method(
-                connection, merchant_id, card, billing_details, metadata
-            )
-            return payment_method_message(created)
-
         return await self._mutations.for_merchant(
-            merchant_id, self._hashed_form(request), customer_pb2.PaymentMethod, change
+            merchant_id,
+            self._hashed_form(request),
+            customer_pb2.PaymentMethod,
+            lambda connection: self._service.create_payment_method(
+                connection, merchant_id, card, billing_details, metadata
+            ),
+            render=payment_method_message,
         )
 
     async def GetPaymentMethod(
@@ -170,20 +100,13 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         self, request: customer_pb2.ListPaymentMethodsRequest, context: Context
     ) -> customer_pb2.ListPaymentMethodsResponse:
         merchant_id = current_call().require_merchant()
-        card_only = _TYPE_FILTERS[validation.enum_value("type", request.type, _TYPE_FILTERS)]
-        page = await self._service.list_payment_methods(
-            merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.PAYMENT_METHOD, required=False
-            ),
-            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
-            card_only,
+        card_only = requests.card_only(request)
+        cursor = cursor_of(request, Prefix.PAYMENT_METHOD)
+        customer_id = validation.object_id(
+            "customer", request.customer, Prefix.CUSTOMER, required=False
         )
-        return customer_pb2.ListPaymentMethodsResponse(
-            data=[payment_method_message(method) for method in page.data],
-            has_more=page.has_more,
-        )
+        page = await self._service.list_payment_methods(merchant_id, cursor, customer_id, card_only)
+        return page_response(customer_pb2.ListPaymentMethodsResponse, page, payment_method_message)
 
     async def AttachPaymentMethod(
         self, request: customer_pb2.AttachPaymentMethodRequest, context: Context
@@ -191,15 +114,14 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         merchant_id = current_call().require_merchant()
         payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
         customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
-
-        async def change(connection: AsyncConnection) -> customer_pb2.PaymentMethod:
-            attached = await self._service.attach_payment_method(
-                connection, merchant_id, payment_method_id, customer_id
-            )
-            return payment_method_message(attached)
-
         return await self._mutations.for_merchant(
-            merchant_id, request, customer_pb2.PaymentMethod, change
+            merchant_id,
+            request,
+            customer_pb2.PaymentMethod,
+            lambda connection: self._service.attach_payment_method(
+                connection, merchant_id, payment_method_id, customer_id
+            ),
+            render=payment_method_message,
         )
 
     async def DetachPaymentMethod(
@@ -207,15 +129,14 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     ) -> customer_pb2.PaymentMethod:
         merchant_id = current_call().require_merchant()
         payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
-
-        async def change(connection: AsyncConnection) -> customer_pb2.PaymentMethod:
-            detached = await self._service.detach_payment_method(
-                connection, merchant_id, payment_method_id
-            )
-            return payment_method_message(detached)
-
         return await self._mutations.for_merchant(
-            merchant_id, request, customer_pb2.PaymentMethod, change
+            merchant_id,
+            request,
+            customer_pb2.PaymentMethod,
+            lambda connection: self._service.detach_payment_method(
+                connection, merchant_id, payment_method_id
+            ),
+            render=payment_method_message,
         )
 
     def _hashed_form(
@@ -230,112 +151,11 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         return hashed
 
 
-def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerChanges:
-    """The fields present in the request, checked; absent ones stay None (unchanged)."""
-    default_payment_method = None
-    if request.HasField("invoice_settings"):
-        default_payment_method = validation.object_id(
-            "invoice_settings.default_payment_method",
-            request.invoice_settings.default_payment_method,
-            Prefix.PAYMENT_METHOD,
-            required=False,
-        )
-    return CustomerChanges(
-        email=validation.email("email", request.email, required=False)
-        if request.HasField("email")
-        else None,
-        name=validation.text("name", request.name, maximum=NAME_LENGTH_MAX)
-        if request.HasField("name")
-        else None,
-        description=validation.text(
-            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-        )
-        if request.HasField("description")
-        else None,
-        phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX)
-        if request.HasField("phone")
-        else None,
-        address=address("address", request.address) if request.HasField("address") else None,
-        default_payment_method=default_payment_method,
-        # Merged by the service; an empty value removes the key.
-        metadata=validation.metadata("metadata", request.metadata),
-    )
-
-
-def address(param: str, message: customer_pb2.Address) -> Address:
-    def field(name: str) -> str:
-        return validation.text(
-            f"{param}.{name}", getattr(message, name), maximum=ADDRESS_FIELD_LENGTH_MAX
-        )
-
-    country = message.country.strip()
-    return Address(
-        line1=field("line1"),
-        line2=field("line2"),
-        city=field("city"),
-        state=field("state"),
-        postal_code=field("postal_code"),
-        country=validation.country(f"{param}.country", country) if country else "",
-    )
-
-
-def billing(param: str, message: customer_pb2.BillingDetails) -> BillingDetails:
-    return BillingDetails(
-        name=validation.text(f"{param}.name", message.name, maximum=NAME_LENGTH_MAX),
-        email=validation.email(f"{param}.email", message.email, required=False),
-        phone=validation.text(f"{param}.phone", message.phone, maximum=PHONE_LENGTH_MAX),
-        address=address(f"{param}.address", message.address),
-    )
-
-
-def address_message(value: Address) -> customer_pb2.Address:
-    return customer_pb2.Address(
-        line1=value.line1,
-        line2=value.line2,
-        city=value.city,
-        state=value.state,
-        postal_code=value.postal_code,
-        country=value.country,
-    )
-
-
-def customer_message(customer: Customer) -> customer_pb2.Customer:
-    return customer_pb2.Customer(
-        id=customer.id,
-        email=customer.email,
-        name=customer.name,
-        description=customer.description,
-        phone=customer.phone,
-        address=address_message(customer.address),
-        invoice_settings=customer_pb2.InvoiceSettings(
-            default_payment_method=customer.default_payment_method or ""
-        ),
-        created=customer.created,
-        metadata=customer.metadata,
-    )
-
-
-def payment_method_message(method: PaymentMethod) -> customer_pb2.PaymentMethod:
-    card = method.card
-    return customer_pb2.PaymentMethod(
-        id=method.id,
-        type=customer_pb2.PAYMENT_METHOD_TYPE_CARD,
-        card=customer_pb2.PaymentMethod.Card(
-            brand=_BRANDS[card.brand],
-            last4=card.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-            fingerprint=card.fingerprint,
-            country=card.country,
-            funding=_FUNDINGS[card.funding],
-        ),
-        billing_details=customer_pb2.BillingDetails(
-            name=method.billing_details.name,
-            email=method.billing_details.email,
-            phone=method.billing_details.phone,
-            address=address_message(method.billing_details.address),
-        ),
-        customer=method.customer_id or "",
-        created=method.created,
-        metadata=method.metadata,
+def register(server: aio.Server, service: CustomerService, mutations: Mutations) -> str:
+    servicer = CustomerServicer(service, mutations)
+    return add_service(
+        server,
+        customer_pb2.DESCRIPTOR,
+        customer_pb2_grpc.add_CustomerServiceServicer_to_server,
+        servicer,
     )

@@ -1,31 +1,18 @@
-"""WalletService over gRPC: request -> checks -> domain call -> response, nothing more."""
+"""WalletService over gRPC: request -> checks (requests.py) -> domain read -> message
+(messages.py), nothing more. The wallet only reads (its money moves through the ledger)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from grpc import aio
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.v1 import common_pb2, wallet_pb2, wallet_pb2_grpc
-from paycore.wallet.service import BalanceTransaction, WalletService
-
-Context = aio.ServicerContext[Any, Any]
-_TYPES = {
-    "payment": wallet_pb2.BALANCE_TRANSACTION_TYPE_PAYMENT,
-    "refund": wallet_pb2.BALANCE_TRANSACTION_TYPE_REFUND,
-    "application_fee": wallet_pb2.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE,
-    "transfer": wallet_pb2.BALANCE_TRANSACTION_TYPE_TRANSFER,
-    "payout": wallet_pb2.BALANCE_TRANSACTION_TYPE_PAYOUT,
-    "payout_cancel": wallet_pb2.BALANCE_TRANSACTION_TYPE_PAYOUT_CANCEL,
-    "payout_failure": wallet_pb2.BALANCE_TRANSACTION_TYPE_PAYOUT_FAILURE,
-    "adjustment": wallet_pb2.BALANCE_TRANSACTION_TYPE_ADJUSTMENT,
-}
-_TYPES_BY_NUMBER: dict[int, str] = {
-    wallet_pb2.BALANCE_TRANSACTION_TYPE_UNSPECIFIED: "",
-    **{number: name for name, number in _TYPES.items()},
-}
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.server import Context, add_service
+from paycore.v1 import wallet_pb2, wallet_pb2_grpc
+from paycore.wallet.service import WalletService
+from paycore.wallet.servicer import requests
+from paycore.wallet.servicer.messages import balance_message, transaction_message
 
 
 class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
@@ -36,43 +23,17 @@ class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
         self, request: wallet_pb2.GetBalanceRequest, context: Context
     ) -> wallet_pb2.Balance:
         merchant_id = current_call().require_merchant()
-        account = validation.object_id("account", request.account, Prefix.ACCOUNT, required=False)
-        balance = await self._service.get_balance(merchant_id, account)
-        return wallet_pb2.Balance(
-            account=account,
-            available=[
-                common_pb2.Money(amount=amount, currency=currency)
-                for currency, amount in sorted(balance.available.items())
-            ],
-            pending=[
-                common_pb2.Money(amount=amount, currency=currency)
-                for currency, amount in sorted(balance.pending.items())
-            ],
-        )
+        account = requests.seller_account(request.account)
+        return balance_message(account, await self._service.get_balance(merchant_id, account))
 
     async def ListBalanceTransactions(
         self, request: wallet_pb2.ListBalanceTransactionsRequest, context: Context
     ) -> wallet_pb2.ListBalanceTransactionsResponse:
         merchant_id = current_call().require_merchant()
-        validation.enum_value("type", request.type, _TYPES_BY_NUMBER)
-        transactions, has_more = await self._service.list_transactions(
-            merchant_id,
-            validation.object_id("account", request.account, Prefix.ACCOUNT, required=False),
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after",
-                request.starting_after,
-                Prefix.BALANCE_TRANSACTION,
-                required=False,
-            ),
-            _TYPES_BY_NUMBER[request.type],
-            validation.currency("currency", request.currency) if request.currency else "",
-            validation.text("source", request.source, maximum=64),
-        )
-        return wallet_pb2.ListBalanceTransactionsResponse(
-            data=[transaction_message(transaction) for transaction in transactions],
-            has_more=has_more,
-        )
+        filters = requests.transaction_filters(request)
+        cursor = cursor_of(request, Prefix.BALANCE_TRANSACTION)
+        page = await self._service.list_transactions(merchant_id, filters, cursor)
+        return page_response(wallet_pb2.ListBalanceTransactionsResponse, page, transaction_message)
 
     async def GetBalanceTransaction(
         self, request: wallet_pb2.GetBalanceTransactionRequest, context: Context
@@ -82,21 +43,10 @@ class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
         return transaction_message(await self._service.get_transaction(merchant_id, transaction_id))
 
 
-def transaction_message(transaction: BalanceTransaction) -> wallet_pb2.BalanceTransaction:
-    return wallet_pb2.BalanceTransaction(
-        id=transaction.id,
-        amount=transaction.amount,
-        currency=transaction.currency,
-        fee=transaction.fee,
-        net=transaction.net,
-        type=_TYPES[transaction.type],
-        status=(
-            wallet_pb2.BALANCE_TRANSACTION_STATUS_AVAILABLE
-            if transaction.available
-            else wallet_pb2.BALANCE_TRANSACTION_STATUS_PENDING
-        ),
-        available_on=transaction.created,
-        source=transaction.source,
-        description=transaction.description,
-        created=transaction.created,
+def register(server: aio.Server, service: WalletService) -> str:
+    return add_service(
+        server,
+        wallet_pb2.DESCRIPTOR,
+        wallet_pb2_grpc.add_WalletServiceServicer_to_server,
+        WalletServicer(service),
     )
