@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import asyncpg
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import BASE62_ALPHABET, Prefix, logical_shard_of, new_id
+from paycore.invariants import invariant, violated
 from paycore.ledger import codes, integrity
 from paycore.ledger import repository as rows
 from paycore.ledger.models import (
@@ -340,7 +341,7 @@ class LedgerService:
             except _RETRYABLE:
                 if attempt == RETRY_COUNT_MAX - 1:
                     raise
-        raise AssertionError("unreachable")
+        violated("the retry loop returns or raises")
 
     async def _apply(
         self, connection: AsyncConnection, chains: list[_Chain]
@@ -446,8 +447,3 @@ def _entry_ids(accounts: dict[str, AccountState]) -> Callable[[], str]:
         return head + _PAIRS[high] + _PAIRS[low]
 
     return next_id
-
-
-def invariant(condition: bool, message: str) -> None:
-    if not condition:
-        raise RuntimeError(message)
