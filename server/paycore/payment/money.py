@@ -1,4 +1,4 @@
-"""The ledger transfers of pay-in, in one place (DESIGN.md, "Ledger").
+"""The ledger transfers of pay-in, in one place (docs/design.md, "Ledger").
 
     charge captured      psp_receivable -> balance_pending          amount   (payment)
                          balance_pending -> fees_revenue             fee      (fee)

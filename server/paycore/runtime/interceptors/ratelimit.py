@@ -30,7 +30,7 @@ class RateLimitInterceptor(PolicyInterceptor):
         if caller is None:
             violated("authentication runs before rate limiting")
         if caller.is_operator:
-            # Limits are per API key (DESIGN.md); the admin and internal credentials carry
+            # Limits are per API key (docs/design.md); the admin and internal credentials carry
             # service-to-service traffic (ledger postings), which no merchant's key can use.
             return await behavior(request, context)
         decision = await self._limiter.check(caller.principal, policy.rate_class)
