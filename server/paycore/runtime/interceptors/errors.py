@@ -27,12 +27,7 @@ class ErrorInterceptor(PolicyInterceptor):
     id, and is logged with its traceback. Nothing leaves as UNKNOWN."""
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         try:
             return await behavior(request, context)

@@ -19,12 +19,7 @@ class RateLimitInterceptor(PolicyInterceptor):
         self._limiter = limiter
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         caller = current_call().caller
         if caller is None:
