@@ -50,7 +50,7 @@ from paycore.ledger.posting import (
 )
 from paycore.storage import Shards
 from paycore.storage.raw import Driver, driver_of, savepoint
-from paycore.storage.reads import Cursor, Page, Reads, newest_first, page_of
+from paycore.storage.reads import Cursor, Page, fetch_one, newest_first, page_of
 from paycore.storage.schema import merchants
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -77,7 +77,6 @@ class _Chain:
 class LedgerService:
     def __init__(self, shards: Shards, clock: Callable[[], float] = time.time) -> None:
         self._shards = shards
-        self._reads = Reads(shards)
         self._clock = clock
 
     # -- accounts -------------------------------------------------------------------------------
@@ -137,13 +136,9 @@ class LedgerService:
         """The account (overdue holds on it released first); an operator acting for no
         merchant (`merchant_id` None) reads any."""
         await self.expire_for_accounts([account_id])
-        return await self._reads.one_in_shard(
-            self._logical_shard_of(account_id, Prefix.LEDGER_ACCOUNT),
-            rows.accounts_query(merchant_id, account_id=account_id),
-            rows.account_of,
-            "ledger_account",
-            account_id,
-        )
+        query = rows.accounts_query(merchant_id, account_id=account_id)
+        async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
+            return await fetch_one(connection, query, rows.account_of, "ledger_account", account_id)
 
     async def list_accounts(
         self, merchant_id: str, code: str, currency: str, cursor: Cursor
@@ -169,13 +164,11 @@ class LedgerService:
     # -- transfers ------------------------------------------------------------------------------
 
     async def get_transfer(self, transfer_id: str, merchant_id: str | None) -> Transfer:
-        return await self._reads.one_in_shard(
-            self._logical_shard_of(transfer_id, Prefix.LEDGER_TRANSFER),
-            rows.transfer_query(transfer_id, merchant_id),
-            rows.transfer_of,
-            "ledger_transfer",
-            transfer_id,
-        )
+        query = rows.transfer_query(transfer_id, merchant_id)
+        async with self._reader_of(transfer_id, Prefix.LEDGER_TRANSFER) as connection:
+            return await fetch_one(
+                connection, query, rows.transfer_of, "ledger_transfer", transfer_id
+            )
 
     async def list_entries(
         self, account_id: str, merchant_id: str | None, cursor: Cursor

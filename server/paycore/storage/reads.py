@@ -64,14 +64,15 @@ async def fetch_page(
     return Page([decode(row) for row in found.data], found.has_more)
 
 
-async def _one(
+async def fetch_one(
     connection: AsyncConnection,
     query: Select[Any],
     decode: Decode[T],
     object_name: str,
     object_id: str,
-    param: str,
+    param: str = "id",
 ) -> T:
+    """`Reads.one` on a connection you already hold (e.g. a shard chosen by an id alone)."""
     row = (await connection.execute(query)).first()
     if row is None:
         raise not_found(object_name, object_id, param)
@@ -93,21 +94,7 @@ class Reads:
     ) -> T:
         """The one row `query` finds on the merchant's shard, or NOT_FOUND naming `param`."""
         async with self._shards.read(merchant_id) as connection:
-            return await _one(connection, query, decode, object_name, object_id, param)
-
-    async def one_in_shard(
-        self,
-        logical_shard: int,
-        query: Select[Any],
-        decode: Decode[T],
-        object_name: str,
-        object_id: str,
-        param: str = "id",
-    ) -> T:
-        """`one` for an object found by its id alone (an operator's read, for no merchant):
-        the id's logical shard routes it."""
-        async with self._shards.read_logical(logical_shard) as connection:
-            return await _one(connection, query, decode, object_name, object_id, param)
+            return await fetch_one(connection, query, decode, object_name, object_id, param)
 
     async def page(
         self,
