@@ -55,10 +55,10 @@ async def test_reads_take_no_transaction_connection(
         platform.shards, "engines", tuple(TransactionEngine() for _ in platform.shards.engines)
     )
     ledger = platform.ledger
-    found = await ledger.get_account(target, merchant_id)
+    found = await ledger.get_account(merchant_id, target)
     assert (found.balances.credits_posted, found.balances.credits_pending) == (300, 50)
-    assert (await ledger.get_transfer(moved.id, merchant_id)).amount == 300
-    entries = await ledger.list_entries(target, merchant_id, Cursor(10))
+    assert (await ledger.get_transfer(merchant_id, moved.id)).amount == 300
+    entries = await ledger.list_entries(merchant_id, target, Cursor(10))
     assert ([entry.amount for entry in entries.data], entries.has_more) == ([50, 300], False)
     listed = await ledger.list_accounts(merchant_id, "reads_cash", "", Cursor(10))
     assert [listed_account.id for listed_account in listed.data] == [source]

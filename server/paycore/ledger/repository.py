@@ -290,7 +290,7 @@ def accounts_query(
     return query
 
 
-def transfer_query(transfer_id: str, merchant_id: str | None) -> Select[Any]:
+def transfer_query(merchant_id: str | None, transfer_id: str) -> Select[Any]:
     query = select(ledger_transfers).where(ledger_transfers.c.id == transfer_id)
     if merchant_id:
         query = query.where(ledger_transfers.c.merchant_id == merchant_id)

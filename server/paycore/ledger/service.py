@@ -132,7 +132,7 @@ class LedgerService:
                 )
         return found
 
-    async def get_account(self, account_id: str, merchant_id: str | None) -> Account:
+    async def get_account(self, merchant_id: str | None, account_id: str) -> Account:
         """The account (overdue holds on it released first); an operator acting for no
         merchant (`merchant_id` None) reads any."""
         await self.expire_for_accounts([account_id])
@@ -163,17 +163,17 @@ class LedgerService:
 
     # -- transfers ------------------------------------------------------------------------------
 
-    async def get_transfer(self, transfer_id: str, merchant_id: str | None) -> Transfer:
-        query = rows.transfer_query(transfer_id, merchant_id)
+    async def get_transfer(self, merchant_id: str | None, transfer_id: str) -> Transfer:
+        query = rows.transfer_query(merchant_id, transfer_id)
         async with self._reader_of(transfer_id, Prefix.LEDGER_TRANSFER) as connection:
             return await fetch_one(
                 connection, query, rows.transfer_of, "ledger_transfer", transfer_id
             )
 
     async def list_entries(
-        self, account_id: str, merchant_id: str | None, cursor: Cursor
+        self, merchant_id: str | None, account_id: str, cursor: Cursor
     ) -> Page[Entry]:
-        account = await self.get_account(account_id, merchant_id)
+        account = await self.get_account(merchant_id, account_id)
         async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
             return await rows.list_entries(connection, account, cursor)
 
@@ -193,8 +193,8 @@ class LedgerService:
     async def post_in(
         self,
         connection: AsyncConnection,
-        segment: Sequence[TransferRequest],
         merchant_id: str | None,
+        segment: Sequence[TransferRequest],
     ) -> list[Outcome]:
         """One caller's transfers inside the caller's transaction (the idempotency-key path):
         they must all live on `connection`'s shard. A lost race is retried from a savepoint."""

@@ -49,7 +49,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetAccountRequest, context: Context
     ) -> ledger_pb2.LedgerAccount:
         account_id = validation.object_id("id", request.id, Prefix.LEDGER_ACCOUNT)
-        return account_message(await self._service.get_account(account_id, acting_for()))
+        return account_message(await self._service.get_account(acting_for(), account_id))
 
     async def ListAccounts(
         self, request: ledger_pb2.ListAccountsRequest, context: Context
@@ -67,7 +67,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         transfers = requests.transfers(request)
         merchant_id = acting_for()
         if current_call().idempotency_key is None:
-            return results_message(await self._coalescer.post(transfers, merchant_id))
+            return results_message(await self._coalescer.post(merchant_id, transfers))
         engine = self._service.engine_for_transfers(transfers)
         if engine is None:
             raise invalid(
@@ -78,7 +78,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             merchant_id or ADMIN_OWNER,
             request,
             ledger_pb2.PostTransfersResponse,
-            lambda connection: self._service.post_in(connection, transfers, merchant_id),
+            lambda connection: self._service.post_in(connection, merchant_id, transfers),
             render=results_message,
         )
 
@@ -86,14 +86,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetTransferRequest, context: Context
     ) -> ledger_pb2.LedgerTransfer:
         transfer_id = validation.object_id("id", request.id, Prefix.LEDGER_TRANSFER)
-        return transfer_message(await self._service.get_transfer(transfer_id, acting_for()))
+        return transfer_message(await self._service.get_transfer(acting_for(), transfer_id))
 
     async def ListEntries(
         self, request: ledger_pb2.ListEntriesRequest, context: Context
     ) -> ledger_pb2.ListEntriesResponse:
         account_id = validation.object_id("account", request.account, Prefix.LEDGER_ACCOUNT)
         cursor = cursor_of(request, Prefix.LEDGER_ENTRY)
-        page = await self._service.list_entries(account_id, acting_for(), cursor)
+        page = await self._service.list_entries(acting_for(), account_id, cursor)
         return page_response(ledger_pb2.ListEntriesResponse, page, entry_message)
 
     async def CheckIntegrity(
