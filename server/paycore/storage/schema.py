@@ -324,9 +324,12 @@ fee_plans = _owned(
 
 # Events (server/paycore/events): what each state change wrote, in the same transaction, and
 # the outbox bookkeeping of the worker that hands them on (published_at stays null until then).
-events = _owned(
+events = Table(
     "events",
-    *_required(Text, "id", "type"),
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("type", Text, nullable=False),
     Column("object_id", Text),
     # The object's proto message, e.g. paycore.v1.PaymentIntent: how `data` reads back.
     Column("object_type", Text, nullable=False),
@@ -335,6 +338,7 @@ events = _owned(
     Column("data", JSONB, nullable=False),
     _created_at(),
     Column("published_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
     Index("events_type_idx", "merchant_id", "type", "id"),
     # The outbox publisher's queue: only events not yet handed on are in it.
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
@@ -398,14 +402,17 @@ fraud_blocklist_items = Table(
     Index("fraud_blocklist_items_id_idx", "id", unique=True),
 )
 
-fraud_policies = _owned(
+fraud_policies = Table(
     "fraud_policies",
-    *_required(Integer, "review_above", "block_above"),
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("review_above", Integer, nullable=False),
+    Column("block_above", Integer, nullable=False),
     Column("degraded_review_above_usd", BigInteger, nullable=False),
     # [{"name", "conditions": [{"feature", "above"}], "action": "review" | "block"}]
     Column("rules", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    key=(),
+    PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
 )
 
 # Customers and payment methods (server/paycore/customer). A card's number is stored only
