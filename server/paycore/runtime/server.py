@@ -7,9 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
-from google.protobuf.descriptor import FileDescriptor
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -19,10 +17,6 @@ from paycore.runtime.collector import tune_for_serving
 
 logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
-Context = aio.ServicerContext[Any, Any]
-"""What every servicer method receives beside its request (paycore's servicers read the call
-from `paycore.runtime.context` instead)."""
-ServicerT = TypeVar("ServicerT")
 
 
 @dataclass
@@ -40,19 +34,6 @@ class GrpcServer:
 
 Register = Callable[[aio.Server], list[str]]
 """Adds the implemented servicers to a server; returns their full service names."""
-
-
-def add_service(
-    server: aio.Server,
-    proto: FileDescriptor,
-    add: Callable[[ServicerT, aio.Server], None],
-    servicer: ServicerT,
-) -> str:
-    """What each service's `register` does: adds `servicer` (the one service of the `proto`
-    file) to `server` and returns the service's full name, which health reports SERVING."""
-    (service,) = proto.services_by_name.values()
-    add(servicer, server)
-    return str(service.full_name)
 
 
 async def start_grpc_server(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from grpc import aio
 from paycore import validation
 from paycore.account.authentication import Authenticator
@@ -21,9 +23,10 @@ from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
-from paycore.runtime.server import Context, add_service
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
 
 
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
@@ -160,10 +163,7 @@ def register(
     mutations: Mutations,
     authenticator: Authenticator,
 ) -> str:
+    """Adds AccountService to `server`; returns its full name."""
     servicer = AccountServicer(service, shards, mutations, authenticator)
-    return add_service(
-        server,
-        account_pb2.DESCRIPTOR,
-        account_pb2_grpc.add_AccountServiceServicer_to_server,
-        servicer,
-    )
+    account_pb2_grpc.add_AccountServiceServicer_to_server(servicer, server)
+    return str(account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name)

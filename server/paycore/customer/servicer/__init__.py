@@ -6,6 +6,8 @@ number and cvc (see `_hashed_form`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from grpc import aio
 from paycore import validation
 from paycore.customer.service import CustomerService
@@ -15,9 +17,10 @@ from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations
-from paycore.runtime.server import Context, add_service
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
 
 
 class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
@@ -152,10 +155,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
 
 
 def register(server: aio.Server, service: CustomerService, mutations: Mutations) -> str:
+    """Adds CustomerService to `server`; returns its full name."""
     servicer = CustomerServicer(service, mutations)
-    return add_service(
-        server,
-        customer_pb2.DESCRIPTOR,
-        customer_pb2_grpc.add_CustomerServiceServicer_to_server,
-        servicer,
-    )
+    customer_pb2_grpc.add_CustomerServiceServicer_to_server(servicer, server)
+    return str(customer_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name)

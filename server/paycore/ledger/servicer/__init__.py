@@ -5,6 +5,8 @@ transactions (paycore.ledger.coalescer)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from grpc import aio
 from paycore import validation
 from paycore.errors import invalid
@@ -23,8 +25,9 @@ from paycore.ledger.servicer.requests import acting_for
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
-from paycore.runtime.server import Context, add_service
 from paycore.v1 import ledger_pb2, ledger_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
 
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
@@ -107,7 +110,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 def register(
     server: aio.Server, service: LedgerService, coalescer: Coalescer, mutations: Mutations
 ) -> str:
+    """Adds LedgerService to `server`; returns its full name."""
     servicer = LedgerServicer(service, coalescer, mutations)
-    return add_service(
-        server, ledger_pb2.DESCRIPTOR, ledger_pb2_grpc.add_LedgerServiceServicer_to_server, servicer
-    )
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
+    return str(ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name)

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from grpc import aio
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.server import Context, add_service
 from paycore.v1 import wallet_pb2, wallet_pb2_grpc
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import requests
 from paycore.wallet.servicer.messages import balance_message, transaction_message
+
+Context = aio.ServicerContext[Any, Any]
 
 
 class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
@@ -44,9 +47,6 @@ class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
 
 
 def register(server: aio.Server, service: WalletService) -> str:
-    return add_service(
-        server,
-        wallet_pb2.DESCRIPTOR,
-        wallet_pb2_grpc.add_WalletServiceServicer_to_server,
-        WalletServicer(service),
-    )
+    """Adds WalletService to `server`; returns its full name."""
+    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(service), server)
+    return str(wallet_pb2.DESCRIPTOR.services_by_name["WalletService"].full_name)
