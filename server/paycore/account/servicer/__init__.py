@@ -20,13 +20,14 @@ from paycore.account.servicer.messages import (
     without_secrets,
 )
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
@@ -119,13 +120,17 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def CreateApiKey(
         self, request: account_pb2.CreateApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
         name, scopes = requests.key_name(request), requests.key_scopes(request)
+        held = call.caller.scopes if call.caller and call.caller.kind is RESTRICTED else None
         return await self._mutations.for_merchant(
             merchant_id,
             request,
             account_pb2.ApiKey,
-            lambda connection: self._service.create_api_key(connection, merchant_id, name, scopes),
+            lambda connection: self._service.create_api_key(
+                connection, merchant_id, name, scopes, held
+            ),
             render=issued_key_message,
             stored_form=without_secrets,
         )
@@ -143,6 +148,24 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             render=api_key_message,
         )
         self._authenticator.forget(key_id)
+        return response
+
+    async def RollApiKey(
+        self, request: account_pb2.RollApiKeyRequest, context: Context
+    ) -> account_pb2.ApiKey:
+        merchant_id = current_call().require_merchant()
+        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
+        response = await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            account_pb2.ApiKey,
+            lambda connection: self._service.roll_api_key(
+                connection, merchant_id, key_id, request.expires_in_seconds
+            ),
+            render=issued_key_message,
+            stored_form=without_secrets,
+        )
+        self._authenticator.forget(key_id)  # its cached entry would outlive a shorter expiry
         return response
 
     async def ListApiKeys(

@@ -78,6 +78,7 @@ def api_key_message(key: ApiKey) -> account_pb2.ApiKey:
         redacted=key.redacted,
         created=key.created,
         revoked=key.revoked or 0,
+        expires=key.expires or 0,
     )
 
 

@@ -14,7 +14,7 @@ from paycore.customer.service import CustomerService
 from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import customer_message, payment_method_message
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations
 from paycore.secret import Secret
@@ -80,7 +80,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         card = self._service.check_card(requests.card_input(request))
         billing_details = requests.billing("billing_details", request.billing_details)
         metadata = validation.metadata("metadata", request.metadata)
-        return await self._mutations.for_merchant(
+        created = await self._mutations.for_merchant(
             merchant_id,
             self._hashed_form(request),
             customer_pb2.PaymentMethod,
@@ -89,6 +89,14 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             ),
             render=payment_method_message,
         )
+        caller = current_call().caller
+        if caller is not None and caller.kind is CallerKind.PUBLISHABLE_KEY:
+            # The platform-wide fingerprint would let anyone holding a (public) publishable key
+            # test guessed numbers against a fingerprint seen elsewhere (issue 23, item 5).
+            created.card.fingerprint = self._service.merchant_fingerprint(
+                merchant_id, created.card.fingerprint
+            )
+        return created
 
     async def GetPaymentMethod(
         self, request: customer_pb2.GetPaymentMethodRequest, context: Context

@@ -44,6 +44,11 @@ class PolicyInterceptor(WrappingInterceptor):
         policy = self._policies.get(method)
         if policy is None:
             return handler
+        return self._wrap(handler, method, policy)
+
+    def _wrap(self, handler: Handler | None, method: str, policy: MethodPolicy) -> Handler | None:
+        """The method's handler with its unary behaviour called through `around` (an
+        interceptor that must change more, such as deserialization, overrides this)."""
 
         async def around(behavior: Behavior, request: Any, context: Context) -> Any:
             return await self.around(behavior, request, context, method, policy)
