@@ -8,9 +8,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from paycore.account.models import Page
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.pagination import newest_first, page
-from paycore.storage.reads import Page
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
     BillingReason,

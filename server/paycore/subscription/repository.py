@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from paycore.account.models import Page
 from paycore.storage.pagination import newest_first, page
-from paycore.storage.reads import Page
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,

@@ -9,12 +9,12 @@ belongs to a test-mode merchant; it only moves once billing exists (AdvanceTestC
 
 from __future__ import annotations
 
+from paycore.account.models import Page
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
-from paycore.storage.reads import Page
 from paycore.subscription.messages import price_message, product_message
 from paycore.subscription.models import (
     NewPrice,

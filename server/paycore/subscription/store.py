@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from paycore.account.models import Page
 from paycore.storage.pagination import newest_first, page
-from paycore.storage.reads import Page
 from paycore.storage.schema import (
     billing_settings,
     subscription_items,

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from paycore.account.models import Page
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.runtime.mutations import Change, Completion, Mutations
 from paycore.storage import Shards
-from paycore.storage.reads import Page
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
