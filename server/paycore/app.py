@@ -21,12 +21,12 @@ from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
-from paycore.events.servicer import EventServicer
+from paycore.events.servicer import EventServicer, event_json
 from paycore.executor.servicer import ExecutorServicer
+from paycore.fraud import servicer as fraud_servicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer import FraudServicer
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
@@ -51,6 +51,7 @@ from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
+from paycore.storage.reads import Reads
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
@@ -61,8 +62,6 @@ from paycore.v1 import (
     event_pb2_grpc,
     executor_pb2,
     executor_pb2_grpc,
-    fraud_pb2,
-    fraud_pb2_grpc,
     payment_pb2,
     payment_pb2_grpc,
     subscription_pb2,
@@ -70,6 +69,13 @@ from paycore.v1 import (
 )
 from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
+from paycore.webhooks.addresses import AddressPolicy
+from paycore.webhooks.deliveries import Deliveries
+from paycore.webhooks.delivering import Deliverer, DeliveryLimits
+from paycore.webhooks.endpoints import Endpoints
+from paycore.webhooks.sealing import SecretBox
+from paycore.webhooks.sender import Sender
+from paycore.webhooks.servicer import WebhookServicer, record_disabled
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
@@ -78,6 +84,7 @@ from paycore.worker.jobs import (
     LedgerHoldExpiry,
     OutboxPublisher,
     SubscriptionBilling,
+    WebhookDelivery,
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -127,10 +134,16 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    # webhooks (issue 15)
+    webhook_endpoints: Endpoints
+    webhook_deliveries: Deliveries
+    deliverer: Deliverer
+    """The worker's side: fan-out and attempts (its HTTP client is made on first use)."""
     backlog_metrics: BacklogMetrics
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
 
     async def close(self) -> None:
+        await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
         await self.pay_in.close()
         await self.coalescer.close()
         await self.fraud.close()
@@ -166,6 +179,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     pay_in = build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud)
     collection = Collection(OffSessionCharges(shards, pay_in.executor))
     lease = timedelta(milliseconds=settings.executor_lease_ms)
+    webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
         settings=settings,
         shards=shards,
@@ -187,7 +201,32 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, mutations, collection, lease),
         billing_clock=Billing(collection),
+        webhook_endpoints=Endpoints(Reads(shards), webhook_box),
+        webhook_deliveries=Deliveries(shards),
+        deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
+    )
+
+
+def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
+    """The webhook deliverer of a process; only the worker runs it (webhook_delivery job)."""
+    sender = Sender(
+        timeout_seconds=settings.webhook_timeout_ms / 1000,
+        connections_max=settings.webhook_in_flight_max,
+        connections_per_host_max=settings.webhook_in_flight_max,
+        allow_private=settings.webhook_allow_private,
+    )
+    limits = DeliveryLimits(
+        in_flight_max=settings.webhook_in_flight_max,
+        endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        lease=timedelta(milliseconds=settings.webhook_lease_ms),
+    )
+    return Deliverer(sender, box, event_json, record_disabled, limits)
+
+
+def address_policy(settings: Settings) -> AddressPolicy:
+    return AddressPolicy(
+        allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private
     )
 
 
@@ -200,6 +239,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        WebhookDelivery(platform.deliverer),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
     ]
@@ -223,7 +263,9 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
     """A gRPC server with the platform's interceptors and servicers, listening on `address`;
-    its health follows the shards' (NOT_SERVING while one is unreachable)."""
+    its health follows the shards' (NOT_SERVING while one is unreachable), and it routes by
+    the current shard map and follows its changes (paycore.storage.shards)."""
+    await platform.shards.watch_map()
     internal = internal_services(platform.policies)
     internal_address = platform.settings.internal_grpc_addr
     if not internal_address:
@@ -265,6 +307,12 @@ def add_servicers(
 def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     """Each service folder's register(), one line each: the names are what they return."""
     pay_in = platform.pay_in
+    webhooks = WebhookServicer(
+        platform.webhook_endpoints,
+        platform.webhook_deliveries,
+        platform.mutations,
+        address_policy(platform.settings),
+    )
     return [
         account_servicer.register(
             server, platform.accounts, platform.shards, platform.mutations, platform.authenticator
@@ -272,17 +320,12 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         ledger_servicer.register(server, platform.ledger, platform.coalescer, platform.mutations),
         wallet_servicer.register(server, platform.wallet),
         customer_servicer.register(server, platform.customers, platform.mutations),
+        fraud_servicer.register(server, platform.fraud, platform.shards, platform.mutations),
         _register(
             server,
             event_pb2,
             event_pb2_grpc.add_EventServiceServicer_to_server,
-            EventServicer(platform.events),
-        ),
-        _register(
-            server,
-            fraud_pb2,
-            fraud_pb2_grpc.add_FraudServiceServicer_to_server,
-            FraudServicer(platform.fraud, platform.shards, platform.mutations),
+            EventServicer(platform.events, webhooks),
         ),
         _register(
             server,
@@ -313,7 +356,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
 
 def _register(server: grpc.aio.Server, proto: Any, add: Any, servicer: object) -> str:
     """What a service folder's register() does, for the folders that have none yet (issue 12:
-    the payment side's and fraud's conversions replace these lines)."""
+    the payment side's conversion replaces these lines)."""
     add(servicer, server)
     (service,) = proto.DESCRIPTOR.services_by_name.values()
     return str(service.full_name)

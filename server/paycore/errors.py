@@ -20,6 +20,9 @@ so a new class must be drawn here; module paths are under paycore):
     ├── RouteNotFound             edge.routes: no route for the path (404)
     ├── MethodNotAllowed          edge.routes: the path exists, not with that verb (405)
     ├── PspFailure                tools.psp.requests: the simulator's error answer
+    ├── MoveRefused               storage.moves: a logical shard move that cannot start
+    ├── OSError
+    │   └── ForbiddenAddress      webhooks.addresses: an endpoint resolving to a refused address
     ├── ValueError
     │   ├── MalformedId           ids: not an id of the expected kind
     │   ├── JsonRejected          transcoding: JSON that does not fit the message
@@ -272,6 +275,17 @@ class Reason(Enum):
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
         "The subscription {id} has ended ({status}) and can no longer be changed",
+    )
+    # Webhooks (server/paycore/webhooks, issue 15).
+    WEBHOOK_ENDPOINT_LIMIT = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "A merchant has at most {maximum} webhook endpoints; delete one first",
+    )
+    WEBHOOK_ENDPOINT_DISABLED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The webhook endpoint {id} is disabled; enable it first",
     )
     # Security and failure behaviour (issue 23).
     AUTHENTICATION_THROTTLED = (

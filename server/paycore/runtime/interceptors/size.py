@@ -112,13 +112,12 @@ def field_with_nul(message: Message, prefix: str = "") -> str | None:
 
 
 def _map_entry_with_nul(name: str, value: Any) -> str | None:
-    """The map itself for a key holding NUL (as paycore.validation.metadata names it: such a
-    key cannot be named), `name[key]` for a value holding it."""
+    """As paycore.validation names them: the map for a bad key, the entry for a value."""
     for key, item in value.items():
         if "\x00" in str(key):
             return name
         if isinstance(item, str) and "\x00" in item:
-            return f"{name}[{str(key)[:40]}]"
+            return f"{name}[{key}]"
         if isinstance(item, Message):
             found = field_with_nul(item, f"{name}[{key}].")
             if found is not None:
