@@ -1,5 +1,5 @@
 """Events: what each state change wrote to the outbox in its own transaction, the EventService
-reads of them, and the outbox publisher that hands them on (DESIGN.md, "Events and background
+reads of them, and the outbox publisher that hands them on (docs/design.md, "Events and background
 work").
 
     types.py       EVENT_TYPES, the catalogue every recorded type must be in

@@ -1,4 +1,4 @@
-"""Writing an event: in the caller's transaction, beside the change it describes (DESIGN.md,
+"""Writing an event: in the caller's transaction, beside the change it describes (docs/design.md,
 "Events and background work"). The change and its event commit together or not at all; the
 outbox publisher (paycore.events.publishing) hands committed events on afterwards."""
 

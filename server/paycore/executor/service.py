@@ -1,4 +1,4 @@
-"""Runs executions against the PSP (DESIGN.md, "Payment flow").
+"""Runs executions against the PSP (docs/design.md, "Payment flow").
 
 One step of an execution is three moves, and only the middle one leaves the database:
   1. claim (a short transaction): lock the row (SKIP LOCKED), take a lease, record the attempt

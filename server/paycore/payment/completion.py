@@ -1,6 +1,6 @@
 """Applies a finished execution to the payment it belongs to, inside the executor's recording
 transaction: the intent, order or refund status, the ledger transfers and the outbox event
-commit together, or not at all (DESIGN.md, "Payment flow" step 4)."""
+commit together, or not at all (docs/design.md, "Payment flow" step 4)."""
 
 from __future__ import annotations
 

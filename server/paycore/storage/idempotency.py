@@ -1,4 +1,4 @@
-"""The idempotency-key store every mutating RPC goes through (DESIGN.md, "Idempotency").
+"""The idempotency-key store every mutating RPC goes through (docs/design.md, "Idempotency").
 
 One transaction on the owner's shard holds, in order:
   1. `pg_try_advisory_xact_lock(owner, key)`: taken -> we are the only request with this key;

@@ -64,6 +64,21 @@ async def fetch_page(
     return Page([decode(row) for row in found.data], found.has_more)
 
 
+async def fetch_one(
+    connection: AsyncConnection,
+    query: Select[Any],
+    decode: Decode[T],
+    object_name: str,
+    object_id: str,
+    param: str = "id",
+) -> T:
+    """`Reads.one` on a connection you already hold (e.g. a shard chosen by an id alone)."""
+    row = (await connection.execute(query)).first()
+    if row is None:
+        raise not_found(object_name, object_id, param)
+    return decode(row)
+
+
 class Reads:
     def __init__(self, shards: Shards) -> None:
         self._shards = shards
@@ -79,10 +94,7 @@ class Reads:
     ) -> T:
         """The one row `query` finds on the merchant's shard, or NOT_FOUND naming `param`."""
         async with self._shards.read(merchant_id) as connection:
-            row = (await connection.execute(query)).first()
-        if row is None:
-            raise not_found(object_name, object_id, param)
-        return decode(row)
+            return await fetch_one(connection, query, decode, object_name, object_id, param)
 
     async def page(
         self,
