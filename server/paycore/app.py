@@ -20,7 +20,7 @@ from paycore.customer.vault import Fingerprinter, Vault
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
 from paycore.events.servicer import EventServicer
-from paycore.executor.servicer import ExecutorServicer
+from paycore.executor import servicer as executor_servicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
@@ -29,9 +29,9 @@ from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
-from paycore.payment.off_session import OffSessionCharges
-from paycore.payment.servicer import PaymentServicer
-from paycore.payment.services import PayIn, build_pay_in
+from paycore.payment import servicer as payment_servicer
+from paycore.payment.pay_in import PayIn
+from paycore.payment.services import build_pay_in
 from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
@@ -55,10 +55,8 @@ from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
     event_pb2_grpc,
-    executor_pb2_grpc,
     fraud_pb2_grpc,
     ledger_pb2_grpc,
-    payment_pb2_grpc,
     subscription_pb2_grpc,
     wallet_pb2_grpc,
 )
@@ -127,14 +125,22 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
     mutations = Mutations(shards, IdempotencyStore())
-    fraud = FraudService(
-        shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
-    )
     customers = CustomerService(
         shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
     )
-    pay_in = build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud)
-    collection = Collection(OffSessionCharges(shards, pay_in.executor))
+    model = load_model(settings.fraud_model_path)
+    pay_in = build_pay_in(
+        settings,
+        registry,
+        shards,
+        ledger,
+        customers,
+        lambda listener: FraudService(
+            shards, velocity, model, FraudMetrics(registry), review_listener=listener
+        ),
+    )
+    fraud = pay_in.fraud
+    collection = Collection(pay_in.off_session)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     return Platform(
         settings=settings,
@@ -214,15 +220,10 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         CustomerServicer(platform.customers, platform.mutations), server
     )
     pay_in = platform.pay_in
-    payment_pb2_grpc.add_PaymentServiceServicer_to_server(
-        PaymentServicer(
-            pay_in.intents, pay_in.checkouts, pay_in.refunds, platform.accounts, platform.customers
-        ),
-        server,
+    payment_servicer.register(
+        server, pay_in, platform.mutations, platform.accounts, platform.customers
     )
-    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
-        ExecutorServicer(pay_in.executor), server
-    )
+    executor_servicer.register(server, pay_in.executor)
     subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
         SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
         server,

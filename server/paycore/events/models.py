@@ -20,6 +20,19 @@ class Event:
 
 
 @dataclass(frozen=True)
+class NewEvent:
+    """An event's row before it is written (`prepare_event`), for a caller that writes it in
+    a statement of its own (paycore.payment.charging)."""
+
+    merchant_id: str
+    id: str
+    type: str
+    object_id: str | None
+    object_type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class EventPage:
     data: list[Event]
     has_more: bool

@@ -6,18 +6,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from paycore.events.models import Event, EventPage, TypeFilter
+from paycore.events.models import Event, EventPage, NewEvent, TypeFilter
 from paycore.storage.pagination import newest_first, page
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.schema import events
+from paycore.storage.statements import Insert, column_names
 from sqlalchemy import Row, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Every state change writes one (paycore.storage.raw: asyncpg, not Core).
-_INSERT = """
-INSERT INTO events (merchant_id, id, type, object_id, object_type, data)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
+_COLUMNS = column_names(events, ["merchant_id", "id", "type", "object_id", "object_type", "data"])
+_INSERT = Insert(events, _COLUMNS).sql
+
+
+class EventsInsert:
+    """Events written as one part of a WITH (`name AS (INSERT INTO events ...)`), for a
+    statement that writes them beside the change they describe (paycore.payment.charging,
+    PayInRepository.update_intent_with_event). Its parameters start at `start`: the merchant,
+    then one array per column. `only_if`: an SQL condition the insert waits on."""
+
+    def __init__(self, start: int, only_if: str = "") -> None:
+        arrays = ", ".join(
+            f"${number}::text[]" for number in range(start + 1, start + len(_COLUMNS))
+        )
+        condition = f" WHERE {only_if}" if only_if else ""
+        self.part = (
+            f"event AS (\n  INSERT INTO events ({', '.join(_COLUMNS)})\n"
+            f"  SELECT ${start}, i, t, o, ot, d::jsonb FROM unnest({arrays}) AS u(i, t, o, ot, d)"
+            f"{condition}\n)"
+        )
+        self.next = start + len(_COLUMNS)
+
+    @staticmethod
+    def arguments(merchant_id: str, written: Sequence[NewEvent]) -> list[Any]:
+        return [
+            merchant_id,
+            [event.id for event in written],
+            [event.type for event in written],
+            [event.object_id for event in written],
+            [event.object_type for event in written],
+            [jsonb(event.data) for event in written],
+        ]
 
 
 class EventRepository:

@@ -21,34 +21,73 @@ from paycore.executor.models import (
 from paycore.storage.pagination import newest_first
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.schema import execution_attempts, executions
+from paycore.storage.statements import Insert, with_parts
 from sqlalchemy import Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 e = executions
 a = execution_attempts
-_INSERT = """
-INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_order_id,
-  refund_id, amount, currency, payment_method_id, psp_charge, psp_key, state, next_attempt_at,
-  metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-        now() + $13::float8 * interval '1 second', $14)
-"""
-# An execution inserted already claimed for its first request (running, leased, attempt 1 in
-# flight): what a claim would make of a queued one, in the caller's transaction.
-_INSERT_CLAIMED = """
-WITH execution AS (
-  INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_order_id,
-    refund_id, amount, currency, payment_method_id, psp_charge, psp_key, state, attempt_count,
-    lease_until, metadata)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1,
-          now() + $13::float8 * interval '1 second', $14)
-  RETURNING *
-), attempt AS (
-  INSERT INTO execution_attempts (merchant_id, execution_id, number, kind, started_at, outcome)
-  VALUES ($1, $2, 1, $15, now(), $16)
-)
-SELECT * FROM execution
-"""
+# The columns a new execution is written with, in the order `_new_arguments` gives them.
+_NEW_COLUMNS = [
+    "merchant_id",
+    "id",
+    "operation",
+    "payment_intent_id",
+    "payment_order_id",
+    "refund_id",
+    "amount",
+    "currency",
+    "payment_method_id",
+    "psp_charge",
+    "psp_key",
+    "state",
+]
+_SECONDS_FROM_NOW = "now() + {}::float8 * interval '1 second'"
+_INSERT = Insert(
+    e,
+    [*_NEW_COLUMNS, "next_attempt_at", "metadata"],
+    expressions={"next_attempt_at": _SECONDS_FROM_NOW},
+).sql
+
+
+class ClaimedInsert:
+    """An execution inserted already claimed for its first request (running, leased, attempt 1
+    in flight): what a claim would make of a queued one, as two parts of a WITH (`execution`,
+    `attempt`) whose parameters start at `start`. The executor owns these rows; a statement
+    that writes an execution beside rows of its own (paycore.payment.charging) composes this."""
+
+    def __init__(self, start: int = 1, returning: str = "") -> None:
+        self.execution = Insert(
+            e,
+            [*_NEW_COLUMNS, "attempt_count", "lease_until", "metadata"],
+            start,
+            expressions={"attempt_count": "1", "lease_until": _SECONDS_FROM_NOW},
+            returning=returning,
+        )
+        self.attempt = Insert(
+            a,
+            ["merchant_id", "execution_id", "number", "kind", "started_at", "outcome"],
+            self.execution.next,
+            expressions={"number": "1", "started_at": "now()"},
+        )
+        self.parts = [self.execution.cte("execution"), self.attempt.cte("attempt")]
+        self.next = self.attempt.next
+
+    @staticmethod
+    def arguments(execution_id: str, new: NewExecution, lease_seconds: float) -> list[Any]:
+        return [
+            *_new_arguments(execution_id, new, ExecutionState.RUNNING),
+            lease_seconds,
+            jsonb(new.metadata),
+            new.merchant_id,
+            execution_id,
+            AttemptKind.REQUEST.value,
+            AttemptOutcome.IN_FLIGHT.value,
+        ]
+
+
+_CLAIMED = ClaimedInsert(returning="*")
+_INSERT_CLAIMED = with_parts(_CLAIMED.parts, "SELECT * FROM execution")
 _LOCK = "SELECT * FROM executions WHERE merchant_id = $1 AND id = $2 FOR UPDATE"
 _LOCK_SKIPPING = f"{_LOCK} SKIP LOCKED"
 # A value left NULL ($6-$10) leaves its column as it was; the two moments are set or cleared.
@@ -114,18 +153,7 @@ class ExecutionRepository:
         driver = await driver_of(self._connection)
         await driver.execute(
             _INSERT,
-            new.merchant_id,
-            execution_id,
-            new.operation.value,
-            new.payment_intent_id,
-            new.payment_order_id,
-            new.refund_id,
-            new.amount,
-            new.currency,
-            new.payment_method_id,
-            new.psp_charge,
-            new.psp_key,
-            ExecutionState.QUEUED.value,
+            *_new_arguments(execution_id, new, ExecutionState.QUEUED),
             due_in_seconds,
             jsonb(new.metadata),
         )
@@ -137,23 +165,7 @@ class ExecutionRepository:
         request, number 1) in flight; returns it."""
         driver = await driver_of(self._connection)
         row = await driver.fetchrow(
-            _INSERT_CLAIMED,
-            new.merchant_id,
-            execution_id,
-            new.operation.value,
-            new.payment_intent_id,
-            new.payment_order_id,
-            new.refund_id,
-            new.amount,
-            new.currency,
-            new.payment_method_id,
-            new.psp_charge,
-            new.psp_key,
-            ExecutionState.RUNNING.value,
-            lease_seconds,
-            jsonb(new.metadata),
-            AttemptKind.REQUEST.value,
-            AttemptOutcome.IN_FLIGHT.value,
+            _INSERT_CLAIMED, *ClaimedInsert.arguments(execution_id, new, lease_seconds)
         )
         return _execution(row)
 
@@ -325,6 +337,24 @@ class ExecutionRepository:
             number,
         )
         return bool(status != "UPDATE 0")
+
+
+def _new_arguments(execution_id: str, new: NewExecution, state: ExecutionState) -> list[Any]:
+    """The values of `_NEW_COLUMNS`."""
+    return [
+        new.merchant_id,
+        execution_id,
+        new.operation.value,
+        new.payment_intent_id,
+        new.payment_order_id,
+        new.refund_id,
+        new.amount,
+        new.currency,
+        new.payment_method_id,
+        new.psp_charge,
+        new.psp_key,
+        state.value,
+    ]
 
 
 def _result(answer: PspAnswer) -> dict[str, Any]:

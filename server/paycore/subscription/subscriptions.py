@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from paycore.account.models import Page
 from paycore.errors import ApiError, Reason, invalid, not_found
-from paycore.runtime.mutations import Change, Completion, Mutations
+from paycore.runtime.mutations import Change, Complete, FinalAnswer, Mutations
 from paycore.storage import Shards
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
@@ -102,16 +102,16 @@ class Subscriptions:
             return subscription_message(canceled)
 
         async def complete(
-            recorded: subscription_pb2.Subscription,
+            subscription_id: str, final: FinalAnswer[subscription_pb2.Subscription]
         ) -> subscription_pb2.Subscription:
             """Runs the prorated refunds, if any, on the period's paid intents."""
             if request.prorate:
-                canceled = await self.get(merchant_id, recorded.id)
+                canceled = await self.get(merchant_id, subscription_id)
                 async with self._shards.read(merchant_id) as connection:
                     intents = await changes_module.period_intents(connection, canceled)
                 for intent_id in intents:
                     await charges.run_refunds(merchant_id, intent_id)
-            return subscription_message(await self.get(merchant_id, recorded.id))
+            return subscription_message(await self.get(merchant_id, subscription_id))
 
         return await self.phased(merchant_id, request, record, complete)
 
@@ -136,14 +136,14 @@ class Subscriptions:
                 merchant_id, limit, starting_after, customer_id, price_id, status
             )
 
-    def settled(self, merchant_id: str) -> Completion[subscription_pb2.Subscription]:
+    def settled(self, merchant_id: str) -> Complete[subscription_pb2.Subscription]:
         """The second phase of a subscription call: settles the charges it started."""
 
         async def complete(
-            recorded: subscription_pb2.Subscription,
+            subscription_id: str, final: FinalAnswer[subscription_pb2.Subscription]
         ) -> subscription_pb2.Subscription:
-            await self.settle_charging(merchant_id, recorded.id)
-            return subscription_message(await self.get(merchant_id, recorded.id))
+            await self.settle_charging(merchant_id, subscription_id)
+            return subscription_message(await self.get(merchant_id, subscription_id))
 
         return complete
 
@@ -181,7 +181,7 @@ class Subscriptions:
         | subscription_pb2.UpdateSubscriptionRequest
         | subscription_pb2.CancelSubscriptionRequest,
         record: Change[subscription_pb2.Subscription],
-        complete: Completion[subscription_pb2.Subscription],
+        complete: Complete[subscription_pb2.Subscription],
     ) -> subscription_pb2.Subscription:
         if await self._mutations.key_seen(merchant_id):
             return await self._mutations.resume(
@@ -257,11 +257,14 @@ class Subscriptions:
             await self._hold(connection, merchant_id, subscription.id)
             return invoice_message(started)
 
-        async def complete(recorded: subscription_pb2.Invoice) -> subscription_pb2.Invoice:
+        async def complete(
+            invoice_id: str, final: FinalAnswer[subscription_pb2.Invoice]
+        ) -> subscription_pb2.Invoice:
             engine = self._shards.engine_for_merchant(merchant_id)
-            await self.collection.settle_within(engine, merchant_id, recorded.id, SETTLE_WAIT)
-            await self._release(merchant_id, recorded.subscription)
-            return invoice_message(await self.get_invoice(merchant_id, recorded.id))
+            await self.collection.settle_within(engine, merchant_id, invoice_id, SETTLE_WAIT)
+            invoice = await self.get_invoice(merchant_id, invoice_id)
+            await self._release(merchant_id, invoice.subscription_id)
+            return invoice_message(invoice)
 
         if await self._mutations.key_seen(merchant_id):
             return await self._mutations.resume(

@@ -7,14 +7,20 @@ from typing import Any
 from grpc import aio
 from paycore import validation
 from paycore.errors import invalid
-from paycore.executor.messages import execution_message
 from paycore.executor.models import ExecutionState
 from paycore.executor.service import Executor
+from paycore.executor.servicer.messages import execution_message
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.v1 import executor_pb2, executor_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+
+
+def register(server: aio.Server, executor: Executor) -> str:
+    """Adds ExecutorService to `server`; returns its full name."""
+    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(executor), server)
+    return str(executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name)
 
 
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
@@ -35,13 +41,13 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         if not found:
             raise invalid("payment_order", "has no execution (create it with CreatePayment)")
         execution = await self._executor.run(found[0].merchant_id, found[0].id)
-        return execution_message(await self._executor.get(execution.id, execution.merchant_id))
+        return execution_message(await self._executor.get(execution.merchant_id, execution.id))
 
     async def GetExecution(
         self, request: executor_pb2.GetExecutionRequest, context: Context
     ) -> executor_pb2.Execution:
         execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
-        return execution_message(await self._executor.get(execution_id, None))
+        return execution_message(await self._executor.get(None, execution_id))
 
     async def ListExecutions(
         self, request: executor_pb2.ListExecutionsRequest, context: Context
@@ -82,8 +88,8 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         self, request: executor_pb2.RequeueDeadLetterRequest, context: Context
     ) -> executor_pb2.Execution:
         execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
-        execution = await self._executor.requeue(execution_id, None)
-        return execution_message(await self._executor.get(execution.id, execution.merchant_id))
+        execution = await self._executor.requeue(None, execution_id)
+        return execution_message(await self._executor.get(execution.merchant_id, execution.id))
 
 
 def _merchant(merchant_id: str) -> str:
