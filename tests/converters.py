@@ -18,6 +18,8 @@ from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from google.protobuf.message import Message
+from paycore.events.models import Event
+from paycore.events.servicer.messages import event_message
 from paycore.executor.models import Attempt, Execution, PspAnswer
 from paycore.executor.servicer.messages import execution_message
 from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk
@@ -86,6 +88,17 @@ _BUYER_FIELDS = ("email", "name", "phone", "ip", "country", "user_agent")
 _ERROR = sample_of(PaymentError)
 
 CONVERTERS: list[Converter] = [
+    Converter(
+        event_message,
+        sample_of(
+            Event,
+            object_type="paycore.v1.Refund",
+            data={"id": "re_1"},
+        ),
+        {
+            "pending_webhooks": "webhook deliveries are not built yet (EventService.NOT_BUILT)",
+        },
+    ),
     Converter(
         intent_message,
         sample_of(Intent, risk=_RISK, last_error=_ERROR, cancellation_reason="duplicate"),

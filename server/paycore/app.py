@@ -17,9 +17,9 @@ from paycore.config import Settings
 from paycore.customer.service import CustomerService
 from paycore.customer.servicer import CustomerServicer
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
-from paycore.events.servicer import EventServicer
 from paycore.executor import servicer as executor_servicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
@@ -54,7 +54,6 @@ from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
-    event_pb2_grpc,
     fraud_pb2_grpc,
     ledger_pb2_grpc,
     subscription_pb2_grpc,
@@ -212,7 +211,7 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
     )
     wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
-    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(platform.events), server)
+    events_servicer.register(server, platform.events)
     fraud_pb2_grpc.add_FraudServiceServicer_to_server(
         FraudServicer(platform.fraud, platform.shards, platform.mutations), server
     )

@@ -13,7 +13,7 @@ class Event:
     type: str
     object_id: str | None
     object_type: str
-    """The object's proto message name, e.g. paycore.v1.PaymentIntent."""
+    """The full name of the object's proto message (a payment intent's, for example)."""
     data: dict[str, Any]
     """The object in paycore's JSON form (see paycore.events.objects)."""
     created: int
@@ -30,12 +30,6 @@ class NewEvent:
     object_id: str | None
     object_type: str
     data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EventPage:
-    data: list[Event]
-    has_more: bool
 
 
 @dataclass(frozen=True)

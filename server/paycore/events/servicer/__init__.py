@@ -10,13 +10,13 @@ from typing import Any, NoReturn
 from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
-from paycore.errors import ApiError, Reason, invalid
-from paycore.events.models import Event, TypeFilter
-from paycore.events.objects import packed
+from paycore.errors import ApiError, Reason
 from paycore.events.service import EventService
-from paycore.events.types import WILDCARD_SUFFIX, is_type_filter
+from paycore.events.servicer.messages import event_message
+from paycore.events.servicer.requests import type_filter
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
 from paycore.v1 import event_pb2, event_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
@@ -31,6 +31,12 @@ NOT_BUILT = frozenset(
         "ListDeliveries",
     }
 )
+
+
+def register(server: aio.Server, service: EventService) -> str:
+    """Adds EventService to `server`; returns its full name."""
+    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(service), server)
+    return str(event_pb2.DESCRIPTOR.services_by_name["EventService"].full_name)
 
 
 class EventServicer(event_pb2_grpc.EventServiceServicer):
@@ -48,17 +54,9 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
         self, request: event_pb2.ListEventsRequest, context: Context
     ) -> event_pb2.ListEventsResponse:
         merchant_id = current_call().require_merchant()
-        page = await self._service.list_events(
-            merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.EVENT, required=False
-            ),
-            type_filter(request.type),
-        )
-        return event_pb2.ListEventsResponse(
-            data=[event_message(event) for event in page.data], has_more=page.has_more
-        )
+        cursor = cursor_of(request, Prefix.EVENT)
+        page = await self._service.list_events(merchant_id, cursor, type_filter(request.type))
+        return page_response(event_pb2.ListEventsResponse, page, event_message)
 
     async def CreateWebhookEndpoint(self, request: Message, context: Context) -> NoReturn:
         _not_implemented("CreateWebhookEndpoint")
@@ -77,26 +75,6 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
 
     async def ListDeliveries(self, request: Message, context: Context) -> NoReturn:
         _not_implemented("ListDeliveries")
-
-
-def type_filter(value: str) -> TypeFilter:
-    if not value:
-        return TypeFilter()
-    if not is_type_filter(value):
-        raise invalid("type", f"{value!r} is not an event type, nor <prefix>.* of one")
-    if value.endswith(WILDCARD_SUFFIX):
-        return TypeFilter(prefix=value.removesuffix("*"))
-    return TypeFilter(exact=value)
-
-
-def event_message(event: Event) -> event_pb2.Event:
-    return event_pb2.Event(
-        id=event.id,
-        type=event.type,
-        data=event_pb2.Event.Data(object=packed(event.object_type, event.data)),
-        pending_webhooks=0,
-        created=event.created,
-    )
 
 
 def _not_implemented(method: str) -> NoReturn:
