@@ -8,6 +8,7 @@ from typing import cast
 import pytest
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
+from paycore.v1 import payment_pb2
 
 from tests.converters import CONVERTERS, Converter
 
@@ -61,7 +62,7 @@ def test_omitted_fields_exist(converter: Converter) -> None:
 
 def test_an_unmapped_field_is_found() -> None:
     converter = next(found for found in CONVERTERS if found.name == "intent_message")
-    rendered = converter.render(converter.sample)
+    rendered = cast(payment_pb2.PaymentIntent, converter.render(converter.sample))
     rendered.ClearField("amount")
     rendered.last_payment_error.ClearField("code")
     assert unset_fields(rendered) == ["amount", "last_payment_error.code"]

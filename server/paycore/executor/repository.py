@@ -5,6 +5,7 @@ A payment's steps (insert, lock, state changes, attempts) are asyncpg statements
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +19,11 @@ from paycore.executor.models import (
     Operation,
     PspAnswer,
 )
-from paycore.storage.pagination import newest_first
 from paycore.storage.raw import driver_of, jsonb
+from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import execution_attempts, executions
 from paycore.storage.statements import Insert, with_parts
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 e = executions
@@ -179,7 +180,7 @@ class ExecutionRepository:
         return None if row is None else _execution(row)
 
     async def get(self, merchant_id: str | None, execution_id: str) -> Execution | None:
-        query = _columns().where(e.c.id == execution_id)
+        query = select(e).where(e.c.id == execution_id)
         if merchant_id is not None:
             query = query.where(e.c.merchant_id == merchant_id)
         row = (await self._connection.execute(query)).one_or_none()
@@ -192,29 +193,7 @@ class ExecutionRepository:
                 .order_by(a.c.number)
             )
         ).all()
-        return _execution(row._mapping, tuple(_attempt(found) for found in attempts))
-
-    async def find(
-        self,
-        merchant_id: str | None,
-        limit: int,
-        starting_after: str,
-        *,
-        state: ExecutionState | None = None,
-        payment_order_id: str = "",
-        payment_intent_id: str = "",
-    ) -> list[Execution]:
-        query = _columns()
-        if merchant_id:
-            query = query.where(e.c.merchant_id == merchant_id)
-        if state is not None:
-            query = query.where(e.c.state == state.value)
-        if payment_order_id:
-            query = query.where(e.c.payment_order_id == payment_order_id)
-        if payment_intent_id:
-            query = query.where(e.c.payment_intent_id == payment_intent_id)
-        rows = await self._connection.execute(newest_first(query, e.c.id, limit, starting_after))
-        return [_execution(row._mapping) for row in rows.all()]
+        return _execution(row, tuple(_attempt(found) for found in attempts))
 
     async def due(self, limit: int) -> list[tuple[str, str]]:
         """(merchant, execution) pairs a worker should run: due retries and unknown outcomes,
@@ -367,50 +346,69 @@ def _result(answer: PspAnswer) -> dict[str, Any]:
     }
 
 
-def _columns() -> Any:
-    return select(e)
-
-
 def _epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
+_decode_execution: Decoder[Execution] = Decoder(
+    e,
+    Execution,
+    columns={
+        "next_attempt": "next_attempt_at",
+        "answer": "result",
+        "created": "created_at",
+    },
+    convert={
+        "operation": Operation,
+        "state": ExecutionState,
+        "next_attempt": _epoch,
+        "lease_until": _epoch,
+        "answer": lambda result: None if result is None else PspAnswer(**result),
+        "metadata": dict,
+        "created": epoch_seconds,
+    },
+    skip=("attempts",),
+)
+
+
 def _execution(row: Any, attempts: tuple[Attempt, ...] = ()) -> Execution:
-    """From an asyncpg record or a Core row's `_mapping`."""
-    result = row["result"]
-    return Execution(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        operation=Operation(row["operation"]),
-        payment_intent_id=row["payment_intent_id"],
-        payment_order_id=row["payment_order_id"],
-        refund_id=row["refund_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        payment_method_id=row["payment_method_id"],
-        psp_charge=row["psp_charge"],
-        psp_key=row["psp_key"],
-        state=ExecutionState(row["state"]),
-        attempt_count=row["attempt_count"],
-        next_attempt=_epoch(row["next_attempt_at"]),
-        lease_until=_epoch(row["lease_until"]),
-        psp_reference=row["psp_reference"],
-        answer=None if result is None else PspAnswer(**result),
-        failure_code=row["failure_code"],
-        failure_message=row["failure_message"],
-        metadata=dict(row["metadata"]),
-        created=int(row["created_at"].timestamp()),
-        attempts=attempts,
-    )
+    """From an asyncpg record or a Core row."""
+    found = _decode_execution(row)
+    return replace(found, attempts=attempts) if attempts else found
 
 
-def _attempt(row: Row[Any]) -> Attempt:
-    return Attempt(
-        number=row.number,
-        kind=AttemptKind(row.kind),
-        started=row.started_at.timestamp(),
-        finished=_epoch(row.finished_at),
-        outcome=AttemptOutcome(row.outcome),
-        error_code=row.error_code,
-        error_message=row.error_message,
-    )
+_attempt: Decoder[Attempt] = Decoder(
+    a,
+    Attempt,
+    columns={"started": "started_at", "finished": "finished_at"},
+    convert={
+        "kind": AttemptKind,
+        "started": lambda moment: moment.timestamp(),
+        "finished": _epoch,
+        "outcome": AttemptOutcome,
+    },
+)
+
+
+def executions_query(
+    merchant_id: str | None,
+    *,
+    state: ExecutionState | None = None,
+    payment_order_id: str = "",
+    payment_intent_id: str = "",
+) -> Select[Any]:
+    """Executions (of every merchant of the shard when `merchant_id` is None: operators)."""
+    query = select(e)
+    if merchant_id:
+        query = query.where(e.c.merchant_id == merchant_id)
+    if state is not None:
+        query = query.where(e.c.state == state.value)
+    if payment_order_id:
+        query = query.where(e.c.payment_order_id == payment_order_id)
+    if payment_intent_id:
+        query = query.where(e.c.payment_intent_id == payment_intent_id)
+    return query
+
+
+def decode_execution(row: Any) -> Execution:
+    return _execution(row)

@@ -37,7 +37,7 @@ from paycore.executor.models import (
     PspAnswer,
     new_of,
 )
-from paycore.executor.repository import ExecutionRepository
+from paycore.executor.repository import ExecutionRepository, decode_execution, executions_query
 from paycore.executor.retry import RetryPolicy
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.psp.client import (
@@ -50,7 +50,8 @@ from paycore.psp.client import (
     PspTransientError,
 )
 from paycore.storage import Shards
-from paycore.storage.pagination import page
+from paycore.storage.reads import Cursor, Page, newest_first, page_of
+from paycore.storage.schema import executions
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -186,31 +187,31 @@ class Executor:
     async def list(
         self,
         merchant_id: str | None,
-        limit: int,
-        starting_after: str,
+        cursor: Cursor,
         *,
         state: ExecutionState | None = None,
         payment_order_id: str = "",
         payment_intent_id: str = "",
-    ) -> tuple[list[Execution], bool]:
+    ) -> Page[Execution]:
+        """A merchant's executions, or (None) every merchant's on every shard, newest first."""
         engines = (
             [self._shards.engine_for_merchant(merchant_id)]
             if merchant_id
             else list(self._shards.engines)
         )
+        query = executions_query(
+            merchant_id,
+            state=state,
+            payment_order_id=payment_order_id,
+            payment_intent_id=payment_intent_id,
+        )
         found: list[Execution] = []
-        for engine in engines:
+        for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
             async with engine.connect() as connection:
-                found += await ExecutionRepository(connection).find(
-                    merchant_id,
-                    limit,
-                    starting_after,
-                    state=state,
-                    payment_order_id=payment_order_id,
-                    payment_intent_id=payment_intent_id,
-                )
+                rows = await connection.execute(newest_first(query, executions.c.id, cursor))
+            found += [decode_execution(row) for row in rows.all()]
         found.sort(key=lambda execution: execution.id, reverse=True)
-        return page(found, limit)
+        return page_of(found, cursor)
 
     # -- running --------------------------------------------------------------------------------
 

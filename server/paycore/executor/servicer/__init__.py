@@ -12,6 +12,8 @@ from paycore.executor.service import Executor
 from paycore.executor.servicer.messages import execution_message
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.storage.reads import Cursor
 from paycore.v1 import executor_pb2, executor_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
@@ -37,10 +39,10 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         order_id = validation.object_id(
             "payment_order", request.payment_order, Prefix.PAYMENT_ORDER
         )
-        found, _ = await self._executor.list(merchant_id, 1, "", payment_order_id=order_id)
-        if not found:
+        found = await self._executor.list(merchant_id, Cursor(1), payment_order_id=order_id)
+        if not found.data:
             raise invalid("payment_order", "has no execution (create it with CreatePayment)")
-        execution = await self._executor.run(found[0].merchant_id, found[0].id)
+        execution = await self._executor.run(found.data[0].merchant_id, found.data[0].id)
         return execution_message(await self._executor.get(execution.merchant_id, execution.id))
 
     async def GetExecution(
@@ -52,12 +54,9 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     async def ListExecutions(
         self, request: executor_pb2.ListExecutionsRequest, context: Context
     ) -> executor_pb2.ListExecutionsResponse:
-        found, has_more = await self._executor.list(
+        page = await self._executor.list(
             _acting_merchant(),
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.EXECUTION, required=False
-            ),
+            cursor_of(request, Prefix.EXECUTION),
             payment_order_id=validation.object_id(
                 "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
             ),
@@ -65,24 +64,16 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
             ),
         )
-        return executor_pb2.ListExecutionsResponse(
-            data=[execution_message(execution) for execution in found], has_more=has_more
-        )
+        return page_response(executor_pb2.ListExecutionsResponse, page, execution_message)
 
     async def ListDeadLetters(
         self, request: executor_pb2.ListDeadLettersRequest, context: Context
     ) -> executor_pb2.ListDeadLettersResponse:
-        found, has_more = await self._executor.list(
-            _merchant(request.merchant) or None,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.EXECUTION, required=False
-            ),
-            state=ExecutionState.DEAD_LETTERED,
+        merchant_id = _merchant(request.merchant) or None
+        page = await self._executor.list(
+            merchant_id, cursor_of(request, Prefix.EXECUTION), state=ExecutionState.DEAD_LETTERED
         )
-        return executor_pb2.ListDeadLettersResponse(
-            data=[execution_message(execution) for execution in found], has_more=has_more
-        )
+        return page_response(executor_pb2.ListDeadLettersResponse, page, execution_message)
 
     async def RequeueDeadLetter(
         self, request: executor_pb2.RequeueDeadLetterRequest, context: Context
