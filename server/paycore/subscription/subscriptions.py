@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from paycore.account.models import Page
 from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.invariants import violated
 from paycore.runtime.mutations import Change, Complete, FinalAnswer, Mutations
 from paycore.storage import Shards
 from paycore.subscription import changes as changes_module
@@ -301,7 +302,8 @@ class Subscriptions:
             merchant_id, found.subscription_id, lock=True
         )
         invoice = await repository.get(merchant_id, invoice_id, lock=True)
-        assert subscription is not None and invoice is not None
+        if subscription is None or invoice is None:
+            violated(f"invoice {invoice_id} or its subscription vanished")
         return subscription, invoice
 
     # --- test clocks and settings ------------------------------------------------------------
