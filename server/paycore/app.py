@@ -47,17 +47,16 @@ from paycore.runtime.policy import MethodPolicy
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
+from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
-from paycore.subscription.servicer import SubscriptionServicer
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
     fraud_pb2_grpc,
     ledger_pb2_grpc,
-    subscription_pb2_grpc,
     wallet_pb2_grpc,
 )
 from paycore.wallet.service import WalletService
@@ -165,7 +164,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         customers=customers,
         pay_in=pay_in,
         subscriptions=SubscriptionService(shards),
-        billing=Subscriptions(shards, mutations, collection, lease),
+        billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         backlog_metrics=BacklogMetrics(registry),
     )
@@ -231,9 +230,8 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         server, pay_in, platform.mutations, platform.accounts, platform.customers
     )
     executor_servicer.register(server, pay_in.executor)
-    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
-        SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
-        server,
+    subscription_servicer.register(
+        server, platform.subscriptions, platform.billing, platform.mutations
     )
     return [
         "paycore.v1.AccountService",

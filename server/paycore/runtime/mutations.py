@@ -201,7 +201,36 @@ class Mutations:
             return await self.resume(
                 merchant_id, request, response_type, resume, lease, render=render
             )
-        phases = await prepare()
+        return await self.run(merchant_id, request, response_type, await prepare(), lease, render)
+
+    async def resumable(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        phases: Phases[ResultT],
+        lease: timedelta,
+        *,
+        render: Render[ResultT, ResponseT],
+    ) -> ResponseT:
+        """`phases`, except that a key seen before resumes its completion at once (without
+        taking the key's lock for a first phase that will not run)."""
+        if phases.complete is not None and await self.key_seen(merchant_id):
+            return await self.resume(
+                merchant_id, request, response_type, phases.complete, lease, render=render
+            )
+        return await self.run(merchant_id, request, response_type, phases, lease, render)
+
+    async def run(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        phases: Phases[ResultT],
+        lease: timedelta,
+        render: Render[ResultT, ResponseT],
+    ) -> ResponseT:
+        """`phases` as one transaction (no completion) or as a phased call."""
         if phases.complete is None:
             return await self.for_merchant(
                 merchant_id, request, response_type, phases.record, render=render

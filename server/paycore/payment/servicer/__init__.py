@@ -245,18 +245,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         phases: Phases[T],
         render: Callable[[T], ResponseT],
     ) -> ResponseT:
-        if phases.complete is None:
-            return await self._mutations.for_merchant(
-                merchant_id, request, response_type, phases.record, render=render
-            )
-        return await self._mutations.phased(
-            merchant_id,
-            request,
-            response_type,
-            phases.record,
-            phases.complete,
-            self._pay_in.lease,
-            render=render,
+        return await self._mutations.run(
+            merchant_id, request, response_type, phases, self._pay_in.lease, render
         )
 
 

@@ -5,42 +5,43 @@ and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
-from paycore.errors import invalid, missing
+from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import Mutations, Phases
 from paycore.subscription import invoice_items
-from paycore.subscription.invoice_items import item_message
 from paycore.subscription.messages import (
     FINAL_ACTIONS,
-    INTERVALS,
     clock_message,
     invoice_message,
+    item_message,
     price_message,
     product_message,
+    settings_message,
     subscription_message,
 )
 from paycore.subscription.models import (
-    INTERVAL_COUNT_MAX,
     NewPrice,
     NewProduct,
     NewTestClock,
-    Recurring,
+    Subscription,
 )
-from paycore.subscription.requests import (
+from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.requests import (
     INVOICE_STATUSES,
     SUBSCRIPTION_STATUSES,
+    frozen_time,
     invoice_item,
     new_subscription,
+    recurring,
     retry_schedule,
     subscription_changes,
 )
-from paycore.subscription.service import SubscriptionService
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,9 +52,17 @@ PRODUCT_NAME_LENGTH_MAX = 250
 DESCRIPTION_LENGTH_MAX = 1000
 NICKNAME_LENGTH_MAX = 250
 CLOCK_NAME_LENGTH_MAX = 300
-# A clock's time stays far enough from datetime's year 9999 for years of periods after it.
-FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
 # The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
+
+
+def register(
+    server: aio.Server, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
+) -> str:
+    """Adds SubscriptionService to `server`; returns its full name."""
+    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
+        SubscriptionServicer(service, billing, mutations), server
+    )
+    return str(subscription_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name)
 
 
 class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
@@ -194,7 +203,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.CreateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
-        return await self._billing.create(merchant_id, request, new_subscription(request))
+        phases = self._billing.create(merchant_id, new_subscription(request))
+        return await self._subscription_call(merchant_id, request, phases)
 
     async def GetSubscription(
         self, request: subscription_pb2.GetSubscriptionRequest, context: Context
@@ -230,17 +240,21 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
-        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
-        return await self._billing.update(merchant_id, request, subscription_changes(request))
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
+        return await self._subscription_call(merchant_id, request, phases)
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
-        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
         if request.prorate and request.at_period_end:
             raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
-        return await self._billing.cancel(merchant_id, request)
+        phases = self._billing.cancel(
+            merchant_id, subscription_id, request.at_period_end, request.prorate
+        )
+        return await self._subscription_call(merchant_id, request, phases)
 
     # --- invoices ----------------------------------------------------------------------------
 
@@ -300,11 +314,21 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.PayInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
         merchant_id = current_call().require_merchant()
-        validation.object_id("id", request.id, Prefix.INVOICE)
-        validation.object_id(
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        method = validation.object_id(
             "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
         )
-        return await self._billing.pay_invoice(merchant_id, request)
+        phases = self._billing.pay_invoice(
+            merchant_id, invoice_id, method, request.paid_out_of_band
+        )
+        return await self._mutations.resumable(
+            merchant_id,
+            request,
+            subscription_pb2.Invoice,
+            phases,
+            self._billing.lease,
+            render=invoice_message,
+        )
 
     async def VoidInvoice(
         self, request: subscription_pb2.VoidInvoiceRequest, context: Context
@@ -329,17 +353,18 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
         to = frozen_time("frozen_time", request.frozen_time)
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.TestClock:
-            return await self._billing.advance_clock(connection, merchant_id, clock_id, to)
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.TestClock, change
+            merchant_id,
+            request,
+            subscription_pb2.TestClock,
+            lambda connection: self._billing.advance_clock(connection, merchant_id, clock_id, to),
+            render=clock_message,
         )
 
     async def GetBillingSettings(
         self, request: subscription_pb2.GetBillingSettingsRequest, context: Context
     ) -> subscription_pb2.BillingSettings:
-        return await self._billing.get_settings(current_call().require_merchant())
+        return settings_message(await self._billing.get_settings(current_call().require_merchant()))
 
     async def UpdateBillingSettings(
         self, request: subscription_pb2.UpdateBillingSettingsRequest, context: Context
@@ -352,33 +377,24 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
                 validation.enum_value("final_action", request.final_action, FINAL_ACTIONS)
             ]
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.BillingSettings:
-            return await self._billing.update_settings(
-                connection, merchant_id, schedule, final_action
-            )
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.BillingSettings, change
+            merchant_id,
+            request,
+            subscription_pb2.BillingSettings,
+            lambda connection: self._billing.update_settings(
+                connection, merchant_id, schedule, final_action
+            ),
+            render=settings_message,
         )
 
-
-def recurring(message: subscription_pb2.Recurring) -> Recurring:
-    """A recurring price's interval, checked: at least one interval, at most one year in all."""
-    if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
-        raise missing("recurring.interval")
-    interval = INTERVALS[validation.enum_value("recurring.interval", message.interval, INTERVALS)]
-    maximum = INTERVAL_COUNT_MAX[interval]
-    if not 1 <= message.interval_count <= maximum:
-        raise invalid(
-            "recurring.interval_count",
-            f"must be 1 to {maximum} for {interval.value} intervals (at most one year in all)",
+    async def _subscription_call(
+        self, merchant_id: str, request: Message, phases: Phases[Subscription]
+    ) -> subscription_pb2.Subscription:
+        return await self._mutations.resumable(
+            merchant_id,
+            request,
+            subscription_pb2.Subscription,
+            phases,
+            self._billing.lease,
+            render=subscription_message,
         )
-    return Recurring(interval, message.interval_count)
-
-
-def frozen_time(param: str, value: int) -> int:
-    if value == 0:
-        raise missing(param)
-    if not 0 < value <= FROZEN_TIME_MAX:
-        raise invalid(param, f"must be unix seconds between 1 and {FROZEN_TIME_MAX}")
-    return value
