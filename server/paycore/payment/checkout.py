@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from paycore.errors import ApiError, Reason, not_found
+from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
@@ -16,11 +16,16 @@ from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, PaymentStatus, Risk
 from paycore.payment.payer import payer_card
-from paycore.payment.repository import PayInRepository, order_query, payments_query
+from paycore.payment.repository import (
+    PayInRepository,
+    order_query,
+    payments_query,
+    with_orders,
+)
 from paycore.payment.risk import RiskScorer, risk_facts
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page, Reads, fetch_page
+from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -42,10 +47,12 @@ class PaymentOrders:
         self.events = events
 
     async def get(self, merchant_id: str, payment_id: str) -> Payment:
-        page = await self._payments(merchant_id, Cursor(1), payment_id=payment_id)
-        if not page.data:
-            raise not_found("payment", payment_id)
-        return page.data[0]
+        return await self._reads.find(
+            merchant_id,
+            lambda connection: PayInRepository(connection).payment(merchant_id, payment_id),
+            "payment",
+            payment_id,
+        )
 
     async def get_order(self, merchant_id: str, order_id: str) -> Order:
         query, decode = order_query(merchant_id, order_id)
@@ -54,27 +61,14 @@ class PaymentOrders:
     async def list(
         self, merchant_id: str, cursor: Cursor, customer_id: str, checkout_id: str
     ) -> Page[Payment]:
-        return await self._payments(
-            merchant_id, cursor, customer_id=customer_id, checkout_id=checkout_id
+        query, id_column = payments_query(merchant_id, customer_id, checkout_id)
+        return await self._reads.page_with(
+            merchant_id,
+            query,
+            id_column,
+            cursor,
+            lambda connection, rows: with_orders(connection, merchant_id, rows),
         )
-
-    async def _payments(
-        self,
-        merchant_id: str,
-        cursor: Cursor,
-        *,
-        customer_id: str = "",
-        checkout_id: str = "",
-        payment_id: str = "",
-    ) -> Page[Payment]:
-        """A page of payments with their orders (read on one connection: two queries)."""
-        query, id_column, decode = payments_query(merchant_id, customer_id, checkout_id, payment_id)
-        async with self._shards.read(merchant_id) as connection:
-            found = await fetch_page(connection, query, id_column, cursor, lambda row: row)
-            orders = await PayInRepository(connection).orders_of(
-                merchant_id, [row.id for row in found.data]
-            )
-        return Page([decode(row, orders) for row in found.data], found.has_more)
 
     async def start_orders(self, connection: AsyncConnection, payment: Payment, risk: Risk) -> None:
         """Blocked: every order fails without reaching the PSP. Held for review: the orders

@@ -5,7 +5,7 @@ are asyncpg statements (paycore.storage.raw); the rest is SQLAlchemy Core."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -171,18 +171,22 @@ def order_query(merchant_id: str, order_id: str) -> tuple[Select[Any], Callable[
     return select(t).where(t.c.merchant_id == merchant_id, t.c.id == order_id), _order
 
 
-def payments_query(
-    merchant_id: str, customer_id: str, checkout_id: str, payment_id: str = ""
-) -> tuple[Select[Any], Any, Callable[[Any, list[Order]], Payment]]:
+def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> tuple[Select[Any], Any]:
     t = payments
     query = select(t).where(t.c.merchant_id == merchant_id)
     if customer_id:
         query = query.where(t.c.customer_id == customer_id)
     if checkout_id:
         query = query.where(t.c.checkout_id == checkout_id)
-    if payment_id:
-        query = query.where(t.c.id == payment_id)
-    return query, t.c.id, _payment
+    return query, t.c.id
+
+
+async def with_orders(
+    connection: AsyncConnection, merchant_id: str, rows: Sequence[Row[Any]]
+) -> list[Payment]:
+    """The merchant's payment rows with their orders, read in one query (Reads.page_with)."""
+    orders = await PayInRepository(connection).orders_of(merchant_id, [row.id for row in rows])
+    return [_payment(row, orders) for row in rows]
 
 
 def refund_query(merchant_id: str, refund_id: str) -> tuple[Select[Any], Callable[[Any], Refund]]:

@@ -18,7 +18,7 @@ from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem
 from paycore.subscription.proration import item_amount
 from paycore.subscription.service import require_price
 from paycore.subscription.store import SubscriptionRepository
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DESCRIPTION_LENGTH_MAX = 500
@@ -80,12 +80,12 @@ async def create(connection: AsyncConnection, merchant_id: str, new: NewInvoiceI
     return item
 
 
-async def get(connection: AsyncConnection, merchant_id: str, item_id: str) -> InvoiceItem:
+def item_query(merchant_id: str, item_id: str) -> Select[Any]:
     t = invoice_items
-    query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == item_id)
-    row = (await connection.execute(query)).one_or_none()
-    if row is None:
-        raise not_found("invoiceitem", item_id)
+    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == item_id)
+
+
+def decode_item(row: Row[Any]) -> InvoiceItem:
     return _item(row)
 
 

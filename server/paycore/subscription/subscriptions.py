@@ -7,17 +7,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from paycore.account.models import Page
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
+from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
 from paycore.subscription.collection import Collection, after_payment
 from paycore.subscription.creation import require_attached, start_subscription
-from paycore.subscription.invoice_store import InvoiceRepository
+from paycore.subscription.invoice_store import InvoiceRepository, invoices_query, with_lines
 from paycore.subscription.models import (
     BillingSettings,
     FinalAction,
@@ -32,7 +32,12 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.repository import TestClockRepository
-from paycore.subscription.store import BillingSettingsRepository, SubscriptionRepository
+from paycore.subscription.store import (
+    BillingSettingsRepository,
+    SubscriptionRepository,
+    subscriptions_query,
+    with_items,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # AdvanceTestClock moves a clock at most this far in one call (Stripe: two intervals of the
@@ -46,6 +51,7 @@ PAYABLE = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.OPEN, InvoiceStatus.UNCO
 class Subscriptions:
     def __init__(self, shards: Shards, collection: Collection, lease: timedelta) -> None:
         self._shards = shards
+        self._reads = Reads(shards)
         self.collection = collection
         self.lease = lease
 
@@ -94,25 +100,23 @@ class Subscriptions:
         return Phases(record, complete)
 
     async def get(self, merchant_id: str, subscription_id: str) -> Subscription:
-        async with self._shards.read(merchant_id) as connection:
-            found = await SubscriptionRepository(connection).get(merchant_id, subscription_id)
-        if found is None:
-            raise not_found("subscription", subscription_id)
-        return found
+        return await self._reads.find(
+            merchant_id,
+            lambda connection: SubscriptionRepository(connection).get(merchant_id, subscription_id),
+            "subscription",
+            subscription_id,
+        )
 
     async def list(
         self,
         merchant_id: str,
-        limit: int,
-        starting_after: str,
+        cursor: Cursor,
         customer_id: str,
         price_id: str,
         status: SubscriptionStatus | None,
     ) -> Page[Subscription]:
-        async with self._shards.read(merchant_id) as connection:
-            return await SubscriptionRepository(connection).list(
-                merchant_id, limit, starting_after, customer_id, price_id, status
-            )
+        query, id_column = subscriptions_query(merchant_id, customer_id, price_id, status)
+        return await self._reads.page_with(merchant_id, query, id_column, cursor, with_items)
 
     def settled(self, merchant_id: str) -> Complete[Subscription]:
         """The second phase of a subscription call: settles the charges it started."""
@@ -153,29 +157,29 @@ class Subscriptions:
     # --- invoices ----------------------------------------------------------------------------
 
     async def get_invoice_item(self, merchant_id: str, item_id: str) -> InvoiceItem:
-        async with self._shards.read(merchant_id) as connection:
-            return await invoice_items.get(connection, merchant_id, item_id)
+        query = invoice_items.item_query(merchant_id, item_id)
+        return await self._reads.one(
+            merchant_id, query, invoice_items.decode_item, "invoiceitem", item_id
+        )
 
     async def get_invoice(self, merchant_id: str, invoice_id: str) -> Invoice:
-        async with self._shards.read(merchant_id) as connection:
-            found = await InvoiceRepository(connection).get(merchant_id, invoice_id)
-        if found is None:
-            raise not_found("invoice", invoice_id)
-        return found
+        return await self._reads.find(
+            merchant_id,
+            lambda connection: InvoiceRepository(connection).get(merchant_id, invoice_id),
+            "invoice",
+            invoice_id,
+        )
 
     async def list_invoices(
         self,
         merchant_id: str,
-        limit: int,
-        starting_after: str,
+        cursor: Cursor,
         customer_id: str,
         subscription_id: str,
         status: InvoiceStatus | None,
     ) -> Page[Invoice]:
-        async with self._shards.read(merchant_id) as connection:
-            return await InvoiceRepository(connection).list(
-                merchant_id, limit, starting_after, customer_id, subscription_id, status
-            )
+        query, id_column = invoices_query(merchant_id, customer_id, subscription_id, status)
+        return await self._reads.page_with(merchant_id, query, id_column, cursor, with_lines)
 
     def pay_invoice(
         self, merchant_id: str, invoice_id: str, payment_method_id: str, paid_out_of_band: bool

@@ -13,6 +13,7 @@ from paycore import validation
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations, Phases
 from paycore.subscription import invoice_items
 from paycore.subscription.messages import (
@@ -110,15 +111,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         page = await self._service.list_products(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.PRODUCT, required=False
-            ),
+            cursor_of(request, Prefix.PRODUCT),
             request.active if request.HasField("active") else None,
         )
-        return subscription_pb2.ListProductsResponse(
-            data=[product_message(product) for product in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListProductsResponse, page, product_message)
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -158,16 +154,11 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         page = await self._service.list_prices(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.PRICE, required=False
-            ),
+            cursor_of(request, Prefix.PRICE),
             validation.object_id("product", request.product, Prefix.PRODUCT, required=False),
             request.active if request.HasField("active") else None,
         )
-        return subscription_pb2.ListPricesResponse(
-            data=[price_message(price) for price in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListPricesResponse, page, price_message)
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -224,17 +215,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             ]
         page = await self._billing.list(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.SUBSCRIPTION, required=False
-            ),
+            cursor_of(request, Prefix.SUBSCRIPTION),
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id("price", request.price, Prefix.PRICE, required=False),
             status,
         )
-        return subscription_pb2.ListSubscriptionsResponse(
-            data=[subscription_message(found) for found in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
 
     async def UpdateSubscription(
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
@@ -296,19 +282,14 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             ]
         page = await self._billing.list_invoices(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.INVOICE, required=False
-            ),
+            cursor_of(request, Prefix.INVOICE),
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id(
                 "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
             ),
             status,
         )
-        return subscription_pb2.ListInvoicesResponse(
-            data=[invoice_message(found) for found in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListInvoicesResponse, page, invoice_message)
 
     async def PayInvoice(
         self, request: subscription_pb2.PayInvoiceRequest, context: Context
