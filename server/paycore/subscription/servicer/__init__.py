@@ -45,7 +45,6 @@ from paycore.subscription.servicer.requests import (
 )
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 Context = aio.ServicerContext[Any, Any]
 # The proto's limits (subscription.proto), Stripe's where Stripe has one.
@@ -91,11 +90,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.Product:
-            return product_message(await self._service.create_product(connection, merchant_id, new))
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.Product, change
+            merchant_id,
+            request,
+            subscription_pb2.Product,
+            lambda connection: self._service.create_product(connection, merchant_id, new),
+            render=product_message,
         )
 
     async def GetProduct(
@@ -134,11 +134,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.Price:
-            return price_message(await self._service.create_price(connection, merchant_id, new))
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.Price, change
+            merchant_id,
+            request,
+            subscription_pb2.Price,
+            lambda connection: self._service.create_price(connection, merchant_id, new),
+            render=price_message,
         )
 
     async def GetPrice(
@@ -172,13 +173,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.TestClock:
-            return clock_message(
-                await self._service.create_test_clock(connection, merchant_id, new)
-            )
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.TestClock, change
+            merchant_id,
+            request,
+            subscription_pb2.TestClock,
+            lambda connection: self._service.create_test_clock(connection, merchant_id, new),
+            render=clock_message,
         )
 
     async def GetTestClock(
@@ -250,11 +250,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         new = invoice_item(request)
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.InvoiceItem:
-            return item_message(await invoice_items.create(connection, merchant_id, new))
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.InvoiceItem, change
+            merchant_id,
+            request,
+            subscription_pb2.InvoiceItem,
+            lambda connection: invoice_items.create(connection, merchant_id, new),
+            render=item_message,
         )
 
     async def GetInvoiceItem(
@@ -317,12 +318,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.Invoice:
-            voided = await self._billing.void_invoice(connection, merchant_id, invoice_id)
-            return invoice_message(voided)
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.Invoice, change
+            merchant_id,
+            request,
+            subscription_pb2.Invoice,
+            lambda connection: self._billing.void_invoice(connection, merchant_id, invoice_id),
+            render=invoice_message,
         )
 
     # --- test clocks (advance) and billing settings ------------------------------------------
