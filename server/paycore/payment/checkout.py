@@ -9,8 +9,10 @@ import asyncio
 from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
+from paycore.fraud.features import amount_usd_cents
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
+from paycore.iso import amount_max
 from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
@@ -25,8 +27,14 @@ from paycore.payment.repository import (
 from paycore.payment.risk import RiskScorer, risk_facts
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
+from paycore.storage.failures import violated_unique_key
 from paycore.storage.reads import Cursor, Page, Reads
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+USD = "usd"
+CHECKOUT_INDEX = "payments_checkout_idx"
+ORDER_ID_INDEX = "payment_orders_client_id_idx"
 
 
 class PaymentOrders:
@@ -150,12 +158,10 @@ class Checkouts:
         shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         payment_id = new_id(Prefix.PAYMENT, shard)
         order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
-        total = sum(order.amount for order in new.orders)
+        total, currency = scored_total(new)
         risk = await self._fraud.score(
             merchant_id,
-            risk_facts(
-                payment_id, total, new.orders[0].currency, card, new.customer_id, new.buyer_info
-            ),
+            risk_facts(payment_id, total, currency, card, new.customer_id, new.buyer_info),
         )
 
         async def record(connection: AsyncConnection) -> Payment:
@@ -173,7 +179,23 @@ class Checkouts:
                     param="payment_orders.payment_order_id",
                     payment_order_id=taken[0],
                 )
-            await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            try:
+                await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            except IntegrityError as error:
+                # A concurrent request with the same checkout_id won the race (issue 23,
+                # item 6): answer as it would have had it come second, never INTERNAL.
+                index = violated_unique_key(error)
+                if index == CHECKOUT_INDEX:
+                    raise ApiError(
+                        Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
+                    ) from None
+                if index == ORDER_ID_INDEX:
+                    raise ApiError(
+                        Reason.PAYMENT_ORDER_ID_EXISTS,
+                        param="payment_orders.payment_order_id",
+                        payment_order_id=new.orders[0].payment_order_id,
+                    ) from None
+                raise
             payment = await repository.payment(merchant_id, payment_id)
             if payment is None:
                 violated(f"payment {payment_id} vanished")
@@ -186,3 +208,16 @@ class Checkouts:
             return current
 
         return Phases(record, self.orders.completion(merchant_id))
+
+
+def scored_total(new: NewPayment) -> tuple[int, str]:
+    """What the fraud check scores for a checkout (issue 23, item 8): each currency's orders
+    summed on their own, converted to US cents and added, capped at the largest amount one
+    payment may have (a checkout that large is reviewed at the cap anyway). Summing the minor
+    units of every currency in the first order's currency refused valid checkouts as too
+    large, and a yen first order let a dollar second one skip the amount review."""
+    per_currency: dict[str, int] = {}
+    for order in new.orders:
+        per_currency[order.currency] = per_currency.get(order.currency, 0) + order.amount
+    usd_cents = sum(amount_usd_cents(amount, currency) for currency, amount in per_currency.items())
+    return min(usd_cents, amount_max(USD)), USD
