@@ -226,7 +226,9 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
     """A gRPC server with the platform's interceptors and servicers, listening on `address`;
-    its health follows the shards' (NOT_SERVING while one is unreachable)."""
+    its health follows the shards' (NOT_SERVING while one is unreachable), and it routes by
+    the current shard map and follows its changes (paycore.storage.shards)."""
+    await platform.shards.watch_map()
     internal = internal_services(platform.policies)
     internal_address = platform.settings.internal_grpc_addr
     if not internal_address:

@@ -107,6 +107,10 @@ class Settings:
     database_pool_size: int = 10
     """PAYCORE_DB_POOL_SIZE: connections per physical shard per process."""
 
+    shard_map_refresh_ms: int = 500
+    """PAYCORE_SHARD_MAP_REFRESH_MS: how often a process rereads the shard map (table
+    shard_map on physical shard 0); a moved logical shard's writes pause about this long."""
+
     auth_cache_ttl_ms: int = 2000
     """PAYCORE_AUTH_CACHE_TTL_MS: how long a process trusts a verified API key before asking
     the database again; a revocation reaches other processes within this time."""
@@ -238,6 +242,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limits_per_second=parse_rate_limits(env.get("PAYCORE_RATE_LIMITS", "")),
         redis_key_prefix=env.get("PAYCORE_REDIS_PREFIX", defaults.redis_key_prefix),
         database_pool_size=_int(env, "PAYCORE_DB_POOL_SIZE", defaults.database_pool_size),
+        shard_map_refresh_ms=_int(
+            env, "PAYCORE_SHARD_MAP_REFRESH_MS", defaults.shard_map_refresh_ms
+        ),
         auth_cache_ttl_ms=_int(env, "PAYCORE_AUTH_CACHE_TTL_MS", defaults.auth_cache_ttl_ms),
         shutdown_grace_seconds=float(
             env.get("PAYCORE_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
