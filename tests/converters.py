@@ -96,12 +96,13 @@ CONVERTERS: list[Converter] = [
             data={"id": "re_1"},
         ),
         {
-            "pending_webhooks": "webhook deliveries are not built yet (EventService.NOT_BUILT)",
+            "pending_webhooks": "not counted yet: the deliveries are paycore.webhooks' (always 0)",
         },
     ),
     Converter(
         intent_message,
         sample_of(Intent, risk=_RISK, last_error=_ERROR, cancellation_reason="duplicate"),
+        {"client_secret": "derived for each answer by the servicer (ClientSecrets), not stored"},
     ),
     Converter(order_message, sample_of(Order)),
     Converter(

@@ -22,16 +22,18 @@ from paycore.customer.vault import Fingerprinter, Vault
 from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
+from paycore.events.servicer import event_json
 from paycore.executor import servicer as executor_servicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer import FraudServicer
+from paycore.fraud.servicer import register as register_fraud
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
 from paycore.payment import servicer as payment_servicer
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.pay_in import PayIn
 from paycore.payment.services import build_pay_in
 from paycore.ratelimit import RateLimiter
@@ -49,8 +51,10 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
+from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
+from paycore.storage.reads import Reads
 from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
@@ -59,12 +63,18 @@ from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
-    fraud_pb2_grpc,
     ledger_pb2_grpc,
     wallet_pb2_grpc,
 )
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
+from paycore.webhooks.addresses import AddressPolicy
+from paycore.webhooks.deliveries import Deliveries
+from paycore.webhooks.delivering import Deliverer, DeliveryLimits
+from paycore.webhooks.endpoints import Endpoints
+from paycore.webhooks.sealing import SecretBox
+from paycore.webhooks.sender import Sender
+from paycore.webhooks.servicer import WebhookServicer, record_disabled
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
@@ -73,6 +83,7 @@ from paycore.worker.jobs import (
     LedgerHoldExpiry,
     OutboxPublisher,
     SubscriptionBilling,
+    WebhookDelivery,
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -122,10 +133,16 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    # webhooks (issue 15)
+    webhook_endpoints: Endpoints
+    webhook_deliveries: Deliveries
+    deliverer: Deliverer
+    """The worker's side: fan-out and attempts (its HTTP client is made on first use)."""
     backlog_metrics: BacklogMetrics
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
 
     async def close(self) -> None:
+        await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
         await self.pay_in.close()
         await self.coalescer.close()
         await self.fraud.close()
@@ -169,6 +186,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     fraud = pay_in.fraud
     collection = Collection(pay_in.off_session)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
+    webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
         settings=settings,
         shards=shards,
@@ -190,7 +208,32 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
+        webhook_endpoints=Endpoints(Reads(shards), webhook_box),
+        webhook_deliveries=Deliveries(shards),
+        deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
+    )
+
+
+def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
+    """The webhook deliverer of a process; only the worker runs it (webhook_delivery job)."""
+    sender = Sender(
+        timeout_seconds=settings.webhook_timeout_ms / 1000,
+        connections_max=settings.webhook_in_flight_max,
+        connections_per_host_max=settings.webhook_in_flight_max,
+        allow_private=settings.webhook_allow_private,
+    )
+    limits = DeliveryLimits(
+        in_flight_max=settings.webhook_in_flight_max,
+        endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        lease=timedelta(milliseconds=settings.webhook_lease_ms),
+    )
+    return Deliverer(sender, box, event_json, record_disabled, limits)
+
+
+def address_policy(settings: Settings) -> AddressPolicy:
+    return AddressPolicy(
+        allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private
     )
 
 
@@ -203,6 +246,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        WebhookDelivery(platform.deliverer),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
     ]
@@ -239,6 +283,7 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
     else:
         server = await start_grpc_server(
@@ -246,11 +291,13 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name not in internal),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=False),
         )
         server.internal = await start_grpc_server(
             internal_address,
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name in internal),
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
         server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
@@ -277,16 +324,25 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
     )
     wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
-    events_servicer.register(server, platform.events)
-    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
-        FraudServicer(platform.fraud, platform.shards, platform.mutations), server
+    webhooks = WebhookServicer(
+        platform.webhook_endpoints,
+        platform.webhook_deliveries,
+        platform.mutations,
+        address_policy(platform.settings),
     )
+    events_servicer.register(server, platform.events, webhooks)
+    fraud_service = register_fraud(server, platform.fraud, platform.shards, platform.mutations)
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(
         CustomerServicer(platform.customers, platform.mutations), server
     )
     pay_in = platform.pay_in
     payment_servicer.register(
-        server, pay_in, platform.mutations, platform.accounts, platform.customers
+        server,
+        pay_in,
+        platform.mutations,
+        platform.accounts,
+        platform.customers,
+        ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
     )
     executor_servicer.register(server, pay_in.executor)
     subscription_servicer.register(
@@ -297,7 +353,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         "paycore.v1.LedgerService",
         "paycore.v1.WalletService",
         "paycore.v1.EventService",
-        "paycore.v1.FraudService",
+        fraud_service,
         "paycore.v1.CustomerService",
         "paycore.v1.PaymentService",
         "paycore.v1.ExecutorService",

@@ -24,7 +24,7 @@ from paycore.payment.repository import (
     payments_query,
     with_orders,
 )
-from paycore.payment.risk import RiskScorer, risk_facts
+from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.failures import violated_unique_key
@@ -159,10 +159,10 @@ class Checkouts:
         payment_id = new_id(Prefix.PAYMENT, shard)
         order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
         total, currency = scored_total(new)
-        risk = await self._fraud.score(
-            merchant_id,
-            risk_facts(payment_id, total, currency, card, new.customer_id, new.buyer_info),
+        facts = score_request(
+            merchant_id, payment_id, total, currency, card, new.customer_id, new.buyer_info
         )
+        risk = risk_of(await self._fraud.score_payment(merchant_id, facts))
 
         async def record(connection: AsyncConnection) -> Payment:
             repository = PayInRepository(connection)

@@ -243,18 +243,3 @@ class Refund:
     execution_id: str | None
     metadata: dict[str, str]
     created: int
-
-
-@dataclass(frozen=True)
-class RiskFacts:
-    """What the fraud check is told about a payment (before and after the PSP answered)."""
-
-    payment_id: str
-    amount: int
-    currency: str
-    payment_method_id: str
-    card_fingerprint: str
-    card_country: str
-    card_brand: str
-    customer_id: str | None
-    buyer: dict[str, str] = field(default_factory=dict)

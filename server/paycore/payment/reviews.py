@@ -1,9 +1,11 @@
 """What a closed fraud review does to the payment it held: approved -> charged now; rejected
--> canceled (an intent) or failed (a payment). Passed to FraudService's constructor."""
+-> canceled (an intent) or failed (a payment). `ReviewOutcomes.listener` is passed to
+FraudService's constructor."""
 
 from __future__ import annotations
 
 from paycore.executor.service import Executor
+from paycore.fraud.models import Review, ReviewStatus
 from paycore.ids import Prefix
 from paycore.payment.checkout import PaymentOrders
 from paycore.payment.events import PayInEvents
@@ -20,7 +22,9 @@ class ReviewOutcomes:
         self._events = events
         self._orders = orders
 
-    async def closed(self, merchant_id: str, payment_id: str, approved: bool) -> None:
+    async def listener(self, merchant_id: str, review: Review) -> None:
+        approved = review.status is ReviewStatus.APPROVED
+        payment_id = review.payment
         if payment_id.startswith(f"{Prefix.PAYMENT_INTENT.value}_"):
             await review_closed(
                 self._shards, self._executor, self._events, merchant_id, payment_id, approved

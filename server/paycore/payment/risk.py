@@ -1,39 +1,69 @@
-"""The fraud check before the PSP: the payment asks for a score and keeps it, and reports the
-PSP's answer afterwards. `RiskScorer` is what pay-in needs of the fraud service, in pay-in's own
-types (paycore.payment.servicer.fraud adapts FraudService to it)."""
+"""The fraud check before the PSP: the payment asks FraudService for a score and keeps it."""
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from paycore.customer.models import ChargeableCard
-from paycore.payment.models import Risk, RiskFacts
+from paycore.fraud.features import PaymentFacts
+from paycore.fraud.service import Scored
+from paycore.payment.models import Risk
 
 
 class RiskScorer(Protocol):
-    async def score(self, merchant_id: str, facts: RiskFacts) -> Risk: ...
+    """paycore.fraud.service.FraudService, as pay-in uses it."""
 
-    async def record_outcome(
-        self, merchant_id: str, facts: RiskFacts, *, succeeded: bool, decline_code: str = ""
+    async def score_payment(self, merchant_id: str, facts: PaymentFacts) -> Scored: ...
+
+    async def record_payment_outcome(
+        self,
+        merchant_id: str,
+        facts: PaymentFacts,
+        *,
+        succeeded: bool,
+        decline_code: str = "",
     ) -> None: ...
 
 
-def risk_facts(
+def score_request(
+    merchant_id: str,
     payment_id: str,
     amount: int,
     currency: str,
     card: ChargeableCard,
     customer_id: str | None,
     buyer: dict[str, str] | None = None,
-) -> RiskFacts:
-    return RiskFacts(
-        payment_id=payment_id,
+) -> PaymentFacts:
+    """The payment as fraud scoring sees it. The card is the vault's, of a payment about to be
+    attempted, so its fingerprint counts across merchants; the buyer's address and email are
+    the merchant's word and count within the merchant only."""
+    buyer = buyer or {}
+    return PaymentFacts(
+        merchant=merchant_id,
+        payment=payment_id,
         amount=amount,
         currency=currency,
-        payment_method_id=card.payment_method_id,
         card_fingerprint=card.fingerprint,
+        card_brand=card.brand.lower(),
         card_country=card.country,
-        card_brand=card.brand,
-        customer_id=customer_id,
-        buyer=dict(buyer or {}),
+        customer=customer_id or "",
+        customer_created_s=0,
+        ip=buyer.get("ip", ""),
+        ip_country="",
+        email=buyer.get("email", "").lower(),
+        country=buyer.get("country", ""),
+        timestamp_ms=time.time_ns() // 1_000_000,
+        card_observed=True,
+    )
+
+
+def risk_of(scored: Scored) -> Risk:
+    assessment = scored.assessment
+    return Risk(
+        score=assessment.score,
+        decision=assessment.decision,
+        reasons=tuple(assessment.reasons),
+        review=scored.review,
+        model_version=assessment.model_version,
     )

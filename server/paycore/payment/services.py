@@ -23,7 +23,6 @@ from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.pay_in import PayIn
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
-from paycore.payment.servicer.fraud import FraudScoring, review_listener
 from paycore.payment.servicer.messages import PAY_IN_MESSAGES
 from paycore.psp.client import PspClient
 from paycore.storage import Shards
@@ -61,14 +60,13 @@ def build_pay_in(
     reads = Reads(shards)
     orders = PaymentOrders(shards, reads, executor, completion, events)
     reviews = ReviewOutcomes(shards, executor, events, orders)
-    fraud = fraud_with(review_listener(reviews.closed))
-    scoring = FraudScoring(fraud)
+    fraud = fraud_with(reviews.listener)
     return PayIn(
         psp=psp,
         executor=executor,
         fraud=fraud,
-        intents=IntentFlow(reads, executor, cards, scoring, events),
-        checkouts=Checkouts(orders, cards, scoring),
+        intents=IntentFlow(reads, executor, cards, fraud, events),
+        checkouts=Checkouts(orders, cards, fraud),
         refunds=Refunds(reads, executor, events),
         off_session=OffSessionCharges(shards, executor, events),
         lease=timedelta(milliseconds=settings.executor_lease_ms),

@@ -5,9 +5,10 @@ transaction that settles it, when the execution's completion settles it)."""
 from __future__ import annotations
 
 from paycore.executor.models import ExecutionState, Operation
+from paycore.fraud.features import PaymentFacts
 from paycore.payment.intents.flow import FirstPhase, IntentFlow
-from paycore.payment.models import Intent, IntentStatus, RiskFacts
-from paycore.payment.risk import risk_facts
+from paycore.payment.models import Intent, IntentStatus
+from paycore.payment.risk import score_request
 from paycore.runtime.mutations import Complete, FinalAnswer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 def answer(
     flow: IntentFlow,
     merchant_id: str,
-    facts: RiskFacts | None = None,
+    facts: PaymentFacts | None = None,
     first_phase: FirstPhase | None = None,
 ) -> Complete[Intent]:
     """`facts`: what the fraud check saw, fed back with the PSP's answer (a resumed request
@@ -58,13 +59,15 @@ def answer(
 async def _report_outcome(
     flow: IntentFlow,
     intent: Intent,
-    facts: RiskFacts | None,
+    facts: PaymentFacts | None,
     succeeded: bool,
     decline_code: str,
 ) -> None:
     if facts is None:
         card = await flow.cards.card_for_charge(intent.merchant_id, intent.payment_method_id or "")
-        facts = risk_facts(intent.id, intent.amount, intent.currency, card, intent.customer_id)
-    await flow.fraud.record_outcome(
+        facts = score_request(
+            intent.merchant_id, intent.id, intent.amount, intent.currency, card, intent.customer_id
+        )
+    await flow.fraud.record_payment_outcome(
         intent.merchant_id, facts, succeeded=succeeded, decline_code=decline_code
     )

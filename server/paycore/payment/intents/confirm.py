@@ -13,7 +13,7 @@ from paycore.payment.intents.flow import FRAUD_BLOCKED, FirstPhase, IntentFlow, 
 from paycore.payment.machine import CONFIRMABLE, require
 from paycore.payment.models import Intent, IntentStatus, Risk
 from paycore.payment.repository import PayInRepository
-from paycore.payment.risk import risk_facts
+from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Phases
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,8 +29,10 @@ async def prepare(
     card = await flow.card(merchant_id, method, intent.customer_id)
     if card is None:
         violated("a payment method gives a card")
-    facts = risk_facts(intent.id, intent.amount, intent.currency, card, intent.customer_id)
-    risk = await flow.fraud.score(merchant_id, facts)
+    facts = score_request(
+        merchant_id, intent.id, intent.amount, intent.currency, card, intent.customer_id
+    )
+    risk = risk_of(await flow.fraud.score_payment(merchant_id, facts))
     first_phase = FirstPhase(card)
 
     async def record(connection: AsyncConnection) -> Intent:

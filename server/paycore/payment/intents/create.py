@@ -17,7 +17,7 @@ from paycore.payment.intents.confirm import record_confirmation
 from paycore.payment.intents.flow import FirstPhase, IntentFlow, charge_of
 from paycore.payment.models import Intent, IntentStatus, NewIntent, Risk
 from paycore.payment.repository import PayInRepository
-from paycore.payment.risk import risk_facts
+from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Phases
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,8 +43,8 @@ async def prepare(
         return Phases(change)
     if card is None:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
-    facts = risk_facts(intent_id, new.amount, new.currency, card, new.customer_id)
-    risk = await flow.fraud.score(merchant_id, facts)
+    facts = score_request(merchant_id, intent_id, new.amount, new.currency, card, new.customer_id)
+    risk = risk_of(await flow.fraud.score_payment(merchant_id, facts))
     first_phase = FirstPhase(card)
 
     async def record(connection: AsyncConnection) -> Intent:

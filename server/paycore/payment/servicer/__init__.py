@@ -11,7 +11,9 @@ from grpc import aio
 from paycore import validation
 from paycore.account.service import AccountService
 from paycore.customer.service import CustomerService
+from paycore.errors import ApiError, Reason
 from paycore.ids import Prefix
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create
 from paycore.payment.intents.answer import answer
 from paycore.payment.models import Intent
@@ -23,7 +25,7 @@ from paycore.payment.servicer.messages import (
     payment_message,
     refund_message,
 )
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Complete, Mutations, Phases
 from paycore.v1 import payment_pb2, payment_pb2_grpc
@@ -39,16 +41,25 @@ def register(
     mutations: Mutations,
     accounts: AccountService,
     customers: CustomerService,
+    client_secrets: ClientSecrets,
 ) -> str:
     """Adds PaymentService to `server`; returns its full name."""
-    servicer = PaymentServicer(pay_in, mutations, requests.Parties(accounts, customers))
+    parties = requests.Parties(accounts, customers)
+    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(servicer, server)
     return str(payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name)
 
 
 class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
-    def __init__(self, pay_in: PayIn, mutations: Mutations, parties: requests.Parties) -> None:
+    def __init__(
+        self,
+        pay_in: PayIn,
+        mutations: Mutations,
+        parties: requests.Parties,
+        client_secrets: ClientSecrets,
+    ) -> None:
         self._pay_in = pay_in
+        self._client_secrets = client_secrets
         self._intents = pay_in.intents
         self._mutations = mutations
         self._parties = parties
@@ -113,8 +124,14 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def ConfirmPaymentIntent(
         self, request: payment_pb2.ConfirmPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
         intent_id, method = requests.confirmation(request)
+        publishable = call.caller is not None and call.caller.kind is CallerKind.PUBLISHABLE_KEY
+        if publishable and not request.client_secret:
+            raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
+        if request.client_secret:
+            self._client_secrets.check(merchant_id, intent_id, request.client_secret)
         return await self._intent_call(
             merchant_id,
             request,
@@ -131,7 +148,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             request,
             payment_pb2.PaymentIntent,
             capture.phases(self._intents, merchant_id, intent_id, amount),
-            intent_message,
+            self._shown,
         )
 
     async def CancelPaymentIntent(
@@ -144,7 +161,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             request,
             payment_pb2.PaymentIntent,
             cancel.phases(self._intents, merchant_id, intent_id, reason),
-            intent_message,
+            self._shown,
         )
 
     async def GetPaymentIntent(
@@ -152,7 +169,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
         intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-        return intent_message(await self._intents.get(merchant_id, intent_id))
+        return self._shown(await self._intents.get(merchant_id, intent_id))
 
     async def ListPaymentIntents(
         self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
@@ -163,7 +180,14 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             "customer", request.customer, Prefix.CUSTOMER, required=False
         )
         page = await self._intents.list(merchant_id, cursor, customer)
-        return page_response(payment_pb2.ListPaymentIntentsResponse, page, intent_message)
+        return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
+
+    def _shown(self, intent: Intent) -> payment_pb2.PaymentIntent:
+        """The intent as answered: with its client_secret (derived, never stored, so events
+        carry none; the idempotency store keeps this rendered answer)."""
+        message = intent_message(intent)
+        message.client_secret = self._client_secrets.of(intent.merchant_id, intent.id)
+        return message
 
     # -- refunds --------------------------------------------------------------------------------
 
@@ -215,7 +239,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             payment_pb2.PaymentIntent,
             prepare,
             answer(self._intents, merchant_id),
-            intent_message,
+            self._shown,
         )
 
     async def _prepared(
