@@ -19,10 +19,11 @@ from paycore.config import Settings
 from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
-from paycore.events.servicer import EventServicer, event_json
-from paycore.executor.servicer import ExecutorServicer
+from paycore.events.servicer import event_json
+from paycore.executor import servicer as executor_servicer
 from paycore.fraud import servicer as fraud_servicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
@@ -31,10 +32,10 @@ from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
+from paycore.payment import servicer as payment_servicer
 from paycore.payment.client_secrets import ClientSecrets
-from paycore.payment.off_session import OffSessionCharges
-from paycore.payment.servicer import PaymentServicer
-from paycore.payment.services import PayIn, build_pay_in
+from paycore.payment.pay_in import PayIn
+from paycore.payment.services import build_pay_in
 from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
@@ -54,21 +55,11 @@ from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
 from paycore.storage.reads import Reads
+from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
-from paycore.subscription.servicer import SubscriptionServicer
 from paycore.subscription.subscriptions import Subscriptions
-from paycore.v1 import (
-    event_pb2,
-    event_pb2_grpc,
-    executor_pb2,
-    executor_pb2_grpc,
-    payment_pb2,
-    payment_pb2_grpc,
-    subscription_pb2,
-    subscription_pb2_grpc,
-)
 from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
 from paycore.webhooks.addresses import AddressPolicy
@@ -172,14 +163,22 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
     mutations = Mutations(shards, IdempotencyStore())
-    fraud = FraudService(
-        shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
-    )
     customers = CustomerService(
         shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
     )
-    pay_in = build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud)
-    collection = Collection(OffSessionCharges(shards, pay_in.executor))
+    model = load_model(settings.fraud_model_path)
+    pay_in = build_pay_in(
+        settings,
+        registry,
+        shards,
+        ledger,
+        customers,
+        lambda listener: FraudService(
+            shards, velocity, model, FraudMetrics(registry), review_listener=listener
+        ),
+    )
+    fraud = pay_in.fraud
+    collection = Collection(pay_in.off_session)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
@@ -201,7 +200,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         customers=customers,
         pay_in=pay_in,
         subscriptions=SubscriptionService(shards),
-        billing=Subscriptions(shards, mutations, collection, lease),
+        billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         webhook_endpoints=Endpoints(Reads(shards), webhook_box),
         webhook_deliveries=Deliveries(shards),
@@ -326,43 +325,17 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         wallet_servicer.register(server, platform.wallet),
         customer_servicer.register(server, platform.customers, platform.mutations),
         fraud_servicer.register(server, platform.fraud, platform.shards, platform.mutations),
-        _register(
+        events_servicer.register(server, platform.events, webhooks),
+        payment_servicer.register(
             server,
-            event_pb2,
-            event_pb2_grpc.add_EventServiceServicer_to_server,
-            EventServicer(platform.events, webhooks),
+            pay_in,
+            platform.mutations,
+            platform.accounts,
+            platform.customers,
+            ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
         ),
-        _register(
-            server,
-            payment_pb2,
-            payment_pb2_grpc.add_PaymentServiceServicer_to_server,
-            PaymentServicer(
-                pay_in.intents,
-                pay_in.checkouts,
-                pay_in.refunds,
-                platform.accounts,
-                platform.customers,
-                ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
-            ),
-        ),
-        _register(
-            server,
-            executor_pb2,
-            executor_pb2_grpc.add_ExecutorServiceServicer_to_server,
-            ExecutorServicer(pay_in.executor),
-        ),
-        _register(
-            server,
-            subscription_pb2,
-            subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server,
-            SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
+        executor_servicer.register(server, pay_in.executor),
+        subscription_servicer.register(
+            server, platform.subscriptions, platform.billing, platform.mutations
         ),
     ]
-
-
-def _register(server: grpc.aio.Server, proto: Any, add: Any, servicer: object) -> str:
-    """What a service folder's register() does, for the folders that have none yet (issue 12:
-    the payment side's conversion replaces these lines)."""
-    add(servicer, server)
-    (service,) = proto.DESCRIPTOR.services_by_name.values()
-    return str(service.full_name)
