@@ -1,7 +1,7 @@
 """Fraud (issue 18): a merchant's allow list, kept with its policy.
 
 Revision ID: 0015
-Revises: 0016 (main's chain is 0009 -> 0013 -> 0011 -> 0016 until payouts and reconciliation land)
+Revises: 0011 (main's chain: 0009 -> 0013 -> 0011 -> 0015 -> 0016 until payouts and reconciliation land)
 Create Date: 2026-12-05
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015"
-down_revision = "0016"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
