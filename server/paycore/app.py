@@ -26,11 +26,12 @@ from paycore.executor.servicer import ExecutorServicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer import FraudServicer
+from paycore.fraud.servicer import register as register_fraud
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.servicer import PaymentServicer
 from paycore.payment.services import PayIn, build_pay_in
@@ -49,6 +50,7 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
+from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
 from paycore.storage.reads import Reads
@@ -62,7 +64,6 @@ from paycore.v1 import (
     customer_pb2_grpc,
     event_pb2_grpc,
     executor_pb2_grpc,
-    fraud_pb2_grpc,
     ledger_pb2_grpc,
     payment_pb2_grpc,
     subscription_pb2_grpc,
@@ -277,6 +278,7 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
     else:
         server = await start_grpc_server(
@@ -284,11 +286,13 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name not in internal),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=False),
         )
         server.internal = await start_grpc_server(
             internal_address,
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name in internal),
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
         server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
@@ -324,16 +328,19 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     event_pb2_grpc.add_EventServiceServicer_to_server(
         EventServicer(platform.events, webhooks), server
     )
-    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
-        FraudServicer(platform.fraud, platform.shards, platform.mutations), server
-    )
+    fraud_service = register_fraud(server, platform.fraud, platform.shards, platform.mutations)
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(
         CustomerServicer(platform.customers, platform.mutations), server
     )
     pay_in = platform.pay_in
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(
         PaymentServicer(
-            pay_in.intents, pay_in.checkouts, pay_in.refunds, platform.accounts, platform.customers
+            pay_in.intents,
+            pay_in.checkouts,
+            pay_in.refunds,
+            platform.accounts,
+            platform.customers,
+            ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
         ),
         server,
     )
@@ -349,7 +356,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         "paycore.v1.LedgerService",
         "paycore.v1.WalletService",
         "paycore.v1.EventService",
-        "paycore.v1.FraudService",
+        fraud_service,
         "paycore.v1.CustomerService",
         "paycore.v1.PaymentService",
         "paycore.v1.ExecutorService",

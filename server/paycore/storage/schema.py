@@ -466,6 +466,8 @@ fraud_policies = Table(
     # [{"name", "conditions": [{"feature", "above"}], "action": "review" | "block"}]
     Column("rules", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # fraud (issue 18): the merchant's allow list, [{"type", "value"}] (migration 0015)
+    Column("allow", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
 )
 

@@ -44,9 +44,9 @@ from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
 from paycore.tools.bench.cpu import cpu_seconds
-from paycore.tools.bench.ledger import _CpuMeter, _pgbench
+from paycore.tools.bench.ledger import _CpuMeter
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
+from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
 from paycore.v1 import payment_pb2
 from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.models import NewEndpoint
@@ -380,7 +380,7 @@ async def run_webhook_bench(
             worker.wait(30)
             await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
             pgbench = await asyncio.to_thread(
-                _pgbench, database_url, f"paycore_bench_{run}_pgbench"
+                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
             )
     finally:
         if worker is not None and worker.poll() is None:
