@@ -33,6 +33,10 @@ from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.servicer import PaymentServicer
 from paycore.payment.services import PayIn, build_pay_in
 from paycore.ratelimit import RateLimiter
+from paycore.reconciliation import servicer as reconciliation_servicer
+from paycore.reconciliation.build import build_reconciliation
+from paycore.reconciliation.job import DailyReconciliation
+from paycore.reconciliation.service import Reconciliation
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
     ErrorInterceptor,
@@ -100,6 +104,8 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    # reconciliation (issue 14)
+    reconciliation: Reconciliation
 
     async def close(self) -> None:
         await self.pay_in.close()
@@ -157,6 +163,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, mutations, collection, lease),
         billing_clock=Billing(collection),
+        reconciliation=build_reconciliation(settings, registry, shards, ledger),
     )
 
 
@@ -169,6 +176,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
     ]
 
 
@@ -227,6 +235,9 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
         server,
     )
+    reconciliation = reconciliation_servicer.register(
+        server, platform.reconciliation, platform.mutations
+    )
     return [
         "paycore.v1.AccountService",
         "paycore.v1.LedgerService",
@@ -237,4 +248,5 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         "paycore.v1.PaymentService",
         "paycore.v1.ExecutorService",
         "paycore.v1.SubscriptionService",
+        reconciliation,
     ]

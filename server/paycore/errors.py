@@ -252,6 +252,17 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The subscription {id} has ended ({status}) and can no longer be changed",
     )
+    # reconciliation (issue 14)
+    DISCREPANCY_RESOLVED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The discrepancy {id} is already resolved ({action})",
+    )
+    DISCREPANCY_ACTION_UNFIT = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "{action} does not fit the discrepancy {id}: {detail}",
+    )
 
     @property
     def status(self) -> Status:

@@ -67,6 +67,9 @@ class Prefix(StrEnum):
     RISK_ASSESSMENT = "fas"
     REVIEW = "prv"
     BLOCKLIST_ITEM = "rsli"
+    # reconciliation (issue 14)
+    RECONCILIATION_RUN = "recon"
+    DISCREPANCY = "disc"
 
 
 class MalformedId(ValueError):

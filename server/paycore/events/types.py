@@ -70,9 +70,10 @@ EVENT_TYPES: frozenset[str] = frozenset(
         # Fraud reviews.
         "review.opened",
         "review.closed",
-        # Reconciliation against the PSP's settlement reports.
-        "reconciliation.completed",
-        "reconciliation.discrepancy_found",
+        # Reconciliation against the PSP's settlement reports and the bank's payouts reports.
+        "reconciliation.run.completed",
+        "reconciliation.discrepancy.created",
+        "reconciliation.discrepancy.resolved",
     }
 )
 

@@ -1,0 +1,332 @@
+"""Set-based matching of one shard's staged report lines against paycore's own records.
+
+Everything here runs inside the shard's transaction, in SQL over temporary tables (dropped at
+commit): `recon_raw` (the report's lines as COPY streamed them), `recon_lines` (parsed),
+`recon_items` (paycore's side: succeeded charges, captures and refunds of the day, and those the
+report names), `recon_results` (one row per line and per unreported item: `matched` or the kind
+of discrepancy). Nothing is read row by row in Python except the discrepancies themselves.
+
+paycore's side comes from the executor's executions (the PSP operations and their answers),
+with payment intents, payment orders and refunds for the statuses of what did not succeed, and
+`reconciliation_items` for which day already settled an item. How each kind is told apart is
+docs/reconciliation.md's table; the CASE below is that table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from paycore.reconciliation.models import Kind, Source
+from paycore.storage.raw import Driver
+
+RAW_COLUMNS = ("number", "merchant_id", "body")
+
+_CREATE_RAW = """
+CREATE TEMPORARY TABLE recon_raw (number bigint, merchant_id text, body text) ON COMMIT DROP
+"""
+
+# The PSP's settlement report (paycore.tools.psp.settlement): one JSON object per line.
+_PARSE_PSP_LINES = """
+CREATE TEMPORARY TABLE recon_lines ON COMMIT DROP AS
+SELECT number, merchant_id, b->>'type' AS type, b->>'id' AS reference,
+       coalesce(b->>'charge', '') AS charge, coalesce(b->>'reference', '') AS object_id,
+       (b->>'amount')::bigint AS amount, b->>'currency' AS currency,
+       coalesce((b->>'fee')::bigint, 0) AS fee,
+       CASE b->>'type' WHEN 'refund' THEN 'succeeded' ELSE 'captured' END AS status,
+       (b->>'time')::timestamptz AS occurred_at,
+       row_number() OVER (PARTITION BY merchant_id, b->>'type', b->>'id' ORDER BY number)
+         AS occurrence
+FROM (SELECT number, merchant_id, body::jsonb AS b FROM recon_raw) raw
+"""
+
+# paycore's items: each succeeded charge, capture and refund that the day recorded, or that the
+# report names (whenever paycore recorded it), with the day that settled it so far, if any.
+_PAYCORE_ITEMS = """
+CREATE TEMPORARY TABLE recon_items ON COMMIT DROP AS
+SELECT DISTINCT ON (e.merchant_id, e.type, e.reference)
+       e.merchant_id, e.type, e.reference, e.object_id, e.execution_id, e.amount, e.currency,
+       e.occurred_at, s.day AS settled_day
+FROM (
+  SELECT merchant_id, CASE operation WHEN 'refund' THEN 'refund' ELSE 'charge' END AS type,
+         psp_reference AS reference,
+         coalesce(refund_id, payment_order_id, payment_intent_id) AS object_id,
+         id AS execution_id, amount, currency, updated_at AS occurred_at
+  FROM executions
+  WHERE state = 'succeeded' AND operation IN ('charge', 'capture', 'refund')
+    AND updated_at >= $2 AND updated_at < $3
+  UNION ALL
+  SELECT e.merchant_id, CASE e.operation WHEN 'refund' THEN 'refund' ELSE 'charge' END,
+         e.psp_reference, coalesce(e.refund_id, e.payment_order_id, e.payment_intent_id),
+         e.id, e.amount, e.currency, e.updated_at
+  FROM executions e
+  JOIN (SELECT DISTINCT merchant_id, reference FROM recon_lines) l
+    ON l.merchant_id = e.merchant_id AND l.reference = e.psp_reference
+  WHERE e.psp_reference <> '' AND e.state = 'succeeded'
+    AND e.operation IN ('charge', 'capture', 'refund')
+) e
+LEFT JOIN reconciliation_items s
+  ON s.merchant_id = e.merchant_id AND s.source = $1 AND s.reference = e.reference
+ORDER BY e.merchant_id, e.type, e.reference, e.occurred_at
+"""
+
+_RESULTS = """
+CREATE TEMPORARY TABLE recon_results ON COMMIT DROP AS
+WITH joined AS (
+  SELECT l.*, i.reference AS item_reference, i.object_id AS item_object, i.amount AS item_amount,
+         i.currency AS item_currency, i.settled_day,
+         CASE WHEN l.type = 'charge' THEN (l.amount * $6 + 5000) / 10000 ELSE 0 END
+           AS contract_fee,
+         -- The item was missing from an earlier day's report (timing or missing_at_psp, still
+         -- open): this report carries it late, which settles it here.
+         (i.settled_day IS NOT NULL AND i.settled_day < $1 AND EXISTS (
+            SELECT 1 FROM reconciliation_discrepancies d
+            WHERE d.merchant_id = l.merchant_id AND d.source = $2 AND d.day = i.settled_day
+              AND d.reference = l.reference AND d.status = 'open'
+              AND d.kind IN ('timing', 'missing_at_psp'))) AS late
+  FROM recon_lines l
+  LEFT JOIN recon_items i
+    ON i.merchant_id = l.merchant_id AND i.type = l.type AND i.reference = l.reference
+), classified AS (
+  SELECT j.*,
+    CASE
+      WHEN j.occurrence > 1 THEN 'duplicate'
+      WHEN j.item_reference IS NOT NULL AND j.settled_day IS NOT NULL AND j.settled_day <> $1
+           AND NOT j.late THEN 'duplicate'
+      WHEN j.item_reference IS NOT NULL AND j.item_currency <> j.currency
+        THEN 'currency_mismatch'
+      WHEN j.item_reference IS NOT NULL AND j.item_amount <> j.amount THEN 'amount_mismatch'
+      WHEN j.item_reference IS NOT NULL AND j.fee <> j.contract_fee THEN 'fee_mismatch'
+      WHEN j.item_reference IS NOT NULL THEN 'matched'
+      WHEN j.type = 'charge' AND authorized.id IS NOT NULL THEN 'status_mismatch'
+      WHEN j.type = 'charge' AND coalesce(intent.psp_charge, paid_order.psp_reference, '') <> ''
+        THEN 'duplicate'
+      WHEN j.type = 'refund' AND unfinished_refund.refund_id IS NOT NULL THEN 'status_mismatch'
+      ELSE 'missing_in_paycore'
+    END AS kind,
+    authorized.payment_intent_id AS authorized_intent,
+    coalesce(intent.status, paid_order.status, unfinished_refund.state, authorized.state, '')
+      AS object_status,
+    coalesce(intent.id, paid_order.id, unfinished_refund.refund_id, '') AS found_object,
+    coalesce(intent.psp_charge, paid_order.psp_reference, '') AS other_charge
+  FROM joined j
+  LEFT JOIN LATERAL (
+    SELECT a.id, a.payment_intent_id, 'authorized' AS state FROM executions a
+    WHERE j.item_reference IS NULL AND j.type = 'charge' AND a.merchant_id = j.merchant_id
+      AND a.psp_reference = j.reference AND a.operation = 'authorize' AND a.state = 'succeeded'
+    LIMIT 1
+  ) authorized ON true
+  LEFT JOIN LATERAL (
+    SELECT p.id, p.status, p.psp_charge FROM payment_intents p
+    WHERE j.item_reference IS NULL AND j.type = 'charge' AND p.merchant_id = j.merchant_id
+      AND p.id = j.object_id
+  ) intent ON true
+  LEFT JOIN LATERAL (
+    SELECT o.id, o.status, o.psp_reference FROM payment_orders o
+    WHERE j.item_reference IS NULL AND j.type = 'charge' AND o.merchant_id = j.merchant_id
+      AND o.id = j.object_id
+  ) paid_order ON true
+  LEFT JOIN LATERAL (
+    SELECT r.refund_id, r.state FROM executions r
+    WHERE j.item_reference IS NULL AND j.type = 'refund' AND r.merchant_id = j.merchant_id
+      AND r.psp_charge = j.charge AND r.operation = 'refund' AND r.amount = j.amount
+      AND r.state <> 'succeeded'
+    LIMIT 1
+  ) unfinished_refund ON true
+)
+SELECT merchant_id, kind, type AS line_type, reference, occurrence, late, settled_day,
+       -- An item this report settles (a first occurrence that is not another day's).
+       (item_reference IS NOT NULL AND kind <> 'duplicate') AS settles_item,
+       CASE
+         WHEN item_reference IS NOT NULL THEN item_object
+         WHEN kind = 'status_mismatch' AND type = 'charge' THEN authorized_intent
+         ELSE found_object
+       END AS object_id,
+       array_remove(ARRAY[
+         CASE WHEN item_reference IS NOT NULL THEN item_object ELSE nullif(found_object, '') END,
+         nullif(other_charge, ''), CASE WHEN kind = 'duplicate' THEN reference END
+       ], NULL) AS object_ids,
+       CASE
+         WHEN kind = 'duplicate' THEN 0
+         WHEN item_reference IS NOT NULL THEN item_amount
+         ELSE 0
+       END AS internal_amount,
+       CASE
+         WHEN kind = 'duplicate' THEN ''
+         WHEN item_reference IS NOT NULL THEN item_currency
+         ELSE ''
+       END AS internal_currency,
+       contract_fee AS internal_fee,
+       CASE
+         WHEN item_reference IS NOT NULL THEN 'succeeded'
+         WHEN kind = 'status_mismatch' AND type = 'charge' THEN 'requires_capture'
+         ELSE object_status
+       END AS internal_status,
+       amount AS psp_amount, currency AS psp_currency, fee AS psp_fee, status AS psp_status
+FROM classified
+UNION ALL
+-- paycore's items of the day that the report lacks: timing when recorded within the window
+-- before midnight (the next day's report should carry them), missing_at_psp otherwise.
+SELECT i.merchant_id,
+       CASE WHEN i.occurred_at >= $5 THEN 'timing' ELSE 'missing_at_psp' END,
+       i.type, i.reference, 1, false, i.settled_day, true, i.object_id, ARRAY[i.object_id],
+       i.amount, i.currency,
+       CASE WHEN i.type = 'charge' THEN (i.amount * $6 + 5000) / 10000 ELSE 0 END,
+       'succeeded', 0, '', 0, ''
+FROM recon_items i
+WHERE i.occurred_at >= $3 AND i.occurred_at < $4
+  AND (i.settled_day IS NULL OR i.settled_day = $1)
+  AND NOT EXISTS (
+    SELECT 1 FROM recon_lines l
+    WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference)
+"""
+
+# Which day settles each item: this one (rerunning the day rewrites the same rows).
+_SETTLE_ITEMS = """
+INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day, run_id)
+SELECT merchant_id, $2, reference, object_id, $1, $3 FROM recon_results WHERE settles_item
+ON CONFLICT (merchant_id, source, reference)
+DO UPDATE SET day = excluded.day, run_id = excluded.run_id
+"""
+
+# Items an earlier report lacked (timing, missing_at_psp) that this one carries: closed.
+_LATE_ARRIVALS = """
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = now(),
+    note = 'reported in the ' || to_char($1::date, 'YYYY-MM-DD') || ' report'
+FROM recon_results r
+WHERE r.late AND r.settles_item AND d.merchant_id = r.merchant_id AND d.source = $2
+  AND d.day = r.settled_day AND d.reference = r.reference AND d.status = 'open'
+  AND d.kind IN ('timing', 'missing_at_psp')
+RETURNING d.merchant_id, d.id
+"""
+
+_COUNTS = """
+SELECT (SELECT count(*) FROM recon_lines),
+       count(*) FILTER (WHERE kind = 'matched'),
+       count(*) FILTER (WHERE kind <> 'matched')
+FROM recon_results
+"""
+
+_DISCREPANCIES = """
+SELECT merchant_id, kind, line_type, reference, occurrence, object_id, object_ids,
+       internal_amount, internal_currency, internal_fee, internal_status,
+       psp_amount, psp_currency, psp_fee, psp_status
+FROM recon_results WHERE kind <> 'matched' ORDER BY merchant_id, reference, occurrence
+"""
+
+# The day's settlement as the report has it, per merchant and currency (merchants this shard
+# knows; a line of an unknown merchant is a discrepancy, never money booked to nobody).
+_SETTLEMENT_TOTALS = """
+SELECT l.merchant_id, l.currency,
+       sum(CASE WHEN l.type = 'refund' THEN -l.amount ELSE l.amount END)::bigint AS gross,
+       sum(l.fee)::bigint AS fee
+FROM recon_lines l
+WHERE EXISTS (SELECT 1 FROM merchants m WHERE m.merchant_id = l.merchant_id)
+GROUP BY l.merchant_id, l.currency ORDER BY l.merchant_id, l.currency
+"""
+
+
+@dataclass(frozen=True)
+class FoundDiscrepancy:
+    """A discrepancy as matching found it, before it is stored."""
+
+    merchant_id: str
+    kind: Kind
+    line_type: str
+    reference: str
+    occurrence: int
+    object_id: str
+    object_ids: tuple[str, ...]
+    internal_amount: int
+    internal_currency: str
+    internal_fee: int
+    internal_status: str
+    psp_amount: int
+    psp_currency: str
+    psp_fee: int
+    psp_status: str
+
+    @property
+    def key(self) -> str:
+        """The same discrepancy when the day runs again: its kind, reference and occurrence."""
+        return f"{self.kind.value}:{self.reference}:{self.occurrence}"
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    timing_from: dt.datetime
+
+    @classmethod
+    def of(cls, day: dt.date, timing_window_seconds: int) -> DayWindow:
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        end = start + dt.timedelta(days=1)
+        return cls(day, start, end, end - dt.timedelta(seconds=timing_window_seconds))
+
+
+@dataclass(frozen=True)
+class Matched:
+    record_count: int
+    matched_count: int
+    discrepancies: list[FoundDiscrepancy]
+    late_arrivals: list[tuple[str, str]]
+    """(merchant id, discrepancy id) of earlier days' discrepancies this report closed."""
+
+
+async def create_staging(driver: Driver) -> None:
+    await driver.execute(_CREATE_RAW)
+
+
+async def stage(driver: Driver, records: list[tuple[int, str, str]]) -> None:
+    await driver.copy_records_to_table("recon_raw", records=records, columns=RAW_COLUMNS)
+
+
+async def match(
+    driver: Driver, source: Source, run_id: str, window: DayWindow, fee_bp: int
+) -> Matched:
+    """Parses the staged lines, matches them against paycore's items, settles the matched items
+    to the day and closes what arrived late."""
+    if source is not Source.PSP_SETTLEMENT:
+        raise NotImplementedError(f"no report format for {source}")
+    await driver.execute(_PARSE_PSP_LINES)
+    await driver.execute("ANALYZE recon_lines")
+    await driver.execute(_PAYCORE_ITEMS, source.value, window.start, window.end)
+    await driver.execute("ANALYZE recon_items")
+    await driver.execute(
+        _RESULTS, window.day, source.value, window.start, window.end, window.timing_from, fee_bp
+    )
+    await driver.execute(_SETTLE_ITEMS, window.day, source.value, run_id)
+    late = await driver.fetch(_LATE_ARRIVALS, window.day, source.value)
+    record_count, matched_count, _ = await driver.fetchrow(_COUNTS)
+    found = [
+        FoundDiscrepancy(
+            merchant_id=row["merchant_id"],
+            kind=Kind(row["kind"]),
+            line_type=row["line_type"],
+            reference=row["reference"],
+            occurrence=row["occurrence"],
+            object_id=row["object_id"] or "",
+            object_ids=tuple(row["object_ids"]),
+            internal_amount=row["internal_amount"],
+            internal_currency=row["internal_currency"],
+            internal_fee=row["internal_fee"],
+            internal_status=row["internal_status"],
+            psp_amount=row["psp_amount"],
+            psp_currency=row["psp_currency"],
+            psp_fee=row["psp_fee"],
+            psp_status=row["psp_status"],
+        )
+        for row in await driver.fetch(_DISCREPANCIES)
+    ]
+    return Matched(
+        record_count, matched_count, found, [(row["merchant_id"], row["id"]) for row in late]
+    )
+
+
+async def settlement_totals(driver: Driver) -> list[tuple[str, str, int, int]]:
+    """(merchant, currency, gross, fee) of the staged report."""
+    rows = await driver.fetch(_SETTLEMENT_TOTALS)
+    return [(row["merchant_id"], row["currency"], row["gross"], row["fee"]) for row in rows]
