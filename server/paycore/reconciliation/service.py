@@ -9,9 +9,10 @@ import heapq
 
 from paycore.errors import not_found
 from paycore.ids import MalformedId, Prefix, parse_id
-from paycore.reconciliation import repository
+from paycore.reconciliation import checks, repository
 from paycore.reconciliation.models import (
     RECONCILIATION_OWNER,
+    DayReceivable,
     Discrepancy,
     DiscrepancyFilter,
     Resolution,
@@ -20,7 +21,9 @@ from paycore.reconciliation.models import (
 )
 from paycore.reconciliation.resolution import Resolver
 from paycore.reconciliation.runs import Runs
+from paycore.reconciliation.settlement import settled_merchants
 from paycore.storage import Shards
+from paycore.storage.raw import driver_of
 from paycore.storage.reads import Cursor, Page, fetch_page
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -71,6 +74,19 @@ class Reconciliation:
             more = more or page.has_more
         newest = heapq.nlargest(cursor.limit + 1, found, key=lambda item: item.id)
         return Page(newest[: cursor.limit], more or len(newest) > cursor.limit)
+
+    async def day_receivables(self, source: Source, day: dt.date) -> list[DayReceivable]:
+        """The settled-day figures (paycore.reconciliation.checks) of every merchant the day
+        settled, on every shard."""
+        found: list[DayReceivable] = []
+        for engine in self._shards.engines:
+            async with engine.connect() as connection:
+                driver = await driver_of(connection)
+                merchants = await settled_merchants(driver, source, day)
+                found.extend(
+                    await checks.day_receivables(connection, driver, source, day, merchants)
+                )
+        return found
 
     def engine_of_discrepancy(self, discrepancy_id: str) -> AsyncEngine:
         try:

@@ -92,3 +92,17 @@ async def settle_day(
         [gross for _, _, gross, _ in totals],
         [fee for *_, fee in totals],
     )
+
+
+_SETTLED_MERCHANTS = """
+SELECT merchant_id FROM reconciliation_settlements WHERE source = $1 AND day = $2
+UNION
+SELECT merchant_id FROM reconciliation_items WHERE source = $1 AND day = $2
+"""
+
+
+async def settled_merchants(driver: Driver, source: Source, day: dt.date) -> list[str]:
+    """The merchants (on this shard) with anything the day settled."""
+    return sorted(
+        row["merchant_id"] for row in await driver.fetch(_SETTLED_MERCHANTS, source.value, day)
+    )

@@ -815,7 +815,7 @@ reconciliation_items = Table(
     Column("day", Date, nullable=False),
     Column("run_id", Text, nullable=False),
     PrimaryKeyConstraint("merchant_id", "source", "reference", name="reconciliation_items_pkey"),
-    Index("reconciliation_items_day_idx", "merchant_id", "source", "day"),
+    Index("reconciliation_items_day_idx", "source", "day", "merchant_id"),
 )
 
 # What a day's settlement moved per merchant and currency (the PSP's totals), so that a rerun

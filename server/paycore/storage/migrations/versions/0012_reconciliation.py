@@ -81,7 +81,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "reconciliation_items_day_idx", "reconciliation_items", ["merchant_id", "source", "day"]
+        "reconciliation_items_day_idx", "reconciliation_items", ["source", "day", "merchant_id"]
     )
     op.create_table(
         "reconciliation_settlements",
