@@ -94,7 +94,12 @@ def run_by_id(owner: str, run_id: str) -> Select[Any]:
 
 
 async def insert_run(
-    connection: AsyncConnection, owner: str, run_id: str, source: Source, day: dt.date
+    connection: AsyncConnection,
+    owner: str,
+    run_id: str,
+    source: Source,
+    day: dt.date,
+    due_at: dt.datetime,
 ) -> Run:
     row = (
         await connection.execute(
@@ -105,7 +110,7 @@ async def insert_run(
                 source=source.value,
                 day=day,
                 status=RunStatus.RUNNING.value,
-                lease_until=func.now(),
+                lease_until=due_at,
             )
             .returning(runs)
         )

@@ -93,7 +93,9 @@ class Runs:
     async def request(self, connection: AsyncConnection, source: Source, day: dt.date) -> Run:
         """A new run of `source` for `day`, due at once (on the home shard's `connection`)."""
         run_id = new_id(Prefix.RECONCILIATION_RUN, HOME_LOGICAL_SHARD)
-        return await repository.insert_run(connection, RECONCILIATION_OWNER, run_id, source, day)
+        return await repository.insert_run(
+            connection, RECONCILIATION_OWNER, run_id, source, day, due_at=self.now()
+        )
 
     async def request_daily(self) -> list[Run]:
         """The daily job's half: once the configured time of day has passed, yesterday's run of
