@@ -50,6 +50,7 @@ from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage import IdempotencyStore, Shards
+from paycore.storage.pool_metrics import PoolCollector
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
@@ -69,6 +70,7 @@ from paycore.v1 import (
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from paycore.worker import Job
+from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
     ExecutorResume,
     IdempotencyKeyPruner,
@@ -104,6 +106,8 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    backlog_metrics: BacklogMetrics
+    """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
     # reconciliation (issue 14)
     reconciliation: Reconciliation
 
@@ -119,6 +123,7 @@ class Platform:
 def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     settings.require_servers()
     shards = Shards(settings)
+    registry.register(PoolCollector(shards.engines))
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     policies = contracts.method_policies()
     hasher = KeyHasher(settings.key_hash_secret)
@@ -163,6 +168,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, mutations, collection, lease),
         billing_clock=Billing(collection),
+        backlog_metrics=BacklogMetrics(registry),
         reconciliation=build_reconciliation(settings, registry, shards, ledger),
     )
 
@@ -176,6 +182,8 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        BacklogGauges(platform.backlog_metrics, platform.shards.engines),
+        LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
     ]
 

@@ -69,6 +69,7 @@ def _fraud(arguments: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     from paycore.fraud.command import add_parser as add_fraud_parser
     from paycore.tools.bench.command import add_parser as add_bench_parser
+    from paycore.tools.health import add_parser as add_health_parser
     from paycore.tools.psp.command import add_parser as add_psp_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
@@ -98,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
     add_bench_parser(commands, _bench)
     add_psp_parser(commands, _psp)
     add_fraud_parser(commands, _fraud)
+    add_health_parser(commands)
     return root
 
 
