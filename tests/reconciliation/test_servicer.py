@@ -131,12 +131,12 @@ async def test_run_requests_are_checked(
 @pytest.mark.parametrize(
     ("request_", "param"),
     [
-        (pb.ResolveDiscrepancyRequest(resolution="x", action=2), "id"),
-        (pb.ResolveDiscrepancyRequest(id="disc_x", resolution="x", action=2), "id"),
-        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, action=2), "resolution"),
+        (pb.ResolveDiscrepancyRequest(resolution="x", action=2), "id"),  # type: ignore[arg-type]
+        (pb.ResolveDiscrepancyRequest(id="disc_x", resolution="x", action=2), "id"),  # type: ignore[arg-type]
+        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, action=2), "resolution"),  # type: ignore[arg-type]
         (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x"), "action"),
-        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x", action=1), "action"),
-        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x", action=42), "action"),
+        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x", action=1), "action"),  # type: ignore[arg-type]
+        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x", action=42), "action"),  # type: ignore[arg-type]
     ],
 )
 async def test_resolve_requests_are_checked(

@@ -15,59 +15,66 @@ docs/reconciliation.md's table; the CASE below is that table.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from paycore.reconciliation.models import Kind, Source
 from paycore.storage.raw import Driver
 
 RAW_COLUMNS = ("number", "merchant_id", "body")
+log = logging.getLogger(__name__)
 
 _CREATE_RAW = """
-CREATE TEMPORARY TABLE recon_raw (number bigint, merchant_id text, body text) ON COMMIT DROP
+CREATE TEMPORARY TABLE recon_raw (number bigint, merchant_id text, body bytea) ON COMMIT DROP
 """
 
 # The PSP's settlement report (paycore.tools.psp.settlement): one JSON object per line.
 _PARSE_PSP_LINES = """
 CREATE TEMPORARY TABLE recon_lines ON COMMIT DROP AS
-SELECT number, merchant_id, b->>'type' AS type, b->>'id' AS reference,
-       coalesce(b->>'charge', '') AS charge, coalesce(b->>'reference', '') AS object_id,
-       (b->>'amount')::bigint AS amount, b->>'currency' AS currency,
-       coalesce((b->>'fee')::bigint, 0) AS fee,
-       CASE b->>'type' WHEN 'refund' THEN 'succeeded' ELSE 'captured' END AS status,
-       (b->>'time')::timestamptz AS occurred_at,
-       row_number() OVER (PARTITION BY merchant_id, b->>'type', b->>'id' ORDER BY number)
+SELECT r.number, r.merchant_id, x.type, x.id AS reference, coalesce(x.charge, '') AS charge,
+       coalesce(x.reference, '') AS object_id, x.amount, x.currency,
+       coalesce(x.fee, 0) AS fee,
+       CASE x.type WHEN 'refund' THEN 'succeeded' ELSE 'captured' END AS status,
+       x.time AS occurred_at,
+       row_number() OVER (PARTITION BY r.merchant_id, x.type, x.id ORDER BY r.number)
          AS occurrence
-FROM (SELECT number, merchant_id, body::jsonb AS b FROM recon_raw) raw
+FROM recon_raw r,
+     json_to_record(convert_from(r.body, 'UTF8')::json)
+       AS x(type text, id text, charge text, reference text, amount bigint, currency text,
+            fee bigint, time timestamptz)
 """
 
-# paycore's items: each succeeded charge, capture and refund that the day recorded, or that the
-# report names (whenever paycore recorded it), with the day that settled it so far, if any.
+# paycore's items: each succeeded charge, capture and refund that the day recorded (a range
+# of the succeeded-executions index), with the day that settled it so far, if any ...
 _PAYCORE_ITEMS = """
 CREATE TEMPORARY TABLE recon_items ON COMMIT DROP AS
-SELECT DISTINCT ON (e.merchant_id, e.type, e.reference)
-       e.merchant_id, e.type, e.reference, e.object_id, e.execution_id, e.amount, e.currency,
-       e.occurred_at, s.day AS settled_day
-FROM (
-  SELECT merchant_id, CASE operation WHEN 'refund' THEN 'refund' ELSE 'charge' END AS type,
-         psp_reference AS reference,
-         coalesce(refund_id, payment_order_id, payment_intent_id) AS object_id,
-         id AS execution_id, amount, currency, updated_at AS occurred_at
-  FROM executions
-  WHERE state = 'succeeded' AND operation IN ('charge', 'capture', 'refund')
-    AND updated_at >= $2 AND updated_at < $3
-  UNION ALL
-  SELECT e.merchant_id, CASE e.operation WHEN 'refund' THEN 'refund' ELSE 'charge' END,
-         e.psp_reference, coalesce(e.refund_id, e.payment_order_id, e.payment_intent_id),
-         e.id, e.amount, e.currency, e.updated_at
-  FROM executions e
-  JOIN (SELECT DISTINCT merchant_id, reference FROM recon_lines) l
-    ON l.merchant_id = e.merchant_id AND l.reference = e.psp_reference
-  WHERE e.psp_reference <> '' AND e.state = 'succeeded'
-    AND e.operation IN ('charge', 'capture', 'refund')
-) e
+SELECT e.merchant_id, CASE e.operation WHEN 'refund' THEN 'refund' ELSE 'charge' END AS type,
+       e.psp_reference AS reference,
+       coalesce(e.refund_id, e.payment_order_id, e.payment_intent_id) AS object_id,
+       e.amount, e.currency, e.updated_at AS occurred_at, s.day AS settled_day
+FROM executions e
 LEFT JOIN reconciliation_items s
-  ON s.merchant_id = e.merchant_id AND s.source = $1 AND s.reference = e.reference
-ORDER BY e.merchant_id, e.type, e.reference, e.occurred_at
+  ON s.merchant_id = e.merchant_id AND s.source = $1 AND s.reference = e.psp_reference
+WHERE e.state = 'succeeded' AND e.operation IN ('charge', 'capture', 'refund')
+  AND e.updated_at >= $2 AND e.updated_at < $3 AND e.psp_reference <> ''
+"""
+# ... and those of other days that the report names (few: found by their PSP reference).
+_OTHER_DAYS_ITEMS = """
+INSERT INTO recon_items
+SELECT e.merchant_id, CASE e.operation WHEN 'refund' THEN 'refund' ELSE 'charge' END,
+       e.psp_reference, coalesce(e.refund_id, e.payment_order_id, e.payment_intent_id),
+       e.amount, e.currency, e.updated_at, s.day
+FROM (SELECT DISTINCT l.merchant_id, l.reference FROM recon_lines l
+      WHERE NOT EXISTS (SELECT 1 FROM recon_items i
+                        WHERE i.merchant_id = l.merchant_id AND i.reference = l.reference)) l
+JOIN executions e ON e.psp_reference = l.reference AND e.merchant_id = l.merchant_id
+LEFT JOIN reconciliation_items s
+  ON s.merchant_id = e.merchant_id AND s.source = $1 AND s.reference = e.psp_reference
+WHERE e.psp_reference <> '' AND e.state = 'succeeded'
+  AND e.operation IN ('charge', 'capture', 'refund')
+  AND NOT (e.updated_at >= $2 AND e.updated_at < $3)
 """
 
 _RESULTS = """
@@ -181,10 +188,10 @@ WHERE i.occurred_at >= $3 AND i.occurred_at < $4
 
 # Which day settles each item: this one (rerunning the day rewrites the same rows).
 _SETTLE_ITEMS = """
-INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day, run_id)
-SELECT merchant_id, $2, reference, object_id, $1, $3 FROM recon_results WHERE settles_item
-ON CONFLICT (merchant_id, source, reference)
-DO UPDATE SET day = excluded.day, run_id = excluded.run_id
+INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day)
+SELECT merchant_id, $2, reference, object_id, $1 FROM recon_results
+WHERE settles_item AND settled_day IS DISTINCT FROM $1
+ON CONFLICT (merchant_id, source, reference) DO UPDATE SET day = excluded.day
 """
 
 # Items an earlier report lacked (timing, missing_at_psp) that this one carries: closed.
@@ -274,6 +281,21 @@ class Matched:
     """(merchant id, discrepancy id) of earlier days' discrepancies this report closed."""
 
 
+class _Steps:
+    """How long each statement of matching took (logged: where a slow run spends its time)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    async def timed(self, name: str, statement: Awaitable[object]) -> None:
+        started = time.perf_counter()
+        await statement
+        self.seconds[name] = time.perf_counter() - started
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.seconds.items())
+
+
 async def create_staging(driver: Driver) -> None:
     # JIT compiling these few statements costs more than running them (about 0.4 s each with
     # the correlated subplans' estimates); every row they touch is read once.
@@ -281,7 +303,7 @@ async def create_staging(driver: Driver) -> None:
     await driver.execute(_CREATE_RAW)
 
 
-async def stage(driver: Driver, records: list[tuple[int, str, str]]) -> None:
+async def stage(driver: Driver, records: list[tuple[int, str, bytes]]) -> None:
     await driver.copy_records_to_table("recon_raw", records=records, columns=RAW_COLUMNS)
 
 
@@ -292,16 +314,27 @@ async def match(
     to the day and closes what arrived late."""
     if source is not Source.PSP_SETTLEMENT:
         raise NotImplementedError(f"no report format for {source}")
-    await driver.execute(_PARSE_PSP_LINES)
+    steps = _Steps()
+    await steps.timed("parse", driver.execute(_PARSE_PSP_LINES))
     await driver.execute("ANALYZE recon_lines")
-    await driver.execute(_PAYCORE_ITEMS, source.value, window.start, window.end)
-    await driver.execute("ANALYZE recon_items")
-    await driver.execute(
-        _RESULTS, window.day, source.value, window.start, window.end, window.timing_from, fee_bp
+    await steps.timed(
+        "items", driver.execute(_PAYCORE_ITEMS, source.value, window.start, window.end)
     )
-    await driver.execute(_SETTLE_ITEMS, window.day, source.value, run_id)
+    await driver.execute("ANALYZE recon_items")
+    await steps.timed(
+        "other days",
+        driver.execute(_OTHER_DAYS_ITEMS, source.value, window.start, window.end),
+    )
+    await steps.timed(
+        "results",
+        driver.execute(
+            _RESULTS, window.day, source.value, window.start, window.end, window.timing_from, fee_bp
+        ),
+    )
+    await steps.timed("settle", driver.execute(_SETTLE_ITEMS, window.day, source.value))
     late = await driver.fetch(_LATE_ARRIVALS, window.day, source.value)
     record_count, matched_count, _ = await driver.fetchrow(_COUNTS)
+    log.info("matching %s: %s", run_id, steps)
     found = [
         FoundDiscrepancy(
             merchant_id=row["merchant_id"],

@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import aiohttp
 
@@ -22,10 +21,12 @@ class ReportUnavailable(RuntimeError):
     """The report could not be fetched (the run fails with this message)."""
 
 
-@dataclass(frozen=True)
-class RawLine:
+class RawLine(NamedTuple):
+    """A line as read: the merchant it names (routes it), and its bytes (PostgreSQL parses
+    them)."""
+
     merchant_id: str
-    body: str
+    body: bytes
 
 
 class ReportSource(Protocol):
@@ -70,4 +71,4 @@ class HttpJsonLinesReport:
 def _raw(line: bytes) -> RawLine:
     found = _MERCHANT.search(line)
     merchant = found.group(1).decode() if found else ""
-    return RawLine(merchant, line.decode())
+    return RawLine(merchant, line)

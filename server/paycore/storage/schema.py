@@ -813,9 +813,8 @@ reconciliation_items = Table(
     Column("reference", Text, nullable=False),
     Column("object_id", Text, nullable=False),
     Column("day", Date, nullable=False),
-    Column("run_id", Text, nullable=False),
     PrimaryKeyConstraint("merchant_id", "source", "reference", name="reconciliation_items_pkey"),
-    Index("reconciliation_items_day_idx", "source", "day", "merchant_id"),
+    Index("reconciliation_items_day_idx", "day"),
 )
 
 # What a day's settlement moved per merchant and currency (the PSP's totals), so that a rerun

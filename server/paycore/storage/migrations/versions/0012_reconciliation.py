@@ -75,14 +75,11 @@ def upgrade() -> None:
         sa.Column("reference", sa.Text(), nullable=False),
         sa.Column("object_id", sa.Text(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("run_id", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint(
             "merchant_id", "source", "reference", name="reconciliation_items_pkey"
         ),
     )
-    op.create_index(
-        "reconciliation_items_day_idx", "reconciliation_items", ["source", "day", "merchant_id"]
-    )
+    op.create_index("reconciliation_items_day_idx", "reconciliation_items", ["day"])
     op.create_table(
         "reconciliation_settlements",
         sa.Column("merchant_id", sa.Text(), nullable=False),
