@@ -117,6 +117,12 @@ UNKNOWN = new_id(Prefix.DISCREPANCY, 0)
         (pb.RunReconciliationRequest(date="2026-13-01"), "date"),
         (pb.RunReconciliationRequest(date="2026-12-01", psp="acme"), "psp"),
         (pb.RunReconciliationRequest(date="2026-12-01", source=99), "source"),  # type: ignore[arg-type]
+        (
+            pb.RunReconciliationRequest(
+                date="2026-12-01", source=pb.RECONCILIATION_SOURCE_BANK_PAYOUTS
+            ),
+            "source",
+        ),
     ],
 )
 async def test_run_requests_are_checked(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 
-from paycore.errors import not_found
+from paycore.errors import invalid, not_found
 from paycore.ids import MalformedId, Prefix, parse_id
 from paycore.reconciliation import checks, repository
 from paycore.reconciliation.models import (
@@ -38,7 +38,13 @@ class Reconciliation:
     def home(self) -> AsyncEngine:
         return self.runs.home
 
+    def check_source(self, source: Source) -> None:
+        """INVALID_ARGUMENT naming `source` when no report of that kind is configured."""
+        if source not in self.runs.sources():
+            raise invalid("source", f"no {source.value} report is configured")
+
     async def request_run(self, connection: AsyncConnection, source: Source, day: dt.date) -> Run:
+        self.check_source(source)
         return await self.runs.request(connection, source, day)
 
     async def get_run(self, run_id: str) -> Run:

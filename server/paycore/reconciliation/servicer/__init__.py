@@ -29,6 +29,7 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
         self, request: pb.RunReconciliationRequest, context: Context
     ) -> pb.ReconciliationRun:
         source, day = requests.run_request(request)
+        self._reconciliation.check_source(source)
         return await self._mutations.on_engine(
             self._reconciliation.home,
             RECONCILIATION_OWNER,
