@@ -112,9 +112,7 @@ def add_parser(
         formatter_class=_Verbatim,
     )
     reconciliation.add_arguments(reconciliation_parser, urls.split(",")[0])
-    reconciliation_parser.set_defaults(
-        handler=handler, reconciliation_parser=reconciliation_parser
-    )
+    reconciliation_parser.set_defaults(handler=handler, reconciliation_parser=reconciliation_parser)
 
 
 class _Verbatim(argparse.RawDescriptionHelpFormatter):

@@ -95,6 +95,13 @@ CROSS JOIN LATERAL (
 ) m
 WHERE m.merchant_id = ANY($6::text[])
 """
+_INTENTS = """
+INSERT INTO payment_intents (merchant_id, id, amount, currency, status, capture_method,
+  amount_received, psp_charge, metadata, created_at)
+SELECT merchant_id, payment_intent_id, amount, currency, 'succeeded', 'automatic', amount,
+       psp_reference, '{}', updated_at
+FROM executions WHERE operation = 'charge' AND id LIKE 'exe_b%'
+"""
 # The ledger as pay-in books it: each charge psp_receivable -> balance_pending, each refund
 # back; transfers, their two entries each (in order per account, with the balances after
 # them), and the accounts' totals.
@@ -172,6 +179,7 @@ async def _write_paycore(urls: tuple[str, ...], merchants: list[str], lines: int
             await connection.execute(
                 _EXECUTIONS, lines, merchants, REFUND_EVERY, start, MERCHANTS, mine
             )
+            await connection.execute(_INTENTS)
             await connection.execute(_TRANSFERS)
             await connection.execute(_ENTRIES)
             await connection.execute(_TOTALS)

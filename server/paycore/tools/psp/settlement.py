@@ -16,7 +16,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from paycore.tools.psp.report_faults import Alteration, altered, moved_from
-from paycore.tools.psp.store import DATABASE_FILE, SettlementRow, settlement_rows
+from paycore.tools.psp.store import (
+    DATABASE_FILE,
+    SettlementRow,
+    settlement_report_lines,
+    settlement_rows,
+)
 
 FEE_BASIS_POINTS = 290
 """The simulator's fee on a capture: 2.9 % of the captured amount, in the charge's minor units,
@@ -53,6 +58,9 @@ def settlement_lines(
     if not path.exists():
         return
     start_ms, end_ms = day_bounds_ms(day)
+    if not alterations:
+        yield from settlement_report_lines(path, start_ms, end_ms)
+        return
     rows = settlement_rows(path, start_ms, end_ms)
     if alterations:
         moving = moved_from(day, alterations)
