@@ -3,8 +3,10 @@ once, and hands them to whoever needs them. Nothing else creates engines or clie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 import grpc
 from grpc import aio
@@ -40,14 +42,16 @@ from paycore.reconciliation.service import Reconciliation
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
     ErrorInterceptor,
+    HeaderInterceptor,
     IdempotencyKeyInterceptor,
     MetricsInterceptor,
     RateLimitInterceptor,
     RequestLogInterceptor,
+    RequestSizeInterceptor,
 )
 from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
-from paycore.runtime.policy import MethodPolicy
+from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
@@ -80,6 +84,26 @@ from paycore.worker.jobs import (
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+
+HEALTH_CHECK_INTERVAL_SECONDS = 1.0
+
+
+class OnlyServices:
+    """A grpc server as the generated `add_*_to_server` functions see it, passing on only the
+    services `include` accepts (the public and internal ports serve different ones)."""
+
+    def __init__(self, server: grpc.aio.Server, include: Callable[[str], bool] | None) -> None:
+        self._server = server
+        self._include = include or (lambda name: True)
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(
+            tuple(handler for handler in handlers if self._include(handler.service_name()))
+        )
+
+    def add_registered_method_handlers(self, service_name: str, handlers: Any) -> None:
+        if self._include(service_name):
+            self._server.add_registered_method_handlers(service_name, handlers)
 
 
 @dataclass
@@ -196,6 +220,8 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
         MetricsInterceptor(platform.metrics),
         RequestLogInterceptor(policies),
         ErrorInterceptor(policies),
+        RequestSizeInterceptor(policies),
+        HeaderInterceptor(policies, platform.settings.trusted_proxies),
         AuthenticationInterceptor(policies, platform.authenticator),
         IdempotencyKeyInterceptor(policies),
         RateLimitInterceptor(policies, platform.rate_limiter),
@@ -203,15 +229,46 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
-    """A gRPC server with the platform's interceptors and servicers, listening on `address`."""
-    return await start_grpc_server(
-        address, interceptors(platform), lambda server: add_servicers(platform, server)
-    )
+    """A gRPC server with the platform's interceptors and servicers, listening on `address`;
+    its health follows the shards' (NOT_SERVING while one is unreachable)."""
+    internal = internal_services(platform.policies)
+    internal_address = platform.settings.internal_grpc_addr
+    if not internal_address:
+        # One port: the internal services answer only operator credentials there, and
+        # reflection does not list them (ghz and grpcurl still see every merchant service).
+        server = await start_grpc_server(
+            address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server),
+            hidden=internal,
+        )
+    else:
+        server = await start_grpc_server(
+            address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server, lambda name: name not in internal),
+            hidden=internal,
+        )
+        server.internal = await start_grpc_server(
+            internal_address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server, lambda name: name in internal),
+        )
+        server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    return server
 
 
-def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
-    """Registers the implemented services; returns their full names. Services not yet
-    implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+def add_servicers(
+    platform: Platform, server: grpc.aio.Server, include: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Registers the implemented services (those `include` accepts); returns their full names.
+    Services not yet implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+    registered = _add_servicers(platform, cast(grpc.aio.Server, OnlyServices(server, include)))
+    return [name for name in registered if include is None or include(name)]
+
+
+def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     account_pb2_grpc.add_AccountServiceServicer_to_server(
         AccountServicer(
             platform.accounts, platform.shards, platform.mutations, platform.authenticator

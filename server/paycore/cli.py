@@ -31,7 +31,13 @@ def _edge(arguments: argparse.Namespace) -> None:
     from paycore.edge.process import run_edge
 
     settings = load_settings()
-    run_async(run_edge(arguments.grpc_target or settings.grpc_addr, settings.http_addr))
+    run_async(
+        run_edge(
+            arguments.grpc_target or settings.grpc_addr,
+            settings.http_addr,
+            settings.edge_operator_routes,
+        )
+    )
 
 
 def _dev(arguments: argparse.Namespace) -> None:

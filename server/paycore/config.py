@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from paycore.errors import ConfigurationError
+from paycore.secret_strength import check_secrets
 
 DEFAULT_LOGICAL_SHARD_COUNT = 64
 DEFAULT_RATE_LIMITS_PER_SECOND: Mapping[str, int] = {
@@ -137,6 +138,38 @@ class Settings:
     """PAYCORE_FRAUD_REDIS_RETRY_MS: after Redis failed, scoring does not try it again for
     this long (every payment meanwhile is scored degraded, at once)."""
 
+    # Security (issue 23).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    """PAYCORE_TRUSTED_PROXIES: peers (the REST edge) whose `x-forwarded-for` names the client
+    address that failed-authentication and publishable-key limits count against."""
+
+    auth_failure_burst: int = 20
+    """PAYCORE_AUTH_FAILURE_BURST: failed authentications a client address may make at once
+    before its calls are refused (RESOURCE_EXHAUSTED) without looking at the credential; 0
+    disables the throttle."""
+
+    auth_failures_per_second: float = 1.0
+    """PAYCORE_AUTH_FAILURES_PER_SECOND: how fast that allowance refills."""
+
+    internal_grpc_addr: str = ""
+    """PAYCORE_INTERNAL_GRPC_ADDR: where the internal services (ledger, executor,
+    reconciliation) and full reflection listen. Empty: on the public port, where they answer
+    only the admin and internal credentials."""
+
+    database_connect_timeout_ms: int = 3000
+    """PAYCORE_DB_CONNECT_TIMEOUT_MS: reaching a shard, and waiting for a pooled connection."""
+
+    database_command_timeout_ms: int = 10_000
+    """PAYCORE_DB_COMMAND_TIMEOUT_MS: the longest a statement's answer is awaited client side,
+    for a shard that stopped answering (paycore's statements take milliseconds; the server's
+    own statement_timeout, 30 s, is the backstop for the ones run outside these pools)."""
+
+    database_lock_timeout_ms: int = 5000
+    """PAYCORE_DB_LOCK_TIMEOUT_MS: the longest a statement waits for a row lock (ABORTED)."""
+
+    edge_operator_routes: bool = False
+    """PAYCORE_EDGE_OPERATOR_ROUTES: whether the REST edge serves the admin and internal
+    methods' routes (off: they answer 404 on the public edge)."""
     # -- reconciliation (issue 14) --
     reconciliation_daily_at_minutes: int = 120
     """PAYCORE_RECONCILIATION_DAILY_AT ("HH:MM", UTC; default 02:00): from then on each day the
@@ -180,6 +213,7 @@ class Settings:
             raise ConfigurationError(
                 f"{', '.join(missing)} must be set (or use `paycore dev` for the embedded default)"
             )
+        check_secrets(self)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -244,6 +278,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         fraud_redis_retry_ms=_int(
             env, "PAYCORE_FRAUD_REDIS_RETRY_MS", defaults.fraud_redis_retry_ms
         ),
+        # Security (issue 23).
+        trusted_proxies=tuple(
+            address.strip()
+            for address in env.get(
+                "PAYCORE_TRUSTED_PROXIES", ",".join(defaults.trusted_proxies)
+            ).split(",")
+            if address.strip()
+        ),
+        auth_failure_burst=_int(env, "PAYCORE_AUTH_FAILURE_BURST", defaults.auth_failure_burst),
+        auth_failures_per_second=_positive_float(
+            env, "PAYCORE_AUTH_FAILURES_PER_SECOND", defaults.auth_failures_per_second
+        ),
+        internal_grpc_addr=env.get("PAYCORE_INTERNAL_GRPC_ADDR", ""),
+        database_connect_timeout_ms=_int(
+            env, "PAYCORE_DB_CONNECT_TIMEOUT_MS", defaults.database_connect_timeout_ms
+        ),
+        database_command_timeout_ms=_int(
+            env, "PAYCORE_DB_COMMAND_TIMEOUT_MS", defaults.database_command_timeout_ms
+        ),
+        database_lock_timeout_ms=_int(
+            env, "PAYCORE_DB_LOCK_TIMEOUT_MS", defaults.database_lock_timeout_ms
+        ),
+        edge_operator_routes=env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
         # reconciliation (issue 14)
         reconciliation_daily_at_minutes=_minutes_of_day(
             env, "PAYCORE_RECONCILIATION_DAILY_AT", defaults.reconciliation_daily_at_minutes

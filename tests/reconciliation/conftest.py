@@ -72,7 +72,9 @@ class Desk:
         async with (
             aiohttp.ClientSession() as session,
             session.post(
-                f"{self.psp.url}/_control/faults", json={"settlement": alterations}
+                f"{self.psp.url}/_control/faults",
+                json={"settlement": alterations},
+                headers={"Authorization": f"Bearer {self.psp.server.control_token}"},
             ) as response,
         ):
             assert response.status == 200, await response.text()

@@ -72,6 +72,8 @@ api_keys = Table(
     Column("redacted", Text, nullable=False),
     _created_at(),
     Column("revoked_at", DateTime(timezone=True)),
+    # Security (issue 23): a rolled key keeps working until then (migration 0013).
+    Column("expires_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("merchant_id", "id", name="api_keys_pkey"),
     # Authentication finds a key by the id embedded in it, before it knows the merchant.
     Index("api_keys_id_idx", "id", unique=True),

@@ -7,13 +7,14 @@ logical shard is a data copy and a configuration change, never an id rewrite.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from paycore.config import Settings
-from paycore.errors import ConfigurationError
+from paycore.errors import ApiError, ConfigurationError, Reason
 from paycore.ids import MalformedId, Prefix, logical_shard_of
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -23,6 +24,21 @@ SESSION_SETTINGS = {
     "statement_timeout": "30s",
     "idle_in_transaction_session_timeout": "60s",
 }
+
+
+def connect_arguments(settings: Settings) -> dict[str, object]:
+    """Every pool's timeouts (issue 23, item 6): a PostgreSQL that is down or frozen fails a
+    call within seconds (UNAVAILABLE, paycore.storage.failures) instead of hanging it.
+    connect: reaching the server; command: any one statement's answer, client side, for a
+    server that stopped answering; lock_timeout: waiting for a row another transaction holds."""
+    return {
+        "timeout": settings.database_connect_timeout_ms / 1000,
+        "command_timeout": settings.database_command_timeout_ms / 1000,
+        "server_settings": {
+            **SESSION_SETTINGS,
+            "lock_timeout": f"{settings.database_lock_timeout_ms}ms",
+        },
+    }
 
 
 def asyncpg_url(url: str) -> str:
@@ -49,9 +65,10 @@ class Shards:
                 asyncpg_url(url),
                 pool_size=settings.database_pool_size,
                 max_overflow=settings.database_pool_size,
-                pool_timeout=5,
+                pool_timeout=settings.database_connect_timeout_ms / 1000,
                 pool_recycle=3600,
-                connect_args={"server_settings": SESSION_SETTINGS},
+                pool_pre_ping=False,
+                connect_args=connect_arguments(settings),
             )
             for url in settings.database_urls
         )
@@ -61,7 +78,19 @@ class Shards:
         )
 
     def engine_for_logical(self, logical_shard: int) -> AsyncEngine:
-        return self.engines[self._physical_of_logical[logical_shard]]
+        return self.engines[self._physical(logical_shard, f"logical shard {logical_shard}")]
+
+    def _physical(self, logical_shard: int, named_by: str) -> int:
+        """The physical shard of a logical one an id names; NOT_FOUND for a shard beyond the
+        map (an id made up by the caller: nothing with it can exist), never an IndexError."""
+        if not 0 <= logical_shard < self.logical_shard_count:
+            raise ApiError(
+                Reason.SHARD_UNKNOWN,
+                id=named_by,
+                shard=logical_shard,
+                count=self.logical_shard_count,
+            )
+        return self._physical_of_logical[logical_shard]
 
     def engine_for_merchant(self, merchant_id: str) -> AsyncEngine:
         return self.engines[self._physical_of_merchant(merchant_id)]
@@ -71,9 +100,7 @@ class Shards:
             logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         except MalformedId:
             raise ValueError(f"cannot route {merchant_id!r}: not an account id") from None
-        if logical_shard >= self.logical_shard_count:
-            raise ValueError(f"{merchant_id} names logical shard {logical_shard}, beyond the map")
-        return self._physical_of_logical[logical_shard]
+        return self._physical(logical_shard, merchant_id)
 
     def logical_shard_for_new_merchant(self, seed: str | None = None) -> int:
         """Random placement; with a seed (an idempotency key) the same seed lands on the same
@@ -96,9 +123,23 @@ class Shards:
 
     @asynccontextmanager
     async def read_logical(self, logical_shard: int) -> AsyncIterator[AsyncConnection]:
-        physical = self._physical_of_logical[logical_shard]
+        physical = self._physical(logical_shard, f"logical shard {logical_shard}")
         async with self._readers[physical].connect() as connection:
             yield connection
+
+    async def reachable(self, timeout_seconds: float = 2.0) -> bool:
+        """Whether every physical shard answers `SELECT 1` within the timeout."""
+
+        async def ping(engine: AsyncEngine) -> None:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await asyncio.gather(*(ping(engine) for engine in self._readers))
+        except Exception:
+            return False
+        return True
 
     async def dispose(self) -> None:
         for engine in self.engines:

@@ -43,6 +43,7 @@ from paycore.tools.bench.ledger import _pgbench
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
 from paycore.tools.psp.settlement import FEE_BASIS_POINTS
+from paycore.tools.psp.simulator import stored_control_token
 from paycore.tools.psp.store import DATABASE_FILE, Store
 from prometheus_client import CollectorRegistry
 
@@ -267,7 +268,7 @@ async def _start_simulator(data_dir: Path) -> tuple[asyncio.subprocess.Process, 
     raise RuntimeError("the simulator did not start")
 
 
-async def _alter(url: str, lines: int) -> None:
+async def _alter(url: str, control_token: str, lines: int) -> None:
     """A handful of faults (the run must find them among the million)."""
     iso = DAY.isoformat()
     alterations = [
@@ -278,7 +279,11 @@ async def _alter(url: str, lines: int) -> None:
     ]
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{url}/_control/faults", json={"settlement": alterations}) as response,
+        session.post(
+            f"{url}/_control/faults",
+            json={"settlement": alterations},
+            headers={"Authorization": f"Bearer {control_token}"},
+        ) as response,
     ):
         if response.status != 200:
             raise RuntimeError(await response.text())
@@ -303,7 +308,7 @@ async def run_reconciliation_bench(
                 asyncio.to_thread(_write_psp, data_dir, merchants, lines),
             )
             process, psp_url = await _start_simulator(data_dir)
-            await _alter(psp_url, lines)
+            await _alter(psp_url, stored_control_token(data_dir), lines)
             settings = scratch_settings(urls, "redis://unused", psp_url=psp_url)
             shards = Shards(settings)
             try:
