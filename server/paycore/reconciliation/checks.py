@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from paycore.invariants import invariant
 from paycore.reconciliation.books import day_tag
 from paycore.reconciliation.discrepancies import open_of_day
+from paycore.reconciliation.matching import STATEMENT_TIMEOUT_SECONDS
 from paycore.reconciliation.models import DayReceivable, Kind, Source
 from paycore.storage.raw import Driver
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,7 +49,11 @@ async def day_receivables(
 ) -> list[DayReceivable]:
     known = [row["merchant_id"] for row in await driver.fetch(_KNOWN, list(merchants))]
     ledger: dict[tuple[str, str], int] = defaultdict(int)
-    for row in await driver.fetch(_LEDGER, source.value, day, known, day_tag(source.value, day)):
+    tag = day_tag(source.value, day)
+    rows = await driver.fetch(
+        _LEDGER, source.value, day, known, tag, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
+    for row in rows:
         ledger[(row["merchant_id"], row["currency"])] += row["amount"]
     explained: dict[tuple[str, str], int] = defaultdict(int)
     for discrepancy in await open_of_day(connection, source, day, known):

@@ -24,6 +24,9 @@ from paycore.reconciliation.models import Kind, Source
 from paycore.storage.raw import Driver
 
 RAW_COLUMNS = ("number", "merchant_id", "body")
+STATEMENT_TIMEOUT_SECONDS = 900
+"""A run's statements work through a whole day (a million lines take seconds each): they get
+this long, server and client side, instead of the pools' limits for request statements."""
 log = logging.getLogger(__name__)
 
 _CREATE_RAW = """
@@ -300,11 +303,17 @@ async def create_staging(driver: Driver) -> None:
     # JIT compiling these few statements costs more than running them (about 0.4 s each with
     # the correlated subplans' estimates); every row they touch is read once.
     await driver.execute("SET LOCAL jit = off")
-    await driver.execute(_CREATE_RAW)
+    await driver.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT_SECONDS}s'")
+    await driver.execute(
+        f"SET LOCAL idle_in_transaction_session_timeout = '{STATEMENT_TIMEOUT_SECONDS}s'"
+    )
+    await driver.execute(_CREATE_RAW, timeout=STATEMENT_TIMEOUT_SECONDS)
 
 
 async def stage(driver: Driver, records: list[tuple[int, str, bytes]]) -> None:
-    await driver.copy_records_to_table("recon_raw", records=records, columns=RAW_COLUMNS)
+    await driver.copy_records_to_table(
+        "recon_raw", records=records, columns=RAW_COLUMNS, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
 
 
 async def match(
@@ -315,25 +324,52 @@ async def match(
     if source is not Source.PSP_SETTLEMENT:
         raise NotImplementedError(f"no report format for {source}")
     steps = _Steps()
-    await steps.timed("parse", driver.execute(_PARSE_PSP_LINES))
+    await steps.timed("parse", driver.execute(_PARSE_PSP_LINES, timeout=STATEMENT_TIMEOUT_SECONDS))
     await driver.execute("ANALYZE recon_lines")
     await steps.timed(
-        "items", driver.execute(_PAYCORE_ITEMS, source.value, window.start, window.end)
+        "items",
+        driver.execute(
+            _PAYCORE_ITEMS,
+            source.value,
+            window.start,
+            window.end,
+            timeout=STATEMENT_TIMEOUT_SECONDS,
+        ),
     )
     await driver.execute("ANALYZE recon_items")
     await steps.timed(
         "other days",
-        driver.execute(_OTHER_DAYS_ITEMS, source.value, window.start, window.end),
+        driver.execute(
+            _OTHER_DAYS_ITEMS,
+            source.value,
+            window.start,
+            window.end,
+            timeout=STATEMENT_TIMEOUT_SECONDS,
+        ),
     )
     await steps.timed(
         "results",
         driver.execute(
-            _RESULTS, window.day, source.value, window.start, window.end, window.timing_from, fee_bp
+            _RESULTS,
+            window.day,
+            source.value,
+            window.start,
+            window.end,
+            window.timing_from,
+            fee_bp,
+            timeout=STATEMENT_TIMEOUT_SECONDS,
         ),
     )
-    await steps.timed("settle", driver.execute(_SETTLE_ITEMS, window.day, source.value))
-    late = await driver.fetch(_LATE_ARRIVALS, window.day, source.value)
-    record_count, matched_count, _ = await driver.fetchrow(_COUNTS)
+    await steps.timed(
+        "settle",
+        driver.execute(_SETTLE_ITEMS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS),
+    )
+    late = await driver.fetch(
+        _LATE_ARRIVALS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
+    record_count, matched_count, _ = await driver.fetchrow(
+        _COUNTS, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
     log.info("matching %s: %s", run_id, steps)
     found = [
         FoundDiscrepancy(
@@ -353,7 +389,7 @@ async def match(
             psp_fee=row["psp_fee"],
             psp_status=row["psp_status"],
         )
-        for row in await driver.fetch(_DISCREPANCIES)
+        for row in await driver.fetch(_DISCREPANCIES, timeout=STATEMENT_TIMEOUT_SECONDS)
     ]
     return Matched(
         record_count, matched_count, found, [(row["merchant_id"], row["id"]) for row in late]
@@ -362,5 +398,5 @@ async def match(
 
 async def settlement_totals(driver: Driver) -> list[tuple[str, str, int, int]]:
     """(merchant, currency, gross, fee) of the staged report."""
-    rows = await driver.fetch(_SETTLEMENT_TOTALS)
+    rows = await driver.fetch(_SETTLEMENT_TOTALS, timeout=STATEMENT_TIMEOUT_SECONDS)
     return [(row["merchant_id"], row["currency"], row["gross"], row["fee"]) for row in rows]
