@@ -15,6 +15,9 @@ import aiohttp
 BATCH_LINES = 20_000
 CHUNK_BYTES = 1 << 20
 _MERCHANT = re.compile(rb'"merchant"\s*:\s*"([^"]*)"')
+_MERCHANT_COMPACT = b'"merchant":"'
+"""How the simulator writes it: found with bytes.find, several times cheaper than the regex,
+which remains for any other spacing."""
 
 
 class ReportUnavailable(RuntimeError):
@@ -69,6 +72,11 @@ class HttpJsonLinesReport:
 
 
 def _raw(line: bytes) -> RawLine:
+    start = line.find(_MERCHANT_COMPACT)
+    if start >= 0:
+        start += len(_MERCHANT_COMPACT)
+        end = line.find(b'"', start)
+        if end >= 0:
+            return RawLine(line[start:end].decode(), line)
     found = _MERCHANT.search(line)
-    merchant = found.group(1).decode() if found else ""
-    return RawLine(merchant, line)
+    return RawLine(found.group(1).decode() if found else "", line)
