@@ -21,12 +21,12 @@ from paycore.customer.servicer import CustomerServicer
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
-from paycore.events.servicer import EventServicer
+from paycore.events.servicer import EventServicer, event_json
 from paycore.executor.servicer import ExecutorServicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer import FraudServicer
+from paycore.fraud.servicer import register as register_fraud
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
@@ -55,6 +55,7 @@ from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
+from paycore.storage.reads import Reads
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
@@ -65,7 +66,6 @@ from paycore.v1 import (
     customer_pb2_grpc,
     event_pb2_grpc,
     executor_pb2_grpc,
-    fraud_pb2_grpc,
     ledger_pb2_grpc,
     payment_pb2_grpc,
     subscription_pb2_grpc,
@@ -73,6 +73,13 @@ from paycore.v1 import (
 )
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
+from paycore.webhooks.addresses import AddressPolicy
+from paycore.webhooks.deliveries import Deliveries
+from paycore.webhooks.delivering import Deliverer, DeliveryLimits
+from paycore.webhooks.endpoints import Endpoints
+from paycore.webhooks.sealing import SecretBox
+from paycore.webhooks.sender import Sender
+from paycore.webhooks.servicer import WebhookServicer, record_disabled
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
@@ -81,6 +88,7 @@ from paycore.worker.jobs import (
     LedgerHoldExpiry,
     OutboxPublisher,
     SubscriptionBilling,
+    WebhookDelivery,
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -130,12 +138,18 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    # webhooks (issue 15)
+    webhook_endpoints: Endpoints
+    webhook_deliveries: Deliveries
+    deliverer: Deliverer
+    """The worker's side: fan-out and attempts (its HTTP client is made on first use)."""
     backlog_metrics: BacklogMetrics
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
     # reconciliation (issue 14)
     reconciliation: Reconciliation
 
     async def close(self) -> None:
+        await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
         await self.pay_in.close()
         await self.coalescer.close()
         await self.fraud.close()
@@ -171,6 +185,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     pay_in = build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud)
     collection = Collection(OffSessionCharges(shards, pay_in.executor))
     lease = timedelta(milliseconds=settings.executor_lease_ms)
+    webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
         settings=settings,
         shards=shards,
@@ -192,8 +207,33 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, mutations, collection, lease),
         billing_clock=Billing(collection),
+        webhook_endpoints=Endpoints(Reads(shards), webhook_box),
+        webhook_deliveries=Deliveries(shards),
+        deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
         reconciliation=build_reconciliation(settings, registry, shards, ledger),
+    )
+
+
+def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
+    """The webhook deliverer of a process; only the worker runs it (webhook_delivery job)."""
+    sender = Sender(
+        timeout_seconds=settings.webhook_timeout_ms / 1000,
+        connections_max=settings.webhook_in_flight_max,
+        connections_per_host_max=settings.webhook_in_flight_max,
+        allow_private=settings.webhook_allow_private,
+    )
+    limits = DeliveryLimits(
+        in_flight_max=settings.webhook_in_flight_max,
+        endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        lease=timedelta(milliseconds=settings.webhook_lease_ms),
+    )
+    return Deliverer(sender, box, event_json, record_disabled, limits)
+
+
+def address_policy(settings: Settings) -> AddressPolicy:
+    return AddressPolicy(
+        allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private
     )
 
 
@@ -206,6 +246,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        WebhookDelivery(platform.deliverer),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
@@ -230,7 +271,9 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
     """A gRPC server with the platform's interceptors and servicers, listening on `address`;
-    its health follows the shards' (NOT_SERVING while one is unreachable)."""
+    its health follows the shards' (NOT_SERVING while one is unreachable), and it routes by
+    the current shard map and follows its changes (paycore.storage.shards)."""
+    await platform.shards.watch_map()
     internal = internal_services(platform.policies)
     internal_address = platform.settings.internal_grpc_addr
     if not internal_address:
@@ -279,10 +322,16 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
     )
     wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
-    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(platform.events), server)
-    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
-        FraudServicer(platform.fraud, platform.shards, platform.mutations), server
+    webhooks = WebhookServicer(
+        platform.webhook_endpoints,
+        platform.webhook_deliveries,
+        platform.mutations,
+        address_policy(platform.settings),
     )
+    event_pb2_grpc.add_EventServiceServicer_to_server(
+        EventServicer(platform.events, webhooks), server
+    )
+    fraud_service = register_fraud(server, platform.fraud, platform.shards, platform.mutations)
     customer_pb2_grpc.add_CustomerServiceServicer_to_server(
         CustomerServicer(platform.customers, platform.mutations), server
     )
@@ -308,7 +357,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         "paycore.v1.LedgerService",
         "paycore.v1.WalletService",
         "paycore.v1.EventService",
-        "paycore.v1.FraudService",
+        fraud_service,
         "paycore.v1.CustomerService",
         "paycore.v1.PaymentService",
         "paycore.v1.ExecutorService",

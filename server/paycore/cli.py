@@ -77,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     from paycore.tools.bench.command import add_parser as add_bench_parser
     from paycore.tools.health import add_parser as add_health_parser
     from paycore.tools.psp.command import add_parser as add_psp_parser
+    from paycore.tools.shards import add_parser as add_shards_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)
@@ -106,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
     add_psp_parser(commands, _psp)
     add_fraud_parser(commands, _fraud)
     add_health_parser(commands)
+    add_shards_parser(commands)
     return root
 
 

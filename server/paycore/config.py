@@ -107,6 +107,10 @@ class Settings:
     database_pool_size: int = 10
     """PAYCORE_DB_POOL_SIZE: connections per physical shard per process."""
 
+    shard_map_refresh_ms: int = 500
+    """PAYCORE_SHARD_MAP_REFRESH_MS: how often a process rereads the shard map (table
+    shard_map on physical shard 0); a moved logical shard's writes pause about this long."""
+
     auth_cache_ttl_ms: int = 2000
     """PAYCORE_AUTH_CACHE_TTL_MS: how long a process trusts a verified API key before asking
     the database again; a revocation reaches other processes within this time."""
@@ -138,6 +142,28 @@ class Settings:
     """PAYCORE_FRAUD_REDIS_RETRY_MS: after Redis failed, scoring does not try it again for
     this long (every payment meanwhile is scored degraded, at once)."""
 
+    # -- webhooks (issue 15) ----------------------------------------------------------------
+    webhook_allow_http: bool = False
+    """PAYCORE_WEBHOOK_ALLOW_HTTP: endpoints may be plain http:// URLs (`paycore dev` turns it
+    on, for a receiver on the developer's machine); otherwise only https://."""
+
+    webhook_allow_private: bool = False
+    """PAYCORE_WEBHOOK_ALLOW_PRIVATE: endpoints may resolve to loopback, private or link-local
+    addresses (on in `paycore dev`); otherwise such URLs are refused when the endpoint is saved
+    and such addresses are never connected to (checked again at each delivery's resolution)."""
+
+    webhook_timeout_ms: int = 10_000
+    """PAYCORE_WEBHOOK_TIMEOUT_MS: how long a delivery attempt waits for the endpoint's 2xx."""
+
+    webhook_lease_ms: int = 60_000
+    """PAYCORE_WEBHOOK_LEASE_MS: how long a worker owns a delivery it is attempting; after it
+    (the worker died) another worker attempts it again. Must exceed the timeout."""
+
+    webhook_endpoint_concurrency: int = 8
+    """PAYCORE_WEBHOOK_ENDPOINT_CONCURRENCY: attempts in flight per endpoint per worker."""
+
+    webhook_in_flight_max: int = 512
+    """PAYCORE_WEBHOOK_IN_FLIGHT_MAX: attempts in flight per worker process, all endpoints."""
     # Security (issue 23).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """PAYCORE_TRUSTED_PROXIES: peers (the REST edge) whose `x-forwarded-for` names the client
@@ -259,6 +285,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limits_per_second=parse_rate_limits(env.get("PAYCORE_RATE_LIMITS", "")),
         redis_key_prefix=env.get("PAYCORE_REDIS_PREFIX", defaults.redis_key_prefix),
         database_pool_size=_int(env, "PAYCORE_DB_POOL_SIZE", defaults.database_pool_size),
+        shard_map_refresh_ms=_int(
+            env, "PAYCORE_SHARD_MAP_REFRESH_MS", defaults.shard_map_refresh_ms
+        ),
         auth_cache_ttl_ms=_int(env, "PAYCORE_AUTH_CACHE_TTL_MS", defaults.auth_cache_ttl_ms),
         shutdown_grace_seconds=float(
             env.get("PAYCORE_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
@@ -277,6 +306,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         fraud_redis_retry_ms=_int(
             env, "PAYCORE_FRAUD_REDIS_RETRY_MS", defaults.fraud_redis_retry_ms
+        ),
+        webhook_allow_http=_flag(env, "PAYCORE_WEBHOOK_ALLOW_HTTP"),
+        webhook_allow_private=_flag(env, "PAYCORE_WEBHOOK_ALLOW_PRIVATE"),
+        webhook_timeout_ms=_int(env, "PAYCORE_WEBHOOK_TIMEOUT_MS", defaults.webhook_timeout_ms),
+        webhook_lease_ms=_int(env, "PAYCORE_WEBHOOK_LEASE_MS", defaults.webhook_lease_ms),
+        webhook_endpoint_concurrency=_int(
+            env, "PAYCORE_WEBHOOK_ENDPOINT_CONCURRENCY", defaults.webhook_endpoint_concurrency
+        ),
+        webhook_in_flight_max=_int(
+            env, "PAYCORE_WEBHOOK_IN_FLIGHT_MAX", defaults.webhook_in_flight_max
         ),
         # Security (issue 23).
         trusted_proxies=tuple(
@@ -320,7 +359,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         bank_url=env.get("PAYCORE_BANK_URL", defaults.bank_url),
     )
+    if settings.webhook_lease_ms <= settings.webhook_timeout_ms:
+        raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
     return settings
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
 
 
 def parse_shard_map(text: str, logical_shard_count: int, physical_count: int) -> tuple[int, ...]:

@@ -252,6 +252,17 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The subscription {id} has ended ({status}) and can no longer be changed",
     )
+    # Webhooks (server/paycore/webhooks, issue 15).
+    WEBHOOK_ENDPOINT_LIMIT = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "A merchant has at most {maximum} webhook endpoints; delete one first",
+    )
+    WEBHOOK_ENDPOINT_DISABLED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The webhook endpoint {id} is disabled; enable it first",
+    )
     # Security and failure behaviour (issue 23).
     AUTHENTICATION_THROTTLED = (
         Status.RESOURCE_EXHAUSTED,

@@ -67,6 +67,8 @@ class Prefix(StrEnum):
     RISK_ASSESSMENT = "fas"
     REVIEW = "prv"
     BLOCKLIST_ITEM = "rsli"
+    # webhooks (issue 15)
+    WEBHOOK_DELIVERY = "wd"
     # reconciliation (issue 14)
     RECONCILIATION_RUN = "recon"
     DISCREPANCY = "disc"

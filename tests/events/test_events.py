@@ -183,13 +183,3 @@ async def test_a_malformed_event_id_is_invalid(merchant: MerchantFixture) -> Non
         await merchant.client.events.GetEvent(event_pb2.GetEventRequest(id="pi_123"))
     error = rich_error(refused.value)
     assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "id")
-
-
-async def test_webhook_methods_answer_unimplemented(merchant: MerchantFixture) -> None:
-    with pytest.raises(aio.AioRpcError) as refused:
-        await merchant.client.events.ListWebhookEndpoints(event_pb2.ListWebhookEndpointsRequest())
-    error = rich_error(refused.value)
-    assert (error.code, error.reason) == (
-        grpc.StatusCode.UNIMPLEMENTED,
-        "METHOD_NOT_IMPLEMENTED",
-    )

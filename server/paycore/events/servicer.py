@@ -1,41 +1,31 @@
 """EventService over gRPC: request -> checks -> domain call -> response, nothing more.
 
-Webhook endpoints and deliveries are a later issue: their methods answer UNIMPLEMENTED
-(METHOD_NOT_IMPLEMENTED) until then, while the service's reads are served."""
+The webhook methods (endpoints, deliveries) are paycore.webhooks': they are delegated there."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
-from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
-from paycore.errors import ApiError, Reason, invalid
+from paycore.errors import invalid
 from paycore.events.models import Event, TypeFilter
 from paycore.events.objects import packed
 from paycore.events.service import EventService
 from paycore.events.types import WILDCARD_SUFFIX, is_type_filter
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
+from paycore.transcoding import dumps, to_json
 from paycore.v1 import event_pb2, event_pb2_grpc
+from paycore.webhooks.servicer import WebhookServicer
 
 Context = aio.ServicerContext[Any, Any]
-# The methods that answer METHOD_NOT_IMPLEMENTED until the webhook issue builds them.
-NOT_BUILT = frozenset(
-    {
-        "CreateWebhookEndpoint",
-        "GetWebhookEndpoint",
-        "ListWebhookEndpoints",
-        "UpdateWebhookEndpoint",
-        "DeleteWebhookEndpoint",
-        "ListDeliveries",
-    }
-)
 
 
 class EventServicer(event_pb2_grpc.EventServiceServicer):
-    def __init__(self, service: EventService) -> None:
+    def __init__(self, service: EventService, webhooks: WebhookServicer) -> None:
         self._service = service
+        self._webhooks = webhooks
 
     async def GetEvent(
         self, request: event_pb2.GetEventRequest, context: Context
@@ -60,23 +50,47 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
             data=[event_message(event) for event in page.data], has_more=page.has_more
         )
 
-    async def CreateWebhookEndpoint(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("CreateWebhookEndpoint")
+    # Webhook endpoints and deliveries: paycore.webhooks serves them.
 
-    async def GetWebhookEndpoint(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("GetWebhookEndpoint")
+    async def CreateWebhookEndpoint(
+        self, request: event_pb2.CreateWebhookEndpointRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.CreateWebhookEndpoint(request, context)
 
-    async def ListWebhookEndpoints(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("ListWebhookEndpoints")
+    async def GetWebhookEndpoint(
+        self, request: event_pb2.GetWebhookEndpointRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.GetWebhookEndpoint(request, context)
 
-    async def UpdateWebhookEndpoint(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("UpdateWebhookEndpoint")
+    async def ListWebhookEndpoints(
+        self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
+    ) -> event_pb2.ListWebhookEndpointsResponse:
+        return await self._webhooks.ListWebhookEndpoints(request, context)
 
-    async def DeleteWebhookEndpoint(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("DeleteWebhookEndpoint")
+    async def UpdateWebhookEndpoint(
+        self, request: event_pb2.UpdateWebhookEndpointRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.UpdateWebhookEndpoint(request, context)
 
-    async def ListDeliveries(self, request: Message, context: Context) -> NoReturn:
-        _not_implemented("ListDeliveries")
+    async def DeleteWebhookEndpoint(
+        self, request: event_pb2.DeleteWebhookEndpointRequest, context: Context
+    ) -> event_pb2.DeleteWebhookEndpointResponse:
+        return await self._webhooks.DeleteWebhookEndpoint(request, context)
+
+    async def RollWebhookEndpointSecret(
+        self, request: event_pb2.RollWebhookEndpointSecretRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.RollWebhookEndpointSecret(request, context)
+
+    async def ListDeliveries(
+        self, request: event_pb2.ListDeliveriesRequest, context: Context
+    ) -> event_pb2.ListDeliveriesResponse:
+        return await self._webhooks.ListDeliveries(request, context)
+
+    async def ResendEvent(
+        self, request: event_pb2.ResendEventRequest, context: Context
+    ) -> event_pb2.WebhookDelivery:
+        return await self._webhooks.ResendEvent(request, context)
 
 
 def type_filter(value: str) -> TypeFilter:
@@ -99,5 +113,7 @@ def event_message(event: Event) -> event_pb2.Event:
     )
 
 
-def _not_implemented(method: str) -> NoReturn:
-    raise ApiError(Reason.METHOD_NOT_IMPLEMENTED, method=f"EventService.{method}")
+def event_json(event: Event) -> bytes:
+    """The event as the REST edge answers GetEvent (the same message through the same
+    paycore.transcoding renderer): the body of its webhook deliveries."""
+    return dumps(to_json(event_message(event)))

@@ -74,6 +74,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "reconciliation.run.completed",
         "reconciliation.discrepancy.created",
         "reconciliation.discrepancy.resolved",
+        # Webhooks (issue 15): an endpoint that answered 410 or failed for three days.
+        "webhook_endpoint.disabled",
     }
 )
 

@@ -92,7 +92,9 @@ class Checkouts:
         risk = risk_of(
             await self._fraud.score_payment(
                 merchant_id,
-                score_request(payment_id, total, currency, card, new.customer_id, new.buyer_info),
+                score_request(
+                    merchant_id, payment_id, total, currency, card, new.customer_id, new.buyer_info
+                ),
             )
         )
 

@@ -17,6 +17,7 @@ from paycore.events import record_event
 from paycore.events.outbox import prepare_event
 from paycore.executor.models import Execution, ExecutionState, NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
+from paycore.fraud.features import PaymentFacts
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
 from paycore.payment.charging import charging, created_intent, record_charging
@@ -36,7 +37,7 @@ from paycore.runtime.mutations import Completion, Mutations
 from paycore.storage import Shards
 from paycore.storage.idempotency import open_key
 from paycore.storage.pagination import page
-from paycore.v1 import fraud_pb2, payment_pb2
+from paycore.v1 import payment_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CONFIRMABLE = frozenset({IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION})
@@ -128,7 +129,9 @@ class PaymentIntents:
             )
         if card is None:
             raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
-        scored = score_request(intent_id, new.amount, new.currency, card, new.customer_id)
+        scored = score_request(
+            merchant_id, intent_id, new.amount, new.currency, card, new.customer_id
+        )
         risk = await self._score(merchant_id, scored)
         first_phase = FirstPhase(card)
 
@@ -176,7 +179,9 @@ class PaymentIntents:
             raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
         card = await self._card(merchant_id, payment_method_id, intent.customer_id)
         assert card is not None
-        scored = score_request(intent.id, intent.amount, intent.currency, card, intent.customer_id)
+        scored = score_request(
+            merchant_id, intent.id, intent.amount, intent.currency, card, intent.customer_id
+        )
         risk = await self._score(merchant_id, scored)
         first_phase = FirstPhase(card)
 
@@ -302,7 +307,7 @@ class PaymentIntents:
     def _completion(
         self,
         merchant_id: str,
-        scored: fraud_pb2.ScorePaymentRequest | None = None,
+        scored: PaymentFacts | None = None,
         first_phase: FirstPhase | None = None,
     ) -> Completion[payment_pb2.PaymentIntent]:
         """`scored`: what the fraud check saw, fed back with the PSP's answer (a resumed
@@ -466,13 +471,13 @@ class PaymentIntents:
             return None
         return await payer_card(self._cards, merchant_id, payment_method_id, customer_id)
 
-    async def _score(self, merchant_id: str, scored: fraud_pb2.ScorePaymentRequest) -> Risk:
+    async def _score(self, merchant_id: str, scored: PaymentFacts) -> Risk:
         return risk_of(await self._fraud.score_payment(merchant_id, scored))
 
     async def _report_outcome(
         self,
         intent: Intent,
-        scored: fraud_pb2.ScorePaymentRequest | None,
+        scored: PaymentFacts | None,
         succeeded: bool,
         decline_code: str,
     ) -> None:
@@ -481,7 +486,12 @@ class PaymentIntents:
                 intent.merchant_id, intent.payment_method_id or ""
             )
             scored = score_request(
-                intent.id, intent.amount, intent.currency, card, intent.customer_id
+                intent.merchant_id,
+                intent.id,
+                intent.amount,
+                intent.currency,
+                card,
+                intent.customer_id,
             )
         await self._fraud.record_payment_outcome(
             intent.merchant_id, scored, succeeded=succeeded, decline_code=decline_code

@@ -3,16 +3,16 @@ approved -> charged now; rejected -> canceled (an intent) or failed (a payment).
 
 from __future__ import annotations
 
+from paycore.fraud.models import Review, ReviewStatus
 from paycore.fraud.service import ReviewListener
 from paycore.ids import Prefix
 from paycore.payment.checkout import Checkouts
 from paycore.payment.intents import PaymentIntents
-from paycore.v1 import fraud_pb2
 
 
 def review_listener(intents: PaymentIntents, checkouts: Checkouts) -> ReviewListener:
-    async def closed(merchant_id: str, review: fraud_pb2.Review) -> None:
-        approved = review.status == fraud_pb2.REVIEW_STATUS_APPROVED
+    async def closed(merchant_id: str, review: Review) -> None:
+        approved = review.status is ReviewStatus.APPROVED
         if review.payment.startswith(f"{Prefix.PAYMENT_INTENT.value}_"):
             await intents.review_closed(merchant_id, review.payment, approved)
         elif review.payment.startswith(f"{Prefix.PAYMENT.value}_"):

@@ -19,7 +19,10 @@ logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
 """The largest message any method takes (internal ones: ledger batches); each method class has
 its own smaller limit (paycore.runtime.interceptors.size)."""
-CONCURRENT_STREAMS_MAX = 100
+CONCURRENT_STREAMS_MAX = 1000
+"""Per connection. grpc's clients do not all queue calls past the server's limit (a burst
+before the SETTINGS frame arrives is refused with RST_STREAM), so it is well above the few
+hundred calls a client bursts (tests/ledger's hot accounts)."""
 
 
 @dataclass

@@ -23,11 +23,14 @@ from sqlalchemy import exc as sa_errors
 
 UNAVAILABLE_RETRY_MS = 1000
 CONFLICT_RETRY_MS = 50
+SHARD_MOVING_SQLSTATE = "PCM01"  # raised by the shard move's fence trigger (migration 0016)
+SHARD_MOVING_RETRY_MS = 200
 _UNREACHABLE = (
     pg.PostgresConnectionError,  # refused, reset, cannot connect now, too many connections
     pg.AdminShutdownError,
     pg.CrashShutdownError,
     pg.CannotConnectNowError,
+    pg.InsufficientResourcesError,  # too many connections, out of memory, disk full
     pg.InterfaceError,  # the connection closed under the call
     pg.QueryCanceledError,  # statement_timeout: the server is too slow to answer in time
     pg.IdleInTransactionSessionTimeoutError,
@@ -50,6 +53,10 @@ def as_api_error(error: BaseException) -> ApiError | None:
     """The answer for an infrastructure failure anywhere in `error`'s chain; None for any
     other error (a bug, which stays INTERNAL)."""
     for cause in _chain(error):
+        if getattr(cause, "sqlstate", None) == SHARD_MOVING_SQLSTATE:
+            # The rows' logical shard is switching databases (paycore.storage.moves): the
+            # retry lands on the new one once this process has reread the shard map.
+            return _unavailable("shard_moving", SHARD_MOVING_RETRY_MS)
         if isinstance(cause, pg.DataError):
             # A value PostgreSQL cannot store or compare (class 22: a NUL, a number out of
             # range) that validation let through: the input's fault, not the server's.
@@ -68,12 +75,12 @@ def as_api_error(error: BaseException) -> ApiError | None:
     return None
 
 
-def _unavailable(what: str) -> ApiError:
+def _unavailable(what: str, retry_after_ms: int = UNAVAILABLE_RETRY_MS) -> ApiError:
     return ApiError(
         Reason.DATABASE_UNAVAILABLE,
-        metadata={"retry_after_ms": str(UNAVAILABLE_RETRY_MS)},
+        metadata={"retry_after_ms": str(retry_after_ms)},
         detail=what,
-        retry_after_ms=UNAVAILABLE_RETRY_MS,
+        retry_after_ms=retry_after_ms,
     )
 
 

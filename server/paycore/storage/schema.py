@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -376,10 +377,14 @@ events = Table(
     Column("data", JSONB, nullable=False),
     _created_at(),
     Column("published_at", DateTime(timezone=True)),
+    # Webhooks (server/paycore/webhooks): null until the event's deliveries are created.
+    Column("webhooks_fanned_out_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
     Index("events_type_idx", "merchant_id", "type", "id"),
     # The outbox publisher's queue: only events not yet handed on are in it.
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
+    # The webhook fan-out's queue (webhooks).
+    Index("events_unfanned_idx", "id", postgresql_where=text("webhooks_fanned_out_at IS NULL")),
 )
 
 # -- fraud (issue 5): assessments, reviews, blocklists, per-merchant policies --------------------
@@ -462,6 +467,8 @@ fraud_policies = Table(
     # [{"name", "conditions": [{"feature", "above"}], "action": "review" | "block"}]
     Column("rules", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # fraud (issue 18): the merchant's allow list, [{"type", "value"}] (migration 0015)
+    Column("allow", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
 )
 
@@ -759,6 +766,116 @@ billing_settings = Table(
     PrimaryKeyConstraint("merchant_id", name="billing_settings_pkey"),
 )
 
+# -- operations (issue 20): the shard map every process reads, and moving a logical shard -----
+# Platform tables, not a merchant's: they are read and written on physical shard 0 (the
+# catalog) and hold no merchant_id, so a shard move never copies them.
+
+shard_map = Table(
+    "shard_map",
+    metadata,
+    # A logical shard that has moved, and where it lives now; a logical shard without a row
+    # lives where the settings put it (PAYCORE_SHARD_MAP, or logical mod physical count).
+    Column("logical_shard", Integer, nullable=False),
+    Column("physical_shard", Integer, nullable=False),
+    Column("moved_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("logical_shard", name="shard_map_pkey"),
+)
+
+shard_moves = Table(
+    "shard_moves",
+    metadata,
+    # A logical shard being moved off this database: its writes are logged (shard_move_log);
+    # once `fenced`, refused (SQLSTATE PCM01, answered UNAVAILABLE): the short switch.
+    Column("logical_shard", Integer, nullable=False),
+    Column("fenced", Boolean, nullable=False, server_default=text("false")),
+    _created_at(),
+    PrimaryKeyConstraint("logical_shard", name="shard_moves_pkey"),
+)
+
+shard_move_log = Table(
+    "shard_move_log",
+    metadata,
+    # The keys of the rows of a moving logical shard written since its copy began, written by
+    # the move's triggers; the move replays them onto the target until it has caught up.
+    Column("sequence", BigInteger, Identity(), nullable=False),
+    Column("logical_shard", Integer, nullable=False),
+    Column("table_name", Text, nullable=False),
+    Column("primary_key", JSONB, nullable=False),
+    PrimaryKeyConstraint("sequence", name="shard_move_log_pkey"),
+)
+
+# -- webhooks (issue 15): endpoints, deliveries of events to them, and every attempt --------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    # ["*"] or event types of the catalogue (paycore.events.types).
+    Column("enabled_events", ARRAY(Text), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    # enabled | disabled
+    Column("status", Text, nullable=False),
+    # The signing secret, sealed by the vault (AES-GCM bound to the endpoint's id).
+    Column("secret", LargeBinary, nullable=False),
+    # The secret before the last roll, also signing until previous_secret_expires_at.
+    Column("previous_secret", LargeBinary),
+    Column("previous_secret_expires_at", DateTime(timezone=True)),
+    # Since when every attempt has failed (null after a success); three days of it disable.
+    Column("failing_since", DateTime(timezone=True)),
+    Column("created", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="webhook_endpoints_pkey"),
+)
+
+# One event on its way to one endpoint; the worker claims due ones by next_attempt_at (a
+# lease while an attempt is under way), and a pending one stops being retried at expires_at.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("endpoint_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    # pending | succeeded | failed
+    Column("status", Text, nullable=False),
+    Column("attempt_count", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_response_status", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="webhook_deliveries_pkey"),
+    Index(
+        "webhook_deliveries_due_idx",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("webhook_deliveries_endpoint_idx", "merchant_id", "endpoint_id", "id"),
+    Index("webhook_deliveries_event_idx", "merchant_id", "event_id", "id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("delivery_id", Text, nullable=False),
+    # 1, 2, ... in the delivery's order.
+    Column("number", Integer, nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    # 0: no answer.
+    Column("response_status", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    PrimaryKeyConstraint("merchant_id", "delivery_id", "number", name="webhook_attempts_pkey"),
+)
+
 # -- reconciliation (issue 14): runs, their per-shard parts, which day settled each paycore item,
 # each day's settlement totals, and the discrepancies (server/paycore/reconciliation) ---------
 
@@ -928,7 +1045,13 @@ __all__ = [
     "reconciliation_settlements",
     "refunds",
     "seller_accounts",
+    "shard_map",
+    "shard_move_log",
+    "shard_moves",
     "subscription_items",
     "subscriptions",
     "test_clocks",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]

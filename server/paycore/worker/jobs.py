@@ -10,6 +10,7 @@ from paycore.executor.service import RESUME_BATCH_MAX, Executor
 from paycore.ledger.service import EXPIRY_SWEEP_LIMIT, LedgerService
 from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
 from paycore.subscription.billing import BATCH_MAX, Billing
+from paycore.webhooks.delivering import Deliverer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -78,3 +79,16 @@ class SubscriptionBilling:
 
     async def run(self, engine: AsyncEngine) -> int:
         return await self.billing.run(engine, self.batch_size)
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """Fans committed events out to webhook deliveries, records finished attempts, and starts
+    the attempts that are due (paycore.webhooks.delivering)."""
+
+    deliverer: Deliverer
+    name: str = "webhook_delivery"
+    interval_seconds: float = 0.2
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.deliverer.run(engine)

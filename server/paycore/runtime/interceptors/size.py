@@ -96,8 +96,11 @@ def field_with_nul(message: Message, prefix: str = "") -> str | None:
         name = f"{prefix}{field.name}"
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             for key, item in value.items():
-                if "\x00" in str(key) or (isinstance(item, str) and "\x00" in item):
-                    return f"{name}[{str(key).replace(chr(0), '')[:40]}]"
+                # As paycore.validation names them: the map for a bad key, the entry for a value.
+                if "\x00" in str(key):
+                    return name
+                if isinstance(item, str) and "\x00" in item:
+                    return f"{name}[{key}]"
                 if isinstance(item, Message):
                     found = field_with_nul(item, f"{name}[{key}].")
                     if found is not None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from paycore.config import Settings
-from paycore.tools.bench import fraud, ledger, reconciliation
+from paycore.tools.bench import fraud, ledger, reconciliation, webhooks
 from paycore.tools.bench.catalogue import SCENARIOS, scenario_named
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.credentials import credentials_for
@@ -20,6 +20,7 @@ from paycore.tools.bench.runner import Plan, run, run_here
 Handler = Callable[[argparse.Namespace], None]
 LEDGER = "ledger"
 FRAUD = "fraud"
+WEBHOOKS = "webhooks"
 RECONCILIATION = "reconciliation"
 
 
@@ -101,6 +102,17 @@ def add_parser(
     )
     fraud.add_arguments(fraud_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
     fraud_parser.set_defaults(handler=handler, fraud_parser=fraud_parser)
+    webhooks_summary = (
+        "self-hosted webhook benchmark: its own databases, `paycore worker` and a local"
+        " receiver; deliveries/s and the delay from an event's commit to its first attempt"
+    )
+    webhooks_parser = scenarios.add_parser(
+        WEBHOOKS, help=webhooks_summary, description=webhooks.__doc__, formatter_class=_Verbatim
+    )
+    webhooks.add_arguments(
+        webhooks_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", "")
+    )
+    webhooks_parser.set_defaults(handler=handler, webhooks_parser=webhooks_parser)
     reconciliation_summary = (
         "self-hosted reconciliation benchmark: a day's settlement report of 1,000,000 lines"
         " reconciled end to end, beside pgbench's TPC-B"
@@ -126,6 +138,9 @@ def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
         return
     if arguments.scenario == FRAUD:
         fraud.run_from_arguments(arguments.fraud_parser, arguments)
+        return
+    if arguments.scenario == WEBHOOKS:
+        webhooks.run_from_arguments(arguments.webhooks_parser, arguments)
         return
     if arguments.scenario == RECONCILIATION:
         reconciliation.run_from_arguments(arguments.reconciliation_parser, arguments)

@@ -39,9 +39,8 @@ from paycore.reconciliation.models import Source
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.raw import driver_of
-from paycore.tools.bench.ledger import _pgbench
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
+from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
 from paycore.tools.psp.settlement import FEE_BASIS_POINTS
 from paycore.tools.psp.simulator import stored_control_token
 from paycore.tools.psp.store import DATABASE_FILE, Store
@@ -330,7 +329,7 @@ async def run_reconciliation_bench(
         if with_pgbench:
             await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
             pgbench = await asyncio.to_thread(
-                _pgbench, database_url, f"paycore_bench_{run}_pgbench"
+                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
             )
     finally:
         if process is not None:

@@ -11,6 +11,7 @@ from paycore.fraud.models import (
     ReviewStatus,
 )
 from paycore.fraud.rules import Policy
+from paycore.fraud.service import Scored
 from paycore.v1 import fraud_pb2
 
 BLOCKLIST_TYPES = {
@@ -96,4 +97,19 @@ def policy_message(merchant_id: str, policy: Policy) -> fraud_pb2.RiskPolicy:
         ],
         degraded_review_above_usd=policy.degraded_review_above_usd,
         updated=policy.updated,
+        allow=[
+            fraud_pb2.AllowListItem(type=BLOCKLIST_TYPES[item.type], value=item.value)
+            for item in policy.allow
+        ],
+    )
+
+
+def assessment_message(scored: Scored) -> fraud_pb2.RiskAssessment:
+    assessment = scored.assessment
+    return fraud_pb2.RiskAssessment(
+        score=assessment.score,
+        decision=int(scored.decision),  # type: ignore[arg-type]
+        reasons=assessment.reasons,
+        review=scored.review,
+        model_version=assessment.model_version,
     )
