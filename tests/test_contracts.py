@@ -159,7 +159,10 @@ SCOPE = re.compile(r"(?P<resource>[a-z_]+):(?P<action>read|write)")
 
 MERCHANT_ACCESS = frozenset({common_pb2.ACCESS_SECRET, common_pb2.ACCESS_PUBLISHABLE})
 INTERNAL_SERVICES = frozenset({"ExecutorService", "LedgerService", "ReconciliationService"})
-PUBLISHABLE_METHODS = frozenset({"CustomerService.CreatePaymentMethod"})
+# ConfirmPaymentIntent: a browser confirms with the publishable key and the client_secret.
+PUBLISHABLE_METHODS = frozenset(
+    {"CustomerService.CreatePaymentMethod", "PaymentService.ConfirmPaymentIntent"}
+)
 RATE_CLASS_OF_SERVICE = {
     "PaymentService": common_pb2.RATE_CLASS_PAYMENTS,
     "SubscriptionService": common_pb2.RATE_CLASS_SUBSCRIPTIONS,

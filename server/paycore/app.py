@@ -31,6 +31,7 @@ from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.servicer import PaymentServicer
 from paycore.payment.services import PayIn, build_pay_in
@@ -53,6 +54,7 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
+from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
 from paycore.storage.reads import Reads
@@ -284,6 +286,7 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
     else:
         server = await start_grpc_server(
@@ -291,11 +294,13 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name not in internal),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=False),
         )
         server.internal = await start_grpc_server(
             internal_address,
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name in internal),
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
         server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
@@ -338,7 +343,12 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     pay_in = platform.pay_in
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(
         PaymentServicer(
-            pay_in.intents, pay_in.checkouts, pay_in.refunds, platform.accounts, platform.customers
+            pay_in.intents,
+            pay_in.checkouts,
+            pay_in.refunds,
+            platform.accounts,
+            platform.customers,
+            ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
         ),
         server,
     )

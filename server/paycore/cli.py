@@ -31,13 +31,7 @@ def _edge(arguments: argparse.Namespace) -> None:
     from paycore.edge.process import run_edge
 
     settings = load_settings()
-    run_async(
-        run_edge(
-            arguments.grpc_target or settings.grpc_addr,
-            settings.http_addr,
-            settings.edge_operator_routes,
-        )
-    )
+    run_async(run_edge(settings, arguments.grpc_target or settings.grpc_addr))
 
 
 def _dev(arguments: argparse.Namespace) -> None:

@@ -218,6 +218,25 @@ class Settings:
     """PAYCORE_BANK_URL: where the bank's daily payouts report is read; empty means the PSP's
     URL (the simulator plays both)."""
 
+    # -- TLS (clients, issue 16): plaintext unless the files are given ------------------------
+    grpc_tls_cert_file: str = ""
+    """PAYCORE_GRPC_TLS_CERT_FILE and PAYCORE_GRPC_TLS_KEY_FILE: the gRPC port serves TLS."""
+    grpc_tls_key_file: str = ""
+    grpc_tls_client_ca_file: str = ""
+    """PAYCORE_GRPC_TLS_CLIENT_CA_FILE: the port that serves the internal services requires
+    client certificates this CA signed (mTLS): PAYCORE_INTERNAL_GRPC_ADDR when set (the public
+    port then takes API keys only), else the one gRPC port."""
+    http_tls_cert_file: str = ""
+    """PAYCORE_HTTP_TLS_CERT_FILE and PAYCORE_HTTP_TLS_KEY_FILE: the REST edge serves HTTPS."""
+    http_tls_key_file: str = ""
+    grpc_tls_ca_file: str = ""
+    """PAYCORE_GRPC_TLS_CA_FILE: callers of the gRPC port (the edge) speak TLS to it and trust
+    this CA ("system" for the system's roots); unset means plaintext."""
+    grpc_client_cert_file: str = ""
+    """PAYCORE_GRPC_CLIENT_CERT_FILE and PAYCORE_GRPC_CLIENT_KEY_FILE: the certificate callers
+    present to a gRPC port that requires one."""
+    grpc_client_key_file: str = field(default="", repr=False)
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -340,6 +359,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "PAYCORE_DB_LOCK_TIMEOUT_MS", defaults.database_lock_timeout_ms
         ),
         edge_operator_routes=env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
+        # TLS (clients, issue 16)
+        grpc_tls_cert_file=env.get("PAYCORE_GRPC_TLS_CERT_FILE", ""),
+        grpc_tls_key_file=env.get("PAYCORE_GRPC_TLS_KEY_FILE", ""),
+        grpc_tls_client_ca_file=env.get("PAYCORE_GRPC_TLS_CLIENT_CA_FILE", ""),
+        http_tls_cert_file=env.get("PAYCORE_HTTP_TLS_CERT_FILE", ""),
+        http_tls_key_file=env.get("PAYCORE_HTTP_TLS_KEY_FILE", ""),
+        grpc_tls_ca_file=env.get("PAYCORE_GRPC_TLS_CA_FILE", ""),
+        grpc_client_cert_file=env.get("PAYCORE_GRPC_CLIENT_CERT_FILE", ""),
+        grpc_client_key_file=env.get("PAYCORE_GRPC_CLIENT_KEY_FILE", ""),
         # reconciliation (issue 14)
         reconciliation_daily_at_minutes=_minutes_of_day(
             env, "PAYCORE_RECONCILIATION_DAILY_AT", defaults.reconciliation_daily_at_minutes

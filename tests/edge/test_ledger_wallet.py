@@ -68,10 +68,10 @@ async def test_ledger_accounts_transfers_entries_and_integrity(
     assert cash["type"] == "asset" and balance["type"] == "liability"
     assert balance["debits_must_not_exceed_credits"] is True
     assert balance["balances"] == {
-        "debits_posted": "0",
-        "credits_posted": "0",
-        "debits_pending": "0",
-        "credits_pending": "0",
+        "debits_posted": 0,
+        "credits_posted": 0,
+        "debits_pending": 0,
+        "credits_pending": 0,
     }
     # Creating it again with the same terms answers the same account; other terms are a 409.
     again = await _account(http, admin, merchant_id, codes.BALANCE_AVAILABLE)
@@ -149,16 +149,16 @@ async def test_ledger_accounts_transfers_entries_and_integrity(
     assert (held.body["status"], held.body["resolved_by"], held.body["amount"]) == (
         "posted",
         capture["id"],
-        "300",
+        300,
     )
     voided = await call(http, "GET", f"/v1/ledger/transfers/{to_void['id']}", key=admin)
-    assert (voided.body["status"], voided.body["expires_at"] != "0") == ("voided", True)
+    assert (voided.body["status"], voided.body["expires_at"] > 0) == ("voided", True)
     read = await call(http, "GET", f"/v1/ledger/accounts/{balance['id']}", key=admin)
     assert read.body["balances"] == {
-        "debits_posted": "0",
-        "credits_posted": "1250",
-        "debits_pending": "0",
-        "credits_pending": "0",
+        "debits_posted": 0,
+        "credits_posted": 1250,
+        "debits_pending": 0,
+        "credits_pending": 0,
     }
 
     entries_path = f"/v1/ledger/accounts/{balance['id']}/entries"
@@ -186,10 +186,10 @@ async def test_ledger_accounts_transfers_entries_and_integrity(
     report = await call(http, "GET", f"/v1/ledger/integrity?merchant={merchant_id}", key=admin)
     assert report.status == 200, report.body
     assert report.body["ok"] is True and report.body["mismatches"] == []
-    assert report.body["account_count"] == "2"
+    assert report.body["account_count"] == 2
     [usd] = report.body["currencies"]
     assert usd["currency"] == "usd"
-    assert usd["balances"]["debits_posted"] == usd["balances"]["credits_posted"] == "1250"
+    assert usd["balances"]["debits_posted"] == usd["balances"]["credits_posted"] == 1250
 
 
 async def test_ledger_errors_and_idempotent_replays(
@@ -295,7 +295,7 @@ async def test_ledger_errors_and_idempotent_replays(
     changed = await _post(http, admin, {**transfer, "amount": "701"}, headers=idempotency)
     assert (changed.status, changed.error["code"]) == (400, "idempotency_key_reused")
     read = await call(http, "GET", f"/v1/ledger/accounts/{balance['id']}", key=admin)
-    assert read.body["balances"]["credits_posted"] == "700"
+    assert read.body["balances"]["credits_posted"] == 700
 
 
 async def test_wallet_balance_and_transactions_after_ledger_movements(
@@ -306,7 +306,7 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     merchant_id, key = merchant["id"], merchant["secret_key"]
     empty = await call(http, "GET", "/v1/balance", key=key)
     assert empty.status == 200, empty.body
-    assert empty.body == {"account": "", "available": [], "pending": []}
+    assert empty.body == {"object": "balance", "account": "", "available": [], "pending": []}
     ids = {
         spec.code: (await _account(http, admin, merchant_id, spec))["id"]
         for spec in codes.MERCHANT_ACCOUNTS
@@ -345,23 +345,23 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
 
     balance = await call(http, "GET", "/v1/balance", key=key)
     assert balance.status == 200, balance.body
-    assert balance.body["available"] == [{"amount": "670", "currency": "usd"}]
-    assert balance.body["pending"] == [{"amount": "500", "currency": "usd"}]
+    assert balance.body["available"] == [{"amount": 670, "currency": "usd"}]
+    assert balance.body["pending"] == [{"amount": 500, "currency": "usd"}]
 
     listed = await call(http, "GET", "/v1/balance_transactions", key=key)
     assert listed.status == 200, listed.body
     # Newest first by id; ids made in the same millisecond have no order among themselves.
     # The held payout is not a transaction until it posts.
     assert sorted((txn["type"], txn["amount"], txn["source"]) for txn in listed.body["data"]) == [
-        ("payment", "1000", "pi_1"),
-        ("payment", "500", "pi_2"),
-        ("refund", "-100", "re_1"),
+        ("payment", 500, "pi_2"),
+        ("payment", 1000, "pi_1"),
+        ("refund", -100, "re_1"),
     ]
     assert [txn["id"] for txn in listed.body["data"]] == sorted(
         (txn["id"] for txn in listed.body["data"]), reverse=True
     )
     [payment] = [txn for txn in listed.body["data"] if txn["source"] == "pi_1"]
-    assert (payment["fee"], payment["net"], payment["status"]) == ("30", "970", "pending")
+    assert (payment["fee"], payment["net"], payment["status"]) == (30, 970, "pending")
     assert payment["description"] == "payment pi_1" and payment["id"].startswith("txn_")
     first = await call(http, "GET", "/v1/balance_transactions?limit=2", key=key)
     assert len(first.body["data"]) == 2 and first.body["has_more"] is True
@@ -376,7 +376,7 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     refunds = await call(http, "GET", "/v1/balance_transactions?type=refund", key=key)
     assert [txn["source"] for txn in refunds.body["data"]] == ["re_1"]
     by_source = await call(http, "GET", "/v1/balance_transactions?source=pi_2", key=key)
-    assert [txn["amount"] for txn in by_source.body["data"]] == ["500"]
+    assert [txn["amount"] for txn in by_source.body["data"]] == [500]
 
     fetched = await call(http, "GET", f"/v1/balance_transactions/{payment['id']}", key=key)
     assert (fetched.status, fetched.body) == (200, payment)

@@ -9,7 +9,7 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
-from paycore.transcoding import to_json
+from paycore.stripe_json import stripe_json
 from paycore.v1 import event_pb2
 
 from tests.events.support import record
@@ -48,11 +48,11 @@ async def test_every_event_of_a_payment_reaches_receivers_verifying_with_both_li
     assert sorted(stripe.event_ids()) == sorted(recorded)
     assert len(standard.received) == len(stripe.received) == len(recorded)  # none refused
     for received in standard.received:
-        # The body is the event exactly as GetEvent renders it (the REST edge's JSON).
+        # The body is the event exactly as GetEvent renders it (the REST edge's Stripe JSON).
         event = await shop.client.events.GetEvent(
             event_pb2.GetEventRequest(id=received.event["id"])
         )
-        assert json.loads(received.body) == to_json(event)
+        assert json.loads(received.body) == stripe_json(event)
         assert received.headers["webhook-id"] == event.id
     log = await deliveries(shop.client)
     assert len(log) == 2 * len(recorded)

@@ -15,7 +15,8 @@ from paycore.events.service import EventService
 from paycore.events.types import WILDCARD_SUFFIX, is_type_filter
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.transcoding import dumps, to_json
+from paycore.stripe_json import stripe_json
+from paycore.transcoding import dumps
 from paycore.v1 import event_pb2, event_pb2_grpc
 from paycore.webhooks.servicer import WebhookServicer
 
@@ -115,5 +116,5 @@ def event_message(event: Event) -> event_pb2.Event:
 
 def event_json(event: Event) -> bytes:
     """The event as the REST edge answers GetEvent (the same message through the same
-    paycore.transcoding renderer): the body of its webhook deliveries."""
-    return dumps(to_json(event_message(event)))
+    renderer, paycore.stripe_json): the body of its webhook deliveries."""
+    return dumps(stripe_json(event_message(event)))

@@ -11,11 +11,12 @@ from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
 from paycore.payment.checkout import Checkouts
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import PaymentIntents
 from paycore.payment.messages import intent_message, payment_message, refund_message
 from paycore.payment.models import CaptureMethod, NewIntent, NewOrder, NewPayment
 from paycore.payment.refunds import Refunds
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
@@ -45,8 +46,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         refunds: Refunds,
         accounts: AccountService,
         customers: CustomerService,
+        client_secrets: ClientSecrets,
     ) -> None:
         self._intents = intents
+        self._client_secrets = client_secrets
         self._checkouts = checkouts
         self._refunds = refunds
         self._accounts = accounts
@@ -185,17 +188,25 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             ),
             metadata=validation.metadata("metadata", request.metadata),
         )
-        return await self._intents.create(merchant_id, request, new, request.confirm)
+        return self._shown(
+            merchant_id, await self._intents.create(merchant_id, request, new, request.confirm)
+        )
 
     async def ConfirmPaymentIntent(
         self, request: payment_pb2.ConfirmPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
         validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
         validation.object_id(
             "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
         )
-        return await self._intents.confirm(merchant_id, request)
+        publishable = call.caller is not None and call.caller.kind is CallerKind.PUBLISHABLE_KEY
+        if publishable and not request.client_secret:
+            raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
+        if request.client_secret:
+            self._client_secrets.check(merchant_id, request.id, request.client_secret)
+        return self._shown(merchant_id, await self._intents.confirm(merchant_id, request))
 
     async def CapturePaymentIntent(
         self, request: payment_pb2.CapturePaymentIntentRequest, context: Context
@@ -204,7 +215,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
         if request.HasField("amount_to_capture") and request.amount_to_capture <= 0:
             raise invalid("amount_to_capture", "must be at least 1")
-        return await self._intents.capture(merchant_id, request)
+        return self._shown(merchant_id, await self._intents.capture(merchant_id, request))
 
     async def CancelPaymentIntent(
         self, request: payment_pb2.CancelPaymentIntentRequest, context: Context
@@ -216,14 +227,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 "cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS
             )
         ]
-        return await self._intents.cancel(merchant_id, request, reason)
+        return self._shown(merchant_id, await self._intents.cancel(merchant_id, request, reason))
 
     async def GetPaymentIntent(
         self, request: payment_pb2.GetPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
         intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-        return intent_message(await self._intents.get(merchant_id, intent_id))
+        return self._shown(
+            merchant_id, intent_message(await self._intents.get(merchant_id, intent_id))
+        )
 
     async def ListPaymentIntents(
         self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
@@ -238,8 +251,17 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
         )
         return payment_pb2.ListPaymentIntentsResponse(
-            data=[intent_message(intent) for intent in found], has_more=has_more
+            data=[self._shown(merchant_id, intent_message(intent)) for intent in found],
+            has_more=has_more,
         )
+
+    def _shown(
+        self, merchant_id: str, intent: payment_pb2.PaymentIntent
+    ) -> payment_pb2.PaymentIntent:
+        """The intent as answered: with its client_secret (derived, never stored, so the
+        idempotency store's replays and events carry none and get it here)."""
+        intent.client_secret = self._client_secrets.of(merchant_id, intent.id)
+        return intent
 
     # -- refunds --------------------------------------------------------------------------------
 

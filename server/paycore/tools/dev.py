@@ -52,7 +52,10 @@ class DemoMerchant:
 
 def run_dev(settings: Settings) -> None:
     from paycore.runtime.process import run_async
+    from paycore.runtime.tls import plaintext
 
+    # Everything on 127.0.0.1 in one process: plaintext, whatever TLS the environment names.
+    settings = plaintext(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
     with _servers(settings) as configured, _psp_simulator(configured) as with_psp:
