@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from paycore.tools.psp.settlement import day_bounds_ms, line
 from paycore.tools.psp.store import (
     DATABASE_FILE,
@@ -18,7 +19,9 @@ from paycore.tools.psp.store import (
 from tests.reconciliation.day import unique_day
 
 
-def test_sqlite_renders_the_report_as_python_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", range(20))
+def test_sqlite_renders_the_report_as_python_does(tmp_path: Path, seed: int) -> None:
+    # Days far apart and odd milliseconds: float seconds once rendered some 1 ms early.
     day = unique_day()
     start_ms, end_ms = day_bounds_ms(day)
     store = Store(tmp_path)

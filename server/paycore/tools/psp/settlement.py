@@ -77,7 +77,9 @@ def settlement_lines(
 
 def line(row: SettlementRow) -> str:
     net = row.amount - row.fee if row.type == "charge" else -row.amount
-    time = dt.datetime.fromtimestamp(row.time_ms / 1000, dt.UTC)
+    # From integers: a float of seconds renders some far-off milliseconds 1 ms early.
+    seconds, milliseconds = divmod(row.time_ms, 1000)
+    time = dt.datetime.fromtimestamp(seconds, dt.UTC) + dt.timedelta(milliseconds=milliseconds)
     return json.dumps(
         {
             "type": row.type,

@@ -279,7 +279,8 @@ _REPORT_LINE = """
 select json_object('type', type, 'id', id, 'charge', charge, 'merchant', merchant,
                    'reference', reference, 'amount', amount, 'currency', currency, 'fee', fee,
                    'net', case type when 'charge' then amount - fee else -amount end,
-                   'time', strftime('%Y-%m-%dT%H:%M:%fZ', time_ms / 1000.0, 'unixepoch'))
+                   'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')
+                           || printf('.%03dZ', time_ms % 1000))
 from ({rows})
 """
 
