@@ -11,30 +11,31 @@ from typing import Any, cast
 import grpc
 from grpc import aio
 from paycore import contracts
+from paycore.account import servicer as account_servicer
 from paycore.account.authentication import Authenticator
 from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
-from paycore.account.servicer import AccountServicer
 from paycore.config import Settings
+from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
-from paycore.customer.servicer import CustomerServicer
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
-from paycore.events.servicer import EventServicer, event_json
-from paycore.executor.servicer import ExecutorServicer
+from paycore.events.servicer import event_json
+from paycore.executor import servicer as executor_servicer
+from paycore.fraud import servicer as fraud_servicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer import register as register_fraud
 from paycore.fraud.velocity import VelocityCounters
+from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
-from paycore.ledger.servicer import LedgerServicer
+from paycore.payment import servicer as payment_servicer
 from paycore.payment.client_secrets import ClientSecrets
-from paycore.payment.off_session import OffSessionCharges
-from paycore.payment.servicer import PaymentServicer
-from paycore.payment.services import PayIn, build_pay_in
+from paycore.payment.pay_in import PayIn
+from paycore.payment.services import build_pay_in
 from paycore.ratelimit import RateLimiter
 from paycore.reconciliation import servicer as reconciliation_servicer
 from paycore.reconciliation.build import build_reconciliation
@@ -58,23 +59,13 @@ from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
 from paycore.storage.reads import Reads
+from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
-from paycore.subscription.servicer import SubscriptionServicer
 from paycore.subscription.subscriptions import Subscriptions
-from paycore.v1 import (
-    account_pb2_grpc,
-    customer_pb2_grpc,
-    event_pb2_grpc,
-    executor_pb2_grpc,
-    ledger_pb2_grpc,
-    payment_pb2_grpc,
-    subscription_pb2_grpc,
-    wallet_pb2_grpc,
-)
+from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
-from paycore.wallet.servicer import WalletServicer
 from paycore.webhooks.addresses import AddressPolicy
 from paycore.webhooks.deliveries import Deliveries
 from paycore.webhooks.delivering import Deliverer, DeliveryLimits
@@ -178,14 +169,22 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
     mutations = Mutations(shards, IdempotencyStore())
-    fraud = FraudService(
-        shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
-    )
     customers = CustomerService(
         shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
     )
-    pay_in = build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud)
-    collection = Collection(OffSessionCharges(shards, pay_in.executor))
+    model = load_model(settings.fraud_model_path)
+    pay_in = build_pay_in(
+        settings,
+        registry,
+        shards,
+        ledger,
+        customers,
+        lambda listener: FraudService(
+            shards, velocity, model, FraudMetrics(registry), review_listener=listener
+        ),
+    )
+    fraud = pay_in.fraud
+    collection = Collection(pay_in.off_session)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
@@ -207,7 +206,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         customers=customers,
         pay_in=pay_in,
         subscriptions=SubscriptionService(shards),
-        billing=Subscriptions(shards, mutations, collection, lease),
+        billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         webhook_endpoints=Endpoints(Reads(shards), webhook_box),
         webhook_deliveries=Deliveries(shards),
@@ -310,67 +309,42 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
 def add_servicers(
     platform: Platform, server: grpc.aio.Server, include: Callable[[str], bool] | None = None
 ) -> list[str]:
-    """Registers the implemented services (those `include` accepts); returns their full names.
-    Services not yet implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+    """Registers the implemented services (those `include` accepts); returns their full names,
+    which is what health reports SERVING. Services not yet implemented stay unregistered, so
+    their methods answer UNIMPLEMENTED."""
     registered = _add_servicers(platform, cast(grpc.aio.Server, OnlyServices(server, include)))
     return [name for name in registered if include is None or include(name)]
 
 
 def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
-    account_pb2_grpc.add_AccountServiceServicer_to_server(
-        AccountServicer(
-            platform.accounts, platform.shards, platform.mutations, platform.authenticator
-        ),
-        server,
-    )
-    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
-        LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
-    )
-    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
+    """Each service folder's register(), one line each: the names are what they return."""
+    pay_in = platform.pay_in
     webhooks = WebhookServicer(
         platform.webhook_endpoints,
         platform.webhook_deliveries,
         platform.mutations,
         address_policy(platform.settings),
     )
-    event_pb2_grpc.add_EventServiceServicer_to_server(
-        EventServicer(platform.events, webhooks), server
-    )
-    fraud_service = register_fraud(server, platform.fraud, platform.shards, platform.mutations)
-    customer_pb2_grpc.add_CustomerServiceServicer_to_server(
-        CustomerServicer(platform.customers, platform.mutations), server
-    )
-    pay_in = platform.pay_in
-    payment_pb2_grpc.add_PaymentServiceServicer_to_server(
-        PaymentServicer(
-            pay_in.intents,
-            pay_in.checkouts,
-            pay_in.refunds,
+    return [
+        account_servicer.register(
+            server, platform.accounts, platform.shards, platform.mutations, platform.authenticator
+        ),
+        ledger_servicer.register(server, platform.ledger, platform.coalescer, platform.mutations),
+        wallet_servicer.register(server, platform.wallet),
+        customer_servicer.register(server, platform.customers, platform.mutations),
+        fraud_servicer.register(server, platform.fraud, platform.shards, platform.mutations),
+        events_servicer.register(server, platform.events, webhooks),
+        payment_servicer.register(
+            server,
+            pay_in,
+            platform.mutations,
             platform.accounts,
             platform.customers,
             ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
         ),
-        server,
-    )
-    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
-        ExecutorServicer(pay_in.executor), server
-    )
-    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
-        SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
-        server,
-    )
-    reconciliation = reconciliation_servicer.register(
-        server, platform.reconciliation, platform.mutations
-    )
-    return [
-        "paycore.v1.AccountService",
-        "paycore.v1.LedgerService",
-        "paycore.v1.WalletService",
-        "paycore.v1.EventService",
-        fraud_service,
-        "paycore.v1.CustomerService",
-        "paycore.v1.PaymentService",
-        "paycore.v1.ExecutorService",
-        "paycore.v1.SubscriptionService",
-        reconciliation,
+        executor_servicer.register(server, pay_in.executor),
+        subscription_servicer.register(
+            server, platform.subscriptions, platform.billing, platform.mutations
+        ),
+        reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
     ]

@@ -1,4 +1,4 @@
-"""`paycore`: one console script, a subcommand per process (DESIGN.md, "Processes")."""
+"""`paycore`: one console script, a subcommand per process (docs/design.md, "Processes")."""
 
 from __future__ import annotations
 

@@ -198,27 +198,35 @@ async def _body_fields(route: HttpRoute, request: web.Request, expand: list[Any]
     if request.charset and request.charset.lower() not in ("utf-8", "utf8"):
         raise _unsupported_media_type(f"charset {request.charset} (only utf-8 is)")
     if content_type == JSON:
-        value = loads(raw)
-        if isinstance(value, dict) and route.body == "*" and "expand" in value:
-            listed = value.pop("expand")
-            expand.extend(listed if isinstance(listed, list) else [listed])
-        if route.body == "*":
-            return checked(route.input, value, from_text=False)
-        return checked(route.input, {route.body: value}, from_text=False)
+        return _json_body(route, raw, expand)
     if content_type == FORM:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
-        pairs = _without_expand(_form_pairs(text, "body"), expand)
-        if route.body == "*":
-            return checked(route.input, parse_params(pairs, route.input), from_text=True)
-        field = route.input.fields_by_name[route.body]
-        if field.message_type is None or field.is_repeated:
-            raise _unsupported_media_type(f"{FORM} for a body that is not an object")
-        body = parse_params(pairs, field.message_type)
-        return checked(route.input, {route.body: body}, from_text=True)
+        return _form_body(route, raw, expand)
     raise _unsupported_media_type(content_type or "no Content-Type")
+
+
+def _json_body(route: HttpRoute, raw: bytes, expand: list[Any]) -> dict[str, Any]:
+    value = loads(raw)
+    if isinstance(value, dict) and route.body == "*" and "expand" in value:
+        listed = value.pop("expand")
+        expand.extend(listed if isinstance(listed, list) else [listed])
+    if route.body == "*":
+        return checked(route.input, value, from_text=False)
+    return checked(route.input, {route.body: value}, from_text=False)
+
+
+def _form_body(route: HttpRoute, raw: bytes, expand: list[Any]) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
+    pairs = _without_expand(_form_pairs(text, "body"), expand)
+    if route.body == "*":
+        return checked(route.input, parse_params(pairs, route.input), from_text=True)
+    field = route.input.fields_by_name[route.body]
+    if field.message_type is None or field.is_repeated:
+        raise _unsupported_media_type(f"{FORM} for a body that is not an object")
+    body = parse_params(pairs, field.message_type)
+    return checked(route.input, {route.body: body}, from_text=True)
 
 
 def _unsupported_media_type(what: str) -> EdgeError:

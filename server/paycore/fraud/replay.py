@@ -45,20 +45,8 @@ class MemoryCounters:
             for window, length in WINDOWS:
                 counts[f"{entity}_attempts_{window}"] = _within(attempts, now - length)
                 counts[f"{entity}_declines_{window}"] = _within(declines, now - length)
-            if "cards" not in COUNTERS_OF_ENTITY[entity]:
-                continue
-            memory = CARD_MEMORY_MS if entity == "customer" else DAY_MS
-            cards = self._cards.setdefault(key, {})
-            card = facts.card_fingerprint
-            if card:
-                seen = cards.get(card)
-                if entity == "customer" and (seen is None or seen <= now - memory):
-                    first = True
-                cards[card] = now
-            for window, length in WINDOWS:
-                counts[f"{entity}_cards_{window}"] = sum(
-                    1 for last_seen in cards.values() if last_seen > now - length
-                )
+            if "cards" in COUNTERS_OF_ENTITY[entity]:
+                first = self._observe_card(entity, key, facts, counts) or first
         observed = platform_values(facts)
         for entity in PLATFORM_ENTITIES:
             if not observed[entity]:
@@ -70,6 +58,26 @@ class MemoryCounters:
                     1 for last_seen in merchants.values() if last_seen > now - length
                 )
         return Velocity(counts, first_card_for_customer=first)
+
+    def _observe_card(
+        self, entity: str, key: str, facts: PaymentFacts, counts: dict[str, int]
+    ) -> bool:
+        """Counts the distinct cards `key` saw per window into `counts`; whether this is the
+        customer's first sight of the card (within CARD_MEMORY_MS)."""
+        now = facts.timestamp_ms
+        memory = CARD_MEMORY_MS if entity == "customer" else DAY_MS
+        cards = self._cards.setdefault(key, {})
+        card = facts.card_fingerprint
+        first = False
+        if card:
+            seen = cards.get(card)
+            first = entity == "customer" and (seen is None or seen <= now - memory)
+            cards[card] = now
+        for window, length in WINDOWS:
+            counts[f"{entity}_cards_{window}"] = sum(
+                1 for last_seen in cards.values() if last_seen > now - length
+            )
+        return first
 
     def record_decline(self, facts: PaymentFacts) -> None:
         values = entity_values(facts)

@@ -60,13 +60,17 @@ class Scored:
 
 
 class FraudService:
-    review_listener: ReviewListener | None = None
-    """Set by the composition root: called with (merchant id, closed review) after an
-    ApproveReview / RejectReview committed (again on an idempotent replay)."""
-
     def __init__(
-        self, shards: Shards, velocity: VelocityCounters, model: Model, metrics: FraudMetrics
+        self,
+        shards: Shards,
+        velocity: VelocityCounters,
+        model: Model,
+        metrics: FraudMetrics,
+        review_listener: ReviewListener | None = None,
     ) -> None:
+        """`review_listener`: called with (merchant id, closed review) after an ApproveReview /
+        RejectReview committed (again on an idempotent replay)."""
+        self.review_listener = review_listener
         self._shards = shards
         self._velocity = velocity
         self._model = model

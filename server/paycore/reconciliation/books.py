@@ -64,7 +64,7 @@ class Books:
         terms) answers `exists` and changes nothing."""
         if not transfers:
             return
-        outcomes = await self._ledger.post_in(connection, list(transfers), merchant_id)
+        outcomes = await self._ledger.post_in(connection, merchant_id, list(transfers))
         failed = [outcome for outcome in outcomes if not outcome.result.ok]
         invariant(not failed, f"the ledger refused reconciliation transfers: {failed}")
 

@@ -23,9 +23,16 @@ from paycore.ledger import codes
 from paycore.ledger.repository import AccountRepository
 from paycore.ledger.service import LedgerService
 from paycore.storage import Shards
-from paycore.storage.pagination import newest_first, page
-from paycore.storage.schema import ledger_transfers
-from sqlalchemy import func, select
+from paycore.storage.reads import Cursor, Page, fetch_page
+from paycore.wallet.repository import (
+    TRANSFER_ID,
+    fees_by_source,
+    transaction_id_of,
+    transfer_id_of,
+    transfers_query,
+)
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def _balance_codes(seller_account: str) -> list[str]:
@@ -50,6 +57,17 @@ TYPES = {
 class Balance:
     available: dict[str, int]
     pending: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TransactionFilters:
+    """Which balance transactions a list shows ("" for any)."""
+
+    seller_account: str = ""
+    type: str = ""
+    currency: str = ""
+    source: str = ""
+    only_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,73 +117,50 @@ class WalletService:
         return Balance(available, pending)
 
     async def list_transactions(
-        self,
-        merchant_id: str,
-        seller_account: str,
-        limit: int,
-        starting_after: str,
-        type_filter: str,
-        currency: str,
-        source: str,
-        only_id: str = "",
-    ) -> tuple[list[BalanceTransaction], bool]:
-        await self._check_seller(merchant_id, seller_account)
+        self, merchant_id: str, filters: TransactionFilters, cursor: Cursor
+    ) -> Page[BalanceTransaction]:
+        await self._check_seller(merchant_id, filters.seller_account)
         async with self._shards.read(merchant_id) as connection:
-            accounts = await AccountRepository(connection).of_merchant(
-                merchant_id, _balance_codes(seller_account)
-            )
-            balance_ids = {account.id: account.code for account in accounts}
-            if not balance_ids:
-                return [], False
-            t = ledger_transfers
-            touches = t.c.debit_account_id.in_(balance_ids) | t.c.credit_account_id.in_(balance_ids)
-            wanted = [
-                code for code, name in TYPES.items() if not type_filter or name == type_filter
-            ]
-            query = select(t).where(
-                t.c.merchant_id == merchant_id,
-                t.c.status == "posted",
-                t.c.kind.in_(["posted", "post_pending"]),
-                t.c.code.in_(wanted),
-                touches,
-            )
-            if currency:
-                query = query.where(t.c.currency == currency)
-            if source:
-                query = query.where(t.c.metadata["source"].astext == source)
-            if only_id:
-                query = query.where(t.c.id == "lt_" + only_id.removeprefix("txn_"))
-            cursor = "lt_" + starting_after.removeprefix("txn_") if starting_after else ""
-            found = (await connection.execute(newest_first(query, t.c.id, limit, cursor))).all()
-            sources = {row.metadata.get("source") for row in found} - {None}
-            fees = await self._fees(connection, merchant_id, sources)
-        kept, has_more = page(found, limit)
-        return [_transaction(row, balance_ids, fees) for row in kept], has_more
+            return await self._transactions(connection, merchant_id, filters, cursor)
 
     async def get_transaction(self, merchant_id: str, transaction_id: str) -> BalanceTransaction:
-        found, _ = await self.list_transactions(
-            merchant_id, "", 1, "", "", "", "", only_id=transaction_id
-        )
-        if not found:
+        filters = TransactionFilters(only_id=transaction_id)
+        async with self._shards.read(merchant_id) as connection:
+            found = await self._transactions(connection, merchant_id, filters, Cursor(1))
+        if not found.data:
             raise not_found("balance_transaction", transaction_id)
-        return found[0]
+        return found.data[0]
 
-    async def _fees(self, connection: Any, merchant_id: str, sources: set[str]) -> dict[str, int]:
-        if not sources:
-            return {}
-        t = ledger_transfers
-        source = t.c.metadata["source"].astext
-        rows = await connection.execute(
-            select(source, func.sum(t.c.amount))
-            .where(
-                t.c.merchant_id == merchant_id,
-                t.c.code == codes.TRANSFER_FEE,
-                t.c.status == "posted",
-                source.in_(sources),
-            )
-            .group_by(source)
+    async def _transactions(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        filters: TransactionFilters,
+        cursor: Cursor,
+    ) -> Page[BalanceTransaction]:
+        accounts = await AccountRepository(connection).of_merchant(
+            merchant_id, _balance_codes(filters.seller_account)
         )
-        return {row[0]: int(row[1]) for row in rows.all()}
+        balance_ids = {account.id: account.code for account in accounts}
+        if not balance_ids:
+            return Page([], has_more=False)
+        wanted = [code for code, name in TYPES.items() if filters.type in ("", name)]
+        query = transfers_query(
+            merchant_id,
+            balance_ids,
+            wanted,
+            filters.currency,
+            filters.source,
+            transfer_id_of(filters.only_id) if filters.only_id else "",
+        )
+        transfers_cursor = Cursor(
+            cursor.limit,
+            transfer_id_of(cursor.starting_after) if cursor.starting_after else "",
+        )
+        found = await fetch_page(connection, query, TRANSFER_ID, transfers_cursor, _row)
+        sources = {row.metadata.get("source") for row in found.data} - {None}
+        fees = await fees_by_source(connection, merchant_id, sources)
+        return Page([_transaction(row, balance_ids, fees) for row in found.data], found.has_more)
 
     async def _check_seller(self, merchant_id: str, seller_account: str) -> None:
         if not seller_account:
@@ -176,12 +171,16 @@ class WalletService:
             raise not_found("account", seller_account, param="account")
 
 
+def _row(row: Row[Any]) -> Row[Any]:
+    return row
+
+
 def _transaction(row: Any, balance_ids: dict[str, str], fees: dict[str, int]) -> BalanceTransaction:
     credited = row.credit_account_id in balance_ids
     balance_code = balance_ids[row.credit_account_id if credited else row.debit_account_id]
     source = row.metadata.get("source", "")
     return BalanceTransaction(
-        id="txn_" + row.id.removeprefix("lt_"),
+        id=transaction_id_of(row.id),
         amount=row.amount if credited else -row.amount,
         currency=row.currency,
         fee=fees.get(source, 0) if source and row.code == codes.TRANSFER_PAYMENT else 0,

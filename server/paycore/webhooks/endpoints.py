@@ -85,20 +85,7 @@ class Endpoints:
         row = await store.locked(merchant_id, endpoint_id)
         if row is None:
             raise not_found("webhook_endpoint", endpoint_id)
-        values: dict[str, object] = {}
-        if change.url is not None:
-            values["url"] = change.url
-        if change.enabled_events:
-            values["enabled_events"] = list(change.enabled_events)
-        if change.description is not None:
-            values["description"] = change.description
-        if change.metadata:
-            merged = {**row.metadata, **change.metadata}
-            values["metadata"] = {key: value for key, value in merged.items() if value}
-        if change.status is not None:
-            values["status"] = change.status.value
-            if change.status is EndpointStatus.ENABLED:
-                values["failing_since"] = None  # enabled again: a fresh three days
+        values = _changed_values(change, row.metadata)
         if not values:
             return repository.decode_endpoint(row)
         if change.status is EndpointStatus.DISABLED and row.status != change.status:
@@ -138,3 +125,23 @@ class Endpoints:
             },
         )
         return EndpointWithSecret(endpoint, secret)
+
+
+def _changed_values(change: EndpointChange, metadata: dict[str, str]) -> dict[str, object]:
+    """The columns an update writes: the fields it names (`metadata`, the stored metadata
+    it merges into; an empty value removes a key)."""
+    values: dict[str, object] = {}
+    if change.url is not None:
+        values["url"] = change.url
+    if change.enabled_events:
+        values["enabled_events"] = list(change.enabled_events)
+    if change.description is not None:
+        values["description"] = change.description
+    if change.metadata:
+        merged = {**metadata, **change.metadata}
+        values["metadata"] = {key: value for key, value in merged.items() if value}
+    if change.status is not None:
+        values["status"] = change.status.value
+        if change.status is EndpointStatus.ENABLED:
+            values["failing_since"] = None  # enabled again: a fresh three days
+    return values

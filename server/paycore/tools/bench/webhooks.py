@@ -40,6 +40,7 @@ import asyncpg
 from paycore.customer.vault import Vault
 from paycore.events.outbox import prepare_event
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import violated
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
@@ -134,7 +135,8 @@ class _Receiving(asyncio.Protocol):
             self._answer(head)
 
     def _answer(self, head: bytes) -> None:
-        assert self._transport is not None
+        if self._transport is None:
+            violated("data arrives only on a connected transport")
         request_line = head.split(b"\r\n", 1)[0]
         if request_line.startswith(b"GET /arrivals"):
             body = json.dumps(self._arrivals).encode()
@@ -321,6 +323,34 @@ async def _arrivals(receiver_url: str) -> dict[str, float]:
         return found
 
 
+async def _drained_arrivals(receiver_url: str, expected: int) -> dict[str, float]:
+    """The receiver's arrivals once `expected` have come, or DRAIN_SECONDS_MAX has passed."""
+    loop = asyncio.get_running_loop()
+    drain_deadline = loop.time() + DRAIN_SECONDS_MAX
+    arrivals = await _arrivals(receiver_url)
+    while len(arrivals) < expected and loop.time() < drain_deadline:
+        await asyncio.sleep(1.0)
+        arrivals = await _arrivals(receiver_url)
+    return arrivals
+
+
+async def _clean_up(
+    worker: subprocess.Popen[bytes] | None,
+    receiver: Any,
+    database_url: str,
+    databases: list[str],
+) -> None:
+    """Stops the worker and the receiver, drops the bench's databases."""
+    if worker is not None and worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+    if receiver.is_alive() and receiver.pid:
+        os.kill(receiver.pid, signal.SIGTERM)
+        receiver.join(10)
+    for database in databases:
+        await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
+
+
 async def run_webhook_bench(
     database_url: str,
     redis_url: str,
@@ -365,12 +395,7 @@ async def run_webhook_bench(
         produced = await producer.run(duration_seconds)
         window_end = time.time()
         expected = len(producer.committed) * endpoints
-        loop = asyncio.get_running_loop()
-        drain_deadline = loop.time() + DRAIN_SECONDS_MAX
-        arrivals = await _arrivals(receiver_url)
-        while len(arrivals) < expected and loop.time() < drain_deadline:
-            await asyncio.sleep(1.0)
-            arrivals = await _arrivals(receiver_url)
+        arrivals = await _drained_arrivals(receiver_url, expected)
         cpu_after = cpu_seconds(pids)  # the window and the drain of its backlog
         drained = sum(1 for arrived in arrivals.values() if arrived >= window_start)
         postgres = (await backends.stop(drained)).postgres_us
@@ -383,14 +408,9 @@ async def run_webhook_bench(
                 pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
             )
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(30)
-        if receiver.is_alive() and receiver.pid:
-            os.kill(receiver.pid, signal.SIGTERM)
-            receiver.join(10)
-        for database in [*databases, f"paycore_bench_{run}_pgbench"]:
-            await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
+        await _clean_up(
+            worker, receiver, database_url, [*databases, f"paycore_bench_{run}_pgbench"]
+        )
 
     in_window = [
         arrived for key, arrived in arrivals.items() if window_start <= arrived < window_end

@@ -122,8 +122,20 @@ def altered(
                 kept.append(changed)
         if kept:
             yield kept
+    added.extend(_added_lines(day, todays, moved_in, fee_of))
+    if added:
+        yield added
+
+
+def _added_lines(
+    day: dt.date,
+    todays: Sequence[Alteration],
+    moved_in: Sequence[SettlementRow],
+    fee_of: Any,
+) -> list[SettlementRow]:
+    """Lines moved in from the day before, and charges paycore never heard of."""
     midnight_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1000
-    added.extend(dataclasses.replace(row, time_ms=midnight_ms + 500) for row in moved_in)
+    added = [dataclasses.replace(row, time_ms=midnight_ms + 500) for row in moved_in]
     for alteration in todays:
         if alteration.action == "unknown_charge":
             charge_id = _made_up_id(alteration)
@@ -141,8 +153,7 @@ def altered(
                     time_ms=midnight_ms + 43_200_000,
                 )
             )
-    if added:
-        yield added
+    return added
 
 
 def moved_from(day: dt.date, alterations: Sequence[Alteration]) -> set[str]:

@@ -7,14 +7,22 @@ from typing import Any
 from grpc import aio
 from paycore import validation
 from paycore.errors import invalid
-from paycore.executor.messages import execution_message
 from paycore.executor.models import ExecutionState
 from paycore.executor.service import Executor
+from paycore.executor.servicer.messages import execution_message
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.storage.reads import Cursor
 from paycore.v1 import executor_pb2, executor_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+
+
+def register(server: aio.Server, executor: Executor) -> str:
+    """Adds ExecutorService to `server`; returns its full name."""
+    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(executor), server)
+    return str(executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name)
 
 
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
@@ -31,27 +39,24 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         order_id = validation.object_id(
             "payment_order", request.payment_order, Prefix.PAYMENT_ORDER
         )
-        found, _ = await self._executor.list(merchant_id, 1, "", payment_order_id=order_id)
-        if not found:
+        found = await self._executor.list(merchant_id, Cursor(1), payment_order_id=order_id)
+        if not found.data:
             raise invalid("payment_order", "has no execution (create it with CreatePayment)")
-        execution = await self._executor.run(found[0].merchant_id, found[0].id)
-        return execution_message(await self._executor.get(execution.id, execution.merchant_id))
+        execution = await self._executor.run(found.data[0].merchant_id, found.data[0].id)
+        return execution_message(await self._executor.get(execution.merchant_id, execution.id))
 
     async def GetExecution(
         self, request: executor_pb2.GetExecutionRequest, context: Context
     ) -> executor_pb2.Execution:
         execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
-        return execution_message(await self._executor.get(execution_id, None))
+        return execution_message(await self._executor.get(None, execution_id))
 
     async def ListExecutions(
         self, request: executor_pb2.ListExecutionsRequest, context: Context
     ) -> executor_pb2.ListExecutionsResponse:
-        found, has_more = await self._executor.list(
+        page = await self._executor.list(
             _acting_merchant(),
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.EXECUTION, required=False
-            ),
+            cursor_of(request, Prefix.EXECUTION),
             payment_order_id=validation.object_id(
                 "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
             ),
@@ -59,31 +64,23 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
             ),
         )
-        return executor_pb2.ListExecutionsResponse(
-            data=[execution_message(execution) for execution in found], has_more=has_more
-        )
+        return page_response(executor_pb2.ListExecutionsResponse, page, execution_message)
 
     async def ListDeadLetters(
         self, request: executor_pb2.ListDeadLettersRequest, context: Context
     ) -> executor_pb2.ListDeadLettersResponse:
-        found, has_more = await self._executor.list(
-            _merchant(request.merchant) or None,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.EXECUTION, required=False
-            ),
-            state=ExecutionState.DEAD_LETTERED,
+        merchant_id = _merchant(request.merchant) or None
+        page = await self._executor.list(
+            merchant_id, cursor_of(request, Prefix.EXECUTION), state=ExecutionState.DEAD_LETTERED
         )
-        return executor_pb2.ListDeadLettersResponse(
-            data=[execution_message(execution) for execution in found], has_more=has_more
-        )
+        return page_response(executor_pb2.ListDeadLettersResponse, page, execution_message)
 
     async def RequeueDeadLetter(
         self, request: executor_pb2.RequeueDeadLetterRequest, context: Context
     ) -> executor_pb2.Execution:
         execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
-        execution = await self._executor.requeue(execution_id, None)
-        return execution_message(await self._executor.get(execution.id, execution.merchant_id))
+        execution = await self._executor.requeue(None, execution_id)
+        return execution_message(await self._executor.get(execution.merchant_id, execution.id))
 
 
 def _merchant(merchant_id: str) -> str:

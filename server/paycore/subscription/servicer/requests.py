@@ -4,16 +4,21 @@ into domain objects; prices, customers and clocks are checked by the domain."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from paycore import validation
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
-from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX, NewInvoiceItem
+from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
+from paycore.subscription.messages import INTERVALS
 from paycore.subscription.models import (
+    INTERVAL_COUNT_MAX,
     InvoiceStatus,
+    NewInvoiceItem,
     NewSubscription,
     ProrationBehavior,
+    Recurring,
     SubscriptionStatus,
 )
 from paycore.v1 import subscription_pb2
@@ -178,3 +183,29 @@ def invoice_item(request: subscription_pb2.CreateInvoiceItemRequest) -> NewInvoi
         ),
         metadata=validation.metadata("metadata", request.metadata),
     )
+
+
+# A clock's time stays far enough from datetime's year 9999 for years of periods after it.
+FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
+
+
+def recurring(message: subscription_pb2.Recurring) -> Recurring:
+    """A recurring price's interval, checked: at least one interval, at most one year in all."""
+    if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
+        raise missing("recurring.interval")
+    interval = INTERVALS[validation.enum_value("recurring.interval", message.interval, INTERVALS)]
+    maximum = INTERVAL_COUNT_MAX[interval]
+    if not 1 <= message.interval_count <= maximum:
+        raise invalid(
+            "recurring.interval_count",
+            f"must be 1 to {maximum} for {interval.value} intervals (at most one year in all)",
+        )
+    return Recurring(interval, message.interval_count)
+
+
+def frozen_time(param: str, value: int) -> int:
+    if value == 0:
+        raise missing(param)
+    if not 0 < value <= FROZEN_TIME_MAX:
+        raise invalid(param, f"must be unix seconds between 1 and {FROZEN_TIME_MAX}")
+    return value

@@ -1,4 +1,5 @@
-"""Pay-in objects rendered as their proto messages (responses and event payloads)."""
+"""Pay-in objects rendered as their proto messages (responses and event payloads:
+`PAY_IN_MESSAGES` is the renderer paycore.payment.events.PayInEvents is built with)."""
 
 from __future__ import annotations
 
@@ -115,3 +116,15 @@ def refund_message(refund: Refund) -> payment_pb2.Refund:
     if refund.reason:
         message.reason = enum_number(payment_pb2.RefundReason, "REFUND_REASON", refund.reason)
     return message
+
+
+class _PayInMessages:
+    """paycore.payment.events.ObjectRenderer."""
+
+    intent = staticmethod(intent_message)
+    order = staticmethod(order_message)
+    payment = staticmethod(payment_message)
+    refund = staticmethod(refund_message)
+
+
+PAY_IN_MESSAGES = _PayInMessages()

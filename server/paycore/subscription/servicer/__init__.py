@@ -5,45 +5,46 @@ and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
-from paycore.errors import invalid, missing
+from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import Mutations, Phases
 from paycore.subscription import invoice_items
-from paycore.subscription.invoice_items import item_message
 from paycore.subscription.messages import (
     FINAL_ACTIONS,
-    INTERVALS,
     clock_message,
     invoice_message,
+    item_message,
     price_message,
     product_message,
+    settings_message,
     subscription_message,
 )
 from paycore.subscription.models import (
-    INTERVAL_COUNT_MAX,
     NewPrice,
     NewProduct,
     NewTestClock,
-    Recurring,
+    Subscription,
 )
-from paycore.subscription.requests import (
+from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.requests import (
     INVOICE_STATUSES,
     SUBSCRIPTION_STATUSES,
+    frozen_time,
     invoice_item,
     new_subscription,
+    recurring,
     retry_schedule,
     subscription_changes,
 )
-from paycore.subscription.service import SubscriptionService
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 Context = aio.ServicerContext[Any, Any]
 # The proto's limits (subscription.proto), Stripe's where Stripe has one.
@@ -51,9 +52,17 @@ PRODUCT_NAME_LENGTH_MAX = 250
 DESCRIPTION_LENGTH_MAX = 1000
 NICKNAME_LENGTH_MAX = 250
 CLOCK_NAME_LENGTH_MAX = 300
-# A clock's time stays far enough from datetime's year 9999 for years of periods after it.
-FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
 # The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
+
+
+def register(
+    server: aio.Server, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
+) -> str:
+    """Adds SubscriptionService to `server`; returns its full name."""
+    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
+        SubscriptionServicer(service, billing, mutations), server
+    )
+    return str(subscription_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name)
 
 
 class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
@@ -81,11 +90,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.Product:
-            return product_message(await self._service.create_product(connection, merchant_id, new))
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.Product, change
+            merchant_id,
+            request,
+            subscription_pb2.Product,
+            lambda connection: self._service.create_product(connection, merchant_id, new),
+            render=product_message,
         )
 
     async def GetProduct(
@@ -101,15 +111,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         page = await self._service.list_products(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.PRODUCT, required=False
-            ),
+            cursor_of(request, Prefix.PRODUCT),
             request.active if request.HasField("active") else None,
         )
-        return subscription_pb2.ListProductsResponse(
-            data=[product_message(product) for product in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListProductsResponse, page, product_message)
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -129,11 +134,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.Price:
-            return price_message(await self._service.create_price(connection, merchant_id, new))
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.Price, change
+            merchant_id,
+            request,
+            subscription_pb2.Price,
+            lambda connection: self._service.create_price(connection, merchant_id, new),
+            render=price_message,
         )
 
     async def GetPrice(
@@ -149,16 +155,11 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         page = await self._service.list_prices(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.PRICE, required=False
-            ),
+            cursor_of(request, Prefix.PRICE),
             validation.object_id("product", request.product, Prefix.PRODUCT, required=False),
             request.active if request.HasField("active") else None,
         )
-        return subscription_pb2.ListPricesResponse(
-            data=[price_message(price) for price in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListPricesResponse, page, price_message)
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -172,13 +173,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.TestClock:
-            return clock_message(
-                await self._service.create_test_clock(connection, merchant_id, new)
-            )
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.TestClock, change
+            merchant_id,
+            request,
+            subscription_pb2.TestClock,
+            lambda connection: self._service.create_test_clock(connection, merchant_id, new),
+            render=clock_message,
         )
 
     async def GetTestClock(
@@ -194,7 +194,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.CreateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
-        return await self._billing.create(merchant_id, request, new_subscription(request))
+        phases = self._billing.create(merchant_id, new_subscription(request))
+        return await self._subscription_call(merchant_id, request, phases)
 
     async def GetSubscription(
         self, request: subscription_pb2.GetSubscriptionRequest, context: Context
@@ -214,33 +215,32 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             ]
         page = await self._billing.list(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.SUBSCRIPTION, required=False
-            ),
+            cursor_of(request, Prefix.SUBSCRIPTION),
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id("price", request.price, Prefix.PRICE, required=False),
             status,
         )
-        return subscription_pb2.ListSubscriptionsResponse(
-            data=[subscription_message(found) for found in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
 
     async def UpdateSubscription(
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
-        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
-        return await self._billing.update(merchant_id, request, subscription_changes(request))
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
+        return await self._subscription_call(merchant_id, request, phases)
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
-        validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
         if request.prorate and request.at_period_end:
             raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
-        return await self._billing.cancel(merchant_id, request)
+        phases = self._billing.cancel(
+            merchant_id, subscription_id, request.at_period_end, request.prorate
+        )
+        return await self._subscription_call(merchant_id, request, phases)
 
     # --- invoices ----------------------------------------------------------------------------
 
@@ -250,11 +250,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         new = invoice_item(request)
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.InvoiceItem:
-            return item_message(await invoice_items.create(connection, merchant_id, new))
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.InvoiceItem, change
+            merchant_id,
+            request,
+            subscription_pb2.InvoiceItem,
+            lambda connection: invoice_items.create(connection, merchant_id, new),
+            render=item_message,
         )
 
     async def GetInvoiceItem(
@@ -282,29 +283,34 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             ]
         page = await self._billing.list_invoices(
             merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.INVOICE, required=False
-            ),
+            cursor_of(request, Prefix.INVOICE),
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id(
                 "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
             ),
             status,
         )
-        return subscription_pb2.ListInvoicesResponse(
-            data=[invoice_message(found) for found in page.data], has_more=page.has_more
-        )
+        return page_response(subscription_pb2.ListInvoicesResponse, page, invoice_message)
 
     async def PayInvoice(
         self, request: subscription_pb2.PayInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
         merchant_id = current_call().require_merchant()
-        validation.object_id("id", request.id, Prefix.INVOICE)
-        validation.object_id(
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        method = validation.object_id(
             "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
         )
-        return await self._billing.pay_invoice(merchant_id, request)
+        phases = self._billing.pay_invoice(
+            merchant_id, invoice_id, method, request.paid_out_of_band
+        )
+        return await self._mutations.resumable(
+            merchant_id,
+            request,
+            subscription_pb2.Invoice,
+            phases,
+            self._billing.lease,
+            render=invoice_message,
+        )
 
     async def VoidInvoice(
         self, request: subscription_pb2.VoidInvoiceRequest, context: Context
@@ -312,12 +318,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.Invoice:
-            voided = await self._billing.void_invoice(connection, merchant_id, invoice_id)
-            return invoice_message(voided)
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.Invoice, change
+            merchant_id,
+            request,
+            subscription_pb2.Invoice,
+            lambda connection: self._billing.void_invoice(connection, merchant_id, invoice_id),
+            render=invoice_message,
         )
 
     # --- test clocks (advance) and billing settings ------------------------------------------
@@ -329,17 +335,18 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
         to = frozen_time("frozen_time", request.frozen_time)
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.TestClock:
-            return await self._billing.advance_clock(connection, merchant_id, clock_id, to)
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.TestClock, change
+            merchant_id,
+            request,
+            subscription_pb2.TestClock,
+            lambda connection: self._billing.advance_clock(connection, merchant_id, clock_id, to),
+            render=clock_message,
         )
 
     async def GetBillingSettings(
         self, request: subscription_pb2.GetBillingSettingsRequest, context: Context
     ) -> subscription_pb2.BillingSettings:
-        return await self._billing.get_settings(current_call().require_merchant())
+        return settings_message(await self._billing.get_settings(current_call().require_merchant()))
 
     async def UpdateBillingSettings(
         self, request: subscription_pb2.UpdateBillingSettingsRequest, context: Context
@@ -352,33 +359,24 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
                 validation.enum_value("final_action", request.final_action, FINAL_ACTIONS)
             ]
 
-        async def change(connection: AsyncConnection) -> subscription_pb2.BillingSettings:
-            return await self._billing.update_settings(
-                connection, merchant_id, schedule, final_action
-            )
-
         return await self._mutations.for_merchant(
-            merchant_id, request, subscription_pb2.BillingSettings, change
+            merchant_id,
+            request,
+            subscription_pb2.BillingSettings,
+            lambda connection: self._billing.update_settings(
+                connection, merchant_id, schedule, final_action
+            ),
+            render=settings_message,
         )
 
-
-def recurring(message: subscription_pb2.Recurring) -> Recurring:
-    """A recurring price's interval, checked: at least one interval, at most one year in all."""
-    if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
-        raise missing("recurring.interval")
-    interval = INTERVALS[validation.enum_value("recurring.interval", message.interval, INTERVALS)]
-    maximum = INTERVAL_COUNT_MAX[interval]
-    if not 1 <= message.interval_count <= maximum:
-        raise invalid(
-            "recurring.interval_count",
-            f"must be 1 to {maximum} for {interval.value} intervals (at most one year in all)",
+    async def _subscription_call(
+        self, merchant_id: str, request: Message, phases: Phases[Subscription]
+    ) -> subscription_pb2.Subscription:
+        return await self._mutations.resumable(
+            merchant_id,
+            request,
+            subscription_pb2.Subscription,
+            phases,
+            self._billing.lease,
+            render=subscription_message,
         )
-    return Recurring(interval, message.interval_count)
-
-
-def frozen_time(param: str, value: int) -> int:
-    if value == 0:
-        raise missing(param)
-    if not 0 < value <= FROZEN_TIME_MAX:
-        raise invalid(param, f"must be unix seconds between 1 and {FROZEN_TIME_MAX}")
-    return value

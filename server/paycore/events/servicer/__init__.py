@@ -1,6 +1,6 @@
-"""EventService over gRPC: request -> checks -> domain call -> response, nothing more.
-
-The webhook methods (endpoints, deliveries) are paycore.webhooks': they are delegated there."""
+"""EventService over gRPC: request -> checks (requests.py) -> domain call -> message
+(messages.py), nothing more. The webhook methods (endpoints, deliveries) are paycore.webhooks':
+they are delegated there."""
 
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ from typing import Any
 
 from grpc import aio
 from paycore import validation
-from paycore.errors import invalid
-from paycore.events.models import Event, TypeFilter
-from paycore.events.objects import packed
 from paycore.events.service import EventService
-from paycore.events.types import WILDCARD_SUFFIX, is_type_filter
+from paycore.events.servicer.messages import event_json, event_message
+from paycore.events.servicer.requests import type_filter
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.stripe_json import stripe_json
-from paycore.transcoding import dumps
+from paycore.runtime.listing import cursor_of, page_response
 from paycore.v1 import event_pb2, event_pb2_grpc
 from paycore.webhooks.servicer import WebhookServicer
 
 Context = aio.ServicerContext[Any, Any]
+
+
+def register(server: aio.Server, service: EventService, webhooks: WebhookServicer) -> str:
+    """Adds EventService to `server`; returns its full name."""
+    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(service, webhooks), server)
+    return str(event_pb2.DESCRIPTOR.services_by_name["EventService"].full_name)
 
 
 class EventServicer(event_pb2_grpc.EventServiceServicer):
@@ -39,17 +42,9 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
         self, request: event_pb2.ListEventsRequest, context: Context
     ) -> event_pb2.ListEventsResponse:
         merchant_id = current_call().require_merchant()
-        page = await self._service.list_events(
-            merchant_id,
-            validation.list_limit(request.limit),
-            validation.object_id(
-                "starting_after", request.starting_after, Prefix.EVENT, required=False
-            ),
-            type_filter(request.type),
-        )
-        return event_pb2.ListEventsResponse(
-            data=[event_message(event) for event in page.data], has_more=page.has_more
-        )
+        cursor = cursor_of(request, Prefix.EVENT)
+        page = await self._service.list_events(merchant_id, cursor, type_filter(request.type))
+        return page_response(event_pb2.ListEventsResponse, page, event_message)
 
     # Webhook endpoints and deliveries: paycore.webhooks serves them.
 
@@ -94,27 +89,4 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
         return await self._webhooks.ResendEvent(request, context)
 
 
-def type_filter(value: str) -> TypeFilter:
-    if not value:
-        return TypeFilter()
-    if not is_type_filter(value):
-        raise invalid("type", f"{value!r} is not an event type, nor <prefix>.* of one")
-    if value.endswith(WILDCARD_SUFFIX):
-        return TypeFilter(prefix=value.removesuffix("*"))
-    return TypeFilter(exact=value)
-
-
-def event_message(event: Event) -> event_pb2.Event:
-    return event_pb2.Event(
-        id=event.id,
-        type=event.type,
-        data=event_pb2.Event.Data(object=packed(event.object_type, event.data)),
-        pending_webhooks=0,
-        created=event.created,
-    )
-
-
-def event_json(event: Event) -> bytes:
-    """The event as the REST edge answers GetEvent (the same message through the same
-    renderer, paycore.stripe_json): the body of its webhook deliveries."""
-    return dumps(stripe_json(event_message(event)))
+__all__ = ["EventServicer", "event_json", "event_message", "register"]
