@@ -29,7 +29,8 @@ so a new class must be drawn here; module paths are under paycore):
     │   ├── JsonRejected          transcoding: JSON that does not fit the message
     │   └── UnknownEventType      events.outbox: a type not in events.types (a bug)
     └── RuntimeError
-        └── LedgerRejected        payment.money: the ledger refused a pay-in transfer (a bug)
+        ├── LedgerRejected        payment.money: the ledger refused a pay-in transfer (a bug)
+        └── ReportUnavailable     reconciliation.report: the PSP's report cannot be read now
 
 Domain code raises `ApiError(Reason.X, param=..., **template_fields)` and never imports grpc;
 the server's error interceptor turns it into a status with a `google.rpc.ErrorInfo` detail.
@@ -319,6 +320,17 @@ class Reason(Enum):
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
         "{param} must be printable ASCII without control characters",
+    )
+    # reconciliation (issue 14)
+    DISCREPANCY_RESOLVED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The discrepancy {id} is already resolved ({action})",
+    )
+    DISCREPANCY_ACTION_UNFIT = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "{action} does not fit the discrepancy {id}: {detail}",
     )
 
     @property

@@ -123,6 +123,7 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "webhook_delivery",
         "backlog_gauges",
         "ledger_integrity_gauge",
+        "reconciliation",
     ]
     concurrent = Worker(
         build_jobs(platform),

@@ -7,7 +7,8 @@
     GET  /v1/charges/{id}               a charge as it is now, with its refunds
     GET  /v1/operations/{key}           the stored answer of the operation with that key, or 404
     GET  /v1/settlements/{YYYY-MM-DD}   the day's settlement report, JSON lines
-    GET|POST /_control/faults           latency_ms, error_rate, down (tests flip these);
+    GET|POST /_control/faults           latency_ms, error_rate, down, settlement (report
+                                        alterations: paycore.tools.psp.report_faults);
                                         POST needs `Authorization: Bearer <control token>`
     GET  /healthz
 
@@ -28,7 +29,7 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from aiohttp import web
 from paycore.runtime.process import split_address
 from paycore.tools.psp.cards import Outcome, outcome_of
 from paycore.tools.psp.processing import Answer, Processor, failure_body
+from paycore.tools.psp.report_faults import Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
     capture_request,
@@ -69,9 +71,24 @@ class Faults:
     """The fraction of mutating requests answered 503 psp_unavailable, unprocessed."""
     down: bool = False
     """Every /v1 request answers 503 psp_unavailable at once."""
+    settlement: list[Alteration] = field(default_factory=list)
+    """Alterations of the daily settlement reports (paycore.tools.psp.report_faults)."""
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "latency_ms": self.latency_ms,
+                "error_rate": self.error_rate,
+                "down": self.down,
+                "settlement": [alteration.as_json() for alteration in self.settlement],
+            }
+        )
 
     def update(self, body: dict[str, Any]) -> None:
         """Checks every given field before changing any."""
+        settlement = (
+            parse_alterations(body["settlement"]) if "settlement" in body else self.settlement
+        )
         latency_ms = body.get("latency_ms", self.latency_ms)
         error_rate = body.get("error_rate", self.error_rate)
         down = body.get("down", self.down)
@@ -86,6 +103,7 @@ class Faults:
         if not isinstance(down, bool):
             raise invalid("down", "down must be true or false")
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
+        self.settlement = settlement
 
 
 class Simulator:
@@ -175,13 +193,14 @@ class Simulator:
             raise invalid("day", "the day must be YYYY-MM-DD") from None
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
-        for lines in settlement_lines(self.processor.store.data_dir, day):
+        data_dir = self.processor.store.data_dir
+        for lines in settlement_lines(data_dir, day, self.faults.settlement):
             await response.write(("\n".join(lines) + "\n").encode())
         await response.write_eof()
         return response
 
     async def get_faults(self, request: web.Request) -> web.StreamResponse:
-        return _json(200, json.dumps(asdict(self.faults)))
+        return _json(200, self.faults.as_json())
 
     async def set_faults(self, request: web.Request) -> web.StreamResponse:
         # Anyone who can reach the simulator could otherwise take the "PSP" down (issue 23,
