@@ -7,6 +7,7 @@ so a new class must be drawn here; module paths are under paycore):
     ├── PaycoreError              root of everything paycore raises on purpose
     │   ├── ConfigurationError    a process cannot start (bad or missing settings)
     │   ├── InvariantViolation    a guarantee of the code did not hold: a bug (invariant())
+    │   │   └── IllegalIntentTransition  payment.machine: an intent move the table forbids
     │   ├── ApiError              an answer to a caller: reason -> gRPC status + ErrorInfo
     │   │                         (REST renders it as {"error": {type, code, message, param}})
     │   ├── IllegalTransition     executor.machine: an execution state move the table forbids
