@@ -1,7 +1,7 @@
 """Fraud (issue 18): a merchant's allow list, kept with its policy.
 
 Revision ID: 0015
-Revises: 0013 (0010-0012 and 0014 belong to work not yet merged; the lead fixes the chain)
+Revises: 0011 (main's chain: 0009 -> 0013 -> 0011 -> 0015 -> 0016)
 Create Date: 2026-12-05
 """
 
