@@ -3,6 +3,8 @@ once, and hands them to whoever needs them. Nothing else creates engines or clie
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,7 +33,9 @@ from paycore.ledger.service import LedgerService
 from paycore.ledger.servicer import LedgerServicer
 from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.servicer import PaymentServicer
-from paycore.payment.services import PayIn, build_pay_in
+from paycore.payment.services import PayIn, PayOutHooks, build_pay_in
+from paycore.payout import servicer as payout_servicer
+from paycore.payout.services import PayOut, build_pay_out, build_pay_out_base
 from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
@@ -66,10 +70,13 @@ from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from paycore.worker import Job
 from paycore.worker.jobs import (
+    BalanceAvailability,
     ExecutorResume,
     IdempotencyKeyPruner,
     LedgerHoldExpiry,
     OutboxPublisher,
+    PayoutScheduling,
+    PayoutTracking,
     SubscriptionBilling,
 )
 from prometheus_client import CollectorRegistry
@@ -100,6 +107,8 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    pay_out: PayOut
+    """Balances that settle, bank accounts, payouts (issue 13)."""
 
     async def close(self) -> None:
         await self.pay_in.close()
@@ -110,7 +119,11 @@ class Platform:
         await self.shards.dispose()
 
 
-def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
+def build_platform(
+    settings: Settings, registry: CollectorRegistry, clock: Callable[[], float] = time.time
+) -> Platform:
+    """`clock`: the pay-out clock (balance availability, payout schedules and arrivals);
+    tests move it forward."""
     settings.require_servers()
     shards = Shards(settings)
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
@@ -133,7 +146,20 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
     customers = CustomerService(
         shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
     )
-    pay_in = build_pay_in(settings, registry, shards, mutations, ledger, customers, fraud)
+    # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
+    pay_out_base = build_pay_out_base(settings, shards, ledger, customers, clock)
+    pay_in = build_pay_in(
+        settings,
+        registry,
+        shards,
+        mutations,
+        ledger,
+        customers,
+        fraud,
+        pay_out_base.book,
+        PayOutHooks(pay_out_base.lifecycle.complete, pay_out_base.bank_accounts),
+    )
+    pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
     collection = Collection(OffSessionCharges(shards, pay_in.executor))
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     return Platform(
@@ -148,7 +174,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         accounts=AccountService(shards, hasher, contracts.scope_resources(policies)),
         ledger=ledger,
         coalescer=Coalescer(ledger),
-        wallet=WalletService(shards, ledger),
+        wallet=WalletService(shards, ledger, pay_out.reads),
         events=EventService(shards),
         fraud=fraud,
         fraud_redis=fraud_redis,
@@ -157,6 +183,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, mutations, collection, lease),
         billing_clock=Billing(collection),
+        pay_out=pay_out,
     )
 
 
@@ -169,6 +196,10 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        # -- pay-out (issue 13)
+        BalanceAvailability(platform.pay_out.availability),
+        PayoutScheduling(platform.pay_out.scheduler),
+        PayoutTracking(platform.pay_out.tracker),
     ]
 
 
@@ -227,7 +258,17 @@ def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
         server,
     )
+    pay_out = platform.pay_out
+    payout_service = payout_servicer.register(
+        server,
+        pay_out.bank_accounts,
+        pay_out.payouts,
+        pay_out.schedules,
+        pay_out.reads,
+        platform.mutations,
+    )
     return [
+        payout_service,
         "paycore.v1.AccountService",
         "paycore.v1.LedgerService",
         "paycore.v1.WalletService",

@@ -137,6 +137,14 @@ class Settings:
     """PAYCORE_FRAUD_REDIS_RETRY_MS: after Redis failed, scoring does not try it again for
     this long (every payment meanwhile is scored degraded, at once)."""
 
+    # -- pay-out (issue 13) ---------------------------------------------------------------------
+    payout_instant_fee_bps: int = 100
+    """PAYCORE_PAYOUT_INSTANT_FEE_BPS: an instant payout's fee, basis points of its amount
+    (rounded half up)."""
+
+    payout_instant_fee_minimum: int = 50
+    """PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM: the least an instant payout's fee is, minor units."""
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -221,6 +229,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         fraud_redis_retry_ms=_int(
             env, "PAYCORE_FRAUD_REDIS_RETRY_MS", defaults.fraud_redis_retry_ms
+        ),
+        payout_instant_fee_bps=_int(
+            env, "PAYCORE_PAYOUT_INSTANT_FEE_BPS", defaults.payout_instant_fee_bps
+        ),
+        payout_instant_fee_minimum=_int(
+            env, "PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM", defaults.payout_instant_fee_minimum
         ),
     )
     return settings

@@ -41,6 +41,7 @@ from paycore.executor.retry import RetryPolicy
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.psp.client import (
     CardDetails,
+    PayoutDestination,
     PspClient,
     PspError,
     PspRejected,
@@ -62,6 +63,12 @@ Completion = Callable[[AsyncConnection, Execution], Awaitable[None]]
 
 class CardSource(Protocol):
     async def card_for_charge(self, merchant_id: str, payment_method_id: str) -> ChargeableCard: ...
+
+
+class PayoutDestinations(Protocol):
+    async def destination_of(self, merchant_id: str, payout_id: str) -> PayoutDestination:
+        """Where the payout goes, its number opened from the vault; an ApiError when it must
+        not go (canceled meanwhile): the execution then fails without calling the bank."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,11 @@ class Executor:
         completions: Mapping[Operation, Completion],
         settings: ExecutorSettings = ExecutorSettings(),
         breaker: CircuitBreaker | None = None,
+        payouts: PayoutDestinations | None = None,
     ) -> None:
         """`completions`: for each operation, what applies a finished execution to the object
-        that owns it (pay-in's intents and orders, payouts...), in the recording transaction."""
+        that owns it (pay-in's intents and orders, payouts...), in the recording transaction.
+        `payouts`: where a payout execution's money goes (pay-out's bank accounts)."""
         self._shards = shards
         self._psp = psp
         self._cards = cards
@@ -120,6 +129,7 @@ class Executor:
         self._settings = settings
         self.breaker = breaker or CircuitBreaker()
         self._completions = dict(completions)
+        self._payouts = payouts
 
     # -- creating and reading -------------------------------------------------------------------
 
@@ -242,6 +252,28 @@ class Executor:
             due = await ExecutionRepository(connection).due(limit)
         await asyncio.gather(*(self.run(merchant, found, 0.0) for merchant, found in due))
         return len(due)
+
+    async def withdraw(
+        self, connection: AsyncConnection, merchant_id: str, execution_id: str
+    ) -> bool:
+        """In the owner's transaction: fails a queued execution that never made an attempt
+        (failure_code "withdrawn"; its completion is not called: the owner is changing its
+        object itself) and answers True; False when it has started (it may have reached the
+        PSP). The row lock orders this against a runner's claim."""
+        repository = ExecutionRepository(connection)
+        execution = await repository.lock(merchant_id, execution_id, wait=True)
+        if execution is None or execution.state is not ExecutionState.QUEUED:
+            return False
+        if execution.attempt_count:
+            return False
+        check_transition(execution.state, ExecutionState.FAILED)
+        await repository.update_state(
+            execution,
+            ExecutionState.FAILED,
+            failure_code="withdrawn",
+            failure_message="withdrawn by its owner before it was sent",
+        )
+        return True
 
     async def requeue(self, execution_id: str, merchant_id: str | None) -> Execution:
         found = await self.get(execution_id, merchant_id)
@@ -406,12 +438,28 @@ class Executor:
                 card=CardDetails(card.number, card.exp_month, card.exp_year),
                 capture=operation is Operation.CHARGE,
             )
+        if operation is Operation.PAYOUT:
+            return await self._payout(execution)
         charge = execution.psp_charge or ""
         if operation is Operation.CAPTURE:
             return await psp.capture(idempotency_key=key, charge=charge, amount=execution.amount)
         if operation is Operation.VOID:
             return await psp.void(idempotency_key=key, charge=charge)
         return await psp.refund(idempotency_key=key, charge=charge, amount=execution.amount)
+
+    async def _payout(self, execution: Execution) -> PspResult:
+        if self._payouts is None:
+            raise PspRejected("payouts_unconfigured", "this executor sends no payouts")
+        destination = await self._payouts.destination_of(execution.merchant_id, execution.psp_key)
+        return await self._psp.payout(
+            idempotency_key=execution.psp_key,
+            merchant=execution.merchant_id,
+            reference=execution.psp_key,
+            amount=execution.amount,
+            currency=execution.currency,
+            method=execution.metadata.get("method", "standard"),
+            destination=destination,
+        )
 
     async def _record(
         self,
@@ -549,5 +597,6 @@ __all__ = [
     "Executor",
     "ExecutorMetrics",
     "ExecutorSettings",
+    "PayoutDestinations",
     "PspError",
 ]

@@ -7,6 +7,9 @@
     GET  /v1/charges/{id}               a charge as it is now, with its refunds
     GET  /v1/operations/{key}           the stored answer of the operation with that key, or 404
     GET  /v1/settlements/{YYYY-MM-DD}   the day's settlement report, JSON lines
+    POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
+    GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
+    GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
     GET|POST /_control/faults           latency_ms, error_rate, down (tests flip these)
     GET  /healthz
 
@@ -31,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 from paycore.runtime.process import split_address
+from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import Outcome, outcome_of
 from paycore.tools.psp.processing import Answer, Processor, failure_body
 from paycore.tools.psp.requests import (
@@ -38,6 +42,7 @@ from paycore.tools.psp.requests import (
     capture_request,
     charge_request,
     invalid,
+    payout_request,
     refund_request,
     void_request,
 )
@@ -94,6 +99,7 @@ class Simulator:
         hang_seconds: float = HANG_SECONDS_DEFAULT,
     ) -> None:
         self.processor = processor
+        self.bank = Bank(processor, processor.clock)
         self.faults = faults
         self.hang_seconds = hang_seconds
         self._closing = asyncio.Event()
@@ -175,6 +181,30 @@ class Simulator:
         await response.write_eof()
         return response
 
+    async def payout(self, request: web.Request) -> web.StreamResponse:
+        payout = payout_request(await _body(request))
+        outcome = account_outcome(payout)
+        answer = self.bank.payout(payout)
+        if answer.replayed:
+            return _answer(answer)
+        if outcome.answer_lost:
+            return await self._lose(request)
+        if outcome.times_out:
+            await self._hang()
+        return _answer(answer)
+
+    async def get_payout(self, request: web.Request) -> web.StreamResponse:
+        return _json(200, self.bank.payout_now(request.match_info["key"]))
+
+    async def payouts_report(self, request: web.Request) -> web.StreamResponse:
+        try:
+            day = parse_day(request.match_info["day"])
+        except ValueError:
+            raise invalid("day", "the day must be YYYY-MM-DD") from None
+        lines = self.bank.report_lines(day)
+        body = "".join(line + "\n" for line in lines)
+        return web.Response(status=200, body=body.encode(), content_type="application/x-ndjson")
+
     async def get_faults(self, request: web.Request) -> web.StreamResponse:
         return _json(200, json.dumps(asdict(self.faults)))
 
@@ -208,6 +238,9 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/refunds", simulator.refund)
     app.router.add_get("/v1/operations/{key}", simulator.get_operation)
     app.router.add_get("/v1/settlements/{day}", simulator.settlement)
+    app.router.add_post("/v1/bank/payouts", simulator.payout)
+    app.router.add_get("/v1/bank/payouts/{key}", simulator.get_payout)
+    app.router.add_get("/v1/bank/payouts_report/{day}", simulator.payouts_report)
     app.router.add_get("/_control/faults", simulator.get_faults)
     app.router.add_post("/_control/faults", simulator.set_faults)
     app.router.add_get("/healthz", simulator.health)

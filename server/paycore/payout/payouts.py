@@ -1,0 +1,373 @@
+"""Creating payouts (po_): manual ones (CreatePayout), automatic ones (the scheduler's, one per
+account, currency and period), canceling a pending manual one; and handing them to the
+executor, which sends each to the bank exactly once with the payout id as its idempotency key.
+
+A manual standard payout waits in the executor's queue for the worker (the executor's lease,
+30 s by default): until then it can be canceled, which withdraws its execution in the same
+transaction. An instant payout and the automatic ones are sent as soon as they commit.
+
+What can be paid out is the available balance, less what the pending balance owes when it is
+negative (a refund larger than the balance); an instant payout's fee comes out beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from paycore.errors import ApiError, Reason, not_found
+from paycore.events import record_event
+from paycore.executor.models import Execution, NewExecution, Operation
+from paycore.executor.service import Executor
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import invariant
+from paycore.ledger import codes
+from paycore.ledger.repository import AccountRepository
+from paycore.payout.balances import BalanceAccounts, BalanceBook
+from paycore.payout.bank_accounts import BankAccounts, require_account
+from paycore.payout.calendar import arrival_date
+from paycore.payout.lifecycle import PayoutLifecycle, RenderPayout
+from paycore.payout.models import (
+    BalanceStatus,
+    BalanceType,
+    BankAccountStatus,
+    InstantFees,
+    NewPayout,
+    Payout,
+    PayoutMethod,
+    PayoutStatus,
+    Schedule,
+)
+from paycore.payout.repository import BalanceTransactionRepository, PayoutRepository
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class Created:
+    """A payout just committed and what sends it: the claimed execution of an automatic
+    payout, or (instant) the queued one's id."""
+
+    payout: Payout
+    claimed: Execution | None = None
+
+
+class Payouts:
+    def __init__(
+        self,
+        book: BalanceBook,
+        executor: Executor,
+        lifecycle: PayoutLifecycle,
+        bank_accounts: BankAccounts,
+        fees: InstantFees,
+        render: RenderPayout,
+    ) -> None:
+        self._book = book
+        self._executor = executor
+        self._lifecycle = lifecycle
+        self._bank_accounts = bank_accounts
+        self._fees = fees
+        self._render = render
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a phased CreatePayout's completion owns its idempotency key."""
+        return timedelta(seconds=self._executor.lease_seconds)
+
+    # -- manual ---------------------------------------------------------------------------------
+
+    async def create(self, connection: AsyncConnection, merchant_id: str, new: NewPayout) -> Payout:
+        await require_account(connection, merchant_id, new.account)
+        destination = await self._destination(connection, merchant_id, new)
+        accounts = await self._existing_accounts(connection, merchant_id, new.account, new.currency)
+        balance = await self._book.lock(connection, merchant_id, accounts)
+        fee = self._fees.fee_for(new.amount) if new.method is PayoutMethod.INSTANT else 0
+        payable = balance.available + min(0, balance.pending)
+        if new.amount + fee > payable:
+            raise ApiError(
+                Reason.BALANCE_INSUFFICIENT,
+                param="amount",
+                amount=new.amount + fee,
+                currency=new.currency,
+                available=max(0, payable),
+            )
+        payout_id = self._new_id(merchant_id)
+        execution_id = await self._executor.enqueue(
+            connection,
+            self._execution(merchant_id, payout_id, new.amount, new.currency, new.method),
+        )
+        return await self._record(
+            connection,
+            accounts,
+            Payout(
+                id=payout_id,
+                merchant_id=merchant_id,
+                account=new.account,
+                amount=new.amount,
+                fee=fee,
+                currency=new.currency,
+                destination=destination,
+                method=new.method,
+                status=PayoutStatus.PENDING,
+                automatic=False,
+                period=None,
+                arrival_date=arrival_date(self._book.now(), new.method),
+                balance_transaction="",
+                failure_balance_transaction="",
+                failure_code="",
+                failure_message="",
+                bank_reference="",
+                execution_id=execution_id,
+                description=new.description,
+                created=self._book.now(),
+                metadata=new.metadata,
+            ),
+            swept=(),
+        )
+
+    async def cancel(self, connection: AsyncConnection, merchant_id: str, payout_id: str) -> Payout:
+        payout = await PayoutRepository(connection).get(merchant_id, payout_id, lock=True)
+        if payout is None:
+            raise not_found("payout", payout_id)
+        if payout.automatic:
+            raise ApiError(
+                Reason.PAYOUT_NOT_CANCELABLE, param="id", id=payout_id, detail="it is automatic"
+            )
+        if payout.status is not PayoutStatus.PENDING:
+            raise ApiError(
+                Reason.PAYOUT_NOT_CANCELABLE,
+                param="id",
+                id=payout_id,
+                detail=f"it is {payout.status.value}",
+            )
+        if not await self._executor.withdraw(connection, merchant_id, payout.execution_id):
+            raise ApiError(
+                Reason.PAYOUT_NOT_CANCELABLE,
+                param="id",
+                id=payout_id,
+                detail="it is being sent to the bank",
+            )
+        return await self._lifecycle.cancel(connection, payout)
+
+    async def send(self, payout: Payout, claimed: Execution | None = None) -> None:
+        """After commit: runs its execution now (instant and automatic payouts)."""
+        await self._executor.run(payout.merchant_id, payout.execution_id, claimed=claimed)
+
+    # -- automatic ------------------------------------------------------------------------------
+
+    async def automatic(
+        self, connection: AsyncConnection, merchant_id: str, schedule: Schedule, period: dt.date
+    ) -> list[Created]:
+        """The schedule's payouts for `period`: per currency, everything available that no
+        automatic payout took yet, to the currency's default bank account. Skipped (they wait)
+        below the minimum, while the balance is negative, without a usable bank account, or
+        when this period's payout exists (another worker made it)."""
+        created = []
+        for currency in await self._unswept_currencies(connection, merchant_id, schedule.account):
+            one = await self._automatic_in(connection, merchant_id, schedule, period, currency)
+            if one is not None:
+                created.append(one)
+        return created
+
+    async def _automatic_in(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        schedule: Schedule,
+        period: dt.date,
+        currency: str,
+    ) -> Created | None:
+        account = schedule.account
+        bank_account = await self._bank_accounts.default_for(
+            connection, merchant_id, account, currency
+        )
+        if bank_account is None or bank_account.status is BankAccountStatus.ERRORED:
+            return None
+        accounts = await self._book.accounts(connection, merchant_id, account, currency)
+        balance = await self._book.lock(connection, merchant_id, accounts)
+        swept = await BalanceTransactionRepository(connection).lock_unswept(
+            merchant_id, account, currency
+        )
+        amount = sum(net for _, net in swept)
+        if balance.pending < 0 or amount <= 0 or amount < schedule.minimum_amounts.get(currency, 1):
+            return None
+        if amount > balance.available:
+            return None  # cannot happen while every movement writes its row; never overdraw
+        if await PayoutRepository(connection).count_for_period(
+            merchant_id, account, currency, period
+        ):
+            return None
+        payout_id = self._new_id(merchant_id)
+        claimed = await self._executor.enqueue_claimed(
+            connection,
+            self._execution(merchant_id, payout_id, amount, currency, PayoutMethod.STANDARD),
+        )
+        payout = Payout(
+            id=payout_id,
+            merchant_id=merchant_id,
+            account=account,
+            amount=amount,
+            fee=0,
+            currency=currency,
+            destination=bank_account.id,
+            method=PayoutMethod.STANDARD,
+            status=PayoutStatus.PENDING,
+            automatic=True,
+            period=period,
+            arrival_date=arrival_date(self._book.now(), PayoutMethod.STANDARD),
+            balance_transaction="",
+            failure_balance_transaction="",
+            failure_code="",
+            failure_message="",
+            bank_reference="",
+            execution_id=claimed.id,
+            description="",
+            created=self._book.now(),
+            metadata={},
+        )
+        recorded = await self._record(
+            connection, accounts, payout, swept=[transaction for transaction, _ in swept]
+        )
+        return Created(recorded, claimed)
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    async def _record(
+        self,
+        connection: AsyncConnection,
+        accounts: BalanceAccounts,
+        payout: Payout,
+        swept: Sequence[str],
+    ) -> Payout:
+        """The payout's money (available -> in transit, the fee to revenue), its balance
+        transaction, the rows it sweeps, the payout row and payout.created."""
+        book = self._book
+        merchant_id = payout.merchant_id
+        transfers = [
+            book.transfer(
+                merchant_id,
+                codes.TRANSFER_PAYOUT,
+                debit=accounts.available,
+                credit=accounts.in_transit,
+                amount=payout.amount,
+                currency=payout.currency,
+                source=payout.id,
+            )
+        ]
+        if payout.fee:
+            transfers.append(
+                book.transfer(
+                    merchant_id,
+                    codes.TRANSFER_FEE,
+                    debit=accounts.available,
+                    credit=accounts.fees_revenue,
+                    amount=payout.fee,
+                    currency=payout.currency,
+                    source=payout.id,
+                )
+            )
+        await book.post(connection, merchant_id, transfers)
+        row = book.row(
+            merchant_id,
+            payout.account,
+            transfers[0],
+            BalanceType.PAYOUT,
+            -payout.amount,
+            fee=payout.fee,
+            status=BalanceStatus.AVAILABLE,
+            payout_id=payout.id if payout.automatic else None,
+        )
+        await book.record(connection, [row])
+        if swept:
+            await BalanceTransactionRepository(connection).assign_payout(
+                merchant_id, swept, payout.id
+            )
+        recorded = replace(payout, balance_transaction=str(row["id"]))
+        inserted = await PayoutRepository(connection).insert(recorded)
+        # The schedule's row lock (and count_for_period) keep a period to one payout; the unique
+        # index is the last word, and a duplicate here would be a bug: roll back.
+        invariant(inserted, f"payout {payout.id}: its period {payout.period} has a payout")
+        await record_event(connection, merchant_id, "payout.created", self._render(recorded))
+        return recorded
+
+    async def _destination(
+        self, connection: AsyncConnection, merchant_id: str, new: NewPayout
+    ) -> str:
+        if new.destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
+            if new.method is not PayoutMethod.INSTANT:
+                raise ApiError(
+                    Reason.PAYOUT_METHOD_UNSUPPORTED,
+                    param="method",
+                    detail="a payout to a debit card is instant",
+                )
+            await self._bank_accounts.debit_card(merchant_id, new.destination)
+            return new.destination
+        if new.destination:
+            bank_account = await self._bank_accounts.usable(
+                connection, merchant_id, new.account, new.destination
+            )
+        else:
+            default = await self._bank_accounts.default_for(
+                connection, merchant_id, new.account, new.currency
+            )
+            if default is None:
+                raise ApiError(
+                    Reason.BANK_ACCOUNT_MISSING, param="destination", currency=new.currency
+                )
+            bank_account = await self._bank_accounts.usable(
+                connection, merchant_id, new.account, default.id
+            )
+        if bank_account.currency != new.currency:
+            raise ApiError(
+                Reason.PAYOUT_CURRENCY_MISMATCH,
+                param="destination",
+                expected=bank_account.currency,
+                currency=new.currency,
+            )
+        if new.method is PayoutMethod.INSTANT and not bank_account.instant_supported:
+            raise ApiError(
+                Reason.PAYOUT_METHOD_UNSUPPORTED,
+                param="method",
+                detail=f"the bank account {bank_account.id} takes no instant payouts",
+            )
+        return bank_account.id
+
+    async def _existing_accounts(
+        self, connection: AsyncConnection, merchant_id: str, account: str, currency: str
+    ) -> BalanceAccounts:
+        pending_code = codes.balance_account_codes(account)[0].code
+        found = await AccountRepository(connection).by_codes(merchant_id, currency, [pending_code])
+        if not found:
+            raise ApiError(Reason.NO_BALANCE_IN_CURRENCY, param="currency", currency=currency)
+        return await self._book.accounts(connection, merchant_id, account, currency)
+
+    async def _unswept_currencies(
+        self, connection: AsyncConnection, merchant_id: str, account: str
+    ) -> list[str]:
+        return await BalanceTransactionRepository(connection).unswept_currencies(
+            merchant_id, account
+        )
+
+    def _execution(
+        self, merchant_id: str, payout_id: str, amount: int, currency: str, method: PayoutMethod
+    ) -> NewExecution:
+        return NewExecution(
+            merchant_id=merchant_id,
+            operation=Operation.PAYOUT,
+            amount=amount,
+            currency=currency,
+            psp_key=payout_id,
+            metadata={"payout": payout_id, "method": method.value},
+        )
+
+    def _new_id(self, merchant_id: str) -> str:
+        return new_id(Prefix.PAYOUT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+
+
+async def send_all(payouts: Payouts, created: Sequence[Created]) -> None:
+    await asyncio.gather(*(payouts.send(one.payout, one.claimed) for one in created))
+
+
+__all__ = ["Created", "Payouts", "send_all"]
