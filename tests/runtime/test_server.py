@@ -9,9 +9,9 @@ from grpc import aio
 from grpc_health.v1 import health_pb2
 from paycore import contracts
 from paycore.app import Platform
-from paycore.client import connect
+from paycore.client import Paycore, connect
 from paycore.runtime.interceptors.base import Handler, WrappedHandlers
-from paycore.v1 import account_pb2, payout_pb2
+from paycore.v1 import account_pb2, reconciliation_pb2
 from prometheus_client import generate_latest
 
 from tests.helpers import MerchantFixture, health_status, reflected_services, rich_error
@@ -26,13 +26,16 @@ async def test_health_reports_each_service(target: str) -> None:
     assert statuses[""] == serving
     assert statuses["paycore.v1.PaymentService"] == serving
     assert statuses["paycore.v1.SubscriptionService"] == serving
-    assert statuses["paycore.v1.PayoutService"] == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert statuses["paycore.v1.PayoutService"] == serving
+    assert (
+        statuses["paycore.v1.ReconciliationService"] == health_pb2.HealthCheckResponse.NOT_SERVING
+    )
     assert len(statuses) >= 12
 
 
-async def test_services_not_built_yet_answer_unimplemented(merchant: MerchantFixture) -> None:
+async def test_services_not_built_yet_answer_unimplemented(admin: Paycore) -> None:
     with pytest.raises(aio.AioRpcError) as raised:
-        await merchant.client.payouts.GetPayout(payout_pb2.GetPayoutRequest(id="po_x"))
+        await admin.reconciliation.ListDiscrepancies(reconciliation_pb2.ListDiscrepanciesRequest())
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
