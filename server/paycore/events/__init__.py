@@ -10,7 +10,7 @@ work").
     service.py     GetEvent / ListEvents (domain); servicer.py: over gRPC
 """
 
-from paycore.events.outbox import UnknownEventType, record_event
+from paycore.events.outbox import UnknownEventType, record_event, record_events
 from paycore.events.types import EVENT_TYPES
 
-__all__ = ["EVENT_TYPES", "UnknownEventType", "record_event"]
+__all__ = ["EVENT_TYPES", "UnknownEventType", "record_event", "record_events"]

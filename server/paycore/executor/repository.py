@@ -5,6 +5,7 @@ A payment's steps (insert, lock, state changes, attempts) are asyncpg statements
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -156,6 +157,38 @@ class ExecutionRepository:
             AttemptOutcome.IN_FLIGHT.value,
         )
         return _execution(row)
+
+    async def insert_claimed_many(
+        self, executions: Sequence[tuple[str, NewExecution]], lease_seconds: float
+    ) -> None:
+        """`insert_claimed` for many, pipelined in one round trip."""
+        if not executions:
+            return
+        driver = await driver_of(self._connection)
+        await driver.executemany(
+            _INSERT_CLAIMED,
+            [
+                (
+                    new.merchant_id,
+                    execution_id,
+                    new.operation.value,
+                    new.payment_intent_id,
+                    new.payment_order_id,
+                    new.refund_id,
+                    new.amount,
+                    new.currency,
+                    new.payment_method_id,
+                    new.psp_charge,
+                    new.psp_key,
+                    ExecutionState.RUNNING.value,
+                    lease_seconds,
+                    jsonb(new.metadata),
+                    AttemptKind.REQUEST.value,
+                    AttemptOutcome.IN_FLIGHT.value,
+                )
+                for execution_id, new in executions
+            ],
+        )
 
     async def lock(
         self, merchant_id: str, execution_id: str, *, wait: bool = False

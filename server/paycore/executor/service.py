@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -158,6 +158,19 @@ class Executor:
             claimed.id, _new_of(claimed), lease_seconds=self._settings.lease_seconds
         )
 
+    async def enqueue_claimed_many(
+        self, connection: AsyncConnection, news: Sequence[NewExecution]
+    ) -> list[Execution]:
+        """`enqueue_claimed` for many, in one round trip (the payout scheduler's batch)."""
+        claimed = [self.claim_new(new) for new in news]
+        if any(one is None for one in claimed):  # the breaker is not closed: queue them all
+            return [await self.enqueue_claimed(connection, new) for new in news]
+        ready = [one for one in claimed if one is not None]
+        await ExecutionRepository(connection).insert_claimed_many(
+            [(one.id, _new_of(one)) for one in ready], lease_seconds=self._settings.lease_seconds
+        )
+        return ready
+
     def claim_new(self, new: NewExecution) -> Execution | None:
         """A new execution as `enqueue_claimed` stores it (running, leased, attempt 1 in
         flight), for a caller that writes it in a statement of its own
@@ -242,6 +255,46 @@ class Executor:
                 return execution
             budget -= delay
             await asyncio.sleep(delay)
+
+    async def run_batch(self, claimed: Sequence[Execution], concurrency: int) -> None:
+        """The first attempts of executions `enqueue_claimed_many` stored (running, leased),
+        all on one shard: the PSP calls go out `concurrency` at a time, and every outcome is
+        recorded (and applied by its owner) in one transaction, one commit for the batch. An
+        execution whose outcome is not final (a retry, an unknown outcome) goes on as `run`
+        takes it; one that was only queued (the breaker was not closed) is run as it is. A
+        crash before the commit leaves them all to their leases: a status query resolves each."""
+        running = [one for one in claimed if one.state is ExecutionState.RUNNING]
+        queued = [one for one in claimed if one.state is not ExecutionState.RUNNING]
+        gate = asyncio.Semaphore(concurrency)
+
+        async def call(execution: Execution) -> _Outcome:
+            async with gate:
+                if not self.breaker.allow():
+                    return _Outcome(
+                        ExecutionState.RETRY_SCHEDULED,
+                        AttemptOutcome.RETRYABLE_ERROR,
+                        error_code="circuit_open",
+                        error_message="the PSP failed repeatedly; calls pause until a trial",
+                        delay=self.breaker.seconds_until_trial(),
+                    )
+                outcome = await self._call(execution, AttemptKind.REQUEST)
+                self._metrics.attempts.labels(
+                    execution.operation.value, AttemptKind.REQUEST.value, outcome.attempt
+                ).inc()
+                return outcome
+
+        outcomes = await asyncio.gather(*(call(one) for one in running))
+        unfinished = []
+        if running:
+            engine = self._shards.engine_for_merchant(running[0].merchant_id)
+            async with engine.begin() as connection:
+                for execution, outcome in zip(running, outcomes, strict=True):
+                    finished = await self._record_in(connection, execution, 1, outcome)
+                    if not finished.state.terminal:
+                        unfinished.append(finished)
+        self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
+        rest = [*queued, *unfinished]
+        await asyncio.gather(*(self.run(one.merchant_id, one.id) for one in rest))
 
     async def resume_due(self, engine: AsyncEngine, limit: int = RESUME_BATCH_MAX) -> int:
         """The worker's job on one physical shard: runs what is due (retries, unknown outcomes,
@@ -469,6 +522,23 @@ class Executor:
         outcome: _Outcome,
         counted: bool = True,
     ) -> Execution:
+        engine = self._shards.engine_for_merchant(claimed.merchant_id)
+        async with engine.begin() as connection:
+            finished = await self._record_in(connection, claimed, attempt, outcome, counted)
+        if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
+            log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
+        return finished
+
+    async def _record_in(
+        self,
+        connection: AsyncConnection,
+        claimed: Execution,
+        attempt: int,
+        outcome: _Outcome,
+        counted: bool = True,
+    ) -> Execution:
+        """The outcome recorded (and a final one applied by its owner) in `connection`'s
+        transaction."""
         # Recorded only over a running execution (lock, close the attempt, move: one statement).
         check_transition(ExecutionState.RUNNING, outcome.state)
         answer = outcome.answer
@@ -480,42 +550,38 @@ class Executor:
             answer.message if answer and answer.declined else ""
         )
         delay = None if outcome.state.terminal else (outcome.delay or 0.0)
-        engine = self._shards.engine_for_merchant(claimed.merchant_id)
-        async with engine.begin() as connection:
-            current, recorded = await ExecutionRepository(connection).record_outcome(
-                claimed.merchant_id,
-                claimed.id,
-                attempt,
-                outcome.attempt,
-                outcome.error_code,
-                outcome.error_message,
-                outcome.state,
-                next_attempt_in=delay,
-                counted=counted,
-                answer=answer,
-                failure_code=failure_code,
-                failure_message=failure_message,
-            )
-            if current is None or not recorded:
-                # Our lease ran out and another runner took over (it closed our attempt): its
-                # answer is the same one (the PSP deduplicates on the key), and it records it.
-                return current or claimed
-            attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
-            finished = replace(
-                current,
-                state=outcome.state,
-                attempt_count=attempt_count,
-                next_attempt=None if delay is None else time.time() + delay,
-                lease_until=None,
-                psp_reference=answer.reference if answer else current.psp_reference,
-                answer=answer or current.answer,
-                failure_code=failure_code,
-                failure_message=failure_message,
-            )
-            if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
-                await self._completions[finished.operation](connection, finished)
-        if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
-            log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
+        current, recorded = await ExecutionRepository(connection).record_outcome(
+            claimed.merchant_id,
+            claimed.id,
+            attempt,
+            outcome.attempt,
+            outcome.error_code,
+            outcome.error_message,
+            outcome.state,
+            next_attempt_in=delay,
+            counted=counted,
+            answer=answer,
+            failure_code=failure_code,
+            failure_message=failure_message,
+        )
+        if current is None or not recorded:
+            # Our lease ran out and another runner took over (it closed our attempt): its
+            # answer is the same one (the PSP deduplicates on the key), and it records it.
+            return current or claimed
+        attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
+        finished = replace(
+            current,
+            state=outcome.state,
+            attempt_count=attempt_count,
+            next_attempt=None if delay is None else time.time() + delay,
+            lease_until=None,
+            psp_reference=answer.reference if answer else current.psp_reference,
+            answer=answer or current.answer,
+            failure_code=failure_code,
+            failure_message=failure_message,
+        )
+        if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
+            await self._completions[finished.operation](connection, finished)
         return finished
 
 

@@ -49,6 +49,13 @@ SELECT a.{la.c.merchant_id.name}, a.{la.c.code.name}, a.{la.c.currency.name}, a.
 FROM unnest($1::text[], $2::text[], $3::text[]) AS k(merchant_id, code, currency)
 JOIN {la.name} a ON a.merchant_id = k.merchant_id AND a.code = k.code AND a.currency = k.currency
 """
+_LOCK_ANY = f"""
+SELECT {la.c.id.name}, {la.c.credits_posted.name} - {la.c.debits_posted.name} AS posted,
+       {la.c.debits_pending.name}
+FROM {la.name} WHERE {la.c.id.name} = ANY($1::text[])
+ORDER BY {la.c.id.name}
+FOR UPDATE
+"""
 _BALANCES = f"""
 SELECT {la.c.id.name},
        {la.c.credits_posted.name} - {la.c.debits_posted.name} - {la.c.debits_pending.name}
@@ -68,6 +75,17 @@ class BalanceAccounts:
     psp_receivable: str
     fees_revenue: str
     platform_cash: str
+
+
+def _ids(accounts: BalanceAccounts) -> tuple[str, ...]:
+    return (
+        accounts.pending,
+        accounts.available,
+        accounts.in_transit,
+        accounts.psp_receivable,
+        accounts.fees_revenue,
+        accounts.platform_cash,
+    )
 
 
 @dataclass(frozen=True)
@@ -90,8 +108,56 @@ class BalanceBook:
     async def accounts(
         self, connection: AsyncConnection, merchant_id: str, account: str, currency: str
     ) -> BalanceAccounts:
+        specs = self._specs(account)
+        found = await self._ledger.merchant_accounts(connection, merchant_id, currency, specs)
+        return BalanceAccounts(*(found[spec.code].id for spec in specs))
+
+    async def accounts_many(
+        self, connection: AsyncConnection, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], BalanceAccounts]:
+        """`accounts` of many (merchant, account, currency) in one query (those missing any
+        account are completed one by one)."""
+        driver = await driver_of(connection)
+        wanted = {key: self._specs(key[1]) for key in keys}
+        columns: tuple[list[str], list[str], list[str]] = ([], [], [])
+        for (merchant_id, _, currency), specs in wanted.items():
+            for spec in specs:
+                columns[0].append(merchant_id)
+                columns[1].append(spec.code)
+                columns[2].append(currency)
+        found = {
+            (row["merchant_id"], row["code"], row["currency"]): str(row["id"])
+            for row in await driver.fetch(_ACCOUNTS_BY_CODES, *columns)
+        }
+        answer = {}
+        for key, specs in wanted.items():
+            merchant_id, account, currency = key
+            ids = [found.get((merchant_id, spec.code, currency)) for spec in specs]
+            if any(found_id is None for found_id in ids):
+                answer[key] = await self.accounts(connection, merchant_id, account, currency)
+            else:
+                answer[key] = BalanceAccounts(*(str(found_id) for found_id in ids))
+        return answer
+
+    async def lock_many(
+        self, connection: AsyncConnection, accounts: Sequence[BalanceAccounts]
+    ) -> list[LockedBalance]:
+        """`lock` for many, in one statement (id order, as the ledger locks)."""
+        driver = await driver_of(connection)
+        ids = sorted({account_id for one in accounts for account_id in _ids(one)})
+        rows = {row["id"]: row for row in await driver.fetch(_LOCK_ANY, ids)}
+        return [
+            LockedBalance(
+                pending=int(rows[one.pending]["posted"]),
+                available=int(rows[one.available]["posted"])
+                - int(rows[one.available]["debits_pending"]),
+            )
+            for one in accounts
+        ]
+
+    def _specs(self, account: str) -> tuple[codes.AccountCode, ...]:
         pending, available, in_transit = codes.balance_account_codes(account)
-        specs = (
+        return (
             pending,
             available,
             in_transit,
@@ -99,24 +165,13 @@ class BalanceBook:
             codes.FEES_REVENUE,
             codes.PLATFORM_CASH,
         )
-        found = await self._ledger.merchant_accounts(connection, merchant_id, currency, specs)
-        return BalanceAccounts(*(found[spec.code].id for spec in specs))
 
     async def lock(
         self, connection: AsyncConnection, merchant_id: str, accounts: BalanceAccounts
     ) -> LockedBalance:
         """Locks every account of `accounts` (id order) and reads the balance."""
         driver = await driver_of(connection)
-        ids = sorted(
-            {
-                accounts.pending,
-                accounts.available,
-                accounts.in_transit,
-                accounts.psp_receivable,
-                accounts.fees_revenue,
-                accounts.platform_cash,
-            }
-        )
+        ids = sorted(set(_ids(accounts)))
         rows = {row["id"]: row for row in await driver.fetch(_LOCK_ACCOUNTS, merchant_id, ids)}
         pending = rows[accounts.pending]
         available = rows[accounts.available]

@@ -12,14 +12,13 @@ negative (a refund larger than the balance); an instant payout's fee comes out b
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from paycore.errors import ApiError, Reason, not_found
-from paycore.events import record_event
+from paycore.events import record_event, record_events
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
@@ -41,7 +40,11 @@ from paycore.payout.models import (
     PayoutStatus,
     Schedule,
 )
-from paycore.payout.repository import BalanceTransactionRepository, PayoutRepository
+from paycore.payout.repository import (
+    BalanceTransactionRepository,
+    PayoutRepository,
+    ScheduledBatch,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -155,82 +158,132 @@ class Payouts:
         """After commit: runs its execution now (instant and automatic payouts)."""
         await self._executor.run(payout.merchant_id, payout.execution_id, claimed=claimed)
 
+    async def send_batch(self, claimed: Sequence[Execution]) -> None:
+        if claimed:
+            await self._executor.run_batch(claimed, SEND_CONCURRENCY_MAX)
+
     # -- automatic ------------------------------------------------------------------------------
 
     async def automatic(
-        self, connection: AsyncConnection, merchant_id: str, schedule: Schedule, period: dt.date
+        self, connection: AsyncConnection, due: Sequence[tuple[str, Schedule]]
     ) -> list[Created]:
-        """The schedule's payouts for `period`: per currency, everything available that no
+        """The payouts of these schedules (claimed and locked by the caller) for their periods
+        (each schedule's next_run_on): per account and currency, everything available that no
         automatic payout took yet, to the currency's default bank account. Skipped (they wait)
         below the minimum, while the balance is negative, without a usable bank account, or
-        when this period's payout exists (another worker made it)."""
-        created = []
-        for currency in await self._unswept_currencies(connection, merchant_id, schedule.account):
-            one = await self._automatic_in(connection, merchant_id, schedule, period, currency)
-            if one is not None:
-                created.append(one)
-        return created
-
-    async def _automatic_in(
-        self,
-        connection: AsyncConnection,
-        merchant_id: str,
-        schedule: Schedule,
-        period: dt.date,
-        currency: str,
-    ) -> Created | None:
-        account = schedule.account
-        bank_account = await self._bank_accounts.default_for(
-            connection, merchant_id, account, currency
-        )
-        if bank_account is None or bank_account.status is BankAccountStatus.ERRORED:
-            return None
-        accounts = await self._book.accounts(connection, merchant_id, account, currency)
-        balance = await self._book.lock(connection, merchant_id, accounts)
-        swept = await BalanceTransactionRepository(connection).lock_unswept(
-            merchant_id, account, currency
-        )
-        amount = sum(net for _, net in swept)
-        if balance.pending < 0 or amount <= 0 or amount < schedule.minimum_amounts.get(currency, 1):
-            return None
-        if amount > balance.available:
-            return None  # cannot happen while every movement writes its row; never overdraw
-        if await PayoutRepository(connection).count_for_period(
-            merchant_id, account, currency, period
-        ):
-            return None
-        payout_id = self._new_id(merchant_id)
-        claimed = await self._executor.enqueue_claimed(
+        when the period's payout exists. A batch is a handful of statements, whatever its size."""
+        batch = ScheduledBatch(connection)
+        schedules = {(merchant_id, schedule.account): schedule for merchant_id, schedule in due}
+        keys = await batch.unswept_keys(list(schedules))
+        bank_accounts = await batch.default_bank_accounts(keys)
+        keys = [
+            key
+            for key in keys
+            if key in bank_accounts and bank_accounts[key][1] != BankAccountStatus.ERRORED.value
+        ]
+        if not keys:
+            return []
+        periods = [self._period(schedules[key[0], key[1]]) for key in keys]
+        taken = await batch.periods_taken(keys, periods)
+        keys = [key for key in keys if key not in taken]
+        if not keys:
+            return []
+        accounts = await self._book.accounts_many(connection, keys)
+        balances = await self._book.lock_many(connection, [accounts[key] for key in keys])
+        swept = await batch.lock_unswept(keys)
+        now = self._book.now()
+        payouts: list[Payout] = []
+        for key, balance in zip(keys, balances, strict=True):
+            merchant_id, account, currency = key
+            amount = sum(net for _, net in swept[key])
+            minimum = schedules[merchant_id, account].minimum_amounts.get(currency, 1)
+            if balance.pending < 0 or amount <= 0 or amount < minimum:
+                continue
+            invariant(amount <= balance.available, f"{key}: rows beyond the available balance")
+            payouts.append(
+                Payout(
+                    id=self._new_id(merchant_id),
+                    merchant_id=merchant_id,
+                    account=account,
+                    amount=amount,
+                    fee=0,
+                    currency=currency,
+                    destination=bank_accounts[key][0],
+                    method=PayoutMethod.STANDARD,
+                    status=PayoutStatus.PENDING,
+                    automatic=True,
+                    period=self._period(schedules[merchant_id, account]),
+                    arrival_date=arrival_date(now, PayoutMethod.STANDARD),
+                    balance_transaction="",
+                    failure_balance_transaction="",
+                    failure_code="",
+                    failure_message="",
+                    bank_reference="",
+                    execution_id="",
+                    description="",
+                    created=now,
+                    metadata={},
+                )
+            )
+        if not payouts:
+            return []
+        claimed = await self._executor.enqueue_claimed_many(
             connection,
-            self._execution(merchant_id, payout_id, amount, currency, PayoutMethod.STANDARD),
+            [self._execution(p.merchant_id, p.id, p.amount, p.currency, p.method) for p in payouts],
         )
-        payout = Payout(
-            id=payout_id,
-            merchant_id=merchant_id,
-            account=account,
-            amount=amount,
-            fee=0,
-            currency=currency,
-            destination=bank_account.id,
-            method=PayoutMethod.STANDARD,
-            status=PayoutStatus.PENDING,
-            automatic=True,
-            period=period,
-            arrival_date=arrival_date(self._book.now(), PayoutMethod.STANDARD),
-            balance_transaction="",
-            failure_balance_transaction="",
-            failure_code="",
-            failure_message="",
-            bank_reference="",
-            execution_id=claimed.id,
-            description="",
-            created=self._book.now(),
-            metadata={},
+        book = self._book
+        transfers = []
+        rows = []
+        for payout in payouts:
+            key = (payout.merchant_id, payout.account, payout.currency)
+            transfer = book.transfer(
+                payout.merchant_id,
+                codes.TRANSFER_PAYOUT,
+                debit=accounts[key].available,
+                credit=accounts[key].in_transit,
+                amount=payout.amount,
+                currency=payout.currency,
+                source=payout.id,
+            )
+            transfers.append(transfer)
+            rows.append(
+                book.row(
+                    payout.merchant_id,
+                    payout.account,
+                    transfer,
+                    BalanceType.PAYOUT,
+                    -payout.amount,
+                    status=BalanceStatus.AVAILABLE,
+                    payout_id=payout.id,
+                )
+            )
+        applied = await book.post_each(connection, transfers)
+        invariant(all(applied), "the ledger refused an automatic payout after the balance check")
+        await book.record(connection, rows)
+        await batch.assign(
+            [
+                (payout.merchant_id, transaction, payout.id)
+                for payout in payouts
+                for transaction, _ in swept[payout.merchant_id, payout.account, payout.currency]
+            ]
         )
-        recorded = await self._record(
-            connection, accounts, payout, swept=[transaction for transaction, _ in swept]
+        recorded = [
+            replace(payout, balance_transaction=str(row["id"]), execution_id=execution.id)
+            for payout, row, execution in zip(payouts, rows, claimed, strict=True)
+        ]
+        await batch.insert_payouts(recorded)
+        await record_events(
+            connection,
+            [(payout.merchant_id, "payout.created", self._render(payout)) for payout in recorded],
         )
-        return Created(recorded, claimed)
+        return [
+            Created(payout, execution) for payout, execution in zip(recorded, claimed, strict=True)
+        ]
+
+    @staticmethod
+    def _period(schedule: Schedule) -> dt.date:
+        invariant(schedule.next_run_on is not None, "a due schedule has a run day")
+        return schedule.next_run_on or dt.date.min
 
     # -- shared ---------------------------------------------------------------------------------
 
@@ -343,13 +396,6 @@ class Payouts:
             raise ApiError(Reason.NO_BALANCE_IN_CURRENCY, param="currency", currency=currency)
         return await self._book.accounts(connection, merchant_id, account, currency)
 
-    async def _unswept_currencies(
-        self, connection: AsyncConnection, merchant_id: str, account: str
-    ) -> list[str]:
-        return await BalanceTransactionRepository(connection).unswept_currencies(
-            merchant_id, account
-        )
-
     def _execution(
         self, merchant_id: str, payout_id: str, amount: int, currency: str, method: PayoutMethod
     ) -> NewExecution:
@@ -366,8 +412,14 @@ class Payouts:
         return new_id(Prefix.PAYOUT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
 
 
+SEND_CONCURRENCY_MAX = 32
+"""Payouts of one batch in flight to the bank at once."""
+
+
 async def send_all(payouts: Payouts, created: Sequence[Created]) -> None:
-    await asyncio.gather(*(payouts.send(one.payout, one.claimed) for one in created))
+    """After the batch's commit: sends its payouts (one shard's) through the executor, their
+    outcomes recorded together (Executor.run_batch)."""
+    await payouts.send_batch([one.claimed for one in created if one.claimed is not None])
 
 
 __all__ = ["Created", "Payouts", "send_all"]

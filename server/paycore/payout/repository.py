@@ -97,6 +97,127 @@ WHERE {bt.name}.merchant_id = u.merchant_id AND {bt.name}.id = u.id
 """
 
 
+# The scheduler's batch (many merchants' accounts at once; keys are unnest()ed arrays).
+_UNSWEPT_KEYS = f"""
+SELECT DISTINCT b.merchant_id, b.account, b.currency
+FROM unnest($1::text[], $2::text[]) AS k(merchant_id, account)
+JOIN {bt.name} b ON b.merchant_id = k.merchant_id AND b.account = k.account
+WHERE b.status = 'available' AND b.payout_id IS NULL
+"""
+_LOCK_UNSWEPT = f"""
+SELECT b.merchant_id, b.account, b.currency, b.id, b.net
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(merchant_id, account, currency)
+JOIN {bt.name} b
+  ON b.merchant_id = k.merchant_id AND b.account = k.account AND b.currency = k.currency
+WHERE b.status = 'available' AND b.payout_id IS NULL
+FOR UPDATE OF b
+"""
+_ASSIGN = f"""
+UPDATE {bt.name} SET {bt.c.payout_id.name} = u.payout_id
+FROM unnest($1::text[], $2::text[], $3::text[]) AS u(merchant_id, id, payout_id)
+WHERE {bt.name}.merchant_id = u.merchant_id AND {bt.name}.id = u.id
+"""
+_DEFAULT_BANK_ACCOUNTS = f"""
+SELECT a.merchant_id, a.account, a.currency, a.id, a.status
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(merchant_id, account, currency)
+JOIN {ba.name} a ON a.merchant_id = k.merchant_id AND a.account = k.account
+  AND a.currency = k.currency AND a.default_for_currency
+"""
+_PERIODS_TAKEN = f"""
+SELECT p.merchant_id, p.account, p.currency
+FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
+  AS k(merchant_id, account, currency, period)
+JOIN {po.name} p ON p.merchant_id = k.merchant_id AND p.account = k.account
+  AND p.currency = k.currency AND p.period = k.period AND p.automatic
+"""
+_ADVANCE = f"""
+UPDATE {ps.name} SET {ps.c.next_run_on.name} = u.next_run_on
+FROM unnest($1::text[], $2::text[], $3::date[]) AS u(merchant_id, account, next_run_on)
+WHERE {ps.name}.merchant_id = u.merchant_id AND {ps.name}.account = u.account
+"""
+_GET_PAYOUT = f"""
+SELECT {", ".join(column.name for column in po.c)} FROM {po.name}
+WHERE {po.c.merchant_id.name} = $1 AND {po.c.id.name} = $2
+"""
+_LOCK_PAYOUT = _GET_PAYOUT + "FOR UPDATE"
+_UPDATED_COLUMNS = (
+    po.c.status,
+    po.c.arrival_date,
+    po.c.failure_balance_transaction,
+    po.c.failure_code,
+    po.c.failure_message,
+    po.c.bank_reference,
+    po.c.next_check_at,
+)
+_UPDATE_ASSIGNMENTS = ", ".join(
+    f"{column.name} = ${index + 3}" for index, column in enumerate(_UPDATED_COLUMNS)
+)
+_UPDATE_PAYOUT = f"""
+UPDATE {po.name} SET {_UPDATE_ASSIGNMENTS}
+WHERE {po.c.merchant_id.name} = $1 AND {po.c.id.name} = $2
+"""
+Key = tuple[str, str, str]
+"""(merchant, account, currency)."""
+
+
+def _columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*keys, strict=True)] if keys else []
+
+
+class ScheduledBatch:
+    """The payout scheduler's statements over many merchants at once (one shard)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def unswept_keys(self, pairs: Sequence[tuple[str, str]]) -> list[Key]:
+        if not pairs:
+            return []
+        driver = await driver_of(self._connection)
+        records = await driver.fetch(_UNSWEPT_KEYS, *_columns(pairs))
+        return sorted((r["merchant_id"], r["account"], r["currency"]) for r in records)
+
+    async def default_bank_accounts(self, keys: Sequence[Key]) -> dict[Key, tuple[str, str]]:
+        """Each key's default bank account: (id, status)."""
+        if not keys:
+            return {}
+        driver = await driver_of(self._connection)
+        records = await driver.fetch(_DEFAULT_BANK_ACCOUNTS, *_columns(keys))
+        return {
+            (r["merchant_id"], r["account"], r["currency"]): (r["id"], r["status"]) for r in records
+        }
+
+    async def lock_unswept(self, keys: Sequence[Key]) -> dict[Key, list[tuple[str, int]]]:
+        driver = await driver_of(self._connection)
+        found: dict[Key, list[tuple[str, int]]] = {key: [] for key in keys}
+        if not keys:
+            return found
+        for r in await driver.fetch(_LOCK_UNSWEPT, *_columns(keys)):
+            found[(r["merchant_id"], r["account"], r["currency"])].append((r["id"], int(r["net"])))
+        return found
+
+    async def periods_taken(self, keys: Sequence[Key], periods: Sequence[dt.date]) -> set[Key]:
+        driver = await driver_of(self._connection)
+        rows = [(*key, period) for key, period in zip(keys, periods, strict=True)]
+        records = await driver.fetch(_PERIODS_TAKEN, *_columns(rows)) if rows else []
+        return {(r["merchant_id"], r["account"], r["currency"]) for r in records}
+
+    async def assign(self, assignments: Sequence[tuple[str, str, str]]) -> None:
+        """(merchant, balance transaction, payout) triples."""
+        if assignments:
+            driver = await driver_of(self._connection)
+            await driver.execute(_ASSIGN, *_columns(assignments))
+
+    async def advance(self, advances: Sequence[tuple[str, str, dt.date | None]]) -> None:
+        if advances:
+            driver = await driver_of(self._connection)
+            await driver.execute(_ADVANCE, *_columns(advances))
+
+    async def insert_payouts(self, new: Sequence[Payout]) -> None:
+        if new:
+            await self._connection.execute(insert(po), [_payout_values(payout) for payout in new])
+
+
 def _as_text(value: Any) -> Any:
     return value.value if hasattr(value, "value") else value
 
@@ -409,30 +530,7 @@ class PayoutRepository:
 
     async def insert(self, payout: Payout, next_check_at: int | None = None) -> bool:
         """False when an automatic payout of the same account, currency and period exists."""
-        statement = insert(po).values(
-            merchant_id=payout.merchant_id,
-            id=payout.id,
-            account=payout.account,
-            amount=payout.amount,
-            fee=payout.fee,
-            currency=payout.currency,
-            destination=payout.destination,
-            method=payout.method.value,
-            status=payout.status.value,
-            automatic=payout.automatic,
-            period=payout.period,
-            arrival_date=payout.arrival_date,
-            balance_transaction=payout.balance_transaction,
-            failure_balance_transaction=payout.failure_balance_transaction,
-            failure_code=payout.failure_code,
-            failure_message=payout.failure_message,
-            bank_reference=payout.bank_reference,
-            execution_id=payout.execution_id,
-            description=payout.description,
-            created=payout.created,
-            next_check_at=next_check_at,
-            metadata=payout.metadata,
-        )
+        statement = insert(po).values(**_payout_values(payout, next_check_at))
         if payout.automatic:
             statement = statement.on_conflict_do_nothing(
                 index_elements=["merchant_id", "account", "currency", "period"],
@@ -442,25 +540,26 @@ class PayoutRepository:
         return bool(result.rowcount)
 
     async def get(self, merchant_id: str, payout_id: str, *, lock: bool = False) -> Payout | None:
-        query = payout_query(merchant_id, payout_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self._connection.execute(query)).first()
-        return None if row is None else decode_payout(row)
+        """(asyncpg: the executor's completion of every payout reads it locked.)"""
+        driver = await driver_of(self._connection)
+        record = await driver.fetchrow(
+            _LOCK_PAYOUT if lock else _GET_PAYOUT, merchant_id, payout_id
+        )
+        return None if record is None else decode_payout(Columns(record))
 
     async def update(self, payout: Payout, next_check_at: int | None) -> None:
-        await self._connection.execute(
-            update(po)
-            .where(po.c.merchant_id == payout.merchant_id, po.c.id == payout.id)
-            .values(
-                status=payout.status.value,
-                arrival_date=payout.arrival_date,
-                failure_balance_transaction=payout.failure_balance_transaction,
-                failure_code=payout.failure_code,
-                failure_message=payout.failure_message,
-                bank_reference=payout.bank_reference,
-                next_check_at=next_check_at,
-            )
+        driver = await driver_of(self._connection)
+        await driver.execute(
+            _UPDATE_PAYOUT,
+            payout.merchant_id,
+            payout.id,
+            payout.status.value,
+            payout.arrival_date,
+            payout.failure_balance_transaction,
+            payout.failure_code,
+            payout.failure_message,
+            payout.bank_reference,
+            next_check_at,
         )
 
     async def claim_checks(self, now: int, limit: int, lease_seconds: int) -> list[tuple[str, str]]:
@@ -494,6 +593,33 @@ class PayoutRepository:
             )
         )
         return int(found.scalar_one())
+
+
+def _payout_values(payout: Payout, next_check_at: int | None = None) -> dict[str, Any]:
+    return {
+        "merchant_id": payout.merchant_id,
+        "id": payout.id,
+        "account": payout.account,
+        "amount": payout.amount,
+        "fee": payout.fee,
+        "currency": payout.currency,
+        "destination": payout.destination,
+        "method": payout.method.value,
+        "status": payout.status.value,
+        "automatic": payout.automatic,
+        "period": payout.period,
+        "arrival_date": payout.arrival_date,
+        "balance_transaction": payout.balance_transaction,
+        "failure_balance_transaction": payout.failure_balance_transaction,
+        "failure_code": payout.failure_code,
+        "failure_message": payout.failure_message,
+        "bank_reference": payout.bank_reference,
+        "execution_id": payout.execution_id,
+        "description": payout.description,
+        "created": payout.created,
+        "next_check_at": next_check_at,
+        "metadata": payout.metadata,
+    }
 
 
 def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:

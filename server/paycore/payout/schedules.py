@@ -18,7 +18,7 @@ from paycore.payout.bank_accounts import require_account
 from paycore.payout.calendar import day_of, first_run_on, next_run_after
 from paycore.payout.models import Schedule, ScheduleChange
 from paycore.payout.payouts import Created, Payouts, send_all
-from paycore.payout.repository import ScheduleRepository
+from paycore.payout.repository import ScheduledBatch, ScheduleRepository
 from paycore.storage import Shards
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -72,17 +72,24 @@ class Scheduler:
         today = day_of(self._clock())
         created: list[Created] = []
         async with engine.begin() as connection:
-            repository = ScheduleRepository(connection)
-            due = await repository.claim_due(today, limit)
-            for merchant_id, schedule in due:
-                period = schedule.next_run_on or today
-                created += await self._payouts.automatic(connection, merchant_id, schedule, period)
-                await repository.advance(
-                    merchant_id,
-                    schedule.account,
-                    next_run_after(
-                        schedule.interval, schedule.weekly_anchor, schedule.monthly_anchor, today
-                    ),
-                )
+            due = await ScheduleRepository(connection).claim_due(today, limit)
+            if not due:
+                return 0
+            created = await self._payouts.automatic(connection, due)
+            await ScheduledBatch(connection).advance(
+                [
+                    (
+                        merchant_id,
+                        schedule.account,
+                        next_run_after(
+                            schedule.interval,
+                            schedule.weekly_anchor,
+                            schedule.monthly_anchor,
+                            today,
+                        ),
+                    )
+                    for merchant_id, schedule in due
+                ]
+            )
         await send_all(self._payouts, created)
         return len(due)
