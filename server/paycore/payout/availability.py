@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from google.protobuf.message import Message
-from paycore.events import record_event
+from paycore.events import record_events
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import DAY_SECONDS
@@ -72,16 +72,20 @@ class Availability:
             balances = await book.posted_balances(
                 connection, [account for group in moved for account in accounts[group]]
             )
-            for group in moved:
-                merchant_id, account, currency = group
-                pending, available = accounts[group]
-                await record_event(
-                    connection,
-                    merchant_id,
-                    "balance.available",
-                    self._render(
-                        account, {currency: balances[available]}, {currency: balances[pending]}
-                    ),
-                    object_id=account or merchant_id,
-                )
+            await record_events(
+                connection,
+                [
+                    (
+                        merchant_id,
+                        "balance.available",
+                        self._render(
+                            account,
+                            {currency: balances[accounts[group][1]]},
+                            {currency: balances[accounts[group][0]]},
+                        ),
+                    )
+                    for group in moved
+                    for merchant_id, account, currency in [group]
+                ],
+            )
         return len(settled)

@@ -15,7 +15,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payout.balances import Clock
 from paycore.payout.banking import INSTANT_COUNTRIES, check_bank_details
 from paycore.payout.models import BankAccount, BankAccountStatus, NewBankAccount
-from paycore.payout.repository import BankAccountRepository, PayoutRepository
+from paycore.payout.repository import BankAccountRepository
 from paycore.psp.client import PayoutDestination
 from paycore.secret import Secret
 from paycore.storage import Shards
@@ -117,25 +117,25 @@ class BankAccounts:
         """The executor's question (paycore.executor.PayoutDestinations): where the payout's
         money goes, its number opened from the vault."""
         async with self._shards.read(merchant_id) as connection:
-            payout = await PayoutRepository(connection).get(merchant_id, payout_id)
-            if payout is None:
-                raise not_found("payout", payout_id)
-            if payout.destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
-                card = await self._cards.card_for_charge(merchant_id, payout.destination)
-                return PayoutDestination(
-                    type="card",
-                    account_number=card.number,
-                    exp_month=card.exp_month,
-                    exp_year=card.exp_year,
-                )
-            repository = BankAccountRepository(connection)
-            bank_account = await repository.get(merchant_id, payout.destination)
-            sealed = await repository.sealed_number(merchant_id, payout.destination)
-        if bank_account is None or sealed is None:
-            raise not_found("bank_account", payout.destination, param="destination")
+            found = await BankAccountRepository(connection).destination_of_payout(
+                merchant_id, payout_id
+            )
+        if found is None:
+            raise not_found("payout", payout_id)
+        destination, bank = found
+        if bank is None:
+            if not destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
+                raise not_found("bank_account", destination, param="destination")
+            card = await self._cards.card_for_charge(merchant_id, destination)
+            return PayoutDestination(
+                type="card",
+                account_number=card.number,
+                exp_month=card.exp_month,
+                exp_year=card.exp_year,
+            )
         return PayoutDestination(
             type="bank_account",
-            account_number=self._vault.open(sealed, merchant_id, bank_account.id),
-            country=bank_account.country,
-            routing_number=bank_account.routing_number,
+            account_number=self._vault.open(bank.number_sealed, merchant_id, bank.id),
+            country=bank.country,
+            routing_number=bank.routing_number,
         )

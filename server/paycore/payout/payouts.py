@@ -412,7 +412,7 @@ class Payouts:
         return new_id(Prefix.PAYOUT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
 
 
-SEND_CONCURRENCY_MAX = 32
+SEND_CONCURRENCY_MAX = 16
 """Payouts of one batch in flight to the bank at once."""
 
 

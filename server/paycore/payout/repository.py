@@ -156,12 +156,27 @@ _UPDATE_PAYOUT = f"""
 UPDATE {po.name} SET {_UPDATE_ASSIGNMENTS}
 WHERE {po.c.merchant_id.name} = $1 AND {po.c.id.name} = $2
 """
+_PAYOUT_DESTINATION = f"""
+SELECT p.{po.c.destination.name} AS destination, b.{ba.c.id.name} AS bank_account,
+       b.{ba.c.country.name}, b.{ba.c.routing_number.name}, b.{ba.c.number_sealed.name}
+FROM {po.name} p
+LEFT JOIN {ba.name} b ON b.merchant_id = p.merchant_id AND b.id = p.destination
+WHERE p.merchant_id = $1 AND p.id = $2
+"""
 Key = tuple[str, str, str]
 """(merchant, account, currency)."""
 
 
 def _columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*keys, strict=True)] if keys else []
+
+
+class BankDestination:
+    __slots__ = ("country", "id", "number_sealed", "routing_number")
+
+    def __init__(self, id: str, country: str, routing_number: str, number_sealed: bytes) -> None:
+        self.id, self.country, self.routing_number = id, country, routing_number
+        self.number_sealed = number_sealed
 
 
 class ScheduledBatch:
@@ -411,6 +426,24 @@ class BankAccountRepository:
             await self._connection.execute(bank_account_query(merchant_id, bank_account_id))
         ).first()
         return None if row is None else decode_bank_account(row)
+
+    async def destination_of_payout(
+        self, merchant_id: str, payout_id: str
+    ) -> tuple[str, BankDestination | None] | None:
+        """A payout's destination id and, for a bank account, what the bank needs (sealed
+        number included), in one statement; None without such a payout."""
+        driver = await driver_of(self._connection)
+        record = await driver.fetchrow(_PAYOUT_DESTINATION, merchant_id, payout_id)
+        if record is None:
+            return None
+        if record["bank_account"] is None:
+            return record["destination"], None
+        return record["destination"], BankDestination(
+            id=record["bank_account"],
+            country=record["country"],
+            routing_number=record["routing_number"],
+            number_sealed=bytes(record["number_sealed"]),
+        )
 
     async def sealed_number(self, merchant_id: str, bank_account_id: str) -> bytes | None:
         row = (

@@ -55,7 +55,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 SEED_BATCH = 1000
 AVAILABILITY_WORKERS_PER_SHARD = 2
-SCHEDULER_WORKERS_PER_SHARD = 3
+SCHEDULER_WORKERS_PER_SHARD = 2
 SCHEDULER_BATCH = 100
 ROUTING = "110000000"
 ACCOUNT_NUMBER = "000123456789"
@@ -213,7 +213,7 @@ async def _measure(
     rows_per_merchant: int,
 ) -> tuple[float, float, int, int]:
     settings = scratch_settings(
-        database_urls, redis_url, database_pool_size=12, psp_url=psp_url, psp_timeout_ms=10_000
+        database_urls, redis_url, database_pool_size=6, psp_url=psp_url, psp_timeout_ms=10_000
     )
     await migrate_all(database_urls)
     platform = build_platform(settings, CollectorRegistry())
@@ -292,7 +292,7 @@ async def run_payouts_bench(
     redis_url: str,
     *,
     merchants: int = 10_000,
-    rows_per_merchant: int = 5,
+    rows_per_merchant: int = 10,
     with_pgbench: bool = True,
 ) -> PayoutFigures:
     run = secrets.token_hex(4)
@@ -345,7 +345,7 @@ def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url:
     parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
     parser.add_argument("--merchants", type=int, default=10_000, help="merchants (10,000)")
     parser.add_argument(
-        "--rows-per-merchant", type=int, default=5, help="due balance transactions each (5)"
+        "--rows-per-merchant", type=int, default=10, help="due balance transactions each (10)"
     )
     parser.add_argument("--no-pgbench", action="store_true", help="skip pgbench's TPC-B")
 
