@@ -41,7 +41,6 @@ from paycore.payout.models import (
     Schedule,
 )
 from paycore.payout.repository import (
-    BalanceTransactionRepository,
     PayoutRepository,
     ScheduledBatch,
 )
@@ -127,7 +126,6 @@ class Payouts:
                 created=self._book.now(),
                 metadata=new.metadata,
             ),
-            swept=(),
         )
 
     async def cancel(self, connection: AsyncConnection, merchant_id: str, payout_id: str) -> Payout:
@@ -292,10 +290,9 @@ class Payouts:
         connection: AsyncConnection,
         accounts: BalanceAccounts,
         payout: Payout,
-        swept: Sequence[str],
     ) -> Payout:
-        """The payout's money (available -> in transit, the fee to revenue), its balance
-        transaction, the rows it sweeps, the payout row and payout.created."""
+        """A manual payout's money (available -> in transit, the fee to revenue), its balance
+        transaction, the payout row and payout.created."""
         book = self._book
         merchant_id = payout.merchant_id
         transfers = [
@@ -330,13 +327,8 @@ class Payouts:
             -payout.amount,
             fee=payout.fee,
             status=BalanceStatus.AVAILABLE,
-            payout_id=payout.id if payout.automatic else None,
         )
         await book.record(connection, [row])
-        if swept:
-            await BalanceTransactionRepository(connection).assign_payout(
-                merchant_id, swept, payout.id
-            )
         recorded = replace(payout, balance_transaction=str(row["id"]))
         inserted = await PayoutRepository(connection).insert(recorded)
         # The schedule's row lock (and count_for_period) keep a period to one payout; the unique

@@ -28,7 +28,7 @@ from paycore.payout.models import (
 )
 from paycore.storage.raw import Columns, driver_of
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
-from sqlalchemy import Row, Select, and_, func, select, update
+from sqlalchemy import Row, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -274,43 +274,6 @@ class BalanceTransactionRepository:
                 _POSTPONE, [row.merchant_id for row in rows], [row.id for row in rows], seconds
             )
 
-    async def lock_unswept(
-        self, merchant_id: str, account: str, currency: str
-    ) -> list[tuple[str, int]]:
-        """(id, net) of the available rows no automatic payout took yet, locked."""
-        rows = await self._connection.execute(
-            select(bt.c.id, bt.c.net)
-            .where(
-                bt.c.merchant_id == merchant_id,
-                bt.c.account == account,
-                bt.c.currency == currency,
-                bt.c.status == BalanceStatus.AVAILABLE.value,
-                bt.c.payout_id.is_(None),
-            )
-            .with_for_update()
-        )
-        return [(row.id, int(row.net)) for row in rows.all()]
-
-    async def unswept_currencies(self, merchant_id: str, account: str) -> list[str]:
-        rows = await self._connection.execute(
-            select(bt.c.currency)
-            .where(
-                bt.c.merchant_id == merchant_id,
-                bt.c.account == account,
-                bt.c.status == BalanceStatus.AVAILABLE.value,
-                bt.c.payout_id.is_(None),
-            )
-            .distinct()
-        )
-        return sorted(row.currency for row in rows.all())
-
-    async def assign_payout(self, merchant_id: str, ids: Sequence[str], payout_id: str) -> None:
-        await self._connection.execute(
-            update(bt)
-            .where(bt.c.merchant_id == merchant_id, bt.c.id.in_(ids))
-            .values(payout_id=payout_id)
-        )
-
 
 def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
     query = select(bt).where(bt.c.merchant_id == merchant_id, bt.c.account == wanted.account)
@@ -445,16 +408,6 @@ class BankAccountRepository:
             number_sealed=bytes(record["number_sealed"]),
         )
 
-    async def sealed_number(self, merchant_id: str, bank_account_id: str) -> bytes | None:
-        row = (
-            await self._connection.execute(
-                select(ba.c.number_sealed).where(
-                    ba.c.merchant_id == merchant_id, ba.c.id == bank_account_id
-                )
-            )
-        ).first()
-        return None if row is None else bytes(row.number_sealed)
-
     async def set_status(
         self, merchant_id: str, bank_account_id: str, status: BankAccountStatus
     ) -> None:
@@ -534,13 +487,6 @@ class ScheduleRepository:
         )
         return [(row.merchant_id, decode_schedule(row)) for row in rows.all()]
 
-    async def advance(self, merchant_id: str, account: str, next_run_on: dt.date | None) -> None:
-        await self._connection.execute(
-            update(ps)
-            .where(ps.c.merchant_id == merchant_id, ps.c.account == account)
-            .values(next_run_on=next_run_on)
-        )
-
 
 def decode_schedule(row: Row[Any]) -> Schedule:
     return Schedule(
@@ -613,19 +559,6 @@ class PayoutRepository:
             .returning(po.c.merchant_id, po.c.id)
         )
         return [(row.merchant_id, row.id) for row in rows.all()]
-
-    async def count_for_period(
-        self, merchant_id: str, account: str, currency: str, period: dt.date
-    ) -> int:
-        found = await self._connection.execute(
-            select(func.count()).where(
-                po.c.merchant_id == merchant_id,
-                po.c.account == account,
-                po.c.currency == currency,
-                po.c.period == period,
-            )
-        )
-        return int(found.scalar_one())
 
 
 def _payout_values(payout: Payout, next_check_at: int | None = None) -> dict[str, Any]:
