@@ -35,10 +35,10 @@ backend_ticks() {
 export PAYCORE_DATABASE_URLS="$PG/${TAG}_0,$PG/${TAG}_1"
 export PAYCORE_REDIS_URL=${PAYCORE_REDIS_URL:-redis://127.0.0.1:6379/0}
 export PAYCORE_REDIS_PREFIX="$TAG:"
-export PAYCORE_ADMIN_TOKEN="bench-$$-$RANDOM"
-export PAYCORE_KEY_HASH_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(16))')
+export PAYCORE_ADMIN_TOKEN=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
+export PAYCORE_KEY_HASH_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
 export PAYCORE_VAULT_KEY=$("$BIN/python" -c 'from paycore.customer.vault import new_vault_key; print(new_vault_key())')
-export PAYCORE_CARD_FINGERPRINT_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(16))')
+export PAYCORE_CARD_FINGERPRINT_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
 export PAYCORE_RATE_LIMITS="payments=0,subscriptions=0,other=0"
 export PAYCORE_GRPC_ADDR=127.0.0.1:$(free_port)
 export PAYCORE_HTTP_ADDR=127.0.0.1:$(free_port)

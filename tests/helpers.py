@@ -164,7 +164,11 @@ class PspSimulator:
         }
         async with (
             aiohttp.ClientSession() as session,
-            session.post(f"{self.url}/_control/faults", json=changes) as response,
+            session.post(
+                f"{self.url}/_control/faults",
+                json=changes,
+                headers={"Authorization": f"Bearer {self.server.control_token}"},
+            ) as response,
         ):
             assert response.status == 200, await response.text()
             faults: dict[str, Any] = await response.json()

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 import grpc
 from grpc import aio
@@ -40,16 +41,19 @@ from paycore.ratelimit import RateLimiter
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
     ErrorInterceptor,
+    HeaderInterceptor,
     IdempotencyKeyInterceptor,
     MetricsInterceptor,
     RateLimitInterceptor,
     RequestLogInterceptor,
+    RequestSizeInterceptor,
 )
 from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
-from paycore.runtime.policy import MethodPolicy
+from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
 from paycore.storage import IdempotencyStore, Shards
+from paycore.storage.pool_metrics import PoolCollector
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
@@ -69,6 +73,7 @@ from paycore.v1 import (
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import WalletServicer
 from paycore.worker import Job
+from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
     BalanceAvailability,
     ExecutorResume,
@@ -81,6 +86,26 @@ from paycore.worker.jobs import (
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+
+HEALTH_CHECK_INTERVAL_SECONDS = 1.0
+
+
+class OnlyServices:
+    """A grpc server as the generated `add_*_to_server` functions see it, passing on only the
+    services `include` accepts (the public and internal ports serve different ones)."""
+
+    def __init__(self, server: grpc.aio.Server, include: Callable[[str], bool] | None) -> None:
+        self._server = server
+        self._include = include or (lambda name: True)
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(
+            tuple(handler for handler in handlers if self._include(handler.service_name()))
+        )
+
+    def add_registered_method_handlers(self, service_name: str, handlers: Any) -> None:
+        if self._include(service_name):
+            self._server.add_registered_method_handlers(service_name, handlers)
 
 
 @dataclass
@@ -109,6 +134,8 @@ class Platform:
     billing_clock: Billing
     pay_out: PayOut
     """Balances that settle, bank accounts, payouts (issue 13)."""
+    backlog_metrics: BacklogMetrics
+    """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
 
     async def close(self) -> None:
         await self.pay_in.close()
@@ -126,6 +153,7 @@ def build_platform(
     tests move it forward."""
     settings.require_servers()
     shards = Shards(settings)
+    registry.register(PoolCollector(shards.engines))
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     policies = contracts.method_policies()
     hasher = KeyHasher(settings.key_hash_secret)
@@ -184,6 +212,7 @@ def build_platform(
         billing=Subscriptions(shards, mutations, collection, lease),
         billing_clock=Billing(collection),
         pay_out=pay_out,
+        backlog_metrics=BacklogMetrics(registry),
     )
 
 
@@ -200,6 +229,8 @@ def build_jobs(platform: Platform) -> list[Job]:
         BalanceAvailability(platform.pay_out.availability),
         PayoutScheduling(platform.pay_out.scheduler),
         PayoutTracking(platform.pay_out.tracker),
+        BacklogGauges(platform.backlog_metrics, platform.shards.engines),
+        LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
     ]
 
 
@@ -211,6 +242,8 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
         MetricsInterceptor(platform.metrics),
         RequestLogInterceptor(policies),
         ErrorInterceptor(policies),
+        RequestSizeInterceptor(policies),
+        HeaderInterceptor(policies, platform.settings.trusted_proxies),
         AuthenticationInterceptor(policies, platform.authenticator),
         IdempotencyKeyInterceptor(policies),
         RateLimitInterceptor(policies, platform.rate_limiter),
@@ -218,15 +251,48 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
 
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
-    """A gRPC server with the platform's interceptors and servicers, listening on `address`."""
-    return await start_grpc_server(
-        address, interceptors(platform), lambda server: add_servicers(platform, server)
-    )
+    """A gRPC server with the platform's interceptors and servicers, listening on `address`;
+    its health follows the shards' (NOT_SERVING while one is unreachable), and it routes by
+    the current shard map and follows its changes (paycore.storage.shards)."""
+    await platform.shards.watch_map()
+    internal = internal_services(platform.policies)
+    internal_address = platform.settings.internal_grpc_addr
+    if not internal_address:
+        # One port: the internal services answer only operator credentials there, and
+        # reflection does not list them (ghz and grpcurl still see every merchant service).
+        server = await start_grpc_server(
+            address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server),
+            hidden=internal,
+        )
+    else:
+        server = await start_grpc_server(
+            address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server, lambda name: name not in internal),
+            hidden=internal,
+        )
+        server.internal = await start_grpc_server(
+            internal_address,
+            interceptors(platform),
+            lambda server: add_servicers(platform, server, lambda name: name in internal),
+        )
+        server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    return server
 
 
-def add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
-    """Registers the implemented services; returns their full names. Services not yet
-    implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+def add_servicers(
+    platform: Platform, server: grpc.aio.Server, include: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Registers the implemented services (those `include` accepts); returns their full names.
+    Services not yet implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+    registered = _add_servicers(platform, cast(grpc.aio.Server, OnlyServices(server, include)))
+    return [name for name in registered if include is None or include(name)]
+
+
+def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     account_pb2_grpc.add_AccountServiceServicer_to_server(
         AccountServicer(
             platform.accounts, platform.shards, platform.mutations, platform.authenticator

@@ -31,7 +31,13 @@ def _edge(arguments: argparse.Namespace) -> None:
     from paycore.edge.process import run_edge
 
     settings = load_settings()
-    run_async(run_edge(arguments.grpc_target or settings.grpc_addr, settings.http_addr))
+    run_async(
+        run_edge(
+            arguments.grpc_target or settings.grpc_addr,
+            settings.http_addr,
+            settings.edge_operator_routes,
+        )
+    )
 
 
 def _dev(arguments: argparse.Namespace) -> None:
@@ -69,7 +75,9 @@ def _fraud(arguments: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     from paycore.fraud.command import add_parser as add_fraud_parser
     from paycore.tools.bench.command import add_parser as add_bench_parser
+    from paycore.tools.health import add_parser as add_health_parser
     from paycore.tools.psp.command import add_parser as add_psp_parser
+    from paycore.tools.shards import add_parser as add_shards_parser
 
     root = argparse.ArgumentParser(prog="paycore", description="the paycore payment platform")
     commands = root.add_subparsers(dest="command", required=True)
@@ -98,6 +106,8 @@ def parser() -> argparse.ArgumentParser:
     add_bench_parser(commands, _bench)
     add_psp_parser(commands, _psp)
     add_fraud_parser(commands, _fraud)
+    add_health_parser(commands)
+    add_shards_parser(commands)
     return root
 
 

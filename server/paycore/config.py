@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from paycore.errors import ConfigurationError
+from paycore.secret_strength import check_secrets
 
 DEFAULT_LOGICAL_SHARD_COUNT = 64
 DEFAULT_RATE_LIMITS_PER_SECOND: Mapping[str, int] = {
@@ -106,6 +107,10 @@ class Settings:
     database_pool_size: int = 10
     """PAYCORE_DB_POOL_SIZE: connections per physical shard per process."""
 
+    shard_map_refresh_ms: int = 500
+    """PAYCORE_SHARD_MAP_REFRESH_MS: how often a process rereads the shard map (table
+    shard_map on physical shard 0); a moved logical shard's writes pause about this long."""
+
     auth_cache_ttl_ms: int = 2000
     """PAYCORE_AUTH_CACHE_TTL_MS: how long a process trusts a verified API key before asking
     the database again; a revocation reaches other processes within this time."""
@@ -144,6 +149,38 @@ class Settings:
 
     payout_instant_fee_minimum: int = 50
     """PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM: the least an instant payout's fee is, minor units."""
+    # Security (issue 23).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    """PAYCORE_TRUSTED_PROXIES: peers (the REST edge) whose `x-forwarded-for` names the client
+    address that failed-authentication and publishable-key limits count against."""
+
+    auth_failure_burst: int = 20
+    """PAYCORE_AUTH_FAILURE_BURST: failed authentications a client address may make at once
+    before its calls are refused (RESOURCE_EXHAUSTED) without looking at the credential; 0
+    disables the throttle."""
+
+    auth_failures_per_second: float = 1.0
+    """PAYCORE_AUTH_FAILURES_PER_SECOND: how fast that allowance refills."""
+
+    internal_grpc_addr: str = ""
+    """PAYCORE_INTERNAL_GRPC_ADDR: where the internal services (ledger, executor,
+    reconciliation) and full reflection listen. Empty: on the public port, where they answer
+    only the admin and internal credentials."""
+
+    database_connect_timeout_ms: int = 3000
+    """PAYCORE_DB_CONNECT_TIMEOUT_MS: reaching a shard, and waiting for a pooled connection."""
+
+    database_command_timeout_ms: int = 10_000
+    """PAYCORE_DB_COMMAND_TIMEOUT_MS: the longest a statement's answer is awaited client side,
+    for a shard that stopped answering (paycore's statements take milliseconds; the server's
+    own statement_timeout, 30 s, is the backstop for the ones run outside these pools)."""
+
+    database_lock_timeout_ms: int = 5000
+    """PAYCORE_DB_LOCK_TIMEOUT_MS: the longest a statement waits for a row lock (ABORTED)."""
+
+    edge_operator_routes: bool = False
+    """PAYCORE_EDGE_OPERATOR_ROUTES: whether the REST edge serves the admin and internal
+    methods' routes (off: they answer 404 on the public edge)."""
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -166,6 +203,7 @@ class Settings:
             raise ConfigurationError(
                 f"{', '.join(missing)} must be set (or use `paycore dev` for the embedded default)"
             )
+        check_secrets(self)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -211,6 +249,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limits_per_second=parse_rate_limits(env.get("PAYCORE_RATE_LIMITS", "")),
         redis_key_prefix=env.get("PAYCORE_REDIS_PREFIX", defaults.redis_key_prefix),
         database_pool_size=_int(env, "PAYCORE_DB_POOL_SIZE", defaults.database_pool_size),
+        shard_map_refresh_ms=_int(
+            env, "PAYCORE_SHARD_MAP_REFRESH_MS", defaults.shard_map_refresh_ms
+        ),
         auth_cache_ttl_ms=_int(env, "PAYCORE_AUTH_CACHE_TTL_MS", defaults.auth_cache_ttl_ms),
         shutdown_grace_seconds=float(
             env.get("PAYCORE_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
@@ -236,6 +277,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         payout_instant_fee_minimum=_int(
             env, "PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM", defaults.payout_instant_fee_minimum
         ),
+        # Security (issue 23).
+        trusted_proxies=tuple(
+            address.strip()
+            for address in env.get(
+                "PAYCORE_TRUSTED_PROXIES", ",".join(defaults.trusted_proxies)
+            ).split(",")
+            if address.strip()
+        ),
+        auth_failure_burst=_int(env, "PAYCORE_AUTH_FAILURE_BURST", defaults.auth_failure_burst),
+        auth_failures_per_second=_positive_float(
+            env, "PAYCORE_AUTH_FAILURES_PER_SECOND", defaults.auth_failures_per_second
+        ),
+        internal_grpc_addr=env.get("PAYCORE_INTERNAL_GRPC_ADDR", ""),
+        database_connect_timeout_ms=_int(
+            env, "PAYCORE_DB_CONNECT_TIMEOUT_MS", defaults.database_connect_timeout_ms
+        ),
+        database_command_timeout_ms=_int(
+            env, "PAYCORE_DB_COMMAND_TIMEOUT_MS", defaults.database_command_timeout_ms
+        ),
+        database_lock_timeout_ms=_int(
+            env, "PAYCORE_DB_LOCK_TIMEOUT_MS", defaults.database_lock_timeout_ms
+        ),
+        edge_operator_routes=env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
     )
     return settings
 

@@ -288,6 +288,38 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The payout {id} cannot be canceled: {detail}",
     )
+    # Security and failure behaviour (issue 23).
+    AUTHENTICATION_THROTTLED = (
+        Status.RESOURCE_EXHAUSTED,
+        ErrorType.RATE_LIMIT,
+        "Too many failed authentications from this address; retry after {retry_after_ms} ms",
+    )
+    DATABASE_UNAVAILABLE = (
+        Status.UNAVAILABLE,
+        ErrorType.API,
+        "The database is unavailable ({detail}); nothing was changed, retry after "
+        "{retry_after_ms} ms",
+    )
+    DATABASE_CONFLICT = (
+        Status.ABORTED,
+        ErrorType.API,
+        "The request conflicted with a concurrent one ({detail}); retry after {retry_after_ms} ms",
+    )
+    SHARD_UNKNOWN = (
+        Status.NOT_FOUND,
+        ErrorType.INVALID_REQUEST,
+        "No such object: {id} names logical shard {shard}, beyond this deployment's {count}",
+    )
+    REQUEST_TOO_LARGE = (
+        Status.RESOURCE_EXHAUSTED,
+        ErrorType.INVALID_REQUEST,
+        "The request is {size} bytes; this method takes at most {maximum}",
+    )
+    HEADER_INVALID = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} must be printable ASCII without control characters",
+    )
 
     @property
     def status(self) -> Status:

@@ -36,7 +36,7 @@ def random_cvc(digits: int, avoid: set[str]) -> str:
 
 @pytest_asyncio.fixture
 async def edge_http(target: str) -> AsyncIterator[ClientSession]:
-    edge = await start_edge(target, "127.0.0.1:0")
+    edge = await start_edge(target, "127.0.0.1:0", operator_routes=True)
     async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
         yield session
     await edge.close()

@@ -11,7 +11,7 @@ from paycore.edge import EdgeServer, start_edge
 
 @pytest_asyncio.fixture(scope="session")
 async def edge_server(target: str) -> AsyncIterator[EdgeServer]:
-    server = await start_edge(target, "127.0.0.1:0")
+    server = await start_edge(target, "127.0.0.1:0", operator_routes=True)
     yield server
     await server.close()
 

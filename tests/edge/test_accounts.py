@@ -184,7 +184,7 @@ async def limited_edge(settings: Settings) -> AsyncIterator[str]:
         redis_key_prefix=f"{settings.redis_key_prefix}{os.urandom(4).hex()}:",
     )
     async with serving(limited) as target:
-        edge = await start_edge(target, "127.0.0.1:0")
+        edge = await start_edge(target, "127.0.0.1:0", operator_routes=True)
         yield f"http://127.0.0.1:{edge.port}"
         await edge.close()
 
@@ -240,3 +240,55 @@ async def test_a_seller_account_reads_back_and_a_revoked_key_stops_working(
         http, "POST", f"/v1/api_keys/{created.body['id']}/revoke", key=key, json_body={"id": "x"}
     )
     assert (body_given.status, body_given.error["param"]) == (400, "id")
+
+
+async def test_a_rolled_key_is_reissued_and_the_old_one_expires(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Issue 23, item 9: POST /v1/api_keys/{id}/roll, Stripe's roll."""
+    merchant = await new_merchant(http, settings_admin_token)
+    key = merchant["secret_key"]
+    created = await call(
+        http, "POST", "/v1/api_keys", key=key, form="name=ci&scopes[]=accounts:read"
+    )
+    assert created.status == 200, created.body
+    rolled = await call(
+        http,
+        "POST",
+        f"/v1/api_keys/{created.body['id']}/roll",
+        key=key,
+        form="expires_in_seconds=0",
+    )
+    assert rolled.status == 200, rolled.body
+    assert rolled.body["id"] != created.body["id"] and rolled.body["secret"].startswith("rk_")
+    assert rolled.body["scopes"] == ["accounts:read"] and rolled.body["name"] == "ci"
+    assert (await call(http, "GET", "/v1/accounts", key=rolled.body["secret"])).status == 200
+    old = await call(http, "GET", "/v1/accounts", key=created.body["secret"])
+    assert (old.status, old.error["type"]) == (401, "authentication_error")
+    too_long = await call(
+        http,
+        "POST",
+        f"/v1/api_keys/{rolled.body['id']}/roll",
+        key=key,
+        form="expires_in_seconds=604801",
+    )
+    assert (too_long.status, too_long.error["param"]) == (400, "expires_in_seconds")
+
+
+async def test_a_public_edge_has_no_operator_routes(target: str, settings_admin_token: str) -> None:
+    """Issue 23, item 7: without PAYCORE_EDGE_OPERATOR_ROUTES the admin and internal methods'
+    routes answer 404 as unknown URLs, whatever the credential."""
+    edge = await start_edge(target, "127.0.0.1:0")
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as public:
+            create = await call(
+                public, "POST", "/v1/merchants", key=settings_admin_token, json_body=MERCHANT
+            )
+            integrity = await call(public, "GET", "/v1/ledger/integrity", key=settings_admin_token)
+            openapi = await (await public.get("/openapi.json")).json()
+    finally:
+        await edge.close()
+    assert (create.status, create.error["code"]) == (404, "route_unknown")
+    assert integrity.status == 404
+    assert "/v1/merchants" not in openapi["paths"]
+    assert "/v1/accounts" in openapi["paths"]

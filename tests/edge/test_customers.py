@@ -73,6 +73,8 @@ async def test_payment_methods_tokenize_with_the_publishable_key_attach_and_deta
     assert "number" not in method["card"] and "cvc" not in method["card"]
 
     read = await call(http, "GET", f"/v1/payment_methods/{method['id']}", key=key)
+    # The publishable key saw a per-merchant fingerprint (issue 23, item 5), nothing else differs.
+    assert read.body["card"].pop("fingerprint") != method["card"].pop("fingerprint")
     assert read.status == 200 and read.body == method
     denied = await call(http, "GET", f"/v1/payment_methods/{method['id']}", key=publishable)
     assert denied.status == 403

@@ -185,7 +185,7 @@ async def bare_edge() -> AsyncIterator[str]:
     server = aio.server()
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    edge = await start_edge(f"127.0.0.1:{port}", "127.0.0.1:0")
+    edge = await start_edge(f"127.0.0.1:{port}", "127.0.0.1:0", operator_routes=True)
     yield f"http://127.0.0.1:{edge.port}"
     await edge.close()
     await server.stop(0)
@@ -202,7 +202,7 @@ async def test_an_unimplemented_method_is_501(bare_edge: str) -> None:
 
 
 async def test_no_grpc_server_is_503_and_an_unhealthy_edge() -> None:
-    edge = await start_edge(f"127.0.0.1:{free_port()}", "127.0.0.1:0")
+    edge = await start_edge(f"127.0.0.1:{free_port()}", "127.0.0.1:0", operator_routes=True)
     try:
         async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
             answer = await call(http, "GET", "/v1/accounts", key="sk_test_x")

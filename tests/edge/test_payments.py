@@ -16,7 +16,7 @@ from tests.payment.shop import PayIn, good_card
 
 @pytest_asyncio.fixture
 async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
-    server = await start_edge(payin.target, "127.0.0.1:0")
+    server = await start_edge(payin.target, "127.0.0.1:0", operator_routes=True)
     try:
         async with ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
             yield session

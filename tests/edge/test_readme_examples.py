@@ -45,7 +45,7 @@ def test_the_section_has_the_examples() -> None:
 @pytest_asyncio.fixture
 async def readme_edge(target: str) -> AsyncIterator[str]:
     address = f"127.0.0.1:{free_port()}"
-    edge = await start_edge(target, address)
+    edge = await start_edge(target, address, operator_routes=True)
     yield f"127.0.0.1:{edge.port}"
     await edge.close()
 

@@ -45,6 +45,9 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/api_keys"): _KEYS,
     ("GET", "/v1/api_keys"): _KEYS,
     ("POST", "/v1/api_keys/{id}/revoke"): _SELLER_AND_REVOKE,
+    ("POST", "/v1/api_keys/{id}/roll"): (
+        "test_accounts::test_a_rolled_key_is_reissued_and_the_old_one_expires"
+    ),
     ("POST", "/v1/ledger/accounts"): _LEDGER,
     ("GET", "/v1/ledger/accounts/{id}"): _LEDGER,
     ("GET", "/v1/ledger/accounts"): _LEDGER,

@@ -23,7 +23,8 @@ from tests.helpers import create_merchant, serving
 @pytest_asyncio.fixture(scope="module")
 async def unlimited_target(migrated: Settings) -> AsyncIterator[str]:
     unlimited = migrated.with_overrides(
-        rate_limits_per_second={"payments": 0, "subscriptions": 0, "other": 0}
+        rate_limits_per_second={"payments": 0, "subscriptions": 0, "other": 0},
+        auth_failure_burst=0,  # wrong keys are counted, not throttled (issue 23, item 4)
     )
     async with serving(unlimited) as target:
         yield target

@@ -120,6 +120,8 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "ledger_hold_expiry",
         "executor_resume",
         "subscription_billing",
+        "backlog_gauges",
+        "ledger_integrity_gauge",
     ]
     concurrent = Worker(
         build_jobs(platform),

@@ -387,6 +387,7 @@ class ApiKey(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     REVOKED_FIELD_NUMBER: _builtins.int
     SECRET_FIELD_NUMBER: _builtins.int
+    EXPIRES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"key_..." (the key's handle; the secret itself is never stored)."""
     type: Global___ApiKeyType.ValueType
@@ -397,7 +398,9 @@ class ApiKey(_message.Message):
     revoked: _builtins.int
     """Unix seconds when revoked; 0 while the key is usable."""
     secret: _builtins.str
-    """Set only in the CreateApiKey response."""
+    """Set only in the CreateApiKey and RollApiKey responses."""
+    expires: _builtins.int
+    """Unix seconds when a rolled key stops working; 0 while it has no expiry."""
     @_builtins.property
     def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Scopes a restricted key holds, e.g. "payments:write"; empty for secret and publishable keys."""
@@ -413,10 +416,11 @@ class ApiKey(_message.Message):
         created: _builtins.int = ...,
         revoked: _builtins.int = ...,
         secret: _builtins.str = ...,
+        expires: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "id", b"id", "name", b"name", "redacted", b"redacted", "revoked", b"revoked", "scopes", b"scopes", "secret", b"secret", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "expires", b"expires", "id", b"id", "name", b"name", "redacted", b"redacted", "revoked", b"revoked", "scopes", b"scopes", "secret", b"secret", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -466,6 +470,30 @@ class RevokeApiKeyRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevokeApiKeyRequest: _TypeAlias = RevokeApiKeyRequest  # noqa: Y015
+
+@_typing.final
+class RollApiKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    EXPIRES_IN_SECONDS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The key to roll ("key_...")."""
+    expires_in_seconds: _builtins.int
+    """How long the old key keeps working, at most 604800 (7 days); 0 ends it at once."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        expires_in_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_in_seconds", b"expires_in_seconds", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RollApiKeyRequest: _TypeAlias = RollApiKeyRequest  # noqa: Y015
 
 @_typing.final
 class ListApiKeysRequest(_message.Message):

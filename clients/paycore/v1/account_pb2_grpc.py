@@ -69,6 +69,11 @@ class AccountServiceStub:
                 request_serializer=paycore_dot_v1_dot_account__pb2.RevokeApiKeyRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_account__pb2.ApiKey.FromString,
                 _registered_method=True)
+        self.RollApiKey = channel.unary_unary(
+                '/paycore.v1.AccountService/RollApiKey',
+                request_serializer=paycore_dot_v1_dot_account__pb2.RollApiKeyRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_account__pb2.ApiKey.FromString,
+                _registered_method=True)
         self.ListApiKeys = channel.unary_unary(
                 '/paycore.v1.AccountService/ListApiKeys',
                 request_serializer=paycore_dot_v1_dot_account__pb2.ListApiKeysRequest.SerializeToString,
@@ -136,6 +141,15 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RollApiKey(self, request, context):
+        """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
+        type, name and scopes, returned with its secret once; the old key keeps working until
+        `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListApiKeys(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -193,6 +207,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
             'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokeApiKey,
                     request_deserializer=paycore_dot_v1_dot_account__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_account__pb2.ApiKey.SerializeToString,
+            ),
+            'RollApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollApiKey,
+                    request_deserializer=paycore_dot_v1_dot_account__pb2.RollApiKeyRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_account__pb2.ApiKey.SerializeToString,
             ),
             'ListApiKeys': grpc.unary_unary_rpc_method_handler(
@@ -399,6 +418,33 @@ class AccountService:
             target,
             '/paycore.v1.AccountService/RevokeApiKey',
             paycore_dot_v1_dot_account__pb2.RevokeApiKeyRequest.SerializeToString,
+            paycore_dot_v1_dot_account__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.AccountService/RollApiKey',
+            paycore_dot_v1_dot_account__pb2.RollApiKeyRequest.SerializeToString,
             paycore_dot_v1_dot_account__pb2.ApiKey.FromString,
             options,
             channel_credentials,

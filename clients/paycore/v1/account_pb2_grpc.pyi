@@ -43,6 +43,11 @@ class AccountServiceStub:
     """Creates a restricted key (`rk_...`) limited to `scopes`; its secret is returned once."""
     RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_account_pb2.RevokeApiKeyRequest, _account_pb2.ApiKey]
     """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
+    RollApiKey: _grpc.UnaryUnaryMultiCallable[_account_pb2.RollApiKeyRequest, _account_pb2.ApiKey]
+    """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
+    type, name and scopes, returned with its secret once; the old key keeps working until
+    `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+    """
     ListApiKeys: _grpc.UnaryUnaryMultiCallable[_account_pb2.ListApiKeysRequest, _account_pb2.ListApiKeysResponse]
     GetFeePlan: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetFeePlanRequest, _account_pb2.FeePlan]
     """The merchant's fee plan: what paycore keeps of each captured payment. A merchant reads its
@@ -66,6 +71,11 @@ class AccountServiceAsyncStub(AccountServiceStub):
     """Creates a restricted key (`rk_...`) limited to `scopes`; its secret is returned once."""
     RevokeApiKey: _aio.UnaryUnaryMultiCallable[_account_pb2.RevokeApiKeyRequest, _account_pb2.ApiKey]  # type: ignore[assignment]
     """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
+    RollApiKey: _aio.UnaryUnaryMultiCallable[_account_pb2.RollApiKeyRequest, _account_pb2.ApiKey]  # type: ignore[assignment]
+    """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
+    type, name and scopes, returned with its secret once; the old key keeps working until
+    `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+    """
     ListApiKeys: _aio.UnaryUnaryMultiCallable[_account_pb2.ListApiKeysRequest, _account_pb2.ListApiKeysResponse]  # type: ignore[assignment]
     GetFeePlan: _aio.UnaryUnaryMultiCallable[_account_pb2.GetFeePlanRequest, _account_pb2.FeePlan]  # type: ignore[assignment]
     """The merchant's fee plan: what paycore keeps of each captured payment. A merchant reads its
@@ -128,6 +138,17 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.ApiKey, _abc.Awaitable[_account_pb2.ApiKey]]:
         """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
+
+    @_abc_1.abstractmethod
+    def RollApiKey(
+        self,
+        request: _account_pb2.RollApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.ApiKey, _abc.Awaitable[_account_pb2.ApiKey]]:
+        """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
+        type, name and scopes, returned with its secret once; the old key keeps working until
+        `expires_in_seconds` from now (0: it stops at once), so deployments can switch over.
+        """
 
     @_abc_1.abstractmethod
     def ListApiKeys(

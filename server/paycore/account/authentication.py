@@ -3,6 +3,13 @@
 A verified key is cached in the process for PAYCORE_AUTH_CACHE_TTL_MS, so most calls cost no
 database round trip; a revocation clears this process's entry at once and reaches the others
 within the TTL.
+
+Forged credentials are kept off the database (issue 23, item 4): the row looked up for a key id
+is remembered for the same TTL whether or not it exists (a negative cache), so a key id reaches
+the database at most once per TTL however often it is presented, and a client address whose
+credentials fail more than PAYCORE_AUTH_FAILURE_BURST times (refilled at
+PAYCORE_AUTH_FAILURES_PER_SECOND) is refused before any credential is compared or looked up,
+which also throttles guesses of the admin token (item 3).
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from dataclasses import dataclass
 
 from paycore.account.keys import KeyHasher, parse_key
 from paycore.account.models import ApiKey, ApiKeyType
-from paycore.account.repository import find_key_for_authentication
+from paycore.account.repository import MerchantRepository, find_key_for_authentication
+from paycore.account.service import KEY_MANAGEMENT_SCOPE, scope_held
+from paycore.account.throttle import FailureThrottle
 from paycore.config import Settings
-from paycore.errors import ApiError, Reason
+from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import MalformedId, Prefix, logical_shard_of
 from paycore.runtime.context import Caller, CallerKind
 from paycore.runtime.policy import Access, MethodPolicy
@@ -25,6 +34,7 @@ from paycore.storage import Shards
 from paycore.validation import object_id
 
 CACHE_ENTRIES_MAX = 10_000
+MERCHANT_HEADER = "paycore-merchant"
 _KEY_CALLERS = {
     ApiKeyType.SECRET: CallerKind.SECRET_KEY,
     ApiKeyType.PUBLISHABLE: CallerKind.PUBLISHABLE_KEY,
@@ -38,6 +48,15 @@ class _CacheEntry:
     caller: Caller
 
 
+@dataclass(frozen=True)
+class _LookedUp:
+    """A key id's row as the database last answered (None: no such key), and until when this
+    process trusts that answer."""
+
+    expires_at: float
+    found: tuple[ApiKey, bytes] | None
+
+
 class Authenticator:
     def __init__(
         self,
@@ -45,6 +64,7 @@ class Authenticator:
         shards: Shards,
         hasher: KeyHasher,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._admin_token = settings.admin_token.encode()
         self._internal_token = settings.internal_token.encode()
@@ -52,20 +72,88 @@ class Authenticator:
         self._hasher = hasher
         self._ttl_seconds = settings.auth_cache_ttl_ms / 1000
         self._clock = clock
+        self._wall_clock = wall_clock
         self._cache: OrderedDict[bytes, _CacheEntry] = OrderedDict()
+        self._rows: OrderedDict[str, _LookedUp] = OrderedDict()
+        self._merchants: OrderedDict[str, None] = OrderedDict()
+        self._missing_merchants: OrderedDict[str, float] = OrderedDict()
+        self._failures = FailureThrottle(
+            settings.auth_failure_burst, settings.auth_failures_per_second, clock
+        )
+        self.lookups = 0
+        """Database lookups made (tests read it to show floods do not reach the database)."""
 
     async def authenticate(
-        self, authorization: str | None, acting_for: str | None, policy: MethodPolicy
+        self,
+        authorization: str | None,
+        acting_for: str | None,
+        policy: MethodPolicy,
+        client_address: str = "",
     ) -> Caller:
-        token = _bearer(authorization)
-        caller = self._operator(token, acting_for) or await self._key_caller(token)
+        try:
+            caller = await self._caller(authorization, acting_for, client_address)
+        except ApiError as error:
+            if error.reason is Reason.API_KEY_INVALID:
+                self._failures.record_failure(client_address)
+            raise
         authorize(caller, policy)
         return caller
 
     def forget(self, key_id: str) -> None:
-        """Drops a revoked key from this process's cache."""
+        """Drops a revoked or rolled key from this process's caches."""
         for digest in [d for d, entry in self._cache.items() if entry.caller.principal == key_id]:
             del self._cache[digest]
+        self._rows.pop(key_id, None)
+
+    async def _caller(
+        self, authorization: str | None, acting_for: str | None, client_address: str
+    ) -> Caller:
+        token = _bearer(authorization)
+        digest = self._hasher.digest(token)
+        now = self._clock()
+        entry = self._cache.get(digest)
+        if entry is not None and entry.expires_at > now:
+            return entry.caller  # a key verified moments ago: never throttled
+        retry_after_ms = self._failures.retry_after_ms(client_address)
+        if retry_after_ms:
+            raise ApiError(
+                Reason.AUTHENTICATION_THROTTLED,
+                metadata={"retry_after_ms": str(retry_after_ms)},
+                retry_after_ms=retry_after_ms,
+            )
+        operator = self._operator(token, acting_for)
+        if operator is None:
+            return await self._key_caller(token, digest, now)
+        if operator.merchant_id is not None:
+            await self._require_merchant(operator.merchant_id, now)
+        return operator
+
+    async def _require_merchant(self, merchant_id: str, now: float) -> None:
+        """An operator acting for a merchant that does not exist would create objects nobody
+        owns (issue 23, item 7): NOT_FOUND naming paycore-merchant. Merchants are never
+        deleted, so one that exists is remembered for good (bounded); one that does not, for
+        the cache TTL."""
+        if merchant_id in self._merchants:
+            return
+        missing_until = self._missing_merchants.get(merchant_id)
+        if missing_until is None or missing_until <= now:
+            self.lookups += 1
+            try:
+                async with self._shards.read(merchant_id) as connection:
+                    found = await MerchantRepository(connection).get(merchant_id)
+            except ApiError as error:  # an id naming a shard beyond the map
+                if error.reason is not Reason.SHARD_UNKNOWN:
+                    raise
+                found = None
+            if found is not None:
+                self._merchants[merchant_id] = None
+                while len(self._merchants) > CACHE_ENTRIES_MAX:
+                    self._merchants.popitem(last=False)
+                return
+            self._missing_merchants[merchant_id] = now + self._ttl_seconds
+            while len(self._missing_merchants) > CACHE_ENTRIES_MAX:
+                self._missing_merchants.popitem(last=False)
+        raise not_found("merchant", merchant_id, param=MERCHANT_HEADER)
 
     def _operator(self, token: str, acting_for: str | None) -> Caller | None:
         kind = None
@@ -75,31 +163,27 @@ class Authenticator:
             kind = CallerKind.INTERNAL
         if kind is None:
             return None
-        merchant_id = (
-            object_id("paycore-merchant", acting_for, Prefix.ACCOUNT) if acting_for else None
-        )
+        merchant_id = object_id(MERCHANT_HEADER, acting_for, Prefix.ACCOUNT) if acting_for else None
         return Caller(kind=kind, merchant_id=merchant_id, principal=kind.value)
 
-    async def _key_caller(self, token: str) -> Caller:
-        digest = self._hasher.digest(token)
-        now = self._clock()
-        entry = self._cache.get(digest)
-        if entry is not None and entry.expires_at > now:
-            return entry.caller
-        key = await self._verified_key(token, digest)
+    async def _key_caller(self, token: str, digest: bytes, now: float) -> Caller:
+        key = await self._verified_key(token, digest, now)
         caller = Caller(
             kind=_KEY_CALLERS[key.type],
             merchant_id=key.merchant_id,
             principal=key.id,
             scopes=frozenset(key.scopes),
         )
-        self._cache[digest] = _CacheEntry(now + self._ttl_seconds, caller)
+        expires_at = now + self._ttl_seconds
+        if key.expires is not None:  # a rolled key: never trusted past its expiry
+            expires_at = min(expires_at, now + key.expires - self._wall_clock())
+        self._cache[digest] = _CacheEntry(expires_at, caller)
         self._cache.move_to_end(digest)
         while len(self._cache) > CACHE_ENTRIES_MAX:
             self._cache.popitem(last=False)
         return caller
 
-    async def _verified_key(self, token: str, digest: bytes) -> ApiKey:
+    async def _verified_key(self, token: str, digest: bytes, now: float) -> ApiKey:
         try:
             parsed = parse_key(token)
             logical_shard = logical_shard_of(parsed.key_id, Prefix.API_KEY)
@@ -107,14 +191,28 @@ class Authenticator:
             raise ApiError(Reason.API_KEY_INVALID) from None
         if logical_shard >= self._shards.logical_shard_count:
             raise ApiError(Reason.API_KEY_INVALID)
-        async with self._shards.read_logical(logical_shard) as connection:
-            found = await find_key_for_authentication(connection, parsed.key_id)
+        found = await self._row(parsed.key_id, logical_shard, now)
         if found is None:
             raise ApiError(Reason.API_KEY_INVALID)
         key, stored_digest = found
-        if not hmac.compare_digest(digest, stored_digest) or key.revoked is not None:
+        if not hmac.compare_digest(digest, stored_digest) or not key.usable_at(self._wall_clock()):
             raise ApiError(Reason.API_KEY_INVALID)
         return key
+
+    async def _row(
+        self, key_id: str, logical_shard: int, now: float
+    ) -> tuple[ApiKey, bytes] | None:
+        remembered = self._rows.get(key_id)
+        if remembered is not None and remembered.expires_at > now:
+            return remembered.found
+        self.lookups += 1
+        async with self._shards.read_logical(logical_shard) as connection:
+            found = await find_key_for_authentication(connection, key_id)
+        self._rows[key_id] = _LookedUp(now + self._ttl_seconds, found)
+        self._rows.move_to_end(key_id)
+        while len(self._rows) > CACHE_ENTRIES_MAX:
+            self._rows.popitem(last=False)
+        return found
 
 
 def authorize(caller: Caller, policy: MethodPolicy) -> None:
@@ -127,20 +225,16 @@ def authorize(caller: Caller, policy: MethodPolicy) -> None:
         allowed = True
     elif caller.kind is CallerKind.PUBLISHABLE_KEY:
         allowed = policy.access is Access.PUBLISHABLE
+    elif policy.scope == KEY_MANAGEMENT_SCOPE:
+        allowed = False  # a restricted key never manages keys, whatever it holds
     else:
-        allowed = has_scope(caller.scopes, policy.scope)
+        allowed = scope_held(caller.scopes, policy.scope)
     if not allowed:
         raise ApiError(
             Reason.PERMISSION_DENIED,
             param="authorization",
             detail=_denial(caller, policy),
         )
-
-
-def has_scope(held: frozenset[str], required: str) -> bool:
-    """`<resource>:write` implies `<resource>:read`."""
-    resource, _, access = required.partition(":")
-    return required in held or (access == "read" and f"{resource}:write" in held)
 
 
 def _denial(caller: Caller, policy: MethodPolicy) -> str:
@@ -150,6 +244,8 @@ def _denial(caller: Caller, policy: MethodPolicy) -> str:
         return "this method is internal: it needs the admin token or the internal credential"
     if caller.kind is CallerKind.PUBLISHABLE_KEY:
         return "a publishable key cannot call this method; use a secret key"
+    if policy.scope == KEY_MANAGEMENT_SCOPE:
+        return "only the secret key can create, roll or revoke keys"
     return f"this restricted key lacks the scope {policy.scope}"
 
 

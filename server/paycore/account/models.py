@@ -70,6 +70,11 @@ class ApiKey:
     redacted: str
     created: int
     revoked: int | None
+    expires: int | None = None
+    """Unix seconds when a rolled key stops authenticating."""
+
+    def usable_at(self, unix_seconds: float) -> bool:
+        return self.revoked is None and (self.expires is None or unix_seconds < self.expires)
 
 
 @dataclass(frozen=True)

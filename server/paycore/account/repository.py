@@ -3,7 +3,7 @@ it, so no query can reach another merchant's rows; the caller picks the shard (p
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from paycore.account.models import (
@@ -160,6 +160,29 @@ class ApiKeyRepository:
         ).one_or_none()
         return None if row is None else _api_key(row)
 
+    async def expire(self, merchant_id: str, key_id: str, expires_in_seconds: int) -> ApiKey | None:
+        """Sets the key to stop working `expires_in_seconds` from now, unless it is revoked or
+        already ends sooner; None when the merchant has no such usable key."""
+        expires_at = func.now() + timedelta(seconds=expires_in_seconds)
+        row = (
+            await self._connection.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.merchant_id == merchant_id,
+                    api_keys.c.id == key_id,
+                    api_keys.c.revoked_at.is_(None),
+                    (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > func.now()),
+                )
+                .values(
+                    expires_at=func.least(
+                        func.coalesce(api_keys.c.expires_at, expires_at), expires_at
+                    )
+                )
+                .returning(api_keys)
+            )
+        ).one_or_none()
+        return None if row is None else _api_key(row)
+
 
 async def find_key_for_authentication(
     connection: AsyncConnection, key_id: str
@@ -206,4 +229,5 @@ def _api_key(row: Row[Any]) -> ApiKey:
         redacted=row.redacted,
         created=int(row.created_at.timestamp()),
         revoked=_unix(row.revoked_at),
+        expires=_unix(row.expires_at),
     )

@@ -27,6 +27,10 @@ from paycore.storage import Shards
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 SCOPE_ACCESS = ("read", "write")
+KEY_MANAGEMENT_SCOPE = "api_keys:write"
+"""Creating, rolling and revoking keys: only the secret key (and operators) may, so no key can
+mint one stronger than itself or lock the merchant out (issue 23, item 2)."""
+ROLL_OVERLAP_SECONDS_MAX = 7 * 24 * 3600
 
 
 class AccountService:
@@ -90,9 +94,16 @@ class AccountService:
             )
 
     async def create_api_key(
-        self, connection: AsyncConnection, merchant_id: str, name: str, scopes: tuple[str, ...]
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        name: str,
+        scopes: tuple[str, ...],
+        held: frozenset[str] | None,
     ) -> IssuedKey:
-        self._check_scopes(scopes)
+        """`held`: the creating key's scopes, None for the secret key and operators (which hold
+        every scope); a key can only grant what it holds."""
+        self._check_scopes(scopes, held)
         merchant = await MerchantRepository(connection).get(merchant_id)
         if merchant is None:
             raise not_found("merchant", merchant_id)
@@ -108,6 +119,22 @@ class AccountService:
             raise not_found("api_key", key_id)
         return key
 
+    async def roll_api_key(
+        self, connection: AsyncConnection, merchant_id: str, key_id: str, overlap_seconds: int
+    ) -> IssuedKey:
+        """A new key like `key_id` (type, name, scopes); the old one ends `overlap_seconds` from
+        now, so the merchant can deploy the new one before the old stops working."""
+        if not 0 <= overlap_seconds <= ROLL_OVERLAP_SECONDS_MAX:
+            raise invalid("expires_in_seconds", f"must be between 0 and {ROLL_OVERLAP_SECONDS_MAX}")
+        keys = ApiKeyRepository(connection)
+        old = await keys.expire(merchant_id, key_id, overlap_seconds)
+        if old is None:
+            raise not_found("api_key", key_id)
+        merchant = await MerchantRepository(connection).get(merchant_id)
+        if merchant is None:
+            raise not_found("merchant", merchant_id)
+        return await self._issue(keys, merchant, old.type, old.name, old.scopes)
+
     async def list_api_keys(
         self, merchant_id: str, limit: int, starting_after: str, key_type: ApiKeyType | None
     ) -> Page[ApiKey]:
@@ -116,7 +143,7 @@ class AccountService:
                 merchant_id, limit, starting_after, key_type
             )
 
-    def _check_scopes(self, scopes: tuple[str, ...]) -> None:
+    def _check_scopes(self, scopes: tuple[str, ...], held: frozenset[str] | None) -> None:
         if not scopes:
             raise invalid("scopes", "a restricted key needs at least one scope")
         for index, scope in enumerate(scopes):
@@ -125,6 +152,10 @@ class AccountService:
                 raise invalid(
                     f"scopes[{index}]", f"{scope[:60]!r} is not <resource>:read or <resource>:write"
                 )
+            if scope == KEY_MANAGEMENT_SCOPE:
+                raise invalid(f"scopes[{index}]", "managing keys is for the secret key only")
+            if held is not None and not scope_held(held, scope):
+                raise invalid(f"scopes[{index}]", f"the creating key does not hold {scope}")
 
     async def _issue(
         self,
@@ -149,3 +180,9 @@ class AccountService:
         )
         stored = await keys.insert(merchant.id, draft, self._hasher.digest(secret.reveal()))
         return IssuedKey(stored, secret)
+
+
+def scope_held(held: frozenset[str], required: str) -> bool:
+    """`<resource>:write` implies `<resource>:read`."""
+    resource, _, access = required.partition(":")
+    return required in held or (access == "read" and f"{resource}:write" in held)

@@ -21,7 +21,7 @@ from paycore.account.models import (
 from paycore.account.service import AccountService
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 Context = aio.ServicerContext[Any, Any]
 MessageT = TypeVar("MessageT", bound=Message)
 NAME_LENGTH_MAX = 200
+RESTRICTED = CallerKind.RESTRICTED_KEY
 _KEY_TYPES = {
     ApiKeyType.SECRET: account_pb2.API_KEY_TYPE_SECRET,
     ApiKeyType.PUBLISHABLE: account_pb2.API_KEY_TYPE_PUBLISHABLE,
@@ -161,12 +162,14 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def CreateApiKey(
         self, request: account_pb2.CreateApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
         name = validation.text("name", request.name, maximum=NAME_LENGTH_MAX)
         scopes = tuple(dict.fromkeys(scope.strip() for scope in request.scopes))
+        held = call.caller.scopes if call.caller and call.caller.kind is RESTRICTED else None
 
         async def change(connection: AsyncConnection) -> account_pb2.ApiKey:
-            issued = await self._service.create_api_key(connection, merchant_id, name, scopes)
+            issued = await self._service.create_api_key(connection, merchant_id, name, scopes, held)
             return issued_key_message(issued)
 
         return await self._mutations.for_merchant(
@@ -188,6 +191,24 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             merchant_id, request, account_pb2.ApiKey, change
         )
         self._authenticator.forget(key_id)
+        return response
+
+    async def RollApiKey(
+        self, request: account_pb2.RollApiKeyRequest, context: Context
+    ) -> account_pb2.ApiKey:
+        merchant_id = current_call().require_merchant()
+        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
+
+        async def change(connection: AsyncConnection) -> account_pb2.ApiKey:
+            issued = await self._service.roll_api_key(
+                connection, merchant_id, key_id, request.expires_in_seconds
+            )
+            return issued_key_message(issued)
+
+        response = await self._mutations.for_merchant(
+            merchant_id, request, account_pb2.ApiKey, change, stored_form=without_secrets
+        )
+        self._authenticator.forget(key_id)  # its cached entry would outlive a shorter expiry
         return response
 
     async def ListApiKeys(
@@ -256,6 +277,7 @@ def api_key_message(key: ApiKey) -> account_pb2.ApiKey:
         redacted=key.redacted,
         created=key.created,
         revoked=key.revoked or 0,
+        expires=key.expires or 0,
     )
 
 

@@ -122,6 +122,11 @@ class CustomerService:
         """The card checked against today's date (UTC); ApiError naming the bad field."""
         return check_card(card, self._clock())
 
+    def merchant_fingerprint(self, merchant_id: str, fingerprint: str) -> str:
+        """The card's fingerprint as one merchant's publishable key sees it: equal for the same
+        card within the merchant, unrelated to the platform-wide one."""
+        return self._fingerprinter.for_merchant(merchant_id, fingerprint)
+
     def request_digest(self, label: str, value: Secret) -> str:
         """What an idempotency request hash may hold in place of a card number or cvc: a keyed
         digest, since a plain hash of a card number can be brute-forced."""

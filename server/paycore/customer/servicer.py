@@ -23,7 +23,7 @@ from paycore.customer.models import (
 from paycore.customer.service import CustomerService
 from paycore.errors import missing
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import Mutations
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
@@ -153,9 +153,17 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             )
             return payment_method_message(created)
 
-        return await self._mutations.for_merchant(
+        created = await self._mutations.for_merchant(
             merchant_id, self._hashed_form(request), customer_pb2.PaymentMethod, change
         )
+        caller = current_call().caller
+        if caller is not None and caller.kind is CallerKind.PUBLISHABLE_KEY:
+            # The platform-wide fingerprint would let anyone holding a (public) publishable key
+            # test guessed numbers against a fingerprint seen elsewhere (issue 23, item 5).
+            created.card.fingerprint = self._service.merchant_fingerprint(
+                merchant_id, created.card.fingerprint
+            )
+        return created
 
     async def GetPaymentMethod(
         self, request: customer_pb2.GetPaymentMethodRequest, context: Context

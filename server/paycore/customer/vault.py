@@ -98,6 +98,14 @@ class Fingerprinter:
             int.from_bytes(digest, "big") % 62**FINGERPRINT_LENGTH, FINGERPRINT_LENGTH
         )
 
+    def for_merchant(self, merchant_id: str, fingerprint: str) -> str:
+        """A fingerprint of the same length scoped to one merchant (HMAC of the platform one)."""
+        message = b"merchant\0" + merchant_id.encode() + b"\0" + fingerprint.encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return encode_base62(
+            int.from_bytes(digest, "big") % 62**FINGERPRINT_LENGTH, FINGERPRINT_LENGTH
+        )
+
     def keyed(self, label: str, value: Secret) -> str:
         """A keyed digest of a secret for request hashing (hex), never the secret itself."""
         message = label.encode() + b"\0" + value.reveal().encode()

@@ -20,7 +20,9 @@ from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.ids import random_base62
+from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
+from paycore.runtime.policy import is_operator_method
 from paycore.runtime.process import split_address
 from paycore.transcoding import (
     JsonRejected,
@@ -252,6 +254,10 @@ def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> 
 
 def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
     metadata = [(REQUEST_ID_HEADER, request_id)]
+    if request.remote:
+        # The server counts failed authentications and publishable-key calls per client
+        # address; it trusts this header from the edge's address (PAYCORE_TRUSTED_PROXIES).
+        metadata.append((FORWARDED_FOR_HEADER, request.remote))
     for header, key in _PASSED_HEADERS:
         value = request.headers.get(header)
         if value is None:
@@ -292,8 +298,10 @@ class EdgeServer:
         await self.edge.channel.close()
 
 
-async def start_edge(grpc_target: str, address: str) -> EdgeServer:
-    """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`."""
+async def start_edge(grpc_target: str, address: str, operator_routes: bool = False) -> EdgeServer:
+    """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
+    The admin and internal methods' routes are served only with `operator_routes`
+    (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7)."""
     channel = aio.insecure_channel(
         grpc_target,
         options=[
@@ -303,7 +311,10 @@ async def start_edge(grpc_target: str, address: str) -> EdgeServer:
             ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
         ],
     )
-    routes = compile_routes(contracts.proto_files(), contracts.method_policies())
+    policies = contracts.method_policies()
+    routes = compile_routes(contracts.proto_files(), policies)
+    if not operator_routes:
+        routes = [route for route in routes if not is_operator_method(policies[route.rpc_method])]
     edge = Edge(channel, routes)
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     runner = web.AppRunner(build_app(edge), access_log=None, handle_signals=False)

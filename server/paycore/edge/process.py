@@ -11,9 +11,9 @@ from paycore.edge.app import start_edge
 logger = logging.getLogger(__name__)
 
 
-async def run_edge(grpc_target: str, http_addr: str) -> None:
+async def run_edge(grpc_target: str, http_addr: str, operator_routes: bool = False) -> None:
     """Serves until SIGTERM or SIGINT."""
-    edge = await start_edge(grpc_target, http_addr)
+    edge = await start_edge(grpc_target, http_addr, operator_routes)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

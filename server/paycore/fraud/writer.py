@@ -87,15 +87,23 @@ class AssessmentWriter:
             self._idle.set()
 
     async def _write(self, engine: AsyncEngine, batch: list[Assessment]) -> None:
-        rows = [assessment_row(assessment) for assessment in batch]
+        left = batch
         for attempt in range(self._attempts_max):
+            # Routed again on every try: a logical shard may have moved meanwhile
+            # (paycore.storage.moves), and its rows then belong on its new database.
+            by_engine: dict[AsyncEngine, list[Assessment]] = {}
+            for assessment in left:
+                current = self._shards.engine_for_merchant(assessment.merchant_id)
+                by_engine.setdefault(current, []).append(assessment)
             try:
-                async with engine.begin() as connection:
-                    await insert_assessments(connection, rows)
+                for current, part in by_engine.items():
+                    async with current.begin() as connection:
+                        await insert_assessments(connection, [assessment_row(a) for a in part])
+                    left = [assessment for assessment in left if assessment not in part]
                 return
             except Exception:  # a shard that is briefly away: retry, never lose the worker
                 logger.exception(
-                    "writing %d fraud assessments failed (try %d)", len(rows), attempt + 1
+                    "writing %d fraud assessments failed (try %d)", len(left), attempt + 1
                 )
                 await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
-        self._metrics.assessments_dropped.inc(len(rows))
+        self._metrics.assessments_dropped.inc(len(left))

@@ -11,7 +11,9 @@ from paycore.errors import ApiError, Reason, not_found
 from paycore.events import record_event
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
+from paycore.fraud.features import amount_usd_cents
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.iso import amount_max
 from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.messages import order_message, payment_message
@@ -21,9 +23,15 @@ from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Completion, Mutations
 from paycore.storage import Shards
+from paycore.storage.failures import violated_unique_key
 from paycore.storage.pagination import page
 from paycore.v1 import payment_pb2
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+USD = "usd"
+CHECKOUT_INDEX = "payments_checkout_idx"
+ORDER_ID_INDEX = "payment_orders_client_id_idx"
 
 
 class Checkouts:
@@ -80,13 +88,11 @@ class Checkouts:
         shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         payment_id = new_id(Prefix.PAYMENT, shard)
         order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
-        total = sum(order.amount for order in new.orders)
+        total, currency = scored_total(new)
         risk = risk_of(
             await self._fraud.score_payment(
                 merchant_id,
-                score_request(
-                    payment_id, total, new.orders[0].currency, card, new.customer_id, new.buyer_info
-                ),
+                score_request(payment_id, total, currency, card, new.customer_id, new.buyer_info),
             )
         )
 
@@ -105,7 +111,23 @@ class Checkouts:
                     param="payment_orders.payment_order_id",
                     payment_order_id=taken[0],
                 )
-            await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            try:
+                await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            except IntegrityError as error:
+                # A concurrent request with the same checkout_id won the race (issue 23,
+                # item 6): answer as it would have had it come second, never INTERNAL.
+                violated = violated_unique_key(error)
+                if violated == CHECKOUT_INDEX:
+                    raise ApiError(
+                        Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
+                    ) from None
+                if violated == ORDER_ID_INDEX:
+                    raise ApiError(
+                        Reason.PAYMENT_ORDER_ID_EXISTS,
+                        param="payment_orders.payment_order_id",
+                        payment_order_id=new.orders[0].payment_order_id,
+                    ) from None
+                raise
             payment = await repository.payment(merchant_id, payment_id)
             assert payment is not None
             await repository.update_payment(payment, risk=risk.to_json())
@@ -196,3 +218,16 @@ class Checkouts:
             decided = Risk(0, "allow" if approved else "block", ())
             await self._start_orders(connection, payment, decided)
         await self._completion_for(merchant_id)(payment_pb2.Payment(id=payment_id))
+
+
+def scored_total(new: NewPayment) -> tuple[int, str]:
+    """What the fraud check scores for a checkout (issue 23, item 8): each currency's orders
+    summed on their own, converted to US cents and added, capped at the largest amount one
+    payment may have (a checkout that large is reviewed at the cap anyway). Summing the minor
+    units of every currency in the first order's currency refused valid checkouts as too
+    large, and a yen first order let a dollar second one skip the amount review."""
+    per_currency: dict[str, int] = {}
+    for order in new.orders:
+        per_currency[order.currency] = per_currency.get(order.currency, 0) + order.amount
+    usd_cents = sum(amount_usd_cents(amount, currency) for currency, amount in per_currency.items())
+    return min(usd_cents, amount_max(USD)), USD

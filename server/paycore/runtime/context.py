@@ -46,6 +46,8 @@ class CallContext:
     caller: Caller | None = None
     idempotency_key: str | None = None
     started_ns: int = field(default=0)
+    client_address: str = ""
+    """The caller's network address (runtime.interceptors.headers), for per-address limits."""
 
     def require_merchant(self) -> str:
         """The merchant the call acts for; operators must name one in `paycore-merchant`."""

@@ -22,7 +22,7 @@ from typing import TypeVar, overload
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.idempotency import request_fingerprint
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -78,7 +78,9 @@ class Mutations:
     ) -> ResponseT:
         engine = self._shards.engine_for_merchant(merchant_id)
         rendered = _rendered(change, render)
-        return await self._run(engine, merchant_id, request, response_type, rendered, stored_form)
+        return await self._run(
+            engine, idempotency_owner(merchant_id), request, response_type, rendered, stored_form
+        )
 
     @overload
     async def on_engine(
@@ -145,7 +147,7 @@ class Mutations:
         if key is None:
             return False
         async with self._shards.read(merchant_id) as connection:
-            return await self._store.exists(connection, merchant_id, key)
+            return await self._store.exists(connection, idempotency_owner(merchant_id), key)
 
     async def phased(
         self,
@@ -167,7 +169,7 @@ class Mutations:
         fingerprint = request_fingerprint(call.method, request)
         return await self._store.run_phased(
             engine,
-            merchant_id,
+            idempotency_owner(merchant_id),
             call.idempotency_key,
             fingerprint,
             response_type,
@@ -207,3 +209,18 @@ def _rendered(
         return render(await change(connection))  # type: ignore[arg-type]
 
     return change_then_render
+
+
+def idempotency_owner(merchant_id: str) -> str:
+    """The namespace of the call's idempotency keys: the merchant's, one per key class
+    (issue 23, item 5): a key used with the public publishable key must never occupy, or
+    replay into, the secret key's calls. Secret keys and operators acting for the merchant
+    share the merchant's own namespace."""
+    caller = current_call().caller
+    if caller is None or caller.kind in (
+        CallerKind.SECRET_KEY,
+        CallerKind.ADMIN,
+        CallerKind.INTERNAL,
+    ):
+        return merchant_id
+    return f"{merchant_id}/{caller.kind.value}"

@@ -52,3 +52,21 @@ def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
                     mutating=option.mutating,
                 )
     return policies
+
+
+def is_operator_method(policy: MethodPolicy) -> bool:
+    """Admin and internal methods: no merchant key may call them."""
+    return policy.access in (Access.ADMIN, Access.INTERNAL)
+
+
+def internal_services(policies: dict[str, MethodPolicy]) -> frozenset[str]:
+    """Services whose every method is internal (ledger, executor, reconciliation): they are
+    served on the internal port when there is one, and never reflected on the public one."""
+    by_service: dict[str, list[MethodPolicy]] = {}
+    for method, policy in policies.items():
+        by_service.setdefault(method.split("/")[1], []).append(policy)
+    return frozenset(
+        service
+        for service, methods in by_service.items()
+        if all(policy.access is Access.INTERNAL for policy in methods)
+    )

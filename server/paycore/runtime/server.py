@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,6 +17,12 @@ from paycore.runtime.collector import tune_for_serving
 
 logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
+"""The largest message any method takes (internal ones: ledger batches); each method class has
+its own smaller limit (paycore.runtime.interceptors.size)."""
+CONCURRENT_STREAMS_MAX = 1000
+"""Per connection. grpc's clients do not all queue calls past the server's limit (a burst
+before the SETTINGS frame arrives is refused with RST_STREAM), so it is well above the few
+hundred calls a client bursts (tests/ledger's hot accounts)."""
 
 
 @dataclass
@@ -25,11 +31,46 @@ class GrpcServer:
     health: health.aio.HealthServicer
     port: int
     serving: list[str]
+    watchers: list[asyncio.Task[None]] = field(default_factory=list)
+    internal: GrpcServer | None = None
+    """The internal services' own server (PAYCORE_INTERNAL_GRPC_ADDR), when they have one."""
 
     async def stop(self, grace_seconds: float) -> None:
         """Refuses new calls, lets in-flight ones finish within the grace period."""
+        for watcher in self.watchers:
+            watcher.cancel()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_seconds)
+        if self.internal is not None:
+            await self.internal.stop(grace_seconds)
+
+    def watch(self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float) -> None:
+        """Health follows `reachable` (are the databases answering?): while it is False the
+        server and every service report NOT_SERVING, so load balancers and clients that
+        check health route elsewhere instead of collecting UNAVAILABLE answers."""
+        self.watchers.append(asyncio.create_task(self._follow(reachable, interval_seconds)))
+
+    async def _follow(
+        self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float
+    ) -> None:
+        serving_now = True
+        while True:
+            try:
+                up = await reachable()
+            except Exception:
+                logger.exception("health check failed")
+                up = False
+            if up != serving_now:
+                serving_now = up
+                logger.warning("dependencies %s", "reachable again" if up else "unreachable")
+                status = (
+                    health_pb2.HealthCheckResponse.SERVING
+                    if up
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                for name in ["", *self.serving]:
+                    await self.health.set(name, status)
+            await asyncio.sleep(interval_seconds)
 
 
 Register = Callable[[aio.Server], list[str]]
@@ -37,16 +78,23 @@ Register = Callable[[aio.Server], list[str]]
 
 
 async def start_grpc_server(
-    address: str, interceptors: Sequence[aio.ServerInterceptor], register: Register
+    address: str,
+    interceptors: Sequence[aio.ServerInterceptor],
+    register: Register,
+    hidden: frozenset[str] = frozenset(),
 ) -> GrpcServer:
     """The servicers come from the composition root (`paycore.app.start_server`); services
-    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING."""
+    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. Reflection lists every
+    service but the `hidden` ones (internal services on the public port, issue 23 item 7)."""
     server = aio.server(
         interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 1),  # `serve --workers N`: N processes share the port
             ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
             ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+            # Per connection: one client cannot hold the server's memory with thousands of
+            # calls in flight (each may carry up to its method's message size).
+            ("grpc.max_concurrent_streams", CONCURRENT_STREAMS_MAX),
         ],
     )
     serving = register(server)
@@ -60,8 +108,9 @@ async def start_grpc_server(
         )
         await health_servicer.set(name, status)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflected = [name for name in contracts.service_names() if name not in hidden]
     reflection.enable_server_reflection(
-        [*contracts.service_names(), health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        [*reflected, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
     port = server.add_insecure_port(address)
     await server.start()

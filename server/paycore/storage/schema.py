@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -72,6 +73,8 @@ api_keys = Table(
     Column("redacted", Text, nullable=False),
     _created_at(),
     Column("revoked_at", DateTime(timezone=True)),
+    # Security (issue 23): a rolled key keeps working until then (migration 0013).
+    Column("expires_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("merchant_id", "id", name="api_keys_pkey"),
     # Authentication finds a key by the id embedded in it, before it knows the merchant.
     Index("api_keys_id_idx", "id", unique=True),
@@ -921,6 +924,44 @@ payouts = Table(
     ),
 )
 
+# -- operations (issue 20): the shard map every process reads, and moving a logical shard -----
+# Platform tables, not a merchant's: they are read and written on physical shard 0 (the
+# catalog) and hold no merchant_id, so a shard move never copies them.
+
+shard_map = Table(
+    "shard_map",
+    metadata,
+    # A logical shard that has moved, and where it lives now; a logical shard without a row
+    # lives where the settings put it (PAYCORE_SHARD_MAP, or logical mod physical count).
+    Column("logical_shard", Integer, nullable=False),
+    Column("physical_shard", Integer, nullable=False),
+    Column("moved_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("logical_shard", name="shard_map_pkey"),
+)
+
+shard_moves = Table(
+    "shard_moves",
+    metadata,
+    # A logical shard being moved off this database: its writes are logged (shard_move_log);
+    # once `fenced`, refused (SQLSTATE PCM01, answered UNAVAILABLE): the short switch.
+    Column("logical_shard", Integer, nullable=False),
+    Column("fenced", Boolean, nullable=False, server_default=text("false")),
+    _created_at(),
+    PrimaryKeyConstraint("logical_shard", name="shard_moves_pkey"),
+)
+
+shard_move_log = Table(
+    "shard_move_log",
+    metadata,
+    # The keys of the rows of a moving logical shard written since its copy began, written by
+    # the move's triggers; the move replays them onto the target until it has caught up.
+    Column("sequence", BigInteger, Identity(), nullable=False),
+    Column("logical_shard", Integer, nullable=False),
+    Column("table_name", Text, nullable=False),
+    Column("primary_key", JSONB, nullable=False),
+    PrimaryKeyConstraint("sequence", name="shard_move_log_pkey"),
+)
+
 __all__ = [
     "api_keys",
     "balance_transactions",
@@ -954,6 +995,9 @@ __all__ = [
     "products",
     "refunds",
     "seller_accounts",
+    "shard_map",
+    "shard_move_log",
+    "shard_moves",
     "subscription_items",
     "subscriptions",
     "test_clocks",

@@ -1,21 +1,30 @@
 """Routing from a merchant (or any id it owns) to its physical database: the one place it happens.
 
 A merchant is assigned a logical shard when it is created; every id it owns carries that
-shard (see paycore.ids); the settings map logical shards to physical databases, so moving a
-logical shard is a data copy and a configuration change, never an id rewrite.
+shard (see paycore.ids). The settings map logical shards to physical databases (PAYCORE_SHARD_MAP
+or logical mod physical count); a logical shard moved since (`paycore shards move`,
+paycore.storage.moves) has a row in the `shard_map` table on physical shard 0, which every
+process rereads every PAYCORE_SHARD_MAP_REFRESH_MS. Moving a logical shard is a data copy and
+a map change, never an id rewrite.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from paycore.config import Settings
-from paycore.errors import ConfigurationError
+from paycore.errors import ApiError, ConfigurationError, Reason
 from paycore.ids import MalformedId, Prefix, logical_shard_of
+from paycore.storage.schema import shard_map
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
 
 # Limits on every session: no statement or forgotten transaction can hold locks for long.
 SESSION_SETTINGS = {
@@ -23,6 +32,21 @@ SESSION_SETTINGS = {
     "statement_timeout": "30s",
     "idle_in_transaction_session_timeout": "60s",
 }
+
+
+def connect_arguments(settings: Settings) -> dict[str, object]:
+    """Every pool's timeouts (issue 23, item 6): a PostgreSQL that is down or frozen fails a
+    call within seconds (UNAVAILABLE, paycore.storage.failures) instead of hanging it.
+    connect: reaching the server; command: any one statement's answer, client side, for a
+    server that stopped answering; lock_timeout: waiting for a row another transaction holds."""
+    return {
+        "timeout": settings.database_connect_timeout_ms / 1000,
+        "command_timeout": settings.database_command_timeout_ms / 1000,
+        "server_settings": {
+            **SESSION_SETTINGS,
+            "lock_timeout": f"{settings.database_lock_timeout_ms}ms",
+        },
+    }
 
 
 def asyncpg_url(url: str) -> str:
@@ -41,17 +65,21 @@ class Shards:
             raise ConfigurationError("PAYCORE_DATABASE_URLS is empty")
         self.logical_shard_count = settings.logical_shard_count
         physical_count = len(settings.database_urls)
-        self._physical_of_logical = settings.shard_map or tuple(
+        self._configured_map = settings.shard_map or tuple(
             logical % physical_count for logical in range(settings.logical_shard_count)
         )
+        self._physical_of_logical = self._configured_map
+        self._map_refresh_seconds = settings.shard_map_refresh_ms / 1000
+        self._map_watch: asyncio.Task[None] | None = None
         self.engines: tuple[AsyncEngine, ...] = tuple(
             create_async_engine(
                 asyncpg_url(url),
                 pool_size=settings.database_pool_size,
                 max_overflow=settings.database_pool_size,
-                pool_timeout=5,
+                pool_timeout=settings.database_connect_timeout_ms / 1000,
                 pool_recycle=3600,
-                connect_args={"server_settings": SESSION_SETTINGS},
+                pool_pre_ping=False,
+                connect_args=connect_arguments(settings),
             )
             for url in settings.database_urls
         )
@@ -60,8 +88,62 @@ class Shards:
             engine.execution_options(isolation_level="AUTOCOMMIT") for engine in self.engines
         )
 
+    # -- the shard map ------------------------------------------------------------------------
+
+    def physical_of_logical(self, logical_shard: int) -> int:
+        return self._physical(logical_shard, f"logical shard {logical_shard}")
+
+    def apply_moves(self, moved: dict[int, int]) -> None:
+        """The configured map with the moved logical shards (logical -> physical) applied;
+        one assignment, so a routing decision never sees half a map."""
+        physical_count = len(self.engines)
+        current = list(self._configured_map)
+        for logical, physical in moved.items():
+            if 0 <= logical < len(current) and 0 <= physical < physical_count:
+                current[logical] = physical
+        self._physical_of_logical = tuple(current)
+
+    async def refresh_map(self) -> None:
+        """Rereads the moved logical shards from physical shard 0 (the catalog)."""
+        async with self._readers[0].connect() as connection:
+            rows = (await connection.execute(select(shard_map))).all()
+        self.apply_moves({row.logical_shard: row.physical_shard for row in rows})
+
+    async def watch_map(self) -> None:
+        """Reads the map now, then keeps rereading it in the background until `dispose`. A
+        catalog that cannot be read now (shard 0 down at start) leaves the configured map
+        until a later reread succeeds."""
+        try:
+            await self.refresh_map()
+        except Exception:
+            log.warning("could not read the shard map; routing by the settings", exc_info=True)
+        if self._map_watch is None:
+            self._map_watch = asyncio.create_task(self._watch(), name="shard map")
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._map_refresh_seconds)
+            try:
+                await self.refresh_map()
+            except Exception:  # a blip of shard 0: keep routing with the map we have
+                log.warning("could not reread the shard map", exc_info=True)
+
+    # -- routing --------------------------------------------------------------------------
+
     def engine_for_logical(self, logical_shard: int) -> AsyncEngine:
-        return self.engines[self._physical_of_logical[logical_shard]]
+        return self.engines[self._physical(logical_shard, f"logical shard {logical_shard}")]
+
+    def _physical(self, logical_shard: int, named_by: str) -> int:
+        """The physical shard of a logical one an id names; NOT_FOUND for a shard beyond the
+        map (an id made up by the caller: nothing with it can exist), never an IndexError."""
+        if not 0 <= logical_shard < self.logical_shard_count:
+            raise ApiError(
+                Reason.SHARD_UNKNOWN,
+                id=named_by,
+                shard=logical_shard,
+                count=self.logical_shard_count,
+            )
+        return self._physical_of_logical[logical_shard]
 
     def engine_for_merchant(self, merchant_id: str) -> AsyncEngine:
         return self.engines[self._physical_of_merchant(merchant_id)]
@@ -71,9 +153,7 @@ class Shards:
             logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         except MalformedId:
             raise ValueError(f"cannot route {merchant_id!r}: not an account id") from None
-        if logical_shard >= self.logical_shard_count:
-            raise ValueError(f"{merchant_id} names logical shard {logical_shard}, beyond the map")
-        return self._physical_of_logical[logical_shard]
+        return self._physical(logical_shard, merchant_id)
 
     def logical_shard_for_new_merchant(self, seed: str | None = None) -> int:
         """Random placement; with a seed (an idempotency key) the same seed lands on the same
@@ -96,10 +176,27 @@ class Shards:
 
     @asynccontextmanager
     async def read_logical(self, logical_shard: int) -> AsyncIterator[AsyncConnection]:
-        physical = self._physical_of_logical[logical_shard]
+        physical = self._physical(logical_shard, f"logical shard {logical_shard}")
         async with self._readers[physical].connect() as connection:
             yield connection
 
+    async def reachable(self, timeout_seconds: float = 2.0) -> bool:
+        """Whether every physical shard answers `SELECT 1` within the timeout."""
+
+        async def ping(engine: AsyncEngine) -> None:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await asyncio.gather(*(ping(engine) for engine in self._readers))
+        except Exception:
+            return False
+        return True
+
     async def dispose(self) -> None:
+        if self._map_watch is not None:
+            self._map_watch.cancel()
+            self._map_watch = None
         for engine in self.engines:
             await engine.dispose()

@@ -129,7 +129,8 @@ async def _run(settings: Settings) -> None:
     metrics_http, _ = start_http_server(port, host, registry)
     platform = build_platform(settings, registry)
     server = await start_server(platform, settings.grpc_addr)
-    edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr)
+    # A developer's machine: the operator routes too (CreateMerchant with the admin token).
+    edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr, operator_routes=True)
     # The worker runs in this process too, as the edge does, on the same platform.
     worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
     worker_stop = asyncio.Event()

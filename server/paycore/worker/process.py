@@ -41,6 +41,7 @@ async def work(settings: Settings, *, concurrency: int, once: bool) -> bool:
     registry = CollectorRegistry()
     platform = build_platform(settings, registry)
     try:
+        await platform.shards.watch_map()
         worker = Worker(
             build_jobs(platform),
             platform.shards.engines,

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from paycore.psp.client import PspClient, PspTimeout, PspTransientError
@@ -145,3 +146,17 @@ async def test_no_psp_listening_is_transient() -> None:
         assert unreachable.value.code == "psp_unreachable"
     finally:
         await client.close()
+
+
+async def test_switching_faults_needs_the_control_token(psp: PspSimulator) -> None:
+    """Issue 23, item 7: without the token nobody can take the PSP down."""
+    async with aiohttp.ClientSession() as session:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+            async with session.post(
+                f"{psp.url}/_control/faults", json={"down": True}, headers=headers
+            ) as refused:
+                assert refused.status == 401
+                assert (await refused.json())["error"]["code"] == "unauthorized"
+        async with session.get(f"{psp.url}/_control/faults") as shown:
+            assert (await shown.json())["down"] is False
+    assert (await psp.set_faults(down=True))["down"] is True

@@ -31,5 +31,6 @@ class AuthenticationInterceptor(PolicyInterceptor):
             metadata_value(context, "authorization"),
             metadata_value(context, MERCHANT_HEADER),
             policy,
+            call.client_address,
         )
         return await behavior(request, context)

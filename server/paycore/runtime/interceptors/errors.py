@@ -13,6 +13,7 @@ from paycore.runtime.context import current_call
 from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
 from paycore.runtime.policy import MethodPolicy
+from paycore.storage.failures import as_api_error
 
 logger = logging.getLogger(__name__)
 ERROR_DOMAIN = "paycore"
@@ -23,7 +24,8 @@ STATUS_DETAILS_HEADER = "grpc-status-details-bin"
 class ErrorInterceptor(PolicyInterceptor):
     """Domain errors become a gRPC status with a google.rpc.ErrorInfo detail (reason, and the
     offending `param` in its metadata); anything unexpected becomes INTERNAL with the request
-    id, and is logged with its traceback. Nothing leaves as UNKNOWN."""
+    id, and is logged with its traceback. Database and Redis trouble becomes UNAVAILABLE or
+    ABORTED with RetryInfo (paycore.storage.failures). Nothing leaves as UNKNOWN."""
 
     async def around(
         self,
@@ -39,7 +41,17 @@ class ErrorInterceptor(PolicyInterceptor):
             await abort(context, error)
         except (aio.AbortError, asyncio.CancelledError):
             raise
-        except Exception:
+        except Exception as error:
+            infrastructure = as_api_error(error)
+            if infrastructure is not None:
+                logger.warning(
+                    "%s in %s (request %s): %r",
+                    infrastructure.reason.name,
+                    method,
+                    current_call().request_id,
+                    error,
+                )
+                await abort(context, infrastructure)
             request_id = current_call().request_id
             logger.exception("unexpected error in %s (request %s)", method, request_id)
             await abort(context, ApiError(Reason.INTERNAL_ERROR, request_id=request_id))

@@ -4,7 +4,7 @@ from typing import Any
 
 from paycore.errors import ApiError, Reason
 from paycore.ratelimit import RateLimiter
-from paycore.runtime.context import current_call
+from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
 from paycore.runtime.policy import MethodPolicy
 
@@ -31,7 +31,13 @@ class RateLimitInterceptor(PolicyInterceptor):
             # Limits are per API key (DESIGN.md); the admin and internal credentials carry
             # service-to-service traffic (ledger postings), which no merchant's key can use.
             return await behavior(request, context)
-        decision = await self._limiter.check(caller.principal, policy.rate_class)
+        principal = caller.principal
+        if caller.kind is CallerKind.PUBLISHABLE_KEY:
+            # The publishable key is public: limited per key alone, anyone could exhaust it and
+            # stop the merchant's buyers from tokenizing cards. Each client address gets its
+            # own allowance (issue 23, item 5).
+            principal = f"{principal}@{current_call().client_address}"
+        decision = await self._limiter.check(principal, policy.rate_class)
         if not decision.allowed:
             raise ApiError(
                 Reason.RATE_LIMITED,

@@ -14,7 +14,8 @@ from paycore.runtime.policy import MethodPolicy
 
 logger = logging.getLogger("paycore.requests")
 REQUEST_ID_HEADER = "x-request-id"
-_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# fullmatch: `$` alone would accept a trailing newline, which splits the log line.
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class RequestLogInterceptor(PolicyInterceptor):
@@ -31,7 +32,9 @@ class RequestLogInterceptor(PolicyInterceptor):
         policy: MethodPolicy,
     ) -> Any:
         offered = metadata_value(context, REQUEST_ID_HEADER)
-        request_id = offered if offered and _CLIENT_REQUEST_ID.match(offered) else _new_request_id()
+        request_id = (
+            offered if offered and _CLIENT_REQUEST_ID.fullmatch(offered) else _new_request_id()
+        )
         call = CallContext(method=method, request_id=request_id, policy=policy)
         begin_call(call)
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))

@@ -33,9 +33,9 @@ def scratch_settings(
     settings = Settings(
         database_urls=database_urls,
         redis_url=redis_url,
-        admin_token="bench-" + secrets.token_hex(8),
-        key_hash_secret=secrets.token_hex(16),
+        admin_token=secrets.token_urlsafe(32),
+        key_hash_secret=secrets.token_urlsafe(32),
         vault_key=new_vault_key(),
-        card_fingerprint_key=secrets.token_hex(16),
+        card_fingerprint_key=secrets.token_urlsafe(32),
     )
     return settings.with_overrides(**overrides)

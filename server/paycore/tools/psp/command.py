@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,7 +31,8 @@ Test cards (any future expiry, any cvc):
   4000000000009821  charged and recorded, then the connection is dropped (answer lost)
 
 Faults: --latency-ms and --error-rate here, or at run time
-POST /_control/faults {"latency_ms", "error_rate", "down"} (GET shows them)."""
+POST /_control/faults {"latency_ms", "error_rate", "down"} (GET shows them), with
+`Authorization: Bearer <token>`: PAYCORE_PSP_CONTROL_TOKEN, or <data-dir>/control_token's."""
 
 
 def add_parser(
@@ -121,6 +123,7 @@ def run_psp_command(arguments: argparse.Namespace, settings: Settings) -> None:
             faults=faults,
             hang_seconds=arguments.hang_seconds,
             access_log=arguments.access_log,
+            control_token=os.environ.get("PAYCORE_PSP_CONTROL_TOKEN", ""),
         )
     )
 

@@ -23,10 +23,16 @@ async def run_psp(
     faults: Faults,
     hang_seconds: float = HANG_SECONDS_DEFAULT,
     access_log: bool = False,
+    control_token: str = "",
 ) -> None:
     """Serves until SIGTERM or SIGINT."""
     server = await start_simulator(
-        address, data_dir, faults=faults, hang_seconds=hang_seconds, access_log=access_log
+        address,
+        data_dir,
+        faults=faults,
+        hang_seconds=hang_seconds,
+        access_log=access_log,
+        control_token=control_token,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,7 +10,8 @@
     POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
     GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
     GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
-    GET|POST /_control/faults           latency_ms, error_rate, down (tests flip these)
+    GET|POST /_control/faults           latency_ms, error_rate, down (tests flip these);
+                                        POST needs `Authorization: Bearer <control token>`
     GET  /healthz
 
 Answers: 200 with the object; 402 with the declined charge; 400/404/409 {"error": {"code",
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import os
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -97,10 +100,12 @@ class Simulator:
         faults: Faults,
         *,
         hang_seconds: float = HANG_SECONDS_DEFAULT,
+        control_token: str = "",
     ) -> None:
         self.processor = processor
         self.bank = Bank(processor, processor.clock)
         self.faults = faults
+        self.control_token = control_token
         self.hang_seconds = hang_seconds
         self._closing = asyncio.Event()
         self._random = random.Random()
@@ -209,6 +214,13 @@ class Simulator:
         return _json(200, json.dumps(asdict(self.faults)))
 
     async def set_faults(self, request: web.Request) -> web.StreamResponse:
+        # Anyone who can reach the simulator could otherwise take the "PSP" down (issue 23,
+        # item 7): switching faults needs the control token.
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self.control_token.encode()
+        ):
+            raise PspFailure(401, "unauthorized", "POST /_control/faults needs the control token")
         self.faults.update(await _body(request))
         return await self.get_faults(request)
 
@@ -259,6 +271,10 @@ class SimulatorServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def control_token(self) -> str:
+        return self.simulator.control_token
+
     async def close(self) -> None:
         self.simulator.stop_hanging()
         await self.runner.cleanup()
@@ -273,10 +289,18 @@ async def start_simulator(
     hang_seconds: float = HANG_SECONDS_DEFAULT,
     clock: Callable[[], float] = time.time,
     access_log: bool = True,
+    control_token: str = "",
 ) -> SimulatorServer:
-    """Serves the simulator on `address` ("host:port", port 0 for any) over `data_dir`."""
+    """Serves the simulator on `address` ("host:port", port 0 for any) over `data_dir`. Faults
+    switch with `control_token` (PAYCORE_PSP_CONTROL_TOKEN); without one, the token in
+    `<data_dir>/control_token`, made on first use and readable by its owner only."""
     store = Store(data_dir)
-    simulator = Simulator(Processor(store, clock), faults or Faults(), hang_seconds=hang_seconds)
+    simulator = Simulator(
+        Processor(store, clock),
+        faults or Faults(),
+        hang_seconds=hang_seconds,
+        control_token=control_token or stored_control_token(data_dir),
+    )
     runner = web.AppRunner(
         build_app(simulator),
         handle_signals=False,
@@ -312,3 +336,17 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise PspFailure(400, "body_malformed", "The body must be a JSON object")
     return body
+
+
+CONTROL_TOKEN_FILE = "control_token"
+
+
+def stored_control_token(data_dir: Path) -> str:
+    """The token in `<data_dir>/control_token`, created (mode 0600) when there is none."""
+    path = data_dir / CONTROL_TOKEN_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as created:
+            created.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Restores the dumps backup.sh wrote into the (existing, empty) databases PAYCORE_DATABASE_URLS
+# names, shard by shard in the same order, each in one transaction: a failure leaves that
+# database empty rather than half restored. Check afterwards with CheckIntegrity (README).
+#
+#   PAYCORE_DATABASE_URLS=postgresql://...,postgresql://... deploy/backup/restore.sh /backups/2026-12-05
+set -euo pipefail
+in=${1:?usage: restore.sh IN_DIR}
+: "${PAYCORE_DATABASE_URLS:?set PAYCORE_DATABASE_URLS}"
+IFS=, read -ra urls <<< "$PAYCORE_DATABASE_URLS"
+for shard in "${!urls[@]}"; do
+    dump="$in/shard-$shard.dump"
+    [[ -f $dump ]] || { echo "missing $dump" >&2; exit 1; }
+    "${PG_BIN:+$PG_BIN/}pg_restore" --no-owner --no-privileges --exit-on-error --single-transaction \
+        --dbname "${urls[$shard]}" "$dump"
+    echo "shard $shard <- $dump"
+done

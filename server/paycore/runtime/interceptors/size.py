@@ -1,0 +1,118 @@
+"""A request size limit per method class (issue 23, item 7), checked on the raw bytes before
+the message is parsed, and before authentication: an unauthenticated caller can make the
+server parse no more than the small limit of a public method.
+
+publishable (card tokenization from browsers): 16 KiB; merchant methods: 1 MiB, the REST
+edge's body limit; admin and internal methods (ledger batches): the server's 4 MiB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+from paycore.errors import ApiError, Reason, invalid
+from paycore.runtime.interceptors.base import Context, Handler, PolicyInterceptor
+from paycore.runtime.policy import Access, MethodPolicy
+
+KIB = 1024
+REQUEST_BYTES_MAX = {
+    Access.PUBLISHABLE: 16 * KIB,
+    Access.SECRET: 1024 * KIB,
+    Access.ADMIN: 4096 * KIB,
+    Access.INTERNAL: 4096 * KIB,
+}
+
+
+@dataclass(frozen=True)
+class _Oversized:
+    size: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    """Bytes that are not the method's message: grpc would answer INTERNAL ("Exception
+    deserializing request"); this makes it INVALID_ARGUMENT naming the request."""
+
+
+@dataclass(frozen=True)
+class _HoldsNul:
+    """A string field with a NUL character, which no PostgreSQL text column can hold (the
+    database refused it mid-call: INTERNAL); refused up front, naming the field."""
+
+    param: str
+
+
+class RequestSizeInterceptor(PolicyInterceptor):
+    """RESOURCE_EXHAUSTED (REQUEST_TOO_LARGE) for a request over its method class's limit;
+    INVALID_ARGUMENT for bytes that do not parse as the method's message."""
+
+    def _wrap(self, handler: Handler | None, method: str, policy: MethodPolicy) -> Handler | None:
+        if handler is None or handler.unary_unary is None:
+            return handler
+        limit = REQUEST_BYTES_MAX[policy.access]
+        parse = handler.request_deserializer
+        behavior: Any = handler.unary_unary
+
+        def deserialize(data: bytes) -> Any:
+            if len(data) > limit:
+                return _Oversized(len(data), limit)
+            if parse is None:
+                return data
+            try:
+                message = parse(data)
+            except (DecodeError, RecursionError, ValueError):
+                return _Undecodable()
+            if b"\x00" in data:  # cheap: only requests with a zero byte are walked
+                found = field_with_nul(message)
+                if found is not None:
+                    return _HoldsNul(found)
+            return message
+
+        async def checked(request: Any, context: Context) -> Any:
+            if isinstance(request, _Oversized):
+                raise ApiError(
+                    Reason.REQUEST_TOO_LARGE, param="request", size=request.size, maximum=limit
+                )
+            if isinstance(request, _Undecodable):
+                raise invalid("request", "the bytes are not this method's protobuf message")
+            if isinstance(request, _HoldsNul):
+                raise invalid(request.param, "must not contain NUL characters")
+            return await behavior(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked,
+            request_deserializer=deserialize,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def field_with_nul(message: Message, prefix: str = "") -> str | None:
+    """The path of the first string (or map key/value) in `message` holding "\\x00"."""
+    for field, value in message.ListFields():
+        name = f"{prefix}{field.name}"
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            for key, item in value.items():
+                # As paycore.validation names them: the map for a bad key, the entry for a value.
+                if "\x00" in str(key):
+                    return name
+                if isinstance(item, str) and "\x00" in item:
+                    return f"{name}[{key}]"
+                if isinstance(item, Message):
+                    found = field_with_nul(item, f"{name}[{key}].")
+                    if found is not None:
+                        return found
+            continue
+        items = value if field.is_repeated else [value]
+        for index, item in enumerate(items):
+            where = f"{name}[{index}]" if field.is_repeated else name
+            if isinstance(item, str) and "\x00" in item:
+                return where
+            if isinstance(item, Message):
+                found = field_with_nul(item, f"{where}.")
+                if found is not None:
+                    return found
+    return None

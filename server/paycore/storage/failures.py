@@ -1,0 +1,109 @@
+"""Database and Redis trouble as answers a client can act on (issue 23, item 6), instead of
+INTERNAL with a traceback:
+
+- the server cannot reach, or stopped hearing from, PostgreSQL or Redis (refused, reset,
+  shut down, a connect/command timeout, an exhausted pool): UNAVAILABLE, retryable;
+- the database refused this transaction because of a concurrent one (serialization failure,
+  deadlock, lock timeout, a unique key another request took first): ABORTED, retryable;
+- the database refused a value validation let through (class 22, data exceptions):
+  INVALID_ARGUMENT.
+
+Both carry google.rpc.RetryInfo. A call that fails this way changed nothing: its transaction
+did not commit (a lost COMMIT answer is the idempotency key's business, as for any timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg.exceptions as pg
+from paycore.errors import ApiError, Reason, invalid
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sa_errors
+
+UNAVAILABLE_RETRY_MS = 1000
+CONFLICT_RETRY_MS = 50
+SHARD_MOVING_SQLSTATE = "PCM01"  # raised by the shard move's fence trigger (migration 0015)
+SHARD_MOVING_RETRY_MS = 200
+_UNREACHABLE = (
+    pg.PostgresConnectionError,  # refused, reset, cannot connect now, too many connections
+    pg.AdminShutdownError,
+    pg.CrashShutdownError,
+    pg.CannotConnectNowError,
+    pg.InsufficientResourcesError,  # too many connections, out of memory, disk full
+    pg.InterfaceError,  # the connection closed under the call
+    pg.QueryCanceledError,  # statement_timeout: the server is too slow to answer in time
+    pg.IdleInTransactionSessionTimeoutError,
+    sa_errors.TimeoutError,  # no pooled connection came free in time
+    ConnectionError,
+    OSError,
+    TimeoutError,  # asyncpg's connect and command timeouts
+    asyncio.TimeoutError,
+)
+_CONFLICTS = (
+    pg.SerializationError,
+    pg.DeadlockDetectedError,
+    pg.LockNotAvailableError,  # lock_timeout
+    pg.UniqueViolationError,
+)
+_REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+
+
+def as_api_error(error: BaseException) -> ApiError | None:
+    """The answer for an infrastructure failure anywhere in `error`'s chain; None for any
+    other error (a bug, which stays INTERNAL)."""
+    for cause in _chain(error):
+        if getattr(cause, "sqlstate", None) == SHARD_MOVING_SQLSTATE:
+            # The rows' logical shard is switching databases (paycore.storage.moves): the
+            # retry lands on the new one once this process has reread the shard map.
+            return _unavailable("shard_moving", SHARD_MOVING_RETRY_MS)
+        if isinstance(cause, pg.DataError):
+            # A value PostgreSQL cannot store or compare (class 22: a NUL, a number out of
+            # range) that validation let through: the input's fault, not the server's.
+            return invalid("request", "holds a value the database cannot store")
+        if isinstance(cause, _CONFLICTS):
+            return ApiError(
+                Reason.DATABASE_CONFLICT,
+                metadata={"retry_after_ms": str(CONFLICT_RETRY_MS)},
+                detail=type(cause).__name__,
+                retry_after_ms=CONFLICT_RETRY_MS,
+            )
+        if isinstance(cause, _REDIS_DOWN):
+            return _unavailable("redis")
+        if isinstance(cause, _UNREACHABLE):
+            return _unavailable("postgresql")
+    return None
+
+
+def _unavailable(what: str, retry_after_ms: int = UNAVAILABLE_RETRY_MS) -> ApiError:
+    return ApiError(
+        Reason.DATABASE_UNAVAILABLE,
+        metadata={"retry_after_ms": str(retry_after_ms)},
+        detail=what,
+        retry_after_ms=retry_after_ms,
+    )
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error, what it wraps (SQLAlchemy's `.orig`), and its causes, each once."""
+    found: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending and len(found) < 16:
+        current = pending.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        original = getattr(current, "orig", None)
+        pending += [current.__context__, current.__cause__]
+        if isinstance(original, BaseException):
+            pending.append(original)
+    return found
+
+
+def violated_unique_key(error: BaseException) -> str | None:
+    """The name of the unique index a concurrent insert took first, if that is what `error`
+    is (the loser of a race, which should answer as if it had come second)."""
+    for cause in _chain(error):
+        if isinstance(cause, pg.UniqueViolationError):
+            return str(cause.constraint_name or "")
+    return None

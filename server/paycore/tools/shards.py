@@ -1,0 +1,80 @@
+"""`paycore shards`: where each logical shard lives, and moving one to another physical
+database while paycore runs (paycore.storage.moves).
+
+    paycore shards show
+    paycore shards move --logical 7 --to 2      # prints the move's report as JSON
+    paycore shards abort --logical 7            # undo a move whose mover died before the switch
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from dataclasses import asdict
+
+from paycore.config import Settings, load_settings
+from paycore.runtime.process import run_async
+from paycore.storage.moves import ShardMove, abort
+from paycore.storage.shards import Shards
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    shards = commands.add_parser("shards", help="show or move logical shards")
+    actions = shards.add_subparsers(dest="shards_command", required=True)
+    actions.add_parser("show", help="each physical shard and its logical shards").set_defaults(
+        handler=lambda arguments: run_async(show(load_settings()))
+    )
+    move = actions.add_parser("move", help="move a logical shard to another physical shard")
+    move.add_argument("--logical", type=int, required=True, help="the logical shard")
+    move.add_argument("--to", type=int, required=True, help="the physical shard (0-based)")
+    move.set_defaults(
+        handler=lambda arguments: run_async(
+            run_move(load_settings(), arguments.logical, arguments.to)
+        )
+    )
+    undo = actions.add_parser("abort", help="undo a move that stopped before its switch")
+    undo.add_argument("--logical", type=int, required=True)
+    undo.set_defaults(
+        handler=lambda arguments: run_async(run_abort(load_settings(), arguments.logical))
+    )
+
+
+def _move(arguments: argparse.Namespace) -> None:
+    run_async(run_move(load_settings(), arguments.logical, arguments.to))
+
+
+async def show(settings: Settings) -> None:
+    shards = Shards(settings)
+    try:
+        await shards.refresh_map()
+        placement: dict[int, list[int]] = {}
+        for logical in range(shards.logical_shard_count):
+            placement.setdefault(shards.physical_of_logical(logical), []).append(logical)
+        for physical in range(len(shards.engines)):
+            print(f"physical {physical}: logical {placement.get(physical, [])}")
+    finally:
+        await shards.dispose()
+
+
+async def run_move(settings: Settings, logical: int, target: int) -> None:
+    shards = Shards(settings)
+    try:
+        # Every process rereads the map this often; wait twice that before cleaning up.
+        refresh_wait_seconds = 2 * settings.shard_map_refresh_ms / 1000 + 1
+        report = await ShardMove(
+            shards, logical, target, refresh_wait_seconds=refresh_wait_seconds
+        ).run()
+        print(json.dumps(asdict(report), indent=2))
+    finally:
+        await shards.dispose()
+
+
+async def run_abort(settings: Settings, logical: int) -> None:
+    shards = Shards(settings)
+    try:
+        await shards.refresh_map()
+        await asyncio.gather(*(abort(engine, logical) for engine in shards.engines))
+        print(f"no move of logical shard {logical} is running any more")
+    finally:
+        await shards.dispose()

@@ -1,0 +1,221 @@
+"""Keys under issue 23: restricted keys cannot escalate (item 2), failed authentications are
+throttled per client address (item 3), forged keys stay off the database (item 4), keys roll
+with an overlap (item 9)."""
+
+from __future__ import annotations
+
+import secrets
+
+import grpc
+import pytest
+from grpc import aio
+from paycore.account.keys import issue_key
+from paycore.account.models import ApiKey, ApiKeyType
+from paycore.account.repository import ApiKeyRepository
+from paycore.app import Platform
+from paycore.client import connect
+from paycore.config import Settings
+from paycore.errors import ApiError
+from paycore.ids import Prefix, logical_shard_of
+from paycore.v1 import account_pb2
+
+from tests.helpers import MerchantFixture, rich_error
+
+
+def _key_id(key: str) -> str:
+    return "key_" + key.split("_")[2][:22]
+
+
+def _forwarded(address: str) -> tuple[tuple[str, str], ...]:
+    """Calls from the test runner (127.0.0.1, a trusted proxy) as if from `address`: each test
+    gets an address of its own, so its failures throttle nobody else."""
+    return (("x-forwarded-for", address),)
+
+
+def _address() -> str:
+    return f"203.0.113.{secrets.randbelow(200) + 1}-{secrets.token_hex(3)}"
+
+
+async def _failure(call: object) -> aio.AioRpcError:
+    with pytest.raises(aio.AioRpcError) as raised:
+        await call  # type: ignore[misc]
+    return raised.value
+
+
+async def _key_holding(platform: Platform, merchant_id: str, scopes: tuple[str, ...]) -> str:
+    """A restricted key as one could be made before this issue (holding api_keys:write),
+    stored directly: the API no longer issues such keys."""
+    key_id, secret = issue_key(
+        ApiKeyType.RESTRICTED, False, logical_shard_of(merchant_id, Prefix.ACCOUNT)
+    )
+    hasher = platform.accounts._hasher  # the server's own, so the key authenticates
+    async with platform.shards.transaction(merchant_id) as connection:
+        await ApiKeyRepository(connection).insert(
+            merchant_id,
+            ApiKey(key_id, merchant_id, ApiKeyType.RESTRICTED, "old", scopes, "rk_...", 0, None),
+            hasher.digest(secret.reveal()),
+        )
+    return secret.reveal()
+
+
+async def test_a_restricted_key_cannot_manage_keys_whatever_it_holds(
+    platform: Platform, target: str, merchant: MerchantFixture
+) -> None:
+    """The probe: a restricted key holding only api_keys:write created a key with payments,
+    refunds and accounts write scopes, then revoked the secret and publishable keys."""
+    old_key = await _key_holding(platform, merchant.merchant.id, ("api_keys:write",))
+    secret_id = _key_id(merchant.merchant.secret_key)
+    async with connect(target, old_key) as restricted:
+        calls = [
+            restricted.accounts.CreateApiKey(
+                account_pb2.CreateApiKeyRequest(name="x", scopes=["payments:write"])
+            ),
+            restricted.accounts.RevokeApiKey(account_pb2.RevokeApiKeyRequest(id=secret_id)),
+            restricted.accounts.RevokeApiKey(
+                account_pb2.RevokeApiKeyRequest(id=_key_id(merchant.merchant.publishable_key))
+            ),
+            restricted.accounts.RollApiKey(account_pb2.RollApiKeyRequest(id=secret_id)),
+        ]
+        for call in calls:
+            error = rich_error(await _failure(call))
+            assert (error.code, error.param) == (grpc.StatusCode.PERMISSION_DENIED, "authorization")
+            assert "only the secret key" in error.message
+    for key in (merchant.merchant.secret_key, merchant.merchant.publishable_key):
+        listed = await merchant.client.accounts.ListApiKeys(account_pb2.ListApiKeysRequest())
+        assert all(k.revoked == 0 for k in listed.data if k.id == _key_id(key))
+    assert (
+        await merchant.client.accounts.GetMerchant(
+            account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+        )
+    ).id == merchant.merchant.id
+
+
+async def test_no_key_is_issued_that_manages_keys(merchant: MerchantFixture) -> None:
+    error = rich_error(
+        await _failure(
+            merchant.client.accounts.CreateApiKey(
+                account_pb2.CreateApiKeyRequest(
+                    name="x", scopes=["accounts:read", "api_keys:write"]
+                )
+            )
+        )
+    )
+    assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "scopes[1]")
+
+
+async def test_a_key_grants_only_scopes_it_holds(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    merchant_id = merchant.merchant.id
+    async with platform.shards.transaction(merchant_id) as connection:
+        with pytest.raises(ApiError) as refused:
+            await platform.accounts.create_api_key(
+                connection, merchant_id, "x", ("payments:write",), frozenset({"payments:read"})
+            )
+        assert refused.value.param == "scopes[0]"
+        granted = await platform.accounts.create_api_key(
+            connection, merchant_id, "x", ("payments:read",), frozenset({"payments:write"})
+        )
+        assert granted.key.scopes == ("payments:read",)
+
+
+async def test_a_rolled_key_overlaps_then_the_old_one_ends(
+    target: str, merchant: MerchantFixture
+) -> None:
+    old = merchant.merchant.secret_key
+    rolled = await merchant.client.accounts.RollApiKey(
+        account_pb2.RollApiKeyRequest(id=_key_id(old), expires_in_seconds=3600)
+    )
+    assert rolled.type == account_pb2.API_KEY_TYPE_SECRET and rolled.secret.startswith("sk_test_")
+    listed = await merchant.client.accounts.ListApiKeys(account_pb2.ListApiKeysRequest())
+    (old_listed,) = [key for key in listed.data if key.id == _key_id(old)]
+    assert old_listed.expires > 0 and old_listed.revoked == 0
+    request = account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+    async with connect(target, rolled.secret) as new_client:
+        assert (await new_client.accounts.GetMerchant(request)).id == merchant.merchant.id
+        assert (await merchant.client.accounts.GetMerchant(request)).id == merchant.merchant.id
+        # A second roll of the old key, ending it now: the overlap is cut short.
+        await new_client.accounts.RollApiKey(
+            account_pb2.RollApiKeyRequest(id=_key_id(old), expires_in_seconds=0)
+        )
+        error = rich_error(await _failure(merchant.client.accounts.GetMerchant(request)))
+        assert (error.code, error.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_INVALID")
+        assert (await new_client.accounts.GetMerchant(request)).id == merchant.merchant.id
+
+
+async def test_the_publishable_key_rolls_too(target: str, merchant: MerchantFixture) -> None:
+    old = merchant.merchant.publishable_key
+    rolled = await merchant.client.accounts.RollApiKey(
+        account_pb2.RollApiKeyRequest(id=_key_id(old))
+    )
+    assert rolled.secret.startswith("pk_test_") and rolled.name == "Publishable key"
+    missing = rich_error(
+        await _failure(
+            merchant.client.accounts.RollApiKey(account_pb2.RollApiKeyRequest(id=_key_id(old)))
+        )
+    )
+    assert missing.code == grpc.StatusCode.NOT_FOUND  # ended: nothing left to roll
+
+
+async def test_wrong_admin_tokens_are_throttled_per_address(
+    target: str, settings: Settings, merchant: MerchantFixture
+) -> None:
+    """200 wrong admin tokens in a row were never throttled."""
+    attacker, bystander = _address(), _address()
+    request = account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+    codes = []
+    async with connect(target, "wrong-" + secrets.token_urlsafe(32)) as guessing:
+        for _ in range(200):
+            error = await _failure(
+                guessing.accounts.GetMerchant(request, metadata=_forwarded(attacker))
+            )
+            codes.append(error.code())
+    assert codes[:20] == [grpc.StatusCode.UNAUTHENTICATED] * 20
+    assert set(codes[25:]) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    async with connect(target, settings.admin_token) as admin:
+        throttled = rich_error(
+            await _failure(admin.accounts.GetMerchant(request, metadata=_forwarded(attacker)))
+        )
+        assert throttled.reason == "AUTHENTICATION_THROTTLED"
+        assert throttled.retry_delay_ms is not None and throttled.retry_delay_ms > 0
+        answered = await admin.accounts.GetMerchant(request, metadata=_forwarded(bystander))
+        assert answered.id == merchant.merchant.id
+
+
+async def test_forged_keys_stay_off_the_database(
+    platform: Platform, target: str, merchant: MerchantFixture
+) -> None:
+    """1,000 forged well-formed keys made 1,000 database transactions."""
+    authenticator = platform.authenticator
+    request = account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+    _, forged = issue_key(ApiKeyType.SECRET, False, 3)
+    before = authenticator.lookups
+    address = _address()
+    async with connect(target, forged.reveal()) as forger:
+        for _ in range(300):
+            await _failure(forger.accounts.GetMerchant(request, metadata=_forwarded(address)))
+    assert authenticator.lookups - before == 1  # one key id: one lookup per cache TTL
+
+    before = authenticator.lookups
+    address = _address()
+    for _ in range(300):
+        _, forged = issue_key(ApiKeyType.SECRET, False, secrets.randbelow(64))
+        async with connect(target, forged.reveal()) as forger:
+            await _failure(forger.accounts.GetMerchant(request, metadata=_forwarded(address)))
+    # Distinct forged keys: the address's failure allowance (20 at once, 1 a second) bounds
+    # the lookups; the rest are refused before any.
+    assert authenticator.lookups - before <= 30
+    answered = await merchant.client.accounts.GetMerchant(request)
+    assert answered.id == merchant.merchant.id
+
+
+async def test_a_verified_key_is_never_throttled(target: str, merchant: MerchantFixture) -> None:
+    """A merchant behind the same address as an attacker keeps working with its cached key."""
+    address = _address()
+    request = account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+    await merchant.client.accounts.GetMerchant(request, metadata=_forwarded(address))
+    async with connect(target, "sk_test_" + "x" * 54) as wrong:
+        for _ in range(40):
+            await _failure(wrong.accounts.GetMerchant(request, metadata=_forwarded(address)))
+    answered = await merchant.client.accounts.GetMerchant(request, metadata=_forwarded(address))
+    assert answered.id == merchant.merchant.id

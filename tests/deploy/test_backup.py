@@ -1,0 +1,158 @@
+"""deploy/backup: a shard-by-shard pg_dump, restored into fresh databases, gives a platform whose
+ledger is sound and whose every object reads back (the procedure in deploy/README.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import pytest
+from paycore.app import build_platform, start_server
+from paycore.client import Paycore, connect
+from paycore.config import Settings
+from paycore.storage.schema import metadata
+from paycore.tools.bench.scratch import admin_sql, with_database
+from paycore.v1 import account_pb2, customer_pb2, ledger_pb2, subscription_pb2
+from prometheus_client import CollectorRegistry
+
+from tests.deploy.support import DEPLOY, binary
+from tests.helpers import MerchantFixture
+from tests.ledger.support import account, post, transfer_id
+
+
+async def server_major(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return int(await connection.fetchval("SHOW server_version_num")) // 10000
+    finally:
+        await connection.close()
+
+
+def tools_folder(major: int) -> str:
+    """The folder of a pg_dump of the server's major version: the machine's, or the one the
+    pgserver wheel ships (the embedded default runs PostgreSQL 16)."""
+    candidates = [Path(binary("pg_dump", "apt-get install postgresql-client")).parent]
+    spec = importlib.util.find_spec("pgserver")  # found, not imported: it warns on import
+    if spec is not None and spec.origin is not None:
+        candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
+    for folder in candidates:
+        version = subprocess.run(
+            [str(folder / "pg_dump"), "--version"], capture_output=True, text=True, check=False
+        ).stdout
+        if f" {major}." in version:
+            return str(folder)
+    pytest.skip(f"no pg_dump of PostgreSQL {major} here")
+
+
+def run_script(name: str, folder: Path, urls: tuple[str, ...], tools: str) -> None:
+    ran = subprocess.run(
+        [str(DEPLOY / "backup" / name), str(folder)],
+        env={**os.environ, "PAYCORE_DATABASE_URLS": ",".join(urls), "PG_BIN": tools},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+
+
+async def row_counts(urls: tuple[str, ...]) -> list[dict[str, int]]:
+    counts = []
+    for url in urls:
+        connection = await asyncpg.connect(url)
+        try:
+            counts.append(
+                {
+                    table: await connection.fetchval(f'SELECT count(*) FROM "{table}"')
+                    for table in sorted(metadata.tables)
+                }
+            )
+        finally:
+            await connection.close()
+    return counts
+
+
+@asynccontextmanager
+async def fresh_databases(urls: tuple[str, ...]) -> AsyncIterator[tuple[str, ...]]:
+    names = [f"paycore_restore_{secrets.token_hex(4)}_{index}" for index in range(len(urls))]
+    for url, name in zip(urls, names, strict=True):
+        await admin_sql(url, f'CREATE DATABASE "{name}"')
+    try:
+        yield tuple(with_database(url, name) for url, name in zip(urls, names, strict=True))
+    finally:
+        for url, name in zip(urls, names, strict=True):
+            await admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_a_restored_backup_is_sound_and_complete(
+    migrated: Settings, admin: Paycore, merchant: MerchantFixture, tmp_path: Path
+) -> None:
+    merchant_id = merchant.merchant.id
+    customer = await merchant.client.customers.CreateCustomer(
+        customer_pb2.CreateCustomerRequest(email="restore@acme.test", name="Restored")
+    )
+    product = await merchant.client.subscriptions.CreateProduct(
+        subscription_pb2.CreateProductRequest(name="Restored product")
+    )
+    cash = await account(
+        admin, merchant_id, "restore_cash", kind=ledger_pb2.LEDGER_ACCOUNT_TYPE_ASSET
+    )
+    owed = await account(admin, merchant_id, "restore_owed")
+    moved = ledger_pb2.LedgerTransfer(
+        id=transfer_id(merchant_id),
+        debit_account=cash,
+        credit_account=owed,
+        amount=1234,
+        currency="usd",
+        code="payment",
+    )
+    assert await post(admin, moved) == ["CREATED"]
+
+    tools = tools_folder(await server_major(migrated.database_urls[0]))
+    run_script("backup.sh", tmp_path, migrated.database_urls, tools)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [  # noqa: ASYNC240 - a listing
+        f"shard-{index}.dump" for index in range(len(migrated.database_urls))
+    ]
+    async with fresh_databases(migrated.database_urls) as restored_urls:
+        run_script("restore.sh", tmp_path, restored_urls, tools)
+        assert await row_counts(restored_urls) == await row_counts(migrated.database_urls)
+        restored = migrated.with_overrides(database_urls=restored_urls)
+        platform = build_platform(restored, CollectorRegistry())
+        server = await start_server(platform, "127.0.0.1:0")
+        target = f"127.0.0.1:{server.port}"
+        try:
+            async with (
+                connect(target, restored.admin_token) as restored_admin,
+                connect(target, merchant.merchant.secret_key) as restored_merchant,
+            ):
+                report = await restored_admin.ledger.CheckIntegrity(
+                    ledger_pb2.CheckIntegrityRequest()
+                )
+                assert report.ok, report
+                found = await restored_merchant.accounts.GetMerchant(
+                    account_pb2.GetMerchantRequest(id=merchant_id)
+                )
+                assert found.name == merchant.merchant.name
+                assert (
+                    await restored_merchant.customers.GetCustomer(
+                        customer_pb2.GetCustomerRequest(id=customer.id)
+                    )
+                ).email == "restore@acme.test"
+                assert (
+                    await restored_merchant.subscriptions.GetProduct(
+                        subscription_pb2.GetProductRequest(id=product.id)
+                    )
+                ).name == "Restored product"
+                got = await restored_admin.ledger.GetTransfer(
+                    ledger_pb2.GetTransferRequest(id=moved.id)
+                )
+                assert got.amount == 1234
+        finally:
+            await server.stop(1)
+            await platform.close()

@@ -1,0 +1,134 @@
+"""High availability of a shard: a primary with a synchronous replica, the primary killed while
+payments run, the replica promoted and the address repointed (what CloudNativePG does in
+production). Nothing a client was told committed is lost, and payments succeed again within
+10 seconds, without restarting paycore: its pools drop the dead connections, and the calls in
+flight answer UNAVAILABLE and are retried with their idempotency keys."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc import aio
+from paycore.app import build_platform, start_server
+from paycore.client import Paycore, connect
+from paycore.config import Settings
+from paycore.storage.migrate import migrate_all
+from paycore.v1 import ledger_pb2, payment_pb2
+from prometheus_client import CollectorRegistry
+
+from tests.deploy.ha import Proxy, owned_folder, primary_and_replica
+from tests.helpers import PspSimulator
+from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, good_card, open_shop
+
+pytestmark = pytest.mark.slow
+RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+RESUME_WITHIN_SECONDS = 10.0
+
+
+async def pay_until_done(
+    client: Paycore, payment_method: str, key: str
+) -> payment_pb2.PaymentIntent:
+    """One payment, retried with its key while the answer is retryable (what a client does)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return await client.payments.CreatePaymentIntent(
+                payment_pb2.CreatePaymentIntentRequest(
+                    amount=1500, currency="usd", payment_method=payment_method, confirm=True
+                ),
+                metadata=(("idempotency-key", key),),
+                timeout=5,
+            )
+        except aio.AioRpcError as error:
+            if error.code() not in RETRYABLE or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_a_shard_fails_over_and_nothing_committed_is_lost(
+    settings: Settings, psp: PspSimulator
+) -> None:
+    with owned_folder() as folder:
+        await failover_under_load(settings, psp, folder)
+
+
+async def failover_under_load(settings: Settings, psp: PspSimulator, folder: Path) -> None:
+    primary, replica = primary_and_replica(folder)
+    proxy = Proxy(primary.port)
+    await proxy.start()
+    url = f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres"
+    ha = settings.with_overrides(
+        database_urls=(url,), psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS
+    )
+    await migrate_all(ha.database_urls)
+    platform = build_platform(ha, CollectorRegistry())
+    server = await start_server(platform, "127.0.0.1:0")
+    target = f"127.0.0.1:{server.port}"
+    admin = connect(target, ha.admin_token)
+    shop = await open_shop(admin, target, ha.admin_token)
+    payers: list[asyncio.Task[None]] = []
+    try:
+        cards = [await shop.card(good_card()) for _ in range(4)]
+        confirmed: dict[str, str] = {}
+        succeeded_at: list[float] = []
+        failed_over_at: list[float] = []
+        stop = asyncio.Event()
+
+        async def payer(index: int) -> None:
+            sequence = 0
+            while not stop.is_set():
+                key = f"ha-{index}-{sequence}"
+                intent = await pay_until_done(shop.client, cards[index], key)
+                assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
+                confirmed[key] = intent.id
+                succeeded_at.append(time.monotonic())
+                sequence += 1
+
+        payers.extend(asyncio.create_task(payer(index)) for index in range(4))
+        await asyncio.sleep(3)
+        before = len(confirmed)
+        assert before > 0, "no payment succeeded before the failover"
+        failed_over_at.append(time.monotonic())
+        await asyncio.to_thread(primary.crash)
+        await asyncio.to_thread(replica.promote)
+        proxy.switch(replica.port)
+        while not any(at > failed_over_at[0] for at in succeeded_at):
+            assert time.monotonic() - failed_over_at[0] < 30, "payments never resumed"
+            for task in payers:
+                if task.done():
+                    task.result()  # a payer's non-retryable answer fails the test here
+            await asyncio.sleep(0.05)
+        resumed_seconds = (
+            min(at for at in succeeded_at if at > failed_over_at[0]) - failed_over_at[0]
+        )
+        await asyncio.sleep(2)
+        stop.set()
+        await asyncio.gather(*payers)
+        print(f"failover: {before} payments before, resumed after {resumed_seconds:.2f} s")
+        assert resumed_seconds < RESUME_WITHIN_SECONDS
+
+        for key, intent_id in confirmed.items():
+            found = await shop.client.payments.GetPaymentIntent(
+                payment_pb2.GetPaymentIntentRequest(id=intent_id)
+            )
+            assert found.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, key
+        report = await admin.ledger.CheckIntegrity(ledger_pb2.CheckIntegrityRequest())
+        assert report.ok, list(report.mismatches)
+    finally:
+        for task in payers:
+            task.cancel()
+        await shop.close()
+        await admin.close()
+        await server.stop(1)
+        await platform.close()
+        await proxy.close()
+        replica.stop()
+        primary.stop()

@@ -1,0 +1,128 @@
+"""deploy/kubernetes: every overlay renders with `kubectl kustomize` and validates strictly
+against the Kubernetes version we pin, and says what the issue asks of it."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.support import DEPLOY, binary
+
+KUBERNETES_VERSION = "1.31.0"
+OVERLAYS = ("dev", "production")
+# Custom resources of the operators we reference: no schema ships with kubernetes-validate.
+OPERATOR_KINDS = {
+    ("postgresql.cnpg.io/v1", "Cluster"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+}
+
+
+def rendered(overlay: str) -> list[dict[str, Any]]:
+    kubectl = binary("kubectl", "apt-get install kubectl, or see kubernetes.io")
+    output = subprocess.run(
+        [kubectl, "kustomize", str(DEPLOY / "kubernetes" / "overlays" / overlay)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    return [document for document in yaml.safe_load_all(output) if document]
+
+
+def of_kind(resources: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_resource_validates_strictly(overlay: str) -> None:
+    resources = rendered(overlay)
+    assert resources
+    for resource in resources:
+        if (resource["apiVersion"], resource["kind"]) in OPERATOR_KINDS:
+            assert resource["spec"], resource["metadata"]["name"]
+            continue
+        kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
+
+
+def test_an_invalid_resource_is_refused() -> None:
+    deployment = of_kind(rendered("dev"), "Deployment")["paycore-serve"]
+    deployment["spec"]["replicas"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_workloads_are_probed_limited_and_unprivileged(overlay: str) -> None:
+    deployments = of_kind(rendered(overlay), "Deployment")
+    assert {"paycore-serve", "paycore-edge", "paycore-worker"} <= set(deployments)
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        for container in pod["containers"]:
+            assert container["resources"]["requests"] and container["resources"]["limits"], name
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+            assert "livenessProbe" in container or "readinessProbe" in container, name
+    serve = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"][0]
+    assert serve["readinessProbe"]["grpc"]["port"] == 50051
+    assert serve["livenessProbe"]["grpc"]["port"] == 50051
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_are_referenced_never_inlined(overlay: str) -> None:
+    resources = rendered(overlay)
+    assert of_kind(resources, "Secret") == {}
+    for deployment in of_kind(resources, "Deployment").values():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            for variable in container.get("env", []):
+                assert "value" not in variable or "SECRET" not in variable["name"]
+    config = of_kind(resources, "ConfigMap")
+    (data,) = (c["data"] for c in config.values())
+    assert not any(word in name for name in data for word in ("TOKEN", "SECRET", "VAULT_KEY"))
+
+
+def test_only_the_edge_is_reachable_from_outside_and_no_simulator_in_production() -> None:
+    resources = rendered("production")
+    policies = of_kind(resources, "NetworkPolicy")
+    assert policies["paycore-default-deny"]["spec"]["podSelector"] == {}
+    open_to_all = [
+        policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+        for policy in policies.values()
+        if any("from" not in rule for rule in policy["spec"].get("ingress", []))
+    ]
+    assert open_to_all == ["paycore-edge"]
+    assert "paycore-psp" not in of_kind(resources, "Deployment")
+    assert set(of_kind(resources, "Ingress")) == {"paycore-edge"}
+    assert "paycore-psp" in of_kind(rendered("dev"), "Deployment")
+
+
+def test_production_scales_serve_and_edge_and_keeps_them_up() -> None:
+    resources = rendered("production")
+    autoscalers = of_kind(resources, "HorizontalPodAutoscaler")
+    assert set(autoscalers) == {"paycore-serve", "paycore-edge"}
+    assert autoscalers["paycore-serve"]["spec"]["minReplicas"] == 3
+    budgets = of_kind(resources, "PodDisruptionBudget")
+    assert {"paycore-serve", "paycore-edge", "paycore-worker"} <= set(budgets)
+    (job,) = of_kind(resources, "Job").values()
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]
+
+
+def test_production_wires_tls_and_synchronous_postgresql_replicas() -> None:
+    resources = rendered("production")
+    (config,) = of_kind(resources, "ConfigMap").values()
+    for name in ("PAYCORE_TLS_CERT_FILE", "PAYCORE_TLS_KEY_FILE", "PAYCORE_TLS_CLIENT_CA_FILE"):
+        assert config["data"][name].startswith("/etc/paycore/tls/")
+    for name in ("paycore-serve", "paycore-edge"):
+        pod = of_kind(resources, "Deployment")[name]["spec"]["template"]["spec"]
+        assert {"name": "tls", "secret": {"secretName": "paycore-tls", "defaultMode": 0o440}} in (
+            pod["volumes"]
+        )
+    clusters = of_kind(resources, "Cluster")
+    assert set(clusters) == {"paycore-shard-0", "paycore-shard-1"}
+    for cluster in clusters.values():
+        assert cluster["spec"]["instances"] >= 3
+        assert cluster["spec"]["postgresql"]["synchronous"]["number"] >= 1
+        assert cluster["spec"]["backup"]["barmanObjectStore"]["wal"]

@@ -1,0 +1,225 @@
+"""Moving a logical shard between two physical databases while payments run on it and on
+another logical shard of the same database (`paycore shards move`, paycore.storage.moves):
+no payment lost or doubled, the moved shard's pause measured and under 2 s, the other shard
+never refused, CheckIntegrity clean on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import asyncpg
+import grpc
+import pytest
+from grpc import aio
+from paycore.app import build_platform, start_server
+from paycore.client import Paycore, connect
+from paycore.config import Settings
+from paycore.ids import Prefix, logical_shard_of
+from paycore.storage.migrate import migrate_all
+from paycore.storage.moves import ShardMove, merchant_tables
+from paycore.storage.shards import Shards
+from paycore.tools.bench.scratch import admin_sql, with_database
+from paycore.v1 import ledger_pb2, payment_pb2
+from prometheus_client import CollectorRegistry
+
+from tests.customer.support import new_card
+from tests.helpers import MerchantFixture, PspSimulator, create_merchant
+from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, good_card
+
+pytestmark = pytest.mark.slow
+RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED}
+PAUSE_TARGET_SECONDS = 2.0
+
+
+@dataclass
+class Payer:
+    """Pays again and again with fresh keys, retrying a key while the answer is retryable."""
+
+    client: Paycore
+    payment_method: str
+    name: str
+    confirmed: dict[str, str] = field(default_factory=dict)
+    succeeded_at: list[float] = field(default_factory=list)
+    refused_at: list[float] = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        sequence = 0
+        while not stop.is_set():
+            key = f"{self.name}-{sequence}"
+            intent = await self._pay(key)
+            assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
+            self.confirmed[key] = intent.id
+            self.succeeded_at.append(time.monotonic())
+            sequence += 1
+
+    async def _pay(self, key: str) -> payment_pb2.PaymentIntent:
+        while True:
+            try:
+                return await self.client.payments.CreatePaymentIntent(
+                    payment_pb2.CreatePaymentIntentRequest(
+                        amount=700, currency="usd", payment_method=self.payment_method, confirm=True
+                    ),
+                    metadata=(("idempotency-key", key),),
+                    timeout=10,
+                )
+            except aio.AioRpcError as error:
+                if error.code() not in RETRYABLE:
+                    raise
+                self.refused_at.append(time.monotonic())
+                await asyncio.sleep(0.05)
+
+    def longest_gap(self, start: float, end: float) -> float:
+        times = [start, *(at for at in self.succeeded_at if start < at < end), end]
+        return max(later - earlier for earlier, later in itertools.pairwise(times))
+
+
+@asynccontextmanager
+async def scratch_shards(settings: Settings) -> AsyncIterator[tuple[str, ...]]:
+    """Two fresh databases: the move rewrites the shard map, which no other test should see."""
+    base = settings.database_urls
+    names = [f"paycore_move_{secrets.token_hex(4)}_{index}" for index in range(2)]
+    urls = tuple(with_database(base[index % len(base)], name) for index, name in enumerate(names))
+    for url, name in zip(urls, names, strict=True):
+        await admin_sql(url, f'CREATE DATABASE "{name}"')
+    try:
+        await migrate_all(urls)
+        yield urls
+    finally:
+        for url, name in zip(urls, names, strict=True):
+            await admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def merchant_on(
+    admin: Paycore, target: str, shards: Shards, physical: int, avoid: int
+) -> tuple[MerchantFixture, int]:
+    """A new merchant whose logical shard lives on `physical` and is not `avoid`."""
+    for _ in range(200):
+        created = await create_merchant(admin, target)
+        logical = logical_shard_of(created.merchant.id, Prefix.ACCOUNT)
+        if shards.physical_of_logical(logical) == physical and logical != avoid:
+            return created, logical
+        await created.client.close()
+    raise AssertionError("no merchant landed where the test needs one")
+
+
+async def rows_of(url: str, merchant_id: str) -> dict[str, int]:
+    """The merchant's rows in each table that has any."""
+    connection = await asyncpg.connect(url)
+    try:
+        counts = {
+            table.name: await connection.fetchval(
+                f"SELECT count(*) FROM {table.name} WHERE merchant_id = $1", merchant_id
+            )
+            for table in merchant_tables()
+        }
+    finally:
+        await connection.close()
+    return {name: count for name, count in counts.items() if count}
+
+
+async def intents_of(url: str, merchant_id: str) -> list[str]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT id FROM payment_intents WHERE merchant_id = $1", merchant_id
+        )
+    finally:
+        await connection.close()
+    return [row[0] for row in rows]
+
+
+async def test_a_logical_shard_moves_under_load(migrated: Settings, psp: PspSimulator) -> None:
+    async with scratch_shards(migrated) as urls:
+        settings = migrated.with_overrides(
+            database_urls=urls,
+            psp_url=psp.url,
+            rate_limits_per_second=NO_LIMITS,
+            shard_map_refresh_ms=200,
+            **PAYIN_TIMINGS,
+        )
+        platform = build_platform(settings, CollectorRegistry())
+        server = await start_server(platform, "127.0.0.1:0")
+        target = f"127.0.0.1:{server.port}"
+        admin = connect(target, settings.admin_token)
+        try:
+            await move_under_load(settings, platform.shards, admin, target, urls)
+        finally:
+            await admin.close()
+            await server.stop(1)
+            await platform.close()
+
+
+async def move_under_load(
+    settings: Settings, shards: Shards, admin: Paycore, target: str, urls: tuple[str, ...]
+) -> None:
+    moving, logical = await merchant_on(admin, target, shards, physical=0, avoid=-1)
+    staying, _ = await merchant_on(admin, target, shards, physical=0, avoid=logical)
+    payers = [
+        Payer(moving.client, (await new_card(moving.client, good_card())).id, f"moving-{index}")
+        for index in range(2)
+    ] + [
+        Payer(staying.client, (await new_card(staying.client, good_card())).id, f"staying-{index}")
+        for index in range(2)
+    ]
+    stop = asyncio.Event()
+    running = [asyncio.create_task(payer.run(stop)) for payer in payers]
+    mover_shards = Shards(settings)  # the mover is a process of its own
+    try:
+        await asyncio.sleep(2)
+        move_started = time.monotonic()
+        report = await ShardMove(mover_shards, logical, 1, refresh_wait_seconds=1.0).run()
+        move_ended = time.monotonic()
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.gather(*running)
+    finally:
+        stop.set()
+        for task in running:
+            task.cancel()
+        await mover_shards.dispose()
+        await moving.client.close()
+        await staying.client.close()
+
+    moved_payers, staying_payers = payers[:2], payers[2:]
+    refused = sorted(at for payer in moved_payers for at in payer.refused_at)
+    # The paused window: from the first refused write of the moved shard to the last one.
+    paused = refused[-1] - refused[0] if refused else 0.0
+    moved_gap = max(payer.longest_gap(move_started, move_ended) for payer in moved_payers)
+    staying_gap = max(payer.longest_gap(move_started, move_ended) for payer in staying_payers)
+    print(
+        f"shard move: {report}; writes of the moved shard refused for {paused:.2f} s"
+        f" ({len(refused)} refusals); longest gap between payments: moved shard"
+        f" {moved_gap:.2f} s, other shard {staying_gap:.2f} s"
+    )
+    assert report.source == 0 and report.target == 1 and report.copied_rows > 0
+    assert report.switch_ms < PAUSE_TARGET_SECONDS * 1000
+    assert paused < PAUSE_TARGET_SECONDS
+    assert all(not payer.refused_at for payer in staying_payers), "the other shard paused"
+    assert shards.physical_of_logical(logical) == 1
+
+    confirmed = {intent for payer in moved_payers for intent in payer.confirmed.values()}
+    assert len(confirmed) == sum(len(payer.confirmed) for payer in moved_payers)
+    assert await rows_of(urls[0], moving.merchant.id) == {}
+    stored = await intents_of(urls[1], moving.merchant.id)
+    assert len(stored) == len(set(stored))
+    assert confirmed <= set(stored), "a confirmed payment is missing after the move"
+    for intent_id in confirmed:
+        found = await moving_client_get(target, settings, moving.merchant.id, intent_id)
+        assert found.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    report_ok = await admin.ledger.CheckIntegrity(ledger_pb2.CheckIntegrityRequest())
+    assert report_ok.ok, list(report_ok.mismatches)
+
+
+async def moving_client_get(
+    target: str, settings: Settings, merchant_id: str, intent_id: str
+) -> payment_pb2.PaymentIntent:
+    async with connect(target, settings.admin_token, acting_for=merchant_id) as operator:
+        return await operator.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(id=intent_id)
+        )
