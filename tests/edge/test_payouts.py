@@ -17,7 +17,7 @@ from tests.payout.support import PAID, ROUTING, World
 
 @pytest_asyncio.fixture
 async def world_http(world: World) -> AsyncIterator[ClientSession]:
-    edge = await start_edge(world.target, "127.0.0.1:0")
+    edge = await start_edge(world.target, "127.0.0.1:0", operator_routes=True)
     async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
         yield session
     await edge.close()
