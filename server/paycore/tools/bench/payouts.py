@@ -45,7 +45,7 @@ from paycore.payout.repository import BalanceTransactionRepository
 from paycore.runtime.process import split_address
 from paycore.secret import Secret
 from paycore.storage.migrate import migrate_all
-from paycore.storage.schema import bank_accounts, merchants, payout_schedules
+from paycore.storage.schema import bank_accounts, ledger_accounts, merchants, payout_schedules
 from paycore.tools.bench.ledger import _pgbench
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
@@ -60,6 +60,14 @@ SCHEDULER_BATCH = 100
 ROUTING = "110000000"
 ACCOUNT_NUMBER = "000123456789"
 DAY = 86_400
+_ACCOUNT_SPECS = (
+    codes.BALANCE_PENDING,
+    codes.BALANCE_AVAILABLE,
+    codes.PAYOUTS_IN_TRANSIT,
+    codes.PSP_RECEIVABLE,
+    codes.FEES_REVENUE,
+    codes.PLATFORM_CASH,
+)
 
 
 @dataclass(frozen=True)
@@ -173,10 +181,31 @@ async def _seed(
                         for merchant_id in ids
                     ],
                 )
+                await connection.execute(
+                    insert(ledger_accounts),
+                    [
+                        {
+                            "merchant_id": merchant_id,
+                            "id": new_id(
+                                Prefix.LEDGER_ACCOUNT, logical_shard_of(merchant_id, Prefix.ACCOUNT)
+                            ),
+                            "code": spec.code,
+                            "type": spec.type.value,
+                            "currency": "usd",
+                            "debits_must_not_exceed_credits": spec.debits_must_not_exceed_credits,
+                            "credits_must_not_exceed_debits": spec.credits_must_not_exceed_debits,
+                            "metadata": {},
+                        }
+                        for merchant_id in ids
+                        for spec in _ACCOUNT_SPECS
+                    ],
+                )
+                keys = [(merchant_id, "", "usd") for merchant_id in ids]
+                every = await book.accounts_many(connection, keys)
                 transfers: list[TransferRequest] = []
                 balance_rows = []
                 for merchant_id in ids:
-                    accounts = await book.accounts(connection, merchant_id, "", "usd")
+                    accounts = every[merchant_id, "", "usd"]
                     for index in range(rows_per_merchant):
                         transfer = book.transfer(
                             merchant_id,
