@@ -120,6 +120,9 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "ledger_hold_expiry",
         "executor_resume",
         "subscription_billing",
+        "balance_availability",
+        "payout_scheduling",
+        "payout_tracking",
         "backlog_gauges",
         "ledger_integrity_gauge",
     ]
