@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Node clients the tests run (stripe-node, @grpc/grpc-js): npm ci from the lock file, kept
+# until the lock changes; skipped on a machine without npm (those tests then skip too).
+NODE_DIR := tests/clients/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test protos check lint typecheck unit clean
+.PHONY: run test protos check lint typecheck unit clean node
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +21,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/paycore dev
 
-test: $(STAMP) lint typecheck unit
+test: $(STAMP) node lint typecheck unit
+
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(NODE_DIR) && npm ci --prefer-offline --no-audit --no-fund && touch node_modules/.installed; \
+	else echo "npm not found: the Node client tests will skip"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check server clients/paycore/client tests scripts
@@ -34,4 +45,4 @@ protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
 
 clean:
-	rm -rf $(VENV) .paycore .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .paycore .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules

@@ -1,4 +1,4 @@
-"""The contract's rules (API.md, common.proto), checked over every paycore.v1 proto file.
+"""The contract's rules (docs/api.md, common.proto), checked over every paycore.v1 proto file.
 
 The checks read the compiled file descriptors of the generated `paycore.v1.*_pb2` modules, so
 they see exactly what servers, the REST edge and clients see. Each test collects every breach of
@@ -23,7 +23,7 @@ from google.protobuf.descriptor import (
 from paycore import v1
 from paycore.v1 import common_pb2
 
-# The services and methods API.md names (the contract may add more, never fewer).
+# The services and methods docs/api.md names (the contract may add more, never fewer).
 API_METHODS: dict[str, frozenset[str]] = {
     "AccountService": frozenset(
         {"CreateMerchant", "GetMerchant", "CreateSellerAccount", "CreateApiKey", "RevokeApiKey"}
@@ -107,7 +107,7 @@ API_METHODS: dict[str, frozenset[str]] = {
     "ReconciliationService": frozenset({"RunReconciliation", "ListDiscrepancies"}),
 }
 
-# The routes API.md spells out, as (verb, path template).
+# The routes docs/api.md spells out, as (verb, path template).
 API_ROUTES: dict[str, tuple[str, str]] = {
     "AccountService.CreateMerchant": ("post", "/v1/merchants"),
     "AccountService.GetMerchant": ("get", "/v1/merchants/{id}"),
@@ -159,7 +159,10 @@ SCOPE = re.compile(r"(?P<resource>[a-z_]+):(?P<action>read|write)")
 
 MERCHANT_ACCESS = frozenset({common_pb2.ACCESS_SECRET, common_pb2.ACCESS_PUBLISHABLE})
 INTERNAL_SERVICES = frozenset({"ExecutorService", "LedgerService", "ReconciliationService"})
-PUBLISHABLE_METHODS = frozenset({"CustomerService.CreatePaymentMethod"})
+# ConfirmPaymentIntent: a browser confirms with the publishable key and the client_secret.
+PUBLISHABLE_METHODS = frozenset(
+    {"CustomerService.CreatePaymentMethod", "PaymentService.ConfirmPaymentIntent"}
+)
 RATE_CLASS_OF_SERVICE = {
     "PaymentService": common_pb2.RATE_CLASS_PAYMENTS,
     "SubscriptionService": common_pb2.RATE_CLASS_SUBSCRIPTIONS,

@@ -62,13 +62,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
             elif target in on_stack:
                 low[node] = min(low[node], index[target])
         if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
+            component = pop_component(stack, on_stack, node)
             if len(component) > 1:
                 found.append(sorted(component))
 
@@ -76,6 +70,16 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def pop_component(stack: list[str], on_stack: set[str], root: str) -> list[str]:
+    """The strongly connected component whose root is `root`: the stack down to it."""
+    component: list[str] = []
+    while not component or component[-1] != root:
+        member = stack.pop()
+        on_stack.discard(member)
+        component.append(member)
+    return component
 
 
 def test_no_module_imports_itself_through_others() -> None:

@@ -12,29 +12,31 @@ from typing import Any, cast
 import grpc
 from grpc import aio
 from paycore import contracts
+from paycore.account import servicer as account_servicer
 from paycore.account.authentication import Authenticator
 from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
-from paycore.account.servicer import AccountServicer
 from paycore.config import Settings
+from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
-from paycore.customer.servicer import CustomerServicer
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
-from paycore.events.servicer import EventServicer
-from paycore.executor.servicer import ExecutorServicer
+from paycore.events.servicer import event_json
+from paycore.executor import servicer as executor_servicer
+from paycore.fraud import servicer as fraud_servicer
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
-from paycore.fraud.servicer import FraudServicer
 from paycore.fraud.velocity import VelocityCounters
+from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
-from paycore.ledger.servicer import LedgerServicer
-from paycore.payment.off_session import OffSessionCharges
-from paycore.payment.servicer import PaymentServicer
-from paycore.payment.services import PayIn, PayOutHooks, build_pay_in
+from paycore.payment import servicer as payment_servicer
+from paycore.payment.client_secrets import ClientSecrets
+from paycore.payment.pay_in import PayIn
+from paycore.payment.services import PayOutHooks, build_pay_in
 from paycore.payout import servicer as payout_servicer
 from paycore.payout.services import PayOut, build_pay_out, build_pay_out_base
 from paycore.ratelimit import RateLimiter
@@ -52,26 +54,24 @@ from paycore.runtime.metrics import GrpcMetrics
 from paycore.runtime.mutations import Mutations
 from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import GrpcServer, start_grpc_server
+from paycore.runtime.tls import grpc_server_tls
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.pool_metrics import PoolCollector
+from paycore.storage.reads import Reads
+from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.service import SubscriptionService
-from paycore.subscription.servicer import SubscriptionServicer
 from paycore.subscription.subscriptions import Subscriptions
-from paycore.v1 import (
-    account_pb2_grpc,
-    customer_pb2_grpc,
-    event_pb2_grpc,
-    executor_pb2_grpc,
-    fraud_pb2_grpc,
-    ledger_pb2_grpc,
-    payment_pb2_grpc,
-    subscription_pb2_grpc,
-    wallet_pb2_grpc,
-)
+from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
-from paycore.wallet.servicer import WalletServicer
+from paycore.webhooks.addresses import AddressPolicy
+from paycore.webhooks.deliveries import Deliveries
+from paycore.webhooks.delivering import Deliverer, DeliveryLimits
+from paycore.webhooks.endpoints import Endpoints
+from paycore.webhooks.sealing import SecretBox
+from paycore.webhooks.sender import Sender
+from paycore.webhooks.servicer import WebhookServicer, record_disabled
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
@@ -83,6 +83,7 @@ from paycore.worker.jobs import (
     PayoutScheduling,
     PayoutTracking,
     SubscriptionBilling,
+    WebhookDelivery,
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -134,10 +135,16 @@ class Platform:
     billing_clock: Billing
     pay_out: PayOut
     """Balances that settle, bank accounts, payouts (issue 13)."""
+    # webhooks (issue 15)
+    webhook_endpoints: Endpoints
+    webhook_deliveries: Deliveries
+    deliverer: Deliverer
+    """The worker's side: fan-out and attempts (its HTTP client is made on first use)."""
     backlog_metrics: BacklogMetrics
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
 
     async def close(self) -> None:
+        await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
         await self.pay_in.close()
         await self.coalescer.close()
         await self.fraud.close()
@@ -168,28 +175,29 @@ def build_platform(
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
     mutations = Mutations(shards, IdempotencyStore())
-    fraud = FraudService(
-        shards, velocity, load_model(settings.fraud_model_path), FraudMetrics(registry)
-    )
     customers = CustomerService(
         shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
     )
+    model = load_model(settings.fraud_model_path)
     # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
     pay_out_base = build_pay_out_base(settings, shards, ledger, customers, clock)
     pay_in = build_pay_in(
         settings,
         registry,
         shards,
-        mutations,
         ledger,
         customers,
-        fraud,
+        lambda listener: FraudService(
+            shards, velocity, model, FraudMetrics(registry), review_listener=listener
+        ),
         pay_out_base.book,
         PayOutHooks(pay_out_base.lifecycle.complete, pay_out_base.bank_accounts),
     )
+    fraud = pay_in.fraud
     pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
-    collection = Collection(OffSessionCharges(shards, pay_in.executor))
+    collection = Collection(pay_in.off_session)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
+    webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
         settings=settings,
         shards=shards,
@@ -209,10 +217,35 @@ def build_platform(
         customers=customers,
         pay_in=pay_in,
         subscriptions=SubscriptionService(shards),
-        billing=Subscriptions(shards, mutations, collection, lease),
+        billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         pay_out=pay_out,
+        webhook_endpoints=Endpoints(Reads(shards), webhook_box),
+        webhook_deliveries=Deliveries(shards),
+        deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
+    )
+
+
+def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
+    """The webhook deliverer of a process; only the worker runs it (webhook_delivery job)."""
+    sender = Sender(
+        timeout_seconds=settings.webhook_timeout_ms / 1000,
+        connections_max=settings.webhook_in_flight_max,
+        connections_per_host_max=settings.webhook_in_flight_max,
+        allow_private=settings.webhook_allow_private,
+    )
+    limits = DeliveryLimits(
+        in_flight_max=settings.webhook_in_flight_max,
+        endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        lease=timedelta(milliseconds=settings.webhook_lease_ms),
+    )
+    return Deliverer(sender, box, event_json, record_disabled, limits)
+
+
+def address_policy(settings: Settings) -> AddressPolicy:
+    return AddressPolicy(
+        allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private
     )
 
 
@@ -225,6 +258,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerHoldExpiry(platform.ledger),
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
+        WebhookDelivery(platform.deliverer),
         # -- pay-out (issue 13)
         BalanceAvailability(platform.pay_out.availability),
         PayoutScheduling(platform.pay_out.scheduler),
@@ -265,6 +299,7 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
     else:
         server = await start_grpc_server(
@@ -272,11 +307,13 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name not in internal),
             hidden=internal,
+            tls=grpc_server_tls(platform.settings, internal_port=False),
         )
         server.internal = await start_grpc_server(
             internal_address,
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name in internal),
+            tls=grpc_server_tls(platform.settings, internal_port=True),
         )
         server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
@@ -286,62 +323,50 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
 def add_servicers(
     platform: Platform, server: grpc.aio.Server, include: Callable[[str], bool] | None = None
 ) -> list[str]:
-    """Registers the implemented services (those `include` accepts); returns their full names.
-    Services not yet implemented stay unregistered, so their methods answer UNIMPLEMENTED."""
+    """Registers the implemented services (those `include` accepts); returns their full names,
+    which is what health reports SERVING. Services not yet implemented stay unregistered, so
+    their methods answer UNIMPLEMENTED."""
     registered = _add_servicers(platform, cast(grpc.aio.Server, OnlyServices(server, include)))
     return [name for name in registered if include is None or include(name)]
 
 
 def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
-    account_pb2_grpc.add_AccountServiceServicer_to_server(
-        AccountServicer(
-            platform.accounts, platform.shards, platform.mutations, platform.authenticator
-        ),
-        server,
-    )
-    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
-        LedgerServicer(platform.ledger, platform.coalescer, platform.mutations), server
-    )
-    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(platform.wallet), server)
-    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(platform.events), server)
-    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
-        FraudServicer(platform.fraud, platform.shards, platform.mutations), server
-    )
-    customer_pb2_grpc.add_CustomerServiceServicer_to_server(
-        CustomerServicer(platform.customers, platform.mutations), server
-    )
+    """Each service folder's register(), one line each: the names are what they return."""
     pay_in = platform.pay_in
-    payment_pb2_grpc.add_PaymentServiceServicer_to_server(
-        PaymentServicer(
-            pay_in.intents, pay_in.checkouts, pay_in.refunds, platform.accounts, platform.customers
-        ),
-        server,
-    )
-    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
-        ExecutorServicer(pay_in.executor), server
-    )
-    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
-        SubscriptionServicer(platform.subscriptions, platform.billing, platform.mutations),
-        server,
-    )
-    pay_out = platform.pay_out
-    payout_service = payout_servicer.register(
-        server,
-        pay_out.bank_accounts,
-        pay_out.payouts,
-        pay_out.schedules,
-        pay_out.reads,
+    webhooks = WebhookServicer(
+        platform.webhook_endpoints,
+        platform.webhook_deliveries,
         platform.mutations,
+        address_policy(platform.settings),
     )
     return [
-        payout_service,
-        "paycore.v1.AccountService",
-        "paycore.v1.LedgerService",
-        "paycore.v1.WalletService",
-        "paycore.v1.EventService",
-        "paycore.v1.FraudService",
-        "paycore.v1.CustomerService",
-        "paycore.v1.PaymentService",
-        "paycore.v1.ExecutorService",
-        "paycore.v1.SubscriptionService",
+        account_servicer.register(
+            server, platform.accounts, platform.shards, platform.mutations, platform.authenticator
+        ),
+        ledger_servicer.register(server, platform.ledger, platform.coalescer, platform.mutations),
+        wallet_servicer.register(server, platform.wallet),
+        customer_servicer.register(server, platform.customers, platform.mutations),
+        fraud_servicer.register(server, platform.fraud, platform.shards, platform.mutations),
+        events_servicer.register(server, platform.events, webhooks),
+        payment_servicer.register(
+            server,
+            pay_in,
+            platform.mutations,
+            platform.accounts,
+            platform.customers,
+            ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
+        ),
+        executor_servicer.register(server, pay_in.executor),
+        subscription_servicer.register(
+            server, platform.subscriptions, platform.billing, platform.mutations
+        ),
+        # -- pay-out (issue 13)
+        payout_servicer.register(
+            server,
+            platform.pay_out.bank_accounts,
+            platform.pay_out.payouts,
+            platform.pay_out.schedules,
+            platform.pay_out.reads,
+            platform.mutations,
+        ),
     ]

@@ -1,4 +1,4 @@
-"""`paycore`: one console script, a subcommand per process (DESIGN.md, "Processes")."""
+"""`paycore`: one console script, a subcommand per process (docs/design.md, "Processes")."""
 
 from __future__ import annotations
 
@@ -31,13 +31,7 @@ def _edge(arguments: argparse.Namespace) -> None:
     from paycore.edge.process import run_edge
 
     settings = load_settings()
-    run_async(
-        run_edge(
-            arguments.grpc_target or settings.grpc_addr,
-            settings.http_addr,
-            settings.edge_operator_routes,
-        )
-    )
+    run_async(run_edge(settings, arguments.grpc_target or settings.grpc_addr))
 
 
 def _dev(arguments: argparse.Namespace) -> None:

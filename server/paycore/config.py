@@ -1,6 +1,6 @@
 """Settings: read once from the environment into a frozen object, then passed explicitly.
 
-Every name is listed in README.md's configuration table; ../shared/API.md fixes the first few.
+Every name is listed in README.md's configuration table; docs/api.md fixes the first few.
 """
 
 from __future__ import annotations
@@ -149,6 +149,29 @@ class Settings:
 
     payout_instant_fee_minimum: int = 50
     """PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM: the least an instant payout's fee is, minor units."""
+
+    # -- webhooks (issue 15) ----------------------------------------------------------------
+    webhook_allow_http: bool = False
+    """PAYCORE_WEBHOOK_ALLOW_HTTP: endpoints may be plain http:// URLs (`paycore dev` turns it
+    on, for a receiver on the developer's machine); otherwise only https://."""
+
+    webhook_allow_private: bool = False
+    """PAYCORE_WEBHOOK_ALLOW_PRIVATE: endpoints may resolve to loopback, private or link-local
+    addresses (on in `paycore dev`); otherwise such URLs are refused when the endpoint is saved
+    and such addresses are never connected to (checked again at each delivery's resolution)."""
+
+    webhook_timeout_ms: int = 10_000
+    """PAYCORE_WEBHOOK_TIMEOUT_MS: how long a delivery attempt waits for the endpoint's 2xx."""
+
+    webhook_lease_ms: int = 60_000
+    """PAYCORE_WEBHOOK_LEASE_MS: how long a worker owns a delivery it is attempting; after it
+    (the worker died) another worker attempts it again. Must exceed the timeout."""
+
+    webhook_endpoint_concurrency: int = 8
+    """PAYCORE_WEBHOOK_ENDPOINT_CONCURRENCY: attempts in flight per endpoint per worker."""
+
+    webhook_in_flight_max: int = 512
+    """PAYCORE_WEBHOOK_IN_FLIGHT_MAX: attempts in flight per worker process, all endpoints."""
     # Security (issue 23).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """PAYCORE_TRUSTED_PROXIES: peers (the REST edge) whose `x-forwarded-for` names the client
@@ -181,6 +204,25 @@ class Settings:
     edge_operator_routes: bool = False
     """PAYCORE_EDGE_OPERATOR_ROUTES: whether the REST edge serves the admin and internal
     methods' routes (off: they answer 404 on the public edge)."""
+
+    # -- TLS (clients, issue 16): plaintext unless the files are given ------------------------
+    grpc_tls_cert_file: str = ""
+    """PAYCORE_GRPC_TLS_CERT_FILE and PAYCORE_GRPC_TLS_KEY_FILE: the gRPC port serves TLS."""
+    grpc_tls_key_file: str = ""
+    grpc_tls_client_ca_file: str = ""
+    """PAYCORE_GRPC_TLS_CLIENT_CA_FILE: the port that serves the internal services requires
+    client certificates this CA signed (mTLS): PAYCORE_INTERNAL_GRPC_ADDR when set (the public
+    port then takes API keys only), else the one gRPC port."""
+    http_tls_cert_file: str = ""
+    """PAYCORE_HTTP_TLS_CERT_FILE and PAYCORE_HTTP_TLS_KEY_FILE: the REST edge serves HTTPS."""
+    http_tls_key_file: str = ""
+    grpc_tls_ca_file: str = ""
+    """PAYCORE_GRPC_TLS_CA_FILE: callers of the gRPC port (the edge) speak TLS to it and trust
+    this CA ("system" for the system's roots); unset means plaintext."""
+    grpc_client_cert_file: str = ""
+    """PAYCORE_GRPC_CLIENT_CERT_FILE and PAYCORE_GRPC_CLIENT_KEY_FILE: the certificate callers
+    present to a gRPC port that requires one."""
+    grpc_client_key_file: str = field(default="", repr=False)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -277,6 +319,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         payout_instant_fee_minimum=_int(
             env, "PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM", defaults.payout_instant_fee_minimum
         ),
+        webhook_allow_http=_flag(env, "PAYCORE_WEBHOOK_ALLOW_HTTP"),
+        webhook_allow_private=_flag(env, "PAYCORE_WEBHOOK_ALLOW_PRIVATE"),
+        webhook_timeout_ms=_int(env, "PAYCORE_WEBHOOK_TIMEOUT_MS", defaults.webhook_timeout_ms),
+        webhook_lease_ms=_int(env, "PAYCORE_WEBHOOK_LEASE_MS", defaults.webhook_lease_ms),
+        webhook_endpoint_concurrency=_int(
+            env, "PAYCORE_WEBHOOK_ENDPOINT_CONCURRENCY", defaults.webhook_endpoint_concurrency
+        ),
+        webhook_in_flight_max=_int(
+            env, "PAYCORE_WEBHOOK_IN_FLIGHT_MAX", defaults.webhook_in_flight_max
+        ),
         # Security (issue 23).
         trusted_proxies=tuple(
             address.strip()
@@ -300,8 +352,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "PAYCORE_DB_LOCK_TIMEOUT_MS", defaults.database_lock_timeout_ms
         ),
         edge_operator_routes=env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
+        # TLS (clients, issue 16)
+        grpc_tls_cert_file=env.get("PAYCORE_GRPC_TLS_CERT_FILE", ""),
+        grpc_tls_key_file=env.get("PAYCORE_GRPC_TLS_KEY_FILE", ""),
+        grpc_tls_client_ca_file=env.get("PAYCORE_GRPC_TLS_CLIENT_CA_FILE", ""),
+        http_tls_cert_file=env.get("PAYCORE_HTTP_TLS_CERT_FILE", ""),
+        http_tls_key_file=env.get("PAYCORE_HTTP_TLS_KEY_FILE", ""),
+        grpc_tls_ca_file=env.get("PAYCORE_GRPC_TLS_CA_FILE", ""),
+        grpc_client_cert_file=env.get("PAYCORE_GRPC_CLIENT_CERT_FILE", ""),
+        grpc_client_key_file=env.get("PAYCORE_GRPC_CLIENT_KEY_FILE", ""),
     )
+    if settings.webhook_lease_ms <= settings.webhook_timeout_ms:
+        raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
     return settings
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
 
 
 def parse_shard_map(text: str, logical_shard_count: int, physical_count: int) -> tuple[int, ...]:

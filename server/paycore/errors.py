@@ -1,10 +1,34 @@
 """The one error catalogue: every stable reason code, its gRPC status and its message.
 
-    PaycoreError                  root of everything paycore raises on purpose
-    ├── ConfigurationError        a process cannot start (bad or missing settings)
-    ├── InvariantViolation        a guarantee of the code did not hold: a bug (invariant())
-    └── ApiError                  an answer to a caller: reason -> gRPC status + ErrorInfo
-                                  (REST renders it as {"error": {type, code, message, param}})
+Every exception class in server/ (tests/test_errors_tree.py checks this tree against the code,
+so a new class must be drawn here; module paths are under paycore):
+
+    Exception
+    ├── PaycoreError              root of everything paycore raises on purpose
+    │   ├── ConfigurationError    a process cannot start (bad or missing settings)
+    │   ├── InvariantViolation    a guarantee of the code did not hold: a bug (invariant())
+    │   ├── ApiError              an answer to a caller: reason -> gRPC status + ErrorInfo
+    │   │                         (REST renders it as {"error": {type, code, message, param}})
+    │   ├── IllegalTransition     executor.machine: an execution state move the table forbids
+    │   └── EmbeddedServerError   tools.embedded: the dev PostgreSQL/Redis cannot start
+    ├── PspError                  psp.client: a PSP call that gave no result
+    │   ├── PspTransientError     nothing happened: safe to retry with the same key
+    │   ├── PspTimeout            it may or may not have happened: resolve with lookup()
+    │   └── PspRejected           a permanent refusal that is not a decline
+    ├── VaultError                customer.vault: a sealed card number that does not open
+    ├── EdgeError                 edge.errors: an HTTP error answer of the REST edge
+    ├── RouteNotFound             edge.routes: no route for the path (404)
+    ├── MethodNotAllowed          edge.routes: the path exists, not with that verb (405)
+    ├── PspFailure                tools.psp.requests: the simulator's error answer
+    ├── MoveRefused               storage.moves: a logical shard move that cannot start
+    ├── OSError
+    │   └── ForbiddenAddress      webhooks.addresses: an endpoint resolving to a refused address
+    ├── ValueError
+    │   ├── MalformedId           ids: not an id of the expected kind
+    │   ├── JsonRejected          transcoding: JSON that does not fit the message
+    │   └── UnknownEventType      events.outbox: a type not in events.types (a bug)
+    └── RuntimeError
+        └── LedgerRejected        payment.money: the ledger refused a pay-in transfer (a bug)
 
 Domain code raises `ApiError(Reason.X, param=..., **template_fields)` and never imports grpc;
 the server's error interceptor turns it into a status with a `google.rpc.ErrorInfo` detail.
@@ -287,6 +311,17 @@ class Reason(Enum):
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
         "The payout {id} cannot be canceled: {detail}",
+    )
+    # Webhooks (server/paycore/webhooks, issue 15).
+    WEBHOOK_ENDPOINT_LIMIT = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "A merchant has at most {maximum} webhook endpoints; delete one first",
+    )
+    WEBHOOK_ENDPOINT_DISABLED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The webhook endpoint {id} is disabled; enable it first",
     )
     # Security and failure behaviour (issue 23).
     AUTHENTICATION_THROTTLED = (

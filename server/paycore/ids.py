@@ -6,7 +6,7 @@
 Any id routes to its shard without a lookup. The digits are fixed-width and the alphabet is in
 ASCII order, so sorting ids as strings sorts them by creation time (lists page by id).
 
-DESIGN.md sketched a 64-bit number; 64 bits cannot hold a millisecond clock, a shard and enough
+docs/design.md sketched a 64-bit number; 64 bits cannot hold a millisecond clock, a shard and enough
 randomness for processes that do not coordinate to avoid collisions, so ids are 128-bit.
 """
 
@@ -67,6 +67,8 @@ class Prefix(StrEnum):
     RISK_ASSESSMENT = "fas"
     REVIEW = "prv"
     BLOCKLIST_ITEM = "rsli"
+    # webhooks (issue 15)
+    WEBHOOK_DELIVERY = "wd"
 
 
 class MalformedId(ValueError):

@@ -155,26 +155,33 @@ def _checked_value(field: FieldDescriptor, value: Any, from_text: bool, name: st
             return value
         return checked(message, value, from_text=from_text, param=name)
     if kind == FieldDescriptor.TYPE_ENUM:
-        proto_name = (
-            _enum_proto_names(field.enum_type).get(value) if isinstance(value, str) else None
-        )
-        if proto_name is None:
-            allowed = ", ".join(enum_json_names(field.enum_type).values())
-            raise parameter_invalid(name, f"must be one of {allowed}")
-        return proto_name
+        return _enum_value(field, value, name)
     if kind in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
         if not isinstance(value, str):
             raise parameter_invalid(name, "must be a string")
         return value
     if kind == FieldDescriptor.TYPE_BOOL:
-        if isinstance(value, bool):
-            return value
-        if from_text and value in ("true", "false"):
-            return value == "true"
-        raise parameter_invalid(name, "must be true or false")
+        return _boolean(value, from_text, name)
     if field.cpp_type in _RANGES:
         return _integer(field, value, name)
     return _number(value, name)
+
+
+def _enum_value(field: FieldDescriptor, value: Any, name: str) -> str:
+    """The proto name of an enum value given by its JSON name."""
+    proto_name = _enum_proto_names(field.enum_type).get(value) if isinstance(value, str) else None
+    if proto_name is None:
+        allowed = ", ".join(enum_json_names(field.enum_type).values())
+        raise parameter_invalid(name, f"must be one of {allowed}")
+    return proto_name
+
+
+def _boolean(value: Any, from_text: bool, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if from_text and value in ("true", "false"):
+        return bool(value == "true")
+    raise parameter_invalid(name, "must be true or false")
 
 
 def _integer(field: FieldDescriptor, value: Any, name: str) -> int:

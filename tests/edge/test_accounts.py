@@ -31,7 +31,9 @@ async def test_admin_creates_a_merchant_which_reads_itself(
     assert merchant["secret_key"].startswith("sk_test_")
     assert merchant["metadata"] == {"team": "payments"}
     assert merchant["livemode"] is False  # every field is present, as Stripe renders objects
-    assert isinstance(merchant["created"], str) and merchant["created"].isdigit()  # int64
+    assert merchant["object"] == "account"
+    # int64 is a JSON number, as Stripe writes timestamps and amounts (proto3 JSON said a string)
+    assert isinstance(merchant["created"], int) and merchant["created"] > 1_700_000_000
     assert created.headers["Request-Id"].startswith("req_")
 
     read = await call(http, "GET", f"/v1/merchants/{merchant['id']}", key=merchant["secret_key"])
@@ -174,7 +176,7 @@ async def test_an_operator_acts_for_a_merchant_with_paycore_merchant(
         headers={"Paycore-Merchant": merchant["id"]},
     )
     assert acting.status == 200, acting.body
-    assert acting.body == {"data": [], "has_more": False}
+    assert acting.body == {"object": "list", "data": [], "has_more": False, "url": "/v1/accounts"}
 
 
 @pytest_asyncio.fixture

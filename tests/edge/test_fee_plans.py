@@ -30,7 +30,7 @@ async def test_fee_plans_read_and_changed_over_http(
     assert changed.body == {
         "merchant": merchant["id"],
         "percent_basis_points": 200,
-        "fixed_amount": "25",
+        "fixed_amount": 25,
         "default": False,
     }
     bad = await call(http, "POST", path, key=settings_admin_token, json_body={"fixed_amount": -1})

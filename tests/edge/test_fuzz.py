@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from paycore.app import build_platform, start_server
 from paycore.config import Settings
 from paycore.edge import EdgeServer, start_edge
-from paycore.events import servicer as events_servicer
 from paycore.runtime.server import GrpcServer
 from prometheus_client import CollectorRegistry
 from schemathesis import checks
@@ -52,8 +51,6 @@ _OPERATOR_PATHS = (
     "/v1/invoices",
     "/v1/billing_settings",
 )
-# Methods of served services that answer 501 until built (tests/edge/test_events.py checks).
-_NOT_BUILT = {f"EventService_{method}" for method in events_servicer.NOT_BUILT}
 
 
 def _served_document(document: dict[str, Any], serving: list[str]) -> dict[str, Any]:
@@ -66,7 +63,6 @@ def _served_document(document: dict[str, Any], serving: list[str]) -> dict[str, 
             method: operation
             for method, operation in operations.items()
             if set(operation.get("tags", [])) & served_tags
-            and operation["operationId"] not in _NOT_BUILT
         }
         if chosen:
             paths[path] = chosen

@@ -25,7 +25,9 @@ async def test_openapi_json_is_valid_and_complete(
     }
     assert any(parameter["name"] == "Idempotency-Key" for parameter in create["parameters"])
     schemas = document["components"]["schemas"]
-    assert schemas["Merchant"]["properties"]["created"]["type"] == "string"  # int64
+    assert schemas["Merchant"]["properties"]["created"]["type"] == "integer"  # int64, a number
+    assert schemas["Merchant"]["properties"]["object"]["const"] == "account"
+    assert schemas["ListPaymentIntentsResponse"]["properties"]["object"]["const"] == "list"
     assert "restricted" in schemas["ApiKey"]["properties"]["type"]["enum"]
     assert "Error" in schemas
     listing = document["paths"]["/v1/accounts"]["get"]["parameters"]

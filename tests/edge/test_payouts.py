@@ -90,10 +90,10 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     # The charge was made before the delay changed: it settles after the old 2 days.
     await world.advance(2)
     balance = await call(http, "GET", "/v1/balance", key=key)
-    assert balance.body["pending"] == [{"amount": "0", "currency": "usd"}]
+    assert balance.body["pending"] == [{"amount": 0, "currency": "usd"}]
     [automatic] = (await call(http, "GET", "/v1/payouts", key=key)).body["data"]
     assert (automatic["amount"], automatic["automatic"], automatic["status"]) == (
-        str(net),
+        net,
         True,
         "in_transit",
     )
@@ -107,7 +107,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     [payment] = [txn for txn in contained.body["data"] if txn["type"] == "payment"]
     one = await call(http, "GET", f"/v1/balance_transactions/{payment['id']}", key=key)
     assert one.body == payment
-    assert (payment["net"], payment["status"]) == (str(net), "available")
+    assert (payment["net"], payment["status"]) == (net, "available")
 
     await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=manual")
     await _charge(http, key, 5000)

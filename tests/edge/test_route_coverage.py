@@ -18,7 +18,7 @@ _KEYS = "test_accounts::test_restricted_keys_take_scopes_in_brackets_and_enums_a
 _LEDGER = "test_ledger_wallet::test_ledger_accounts_transfers_entries_and_integrity"
 _WALLET = "test_ledger_wallet::test_wallet_balance_and_transactions_after_ledger_movements"
 _EVENTS = "test_events::test_events_list_and_read_back_with_their_objects"
-_WEBHOOKS = "test_events::test_webhook_routes_answer_501_until_built"
+_WEBHOOKS = "test_events::test_webhook_endpoints_over_rest_show_the_secret_once"
 _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
 _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
@@ -66,6 +66,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/webhook_endpoints/{id}"): _WEBHOOKS,
     ("DELETE", "/v1/webhook_endpoints/{id}"): _WEBHOOKS,
     ("GET", "/v1/webhook_deliveries"): _WEBHOOKS,
+    ("POST", "/v1/webhook_endpoints/{id}/roll_secret"): _WEBHOOKS,
+    ("POST", "/v1/events/{id}/resend"): _WEBHOOKS,
     ("POST", "/v1/fraud/assessments"): _FRAUD,
     ("POST", "/v1/fraud/outcomes"): _FRAUD,
     ("POST", "/v1/fraud/blocklist_items"): _FRAUD,

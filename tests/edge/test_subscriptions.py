@@ -35,7 +35,7 @@ async def test_products_and_prices_over_http(
     assert priced.status == 200, priced.body
     price = priced.body
     assert price["id"].startswith("price_")
-    assert (price["unit_amount"], price["currency"], price["type"]) == ("1500", "usd", "recurring")
+    assert (price["unit_amount"], price["currency"], price["type"]) == (1500, "usd", "recurring")
     assert price["recurring"] == {"interval": "month", "interval_count": 1}
     read_price = await call(http, "GET", f"/v1/prices/{price['id']}", key=key)
     assert read_price.status == 200 and read_price.body == price
@@ -76,7 +76,7 @@ async def test_test_clocks_over_http(http: ClientSession, settings_admin_token: 
     assert created.status == 200, created.body
     clock = created.body
     assert clock["id"].startswith("clock_")
-    assert (clock["frozen_time"], clock["status"]) == ("1767225600", "ready")
+    assert (clock["frozen_time"], clock["status"]) == (1767225600, "ready")
     read = await call(http, "GET", f"/v1/test_helpers/test_clocks/{clock['id']}", key=key)
     assert read.status == 200 and read.body == clock
     advanced = await call(
@@ -87,7 +87,7 @@ async def test_test_clocks_over_http(http: ClientSession, settings_admin_token: 
         form="frozen_time=1769904000",
     )
     assert advanced.status == 200, advanced.body
-    assert (advanced.body["frozen_time"], advanced.body["status"]) == ("1769904000", "advancing")
+    assert (advanced.body["frozen_time"], advanced.body["status"]) == (1769904000, "advancing")
     again = await call(
         http,
         "POST",
@@ -125,16 +125,19 @@ async def test_subscriptions_and_invoices_over_http(
     assert created.status == 200, created.body
     subscription = created.body
     assert subscription["status"] == "trialing"
-    assert [(item["price"], item["quantity"]) for item in subscription["items"]] == [
-        (price["id"], "2")
-    ]
+    items = subscription["items"]  # a list object, as Stripe nests a subscription's items
+    assert (items["object"], items["url"]) == (
+        "list",
+        f"/v1/subscription_items?subscription={subscription['id']}",
+    )
+    assert [(item["price"], item["quantity"]) for item in items["data"]] == [(price["id"], 2)]
     read = await call(http, "GET", f"/v1/subscriptions/{subscription['id']}", key=key)
     assert read.status == 200 and read.body == subscription
     listed = await call(http, "GET", f"/v1/subscriptions?customer={customer['id']}", key=key)
     assert [found["id"] for found in listed.body["data"]] == [subscription["id"]]
     invoice_id = subscription["latest_invoice"]
     invoice = (await call(http, "GET", f"/v1/invoices/{invoice_id}", key=key)).body
-    assert (invoice["status"], invoice["amount_due"], invoice["total"]) == ("paid", "0", "0")
+    assert (invoice["status"], invoice["amount_due"], invoice["total"]) == ("paid", 0, 0)
     invoices = await call(http, "GET", f"/v1/invoices?subscription={subscription['id']}", key=key)
     assert [found["id"] for found in invoices.body["data"]] == [invoice_id]
     for action in ("pay", "void"):
@@ -175,7 +178,7 @@ async def test_invoice_items_over_http(http: ClientSession, settings_admin_token
         "&amount=-200&currency=usd&description=Goodwill",
     )
     assert item.status == 200, item.body
-    assert (item.body["amount"], item.body["quantity"], item.body["invoice"]) == ("-200", "1", "")
+    assert (item.body["amount"], item.body["quantity"], item.body["invoice"]) == (-200, 1, "")
     read_item = await call(http, "GET", f"/v1/invoiceitems/{item.body['id']}", key=key)
     assert read_item.status == 200 and read_item.body == item.body
     zero = await call(
@@ -231,7 +234,7 @@ async def test_subscription_update_and_cancel_over_http(
             form=f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=3",
         )
     ).body
-    item = subscription["items"][0]["id"]
+    item = subscription["items"]["data"][0]["id"]
     updated = await call(
         http,
         "POST",
@@ -240,7 +243,7 @@ async def test_subscription_update_and_cancel_over_http(
         form=f"items[0][id]={item}&items[0][quantity]=3&metadata[plan]=team",
     )
     assert updated.status == 200, updated.body
-    assert updated.body["items"][0]["quantity"] == "3"
+    assert updated.body["items"]["data"][0]["quantity"] == 3
     assert updated.body["metadata"] == {"plan": "team"}
     canceled = await call(
         http, "POST", f"/v1/subscriptions/{subscription['id']}/cancel", key=key, form=""

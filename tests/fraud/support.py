@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
+from paycore.fraud.features import PaymentFacts
+from paycore.fraud.servicer.requests import payment_facts
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.v1 import fraud_pb2
 
@@ -56,3 +59,10 @@ def again(
     repeated.CopyFrom(request)
     repeated.payment = payment_id(merchant_id)
     return repeated
+
+
+def in_process(merchant_id: str, request: fraud_pb2.ScorePaymentRequest) -> PaymentFacts:
+    """The request as the payment flow hands a payment to FraudService: checked, its card the
+    vault's."""
+    checked = payment_facts(merchant_id, request, time.time_ns() // 1_000_000)
+    return replace(checked, card_observed=True)

@@ -7,10 +7,10 @@ import time
 
 from paycore.app import build_platform
 from paycore.config import Settings
-from paycore.v1 import fraud_pb2
+from paycore.fraud.rules import Decision
 from prometheus_client import CollectorRegistry
 
-from tests.fraud.support import returning_customer
+from tests.fraud.support import in_process, returning_customer
 from tests.helpers import MerchantFixture, free_port
 
 
@@ -23,22 +23,24 @@ async def test_scoring_without_redis_answers_fast_and_holds_large_amounts(
     try:
         fraud = platform.fraud
         merchant_id = merchant.merchant.id
-        small = returning_customer(merchant_id, amount=2_500)
-        large = returning_customer(merchant_id, amount=90_000)
+        small = in_process(merchant_id, returning_customer(merchant_id, amount=2_500))
+        large = in_process(merchant_id, returning_customer(merchant_id, amount=90_000))
         started = time.perf_counter()
         allowed = await fraud.score_payment(merchant_id, small)
         held = await fraud.score_payment(merchant_id, large)
         for _ in range(8):
-            await fraud.score_payment(merchant_id, returning_customer(merchant_id))
+            await fraud.score_payment(
+                merchant_id, in_process(merchant_id, returning_customer(merchant_id))
+            )
         elapsed = time.perf_counter() - started
         await fraud.record_payment_outcome(merchant_id, small, succeeded=False)
     finally:
         await platform.close()
-    assert allowed.decision == fraud_pb2.RISK_DECISION_ALLOW
-    assert "velocity_unavailable" in allowed.reasons
-    assert held.decision == fraud_pb2.RISK_DECISION_REVIEW
+    assert allowed.decision is Decision.ALLOW
+    assert "velocity_unavailable" in allowed.assessment.reasons
+    assert held.decision is Decision.REVIEW
     assert held.review.startswith("prv_")
-    assert "velocity_unavailable" in held.reasons
+    assert "velocity_unavailable" in held.assessment.reasons
     assert elapsed < 1.0, f"ten degraded scorings took {elapsed:.3f}s"
     degraded = registry.get_sample_value("paycore_fraud_degraded_total", {"operation": "score"})
     assert degraded == 10

@@ -49,6 +49,12 @@ async def test_labelled_assessments_are_exported_and_trained_on(
     vectors, labels = read_labelled(export)
     assert len(vectors) == written and all(len(v) == len(MODEL_FEATURES) for v in vectors)
     assert labels.count(1) == sum(line["fraudulent"] for line in lines)
+    # An assessment from before local_hour existed (rules version 1) is not a training row.
+    old = {"merchant": merchant_id, "payment": "pay_old", "fraudulent": True}
+    old |= {"model_version": "rules-1+gbm-20261123-s42", "features": {"hour_utc": 3}}
+    with_old = tmp_path / "with-old.jsonl"
+    with_old.write_text(export.read_text() + json.dumps(old) + "\n")
+    assert read_labelled(with_old) == (vectors, labels)
 
     small = GeneratorConfig(seed=4, days=3, warmup_days=1, customers=400)
     plain = training.train(small, trees=5)

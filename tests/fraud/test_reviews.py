@@ -11,6 +11,7 @@ import pytest_asyncio
 from grpc import aio
 from paycore.app import Platform
 from paycore.client import Paycore
+from paycore.fraud.models import Review, ReviewStatus
 from paycore.storage.schema import fraud_assessments, fraud_blocklist_items
 from paycore.v1 import fraud_pb2
 from sqlalchemy import select
@@ -31,11 +32,11 @@ REVIEW_EVERYTHING = fraud_pb2.UpdateRiskPolicyRequest(
 
 
 @pytest_asyncio.fixture
-async def closed_reviews(platform: Platform) -> AsyncIterator[list[tuple[str, fraud_pb2.Review]]]:
+async def closed_reviews(platform: Platform) -> AsyncIterator[list[tuple[str, Review]]]:
     """What the review listener heard during the test."""
-    heard: list[tuple[str, fraud_pb2.Review]] = []
+    heard: list[tuple[str, Review]] = []
 
-    async def listener(merchant_id: str, review: fraud_pb2.Review) -> None:
+    async def listener(merchant_id: str, review: Review) -> None:
         heard.append((merchant_id, review))
 
     platform.fraud.review_listener = listener
@@ -68,7 +69,7 @@ async def test_approve_and_reject_close_reviews_label_payments_and_tell_the_list
     merchant: MerchantFixture,
     other_merchant: MerchantFixture,
     admin_client_for: OperatorFor,
-    closed_reviews: list[tuple[str, fraud_pb2.Review]],
+    closed_reviews: list[tuple[str, Review]],
     platform: Platform,
 ) -> None:
     operator = admin_client_for(merchant.merchant.id)
@@ -96,7 +97,10 @@ async def test_approve_and_reject_close_reviews_label_payments_and_tell_the_list
     assert approved.status == fraud_pb2.REVIEW_STATUS_APPROVED and approved.closed > 0
     assert approved.note == "called the customer"
     assert rejected.status == fraud_pb2.REVIEW_STATUS_REJECTED
-    assert closed_reviews == [(merchant.merchant.id, approved), (merchant.merchant.id, rejected)]
+    assert [(m, r.id, r.status, r.note) for m, r in closed_reviews] == [
+        (merchant.merchant.id, approved.id, ReviewStatus.APPROVED, "called the customer"),
+        (merchant.merchant.id, rejected.id, ReviewStatus.REJECTED, ""),
+    ]
     assert await _label(platform, merchant.merchant.id, approved.payment) == "legitimate"
     assert await _label(platform, merchant.merchant.id, rejected.payment) == "fraudulent"
 

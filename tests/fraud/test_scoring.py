@@ -38,7 +38,7 @@ async def test_an_ordinary_returning_customer_is_allowed(merchant: MerchantFixtu
     assert assessment.decision == ALLOW, assessment
     assert 0 <= assessment.score <= 500
     assert assessment.review == ""
-    assert assessment.model_version.startswith("rules-1+gbm-")
+    assert assessment.model_version.startswith("rules-2+gbm-")
 
 
 async def test_a_card_testing_burst_from_one_ip_is_blocked_after_the_velocity_limit(

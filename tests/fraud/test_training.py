@@ -32,9 +32,9 @@ def test_the_generator_is_deterministic_and_has_every_pattern() -> None:
 
 
 def test_a_small_model_reaches_the_auc_target_on_held_out_payments(tmp_path: Path) -> None:
-    document = training.train(SMALL, trees=40)
+    document = training.train(SMALL, trees=80)
     model = training.write_artifact(document, tmp_path / "model.json")
-    assert model.generator_seed == 7 and len(model.trees) == 40
+    assert model.generator_seed == 7 and len(model.trees) == 80
     evaluation = training.evaluate(model, training.held_out_config(SMALL))
     assert evaluation.fraud_rows > 100
     assert evaluation.roc_auc >= 0.95
@@ -88,3 +88,21 @@ async def test_the_commands_train_and_evaluate(tmp_path: Path) -> None:
     assert figures["seed"] == 3 + training.HELD_OUT_SEED_OFFSET
     assert 0.5 < figures["roc_auc"] <= 1.0
     assert set(figures["at_thresholds"]) == {"review", "block"}
+    evaluation_set = figures["evaluation_set"]
+    assert evaluation_set["cases"] >= 60
+    assert evaluation_set["passed"] == evaluation_set["cases"] - len(evaluation_set["failed"])
+
+
+async def test_evaluate_prints_the_auc_beside_the_evaluation_set() -> None:
+    evaluate = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "paycore.cli", "fraud", "evaluate", "--days", "4"),
+        *("--customers", "800"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(evaluate.communicate(), timeout=120)
+    assert evaluate.returncode == 0, stderr.decode()
+    text = stdout.decode()
+    assert "ROC AUC: " in text
+    assert "evaluation set (hand-written, never trained on): " in text
+    assert "meets the bar" in text

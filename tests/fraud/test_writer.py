@@ -6,15 +6,15 @@ import time
 
 from paycore.app import Platform
 from paycore.config import Settings
-from paycore.fraud.checks import payment_facts
 from paycore.fraud.metrics import FraudMetrics
+from paycore.fraud.servicer.requests import payment_facts
 from paycore.fraud.writer import AssessmentWriter
 from paycore.storage.schema import fraud_assessments
 from paycore.tools.bench.fraud import report, run_fraud_bench
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
-from tests.fraud.support import returning_customer
+from tests.fraud.support import in_process, returning_customer
 from tests.helpers import MerchantFixture
 
 
@@ -34,7 +34,7 @@ async def test_in_process_assessments_are_stored_once_flushed(
     merchant_id = merchant.merchant.id
     requests = [returning_customer(merchant_id) for _ in range(30)]
     for request in requests:
-        await platform.fraud.score_payment(merchant_id, request)
+        await platform.fraud.score_payment(merchant_id, in_process(merchant_id, request))
     await platform.fraud.flush()
     stored = await _stored(platform, merchant_id)
     assert set(stored) == {request.payment for request in requests}
@@ -60,11 +60,15 @@ async def test_a_full_queue_refuses_and_close_writes_what_it_holds(
 
 
 async def test_the_benchmark_measures_every_phase(migrated: Settings) -> None:
-    phases = await run_fraud_bench(
-        migrated.database_urls[0], migrated.redis_url, requests=40, concurrency=4
+    figures = await run_fraud_bench(
+        migrated.database_urls[0],
+        migrated.redis_url,
+        requests=40,
+        concurrency=4,
+        with_pgbench=False,
     )
-    assert [phase.histogram.count for phase in phases] == [40, 40, 40, 10]
-    text = report(phases)
+    assert [phase.histogram.count for phase in figures.phases] == [40, 40, 40, 10]
+    text = report(figures)
     assert "score_payment, one at a time" in text and "target: p99 <= 5 ms" in text
 
 
@@ -76,7 +80,7 @@ async def test_platform_close_writes_what_is_left(
     own = build_platform(migrated, CollectorRegistry())
     merchant_id = merchant.merchant.id
     request = returning_customer(merchant_id)
-    await own.fraud.score_payment(merchant_id, request)
+    await own.fraud.score_payment(merchant_id, in_process(merchant_id, request))
     await own.close()
     reader = build_platform(migrated, CollectorRegistry())
     try:

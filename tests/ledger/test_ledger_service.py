@@ -193,7 +193,7 @@ async def test_expiry_is_enforced_lazily_and_by_the_sweep(
 
     lazy, swept = hold(10), hold(20)
     await ledger.post([([lazy, swept], merchant_id)])
-    held = (await ledger.get_account(pending_balance, merchant_id)).balances
+    held = (await ledger.get_account(merchant_id, pending_balance)).balances
     assert held.credits_pending == 140
     now[0] += 15
     late_post = TransferRequest(
@@ -201,13 +201,13 @@ async def test_expiry_is_enforced_lazily_and_by_the_sweep(
     )
     [[outcome]] = await ledger.post([([late_post], merchant_id)])
     assert outcome.result.name == "PENDING_TRANSFER_EXPIRED"
-    assert (await ledger.get_account(pending_balance, merchant_id)).balances.credits_pending == 70
-    assert (await ledger.get_transfer(lazy.id, merchant_id)).status.value == "expired"
+    assert (await ledger.get_account(merchant_id, pending_balance)).balances.credits_pending == 70
+    assert (await ledger.get_transfer(merchant_id, lazy.id)).status.value == "expired"
     now[0] += 10
     assert await ledger.expire_overdue() >= 1
-    final = (await ledger.get_account(pending_balance, merchant_id)).balances
+    final = (await ledger.get_account(merchant_id, pending_balance)).balances
     assert (final.credits_pending, final.credits_posted) == (0, 0)
-    assert (await ledger.get_transfer(swept.id, merchant_id)).status.value == "expired"
+    assert (await ledger.get_transfer(merchant_id, swept.id)).status.value == "expired"
     assert (await ledger.check_integrity(merchant_id, "")).mismatches == []
 
 

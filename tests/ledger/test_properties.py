@@ -179,7 +179,7 @@ async def _run(platform: Platform, merchant_id: str, sequence: list[tuple[object
     await ledger.expire_overdue()
     model.expire()
     for number, account_id in ids.items():
-        found = await ledger.get_account(account_id, merchant_id)
+        found = await ledger.get_account(merchant_id, account_id)
         stored = found.balances
         assert [
             stored.debits_posted,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from paycore.app import Platform
 from paycore.client import Paycore
+from paycore.storage.reads import Cursor
 from paycore.v1 import ledger_pb2
 
 from tests.helpers import MerchantFixture
@@ -54,14 +55,14 @@ async def test_reads_take_no_transaction_connection(
         platform.shards, "engines", tuple(TransactionEngine() for _ in platform.shards.engines)
     )
     ledger = platform.ledger
-    found = await ledger.get_account(target, merchant_id)
+    found = await ledger.get_account(merchant_id, target)
     assert (found.balances.credits_posted, found.balances.credits_pending) == (300, 50)
-    assert (await ledger.get_transfer(moved.id, merchant_id)).amount == 300
-    entries, has_more = await ledger.list_entries(target, merchant_id, 10, "")
-    assert ([entry.amount for entry in entries], has_more) == ([50, 300], False)
-    listed, _ = await ledger.list_accounts(merchant_id, "reads_cash", "", 10, "")
-    assert [listed_account.id for listed_account in listed] == [source]
-    everyone, _ = await ledger.list_accounts("", "reads_cash", "usd", 100, "")
-    assert source in {listed_account.id for listed_account in everyone}
+    assert (await ledger.get_transfer(merchant_id, moved.id)).amount == 300
+    entries = await ledger.list_entries(merchant_id, target, Cursor(10))
+    assert ([entry.amount for entry in entries.data], entries.has_more) == ([50, 300], False)
+    listed = await ledger.list_accounts(merchant_id, "reads_cash", "", Cursor(10))
+    assert [listed_account.id for listed_account in listed.data] == [source]
+    everyone = await ledger.list_accounts("", "reads_cash", "usd", Cursor(100))
+    assert source in {listed_account.id for listed_account in everyone.data}
     balance = await platform.wallet.get_balance(merchant_id, "")
     assert balance.available == {} and balance.pending == {}  # no wallet accounts moved yet

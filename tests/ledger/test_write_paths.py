@@ -115,7 +115,7 @@ async def _one_batch(
     await ledger.expire_overdue()
     model.expire()
     for number, account_id in ids.items():
-        stored = (await ledger.get_account(account_id, merchant_id)).balances
+        stored = (await ledger.get_account(merchant_id, account_id)).balances
         assert [
             stored.debits_posted,
             stored.credits_posted,
@@ -245,7 +245,7 @@ async def test_a_batch_failing_half_way_through_its_writes_leaves_nothing(
     assert len(attempts) == 2
     assert [outcome.result.name for outcome in outcomes] == ["EXISTS"] + ["CREATED"] * 20
     monkeypatch.undo()
-    found = (await ledger.get_account(source, merchant_id)).balances
+    found = (await ledger.get_account(merchant_id, source)).balances
     assert found.debits_posted == 7 + sum(range(1, 21))
     report = await ledger.check_integrity(merchant_id, "")
     assert report.mismatches == []

@@ -16,6 +16,7 @@ from paycore.app import build_platform
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.payment.models import IntentStatus
+from paycore.storage.reads import Cursor
 from paycore.tools.psp.settlement import settlement_lines
 from paycore.v1 import ledger_pb2, payment_pb2, wallet_pb2
 from prometheus_client import CollectorRegistry
@@ -131,8 +132,8 @@ async def _until_charges_are_in_flight(settings: Settings, merchant_id: str) -> 
     platform = build_platform(settings, CollectorRegistry())
     try:
         for _ in range(200):
-            found, _ = await platform.pay_in.intents.list(merchant_id, 100, "", "")
-            if any(intent.status is IntentStatus.PROCESSING for intent in found):
+            page = await platform.pay_in.intents.list(merchant_id, Cursor(100), "")
+            if any(intent.status is IntentStatus.PROCESSING for intent in page.data):
                 return
             await asyncio.sleep(0.01)
         raise AssertionError("no payment reached the PSP")

@@ -54,7 +54,7 @@ async def test_a_lost_answer_is_resolved_by_a_status_query(world: World) -> None
     sent = await _send_until_settled(world, shop, payout.id)
     assert sent.status == P.PAYOUT_STATUS_IN_TRANSIT
     execution = await world.platform.pay_in.executor.get(
-        (await world.platform.pay_out.reads.payout(shop.id, payout.id)).execution_id, shop.id
+        shop.id, (await world.platform.pay_out.reads.payout(shop.id, payout.id)).execution_id
     )
     assert execution.state is ExecutionState.SUCCEEDED
     assert any(attempt.kind.value == "status_query" for attempt in execution.attempts)
@@ -87,9 +87,9 @@ async def test_a_bank_that_is_down_gets_the_payout_once_it_is_back(world: World)
     await asyncio.sleep(0.7)  # the breaker's open time passes
     execution_id = (await payouts.reads.payout(shop.id, payout.id)).execution_id
     executor = world.platform.pay_in.executor
-    execution = await executor.get(execution_id, shop.id)
+    execution = await executor.get(shop.id, execution_id)
     if execution.state is ExecutionState.DEAD_LETTERED:
-        await executor.requeue(execution_id, shop.id)
+        await executor.requeue(shop.id, execution_id)
     sent = await _send_until_settled(world, shop, payout.id)
     assert sent.status == P.PAYOUT_STATUS_IN_TRANSIT
     assert await bank_submissions(world, payout.id) == 1

@@ -77,7 +77,7 @@ async def test_a_pending_manual_payout_can_be_canceled_once(world: World) -> Non
     assert canceled.status == P.PAYOUT_STATUS_CANCELED
     assert await shop.balance() == ({"usd": net}, {"usd": 0})
     execution = await world.platform.pay_in.executor.get(
-        (await world.platform.pay_out.reads.payout(shop.id, payout.id)).execution_id, shop.id
+        shop.id, (await world.platform.pay_out.reads.payout(shop.id, payout.id)).execution_id
     )
     assert (execution.state, execution.attempt_count) == (ExecutionState.FAILED, 0)
     # The worker finds nothing to send; the bank never hears of it.

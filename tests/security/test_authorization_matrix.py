@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import pytest
 import pytest_asyncio
 from grpc import aio
 from paycore import contracts
@@ -190,11 +189,6 @@ async def test_the_expectations_cover_each_kind_of_access() -> None:
         assert not any(allowed(policy, kind) for policy in policies), kind
 
 
-@pytest.mark.xfail(
-    reason="issue 23 item 1: cross-merchant fraud poisoning is fixed on the `fraud` branch; "
-    "this passes once it lands",
-    strict=False,
-)
 async def test_one_merchant_cannot_poison_another_merchants_fraud_counters(
     shop: Shop, admin_client_for: object, payin: object
 ) -> None:

@@ -22,7 +22,6 @@ from grpc import aio
 from paycore import contracts
 from paycore.client import connect
 from paycore.edge import start_edge
-from paycore.events import servicer as events_servicer
 from paycore.transcoding import message_class
 from paycore.v1 import account_pb2
 
@@ -86,36 +85,49 @@ def _mutants(descriptor: Descriptor) -> Iterator[tuple[str, Message]]:
     cls = message_class(descriptor)
     for field in descriptor.fields:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            key_field, value_field = field.message_type.fields
-            request = cls()
-            target = getattr(request, field.name)
-            if key_field.type == FieldDescriptor.TYPE_STRING and value_field.type == (
-                FieldDescriptor.TYPE_STRING
-            ):
-                for index in range(MANY):
-                    target[f"k\x00{index}"] = LONG[:500]
-                yield f"{field.name}: {MANY} entries", request
-            continue
-        if field.message_type is not None:
-            request = cls()
-            _nest(request, field, NESTING_DEPTH)
-            yield f"{field.name}: nested, each field set", request
+            yield from _map_mutants(cls, field)
+        elif field.message_type is not None:
+            yield from _message_mutants(cls, field)
+        else:
+            yield from _scalar_mutants(cls, field)
+
+
+def _map_mutants(cls: Any, field: FieldDescriptor) -> Iterator[tuple[str, Message]]:
+    entry = field.message_type
+    assert entry is not None  # a map field's entry message
+    key_field, value_field = entry.fields
+    request = cls()
+    target = getattr(request, field.name)
+    if key_field.type == FieldDescriptor.TYPE_STRING and value_field.type == (
+        FieldDescriptor.TYPE_STRING
+    ):
+        for index in range(MANY):
+            target[f"k\x00{index}"] = LONG[:500]
+        yield f"{field.name}: {MANY} entries", request
+
+
+def _message_mutants(cls: Any, field: FieldDescriptor) -> Iterator[tuple[str, Message]]:
+    request = cls()
+    _nest(request, field, NESTING_DEPTH)
+    yield f"{field.name}: nested, each field set", request
+    if field.is_repeated:
+        request = cls()
+        for _ in range(MANY):
+            getattr(request, field.name).add()
+        yield f"{field.name}: {MANY} items", request
+
+
+def _scalar_mutants(cls: Any, field: FieldDescriptor) -> Iterator[tuple[str, Message]]:
+    for value in _values(field):
+        request = cls()
+        try:
             if field.is_repeated:
-                request = cls()
-                for _ in range(MANY):
-                    getattr(request, field.name).add()
-                yield f"{field.name}: {MANY} items", request
-            continue
-        for value in _values(field):
-            request = cls()
-            try:
-                if field.is_repeated:
-                    getattr(request, field.name).extend([value] * (MANY if value != LONG else 3))
-                else:
-                    setattr(request, field.name, value)
-            except (ValueError, TypeError):
-                continue  # not representable on the wire: no client can send it
-            yield f"{field.name}={str(value)[:20]!r}", request
+                getattr(request, field.name).extend([value] * (MANY if value != LONG else 3))
+            else:
+                setattr(request, field.name, value)
+        except (ValueError, TypeError):
+            continue  # not representable on the wire: no client can send it
+        yield f"{field.name}={str(value)[:20]!r}", request
 
 
 def _nest(message: Message, field: FieldDescriptor, depth: int) -> None:
@@ -249,7 +261,6 @@ async def test_malformed_http_bodies_never_answer_5xx(open_server: OpenServer) -
                 route
                 for route in edge.edge.router.routes
                 if route.rpc_method.strip("/").split("/")[0] in open_server.served
-                and route.rpc_method.rsplit("/", 1)[1] not in events_servicer.NOT_BUILT
             ]
             for route in routes:
                 path = route.template.replace("{id}", "acct_" + "1" * 22)

@@ -3,7 +3,7 @@
 move the clock and run what `paycore worker` runs until billing has caught up; and what the
 books must show afterwards.
 
-Expected amounts and dates are computed here from the stated rules (SUBS-SPEC.md and
+Expected amounts and dates are computed here from the stated rules (docs/subscriptions.md and
 server/paycore/subscription/proration.py's docstring) with arithmetic of the tests' own, never
 read back from the server or imported from it.
 """

@@ -153,7 +153,7 @@ async def test_with_mark_unpaid_and_a_shorter_schedule_the_subscription_ends_unp
     await billing.advance(add_months(START, 2) + DAY)
     assert len(psp_charges(psp)) == attempts
     assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_UNPAID
-    # As the builder chose (subs-findings.md): the renewal is a draft, without a number.
+    # As docs/subscriptions.md says ("Statuses"): the renewal is a draft, without a number.
     later = (await billing.invoices(subscription.id))[2]
     assert (later.period_start, later.status, later.number) == (
         add_months(START, 2),

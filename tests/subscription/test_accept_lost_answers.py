@@ -73,7 +73,7 @@ async def test_a_renewal_the_psp_never_answers_is_parked_and_the_clock_goes_on(
     await billing.update(created.id, default_payment_method=silent)
 
     # The executor gives up on the charge (dead-lettered: its outcome is unknown), and the clock
-    # does not wait for it (subs-findings.md, "a renewal charge the PSP never answers").
+    # does not wait for it (docs/subscriptions.md, "Charging (crash-safe)").
     await billing.advance(add_months(START, 1))
 
     parked = (await billing.invoices(created.id))[1]

@@ -1,5 +1,5 @@
 """Acceptance (issue 7): a change in the middle of a period prorates to the minor unit, on usd
-and on jpy (zero-decimal). The rule (server/paycore/subscription/proration.py, SUBS-SPEC.md):
+and on jpy (zero-decimal). The rule (subscription/proration.py, docs/subscriptions.md):
 the exact fraction of the period left, in seconds; credit = -round_half_up(old * left / length)
 and charge = round_half_up(new * left / length). With create_prorations both lines go on the
 next renewal invoice; with always_invoice they are invoiced and charged at once."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from paycore.app import Platform
 from paycore.errors import ApiError, Reason
+from paycore.storage.reads import Cursor
 from paycore.subscription.models import Interval, NewPrice, NewProduct, Recurring
 from paycore.subscription.service import require_price, require_product
 
@@ -55,5 +56,5 @@ async def test_a_failed_transaction_keeps_neither_product_nor_price(
             await service.create_price(connection, merchant_id, monthly_price(product.id))
             await service.create_price(connection, merchant_id, monthly_price("prod_" + "0" * 22))
     assert (raised.value.reason, raised.value.param) == (Reason.RESOURCE_MISSING, "product")
-    assert (await service.list_products(merchant_id, 10, "", None)).data == []
-    assert (await service.list_prices(merchant_id, 10, "", "", None)).data == []
+    assert (await service.list_products(merchant_id, Cursor(10), None)).data == []
+    assert (await service.list_prices(merchant_id, Cursor(10), "", None)).data == []

@@ -7,7 +7,7 @@ import re
 
 import grpc
 from paycore.client import Paycore, connect, idempotency_key
-from paycore.subscription.servicer import FROZEN_TIME_MAX
+from paycore.subscription.servicer.requests import FROZEN_TIME_MAX
 from paycore.v1 import account_pb2, subscription_pb2
 
 from tests.customer.support import failure

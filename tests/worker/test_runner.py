@@ -120,6 +120,7 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "ledger_hold_expiry",
         "executor_resume",
         "subscription_billing",
+        "webhook_delivery",
         "balance_availability",
         "payout_scheduling",
         "payout_tracking",

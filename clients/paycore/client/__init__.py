@@ -1,4 +1,5 @@
-"""The typed paycore client: one channel, the API key on every call, a stub per service.
+"""The typed paycore client: one channel, the API key on every call, a stub per service, a
+default deadline, retries of UNAVAILABLE made safe by idempotency keys, keepalive, TLS.
 
 async with connect("127.0.0.1:50051", api_key="sk_test_...") as paycore:
     merchant = await paycore.accounts.GetMerchant(GetMerchantRequest(id="acct_..."))
@@ -7,6 +8,12 @@ async with connect("127.0.0.1:50051", api_key="sk_test_...") as paycore:
     )
 """
 
-from paycore.client.connection import Paycore, connect, idempotency_key
+from paycore.client.connection import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Paycore,
+    connect,
+    idempotency_key,
+)
+from paycore.client.tls import Tls
 
-__all__ = ["Paycore", "connect", "idempotency_key"]
+__all__ = ["DEFAULT_TIMEOUT_SECONDS", "Paycore", "Tls", "connect", "idempotency_key"]

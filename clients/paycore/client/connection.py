@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from grpc import aio
+from paycore.client.service_config import channel_options, mutating_methods
+from paycore.client.tls import Tls
 from paycore.v1 import (
     account_pb2_grpc,
     customer_pb2_grpc,
@@ -20,18 +22,24 @@ from paycore.v1 import (
 )
 
 Metadata = tuple[tuple[str, str], ...]
+DEFAULT_TIMEOUT_SECONDS = 10.0
+"""Every call's deadline unless it passes `timeout=`: no call waits forever."""
+IDEMPOTENCY_KEY = "idempotency-key"
 
 
 def idempotency_key(key: str) -> Metadata:
     """Per-call metadata that makes a mutating call safe to retry."""
-    return (("idempotency-key", key),)
+    return ((IDEMPOTENCY_KEY, key),)
 
 
-class _BearerAuth(aio.UnaryUnaryClientInterceptor):
-    def __init__(self, api_key: str, acting_for: str | None) -> None:
+class _CallDefaults(aio.UnaryUnaryClientInterceptor):
+    """The API key on every call, and a default deadline."""
+
+    def __init__(self, api_key: str, acting_for: str | None, timeout_seconds: float) -> None:
         self._metadata: Metadata = (("authorization", f"Bearer {api_key}"),)
         if acting_for:
             self._metadata += (("paycore-merchant", acting_for),)
+        self._timeout_seconds = timeout_seconds
 
     async def intercept_unary_unary(
         self,
@@ -40,9 +48,10 @@ class _BearerAuth(aio.UnaryUnaryClientInterceptor):
         request: Any,
     ) -> Any:
         metadata = aio.Metadata(*self._metadata, *(client_call_details.metadata or ()))
+        timeout = client_call_details.timeout
         details = aio.ClientCallDetails(
             client_call_details.method,
-            client_call_details.timeout,
+            self._timeout_seconds if timeout is None else timeout,
             metadata,
             client_call_details.credentials,
             client_call_details.wait_for_ready,
@@ -50,11 +59,52 @@ class _BearerAuth(aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
-class Paycore:
-    """Stubs for every paycore service over one channel."""
+class _Routed:
+    """One mutating method: over the retrying channel when the call carries an idempotency
+    key (a retry is then a replay), else over the channel that never retries."""
 
-    def __init__(self, channel: aio.Channel) -> None:
+    def __init__(self, retrying: Any, single: Any) -> None:
+        self._retrying = retrying
+        self._single = single
+
+    def __call__(self, request: Any, *, metadata: Any = None, **options: Any) -> Any:
+        keyed = any(key == IDEMPOTENCY_KEY for key, _ in metadata or ())
+        chosen = self._retrying if keyed else self._single
+        return chosen(request, metadata=metadata, **options)
+
+
+class _RoutingChannel:
+    """What the stubs are built on: calls that do not mutate, and mutating calls with an
+    idempotency key, go over `retrying` (its service config retries UNAVAILABLE); a mutating
+    call without a key goes over `single`, which does not retry (a second attempt could apply
+    the change twice). gRPC's retry policy is per method, not per call, hence two channels;
+    the second connects only when first used."""
+
+    def __init__(self, retrying: aio.Channel, single: aio.Channel) -> None:
+        self.retrying = retrying
+        self.single = single
+        self._mutating = mutating_methods()
+
+    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        retrying = self.retrying.unary_unary(method, *args, **kwargs)
+        if method not in self._mutating:
+            return retrying
+        return _Routed(retrying, self.single.unary_unary(method, *args, **kwargs))
+
+    async def close(self) -> None:
+        await self.retrying.close()
+        await self.single.close()
+
+
+class Paycore:
+    """Stubs for every paycore service over one channel (two with retries: see
+    _RoutingChannel); `channel` is the one for health checks and readiness."""
+
+    def __init__(self, channel: aio.Channel, routing: _RoutingChannel | None = None) -> None:
         self.channel = channel
+        self._routing = routing
+        if routing is not None:
+            channel = cast(aio.Channel, routing)
         self.accounts = account_pb2_grpc.AccountServiceStub(channel)
         self.customers = customer_pb2_grpc.CustomerServiceStub(channel)
         self.payments = payment_pb2_grpc.PaymentServiceStub(channel)
@@ -68,7 +118,10 @@ class Paycore:
         self.reconciliation = reconciliation_pb2_grpc.ReconciliationServiceStub(channel)
 
     async def close(self) -> None:
-        await self.channel.close()
+        if self._routing is not None:
+            await self._routing.close()
+        else:
+            await self.channel.close()
 
     async def __aenter__(self) -> Paycore:
         return self
@@ -82,8 +135,34 @@ class Paycore:
         await self.close()
 
 
-def connect(target: str, api_key: str, *, acting_for: str | None = None) -> Paycore:
+def connect(
+    target: str,
+    api_key: str,
+    *,
+    acting_for: str | None = None,
+    tls: Tls | None = None,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    retries: bool = True,
+) -> Paycore:
     """A client for `target` ("host:port") authenticated with `api_key`. Operators using the
-    admin token may act for a merchant by naming it in `acting_for`."""
-    channel = aio.insecure_channel(target, interceptors=[_BearerAuth(api_key, acting_for)])
-    return Paycore(channel)
+    admin token may act for a merchant by naming it in `acting_for`.
+
+    `tls`: TLS to the server (and a client certificate for mTLS); plaintext without it.
+    `timeout_seconds`: the deadline of a call that passes no `timeout=`.
+    `retries`: UNAVAILABLE is retried (up to 4 attempts, 0.1 s backoff doubling) for calls
+    that do not mutate and for mutating calls that carry an idempotency key."""
+    interceptors = [_CallDefaults(api_key, acting_for, timeout_seconds)]
+
+    def channel(options: list[tuple[str, Any]]) -> aio.Channel:
+        if tls is None:
+            return aio.insecure_channel(target, options=options, interceptors=interceptors)
+        options = [*options, *tls.channel_options()]
+        return aio.secure_channel(
+            target, tls.credentials(), options=options, interceptors=interceptors
+        )
+
+    single = channel(channel_options(retrying=False))
+    if not retries:
+        return Paycore(single)
+    retrying = channel(channel_options(retrying=True))
+    return Paycore(retrying, _RoutingChannel(retrying, single))

@@ -74,6 +74,16 @@ class EventServiceStub:
                 request_serializer=paycore_dot_v1_dot_event__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_event__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.RollWebhookEndpointSecret = channel.unary_unary(
+                '/paycore.v1.EventService/RollWebhookEndpointSecret',
+                request_serializer=paycore_dot_v1_dot_event__pb2.RollWebhookEndpointSecretRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_event__pb2.WebhookEndpoint.FromString,
+                _registered_method=True)
+        self.ResendEvent = channel.unary_unary(
+                '/paycore.v1.EventService/ResendEvent',
+                request_serializer=paycore_dot_v1_dot_event__pb2.ResendEventRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_event__pb2.WebhookDelivery.FromString,
+                _registered_method=True)
 
 
 class EventServiceServicer:
@@ -131,6 +141,22 @@ class EventServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RollWebhookEndpointSecret(self, request, context):
+        """Issues a new signing secret, returned once; deliveries are signed with both the new and the
+        previous secret for 24 hours, so receivers can switch without missing any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendEvent(self, request, context):
+        """Delivers the event to the endpoint once more, as a new delivery with its own retries, whether
+        or not an earlier delivery succeeded. The endpoint must be enabled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -173,6 +199,16 @@ def add_EventServiceServicer_to_server(servicer, server):
                     servicer.ListDeliveries,
                     request_deserializer=paycore_dot_v1_dot_event__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_event__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'RollWebhookEndpointSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollWebhookEndpointSecret,
+                    request_deserializer=paycore_dot_v1_dot_event__pb2.RollWebhookEndpointSecretRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_event__pb2.WebhookEndpoint.SerializeToString,
+            ),
+            'ResendEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendEvent,
+                    request_deserializer=paycore_dot_v1_dot_event__pb2.ResendEventRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_event__pb2.WebhookDelivery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -391,6 +427,60 @@ class EventService:
             '/paycore.v1.EventService/ListDeliveries',
             paycore_dot_v1_dot_event__pb2.ListDeliveriesRequest.SerializeToString,
             paycore_dot_v1_dot_event__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollWebhookEndpointSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.EventService/RollWebhookEndpointSecret',
+            paycore_dot_v1_dot_event__pb2.RollWebhookEndpointSecretRequest.SerializeToString,
+            paycore_dot_v1_dot_event__pb2.WebhookEndpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.EventService/ResendEvent',
+            paycore_dot_v1_dot_event__pb2.ResendEventRequest.SerializeToString,
+            paycore_dot_v1_dot_event__pb2.WebhookDelivery.FromString,
             options,
             channel_credentials,
             insecure,

@@ -735,6 +735,7 @@ class RiskPolicy(_message.Message):
     RULES_FIELD_NUMBER: _builtins.int
     DEGRADED_REVIEW_ABOVE_USD_FIELD_NUMBER: _builtins.int
     UPDATED_FIELD_NUMBER: _builtins.int
+    ALLOW_FIELD_NUMBER: _builtins.int
     merchant: _builtins.str
     review_above: _builtins.int
     """Thousandths: the decision is BLOCK when the score is above block_above, REVIEW above
@@ -749,6 +750,12 @@ class RiskPolicy(_message.Message):
     """Unix seconds of the last update; 0 for the defaults."""
     @_builtins.property
     def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRule]: ...
+    @_builtins.property
+    def allow(self) -> _containers.RepeatedCompositeFieldContainer[Global___AllowListItem]:
+        """The merchant's allow list: a payment naming one of these values is allowed whatever the
+        model and the review rules say; a blocklist match or a block rule still blocks it.
+        """
+
     def __init__(
         self,
         *,
@@ -758,14 +765,41 @@ class RiskPolicy(_message.Message):
         rules: _abc.Iterable[Global___RiskRule] | None = ...,
         degraded_review_above_usd: _builtins.int = ...,
         updated: _builtins.int = ...,
+        allow: _abc.Iterable[Global___AllowListItem] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_above", b"block_above", "degraded_review_above_usd", b"degraded_review_above_usd", "merchant", b"merchant", "review_above", b"review_above", "rules", b"rules", "updated", b"updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow", b"allow", "block_above", b"block_above", "degraded_review_above_usd", b"degraded_review_above_usd", "merchant", b"merchant", "review_above", b"review_above", "rules", b"rules", "updated", b"updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RiskPolicy: _TypeAlias = RiskPolicy  # noqa: Y015
+
+@_typing.final
+class AllowListItem(_message.Message):
+    """One value a merchant vouches for: BLOCKLIST_ITEM_TYPE_CUSTOMER, _EMAIL, _CARD_FINGERPRINT or
+    _IP (not a country).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    type: Global___BlocklistItemType.ValueType
+    value: _builtins.str
+    def __init__(
+        self,
+        *,
+        type: Global___BlocklistItemType.ValueType = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["type", b"type", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AllowListItem: _TypeAlias = AllowListItem  # noqa: Y015
 
 @_typing.final
 class GetRiskPolicyRequest(_message.Message):
@@ -790,12 +824,17 @@ class UpdateRiskPolicyRequest(_message.Message):
     BLOCK_ABOVE_FIELD_NUMBER: _builtins.int
     RULES_FIELD_NUMBER: _builtins.int
     DEGRADED_REVIEW_ABOVE_USD_FIELD_NUMBER: _builtins.int
+    ALLOW_FIELD_NUMBER: _builtins.int
     review_above: _builtins.int
     block_above: _builtins.int
     degraded_review_above_usd: _builtins.int
     @_builtins.property
     def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRule]:
         """At most 50 rules."""
+
+    @_builtins.property
+    def allow(self) -> _containers.RepeatedCompositeFieldContainer[Global___AllowListItem]:
+        """At most 500 items; replaces the allow list (send the items to keep)."""
 
     def __init__(
         self,
@@ -804,10 +843,11 @@ class UpdateRiskPolicyRequest(_message.Message):
         block_above: _builtins.int = ...,
         rules: _abc.Iterable[Global___RiskRule] | None = ...,
         degraded_review_above_usd: _builtins.int = ...,
+        allow: _abc.Iterable[Global___AllowListItem] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_above", b"block_above", "degraded_review_above_usd", b"degraded_review_above_usd", "review_above", b"review_above", "rules", b"rules"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow", b"allow", "block_above", b"block_above", "degraded_review_above_usd", b"degraded_review_above_usd", "review_above", b"review_above", "rules", b"rules"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -699,6 +699,7 @@ class PaymentIntent(_message.Message):
     CANCELLATION_REASON_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -727,6 +728,10 @@ class PaymentIntent(_message.Message):
     """Unix seconds; 0 unless canceled."""
     cancellation_reason: Global___PaymentIntentCancellationReason.ValueType
     created: _builtins.int
+    client_secret: _builtins.str
+    """"pi_..._secret_...": hand it to the buyer's browser, which may then confirm this intent
+    with the publishable key (ConfirmPaymentIntentRequest.client_secret). Not in events.
+    """
     @_builtins.property
     def last_payment_error(self) -> Global___PaymentIntent.LastPaymentError: ...
     @_builtins.property
@@ -758,10 +763,11 @@ class PaymentIntent(_message.Message):
         cancellation_reason: Global___PaymentIntentCancellationReason.ValueType = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        client_secret: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "risk_assessment", b"risk_assessment"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -849,19 +855,25 @@ class ConfirmPaymentIntentRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     payment_method: _builtins.str
     """"pm_..."; replaces the intent's payment method when given."""
+    client_secret: _builtins.str
+    """The intent's client_secret: required with a publishable key (a browser confirming the
+    intent), checked when given with any key.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         payment_method: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

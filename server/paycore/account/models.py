@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, TypeVar
 
 from paycore.secret import Secret
 
-T = TypeVar("T")
+# Re-exported only for subscription's modules, which the payment side's conversion (issue 12)
+# moves to paycore.storage.reads; delete this import when it lands.
+from paycore.storage.reads import Page as Page
 
 
 class ApiKeyType(Enum):
@@ -90,9 +91,3 @@ class CreatedMerchant:
     merchant: Merchant
     secret_key: IssuedKey
     publishable_key: IssuedKey
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    data: list[T] = field(default_factory=list)
-    has_more: bool = False

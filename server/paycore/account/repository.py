@@ -12,13 +12,30 @@ from paycore.account.models import (
     Merchant,
     NewMerchant,
     NewSellerAccount,
-    Page,
     SellerAccount,
 )
-from paycore.storage.pagination import newest_first, page
 from paycore.storage.schema import api_keys, merchants, seller_accounts
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+# The read path's queries (paycore.storage.reads): each filtered by the merchant first.
+SELLER_ACCOUNT_ID = seller_accounts.c.id
+API_KEY_ID = api_keys.c.id
+
+
+def merchant_query(merchant_id: str) -> Select[Any]:
+    return select(merchants).where(merchants.c.merchant_id == merchant_id)
+
+
+def seller_accounts_query(merchant_id: str, account_id: str = "") -> Select[Any]:
+    """The merchant's seller accounts (the one of `account_id` when given)."""
+    query = select(seller_accounts).where(seller_accounts.c.merchant_id == merchant_id)
+    return query.where(seller_accounts.c.id == account_id) if account_id else query
+
+
+def api_keys_query(merchant_id: str, key_type: ApiKeyType | None) -> Select[Any]:
+    query = select(api_keys).where(api_keys.c.merchant_id == merchant_id)
+    return query if key_type is None else query.where(api_keys.c.type == key_type.value)
 
 
 def _unix(moment: datetime | None) -> int | None:
@@ -45,15 +62,11 @@ class MerchantRepository:
                 .returning(merchants)
             )
         ).one()
-        return _merchant(row)
+        return merchant_of(row)
 
     async def get(self, merchant_id: str) -> Merchant | None:
-        row = (
-            await self._connection.execute(
-                select(merchants).where(merchants.c.merchant_id == merchant_id)
-            )
-        ).one_or_none()
-        return None if row is None else _merchant(row)
+        row = (await self._connection.execute(merchant_query(merchant_id))).one_or_none()
+        return None if row is None else merchant_of(row)
 
 
 class SellerAccountRepository:
@@ -78,28 +91,12 @@ class SellerAccountRepository:
                 .returning(seller_accounts)
             )
         ).one()
-        return _seller(row)
+        return seller_account_of(row)
 
     async def get(self, merchant_id: str, account_id: str) -> SellerAccount | None:
-        row = (
-            await self._connection.execute(
-                select(seller_accounts).where(
-                    seller_accounts.c.merchant_id == merchant_id,
-                    seller_accounts.c.id == account_id,
-                )
-            )
-        ).one_or_none()
-        return None if row is None else _seller(row)
-
-    async def list(self, merchant_id: str, limit: int, starting_after: str) -> Page[SellerAccount]:
-        query = select(seller_accounts).where(seller_accounts.c.merchant_id == merchant_id)
-        rows = (
-            await self._connection.execute(
-                newest_first(query, seller_accounts.c.id, limit, starting_after)
-            )
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page([_seller(row) for row in data], has_more)
+        query = seller_accounts_query(merchant_id, account_id)
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else seller_account_of(row)
 
 
 class ApiKeyRepository:
@@ -122,31 +119,12 @@ class ApiKeyRepository:
                 .returning(api_keys)
             )
         ).one()
-        return _api_key(row)
+        return api_key_of(row)
 
     async def get(self, merchant_id: str, key_id: str) -> ApiKey | None:
-        row = (
-            await self._connection.execute(
-                select(api_keys).where(
-                    api_keys.c.merchant_id == merchant_id, api_keys.c.id == key_id
-                )
-            )
-        ).one_or_none()
-        return None if row is None else _api_key(row)
-
-    async def list(
-        self, merchant_id: str, limit: int, starting_after: str, key_type: ApiKeyType | None
-    ) -> Page[ApiKey]:
-        query = select(api_keys).where(api_keys.c.merchant_id == merchant_id)
-        if key_type is not None:
-            query = query.where(api_keys.c.type == key_type.value)
-        rows = (
-            await self._connection.execute(
-                newest_first(query, api_keys.c.id, limit, starting_after)
-            )
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page([_api_key(row) for row in data], has_more)
+        query = api_keys_query(merchant_id, None).where(api_keys.c.id == key_id)
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else api_key_of(row)
 
     async def revoke(self, merchant_id: str, key_id: str) -> ApiKey | None:
         """Revokes once: a second revoke keeps the first revocation time."""
@@ -158,7 +136,7 @@ class ApiKeyRepository:
                 .returning(api_keys)
             )
         ).one_or_none()
-        return None if row is None else _api_key(row)
+        return None if row is None else api_key_of(row)
 
     async def expire(self, merchant_id: str, key_id: str, expires_in_seconds: int) -> ApiKey | None:
         """Sets the key to stop working `expires_in_seconds` from now, unless it is revoked or
@@ -181,7 +159,7 @@ class ApiKeyRepository:
                 .returning(api_keys)
             )
         ).one_or_none()
-        return None if row is None else _api_key(row)
+        return None if row is None else api_key_of(row)
 
 
 async def find_key_for_authentication(
@@ -190,10 +168,10 @@ async def find_key_for_authentication(
     """The one query that is not scoped by merchant: it is how a request finds its merchant.
     The key id comes from the presented key and routes to the right shard on its own."""
     row = (await connection.execute(select(api_keys).where(api_keys.c.id == key_id))).one_or_none()
-    return None if row is None else (_api_key(row), bytes(row.secret_hash))
+    return None if row is None else (api_key_of(row), bytes(row.secret_hash))
 
 
-def _merchant(row: Row[Any]) -> Merchant:
+def merchant_of(row: Row[Any]) -> Merchant:
     return Merchant(
         id=row.merchant_id,
         name=row.name,
@@ -206,7 +184,7 @@ def _merchant(row: Row[Any]) -> Merchant:
     )
 
 
-def _seller(row: Row[Any]) -> SellerAccount:
+def seller_account_of(row: Row[Any]) -> SellerAccount:
     return SellerAccount(
         id=row.id,
         merchant_id=row.merchant_id,
@@ -219,7 +197,7 @@ def _seller(row: Row[Any]) -> SellerAccount:
     )
 
 
-def _api_key(row: Row[Any]) -> ApiKey:
+def api_key_of(row: Row[Any]) -> ApiKey:
     return ApiKey(
         id=row.id,
         merchant_id=row.merchant_id,

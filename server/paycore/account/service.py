@@ -1,5 +1,5 @@
-"""Account domain operations. Mutations take the open transaction they run in (the idempotency
-store opens it on the right shard); reads open their own connection through Shards."""
+"""Account domain operations. Mutations take the open transaction they run in (Mutations opens
+it on the right shard); Gets and Lists go through the one read path (paycore.storage.reads)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,25 @@ from paycore.account.models import (
     Merchant,
     NewMerchant,
     NewSellerAccount,
-    Page,
     SellerAccount,
 )
 from paycore.account.repository import (
+    API_KEY_ID,
+    SELLER_ACCOUNT_ID,
     ApiKeyRepository,
     MerchantRepository,
     SellerAccountRepository,
+    api_key_of,
+    api_keys_query,
+    merchant_of,
+    merchant_query,
+    seller_account_of,
+    seller_accounts_query,
 )
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
+from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 SCOPE_ACCESS = ("read", "write")
@@ -36,6 +44,7 @@ ROLL_OVERLAP_SECONDS_MAX = 7 * 24 * 3600
 class AccountService:
     def __init__(self, shards: Shards, hasher: KeyHasher, known_resources: frozenset[str]) -> None:
         self._shards = shards
+        self._reads = Reads(shards)
         self._hasher = hasher
         self._known_resources = known_resources
 
@@ -52,11 +61,8 @@ class AccountService:
         return CreatedMerchant(merchant, secret_key, publishable_key)
 
     async def get_merchant(self, merchant_id: str) -> Merchant:
-        async with self._shards.read(merchant_id) as connection:
-            merchant = await MerchantRepository(connection).get(merchant_id)
-        if merchant is None:
-            raise not_found("merchant", merchant_id)
-        return merchant
+        query = merchant_query(merchant_id)
+        return await self._reads.one(merchant_id, query, merchant_of, "merchant", merchant_id)
 
     async def fee_plan(self, merchant_id: str) -> tuple[FeePlan, bool]:
         """The merchant's fee plan and whether it is the default one."""
@@ -67,10 +73,11 @@ class AccountService:
 
     async def update_fee_plan(
         self, connection: AsyncConnection, merchant_id: str, plan: FeePlan
-    ) -> None:
+    ) -> FeePlan:
         if await MerchantRepository(connection).get(merchant_id) is None:
             raise not_found("merchant", merchant_id, param="merchant")
         await save_plan(connection, merchant_id, plan)
+        return plan
 
     async def create_seller_account(
         self, connection: AsyncConnection, merchant_id: str, new: NewSellerAccount
@@ -79,19 +86,14 @@ class AccountService:
         return await SellerAccountRepository(connection).insert(merchant_id, account_id, new)
 
     async def get_seller_account(self, merchant_id: str, account_id: str) -> SellerAccount:
-        async with self._shards.read(merchant_id) as connection:
-            account = await SellerAccountRepository(connection).get(merchant_id, account_id)
-        if account is None:
-            raise not_found("account", account_id)
-        return account
+        query = seller_accounts_query(merchant_id, account_id)
+        return await self._reads.one(merchant_id, query, seller_account_of, "account", account_id)
 
-    async def list_seller_accounts(
-        self, merchant_id: str, limit: int, starting_after: str
-    ) -> Page[SellerAccount]:
-        async with self._shards.read(merchant_id) as connection:
-            return await SellerAccountRepository(connection).list(
-                merchant_id, limit, starting_after
-            )
+    async def list_seller_accounts(self, merchant_id: str, cursor: Cursor) -> Page[SellerAccount]:
+        query = seller_accounts_query(merchant_id)
+        return await self._reads.page(
+            merchant_id, query, SELLER_ACCOUNT_ID, cursor, seller_account_of
+        )
 
     async def create_api_key(
         self,
@@ -136,12 +138,10 @@ class AccountService:
         return await self._issue(keys, merchant, old.type, old.name, old.scopes)
 
     async def list_api_keys(
-        self, merchant_id: str, limit: int, starting_after: str, key_type: ApiKeyType | None
+        self, merchant_id: str, cursor: Cursor, key_type: ApiKeyType | None
     ) -> Page[ApiKey]:
-        async with self._shards.read(merchant_id) as connection:
-            return await ApiKeyRepository(connection).list(
-                merchant_id, limit, starting_after, key_type
-            )
+        query = api_keys_query(merchant_id, key_type)
+        return await self._reads.page(merchant_id, query, API_KEY_ID, cursor, api_key_of)
 
     def _check_scopes(self, scopes: tuple[str, ...], held: frozenset[str] | None) -> None:
         if not scopes:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from paycore.account.models import Page
 from paycore.customer.models import (
     Address,
     BillingDetails,
@@ -19,13 +18,40 @@ from paycore.customer.models import (
     NewCustomer,
     PaymentMethod,
 )
-from paycore.storage.pagination import newest_first, page
 from paycore.storage.raw import Columns, driver_of
 from paycore.storage.schema import customers, payment_methods
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CARD_TYPE = "card"
+# The read path's queries (paycore.storage.reads): each filtered by the merchant first.
+CUSTOMER_ID = customers.c.id
+PAYMENT_METHOD_ID = payment_methods.c.id
+
+
+def customers_query(merchant_id: str, customer_id: str = "", email: str = "") -> Select[Any]:
+    """The merchant's customers (the one of `customer_id`, those with `email`, when given)."""
+    query = select(customers).where(customers.c.merchant_id == merchant_id)
+    if customer_id:
+        query = query.where(customers.c.id == customer_id)
+    if email:
+        query = query.where(customers.c.email == email)
+    return query
+
+
+def payment_methods_query(
+    merchant_id: str, payment_method_id: str = "", customer_id: str = "", card_only: bool = False
+) -> Select[Any]:
+    """The merchant's payment methods, without their sealed numbers (the one of
+    `payment_method_id`, a customer's, only cards, when asked)."""
+    query = select(*_PUBLIC_COLUMNS).where(payment_methods.c.merchant_id == merchant_id)
+    if payment_method_id:
+        query = query.where(payment_methods.c.id == payment_method_id)
+    if customer_id:
+        query = query.where(payment_methods.c.customer_id == customer_id)
+    if card_only:
+        query = query.where(payment_methods.c.type == CARD_TYPE)
+    return query
 
 
 class CustomerRepository:
@@ -49,18 +75,16 @@ class CustomerRepository:
                 .returning(customers)
             )
         ).one()
-        return _customer(row)
+        return customer_of(row)
 
     async def get(
         self, merchant_id: str, customer_id: str, *, for_update: bool = False
     ) -> Customer | None:
-        query = select(customers).where(
-            customers.c.merchant_id == merchant_id, customers.c.id == customer_id
-        )
+        query = customers_query(merchant_id, customer_id)
         if for_update:
             query = query.with_for_update()
         row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else _customer(row)
+        return None if row is None else customer_of(row)
 
     async def replace(self, customer: Customer) -> Customer:
         """Writes every changeable field of `customer` (read FOR UPDATE in this transaction)."""
@@ -83,7 +107,7 @@ class CustomerRepository:
                 .returning(customers)
             )
         ).one()
-        return _customer(row)
+        return customer_of(row)
 
     async def clear_default_payment_method(
         self, merchant_id: str, customer_id: str, payment_method_id: str
@@ -97,20 +121,6 @@ class CustomerRepository:
             )
             .values(default_payment_method_id=None)
         )
-
-    async def list(
-        self, merchant_id: str, limit: int, starting_after: str, email: str
-    ) -> Page[Customer]:
-        query = select(customers).where(customers.c.merchant_id == merchant_id)
-        if email:
-            query = query.where(customers.c.email == email)
-        rows = (
-            await self._connection.execute(
-                newest_first(query, customers.c.id, limit, starting_after)
-            )
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page([_customer(row) for row in data], has_more)
 
 
 class PaymentMethodRepository:
@@ -148,19 +158,16 @@ class PaymentMethodRepository:
                 .returning(*_PUBLIC_COLUMNS)
             )
         ).one()
-        return _payment_method(row)
+        return payment_method_of(row)
 
     async def get(
         self, merchant_id: str, payment_method_id: str, *, for_update: bool = False
     ) -> PaymentMethod | None:
-        query = select(*_PUBLIC_COLUMNS).where(
-            payment_methods.c.merchant_id == merchant_id,
-            payment_methods.c.id == payment_method_id,
-        )
+        query = payment_methods_query(merchant_id, payment_method_id)
         if for_update:
             query = query.with_for_update()
         row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else _payment_method(row)
+        return None if row is None else payment_method_of(row)
 
     async def get_sealed(
         self, merchant_id: str, payment_method_id: str
@@ -172,7 +179,7 @@ class PaymentMethodRepository:
         if record is None:
             return None
         row = Columns(record)
-        return _payment_method(row), bytes(row.number_sealed)
+        return payment_method_of(row), bytes(row.number_sealed)
 
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
@@ -190,28 +197,7 @@ class PaymentMethodRepository:
                 .returning(*_PUBLIC_COLUMNS)
             )
         ).one()
-        return _payment_method(row)
-
-    async def list(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        customer_id: str,
-        card_only: bool,
-    ) -> Page[PaymentMethod]:
-        query = select(*_PUBLIC_COLUMNS).where(payment_methods.c.merchant_id == merchant_id)
-        if customer_id:
-            query = query.where(payment_methods.c.customer_id == customer_id)
-        if card_only:
-            query = query.where(payment_methods.c.type == CARD_TYPE)
-        rows = (
-            await self._connection.execute(
-                newest_first(query, payment_methods.c.id, limit, starting_after)
-            )
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page([_payment_method(row) for row in data], has_more)
+        return payment_method_of(row)
 
 
 # Every column but the sealed number: reads that do not charge never load it.
@@ -224,7 +210,7 @@ def _address(value: dict[str, Any]) -> Address:
     return Address(**value)
 
 
-def _customer(row: Row[Any]) -> Customer:
+def customer_of(row: Row[Any]) -> Customer:
     return Customer(
         id=row.id,
         merchant_id=row.merchant_id,
@@ -242,7 +228,7 @@ def _customer(row: Row[Any]) -> Customer:
 _SEALED = "SELECT * FROM payment_methods WHERE merchant_id = $1 AND id = $2"
 
 
-def _payment_method(row: Row[Any] | Columns) -> PaymentMethod:
+def payment_method_of(row: Row[Any] | Columns) -> PaymentMethod:
     billing = dict(row.billing_details)
     return PaymentMethod(
         id=row.id,

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from paycore.account.models import Page
 from paycore.customer.cards import check_card
 from paycore.customer.models import (
     BillingDetails,
@@ -26,12 +25,22 @@ from paycore.customer.models import (
     NewCustomer,
     PaymentMethod,
 )
-from paycore.customer.repository import CustomerRepository, PaymentMethodRepository
+from paycore.customer.repository import (
+    CUSTOMER_ID,
+    PAYMENT_METHOD_ID,
+    CustomerRepository,
+    PaymentMethodRepository,
+    customer_of,
+    customers_query,
+    payment_method_of,
+    payment_methods_query,
+)
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.secret import Secret
 from paycore.storage import Shards
+from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DEFAULT_PAYMENT_METHOD_PARAM = "invoice_settings.default_payment_method"
@@ -50,6 +59,7 @@ class CustomerService:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._shards = shards
+        self._reads = Reads(shards)
         self._vault = vault
         self._fingerprinter = fingerprinter
         self._clock = clock
@@ -63,7 +73,8 @@ class CustomerService:
         return await CustomerRepository(connection).insert(merchant_id, customer_id, new)
 
     async def get_customer(self, merchant_id: str, customer_id: str) -> Customer:
-        return await self.require_customer(merchant_id, customer_id, param="id")
+        query = customers_query(merchant_id, customer_id)
+        return await self._reads.one(merchant_id, query, customer_of, "customer", customer_id)
 
     async def require_customer(
         self,
@@ -108,13 +119,9 @@ class CustomerService:
         )
         return await repository.replace(updated)
 
-    async def list_customers(
-        self, merchant_id: str, limit: int, starting_after: str, email: str
-    ) -> Page[Customer]:
-        async with self._shards.read(merchant_id) as connection:
-            return await CustomerRepository(connection).list(
-                merchant_id, limit, starting_after, email
-            )
+    async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
+        query = customers_query(merchant_id, email=email)
+        return await self._reads.page(merchant_id, query, CUSTOMER_ID, cursor, customer_of)
 
     # --- payment methods ---------------------------------------------------------------------
 
@@ -154,26 +161,20 @@ class CustomerService:
         )
 
     async def get_payment_method(self, merchant_id: str, payment_method_id: str) -> PaymentMethod:
-        async with self._shards.read(merchant_id) as connection:
-            found = await PaymentMethodRepository(connection).get(merchant_id, payment_method_id)
-        if found is None:
-            raise not_found("payment_method", payment_method_id)
-        return found
+        query = payment_methods_query(merchant_id, payment_method_id)
+        return await self._reads.one(
+            merchant_id, query, payment_method_of, "payment_method", payment_method_id
+        )
 
     async def list_payment_methods(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        customer_id: str,
-        card_only: bool,
+        self, merchant_id: str, cursor: Cursor, customer_id: str, card_only: bool
     ) -> Page[PaymentMethod]:
-        async with self._shards.read(merchant_id) as connection:
-            if customer_id:
-                await self.require_customer(merchant_id, customer_id, connection=connection)
-            return await PaymentMethodRepository(connection).list(
-                merchant_id, limit, starting_after, customer_id, card_only
-            )
+        if customer_id:
+            await self.require_customer(merchant_id, customer_id)
+        query = payment_methods_query(merchant_id, customer_id=customer_id, card_only=card_only)
+        return await self._reads.page(
+            merchant_id, query, PAYMENT_METHOD_ID, cursor, payment_method_of
+        )
 
     async def attach_payment_method(
         self,

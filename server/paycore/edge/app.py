@@ -4,6 +4,7 @@ over one long-lived channel, with generic calls built from the descriptors."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,10 @@ from aiohttp import web
 from google.protobuf.message import Message
 from grpc import aio
 from paycore import contracts
+from paycore.client.tls import Tls
+from paycore.edge.declines import declined
 from paycore.edge.errors import EdgeError, from_rpc_error, internal_error, invalid_request
+from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
@@ -24,13 +28,14 @@ from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
 from paycore.runtime.policy import is_operator_method
 from paycore.runtime.process import split_address
+from paycore.runtime.tls import ServerTls
+from paycore.stripe_json import stripe_json
 from paycore.transcoding import (
     JsonRejected,
     checked,
     dumps,
     loads,
     message_class,
-    to_json,
     to_message,
 )
 
@@ -70,6 +75,7 @@ class Edge:
                     response_deserializer=message_class(route.output).FromString,
                 )
         self.openapi = dumps(openapi_document(routes, title="paycore", version="v1"))
+        self._expander = Expander(routes)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = f"req_{random_base62(20)}"
@@ -90,7 +96,8 @@ class Edge:
     async def _handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
         what = f"{request.method} {request.rel_url.raw_path}"
         route, variables = self._route(request)
-        message = await _request_message(route, variables, request)
+        expand: list[Any] = []
+        message = await _request_message(route, variables, request, expand)
         metadata = _metadata(request, request_id)
         try:
             response = await self._calls[route.rpc_method](
@@ -98,12 +105,30 @@ class Edge:
             )
         except aio.AioRpcError as error:
             raise from_rpc_error(error, what) from None
-        rendered = to_json(response)
+        rendered = stripe_json(response, list_url=request.rel_url.path)
         if route.response_body:
             rendered = rendered[route.response_body]
+        if expand:
+            fetch = functools.partial(self._fetch, metadata)
+            await self._expander.expand(rendered, expand_paths(expand), fetch)
+        problem = declined(route.rpc_method, rendered)
+        if problem is not None:
+            raise problem
         return web.Response(
             body=dumps(rendered), content_type=JSON, headers={"Request-Id": request_id}
         )
+
+    async def _fetch(
+        self, metadata: tuple[tuple[str, str], ...], route: HttpRoute, message: Message
+    ) -> Message:
+        """A read for expand[], with the credentials of the request being answered."""
+        try:
+            response: Message = await self._calls[route.rpc_method](
+                message, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
+            )
+        except aio.AioRpcError as error:
+            raise from_rpc_error(error, f"{route.http_method} {route.template}") from None
+        return response
 
     def _route(self, request: web.Request) -> tuple[HttpRoute, dict[str, str]]:
         path = request.rel_url.raw_path
@@ -142,10 +167,11 @@ def _serialize(message: Message) -> bytes:
 
 
 async def _request_message(
-    route: HttpRoute, variables: dict[str, str], request: web.Request
+    route: HttpRoute, variables: dict[str, str], request: web.Request, expand: list[Any]
 ) -> Message:
-    fields = await _body_fields(route, request)
-    query = _query_fields(route, request)
+    """The request message; Stripe's `expand` parameters (body or query) go to `expand`."""
+    fields = await _body_fields(route, request, expand)
+    query = _query_fields(route, request, expand)
     for name, value in query.items():
         if name in fields:
             raise invalid_request("parameter_invalid", f"{name} is given twice", name)
@@ -155,7 +181,7 @@ async def _request_message(
     return to_message(route.input, fields)
 
 
-async def _body_fields(route: HttpRoute, request: web.Request) -> dict[str, Any]:
+async def _body_fields(route: HttpRoute, request: web.Request, expand: list[Any]) -> dict[str, Any]:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -172,24 +198,35 @@ async def _body_fields(route: HttpRoute, request: web.Request) -> dict[str, Any]
     if request.charset and request.charset.lower() not in ("utf-8", "utf8"):
         raise _unsupported_media_type(f"charset {request.charset} (only utf-8 is)")
     if content_type == JSON:
-        value = loads(raw)
-        if route.body == "*":
-            return checked(route.input, value, from_text=False)
-        return checked(route.input, {route.body: value}, from_text=False)
+        return _json_body(route, raw, expand)
     if content_type == FORM:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
-        pairs = _form_pairs(text, "body")
-        if route.body == "*":
-            return checked(route.input, parse_params(pairs, route.input), from_text=True)
-        field = route.input.fields_by_name[route.body]
-        if field.message_type is None or field.is_repeated:
-            raise _unsupported_media_type(f"{FORM} for a body that is not an object")
-        body = parse_params(pairs, field.message_type)
-        return checked(route.input, {route.body: body}, from_text=True)
+        return _form_body(route, raw, expand)
     raise _unsupported_media_type(content_type or "no Content-Type")
+
+
+def _json_body(route: HttpRoute, raw: bytes, expand: list[Any]) -> dict[str, Any]:
+    value = loads(raw)
+    if isinstance(value, dict) and route.body == "*" and "expand" in value:
+        listed = value.pop("expand")
+        expand.extend(listed if isinstance(listed, list) else [listed])
+    if route.body == "*":
+        return checked(route.input, value, from_text=False)
+    return checked(route.input, {route.body: value}, from_text=False)
+
+
+def _form_body(route: HttpRoute, raw: bytes, expand: list[Any]) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
+    pairs = _without_expand(_form_pairs(text, "body"), expand)
+    if route.body == "*":
+        return checked(route.input, parse_params(pairs, route.input), from_text=True)
+    field = route.input.fields_by_name[route.body]
+    if field.message_type is None or field.is_repeated:
+        raise _unsupported_media_type(f"{FORM} for a body that is not an object")
+    body = parse_params(pairs, field.message_type)
+    return checked(route.input, {route.body: body}, from_text=True)
 
 
 def _unsupported_media_type(what: str) -> EdgeError:
@@ -197,14 +234,17 @@ def _unsupported_media_type(what: str) -> EdgeError:
     return invalid_request("content_type_unsupported", message, status=415)
 
 
-def _query_fields(route: HttpRoute, request: web.Request) -> dict[str, Any]:
+def _query_fields(route: HttpRoute, request: web.Request, expand: list[Any]) -> dict[str, Any]:
     raw_query = request.rel_url.raw_query_string
     if not raw_query:
+        return {}
+    pairs = _without_expand(_form_pairs(raw_query, "query string"), expand)
+    if not pairs:
         return {}
     if route.body == "*":
         message = f"{route.http_method} {route.template} takes its parameters in the body only"
         raise invalid_request("parameter_unknown", message)
-    params = parse_params(_form_pairs(raw_query, "query string"), route.input)
+    params = parse_params(pairs, route.input)
     for name in (*route.path_fields, route.body):
         if name and name.split(".")[0] in params:
             message = f"{name} is given by the {'path' if name != route.body else 'body'}"
@@ -226,6 +266,17 @@ def _form_pairs(text: str, where: str) -> list[tuple[str, str]]:
     except ValueError:
         message = f"The {where} has more than {PARAMETER_COUNT_MAX} parameters"
         raise invalid_request("body_malformed", message) from None
+
+
+def _without_expand(pairs: list[tuple[str, str]], expand: list[Any]) -> list[tuple[str, str]]:
+    """`pairs` without Stripe's expand[] / expand[N] / expand, whose values go to `expand`."""
+    kept = []
+    for key, value in pairs:
+        if EXPAND_KEY.match(key):
+            expand.append(value)
+        else:
+            kept.append((key, value))
+    return kept
 
 
 def _nested(variables: dict[str, str]) -> dict[str, Any]:
@@ -298,19 +349,29 @@ class EdgeServer:
         await self.edge.channel.close()
 
 
-async def start_edge(grpc_target: str, address: str, operator_routes: bool = False) -> EdgeServer:
+async def start_edge(
+    grpc_target: str,
+    address: str,
+    operator_routes: bool = False,
+    *,
+    tls: ServerTls | None = None,
+    upstream_tls: Tls | None = None,
+) -> EdgeServer:
     """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
     The admin and internal methods' routes are served only with `operator_routes`
-    (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7)."""
-    channel = aio.insecure_channel(
-        grpc_target,
-        options=[
-            ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
-            ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
-            # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
-            ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
-        ],
-    )
+    (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7).
+    HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
+        ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+        # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
+        ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
+    ]
+    if upstream_tls is None:
+        channel = aio.insecure_channel(grpc_target, options=options)
+    else:
+        options += upstream_tls.channel_options()
+        channel = aio.secure_channel(grpc_target, upstream_tls.credentials(), options=options)
     policies = contracts.method_policies()
     routes = compile_routes(contracts.proto_files(), policies)
     if not operator_routes:
@@ -320,7 +381,7 @@ async def start_edge(grpc_target: str, address: str, operator_routes: bool = Fal
     runner = web.AppRunner(build_app(edge), access_log=None, handle_signals=False)
     await runner.setup()
     host, port = split_address(address)
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=tls.ssl_context() if tls else None)
     await site.start()
     bound = runner.addresses[0]
     return EdgeServer(edge, runner, int(bound[1]))

@@ -63,12 +63,15 @@ class EdgeError(Exception):
     message: str
     param: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
+    """More fields of the error object (a card error's decline_code and payment_intent)."""
 
     def body(self) -> dict[str, object]:
         error: dict[str, object] = {"type": self.type.value, "code": self.code}
         error["message"] = self.message
         if self.param:
             error["param"] = self.param
+        error.update(self.extra)
         return {"error": error}
 
 

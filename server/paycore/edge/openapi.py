@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of the REST edge, generated from the same routes and descriptors
-the edge serves: nothing is written twice. Field types follow the proto3 JSON mapping (64-bit
-integers are decimal strings) and enums list their Stripe-like JSON names."""
+the edge serves: nothing is written twice. Field types follow the JSON the edge answers
+(paycore.stripe_json: 64-bit integers are numbers, resources carry `object`, lists are list
+objects) and enums list their Stripe-like JSON names."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.routes import HttpRoute
+from paycore.stripe_json import NESTED_LISTS, is_list_response, object_name
 from paycore.transcoding import enum_json_names, is_map, is_well_known, message_of
 
 OPENAPI_VERSION = "3.1.0"
@@ -16,8 +18,8 @@ _PACKAGE_PREFIX = "paycore.v1."
 _INTEGER_FORMATS: dict[int, dict[str, Any]] = {
     FieldDescriptor.CPPTYPE_INT32: {"type": "integer", "format": "int32"},
     FieldDescriptor.CPPTYPE_UINT32: {"type": "integer", "format": "int32", "minimum": 0},
-    FieldDescriptor.CPPTYPE_INT64: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"},
-    FieldDescriptor.CPPTYPE_UINT64: {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"},
+    FieldDescriptor.CPPTYPE_INT64: {"type": "integer", "format": "int64"},
+    FieldDescriptor.CPPTYPE_UINT64: {"type": "integer", "format": "uint64", "minimum": 0},
 }
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
@@ -27,15 +29,12 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.ListValue": {"type": "array"},
     "google.protobuf.Value": {},
     "google.protobuf.Empty": {"type": "object"},
-    "google.protobuf.Any": {
-        "type": "object",
-        "properties": {"@type": {"type": "string"}},
-        "required": ["@type"],
-    },
+    # An event's data.object: the object itself, with its `object` naming its kind.
+    "google.protobuf.Any": {"type": "object", "properties": {"object": {"type": "string"}}},
     "google.protobuf.StringValue": {"type": "string"},
     "google.protobuf.BoolValue": {"type": "boolean"},
     "google.protobuf.Int32Value": {"type": "integer", "format": "int32"},
-    "google.protobuf.Int64Value": {"type": "string", "format": "int64"},
+    "google.protobuf.Int64Value": {"type": "integer", "format": "int64"},
     "google.protobuf.DoubleValue": {"type": "number"},
 }
 _ERROR: dict[str, Any] = {
@@ -54,6 +53,8 @@ _ERROR: dict[str, Any] = {
                 "code": {"type": "string", "description": "e.g. resource_missing"},
                 "message": {"type": "string"},
                 "param": {"type": "string", "description": "the parameter at fault"},
+                "decline_code": {"type": "string", "description": "a card_error's issuer reason"},
+                "payment_intent": {"type": "object", "description": "a declined confirmation's"},
             },
         }
     },
@@ -213,9 +214,30 @@ def _schema_name(message: Descriptor) -> str:
 
 
 def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, Any]:
+    if is_list_response(message):
+        return _list_schema(_ref(message_of(message.fields_by_name["data"]), schemas))
+    properties: dict[str, Any] = {}
+    name = object_name(message)
+    if name is not None:
+        properties["object"] = {"type": "string", "const": name}
+    for field in message.fields:
+        if field.full_name in NESTED_LISTS:
+            properties[field.name] = _list_schema(_ref(message_of(field), schemas))
+        else:
+            properties[field.name] = _field_schema(field, schemas)
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _list_schema(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {field.name: _field_schema(field, schemas) for field in message.fields},
+        "required": ["object", "data", "has_more", "url"],
+        "properties": {
+            "object": {"type": "string", "const": "list"},
+            "data": {"type": "array", "items": item},
+            "has_more": {"type": "boolean"},
+            "url": {"type": "string"},
+        },
         "additionalProperties": False,
     }
 

@@ -6,19 +6,33 @@ import asyncio
 import logging
 import signal
 
+from paycore.config import Settings
 from paycore.edge.app import start_edge
+from paycore.runtime.tls import grpc_caller_tls, http_server_tls
 
 logger = logging.getLogger(__name__)
 
 
-async def run_edge(grpc_target: str, http_addr: str, operator_routes: bool = False) -> None:
-    """Serves until SIGTERM or SIGINT."""
-    edge = await start_edge(grpc_target, http_addr, operator_routes)
+async def run_edge(settings: Settings, grpc_target: str) -> None:
+    """Serves until SIGTERM or SIGINT: operator routes, HTTPS and TLS to gRPC as `settings`
+    say."""
+    http_addr = settings.http_addr
+    tls = http_server_tls(settings)
+    edge = await start_edge(
+        grpc_target,
+        http_addr,
+        settings.edge_operator_routes,
+        tls=tls,
+        upstream_tls=grpc_caller_tls(settings),
+    )
+    scheme = "https" if tls else "http"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    logger.info("REST edge on http://%s (port %d) -> gRPC %s", http_addr, edge.port, grpc_target)
+    logger.info(
+        "REST edge on %s://%s (port %d) -> gRPC %s", scheme, http_addr, edge.port, grpc_target
+    )
     try:
         await stop.wait()
     finally:

@@ -1,13 +1,15 @@
 """Events: what each state change wrote to the outbox in its own transaction, the EventService
-reads of them, and the outbox publisher that hands them on (DESIGN.md, "Events and background
+reads of them, and the outbox publisher that hands them on (docs/design.md, "Events and background
 work").
 
     types.py       EVENT_TYPES, the catalogue every recorded type must be in
     outbox.py      record_event(connection, merchant_id, type, message): the one way to write
     objects.py     the event's object: proto message <-> stored JSON <-> Any
-    repository.py  rows: merchant-scoped reads, the outbox claim
+    repository.py  rows: merchant-scoped queries, the outbox claim, EventsInsert (the CTE part
+                   a statement that writes events beside its change composes)
     publishing.py  the outbox_publisher job and the Redis Stream publisher
-    service.py     GetEvent / ListEvents (domain); servicer.py: over gRPC
+    service.py     GetEvent / ListEvents (domain, through paycore.storage.reads)
+    servicer/      EventService over gRPC (requests.py, messages.py, register)
 """
 
 from paycore.events.outbox import UnknownEventType, record_event, record_events

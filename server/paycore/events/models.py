@@ -13,16 +13,23 @@ class Event:
     type: str
     object_id: str | None
     object_type: str
-    """The object's proto message name, e.g. paycore.v1.PaymentIntent."""
+    """The full name of the object's proto message (a payment intent's, for example)."""
     data: dict[str, Any]
     """The object in paycore's JSON form (see paycore.events.objects)."""
     created: int
 
 
 @dataclass(frozen=True)
-class EventPage:
-    data: list[Event]
-    has_more: bool
+class NewEvent:
+    """An event's row before it is written (`prepare_event`), for a caller that writes it in
+    a statement of its own (paycore.payment.charging)."""
+
+    merchant_id: str
+    id: str
+    type: str
+    object_id: str | None
+    object_type: str
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True)

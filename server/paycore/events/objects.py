@@ -1,9 +1,10 @@
 """An event's object, from the proto message to the stored JSON and back.
 
-The JSON is the one the REST edge answers with (paycore.transcoding: proto field names,
-every field present, int64 as decimal strings, enums lowercase without their prefix), so that a
-webhook body and a GET of the object look alike. The proto message name stored beside it says
-how to read it back into an Any for the gRPC Event."""
+The stored JSON is proto3's (paycore.transcoding: proto field names, every field present, int64
+as decimal strings, enums lowercase without their prefix), which reads back into the message
+exactly; the proto message name stored beside it says how to read it back into an Any for the
+gRPC Event. What merchants see (GET /v1/events/..., webhook bodies) is that Event rendered by
+paycore.stripe_json.stripe_json, so that a webhook body and a GET of the event look alike."""
 
 from __future__ import annotations
 

@@ -1,14 +1,13 @@
-"""Writing an event: in the caller's transaction, beside the change it describes (DESIGN.md,
+"""Writing an event: in the caller's transaction, beside the change it describes (docs/design.md,
 "Events and background work"). The change and its event commit together or not at all; the
 outbox publisher (paycore.events.publishing) hands committed events on afterwards."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from google.protobuf.message import Message
+from paycore.events.models import NewEvent
 from paycore.events.objects import render
 from paycore.events.repository import EventRepository
 from paycore.events.types import is_event_type
@@ -18,19 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 class UnknownEventType(ValueError):
     """A programmer error: the type is not in paycore.events.types.EVENT_TYPES."""
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event's row before it is written (`prepare_event`), for a caller that writes it in
-    a statement of its own (paycore.payment.charging)."""
-
-    merchant_id: str
-    id: str
-    type: str
-    object_id: str | None
-    object_type: str
-    data: dict[str, Any]
 
 
 def prepare_event(

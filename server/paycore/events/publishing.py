@@ -6,12 +6,12 @@ rows), hand them to the publisher, mark them published, commit. A publisher that
 the pass back: the events stay unpublished and the next pass takes them again.
 
 The hand-over happens inside the claiming transaction, the one place paycore talks to another
-server with a transaction open (DESIGN.md otherwise forbids it): the row locks are what keep a
+server with a transaction open (docs/design.md otherwise forbids it): the row locks are what keep a
 second publisher off the batch, and the Redis client's 1 s timeouts bound how long they last.
 
 At least once, never lost: a crash (or a lost connection) after the publisher accepted the
 events but before the commit leaves them unpublished, so they are published again. Every copy
-carries the same event id; consumers dedupe on it (as webhook receivers do, DESIGN.md).
+carries the same event id; consumers dedupe on it (as webhook receivers do, docs/design.md).
 Order: within one publisher, events go out in id (creation) order; publishers running side by
 side may interleave, so consumers must not rely on a global order (nor does Stripe's).
 """

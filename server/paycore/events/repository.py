@@ -6,18 +6,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from paycore.events.models import Event, EventPage, TypeFilter
-from paycore.storage.pagination import newest_first, page
+from paycore.events.models import Event, NewEvent, TypeFilter
 from paycore.storage.raw import driver_of, jsonb
+from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import events
-from sqlalchemy import Row, func, select, tuple_, update
+from paycore.storage.statements import Insert, column_names
+from sqlalchemy import Select, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Every state change writes one (paycore.storage.raw: asyncpg, not Core).
-_INSERT = """
-INSERT INTO events (merchant_id, id, type, object_id, object_type, data)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
+_COLUMNS = column_names(events, ["merchant_id", "id", "type", "object_id", "object_type", "data"])
+_INSERT = Insert(events, _COLUMNS).sql
+
+
+class EventsInsert:
+    """Events written as one part of a WITH (`name AS (INSERT INTO events ...)`), for a
+    statement that writes them beside the change they describe (paycore.payment.charging,
+    PayInRepository.update_intent_with_event). Its parameters start at `start`: the merchant,
+    then one array per column. `only_if`: an SQL condition the insert waits on."""
+
+    def __init__(self, start: int, only_if: str = "") -> None:
+        arrays = ", ".join(
+            f"${number}::text[]" for number in range(start + 1, start + len(_COLUMNS))
+        )
+        condition = f" WHERE {only_if}" if only_if else ""
+        self.part = (
+            f"event AS (\n  INSERT INTO events ({', '.join(_COLUMNS)})\n"
+            f"  SELECT ${start}, i, t, o, ot, d::jsonb FROM unnest({arrays}) AS u(i, t, o, ot, d)"
+            f"{condition}\n)"
+        )
+        self.next = start + len(_COLUMNS)
+
+    @staticmethod
+    def arguments(merchant_id: str, written: Sequence[NewEvent]) -> list[Any]:
+        return [
+            merchant_id,
+            [event.id for event in written],
+            [event.type for event in written],
+            [event.object_id for event in written],
+            [event.object_type for event in written],
+            [jsonb(event.data) for event in written],
+        ]
 
 
 class EventRepository:
@@ -45,27 +74,18 @@ class EventRepository:
             driver = await driver_of(self._connection)
             await driver.executemany(_INSERT, [(*row[:5], jsonb(row[5])) for row in rows])
 
-    async def get(self, merchant_id: str, event_id: str) -> Event | None:
-        row = (
-            await self._connection.execute(
-                select(events).where(events.c.merchant_id == merchant_id, events.c.id == event_id)
-            )
-        ).one_or_none()
-        return None if row is None else _event(row)
 
-    async def list(
-        self, merchant_id: str, limit: int, starting_after: str, type_filter: TypeFilter
-    ) -> EventPage:
-        query = select(events).where(events.c.merchant_id == merchant_id)
-        if type_filter.exact:
-            query = query.where(events.c.type == type_filter.exact)
-        elif type_filter.prefix:
-            query = query.where(events.c.type.startswith(type_filter.prefix, autoescape=True))
-        rows = (
-            await self._connection.execute(newest_first(query, events.c.id, limit, starting_after))
-        ).all()
-        data, has_more = page(rows, limit)
-        return EventPage([_event(row) for row in data], has_more)
+def event_query(merchant_id: str, event_id: str) -> Select[Any]:
+    return select(events).where(events.c.merchant_id == merchant_id, events.c.id == event_id)
+
+
+def events_query(merchant_id: str, type_filter: TypeFilter) -> tuple[Select[Any], Any]:
+    query = select(events).where(events.c.merchant_id == merchant_id)
+    if type_filter.exact:
+        query = query.where(events.c.type == type_filter.exact)
+    elif type_filter.prefix:
+        query = query.where(events.c.type.startswith(type_filter.prefix, autoescape=True))
+    return query, events.c.id
 
 
 async def claim_unpublished(connection: AsyncConnection, limit: int) -> list[Event]:
@@ -80,7 +100,7 @@ async def claim_unpublished(connection: AsyncConnection, limit: int) -> list[Eve
             .with_for_update(skip_locked=True)
         )
     ).all()
-    return [_event(row) for row in rows]
+    return [decode_event(row) for row in rows]
 
 
 async def mark_published(connection: AsyncConnection, claimed: Sequence[Event]) -> None:
@@ -92,13 +112,9 @@ async def mark_published(connection: AsyncConnection, claimed: Sequence[Event]) 
     )
 
 
-def _event(row: Row[Any]) -> Event:
-    return Event(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        type=row.type,
-        object_id=row.object_id,
-        object_type=row.object_type,
-        data=dict(row.data),
-        created=int(row.created_at.timestamp()),
-    )
+decode_event: Decoder[Event] = Decoder(
+    events,
+    Event,
+    columns={"created": "created_at"},
+    convert={"data": dict, "created": epoch_seconds},
+)

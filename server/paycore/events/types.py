@@ -73,6 +73,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         # Reconciliation against the PSP's settlement reports.
         "reconciliation.completed",
         "reconciliation.discrepancy_found",
+        # Webhooks (issue 15): an endpoint that answered 410 or failed for three days.
+        "webhook_endpoint.disabled",
     }
 )
 

@@ -6,6 +6,7 @@ A payment's steps (insert, lock, state changes, attempts) are asyncpg statements
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,37 +20,76 @@ from paycore.executor.models import (
     Operation,
     PspAnswer,
 )
-from paycore.storage.pagination import newest_first
 from paycore.storage.raw import driver_of, jsonb
+from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import execution_attempts, executions
-from sqlalchemy import Row, func, or_, select
+from paycore.storage.statements import Insert, with_parts
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 e = executions
 a = execution_attempts
-_INSERT = """
-INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_order_id,
-  refund_id, amount, currency, payment_method_id, psp_charge, psp_key, state, next_attempt_at,
-  metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-        now() + $13::float8 * interval '1 second', $14)
-"""
-# An execution inserted already claimed for its first request (running, leased, attempt 1 in
-# flight): what a claim would make of a queued one, in the caller's transaction.
-_INSERT_CLAIMED = """
-WITH execution AS (
-  INSERT INTO executions (merchant_id, id, operation, payment_intent_id, payment_order_id,
-    refund_id, amount, currency, payment_method_id, psp_charge, psp_key, state, attempt_count,
-    lease_until, metadata)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1,
-          now() + $13::float8 * interval '1 second', $14)
-  RETURNING *
-), attempt AS (
-  INSERT INTO execution_attempts (merchant_id, execution_id, number, kind, started_at, outcome)
-  VALUES ($1, $2, 1, $15, now(), $16)
-)
-SELECT * FROM execution
-"""
+# The columns a new execution is written with, in the order `_new_arguments` gives them.
+_NEW_COLUMNS = [
+    "merchant_id",
+    "id",
+    "operation",
+    "payment_intent_id",
+    "payment_order_id",
+    "refund_id",
+    "amount",
+    "currency",
+    "payment_method_id",
+    "psp_charge",
+    "psp_key",
+    "state",
+]
+_SECONDS_FROM_NOW = "now() + {}::float8 * interval '1 second'"
+_INSERT = Insert(
+    e,
+    [*_NEW_COLUMNS, "next_attempt_at", "metadata"],
+    expressions={"next_attempt_at": _SECONDS_FROM_NOW},
+).sql
+
+
+class ClaimedInsert:
+    """An execution inserted already claimed for its first request (running, leased, attempt 1
+    in flight): what a claim would make of a queued one, as two parts of a WITH (`execution`,
+    `attempt`) whose parameters start at `start`. The executor owns these rows; a statement
+    that writes an execution beside rows of its own (paycore.payment.charging) composes this."""
+
+    def __init__(self, start: int = 1, returning: str = "") -> None:
+        self.execution = Insert(
+            e,
+            [*_NEW_COLUMNS, "attempt_count", "lease_until", "metadata"],
+            start,
+            expressions={"attempt_count": "1", "lease_until": _SECONDS_FROM_NOW},
+            returning=returning,
+        )
+        self.attempt = Insert(
+            a,
+            ["merchant_id", "execution_id", "number", "kind", "started_at", "outcome"],
+            self.execution.next,
+            expressions={"number": "1", "started_at": "now()"},
+        )
+        self.parts = [self.execution.cte("execution"), self.attempt.cte("attempt")]
+        self.next = self.attempt.next
+
+    @staticmethod
+    def arguments(execution_id: str, new: NewExecution, lease_seconds: float) -> list[Any]:
+        return [
+            *_new_arguments(execution_id, new, ExecutionState.RUNNING),
+            lease_seconds,
+            jsonb(new.metadata),
+            new.merchant_id,
+            execution_id,
+            AttemptKind.REQUEST.value,
+            AttemptOutcome.IN_FLIGHT.value,
+        ]
+
+
+_CLAIMED = ClaimedInsert(returning="*")
+_INSERT_CLAIMED = with_parts(_CLAIMED.parts, "SELECT * FROM execution")
 _LOCK = "SELECT * FROM executions WHERE merchant_id = $1 AND id = $2 FOR UPDATE"
 _LOCK_SKIPPING = f"{_LOCK} SKIP LOCKED"
 # A value left NULL ($6-$10) leaves its column as it was; the two moments are set or cleared.
@@ -115,18 +155,7 @@ class ExecutionRepository:
         driver = await driver_of(self._connection)
         await driver.execute(
             _INSERT,
-            new.merchant_id,
-            execution_id,
-            new.operation.value,
-            new.payment_intent_id,
-            new.payment_order_id,
-            new.refund_id,
-            new.amount,
-            new.currency,
-            new.payment_method_id,
-            new.psp_charge,
-            new.psp_key,
-            ExecutionState.QUEUED.value,
+            *_new_arguments(execution_id, new, ExecutionState.QUEUED),
             due_in_seconds,
             jsonb(new.metadata),
         )
@@ -138,23 +167,7 @@ class ExecutionRepository:
         request, number 1) in flight; returns it."""
         driver = await driver_of(self._connection)
         row = await driver.fetchrow(
-            _INSERT_CLAIMED,
-            new.merchant_id,
-            execution_id,
-            new.operation.value,
-            new.payment_intent_id,
-            new.payment_order_id,
-            new.refund_id,
-            new.amount,
-            new.currency,
-            new.payment_method_id,
-            new.psp_charge,
-            new.psp_key,
-            ExecutionState.RUNNING.value,
-            lease_seconds,
-            jsonb(new.metadata),
-            AttemptKind.REQUEST.value,
-            AttemptOutcome.IN_FLIGHT.value,
+            _INSERT_CLAIMED, *ClaimedInsert.arguments(execution_id, new, lease_seconds)
         )
         return _execution(row)
 
@@ -168,24 +181,7 @@ class ExecutionRepository:
         await driver.executemany(
             _INSERT_CLAIMED,
             [
-                (
-                    new.merchant_id,
-                    execution_id,
-                    new.operation.value,
-                    new.payment_intent_id,
-                    new.payment_order_id,
-                    new.refund_id,
-                    new.amount,
-                    new.currency,
-                    new.payment_method_id,
-                    new.psp_charge,
-                    new.psp_key,
-                    ExecutionState.RUNNING.value,
-                    lease_seconds,
-                    jsonb(new.metadata),
-                    AttemptKind.REQUEST.value,
-                    AttemptOutcome.IN_FLIGHT.value,
-                )
+                ClaimedInsert.arguments(execution_id, new, lease_seconds)
                 for execution_id, new in executions
             ],
         )
@@ -200,7 +196,7 @@ class ExecutionRepository:
         return None if row is None else _execution(row)
 
     async def get(self, merchant_id: str | None, execution_id: str) -> Execution | None:
-        query = _columns().where(e.c.id == execution_id)
+        query = select(e).where(e.c.id == execution_id)
         if merchant_id is not None:
             query = query.where(e.c.merchant_id == merchant_id)
         row = (await self._connection.execute(query)).one_or_none()
@@ -213,29 +209,7 @@ class ExecutionRepository:
                 .order_by(a.c.number)
             )
         ).all()
-        return _execution(row._mapping, tuple(_attempt(found) for found in attempts))
-
-    async def find(
-        self,
-        merchant_id: str | None,
-        limit: int,
-        starting_after: str,
-        *,
-        state: ExecutionState | None = None,
-        payment_order_id: str = "",
-        payment_intent_id: str = "",
-    ) -> list[Execution]:
-        query = _columns()
-        if merchant_id:
-            query = query.where(e.c.merchant_id == merchant_id)
-        if state is not None:
-            query = query.where(e.c.state == state.value)
-        if payment_order_id:
-            query = query.where(e.c.payment_order_id == payment_order_id)
-        if payment_intent_id:
-            query = query.where(e.c.payment_intent_id == payment_intent_id)
-        rows = await self._connection.execute(newest_first(query, e.c.id, limit, starting_after))
-        return [_execution(row._mapping) for row in rows.all()]
+        return _execution(row, tuple(_attempt(found) for found in attempts))
 
     async def due(self, limit: int) -> list[tuple[str, str]]:
         """(merchant, execution) pairs a worker should run: due retries and unknown outcomes,
@@ -360,6 +334,24 @@ class ExecutionRepository:
         return bool(status != "UPDATE 0")
 
 
+def _new_arguments(execution_id: str, new: NewExecution, state: ExecutionState) -> list[Any]:
+    """The values of `_NEW_COLUMNS`."""
+    return [
+        new.merchant_id,
+        execution_id,
+        new.operation.value,
+        new.payment_intent_id,
+        new.payment_order_id,
+        new.refund_id,
+        new.amount,
+        new.currency,
+        new.payment_method_id,
+        new.psp_charge,
+        new.psp_key,
+        state.value,
+    ]
+
+
 def _result(answer: PspAnswer) -> dict[str, Any]:
     return {
         "reference": answer.reference,
@@ -370,50 +362,69 @@ def _result(answer: PspAnswer) -> dict[str, Any]:
     }
 
 
-def _columns() -> Any:
-    return select(e)
-
-
 def _epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
 
 
+_decode_execution: Decoder[Execution] = Decoder(
+    e,
+    Execution,
+    columns={
+        "next_attempt": "next_attempt_at",
+        "answer": "result",
+        "created": "created_at",
+    },
+    convert={
+        "operation": Operation,
+        "state": ExecutionState,
+        "next_attempt": _epoch,
+        "lease_until": _epoch,
+        "answer": lambda result: None if result is None else PspAnswer(**result),
+        "metadata": dict,
+        "created": epoch_seconds,
+    },
+    skip=("attempts",),
+)
+
+
 def _execution(row: Any, attempts: tuple[Attempt, ...] = ()) -> Execution:
-    """From an asyncpg record or a Core row's `_mapping`."""
-    result = row["result"]
-    return Execution(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        operation=Operation(row["operation"]),
-        payment_intent_id=row["payment_intent_id"],
-        payment_order_id=row["payment_order_id"],
-        refund_id=row["refund_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        payment_method_id=row["payment_method_id"],
-        psp_charge=row["psp_charge"],
-        psp_key=row["psp_key"],
-        state=ExecutionState(row["state"]),
-        attempt_count=row["attempt_count"],
-        next_attempt=_epoch(row["next_attempt_at"]),
-        lease_until=_epoch(row["lease_until"]),
-        psp_reference=row["psp_reference"],
-        answer=None if result is None else PspAnswer(**result),
-        failure_code=row["failure_code"],
-        failure_message=row["failure_message"],
-        metadata=dict(row["metadata"]),
-        created=int(row["created_at"].timestamp()),
-        attempts=attempts,
-    )
+    """From an asyncpg record or a Core row."""
+    found = _decode_execution(row)
+    return replace(found, attempts=attempts) if attempts else found
 
 
-def _attempt(row: Row[Any]) -> Attempt:
-    return Attempt(
-        number=row.number,
-        kind=AttemptKind(row.kind),
-        started=row.started_at.timestamp(),
-        finished=_epoch(row.finished_at),
-        outcome=AttemptOutcome(row.outcome),
-        error_code=row.error_code,
-        error_message=row.error_message,
-    )
+_attempt: Decoder[Attempt] = Decoder(
+    a,
+    Attempt,
+    columns={"started": "started_at", "finished": "finished_at"},
+    convert={
+        "kind": AttemptKind,
+        "started": lambda moment: moment.timestamp(),
+        "finished": _epoch,
+        "outcome": AttemptOutcome,
+    },
+)
+
+
+def executions_query(
+    merchant_id: str | None,
+    *,
+    state: ExecutionState | None = None,
+    payment_order_id: str = "",
+    payment_intent_id: str = "",
+) -> Select[Any]:
+    """Executions (of every merchant of the shard when `merchant_id` is None: operators)."""
+    query = select(e)
+    if merchant_id:
+        query = query.where(e.c.merchant_id == merchant_id)
+    if state is not None:
+        query = query.where(e.c.state == state.value)
+    if payment_order_id:
+        query = query.where(e.c.payment_order_id == payment_order_id)
+    if payment_intent_id:
+        query = query.where(e.c.payment_intent_id == payment_intent_id)
+    return query
+
+
+def decode_execution(row: Any) -> Execution:
+    return _execution(row)

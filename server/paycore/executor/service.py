@@ -1,4 +1,4 @@
-"""Runs executions against the PSP (DESIGN.md, "Payment flow").
+"""Runs executions against the PSP (docs/design.md, "Payment flow").
 
 One step of an execution is three moves, and only the middle one leaves the database:
   1. claim (a short transaction): lock the row (SKIP LOCKED), take a lease, record the attempt
@@ -35,8 +35,9 @@ from paycore.executor.models import (
     NewExecution,
     Operation,
     PspAnswer,
+    new_of,
 )
-from paycore.executor.repository import ExecutionRepository
+from paycore.executor.repository import ExecutionRepository, decode_execution, executions_query
 from paycore.executor.retry import RetryPolicy
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.psp.client import (
@@ -50,15 +51,21 @@ from paycore.psp.client import (
     PspTransientError,
 )
 from paycore.storage import Shards
-from paycore.storage.pagination import page
+from paycore.storage.reads import Cursor, Page, newest_first, page_of
+from paycore.storage.schema import executions
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 RESUME_BATCH_MAX = 100
 
-Completion = Callable[[AsyncConnection, Execution], Awaitable[None]]
-"""Applies a succeeded or failed execution to its owner, inside the recording transaction."""
+Completion = Callable[[AsyncConnection, Execution], Awaitable[object]]
+"""Applies a succeeded or failed execution to its owner, inside the recording transaction, and
+returns the object it settled (None when it settled nothing)."""
+
+Settled = Callable[[AsyncConnection, object], Awaitable[None]]
+"""What `run`'s caller does with the object a completion settled, in the same transaction (a
+request stores its final answer there: paycore.runtime.mutations.FinalAnswer)."""
 
 
 class CardSource(Protocol):
@@ -77,7 +84,7 @@ class ExecutorSettings:
     # How long a runner owns a running execution; after it the outcome counts as unknown.
     lease_seconds: float = 30.0
     # How long a request waits in-line for retries before leaving them to the worker.
-    inline_wait_seconds: float = 1.0
+    inline_wait_ms: int = 1000
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ class _Outcome:
     answer: PspAnswer | None = None
     error_code: str = ""
     error_message: str = ""
-    delay: float | None = None
+    delay_seconds: float | None = None
 
 
 class ExecutorMetrics:
@@ -155,7 +162,7 @@ class Executor:
             execution_id = await self.enqueue(connection, new)
             return _queued(execution_id, new)
         return await ExecutionRepository(connection).insert_claimed(
-            claimed.id, _new_of(claimed), lease_seconds=self._settings.lease_seconds
+            claimed.id, new_of(claimed), lease_seconds=self._settings.lease_seconds
         )
 
     async def enqueue_claimed_many(
@@ -167,7 +174,7 @@ class Executor:
             return [await self.enqueue_claimed(connection, new) for new in news]
         ready = [one for one in claimed if one is not None]
         await ExecutionRepository(connection).insert_claimed_many(
-            [(one.id, _new_of(one)) for one in ready], lease_seconds=self._settings.lease_seconds
+            [(one.id, new_of(one)) for one in ready], lease_seconds=self._settings.lease_seconds
         )
         return ready
 
@@ -191,7 +198,8 @@ class Executor:
     def lease_seconds(self) -> float:
         return self._settings.lease_seconds
 
-    async def get(self, execution_id: str, merchant_id: str | None) -> Execution:
+    async def get(self, merchant_id: str | None, execution_id: str) -> Execution:
+        """The execution (any merchant's when `merchant_id` is None: operators)."""
         engine = self._shards.engine_for_logical(logical_shard_of(execution_id, Prefix.EXECUTION))
         async with engine.connect() as connection:
             found = await ExecutionRepository(connection).get(merchant_id, execution_id)
@@ -202,31 +210,31 @@ class Executor:
     async def list(
         self,
         merchant_id: str | None,
-        limit: int,
-        starting_after: str,
+        cursor: Cursor,
         *,
         state: ExecutionState | None = None,
         payment_order_id: str = "",
         payment_intent_id: str = "",
-    ) -> tuple[list[Execution], bool]:
+    ) -> Page[Execution]:
+        """A merchant's executions, or (None) every merchant's on every shard, newest first."""
         engines = (
             [self._shards.engine_for_merchant(merchant_id)]
             if merchant_id
             else list(self._shards.engines)
         )
+        query = executions_query(
+            merchant_id,
+            state=state,
+            payment_order_id=payment_order_id,
+            payment_intent_id=payment_intent_id,
+        )
         found: list[Execution] = []
-        for engine in engines:
+        for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
             async with engine.connect() as connection:
-                found += await ExecutionRepository(connection).find(
-                    merchant_id,
-                    limit,
-                    starting_after,
-                    state=state,
-                    payment_order_id=payment_order_id,
-                    payment_intent_id=payment_intent_id,
-                )
+                rows = await connection.execute(newest_first(query, executions.c.id, cursor))
+            found += [decode_execution(row) for row in rows.all()]
         found.sort(key=lambda execution: execution.id, reverse=True)
-        return page(found, limit)
+        return page_of(found, cursor)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -234,19 +242,22 @@ class Executor:
         self,
         merchant_id: str,
         execution_id: str,
-        inline_wait: float | None = None,
+        inline_wait_ms: int | None = None,
         *,
         claimed: Execution | None = None,
         card: ChargeableCard | None = None,
+        settled: Settled | None = None,
     ) -> Execution:
         """Steps the execution until it is final, or until its next retry is further away than
         the in-line budget (the worker takes it from there). Returns it as it then stands.
         `claimed`: what `enqueue_claimed` answered (a running one skips the first claim);
-        `card`: the payment method's card when the caller has just read it."""
-        budget = self._settings.inline_wait_seconds if inline_wait is None else inline_wait
+        `card`: the payment method's card when the caller has just read it; `settled`: called
+        with what the completion settled, in the completion's transaction."""
+        wait_ms = self._settings.inline_wait_ms if inline_wait_ms is None else inline_wait_ms
+        budget = wait_ms / 1000
         first = claimed if claimed is not None and claimed.state is ExecutionState.RUNNING else None
         while True:
-            execution = await self._step(merchant_id, execution_id, first, card)
+            execution = await self._step(merchant_id, execution_id, first, card, settled)
             first = None
             if execution.state.terminal or execution.state is ExecutionState.RUNNING:
                 return execution
@@ -275,7 +286,7 @@ class Executor:
                         AttemptOutcome.RETRYABLE_ERROR,
                         error_code="circuit_open",
                         error_message="the PSP failed repeatedly; calls pause until a trial",
-                        delay=self.breaker.seconds_until_trial(),
+                        delay_seconds=self.breaker.seconds_until_trial(),
                     )
                 outcome = await self._call(execution, AttemptKind.REQUEST)
                 self._metrics.attempts.labels(
@@ -289,7 +300,7 @@ class Executor:
             engine = self._shards.engine_for_merchant(running[0].merchant_id)
             async with engine.begin() as connection:
                 for execution, outcome in zip(running, outcomes, strict=True):
-                    finished = await self._record_in(connection, execution, 1, outcome)
+                    finished = await self._record_in(connection, execution, 1, outcome, None)
                     if not finished.state.terminal:
                         unfinished.append(finished)
         self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
@@ -303,7 +314,7 @@ class Executor:
             return 0
         async with engine.connect() as connection:
             due = await ExecutionRepository(connection).due(limit)
-        await asyncio.gather(*(self.run(merchant, found, 0.0) for merchant, found in due))
+        await asyncio.gather(*(self.run(merchant, found, 0) for merchant, found in due))
         return len(due)
 
     async def withdraw(
@@ -328,8 +339,8 @@ class Executor:
         )
         return True
 
-    async def requeue(self, execution_id: str, merchant_id: str | None) -> Execution:
-        found = await self.get(execution_id, merchant_id)
+    async def requeue(self, merchant_id: str | None, execution_id: str) -> Execution:
+        found = await self.get(merchant_id, execution_id)
         engine = self._shards.engine_for_merchant(found.merchant_id)
         async with engine.begin() as connection:
             repository = ExecutionRepository(connection)
@@ -348,15 +359,16 @@ class Executor:
         execution_id: str,
         first: Execution | None = None,
         card: ChargeableCard | None = None,
+        settled: Settled | None = None,
     ) -> Execution:
         if first is not None:  # claimed by enqueue_claimed: its first attempt is a request
             claimed: tuple[Execution, AttemptKind, int] | None = (first, AttemptKind.REQUEST, 1)
         elif self.breaker.state is BreakerState.OPEN:
-            return await self.get(execution_id, merchant_id)
+            return await self.get(merchant_id, execution_id)
         else:
             claimed = await self._claim(merchant_id, execution_id)
         if claimed is None:
-            return await self.get(execution_id, merchant_id)
+            return await self.get(merchant_id, execution_id)
         execution, kind, attempt = claimed
         if kind is AttemptKind.REQUEST and not self.breaker.allow():
             outcome = _Outcome(
@@ -364,13 +376,13 @@ class Executor:
                 AttemptOutcome.RETRYABLE_ERROR,
                 error_code="circuit_open",
                 error_message="the PSP failed repeatedly; calls pause until a trial succeeds",
-                delay=self.breaker.seconds_until_trial(),
+                delay_seconds=self.breaker.seconds_until_trial(),
             )
-            return await self._record(execution, attempt, kind, outcome, counted=False)
+            return await self._record(execution, attempt, kind, outcome, settled, counted=False)
         outcome = await self._call(execution, kind, card)
         self._metrics.attempts.labels(execution.operation.value, kind.value, outcome.attempt).inc()
         self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
-        return await self._record(execution, attempt, kind, outcome)
+        return await self._record(execution, attempt, kind, outcome, settled)
 
     async def _claim(
         self, merchant_id: str, execution_id: str
@@ -427,7 +439,7 @@ class Executor:
                         if exhausted
                         else ExecutionState.RETRY_SCHEDULED
                     )
-                    return _Outcome(state, AttemptOutcome.NOT_FOUND, delay=0.0)
+                    return _Outcome(state, AttemptOutcome.NOT_FOUND, delay_seconds=0.0)
             else:
                 result = await self._request(execution, card)
                 self.breaker.record_success()
@@ -438,7 +450,7 @@ class Executor:
                 AttemptOutcome.TIMEOUT,
                 error_code=error.code,
                 error_message=error.message,
-                delay=retry.delay(max(1, execution.attempt_count)),
+                delay_seconds=retry.delay(max(1, execution.attempt_count)),
             )
         except PspTransientError as error:
             self.breaker.record_failure()
@@ -453,7 +465,7 @@ class Executor:
                 AttemptOutcome.RETRYABLE_ERROR,
                 error_code=error.code,
                 error_message=error.message,
-                delay=retry.delay(max(1, execution.attempt_count)),
+                delay_seconds=retry.delay(max(1, execution.attempt_count)),
             )
         except PspRejected as error:
             self.breaker.record_success()
@@ -520,11 +532,14 @@ class Executor:
         attempt: int,
         kind: AttemptKind,
         outcome: _Outcome,
+        settled: Settled | None,
         counted: bool = True,
     ) -> Execution:
         engine = self._shards.engine_for_merchant(claimed.merchant_id)
         async with engine.begin() as connection:
-            finished = await self._record_in(connection, claimed, attempt, outcome, counted)
+            finished = await self._record_in(
+                connection, claimed, attempt, outcome, settled, counted
+            )
         if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
             log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
         return finished
@@ -535,6 +550,7 @@ class Executor:
         claimed: Execution,
         attempt: int,
         outcome: _Outcome,
+        settled: Settled | None,
         counted: bool = True,
     ) -> Execution:
         """The outcome recorded (and a final one applied by its owner) in `connection`'s
@@ -549,7 +565,7 @@ class Executor:
         failure_message = outcome.error_message or (
             answer.message if answer and answer.declined else ""
         )
-        delay = None if outcome.state.terminal else (outcome.delay or 0.0)
+        delay = None if outcome.state.terminal else (outcome.delay_seconds or 0.0)
         current, recorded = await ExecutionRepository(connection).record_outcome(
             claimed.merchant_id,
             claimed.id,
@@ -581,7 +597,9 @@ class Executor:
             failure_message=failure_message,
         )
         if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
-            await self._completions[finished.operation](connection, finished)
+            subject = await self._completions[finished.operation](connection, finished)
+            if settled is not None and subject is not None:
+                await settled(connection, subject)
         return finished
 
 
@@ -631,22 +649,6 @@ def _queued(execution_id: str, new: NewExecution) -> Execution:
     )
 
 
-def _new_of(execution: Execution) -> NewExecution:
-    return NewExecution(
-        merchant_id=execution.merchant_id,
-        operation=execution.operation,
-        amount=execution.amount,
-        currency=execution.currency,
-        psp_key=execution.psp_key,
-        payment_intent_id=execution.payment_intent_id,
-        payment_order_id=execution.payment_order_id,
-        refund_id=execution.refund_id,
-        payment_method_id=execution.payment_method_id,
-        psp_charge=execution.psp_charge,
-        metadata=execution.metadata,
-    )
-
-
 def _with_state(
     execution: Execution, state: ExecutionState, attempts: int | None = None
 ) -> Execution:
@@ -665,4 +667,5 @@ __all__ = [
     "ExecutorSettings",
     "PayoutDestinations",
     "PspError",
+    "Settled",
 ]

@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from paycore.errors import ConfigurationError
+from paycore.fraud.evaluation.cases import PASS_SHARE, SetResult, run_cases
 from paycore.fraud.generator import GeneratorConfig
 from paycore.fraud.model import DEFAULT_ARTIFACT, load_model
 
@@ -101,10 +102,17 @@ def run_fraud(arguments: argparse.Namespace) -> None:
     seed = model.generator_seed + training.HELD_OUT_SEED_OFFSET
     config = replace(config, seed=seed if arguments.seed is None else arguments.seed)
     evaluation = training.evaluate(model, config)
+    cases = run_cases(model)
     if arguments.json:
         print(
             json.dumps(
-                {"model": model.version, "seed": config.seed, **asdict(evaluation)}, indent=2
+                {
+                    "model": model.version,
+                    "seed": config.seed,
+                    **asdict(evaluation),
+                    "evaluation_set": _set_document(cases),
+                },
+                indent=2,
             )
         )
         return
@@ -118,6 +126,44 @@ def run_fraud(arguments: argparse.Namespace) -> None:
         )
     for pattern, share in evaluation.recall_by_pattern.items():
         print(f"  above review, {pattern}: {share:.2%}")
+    _print_set(cases)
+
+
+def _print_set(cases: SetResult) -> None:
+    print(
+        f"evaluation set (hand-written, never trained on): {cases.passed}/{len(cases.outcomes)}"
+        f" decided as expected ({cases.share:.1%}), {len(cases.ordinary_blocked)} ordinary"
+        f" purchases blocked: {'meets' if cases.meets_bar else 'FAILS'} the bar"
+        f" ({PASS_SHARE:.0%}, none blocked)"
+    )
+    for outcome in cases.outcomes:
+        if not outcome.passed:
+            print(
+                f"  {outcome.case.id}: expected {outcome.case.expect.code}, got"
+                f" {outcome.decision.code} (score {outcome.score};"
+                f" {', '.join(outcome.reasons) or 'no reasons'})"
+            )
+
+
+def _set_document(cases: SetResult) -> dict[str, object]:
+    return {
+        "cases": len(cases.outcomes),
+        "passed": cases.passed,
+        "share": round(cases.share, 4),
+        "ordinary_blocked": [outcome.case.id for outcome in cases.ordinary_blocked],
+        "meets_bar": cases.meets_bar,
+        "failed": [
+            {
+                "id": outcome.case.id,
+                "expected": outcome.case.expect.code,
+                "decision": outcome.decision.code,
+                "score": outcome.score,
+                "reasons": list(outcome.reasons),
+            }
+            for outcome in cases.outcomes
+            if not outcome.passed
+        ],
+    }
 
 
 def _export(output: Path) -> None:

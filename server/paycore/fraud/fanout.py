@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
 from paycore.storage import Shards
+from paycore.storage.reads import Page
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -30,13 +31,13 @@ class _Identified(Protocol):
 T = TypeVar("T", bound=_Identified)
 
 
-def merge_newest_first(pages: list[tuple[list[T], bool]], limit: int) -> tuple[list[T], bool]:
+def merge_newest_first(pages: list[Page[T]], limit: int) -> Page[T]:
     """Newest first over several shards' pages (ids sort by time); platform-wide blocklist
     items, present on every shard, once."""
     seen: dict[str, T] = {}
-    for data, _ in pages:
-        for item in data:
+    for page in pages:
+        for item in page.data:
             seen.setdefault(item.id, item)
     merged = sorted(seen.values(), key=lambda item: item.id, reverse=True)
-    has_more = any(more for _, more in pages) or len(merged) > limit
-    return merged[:limit], has_more
+    has_more = any(page.has_more for page in pages) or len(merged) > limit
+    return Page(merged[:limit], has_more)

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paycore.fraud.timezones import local_hour
 from paycore.iso import CURRENCY_EXPONENTS
 
 ENTITIES = ("card", "customer", "ip", "merchant")
-"""What velocity is counted per, in this order (docs/fraud.md, "Velocity")."""
+"""What velocity is counted per, in this order, each within one merchant's own traffic: the
+caller supplies these values, so one merchant's calls never move another's counters
+(docs/fraud.md, "Velocity")."""
+
+PLATFORM_ENTITIES = ("card", "ip")
+"""What the platform observed itself and counts across merchants: the vault's fingerprint of
+a card a payment is actually attempted with, and the client address as the edge saw it."""
 
 WINDOWS = (("1m", 60_000), ("1h", 3_600_000), ("1d", 86_400_000))
 """Sliding windows: name and length in milliseconds."""
@@ -33,6 +40,12 @@ VELOCITY_FEATURES: tuple[str, ...] = tuple(
     for window, _ in WINDOWS
 )
 
+PLATFORM_FEATURES: tuple[str, ...] = tuple(
+    f"platform_{entity}_merchants_{window}" for entity in PLATFORM_ENTITIES for window, _ in WINDOWS
+)
+"""Distinct merchants that saw the platform-observed card or client address in the window: a
+merchant counts once however often it calls, so no single merchant can raise them past 1."""
+
 REQUEST_FEATURES: tuple[str, ...] = (
     "amount_usd",
     "card_brand",
@@ -42,18 +55,33 @@ REQUEST_FEATURES: tuple[str, ...] = (
     "country_mismatch",
     "card_country_mismatch",
     "card_billing_mismatch",
-    "hour_utc",
+    "abroad_usd",
+    "local_hour",
 )
 
-FEATURE_NAMES: tuple[str, ...] = (*REQUEST_FEATURES, "first_card_for_customer", *VELOCITY_FEATURES)
+DERIVED_FEATURES: tuple[str, ...] = (
+    "first_card_for_customer",
+    "first_purchase",
+    "merchant_decline_pct_1m",
+)
+
+FEATURE_NAMES: tuple[str, ...] = (
+    *REQUEST_FEATURES,
+    *DERIVED_FEATURES,
+    *VELOCITY_FEATURES,
+    *PLATFORM_FEATURES,
+)
 """Every feature: what rules may name."""
 
 MODEL_FEATURES: tuple[str, ...] = tuple(
-    name for name in FEATURE_NAMES if not name.startswith("merchant_")
+    name
+    for name in FEATURE_NAMES
+    if not name.startswith("merchant_") and not name.startswith("platform_")
 )
 """The model's input vector, in order. A merchant's own volume says how big the merchant is,
 not whether a payment is fraud (a new merchant would look like nothing the model has seen), so
-merchant counters serve rules only. An artifact names the features it was trained on and the
+merchant counters serve rules only; so do the platform's, which exist only where the platform
+observed the card or address itself. An artifact names the features it was trained on and the
 server refuses one that disagrees."""
 
 CARD_BRANDS = ("visa", "mastercard", "amex", "discover", "jcb", "unionpay", "diners")
@@ -90,6 +118,19 @@ DISPOSABLE_EMAIL_DOMAINS = frozenset(
         "getnada.com",
         "dispostable.com",
         "throwawaymail.com",
+        # added after the evaluation set (issue 18) met them
+        "maildrop.cc",
+        "temp-mail.org",
+        "guerrillamail.net",
+        "guerrillamailblock.com",
+        "grr.la",
+        "fakeinbox.com",
+        "mailnesia.com",
+        "mintemail.com",
+        "spamgourmet.com",
+        "emailondeck.com",
+        "moakt.com",
+        "burnermail.io",
     ]
 )
 EMAIL_NONE, EMAIL_OTHER, EMAIL_FREE, EMAIL_DISPOSABLE = 0, 1, 2, 3
@@ -192,6 +233,12 @@ class PaymentFacts:
     email: str
     country: str
     timestamp_ms: int
+    card_observed: bool = False
+    """The fingerprint is the vault's, of a card a payment is being attempted with (the payment
+    flow), not one a caller supplied: only then is it counted across merchants."""
+    client_ip: str = ""
+    """The client address as paycore's edge saw it ("" unknown); counted across merchants,
+    unlike `ip`, which the caller supplies."""
 
 
 def amount_usd_cents(amount: int, currency: str) -> int:
@@ -232,11 +279,12 @@ def request_features(facts: PaymentFacts) -> dict[str, int]:
     """The features the payment carries itself (no counters)."""
     now_s = facts.timestamp_ms // 1000
     guest = not facts.customer
+    amount_usd = amount_usd_cents(facts.amount, facts.currency)
     age_days = -1
     if not guest and facts.customer_created_s > 0:
         age_days = max(now_s - facts.customer_created_s, 0) // 86_400
     return {
-        "amount_usd": amount_usd_cents(facts.amount, facts.currency),
+        "amount_usd": amount_usd,
         "card_brand": card_brand_code(facts.card_brand),
         "email_kind": email_kind(facts.email),
         "guest": int(guest),
@@ -244,12 +292,21 @@ def request_features(facts: PaymentFacts) -> dict[str, int]:
         "country_mismatch": _differ(facts.country, facts.ip_country),
         "card_country_mismatch": _differ(facts.card_country, facts.ip_country),
         "card_billing_mismatch": _differ(facts.card_country, facts.country),
-        "hour_utc": (now_s // 3600) % 24,
+        "abroad_usd": amount_usd if _abroad(facts) else 0,
+        "local_hour": local_hour(facts.ip_country, now_s),
     }
 
 
+def _abroad(facts: PaymentFacts) -> bool:
+    """The buyer's IP is in another country than the card's or the billing address's."""
+    return bool(_differ(facts.card_country, facts.ip_country)) or bool(
+        _differ(facts.country, facts.ip_country)
+    )
+
+
 def entity_values(facts: PaymentFacts) -> dict[str, str]:
-    """The value each entity is counted under ("" when the payment does not name it)."""
+    """The value each entity is counted under within the merchant ("" when the payment does
+    not name it)."""
     return {
         "card": facts.card_fingerprint,
         "customer": facts.customer,
@@ -258,18 +315,29 @@ def entity_values(facts: PaymentFacts) -> dict[str, str]:
     }
 
 
+def platform_values(facts: PaymentFacts) -> dict[str, str]:
+    """What the platform observed itself ("" when it did not): counted across merchants."""
+    return {
+        "card": facts.card_fingerprint if facts.card_observed else "",
+        "ip": facts.client_ip,
+    }
+
+
 @dataclass(frozen=True)
 class Velocity:
     """Counter values after counting the payment being scored."""
 
     counts: dict[str, int]
-    """VELOCITY_FEATURES -> count (0 for an entity the payment does not name)."""
+    """VELOCITY_FEATURES and PLATFORM_FEATURES -> count (0 for an entity the payment does not
+    name)."""
 
     first_card_for_customer: bool
     """The customer had not paid with this card before (within the counters' memory)."""
 
 
-NO_VELOCITY = Velocity({name: 0 for name in VELOCITY_FEATURES}, first_card_for_customer=False)
+NO_VELOCITY = Velocity(
+    {name: 0 for name in (*VELOCITY_FEATURES, *PLATFORM_FEATURES)}, first_card_for_customer=False
+)
 """What scoring uses when the counters cannot be read (Redis down)."""
 
 
@@ -277,5 +345,11 @@ def feature_vector(facts: PaymentFacts, velocity: Velocity) -> tuple[dict[str, i
     """All features by name, and the model's input vector in MODEL_FEATURES order."""
     named = request_features(facts)
     named["first_card_for_customer"] = int(velocity.first_card_for_customer)
+    # A guest is a first purchase as much as an account's new card is (issue 18).
+    named["first_purchase"] = int(named["guest"] == 1 or velocity.first_card_for_customer)
+    attempts = velocity.counts["merchant_attempts_1m"]
+    named["merchant_decline_pct_1m"] = (
+        100 * velocity.counts["merchant_declines_1m"] // attempts if attempts else 0
+    )
     named.update(velocity.counts)
     return named, [named[name] for name in MODEL_FEATURES]

@@ -8,11 +8,14 @@ only, so the server's tests and `paycore fraud evaluate` can run it anywhere.
 
 from __future__ import annotations
 
+import datetime
 import math
 import random
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from paycore.fraud.features import DISPOSABLE_EMAIL_DOMAINS, FREE_EMAIL_DOMAINS, PaymentFacts
+from paycore.fraud.timezones import ZONE_OF_COUNTRY
 
 START_MS = 1_793_491_200_000
 """2026-11-01T00:00:00Z: the generated history starts here."""
@@ -21,10 +24,11 @@ MINUTE_MS = 60_000
 
 LEGITIMATE = "legitimate"
 CARD_TESTING = "card_testing"
+BIN_ATTACK = "bin_attack"
 STOLEN_CARD = "stolen_card"
 ACCOUNT_TAKEOVER = "account_takeover"
 REFUND_ABUSE = "refund_abuse"
-PATTERNS = (LEGITIMATE, CARD_TESTING, STOLEN_CARD, ACCOUNT_TAKEOVER, REFUND_ABUSE)
+PATTERNS = (LEGITIMATE, CARD_TESTING, BIN_ATTACK, STOLEN_CARD, ACCOUNT_TAKEOVER, REFUND_ABUSE)
 
 # Home countries of buyers and merchants, weighted, with the currency merchants there charge.
 COUNTRIES = {
@@ -54,7 +58,8 @@ _CENTS_PER_MAJOR = {
 }
 _EXPONENT = {"jpy": 0}
 BRANDS = (("visa", 55), ("mastercard", 30), ("amex", 8), ("discover", 4), ("jcb", 3))
-# Share of the day's legitimate traffic per UTC hour: quiet nights, evening peak.
+# Share of the day's legitimate traffic per hour of the buyer's local day: quiet nights,
+# evening peak.
 HOURLY = (2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 7, 7, 7, 8, 9, 10, 10, 9, 6, 4)
 NIGHT_HOURS = (0, 1, 2, 3, 4, 5, 23)
 
@@ -82,6 +87,14 @@ class GeneratorConfig:
     stolen_cards_per_day: float = 14.0
     takeovers_per_day: float = 6.0
     refund_abusers_per_day: float = 3.0
+    bin_attacks_per_day: float = 0.5
+    shared_ip_groups_per_day: float = 20.0
+    """Campus, office and cafe networks: several buyers with their own cards behind one
+    address at one merchant within the hour (legitimate)."""
+    expat_share: float = 0.03
+    """Customers living abroad: billing at home, IP and a local card where they live."""
+    unknown_age_share: float = 0.1
+    """Customers whose merchant does not send when the account was created."""
     sale_day: int = 8
     """A day with 2.5 times the legitimate traffic and larger baskets (Black Friday)."""
 
@@ -95,6 +108,11 @@ class _Customer:
     ip: str
     cards: list[tuple[str, str, str]] = field(default_factory=list)
     """(fingerprint, brand, country)."""
+    age_known: bool = True
+    """False: the merchant sends no signup date (customer_created 0)."""
+    lives_in: str = ""
+    """Where the customer lives now when it is not `country` (an expat: billing at home, IP
+    and a local card where it lives)."""
 
 
 @dataclass(frozen=True)
@@ -149,12 +167,14 @@ class _Generator:
         return f"{user}@example-{self.random.randint(1, 400)}.com"
 
     def _merchant(self, index: int) -> _Merchant:
+        # Baskets from a coffee to a laptop or a flight (400, 800): legitimate large first
+        # purchases exist, so size alone is not what fraud looks like.
         country = self._country()
         return _Merchant(
             id=f"acct_gen{index:03d}",
             country=country,
             currency=COUNTRIES[country][1],
-            median_usd=self.random.choice((15, 30, 45, 60, 90, 150)),
+            median_usd=self.random.choice((15, 30, 45, 60, 90, 150, 400, 800)),
         )
 
     def _customer(self, index: int) -> _Customer:
@@ -168,10 +188,14 @@ class _Generator:
             country=country,
             email=self._email(free=0.6, disposable=0.01),
             ip=self._ip(),
+            age_known=self.random.random() >= self.config.unknown_age_share,
         )
         for _ in range(self.random.choice((1, 1, 1, 2, 2, 3))):
             card_country = country if self.random.random() < 0.96 else self._other_country(country)
             customer.cards.append(self._card(card_country))
+        if self.random.random() < self.config.expat_share:
+            customer.lives_in = self._other_country(country)
+            customer.cards.append(self._card(customer.lives_in))
         return customer
 
     def _amount(self, merchant: _Merchant, usd: float) -> tuple[int, str]:
@@ -208,6 +232,7 @@ class _Generator:
             card_fingerprint=card[0],
             card_brand=card[1],
             card_country=card[2],
+            card_observed=True,
             customer=customer,
             customer_created_s=customer_created_s if customer else 0,
             ip=ip,
@@ -218,12 +243,15 @@ class _Generator:
         )
         self.payments.append(LabelledPayment(facts, declined, pattern != LEGITIMATE, pattern))
 
-    def _moment(self, day: int, hours: tuple[int, ...] | None = None) -> int:
+    def _moment(self, day: int, hours: tuple[int, ...] | None = None, country: str = "") -> int:
+        """A moment of `day` at one of `hours` (by default the legitimate hourly curve) of
+        `country`'s local day (UTC without a country)."""
         if hours is None:
             hour = self.random.choices(range(24), weights=HOURLY)[0]
         else:
             hour = self.random.choice(hours)
-        return START_MS + day * DAY_MS + hour * 3_600_000 + self.random.randrange(3_600_000)
+        local_ms = START_MS + day * DAY_MS + hour * 3_600_000 + self.random.randrange(3_600_000)
+        return local_ms - _utc_offset_ms(country, local_ms)
 
     def _poisson(self, mean: float) -> int:
         if mean > 50:  # the normal approximation; Knuth's product would underflow
@@ -254,7 +282,7 @@ class _Generator:
 
     def _legitimate_customer(self, day: int, merchant: _Merchant, usd: float) -> None:
         customer = self.random.choice(self.customers)
-        moment = self._moment(day)
+        moment = self._moment(day, country=customer.country)
         if customer.created_s * 1000 > moment:
             return  # not signed up yet
         new_account = moment - customer.created_s * 1000 < 3 * DAY_MS
@@ -263,7 +291,8 @@ class _Generator:
         if travelling and new_account and self.random.random() < 0.5:
             usd = self._lognormal_usd(400, 0.8)
             customer.cards.append(self._card(customer.country))
-        ip_country = self._other_country(customer.country) if travelling else customer.country
+        home = customer.lives_in or customer.country
+        ip_country = self._other_country(home) if travelling else home
         ip = self._ip() if travelling or self.random.random() < 0.15 else customer.ip
         if self.random.random() < 0.04:
             customer.cards.append(self._card(customer.country))
@@ -274,7 +303,7 @@ class _Generator:
             usd * (3 if travelling and self.random.random() < 0.3 else 1),
             card,
             customer=customer.id,
-            customer_created_s=customer.created_s,
+            customer_created_s=customer.created_s if customer.age_known else 0,
             ip=ip,
             ip_country=ip_country,
             email=customer.email,
@@ -289,7 +318,7 @@ class _Generator:
                 self._lognormal_usd(merchant.median_usd),
                 card,
                 customer=customer.id,
-                customer_created_s=customer.created_s,
+                customer_created_s=customer.created_s if customer.age_known else 0,
                 ip=ip,
                 ip_country=ip_country,
                 email=customer.email,
@@ -303,7 +332,7 @@ class _Generator:
         travelling = self.random.random() < 0.06
         card_country = country if self.random.random() < 0.96 else self._other_country(country)
         self._emit(
-            self._moment(day),
+            self._moment(day, country=country),
             merchant,
             usd,
             self._card(card_country),
@@ -346,6 +375,55 @@ class _Generator:
                 pattern=CARD_TESTING,
             )
 
+    def bin_attack(self, day: int) -> None:
+        """Card numbers of one issuer range tried through a botnet: each attempt from another
+        address, tiny amounts, guests, mostly declined."""
+        merchant = self.random.choice(self.merchants)
+        start = self._moment(day, tuple(range(24)))
+        attempts = self.random.randint(20, 80)
+        span_ms = self.random.randint(2, 15) * MINUTE_MS
+        card_country = self._country()
+        for index in range(attempts):
+            ip_country = self._any_country() if self.random.random() < 0.5 else self._country()
+            self._emit(
+                start + span_ms * index // attempts,
+                merchant,
+                self.random.uniform(0.5, 2.0),
+                self._card(card_country),
+                customer="",
+                customer_created_s=0,
+                ip=self._ip(),
+                ip_country=ip_country,
+                email=self._email(free=0.5, disposable=0.4) if self.random.random() < 0.7 else "",
+                country=card_country,
+                declined=self.random.random() < 0.8,
+                pattern=BIN_ATTACK,
+            )
+
+    def shared_ip_group(self, day: int) -> None:
+        """Legitimate buyers behind one address (a campus, an office, a cafe): several cards
+        from one IP at one merchant within the hour, small amounts, few declines."""
+        merchant = self.random.choice(self.merchants)
+        country = merchant.country if self.random.random() < 0.8 else self._country()
+        ip = self._ip()
+        moment = self._moment(day, country=country)
+        for _ in range(self.random.randint(3, 8)):
+            self._emit(
+                moment,
+                merchant,
+                self._lognormal_usd(8, 0.6),
+                self._card(country),
+                customer="",
+                customer_created_s=0,
+                ip=ip,
+                ip_country=country,
+                email=self._email(free=0.6, disposable=0.02),
+                country=country,
+                declined=self.random.random() < 0.04,
+                pattern=LEGITIMATE,
+            )
+            moment += self.random.randint(1, 10) * MINUTE_MS
+
     def stolen_card(self, day: int) -> None:
         """A stolen card, used from a new device in another country for large amounts."""
         victim_country = self._country()
@@ -355,7 +433,7 @@ class _Generator:
         )
         ip = self._ip()
         hours = NIGHT_HOURS if self.random.random() < 0.5 else None
-        moment = self._moment(day, hours)
+        moment = self._moment(day, hours, country=ip_country)
         account = None
         if self.random.random() < 0.4:
             account = (f"cus_sc{self._token(10)}", moment // 1000 - self.random.randint(60, 86_400))
@@ -412,7 +490,7 @@ class _Generator:
     def refund_abuse(self, day: int) -> None:
         """A young account buying again and again with several cards, to claim refunds later."""
         country = self._country()
-        moment = self._moment(day)
+        moment = self._moment(day, country=country)
         created_s = moment // 1000 - self.random.randint(2, 60) * 86_400
         customer = f"cus_ra{self._token(10)}"
         ip = self._ip()
@@ -448,6 +526,10 @@ class _Generator:
                 self.account_takeover(day)
             for _ in range(self._poisson(config.refund_abusers_per_day)):
                 self.refund_abuse(day)
+            for _ in range(self._poisson(config.bin_attacks_per_day)):
+                self.bin_attack(day)
+            for _ in range(self._poisson(config.shared_ip_groups_per_day)):
+                self.shared_ip_group(day)
         end_ms = START_MS + config.days * DAY_MS
         kept = [payment for payment in self.payments if payment.facts.timestamp_ms < end_ms]
         return sorted(kept, key=lambda payment: payment.facts.timestamp_ms)
@@ -460,3 +542,13 @@ def generate(config: GeneratorConfig) -> list[LabelledPayment]:
 
 def is_warmup(payment: LabelledPayment, config: GeneratorConfig) -> bool:
     return payment.facts.timestamp_ms < START_MS + config.warmup_days * DAY_MS
+
+
+def _utc_offset_ms(country: str, utc_ms: int) -> int:
+    """The country's offset from UTC at about that moment (0 without a listed country)."""
+    name = ZONE_OF_COUNTRY.get(country)
+    if name is None:
+        return 0
+    moment = datetime.datetime.fromtimestamp(utc_ms / 1000, ZoneInfo(name))
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds() * 1000)

@@ -55,7 +55,10 @@ async def export_labels(database_urls: Sequence[str], path: Path) -> int:
 
 
 def read_labelled(path: Path) -> tuple[list[list[int]], list[int]]:
-    """The model's input vectors and labels of an export (a feature the export lacks is 0)."""
+    """The model's input vectors and labels of an export. An assessment scored before a
+    feature existed (rules version 1 had `hour_utc`, not `local_hour`, and platform-wide
+    counters) is left out: filling its gaps with a guess would teach the model a feature it
+    never saw."""
     vectors: list[list[int]] = []
     labels: list[int] = []
     with path.open() as lines:
@@ -64,6 +67,8 @@ def read_labelled(path: Path) -> tuple[list[list[int]], list[int]]:
                 continue
             item = json.loads(line)
             features = item["features"]
-            vectors.append([int(features.get(name, 0)) for name in MODEL_FEATURES])
+            if any(name not in features for name in MODEL_FEATURES):
+                continue
+            vectors.append([int(features[name]) for name in MODEL_FEATURES])
             labels.append(int(bool(item["fraudulent"])))
     return vectors, labels

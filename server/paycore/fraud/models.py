@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+PLATFORM = ""
+"""The merchant_id of platform-wide blocklist items."""
+
 
 class BlocklistType(Enum):
     CARD_FINGERPRINT = "card_fingerprint"

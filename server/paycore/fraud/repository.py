@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from paycore.fraud.models import (
+    PLATFORM,
     Assessment,
     BlocklistItem,
     BlocklistType,
@@ -16,9 +17,15 @@ from paycore.fraud.models import (
     Review,
     ReviewStatus,
 )
-from paycore.fraud.rules import Policy, rules_from_json, rules_to_json
-from paycore.storage.pagination import newest_first, page
+from paycore.fraud.rules import (
+    Policy,
+    allow_from_json,
+    allow_to_json,
+    rules_from_json,
+    rules_to_json,
+)
 from paycore.storage.raw import driver_of
+from paycore.storage.reads import Cursor, Page, fetch_page
 from paycore.storage.schema import (
     fraud_assessments,
     fraud_blocklist_items,
@@ -28,10 +35,6 @@ from paycore.storage.schema import (
 from sqlalchemy import Row, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-PLATFORM = ""
-"""The merchant_id of platform-wide blocklist items."""
-
 
 _INSERT_ASSESSMENT = insert(fraud_assessments)
 # One statement of a fixed shape for every payment (an absent value is "", which no item holds).
@@ -210,11 +213,10 @@ class BlocklistRepository:
     async def list(
         self,
         merchant_id: str | None,
-        limit: int,
-        starting_after: str,
+        cursor: Cursor,
         kind: BlocklistType | None,
         value: str,
-    ) -> tuple[list[BlocklistItem], bool]:
+    ) -> Page[BlocklistItem]:
         """One shard's items: the merchant's, or (None) every item on this shard."""
         query = select(fraud_blocklist_items)
         if merchant_id is not None:
@@ -223,13 +225,9 @@ class BlocklistRepository:
             query = query.where(fraud_blocklist_items.c.type == kind.value)
         if value:
             query = query.where(fraud_blocklist_items.c.value == value)
-        rows = (
-            await self._connection.execute(
-                newest_first(query, fraud_blocklist_items.c.id, limit, starting_after)
-            )
-        ).all()
-        data, has_more = page(rows, limit)
-        return [_blocklist_item(row) for row in data], has_more
+        return await fetch_page(
+            self._connection, query, fraud_blocklist_items.c.id, cursor, _blocklist_item
+        )
 
 
 class ReviewRepository:
@@ -277,24 +275,14 @@ class ReviewRepository:
         return None if row is None else _review(row)
 
     async def list(
-        self,
-        merchant_id: str | None,
-        limit: int,
-        starting_after: str,
-        status: ReviewStatus | None,
-    ) -> tuple[list[Review], bool]:
+        self, merchant_id: str | None, cursor: Cursor, status: ReviewStatus | None
+    ) -> Page[Review]:
         query = select(fraud_reviews)
         if merchant_id is not None:
             query = query.where(fraud_reviews.c.merchant_id == merchant_id)
         if status is not None:
             query = query.where(fraud_reviews.c.status == status.value)
-        rows = (
-            await self._connection.execute(
-                newest_first(query, fraud_reviews.c.id, limit, starting_after)
-            )
-        ).all()
-        data, has_more = page(rows, limit)
-        return [_review(row) for row in data], has_more
+        return await fetch_page(self._connection, query, fraud_reviews.c.id, cursor, _review)
 
 
 class PolicyRepository:
@@ -315,6 +303,7 @@ class PolicyRepository:
             "block_above": policy.block_above,
             "degraded_review_above_usd": policy.degraded_review_above_usd,
             "rules": rules_to_json(policy.rules),
+            "allow": allow_to_json(policy.allow),
         }
         row = (
             await self._connection.execute(
@@ -385,6 +374,7 @@ def _policy(row: Row[Any]) -> Policy:
         block_above=row.block_above,
         rules=rules_from_json(row.rules),
         degraded_review_above_usd=row.degraded_review_above_usd,
+        allow=allow_from_json(row.allow),
         updated=_unix(row.updated_at),
     )
 

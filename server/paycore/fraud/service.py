@@ -1,7 +1,8 @@
 """Fraud domain operations: scoring (counters, blocklists, rules, model), outcomes, reviews,
-blocklists and policies. Mutations take the open transaction they run in; the in-process entry
-points the payment flow calls (`score_payment`, `record_payment_outcome`, `report_outcome`)
-open their own."""
+blocklists and policies. Mutations take the open transaction they run in (Mutations opens it);
+the in-process entry points the payment flow calls (`score_payment`, `record_payment_outcome`,
+`report_outcome`) open their own. Dataclasses in and out: the wire forms live in
+paycore.fraud.servicer."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
-from paycore.fraud.checks import payment_facts
-from paycore.fraud.decision import decide
+from paycore.fraud.decision import allow_matches, decide
 from paycore.fraud.fanout import merge_newest_first, shard_readers
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.fraud.metrics import FraudMetrics
@@ -37,11 +37,12 @@ from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy
 from paycore.fraud.velocity import VelocityCounters
 from paycore.fraud.writer import AssessmentWriter
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import invariant
 from paycore.storage import Shards
-from paycore.v1 import fraud_pb2
+from paycore.storage.reads import Cursor, Page
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-ReviewListener = Callable[[str, fraud_pb2.Review], Awaitable[None]]
+ReviewListener = Callable[[str, Review], Awaitable[None]]
 POLICY_CACHE_TTL_MS = 2000
 """How long a process trusts a merchant's policy before reading it again (an update made in
 this process is seen at once)."""
@@ -59,13 +60,17 @@ class Scored:
 
 
 class FraudService:
-    review_listener: ReviewListener | None = None
-    """Set by the composition root: called with (merchant id, closed review) after an
-    ApproveReview / RejectReview committed (again on an idempotent replay)."""
-
     def __init__(
-        self, shards: Shards, velocity: VelocityCounters, model: Model, metrics: FraudMetrics
+        self,
+        shards: Shards,
+        velocity: VelocityCounters,
+        model: Model,
+        metrics: FraudMetrics,
+        review_listener: ReviewListener | None = None,
     ) -> None:
+        """`review_listener`: called with (merchant id, closed review) after an ApproveReview /
+        RejectReview committed (again on an idempotent replay)."""
+        self.review_listener = review_listener
         self._shards = shards
         self._velocity = velocity
         self._model = model
@@ -80,13 +85,10 @@ class FraudService:
 
     # -- scoring --------------------------------------------------------------------------
 
-    async def score_payment(
-        self, merchant_id: str, request: fraud_pb2.ScorePaymentRequest
-    ) -> fraud_pb2.RiskAssessment:
-        """Checks the request (INVALID_ARGUMENT naming the field), scores it, records the
-        assessment (and a review when the decision is REVIEW) and counts it in the velocity
-        counters. Never raises because Redis is down."""
-        facts = payment_facts(merchant_id, request, _now_ms())
+    async def score_payment(self, merchant_id: str, facts: PaymentFacts) -> Scored:
+        """Scores the payment, records the assessment (and a review when the decision is
+        REVIEW) and counts it in the velocity counters. Never raises because Redis is down."""
+        invariant(facts.merchant == merchant_id, "facts scored for another merchant")
         async with self._shards.read(merchant_id) as connection:
             scored = await self.evaluate(connection, facts)
         # The answer does not wait for the assessment's write (paycore.fraud.writer), but a
@@ -94,7 +96,7 @@ class FraudService:
         if scored.review or not self._writer.submit(scored.assessment):
             async with self._shards.transaction(merchant_id) as connection:
                 await self.record(connection, scored)
-        return self._answer(scored)
+        return self._answered(scored)
 
     async def flush(self) -> None:
         """Waits until every assessment scored so far is stored."""
@@ -103,14 +105,12 @@ class FraudService:
     async def close(self) -> None:
         await self._writer.close()
 
-    async def assess(
-        self, connection: AsyncConnection, facts: PaymentFacts
-    ) -> fraud_pb2.RiskAssessment:
+    async def assess(self, connection: AsyncConnection, facts: PaymentFacts) -> Scored:
         """Scores and records the payment in the caller's transaction (ScorePayment over gRPC,
         inside its idempotent mutation)."""
         scored = await self.evaluate(connection, facts)
         await self.record(connection, scored)
-        return self._answer(scored)
+        return self._answered(scored)
 
     async def evaluate(self, connection: AsyncConnection, facts: PaymentFacts) -> Scored:
         """Counts the payment and decides; stores nothing."""
@@ -127,7 +127,15 @@ class FraudService:
         features, vector = feature_vector(facts, observed or NO_VELOCITY)
         model_score = self._model.score(vector)
         score = min(max(round(model_score.probability * 1000), 0), 1000)
-        verdict = decide(policy, features, blocked, score, model_score.top_features, degraded)
+        verdict = decide(
+            policy,
+            features,
+            blocked,
+            score,
+            model_score.top_features,
+            degraded,
+            allowed=allow_matches(policy, facts),
+        )
         logical_shard = logical_shard_of(facts.merchant, Prefix.ACCOUNT)
         assessment = Assessment(
             id=new_id(Prefix.RISK_ASSESSMENT, logical_shard),
@@ -158,22 +166,15 @@ class FraudService:
                 _open_review(scored.review, scored.assessment)
             )
 
-    def _answer(self, scored: Scored) -> fraud_pb2.RiskAssessment:
-        assessment = scored.assessment
-        self._metrics.decisions.labels(decision=assessment.decision).inc()
+    def _answered(self, scored: Scored) -> Scored:
+        self._metrics.decisions.labels(decision=scored.assessment.decision).inc()
         self._metrics.scoring_seconds.observe((time.perf_counter_ns() - scored.started_ns) / 1e9)
-        return fraud_pb2.RiskAssessment(
-            score=assessment.score,
-            decision=int(scored.decision),  # type: ignore[arg-type]
-            reasons=assessment.reasons,
-            review=scored.review,
-            model_version=assessment.model_version,
-        )
+        return scored
 
     async def record_payment_outcome(
         self,
         merchant_id: str,
-        request: fraud_pb2.ScorePaymentRequest,
+        facts: PaymentFacts,
         *,
         succeeded: bool,
         decline_code: str = "",
@@ -181,9 +182,10 @@ class FraudService:
         """Feeds the decline counters once the PSP answered (every decline counts the same,
         whatever its code). Never raises because Redis is down (the miss is counted in
         paycore_fraud_degraded_total)."""
+        invariant(facts.merchant == merchant_id, "an outcome recorded for another merchant")
         if succeeded:
             return
-        facts = payment_facts(merchant_id, request, _now_ms())
+        facts = replace(facts, timestamp_ms=_now_ms())
         if not await self._velocity.record_decline(facts, facts.payment):
             self._metrics.degraded.labels(operation="outcome").inc()
 
@@ -249,10 +251,10 @@ class FraudService:
         )
         return closed, labelled
 
-    async def review_closed(self, review: fraud_pb2.Review) -> None:
+    async def review_closed(self, review: Review) -> None:
         """After the closing transaction committed: tells the payment flow."""
         if self.review_listener is not None:
-            await self.review_listener(review.merchant, review)
+            await self.review_listener(review.merchant_id, review)
 
     async def get_review(self, merchant_id: str | None, review_id: str) -> Review:
         async with self._shards.read_logical(logical_shard_of(review_id, Prefix.REVIEW)) as c:
@@ -262,18 +264,14 @@ class FraudService:
         return review
 
     async def list_reviews(
-        self, merchant_id: str | None, limit: int, starting_after: str, status: ReviewStatus | None
-    ) -> tuple[list[Review], bool]:
+        self, merchant_id: str | None, cursor: Cursor, status: ReviewStatus | None
+    ) -> Page[Review]:
         """One merchant's reviews from its shard, or every merchant's from every shard."""
         pages = []
         for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
-                pages.append(
-                    await ReviewRepository(connection).list(
-                        merchant_id, limit, starting_after, status
-                    )
-                )
-        return merge_newest_first(pages, limit)
+                pages.append(await ReviewRepository(connection).list(merchant_id, cursor, status))
+        return merge_newest_first(pages, cursor.limit)
 
     # -- blocklists -----------------------------------------------------------------------
 
@@ -333,20 +331,19 @@ class FraudService:
     async def list_blocklist_items(
         self,
         merchant_id: str | None,
-        limit: int,
-        starting_after: str,
+        cursor: Cursor,
         item_type: BlocklistType | None,
         value: str,
-    ) -> tuple[list[BlocklistItem], bool]:
+    ) -> Page[BlocklistItem]:
         pages = []
         for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 pages.append(
                     await BlocklistRepository(connection).list(
-                        merchant_id, limit, starting_after, item_type, value
+                        merchant_id, cursor, item_type, value
                     )
                 )
-        return merge_newest_first(pages, limit)
+        return merge_newest_first(pages, cursor.limit)
 
     # -- policies -------------------------------------------------------------------------
 

@@ -1,5 +1,8 @@
 """Velocity counters in Redis: attempts, declines and distinct cards per card fingerprint,
-customer, IP and merchant over sliding windows (1 minute, 1 hour, 1 day).
+customer, IP and merchant over sliding windows (1 minute, 1 hour, 1 day), each kept within one
+merchant's traffic (the caller supplies those values, so no merchant's calls can move another's
+counters); and, across merchants, the distinct merchants that saw a card or client address the
+platform observed itself (a merchant counts once however often it calls).
 
 Each counter is a sorted set scored by time in milliseconds (attempts and declines keyed by
 payment, so scoring a payment twice counts it once; cards keyed by fingerprint, so the set holds
@@ -20,11 +23,14 @@ from typing import Any
 from paycore.fraud.features import (
     COUNTERS_OF_ENTITY,
     ENTITIES,
+    PLATFORM_ENTITIES,
+    PLATFORM_FEATURES,
     VELOCITY_FEATURES,
     WINDOWS,
     PaymentFacts,
     Velocity,
     entity_values,
+    platform_values,
 )
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -44,14 +50,16 @@ local card = ARGV[3]
 local day = tonumber(ARGV[4])
 local card_memory = tonumber(ARGV[5])
 local windows = {tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
+local groups = tonumber(ARGV[9])
+local merchant = ARGV[10]
 local out = {}
 local first = 0
 local function counts(key)
   for i = 1, 3 do out[#out + 1] = redis.call('ZCOUNT', key, '(' .. (now - windows[i]), '+inf') end
 end
-for group = 1, #KEYS / 3 do
+for group = 1, groups do
   local attempts, declines, cards = KEYS[group * 3 - 2], KEYS[group * 3 - 1], KEYS[group * 3]
-  local mode = ARGV[8 + group]
+  local mode = ARGV[10 + group]
   redis.call('ZREMRANGEBYSCORE', attempts, '-inf', now - day)
   redis.call('ZADD', attempts, now, member)
   redis.call('PEXPIRE', attempts, day)
@@ -69,6 +77,13 @@ for group = 1, #KEYS / 3 do
     end
     counts(cards)
   end
+end
+for index = groups * 3 + 1, #KEYS do
+  local merchants = KEYS[index]
+  redis.call('ZREMRANGEBYSCORE', merchants, '-inf', now - day)
+  redis.call('ZADD', merchants, now, merchant)
+  redis.call('PEXPIRE', merchants, day)
+  counts(merchants)
 end
 out[#out + 1] = first
 return table.concat(out, ',')
@@ -102,8 +117,11 @@ class VelocityCounters:
         present = [entity for entity in ENTITIES if values[entity]]
         keys: list[str] = []
         for entity in present:
-            base = f"{self._prefix}{entity}:{values[entity]}:"
+            base = self._merchant_key(facts.merchant, entity, values[entity])
             keys += [base + "attempts", base + "declines", base + "cards"]
+        observed = platform_values(facts)
+        platform = [entity for entity in PLATFORM_ENTITIES if observed[entity]]
+        keys += [f"{self._prefix}p:{entity}:{observed[entity]}:merchants" for entity in platform]
         arguments = [
             facts.timestamp_ms,
             member,
@@ -111,6 +129,8 @@ class VelocityCounters:
             DAY_MS,
             CARD_MEMORY_MS,
             *(length for _, length in WINDOWS),
+            len(present),
+            facts.merchant,
             *(_mode(entity) for entity in present),
         ]
         try:
@@ -119,7 +139,7 @@ class VelocityCounters:
             self._open_circuit(error)
             return None
         # One bulk string ("3,1,0,...") parses far faster than an array of integers.
-        return _velocity(present, [int(value) for value in answer.split(b",")])
+        return _velocity(present, platform, [int(value) for value in answer.split(b",")])
 
     async def record_decline(self, facts: PaymentFacts, member: str) -> bool:
         """Counts a declined (or confirmed fraudulent) payment; False without Redis."""
@@ -130,7 +150,8 @@ class VelocityCounters:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for entity in ENTITIES:
                     if values[entity]:
-                        key = f"{self._prefix}{entity}:{values[entity]}:declines"
+                        key = self._merchant_key(facts.merchant, entity, values[entity])
+                        key += "declines"
                         pipe.zadd(key, {member: facts.timestamp_ms})
                         pipe.pexpire(key, DAY_MS)
                 await pipe.execute()
@@ -139,6 +160,11 @@ class VelocityCounters:
             return False
         return True
 
+    def _merchant_key(self, merchant_id: str, entity: str, value: str) -> str:
+        """The merchant's own counters of a value (the merchant's id is checked; the value is
+        the last part, so no value can reach into another merchant's keys)."""
+        return f"{self._prefix}m:{merchant_id}:{entity}:{value}:"
+
     def _open_circuit(self, error: BaseException) -> None:
         self._open_until_ms = _now_ms() + self._retry_after_ms
         logger.warning(
@@ -146,14 +172,18 @@ class VelocityCounters:
         )
 
 
-def _velocity(present: list[str], answer: list[int]) -> Velocity:
-    counts = dict.fromkeys(VELOCITY_FEATURES, 0)
+def _velocity(present: list[str], platform: list[str], answer: list[int]) -> Velocity:
+    counts = dict.fromkeys((*VELOCITY_FEATURES, *PLATFORM_FEATURES), 0)
     position = 0
     for entity in present:
         for counter in COUNTERS_OF_ENTITY[entity]:
             for window, _ in WINDOWS:
                 counts[f"{entity}_{counter}_{window}"] = answer[position]
                 position += 1
+    for entity in platform:
+        for window, _ in WINDOWS:
+            counts[f"platform_{entity}_merchants_{window}"] = answer[position]
+            position += 1
     return Velocity(counts, first_card_for_customer=bool(answer[position]))
 
 

@@ -52,7 +52,7 @@ class Coalescer:
         self._workers: list[asyncio.Task[None]] = []
 
     async def post(
-        self, transfers: Sequence[TransferRequest], merchant_id: str | None
+        self, merchant_id: str | None, transfers: Sequence[TransferRequest]
     ) -> list[Outcome]:
         # A full batch already, several shards or nothing routable: nothing to gather (the
         # size is checked first: routing a full batch would decode its thousand ids twice).

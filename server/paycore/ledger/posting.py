@@ -11,7 +11,7 @@ chain did is undone and its other transfers answer LINKED_EVENT_FAILED.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -363,31 +363,34 @@ class Posting:
 
     def _compare(self, request: TransferRequest, existing: Transfer) -> Outcome:
         """A replayed id: EXISTS when the terms are the ones stored, else the first that differs."""
-        kind = kind_of(request)
-        differing = ""
-        if kind is not existing.kind:
-            differing = "kind"
-        elif pending_id_of(request) != existing.pending_id:
-            differing = "pending_id"
-        elif _differs(request.debit_account_id, existing.debit_account_id):
-            differing = "debit_account"
-        elif _differs(request.credit_account_id, existing.credit_account_id):
-            differing = "credit_account"
-        elif _differs(request.currency, existing.currency):
-            differing = "currency"
-        elif request.amount != self._replayed_amount(request, existing):
-            differing = "amount"
-        elif request.timeout_seconds != existing.timeout_seconds:
-            differing = "timeout_seconds"
-        elif request.code != existing.code:
-            differing = "code"
-        elif request.metadata != existing.metadata:
-            differing = "metadata"
+        differing = next(self._differing_terms(request, existing), None)
         if differing:
             return Outcome(
                 request.id, R.EXISTS_WITH_DIFFERENT_TERMS, f"{differing} differs from the stored"
             )
         return Outcome(request.id, R.EXISTS)
+
+    def _differing_terms(self, request: TransferRequest, existing: Transfer) -> Iterator[str]:
+        """The terms of a replay that differ from the stored transfer's, in the order a reply
+        names them (only the first is asked for)."""
+        if kind_of(request) is not existing.kind:
+            yield "kind"
+        if pending_id_of(request) != existing.pending_id:
+            yield "pending_id"
+        if _differs(request.debit_account_id, existing.debit_account_id):
+            yield "debit_account"
+        if _differs(request.credit_account_id, existing.credit_account_id):
+            yield "credit_account"
+        if _differs(request.currency, existing.currency):
+            yield "currency"
+        if request.amount != self._replayed_amount(request, existing):
+            yield "amount"
+        if request.timeout_seconds != existing.timeout_seconds:
+            yield "timeout_seconds"
+        if request.code != existing.code:
+            yield "code"
+        if request.metadata != existing.metadata:
+            yield "metadata"
 
     def _replayed_amount(self, request: TransferRequest, existing: Transfer) -> int:
         """The amount the request would have to carry to be the stored transfer's replay (a

@@ -30,11 +30,11 @@ from paycore.ledger.models import (
     TransferStatus,
 )
 from paycore.ledger.posting import AccountState, NewEntry
-from paycore.storage.pagination import newest_first
 from paycore.storage.raw import Columns, driver_of
 from paycore.storage.raw import Driver as Driver  # re-exported: the ledger tests name it
+from paycore.storage.reads import Cursor, Page, page_of
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -268,57 +268,53 @@ class AccountRepository:
         ).all()
         return [account_of(row) for row in rows]
 
-    async def get(self, account_id: str, merchant_id: str | None) -> Account | None:
-        query = select(ledger_accounts).where(ledger_accounts.c.id == account_id)
-        if merchant_id:
-            query = query.where(ledger_accounts.c.merchant_id == merchant_id)
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else account_of(row)
 
-    async def list(
-        self,
-        merchant_id: str,
-        code: str,
-        currency: str,
-        limit: int,
-        starting_after: str,
-    ) -> list[Account]:
-        """Newest first, at most limit + 1 (the caller tells whether there is more)."""
-        query = select(ledger_accounts)
-        conditions = [
-            (ledger_accounts.c.merchant_id, merchant_id),
-            (ledger_accounts.c.code, code),
-            (ledger_accounts.c.currency, currency),
-        ]
-        for column, value in conditions:
-            if value:
-                query = query.where(column == value)
-        query = newest_first(query, ledger_accounts.c.id, limit, starting_after)
-        return [account_of(row) for row in (await self._connection.execute(query)).all()]
+ACCOUNT_ID = ledger_accounts.c.id
 
 
-async def get_transfer(
-    connection: AsyncConnection, transfer_id: str, merchant_id: str | None
-) -> Transfer | None:
+def accounts_query(
+    merchant_id: str | None, account_id: str = "", code: str = "", currency: str = ""
+) -> Select[Any]:
+    """Ledger accounts (the merchant's when given: an operator acting for none reads any),
+    narrowed to those of the other arguments that are given."""
+    query = select(ledger_accounts)
+    conditions = [
+        (ledger_accounts.c.merchant_id, merchant_id),
+        (ledger_accounts.c.id, account_id),
+        (ledger_accounts.c.code, code),
+        (ledger_accounts.c.currency, currency),
+    ]
+    for column, value in conditions:
+        if value:
+            query = query.where(column == value)
+    return query
+
+
+def transfer_query(merchant_id: str | None, transfer_id: str) -> Select[Any]:
     query = select(ledger_transfers).where(ledger_transfers.c.id == transfer_id)
     if merchant_id:
         query = query.where(ledger_transfers.c.merchant_id == merchant_id)
-    row = (await connection.execute(query)).one_or_none()
-    return None if row is None else _transfer(row._mapping)
+    return query
+
+
+def transfer_of(row: Row[Any]) -> Transfer:
+    return _transfer(row._mapping)
 
 
 async def list_entries(
-    connection: AsyncConnection, account: Account, limit: int, starting_after: str
-) -> list[Entry]:
-    """Newest first, at most limit + 1."""
+    connection: AsyncConnection, account: Account, cursor: Cursor
+) -> Page[Entry]:
+    """Newest first: in the order they were written (entry ids of one batch share a head, so
+    the account's sequence orders them, not the id)."""
     table = ledger_entries
     mine = and_(table.c.merchant_id == account.merchant_id, table.c.account_id == account.id)
     query = select(table).where(mine)
-    if starting_after:
-        cursor = select(table.c.sequence).where(mine, table.c.id == starting_after)
-        query = query.where(table.c.sequence < cursor.scalar_subquery())
-    query = query.order_by(table.c.sequence.desc()).limit(limit + 1)
-    return [_entry(row) for row in (await connection.execute(query)).all()]
+    if cursor.starting_after:
+        after = select(table.c.sequence).where(mine, table.c.id == cursor.starting_after)
+        query = query.where(table.c.sequence < after.scalar_subquery())
+    query = query.order_by(table.c.sequence.desc()).limit(cursor.limit + 1)
+    found = page_of((await connection.execute(query)).all(), cursor)
+    return Page([_entry(row) for row in found.data], found.has_more)
 
 
 def account_of(row: Row[Any] | Columns) -> Account:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import asyncpg
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import BASE62_ALPHABET, Prefix, logical_shard_of, new_id
+from paycore.invariants import invariant, violated
 from paycore.ledger import codes, integrity
 from paycore.ledger import repository as rows
 from paycore.ledger.models import (
@@ -48,8 +49,8 @@ from paycore.ledger.posting import (
     with_resolution,
 )
 from paycore.storage import Shards
-from paycore.storage.pagination import page
 from paycore.storage.raw import Driver, driver_of, savepoint
+from paycore.storage.reads import Cursor, Page, fetch_one, newest_first, page_of
 from paycore.storage.schema import merchants
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -131,48 +132,50 @@ class LedgerService:
                 )
         return found
 
-    async def get_account(self, account_id: str, merchant_id: str | None) -> Account:
+    async def get_account(self, merchant_id: str | None, account_id: str) -> Account:
+        """The account (overdue holds on it released first); an operator acting for no
+        merchant (`merchant_id` None) reads any."""
         await self.expire_for_accounts([account_id])
+        query = rows.accounts_query(merchant_id, account_id=account_id)
         async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
-            account = await rows.AccountRepository(connection).get(account_id, merchant_id)
-        if account is None:
-            raise not_found("ledger_account", account_id)
-        return account
+            return await fetch_one(connection, query, rows.account_of, "ledger_account", account_id)
 
     async def list_accounts(
-        self, merchant_id: str, code: str, currency: str, limit: int, starting_after: str
-    ) -> tuple[list[Account], bool]:
+        self, merchant_id: str, code: str, currency: str, cursor: Cursor
+    ) -> Page[Account]:
         """One merchant's accounts, or (operators) every merchant's, newest first."""
         logical_shards = (
             [logical_shard_of(merchant_id, Prefix.ACCOUNT)]
             if merchant_id
             else self._one_logical_shard_per_database()
         )
+        # Each shard gives up to limit + 1 of its newest: more than `limit` in all whenever
+        # any shard has more, so the merged page tells `has_more` as one shard's would.
+        query = newest_first(
+            rows.accounts_query(merchant_id, code=code, currency=currency), rows.ACCOUNT_ID, cursor
+        )
         found: list[Account] = []
         for logical_shard in logical_shards:
             async with self._shards.read_logical(logical_shard) as connection:
-                found += await rows.AccountRepository(connection).list(
-                    merchant_id, code, currency, limit, starting_after
-                )
+                found += [rows.account_of(row) for row in await connection.execute(query)]
         found.sort(key=lambda account: account.id, reverse=True)
-        return page(found, limit)
+        return page_of(found, cursor)
 
     # -- transfers ------------------------------------------------------------------------------
 
-    async def get_transfer(self, transfer_id: str, merchant_id: str | None) -> Transfer:
+    async def get_transfer(self, merchant_id: str | None, transfer_id: str) -> Transfer:
+        query = rows.transfer_query(merchant_id, transfer_id)
         async with self._reader_of(transfer_id, Prefix.LEDGER_TRANSFER) as connection:
-            transfer = await rows.get_transfer(connection, transfer_id, merchant_id)
-        if transfer is None:
-            raise not_found("ledger_transfer", transfer_id)
-        return transfer
+            return await fetch_one(
+                connection, query, rows.transfer_of, "ledger_transfer", transfer_id
+            )
 
     async def list_entries(
-        self, account_id: str, merchant_id: str | None, limit: int, starting_after: str
-    ) -> tuple[list[Entry], bool]:
-        account = await self.get_account(account_id, merchant_id)
+        self, merchant_id: str | None, account_id: str, cursor: Cursor
+    ) -> Page[Entry]:
+        account = await self.get_account(merchant_id, account_id)
         async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
-            found = await rows.list_entries(connection, account, limit, starting_after)
-        return page(found, limit)
+            return await rows.list_entries(connection, account, cursor)
 
     async def post(self, segments: Sequence[Segment]) -> list[list[Outcome]]:
         """Applies every segment's transfers, each shard in its own transaction."""
@@ -190,8 +193,8 @@ class LedgerService:
     async def post_in(
         self,
         connection: AsyncConnection,
-        segment: Sequence[TransferRequest],
         merchant_id: str | None,
+        segment: Sequence[TransferRequest],
     ) -> list[Outcome]:
         """One caller's transfers inside the caller's transaction (the idempotency-key path):
         they must all live on `connection`'s shard. A lost race is retried from a savepoint."""
@@ -331,7 +334,7 @@ class LedgerService:
             except _RETRYABLE:
                 if attempt == RETRY_COUNT_MAX - 1:
                     raise
-        raise AssertionError("unreachable")
+        violated("the retry loop returns or raises")
 
     async def _apply(
         self, connection: AsyncConnection, chains: list[_Chain]
@@ -437,8 +440,3 @@ def _entry_ids(accounts: dict[str, AccountState]) -> Callable[[], str]:
         return head + _PAIRS[high] + _PAIRS[low]
 
     return next_id
-
-
-def invariant(condition: bool, message: str) -> None:
-    if not condition:
-        raise RuntimeError(message)

@@ -5,27 +5,30 @@ payment's status follows from its orders (paycore.payment.completion.settle_paym
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
-from paycore.errors import ApiError, Reason, not_found
-from paycore.events import record_event
+from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
 from paycore.fraud.features import amount_usd_cents
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import violated
 from paycore.iso import amount_max
 from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
-from paycore.payment.messages import order_message, payment_message
-from paycore.payment.models import NewPayment, OrderStatus, Payment, PaymentStatus, Risk
+from paycore.payment.events import PayInEvents
+from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, PaymentStatus, Risk
 from paycore.payment.payer import payer_card
-from paycore.payment.repository import PayInRepository
+from paycore.payment.repository import (
+    PayInRepository,
+    order_query,
+    payments_query,
+    with_orders,
+)
 from paycore.payment.risk import RiskScorer, risk_of, score_request
-from paycore.runtime.mutations import Completion, Mutations
+from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.failures import violated_unique_key
-from paycore.storage.pagination import page
-from paycore.v1 import payment_pb2
+from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,118 +37,48 @@ CHECKOUT_INDEX = "payments_checkout_idx"
 ORDER_ID_INDEX = "payment_orders_client_id_idx"
 
 
-class Checkouts:
+class PaymentOrders:
+    """Payments once created: reads, starting their orders, the completion, a closed review."""
+
     def __init__(
         self,
         shards: Shards,
-        mutations: Mutations,
+        reads: Reads,
         executor: Executor,
-        cards: CardSource,
-        fraud: RiskScorer,
         completion: PayInCompletion,
-        lease: timedelta,
+        events: PayInEvents,
     ) -> None:
         self._shards = shards
-        self._mutations = mutations
+        self._reads = reads
         self._executor = executor
-        self._cards = cards
-        self._fraud = fraud
         self._completion = completion
-        self._lease = lease
+        self.events = events
 
     async def get(self, merchant_id: str, payment_id: str) -> Payment:
-        async with self._shards.read(merchant_id) as connection:
-            found = await PayInRepository(connection).payment(merchant_id, payment_id)
-        if found is None:
-            raise not_found("payment", payment_id)
-        return found
+        return await self._reads.find(
+            merchant_id,
+            lambda connection: PayInRepository(connection).payment(merchant_id, payment_id),
+            "payment",
+            payment_id,
+        )
 
-    async def get_order(self, merchant_id: str, order_id: str) -> payment_pb2.PaymentOrder:
-        async with self._shards.read(merchant_id) as connection:
-            found = await PayInRepository(connection).order(merchant_id, order_id)
-        if found is None:
-            raise not_found("payment_order", order_id)
-        return order_message(found)
+    async def get_order(self, merchant_id: str, order_id: str) -> Order:
+        query, decode = order_query(merchant_id, order_id)
+        return await self._reads.one(merchant_id, query, decode, "payment_order", order_id)
 
     async def list(
-        self, merchant_id: str, limit: int, starting_after: str, customer_id: str, checkout_id: str
-    ) -> tuple[list[Payment], bool]:
-        async with self._shards.read(merchant_id) as connection:
-            found = await PayInRepository(connection).payments(
-                merchant_id, limit, starting_after, customer_id, checkout_id
-            )
-        return page(found, limit)
-
-    async def create(
-        self, merchant_id: str, request: payment_pb2.CreatePaymentRequest, new: NewPayment
-    ) -> payment_pb2.Payment:
-        complete = self._completion_for(merchant_id)
-        if await self._mutations.key_seen(merchant_id):
-            return await self._mutations.resume(
-                merchant_id, request, payment_pb2.Payment, complete, self._lease
-            )
-        card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)
-        shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
-        payment_id = new_id(Prefix.PAYMENT, shard)
-        order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
-        total, currency = scored_total(new)
-        risk = risk_of(
-            await self._fraud.score_payment(
-                merchant_id,
-                score_request(payment_id, total, currency, card, new.customer_id, new.buyer_info),
-            )
+        self, merchant_id: str, cursor: Cursor, customer_id: str, checkout_id: str
+    ) -> Page[Payment]:
+        query, id_column = payments_query(merchant_id, customer_id, checkout_id)
+        return await self._reads.page_with(
+            merchant_id,
+            query,
+            id_column,
+            cursor,
+            lambda connection, rows: with_orders(connection, merchant_id, rows),
         )
 
-        async def record(connection: AsyncConnection) -> payment_pb2.Payment:
-            repository = PayInRepository(connection)
-            if await repository.payment_by_checkout(merchant_id, new.checkout_id) is not None:
-                raise ApiError(
-                    Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
-                )
-            taken = await repository.order_ids_taken(
-                merchant_id, [order.payment_order_id for order in new.orders]
-            )
-            if taken:
-                raise ApiError(
-                    Reason.PAYMENT_ORDER_ID_EXISTS,
-                    param="payment_orders.payment_order_id",
-                    payment_order_id=taken[0],
-                )
-            try:
-                await repository.insert_payment(merchant_id, payment_id, order_ids, new)
-            except IntegrityError as error:
-                # A concurrent request with the same checkout_id won the race (issue 23,
-                # item 6): answer as it would have had it come second, never INTERNAL.
-                violated = violated_unique_key(error)
-                if violated == CHECKOUT_INDEX:
-                    raise ApiError(
-                        Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
-                    ) from None
-                if violated == ORDER_ID_INDEX:
-                    raise ApiError(
-                        Reason.PAYMENT_ORDER_ID_EXISTS,
-                        param="payment_orders.payment_order_id",
-                        payment_order_id=new.orders[0].payment_order_id,
-                    ) from None
-                raise
-            payment = await repository.payment(merchant_id, payment_id)
-            assert payment is not None
-            await repository.update_payment(payment, risk=risk.to_json())
-            await record_event(
-                connection, merchant_id, events.PAYMENT_CREATED, payment_message(payment)
-            )
-            await self._start_orders(connection, payment, risk)
-            current = await repository.payment(merchant_id, payment_id)
-            assert current is not None
-            return payment_message(current)
-
-        return await self._mutations.phased(
-            merchant_id, request, payment_pb2.Payment, record, complete, self._lease
-        )
-
-    async def _start_orders(
-        self, connection: AsyncConnection, payment: Payment, risk: Risk
-    ) -> None:
+    async def start_orders(self, connection: AsyncConnection, payment: Payment, risk: Risk) -> None:
         """Blocked: every order fails without reaching the PSP. Held for review: the orders
         wait. Otherwise each order gets its execution."""
         repository = PayInRepository(connection)
@@ -157,9 +90,7 @@ class Checkouts:
                     failure_code="FRAUD_SUSPECTED",
                     failure_message="The payment was blocked as likely fraudulent.",
                 )
-                await record_event(
-                    connection, payment.merchant_id, events.ORDER_FAILED, order_message(failed)
-                )
+                await self.events.order(connection, events.ORDER_FAILED, failed)
             await repository.update_payment(
                 payment,
                 failure_code="FRAUD_SUSPECTED",
@@ -182,18 +113,13 @@ class Checkouts:
                 executing = await repository.update_order(
                     order, status=OrderStatus.EXECUTING.value, execution_id=execution_id
                 )
-                await record_event(
-                    connection,
-                    payment.merchant_id,
-                    events.ORDER_EXECUTING,
-                    order_message(executing),
-                )
+                await self.events.order(connection, events.ORDER_EXECUTING, executing)
         if not risk.held:
             await self._completion.settle_payment(connection, payment.merchant_id, payment.id)
 
-    def _completion_for(self, merchant_id: str) -> Completion[payment_pb2.Payment]:
-        async def complete(recorded: payment_pb2.Payment) -> payment_pb2.Payment:
-            payment = await self.get(merchant_id, recorded.id)
+    def completion(self, merchant_id: str) -> Complete[Payment]:
+        async def complete(payment_id: str, final: FinalAnswer[Payment]) -> Payment:
+            payment = await self.get(merchant_id, payment_id)
             running = [
                 order.execution_id
                 for order in payment.orders
@@ -203,21 +129,85 @@ class Checkouts:
                 await asyncio.gather(
                     *(self._executor.run(merchant_id, execution) for execution in running)
                 )
-                payment = await self.get(merchant_id, recorded.id)
-            return payment_message(payment)
+                payment = await self.get(merchant_id, payment_id)
+            return payment
 
         return complete
 
     async def review_closed(self, merchant_id: str, payment_id: str, approved: bool) -> None:
-        engine = self._shards.engine_for_merchant(merchant_id)
-        async with engine.begin() as connection:
+        async with self._shards.transaction(merchant_id) as connection:
             repository = PayInRepository(connection)
             payment = await repository.payment(merchant_id, payment_id, lock=True)
             if payment is None or payment.status is not PaymentStatus.CREATED:
                 return
             decided = Risk(0, "allow" if approved else "block", ())
-            await self._start_orders(connection, payment, decided)
-        await self._completion_for(merchant_id)(payment_pb2.Payment(id=payment_id))
+            await self.start_orders(connection, payment, decided)
+        await self.completion(merchant_id)(payment_id, FinalAnswer.unstored())
+
+
+class Checkouts:
+    """CreatePayment: the fraud check, then the payment and its orders (PaymentOrders)."""
+
+    def __init__(self, orders: PaymentOrders, cards: CardSource, fraud: RiskScorer) -> None:
+        self.orders = orders
+        self._cards = cards
+        self._fraud = fraud
+
+    async def prepare(self, merchant_id: str, new: NewPayment) -> Phases[Payment]:
+        card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)
+        shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        payment_id = new_id(Prefix.PAYMENT, shard)
+        order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
+        total, currency = scored_total(new)
+        facts = score_request(
+            merchant_id, payment_id, total, currency, card, new.customer_id, new.buyer_info
+        )
+        risk = risk_of(await self._fraud.score_payment(merchant_id, facts))
+
+        async def record(connection: AsyncConnection) -> Payment:
+            repository = PayInRepository(connection)
+            if await repository.payment_by_checkout(merchant_id, new.checkout_id) is not None:
+                raise ApiError(
+                    Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
+                )
+            taken = await repository.order_ids_taken(
+                merchant_id, [order.payment_order_id for order in new.orders]
+            )
+            if taken:
+                raise ApiError(
+                    Reason.PAYMENT_ORDER_ID_EXISTS,
+                    param="payment_orders.payment_order_id",
+                    payment_order_id=taken[0],
+                )
+            try:
+                await repository.insert_payment(merchant_id, payment_id, order_ids, new)
+            except IntegrityError as error:
+                # A concurrent request with the same checkout_id won the race (issue 23,
+                # item 6): answer as it would have had it come second, never INTERNAL.
+                index = violated_unique_key(error)
+                if index == CHECKOUT_INDEX:
+                    raise ApiError(
+                        Reason.CHECKOUT_EXISTS, param="checkout_id", checkout_id=new.checkout_id
+                    ) from None
+                if index == ORDER_ID_INDEX:
+                    raise ApiError(
+                        Reason.PAYMENT_ORDER_ID_EXISTS,
+                        param="payment_orders.payment_order_id",
+                        payment_order_id=new.orders[0].payment_order_id,
+                    ) from None
+                raise
+            payment = await repository.payment(merchant_id, payment_id)
+            if payment is None:
+                violated(f"payment {payment_id} vanished")
+            await repository.update_payment(payment, risk=risk.to_json())
+            await self.orders.events.payment(connection, events.PAYMENT_CREATED, payment)
+            await self.orders.start_orders(connection, payment, risk)
+            current = await repository.payment(merchant_id, payment_id)
+            if current is None:
+                violated(f"payment {payment_id} vanished")
+            return current
+
+        return Phases(record, self.orders.completion(merchant_id))
 
 
 def scored_total(new: NewPayment) -> tuple[int, str]:

@@ -1,32 +1,30 @@
 """Applies a finished execution to the payment it belongs to, inside the executor's recording
 transaction: the intent, order or refund status, the ledger transfers and the outbox event
-commit together, or not at all (DESIGN.md, "Payment flow" step 4)."""
+commit together, or not at all (docs/design.md, "Payment flow" step 4)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from paycore.account.fee_plans import plan_of
-from paycore.events import record_event
+from paycore.events.models import NewEvent
 from paycore.executor.models import Execution, Operation
+from paycore.invariants import violated
 from paycore.payment import events
-from paycore.payment.messages import (
-    intent_message,
-    order_message,
-    payment_message,
-    refund_message,
-)
+from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
     Intent,
     IntentStatus,
+    Order,
     OrderStatus,
     PaymentError,
     PaymentStatus,
+    Refund,
     RefundStatus,
 )
 from paycore.payment.money import Credit, PayInLedger
 from paycore.payment.repository import PayInRepository
-from paycore.storage.idempotency import open_key
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # PSP decline codes that Stripe reports under their own error code.
@@ -47,51 +45,48 @@ def failure_of(execution: Execution) -> PaymentError:
     )
 
 
-async def _answer_request(connection: AsyncConnection, intent: Intent) -> None:
-    """When this runs inside the request that settles `intent` (a phased call whose completion
-    named it, paycore.storage.idempotency.open_key), the intent as now changed is that request's
-    final answer: it is stored in this transaction, not in one of its own afterwards."""
-    key = open_key()
-    if key is not None and key.subject == intent.id:
-        await key.finish_in(connection, intent_message(intent))
-
-
 class PayInCompletion:
-    def __init__(self, money: PayInLedger) -> None:
+    """The executor's completion for pay-in's operations (paycore.executor.models.
+    PAY_IN_OPERATIONS); answers the object it settled (the executor hands it to the request
+    that waits on it, which stores it as its final answer in this transaction)."""
+
+    def __init__(self, money: PayInLedger, events: PayInEvents) -> None:
         self._money = money
+        self._events = events
 
-    async def __call__(self, connection: AsyncConnection, execution: Execution) -> None:
+    async def __call__(
+        self, connection: AsyncConnection, execution: Execution
+    ) -> Intent | Order | Refund | None:
         if execution.refund_id:
-            await self._refund(connection, execution)
-        elif execution.payment_order_id:
-            await self._order(connection, execution)
-        elif execution.payment_intent_id:
-            await self._intent(connection, execution)
+            return await self._refund(connection, execution)
+        if execution.payment_order_id:
+            return await self._order(connection, execution)
+        if execution.payment_intent_id:
+            return await self._intent(connection, execution)
+        return None
 
-    async def _intent(self, connection: AsyncConnection, execution: Execution) -> None:
+    async def _intent(self, connection: AsyncConnection, execution: Execution) -> Intent | None:
         repository = PayInRepository(connection)
         merchant_id = execution.merchant_id
         intent, plan = await repository.locked_intent_and_plan(
             merchant_id, execution.payment_intent_id or ""
         )
         if intent is None or intent.execution_id != execution.id:
-            return
+            return None
         operation = execution.operation
         if not execution.succeeded:
             error = failure_of(execution).to_json()
             if operation in (Operation.CHARGE, Operation.AUTHORIZE):
-                updated = await repository.update_intent_with_event(
+                return await repository.update_intent_with_event(
                     intent,
-                    events.INTENT_FAILED,
+                    self._event(events.INTENT_FAILED),
                     status=IntentStatus.REQUIRES_PAYMENT_METHOD.value,
                     last_error=error,
                 )
-            else:  # a capture or void the PSP refused: the authorization stands
-                updated = await repository.update_intent(
-                    intent, status=IntentStatus.REQUIRES_CAPTURE.value, last_error=error
-                )
-            await _answer_request(connection, updated)
-            return
+            # A capture or void the PSP refused: the authorization stands.
+            return await repository.move_intent(
+                intent, IntentStatus.REQUIRES_CAPTURE, last_error=error
+            )
         reference = execution.answer.reference if execution.answer else ""
         if operation is Operation.AUTHORIZE:
             hold = await self._money.hold(
@@ -101,24 +96,24 @@ class PayInCompletion:
                 amount=intent.amount,
                 currency=intent.currency,
             )
-            updated = await repository.update_intent(
+            updated = await repository.move_intent(
                 intent,
-                status=IntentStatus.REQUIRES_CAPTURE.value,
+                IntentStatus.REQUIRES_CAPTURE,
                 amount_capturable=intent.amount,
                 psp_charge=reference,
                 hold_transfer_id=hold,
                 last_error=None,
             )
-            await self._intent_event(connection, updated, events.INTENT_CAPTURABLE)
-            await _answer_request(connection, updated)
-        elif operation in (Operation.CHARGE, Operation.CAPTURE):
+            await self._events.intent(connection, events.INTENT_CAPTURABLE, updated)
+            return updated
+        if operation in (Operation.CHARGE, Operation.CAPTURE):
             received = execution.amount
             fee = plan.fee_for(received)
             # The ledger last: its accounts are the merchant's, shared by all its payments, so
             # their locks are held from the posting to the commit, and nothing else waits then.
             updated = await repository.update_intent_with_event(
                 intent,
-                events.INTENT_SUCCEEDED,
+                self._event(events.INTENT_SUCCEEDED),
                 status=IntentStatus.SUCCEEDED.value,
                 amount_received=received,
                 amount_capturable=0,
@@ -126,7 +121,6 @@ class PayInCompletion:
                 psp_charge=intent.psp_charge or reference,
                 last_error=None,
             )
-            await _answer_request(connection, updated)
             await self._money.capture(
                 connection,
                 merchant_id,
@@ -136,13 +130,14 @@ class PayInCompletion:
                 fee=fee,
                 credit=Credit(
                     destination=intent.transfer_destination,
-                    application_fee=min(received, intent.application_fee_amount),
+                    application_fee=intent.platform_fee(received),
                 ),
                 hold_transfer_id=intent.hold_transfer_id
                 if operation is Operation.CAPTURE
                 else None,
             )
-        elif operation is Operation.VOID:
+            return updated
+        if operation is Operation.VOID:
             if intent.hold_transfer_id:
                 await self._money.release(
                     connection,
@@ -150,30 +145,29 @@ class PayInCompletion:
                     source=intent.id,
                     hold_transfer_id=intent.hold_transfer_id,
                 )
-            updated = await repository.update_intent(
-                intent,
-                status=IntentStatus.CANCELED.value,
-                amount_capturable=0,
-                canceled_at=datetime.now(UTC),
+            updated = await repository.move_intent(
+                intent, IntentStatus.CANCELED, amount_capturable=0, canceled_at=datetime.now(UTC)
             )
-            await self._intent_event(connection, updated, events.INTENT_CANCELED)
-            await _answer_request(connection, updated)
+            await self._events.intent(connection, events.INTENT_CANCELED, updated)
+            return updated
+        violated(f"no completion for a succeeded {operation} of an intent")
 
-    async def _intent_event(self, connection: AsyncConnection, intent: Intent, kind: str) -> None:
-        await record_event(connection, intent.merchant_id, kind, intent_message(intent))
+    def _event(self, kind: str) -> Callable[[Intent], NewEvent]:
+        return lambda intent: self._events.prepared(kind, intent)
 
-    async def _order(self, connection: AsyncConnection, execution: Execution) -> None:
+    async def _order(self, connection: AsyncConnection, execution: Execution) -> Order | None:
         repository = PayInRepository(connection)
         merchant_id = execution.merchant_id
         order = await repository.order(merchant_id, execution.payment_order_id or "")
         if order is None or order.execution_id != execution.id:
-            return
+            return None
         # The payment first, then its order: one lock order for every order of a payment.
         payment = await repository.payment(merchant_id, order.payment_id, lock=True)
         order = await repository.order(merchant_id, order.id, lock=True)
-        assert payment is not None and order is not None
+        if payment is None or order is None:
+            violated(f"payment order {execution.payment_order_id} or its payment vanished")
         if order.status is not OrderStatus.EXECUTING:
-            return
+            return None
         if execution.succeeded:
             fee = (await plan_of(connection, merchant_id)).fee_for(order.amount)
             await self._money.capture(
@@ -201,8 +195,9 @@ class PayInCompletion:
                 failure_message=error.message,
             )
         kind = events.ORDER_SUCCEEDED if execution.succeeded else events.ORDER_FAILED
-        await record_event(connection, merchant_id, kind, order_message(updated))
+        await self._events.order(connection, kind, updated)
         await self.settle_payment(connection, merchant_id, payment.id)
+        return updated
 
     async def settle_payment(
         self, connection: AsyncConnection, merchant_id: str, payment_id: str
@@ -210,7 +205,8 @@ class PayInCompletion:
         """Derives the payment's status from its orders (the payment row is locked)."""
         repository = PayInRepository(connection)
         payment = await repository.payment(merchant_id, payment_id)
-        assert payment is not None
+        if payment is None:
+            violated(f"payment {payment_id} vanished")
         statuses = {order.status for order in payment.orders}
         if statuses & {OrderStatus.NOT_STARTED, OrderStatus.EXECUTING}:
             status = PaymentStatus.PROCESSING
@@ -228,17 +224,16 @@ class PayInCompletion:
             values.update(failure_code=first.failure_code, failure_message=first.failure_message)
         await repository.update_payment(payment, **values)
         updated = await repository.payment(merchant_id, payment_id)
-        assert updated is not None
         kind = events.PAYMENT_EVENTS.get(status)
-        if kind:
-            await record_event(connection, merchant_id, kind, payment_message(updated))
+        if kind and updated is not None:
+            await self._events.payment(connection, kind, updated)
 
-    async def _refund(self, connection: AsyncConnection, execution: Execution) -> None:
+    async def _refund(self, connection: AsyncConnection, execution: Execution) -> Refund | None:
         repository = PayInRepository(connection)
         merchant_id = execution.merchant_id
         refund = await repository.refund(merchant_id, execution.refund_id or "")
         if refund is None or refund.status is not RefundStatus.PENDING:
-            return
+            return None
         order = None
         if refund.payment_order_id:
             order = await repository.order(merchant_id, refund.payment_order_id, lock=True)
@@ -273,5 +268,7 @@ class PayInCompletion:
             )
             kind = events.REFUND_FAILED
         updated = await repository.refund(merchant_id, refund.id)
-        assert updated is not None
-        await record_event(connection, merchant_id, kind, refund_message(updated))
+        if updated is None:
+            violated(f"refund {refund.id} vanished")
+        await self._events.refund(connection, kind, updated)
+        return updated

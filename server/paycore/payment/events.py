@@ -1,8 +1,17 @@
-"""The event types pay-in writes to the outbox (Stripe's names where Stripe has the object)."""
+"""The events pay-in writes to the outbox (Stripe's names where Stripe has the object), and
+`PayInEvents`, which records them: an event's object is rendered by the `ObjectRenderer` the
+composition root passes in (paycore.payment.servicer.messages), so domain code deals in
+dataclasses and never in messages."""
 
 from __future__ import annotations
 
-from paycore.payment.models import PaymentStatus
+from typing import Protocol
+
+from google.protobuf.message import Message
+from paycore.events.models import NewEvent
+from paycore.events.outbox import prepare_event, record_event
+from paycore.payment.models import Intent, Order, Payment, PaymentStatus, Refund
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 INTENT_CREATED = "payment_intent.created"
 INTENT_PROCESSING = "payment_intent.processing"
@@ -22,3 +31,33 @@ ORDER_FAILED = "payment_order.failed"
 REFUND_CREATED = "refund.created"
 REFUND_SUCCEEDED = "refund.updated"
 REFUND_FAILED = "refund.failed"
+
+
+class ObjectRenderer(Protocol):
+    """Pay-in's objects as the messages their events carry."""
+
+    def intent(self, intent: Intent) -> Message: ...
+    def order(self, order: Order) -> Message: ...
+    def payment(self, payment: Payment) -> Message: ...
+    def refund(self, refund: Refund) -> Message: ...
+
+
+class PayInEvents:
+    def __init__(self, render: ObjectRenderer) -> None:
+        self.render = render
+
+    def prepared(self, kind: str, intent: Intent) -> NewEvent:
+        """An intent's event, for a statement that writes it itself (charging, repository)."""
+        return prepare_event(intent.merchant_id, kind, self.render.intent(intent))
+
+    async def intent(self, connection: AsyncConnection, kind: str, intent: Intent) -> None:
+        await record_event(connection, intent.merchant_id, kind, self.render.intent(intent))
+
+    async def order(self, connection: AsyncConnection, kind: str, order: Order) -> None:
+        await record_event(connection, order.merchant_id, kind, self.render.order(order))
+
+    async def payment(self, connection: AsyncConnection, kind: str, payment: Payment) -> None:
+        await record_event(connection, payment.merchant_id, kind, self.render.payment(payment))
+
+    async def refund(self, connection: AsyncConnection, kind: str, refund: Refund) -> None:
+        await record_event(connection, refund.merchant_id, kind, self.render.refund(refund))

@@ -106,6 +106,37 @@ class NewIntent:
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
 
+    def intent(
+        self, merchant_id: str, intent_id: str, status: IntentStatus, created: int
+    ) -> Intent:
+        """The intent as created from this, at `created` (seconds)."""
+        return Intent(
+            id=intent_id,
+            merchant_id=merchant_id,
+            amount=self.amount,
+            currency=self.currency,
+            status=status,
+            capture_method=self.capture_method,
+            customer_id=self.customer_id,
+            payment_method_id=self.payment_method_id,
+            amount_capturable=0,
+            amount_received=0,
+            amount_refunded=0,
+            fee=0,
+            transfer_destination=self.transfer_destination,
+            application_fee_amount=self.application_fee_amount,
+            description=self.description,
+            last_error=None,
+            risk=None,
+            psp_charge=None,
+            hold_transfer_id=None,
+            execution_id=None,
+            canceled_at=None,
+            cancellation_reason=None,
+            metadata=dict(self.metadata),
+            created=created,
+        )
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -135,6 +166,10 @@ class Intent:
     created: int
     # The subscription invoice it pays (set by paycore.payment.off_session).
     invoice_id: str | None = None
+
+    def platform_fee(self, received: int) -> int:
+        """What the platform keeps of `received` for a destination charge (never more)."""
+        return min(received, self.application_fee_amount)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The ledger transfers of pay-in, in one place (DESIGN.md, "Ledger").
+"""The ledger transfers of pay-in, in one place (docs/design.md, "Ledger").
 
     charge captured      psp_receivable -> balance_pending          amount   (payment)
                          balance_pending -> fees_revenue             fee      (fee)
@@ -240,7 +240,7 @@ class PayInLedger:
     ) -> None:
         # A chain: the last transfer is not linked, closing it (all or nothing).
         chain = [*transfers[:-1], replace(transfers[-1], linked=False)]
-        outcomes = await self._ledger.post_in(connection, chain, merchant_id)
+        outcomes = await self._ledger.post_in(connection, merchant_id, chain)
         failed = [outcome for outcome in outcomes if not outcome.result.ok]
         if failed:
             raise LedgerRejected(f"the ledger refused pay-in transfers: {failed}")

@@ -13,14 +13,14 @@ CreateRefund's (paycore.payment.refunds)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from paycore.events import record_event
 from paycore.executor.models import ExecutionState, NewExecution, Operation
 from paycore.executor.repository import ExecutionRepository
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment import events
-from paycore.payment.messages import intent_message
+from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
     CaptureMethod,
     Intent,
@@ -30,8 +30,9 @@ from paycore.payment.models import (
     RefundStatus,
 )
 from paycore.payment.refunds import record_refund
-from paycore.payment.repository import PayInRepository
+from paycore.payment.repository import PayInRepository, refunds_query
 from paycore.storage import Shards
+from paycore.storage.reads import Cursor, fetch_page
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -49,31 +50,35 @@ class OffSessionCharge:
     invoice_id: str | None = None
 
 
+# The refunds of one intent a prorated cancel steps (a subscription period's charge has few).
+REFUNDS_MAX = 100
+
+
 class OffSessionCharges:
-    def __init__(self, shards: Shards, executor: Executor) -> None:
+    def __init__(self, shards: Shards, executor: Executor, events: PayInEvents) -> None:
         self._shards = shards
         self._executor = executor
+        self._events = events
 
     async def record(self, connection: AsyncConnection, charge: OffSessionCharge) -> Intent:
         """The intent, `processing`, with its charge enqueued (in the caller's transaction)."""
         merchant_id = charge.merchant_id
         repository = PayInRepository(connection)
         intent_id = new_id(Prefix.PAYMENT_INTENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
-        intent = await repository.insert_intent(
-            merchant_id,
-            intent_id,
-            NewIntent(
-                amount=charge.amount,
-                currency=charge.currency,
-                capture_method=CaptureMethod.AUTOMATIC,
-                customer_id=charge.customer_id,
-                payment_method_id=charge.payment_method_id,
-                description=charge.description,
-                metadata=charge.metadata,
-            ),
-            IntentStatus.PROCESSING,
+        new = NewIntent(
+            amount=charge.amount,
+            currency=charge.currency,
+            capture_method=CaptureMethod.AUTOMATIC,
+            customer_id=charge.customer_id,
+            payment_method_id=charge.payment_method_id,
+            description=charge.description,
+            metadata=charge.metadata,
         )
-        await record_event(connection, merchant_id, events.INTENT_CREATED, intent_message(intent))
+        created = int(datetime.now(UTC).timestamp())
+        intent = await repository.insert_intent(
+            new.intent(merchant_id, intent_id, IntentStatus.PROCESSING, created)
+        )
+        await self._events.intent(connection, events.INTENT_CREATED, intent)
         execution_id = await self._executor.enqueue(
             connection,
             NewExecution(
@@ -89,9 +94,7 @@ class OffSessionCharges:
         intent = await repository.update_intent(
             intent, execution_id=execution_id, invoice_id=charge.invoice_id
         )
-        await record_event(
-            connection, merchant_id, events.INTENT_PROCESSING, intent_message(intent)
-        )
+        await self._events.intent(connection, events.INTENT_PROCESSING, intent)
         return intent
 
     async def run(self, merchant_id: str, intent_id: str) -> Intent | None:
@@ -121,6 +124,7 @@ class OffSessionCharges:
         return await record_refund(
             connection,
             self._executor,
+            self._events,
             Refund(
                 id=refund_id,
                 merchant_id=merchant_id,
@@ -140,17 +144,12 @@ class OffSessionCharges:
 
     async def run_refunds(self, merchant_id: str, intent_id: str) -> None:
         """Steps the intent's pending refunds (outside any transaction)."""
+        query, id_column, decode = refunds_query(merchant_id, intent_id, "")
         async with self._shards.read(merchant_id) as connection:
-            pending = [
-                refund
-                for refund in await PayInRepository(connection).refunds(
-                    merchant_id, 100, "", intent_id, ""
-                )
-                if refund.status is RefundStatus.PENDING and refund.execution_id
-            ]
-        for refund in pending:
-            assert refund.execution_id is not None
-            await self._executor.run(merchant_id, refund.execution_id)
+            found = await fetch_page(connection, query, id_column, Cursor(REFUNDS_MAX), decode)
+        for refund in found.data:
+            if refund.status is RefundStatus.PENDING and refund.execution_id:
+                await self._executor.run(merchant_id, refund.execution_id)
 
     @staticmethod
     async def parked(connection: AsyncConnection, merchant_id: str, intent_id: str) -> bool:

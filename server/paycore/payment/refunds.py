@@ -4,72 +4,61 @@ concurrent refunds queue on that row and the reservations can never add up past 
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
-from paycore.events import record_event
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import violated
 from paycore.payment import events
-from paycore.payment.messages import refund_message
+from paycore.payment.events import PayInEvents
 from paycore.payment.models import IntentStatus, OrderStatus, Refund, RefundStatus
-from paycore.payment.repository import PayInRepository
-from paycore.runtime.mutations import Completion, Mutations
-from paycore.storage import Shards
-from paycore.storage.pagination import page
-from paycore.v1 import payment_pb2
+from paycore.payment.repository import PayInRepository, refund_query, refunds_query
+from paycore.runtime.mutations import Complete, FinalAnswer, Phases
+from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+@dataclass(frozen=True)
+class NewRefund:
+    """A refund as asked for: of an intent or of a payment order (exactly one)."""
+
+    payment_intent_id: str
+    payment_order_id: str
+    amount: int | None
+    """None: everything that remains refundable."""
+    reason: str
+    metadata: dict[str, str]
+
+
 class Refunds:
-    def __init__(
-        self, shards: Shards, mutations: Mutations, executor: Executor, lease: timedelta
-    ) -> None:
-        self._shards = shards
-        self._mutations = mutations
+    def __init__(self, reads: Reads, executor: Executor, events: PayInEvents) -> None:
+        self._reads = reads
         self._executor = executor
-        self._lease = lease
+        self._events = events
 
     async def get(self, merchant_id: str, refund_id: str) -> Refund:
-        async with self._shards.read(merchant_id) as connection:
-            found = await PayInRepository(connection).refund(merchant_id, refund_id)
-        if found is None:
-            raise not_found("refund", refund_id)
-        return found
+        query, decode = refund_query(merchant_id, refund_id)
+        return await self._reads.one(merchant_id, query, decode, "refund", refund_id)
 
     async def list(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        payment_intent_id: str,
-        payment_order_id: str,
-    ) -> tuple[list[Refund], bool]:
-        async with self._shards.read(merchant_id) as connection:
-            found = await PayInRepository(connection).refunds(
-                merchant_id, limit, starting_after, payment_intent_id, payment_order_id
-            )
-        return page(found, limit)
+        self, merchant_id: str, cursor: Cursor, payment_intent_id: str, payment_order_id: str
+    ) -> Page[Refund]:
+        query, id_column, decode = refunds_query(merchant_id, payment_intent_id, payment_order_id)
+        return await self._reads.page(merchant_id, query, id_column, cursor, decode)
 
-    async def create(
-        self,
-        merchant_id: str,
-        request: payment_pb2.CreateRefundRequest,
-        amount: int | None,
-        reason: str,
-        metadata: dict[str, str],
-    ) -> payment_pb2.Refund:
+    def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
+        amount, reason, metadata = new.amount, new.reason, new.metadata
         refund_id = new_id(Prefix.REFUND, logical_shard_of(merchant_id, Prefix.ACCOUNT))
 
-        async def record(connection: AsyncConnection) -> payment_pb2.Refund:
+        async def record(connection: AsyncConnection) -> Refund:
             repository = PayInRepository(connection)
             intent, order = None, None
-            if request.payment_intent:
-                intent = await repository.intent(merchant_id, request.payment_intent, lock=True)
+            if new.payment_intent_id:
+                intent = await repository.intent(merchant_id, new.payment_intent_id, lock=True)
                 if intent is None:
-                    raise not_found("payment_intent", request.payment_intent, "payment_intent")
+                    raise not_found("payment_intent", new.payment_intent_id, "payment_intent")
                 if intent.status is not IntentStatus.SUCCEEDED:
                     raise ApiError(
                         Reason.CHARGE_NOT_REFUNDABLE,
@@ -85,9 +74,9 @@ class Refunds:
                 )
                 charge = intent.psp_charge
             else:
-                order = await repository.order(merchant_id, request.payment_order, lock=True)
+                order = await repository.order(merchant_id, new.payment_order_id, lock=True)
                 if order is None:
-                    raise not_found("payment_order", request.payment_order, "payment_order")
+                    raise not_found("payment_order", new.payment_order_id, "payment_order")
                 if order.status is not OrderStatus.SUCCEEDED:
                     raise ApiError(
                         Reason.CHARGE_NOT_REFUNDABLE,
@@ -111,14 +100,15 @@ class Refunds:
                 await repository.update_intent(intent, amount_refunded=refunded + wanted)
             if order is not None:
                 await repository.update_order(order, amount_refunded=refunded + wanted)
-            stored = await record_refund(
+            return await record_refund(
                 connection,
                 self._executor,
+                self._events,
                 Refund(
                     id=refund_id,
                     merchant_id=merchant_id,
-                    payment_intent_id=request.payment_intent or None,
-                    payment_order_id=request.payment_order or None,
+                    payment_intent_id=new.payment_intent_id or None,
+                    payment_order_id=new.payment_order_id or None,
                     amount=wanted,
                     currency=currency,
                     reason=reason,
@@ -130,30 +120,26 @@ class Refunds:
                 ),
                 charge,
             )
-            return refund_message(stored)
 
-        return await self._mutations.phased(
-            merchant_id,
-            request,
-            payment_pb2.Refund,
-            record,
-            self._completion(merchant_id),
-            self._lease,
-        )
+        return Phases(record, self.completion(merchant_id))
 
-    def _completion(self, merchant_id: str) -> Completion[payment_pb2.Refund]:
-        async def complete(recorded: payment_pb2.Refund) -> payment_pb2.Refund:
-            refund = await self.get(merchant_id, recorded.id)
+    def completion(self, merchant_id: str) -> Complete[Refund]:
+        async def complete(refund_id: str, final: FinalAnswer[Refund]) -> Refund:
+            refund = await self.get(merchant_id, refund_id)
             if refund.status is RefundStatus.PENDING and refund.execution_id:
                 await self._executor.run(merchant_id, refund.execution_id)
-                refund = await self.get(merchant_id, recorded.id)
-            return refund_message(refund)
+                refund = await self.get(merchant_id, refund_id)
+            return refund
 
         return complete
 
 
 async def record_refund(
-    connection: AsyncConnection, executor: Executor, refund: Refund, psp_charge: str | None
+    connection: AsyncConnection,
+    executor: Executor,
+    events_of: PayInEvents,
+    refund: Refund,
+    psp_charge: str | None,
 ) -> Refund:
     """The first phase of a refund whose amount is already reserved on its intent or order:
     its execution enqueued, the refund stored `pending` with it, and `refund.created`."""
@@ -174,8 +160,7 @@ async def record_refund(
     repository = PayInRepository(connection)
     await repository.insert_refund(replace(refund, execution_id=execution_id))
     stored = await repository.refund(refund.merchant_id, refund.id)
-    assert stored is not None
-    await record_event(
-        connection, refund.merchant_id, events.REFUND_CREATED, refund_message(stored)
-    )
+    if stored is None:
+        violated(f"refund {refund.id} vanished")
+    await events_of.refund(connection, events.REFUND_CREATED, stored)
     return stored

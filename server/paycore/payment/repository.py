@@ -5,17 +5,20 @@ are asyncpg statements (paycore.storage.raw); the rest is SQLAlchemy Core."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan
-from paycore.events.outbox import prepare_event
-from paycore.payment.messages import intent_message
+from paycore.events.models import NewEvent
+from paycore.events.repository import EventsInsert
+from paycore.invariants import invariant
+from paycore.payment.machine import check_initial, check_move
 from paycore.payment.models import (
     CaptureMethod,
     Intent,
     IntentStatus,
-    NewIntent,
     NewPayment,
     Order,
     OrderStatus,
@@ -26,23 +29,60 @@ from paycore.payment.models import (
     RefundStatus,
     Risk,
 )
-from paycore.storage.pagination import newest_first
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.schema import payment_intents, payment_orders, payments, refunds
-from sqlalchemy import Row, Table, insert, select, update
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
+from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
+from sqlalchemy import Row, Select, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_INSERT_INTENT = """
-INSERT INTO payment_intents (merchant_id, id, amount, currency, status, capture_method,
-  customer_id, payment_method_id, transfer_destination, application_fee_amount, description,
-  metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-RETURNING *
-"""
+
+def _moment(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def _json_of(value: PaymentError | Risk | None) -> str | None:
+    return None if value is None else jsonb(value.to_json())
+
+
+# An intent's fields are its columns (created: created_at); these differ in their stored form.
+_INTENT_NAMES = {"created": "created_at"}
+decode_intent: Decoder[Intent] = Decoder(
+    payment_intents,
+    Intent,
+    columns=_INTENT_NAMES,
+    convert={
+        "status": IntentStatus,
+        "capture_method": CaptureMethod,
+        "last_error": lambda value: None if value is None else PaymentError(**value),
+        "risk": Risk.from_json,
+        "canceled_at": epoch_seconds,
+        "metadata": dict,
+        "created": epoch_seconds,
+    },
+)
+encode_intent: Encoder[Intent] = Encoder(
+    payment_intents,
+    Intent,
+    columns=_INTENT_NAMES,
+    convert={
+        "status": lambda status: status.value,
+        "capture_method": lambda method: method.value,
+        "last_error": _json_of,
+        "risk": _json_of,
+        "canceled_at": _moment,
+        "metadata": jsonb,
+        "created": _moment,
+    },
+)
+# A new intent, every column written (so that its events render what is stored).
+INSERT_INTENT = Insert(payment_intents, encode_intent.columns)
+_INSERT_INTENT = f"{INSERT_INTENT.sql} RETURNING *"
 _INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
+_FEE = column_names(fee_plans, ["percent_basis_points", "fixed_amount"])
 # The intent locked with the merchant's fee plan (NULLs: the default plan), in one round trip.
-_LOCK_INTENT_AND_PLAN = """
-SELECT i.*, f.percent_basis_points AS fee_percent_basis_points, f.fixed_amount AS fee_fixed_amount
+_LOCK_INTENT_AND_PLAN = f"""
+SELECT {select_list(payment_intents, "i")}, {", ".join(f"f.{name} AS fee_{name}" for name in _FEE)}
 FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant_id
 WHERE i.merchant_id = $1 AND i.id = $2
 FOR UPDATE OF i
@@ -58,27 +98,15 @@ def _intent_update_with_event(columns: tuple[str, ...]) -> str:
     key = ("+event", *columns)
     statement = _intent_updates.get(key)
     if statement is None:
-        _check_intent_columns(columns)
-        assignments = ", ".join(
-            f"{column} = ${number}" for number, column in enumerate(columns, start=8)
+        events = EventsInsert(3, only_if="EXISTS (SELECT 1 FROM changed)")
+        changed = (
+            f"changed AS (\n  UPDATE payment_intents "
+            f"SET {assignments(payment_intents, columns, events.next)} "
+            "WHERE merchant_id = $1 AND id = $2 RETURNING 1\n)"
         )
-        statement = f"""
-WITH changed AS (
-  UPDATE payment_intents SET {assignments} WHERE merchant_id = $1 AND id = $2 RETURNING 1
-), event AS (
-  INSERT INTO events (merchant_id, id, type, object_id, object_type, data)
-  SELECT $1, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM changed)
-)
-SELECT count(*) FROM changed
-"""
+        statement = with_parts([changed, events.part], "SELECT count(*) FROM changed")
         _intent_updates[key] = statement
     return statement
-
-
-def _check_intent_columns(columns: tuple[str, ...]) -> None:
-    unknown = set(columns) - _INTENT_COLUMNS
-    if unknown:
-        raise ValueError(f"payment_intents has no column {sorted(unknown)}")
 
 
 def applied(intent: Intent, values: dict[str, Any]) -> Intent:
@@ -107,16 +135,75 @@ def applied(intent: Intent, values: dict[str, Any]) -> Intent:
 def _intent_update(columns: tuple[str, ...]) -> str:
     statement = _intent_updates.get(columns)
     if statement is None:
-        _check_intent_columns(columns)
-        assignments = ", ".join(
-            f"{column} = ${number}" for number, column in enumerate(columns, start=3)
-        )
         statement = (
-            f"UPDATE payment_intents SET {assignments} "
+            f"UPDATE payment_intents SET {assignments(payment_intents, columns, 3)} "
             "WHERE merchant_id = $1 AND id = $2 RETURNING *"
         )
         _intent_updates[columns] = statement
     return statement
+
+
+def _stored(values: dict[str, Any]) -> list[Any]:
+    return [
+        jsonb(value) if column in _INTENT_JSON_COLUMNS else value
+        for column, value in values.items()
+    ]
+
+
+# -- the reads (paycore.storage.reads.Reads runs them) -------------------------------------------
+
+
+def intent_query(merchant_id: str, intent_id: str) -> Select[Any]:
+    t = payment_intents
+    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == intent_id)
+
+
+def intents_query(merchant_id: str, customer_id: str) -> tuple[Select[Any], Any]:
+    t = payment_intents
+    query = select(t).where(t.c.merchant_id == merchant_id)
+    if customer_id:
+        query = query.where(t.c.customer_id == customer_id)
+    return query, t.c.id
+
+
+def order_query(merchant_id: str, order_id: str) -> tuple[Select[Any], Callable[[Any], Order]]:
+    t = payment_orders
+    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == order_id), _order
+
+
+def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> tuple[Select[Any], Any]:
+    t = payments
+    query = select(t).where(t.c.merchant_id == merchant_id)
+    if customer_id:
+        query = query.where(t.c.customer_id == customer_id)
+    if checkout_id:
+        query = query.where(t.c.checkout_id == checkout_id)
+    return query, t.c.id
+
+
+async def with_orders(
+    connection: AsyncConnection, merchant_id: str, rows: Sequence[Row[Any]]
+) -> list[Payment]:
+    """The merchant's payment rows with their orders, read in one query (Reads.page_with)."""
+    orders = await PayInRepository(connection).orders_of(merchant_id, [row.id for row in rows])
+    return [_payment(row, orders) for row in rows]
+
+
+def refund_query(merchant_id: str, refund_id: str) -> tuple[Select[Any], Callable[[Any], Refund]]:
+    t = refunds
+    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == refund_id), _refund
+
+
+def refunds_query(
+    merchant_id: str, payment_intent_id: str, payment_order_id: str
+) -> tuple[Select[Any], Any, Callable[[Any], Refund]]:
+    t = refunds
+    query = select(t).where(t.c.merchant_id == merchant_id)
+    if payment_intent_id:
+        query = query.where(t.c.payment_intent_id == payment_intent_id)
+    if payment_order_id:
+        query = query.where(t.c.payment_order_id == payment_order_id)
+    return query, t.c.id, _refund
 
 
 class PayInRepository:
@@ -125,33 +212,18 @@ class PayInRepository:
 
     # -- payment intents ------------------------------------------------------------------------
 
-    async def insert_intent(
-        self, merchant_id: str, intent_id: str, new: NewIntent, status: IntentStatus
-    ) -> Intent:
+    async def insert_intent(self, intent: Intent) -> Intent:
+        """Stores a new intent (`created` is its creation moment); answers it as stored."""
+        check_initial(intent.id, intent.status)
         driver = await driver_of(self._connection)
-        row = await driver.fetchrow(
-            _INSERT_INTENT,
-            merchant_id,
-            intent_id,
-            new.amount,
-            new.currency,
-            status.value,
-            new.capture_method.value,
-            new.customer_id,
-            new.payment_method_id,
-            new.transfer_destination,
-            new.application_fee_amount,
-            new.description,
-            jsonb(new.metadata),
-        )
-        return _intent(row)
+        return decode_intent(await driver.fetchrow(_INSERT_INTENT, *encode_intent(intent)))
 
     async def intent(
         self, merchant_id: str, intent_id: str, *, lock: bool = False
     ) -> Intent | None:
         driver = await driver_of(self._connection)
         row = await driver.fetchrow(_LOCK_INTENT if lock else _INTENT, merchant_id, intent_id)
-        return None if row is None else _intent(row)
+        return None if row is None else decode_intent(row)
 
     async def locked_intent_and_plan(
         self, merchant_id: str, intent_id: str
@@ -161,64 +233,51 @@ class PayInRepository:
         row = await driver.fetchrow(_LOCK_INTENT_AND_PLAN, merchant_id, intent_id)
         if row is None:
             return None, DEFAULT_PLAN
-        if row["fee_percent_basis_points"] is None:
-            return _intent(row), DEFAULT_PLAN
-        return _intent(row), FeePlan(row["fee_percent_basis_points"], row["fee_fixed_amount"])
+        plan = [row[f"fee_{name}"] for name in _FEE]
+        if plan[0] is None:
+            return decode_intent(row), DEFAULT_PLAN
+        return decode_intent(row), FeePlan(*plan)
 
     async def update_intent_with_event(
-        self, intent: Intent, event_type: str, **values: Any
+        self, intent: Intent, event_of: Callable[[Intent], NewEvent], **values: Any
     ) -> Intent:
-        """`update_intent` and the event of the intent as changed, in one statement: the
-        change is applied in Python first (`applied`) to render the event."""
+        """`update_intent` (or `move_intent`, given a status) and the event of the intent as
+        changed, in one statement: the change is applied in Python first (`applied`) to render
+        the event (`event_of`)."""
+        if "status" in values:
+            check_move(intent, IntentStatus(values["status"]))
         updated = applied(intent, values)
-        event = prepare_event(intent.merchant_id, event_type, intent_message(updated))
         columns = tuple(values)
-        statement = _intent_update_with_event(columns)
         driver = await driver_of(self._connection)
         changed = await driver.fetchval(
-            statement,
+            _intent_update_with_event(columns),
             intent.merchant_id,
             intent.id,
-            event.id,
-            event.type,
-            event.object_id,
-            event.object_type,
-            jsonb(event.data),
-            *(
-                jsonb(values[column]) if column in _INTENT_JSON_COLUMNS else values[column]
-                for column in columns
-            ),
+            *EventsInsert.arguments(intent.merchant_id, [event_of(updated)]),
+            *_stored(values),
         )
-        if not changed:
-            raise LookupError(f"payment intent {intent.id} vanished")
+        invariant(bool(changed), f"payment intent {intent.id} vanished")
         return updated
 
-    async def intents(
-        self, merchant_id: str, limit: int, starting_after: str, customer_id: str
-    ) -> list[Intent]:
-        t = payment_intents
-        query = select(t).where(t.c.merchant_id == merchant_id)
-        if customer_id:
-            query = query.where(t.c.customer_id == customer_id)
-        rows = await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
-        return [_intent(row._mapping) for row in rows.all()]
-
     async def update_intent(self, intent: Intent, **values: Any) -> Intent:
-        """Changes the intent and answers it as it now is (one statement, RETURNING)."""
-        columns = tuple(values)
+        """Changes the intent (never its status: `move_intent`) and answers it as it now is
+        (one statement, RETURNING)."""
+        invariant("status" not in values, "an intent's status changes through move_intent")
+        return await self._set(intent, values)
+
+    async def move_intent(self, intent: Intent, status: IntentStatus, **values: Any) -> Intent:
+        """Moves the intent to `status` (paycore.payment.machine: an illegal move raises) with
+        the other changes in `values`."""
+        check_move(intent, status)
+        return await self._set(intent, {"status": status.value, **values})
+
+    async def _set(self, intent: Intent, values: dict[str, Any]) -> Intent:
         driver = await driver_of(self._connection)
         row = await driver.fetchrow(
-            _intent_update(columns),
-            intent.merchant_id,
-            intent.id,
-            *(
-                jsonb(values[column]) if column in _INTENT_JSON_COLUMNS else values[column]
-                for column in columns
-            ),
+            _intent_update(tuple(values)), intent.merchant_id, intent.id, *_stored(values)
         )
-        if row is None:
-            raise LookupError(f"payment intent {intent.id} vanished")
-        return _intent(row)
+        invariant(row is not None, f"payment intent {intent.id} vanished")
+        return decode_intent(row)
 
     # -- payments and payment orders ------------------------------------------------------------
 
@@ -274,21 +333,6 @@ class PayInRepository:
         if row is None:
             return None
         return _payment(row, await self.orders_of(merchant_id, [row.id]))
-
-    async def payments(
-        self, merchant_id: str, limit: int, starting_after: str, customer_id: str, checkout_id: str
-    ) -> list[Payment]:
-        t = payments
-        query = select(t).where(t.c.merchant_id == merchant_id)
-        if customer_id:
-            query = query.where(t.c.customer_id == customer_id)
-        if checkout_id:
-            query = query.where(t.c.checkout_id == checkout_id)
-        rows = (
-            await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
-        ).all()
-        orders = await self.orders_of(merchant_id, [row.id for row in rows])
-        return [_payment(row, orders) for row in rows]
 
     async def orders_of(self, merchant_id: str, payment_ids: list[str]) -> list[Order]:
         if not payment_ids:
@@ -352,23 +396,6 @@ class PayInRepository:
         row = await self._one(refunds, merchant_id, refund_id, False)
         return None if row is None else _refund(row)
 
-    async def refunds(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        payment_intent_id: str,
-        payment_order_id: str,
-    ) -> list[Refund]:
-        t = refunds
-        query = select(t).where(t.c.merchant_id == merchant_id)
-        if payment_intent_id:
-            query = query.where(t.c.payment_intent_id == payment_intent_id)
-        if payment_order_id:
-            query = query.where(t.c.payment_order_id == payment_order_id)
-        rows = await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
-        return [_refund(row) for row in rows.all()]
-
     async def update_refund(self, refund: Refund, **values: Any) -> None:
         await self._update(refunds, refund.merchant_id, refund.id, values)
 
@@ -394,39 +421,6 @@ class PayInRepository:
 
 def _unix(row: Row[Any]) -> int:
     return int(row.created_at.timestamp())
-
-
-def _intent(row: Any) -> Intent:
-    """From an asyncpg record or a Core row's `_mapping`."""
-    last_error = row["last_error"]
-    canceled_at = row["canceled_at"]
-    return Intent(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        status=IntentStatus(row["status"]),
-        capture_method=CaptureMethod(row["capture_method"]),
-        customer_id=row["customer_id"],
-        payment_method_id=row["payment_method_id"],
-        amount_capturable=row["amount_capturable"],
-        amount_received=row["amount_received"],
-        amount_refunded=row["amount_refunded"],
-        fee=row["fee"],
-        transfer_destination=row["transfer_destination"],
-        application_fee_amount=row["application_fee_amount"],
-        description=row["description"],
-        last_error=None if last_error is None else PaymentError(**last_error),
-        risk=Risk.from_json(row["risk"]),
-        psp_charge=row["psp_charge"],
-        hold_transfer_id=row["hold_transfer_id"],
-        execution_id=row["execution_id"],
-        canceled_at=None if canceled_at is None else int(canceled_at.timestamp()),
-        cancellation_reason=row["cancellation_reason"],
-        metadata=dict(row["metadata"]),
-        created=int(row["created_at"].timestamp()),
-        invoice_id=row["invoice_id"],
-    )
 
 
 def _order(row: Row[Any]) -> Order:

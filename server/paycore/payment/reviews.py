@@ -1,21 +1,33 @@
-"""What a closed fraud review does to the payment it held (FraudService.review_listener):
-approved -> charged now; rejected -> canceled (an intent) or failed (a payment)."""
+"""What a closed fraud review does to the payment it held: approved -> charged now; rejected
+-> canceled (an intent) or failed (a payment). `ReviewOutcomes.listener` is passed to
+FraudService's constructor."""
 
 from __future__ import annotations
 
-from paycore.fraud.service import ReviewListener
+from paycore.executor.service import Executor
+from paycore.fraud.models import Review, ReviewStatus
 from paycore.ids import Prefix
-from paycore.payment.checkout import Checkouts
-from paycore.payment.intents import PaymentIntents
-from paycore.v1 import fraud_pb2
+from paycore.payment.checkout import PaymentOrders
+from paycore.payment.events import PayInEvents
+from paycore.payment.intents.review import review_closed
+from paycore.storage import Shards
 
 
-def review_listener(intents: PaymentIntents, checkouts: Checkouts) -> ReviewListener:
-    async def closed(merchant_id: str, review: fraud_pb2.Review) -> None:
-        approved = review.status == fraud_pb2.REVIEW_STATUS_APPROVED
-        if review.payment.startswith(f"{Prefix.PAYMENT_INTENT.value}_"):
-            await intents.review_closed(merchant_id, review.payment, approved)
-        elif review.payment.startswith(f"{Prefix.PAYMENT.value}_"):
-            await checkouts.review_closed(merchant_id, review.payment, approved)
+class ReviewOutcomes:
+    def __init__(
+        self, shards: Shards, executor: Executor, events: PayInEvents, orders: PaymentOrders
+    ) -> None:
+        self._shards = shards
+        self._executor = executor
+        self._events = events
+        self._orders = orders
 
-    return closed
+    async def listener(self, merchant_id: str, review: Review) -> None:
+        approved = review.status is ReviewStatus.APPROVED
+        payment_id = review.payment
+        if payment_id.startswith(f"{Prefix.PAYMENT_INTENT.value}_"):
+            await review_closed(
+                self._shards, self._executor, self._events, merchant_id, payment_id, approved
+            )
+        elif payment_id.startswith(f"{Prefix.PAYMENT.value}_"):
+            await self._orders.review_closed(merchant_id, payment_id, approved)

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from paycore.customer.models import ChargeableCard
+from paycore.fraud.features import PaymentFacts
+from paycore.fraud.service import Scored
 from paycore.payment.models import Risk
-from paycore.v1 import fraud_pb2
-
-_DECISIONS = {
-    fraud_pb2.RISK_DECISION_ALLOW: "allow",
-    fraud_pb2.RISK_DECISION_REVIEW: "review",
-    fraud_pb2.RISK_DECISION_BLOCK: "block",
-}
 
 
 class RiskScorer(Protocol):
     """paycore.fraud.service.FraudService, as pay-in uses it."""
 
-    async def score_payment(
-        self, merchant_id: str, request: fraud_pb2.ScorePaymentRequest
-    ) -> fraud_pb2.RiskAssessment: ...
+    async def score_payment(self, merchant_id: str, facts: PaymentFacts) -> Scored: ...
 
     async def record_payment_outcome(
         self,
         merchant_id: str,
-        request: fraud_pb2.ScorePaymentRequest,
+        facts: PaymentFacts,
         *,
         succeeded: bool,
         decline_code: str = "",
@@ -33,35 +27,43 @@ class RiskScorer(Protocol):
 
 
 def score_request(
+    merchant_id: str,
     payment_id: str,
     amount: int,
     currency: str,
     card: ChargeableCard,
     customer_id: str | None,
     buyer: dict[str, str] | None = None,
-) -> fraud_pb2.ScorePaymentRequest:
+) -> PaymentFacts:
+    """The payment as fraud scoring sees it. The card is the vault's, of a payment about to be
+    attempted, so its fingerprint counts across merchants; the buyer's address and email are
+    the merchant's word and count within the merchant only."""
     buyer = buyer or {}
-    return fraud_pb2.ScorePaymentRequest(
+    return PaymentFacts(
+        merchant=merchant_id,
         payment=payment_id,
         amount=amount,
         currency=currency,
-        payment_method=card.payment_method_id,
         card_fingerprint=card.fingerprint,
+        card_brand=card.brand.lower(),
         card_country=card.country,
-        card_brand=card.brand,
         customer=customer_id or "",
+        customer_created_s=0,
         ip=buyer.get("ip", ""),
-        email=buyer.get("email", ""),
+        ip_country="",
+        email=buyer.get("email", "").lower(),
         country=buyer.get("country", ""),
-        user_agent=buyer.get("user_agent", ""),
+        timestamp_ms=time.time_ns() // 1_000_000,
+        card_observed=True,
     )
 
 
-def risk_of(assessment: fraud_pb2.RiskAssessment) -> Risk:
+def risk_of(scored: Scored) -> Risk:
+    assessment = scored.assessment
     return Risk(
         score=assessment.score,
-        decision=_DECISIONS.get(assessment.decision, "allow"),
+        decision=assessment.decision,
         reasons=tuple(assessment.reasons),
-        review=assessment.review,
+        review=scored.review,
         model_version=assessment.model_version,
     )

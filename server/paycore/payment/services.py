@@ -1,7 +1,10 @@
-"""Pay-in's long-lived objects, built once by the composition root (paycore.app)."""
+"""Pay-in's long-lived objects, built once by the composition root (paycore.app). The fraud
+service is built here through `fraud_with`, because its review listener is pay-in's
+(paycore.payment.reviews) and is passed to its constructor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,18 +20,22 @@ from paycore.executor.service import (
     ExecutorSettings,
     PayoutDestinations,
 )
-from paycore.fraud.service import FraudService
+from paycore.fraud.service import FraudService, ReviewListener
 from paycore.ledger.service import LedgerService
-from paycore.payment.checkout import Checkouts
+from paycore.payment.checkout import Checkouts, PaymentOrders
 from paycore.payment.completion import PayInCompletion
-from paycore.payment.intents import PaymentIntents
+from paycore.payment.events import PayInEvents
+from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.money import PayInLedger
+from paycore.payment.off_session import OffSessionCharges
+from paycore.payment.pay_in import PayIn
 from paycore.payment.refunds import Refunds
-from paycore.payment.reviews import review_listener
+from paycore.payment.reviews import ReviewOutcomes
+from paycore.payment.servicer.messages import PAY_IN_MESSAGES
 from paycore.payout.balances import BalanceBook
 from paycore.psp.client import PspClient
-from paycore.runtime.mutations import Mutations
 from paycore.storage import Shards
+from paycore.storage.reads import Reads
 from prometheus_client import CollectorRegistry
 
 
@@ -41,33 +48,21 @@ class PayOutHooks:
     destinations: PayoutDestinations
 
 
-@dataclass
-class PayIn:
-    psp: PspClient
-    executor: Executor
-    intents: PaymentIntents
-    checkouts: Checkouts
-    refunds: Refunds
-
-    async def close(self) -> None:
-        await self.psp.close()
-
-
 def build_pay_in(
     settings: Settings,
     registry: CollectorRegistry,
     shards: Shards,
-    mutations: Mutations,
     ledger: LedgerService,
     cards: CardSource,
-    fraud: FraudService,
+    fraud_with: Callable[[ReviewListener], FraudService],
     balances: BalanceBook,
     pay_out: PayOutHooks,
 ) -> PayIn:
     """`balances`: pay-out's balance book (pay-in's credits and debits write their rows);
     `pay_out`: the executor's completion of payouts and where they go."""
     psp = PspClient(settings.psp_url, timeout_seconds=settings.psp_timeout_ms / 1000)
-    completion = PayInCompletion(PayInLedger(ledger, balances))
+    events = PayInEvents(PAY_IN_MESSAGES)
+    completion = PayInCompletion(PayInLedger(ledger, balances), events)
     executor = Executor(
         shards,
         psp,
@@ -80,13 +75,22 @@ def build_pay_in(
                 base_seconds=settings.executor_retry_base_ms / 1000,
             ),
             lease_seconds=settings.executor_lease_ms / 1000,
-            inline_wait_seconds=settings.executor_inline_wait_ms / 1000,
+            inline_wait_ms=settings.executor_inline_wait_ms,
         ),
         CircuitBreaker(settings.psp_breaker_threshold, settings.psp_breaker_open_ms / 1000),
         payouts=pay_out.destinations,
     )
-    lease = timedelta(milliseconds=settings.executor_lease_ms)
-    intents = PaymentIntents(shards, mutations, executor, cards, fraud, lease)
-    checkouts = Checkouts(shards, mutations, executor, cards, fraud, completion, lease)
-    fraud.review_listener = review_listener(intents, checkouts)
-    return PayIn(psp, executor, intents, checkouts, Refunds(shards, mutations, executor, lease))
+    reads = Reads(shards)
+    orders = PaymentOrders(shards, reads, executor, completion, events)
+    reviews = ReviewOutcomes(shards, executor, events, orders)
+    fraud = fraud_with(reviews.listener)
+    return PayIn(
+        psp=psp,
+        executor=executor,
+        fraud=fraud,
+        intents=IntentFlow(reads, executor, cards, fraud, events),
+        checkouts=Checkouts(orders, cards, fraud),
+        refunds=Refunds(reads, executor, events),
+        off_session=OffSessionCharges(shards, executor, events),
+        lease=timedelta(milliseconds=settings.executor_lease_ms),
+    )

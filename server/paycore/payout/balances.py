@@ -215,7 +215,7 @@ class BalanceBook:
         if not transfers:
             return
         chain = [*transfers[:-1], replace(transfers[-1], linked=False)]
-        outcomes = await self._ledger.post_in(connection, chain, merchant_id)
+        outcomes = await self._ledger.post_in(connection, merchant_id, chain)
         failed = [outcome for outcome in outcomes if not outcome.result.ok]
         invariant(not failed, f"the ledger refused pay-out transfers: {failed}")
 
@@ -227,7 +227,7 @@ class BalanceBook:
         if not transfers:
             return []
         unlinked = [replace(transfer, linked=False) for transfer in transfers]
-        outcomes = await self._ledger.post_in(connection, unlinked, None)
+        outcomes = await self._ledger.post_in(connection, None, unlinked)
         return [outcome.result.ok for outcome in outcomes]
 
     async def balance_accounts(

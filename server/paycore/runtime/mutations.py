@@ -11,30 +11,74 @@ Both run inside the change's transaction, so the stored answer is exactly what w
         render=payout_message,
     )
 
+A change that reaches a PSP runs in two phases (`phased`): `record(connection)` commits the
+request's records, then `complete(subject_id, answer)` runs outside any transaction and returns
+the final domain result; `answer` (a `FinalAnswer`) lets the completion's last transaction store
+the rendered final answer itself, which saves a transaction of its own. Nothing travels back
+through context variables.
+
 Mutations opens every mutating transaction; domain code receives the connection and never
 begins or commits one itself (reads go through `paycore.storage.reads.Reads`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
+from paycore.invariants import invariant
 from paycore.runtime.context import CallerKind, current_call
 from paycore.storage import IdempotencyStore, Shards
-from paycore.storage.idempotency import request_fingerprint
+from paycore.storage.idempotency import OpenKey, request_fingerprint
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 ResultT = TypeVar("ResultT")
 Change = Callable[[AsyncConnection], Awaitable[ResultT]]
 Render = Callable[[ResultT], ResponseT]
-Completion = Callable[[ResponseT], Awaitable[ResponseT]]
 
 # Owner of the idempotency keys of admin-token calls that create a tenant.
 ADMIN_OWNER = "admin"
+
+
+class FinalAnswer(Generic[ResultT]):
+    """A phased request's final answer, handed to its completion: `store_in` stores the
+    rendered result in the caller's transaction (the one that settles the request), so the
+    idempotency store writes no answer afterwards. A call without a key stores nothing."""
+
+    def __init__(self, key: OpenKey | None, render: Callable[[ResultT], Message]) -> None:
+        self._key = key
+        self._render = render
+
+    async def store_in(self, connection: AsyncConnection, result: ResultT) -> None:
+        if self._key is not None:
+            await self._key.finish_in(connection, self._render(result))
+
+    @staticmethod
+    def unstored() -> FinalAnswer[Any]:
+        """For a completion that runs outside any request (a review closed, a worker)."""
+        return FinalAnswer(None, _no_message)
+
+
+def _no_message(result: object) -> Message:
+    raise AssertionError("an answer without a key is never rendered")  # pragma: no cover
+
+
+Complete = Callable[[str, FinalAnswer[ResultT]], Awaitable[ResultT]]
+"""A phased call's second phase: (the id of the object the first phase recorded, where the
+final answer may be stored) -> the final result."""
+
+
+@dataclass(frozen=True)
+class Phases(Generic[ResultT]):
+    """What a domain operation asks Mutations to run: `record` in the request's transaction,
+    then `complete` outside it (None: the call is that one transaction)."""
+
+    record: Change[ResultT]
+    complete: Complete[ResultT] | None = None
 
 
 class Mutations:
@@ -140,6 +184,69 @@ class Mutations:
             engine, owner, call.idempotency_key, fingerprint, response_type, rendered, stored_form
         )
 
+    async def prepared(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        prepare: Callable[[], Awaitable[Phases[ResultT]]],
+        resume: Complete[ResultT],
+        lease: timedelta,
+        *,
+        render: Render[ResultT, ResponseT],
+    ) -> ResponseT:
+        """A call whose phases need work before its transaction (a fraud check, a card read):
+        a key seen before resumes (`resume`) without doing that work again; otherwise
+        `prepare` makes the phases, which run as `phased` (or `for_merchant` without a
+        completion)."""
+        if await self.key_seen(merchant_id):
+            return await self.resume(
+                merchant_id, request, response_type, resume, lease, render=render
+            )
+        return await self.run(merchant_id, request, response_type, await prepare(), lease, render)
+
+    async def resumable(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        phases: Phases[ResultT],
+        lease: timedelta,
+        *,
+        render: Render[ResultT, ResponseT],
+    ) -> ResponseT:
+        """`phases`, except that a key seen before resumes its completion at once (without
+        taking the key's lock for a first phase that will not run)."""
+        if phases.complete is not None and await self.key_seen(merchant_id):
+            return await self.resume(
+                merchant_id, request, response_type, phases.complete, lease, render=render
+            )
+        return await self.run(merchant_id, request, response_type, phases, lease, render)
+
+    async def run(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        phases: Phases[ResultT],
+        lease: timedelta,
+        render: Render[ResultT, ResponseT],
+    ) -> ResponseT:
+        """`phases` as one transaction (no completion) or as a phased call."""
+        if phases.complete is None:
+            return await self.for_merchant(
+                merchant_id, request, response_type, phases.record, render=render
+            )
+        return await self.phased(
+            merchant_id,
+            request,
+            response_type,
+            phases.record,
+            phases.complete,
+            lease,
+            render=render,
+        )
+
     async def key_seen(self, merchant_id: str) -> bool:
         """Whether this call's idempotency key was used before (its answer is stored or its
         request is under way): such a call replays or resumes and does nothing new."""
@@ -149,23 +256,61 @@ class Mutations:
         async with self._shards.read(merchant_id) as connection:
             return await self._store.exists(connection, idempotency_owner(merchant_id), key)
 
+    @overload
     async def phased(
         self,
         merchant_id: str,
         request: Message,
         response_type: type[ResponseT],
         record: Change[ResponseT],
-        complete: Completion[ResponseT],
+        complete: Complete[ResponseT],
         lease: timedelta,
+        *,
+        render: None = None,
+    ) -> ResponseT: ...
+
+    @overload
+    async def phased(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        record: Change[ResultT],
+        complete: Complete[ResultT],
+        lease: timedelta,
+        *,
+        render: Render[ResultT, ResponseT],
+    ) -> ResponseT: ...
+
+    async def phased(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        record: Change[ResultT] | Change[ResponseT],
+        complete: Complete[ResultT] | Complete[ResponseT],
+        lease: timedelta,
+        *,
+        render: Render[ResultT, ResponseT] | None = None,
     ) -> ResponseT:
         """A change that reaches a PSP: `record` commits the request's records (its recovery
-        point), then `complete` runs outside any transaction (paycore.storage.idempotency)."""
+        point; its rendered result is the stored first-phase answer), then `complete` runs
+        outside any transaction (paycore.storage.idempotency) and its rendered result is the
+        final answer."""
         engine = self._shards.engine_for_merchant(merchant_id)
+        recorded_step = _rendered(record, render)
+        to_message: Callable[[ResultT], ResponseT] = render or _same  # type: ignore[assignment]
+        completion: Complete[ResultT] = complete  # type: ignore[assignment]
+
+        async def completed(recorded: ResponseT, key: OpenKey | None) -> ResponseT:
+            final = FinalAnswer(key, to_message)
+            return to_message(await completion(_subject_of(recorded), final))
+
         call = current_call()
         if call.idempotency_key is None:
             async with engine.begin() as connection:
-                recorded = await record(connection)
-            return await complete(recorded)
+                recorded = await recorded_step(connection)
+            return await completed(recorded, None)
         fingerprint = request_fingerprint(call.method, request)
         return await self._store.run_phased(
             engine,
@@ -173,29 +318,71 @@ class Mutations:
             call.idempotency_key,
             fingerprint,
             response_type,
-            record,
-            complete,
+            recorded_step,
+            completed,
             lease,
         )
+
+    @overload
+    async def resume(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        complete: Complete[ResponseT],
+        lease: timedelta,
+        *,
+        render: None = None,
+    ) -> ResponseT: ...
+
+    @overload
+    async def resume(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        complete: Complete[ResultT],
+        lease: timedelta,
+        *,
+        render: Render[ResultT, ResponseT],
+    ) -> ResponseT: ...
 
     async def resume(
         self,
         merchant_id: str,
         request: Message,
         response_type: type[ResponseT],
-        complete: Completion[ResponseT],
+        complete: Complete[ResultT] | Complete[ResponseT],
         lease: timedelta,
+        *,
+        render: Render[ResultT, ResponseT] | None = None,
     ) -> ResponseT:
         """A phased call whose key is known (`key_seen`): its stored answer, or the resumption
         of its completion. Its first phase never runs again."""
 
-        async def already_recorded(connection: AsyncConnection) -> ResponseT:
+        async def already_recorded(connection: AsyncConnection) -> ResultT:
             # Only reached if the key vanished in between (pruned): ask for a retry.
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
 
         return await self.phased(
-            merchant_id, request, response_type, already_recorded, complete, lease
+            merchant_id,
+            request,
+            response_type,
+            already_recorded,  # type: ignore[arg-type]
+            complete,  # type: ignore[arg-type]
+            lease,
+            render=render,  # type: ignore[arg-type]
         )
+
+
+def _same(message: ResponseT) -> ResponseT:
+    return message
+
+
+def _subject_of(recorded: Message) -> str:
+    """The id of the object a phased call's first phase recorded (every such answer has one)."""
+    invariant("id" in recorded.DESCRIPTOR.fields_by_name, "a phased answer names its object")
+    return str(getattr(recorded, "id", ""))
 
 
 def _rendered(

@@ -7,13 +7,16 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
+from google.protobuf.descriptor import FileDescriptor
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from paycore import contracts
 from paycore.config import Settings
 from paycore.runtime.collector import tune_for_serving
+from paycore.runtime.reflection import enable_reflection
+from paycore.runtime.tls import ServerTls
 
 logger = logging.getLogger(__name__)
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
@@ -82,10 +85,13 @@ async def start_grpc_server(
     interceptors: Sequence[aio.ServerInterceptor],
     register: Register,
     hidden: frozenset[str] = frozenset(),
+    tls: ServerTls | None = None,
 ) -> GrpcServer:
     """The servicers come from the composition root (`paycore.app.start_server`); services
-    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. Reflection lists every
-    service but the `hidden` ones (internal services on the public port, issue 23 item 7)."""
+    `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. Reflection lists and
+    resolves every service but the `hidden` ones (internal services on the public port, issue
+    23 item 7). With `tls`, the port speaks TLS only (and requires client certificates if it
+    names a client CA)."""
     server = aio.server(
         interceptors=interceptors,
         options=[
@@ -95,6 +101,10 @@ async def start_grpc_server(
             # Per connection: one client cannot hold the server's memory with thousands of
             # calls in flight (each may carry up to its method's message size).
             ("grpc.max_concurrent_streams", CONCURRENT_STREAMS_MAX),
+            # paycore.client pings idle connections every 30 s to find dead ones; without
+            # these the server would answer pings without calls with GOAWAY (too_many_pings).
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ],
     )
     serving = register(server)
@@ -109,10 +119,16 @@ async def start_grpc_server(
         await health_servicer.set(name, status)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflected = [name for name in contracts.service_names() if name not in hidden]
-    reflection.enable_server_reflection(
-        [*reflected, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    enable_reflection(
+        server,
+        [*reflected, health.SERVICE_NAME],
+        [*contracts.proto_files(), cast(FileDescriptor, health_pb2.DESCRIPTOR)],
+        hidden,
     )
-    port = server.add_insecure_port(address)
+    if tls is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, tls.grpc_credentials())
     await server.start()
     return GrpcServer(server, health_servicer, port, serving)
 

@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_errors
 
 UNAVAILABLE_RETRY_MS = 1000
 CONFLICT_RETRY_MS = 50
-SHARD_MOVING_SQLSTATE = "PCM01"  # raised by the shard move's fence trigger (migration 0015)
+SHARD_MOVING_SQLSTATE = "PCM01"  # raised by the shard move's fence trigger (migration 0016)
 SHARD_MOVING_RETRY_MS = 200
 _UNREACHABLE = (
     pg.PostgresConnectionError,  # refused, reset, cannot connect now, too many connections

@@ -1,4 +1,4 @@
-"""The idempotency-key store every mutating RPC goes through (DESIGN.md, "Idempotency").
+"""The idempotency-key store every mutating RPC goes through (docs/design.md, "Idempotency").
 
 One transaction on the owner's shard holds, in order:
   1. `pg_try_advisory_xact_lock(owner, key)`: taken -> we are the only request with this key;
@@ -17,9 +17,9 @@ makes the request's records and stores the key with `recovery_point` and a lease
 (`locked_until`); the request then completes outside any transaction and stores its final
 answer. A duplicate arriving while the lease runs answers ABORTED; one arriving after it (the
 first request's process died) takes the lease and resumes the completion from the stored
-first-phase answer, which never repeats the first phase. A completion whose last transaction
-settles the request may store the final answer in that transaction (`open_key().finish_in`),
-which saves the final answer's own transaction.
+first-phase answer, which never repeats the first phase. The completion is handed the
+request's `OpenKey`: the transaction that settles the request may store the final answer with
+`OpenKey.finish_in`, which saves the final answer's own transaction.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -95,14 +94,13 @@ class _StoredKey:
 
 @dataclass
 class OpenKey:
-    """A phased request's key while its completion runs. `subject`: the object the completion
-    settles (set by the completion); the transaction that settles it may store the request's
-    final answer with `finish_in`, and the store then writes no answer of its own."""
+    """A phased request's key while its completion runs, handed to the completion: the
+    transaction that settles the request may store its final answer with `finish_in`, and the
+    store then writes no answer of its own."""
 
     store: IdempotencyStore
     owner: str
     key: str
-    subject: str = ""
     answer: Message | None = None
 
     async def finish_in(self, connection: AsyncConnection, answer: Message) -> None:
@@ -111,14 +109,6 @@ class OpenKey:
         response = StoredResponse(Status.OK, answer.SerializeToString())
         await self.store._finish(connection, self.owner, self.key, response)
         self.answer = answer
-
-
-_open_key: ContextVar[OpenKey | None] = ContextVar("paycore_open_key", default=None)
-
-
-def open_key() -> OpenKey | None:
-    """The key of the phased request whose completion is running in this task, if any."""
-    return _open_key.get()
 
 
 def request_fingerprint(method: str, request: Message) -> bytes:
@@ -175,11 +165,12 @@ class IdempotencyStore:
         fingerprint: bytes,
         response_type: type[ResponseT],
         record: Callable[[AsyncConnection], Awaitable[ResponseT]],
-        complete: Callable[[ResponseT], Awaitable[ResponseT]],
+        complete: Callable[[ResponseT, OpenKey], Awaitable[ResponseT]],
         lease: timedelta,
     ) -> ResponseT:
-        """`record` runs in the first transaction; `complete` gets its answer, runs outside any
-        transaction (it may call a PSP) and must be safe to run again from the same answer."""
+        """`record` runs in the first transaction; `complete` gets its answer and the open key,
+        runs outside any transaction (it may call a PSP) and must be safe to run again from the
+        same answer."""
         final_error: ApiError | None = None
         try:
             async with engine.begin() as connection:
@@ -209,9 +200,8 @@ class IdempotencyStore:
                     )
             raise
         opened = OpenKey(self, owner, key)
-        token = _open_key.set(opened)
         try:
-            response = await complete(recorded)
+            response = await complete(recorded, opened)
         except ApiError as error:
             async with engine.begin() as connection:
                 if error.status in FINAL_ERROR_STATUSES:
@@ -223,8 +213,6 @@ class IdempotencyStore:
             async with engine.begin() as connection:
                 await self._release(connection, owner, key)
             raise
-        finally:
-            _open_key.reset(token)
         if opened.answer is not None and opened.answer == response:
             return response  # stored by the completion's last transaction
         async with engine.begin() as connection:

@@ -5,7 +5,7 @@ Every row a merchant owns carries its merchant id, and the merchant id its logic
 logical shard is the set of rows whose merchant id names it. The move:
 
 1. capture: on the source, a row in `shard_moves` and a trigger on each merchant table
-   (paycore_shard_move_capture, migration 0015) that logs the key of every row of the logical
+   (paycore_shard_move_capture, migration 0016) that logs the key of every row of the logical
    shard written from now on (`shard_move_log`);
 2. copy: the logical shard's rows, from one REPEATABLE READ snapshot of the source, streamed
    into the target with COPY;
@@ -251,7 +251,7 @@ class ShardMove:
     async def _clean_up(self, source: AsyncEngine, merchants: list[str]) -> None:
         async with source.begin() as connection:
             driver = await driver_of(connection)
-            # The fence's trigger lets the move's own deletes through (migration 0015).
+            # The fence's trigger lets the move's own deletes through (migration 0016).
             await driver.execute("SET LOCAL paycore.shard_move = 'cleanup'")
             for table in self._tables:
                 await driver.execute(

@@ -13,7 +13,7 @@ row more than `limit` to tell `has_more`). Ids sort by creation time, so the id 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,6 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 Decode = Callable[[Row[Any]], T]
+DecodeRows = Callable[[AsyncConnection, Sequence[Row[Any]]], Awaitable[list[T]]]
+"""Rows to objects that need rows of their own (a subscription's items, an invoice's lines),
+read on the same connection."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,21 @@ async def fetch_page(
     return Page([decode(row) for row in found.data], found.has_more)
 
 
+async def fetch_one(
+    connection: AsyncConnection,
+    query: Select[Any],
+    decode: Decode[T],
+    object_name: str,
+    object_id: str,
+    param: str = "id",
+) -> T:
+    """`Reads.one` on a connection you already hold (e.g. a shard chosen by an id alone)."""
+    row = (await connection.execute(query)).first()
+    if row is None:
+        raise not_found(object_name, object_id, param)
+    return decode(row)
+
+
 class Reads:
     def __init__(self, shards: Shards) -> None:
         self._shards = shards
@@ -79,10 +97,7 @@ class Reads:
     ) -> T:
         """The one row `query` finds on the merchant's shard, or NOT_FOUND naming `param`."""
         async with self._shards.read(merchant_id) as connection:
-            row = (await connection.execute(query)).first()
-        if row is None:
-            raise not_found(object_name, object_id, param)
-        return decode(row)
+            return await fetch_one(connection, query, decode, object_name, object_id, param)
 
     async def page(
         self,
@@ -94,3 +109,33 @@ class Reads:
     ) -> Page[T]:
         async with self._shards.read(merchant_id) as connection:
             return await fetch_page(connection, query, id_column, cursor, decode)
+
+    async def find(
+        self,
+        merchant_id: str,
+        lookup: Callable[[AsyncConnection], Awaitable[T | None]],
+        object_name: str,
+        object_id: str,
+        param: str = "id",
+    ) -> T:
+        """`one` for an object a repository assembles from several rows: `lookup` runs on
+        the merchant's shard; None is NOT_FOUND naming `param`."""
+        async with self._shards.read(merchant_id) as connection:
+            found = await lookup(connection)
+        if found is None:
+            raise not_found(object_name, object_id, param)
+        return found
+
+    async def page_with(
+        self,
+        merchant_id: str,
+        query: Select[Any],
+        id_column: ColumnElement[Any],
+        cursor: Cursor,
+        decode_rows: DecodeRows[T],
+    ) -> Page[T]:
+        """`page` for objects that need rows of their own (`decode_rows`, same connection)."""
+        async with self._shards.read(merchant_id) as connection:
+            rows = (await connection.execute(newest_first(query, id_column, cursor))).all()
+            found = page_of(rows, cursor)
+            return Page(await decode_rows(connection, found.data), found.has_more)

@@ -2,10 +2,14 @@
 tests/storage/test_migrations.py fails when the two disagree.
 
 Every table's primary key starts with merchant_id, the shard key, so the schema also fits a
-distributed PostgreSQL (Citus) that co-locates a merchant's rows.
+distributed PostgreSQL (Citus) that co-locates a merchant's rows: `_owned` makes such a table.
+Column groups every object repeats come from the helpers below (`_required`,
+`_metadata_and_created_at`); the order of a table's columns is the order written.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -25,40 +29,50 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
+
+
+def _owned(name: str, *items: SchemaItem, key: tuple[str, ...] = ("id",)) -> Table:
+    """A table of a merchant's rows: `merchant_id` (the shard key) first, and first in the
+    primary key (`merchant_id` then `key`, named <table>_pkey)."""
+    return Table(
+        name,
+        metadata,
+        Column("merchant_id", Text, nullable=False),
+        *items,
+        PrimaryKeyConstraint("merchant_id", *key, name=f"{name}_pkey"),
+    )
+
+
+def _required(type_: type[TypeEngine[Any]], *names: str) -> list[Column[Any]]:
+    """NOT NULL columns of one type, in this order."""
+    return [Column(name, type_, nullable=False) for name in names]
 
 
 def _created_at() -> Column[object]:
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
-merchants = Table(
+def _metadata_and_created_at() -> list[Column[Any]]:
+    """What every API object ends with: its merchant-set metadata and its creation time."""
+    return [Column("metadata", JSONB, nullable=False), _created_at()]
+
+
+merchants = _owned(
     "merchants",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("email", Text, nullable=False),
-    Column("country", Text, nullable=False),
-    Column("default_currency", Text, nullable=False),
+    *_required(Text, "name", "email", "country", "default_currency"),
     Column("livemode", Boolean, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", name="merchants_pkey"),
+    *_metadata_and_created_at(),
+    key=(),
 )
 
-seller_accounts = Table(
+seller_accounts = _owned(
     "seller_accounts",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("email", Text, nullable=False),
-    Column("business_name", Text, nullable=False),
-    Column("country", Text, nullable=False),
-    Column("default_currency", Text, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="seller_accounts_pkey"),
+    *_required(Text, "id", "email", "business_name", "country", "default_currency"),
+    *_metadata_and_created_at(),
 )
 
 api_keys = Table(
@@ -110,36 +124,25 @@ def _balance_columns() -> list[Column[object]]:
 
 # The ledger (server/paycore/ledger). Balances are sums of entries, kept in the same
 # transaction as the entries; CheckIntegrity recomputes them.
-ledger_accounts = Table(
+ledger_accounts = _owned(
     "ledger_accounts",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("code", Text, nullable=False),
-    Column("type", Text, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("debits_must_not_exceed_credits", Boolean, nullable=False),
-    Column("credits_must_not_exceed_debits", Boolean, nullable=False),
+    *_required(Text, "id", "code", "type", "currency"),
+    *_required(Boolean, "debits_must_not_exceed_credits", "credits_must_not_exceed_debits"),
     *_balance_columns(),
     # Entries so far: the next entry's sequence.
     Column("entry_count", BigInteger, nullable=False, server_default="0"),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="ledger_accounts_pkey"),
+    *_metadata_and_created_at(),
     # Transfers name accounts by id alone; the id routes to the shard, this finds the row.
     Index("ledger_accounts_id_idx", "id", unique=True),
     Index("ledger_accounts_code_idx", "merchant_id", "code", "currency", unique=True),
 )
 
-ledger_transfers = Table(
+ledger_transfers = _owned(
     "ledger_transfers",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     # posted | pending | post_pending | void_pending
     Column("kind", Text, nullable=False),
-    Column("debit_account_id", Text, nullable=False),
-    Column("credit_account_id", Text, nullable=False),
+    *_required(Text, "debit_account_id", "credit_account_id"),
     # As applied: a post's posted amount, a void's released amount.
     Column("amount", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
@@ -152,7 +155,6 @@ ledger_transfers = Table(
     Column("status", Text, nullable=False),
     Column("resolved_by", Text),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="ledger_transfers_pkey"),
     Index("ledger_transfers_id_idx", "id", unique=True),
     # The expiry sweep's queue: only pending transfers with a timeout are in it.
     Index(
@@ -162,39 +164,31 @@ ledger_transfers = Table(
     ),
 )
 
-ledger_entries = Table(
+ledger_entries = _owned(
     "ledger_entries",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     # Per account, entries in the order they were applied; the id is the public name.
     Column("account_id", Text, nullable=False),
     Column("sequence", BigInteger, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("transfer_id", Text, nullable=False),
+    *_required(Text, "id", "transfer_id"),
     # posted | pending | post_pending | void_pending | expire_pending
     Column("kind", Text, nullable=False),
     Column("is_debit", Boolean, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("code", Text, nullable=False),
+    *_required(Text, "currency", "code"),
     # What the entry adds to the account's posted and pending sums on its side.
     Column("posted_delta", BigInteger, nullable=False),
     Column("pending_delta", BigInteger, nullable=False),
     # The account's balances right after this entry.
     *_balance_columns(),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "account_id", "sequence", name="ledger_entries_pkey"),
+    key=("account_id", "sequence"),
 )
 
 # Pay-in (server/paycore/payment) and the executor (server/paycore/executor).
-payment_intents = Table(
+payment_intents = _owned(
     "payment_intents",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("amount", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("capture_method", Text, nullable=False),
+    *_required(Text, "currency", "status", "capture_method"),
     Column("customer_id", Text),
     Column("payment_method_id", Text),
     Column("amount_capturable", BigInteger, nullable=False, server_default="0"),
@@ -214,45 +208,33 @@ payment_intents = Table(
     Column("execution_id", Text),
     Column("canceled_at", DateTime(timezone=True)),
     Column("cancellation_reason", Text),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
+    *_metadata_and_created_at(),
     # The subscription invoice it pays (migration 0008).
     Column("invoice_id", Text),
-    PrimaryKeyConstraint("merchant_id", "id", name="payment_intents_pkey"),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )
 
-payments = Table(
+payments = _owned(
     "payments",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("checkout_id", Text, nullable=False),
-    Column("status", Text, nullable=False),
+    *_required(Text, "id", "checkout_id", "status"),
     Column("buyer_info", JSONB, nullable=False),
     Column("customer_id", Text),
     Column("payment_method_id", Text, nullable=False),
     Column("risk", JSONB),
     Column("failure_code", Text, nullable=False, server_default=""),
     Column("failure_message", Text, nullable=False, server_default=""),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="payments_pkey"),
+    *_metadata_and_created_at(),
     Index("payments_checkout_idx", "merchant_id", "checkout_id", unique=True),
 )
 
-payment_orders = Table(
+payment_orders = _owned(
     "payment_orders",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("payment_id", Text, nullable=False),
+    *_required(Text, "id", "payment_id"),
     # The merchant's own id of the order; the PSP's idempotency key for its charge.
     Column("payment_order_id", Text, nullable=False),
     Column("seller_account", Text, nullable=False),
     Column("amount", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("status", Text, nullable=False),
+    *_required(Text, "currency", "status"),
     Column("amount_refunded", BigInteger, nullable=False, server_default="0"),
     Column("fee", BigInteger, nullable=False, server_default="0"),
     Column("psp_reference", Text, nullable=False, server_default=""),
@@ -260,40 +242,29 @@ payment_orders = Table(
     Column("decline_code", Text, nullable=False, server_default=""),
     Column("failure_message", Text, nullable=False, server_default=""),
     Column("execution_id", Text),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="payment_orders_pkey"),
+    *_metadata_and_created_at(),
     Index("payment_orders_payment_idx", "merchant_id", "payment_id"),
     Index("payment_orders_client_id_idx", "merchant_id", "payment_order_id", unique=True),
 )
 
-refunds = Table(
+refunds = _owned(
     "refunds",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("payment_intent_id", Text),
     Column("payment_order_id", Text),
     Column("amount", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("status", Text, nullable=False),
+    *_required(Text, "currency", "reason", "status"),
     Column("failure_reason", Text, nullable=False, server_default=""),
     Column("execution_id", Text),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="refunds_pkey"),
+    *_metadata_and_created_at(),
     Index("refunds_payment_intent_idx", "merchant_id", "payment_intent_id"),
     Index("refunds_payment_order_idx", "merchant_id", "payment_order_id"),
 )
 
 # One operation (charge, authorize, capture, void, refund) run against the PSP.
-executions = Table(
+executions = _owned(
     "executions",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("operation", Text, nullable=False),
+    *_required(Text, "id", "operation"),
     Column("payment_intent_id", Text),
     Column("payment_order_id", Text),
     Column("refund_id", Text),
@@ -313,10 +284,8 @@ executions = Table(
     Column("result", JSONB),
     Column("failure_code", Text, nullable=False, server_default=""),
     Column("failure_message", Text, nullable=False, server_default=""),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
+    *_metadata_and_created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("merchant_id", "id", name="executions_pkey"),
     Index("executions_id_idx", "id", unique=True),
     # The worker's queue: executions that are due or whose runner vanished.
     Index(
@@ -333,10 +302,8 @@ executions = Table(
     ),
 )
 
-execution_attempts = Table(
+execution_attempts = _owned(
     "execution_attempts",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("execution_id", Text, nullable=False),
     Column("number", Integer, nullable=False),
     # request | status_query
@@ -347,18 +314,16 @@ execution_attempts = Table(
     Column("outcome", Text, nullable=False),
     Column("error_code", Text, nullable=False, server_default=""),
     Column("error_message", Text, nullable=False, server_default=""),
-    PrimaryKeyConstraint("merchant_id", "execution_id", "number", name="execution_attempts_pkey"),
+    key=("execution_id", "number"),
 )
 
 # A merchant's pricing; merchants without a row pay the default plan (paycore.account.fee_plans).
-fee_plans = Table(
+fee_plans = _owned(
     "fee_plans",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("percent_basis_points", Integer, nullable=False),
     Column("fixed_amount", BigInteger, nullable=False),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", name="fee_plans_pkey"),
+    key=(),
 )
 
 # Events (server/paycore/events): what each state change wrote, in the same transaction, and
@@ -377,20 +342,21 @@ events = Table(
     Column("data", JSONB, nullable=False),
     _created_at(),
     Column("published_at", DateTime(timezone=True)),
+    # Webhooks (server/paycore/webhooks): null until the event's deliveries are created.
+    Column("webhooks_fanned_out_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
     Index("events_type_idx", "merchant_id", "type", "id"),
     # The outbox publisher's queue: only events not yet handed on are in it.
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
+    # The webhook fan-out's queue (webhooks).
+    Index("events_unfanned_idx", "id", postgresql_where=text("webhooks_fanned_out_at IS NULL")),
 )
 
 # -- fraud (issue 5): assessments, reviews, blocklists, per-merchant policies --------------------
 
-fraud_assessments = Table(
+fraud_assessments = _owned(
     "fraud_assessments",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("payment", Text, nullable=False),
+    *_required(Text, "id", "payment"),
     Column("score", Integer, nullable=False),
     # allow | review | block
     Column("decision", Text, nullable=False),
@@ -410,27 +376,20 @@ fraud_assessments = Table(
     Column("label_note", Text),
     Column("labelled_at", DateTime(timezone=True)),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="fraud_assessments_pkey"),
     Index("fraud_assessments_payment_idx", "merchant_id", "payment"),
 )
 
-fraud_reviews = Table(
+fraud_reviews = _owned(
     "fraud_reviews",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("payment", Text, nullable=False),
-    Column("assessment_id", Text, nullable=False),
+    *_required(Text, "id", "payment", "assessment_id"),
     # open | approved | rejected
     Column("status", Text, nullable=False),
     Column("score", Integer, nullable=False),
     Column("reasons", ARRAY(Text), nullable=False),
     Column("amount", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("note", Text, nullable=False),
+    *_required(Text, "currency", "note"),
     Column("closed_at", DateTime(timezone=True)),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="fraud_reviews_pkey"),
     # Operators act on a review by its id alone (the id routes to the shard).
     Index("fraud_reviews_id_idx", "id", unique=True),
     Index("fraud_reviews_status_idx", "merchant_id", "status", "id"),
@@ -444,10 +403,8 @@ fraud_blocklist_items = Table(
     Column("id", Text, nullable=False),
     # card_fingerprint | email | ip | customer | country
     Column("type", Text, nullable=False),
-    Column("value", Text, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
+    *_required(Text, "value", "reason"),
+    *_metadata_and_created_at(),
     PrimaryKeyConstraint("merchant_id", "id", name="fraud_blocklist_items_pkey"),
     Index("fraud_blocklist_items_value_idx", "merchant_id", "type", "value", unique=True),
     Index("fraud_blocklist_items_id_idx", "id", unique=True),
@@ -463,75 +420,51 @@ fraud_policies = Table(
     # [{"name", "conditions": [{"feature", "above"}], "action": "review" | "block"}]
     Column("rules", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # fraud (issue 18): the merchant's allow list, [{"type", "value"}] (migration 0015)
+    Column("allow", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
 )
 
 # Customers and payment methods (server/paycore/customer). A card's number is stored only
 # sealed by the vault (AES-GCM bound to the row); its cvc is never stored.
-customers = Table(
+customers = _owned(
     "customers",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("email", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("description", Text, nullable=False),
-    Column("phone", Text, nullable=False),
+    *_required(Text, "id", "email", "name", "description", "phone"),
     Column("address", JSONB, nullable=False),
     Column("default_payment_method_id", Text),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="customers_pkey"),
+    *_metadata_and_created_at(),
     # ListCustomers' email filter, newest first.
     Index("customers_email_idx", "merchant_id", "email", "id"),
 )
 
-payment_methods = Table(
+payment_methods = _owned(
     "payment_methods",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("type", Text, nullable=False),
+    *_required(Text, "id", "type"),
     Column("customer_id", Text),
-    Column("brand", Text, nullable=False),
-    Column("last4", Text, nullable=False),
-    Column("exp_month", Integer, nullable=False),
-    Column("exp_year", Integer, nullable=False),
-    Column("fingerprint", Text, nullable=False),
-    Column("country", Text, nullable=False),
-    Column("funding", Text, nullable=False),
+    *_required(Text, "brand", "last4"),
+    *_required(Integer, "exp_month", "exp_year"),
+    *_required(Text, "fingerprint", "country", "funding"),
     # version | nonce | AES-256-GCM(number), see paycore.customer.vault.
     Column("number_sealed", LargeBinary, nullable=False),
-    Column("billing_details", JSONB, nullable=False),
-    Column("metadata", JSONB, nullable=False),
+    *_required(JSONB, "billing_details", "metadata"),
     Column("detached_at", DateTime(timezone=True)),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="payment_methods_pkey"),
     # ListPaymentMethods' customer filter, newest first.
     Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
 )
 
 # Subscriptions (server/paycore/subscription): the catalogue (products and their prices) and
 # test clocks. A price is immutable once created; a one-time price has no recurring interval.
-products = Table(
+products = _owned(
     "products",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("description", Text, nullable=False),
+    *_required(Text, "id", "name", "description"),
     Column("active", Boolean, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="products_pkey"),
+    *_metadata_and_created_at(),
 )
 
-prices = Table(
+prices = _owned(
     "prices",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("product_id", Text, nullable=False),
+    *_required(Text, "id", "product_id"),
     Column("unit_amount", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
     # "day" | "week" | "month" | "year", or null for a one-time price (then the count is null).
@@ -539,46 +472,34 @@ prices = Table(
     Column("recurring_interval_count", Integer),
     Column("nickname", Text, nullable=False),
     Column("active", Boolean, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="prices_pkey"),
+    *_metadata_and_created_at(),
     # ListPrices' product filter, newest first.
     Index("prices_product_idx", "merchant_id", "product_id", "id"),
 )
 
-test_clocks = Table(
+test_clocks = _owned(
     "test_clocks",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("name", Text, nullable=False),
+    *_required(Text, "id", "name"),
     # "Now" for the subscriptions on this clock.
     Column("frozen_time", DateTime(timezone=True), nullable=False),
     # "ready" | "advancing" | "internal_failure"
     Column("status", Text, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="test_clocks_pkey"),
+    *_metadata_and_created_at(),
 )
 
 # Subscriptions and invoices (issue 7). Times the billing clock compares (periods, trials,
 # retries, next_action_at) are unix seconds (BigInteger) on the subscription's clock: a test
 # clock's frozen_time, or real time; claimed_until is real time.
-subscriptions = Table(
+subscriptions = _owned(
     "subscriptions",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("customer_id", Text, nullable=False),
+    *_required(Text, "id", "customer_id"),
     # trialing | active | past_due | unpaid | canceled | incomplete | incomplete_expired
     Column("status", Text, nullable=False),
     Column("currency", Text, nullable=False),
     # Every item's price bills at this interval.
     Column("interval", Text, nullable=False),
     Column("interval_count", Integer, nullable=False),
-    Column("billing_cycle_anchor", BigInteger, nullable=False),
-    Column("current_period_start", BigInteger, nullable=False),
-    Column("current_period_end", BigInteger, nullable=False),
+    *_required(BigInteger, "billing_cycle_anchor", "current_period_start", "current_period_end"),
     Column("trial_start", BigInteger),
     Column("trial_end", BigInteger),
     Column("cancel_at_period_end", Boolean, nullable=False),
@@ -595,9 +516,7 @@ subscriptions = Table(
     # A billing job run holds the subscription until then (real time); another run skips it.
     Column("claimed_until", DateTime(timezone=True)),
     Column("created", BigInteger, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="subscriptions_pkey"),
+    *_metadata_and_created_at(),
     Index("subscriptions_customer_idx", "merchant_id", "customer_id", "id"),
     Index("subscriptions_clock_idx", "merchant_id", "test_clock_id"),
     Index(
@@ -614,38 +533,24 @@ subscriptions = Table(
     ),
 )
 
-subscription_items = Table(
+subscription_items = _owned(
     "subscription_items",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("subscription_id", Text, nullable=False),
-    Column("price_id", Text, nullable=False),
-    Column("quantity", BigInteger, nullable=False),
-    Column("created", BigInteger, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="subscription_items_pkey"),
+    *_required(Text, "id", "subscription_id", "price_id"),
+    *_required(BigInteger, "quantity", "created"),
+    *_metadata_and_created_at(),
     Index("subscription_items_subscription_idx", "merchant_id", "subscription_id"),
 )
 
-invoices = Table(
+invoices = _owned(
     "invoices",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("subscription_id", Text, nullable=False),
-    Column("customer_id", Text, nullable=False),
+    *_required(Text, "id", "subscription_id", "customer_id"),
     # draft | open | paid | uncollectible | void
     Column("status", Text, nullable=False),
     # subscription_create | subscription_cycle | subscription_update
     Column("billing_reason", Text, nullable=False),
     Column("currency", Text, nullable=False),
     Column("number", Text),
-    Column("subtotal", BigInteger, nullable=False),
-    Column("total", BigInteger, nullable=False),
-    Column("amount_due", BigInteger, nullable=False),
-    Column("amount_paid", BigInteger, nullable=False),
+    *_required(BigInteger, "subtotal", "total", "amount_due", "amount_paid"),
     Column("payment_intent_id", Text),
     Column("attempt_count", Integer, nullable=False),
     # Scheduled (dunning) retries made so far; PayInvoice attempts are not counted.
@@ -655,14 +560,11 @@ invoices = Table(
     Column("next_payment_attempt", BigInteger),
     # True while the payment intent of the latest attempt is at the PSP.
     Column("charging", Boolean, nullable=False),
-    Column("period_start", BigInteger, nullable=False),
-    Column("period_end", BigInteger, nullable=False),
+    *_required(BigInteger, "period_start", "period_end"),
     Column("paid_at", BigInteger),
     Column("test_clock_id", Text),
     Column("created", BigInteger, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="invoices_pkey"),
+    *_metadata_and_created_at(),
     Index("invoices_subscription_idx", "merchant_id", "subscription_id", "id"),
     Index("invoices_customer_idx", "merchant_id", "customer_id", "id"),
     # A renewal is billed once: one period invoice per subscription and period start.
@@ -684,25 +586,19 @@ invoices = Table(
     ),
 )
 
-invoice_lines = Table(
+invoice_lines = _owned(
     "invoice_lines",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("subscription_id", Text, nullable=False),
+    *_required(Text, "id", "subscription_id"),
     # Null: a pending proration line, taken by the subscription's next invoice.
     Column("invoice_id", Text),
     Column("amount", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("description", Text, nullable=False),
+    *_required(Text, "currency", "description"),
     Column("price_id", Text),
     Column("quantity", BigInteger, nullable=False),
     Column("subscription_item_id", Text),
     Column("proration", Boolean, nullable=False),
-    Column("period_start", BigInteger, nullable=False),
-    Column("period_end", BigInteger, nullable=False),
+    *_required(BigInteger, "period_start", "period_end"),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="invoice_lines_pkey"),
     Index("invoice_lines_invoice_idx", "merchant_id", "invoice_id"),
     Index(
         "invoice_lines_pending_idx",
@@ -714,13 +610,9 @@ invoice_lines = Table(
 
 # One-off charges (or credits) for a subscription's next invoice; invoice_id is null while pending
 # and set by the transaction that creates that invoice, so an item is billed once.
-invoice_items = Table(
+invoice_items = _owned(
     "invoice_items",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
-    Column("id", Text, nullable=False),
-    Column("customer_id", Text, nullable=False),
-    Column("subscription_id", Text, nullable=False),
+    *_required(Text, "id", "customer_id", "subscription_id"),
     Column("price_id", Text),
     Column("amount", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
@@ -728,9 +620,7 @@ invoice_items = Table(
     Column("description", Text, nullable=False),
     Column("invoice_id", Text),
     Column("created", BigInteger, nullable=False),
-    Column("metadata", JSONB, nullable=False),
-    _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="invoice_items_pkey"),
+    *_metadata_and_created_at(),
     Index(
         "invoice_items_pending_idx",
         "merchant_id",
@@ -740,24 +630,20 @@ invoice_items = Table(
 )
 
 # The per-merchant counter behind gapless invoice numbers: taken in the finalizing transaction.
-invoice_numbers = Table(
+invoice_numbers = _owned(
     "invoice_numbers",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("prefix", Text, nullable=False),
     Column("last_number", BigInteger, nullable=False),
-    PrimaryKeyConstraint("merchant_id", name="invoice_numbers_pkey"),
+    key=(),
 )
 
-billing_settings = Table(
+billing_settings = _owned(
     "billing_settings",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("retry_schedule_days", ARRAY(Integer), nullable=False),
     # cancel | mark_unpaid
     Column("final_action", Text, nullable=False),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", name="billing_settings_pkey"),
+    key=(),
 )
 
 # -- pay-out (issue 13): balance transactions, bank accounts, payout schedules, payouts ----------
@@ -962,6 +848,78 @@ shard_move_log = Table(
     PrimaryKeyConstraint("sequence", name="shard_move_log_pkey"),
 )
 
+# -- webhooks (issue 15): endpoints, deliveries of events to them, and every attempt --------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    # ["*"] or event types of the catalogue (paycore.events.types).
+    Column("enabled_events", ARRAY(Text), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    # enabled | disabled
+    Column("status", Text, nullable=False),
+    # The signing secret, sealed by the vault (AES-GCM bound to the endpoint's id).
+    Column("secret", LargeBinary, nullable=False),
+    # The secret before the last roll, also signing until previous_secret_expires_at.
+    Column("previous_secret", LargeBinary),
+    Column("previous_secret_expires_at", DateTime(timezone=True)),
+    # Since when every attempt has failed (null after a success); three days of it disable.
+    Column("failing_since", DateTime(timezone=True)),
+    Column("created", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="webhook_endpoints_pkey"),
+)
+
+# One event on its way to one endpoint; the worker claims due ones by next_attempt_at (a
+# lease while an attempt is under way), and a pending one stops being retried at expires_at.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("endpoint_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    # pending | succeeded | failed
+    Column("status", Text, nullable=False),
+    Column("attempt_count", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_response_status", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="webhook_deliveries_pkey"),
+    Index(
+        "webhook_deliveries_due_idx",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("webhook_deliveries_endpoint_idx", "merchant_id", "endpoint_id", "id"),
+    Index("webhook_deliveries_event_idx", "merchant_id", "event_id", "id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("delivery_id", Text, nullable=False),
+    # 1, 2, ... in the delivery's order.
+    Column("number", Integer, nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    # 0: no answer.
+    Column("response_status", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    PrimaryKeyConstraint("merchant_id", "delivery_id", "number", name="webhook_attempts_pkey"),
+)
+
 __all__ = [
     "api_keys",
     "balance_transactions",
@@ -1001,4 +959,7 @@ __all__ = [
     "subscription_items",
     "subscriptions",
     "test_clocks",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.storage.schema import (
     customers,
@@ -288,7 +289,8 @@ async def _reschedule(connection: AsyncConnection, subscription_after: Subscript
     current = await SubscriptionRepository(connection).get(
         subscription_after.merchant_id, subscription_after.id
     )
-    assert current is not None
+    if current is None:
+        violated(f"subscription {subscription_after.id} vanished")
     await lifecycle.save(connection, current, current)
 
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 
 from paycore.customer.repository import CustomerRepository
+from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
 from paycore.payment.repository import PayInRepository
@@ -100,7 +101,8 @@ class Collection:
                 merchant_id, invoice.subscription_id, lock=True
             )
             current = await InvoiceRepository(connection).get(merchant_id, invoice_id, lock=True)
-            assert subscription is not None and current is not None
+            if subscription is None or current is None:
+                violated(f"invoice {invoice_id} or its subscription vanished")
             if not current.charging or current.payment_intent_id != intent.id:
                 return True  # someone else settled it
             scheduled = intent.metadata.get(ATTEMPT_KEY) == SCHEDULED

@@ -6,6 +6,7 @@ from __future__ import annotations
 from paycore.customer.repository import CustomerRepository, PaymentMethodRepository
 from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import violated
 from paycore.subscription import invoices, lifecycle
 from paycore.subscription.collection import Collection
 from paycore.subscription.models import (
@@ -57,7 +58,8 @@ async def start_subscription(
     now = await lifecycle.clock_now(connection, merchant_id, new.test_clock_id)
     shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
     recurring = prices[0].recurring
-    assert recurring is not None
+    if recurring is None:
+        violated("a subscription's prices are recurring")
     trial_end = now + new.trial_period_days * SECONDS_PER_DAY if new.trial_period_days else None
     anchor = trial_end or now
     period = Period(now, trial_end) if trial_end else period_at(anchor, recurring, now)

@@ -5,7 +5,6 @@ billed exactly once (the same path as pending proration lines)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from paycore.errors import ApiError, Reason, invalid, not_found
@@ -14,45 +13,16 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.iso import amount_max
 from paycore.storage.schema import invoice_items
 from paycore.subscription import lifecycle
-from paycore.subscription.models import InvoiceLine, Period
+from paycore.subscription.messages import item_message
+from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem, Period
 from paycore.subscription.proration import item_amount
 from paycore.subscription.service import require_price
 from paycore.subscription.store import SubscriptionRepository
-from paycore.v1 import subscription_pb2
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DESCRIPTION_LENGTH_MAX = 500
 INVOICE_ITEM_CREATED = "invoiceitem.created"
-
-
-@dataclass(frozen=True)
-class NewInvoiceItem:
-    customer_id: str
-    subscription_id: str
-    price_id: str | None
-    quantity: int
-    # Without a price: non-zero minor units in `currency`.
-    amount: int
-    currency: str
-    description: str
-    metadata: dict[str, str]
-
-
-@dataclass(frozen=True)
-class InvoiceItem:
-    id: str
-    merchant_id: str
-    customer_id: str
-    subscription_id: str
-    price_id: str | None
-    amount: int
-    currency: str
-    quantity: int
-    description: str
-    invoice_id: str | None
-    created: int
-    metadata: dict[str, str]
 
 
 async def create(connection: AsyncConnection, merchant_id: str, new: NewInvoiceItem) -> InvoiceItem:
@@ -110,12 +80,12 @@ async def create(connection: AsyncConnection, merchant_id: str, new: NewInvoiceI
     return item
 
 
-async def get(connection: AsyncConnection, merchant_id: str, item_id: str) -> InvoiceItem:
+def item_query(merchant_id: str, item_id: str) -> Select[Any]:
     t = invoice_items
-    query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == item_id)
-    row = (await connection.execute(query)).one_or_none()
-    if row is None:
-        raise not_found("invoiceitem", item_id)
+    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == item_id)
+
+
+def decode_item(row: Row[Any]) -> InvoiceItem:
     return _item(row)
 
 
@@ -153,22 +123,6 @@ async def take_pending(
             period=period,
         )
         for item in sorted((_item(row) for row in rows), key=lambda item: item.id)
-    )
-
-
-def item_message(item: InvoiceItem) -> subscription_pb2.InvoiceItem:
-    return subscription_pb2.InvoiceItem(
-        id=item.id,
-        customer=item.customer_id,
-        subscription=item.subscription_id,
-        price=item.price_id or "",
-        amount=item.amount,
-        currency=item.currency,
-        quantity=item.quantity,
-        description=item.description,
-        invoice=item.invoice_id or "",
-        created=item.created,
-        metadata=item.metadata,
     )
 
 

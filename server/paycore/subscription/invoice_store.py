@@ -8,9 +8,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from paycore.account.models import Page
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.storage.pagination import newest_first, page
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
     BillingReason,
@@ -19,12 +17,31 @@ from paycore.subscription.models import (
     InvoiceStatus,
     Period,
 )
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, Select, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # A number "<PREFIX>-<sequence>", sequence zero-padded to at least this many digits.
 NUMBER_DIGITS = 4
+
+
+def invoices_query(
+    merchant_id: str, customer_id: str, subscription_id: str, status: InvoiceStatus | None
+) -> tuple[Select[Any], Any]:
+    t = invoices
+    query = select(t).where(t.c.merchant_id == merchant_id)
+    if customer_id:
+        query = query.where(t.c.customer_id == customer_id)
+    if subscription_id:
+        query = query.where(t.c.subscription_id == subscription_id)
+    if status is not None:
+        query = query.where(t.c.status == status.value)
+    return query, t.c.id
+
+
+async def with_lines(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Invoice]:
+    """Invoice rows with their lines (paycore.storage.reads.Reads.page_with)."""
+    return await InvoiceRepository(connection).all_with_lines(rows)
 
 
 class InvoiceRepository:
@@ -154,7 +171,7 @@ class InvoiceRepository:
             )
             .order_by(t.c.id)
         )
-        return await self._all_with_lines(rows.all())
+        return await self.all_with_lines(rows.all())
 
     async def save(self, invoice: Invoice) -> None:
         t = invoices
@@ -163,29 +180,6 @@ class InvoiceRepository:
             .where(t.c.merchant_id == invoice.merchant_id, t.c.id == invoice.id)
             .values(**_invoice_values(invoice))
         )
-
-    async def list(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        customer_id: str,
-        subscription_id: str,
-        status: InvoiceStatus | None,
-    ) -> Page[Invoice]:
-        t = invoices
-        query = select(t).where(t.c.merchant_id == merchant_id)
-        if customer_id:
-            query = query.where(t.c.customer_id == customer_id)
-        if subscription_id:
-            query = query.where(t.c.subscription_id == subscription_id)
-        if status is not None:
-            query = query.where(t.c.status == status.value)
-        rows = (
-            await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page(await self._all_with_lines(data), has_more)
 
     async def next_number(self, merchant_id: str) -> str:
         """The merchant's next invoice number, taken in the caller's transaction: the counter
@@ -208,10 +202,10 @@ class InvoiceRepository:
         return f"{row.prefix}-{row.last_number:0{NUMBER_DIGITS}d}"
 
     async def _with_lines(self, row: Row[Any]) -> Invoice:
-        (invoice,) = await self._all_with_lines([row])
+        (invoice,) = await self.all_with_lines([row])
         return invoice
 
-    async def _all_with_lines(self, rows: Sequence[Row[Any]]) -> builtins.list[Invoice]:
+    async def all_with_lines(self, rows: Sequence[Row[Any]]) -> builtins.list[Invoice]:
         """The invoices of `rows` with their lines, read in one query."""
         if not rows:
             return []

@@ -12,6 +12,7 @@ from dataclasses import replace
 from paycore.errors import ApiError, Reason
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import violated
 from paycore.iso import amount_max
 from paycore.subscription import invoice_items
 from paycore.subscription.invoice_store import InvoiceRepository
@@ -37,7 +38,8 @@ async def item_prices(connection: AsyncConnection, subscription: Subscription) -
     found: dict[str, Price] = {}
     for item in subscription.items:
         price = await prices.get(subscription.merchant_id, item.price_id)
-        assert price is not None  # items only ever name the merchant's prices
+        if price is None:
+            violated(f"price {item.price_id} is not the merchant's")  # items name its prices
         found[price.id] = price
     return found
 

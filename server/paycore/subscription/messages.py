@@ -8,6 +8,7 @@ from paycore.subscription.models import (
     FinalAction,
     Interval,
     Invoice,
+    InvoiceItem,
     Price,
     Product,
     Subscription,
@@ -163,4 +164,20 @@ def settings_message(settings: BillingSettings) -> subscription_pb2.BillingSetti
             "DUNNING_FINAL_ACTION",
             settings.final_action.value,
         ),
+    )
+
+
+def item_message(item: InvoiceItem) -> subscription_pb2.InvoiceItem:
+    return subscription_pb2.InvoiceItem(
+        id=item.id,
+        customer=item.customer_id,
+        subscription=item.subscription_id,
+        price=item.price_id or "",
+        amount=item.amount,
+        currency=item.currency,
+        quantity=item.quantity,
+        description=item.description,
+        invoice=item.invoice_id or "",
+        created=item.created,
+        metadata=item.metadata,
     )

@@ -254,3 +254,32 @@ class Invoice:
     created: int
     metadata: dict[str, str]
     lines: tuple[InvoiceLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewInvoiceItem:
+    customer_id: str
+    subscription_id: str
+    price_id: str | None
+    quantity: int
+    # Without a price: non-zero minor units in `currency`.
+    amount: int
+    currency: str
+    description: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    id: str
+    merchant_id: str
+    customer_id: str
+    subscription_id: str
+    price_id: str | None
+    amount: int
+    currency: str
+    quantity: int
+    description: str
+    invoice_id: str | None
+    created: int
+    metadata: dict[str, str]

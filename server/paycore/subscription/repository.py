@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from paycore.account.models import Page
-from paycore.storage.pagination import newest_first, page
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -21,7 +19,7 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -44,31 +42,37 @@ class ProductRepository:
                 .returning(products)
             )
         ).one()
-        return _product(row)
+        return decode_product(row)
 
     async def get(self, merchant_id: str, product_id: str) -> Product | None:
-        row = (
-            await self._connection.execute(
-                select(products).where(
-                    products.c.merchant_id == merchant_id, products.c.id == product_id
-                )
-            )
-        ).one_or_none()
-        return None if row is None else _product(row)
+        row = (await self._connection.execute(product_query(merchant_id, product_id))).one_or_none()
+        return None if row is None else decode_product(row)
 
-    async def list(
-        self, merchant_id: str, limit: int, starting_after: str, active: bool | None
-    ) -> Page[Product]:
-        query = select(products).where(products.c.merchant_id == merchant_id)
-        if active is not None:
-            query = query.where(products.c.active == active)
-        rows = (
-            await self._connection.execute(
-                newest_first(query, products.c.id, limit, starting_after)
-            )
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page([_product(row) for row in data], has_more)
+
+def products_query(merchant_id: str, active: bool | None) -> tuple[Select[Any], Any]:
+    query = select(products).where(products.c.merchant_id == merchant_id)
+    if active is not None:
+        query = query.where(products.c.active == active)
+    return query, products.c.id
+
+
+def product_query(merchant_id: str, product_id: str) -> Select[Any]:
+    return select(products).where(
+        products.c.merchant_id == merchant_id, products.c.id == product_id
+    )
+
+
+def prices_query(merchant_id: str, product_id: str, active: bool | None) -> tuple[Select[Any], Any]:
+    query = select(prices).where(prices.c.merchant_id == merchant_id)
+    if product_id:
+        query = query.where(prices.c.product_id == product_id)
+    if active is not None:
+        query = query.where(prices.c.active == active)
+    return query, prices.c.id
+
+
+def price_query(merchant_id: str, price_id: str) -> Select[Any]:
+    return select(prices).where(prices.c.merchant_id == merchant_id, prices.c.id == price_id)
 
 
 class PriceRepository:
@@ -97,34 +101,11 @@ class PriceRepository:
                 .returning(prices)
             )
         ).one()
-        return _price(row)
+        return decode_price(row)
 
     async def get(self, merchant_id: str, price_id: str) -> Price | None:
-        row = (
-            await self._connection.execute(
-                select(prices).where(prices.c.merchant_id == merchant_id, prices.c.id == price_id)
-            )
-        ).one_or_none()
-        return None if row is None else _price(row)
-
-    async def list(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        product_id: str,
-        active: bool | None,
-    ) -> Page[Price]:
-        query = select(prices).where(prices.c.merchant_id == merchant_id)
-        if product_id:
-            query = query.where(prices.c.product_id == product_id)
-        if active is not None:
-            query = query.where(prices.c.active == active)
-        rows = (
-            await self._connection.execute(newest_first(query, prices.c.id, limit, starting_after))
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page([_price(row) for row in data], has_more)
+        row = (await self._connection.execute(price_query(merchant_id, price_id))).one_or_none()
+        return None if row is None else decode_price(row)
 
 
 class TestClockRepository:
@@ -173,7 +154,7 @@ class TestClockRepository:
         return _test_clock(row)
 
 
-def _product(row: Row[Any]) -> Product:
+def decode_product(row: Row[Any]) -> Product:
     return Product(
         id=row.id,
         merchant_id=row.merchant_id,
@@ -185,7 +166,7 @@ def _product(row: Row[Any]) -> Product:
     )
 
 
-def _price(row: Row[Any]) -> Price:
+def decode_price(row: Row[Any]) -> Price:
     recurring = None
     if row.recurring_interval is not None:
         recurring = Recurring(Interval(row.recurring_interval), row.recurring_interval_count)

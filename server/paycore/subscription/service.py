@@ -9,12 +9,12 @@ belongs to a test-mode merchant; it only moves once billing exists (AdvanceTestC
 
 from __future__ import annotations
 
-from paycore.account.models import Page
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
+from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription.messages import price_message, product_message
 from paycore.subscription.models import (
     NewPrice,
@@ -28,6 +28,12 @@ from paycore.subscription.repository import (
     PriceRepository,
     ProductRepository,
     TestClockRepository,
+    decode_price,
+    decode_product,
+    price_query,
+    prices_query,
+    product_query,
+    products_query,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,7 +43,7 @@ PRICE_CREATED = "price.created"
 
 class SubscriptionService:
     def __init__(self, shards: Shards) -> None:
-        self._shards = shards
+        self._reads = Reads(shards)
 
     # --- products ----------------------------------------------------------------------------
 
@@ -50,16 +56,14 @@ class SubscriptionService:
         return product
 
     async def get_product(self, merchant_id: str, product_id: str) -> Product:
-        async with self._shards.read(merchant_id) as connection:
-            return await require_product(connection, merchant_id, product_id, param="id")
+        query = product_query(merchant_id, product_id)
+        return await self._reads.one(merchant_id, query, decode_product, "product", product_id)
 
     async def list_products(
-        self, merchant_id: str, limit: int, starting_after: str, active: bool | None
+        self, merchant_id: str, cursor: Cursor, active: bool | None
     ) -> Page[Product]:
-        async with self._shards.read(merchant_id) as connection:
-            return await ProductRepository(connection).list(
-                merchant_id, limit, starting_after, active
-            )
+        query, id_column = products_query(merchant_id, active)
+        return await self._reads.page(merchant_id, query, id_column, cursor, decode_product)
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -77,24 +81,20 @@ class SubscriptionService:
         return price
 
     async def get_price(self, merchant_id: str, price_id: str) -> Price:
-        async with self._shards.read(merchant_id) as connection:
-            return await require_price(connection, merchant_id, price_id, param="id")
+        query = price_query(merchant_id, price_id)
+        return await self._reads.one(merchant_id, query, decode_price, "price", price_id)
 
     async def list_prices(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        product_id: str,
-        active: bool | None,
+        self, merchant_id: str, cursor: Cursor, product_id: str, active: bool | None
     ) -> Page[Price]:
         """`product_id` "" lists every product's prices; an unknown one is NOT_FOUND."""
-        async with self._shards.read(merchant_id) as connection:
-            if product_id:
-                await require_product(connection, merchant_id, product_id)
-            return await PriceRepository(connection).list(
-                merchant_id, limit, starting_after, product_id, active
+        if product_id:
+            query = product_query(merchant_id, product_id)
+            await self._reads.one(
+                merchant_id, query, decode_product, "product", product_id, param="product"
             )
+        query, id_column = prices_query(merchant_id, product_id, active)
+        return await self._reads.page(merchant_id, query, id_column, cursor, decode_price)
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -112,11 +112,12 @@ class SubscriptionService:
         return await TestClockRepository(connection).insert(merchant_id, clock_id, new)
 
     async def get_test_clock(self, merchant_id: str, clock_id: str) -> TestClock:
-        async with self._shards.read(merchant_id) as connection:
-            clock = await TestClockRepository(connection).get(merchant_id, clock_id)
-        if clock is None:
-            raise not_found("test_clock", clock_id)
-        return clock
+        return await self._reads.find(
+            merchant_id,
+            lambda connection: TestClockRepository(connection).get(merchant_id, clock_id),
+            "test_clock",
+            clock_id,
+        )
 
 
 async def require_product(

@@ -3,11 +3,10 @@ paycore.subscription.invoice_store). Merchant-scoped like paycore.subscription.r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from paycore.account.models import Page
-from paycore.storage.pagination import newest_first, page
 from paycore.storage.schema import (
     billing_settings,
     subscription_items,
@@ -23,7 +22,7 @@ from paycore.subscription.models import (
     SubscriptionItem,
     SubscriptionStatus,
 )
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -112,39 +111,35 @@ class SubscriptionRepository:
             ],
         )
 
-    async def list(
-        self,
-        merchant_id: str,
-        limit: int,
-        starting_after: str,
-        customer_id: str,
-        price_id: str,
-        status: SubscriptionStatus | None,
-    ) -> Page[Subscription]:
-        t = subscriptions
-        query = select(t).where(t.c.merchant_id == merchant_id)
-        if customer_id:
-            query = query.where(t.c.customer_id == customer_id)
-        if price_id:
-            items = subscription_items
-            query = query.where(
-                t.c.id.in_(
-                    select(items.c.subscription_id).where(
-                        items.c.merchant_id == merchant_id, items.c.price_id == price_id
-                    )
+
+def subscriptions_query(
+    merchant_id: str, customer_id: str, price_id: str, status: SubscriptionStatus | None
+) -> tuple[Select[Any], Any]:
+    """Without a status: every subscription not canceled (Stripe's default)."""
+    t = subscriptions
+    query = select(t).where(t.c.merchant_id == merchant_id)
+    if customer_id:
+        query = query.where(t.c.customer_id == customer_id)
+    if price_id:
+        items = subscription_items
+        query = query.where(
+            t.c.id.in_(
+                select(items.c.subscription_id).where(
+                    items.c.merchant_id == merchant_id, items.c.price_id == price_id
                 )
             )
-        if status is None:
-            query = query.where(t.c.status != SubscriptionStatus.CANCELED.value)
-        else:
-            query = query.where(t.c.status == status.value)
-        rows = (
-            await self._connection.execute(newest_first(query, t.c.id, limit, starting_after))
-        ).all()
-        data, has_more = page(rows, limit)
-        return Page(
-            [_subscription(row, await self.items(merchant_id, row.id)) for row in data], has_more
         )
+    if status is None:
+        query = query.where(t.c.status != SubscriptionStatus.CANCELED.value)
+    else:
+        query = query.where(t.c.status == status.value)
+    return query, t.c.id
+
+
+async def with_items(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Subscription]:
+    """Subscription rows with their items (paycore.storage.reads.Reads.page_with)."""
+    repository = SubscriptionRepository(connection)
+    return [_subscription(row, await repository.items(row.merchant_id, row.id)) for row in rows]
 
 
 class BillingSettingsRepository:

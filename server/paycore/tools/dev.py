@@ -52,7 +52,10 @@ class DemoMerchant:
 
 def run_dev(settings: Settings) -> None:
     from paycore.runtime.process import run_async
+    from paycore.runtime.tls import plaintext
 
+    # Everything on 127.0.0.1 in one process: plaintext, whatever TLS the environment names.
+    settings = plaintext(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
     with _servers(settings) as configured, _psp_simulator(configured) as with_psp:
@@ -68,6 +71,9 @@ def _servers(settings: Settings) -> Iterator[Settings]:
         key_hash_secret=settings.key_hash_secret or secrets.key_hash_secret,
         vault_key=settings.vault_key or secrets.vault_key,
         card_fingerprint_key=settings.card_fingerprint_key or secrets.card_fingerprint_key,
+        # webhooks: a receiver on the developer's machine (http://127.0.0.1:...) is allowed
+        webhook_allow_http=True,
+        webhook_allow_private=True,
     )
     if settings.database_urls and settings.redis_url:
         yield settings

@@ -1,5 +1,6 @@
 """Gauges for alerts (deploy/prometheus/), read by worker jobs: the outbox's unpublished events
-and the age of the oldest, the executions in the dead-letter list, and the ledger's integrity.
+and the age of the oldest, the executions in the dead-letter list, webhook deliveries waiting
+past their time, and the ledger's integrity.
 
 They are read by a job rather than at scrape time because a scrape cannot wait on a database;
 each run is two index-backed statements per shard."""
@@ -21,6 +22,11 @@ _OUTBOX = text(
     " FROM events WHERE published_at IS NULL"
 )
 _DEAD_LETTERS = text("SELECT count(*) FROM executions WHERE state = 'dead_lettered'")
+# Deliveries due and not yet attempted (webhook_deliveries_due_idx): their age is the lag.
+_WEBHOOKS_DUE = text(
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(next_attempt_at)), 0)"
+    " FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()"
+)
 
 
 class BacklogMetrics:
@@ -42,6 +48,18 @@ class BacklogMetrics:
         self.dead_letters = Gauge(
             "paycore_executor_dead_letters",
             "Executions in the dead-letter list, waiting for an operator, by physical shard.",
+            ["shard"],
+            registry=registry,
+        )
+        self.webhooks_due = Gauge(
+            "paycore_webhook_deliveries_due",
+            "Webhook deliveries due now and not yet attempted, by physical shard.",
+            ["shard"],
+            registry=registry,
+        )
+        self.webhooks_oldest_due_seconds = Gauge(
+            "paycore_webhook_oldest_due_seconds",
+            "How long the longest-waiting due webhook delivery has waited, by physical shard.",
             ["shard"],
             registry=registry,
         )
@@ -75,9 +93,12 @@ class BacklogGauges:
         async with engine.connect() as connection:
             waiting, oldest_seconds = (await connection.execute(_OUTBOX)).one()
             dead_letters = (await connection.execute(_DEAD_LETTERS)).scalar_one()
+            webhooks_due, webhooks_oldest_seconds = (await connection.execute(_WEBHOOKS_DUE)).one()
         self._metrics.outbox_unpublished.labels(shard).set(waiting)
         self._metrics.outbox_oldest_seconds.labels(shard).set(float(oldest_seconds))
         self._metrics.dead_letters.labels(shard).set(dead_letters)
+        self._metrics.webhooks_due.labels(shard).set(webhooks_due)
+        self._metrics.webhooks_oldest_due_seconds.labels(shard).set(float(webhooks_oldest_seconds))
         return 0
 
 

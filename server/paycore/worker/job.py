@@ -1,5 +1,5 @@
 """What the worker runs: a named batch of background work, done on one physical shard at a
-time, again and again (DESIGN.md, "Events and background work")."""
+time, again and again (docs/design.md, "Events and background work")."""
 
 from __future__ import annotations
 

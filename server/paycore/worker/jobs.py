@@ -14,6 +14,7 @@ from paycore.payout.schedules import SCHEDULES_PER_RUN_MAX, Scheduler
 from paycore.payout.tracking import CHECKS_PER_RUN_MAX, PayoutTracker
 from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
 from paycore.subscription.billing import BATCH_MAX, Billing
+from paycore.webhooks.delivering import Deliverer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -124,3 +125,16 @@ class PayoutTracking:
 
     async def run(self, engine: AsyncEngine) -> int:
         return await self.tracker.run(engine, self.batch_size)
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """Fans committed events out to webhook deliveries, records finished attempts, and starts
+    the attempts that are due (paycore.webhooks.delivering)."""
+
+    deliverer: Deliverer
+    name: str = "webhook_delivery"
+    interval_seconds: float = 0.2
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.deliverer.run(engine)

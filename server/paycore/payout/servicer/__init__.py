@@ -9,7 +9,7 @@ from grpc import aio
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.payout.bank_accounts import BankAccounts
-from paycore.payout.models import PayoutMethod
+from paycore.payout.models import Payout, PayoutMethod
 from paycore.payout.payouts import Payouts
 from paycore.payout.reading import PayoutReads
 from paycore.payout.schedules import Schedules
@@ -21,9 +21,8 @@ from paycore.payout.servicer.messages import (
 )
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import FinalAnswer, Mutations
 from paycore.v1 import payout_pb2, payout_pb2_grpc
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 Context = aio.ServicerContext[Any, Any]
 SERVICE_NAME = "paycore.v1.PayoutService"
@@ -80,19 +79,22 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         merchant_id = current_call().require_merchant()
         new = requests.new_payout(request)
 
-        async def record(connection: AsyncConnection) -> payout_pb2.Payout:
-            return payout_message(await self._payouts.create(connection, merchant_id, new))
-
-        async def send(recorded: payout_pb2.Payout) -> payout_pb2.Payout:
+        async def send(payout_id: str, final: FinalAnswer[Payout]) -> Payout:
             # An instant payout goes out now; a standard one waits in the executor's queue.
+            payout = await self._reads.payout(merchant_id, payout_id)
             if new.method is not PayoutMethod.INSTANT:
-                return recorded
-            payout = await self._reads.payout(merchant_id, recorded.id)
+                return payout
             await self._payouts.send(payout)
-            return payout_message(await self._reads.payout(merchant_id, recorded.id))
+            return await self._reads.payout(merchant_id, payout_id)
 
         return await self._mutations.phased(
-            merchant_id, request, payout_pb2.Payout, record, send, self._payouts.lease
+            merchant_id,
+            request,
+            payout_pb2.Payout,
+            lambda connection: self._payouts.create(connection, merchant_id, new),
+            send,
+            self._payouts.lease,
+            render=payout_message,
         )
 
     async def GetPayout(

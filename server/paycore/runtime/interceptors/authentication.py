@@ -19,12 +19,7 @@ class AuthenticationInterceptor(PolicyInterceptor):
         self._authenticator = authenticator
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         call = current_call()
         call.caller = await self._authenticator.authenticate(

@@ -12,41 +12,51 @@ from paycore.runtime.policy import MethodPolicy
 Context = aio.ServicerContext[Any, Any]
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
 Behavior = Callable[[Any, Context], Awaitable[Any]]
+Continuation: TypeAlias = "Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]"
 
 
-class PolicyInterceptor(aio.ServerInterceptor):
+class WrappingInterceptor(aio.ServerInterceptor):
+    """Wraps each method's handler once (`WrappedHandlers`) with what `wrap` returns."""
+
+    def __init__(self) -> None:
+        self._wrapped = WrappedHandlers()
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        return self._wrapped.get(method, handler, lambda: self.wrap(handler, method))
+
+    def wrap(self, handler: Handler | None, method: str) -> Handler | None:
+        raise NotImplementedError
+
+
+class PolicyInterceptor(WrappingInterceptor):
     """Wraps the unary behaviour of paycore's own methods (those with a policy) with `around`;
     health and reflection pass through."""
 
     def __init__(self, policies: Mapping[str, MethodPolicy]) -> None:
+        super().__init__()
         self._policies = policies
-        self._wrapped = WrappedHandlers()
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
+    def wrap(self, handler: Handler | None, method: str) -> Handler | None:
         policy = self._policies.get(method)
         if policy is None:
             return handler
-        return self._wrapped.get(method, handler, lambda: self._wrap(handler, method, policy))
+        return self._wrap(handler, method, policy)
 
     def _wrap(self, handler: Handler | None, method: str, policy: MethodPolicy) -> Handler | None:
+        """The method's handler with its unary behaviour called through `around` (an
+        interceptor that must change more, such as deserialization, overrides this)."""
+
         async def around(behavior: Behavior, request: Any, context: Context) -> Any:
             return await self.around(behavior, request, context, method, policy)
 
         return wrap_unary(handler, around)
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         raise NotImplementedError
 

@@ -9,6 +9,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 from paycore.errors import ApiError, Reason
+from paycore.invariants import violated
 from paycore.runtime.context import current_call
 from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
@@ -28,12 +29,7 @@ class ErrorInterceptor(PolicyInterceptor):
     ABORTED with RetryInfo (paycore.storage.failures). Nothing leaves as UNKNOWN."""
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         try:
             return await behavior(request, context)
@@ -74,7 +70,7 @@ async def abort(context: aio.ServicerContext[Any, Any], error: ApiError) -> NoRe
     status = status_pb2.Status(code=int(error.status), message=error.message, details=details)
     trailing.append((STATUS_DETAILS_HEADER, status.SerializeToString()))
     await context.abort(_grpc_code(int(error.status)), error.message, tuple(trailing))
-    raise AssertionError("context.abort returned")  # pragma: no cover
+    violated("context.abort returned")  # pragma: no cover
 
 
 def _packed(message: Any) -> any_pb2.Any:

@@ -16,12 +16,7 @@ class IdempotencyKeyInterceptor(PolicyInterceptor):
     """Reads and checks `idempotency-key` on mutating methods; the method's storage uses it."""
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         if policy.mutating:
             key = metadata_value(context, IDEMPOTENCY_KEY_HEADER)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -10,29 +9,20 @@ from paycore.runtime.interceptors.base import (
     Behavior,
     Context,
     Handler,
-    WrappedHandlers,
+    WrappingInterceptor,
     wrap_unary,
 )
 from paycore.runtime.metrics import GrpcMetrics
 
 
-class MetricsInterceptor(aio.ServerInterceptor):
+class MetricsInterceptor(WrappingInterceptor):
     """Counts and times every unary call, health and reflection included."""
 
     def __init__(self, metrics: GrpcMetrics) -> None:
+        super().__init__()
         self._metrics = metrics
-        self._wrapped = WrappedHandlers()
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        return self._wrapped.get(method, handler, lambda: self._wrap(handler, method))
-
-    def _wrap(self, handler: Handler | None, method: str) -> Handler | None:
+    def wrap(self, handler: Handler | None, method: str) -> Handler | None:
         _, service, name = method.split("/")
         labels = ("unary", service, name)
 

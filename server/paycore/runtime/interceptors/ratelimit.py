@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from paycore.errors import ApiError, Reason
+from paycore.invariants import violated
 from paycore.ratelimit import RateLimiter
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
@@ -18,17 +19,13 @@ class RateLimitInterceptor(PolicyInterceptor):
         self._limiter = limiter
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         caller = current_call().caller
-        assert caller is not None  # authentication runs first
+        if caller is None:
+            violated("authentication runs before rate limiting")
         if caller.is_operator:
-            # Limits are per API key (DESIGN.md); the admin and internal credentials carry
+            # Limits are per API key (docs/design.md); the admin and internal credentials carry
             # service-to-service traffic (ledger postings), which no merchant's key can use.
             return await behavior(request, context)
         principal = caller.principal

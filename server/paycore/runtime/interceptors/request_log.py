@@ -24,12 +24,7 @@ class RequestLogInterceptor(PolicyInterceptor):
     carry card numbers."""
 
     async def around(
-        self,
-        behavior: Behavior,
-        request: Any,
-        context: Context,
-        method: str,
-        policy: MethodPolicy,
+        self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         offered = metadata_value(context, REQUEST_ID_HEADER)
         request_id = (

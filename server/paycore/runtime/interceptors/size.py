@@ -54,23 +54,7 @@ class RequestSizeInterceptor(PolicyInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler
         limit = REQUEST_BYTES_MAX[policy.access]
-        parse = handler.request_deserializer
         behavior: Any = handler.unary_unary
-
-        def deserialize(data: bytes) -> Any:
-            if len(data) > limit:
-                return _Oversized(len(data), limit)
-            if parse is None:
-                return data
-            try:
-                message = parse(data)
-            except (DecodeError, RecursionError, ValueError):
-                return _Undecodable()
-            if b"\x00" in data:  # cheap: only requests with a zero byte are walked
-                found = field_with_nul(message)
-                if found is not None:
-                    return _HoldsNul(found)
-            return message
 
         async def checked(request: Any, context: Context) -> Any:
             if isinstance(request, _Oversized):
@@ -85,9 +69,31 @@ class RequestSizeInterceptor(PolicyInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             checked,
-            request_deserializer=deserialize,
+            request_deserializer=_checked_parse(handler.request_deserializer, limit),
             response_serializer=handler.response_serializer,
         )
+
+
+def _checked_parse(parse: Any, limit: int) -> Any:
+    """The method's deserializer, answering what `checked` refuses instead of raising (grpc
+    would answer a raise from a deserializer INTERNAL)."""
+
+    def deserialize(data: bytes) -> Any:
+        if len(data) > limit:
+            return _Oversized(len(data), limit)
+        if parse is None:
+            return data
+        try:
+            message = parse(data)
+        except (DecodeError, RecursionError, ValueError):
+            return _Undecodable()
+        if b"\x00" in data:  # cheap: only requests with a zero byte are walked
+            found = field_with_nul(message)
+            if found is not None:
+                return _HoldsNul(found)
+        return message
+
+    return deserialize
 
 
 def field_with_nul(message: Message, prefix: str = "") -> str | None:
@@ -95,24 +101,37 @@ def field_with_nul(message: Message, prefix: str = "") -> str | None:
     for field, value in message.ListFields():
         name = f"{prefix}{field.name}"
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            for key, item in value.items():
-                # As paycore.validation names them: the map for a bad key, the entry for a value.
-                if "\x00" in str(key):
-                    return name
-                if isinstance(item, str) and "\x00" in item:
-                    return f"{name}[{key}]"
-                if isinstance(item, Message):
-                    found = field_with_nul(item, f"{name}[{key}].")
-                    if found is not None:
-                        return found
-            continue
-        items = value if field.is_repeated else [value]
-        for index, item in enumerate(items):
-            where = f"{name}[{index}]" if field.is_repeated else name
-            if isinstance(item, str) and "\x00" in item:
-                return where
-            if isinstance(item, Message):
-                found = field_with_nul(item, f"{where}.")
-                if found is not None:
-                    return found
+            found = _map_entry_with_nul(name, value)
+        else:
+            found = _items_with_nul(
+                name, value if field.is_repeated else [value], field.is_repeated
+            )
+        if found is not None:
+            return found
+    return None
+
+
+def _map_entry_with_nul(name: str, value: Any) -> str | None:
+    """As paycore.validation names them: the map for a bad key, the entry for a value."""
+    for key, item in value.items():
+        if "\x00" in str(key):
+            return name
+        if isinstance(item, str) and "\x00" in item:
+            return f"{name}[{key}]"
+        if isinstance(item, Message):
+            found = field_with_nul(item, f"{name}[{key}].")
+            if found is not None:
+                return found
+    return None
+
+
+def _items_with_nul(name: str, items: Any, repeated: bool) -> str | None:
+    for index, item in enumerate(items):
+        where = f"{name}[{index}]" if repeated else name
+        if isinstance(item, str) and "\x00" in item:
+            return where
+        if isinstance(item, Message):
+            found = field_with_nul(item, f"{where}.")
+            if found is not None:
+                return found
     return None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from paycore.config import Settings
-from paycore.tools.bench import fraud, ledger, payouts
+from paycore.tools.bench import fraud, ledger, payouts, webhooks
 from paycore.tools.bench.catalogue import SCENARIOS, scenario_named
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.credentials import credentials_for
@@ -21,6 +21,7 @@ Handler = Callable[[argparse.Namespace], None]
 LEDGER = "ledger"
 FRAUD = "fraud"
 PAYOUTS = "payouts"
+WEBHOOKS = "webhooks"
 
 
 def add_parser(
@@ -112,6 +113,17 @@ def add_parser(
         payouts_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", "")
     )
     payouts_parser.set_defaults(handler=handler, payouts_parser=payouts_parser)
+    webhooks_summary = (
+        "self-hosted webhook benchmark: its own databases, `paycore worker` and a local"
+        " receiver; deliveries/s and the delay from an event's commit to its first attempt"
+    )
+    webhooks_parser = scenarios.add_parser(
+        WEBHOOKS, help=webhooks_summary, description=webhooks.__doc__, formatter_class=_Verbatim
+    )
+    webhooks.add_arguments(
+        webhooks_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", "")
+    )
+    webhooks_parser.set_defaults(handler=handler, webhooks_parser=webhooks_parser)
 
 
 class _Verbatim(argparse.RawDescriptionHelpFormatter):
@@ -128,6 +140,9 @@ def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
         return
     if arguments.scenario == PAYOUTS:
         payouts.run_from_arguments(arguments.payouts_parser, arguments)
+        return
+    if arguments.scenario == WEBHOOKS:
+        webhooks.run_from_arguments(arguments.webhooks_parser, arguments)
         return
     _run_scenario(arguments, settings)
 

@@ -21,16 +21,22 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from paycore.account.models import NewMerchant
 from paycore.app import Platform, build_platform
 from paycore.config import Settings
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
+from paycore.fraud.servicer.requests import payment_facts
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.histogram import LatencyHistogram
-from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
+from paycore.tools.bench.scratch import (
+    admin_sql,
+    pgbench_tps,
+    scratch_settings,
+    with_database,
+)
 from paycore.v1 import fraud_pb2
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -83,6 +89,12 @@ class _Buyers:
             )
             for index in range(CUSTOMERS)
         ]
+
+    def facts(self, sequence: int) -> PaymentFacts:
+        """The payment as the payment flow hands it over: checked, its card the vault's (the
+        checks run inside the timing, as they did when score_payment took the message)."""
+        checked = payment_facts(self.merchant_id, self.request(sequence), time.time_ns() // 10**6)
+        return replace(checked, card_observed=True)
 
     def request(self, sequence: int) -> fraud_pb2.ScorePaymentRequest:
         payment = new_id(Prefix.PAYMENT, self.shard)
@@ -151,7 +163,7 @@ async def _phases(settings: Settings, requests: int, concurrency: int) -> list[P
         fraud = platform.fraud
 
         async def score(sequence: int) -> object:
-            return await fraud.score_payment(merchant_id, buyers.request(sequence))
+            return await fraud.score_payment(merchant_id, buyers.facts(sequence))
 
         await _timed("warm-up", min(requests, 500), 1, score)
         phases.append(await _timed("score_payment, one at a time", requests, 1, score))
@@ -175,7 +187,7 @@ async def _phases(settings: Settings, requests: int, concurrency: int) -> list[P
     try:
 
         async def score_degraded(sequence: int) -> object:
-            return await degraded.fraud.score_payment(merchant_id, buyers.request(sequence))
+            return await degraded.fraud.score_payment(merchant_id, buyers.facts(sequence))
 
         phases.append(
             await _timed("score_payment, Redis unreachable", requests // 4 or 1, 1, score_degraded)
@@ -185,11 +197,24 @@ async def _phases(settings: Settings, requests: int, concurrency: int) -> list[P
     return phases
 
 
+@dataclass(frozen=True)
+class FraudFigures:
+    phases: list[Phase]
+    pgbench_tps: float | None
+    """pgbench's TPC-B on the same server right after the phases (None: not run)."""
+
+
 async def run_fraud_bench(
-    database_url: str, redis_url: str, *, requests: int = 5000, concurrency: int = 8
-) -> list[Phase]:
+    database_url: str,
+    redis_url: str,
+    *,
+    requests: int = 5000,
+    concurrency: int = 8,
+    with_pgbench: bool = True,
+) -> FraudFigures:
     run = secrets.token_hex(4)
     databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
+    pgbench_database = f"paycore_bench_{run}_pgbench"
     prefix = f"paycore-bench-{run}:"
     for database in databases:
         await admin_sql(database_url, f'create database "{database}"')
@@ -197,9 +222,14 @@ async def run_fraud_bench(
         urls = tuple(with_database(database_url, database) for database in databases)
         await migrate_all(urls)
         settings = scratch_settings(urls, redis_url, redis_key_prefix=prefix)
-        return await _phases(settings, requests, concurrency)
+        phases = await _phases(settings, requests, concurrency)
+        tps = None
+        if with_pgbench:
+            await admin_sql(database_url, f'create database "{pgbench_database}"')
+            tps = await asyncio.to_thread(pgbench_tps, database_url, pgbench_database)
+        return FraudFigures(phases, tps)
     finally:
-        for database in databases:
+        for database in [*databases, pgbench_database]:
             await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
         redis = Redis.from_url(redis_url)
         async for key in redis.scan_iter(match=f"{prefix}*"):
@@ -207,11 +237,14 @@ async def run_fraud_bench(
         await redis.aclose()
 
 
-def report(phases: list[Phase]) -> str:
+def report(figures: FraudFigures) -> str:
+    phases = figures.phases
+    pgbench = f"{figures.pgbench_tps:,.0f} tps" if figures.pgbench_tps is not None else "n/a"
     lines = [
         "fraud scoring, in-process as the payment flow calls it; two shards on one server,"
         " velocity counters in Redis, 10 % card-testing traffic",
         *(phase.line() for phase in phases),
+        f"pgbench TPC-B (-c 16 -j 2 -T 10), same server, right after: {pgbench}",
     ]
     sequential = next((phase for phase in phases if "one at a time" in phase.name), None)
     if sequential is not None:
@@ -233,20 +266,24 @@ def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url:
     parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
     parser.add_argument("--requests", type=int, default=5000, help="calls per phase (5000)")
     parser.add_argument("--concurrency", type=int, default=8, help="calls in flight (8)")
+    parser.add_argument(
+        "--no-pgbench", action="store_true", help="skip pgbench's TPC-B run after the phases"
+    )
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
     if not arguments.database_url or not arguments.redis_url:
         parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
-    phases = asyncio.run(
+    figures = asyncio.run(
         run_fraud_bench(
             arguments.database_url,
             arguments.redis_url,
             requests=arguments.requests,
             concurrency=arguments.concurrency,
+            with_pgbench=not arguments.no_pgbench,
         )
     )
-    print(report(phases))
+    print(report(figures))
 
 
 def main() -> None:

@@ -19,12 +19,9 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import re
 import secrets
-import subprocess
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import asyncpg
 from paycore.app import build_platform, start_server
@@ -34,7 +31,7 @@ from paycore.runtime.collector import tune_for_serving
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
+from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
 from paycore.v1 import account_pb2, ledger_pb2
 from prometheus_client import CollectorRegistry
 
@@ -284,24 +281,6 @@ async def _measure(
         await platform.close()
 
 
-def _pgbench(url: str, database: str) -> float | None:
-    parts = urlsplit(with_database(url, database))
-    common = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
-    common += ["-U", parts.username or "postgres"]
-    try:
-        subprocess.run(["pgbench", "-i", "-q", *common, database], check=True, capture_output=True)
-        done = subprocess.run(
-            ["pgbench", "-c", "16", "-j", "2", "-T", "10", *common, database],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    found = re.search(r"tps = ([0-9.]+)", done.stdout)
-    return float(found.group(1)) if found else None
-
-
 async def run_ledger_bench(
     database_url: str,
     redis_url: str,
@@ -331,7 +310,7 @@ async def run_ledger_bench(
             # checkpoints, which cost the batched figure a third when it ran first.
             await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
             pgbench = await asyncio.to_thread(
-                _pgbench, database_url, f"paycore_bench_{run}_pgbench"
+                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
             )
     finally:
         for database in [*databases, f"paycore_bench_{run}_pgbench"]:

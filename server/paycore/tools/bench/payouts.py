@@ -46,9 +46,8 @@ from paycore.runtime.process import split_address
 from paycore.secret import Secret
 from paycore.storage.migrate import migrate_all
 from paycore.storage.schema import bank_accounts, ledger_accounts, merchants, payout_schedules
-from paycore.tools.bench.ledger import _pgbench
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, scratch_settings, with_database
+from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -346,7 +345,7 @@ async def run_payouts_bench(
         if with_pgbench:
             await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
             pgbench = await asyncio.to_thread(
-                _pgbench, database_url, f"paycore_bench_{run}_pgbench"
+                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
             )
     finally:
         if bank is not None:

@@ -4,7 +4,9 @@ throwaway secrets."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -39,3 +41,23 @@ def scratch_settings(
         card_fingerprint_key=secrets.token_urlsafe(32),
     )
     return settings.with_overrides(**overrides)
+
+
+def pgbench_tps(url: str, database: str) -> float | None:
+    """pgbench's TPC-B (-c 16 -j 2 -T 10) on `database` (created by the caller) of the server
+    at `url`: the yardstick every bench quotes beside its own figure. None without pgbench."""
+    parts = urlsplit(with_database(url, database))
+    common = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
+    common += ["-U", parts.username or "postgres"]
+    try:
+        subprocess.run(["pgbench", "-i", "-q", *common, database], check=True, capture_output=True)
+        done = subprocess.run(
+            ["pgbench", "-c", "16", "-j", "2", "-T", "10", *common, database],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    found = re.search(r"tps = ([0-9.]+)", done.stdout)
+    return float(found.group(1)) if found else None

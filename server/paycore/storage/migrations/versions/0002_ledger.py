@@ -1,26 +1,14 @@
-"""The ledger: accounts with their balances, transfers, immutable entries.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23
-"""
+"""The ledger: accounts with their balances, transfers, immutable entries."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations.columns import created_at, metadata_and_created_at, required
 from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def _created_at() -> sa.Column[object]:
-    return sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    )
 
 
 def _balances() -> list[sa.Column[object]]:
@@ -33,17 +21,11 @@ def _balances() -> list[sa.Column[object]]:
 def upgrade() -> None:
     op.create_table(
         "ledger_accounts",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("code", sa.Text(), nullable=False),
-        sa.Column("type", sa.Text(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("debits_must_not_exceed_credits", sa.Boolean(), nullable=False),
-        sa.Column("credits_must_not_exceed_debits", sa.Boolean(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "code", "type", "currency"),
+        *required(sa.Boolean(), "debits_must_not_exceed_credits", "credits_must_not_exceed_debits"),
         *_balances(),
         sa.Column("entry_count", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="ledger_accounts_pkey"),
     )
     op.create_index("ledger_accounts_id_idx", "ledger_accounts", ["id"], unique=True)
@@ -55,11 +37,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_transfers",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("debit_account_id", sa.Text(), nullable=False),
-        sa.Column("credit_account_id", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "kind", "debit_account_id", "credit_account_id"),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("pending_id", sa.Text(), nullable=True),
@@ -69,7 +47,7 @@ def upgrade() -> None:
         sa.Column("metadata", postgresql.JSONB(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("resolved_by", sa.Text(), nullable=True),
-        _created_at(),
+        created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="ledger_transfers_pkey"),
     )
     op.create_index("ledger_transfers_id_idx", "ledger_transfers", ["id"], unique=True)
@@ -81,19 +59,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_entries",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("account_id", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "account_id"),
         sa.Column("sequence", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("transfer_id", sa.Text(), nullable=False),
-        sa.Column("kind", sa.Text(), nullable=False),
+        *required(sa.Text(), "id", "transfer_id", "kind"),
         sa.Column("is_debit", sa.Boolean(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("code", sa.Text(), nullable=False),
-        sa.Column("posted_delta", sa.BigInteger(), nullable=False),
-        sa.Column("pending_delta", sa.BigInteger(), nullable=False),
+        *required(sa.Text(), "currency", "code"),
+        *required(sa.BigInteger(), "posted_delta", "pending_delta"),
         *_balances(),
-        _created_at(),
+        created_at(),
         sa.PrimaryKeyConstraint(
             "merchant_id", "account_id", "sequence", name="ledger_entries_pkey"
         ),

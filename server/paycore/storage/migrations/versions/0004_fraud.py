@@ -1,34 +1,20 @@
-"""Fraud: assessments, reviews, blocklist items, per-merchant policies.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-23
-"""
+"""Fraud: assessments, reviews, blocklist items, per-merchant policies."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations.columns import created_at, metadata_and_created_at, required
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
-
-
-def _created_at() -> sa.Column[object]:
-    return sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    )
 
 
 def upgrade() -> None:
     op.create_table(
         "fraud_assessments",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("payment", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "payment"),
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("decision", sa.Text(), nullable=False),
         sa.Column("reasons", postgresql.ARRAY(sa.Text()), nullable=False),
@@ -42,7 +28,7 @@ def upgrade() -> None:
         sa.Column("label", sa.Text(), nullable=True),
         sa.Column("label_note", sa.Text(), nullable=True),
         sa.Column("labelled_at", sa.DateTime(timezone=True), nullable=True),
-        _created_at(),
+        created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="fraud_assessments_pkey"),
     )
     op.create_index(
@@ -50,31 +36,21 @@ def upgrade() -> None:
     )
     op.create_table(
         "fraud_reviews",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("payment", sa.Text(), nullable=False),
-        sa.Column("assessment_id", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "payment", "assessment_id", "status"),
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("reasons", postgresql.ARRAY(sa.Text()), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("note", sa.Text(), nullable=False),
+        *required(sa.Text(), "currency", "note"),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        _created_at(),
+        created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="fraud_reviews_pkey"),
     )
     op.create_index("fraud_reviews_id_idx", "fraud_reviews", ["id"], unique=True)
     op.create_index("fraud_reviews_status_idx", "fraud_reviews", ["merchant_id", "status", "id"])
     op.create_table(
         "fraud_blocklist_items",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("type", sa.Text(), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *required(sa.Text(), "merchant_id", "id", "type", "value", "reason"),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="fraud_blocklist_items_pkey"),
     )
     op.create_index(
@@ -87,8 +63,7 @@ def upgrade() -> None:
     op.create_table(
         "fraud_policies",
         sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("review_above", sa.Integer(), nullable=False),
-        sa.Column("block_above", sa.Integer(), nullable=False),
+        *required(sa.Integer(), "review_above", "block_above"),
         sa.Column("degraded_review_above_usd", sa.BigInteger(), nullable=False),
         sa.Column("rules", postgresql.JSONB(), nullable=False),
         sa.Column(

@@ -2,29 +2,23 @@
 
 Also the executor's attempts; idempotency keys gain recovery points for requests that reach a
 PSP.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-23
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations.columns import required
 from sqlalchemy.dialects import postgresql
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "execution_attempts",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("execution_id", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "execution_id"),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
@@ -38,9 +32,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "executions",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("operation", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "operation"),
         sa.Column("payment_intent_id", sa.Text(), nullable=True),
         sa.Column("payment_order_id", sa.Text(), nullable=True),
         sa.Column("refund_id", sa.Text(), nullable=True),
@@ -48,8 +40,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("payment_method_id", sa.Text(), nullable=True),
         sa.Column("psp_charge", sa.Text(), nullable=True),
-        sa.Column("psp_key", sa.Text(), nullable=False),
-        sa.Column("state", sa.Text(), nullable=False),
+        *required(sa.Text(), "psp_key", "state"),
         sa.Column("attempt_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
@@ -109,12 +100,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "payment_intents",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id"),
         sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("capture_method", sa.Text(), nullable=False),
+        *required(sa.Text(), "currency", "status", "capture_method"),
         sa.Column("customer_id", sa.Text(), nullable=True),
         sa.Column("payment_method_id", sa.Text(), nullable=True),
         sa.Column("amount_capturable", sa.BigInteger(), server_default="0", nullable=False),
@@ -148,14 +136,11 @@ def upgrade() -> None:
     )
     op.create_table(
         "payment_orders",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("payment_id", sa.Text(), nullable=False),
-        sa.Column("payment_order_id", sa.Text(), nullable=False),
-        sa.Column("seller_account", sa.Text(), nullable=False),
+        *required(
+            sa.Text(), "merchant_id", "id", "payment_id", "payment_order_id", "seller_account"
+        ),
         sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
+        *required(sa.Text(), "currency", "status"),
         sa.Column("amount_refunded", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("fee", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("psp_reference", sa.Text(), server_default="", nullable=False),
@@ -183,10 +168,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "payments",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("checkout_id", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "checkout_id", "status"),
         sa.Column("buyer_info", postgresql.JSONB(), nullable=False),
         sa.Column("customer_id", sa.Text(), nullable=True),
         sa.Column("payment_method_id", sa.Text(), nullable=False),
@@ -207,14 +189,11 @@ def upgrade() -> None:
     )
     op.create_table(
         "refunds",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id"),
         sa.Column("payment_intent_id", sa.Text(), nullable=True),
         sa.Column("payment_order_id", sa.Text(), nullable=True),
         sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
+        *required(sa.Text(), "currency", "reason", "status"),
         sa.Column("failure_reason", sa.Text(), server_default="", nullable=False),
         sa.Column("execution_id", sa.Text(), nullable=True),
         sa.Column("metadata", postgresql.JSONB(), nullable=False),

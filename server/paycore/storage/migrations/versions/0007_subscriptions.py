@@ -1,65 +1,42 @@
-"""Subscriptions, first part: products, prices and test clocks.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-23
-"""
+"""Subscriptions, first part: products, prices and test clocks."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+from paycore.storage.migrations.columns import metadata_and_created_at, required
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
-
-
-def _created_at() -> sa.Column[object]:
-    return sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    )
 
 
 def upgrade() -> None:
     op.create_table(
         "products",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "name", "description"),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="products_pkey"),
     )
     op.create_table(
         "prices",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("product_id", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "product_id"),
         sa.Column("unit_amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("recurring_interval", sa.Text(), nullable=True),
         sa.Column("recurring_interval_count", sa.Integer(), nullable=True),
         sa.Column("nickname", sa.Text(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="prices_pkey"),
     )
     op.create_index("prices_product_idx", "prices", ["merchant_id", "product_id", "id"])
     op.create_table(
         "test_clocks",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "name"),
         sa.Column("frozen_time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="test_clocks_pkey"),
     )
 

@@ -1,28 +1,17 @@
 """Subscriptions, second part: subscriptions, items, invoices, lines, numbers, billing settings.
 
 Also payment_intents.invoice_id: the invoice an off-session intent pays.
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-01
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations.columns import created_at, metadata_and_created_at, required
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
-
-
-def _created_at() -> sa.Column[object]:
-    return sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    )
 
 
 def _text(name: str, nullable: bool = False) -> sa.Column[object]:
@@ -59,8 +48,7 @@ def upgrade() -> None:
         _bigint("next_action_at", True),
         sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         _bigint("created"),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="subscriptions_pkey"),
     )
     op.create_index(
@@ -87,8 +75,7 @@ def upgrade() -> None:
         _text("price_id"),
         _bigint("quantity"),
         _bigint("created"),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="subscription_items_pkey"),
     )
     op.create_index(
@@ -111,8 +98,7 @@ def upgrade() -> None:
         _bigint("amount_due"),
         _bigint("amount_paid"),
         _text("payment_intent_id", True),
-        sa.Column("attempt_count", sa.Integer(), nullable=False),
-        sa.Column("retry_count", sa.Integer(), nullable=False),
+        *required(sa.Integer(), "attempt_count", "retry_count"),
         _bigint("attempted_at", True),
         _bigint("next_payment_attempt", True),
         sa.Column("charging", sa.Boolean(), nullable=False),
@@ -121,8 +107,7 @@ def upgrade() -> None:
         _bigint("paid_at", True),
         _text("test_clock_id", True),
         _bigint("created"),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        _created_at(),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="invoices_pkey"),
     )
     op.create_index(
@@ -158,7 +143,7 @@ def upgrade() -> None:
         sa.Column("proration", sa.Boolean(), nullable=False),
         _bigint("period_start"),
         _bigint("period_end"),
-        _created_at(),
+        created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="invoice_lines_pkey"),
     )
     op.create_index("invoice_lines_invoice_idx", "invoice_lines", ["merchant_id", "invoice_id"])
@@ -180,7 +165,7 @@ def upgrade() -> None:
         _text("merchant_id"),
         sa.Column("retry_schedule_days", postgresql.ARRAY(sa.Integer()), nullable=False),
         _text("final_action"),
-        _created_at(),
+        created_at(),
         sa.PrimaryKeyConstraint("merchant_id", name="billing_settings_pkey"),
     )
 

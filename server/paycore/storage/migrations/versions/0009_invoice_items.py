@@ -1,30 +1,21 @@
 """Subscriptions, third part: invoice_items, one-off charges or credits for a subscription's
 next invoice (invoice_id null while pending).
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-01
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+from paycore.storage.migrations.columns import metadata_and_created_at, required
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "invoice_items",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("customer_id", sa.Text(), nullable=False),
-        sa.Column("subscription_id", sa.Text(), nullable=False),
+        *required(sa.Text(), "merchant_id", "id", "customer_id", "subscription_id"),
         sa.Column("price_id", sa.Text(), nullable=True),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.Text(), nullable=False),
@@ -32,13 +23,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("invoice_id", sa.Text(), nullable=True),
         sa.Column("created", sa.BigInteger(), nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            nullable=False,
-            server_default=sa.func.now(),
-        ),
+        *metadata_and_created_at(),
         sa.PrimaryKeyConstraint("merchant_id", "id", name="invoice_items_pkey"),
     )
     op.create_index(

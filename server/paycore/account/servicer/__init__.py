@@ -1,0 +1,192 @@
+"""AccountService over gRPC: request -> checks (requests.py) -> domain call -> message
+(messages.py), nothing more. Changes run through Mutations, which opens their transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.account.authentication import Authenticator
+from paycore.account.service import AccountService
+from paycore.account.servicer import requests
+from paycore.account.servicer.messages import (
+    api_key_message,
+    created_merchant_message,
+    fee_plan_message,
+    issued_key_message,
+    merchant_message,
+    seller_account_message,
+    without_secrets,
+)
+from paycore.ids import Prefix
+from paycore.runtime.context import CallerKind, current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.storage import Shards
+from paycore.v1 import account_pb2, account_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+RESTRICTED = CallerKind.RESTRICTED_KEY
+
+
+class AccountServicer(account_pb2_grpc.AccountServiceServicer):
+    def __init__(
+        self,
+        service: AccountService,
+        shards: Shards,
+        mutations: Mutations,
+        authenticator: Authenticator,
+    ) -> None:
+        self._service = service
+        self._shards = shards
+        self._mutations = mutations
+        self._authenticator = authenticator
+
+    async def CreateMerchant(
+        self, request: account_pb2.CreateMerchantRequest, context: Context
+    ) -> account_pb2.Merchant:
+        new = requests.new_merchant(request)
+        # With an idempotency key the shard follows from the key, so a replay finds its answer.
+        logical_shard = self._shards.logical_shard_for_new_merchant(current_call().idempotency_key)
+        return await self._mutations.on_engine(
+            self._shards.engine_for_logical(logical_shard),
+            ADMIN_OWNER,
+            request,
+            account_pb2.Merchant,
+            lambda connection: self._service.create_merchant(connection, logical_shard, new),
+            render=created_merchant_message,
+            stored_form=without_secrets,
+        )
+
+    async def GetMerchant(
+        self, request: account_pb2.GetMerchantRequest, context: Context
+    ) -> account_pb2.Merchant:
+        merchant_id = requests.readable_merchant("id", request.id)
+        return merchant_message(await self._service.get_merchant(merchant_id))
+
+    async def GetFeePlan(
+        self, request: account_pb2.GetFeePlanRequest, context: Context
+    ) -> account_pb2.FeePlan:
+        merchant_id = requests.readable_merchant("merchant", request.merchant)
+        plan, default = await self._service.fee_plan(merchant_id)
+        return fee_plan_message(merchant_id, plan, default)
+
+    async def UpdateFeePlan(
+        self, request: account_pb2.UpdateFeePlanRequest, context: Context
+    ) -> account_pb2.FeePlan:
+        merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
+        plan = requests.fee_plan(request)
+        return await self._mutations.on_engine(
+            self._shards.engine_for_merchant(merchant_id),
+            ADMIN_OWNER,
+            request,
+            account_pb2.FeePlan,
+            lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),
+            render=lambda saved: fee_plan_message(merchant_id, saved, default=False),
+        )
+
+    async def CreateSellerAccount(
+        self, request: account_pb2.CreateSellerAccountRequest, context: Context
+    ) -> account_pb2.SellerAccount:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_seller_account(request)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            account_pb2.SellerAccount,
+            lambda connection: self._service.create_seller_account(connection, merchant_id, new),
+            render=seller_account_message,
+        )
+
+    async def GetSellerAccount(
+        self, request: account_pb2.GetSellerAccountRequest, context: Context
+    ) -> account_pb2.SellerAccount:
+        merchant_id = current_call().require_merchant()
+        account_id = validation.object_id("id", request.id, Prefix.ACCOUNT)
+        return seller_account_message(
+            await self._service.get_seller_account(merchant_id, account_id)
+        )
+
+    async def ListSellerAccounts(
+        self, request: account_pb2.ListSellerAccountsRequest, context: Context
+    ) -> account_pb2.ListSellerAccountsResponse:
+        merchant_id = current_call().require_merchant()
+        page = await self._service.list_seller_accounts(
+            merchant_id, cursor_of(request, Prefix.ACCOUNT)
+        )
+        return page_response(account_pb2.ListSellerAccountsResponse, page, seller_account_message)
+
+    async def CreateApiKey(
+        self, request: account_pb2.CreateApiKeyRequest, context: Context
+    ) -> account_pb2.ApiKey:
+        call = current_call()
+        merchant_id = call.require_merchant()
+        name, scopes = requests.key_name(request), requests.key_scopes(request)
+        held = call.caller.scopes if call.caller and call.caller.kind is RESTRICTED else None
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            account_pb2.ApiKey,
+            lambda connection: self._service.create_api_key(
+                connection, merchant_id, name, scopes, held
+            ),
+            render=issued_key_message,
+            stored_form=without_secrets,
+        )
+
+    async def RevokeApiKey(
+        self, request: account_pb2.RevokeApiKeyRequest, context: Context
+    ) -> account_pb2.ApiKey:
+        merchant_id = current_call().require_merchant()
+        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
+        response = await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            account_pb2.ApiKey,
+            lambda connection: self._service.revoke_api_key(connection, merchant_id, key_id),
+            render=api_key_message,
+        )
+        self._authenticator.forget(key_id)
+        return response
+
+    async def RollApiKey(
+        self, request: account_pb2.RollApiKeyRequest, context: Context
+    ) -> account_pb2.ApiKey:
+        merchant_id = current_call().require_merchant()
+        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
+        response = await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            account_pb2.ApiKey,
+            lambda connection: self._service.roll_api_key(
+                connection, merchant_id, key_id, request.expires_in_seconds
+            ),
+            render=issued_key_message,
+            stored_form=without_secrets,
+        )
+        self._authenticator.forget(key_id)  # its cached entry would outlive a shorter expiry
+        return response
+
+    async def ListApiKeys(
+        self, request: account_pb2.ListApiKeysRequest, context: Context
+    ) -> account_pb2.ListApiKeysResponse:
+        merchant_id = current_call().require_merchant()
+        key_type = requests.key_type_filter(request)
+        page = await self._service.list_api_keys(
+            merchant_id, cursor_of(request, Prefix.API_KEY), key_type
+        )
+        return page_response(account_pb2.ListApiKeysResponse, page, api_key_message)
+
+
+def register(
+    server: aio.Server,
+    service: AccountService,
+    shards: Shards,
+    mutations: Mutations,
+    authenticator: Authenticator,
+) -> str:
+    """Adds AccountService to `server`; returns its full name."""
+    servicer = AccountServicer(service, shards, mutations, authenticator)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(servicer, server)
+    return str(account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name)

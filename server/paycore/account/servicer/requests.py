@@ -1,0 +1,75 @@
+"""AccountService requests -> checked account dataclasses; each failure an ApiError naming the
+field, raised before anything changes."""
+
+from __future__ import annotations
+
+from paycore import validation
+from paycore.account.fee_plans import BASIS_POINTS, FIXED_AMOUNT_MAX, FeePlan
+from paycore.account.models import ApiKeyType, NewMerchant, NewSellerAccount
+from paycore.account.servicer.messages import KEY_TYPES
+from paycore.errors import invalid, not_found
+from paycore.ids import Prefix
+from paycore.runtime.context import current_call
+from paycore.v1 import account_pb2
+
+NAME_LENGTH_MAX = 200
+_KEY_TYPES_BY_NUMBER: dict[int, ApiKeyType | None] = {
+    account_pb2.API_KEY_TYPE_UNSPECIFIED: None,
+    **{number: key_type for key_type, number in KEY_TYPES.items()},
+}
+
+
+def new_merchant(request: account_pb2.CreateMerchantRequest) -> NewMerchant:
+    return NewMerchant(
+        name=validation.text("name", request.name, maximum=NAME_LENGTH_MAX, required=True),
+        email=validation.email("email", request.email),
+        country=validation.country("country", request.country),
+        default_currency=validation.currency("default_currency", request.default_currency),
+        livemode=request.livemode,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def fee_plan(request: account_pb2.UpdateFeePlanRequest) -> FeePlan:
+    if not 0 <= request.percent_basis_points <= BASIS_POINTS:
+        raise invalid("percent_basis_points", f"must be between 0 and {BASIS_POINTS}")
+    if not 0 <= request.fixed_amount <= FIXED_AMOUNT_MAX:
+        raise invalid("fixed_amount", f"must be between 0 and {FIXED_AMOUNT_MAX}")
+    return FeePlan(request.percent_basis_points, request.fixed_amount)
+
+
+def new_seller_account(request: account_pb2.CreateSellerAccountRequest) -> NewSellerAccount:
+    return NewSellerAccount(
+        email=validation.email("email", request.email),
+        business_name=validation.text(
+            "business_name", request.business_name, maximum=NAME_LENGTH_MAX
+        ),
+        country=validation.country("country", request.country),
+        default_currency=validation.currency("default_currency", request.default_currency),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def key_name(request: account_pb2.CreateApiKeyRequest) -> str:
+    return validation.text("name", request.name, maximum=NAME_LENGTH_MAX)
+
+
+def key_scopes(request: account_pb2.CreateApiKeyRequest) -> tuple[str, ...]:
+    """The scopes in their order, once each (the domain checks each names a resource)."""
+    return tuple(dict.fromkeys(scope.strip() for scope in request.scopes))
+
+
+def key_type_filter(request: account_pb2.ListApiKeysRequest) -> ApiKeyType | None:
+    return _KEY_TYPES_BY_NUMBER[validation.enum_value("type", request.type, _KEY_TYPES_BY_NUMBER)]
+
+
+def readable_merchant(param: str, merchant_id: str) -> str:
+    """A merchant the caller may read: its own, or any for an operator acting for none
+    (another merchant's is NOT_FOUND, as if it did not exist)."""
+    merchant_id = validation.object_id(param, merchant_id, Prefix.ACCOUNT)
+    caller = current_call().caller
+    own_merchant = caller.merchant_id if caller else None
+    may_read_any = caller is not None and caller.is_operator and own_merchant is None
+    if not may_read_any and merchant_id != own_merchant:
+        raise not_found("merchant", merchant_id, param=param)
+    return merchant_id

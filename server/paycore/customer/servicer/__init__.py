@@ -1,0 +1,169 @@
+"""CustomerService over gRPC: request -> checks (requests.py) -> domain call -> message
+(messages.py), nothing more. Changes run through Mutations, which opens their transaction.
+
+The idempotency hash of a CreatePaymentMethod request holds keyed digests in place of the card
+number and cvc (see `_hashed_form`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.customer.service import CustomerService
+from paycore.customer.servicer import requests
+from paycore.customer.servicer.messages import customer_message, payment_method_message
+from paycore.ids import Prefix
+from paycore.runtime.context import CallerKind, current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import Mutations
+from paycore.secret import Secret
+from paycore.v1 import customer_pb2, customer_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+
+
+class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
+    def __init__(self, service: CustomerService, mutations: Mutations) -> None:
+        self._service = service
+        self._mutations = mutations
+
+    async def CreateCustomer(
+        self, request: customer_pb2.CreateCustomerRequest, context: Context
+    ) -> customer_pb2.Customer:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_customer(request)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            customer_pb2.Customer,
+            lambda connection: self._service.create_customer(connection, merchant_id, new),
+            render=customer_message,
+        )
+
+    async def GetCustomer(
+        self, request: customer_pb2.GetCustomerRequest, context: Context
+    ) -> customer_pb2.Customer:
+        merchant_id = current_call().require_merchant()
+        customer_id = validation.object_id("id", request.id, Prefix.CUSTOMER)
+        return customer_message(await self._service.get_customer(merchant_id, customer_id))
+
+    async def UpdateCustomer(
+        self, request: customer_pb2.UpdateCustomerRequest, context: Context
+    ) -> customer_pb2.Customer:
+        merchant_id = current_call().require_merchant()
+        customer_id = validation.object_id("id", request.id, Prefix.CUSTOMER)
+        changes = requests.customer_changes(request)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            customer_pb2.Customer,
+            lambda connection: self._service.update_customer(
+                connection, merchant_id, customer_id, changes
+            ),
+            render=customer_message,
+        )
+
+    async def ListCustomers(
+        self, request: customer_pb2.ListCustomersRequest, context: Context
+    ) -> customer_pb2.ListCustomersResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.CUSTOMER)
+        email = validation.email("email", request.email, required=False)
+        page = await self._service.list_customers(merchant_id, cursor, email)
+        return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+
+    async def CreatePaymentMethod(
+        self, request: customer_pb2.CreatePaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        merchant_id = current_call().require_merchant()
+        card = self._service.check_card(requests.card_input(request))
+        billing_details = requests.billing("billing_details", request.billing_details)
+        metadata = validation.metadata("metadata", request.metadata)
+        created = await self._mutations.for_merchant(
+            merchant_id,
+            self._hashed_form(request),
+            customer_pb2.PaymentMethod,
+            lambda connection: self._service.create_payment_method(
+                connection, merchant_id, card, billing_details, metadata
+            ),
+            render=payment_method_message,
+        )
+        caller = current_call().caller
+        if caller is not None and caller.kind is CallerKind.PUBLISHABLE_KEY:
+            # The platform-wide fingerprint would let anyone holding a (public) publishable key
+            # test guessed numbers against a fingerprint seen elsewhere (issue 23, item 5).
+            created.card.fingerprint = self._service.merchant_fingerprint(
+                merchant_id, created.card.fingerprint
+            )
+        return created
+
+    async def GetPaymentMethod(
+        self, request: customer_pb2.GetPaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        merchant_id = current_call().require_merchant()
+        payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
+        return payment_method_message(
+            await self._service.get_payment_method(merchant_id, payment_method_id)
+        )
+
+    async def ListPaymentMethods(
+        self, request: customer_pb2.ListPaymentMethodsRequest, context: Context
+    ) -> customer_pb2.ListPaymentMethodsResponse:
+        merchant_id = current_call().require_merchant()
+        card_only = requests.card_only(request)
+        cursor = cursor_of(request, Prefix.PAYMENT_METHOD)
+        customer_id = validation.object_id(
+            "customer", request.customer, Prefix.CUSTOMER, required=False
+        )
+        page = await self._service.list_payment_methods(merchant_id, cursor, customer_id, card_only)
+        return page_response(customer_pb2.ListPaymentMethodsResponse, page, payment_method_message)
+
+    async def AttachPaymentMethod(
+        self, request: customer_pb2.AttachPaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        merchant_id = current_call().require_merchant()
+        payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
+        customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            customer_pb2.PaymentMethod,
+            lambda connection: self._service.attach_payment_method(
+                connection, merchant_id, payment_method_id, customer_id
+            ),
+            render=payment_method_message,
+        )
+
+    async def DetachPaymentMethod(
+        self, request: customer_pb2.DetachPaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        merchant_id = current_call().require_merchant()
+        payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            customer_pb2.PaymentMethod,
+            lambda connection: self._service.detach_payment_method(
+                connection, merchant_id, payment_method_id
+            ),
+            render=payment_method_message,
+        )
+
+    def _hashed_form(
+        self, request: customer_pb2.CreatePaymentMethodRequest
+    ) -> customer_pb2.CreatePaymentMethodRequest:
+        """The request as the idempotency store hashes it: keyed digests in place of the number
+        and cvc, so that the stored hash cannot be brute-forced back to a card."""
+        hashed = customer_pb2.CreatePaymentMethodRequest()
+        hashed.CopyFrom(request)
+        hashed.card.number = self._service.request_digest("number", Secret(request.card.number))
+        hashed.card.cvc = self._service.request_digest("cvc", Secret(request.card.cvc))
+        return hashed
+
+
+def register(server: aio.Server, service: CustomerService, mutations: Mutations) -> str:
+    """Adds CustomerService to `server`; returns its full name."""
+    servicer = CustomerServicer(service, mutations)
+    customer_pb2_grpc.add_CustomerServiceServicer_to_server(servicer, server)
+    return str(customer_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name)

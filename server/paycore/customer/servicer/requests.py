@@ -1,0 +1,120 @@
+"""CustomerService requests -> checked customer dataclasses; each failure an ApiError naming
+the field, raised before anything changes. The card number and cvc become Secrets here, as
+they leave the request."""
+
+from __future__ import annotations
+
+from paycore import validation
+from paycore.customer.models import (
+    Address,
+    BillingDetails,
+    CardInput,
+    CustomerChanges,
+    NewCustomer,
+)
+from paycore.errors import missing
+from paycore.ids import Prefix
+from paycore.secret import Secret
+from paycore.v1 import customer_pb2
+
+# The proto's limits (customer.proto), Stripe's where Stripe has one.
+NAME_LENGTH_MAX = 256
+DESCRIPTION_LENGTH_MAX = 1000
+PHONE_LENGTH_MAX = 20
+ADDRESS_FIELD_LENGTH_MAX = 200
+_CREATABLE_TYPES: dict[int, str] = {customer_pb2.PAYMENT_METHOD_TYPE_CARD: "card"}
+# ListPaymentMethods' type filter: number -> whether only cards are listed.
+_TYPE_FILTERS: dict[int, bool] = {
+    customer_pb2.PAYMENT_METHOD_TYPE_UNSPECIFIED: False,
+    customer_pb2.PAYMENT_METHOD_TYPE_CARD: True,
+}
+
+
+def new_customer(request: customer_pb2.CreateCustomerRequest) -> NewCustomer:
+    return NewCustomer(
+        email=validation.email("email", request.email, required=False),
+        name=validation.text("name", request.name, maximum=NAME_LENGTH_MAX),
+        description=validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        ),
+        phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX),
+        address=address("address", request.address),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerChanges:
+    """The fields present in the request, checked; absent ones stay None (unchanged)."""
+    default_payment_method = None
+    if request.HasField("invoice_settings"):
+        default_payment_method = validation.object_id(
+            "invoice_settings.default_payment_method",
+            request.invoice_settings.default_payment_method,
+            Prefix.PAYMENT_METHOD,
+            required=False,
+        )
+    return CustomerChanges(
+        email=validation.email("email", request.email, required=False)
+        if request.HasField("email")
+        else None,
+        name=validation.text("name", request.name, maximum=NAME_LENGTH_MAX)
+        if request.HasField("name")
+        else None,
+        description=validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        )
+        if request.HasField("description")
+        else None,
+        phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX)
+        if request.HasField("phone")
+        else None,
+        address=address("address", request.address) if request.HasField("address") else None,
+        default_payment_method=default_payment_method,
+        # Merged by the service; an empty value removes the key.
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def card_input(request: customer_pb2.CreatePaymentMethodRequest) -> CardInput:
+    """The card of a CreatePaymentMethod request (the domain checks the card itself)."""
+    if request.type == customer_pb2.PAYMENT_METHOD_TYPE_UNSPECIFIED:
+        raise missing("type")
+    validation.enum_value("type", request.type, _CREATABLE_TYPES)
+    if not request.HasField("card"):
+        raise missing("card")
+    return CardInput(
+        number=Secret(request.card.number),
+        exp_month=request.card.exp_month,
+        exp_year=request.card.exp_year,
+        cvc=Secret(request.card.cvc),
+    )
+
+
+def card_only(request: customer_pb2.ListPaymentMethodsRequest) -> bool:
+    return _TYPE_FILTERS[validation.enum_value("type", request.type, _TYPE_FILTERS)]
+
+
+def address(param: str, message: customer_pb2.Address) -> Address:
+    def field(name: str) -> str:
+        return validation.text(
+            f"{param}.{name}", getattr(message, name), maximum=ADDRESS_FIELD_LENGTH_MAX
+        )
+
+    country = message.country.strip()
+    return Address(
+        line1=field("line1"),
+        line2=field("line2"),
+        city=field("city"),
+        state=field("state"),
+        postal_code=field("postal_code"),
+        country=validation.country(f"{param}.country", country) if country else "",
+    )
+
+
+def billing(param: str, message: customer_pb2.BillingDetails) -> BillingDetails:
+    return BillingDetails(
+        name=validation.text(f"{param}.name", message.name, maximum=NAME_LENGTH_MAX),
+        email=validation.email(f"{param}.email", message.email, required=False),
+        phone=validation.text(f"{param}.phone", message.phone, maximum=PHONE_LENGTH_MAX),
+        address=address(f"{param}.address", message.address),
+    )

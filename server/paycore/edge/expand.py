@@ -1,0 +1,96 @@
+"""Stripe's `expand[]`: ids in an answer replaced by the objects they name, read through the
+same gRPC GET methods a client would call (with the caller's own credentials).
+
+    GET /v1/payment_intents/pi_...?expand[]=customer&expand[]=payment_method
+    GET /v1/payment_intents?expand[]=data.customer          (each element of a list)
+    POST /v1/subscriptions ... expand[]=latest_invoice.payment_intent
+
+An id names its object by its prefix (`cus_` -> GET /v1/customers/{id}): the prefix comes from
+paycore.ids.Prefix by the route's object name, so every resource with a GET-by-id route
+expands. A path that reaches no id answers 400 naming `expand`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from google.protobuf.message import Message
+from paycore.edge.errors import invalid_request
+from paycore.edge.routes import HttpRoute
+from paycore.ids import Prefix
+from paycore.stripe_json import object_name, stripe_json
+from paycore.transcoding import to_message
+
+EXPAND_KEY = re.compile(r"^expand(\[[0-9]*\])?$")
+EXPAND_PATHS_MAX = 10
+EXPAND_DEPTH_MAX = 4  # Stripe's limit
+Fetch = Callable[[HttpRoute, Message], Awaitable[Message]]
+
+
+def by_prefix(routes: Iterable[HttpRoute]) -> dict[str, HttpRoute]:
+    """Id prefix -> the GET route that reads that object by id. When two routes read the same
+    kind (merchants and seller accounts are both `account`), Stripe's plural path wins."""
+    found: dict[str, HttpRoute] = {}
+    for route in routes:
+        segments = route.segments
+        if route.http_method != "GET" or len(segments) != 3 or route.path_fields != ("id",):
+            continue
+        name = object_name(route.output)
+        if name is None or name.upper() not in Prefix.__members__:
+            continue
+        prefix = Prefix[name.upper()].value
+        if prefix not in found or segments[1].literal == f"{name}s":
+            found[prefix] = route
+    return found
+
+
+def expand_paths(values: Iterable[Any]) -> list[str]:
+    paths = []
+    for value in values:
+        if not isinstance(value, str) or not value:
+            raise invalid_request("parameter_invalid", "expand: each entry is a path", "expand")
+        if value.count(".") >= EXPAND_DEPTH_MAX:
+            message = f"expand: {value} is deeper than {EXPAND_DEPTH_MAX} levels"
+            raise invalid_request("parameter_invalid", message, "expand")
+        paths.append(value)
+    if len(paths) > EXPAND_PATHS_MAX:
+        message = f"expand: at most {EXPAND_PATHS_MAX} paths"
+        raise invalid_request("parameter_invalid", message, "expand")
+    return paths
+
+
+class Expander:
+    def __init__(self, routes: Iterable[HttpRoute]) -> None:
+        self._routes = by_prefix(routes)
+
+    async def expand(self, rendered: dict[str, Any], paths: list[str], fetch: Fetch) -> None:
+        """Replaces, in place, the id at each path with its object, read by `fetch` (with the
+        caller's credentials)."""
+        for path in paths:
+            if not await self._expand(rendered, path.split("."), fetch):
+                message = f"This property cannot be expanded ({path})"
+                raise invalid_request("parameter_invalid", message, "expand")
+
+    async def _expand(self, node: Any, parts: list[str], fetch: Fetch) -> bool:
+        if not isinstance(node, dict) or parts[0] not in node:
+            return False
+        value = node[parts[0]]
+        if isinstance(value, str):
+            if not value:
+                return True  # nothing to expand: Stripe leaves a null as it is
+            value = node[parts[0]] = await self._object(value, fetch)
+            if value is None:
+                return False
+        if len(parts) == 1:
+            return isinstance(value, dict)
+        targets = value if isinstance(value, list) else [value]
+        results = [await self._expand(target, parts[1:], fetch) for target in targets]
+        return all(results)
+
+    async def _object(self, object_id: str, fetch: Fetch) -> Any:
+        route = self._routes.get(object_id.partition("_")[0])
+        if route is None:
+            return None
+        request = to_message(route.input, {"id": object_id})
+        return stripe_json(await fetch(route, request))

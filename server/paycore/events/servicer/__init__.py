@@ -1,0 +1,92 @@
+"""EventService over gRPC: request -> checks (requests.py) -> domain call -> message
+(messages.py), nothing more. The webhook methods (endpoints, deliveries) are paycore.webhooks':
+they are delegated there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.events.service import EventService
+from paycore.events.servicer.messages import event_json, event_message
+from paycore.events.servicer.requests import type_filter
+from paycore.ids import Prefix
+from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.v1 import event_pb2, event_pb2_grpc
+from paycore.webhooks.servicer import WebhookServicer
+
+Context = aio.ServicerContext[Any, Any]
+
+
+def register(server: aio.Server, service: EventService, webhooks: WebhookServicer) -> str:
+    """Adds EventService to `server`; returns its full name."""
+    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(service, webhooks), server)
+    return str(event_pb2.DESCRIPTOR.services_by_name["EventService"].full_name)
+
+
+class EventServicer(event_pb2_grpc.EventServiceServicer):
+    def __init__(self, service: EventService, webhooks: WebhookServicer) -> None:
+        self._service = service
+        self._webhooks = webhooks
+
+    async def GetEvent(
+        self, request: event_pb2.GetEventRequest, context: Context
+    ) -> event_pb2.Event:
+        merchant_id = current_call().require_merchant()
+        event_id = validation.object_id("id", request.id, Prefix.EVENT)
+        return event_message(await self._service.get_event(merchant_id, event_id))
+
+    async def ListEvents(
+        self, request: event_pb2.ListEventsRequest, context: Context
+    ) -> event_pb2.ListEventsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.EVENT)
+        page = await self._service.list_events(merchant_id, cursor, type_filter(request.type))
+        return page_response(event_pb2.ListEventsResponse, page, event_message)
+
+    # Webhook endpoints and deliveries: paycore.webhooks serves them.
+
+    async def CreateWebhookEndpoint(
+        self, request: event_pb2.CreateWebhookEndpointRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.CreateWebhookEndpoint(request, context)
+
+    async def GetWebhookEndpoint(
+        self, request: event_pb2.GetWebhookEndpointRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.GetWebhookEndpoint(request, context)
+
+    async def ListWebhookEndpoints(
+        self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
+    ) -> event_pb2.ListWebhookEndpointsResponse:
+        return await self._webhooks.ListWebhookEndpoints(request, context)
+
+    async def UpdateWebhookEndpoint(
+        self, request: event_pb2.UpdateWebhookEndpointRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.UpdateWebhookEndpoint(request, context)
+
+    async def DeleteWebhookEndpoint(
+        self, request: event_pb2.DeleteWebhookEndpointRequest, context: Context
+    ) -> event_pb2.DeleteWebhookEndpointResponse:
+        return await self._webhooks.DeleteWebhookEndpoint(request, context)
+
+    async def RollWebhookEndpointSecret(
+        self, request: event_pb2.RollWebhookEndpointSecretRequest, context: Context
+    ) -> event_pb2.WebhookEndpoint:
+        return await self._webhooks.RollWebhookEndpointSecret(request, context)
+
+    async def ListDeliveries(
+        self, request: event_pb2.ListDeliveriesRequest, context: Context
+    ) -> event_pb2.ListDeliveriesResponse:
+        return await self._webhooks.ListDeliveries(request, context)
+
+    async def ResendEvent(
+        self, request: event_pb2.ResendEventRequest, context: Context
+    ) -> event_pb2.WebhookDelivery:
+        return await self._webhooks.ResendEvent(request, context)
+
+
+__all__ = ["EventServicer", "event_json", "event_message", "register"]

@@ -1,0 +1,25 @@
+"""Events rendered as their proto message (the object packed in an Any)."""
+
+from __future__ import annotations
+
+from paycore.events.models import Event
+from paycore.events.objects import packed
+from paycore.stripe_json import stripe_json
+from paycore.transcoding import dumps
+from paycore.v1 import event_pb2
+
+
+def event_message(event: Event) -> event_pb2.Event:
+    return event_pb2.Event(
+        id=event.id,
+        type=event.type,
+        data=event_pb2.Event.Data(object=packed(event.object_type, event.data)),
+        pending_webhooks=0,
+        created=event.created,
+    )
+
+
+def event_json(event: Event) -> bytes:
+    """The event as the REST edge answers GetEvent (the same message through the same
+    renderer, paycore.stripe_json): the body of its webhook deliveries."""
+    return dumps(stripe_json(event_message(event)))

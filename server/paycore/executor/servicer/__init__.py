@@ -1,0 +1,95 @@
+"""ExecutorService over gRPC (internal: operators and services, never merchant keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.errors import invalid
+from paycore.executor.models import ExecutionState
+from paycore.executor.service import Executor
+from paycore.executor.servicer.messages import execution_message
+from paycore.ids import Prefix
+from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.storage.reads import Cursor
+from paycore.v1 import executor_pb2, executor_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+
+
+def register(server: aio.Server, executor: Executor) -> str:
+    """Adds ExecutorService to `server`; returns its full name."""
+    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(executor), server)
+    return str(executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name)
+
+
+class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+
+    async def ExecutePaymentOrder(
+        self, request: executor_pb2.ExecutePaymentOrderRequest, context: Context
+    ) -> executor_pb2.Execution:
+        """Runs (or resumes) the execution of a payment order now: payment orders are created
+        by PaymentService.CreatePayment, which enqueues their executions; this is the
+        operator's handle on one of them."""
+        merchant_id = _merchant(request.merchant)
+        order_id = validation.object_id(
+            "payment_order", request.payment_order, Prefix.PAYMENT_ORDER
+        )
+        found = await self._executor.list(merchant_id, Cursor(1), payment_order_id=order_id)
+        if not found.data:
+            raise invalid("payment_order", "has no execution (create it with CreatePayment)")
+        execution = await self._executor.run(found.data[0].merchant_id, found.data[0].id)
+        return execution_message(await self._executor.get(execution.merchant_id, execution.id))
+
+    async def GetExecution(
+        self, request: executor_pb2.GetExecutionRequest, context: Context
+    ) -> executor_pb2.Execution:
+        execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
+        return execution_message(await self._executor.get(None, execution_id))
+
+    async def ListExecutions(
+        self, request: executor_pb2.ListExecutionsRequest, context: Context
+    ) -> executor_pb2.ListExecutionsResponse:
+        page = await self._executor.list(
+            _acting_merchant(),
+            cursor_of(request, Prefix.EXECUTION),
+            payment_order_id=validation.object_id(
+                "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
+            ),
+            payment_intent_id=validation.object_id(
+                "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+            ),
+        )
+        return page_response(executor_pb2.ListExecutionsResponse, page, execution_message)
+
+    async def ListDeadLetters(
+        self, request: executor_pb2.ListDeadLettersRequest, context: Context
+    ) -> executor_pb2.ListDeadLettersResponse:
+        merchant_id = _merchant(request.merchant) or None
+        page = await self._executor.list(
+            merchant_id, cursor_of(request, Prefix.EXECUTION), state=ExecutionState.DEAD_LETTERED
+        )
+        return page_response(executor_pb2.ListDeadLettersResponse, page, execution_message)
+
+    async def RequeueDeadLetter(
+        self, request: executor_pb2.RequeueDeadLetterRequest, context: Context
+    ) -> executor_pb2.Execution:
+        execution_id = validation.object_id("id", request.id, Prefix.EXECUTION)
+        execution = await self._executor.requeue(None, execution_id)
+        return execution_message(await self._executor.get(execution.merchant_id, execution.id))
+
+
+def _merchant(merchant_id: str) -> str:
+    return validation.object_id("merchant", merchant_id, Prefix.ACCOUNT, required=False) or (
+        _acting_merchant() or ""
+    )
+
+
+def _acting_merchant() -> str | None:
+    """The merchant an operator named in `paycore-merchant` metadata, if any."""
+    caller = current_call().caller
+    return None if caller is None else caller.merchant_id

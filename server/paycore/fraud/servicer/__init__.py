@@ -1,0 +1,239 @@
+"""FraudService over gRPC: each method checks its request (requests.py), calls the domain
+(paycore.fraud.service; changes through Mutations) and renders the answer (messages.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.fraud import service as domain
+from paycore.fraud.models import PLATFORM, Assessment, BlocklistItem, Review, ReviewStatus
+from paycore.fraud.servicer import requests
+from paycore.fraud.servicer.messages import (
+    assessment_message,
+    blocklist_item_message,
+    outcome_message,
+    policy_message,
+    review_message,
+)
+from paycore.ids import Prefix, logical_shard_of
+from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.storage import Shards
+from paycore.v1 import fraud_pb2, fraud_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+SERVICE_NAME = "paycore.v1.FraudService"
+
+
+def register(
+    server: aio.Server, service: domain.FraudService, shards: Shards, mutations: Mutations
+) -> str:
+    """Adds FraudService to the server; returns its full name."""
+    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
+        FraudServicer(service, shards, mutations), server
+    )
+    return SERVICE_NAME
+
+
+class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
+    def __init__(self, service: domain.FraudService, shards: Shards, mutations: Mutations) -> None:
+        self._service = service
+        self._shards = shards
+        self._mutations = mutations
+
+    async def ScorePayment(
+        self, request: fraud_pb2.ScorePaymentRequest, context: Context
+    ) -> fraud_pb2.RiskAssessment:
+        merchant_id = current_call().require_merchant()
+        facts = requests.payment_facts(merchant_id, request, time.time_ns() // 1_000_000)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            fraud_pb2.RiskAssessment,
+            lambda connection: self._service.assess(connection, facts),
+            render=assessment_message,
+        )
+
+    async def ReportOutcome(
+        self, request: fraud_pb2.ReportOutcomeRequest, context: Context
+    ) -> fraud_pb2.ReportOutcomeResponse:
+        merchant_id = current_call().require_merchant()
+        payment = requests.payment_id("payment", request.payment)
+        label = requests.outcome_label(request)
+        note = requests.note("note", request.note)
+        labelled: list[Assessment] = []
+
+        async def change(connection: Any) -> Assessment:
+            assessment = await self._service.label(connection, merchant_id, payment, label, note)
+            labelled.append(assessment)
+            return assessment
+
+        response = await self._mutations.for_merchant(
+            merchant_id, request, fraud_pb2.ReportOutcomeResponse, change, render=outcome_message
+        )
+        for assessment in labelled:  # not on an idempotent replay: counted the first time
+            await self._service.count_outcome(assessment)
+        return response
+
+    async def AddBlocklistItem(
+        self, request: fraud_pb2.AddBlocklistItemRequest, context: Context
+    ) -> fraud_pb2.BlocklistItem:
+        kind = requests.required_blocklist_type("type", request.type)
+        value = requests.blocklist_value("value", kind, request.value)
+        merchant_id = requests.merchant(request.merchant)
+        reason = requests.note("reason", request.reason)
+        metadata = validation.metadata("metadata", request.metadata)
+
+        def change(connection: Any) -> Awaitable[BlocklistItem]:
+            return self._service.add_blocklist_item(
+                connection, merchant_id or PLATFORM, kind, value, reason, metadata
+            )
+
+        if merchant_id:
+            return await self._mutations.for_merchant(
+                merchant_id,
+                request,
+                fraud_pb2.BlocklistItem,
+                change,
+                render=blocklist_item_message,
+            )
+        response = await self._mutations.on_engine(
+            self._shards.engine_for_logical(0),
+            ADMIN_OWNER,
+            request,
+            fraud_pb2.BlocklistItem,
+            change,
+            render=blocklist_item_message,
+        )
+        await self._service.copy_platform_item(response.id)
+        return response
+
+    async def RemoveBlocklistItem(
+        self, request: fraud_pb2.RemoveBlocklistItemRequest, context: Context
+    ) -> fraud_pb2.RemoveBlocklistItemResponse:
+        item_id = validation.object_id("id", request.id, Prefix.BLOCKLIST_ITEM)
+        platform_wide: list[bool] = []
+
+        async def change(connection: Any) -> str:
+            removed = await self._service.remove_blocklist_item(connection, item_id)
+            platform_wide.append(removed.merchant_id == PLATFORM)
+            return removed.id
+
+        engine = self._shards.engine_for_logical(logical_shard_of(item_id, Prefix.BLOCKLIST_ITEM))
+        response = await self._mutations.on_engine(
+            engine,
+            ADMIN_OWNER,
+            request,
+            fraud_pb2.RemoveBlocklistItemResponse,
+            change,
+            render=lambda removed: fraud_pb2.RemoveBlocklistItemResponse(id=removed, deleted=True),
+        )
+        if any(platform_wide):
+            await self._service.remove_platform_copies(item_id)
+        return response
+
+    async def ListBlocklistItems(
+        self, request: fraud_pb2.ListBlocklistItemsRequest, context: Context
+    ) -> fraud_pb2.ListBlocklistItemsResponse:
+        kind = requests.blocklist_type("type", request.type)
+        merchant_id = requests.merchant(request.merchant)
+        page = await self._service.list_blocklist_items(
+            merchant_id or None,
+            cursor_of(request, Prefix.BLOCKLIST_ITEM),
+            kind,
+            requests.listed_value(request.value),
+        )
+        return page_response(fraud_pb2.ListBlocklistItemsResponse, page, blocklist_item_message)
+
+    async def GetRiskPolicy(
+        self, request: fraud_pb2.GetRiskPolicyRequest, context: Context
+    ) -> fraud_pb2.RiskPolicy:
+        merchant_id = current_call().require_merchant()
+        return policy_message(merchant_id, await self._service.get_policy(merchant_id))
+
+    async def UpdateRiskPolicy(
+        self, request: fraud_pb2.UpdateRiskPolicyRequest, context: Context
+    ) -> fraud_pb2.RiskPolicy:
+        merchant_id = current_call().require_merchant()
+        policy = requests.policy(request)
+        response = await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            fraud_pb2.RiskPolicy,
+            lambda connection: self._service.put_policy(connection, merchant_id, policy),
+            render=lambda stored: policy_message(merchant_id, stored),
+        )
+        self._service.forget_policy(merchant_id)
+        return response
+
+    async def GetReview(
+        self, request: fraud_pb2.GetReviewRequest, context: Context
+    ) -> fraud_pb2.Review:
+        review_id = validation.object_id("id", request.id, Prefix.REVIEW)
+        return review_message(await self._service.get_review(_acting_for(), review_id))
+
+    async def ListReviews(
+        self, request: fraud_pb2.ListReviewsRequest, context: Context
+    ) -> fraud_pb2.ListReviewsResponse:
+        status = requests.review_status(request)
+        merchant_id = requests.merchant(request.merchant)
+        page = await self._service.list_reviews(
+            merchant_id or _acting_for(), cursor_of(request, Prefix.REVIEW), status
+        )
+        return page_response(fraud_pb2.ListReviewsResponse, page, review_message)
+
+    async def ApproveReview(
+        self, request: fraud_pb2.ApproveReviewRequest, context: Context
+    ) -> fraud_pb2.Review:
+        return await self._close(request, ReviewStatus.APPROVED)
+
+    async def RejectReview(
+        self, request: fraud_pb2.RejectReviewRequest, context: Context
+    ) -> fraud_pb2.Review:
+        return await self._close(request, ReviewStatus.REJECTED)
+
+    async def _close(
+        self,
+        request: fraud_pb2.ApproveReviewRequest | fraud_pb2.RejectReviewRequest,
+        status: ReviewStatus,
+    ) -> fraud_pb2.Review:
+        review_id = validation.object_id("id", request.id, Prefix.REVIEW)
+        note = requests.note("note", request.note)
+        merchant_id = _acting_for()
+        closed: list[tuple[Review, Assessment | None]] = []
+
+        async def change(connection: Any) -> Review:
+            review, assessment = await self._service.close_review(
+                connection, merchant_id, review_id, status, note
+            )
+            closed.append((review, assessment))
+            return review
+
+        engine = self._shards.engine_for_logical(logical_shard_of(review_id, Prefix.REVIEW))
+        response = await self._mutations.on_engine(
+            engine,
+            merchant_id or ADMIN_OWNER,
+            request,
+            fraud_pb2.Review,
+            change,
+            render=review_message,
+        )
+        for _, assessment in closed:  # a rejected review counts as a confirmed fraud
+            if assessment is not None:
+                await self._service.count_outcome(assessment)
+        # Also on an idempotent replay (the listener is idempotent), from the stored answer.
+        await self._service.review_closed(
+            closed[0][0] if closed else await self._service.get_review(merchant_id, review_id)
+        )
+        return response
+
+
+def _acting_for() -> str | None:
+    """The merchant an operator named in paycore-merchant, if any (None: any merchant)."""
+    caller = current_call().caller
+    return None if caller is None else caller.merchant_id

@@ -1,0 +1,218 @@
+"""paycore.v1 fraud requests -> checked domain values: every check names its field
+(INVALID_ARGUMENT) and runs before anything is counted or stored."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from paycore import validation
+from paycore.errors import ApiError, Reason, invalid, missing
+from paycore.fraud.features import FEATURE_NAMES, PaymentFacts
+from paycore.fraud.models import BlocklistType, OutcomeLabel, ReviewStatus
+from paycore.fraud.rules import (
+    ALLOW_MAX,
+    ALLOWABLE_TYPES,
+    CONDITIONS_MAX,
+    DEFAULT_BLOCK_ABOVE,
+    DEFAULT_DEGRADED_REVIEW_ABOVE_USD,
+    DEFAULT_REVIEW_ABOVE,
+    RULES_MAX,
+    AllowItem,
+    Condition,
+    Decision,
+    Policy,
+    Rule,
+)
+from paycore.fraud.servicer.messages import (
+    BLOCKLIST_TYPES_BY_NUMBER,
+    OUTCOME_LABELS_BY_NUMBER,
+    REVIEW_STATUSES_BY_NUMBER,
+)
+from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
+from paycore.v1 import fraud_pb2
+
+FINGERPRINT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+BRAND = re.compile(r"^[a-z_ ]{1,20}$")
+USER_AGENT_LENGTH_MAX = 500
+FUTURE_SLACK_S = 86_400
+PAYMENT_PREFIXES = (Prefix.PAYMENT, Prefix.PAYMENT_INTENT)
+NOTE_LENGTH_MAX = 500
+VALUE_LENGTH_MAX = 800
+RULE_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+_ACTIONS = {
+    fraud_pb2.RISK_DECISION_REVIEW: Decision.REVIEW,
+    fraud_pb2.RISK_DECISION_BLOCK: Decision.BLOCK,
+}
+
+
+def payment_facts(
+    merchant_id: str, request: fraud_pb2.ScorePaymentRequest, now_ms: int
+) -> PaymentFacts:
+    """A ScorePayment call's payment. Its card fingerprint is the caller's word (not the
+    vault's of an attempted payment), so it is counted only within the merchant."""
+    currency = validation.currency("currency", request.currency)
+    fingerprint = request.card_fingerprint.strip()
+    if fingerprint and not FINGERPRINT.match(fingerprint):
+        raise invalid("card_fingerprint", "1 to 64 letters, digits, '-' or '_'")
+    brand = request.card_brand.strip().lower()
+    if brand and not BRAND.match(brand):
+        raise invalid("card_brand", "a card brand such as visa or mastercard")
+    if request.customer_created < 0 or request.customer_created > now_ms // 1000 + FUTURE_SLACK_S:
+        raise invalid("customer_created", "unix seconds, not in the future")
+    validation.object_id(
+        "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+    )
+    validation.text("user_agent", request.user_agent, maximum=USER_AGENT_LENGTH_MAX)
+    return PaymentFacts(
+        merchant=merchant_id,
+        payment=payment_id("payment", request.payment),
+        amount=validation.amount("amount", request.amount, currency),
+        currency=currency,
+        card_fingerprint=fingerprint,
+        card_brand=brand,
+        card_country=_country("card_country", request.card_country),
+        customer=validation.object_id(
+            "customer", request.customer, Prefix.CUSTOMER, required=False
+        ),
+        customer_created_s=request.customer_created,
+        ip=ip_address("ip", request.ip) if request.ip else "",
+        ip_country=_country("ip_country", request.ip_country),
+        email=validation.email("email", request.email, required=False).lower(),
+        country=_country("country", request.country),
+        timestamp_ms=now_ms,
+        card_observed=False,
+    )
+
+
+def payment_id(param: str, value: str) -> str:
+    """A "pay_..." or "pi_..." id."""
+    if not value:
+        raise missing(param)
+    for prefix in PAYMENT_PREFIXES:
+        try:
+            remembered_logical_shard_of(value, prefix)
+        except MalformedId:
+            continue
+        return value
+    raise ApiError(Reason.ID_MALFORMED, param=param, prefix="pay_... or pi")
+
+
+def _country(param: str, value: str) -> str:
+    return validation.country(param, value) if value else ""
+
+
+def ip_address(param: str, value: str) -> str:
+    """The address in its canonical text form."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise invalid(param, "must be an IPv4 or IPv6 address") from None
+
+
+def outcome_label(request: fraud_pb2.ReportOutcomeRequest) -> OutcomeLabel:
+    label = OUTCOME_LABELS_BY_NUMBER[
+        validation.enum_value("label", request.label, OUTCOME_LABELS_BY_NUMBER)
+    ]
+    if label is None:
+        raise missing("label")
+    return label
+
+
+def note(param: str, value: str) -> str:
+    return validation.text(param, value, maximum=NOTE_LENGTH_MAX)
+
+
+def blocklist_type(param: str, number: int) -> BlocklistType | None:
+    """None for BLOCKLIST_ITEM_TYPE_UNSPECIFIED (a list filter's "any")."""
+    return BLOCKLIST_TYPES_BY_NUMBER[
+        validation.enum_value(param, number, BLOCKLIST_TYPES_BY_NUMBER)
+    ]
+
+
+def required_blocklist_type(param: str, number: int) -> BlocklistType:
+    kind = blocklist_type(param, number)
+    if kind is None:
+        raise missing(param)
+    return kind
+
+
+def review_status(request: fraud_pb2.ListReviewsRequest) -> ReviewStatus | None:
+    return REVIEW_STATUSES_BY_NUMBER[
+        validation.enum_value("status", request.status, REVIEW_STATUSES_BY_NUMBER)
+    ]
+
+
+def merchant(value: str) -> str:
+    """An optional `merchant` naming an account ("" when absent)."""
+    return validation.object_id("merchant", value, Prefix.ACCOUNT, required=False)
+
+
+def listed_value(value: str) -> str:
+    return validation.text("value", value, maximum=VALUE_LENGTH_MAX)
+
+
+def blocklist_value(param: str, kind: BlocklistType, raw: str) -> str:
+    value = validation.text(param, raw, maximum=VALUE_LENGTH_MAX, required=True)
+    if kind is BlocklistType.EMAIL:
+        return validation.email(param, value).lower()
+    if kind is BlocklistType.COUNTRY:
+        return validation.country(param, value)
+    if kind is BlocklistType.CUSTOMER:
+        return validation.object_id(param, value, Prefix.CUSTOMER)
+    if kind is BlocklistType.IP:
+        return ip_address(param, value)
+    return value
+
+
+def policy(request: fraud_pb2.UpdateRiskPolicyRequest) -> Policy:
+    review_above = request.review_above or DEFAULT_REVIEW_ABOVE
+    block_above = request.block_above or DEFAULT_BLOCK_ABOVE
+    if not 0 < review_above <= 1000:
+        raise invalid("review_above", "thousandths between 1 and 1000 (0 for the default)")
+    if not review_above <= block_above <= 1000:
+        raise invalid("block_above", "thousandths between review_above and 1000")
+    if request.degraded_review_above_usd < 0:
+        raise invalid("degraded_review_above_usd", "US cents, at least 0 (0 for the default)")
+    if len(request.rules) > RULES_MAX:
+        raise invalid("rules", f"at most {RULES_MAX} rules")
+    if len(request.allow) > ALLOW_MAX:
+        raise invalid("allow", f"at most {ALLOW_MAX} items")
+    rules = tuple(_rule(f"rules[{index}]", rule) for index, rule in enumerate(request.rules))
+    allow = tuple(_allow_item(f"allow[{index}]", item) for index, item in enumerate(request.allow))
+    return Policy(
+        review_above=review_above,
+        block_above=block_above,
+        rules=rules,
+        degraded_review_above_usd=request.degraded_review_above_usd
+        or DEFAULT_DEGRADED_REVIEW_ABOVE_USD,
+        allow=tuple(dict.fromkeys(allow)),
+    )
+
+
+def _allow_item(param: str, item: fraud_pb2.AllowListItem) -> AllowItem:
+    kind = required_blocklist_type(f"{param}.type", item.type)
+    if kind not in ALLOWABLE_TYPES:
+        raise invalid(f"{param}.type", "a customer, email, card fingerprint or IP")
+    return AllowItem(kind, blocklist_value(f"{param}.value", kind, item.value))
+
+
+def _rule(param: str, rule: fraud_pb2.RiskRule) -> Rule:
+    if not RULE_NAME.match(rule.name):
+        raise invalid(f"{param}.name", "1 to 40 lowercase letters, digits or '_'")
+    if not 1 <= len(rule.conditions) <= CONDITIONS_MAX:
+        raise invalid(f"{param}.conditions", f"1 to {CONDITIONS_MAX} conditions")
+    for index, condition in enumerate(rule.conditions):
+        if condition.feature not in FEATURE_NAMES:
+            raise invalid(
+                f"{param}.conditions[{index}].feature",
+                f"{condition.feature[:40]!r} is not a feature (docs/fraud.md)",
+            )
+    action = _ACTIONS.get(rule.action)
+    if action is None:
+        raise invalid(f"{param}.action", "RISK_DECISION_REVIEW or RISK_DECISION_BLOCK")
+    return Rule(
+        name=rule.name,
+        conditions=tuple(Condition(c.feature, c.above) for c in rule.conditions),
+        action=action,
+    )

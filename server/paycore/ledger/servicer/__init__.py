@@ -1,0 +1,116 @@
+"""LedgerService over gRPC: request -> checks (requests.py) -> domain call -> message
+(messages.py), nothing more. Changes run through Mutations, which opens their transaction,
+except PostTransfers without a key: the coalescer batches those into the ledger's own
+transactions (paycore.ledger.coalescer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.errors import invalid
+from paycore.ids import Prefix
+from paycore.ledger.coalescer import Coalescer
+from paycore.ledger.service import LedgerService
+from paycore.ledger.servicer import requests
+from paycore.ledger.servicer.messages import (
+    account_message,
+    entry_message,
+    integrity_message,
+    results_message,
+    transfer_message,
+)
+from paycore.ledger.servicer.requests import acting_for
+from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.v1 import ledger_pb2, ledger_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+
+
+class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
+    def __init__(self, service: LedgerService, coalescer: Coalescer, mutations: Mutations) -> None:
+        self._service = service
+        self._coalescer = coalescer
+        self._mutations = mutations
+
+    async def CreateAccount(
+        self, request: ledger_pb2.CreateAccountRequest, context: Context
+    ) -> ledger_pb2.LedgerAccount:
+        new = requests.new_account(request)
+        return await self._mutations.for_merchant(
+            new.merchant_id,
+            request,
+            ledger_pb2.LedgerAccount,
+            lambda connection: self._service.create_account(connection, new),
+            render=account_message,
+        )
+
+    async def GetAccount(
+        self, request: ledger_pb2.GetAccountRequest, context: Context
+    ) -> ledger_pb2.LedgerAccount:
+        account_id = validation.object_id("id", request.id, Prefix.LEDGER_ACCOUNT)
+        return account_message(await self._service.get_account(acting_for(), account_id))
+
+    async def ListAccounts(
+        self, request: ledger_pb2.ListAccountsRequest, context: Context
+    ) -> ledger_pb2.ListAccountsResponse:
+        merchant_id = requests.listed_merchant(request.merchant)
+        code = requests.code("code", request.code)
+        currency = requests.optional_currency(request.currency)
+        cursor = cursor_of(request, Prefix.LEDGER_ACCOUNT)
+        page = await self._service.list_accounts(merchant_id, code, currency, cursor)
+        return page_response(ledger_pb2.ListAccountsResponse, page, account_message)
+
+    async def PostTransfers(
+        self, request: ledger_pb2.PostTransfersRequest, context: Context
+    ) -> ledger_pb2.PostTransfersResponse:
+        transfers = requests.transfers(request)
+        merchant_id = acting_for()
+        if current_call().idempotency_key is None:
+            return results_message(await self._coalescer.post(merchant_id, transfers))
+        engine = self._service.engine_for_transfers(transfers)
+        if engine is None:
+            raise invalid(
+                "transfers", "with an idempotency-key, every transfer must be one merchant's"
+            )
+        return await self._mutations.on_engine(
+            engine,
+            merchant_id or ADMIN_OWNER,
+            request,
+            ledger_pb2.PostTransfersResponse,
+            lambda connection: self._service.post_in(connection, merchant_id, transfers),
+            render=results_message,
+        )
+
+    async def GetTransfer(
+        self, request: ledger_pb2.GetTransferRequest, context: Context
+    ) -> ledger_pb2.LedgerTransfer:
+        transfer_id = validation.object_id("id", request.id, Prefix.LEDGER_TRANSFER)
+        return transfer_message(await self._service.get_transfer(acting_for(), transfer_id))
+
+    async def ListEntries(
+        self, request: ledger_pb2.ListEntriesRequest, context: Context
+    ) -> ledger_pb2.ListEntriesResponse:
+        account_id = validation.object_id("account", request.account, Prefix.LEDGER_ACCOUNT)
+        cursor = cursor_of(request, Prefix.LEDGER_ENTRY)
+        page = await self._service.list_entries(acting_for(), account_id, cursor)
+        return page_response(ledger_pb2.ListEntriesResponse, page, entry_message)
+
+    async def CheckIntegrity(
+        self, request: ledger_pb2.CheckIntegrityRequest, context: Context
+    ) -> ledger_pb2.IntegrityReport:
+        merchant_id = requests.listed_merchant(request.merchant)
+        currency = requests.optional_currency(request.currency)
+        return integrity_message(await self._service.check_integrity(merchant_id, currency))
+
+
+def register(
+    server: aio.Server, service: LedgerService, coalescer: Coalescer, mutations: Mutations
+) -> str:
+    """Adds LedgerService to `server`; returns its full name."""
+    servicer = LedgerServicer(service, coalescer, mutations)
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
+    return str(ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name)

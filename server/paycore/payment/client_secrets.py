@@ -1,0 +1,35 @@
+"""A payment intent's `client_secret`, as Stripe has it: what a merchant's server hands the
+buyer's browser so that it can confirm that one intent with the publishable key.
+
+`<intent id>_secret_<24 base62>`: an HMAC-SHA256 of the merchant and intent ids under
+`PAYCORE_KEY_HASH_SECRET`, so that it needs no storage, cannot be guessed from the intent id
+(which appears in URLs and logs) and is the same on every read and replay."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from paycore.errors import invalid
+from paycore.ids import encode_base62
+
+SECRET_DIGITS = 24
+_DOMAIN = b"paycore client_secret v1:"
+
+
+class ClientSecrets:
+    def __init__(self, key_hash_secret: str) -> None:
+        self._key = hmac.new(key_hash_secret.encode(), _DOMAIN, hashlib.sha256).digest()
+
+    def __repr__(self) -> str:
+        return "ClientSecrets(***)"
+
+    def of(self, merchant_id: str, intent_id: str) -> str:
+        digest = hmac.new(self._key, f"{merchant_id}:{intent_id}".encode(), hashlib.sha256)
+        number = int.from_bytes(digest.digest()) % 62**SECRET_DIGITS
+        return f"{intent_id}_secret_{encode_base62(number, SECRET_DIGITS)}"
+
+    def check(self, merchant_id: str, intent_id: str, given: str) -> None:
+        """INVALID_ARGUMENT naming `client_secret` unless `given` is the intent's."""
+        if not hmac.compare_digest(given.encode(), self.of(merchant_id, intent_id).encode()):
+            raise invalid("client_secret", "does not match this payment intent")

@@ -1,0 +1,75 @@
+"""ConfirmPaymentIntent: the fraud check (outside any transaction), then the first phase
+(`record_confirmation`): blocked -> back to requires_payment_method; held for review ->
+processing without a PSP call; else processing with a charge or an authorization to run."""
+
+from __future__ import annotations
+
+from paycore.errors import ApiError, Reason, not_found
+from paycore.executor.models import Execution
+from paycore.invariants import violated
+from paycore.payment import events
+from paycore.payment.intents.answer import answer
+from paycore.payment.intents.flow import FRAUD_BLOCKED, FirstPhase, IntentFlow, charge_of
+from paycore.payment.machine import CONFIRMABLE, require
+from paycore.payment.models import Intent, IntentStatus, Risk
+from paycore.payment.repository import PayInRepository
+from paycore.payment.risk import risk_of, score_request
+from paycore.runtime.mutations import Phases
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def prepare(
+    flow: IntentFlow, merchant_id: str, intent_id: str, payment_method_id: str
+) -> Phases[Intent]:
+    intent = await flow.get(merchant_id, intent_id)
+    method = payment_method_id or intent.payment_method_id
+    require(intent, "confirm", CONFIRMABLE)
+    if not method:
+        raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
+    card = await flow.card(merchant_id, method, intent.customer_id)
+    if card is None:
+        violated("a payment method gives a card")
+    facts = score_request(
+        merchant_id, intent.id, intent.amount, intent.currency, card, intent.customer_id
+    )
+    risk = risk_of(await flow.fraud.score_payment(merchant_id, facts))
+    first_phase = FirstPhase(card)
+
+    async def record(connection: AsyncConnection) -> Intent:
+        locked = await PayInRepository(connection).intent(merchant_id, intent_id, lock=True)
+        if locked is None:
+            raise not_found("payment_intent", intent_id)
+        require(locked, "confirm", CONFIRMABLE)
+        return await record_confirmation(connection, flow, locked, method, risk, first_phase)
+
+    return Phases(record, answer(flow, merchant_id, facts, first_phase))
+
+
+async def record_confirmation(
+    connection: AsyncConnection,
+    flow: IntentFlow,
+    intent: Intent,
+    payment_method_id: str,
+    risk: Risk,
+    first_phase: FirstPhase,
+) -> Intent:
+    """The first phase of a confirmation; the intent and its execution, claimed for its first
+    request, are noted in `first_phase` for the request's own completion."""
+    repository = PayInRepository(connection)
+    execution: Execution | None = None
+    values: dict[str, object] = {"payment_method_id": payment_method_id, "risk": risk.to_json()}
+    if risk.blocked:
+        status, kind = IntentStatus.REQUIRES_PAYMENT_METHOD, events.INTENT_FAILED
+        values["last_error"] = FRAUD_BLOCKED.to_json()
+    else:
+        status, kind = IntentStatus.PROCESSING, events.INTENT_PROCESSING
+        values["last_error"] = None
+        if not risk.held:
+            execution = await flow.executor.enqueue_claimed(
+                connection, charge_of(intent, payment_method_id)
+            )
+            values["execution_id"] = execution.id
+    updated = await repository.move_intent(intent, status, **values)
+    first_phase.intent, first_phase.execution = updated, execution
+    await flow.events.intent(connection, kind, updated)
+    return updated

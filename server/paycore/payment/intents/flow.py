@@ -1,0 +1,86 @@
+"""What every intent operation shares: its collaborators, the reads, the executions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paycore.customer.models import ChargeableCard
+from paycore.executor.models import Execution, NewExecution, Operation
+from paycore.executor.service import CardSource, Executor
+from paycore.payment.events import PayInEvents
+from paycore.payment.models import CaptureMethod, Intent, PaymentError
+from paycore.payment.payer import payer_card
+from paycore.payment.repository import decode_intent, intent_query, intents_query
+from paycore.payment.risk import RiskScorer
+from paycore.storage.reads import Cursor, Page, Reads
+
+FRAUD_BLOCKED = PaymentError(
+    code="FRAUD_SUSPECTED",
+    decline_code="fraudulent",
+    message="The payment was blocked as likely fraudulent.",
+)
+
+
+@dataclass(frozen=True)
+class IntentFlow:
+    reads: Reads
+    executor: Executor
+    cards: CardSource
+    fraud: RiskScorer
+    events: PayInEvents
+
+    async def get(self, merchant_id: str, intent_id: str) -> Intent:
+        return await self.reads.one(
+            merchant_id,
+            intent_query(merchant_id, intent_id),
+            decode_intent,
+            "payment_intent",
+            intent_id,
+        )
+
+    async def list(self, merchant_id: str, cursor: Cursor, customer_id: str) -> Page[Intent]:
+        query, id_column = intents_query(merchant_id, customer_id)
+        return await self.reads.page(merchant_id, query, id_column, cursor, decode_intent)
+
+    async def card(
+        self, merchant_id: str, payment_method_id: str | None, customer_id: str | None
+    ) -> ChargeableCard | None:
+        if not payment_method_id:
+            return None
+        return await payer_card(self.cards, merchant_id, payment_method_id, customer_id)
+
+
+@dataclass
+class FirstPhase:
+    """What a request's first phase made, for its own completion: the intent as committed and
+    its execution as claimed (enqueue_claimed), beside the card the request read."""
+
+    card: ChargeableCard | None
+    intent: Intent | None = None
+    execution: Execution | None = None
+
+
+def charge_of(intent: Intent, payment_method_id: str) -> NewExecution:
+    operation = (
+        Operation.CHARGE
+        if intent.capture_method is CaptureMethod.AUTOMATIC
+        else Operation.AUTHORIZE
+    )
+    return execution_of(intent, operation, intent.amount, payment_method_id)
+
+
+def execution_of(
+    intent: Intent, operation: Operation, amount: int, payment_method_id: str | None = None
+) -> NewExecution:
+    # The execution's own id is the PSP's idempotency key (a new confirmation after a
+    # decline is a new charge; every retry of one execution is the same charge).
+    return NewExecution(
+        merchant_id=intent.merchant_id,
+        operation=operation,
+        amount=amount,
+        currency=intent.currency,
+        psp_key="",
+        payment_intent_id=intent.id,
+        payment_method_id=payment_method_id,
+        psp_charge=intent.psp_charge,
+    )

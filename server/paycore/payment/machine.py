@@ -1,0 +1,75 @@
+"""The payment intent state machine: the only moves an intent's status may make. Every change
+of status goes through `check_move` (PayInRepository.move_intent calls it), so an illegal one
+raises before it can be written, a bug answered INTERNAL.
+
+    requires_payment_method <──> requires_confirmation      (a method given, or blocked)
+          │   ^                        │
+          v   │ (declined, blocked)    v
+          processing <─────────────────┘
+          │   │   └──> requires_capture ──(capture / void)──> processing
+          │   └──> succeeded
+          └──> canceled <── requires_payment_method | requires_confirmation
+
+A request that finds the intent in the wrong state for its action is the caller's mistake,
+not a bug: `require` answers it with PAYMENT_INTENT_UNEXPECTED_STATE.
+"""
+
+from __future__ import annotations
+
+from paycore.errors import ApiError, InvariantViolation, Reason
+from paycore.payment.models import Intent, IntentStatus
+
+S = IntentStatus
+TRANSITIONS: dict[IntentStatus, frozenset[IntentStatus]] = {
+    # A confirmation the fraud check blocks leaves it (or puts it back) here.
+    S.REQUIRES_PAYMENT_METHOD: frozenset({S.REQUIRES_PAYMENT_METHOD, S.PROCESSING, S.CANCELED}),
+    S.REQUIRES_CONFIRMATION: frozenset({S.REQUIRES_PAYMENT_METHOD, S.PROCESSING, S.CANCELED}),
+    # The PSP answered (declined, authorized, charged, voided), or a held review was rejected.
+    S.PROCESSING: frozenset(
+        {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CAPTURE, S.SUCCEEDED, S.CANCELED}
+    ),
+    # A capture or a void runs at the PSP first (processing).
+    S.REQUIRES_CAPTURE: frozenset({S.PROCESSING}),
+    S.SUCCEEDED: frozenset(),
+    S.CANCELED: frozenset(),
+}
+INITIAL = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.PROCESSING})
+"""The statuses an intent is created in (processing: created and confirmed in one step)."""
+
+# The statuses each request's action starts from.
+CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
+CAPTURABLE = frozenset({S.REQUIRES_CAPTURE})
+CANCELABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_CAPTURE})
+
+
+class IllegalIntentTransition(InvariantViolation):
+    def __init__(self, intent_id: str, current: IntentStatus, wanted: IntentStatus) -> None:
+        super().__init__(f"payment intent {intent_id} cannot move from {current} to {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
+def check_move(intent: Intent, wanted: IntentStatus) -> None:
+    if wanted not in TRANSITIONS[intent.status]:
+        raise IllegalIntentTransition(intent.id, intent.status, wanted)
+
+
+def check_initial(intent_id: str, status: IntentStatus) -> None:
+    if status not in INITIAL:
+        raise InvariantViolation(f"payment intent {intent_id} cannot be created {status}")
+
+
+def require(intent: Intent, action: str, expected: frozenset[IntentStatus]) -> None:
+    """PAYMENT_INTENT_UNEXPECTED_STATE unless the intent is in one of `expected`."""
+    if intent.status not in expected:
+        raise unexpected(intent, action, expected)
+
+
+def unexpected(intent: Intent, action: str, expected: frozenset[IntentStatus]) -> ApiError:
+    return ApiError(
+        Reason.PAYMENT_INTENT_UNEXPECTED_STATE,
+        param="id",
+        status=intent.status.value,
+        action=action,
+        expected=", ".join(sorted(status.value for status in expected)),
+    )

@@ -1,0 +1,277 @@
+"""PaymentService over gRPC: request -> checks (requests.py) -> domain call (through Mutations
+for changes) -> message (messages.py), nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+from grpc import aio
+from paycore import validation
+from paycore.account.service import AccountService
+from paycore.customer.service import CustomerService
+from paycore.errors import ApiError, Reason
+from paycore.ids import Prefix
+from paycore.payment.client_secrets import ClientSecrets
+from paycore.payment.intents import cancel, capture, confirm, create
+from paycore.payment.intents.answer import answer
+from paycore.payment.models import Intent
+from paycore.payment.pay_in import PayIn
+from paycore.payment.servicer import requests
+from paycore.payment.servicer.messages import (
+    intent_message,
+    order_message,
+    payment_message,
+    refund_message,
+)
+from paycore.runtime.context import CallerKind, current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import Complete, Mutations, Phases
+from paycore.v1 import payment_pb2, payment_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+T = TypeVar("T")
+ResponseT = TypeVar("ResponseT", bound=Message)
+
+
+def register(
+    server: aio.Server,
+    pay_in: PayIn,
+    mutations: Mutations,
+    accounts: AccountService,
+    customers: CustomerService,
+    client_secrets: ClientSecrets,
+) -> str:
+    """Adds PaymentService to `server`; returns its full name."""
+    parties = requests.Parties(accounts, customers)
+    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
+    payment_pb2_grpc.add_PaymentServiceServicer_to_server(servicer, server)
+    return str(payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name)
+
+
+class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
+    def __init__(
+        self,
+        pay_in: PayIn,
+        mutations: Mutations,
+        parties: requests.Parties,
+        client_secrets: ClientSecrets,
+    ) -> None:
+        self._pay_in = pay_in
+        self._client_secrets = client_secrets
+        self._intents = pay_in.intents
+        self._mutations = mutations
+        self._parties = parties
+
+    # -- payments (checkouts) -------------------------------------------------------------------
+
+    async def CreatePayment(
+        self, request: payment_pb2.CreatePaymentRequest, context: Context
+    ) -> payment_pb2.Payment:
+        merchant_id = current_call().require_merchant()
+        new = await self._parties.new_payment(merchant_id, request)
+        checkouts = self._pay_in.checkouts
+        return await self._prepared(
+            merchant_id,
+            request,
+            payment_pb2.Payment,
+            lambda: checkouts.prepare(merchant_id, new),
+            checkouts.orders.completion(merchant_id),
+            payment_message,
+        )
+
+    async def GetPayment(
+        self, request: payment_pb2.GetPaymentRequest, context: Context
+    ) -> payment_pb2.Payment:
+        merchant_id = current_call().require_merchant()
+        payment_id = validation.object_id("id", request.id, Prefix.PAYMENT)
+        return payment_message(await self._pay_in.checkouts.orders.get(merchant_id, payment_id))
+
+    async def ListPayments(
+        self, request: payment_pb2.ListPaymentsRequest, context: Context
+    ) -> payment_pb2.ListPaymentsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.PAYMENT)
+        customer = validation.object_id(
+            "customer", request.customer, Prefix.CUSTOMER, required=False
+        )
+        page = await self._pay_in.checkouts.orders.list(
+            merchant_id, cursor, customer, request.checkout_id
+        )
+        return page_response(payment_pb2.ListPaymentsResponse, page, payment_message)
+
+    async def GetPaymentOrder(
+        self, request: payment_pb2.GetPaymentOrderRequest, context: Context
+    ) -> payment_pb2.PaymentOrder:
+        merchant_id = current_call().require_merchant()
+        order_id = validation.object_id("id", request.id, Prefix.PAYMENT_ORDER)
+        return order_message(await self._pay_in.checkouts.orders.get_order(merchant_id, order_id))
+
+    # -- payment intents ------------------------------------------------------------------------
+
+    async def CreatePaymentIntent(
+        self, request: payment_pb2.CreatePaymentIntentRequest, context: Context
+    ) -> payment_pb2.PaymentIntent:
+        merchant_id = current_call().require_merchant()
+        new = await self._parties.new_intent(merchant_id, request)
+        return await self._intent_call(
+            merchant_id,
+            request,
+            lambda: create.prepare(self._intents, merchant_id, new, request.confirm),
+        )
+
+    async def ConfirmPaymentIntent(
+        self, request: payment_pb2.ConfirmPaymentIntentRequest, context: Context
+    ) -> payment_pb2.PaymentIntent:
+        call = current_call()
+        merchant_id = call.require_merchant()
+        intent_id, method = requests.confirmation(request)
+        publishable = call.caller is not None and call.caller.kind is CallerKind.PUBLISHABLE_KEY
+        if publishable and not request.client_secret:
+            raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
+        if request.client_secret:
+            self._client_secrets.check(merchant_id, intent_id, request.client_secret)
+        return await self._intent_call(
+            merchant_id,
+            request,
+            lambda: confirm.prepare(self._intents, merchant_id, intent_id, method),
+        )
+
+    async def CapturePaymentIntent(
+        self, request: payment_pb2.CapturePaymentIntentRequest, context: Context
+    ) -> payment_pb2.PaymentIntent:
+        merchant_id = current_call().require_merchant()
+        intent_id, amount = requests.capture(request)
+        return await self._phased(
+            merchant_id,
+            request,
+            payment_pb2.PaymentIntent,
+            capture.phases(self._intents, merchant_id, intent_id, amount),
+            self._shown,
+        )
+
+    async def CancelPaymentIntent(
+        self, request: payment_pb2.CancelPaymentIntentRequest, context: Context
+    ) -> payment_pb2.PaymentIntent:
+        merchant_id = current_call().require_merchant()
+        intent_id, reason = requests.cancellation(request)
+        return await self._phased(
+            merchant_id,
+            request,
+            payment_pb2.PaymentIntent,
+            cancel.phases(self._intents, merchant_id, intent_id, reason),
+            self._shown,
+        )
+
+    async def GetPaymentIntent(
+        self, request: payment_pb2.GetPaymentIntentRequest, context: Context
+    ) -> payment_pb2.PaymentIntent:
+        merchant_id = current_call().require_merchant()
+        intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
+        return self._shown(await self._intents.get(merchant_id, intent_id))
+
+    async def ListPaymentIntents(
+        self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
+    ) -> payment_pb2.ListPaymentIntentsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.PAYMENT_INTENT)
+        customer = validation.object_id(
+            "customer", request.customer, Prefix.CUSTOMER, required=False
+        )
+        page = await self._intents.list(merchant_id, cursor, customer)
+        return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
+
+    def _shown(self, intent: Intent) -> payment_pb2.PaymentIntent:
+        """The intent as answered: with its client_secret (derived, never stored, so events
+        carry none; the idempotency store keeps this rendered answer)."""
+        message = intent_message(intent)
+        message.client_secret = self._client_secrets.of(intent.merchant_id, intent.id)
+        return message
+
+    # -- refunds --------------------------------------------------------------------------------
+
+    async def CreateRefund(
+        self, request: payment_pb2.CreateRefundRequest, context: Context
+    ) -> payment_pb2.Refund:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_refund(request)
+        return await self._phased(
+            merchant_id,
+            request,
+            payment_pb2.Refund,
+            self._pay_in.refunds.phases(merchant_id, new),
+            refund_message,
+        )
+
+    async def GetRefund(
+        self, request: payment_pb2.GetRefundRequest, context: Context
+    ) -> payment_pb2.Refund:
+        merchant_id = current_call().require_merchant()
+        refund_id = validation.object_id("id", request.id, Prefix.REFUND)
+        return refund_message(await self._pay_in.refunds.get(merchant_id, refund_id))
+
+    async def ListRefunds(
+        self, request: payment_pb2.ListRefundsRequest, context: Context
+    ) -> payment_pb2.ListRefundsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.REFUND)
+        intent_id = validation.object_id(
+            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+        )
+        order_id = validation.object_id(
+            "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
+        )
+        page = await self._pay_in.refunds.list(merchant_id, cursor, intent_id, order_id)
+        return page_response(payment_pb2.ListRefundsResponse, page, refund_message)
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    async def _intent_call(
+        self,
+        merchant_id: str,
+        request: Message,
+        prepare: Callable[[], Awaitable[Phases[Intent]]],
+    ) -> payment_pb2.PaymentIntent:
+        return await self._prepared(
+            merchant_id,
+            request,
+            payment_pb2.PaymentIntent,
+            prepare,
+            answer(self._intents, merchant_id),
+            self._shown,
+        )
+
+    async def _prepared(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        prepare: Callable[[], Awaitable[Phases[T]]],
+        resume: Complete[T],
+        render: Callable[[T], ResponseT],
+    ) -> ResponseT:
+        return await self._mutations.prepared(
+            merchant_id,
+            request,
+            response_type,
+            prepare,
+            resume,
+            self._pay_in.lease,
+            render=render,
+        )
+
+    async def _phased(
+        self,
+        merchant_id: str,
+        request: Message,
+        response_type: type[ResponseT],
+        phases: Phases[T],
+        render: Callable[[T], ResponseT],
+    ) -> ResponseT:
+        return await self._mutations.run(
+            merchant_id, request, response_type, phases, self._pay_in.lease, render
+        )
+
+
+__all__ = ["PaymentServicer", "register"]

@@ -1,0 +1,199 @@
+"""PaymentService requests checked into pay-in's dataclasses; each failure an ApiError naming
+the field. Checks that need a read (the customer, the seller account) go through `Parties`."""
+
+from __future__ import annotations
+
+from paycore import validation
+from paycore.account.service import AccountService
+from paycore.customer.service import CustomerService
+from paycore.errors import ApiError, Reason, invalid
+from paycore.ids import Prefix
+from paycore.payment.models import CaptureMethod, NewIntent, NewOrder, NewPayment
+from paycore.payment.refunds import NewRefund
+from paycore.v1 import payment_pb2
+
+DESCRIPTION_LENGTH_MAX = 1000
+CLIENT_ID_LENGTH_MAX = 255
+ORDERS_MAX = 50
+_CAPTURE_METHODS: dict[int, CaptureMethod] = {
+    payment_pb2.CAPTURE_METHOD_UNSPECIFIED: CaptureMethod.AUTOMATIC,
+    payment_pb2.CAPTURE_METHOD_AUTOMATIC: CaptureMethod.AUTOMATIC,
+    payment_pb2.CAPTURE_METHOD_MANUAL: CaptureMethod.MANUAL,
+}
+_CANCELLATION_REASONS: dict[int, str] = {
+    number: "" if number == 0 else name.removeprefix("PAYMENT_INTENT_CANCELLATION_REASON_").lower()
+    for name, number in payment_pb2.PaymentIntentCancellationReason.items()
+}
+_REFUND_REASONS: dict[int, str] = {
+    number: "" if number == 0 else name.removeprefix("REFUND_REASON_").lower()
+    for name, number in payment_pb2.RefundReason.items()
+}
+
+
+class Parties:
+    """The customer and seller accounts a request names, checked to exist."""
+
+    def __init__(self, accounts: AccountService, customers: CustomerService) -> None:
+        self._accounts = accounts
+        self._customers = customers
+
+    async def customer(self, merchant_id: str, customer_id: str) -> str | None:
+        if not customer_id:
+            return None
+        validation.object_id("customer", customer_id, Prefix.CUSTOMER)
+        await self._customers.require_customer(merchant_id, customer_id, "customer")
+        return customer_id
+
+    async def seller(self, merchant_id: str, seller: str, param: str) -> None:
+        try:
+            await self._accounts.get_seller_account(merchant_id, seller)
+        except ApiError as error:
+            raise ApiError(
+                Reason.RESOURCE_MISSING, param=param, object="account", id=seller
+            ) from error
+
+    async def new_payment(
+        self, merchant_id: str, request: payment_pb2.CreatePaymentRequest
+    ) -> NewPayment:
+        checkout_id = validation.text(
+            "checkout_id", request.checkout_id, maximum=CLIENT_ID_LENGTH_MAX, required=True
+        )
+        payment_method = validation.object_id(
+            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD
+        )
+        customer = await self.customer(merchant_id, request.customer)
+        if not request.payment_orders:
+            raise ApiError(Reason.PARAMETER_MISSING, param="payment_orders")
+        if len(request.payment_orders) > ORDERS_MAX:
+            raise invalid("payment_orders", f"at most {ORDERS_MAX} payment orders")
+        orders: list[NewOrder] = []
+        for index, order in enumerate(request.payment_orders):
+            orders.append(await self._order(merchant_id, f"payment_orders[{index}]", order))
+        client_ids = [order.payment_order_id for order in orders]
+        if len(set(client_ids)) != len(client_ids):
+            raise invalid("payment_orders.payment_order_id", "must be unique within the payment")
+        return NewPayment(
+            checkout_id=checkout_id,
+            payment_method_id=payment_method,
+            customer_id=customer,
+            buyer_info=buyer_info(request.buyer_info),
+            orders=tuple(orders),
+            metadata=validation.metadata("metadata", request.metadata),
+        )
+
+    async def _order(
+        self, merchant_id: str, param: str, order: payment_pb2.CreatePaymentRequest.PaymentOrder
+    ) -> NewOrder:
+        currency = validation.currency(f"{param}.currency", order.currency)
+        seller = validation.object_id(
+            f"{param}.seller_account", order.seller_account, Prefix.ACCOUNT
+        )
+        await self.seller(merchant_id, seller, f"{param}.seller_account")
+        return NewOrder(
+            payment_order_id=validation.text(
+                f"{param}.payment_order_id",
+                order.payment_order_id,
+                maximum=CLIENT_ID_LENGTH_MAX,
+                required=True,
+            ),
+            seller_account=seller,
+            amount=validation.amount(f"{param}.amount", order.amount, currency),
+            currency=currency,
+            metadata=validation.metadata(f"{param}.metadata", order.metadata),
+        )
+
+    async def new_intent(
+        self, merchant_id: str, request: payment_pb2.CreatePaymentIntentRequest
+    ) -> NewIntent:
+        currency = validation.currency("currency", request.currency)
+        amount = validation.amount("amount", request.amount, currency)
+        capture_method = _CAPTURE_METHODS[
+            validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
+        ]
+        destination = validation.object_id(
+            "transfer_destination", request.transfer_destination, Prefix.ACCOUNT, required=False
+        )
+        if destination:
+            await self.seller(merchant_id, destination, "transfer_destination")
+        application_fee = request.application_fee_amount
+        if application_fee and not destination:
+            raise invalid("application_fee_amount", "needs a transfer_destination")
+        if not 0 <= application_fee <= amount:
+            raise invalid("application_fee_amount", "must be between 0 and the amount")
+        return NewIntent(
+            amount=amount,
+            currency=currency,
+            capture_method=capture_method,
+            customer_id=await self.customer(merchant_id, request.customer),
+            payment_method_id=validation.object_id(
+                "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+            )
+            or None,
+            transfer_destination=destination or None,
+            application_fee_amount=application_fee,
+            description=validation.text(
+                "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+            ),
+            metadata=validation.metadata("metadata", request.metadata),
+        )
+
+
+def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
+    found = {
+        "email": validation.email("buyer_info.email", buyer.email, required=False),
+        "name": validation.text("buyer_info.name", buyer.name, maximum=200),
+        "phone": validation.text("buyer_info.phone", buyer.phone, maximum=40),
+        "ip": validation.ip_address("buyer_info.ip", buyer.ip),
+        "country": validation.country("buyer_info.country", buyer.country) if buyer.country else "",
+        "user_agent": validation.text("buyer_info.user_agent", buyer.user_agent, maximum=500),
+    }
+    return {key: value for key, value in found.items() if value}
+
+
+def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str, str]:
+    """(the intent, the payment method it is confirmed with, or "" for its own)."""
+    intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
+    method = validation.object_id(
+        "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+    )
+    return intent_id, method
+
+
+def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int | None]:
+    intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
+    if not request.HasField("amount_to_capture"):
+        return intent_id, None
+    if request.amount_to_capture <= 0:
+        raise invalid("amount_to_capture", "must be at least 1")
+    return intent_id, request.amount_to_capture
+
+
+def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, str]:
+    intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
+    reason = _CANCELLATION_REASONS[
+        validation.enum_value(
+            "cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS
+        )
+    ]
+    return intent_id, reason
+
+
+def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
+    if bool(request.payment_intent) == bool(request.payment_order):
+        raise invalid("payment_intent", "give exactly one of payment_intent and payment_order")
+    intent_id = validation.object_id(
+        "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+    )
+    order_id = validation.object_id(
+        "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
+    )
+    amount = request.amount if request.HasField("amount") else None
+    if amount is not None and amount <= 0:
+        raise invalid("amount", "must be at least 1")
+    return NewRefund(
+        payment_intent_id=intent_id,
+        payment_order_id=order_id,
+        amount=amount,
+        reason=_REFUND_REASONS[validation.enum_value("reason", request.reason, _REFUND_REASONS)],
+        metadata=validation.metadata("metadata", request.metadata),
+    )

@@ -1,0 +1,119 @@
+"""Server reflection that finds the file of every symbol a client may ask about, as the C++ and Go
+servers do: services, methods, messages, fields, oneofs, enums, enum values, extensions.
+
+grpc_reflection's servicer asks the descriptor pool, whose FindFileContainingSymbol knows
+services, messages and enums but not methods: ghz (`--call pkg.Service.Method`, no --proto)
+asks for the method's full name first and got "Symbol not found". The index below is built once
+from the served files; what it does not hold still goes to the pool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FileDescriptor
+from grpc import aio
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
+from grpc_reflection.v1alpha.reflection import SERVICE_NAME
+
+__all__ = ["SERVICE_NAME", "SymbolIndexServicer", "enable_reflection", "symbols_of"]
+
+
+def symbols_of(file: FileDescriptor) -> Iterator[str]:
+    """Every full symbol name `file` defines."""
+    for service in file.services_by_name.values():
+        yield service.full_name
+        for method in service.methods:
+            yield method.full_name
+    for message in file.message_types_by_name.values():
+        yield from _message_symbols(message)
+    for enum in file.enum_types_by_name.values():
+        yield from _enum_symbols(enum)
+    for extension in file.extensions_by_name.values():
+        yield extension.full_name
+
+
+def _message_symbols(message: Descriptor) -> Iterator[str]:
+    yield message.full_name
+    for field in message.fields:
+        yield field.full_name
+    for oneof in message.oneofs:
+        yield oneof.full_name
+    for extension in message.extensions:
+        yield extension.full_name
+    for nested in message.nested_types:
+        yield from _message_symbols(nested)
+    for enum in message.enum_types:
+        yield from _enum_symbols(enum)
+
+
+def _enum_symbols(enum: EnumDescriptor) -> Iterator[str]:
+    yield enum.full_name
+    scope = enum.full_name.rpartition(".")[0]
+    for value in enum.values:
+        # protoc scopes enum values beside their enum (C++ rules): pkg.VALUE; some clients
+        # ask for pkg.Enum.VALUE, which the C++ server answers too.
+        yield f"{scope}.{value.name}" if scope else value.name
+        yield f"{enum.full_name}.{value.name}"
+
+
+class SymbolIndexServicer(ReflectionServicer):
+    """grpc_reflection's asyncio servicer with a symbol index over `files` (and their imports).
+    The `hidden` services (internal ones on a public port) and their methods are not found."""
+
+    def __init__(
+        self,
+        service_names: Iterable[str],
+        files: Iterable[FileDescriptor],
+        hidden: Iterable[str] = (),
+    ) -> None:
+        super().__init__(service_names)
+        self._hidden = tuple(hidden)
+        self._files: dict[str, FileDescriptor] = {}
+        for file in _with_dependencies(files):
+            for symbol in symbols_of(file):
+                self._files.setdefault(symbol, file)
+
+    def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
+        if any(
+            fully_qualified_name == name or fully_qualified_name.startswith(f"{name}.")
+            for name in self._hidden
+        ):
+            return _not_found(request)
+        file = self._files.get(fully_qualified_name)
+        if file is None:
+            return super()._file_containing_symbol(request, fully_qualified_name)  # type: ignore[misc]
+        return self._file_by_filename(request, file.name)  # type: ignore[attr-defined]
+
+
+def _with_dependencies(files: Iterable[FileDescriptor]) -> list[FileDescriptor]:
+    seen: dict[str, FileDescriptor] = {}
+    pending = list(files)
+    while pending:
+        file = pending.pop()
+        if file.name not in seen:
+            seen[file.name] = file
+            pending.extend(file.dependencies)
+    return list(seen.values())
+
+
+def _not_found(request: Any) -> reflection_pb2.ServerReflectionResponse:
+    return reflection_pb2.ServerReflectionResponse(
+        error_response=reflection_pb2.ErrorResponse(
+            error_code=grpc.StatusCode.NOT_FOUND.value[0], error_message="Symbol not found"
+        ),
+        original_request=request,
+    )
+
+
+def enable_reflection(
+    server: aio.Server,
+    service_names: Iterable[str],
+    files: Iterable[FileDescriptor],
+    hidden: Iterable[str] = (),
+) -> None:
+    names = [*service_names, SERVICE_NAME]
+    servicer = SymbolIndexServicer(names, files, hidden)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]

@@ -1,0 +1,33 @@
+"""Fraud (issue 18): a merchant's allow list, kept with its policy.
+
+Revision ID: 0015
+Revises: 0013 (0010-0012 and 0014 belong to work not yet merged; the lead fixes the chain)
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0015"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "fraud_policies",
+        sa.Column(
+            "allow",
+            postgresql.JSONB(),
+            nullable=False,
+            server_default=sa.text("'[]'::jsonb"),
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("fraud_policies", "allow")

@@ -1,0 +1,91 @@
+"""Row <-> dataclass codecs derived from a schema table and the dataclass's fields: a field maps
+to the column of the same name (or the one `columns` names), so a column is spelt in the schema
+and a field in the model, and nowhere else. Built at import: a field with no column raises then.
+
+    decode_intent = Decoder(payment_intents, Intent, columns={"created": "created_at"},
+                            convert={"status": IntentStatus, "created": epoch_seconds})
+    intent = decode_intent(record)          # an asyncpg record or a Core row's _mapping
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Table
+
+T = TypeVar("T")
+Convert = Callable[[Any], Any]
+
+
+def epoch_seconds(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+class Decoder(Generic[T]):
+    """A row of `table` as a `model`: every field from its column (`columns` renames),
+    through `convert` where the stored form differs; fields in `skip` keep their default."""
+
+    def __init__(
+        self,
+        table: Table,
+        model: type[T],
+        *,
+        columns: Mapping[str, str] | None = None,
+        convert: Mapping[str, Convert] | None = None,
+        skip: Sequence[str] = (),
+    ) -> None:
+        renamed = dict(columns or {})
+        converters = dict(convert or {})
+        self._plan: list[tuple[str, str, Convert | None]] = []
+        for field in fields(model):  # type: ignore[arg-type]
+            if field.name in skip:
+                continue
+            column = renamed.get(field.name, field.name)
+            if column not in table.c:
+                raise LookupError(f"{table.name} has no column {column} for {model.__name__}")
+            self._plan.append((field.name, column, converters.get(field.name)))
+        self._model = model
+
+    def __call__(self, row: Any) -> T:
+        row = getattr(row, "_mapping", row)  # a Core row; an asyncpg record reads by name
+        values = {
+            name: row[column] if convert is None else convert(row[column])
+            for name, column, convert in self._plan
+        }
+        return self._model(**values)
+
+
+class Encoder(Generic[T]):
+    """A `model` as the values of its table's columns: every field that has a column (the
+    same name, or the one `columns` names), in field order, through `convert` where the
+    stored form differs. `self.columns` names them, for the statement that writes them."""
+
+    def __init__(
+        self,
+        table: Table,
+        model: type[T],
+        *,
+        columns: Mapping[str, str] | None = None,
+        convert: Mapping[str, Convert] | None = None,
+    ) -> None:
+        renamed = dict(columns or {})
+        converters = dict(convert or {})
+        self._plan: list[tuple[str, Convert | None]] = []
+        self.columns: list[str] = []
+        for field in fields(model):  # type: ignore[arg-type]
+            column = renamed.get(field.name, field.name)
+            if column in table.c:
+                self._plan.append((field.name, converters.get(field.name)))
+                self.columns.append(column)
+        unused = set(converters) - {name for name, _ in self._plan}
+        if unused:
+            raise LookupError(f"{table.name} has no column for {sorted(unused)}")
+
+    def __call__(self, value: T) -> list[Any]:
+        return [
+            getattr(value, name) if convert is None else convert(getattr(value, name))
+            for name, convert in self._plan
+        ]

@@ -1,0 +1,158 @@
+"""The JSON merchants see (REST edge answers, webhook bodies): Stripe's shapes over the proto3
+JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's objects.
+
+`stripe_json(message)` renders any response message:
+- 64-bit integers (money, counts, unix timestamps) are JSON numbers, not proto3's strings;
+- every resource (a message with an `id`, and Balance) carries `object` ("payment_intent"),
+  right after its id;
+- a list response ({data, has_more}) becomes {"object": "list", "data", "has_more", "url"}, and
+  the lists inside a resource that Stripe nests as lists (a subscription's `items`, an invoice's
+  `lines`) too, so that the SDKs' auto-paging and classes work;
+- codes inside resources (`code`, `failure_code`, `decline_code`...) are lowercase snake_case
+  (`card_declined`), where gRPC keeps its catalogue's UPPER_SNAKE reasons;
+- an event's `data.object` (a google.protobuf.Any on gRPC) is the object itself, rendered by
+  these rules, without proto3's "@type".
+
+gRPC keeps its typed contract; deploy/edge.md lists every difference."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, cast
+
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from paycore.transcoding import ANY, is_map, is_well_known, message_of, to_json
+
+_INTEGERS_64 = (FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64)
+_UPPER_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_PACKAGE = "paycore.v1."
+
+OBJECT_NAMES = {
+    # Where Stripe's name is not the message's name in snake_case.
+    "paycore.v1.Merchant": "account",
+    "paycore.v1.SellerAccount": "account",
+    "paycore.v1.InvoiceItem": "invoiceitem",
+    "paycore.v1.TestClock": "test_helpers.test_clock",
+    "paycore.v1.Invoice.LineItem": "line_item",
+    "paycore.v1.DeleteWebhookEndpointResponse": "webhook_endpoint",
+    "paycore.v1.Balance": "balance",
+}
+"""Object names that do not follow the rule (snake_case of the message name)."""
+
+NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
+    # Stripe nests these as list objects; the url is where the whole list is read.
+    "paycore.v1.Subscription.items": lambda owner: (
+        f"/v1/subscription_items?subscription={owner.get('id', '')}"
+    ),
+    "paycore.v1.Invoice.lines": lambda owner: f"/v1/invoices/{owner.get('id', '')}/lines",
+}
+
+
+def stripe_json(message: Message, *, list_url: str = "") -> dict[str, Any]:
+    """`message` as a Stripe client expects it. `list_url` is the path a list response was read
+    from (its envelope's `url`); the edge passes the route's path."""
+    descriptor = cast(Descriptor, message.DESCRIPTOR)  # the stubs name upb's class
+    return render_json(descriptor, to_json(message), list_url=list_url)
+
+
+def render_json(
+    descriptor: Descriptor, rendered: dict[str, Any], *, list_url: str = ""
+) -> dict[str, Any]:
+    """The same from proto3 JSON already made by paycore.transcoding.to_json (an event's stored
+    object, say)."""
+    if is_list_response(descriptor):
+        return {
+            "object": "list",
+            "data": [_value(descriptor.fields_by_name["data"], item) for item in rendered["data"]],
+            "has_more": bool(rendered.get("has_more", False)),
+            "url": list_url,
+        }
+    return _message(descriptor, rendered)
+
+
+def object_name(descriptor: Descriptor) -> str | None:
+    """The `object` a message carries: paycore's resources (messages with an id) and Balance."""
+    name = OBJECT_NAMES.get(descriptor.full_name)
+    if name is not None:
+        return name
+    if not descriptor.full_name.startswith(_PACKAGE) or "id" not in descriptor.fields_by_name:
+        return None
+    outer: Descriptor | None = descriptor
+    while outer is not None:  # parts of requests and responses are not resources
+        if outer.name.endswith(("Request", "Response")):
+            return None
+        outer = outer.containing_type
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", descriptor.name).lower()
+
+
+def is_list_response(descriptor: Descriptor) -> bool:
+    fields = descriptor.fields_by_name
+    return (
+        set(fields) == {"data", "has_more"}
+        and fields["data"].is_repeated
+        and fields["data"].type == FieldDescriptor.TYPE_MESSAGE
+    )
+
+
+def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]:
+    if descriptor.full_name == ANY:
+        return _unpacked(rendered)
+    result: dict[str, Any] = {}
+    if "id" in rendered:
+        result["id"] = rendered["id"]
+    name = object_name(descriptor)
+    if name is not None:
+        result["object"] = name
+    for key, item in rendered.items():
+        if key in result:
+            continue
+        field = descriptor.fields_by_name.get(key)
+        if field is None:
+            result[key] = item
+        elif is_map(field):
+            value_field = message_of(field).fields_by_name["value"]
+            result[key] = {entry: _value(value_field, value) for entry, value in item.items()}
+        elif field.is_repeated:
+            values = [_value(field, value) for value in item]
+            nested = NESTED_LISTS.get(field.full_name)
+            result[key] = (
+                values
+                if nested is None
+                else {"object": "list", "data": values, "has_more": False, "url": nested(rendered)}
+            )
+        else:
+            result[key] = _value(field, item)
+    return result
+
+
+def _value(field: FieldDescriptor, value: Any) -> Any:
+    if field.cpp_type in _INTEGERS_64 and isinstance(value, str):
+        return int(value)
+    if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
+        message = message_of(field)
+        return (
+            value
+            if is_well_known(message) and message.full_name != ANY
+            else _message(message, value)
+        )
+    if field.type == FieldDescriptor.TYPE_STRING and _is_code(field) and isinstance(value, str):
+        return value.lower() if _UPPER_CODE.match(value) else value
+    return value
+
+
+def _is_code(field: FieldDescriptor) -> bool:
+    return field.name == "code" or (field.name.endswith("_code") and field.name != "postal_code")
+
+
+def _unpacked(rendered_any: dict[str, Any]) -> dict[str, Any]:
+    """An Any's JSON is the packed message's fields plus "@type": the message alone."""
+    type_name = str(rendered_any.get("@type", "")).rpartition("/")[2]
+    fields = {key: value for key, value in rendered_any.items() if key != "@type"}
+    try:
+        descriptor = descriptor_pool.Default().FindMessageTypeByName(type_name)
+    except KeyError:
+        return fields
+    return render_json(descriptor, fields)

@@ -1,0 +1,382 @@
+"""SubscriptionService over gRPC: request -> checks -> domain call -> response, nothing more.
+
+The catalogue and test clocks call SubscriptionService; subscriptions, invoices, clock advances
+and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.message import Message
+from grpc import aio
+from paycore import validation
+from paycore.errors import invalid
+from paycore.ids import Prefix
+from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import Mutations, Phases
+from paycore.subscription import invoice_items
+from paycore.subscription.messages import (
+    FINAL_ACTIONS,
+    clock_message,
+    invoice_message,
+    item_message,
+    price_message,
+    product_message,
+    settings_message,
+    subscription_message,
+)
+from paycore.subscription.models import (
+    NewPrice,
+    NewProduct,
+    NewTestClock,
+    Subscription,
+)
+from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.requests import (
+    INVOICE_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    frozen_time,
+    invoice_item,
+    new_subscription,
+    recurring,
+    retry_schedule,
+    subscription_changes,
+)
+from paycore.subscription.subscriptions import Subscriptions
+from paycore.v1 import subscription_pb2, subscription_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+# The proto's limits (subscription.proto), Stripe's where Stripe has one.
+PRODUCT_NAME_LENGTH_MAX = 250
+DESCRIPTION_LENGTH_MAX = 1000
+NICKNAME_LENGTH_MAX = 250
+CLOCK_NAME_LENGTH_MAX = 300
+# The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
+
+
+def register(
+    server: aio.Server, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
+) -> str:
+    """Adds SubscriptionService to `server`; returns its full name."""
+    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
+        SubscriptionServicer(service, billing, mutations), server
+    )
+    return str(subscription_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name)
+
+
+class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
+    def __init__(
+        self, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
+    ) -> None:
+        self._service = service
+        self._billing = billing
+        self._mutations = mutations
+
+    # --- products ----------------------------------------------------------------------------
+
+    async def CreateProduct(
+        self, request: subscription_pb2.CreateProductRequest, context: Context
+    ) -> subscription_pb2.Product:
+        merchant_id = current_call().require_merchant()
+        new = NewProduct(
+            name=validation.text(
+                "name", request.name, maximum=PRODUCT_NAME_LENGTH_MAX, required=True
+            ),
+            description=validation.text(
+                "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+            ),
+            active=request.active if request.HasField("active") else True,
+            metadata=validation.metadata("metadata", request.metadata),
+        )
+
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            subscription_pb2.Product,
+            lambda connection: self._service.create_product(connection, merchant_id, new),
+            render=product_message,
+        )
+
+    async def GetProduct(
+        self, request: subscription_pb2.GetProductRequest, context: Context
+    ) -> subscription_pb2.Product:
+        merchant_id = current_call().require_merchant()
+        product_id = validation.object_id("id", request.id, Prefix.PRODUCT)
+        return product_message(await self._service.get_product(merchant_id, product_id))
+
+    async def ListProducts(
+        self, request: subscription_pb2.ListProductsRequest, context: Context
+    ) -> subscription_pb2.ListProductsResponse:
+        merchant_id = current_call().require_merchant()
+        page = await self._service.list_products(
+            merchant_id,
+            cursor_of(request, Prefix.PRODUCT),
+            request.active if request.HasField("active") else None,
+        )
+        return page_response(subscription_pb2.ListProductsResponse, page, product_message)
+
+    # --- prices ------------------------------------------------------------------------------
+
+    async def CreatePrice(
+        self, request: subscription_pb2.CreatePriceRequest, context: Context
+    ) -> subscription_pb2.Price:
+        merchant_id = current_call().require_merchant()
+        product_id = validation.object_id("product", request.product, Prefix.PRODUCT)
+        currency = validation.currency("currency", request.currency)
+        new = NewPrice(
+            product_id=product_id,
+            unit_amount=validation.amount("unit_amount", request.unit_amount, currency),
+            currency=currency,
+            recurring=recurring(request.recurring) if request.HasField("recurring") else None,
+            nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
+            active=request.active if request.HasField("active") else True,
+            metadata=validation.metadata("metadata", request.metadata),
+        )
+
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            subscription_pb2.Price,
+            lambda connection: self._service.create_price(connection, merchant_id, new),
+            render=price_message,
+        )
+
+    async def GetPrice(
+        self, request: subscription_pb2.GetPriceRequest, context: Context
+    ) -> subscription_pb2.Price:
+        merchant_id = current_call().require_merchant()
+        price_id = validation.object_id("id", request.id, Prefix.PRICE)
+        return price_message(await self._service.get_price(merchant_id, price_id))
+
+    async def ListPrices(
+        self, request: subscription_pb2.ListPricesRequest, context: Context
+    ) -> subscription_pb2.ListPricesResponse:
+        merchant_id = current_call().require_merchant()
+        page = await self._service.list_prices(
+            merchant_id,
+            cursor_of(request, Prefix.PRICE),
+            validation.object_id("product", request.product, Prefix.PRODUCT, required=False),
+            request.active if request.HasField("active") else None,
+        )
+        return page_response(subscription_pb2.ListPricesResponse, page, price_message)
+
+    # --- test clocks -------------------------------------------------------------------------
+
+    async def CreateTestClock(
+        self, request: subscription_pb2.CreateTestClockRequest, context: Context
+    ) -> subscription_pb2.TestClock:
+        merchant_id = current_call().require_merchant()
+        new = NewTestClock(
+            frozen_time=frozen_time("frozen_time", request.frozen_time),
+            name=validation.text("name", request.name, maximum=CLOCK_NAME_LENGTH_MAX),
+            metadata=validation.metadata("metadata", request.metadata),
+        )
+
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            subscription_pb2.TestClock,
+            lambda connection: self._service.create_test_clock(connection, merchant_id, new),
+            render=clock_message,
+        )
+
+    async def GetTestClock(
+        self, request: subscription_pb2.GetTestClockRequest, context: Context
+    ) -> subscription_pb2.TestClock:
+        merchant_id = current_call().require_merchant()
+        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
+        return clock_message(await self._service.get_test_clock(merchant_id, clock_id))
+
+    # --- subscriptions -----------------------------------------------------------------------
+
+    async def CreateSubscription(
+        self, request: subscription_pb2.CreateSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        phases = self._billing.create(merchant_id, new_subscription(request))
+        return await self._subscription_call(merchant_id, request, phases)
+
+    async def GetSubscription(
+        self, request: subscription_pb2.GetSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        return subscription_message(await self._billing.get(merchant_id, subscription_id))
+
+    async def ListSubscriptions(
+        self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
+    ) -> subscription_pb2.ListSubscriptionsResponse:
+        merchant_id = current_call().require_merchant()
+        status = None
+        if request.status != subscription_pb2.SUBSCRIPTION_STATUS_UNSPECIFIED:
+            status = SUBSCRIPTION_STATUSES[
+                validation.enum_value("status", request.status, SUBSCRIPTION_STATUSES)
+            ]
+        page = await self._billing.list(
+            merchant_id,
+            cursor_of(request, Prefix.SUBSCRIPTION),
+            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
+            validation.object_id("price", request.price, Prefix.PRICE, required=False),
+            status,
+        )
+        return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
+
+    async def UpdateSubscription(
+        self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
+        return await self._subscription_call(merchant_id, request, phases)
+
+    async def CancelSubscription(
+        self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
+    ) -> subscription_pb2.Subscription:
+        merchant_id = current_call().require_merchant()
+        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        if request.prorate and request.at_period_end:
+            raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
+        phases = self._billing.cancel(
+            merchant_id, subscription_id, request.at_period_end, request.prorate
+        )
+        return await self._subscription_call(merchant_id, request, phases)
+
+    # --- invoices ----------------------------------------------------------------------------
+
+    async def CreateInvoiceItem(
+        self, request: subscription_pb2.CreateInvoiceItemRequest, context: Context
+    ) -> subscription_pb2.InvoiceItem:
+        merchant_id = current_call().require_merchant()
+        new = invoice_item(request)
+
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            subscription_pb2.InvoiceItem,
+            lambda connection: invoice_items.create(connection, merchant_id, new),
+            render=item_message,
+        )
+
+    async def GetInvoiceItem(
+        self, request: subscription_pb2.GetInvoiceItemRequest, context: Context
+    ) -> subscription_pb2.InvoiceItem:
+        merchant_id = current_call().require_merchant()
+        item_id = validation.object_id("id", request.id, Prefix.INVOICE_ITEM)
+        return item_message(await self._billing.get_invoice_item(merchant_id, item_id))
+
+    async def GetInvoice(
+        self, request: subscription_pb2.GetInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        return invoice_message(await self._billing.get_invoice(merchant_id, invoice_id))
+
+    async def ListInvoices(
+        self, request: subscription_pb2.ListInvoicesRequest, context: Context
+    ) -> subscription_pb2.ListInvoicesResponse:
+        merchant_id = current_call().require_merchant()
+        status = None
+        if request.status != subscription_pb2.INVOICE_STATUS_UNSPECIFIED:
+            status = INVOICE_STATUSES[
+                validation.enum_value("status", request.status, INVOICE_STATUSES)
+            ]
+        page = await self._billing.list_invoices(
+            merchant_id,
+            cursor_of(request, Prefix.INVOICE),
+            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
+            validation.object_id(
+                "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
+            ),
+            status,
+        )
+        return page_response(subscription_pb2.ListInvoicesResponse, page, invoice_message)
+
+    async def PayInvoice(
+        self, request: subscription_pb2.PayInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        method = validation.object_id(
+            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+        )
+        phases = self._billing.pay_invoice(
+            merchant_id, invoice_id, method, request.paid_out_of_band
+        )
+        return await self._mutations.resumable(
+            merchant_id,
+            request,
+            subscription_pb2.Invoice,
+            phases,
+            self._billing.lease,
+            render=invoice_message,
+        )
+
+    async def VoidInvoice(
+        self, request: subscription_pb2.VoidInvoiceRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            subscription_pb2.Invoice,
+            lambda connection: self._billing.void_invoice(connection, merchant_id, invoice_id),
+            render=invoice_message,
+        )
+
+    # --- test clocks (advance) and billing settings ------------------------------------------
+
+    async def AdvanceTestClock(
+        self, request: subscription_pb2.AdvanceTestClockRequest, context: Context
+    ) -> subscription_pb2.TestClock:
+        merchant_id = current_call().require_merchant()
+        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
+        to = frozen_time("frozen_time", request.frozen_time)
+
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            subscription_pb2.TestClock,
+            lambda connection: self._billing.advance_clock(connection, merchant_id, clock_id, to),
+            render=clock_message,
+        )
+
+    async def GetBillingSettings(
+        self, request: subscription_pb2.GetBillingSettingsRequest, context: Context
+    ) -> subscription_pb2.BillingSettings:
+        return settings_message(await self._billing.get_settings(current_call().require_merchant()))
+
+    async def UpdateBillingSettings(
+        self, request: subscription_pb2.UpdateBillingSettingsRequest, context: Context
+    ) -> subscription_pb2.BillingSettings:
+        merchant_id = current_call().require_merchant()
+        schedule = retry_schedule(request.retry_schedule_days)
+        final_action = None
+        if request.final_action != subscription_pb2.DUNNING_FINAL_ACTION_UNSPECIFIED:
+            final_action = FINAL_ACTIONS[
+                validation.enum_value("final_action", request.final_action, FINAL_ACTIONS)
+            ]
+
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            subscription_pb2.BillingSettings,
+            lambda connection: self._billing.update_settings(
+                connection, merchant_id, schedule, final_action
+            ),
+            render=settings_message,
+        )
+
+    async def _subscription_call(
+        self, merchant_id: str, request: Message, phases: Phases[Subscription]
+    ) -> subscription_pb2.Subscription:
+        return await self._mutations.resumable(
+            merchant_id,
+            request,
+            subscription_pb2.Subscription,
+            phases,
+            self._billing.lease,
+            render=subscription_message,
+        )

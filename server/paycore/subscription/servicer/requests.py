@@ -1,0 +1,211 @@
+"""SubscriptionService's billing requests checked for shape (ids, counts, ranges) and turned
+into domain objects; prices, customers and clocks are checked by the domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from paycore import validation
+from paycore.errors import invalid, missing
+from paycore.ids import Prefix
+from paycore.subscription.changes import ItemChange, SubscriptionChanges
+from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
+from paycore.subscription.messages import INTERVALS
+from paycore.subscription.models import (
+    INTERVAL_COUNT_MAX,
+    InvoiceStatus,
+    NewInvoiceItem,
+    NewSubscription,
+    ProrationBehavior,
+    Recurring,
+    SubscriptionStatus,
+)
+from paycore.v1 import subscription_pb2
+
+PRORATIONS: dict[int, ProrationBehavior] = {
+    subscription_pb2.PRORATION_BEHAVIOR_UNSPECIFIED: ProrationBehavior.CREATE_PRORATIONS,
+    subscription_pb2.PRORATION_BEHAVIOR_CREATE_PRORATIONS: ProrationBehavior.CREATE_PRORATIONS,
+    subscription_pb2.PRORATION_BEHAVIOR_NONE: ProrationBehavior.NONE,
+    subscription_pb2.PRORATION_BEHAVIOR_ALWAYS_INVOICE: ProrationBehavior.ALWAYS_INVOICE,
+}
+ITEMS_MAX = 20
+TRIAL_DAYS_MAX = 730
+# Keeps unit_amount * quantity far inside a bigint for any price.
+QUANTITY_MAX = 1_000_000
+RETRIES_MAX = 8
+RETRY_DAYS_MAX = 30
+SUBSCRIPTION_STATUSES: dict[int, SubscriptionStatus] = {
+    number: SubscriptionStatus(name.removeprefix("SUBSCRIPTION_STATUS_").lower())
+    for name, number in subscription_pb2.SubscriptionStatus.items()
+    if number
+}
+INVOICE_STATUSES: dict[int, InvoiceStatus] = {
+    number: InvoiceStatus(name.removeprefix("INVOICE_STATUS_").lower())
+    for name, number in subscription_pb2.InvoiceStatus.items()
+    if number
+}
+
+
+def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> NewSubscription:
+    """The request's shape checked; the prices, customer and clock are checked by the domain."""
+    customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    if not request.items:
+        raise missing("items")
+    if len(request.items) > ITEMS_MAX:
+        raise invalid("items", f"at most {ITEMS_MAX} items")
+    items: list[tuple[str, int]] = []
+    for index, item in enumerate(request.items):
+        price = validation.object_id(f"items[{index}].price", item.price, Prefix.PRICE)
+        if any(price == seen for seen, _ in items):
+            raise invalid(f"items[{index}].price", "each item must have a different price")
+        items.append((price, item_quantity(f"items[{index}].quantity", item.quantity)))
+    if not 0 <= request.trial_period_days <= TRIAL_DAYS_MAX:
+        raise invalid("trial_period_days", f"must be 0 to {TRIAL_DAYS_MAX} days from now")
+    return NewSubscription(
+        customer_id=customer,
+        items=tuple(items),
+        trial_period_days=request.trial_period_days,
+        default_payment_method_id=validation.object_id(
+            "default_payment_method",
+            request.default_payment_method,
+            Prefix.PAYMENT_METHOD,
+            required=False,
+        )
+        or None,
+        test_clock_id=validation.object_id(
+            "test_clock", request.test_clock, Prefix.TEST_CLOCK, required=False
+        )
+        or None,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def subscription_changes(
+    request: subscription_pb2.UpdateSubscriptionRequest,
+) -> SubscriptionChanges:
+    items = []
+    for index, item in enumerate(request.items):
+        param = f"items[{index}]"
+        item_id = validation.object_id(
+            f"{param}.id", item.id, Prefix.SUBSCRIPTION_ITEM, required=item.deleted
+        )
+        quantity = None
+        if item.HasField("quantity"):
+            if item.quantity < 1:
+                raise invalid(f"{param}.quantity", "must be 1 or more")
+            quantity = item_quantity(f"{param}.quantity", item.quantity)
+        items.append(
+            ItemChange(
+                item_id=item_id or None,
+                price_id=validation.object_id(
+                    f"{param}.price", item.price, Prefix.PRICE, required=False
+                )
+                or None,
+                quantity=quantity,
+                deleted=item.deleted,
+            )
+        )
+    method = None
+    if request.HasField("default_payment_method"):
+        method = validation.object_id(
+            "default_payment_method",
+            request.default_payment_method,
+            Prefix.PAYMENT_METHOD,
+            required=False,
+        )
+    cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
+    behavior = PRORATIONS[
+        validation.enum_value("proration_behavior", request.proration_behavior, PRORATIONS)
+    ]
+    return SubscriptionChanges(
+        items=tuple(items),
+        proration=behavior,
+        cancel_at_period_end=cancel,
+        default_payment_method_id=method,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def item_quantity(param: str, quantity: int) -> int:
+    """0 means 1 (proto3 cannot tell it from absent); negative is refused."""
+    if quantity < 0:
+        raise invalid(param, "must be 1 or more")
+    if quantity > QUANTITY_MAX:
+        raise invalid(param, f"must be at most {QUANTITY_MAX}")
+    return quantity or 1
+
+
+def retry_schedule(days: Sequence[int]) -> tuple[int, ...] | None:
+    """None (keep the schedule) when empty; else 1..RETRIES_MAX retries of 1..30 days."""
+    if not days:
+        return None
+    if len(days) > RETRIES_MAX or any(not 1 <= day <= RETRY_DAYS_MAX for day in days):
+        raise invalid(
+            "retry_schedule_days",
+            f"at most {RETRIES_MAX} retries, each 1 to {RETRY_DAYS_MAX} days",
+        )
+    return tuple(days)
+
+
+def invoice_item(request: subscription_pb2.CreateInvoiceItemRequest) -> NewInvoiceItem:
+    """A price (one-time; quantity 0 means 1) or a non-zero amount (negative: a credit) with
+    its currency; the subscription's checks are paycore.subscription.invoice_items.create's."""
+    customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    subscription_id = validation.object_id(
+        "subscription", request.subscription, Prefix.SUBSCRIPTION
+    )
+    price_id = validation.object_id("price", request.price, Prefix.PRICE, required=False)
+    if request.quantity < 0:
+        raise invalid("quantity", "must be 0 (meaning 1) or more")
+    currency = ""
+    if price_id:
+        if request.amount:
+            raise invalid("amount", "give either price or amount, not both")
+        if request.currency:
+            currency = validation.currency("currency", request.currency)
+    else:
+        if request.quantity:
+            raise invalid("quantity", "only with a price")
+        currency = validation.currency("currency", request.currency)
+        if request.amount == 0:
+            raise invalid("amount", "must not be zero (negative is a credit)")
+        validation.amount("amount", abs(request.amount), currency)
+    return NewInvoiceItem(
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        price_id=price_id or None,
+        quantity=(request.quantity or 1) if price_id else 1,
+        amount=request.amount,
+        currency=currency,
+        description=validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        ),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+# A clock's time stays far enough from datetime's year 9999 for years of periods after it.
+FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
+
+
+def recurring(message: subscription_pb2.Recurring) -> Recurring:
+    """A recurring price's interval, checked: at least one interval, at most one year in all."""
+    if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
+        raise missing("recurring.interval")
+    interval = INTERVALS[validation.enum_value("recurring.interval", message.interval, INTERVALS)]
+    maximum = INTERVAL_COUNT_MAX[interval]
+    if not 1 <= message.interval_count <= maximum:
+        raise invalid(
+            "recurring.interval_count",
+            f"must be 1 to {maximum} for {interval.value} intervals (at most one year in all)",
+        )
+    return Recurring(interval, message.interval_count)
+
+
+def frozen_time(param: str, value: int) -> int:
+    if value == 0:
+        raise missing(param)
+    if not 0 < value <= FROZEN_TIME_MAX:
+        raise invalid(param, f"must be unix seconds between 1 and {FROZEN_TIME_MAX}")
+    return value

@@ -1,0 +1,108 @@
+"""Which URLs an endpoint may have and which addresses a delivery may connect to.
+
+A merchant must not make the platform call its internal network (SSRF): a URL whose host is,
+or resolves to, a loopback, private, link-local, shared, multicast or reserved address is
+refused unless the configuration allows private addresses (`paycore dev` does). The check runs
+when the endpoint is saved and again whenever a delivery resolves the host (sender.py's
+resolver), on the very addresses it then connects to, which defeats DNS rebinding."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
+
+from paycore.errors import invalid, missing
+
+URL_LENGTH_MAX = 2048
+RESOLVE_TIMEOUT_SECONDS = 2.0
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    allow_http: bool
+    allow_private: bool
+
+
+class ForbiddenAddress(OSError):
+    """A host resolved to an address deliveries may not connect to."""
+
+
+def is_forbidden(address: IpAddress) -> bool:
+    """Anything but a global unicast address (IPv4-mapped IPv6 judged as the IPv4 inside)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def ip_literal(host: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def checked_url(param: str, url: str, policy: AddressPolicy) -> SplitResult:
+    """The URL's parts, or INVALID_ARGUMENT naming `param` (no resolution here)."""
+    if not url:
+        raise missing(param)
+    if len(url) > URL_LENGTH_MAX:
+        raise invalid(param, f"must be at most {URL_LENGTH_MAX} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise invalid(param, f"is not a valid URL ({error})") from None
+    allowed_schemes = ("https", "http") if policy.allow_http else ("https",)
+    if parts.scheme not in allowed_schemes:
+        raise invalid(param, f"must be an {' or '.join(allowed_schemes)} URL")
+    if not parts.hostname:
+        raise invalid(param, "must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise invalid(param, "must not carry credentials")
+    if parts.fragment:
+        raise invalid(param, "must not have a fragment")
+    if port == 0:
+        raise invalid(param, "must not use port 0")
+    if any(character.isspace() or ord(character) < 0x20 for character in url):
+        raise invalid(param, "must not contain whitespace or control characters")
+    return parts
+
+
+async def check_destination(param: str, url: str, policy: AddressPolicy) -> None:
+    """INVALID_ARGUMENT naming `param` unless deliveries may go to `url`: its syntax, and
+    (unless private addresses are allowed) every address its host resolves to."""
+    parts = checked_url(param, url, policy)
+    if policy.allow_private:
+        return
+    host = parts.hostname or ""
+    try:
+        addresses = await resolve(host, parts.port or 443)
+    except ForbiddenAddress:
+        raise invalid(param, "resolves to a private, loopback or link-local address") from None
+    except OSError:
+        raise invalid(param, f"the host {host} does not resolve") from None
+    if not addresses:
+        raise invalid(param, f"the host {host} does not resolve")
+
+
+async def resolve(host: str, port: int) -> list[IpAddress]:
+    """Every address of `host`, or ForbiddenAddress when any is one deliveries may not reach
+    (one bad address among good ones is refused too: a connection may pick any of them)."""
+    literal = ip_literal(host)
+    if literal is not None:
+        found = [literal]
+    else:
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            ),
+            RESOLVE_TIMEOUT_SECONDS,
+        )
+        found = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if any(is_forbidden(address) for address in found):
+        raise ForbiddenAddress(f"{host} resolves to a forbidden address")
+    return found

@@ -1,0 +1,82 @@
+"""The delivery log (ListDeliveries: deliveries with their attempts) and resending an event to
+an endpoint (a new delivery, due at once, with its own three days of retries)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from paycore.errors import ApiError, Reason, not_found
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage.reads import Cursor, Page, fetch_page
+from paycore.storage.schema import webhook_deliveries
+from paycore.storage.shards import Shards
+from paycore.webhooks import repository
+from paycore.webhooks.models import Delivery, DeliveryFilter, EndpointStatus
+from paycore.webhooks.repository import EndpointRepository, NewDelivery
+from paycore.webhooks.schedule import GIVE_UP_AFTER
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Deliveries:
+    def __init__(self, shards: Shards) -> None:
+        self._shards = shards
+
+    async def list(self, merchant_id: str, where: DeliveryFilter, cursor: Cursor) -> Page[Delivery]:
+        """NOT_FOUND when the filter names an endpoint or event the merchant does not have."""
+        async with self._shards.read(merchant_id) as connection:
+            if where.endpoint_id:
+                found = await connection.execute(
+                    repository.endpoint_by_id(merchant_id, where.endpoint_id)
+                )
+                if found.first() is None:
+                    raise not_found("webhook_endpoint", where.endpoint_id, "webhook_endpoint")
+            if where.event_id and not await repository.event_exists(
+                connection, merchant_id, where.event_id
+            ):
+                raise not_found("event", where.event_id, "event")
+            page = await fetch_page(
+                connection,
+                repository.deliveries_listed(merchant_id, where),
+                webhook_deliveries.c.id,
+                cursor,
+                repository.decode_delivery,
+            )
+            attempts = await repository.attempts_of(
+                connection, merchant_id, [delivery.id for delivery in page.data]
+            )
+        return Page(
+            [
+                replace(delivery, attempts=tuple(attempts.get(delivery.id, ())))
+                for delivery in page.data
+            ],
+            page.has_more,
+        )
+
+    async def resend(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        event_id: str,
+        endpoint_id: str,
+        now: datetime,
+    ) -> Delivery:
+        endpoint = await EndpointRepository(connection).locked(merchant_id, endpoint_id)
+        if endpoint is None:
+            raise not_found("webhook_endpoint", endpoint_id, "webhook_endpoint")
+        event_type = await repository.event_type_of(connection, merchant_id, event_id)
+        if event_type is None:
+            raise not_found("event", event_id)
+        if endpoint.status != EndpointStatus.ENABLED:
+            raise ApiError(
+                Reason.WEBHOOK_ENDPOINT_DISABLED, param="webhook_endpoint", id=endpoint_id
+            )
+        delivery_id = new_id(Prefix.WEBHOOK_DELIVERY, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        await repository.insert_deliveries(
+            connection,
+            [NewDelivery(merchant_id, delivery_id, event_id, endpoint_id, event_type)],
+            [now],
+            now,
+            now + GIVE_UP_AFTER,
+        )
+        return await repository.delivery(connection, merchant_id, delivery_id)

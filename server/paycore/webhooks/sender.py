@@ -1,0 +1,141 @@
+"""One POST of a delivery, over the one pooled HTTP client of the process.
+
+The client never follows redirects (a 3xx is a failure, as at Stripe), ignores proxy settings
+from the environment, reads at most RESPONSE_READ_MAX bytes of an answer, and gives up after
+the timeout. Its resolver refuses forbidden addresses (addresses.py) at every resolution;
+hosts given as IP literals, which aiohttp does not resolve, are checked here before sending."""
+
+from __future__ import annotations
+
+import socket
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from paycore.webhooks.addresses import ForbiddenAddress, ip_literal, is_forbidden, resolve
+from paycore.webhooks.models import Outcome
+
+RESPONSE_READ_MAX = 4096
+RESPONSE_BODY_MAX = 1024
+DNS_CACHE_SECONDS = 10
+USER_AGENT = "paycore-webhooks/1"
+
+
+class CheckingResolver(AbstractResolver):
+    """aiohttp's resolver that refuses a host resolving to a forbidden address: the check is
+    made on the addresses the connection then uses, at each resolution."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await resolve(host, port)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+class Sender:
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float,
+        connections_max: int,
+        connections_per_host_max: int,
+        allow_private: bool,
+    ) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._connections_max = connections_max
+        self._connections_per_host_max = connections_per_host_max
+        self._allow_private = allow_private
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use: it needs the running loop, and most processes never send.
+        if self._session is None:
+            resolver: AbstractResolver = (
+                aiohttp.ThreadedResolver() if self._allow_private else CheckingResolver()
+            )
+            connector = aiohttp.TCPConnector(
+                limit=self._connections_max,
+                limit_per_host=self._connections_per_host_max,
+                ttl_dns_cache=DNS_CACHE_SECONDS,
+                resolver=resolver,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                trust_env=False,
+                skip_auto_headers=("User-Agent",),
+                headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
+            )
+        return self._session
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+        started = time.perf_counter()
+
+        def failed(error: str, status: int = 0) -> Outcome:
+            return Outcome(status, _elapsed_ms(started), "", error)
+
+        if not self._allow_private:
+            literal = ip_literal(urlsplit(url).hostname or "")
+            if literal is not None and is_forbidden(literal):
+                return failed("address_forbidden")
+        try:
+            async with self._client().post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                read = await response.content.read(RESPONSE_READ_MAX)
+                answered = response.status
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        except TimeoutError:
+            return failed("timeout")
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, ForbiddenAddress):
+                return failed("address_forbidden")
+            if isinstance(error, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+                return failed("tls_error")
+            if isinstance(error.os_error, ConnectionRefusedError):
+                return failed("connection_refused")
+            return failed("connection_error")
+        except (aiohttp.ClientError, OSError):
+            return failed("connection_error")
+        text = read.decode("utf-8", errors="replace")[:RESPONSE_BODY_MAX]
+        failure = "" if 200 <= answered < 300 else f"http_{answered}"
+        return Outcome(answered, _elapsed_ms(started), text, failure, retry_after)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def retry_after_seconds(value: str | None) -> int:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; 0 when absent or bad."""
+    if not value:
+        return 0
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when: Any = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0
+    return max(0, int(when.timestamp() - time.time()))
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -1,0 +1,97 @@
+"""Webhook requests -> validated domain values; each failure an ApiError naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from paycore import validation
+from paycore.errors import invalid, missing
+from paycore.events.types import is_event_type
+from paycore.ids import Prefix
+from paycore.v1 import event_pb2
+from paycore.webhooks.addresses import AddressPolicy, checked_url
+from paycore.webhooks.models import (
+    ALL_EVENTS,
+    DeliveryFilter,
+    DeliveryStatus,
+    EndpointChange,
+    EndpointStatus,
+    NewEndpoint,
+)
+
+DESCRIPTION_LENGTH_MAX = 1000
+_DELIVERY_STATUSES: dict[int, DeliveryStatus | None] = {
+    event_pb2.WEBHOOK_DELIVERY_STATUS_UNSPECIFIED: None,
+    event_pb2.WEBHOOK_DELIVERY_STATUS_PENDING: DeliveryStatus.PENDING,
+    event_pb2.WEBHOOK_DELIVERY_STATUS_SUCCEEDED: DeliveryStatus.SUCCEEDED,
+    event_pb2.WEBHOOK_DELIVERY_STATUS_FAILED: DeliveryStatus.FAILED,
+}
+
+
+def new_endpoint(
+    request: event_pb2.CreateWebhookEndpointRequest, policy: AddressPolicy
+) -> NewEndpoint:
+    checked_url("url", request.url, policy)
+    return NewEndpoint(
+        url=request.url,
+        enabled_events=enabled_events("enabled_events", request.enabled_events, required=True),
+        description=validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        ),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def endpoint_change(
+    request: event_pb2.UpdateWebhookEndpointRequest, policy: AddressPolicy
+) -> EndpointChange:
+    url = None
+    if request.HasField("url"):
+        checked_url("url", request.url, policy)
+        url = request.url
+    status = None
+    if request.HasField("disabled"):
+        status = EndpointStatus.DISABLED if request.disabled else EndpointStatus.ENABLED
+    return EndpointChange(
+        url=url,
+        enabled_events=enabled_events("enabled_events", request.enabled_events, required=False),
+        status=status,
+        description=validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        )
+        if request.HasField("description")
+        else None,
+        metadata=_metadata_change("metadata", request.metadata),
+    )
+
+
+def enabled_events(param: str, values: Sequence[str], *, required: bool) -> tuple[str, ...]:
+    """["*"] alone, or catalogued types (each unknown one refused by name), without repeats."""
+    if not values:
+        if required:
+            raise missing(param)
+        return ()
+    if ALL_EVENTS in values:
+        if len(values) > 1:
+            raise invalid(param, f'"{ALL_EVENTS}" means every type and stands alone')
+        return (ALL_EVENTS,)
+    for index, value in enumerate(values):
+        if not is_event_type(value):
+            raise invalid(f"{param}[{index}]", f"{value!r} is not an event type")
+    return tuple(dict.fromkeys(values))
+
+
+def delivery_filter(request: event_pb2.ListDeliveriesRequest) -> DeliveryFilter:
+    validation.enum_value("status", request.status, _DELIVERY_STATUSES)
+    return DeliveryFilter(
+        endpoint_id=validation.object_id(
+            "webhook_endpoint", request.webhook_endpoint, Prefix.WEBHOOK_ENDPOINT, required=False
+        ),
+        event_id=validation.object_id("event", request.event, Prefix.EVENT, required=False),
+        status=_DELIVERY_STATUSES[request.status],
+    )
+
+
+def _metadata_change(param: str, value: dict[str, str] | object) -> dict[str, str]:
+    # Empty values remove keys (UpdateWebhookEndpoint), so only the other limits apply.
+    return validation.metadata(param, value)  # type: ignore[arg-type]

@@ -1,0 +1,88 @@
+"""Real clients against real servers: the official Stripe SDKs (Python and Node) pointed at the
+REST edge, a Node gRPC client, TLS. The edge here fronts a pay-in server wired to the PSP
+simulator (tests/conftest.py's `payin`), so payments really run."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest_asyncio
+from aiohttp import ClientSession, web
+from paycore.edge import start_edge
+from paycore.v1 import account_pb2
+
+from tests.payment.shop import PayIn
+
+
+@dataclass(frozen=True)
+class EdgeMerchant:
+    """A merchant as a Stripe user sees it: the edge's URL and the merchant's keys."""
+
+    url: str
+    merchant_id: str
+    secret_key: str
+    publishable_key: str
+
+
+@pytest_asyncio.fixture
+async def edge_url(payin: PayIn) -> AsyncIterator[str]:
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.close()
+
+
+async def new_edge_merchant(payin: PayIn, url: str, name: str = "Stripe user") -> EdgeMerchant:
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name=name, email="dev@stripe-user.test", country="US", default_currency="usd"
+        )
+    )
+    return EdgeMerchant(url, merchant.id, merchant.secret_key, merchant.publishable_key)
+
+
+@pytest_asyncio.fixture
+async def edge_merchant(payin: PayIn, edge_url: str) -> EdgeMerchant:
+    return await new_edge_merchant(payin, edge_url)
+
+
+@pytest_asyncio.fixture
+async def lossy_proxy(edge_url: str) -> AsyncIterator[tuple[str, list[tuple[str, str]]]]:
+    """A proxy to the edge that loses the answer to the first POST /v1/payment_intents after
+    the edge has given it: the payment happened, the client saw a dropped connection."""
+    seen: list[tuple[str, str]] = []
+    async with ClientSession() as upstream:
+
+        async def forward(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            headers = {
+                name: value
+                for name, value in request.headers.items()
+                if name.lower() not in ("host", "content-length", "transfer-encoding")
+            }
+            seen.append((f"{request.method} {request.path}", headers.get("Idempotency-Key", "")))
+            url = f"{edge_url}{request.path_qs}"
+            async with upstream.request(
+                request.method, url, data=body, headers=headers
+            ) as response:
+                answer = await response.read()
+                status = response.status
+            first_post = len(seen) == 1 and request.method == "POST"
+            if first_post and request.path == "/v1/payment_intents" and request.transport:
+                request.transport.close()  # the answer is lost on the way back
+                return web.Response(status=500)
+            return web.Response(body=answer, status=status, content_type="application/json")
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            yield f"http://127.0.0.1:{port}", seen
+        finally:
+            await runner.cleanup()

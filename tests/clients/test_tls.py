@@ -1,0 +1,232 @@
+"""TLS on the gRPC port and the edge, mTLS with a configured client CA, and the typed client's
+TLS options, with certificates made in the test (tests/clients/certificates.py)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from aiohttp import ClientSession, TCPConnector
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paycore.app import build_platform, start_server
+from paycore.client import Tls, connect
+from paycore.config import Settings, load_settings
+from paycore.edge import start_edge
+from paycore.errors import ConfigurationError
+from paycore.runtime.server import GrpcServer
+from paycore.runtime.tls import grpc_caller_tls, grpc_server_tls, http_server_tls
+from paycore.v1 import account_pb2
+from prometheus_client import CollectorRegistry
+
+from tests.clients.certificates import Authority, Issued
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+class Pki:
+    def __init__(self, folder: Path) -> None:
+        self.ca = Authority(folder, "paycore-test-ca")
+        self.server = self.ca.issue("paycore-server", server=True)
+        self.client = self.ca.issue("billing-service", server=False)
+        self.stranger = Authority(folder, "other-ca").issue("stranger", server=False)
+
+    def trust(self, client: Issued | None = None) -> Tls:
+        return Tls(
+            root_certificates=self.ca.cert_file.read_bytes(),
+            certificate_chain=client.cert if client else None,
+            private_key=client.key if client else None,
+        )
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return Pki(tmp_path)
+
+
+async def _tls_server(settings: Settings) -> AsyncIterator[tuple[GrpcServer, Settings]]:
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_server(platform, "127.0.0.1:0")
+    try:
+        yield server, settings
+    finally:
+        await server.stop(0)
+        await platform.close()
+
+
+@pytest_asyncio.fixture
+async def mtls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
+    settings = migrated.with_overrides(
+        grpc_tls_cert_file=str(pki.server.cert_file),
+        grpc_tls_key_file=str(pki.server.key_file),
+        grpc_tls_client_ca_file=str(pki.ca.cert_file),
+    )
+    async for served in _tls_server(settings):
+        yield served
+
+
+@pytest_asyncio.fixture
+async def tls_server(migrated: Settings, pki: Pki) -> AsyncIterator[tuple[GrpcServer, Settings]]:
+    settings = migrated.with_overrides(
+        grpc_tls_cert_file=str(pki.server.cert_file), grpc_tls_key_file=str(pki.server.key_file)
+    )
+    async for served in _tls_server(settings):
+        yield served
+
+
+async def _merchant_name(target: str, settings: Settings, tls: Tls | None) -> str:
+    async with connect(target, settings.admin_token, tls=tls, retries=False) as admin:
+        created = await admin.accounts.CreateMerchant(
+            account_pb2.CreateMerchantRequest(
+                name="Over TLS", email="tls@acme.test", country="US", default_currency="usd"
+            ),
+            timeout=5,
+        )
+    return created.name
+
+
+async def _health(target: str, tls: Tls, service: str) -> int:
+    async with connect(target, "unused", tls=tls) as client:
+        stub: Any = health_pb2_grpc.HealthStub(client.channel)
+        answer = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+    return int(answer.status)
+
+
+async def test_grpc_serves_tls_to_a_client_that_trusts_its_ca(
+    tls_server: tuple[GrpcServer, Settings], pki: Pki
+) -> None:
+    server, settings = tls_server
+    target = f"127.0.0.1:{server.port}"
+    assert await _merchant_name(target, settings, pki.trust()) == "Over TLS"
+    # by name too: the certificate is for localhost and 127.0.0.1
+    assert await _merchant_name(f"localhost:{server.port}", settings, pki.trust()) == "Over TLS"
+    with pytest.raises(aio.AioRpcError) as plaintext:
+        await _merchant_name(target, settings, None)
+    assert plaintext.value.code() == grpc.StatusCode.UNAVAILABLE
+    untrusted = Tls(root_certificates=pki.stranger.cert)  # not a CA of this server
+    with pytest.raises(aio.AioRpcError) as unknown_ca:
+        await _merchant_name(target, settings, untrusted)
+    assert unknown_ca.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_the_internal_port_requires_a_client_certificate_from_its_ca(
+    mtls_server: tuple[GrpcServer, Settings], pki: Pki
+) -> None:
+    server, settings = mtls_server
+    target = f"127.0.0.1:{server.port}"
+    assert await _merchant_name(target, settings, pki.trust(pki.client)) == "Over TLS"
+    for refused in (pki.trust(), pki.trust(pki.stranger)):  # no certificate; another CA's
+        with pytest.raises(aio.AioRpcError) as raised:
+            await _merchant_name(target, settings, refused)
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_with_an_internal_port_only_it_requires_client_certificates(
+    migrated: Settings, pki: Pki
+) -> None:
+    settings = migrated.with_overrides(
+        grpc_tls_cert_file=str(pki.server.cert_file),
+        grpc_tls_key_file=str(pki.server.key_file),
+        grpc_tls_client_ca_file=str(pki.ca.cert_file),
+        internal_grpc_addr="127.0.0.1:0",
+    )
+    async for server, _ in _tls_server(settings):
+        assert server.internal is not None
+        public = f"127.0.0.1:{server.port}"
+        internal = f"127.0.0.1:{server.internal.port}"
+        assert await _merchant_name(public, settings, pki.trust()) == "Over TLS"
+        ledger = "paycore.v1.LedgerService"  # served on the internal port only
+        assert await _health(internal, pki.trust(pki.client), ledger) == SERVING
+        with pytest.raises(aio.AioRpcError) as refused:
+            await _health(internal, pki.trust(), ledger)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_the_edge_serves_https_and_speaks_mtls_to_grpc(
+    mtls_server: tuple[GrpcServer, Settings], pki: Pki
+) -> None:
+    server, settings = mtls_server
+    edge_settings = settings.with_overrides(
+        http_tls_cert_file=str(pki.server.cert_file),
+        http_tls_key_file=str(pki.server.key_file),
+        grpc_tls_ca_file=str(pki.ca.cert_file),
+        grpc_client_cert_file=str(pki.client.cert_file),
+        grpc_client_key_file=str(pki.client.key_file),
+    )
+    edge = await start_edge(
+        f"127.0.0.1:{server.port}",
+        "127.0.0.1:0",
+        operator_routes=True,  # CreateMerchant below, with the admin token
+        tls=http_server_tls(edge_settings),
+        upstream_tls=grpc_caller_tls(edge_settings),
+    )
+    trusted = ssl.create_default_context(cafile=str(pki.ca.cert_file))
+    try:
+        async with ClientSession(connector=TCPConnector(ssl=trusted)) as https:
+            url = f"https://127.0.0.1:{edge.port}"
+            async with https.get(f"{url}/healthz") as health:
+                assert (health.status, await health.json()) == (200, {"status": "ok"})
+            async with https.post(
+                f"{url}/v1/merchants",
+                headers={"Authorization": f"Bearer {settings.admin_token}"},
+                data={
+                    "name": "Edge TLS",
+                    "email": "e@acme.test",
+                    "country": "US",
+                    "default_currency": "usd",
+                },
+            ) as created:
+                body = await created.json()
+                assert (created.status, body["object"], body["name"]) == (
+                    200,
+                    "account",
+                    "Edge TLS",
+                )
+        async with ClientSession() as plain:
+            with pytest.raises(Exception, match=r"(?i)ssl|certificate|disconnect"):
+                async with plain.get(f"http://127.0.0.1:{edge.port}/healthz") as answer:
+                    await answer.read()
+    finally:
+        await edge.close()
+
+
+def test_settings_read_tls_from_the_environment(pki: Pki) -> None:
+    environment = {
+        "PAYCORE_GRPC_TLS_CERT_FILE": str(pki.server.cert_file),
+        "PAYCORE_GRPC_TLS_KEY_FILE": str(pki.server.key_file),
+        "PAYCORE_GRPC_TLS_CLIENT_CA_FILE": str(pki.ca.cert_file),
+        "PAYCORE_HTTP_TLS_CERT_FILE": str(pki.server.cert_file),
+        "PAYCORE_HTTP_TLS_KEY_FILE": str(pki.server.key_file),
+        "PAYCORE_GRPC_TLS_CA_FILE": str(pki.ca.cert_file),
+        "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+        "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file),
+    }
+    settings = load_settings(environment)
+    served = grpc_server_tls(settings, internal_port=True)
+    assert served is not None and served.client_ca_file == pki.ca.cert_file
+    public = grpc_server_tls(settings, internal_port=False)  # API keys there, no certificates
+    assert public is not None and public.client_ca_file is None
+    assert http_server_tls(settings) is not None
+    caller = grpc_caller_tls(settings)
+    assert caller is not None and caller.certificate_chain == pki.client.cert
+    assert "PRIVATE KEY" not in repr(caller) and "PRIVATE KEY" not in repr(settings)
+    plain = load_settings({})
+    assert (grpc_server_tls(plain, internal_port=True), http_server_tls(plain)) == (None, None)
+    assert grpc_caller_tls(plain) is None
+    with pytest.raises(ConfigurationError, match="PAYCORE_GRPC_TLS_CERT_FILE"):
+        grpc_server_tls(
+            load_settings({"PAYCORE_GRPC_TLS_CERT_FILE": str(pki.server.cert_file)}),
+            internal_port=False,
+        )
+    with pytest.raises(ConfigurationError, match="no file"):
+        grpc_server_tls(
+            load_settings(
+                {"PAYCORE_GRPC_TLS_CERT_FILE": "/nope.pem", "PAYCORE_GRPC_TLS_KEY_FILE": "/k"}
+            ),
+            internal_port=False,
+        )

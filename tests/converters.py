@@ -1,0 +1,126 @@
+"""The converters from domain dataclasses to proto messages, checked against the messages'
+descriptors (tests/test_converters.py): each one is given a sample object with every field set
+(`sample_of`), and every field of the message it renders must come out set, or be listed in
+`omitted` (dotted paths into nested messages), with the reason beside it.
+
+To add one, append a `Converter` to `CONVERTERS`:
+
+    Converter(payout_message, sample_of(Payout, status=PayoutStatus.PAID),
+              omitted={"balance_transaction": "not stored yet"})
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from enum import Enum
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from google.protobuf.message import Message
+from paycore.events.models import Event
+from paycore.events.servicer.messages import event_message
+from paycore.executor.models import Attempt, Execution, PspAnswer
+from paycore.executor.servicer.messages import execution_message
+from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk
+from paycore.payment.servicer.messages import (
+    intent_message,
+    order_message,
+    payment_message,
+    refund_message,
+)
+
+
+@dataclass(frozen=True)
+class Converter:
+    render: Callable[[Any], Message]
+    sample: Any
+    omitted: Mapping[str, str] = field(default_factory=dict)
+    """Message fields (dotted for nested ones) deliberately not mapped -> why."""
+
+    @property
+    def name(self) -> str:
+        return getattr(self.render, "__name__", repr(self.render))
+
+
+def sample_of(model: type[Any], **overrides: Any) -> Any:
+    """An instance of the dataclass `model` with every field set to a value that is not its
+    type's default (a nested dataclass gets a sample of its own); `overrides` for values that
+    must be of a certain kind (an enum-like string, an id)."""
+    hints = get_type_hints(model)
+    values: dict[str, Any] = {}
+    for item in fields(model):
+        if item.name in overrides:
+            values[item.name] = overrides[item.name]
+        elif item.init:
+            values[item.name] = _sample_value(item.name, hints[item.name])
+        elif item.default is MISSING and item.default_factory is MISSING:
+            raise TypeError(f"{model.__name__}.{item.name} has no sample")
+    return model(**values)
+
+
+def _sample_value(name: str, hint: Any) -> Any:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return _sample_value(name, next(arg for arg in get_args(hint) if arg is not type(None)))
+    if origin is dict:
+        return {f"{name}_key": f"{name}_value"}
+    if origin in (tuple, list):
+        item = _sample_value(name, get_args(hint)[0])
+        return origin([item])
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return list(hint)[-1]
+    if is_dataclass(hint) and isinstance(hint, type):
+        return sample_of(hint)
+    if hint is bool:
+        return True
+    if hint is int:
+        return 7
+    if hint is float:
+        return 7.5
+    if hint is str:
+        return f"{name}_sample"
+    raise TypeError(f"no sample for {name}: {hint!r}")
+
+
+_RISK = sample_of(Risk, decision="review")
+_BUYER_FIELDS = ("email", "name", "phone", "ip", "country", "user_agent")
+_ERROR = sample_of(PaymentError)
+
+CONVERTERS: list[Converter] = [
+    Converter(
+        event_message,
+        sample_of(
+            Event,
+            object_type="paycore.v1.Refund",
+            data={"id": "re_1"},
+        ),
+        {
+            "pending_webhooks": "not counted yet: the deliveries are paycore.webhooks' (always 0)",
+        },
+    ),
+    Converter(
+        intent_message,
+        sample_of(Intent, risk=_RISK, last_error=_ERROR, cancellation_reason="duplicate"),
+        {"client_secret": "derived for each answer by the servicer (ClientSecrets), not stored"},
+    ),
+    Converter(order_message, sample_of(Order)),
+    Converter(
+        payment_message,
+        sample_of(
+            Payment,
+            risk=_RISK,
+            buyer_info={key: f"{key}_sample" for key in _BUYER_FIELDS},
+            orders=(sample_of(Order),),
+        ),
+    ),
+    Converter(refund_message, sample_of(Refund, reason="duplicate")),
+    Converter(
+        execution_message,
+        sample_of(
+            Execution,
+            attempts=(sample_of(Attempt, started=1.0, finished=2.0),),
+            answer=sample_of(PspAnswer),
+        ),
+    ),
+]

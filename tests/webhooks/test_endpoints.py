@@ -1,0 +1,205 @@
+"""Webhook endpoints over gRPC: the secret shown once (never in an idempotent replay), rolls
+signing with both secrets for the overlap, the per-merchant limit, refused URLs and event
+types, and another merchant's endpoints and deliveries NOT_FOUND."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc import aio
+from paycore.client import Paycore, idempotency_key
+from paycore.v1 import event_pb2
+
+from tests.events.support import record
+from tests.helpers import MerchantFixture, create_merchant, rich_error
+from tests.payment.shop import Shop
+from tests.webhooks.conftest import Hooks
+from tests.webhooks.receivers import verified_by_standardwebhooks, verified_by_stripe
+from tests.webhooks.support import deliveries, endpoint
+
+PUBLIC_URL = "https://93.184.215.14/hooks"  # a global address, given as a literal: no DNS
+
+
+async def _refused(call: object) -> tuple[grpc.StatusCode, str, str]:
+    with pytest.raises(aio.AioRpcError) as refused:
+        await call  # type: ignore[misc]
+    error = rich_error(refused.value)
+    return error.code, error.reason, error.param or ""
+
+
+def _create(client: Paycore, url: str, events: list[str]) -> object:
+    return client.events.CreateWebhookEndpoint(
+        event_pb2.CreateWebhookEndpointRequest(url=url, enabled_events=events)
+    )
+
+
+async def test_the_secret_is_shown_once_and_never_replayed(merchant: MerchantFixture) -> None:
+    request = event_pb2.CreateWebhookEndpointRequest(
+        url=PUBLIC_URL,
+        enabled_events=["payment_intent.succeeded", "payment_intent.succeeded"],
+        description="orders",
+        metadata={"team": "shop"},
+    )
+    key = idempotency_key("create-endpoint-1")
+    created = await merchant.client.events.CreateWebhookEndpoint(request, metadata=key)
+    assert created.secret.startswith("whsec_") and created.id.startswith("we_")
+    assert list(created.enabled_events) == ["payment_intent.succeeded"]
+    replayed = await merchant.client.events.CreateWebhookEndpoint(request, metadata=key)
+    assert (replayed.id, replayed.secret) == (created.id, "")
+    fetched = await merchant.client.events.GetWebhookEndpoint(
+        event_pb2.GetWebhookEndpointRequest(id=created.id)
+    )
+    assert (fetched.secret, fetched.description, dict(fetched.metadata)) == (
+        "",
+        "orders",
+        {"team": "shop"},
+    )
+    listed = await merchant.client.events.ListWebhookEndpoints(
+        event_pb2.ListWebhookEndpointsRequest()
+    )
+    assert [item.id for item in listed.data] == [created.id]
+    assert all(not item.secret for item in listed.data)
+    updated = await merchant.client.events.UpdateWebhookEndpoint(
+        event_pb2.UpdateWebhookEndpointRequest(
+            id=created.id, enabled_events=["*"], metadata={"team": "", "owner": "ops"}
+        )
+    )
+    assert (list(updated.enabled_events), dict(updated.metadata)) == (["*"], {"owner": "ops"})
+    deleted = await merchant.client.events.DeleteWebhookEndpoint(
+        event_pb2.DeleteWebhookEndpointRequest(id=created.id)
+    )
+    assert (deleted.id, deleted.deleted) == (created.id, True)
+    code, reason, _ = await _refused(
+        merchant.client.events.GetWebhookEndpoint(
+            event_pb2.GetWebhookEndpointRequest(id=created.id)
+        )
+    )
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://93.184.215.14/hooks",  # http is not allowed by default
+        "ftp://93.184.215.14/hooks",
+        "https://127.0.0.1/hooks",
+        "https://localhost/hooks",  # resolves to loopback
+        "https://10.1.2.3/hooks",
+        "https://192.168.0.10/hooks",
+        "https://169.254.169.254/latest/meta-data",  # link-local (cloud metadata)
+        "https://[::1]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        "https://100.64.0.1/hooks",
+        "https://0.0.0.0/hooks",
+        "https://user:password@93.184.215.14/hooks",
+        "https:///hooks",
+        "https://no-such-host.invalid/hooks",
+        "not a url",
+        "",
+    ],
+)
+async def test_bad_urls_are_refused_naming_url(merchant: MerchantFixture, url: str) -> None:
+    code, _, param = await _refused(_create(merchant.client, url, ["*"]))
+    assert (code, param) == (grpc.StatusCode.INVALID_ARGUMENT, "url")
+    listed = await merchant.client.events.ListWebhookEndpoints(
+        event_pb2.ListWebhookEndpointsRequest()
+    )
+    assert list(listed.data) == []
+
+
+async def test_unknown_event_types_are_refused_naming_the_type(merchant: MerchantFixture) -> None:
+    with pytest.raises(aio.AioRpcError) as refused:
+        await _create(merchant.client, PUBLIC_URL, ["payment_intent.succeeded", "charge.nope"])  # type: ignore[misc]
+    error = rich_error(refused.value)
+    assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "enabled_events[1]")
+    assert "charge.nope" in (refused.value.details() or "")
+    for events, param in ((["*", "charge.succeeded"], "enabled_events"), ([], "enabled_events")):
+        code, _, named = await _refused(_create(merchant.client, PUBLIC_URL, events))
+        assert (code, named) == (grpc.StatusCode.INVALID_ARGUMENT, param)
+
+
+async def test_at_most_sixteen_endpoints_per_merchant(merchant: MerchantFixture) -> None:
+    for _ in range(16):
+        await _create(merchant.client, PUBLIC_URL, ["*"])  # type: ignore[misc]
+    code, reason, _ = await _refused(_create(merchant.client, PUBLIC_URL, ["*"]))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "WEBHOOK_ENDPOINT_LIMIT")
+
+
+async def test_another_merchants_endpoints_and_deliveries_are_not_found(
+    hooks: Hooks, shop: Shop
+) -> None:
+    receiver = await hooks.receiver(verified_by_stripe(lambda: []))
+    mine = await endpoint(shop.client, receiver.url)
+    event_id = await record(hooks.platform, shop.id)
+    await hooks.deliver(hooks.deliverer())
+    assert len(await deliveries(shop.client, mine.id)) == 1
+    other = await create_merchant(hooks.admin, hooks.target, name="Globex")
+    events = other.client.events
+    try:
+        calls = [
+            events.GetWebhookEndpoint(event_pb2.GetWebhookEndpointRequest(id=mine.id)),
+            events.UpdateWebhookEndpoint(
+                event_pb2.UpdateWebhookEndpointRequest(id=mine.id, disabled=True)
+            ),
+            events.DeleteWebhookEndpoint(event_pb2.DeleteWebhookEndpointRequest(id=mine.id)),
+            events.RollWebhookEndpointSecret(
+                event_pb2.RollWebhookEndpointSecretRequest(id=mine.id)
+            ),
+            events.ListDeliveries(event_pb2.ListDeliveriesRequest(webhook_endpoint=mine.id)),
+            events.ListDeliveries(event_pb2.ListDeliveriesRequest(event=event_id)),
+            events.ResendEvent(event_pb2.ResendEventRequest(id=event_id, webhook_endpoint=mine.id)),
+        ]
+        for call in calls:
+            code, reason, _ = await _refused(call)
+            assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING")
+        assert list((await events.ListDeliveries(event_pb2.ListDeliveriesRequest())).data) == []
+        listed = await events.ListWebhookEndpoints(event_pb2.ListWebhookEndpointsRequest())
+        assert list(listed.data) == []
+    finally:
+        await other.client.close()
+    still = await shop.client.events.GetWebhookEndpoint(
+        event_pb2.GetWebhookEndpointRequest(id=mine.id)
+    )
+    assert still.status == event_pb2.WEBHOOK_ENDPOINT_STATUS_ENABLED
+
+
+async def test_a_rolled_secret_verifies_with_either_secret_for_the_overlap(
+    hooks: Hooks, shop: Shop
+) -> None:
+    standard_secrets: list[str] = []
+    stripe_secrets: list[str] = []
+    standard = await hooks.receiver(verified_by_standardwebhooks(lambda: standard_secrets))
+    stripe = await hooks.receiver(verified_by_stripe(lambda: stripe_secrets))
+    first = await endpoint(shop.client, standard.url)
+    second = await endpoint(shop.client, stripe.url)
+    rolled = {}
+    for created in (first, second):
+        key = idempotency_key(f"roll-{created.id}")
+        request = event_pb2.RollWebhookEndpointSecretRequest(id=created.id)
+        answer = await shop.client.events.RollWebhookEndpointSecret(request, metadata=key)
+        replayed = await shop.client.events.RollWebhookEndpointSecret(request, metadata=key)
+        assert answer.secret.startswith("whsec_") and answer.secret != created.secret
+        assert replayed.secret == ""  # shown once, like the create's
+        rolled[created.id] = answer.secret
+    deliverer = hooks.deliverer()
+
+    # During the overlap every delivery verifies with the old secret and with the new one.
+    standard_secrets[:] = [first.secret, rolled[first.id]]
+    stripe_secrets[:] = [second.secret, rolled[second.id]]
+    during = await record(hooks.platform, shop.id)
+    await hooks.deliver(deliverer)
+    assert standard.event_ids(accepted_only=False) == [during]
+    assert stripe.event_ids(accepted_only=False) == [during]
+    assert standard.event_ids() == stripe.event_ids() == [during]
+    assert len(standard.received[0].headers["webhook-signature"].split()) == 2
+
+    # After 24 hours only the new secret signs: the old one no longer verifies.
+    hooks.clock.advance(hours=24, seconds=1)
+    standard_secrets[:] = [rolled[first.id]]
+    stripe_secrets[:] = [second.secret]
+    after = await record(hooks.platform, shop.id)
+    await hooks.deliver(deliverer)
+    assert standard.event_ids() == [during, after]
+    assert len(standard.received[-1].headers["webhook-signature"].split()) == 1
+    assert stripe.event_ids() == [during]  # refused: signed only with the new secret
+    assert stripe.received[-1].event["id"] == after

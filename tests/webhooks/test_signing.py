@@ -1,0 +1,60 @@
+"""The two signature schemes against the libraries merchants verify with, and the typed
+client's verify helper: tampered bodies, wrong secrets and stale timestamps are refused."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import stripe
+from paycore.client.webhooks import WebhookVerificationError, verify
+from paycore.webhooks.models import SigningKeys
+from paycore.webhooks.signing import new_secret, signature_headers
+from standardwebhooks.webhooks import Webhook
+
+BODY = b'{"id":"evt_1","type":"payment_intent.succeeded"}'
+
+
+def test_both_schemes_verify_with_the_libraries_and_the_client_helper() -> None:
+    secret = new_secret()
+    now = int(time.time())
+    headers = signature_headers(SigningKeys(secret), "evt_1", now, BODY)
+    Webhook(secret.reveal()).verify(BODY, headers)
+    stripe.Webhook.construct_event(BODY, headers["Paycore-Signature"], secret.reveal())
+    assert verify(BODY, headers, secret.reveal())["id"] == "evt_1"
+    only_stripe = {"Paycore-Signature": headers["Paycore-Signature"]}
+    assert verify(BODY, only_stripe, secret.reveal())["id"] == "evt_1"
+
+
+def test_the_client_helper_refuses_what_was_not_signed_so() -> None:
+    secret, other = new_secret(), new_secret()
+    now = int(time.time())
+    headers = signature_headers(SigningKeys(secret), "evt_1", now, BODY)
+    only_stripe = {"Paycore-Signature": headers["Paycore-Signature"]}
+    for scheme in (headers, only_stripe):
+        with pytest.raises(WebhookVerificationError):
+            verify(BODY + b" ", scheme, secret.reveal())  # the raw body, byte for byte
+        with pytest.raises(WebhookVerificationError):
+            verify(BODY, scheme, other.reveal())
+        with pytest.raises(WebhookVerificationError):
+            verify(BODY, scheme, secret.reveal(), now=now + 301)  # 5 minutes' tolerance
+        assert verify(BODY, scheme, secret.reveal(), now=now + 299)["id"] == "evt_1"
+    with pytest.raises(WebhookVerificationError):
+        verify(BODY, {}, secret.reveal())
+
+
+def test_during_an_overlap_either_secret_verifies() -> None:
+    old, new = new_secret(), new_secret()
+    now = int(time.time())
+    headers = signature_headers(SigningKeys(new, old), "evt_1", now, BODY)
+    for secret in (old, new):
+        Webhook(secret.reveal()).verify(BODY, headers)
+        stripe.Webhook.construct_event(BODY, headers["Paycore-Signature"], secret.reveal())
+        verify(BODY, headers, secret.reveal())
+    with pytest.raises(WebhookVerificationError):
+        verify(BODY, headers, new_secret().reveal())
+
+
+def test_a_secret_is_never_in_a_repr() -> None:
+    secret = new_secret()
+    assert secret.reveal() not in repr(SigningKeys(secret))
