@@ -40,6 +40,10 @@ from paycore.payment.services import PayOutHooks, build_pay_in
 from paycore.payout import servicer as payout_servicer
 from paycore.payout.services import PayOut, build_pay_out, build_pay_out_base
 from paycore.ratelimit import RateLimiter
+from paycore.reconciliation import servicer as reconciliation_servicer
+from paycore.reconciliation.build import build_reconciliation
+from paycore.reconciliation.job import DailyReconciliation
+from paycore.reconciliation.service import Reconciliation
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
     ErrorInterceptor,
@@ -142,6 +146,8 @@ class Platform:
     """The worker's side: fan-out and attempts (its HTTP client is made on first use)."""
     backlog_metrics: BacklogMetrics
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
+    # reconciliation (issue 14)
+    reconciliation: Reconciliation
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
@@ -224,6 +230,7 @@ def build_platform(
         webhook_deliveries=Deliveries(shards),
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
+        reconciliation=build_reconciliation(settings, registry, shards, ledger),
     )
 
 
@@ -265,6 +272,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         PayoutTracking(platform.pay_out.tracker),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
+        DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
     ]
 
 
@@ -360,6 +368,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         subscription_servicer.register(
             server, platform.subscriptions, platform.billing, platform.mutations
         ),
+        reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
         # -- pay-out (issue 13)
         payout_servicer.register(
             server,

@@ -204,6 +204,27 @@ class Settings:
     edge_operator_routes: bool = False
     """PAYCORE_EDGE_OPERATOR_ROUTES: whether the REST edge serves the admin and internal
     methods' routes (off: they answer 404 on the public edge)."""
+    # -- reconciliation (issue 14) --
+    reconciliation_daily_at_minutes: int = 120
+    """PAYCORE_RECONCILIATION_DAILY_AT ("HH:MM", UTC; default 02:00): from then on each day the
+    worker reconciles the day before (once per source)."""
+
+    reconciliation_timing_window_seconds: int = 3600
+    """PAYCORE_RECONCILIATION_TIMING_WINDOW_SECONDS: an item paycore recorded this close to
+    midnight that the day's report lacks is `timing` (expected in the next day's report), not
+    `missing_at_psp`."""
+
+    reconciliation_psp_fee_basis_points: int = 290
+    """PAYCORE_RECONCILIATION_PSP_FEE_BASIS_POINTS: the PSP's contracted fee on a capture
+    (half up, integers); a reported fee that differs is a `fee_mismatch`."""
+
+    reconciliation_lease_ms: int = 600_000
+    """PAYCORE_RECONCILIATION_LEASE_MS: how long a worker owns a run; after it (the worker
+    died) another worker runs it again from the start."""
+
+    bank_url: str = ""
+    """PAYCORE_BANK_URL: where the bank's daily payouts report is read; empty means the PSP's
+    URL (the simulator plays both)."""
 
     # -- TLS (clients, issue 16): plaintext unless the files are given ------------------------
     grpc_tls_cert_file: str = ""
@@ -361,6 +382,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         grpc_tls_ca_file=env.get("PAYCORE_GRPC_TLS_CA_FILE", ""),
         grpc_client_cert_file=env.get("PAYCORE_GRPC_CLIENT_CERT_FILE", ""),
         grpc_client_key_file=env.get("PAYCORE_GRPC_CLIENT_KEY_FILE", ""),
+        # reconciliation (issue 14)
+        reconciliation_daily_at_minutes=_minutes_of_day(
+            env, "PAYCORE_RECONCILIATION_DAILY_AT", defaults.reconciliation_daily_at_minutes
+        ),
+        reconciliation_timing_window_seconds=_int(
+            env,
+            "PAYCORE_RECONCILIATION_TIMING_WINDOW_SECONDS",
+            defaults.reconciliation_timing_window_seconds,
+        ),
+        reconciliation_psp_fee_basis_points=_int(
+            env,
+            "PAYCORE_RECONCILIATION_PSP_FEE_BASIS_POINTS",
+            defaults.reconciliation_psp_fee_basis_points,
+        ),
+        reconciliation_lease_ms=_int(
+            env, "PAYCORE_RECONCILIATION_LEASE_MS", defaults.reconciliation_lease_ms
+        ),
+        bank_url=env.get("PAYCORE_BANK_URL", defaults.bank_url),
     )
     if settings.webhook_lease_ms <= settings.webhook_timeout_ms:
         raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
@@ -437,3 +476,16 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     if not number > 0:
         raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
     return number
+
+
+def _minutes_of_day(env: Mapping[str, str], name: str, default: int) -> int:
+    """ "HH:MM" (UTC) -> minutes after midnight."""
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    hours, separator, minutes = value.partition(":")
+    if not (separator and hours.isdigit() and minutes.isdigit()):
+        raise ConfigurationError(f"{name} must be HH:MM (UTC), not {value!r}")
+    if not (int(hours) < 24 and int(minutes) < 60):
+        raise ConfigurationError(f"{name} must be HH:MM (UTC), not {value!r}")
+    return int(hours) * 60 + int(minutes)

@@ -7,6 +7,7 @@ so a new class must be drawn here; module paths are under paycore):
     ├── PaycoreError              root of everything paycore raises on purpose
     │   ├── ConfigurationError    a process cannot start (bad or missing settings)
     │   ├── InvariantViolation    a guarantee of the code did not hold: a bug (invariant())
+    │   │   └── IllegalIntentTransition  payment.machine: a status move the table forbids
     │   ├── ApiError              an answer to a caller: reason -> gRPC status + ErrorInfo
     │   │                         (REST renders it as {"error": {type, code, message, param}})
     │   ├── IllegalTransition     executor.machine: an execution state move the table forbids
@@ -28,7 +29,8 @@ so a new class must be drawn here; module paths are under paycore):
     │   ├── JsonRejected          transcoding: JSON that does not fit the message
     │   └── UnknownEventType      events.outbox: a type not in events.types (a bug)
     └── RuntimeError
-        └── LedgerRejected        payment.money: the ledger refused a pay-in transfer (a bug)
+        ├── LedgerRejected        payment.money: the ledger refused a pay-in transfer (a bug)
+        └── ReportUnavailable     reconciliation.report: the PSP's report cannot be read now
 
 Domain code raises `ApiError(Reason.X, param=..., **template_fields)` and never imports grpc;
 the server's error interceptor turns it into a status with a `google.rpc.ErrorInfo` detail.
@@ -354,6 +356,17 @@ class Reason(Enum):
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
         "{param} must be printable ASCII without control characters",
+    )
+    # reconciliation (issue 14)
+    DISCREPANCY_RESOLVED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The discrepancy {id} is already resolved ({action})",
+    )
+    DISCREPANCY_ACTION_UNFIT = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "{action} does not fit the discrepancy {id}: {detail}",
     )
 
     @property

@@ -69,6 +69,9 @@ class Prefix(StrEnum):
     BLOCKLIST_ITEM = "rsli"
     # webhooks (issue 15)
     WEBHOOK_DELIVERY = "wd"
+    # reconciliation (issue 14)
+    RECONCILIATION_RUN = "recon"
+    DISCREPANCY = "disc"
 
 
 class MalformedId(ValueError):

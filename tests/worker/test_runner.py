@@ -126,6 +126,7 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "payout_tracking",
         "backlog_gauges",
         "ledger_integrity_gauge",
+        "reconciliation",
     ]
     concurrent = Worker(
         build_jobs(platform),

@@ -60,9 +60,9 @@ class ReconciliationServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def RunReconciliation(self, request, context):
-        """Fetches the settlement report of `date` and matches it. Answers at once with the run
-        RUNNING; poll GetReconciliationRun. Running a date again re-matches it: discrepancies
-        already found are updated, not duplicated.
+        """Records a run of `source` for `date`, RUNNING; a worker fetches the report and matches it
+        (poll GetReconciliationRun). Running a date again re-matches it: discrepancies already
+        found are updated, not duplicated, and nothing is booked twice.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -81,8 +81,8 @@ class ReconciliationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResolveDiscrepancy(self, request, context):
-        """Closes a discrepancy with the operator's explanation (and the correcting ledger transfer,
-        when one was booked).
+        """Closes an open discrepancy with the operator's action and note; the action's ledger
+        transfers are booked once (their ids derive from the discrepancy).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

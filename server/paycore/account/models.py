@@ -7,10 +7,6 @@ from enum import Enum
 
 from paycore.secret import Secret
 
-# Re-exported only for subscription's modules, which the payment side's conversion (issue 12)
-# moves to paycore.storage.reads; delete this import when it lands.
-from paycore.storage.reads import Page as Page
-
 
 class ApiKeyType(Enum):
     SECRET = "secret"

@@ -20,13 +20,20 @@ class UnknownEventType(ValueError):
 
 
 def prepare_event(
-    merchant_id: str, event_type: str, data: Message, *, object_id: str | None = None
+    merchant_id: str,
+    event_type: str,
+    data: Message,
+    *,
+    object_id: str | None = None,
+    logical_shard: int | None = None,
 ) -> NewEvent:
     """What `record_event` writes, without writing it; the caller writes it inside the
     transaction of the change it describes."""
     if not is_event_type(event_type):
         raise UnknownEventType(f"{event_type!r} is not in the event catalogue")
-    event_id = new_id(Prefix.EVENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+    if logical_shard is None:
+        logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+    event_id = new_id(Prefix.EVENT, logical_shard)
     object_type, rendered = render(data)
     if object_id is None:
         object_id = str(rendered.get("id") or "") or None
@@ -40,11 +47,15 @@ async def record_event(
     data: Message,
     *,
     object_id: str | None = None,
+    logical_shard: int | None = None,
 ) -> str:
     """Records that `data` (the object right after the change) underwent `event_type`; returns
     the new event's id. Writes only through `connection`, inside the caller's transaction, which
-    must be on the merchant's shard. `object_id` defaults to the message's `id` field."""
-    event = prepare_event(merchant_id, event_type, data, object_id=object_id)
+    must be on the merchant's shard. `object_id` defaults to the message's `id` field.
+    `logical_shard` is for an owner that is not a merchant (reconciliation's "platform")."""
+    event = prepare_event(
+        merchant_id, event_type, data, object_id=object_id, logical_shard=logical_shard
+    )
     await EventRepository(connection).insert(
         merchant_id, event.id, event.type, event.object_id, event.object_type, event.data
     )

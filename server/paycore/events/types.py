@@ -70,9 +70,10 @@ EVENT_TYPES: frozenset[str] = frozenset(
         # Fraud reviews.
         "review.opened",
         "review.closed",
-        # Reconciliation against the PSP's settlement reports.
-        "reconciliation.completed",
-        "reconciliation.discrepancy_found",
+        # Reconciliation against the PSP's settlement reports and the bank's payouts reports.
+        "reconciliation.run.completed",
+        "reconciliation.discrepancy.created",
+        "reconciliation.discrepancy.resolved",
         # Webhooks (issue 15): an endpoint that answered 410 or failed for three days.
         "webhook_endpoint.disabled",
     }

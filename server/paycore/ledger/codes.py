@@ -56,6 +56,27 @@ def seller_accounts(seller_account: str) -> tuple[AccountCode, ...]:
     return tuple(for_seller(spec, seller_account) for spec in BALANCE_ACCOUNTS)
 
 
+# Reconciliation (issue 14; paycore.reconciliation.settlement). When the PSP pays a day's net:
+# psp_receivable -> platform_cash (the net) and -> psp_fees (the PSP's fee). Differences found
+# by reconciliation are settled against the accounts below (docs/reconciliation.md).
+PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)
+PSP_FEES = AccountCode("psp_fees", AccountType.EXPENSE)
+PSP_FEE_CLAIMS = AccountCode("psp_fee_claims", AccountType.ASSET)
+"""Fees the PSP took above its contract: claimed back (below it: owed to it)."""
+RECONCILIATION_WRITE_OFFS = AccountCode("reconciliation_write_offs", AccountType.EXPENSE)
+PSP_REFUNDS_DUE = AccountCode("psp_refunds_due", AccountType.LIABILITY)
+"""Money the PSP paid the platform that belongs to a cardholder (a duplicate charge, a charge
+paycore never sold): owed back through a refund at the PSP."""
+RECONCILIATION_ACCOUNTS = (
+    PSP_RECEIVABLE,
+    BALANCE_PENDING,
+    PLATFORM_CASH,
+    PSP_FEES,
+    PSP_FEE_CLAIMS,
+    RECONCILIATION_WRITE_OFFS,
+    PSP_REFUNDS_DUE,
+)
+
 # Transfer codes the money-moving services use (LedgerTransfer.code).
 TRANSFER_PAYMENT = "payment"
 TRANSFER_FEE = "fee"
@@ -67,6 +88,8 @@ TRANSFER_PAYOUT_FAILURE = "payout_failure"
 TRANSFER_APPLICATION_FEE = "application_fee"
 TRANSFER_TRANSFER = "transfer"
 TRANSFER_ADJUSTMENT = "adjustment"
+TRANSFER_SETTLEMENT = "settlement"
+TRANSFER_SETTLEMENT_FEE = "settlement_fee"
 
 # -- pay-out (issue 13) ---------------------------------------------------------------------------
 PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)

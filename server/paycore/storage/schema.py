@@ -920,6 +920,141 @@ webhook_attempts = Table(
     PrimaryKeyConstraint("merchant_id", "delivery_id", "number", name="webhook_attempts_pkey"),
 )
 
+# -- reconciliation (issue 14): runs, their per-shard parts, which day settled each paycore item,
+# each day's settlement totals, and the discrepancies (server/paycore/reconciliation) ---------
+
+# Platform-wide rows (runs and their parts) are owned by RECONCILIATION_OWNER, not a merchant.
+reconciliation_runs = Table(
+    "reconciliation_runs",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    # psp_settlement | bank_payouts
+    Column("source", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    # running | succeeded | failed
+    Column("status", Text, nullable=False),
+    Column("record_count", BigInteger, nullable=False, server_default="0"),
+    Column("matched_count", BigInteger, nullable=False, server_default="0"),
+    Column("discrepancy_count", BigInteger, nullable=False, server_default="0"),
+    Column("auto_resolved_count", BigInteger, nullable=False, server_default="0"),
+    Column("attempt_count", Integer, nullable=False, server_default="0"),
+    # A worker owns a running run until then; after it (the worker died) another takes it over.
+    Column("lease_until", DateTime(timezone=True)),
+    Column("failure_message", Text, nullable=False, server_default=""),
+    Column("finished_at", DateTime(timezone=True)),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="reconciliation_runs_pkey"),
+    Index("reconciliation_runs_day_idx", "merchant_id", "source", "day"),
+    Index(
+        "reconciliation_runs_due_idx", "lease_until", postgresql_where=text("status = 'running'")
+    ),
+)
+
+# One physical shard's part of a run, committed with that shard's matching (its checkpoint).
+reconciliation_run_parts = Table(
+    "reconciliation_run_parts",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("run_id", Text, nullable=False),
+    Column("record_count", BigInteger, nullable=False),
+    Column("matched_count", BigInteger, nullable=False),
+    Column("discrepancy_count", BigInteger, nullable=False),
+    Column("auto_resolved_count", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "run_id", name="reconciliation_run_parts_pkey"),
+)
+
+# Which settlement day each paycore item (a captured charge, a refund, a payout) belongs to:
+# the day whose report carried it, or the paycore day it was missing from.
+reconciliation_items = Table(
+    "reconciliation_items",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    # The PSP's (or the bank's) id of the item: ch_, rf_, or the payout's reference.
+    Column("reference", Text, nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    PrimaryKeyConstraint("merchant_id", "source", "reference", name="reconciliation_items_pkey"),
+    Index("reconciliation_items_day_idx", "day"),
+)
+
+# What a day's settlement moved per merchant and currency (the PSP's totals), so that a rerun
+# posts only a difference, never the day twice.
+reconciliation_settlements = Table(
+    "reconciliation_settlements",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("gross_amount", BigInteger, nullable=False),
+    Column("fee_amount", BigInteger, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint(
+        "merchant_id", "source", "day", "currency", name="reconciliation_settlements_pkey"
+    ),
+)
+
+reconciliation_discrepancies = Table(
+    "reconciliation_discrepancies",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    # What makes it the same discrepancy when the day is run again: kind and reference.
+    Column("key", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    # open | resolved
+    Column("status", Text, nullable=False),
+    Column("run_id", Text, nullable=False),
+    # charge | refund | payout
+    Column("line_type", Text, nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("object_ids", ARRAY(Text), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("internal_amount", BigInteger, nullable=False),
+    Column("internal_currency", Text, nullable=False),
+    Column("internal_fee", BigInteger, nullable=False),
+    Column("internal_status", Text, nullable=False),
+    Column("psp_amount", BigInteger, nullable=False),
+    Column("psp_currency", Text, nullable=False),
+    Column("psp_fee", BigInteger, nullable=False),
+    Column("psp_status", Text, nullable=False),
+    # auto | adjust | write_off | refund_at_psp | ignore, once resolved
+    Column("action", Text, nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("ledger_transfer_ids", ARRAY(Text), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    _created_at(),
+    PrimaryKeyConstraint("merchant_id", "id", name="reconciliation_discrepancies_pkey"),
+    Index("reconciliation_discrepancies_id_idx", "id", unique=True),
+    Index(
+        "reconciliation_discrepancies_key_idx",
+        "merchant_id",
+        "source",
+        "day",
+        "key",
+        unique=True,
+    ),
+    Index("reconciliation_discrepancies_run_idx", "run_id"),
+)
+
+# What matching reads from pay-in: a succeeded execution by its PSP reference, and a day's
+# succeeded executions by the time they succeeded.
+executions_psp_reference_idx = Index(
+    "executions_psp_reference_idx",
+    executions.c.psp_reference,
+    postgresql_where=text("psp_reference <> ''"),
+)
+executions_succeeded_idx = Index(
+    "executions_succeeded_idx",
+    executions.c.updated_at,
+    postgresql_where=text("state = 'succeeded'"),
+)
+
 __all__ = [
     "api_keys",
     "balance_transactions",
@@ -951,6 +1086,11 @@ __all__ = [
     "payouts",
     "prices",
     "products",
+    "reconciliation_discrepancies",
+    "reconciliation_items",
+    "reconciliation_run_parts",
+    "reconciliation_runs",
+    "reconciliation_settlements",
     "refunds",
     "seller_accounts",
     "shard_map",

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from paycore.tools.psp.store import DATABASE_FILE, SettlementRow, settlement_rows
+from paycore.tools.psp.report_faults import Alteration, altered, moved_from
+from paycore.tools.psp.store import (
+    DATABASE_FILE,
+    SettlementRow,
+    settlement_report_lines,
+    settlement_rows,
+)
 
 FEE_BASIS_POINTS = 290
 """The simulator's fee on a capture: 2.9 % of the captured amount, in the charge's minor units,
@@ -43,19 +49,37 @@ def day_bounds_ms(day: dt.date) -> tuple[int, int]:
     return start_ms, start_ms + DAY_MS
 
 
-def settlement_lines(data_dir: Path, day: dt.date) -> Iterator[list[str]]:
-    """The day's report as batches of JSON lines (each without its newline)."""
+def settlement_lines(
+    data_dir: Path, day: dt.date, alterations: Sequence[Alteration] = ()
+) -> Iterator[list[str]]:
+    """The day's report as batches of JSON lines (each without its newline), with the faults
+    the tests asked for (paycore.tools.psp.report_faults)."""
     path = data_dir / DATABASE_FILE
     if not path.exists():
         return
     start_ms, end_ms = day_bounds_ms(day)
-    for rows in settlement_rows(path, start_ms, end_ms):
-        yield [line(row) for row in rows]
+    if not alterations:
+        yield from settlement_report_lines(path, start_ms, end_ms)
+        return
+    rows = settlement_rows(path, start_ms, end_ms)
+    if alterations:
+        moving = moved_from(day, alterations)
+        moved_in = [
+            row
+            for batch in settlement_rows(path, start_ms - DAY_MS, start_ms)
+            for row in batch
+            if row.id in moving
+        ]
+        rows = altered(day, rows, alterations, moved_in, fee_of)
+    for batch in rows:
+        yield [line(row) for row in batch]
 
 
 def line(row: SettlementRow) -> str:
     net = row.amount - row.fee if row.type == "charge" else -row.amount
-    time = dt.datetime.fromtimestamp(row.time_ms / 1000, dt.UTC)
+    # From integers: a float of seconds renders some far-off milliseconds 1 ms early.
+    seconds, milliseconds = divmod(row.time_ms, 1000)
+    time = dt.datetime.fromtimestamp(seconds, dt.UTC) + dt.timedelta(milliseconds=milliseconds)
     return json.dumps(
         {
             "type": row.type,

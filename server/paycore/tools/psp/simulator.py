@@ -10,7 +10,8 @@
     POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
     GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
     GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
-    GET|POST /_control/faults           latency_ms, error_rate, down (tests flip these);
+    GET|POST /_control/faults           latency_ms, error_rate, down, settlement (report
+                                        alterations: paycore.tools.psp.report_faults);
                                         POST needs `Authorization: Bearer <control token>`
     GET  /healthz
 
@@ -31,7 +32,7 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from paycore.runtime.process import split_address
 from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import Outcome, outcome_of
 from paycore.tools.psp.processing import Answer, Processor, failure_body
+from paycore.tools.psp.report_faults import Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
     capture_request,
@@ -74,9 +76,24 @@ class Faults:
     """The fraction of mutating requests answered 503 psp_unavailable, unprocessed."""
     down: bool = False
     """Every /v1 request answers 503 psp_unavailable at once."""
+    settlement: list[Alteration] = field(default_factory=list)
+    """Alterations of the daily settlement reports (paycore.tools.psp.report_faults)."""
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "latency_ms": self.latency_ms,
+                "error_rate": self.error_rate,
+                "down": self.down,
+                "settlement": [alteration.as_json() for alteration in self.settlement],
+            }
+        )
 
     def update(self, body: dict[str, Any]) -> None:
         """Checks every given field before changing any."""
+        settlement = (
+            parse_alterations(body["settlement"]) if "settlement" in body else self.settlement
+        )
         latency_ms = body.get("latency_ms", self.latency_ms)
         error_rate = body.get("error_rate", self.error_rate)
         down = body.get("down", self.down)
@@ -91,6 +108,7 @@ class Faults:
         if not isinstance(down, bool):
             raise invalid("down", "down must be true or false")
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
+        self.settlement = settlement
 
 
 class Simulator:
@@ -181,7 +199,8 @@ class Simulator:
             raise invalid("day", "the day must be YYYY-MM-DD") from None
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
-        for lines in settlement_lines(self.processor.store.data_dir, day):
+        data_dir = self.processor.store.data_dir
+        for lines in settlement_lines(data_dir, day, self.faults.settlement):
             await response.write(("\n".join(lines) + "\n").encode())
         await response.write_eof()
         return response
@@ -211,7 +230,7 @@ class Simulator:
         return web.Response(status=200, body=body.encode(), content_type="application/x-ndjson")
 
     async def get_faults(self, request: web.Request) -> web.StreamResponse:
-        return _json(200, json.dumps(asdict(self.faults)))
+        return _json(200, self.faults.as_json())
 
     async def set_faults(self, request: web.Request) -> web.StreamResponse:
         # Anyone who can reach the simulator could otherwise take the "PSP" down (issue 23,

@@ -1,15 +1,6 @@
 """Webhooks: endpoints, deliveries of events to them, every attempt, and the events' fan-out
 marker (webhooks_fanned_out_at; events written before this revision count as fanned out, since
-no endpoint existed to want them).
-
-down_revision is 0013 for now: 0010 (payouts) is not on main yet, and security's 0013 already
-revises 0009, the newest on main, so a second child of 0009 would make two heads. The lead points
-this at 0010 (and 0013 at 0012) when merging.
-
-Revision ID: 0011
-Revises: 0013 (temporarily; see above)
-Create Date: 2026-12-05
-"""
+no endpoint existed to want them)."""
 
 from __future__ import annotations
 
@@ -18,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011"
-down_revision = "0013"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

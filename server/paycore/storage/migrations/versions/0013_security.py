@@ -1,10 +1,7 @@
 """Security (issue 23): api_keys.expires_at, when a rolled key stops authenticating.
 
-down_revision is 0010 (payouts), the newest migration below it on main; the lead points it at
-0012 once webhooks and reconciliation land.
-
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-05
 """
 
@@ -14,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

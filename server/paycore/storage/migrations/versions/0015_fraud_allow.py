@@ -1,9 +1,4 @@
-"""Fraud (issue 18): a merchant's allow list, kept with its policy.
-
-Revision ID: 0015
-Revises: 0013 (0010-0012 and 0014 belong to work not yet merged; the lead fixes the chain)
-Create Date: 2026-12-05
-"""
+"""Fraud (issue 18): a merchant's allow list, kept with its policy."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

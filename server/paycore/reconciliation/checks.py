@@ -1,0 +1,85 @@
+"""The settled-day invariant: after a run, what the ledger holds in psp_receivable for a day's
+items and the day's own transfers (settlement, resolutions) equals what the day's unresolved
+discrepancies explain, per merchant and currency. After a clean run both are zero: the PSP paid
+exactly what paycore booked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+
+from paycore.invariants import invariant
+from paycore.reconciliation.books import day_tag
+from paycore.reconciliation.discrepancies import open_of_day
+from paycore.reconciliation.matching import STATEMENT_TIMEOUT_SECONDS
+from paycore.reconciliation.models import DayReceivable, Kind, Source
+from paycore.storage.raw import Driver
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# A transfer belongs to the day when reconciliation tagged it with the day, or when its source
+# (the pay-in object: intent, order, refund) is an item the day settled.
+_LEDGER = """
+WITH objects AS (
+  SELECT DISTINCT merchant_id, object_id FROM reconciliation_items
+  WHERE source = $1 AND day = $2 AND merchant_id = ANY($3::text[])
+), receivable AS (
+  SELECT id, merchant_id, currency FROM ledger_accounts
+  WHERE code = 'psp_receivable' AND merchant_id = ANY($3::text[])
+)
+SELECT a.merchant_id, a.currency,
+       sum(CASE WHEN e.is_debit THEN e.posted_delta ELSE -e.posted_delta END)::bigint AS amount
+FROM receivable a
+JOIN ledger_entries e ON e.merchant_id = a.merchant_id AND e.account_id = a.id
+JOIN ledger_transfers t ON t.merchant_id = e.merchant_id AND t.id = e.transfer_id
+WHERE t.metadata->>'reconciliation' = $4
+   OR EXISTS (SELECT 1 FROM objects o
+              WHERE o.merchant_id = t.merchant_id AND o.object_id = t.metadata->>'source')
+GROUP BY a.merchant_id, a.currency
+"""
+_KNOWN = "SELECT merchant_id FROM merchants WHERE merchant_id = ANY($1::text[])"
+
+
+async def day_receivables(
+    connection: AsyncConnection,
+    driver: Driver,
+    source: Source,
+    day: dt.date,
+    merchants: Sequence[str],
+) -> list[DayReceivable]:
+    known = [row["merchant_id"] for row in await driver.fetch(_KNOWN, list(merchants))]
+    ledger: dict[tuple[str, str], int] = defaultdict(int)
+    tag = day_tag(source.value, day)
+    rows = await driver.fetch(
+        _LEDGER, source.value, day, known, tag, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
+    for row in rows:
+        ledger[(row["merchant_id"], row["currency"])] += row["amount"]
+    explained: dict[tuple[str, str], int] = defaultdict(int)
+    for discrepancy in await open_of_day(connection, source, day, known):
+        if discrepancy.kind is Kind.FEE_MISMATCH:
+            continue
+        for currency, amount in discrepancy.receivable_residual().items():
+            explained[(discrepancy.merchant_id, currency)] += amount
+    return [
+        DayReceivable(merchant, currency, ledger.get((merchant, currency), 0), amount)
+        for merchant, currency in sorted(set(ledger) | set(explained))
+        for amount in [explained.get((merchant, currency), 0)]
+    ]
+
+
+async def check_day(
+    connection: AsyncConnection,
+    driver: Driver,
+    source: Source,
+    day: dt.date,
+    merchants: Sequence[str],
+) -> None:
+    """Raises InvariantViolation (the run's transaction then rolls back) when the day's
+    psp_receivable holds anything its open discrepancies do not explain."""
+    for found in await day_receivables(connection, driver, source, day, merchants):
+        invariant(
+            found.ledger_amount == found.open_residual,
+            f"psp_receivable of {day} for {found.merchant_id} in {found.currency} holds "
+            f"{found.ledger_amount}; its open discrepancies explain {found.open_residual}",
+        )

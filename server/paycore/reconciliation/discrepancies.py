@@ -1,0 +1,163 @@
+"""Storing what matching found: each discrepancy once per (source, day, key), with its event;
+a rerun of the day updates the run that last found it and creates nothing twice. New ones of
+the kinds that resolve themselves are resolved at once, in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from paycore.events import record_event
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.reconciliation import repository
+from paycore.reconciliation.matching import FoundDiscrepancy
+from paycore.reconciliation.models import Action, Discrepancy, Source, Status
+from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, is_merchant, resolves_itself
+from paycore.storage.raw import Driver
+from paycore.storage.schema import reconciliation_discrepancies as table
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+CREATED_EVENT = "reconciliation.discrepancy.created"
+
+_EXISTING = """
+SELECT merchant_id, key FROM reconciliation_discrepancies
+WHERE source = $1 AND day = $2 AND merchant_id = ANY($3::text[]) AND key = ANY($4::text[])
+"""
+_TOUCH = """
+UPDATE reconciliation_discrepancies SET run_id = $1
+WHERE source = $2 AND day = $3 AND merchant_id = ANY($4::text[]) AND key = ANY($5::text[])
+"""
+_INSERT = """
+INSERT INTO reconciliation_discrepancies (
+  merchant_id, id, source, day, key, kind, status, run_id, line_type, object_id, object_ids,
+  reference, internal_amount, internal_currency, internal_fee, internal_status, psp_amount,
+  psp_currency, psp_fee, psp_status, ledger_transfer_ids)
+SELECT m, i, $3, $4, k, kind, 'open', $5, lt, o, string_to_array(os, ' '), r, ia, ic, ifee,
+       ist, pa, pc, pfee, pst, '{}'
+FROM unnest($1::text[], $2::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+            $11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::bigint[],
+            $17::text[], $18::bigint[], $19::text[])
+  AS new(m, i, k, kind, lt, o, os, r, ia, ic, ifee, ist, pa, pc, pfee, pst)
+"""
+
+
+@dataclass(frozen=True)
+class Stored:
+    created: list[Discrepancy]
+    auto_resolved: list[Discrepancy]
+
+
+def owner_of(merchant_id: str) -> str:
+    """The row's owner: the merchant, or "platform" for a line naming no merchant paycore can
+    route (a discrepancy on the home shard)."""
+    return merchant_id if is_merchant(merchant_id) else "platform"
+
+
+class DiscrepancyBook:
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+
+    async def store(
+        self,
+        connection: AsyncConnection,
+        driver: Driver,
+        source: Source,
+        day: dt.date,
+        run_id: str,
+        found: Sequence[FoundDiscrepancy],
+    ) -> Stored:
+        if not found:
+            return Stored([], [])
+        owners = [owner_of(item.merchant_id) for item in found]
+        keys = [item.key for item in found]
+        existing = {
+            (row["merchant_id"], row["key"])
+            for row in await driver.fetch(_EXISTING, source.value, day, sorted(set(owners)), keys)
+        }
+        if existing:
+            await driver.execute(
+                _TOUCH,
+                run_id,
+                source.value,
+                day,
+                sorted({owner for owner, _ in existing}),
+                sorted({key for _, key in existing}),
+            )
+        new = [
+            (owner, item)
+            for owner, item in zip(owners, found, strict=True)
+            if (owner, item.key) not in existing
+        ]
+        if not new:
+            return Stored([], [])
+        ids = [new_id(Prefix.DISCREPANCY, _logical_shard(owner)) for owner, _ in new]
+        await driver.execute(
+            _INSERT,
+            [owner for owner, _ in new],
+            ids,
+            source.value,
+            day,
+            run_id,
+            [item.key for _, item in new],
+            [item.kind.value for _, item in new],
+            [item.line_type for _, item in new],
+            [item.object_id for _, item in new],
+            [" ".join(item.object_ids) for _, item in new],
+            [item.reference for _, item in new],
+            [item.internal_amount for _, item in new],
+            [item.internal_currency for _, item in new],
+            [item.internal_fee for _, item in new],
+            [item.internal_status for _, item in new],
+            [item.psp_amount for _, item in new],
+            [item.psp_currency for _, item in new],
+            [item.psp_fee for _, item in new],
+            [item.psp_status for _, item in new],
+        )
+        created = await _read(connection, ids)
+        resolved = []
+        for discrepancy in created:
+            await record_event(
+                connection,
+                discrepancy.merchant_id,
+                CREATED_EVENT,
+                self._resolver.render(discrepancy),
+                logical_shard=_logical_shard(discrepancy.merchant_id),
+            )
+            if resolves_itself(discrepancy):
+                note = AUTO_NOTES[discrepancy.kind]
+                resolved.append(
+                    await self._resolver.resolve(connection, discrepancy, Action.AUTO, note)
+                )
+        return Stored(created, resolved)
+
+
+async def open_of_day(
+    connection: AsyncConnection, source: Source, day: dt.date, merchants: Sequence[str]
+) -> list[Discrepancy]:
+    """The day's discrepancies whose residual still stands: open, or closed with `ignore`."""
+    rows = (
+        await connection.execute(
+            select(table).where(
+                table.c.source == source.value,
+                table.c.day == day,
+                table.c.merchant_id.in_(list(merchants)),
+                (table.c.status == Status.OPEN.value) | (table.c.action == Action.IGNORE.value),
+            )
+        )
+    ).all()
+    return [repository.decode_discrepancy(row) for row in rows]
+
+
+async def _read(connection: AsyncConnection, ids: Sequence[str]) -> list[Discrepancy]:
+    rows = (
+        await connection.execute(
+            select(table).where(table.c.id.in_(list(ids))).order_by(table.c.id)
+        )
+    ).all()
+    return [repository.decode_discrepancy(row) for row in rows]
+
+
+def _logical_shard(owner: str) -> int:
+    return logical_shard_of(owner, Prefix.ACCOUNT) if is_merchant(owner) else 0

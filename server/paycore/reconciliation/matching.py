@@ -1,0 +1,402 @@
+"""Set-based matching of one shard's staged report lines against paycore's own records.
+
+Everything here runs inside the shard's transaction, in SQL over temporary tables (dropped at
+commit): `recon_raw` (the report's lines as COPY streamed them), `recon_lines` (parsed),
+`recon_items` (paycore's side: succeeded charges, captures and refunds of the day, and those the
+report names), `recon_results` (one row per line and per unreported item: `matched` or the kind
+of discrepancy). Nothing is read row by row in Python except the discrepancies themselves.
+
+paycore's side comes from the executor's executions (the PSP operations and their answers),
+with payment intents, payment orders and refunds for the statuses of what did not succeed, and
+`reconciliation_items` for which day already settled an item. How each kind is told apart is
+docs/reconciliation.md's table; the CASE below is that table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+from paycore.reconciliation.models import Kind, Source
+from paycore.storage.raw import Driver
+
+RAW_COLUMNS = ("number", "merchant_id", "body")
+STATEMENT_TIMEOUT_SECONDS = 900
+"""A run's statements work through a whole day (a million lines take seconds each): they get
+this long, server and client side, instead of the pools' limits for request statements."""
+log = logging.getLogger(__name__)
+
+_CREATE_RAW = """
+CREATE TEMPORARY TABLE recon_raw (number bigint, merchant_id text, body bytea) ON COMMIT DROP
+"""
+
+# The PSP's settlement report (paycore.tools.psp.settlement): one JSON object per line.
+_PARSE_PSP_LINES = """
+CREATE TEMPORARY TABLE recon_lines ON COMMIT DROP AS
+SELECT r.number, r.merchant_id, x.type, x.id AS reference, coalesce(x.charge, '') AS charge,
+       coalesce(x.reference, '') AS object_id, x.amount, x.currency,
+       coalesce(x.fee, 0) AS fee,
+       CASE x.type WHEN 'refund' THEN 'succeeded' ELSE 'captured' END AS status,
+       x.time AS occurred_at,
+       row_number() OVER (PARTITION BY r.merchant_id, x.type, x.id ORDER BY r.number)
+         AS occurrence
+FROM recon_raw r,
+     json_to_record(convert_from(r.body, 'UTF8')::json)
+       AS x(type text, id text, charge text, reference text, amount bigint, currency text,
+            fee bigint, time timestamptz)
+"""
+
+# paycore's items: each succeeded charge, capture and refund that the day recorded (a range
+# of the succeeded-executions index), with the day that settled it so far, if any ...
+_PAYCORE_ITEMS = """
+CREATE TEMPORARY TABLE recon_items ON COMMIT DROP AS
+SELECT e.merchant_id, CASE e.operation WHEN 'refund' THEN 'refund' ELSE 'charge' END AS type,
+       e.psp_reference AS reference,
+       coalesce(e.refund_id, e.payment_order_id, e.payment_intent_id) AS object_id,
+       e.amount, e.currency, e.updated_at AS occurred_at, s.day AS settled_day
+FROM executions e
+LEFT JOIN reconciliation_items s
+  ON s.merchant_id = e.merchant_id AND s.source = $1 AND s.reference = e.psp_reference
+WHERE e.state = 'succeeded' AND e.operation IN ('charge', 'capture', 'refund')
+  AND e.updated_at >= $2 AND e.updated_at < $3 AND e.psp_reference <> ''
+"""
+# ... and those of other days that the report names (few: found by their PSP reference).
+_OTHER_DAYS_ITEMS = """
+INSERT INTO recon_items
+SELECT e.merchant_id, CASE e.operation WHEN 'refund' THEN 'refund' ELSE 'charge' END,
+       e.psp_reference, coalesce(e.refund_id, e.payment_order_id, e.payment_intent_id),
+       e.amount, e.currency, e.updated_at, s.day
+FROM (SELECT DISTINCT l.merchant_id, l.reference FROM recon_lines l
+      WHERE NOT EXISTS (SELECT 1 FROM recon_items i
+                        WHERE i.merchant_id = l.merchant_id AND i.reference = l.reference)) l
+JOIN executions e ON e.psp_reference = l.reference AND e.merchant_id = l.merchant_id
+LEFT JOIN reconciliation_items s
+  ON s.merchant_id = e.merchant_id AND s.source = $1 AND s.reference = e.psp_reference
+WHERE e.psp_reference <> '' AND e.state = 'succeeded'
+  AND e.operation IN ('charge', 'capture', 'refund')
+  AND NOT (e.updated_at >= $2 AND e.updated_at < $3)
+"""
+
+_RESULTS = """
+CREATE TEMPORARY TABLE recon_results ON COMMIT DROP AS
+WITH joined AS MATERIALIZED (
+  SELECT l.*, i.reference AS item_reference, i.object_id AS item_object, i.amount AS item_amount,
+         i.currency AS item_currency, i.settled_day,
+         CASE WHEN l.type = 'charge' THEN (l.amount * $6 + 5000) / 10000 ELSE 0 END
+           AS contract_fee
+  FROM recon_lines l
+  LEFT JOIN recon_items i
+    ON i.merchant_id = l.merchant_id AND i.type = l.type AND i.reference = l.reference
+), unmatched AS MATERIALIZED (
+  -- Lines paycore has no success for (few): what paycore knows of the object they name.
+  SELECT j.number, authorized.payment_intent_id AS authorized_intent,
+         coalesce(intent.status, paid_order.status, unfinished.status, '') AS object_status,
+         coalesce(intent.id, paid_order.id, unfinished.id, '') AS found_object,
+         coalesce(intent.psp_charge, paid_order.psp_reference, '') AS other_charge,
+         unfinished.id IS NOT NULL AS refund_unfinished
+  FROM joined j
+  LEFT JOIN LATERAL (
+    SELECT a.payment_intent_id FROM executions a
+    WHERE j.type = 'charge' AND a.psp_reference = j.reference AND a.psp_reference <> ''
+      AND a.merchant_id = j.merchant_id AND a.operation = 'authorize' AND a.state = 'succeeded'
+    LIMIT 1
+  ) authorized ON true
+  LEFT JOIN payment_intents intent
+    ON j.type = 'charge' AND intent.merchant_id = j.merchant_id AND intent.id = j.object_id
+  LEFT JOIN payment_orders paid_order
+    ON j.type = 'charge' AND paid_order.merchant_id = j.merchant_id
+   AND paid_order.id = j.object_id
+  LEFT JOIN LATERAL (
+    SELECT r.id, r.status FROM refunds r
+    WHERE j.type = 'refund' AND r.merchant_id = j.merchant_id
+      AND (r.payment_intent_id = j.object_id OR r.payment_order_id = j.object_id)
+      AND r.amount = j.amount AND r.status <> 'succeeded'
+    ORDER BY r.id LIMIT 1
+  ) unfinished ON true
+  WHERE j.item_reference IS NULL
+), classified AS (
+  SELECT j.*, u.authorized_intent, coalesce(u.object_status, '') AS object_status,
+         coalesce(u.found_object, '') AS found_object,
+         coalesce(u.other_charge, '') AS other_charge,
+         -- The item was missing from an earlier day's report (timing or missing_at_psp, still
+         -- open): this report carries it late, which settles it here.
+         (j.settled_day IS NOT NULL AND j.settled_day < $1 AND EXISTS (
+            SELECT 1 FROM reconciliation_discrepancies d
+            WHERE d.merchant_id = j.merchant_id AND d.source = $2 AND d.day = j.settled_day
+              AND d.reference = j.reference AND d.status = 'open'
+              AND d.kind IN ('timing', 'missing_at_psp'))) AS late,
+    CASE
+      WHEN j.occurrence > 1 THEN 'duplicate'
+      WHEN j.item_reference IS NOT NULL AND j.settled_day IS NOT NULL AND j.settled_day <> $1
+           AND NOT (j.settled_day < $1 AND EXISTS (
+             SELECT 1 FROM reconciliation_discrepancies d
+             WHERE d.merchant_id = j.merchant_id AND d.source = $2 AND d.day = j.settled_day
+               AND d.reference = j.reference AND d.status = 'open'
+               AND d.kind IN ('timing', 'missing_at_psp'))) THEN 'duplicate'
+      WHEN j.item_reference IS NOT NULL AND j.item_currency <> j.currency
+        THEN 'currency_mismatch'
+      WHEN j.item_reference IS NOT NULL AND j.item_amount <> j.amount THEN 'amount_mismatch'
+      WHEN j.item_reference IS NOT NULL AND j.fee <> j.contract_fee THEN 'fee_mismatch'
+      WHEN j.item_reference IS NOT NULL THEN 'matched'
+      WHEN u.authorized_intent IS NOT NULL THEN 'status_mismatch'
+      WHEN j.type = 'charge' AND u.other_charge <> '' THEN 'duplicate'
+      WHEN u.refund_unfinished THEN 'status_mismatch'
+      ELSE 'missing_in_paycore'
+    END AS kind
+  FROM joined j LEFT JOIN unmatched u ON u.number = j.number
+)
+SELECT merchant_id, kind, type AS line_type, reference, occurrence, late, settled_day,
+       -- An item this report settles (a first occurrence that is not another day's).
+       (item_reference IS NOT NULL AND kind <> 'duplicate') AS settles_item,
+       CASE
+         WHEN item_reference IS NOT NULL THEN item_object
+         WHEN kind = 'status_mismatch' AND type = 'charge' THEN authorized_intent
+         ELSE found_object
+       END AS object_id,
+       array_remove(ARRAY[
+         CASE WHEN item_reference IS NOT NULL THEN item_object ELSE nullif(found_object, '') END,
+         nullif(other_charge, ''), CASE WHEN kind = 'duplicate' THEN reference END
+       ], NULL) AS object_ids,
+       CASE WHEN kind = 'duplicate' OR item_reference IS NULL THEN 0 ELSE item_amount END
+         AS internal_amount,
+       CASE WHEN kind = 'duplicate' OR item_reference IS NULL THEN '' ELSE item_currency END
+         AS internal_currency,
+       contract_fee AS internal_fee,
+       CASE
+         WHEN item_reference IS NOT NULL THEN 'succeeded'
+         WHEN kind = 'status_mismatch' AND type = 'charge' THEN 'requires_capture'
+         ELSE object_status
+       END AS internal_status,
+       amount AS psp_amount, currency AS psp_currency, fee AS psp_fee, status AS psp_status
+FROM classified
+UNION ALL
+-- paycore's items of the day that the report lacks: timing when recorded within the window
+-- before midnight (the next day's report should carry them), missing_at_psp otherwise.
+SELECT i.merchant_id,
+       CASE WHEN i.occurred_at >= $5 THEN 'timing' ELSE 'missing_at_psp' END,
+       i.type, i.reference, 1, false, i.settled_day, true, i.object_id, ARRAY[i.object_id],
+       i.amount, i.currency,
+       CASE WHEN i.type = 'charge' THEN (i.amount * $6 + 5000) / 10000 ELSE 0 END,
+       'succeeded', 0, '', 0, ''
+FROM recon_items i
+WHERE i.occurred_at >= $3 AND i.occurred_at < $4
+  AND (i.settled_day IS NULL OR i.settled_day = $1)
+  AND NOT EXISTS (
+    SELECT 1 FROM recon_lines l
+    WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference)
+"""
+
+# Which day settles each item: this one (rerunning the day rewrites the same rows).
+_SETTLE_ITEMS = """
+INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day)
+SELECT merchant_id, $2, reference, object_id, $1 FROM recon_results
+WHERE settles_item AND settled_day IS DISTINCT FROM $1
+ON CONFLICT (merchant_id, source, reference) DO UPDATE SET day = excluded.day
+"""
+
+# Items an earlier report lacked (timing, missing_at_psp) that this one carries: closed.
+_LATE_ARRIVALS = """
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = now(),
+    note = 'reported in the ' || to_char($1::date, 'YYYY-MM-DD') || ' report'
+FROM recon_results r
+WHERE r.late AND r.settles_item AND d.merchant_id = r.merchant_id AND d.source = $2
+  AND d.day = r.settled_day AND d.reference = r.reference AND d.status = 'open'
+  AND d.kind IN ('timing', 'missing_at_psp')
+RETURNING d.merchant_id, d.id
+"""
+
+_COUNTS = """
+SELECT (SELECT count(*) FROM recon_lines),
+       count(*) FILTER (WHERE kind = 'matched'),
+       count(*) FILTER (WHERE kind <> 'matched')
+FROM recon_results
+"""
+
+_DISCREPANCIES = """
+SELECT merchant_id, kind, line_type, reference, occurrence, object_id, object_ids,
+       internal_amount, internal_currency, internal_fee, internal_status,
+       psp_amount, psp_currency, psp_fee, psp_status
+FROM recon_results WHERE kind <> 'matched' ORDER BY merchant_id, reference, occurrence
+"""
+
+# The day's settlement as the report has it, per merchant and currency (merchants this shard
+# knows; a line of an unknown merchant is a discrepancy, never money booked to nobody).
+_SETTLEMENT_TOTALS = """
+SELECT l.merchant_id, l.currency,
+       sum(CASE WHEN l.type = 'refund' THEN -l.amount ELSE l.amount END)::bigint AS gross,
+       sum(l.fee)::bigint AS fee
+FROM recon_lines l
+WHERE EXISTS (SELECT 1 FROM merchants m WHERE m.merchant_id = l.merchant_id)
+GROUP BY l.merchant_id, l.currency ORDER BY l.merchant_id, l.currency
+"""
+
+
+@dataclass(frozen=True)
+class FoundDiscrepancy:
+    """A discrepancy as matching found it, before it is stored."""
+
+    merchant_id: str
+    kind: Kind
+    line_type: str
+    reference: str
+    occurrence: int
+    object_id: str
+    object_ids: tuple[str, ...]
+    internal_amount: int
+    internal_currency: str
+    internal_fee: int
+    internal_status: str
+    psp_amount: int
+    psp_currency: str
+    psp_fee: int
+    psp_status: str
+
+    @property
+    def key(self) -> str:
+        """The same discrepancy when the day runs again: its kind, reference and occurrence."""
+        return f"{self.kind.value}:{self.reference}:{self.occurrence}"
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    timing_from: dt.datetime
+
+    @classmethod
+    def of(cls, day: dt.date, timing_window_seconds: int) -> DayWindow:
+        start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        end = start + dt.timedelta(days=1)
+        return cls(day, start, end, end - dt.timedelta(seconds=timing_window_seconds))
+
+
+@dataclass(frozen=True)
+class Matched:
+    record_count: int
+    matched_count: int
+    discrepancies: list[FoundDiscrepancy]
+    late_arrivals: list[tuple[str, str]]
+    """(merchant id, discrepancy id) of earlier days' discrepancies this report closed."""
+
+
+class _Steps:
+    """How long each statement of matching took (logged: where a slow run spends its time)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    async def timed(self, name: str, statement: Awaitable[object]) -> None:
+        started = time.perf_counter()
+        await statement
+        self.seconds[name] = time.perf_counter() - started
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.seconds.items())
+
+
+async def create_staging(driver: Driver) -> None:
+    # JIT compiling these few statements costs more than running them (about 0.4 s each with
+    # the correlated subplans' estimates); every row they touch is read once.
+    await driver.execute("SET LOCAL jit = off")
+    await driver.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT_SECONDS}s'")
+    await driver.execute(
+        f"SET LOCAL idle_in_transaction_session_timeout = '{STATEMENT_TIMEOUT_SECONDS}s'"
+    )
+    await driver.execute(_CREATE_RAW, timeout=STATEMENT_TIMEOUT_SECONDS)
+
+
+async def stage(driver: Driver, records: list[tuple[int, str, bytes]]) -> None:
+    await driver.copy_records_to_table(
+        "recon_raw", records=records, columns=RAW_COLUMNS, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
+
+
+async def match(
+    driver: Driver, source: Source, run_id: str, window: DayWindow, fee_bp: int
+) -> Matched:
+    """Parses the staged lines, matches them against paycore's items, settles the matched items
+    to the day and closes what arrived late."""
+    if source is not Source.PSP_SETTLEMENT:
+        raise NotImplementedError(f"no report format for {source}")
+    steps = _Steps()
+    await steps.timed("parse", driver.execute(_PARSE_PSP_LINES, timeout=STATEMENT_TIMEOUT_SECONDS))
+    await driver.execute("ANALYZE recon_lines")
+    await steps.timed(
+        "items",
+        driver.execute(
+            _PAYCORE_ITEMS,
+            source.value,
+            window.start,
+            window.end,
+            timeout=STATEMENT_TIMEOUT_SECONDS,
+        ),
+    )
+    await driver.execute("ANALYZE recon_items")
+    await steps.timed(
+        "other days",
+        driver.execute(
+            _OTHER_DAYS_ITEMS,
+            source.value,
+            window.start,
+            window.end,
+            timeout=STATEMENT_TIMEOUT_SECONDS,
+        ),
+    )
+    await steps.timed(
+        "results",
+        driver.execute(
+            _RESULTS,
+            window.day,
+            source.value,
+            window.start,
+            window.end,
+            window.timing_from,
+            fee_bp,
+            timeout=STATEMENT_TIMEOUT_SECONDS,
+        ),
+    )
+    await steps.timed(
+        "settle",
+        driver.execute(_SETTLE_ITEMS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS),
+    )
+    late = await driver.fetch(
+        _LATE_ARRIVALS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
+    record_count, matched_count, _ = await driver.fetchrow(
+        _COUNTS, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
+    log.info("matching %s: %s", run_id, steps)
+    found = [
+        FoundDiscrepancy(
+            merchant_id=row["merchant_id"],
+            kind=Kind(row["kind"]),
+            line_type=row["line_type"],
+            reference=row["reference"],
+            occurrence=row["occurrence"],
+            object_id=row["object_id"] or "",
+            object_ids=tuple(row["object_ids"]),
+            internal_amount=row["internal_amount"],
+            internal_currency=row["internal_currency"],
+            internal_fee=row["internal_fee"],
+            internal_status=row["internal_status"],
+            psp_amount=row["psp_amount"],
+            psp_currency=row["psp_currency"],
+            psp_fee=row["psp_fee"],
+            psp_status=row["psp_status"],
+        )
+        for row in await driver.fetch(_DISCREPANCIES, timeout=STATEMENT_TIMEOUT_SECONDS)
+    ]
+    return Matched(
+        record_count, matched_count, found, [(row["merchant_id"], row["id"]) for row in late]
+    )
+
+
+async def settlement_totals(driver: Driver) -> list[tuple[str, str, int, int]]:
+    """(merchant, currency, gross, fee) of the staged report."""
+    rows = await driver.fetch(_SETTLEMENT_TOTALS, timeout=STATEMENT_TIMEOUT_SECONDS)
+    return [(row["merchant_id"], row["currency"], row["gross"], row["fee"]) for row in rows]

@@ -1,0 +1,265 @@
+"""A reconciliation run: record it (RunReconciliation, or the daily job), then a worker claims
+it and executes it.
+
+Executing streams the report once, COPYing each line into a staging table on its merchant's
+shard, every shard's transaction open side by side; then each shard in turn matches, stores its
+discrepancies, books the day's settlement and the automatic resolutions, checks the settled-day
+invariant and records its part, and commits. The run is finished on the home shard last.
+
+A worker that dies in the middle leaves some shards committed and the rest rolled back; its
+lease runs out and the next worker runs the whole day again. Matching is idempotent (items
+settle to the day again, discrepancies are keyed, the settlement posts only a difference, the
+resolutions' transfers have derived ids), so the rerun ends where one clean run would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
+from paycore.events import record_event
+from paycore.ids import MalformedId, Prefix, logical_shard_of, new_id
+from paycore.reconciliation import checks, matching, repository, settlement
+from paycore.reconciliation.books import Books
+from paycore.reconciliation.discrepancies import DiscrepancyBook
+from paycore.reconciliation.matching import DayWindow
+from paycore.reconciliation.metrics import ReconciliationMetrics
+from paycore.reconciliation.models import RECONCILIATION_OWNER, PartCounts, Run, RunStatus, Source
+from paycore.reconciliation.report import ReportSource, ReportUnavailable
+from paycore.reconciliation.resolution import Resolver
+from paycore.storage import Shards
+from paycore.storage.raw import driver_of
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+
+COMPLETED_EVENT = "reconciliation.run.completed"
+HOME_LOGICAL_SHARD = 0
+"""Runs live on the physical shard of logical shard 0 (the home shard)."""
+
+RenderRun = Callable[[Run], Message]
+
+
+@dataclass(frozen=True)
+class Matching:
+    """What matching needs to know about the contract and the cut-off."""
+
+    psp_fee_basis_points: int
+    timing_window_seconds: int
+    lease: dt.timedelta
+
+
+class Runs:
+    def __init__(
+        self,
+        shards: Shards,
+        sources: Mapping[Source, ReportSource],
+        books: Books,
+        resolver: Resolver,
+        metrics: ReconciliationMetrics,
+        render_run: RenderRun,
+        matching_terms: Matching,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._shards = shards
+        self._sources = sources
+        self._books = books
+        self._resolver = resolver
+        self._discrepancies = DiscrepancyBook(resolver)
+        self._metrics = metrics
+        self._render_run = render_run
+        self._terms = matching_terms
+        self._clock = clock
+        self._physical = {engine: index for index, engine in enumerate(shards.engines)}
+
+    @property
+    def home(self) -> AsyncEngine:
+        return self._shards.engine_for_logical(HOME_LOGICAL_SHARD)
+
+    def now(self) -> dt.datetime:
+        """The injectable clock's time (the daily job and the leases read it)."""
+        return dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+
+    def sources(self) -> list[Source]:
+        return list(self._sources)
+
+    # -- recording ------------------------------------------------------------------------------
+
+    async def request(self, connection: AsyncConnection, source: Source, day: dt.date) -> Run:
+        """A new run of `source` for `day`, due at once (on the home shard's `connection`)."""
+        run_id = new_id(Prefix.RECONCILIATION_RUN, HOME_LOGICAL_SHARD)
+        return await repository.insert_run(
+            connection, RECONCILIATION_OWNER, run_id, source, day, due_at=self.now()
+        )
+
+    async def request_daily(self) -> list[Run]:
+        """The daily job's half: once the configured time of day has passed, yesterday's run of
+        each source, unless one exists."""
+        now = self.now()
+        yesterday = now.date() - dt.timedelta(days=1)
+        requested = []
+        async with self.home.begin() as connection:
+            for source in self._sources:
+                found = await repository.latest_run_of_day(
+                    connection, RECONCILIATION_OWNER, source, yesterday
+                )
+                if found is None:
+                    requested.append(await self.request(connection, source, yesterday))
+        return requested
+
+    # -- executing ------------------------------------------------------------------------------
+
+    async def run_due(self) -> Run | None:
+        """Claims the oldest due run (new, or abandoned by a dead worker) and executes it."""
+        now = self.now()
+        async with self.home.begin() as connection:
+            claimed = await repository.claim_due_run(
+                connection, RECONCILIATION_OWNER, now, self._terms.lease
+            )
+            if claimed is not None and claimed.attempt_count > repository.ATTEMPT_COUNT_MAX:
+                return await repository.finish_run(
+                    connection,
+                    RECONCILIATION_OWNER,
+                    claimed.id,
+                    RunStatus.FAILED,
+                    PartCounts(),
+                    f"gave up after {repository.ATTEMPT_COUNT_MAX} attempts",
+                )
+        if claimed is None:
+            return None
+        return await self.execute(claimed)
+
+    async def execute(self, run: Run) -> Run:
+        try:
+            counts = await self._match_all_shards(run)
+        except ReportUnavailable as error:
+            log.warning("reconciliation run %s failed: %s", run.id, error)
+            async with self.home.begin() as connection:
+                return await repository.finish_run(
+                    connection,
+                    RECONCILIATION_OWNER,
+                    run.id,
+                    RunStatus.FAILED,
+                    PartCounts(),
+                    str(error),
+                )
+        async with self.home.begin() as connection:
+            finished = await repository.finish_run(
+                connection, RECONCILIATION_OWNER, run.id, RunStatus.SUCCEEDED, counts
+            )
+            await record_event(
+                connection,
+                RECONCILIATION_OWNER,
+                COMPLETED_EVENT,
+                self._render_run(finished),
+                logical_shard=HOME_LOGICAL_SHARD,
+            )
+        await self.refresh_metrics()
+        return finished
+
+    async def _match_all_shards(self, run: Run) -> PartCounts:
+        source = self._sources[run.source]
+        window = DayWindow.of(run.day, self._terms.timing_window_seconds)
+        async with contextlib.AsyncExitStack() as stack:
+            connections = [
+                await stack.enter_async_context(engine.begin()) for engine in self._shards.engines
+            ]
+            drivers = [await driver_of(connection) for connection in connections]
+            for driver in drivers:
+                await matching.create_staging(driver)
+            routes: dict[str, int] = {}
+            number = 0
+            started = time.perf_counter()
+            async for batch in source.lines(run.day):
+                per_shard: list[list[tuple[int, str, bytes]]] = [[] for _ in drivers]
+                for merchant_id, body in batch:
+                    number += 1
+                    shard = routes.get(merchant_id)
+                    if shard is None:
+                        shard = routes[merchant_id] = self._shard_of(merchant_id)
+                    per_shard[shard].append((number, merchant_id, body))
+                for driver, records in zip(drivers, per_shard, strict=True):
+                    if records:
+                        await matching.stage(driver, records)
+            log.info(
+                "run %s: %d lines staged in %.1f s", run.id, number, time.perf_counter() - started
+            )
+            # The shards match side by side (PostgreSQL works on each at once); each commits
+            # its part as soon as it is done: the checkpoint a rerun repeats.
+            parts = await asyncio.gather(
+                *(
+                    self._match_and_commit(index, connection, driver, run, window)
+                    for index, (connection, driver) in enumerate(
+                        zip(connections, drivers, strict=True)
+                    )
+                )
+            )
+            total = sum(parts, PartCounts())
+        return total
+
+    async def _match_and_commit(
+        self, index: int, connection: AsyncConnection, driver: object, run: Run, window: DayWindow
+    ) -> PartCounts:
+        started = time.perf_counter()
+        counts = await self._match_shard(connection, driver, run, window)
+        await connection.commit()
+        log.info(
+            "run %s: shard %d matched and committed in %.1f s",
+            run.id,
+            index,
+            time.perf_counter() - started,
+        )
+        return counts
+
+    async def _match_shard(
+        self, connection: AsyncConnection, driver: object, run: Run, window: DayWindow
+    ) -> PartCounts:
+        matched = await matching.match(
+            driver, run.source, run.id, window, self._terms.psp_fee_basis_points
+        )
+        await self._discrepancies.store(
+            connection, driver, run.source, run.day, run.id, matched.discrepancies
+        )
+        totals = await matching.settlement_totals(driver)
+        await settlement.settle_day(connection, driver, self._books, run.source, run.day, totals)
+        for merchant_id, discrepancy_id in matched.late_arrivals:
+            late = await repository.locked_discrepancy(connection, merchant_id, discrepancy_id)
+            if late is not None:
+                await self._resolver.record(connection, late)
+        merchants = sorted(
+            {merchant for merchant, *_ in totals}
+            | {found.merchant_id for found in matched.discrepancies}
+            | {merchant for merchant, _ in matched.late_arrivals}
+        )
+        await checks.check_day(connection, driver, run.source, run.day, merchants)
+        counts = PartCounts(
+            record_count=matched.record_count,
+            matched_count=matched.matched_count,
+            discrepancy_count=len(matched.discrepancies),
+            auto_resolved_count=await repository.auto_resolved_count(
+                connection, run.source, run.day, [found.key for found in matched.discrepancies]
+            ),
+        )
+        await repository.save_part(connection, RECONCILIATION_OWNER, run.id, counts)
+        return counts
+
+    def _shard_of(self, merchant_id: str) -> int:
+        try:
+            logical = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        except MalformedId:
+            logical = HOME_LOGICAL_SHARD
+        return self._physical[self._shards.engine_for_logical(logical)]
+
+    async def refresh_metrics(self) -> None:
+        counts: dict[str, int] = {}
+        for engine in self._shards.engines:
+            async with engine.connect() as connection:
+                for kind, count in (await repository.open_counts_by_kind(connection)).items():
+                    counts[kind] = counts.get(kind, 0) + count
+        self._metrics.set_open(counts)

@@ -1,0 +1,79 @@
+"""ReconciliationService requests -> validated values; each failure an ApiError naming the
+field (INVALID_ARGUMENT), before anything changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from paycore import validation
+from paycore.errors import invalid, missing
+from paycore.ids import Prefix
+from paycore.reconciliation.models import (
+    Action,
+    DiscrepancyFilter,
+    Kind,
+    Resolution,
+    Source,
+    Status,
+)
+from paycore.reconciliation.servicer.messages import ACTIONS, KINDS, SOURCES, STATUSES
+from paycore.v1 import reconciliation_pb2
+
+NOTE_LENGTH_MAX = 1000
+PSP_ADAPTERS = ("", "simulator")
+
+
+def day(param: str, value: str, *, required: bool) -> dt.date | None:
+    if not value:
+        if required:
+            raise missing(param)
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise invalid(param, "must be a date, YYYY-MM-DD") from None
+
+
+def run_request(request: reconciliation_pb2.RunReconciliationRequest) -> tuple[Source, dt.date]:
+    parsed = day("date", request.date, required=True)
+    if parsed is None:  # required: day() raised already
+        raise missing("date")
+    if request.psp not in PSP_ADAPTERS:
+        raise invalid("psp", f"unknown PSP adapter {request.psp!r} (known: simulator)")
+    validation.enum_value("source", request.source, {0: None, **SOURCES})
+    return SOURCES.get(request.source, Source.PSP_SETTLEMENT), parsed
+
+
+def discrepancy_filter(request: reconciliation_pb2.ListDiscrepanciesRequest) -> DiscrepancyFilter:
+    validation.enum_value("kind", request.kind, {0: None, **KINDS})
+    validation.enum_value("status", request.status, {0: None, **STATUSES})
+    kind: Kind | None = KINDS.get(request.kind)
+    status: Status | None = STATUSES.get(request.status)
+    return DiscrepancyFilter(
+        merchant_id=validation.object_id(
+            "merchant", request.merchant, Prefix.ACCOUNT, required=False
+        )
+        or None,
+        run_id=validation.object_id("run", request.run, Prefix.RECONCILIATION_RUN, required=False)
+        or None,
+        day=day("date", request.date, required=False),
+        kind=kind,
+        status=status,
+    )
+
+
+def resolution(request: reconciliation_pb2.ResolveDiscrepancyRequest) -> tuple[str, Resolution]:
+    discrepancy_id = validation.object_id("id", request.id, Prefix.DISCREPANCY)
+    note = validation.text("resolution", request.resolution, maximum=NOTE_LENGTH_MAX, required=True)
+    if request.action == 0:
+        raise missing("action")
+    validation.enum_value("action", request.action, ACTIONS)
+    action = ACTIONS[request.action]
+    if action is Action.AUTO:
+        raise invalid(
+            "action",
+            "auto is reconciliation's own; choose adjust, write_off, refund_at_psp or ignore",
+        )
+    return discrepancy_id, Resolution(action, note)

@@ -1,0 +1,186 @@
+"""Faults in the daily reports, for reconciliation's tests: the simulator can be told, through
+`POST /_control/faults {"settlement": [...]}`, to alter a day's settlement report (the list
+replaces the previous one; `[]` clears it). Each alteration names the day and what to do:
+
+    {"day": D, "action": "drop",      "id": ID}                   the line is left out
+    {"day": D, "action": "amount",    "id": ID, "amount": N}      reported with another amount
+    {"day": D, "action": "currency",  "id": ID, "currency": C}    ... another currency
+    {"day": D, "action": "fee",       "id": ID, "fee": N}         ... another fee
+    {"day": D, "action": "duplicate", "id": ID}                   a second charge, new id, for
+                                                                  the same payment
+    {"day": D, "action": "next_day",  "id": ID}                   left out of D, reported in
+                                                                  D + 1 (at 00:00:00.5 UTC)
+    {"day": D, "action": "unknown_charge", "merchant": M, "amount": N, "currency": C,
+     "reference": R}                                              a captured charge paycore
+                                                                  never heard of (a lost
+                                                                  answer when R is paycore's)
+
+`ID` is the line's id (ch_ or rf_). The stored charges and refunds are never changed: only
+what the report says about them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from paycore.tools.psp.requests import PspFailure, invalid
+from paycore.tools.psp.store import SettlementRow
+
+ACTIONS = ("drop", "amount", "currency", "fee", "duplicate", "next_day", "unknown_charge")
+ALTERATIONS_MAX = 1000
+
+
+@dataclass(frozen=True)
+class Alteration:
+    day: dt.date
+    action: str
+    id: str = ""
+    amount: int | None = None
+    currency: str = ""
+    fee: int | None = None
+    merchant: str = ""
+    reference: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        body = dataclasses.asdict(self)
+        body["day"] = self.day.isoformat()
+        return {name: value for name, value in body.items() if value not in (None, "")}
+
+
+def parse_alterations(body: Any) -> list[Alteration]:
+    if not isinstance(body, list) or len(body) > ALTERATIONS_MAX:
+        raise invalid("settlement", f"settlement must be a list of at most {ALTERATIONS_MAX}")
+    return [_alteration(item) for item in body]
+
+
+def _alteration(item: Any) -> Alteration:
+    if not isinstance(item, dict):
+        raise invalid("settlement", "each alteration must be an object")
+    action = item.get("action")
+    if action not in ACTIONS:
+        raise invalid("settlement", f"action must be one of {', '.join(ACTIONS)}")
+    try:
+        day = dt.date.fromisoformat(str(item.get("day")))
+    except ValueError:
+        raise invalid("settlement", "day must be YYYY-MM-DD") from None
+    numbers = {name: item.get(name) for name in ("amount", "fee")}
+    for name, value in numbers.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise invalid("settlement", f"{name} must be an integer")
+    texts = {name: item.get(name, "") for name in ("id", "currency", "merchant", "reference")}
+    if any(not isinstance(value, str) for value in texts.values()):
+        raise invalid("settlement", "id, currency, merchant and reference must be strings")
+    needs = {
+        "amount": ("id", "amount"),
+        "currency": ("id", "currency"),
+        "fee": ("id", "fee"),
+        "unknown_charge": ("merchant", "amount", "currency"),
+    }.get(action, ("id",))
+    absent = [name for name in needs if item.get(name) in (None, "")]
+    if absent:
+        raise invalid("settlement", f"{action} needs {', '.join(absent)}")
+    return Alteration(
+        day=day,
+        action=action,
+        id=texts["id"],
+        amount=numbers["amount"],
+        currency=texts["currency"],
+        fee=numbers["fee"],
+        merchant=texts["merchant"],
+        reference=texts["reference"],
+    )
+
+
+def altered(
+    day: dt.date,
+    batches: Iterator[list[SettlementRow]],
+    alterations: Sequence[Alteration],
+    moved_in: Sequence[SettlementRow],
+    fee_of: Any,
+) -> Iterator[list[SettlementRow]]:
+    """The day's rows with the day's alterations applied; added lines (duplicates, unknown
+    charges, lines moved in from the day before) come last."""
+    todays = [alteration for alteration in alterations if alteration.day == day]
+    by_id: dict[str, list[Alteration]] = {}
+    for alteration in todays:
+        by_id.setdefault(alteration.id, []).append(alteration)
+    added: list[SettlementRow] = []
+    for rows in batches:
+        kept = []
+        for row in rows:
+            changed: SettlementRow | None = row
+            for alteration in by_id.get(row.id, ()):
+                changed, extra = _apply(changed, alteration) if changed else (None, None)
+                if extra is not None:
+                    added.append(extra)
+            if changed is not None:
+                kept.append(changed)
+        if kept:
+            yield kept
+    added.extend(_added_lines(day, todays, moved_in, fee_of))
+    if added:
+        yield added
+
+
+def _added_lines(
+    day: dt.date,
+    todays: Sequence[Alteration],
+    moved_in: Sequence[SettlementRow],
+    fee_of: Any,
+) -> list[SettlementRow]:
+    """Lines moved in from the day before, and charges paycore never heard of."""
+    midnight_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1000
+    added = [dataclasses.replace(row, time_ms=midnight_ms + 500) for row in moved_in]
+    for alteration in todays:
+        if alteration.action == "unknown_charge":
+            charge_id = _made_up_id(alteration)
+            amount = alteration.amount or 0
+            added.append(
+                SettlementRow(
+                    type="charge",
+                    id=charge_id,
+                    charge=charge_id,
+                    merchant=alteration.merchant,
+                    reference=alteration.reference,
+                    amount=amount,
+                    currency=alteration.currency,
+                    fee=fee_of(amount),
+                    time_ms=midnight_ms + 43_200_000,
+                )
+            )
+    return added
+
+
+def moved_from(day: dt.date, alterations: Sequence[Alteration]) -> set[str]:
+    """Ids of the lines the day before `day` moved into `day`."""
+    before = day - dt.timedelta(days=1)
+    return {a.id for a in alterations if a.day == before and a.action == "next_day"}
+
+
+def _apply(
+    row: SettlementRow, alteration: Alteration
+) -> tuple[SettlementRow | None, SettlementRow | None]:
+    action = alteration.action
+    if action in ("drop", "next_day"):
+        return None, None
+    if action == "amount" and alteration.amount is not None:
+        return dataclasses.replace(row, amount=alteration.amount), None
+    if action == "currency":
+        return dataclasses.replace(row, currency=alteration.currency), None
+    if action == "fee" and alteration.fee is not None:
+        return dataclasses.replace(row, fee=alteration.fee), None
+    if action == "duplicate":
+        copy_id = _made_up_id(alteration)
+        return row, dataclasses.replace(row, id=copy_id, charge=copy_id, time_ms=row.time_ms + 1)
+    raise PspFailure(400, "request_invalid", f"cannot apply {action}")
+
+
+def _made_up_id(alteration: Alteration) -> str:
+    seed = f"{alteration.day}:{alteration.action}:{alteration.id}:{alteration.merchant}"
+    seed += f":{alteration.reference}:{alteration.amount}"
+    return "ch_" + hashlib.sha256(seed.encode()).hexdigest()[:24]

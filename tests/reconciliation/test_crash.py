@@ -1,0 +1,118 @@
+"""A worker that dies in the middle of a run (one shard's part committed, the other's last
+statement failing), then the run taken over once its lease has run out: the same result as one
+clean run, and no transfer booked twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import asyncpg
+import pytest
+from paycore.reconciliation.models import Action, Kind, RunStatus, Source
+from paycore.storage.raw import driver_of
+from sqlalchemy.exc import DBAPIError
+
+from tests.reconciliation.conftest import Desk
+from tests.reconciliation.day import plan_day, unique_day
+
+PART_WAIT_SECONDS = 30.0
+WORKER_DEATH_SECONDS = 60.0
+POLL_SECONDS = 0.05
+
+
+async def _tagged(desk: Desk, day: dt.date) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    for engine in desk.platform.shards.engines:
+        async with engine.connect() as connection:
+            driver = await driver_of(connection)
+            rows = await driver.fetch(
+                "SELECT id, amount FROM ledger_transfers"
+                " WHERE metadata->>'reconciliation' = $1 ORDER BY id",
+                f"psp_settlement:{day.isoformat()}",
+            )
+            found.extend((row["id"], row["amount"]) for row in rows)
+    return sorted(found)
+
+
+async def _part_committed(desk: Desk, shard: int, run_id: str) -> bool:
+    async with desk.platform.shards.engines[shard].connect() as connection:
+        driver = await driver_of(connection)
+        return bool(
+            await driver.fetchval(
+                "SELECT count(*) FROM reconciliation_run_parts WHERE run_id = $1", run_id
+            )
+        )
+
+
+async def test_a_run_killed_midway_then_taken_over_gives_the_same_result(desk: Desk) -> None:
+    day = unique_day()
+    charges = plan_day(desk.merchants, day, 400, 100, seed=3)
+    await desk.writer.write(charges)
+    plain = [c for c in charges if not c.refunds]
+    first = next(c for c in plain if c.merchant_id == desk.merchants[0])
+    second = next(c for c in plain if c.merchant_id == desk.merchants[1])
+    iso = day.isoformat()
+    await desk.alter_report(
+        [
+            {"day": iso, "action": "duplicate", "id": first.psp_id},
+            {"day": iso, "action": "duplicate", "id": second.psp_id},
+        ]
+    )
+    runs = desk.reconciliation.runs
+    async with runs.home.begin() as connection:
+        requested = await runs.request(connection, Source.PSP_SETTLEMENT, day)
+
+    # The second shard's part cannot commit while a test transaction holds this lock: the run
+    # is caught after the first shard committed, and the worker dies there.
+    locker = await asyncpg.connect(desk.platform.settings.database_urls[1])
+    try:
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute("LOCK TABLE reconciliation_run_parts IN ACCESS EXCLUSIVE MODE")
+        worker = asyncio.create_task(runs.run_due())
+        for _ in range(int(PART_WAIT_SECONDS / POLL_SECONDS)):
+            if await _part_committed(desk, 0, requested.id):
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        # The worker waits on the lock until its lock_timeout, then dies with the error: its
+        # second shard's transaction rolls back, the first's stays committed.
+        with pytest.raises(DBAPIError, match="lock"):
+            await asyncio.wait_for(worker, WORKER_DEATH_SECONDS)
+        await transaction.rollback()
+    finally:
+        await locker.close()
+
+    assert await _part_committed(desk, 0, requested.id)
+    assert not await _part_committed(desk, 1, requested.id)
+    assert (await desk.reconciliation.get_run(requested.id)).status is RunStatus.RUNNING
+    halfway = await _tagged(desk, day)
+    assert halfway  # the first shard's settlement and resolution are booked
+
+    # Before its lease runs out nobody takes the run over; after it, the next worker does.
+    assert await runs.run_due() is None
+    desk.clock.now += desk.platform.settings.reconciliation_lease_ms / 1000 + 1
+    taken_over = await runs.run_due()
+
+    assert taken_over is not None and taken_over.id == requested.id
+    assert taken_over.status is RunStatus.SUCCEEDED, taken_over.failure_message
+    assert taken_over.attempt_count == 2
+    assert (taken_over.record_count, taken_over.matched_count) == (502, 500)
+    assert (taken_over.discrepancy_count, taken_over.auto_resolved_count) == (2, 2)
+    found = await desk.discrepancies(day)
+    assert sorted((d.kind, d.object_id) for d in found) == sorted(
+        [(Kind.DUPLICATE, first.intent_id), (Kind.DUPLICATE, second.intent_id)]
+    )
+    assert all(d.action is Action.AUTO and len(d.ledger_transfer_ids) == 1 for d in found)
+    booked = await _tagged(desk, day)
+    # Per merchant: the net and the fee of the day's settlement, and the duplicate's transfer.
+    assert len(booked) == 3 * len(desk.merchants)
+    assert set(halfway) <= set(booked)
+    for receivable in await desk.receivables(day):
+        assert receivable.ledger_amount == receivable.open_residual == 0, receivable
+    assert all(report.ok for report in await desk.integrity())
+
+    # And a fresh run of the day changes nothing.
+    again = await desk.run(day)
+    assert (again.record_count, again.matched_count, again.discrepancy_count) == (502, 500, 2)
+    assert await _tagged(desk, day) == booked

@@ -1,0 +1,161 @@
+"""ReconciliationService over gRPC: RunReconciliation records a run the worker's job executes,
+GetReconciliationRun reads it, ListDiscrepancies filters, ResolveDiscrepancy books once (a
+replay with the same key answers the stored result); bad input is refused naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import grpc
+import pytest
+from grpc import aio
+from paycore.client import Paycore
+from paycore.ids import Prefix, new_id
+from paycore.reconciliation.job import DailyReconciliation
+from paycore.v1 import reconciliation_pb2 as pb
+
+from tests.helpers import rich_error
+from tests.reconciliation.conftest import Desk
+from tests.reconciliation.day import plan_day, unique_day
+
+
+async def test_runs_and_discrepancies_over_grpc(desk: Desk, admin: Paycore) -> None:
+    day = unique_day()
+    charges = plan_day(desk.merchants, day, 20, 5, seed=2)
+    await desk.writer.write(charges)
+    plain = [c for c in charges if not c.refunds]
+    iso = day.isoformat()
+    await desk.alter_report(
+        [
+            {"day": iso, "action": "drop", "id": plain[0].psp_id},
+            {"day": iso, "action": "fee", "id": plain[1].psp_id, "fee": 1},
+        ]
+    )
+    # The session's server records the run; the desk's job (the same code, reading this
+    # test's simulator) executes it, as a worker would.
+    recorded = await admin.reconciliation.RunReconciliation(
+        pb.RunReconciliationRequest(date=iso), metadata=(("idempotency-key", f"run-{iso}"),)
+    )
+    assert recorded.status == pb.RECONCILIATION_RUN_STATUS_RUNNING
+    assert recorded.source == pb.RECONCILIATION_SOURCE_PSP_SETTLEMENT
+    desk.clock.now = time.time() + 1  # the server recorded it due at its (real) time
+    executed = await desk.reconciliation.runs.run_due()
+    assert executed is not None and executed.id == recorded.id
+
+    run = await admin.reconciliation.GetReconciliationRun(
+        pb.GetReconciliationRunRequest(id=recorded.id)
+    )
+    assert run.status == pb.RECONCILIATION_RUN_STATUS_SUCCEEDED
+    assert (run.settlement_record_count, run.discrepancy_count, run.auto_resolved_count) == (
+        24,
+        2,
+        1,
+    )
+    listed = await admin.reconciliation.ListDiscrepancies(
+        pb.ListDiscrepanciesRequest(run=run.id, status=pb.DISCREPANCY_STATUS_OPEN)
+    )
+    assert [d.kind for d in listed.data] == [pb.DISCREPANCY_KIND_MISSING_AT_PSP]
+    missing = listed.data[0]
+    assert (missing.object, missing.merchant) == (plain[0].intent_id, plain[0].merchant_id)
+    fees = await admin.reconciliation.ListDiscrepancies(
+        pb.ListDiscrepanciesRequest(date=iso, kind=pb.DISCREPANCY_KIND_FEE_MISMATCH)
+    )
+    assert [(d.status, d.action) for d in fees.data] == [
+        (pb.DISCREPANCY_STATUS_RESOLVED, pb.DISCREPANCY_ACTION_AUTO)
+    ]
+    paged = await admin.reconciliation.ListDiscrepancies(
+        pb.ListDiscrepanciesRequest(date=iso, limit=1)
+    )
+    assert len(paged.data) == 1 and paged.has_more
+
+    request = pb.ResolveDiscrepancyRequest(
+        id=missing.id, action=pb.DISCREPANCY_ACTION_WRITE_OFF, resolution="lost at the PSP"
+    )
+    key = (("idempotency-key", f"resolve-{missing.id}"),)
+    resolved = await admin.reconciliation.ResolveDiscrepancy(request, metadata=key)
+    replayed = await admin.reconciliation.ResolveDiscrepancy(request, metadata=key)
+    assert resolved == replayed
+    assert resolved.status == pb.DISCREPANCY_STATUS_RESOLVED
+    assert resolved.action == pb.DISCREPANCY_ACTION_WRITE_OFF
+    assert len(resolved.ledger_transfers) == 1 and resolved.resolution == "lost at the PSP"
+    with pytest.raises(aio.AioRpcError) as again:
+        await admin.reconciliation.ResolveDiscrepancy(request)
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    for receivable in await desk.receivables(day):
+        assert receivable.ledger_amount == receivable.open_residual == 0, receivable
+    assert all(report.ok for report in await desk.integrity())
+
+
+async def test_the_daily_job_reconciles_yesterday_once_from_its_time_of_day(desk: Desk) -> None:
+    day = unique_day()
+    await desk.writer.write(plan_day(desk.merchants, day, 10, 2, seed=4))
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=1)
+    job = DailyReconciliation(desk.reconciliation.runs, daily_at_minutes=120)
+    home = desk.reconciliation.home
+
+    desk.clock.now = (midnight + dt.timedelta(hours=1, minutes=59)).timestamp()
+    assert await job.run(home) == 0
+    desk.clock.now = (midnight + dt.timedelta(hours=2)).timestamp()
+    assert await job.run(home) == 2  # yesterday's run recorded, then executed
+    assert await job.run(home) == 0  # once
+    assert await job.run(desk.platform.shards.engines[1]) == 0  # runs live on the home shard
+
+    page = await desk.discrepancies(day)
+    assert page == []
+    receivables = await desk.receivables(day)
+    assert receivables and all(r.ledger_amount == 0 for r in receivables)
+
+
+UNKNOWN = new_id(Prefix.DISCREPANCY, 0)
+
+
+@pytest.mark.parametrize(
+    ("request_", "param"),
+    [
+        (pb.RunReconciliationRequest(), "date"),
+        (pb.RunReconciliationRequest(date="2026-13-01"), "date"),
+        (pb.RunReconciliationRequest(date="2026-12-01", psp="acme"), "psp"),
+        (pb.RunReconciliationRequest(date="2026-12-01", source=99), "source"),  # type: ignore[arg-type]
+        (
+            pb.RunReconciliationRequest(
+                date="2026-12-01", source=pb.RECONCILIATION_SOURCE_BANK_PAYOUTS
+            ),
+            "source",
+        ),
+    ],
+)
+async def test_run_requests_are_checked(
+    admin: Paycore, request_: pb.RunReconciliationRequest, param: str
+) -> None:
+    with pytest.raises(aio.AioRpcError) as raised:
+        await admin.reconciliation.RunReconciliation(request_)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(raised.value).metadata["param"] == param
+
+
+@pytest.mark.parametrize(
+    ("request_", "param"),
+    [
+        (pb.ResolveDiscrepancyRequest(resolution="x", action=2), "id"),  # type: ignore[arg-type]
+        (pb.ResolveDiscrepancyRequest(id="disc_x", resolution="x", action=2), "id"),  # type: ignore[arg-type]
+        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, action=2), "resolution"),  # type: ignore[arg-type]
+        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x"), "action"),
+        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x", action=1), "action"),  # type: ignore[arg-type]
+        (pb.ResolveDiscrepancyRequest(id=UNKNOWN, resolution="x", action=42), "action"),  # type: ignore[arg-type]
+    ],
+)
+async def test_resolve_requests_are_checked(
+    admin: Paycore, request_: pb.ResolveDiscrepancyRequest, param: str
+) -> None:
+    with pytest.raises(aio.AioRpcError) as raised:
+        await admin.reconciliation.ResolveDiscrepancy(request_)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(raised.value).metadata["param"] == param
+
+
+async def test_merchant_keys_cannot_reconcile(desk: Desk, merchant: object) -> None:
+    client = merchant.client  # type: ignore[attr-defined]
+    with pytest.raises(aio.AioRpcError) as raised:
+        await client.reconciliation.ListDiscrepancies(pb.ListDiscrepanciesRequest())
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
