@@ -9,10 +9,10 @@ from grpc import aio
 from grpc_health.v1 import health_pb2
 from paycore import contracts
 from paycore.app import Platform
-from paycore.client import Paycore, connect
+from paycore.client import connect
 from paycore.runtime.interceptors.base import Handler, WrappedHandlers
 from paycore.runtime.policy import internal_services
-from paycore.v1 import account_pb2, reconciliation_pb2
+from paycore.v1 import account_pb2
 from prometheus_client import generate_latest
 
 from tests.helpers import MerchantFixture, health_status, reflected_services, rich_error
@@ -28,16 +28,10 @@ async def test_health_reports_each_service(target: str) -> None:
     assert statuses["paycore.v1.PaymentService"] == serving
     assert statuses["paycore.v1.SubscriptionService"] == serving
     assert statuses["paycore.v1.PayoutService"] == serving
-    assert (
-        statuses["paycore.v1.ReconciliationService"] == health_pb2.HealthCheckResponse.NOT_SERVING
-    )
+    # Every service is built now (pay-out and reconciliation were the last): all SERVING.
+    assert statuses["paycore.v1.ReconciliationService"] == serving
+    assert set(statuses.values()) == {serving}
     assert len(statuses) >= 12
-
-
-async def test_services_not_built_yet_answer_unimplemented(admin: Paycore) -> None:
-    with pytest.raises(aio.AioRpcError) as raised:
-        await admin.reconciliation.ListDiscrepancies(reconciliation_pb2.ListDiscrepanciesRequest())
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
 async def test_reflection_lists_every_merchant_service(target: str) -> None:
