@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop, open_shop
+from tests.payout.support import Clock, World
 
 SHARD_COUNT = 2
 
@@ -217,3 +218,29 @@ async def shop(payin: PayIn) -> AsyncIterator[Shop]:
         yield opened
     finally:
         await opened.close()
+
+
+# Pay-out (issue 13): a server of its own and a PSP/bank simulator sharing one clock that the test
+# moves forward (tests/payout/support.py: World.advance runs the worker's pay-out jobs).
+
+
+@pytest_asyncio.fixture
+async def world(migrated: Settings, tmp_path: Path) -> AsyncIterator[World]:
+    clock = Clock()
+    data_dir = tmp_path / "psp"
+    simulator = await start_simulator("127.0.0.1:0", data_dir, hang_seconds=1, clock=clock)
+    settings = migrated.with_overrides(
+        psp_url=simulator.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS
+    )
+    platform = build_platform(settings, CollectorRegistry(), clock)
+    server = await start_server(platform, "127.0.0.1:0")
+    admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
+    try:
+        yield World(
+            platform, server, admin, settings.admin_token, clock, PspSimulator(simulator, data_dir)
+        )
+    finally:
+        await admin.close()
+        await server.stop(1)
+        await platform.close()
+        await simulator.close()

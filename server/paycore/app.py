@@ -3,6 +3,7 @@ once, and hands them to whoever needs them. Nothing else creates engines or clie
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,7 +36,9 @@ from paycore.ledger.service import LedgerService
 from paycore.payment import servicer as payment_servicer
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.pay_in import PayIn
-from paycore.payment.services import build_pay_in
+from paycore.payment.services import PayOutHooks, build_pay_in
+from paycore.payout import servicer as payout_servicer
+from paycore.payout.services import PayOut, build_pay_out, build_pay_out_base
 from paycore.ratelimit import RateLimiter
 from paycore.reconciliation import servicer as reconciliation_servicer
 from paycore.reconciliation.build import build_reconciliation
@@ -76,10 +79,13 @@ from paycore.webhooks.servicer import WebhookServicer, record_disabled
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
+    BalanceAvailability,
     ExecutorResume,
     IdempotencyKeyPruner,
     LedgerHoldExpiry,
     OutboxPublisher,
+    PayoutScheduling,
+    PayoutTracking,
     SubscriptionBilling,
     WebhookDelivery,
 )
@@ -131,6 +137,8 @@ class Platform:
     billing: Subscriptions
     """Subscriptions and invoices (the catalogue is `subscriptions`)."""
     billing_clock: Billing
+    pay_out: PayOut
+    """Balances that settle, bank accounts, payouts (issue 13)."""
     # webhooks (issue 15)
     webhook_endpoints: Endpoints
     webhook_deliveries: Deliveries
@@ -151,7 +159,11 @@ class Platform:
         await self.shards.dispose()
 
 
-def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
+def build_platform(
+    settings: Settings, registry: CollectorRegistry, clock: Callable[[], float] = time.time
+) -> Platform:
+    """`clock`: the pay-out clock (balance availability, payout schedules and arrivals);
+    tests move it forward."""
     settings.require_servers()
     shards = Shards(settings)
     registry.register(PoolCollector(shards.engines))
@@ -173,6 +185,8 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
     )
     model = load_model(settings.fraud_model_path)
+    # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
+    pay_out_base = build_pay_out_base(settings, shards, ledger, customers, clock)
     pay_in = build_pay_in(
         settings,
         registry,
@@ -182,8 +196,11 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         lambda listener: FraudService(
             shards, velocity, model, FraudMetrics(registry), review_listener=listener
         ),
+        pay_out_base.book,
+        PayOutHooks(pay_out_base.lifecycle.complete, pay_out_base.bank_accounts),
     )
     fraud = pay_in.fraud
+    pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
     collection = Collection(pay_in.off_session)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
@@ -199,7 +216,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         accounts=AccountService(shards, hasher, contracts.scope_resources(policies)),
         ledger=ledger,
         coalescer=Coalescer(ledger),
-        wallet=WalletService(shards, ledger),
+        wallet=WalletService(shards, ledger, pay_out.reads),
         events=EventService(shards),
         fraud=fraud,
         fraud_redis=fraud_redis,
@@ -208,6 +225,7 @@ def build_platform(settings: Settings, registry: CollectorRegistry) -> Platform:
         subscriptions=SubscriptionService(shards),
         billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
+        pay_out=pay_out,
         webhook_endpoints=Endpoints(Reads(shards), webhook_box),
         webhook_deliveries=Deliveries(shards),
         deliverer=build_deliverer(settings, webhook_box),
@@ -248,6 +266,10 @@ def build_jobs(platform: Platform) -> list[Job]:
         ExecutorResume(platform.pay_in.executor),
         SubscriptionBilling(platform.billing_clock),
         WebhookDelivery(platform.deliverer),
+        # -- pay-out (issue 13)
+        BalanceAvailability(platform.pay_out.availability),
+        PayoutScheduling(platform.pay_out.scheduler),
+        PayoutTracking(platform.pay_out.tracker),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
@@ -347,4 +369,13 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             server, platform.subscriptions, platform.billing, platform.mutations
         ),
         reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
+        # -- pay-out (issue 13)
+        payout_servicer.register(
+            server,
+            platform.pay_out.bank_accounts,
+            platform.pay_out.payouts,
+            platform.pay_out.schedules,
+            platform.pay_out.reads,
+            platform.mutations,
+        ),
     ]

@@ -142,6 +142,14 @@ class Settings:
     """PAYCORE_FRAUD_REDIS_RETRY_MS: after Redis failed, scoring does not try it again for
     this long (every payment meanwhile is scored degraded, at once)."""
 
+    # -- pay-out (issue 13) ---------------------------------------------------------------------
+    payout_instant_fee_bps: int = 100
+    """PAYCORE_PAYOUT_INSTANT_FEE_BPS: an instant payout's fee, basis points of its amount
+    (rounded half up)."""
+
+    payout_instant_fee_minimum: int = 50
+    """PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM: the least an instant payout's fee is, minor units."""
+
     # -- webhooks (issue 15) ----------------------------------------------------------------
     webhook_allow_http: bool = False
     """PAYCORE_WEBHOOK_ALLOW_HTTP: endpoints may be plain http:// URLs (`paycore dev` turns it
@@ -325,6 +333,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         fraud_redis_retry_ms=_int(
             env, "PAYCORE_FRAUD_REDIS_RETRY_MS", defaults.fraud_redis_retry_ms
+        ),
+        payout_instant_fee_bps=_int(
+            env, "PAYCORE_PAYOUT_INSTANT_FEE_BPS", defaults.payout_instant_fee_bps
+        ),
+        payout_instant_fee_minimum=_int(
+            env, "PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM", defaults.payout_instant_fee_minimum
         ),
         webhook_allow_http=_flag(env, "PAYCORE_WEBHOOK_ALLOW_HTTP"),
         webhook_allow_private=_flag(env, "PAYCORE_WEBHOOK_ALLOW_PRIVATE"),

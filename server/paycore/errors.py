@@ -278,6 +278,42 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The subscription {id} has ended ({status}) and can no longer be changed",
     )
+    # Pay-out (issue 13, server/paycore/payout): balances, bank accounts, payouts.
+    BALANCE_INSUFFICIENT = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "{amount} {currency} is more than can be paid out now ({available} {currency})",
+    )
+    NO_BALANCE_IN_CURRENCY = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "There is no balance in {currency} to pay out",
+    )
+    BANK_ACCOUNT_MISSING = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "There is no default bank account for {currency}: create one or name a destination",
+    )
+    BANK_ACCOUNT_ERRORED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "A payout to the bank account {id} failed; add a new bank account to replace it",
+    )
+    PAYOUT_CURRENCY_MISMATCH = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} is in {expected}; the payout is in {currency}",
+    )
+    PAYOUT_METHOD_UNSUPPORTED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{detail}",
+    )
+    PAYOUT_NOT_CANCELABLE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The payout {id} cannot be canceled: {detail}",
+    )
     # Webhooks (server/paycore/webhooks, issue 15).
     WEBHOOK_ENDPOINT_LIMIT = (
         Status.FAILED_PRECONDITION,

@@ -348,43 +348,17 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     assert balance.body["available"] == [{"amount": 670, "currency": "usd"}]
     assert balance.body["pending"] == [{"amount": 500, "currency": "usd"}]
 
+    # Balance transactions are rows the money-moving services write beside their transfers
+    # (paycore.payout.balances): transfers posted straight to the ledger have none. Listed with
+    # data, filters and pages in tests/edge/test_payouts.py.
     listed = await call(http, "GET", "/v1/balance_transactions", key=key)
-    assert listed.status == 200, listed.body
-    # Newest first by id; ids made in the same millisecond have no order among themselves.
-    # The held payout is not a transaction until it posts.
-    assert sorted((txn["type"], txn["amount"], txn["source"]) for txn in listed.body["data"]) == [
-        ("payment", 500, "pi_2"),
-        ("payment", 1000, "pi_1"),
-        ("refund", -100, "re_1"),
-    ]
-    assert [txn["id"] for txn in listed.body["data"]] == sorted(
-        (txn["id"] for txn in listed.body["data"]), reverse=True
+    assert (listed.status, listed.body) == (
+        200,
+        {"object": "list", "data": [], "has_more": False, "url": "/v1/balance_transactions"},
     )
-    [payment] = [txn for txn in listed.body["data"] if txn["source"] == "pi_1"]
-    assert (payment["fee"], payment["net"], payment["status"]) == (30, 970, "pending")
-    assert payment["description"] == "payment pi_1" and payment["id"].startswith("txn_")
-    first = await call(http, "GET", "/v1/balance_transactions?limit=2", key=key)
-    assert len(first.body["data"]) == 2 and first.body["has_more"] is True
-    rest = await call(
-        http,
-        "GET",
-        f"/v1/balance_transactions?limit=2&starting_after={first.body['data'][-1]['id']}",
-        key=key,
-    )
-    assert rest.status == 200 and rest.body["has_more"] is False
-    assert first.body["data"] + rest.body["data"] == listed.body["data"]
-    refunds = await call(http, "GET", "/v1/balance_transactions?type=refund", key=key)
-    assert [txn["source"] for txn in refunds.body["data"]] == ["re_1"]
-    by_source = await call(http, "GET", "/v1/balance_transactions?source=pi_2", key=key)
-    assert [txn["amount"] for txn in by_source.body["data"]] == [500]
-
-    fetched = await call(http, "GET", f"/v1/balance_transactions/{payment['id']}", key=key)
-    assert (fetched.status, fetched.body) == (200, payment)
+    missing = await call(http, "GET", f"/v1/balance_transactions/txn_{NOT_FOUND_ID}", key=key)
+    assert (missing.status, missing.error["code"]) == (404, "resource_missing")
     other = await new_merchant(http, admin, name="Globex")
-    hidden = await call(
-        http, "GET", f"/v1/balance_transactions/{payment['id']}", key=other["secret_key"]
-    )
-    assert (hidden.status, hidden.error["code"]) == (404, "resource_missing")
     theirs = await call(http, "GET", "/v1/balance", key=other["secret_key"])
     assert theirs.body["available"] == []
     too_many = await call(http, "GET", "/v1/balance_transactions?limit=1000", key=key)

@@ -33,6 +33,7 @@ _BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
 _SETTINGS = "test_subscriptions::test_billing_settings_over_http"
 _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
 _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
+_PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
@@ -134,6 +135,15 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/invoices/{id}/void"): _BILLING,
     ("GET", "/v1/billing_settings"): _SETTINGS,
     ("POST", "/v1/billing_settings"): _SETTINGS,
+    ("POST", "/v1/bank_accounts"): _PAYOUTS,
+    ("GET", "/v1/bank_accounts/{id}"): _PAYOUTS,
+    ("GET", "/v1/bank_accounts"): _PAYOUTS,
+    ("POST", "/v1/payouts"): _PAYOUTS,
+    ("GET", "/v1/payouts/{id}"): _PAYOUTS,
+    ("GET", "/v1/payouts"): _PAYOUTS,
+    ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,
+    ("GET", "/v1/payout_schedule"): _PAYOUTS,
+    ("POST", "/v1/payout_schedule"): _PAYOUTS,
 }
 
 

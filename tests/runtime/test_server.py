@@ -12,7 +12,7 @@ from paycore.app import Platform
 from paycore.client import connect
 from paycore.runtime.interceptors.base import Handler, WrappedHandlers
 from paycore.runtime.policy import internal_services
-from paycore.v1 import account_pb2, payout_pb2
+from paycore.v1 import account_pb2
 from prometheus_client import generate_latest
 
 from tests.helpers import MerchantFixture, health_status, reflected_services, rich_error
@@ -27,14 +27,11 @@ async def test_health_reports_each_service(target: str) -> None:
     assert statuses[""] == serving
     assert statuses["paycore.v1.PaymentService"] == serving
     assert statuses["paycore.v1.SubscriptionService"] == serving
-    assert statuses["paycore.v1.PayoutService"] == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert statuses["paycore.v1.PayoutService"] == serving
+    # Every service is built now (pay-out and reconciliation were the last): all SERVING.
+    assert statuses["paycore.v1.ReconciliationService"] == serving
+    assert set(statuses.values()) == {serving}
     assert len(statuses) >= 12
-
-
-async def test_services_not_built_yet_answer_unimplemented(merchant: MerchantFixture) -> None:
-    with pytest.raises(aio.AioRpcError) as raised:
-        await merchant.client.payouts.GetPayout(payout_pb2.GetPayoutRequest(id="po_x"))
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
 async def test_reflection_lists_every_merchant_service(target: str) -> None:

@@ -38,6 +38,8 @@ class _ExecutionOperationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Ex
     EXECUTION_OPERATION_VOID: _ExecutionOperation.ValueType  # 4
     """Release an authorization."""
     EXECUTION_OPERATION_REFUND: _ExecutionOperation.ValueType  # 5
+    EXECUTION_OPERATION_PAYOUT: _ExecutionOperation.ValueType  # 6
+    """A payout to a bank account or debit card (PayoutService); its idempotency key is the "po_..." id."""
 
 class ExecutionOperation(_ExecutionOperation, metaclass=_ExecutionOperationEnumTypeWrapper): ...
 
@@ -50,6 +52,8 @@ EXECUTION_OPERATION_CAPTURE: ExecutionOperation.ValueType  # 3
 EXECUTION_OPERATION_VOID: ExecutionOperation.ValueType  # 4
 """Release an authorization."""
 EXECUTION_OPERATION_REFUND: ExecutionOperation.ValueType  # 5
+EXECUTION_OPERATION_PAYOUT: ExecutionOperation.ValueType  # 6
+"""A payout to a bank account or debit card (PayoutService); its idempotency key is the "po_..." id."""
 Global___ExecutionOperation: _TypeAlias = ExecutionOperation  # noqa: Y015
 
 class _ExecutionState:

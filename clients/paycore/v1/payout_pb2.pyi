@@ -63,6 +63,29 @@ BANK_ACCOUNT_STATUS_ERRORED: BankAccountStatus.ValueType  # 5
 """A payout to it failed (closed account, wrong number): no more payouts until it is replaced."""
 Global___BankAccountStatus: _TypeAlias = BankAccountStatus  # noqa: Y015
 
+class _PayoutMethod:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PayoutMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PayoutMethod.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAYOUT_METHOD_UNSPECIFIED: _PayoutMethod.ValueType  # 0
+    """Standard."""
+    PAYOUT_METHOD_STANDARD: _PayoutMethod.ValueType  # 1
+    """Arrives on the second bank business day after it is sent."""
+    PAYOUT_METHOD_INSTANT: _PayoutMethod.ValueType  # 2
+    """Sent and paid at once, for a fee (1 % by default, with a minimum)."""
+
+class PayoutMethod(_PayoutMethod, metaclass=_PayoutMethodEnumTypeWrapper): ...
+
+PAYOUT_METHOD_UNSPECIFIED: PayoutMethod.ValueType  # 0
+"""Standard."""
+PAYOUT_METHOD_STANDARD: PayoutMethod.ValueType  # 1
+"""Arrives on the second bank business day after it is sent."""
+PAYOUT_METHOD_INSTANT: PayoutMethod.ValueType  # 2
+"""Sent and paid at once, for a fee (1 % by default, with a minimum)."""
+Global___PayoutMethod: _TypeAlias = PayoutMethod  # noqa: Y015
+
 class _PayoutStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -101,6 +124,7 @@ class _PayoutScheduleIntervalEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper
     """Only CreatePayout pays out."""
     PAYOUT_SCHEDULE_INTERVAL_DAILY: _PayoutScheduleInterval.ValueType  # 2
     PAYOUT_SCHEDULE_INTERVAL_WEEKLY: _PayoutScheduleInterval.ValueType  # 3
+    PAYOUT_SCHEDULE_INTERVAL_MONTHLY: _PayoutScheduleInterval.ValueType  # 4
 
 class PayoutScheduleInterval(_PayoutScheduleInterval, metaclass=_PayoutScheduleIntervalEnumTypeWrapper): ...
 
@@ -109,6 +133,7 @@ PAYOUT_SCHEDULE_INTERVAL_MANUAL: PayoutScheduleInterval.ValueType  # 1
 """Only CreatePayout pays out."""
 PAYOUT_SCHEDULE_INTERVAL_DAILY: PayoutScheduleInterval.ValueType  # 2
 PAYOUT_SCHEDULE_INTERVAL_WEEKLY: PayoutScheduleInterval.ValueType  # 3
+PAYOUT_SCHEDULE_INTERVAL_MONTHLY: PayoutScheduleInterval.ValueType  # 4
 Global___PayoutScheduleInterval: _TypeAlias = PayoutScheduleInterval  # noqa: Y015
 
 class _PayoutWeeklyAnchor:
@@ -178,6 +203,7 @@ class BankAccount(_message.Message):
     DEFAULT_FOR_CURRENCY_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    AVAILABLE_PAYOUT_METHODS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"ba_..." """
     account: _builtins.str
@@ -201,6 +227,10 @@ class BankAccount(_message.Message):
     created: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def available_payout_methods(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"standard", and "instant" where the bank takes instant payouts."""
+
     def __init__(
         self,
         *,
@@ -218,10 +248,11 @@ class BankAccount(_message.Message):
         default_for_currency: _builtins.bool = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        available_payout_methods: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "account_holder_name", b"account_holder_name", "account_holder_type", b"account_holder_type", "bank_name", b"bank_name", "country", b"country", "created", b"created", "currency", b"currency", "default_for_currency", b"default_for_currency", "fingerprint", b"fingerprint", "id", b"id", "last4", b"last4", "metadata", b"metadata", "routing_number", b"routing_number", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "account_holder_name", b"account_holder_name", "account_holder_type", b"account_holder_type", "available_payout_methods", b"available_payout_methods", "bank_name", b"bank_name", "country", b"country", "created", b"created", "currency", b"currency", "default_for_currency", b"default_for_currency", "fingerprint", b"fingerprint", "id", b"id", "last4", b"last4", "metadata", b"metadata", "routing_number", b"routing_number", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -404,6 +435,8 @@ class Payout(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    FEE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"po_..." """
     account: _builtins.str
@@ -424,6 +457,9 @@ class Payout(_message.Message):
     failure_message: _builtins.str
     description: _builtins.str
     created: _builtins.int
+    method: Global___PayoutMethod.ValueType
+    fee: _builtins.int
+    """The instant payout's fee, taken from the balance beside `amount`; 0 for standard."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -443,10 +479,12 @@ class Payout(_message.Message):
         description: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        method: Global___PayoutMethod.ValueType = ...,
+        fee: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "arrival_date", b"arrival_date", "automatic", b"automatic", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "failure_code", b"failure_code", "failure_message", b"failure_message", "fee", b"fee", "id", b"id", "metadata", b"metadata", "method", b"method", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -482,16 +520,21 @@ class CreatePayoutRequest(_message.Message):
     ACCOUNT_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required, minor units, positive, at most the available balance in `currency`."""
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     destination: _builtins.str
-    """"ba_..." in the same currency; empty uses the default bank account for the currency."""
+    """"ba_..." in the same currency; empty uses the default bank account for the currency; or,
+    for an instant payout, a "pm_..." debit card of the merchant.
+    """
     account: _builtins.str
     """"acct_..." seller account paid out; empty for the merchant's own balance."""
     description: _builtins.str
     """At most 1000 characters."""
+    method: Global___PayoutMethod.ValueType
+    """Standard when unspecified; instant to a bank account that takes it, or to a debit card."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -503,10 +546,11 @@ class CreatePayoutRequest(_message.Message):
         account: _builtins.str = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        method: Global___PayoutMethod.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "currency", b"currency", "description", b"description", "destination", b"destination", "metadata", b"metadata", "method", b"method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -614,10 +658,33 @@ class PayoutSchedule(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class MinimumAmountsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ACCOUNT_FIELD_NUMBER: _builtins.int
     INTERVAL_FIELD_NUMBER: _builtins.int
     DELAY_DAYS_FIELD_NUMBER: _builtins.int
     WEEKLY_ANCHOR_FIELD_NUMBER: _builtins.int
+    MONTHLY_ANCHOR_FIELD_NUMBER: _builtins.int
+    MINIMUM_AMOUNTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAYOUT_FIELD_NUMBER: _builtins.int
     account: _builtins.str
     """The "acct_..." seller it applies to; empty for the merchant's own."""
     interval: Global___PayoutScheduleInterval.ValueType
@@ -625,6 +692,16 @@ class PayoutSchedule(_message.Message):
     """Days a payment's funds stay pending before they become available, 2..30."""
     weekly_anchor: Global___PayoutWeeklyAnchor.ValueType
     """The weekday of weekly payouts."""
+    monthly_anchor: _builtins.int
+    """The day of the month of monthly payouts, 1..31 (29-31 mean the last day of shorter months)."""
+    next_payout: _builtins.int
+    """Unix seconds (midnight UTC) of the next automatic payout; 0 when manual."""
+    @_builtins.property
+    def minimum_amounts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Per currency (lowercase ISO 4217), the least an automatic payout sends, minor units; less
+        waits for the next run.
+        """
+
     def __init__(
         self,
         *,
@@ -632,10 +709,13 @@ class PayoutSchedule(_message.Message):
         interval: Global___PayoutScheduleInterval.ValueType = ...,
         delay_days: _builtins.int = ...,
         weekly_anchor: Global___PayoutWeeklyAnchor.ValueType = ...,
+        monthly_anchor: _builtins.int = ...,
+        minimum_amounts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        next_payout: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "delay_days", b"delay_days", "interval", b"interval", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "delay_days", b"delay_days", "interval", b"interval", "minimum_amounts", b"minimum_amounts", "monthly_anchor", b"monthly_anchor", "next_payout", b"next_payout", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -665,10 +745,32 @@ Global___GetPayoutScheduleRequest: _TypeAlias = GetPayoutScheduleRequest  # noqa
 class UpdatePayoutScheduleRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class MinimumAmountsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ACCOUNT_FIELD_NUMBER: _builtins.int
     INTERVAL_FIELD_NUMBER: _builtins.int
     DELAY_DAYS_FIELD_NUMBER: _builtins.int
     WEEKLY_ANCHOR_FIELD_NUMBER: _builtins.int
+    MONTHLY_ANCHOR_FIELD_NUMBER: _builtins.int
+    MINIMUM_AMOUNTS_FIELD_NUMBER: _builtins.int
     account: _builtins.str
     """"acct_..." seller account; empty for the merchant's own schedule."""
     interval: Global___PayoutScheduleInterval.ValueType
@@ -677,6 +779,12 @@ class UpdatePayoutScheduleRequest(_message.Message):
     """Absent keeps the current delay; otherwise 2..30."""
     weekly_anchor: Global___PayoutWeeklyAnchor.ValueType
     """Required when interval is PAYOUT_SCHEDULE_INTERVAL_WEEKLY."""
+    monthly_anchor: _builtins.int
+    """Required when interval is PAYOUT_SCHEDULE_INTERVAL_MONTHLY, 1..31."""
+    @_builtins.property
+    def minimum_amounts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Replaces the minimums when given (each positive, minor units)."""
+
     def __init__(
         self,
         *,
@@ -684,10 +792,12 @@ class UpdatePayoutScheduleRequest(_message.Message):
         interval: Global___PayoutScheduleInterval.ValueType = ...,
         delay_days: _builtins.int | None = ...,
         weekly_anchor: Global___PayoutWeeklyAnchor.ValueType = ...,
+        monthly_anchor: _builtins.int = ...,
+        minimum_amounts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "delay_days", b"delay_days"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "account", b"account", "delay_days", b"delay_days", "interval", b"interval", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days", "account", b"account", "delay_days", b"delay_days", "interval", b"interval", "minimum_amounts", b"minimum_amounts", "monthly_anchor", b"monthly_anchor", "weekly_anchor", b"weekly_anchor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__delay_days: _TypeAlias = _typing.Literal["delay_days"]  # noqa: Y015
     _WhichOneofArgType__delay_days: _TypeAlias = _typing.Literal["_delay_days", b"_delay_days"]  # noqa: Y015

@@ -103,8 +103,8 @@ class PayoutServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreatePayout(self, request, context):
-        """Moves funds from the available balance to a bank account; more than is available answers
-        FAILED_PRECONDITION with reason INSUFFICIENT_FUNDS.
+        """Moves funds from the available balance to a bank account (or, instant, a debit card); more
+        than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -123,7 +123,8 @@ class PayoutServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelPayout(self, request, context):
-        """Cancels a pending payout (one not yet sent to the bank); its funds return to the available balance.
+        """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
+        available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -37,13 +37,15 @@ class PayoutServiceStub:
     GetBankAccount: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetBankAccountRequest, _payout_pb2.BankAccount]
     ListBankAccounts: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListBankAccountsRequest, _payout_pb2.ListBankAccountsResponse]
     CreatePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]
-    """Moves funds from the available balance to a bank account; more than is available answers
-    FAILED_PRECONDITION with reason INSUFFICIENT_FUNDS.
+    """Moves funds from the available balance to a bank account (or, instant, a debit card); more
+    than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
     """
     GetPayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutRequest, _payout_pb2.Payout]
     ListPayouts: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutsRequest, _payout_pb2.ListPayoutsResponse]
     CancelPayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CancelPayoutRequest, _payout_pb2.Payout]
-    """Cancels a pending payout (one not yet sent to the bank); its funds return to the available balance."""
+    """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
+    available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
+    """
     GetPayoutSchedule: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutScheduleRequest, _payout_pb2.PayoutSchedule]
     UpdatePayoutSchedule: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutScheduleRequest, _payout_pb2.PayoutSchedule]
     """Sets when automatic payouts run: each pays out the whole available balance per currency to
@@ -57,13 +59,15 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     GetBankAccount: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetBankAccountRequest, _payout_pb2.BankAccount]  # type: ignore[assignment]
     ListBankAccounts: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListBankAccountsRequest, _payout_pb2.ListBankAccountsResponse]  # type: ignore[assignment]
     CreatePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
-    """Moves funds from the available balance to a bank account; more than is available answers
-    FAILED_PRECONDITION with reason INSUFFICIENT_FUNDS.
+    """Moves funds from the available balance to a bank account (or, instant, a debit card); more
+    than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
     """
     GetPayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
     ListPayouts: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutsRequest, _payout_pb2.ListPayoutsResponse]  # type: ignore[assignment]
     CancelPayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.CancelPayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
-    """Cancels a pending payout (one not yet sent to the bank); its funds return to the available balance."""
+    """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
+    available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
+    """
     GetPayoutSchedule: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutScheduleRequest, _payout_pb2.PayoutSchedule]  # type: ignore[assignment]
     UpdatePayoutSchedule: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutScheduleRequest, _payout_pb2.PayoutSchedule]  # type: ignore[assignment]
     """Sets when automatic payouts run: each pays out the whole available balance per currency to
@@ -98,8 +102,8 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payout_pb2.CreatePayoutRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]:
-        """Moves funds from the available balance to a bank account; more than is available answers
-        FAILED_PRECONDITION with reason INSUFFICIENT_FUNDS.
+        """Moves funds from the available balance to a bank account (or, instant, a debit card); more
+        than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
         """
 
     @_abc_1.abstractmethod
@@ -122,7 +126,9 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payout_pb2.CancelPayoutRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]:
-        """Cancels a pending payout (one not yet sent to the bank); its funds return to the available balance."""
+        """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
+        available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
+        """
 
     @_abc_1.abstractmethod
     def GetPayoutSchedule(

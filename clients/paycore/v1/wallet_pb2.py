@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from paycore.v1 import common_pb2 as paycore_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paycore/v1/wallet.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"d\n\x07\x42\x61lance\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12$\n\tavailable\x18\x02 \x03(\x0b\x32\x11.paycore.v1.Money\x12\"\n\x07pending\x18\x03 \x03(\x0b\x32\x11.paycore.v1.Money\"$\n\x11GetBalanceRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\"\xa1\x02\n\x12\x42\x61lanceTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0b\n\x03\x66\x65\x65\x18\x05 \x01(\x03\x12\x0b\n\x03net\x18\x06 \x01(\x03\x12\x30\n\x04type\x18\x07 \x01(\x0e\x32\".paycore.v1.BalanceTransactionType\x12\x34\n\x06status\x18\x08 \x01(\x0e\x32$.paycore.v1.BalanceTransactionStatus\x12\x14\n\x0c\x61vailable_on\x18\t \x01(\x03\x12\x0e\n\x06source\x18\n \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x0b \x01(\t\x12\x0f\n\x07\x63reated\x18\x0c \x01(\x03\"\xbc\x01\n\x1eListBalanceTransactionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x30\n\x04type\x18\x04 \x01(\x0e\x32\".paycore.v1.BalanceTransactionType\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x0e\n\x06payout\x18\x07 \x01(\t\"a\n\x1fListBalanceTransactionsResponse\x12,\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1e.paycore.v1.BalanceTransaction\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"*\n\x1cGetBalanceTransactionRequest\x12\n\n\x02id\x18\x01 \x01(\t*\x89\x03\n\x16\x42\x61lanceTransactionType\x12(\n$BALANCE_TRANSACTION_TYPE_UNSPECIFIED\x10\x00\x12$\n BALANCE_TRANSACTION_TYPE_PAYMENT\x10\x01\x12#\n\x1f\x42\x41LANCE_TRANSACTION_TYPE_REFUND\x10\x02\x12,\n(BALANCE_TRANSACTION_TYPE_APPLICATION_FEE\x10\x03\x12%\n!BALANCE_TRANSACTION_TYPE_TRANSFER\x10\x04\x12#\n\x1f\x42\x41LANCE_TRANSACTION_TYPE_PAYOUT\x10\x05\x12*\n&BALANCE_TRANSACTION_TYPE_PAYOUT_CANCEL\x10\x06\x12+\n\'BALANCE_TRANSACTION_TYPE_PAYOUT_FAILURE\x10\x07\x12\'\n#BALANCE_TRANSACTION_TYPE_ADJUSTMENT\x10\x08*\x98\x01\n\x18\x42\x61lanceTransactionStatus\x12*\n&BALANCE_TRANSACTION_STATUS_UNSPECIFIED\x10\x00\x12&\n\"BALANCE_TRANSACTION_STATUS_PENDING\x10\x01\x12(\n$BALANCE_TRANSACTION_STATUS_AVAILABLE\x10\x02\x32\xca\x03\n\rWalletService\x12k\n\nGetBalance\x12\x1d.paycore.v1.GetBalanceRequest\x1a\x13.paycore.v1.Balance\")\x8a\xb5\x18\x12\x08\x01\x12\x0c\x62\x61lance:read\x18\x01\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/balance\x12\xaa\x01\n\x17ListBalanceTransactions\x12*.paycore.v1.ListBalanceTransactionsRequest\x1a+.paycore.v1.ListBalanceTransactionsResponse\"6\x8a\xb5\x18\x12\x08\x01\x12\x0c\x62\x61lance:read\x18\x01\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/balance_transactions\x12\x9e\x01\n\x15GetBalanceTransaction\x12(.paycore.v1.GetBalanceTransactionRequest\x1a\x1e.paycore.v1.BalanceTransaction\";\x8a\xb5\x18\x12\x08\x01\x12\x0c\x62\x61lance:read\x18\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/balance_transactions/{id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paycore/v1/wallet.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"d\n\x07\x42\x61lance\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12$\n\tavailable\x18\x02 \x03(\x0b\x32\x11.paycore.v1.Money\x12\"\n\x07pending\x18\x03 \x03(\x0b\x32\x11.paycore.v1.Money\"$\n\x11GetBalanceRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\"\xb1\x02\n\x12\x42\x61lanceTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12\x0b\n\x03\x66\x65\x65\x18\x05 \x01(\x03\x12\x0b\n\x03net\x18\x06 \x01(\x03\x12\x30\n\x04type\x18\x07 \x01(\x0e\x32\".paycore.v1.BalanceTransactionType\x12\x34\n\x06status\x18\x08 \x01(\x0e\x32$.paycore.v1.BalanceTransactionStatus\x12\x14\n\x0c\x61vailable_on\x18\t \x01(\x03\x12\x0e\n\x06source\x18\n \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x0b \x01(\t\x12\x0f\n\x07\x63reated\x18\x0c \x01(\x03\x12\x0e\n\x06payout\x18\r \x01(\t\"\xbc\x01\n\x1eListBalanceTransactionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x30\n\x04type\x18\x04 \x01(\x0e\x32\".paycore.v1.BalanceTransactionType\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x0e\n\x06payout\x18\x07 \x01(\t\"a\n\x1fListBalanceTransactionsResponse\x12,\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1e.paycore.v1.BalanceTransaction\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"*\n\x1cGetBalanceTransactionRequest\x12\n\n\x02id\x18\x01 \x01(\t*\x89\x03\n\x16\x42\x61lanceTransactionType\x12(\n$BALANCE_TRANSACTION_TYPE_UNSPECIFIED\x10\x00\x12$\n BALANCE_TRANSACTION_TYPE_PAYMENT\x10\x01\x12#\n\x1f\x42\x41LANCE_TRANSACTION_TYPE_REFUND\x10\x02\x12,\n(BALANCE_TRANSACTION_TYPE_APPLICATION_FEE\x10\x03\x12%\n!BALANCE_TRANSACTION_TYPE_TRANSFER\x10\x04\x12#\n\x1f\x42\x41LANCE_TRANSACTION_TYPE_PAYOUT\x10\x05\x12*\n&BALANCE_TRANSACTION_TYPE_PAYOUT_CANCEL\x10\x06\x12+\n\'BALANCE_TRANSACTION_TYPE_PAYOUT_FAILURE\x10\x07\x12\'\n#BALANCE_TRANSACTION_TYPE_ADJUSTMENT\x10\x08*\x98\x01\n\x18\x42\x61lanceTransactionStatus\x12*\n&BALANCE_TRANSACTION_STATUS_UNSPECIFIED\x10\x00\x12&\n\"BALANCE_TRANSACTION_STATUS_PENDING\x10\x01\x12(\n$BALANCE_TRANSACTION_STATUS_AVAILABLE\x10\x02\x32\xca\x03\n\rWalletService\x12k\n\nGetBalance\x12\x1d.paycore.v1.GetBalanceRequest\x1a\x13.paycore.v1.Balance\")\x8a\xb5\x18\x12\x08\x01\x12\x0c\x62\x61lance:read\x18\x01\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/balance\x12\xaa\x01\n\x17ListBalanceTransactions\x12*.paycore.v1.ListBalanceTransactionsRequest\x1a+.paycore.v1.ListBalanceTransactionsResponse\"6\x8a\xb5\x18\x12\x08\x01\x12\x0c\x62\x61lance:read\x18\x01\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/balance_transactions\x12\x9e\x01\n\x15GetBalanceTransaction\x12(.paycore.v1.GetBalanceTransactionRequest\x1a\x1e.paycore.v1.BalanceTransaction\";\x8a\xb5\x18\x12\x08\x01\x12\x0c\x62\x61lance:read\x18\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/balance_transactions/{id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,22 +39,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WALLETSERVICE'].methods_by_name['ListBalanceTransactions']._serialized_options = b'\212\265\030\022\010\001\022\014balance:read\030\001\202\323\344\223\002\032\022\030/v1/balance_transactions'
   _globals['_WALLETSERVICE'].methods_by_name['GetBalanceTransaction']._loaded_options = None
   _globals['_WALLETSERVICE'].methods_by_name['GetBalanceTransaction']._serialized_options = b'\212\265\030\022\010\001\022\014balance:read\030\001\202\323\344\223\002\037\022\035/v1/balance_transactions/{id}'
-  _globals['_BALANCETRANSACTIONTYPE']._serialized_start=861
-  _globals['_BALANCETRANSACTIONTYPE']._serialized_end=1254
-  _globals['_BALANCETRANSACTIONSTATUS']._serialized_start=1257
-  _globals['_BALANCETRANSACTIONSTATUS']._serialized_end=1409
+  _globals['_BALANCETRANSACTIONTYPE']._serialized_start=877
+  _globals['_BALANCETRANSACTIONTYPE']._serialized_end=1270
+  _globals['_BALANCETRANSACTIONSTATUS']._serialized_start=1273
+  _globals['_BALANCETRANSACTIONSTATUS']._serialized_end=1425
   _globals['_BALANCE']._serialized_start=94
   _globals['_BALANCE']._serialized_end=194
   _globals['_GETBALANCEREQUEST']._serialized_start=196
   _globals['_GETBALANCEREQUEST']._serialized_end=232
   _globals['_BALANCETRANSACTION']._serialized_start=235
-  _globals['_BALANCETRANSACTION']._serialized_end=524
-  _globals['_LISTBALANCETRANSACTIONSREQUEST']._serialized_start=527
-  _globals['_LISTBALANCETRANSACTIONSREQUEST']._serialized_end=715
-  _globals['_LISTBALANCETRANSACTIONSRESPONSE']._serialized_start=717
-  _globals['_LISTBALANCETRANSACTIONSRESPONSE']._serialized_end=814
-  _globals['_GETBALANCETRANSACTIONREQUEST']._serialized_start=816
-  _globals['_GETBALANCETRANSACTIONREQUEST']._serialized_end=858
-  _globals['_WALLETSERVICE']._serialized_start=1412
-  _globals['_WALLETSERVICE']._serialized_end=1870
+  _globals['_BALANCETRANSACTION']._serialized_end=540
+  _globals['_LISTBALANCETRANSACTIONSREQUEST']._serialized_start=543
+  _globals['_LISTBALANCETRANSACTIONSREQUEST']._serialized_end=731
+  _globals['_LISTBALANCETRANSACTIONSRESPONSE']._serialized_start=733
+  _globals['_LISTBALANCETRANSACTIONSRESPONSE']._serialized_end=830
+  _globals['_GETBALANCETRANSACTIONREQUEST']._serialized_start=832
+  _globals['_GETBALANCETRANSACTIONREQUEST']._serialized_end=874
+  _globals['_WALLETSERVICE']._serialized_start=1428
+  _globals['_WALLETSERVICE']._serialized_end=1886
 # @@protoc_insertion_point(module_scope)

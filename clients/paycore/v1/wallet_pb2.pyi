@@ -152,6 +152,7 @@ class BalanceTransaction(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    PAYOUT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"txn_..." """
     account: _builtins.str
@@ -171,6 +172,8 @@ class BalanceTransaction(_message.Message):
     """The object that caused it: "pord_...", "pi_...", "re_...", "po_..." """
     description: _builtins.str
     created: _builtins.int
+    payout: _builtins.str
+    """The automatic "po_..." that paid this transaction out; empty until one does."""
     def __init__(
         self,
         *,
@@ -186,10 +189,11 @@ class BalanceTransaction(_message.Message):
         source: _builtins.str = ...,
         description: _builtins.str = ...,
         created: _builtins.int = ...,
+        payout: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "available_on", b"available_on", "created", b"created", "currency", b"currency", "description", b"description", "fee", b"fee", "id", b"id", "net", b"net", "source", b"source", "status", b"status", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "available_on", b"available_on", "created", b"created", "currency", b"currency", "description", b"description", "fee", b"fee", "id", b"id", "net", b"net", "payout", b"payout", "source", b"source", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

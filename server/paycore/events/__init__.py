@@ -12,7 +12,7 @@ work").
     servicer/      EventService over gRPC (requests.py, messages.py, register)
 """
 
-from paycore.events.outbox import UnknownEventType, record_event
+from paycore.events.outbox import UnknownEventType, record_event, record_events
 from paycore.events.types import EVENT_TYPES
 
-__all__ = ["EVENT_TYPES", "UnknownEventType", "record_event"]
+__all__ = ["EVENT_TYPES", "UnknownEventType", "record_event", "record_events"]

@@ -4,6 +4,8 @@ outbox publisher (paycore.events.publishing) hands committed events on afterward
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from google.protobuf.message import Message
 from paycore.events.models import NewEvent
 from paycore.events.objects import render
@@ -58,3 +60,23 @@ async def record_event(
         merchant_id, event.id, event.type, event.object_id, event.object_type, event.data
     )
     return event.id
+
+
+async def record_events(
+    connection: AsyncConnection, events: Sequence[tuple[str, str, Message]]
+) -> None:
+    """`record_event` for many (merchant, type, object) at once, in one round trip."""
+    prepared = [prepare_event(merchant_id, kind, data) for merchant_id, kind, data in events]
+    await EventRepository(connection).insert_many(
+        [
+            (
+                event.merchant_id,
+                event.id,
+                event.type,
+                event.object_id,
+                event.object_type,
+                event.data,
+            )
+            for event in prepared
+        ]
+    )

@@ -67,6 +67,13 @@ class EventRepository:
             _INSERT, merchant_id, event_id, event_type, object_id, object_type, jsonb(data)
         )
 
+    async def insert_many(self, rows: Sequence[tuple[str, str, str, str | None, str, Any]]) -> None:
+        """(merchant, id, type, object id, object type, data) rows, pipelined in one round trip
+        (pay-out's scheduler records a batch of payouts' events at once)."""
+        if rows:
+            driver = await driver_of(self._connection)
+            await driver.executemany(_INSERT, [(*row[:5], jsonb(row[5])) for row in rows])
+
 
 def event_query(merchant_id: str, event_id: str) -> Select[Any]:
     return select(events).where(events.c.merchant_id == merchant_id, events.c.id == event_id)

@@ -2,6 +2,7 @@
 and raises, so it can never be written.
 
     queued ──> running ──> succeeded | failed | dead_lettered
+    queued ──> failed      (withdrawn by its owner before any attempt: a canceled payout)
                  │  ^
                  v  │
        retry_scheduled / unknown_outcome          dead_lettered ──(requeue)──> queued
@@ -14,7 +15,7 @@ from paycore.executor.models import ExecutionState
 
 S = ExecutionState
 TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
-    S.QUEUED: frozenset({S.RUNNING}),
+    S.QUEUED: frozenset({S.RUNNING, S.FAILED}),
     S.RUNNING: frozenset(
         {S.SUCCEEDED, S.FAILED, S.RETRY_SCHEDULED, S.UNKNOWN_OUTCOME, S.DEAD_LETTERED}
     ),

@@ -12,6 +12,7 @@ class Operation(StrEnum):
     CAPTURE = "capture"
     VOID = "void"
     REFUND = "refund"
+    PAYOUT = "payout"  # a payout to a bank account or debit card; psp_key is the po_ id
 
 
 PAY_IN_OPERATIONS = (

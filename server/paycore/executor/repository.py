@@ -5,6 +5,7 @@ A payment's steps (insert, lock, state changes, attempts) are asyncpg statements
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -169,6 +170,21 @@ class ExecutionRepository:
             _INSERT_CLAIMED, *ClaimedInsert.arguments(execution_id, new, lease_seconds)
         )
         return _execution(row)
+
+    async def insert_claimed_many(
+        self, executions: Sequence[tuple[str, NewExecution]], lease_seconds: float
+    ) -> None:
+        """`insert_claimed` for many, pipelined in one round trip."""
+        if not executions:
+            return
+        driver = await driver_of(self._connection)
+        await driver.executemany(
+            _INSERT_CLAIMED,
+            [
+                ClaimedInsert.arguments(execution_id, new, lease_seconds)
+                for execution_id, new in executions
+            ],
+        )
 
     async def lock(
         self, merchant_id: str, execution_id: str, *, wait: bool = False

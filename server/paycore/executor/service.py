@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -42,6 +42,7 @@ from paycore.executor.retry import RetryPolicy
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.psp.client import (
     CardDetails,
+    PayoutDestination,
     PspClient,
     PspError,
     PspRejected,
@@ -69,6 +70,12 @@ request stores its final answer there: paycore.runtime.mutations.FinalAnswer).""
 
 class CardSource(Protocol):
     async def card_for_charge(self, merchant_id: str, payment_method_id: str) -> ChargeableCard: ...
+
+
+class PayoutDestinations(Protocol):
+    async def destination_of(self, merchant_id: str, payout_id: str) -> PayoutDestination:
+        """Where the payout goes, its number opened from the vault; an ApiError when it must
+        not go (canceled meanwhile): the execution then fails without calling the bank."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +124,11 @@ class Executor:
         completions: Mapping[Operation, Completion],
         settings: ExecutorSettings = ExecutorSettings(),
         breaker: CircuitBreaker | None = None,
+        payouts: PayoutDestinations | None = None,
     ) -> None:
         """`completions`: for each operation, what applies a finished execution to the object
-        that owns it (pay-in's intents and orders, payouts...), in the recording transaction."""
+        that owns it (pay-in's intents and orders, payouts...), in the recording transaction.
+        `payouts`: where a payout execution's money goes (pay-out's bank accounts)."""
         self._shards = shards
         self._psp = psp
         self._cards = cards
@@ -127,6 +136,7 @@ class Executor:
         self._settings = settings
         self.breaker = breaker or CircuitBreaker()
         self._completions = dict(completions)
+        self._payouts = payouts
 
     # -- creating and reading -------------------------------------------------------------------
 
@@ -154,6 +164,19 @@ class Executor:
         return await ExecutionRepository(connection).insert_claimed(
             claimed.id, new_of(claimed), lease_seconds=self._settings.lease_seconds
         )
+
+    async def enqueue_claimed_many(
+        self, connection: AsyncConnection, news: Sequence[NewExecution]
+    ) -> list[Execution]:
+        """`enqueue_claimed` for many, in one round trip (the payout scheduler's batch)."""
+        claimed = [self.claim_new(new) for new in news]
+        if any(one is None for one in claimed):  # the breaker is not closed: queue them all
+            return [await self.enqueue_claimed(connection, new) for new in news]
+        ready = [one for one in claimed if one is not None]
+        await ExecutionRepository(connection).insert_claimed_many(
+            [(one.id, new_of(one)) for one in ready], lease_seconds=self._settings.lease_seconds
+        )
+        return ready
 
     def claim_new(self, new: NewExecution) -> Execution | None:
         """A new execution as `enqueue_claimed` stores it (running, leased, attempt 1 in
@@ -244,6 +267,46 @@ class Executor:
             budget -= delay
             await asyncio.sleep(delay)
 
+    async def run_batch(self, claimed: Sequence[Execution], concurrency: int) -> None:
+        """The first attempts of executions `enqueue_claimed_many` stored (running, leased),
+        all on one shard: the PSP calls go out `concurrency` at a time, and every outcome is
+        recorded (and applied by its owner) in one transaction, one commit for the batch. An
+        execution whose outcome is not final (a retry, an unknown outcome) goes on as `run`
+        takes it; one that was only queued (the breaker was not closed) is run as it is. A
+        crash before the commit leaves them all to their leases: a status query resolves each."""
+        running = [one for one in claimed if one.state is ExecutionState.RUNNING]
+        queued = [one for one in claimed if one.state is not ExecutionState.RUNNING]
+        gate = asyncio.Semaphore(concurrency)
+
+        async def call(execution: Execution) -> _Outcome:
+            async with gate:
+                if not self.breaker.allow():
+                    return _Outcome(
+                        ExecutionState.RETRY_SCHEDULED,
+                        AttemptOutcome.RETRYABLE_ERROR,
+                        error_code="circuit_open",
+                        error_message="the PSP failed repeatedly; calls pause until a trial",
+                        delay_seconds=self.breaker.seconds_until_trial(),
+                    )
+                outcome = await self._call(execution, AttemptKind.REQUEST)
+                self._metrics.attempts.labels(
+                    execution.operation.value, AttemptKind.REQUEST.value, outcome.attempt
+                ).inc()
+                return outcome
+
+        outcomes = await asyncio.gather(*(call(one) for one in running))
+        unfinished = []
+        if running:
+            engine = self._shards.engine_for_merchant(running[0].merchant_id)
+            async with engine.begin() as connection:
+                for execution, outcome in zip(running, outcomes, strict=True):
+                    finished = await self._record_in(connection, execution, 1, outcome, None)
+                    if not finished.state.terminal:
+                        unfinished.append(finished)
+        self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
+        rest = [*queued, *unfinished]
+        await asyncio.gather(*(self.run(one.merchant_id, one.id) for one in rest))
+
     async def resume_due(self, engine: AsyncEngine, limit: int = RESUME_BATCH_MAX) -> int:
         """The worker's job on one physical shard: runs what is due (retries, unknown outcomes,
         executions whose runner vanished). Returns how many it stepped."""
@@ -253,6 +316,28 @@ class Executor:
             due = await ExecutionRepository(connection).due(limit)
         await asyncio.gather(*(self.run(merchant, found, 0) for merchant, found in due))
         return len(due)
+
+    async def withdraw(
+        self, connection: AsyncConnection, merchant_id: str, execution_id: str
+    ) -> bool:
+        """In the owner's transaction: fails a queued execution that never made an attempt
+        (failure_code "withdrawn"; its completion is not called: the owner is changing its
+        object itself) and answers True; False when it has started (it may have reached the
+        PSP). The row lock orders this against a runner's claim."""
+        repository = ExecutionRepository(connection)
+        execution = await repository.lock(merchant_id, execution_id, wait=True)
+        if execution is None or execution.state is not ExecutionState.QUEUED:
+            return False
+        if execution.attempt_count:
+            return False
+        check_transition(execution.state, ExecutionState.FAILED)
+        await repository.update_state(
+            execution,
+            ExecutionState.FAILED,
+            failure_code="withdrawn",
+            failure_message="withdrawn by its owner before it was sent",
+        )
+        return True
 
     async def requeue(self, merchant_id: str | None, execution_id: str) -> Execution:
         found = await self.get(merchant_id, execution_id)
@@ -418,12 +503,28 @@ class Executor:
                 card=CardDetails(card.number, card.exp_month, card.exp_year),
                 capture=operation is Operation.CHARGE,
             )
+        if operation is Operation.PAYOUT:
+            return await self._payout(execution)
         charge = execution.psp_charge or ""
         if operation is Operation.CAPTURE:
             return await psp.capture(idempotency_key=key, charge=charge, amount=execution.amount)
         if operation is Operation.VOID:
             return await psp.void(idempotency_key=key, charge=charge)
         return await psp.refund(idempotency_key=key, charge=charge, amount=execution.amount)
+
+    async def _payout(self, execution: Execution) -> PspResult:
+        if self._payouts is None:
+            raise PspRejected("payouts_unconfigured", "this executor sends no payouts")
+        destination = await self._payouts.destination_of(execution.merchant_id, execution.psp_key)
+        return await self._psp.payout(
+            idempotency_key=execution.psp_key,
+            merchant=execution.merchant_id,
+            reference=execution.psp_key,
+            amount=execution.amount,
+            currency=execution.currency,
+            method=execution.metadata.get("method", "standard"),
+            destination=destination,
+        )
 
     async def _record(
         self,
@@ -434,6 +535,26 @@ class Executor:
         settled: Settled | None,
         counted: bool = True,
     ) -> Execution:
+        engine = self._shards.engine_for_merchant(claimed.merchant_id)
+        async with engine.begin() as connection:
+            finished = await self._record_in(
+                connection, claimed, attempt, outcome, settled, counted
+            )
+        if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
+            log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
+        return finished
+
+    async def _record_in(
+        self,
+        connection: AsyncConnection,
+        claimed: Execution,
+        attempt: int,
+        outcome: _Outcome,
+        settled: Settled | None,
+        counted: bool = True,
+    ) -> Execution:
+        """The outcome recorded (and a final one applied by its owner) in `connection`'s
+        transaction."""
         # Recorded only over a running execution (lock, close the attempt, move: one statement).
         check_transition(ExecutionState.RUNNING, outcome.state)
         answer = outcome.answer
@@ -445,44 +566,40 @@ class Executor:
             answer.message if answer and answer.declined else ""
         )
         delay = None if outcome.state.terminal else (outcome.delay_seconds or 0.0)
-        engine = self._shards.engine_for_merchant(claimed.merchant_id)
-        async with engine.begin() as connection:
-            current, recorded = await ExecutionRepository(connection).record_outcome(
-                claimed.merchant_id,
-                claimed.id,
-                attempt,
-                outcome.attempt,
-                outcome.error_code,
-                outcome.error_message,
-                outcome.state,
-                next_attempt_in=delay,
-                counted=counted,
-                answer=answer,
-                failure_code=failure_code,
-                failure_message=failure_message,
-            )
-            if current is None or not recorded:
-                # Our lease ran out and another runner took over (it closed our attempt): its
-                # answer is the same one (the PSP deduplicates on the key), and it records it.
-                return current or claimed
-            attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
-            finished = replace(
-                current,
-                state=outcome.state,
-                attempt_count=attempt_count,
-                next_attempt=None if delay is None else time.time() + delay,
-                lease_until=None,
-                psp_reference=answer.reference if answer else current.psp_reference,
-                answer=answer or current.answer,
-                failure_code=failure_code,
-                failure_message=failure_message,
-            )
-            if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
-                subject = await self._completions[finished.operation](connection, finished)
-                if settled is not None and subject is not None:
-                    await settled(connection, subject)
-        if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
-            log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
+        current, recorded = await ExecutionRepository(connection).record_outcome(
+            claimed.merchant_id,
+            claimed.id,
+            attempt,
+            outcome.attempt,
+            outcome.error_code,
+            outcome.error_message,
+            outcome.state,
+            next_attempt_in=delay,
+            counted=counted,
+            answer=answer,
+            failure_code=failure_code,
+            failure_message=failure_message,
+        )
+        if current is None or not recorded:
+            # Our lease ran out and another runner took over (it closed our attempt): its
+            # answer is the same one (the PSP deduplicates on the key), and it records it.
+            return current or claimed
+        attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
+        finished = replace(
+            current,
+            state=outcome.state,
+            attempt_count=attempt_count,
+            next_attempt=None if delay is None else time.time() + delay,
+            lease_until=None,
+            psp_reference=answer.reference if answer else current.psp_reference,
+            answer=answer or current.answer,
+            failure_code=failure_code,
+            failure_message=failure_message,
+        )
+        if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
+            subject = await self._completions[finished.operation](connection, finished)
+            if settled is not None and subject is not None:
+                await settled(connection, subject)
         return finished
 
 
@@ -548,6 +665,7 @@ __all__ = [
     "Executor",
     "ExecutorMetrics",
     "ExecutorSettings",
+    "PayoutDestinations",
     "PspError",
     "Settled",
 ]

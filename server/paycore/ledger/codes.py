@@ -90,3 +90,18 @@ TRANSFER_TRANSFER = "transfer"
 TRANSFER_ADJUSTMENT = "adjustment"
 TRANSFER_SETTLEMENT = "settlement"
 TRANSFER_SETTLEMENT_FEE = "settlement_fee"
+
+# -- pay-out (issue 13) ---------------------------------------------------------------------------
+PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)
+"""The platform's bank cash, kept per merchant and currency (so a payout stays on the merchant's
+shard): a paid payout leaves it (payouts_in_transit -> platform_cash), a returned one comes back."""
+
+
+def balance_account_codes(seller_account: str) -> tuple[AccountCode, AccountCode, AccountCode]:
+    """(balance_pending, balance_available, payouts_in_transit) of the merchant ("") or of a
+    seller account."""
+    own = (BALANCE_PENDING, BALANCE_AVAILABLE, PAYOUTS_IN_TRANSIT)
+    if not seller_account:
+        return own
+    pending, available, in_transit = (for_seller(spec, seller_account) for spec in own)
+    return pending, available, in_transit

@@ -6,7 +6,8 @@
     authorization        psp_receivable -> balance_pending          amount, pending (a hold)
     capture              post the hold (the captured part; the rest is released), then the fee
     cancel               void the hold
-    refund               balance_pending -> psp_receivable           amount   (refund)
+    refund               balance_available (as far as it goes, then balance_pending)
+                         -> psp_receivable                          amount   (refund)
 
 A payment order credits its seller's own balance_pending instead of the merchant's. Every
 transfer carries `source` (the intent or order), so the wallet shows fee and net per charge.
@@ -21,6 +22,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.ledger.service import LedgerService
+from paycore.payout.balances import BalanceBook
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -39,8 +41,11 @@ class Credit:
 
 
 class PayInLedger:
-    def __init__(self, ledger: LedgerService) -> None:
+    def __init__(self, ledger: LedgerService, balances: BalanceBook) -> None:
         self._ledger = ledger
+        # -- pay-out (issue 13): every credit and debit of a balance gets its balance
+        # transaction row, in this transaction (paycore.payout.balances).
+        self._balances = balances
 
     async def capture(
         self,
@@ -114,6 +119,26 @@ class PayInLedger:
                 )
             )
         await self._post(connection, merchant_id, transfers)
+        # -- pay-out (issue 13): the balance transactions of what was just posted.
+        credited = credit.seller_account or ""
+        await self._balances.payment(
+            connection,
+            merchant_id,
+            account=credited,
+            payment=transfers[0],
+            amount=amount,
+            currency=currency,
+            fee=fee,
+            source=source,
+        )
+        if credit.destination and amount > credit.application_fee:
+            await self._balances.passed_on(
+                connection,
+                merchant_id,
+                seller=credit.destination,
+                transfer=transfers[-1],
+                source=source,
+            )
 
     async def hold(
         self,
@@ -158,21 +183,15 @@ class PayInLedger:
         currency: str,
         seller_account: str | None = None,
     ) -> None:
-        accounts = await self._accounts(connection, merchant_id, currency)
-        balance = accounts["balance_pending"]
-        if seller_account:
-            seller = await self._seller_accounts(connection, merchant_id, currency, seller_account)
-            balance = seller[f"balance_pending:{seller_account}"]
-        transfer = self._transfer(
+        # -- pay-out (issue 13): from balance_available as far as it goes, then pending.
+        await self._balances.refund(
+            connection,
             merchant_id,
-            source,
-            codes.TRANSFER_REFUND,
-            debit=balance,
-            credit=accounts["psp_receivable"],
-            amount=amount,
+            account=seller_account or "",
             currency=currency,
+            amount=amount,
+            source=source,
         )
-        await self._post(connection, merchant_id, [transfer])
 
     async def _accounts(
         self, connection: AsyncConnection, merchant_id: str, currency: str

@@ -5,13 +5,21 @@ service is built here through `fraud_with`, because its review listener is pay-i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from paycore.config import Settings
 from paycore.executor.breaker import CircuitBreaker
-from paycore.executor.models import PAY_IN_OPERATIONS
+from paycore.executor.models import PAY_IN_OPERATIONS, Operation
 from paycore.executor.retry import RetryPolicy
-from paycore.executor.service import CardSource, Executor, ExecutorMetrics, ExecutorSettings
+from paycore.executor.service import (
+    CardSource,
+    Completion,
+    Executor,
+    ExecutorMetrics,
+    ExecutorSettings,
+    PayoutDestinations,
+)
 from paycore.fraud.service import FraudService, ReviewListener
 from paycore.ledger.service import LedgerService
 from paycore.payment.checkout import Checkouts, PaymentOrders
@@ -24,10 +32,20 @@ from paycore.payment.pay_in import PayIn
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
 from paycore.payment.servicer.messages import PAY_IN_MESSAGES
+from paycore.payout.balances import BalanceBook
 from paycore.psp.client import PspClient
 from paycore.storage import Shards
 from paycore.storage.reads import Reads
 from prometheus_client import CollectorRegistry
+
+
+@dataclass(frozen=True)
+class PayOutHooks:
+    """What the executor needs from pay-out (paycore.payout): its completion of a payout
+    execution and the source of payout destinations."""
+
+    completion: Completion
+    destinations: PayoutDestinations
 
 
 def build_pay_in(
@@ -37,16 +55,20 @@ def build_pay_in(
     ledger: LedgerService,
     cards: CardSource,
     fraud_with: Callable[[ReviewListener], FraudService],
+    balances: BalanceBook,
+    pay_out: PayOutHooks,
 ) -> PayIn:
+    """`balances`: pay-out's balance book (pay-in's credits and debits write their rows);
+    `pay_out`: the executor's completion of payouts and where they go."""
     psp = PspClient(settings.psp_url, timeout_seconds=settings.psp_timeout_ms / 1000)
     events = PayInEvents(PAY_IN_MESSAGES)
-    completion = PayInCompletion(PayInLedger(ledger), events)
+    completion = PayInCompletion(PayInLedger(ledger, balances), events)
     executor = Executor(
         shards,
         psp,
         cards,
         ExecutorMetrics(registry),
-        dict.fromkeys(PAY_IN_OPERATIONS, completion),
+        {**dict.fromkeys(PAY_IN_OPERATIONS, completion), Operation.PAYOUT: pay_out.completion},
         ExecutorSettings(
             retry=RetryPolicy(
                 max_attempts=settings.executor_max_attempts,
@@ -56,6 +78,7 @@ def build_pay_in(
             inline_wait_ms=settings.executor_inline_wait_ms,
         ),
         CircuitBreaker(settings.psp_breaker_threshold, settings.psp_breaker_open_ms / 1000),
+        payouts=pay_out.destinations,
     )
     reads = Reads(shards)
     orders = PaymentOrders(shards, reads, executor, completion, events)

@@ -42,7 +42,7 @@ class CardDetails:
 @dataclass(frozen=True)
 class PspResult:
     operation: str
-    """"charge" | "capture" | "void" | "refund"."""
+    """"charge" | "capture" | "void" | "refund" | "payout"."""
     reference: str
     """The PSP object's id: ch_... (charge, capture, void) or rf_... (refund)."""
     status: str
@@ -57,6 +57,32 @@ class PspResult:
     @property
     def declined(self) -> bool:
         return self.status == "declined"
+
+
+@dataclass(frozen=True)
+class PayoutDestination:
+    """Where the bank sends a payout: a bank account (country, routing number, account number
+    or IBAN) or a debit card (number, expiry). The numbers are Secrets with masked reprs."""
+
+    type: str
+    """"bank_account" | "card"."""
+    account_number: Secret
+    country: str = ""
+    routing_number: str = ""
+    exp_month: int = 0
+    exp_year: int = 0
+
+
+@dataclass(frozen=True)
+class BankPayoutState:
+    """A payout at the bank as it stands now (GET /v1/bank/payouts/{key})."""
+
+    reference: str
+    status: str
+    """"in_transit" | "paid" | "failed"."""
+    arrival_date: int
+    failure_code: str = ""
+    failure_message: str = ""
 
 
 class PspError(Exception):
@@ -143,6 +169,68 @@ class PspClient:
         status, answer = await self._call("POST", "/v1/refunds", body)
         return _result("refund", status, answer)
 
+    async def payout(
+        self,
+        *,
+        idempotency_key: str,
+        merchant: str,
+        reference: str,
+        amount: int,
+        currency: str,
+        method: str,
+        destination: PayoutDestination,
+    ) -> PspResult:
+        """Sends a payout to the bank (the simulator's bank side, paycore.tools.psp.bank)."""
+        target: dict[str, Any]
+        if destination.type == "card":
+            target = {
+                "type": "card",
+                "card": {
+                    "number": destination.account_number.reveal(),
+                    "exp_month": destination.exp_month,
+                    "exp_year": destination.exp_year,
+                },
+            }
+        else:
+            target = {
+                "type": "bank_account",
+                "country": destination.country,
+                "routing_number": destination.routing_number,
+                "account_number": destination.account_number.reveal(),
+            }
+        body = {
+            "idempotency_key": idempotency_key,
+            "merchant": merchant,
+            "reference": reference,
+            "amount": amount,
+            "currency": currency,
+            "method": method,
+            "destination": target,
+        }
+        status, answer = await self._call("POST", "/v1/bank/payouts", body)
+        return _result("payout", status, answer)
+
+    async def bank_payout(self, idempotency_key: str) -> BankPayoutState | None:
+        """The payout sent with this key as the bank sees it now; None if it never got it."""
+        try:
+            _, found = await self._call(
+                "GET", f"/v1/bank/payouts/{_segment(idempotency_key)}", None
+            )
+        except PspRejected as rejected:
+            if rejected.code == "not_found":
+                return None
+            raise
+        try:
+            return BankPayoutState(
+                reference=str(found["id"]),
+                status=str(found["status"]),
+                arrival_date=int(found["arrival_date"]),
+                failure_code=str(found.get("failure_code") or ""),
+                failure_message=str(found.get("failure_message") or ""),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise PspTimeout("psp_protocol_error", "a payout answer lacks its fields") from None
+
     async def lookup(self, idempotency_key: str) -> PspResult | None:
         """The outcome of the operation with this key, as its own call would have answered it
         (a stored rejection raises PspRejected again); None if the PSP never processed it."""
@@ -218,6 +306,14 @@ def _result(operation: str, http_status: int, body: dict[str, Any]) -> PspResult
         if operation == "refund":
             return PspResult(
                 operation, str(body["id"]), "refunded", int(body["amount"]), str(body["currency"])
+            )
+        if operation == "payout":
+            return PspResult(
+                operation,
+                str(body["id"]),
+                str(body["status"]),
+                int(body["amount"]),
+                str(body["currency"]),
             )
         status = str(body["status"])
         amount = int(body["amount_captured"] if status == "captured" else body["amount"])

@@ -646,6 +646,170 @@ billing_settings = _owned(
     key=(),
 )
 
+# -- pay-out (issue 13): balance transactions, bank accounts, payout schedules, payouts ----------
+# Times the pay-out clock compares (available_on, created, arrival_date) are unix seconds on the
+# platform's injectable clock (paycore.payout), so tests can move them forward.
+
+# One row per credit or debit of a merchant's (or a seller's, `account`) balance, written in the
+# transaction of its ledger transfer. pending until the availability job moves it (and its
+# money) to balance_available; payout_id is set on the rows an automatic payout sweeps.
+balance_transactions = Table(
+    "balance_transactions",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    # "" for the merchant's own balance, else the seller's acct_ id.
+    Column("account", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    # payment | refund | application_fee | transfer | payout | payout_cancel | payout_failure |
+    # adjustment
+    Column("type", Text, nullable=False),
+    # pending | available
+    Column("status", Text, nullable=False),
+    Column("available_on", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("ledger_transfer_id", Text, nullable=False),
+    Column("payout_id", Text),
+    Column("created", BigInteger, nullable=False),
+    PrimaryKeyConstraint("merchant_id", "id", name="balance_transactions_pkey"),
+    # The availability job's queue.
+    Index(
+        "balance_transactions_due_idx",
+        "available_on",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    # What the next automatic payout of an account and currency sweeps.
+    Index(
+        "balance_transactions_unswept_idx",
+        "merchant_id",
+        "account",
+        "currency",
+        postgresql_where=text("status = 'available' AND payout_id IS NULL"),
+    ),
+    Index(
+        "balance_transactions_payout_idx",
+        "merchant_id",
+        "payout_id",
+        postgresql_where=text("payout_id IS NOT NULL"),
+    ),
+    Index("balance_transactions_source_idx", "merchant_id", "source"),
+)
+
+# Where payouts go. The account number is stored only sealed by the vault (bound to the row).
+bank_accounts = Table(
+    "bank_accounts",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("account_holder_name", Text, nullable=False),
+    # individual | company
+    Column("account_holder_type", Text, nullable=False),
+    Column("bank_name", Text, nullable=False),
+    Column("routing_number", Text, nullable=False),
+    Column("last4", Text, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("number_sealed", LargeBinary, nullable=False),
+    # new | verified | errored
+    Column("status", Text, nullable=False),
+    Column("default_for_currency", Boolean, nullable=False),
+    Column("instant_supported", Boolean, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    PrimaryKeyConstraint("merchant_id", "id", name="bank_accounts_pkey"),
+    Index("bank_accounts_id_idx", "id", unique=True),
+    Index(
+        "bank_accounts_default_idx",
+        "merchant_id",
+        "account",
+        "currency",
+        unique=True,
+        postgresql_where=text("default_for_currency"),
+    ),
+)
+
+# When automatic payouts run for the merchant (account "") or a seller. No row: manual, delay 2.
+payout_schedules = Table(
+    "payout_schedules",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("account", Text, nullable=False),
+    # manual | daily | weekly | monthly
+    Column("interval", Text, nullable=False),
+    Column("delay_days", Integer, nullable=False),
+    # 1 (Monday) .. 7 (Sunday); 1..31 (29-31 mean the month's last day when shorter).
+    Column("weekly_anchor", Integer, nullable=False),
+    Column("monthly_anchor", Integer, nullable=False),
+    # {currency: minor units}: automatic payouts below it wait.
+    Column("minimum_amounts", JSONB, nullable=False),
+    # The UTC day of the next automatic payout; null when manual.
+    Column("next_run_on", Date),
+    Column("updated", BigInteger, nullable=False),
+    PrimaryKeyConstraint("merchant_id", "account", name="payout_schedules_pkey"),
+    Index(
+        "payout_schedules_due_idx",
+        "next_run_on",
+        postgresql_where=text("next_run_on IS NOT NULL"),
+    ),
+)
+
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("merchant_id", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    # The instant payout's fee (0 for standard), taken from the balance beside the amount.
+    Column("fee", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    # ba_ (a bank account) or pm_ (a debit card, instant only).
+    Column("destination", Text, nullable=False),
+    # standard | instant
+    Column("method", Text, nullable=False),
+    # pending | in_transit | paid | failed | canceled
+    Column("status", Text, nullable=False),
+    Column("automatic", Boolean, nullable=False),
+    # An automatic payout's UTC day (its schedule's run); null for a manual one.
+    Column("period", Date),
+    Column("arrival_date", BigInteger, nullable=False),
+    Column("balance_transaction", Text, nullable=False),
+    Column("failure_balance_transaction", Text, nullable=False),
+    Column("failure_code", Text, nullable=False),
+    Column("failure_message", Text, nullable=False),
+    Column("bank_reference", Text, nullable=False),
+    # The executor's execution that sends it to the bank (paycore.executor, operation payout).
+    Column("execution_id", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    # The bank status check's next time (unix seconds on the clock); null when nothing to ask.
+    Column("next_check_at", BigInteger),
+    Column("metadata", JSONB, nullable=False),
+    PrimaryKeyConstraint("merchant_id", "id", name="payouts_pkey"),
+    Index("payouts_id_idx", "id", unique=True),
+    # One automatic payout per account, currency and period, however many workers run.
+    Index(
+        "payouts_period_idx",
+        "merchant_id",
+        "account",
+        "currency",
+        "period",
+        unique=True,
+        postgresql_where=text("automatic"),
+    ),
+    Index(
+        "payouts_tracking_idx",
+        "next_check_at",
+        postgresql_where=text("next_check_at IS NOT NULL"),
+    ),
+)
+
 # -- operations (issue 20): the shard map every process reads, and moving a logical shard -----
 # Platform tables, not a merchant's: they are read and written on physical shard 0 (the
 # catalog) and hold no merchant_id, so a shard move never copies them.
@@ -893,6 +1057,8 @@ executions_succeeded_idx = Index(
 
 __all__ = [
     "api_keys",
+    "balance_transactions",
+    "bank_accounts",
     "billing_settings",
     "customers",
     "events",
@@ -916,6 +1082,8 @@ __all__ = [
     "payment_methods",
     "payment_orders",
     "payments",
+    "payout_schedules",
+    "payouts",
     "prices",
     "products",
     "reconciliation_discrepancies",

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from paycore.events.publishing import PUBLISH_BATCH_MAX, EventPublisher, publish_pending
 from paycore.executor.service import RESUME_BATCH_MAX, Executor
 from paycore.ledger.service import EXPIRY_SWEEP_LIMIT, LedgerService
+from paycore.payout.availability import BATCH_MAX as AVAILABILITY_BATCH_MAX
+from paycore.payout.availability import Availability
+from paycore.payout.schedules import SCHEDULES_PER_RUN_MAX, Scheduler
+from paycore.payout.tracking import CHECKS_PER_RUN_MAX, PayoutTracker
 from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
 from paycore.subscription.billing import BATCH_MAX, Billing
 from paycore.webhooks.delivering import Deliverer
@@ -79,6 +83,48 @@ class SubscriptionBilling:
 
     async def run(self, engine: AsyncEngine) -> int:
         return await self.billing.run(engine, self.batch_size)
+
+
+# -- pay-out (issue 13) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BalanceAvailability:
+    """Moves what has come due from balance_pending to balance_available (balance.available)."""
+
+    availability: Availability
+    batch_size: int = AVAILABILITY_BATCH_MAX
+    name: str = "balance_availability"
+    interval_seconds: float = 1.0
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.availability.run(engine, self.batch_size)
+
+
+@dataclass(frozen=True)
+class PayoutScheduling:
+    """Makes and sends the automatic payouts of the schedules whose day has come."""
+
+    scheduler: Scheduler
+    batch_size: int = SCHEDULES_PER_RUN_MAX
+    name: str = "payout_scheduling"
+    interval_seconds: float = 1.0
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.scheduler.run(engine, self.batch_size)
+
+
+@dataclass(frozen=True)
+class PayoutTracking:
+    """Asks the bank how payouts in transit (or recently paid) stand and applies it."""
+
+    tracker: PayoutTracker
+    batch_size: int = CHECKS_PER_RUN_MAX
+    name: str = "payout_tracking"
+    interval_seconds: float = 1.0
+
+    async def run(self, engine: AsyncEngine) -> int:
+        return await self.tracker.run(engine, self.batch_size)
 
 
 @dataclass(frozen=True)

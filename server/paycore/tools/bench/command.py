@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from paycore.config import Settings
-from paycore.tools.bench import fraud, ledger, reconciliation, webhooks
+from paycore.tools.bench import fraud, ledger, payouts, reconciliation, webhooks
 from paycore.tools.bench.catalogue import SCENARIOS, scenario_named
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.credentials import credentials_for
@@ -20,6 +20,7 @@ from paycore.tools.bench.runner import Plan, run, run_here
 Handler = Callable[[argparse.Namespace], None]
 LEDGER = "ledger"
 FRAUD = "fraud"
+PAYOUTS = "payouts"
 WEBHOOKS = "webhooks"
 RECONCILIATION = "reconciliation"
 
@@ -102,6 +103,17 @@ def add_parser(
     )
     fraud.add_arguments(fraud_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
     fraud_parser.set_defaults(handler=handler, fraud_parser=fraud_parser)
+    payouts_summary = (
+        "self-hosted pay-out benchmark: the availability job's balance transactions/s and the"
+        " time to create and send the daily payouts of 10,000 merchants, beside pgbench's TPC-B"
+    )
+    payouts_parser = scenarios.add_parser(
+        PAYOUTS, help=payouts_summary, description=payouts.__doc__, formatter_class=_Verbatim
+    )
+    payouts.add_arguments(
+        payouts_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", "")
+    )
+    payouts_parser.set_defaults(handler=handler, payouts_parser=payouts_parser)
     webhooks_summary = (
         "self-hosted webhook benchmark: its own databases, `paycore worker` and a local"
         " receiver; deliveries/s and the delay from an event's commit to its first attempt"
@@ -138,6 +150,9 @@ def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
         return
     if arguments.scenario == FRAUD:
         fraud.run_from_arguments(arguments.fraud_parser, arguments)
+        return
+    if arguments.scenario == PAYOUTS:
+        payouts.run_from_arguments(arguments.payouts_parser, arguments)
         return
     if arguments.scenario == WEBHOOKS:
         webhooks.run_from_arguments(arguments.webhooks_parser, arguments)

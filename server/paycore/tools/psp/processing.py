@@ -59,7 +59,7 @@ class Processor:
 
     def charge(self, request: ChargeRequest) -> Answer:
         card = request.card
-        request_hash = self._hash(
+        request_hash = self.hash(
             "charge",
             request.merchant,
             request.reference,
@@ -96,7 +96,7 @@ class Processor:
                 card_last4=card.number[-4:],
                 card_exp_month=card.exp_month,
                 card_exp_year=card.exp_year,
-                card_fingerprint=self._fingerprint(card.number),
+                card_fingerprint=self.fingerprint(card.number),
                 fee=fee_of(request.amount) if captured else 0,
                 created_ms=now_ms,
                 captured_ms=now_ms if captured else None,
@@ -104,10 +104,10 @@ class Processor:
             self.store.insert_charge(charge)
             return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(charge_body(charge)))
 
-        return self._idempotent(request.idempotency_key, "charge", request_hash, perform)
+        return self.idempotent(request.idempotency_key, "charge", request_hash, perform)
 
     def capture(self, request: CaptureRequest) -> Answer:
-        request_hash = self._hash("capture", request.charge, request.amount)
+        request_hash = self.hash("capture", request.charge, request.amount)
 
         def perform(now_ms: int) -> Answer:
             charge = self._authorized(request.charge, "capture")
@@ -127,20 +127,20 @@ class Processor:
             )
             return Answer(HTTP_OK, _dumps(charge_body(captured)))
 
-        return self._idempotent(request.idempotency_key, "capture", request_hash, perform)
+        return self.idempotent(request.idempotency_key, "capture", request_hash, perform)
 
     def void(self, request: VoidRequest) -> Answer:
-        request_hash = self._hash("void", request.charge)
+        request_hash = self.hash("void", request.charge)
 
         def perform(now_ms: int) -> Answer:
             charge = self._authorized(request.charge, "void")
             self.store.void(charge.id)
             return Answer(HTTP_OK, _dumps(charge_body(replace(charge, status="voided"))))
 
-        return self._idempotent(request.idempotency_key, "void", request_hash, perform)
+        return self.idempotent(request.idempotency_key, "void", request_hash, perform)
 
     def refund(self, request: RefundRequest) -> Answer:
-        request_hash = self._hash("refund", request.charge, request.amount)
+        request_hash = self.hash("refund", request.charge, request.amount)
 
         def perform(now_ms: int) -> Answer:
             charge = self._charge(request.charge, param="charge")
@@ -171,7 +171,7 @@ class Processor:
                 )
             return Answer(HTTP_OK, _dumps(refund_body(refund)))
 
-        return self._idempotent(request.idempotency_key, "refund", request_hash, perform)
+        return self.idempotent(request.idempotency_key, "refund", request_hash, perform)
 
     def operation(self, idempotency_key: str) -> str | None:
         """The stored operation as JSON: {"idempotency_key", "operation", "http_status",
@@ -194,7 +194,7 @@ class Processor:
         body["refunds"] = [refund_body(refund) for refund in self.store.refunds(charge_id)]
         return _dumps(body)
 
-    def _idempotent(
+    def idempotent(
         self,
         idempotency_key: str,
         operation: str,
@@ -253,11 +253,11 @@ class Processor:
         today = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         return (exp_year, exp_month) < (today.year, today.month)
 
-    def _hash(self, *fields: object) -> str:
+    def hash(self, *fields: object) -> str:
         text = json.dumps(fields, separators=(",", ":"))
         return hmac.new(self.store.key, text.encode(), hashlib.sha256).hexdigest()
 
-    def _fingerprint(self, number: str) -> str:
+    def fingerprint(self, number: str) -> str:
         digest = hmac.new(self.store.key, b"card:" + number.encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
 

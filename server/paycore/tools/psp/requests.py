@@ -172,3 +172,62 @@ def _card(body: dict[str, Any]) -> CardInput:
     exp_month = _integer(card, "exp_month", 1, 12, param="card[exp_month]")
     exp_year = _integer(card, "exp_year", EXP_YEAR_MIN, EXP_YEAR_MAX, param="card[exp_year]")
     return CardInput(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc)
+
+
+# -- the bank side (paycore.tools.psp.bank) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayoutRequest:
+    idempotency_key: str
+    merchant: str
+    reference: str
+    amount: int
+    currency: str
+    method: str
+    """"standard" | "instant"."""
+    destination_type: str
+    """"bank_account" | "card"."""
+    country: str
+    routing_number: str
+    account_number: str = field(repr=False)
+    """The bank account's number (or IBAN), or the debit card's number."""
+
+
+def payout_request(body: dict[str, Any]) -> PayoutRequest:
+    currency = _currency(body)
+    method = _text(body, "method")
+    if method not in ("standard", "instant"):
+        raise invalid("method", "method is standard or instant")
+    destination = _present(body, "destination")
+    if not isinstance(destination, dict):
+        raise invalid("destination", "destination must be an object")
+    kind = _text(destination, "type")
+    if kind == "card":
+        card = _card({"card": destination.get("card")})
+        return PayoutRequest(
+            idempotency_key=idempotency_key(body),
+            merchant=_text(body, "merchant"),
+            reference=_text(body, "reference"),
+            amount=_amount(body, "amount", currency),
+            currency=currency,
+            method=method,
+            destination_type=kind,
+            country="",
+            routing_number="",
+            account_number=card.number,
+        )
+    if kind != "bank_account":
+        raise invalid("destination.type", "destination.type is bank_account or card")
+    return PayoutRequest(
+        idempotency_key=idempotency_key(body),
+        merchant=_text(body, "merchant"),
+        reference=_text(body, "reference"),
+        amount=_amount(body, "amount", currency),
+        currency=currency,
+        method=method,
+        destination_type=kind,
+        country=_text(destination, "country"),
+        routing_number=str(destination.get("routing_number") or ""),
+        account_number=_text(destination, "account_number"),
+    )

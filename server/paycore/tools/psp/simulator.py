@@ -7,6 +7,9 @@
     GET  /v1/charges/{id}               a charge as it is now, with its refunds
     GET  /v1/operations/{key}           the stored answer of the operation with that key, or 404
     GET  /v1/settlements/{YYYY-MM-DD}   the day's settlement report, JSON lines
+    POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
+    GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
+    GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
     GET|POST /_control/faults           latency_ms, error_rate, down, settlement (report
                                         alterations: paycore.tools.psp.report_faults);
                                         POST needs `Authorization: Bearer <control token>`
@@ -35,6 +38,7 @@ from typing import Any
 
 from aiohttp import web
 from paycore.runtime.process import split_address
+from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import Outcome, outcome_of
 from paycore.tools.psp.processing import Answer, Processor, failure_body
 from paycore.tools.psp.report_faults import Alteration, parse_alterations
@@ -43,6 +47,7 @@ from paycore.tools.psp.requests import (
     capture_request,
     charge_request,
     invalid,
+    payout_request,
     refund_request,
     void_request,
 )
@@ -116,6 +121,7 @@ class Simulator:
         control_token: str = "",
     ) -> None:
         self.processor = processor
+        self.bank = Bank(processor, processor.clock)
         self.faults = faults
         self.control_token = control_token
         self.hang_seconds = hang_seconds
@@ -199,6 +205,30 @@ class Simulator:
         await response.write_eof()
         return response
 
+    async def payout(self, request: web.Request) -> web.StreamResponse:
+        payout = payout_request(await _body(request))
+        outcome = account_outcome(payout)
+        answer = self.bank.payout(payout)
+        if answer.replayed:
+            return _answer(answer)
+        if outcome.answer_lost:
+            return await self._lose(request)
+        if outcome.times_out:
+            await self._hang()
+        return _answer(answer)
+
+    async def get_payout(self, request: web.Request) -> web.StreamResponse:
+        return _json(200, self.bank.payout_now(request.match_info["key"]))
+
+    async def payouts_report(self, request: web.Request) -> web.StreamResponse:
+        try:
+            day = parse_day(request.match_info["day"])
+        except ValueError:
+            raise invalid("day", "the day must be YYYY-MM-DD") from None
+        lines = self.bank.report_lines(day)
+        body = "".join(line + "\n" for line in lines)
+        return web.Response(status=200, body=body.encode(), content_type="application/x-ndjson")
+
     async def get_faults(self, request: web.Request) -> web.StreamResponse:
         return _json(200, self.faults.as_json())
 
@@ -239,6 +269,9 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/refunds", simulator.refund)
     app.router.add_get("/v1/operations/{key}", simulator.get_operation)
     app.router.add_get("/v1/settlements/{day}", simulator.settlement)
+    app.router.add_post("/v1/bank/payouts", simulator.payout)
+    app.router.add_get("/v1/bank/payouts/{key}", simulator.get_payout)
+    app.router.add_get("/v1/bank/payouts_report/{day}", simulator.payouts_report)
     app.router.add_get("/_control/faults", simulator.get_faults)
     app.router.add_post("/_control/faults", simulator.set_faults)
     app.router.add_get("/healthz", simulator.health)

@@ -65,6 +65,27 @@ create table if not exists refunds (
     created_ms integer not null
 ) without rowid;
 create index if not exists refunds_by_time on refunds (created_ms);
+create table if not exists bank_payouts (
+    id text primary key,
+    idempotency_key text not null unique,
+    merchant text not null,
+    reference text not null,
+    amount integer not null,
+    currency text not null,
+    method text not null,
+    destination_type text not null,
+    destination_last4 text not null,
+    destination_fingerprint text not null,
+    submitted_ms integer not null,
+    arrival_ms integer not null,
+    paid_ms integer,
+    failed_ms integer,
+    failure_code text not null,
+    failure_message text not null
+) without rowid;
+create index if not exists bank_payouts_by_submission on bank_payouts (submitted_ms);
+create index if not exists bank_payouts_by_payment on bank_payouts (paid_ms);
+create index if not exists bank_payouts_by_failure on bank_payouts (failed_ms);
 """
 
 
@@ -125,7 +146,31 @@ class SettlementRow:
     time_ms: int
 
 
+@dataclass(frozen=True)
+class BankPayout:
+    """A payout the bank took. Its status at any time follows from the stored times: failed
+    from failed_ms, else paid from paid_ms, else in transit (paycore.tools.psp.bank)."""
+
+    id: str
+    idempotency_key: str
+    merchant: str
+    reference: str
+    amount: int
+    currency: str
+    method: str
+    destination_type: str
+    destination_last4: str
+    destination_fingerprint: str
+    submitted_ms: int
+    arrival_ms: int
+    paid_ms: int | None
+    failed_ms: int | None
+    failure_code: str
+    failure_message: str
+
+
 _CHARGE_COLUMNS = ", ".join(Charge.__dataclass_fields__)
+_BANK_PAYOUT_COLUMNS = ", ".join(BankPayout.__dataclass_fields__)
 _REFUND_COLUMNS = ", ".join(Refund.__dataclass_fields__)
 
 
@@ -239,6 +284,36 @@ class Store:
             (charge_id,),
         ).fetchall()
         return [Refund(*row) for row in rows]
+
+    def insert_bank_payout(self, payout: BankPayout) -> None:
+        self._connection.execute(
+            f"insert into bank_payouts ({_BANK_PAYOUT_COLUMNS})"
+            f" values ({_placeholders(BankPayout)})",
+            tuple(getattr(payout, name) for name in BankPayout.__dataclass_fields__),
+        )
+
+    def bank_payout(self, idempotency_key: str) -> BankPayout | None:
+        row = self._connection.execute(
+            f"select {_BANK_PAYOUT_COLUMNS} from bank_payouts where idempotency_key = ?",
+            (idempotency_key,),
+        ).fetchone()
+        return None if row is None else BankPayout(*row)
+
+
+def bank_payout_rows(path: Path, start_ms: int, end_ms: int) -> list[BankPayout]:
+    """Payouts submitted, paid or failed with start_ms <= time < end_ms, on a connection of its
+    own (so it can run beside a live simulator)."""
+    connection = connect(path, read_only=True)
+    try:
+        rows = connection.execute(
+            f"select {_BANK_PAYOUT_COLUMNS} from bank_payouts"
+            " where (submitted_ms >= ? and submitted_ms < ?)"
+            " or (paid_ms >= ? and paid_ms < ?) or (failed_ms >= ? and failed_ms < ?)",
+            (start_ms, end_ms) * 3,
+        ).fetchall()
+        return [BankPayout(*row) for row in rows]
+    finally:
+        connection.close()
 
 
 _SETTLEMENT_ROWS = (

@@ -1,0 +1,91 @@
+"""The availability job: moves what has come due from balance_pending to balance_available.
+
+One run on one shard, one transaction: claim up to a batch of pending balance transactions whose
+available_on has passed (FOR UPDATE SKIP LOCKED, so workers side by side take disjoint rows),
+net them per merchant, account and currency, post one ledger transfer per group (pending ->
+available, or available -> pending when refunds outweigh the day's credits), mark the rows
+available and record balance.available. The rows' status and the money move in the same
+commit, so each row moves exactly once. A group whose net is negative and larger than what is
+available (the balance is negative) cannot settle yet: its rows wait a day and are netted
+again with what comes due then.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from google.protobuf.message import Message
+from paycore.events import record_events
+from paycore.ledger import codes
+from paycore.payout.balances import BalanceBook
+from paycore.payout.models import DAY_SECONDS
+from paycore.payout.repository import BalanceTransactionRepository, DueRow
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+BATCH_MAX = 2000
+RenderBalance = Callable[[str, dict[str, int], dict[str, int]], Message]
+"""(account, available by currency, pending by currency) -> the balance.available object."""
+Group = tuple[str, str, str]
+
+
+class Availability:
+    def __init__(self, book: BalanceBook, render: RenderBalance) -> None:
+        self._book = book
+        self._render = render
+
+    async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
+        book = self._book
+        async with engine.begin() as connection:
+            repository = BalanceTransactionRepository(connection)
+            due = await repository.claim_due(book.now(), limit)
+            if not due:
+                return 0
+            groups: dict[Group, list[DueRow]] = defaultdict(list)
+            for row in due:
+                groups[(row.merchant_id, row.account, row.currency)].append(row)
+            accounts = await book.balance_accounts(connection, list(groups))
+            moving = [(group, sum(row.net for row in groups[group])) for group in groups]
+            moving = [(group, net) for group, net in moving if net]
+            transfers = [
+                book.transfer(
+                    group[0],
+                    codes.TRANSFER_AVAILABILITY,
+                    debit=accounts[group][0] if net > 0 else accounts[group][1],
+                    credit=accounts[group][1] if net > 0 else accounts[group][0],
+                    amount=abs(net),
+                    currency=group[2],
+                    source="availability",
+                )
+                for group, net in moving
+            ]
+            applied = await book.post_each(connection, transfers)
+            waiting = {group for (group, _), ok in zip(moving, applied, strict=True) if not ok}
+            settled = [
+                row for group, rows in groups.items() if group not in waiting for row in rows
+            ]
+            await repository.mark_available(settled)
+            await repository.postpone(
+                [row for group in waiting for row in groups[group]], DAY_SECONDS
+            )
+            moved = [group for group, _ in moving if group not in waiting]
+            balances = await book.posted_balances(
+                connection, [account for group in moved for account in accounts[group]]
+            )
+            await record_events(
+                connection,
+                [
+                    (
+                        merchant_id,
+                        "balance.available",
+                        self._render(
+                            account,
+                            {currency: balances[accounts[group][1]]},
+                            {currency: balances[accounts[group][0]]},
+                        ),
+                    )
+                    for group in moved
+                    for merchant_id, account, currency in [group]
+                ],
+            )
+        return len(settled)

@@ -1,0 +1,423 @@
+"""The balance book: every credit or debit of a merchant's (or a seller's) balance is a ledger
+transfer and a balance transaction row, written together in the caller's transaction.
+
+    payment          psp_receivable -> balance_pending   (and its fee, balance_pending ->
+                     fees_revenue): one row, amount, fee and net, pending until available_on
+    transfer         merchant's balance_pending -> the seller's: a row on each side
+    refund           from balance_available as far as it goes, the rest from balance_pending
+                     (which may go negative, as at Stripe): a row per part
+    payout           balance_available -> payouts_in_transit (an instant fee: -> fees_revenue)
+    payout returned  payouts_in_transit (or platform_cash, after paid) -> balance_available
+
+available_on is the start of the day of the row's creation plus the account's delay_days (its
+payout schedule's, default 2). A row names its ledger transfer (ledger_transfer_id).
+Anything that reads a balance before it moves money locks the accounts first, in id order,
+as the ledger does, so it cannot deadlock with a posting and never reads a stale balance.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import invariant
+from paycore.ledger import codes
+from paycore.ledger.models import TransferRequest
+from paycore.ledger.service import LedgerService
+from paycore.payout.models import BalanceStatus, BalanceType
+from paycore.payout.repository import BALANCE_TRANSACTION_COLUMNS, BalanceTransactionRepository
+from paycore.storage.raw import driver_of
+from paycore.storage.schema import ledger_accounts
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Clock = Callable[[], float]
+la = ledger_accounts
+_LOCK_ACCOUNTS = f"""
+SELECT {la.c.id.name}, {la.c.credits_posted.name} - {la.c.debits_posted.name} AS posted,
+       {la.c.debits_pending.name}
+FROM {la.name}
+WHERE {la.c.merchant_id.name} = $1 AND {la.c.id.name} = ANY($2::text[])
+ORDER BY {la.c.id.name}
+FOR UPDATE
+"""
+
+_ACCOUNTS_BY_CODES = f"""
+SELECT a.{la.c.merchant_id.name}, a.{la.c.code.name}, a.{la.c.currency.name}, a.{la.c.id.name}
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(merchant_id, code, currency)
+JOIN {la.name} a ON a.merchant_id = k.merchant_id AND a.code = k.code AND a.currency = k.currency
+"""
+_LOCK_ANY = f"""
+SELECT {la.c.id.name}, {la.c.credits_posted.name} - {la.c.debits_posted.name} AS posted,
+       {la.c.debits_pending.name}
+FROM {la.name} WHERE {la.c.id.name} = ANY($1::text[])
+ORDER BY {la.c.id.name}
+FOR UPDATE
+"""
+_BALANCES = f"""
+SELECT {la.c.id.name},
+       {la.c.credits_posted.name} - {la.c.debits_posted.name} - {la.c.debits_pending.name}
+         AS balance
+FROM {la.name} WHERE {la.c.id.name} = ANY($1::text[])
+"""
+
+
+@dataclass(frozen=True)
+class BalanceAccounts:
+    """The ledger accounts behind one account's (merchant's or seller's) balance in a currency,
+    and the merchant's platform accounts beside them."""
+
+    pending: str
+    available: str
+    in_transit: str
+    psp_receivable: str
+    fees_revenue: str
+    platform_cash: str
+
+
+def _ids(accounts: BalanceAccounts) -> tuple[str, ...]:
+    return (
+        accounts.pending,
+        accounts.available,
+        accounts.in_transit,
+        accounts.psp_receivable,
+        accounts.fees_revenue,
+        accounts.platform_cash,
+    )
+
+
+@dataclass(frozen=True)
+class LockedBalance:
+    pending: int
+    available: int
+    """Posted credits - posted debits - held debits: what can leave now."""
+
+
+class BalanceBook:
+    def __init__(self, ledger: LedgerService, clock: Clock = time.time) -> None:
+        self._ledger = ledger
+        self._clock = clock
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    async def accounts(
+        self, connection: AsyncConnection, merchant_id: str, account: str, currency: str
+    ) -> BalanceAccounts:
+        specs = self._specs(account)
+        found = await self._ledger.merchant_accounts(connection, merchant_id, currency, specs)
+        return BalanceAccounts(*(found[spec.code].id for spec in specs))
+
+    async def accounts_many(
+        self, connection: AsyncConnection, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], BalanceAccounts]:
+        """`accounts` of many (merchant, account, currency) in one query (those missing any
+        account are completed one by one)."""
+        driver = await driver_of(connection)
+        wanted = {key: self._specs(key[1]) for key in keys}
+        columns: tuple[list[str], list[str], list[str]] = ([], [], [])
+        for (merchant_id, _, currency), specs in wanted.items():
+            for spec in specs:
+                columns[0].append(merchant_id)
+                columns[1].append(spec.code)
+                columns[2].append(currency)
+        found = {
+            (row["merchant_id"], row["code"], row["currency"]): str(row["id"])
+            for row in await driver.fetch(_ACCOUNTS_BY_CODES, *columns)
+        }
+        answer = {}
+        for key, specs in wanted.items():
+            merchant_id, account, currency = key
+            ids = [found.get((merchant_id, spec.code, currency)) for spec in specs]
+            if any(found_id is None for found_id in ids):
+                answer[key] = await self.accounts(connection, merchant_id, account, currency)
+            else:
+                answer[key] = BalanceAccounts(*(str(found_id) for found_id in ids))
+        return answer
+
+    async def lock_many(
+        self, connection: AsyncConnection, accounts: Sequence[BalanceAccounts]
+    ) -> list[LockedBalance]:
+        """`lock` for many, in one statement (id order, as the ledger locks)."""
+        driver = await driver_of(connection)
+        ids = sorted({account_id for one in accounts for account_id in _ids(one)})
+        rows = {row["id"]: row for row in await driver.fetch(_LOCK_ANY, ids)}
+        return [
+            LockedBalance(
+                pending=int(rows[one.pending]["posted"]),
+                available=int(rows[one.available]["posted"])
+                - int(rows[one.available]["debits_pending"]),
+            )
+            for one in accounts
+        ]
+
+    def _specs(self, account: str) -> tuple[codes.AccountCode, ...]:
+        pending, available, in_transit = codes.balance_account_codes(account)
+        return (
+            pending,
+            available,
+            in_transit,
+            codes.PSP_RECEIVABLE,
+            codes.FEES_REVENUE,
+            codes.PLATFORM_CASH,
+        )
+
+    async def lock(
+        self, connection: AsyncConnection, merchant_id: str, accounts: BalanceAccounts
+    ) -> LockedBalance:
+        """Locks every account of `accounts` (id order) and reads the balance."""
+        driver = await driver_of(connection)
+        ids = sorted(set(_ids(accounts)))
+        rows = {row["id"]: row for row in await driver.fetch(_LOCK_ACCOUNTS, merchant_id, ids)}
+        pending = rows[accounts.pending]
+        available = rows[accounts.available]
+        return LockedBalance(
+            pending=int(pending["posted"]),
+            available=int(available["posted"]) - int(available["debits_pending"]),
+        )
+
+    # -- posting --------------------------------------------------------------------------------
+
+    def transfer(
+        self,
+        merchant_id: str,
+        code: str,
+        *,
+        debit: str,
+        credit: str,
+        amount: int,
+        currency: str,
+        source: str,
+    ) -> TransferRequest:
+        return TransferRequest(
+            id=new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=amount,
+            currency=currency,
+            code=code,
+            linked=True,
+            metadata={"source": source},
+        )
+
+    async def post(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str | None,
+        transfers: Sequence[TransferRequest],
+    ) -> None:
+        """All or nothing (one linked chain); a refusal is a bug: the caller locked and checked
+        the balance first."""
+        if not transfers:
+            return
+        chain = [*transfers[:-1], replace(transfers[-1], linked=False)]
+        outcomes = await self._ledger.post_in(connection, merchant_id, chain)
+        failed = [outcome for outcome in outcomes if not outcome.result.ok]
+        invariant(not failed, f"the ledger refused pay-out transfers: {failed}")
+
+    async def post_each(
+        self, connection: AsyncConnection, transfers: Sequence[TransferRequest]
+    ) -> list[bool]:
+        """Independent transfers (none linked), across the shard's merchants; whether each
+        was applied (one that would overdraw balance_available is refused alone)."""
+        if not transfers:
+            return []
+        unlinked = [replace(transfer, linked=False) for transfer in transfers]
+        outcomes = await self._ledger.post_in(connection, None, unlinked)
+        return [outcome.result.ok for outcome in outcomes]
+
+    async def balance_accounts(
+        self, connection: AsyncConnection, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], tuple[str, str]]:
+        """(pending, available) account ids of each (merchant, account, currency), in one
+        query, created on first use."""
+        driver = await driver_of(connection)
+        wanted: dict[tuple[str, str, str], tuple[str, str]] = {}
+        merchants, codes_wanted, currencies = [], [], []
+        for merchant_id, account, currency in keys:
+            pending, available, _ = codes.balance_account_codes(account)
+            for spec in (pending, available):
+                merchants.append(merchant_id)
+                codes_wanted.append(spec.code)
+                currencies.append(currency)
+        found = {
+            (row["merchant_id"], row["code"], row["currency"]): row["id"]
+            for row in await driver.fetch(_ACCOUNTS_BY_CODES, merchants, codes_wanted, currencies)
+        }
+        for key in keys:
+            merchant_id, account, currency = key
+            pending, available, _ = codes.balance_account_codes(account)
+            ids = (
+                found.get((merchant_id, pending.code, currency)),
+                found.get((merchant_id, available.code, currency)),
+            )
+            if ids[0] is None or ids[1] is None:
+                made = await self._ledger.merchant_accounts(
+                    connection, merchant_id, currency, (pending, available)
+                )
+                ids = (made[pending.code].id, made[available.code].id)
+            wanted[key] = (str(ids[0]), str(ids[1]))
+        return wanted
+
+    async def posted_balances(
+        self, connection: AsyncConnection, account_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """Each account's posted credits - debits - held debits."""
+        driver = await driver_of(connection)
+        return {
+            row["id"]: int(row["balance"])
+            for row in await driver.fetch(_BALANCES, list(account_ids))
+        }
+
+    async def record(self, connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        await BalanceTransactionRepository(connection).insert(rows)
+
+    def row(
+        self,
+        merchant_id: str,
+        account: str,
+        transfer: TransferRequest,
+        kind: BalanceType,
+        amount: int,
+        *,
+        fee: int = 0,
+        status: BalanceStatus = BalanceStatus.PENDING,
+        available_on: int | None = None,
+        source: str = "",
+        description: str = "",
+        payout_id: str | None = None,
+        currency: str = "",
+    ) -> dict[str, Any]:
+        """A balance transaction row for `transfer` (available_on None: by the delay)."""
+        now = self.now()
+        values: dict[str, Any] = {
+            "merchant_id": merchant_id,
+            "id": new_id(Prefix.BALANCE_TRANSACTION, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            "account": account,
+            "currency": currency or transfer.currency,
+            "amount": amount,
+            "fee": fee,
+            "net": amount - fee,
+            "type": kind.value,
+            "status": status.value,
+            "available_on": now if status is BalanceStatus.AVAILABLE else available_on,
+            "source": source or transfer.metadata.get("source", ""),
+            "description": description,
+            "ledger_transfer_id": transfer.id,
+            "payout_id": payout_id,
+            "created": now,
+        }
+        invariant(set(values) == set(BALANCE_TRANSACTION_COLUMNS), "a balance row's columns")
+        return values
+
+    # -- pay-in's credits and debits (paycore.payment.money) -------------------------------------
+
+    async def payment(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        account: str,
+        payment: TransferRequest,
+        amount: int,
+        currency: str,
+        fee: int,
+        source: str,
+    ) -> None:
+        """The row of money received (posted by pay-in as `payment`, its fee beside it)."""
+        await self.record(
+            connection,
+            [
+                self.row(
+                    merchant_id,
+                    account,
+                    payment,
+                    BalanceType.PAYMENT,
+                    amount,
+                    fee=fee,
+                    source=source,
+                    currency=currency,
+                )
+            ],
+        )
+
+    async def passed_on(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        seller: str,
+        transfer: TransferRequest,
+        source: str,
+    ) -> None:
+        """A destination charge's share, posted by pay-in as `transfer`: the merchant's row and
+        the seller's."""
+        await self.record(
+            connection,
+            [
+                self.row(
+                    merchant_id, "", transfer, BalanceType.TRANSFER, -transfer.amount, source=source
+                ),
+                self.row(
+                    merchant_id,
+                    seller,
+                    transfer,
+                    BalanceType.PAYMENT,
+                    transfer.amount,
+                    source=source,
+                ),
+            ],
+        )
+
+    async def refund(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        account: str,
+        currency: str,
+        amount: int,
+        source: str,
+    ) -> None:
+        """A refund: from balance_available as far as it goes, the rest from balance_pending.
+        The pending part's row is due at once: the availability job nets it against the
+        day's credits (or takes it from what becomes available)."""
+        accounts = await self.accounts(connection, merchant_id, account, currency)
+        balance = await self.lock(connection, merchant_id, accounts)
+        from_available = min(amount, max(0, balance.available))
+        parts = [
+            (from_available, accounts.available, BalanceStatus.AVAILABLE),
+            (amount - from_available, accounts.pending, BalanceStatus.PENDING),
+        ]
+        transfers: list[TransferRequest] = []
+        rows: list[dict[str, Any]] = []
+        for part, debit, status in parts:
+            if part <= 0:
+                continue
+            transfer = self.transfer(
+                merchant_id,
+                codes.TRANSFER_REFUND,
+                debit=debit,
+                credit=accounts.psp_receivable,
+                amount=part,
+                currency=currency,
+                source=source,
+            )
+            transfers.append(transfer)
+            rows.append(
+                self.row(
+                    merchant_id,
+                    account,
+                    transfer,
+                    BalanceType.REFUND,
+                    -part,
+                    status=status,
+                    available_on=self.now(),
+                )
+            )
+        await self.post(connection, merchant_id, transfers)
+        await self.record(connection, rows)

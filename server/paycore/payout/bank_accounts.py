@@ -1,0 +1,141 @@
+"""Bank accounts (ba_): where the merchant's and its sellers' payouts go, and the destination
+the executor sends a payout to (`destination_of`). The account number is kept only sealed by
+the card vault (bound to the bank account's row), shown as last4, and compared by a keyed
+fingerprint; IBANs and US routing numbers are checked (paycore.payout.banking)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from paycore.account.repository import SellerAccountRepository
+from paycore.customer.models import ChargeableCard, PaymentMethod
+from paycore.customer.vault import Fingerprinter, Vault
+from paycore.errors import ApiError, Reason, not_found
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.payout.balances import Clock
+from paycore.payout.banking import INSTANT_COUNTRIES, check_bank_details
+from paycore.payout.models import BankAccount, BankAccountStatus, NewBankAccount
+from paycore.payout.repository import BankAccountRepository
+from paycore.psp.client import PayoutDestination
+from paycore.secret import Secret
+from paycore.storage import Shards
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Cards(Protocol):
+    """The merchant's cards (paycore.customer): an instant payout may go to a debit card."""
+
+    async def get_payment_method(
+        self, merchant_id: str, payment_method_id: str
+    ) -> PaymentMethod: ...
+
+    async def card_for_charge(self, merchant_id: str, payment_method_id: str) -> ChargeableCard: ...
+
+
+async def require_account(connection: AsyncConnection, merchant_id: str, account: str) -> None:
+    """NOT_FOUND (param account) unless `account` is "" or one of the merchant's sellers."""
+    if account and await SellerAccountRepository(connection).get(merchant_id, account) is None:
+        raise not_found("account", account, param="account")
+
+
+class BankAccounts:
+    def __init__(
+        self,
+        shards: Shards,
+        vault: Vault,
+        fingerprinter: Fingerprinter,
+        cards: Cards,
+        clock: Clock,
+    ) -> None:
+        self._shards = shards
+        self._vault = vault
+        self._fingerprinter = fingerprinter
+        self._cards = cards
+        self._clock = clock
+
+    async def create(
+        self, connection: AsyncConnection, merchant_id: str, new: NewBankAccount
+    ) -> BankAccount:
+        await require_account(connection, merchant_id, new.account)
+        checked = check_bank_details(new.country, new.routing_number, new.account_number)
+        number = checked.number.reveal()
+        bank_account_id = new_id(Prefix.BANK_ACCOUNT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        repository = BankAccountRepository(connection)
+        first = not await repository.has_default(merchant_id, new.account, new.currency)
+        bank_account = BankAccount(
+            id=bank_account_id,
+            merchant_id=merchant_id,
+            account=new.account,
+            country=new.country,
+            currency=new.currency,
+            account_holder_name=new.account_holder_name,
+            account_holder_type=new.account_holder_type,
+            bank_name="",
+            routing_number=checked.routing_number,
+            last4=number[-4:],
+            fingerprint=self._fingerprinter.fingerprint(
+                Secret(f"bank:{new.country}:{checked.routing_number}:{number}")
+            ),
+            status=BankAccountStatus.NEW,
+            default_for_currency=first or new.default_for_currency,
+            instant_supported=new.country in INSTANT_COUNTRIES,
+            created=int(self._clock()),
+            metadata=new.metadata,
+        )
+        sealed = self._vault.seal(checked.number, merchant_id, bank_account_id)
+        await repository.insert(bank_account, sealed)
+        return bank_account
+
+    async def usable(
+        self, connection: AsyncConnection, merchant_id: str, account: str, bank_account_id: str
+    ) -> BankAccount:
+        """The merchant's (or seller's) bank account named as a destination: NOT_FOUND when it
+        is another's, BANK_ACCOUNT_ERRORED after a failed payout."""
+        found = await BankAccountRepository(connection).get(merchant_id, bank_account_id)
+        if found is None or found.account != account:
+            raise not_found("bank_account", bank_account_id, param="destination")
+        if found.status is BankAccountStatus.ERRORED:
+            raise ApiError(Reason.BANK_ACCOUNT_ERRORED, param="destination", id=found.id)
+        return found
+
+    async def default_for(
+        self, connection: AsyncConnection, merchant_id: str, account: str, currency: str
+    ) -> BankAccount | None:
+        return await BankAccountRepository(connection).default_for(merchant_id, account, currency)
+
+    async def debit_card(self, merchant_id: str, payment_method_id: str) -> PaymentMethod:
+        method = await self._cards.get_payment_method(merchant_id, payment_method_id)
+        if method.card.funding.value != "debit":
+            raise ApiError(
+                Reason.PAYOUT_METHOD_UNSUPPORTED,
+                param="destination",
+                detail="an instant payout to a card needs a debit card",
+            )
+        return method
+
+    async def destination_of(self, merchant_id: str, payout_id: str) -> PayoutDestination:
+        """The executor's question (paycore.executor.PayoutDestinations): where the payout's
+        money goes, its number opened from the vault."""
+        async with self._shards.read(merchant_id) as connection:
+            found = await BankAccountRepository(connection).destination_of_payout(
+                merchant_id, payout_id
+            )
+        if found is None:
+            raise not_found("payout", payout_id)
+        destination, bank = found
+        if bank is None:
+            if not destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
+                raise not_found("bank_account", destination, param="destination")
+            card = await self._cards.card_for_charge(merchant_id, destination)
+            return PayoutDestination(
+                type="card",
+                account_number=card.number,
+                exp_month=card.exp_month,
+                exp_year=card.exp_year,
+            )
+        return PayoutDestination(
+            type="bank_account",
+            account_number=self._vault.open(bank.number_sealed, merchant_id, bank.id),
+            country=bank.country,
+            routing_number=bank.routing_number,
+        )

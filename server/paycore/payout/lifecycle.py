@@ -1,0 +1,196 @@
+"""A payout's life after it is created, and the money each step moves:
+
+    pending ──> in_transit ──> paid ──> failed   (returned by the bank days later)
+       │             └──────────────────> failed
+       ├──> failed   (the bank refused it at once, or the execution failed)
+       └──> canceled (CancelPayout, before it was sent)
+
+    in_transit -> paid       payouts_in_transit -> platform_cash (the money left the bank)
+    failed (not yet paid)    payouts_in_transit -> balance_available, a payout_failure row
+    failed (after paid)      platform_cash -> balance_available, a payout_failure row
+    canceled                 payouts_in_transit -> balance_available, a payout_cancel row
+
+An instant payout's fee stays with the platform when it fails. A failure to a bank account
+marks it errored: automatic payouts stop until another bank account replaces it as default.
+Every step runs in its caller's transaction with the payout locked, and records its event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from google.protobuf.message import Message
+from paycore.events import record_event
+from paycore.executor.models import Execution
+from paycore.ids import Prefix
+from paycore.ledger import codes
+from paycore.payout.balances import BalanceBook
+from paycore.payout.calendar import arrival_date
+from paycore.payout.models import (
+    DAY_SECONDS,
+    BalanceStatus,
+    BalanceType,
+    BankAccountStatus,
+    Payout,
+    PayoutStatus,
+)
+from paycore.payout.repository import BankAccountRepository, PayoutRepository
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+RenderPayout = Callable[[Payout], Message]
+RETURN_WINDOW_DAYS = 5
+"""How long after arrival the bank may still return a paid payout: its status is looked at
+once a day until then."""
+CHECK_AGAIN_SECONDS = 3600
+"""When the bank has not moved a payout it should have, look again this much later."""
+
+
+class PayoutLifecycle:
+    def __init__(self, book: BalanceBook, render: RenderPayout) -> None:
+        self._book = book
+        self._render = render
+
+    def now(self) -> int:
+        return self._book.now()
+
+    async def complete(self, connection: AsyncConnection, execution: Execution) -> None:
+        """The executor's completion of a payout execution (operation payout), inside its
+        recording transaction: the bank took it (in transit, or paid when instant) or the
+        execution failed for good."""
+        merchant_id = execution.merchant_id
+        payout = await PayoutRepository(connection).get(merchant_id, execution.psp_key, lock=True)
+        if payout is None or payout.status is not PayoutStatus.PENDING:
+            return  # canceled meanwhile (its execution was withdrawn), or already applied
+        answer = execution.answer
+        if not execution.succeeded or answer is None:
+            await self.fail(
+                connection,
+                payout,
+                execution.failure_code or "could_not_process",
+                execution.failure_message or "The payout could not be sent to the bank.",
+            )
+            return
+        sent = replace(
+            payout,
+            status=PayoutStatus.IN_TRANSIT,
+            bank_reference=answer.reference,
+            arrival_date=arrival_date(self.now(), payout.method),
+        )
+        if answer.status == "paid":
+            await self.paid(connection, sent)
+            return
+        await self._save(connection, sent, "payout.updated", next_check_at=sent.arrival_date)
+
+    async def paid(self, connection: AsyncConnection, payout: Payout) -> Payout:
+        accounts = await self._book.accounts(
+            connection, payout.merchant_id, payout.account, payout.currency
+        )
+        transfer = self._book.transfer(
+            payout.merchant_id,
+            codes.TRANSFER_PAYOUT,
+            debit=accounts.in_transit,
+            credit=accounts.platform_cash,
+            amount=payout.amount,
+            currency=payout.currency,
+            source=payout.id,
+        )
+        await self._book.post(connection, payout.merchant_id, [transfer])
+        paid = replace(payout, status=PayoutStatus.PAID)
+        return await self._save(
+            connection, paid, "payout.paid", next_check_at=self._next_look(paid)
+        )
+
+    async def still_paid(self, connection: AsyncConnection, payout: Payout) -> None:
+        await PayoutRepository(connection).update(payout, self._next_look(payout))
+
+    async def still_in_transit(self, connection: AsyncConnection, payout: Payout) -> None:
+        later = max(payout.arrival_date, self.now() + CHECK_AGAIN_SECONDS)
+        await PayoutRepository(connection).update(payout, later)
+
+    async def fail(
+        self, connection: AsyncConnection, payout: Payout, code: str, message: str
+    ) -> Payout:
+        source = await self._book.accounts(
+            connection, payout.merchant_id, payout.account, payout.currency
+        )
+        debit = source.platform_cash if payout.status is PayoutStatus.PAID else source.in_transit
+        row_id = await self._return_funds(
+            connection, payout, debit, codes.TRANSFER_PAYOUT_FAILURE, BalanceType.PAYOUT_FAILURE
+        )
+        if payout.destination.startswith(Prefix.BANK_ACCOUNT.value + "_"):
+            await BankAccountRepository(connection).set_status(
+                payout.merchant_id, payout.destination, BankAccountStatus.ERRORED
+            )
+        failed = replace(
+            payout,
+            status=PayoutStatus.FAILED,
+            failure_code=code,
+            failure_message=message,
+            failure_balance_transaction=row_id,
+        )
+        return await self._save(connection, failed, "payout.failed", next_check_at=None)
+
+    async def cancel(self, connection: AsyncConnection, payout: Payout) -> Payout:
+        accounts = await self._book.accounts(
+            connection, payout.merchant_id, payout.account, payout.currency
+        )
+        row_id = await self._return_funds(
+            connection,
+            payout,
+            accounts.in_transit,
+            codes.TRANSFER_PAYOUT_CANCEL,
+            BalanceType.PAYOUT_CANCEL,
+        )
+        canceled = replace(payout, status=PayoutStatus.CANCELED, failure_balance_transaction=row_id)
+        return await self._save(connection, canceled, "payout.canceled", next_check_at=None)
+
+    async def _return_funds(
+        self,
+        connection: AsyncConnection,
+        payout: Payout,
+        debit: str,
+        code: str,
+        kind: BalanceType,
+    ) -> str:
+        accounts = await self._book.accounts(
+            connection, payout.merchant_id, payout.account, payout.currency
+        )
+        transfer = self._book.transfer(
+            payout.merchant_id,
+            code,
+            debit=debit,
+            credit=accounts.available,
+            amount=payout.amount,
+            currency=payout.currency,
+            source=payout.id,
+        )
+        await self._book.post(connection, payout.merchant_id, [transfer])
+        row = self._book.row(
+            payout.merchant_id,
+            payout.account,
+            transfer,
+            kind,
+            payout.amount,
+            status=BalanceStatus.AVAILABLE,
+        )
+        await self._book.record(connection, [row])
+        return str(row["id"])
+
+    async def _save(
+        self,
+        connection: AsyncConnection,
+        payout: Payout,
+        event_type: str,
+        *,
+        next_check_at: int | None,
+    ) -> Payout:
+        await PayoutRepository(connection).update(payout, next_check_at)
+        await record_event(connection, payout.merchant_id, event_type, self._render(payout))
+        return payout
+
+    def _next_look(self, payout: Payout) -> int | None:
+        """Once a day until the return window after arrival has passed."""
+        window_end = payout.arrival_date + RETURN_WINDOW_DAYS * DAY_SECONDS
+        now = self.now()
+        return None if now >= window_end else min(window_end, now + DAY_SECONDS)

@@ -1,0 +1,208 @@
+"""Pay-out's types: balance transactions, bank accounts, payout schedules and payouts (frozen
+dataclasses; no protobuf, no rows). Amounts are integer minor units; times are unix seconds on
+the pay-out clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from paycore.secret import Secret
+
+DAY_SECONDS = 86_400
+DELAY_DAYS_DEFAULT = 2
+DELAY_DAYS_MIN = 2
+DELAY_DAYS_MAX = 30
+MERCHANT = ""
+"""The `account` of the merchant's own balance (a seller's is its acct_ id)."""
+
+
+class BalanceType(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+    APPLICATION_FEE = "application_fee"
+    TRANSFER = "transfer"
+    PAYOUT = "payout"
+    PAYOUT_CANCEL = "payout_cancel"
+    PAYOUT_FAILURE = "payout_failure"
+    ADJUSTMENT = "adjustment"
+
+
+class BalanceStatus(StrEnum):
+    PENDING = "pending"
+    AVAILABLE = "available"
+
+
+@dataclass(frozen=True)
+class BalanceTransaction:
+    id: str
+    merchant_id: str
+    account: str
+    currency: str
+    amount: int
+    """Gross, negative when the balance goes down."""
+    fee: int
+    net: int
+    """What the balance moved by: amount - fee."""
+    type: BalanceType
+    status: BalanceStatus
+    available_on: int
+    source: str
+    description: str
+    ledger_transfer_id: str
+    payout_id: str | None
+    created: int
+
+
+@dataclass(frozen=True)
+class BalanceFilter:
+    account: str = MERCHANT
+    type: BalanceType | None = None
+    currency: str = ""
+    source: str = ""
+    payout: str = ""
+
+
+class HolderType(StrEnum):
+    INDIVIDUAL = "individual"
+    COMPANY = "company"
+
+
+class BankAccountStatus(StrEnum):
+    NEW = "new"
+    VERIFIED = "verified"
+    # A payout to it failed: no more automatic payouts until another replaces it as default.
+    ERRORED = "errored"
+
+
+@dataclass(frozen=True)
+class NewBankAccount:
+    account: str
+    country: str
+    currency: str
+    account_holder_name: str
+    account_holder_type: HolderType
+    routing_number: str
+    account_number: Secret
+    default_for_currency: bool
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    id: str
+    merchant_id: str
+    account: str
+    country: str
+    currency: str
+    account_holder_name: str
+    account_holder_type: HolderType
+    bank_name: str
+    routing_number: str
+    last4: str
+    fingerprint: str
+    status: BankAccountStatus
+    default_for_currency: bool
+    instant_supported: bool
+    created: int
+    metadata: dict[str, str]
+
+
+class Interval(StrEnum):
+    MANUAL = "manual"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    account: str
+    interval: Interval = Interval.MANUAL
+    delay_days: int = DELAY_DAYS_DEFAULT
+    weekly_anchor: int = 1
+    """1 (Monday) .. 7 (Sunday)."""
+    monthly_anchor: int = 1
+    """1..31; 29-31 fall back to the month's last day."""
+    minimum_amounts: dict[str, int] = field(default_factory=dict)
+    next_run_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    account: str
+    interval: Interval
+    delay_days: int | None
+    weekly_anchor: int
+    monthly_anchor: int
+    minimum_amounts: dict[str, int] | None
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class PayoutMethod(StrEnum):
+    STANDARD = "standard"
+    INSTANT = "instant"
+
+
+@dataclass(frozen=True)
+class NewPayout:
+    account: str
+    amount: int
+    currency: str
+    destination: str
+    """ba_ or pm_; "" for the default bank account of the currency."""
+    method: PayoutMethod
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Payout:
+    id: str
+    merchant_id: str
+    account: str
+    amount: int
+    fee: int
+    currency: str
+    destination: str
+    method: PayoutMethod
+    status: PayoutStatus
+    automatic: bool
+    period: dt.date | None
+    arrival_date: int
+    balance_transaction: str
+    failure_balance_transaction: str
+    failure_code: str
+    failure_message: str
+    bank_reference: str
+    execution_id: str
+    description: str
+    created: int
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PayoutFilter:
+    account: str = MERCHANT
+    status: PayoutStatus | None = None
+    destination: str = ""
+
+
+@dataclass(frozen=True)
+class InstantFees:
+    """The instant payout fee: `basis_points` of the amount (rounded half up), at least
+    `minimum` minor units."""
+
+    basis_points: int = 100
+    minimum: int = 50
+
+    def fee_for(self, amount: int) -> int:
+        return max(self.minimum, (amount * self.basis_points + 5_000) // 10_000)

@@ -1,0 +1,417 @@
+"""Creating payouts (po_): manual ones (CreatePayout), automatic ones (the scheduler's, one per
+account, currency and period), canceling a pending manual one; and handing them to the
+executor, which sends each to the bank exactly once with the payout id as its idempotency key.
+
+A manual standard payout waits in the executor's queue for the worker (the executor's lease,
+30 s by default): until then it can be canceled, which withdraws its execution in the same
+transaction. An instant payout and the automatic ones are sent as soon as they commit.
+
+What can be paid out is the available balance, less what the pending balance owes when it is
+negative (a refund larger than the balance); an instant payout's fee comes out beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from paycore.errors import ApiError, Reason, not_found
+from paycore.events import record_event, record_events
+from paycore.executor.models import Execution, NewExecution, Operation
+from paycore.executor.service import Executor
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import invariant
+from paycore.ledger import codes
+from paycore.ledger.repository import AccountRepository
+from paycore.payout.balances import BalanceAccounts, BalanceBook
+from paycore.payout.bank_accounts import BankAccounts, require_account
+from paycore.payout.calendar import arrival_date
+from paycore.payout.lifecycle import PayoutLifecycle, RenderPayout
+from paycore.payout.models import (
+    BalanceStatus,
+    BalanceType,
+    BankAccountStatus,
+    InstantFees,
+    NewPayout,
+    Payout,
+    PayoutMethod,
+    PayoutStatus,
+    Schedule,
+)
+from paycore.payout.repository import (
+    PayoutRepository,
+    ScheduledBatch,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class Created:
+    """A payout just committed and what sends it: the claimed execution of an automatic
+    payout, or (instant) the queued one's id."""
+
+    payout: Payout
+    claimed: Execution | None = None
+
+
+class Payouts:
+    def __init__(
+        self,
+        book: BalanceBook,
+        executor: Executor,
+        lifecycle: PayoutLifecycle,
+        bank_accounts: BankAccounts,
+        fees: InstantFees,
+        render: RenderPayout,
+    ) -> None:
+        self._book = book
+        self._executor = executor
+        self._lifecycle = lifecycle
+        self._bank_accounts = bank_accounts
+        self._fees = fees
+        self._render = render
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a phased CreatePayout's completion owns its idempotency key."""
+        return timedelta(seconds=self._executor.lease_seconds)
+
+    # -- manual ---------------------------------------------------------------------------------
+
+    async def create(self, connection: AsyncConnection, merchant_id: str, new: NewPayout) -> Payout:
+        await require_account(connection, merchant_id, new.account)
+        destination = await self._destination(connection, merchant_id, new)
+        accounts = await self._existing_accounts(connection, merchant_id, new.account, new.currency)
+        balance = await self._book.lock(connection, merchant_id, accounts)
+        fee = self._fees.fee_for(new.amount) if new.method is PayoutMethod.INSTANT else 0
+        payable = balance.available + min(0, balance.pending)
+        if new.amount + fee > payable:
+            raise ApiError(
+                Reason.BALANCE_INSUFFICIENT,
+                param="amount",
+                amount=new.amount + fee,
+                currency=new.currency,
+                available=max(0, payable),
+            )
+        payout_id = self._new_id(merchant_id)
+        execution_id = await self._executor.enqueue(
+            connection,
+            self._execution(merchant_id, payout_id, new.amount, new.currency, new.method),
+        )
+        return await self._record(
+            connection,
+            accounts,
+            Payout(
+                id=payout_id,
+                merchant_id=merchant_id,
+                account=new.account,
+                amount=new.amount,
+                fee=fee,
+                currency=new.currency,
+                destination=destination,
+                method=new.method,
+                status=PayoutStatus.PENDING,
+                automatic=False,
+                period=None,
+                arrival_date=arrival_date(self._book.now(), new.method),
+                balance_transaction="",
+                failure_balance_transaction="",
+                failure_code="",
+                failure_message="",
+                bank_reference="",
+                execution_id=execution_id,
+                description=new.description,
+                created=self._book.now(),
+                metadata=new.metadata,
+            ),
+        )
+
+    async def cancel(self, connection: AsyncConnection, merchant_id: str, payout_id: str) -> Payout:
+        payout = await PayoutRepository(connection).get(merchant_id, payout_id, lock=True)
+        if payout is None:
+            raise not_found("payout", payout_id)
+        if payout.automatic:
+            raise ApiError(
+                Reason.PAYOUT_NOT_CANCELABLE, param="id", id=payout_id, detail="it is automatic"
+            )
+        if payout.status is not PayoutStatus.PENDING:
+            raise ApiError(
+                Reason.PAYOUT_NOT_CANCELABLE,
+                param="id",
+                id=payout_id,
+                detail=f"it is {payout.status.value}",
+            )
+        if not await self._executor.withdraw(connection, merchant_id, payout.execution_id):
+            raise ApiError(
+                Reason.PAYOUT_NOT_CANCELABLE,
+                param="id",
+                id=payout_id,
+                detail="it is being sent to the bank",
+            )
+        return await self._lifecycle.cancel(connection, payout)
+
+    async def send(self, payout: Payout, claimed: Execution | None = None) -> None:
+        """After commit: runs its execution now (instant and automatic payouts)."""
+        await self._executor.run(payout.merchant_id, payout.execution_id, claimed=claimed)
+
+    async def send_batch(self, claimed: Sequence[Execution]) -> None:
+        if claimed:
+            await self._executor.run_batch(claimed, SEND_CONCURRENCY_MAX)
+
+    # -- automatic ------------------------------------------------------------------------------
+
+    async def automatic(
+        self, connection: AsyncConnection, due: Sequence[tuple[str, Schedule]]
+    ) -> list[Created]:
+        """The payouts of these schedules (claimed and locked by the caller) for their periods
+        (each schedule's next_run_on): per account and currency, everything available that no
+        automatic payout took yet, to the currency's default bank account. Skipped (they wait)
+        below the minimum, while the balance is negative, without a usable bank account, or
+        when the period's payout exists. A batch is a handful of statements, whatever its size."""
+        batch = ScheduledBatch(connection)
+        schedules = {(merchant_id, schedule.account): schedule for merchant_id, schedule in due}
+        keys = await batch.unswept_keys(list(schedules))
+        bank_accounts = await batch.default_bank_accounts(keys)
+        keys = [
+            key
+            for key in keys
+            if key in bank_accounts and bank_accounts[key][1] != BankAccountStatus.ERRORED.value
+        ]
+        if not keys:
+            return []
+        periods = [self._period(schedules[key[0], key[1]]) for key in keys]
+        taken = await batch.periods_taken(keys, periods)
+        keys = [key for key in keys if key not in taken]
+        if not keys:
+            return []
+        accounts = await self._book.accounts_many(connection, keys)
+        balances = await self._book.lock_many(connection, [accounts[key] for key in keys])
+        swept = await batch.lock_unswept(keys)
+        now = self._book.now()
+        payouts: list[Payout] = []
+        for key, balance in zip(keys, balances, strict=True):
+            merchant_id, account, currency = key
+            amount = sum(net for _, net in swept[key])
+            minimum = schedules[merchant_id, account].minimum_amounts.get(currency, 1)
+            if balance.pending < 0 or amount <= 0 or amount < minimum:
+                continue
+            invariant(amount <= balance.available, f"{key}: rows beyond the available balance")
+            payouts.append(
+                Payout(
+                    id=self._new_id(merchant_id),
+                    merchant_id=merchant_id,
+                    account=account,
+                    amount=amount,
+                    fee=0,
+                    currency=currency,
+                    destination=bank_accounts[key][0],
+                    method=PayoutMethod.STANDARD,
+                    status=PayoutStatus.PENDING,
+                    automatic=True,
+                    period=self._period(schedules[merchant_id, account]),
+                    arrival_date=arrival_date(now, PayoutMethod.STANDARD),
+                    balance_transaction="",
+                    failure_balance_transaction="",
+                    failure_code="",
+                    failure_message="",
+                    bank_reference="",
+                    execution_id="",
+                    description="",
+                    created=now,
+                    metadata={},
+                )
+            )
+        if not payouts:
+            return []
+        claimed = await self._executor.enqueue_claimed_many(
+            connection,
+            [self._execution(p.merchant_id, p.id, p.amount, p.currency, p.method) for p in payouts],
+        )
+        book = self._book
+        transfers = []
+        rows = []
+        for payout in payouts:
+            key = (payout.merchant_id, payout.account, payout.currency)
+            transfer = book.transfer(
+                payout.merchant_id,
+                codes.TRANSFER_PAYOUT,
+                debit=accounts[key].available,
+                credit=accounts[key].in_transit,
+                amount=payout.amount,
+                currency=payout.currency,
+                source=payout.id,
+            )
+            transfers.append(transfer)
+            rows.append(
+                book.row(
+                    payout.merchant_id,
+                    payout.account,
+                    transfer,
+                    BalanceType.PAYOUT,
+                    -payout.amount,
+                    status=BalanceStatus.AVAILABLE,
+                    payout_id=payout.id,
+                )
+            )
+        applied = await book.post_each(connection, transfers)
+        invariant(all(applied), "the ledger refused an automatic payout after the balance check")
+        await book.record(connection, rows)
+        await batch.assign(
+            [
+                (payout.merchant_id, transaction, payout.id)
+                for payout in payouts
+                for transaction, _ in swept[payout.merchant_id, payout.account, payout.currency]
+            ]
+        )
+        recorded = [
+            replace(payout, balance_transaction=str(row["id"]), execution_id=execution.id)
+            for payout, row, execution in zip(payouts, rows, claimed, strict=True)
+        ]
+        await batch.insert_payouts(recorded)
+        await record_events(
+            connection,
+            [(payout.merchant_id, "payout.created", self._render(payout)) for payout in recorded],
+        )
+        return [
+            Created(payout, execution) for payout, execution in zip(recorded, claimed, strict=True)
+        ]
+
+    @staticmethod
+    def _period(schedule: Schedule) -> dt.date:
+        invariant(schedule.next_run_on is not None, "a due schedule has a run day")
+        return schedule.next_run_on or dt.date.min
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    async def _record(
+        self,
+        connection: AsyncConnection,
+        accounts: BalanceAccounts,
+        payout: Payout,
+    ) -> Payout:
+        """A manual payout's money (available -> in transit, the fee to revenue), its balance
+        transaction, the payout row and payout.created."""
+        book = self._book
+        merchant_id = payout.merchant_id
+        transfers = [
+            book.transfer(
+                merchant_id,
+                codes.TRANSFER_PAYOUT,
+                debit=accounts.available,
+                credit=accounts.in_transit,
+                amount=payout.amount,
+                currency=payout.currency,
+                source=payout.id,
+            )
+        ]
+        if payout.fee:
+            transfers.append(
+                book.transfer(
+                    merchant_id,
+                    codes.TRANSFER_FEE,
+                    debit=accounts.available,
+                    credit=accounts.fees_revenue,
+                    amount=payout.fee,
+                    currency=payout.currency,
+                    source=payout.id,
+                )
+            )
+        await book.post(connection, merchant_id, transfers)
+        row = book.row(
+            merchant_id,
+            payout.account,
+            transfers[0],
+            BalanceType.PAYOUT,
+            -payout.amount,
+            fee=payout.fee,
+            status=BalanceStatus.AVAILABLE,
+        )
+        await book.record(connection, [row])
+        recorded = replace(payout, balance_transaction=str(row["id"]))
+        inserted = await PayoutRepository(connection).insert(recorded)
+        # The schedule's row lock (and count_for_period) keep a period to one payout; the unique
+        # index is the last word, and a duplicate here would be a bug: roll back.
+        invariant(inserted, f"payout {payout.id}: its period {payout.period} has a payout")
+        await record_event(connection, merchant_id, "payout.created", self._render(recorded))
+        return recorded
+
+    async def _destination(
+        self, connection: AsyncConnection, merchant_id: str, new: NewPayout
+    ) -> str:
+        if new.destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
+            if new.method is not PayoutMethod.INSTANT:
+                raise ApiError(
+                    Reason.PAYOUT_METHOD_UNSUPPORTED,
+                    param="method",
+                    detail="a payout to a debit card is instant",
+                )
+            await self._bank_accounts.debit_card(merchant_id, new.destination)
+            return new.destination
+        if new.destination:
+            bank_account = await self._bank_accounts.usable(
+                connection, merchant_id, new.account, new.destination
+            )
+        else:
+            default = await self._bank_accounts.default_for(
+                connection, merchant_id, new.account, new.currency
+            )
+            if default is None:
+                raise ApiError(
+                    Reason.BANK_ACCOUNT_MISSING, param="destination", currency=new.currency
+                )
+            bank_account = await self._bank_accounts.usable(
+                connection, merchant_id, new.account, default.id
+            )
+        if bank_account.currency != new.currency:
+            raise ApiError(
+                Reason.PAYOUT_CURRENCY_MISMATCH,
+                param="destination",
+                expected=bank_account.currency,
+                currency=new.currency,
+            )
+        if new.method is PayoutMethod.INSTANT and not bank_account.instant_supported:
+            raise ApiError(
+                Reason.PAYOUT_METHOD_UNSUPPORTED,
+                param="method",
+                detail=f"the bank account {bank_account.id} takes no instant payouts",
+            )
+        return bank_account.id
+
+    async def _existing_accounts(
+        self, connection: AsyncConnection, merchant_id: str, account: str, currency: str
+    ) -> BalanceAccounts:
+        pending_code = codes.balance_account_codes(account)[0].code
+        found = await AccountRepository(connection).by_codes(merchant_id, currency, [pending_code])
+        if not found:
+            raise ApiError(Reason.NO_BALANCE_IN_CURRENCY, param="currency", currency=currency)
+        return await self._book.accounts(connection, merchant_id, account, currency)
+
+    def _execution(
+        self, merchant_id: str, payout_id: str, amount: int, currency: str, method: PayoutMethod
+    ) -> NewExecution:
+        return NewExecution(
+            merchant_id=merchant_id,
+            operation=Operation.PAYOUT,
+            amount=amount,
+            currency=currency,
+            psp_key=payout_id,
+            metadata={"payout": payout_id, "method": method.value},
+        )
+
+    def _new_id(self, merchant_id: str) -> str:
+        return new_id(Prefix.PAYOUT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+
+
+SEND_CONCURRENCY_MAX = 16
+"""Payouts of one batch in flight to the bank at once."""
+
+
+async def send_all(payouts: Payouts, created: Sequence[Created]) -> None:
+    """After the batch's commit: sends its payouts (one shard's) through the executor, their
+    outcomes recorded together (Executor.run_batch)."""
+    await payouts.send_batch([one.claimed for one in created if one.claimed is not None])
+
+
+__all__ = ["Created", "Payouts", "send_all"]

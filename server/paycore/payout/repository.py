@@ -1,0 +1,627 @@
+"""Pay-out's rows: balance transactions, bank accounts, payout schedules and payouts. SQL over a
+connection it is given; every method takes the merchant id first and filters by it, except the
+workers' claims, which drain a whole shard. Decoders (row -> dataclass) live here. Statements on
+the hot paths (a payment's balance transaction, the availability job) are asyncpg text built
+from the schema's columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from paycore.payout.models import (
+    DELAY_DAYS_DEFAULT,
+    BalanceFilter,
+    BalanceStatus,
+    BalanceTransaction,
+    BalanceType,
+    BankAccount,
+    BankAccountStatus,
+    HolderType,
+    Interval,
+    Payout,
+    PayoutFilter,
+    PayoutMethod,
+    PayoutStatus,
+    Schedule,
+)
+from paycore.storage.raw import Columns, driver_of
+from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
+from sqlalchemy import Row, Select, and_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+bt = balance_transactions
+ba = bank_accounts
+ps = payout_schedules
+po = payouts
+
+_BT_COLUMNS = [column.name for column in bt.c]
+BALANCE_TRANSACTION_COLUMNS = tuple(_BT_COLUMNS)
+_BT_TYPES = {
+    "merchant_id": "text",
+    "id": "text",
+    "account": "text",
+    "currency": "text",
+    "amount": "bigint",
+    "fee": "bigint",
+    "net": "bigint",
+    "type": "text",
+    "status": "text",
+    "available_on": "bigint",
+    "source": "text",
+    "description": "text",
+    "ledger_transfer_id": "text",
+    "payout_id": "text",
+    "created": "bigint",
+}
+# Rows of one change in one statement. A null available_on means "by the account's delay": the
+# start of the day of `created` plus the schedule's delay_days (default 2).
+_INSERT_BALANCE_TRANSACTIONS = f"""
+INSERT INTO {bt.name} ({", ".join(_BT_COLUMNS)})
+SELECT {
+    ", ".join(
+        f"coalesce(u.available_on, (u.created / 86400) * 86400 + 86400 * coalesce(("
+        f"SELECT s.{ps.c.delay_days.name} FROM {ps.name} s WHERE s.merchant_id = u.merchant_id"
+        f" AND s.account = u.account), {DELAY_DAYS_DEFAULT}))"
+        if name == "available_on"
+        else f"u.{name}"
+        for name in _BT_COLUMNS
+    )
+}
+FROM unnest({
+    ", ".join(f"${index + 1}::{_BT_TYPES[name]}[]" for index, name in enumerate(_BT_COLUMNS))
+})
+    AS u({", ".join(_BT_COLUMNS)})
+RETURNING {bt.c.id.name}, {bt.c.available_on.name}
+"""
+_CLAIM_DUE = f"""
+SELECT {bt.c.merchant_id.name}, {bt.c.id.name}, {bt.c.account.name}, {bt.c.currency.name},
+       {bt.c.net.name}
+FROM {bt.name}
+WHERE {bt.c.status.name} = 'pending' AND {bt.c.available_on.name} <= $1
+ORDER BY {bt.c.available_on.name}
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+_MARK_AVAILABLE = f"""
+UPDATE {bt.name} SET {bt.c.status.name} = 'available'
+FROM unnest($1::text[], $2::text[]) AS u(merchant_id, id)
+WHERE {bt.name}.merchant_id = u.merchant_id AND {bt.name}.id = u.id
+"""
+_POSTPONE = f"""
+UPDATE {bt.name} SET {bt.c.available_on.name} = {bt.c.available_on.name} + $3
+FROM unnest($1::text[], $2::text[]) AS u(merchant_id, id)
+WHERE {bt.name}.merchant_id = u.merchant_id AND {bt.name}.id = u.id
+"""
+
+
+# The scheduler's batch (many merchants' accounts at once; keys are unnest()ed arrays).
+_UNSWEPT_KEYS = f"""
+SELECT DISTINCT b.merchant_id, b.account, b.currency
+FROM unnest($1::text[], $2::text[]) AS k(merchant_id, account)
+JOIN {bt.name} b ON b.merchant_id = k.merchant_id AND b.account = k.account
+WHERE b.status = 'available' AND b.payout_id IS NULL
+"""
+_LOCK_UNSWEPT = f"""
+SELECT b.merchant_id, b.account, b.currency, b.id, b.net
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(merchant_id, account, currency)
+JOIN {bt.name} b
+  ON b.merchant_id = k.merchant_id AND b.account = k.account AND b.currency = k.currency
+WHERE b.status = 'available' AND b.payout_id IS NULL
+FOR UPDATE OF b
+"""
+_ASSIGN = f"""
+UPDATE {bt.name} SET {bt.c.payout_id.name} = u.payout_id
+FROM unnest($1::text[], $2::text[], $3::text[]) AS u(merchant_id, id, payout_id)
+WHERE {bt.name}.merchant_id = u.merchant_id AND {bt.name}.id = u.id
+"""
+_DEFAULT_BANK_ACCOUNTS = f"""
+SELECT a.merchant_id, a.account, a.currency, a.id, a.status
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(merchant_id, account, currency)
+JOIN {ba.name} a ON a.merchant_id = k.merchant_id AND a.account = k.account
+  AND a.currency = k.currency AND a.default_for_currency
+"""
+_PERIODS_TAKEN = f"""
+SELECT p.merchant_id, p.account, p.currency
+FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
+  AS k(merchant_id, account, currency, period)
+JOIN {po.name} p ON p.merchant_id = k.merchant_id AND p.account = k.account
+  AND p.currency = k.currency AND p.period = k.period AND p.automatic
+"""
+_ADVANCE = f"""
+UPDATE {ps.name} SET {ps.c.next_run_on.name} = u.next_run_on
+FROM unnest($1::text[], $2::text[], $3::date[]) AS u(merchant_id, account, next_run_on)
+WHERE {ps.name}.merchant_id = u.merchant_id AND {ps.name}.account = u.account
+"""
+_GET_PAYOUT = f"""
+SELECT {", ".join(column.name for column in po.c)} FROM {po.name}
+WHERE {po.c.merchant_id.name} = $1 AND {po.c.id.name} = $2
+"""
+_LOCK_PAYOUT = _GET_PAYOUT + "FOR UPDATE"
+_UPDATED_COLUMNS = (
+    po.c.status,
+    po.c.arrival_date,
+    po.c.failure_balance_transaction,
+    po.c.failure_code,
+    po.c.failure_message,
+    po.c.bank_reference,
+    po.c.next_check_at,
+)
+_UPDATE_ASSIGNMENTS = ", ".join(
+    f"{column.name} = ${index + 3}" for index, column in enumerate(_UPDATED_COLUMNS)
+)
+_UPDATE_PAYOUT = f"""
+UPDATE {po.name} SET {_UPDATE_ASSIGNMENTS}
+WHERE {po.c.merchant_id.name} = $1 AND {po.c.id.name} = $2
+"""
+_PAYOUT_DESTINATION = f"""
+SELECT p.{po.c.destination.name} AS destination, b.{ba.c.id.name} AS bank_account,
+       b.{ba.c.country.name}, b.{ba.c.routing_number.name}, b.{ba.c.number_sealed.name}
+FROM {po.name} p
+LEFT JOIN {ba.name} b ON b.merchant_id = p.merchant_id AND b.id = p.destination
+WHERE p.merchant_id = $1 AND p.id = $2
+"""
+Key = tuple[str, str, str]
+"""(merchant, account, currency)."""
+
+
+def _columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*keys, strict=True)] if keys else []
+
+
+class BankDestination:
+    __slots__ = ("country", "id", "number_sealed", "routing_number")
+
+    def __init__(self, id: str, country: str, routing_number: str, number_sealed: bytes) -> None:
+        self.id, self.country, self.routing_number = id, country, routing_number
+        self.number_sealed = number_sealed
+
+
+class ScheduledBatch:
+    """The payout scheduler's statements over many merchants at once (one shard)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def unswept_keys(self, pairs: Sequence[tuple[str, str]]) -> list[Key]:
+        if not pairs:
+            return []
+        driver = await driver_of(self._connection)
+        records = await driver.fetch(_UNSWEPT_KEYS, *_columns(pairs))
+        return sorted((r["merchant_id"], r["account"], r["currency"]) for r in records)
+
+    async def default_bank_accounts(self, keys: Sequence[Key]) -> dict[Key, tuple[str, str]]:
+        """Each key's default bank account: (id, status)."""
+        if not keys:
+            return {}
+        driver = await driver_of(self._connection)
+        records = await driver.fetch(_DEFAULT_BANK_ACCOUNTS, *_columns(keys))
+        return {
+            (r["merchant_id"], r["account"], r["currency"]): (r["id"], r["status"]) for r in records
+        }
+
+    async def lock_unswept(self, keys: Sequence[Key]) -> dict[Key, list[tuple[str, int]]]:
+        driver = await driver_of(self._connection)
+        found: dict[Key, list[tuple[str, int]]] = {key: [] for key in keys}
+        if not keys:
+            return found
+        for r in await driver.fetch(_LOCK_UNSWEPT, *_columns(keys)):
+            found[(r["merchant_id"], r["account"], r["currency"])].append((r["id"], int(r["net"])))
+        return found
+
+    async def periods_taken(self, keys: Sequence[Key], periods: Sequence[dt.date]) -> set[Key]:
+        driver = await driver_of(self._connection)
+        rows = [(*key, period) for key, period in zip(keys, periods, strict=True)]
+        records = await driver.fetch(_PERIODS_TAKEN, *_columns(rows)) if rows else []
+        return {(r["merchant_id"], r["account"], r["currency"]) for r in records}
+
+    async def assign(self, assignments: Sequence[tuple[str, str, str]]) -> None:
+        """(merchant, balance transaction, payout) triples."""
+        if assignments:
+            driver = await driver_of(self._connection)
+            await driver.execute(_ASSIGN, *_columns(assignments))
+
+    async def advance(self, advances: Sequence[tuple[str, str, dt.date | None]]) -> None:
+        if advances:
+            driver = await driver_of(self._connection)
+            await driver.execute(_ADVANCE, *_columns(advances))
+
+    async def insert_payouts(self, new: Sequence[Payout]) -> None:
+        if new:
+            await self._connection.execute(insert(po), [_payout_values(payout) for payout in new])
+
+
+def _as_text(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+class BalanceTransactionRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        """Writes the rows (a value per column; available_on None: by the account's delay);
+        returns each id's available_on."""
+        if not rows:
+            return {}
+        driver = await driver_of(self._connection)
+        columns = [[_as_text(row[name]) for row in rows] for name in _BT_COLUMNS]
+        found = await driver.fetch(_INSERT_BALANCE_TRANSACTIONS, *columns)
+        return {record["id"]: int(record["available_on"]) for record in found}
+
+    async def claim_due(self, now: int, limit: int) -> list[DueRow]:
+        """Pending rows whose day has come, locked (SKIP LOCKED) for this transaction."""
+        driver = await driver_of(self._connection)
+        records = await driver.fetch(_CLAIM_DUE, now, limit)
+        return [
+            DueRow(r["merchant_id"], r["id"], r["account"], r["currency"], int(r["net"]))
+            for r in records
+        ]
+
+    async def mark_available(self, rows: Sequence[DueRow]) -> None:
+        if rows:
+            driver = await driver_of(self._connection)
+            await driver.execute(
+                _MARK_AVAILABLE, [row.merchant_id for row in rows], [row.id for row in rows]
+            )
+
+    async def postpone(self, rows: Sequence[DueRow], seconds: int) -> None:
+        if rows:
+            driver = await driver_of(self._connection)
+            await driver.execute(
+                _POSTPONE, [row.merchant_id for row in rows], [row.id for row in rows], seconds
+            )
+
+
+def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
+    query = select(bt).where(bt.c.merchant_id == merchant_id, bt.c.account == wanted.account)
+    if wanted.type is not None:
+        query = query.where(bt.c.type == wanted.type.value)
+    if wanted.currency:
+        query = query.where(bt.c.currency == wanted.currency)
+    if wanted.source:
+        query = query.where(bt.c.source == wanted.source)
+    if wanted.payout:
+        query = query.where(bt.c.payout_id == wanted.payout)
+    return query
+
+
+def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[Any]:
+    return select(bt).where(bt.c.merchant_id == merchant_id, bt.c.id == transaction_id)
+
+
+def decode_balance_transaction(row: Row[Any]) -> BalanceTransaction:
+    return BalanceTransaction(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        account=row.account,
+        currency=row.currency,
+        amount=int(row.amount),
+        fee=int(row.fee),
+        net=int(row.net),
+        type=BalanceType(row.type),
+        status=BalanceStatus(row.status),
+        available_on=int(row.available_on),
+        source=row.source,
+        description=row.description,
+        ledger_transfer_id=row.ledger_transfer_id,
+        payout_id=row.payout_id,
+        created=int(row.created),
+    )
+
+
+class DueRow:
+    __slots__ = ("account", "currency", "id", "merchant_id", "net")
+
+    def __init__(self, merchant_id: str, id: str, account: str, currency: str, net: int) -> None:
+        self.merchant_id, self.id, self.account, self.currency, self.net = (
+            merchant_id,
+            id,
+            account,
+            currency,
+            net,
+        )
+
+
+# -- bank accounts ----------------------------------------------------------------------------
+
+
+class BankAccountRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, bank_account: BankAccount, sealed: bytes) -> None:
+        if bank_account.default_for_currency:
+            await self._connection.execute(
+                update(ba)
+                .where(
+                    ba.c.merchant_id == bank_account.merchant_id,
+                    ba.c.account == bank_account.account,
+                    ba.c.currency == bank_account.currency,
+                    ba.c.default_for_currency,
+                )
+                .values(default_for_currency=False)
+            )
+        await self._connection.execute(
+            insert(ba).values(
+                merchant_id=bank_account.merchant_id,
+                id=bank_account.id,
+                account=bank_account.account,
+                country=bank_account.country,
+                currency=bank_account.currency,
+                account_holder_name=bank_account.account_holder_name,
+                account_holder_type=bank_account.account_holder_type.value,
+                bank_name=bank_account.bank_name,
+                routing_number=bank_account.routing_number,
+                last4=bank_account.last4,
+                fingerprint=bank_account.fingerprint,
+                number_sealed=sealed,
+                status=bank_account.status.value,
+                default_for_currency=bank_account.default_for_currency,
+                instant_supported=bank_account.instant_supported,
+                created=bank_account.created,
+                metadata=bank_account.metadata,
+            )
+        )
+
+    async def has_default(self, merchant_id: str, account: str, currency: str) -> bool:
+        return await self.default_for(merchant_id, account, currency) is not None
+
+    async def default_for(
+        self, merchant_id: str, account: str, currency: str
+    ) -> BankAccount | None:
+        row = (
+            await self._connection.execute(
+                select(ba).where(
+                    ba.c.merchant_id == merchant_id,
+                    ba.c.account == account,
+                    ba.c.currency == currency,
+                    ba.c.default_for_currency,
+                )
+            )
+        ).first()
+        return None if row is None else decode_bank_account(row)
+
+    async def get(self, merchant_id: str, bank_account_id: str) -> BankAccount | None:
+        row = (
+            await self._connection.execute(bank_account_query(merchant_id, bank_account_id))
+        ).first()
+        return None if row is None else decode_bank_account(row)
+
+    async def destination_of_payout(
+        self, merchant_id: str, payout_id: str
+    ) -> tuple[str, BankDestination | None] | None:
+        """A payout's destination id and, for a bank account, what the bank needs (sealed
+        number included), in one statement; None without such a payout."""
+        driver = await driver_of(self._connection)
+        record = await driver.fetchrow(_PAYOUT_DESTINATION, merchant_id, payout_id)
+        if record is None:
+            return None
+        if record["bank_account"] is None:
+            return record["destination"], None
+        return record["destination"], BankDestination(
+            id=record["bank_account"],
+            country=record["country"],
+            routing_number=record["routing_number"],
+            number_sealed=bytes(record["number_sealed"]),
+        )
+
+    async def set_status(
+        self, merchant_id: str, bank_account_id: str, status: BankAccountStatus
+    ) -> None:
+        await self._connection.execute(
+            update(ba)
+            .where(ba.c.merchant_id == merchant_id, ba.c.id == bank_account_id)
+            .values(status=status.value)
+        )
+
+
+def bank_account_query(merchant_id: str, bank_account_id: str) -> Select[Any]:
+    return select(ba).where(ba.c.merchant_id == merchant_id, ba.c.id == bank_account_id)
+
+
+def bank_accounts_query(merchant_id: str, account: str) -> Select[Any]:
+    return select(ba).where(ba.c.merchant_id == merchant_id, ba.c.account == account)
+
+
+def decode_bank_account(row: Row[Any]) -> BankAccount:
+    return BankAccount(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        account=row.account,
+        country=row.country,
+        currency=row.currency,
+        account_holder_name=row.account_holder_name,
+        account_holder_type=HolderType(row.account_holder_type),
+        bank_name=row.bank_name,
+        routing_number=row.routing_number,
+        last4=row.last4,
+        fingerprint=row.fingerprint,
+        status=BankAccountStatus(row.status),
+        default_for_currency=bool(row.default_for_currency),
+        instant_supported=bool(row.instant_supported),
+        created=int(row.created),
+        metadata=dict(row.metadata),
+    )
+
+
+# -- payout schedules ---------------------------------------------------------------------------
+
+
+class ScheduleRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get(self, merchant_id: str, account: str, *, lock: bool = False) -> Schedule:
+        query = select(ps).where(ps.c.merchant_id == merchant_id, ps.c.account == account)
+        if lock:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).first()
+        return Schedule(account=account) if row is None else decode_schedule(row)
+
+    async def put(self, merchant_id: str, schedule: Schedule, now: int) -> None:
+        values = {
+            "interval": schedule.interval.value,
+            "delay_days": schedule.delay_days,
+            "weekly_anchor": schedule.weekly_anchor,
+            "monthly_anchor": schedule.monthly_anchor,
+            "minimum_amounts": schedule.minimum_amounts,
+            "next_run_on": schedule.next_run_on,
+            "updated": now,
+        }
+        statement = insert(ps).values(merchant_id=merchant_id, account=schedule.account, **values)
+        await self._connection.execute(
+            statement.on_conflict_do_update(constraint="payout_schedules_pkey", set_=values)
+        )
+
+    async def claim_due(self, today: dt.date, limit: int) -> list[tuple[str, Schedule]]:
+        """(merchant, schedule) whose run day has come, locked (SKIP LOCKED)."""
+        rows = await self._connection.execute(
+            select(ps)
+            .where(ps.c.next_run_on <= today)
+            .order_by(ps.c.next_run_on)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(row.merchant_id, decode_schedule(row)) for row in rows.all()]
+
+
+def decode_schedule(row: Row[Any]) -> Schedule:
+    return Schedule(
+        account=row.account,
+        interval=Interval(row.interval),
+        delay_days=int(row.delay_days),
+        weekly_anchor=int(row.weekly_anchor),
+        monthly_anchor=int(row.monthly_anchor),
+        minimum_amounts={key: int(value) for key, value in row.minimum_amounts.items()},
+        next_run_on=row.next_run_on,
+    )
+
+
+# -- payouts ------------------------------------------------------------------------------------
+
+
+class PayoutRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, payout: Payout, next_check_at: int | None = None) -> bool:
+        """False when an automatic payout of the same account, currency and period exists."""
+        statement = insert(po).values(**_payout_values(payout, next_check_at))
+        if payout.automatic:
+            statement = statement.on_conflict_do_nothing(
+                index_elements=["merchant_id", "account", "currency", "period"],
+                index_where=po.c.automatic,
+            )
+        result = await self._connection.execute(statement)
+        return bool(result.rowcount)
+
+    async def get(self, merchant_id: str, payout_id: str, *, lock: bool = False) -> Payout | None:
+        """(asyncpg: the executor's completion of every payout reads it locked.)"""
+        driver = await driver_of(self._connection)
+        record = await driver.fetchrow(
+            _LOCK_PAYOUT if lock else _GET_PAYOUT, merchant_id, payout_id
+        )
+        return None if record is None else decode_payout(Columns(record))
+
+    async def update(self, payout: Payout, next_check_at: int | None) -> None:
+        driver = await driver_of(self._connection)
+        await driver.execute(
+            _UPDATE_PAYOUT,
+            payout.merchant_id,
+            payout.id,
+            payout.status.value,
+            payout.arrival_date,
+            payout.failure_balance_transaction,
+            payout.failure_code,
+            payout.failure_message,
+            payout.bank_reference,
+            next_check_at,
+        )
+
+    async def claim_checks(self, now: int, limit: int, lease_seconds: int) -> list[tuple[str, str]]:
+        """(merchant, payout) whose bank status is due a look; each is leased (its next check
+        moved `lease_seconds` on) so a concurrent run skips it."""
+        due = (
+            select(po.c.merchant_id, po.c.id)
+            .where(po.c.next_check_at <= now)
+            .order_by(po.c.next_check_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+        )
+        rows = await self._connection.execute(
+            update(po)
+            .where(and_(po.c.merchant_id == due.c.merchant_id, po.c.id == due.c.id))
+            .values(next_check_at=now + lease_seconds)
+            .returning(po.c.merchant_id, po.c.id)
+        )
+        return [(row.merchant_id, row.id) for row in rows.all()]
+
+
+def _payout_values(payout: Payout, next_check_at: int | None = None) -> dict[str, Any]:
+    return {
+        "merchant_id": payout.merchant_id,
+        "id": payout.id,
+        "account": payout.account,
+        "amount": payout.amount,
+        "fee": payout.fee,
+        "currency": payout.currency,
+        "destination": payout.destination,
+        "method": payout.method.value,
+        "status": payout.status.value,
+        "automatic": payout.automatic,
+        "period": payout.period,
+        "arrival_date": payout.arrival_date,
+        "balance_transaction": payout.balance_transaction,
+        "failure_balance_transaction": payout.failure_balance_transaction,
+        "failure_code": payout.failure_code,
+        "failure_message": payout.failure_message,
+        "bank_reference": payout.bank_reference,
+        "execution_id": payout.execution_id,
+        "description": payout.description,
+        "created": payout.created,
+        "next_check_at": next_check_at,
+        "metadata": payout.metadata,
+    }
+
+
+def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
+    return select(po).where(po.c.merchant_id == merchant_id, po.c.id == payout_id)
+
+
+def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
+    query = select(po).where(po.c.merchant_id == merchant_id, po.c.account == wanted.account)
+    if wanted.status is not None:
+        query = query.where(po.c.status == wanted.status.value)
+    if wanted.destination:
+        query = query.where(po.c.destination == wanted.destination)
+    return query
+
+
+def decode_payout(row: Row[Any] | Columns) -> Payout:
+    return Payout(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        account=row.account,
+        amount=int(row.amount),
+        fee=int(row.fee),
+        currency=row.currency,
+        destination=row.destination,
+        method=PayoutMethod(row.method),
+        status=PayoutStatus(row.status),
+        automatic=bool(row.automatic),
+        period=row.period,
+        arrival_date=int(row.arrival_date),
+        balance_transaction=row.balance_transaction,
+        failure_balance_transaction=row.failure_balance_transaction,
+        failure_code=row.failure_code,
+        failure_message=row.failure_message,
+        bank_reference=row.bank_reference,
+        execution_id=row.execution_id,
+        description=row.description,
+        created=int(row.created),
+        metadata=dict(row.metadata),
+    )

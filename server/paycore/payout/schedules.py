@@ -1,0 +1,95 @@
+"""Payout schedules (manual / daily / weekly on an anchor day / monthly on an anchor date, the
+delay before funds become available, a minimum per currency) and the scheduler job that makes
+the automatic payouts when a schedule's day comes.
+
+The scheduler claims due schedules with FOR UPDATE SKIP LOCKED and, in the same transaction,
+creates their payouts and moves each schedule's next_run_on past today, so however many
+workers run, a schedule's day is paid out once (the unique index on account, currency and
+period is the last guard). A run after missed days pays everything at once, as one payout
+for the first missed period. The payouts go to the bank after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from paycore.payout.balances import Clock
+from paycore.payout.bank_accounts import require_account
+from paycore.payout.calendar import day_of, first_run_on, next_run_after
+from paycore.payout.models import Schedule, ScheduleChange
+from paycore.payout.payouts import Created, Payouts, send_all
+from paycore.payout.repository import ScheduledBatch, ScheduleRepository
+from paycore.storage import Shards
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+SCHEDULES_PER_RUN_MAX = 200
+
+
+class Schedules:
+    def __init__(self, shards: Shards, clock: Clock) -> None:
+        self._shards = shards
+        self._clock = clock
+
+    async def get(self, merchant_id: str, account: str) -> Schedule:
+        async with self._shards.read(merchant_id) as connection:
+            await require_account(connection, merchant_id, account)
+            return await ScheduleRepository(connection).get(merchant_id, account)
+
+    async def update(
+        self, connection: AsyncConnection, merchant_id: str, change: ScheduleChange
+    ) -> Schedule:
+        await require_account(connection, merchant_id, change.account)
+        repository = ScheduleRepository(connection)
+        current = await repository.get(merchant_id, change.account, lock=True)
+        today = day_of(self._clock())
+        updated = Schedule(
+            account=change.account,
+            interval=change.interval,
+            delay_days=current.delay_days if change.delay_days is None else change.delay_days,
+            weekly_anchor=change.weekly_anchor,
+            monthly_anchor=change.monthly_anchor,
+            minimum_amounts=(
+                current.minimum_amounts
+                if change.minimum_amounts is None
+                else change.minimum_amounts
+            ),
+            next_run_on=first_run_on(
+                change.interval, change.weekly_anchor, change.monthly_anchor, today
+            ),
+        )
+        await repository.put(merchant_id, updated, int(self._clock()))
+        return updated
+
+
+class Scheduler:
+    def __init__(self, payouts: Payouts, clock: Clock) -> None:
+        self._payouts = payouts
+        self._clock = clock
+
+    async def run(self, engine: AsyncEngine, limit: int = SCHEDULES_PER_RUN_MAX) -> int:
+        """One batch of due schedules on one shard; returns how many it ran."""
+        today = day_of(self._clock())
+        created: list[Created] = []
+        async with engine.begin() as connection:
+            due = await ScheduleRepository(connection).claim_due(today, limit)
+            if not due:
+                return 0
+            created = await self._payouts.automatic(connection, due)
+            await ScheduledBatch(connection).advance(
+                [
+                    (
+                        merchant_id,
+                        schedule.account,
+                        next_run_after(
+                            schedule.interval,
+                            schedule.weekly_anchor,
+                            schedule.monthly_anchor,
+                            today,
+                        ),
+                    )
+                    for merchant_id, schedule in due
+                ]
+            )
+        await send_all(self._payouts, created)
+        return len(due)

@@ -1,0 +1,160 @@
+"""PayoutService over gRPC: validate, call the domain (through Mutations for changes), render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from grpc import aio
+from paycore import validation
+from paycore.ids import Prefix
+from paycore.payout.bank_accounts import BankAccounts
+from paycore.payout.models import Payout, PayoutMethod
+from paycore.payout.payouts import Payouts
+from paycore.payout.reading import PayoutReads
+from paycore.payout.schedules import Schedules
+from paycore.payout.servicer import requests
+from paycore.payout.servicer.messages import (
+    bank_account_message,
+    payout_message,
+    schedule_message,
+)
+from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import FinalAnswer, Mutations
+from paycore.v1 import payout_pb2, payout_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+SERVICE_NAME = "paycore.v1.PayoutService"
+
+
+class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
+    def __init__(
+        self,
+        bank_accounts: BankAccounts,
+        payouts: Payouts,
+        schedules: Schedules,
+        reads: PayoutReads,
+        mutations: Mutations,
+    ) -> None:
+        self._bank_accounts = bank_accounts
+        self._payouts = payouts
+        self._schedules = schedules
+        self._reads = reads
+        self._mutations = mutations
+
+    async def CreateBankAccount(
+        self, request: payout_pb2.CreateBankAccountRequest, context: Context
+    ) -> payout_pb2.BankAccount:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_bank_account(request)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            payout_pb2.BankAccount,
+            lambda connection: self._bank_accounts.create(connection, merchant_id, new),
+            render=bank_account_message,
+        )
+
+    async def GetBankAccount(
+        self, request: payout_pb2.GetBankAccountRequest, context: Context
+    ) -> payout_pb2.BankAccount:
+        merchant_id = current_call().require_merchant()
+        bank_account_id = validation.object_id("id", request.id, Prefix.BANK_ACCOUNT)
+        return bank_account_message(await self._reads.bank_account(merchant_id, bank_account_id))
+
+    async def ListBankAccounts(
+        self, request: payout_pb2.ListBankAccountsRequest, context: Context
+    ) -> payout_pb2.ListBankAccountsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.BANK_ACCOUNT)
+        found = await self._reads.bank_accounts(
+            merchant_id, requests.account(request.account), cursor
+        )
+        return page_response(payout_pb2.ListBankAccountsResponse, found, bank_account_message)
+
+    async def CreatePayout(
+        self, request: payout_pb2.CreatePayoutRequest, context: Context
+    ) -> payout_pb2.Payout:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_payout(request)
+
+        async def send(payout_id: str, final: FinalAnswer[Payout]) -> Payout:
+            # An instant payout goes out now; a standard one waits in the executor's queue.
+            payout = await self._reads.payout(merchant_id, payout_id)
+            if new.method is not PayoutMethod.INSTANT:
+                return payout
+            await self._payouts.send(payout)
+            return await self._reads.payout(merchant_id, payout_id)
+
+        return await self._mutations.phased(
+            merchant_id,
+            request,
+            payout_pb2.Payout,
+            lambda connection: self._payouts.create(connection, merchant_id, new),
+            send,
+            self._payouts.lease,
+            render=payout_message,
+        )
+
+    async def GetPayout(
+        self, request: payout_pb2.GetPayoutRequest, context: Context
+    ) -> payout_pb2.Payout:
+        merchant_id = current_call().require_merchant()
+        payout_id = validation.object_id("id", request.id, Prefix.PAYOUT)
+        return payout_message(await self._reads.payout(merchant_id, payout_id))
+
+    async def ListPayouts(
+        self, request: payout_pb2.ListPayoutsRequest, context: Context
+    ) -> payout_pb2.ListPayoutsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.PAYOUT)
+        found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
+        return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
+
+    async def CancelPayout(
+        self, request: payout_pb2.CancelPayoutRequest, context: Context
+    ) -> payout_pb2.Payout:
+        merchant_id = current_call().require_merchant()
+        payout_id = validation.object_id("id", request.id, Prefix.PAYOUT)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            payout_pb2.Payout,
+            lambda connection: self._payouts.cancel(connection, merchant_id, payout_id),
+            render=payout_message,
+        )
+
+    async def GetPayoutSchedule(
+        self, request: payout_pb2.GetPayoutScheduleRequest, context: Context
+    ) -> payout_pb2.PayoutSchedule:
+        merchant_id = current_call().require_merchant()
+        account = requests.account(request.account)
+        return schedule_message(await self._schedules.get(merchant_id, account))
+
+    async def UpdatePayoutSchedule(
+        self, request: payout_pb2.UpdatePayoutScheduleRequest, context: Context
+    ) -> payout_pb2.PayoutSchedule:
+        merchant_id = current_call().require_merchant()
+        change = requests.schedule_change(request)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            payout_pb2.PayoutSchedule,
+            lambda connection: self._schedules.update(connection, merchant_id, change),
+            render=schedule_message,
+        )
+
+
+def register(
+    server: grpc.aio.Server,
+    bank_accounts: BankAccounts,
+    payouts: Payouts,
+    schedules: Schedules,
+    reads: PayoutReads,
+    mutations: Mutations,
+) -> str:
+    payout_pb2_grpc.add_PayoutServiceServicer_to_server(
+        PayoutServicer(bank_accounts, payouts, schedules, reads, mutations), server
+    )
+    return SERVICE_NAME

@@ -1,0 +1,142 @@
+"""Pay-out requests checked into domain values; each failure an ApiError naming its field."""
+
+from __future__ import annotations
+
+from paycore import validation
+from paycore.errors import invalid, missing
+from paycore.ids import Prefix
+from paycore.payout.models import (
+    DELAY_DAYS_MAX,
+    DELAY_DAYS_MIN,
+    HolderType,
+    Interval,
+    NewBankAccount,
+    NewPayout,
+    PayoutFilter,
+    PayoutMethod,
+    PayoutStatus,
+    ScheduleChange,
+)
+from paycore.secret import Secret
+from paycore.v1 import payout_pb2
+
+HOLDER_NAME_LENGTH_MAX = 200
+DESCRIPTION_LENGTH_MAX = 1000
+ACCOUNT_NUMBER_LENGTH_MAX = 40
+ROUTING_NUMBER_LENGTH_MAX = 20
+
+HOLDER_TYPES: dict[int, HolderType] = {
+    payout_pb2.BANK_ACCOUNT_HOLDER_TYPE_UNSPECIFIED: HolderType.INDIVIDUAL,
+    payout_pb2.BANK_ACCOUNT_HOLDER_TYPE_INDIVIDUAL: HolderType.INDIVIDUAL,
+    payout_pb2.BANK_ACCOUNT_HOLDER_TYPE_COMPANY: HolderType.COMPANY,
+}
+METHODS: dict[int, PayoutMethod] = {
+    payout_pb2.PAYOUT_METHOD_UNSPECIFIED: PayoutMethod.STANDARD,
+    payout_pb2.PAYOUT_METHOD_STANDARD: PayoutMethod.STANDARD,
+    payout_pb2.PAYOUT_METHOD_INSTANT: PayoutMethod.INSTANT,
+}
+STATUSES: dict[int, PayoutStatus | None] = {
+    payout_pb2.PAYOUT_STATUS_UNSPECIFIED: None,
+    payout_pb2.PAYOUT_STATUS_PENDING: PayoutStatus.PENDING,
+    payout_pb2.PAYOUT_STATUS_IN_TRANSIT: PayoutStatus.IN_TRANSIT,
+    payout_pb2.PAYOUT_STATUS_PAID: PayoutStatus.PAID,
+    payout_pb2.PAYOUT_STATUS_FAILED: PayoutStatus.FAILED,
+    payout_pb2.PAYOUT_STATUS_CANCELED: PayoutStatus.CANCELED,
+}
+INTERVALS: dict[int, Interval] = {
+    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_MANUAL: Interval.MANUAL,
+    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_DAILY: Interval.DAILY,
+    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_WEEKLY: Interval.WEEKLY,
+    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_MONTHLY: Interval.MONTHLY,
+}
+
+
+def account(value: str) -> str:
+    return validation.object_id("account", value, Prefix.ACCOUNT, required=False)
+
+
+def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAccount:
+    currency = validation.currency("currency", request.currency)
+    validation.enum_value("account_holder_type", request.account_holder_type, HOLDER_TYPES)
+    number = request.account_number.strip()
+    if len(number) > ACCOUNT_NUMBER_LENGTH_MAX:
+        raise invalid("account_number", f"at most {ACCOUNT_NUMBER_LENGTH_MAX} characters")
+    return NewBankAccount(
+        account=account(request.account),
+        country=validation.country("country", request.country),
+        currency=currency,
+        account_holder_name=validation.text(
+            "account_holder_name",
+            request.account_holder_name,
+            maximum=HOLDER_NAME_LENGTH_MAX,
+            required=True,
+        ),
+        account_holder_type=HOLDER_TYPES[request.account_holder_type],
+        routing_number=validation.text(
+            "routing_number", request.routing_number, maximum=ROUTING_NUMBER_LENGTH_MAX
+        ),
+        account_number=Secret(number),
+        default_for_currency=request.default_for_currency,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def new_payout(request: payout_pb2.CreatePayoutRequest) -> NewPayout:
+    currency = validation.currency("currency", request.currency)
+    validation.enum_value("method", request.method, METHODS)
+    destination = request.destination
+    if destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
+        validation.object_id("destination", destination, Prefix.PAYMENT_METHOD)
+    else:
+        validation.object_id("destination", destination, Prefix.BANK_ACCOUNT, required=False)
+    return NewPayout(
+        account=account(request.account),
+        amount=validation.amount("amount", request.amount, currency),
+        currency=currency,
+        destination=destination,
+        method=METHODS[request.method],
+        description=validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        ),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
+    validation.enum_value("status", request.status, STATUSES)
+    return PayoutFilter(
+        account=account(request.account),
+        status=STATUSES[request.status],
+        destination=request.destination.strip(),
+    )
+
+
+def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> ScheduleChange:
+    if request.interval == payout_pb2.PAYOUT_SCHEDULE_INTERVAL_UNSPECIFIED:
+        raise missing("interval")
+    validation.enum_value("interval", request.interval, INTERVALS)
+    interval = INTERVALS[request.interval]
+    delay_days = request.delay_days if request.HasField("delay_days") else None
+    if delay_days is not None and not DELAY_DAYS_MIN <= delay_days <= DELAY_DAYS_MAX:
+        raise invalid("delay_days", f"must be from {DELAY_DAYS_MIN} to {DELAY_DAYS_MAX}")
+    weekly_anchor = int(request.weekly_anchor)
+    if interval is Interval.WEEKLY and not 1 <= weekly_anchor <= 7:
+        raise missing("weekly_anchor")
+    monthly_anchor = request.monthly_anchor
+    if interval is Interval.MONTHLY and not 1 <= monthly_anchor <= 31:
+        raise invalid("monthly_anchor", "must be from 1 to 31")
+    minimums: dict[str, int] | None = None
+    if request.minimum_amounts:
+        minimums = {}
+        for code, minimum in request.minimum_amounts.items():
+            param = f"minimum_amounts[{code[:8]}]"
+            currency = validation.currency(param, code)
+            minimums[currency] = validation.amount(param, minimum, currency)
+    return ScheduleChange(
+        account=account(request.account),
+        interval=interval,
+        delay_days=delay_days,
+        weekly_anchor=weekly_anchor if interval is Interval.WEEKLY else 1,
+        monthly_anchor=monthly_anchor if interval is Interval.MONTHLY else 1,
+        minimum_amounts=minimums,
+    )

@@ -1,0 +1,133 @@
+"""PayoutService and the balance it pays out over HTTP, as a new merchant tries it: a charge,
+a bank account, a schedule, funds that settle, payouts (one canceled, one paid), the balance
+transactions an automatic payout contains."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from aiohttp import ClientSession
+from paycore.edge import start_edge
+
+from tests.edge.helpers import call, new_merchant
+from tests.payment.shop import fee, good_card
+from tests.payout.support import PAID, ROUTING, World
+
+
+@pytest_asyncio.fixture
+async def world_http(world: World) -> AsyncIterator[ClientSession]:
+    edge = await start_edge(world.target, "127.0.0.1:0", operator_routes=True)
+    async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
+        yield session
+    await edge.close()
+
+
+async def _charge(http: ClientSession, key: str, amount: int) -> str:
+    method = await call(
+        http,
+        "POST",
+        "/v1/payment_methods",
+        key=key,
+        form=f"type=card&card[number]={good_card()}&card[exp_month]=12&card[exp_year]=2034",
+    )
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method.body['id']}",
+    )
+    assert intent.body["status"] == "succeeded", intent.body
+    return str(intent.body["id"])
+
+
+async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_http(
+    world: World, world_http: ClientSession
+) -> None:
+    http = world_http
+    merchant = await new_merchant(http, world.admin_token)
+    key = merchant["secret_key"]
+    intent = await _charge(http, key, 10_000)
+    net = 10_000 - fee(10_000)
+
+    created = await call(
+        http,
+        "POST",
+        "/v1/bank_accounts",
+        key=key,
+        form=f"country=US&currency=usd&account_holder_name=Jenny+Rosen"
+        f"&account_holder_type=company&routing_number={ROUTING}&account_number={PAID}",
+    )
+    assert created.status == 200, created.body
+    bank_account = created.body
+    assert (bank_account["last4"], bank_account["status"]) == ("6789", "new")
+    assert "account_number" not in bank_account
+    fetched = await call(http, "GET", f"/v1/bank_accounts/{bank_account['id']}", key=key)
+    assert fetched.body == bank_account
+    listed = await call(http, "GET", "/v1/bank_accounts", key=key)
+    assert [found["id"] for found in listed.body["data"]] == [bank_account["id"]]
+    bad = await call(
+        http,
+        "POST",
+        "/v1/bank_accounts",
+        key=key,
+        json_body={"country": "DE", "currency": "eur", "account_holder_name": "J",
+                   "account_number": "DE00370400440532013000"},
+    )  # fmt: skip
+    assert (bad.status, bad.error["param"]) == (400, "account_number")
+
+    schedule = await call(
+        http, "POST", "/v1/payout_schedule", key=key, form="interval=daily&delay_days=3"
+    )
+    assert (schedule.status, schedule.body["interval"], schedule.body["delay_days"]) == (
+        200,
+        "daily",
+        3,
+    )
+    read = await call(http, "GET", "/v1/payout_schedule", key=key)
+    assert read.body == schedule.body
+    # The charge was made before the delay changed: it settles after the old 2 days.
+    await world.advance(2)
+    balance = await call(http, "GET", "/v1/balance", key=key)
+    assert balance.body["pending"] == [{"amount": 0, "currency": "usd"}]
+    [automatic] = (await call(http, "GET", "/v1/payouts", key=key)).body["data"]
+    assert (automatic["amount"], automatic["automatic"], automatic["status"]) == (
+        net,
+        True,
+        "in_transit",
+    )
+    contained = await call(
+        http, "GET", f"/v1/balance_transactions?payout={automatic['id']}", key=key
+    )
+    assert sorted((txn["type"], txn["source"]) for txn in contained.body["data"]) == [
+        ("payment", intent),
+        ("payout", automatic["id"]),
+    ]
+    [payment] = [txn for txn in contained.body["data"] if txn["type"] == "payment"]
+    one = await call(http, "GET", f"/v1/balance_transactions/{payment['id']}", key=key)
+    assert one.body == payment
+    assert (payment["net"], payment["status"]) == (net, "available")
+
+    await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=manual")
+    await _charge(http, key, 5000)
+    await world.advance(3)
+    manual = await call(
+        http,
+        "POST",
+        "/v1/payouts",
+        key=key,
+        headers={"Idempotency-Key": "http-payout-1"},
+        form="amount=1000&currency=usd&description=weekly+rent",
+    )
+    assert (manual.status, manual.body["status"]) == (200, "pending"), manual.body
+    canceled = await call(http, "POST", f"/v1/payouts/{manual.body['id']}/cancel", key=key)
+    assert canceled.body["status"] == "canceled", canceled.body
+    again = await call(http, "POST", f"/v1/payouts/{manual.body['id']}/cancel", key=key)
+    assert (again.status, again.error["code"]) == (400, "payout_not_cancelable")
+    got = await call(http, "GET", f"/v1/payouts/{manual.body['id']}", key=key)
+    assert got.body == canceled.body
+    too_much = await call(http, "POST", "/v1/payouts", key=key, form="amount=99999999&currency=usd")
+    assert (too_much.status, too_much.error["code"]) == (400, "balance_insufficient")
+    paid = await call(http, "GET", "/v1/payouts?status=paid", key=key)
+    assert [found["id"] for found in paid.body["data"]] == [automatic["id"]]
