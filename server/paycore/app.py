@@ -186,7 +186,7 @@ def build_platform(
     )
     model = load_model(settings.fraud_model_path)
     # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
-    pay_out_base = build_pay_out_base(settings, shards, ledger, customers, clock)
+    pay_out_base = build_pay_out_base(settings, shards, ledger, customers, clock, registry)
     pay_in = build_pay_in(
         settings,
         registry,

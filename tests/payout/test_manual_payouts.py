@@ -94,9 +94,13 @@ async def test_a_payout_to_a_closed_account_fails_returns_the_funds_and_errors_t
     await world.advance(2)
     payout = await send_pending(world, shop, (await shop.payout(3000)).id)
     assert payout.status == P.PAYOUT_STATUS_IN_TRANSIT
+    registry = world.platform.metrics.registry
+    counted = {"failure_code": "account_closed"}
+    before = registry.get_sample_value("paycore_payouts_failed_total", counted) or 0.0
     await world.advance(3)
     failed = await shop.get_payout(payout.id)
     assert (failed.status, failed.failure_code) == (P.PAYOUT_STATUS_FAILED, "account_closed")
+    assert registry.get_sample_value("paycore_payouts_failed_total", counted) == before + 1
     assert await shop.balance() == ({"usd": net}, {"usd": 0})
     errored = await shop.client.payouts.GetBankAccount(P.GetBankAccountRequest(id=closed.id))
     assert errored.status == P.BANK_ACCOUNT_STATUS_ERRORED

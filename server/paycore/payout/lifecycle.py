@@ -27,6 +27,7 @@ from paycore.ids import Prefix
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
 from paycore.payout.calendar import arrival_date
+from paycore.payout.metrics import PayoutMetrics
 from paycore.payout.models import (
     DAY_SECONDS,
     BalanceStatus,
@@ -47,9 +48,10 @@ CHECK_AGAIN_SECONDS = 3600
 
 
 class PayoutLifecycle:
-    def __init__(self, book: BalanceBook, render: RenderPayout) -> None:
+    def __init__(self, book: BalanceBook, render: RenderPayout, metrics: PayoutMetrics) -> None:
         self._book = book
         self._render = render
+        self._metrics = metrics
 
     def now(self) -> int:
         return self._book.now()
@@ -129,7 +131,9 @@ class PayoutLifecycle:
             failure_message=message,
             failure_balance_transaction=row_id,
         )
-        return await self._save(connection, failed, "payout.failed", next_check_at=None)
+        saved = await self._save(connection, failed, "payout.failed", next_check_at=None)
+        self._metrics.failed.labels(code or "unknown").inc()
+        return saved
 
     async def cancel(self, connection: AsyncConnection, payout: Payout) -> Payout:
         accounts = await self._book.accounts(

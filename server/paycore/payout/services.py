@@ -14,6 +14,7 @@ from paycore.payout.availability import Availability
 from paycore.payout.balances import BalanceBook, Clock
 from paycore.payout.bank_accounts import BankAccounts, Cards
 from paycore.payout.lifecycle import PayoutLifecycle
+from paycore.payout.metrics import PayoutMetrics
 from paycore.payout.models import InstantFees
 from paycore.payout.payouts import Payouts
 from paycore.payout.reading import PayoutReads
@@ -23,6 +24,7 @@ from paycore.payout.tracking import PayoutTracker
 from paycore.psp.client import PspClient
 from paycore.storage import Shards
 from paycore.storage.reads import Reads
+from prometheus_client import CollectorRegistry
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def build_pay_out_base(
     ledger: LedgerService,
     cards: Cards,
     clock: Clock,
+    registry: CollectorRegistry,
 ) -> PayOutBase:
     book = BalanceBook(ledger, clock)
     bank_accounts = BankAccounts(
@@ -62,7 +65,10 @@ def build_pay_out_base(
         clock,
     )
     return PayOutBase(
-        book, PayoutLifecycle(book, payout_message), bank_accounts, PayoutReads(Reads(shards))
+        book,
+        PayoutLifecycle(book, payout_message, PayoutMetrics(registry)),
+        bank_accounts,
+        PayoutReads(Reads(shards)),
     )
 
 
