@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
@@ -86,19 +86,6 @@ class Mutations:
         self._shards = shards
         self._store = store
 
-    @overload
-    async def for_merchant(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        change: Change[ResponseT],
-        *,
-        render: None = None,
-        stored_form: Callable[[ResponseT], ResponseT] | None = None,
-    ) -> ResponseT: ...
-
-    @overload
     async def for_merchant(
         self,
         merchant_id: str,
@@ -107,17 +94,6 @@ class Mutations:
         change: Change[ResultT],
         *,
         render: Render[ResultT, ResponseT],
-        stored_form: Callable[[ResponseT], ResponseT] | None = None,
-    ) -> ResponseT: ...
-
-    async def for_merchant(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        change: Change[ResultT] | Change[ResponseT],
-        *,
-        render: Render[ResultT, ResponseT] | None = None,
         stored_form: Callable[[ResponseT], ResponseT] | None = None,
     ) -> ResponseT:
         engine = self._shards.engine_for_merchant(merchant_id)
@@ -126,20 +102,6 @@ class Mutations:
             engine, idempotency_owner(merchant_id), request, response_type, rendered, stored_form
         )
 
-    @overload
-    async def on_engine(
-        self,
-        engine: AsyncEngine,
-        owner: str,
-        request: Message,
-        response_type: type[ResponseT],
-        change: Change[ResponseT],
-        *,
-        render: None = None,
-        stored_form: Callable[[ResponseT], ResponseT] | None = None,
-    ) -> ResponseT: ...
-
-    @overload
     async def on_engine(
         self,
         engine: AsyncEngine,
@@ -149,18 +111,6 @@ class Mutations:
         change: Change[ResultT],
         *,
         render: Render[ResultT, ResponseT],
-        stored_form: Callable[[ResponseT], ResponseT] | None = None,
-    ) -> ResponseT: ...
-
-    async def on_engine(
-        self,
-        engine: AsyncEngine,
-        owner: str,
-        request: Message,
-        response_type: type[ResponseT],
-        change: Change[ResultT] | Change[ResponseT],
-        *,
-        render: Render[ResultT, ResponseT] | None = None,
         stored_form: Callable[[ResponseT], ResponseT] | None = None,
     ) -> ResponseT:
         rendered = _rendered(change, render)
@@ -256,20 +206,6 @@ class Mutations:
         async with self._shards.read(merchant_id) as connection:
             return await self._store.exists(connection, idempotency_owner(merchant_id), key)
 
-    @overload
-    async def phased(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        record: Change[ResponseT],
-        complete: Complete[ResponseT],
-        lease: timedelta,
-        *,
-        render: None = None,
-    ) -> ResponseT: ...
-
-    @overload
     async def phased(
         self,
         merchant_id: str,
@@ -280,18 +216,6 @@ class Mutations:
         lease: timedelta,
         *,
         render: Render[ResultT, ResponseT],
-    ) -> ResponseT: ...
-
-    async def phased(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        record: Change[ResultT] | Change[ResponseT],
-        complete: Complete[ResultT] | Complete[ResponseT],
-        lease: timedelta,
-        *,
-        render: Render[ResultT, ResponseT] | None = None,
     ) -> ResponseT:
         """A change that reaches a PSP: `record` commits the request's records (its recovery
         point; its rendered result is the stored first-phase answer), then `complete` runs
@@ -299,12 +223,10 @@ class Mutations:
         final answer."""
         engine = self._shards.engine_for_merchant(merchant_id)
         recorded_step = _rendered(record, render)
-        to_message: Callable[[ResultT], ResponseT] = render or _same  # type: ignore[assignment]
-        completion: Complete[ResultT] = complete  # type: ignore[assignment]
 
         async def completed(recorded: ResponseT, key: OpenKey | None) -> ResponseT:
-            final = FinalAnswer(key, to_message)
-            return to_message(await completion(_subject_of(recorded), final))
+            final = FinalAnswer(key, render)
+            return render(await complete(_subject_of(recorded), final))
 
         call = current_call()
         if call.idempotency_key is None:
@@ -323,19 +245,6 @@ class Mutations:
             lease,
         )
 
-    @overload
-    async def resume(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        complete: Complete[ResponseT],
-        lease: timedelta,
-        *,
-        render: None = None,
-    ) -> ResponseT: ...
-
-    @overload
     async def resume(
         self,
         merchant_id: str,
@@ -345,17 +254,6 @@ class Mutations:
         lease: timedelta,
         *,
         render: Render[ResultT, ResponseT],
-    ) -> ResponseT: ...
-
-    async def resume(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        complete: Complete[ResultT] | Complete[ResponseT],
-        lease: timedelta,
-        *,
-        render: Render[ResultT, ResponseT] | None = None,
     ) -> ResponseT:
         """A phased call whose key is known (`key_seen`): its stored answer, or the resumption
         of its completion. Its first phase never runs again."""
@@ -368,15 +266,11 @@ class Mutations:
             merchant_id,
             request,
             response_type,
-            already_recorded,  # type: ignore[arg-type]
-            complete,  # type: ignore[arg-type]
+            already_recorded,
+            complete,
             lease,
-            render=render,  # type: ignore[arg-type]
+            render=render,
         )
-
-
-def _same(message: ResponseT) -> ResponseT:
-    return message
 
 
 def _subject_of(recorded: Message) -> str:
@@ -385,15 +279,11 @@ def _subject_of(recorded: Message) -> str:
     return str(getattr(recorded, "id", ""))
 
 
-def _rendered(
-    change: Change[ResultT] | Change[ResponseT], render: Render[ResultT, ResponseT] | None
-) -> Change[ResponseT]:
+def _rendered(change: Change[ResultT], render: Render[ResultT, ResponseT]) -> Change[ResponseT]:
     """The change followed by its render step, as one step of the transaction."""
-    if render is None:
-        return change  # type: ignore[return-value]  # the overloads: change gives ResponseT
 
     async def change_then_render(connection: AsyncConnection) -> ResponseT:
-        return render(await change(connection))  # type: ignore[arg-type]
+        return render(await change(connection))
 
     return change_then_render
 
