@@ -3,11 +3,12 @@ immutable entries. Each query is set-based and bounded (at most MISMATCHES_MAX r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from paycore.ledger.models import Balances, IntegrityReport, Mismatch, MismatchKind
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MISMATCHES_MAX = 1000
 _BALANCE_FIELDS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
@@ -67,6 +68,21 @@ SELECT id, currency, amount, expires_at FROM ledger_transfers t
 WHERE status = 'pending' AND expires_at <= :now AND {_FILTER.format(t="t")}
 ORDER BY expires_at LIMIT {MISMATCHES_MAX}
 """
+
+
+async def check_engines(
+    engines: Sequence[AsyncEngine], checked: int, merchant_id: str = "", currency: str = ""
+) -> IntegrityReport:
+    """The whole check over `engines`: each shard from one REPEATABLE READ snapshot of its own,
+    then the totals across them."""
+    report = IntegrityReport(checked=checked)
+    for engine in engines:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="REPEATABLE READ")
+            await check_shard(connection, report, merchant_id, currency)
+            await connection.rollback()
+    check_totals(report)
+    return report
 
 
 async def check_shard(

@@ -259,19 +259,12 @@ class LedgerService:
         return bool(due)
 
     async def check_integrity(self, merchant_id: str, currency: str) -> IntegrityReport:
-        report = IntegrityReport(checked=int(self._clock()))
         engines = (
             [self._shards.engine_for_merchant(merchant_id)]
             if merchant_id
             else list(self._shards.engines)
         )
-        for engine in engines:
-            async with engine.connect() as connection:
-                await connection.execution_options(isolation_level="REPEATABLE READ")
-                await integrity.check_shard(connection, report, merchant_id, currency)
-                await connection.rollback()
-        integrity.check_totals(report)
-        return report
+        return await integrity.check_engines(engines, int(self._clock()), merchant_id, currency)
 
     # -- internals ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from paycore.ledger import integrity
-from paycore.ledger.models import IntegrityReport, MismatchKind
+from paycore.ledger.models import MismatchKind
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -123,12 +123,7 @@ class LedgerIntegrityGauge:
 
     async def run(self, engine: AsyncEngine) -> int:
         shard = str(self._engines.index(engine))
-        report = IntegrityReport(checked=int(self._clock()))
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="REPEATABLE READ")
-            await integrity.check_shard(connection, report, "", "")
-            await connection.rollback()
-        integrity.check_totals(report)
+        report = await integrity.check_engines([engine], int(self._clock()))
         found = Counter(mismatch.kind for mismatch in report.mismatches)
         for kind in MismatchKind:
             self._metrics.integrity_mismatches.labels(shard, kind.value).set(found[kind])
