@@ -7,7 +7,8 @@ import json
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from types import ModuleType
 
 from paycore.config import Settings
 from paycore.tools.bench import fraud, ledger, payouts, reconciliation, webhooks
@@ -16,13 +17,52 @@ from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.credentials import credentials_for
 from paycore.tools.bench.report import merge
 from paycore.tools.bench.runner import Plan, run, run_here
+from paycore.tools.bench.self_hosted import AddArguments, RunFromArguments, default_urls
 
 Handler = Callable[[argparse.Namespace], None]
-LEDGER = "ledger"
-FRAUD = "fraud"
-PAYOUTS = "payouts"
-WEBHOOKS = "webhooks"
-RECONCILIATION = "reconciliation"
+
+
+@dataclass(frozen=True)
+class SelfHostedBench:
+    """A bench with its own databases and servers (paycore.tools.bench.self_hosted)."""
+
+    summary: str
+    description: str | None
+    add_arguments: AddArguments
+    run_from_arguments: RunFromArguments
+
+    @classmethod
+    def of(cls, module: ModuleType, summary: str) -> SelfHostedBench:
+        return cls(summary, module.__doc__, module.add_arguments, module.run_from_arguments)
+
+
+SELF_HOSTED: dict[str, SelfHostedBench] = {
+    "ledger": SelfHostedBench.of(
+        ledger,
+        "self-hosted ledger benchmark: its own databases and server; transfers/s in batches"
+        " of 1,000 and as concurrent single calls (p50/p99), beside pgbench's TPC-B",
+    ),
+    "fraud": SelfHostedBench.of(
+        fraud,
+        "self-hosted fraud scoring benchmark: what FraudService.score_payment adds to a"
+        " payment (p50/p99), in-process, with and without Redis",
+    ),
+    "payouts": SelfHostedBench.of(
+        payouts,
+        "self-hosted pay-out benchmark: the availability job's balance transactions/s and the"
+        " time to create and send the daily payouts of 10,000 merchants, beside pgbench's TPC-B",
+    ),
+    "webhooks": SelfHostedBench.of(
+        webhooks,
+        "self-hosted webhook benchmark: its own databases, `paycore worker` and a local"
+        " receiver; deliveries/s and the delay from an event's commit to its first attempt",
+    ),
+    "reconciliation": SelfHostedBench.of(
+        reconciliation,
+        "self-hosted reconciliation benchmark: a day's settlement report of 1,000,000 lines"
+        " reconciled end to end, beside pgbench's TPC-B",
+    ),
+}
 
 
 def add_parser(
@@ -84,59 +124,16 @@ def add_parser(
         scenarios.add_parser(
             scenario.name, parents=[options], help=scenario.summary, description=scenario.summary
         ).set_defaults(handler=handler)
-    summary = (
-        "self-hosted ledger benchmark: its own databases and server; transfers/s in batches"
-        " of 1,000 and as concurrent single calls (p50/p99), beside pgbench's TPC-B"
-    )
-    ledger_parser = scenarios.add_parser(
-        LEDGER, help=summary, description=ledger.__doc__, formatter_class=_Verbatim
-    )
-    urls = os.environ.get("PAYCORE_DATABASE_URLS", "")
-    ledger.add_arguments(ledger_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
-    ledger_parser.set_defaults(handler=handler, ledger_parser=ledger_parser)
-    fraud_summary = (
-        "self-hosted fraud scoring benchmark: what FraudService.score_payment adds to a"
-        " payment (p50/p99), in-process, with and without Redis"
-    )
-    fraud_parser = scenarios.add_parser(
-        FRAUD, help=fraud_summary, description=fraud.__doc__, formatter_class=_Verbatim
-    )
-    fraud.add_arguments(fraud_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", ""))
-    fraud_parser.set_defaults(handler=handler, fraud_parser=fraud_parser)
-    payouts_summary = (
-        "self-hosted pay-out benchmark: the availability job's balance transactions/s and the"
-        " time to create and send the daily payouts of 10,000 merchants, beside pgbench's TPC-B"
-    )
-    payouts_parser = scenarios.add_parser(
-        PAYOUTS, help=payouts_summary, description=payouts.__doc__, formatter_class=_Verbatim
-    )
-    payouts.add_arguments(
-        payouts_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", "")
-    )
-    payouts_parser.set_defaults(handler=handler, payouts_parser=payouts_parser)
-    webhooks_summary = (
-        "self-hosted webhook benchmark: its own databases, `paycore worker` and a local"
-        " receiver; deliveries/s and the delay from an event's commit to its first attempt"
-    )
-    webhooks_parser = scenarios.add_parser(
-        WEBHOOKS, help=webhooks_summary, description=webhooks.__doc__, formatter_class=_Verbatim
-    )
-    webhooks.add_arguments(
-        webhooks_parser, urls.split(",")[0], os.environ.get("PAYCORE_REDIS_URL", "")
-    )
-    webhooks_parser.set_defaults(handler=handler, webhooks_parser=webhooks_parser)
-    reconciliation_summary = (
-        "self-hosted reconciliation benchmark: a day's settlement report of 1,000,000 lines"
-        " reconciled end to end, beside pgbench's TPC-B"
-    )
-    reconciliation_parser = scenarios.add_parser(
-        RECONCILIATION,
-        help=reconciliation_summary,
-        description=reconciliation.__doc__,
-        formatter_class=_Verbatim,
-    )
-    reconciliation.add_arguments(reconciliation_parser, urls.split(",")[0])
-    reconciliation_parser.set_defaults(handler=handler, reconciliation_parser=reconciliation_parser)
+    database_url, redis_url = default_urls()
+    for name, self_hosted in SELF_HOSTED.items():
+        parser = scenarios.add_parser(
+            name,
+            help=self_hosted.summary,
+            description=self_hosted.description,
+            formatter_class=_Verbatim,
+        )
+        self_hosted.add_arguments(parser, database_url, redis_url)
+        parser.set_defaults(handler=handler, self_hosted_parser=parser)
 
 
 class _Verbatim(argparse.RawDescriptionHelpFormatter):
@@ -144,21 +141,9 @@ class _Verbatim(argparse.RawDescriptionHelpFormatter):
 
 
 def run_bench(arguments: argparse.Namespace, settings: Settings) -> None:
-    if arguments.scenario == LEDGER:
-        # Not a Scenario: it hosts its own server rather than calling --target.
-        ledger.run_from_arguments(arguments.ledger_parser, arguments)
-        return
-    if arguments.scenario == FRAUD:
-        fraud.run_from_arguments(arguments.fraud_parser, arguments)
-        return
-    if arguments.scenario == PAYOUTS:
-        payouts.run_from_arguments(arguments.payouts_parser, arguments)
-        return
-    if arguments.scenario == WEBHOOKS:
-        webhooks.run_from_arguments(arguments.webhooks_parser, arguments)
-        return
-    if arguments.scenario == RECONCILIATION:
-        reconciliation.run_from_arguments(arguments.reconciliation_parser, arguments)
+    if arguments.scenario in SELF_HOSTED:
+        # Not a Scenario: it hosts its own servers rather than calling --target.
+        SELF_HOSTED[arguments.scenario].run_from_arguments(arguments.self_hosted_parser, arguments)
         return
     _run_scenario(arguments, settings)
 

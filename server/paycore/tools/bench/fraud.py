@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import socket
 import time
@@ -37,6 +36,7 @@ from paycore.tools.bench.scratch import (
     scratch_settings,
     with_database,
 )
+from paycore.tools.bench.self_hosted import module_main
 from paycore.v1 import fraud_pb2
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -287,15 +287,7 @@ def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Name
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m paycore.tools.bench.fraud", description=__doc__
-    )
-    add_arguments(
-        parser,
-        os.environ.get("PAYCORE_DATABASE_URLS", "").split(",")[0],
-        os.environ.get("PAYCORE_REDIS_URL", ""),
-    )
-    run_from_arguments(parser, parser.parse_args())
+    module_main("paycore.tools.bench.fraud", __doc__, add_arguments, run_from_arguments)
 
 
 if __name__ == "__main__":

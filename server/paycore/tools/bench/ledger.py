@@ -32,6 +32,7 @@ from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
+from paycore.tools.bench.self_hosted import module_main
 from paycore.v1 import account_pb2, ledger_pb2
 from prometheus_client import CollectorRegistry
 
@@ -369,15 +370,7 @@ def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Name
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m paycore.tools.bench.ledger", description=__doc__
-    )
-    add_arguments(
-        parser,
-        os.environ.get("PAYCORE_DATABASE_URLS", "").split(",")[0],
-        os.environ.get("PAYCORE_REDIS_URL", ""),
-    )
-    run_from_arguments(parser, parser.parse_args())
+    module_main("paycore.tools.bench.ledger", __doc__, add_arguments, run_from_arguments)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from paycore.storage.migrate import migrate_all
 from paycore.storage.schema import bank_accounts, ledger_accounts, merchants, payout_schedules
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
+from paycore.tools.bench.self_hosted import module_main
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -394,15 +395,7 @@ def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Name
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m paycore.tools.bench.payouts", description=__doc__
-    )
-    add_arguments(
-        parser,
-        os.environ.get("PAYCORE_DATABASE_URLS", "").split(",")[0],
-        os.environ.get("PAYCORE_REDIS_URL", ""),
-    )
-    run_from_arguments(parser, parser.parse_args())
+    module_main("paycore.tools.bench.payouts", __doc__, add_arguments, run_from_arguments)
 
 
 if __name__ == "__main__":

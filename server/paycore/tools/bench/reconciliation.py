@@ -20,7 +20,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
 import secrets
 import socket
 import sqlite3
@@ -41,6 +40,7 @@ from paycore.storage.migrate import migrate_all
 from paycore.storage.raw import driver_of
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
+from paycore.tools.bench.self_hosted import module_main
 from paycore.tools.psp.settlement import FEE_BASIS_POINTS
 from paycore.tools.psp.simulator import stored_control_token
 from paycore.tools.psp.store import DATABASE_FILE, Store
@@ -347,7 +347,8 @@ async def run_reconciliation_bench(
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser, database_url: str) -> None:
+def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
+    """`redis_url` is unused: a run needs no Redis (the signature every self-hosted bench has)."""
     parser.add_argument(
         "--database-url",
         default=database_url or None,
@@ -382,11 +383,7 @@ def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Name
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m paycore.tools.bench.reconciliation", description=__doc__
-    )
-    add_arguments(parser, os.environ.get("PAYCORE_DATABASE_URLS", "").split(",")[0])
-    run_from_arguments(parser, parser.parse_args())
+    module_main("paycore.tools.bench.reconciliation", __doc__, add_arguments, run_from_arguments)
 
 
 if __name__ == "__main__":
