@@ -12,45 +12,23 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc import aio
 from paycore.app import build_platform, start_server
-from paycore.client import Paycore, connect
+from paycore.client import connect
 from paycore.config import Settings
 from paycore.storage.migrate import migrate_all
 from paycore.v1 import ledger_pb2, payment_pb2
 from prometheus_client import CollectorRegistry
 
 from tests.deploy.ha import Proxy, owned_folder, primary_and_replica
+from tests.deploy.load import Payer
 from tests.helpers import PspSimulator
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, good_card, open_shop
 
 pytestmark = pytest.mark.slow
-RETRYABLE = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.ABORTED,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-}
+RETRYABLE = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED, grpc.StatusCode.DEADLINE_EXCEEDED}
+)
 RESUME_WITHIN_SECONDS = 10.0
-
-
-async def pay_until_done(
-    client: Paycore, payment_method: str, key: str
-) -> payment_pb2.PaymentIntent:
-    """One payment, retried with its key while the answer is retryable (what a client does)."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            return await client.payments.CreatePaymentIntent(
-                payment_pb2.CreatePaymentIntentRequest(
-                    amount=1500, currency="usd", payment_method=payment_method, confirm=True
-                ),
-                metadata=(("idempotency-key", key),),
-                timeout=5,
-            )
-        except aio.AioRpcError as error:
-            if error.code() not in RETRYABLE or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 async def test_a_shard_fails_over_and_nothing_committed_is_lost(
@@ -76,38 +54,43 @@ async def failover_under_load(settings: Settings, psp: PspSimulator, folder: Pat
     shop = await open_shop(admin, target, ha.admin_token)
     payers: list[asyncio.Task[None]] = []
     try:
-        cards = [await shop.card(good_card()) for _ in range(4)]
-        confirmed: dict[str, str] = {}
-        succeeded_at: list[float] = []
+        load = [
+            Payer(
+                shop.client,
+                await shop.card(good_card()),
+                f"ha-{index}",
+                RETRYABLE,
+                amount=1500,
+                call_timeout_seconds=5,
+                retry_pause_seconds=0.2,
+            )
+            for index in range(4)
+        ]
         failed_over_at: list[float] = []
         stop = asyncio.Event()
+        payers.extend(asyncio.create_task(payer.run(stop)) for payer in load)
 
-        async def payer(index: int) -> None:
-            sequence = 0
-            while not stop.is_set():
-                key = f"ha-{index}-{sequence}"
-                intent = await pay_until_done(shop.client, cards[index], key)
-                assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
-                confirmed[key] = intent.id
-                succeeded_at.append(time.monotonic())
-                sequence += 1
+        def confirmed() -> dict[str, str]:
+            return {key: intent for payer in load for key, intent in payer.confirmed.items()}
 
-        payers.extend(asyncio.create_task(payer(index)) for index in range(4))
+        def succeeded_at() -> list[float]:
+            return [at for payer in load for at in payer.succeeded_at]
+
         await asyncio.sleep(3)
-        before = len(confirmed)
+        before = len(confirmed())
         assert before > 0, "no payment succeeded before the failover"
         failed_over_at.append(time.monotonic())
         await asyncio.to_thread(primary.crash)
         await asyncio.to_thread(replica.promote)
         proxy.switch(replica.port)
-        while not any(at > failed_over_at[0] for at in succeeded_at):
+        while not any(at > failed_over_at[0] for at in succeeded_at()):
             assert time.monotonic() - failed_over_at[0] < 30, "payments never resumed"
             for task in payers:
                 if task.done():
                     task.result()  # a payer's non-retryable answer fails the test here
             await asyncio.sleep(0.05)
         resumed_seconds = (
-            min(at for at in succeeded_at if at > failed_over_at[0]) - failed_over_at[0]
+            min(at for at in succeeded_at() if at > failed_over_at[0]) - failed_over_at[0]
         )
         await asyncio.sleep(2)
         stop.set()
@@ -115,7 +98,7 @@ async def failover_under_load(settings: Settings, psp: PspSimulator, folder: Pat
         print(f"failover: {before} payments before, resumed after {resumed_seconds:.2f} s")
         assert resumed_seconds < RESUME_WITHIN_SECONDS
 
-        for key, intent_id in confirmed.items():
+        for key, intent_id in confirmed().items():
             found = await shop.client.payments.GetPaymentIntent(
                 payment_pb2.GetPaymentIntentRequest(id=intent_id)
             )

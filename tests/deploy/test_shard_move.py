@@ -6,17 +6,14 @@ never refused, CheckIntegrity clean on both databases."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 import asyncpg
 import grpc
 import pytest
-from grpc import aio
 from paycore.app import build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
@@ -29,54 +26,13 @@ from paycore.v1 import ledger_pb2, payment_pb2
 from prometheus_client import CollectorRegistry
 
 from tests.customer.support import new_card
+from tests.deploy.load import Payer
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, good_card
 
 pytestmark = pytest.mark.slow
-RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED}
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED})
 PAUSE_TARGET_SECONDS = 2.0
-
-
-@dataclass
-class Payer:
-    """Pays again and again with fresh keys, retrying a key while the answer is retryable."""
-
-    client: Paycore
-    payment_method: str
-    name: str
-    confirmed: dict[str, str] = field(default_factory=dict)
-    succeeded_at: list[float] = field(default_factory=list)
-    refused_at: list[float] = field(default_factory=list)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        sequence = 0
-        while not stop.is_set():
-            key = f"{self.name}-{sequence}"
-            intent = await self._pay(key)
-            assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
-            self.confirmed[key] = intent.id
-            self.succeeded_at.append(time.monotonic())
-            sequence += 1
-
-    async def _pay(self, key: str) -> payment_pb2.PaymentIntent:
-        while True:
-            try:
-                return await self.client.payments.CreatePaymentIntent(
-                    payment_pb2.CreatePaymentIntentRequest(
-                        amount=700, currency="usd", payment_method=self.payment_method, confirm=True
-                    ),
-                    metadata=(("idempotency-key", key),),
-                    timeout=10,
-                )
-            except aio.AioRpcError as error:
-                if error.code() not in RETRYABLE:
-                    raise
-                self.refused_at.append(time.monotonic())
-                await asyncio.sleep(0.05)
-
-    def longest_gap(self, start: float, end: float) -> float:
-        times = [start, *(at for at in self.succeeded_at if start < at < end), end]
-        return max(later - earlier for earlier, later in itertools.pairwise(times))
 
 
 @asynccontextmanager
@@ -161,10 +117,20 @@ async def move_under_load(
     moving, logical = await merchant_on(admin, target, shards, physical=0, avoid=-1)
     staying, _ = await merchant_on(admin, target, shards, physical=0, avoid=logical)
     payers = [
-        Payer(moving.client, (await new_card(moving.client, good_card())).id, f"moving-{index}")
+        Payer(
+            moving.client,
+            (await new_card(moving.client, good_card())).id,
+            f"moving-{index}",
+            RETRYABLE,
+        )
         for index in range(2)
     ] + [
-        Payer(staying.client, (await new_card(staying.client, good_card())).id, f"staying-{index}")
+        Payer(
+            staying.client,
+            (await new_card(staying.client, good_card())).id,
+            f"staying-{index}",
+            RETRYABLE,
+        )
         for index in range(2)
     ]
     stop = asyncio.Event()
