@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -13,10 +14,11 @@ from types import ModuleType
 from paycore.config import Settings
 from paycore.tools.bench import fraud, ledger, payouts, reconciliation, webhooks
 from paycore.tools.bench.catalogue import SCENARIOS, scenario_named
-from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.credentials import credentials_for
-from paycore.tools.bench.report import merge
-from paycore.tools.bench.runner import Plan, run, run_here
+from paycore.tools.bench.ghz import run_ghz
+from paycore.tools.bench.machine import Meter, Watch
+from paycore.tools.bench.report import Report, merge
+from paycore.tools.bench.runner import Plan, run, run_here, run_process
 from paycore.tools.bench.self_hosted import AddArguments, RunFromArguments, default_urls
 
 Handler = Callable[[argparse.Namespace], None]
@@ -108,8 +110,30 @@ def add_parser(
         action="append",
         default=[],
         metavar="PID",
-        help="a server process on this machine (repeatable: serve, its workers, the PSP);"
-        " the report adds its CPU per call, read from /proc",
+        help="a `paycore serve` process on this machine (repeatable), with its descendants"
+        " (`--workers N`): the report adds its CPU per OK call, read from /proc",
+    )
+    options.add_argument(
+        "--psp-pid", type=int, metavar="PID", help="the PSP simulator: its CPU per OK call"
+    )
+    options.add_argument(
+        "--postgres",
+        action="store_true",
+        help="add the CPU per OK call of the PostgreSQL backends serving PAYCORE_DATABASE_URLS"
+        " (PostgreSQL on this machine)",
+    )
+    options.add_argument(
+        "--pgbench",
+        metavar="URL",
+        help="run pgbench's TPC-B (-c 16 -j 2 -T 10) right before and right after, in a scratch"
+        " database of the PostgreSQL server at URL, so that the run's figures compare across a"
+        " noisy machine",
+    )
+    options.add_argument(
+        "--ghz",
+        metavar="PATH",
+        help="ghz as the load generator instead of the Python client (one process; `--rate`"
+        " becomes its --rps); its CPU is reported as the client's",
     )
     options.add_argument("--api-key", help="a secret key (default: PAYCORE_BENCH_API_KEY)")
     options.add_argument(
@@ -178,17 +202,26 @@ def _run_scenario(arguments: argparse.Namespace, settings: Settings) -> None:
         )
     )
     plan = replace(plan, credentials=credentials)
-    before = cpu_seconds(arguments.server_pid)
-    if before is None:
-        raise SystemExit(f"--server-pid: not all of {arguments.server_pid} run on this machine")
-    report = merge(plan, run(plan))
-    after = cpu_seconds(arguments.server_pid)
-    if arguments.server_pid and after is not None:
-        report = replace(
-            report,
-            server_cpu_ms={
-                pid: (after[pid] - before[pid]) / max(report.requests, 1) * 1e3
-                for pid in arguments.server_pid
-            },
-        )
+    watch = Watch(
+        server_pids=tuple(arguments.server_pid),
+        psp_pid=arguments.psp_pid,
+        database_urls=settings.database_urls if arguments.postgres else (),
+        pgbench_url=arguments.pgbench,
+    )
+    report = run_here(_measured(plan, watch, arguments.ghz))
     print(json.dumps(report.to_json(), indent=2) if arguments.json else report.to_text())
+
+
+async def _measured(plan: Plan, watch: Watch, ghz: str | None) -> Report:
+    meter = Meter(watch)
+    await meter.pgbench_before()
+    await meter.start()
+    if ghz is not None:
+        results = await run_ghz(ghz, plan)
+    elif plan.processes == 1:
+        results = [await run_process(plan, 0)]
+    else:
+        results = await asyncio.to_thread(run, plan)
+    report = merge(plan, results)
+    machine = await meter.stop()
+    return replace(report, machine=machine)

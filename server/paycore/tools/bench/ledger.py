@@ -23,13 +23,12 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import asyncpg
 from paycore.app import build_platform, start_server
 from paycore.client import connect
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.runtime.collector import tune_for_serving
 from paycore.storage.migrate import migrate_all
-from paycore.tools.bench.cpu import cpu_seconds
+from paycore.tools.bench.cpu import backend_pids, cpu_seconds, spent
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
 from paycore.tools.bench.self_hosted import module_main
@@ -111,7 +110,7 @@ class _CpuMeter:
         before, after = self._backends, await self._backend_seconds()
         postgres = None
         if before is not None and after is not None:
-            postgres = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+            postgres = spent(before, after)
 
         def per_transfer(seconds: float | None) -> float | None:
             return None if seconds is None else seconds / max(transfers, 1) * 1e6
@@ -123,15 +122,8 @@ class _CpuMeter:
         )
 
     async def _backend_seconds(self) -> dict[int, float] | None:
-        connection = await asyncpg.connect(with_database(self._admin_url, "postgres"))
-        try:
-            pids = await connection.fetch(
-                "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[])",
-                self._databases,
-            )
-        finally:
-            await connection.close()
-        return cpu_seconds([pid for (pid,) in pids])
+        pids = await backend_pids(with_database(self._admin_url, "postgres"), self._databases)
+        return cpu_seconds(pids)
 
 
 def _transfer(merchant_id: str, accounts: list[str], index: int) -> ledger_pb2.LedgerTransfer:

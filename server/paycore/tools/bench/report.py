@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paycore.tools.bench.histogram import LatencyHistogram
+from paycore.tools.bench.machine import Machine
 from paycore.tools.bench.runner import Plan, ProcessResult
 
 PERCENTILES = (50, 90, 99)
@@ -32,8 +33,9 @@ class Report:
     rate: float | None = None
     """The open-loop rate asked for (calls/s), None for a closed loop."""
 
-    server_cpu_ms: dict[int, float] | None = None
-    """CPU milliseconds per call of each `--server-pid` process (user + system, /proc)."""
+    machine: Machine | None = None
+    """CPU by process group (`--server-pid`, `--psp-pid`, `--postgres`, the client), pgbench
+    (`--pgbench`) and the load average, around the calls."""
 
     @property
     def ok(self) -> int:
@@ -72,10 +74,13 @@ class Report:
             "requests_per_second": round(self.requests_per_second, 1),
             "latency_ms": self.latency_ms(),
         }
-        if self.server_cpu_ms is not None:  # --server-pid
-            answer["server_cpu_ms_per_call"] = {
-                str(pid): round(ms, 3) for pid, ms in self.server_cpu_ms.items()
-            }
+        if self.machine is not None:
+            answer |= self.machine.to_json(self.ok)
+            if self.machine.server_seconds_by_pid:  # --server-pid
+                answer["server_cpu_ms_per_call"] = {
+                    str(pid): round(seconds / max(self.ok, 1) * 1e3, 3)
+                    for pid, seconds in self.machine.server_seconds_by_pid.items()
+                }
         return answer
 
     def to_text(self) -> str:
@@ -84,7 +89,6 @@ class Report:
             f"{name} {'-' if value is None else f'{value:.2f}'}"
             for name, value in self.latency_ms().items()
         )
-        cpu = ", ".join(f"pid {pid} {ms:.2f} ms" for pid, ms in (self.server_cpu_ms or {}).items())
         return "\n".join(
             (
                 f"paycore bench {self.scenario}: {self.method} on {self.target}",
@@ -95,7 +99,7 @@ class Report:
                 + (f"; errors: {errors})" if errors else ", no errors)"),
                 f"  throughput  {self.requests_per_second:.1f} requests/s",
                 f"  latency ms  {latency}  (OK calls)",
-                *((f"  server CPU per call  {cpu}",) if cpu else ()),
+                *(self.machine.lines(self.ok) if self.machine is not None else ()),
             )
         )
 

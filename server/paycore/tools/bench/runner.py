@@ -117,9 +117,10 @@ async def run_process(
     ]
     try:
         for client in clients:
-            await _until_ready(client.channel, plan)
+            await until_ready(client.channel, plan)
         calls = [
-            await plan.scenario.prepare(_session(plan, client, process_index)) for client in clients
+            await plan.scenario.prepare(session_of(plan, client, process_index))
+            for client in clients
         ]
         await started()
         return await _drive(calls, plan, process_index)
@@ -128,14 +129,14 @@ async def run_process(
             await client.close()
 
 
-async def _until_ready(channel: aio.Channel, plan: Plan) -> None:
+async def until_ready(channel: aio.Channel, plan: Plan) -> None:
     try:
         await asyncio.wait_for(channel.channel_ready(), plan.timeout_seconds)
     except TimeoutError:
         raise ConfigurationError(f"nothing answers on {plan.target}") from None
 
 
-def _session(plan: Plan, client: Paycore, process_index: int) -> Session:
+def session_of(plan: Plan, client: Paycore, process_index: int) -> Session:
     metadata: Metadata = ()
     if plan.scenario.needs_merchant:
         metadata = (("authorization", f"Bearer {plan.credentials.api_key.reveal()}"),)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from paycore.client import Paycore
 
@@ -41,6 +42,20 @@ class Session:
 
 
 @dataclass(frozen=True)
+class GhzCall:
+    """The same call for ghz (`paycore bench <scenario> --ghz PATH`): ghz's own templates
+    (`{{newUUID}}`) make what must differ per call."""
+
+    call: str
+    """ghz's `--call`: "package.Service.Method" (resolved through the server's reflection)."""
+
+    data: dict[str, Any]
+    """The request as proto3 JSON."""
+
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     """The subcommand: `paycore bench <name>`."""
@@ -57,3 +72,7 @@ class Scenario:
     prepare: Callable[[Session], Awaitable[Call]]
     """Runs once per connection of each bench process, before the clock starts (create
     fixtures, build requests)."""
+
+    ghz: Callable[[Session], Awaitable[GhzCall]] | None = None
+    """The call for ghz, prepared the same way (None: the scenario runs on the Python client
+    only)."""

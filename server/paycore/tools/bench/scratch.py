@@ -43,16 +43,32 @@ def scratch_settings(
     return settings.with_overrides(**overrides)
 
 
-def pgbench_tps(url: str, database: str) -> float | None:
+def pgbench_tps(url: str, database: str, seconds: int = 10) -> float | None:
     """pgbench's TPC-B (-c 16 -j 2 -T 10) on `database` (created by the caller) of the server
     at `url`: the yardstick every bench quotes beside its own figure. None without pgbench."""
-    parts = urlsplit(with_database(url, database))
-    common = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
-    common += ["-U", parts.username or "postgres"]
+    if not pgbench_init(url, database):
+        return None
+    return pgbench_run(url, database, seconds)
+
+
+def pgbench_init(url: str, database: str) -> bool:
+    """`pgbench -i` on `database` (created by the caller); False without pgbench."""
     try:
-        subprocess.run(["pgbench", "-i", "-q", *common, database], check=True, capture_output=True)
+        subprocess.run(
+            ["pgbench", "-i", "-q", *_pgbench_server(url), database],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
+
+
+def pgbench_run(url: str, database: str, seconds: int = 10) -> float | None:
+    """The TPC-B tps of `pgbench -c 16 -j 2 -T seconds` on an initialised `database`."""
+    try:
         done = subprocess.run(
-            ["pgbench", "-c", "16", "-j", "2", "-T", "10", *common, database],
+            ["pgbench", "-c", "16", "-j", "2", "-T", str(seconds), *_pgbench_server(url), database],
             check=True,
             capture_output=True,
             text=True,
@@ -61,3 +77,11 @@ def pgbench_tps(url: str, database: str) -> float | None:
         return None
     found = re.search(r"tps = ([0-9.]+)", done.stdout)
     return float(found.group(1)) if found else None
+
+
+def _pgbench_server(url: str) -> list[str]:
+    parts = urlsplit(url)
+    return [
+        *("-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)),
+        *("-U", parts.username or "postgres"),
+    ]
