@@ -22,7 +22,8 @@
 # PAYCORE_BENCH_PG (default postgresql://postgres@127.0.0.1:5432) is a server the bench may
 # create databases on; PAYCORE_REDIS_URL defaults to redis://127.0.0.1:6379/0 (the bench's keys
 # get a prefix of their own); PAYCORE_DB_POOL_SIZE defaults to 30 here. SERVE_ARGS passes
-# options to `paycore serve` (e.g. --workers 2). ghz: $PAYCORE_GHZ, `ghz` on PATH, or
+# options to `paycore serve` (e.g. --workers 2); SERVE_COMMAND replaces `.venv/bin/paycore serve`
+# (a profiler's wrapper, say). ghz: $PAYCORE_GHZ, `ghz` on PATH, or
 # ../shared/tools/ghz. LOG_STATEMENTS=FILE turns on log_statement=all for the scratch databases
 # and copies what the run logged to FILE (/var/log/postgresql/postgresql-15-main.log, readable
 # on this machine) to count statements. PROFILE=FILE records the server with py-spy during the
@@ -80,7 +81,7 @@ done
 PSP_PID=$!
 start_serve() {
     # shellcheck disable=SC2086
-    "$BIN/paycore" serve "$@" >"$WORK/serve.log" 2>&1 &
+    ${SERVE_COMMAND:-"$BIN/paycore" serve} "$@" >"$WORK/serve.log" 2>&1 &
     SERVE_PID=$!
     sleep 4
     "$BIN/paycore" bench payments --requests 200 --concurrency 8 --timeout 60 >"$WORK/warmup.log" 2>&1 \

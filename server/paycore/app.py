@@ -282,7 +282,7 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
     policies = platform.policies
     return [
         MetricsInterceptor(platform.metrics),
-        RequestLogInterceptor(policies),
+        RequestLogInterceptor(policies, platform.settings.request_log_per_second),
         ErrorInterceptor(policies),
         RequestSizeInterceptor(policies),
         HeaderInterceptor(policies, platform.settings.trusted_proxies),

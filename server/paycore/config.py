@@ -124,6 +124,12 @@ class Settings:
     log_level: str = "INFO"
     """PAYCORE_LOG_LEVEL."""
 
+    request_log_per_second: int = 20
+    """PAYCORE_REQUEST_LOG_PER_SECOND: the INFO line per gRPC call is written for every call
+    that fails, and for at most this many OK calls per second and process; the OK calls past it
+    are counted and the count rides on the next line written (`skipped=N`). 0 writes a line for
+    every call. Metrics count every call either way."""
+
     idempotency_retention_hours: float = 24.0
     """PAYCORE_IDEMPOTENCY_RETENTION_HOURS: how long idempotency keys are kept (Stripe: 24);
     the worker's idempotency_key_pruner deletes older ones."""
@@ -321,6 +327,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         data_dir=Path(env.get("PAYCORE_DATA_DIR", str(defaults.data_dir))),
         log_level=env.get("PAYCORE_LOG_LEVEL", defaults.log_level).upper(),
+        request_log_per_second=_int(
+            env, "PAYCORE_REQUEST_LOG_PER_SECOND", defaults.request_log_per_second
+        ),
         idempotency_retention_hours=_positive_float(
             env, "PAYCORE_IDEMPOTENCY_RETENTION_HOURS", defaults.idempotency_retention_hours
         ),

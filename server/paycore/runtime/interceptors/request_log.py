@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
@@ -20,8 +21,13 @@ _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 class RequestLogInterceptor(PolicyInterceptor):
     """Gives each call a request id (the caller's `x-request-id` if it sent a sane one), returns
-    it in trailing metadata, and logs one line per call. Never logs request bodies: they can
-    carry card numbers."""
+    it in trailing metadata, and logs one line per call: every failed call, and OK calls up to
+    `per_second` a second (`LogBudget`), so that under load the log costs a bounded amount of
+    CPU whatever the rate. Never logs request bodies: they can carry card numbers."""
+
+    def __init__(self, policies: Mapping[str, MethodPolicy], per_second: int = 0) -> None:
+        super().__init__(policies)
+        self._budget = LogBudget(per_second)
 
     async def around(
         self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
@@ -43,15 +49,43 @@ class RequestLogInterceptor(PolicyInterceptor):
             code = _code_name(context.code())
             raise
         finally:
-            merchant = call.caller.merchant_id if call.caller else None
-            logger.info(
-                "rpc method=%s code=%s duration_ms=%.1f request_id=%s merchant=%s",
-                method,
-                code,
-                (time.perf_counter() - started) * 1000,
-                request_id,
-                merchant or "-",
-            )
+            skipped = self._budget.take(code == "OK")
+            if skipped is not None and logger.isEnabledFor(logging.INFO):
+                merchant = call.caller.merchant_id if call.caller else None
+                logger.info(
+                    "rpc method=%s code=%s duration_ms=%.1f request_id=%s merchant=%s skipped=%d",
+                    method,
+                    code,
+                    (time.perf_counter() - started) * 1000,
+                    request_id,
+                    merchant or "-",
+                    skipped,
+                )
+
+
+class LogBudget:
+    """At most `per_second` OK lines a second (0: no limit); a failed call always gets its
+    line. `take` says whether this call's line is written, with the OK calls skipped since the
+    last line written (None: skip it)."""
+
+    def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_second = per_second
+        self._clock = clock
+        self._second = 0
+        self._written = 0
+        self._skipped = 0
+
+    def take(self, ok: bool) -> int | None:
+        if self._per_second > 0 and ok:
+            second = int(self._clock())
+            if second != self._second:
+                self._second, self._written = second, 0
+            if self._written >= self._per_second:
+                self._skipped += 1
+                return None
+            self._written += 1
+        skipped, self._skipped = self._skipped, 0
+        return skipped
 
 
 def _new_request_id() -> str:
