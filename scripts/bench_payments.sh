@@ -83,7 +83,15 @@ start_serve() {
     # shellcheck disable=SC2086
     ${SERVE_COMMAND:-"$BIN/paycore" serve} "$@" >"$WORK/serve.log" 2>&1 &
     SERVE_PID=$!
-    sleep 4
+    # Every worker listening (one socket each under SO_REUSEPORT) before any client connects:
+    # a connection made while one worker listens stays with it for the whole run.
+    local workers port=${PAYCORE_GRPC_ADDR##*:} waited=0
+    workers=$(echo "$*" | grep -oE -- "--workers[ =][0-9]+" | grep -oE "[0-9]+$" || echo 1)
+    until [ "$(ss -Hltn "sport = :$port" | wc -l)" -ge "$workers" ]; do
+        sleep 0.5
+        waited=$((waited + 1))
+        [ "$waited" -lt 240 ] || { echo "serve did not listen"; tail -30 "$WORK/serve.log"; exit 1; }
+    done
     "$BIN/paycore" bench payments --requests 200 --concurrency 8 --timeout 60 >"$WORK/warmup.log" 2>&1 \
         || { cat "$WORK/warmup.log"; tail -30 "$WORK/serve.log"; exit 1; }
 }

@@ -77,6 +77,11 @@ class Settings:
     """PAYCORE_EXECUTOR_INLINE_WAIT_MS: how long a request waits for retries before leaving
     them to the worker (the payment then answers `processing`)."""
 
+    executor_group_commit_max: int = 32
+    """PAYCORE_EXECUTOR_GROUP_COMMIT_MAX: how many PSP answers that arrive together on a shard
+    are recorded (and applied: intent, ledger, event, the request's answer) in one transaction
+    (paycore.executor.grouping); 1 records each in its own."""
+
     psp_breaker_threshold: int = 5
     """PAYCORE_PSP_BREAKER_THRESHOLD: PSP failures in a row that open the circuit breaker."""
 
@@ -302,6 +307,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         executor_retry_base_ms=_int(
             env, "PAYCORE_EXECUTOR_RETRY_BASE_MS", defaults.executor_retry_base_ms
+        ),
+        executor_group_commit_max=_int(
+            env, "PAYCORE_EXECUTOR_GROUP_COMMIT_MAX", defaults.executor_group_commit_max
         ),
         executor_inline_wait_ms=_int(
             env, "PAYCORE_EXECUTOR_INLINE_WAIT_MS", defaults.executor_inline_wait_ms

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from paycore.account.fee_plans import plan_of
 from paycore.events.models import NewEvent
 from paycore.executor.models import Execution, Operation
+from paycore.executor.service import Applied
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
@@ -56,7 +57,7 @@ class PayInCompletion:
 
     async def __call__(
         self, connection: AsyncConnection, execution: Execution
-    ) -> Intent | Order | Refund | None:
+    ) -> Intent | Order | Refund | Applied | None:
         if execution.refund_id:
             return await self._refund(connection, execution)
         if execution.payment_order_id:
@@ -65,7 +66,9 @@ class PayInCompletion:
             return await self._intent(connection, execution)
         return None
 
-    async def _intent(self, connection: AsyncConnection, execution: Execution) -> Intent | None:
+    async def _intent(
+        self, connection: AsyncConnection, execution: Execution
+    ) -> Intent | Applied | None:
         repository = PayInRepository(connection)
         merchant_id = execution.merchant_id
         intent, plan = await repository.locked_intent_and_plan(
@@ -109,8 +112,6 @@ class PayInCompletion:
         if operation in (Operation.CHARGE, Operation.CAPTURE):
             received = execution.amount
             fee = plan.fee_for(received)
-            # The ledger last: its accounts are the merchant's, shared by all its payments, so
-            # their locks are held from the posting to the commit, and nothing else waits then.
             updated = await repository.update_intent_with_event(
                 intent,
                 self._event(events.INTENT_SUCCEEDED),
@@ -121,22 +122,28 @@ class PayInCompletion:
                 psp_charge=intent.psp_charge or reference,
                 last_error=None,
             )
-            await self._money.capture(
-                connection,
-                merchant_id,
-                source=intent.id,
-                amount=received,
-                currency=intent.currency,
-                fee=fee,
-                credit=Credit(
-                    destination=intent.transfer_destination,
-                    application_fee=intent.platform_fee(received),
-                ),
-                hold_transfer_id=intent.hold_transfer_id
-                if operation is Operation.CAPTURE
-                else None,
-            )
-            return updated
+
+            async def post(connection: AsyncConnection) -> None:
+                await self._money.capture(
+                    connection,
+                    merchant_id,
+                    source=intent.id,
+                    amount=received,
+                    currency=intent.currency,
+                    fee=fee,
+                    credit=Credit(
+                        destination=intent.transfer_destination,
+                        application_fee=intent.platform_fee(received),
+                    ),
+                    hold_transfer_id=intent.hold_transfer_id
+                    if operation is Operation.CAPTURE
+                    else None,
+                )
+
+            # The ledger last, after the request's answer is stored: its accounts are the
+            # merchant's, shared by all its payments, so their locks are held from the
+            # posting to the commit, and nothing else waits then.
+            return Applied(updated, post)
         if operation is Operation.VOID:
             if intent.hold_transfer_id:
                 await self._money.release(

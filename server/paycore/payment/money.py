@@ -118,8 +118,8 @@ class PayInLedger:
                     currency=currency,
                 )
             )
-        await self._post(connection, merchant_id, transfers)
-        # -- pay-out (issue 13): the balance transactions of what was just posted.
+        # -- pay-out (issue 13): the balance transactions of what is posted below (first: the
+        # posting locks the merchant's shared accounts until the commit).
         credited = credit.seller_account or ""
         await self._balances.payment(
             connection,
@@ -139,6 +139,7 @@ class PayInLedger:
                 transfer=transfers[-1],
                 source=source,
             )
+        await self._post(connection, merchant_id, transfers)
 
     async def hold(
         self,

@@ -76,6 +76,7 @@ def build_pay_in(
             ),
             lease_seconds=settings.executor_lease_ms / 1000,
             inline_wait_ms=settings.executor_inline_wait_ms,
+            group_commit_max=settings.executor_group_commit_max,
         ),
         CircuitBreaker(settings.psp_breaker_threshold, settings.psp_breaker_open_ms / 1000),
         payouts=pay_out.destinations,
