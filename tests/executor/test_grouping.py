@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from paycore.app import Platform
-from paycore.executor.grouping import GroupCommit, Lasts, Work
+from paycore.executor.grouping import GroupCommit, Joined, Lasts, Work
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -85,3 +85,26 @@ async def test_a_group_of_one_is_a_transaction_of_its_own(engine: AsyncEngine) -
     with pytest.raises(ValueError, match="x fails"):
         await groups.run(engine, "x", recording("x", order, fail=True))
     assert set(await stored(engine)) == {"a", "b", "c"}
+
+
+async def test_joined_lasts_of_one_kind_run_as_one_call(engine: AsyncEngine) -> None:
+    calls: list[list[str]] = []
+
+    async def run(connection: AsyncConnection, items: list[str]) -> None:
+        calls.append(items)
+
+    def joining(name: str, kind: str) -> Work:
+        async def work(connection: AsyncConnection, lasts: Lasts) -> str:
+            lasts.append(Joined(kind, name, run))
+            return name
+
+        return work
+
+    groups = GroupCommit(32)
+    names = await asyncio.gather(
+        groups.run(engine, "m1", joining("a", "m1")),
+        groups.run(engine, "m2", joining("c", "m2")),
+        groups.run(engine, "m1", joining("b", "m1")),
+    )
+    assert list(names) == ["a", "c", "b"]
+    assert calls == [["a", "b"], ["c"]]  # the group runs merchant m1's, then m2's

@@ -20,14 +20,47 @@ them (the PSP deduplicates on the execution's key).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Last = Callable[[AsyncConnection], Awaitable[None]]
 Lasts = list[Last]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A `Last` that runs joined with the ones next to it of the same `kind`, as one call of
+    `run` with all their items (pay-in's postings of one merchant in a group: one posting
+    instead of one each); alone it is `run` with its one item."""
+
+    kind: Hashable
+    item: Any
+    run: Callable[[AsyncConnection, list[Any]], Awaitable[None]]
+
+    async def __call__(self, connection: AsyncConnection) -> None:
+        await self.run(connection, [self.item])
+
+
+async def run_lasts(connection: AsyncConnection, lasts: Lasts) -> None:
+    """Each `Last` in order, neighbours `Joined` of one kind together."""
+    for _kind, run in groupby(
+        lasts, key=lambda last: last.kind if isinstance(last, Joined) else last
+    ):
+        together = list(run)
+        first = together[0]
+        if isinstance(first, Joined):
+            await first.run(
+                connection, [joined.item for joined in together if isinstance(joined, Joined)]
+            )
+        else:
+            for last in together:
+                await last(connection)
+
+
 Work = Callable[[AsyncConnection, Lasts], Awaitable[Any]]
 """One recording: its statements on the connection; what must come last in the transaction it
 appends to the list."""
@@ -88,8 +121,7 @@ async def _run_group(engine: AsyncEngine, group: list[_Pending]) -> None:
             async with engine.begin() as connection:
                 lasts: Lasts = []
                 results = [await pending.work(connection, lasts) for pending in group]
-                for last in lasts:
-                    await last(connection)
+                await run_lasts(connection, lasts)
         except Exception:
             pass
         else:
@@ -116,8 +148,7 @@ async def _alone(engine: AsyncEngine, work: Work) -> Any:
     async with engine.begin() as connection:
         lasts: Lasts = []
         result = await work(connection, lasts)
-        for last in lasts:
-            await last(connection)
+        await run_lasts(connection, lasts)
     return result
 
 

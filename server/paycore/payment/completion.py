@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from paycore.account.fee_plans import plan_of
 from paycore.events.models import NewEvent
+from paycore.executor.grouping import Joined
 from paycore.executor.models import Execution, Operation
 from paycore.executor.service import Applied
 from paycore.invariants import violated
@@ -24,7 +25,7 @@ from paycore.payment.models import (
     Refund,
     RefundStatus,
 )
-from paycore.payment.money import Credit, PayInLedger
+from paycore.payment.money import Capture, Credit, PayInLedger
 from paycore.payment.repository import PayInRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -110,40 +111,9 @@ class PayInCompletion:
             await self._events.intent(connection, events.INTENT_CAPTURABLE, updated)
             return updated
         if operation in (Operation.CHARGE, Operation.CAPTURE):
-            received = execution.amount
-            fee = plan.fee_for(received)
-            updated = await repository.update_intent_with_event(
-                intent,
-                self._event(events.INTENT_SUCCEEDED),
-                status=IntentStatus.SUCCEEDED.value,
-                amount_received=received,
-                amount_capturable=0,
-                fee=fee,
-                psp_charge=intent.psp_charge or reference,
-                last_error=None,
+            return await self._received(
+                repository, intent, plan.fee_for(execution.amount), execution
             )
-
-            async def post(connection: AsyncConnection) -> None:
-                await self._money.capture(
-                    connection,
-                    merchant_id,
-                    source=intent.id,
-                    amount=received,
-                    currency=intent.currency,
-                    fee=fee,
-                    credit=Credit(
-                        destination=intent.transfer_destination,
-                        application_fee=intent.platform_fee(received),
-                    ),
-                    hold_transfer_id=intent.hold_transfer_id
-                    if operation is Operation.CAPTURE
-                    else None,
-                )
-
-            # The ledger last, after the request's answer is stored: its accounts are the
-            # merchant's, shared by all its payments, so their locks are held from the
-            # posting to the commit, and nothing else waits then.
-            return Applied(updated, post)
         if operation is Operation.VOID:
             if intent.hold_transfer_id:
                 await self._money.release(
@@ -161,6 +131,55 @@ class PayInCompletion:
 
     def _event(self, kind: str) -> Callable[[Intent], NewEvent]:
         return lambda intent: self._events.prepared(kind, intent)
+
+    async def _received(
+        self, repository: PayInRepository, intent: Intent, fee: int, execution: Execution
+    ) -> Applied:
+        """A charge or capture succeeded: the intent and its event now, the money last."""
+        merchant_id, operation = intent.merchant_id, execution.operation
+        reference = execution.answer.reference if execution.answer else ""
+        received = execution.amount
+        updated = await repository.update_intent_with_event(
+            intent,
+            self._event(events.INTENT_SUCCEEDED),
+            status=IntentStatus.SUCCEEDED.value,
+            amount_received=received,
+            amount_capturable=0,
+            fee=fee,
+            psp_charge=intent.psp_charge or reference,
+            last_error=None,
+        )
+
+        if not (intent.transfer_destination or operation is Operation.CAPTURE):
+            # A plain charge: in a group commit, one posting for the merchant's charges.
+            money, capture = self._money, Capture(intent.id, received, intent.currency, fee)
+
+            async def together(connection: AsyncConnection, captures: list[Capture]) -> None:
+                await money.capture_together(connection, merchant_id, captures)
+
+            return Applied(updated, Joined((money, merchant_id), capture, together))
+
+        async def post(connection: AsyncConnection) -> None:
+            await self._money.capture(
+                connection,
+                merchant_id,
+                source=intent.id,
+                amount=received,
+                currency=intent.currency,
+                fee=fee,
+                credit=Credit(
+                    destination=intent.transfer_destination,
+                    application_fee=intent.platform_fee(received),
+                ),
+                hold_transfer_id=intent.hold_transfer_id
+                if operation is Operation.CAPTURE
+                else None,
+            )
+
+        # The ledger last, after the request's answer is stored: its accounts are the
+        # merchant's, shared by all its payments, so their locks are held from the
+        # posting to the commit, and nothing else waits then.
+        return Applied(updated, post)
 
     async def _order(self, connection: AsyncConnection, execution: Execution) -> Order | None:
         repository = PayInRepository(connection)

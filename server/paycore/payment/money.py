@@ -31,6 +31,16 @@ class LedgerRejected(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Capture:
+    """A plain capture, for `PayInLedger.capture_together`."""
+
+    source: str
+    amount: int
+    currency: str
+    fee: int
+
+
+@dataclass(frozen=True)
 class Credit:
     """Who a captured charge credits: the merchant, a seller (payment order), or the merchant
     with a share passed on to a seller (destination charge)."""
@@ -79,29 +89,11 @@ class PayInLedger:
                     amount=amount,
                 )
             )
+            if fee:
+                transfers.append(self._fee(merchant_id, source, balance, accounts, fee, currency))
         else:
-            transfers.append(
-                self._transfer(
-                    merchant_id,
-                    source,
-                    codes.TRANSFER_PAYMENT,
-                    debit=accounts["psp_receivable"],
-                    credit=balance,
-                    amount=amount,
-                    currency=currency,
-                )
-            )
-        if fee:
-            transfers.append(
-                self._transfer(
-                    merchant_id,
-                    source,
-                    codes.TRANSFER_FEE,
-                    debit=balance,
-                    credit=accounts["fees_revenue"],
-                    amount=fee,
-                    currency=currency,
-                )
+            transfers = self._received(
+                merchant_id, source, balance, accounts, amount, fee, currency
             )
         if credit.destination and amount > credit.application_fee:
             seller = await self._seller_accounts(
@@ -140,6 +132,84 @@ class PayInLedger:
                 source=source,
             )
         await self._post(connection, merchant_id, transfers)
+
+    async def capture_together(
+        self, connection: AsyncConnection, merchant_id: str, captures: list[Capture]
+    ) -> None:
+        """Plain captures of one merchant (money received by the merchant itself: no hold,
+        seller or destination), each as `capture` writes it, in one posting: a group commit's
+        (paycore.executor.grouping) one lock of the merchant's accounts for all of them."""
+        for currency in dict.fromkeys(capture.currency for capture in captures):
+            accounts = await self._accounts(connection, merchant_id, currency)
+            balance = accounts["balance_pending"]
+            chains: list[TransferRequest] = []
+            for capture in captures:
+                if capture.currency != currency:
+                    continue
+                transfers = self._received(
+                    merchant_id,
+                    capture.source,
+                    balance,
+                    accounts,
+                    capture.amount,
+                    capture.fee,
+                    currency,
+                )
+                await self._balances.payment(
+                    connection,
+                    merchant_id,
+                    account="",
+                    payment=transfers[0],
+                    amount=capture.amount,
+                    currency=currency,
+                    fee=capture.fee,
+                    source=capture.source,
+                )
+                chains += [*transfers[:-1], replace(transfers[-1], linked=False)]
+            await self._post(connection, merchant_id, chains)
+
+    def _received(
+        self,
+        merchant_id: str,
+        source: str,
+        balance: str,
+        accounts: dict[str, str],
+        amount: int,
+        fee: int,
+        currency: str,
+    ) -> list[TransferRequest]:
+        """A charge's money received: psp_receivable -> `balance`, then the fee."""
+        received = self._transfer(
+            merchant_id,
+            source,
+            codes.TRANSFER_PAYMENT,
+            debit=accounts["psp_receivable"],
+            credit=balance,
+            amount=amount,
+            currency=currency,
+        )
+        if not fee:
+            return [received]
+        return [received, self._fee(merchant_id, source, balance, accounts, fee, currency)]
+
+    def _fee(
+        self,
+        merchant_id: str,
+        source: str,
+        balance: str,
+        accounts: dict[str, str],
+        fee: int,
+        currency: str,
+    ) -> TransferRequest:
+        return self._transfer(
+            merchant_id,
+            source,
+            codes.TRANSFER_FEE,
+            debit=balance,
+            credit=accounts["fees_revenue"],
+            amount=fee,
+            currency=currency,
+        )
 
     async def hold(
         self,
