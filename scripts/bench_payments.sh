@@ -55,6 +55,8 @@ export PAYCORE_LOG_LEVEL=WARNING
 # A pool for the bench's load: with the default 10 (+10 overflow, closed again when returned),
 # bursts of an open loop open and close connections, each preparing its statements anew
 # (at --rate 100: p99 1,443 ms with 10, 75 ms with 30).
+# Per process: `--targets` gives each of its two workers half (PostgreSQL's max_connections,
+# 100 here, is shared with everything else on the server).
 export PAYCORE_DB_POOL_SIZE=${PAYCORE_DB_POOL_SIZE:-30}
 
 PSP_PID="" SERVE_PID=""
@@ -138,7 +140,7 @@ run "closed loop: ghz, 32 in flight over 8 connections, one worker" closed1 \
 run "open loop: ghz at 400/s (64 workers, 8 connections), one worker" open1 \
     --ghz "$GHZ" --rate 400 --concurrency 64 --connections 8
 stop_serve
-start_serve --workers 2
+PAYCORE_DB_POOL_SIZE=$((PAYCORE_DB_POOL_SIZE / 2)) start_serve --workers 2
 run "closed loop: ghz, 32 in flight over 8 connections, serve --workers 2" closed2 \
     --ghz "$GHZ" --concurrency 32 --connections 8
 echo "== summary"

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from paycore.tools.bench.cpu import backend_pids, cpu_seconds, spent, tree_seconds
 from paycore.tools.bench.scratch import admin_sql, pgbench_init, pgbench_run, with_database
 
 PGBENCH_SECONDS = 10
+CONNECT_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Meter:
             self._pgbench_before = await self._pgbench(url)
 
     async def _pgbench(self, url: str) -> float | None:
+        """None when pgbench failed (on a shared server: max_connections reached, say)."""
         return await asyncio.to_thread(
             pgbench_run, url, self._pgbench_database, self._watch.pgbench_seconds
         )
@@ -179,7 +182,15 @@ def _required(found: dict[int, float] | None, pid: int) -> dict[int, float]:
 async def _backends(database_urls: tuple[str, ...]) -> dict[int, float]:
     """CPU seconds of the backends serving the databases of `database_urls` (one server)."""
     databases = [urlsplit(url).path.lstrip("/") for url in database_urls]
-    pids = await backend_pids(with_database(database_urls[0], "postgres"), databases)
+    admin_url = with_database(database_urls[0], "postgres")
+    for attempt in range(CONNECT_ATTEMPTS):  # a shared server may be out of connections
+        try:
+            pids = await backend_pids(admin_url, databases)
+            break
+        except (OSError, asyncpg.PostgresError):
+            if attempt == CONNECT_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.5)
     found: dict[int, float] = {}
     for pid in pids:
         found.update(cpu_seconds([pid]) or {})  # a backend may end between the two reads
