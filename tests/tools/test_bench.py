@@ -7,6 +7,8 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -173,3 +175,72 @@ async def test_an_open_loop_starts_calls_at_the_rate_asked(unlimited_target: str
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ConfigurationError):
         Plan(health.SCENARIO, "127.0.0.1:1", 1, 1.0, None, 1, rate=0.0)
+
+
+_ROOT = Path(__file__).resolve().parents[2]
+GHZ = next(  # as scripts/bench_payments.sh finds it: $PAYCORE_GHZ, or the machine's shared copy
+    (
+        path
+        for path in (
+            Path(os.environ.get("PAYCORE_GHZ", "/nonexistent")),
+            _ROOT.parent / "shared" / "tools" / "ghz",
+            _ROOT.parent.parent / "shared" / "tools" / "ghz",
+        )
+        if path.exists()
+    ),
+    Path("/nonexistent"),
+)
+
+
+async def _bench_json(settings: Settings, *arguments: str) -> dict[str, Any]:
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
+        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+        "PAYCORE_DATABASE_URLS": ",".join(settings.database_urls),
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "paycore.cli", "bench", *arguments, "--json"),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    report: dict[str, Any] = json.loads(stdout)
+    return report
+
+
+async def test_cpu_per_call_by_process_group_with_postgres_backends(
+    unlimited_target: str, settings: Settings
+) -> None:
+    # The server runs in this process (`serving`); GetMerchant reads its shard.
+    report = await _bench_json(
+        settings,
+        *("accounts", "--target", unlimited_target, "--requests", "200", "--concurrency", "4"),
+        *("--server-pid", str(os.getpid()), "--postgres"),
+    )
+    cpu = report["cpu_ms_per_ok_call"]
+    assert list(cpu) == ["server", "postgres", "client"]
+    assert 0 < cpu["server"] < 100
+    assert 0 < cpu["client"] < 100
+    assert cpu["postgres"] >= 0  # the shard's backends, read from /proc
+    assert report["processes"]["postgres"] >= 1
+    assert report["cpu_ms_per_ok_call_served"] == pytest.approx(
+        cpu["server"] + cpu["postgres"], abs=0.01
+    )
+    assert report["load_average"]["before"] >= 0
+
+
+@pytest.mark.skipif(not GHZ.exists(), reason="no ghz at ../shared/tools/ghz")
+async def test_ghz_runs_the_plan_and_its_latencies_make_the_report(
+    unlimited_target: str, settings: Settings
+) -> None:
+    report = await _bench_json(
+        settings,
+        *("health", "--target", unlimited_target, "--requests", "300", "--concurrency", "6"),
+        *("--connections", "2", "--ghz", str(GHZ)),
+    )
+    assert (report["requests"], report["ok"], report["errors"]) == (300, 300, {})
+    latency = report["latency_ms"]
+    assert 0 < latency["min"] <= latency["p50"] <= latency["p99"] <= latency["max"]
+    assert report["cpu_ms_per_ok_call"]["client"] > 0  # ghz, a waited-for child

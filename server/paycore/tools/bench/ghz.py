@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from collections import Counter
 from typing import Any
 
@@ -44,7 +45,10 @@ async def run_ghz(ghz: str, plan: Plan) -> list[ProcessResult]:
     stdout, stderr = await process.communicate()
     if process.returncode != 0 or not stdout:
         raise RuntimeError(f"ghz failed ({process.returncode}): {stderr.decode()[-2000:]}")
-    return [result_of(json.loads(stdout))]
+    report = json.loads(stdout)
+    for message, count in (report.get("errorDistribution") or {}).items():
+        print(f"ghz: {count} x {message}", file=sys.stderr)  # what the codes do not say
+    return [result_of(report)]
 
 
 def ghz_arguments(plan: Plan, call: GhzCall) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paycore.tools.bench.scenario import Call, Scenario, Session
+from paycore.tools.bench.scenario import Call, GhzCall, Scenario, Session
 
 
 async def prepare(session: Session) -> Call:
@@ -19,10 +19,15 @@ async def prepare(session: Session) -> Call:
     return call
 
 
+async def ghz_call(session: Session) -> GhzCall:
+    return GhzCall(call="grpc.health.v1.Health.Check", data={"service": ""})
+
+
 SCENARIO = Scenario(
     name="health",
     summary="grpc.health.v1.Health.Check: the bare server floor",
     method="/grpc.health.v1.Health/Check",
     needs_merchant=False,
     prepare=prepare,
+    ghz=ghz_call,
 )

@@ -40,6 +40,11 @@ class Watch:
 
     pgbench_seconds: int = PGBENCH_SECONDS
 
+    @property
+    def asked(self) -> bool:
+        """Whether anything besides the calls is to be measured."""
+        return bool(self.server_pids or self.psp_pid or self.database_urls or self.pgbench_url)
+
 
 @dataclass(frozen=True)
 class Machine:
