@@ -19,6 +19,7 @@ from paycore.customer.models import (
     PaymentMethod,
 )
 from paycore.storage.raw import Columns, driver_of
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
 from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -63,14 +64,7 @@ class CustomerRepository:
             await self._connection.execute(
                 insert(customers)
                 .values(
-                    merchant_id=merchant_id,
-                    id=customer_id,
-                    email=new.email,
-                    name=new.name,
-                    description=new.description,
-                    phone=new.phone,
-                    address=asdict(new.address),
-                    metadata=new.metadata,
+                    merchant_id=merchant_id, id=customer_id, **_encode_new_customer.mapping(new)
                 )
                 .returning(customers)
             )
@@ -95,15 +89,7 @@ class CustomerRepository:
                     customers.c.merchant_id == customer.merchant_id,
                     customers.c.id == customer.id,
                 )
-                .values(
-                    email=customer.email,
-                    name=customer.name,
-                    description=customer.description,
-                    phone=customer.phone,
-                    address=asdict(customer.address),
-                    default_payment_method_id=customer.default_payment_method,
-                    metadata=customer.metadata,
-                )
+                .values(**_encode_changeable.mapping(customer))
                 .returning(customers)
             )
         ).one()
@@ -210,19 +196,22 @@ def _address(value: dict[str, Any]) -> Address:
     return Address(**value)
 
 
-def customer_of(row: Row[Any]) -> Customer:
-    return Customer(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        email=row.email,
-        name=row.name,
-        description=row.description,
-        phone=row.phone,
-        address=_address(row.address),
-        default_payment_method=row.default_payment_method_id,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+_DEFAULT_PAYMENT_METHOD = {"default_payment_method": "default_payment_method_id"}
+_encode_new_customer = Encoder(customers, NewCustomer, convert={"address": asdict})
+# What `replace` writes: every column of the customer but its keys (created_at is not one).
+_encode_changeable = Encoder(
+    customers,
+    Customer,
+    columns=_DEFAULT_PAYMENT_METHOD,
+    convert={"address": asdict},
+    skip=("id", "merchant_id"),
+)
+customer_of = Decoder(
+    customers,
+    Customer,
+    columns={**_DEFAULT_PAYMENT_METHOD, "created": "created_at"},
+    convert={"address": _address, "metadata": dict, "created": epoch_seconds},
+)
 
 
 _SEALED = "SELECT * FROM payment_methods WHERE merchant_id = $1 AND id = $2"
