@@ -65,7 +65,9 @@ from paycore.storage.reads import Reads
 from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.messages import SUBSCRIPTION_MESSAGES
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
@@ -201,7 +203,8 @@ def build_platform(
     )
     fraud = pay_in.fraud
     pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
-    collection = Collection(pay_in.off_session)
+    subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
+    collection = Collection(pay_in.off_session, subscription_events)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
@@ -222,7 +225,7 @@ def build_platform(
         fraud_redis=fraud_redis,
         customers=customers,
         pay_in=pay_in,
-        subscriptions=SubscriptionService(shards),
+        subscriptions=SubscriptionService(shards, subscription_events),
         billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         pay_out=pay_out,
