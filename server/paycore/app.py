@@ -77,7 +77,8 @@ from paycore.webhooks.delivering import Deliverer, DeliveryLimits
 from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
-from paycore.webhooks.servicer import WebhookServicer, record_disabled
+from paycore.webhooks.servicer import WebhookServicer
+from paycore.webhooks.servicer.messages import endpoint_message
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
@@ -250,7 +251,7 @@ def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
         endpoint_concurrency=settings.webhook_endpoint_concurrency,
         lease=timedelta(milliseconds=settings.webhook_lease_ms),
     )
-    return Deliverer(sender, box, event_json, record_disabled, limits)
+    return Deliverer(sender, box, event_json, endpoint_message, limits)
 
 
 def address_policy(settings: Settings) -> AddressPolicy:
