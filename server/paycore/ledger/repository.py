@@ -33,6 +33,7 @@ from paycore.ledger.posting import AccountState, NewEntry
 from paycore.storage.raw import Columns, driver_of
 from paycore.storage.raw import Driver as Driver  # re-exported: the ledger tests name it
 from paycore.storage.reads import Cursor, Page, page_of
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -228,16 +229,7 @@ class AccountRepository:
         """The (merchant, code, currency) account: created with these terms unless it exists."""
         await self._connection.execute(
             insert(ledger_accounts)
-            .values(
-                merchant_id=new.merchant_id,
-                id=account_id,
-                code=new.code,
-                type=new.type.value,
-                currency=new.currency,
-                debits_must_not_exceed_credits=new.debits_must_not_exceed_credits,
-                credits_must_not_exceed_debits=new.credits_must_not_exceed_debits,
-                metadata=new.metadata,
-            )
+            .values(id=account_id, **_encode_new_account.mapping(new))
             .on_conflict_do_nothing(index_elements=["merchant_id", "code", "currency"])
         )
         found = await self.by_codes(new.merchant_id, new.currency, [new.code])
@@ -334,25 +326,35 @@ def account_of(row: Row[Any] | Columns) -> Account:
     )
 
 
-def _transfer(row: Any) -> Transfer:
-    metadata = row["metadata"]
-    return Transfer(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        kind=TransferKind(row["kind"]),
-        debit_account_id=row["debit_account_id"],
-        credit_account_id=row["credit_account_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        pending_id=row["pending_id"] or "",
-        timeout_seconds=row["timeout_seconds"],
-        expires_at=row["expires_at"],
-        code=row["code"],
-        metadata=json.loads(metadata) if isinstance(metadata, str) else dict(metadata),
-        status=TransferStatus(row["status"]),
-        resolved_by=row["resolved_by"] or "",
-        created=_unix(row["created_at"]),
-    )
+def _unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _metadata(stored: str | dict[str, str]) -> dict[str, str]:
+    """JSONB as asyncpg returns it (text) or as SQLAlchemy does (a dict)."""
+    return json.loads(stored) if isinstance(stored, str) else dict(stored)
+
+
+def _or_empty(value: str | None) -> str:
+    return value or ""
+
+
+_encode_new_account = Encoder(
+    ledger_accounts, NewAccount, convert={"type": lambda kind: kind.value}
+)
+_transfer = Decoder(
+    ledger_transfers,
+    Transfer,
+    columns={"created": "created_at"},
+    convert={
+        "kind": TransferKind,
+        "pending_id": _or_empty,
+        "metadata": _metadata,
+        "status": TransferStatus,
+        "resolved_by": _or_empty,
+        "created": _unix,
+    },
+)
 
 
 def _entry(row: Row[Any]) -> Entry:
@@ -375,7 +377,3 @@ def _entry(row: Row[Any]) -> Entry:
         ),
         created=_unix(row.created_at),
     )
-
-
-def _unix(moment: datetime) -> int:
-    return int(moment.timestamp())
