@@ -18,6 +18,7 @@ from paycore.customer.models import (
     NewCustomer,
     PaymentMethod,
 )
+from paycore.storage.keys import merchant_row
 from paycore.storage.raw import Columns, driver_of
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
@@ -85,10 +86,7 @@ class CustomerRepository:
         row = (
             await self._connection.execute(
                 update(customers)
-                .where(
-                    customers.c.merchant_id == customer.merchant_id,
-                    customers.c.id == customer.id,
-                )
+                .where(merchant_row(customers, customer.merchant_id, customer.id))
                 .values(**_encode_changeable.mapping(customer))
                 .returning(customers)
             )
@@ -101,8 +99,7 @@ class CustomerRepository:
         await self._connection.execute(
             update(customers)
             .where(
-                customers.c.merchant_id == merchant_id,
-                customers.c.id == customer_id,
+                merchant_row(customers, merchant_id, customer_id),
                 customers.c.default_payment_method_id == payment_method_id,
             )
             .values(default_payment_method_id=None)
@@ -175,10 +172,7 @@ class PaymentMethodRepository:
         row = (
             await self._connection.execute(
                 update(payment_methods)
-                .where(
-                    payment_methods.c.merchant_id == merchant_id,
-                    payment_methods.c.id == payment_method_id,
-                )
+                .where(merchant_row(payment_methods, merchant_id, payment_method_id))
                 .values(customer_id=customer_id, detached_at=detached_at)
                 .returning(*_PUBLIC_COLUMNS)
             )
