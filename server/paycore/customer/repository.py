@@ -208,6 +208,7 @@ customer_of = Decoder(
 )
 
 
+_card_of = Decoder(payment_methods, Card, convert={"brand": CardBrand, "funding": CardFunding})
 _SEALED = "SELECT * FROM payment_methods WHERE merchant_id = $1 AND id = $2"
 
 
@@ -217,15 +218,7 @@ def payment_method_of(row: Row[Any] | Columns) -> PaymentMethod:
         id=row.id,
         merchant_id=row.merchant_id,
         type=row.type,
-        card=Card(
-            brand=CardBrand(row.brand),
-            last4=row.last4,
-            exp_month=row.exp_month,
-            exp_year=row.exp_year,
-            fingerprint=row.fingerprint,
-            country=row.country,
-            funding=CardFunding(row.funding),
-        ),
+        card=_card_of(row),
         billing_details=BillingDetails(
             name=billing["name"],
             email=billing["email"],
