@@ -19,10 +19,10 @@ from paycore.customer.models import (
     PaymentMethod,
 )
 from paycore.storage.keys import merchant_row
-from paycore.storage.raw import Columns, driver_of
+from paycore.storage.raw import driver_of
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
-from sqlalchemy import Row, Select, func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CARD_TYPE = "card"
@@ -161,8 +161,7 @@ class PaymentMethodRepository:
         record = await driver.fetchrow(_SEALED, merchant_id, payment_method_id)
         if record is None:
             return None
-        row = Columns(record)
-        return payment_method_of(row), bytes(row.number_sealed)
+        return payment_method_of(record), bytes(record["number_sealed"])
 
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
@@ -208,25 +207,24 @@ customer_of = Decoder(
 )
 
 
-_card_of = Decoder(payment_methods, Card, convert={"brand": CardBrand, "funding": CardFunding})
 _SEALED = "SELECT * FROM payment_methods WHERE merchant_id = $1 AND id = $2"
 
 
-def payment_method_of(row: Row[Any] | Columns) -> PaymentMethod:
-    billing = dict(row.billing_details)
-    return PaymentMethod(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        type=row.type,
-        card=_card_of(row),
-        billing_details=BillingDetails(
-            name=billing["name"],
-            email=billing["email"],
-            phone=billing["phone"],
-            address=_address(billing["address"]),
+def _billing_details(row: Any) -> BillingDetails:
+    billing = dict(row["billing_details"])  # as `insert` wrote it: asdict(BillingDetails)
+    return BillingDetails(**{**billing, "address": _address(billing["address"])})
+
+
+payment_method_of = Decoder(
+    payment_methods,
+    PaymentMethod,
+    columns={"created": "created_at"},
+    convert={"metadata": dict, "created": epoch_seconds},
+    derive={
+        "card": Decoder(
+            payment_methods, Card, convert={"brand": CardBrand, "funding": CardFunding}
         ),
-        customer_id=row.customer_id,
-        detached=row.detached_at is not None,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+        "billing_details": _billing_details,
+        "detached": lambda row: row["detached_at"] is not None,
+    },
+)
