@@ -14,14 +14,21 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from datetime import date
 from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from google.protobuf.message import Message
+from paycore.account import models as account
+from paycore.account.servicer import messages as account_messages
+from paycore.customer import models as customer
+from paycore.customer.servicer import messages as customer_messages
 from paycore.events.models import Event
 from paycore.events.servicer.messages import event_message
 from paycore.executor.models import Attempt, Execution, PspAnswer
 from paycore.executor.servicer.messages import execution_message
+from paycore.fraud import models as fraud
+from paycore.fraud.servicer import messages as fraud_messages
 from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk
 from paycore.payment.servicer.messages import (
     intent_message,
@@ -29,6 +36,12 @@ from paycore.payment.servicer.messages import (
     payment_message,
     refund_message,
 )
+from paycore.payout import models as payout
+from paycore.payout.servicer import messages as payout_messages
+from paycore.subscription import models as subscription
+from paycore.subscription.servicer import messages as subscription_messages
+from paycore.webhooks import models as webhooks
+from paycore.webhooks.servicer import messages as webhook_messages
 
 
 @dataclass(frozen=True)
@@ -123,4 +136,44 @@ CONVERTERS: list[Converter] = [
             answer=sample_of(PspAnswer),
         ),
     ),
+    Converter(
+        account_messages.merchant_message,
+        sample_of(account.Merchant),
+        {
+            "secret_key": "shown once, by created_merchant_message",
+            "publishable_key": "shown once, by created_merchant_message",
+        },
+    ),
+    Converter(account_messages.seller_account_message, sample_of(account.SellerAccount)),
+    Converter(
+        account_messages.api_key_message,
+        sample_of(account.ApiKey),
+        {
+            "secret": "shown once, by issued_key_message",
+        },
+    ),
+    Converter(customer_messages.customer_message, sample_of(customer.Customer)),
+    Converter(customer_messages.payment_method_message, sample_of(customer.PaymentMethod)),
+    Converter(fraud_messages.review_message, sample_of(fraud.Review)),
+    Converter(fraud_messages.blocklist_item_message, sample_of(fraud.BlocklistItem)),
+    Converter(payout_messages.bank_account_message, sample_of(payout.BankAccount)),
+    Converter(payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))),
+    Converter(payout_messages.balance_transaction_message, sample_of(payout.BalanceTransaction)),
+    Converter(subscription_messages.product_message, sample_of(subscription.Product)),
+    Converter(subscription_messages.price_message, sample_of(subscription.Price)),
+    Converter(subscription_messages.clock_message, sample_of(subscription.TestClock)),
+    Converter(subscription_messages.subscription_message, sample_of(subscription.Subscription)),
+    Converter(
+        subscription_messages.invoice_message, sample_of(subscription.Invoice, amount_paid=3)
+    ),
+    Converter(subscription_messages.settings_message, sample_of(subscription.BillingSettings)),
+    Converter(subscription_messages.item_message, sample_of(subscription.InvoiceItem)),
+    Converter(
+        webhook_messages.endpoint_message,
+        sample_of(webhooks.Endpoint),
+        {
+            "secret": "shown once, by endpoint_with_secret",
+        },
+    ),
+    Converter(webhook_messages.delivery_message, sample_of(webhooks.Delivery)),
 ]
