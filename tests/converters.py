@@ -144,36 +144,38 @@ CONVERTERS: list[Converter] = [
             "publishable_key": "shown once, by created_merchant_message",
         },
     ),
-    Converter(account_messages.seller_account_message, sample_of(account.SellerAccount)),
-    Converter(
-        account_messages.api_key_message,
-        sample_of(account.ApiKey),
-        {
-            "secret": "shown once, by issued_key_message",
-        },
+    # Rendered from a sample as it comes (every field of the dataclass set).
+    *(
+        Converter(render, sample_of(model))
+        for render, model in (
+            (account_messages.seller_account_message, account.SellerAccount),
+            (customer_messages.customer_message, customer.Customer),
+            (customer_messages.payment_method_message, customer.PaymentMethod),
+            (fraud_messages.review_message, fraud.Review),
+            (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
+            (payout_messages.bank_account_message, payout.BankAccount),
+            (payout_messages.balance_transaction_message, payout.BalanceTransaction),
+            (subscription_messages.product_message, subscription.Product),
+            (subscription_messages.price_message, subscription.Price),
+            (subscription_messages.clock_message, subscription.TestClock),
+            (subscription_messages.subscription_message, subscription.Subscription),
+            (subscription_messages.settings_message, subscription.BillingSettings),
+            (subscription_messages.item_message, subscription.InvoiceItem),
+            (webhook_messages.delivery_message, webhooks.Delivery),
+        )
     ),
-    Converter(customer_messages.customer_message, sample_of(customer.Customer)),
-    Converter(customer_messages.payment_method_message, sample_of(customer.PaymentMethod)),
-    Converter(fraud_messages.review_message, sample_of(fraud.Review)),
-    Converter(fraud_messages.blocklist_item_message, sample_of(fraud.BlocklistItem)),
-    Converter(payout_messages.bank_account_message, sample_of(payout.BankAccount)),
     Converter(payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))),
-    Converter(payout_messages.balance_transaction_message, sample_of(payout.BalanceTransaction)),
-    Converter(subscription_messages.product_message, sample_of(subscription.Product)),
-    Converter(subscription_messages.price_message, sample_of(subscription.Price)),
-    Converter(subscription_messages.clock_message, sample_of(subscription.TestClock)),
-    Converter(subscription_messages.subscription_message, sample_of(subscription.Subscription)),
     Converter(
         subscription_messages.invoice_message, sample_of(subscription.Invoice, amount_paid=3)
     ),
-    Converter(subscription_messages.settings_message, sample_of(subscription.BillingSettings)),
-    Converter(subscription_messages.item_message, sample_of(subscription.InvoiceItem)),
+    Converter(
+        account_messages.api_key_message,
+        sample_of(account.ApiKey),
+        {"secret": "shown once, by issued_key_message"},
+    ),
     Converter(
         webhook_messages.endpoint_message,
         sample_of(webhooks.Endpoint),
-        {
-            "secret": "shown once, by endpoint_with_secret",
-        },
+        {"secret": "shown once, by endpoint_with_secret"},
     ),
-    Converter(webhook_messages.delivery_message, sample_of(webhooks.Delivery)),
 ]
