@@ -25,7 +25,7 @@ from paycore.fraud.rules import (
     rules_to_json,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Cursor, Page, fetch_page
+from paycore.storage.reads import Cursor, Page, decoded, fetch_page
 from paycore.storage.schema import (
     fraud_assessments,
     fraud_blocklist_items,
@@ -320,52 +320,15 @@ class PolicyRepository:
 
 
 def _assessment(row: Row[Any]) -> Assessment:
-    return Assessment(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        payment=row.payment,
-        score=row.score,
-        decision=row.decision,
-        reasons=tuple(row.reasons),
-        model_version=row.model_version,
-        generator_seed=row.generator_seed,
-        degraded=row.degraded,
-        amount=row.amount,
-        currency=row.currency,
-        facts=dict(row.facts),
-        features=dict(row.features),
-        label=row.label,
-        labelled=_unix(row.labelled_at),
-    )
+    return decoded(Assessment, row, labelled=_unix(row.labelled_at))
 
 
 def _blocklist_item(row: Row[Any]) -> BlocklistItem:
-    return BlocklistItem(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        type=BlocklistType(row.type),
-        value=row.value,
-        reason=row.reason,
-        metadata=dict(row.metadata),
-        created=_unix(row.created_at),
-    )
+    return decoded(BlocklistItem, row, created=_unix(row.created_at))
 
 
 def _review(row: Row[Any]) -> Review:
-    return Review(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        payment=row.payment,
-        assessment_id=row.assessment_id,
-        status=ReviewStatus(row.status),
-        score=row.score,
-        reasons=tuple(row.reasons),
-        amount=row.amount,
-        currency=row.currency,
-        note=row.note,
-        closed=_unix(row.closed_at),
-        created=_unix(row.created_at),
-    )
+    return decoded(Review, row, closed=_unix(row.closed_at), created=_unix(row.created_at))
 
 
 def _policy(row: Row[Any]) -> Policy:
