@@ -14,6 +14,7 @@ from paycore.account.models import (
     NewSellerAccount,
     SellerAccount,
 )
+from paycore.storage.keys import merchant_row
 from paycore.storage.rows import Convert, Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import api_keys, merchants, seller_accounts
 from sqlalchemy import Select, func, insert, select, update
@@ -112,7 +113,7 @@ class ApiKeyRepository:
         row = (
             await self._connection.execute(
                 update(api_keys)
-                .where(api_keys.c.merchant_id == merchant_id, api_keys.c.id == key_id)
+                .where(merchant_row(api_keys, merchant_id, key_id))
                 .values(revoked_at=func.coalesce(api_keys.c.revoked_at, func.now()))
                 .returning(api_keys)
             )
@@ -127,8 +128,7 @@ class ApiKeyRepository:
             await self._connection.execute(
                 update(api_keys)
                 .where(
-                    api_keys.c.merchant_id == merchant_id,
-                    api_keys.c.id == key_id,
+                    merchant_row(api_keys, merchant_id, key_id),
                     api_keys.c.revoked_at.is_(None),
                     (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > func.now()),
                 )

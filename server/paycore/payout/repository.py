@@ -21,7 +21,7 @@ from paycore.payout.models import (
     Schedule,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import decoded
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
 from sqlalchemy import Row, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -271,16 +271,7 @@ class BalanceTransactionRepository:
 
 
 def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
-    query = select(bt).where(bt.c.merchant_id == merchant_id, bt.c.account == wanted.account)
-    if wanted.type is not None:
-        query = query.where(bt.c.type == wanted.type.value)
-    if wanted.currency:
-        query = query.where(bt.c.currency == wanted.currency)
-    if wanted.source:
-        query = query.where(bt.c.source == wanted.source)
-    if wanted.payout:
-        query = query.where(bt.c.payout_id == wanted.payout)
-    return query
+    return matching(bt, wanted, merchant_id=merchant_id)
 
 
 def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[Any]:
@@ -548,12 +539,7 @@ def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
 
 
 def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
-    query = select(po).where(po.c.merchant_id == merchant_id, po.c.account == wanted.account)
-    if wanted.status is not None:
-        query = query.where(po.c.status == wanted.status.value)
-    if wanted.destination:
-        query = query.where(po.c.destination == wanted.destination)
-    return query
+    return matching(po, wanted, merchant_id=merchant_id)
 
 
 def decode_payout(row: Row[Any] | Mapping[str, Any]) -> Payout:

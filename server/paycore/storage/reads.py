@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_
 
 from paycore.errors import not_found
 from paycore.storage.shards import Shards
-from sqlalchemy import ColumnElement, Row, Select
+from sqlalchemy import ColumnElement, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
@@ -97,6 +97,20 @@ class Cursor:
 
     limit: int
     starting_after: str = ""
+
+
+def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
+    """`select(table)` of the rows whose columns equal the values given by column name, in
+    `wanted` and in the fields of the dataclasses `filters` (an Enum by its value); a value
+    None or "" filters nothing (a List's optional filter left out)."""
+    values = {name: value for found in filters for name, value in vars(found).items()}
+    query = select(table)
+    for name, value in {**values, **wanted}.items():
+        if isinstance(value, Enum):
+            value = value.value
+        if value is not None and value != "":
+            query = query.where(table.c[name] == value)
+    return query
 
 
 def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Cursor) -> Select[Any]:

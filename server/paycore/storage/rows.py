@@ -53,7 +53,23 @@ class _Codec(Generic[T]):
 
 class Decoder(_Codec[T]):
     """A row of `table` as a `model`: every field from its column (`columns` renames),
-    through `convert` where the stored form differs; fields in `skip` keep their default."""
+    through `convert` where the stored form differs; a field in `derive` from the whole row
+    (a nested dataclass, a value of several columns); fields in `skip` keep their default."""
+
+    def __init__(
+        self,
+        table: Table,
+        model: type[T],
+        *,
+        columns: Mapping[str, str] | None = None,
+        convert: Mapping[str, Convert] | None = None,
+        derive: Mapping[str, Convert] | None = None,
+        skip: Sequence[str] = (),
+    ) -> None:
+        self._derived = dict(derive or {})
+        super().__init__(
+            table, model, columns=columns, convert=convert, skip=[*skip, *self._derived]
+        )
 
     def _check(self, table: Table, converted: set[str]) -> None:
         for _, column, _ in self._fields:
@@ -66,6 +82,7 @@ class Decoder(_Codec[T]):
             name: row[column] if convert is None else convert(row[column])
             for name, column, convert in self._fields
         }
+        values.update((name, derive(row)) for name, derive in self._derived.items())
         return self._model(**values)
 
 

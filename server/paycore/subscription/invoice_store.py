@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.storage.reads import decoded
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
     BillingReason,
@@ -29,15 +29,14 @@ NUMBER_DIGITS = 4
 def invoices_query(
     merchant_id: str, customer_id: str, subscription_id: str, status: InvoiceStatus | None
 ) -> tuple[Select[Any], Any]:
-    t = invoices
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(t.c.customer_id == customer_id)
-    if subscription_id:
-        query = query.where(t.c.subscription_id == subscription_id)
-    if status is not None:
-        query = query.where(t.c.status == status.value)
-    return query, t.c.id
+    query = matching(
+        invoices,
+        merchant_id=merchant_id,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        status=status,
+    )
+    return query, invoices.c.id
 
 
 async def with_lines(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Invoice]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from paycore.storage.reads import decoded
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -51,10 +51,7 @@ class ProductRepository:
 
 
 def products_query(merchant_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    query = select(products).where(products.c.merchant_id == merchant_id)
-    if active is not None:
-        query = query.where(products.c.active == active)
-    return query, products.c.id
+    return matching(products, merchant_id=merchant_id, active=active), products.c.id
 
 
 def product_query(merchant_id: str, product_id: str) -> Select[Any]:
@@ -64,11 +61,7 @@ def product_query(merchant_id: str, product_id: str) -> Select[Any]:
 
 
 def prices_query(merchant_id: str, product_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    query = select(prices).where(prices.c.merchant_id == merchant_id)
-    if product_id:
-        query = query.where(prices.c.product_id == product_id)
-    if active is not None:
-        query = query.where(prices.c.active == active)
+    query = matching(prices, merchant_id=merchant_id, product_id=product_id, active=active)
     return query, prices.c.id
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from paycore.storage.reads import decoded
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import (
     billing_settings,
     subscription_items,
@@ -118,9 +118,7 @@ def subscriptions_query(
 ) -> tuple[Select[Any], Any]:
     """Without a status: every subscription not canceled (Stripe's default)."""
     t = subscriptions
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(t.c.customer_id == customer_id)
+    query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
     if price_id:
         items = subscription_items
         query = query.where(

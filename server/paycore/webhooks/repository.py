@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import decoded
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
 from paycore.webhooks.models import (
     Attempt,
@@ -163,14 +163,7 @@ class EndpointRepository:
 
 
 def deliveries_listed(merchant_id: str, where: DeliveryFilter) -> Select[Any]:
-    query = select(webhook_deliveries).where(D.merchant_id == merchant_id)
-    if where.endpoint_id:
-        query = query.where(D.endpoint_id == where.endpoint_id)
-    if where.event_id:
-        query = query.where(D.event_id == where.event_id)
-    if where.status is not None:
-        query = query.where(D.status == where.status.value)
-    return query
+    return matching(webhook_deliveries, where, merchant_id=merchant_id)
 
 
 def decode_delivery(row: Row[Any]) -> Delivery:

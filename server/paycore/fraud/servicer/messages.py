@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-from paycore.fraud.models import (
-    Assessment,
-    BlocklistItem,
-    BlocklistType,
-    OutcomeLabel,
-    Review,
-    ReviewStatus,
-)
+from paycore.fraud import models
 from paycore.fraud.rules import Policy
 from paycore.fraud.service import Scored
 from paycore.runtime.messages import by_number_or_none, message_of
 from paycore.v1 import fraud_pb2
 
-BLOCKLIST_TYPES_BY_NUMBER = by_number_or_none(BlocklistType, fraud_pb2.BlocklistItemType)
-REVIEW_STATUSES_BY_NUMBER = by_number_or_none(ReviewStatus, fraud_pb2.ReviewStatus)
-OUTCOME_LABELS_BY_NUMBER = by_number_or_none(OutcomeLabel, fraud_pb2.OutcomeLabel)
+BLOCKLIST_TYPES_BY_NUMBER = by_number_or_none(models.BlocklistType, fraud_pb2.BlocklistItemType)
+REVIEW_STATUSES_BY_NUMBER = by_number_or_none(models.ReviewStatus, fraud_pb2.ReviewStatus)
+OUTCOME_LABELS_BY_NUMBER = by_number_or_none(models.OutcomeLabel, fraud_pb2.OutcomeLabel)
 
 
-def review_message(review: Review) -> fraud_pb2.Review:
+def review_message(review: models.Review) -> fraud_pb2.Review:
     return message_of(fraud_pb2.Review, review)
 
 
-def blocklist_item_message(item: BlocklistItem) -> fraud_pb2.BlocklistItem:
+def blocklist_item_message(item: models.BlocklistItem) -> fraud_pb2.BlocklistItem:
     return message_of(fraud_pb2.BlocklistItem, item)
 
 
-def outcome_message(assessment: Assessment) -> fraud_pb2.ReportOutcomeResponse:
+def outcome_message(assessment: models.Assessment) -> fraud_pb2.ReportOutcomeResponse:
     return message_of(fraud_pb2.ReportOutcomeResponse, assessment, reported=assessment.labelled)
 
 
