@@ -49,6 +49,25 @@ def decoded(model: type[T], row: Row[Any] | Mapping[str, Any], /, **given: Any) 
     return model(**values)
 
 
+def encoded(table: Table, source: object, /, **given: Any) -> dict[str, Any]:
+    """The values of an insert or update of `table` from the dataclass `source`: each column
+    takes `given[name]`, else the attribute of its name (an Enum by its value, a tuple as a
+    list); a column with neither is left out (its default, or as it is)."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        value = given.get(column.name, _MISSING)
+        if value is _MISSING:
+            value = getattr(source, column.name, _MISSING)
+            if isinstance(value, Enum):
+                value = value.value
+            elif isinstance(value, tuple):
+                value = list(value)
+        if value is not _MISSING:
+            values[column.name] = value
+    return values
+
+
+_MISSING = object()
 _Decoder = tuple[str, Callable[[Any], Any], bool]
 _DECODERS: dict[type[Any], list[_Decoder]] = {}
 
