@@ -29,7 +29,7 @@ from paycore.payment.models import (
     Risk,
 )
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.reads import decoded, matching
+from paycore.storage.reads import decoded, encoded, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
@@ -371,20 +371,7 @@ class PayInRepository:
     # -- refunds --------------------------------------------------------------------------------
 
     async def insert_refund(self, refund: Refund) -> None:
-        await self._connection.execute(
-            insert(refunds).values(
-                merchant_id=refund.merchant_id,
-                id=refund.id,
-                payment_intent_id=refund.payment_intent_id,
-                payment_order_id=refund.payment_order_id,
-                amount=refund.amount,
-                currency=refund.currency,
-                reason=refund.reason,
-                status=refund.status.value,
-                execution_id=refund.execution_id,
-                metadata=refund.metadata,
-            )
-        )
+        await self._connection.execute(insert(refunds).values(**encoded(refunds, refund)))
 
     async def refund(self, merchant_id: str, refund_id: str) -> Refund | None:
         row = await self._one(refunds, merchant_id, refund_id, False)
