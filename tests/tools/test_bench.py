@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,27 +33,49 @@ async def unlimited_target(migrated: Settings) -> AsyncIterator[str]:
         yield target
 
 
-async def test_server_pid_adds_the_servers_cpu_per_call(
+async def _bench_json(settings: Settings, *arguments: str) -> dict[str, Any]:
+    """`paycore bench ... --json` as a subprocess (an own process: grpc forbids a second
+    event loop here), with the tests' admin token and shards."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "paycore.cli", "bench", *arguments, "--json"],
+        env={
+            **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
+            "PAYCORE_ADMIN_TOKEN": settings.admin_token,
+            "PAYCORE_DATABASE_URLS": ",".join(settings.database_urls),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+async def test_server_pid_and_postgres_add_cpu_per_call_by_process_group(
     unlimited_target: str, settings: Settings
 ) -> None:
     # The server runs in this process (`serving`), so its CPU is this process's.
-    environment = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
-        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
-    }
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "paycore.cli", "bench", "accounts", "--json"),
-        *("--target", unlimited_target, "--requests", "200", "--concurrency", "4"),
-        *("--server-pid", str(os.getpid())),
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    report = await _bench_json(
+        settings,
+        *("accounts", "--target", unlimited_target, "--requests", "200", "--concurrency", "4"),
+        *("--server-pid", str(os.getpid()), "--postgres"),
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, stderr.decode()
-    cpu = json.loads(stdout)["server_cpu_ms_per_call"]
-    assert list(cpu) == [str(os.getpid())]
-    assert 0 < cpu[str(os.getpid())] < 100
+    assert list(report["server_cpu_ms_per_call"]) == [str(os.getpid())]
+    assert 0 < report["server_cpu_ms_per_call"][str(os.getpid())] < 100
+    # By process group, the shard's PostgreSQL backends (GetMerchant reads there) included.
+    cpu = report["cpu_ms_per_ok_call"]
+    assert list(cpu) == ["server", "postgres", "client"]
+    assert 0 < cpu["server"] < 100
+    assert 0 < cpu["client"] < 100
+    assert cpu["postgres"] >= 0  # the shard's backends, read from /proc
+    assert report["processes"]["postgres"] >= 1
+    assert report["cpu_ms_per_ok_call_served"] == pytest.approx(
+        cpu["server"] + cpu["postgres"], abs=0.01
+    )
+    assert report["load_average"]["before"] >= 0
 
 
 async def test_the_command_reports_rate_and_latency_as_json(
@@ -190,45 +213,6 @@ GHZ = next(  # as scripts/bench_payments.sh finds it: $PAYCORE_GHZ, or the machi
     ),
     Path("/nonexistent"),
 )
-
-
-async def _bench_json(settings: Settings, *arguments: str) -> dict[str, Any]:
-    environment = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")},
-        "PAYCORE_ADMIN_TOKEN": settings.admin_token,
-        "PAYCORE_DATABASE_URLS": ",".join(settings.database_urls),
-    }
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "paycore.cli", "bench", *arguments, "--json"),
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, stderr.decode()
-    report: dict[str, Any] = json.loads(stdout)
-    return report
-
-
-async def test_cpu_per_call_by_process_group_with_postgres_backends(
-    unlimited_target: str, settings: Settings
-) -> None:
-    # The server runs in this process (`serving`); GetMerchant reads its shard.
-    report = await _bench_json(
-        settings,
-        *("accounts", "--target", unlimited_target, "--requests", "200", "--concurrency", "4"),
-        *("--server-pid", str(os.getpid()), "--postgres"),
-    )
-    cpu = report["cpu_ms_per_ok_call"]
-    assert list(cpu) == ["server", "postgres", "client"]
-    assert 0 < cpu["server"] < 100
-    assert 0 < cpu["client"] < 100
-    assert cpu["postgres"] >= 0  # the shard's backends, read from /proc
-    assert report["processes"]["postgres"] >= 1
-    assert report["cpu_ms_per_ok_call_served"] == pytest.approx(
-        cpu["server"] + cpu["postgres"], abs=0.01
-    )
-    assert report["load_average"]["before"] >= 0
 
 
 @pytest.mark.skipif(not GHZ.exists(), reason="no ghz at ../shared/tools/ghz")

@@ -51,12 +51,14 @@ async def backend_pids(admin_url: str, databases: list[str]) -> list[int]:
     server at `admin_url` (any database of it)."""
     connection = await asyncpg.connect(admin_url)
     try:
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[])", databases
-        )
+        return [
+            pid
+            for (pid,) in await connection.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[])", databases
+            )
+        ]
     finally:
         await connection.close()
-    return [pid for (pid,) in rows]
 
 
 def spent(before: dict[int, float], after: dict[int, float]) -> float:

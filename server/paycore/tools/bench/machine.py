@@ -59,10 +59,11 @@ class Machine:
     server_seconds_by_pid: dict[int, float] = field(default_factory=dict)
     """Per `--server-pid`, with its descendants."""
 
-    pgbench_before: float | None = None
-    pgbench_after: float | None = None
-    load_before: float = 0.0
-    load_after: float = 0.0
+    pgbench_tps: tuple[float | None, float | None] = (None, None)
+    """pgbench's TPC-B before and after (None: not run, or it failed)."""
+
+    load: tuple[float, float] = (0.0, 0.0)
+    """The 1-minute load average before and after the calls."""
 
     def cpu_ms_per_call(self, calls: int) -> dict[str, float]:
         per = 1e3 / max(calls, 1)
@@ -75,8 +76,8 @@ class Machine:
             "cpu_ms_per_ok_call": {group: round(ms, 3) for group, ms in cpu.items()},
             "cpu_ms_per_ok_call_served": round(served, 3),
             "processes": self.processes,
-            "pgbench_tps": {"before": self.pgbench_before, "after": self.pgbench_after},
-            "load_average": {"before": self.load_before, "after": self.load_after},
+            "pgbench_tps": dict(zip(("before", "after"), self.pgbench_tps, strict=True)),
+            "load_average": dict(zip(("before", "after"), self.load, strict=True)),
         }
 
     def lines(self, calls: int) -> list[str]:
@@ -91,14 +92,13 @@ class Machine:
             f"  CPU ms per OK call  {shown}; without the client {served:.2f}"
             "  (process counts in brackets)"
         ]
-        if self.pgbench_before is not None or self.pgbench_after is not None:
+        before, after = self.pgbench_tps
+        if (before, after) != (None, None):
             lines.append(
-                f"  pgbench TPC-B       {_tps(self.pgbench_before)} before, "
-                f"{_tps(self.pgbench_after)} after (-c 16 -j 2 -T {PGBENCH_SECONDS}, same server)"
+                f"  pgbench TPC-B       {_tps(before)} before, {_tps(after)} after"
+                f" (-c 16 -j 2 -T {PGBENCH_SECONDS}, same server)"
             )
-        lines.append(
-            f"  load average        {self.load_before:.2f} before, {self.load_after:.2f} after"
-        )
+        lines.append(f"  load average        {self.load[0]:.2f} before, {self.load[1]:.2f} after")
         return lines
 
 
@@ -156,15 +156,8 @@ class Meter:
             group = name.split()[0]
             groups[group] = groups.get(group, 0.0) + spent(self._before[name], readings)
             counts[group] = counts.get(group, 0) + len(readings)
-        return Machine(
-            cpu_seconds=groups,
-            processes=counts,
-            server_seconds_by_pid=by_pid,
-            pgbench_before=self._pgbench_before,
-            pgbench_after=pgbench_after,
-            load_before=self._load_before,
-            load_after=load_after,
-        )
+        pgbench = (self._pgbench_before, pgbench_after)
+        return Machine(groups, counts, by_pid, pgbench, (self._load_before, load_after))
 
     async def _read(self) -> dict[str, dict[int, float]]:
         readings: dict[str, dict[int, float]] = {}
