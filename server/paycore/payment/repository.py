@@ -158,11 +158,15 @@ def intent_query(merchant_id: str, intent_id: str) -> Select[Any]:
     return select(t).where(t.c.merchant_id == merchant_id, t.c.id == intent_id)
 
 
-def intents_query(merchant_id: str, customer_id: str) -> tuple[Select[Any], Any]:
+def intents_query(
+    merchant_id: str, customer_id: str, status: IntentStatus | None = None
+) -> tuple[Select[Any], Any]:
     t = payment_intents
     query = select(t).where(t.c.merchant_id == merchant_id)
     if customer_id:
         query = query.where(t.c.customer_id == customer_id)
+    if status is not None:
+        query = query.where(t.c.status == status.value)
     return query, t.c.id
 
 

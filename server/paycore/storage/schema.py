@@ -346,6 +346,8 @@ events = Table(
     Column("webhooks_fanned_out_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
     Index("events_type_idx", "merchant_id", "type", "id"),
+    # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0020).
+    Index("events_object_idx", "merchant_id", "object_id", "id"),
     # The outbox publisher's queue: only events not yet handed on are in it.
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
     # The webhook fan-out's queue (webhooks).

@@ -1,5 +1,5 @@
 """Hosted payment pages (issue 21): checkout sessions and the publishable key each merchant's
-pages tokenize with.
+pages tokenize with; the index of one object's events (the dashboard's payment timeline).
 
 Revision ID: 0020
 Revises: 0016
@@ -63,8 +63,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("merchant_id", name="checkout_keys_pkey"),
     )
 
+    op.create_index("events_object_idx", "events", ["merchant_id", "object_id", "id"])
+
 
 def downgrade() -> None:
+    op.drop_index("events_object_idx", table_name="events")
     op.drop_table("checkout_keys")
     op.drop_index("checkout_sessions_open_idx", table_name="checkout_sessions")
     op.drop_index("checkout_sessions_intent_idx", table_name="checkout_sessions")

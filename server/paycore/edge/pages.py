@@ -1,0 +1,63 @@
+"""The hosted payment page of a checkout session (issue 21): GET /c/pay/<cs_id>.
+
+The edge reads the session with GetCheckoutPage (an internal method: the page's visitor holds
+no key, so the edge calls it with PAYCORE_INTERNAL_TOKEN, or the admin token) and renders the
+card form. The form's script (static/checkout.js) sends the card only to paycore's tokenization
+route (POST /v1/payment_methods with the merchant's hosted-page publishable key), then confirms
+the session's payment intent with its client_secret (POST /v1/payment_intents/<id>/confirm),
+shows a decline inline, and sends the buyer to the success URL. The page never sees a card
+number: its inputs have no names, so a form submitted without the script sends nothing."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from grpc import StatusCode, aio
+from jinja2 import Environment
+from paycore.edge.web import page
+from paycore.stripe_json import stripe_json
+from paycore.v1 import checkout_pb2, checkout_pb2_grpc
+
+PAGE_ROUTE = "/c/pay/{session_id}"
+CALL_TIMEOUT_SECONDS = 10.0
+_SESSION_ID = re.compile(r"^cs_[0-9A-Za-z]{22}$")
+SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+
+
+class CheckoutPages:
+    def __init__(self, channel: aio.Channel, token: str, environment: Environment) -> None:
+        self._checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self._templates = environment
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        session_id = request.match_info["session_id"]
+        if self._metadata is None or not _SESSION_ID.match(session_id):
+            return self._missing()
+        try:
+            found = await self._checkout.GetCheckoutPage(
+                checkout_pb2.GetCheckoutPageRequest(id=session_id),
+                metadata=self._metadata,
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
+        except aio.AioRpcError as error:
+            if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
+                return self._missing()
+            raise
+        session = stripe_json(found.session)
+        success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
+        return page(
+            self._templates,
+            "checkout.html",
+            session=session,
+            merchant_name=found.merchant_name,
+            description=found.description,
+            publishable_key=found.publishable_key,
+            client_secret=found.client_secret,
+            last_error=found.last_error_message,
+            success_url=success_url,
+        )
+
+    def _missing(self) -> web.Response:
+        return page(self._templates, "checkout_missing.html", status=404)
