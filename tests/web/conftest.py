@@ -40,6 +40,11 @@ except ImportError:  # pragma: no cover - the dev extra installs it
     async_playwright = None  # type: ignore[assignment]
 
 
+def chromium_path() -> str:
+    """Debian's Chromium: /usr/bin/chromium (PAYCORE_CHROMIUM elsewhere), else on PATH."""
+    return str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium") or str(CHROMIUM)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     reason = ""
     if async_playwright is None:
@@ -105,14 +110,14 @@ async def storefront(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Sto
         psp_url=psp.url,
         rate_limits_per_second=NO_LIMITS,
         checkout_url=f"http://127.0.0.1:{edge_port}",
+        webhook_allow_http=True,  # the merchant's site below takes webhooks on 127.0.0.1
+        webhook_allow_private=True,
         **PAYIN_TIMINGS,
     )
     platform = build_platform(settings, CollectorRegistry())
     server = await start_server(platform, "127.0.0.1:0")
     target = f"127.0.0.1:{server.port}"
-    edge = await start_edge(
-        target, f"127.0.0.1:{edge_port}", pages_token=settings.internal_token
-    )
+    edge = await start_edge(target, f"127.0.0.1:{edge_port}", pages_token=settings.internal_token)
     admin = connect(target, settings.admin_token)
     created = await create_merchant(admin, target, name="Paper Cranes")
     operator = connect(target, settings.admin_token, acting_for=created.merchant.id)
@@ -142,7 +147,7 @@ async def browser() -> AsyncIterator[Browser]:
     assert async_playwright is not None
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+            executable_path=chromium_path(),
             headless=True,
             args=["--no-sandbox"] if os.geteuid() == 0 else [],
         )

@@ -34,8 +34,10 @@ async def new_session(storefront: Storefront, **fields: object) -> checkout_pb2.
         "cancel_url": f"{storefront.site_url}/cart",
     }
     values.update(fields)
-    session: checkout_pb2.CheckoutSession = await storefront.shop.client.checkout.CreateCheckoutSession(
-        checkout_pb2.CreateCheckoutSessionRequest(**values)  # type: ignore[arg-type]
+    session: checkout_pb2.CheckoutSession = (
+        await storefront.shop.client.checkout.CreateCheckoutSession(
+            checkout_pb2.CreateCheckoutSessionRequest(**values)  # type: ignore[arg-type]
+        )
     )
     return session
 

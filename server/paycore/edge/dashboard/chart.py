@@ -2,8 +2,9 @@
 (no script, no chart library, nothing the page's CSP would have to allow).
 
 The series are read back from the balance transactions the page fetched, anchored at the
-balance as it is now: going back in time, a transaction created later leaves pending, and one
-that became available later leaves available. Transactions older than those fetched are not
+balance as it is now: going back in time, a transaction still pending that was created later
+leaves pending, and one available now that became available later (available_on) leaves
+available and returns to pending. Transactions older than those fetched are not
 seen, so the chart spans from the oldest fetched one to now."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ LEFT = 80
 RIGHT = 16
 TOP = 16
 BOTTOM = 32
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ def balance_chart(
     start = min([t["created"] for t in moves], default=now - 24 * 3600)
     start = min(start, now - 60)
     times = sorted({start, now, *_changes(moves, start, now)})
-    pending = [(t, _pending_at(moves, pending_now, t, now)) for t in times]
-    available = [(t, _available_at(moves, available_now, t, now)) for t in times]
+    pending = [(t, _pending_at(moves, pending_now, t)) for t in times]
+    available = [(t, _available_at(moves, available_now, t)) for t in times]
     values = [value for _, value in pending + available]
     top_value, bottom_value = max([*values, 1]), min([*values, 0])
     scale = _Scale(start, now, bottom_value, top_value)
@@ -81,19 +83,18 @@ def _changes(moves: Sequence[dict[str, Any]], start: int, now: int) -> list[int]
     return [moment for moment in moments if start <= moment <= now]
 
 
-def _pending_at(moves: Sequence[dict[str, Any]], pending_now: int, at: int, now: int) -> int:
+def _pending_at(moves: Sequence[dict[str, Any]], pending_now: int, at: int) -> int:
     value = pending_now
     for t in moves:
-        created, available_on = t["created"], t["available_on"]
-        if created > at and available_on > now:
-            value -= t["net"]  # created after `at`, still pending now
-        if at < available_on <= now and created <= at:
+        if t["status"] == PENDING and t["created"] > at:
+            value -= t["net"]  # pending now, created after `at`
+        elif t["status"] != PENDING and t["created"] <= at < t["available_on"]:
             value += t["net"]  # pending at `at`, available since
     return value
 
 
-def _available_at(moves: Sequence[dict[str, Any]], available_now: int, at: int, now: int) -> int:
-    later = [int(t["net"]) for t in moves if at < t["available_on"] <= now]
+def _available_at(moves: Sequence[dict[str, Any]], available_now: int, at: int) -> int:
+    later = [int(t["net"]) for t in moves if t["status"] != PENDING and t["available_on"] > at]
     return available_now - sum(later)
 
 

@@ -185,7 +185,7 @@ class Dashboard:
     async def listing(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         listing = LISTINGS_BY_SLUG.get(request.match_info["slug"])
         if listing is None or (listing.operator and not session.operator):
-            raise web.HTTPNotFound(text="No such dashboard page")
+            return self._page("error.html", session, status=404, message="No such page.")
         if not listing.operator and session.operator and not session.merchant_id:
             hint = "Sign in with a merchant id to see a merchant's pages."
             return self._page("error.html", session, status=400, message=hint)
