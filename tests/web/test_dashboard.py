@@ -11,7 +11,7 @@ import re
 import statistics
 
 import pytest
-from paycore.v1 import event_pb2, payment_pb2
+from paycore.v1 import checkout_pb2, event_pb2, payment_pb2
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.payment.shop import good_card
@@ -110,6 +110,23 @@ async def test_the_dashboard_lists_refunds_and_charts_a_payment(
         payment_pb2.ListRefundsRequest(payment_intent=paid.id)
     )
     assert len(refunds.data) == 1
+
+    # A checkout session's id finds its payment.
+    checkout = await shop.client.checkout.CreateCheckoutSession(
+        checkout_pb2.CreateCheckoutSessionRequest(
+            amount=4200,
+            currency="usd",
+            success_url=f"{storefront.site_url}/thanks",
+            cancel_url=f"{storefront.site_url}/cart",
+        )
+    )
+    await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    await page.fill("#q", checkout.id)
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(
+        f"{storefront.edge_url}/dashboard/payments/{checkout.payment_intent}"
+    )
+    await expect(page.get_by_test_id("amount")).to_have_text("42.00 USD")
 
     await page.goto(f"{storefront.edge_url}/dashboard/balance")
     chart = page.locator("svg#balance-chart")

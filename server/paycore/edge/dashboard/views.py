@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
 from grpc import StatusCode, aio
 from jinja2 import Environment
 from paycore.edge.dashboard.chart import balance_chart
@@ -119,22 +120,14 @@ class Dashboard:
             return "Enter a secret key, a restricted key, or the admin token."
         if key.startswith("pk_"):
             return "A publishable key cannot sign in: use a secret or restricted key."
-        metadata: list[tuple[str, str]] = [("authorization", f"Bearer {key}")]
-        if operator and merchant_id:
-            metadata.append(("paycore-merchant", merchant_id))
+        candidate = SignedIn(key, operator, merchant_id, csrf="", expires_at=0)
         try:
             if operator:
-                await self._stubs.fraud.ListReviews(
-                    fraud_pb2.ListReviewsRequest(limit=1),
-                    metadata=tuple(metadata),
-                    timeout=CALL_TIMEOUT_SECONDS,
-                )
+                reviews = fraud_pb2.ListReviewsRequest(limit=1)
+                await ask(self._stubs.fraud.ListReviews, reviews, candidate)
             else:
-                await self._stubs.payments.ListPaymentIntents(
-                    payment_pb2.ListPaymentIntentsRequest(limit=1),
-                    metadata=tuple(metadata),
-                    timeout=CALL_TIMEOUT_SECONDS,
-                )
+                intents = payment_pb2.ListPaymentIntentsRequest(limit=1)
+                await ask(self._stubs.payments.ListPaymentIntents, intents, candidate)
         except aio.AioRpcError as error:
             if error.code() in (StatusCode.UNAUTHENTICATED, StatusCode.PERMISSION_DENIED):
                 if operator or error.code() is StatusCode.UNAUTHENTICATED:
@@ -208,9 +201,7 @@ class Dashboard:
                 from_text=True,
             ),
         )
-        response = await listing.call(self._stubs)(
-            message, metadata=session.metadata(), timeout=CALL_TIMEOUT_SECONDS
-        )
+        response = await ask(listing.call(self._stubs), message, session)
         rendered = stripe_json(response)
         return self._page(
             "list.html",
@@ -229,19 +220,19 @@ class Dashboard:
         if text.startswith("pi_"):
             return {"redirect": f"/dashboard/payments/{text}"}
         if text.startswith("cs_"):
-            found = await self._stubs.checkout.GetCheckoutSession(
+            found = await ask(
+                self._stubs.checkout.GetCheckoutSession,
                 checkout_pb2.GetCheckoutSessionRequest(id=text),
-                metadata=session.metadata(),
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             )
             return {"redirect": f"/dashboard/payments/{found.payment_intent}"}
         if text.startswith("cus_"):
             return {"customer": text}
         if "@" in text:
-            customers = await self._stubs.customers.ListCustomers(
+            customers = await ask(
+                self._stubs.customers.ListCustomers,
                 customer_pb2.ListCustomersRequest(email=text, limit=1),
-                metadata=session.metadata(),
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             )
             if not customers.data:
                 return f"No customer has the email {text}."
@@ -257,26 +248,25 @@ class Dashboard:
         self, request: web.Request, session: SignedIn, *, error: str, status: int
     ) -> web.StreamResponse:
         intent_id = request.match_info["id"]
-        metadata = session.metadata()
         intent, refunds = await asyncio.gather(
-            self._stubs.payments.GetPaymentIntent(
+            ask(
+                self._stubs.payments.GetPaymentIntent,
                 payment_pb2.GetPaymentIntentRequest(id=intent_id),
-                metadata=metadata,
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             ),
-            self._stubs.payments.ListRefunds(
+            ask(
+                self._stubs.payments.ListRefunds,
                 payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
-                metadata=metadata,
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             ),
         )
         objects = [intent_id, *(refund.id for refund in refunds.data)]
         timelines = await asyncio.gather(
             *(
-                self._stubs.events.ListEvents(
+                ask(
+                    self._stubs.events.ListEvents,
                     event_pb2.ListEventsRequest(object_id=object_id, limit=100),
-                    metadata=metadata,
-                    timeout=CALL_TIMEOUT_SECONDS,
+                    session,
                 )
                 for object_id in objects
             )
@@ -319,10 +309,11 @@ class Dashboard:
         # The form's own key: submitting it twice (a double click, a reload) refunds once.
         key = str(form.get("refund_key", "")) or secrets.token_urlsafe(16)
         try:
-            created = await self._stubs.payments.CreateRefund(
+            created = await ask(
+                self._stubs.payments.CreateRefund,
                 payment_pb2.CreateRefundRequest(**fields),
-                metadata=(*session.metadata(), ("idempotency-key", f"dashboard-refund-{key}")),
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
+                ("idempotency-key", f"dashboard-refund-{key}"),
             )
         except aio.AioRpcError as error:
             if error.code() is StatusCode.UNAUTHENTICATED:
@@ -334,13 +325,10 @@ class Dashboard:
     # -- balances, payouts, webhooks ------------------------------------------------------------
 
     async def balance(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
-        metadata = session.metadata()
         balance = stripe_json(
-            await self._stubs.wallet.GetBalance(
-                wallet_pb2.GetBalanceRequest(), metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
-            )
+            await ask(self._stubs.wallet.GetBalance, wallet_pb2.GetBalanceRequest(), session)
         )
-        transactions = await self._balance_transactions(metadata)
+        transactions = await self._balance_transactions(session)
         available = {money["currency"]: money["amount"] for money in balance["available"]}
         pending = {money["currency"]: money["amount"] for money in balance["pending"]}
         currencies = sorted({*available, *pending, *(t["currency"] for t in transactions)})
@@ -367,16 +355,14 @@ class Dashboard:
             transactions=transactions[:PAGE_SIZE],
         )
 
-    async def _balance_transactions(
-        self, metadata: tuple[tuple[str, str], ...]
-    ) -> list[dict[str, Any]]:
+    async def _balance_transactions(self, session: SignedIn) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         starting_after = ""
         for _ in range(BALANCE_TRANSACTIONS_PAGES):
-            listed = await self._stubs.wallet.ListBalanceTransactions(
+            listed = await ask(
+                self._stubs.wallet.ListBalanceTransactions,
                 wallet_pb2.ListBalanceTransactionsRequest(limit=100, starting_after=starting_after),
-                metadata=metadata,
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             )
             found.extend(stripe_json(listed)["data"])
             if not listed.has_more:
@@ -386,17 +372,16 @@ class Dashboard:
 
     async def payout(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         payout_id = request.match_info["id"]
-        metadata = session.metadata()
         payout, transactions = await asyncio.gather(
-            self._stubs.payouts.GetPayout(
+            ask(
+                self._stubs.payouts.GetPayout,
                 payout_pb2.GetPayoutRequest(id=payout_id),
-                metadata=metadata,
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             ),
-            self._stubs.wallet.ListBalanceTransactions(
+            ask(
+                self._stubs.wallet.ListBalanceTransactions,
                 wallet_pb2.ListBalanceTransactionsRequest(payout=payout_id, limit=100),
-                metadata=metadata,
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             ),
         )
         return self._page(
@@ -408,21 +393,20 @@ class Dashboard:
 
     async def webhook(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         endpoint_id = request.match_info["id"]
-        metadata = session.metadata()
         endpoint, deliveries = await asyncio.gather(
-            self._stubs.events.GetWebhookEndpoint(
+            ask(
+                self._stubs.events.GetWebhookEndpoint,
                 event_pb2.GetWebhookEndpointRequest(id=endpoint_id),
-                metadata=metadata,
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             ),
-            self._stubs.events.ListDeliveries(
+            ask(
+                self._stubs.events.ListDeliveries,
                 event_pb2.ListDeliveriesRequest(
                     webhook_endpoint=endpoint_id,
                     limit=PAGE_SIZE,
                     starting_after=request.query.get("starting_after", ""),
                 ),
-                metadata=metadata,
-                timeout=CALL_TIMEOUT_SECONDS,
+                session,
             ),
         )
         shown = stripe_json(endpoint)
@@ -459,6 +443,11 @@ class Dashboard:
 
     def _error(self, session: SignedIn, error: EdgeError) -> web.Response:
         return self._page("error.html", session, status=error.status, message=error.message)
+
+
+def ask(method: Any, request: Message, session: SignedIn, *metadata: tuple[str, str]) -> Any:
+    """A call of paycore with the session's credentials (and `metadata`), under a deadline."""
+    return method(request, metadata=(*session.metadata(), *metadata), timeout=CALL_TIMEOUT_SECONDS)
 
 
 def _cursor(query: dict[str, str]) -> dict[str, str]:
