@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 
 from aiohttp import ClientSession
+from paycore.edge import start_edge
 
 from tests.edge.helpers import call, new_merchant
+from tests.helpers import free_port
 
 SESSION_FORM = (
     "currency=usd&line_items[0][name]=Mug&line_items[0][unit_amount]=1200"
@@ -52,3 +54,18 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
         http, "POST", "/v1/checkout/sessions", key=key, form=f"{SESSION_FORM}&expires_at={soon}"
     )
     assert (bad.status, bad.error["param"]) == (400, "expires_at")
+
+
+async def test_the_hosted_page_says_when_paycore_cannot_be_reached() -> None:
+    edge = await start_edge(f"127.0.0.1:{free_port()}", "127.0.0.1:0", pages_token="token")
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as client:
+            async with client.get("/c/pay/cs_" + "0" * 22) as down:
+                assert down.status == 503
+                assert "Payments are unavailable" in await down.text()
+                assert "script-src 'self'" in down.headers["Content-Security-Policy"]
+            async with client.get("/c/pay/not-a-session") as malformed:
+                assert malformed.status == 404
+                assert "does not exist" in await malformed.text()
+    finally:
+        await edge.close()

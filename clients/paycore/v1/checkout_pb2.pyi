@@ -370,6 +370,7 @@ class CheckoutPage(_message.Message):
     PUBLISHABLE_KEY_FIELD_NUMBER: _builtins.int
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     LAST_ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_STATUS_FIELD_NUMBER: _builtins.int
     merchant_name: _builtins.str
     """The merchant's name, shown as the payee."""
     description: _builtins.str
@@ -379,6 +380,10 @@ class CheckoutPage(_message.Message):
     """The payment intent's client_secret, with which the page confirms it."""
     last_error_message: _builtins.str
     """The intent's last decline, shown when the page is reloaded after one."""
+    payment_intent_status: _builtins.str
+    """The intent's status, lowercase ("processing" while a payment is under way or held for
+    review: the page waits instead of taking another card).
+    """
     @_builtins.property
     def session(self) -> Global___CheckoutSession: ...
     def __init__(
@@ -390,10 +395,11 @@ class CheckoutPage(_message.Message):
         publishable_key: _builtins.str = ...,
         client_secret: _builtins.str = ...,
         last_error_message: _builtins.str = ...,
+        payment_intent_status: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["session", b"session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "description", b"description", "last_error_message", b"last_error_message", "merchant_name", b"merchant_name", "publishable_key", b"publishable_key", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "description", b"description", "last_error_message", b"last_error_message", "merchant_name", b"merchant_name", "payment_intent_status", b"payment_intent_status", "publishable_key", b"publishable_key", "session", b"session"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -69,3 +69,4 @@ class HostedPage:
     merchant_name: str
     publishable_key: str
     last_error_message: str
+    intent_status: str

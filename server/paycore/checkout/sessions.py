@@ -149,6 +149,7 @@ class CheckoutSessions:
             merchant_name=merchant.name if merchant else "",
             publishable_key=key.reveal() if key else "",
             last_error_message=last_error_message(row),
+            intent_status=row.intent_status,
         )
 
     async def sweep_on(self, engine: AsyncEngine, now: datetime, limit: int) -> int:

@@ -10,6 +10,7 @@ number: its inputs have no names, so a form submitted without the script sends n
 
 from __future__ import annotations
 
+import logging
 import re
 
 from aiohttp import web
@@ -23,6 +24,10 @@ PAGE_ROUTE = "/c/pay/{session_id}"
 CALL_TIMEOUT_SECONDS = 10.0
 _SESSION_ID = re.compile(r"^cs_[0-9A-Za-z]{22}$")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+MISSING = "Check the link you were given, or ask the seller for a new one."
+UNAVAILABLE = "paycore cannot take payments at the moment. Nothing was charged: try again soon."
+
+logger = logging.getLogger(__name__)
 
 
 class CheckoutPages:
@@ -44,7 +49,8 @@ class CheckoutPages:
         except aio.AioRpcError as error:
             if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
                 return self._missing()
-            raise
+            logger.warning("checkout page %s: %s", session_id, error.code().name)
+            return self._message(503, "Payments are unavailable", UNAVAILABLE)
         session = stripe_json(found.session)
         success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
         return page(
@@ -56,8 +62,14 @@ class CheckoutPages:
             publishable_key=found.publishable_key,
             client_secret=found.client_secret,
             last_error=found.last_error_message,
+            processing=found.payment_intent_status == "processing",
             success_url=success_url,
         )
 
     def _missing(self) -> web.Response:
-        return page(self._templates, "checkout_missing.html", status=404)
+        return self._message(404, "This payment page does not exist", MISSING)
+
+    def _message(self, status: int, heading: str, text: str) -> web.Response:
+        return page(
+            self._templates, "checkout_message.html", status=status, heading=heading, text=text
+        )

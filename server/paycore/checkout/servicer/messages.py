@@ -53,4 +53,5 @@ class SessionMessages:
             publishable_key=page.publishable_key,
             client_secret=client_secret,
             last_error_message=page.last_error_message,
+            payment_intent_status=page.intent_status,
         )
