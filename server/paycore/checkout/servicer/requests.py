@@ -93,8 +93,11 @@ def line_items(
 
 def url(param: str, value: str) -> str:
     value = validation.text(param, value, maximum=URL_LENGTH_MAX, required=True)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise invalid(param, "must be an http or https URL") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not value.isprintable():
         raise invalid(param, "must be an http or https URL")
     return value
 
