@@ -214,6 +214,7 @@ def _banner(
             "paycore is running",
             f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
+            f"  dashboard   http://{http_host}:{http_port}/dashboard  (sign in with a secret key)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
             f"  worker      {', '.join(job.name for job in worker.jobs)}",
             f"  PSP         {settings.psp_url}  (the simulator, its own process; test cards:"
