@@ -106,6 +106,25 @@ async def test_a_session_is_paid_once_on_its_page_and_completes(payin: PayIn, sh
         event_pb2.ListEventsRequest(type="checkout.session.*")
     )
     assert [event.type for event in events.data] == ["checkout.session.completed"]
+    # One object's timeline (ListEvents.object_id) and the intents by status.
+    timeline = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(object_id=session.payment_intent)
+    )
+    assert {event.type for event in timeline.data} >= {
+        "payment_intent.created",
+        "payment_intent.payment_failed",
+        "payment_intent.succeeded",
+    }
+    succeeded = await shop.client.payments.ListPaymentIntents(
+        payment_pb2.ListPaymentIntentsRequest(status=payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED)
+    )
+    assert [intent.id for intent in succeeded.data] == [session.payment_intent]
+    waiting = await shop.client.payments.ListPaymentIntents(
+        payment_pb2.ListPaymentIntentsRequest(
+            status=payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+        )
+    )
+    assert list(waiting.data) == []
     # A second payment of the same page is refused by the intent itself.
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await pay_as_the_page(payin, session.id, good_card())
