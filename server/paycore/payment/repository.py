@@ -158,8 +158,12 @@ def intent_query(merchant_id: str, intent_id: str) -> Select[Any]:
     return select(t).where(t.c.merchant_id == merchant_id, t.c.id == intent_id)
 
 
-def intents_query(merchant_id: str, customer_id: str) -> tuple[Select[Any], Any]:
-    query = matching(payment_intents, merchant_id=merchant_id, customer_id=customer_id)
+def intents_query(
+    merchant_id: str, customer_id: str, status: IntentStatus | None = None
+) -> tuple[Select[Any], Any]:
+    query = matching(
+        payment_intents, merchant_id=merchant_id, customer_id=customer_id, status=status
+    )
     return query, payment_intents.c.id
 
 
