@@ -122,7 +122,7 @@ async def _run_group(engine: AsyncEngine, group: list[_Pending]) -> None:
                 lasts: Lasts = []
                 results = [await pending.work(connection, lasts) for pending in group]
                 await run_lasts(connection, lasts)
-        except Exception:
+        except Exception:  # rolled back: below, each runs alone and meets its own error
             pass
         else:
             for pending, result in zip(group, results, strict=True):
