@@ -78,22 +78,30 @@ class _Pending:
     )
 
 
+GROUPS_IN_FLIGHT = 2
+"""Groups running at once per engine: while one waits for the merchant's account locks or
+commits, the next runs its statements (with one, a recording waited for the whole group before
+it; measured at 8 payments in flight: p50 184 against 143 ms without grouping)."""
+
+
 class GroupCommit:
-    """Recordings on one engine run in groups of at most `group_max`; one group at a time
-    per engine in this process. `group_max` 1 gives each its own transaction, as before."""
+    """Recordings on one engine run in groups of at most `group_max`, `GROUPS_IN_FLIGHT`
+    groups at a time per engine in this process. `group_max` 1 gives each its own
+    transaction, as before."""
 
     def __init__(self, group_max: int) -> None:
         self._group_max = max(1, group_max)
         self._queues: dict[AsyncEngine, list[_Pending]] = {}
-        self._drainers: dict[AsyncEngine, asyncio.Task[None]] = {}
+        self._drainers: dict[AsyncEngine, set[asyncio.Task[None]]] = {}
 
     async def run(self, engine: AsyncEngine, order: str, work: Work) -> Any:
         if self._group_max == 1:
             return await _alone(engine, work)
         pending = _Pending(order, work)
         self._queues.setdefault(engine, []).append(pending)
-        if engine not in self._drainers:
-            self._drainers[engine] = asyncio.create_task(self._drain(engine))
+        drainers = self._drainers.setdefault(engine, set())
+        if len(drainers) < GROUPS_IN_FLIGHT:
+            drainers.add(asyncio.create_task(self._drain(engine)))
         # The recording runs even if this caller is cancelled meanwhile (its outcome is the
         # PSP's answer, which must be kept); only the wait is given up.
         return await asyncio.shield(pending.done)
@@ -111,8 +119,8 @@ class GroupCommit:
                 pending.done.cancel()
             queue.clear()
             raise
-        finally:
-            del self._drainers[engine]
+        finally:  # at once, not in a done callback: `run` must see it gone to start another
+            self._drainers[engine].discard(asyncio.current_task())
 
 
 async def _run_group(engine: AsyncEngine, group: list[_Pending]) -> None:
