@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import random_base62
-from paycore.tools.psp.cards import DECLINE_MESSAGES, Outcome, brand_of, outcome_of
+from paycore.tools.psp.cards import DECLINE_MESSAGES, DISPUTES, Outcome, brand_of, outcome_of
 from paycore.tools.psp.requests import (
     CaptureRequest,
     ChargeRequest,
@@ -102,6 +102,9 @@ class Processor:
                 captured_ms=now_ms if captured else None,
             )
             self.store.insert_charge(charge)
+            disputed = DISPUTES.get(card.number)
+            if disputed is not None and not declined:
+                self.store.plan_dispute(charge.id, *disputed)
             return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(charge_body(charge)))
 
         return self.idempotent(request.idempotency_key, "charge", request_hash, perform)
