@@ -162,17 +162,21 @@ class PspSimulator:
             )
             if value is not None
         }
+        return await self.control("faults", changes)
+
+    async def control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /_control/<path> with the control token (faults, a dispute's outcome)."""
         async with (
             aiohttp.ClientSession() as session,
             session.post(
-                f"{self.url}/_control/faults",
-                json=changes,
+                f"{self.url}/_control/{path}",
+                json=body,
                 headers={"Authorization": f"Bearer {self.server.control_token}"},
             ) as response,
         ):
             assert response.status == 200, await response.text()
-            faults: dict[str, Any] = await response.json()
-            return faults
+            answer: dict[str, Any] = await response.json()
+            return answer
 
     def client(self, timeout_seconds: float = 5.0) -> PspClient:
         return PspClient(self.url, timeout_seconds=timeout_seconds)

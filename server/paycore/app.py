@@ -20,6 +20,12 @@ from paycore.config import Settings
 from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.dispute import servicer as dispute_servicer
+from paycore.dispute.feed import DisputeFeed
+from paycore.dispute.models import DisputeFees
+from paycore.dispute.money import DisputeMoney
+from paycore.dispute.service import Disputes
+from paycore.dispute.servicer.messages import dispute_message
 from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
@@ -148,6 +154,8 @@ class Platform:
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
     # reconciliation (issue 14)
     reconciliation: Reconciliation
+    # disputes (issue 22)
+    disputes: Disputes
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
@@ -231,6 +239,18 @@ def build_platform(
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
         reconciliation=build_reconciliation(settings, registry, shards, ledger),
+        disputes=Disputes(
+            shards,
+            DisputeMoney(pay_out.book),
+            pay_in.psp,
+            fraud,
+            DisputeFees(
+                settings.dispute_fee,
+                settings.dispute_fee_returned_on_win,
+                settings.dispute_evidence_chars_max,
+            ),
+            dispute_message,
+        ),
     )
 
 
@@ -273,6 +293,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
+        DisputeFeed(platform.disputes, platform.shards),
     ]
 
 
@@ -369,6 +390,12 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             server, platform.subscriptions, platform.billing, platform.mutations
         ),
         reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
+        dispute_servicer.register(
+            server,
+            platform.disputes,
+            platform.mutations,
+            timedelta(milliseconds=platform.settings.executor_lease_ms),
+        ),
         # -- pay-out (issue 13)
         payout_servicer.register(
             server,

@@ -150,6 +150,18 @@ class Settings:
     payout_instant_fee_minimum: int = 50
     """PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM: the least an instant payout's fee is, minor units."""
 
+    # -- disputes (issue 22) ----------------------------------------------------------------
+    dispute_fee: int = 1500
+    """PAYCORE_DISPUTE_FEE: minor units taken from the merchant's balance with a disputed amount
+    (a chargeback; an inquiry takes nothing)."""
+
+    dispute_fee_returned_on_win: bool = False
+    """PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN: a won dispute gives the fee back with the amount."""
+
+    dispute_evidence_chars_max: int = 150_000
+    """PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX: the most characters a dispute's evidence text fields
+    hold together (DISPUTE_EVIDENCE_TOO_LONG above it)."""
+
     # -- webhooks (issue 15) ----------------------------------------------------------------
     webhook_allow_http: bool = False
     """PAYCORE_WEBHOOK_ALLOW_HTTP: endpoints may be plain http:// URLs (`paycore dev` turns it
@@ -339,6 +351,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         payout_instant_fee_minimum=_int(
             env, "PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM", defaults.payout_instant_fee_minimum
+        ),
+        dispute_fee=_int(env, "PAYCORE_DISPUTE_FEE", defaults.dispute_fee),
+        dispute_fee_returned_on_win=_flag(env, "PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN"),
+        dispute_evidence_chars_max=_int(
+            env, "PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX", defaults.dispute_evidence_chars_max
         ),
         webhook_allow_http=_flag(env, "PAYCORE_WEBHOOK_ALLOW_HTTP"),
         webhook_allow_private=_flag(env, "PAYCORE_WEBHOOK_ALLOW_PRIVATE"),

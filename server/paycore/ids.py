@@ -72,6 +72,8 @@ class Prefix(StrEnum):
     # reconciliation (issue 14)
     RECONCILIATION_RUN = "recon"
     DISCREPANCY = "disc"
+    # disputes (issue 22)
+    DISPUTE = "dp"
 
 
 class MalformedId(ValueError):

@@ -148,13 +148,11 @@ class DisputeEvidenceDetails(_message.Message):
 
     DUE_BY_FIELD_NUMBER: _builtins.int
     HAS_EVIDENCE_FIELD_NUMBER: _builtins.int
-    PAST_DUE_FIELD_NUMBER: _builtins.int
     SUBMISSION_COUNT_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
     due_by: _builtins.int
     """Unix seconds: evidence after this is refused (DISPUTE_PAST_DUE)."""
     has_evidence: _builtins.bool
-    past_due: _builtins.bool
     submission_count: _builtins.int
     """0 or 1: evidence is sent to the bank once."""
     submitted_at: _builtins.int
@@ -164,13 +162,12 @@ class DisputeEvidenceDetails(_message.Message):
         *,
         due_by: _builtins.int = ...,
         has_evidence: _builtins.bool = ...,
-        past_due: _builtins.bool = ...,
         submission_count: _builtins.int = ...,
         submitted_at: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "has_evidence", b"has_evidence", "past_due", b"past_due", "submission_count", b"submission_count", "submitted_at", b"submitted_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_by", b"due_by", "has_evidence", b"has_evidence", "submission_count", b"submission_count", "submitted_at", b"submitted_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -13,7 +13,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
-from paycore.payment.models import IntentStatus, OrderStatus, Refund, RefundStatus
+from paycore.payment.models import Intent, IntentStatus, OrderStatus, Refund, RefundStatus
 from paycore.payment.repository import PayInRepository, refund_query, refunds_query
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage.reads import Cursor, Page, Reads
@@ -59,14 +59,7 @@ class Refunds:
                 intent = await repository.intent(merchant_id, new.payment_intent_id, lock=True)
                 if intent is None:
                     raise not_found("payment_intent", new.payment_intent_id, "payment_intent")
-                if intent.status is not IntentStatus.SUCCEEDED:
-                    raise ApiError(
-                        Reason.CHARGE_NOT_REFUNDABLE,
-                        param="payment_intent",
-                        object="payment_intent",
-                        id=intent.id,
-                        status=intent.status.value,
-                    )
+                _check_refundable(intent)
                 paid, refunded, currency = (
                     intent.amount_received,
                     intent.amount_refunded,
@@ -132,6 +125,22 @@ class Refunds:
             return refund
 
         return complete
+
+
+def _check_refundable(intent: Intent) -> None:
+    """A paid intent whose charge is not disputed (a chargeback took its money already)."""
+    if intent.status is not IntentStatus.SUCCEEDED:
+        raise ApiError(
+            Reason.CHARGE_NOT_REFUNDABLE,
+            param="payment_intent",
+            object="payment_intent",
+            id=intent.id,
+            status=intent.status.value,
+        )
+    if intent.disputed:
+        raise ApiError(
+            Reason.CHARGE_DISPUTED, param="payment_intent", object="payment_intent", id=intent.id
+        )
 
 
 async def record_refund(

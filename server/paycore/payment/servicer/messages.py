@@ -41,6 +41,7 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
         created=intent.created,
         metadata=intent.metadata,
         invoice=intent.invoice_id or "",
+        disputed=intent.disputed,
     )
     if intent.cancellation_reason:
         message.cancellation_reason = enum_number(

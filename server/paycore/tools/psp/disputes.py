@@ -148,7 +148,12 @@ class Disputes:
             (after, limit + 1),
         )
         events = [
-            {"sequence": sequence, "type": kind, "time": time_ms // 1000, "dispute": json.loads(body)}
+            {
+                "sequence": sequence,
+                "type": kind,
+                "time": time_ms // 1000,
+                "dispute": json.loads(body),
+            }
             for sequence, kind, time_ms, body in rows[:limit]
         ]
         return _dumps({"data": events, "has_more": len(rows) > limit})
