@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 d = disputes
 FEED_OWNER = "platform"
 """The feed's position is the platform's, not a merchant's (kept on the home shard)."""
-FEED_NAME = "psp_disputes"
 
 decode_dispute: Decoder[Dispute] = Decoder(
     disputes,
@@ -95,10 +94,12 @@ class DisputeRepository:
 
 
 class FeedRepository:
-    """The feed's position and its reader's lease (one row, on the home shard)."""
+    """The feed's position and its reader's lease (one row per feed, named by the PSP's URL,
+    so that another PSP, or a new simulator, starts from its own beginning; home shard)."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, name: str) -> None:
         self._connection = connection
+        self._name = name
 
     async def claim(self, now: int, lease_seconds: int) -> int | None:
         """The position, leased to this reader until now + lease_seconds; None while another
@@ -106,12 +107,12 @@ class FeedRepository:
         f = dispute_feeds
         await self._connection.execute(
             upsert(f)
-            .values(merchant_id=FEED_OWNER, name=FEED_NAME, position=0, lease_until=0)
+            .values(merchant_id=FEED_OWNER, name=self._name, position=0, lease_until=0)
             .on_conflict_do_nothing()
         )
         claimed = await self._connection.execute(
             update(f)
-            .where(f.c.merchant_id == FEED_OWNER, f.c.name == FEED_NAME, f.c.lease_until <= now)
+            .where(f.c.merchant_id == FEED_OWNER, f.c.name == self._name, f.c.lease_until <= now)
             .values(lease_until=now + lease_seconds)
             .returning(f.c.position)
         )
@@ -123,6 +124,6 @@ class FeedRepository:
         f = dispute_feeds
         await self._connection.execute(
             update(f)
-            .where(f.c.merchant_id == FEED_OWNER, f.c.name == FEED_NAME)
+            .where(f.c.merchant_id == FEED_OWNER, f.c.name == self._name)
             .values(position=position, lease_until=0)
         )

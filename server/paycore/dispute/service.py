@@ -119,7 +119,8 @@ class Disputes:
                 psp_action=PspAction.SUBMIT if update.submit else PspAction.NONE,
             )
             await DisputeRepository(connection).save(changed)
-            await self._record(connection, changed, [UPDATED])
+            # A submission's event is recorded with the PSP's answer (under review).
+            await self._record(connection, changed, [] if update.submit else [UPDATED])
             return changed
 
         return Phases(record, self._call_psp(merchant_id) if update.submit else None)
@@ -220,7 +221,9 @@ class Disputes:
         leased on the home shard, and a change older than what a dispute has seen (its
         psp_sequence) is skipped, so a batch read again after a crash changes nothing."""
         async with home.begin() as connection:
-            position = await FeedRepository(connection).claim(self.now(), FEED_LEASE_SECONDS)
+            position = await FeedRepository(connection, self._psp.base_url).claim(
+                self.now(), FEED_LEASE_SECONDS
+            )
         if position is None:
             return 0
         applied = position
@@ -233,7 +236,7 @@ class Disputes:
             log.warning("the disputes feed did not answer (%s); read again later", error.code)
         finally:
             async with home.begin() as connection:
-                await FeedRepository(connection).advance(applied)
+                await FeedRepository(connection, self._psp.base_url).advance(applied)
         return applied - position
 
     async def apply(self, event: PspDisputeEvent) -> None:
