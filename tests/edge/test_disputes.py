@@ -8,7 +8,7 @@ from aiohttp import ClientSession
 from paycore.tools.psp import cards
 
 from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
-from tests.edge.helpers import call, new_merchant
+from tests.edge.helpers import call, charge, new_merchant
 from tests.payout.support import World
 
 
@@ -18,24 +18,10 @@ async def test_disputes_read_answered_and_closed_over_http(
     http = world_http
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
-    intents = []
-    for number in (cards.CARD_DISPUTE_FRAUDULENT, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED):
-        method = await call(
-            http,
-            "POST",
-            "/v1/payment_methods",
-            key=key,
-            form=f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034",
-        )
-        intent = await call(
-            http,
-            "POST",
-            "/v1/payment_intents",
-            key=key,
-            form=f"amount=2000&currency=usd&confirm=true&payment_method={method.body['id']}",
-        )
-        assert intent.body["status"] == "succeeded", intent.body
-        intents.append(intent.body["id"])
+    intents = [
+        await charge(http, key, 2000, number)
+        for number in (cards.CARD_DISPUTE_FRAUDULENT, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED)
+    ]
     world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
     await read_feed(world)
 

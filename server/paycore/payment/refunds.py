@@ -71,13 +71,7 @@ class Refunds:
                 if order is None:
                     raise not_found("payment_order", new.payment_order_id, "payment_order")
                 if order.status is not OrderStatus.SUCCEEDED:
-                    raise ApiError(
-                        Reason.CHARGE_NOT_REFUNDABLE,
-                        param="payment_order",
-                        object="payment_order",
-                        id=order.id,
-                        status=order.status.value,
-                    )
+                    raise _not_refundable("payment_order", order.id, order.status.value)
                 paid, refunded, currency = order.amount, order.amount_refunded, order.currency
                 charge = order.psp_reference
             remaining = paid - refunded
@@ -130,17 +124,21 @@ class Refunds:
 def _check_refundable(intent: Intent) -> None:
     """A paid intent whose charge is not disputed (a chargeback took its money already)."""
     if intent.status is not IntentStatus.SUCCEEDED:
-        raise ApiError(
-            Reason.CHARGE_NOT_REFUNDABLE,
-            param="payment_intent",
-            object="payment_intent",
-            id=intent.id,
-            status=intent.status.value,
-        )
+        raise _not_refundable("payment_intent", intent.id, intent.status.value)
     if intent.disputed:
         raise ApiError(
             Reason.CHARGE_DISPUTED, param="payment_intent", object="payment_intent", id=intent.id
         )
+
+
+def _not_refundable(object_name: str, object_id: str, status: str) -> ApiError:
+    return ApiError(
+        Reason.CHARGE_NOT_REFUNDABLE,
+        param=object_name,
+        object=object_name,
+        id=object_id,
+        status=status,
+    )
 
 
 async def record_refund(
