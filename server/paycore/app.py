@@ -20,6 +20,7 @@ from paycore.config import Settings
 from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.customer.wallets import WalletCryptograms
 from paycore.dispute import servicer as dispute_servicer
 from paycore.dispute.feed import DisputeFeed
 from paycore.dispute.models import DisputeFees
@@ -189,8 +190,14 @@ def build_platform(
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
     mutations = Mutations(shards, IdempotencyStore())
+    vault = Vault.from_setting(settings.vault_key)
     customers = CustomerService(
-        shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
+        shards,
+        vault,
+        Fingerprinter(settings.card_fingerprint_key),
+        wallets=WalletCryptograms(
+            redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
+        ),
     )
     model = load_model(settings.fraud_model_path)
     # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.

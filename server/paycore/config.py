@@ -158,6 +158,11 @@ class Settings:
     dispute_fee_returned_on_win: bool = False
     """PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN: a won dispute gives the fee back with the amount."""
 
+    wallet_cryptogram_ttl_seconds: int = 900
+    """PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS: how long a wallet token's cryptogram waits (sealed,
+    in Redis, never in the database) for the payment method's charge; a charge after that
+    goes without it and the PSP declines it."""
+
     dispute_evidence_chars_max: int = 150_000
     """PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX: the most characters a dispute's evidence text fields
     hold together (DISPUTE_EVIDENCE_TOO_LONG above it)."""
@@ -354,6 +359,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         dispute_fee=_int(env, "PAYCORE_DISPUTE_FEE", defaults.dispute_fee),
         dispute_fee_returned_on_win=_flag(env, "PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN"),
+        wallet_cryptogram_ttl_seconds=_int(
+            env, "PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS", defaults.wallet_cryptogram_ttl_seconds
+        ),
         dispute_evidence_chars_max=_int(
             env, "PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX", defaults.dispute_evidence_chars_max
         ),

@@ -95,6 +95,10 @@ class CardInput:
     exp_month: int
     exp_year: int
     cvc: Secret
+    wallet: str = ""
+    """"apple_pay" | "google_pay" for a digital wallet's token (number: the DPAN), else ""."""
+    cryptogram: Secret = field(default_factory=lambda: Secret(""))
+    """The wallet token's one-time cryptogram: held for the charge, never stored."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class CheckedCard:
     last4: str
     country: str
     funding: CardFunding
+    wallet: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ class Card:
     fingerprint: str
     country: str
     funding: CardFunding
+    wallet: str = ""
+    """"apple_pay" | "google_pay" when it came from a wallet token, else ""."""
 
 
 @dataclass(frozen=True)
@@ -149,3 +156,5 @@ class ChargeableCard:
     last4: str
     fingerprint: str
     country: str  # issuing country or ""
+    wallet: str = ""  # "apple_pay" | "google_pay" | ""
+    cryptogram: Secret | None = None  # a wallet token's, held until its charge (never stored)

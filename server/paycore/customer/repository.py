@@ -151,6 +151,7 @@ class PaymentMethodRepository:
                     fingerprint=fingerprint,
                     country=card.country,
                     funding=card.funding.value,
+                    wallet=card.wallet,
                     number_sealed=number_sealed,
                     billing_details=asdict(billing_details),
                     metadata=metadata,
@@ -242,6 +243,7 @@ def payment_method_of(row: Row[Any] | Columns) -> PaymentMethod:
             fingerprint=row.fingerprint,
             country=row.country,
             funding=CardFunding(row.funding),
+            wallet=row.wallet,
         ),
         billing_details=BillingDetails(
             name=billing["name"],

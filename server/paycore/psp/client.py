@@ -37,6 +37,10 @@ class CardDetails:
     exp_month: int
     exp_year: int
     cvc: Secret | None = None
+    wallet: str = ""
+    """"apple_pay" | "google_pay": the number is a wallet token's device account number."""
+    cryptogram: Secret | None = None
+    """The wallet token's one-time cryptogram (only ever in this request's body)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,11 @@ class PspClient:
         }
         if card.cvc is not None:
             card_body["cvc"] = card.cvc.reveal()
+        if card.wallet:
+            wallet = {"type": card.wallet}
+            if card.cryptogram is not None:
+                wallet["cryptogram"] = card.cryptogram.reveal()
+            card_body["wallet"] = wallet
         body = {
             "idempotency_key": idempotency_key,
             "merchant": merchant,

@@ -451,6 +451,9 @@ payment_methods = _owned(
     *_required(JSONB, "billing_details", "metadata"),
     Column("detached_at", DateTime(timezone=True)),
     _created_at(),
+    # apple_pay | google_pay for a wallet token's card, else "" (migration 0019). Its
+    # cryptogram is never stored (paycore.customer.wallets).
+    Column("wallet", Text, nullable=False, server_default=""),
     # ListPaymentMethods' customer filter, newest first.
     Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
 )

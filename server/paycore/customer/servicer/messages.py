@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from paycore.customer.models import Address, CardBrand, CardFunding, Customer, PaymentMethod
+from paycore.customer.models import (
+    Address,
+    Card,
+    CardBrand,
+    CardFunding,
+    Customer,
+    PaymentMethod,
+)
 from paycore.v1 import customer_pb2
 
 BRANDS = {
@@ -50,6 +57,18 @@ def customer_message(customer: Customer) -> customer_pb2.Customer:
     )
 
 
+WALLETS = {
+    "apple_pay": customer_pb2.CARD_WALLET_TYPE_APPLE_PAY,
+    "google_pay": customer_pb2.CARD_WALLET_TYPE_GOOGLE_PAY,
+}
+
+
+def _wallet(card: Card) -> customer_pb2.CardWallet | None:
+    if not card.wallet:
+        return None
+    return customer_pb2.CardWallet(type=WALLETS[card.wallet], dynamic_last4=card.last4)
+
+
 def payment_method_message(method: PaymentMethod) -> customer_pb2.PaymentMethod:
     card = method.card
     return customer_pb2.PaymentMethod(
@@ -63,6 +82,7 @@ def payment_method_message(method: PaymentMethod) -> customer_pb2.PaymentMethod:
             fingerprint=card.fingerprint,
             country=card.country,
             funding=FUNDINGS[card.funding],
+            wallet=_wallet(card),
         ),
         billing_details=customer_pb2.BillingDetails(
             name=method.billing_details.name,

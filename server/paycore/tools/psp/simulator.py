@@ -10,6 +10,8 @@
     POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
     GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
     GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
+    POST /v1/wallet_tokens              a test Apple Pay / Google Pay token
+                                        (paycore.tools.psp.wallets)
     GET  /v1/dispute_events?after=N&limit=M     the disputes feed (paycore.tools.psp.disputes)
     GET  /v1/disputes/{id}              a dispute as it is now
     POST /v1/disputes/{id}/evidence     the merchant's evidence, once (idempotency_key)
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hmac
 import json
 import logging
@@ -61,6 +64,7 @@ from paycore.tools.psp.requests import (
 )
 from paycore.tools.psp.settlement import parse_day, settlement_lines
 from paycore.tools.psp.store import Store
+from paycore.tools.psp.wallets import issue_token
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +251,11 @@ class Simulator:
         body = "".join(line + "\n" for line in lines)
         return web.Response(status=200, body=body.encode(), content_type="application/x-ndjson")
 
+    async def wallet_token(self, request: web.Request) -> web.StreamResponse:
+        year = dt.datetime.fromtimestamp(self.processor.clock(), dt.UTC).year
+        token = issue_token(self.processor.store.key, await _body(request), year)
+        return _json(200, json.dumps(token))
+
     async def dispute_events(self, request: web.Request) -> web.StreamResponse:
         after = _query_integer(request, "after", 0, 0, 2**62)
         limit = _query_integer(request, "limit", 100, 1, FEED_LIMIT_MAX)
@@ -314,6 +323,7 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/bank/payouts", simulator.payout)
     app.router.add_get("/v1/bank/payouts/{key}", simulator.get_payout)
     app.router.add_get("/v1/bank/payouts_report/{day}", simulator.payouts_report)
+    app.router.add_post("/v1/wallet_tokens", simulator.wallet_token)
     app.router.add_get("/v1/dispute_events", simulator.dispute_events)
     app.router.add_get("/v1/disputes/{id}", simulator.get_dispute)
     app.router.add_post("/v1/disputes/{id}/evidence", simulator.dispute_evidence)

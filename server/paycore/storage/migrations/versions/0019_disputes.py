@@ -1,5 +1,5 @@
 """Disputes (issue 22): the disputes read from the PSP's feed, the feed's position, and
-payment_intents.disputed.
+payment_intents.disputed; digital wallets: payment_methods.wallet.
 
 Revision ID: 0019
 Revises: 0016
@@ -53,6 +53,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("merchant_id", "name", name="dispute_feeds_pkey"),
     )
     op.add_column(
+        "payment_methods",
+        sa.Column("wallet", sa.Text(), nullable=False, server_default=""),
+    )
+    op.add_column(
         "payment_intents",
         sa.Column("disputed", sa.Boolean(), nullable=False, server_default=sa.text("false")),
     )
@@ -60,5 +64,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("payment_intents", "disputed")
+    op.drop_column("payment_methods", "wallet")
     op.drop_table("dispute_feeds")
     op.drop_table("disputes")
