@@ -15,7 +15,7 @@ def layout_block() -> str:
     section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```\n(.*?)```", section, flags=re.DOTALL)
     (tree,) = [block for block in blocks if block.startswith("protos/")]
-    return tree
+    return str(tree)
 
 
 def test_every_server_package_is_in_the_layout() -> None:

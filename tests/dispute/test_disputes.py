@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from paycore.dispute.models import EvidenceUpdate
 from paycore.tools.psp import cards
 from paycore.v1 import dispute_pb2, event_pb2, payment_pb2
 
@@ -270,5 +271,33 @@ async def test_a_submission_sends_the_evidence_to_the_psp_once(world: World) -> 
     assert first == replay
     sent = world.psp.count("operations WHERE operation = 'dispute_evidence'")
     assert sent == 1
+    await shop.assert_books_balance()
+    await shop.close()
+
+
+async def test_a_submission_left_behind_by_its_request_is_sent_by_the_worker_once(
+    world: World,
+) -> None:
+    shop = await world.shop()
+    disputed = await disputed_payment(world, shop, cards.CARD_DISPUTE_FRAUDULENT, 1_000)
+    disputes = world.platform.disputes
+    update = EvidenceUpdate({"uncategorized_text": "winning_evidence"}, {}, submit=True)
+    # The request's first phase commits; the process dies before it calls the PSP.
+    phases = disputes.update(shop.id, disputed.dispute.id, update)
+    async with world.platform.shards.transaction(shop.id) as connection:
+        await phases.record(connection)
+
+    await read_feed(world)  # within the request's lease: left alone
+    waiting = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=disputed.dispute.id))
+    world.clock.advance(61)
+    await read_feed(world)  # sent, answered (under review); the next read applies the win
+    await read_feed(world)
+
+    assert waiting.status == S.DISPUTE_STATUS_NEEDS_RESPONSE
+    won = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=disputed.dispute.id))
+    assert won.status == S.DISPUTE_STATUS_WON
+    assert won.evidence_details.submission_count == 1
+    assert world.psp.count("operations WHERE operation = 'dispute_evidence'") == 1
+    assert await pending(shop) == 1_000 - fee(1_000) - FEE
     await shop.assert_books_balance()
     await shop.close()

@@ -1,6 +1,7 @@
-"""The worker's `dispute_feed` job: reads the PSP's disputes feed and applies each change once
-(paycore.dispute.service.Disputes.read_feed). The feed's position lives on the home shard
-(logical shard 0's), so the job works there only."""
+"""The worker's `dispute_feed` job: on every shard, finishes the calls to the PSP (evidence,
+accept) that a request left behind (Disputes.resume_stale_calls); on the home shard (logical
+shard 0's, where the feed's position lives), reads the PSP's disputes feed and applies each
+change once (Disputes.read_feed)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class DisputeFeed:
     interval_seconds: float = 5.0
 
     async def run(self, engine: AsyncEngine) -> int:
+        resumed = await self.disputes.resume_stale_calls(engine)
         if engine is not self.shards.engine_for_logical(HOME_LOGICAL_SHARD):
-            return 0
-        return await self.disputes.read_feed(engine)
+            return resumed
+        return resumed + await self.disputes.read_feed(engine)

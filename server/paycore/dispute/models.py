@@ -76,6 +76,9 @@ class Dispute:
     submitted_at: int
     submission_count: int
     psp_action: PspAction
+    psp_action_at: int
+    """When the call was recorded (or last taken up): the dispute_feed job resumes one that
+    no request finished within the lease."""
     psp_sequence: int
     balance_transactions: tuple[str, ...]
     created: int

@@ -93,6 +93,29 @@ class DisputeRepository:
         return None if row is None else decode_dispute(row._mapping)
 
 
+async def claim_stale_calls(
+    connection: AsyncConnection, before: int, now: int, limit: int
+) -> list[tuple[str, str]]:
+    """(merchant, dispute) of the calls to the PSP recorded before `before` and not answered,
+    across the shard's merchants, taken up now (their time moves on: runs side by side skip
+    them)."""
+    stale = (
+        select(d.c.merchant_id, d.c.id)
+        .where(d.c.psp_action != "", d.c.psp_action_at < before)
+        .order_by(d.c.psp_action_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("stale")
+    )
+    taken = await connection.execute(
+        update(d)
+        .where(d.c.merchant_id == stale.c.merchant_id, d.c.id == stale.c.id)
+        .values(psp_action_at=now)
+        .returning(d.c.merchant_id, d.c.id)
+    )
+    return [(row.merchant_id, row.id) for row in taken]
+
+
 class FeedRepository:
     """The feed's position and its reader's lease (one row per feed, named by the PSP's URL,
     so that another PSP, or a new simulator, starts from its own beginning; home shard)."""

@@ -29,6 +29,7 @@ from paycore.dispute.money import DisputeMoney
 from paycore.dispute.repository import (
     DisputeRepository,
     FeedRepository,
+    claim_stale_calls,
     decode_dispute,
     dispute_query,
     disputes_query,
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 RenderDispute = Callable[[Dispute], Message]
 FEED_BATCH_MAX = 100
 FEED_LEASE_SECONDS = 60
+CALL_LEASE_SECONDS = 60
 CREATED = "charge.dispute.created"
 UPDATED = "charge.dispute.updated"
 CLOSED_EVENT = "charge.dispute.closed"
@@ -117,6 +119,7 @@ class Disputes:
                 evidence=evidence,
                 metadata={**dispute.metadata, **update.metadata},
                 psp_action=PspAction.SUBMIT if update.submit else PspAction.NONE,
+                psp_action_at=self.now() if update.submit else 0,
             )
             await DisputeRepository(connection).save(changed)
             # A submission's event is recorded with the PSP's answer (under review).
@@ -132,7 +135,7 @@ class Disputes:
             dispute = await self._locked(connection, merchant_id, dispute_id)
             if dispute.status not in AWAITING_RESPONSE or dispute.psp_action:
                 raise _not_open(dispute, "close")
-            changed = replace(dispute, psp_action=PspAction.CLOSE)
+            changed = replace(dispute, psp_action=PspAction.CLOSE, psp_action_at=self.now())
             return await DisputeRepository(connection).save(changed)
 
         return Phases(record, self._call_psp(merchant_id))
@@ -187,7 +190,7 @@ class Disputes:
             async with self._shards.transaction(merchant_id) as connection:
                 dispute = await self._locked(connection, merchant_id, dispute_id)
                 if dispute.psp_action is action:
-                    sent = replace(dispute, psp_action=PspAction.NONE)
+                    sent = replace(dispute, psp_action=PspAction.NONE, psp_action_at=0)
                     if action is PspAction.SUBMIT:
                         sent = replace(sent, submission_count=1, submitted_at=self.now())
                     dispute = await self._moved(connection, sent, answer, step)
@@ -211,8 +214,22 @@ class Disputes:
             dispute = await self._locked(connection, merchant_id, dispute_id)
             if dispute.psp_action is action:
                 await DisputeRepository(connection).save(
-                    replace(dispute, psp_action=PspAction.NONE)
+                    replace(dispute, psp_action=PspAction.NONE, psp_action_at=0)
                 )
+
+    async def resume_stale_calls(self, engine: AsyncEngine, limit: int = FEED_BATCH_MAX) -> int:
+        """Finishes the calls to the PSP whose request died between its phases and was not
+        retried within CALL_LEASE_SECONDS (the PSP takes each key once, so a call resumed
+        twice is sent once)."""
+        now = self.now()
+        async with engine.begin() as connection:
+            taken = await claim_stale_calls(connection, now - CALL_LEASE_SECONDS, now, limit)
+        for merchant_id, dispute_id in taken:
+            try:
+                await self._call_psp(merchant_id)(dispute_id, FinalAnswer.unstored())
+            except ApiError as error:
+                log.warning("dispute %s: its call to the PSP failed again (%s)", dispute_id, error)
+        return len(taken)
 
     # -- the PSP's news -------------------------------------------------------------------------
 
@@ -242,10 +259,15 @@ class Disputes:
     async def apply(self, event: PspDisputeEvent) -> None:
         """Applies one change of the feed in the merchant's transaction (once)."""
         news = event.dispute
-        if not news.merchant.startswith(f"{Prefix.ACCOUNT}_") or not news.reference.startswith(
-            f"{Prefix.PAYMENT_INTENT}_"
+        if (
+            news.status not in _STATUSES
+            or not news.merchant.startswith(f"{Prefix.ACCOUNT}_")
+            or not news.reference.startswith(f"{Prefix.PAYMENT_INTENT}_")
         ):
-            log.warning("dispute %s: not a payment intent of paycore's; skipped", news.id)
+            log.warning(
+                "dispute %s: not a payment intent of paycore's (or an unknown status); skipped",
+                news.id,
+            )
             return
         step = _Step()
         async with self._shards.transaction(news.merchant) as connection:
@@ -283,6 +305,7 @@ class Disputes:
             submitted_at=0,
             submission_count=0,
             psp_action=PspAction.NONE,
+            psp_action_at=0,
             psp_sequence=event.sequence,
             balance_transactions=(),
             created=self.now(),
@@ -372,6 +395,9 @@ class Disputes:
         """After the commit: a confirmed fraud counts in the velocity counters (Redis)."""
         for labelled in step.labelled:
             await self._fraud.count_outcome(labelled)
+
+
+_STATUSES = frozenset(status.value for status in DisputeStatus)
 
 
 def _decode(row: object) -> Dispute:

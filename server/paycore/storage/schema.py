@@ -1077,6 +1077,7 @@ disputes = _owned(
     Column("submission_count", Integer, nullable=False),
     # A call to the PSP recorded and not yet answered: "" | submit | close.
     Column("psp_action", Text, nullable=False),
+    Column("psp_action_at", BigInteger, nullable=False),
     # The last feed event applied (its sequence): an older or repeated one changes nothing.
     Column("psp_sequence", BigInteger, nullable=False),
     # The txn_ ids of its withdrawal and reinstatement, in order.
@@ -1085,6 +1086,8 @@ disputes = _owned(
     Column("metadata", JSONB, nullable=False),
     Index("disputes_psp_idx", "merchant_id", "psp_dispute", unique=True),
     Index("disputes_intent_idx", "merchant_id", "payment_intent_id", "id"),
+    # The calls to the PSP under way, which the dispute_feed job resumes when left behind.
+    Index("disputes_psp_action_idx", "psp_action_at", postgresql_where=text("psp_action <> ''")),
 )
 
 # How far paycore read the PSP's disputes feed (one row, on the home shard; owner "platform"),

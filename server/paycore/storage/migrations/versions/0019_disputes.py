@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("submitted_at", sa.BigInteger(), nullable=False),
         sa.Column("submission_count", sa.Integer(), nullable=False),
         sa.Column("psp_action", sa.Text(), nullable=False),
+        sa.Column("psp_action_at", sa.BigInteger(), nullable=False),
         sa.Column("psp_sequence", sa.BigInteger(), nullable=False),
         sa.Column("balance_transactions", postgresql.ARRAY(sa.Text()), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
@@ -44,6 +45,12 @@ def upgrade() -> None:
     )
     op.create_index("disputes_psp_idx", "disputes", ["merchant_id", "psp_dispute"], unique=True)
     op.create_index("disputes_intent_idx", "disputes", ["merchant_id", "payment_intent_id", "id"])
+    op.create_index(
+        "disputes_psp_action_idx",
+        "disputes",
+        ["psp_action_at"],
+        postgresql_where=sa.text("psp_action <> ''"),
+    )
     op.create_table(
         "dispute_feeds",
         sa.Column("merchant_id", sa.Text(), nullable=False),
