@@ -32,6 +32,8 @@ DISPUTES = {
     CARD_DISPUTE_INQUIRY: ("fraudulent", True),
 }
 """number -> (reason, inquiry) of the cards whose captured charges are disputed."""
+DISPUTE_DELAY_SECONDS_DEFAULT = 60
+"""How long after capture they are disputed, unless configured (--dispute-delay-seconds)."""
 
 
 class Outcome(enum.Enum):

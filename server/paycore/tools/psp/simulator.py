@@ -49,7 +49,7 @@ from typing import Any
 from aiohttp import web
 from paycore.runtime.process import split_address
 from paycore.tools.psp.bank import Bank, account_outcome
-from paycore.tools.psp.cards import Outcome, outcome_of
+from paycore.tools.psp.cards import DISPUTE_DELAY_SECONDS_DEFAULT, Outcome, outcome_of
 from paycore.tools.psp.disputes import FEED_LIMIT_MAX, Disputes
 from paycore.tools.psp.processing import Answer, Processor, failure_body
 from paycore.tools.psp.report_faults import Alteration, parse_alterations
@@ -72,7 +72,6 @@ BODY_SIZE_MAX = 64 * 1024
 HANG_SECONDS_DEFAULT = 30.0
 """How long the time-out card's answer is held (unless the client gives up first)."""
 LATENCY_MS_MAX = 60_000
-DISPUTE_DELAY_SECONDS_DEFAULT = 60
 DELAY_MAX = 90 * 86_400
 JSON = "application/json"
 ACCESS_LOG_FORMAT = '%a "%r" %s %Tfs'
