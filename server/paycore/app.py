@@ -16,6 +16,9 @@ from paycore.account import servicer as account_servicer
 from paycore.account.authentication import Authenticator
 from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
+from paycore.checkout import servicer as checkout_servicer
+from paycore.checkout.servicer.messages import SessionMessages
+from paycore.checkout.sessions import CheckoutSessions, PageKeys
 from paycore.config import Settings
 from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
@@ -72,7 +75,9 @@ from paycore.storage.reads import Reads
 from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.messages import SUBSCRIPTION_MESSAGES
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
@@ -82,11 +87,13 @@ from paycore.webhooks.delivering import Deliverer, DeliveryLimits
 from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
-from paycore.webhooks.servicer import WebhookServicer, record_disabled
+from paycore.webhooks.servicer import WebhookServicer
+from paycore.webhooks.servicer.messages import endpoint_message
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
     BalanceAvailability,
+    CheckoutSessionSweep,
     ExecutorResume,
     IdempotencyKeyPruner,
     LedgerHoldExpiry,
@@ -157,6 +164,9 @@ class Platform:
     reconciliation: Reconciliation
     # disputes (issue 22)
     disputes: Disputes
+    # hosted payment pages (issue 21)
+    checkout: CheckoutSessions
+    checkout_messages: SessionMessages
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
@@ -216,9 +226,12 @@ def build_platform(
     )
     fraud = pay_in.fraud
     pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
-    collection = Collection(pay_in.off_session)
+    subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
+    collection = Collection(pay_in.off_session, subscription_events)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
+    accounts = AccountService(shards, hasher, contracts.scope_resources(policies))
+    checkout_messages = SessionMessages(settings.pages_url)
     return Platform(
         settings=settings,
         shards=shards,
@@ -228,7 +241,7 @@ def build_platform(
         authenticator=Authenticator(settings, shards, hasher),
         rate_limiter=RateLimiter(redis, settings.rate_limits_per_second, settings.redis_key_prefix),
         mutations=mutations,
-        accounts=AccountService(shards, hasher, contracts.scope_resources(policies)),
+        accounts=accounts,
         ledger=ledger,
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger, pay_out.reads),
@@ -237,7 +250,7 @@ def build_platform(
         fraud_redis=fraud_redis,
         customers=customers,
         pay_in=pay_in,
-        subscriptions=SubscriptionService(shards),
+        subscriptions=SubscriptionService(shards, subscription_events),
         billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         pay_out=pay_out,
@@ -258,6 +271,13 @@ def build_platform(
             ),
             dispute_message,
         ),
+        checkout=CheckoutSessions(
+            shards,
+            pay_in.intents,
+            PageKeys(accounts, Vault.from_setting(settings.vault_key)),
+            checkout_messages.session,
+        ),
+        checkout_messages=checkout_messages,
     )
 
 
@@ -274,7 +294,7 @@ def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
         endpoint_concurrency=settings.webhook_endpoint_concurrency,
         lease=timedelta(milliseconds=settings.webhook_lease_ms),
     )
-    return Deliverer(sender, box, event_json, record_disabled, limits)
+    return Deliverer(sender, box, event_json, endpoint_message, limits)
 
 
 def address_policy(settings: Settings) -> AddressPolicy:
@@ -301,6 +321,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
         DisputeFeed(platform.disputes, platform.shards),
+        CheckoutSessionSweep(platform.checkout),
     ]
 
 
@@ -369,6 +390,7 @@ def add_servicers(
 def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     """Each service folder's register(), one line each: the names are what they return."""
     pay_in = platform.pay_in
+    client_secrets = ClientSecrets(platform.settings.key_hash_secret)
     webhooks = WebhookServicer(
         platform.webhook_endpoints,
         platform.webhook_deliveries,
@@ -390,7 +412,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.mutations,
             platform.accounts,
             platform.customers,
-            ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
+            client_secrets,  # clients: Stripe's client_secret
         ),
         executor_servicer.register(server, pay_in.executor),
         subscription_servicer.register(
@@ -402,6 +424,14 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.disputes,
             platform.mutations,
             timedelta(milliseconds=platform.settings.executor_lease_ms),
+        ),
+        checkout_servicer.register(
+            server,
+            platform.checkout,
+            platform.checkout_messages,
+            platform.customers,
+            client_secrets,
+            platform.mutations,
         ),
         # -- pay-out (issue 13)
         payout_servicer.register(

@@ -74,6 +74,8 @@ class Prefix(StrEnum):
     DISCREPANCY = "disc"
     # disputes (issue 22)
     DISPUTE = "dp"
+    # hosted payment pages (issue 21)
+    CHECKOUT_SESSION = "cs"
 
 
 class MalformedId(ValueError):

@@ -66,16 +66,13 @@ class CustomerChanges:
 
 
 @dataclass(frozen=True)
-class Customer:
+class Customer(NewCustomer):
+    """A customer as stored: what it was created with (or changed to), whose it is, its id,
+    default payment method and creation time."""
+
     id: str
     merchant_id: str
-    email: str
-    name: str
-    description: str
-    phone: str
-    address: Address
     default_payment_method: str | None
-    metadata: dict[str, str]
     created: int
 
 
@@ -126,8 +123,16 @@ class Card:
     fingerprint: str
     country: str
     funding: CardFunding
-    wallet: str = ""
-    """"apple_pay" | "google_pay" when it came from a wallet token, else ""."""
+    wallet: CardWallet | None = None
+    """Set when the card came from a wallet token."""
+
+
+@dataclass(frozen=True)
+class CardWallet:
+    type: str
+    """"apple_pay" | "google_pay"."""
+    dynamic_last4: str
+    """The device account number's last four digits (also the card's last4)."""
 
 
 @dataclass(frozen=True)

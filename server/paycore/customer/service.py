@@ -259,14 +259,14 @@ class CustomerService:
             last4=method.card.last4,
             fingerprint=method.card.fingerprint,
             country=method.card.country,
-            wallet=method.card.wallet,
+            wallet=method.card.wallet.type if method.card.wallet else "",
             cryptogram=await self._cryptogram(merchant_id, method, connection),
         )
 
     async def _cryptogram(
         self, merchant_id: str, method: PaymentMethod, connection: AsyncConnection | None
     ) -> Secret | None:
-        if not method.card.wallet or self._wallets is None or connection is not None:
+        if method.card.wallet is None or self._wallets is None or connection is not None:
             return None
         return await self._wallets.take(merchant_id, method.id)
 

@@ -5,6 +5,7 @@ concurrent refunds queue on that row and the reservations can never add up past 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.executor.models import NewExecution, Operation
@@ -13,7 +14,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
-from paycore.payment.models import Intent, IntentStatus, OrderStatus, Refund, RefundStatus
+from paycore.payment.models import IntentStatus, OrderStatus, Refund, RefundStatus
 from paycore.payment.repository import PayInRepository, refund_query, refunds_query
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage.reads import Cursor, Page, Reads
@@ -30,6 +31,35 @@ class NewRefund:
     """None: everything that remains refundable."""
     reason: str
     metadata: dict[str, str]
+
+
+class _Charged(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> IntentStatus | OrderStatus: ...
+
+
+ChargedT = TypeVar("ChargedT", bound=_Charged)
+
+
+def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
+    """The intent or order a refund names (`kind`, also the request's param): NOT_FOUND when
+    the merchant has none of that id, CHARGE_NOT_REFUNDABLE unless it succeeded,
+    CHARGE_DISPUTED when its charge is disputed."""
+    if found is None:
+        raise not_found(kind, object_id, kind)
+    if found.status not in (IntentStatus.SUCCEEDED, OrderStatus.SUCCEEDED):
+        raise ApiError(
+            Reason.CHARGE_NOT_REFUNDABLE,
+            param=kind,
+            object=kind,
+            id=found.id,
+            status=found.status.value,
+        )
+    if getattr(found, "disputed", False):  # an intent whose charge a chargeback took back
+        raise ApiError(Reason.CHARGE_DISPUTED, param=kind, object=kind, id=found.id)
+    return found
 
 
 class Refunds:
@@ -56,10 +86,11 @@ class Refunds:
             repository = PayInRepository(connection)
             intent, order = None, None
             if new.payment_intent_id:
-                intent = await repository.intent(merchant_id, new.payment_intent_id, lock=True)
-                if intent is None:
-                    raise not_found("payment_intent", new.payment_intent_id, "payment_intent")
-                _check_refundable(intent)
+                intent = _refundable(
+                    await repository.intent(merchant_id, new.payment_intent_id, lock=True),
+                    "payment_intent",
+                    new.payment_intent_id,
+                )
                 paid, refunded, currency = (
                     intent.amount_received,
                     intent.amount_refunded,
@@ -67,11 +98,11 @@ class Refunds:
                 )
                 charge = intent.psp_charge
             else:
-                order = await repository.order(merchant_id, new.payment_order_id, lock=True)
-                if order is None:
-                    raise not_found("payment_order", new.payment_order_id, "payment_order")
-                if order.status is not OrderStatus.SUCCEEDED:
-                    raise _not_refundable("payment_order", order.id, order.status.value)
+                order = _refundable(
+                    await repository.order(merchant_id, new.payment_order_id, lock=True),
+                    "payment_order",
+                    new.payment_order_id,
+                )
                 paid, refunded, currency = order.amount, order.amount_refunded, order.currency
                 charge = order.psp_reference
             remaining = paid - refunded
@@ -119,26 +150,6 @@ class Refunds:
             return refund
 
         return complete
-
-
-def _check_refundable(intent: Intent) -> None:
-    """A paid intent whose charge is not disputed (a chargeback took its money already)."""
-    if intent.status is not IntentStatus.SUCCEEDED:
-        raise _not_refundable("payment_intent", intent.id, intent.status.value)
-    if intent.disputed:
-        raise ApiError(
-            Reason.CHARGE_DISPUTED, param="payment_intent", object="payment_intent", id=intent.id
-        )
-
-
-def _not_refundable(object_name: str, object_id: str, status: str) -> ApiError:
-    return ApiError(
-        Reason.CHARGE_NOT_REFUNDABLE,
-        param=object_name,
-        object=object_name,
-        id=object_id,
-        status=status,
-    )
 
 
 async def record_refund(

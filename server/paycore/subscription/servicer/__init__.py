@@ -14,10 +14,16 @@ from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.messages import member
 from paycore.runtime.mutations import Mutations, Phases
-from paycore.subscription import invoice_items
-from paycore.subscription.messages import (
-    FINAL_ACTIONS,
+from paycore.subscription.models import (
+    NewPrice,
+    NewProduct,
+    NewTestClock,
+    Subscription,
+)
+from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.messages import (
     clock_message,
     invoice_message,
     item_message,
@@ -26,14 +32,8 @@ from paycore.subscription.messages import (
     settings_message,
     subscription_message,
 )
-from paycore.subscription.models import (
-    NewPrice,
-    NewProduct,
-    NewTestClock,
-    Subscription,
-)
-from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.requests import (
+    FINAL_ACTIONS,
     INVOICE_STATUSES,
     SUBSCRIPTION_STATUSES,
     frozen_time,
@@ -208,11 +208,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
     ) -> subscription_pb2.ListSubscriptionsResponse:
         merchant_id = current_call().require_merchant()
-        status = None
-        if request.status != subscription_pb2.SUBSCRIPTION_STATUS_UNSPECIFIED:
-            status = SUBSCRIPTION_STATUSES[
-                validation.enum_value("status", request.status, SUBSCRIPTION_STATUSES)
-            ]
+        status = member("status", request.status, SUBSCRIPTION_STATUSES)
         page = await self._billing.list(
             merchant_id,
             cursor_of(request, Prefix.SUBSCRIPTION),
@@ -254,7 +250,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             merchant_id,
             request,
             subscription_pb2.InvoiceItem,
-            lambda connection: invoice_items.create(connection, merchant_id, new),
+            lambda connection: self._billing.create_invoice_item(connection, merchant_id, new),
             render=item_message,
         )
 
@@ -276,11 +272,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.ListInvoicesRequest, context: Context
     ) -> subscription_pb2.ListInvoicesResponse:
         merchant_id = current_call().require_merchant()
-        status = None
-        if request.status != subscription_pb2.INVOICE_STATUS_UNSPECIFIED:
-            status = INVOICE_STATUSES[
-                validation.enum_value("status", request.status, INVOICE_STATUSES)
-            ]
+        status = member("status", request.status, INVOICE_STATUSES)
         page = await self._billing.list_invoices(
             merchant_id,
             cursor_of(request, Prefix.INVOICE),
@@ -353,11 +345,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.BillingSettings:
         merchant_id = current_call().require_merchant()
         schedule = retry_schedule(request.retry_schedule_days)
-        final_action = None
-        if request.final_action != subscription_pb2.DUNNING_FINAL_ACTION_UNSPECIFIED:
-            final_action = FINAL_ACTIONS[
-                validation.enum_value("final_action", request.final_action, FINAL_ACTIONS)
-            ]
+        final_action = member("final_action", request.final_action, FINAL_ACTIONS)
 
         return await self._mutations.for_merchant(
             merchant_id,

@@ -1,23 +1,17 @@
-"""Security (issue 23): api_keys.expires_at, when a rolled key stops authenticating.
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-05
-"""
+"""Security (issue 23): api_keys.expires_at, when a rolled key stops authenticating."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations import ddl
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("api_keys", sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    ddl.add_columns("api_keys", *ddl.optional(sa.DateTime(timezone=True), "expires_at"))
 
 
 def downgrade() -> None:

@@ -2,7 +2,7 @@
 payment_intents.disputed; digital wallets: payment_methods.wallet.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0020 (chained after main's 0020 at the merge; the lead may renumber)
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
