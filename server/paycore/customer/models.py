@@ -127,10 +127,14 @@ class Card:
     """Set when the card came from a wallet token."""
 
 
+class WalletType(Enum):
+    APPLE_PAY = "apple_pay"
+    GOOGLE_PAY = "google_pay"
+
+
 @dataclass(frozen=True)
 class CardWallet:
-    type: str
-    """"apple_pay" | "google_pay"."""
+    type: WalletType
     dynamic_last4: str
     """The device account number's last four digits (also the card's last4)."""
 

@@ -18,6 +18,7 @@ from paycore.customer.models import (
     Customer,
     NewCustomer,
     PaymentMethod,
+    WalletType,
 )
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
@@ -219,7 +220,7 @@ def _billing_details(row: Any) -> BillingDetails:
 
 def _wallet_of(row: Any) -> CardWallet | None:
     """A wallet token's card: its type and the device account number's last4."""
-    return CardWallet(row["wallet"], row["last4"]) if row["wallet"] else None
+    return CardWallet(WalletType(row["wallet"]), row["last4"]) if row["wallet"] else None
 
 
 payment_method_of = Decoder(

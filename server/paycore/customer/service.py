@@ -259,7 +259,7 @@ class CustomerService:
             last4=method.card.last4,
             fingerprint=method.card.fingerprint,
             country=method.card.country,
-            wallet=method.card.wallet.type if method.card.wallet else "",
+            wallet=method.card.wallet.type.value if method.card.wallet else "",
             cryptogram=await self._cryptogram(merchant_id, method, connection),
         )
 
