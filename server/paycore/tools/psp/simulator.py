@@ -10,8 +10,8 @@
     POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
     GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
     GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
-    GET|POST /_control/faults           latency_ms, error_rate, down, settlement (report
-                                        alterations: paycore.tools.psp.report_faults);
+    GET|POST /_control/faults           latency_ms, error_rate, down, settlement, bank_payouts
+                                        (report alterations: paycore.tools.psp.report_faults);
                                         POST needs `Authorization: Bearer <control token>`
     GET  /healthz
 
@@ -41,7 +41,7 @@ from paycore.runtime.process import split_address
 from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import Outcome, outcome_of
 from paycore.tools.psp.processing import Answer, Processor, failure_body
-from paycore.tools.psp.report_faults import Alteration, parse_alterations
+from paycore.tools.psp.report_faults import BANK_ACTIONS, Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
     capture_request,
@@ -78,6 +78,8 @@ class Faults:
     """Every /v1 request answers 503 psp_unavailable at once."""
     settlement: list[Alteration] = field(default_factory=list)
     """Alterations of the daily settlement reports (paycore.tools.psp.report_faults)."""
+    bank_payouts: list[Alteration] = field(default_factory=list)
+    """Alterations of the bank's daily payouts reports (the same module)."""
 
     def as_json(self) -> str:
         return json.dumps(
@@ -86,6 +88,7 @@ class Faults:
                 "error_rate": self.error_rate,
                 "down": self.down,
                 "settlement": [alteration.as_json() for alteration in self.settlement],
+                "bank_payouts": [alteration.as_json() for alteration in self.bank_payouts],
             }
         )
 
@@ -93,6 +96,11 @@ class Faults:
         """Checks every given field before changing any."""
         settlement = (
             parse_alterations(body["settlement"]) if "settlement" in body else self.settlement
+        )
+        bank_payouts = (
+            parse_alterations(body["bank_payouts"], "bank_payouts", BANK_ACTIONS)
+            if "bank_payouts" in body
+            else self.bank_payouts
         )
         latency_ms = body.get("latency_ms", self.latency_ms)
         error_rate = body.get("error_rate", self.error_rate)
@@ -109,6 +117,7 @@ class Faults:
             raise invalid("down", "down must be true or false")
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
         self.settlement = settlement
+        self.bank_payouts = bank_payouts
 
 
 class Simulator:
@@ -225,7 +234,7 @@ class Simulator:
             day = parse_day(request.match_info["day"])
         except ValueError:
             raise invalid("day", "the day must be YYYY-MM-DD") from None
-        lines = self.bank.report_lines(day)
+        lines = self.bank.report_lines(day, self.faults.bank_payouts)
         body = "".join(line + "\n" for line in lines)
         return web.Response(status=200, body=body.encode(), content_type="application/x-ndjson")
 
