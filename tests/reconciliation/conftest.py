@@ -15,11 +15,11 @@ import pytest_asyncio
 from paycore.app import Platform
 from paycore.config import Settings
 from paycore.ids import Prefix, logical_shard_of
-from paycore.ledger.models import IntegrityReport
-from paycore.reconciliation.build import build_reconciliation
 from paycore.ledger import codes
+from paycore.ledger.models import IntegrityReport
 from paycore.payout.models import BalanceStatus, BalanceType
 from paycore.reconciliation import repository
+from paycore.reconciliation.build import build_reconciliation
 from paycore.reconciliation.models import (
     RECONCILIATION_OWNER,
     DayReceivable,
