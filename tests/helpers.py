@@ -151,14 +151,20 @@ class PspSimulator:
         latency_ms: int | None = None,
         error_rate: float | None = None,
         down: bool | None = None,
+        settlement: list[dict[str, object]] | None = None,
+        bank_payouts: list[dict[str, object]] | None = None,
     ) -> dict[str, Any]:
-        """Through its control endpoint, as another process would; None leaves one as it is."""
+        """Through its control endpoint, as another process would; None leaves one as it is.
+        `settlement`, `bank_payouts`: alterations of the daily reports
+        (paycore.tools.psp.report_faults)."""
         changes = {
             name: value
             for name, value in (
                 ("latency_ms", latency_ms),
                 ("error_rate", error_rate),
                 ("down", down),
+                ("settlement", settlement),
+                ("bank_payouts", bank_payouts),
             )
             if value is not None
         }

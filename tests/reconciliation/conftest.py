@@ -10,7 +10,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import aiohttp
 import pytest_asyncio
 from paycore.app import Platform
 from paycore.config import Settings
@@ -29,6 +28,7 @@ from paycore.reconciliation.models import (
     Source,
 )
 from paycore.reconciliation.service import Reconciliation
+from paycore.storage.raw import driver_of
 from paycore.storage.reads import Cursor
 from prometheus_client import CollectorRegistry
 
@@ -92,26 +92,12 @@ class Desk:
         return [await self.platform.ledger.check_integrity(m, "") for m in self.merchants]
 
     async def alter_report(self, alterations: list[dict[str, object]]) -> None:
-        await alter_reports(self.psp, settlement=alterations)
+        await self.psp.set_faults(settlement=alterations)
 
     def open_gauge(self, kind: str) -> float | None:
         return self.registry.get_sample_value(
             "paycore_reconciliation_open_discrepancies", {"kind": kind}
         )
-
-
-async def alter_reports(psp: PspSimulator, **faults: list[dict[str, object]]) -> None:
-    """Sets the simulator's report faults (`settlement`, `bank_payouts`), as a test would with
-    curl."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{psp.url}/_control/faults",
-            json=faults,
-            headers={"Authorization": f"Bearer {psp.server.control_token}"},
-        ) as response,
-    ):
-        assert response.status == 200, await response.text()
 
 
 @pytest_asyncio.fixture
@@ -166,6 +152,15 @@ class BankDesk:
         """Moves the clock forward to `hour` of `day` and runs the pay-out jobs."""
         target = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
         await self.world.advance((target + hour * 3600 - self.world.clock.now) / DAY)
+
+    async def count(self, statement: str, *values: object) -> int:
+        """A count(*) statement's answer summed over the shards."""
+        total = 0
+        for engine in self.world.platform.shards.engines:
+            async with engine.connect() as connection:
+                driver = await driver_of(connection)
+                total += int(await driver.fetchval(statement, *values))
+        return total
 
     async def instant(self, shop: PayoutShop, amount: int) -> str:
         return (await shop.payout(amount, instant=True)).id

@@ -19,10 +19,9 @@ from paycore.reconciliation.models import (
     Source,
     Status,
 )
-from paycore.storage.raw import driver_of
 from paycore.v1 import payout_pb2, wallet_pb2
 
-from tests.reconciliation.conftest import BankDesk, alter_reports
+from tests.reconciliation.conftest import BankDesk
 from tests.reconciliation.day import plan_day
 
 CHARGES = 8_000
@@ -30,15 +29,6 @@ REFUNDS = 1_800
 INSTANT = 100
 STANDARD = 100
 """8,000 payments, 1,800 refunds and 200 payouts: a day of 10,000 items."""
-
-
-async def _count(desk: BankDesk, statement: str, *values: object) -> int:
-    total = 0
-    for engine in desk.world.platform.shards.engines:
-        async with engine.connect() as connection:
-            driver = await driver_of(connection)
-            total += int(await driver.fetchval(statement, *values))
-    return total
 
 
 async def _integrity_ok(desk: BankDesk) -> None:
@@ -85,8 +75,7 @@ async def test_a_clean_day_of_payments_refunds_and_payouts_has_no_discrepancy(
         receivables = await desk.receivables(day, source)
         assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
     # Every payout is settled to the day the bank finished it: the instant ones to Monday.
-    settled = await _count(
-        bank_desk,
+    settled = await bank_desk.count(
         "SELECT count(*) FROM reconciliation_items WHERE source = 'bank_payouts'"
         " AND object_id = ANY($1::text[])",
         payouts,
@@ -113,8 +102,7 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
     elsewhere = await bank_desk.instant(other, 3_000)
     in_transit = await bank_desk.standard(other, 4_000)
     iso = monday.isoformat()
-    await alter_reports(
-        desk.psp,
+    await desk.psp.set_faults(
         bank_payouts=[
             {"day": iso, "action": "drop", "id": dropped},
             {"day": iso, "action": "amount", "id": changed, "amount": 2_001 + 100},
@@ -185,8 +173,7 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
     assert (again.record_count, again.matched_count) == (run.record_count, run.matched_count)
     assert (again.discrepancy_count, again.auto_resolved_count) == (5, 1)
     assert [d.id for d in await desk.discrepancies(monday)] == [d.id for d in found]
-    failures = await _count(
-        bank_desk,
+    failures = await bank_desk.count(
         "SELECT count(*) FROM balance_transactions WHERE payout_id IS NULL AND source = $1"
         " AND type = 'payout_failure'",
         failed,

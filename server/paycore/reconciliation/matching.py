@@ -190,13 +190,19 @@ WHERE i.occurred_at >= $3 AND i.occurred_at < $4
     WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference)
 """
 
-# Which day settles each item: this one (rerunning the day rewrites the same rows).
-_SETTLE_ITEMS = """
+
+def settle_items(results: str) -> str:
+    """Which day settles each item of the `results` table: this one ($1; $2 the source;
+    rerunning the day rewrites the same rows)."""
+    return f"""
 INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day)
-SELECT merchant_id, $2, reference, object_id, $1 FROM recon_results
+SELECT merchant_id, $2, reference, object_id, $1 FROM {results}
 WHERE settles_item AND settled_day IS DISTINCT FROM $1
 ON CONFLICT (merchant_id, source, reference) DO UPDATE SET day = excluded.day
 """
+
+
+_SETTLE_ITEMS = settle_items("recon_results")
 
 # Items an earlier report lacked (timing, missing_at_psp) that this one carries: closed.
 _LATE_ARRIVALS = """

@@ -33,6 +33,7 @@ from paycore.reconciliation.matching import (
     Matched,
     Steps,
     found_discrepancy,
+    settle_items,
 )
 from paycore.reconciliation.models import Source
 from paycore.storage.raw import Driver
@@ -135,12 +136,7 @@ WHERE p.due AND NOT EXISTS (
   WHERE b.merchant_id = p.merchant_id AND b.object_id = p.id AND b.reference = p.bank_reference)
 """
 
-_SETTLE_ITEMS = """
-INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day)
-SELECT merchant_id, $2, reference, object_id, $1 FROM recon_payout_results
-WHERE settles_item AND settled_day IS DISTINCT FROM $1
-ON CONFLICT (merchant_id, source, reference) DO UPDATE SET day = excluded.day
-"""
+_SETTLE_ITEMS = settle_items("recon_payout_results")
 
 _COUNTS = """
 SELECT (SELECT count(*) FROM recon_raw),

@@ -84,11 +84,7 @@ class PayoutResolutions:
         self._lifecycle = lifecycle
 
     async def resolve(
-        self,
-        connection: AsyncConnection,
-        discrepancy: Discrepancy,
-        action: Action,
-        failure_code: str,
+        self, connection: AsyncConnection, discrepancy: Discrepancy, *, action: Action, code: str
     ) -> list[str]:
         """Books the action; the ids of the ledger transfers it posted."""
         if action is Action.IGNORE:
@@ -96,7 +92,7 @@ class PayoutResolutions:
         if action is Action.REFUND_AT_PSP:
             raise unfit(action, discrepancy, "a payout is adjusted, written off or ignored")
         if action is Action.AUTO or (action is Action.ADJUST and _bank_never_paid(discrepancy)):
-            return await self._follow_bank(connection, discrepancy, action, failure_code)
+            return await self._follow_bank(connection, discrepancy, action, code)
         residual = cash_residual(discrepancy)
         if action is Action.WRITE_OFF:
             transfers = await self._moves(
@@ -107,11 +103,7 @@ class PayoutResolutions:
         return await self._adjust_balance(connection, discrepancy, residual)
 
     async def _follow_bank(
-        self,
-        connection: AsyncConnection,
-        discrepancy: Discrepancy,
-        action: Action,
-        failure_code: str,
+        self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action, code: str
     ) -> list[str]:
         payout = await self._payout(connection, discrepancy)
         if payout is None:
@@ -125,7 +117,7 @@ class PayoutResolutions:
             await self._lifecycle.fail(
                 connection,
                 payout,
-                failure_code or FOLLOWED_CODE,
+                code or FOLLOWED_CODE,
                 f"The bank's payouts report of {discrepancy.day.isoformat()} says it {said}.",
             )
             moved = [codes.TRANSFER_PAYOUT_FAILURE]

@@ -115,7 +115,7 @@ class Resolver:
             )
         if discrepancy.kind is Kind.PAYOUT_MISMATCH:
             transfer_ids = await self._payouts.resolve(
-                connection, discrepancy, action, failure_code
+                connection, discrepancy, action=action, code=failure_code
             )
         else:
             transfer_ids = await self._book(connection, discrepancy, action)
