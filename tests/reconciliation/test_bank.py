@@ -6,6 +6,7 @@ actions book once and show in the merchant's balance history."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -206,7 +207,24 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
     await _integrity_ok(bank_desk)
     await shop.assert_identity()
     assert desk.open_gauge("payout_mismatch") == 0
-    assert all(d.status is Status.RESOLVED for d in await desk.discrepancies(monday))
+    resolved = await desk.discrepancies(monday)
+    assert all(d.status is Status.RESOLVED for d in resolved)
+
+    # A run of the day after the operators: the same five, nothing booked again.
+    tagged = "SELECT count(*) FROM ledger_transfers WHERE metadata->>'reconciliation' = $1"
+    booked = await bank_desk.count(tagged, f"bank_payouts:{iso}")
+    assert booked == 1 + 2 + 1  # the adjustment, the write-offs (two currencies, and one)
+    last = await desk.run(monday, Source.BANK_PAYOUTS)
+    assert (last.discrepancy_count, last.record_count) == (5, run.record_count)
+    again_found = await desk.discrepancies(monday)
+    assert {d.run_id for d in again_found} == {last.id}
+    assert [dataclasses.replace(d, run_id="") for d in again_found] == [
+        dataclasses.replace(d, run_id="") for d in resolved
+    ]
+    assert await bank_desk.count(tagged, f"bank_payouts:{iso}") == booked
+    failures = "SELECT count(*) FROM balance_transactions WHERE type = 'payout_failure'"
+    failures += " AND source = ANY($1::text[])"
+    assert await bank_desk.count(failures, [dropped, failed]) == 2
 
 
 async def _resolve(desk: BankDesk, discrepancy_id: str, action: Action) -> Discrepancy:

@@ -54,8 +54,9 @@ ORDER BY r.merchant_id, x.id, x.time DESC,
          CASE x.type WHEN 'failed' THEN 0 WHEN 'paid' THEN 1 ELSE 2 END, r.number DESC
 """
 
-# paycore's payouts: those the report names, and the paid ones due in it (arrival on the day,
-# not settled by another day's report). `was_paid`: paid, or failed after it was paid (its
+# paycore's payouts: those the report names, the paid ones due in it (arrival on the day, not
+# settled by another day's report), and those the day's discrepancies name (a rerun finds
+# them again, whatever their status now). `was_paid`: paid, or failed after it was paid (its
 # failure's transfer came out of platform_cash: returned by the bank).
 _PAYOUTS = """
 CREATE TEMPORARY TABLE recon_payouts ON COMMIT DROP AS
@@ -68,9 +69,18 @@ WITH wanted AS (
     ON s.merchant_id = p.merchant_id AND s.source = $1 AND s.reference = p.bank_reference
   WHERE p.status = 'paid' AND p.bank_reference <> ''
     AND p.arrival_date >= $2 AND p.arrival_date < $3 AND (s.day IS NULL OR s.day = $4)
+  UNION
+  SELECT d.merchant_id, d.object_id FROM reconciliation_discrepancies d
+  WHERE d.source = $1 AND d.day = $4 AND d.kind = 'payout_mismatch' AND d.object_id <> ''
 )
 SELECT p.merchant_id, p.id, p.bank_reference, p.amount, p.currency, p.status,
-       p.arrival_date >= $2 AND p.arrival_date < $3 AND p.status = 'paid' AS due,
+       (p.arrival_date >= $2 AND p.arrival_date < $3 AND p.status = 'paid'
+        AND (s.day IS NULL OR s.day = $4)) AS due,
+       -- Found missing before, and failed since (paycore followed the bank): found again.
+       EXISTS (SELECT 1 FROM reconciliation_discrepancies d
+               WHERE d.merchant_id = p.merchant_id AND d.source = $1 AND d.day = $4
+                 AND d.kind = 'payout_mismatch' AND d.object_id = p.id
+                 AND d.reference = p.bank_reference AND d.psp_status = '') AS found_missing,
        s.day AS settled_day,
        (p.status = 'paid' OR (p.status = 'failed' AND EXISTS (
           SELECT 1 FROM balance_transactions bt
@@ -131,7 +141,7 @@ SELECT p.merchant_id, p.bank_reference, 0, '', 'missing', 'payout_mismatch', fal
        p.settled_day, p.id, ARRAY[p.id, p.bank_reference], p.amount, p.currency, 'paid',
        0, '', ''
 FROM recon_payouts p
-WHERE p.due AND NOT EXISTS (
+WHERE (p.due OR p.found_missing) AND NOT EXISTS (
   SELECT 1 FROM recon_bank_payouts b
   WHERE b.merchant_id = p.merchant_id AND b.object_id = p.id AND b.reference = p.bank_reference)
 """
