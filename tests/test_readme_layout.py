@@ -14,7 +14,7 @@ def layout_block() -> str:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```\n(.*?)```", section, flags=re.DOTALL)
-    (tree,) = [block for block in blocks if block.startswith("protos/")]
+    (tree,) = [str(block) for block in blocks if block.startswith("protos/")]
     return tree
 
 

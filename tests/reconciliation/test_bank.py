@@ -222,9 +222,11 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
         dataclasses.replace(d, run_id="") for d in resolved
     ]
     assert await bank_desk.count(tagged, f"bank_payouts:{iso}") == booked
-    failures = "SELECT count(*) FROM balance_transactions WHERE type = 'payout_failure'"
-    failures += " AND source = ANY($1::text[])"
-    assert await bank_desk.count(failures, [dropped, failed]) == 2
+    failure_rows = (
+        "SELECT count(*) FROM balance_transactions WHERE type = 'payout_failure'"
+        " AND source = ANY($1::text[])"
+    )
+    assert await bank_desk.count(failure_rows, [dropped, failed]) == 2
 
 
 async def _resolve(desk: BankDesk, discrepancy_id: str, action: Action) -> Discrepancy:
