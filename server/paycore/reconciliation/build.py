@@ -30,10 +30,12 @@ BANK_PAYOUTS_PATH = "/v1/bank/payouts_report/{day}"
 
 def report_sources(settings: Settings) -> dict[Source, ReportSource]:
     """The reports paycore reconciles: the PSP's settlement report and the bank's payouts
-    report (the simulator serves both; a real deployment points psp_url at the processor)."""
+    report (PAYCORE_BANK_URL, the PSP's URL when empty: the simulator serves both)."""
     return {
         Source.PSP_SETTLEMENT: HttpJsonLinesReport(settings.psp_url, SETTLEMENT_PATH),
-        Source.BANK_PAYOUTS: HttpJsonLinesReport(settings.psp_url, BANK_PAYOUTS_PATH),
+        Source.BANK_PAYOUTS: HttpJsonLinesReport(
+            settings.bank_url or settings.psp_url, BANK_PAYOUTS_PATH
+        ),
     }
 
 
