@@ -21,6 +21,7 @@ from paycore.reconciliation.models import (
     Status,
 )
 from paycore.v1 import payout_pb2, wallet_pb2
+from paycore.v1 import reconciliation_pb2 as pb
 
 from tests.reconciliation.conftest import BankDesk
 from tests.reconciliation.day import plan_day
@@ -238,3 +239,56 @@ async def _resolve(desk: BankDesk, discrepancy_id: str, action: Action) -> Discr
         )
     await reconciliation.runs.refresh_metrics()
     return resolved
+
+
+async def test_bank_runs_and_payout_mismatches_over_grpc(bank_desk: BankDesk) -> None:
+    desk, monday, world = bank_desk.desk, bank_desk.monday, bank_desk.world
+    shop = bank_desk.shops[0]
+    payout_id = await bank_desk.instant(shop, 5_000)
+    iso = monday.isoformat()
+    await desk.psp.set_faults(
+        bank_payouts=[{"day": iso, "action": "amount", "id": payout_id, "amount": 4_900}]
+    )
+    await bank_desk.at(monday + dt.timedelta(days=1), 2)
+
+    recorded = await world.admin.reconciliation.RunReconciliation(
+        pb.RunReconciliationRequest(date=iso, source=pb.RECONCILIATION_SOURCE_BANK_PAYOUTS),
+        metadata=(("idempotency-key", f"bank-{iso}"),),
+    )
+    assert recorded.source == pb.RECONCILIATION_SOURCE_BANK_PAYOUTS
+    executed = await desk.reconciliation.runs.run_due()  # the worker's job
+    assert executed is not None and executed.id == recorded.id
+    run = await world.admin.reconciliation.GetReconciliationRun(
+        pb.GetReconciliationRunRequest(id=recorded.id)
+    )
+    assert run.status == pb.RECONCILIATION_RUN_STATUS_SUCCEEDED
+    assert (run.settlement_record_count, run.discrepancy_count) == (2, 1)
+    listed = await world.admin.reconciliation.ListDiscrepancies(
+        pb.ListDiscrepanciesRequest(date=iso, kind=pb.DISCREPANCY_KIND_PAYOUT_MISMATCH)
+    )
+    [found] = listed.data
+    assert (found.object, found.merchant, found.source) == (
+        payout_id,
+        shop.id,
+        pb.RECONCILIATION_SOURCE_BANK_PAYOUTS,
+    )
+    assert (found.internal_amount, found.psp_amount, found.status) == (
+        5_000,
+        4_900,
+        pb.DISCREPANCY_STATUS_OPEN,
+    )
+    assert found.psp_reference.startswith("bpo_") and list(found.objects) == [
+        payout_id,
+        found.psp_reference,
+    ]
+
+    before = (await shop.balance())[0]["usd"]
+    resolved = await world.admin.reconciliation.ResolveDiscrepancy(
+        pb.ResolveDiscrepancyRequest(
+            id=found.id, action=pb.DISCREPANCY_ACTION_ADJUST, resolution="the bank paid less"
+        ),
+        metadata=(("idempotency-key", f"resolve-{found.id}"),),
+    )
+    assert (resolved.status, len(resolved.ledger_transfers)) == (pb.DISCREPANCY_STATUS_RESOLVED, 1)
+    assert (await shop.balance())[0]["usd"] == before + 100
+    await _integrity_ok(bank_desk)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.reconciliation import repository
+from paycore.reconciliation.books import is_merchant
 from paycore.reconciliation.matching import FoundDiscrepancy
 from paycore.reconciliation.models import Action, Discrepancy, Source, Status
-from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, is_merchant, resolves_itself
+from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, resolves_itself
 from paycore.storage.raw import Driver
 from paycore.storage.schema import reconciliation_discrepancies as table
 from sqlalchemy import select

@@ -31,7 +31,13 @@ from paycore.payout.balances import BalanceBook
 from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.models import BalanceStatus, Payout, PayoutStatus
 from paycore.payout.repository import PayoutRepository
-from paycore.reconciliation.books import Books, day_tag, derived_transfer_id, movement
+from paycore.reconciliation.books import (
+    Books,
+    day_tag,
+    derived_transfer_id,
+    is_merchant,
+    movement,
+)
 from paycore.reconciliation.models import Action, Discrepancy
 from paycore.storage.raw import driver_of
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -89,6 +95,8 @@ class PayoutResolutions:
         """Books the action; the ids of the ledger transfers it posted."""
         if action is Action.IGNORE:
             return []
+        if not is_merchant(discrepancy.merchant_id):
+            raise unfit(action, discrepancy, "no merchant to book for; only ignore fits")
         if action is Action.REFUND_AT_PSP:
             raise unfit(action, discrepancy, "a payout is adjusted, written off or ignored")
         if action is Action.AUTO or (action is Action.ADJUST and _bank_never_paid(discrepancy)):

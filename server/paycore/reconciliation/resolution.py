@@ -28,13 +28,12 @@ from collections.abc import Callable, Sequence
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
 from paycore.events import record_event
-from paycore.ids import MalformedId, Prefix, logical_shard_of
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import BalanceStatus
 from paycore.reconciliation import repository
-from paycore.reconciliation.books import Books, day_tag, movement
+from paycore.reconciliation.books import Books, day_tag, is_merchant, movement
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Status
 from paycore.reconciliation.payout_resolution import (
     PayoutResolutions,
@@ -72,14 +71,6 @@ def resolves_itself(discrepancy: Discrepancy) -> bool:
     if discrepancy.kind is Kind.PAYOUT_MISMATCH:
         return follows_bank(discrepancy)
     return discrepancy.kind is Kind.DUPLICATE and discrepancy.line_type == "charge"
-
-
-def is_merchant(owner: str) -> bool:
-    try:
-        logical_shard_of(owner, Prefix.ACCOUNT)
-    except MalformedId:
-        return False
-    return True
 
 
 class Resolver:
