@@ -31,7 +31,7 @@ WITH objects AS (
   WHERE source = $1 AND day = $2 AND merchant_id = ANY($3::text[])
 ), receivable AS (
   SELECT id, merchant_id, currency FROM ledger_accounts
-  WHERE (code = $5 OR code LIKE $5 || ':%') AND merchant_id = ANY($3::text[])
+  WHERE {accounts} AND merchant_id = ANY($3::text[])
 )
 SELECT a.merchant_id, a.currency,
        sum(CASE WHEN e.is_debit THEN e.posted_delta ELSE -e.posted_delta END)::bigint AS amount
@@ -49,6 +49,13 @@ ACCOUNT_CHECKED = {
 }
 """The account each source's day check reads (a seller's in-transit account is coded
 `payouts_in_transit:acct_...`)."""
+_LEDGER_OF = {
+    Source.PSP_SETTLEMENT: _LEDGER.format(accounts=f"code = '{codes.PSP_RECEIVABLE.code}'"),
+    Source.BANK_PAYOUTS: _LEDGER.format(
+        accounts=f"(code = '{codes.PAYOUTS_IN_TRANSIT.code}'"
+        f" OR starts_with(code, '{codes.PAYOUTS_IN_TRANSIT.code}:'))"
+    ),
+}
 _KNOWN = "SELECT merchant_id FROM merchants WHERE merchant_id = ANY($1::text[])"
 
 
@@ -63,13 +70,7 @@ async def day_receivables(
     ledger: dict[tuple[str, str], int] = defaultdict(int)
     tag = day_tag(source.value, day)
     rows = await driver.fetch(
-        _LEDGER,
-        source.value,
-        day,
-        known,
-        tag,
-        ACCOUNT_CHECKED[source],
-        timeout=STATEMENT_TIMEOUT_SECONDS,
+        _LEDGER_OF[source], source.value, day, known, tag, timeout=STATEMENT_TIMEOUT_SECONDS
     )
     for row in rows:
         ledger[(row["merchant_id"], row["currency"])] += row["amount"]
