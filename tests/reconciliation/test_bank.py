@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import aiohttp
 import pytest
 from paycore.errors import ApiError, Reason
 from paycore.reconciliation.models import (
@@ -23,6 +24,7 @@ from paycore.reconciliation.models import (
 from paycore.v1 import payout_pb2, wallet_pb2
 from paycore.v1 import reconciliation_pb2 as pb
 
+from tests.helpers import PspSimulator
 from tests.reconciliation.conftest import BankDesk
 from tests.reconciliation.day import plan_day
 
@@ -292,3 +294,29 @@ async def test_bank_runs_and_payout_mismatches_over_grpc(bank_desk: BankDesk) ->
     assert (resolved.status, len(resolved.ledger_transfers)) == (pb.DISCREPANCY_STATUS_RESOLVED, 1)
     assert (await shop.balance())[0]["usd"] == before + 100
     await _integrity_ok(bank_desk)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [{"day": "2027-03-01", "action": "fee", "id": "po_x", "fee": 1}],  # the PSP's only
+        [{"day": "03/01/2027", "action": "drop", "id": "po_x"}],
+        [{"day": "2027-03-01", "action": "unknown_payout", "merchant": "acct_x"}],
+        [{"day": "2027-03-01", "action": "fail", "id": "po_x", "failure_code": 7}],
+        "drop",
+    ],
+)
+async def test_bank_report_faults_are_checked(psp: PspSimulator, bad: object) -> None:
+    kept: list[dict[str, object]] = [{"day": "2027-03-01", "action": "fail", "id": "po_x"}]
+    assert (await psp.set_faults(bank_payouts=kept))["bank_payouts"] == kept
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{psp.url}/_control/faults",
+            json={"bank_payouts": bad},
+            headers={"Authorization": f"Bearer {psp.server.control_token}"},
+        ) as response,
+    ):
+        assert response.status == 400
+        assert (await response.json())["error"]["param"] == "bank_payouts"
+    assert (await psp.set_faults())["bank_payouts"] == kept  # nothing changed
