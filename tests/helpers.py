@@ -168,17 +168,23 @@ class PspSimulator:
             )
             if value is not None
         }
+        status, faults = await self.post_faults(changes)
+        assert status == 200, faults
+        return faults
+
+    async def post_faults(self, body: object) -> tuple[int, dict[str, Any]]:
+        """POST /_control/faults with `body` as it is (with the control token): the status
+        and the JSON answer."""
         async with (
             aiohttp.ClientSession() as session,
             session.post(
                 f"{self.url}/_control/faults",
-                json=changes,
+                json=body,
                 headers={"Authorization": f"Bearer {self.server.control_token}"},
             ) as response,
         ):
-            assert response.status == 200, await response.text()
-            faults: dict[str, Any] = await response.json()
-            return faults
+            answer: dict[str, Any] = await response.json()
+            return response.status, answer
 
     def client(self, timeout_seconds: float = 5.0) -> PspClient:
         return PspClient(self.url, timeout_seconds=timeout_seconds)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import aiohttp
 import pytest
 from paycore.errors import ApiError, Reason
 from paycore.reconciliation.models import (
@@ -309,14 +308,6 @@ async def test_bank_runs_and_payout_mismatches_over_grpc(bank_desk: BankDesk) ->
 async def test_bank_report_faults_are_checked(psp: PspSimulator, bad: object) -> None:
     kept: list[dict[str, object]] = [{"day": "2027-03-01", "action": "fail", "id": "po_x"}]
     assert (await psp.set_faults(bank_payouts=kept))["bank_payouts"] == kept
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{psp.url}/_control/faults",
-            json={"bank_payouts": bad},
-            headers={"Authorization": f"Bearer {psp.server.control_token}"},
-        ) as response,
-    ):
-        assert response.status == 400
-        assert (await response.json())["error"]["param"] == "bank_payouts"
+    status, answer = await psp.post_faults({"bank_payouts": bad})
+    assert (status, answer["error"]["param"]) == (400, "bank_payouts")
     assert (await psp.set_faults())["bank_payouts"] == kept  # nothing changed
