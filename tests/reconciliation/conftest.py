@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import pytest
 import pytest_asyncio
 from paycore.app import Platform
 from paycore.config import Settings
@@ -17,6 +18,7 @@ from paycore.ids import Prefix, logical_shard_of
 from paycore.ledger import codes
 from paycore.ledger.models import IntegrityReport
 from paycore.payout.models import BalanceStatus, BalanceType
+from paycore.payout.tracking import CHECK_LEASE_SECONDS
 from paycore.reconciliation import repository
 from paycore.reconciliation.build import build_reconciliation
 from paycore.reconciliation.models import (
@@ -36,6 +38,7 @@ from tests.helpers import PspSimulator, create_merchant
 from tests.payout.support import DAY, PAID, Clock, PayoutShop, World
 from tests.reconciliation.day import DayWriter
 
+TRACKING_ROUNDS = 10
 FUNDING = 5_000_000
 """What each shop of the bank desk has available to pay out (minor units)."""
 
@@ -161,6 +164,20 @@ class BankDesk:
                 driver = await driver_of(connection)
                 total += int(await driver.fetchval(statement, *values))
         return total
+
+    async def caught_up(self, payout_ids: list[str]) -> None:
+        """The tracking job again (past its lease) until paycore has none of `payout_ids` in
+        flight: under load the bank may not answer a check in time, which is retried later."""
+        for _ in range(TRACKING_ROUNDS):
+            behind = await self.count(
+                "SELECT count(*) FROM payouts WHERE id = ANY($1::text[])"
+                " AND status IN ('pending', 'in_transit')",
+                payout_ids,
+            )
+            if not behind:
+                return
+            await self.world.advance((CHECK_LEASE_SECONDS + 1) / DAY)
+        pytest.fail(f"{behind} payouts still in flight after {TRACKING_ROUNDS} tracking rounds")
 
     async def instant(self, shop: PayoutShop, amount: int) -> str:
         return (await shop.payout(amount, instant=True)).id

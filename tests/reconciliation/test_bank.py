@@ -55,6 +55,7 @@ async def test_a_clean_day_of_payments_refunds_and_payouts_has_no_discrepancy(
     wednesday = monday + dt.timedelta(days=2)
     # Thursday morning: Monday's standard payouts arrived on Wednesday, the tracking job saw it.
     await bank_desk.at(wednesday + dt.timedelta(days=1), 3)
+    await bank_desk.caught_up(payouts)
 
     psp = await desk.run(monday)
     sent = await desk.run(monday, Source.BANK_PAYOUTS)
