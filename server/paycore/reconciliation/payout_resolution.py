@@ -42,6 +42,7 @@ from paycore.reconciliation.models import Action, Discrepancy
 from paycore.storage.raw import driver_of
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+_IN_FLIGHT_OR_PAID = (PayoutStatus.PENDING, PayoutStatus.IN_TRANSIT, PayoutStatus.PAID)
 FOLLOWED_CODE = "could_not_process"
 """A failed payout's failure code when the bank's report gave none."""
 _LIFECYCLE_TRANSFERS = """
@@ -76,11 +77,9 @@ def follows_bank(discrepancy: Discrepancy) -> bool:
         return False
     if discrepancy.psp_status == "paid":
         return discrepancy.internal_status == PayoutStatus.IN_TRANSIT.value
-    return discrepancy.psp_status == "failed" and discrepancy.internal_status in (
-        PayoutStatus.PENDING.value,
-        PayoutStatus.IN_TRANSIT.value,
-        PayoutStatus.PAID.value,
-    )
+    return discrepancy.psp_status == "failed" and discrepancy.internal_status in {
+        status.value for status in _IN_FLIGHT_OR_PAID
+    }
 
 
 class PayoutResolutions:
@@ -114,13 +113,12 @@ class PayoutResolutions:
         self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action, code: str
     ) -> list[str]:
         payout = await self._payout(connection, discrepancy)
-        if payout is None:
-            raise unfit(action, discrepancy, "paycore has no payout to follow the bank with")
-        merchant_id = payout.merchant_id
-        if discrepancy.psp_status == "paid" and payout.status is PayoutStatus.IN_TRANSIT:
+        paid = discrepancy.psp_status == "paid"
+        arrived = PayoutStatus.PAID if paid else PayoutStatus.FAILED
+        if payout is not None and paid and payout.status is PayoutStatus.IN_TRANSIT:
             await self._lifecycle.paid(connection, payout)
             moved = [codes.TRANSFER_PAYOUT]
-        elif payout.status in (PayoutStatus.PENDING, PayoutStatus.IN_TRANSIT, PayoutStatus.PAID):
+        elif payout is not None and not paid and payout.status in _IN_FLIGHT_OR_PAID:
             said = "failed" if discrepancy.psp_status == "failed" else "not paid"
             await self._lifecycle.fail(
                 connection,
@@ -129,10 +127,17 @@ class PayoutResolutions:
                 f"The bank's payouts report of {discrepancy.day.isoformat()} says it {said}.",
             )
             moved = [codes.TRANSFER_PAYOUT_FAILURE]
+        elif payout is not None and payout.status is arrived:
+            return []  # paycore got there meanwhile (the tracking job): nothing left to do
+        elif action is Action.AUTO:
+            return []  # a run never fails on it: the discrepancy closes, its views tell
         else:
-            raise unfit(action, discrepancy, f"the payout is {payout.status.value}")
+            status = "missing" if payout is None else payout.status.value
+            raise unfit(action, discrepancy, f"the payout is {status}")
         driver = await driver_of(connection)
-        rows = await driver.fetch(_LIFECYCLE_TRANSFERS, merchant_id, payout.id, moved)
+        rows = await driver.fetch(
+            _LIFECYCLE_TRANSFERS, discrepancy.merchant_id, discrepancy.object_id, moved
+        )
         return [row["id"] for row in rows]
 
     async def _adjust_balance(
