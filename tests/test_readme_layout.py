@@ -14,8 +14,8 @@ def layout_block() -> str:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```\n(.*?)```", section, flags=re.DOTALL)
-    (tree,) = [str(block) for block in blocks if block.startswith("protos/")]
-    return tree
+    (tree,) = [block for block in blocks if block.startswith("protos/")]
+    return str(tree)
 
 
 def test_every_server_package_is_in_the_layout() -> None:

@@ -35,9 +35,14 @@ _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
 _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
+_CHECKOUT_SESSIONS = "test_checkout::test_checkout_sessions_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
+    ("POST", "/v1/checkout/sessions"): _CHECKOUT_SESSIONS,
+    ("GET", "/v1/checkout/sessions"): _CHECKOUT_SESSIONS,
+    ("GET", "/v1/checkout/sessions/{id}"): _CHECKOUT_SESSIONS,
+    ("POST", "/v1/checkout/sessions/{id}/expire"): _CHECKOUT_SESSIONS,
     ("POST", "/v1/reconciliation/runs"): _RECONCILIATION,
     ("GET", "/v1/reconciliation/runs/{id}"): _RECONCILIATION,
     ("GET", "/v1/reconciliation/discrepancies"): _RECONCILIATION,

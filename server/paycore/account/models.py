@@ -25,14 +25,10 @@ class NewMerchant:
 
 
 @dataclass(frozen=True)
-class Merchant:
+class Merchant(NewMerchant):
+    """A merchant as stored: what it was created with, its id and creation time."""
+
     id: str
-    name: str
-    email: str
-    country: str
-    default_currency: str
-    livemode: bool
-    metadata: dict[str, str]
     created: int
 
 
@@ -46,14 +42,12 @@ class NewSellerAccount:
 
 
 @dataclass(frozen=True)
-class SellerAccount:
+class SellerAccount(NewSellerAccount):
+    """A seller account as stored: what it was created with, whose it is, its id and creation
+    time."""
+
     id: str
     merchant_id: str
-    email: str
-    business_name: str
-    country: str
-    default_currency: str
-    metadata: dict[str, str]
     created: int
 
 

@@ -13,20 +13,15 @@ from typing import Any
 from paycore.payout.models import (
     DELAY_DAYS_DEFAULT,
     BalanceFilter,
-    BalanceStatus,
     BalanceTransaction,
-    BalanceType,
     BankAccount,
     BankAccountStatus,
-    HolderType,
-    Interval,
     Payout,
     PayoutFilter,
-    PayoutMethod,
-    PayoutStatus,
     Schedule,
 )
-from paycore.storage.raw import Columns, driver_of
+from paycore.storage.raw import driver_of
+from paycore.storage.reads import decoded, encoded, matching
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
 from sqlalchemy import Row, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -276,16 +271,15 @@ class BalanceTransactionRepository:
 
 
 def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
-    query = select(bt).where(bt.c.merchant_id == merchant_id, bt.c.account == wanted.account)
-    if wanted.type is not None:
-        query = query.where(bt.c.type == wanted.type.value)
-    if wanted.currency:
-        query = query.where(bt.c.currency == wanted.currency)
-    if wanted.source:
-        query = query.where(bt.c.source == wanted.source)
-    if wanted.payout:
-        query = query.where(bt.c.payout_id == wanted.payout)
-    return query
+    query = matching(
+        bt,
+        merchant_id=merchant_id,
+        type=wanted.type,
+        currency=wanted.currency,
+        source=wanted.source,
+        payout_id=wanted.payout_id,
+    )
+    return query.where(bt.c.account == wanted.account)  # "" too: the merchant's own
 
 
 def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[Any]:
@@ -293,23 +287,7 @@ def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[A
 
 
 def decode_balance_transaction(row: Row[Any]) -> BalanceTransaction:
-    return BalanceTransaction(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        account=row.account,
-        currency=row.currency,
-        amount=int(row.amount),
-        fee=int(row.fee),
-        net=int(row.net),
-        type=BalanceType(row.type),
-        status=BalanceStatus(row.status),
-        available_on=int(row.available_on),
-        source=row.source,
-        description=row.description,
-        ledger_transfer_id=row.ledger_transfer_id,
-        payout_id=row.payout_id,
-        created=int(row.created),
-    )
+    return decoded(BalanceTransaction, row)
 
 
 class DueRow:
@@ -345,25 +323,7 @@ class BankAccountRepository:
                 .values(default_for_currency=False)
             )
         await self._connection.execute(
-            insert(ba).values(
-                merchant_id=bank_account.merchant_id,
-                id=bank_account.id,
-                account=bank_account.account,
-                country=bank_account.country,
-                currency=bank_account.currency,
-                account_holder_name=bank_account.account_holder_name,
-                account_holder_type=bank_account.account_holder_type.value,
-                bank_name=bank_account.bank_name,
-                routing_number=bank_account.routing_number,
-                last4=bank_account.last4,
-                fingerprint=bank_account.fingerprint,
-                number_sealed=sealed,
-                status=bank_account.status.value,
-                default_for_currency=bank_account.default_for_currency,
-                instant_supported=bank_account.instant_supported,
-                created=bank_account.created,
-                metadata=bank_account.metadata,
-            )
+            insert(ba).values(**encoded(ba, bank_account, number_sealed=sealed))
         )
 
     async def has_default(self, merchant_id: str, account: str, currency: str) -> bool:
@@ -427,24 +387,7 @@ def bank_accounts_query(merchant_id: str, account: str) -> Select[Any]:
 
 
 def decode_bank_account(row: Row[Any]) -> BankAccount:
-    return BankAccount(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        account=row.account,
-        country=row.country,
-        currency=row.currency,
-        account_holder_name=row.account_holder_name,
-        account_holder_type=HolderType(row.account_holder_type),
-        bank_name=row.bank_name,
-        routing_number=row.routing_number,
-        last4=row.last4,
-        fingerprint=row.fingerprint,
-        status=BankAccountStatus(row.status),
-        default_for_currency=bool(row.default_for_currency),
-        instant_supported=bool(row.instant_supported),
-        created=int(row.created),
-        metadata=dict(row.metadata),
-    )
+    return decoded(BankAccount, row)
 
 
 # -- payout schedules ---------------------------------------------------------------------------
@@ -489,15 +432,8 @@ class ScheduleRepository:
 
 
 def decode_schedule(row: Row[Any]) -> Schedule:
-    return Schedule(
-        account=row.account,
-        interval=Interval(row.interval),
-        delay_days=int(row.delay_days),
-        weekly_anchor=int(row.weekly_anchor),
-        monthly_anchor=int(row.monthly_anchor),
-        minimum_amounts={key: int(value) for key, value in row.minimum_amounts.items()},
-        next_run_on=row.next_run_on,
-    )
+    minimum_amounts = {key: int(value) for key, value in row.minimum_amounts.items()}
+    return decoded(Schedule, row, minimum_amounts=minimum_amounts)
 
 
 # -- payouts ------------------------------------------------------------------------------------
@@ -524,7 +460,7 @@ class PayoutRepository:
         record = await driver.fetchrow(
             _LOCK_PAYOUT if lock else _GET_PAYOUT, merchant_id, payout_id
         )
-        return None if record is None else decode_payout(Columns(record))
+        return None if record is None else decode_payout(dict(record.items()))
 
     async def update(self, payout: Payout, next_check_at: int | None) -> None:
         driver = await driver_of(self._connection)
@@ -562,30 +498,7 @@ class PayoutRepository:
 
 
 def _payout_values(payout: Payout, next_check_at: int | None = None) -> dict[str, Any]:
-    return {
-        "merchant_id": payout.merchant_id,
-        "id": payout.id,
-        "account": payout.account,
-        "amount": payout.amount,
-        "fee": payout.fee,
-        "currency": payout.currency,
-        "destination": payout.destination,
-        "method": payout.method.value,
-        "status": payout.status.value,
-        "automatic": payout.automatic,
-        "period": payout.period,
-        "arrival_date": payout.arrival_date,
-        "balance_transaction": payout.balance_transaction,
-        "failure_balance_transaction": payout.failure_balance_transaction,
-        "failure_code": payout.failure_code,
-        "failure_message": payout.failure_message,
-        "bank_reference": payout.bank_reference,
-        "execution_id": payout.execution_id,
-        "description": payout.description,
-        "created": payout.created,
-        "next_check_at": next_check_at,
-        "metadata": payout.metadata,
-    }
+    return encoded(po, payout, next_check_at=next_check_at)
 
 
 def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
@@ -593,35 +506,11 @@ def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
 
 
 def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
-    query = select(po).where(po.c.merchant_id == merchant_id, po.c.account == wanted.account)
-    if wanted.status is not None:
-        query = query.where(po.c.status == wanted.status.value)
-    if wanted.destination:
-        query = query.where(po.c.destination == wanted.destination)
-    return query
-
-
-def decode_payout(row: Row[Any] | Columns) -> Payout:
-    return Payout(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        account=row.account,
-        amount=int(row.amount),
-        fee=int(row.fee),
-        currency=row.currency,
-        destination=row.destination,
-        method=PayoutMethod(row.method),
-        status=PayoutStatus(row.status),
-        automatic=bool(row.automatic),
-        period=row.period,
-        arrival_date=int(row.arrival_date),
-        balance_transaction=row.balance_transaction,
-        failure_balance_transaction=row.failure_balance_transaction,
-        failure_code=row.failure_code,
-        failure_message=row.failure_message,
-        bank_reference=row.bank_reference,
-        execution_id=row.execution_id,
-        description=row.description,
-        created=int(row.created),
-        metadata=dict(row.metadata),
+    query = matching(
+        po, merchant_id=merchant_id, status=wanted.status, destination=wanted.destination
     )
+    return query.where(po.c.account == wanted.account)  # "" too: the merchant's own
+
+
+def decode_payout(row: Row[Any] | Mapping[str, Any]) -> Payout:
+    return decoded(Payout, row)

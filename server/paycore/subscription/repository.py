@@ -5,8 +5,9 @@ shard (paycore.storage)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from paycore.storage.reads import Decode, decoded, encoded, matching
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -19,8 +20,18 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, Select, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+
+
+async def _inserted(
+    connection: AsyncConnection, table: Table, values: dict[str, Any], decode: Decode[T]
+) -> T:
+    """The new row of `table`, as the database wrote it (its defaults included)."""
+    row = (await connection.execute(insert(table).values(**values).returning(table))).one()
+    return decode(row)
 
 
 class ProductRepository:
@@ -28,21 +39,8 @@ class ProductRepository:
         self._connection = connection
 
     async def insert(self, merchant_id: str, product_id: str, new: NewProduct) -> Product:
-        row = (
-            await self._connection.execute(
-                insert(products)
-                .values(
-                    merchant_id=merchant_id,
-                    id=product_id,
-                    name=new.name,
-                    description=new.description,
-                    active=new.active,
-                    metadata=new.metadata,
-                )
-                .returning(products)
-            )
-        ).one()
-        return decode_product(row)
+        values = encoded(products, new, merchant_id=merchant_id, id=product_id)
+        return await _inserted(self._connection, products, values, decode_product)
 
     async def get(self, merchant_id: str, product_id: str) -> Product | None:
         row = (await self._connection.execute(product_query(merchant_id, product_id))).one_or_none()
@@ -50,10 +48,7 @@ class ProductRepository:
 
 
 def products_query(merchant_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    query = select(products).where(products.c.merchant_id == merchant_id)
-    if active is not None:
-        query = query.where(products.c.active == active)
-    return query, products.c.id
+    return matching(products, merchant_id=merchant_id, active=active), products.c.id
 
 
 def product_query(merchant_id: str, product_id: str) -> Select[Any]:
@@ -63,11 +58,7 @@ def product_query(merchant_id: str, product_id: str) -> Select[Any]:
 
 
 def prices_query(merchant_id: str, product_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    query = select(prices).where(prices.c.merchant_id == merchant_id)
-    if product_id:
-        query = query.where(prices.c.product_id == product_id)
-    if active is not None:
-        query = query.where(prices.c.active == active)
+    query = matching(prices, merchant_id=merchant_id, product_id=product_id, active=active)
     return query, prices.c.id
 
 
@@ -81,27 +72,15 @@ class PriceRepository:
 
     async def insert(self, merchant_id: str, price_id: str, new: NewPrice) -> Price:
         recurring = new.recurring
-        row = (
-            await self._connection.execute(
-                insert(prices)
-                .values(
-                    merchant_id=merchant_id,
-                    id=price_id,
-                    product_id=new.product_id,
-                    unit_amount=new.unit_amount,
-                    currency=new.currency,
-                    recurring_interval=None if recurring is None else recurring.interval.value,
-                    recurring_interval_count=None
-                    if recurring is None
-                    else recurring.interval_count,
-                    nickname=new.nickname,
-                    active=new.active,
-                    metadata=new.metadata,
-                )
-                .returning(prices)
-            )
-        ).one()
-        return decode_price(row)
+        values = encoded(
+            prices,
+            new,
+            merchant_id=merchant_id,
+            id=price_id,
+            recurring_interval=None if recurring is None else recurring.interval.value,
+            recurring_interval_count=None if recurring is None else recurring.interval_count,
+        )
+        return await _inserted(self._connection, prices, values, decode_price)
 
     async def get(self, merchant_id: str, price_id: str) -> Price | None:
         row = (await self._connection.execute(price_query(merchant_id, price_id))).one_or_none()
@@ -115,21 +94,15 @@ class TestClockRepository:
         self._connection = connection
 
     async def insert(self, merchant_id: str, clock_id: str, new: NewTestClock) -> TestClock:
-        row = (
-            await self._connection.execute(
-                insert(test_clocks)
-                .values(
-                    merchant_id=merchant_id,
-                    id=clock_id,
-                    name=new.name,
-                    frozen_time=datetime.fromtimestamp(new.frozen_time, UTC),
-                    status=TestClockStatus.READY.value,
-                    metadata=new.metadata,
-                )
-                .returning(test_clocks)
-            )
-        ).one()
-        return _test_clock(row)
+        values = encoded(
+            test_clocks,
+            new,
+            merchant_id=merchant_id,
+            id=clock_id,
+            frozen_time=datetime.fromtimestamp(new.frozen_time, UTC),
+            status=TestClockStatus.READY.value,
+        )
+        return await _inserted(self._connection, test_clocks, values, _test_clock)
 
     async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
         query = select(test_clocks).where(
@@ -155,42 +128,20 @@ class TestClockRepository:
 
 
 def decode_product(row: Row[Any]) -> Product:
-    return Product(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        name=row.name,
-        description=row.description,
-        active=row.active,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+    return decoded(Product, row, created=int(row.created_at.timestamp()))
 
 
 def decode_price(row: Row[Any]) -> Price:
     recurring = None
     if row.recurring_interval is not None:
         recurring = Recurring(Interval(row.recurring_interval), row.recurring_interval_count)
-    return Price(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        product_id=row.product_id,
-        unit_amount=row.unit_amount,
-        currency=row.currency,
-        recurring=recurring,
-        nickname=row.nickname,
-        active=row.active,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+    return decoded(Price, row, recurring=recurring, created=int(row.created_at.timestamp()))
 
 
 def _test_clock(row: Row[Any]) -> TestClock:
-    return TestClock(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        name=row.name,
+    return decoded(
+        TestClock,
+        row,
         frozen_time=int(row.frozen_time.timestamp()),
-        status=TestClockStatus(row.status),
-        metadata=dict(row.metadata),
         created=int(row.created_at.timestamp()),
     )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from paycore.storage.reads import decoded, encoded, matching
 from paycore.storage.schema import (
     billing_settings,
     subscription_items,
@@ -33,13 +34,7 @@ class SubscriptionRepository:
 
     async def insert(self, subscription: Subscription) -> None:
         await self._connection.execute(
-            insert(subscriptions).values(
-                merchant_id=subscription.merchant_id,
-                id=subscription.id,
-                customer_id=subscription.customer_id,
-                **_subscription_values(subscription),
-                created=subscription.created,
-            )
+            insert(subscriptions).values(**_subscription_values(subscription))
         )
         await self.insert_items(subscription)
 
@@ -98,15 +93,7 @@ class SubscriptionRepository:
         await self._connection.execute(
             insert(subscription_items),
             [
-                {
-                    "merchant_id": subscription.merchant_id,
-                    "id": item.id,
-                    "subscription_id": subscription.id,
-                    "price_id": item.price_id,
-                    "quantity": item.quantity,
-                    "created": item.created,
-                    "metadata": item.metadata,
-                }
+                encoded(subscription_items, item, merchant_id=subscription.merchant_id)
                 for item in subscription.items
             ],
         )
@@ -117,9 +104,7 @@ def subscriptions_query(
 ) -> tuple[Select[Any], Any]:
     """Without a status: every subscription not canceled (Stripe's default)."""
     t = subscriptions
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(t.c.customer_id == customer_id)
+    query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
     if price_id:
         items = subscription_items
         query = query.where(
@@ -168,60 +153,25 @@ class BillingSettingsRepository:
 
 
 def _subscription_values(subscription: Subscription) -> dict[str, Any]:
-    return {
-        "status": subscription.status.value,
-        "currency": subscription.currency,
-        "interval": subscription.recurring.interval.value,
-        "interval_count": subscription.recurring.interval_count,
-        "billing_cycle_anchor": subscription.billing_cycle_anchor,
-        "current_period_start": subscription.current_period.start,
-        "current_period_end": subscription.current_period.end,
-        "trial_start": subscription.trial_start,
-        "trial_end": subscription.trial_end,
-        "cancel_at_period_end": subscription.cancel_at_period_end,
-        "canceled_at": subscription.canceled_at,
-        "ended_at": subscription.ended_at,
-        "default_payment_method_id": subscription.default_payment_method_id,
-        "latest_invoice_id": subscription.latest_invoice_id,
-        "test_clock_id": subscription.test_clock_id,
-        "credit_balance": subscription.credit_balance,
-        "next_action_at": subscription.next_action_at,
-        "metadata": subscription.metadata,
-    }
+    return encoded(
+        subscriptions,
+        subscription,
+        interval=subscription.recurring.interval.value,
+        interval_count=subscription.recurring.interval_count,
+        current_period_start=subscription.current_period.start,
+        current_period_end=subscription.current_period.end,
+    )
 
 
 def _subscription(row: Row[Any], items: tuple[SubscriptionItem, ...]) -> Subscription:
-    return Subscription(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        customer_id=row.customer_id,
-        status=SubscriptionStatus(row.status),
-        currency=row.currency,
+    return decoded(
+        Subscription,
+        row,
         recurring=Recurring(Interval(row.interval), row.interval_count),
-        billing_cycle_anchor=row.billing_cycle_anchor,
         current_period=Period(row.current_period_start, row.current_period_end),
-        trial_start=row.trial_start,
-        trial_end=row.trial_end,
-        cancel_at_period_end=row.cancel_at_period_end,
-        canceled_at=row.canceled_at,
-        ended_at=row.ended_at,
-        default_payment_method_id=row.default_payment_method_id,
-        latest_invoice_id=row.latest_invoice_id,
-        test_clock_id=row.test_clock_id,
-        credit_balance=row.credit_balance,
-        next_action_at=row.next_action_at,
-        created=row.created,
-        metadata=dict(row.metadata),
         items=items,
     )
 
 
 def _item(row: Row[Any]) -> SubscriptionItem:
-    return SubscriptionItem(
-        id=row.id,
-        subscription_id=row.subscription_id,
-        price_id=row.price_id,
-        quantity=row.quantity,
-        created=row.created,
-        metadata=dict(row.metadata),
-    )
+    return decoded(SubscriptionItem, row)
