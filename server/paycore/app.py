@@ -258,7 +258,15 @@ def build_platform(
         webhook_deliveries=Deliveries(shards),
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
-        reconciliation=build_reconciliation(settings, registry, shards, ledger),
+        reconciliation=build_reconciliation(
+            settings,
+            registry,
+            shards,
+            ledger,
+            clock,
+            balances=pay_out_base.book,
+            lifecycle=pay_out_base.lifecycle,
+        ),
         disputes=Disputes(
             shards,
             DisputeMoney(pay_out.book),

@@ -19,8 +19,8 @@
     POST /_control/disputes/{id}        the test decides: {"outcome": "won" | "lost"}
                                         (the control token, as for faults)
     GET|POST /_control/faults           latency_ms, error_rate, down, dispute_delay_seconds,
-                                        settlement (report
-                                        alterations: paycore.tools.psp.report_faults);
+                                        settlement, bank_payouts
+                                        (report alterations: paycore.tools.psp.report_faults);
                                         POST needs `Authorization: Bearer <control token>`
     GET  /healthz
 
@@ -52,7 +52,7 @@ from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import DISPUTE_DELAY_SECONDS_DEFAULT, Outcome, outcome_of
 from paycore.tools.psp.disputes import FEED_LIMIT_MAX, Disputes
 from paycore.tools.psp.processing import Answer, Processor, failure_body
-from paycore.tools.psp.report_faults import Alteration, parse_alterations
+from paycore.tools.psp.report_faults import BANK_ACTIONS, Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
     capture_request,
@@ -93,6 +93,8 @@ class Faults:
     """Alterations of the daily settlement reports (paycore.tools.psp.report_faults)."""
     dispute_delay_seconds: int = DISPUTE_DELAY_SECONDS_DEFAULT
     """How long after its capture a dispute card's charge is disputed."""
+    bank_payouts: list[Alteration] = field(default_factory=list)
+    """Alterations of the bank's daily payouts reports (the same module)."""
 
     def as_json(self) -> str:
         return json.dumps(
@@ -102,6 +104,7 @@ class Faults:
                 "down": self.down,
                 "dispute_delay_seconds": self.dispute_delay_seconds,
                 "settlement": [alteration.as_json() for alteration in self.settlement],
+                "bank_payouts": [alteration.as_json() for alteration in self.bank_payouts],
             }
         )
 
@@ -109,6 +112,11 @@ class Faults:
         """Checks every given field before changing any."""
         settlement = (
             parse_alterations(body["settlement"]) if "settlement" in body else self.settlement
+        )
+        bank_payouts = (
+            parse_alterations(body["bank_payouts"], "bank_payouts", BANK_ACTIONS)
+            if "bank_payouts" in body
+            else self.bank_payouts
         )
         latency_ms = body.get("latency_ms", self.latency_ms)
         error_rate = body.get("error_rate", self.error_rate)
@@ -129,6 +137,7 @@ class Faults:
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
         self.dispute_delay_seconds = delay
         self.settlement = settlement
+        self.bank_payouts = bank_payouts
 
 
 class Simulator:
@@ -246,7 +255,7 @@ class Simulator:
             day = parse_day(request.match_info["day"])
         except ValueError:
             raise invalid("day", "the day must be YYYY-MM-DD") from None
-        lines = self.bank.report_lines(day)
+        lines = self.bank.report_lines(day, self.faults.bank_payouts)
         body = "".join(line + "\n" for line in lines)
         return web.Response(status=200, body=body.encode(), content_type="application/x-ndjson")
 
