@@ -271,7 +271,15 @@ class BalanceTransactionRepository:
 
 
 def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
-    return matching(bt, wanted, merchant_id=merchant_id)
+    query = matching(
+        bt,
+        merchant_id=merchant_id,
+        type=wanted.type,
+        currency=wanted.currency,
+        source=wanted.source,
+        payout_id=wanted.payout_id,
+    )
+    return query.where(bt.c.account == wanted.account)  # "" too: the merchant's own
 
 
 def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[Any]:
@@ -498,7 +506,10 @@ def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
 
 
 def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
-    return matching(po, wanted, merchant_id=merchant_id)
+    query = matching(
+        po, merchant_id=merchant_id, status=wanted.status, destination=wanted.destination
+    )
+    return query.where(po.c.account == wanted.account)  # "" too: the merchant's own
 
 
 def decode_payout(row: Row[Any] | Mapping[str, Any]) -> Payout:

@@ -128,7 +128,8 @@ class Cursor:
 def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
     """`select(table)` of the rows whose columns equal the values given by column name, in
     `wanted` and in the fields of the dataclasses `filters` (an Enum by its value); a value
-    None or "" filters nothing (a List's optional filter left out)."""
+    None or "" filters nothing (a List's optional filter left out), so a column where "" is a
+    value to match (pay-out's account: the merchant's own) takes its own `.where`."""
     values = {name: value for found in filters for name, value in vars(found).items()}
     query = select(table)
     for name, value in {**values, **wanted}.items():
