@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from grpc import aio
@@ -31,18 +32,12 @@ Context = aio.ServicerContext[Any, Any]
 RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
+@dataclass(frozen=True, slots=True)
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
-    def __init__(
-        self,
-        service: AccountService,
-        shards: Shards,
-        mutations: Mutations,
-        authenticator: Authenticator,
-    ) -> None:
-        self._service = service
-        self._shards = shards
-        self._mutations = mutations
-        self._authenticator = authenticator
+    _service: AccountService
+    _shards: Shards
+    _mutations: Mutations
+    _authenticator: Authenticator
 
     async def CreateMerchant(
         self, request: account_pb2.CreateMerchantRequest, context: Context

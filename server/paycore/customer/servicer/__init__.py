@@ -6,6 +6,7 @@ number and cvc (see `_hashed_form`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from grpc import aio
@@ -23,10 +24,10 @@ from paycore.v1 import customer_pb2, customer_pb2_grpc
 Context = aio.ServicerContext[Any, Any]
 
 
+@dataclass(frozen=True, slots=True)
 class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
-    def __init__(self, service: CustomerService, mutations: Mutations) -> None:
-        self._service = service
-        self._mutations = mutations
+    _service: CustomerService
+    _mutations: Mutations
 
     async def CreateCustomer(
         self, request: customer_pb2.CreateCustomerRequest, context: Context

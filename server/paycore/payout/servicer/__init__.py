@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -28,20 +29,13 @@ Context = aio.ServicerContext[Any, Any]
 SERVICE_NAME = "paycore.v1.PayoutService"
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
-    def __init__(
-        self,
-        bank_accounts: BankAccounts,
-        payouts: Payouts,
-        schedules: Schedules,
-        reads: PayoutReads,
-        mutations: Mutations,
-    ) -> None:
-        self._bank_accounts = bank_accounts
-        self._payouts = payouts
-        self._schedules = schedules
-        self._reads = reads
-        self._mutations = mutations
+    _bank_accounts: BankAccounts
+    _payouts: Payouts
+    _schedules: Schedules
+    _reads: PayoutReads
+    _mutations: Mutations
 
     async def CreateBankAccount(
         self, request: payout_pb2.CreateBankAccountRequest, context: Context

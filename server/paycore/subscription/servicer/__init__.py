@@ -5,6 +5,7 @@ and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
@@ -65,13 +66,11 @@ def register(
     return str(subscription_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name)
 
 
+@dataclass(frozen=True, slots=True)
 class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
-    def __init__(
-        self, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
-    ) -> None:
-        self._service = service
-        self._billing = billing
-        self._mutations = mutations
+    _service: SubscriptionService
+    _billing: Subscriptions
+    _mutations: Mutations
 
     # --- products ----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ changes), render. paycore.events' EventServicer delegates its webhook methods he
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from grpc import aio
@@ -22,20 +23,13 @@ from paycore.webhooks.servicer import messages, requests
 Context = aio.ServicerContext[Any, Any]
 
 
+@dataclass(frozen=True, slots=True)
 class WebhookServicer:
-    def __init__(
-        self,
-        endpoints: Endpoints,
-        deliveries: Deliveries,
-        mutations: Mutations,
-        policy: AddressPolicy,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._endpoints = endpoints
-        self._deliveries = deliveries
-        self._mutations = mutations
-        self._policy = policy
-        self._clock = clock
+    _endpoints: Endpoints
+    _deliveries: Deliveries
+    _mutations: Mutations
+    _policy: AddressPolicy
+    _clock: Clock = utc_now
 
     async def CreateWebhookEndpoint(
         self, request: event_pb2.CreateWebhookEndpointRequest, context: Context
