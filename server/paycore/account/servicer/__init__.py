@@ -24,11 +24,14 @@ from paycore.account.servicer.messages import (
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations, Render, ResultT
+from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, Render, ResultT
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+SELLER_ACCOUNT = Answer(account_pb2.SellerAccount, seller_account_message)
+ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
+"""A new key's answer: its secret shown once, never stored."""
 RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
@@ -87,12 +90,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     ) -> account_pb2.SellerAccount:
         merchant_id = current_call().require_merchant()
         new = requests.new_seller_account(request)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            account_pb2.SellerAccount,
-            lambda connection: self._service.create_seller_account(connection, merchant_id, new),
-            render=seller_account_message,
+        return await self._mutations.answer(
+            merchant_id, request, SELLER_ACCOUNT, self._service.create_seller_account, new
         )
 
     async def GetSellerAccount(
@@ -120,15 +119,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         merchant_id = call.require_merchant()
         name, scopes = requests.key_name(request), requests.key_scopes(request)
         held = call.caller.scopes if call.caller and call.caller.kind is RESTRICTED else None
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            account_pb2.ApiKey,
-            lambda connection: self._service.create_api_key(
-                connection, merchant_id, name, scopes, held
-            ),
-            render=issued_key_message,
-            stored_form=without_secrets,
+        return await self._mutations.answer(
+            merchant_id, request, ISSUED_KEY, self._service.create_api_key, name, scopes, held
         )
 
     async def RevokeApiKey(
