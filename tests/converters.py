@@ -23,6 +23,8 @@ from paycore.account import models as account
 from paycore.account.servicer import messages as account_messages
 from paycore.customer import models as customer
 from paycore.customer.servicer import messages as customer_messages
+from paycore.dispute import models as dispute
+from paycore.dispute.servicer import messages as dispute_messages
 from paycore.events.models import Event
 from paycore.events.servicer.messages import event_message
 from paycore.executor.models import Attempt, Execution, PspAnswer
@@ -167,6 +169,14 @@ CONVERTERS: list[Converter] = [
             (ledger_messages.account_message, ledger.Account),
             (ledger_messages.entry_message, ledger.Entry),
         )
+    ),
+    Converter(
+        dispute_messages.dispute_message,
+        sample_of(
+            dispute.Dispute,
+            evidence={name: name for name in dispute.EVIDENCE_FIELDS},
+            status=dispute.DisputeStatus.WARNING_NEEDS_RESPONSE,  # an inquiry: refundable
+        ),
     ),
     Converter(
         ledger_messages.transfer_message,

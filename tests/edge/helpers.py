@@ -63,3 +63,23 @@ async def new_merchant(http: ClientSession, admin_token: str, **fields: Any) -> 
     assert created.status == 200, created.body
     merchant: dict[str, Any] = created.body
     return merchant
+
+
+async def charge(http: ClientSession, key: str, amount: int, number: str) -> str:
+    """A card payment method with `number`, then an intent confirmed with it: its pi_ id."""
+    method = await call(
+        http,
+        "POST",
+        "/v1/payment_methods",
+        key=key,
+        form=f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034",
+    )
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method.body['id']}",
+    )
+    assert intent.body["status"] == "succeeded", intent.body
+    return str(intent.body["id"])

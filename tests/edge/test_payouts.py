@@ -4,42 +4,11 @@ transactions an automatic payout contains."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
 from aiohttp import ClientSession
-from paycore.edge import start_edge
 
-from tests.edge.helpers import call, new_merchant
+from tests.edge.helpers import call, charge, new_merchant
 from tests.payment.shop import fee, good_card
 from tests.payout.support import PAID, ROUTING, World
-
-
-@pytest_asyncio.fixture
-async def world_http(world: World) -> AsyncIterator[ClientSession]:
-    edge = await start_edge(world.target, "127.0.0.1:0", operator_routes=True)
-    async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
-        yield session
-    await edge.close()
-
-
-async def _charge(http: ClientSession, key: str, amount: int) -> str:
-    method = await call(
-        http,
-        "POST",
-        "/v1/payment_methods",
-        key=key,
-        form=f"type=card&card[number]={good_card()}&card[exp_month]=12&card[exp_year]=2034",
-    )
-    intent = await call(
-        http,
-        "POST",
-        "/v1/payment_intents",
-        key=key,
-        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method.body['id']}",
-    )
-    assert intent.body["status"] == "succeeded", intent.body
-    return str(intent.body["id"])
 
 
 async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_http(
@@ -48,7 +17,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     http = world_http
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
-    intent = await _charge(http, key, 10_000)
+    intent = await charge(http, key, 10_000, good_card())
     net = 10_000 - fee(10_000)
 
     created = await call(
@@ -110,7 +79,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     assert (payment["net"], payment["status"]) == (net, "available")
 
     await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=manual")
-    await _charge(http, key, 5000)
+    await charge(http, key, 5000, good_card())
     await world.advance(3)
     manual = await call(
         http,
