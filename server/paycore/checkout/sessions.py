@@ -6,6 +6,7 @@ client_secret; the session follows its intent (repository.shown_status)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,14 +48,14 @@ RenderSession = Callable[[Session], Message]
 """A session as its events carry it (the servicer's message), passed by the composition root."""
 
 
+@dataclass(frozen=True, slots=True)
 class PageKeys:
     """The publishable key a merchant's hosted pages tokenize with: issued on the merchant's
     first session, kept sealed by the vault (the page must show it; api_keys keeps only its
     hash), and issued again if the merchant revokes it."""
 
-    def __init__(self, accounts: AccountService, vault: Vault) -> None:
-        self._accounts = accounts
-        self._vault = vault
+    _accounts: AccountService
+    _vault: Vault
 
     async def ensure(self, connection: AsyncConnection, merchant_id: str) -> None:
         repository = CheckoutRepository(connection)

@@ -25,7 +25,8 @@ from paycore.fraud.rules import (
     rules_to_json,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Cursor, Page, decoded, encoded, fetch_page, matching
+from paycore.storage.reads import Cursor, Page, fetch_page, matching
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     fraud_assessments,
     fraud_blocklist_items,
@@ -56,32 +57,40 @@ class BlocklistValues:
     """Billing, card and IP country."""
 
 
+def _unix(moment: datetime | None) -> int:
+    return 0 if moment is None else int(moment.timestamp())
+
+
+_encode_assessment: Encoder[Assessment] = Encoder(fraud_assessments, Assessment, skip=("label",))
+"""An assessment as written when made (it is labelled later)."""
+_encode_item: Encoder[BlocklistItem] = Encoder(fraud_blocklist_items, BlocklistItem)
+"""A blocklist item's columns but its creation time (the database's now() by default)."""
+_encode_review: Encoder[Review] = Encoder(fraud_reviews, Review)
+_assessment: Decoder[Assessment] = Decoder(
+    fraud_assessments, Assessment, columns={"labelled": "labelled_at"}, convert={"labelled": _unix}
+)
+_blocklist_item: Decoder[BlocklistItem] = Decoder(
+    fraud_blocklist_items,
+    BlocklistItem,
+    columns={"created": "created_at"},
+    convert={"created": _unix},
+)
+_review: Decoder[Review] = Decoder(
+    fraud_reviews,
+    Review,
+    columns={"closed": "closed_at", "created": "created_at"},
+    convert={"closed": _unix, "created": _unix},
+)
+
+
 def assessment_row(assessment: Assessment) -> dict[str, Any]:
-    return {
-        "merchant_id": assessment.merchant_id,
-        "id": assessment.id,
-        "payment": assessment.payment,
-        "score": assessment.score,
-        "decision": assessment.decision,
-        "reasons": list(assessment.reasons),
-        "model_version": assessment.model_version,
-        "generator_seed": assessment.generator_seed,
-        "degraded": assessment.degraded,
-        "amount": assessment.amount,
-        "currency": assessment.currency,
-        "facts": assessment.facts,
-        "features": assessment.features,
-    }
+    return _encode_assessment.mapping(assessment)
 
 
 async def insert_assessments(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Parameters at execution, not .values(): the statement is built once and its compiled
     form cached; several rows go as one multi-row INSERT."""
     await connection.execute(_INSERT_ASSESSMENT, rows)
-
-
-def _unix(moment: datetime | None) -> int:
-    return 0 if moment is None else int(moment.timestamp())
 
 
 class AssessmentRepository:
@@ -126,7 +135,9 @@ class BlocklistRepository:
     async def add(self, item: BlocklistItem) -> BlocklistItem:
         """Adds the item, or returns the existing one with the same (merchant, type, value)."""
         await self._connection.execute(
-            upsert(fraud_blocklist_items).values(**_item_values(item)).on_conflict_do_nothing()
+            upsert(fraud_blocklist_items)
+            .values(**_encode_item.mapping(item))
+            .on_conflict_do_nothing()
         )
         row = (
             await self._connection.execute(
@@ -143,7 +154,7 @@ class BlocklistRepository:
         """A platform-wide item's copy on another physical shard (same id)."""
         await self._connection.execute(
             upsert(fraud_blocklist_items)
-            .values(**_item_values(item), created_at=created)
+            .values(**_encode_item.mapping(item), created_at=created)
             .on_conflict_do_nothing()
         )
 
@@ -213,7 +224,7 @@ class ReviewRepository:
 
     async def insert(self, review: Review) -> None:
         await self._connection.execute(
-            insert(fraud_reviews).values(**encoded(fraud_reviews, review, note=""))
+            insert(fraud_reviews).values({**_encode_review.mapping(review), "note": ""})
         )
 
     async def get(self, merchant_id: str | None, review_id: str) -> Review | None:
@@ -279,30 +290,6 @@ class PolicyRepository:
             )
         ).one()
         return _policy(row)
-
-
-def _assessment(row: Row[Any]) -> Assessment:
-    return decoded(Assessment, row, labelled=_unix(row.labelled_at))
-
-
-def _item_values(item: BlocklistItem) -> dict[str, Any]:
-    """A blocklist item's columns but its creation time (the database's now() by default)."""
-    return {
-        "merchant_id": item.merchant_id,
-        "id": item.id,
-        "type": item.type.value,
-        "value": item.value,
-        "reason": item.reason,
-        "metadata": item.metadata,
-    }
-
-
-def _blocklist_item(row: Row[Any]) -> BlocklistItem:
-    return decoded(BlocklistItem, row, created=_unix(row.created_at))
-
-
-def _review(row: Row[Any]) -> Review:
-    return decoded(Review, row, closed=_unix(row.closed_at), created=_unix(row.created_at))
 
 
 def _policy(row: Row[Any]) -> Policy:

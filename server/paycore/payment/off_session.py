@@ -54,11 +54,11 @@ class OffSessionCharge:
 REFUNDS_MAX = 100
 
 
+@dataclass(frozen=True, slots=True)
 class OffSessionCharges:
-    def __init__(self, shards: Shards, executor: Executor, events: PayInEvents) -> None:
-        self._shards = shards
-        self._executor = executor
-        self._events = events
+    _shards: Shards
+    _executor: Executor
+    _events: PayInEvents
 
     async def record(self, connection: AsyncConnection, charge: OffSessionCharge) -> Intent:
         """The intent, `processing`, with its charge enqueued (in the caller's transaction)."""

@@ -62,11 +62,11 @@ def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
     return found
 
 
+@dataclass(frozen=True, slots=True)
 class Refunds:
-    def __init__(self, reads: Reads, executor: Executor, events: PayInEvents) -> None:
-        self._reads = reads
-        self._executor = executor
-        self._events = events
+    _reads: Reads
+    _executor: Executor
+    _events: PayInEvents
 
     async def get(self, merchant_id: str, refund_id: str) -> Refund:
         query, decode = refund_query(merchant_id, refund_id)

@@ -29,7 +29,7 @@ from paycore.payment.models import (
     Risk,
 )
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.reads import decoded, encoded, matching
+from paycore.storage.reads import matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
@@ -45,29 +45,24 @@ def _json_of(value: PaymentError | Risk | None) -> str | None:
     return None if value is None else jsonb(value.to_json())
 
 
-# An intent's fields are its columns (created: created_at); these differ in their stored form.
-_INTENT_NAMES = {"created": "created_at"}
+# A model's fields are its columns (created: created_at); these differ in their stored form.
+_AT = {"created": "created_at"}
 decode_intent: Decoder[Intent] = Decoder(
     payment_intents,
     Intent,
-    columns=_INTENT_NAMES,
+    columns=_AT,
     convert={
-        "status": IntentStatus,
-        "capture_method": CaptureMethod,
         "last_error": lambda value: None if value is None else PaymentError(**value),
         "risk": Risk.from_json,
         "canceled_at": epoch_seconds,
-        "metadata": dict,
         "created": epoch_seconds,
     },
 )
 encode_intent: Encoder[Intent] = Encoder(
     payment_intents,
     Intent,
-    columns=_INTENT_NAMES,
+    columns=_AT,
     convert={
-        "status": lambda status: status.value,
-        "capture_method": lambda method: method.value,
         "last_error": _json_of,
         "risk": _json_of,
         "canceled_at": _moment,
@@ -375,7 +370,7 @@ class PayInRepository:
     # -- refunds --------------------------------------------------------------------------------
 
     async def insert_refund(self, refund: Refund) -> None:
-        await self._connection.execute(insert(refunds).values(**encoded(refunds, refund)))
+        await self._connection.execute(insert(refunds).values(_encode_refund.mapping(refund)))
 
     async def refund(self, merchant_id: str, refund_id: str) -> Refund | None:
         row = await self._one(refunds, merchant_id, refund_id, False)
@@ -404,18 +399,20 @@ class PayInRepository:
         )
 
 
-def _unix(row: Row[Any]) -> int:
-    return int(row.created_at.timestamp())
-
-
-def _order(row: Row[Any]) -> Order:
-    return decoded(Order, row, created=_unix(row))
+_UNIX = {"created": epoch_seconds}
+_order: Decoder[Order] = Decoder(payment_orders, Order, columns=_AT, convert=_UNIX)
+_refund: Decoder[Refund] = Decoder(refunds, Refund, columns=_AT, convert=_UNIX)
+_encode_refund: Encoder[Refund] = Encoder(refunds, Refund)
+"""A refund's columns but its creation time (the database's now())."""
+_decode_payment: Decoder[Payment] = Decoder(
+    payments,
+    Payment,
+    columns=_AT,
+    convert={**_UNIX, "risk": Risk.from_json},
+    skip=("orders",),
+)
 
 
 def _payment(row: Row[Any], orders: list[Order]) -> Payment:
     mine = tuple(order for order in orders if order.payment_id == row.id)
-    return decoded(Payment, row, risk=Risk.from_json(row.risk), created=_unix(row), orders=mine)
-
-
-def _refund(row: Row[Any]) -> Refund:
-    return decoded(Refund, row, created=_unix(row))
+    return replace(_decode_payment(row), orders=mine)

@@ -4,6 +4,8 @@ FraudService's constructor."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from paycore.executor.service import Executor
 from paycore.fraud.models import Review, ReviewStatus
 from paycore.ids import Prefix
@@ -13,14 +15,12 @@ from paycore.payment.intents.review import review_closed
 from paycore.storage import Shards
 
 
+@dataclass(frozen=True, slots=True)
 class ReviewOutcomes:
-    def __init__(
-        self, shards: Shards, executor: Executor, events: PayInEvents, orders: PaymentOrders
-    ) -> None:
-        self._shards = shards
-        self._executor = executor
-        self._events = events
-        self._orders = orders
+    _shards: Shards
+    _executor: Executor
+    _events: PayInEvents
+    _orders: PaymentOrders
 
     async def listener(self, merchant_id: str, review: Review) -> None:
         approved = review.status is ReviewStatus.APPROVED

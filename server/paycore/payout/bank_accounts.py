@@ -5,6 +5,7 @@ fingerprint; IBANs and US routing numbers are checked (paycore.payout.banking)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from paycore.account.repository import SellerAccountRepository
@@ -38,20 +39,13 @@ async def require_account(connection: AsyncConnection, merchant_id: str, account
         raise not_found("account", account, param="account")
 
 
+@dataclass(frozen=True, slots=True)
 class BankAccounts:
-    def __init__(
-        self,
-        shards: Shards,
-        vault: Vault,
-        fingerprinter: Fingerprinter,
-        cards: Cards,
-        clock: Clock,
-    ) -> None:
-        self._shards = shards
-        self._vault = vault
-        self._fingerprinter = fingerprinter
-        self._cards = cards
-        self._clock = clock
+    _shards: Shards
+    _vault: Vault
+    _fingerprinter: Fingerprinter
+    _cards: Cards
+    _clock: Clock
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewBankAccount

@@ -18,7 +18,7 @@ Every step runs in its caller's transaction with the payout locked, and records 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from google.protobuf.message import Message
 from paycore.events import record_event
@@ -47,11 +47,11 @@ CHECK_AGAIN_SECONDS = 3600
 """When the bank has not moved a payout it should have, look again this much later."""
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutLifecycle:
-    def __init__(self, book: BalanceBook, render: RenderPayout, metrics: PayoutMetrics) -> None:
-        self._book = book
-        self._render = render
-        self._metrics = metrics
+    _book: BalanceBook
+    _render: RenderPayout
+    _metrics: PayoutMetrics
 
     def now(self) -> int:
         return self._book.now()

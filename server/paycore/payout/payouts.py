@@ -56,22 +56,14 @@ class Created:
     claimed: Execution | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class Payouts:
-    def __init__(
-        self,
-        book: BalanceBook,
-        executor: Executor,
-        lifecycle: PayoutLifecycle,
-        bank_accounts: BankAccounts,
-        fees: InstantFees,
-        render: RenderPayout,
-    ) -> None:
-        self._book = book
-        self._executor = executor
-        self._lifecycle = lifecycle
-        self._bank_accounts = bank_accounts
-        self._fees = fees
-        self._render = render
+    _book: BalanceBook
+    _executor: Executor
+    _lifecycle: PayoutLifecycle
+    _bank_accounts: BankAccounts
+    _fees: InstantFees
+    _render: RenderPayout
 
     @property
     def lease(self) -> timedelta:

@@ -21,9 +21,10 @@ from paycore.payout.models import (
     Schedule,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import decoded, encoded, matching
+from paycore.storage.reads import matching
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
-from sqlalchemy import Row, Select, and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -286,8 +287,7 @@ def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[A
     return select(bt).where(bt.c.merchant_id == merchant_id, bt.c.id == transaction_id)
 
 
-def decode_balance_transaction(row: Row[Any]) -> BalanceTransaction:
-    return decoded(BalanceTransaction, row)
+decode_balance_transaction: Decoder[BalanceTransaction] = Decoder(bt, BalanceTransaction)
 
 
 class DueRow:
@@ -323,7 +323,9 @@ class BankAccountRepository:
                 .values(default_for_currency=False)
             )
         await self._connection.execute(
-            insert(ba).values(**encoded(ba, bank_account, number_sealed=sealed))
+            insert(ba).values(
+                {**_encode_bank_account.mapping(bank_account), "number_sealed": sealed}
+            )
         )
 
     async def has_default(self, merchant_id: str, account: str, currency: str) -> bool:
@@ -386,8 +388,8 @@ def bank_accounts_query(merchant_id: str, account: str) -> Select[Any]:
     return select(ba).where(ba.c.merchant_id == merchant_id, ba.c.account == account)
 
 
-def decode_bank_account(row: Row[Any]) -> BankAccount:
-    return decoded(BankAccount, row)
+decode_bank_account: Decoder[BankAccount] = Decoder(ba, BankAccount)
+_encode_bank_account: Encoder[BankAccount] = Encoder(ba, BankAccount)
 
 
 # -- payout schedules ---------------------------------------------------------------------------
@@ -431,9 +433,11 @@ class ScheduleRepository:
         return [(row.merchant_id, decode_schedule(row)) for row in rows.all()]
 
 
-def decode_schedule(row: Row[Any]) -> Schedule:
-    minimum_amounts = {key: int(value) for key, value in row.minimum_amounts.items()}
-    return decoded(Schedule, row, minimum_amounts=minimum_amounts)
+def _amounts(stored: dict[str, Any]) -> dict[str, int]:
+    return {key: int(value) for key, value in stored.items()}
+
+
+decode_schedule: Decoder[Schedule] = Decoder(ps, Schedule, convert={"minimum_amounts": _amounts})
 
 
 # -- payouts ------------------------------------------------------------------------------------
@@ -497,8 +501,11 @@ class PayoutRepository:
         return [(row.merchant_id, row.id) for row in rows.all()]
 
 
+_encode_payout: Encoder[Payout] = Encoder(po, Payout)
+
+
 def _payout_values(payout: Payout, next_check_at: int | None = None) -> dict[str, Any]:
-    return encoded(po, payout, next_check_at=next_check_at)
+    return {**_encode_payout.mapping(payout), "next_check_at": next_check_at}
 
 
 def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
@@ -512,5 +519,4 @@ def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
     return query.where(po.c.account == wanted.account)  # "" too: the merchant's own
 
 
-def decode_payout(row: Row[Any] | Mapping[str, Any]) -> Payout:
-    return decoded(Payout, row)
+decode_payout: Decoder[Payout] = Decoder(po, Payout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.models import PayoutStatus
@@ -25,11 +26,11 @@ CHECKS_PER_RUN_MAX = 100
 CHECK_LEASE_SECONDS = 300
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutTracker:
-    def __init__(self, shards: Shards, psp: PspClient, lifecycle: PayoutLifecycle) -> None:
-        self._shards = shards
-        self._psp = psp
-        self._lifecycle = lifecycle
+    _shards: Shards
+    _psp: PspClient
+    _lifecycle: PayoutLifecycle
 
     async def run(self, engine: AsyncEngine, limit: int = CHECKS_PER_RUN_MAX) -> int:
         async with engine.begin() as connection:

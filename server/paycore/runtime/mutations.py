@@ -11,6 +11,13 @@ Both run inside the change's transaction, so the stored answer is exactly what w
         render=payout_message,
     )
 
+A servicer whose methods answer with a few kinds of message names each kind once, as an
+`Answer` (response type and render step), and each method is one call:
+
+    PAYOUT = Answer(payout_pb2.Payout, payout_message)
+    ...
+    return await self._mutations.answer(merchant_id, request, PAYOUT, self._payouts.create, new)
+
 A change that reaches a PSP runs in two phases (`phased`): `record(connection)` commits the
 request's records, then `complete(subject_id, answer)` runs outside any transaction and returns
 the final domain result; `answer` (a `FinalAnswer`) lets the completion's last transaction store
@@ -25,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
@@ -37,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 ResultT = TypeVar("ResultT")
+P = ParamSpec("P")
 Change = Callable[[AsyncConnection], Awaitable[ResultT]]
 Render = Callable[[ResultT], ResponseT]
 
@@ -81,6 +89,16 @@ class Phases(Generic[ResultT]):
     complete: Complete[ResultT] | None = None
 
 
+@dataclass(frozen=True)
+class Answer(Generic[ResultT, ResponseT]):
+    """How a servicer answers a change: the response type and the render step, with the form
+    the idempotency store keeps where it differs from the answer (a secret shown only once)."""
+
+    response_type: type[ResponseT]
+    render: Render[ResultT, ResponseT]
+    stored_form: Callable[[ResponseT], ResponseT] | None = None
+
+
 class Mutations:
     def __init__(self, shards: Shards, store: IdempotencyStore) -> None:
         self._shards = shards
@@ -100,6 +118,26 @@ class Mutations:
         rendered = _rendered(change, render)
         return await self._run(
             engine, idempotency_owner(merchant_id), request, response_type, rendered, stored_form
+        )
+
+    async def answer(
+        self,
+        merchant_id: str,
+        request: Message,
+        answer: Answer[ResultT, ResponseT],
+        change: Callable[Concatenate[AsyncConnection, str, P], Awaitable[ResultT]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> ResponseT:
+        """`for_merchant` of `change(connection, merchant_id, *args, **kwargs)` (a domain
+        operation, which takes the merchant first), answering as `answer` says."""
+        return await self.for_merchant(
+            merchant_id,
+            request,
+            answer.response_type,
+            lambda connection: change(connection, merchant_id, *args, **kwargs),
+            render=answer.render,
+            stored_form=answer.stored_form,
         )
 
     async def on_engine(

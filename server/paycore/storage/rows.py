@@ -1,18 +1,23 @@
 """Row <-> dataclass codecs derived from a schema table and the dataclass's fields: a field maps
 to the column of the same name (or the one `columns` names), so a column is spelt in the schema
 and a field in the model, and nowhere else. Built at import: a field with no column raises then.
+A field's converter is inferred from its annotation (an Enum from and to its value, a tuple from
+and to the driver's list, an int, bool or dict as such; None stays None) unless `convert` names
+one (a stored form the annotation does not tell, like a timestamp read as unix seconds).
 
     decode_intent = Decoder(payment_intents, Intent, columns={"created": "created_at"},
-                            convert={"status": IntentStatus, "created": epoch_seconds})
+                            convert={"created": epoch_seconds})
     intent = decode_intent(record)          # an asyncpg record or a Core row's _mapping
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from enum import Enum
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from sqlalchemy import Table
 
@@ -24,10 +29,26 @@ def epoch_seconds(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
+def _stored_type(hint: Any) -> type | None:
+    """The type whose stored form differs from the driver's value (an Enum, a tuple read as a
+    list, an int, bool or dict taken as such) that the annotation `hint` names, or None."""
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    origin = get_origin(hint) or hint
+    if isinstance(origin, type) and issubclass(origin, (Enum, dict, tuple, bool, int)):
+        return origin
+    return None
+
+
+def _unless_none(convert: Convert) -> Convert:
+    return lambda value: None if value is None else convert(value)
+
+
 class _Codec(Generic[T]):
     """What both directions share: each field of `model` but those in `skip` or `derive`, its
-    column (the same name, or the one `columns` names) and its converter (None: stored as it
-    is). A field in `derive` is decoded from the whole row and never written."""
+    column (the same name, or the one `columns` names) and its converter (`convert`'s, else
+    inferred from the field's annotation by `_infer`; None: stored as it is). A field in
+    `derive` is decoded from the whole row and never written."""
 
     def __init__(
         self,
@@ -40,15 +61,24 @@ class _Codec(Generic[T]):
         skip: Sequence[str] = (),
     ) -> None:
         renamed = dict(columns or {})
-        converters = dict(convert or {})
+        given = dict(convert or {})
+        hints = get_type_hints(model)
+        converters = {name: self._inferred(hint) for name, hint in hints.items()} | given
         self._model = model
         self._derived = dict(derive or {})
         self._fields: list[tuple[str, str, Convert | None]] = [
-            (field.name, renamed.get(field.name, field.name), converters.get(field.name))
+            (field.name, renamed.get(field.name, field.name), converters[field.name])
             for field in fields(model)  # type: ignore[arg-type]
             if field.name not in skip and field.name not in self._derived
         ]
-        self._check(table, set(converters))
+        self._check(table, set(given))
+
+    def _inferred(self, hint: Any) -> Convert | None:
+        kind = _stored_type(hint)
+        return None if kind is None else self._infer(kind)
+
+    def _infer(self, kind: type) -> Convert | None:
+        raise NotImplementedError
 
     def _check(self, table: Table, converted: set[str]) -> None:
         raise NotImplementedError
@@ -58,6 +88,9 @@ class Decoder(_Codec[T]):
     """A row of `table` as a `model`: every field from its column (`columns` renames),
     through `convert` where the stored form differs; a field in `derive` from the whole row
     (a nested dataclass, a value of several columns); fields in `skip` keep their default."""
+
+    def _infer(self, kind: type) -> Convert | None:
+        return _unless_none(kind)
 
     def _check(self, table: Table, converted: set[str]) -> None:
         for _, column, _ in self._fields:
@@ -78,6 +111,13 @@ class Encoder(_Codec[T]):
     """A `model` as the values of its table's columns: every field that has a column (the
     same name, or the one `columns` names), in field order, through `convert` where the
     stored form differs. `self.columns` names them, for the statement that writes them."""
+
+    def _infer(self, kind: type) -> Convert | None:
+        if issubclass(kind, Enum):
+            return _unless_none(lambda member: member.value)
+        if issubclass(kind, tuple):
+            return _unless_none(list)
+        return None
 
     def _check(self, table: Table, converted: set[str]) -> None:
         self._fields = [field for field in self._fields if field[1] in table.c]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import builtins
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.storage.reads import decoded, encoded, matching
+from paycore.storage.reads import matching
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
     BillingReason,
@@ -70,16 +72,14 @@ class InvoiceRepository:
         await self._connection.execute(
             insert(invoice_lines),
             [
-                encoded(
-                    invoice_lines,
-                    line,
-                    merchant_id=merchant_id,
-                    id=new_id(Prefix.INVOICE_LINE, shard),
-                    subscription_id=subscription_id,
-                    invoice_id=invoice_id,
-                    period_start=line.period.start,
-                    period_end=line.period.end,
-                )
+                {
+                    **_encode_line.mapping(line),
+                    **_periods(line.period),
+                    "merchant_id": merchant_id,
+                    "id": new_id(Prefix.INVOICE_LINE, shard),
+                    "subscription_id": subscription_id,
+                    "invoice_id": invoice_id,
+                }
                 for line in lines
             ],
         )
@@ -204,20 +204,33 @@ class InvoiceRepository:
         return [_invoice(row, tuple(lines.get(row.id, ()))) for row in rows]
 
 
+def _period(row: Row[Any]) -> Period:
+    return Period(row.period_start, row.period_end)
+
+
+def _number_stored(number: str) -> str | None:
+    return number or None  # NULL until numbered: the numbers are unique
+
+
+_encode_line: Encoder[InvoiceLine] = Encoder(invoice_lines, InvoiceLine)
+_encode_invoice: Encoder[Invoice] = Encoder(invoices, Invoice, convert={"number": _number_stored})
+_line: Decoder[InvoiceLine] = Decoder(invoice_lines, InvoiceLine, derive={"period": _period})
+_decode_invoice: Decoder[Invoice] = Decoder(
+    invoices,
+    Invoice,
+    convert={"number": lambda number: number or ""},
+    derive={"period": _period},
+    skip=("lines",),
+)
+
+
+def _periods(period: Period) -> dict[str, int]:
+    return {"period_start": period.start, "period_end": period.end}
+
+
 def _invoice_values(invoice: Invoice) -> dict[str, Any]:
-    return encoded(
-        invoices,
-        invoice,
-        number=invoice.number or None,
-        period_start=invoice.period.start,
-        period_end=invoice.period.end,
-    )
-
-
-def _line(row: Row[Any]) -> InvoiceLine:
-    return decoded(InvoiceLine, row, period=Period(row.period_start, row.period_end))
+    return {**_encode_invoice.mapping(invoice), **_periods(invoice.period)}
 
 
 def _invoice(row: Row[Any], lines: tuple[InvoiceLine, ...]) -> Invoice:
-    period = Period(row.period_start, row.period_end)
-    return decoded(Invoice, row, number=row.number or "", period=period, lines=lines)
+    return replace(_decode_invoice(row), lines=lines)

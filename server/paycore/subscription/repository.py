@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from paycore.storage.reads import Decode, decoded, encoded, matching
+from paycore.storage.reads import Decode, matching
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -39,7 +40,7 @@ class ProductRepository:
         self._connection = connection
 
     async def insert(self, merchant_id: str, product_id: str, new: NewProduct) -> Product:
-        values = encoded(products, new, merchant_id=merchant_id, id=product_id)
+        values = {**_encode_product.mapping(new), "merchant_id": merchant_id, "id": product_id}
         return await _inserted(self._connection, products, values, decode_product)
 
     async def get(self, merchant_id: str, product_id: str) -> Product | None:
@@ -72,14 +73,13 @@ class PriceRepository:
 
     async def insert(self, merchant_id: str, price_id: str, new: NewPrice) -> Price:
         recurring = new.recurring
-        values = encoded(
-            prices,
-            new,
-            merchant_id=merchant_id,
-            id=price_id,
-            recurring_interval=None if recurring is None else recurring.interval.value,
-            recurring_interval_count=None if recurring is None else recurring.interval_count,
-        )
+        values = {
+            **_encode_price.mapping(new),
+            "merchant_id": merchant_id,
+            "id": price_id,
+            "recurring_interval": None if recurring is None else recurring.interval.value,
+            "recurring_interval_count": None if recurring is None else recurring.interval_count,
+        }
         return await _inserted(self._connection, prices, values, decode_price)
 
     async def get(self, merchant_id: str, price_id: str) -> Price | None:
@@ -94,14 +94,12 @@ class TestClockRepository:
         self._connection = connection
 
     async def insert(self, merchant_id: str, clock_id: str, new: NewTestClock) -> TestClock:
-        values = encoded(
-            test_clocks,
-            new,
-            merchant_id=merchant_id,
-            id=clock_id,
-            frozen_time=datetime.fromtimestamp(new.frozen_time, UTC),
-            status=TestClockStatus.READY.value,
-        )
+        values = {
+            **_encode_test_clock.mapping(new),
+            "merchant_id": merchant_id,
+            "id": clock_id,
+            "status": TestClockStatus.READY.value,
+        }
         return await _inserted(self._connection, test_clocks, values, _test_clock)
 
     async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
@@ -120,28 +118,35 @@ class TestClockRepository:
             await self._connection.execute(
                 update(test_clocks)
                 .where(test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id)
-                .values(status=status.value, frozen_time=datetime.fromtimestamp(frozen_time, UTC))
+                .values(status=status.value, frozen_time=_moment(frozen_time))
                 .returning(test_clocks)
             )
         ).one()
         return _test_clock(row)
 
 
-def decode_product(row: Row[Any]) -> Product:
-    return decoded(Product, row, created=int(row.created_at.timestamp()))
+def _moment(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
-def decode_price(row: Row[Any]) -> Price:
-    recurring = None
-    if row.recurring_interval is not None:
-        recurring = Recurring(Interval(row.recurring_interval), row.recurring_interval_count)
-    return decoded(Price, row, recurring=recurring, created=int(row.created_at.timestamp()))
+def _recurring(row: Row[Any]) -> Recurring | None:
+    if row.recurring_interval is None:
+        return None
+    return Recurring(Interval(row.recurring_interval), row.recurring_interval_count)
 
 
-def _test_clock(row: Row[Any]) -> TestClock:
-    return decoded(
-        TestClock,
-        row,
-        frozen_time=int(row.frozen_time.timestamp()),
-        created=int(row.created_at.timestamp()),
-    )
+_AT = {"created": "created_at"}
+_UNIX = {"created": epoch_seconds}
+_encode_product: Encoder[NewProduct] = Encoder(products, NewProduct)
+_encode_price: Encoder[NewPrice] = Encoder(prices, NewPrice)
+"""A new price's columns but its recurrence (two columns: `PriceRepository.insert`)."""
+_encode_test_clock: Encoder[NewTestClock] = Encoder(
+    test_clocks, NewTestClock, convert={"frozen_time": _moment}
+)
+decode_product: Decoder[Product] = Decoder(products, Product, columns=_AT, convert=_UNIX)
+decode_price: Decoder[Price] = Decoder(
+    prices, Price, columns=_AT, convert=_UNIX, derive={"recurring": _recurring}
+)
+_test_clock: Decoder[TestClock] = Decoder(
+    test_clocks, TestClock, columns=_AT, convert={**_UNIX, "frozen_time": epoch_seconds}
+)

@@ -4,10 +4,12 @@ paycore.subscription.invoice_store). Merchant-scoped like paycore.subscription.r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from paycore.storage.reads import decoded, encoded, matching
+from paycore.storage.reads import matching
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     billing_settings,
     subscription_items,
@@ -93,7 +95,7 @@ class SubscriptionRepository:
         await self._connection.execute(
             insert(subscription_items),
             [
-                encoded(subscription_items, item, merchant_id=subscription.merchant_id)
+                {**_encode_item.mapping(item), "merchant_id": subscription.merchant_id}
                 for item in subscription.items
             ],
         )
@@ -152,26 +154,34 @@ class BillingSettingsRepository:
         )
 
 
+def _recurring(row: Row[Any]) -> Recurring:
+    return Recurring(Interval(row.interval), row.interval_count)
+
+
+def _current_period(row: Row[Any]) -> Period:
+    return Period(row.current_period_start, row.current_period_end)
+
+
+_encode_subscription: Encoder[Subscription] = Encoder(subscriptions, Subscription)
+_encode_item: Encoder[SubscriptionItem] = Encoder(subscription_items, SubscriptionItem)
+_decode_subscription: Decoder[Subscription] = Decoder(
+    subscriptions,
+    Subscription,
+    derive={"recurring": _recurring, "current_period": _current_period},
+    skip=("items",),
+)
+_item: Decoder[SubscriptionItem] = Decoder(subscription_items, SubscriptionItem)
+
+
 def _subscription_values(subscription: Subscription) -> dict[str, Any]:
-    return encoded(
-        subscriptions,
-        subscription,
-        interval=subscription.recurring.interval.value,
-        interval_count=subscription.recurring.interval_count,
-        current_period_start=subscription.current_period.start,
-        current_period_end=subscription.current_period.end,
-    )
+    return {
+        **_encode_subscription.mapping(subscription),
+        "interval": subscription.recurring.interval.value,
+        "interval_count": subscription.recurring.interval_count,
+        "current_period_start": subscription.current_period.start,
+        "current_period_end": subscription.current_period.end,
+    }
 
 
 def _subscription(row: Row[Any], items: tuple[SubscriptionItem, ...]) -> Subscription:
-    return decoded(
-        Subscription,
-        row,
-        recurring=Recurring(Interval(row.interval), row.interval_count),
-        current_period=Period(row.current_period_start, row.current_period_end),
-        items=items,
-    )
-
-
-def _item(row: Row[Any]) -> SubscriptionItem:
-    return decoded(SubscriptionItem, row)
+    return replace(_decode_subscription(row), items=items)

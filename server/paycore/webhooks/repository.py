@@ -15,7 +15,8 @@ from operator import attrgetter
 from typing import Any
 
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import decoded, matching
+from paycore.storage.reads import matching
+from paycore.storage.rows import Decoder
 from paycore.storage.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
 from paycore.webhooks.models import (
     Attempt,
@@ -52,8 +53,7 @@ def endpoints_listed(merchant_id: str) -> Select[Any]:
     return select(webhook_endpoints).where(E.merchant_id == merchant_id)
 
 
-def decode_endpoint(row: Row[Any]) -> Endpoint:
-    return decoded(Endpoint, row)
+decode_endpoint: Decoder[Endpoint] = Decoder(webhook_endpoints, Endpoint)
 
 
 @dataclass(frozen=True)
@@ -167,14 +167,28 @@ def deliveries_listed(merchant_id: str, where: DeliveryFilter) -> Select[Any]:
     return matching(webhook_deliveries, where, merchant_id=merchant_id)
 
 
-def decode_delivery(row: Row[Any]) -> Delivery:
-    pending = row.status == DeliveryStatus.PENDING
-    return decoded(
-        Delivery,
-        row,
-        last_attempt=_seconds(row.last_attempt_at),
-        next_attempt=_seconds(row.next_attempt_at) if pending else 0,
-    )
+def _seconds(moment: datetime | None) -> int:
+    return 0 if moment is None else int(moment.timestamp())
+
+
+def _next_attempt(row: Row[Any]) -> int:
+    return _seconds(row.next_attempt_at) if row.status == DeliveryStatus.PENDING else 0
+
+
+decode_delivery: Decoder[Delivery] = Decoder(
+    webhook_deliveries,
+    Delivery,
+    columns={"last_attempt": "last_attempt_at"},
+    convert={"last_attempt": _seconds},
+    derive={"next_attempt": _next_attempt},
+    skip=("attempts",),
+)
+_attempt: Decoder[Attempt] = Decoder(
+    webhook_attempts,
+    Attempt,
+    columns={"attempted": "attempted_at"},
+    convert={"attempted": _seconds},
+)
 
 
 async def attempts_of(
@@ -202,9 +216,7 @@ async def attempts_of(
     ).all()
     found: dict[str, list[Attempt]] = {}
     for row in rows:
-        found.setdefault(row.delivery_id, []).append(
-            decoded(Attempt, row, attempted=_seconds(row.attempted_at))
-        )
+        found.setdefault(row.delivery_id, []).append(_attempt(row))
     return found
 
 
@@ -575,7 +587,3 @@ def _endpoint_of_record(row: Any) -> Endpoint:
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-def _seconds(moment: datetime | None) -> int:
-    return 0 if moment is None else int(moment.timestamp())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from grpc import aio
@@ -23,26 +24,24 @@ from paycore.account.servicer.messages import (
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations, Render, ResultT
+from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+SELLER_ACCOUNT = Answer(account_pb2.SellerAccount, seller_account_message)
+API_KEY = Answer(account_pb2.ApiKey, api_key_message)
+ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
+"""A new key's answer: its secret shown once, never stored."""
 RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
+@dataclass(frozen=True, slots=True)
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
-    def __init__(
-        self,
-        service: AccountService,
-        shards: Shards,
-        mutations: Mutations,
-        authenticator: Authenticator,
-    ) -> None:
-        self._service = service
-        self._shards = shards
-        self._mutations = mutations
-        self._authenticator = authenticator
+    _service: AccountService
+    _shards: Shards
+    _mutations: Mutations
+    _authenticator: Authenticator
 
     async def CreateMerchant(
         self, request: account_pb2.CreateMerchantRequest, context: Context
@@ -92,12 +91,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     ) -> account_pb2.SellerAccount:
         merchant_id = current_call().require_merchant()
         new = requests.new_seller_account(request)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            account_pb2.SellerAccount,
-            lambda connection: self._service.create_seller_account(connection, merchant_id, new),
-            render=seller_account_message,
+        return await self._mutations.answer(
+            merchant_id, request, SELLER_ACCOUNT, self._service.create_seller_account, new
         )
 
     async def GetSellerAccount(
@@ -125,54 +120,35 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         merchant_id = call.require_merchant()
         name, scopes = requests.key_name(request), requests.key_scopes(request)
         held = call.caller.scopes if call.caller and call.caller.kind is RESTRICTED else None
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            account_pb2.ApiKey,
-            lambda connection: self._service.create_api_key(
-                connection, merchant_id, name, scopes, held
-            ),
-            render=issued_key_message,
-            stored_form=without_secrets,
+        return await self._mutations.answer(
+            merchant_id, request, ISSUED_KEY, self._service.create_api_key, name, scopes, held
         )
 
     async def RevokeApiKey(
         self, request: account_pb2.RevokeApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
-        return await self._change_key(request, self._service.revoke_api_key, render=api_key_message)
+        return await self._change_key(request, API_KEY, self._service.revoke_api_key)
 
     async def RollApiKey(
         self, request: account_pb2.RollApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
         return await self._change_key(
-            request,
-            lambda connection, merchant_id, key_id: self._service.roll_api_key(
-                connection, merchant_id, key_id, request.expires_in_seconds
-            ),
-            render=issued_key_message,
-            stored_form=without_secrets,
+            request, ISSUED_KEY, self._service.roll_api_key, request.expires_in_seconds
         )
 
     async def _change_key(
         self,
         request: account_pb2.RevokeApiKeyRequest | account_pb2.RollApiKeyRequest,
+        answer: Answer[ResultT, account_pb2.ApiKey],
         change: Callable[..., Awaitable[ResultT]],
-        *,
-        render: Render[ResultT, account_pb2.ApiKey],
-        stored_form: Callable[[account_pb2.ApiKey], account_pb2.ApiKey] | None = None,
+        *args: Any,
     ) -> account_pb2.ApiKey:
-        """Runs `change(connection, merchant_id, key_id)` on the key `request.id` names, then
-        forgets the key's cached entry, which would outlive a revocation or a shorter expiry."""
+        """Runs `change(connection, merchant_id, key_id, *args)` on the key `request.id` names,
+        then forgets the key's cached entry, which would outlive a revocation or a shorter
+        expiry."""
         merchant_id = current_call().require_merchant()
         key_id = validation.object_id("id", request.id, Prefix.API_KEY)
-        response = await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            account_pb2.ApiKey,
-            lambda connection: change(connection, merchant_id, key_id),
-            render=render,
-            stored_form=stored_form,
-        )
+        response = await self._mutations.answer(merchant_id, request, answer, change, key_id, *args)
         self._authenticator.forget(key_id)
         return response
 

@@ -15,7 +15,7 @@ from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.v1 import checkout_pb2, checkout_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
@@ -49,6 +49,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         self._customers = customers
         self._client_secrets = client_secrets
         self._mutations = mutations
+        self._session = Answer(checkout_pb2.CheckoutSession, messages.session)
 
     async def CreateCheckoutSession(
         self, request: checkout_pb2.CreateCheckoutSessionRequest, context: Context
@@ -57,12 +58,8 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         new = requests.new_session(request)
         if new.customer_id:
             await self._customers.require_customer(merchant_id, new.customer_id)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            checkout_pb2.CheckoutSession,
-            lambda connection: self._sessions.create(connection, merchant_id, new),
-            render=self._messages.session,
+        return await self._mutations.answer(
+            merchant_id, request, self._session, self._sessions.create, new
         )
 
     async def GetCheckoutSession(
@@ -91,12 +88,8 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     ) -> checkout_pb2.CheckoutSession:
         merchant_id = current_call().require_merchant()
         session_id = requests.session_id(request.id)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            checkout_pb2.CheckoutSession,
-            lambda connection: self._sessions.expire(connection, merchant_id, session_id),
-            render=self._messages.session,
+        return await self._mutations.answer(
+            merchant_id, request, self._session, self._sessions.expire, session_id
         )
 
     async def GetCheckoutPage(

@@ -6,6 +6,7 @@ number and cvc (see `_hashed_form`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from grpc import aio
@@ -16,29 +17,27 @@ from paycore.customer.servicer.messages import customer_message, payment_method_
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+CUSTOMER = Answer(customer_pb2.Customer, customer_message)
+PAYMENT_METHOD = Answer(customer_pb2.PaymentMethod, payment_method_message)
 
 
+@dataclass(frozen=True, slots=True)
 class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
-    def __init__(self, service: CustomerService, mutations: Mutations) -> None:
-        self._service = service
-        self._mutations = mutations
+    _service: CustomerService
+    _mutations: Mutations
 
     async def CreateCustomer(
         self, request: customer_pb2.CreateCustomerRequest, context: Context
     ) -> customer_pb2.Customer:
         merchant_id = current_call().require_merchant()
         new = requests.new_customer(request)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            customer_pb2.Customer,
-            lambda connection: self._service.create_customer(connection, merchant_id, new),
-            render=customer_message,
+        return await self._mutations.answer(
+            merchant_id, request, CUSTOMER, self._service.create_customer, new
         )
 
     async def GetCustomer(
@@ -54,14 +53,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         merchant_id = current_call().require_merchant()
         customer_id = validation.object_id("id", request.id, Prefix.CUSTOMER)
         changes = requests.customer_changes(request)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            customer_pb2.Customer,
-            lambda connection: self._service.update_customer(
-                connection, merchant_id, customer_id, changes
-            ),
-            render=customer_message,
+        return await self._mutations.answer(
+            merchant_id, request, CUSTOMER, self._service.update_customer, customer_id, changes
         )
 
     async def ListCustomers(
@@ -128,14 +121,13 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         merchant_id = current_call().require_merchant()
         payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
         customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
-        return await self._mutations.for_merchant(
+        return await self._mutations.answer(
             merchant_id,
             request,
-            customer_pb2.PaymentMethod,
-            lambda connection: self._service.attach_payment_method(
-                connection, merchant_id, payment_method_id, customer_id
-            ),
-            render=payment_method_message,
+            PAYMENT_METHOD,
+            self._service.attach_payment_method,
+            payment_method_id,
+            customer_id,
         )
 
     async def DetachPaymentMethod(
@@ -143,14 +135,12 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     ) -> customer_pb2.PaymentMethod:
         merchant_id = current_call().require_merchant()
         payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
-        return await self._mutations.for_merchant(
+        return await self._mutations.answer(
             merchant_id,
             request,
-            customer_pb2.PaymentMethod,
-            lambda connection: self._service.detach_payment_method(
-                connection, merchant_id, payment_method_id
-            ),
-            render=payment_method_message,
+            PAYMENT_METHOD,
+            self._service.detach_payment_method,
+            payment_method_id,
         )
 
     def _hashed_form(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 from grpc import aio
@@ -40,11 +41,11 @@ def register(
     return SERVICE_NAME
 
 
+@dataclass(frozen=True, slots=True)
 class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
-    def __init__(self, service: domain.FraudService, shards: Shards, mutations: Mutations) -> None:
-        self._service = service
-        self._shards = shards
-        self._mutations = mutations
+    _service: domain.FraudService
+    _shards: Shards
+    _mutations: Mutations
 
     async def ScorePayment(
         self, request: fraud_pb2.ScorePaymentRequest, context: Context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -21,39 +22,31 @@ from paycore.payout.servicer.messages import (
 )
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import FinalAnswer, Mutations
+from paycore.runtime.mutations import Answer, FinalAnswer, Mutations
 from paycore.v1 import payout_pb2, payout_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+BANK_ACCOUNT = Answer(payout_pb2.BankAccount, bank_account_message)
+PAYOUT = Answer(payout_pb2.Payout, payout_message)
+SCHEDULE = Answer(payout_pb2.PayoutSchedule, schedule_message)
 SERVICE_NAME = "paycore.v1.PayoutService"
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
-    def __init__(
-        self,
-        bank_accounts: BankAccounts,
-        payouts: Payouts,
-        schedules: Schedules,
-        reads: PayoutReads,
-        mutations: Mutations,
-    ) -> None:
-        self._bank_accounts = bank_accounts
-        self._payouts = payouts
-        self._schedules = schedules
-        self._reads = reads
-        self._mutations = mutations
+    _bank_accounts: BankAccounts
+    _payouts: Payouts
+    _schedules: Schedules
+    _reads: PayoutReads
+    _mutations: Mutations
 
     async def CreateBankAccount(
         self, request: payout_pb2.CreateBankAccountRequest, context: Context
     ) -> payout_pb2.BankAccount:
         merchant_id = current_call().require_merchant()
         new = requests.new_bank_account(request)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            payout_pb2.BankAccount,
-            lambda connection: self._bank_accounts.create(connection, merchant_id, new),
-            render=bank_account_message,
+        return await self._mutations.answer(
+            merchant_id, request, BANK_ACCOUNT, self._bank_accounts.create, new
         )
 
     async def GetBankAccount(
@@ -117,12 +110,8 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     ) -> payout_pb2.Payout:
         merchant_id = current_call().require_merchant()
         payout_id = validation.object_id("id", request.id, Prefix.PAYOUT)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            payout_pb2.Payout,
-            lambda connection: self._payouts.cancel(connection, merchant_id, payout_id),
-            render=payout_message,
+        return await self._mutations.answer(
+            merchant_id, request, PAYOUT, self._payouts.cancel, payout_id
         )
 
     async def GetPayoutSchedule(
@@ -137,12 +126,8 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     ) -> payout_pb2.PayoutSchedule:
         merchant_id = current_call().require_merchant()
         change = requests.schedule_change(request)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            payout_pb2.PayoutSchedule,
-            lambda connection: self._schedules.update(connection, merchant_id, change),
-            render=schedule_message,
+        return await self._mutations.answer(
+            merchant_id, request, SCHEDULE, self._schedules.update, change
         )
 
 

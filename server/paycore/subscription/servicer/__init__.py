@@ -5,6 +5,7 @@ and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
@@ -15,7 +16,7 @@ from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.messages import member
-from paycore.runtime.mutations import Mutations, Phases
+from paycore.runtime.mutations import Answer, Mutations, Phases
 from paycore.subscription.models import (
     NewPrice,
     NewProduct,
@@ -47,6 +48,12 @@ from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 
 Context = aio.ServicerContext[Any, Any]
+PRODUCT = Answer(subscription_pb2.Product, product_message)
+PRICE = Answer(subscription_pb2.Price, price_message)
+TEST_CLOCK = Answer(subscription_pb2.TestClock, clock_message)
+INVOICE_ITEM = Answer(subscription_pb2.InvoiceItem, item_message)
+INVOICE = Answer(subscription_pb2.Invoice, invoice_message)
+SETTINGS = Answer(subscription_pb2.BillingSettings, settings_message)
 # The proto's limits (subscription.proto), Stripe's where Stripe has one.
 PRODUCT_NAME_LENGTH_MAX = 250
 DESCRIPTION_LENGTH_MAX = 1000
@@ -65,13 +72,11 @@ def register(
     return str(subscription_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name)
 
 
+@dataclass(frozen=True, slots=True)
 class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
-    def __init__(
-        self, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
-    ) -> None:
-        self._service = service
-        self._billing = billing
-        self._mutations = mutations
+    _service: SubscriptionService
+    _billing: Subscriptions
+    _mutations: Mutations
 
     # --- products ----------------------------------------------------------------------------
 
@@ -90,12 +95,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            subscription_pb2.Product,
-            lambda connection: self._service.create_product(connection, merchant_id, new),
-            render=product_message,
+        return await self._mutations.answer(
+            merchant_id, request, PRODUCT, self._service.create_product, new
         )
 
     async def GetProduct(
@@ -134,12 +135,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            subscription_pb2.Price,
-            lambda connection: self._service.create_price(connection, merchant_id, new),
-            render=price_message,
+        return await self._mutations.answer(
+            merchant_id, request, PRICE, self._service.create_price, new
         )
 
     async def GetPrice(
@@ -173,12 +170,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            subscription_pb2.TestClock,
-            lambda connection: self._service.create_test_clock(connection, merchant_id, new),
-            render=clock_message,
+        return await self._mutations.answer(
+            merchant_id, request, TEST_CLOCK, self._service.create_test_clock, new
         )
 
     async def GetTestClock(
@@ -246,12 +239,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         new = invoice_item(request)
 
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            subscription_pb2.InvoiceItem,
-            lambda connection: self._billing.create_invoice_item(connection, merchant_id, new),
-            render=item_message,
+        return await self._mutations.answer(
+            merchant_id, request, INVOICE_ITEM, self._billing.create_invoice_item, new
         )
 
     async def GetInvoiceItem(
@@ -310,12 +299,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id = current_call().require_merchant()
         invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
 
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            subscription_pb2.Invoice,
-            lambda connection: self._billing.void_invoice(connection, merchant_id, invoice_id),
-            render=invoice_message,
+        return await self._mutations.answer(
+            merchant_id, request, INVOICE, self._billing.void_invoice, invoice_id
         )
 
     # --- test clocks (advance) and billing settings ------------------------------------------
@@ -327,12 +312,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
         to = frozen_time("frozen_time", request.frozen_time)
 
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            subscription_pb2.TestClock,
-            lambda connection: self._billing.advance_clock(connection, merchant_id, clock_id, to),
-            render=clock_message,
+        return await self._mutations.answer(
+            merchant_id, request, TEST_CLOCK, self._billing.advance_clock, clock_id, to
         )
 
     async def GetBillingSettings(
@@ -347,14 +328,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         schedule = retry_schedule(request.retry_schedule_days)
         final_action = member("final_action", request.final_action, FINAL_ACTIONS)
 
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            subscription_pb2.BillingSettings,
-            lambda connection: self._billing.update_settings(
-                connection, merchant_id, schedule, final_action
-            ),
-            render=settings_message,
+        return await self._mutations.answer(
+            merchant_id, request, SETTINGS, self._billing.update_settings, schedule, final_action
         )
 
     async def _subscription_call(

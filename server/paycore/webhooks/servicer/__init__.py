@@ -4,6 +4,7 @@ changes), render. paycore.events' EventServicer delegates its webhook methods he
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from grpc import aio
@@ -11,7 +12,7 @@ from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, check_destination
 from paycore.webhooks.deliveries import Deliveries
@@ -20,22 +21,22 @@ from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.servicer import messages, requests
 
 Context = aio.ServicerContext[Any, Any]
+ENDPOINT = Answer(event_pb2.WebhookEndpoint, messages.endpoint_message)
+ENDPOINT_WITH_SECRET = Answer(
+    event_pb2.WebhookEndpoint, messages.endpoint_with_secret, messages.without_secret
+)
+"""A create's or a roll's answer: the secret shown once, never stored."""
+DELETED = Answer(event_pb2.DeleteWebhookEndpointResponse, messages.deleted_message)
+DELIVERY = Answer(event_pb2.WebhookDelivery, messages.delivery_message)
 
 
+@dataclass(frozen=True, slots=True)
 class WebhookServicer:
-    def __init__(
-        self,
-        endpoints: Endpoints,
-        deliveries: Deliveries,
-        mutations: Mutations,
-        policy: AddressPolicy,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._endpoints = endpoints
-        self._deliveries = deliveries
-        self._mutations = mutations
-        self._policy = policy
-        self._clock = clock
+    _endpoints: Endpoints
+    _deliveries: Deliveries
+    _mutations: Mutations
+    _policy: AddressPolicy
+    _clock: Clock = utc_now
 
     async def CreateWebhookEndpoint(
         self, request: event_pb2.CreateWebhookEndpointRequest, context: Context
@@ -44,13 +45,8 @@ class WebhookServicer:
         new = requests.new_endpoint(request, self._policy)
         await check_destination("url", new.url, self._policy)
         created = int(time.time())
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            event_pb2.WebhookEndpoint,
-            lambda connection: self._endpoints.create(connection, merchant_id, new, created),
-            render=messages.endpoint_with_secret,
-            stored_form=messages.without_secret,
+        return await self._mutations.answer(
+            merchant_id, request, ENDPOINT_WITH_SECRET, self._endpoints.create, new, created
         )
 
     async def GetWebhookEndpoint(
@@ -77,12 +73,8 @@ class WebhookServicer:
         change = requests.endpoint_change(request, self._policy)
         if change.url is not None:
             await check_destination("url", change.url, self._policy)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            event_pb2.WebhookEndpoint,
-            lambda connection: self._endpoints.update(connection, merchant_id, endpoint_id, change),
-            render=messages.endpoint_message,
+        return await self._mutations.answer(
+            merchant_id, request, ENDPOINT, self._endpoints.update, endpoint_id, change
         )
 
     async def DeleteWebhookEndpoint(
@@ -90,12 +82,8 @@ class WebhookServicer:
     ) -> event_pb2.DeleteWebhookEndpointResponse:
         merchant_id = current_call().require_merchant()
         endpoint_id = validation.object_id("id", request.id, Prefix.WEBHOOK_ENDPOINT)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            event_pb2.DeleteWebhookEndpointResponse,
-            lambda connection: self._endpoints.delete(connection, merchant_id, endpoint_id),
-            render=messages.deleted_message,
+        return await self._mutations.answer(
+            merchant_id, request, DELETED, self._endpoints.delete, endpoint_id
         )
 
     async def RollWebhookEndpointSecret(
@@ -104,15 +92,13 @@ class WebhookServicer:
         merchant_id = current_call().require_merchant()
         endpoint_id = validation.object_id("id", request.id, Prefix.WEBHOOK_ENDPOINT)
         now = self._clock()
-        return await self._mutations.for_merchant(
+        return await self._mutations.answer(
             merchant_id,
             request,
-            event_pb2.WebhookEndpoint,
-            lambda connection: self._endpoints.roll_secret(
-                connection, merchant_id, endpoint_id, now
-            ),
-            render=messages.endpoint_with_secret,
-            stored_form=messages.without_secret,
+            ENDPOINT_WITH_SECRET,
+            self._endpoints.roll_secret,
+            endpoint_id,
+            now,
         )
 
     async def ListDeliveries(
@@ -135,12 +121,6 @@ class WebhookServicer:
             "webhook_endpoint", request.webhook_endpoint, Prefix.WEBHOOK_ENDPOINT
         )
         now = self._clock()
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            event_pb2.WebhookDelivery,
-            lambda connection: self._deliveries.resend(
-                connection, merchant_id, event_id, endpoint_id, now
-            ),
-            render=messages.delivery_message,
+        return await self._mutations.answer(
+            merchant_id, request, DELIVERY, self._deliveries.resend, event_id, endpoint_id, now
         )
