@@ -22,6 +22,8 @@ class NewMerchant:
     default_currency: str
     livemode: bool
     metadata: dict[str, str]
+    settlement_currencies: tuple[str, ...] = ()
+    """Currencies (issue 19): what its balance settles in, default first (none: no conversion)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class NewSellerAccount:
     country: str
     default_currency: str
     metadata: dict[str, str]
+    settlement_currencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

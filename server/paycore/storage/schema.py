@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -675,6 +676,13 @@ balance_transactions = Table(
     Column("ledger_transfer_id", Text, nullable=False),
     Column("payout_id", Text),
     Column("created", BigInteger, nullable=False),
+    # Currencies (issue 19, migration 0018): a converted payment or refund's locked rate (an
+    # exact decimal, "" when nothing was converted), what the buyer paid or got back, and the
+    # conversion fee (part of `fee`).
+    Column("exchange_rate", Text, nullable=False, server_default=""),
+    Column("presentment_amount", BigInteger, nullable=False, server_default="0"),
+    Column("presentment_currency", Text, nullable=False, server_default=""),
+    Column("conversion_fee", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("merchant_id", "id", name="balance_transactions_pkey"),
     # The availability job's queue.
     Index(
@@ -697,6 +705,45 @@ balance_transactions = Table(
         postgresql_where=text("payout_id IS NOT NULL"),
     ),
     Index("balance_transactions_source_idx", "merchant_id", "source"),
+)
+
+# -- currencies (issue 19, server/paycore/currency; migration 0018) ------------------------------
+
+# Exchange rates: platform data, not a merchant's, kept whole on every physical shard (the rates
+# job writes each) so that a conversion reads it in the merchant's own transaction. `rate` is
+# exact: units of `quote` for one unit of `base` (major units). valid_to is set when a newer
+# rate of the pair and source arrives.
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("base", Text, nullable=False),
+    Column("quote", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("valid_from", BigInteger, nullable=False),
+    Column("valid_to", BigInteger),
+    Column("rate", Numeric, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("base", "quote", "source", "valid_from", name="exchange_rates_pkey"),
+    Index("exchange_rates_latest_idx", "base", "quote", "valid_from"),
+)
+
+# The currencies a balance settles in (`account` "" for the merchant's own, else the seller's
+# acct_ id), the default first; no row (or none listed): every charge stays in its currency.
+settlement_currencies = _owned(
+    "settlement_currencies",
+    Column("account", Text, nullable=False),
+    Column("currencies", ARRAY(Text), nullable=False),
+    _created_at(),
+    key=("account",),
+)
+
+# The exact fraction of a minor unit that conversions into `currency` rounded off and that has
+# not yet made a whole unit on the merchant's fx_rounding account (0 <= carry < 1).
+fx_rounding_carries = _owned(
+    "fx_rounding_carries",
+    Column("currency", Text, nullable=False),
+    Column("carry", Numeric, nullable=False),
+    key=("currency",),
 )
 
 # Where payouts go. The account number is stored only sealed by the vault (bound to the row).
@@ -1062,6 +1109,7 @@ __all__ = [
     "billing_settings",
     "customers",
     "events",
+    "exchange_rates",
     "execution_attempts",
     "executions",
     "fee_plans",
@@ -1069,6 +1117,7 @@ __all__ = [
     "fraud_blocklist_items",
     "fraud_policies",
     "fraud_reviews",
+    "fx_rounding_carries",
     "idempotency_keys",
     "invoice_lines",
     "invoice_numbers",
@@ -1093,6 +1142,7 @@ __all__ = [
     "reconciliation_settlements",
     "refunds",
     "seller_accounts",
+    "settlement_currencies",
     "shard_map",
     "shard_move_log",
     "shard_moves",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from paycore import validation
 from paycore.account.service import AccountService
+from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
@@ -31,11 +32,15 @@ _REFUND_REASONS: dict[int, str] = {
 
 
 class Parties:
-    """The customer and seller accounts a request names, checked to exist."""
+    """The customer and seller accounts a request names, checked to exist; and (currencies,
+    issue 19) the amounts and conversions a request would make, checked by currencies."""
 
-    def __init__(self, accounts: AccountService, customers: CustomerService) -> None:
+    def __init__(
+        self, accounts: AccountService, customers: CustomerService, currencies: Currencies
+    ) -> None:
         self._accounts = accounts
         self._customers = customers
+        self._currencies = currencies
 
     async def customer(self, merchant_id: str, customer_id: str) -> str | None:
         if not customer_id:
@@ -89,6 +94,10 @@ class Parties:
             f"{param}.seller_account", order.seller_account, Prefix.ACCOUNT
         )
         await self.seller(merchant_id, seller, f"{param}.seller_account")
+        amount = validation.amount(f"{param}.amount", order.amount, currency)
+        await self._currencies.check_charge(
+            merchant_id, seller, amount, currency, (f"{param}.amount", f"{param}.currency")
+        )
         return NewOrder(
             payment_order_id=validation.text(
                 f"{param}.payment_order_id",
@@ -97,7 +106,7 @@ class Parties:
                 required=True,
             ),
             seller_account=seller,
-            amount=validation.amount(f"{param}.amount", order.amount, currency),
+            amount=amount,
             currency=currency,
             metadata=validation.metadata(f"{param}.metadata", order.metadata),
         )
@@ -120,6 +129,9 @@ class Parties:
             raise invalid("application_fee_amount", "needs a transfer_destination")
         if not 0 <= application_fee <= amount:
             raise invalid("application_fee_amount", "must be between 0 and the amount")
+        await self._currencies.check_charge(
+            merchant_id, "", amount, currency, ("amount", "currency")
+        )
         return NewIntent(
             amount=amount,
             currency=currency,
@@ -136,6 +148,13 @@ class Parties:
             ),
             metadata=validation.metadata("metadata", request.metadata),
         )
+
+    async def check_refund(self, merchant_id: str, new: NewRefund) -> NewRefund:
+        """A refund of a converted charge needs a fresh rate and an amount its currency
+        allows (paycore.currency)."""
+        charge = new.payment_intent_id or new.payment_order_id or ""
+        await self._currencies.check_refund(merchant_id, charge, new.amount)
+        return new
 
 
 def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:

@@ -86,6 +86,23 @@ def schedule_message(schedule: Schedule) -> payout_pb2.PayoutSchedule:
 def balance_transaction_message(
     transaction: BalanceTransaction,
 ) -> wallet_pb2.BalanceTransaction:
+    message = _balance_transaction(transaction)
+    conversion = transaction.conversion
+    if conversion is not None:
+        # Currencies (issue 19): the locked rate, the buyer's side and the fee's two lines.
+        message.exchange_rate = conversion.exchange_rate
+        message.presentment_amount = conversion.amount
+        message.presentment_currency = conversion.currency
+        for kind, amount in (
+            ("processing_fee", transaction.fee - conversion.conversion_fee),
+            ("conversion_fee", conversion.conversion_fee),
+        ):
+            if amount:
+                message.fee_details.add(type=kind, amount=amount, currency=transaction.currency)
+    return message
+
+
+def _balance_transaction(transaction: BalanceTransaction) -> wallet_pb2.BalanceTransaction:
     return wallet_pb2.BalanceTransaction(
         id=transaction.id,
         account=transaction.account,
