@@ -40,8 +40,9 @@ W = wallet_pb2
 
 
 async def test_jpy_charge_to_usd_merchant_rate_move_partial_refund(
-    world: World, tmp_path: Path
+    fx_world: World, tmp_path: Path
 ) -> None:
+    world = fx_world
     shop = await world.shop()
     await settle_in(shop, "usd")
     assert await import_ecb(world, tmp_path / "eurofxref.csv", DAY_1) > 0

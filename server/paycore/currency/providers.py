@@ -60,7 +60,7 @@ def cross_quotes(published: Published) -> list[Quote]:
 
 
 class SimulatorRates:
-    def __init__(self, url: str, timeout_seconds: float = 5.0) -> None:
+    def __init__(self, url: str, timeout_seconds: float = 2.0) -> None:
         self._url = url.rstrip("/") + "/v1/fx/rates"
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
 
