@@ -13,6 +13,7 @@ from paycore.currency.job import ExchangeRatesJob
 from paycore.currency.providers import EcbFileRates, RatesProvider, SimulatorRates
 from paycore.v1 import currency_pb2, ledger_pb2, payment_pb2
 
+from tests.payment.shop import good_card
 from tests.payout.support import PayoutShop, World
 
 
@@ -73,8 +74,6 @@ async def carry(world: World, merchant_id: str, currency: str) -> Fraction:
 
 
 async def authorize(shop: PayoutShop, amount: int, currency: str) -> payment_pb2.PaymentIntent:
-    from tests.payment.shop import good_card
-
     intent = await shop.pay(good_card(), amount, currency, manual=True)
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE, intent
     return intent

@@ -9,13 +9,14 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc import aio
-from paycore.v1 import payment_pb2, payout_pb2
+from paycore.v1 import currency_pb2, payment_pb2, payout_pb2
 
 from tests.currency.support import import_ecb, rate, settle_in
 from tests.helpers import rich_error
 from tests.payment.shop import good_card
 from tests.payout.support import PayoutShop, World
 
+C = currency_pb2
 RATES = "Date, USD, JPY, ISK, KWD,\n07 December 2026, 1.2000, 150.00, 150.0, 0.3700,\n"
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 FAILED = grpc.StatusCode.FAILED_PRECONDITION
@@ -122,8 +123,6 @@ async def test_settlement_currencies_are_checked_and_read_back(fx_world: World) 
     world = fx_world
     shop = await world.shop()
     update = shop.client.currencies.UpdateSettlementCurrencies
-    from paycore.v1 import currency_pb2 as C
-
     get = C.GetSettlementCurrenciesRequest()
     assert list((await shop.client.currencies.GetSettlementCurrencies(get)).currencies) == []
     for request, param in (
