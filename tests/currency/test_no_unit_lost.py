@@ -163,9 +163,9 @@ async def _check(world: World, shop: PayoutShop, model: Model) -> None:
         ledger_pb2.CheckIntegrityRequest(merchant=shop.id)
     )
     assert report.ok, list(report.mismatches)
-    for total in report.currencies:
-        assert total.balances.debits_posted == total.balances.credits_posted, total
-        assert total.balances.debits_pending == total.balances.credits_pending, total
+    for books in report.currencies:
+        assert books.balances.debits_posted == books.balances.credits_posted, books
+        assert books.balances.debits_pending == books.balances.credits_pending, books
 
 
 @pytest.mark.parametrize("seed", [19, 2026, 4217])
