@@ -148,11 +148,11 @@ class Conversions:
         whole = await self._carry(connection, merchant_id, target, converted.remainder)
         clearing = codes.fx_clearing(presentment, target)
         pending, _, _ = codes.balance_account_codes(credited)
+        # An authorization held the money on balance_pending in the presentment currency
+        # (paycore.payment.money.hold): posted, it moves on to the clearing account.
+        held = (codes.BALANCE_PENDING,) if charge.hold_transfer_id else ()
         there = await self._accounts(
-            connection,
-            merchant_id,
-            presentment,
-            (codes.PSP_RECEIVABLE, codes.BALANCE_PENDING, clearing),
+            connection, merchant_id, presentment, (codes.PSP_RECEIVABLE, *held, clearing)
         )
         here = await self._accounts(
             connection,
