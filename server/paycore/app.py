@@ -73,7 +73,9 @@ from paycore.storage.reads import Reads
 from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.messages import SUBSCRIPTION_MESSAGES
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
@@ -83,7 +85,8 @@ from paycore.webhooks.delivering import Deliverer, DeliveryLimits
 from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
-from paycore.webhooks.servicer import WebhookServicer, record_disabled
+from paycore.webhooks.servicer import WebhookServicer
+from paycore.webhooks.servicer.messages import endpoint_message
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
@@ -219,7 +222,8 @@ def build_platform(
     )
     fraud = pay_in.fraud
     pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
-    collection = Collection(pay_in.off_session)
+    subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
+    collection = Collection(pay_in.off_session, subscription_events)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     return Platform(
@@ -240,7 +244,7 @@ def build_platform(
         fraud_redis=fraud_redis,
         customers=customers,
         pay_in=pay_in,
-        subscriptions=SubscriptionService(shards),
+        subscriptions=SubscriptionService(shards, subscription_events),
         billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         pay_out=pay_out,
@@ -275,7 +279,7 @@ def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
         endpoint_concurrency=settings.webhook_endpoint_concurrency,
         lease=timedelta(milliseconds=settings.webhook_lease_ms),
     )
-    return Deliverer(sender, box, event_json, record_disabled, limits)
+    return Deliverer(sender, box, event_json, endpoint_message, limits)
 
 
 def address_policy(settings: Settings) -> AddressPolicy:

@@ -1,6 +1,6 @@
 """Settings: read once from the environment into a frozen object, then passed explicitly.
 
-Every name is listed in README.md's configuration table; docs/api.md fixes the first few.
+Every name is listed in docs/configuration.md's table; docs/api.md fixes the first few.
 """
 
 from __future__ import annotations

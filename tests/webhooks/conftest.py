@@ -19,7 +19,7 @@ from paycore.storage.schema import webhook_attempts, webhook_deliveries, webhook
 from paycore.webhooks.delivering import Deliverer, DeliveryLimits
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
-from paycore.webhooks.servicer import record_disabled
+from paycore.webhooks.servicer.messages import endpoint_message
 from prometheus_client import CollectorRegistry
 from sqlalchemy import delete
 
@@ -70,7 +70,7 @@ class Hooks:
             ),
             SecretBox(Vault.from_setting(self.settings.vault_key)),
             event_json,
-            record_disabled,
+            endpoint_message,
             DeliveryLimits(
                 in_flight_max=64,
                 endpoint_concurrency=concurrency,

@@ -26,6 +26,7 @@ from paycore.storage.schema import (
 from paycore.subscription import invoices as invoicing
 from paycore.subscription import lifecycle
 from paycore.subscription.collection import DUNNED, Collection, after_payment
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     BillingReason,
@@ -64,6 +65,7 @@ AGAIN = _Step(more=True)
 class Billing:
     def __init__(self, collection: Collection) -> None:
         self._collection = collection
+        self._events = collection.events
 
     async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
         done = 0
@@ -150,7 +152,7 @@ class Billing:
                 return _Step(settle=invoice.id)
         retried = await self._collection.retry_on_new_method(connection, subscription, now)
         if retried is not None:
-            await _reschedule(connection, subscription)
+            await _reschedule(connection, self._events, subscription)
             return _Step(settle=retried.id) if retried.charging else AGAIN
         due: list[tuple[int, int, Invoice | None]] = []
         if subscription.status is SubscriptionStatus.INCOMPLETE:
@@ -161,17 +163,17 @@ class Billing:
             if invoice.next_payment_attempt is not None:
                 due.append((invoice.next_payment_attempt, 2, invoice))
         if not due or min(due, key=_order)[0] > now:
-            await lifecycle.save(connection, subscription, subscription)  # reschedule
+            await lifecycle.save(connection, self._events, subscription, subscription)  # reschedule
             return DONE
         at, kind, due_invoice = min(due, key=_order)
         if due_invoice is not None:
             return await self._retry(connection, subscription, due_invoice, at)
         if kind == 0:
-            await _expire(connection, subscription, open_invoices, at)
+            await _expire(connection, self._events, subscription, open_invoices, at)
             return DONE
         if subscription.cancel_at_period_end:
             ended = replace(subscription, status=SubscriptionStatus.CANCELED, ended_at=at)
-            await lifecycle.save(connection, subscription, ended)
+            await lifecycle.save(connection, self._events, subscription, ended)
             return DONE
         return await self._renew(connection, subscription, at)
 
@@ -182,7 +184,7 @@ class Billing:
         started = await self._collection.start(
             connection, subscription, retrying, at, scheduled=True
         )
-        await _reschedule(connection, subscription)
+        await _reschedule(connection, self._events, subscription)
         return _Step(settle=started.id) if started.charging else AGAIN
 
     async def _renew(
@@ -196,23 +198,23 @@ class Billing:
         renewed = replace(subscription, current_period=period)
         repository = InvoiceRepository(connection)
         if await repository.for_period(subscription.merchant_id, subscription.id, at) is not None:
-            await lifecycle.save(connection, subscription, renewed)  # billed already
+            await lifecycle.save(connection, self._events, subscription, renewed)  # billed already
             return AGAIN
         lines = await invoicing.period_lines(connection, renewed, period)
         invoice, renewed = await invoicing.create_invoice(
-            connection, renewed, BillingReason.SUBSCRIPTION_CYCLE, period, lines, at
+            connection, self._events, renewed, BillingReason.SUBSCRIPTION_CYCLE, period, lines, at
         )
         if subscription.status is SubscriptionStatus.UNPAID:
-            await lifecycle.save(connection, subscription, renewed)
+            await lifecycle.save(connection, self._events, subscription, renewed)
             return AGAIN
-        invoice = await invoicing.finalize(connection, invoice, at)
+        invoice = await invoicing.finalize(connection, self._events, invoice, at)
         if invoice.status is InvoiceStatus.PAID:
             renewed = await after_payment(connection, renewed)
-        saved = await lifecycle.save(connection, subscription, renewed)
+        saved = await lifecycle.save(connection, self._events, subscription, renewed)
         if invoice.status is not InvoiceStatus.OPEN:
             return AGAIN
         started = await self._collection.start(connection, saved, invoice, at, scheduled=True)
-        await _reschedule(connection, saved)
+        await _reschedule(connection, self._events, saved)
         return _Step(settle=started.id) if started.charging else AGAIN
 
     async def _ready_clocks(self, engine: AsyncEngine) -> int:
@@ -285,26 +287,29 @@ def _order(entry: tuple[int, int, Invoice | None]) -> tuple[int, int]:
     return entry[0], entry[1]
 
 
-async def _reschedule(connection: AsyncConnection, subscription_after: Subscription) -> None:
+async def _reschedule(
+    connection: AsyncConnection, events: SubscriptionEvents, subscription_after: Subscription
+) -> None:
     current = await SubscriptionRepository(connection).get(
         subscription_after.merchant_id, subscription_after.id
     )
     if current is None:
         violated(f"subscription {subscription_after.id} vanished")
-    await lifecycle.save(connection, current, current)
+    await lifecycle.save(connection, events, current, current)
 
 
 async def _expire(
     connection: AsyncConnection,
+    events: SubscriptionEvents,
     subscription: Subscription,
     open_invoices: list[Invoice],
     at: int,
 ) -> None:
     """An incomplete subscription whose first invoice went unpaid for 23 hours."""
     for invoice in open_invoices:
-        await invoicing.void(connection, invoice)
+        await invoicing.void(connection, events, invoice)
     expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
-    await lifecycle.save(connection, subscription, expired)
+    await lifecycle.save(connection, events, subscription, expired)
 
 
 async def _set_claim(

@@ -131,16 +131,24 @@ async def update(
         elif lines:
             period = Period(now, subscription.current_period.end)
             invoice, changed = await invoices.create_invoice(
-                connection, changed, BillingReason.SUBSCRIPTION_UPDATE, period, lines, now
+                connection,
+                collection.events,
+                changed,
+                BillingReason.SUBSCRIPTION_UPDATE,
+                period,
+                lines,
+                now,
             )
-            invoice = await invoices.finalize(connection, invoice, now)
-    saved = await lifecycle.save(connection, subscription, changed)
+            invoice = await invoices.finalize(connection, collection.events, invoice, now)
+    saved = await lifecycle.save(connection, collection.events, subscription, changed)
     if invoice is not None and invoice.status is InvoiceStatus.OPEN:
         # Charged once this call's transaction commits; a decline is dunned like a renewal.
         await collection.start(connection, saved, invoice, now, scheduled=True)
     elif changes.default_payment_method_id:
         await collection.retry_on_new_method(connection, saved, now)
-    return await lifecycle.save(connection, saved, saved)  # a charge to settle: due now
+    return await lifecycle.save(
+        connection, collection.events, saved, saved
+    )  # a charge to settle: due now
 
 
 async def _new_items(
@@ -262,7 +270,7 @@ def _line(price: Price, item: SubscriptionItem, amount: int, period: Period) -> 
 
 async def cancel(
     connection: AsyncConnection,
-    charges: OffSessionCharges,
+    collection: Collection,
     merchant_id: str,
     subscription_id: str,
     at_period_end: bool,
@@ -275,12 +283,12 @@ async def cancel(
     now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
     if at_period_end:
         flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)
-        return await lifecycle.save(connection, subscription, flagged)
+        return await lifecycle.save(connection, collection.events, subscription, flagged)
     if prorate_refund:
-        await _refund_unused(connection, charges, subscription, now)
+        await _refund_unused(connection, collection.charges, subscription, now)
     ended = replace(subscription, status=SubscriptionStatus.CANCELED, canceled_at=now, ended_at=now)
     await InvoiceRepository(connection).drop_pending(merchant_id, subscription.id)
-    return await lifecycle.save(connection, subscription, ended)
+    return await lifecycle.save(connection, collection.events, subscription, ended)
 
 
 async def _refund_unused(

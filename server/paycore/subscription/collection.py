@@ -22,6 +22,7 @@ from paycore.payment.models import IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
 from paycore.payment.repository import PayInRepository
 from paycore.subscription import dunning, invoices, lifecycle
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.store import SubscriptionRepository
@@ -38,8 +39,9 @@ DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 
 
 class Collection:
-    def __init__(self, charges: OffSessionCharges) -> None:
+    def __init__(self, charges: OffSessionCharges, events: SubscriptionEvents) -> None:
         self.charges = charges
+        self.events = events
 
     async def start(
         self,
@@ -61,8 +63,10 @@ class Collection:
             attempted_at=at,
         )
         if method is None:
-            await invoices.save(connection, attempt, "invoice.payment_failed")
-            await dunning.failed(connection, subscription, attempt, scheduled=scheduled)
+            await invoices.save(connection, self.events, attempt, "invoice.payment_failed")
+            await dunning.failed(
+                connection, self.events, subscription, attempt, scheduled=scheduled
+            )
             return attempt
         intent = await self.charges.record(
             connection,
@@ -82,7 +86,7 @@ class Collection:
             ),
         )
         charging = replace(attempt, charging=True, payment_intent_id=intent.id)
-        await invoices.save(connection, charging)
+        await invoices.save(connection, self.events, charging)
         return charging
 
     async def settle(self, engine: AsyncEngine, merchant_id: str, invoice_id: str) -> bool:
@@ -108,10 +112,14 @@ class Collection:
             scheduled = intent.metadata.get(ATTEMPT_KEY) == SCHEDULED
             settled = replace(current, charging=False)
             if intent.status is IntentStatus.SUCCEEDED:
-                await paid(connection, subscription, settled, settled.attempted_at or 0)
+                await paid(
+                    connection, self.events, subscription, settled, settled.attempted_at or 0
+                )
             else:
-                await invoices.save(connection, settled, "invoice.payment_failed")
-                await dunning.failed(connection, subscription, settled, scheduled=scheduled)
+                await invoices.save(connection, self.events, settled, "invoice.payment_failed")
+                await dunning.failed(
+                    connection, self.events, subscription, settled, scheduled=scheduled
+                )
         return True
 
     async def settle_within(
@@ -159,13 +167,17 @@ class Collection:
 
 
 async def paid(
-    connection: AsyncConnection, subscription: Subscription, invoice: Invoice, at: int
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    invoice: Invoice,
+    at: int,
 ) -> Subscription:
     """The invoice is paid: the subscription is active again unless it has ended or another
     invoice of it is still being dunned."""
-    await invoices.mark_paid(connection, invoice, at)
+    await invoices.mark_paid(connection, events, invoice, at)
     return await lifecycle.save(
-        connection, subscription, await after_payment(connection, subscription)
+        connection, events, subscription, await after_payment(connection, subscription)
     )
 
 

@@ -101,14 +101,17 @@ async def start_subscription(
         lines = trial_lines(subscription, prices, period)
     else:
         lines = await invoices.period_lines(connection, subscription, period)
+    events = collection.events
     invoice, subscription = await invoices.create_invoice(
-        connection, subscription, BillingReason.SUBSCRIPTION_CREATE, period, lines, now
+        connection, events, subscription, BillingReason.SUBSCRIPTION_CREATE, period, lines, now
     )
-    invoice = await invoices.finalize(connection, invoice, now)
-    saved = await lifecycle.save(connection, None, subscription)
+    invoice = await invoices.finalize(connection, events, invoice, now)
+    saved = await lifecycle.save(connection, events, None, subscription)
     if trial_end is None:
         await collection.start(connection, saved, invoice, now, scheduled=True)
-        saved = await lifecycle.save(connection, saved, saved)  # a charge to settle: due now
+        saved = await lifecycle.save(
+            connection, events, saved, saved
+        )  # a charge to settle: due now
     return saved
 
 

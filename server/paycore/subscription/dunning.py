@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from paycore.subscription import invoices, lifecycle
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.models import (
     FinalAction,
     Invoice,
@@ -27,7 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def failed(
-    connection: AsyncConnection, subscription: Subscription, invoice: Invoice, *, scheduled: bool
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    invoice: Invoice,
+    *,
+    scheduled: bool,
 ) -> Subscription:
     """Applies a failed attempt (the invoice as of that attempt is saved already)."""
     if subscription.status in (SubscriptionStatus.INCOMPLETE,) or subscription.status.ended:
@@ -39,21 +45,27 @@ async def failed(
     schedule = settings.retry_schedule_days
     if invoice.retry_count < len(schedule):
         retry_at = at + schedule[invoice.retry_count] * SECONDS_PER_DAY
-        await invoices.save(connection, replace(invoice, next_payment_attempt=retry_at))
+        await invoices.save(connection, events, replace(invoice, next_payment_attempt=retry_at))
         status = (
             subscription.status
             if subscription.status is SubscriptionStatus.UNPAID
             else SubscriptionStatus.PAST_DUE
         )
-        return await lifecycle.save(connection, subscription, replace(subscription, status=status))
-    if settings.final_action is FinalAction.MARK_UNPAID:
-        await invoices.save(connection, replace(invoice, next_payment_attempt=None))
         return await lifecycle.save(
-            connection, subscription, replace(subscription, status=SubscriptionStatus.UNPAID)
+            connection, events, subscription, replace(subscription, status=status)
         )
-    await invoices.mark_uncollectible(connection, invoice)
+    if settings.final_action is FinalAction.MARK_UNPAID:
+        await invoices.save(connection, events, replace(invoice, next_payment_attempt=None))
+        return await lifecycle.save(
+            connection,
+            events,
+            subscription,
+            replace(subscription, status=SubscriptionStatus.UNPAID),
+        )
+    await invoices.mark_uncollectible(connection, events, invoice)
     return await lifecycle.save(
         connection,
+        events,
         subscription,
         replace(
             subscription,

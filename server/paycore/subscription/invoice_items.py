@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from paycore.errors import ApiError, Reason, invalid, not_found
-from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.iso import amount_max
 from paycore.storage.schema import invoice_items
 from paycore.subscription import lifecycle
-from paycore.subscription.messages import item_message
+from paycore.subscription.events import INVOICE_ITEM_CREATED, SubscriptionEvents
 from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem, Period
 from paycore.subscription.proration import item_amount
 from paycore.subscription.service import require_price
@@ -22,10 +21,11 @@ from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DESCRIPTION_LENGTH_MAX = 500
-INVOICE_ITEM_CREATED = "invoiceitem.created"
 
 
-async def create(connection: AsyncConnection, merchant_id: str, new: NewInvoiceItem) -> InvoiceItem:
+async def create(
+    connection: AsyncConnection, events: SubscriptionEvents, merchant_id: str, new: NewInvoiceItem
+) -> InvoiceItem:
     """NOT_FOUND (subscription) for an unknown subscription or another customer's;
     INVALID_ARGUMENT (subscription) for an ended one, (price) for a recurring or inactive
     price; CURRENCY_MISMATCH naming price or currency when it is not the subscription's."""
@@ -76,7 +76,7 @@ async def create(connection: AsyncConnection, merchant_id: str, new: NewInvoiceI
     )
     values = {name: getattr(item, name) for name in _COLUMNS}
     await connection.execute(insert(invoice_items).values(**values))
-    await record_event(connection, merchant_id, INVOICE_ITEM_CREATED, item_message(item))
+    await events.item(connection, INVOICE_ITEM_CREATED, item)
     return item
 
 

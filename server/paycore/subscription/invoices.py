@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from paycore.errors import ApiError, Reason
-from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
 from paycore.iso import amount_max
 from paycore.subscription import invoice_items
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
-from paycore.subscription.messages import invoice_message
 from paycore.subscription.models import (
     BillingReason,
     Invoice,
@@ -78,6 +77,7 @@ def describe(price: Price) -> str:
 
 async def create_invoice(
     connection: AsyncConnection,
+    events: SubscriptionEvents,
     subscription: Subscription,
     reason: BillingReason,
     period: Period,
@@ -137,24 +137,28 @@ async def create_invoice(
     )
     await repository.drop_pending(merchant_id, subscription.id)
     await repository.insert(invoice)
-    await _event(connection, invoice, "invoice.created")
+    await events.invoice(connection, "invoice.created", invoice)
     return invoice, replace(
         subscription, credit_balance=min(total, 0), latest_invoice_id=invoice.id
     )
 
 
-async def finalize(connection: AsyncConnection, invoice: Invoice, at: int) -> Invoice:
+async def finalize(
+    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice, at: int
+) -> Invoice:
     """Draft -> open with the merchant's next number; an invoice with nothing due is paid at
     once (no charge)."""
     number = await InvoiceRepository(connection).next_number(invoice.merchant_id)
     finalized = replace(invoice, status=InvoiceStatus.OPEN, number=number)
-    await save(connection, finalized, "invoice.finalized")
+    await save(connection, events, finalized, "invoice.finalized")
     if finalized.amount_due == 0:
-        return await mark_paid(connection, finalized, at)
+        return await mark_paid(connection, events, finalized, at)
     return finalized
 
 
-async def mark_paid(connection: AsyncConnection, invoice: Invoice, at: int) -> Invoice:
+async def mark_paid(
+    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice, at: int
+) -> Invoice:
     paid = replace(
         invoice,
         status=InvoiceStatus.PAID,
@@ -163,27 +167,32 @@ async def mark_paid(connection: AsyncConnection, invoice: Invoice, at: int) -> I
         charging=False,
         next_payment_attempt=None,
     )
-    await save(connection, paid, "invoice.paid")
+    await save(connection, events, paid, "invoice.paid")
     return paid
 
 
-async def mark_uncollectible(connection: AsyncConnection, invoice: Invoice) -> Invoice:
+async def mark_uncollectible(
+    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice
+) -> Invoice:
     changed = replace(invoice, status=InvoiceStatus.UNCOLLECTIBLE, next_payment_attempt=None)
-    await save(connection, changed, "invoice.marked_uncollectible")
+    await save(connection, events, changed, "invoice.marked_uncollectible")
     return changed
 
 
-async def void(connection: AsyncConnection, invoice: Invoice) -> Invoice:
+async def void(
+    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice
+) -> Invoice:
     changed = replace(invoice, status=InvoiceStatus.VOID, next_payment_attempt=None)
-    await save(connection, changed, "invoice.voided")
+    await save(connection, events, changed, "invoice.voided")
     return changed
 
 
-async def save(connection: AsyncConnection, invoice: Invoice, event: str | None = None) -> None:
+async def save(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    invoice: Invoice,
+    event: str | None = None,
+) -> None:
     await InvoiceRepository(connection).save(invoice)
     if event:
-        await _event(connection, invoice, event)
-
-
-async def _event(connection: AsyncConnection, invoice: Invoice, event: str) -> None:
-    await record_event(connection, invoice.merchant_id, event, invoice_message(invoice))
+        await events.invoice(connection, event, invoice)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from paycore.events import record_event
 from paycore.invariants import violated
 from paycore.payment.off_session import OffSessionCharges
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
-from paycore.subscription.messages import subscription_message
 from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.repository import TestClockRepository
 from paycore.subscription.store import SubscriptionRepository
@@ -71,13 +70,15 @@ async def charge_parked(connection: AsyncConnection, invoice: Invoice) -> bool:
 
 
 async def save(
-    connection: AsyncConnection, before: Subscription | None, after: Subscription
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    before: Subscription | None,
+    after: Subscription,
 ) -> Subscription:
     """Writes `after` with its next_action_at, and the event: created (no `before`), deleted
     (it has just ended) or updated (anything a caller sees changed)."""
     scheduled = replace(after, next_action_at=await next_action(connection, after))
     repository = SubscriptionRepository(connection)
-    message = subscription_message(scheduled)
     if before is None:
         await repository.insert(scheduled)
         kind = "customer.subscription.created"
@@ -87,9 +88,9 @@ async def save(
             await repository.replace_items(scheduled)
         if scheduled.status.ended and not before.status.ended:
             kind = "customer.subscription.deleted"
-        elif message != subscription_message(before):
+        elif events.render.subscription(scheduled) != events.render.subscription(before):
             kind = "customer.subscription.updated"
         else:
             return scheduled
-    await record_event(connection, scheduled.merchant_id, kind, message)
+    await events.subscription(connection, kind, scheduled)
     return scheduled

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, not_found
-from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
-from paycore.subscription.messages import price_message, product_message
+from paycore.subscription.events import PRICE_CREATED, PRODUCT_CREATED, SubscriptionEvents
 from paycore.subscription.models import (
     NewPrice,
     NewProduct,
@@ -37,13 +36,11 @@ from paycore.subscription.repository import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-PRODUCT_CREATED = "product.created"
-PRICE_CREATED = "price.created"
-
 
 class SubscriptionService:
-    def __init__(self, shards: Shards) -> None:
+    def __init__(self, shards: Shards, events: SubscriptionEvents) -> None:
         self._reads = Reads(shards)
+        self._events = events
 
     # --- products ----------------------------------------------------------------------------
 
@@ -52,7 +49,7 @@ class SubscriptionService:
     ) -> Product:
         product_id = new_id(Prefix.PRODUCT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
         product = await ProductRepository(connection).insert(merchant_id, product_id, new)
-        await record_event(connection, merchant_id, PRODUCT_CREATED, product_message(product))
+        await self._events.product(connection, PRODUCT_CREATED, product)
         return product
 
     async def get_product(self, merchant_id: str, product_id: str) -> Product:
@@ -77,7 +74,7 @@ class SubscriptionService:
             raise ApiError(Reason.PRODUCT_INACTIVE, param="product", id=product.id)
         price_id = new_id(Prefix.PRICE, logical_shard_of(merchant_id, Prefix.ACCOUNT))
         price = await PriceRepository(connection).insert(merchant_id, price_id, new)
-        await record_event(connection, merchant_id, PRICE_CREATED, price_message(price))
+        await self._events.price(connection, PRICE_CREATED, price)
         return price
 
     async def get_price(self, merchant_id: str, price_id: str) -> Price:

@@ -24,6 +24,7 @@ from paycore.subscription.models import (
     Invoice,
     InvoiceItem,
     InvoiceStatus,
+    NewInvoiceItem,
     NewSubscription,
     Subscription,
     SubscriptionStatus,
@@ -53,6 +54,7 @@ class Subscriptions:
         self._shards = shards
         self._reads = Reads(shards)
         self.collection = collection
+        self._events = collection.events
         self.lease = lease
 
     # --- subscriptions -----------------------------------------------------------------------
@@ -84,7 +86,7 @@ class Subscriptions:
 
         async def record(connection: AsyncConnection) -> Subscription:
             return await changes_module.cancel(
-                connection, charges, merchant_id, subscription_id, at_period_end, prorate
+                connection, self.collection, merchant_id, subscription_id, at_period_end, prorate
             )
 
         async def complete(subscription_id: str, final: FinalAnswer[Subscription]) -> Subscription:
@@ -156,6 +158,11 @@ class Subscriptions:
 
     # --- invoices ----------------------------------------------------------------------------
 
+    async def create_invoice_item(
+        self, connection: AsyncConnection, merchant_id: str, new: NewInvoiceItem
+    ) -> InvoiceItem:
+        return await invoice_items.create(connection, self._events, merchant_id, new)
+
     async def get_invoice_item(self, merchant_id: str, item_id: str) -> InvoiceItem:
         query = invoice_items.item_query(merchant_id, item_id)
         return await self._reads.one(
@@ -192,12 +199,15 @@ class Subscriptions:
                 raise _unexpected(invoice, "paid")
             now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
             if invoice.status is InvoiceStatus.DRAFT:
-                invoice = await invoices.finalize(connection, invoice, now)
+                invoice = await invoices.finalize(connection, self._events, invoice, now)
             if paid_out_of_band and invoice.status is not InvoiceStatus.PAID:
-                invoice = await invoices.mark_paid(connection, invoice, now)
+                invoice = await invoices.mark_paid(connection, self._events, invoice, now)
             if invoice.status is InvoiceStatus.PAID:
                 await lifecycle.save(
-                    connection, subscription, await after_payment(connection, subscription)
+                    connection,
+                    self._events,
+                    subscription,
+                    await after_payment(connection, subscription),
                 )
                 return invoice
             if payment_method_id:
@@ -216,7 +226,7 @@ class Subscriptions:
                 scheduled=False,
                 payment_method_id=payment_method_id or None,
             )
-            await lifecycle.save(connection, subscription, subscription)
+            await lifecycle.save(connection, self._events, subscription, subscription)
             await self._hold(connection, merchant_id, subscription.id)
             return started
 
@@ -235,13 +245,16 @@ class Subscriptions:
         subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
         if invoice.status not in PAYABLE or invoice.charging:
             raise _unexpected(invoice, "voided")
-        voided = await invoices.void(connection, invoice)
+        voided = await invoices.void(connection, self._events, invoice)
         if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
             await lifecycle.save(
-                connection, subscription, await after_payment(connection, subscription)
+                connection,
+                self._events,
+                subscription,
+                await after_payment(connection, subscription),
             )
         else:
-            await lifecycle.save(connection, subscription, subscription)
+            await lifecycle.save(connection, self._events, subscription, subscription)
         return voided
 
     async def _locked_invoice(

@@ -27,11 +27,13 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from google.protobuf.message import Message
 from paycore.errors import InvariantViolation
+from paycore.events import record_event
 from paycore.events.models import Event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.secret import Secret
@@ -52,7 +54,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-RecordDisabled = Callable[[AsyncConnection, Endpoint], Awaitable[None]]
+# An endpoint as the message its events carry (the servicer's renderer, passed in by the
+# composition root: domain code never imports paycore.v1).
+RenderEndpoint = Callable[[Endpoint], Message]
+ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 
 FAN_OUT_BATCH_MAX = 500
 CLAIM_BATCH_MAX = 500
@@ -91,7 +96,7 @@ class Deliverer:
         sender: Sender,
         box: SecretBox,
         render_body: Callable[[Event], bytes],
-        record_disabled: RecordDisabled,
+        render_endpoint: RenderEndpoint,
         limits: DeliveryLimits,
         clock: Clock = utc_now,
         wall_clock: Callable[[], float] = time.time,
@@ -99,7 +104,7 @@ class Deliverer:
         self._sender = sender
         self._box = box
         self._render_body = render_body
-        self._record_disabled = record_disabled
+        self._render_endpoint = render_endpoint
         self._limits = limits
         self._clock = clock
         self._wall_clock = wall_clock
@@ -194,7 +199,8 @@ class Deliverer:
         for endpoint in disabled:
             logger.info("webhook endpoint %s disabled (410, or failing for 3 days)", endpoint.id)
             await EndpointRepository(connection).park_deliveries(endpoint.merchant_id, endpoint.id)
-            await self._record_disabled(connection, endpoint)
+            message = self._render_endpoint(endpoint)
+            await record_event(connection, endpoint.merchant_id, ENDPOINT_DISABLED, message)
 
     async def _fan_out(self, connection: AsyncConnection) -> tuple[int, list[ClaimedDelivery]]:
         """The events fanned out, and the new deliveries this process attempts at once (made

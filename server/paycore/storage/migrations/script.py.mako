@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from paycore.storage.migrations.columns import created_at, metadata_and_created_at, required
+from paycore.storage.migrations import ddl
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

@@ -15,8 +15,14 @@ from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations, Phases
-from paycore.subscription import invoice_items
-from paycore.subscription.messages import (
+from paycore.subscription.models import (
+    NewPrice,
+    NewProduct,
+    NewTestClock,
+    Subscription,
+)
+from paycore.subscription.service import SubscriptionService
+from paycore.subscription.servicer.messages import (
     FINAL_ACTIONS,
     clock_message,
     invoice_message,
@@ -26,13 +32,6 @@ from paycore.subscription.messages import (
     settings_message,
     subscription_message,
 )
-from paycore.subscription.models import (
-    NewPrice,
-    NewProduct,
-    NewTestClock,
-    Subscription,
-)
-from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.requests import (
     INVOICE_STATUSES,
     SUBSCRIPTION_STATUSES,
@@ -254,7 +253,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             merchant_id,
             request,
             subscription_pb2.InvoiceItem,
-            lambda connection: invoice_items.create(connection, merchant_id, new),
+            lambda connection: self._billing.create_invoice_item(connection, merchant_id, new),
             render=item_message,
         )
 

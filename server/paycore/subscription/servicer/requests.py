@@ -11,7 +11,6 @@ from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
-from paycore.subscription.messages import INTERVALS
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
     InvoiceStatus,
@@ -21,6 +20,7 @@ from paycore.subscription.models import (
     Recurring,
     SubscriptionStatus,
 )
+from paycore.subscription.servicer.messages import INTERVALS
 from paycore.v1 import subscription_pb2
 
 PRORATIONS: dict[int, ProrationBehavior] = {

@@ -30,13 +30,8 @@ from paycore.fraud.servicer.requests import payment_facts
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.histogram import LatencyHistogram
-from paycore.tools.bench.scratch import (
-    admin_sql,
-    pgbench_tps,
-    scratch_settings,
-    with_database,
-)
-from paycore.tools.bench.self_hosted import module_main
+from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.self_hosted import add_server_arguments, module_main, require_servers
 from paycore.v1 import fraud_pb2
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -212,29 +207,22 @@ async def run_fraud_bench(
     concurrency: int = 8,
     with_pgbench: bool = True,
 ) -> FraudFigures:
-    run = secrets.token_hex(4)
-    databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
-    pgbench_database = f"paycore_bench_{run}_pgbench"
-    prefix = f"paycore-bench-{run}:"
-    for database in databases:
-        await admin_sql(database_url, f'create database "{database}"')
-    try:
-        urls = tuple(with_database(database_url, database) for database in databases)
-        await migrate_all(urls)
-        settings = scratch_settings(urls, redis_url, redis_key_prefix=prefix)
-        phases = await _phases(settings, requests, concurrency)
-        tps = None
-        if with_pgbench:
-            await admin_sql(database_url, f'create database "{pgbench_database}"')
-            tps = await asyncio.to_thread(pgbench_tps, database_url, pgbench_database)
-        return FraudFigures(phases, tps)
-    finally:
-        for database in [*databases, pgbench_database]:
-            await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
-        redis = Redis.from_url(redis_url)
-        async for key in redis.scan_iter(match=f"{prefix}*"):
-            await redis.delete(key)
-        await redis.aclose()
+    async with scratch_databases(database_url) as scratch:
+        prefix = f"paycore-bench-{scratch.run}:"
+        try:
+            await migrate_all(scratch.urls)
+            settings = scratch_settings(scratch.urls, redis_url, redis_key_prefix=prefix)
+            phases = await _phases(settings, requests, concurrency)
+            return FraudFigures(phases, await scratch.pgbench_tps() if with_pgbench else None)
+        finally:
+            await _delete_keys(redis_url, prefix)
+
+
+async def _delete_keys(redis_url: str, prefix: str) -> None:
+    redis = Redis.from_url(redis_url)
+    async for key in redis.scan_iter(match=f"{prefix}*"):
+        await redis.delete(key)
+    await redis.aclose()
 
 
 def report(figures: FraudFigures) -> str:
@@ -257,23 +245,13 @@ def report(figures: FraudFigures) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
-    parser.add_argument(
-        "--database-url",
-        default=database_url or None,
-        help="a PostgreSQL server where the bench may create and drop databases"
-        " (default: the first of PAYCORE_DATABASE_URLS)",
-    )
-    parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
+    add_server_arguments(parser, database_url, redis_url)
     parser.add_argument("--requests", type=int, default=5000, help="calls per phase (5000)")
     parser.add_argument("--concurrency", type=int, default=8, help="calls in flight (8)")
-    parser.add_argument(
-        "--no-pgbench", action="store_true", help="skip pgbench's TPC-B run after the phases"
-    )
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
-    if not arguments.database_url or not arguments.redis_url:
-        parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
+    require_servers(parser, arguments)
     figures = asyncio.run(
         run_fraud_bench(
             arguments.database_url,

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import secrets
 import time
 from dataclasses import dataclass
 
@@ -31,8 +30,13 @@ from paycore.runtime.collector import tune_for_serving
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
-from paycore.tools.bench.self_hosted import module_main
+from paycore.tools.bench.scratch import scratch_databases, scratch_settings, with_database
+from paycore.tools.bench.self_hosted import (
+    add_duration_argument,
+    add_server_arguments,
+    module_main,
+    run_and_print,
+)
 from paycore.v1 import account_pb2, ledger_pb2
 from prometheus_client import CollectorRegistry
 
@@ -292,30 +296,16 @@ async def run_ledger_bench(
     with_pgbench: bool = True,
 ) -> LedgerFigures:
     """Runs the whole benchmark on fresh databases of the server at `database_url`."""
-    run = secrets.token_hex(4)
-    databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
-    for database in databases:
-        await admin_sql(database_url, f'create database "{database}"')
-    try:
+    async with scratch_databases(database_url) as scratch:
         measured = await _measure(
-            tuple(with_database(database_url, database) for database in databases),
+            scratch.urls,
             redis_url,
-            _CpuMeter(database_url, databases),
+            _CpuMeter(database_url, scratch.names),
             batches,
             concurrency,
             duration_seconds,
         )
-        pgbench = None
-        if with_pgbench:
-            # Created only now: CREATE DATABASE writes the template through the WAL and
-            # checkpoints, which cost the batched figure a third when it ran first.
-            await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
-            pgbench = await asyncio.to_thread(
-                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
-            )
-    finally:
-        for database in [*databases, f"paycore_bench_{run}_pgbench"]:
-            await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
+        pgbench = await scratch.pgbench_tps() if with_pgbench else None
     latencies = sorted(measured.latencies)
 
     def percentile(fraction: float) -> float:
@@ -338,35 +328,18 @@ async def run_ledger_bench(
 
 
 def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
-    parser.add_argument(
-        "--database-url",
-        default=database_url or None,
-        help="a PostgreSQL server where the bench may create and drop databases"
-        " (default: the first of PAYCORE_DATABASE_URLS)",
-    )
-    parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
+    add_server_arguments(parser, database_url, redis_url)
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 (20)")
     parser.add_argument(
         "--concurrency", type=int, default=64, help="single-transfer calls in flight (64)"
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of single calls (10)")
-    parser.add_argument("--no-pgbench", action="store_true", help="skip pgbench's TPC-B")
+    add_duration_argument(parser, "of single calls")
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
-    if not arguments.database_url or not arguments.redis_url:
-        parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
-    figures = run_here(  # on uvloop, as `paycore serve` runs
-        run_ledger_bench(
-            arguments.database_url,
-            arguments.redis_url,
-            batches=arguments.batches,
-            concurrency=arguments.concurrency,
-            duration_seconds=arguments.duration,
-            with_pgbench=not arguments.no_pgbench,
-        )
+    run_and_print(
+        parser, arguments, run_ledger_bench, ("batches", "concurrency", "duration_seconds")
     )
-    print("\n".join(figures.lines()))
 
 
 def main() -> None:

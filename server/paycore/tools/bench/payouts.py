@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import socket
 import sys
 import tempfile
@@ -46,9 +45,8 @@ from paycore.runtime.process import split_address
 from paycore.secret import Secret
 from paycore.storage.migrate import migrate_all
 from paycore.storage.schema import bank_accounts, ledger_accounts, merchants, payout_schedules
-from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
-from paycore.tools.bench.self_hosted import module_main
+from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.self_hosted import add_server_arguments, module_main, run_and_print
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -324,35 +322,21 @@ async def run_payouts_bench(
     rows_per_merchant: int = 10,
     with_pgbench: bool = True,
 ) -> PayoutFigures:
-    run = secrets.token_hex(4)
-    databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
-    for database in databases:
-        await admin_sql(database_url, f'create database "{database}"')
     bank, psp_url = None, ""
-    try:
-        with tempfile.TemporaryDirectory(prefix="paycore-bench-bank-") as data_dir:
-            bank, psp_url = await _start_bank(Path(data_dir))
-            availability, scheduler, payouts, at_bank = await _measure(
-                tuple(with_database(database_url, database) for database in databases),
-                redis_url,
-                psp_url,
-                merchants,
-                rows_per_merchant,
-            )
-            bank.terminate()
-            await bank.wait()
-            bank = None
-        pgbench = None
-        if with_pgbench:
-            await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
-            pgbench = await asyncio.to_thread(
-                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
-            )
-    finally:
-        if bank is not None:
-            bank.kill()
-        for database in [*databases, f"paycore_bench_{run}_pgbench"]:
-            await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
+    async with scratch_databases(database_url) as scratch:
+        try:
+            with tempfile.TemporaryDirectory(prefix="paycore-bench-bank-") as data_dir:
+                bank, psp_url = await _start_bank(Path(data_dir))
+                availability, scheduler, payouts, at_bank = await _measure(
+                    scratch.urls, redis_url, psp_url, merchants, rows_per_merchant
+                )
+                bank.terminate()
+                await bank.wait()
+                bank = None
+        finally:
+            if bank is not None:
+                bank.kill()
+        pgbench = await scratch.pgbench_tps() if with_pgbench else None
     return PayoutFigures(
         merchants=merchants,
         rows=merchants * rows_per_merchant,
@@ -365,33 +349,15 @@ async def run_payouts_bench(
 
 
 def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
-    parser.add_argument(
-        "--database-url",
-        default=database_url or None,
-        help="a PostgreSQL server where the bench may create and drop databases"
-        " (default: the first of PAYCORE_DATABASE_URLS)",
-    )
-    parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
+    add_server_arguments(parser, database_url, redis_url)
     parser.add_argument("--merchants", type=int, default=10_000, help="merchants (10,000)")
     parser.add_argument(
         "--rows-per-merchant", type=int, default=10, help="due balance transactions each (10)"
     )
-    parser.add_argument("--no-pgbench", action="store_true", help="skip pgbench's TPC-B")
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
-    if not arguments.database_url or not arguments.redis_url:
-        parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
-    figures = run_here(
-        run_payouts_bench(
-            arguments.database_url,
-            arguments.redis_url,
-            merchants=arguments.merchants,
-            rows_per_merchant=arguments.rows_per_merchant,
-            with_pgbench=not arguments.no_pgbench,
-        )
-    )
-    print("\n".join(figures.lines()))
+    run_and_print(parser, arguments, run_payouts_bench, ("merchants", "rows_per_merchant"))
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import secrets
 import socket
 import sqlite3
 import sys
@@ -34,13 +33,13 @@ import asyncpg
 from paycore.ids import Prefix, new_id
 from paycore.ledger.service import LedgerService
 from paycore.reconciliation.build import build_reconciliation
-from paycore.reconciliation.models import Source
+from paycore.reconciliation.models import Run, Source
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.raw import driver_of
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
-from paycore.tools.bench.self_hosted import module_main
+from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.self_hosted import add_server_arguments, module_main, require_servers
 from paycore.tools.psp.settlement import FEE_BASIS_POINTS
 from paycore.tools.psp.simulator import stored_control_token
 from paycore.tools.psp.store import DATABASE_FILE, Store
@@ -291,11 +290,22 @@ async def _alter(url: str, control_token: str, lines: int) -> None:
 async def run_reconciliation_bench(
     database_url: str, *, lines: int = 1_000_000, with_pgbench: bool = True
 ) -> ReconciliationFigures:
-    run = secrets.token_hex(4)
-    databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
-    urls = tuple(with_database(database_url, database) for database in databases)
-    for database in databases:
-        await admin_sql(database_url, f'create database "{database}"')
+    async with scratch_databases(database_url) as scratch:
+        finished, seconds = await _reconcile(scratch.urls, lines)
+        pgbench = await scratch.pgbench_tps() if with_pgbench else None
+    return ReconciliationFigures(
+        lines=finished.record_count,
+        seconds=seconds,
+        matched=finished.matched_count,
+        discrepancies=finished.discrepancy_count,
+        auto_resolved=finished.auto_resolved_count,
+        pgbench_tps=pgbench,
+    )
+
+
+async def _reconcile(urls: tuple[str, ...], lines: int) -> tuple[Run, float]:
+    """The day's run on fresh databases at `urls` against a simulator serving its report: the
+    finished run and the seconds it took."""
     process = None
     try:
         await migrate_all(urls)
@@ -325,46 +335,24 @@ async def run_reconciliation_bench(
                 await shards.dispose()
             if finished.failure_message:
                 raise RuntimeError(finished.failure_message)
-        pgbench = None
-        if with_pgbench:
-            await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
-            pgbench = await asyncio.to_thread(
-                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
-            )
+            return finished, seconds
     finally:
         if process is not None:
             process.terminate()
             await process.wait()
-        for database in [*databases, f"paycore_bench_{run}_pgbench"]:
-            await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
-    return ReconciliationFigures(
-        lines=finished.record_count,
-        seconds=seconds,
-        matched=finished.matched_count,
-        discrepancies=finished.discrepancy_count,
-        auto_resolved=finished.auto_resolved_count,
-        pgbench_tps=pgbench,
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
     """`redis_url` is unused: a run needs no Redis (the signature every self-hosted bench has)."""
-    parser.add_argument(
-        "--database-url",
-        default=database_url or None,
-        help="a PostgreSQL server where the bench may create and drop databases"
-        " (default: the first of PAYCORE_DATABASE_URLS)",
-    )
+    add_server_arguments(parser, database_url, None)
     parser.add_argument(
         "--lines", type=int, default=1_000_000, help="settlement lines in the day (1,000,000)"
     )
-    parser.add_argument("--no-pgbench", action="store_true", help="skip pgbench's TPC-B")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
-    if not arguments.database_url:
-        parser.error("--database-url (or PAYCORE_DATABASE_URLS)")
+    require_servers(parser, arguments)
     if arguments.lines < 100:
         parser.error("--lines must be at least 100")
     logging.basicConfig(format="%(asctime)s %(name)s %(message)s")

@@ -1,12 +1,16 @@
-"""What the self-hosted benches (`paycore bench ledger`, `paycore bench fraud`) run on: fresh
+"""What the self-hosted benches (`paycore bench ledger`, `paycore bench fraud`, ...) run on: fresh
 databases on a PostgreSQL server they may create and drop databases on, and settings with
 throwaway secrets."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -61,3 +65,43 @@ def pgbench_tps(url: str, database: str) -> float | None:
         return None
     found = re.search(r"tps = ([0-9.]+)", done.stdout)
     return float(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class ScratchDatabases:
+    """One bench run's databases on the server at `server_url`: its paycore shards (`names`),
+    and pgbench's, created only when `pgbench_tps` runs."""
+
+    server_url: str
+    run: str
+    names: list[str]
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(with_database(self.server_url, name) for name in self.names)
+
+    @property
+    def pgbench_database(self) -> str:
+        return f"paycore_bench_{self.run}_pgbench"
+
+    async def pgbench_tps(self) -> float | None:
+        """pgbench's TPC-B (see `pgbench_tps`) in a database of its own, created now: CREATE
+        DATABASE writes the template through the WAL and checkpoints, which would cost a figure
+        measured after it."""
+        await admin_sql(self.server_url, f'create database "{self.pgbench_database}"')
+        return await asyncio.to_thread(pgbench_tps, self.server_url, self.pgbench_database)
+
+
+@asynccontextmanager
+async def scratch_databases(server_url: str, shards: int = 2) -> AsyncIterator[ScratchDatabases]:
+    """Creates `shards` fresh databases named after a new run id; drops them (and pgbench's)
+    on the way out, whatever happened."""
+    run = secrets.token_hex(4)
+    scratch = ScratchDatabases(server_url, run, [f"paycore_bench_{run}_{i}" for i in range(shards)])
+    for name in scratch.names:
+        await admin_sql(server_url, f'create database "{name}"')
+    try:
+        yield scratch
+    finally:
+        for name in [*scratch.names, scratch.pgbench_database]:
+            await admin_sql(server_url, f'drop database if exists "{name}" with (force)')

@@ -25,7 +25,6 @@ import json
 import multiprocessing
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -46,9 +45,13 @@ from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.ledger import _CpuMeter
-from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import admin_sql, pgbench_tps, scratch_settings, with_database
-from paycore.tools.bench.self_hosted import module_main
+from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.self_hosted import (
+    add_duration_argument,
+    add_server_arguments,
+    module_main,
+    run_and_print,
+)
 from paycore.v1 import payment_pb2
 from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.models import NewEndpoint
@@ -229,7 +232,7 @@ async def _make_endpoints(
 class _Producer:
     """Commits events at a rate, one transaction per shard per tick; notes each commit time."""
 
-    def __init__(self, shard_urls: list[str], merchant_ids: list[str], rate: float) -> None:
+    def __init__(self, shard_urls: tuple[str, ...], merchant_ids: list[str], rate: float) -> None:
         # One payment intent rendered once: the producer must cost far less than the worker.
         template = prepare_event(
             merchant_ids[0],
@@ -335,21 +338,14 @@ async def _drained_arrivals(receiver_url: str, expected: int) -> dict[str, float
     return arrivals
 
 
-async def _clean_up(
-    worker: subprocess.Popen[bytes] | None,
-    receiver: Any,
-    database_url: str,
-    databases: list[str],
-) -> None:
-    """Stops the worker and the receiver, drops the bench's databases."""
+def _stop(worker: subprocess.Popen[bytes] | None, receiver: Any) -> None:
+    """Stops the worker and the receiver."""
     if worker is not None and worker.poll() is None:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
     if receiver.is_alive() and receiver.pid:
         os.kill(receiver.pid, signal.SIGTERM)
         receiver.join(10)
-    for database in databases:
-        await admin_sql(database_url, f'drop database if exists "{database}" with (force)')
 
 
 async def run_webhook_bench(
@@ -362,56 +358,46 @@ async def run_webhook_bench(
     duration_seconds: float,
     with_pgbench: bool = True,
 ) -> WebhookFigures:
-    run = secrets.token_hex(4)
-    databases = [f"paycore_bench_{run}_{index}" for index in range(2)]
-    for database in databases:
-        await admin_sql(database_url, f'create database "{database}"')
-    shard_urls = [with_database(database_url, database) for database in databases]
-    settings = scratch_settings(
-        tuple(shard_urls), redis_url, redis_key_prefix=f"paycore-bench-{run}:"
-    )
-    context = multiprocessing.get_context("spawn")
-    receiving, sending = context.Pipe(duplex=False)
-    receiver = context.Process(target=_receiver_process, args=(sending,), daemon=True)
-    worker: subprocess.Popen[bytes] | None = None
-    try:
-        await migrate_all(settings.database_urls)
-        receiver.start()
-        port = await asyncio.to_thread(receiving.recv)
-        receiver_url = f"http://127.0.0.1:{port}/hooks"
-        merchant_ids = await _make_endpoints(settings, merchants, endpoints, receiver_url)
-        metrics_port = _free_port()
-        worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measuring)
-            [sys.executable, "-m", "paycore.cli", "worker"],
-            env=_worker_environment(settings, metrics_port),
+    async with scratch_databases(database_url) as scratch:
+        settings = scratch_settings(
+            scratch.urls, redis_url, redis_key_prefix=f"paycore-bench-{scratch.run}:"
         )
-        await _until_serving(f"http://127.0.0.1:{metrics_port}/metrics", worker)
-        producer = _Producer(shard_urls, merchant_ids, rate)
-        await producer.run(WARM_UP_SECONDS)
-        pids = [worker.pid, receiver.pid or 0]
-        backends = _CpuMeter(database_url, databases)
-        await backends.start()
-        cpu_before = cpu_seconds(pids)
-        window_start = time.time()
-        produced = await producer.run(duration_seconds)
-        window_end = time.time()
-        expected = len(producer.committed) * endpoints
-        arrivals = await _drained_arrivals(receiver_url, expected)
-        cpu_after = cpu_seconds(pids)  # the window and the drain of its backlog
-        drained = sum(1 for arrived in arrivals.values() if arrived >= window_start)
-        postgres = (await backends.stop(drained)).postgres_us
-        pgbench = None
-        if with_pgbench:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(30)
-            await admin_sql(database_url, f'create database "paycore_bench_{run}_pgbench"')
-            pgbench = await asyncio.to_thread(
-                pgbench_tps, database_url, f"paycore_bench_{run}_pgbench"
+        context = multiprocessing.get_context("spawn")
+        receiving, sending = context.Pipe(duplex=False)
+        receiver = context.Process(target=_receiver_process, args=(sending,), daemon=True)
+        worker: subprocess.Popen[bytes] | None = None
+        try:
+            await migrate_all(settings.database_urls)
+            receiver.start()
+            port = await asyncio.to_thread(receiving.recv)
+            receiver_url = f"http://127.0.0.1:{port}/hooks"
+            merchant_ids = await _make_endpoints(settings, merchants, endpoints, receiver_url)
+            metrics_port = _free_port()
+            worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measuring)
+                [sys.executable, "-m", "paycore.cli", "worker"],
+                env=_worker_environment(settings, metrics_port),
             )
-    finally:
-        await _clean_up(
-            worker, receiver, database_url, [*databases, f"paycore_bench_{run}_pgbench"]
-        )
+            await _until_serving(f"http://127.0.0.1:{metrics_port}/metrics", worker)
+            producer = _Producer(scratch.urls, merchant_ids, rate)
+            await producer.run(WARM_UP_SECONDS)
+            pids = [worker.pid, receiver.pid or 0]
+            backends = _CpuMeter(database_url, scratch.names)
+            await backends.start()
+            cpu_before = cpu_seconds(pids)
+            window_start = time.time()
+            produced = await producer.run(duration_seconds)
+            window_end = time.time()
+            expected = len(producer.committed) * endpoints
+            arrivals = await _drained_arrivals(receiver_url, expected)
+            cpu_after = cpu_seconds(pids)  # the window and the drain of its backlog
+            drained = sum(1 for arrived in arrivals.values() if arrived >= window_start)
+            postgres = (await backends.stop(drained)).postgres_us
+            if with_pgbench:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(30)
+            pgbench = await scratch.pgbench_tps() if with_pgbench else None
+        finally:
+            _stop(worker, receiver)
 
     in_window = [
         arrived for key, arrived in arrivals.items() if window_start <= arrived < window_end
@@ -453,37 +439,19 @@ async def run_webhook_bench(
 
 
 def add_arguments(parser: argparse.ArgumentParser, database_url: str, redis_url: str) -> None:
-    parser.add_argument(
-        "--database-url",
-        default=database_url or None,
-        help="a PostgreSQL server where the bench may create and drop databases"
-        " (default: the first of PAYCORE_DATABASE_URLS)",
-    )
-    parser.add_argument("--redis-url", default=redis_url, help="default: PAYCORE_REDIS_URL")
+    add_server_arguments(parser, database_url, redis_url)
     parser.add_argument("--rate", type=float, default=600.0, help="events committed per second")
     parser.add_argument("--merchants", type=int, default=4, help="merchants (4), over two shards")
     parser.add_argument(
         "--endpoints", type=int, default=4, help="endpoints per merchant (4): deliveries per event"
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured (10)")
-    parser.add_argument("--no-pgbench", action="store_true", help="skip pgbench's TPC-B")
+    add_duration_argument(parser, "measured")
 
 
 def run_from_arguments(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
-    if not arguments.database_url or not arguments.redis_url:
-        parser.error("--database-url and --redis-url (or PAYCORE_DATABASE_URLS/REDIS_URL)")
-    figures = run_here(
-        run_webhook_bench(
-            arguments.database_url,
-            arguments.redis_url,
-            rate=arguments.rate,
-            merchants=arguments.merchants,
-            endpoints=arguments.endpoints,
-            duration_seconds=arguments.duration,
-            with_pgbench=not arguments.no_pgbench,
-        )
+    run_and_print(
+        parser, arguments, run_webhook_bench, ("rate", "merchants", "endpoints", "duration_seconds")
     )
-    print("\n".join(figures.lines()))
 
 
 def main() -> None:

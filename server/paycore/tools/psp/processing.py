@@ -266,16 +266,8 @@ def charge_body(charge: Charge) -> dict[str, Any]:
     return {
         "id": charge.id,
         "object": "charge",
-        "status": charge.status,
-        "amount": charge.amount,
-        "amount_captured": charge.amount_captured,
-        "amount_refunded": charge.amount_refunded,
-        "currency": charge.currency,
-        "merchant": charge.merchant,
-        "reference": charge.reference,
-        "decline_code": charge.decline_code,
-        "message": charge.message,
-        "fee": charge.fee,
+        **_copied(charge, "status", "amount", "amount_captured", "amount_refunded", "currency"),
+        **_copied(charge, "merchant", "reference", "decline_code", "message", "fee"),
         "card": {
             "brand": charge.card_brand,
             "last4": charge.card_last4,
@@ -291,9 +283,11 @@ def refund_body(refund: Refund) -> dict[str, Any]:
     return {
         "id": refund.id,
         "object": "refund",
-        "status": refund.status,
-        "amount": refund.amount,
-        "currency": refund.currency,
-        "charge": refund.charge,
+        **_copied(refund, "status", "amount", "currency", "charge"),
         "created": refund.created_ms // 1000,
     }
+
+
+def _copied(record: Charge | Refund, *names: str) -> dict[str, Any]:
+    """The named attributes of `record`, as they are, under their own names."""
+    return {name: getattr(record, name) for name in names}

@@ -194,6 +194,19 @@ class PayoutRequest:
     """The bank account's number (or IBAN), or the debit card's number."""
 
 
+def _payout_fields(body: dict[str, Any], currency: str, method: str, kind: str) -> dict[str, Any]:
+    """What a payout request says whatever its destination, checked in this order."""
+    return {
+        "idempotency_key": idempotency_key(body),
+        "merchant": _text(body, "merchant"),
+        "reference": _text(body, "reference"),
+        "amount": _amount(body, "amount", currency),
+        "currency": currency,
+        "method": method,
+        "destination_type": kind,
+    }
+
+
 def payout_request(body: dict[str, Any]) -> PayoutRequest:
     currency = _currency(body)
     method = _text(body, "method")
@@ -206,13 +219,7 @@ def payout_request(body: dict[str, Any]) -> PayoutRequest:
     if kind == "card":
         card = _card({"card": destination.get("card")})
         return PayoutRequest(
-            idempotency_key=idempotency_key(body),
-            merchant=_text(body, "merchant"),
-            reference=_text(body, "reference"),
-            amount=_amount(body, "amount", currency),
-            currency=currency,
-            method=method,
-            destination_type=kind,
+            **_payout_fields(body, currency, method, kind),
             country="",
             routing_number="",
             account_number=card.number,
@@ -220,13 +227,7 @@ def payout_request(body: dict[str, Any]) -> PayoutRequest:
     if kind != "bank_account":
         raise invalid("destination.type", "destination.type is bank_account or card")
     return PayoutRequest(
-        idempotency_key=idempotency_key(body),
-        merchant=_text(body, "merchant"),
-        reference=_text(body, "reference"),
-        amount=_amount(body, "amount", currency),
-        currency=currency,
-        method=method,
-        destination_type=kind,
+        **_payout_fields(body, currency, method, kind),
         country=_text(destination, "country"),
         routing_number=str(destination.get("routing_number") or ""),
         account_number=_text(destination, "account_number"),

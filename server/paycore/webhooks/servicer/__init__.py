@@ -8,7 +8,6 @@ from typing import Any
 
 from grpc import aio
 from paycore import validation
-from paycore.events import record_event
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
@@ -18,9 +17,7 @@ from paycore.webhooks.addresses import AddressPolicy, check_destination
 from paycore.webhooks.deliveries import Deliveries
 from paycore.webhooks.delivering import Clock, utc_now
 from paycore.webhooks.endpoints import Endpoints
-from paycore.webhooks.models import Endpoint
 from paycore.webhooks.servicer import messages, requests
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 Context = aio.ServicerContext[Any, Any]
 
@@ -147,13 +144,3 @@ class WebhookServicer:
             ),
             render=messages.delivery_message,
         )
-
-
-async def record_disabled(connection: AsyncConnection, endpoint: Endpoint) -> None:
-    """The `webhook_endpoint.disabled` event of an endpoint the worker disabled."""
-    await record_event(
-        connection,
-        endpoint.merchant_id,
-        "webhook_endpoint.disabled",
-        messages.endpoint_message(endpoint),
-    )

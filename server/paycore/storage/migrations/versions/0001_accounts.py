@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
-from paycore.storage.migrations.columns import created_at, metadata_and_created_at, required
+from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0001"
@@ -12,46 +11,39 @@ down_revision = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "merchants",
-        *required(sa.Text(), "merchant_id", "name", "email", "country", "default_currency"),
-        sa.Column("livemode", sa.Boolean(), nullable=False),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", name="merchants_pkey"),
+        *ddl.required(sa.Text(), "name", "email", "country", "default_currency"),
+        *ddl.required(sa.Boolean(), "livemode"),
+        *ddl.metadata_and_created_at(),
+        key=(),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "seller_accounts",
-        *required(
-            sa.Text(), "merchant_id", "id", "email", "business_name", "country", "default_currency"
-        ),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="seller_accounts_pkey"),
+        *ddl.required(sa.Text(), "id", "email", "business_name", "country", "default_currency"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "api_keys",
-        *required(sa.Text(), "merchant_id", "id", "type", "name"),
-        sa.Column("scopes", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column("secret_hash", sa.LargeBinary(), nullable=False),
-        sa.Column("redacted", sa.Text(), nullable=False),
-        created_at(),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="api_keys_pkey"),
+        *ddl.required(sa.Text(), "id", "type", "name"),
+        *ddl.required(postgresql.ARRAY(sa.Text()), "scopes"),
+        *ddl.required(sa.LargeBinary(), "secret_hash"),
+        *ddl.required(sa.Text(), "redacted"),
+        ddl.created_at(),
+        *ddl.optional(sa.DateTime(timezone=True), "revoked_at"),
     )
-    op.create_index("api_keys_id_idx", "api_keys", ["id"], unique=True)
-    op.create_table(
+    ddl.create_index("api_keys_id_idx", "api_keys", "id", unique=True)
+    ddl.create_owned_table(
         "idempotency_keys",
-        *required(sa.Text(), "merchant_id", "key"),
-        sa.Column("request_hash", sa.LargeBinary(), nullable=False),
-        sa.Column("response_status", sa.Integer(), nullable=False),
-        sa.Column("response_body", sa.LargeBinary(), nullable=False),
-        created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "key", name="idempotency_keys_pkey"),
+        *ddl.required(sa.Text(), "key"),
+        *ddl.required(sa.LargeBinary(), "request_hash"),
+        *ddl.required(sa.Integer(), "response_status"),
+        *ddl.required(sa.LargeBinary(), "response_body"),
+        ddl.created_at(),
+        key=("key",),
     )
-    op.create_index("idempotency_keys_created_at_idx", "idempotency_keys", ["created_at"])
+    ddl.create_index("idempotency_keys_created_at_idx", "idempotency_keys", "created_at")
 
 
 def downgrade() -> None:
-    op.drop_table("idempotency_keys")
-    op.drop_table("api_keys")
-    op.drop_table("seller_accounts")
-    op.drop_table("merchants")
+    ddl.drop_tables("idempotency_keys", "api_keys", "seller_accounts", "merchants")

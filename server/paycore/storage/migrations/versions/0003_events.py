@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
-from paycore.storage.migrations.columns import created_at, required
+from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0003"
@@ -12,24 +11,18 @@ down_revision = "0002"
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "events",
-        *required(sa.Text(), "merchant_id", "id", "type"),
-        sa.Column("object_id", sa.Text(), nullable=True),
-        sa.Column("object_type", sa.Text(), nullable=False),
-        sa.Column("data", postgresql.JSONB(), nullable=False),
-        created_at(),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
+        *ddl.required(sa.Text(), "id", "type"),
+        *ddl.optional(sa.Text(), "object_id"),
+        *ddl.required(sa.Text(), "object_type"),
+        *ddl.required(postgresql.JSONB(), "data"),
+        ddl.created_at(),
+        *ddl.optional(sa.DateTime(timezone=True), "published_at"),
     )
-    op.create_index("events_type_idx", "events", ["merchant_id", "type", "id"])
-    op.create_index(
-        "events_unpublished_idx",
-        "events",
-        ["id"],
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    ddl.create_index("events_type_idx", "events", "merchant_id", "type", "id")
+    ddl.create_index("events_unpublished_idx", "events", "id", where="published_at IS NULL")
 
 
 def downgrade() -> None:
-    op.drop_table("events")
+    ddl.drop_tables("events")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
-from paycore.storage.migrations.columns import created_at, metadata_and_created_at, required
+from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"
@@ -12,70 +11,58 @@ down_revision = "0003"
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "fraud_assessments",
-        *required(sa.Text(), "merchant_id", "id", "payment"),
-        sa.Column("score", sa.Integer(), nullable=False),
-        sa.Column("decision", sa.Text(), nullable=False),
-        sa.Column("reasons", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column("model_version", sa.Text(), nullable=False),
-        sa.Column("generator_seed", sa.BigInteger(), nullable=False),
-        sa.Column("degraded", sa.Boolean(), nullable=False),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("facts", postgresql.JSONB(), nullable=False),
-        sa.Column("features", postgresql.JSONB(), nullable=False),
-        sa.Column("label", sa.Text(), nullable=True),
-        sa.Column("label_note", sa.Text(), nullable=True),
-        sa.Column("labelled_at", sa.DateTime(timezone=True), nullable=True),
-        created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="fraud_assessments_pkey"),
+        *ddl.required(sa.Text(), "id", "payment"),
+        *ddl.required(sa.Integer(), "score"),
+        *ddl.required(sa.Text(), "decision"),
+        *ddl.required(postgresql.ARRAY(sa.Text()), "reasons"),
+        *ddl.required(sa.Text(), "model_version"),
+        *ddl.required(sa.BigInteger(), "generator_seed"),
+        *ddl.required(sa.Boolean(), "degraded"),
+        *ddl.required(sa.BigInteger(), "amount"),
+        *ddl.required(sa.Text(), "currency"),
+        *ddl.required(postgresql.JSONB(), "facts", "features"),
+        *ddl.optional(sa.Text(), "label", "label_note"),
+        *ddl.optional(sa.DateTime(timezone=True), "labelled_at"),
+        ddl.created_at(),
     )
-    op.create_index(
-        "fraud_assessments_payment_idx", "fraud_assessments", ["merchant_id", "payment"]
-    )
-    op.create_table(
+    ddl.create_index("fraud_assessments_payment_idx", "fraud_assessments", "merchant_id", "payment")
+    ddl.create_owned_table(
         "fraud_reviews",
-        *required(sa.Text(), "merchant_id", "id", "payment", "assessment_id", "status"),
-        sa.Column("score", sa.Integer(), nullable=False),
-        sa.Column("reasons", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        *required(sa.Text(), "currency", "note"),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="fraud_reviews_pkey"),
+        *ddl.required(sa.Text(), "id", "payment", "assessment_id", "status"),
+        *ddl.required(sa.Integer(), "score"),
+        *ddl.required(postgresql.ARRAY(sa.Text()), "reasons"),
+        *ddl.required(sa.BigInteger(), "amount"),
+        *ddl.required(sa.Text(), "currency", "note"),
+        *ddl.optional(sa.DateTime(timezone=True), "closed_at"),
+        ddl.created_at(),
     )
-    op.create_index("fraud_reviews_id_idx", "fraud_reviews", ["id"], unique=True)
-    op.create_index("fraud_reviews_status_idx", "fraud_reviews", ["merchant_id", "status", "id"])
-    op.create_table(
+    ddl.create_index("fraud_reviews_id_idx", "fraud_reviews", "id", unique=True)
+    ddl.create_index("fraud_reviews_status_idx", "fraud_reviews", "merchant_id", "status", "id")
+    ddl.create_owned_table(
         "fraud_blocklist_items",
-        *required(sa.Text(), "merchant_id", "id", "type", "value", "reason"),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="fraud_blocklist_items_pkey"),
+        *ddl.required(sa.Text(), "id", "type", "value", "reason"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index(
+    ddl.create_index(
         "fraud_blocklist_items_value_idx",
         "fraud_blocklist_items",
-        ["merchant_id", "type", "value"],
+        "merchant_id",
+        "type",
+        "value",
         unique=True,
     )
-    op.create_index("fraud_blocklist_items_id_idx", "fraud_blocklist_items", ["id"], unique=True)
-    op.create_table(
+    ddl.create_index("fraud_blocklist_items_id_idx", "fraud_blocklist_items", "id", unique=True)
+    ddl.create_owned_table(
         "fraud_policies",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        *required(sa.Integer(), "review_above", "block_above"),
-        sa.Column("degraded_review_above_usd", sa.BigInteger(), nullable=False),
-        sa.Column("rules", postgresql.JSONB(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            nullable=False,
-            server_default=sa.func.now(),
-        ),
-        sa.PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
+        *ddl.required(sa.Integer(), "review_above", "block_above"),
+        *ddl.required(sa.BigInteger(), "degraded_review_above_usd"),
+        *ddl.required(postgresql.JSONB(), "rules"),
+        *ddl.defaulted(sa.DateTime(timezone=True), sa.func.now(), "updated_at"),
+        key=(),
     )
 
 
 def downgrade() -> None:
-    for table in ("fraud_policies", "fraud_blocklist_items", "fraud_reviews", "fraud_assessments"):
-        op.drop_table(table)
+    ddl.drop_tables("fraud_policies", "fraud_blocklist_items", "fraud_reviews", "fraud_assessments")

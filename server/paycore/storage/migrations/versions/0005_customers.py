@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
-from paycore.storage.migrations.columns import created_at, metadata_and_created_at, required
+from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0005"
@@ -12,36 +11,30 @@ down_revision = "0004"
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "customers",
-        *required(sa.Text(), "merchant_id", "id", "email", "name", "description", "phone"),
-        sa.Column("address", postgresql.JSONB(), nullable=False),
-        sa.Column("default_payment_method_id", sa.Text(), nullable=True),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="customers_pkey"),
+        *ddl.required(sa.Text(), "id", "email", "name", "description", "phone"),
+        *ddl.required(postgresql.JSONB(), "address"),
+        *ddl.optional(sa.Text(), "default_payment_method_id"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index("customers_email_idx", "customers", ["merchant_id", "email", "id"])
-    op.create_table(
+    ddl.create_index("customers_email_idx", "customers", "merchant_id", "email", "id")
+    ddl.create_owned_table(
         "payment_methods",
-        *required(sa.Text(), "merchant_id", "id", "type"),
-        sa.Column("customer_id", sa.Text(), nullable=True),
-        *required(sa.Text(), "brand", "last4"),
-        *required(sa.Integer(), "exp_month", "exp_year"),
-        *required(sa.Text(), "fingerprint", "country", "funding"),
-        sa.Column("number_sealed", sa.LargeBinary(), nullable=False),
-        sa.Column("billing_details", postgresql.JSONB(), nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column("detached_at", sa.DateTime(timezone=True), nullable=True),
-        created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="payment_methods_pkey"),
+        *ddl.required(sa.Text(), "id", "type"),
+        *ddl.optional(sa.Text(), "customer_id"),
+        *ddl.required(sa.Text(), "brand", "last4"),
+        *ddl.required(sa.Integer(), "exp_month", "exp_year"),
+        *ddl.required(sa.Text(), "fingerprint", "country", "funding"),
+        *ddl.required(sa.LargeBinary(), "number_sealed"),
+        *ddl.required(postgresql.JSONB(), "billing_details", "metadata"),
+        *ddl.optional(sa.DateTime(timezone=True), "detached_at"),
+        ddl.created_at(),
     )
-    op.create_index(
-        "payment_methods_customer_idx",
-        "payment_methods",
-        ["merchant_id", "customer_id", "id"],
+    ddl.create_index(
+        "payment_methods_customer_idx", "payment_methods", "merchant_id", "customer_id", "id"
     )
 
 
 def downgrade() -> None:
-    op.drop_table("payment_methods")
-    op.drop_table("customers")
+    ddl.drop_tables("payment_methods", "customers")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from paycore.storage.migrations.columns import required
+from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0006"
@@ -16,201 +16,115 @@ down_revision = "0005"
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "execution_attempts",
-        *required(sa.Text(), "merchant_id", "execution_id"),
-        sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("outcome", sa.Text(), nullable=False),
-        sa.Column("error_code", sa.Text(), server_default="", nullable=False),
-        sa.Column("error_message", sa.Text(), server_default="", nullable=False),
-        sa.PrimaryKeyConstraint(
-            "merchant_id", "execution_id", "number", name="execution_attempts_pkey"
-        ),
+        *ddl.required(sa.Text(), "execution_id"),
+        *ddl.required(sa.Integer(), "number"),
+        *ddl.required(sa.Text(), "kind"),
+        *ddl.required(sa.DateTime(timezone=True), "started_at"),
+        *ddl.optional(sa.DateTime(timezone=True), "finished_at"),
+        *ddl.required(sa.Text(), "outcome"),
+        *ddl.defaulted(sa.Text(), "", "error_code", "error_message"),
+        key=("execution_id", "number"),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "executions",
-        *required(sa.Text(), "merchant_id", "id", "operation"),
-        sa.Column("payment_intent_id", sa.Text(), nullable=True),
-        sa.Column("payment_order_id", sa.Text(), nullable=True),
-        sa.Column("refund_id", sa.Text(), nullable=True),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("payment_method_id", sa.Text(), nullable=True),
-        sa.Column("psp_charge", sa.Text(), nullable=True),
-        *required(sa.Text(), "psp_key", "state"),
-        sa.Column("attempt_count", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("psp_reference", sa.Text(), server_default="", nullable=False),
-        sa.Column("result", postgresql.JSONB(), nullable=True),
-        sa.Column("failure_code", sa.Text(), server_default="", nullable=False),
-        sa.Column("failure_message", sa.Text(), server_default="", nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="executions_pkey"),
+        *ddl.required(sa.Text(), "id", "operation"),
+        *ddl.optional(sa.Text(), "payment_intent_id", "payment_order_id", "refund_id"),
+        *ddl.required(sa.BigInteger(), "amount"),
+        *ddl.required(sa.Text(), "currency"),
+        *ddl.optional(sa.Text(), "payment_method_id", "psp_charge"),
+        *ddl.required(sa.Text(), "psp_key", "state"),
+        *ddl.defaulted(sa.Integer(), "0", "attempt_count"),
+        *ddl.optional(sa.DateTime(timezone=True), "next_attempt_at", "lease_until"),
+        *ddl.defaulted(sa.Text(), "", "psp_reference"),
+        *ddl.optional(postgresql.JSONB(), "result"),
+        *ddl.defaulted(sa.Text(), "", "failure_code", "failure_message"),
+        *ddl.metadata_and_created_at(),
+        *ddl.defaulted(sa.DateTime(timezone=True), sa.text("now()"), "updated_at"),
     )
-    op.create_index(
-        "executions_dead_idx",
-        "executions",
-        ["merchant_id", "id"],
-        unique=False,
-        postgresql_where=sa.text("state = 'dead_lettered'"),
+    ddl.create_index(
+        "executions_dead_idx", "executions", "merchant_id", "id", where="state = 'dead_lettered'"
     )
-    op.create_index(
+    ddl.create_index(
         "executions_due_idx",
         "executions",
-        ["next_attempt_at"],
-        unique=False,
-        postgresql_where=sa.text("state IN ('queued', 'retry_scheduled', 'unknown_outcome')"),
+        "next_attempt_at",
+        where="state IN ('queued', 'retry_scheduled', 'unknown_outcome')",
     )
-    op.create_index("executions_id_idx", "executions", ["id"], unique=True)
-    op.create_index(
-        "executions_running_idx",
-        "executions",
-        ["lease_until"],
-        unique=False,
-        postgresql_where=sa.text("state = 'running'"),
+    ddl.create_index("executions_id_idx", "executions", "id", unique=True)
+    ddl.create_index(
+        "executions_running_idx", "executions", "lease_until", where="state = 'running'"
     )
-    op.create_table(
+    ddl.create_owned_table(
         "fee_plans",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("percent_basis_points", sa.Integer(), nullable=False),
-        sa.Column("fixed_amount", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("merchant_id", name="fee_plans_pkey"),
+        *ddl.required(sa.Integer(), "percent_basis_points"),
+        *ddl.required(sa.BigInteger(), "fixed_amount"),
+        ddl.created_at(),
+        key=(),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "payment_intents",
-        *required(sa.Text(), "merchant_id", "id"),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        *required(sa.Text(), "currency", "status", "capture_method"),
-        sa.Column("customer_id", sa.Text(), nullable=True),
-        sa.Column("payment_method_id", sa.Text(), nullable=True),
-        sa.Column("amount_capturable", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("amount_received", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("amount_refunded", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("fee", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("transfer_destination", sa.Text(), nullable=True),
-        sa.Column("application_fee_amount", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("description", sa.Text(), server_default="", nullable=False),
-        sa.Column("last_error", postgresql.JSONB(), nullable=True),
-        sa.Column("risk", postgresql.JSONB(), nullable=True),
-        sa.Column("psp_charge", sa.Text(), nullable=True),
-        sa.Column("hold_transfer_id", sa.Text(), nullable=True),
-        sa.Column("execution_id", sa.Text(), nullable=True),
-        sa.Column("canceled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("cancellation_reason", sa.Text(), nullable=True),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="payment_intents_pkey"),
+        *ddl.required(sa.Text(), "id"),
+        *ddl.required(sa.BigInteger(), "amount"),
+        *ddl.required(sa.Text(), "currency", "status", "capture_method"),
+        *ddl.optional(sa.Text(), "customer_id", "payment_method_id"),
+        *ddl.defaulted(sa.BigInteger(), "0", "amount_capturable", "amount_received"),
+        *ddl.defaulted(sa.BigInteger(), "0", "amount_refunded", "fee"),
+        *ddl.optional(sa.Text(), "transfer_destination"),
+        *ddl.defaulted(sa.BigInteger(), "0", "application_fee_amount"),
+        *ddl.defaulted(sa.Text(), "", "description"),
+        *ddl.optional(postgresql.JSONB(), "last_error", "risk"),
+        *ddl.optional(sa.Text(), "psp_charge", "hold_transfer_id", "execution_id"),
+        *ddl.optional(sa.DateTime(timezone=True), "canceled_at"),
+        *ddl.optional(sa.Text(), "cancellation_reason"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index(
-        "payment_intents_customer_idx",
-        "payment_intents",
-        ["merchant_id", "customer_id", "id"],
-        unique=False,
+    ddl.create_index(
+        "payment_intents_customer_idx", "payment_intents", "merchant_id", "customer_id", "id"
     )
-    op.create_table(
+    ddl.create_owned_table(
         "payment_orders",
-        *required(
-            sa.Text(), "merchant_id", "id", "payment_id", "payment_order_id", "seller_account"
-        ),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        *required(sa.Text(), "currency", "status"),
-        sa.Column("amount_refunded", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("fee", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("psp_reference", sa.Text(), server_default="", nullable=False),
-        sa.Column("failure_code", sa.Text(), server_default="", nullable=False),
-        sa.Column("decline_code", sa.Text(), server_default="", nullable=False),
-        sa.Column("failure_message", sa.Text(), server_default="", nullable=False),
-        sa.Column("execution_id", sa.Text(), nullable=True),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="payment_orders_pkey"),
+        *ddl.required(sa.Text(), "id", "payment_id", "payment_order_id", "seller_account"),
+        *ddl.required(sa.BigInteger(), "amount"),
+        *ddl.required(sa.Text(), "currency", "status"),
+        *ddl.defaulted(sa.BigInteger(), "0", "amount_refunded", "fee"),
+        *ddl.defaulted(sa.Text(), "", "psp_reference", "failure_code", "decline_code"),
+        *ddl.defaulted(sa.Text(), "", "failure_message"),
+        *ddl.optional(sa.Text(), "execution_id"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index(
+    ddl.create_index(
         "payment_orders_client_id_idx",
         "payment_orders",
-        ["merchant_id", "payment_order_id"],
+        "merchant_id",
+        "payment_order_id",
         unique=True,
     )
-    op.create_index(
-        "payment_orders_payment_idx", "payment_orders", ["merchant_id", "payment_id"], unique=False
-    )
-    op.create_table(
+    ddl.create_index("payment_orders_payment_idx", "payment_orders", "merchant_id", "payment_id")
+    ddl.create_owned_table(
         "payments",
-        *required(sa.Text(), "merchant_id", "id", "checkout_id", "status"),
-        sa.Column("buyer_info", postgresql.JSONB(), nullable=False),
-        sa.Column("customer_id", sa.Text(), nullable=True),
-        sa.Column("payment_method_id", sa.Text(), nullable=False),
-        sa.Column("risk", postgresql.JSONB(), nullable=True),
-        sa.Column("failure_code", sa.Text(), server_default="", nullable=False),
-        sa.Column("failure_message", sa.Text(), server_default="", nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="payments_pkey"),
+        *ddl.required(sa.Text(), "id", "checkout_id", "status"),
+        *ddl.required(postgresql.JSONB(), "buyer_info"),
+        *ddl.optional(sa.Text(), "customer_id"),
+        *ddl.required(sa.Text(), "payment_method_id"),
+        *ddl.optional(postgresql.JSONB(), "risk"),
+        *ddl.defaulted(sa.Text(), "", "failure_code", "failure_message"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index(
-        "payments_checkout_idx", "payments", ["merchant_id", "checkout_id"], unique=True
-    )
-    op.create_table(
+    ddl.create_index("payments_checkout_idx", "payments", "merchant_id", "checkout_id", unique=True)
+    ddl.create_owned_table(
         "refunds",
-        *required(sa.Text(), "merchant_id", "id"),
-        sa.Column("payment_intent_id", sa.Text(), nullable=True),
-        sa.Column("payment_order_id", sa.Text(), nullable=True),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        *required(sa.Text(), "currency", "reason", "status"),
-        sa.Column("failure_reason", sa.Text(), server_default="", nullable=False),
-        sa.Column("execution_id", sa.Text(), nullable=True),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="refunds_pkey"),
+        *ddl.required(sa.Text(), "id"),
+        *ddl.optional(sa.Text(), "payment_intent_id", "payment_order_id"),
+        *ddl.required(sa.BigInteger(), "amount"),
+        *ddl.required(sa.Text(), "currency", "reason", "status"),
+        *ddl.defaulted(sa.Text(), "", "failure_reason"),
+        *ddl.optional(sa.Text(), "execution_id"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index(
-        "refunds_payment_intent_idx", "refunds", ["merchant_id", "payment_intent_id"], unique=False
-    )
-    op.create_index(
-        "refunds_payment_order_idx", "refunds", ["merchant_id", "payment_order_id"], unique=False
-    )
+    ddl.create_index("refunds_payment_intent_idx", "refunds", "merchant_id", "payment_intent_id")
+    ddl.create_index("refunds_payment_order_idx", "refunds", "merchant_id", "payment_order_id")
     op.add_column("idempotency_keys", sa.Column("recovery_point", sa.Text(), nullable=True))
     op.add_column(
         "idempotency_keys", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True)
@@ -220,32 +134,18 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("idempotency_keys", "locked_until")
     op.drop_column("idempotency_keys", "recovery_point")
-    op.drop_index("refunds_payment_order_idx", table_name="refunds")
-    op.drop_index("refunds_payment_intent_idx", table_name="refunds")
-    op.drop_table("refunds")
-    op.drop_index("payments_checkout_idx", table_name="payments")
-    op.drop_table("payments")
-    op.drop_index("payment_orders_payment_idx", table_name="payment_orders")
-    op.drop_index("payment_orders_client_id_idx", table_name="payment_orders")
-    op.drop_table("payment_orders")
-    op.drop_index("payment_intents_customer_idx", table_name="payment_intents")
-    op.drop_table("payment_intents")
-    op.drop_table("fee_plans")
-    op.drop_index(
+    ddl.drop_table_and_indexes("refunds", "refunds_payment_order_idx", "refunds_payment_intent_idx")
+    ddl.drop_table_and_indexes("payments", "payments_checkout_idx")
+    ddl.drop_table_and_indexes(
+        "payment_orders", "payment_orders_payment_idx", "payment_orders_client_id_idx"
+    )
+    ddl.drop_table_and_indexes("payment_intents", "payment_intents_customer_idx")
+    ddl.drop_tables("fee_plans")
+    ddl.drop_table_and_indexes(
+        "executions",
         "executions_running_idx",
-        table_name="executions",
-        postgresql_where=sa.text("state = 'running'"),
-    )
-    op.drop_index("executions_id_idx", table_name="executions")
-    op.drop_index(
+        "executions_id_idx",
         "executions_due_idx",
-        table_name="executions",
-        postgresql_where=sa.text("state IN ('queued', 'retry_scheduled', 'unknown_outcome')"),
-    )
-    op.drop_index(
         "executions_dead_idx",
-        table_name="executions",
-        postgresql_where=sa.text("state = 'dead_lettered'"),
     )
-    op.drop_table("executions")
-    op.drop_table("execution_attempts")
+    ddl.drop_tables("execution_attempts")

@@ -3,45 +3,39 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
-from paycore.storage.migrations.columns import metadata_and_created_at, required
+from paycore.storage.migrations import ddl
 
 revision = "0007"
 down_revision = "0006"
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "products",
-        *required(sa.Text(), "merchant_id", "id", "name", "description"),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="products_pkey"),
+        *ddl.required(sa.Text(), "id", "name", "description"),
+        *ddl.required(sa.Boolean(), "active"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "prices",
-        *required(sa.Text(), "merchant_id", "id", "product_id"),
-        sa.Column("unit_amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("recurring_interval", sa.Text(), nullable=True),
-        sa.Column("recurring_interval_count", sa.Integer(), nullable=True),
-        sa.Column("nickname", sa.Text(), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="prices_pkey"),
+        *ddl.required(sa.Text(), "id", "product_id"),
+        *ddl.required(sa.BigInteger(), "unit_amount"),
+        *ddl.required(sa.Text(), "currency"),
+        *ddl.optional(sa.Text(), "recurring_interval"),
+        *ddl.optional(sa.Integer(), "recurring_interval_count"),
+        *ddl.required(sa.Text(), "nickname"),
+        *ddl.required(sa.Boolean(), "active"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index("prices_product_idx", "prices", ["merchant_id", "product_id", "id"])
-    op.create_table(
+    ddl.create_index("prices_product_idx", "prices", "merchant_id", "product_id", "id")
+    ddl.create_owned_table(
         "test_clocks",
-        *required(sa.Text(), "merchant_id", "id", "name"),
-        sa.Column("frozen_time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="test_clocks_pkey"),
+        *ddl.required(sa.Text(), "id", "name"),
+        *ddl.required(sa.DateTime(timezone=True), "frozen_time"),
+        *ddl.required(sa.Text(), "status"),
+        *ddl.metadata_and_created_at(),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("test_clocks")
-    op.drop_table("prices")
-    op.drop_table("products")
+    ddl.drop_tables("test_clocks", "prices", "products")

@@ -5,34 +5,33 @@ next invoice (invoice_id null while pending).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
-from paycore.storage.migrations.columns import metadata_and_created_at, required
+from paycore.storage.migrations import ddl
 
 revision = "0009"
 down_revision = "0008"
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "invoice_items",
-        *required(sa.Text(), "merchant_id", "id", "customer_id", "subscription_id"),
-        sa.Column("price_id", sa.Text(), nullable=True),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("quantity", sa.BigInteger(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("invoice_id", sa.Text(), nullable=True),
-        sa.Column("created", sa.BigInteger(), nullable=False),
-        *metadata_and_created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="invoice_items_pkey"),
+        *ddl.required(sa.Text(), "id", "customer_id", "subscription_id"),
+        *ddl.optional(sa.Text(), "price_id"),
+        *ddl.required(sa.BigInteger(), "amount"),
+        *ddl.required(sa.Text(), "currency"),
+        *ddl.required(sa.BigInteger(), "quantity"),
+        *ddl.required(sa.Text(), "description"),
+        *ddl.optional(sa.Text(), "invoice_id"),
+        *ddl.required(sa.BigInteger(), "created"),
+        *ddl.metadata_and_created_at(),
     )
-    op.create_index(
+    ddl.create_index(
         "invoice_items_pending_idx",
         "invoice_items",
-        ["merchant_id", "subscription_id"],
-        postgresql_where=sa.text("invoice_id IS NULL"),
+        "merchant_id",
+        "subscription_id",
+        where="invoice_id IS NULL",
     )
 
 
 def downgrade() -> None:
-    op.drop_table("invoice_items")
+    ddl.drop_tables("invoice_items")

@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
-
-
-def _created_at() -> sa.Column[object]:
-    return sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    )
 
 
 def upgrade() -> None:
@@ -29,80 +22,59 @@ def upgrade() -> None:
         ),
     )
     op.alter_column("events", "webhooks_fanned_out_at", server_default=None)
-    op.create_index(
-        "events_unfanned_idx",
-        "events",
-        ["id"],
-        postgresql_where=sa.text("webhooks_fanned_out_at IS NULL"),
-    )
-    op.create_table(
+    ddl.create_index("events_unfanned_idx", "events", "id", where="webhooks_fanned_out_at IS NULL")
+    ddl.create_owned_table(
         "webhook_endpoints",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("enabled_events", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("metadata", postgresql.JSONB(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("secret", sa.LargeBinary(), nullable=False),
-        sa.Column("previous_secret", sa.LargeBinary(), nullable=True),
-        sa.Column("previous_secret_expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created", sa.BigInteger(), nullable=False),
-        _created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="webhook_endpoints_pkey"),
+        *ddl.required(sa.Text(), "id", "url"),
+        *ddl.required(postgresql.ARRAY(sa.Text()), "enabled_events"),
+        *ddl.required(sa.Text(), "description"),
+        *ddl.required(postgresql.JSONB(), "metadata"),
+        *ddl.required(sa.Text(), "status"),
+        *ddl.required(sa.LargeBinary(), "secret"),
+        *ddl.optional(sa.LargeBinary(), "previous_secret"),
+        *ddl.optional(sa.DateTime(timezone=True), "previous_secret_expires_at", "failing_since"),
+        *ddl.required(sa.BigInteger(), "created"),
+        ddl.created_at(),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "webhook_deliveries",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Text(), nullable=False),
-        sa.Column("endpoint_id", sa.Text(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("attempt_count", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_response_status", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created", sa.BigInteger(), nullable=False),
-        _created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="webhook_deliveries_pkey"),
+        *ddl.required(sa.Text(), "id", "event_id", "endpoint_id", "event_type", "status"),
+        *ddl.required(sa.Integer(), "attempt_count"),
+        *ddl.optional(sa.DateTime(timezone=True), "next_attempt_at", "last_attempt_at"),
+        *ddl.required(sa.Integer(), "last_response_status"),
+        *ddl.required(sa.Text(), "last_error"),
+        *ddl.required(sa.DateTime(timezone=True), "expires_at"),
+        *ddl.required(sa.BigInteger(), "created"),
+        ddl.created_at(),
     )
-    op.create_index(
+    ddl.create_index(
         "webhook_deliveries_due_idx",
         "webhook_deliveries",
-        ["next_attempt_at"],
-        postgresql_where=sa.text("status = 'pending'"),
+        "next_attempt_at",
+        where="status = 'pending'",
     )
-    op.create_index(
+    ddl.create_index(
         "webhook_deliveries_endpoint_idx",
         "webhook_deliveries",
-        ["merchant_id", "endpoint_id", "id"],
+        "merchant_id",
+        "endpoint_id",
+        "id",
     )
-    op.create_index(
-        "webhook_deliveries_event_idx", "webhook_deliveries", ["merchant_id", "event_id", "id"]
+    ddl.create_index(
+        "webhook_deliveries_event_idx", "webhook_deliveries", "merchant_id", "event_id", "id"
     )
-    op.create_table(
+    ddl.create_owned_table(
         "webhook_attempts",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("delivery_id", sa.Text(), nullable=False),
-        sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("response_status", sa.Integer(), nullable=False),
-        sa.Column("duration_ms", sa.Integer(), nullable=False),
-        sa.Column("response_body", sa.Text(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "merchant_id", "delivery_id", "number", name="webhook_attempts_pkey"
-        ),
+        *ddl.required(sa.Text(), "delivery_id"),
+        *ddl.required(sa.Integer(), "number"),
+        *ddl.required(sa.DateTime(timezone=True), "attempted_at"),
+        *ddl.required(sa.Integer(), "response_status", "duration_ms"),
+        *ddl.required(sa.Text(), "response_body", "error"),
+        key=("delivery_id", "number"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("webhook_attempts")
-    op.drop_table("webhook_deliveries")
-    op.drop_table("webhook_endpoints")
+    ddl.drop_tables("webhook_attempts", "webhook_deliveries", "webhook_endpoints")
     op.drop_index("events_unfanned_idx", table_name="events")
     op.drop_column("events", "webhooks_fanned_out_at")

@@ -6,150 +6,117 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations import ddl
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 
-def _created_at() -> sa.Column[object]:
-    return sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    )
-
-
-def _count(name: str) -> sa.Column[object]:
-    return sa.Column(name, sa.BigInteger(), nullable=False, server_default="0")
+COUNTS = ("record_count", "matched_count", "discrepancy_count", "auto_resolved_count")
 
 
 def upgrade() -> None:
-    op.create_table(
+    ddl.create_owned_table(
         "reconciliation_runs",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        _count("record_count"),
-        _count("matched_count"),
-        _count("discrepancy_count"),
-        _count("auto_resolved_count"),
-        sa.Column("attempt_count", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("failure_message", sa.Text(), nullable=False, server_default=""),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        _created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="reconciliation_runs_pkey"),
+        *ddl.required(sa.Text(), "id", "source"),
+        *ddl.required(sa.Date(), "day"),
+        *ddl.required(sa.Text(), "status"),
+        *ddl.defaulted(sa.BigInteger(), "0", *COUNTS),
+        *ddl.defaulted(sa.Integer(), "0", "attempt_count"),
+        *ddl.optional(sa.DateTime(timezone=True), "lease_until"),
+        *ddl.defaulted(sa.Text(), "", "failure_message"),
+        *ddl.optional(sa.DateTime(timezone=True), "finished_at"),
+        ddl.created_at(),
     )
-    op.create_index(
-        "reconciliation_runs_day_idx", "reconciliation_runs", ["merchant_id", "source", "day"]
+    ddl.create_index(
+        "reconciliation_runs_day_idx", "reconciliation_runs", "merchant_id", "source", "day"
     )
-    op.create_index(
+    ddl.create_index(
         "reconciliation_runs_due_idx",
         "reconciliation_runs",
-        ["lease_until"],
-        postgresql_where=sa.text("status = 'running'"),
+        "lease_until",
+        where="status = 'running'",
     )
-    op.create_table(
+    ddl.create_owned_table(
         "reconciliation_run_parts",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("run_id", sa.Text(), nullable=False),
-        sa.Column("record_count", sa.BigInteger(), nullable=False),
-        sa.Column("matched_count", sa.BigInteger(), nullable=False),
-        sa.Column("discrepancy_count", sa.BigInteger(), nullable=False),
-        sa.Column("auto_resolved_count", sa.BigInteger(), nullable=False),
-        _created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "run_id", name="reconciliation_run_parts_pkey"),
+        *ddl.required(sa.Text(), "run_id"),
+        *ddl.required(sa.BigInteger(), *COUNTS),
+        ddl.created_at(),
+        key=("run_id",),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "reconciliation_items",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("reference", sa.Text(), nullable=False),
-        sa.Column("object_id", sa.Text(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "merchant_id", "source", "reference", name="reconciliation_items_pkey"
-        ),
+        *ddl.required(sa.Text(), "source", "reference", "object_id"),
+        *ddl.required(sa.Date(), "day"),
+        key=("source", "reference"),
     )
-    op.create_index("reconciliation_items_day_idx", "reconciliation_items", ["day"])
-    op.create_table(
+    ddl.create_index("reconciliation_items_day_idx", "reconciliation_items", "day")
+    ddl.create_owned_table(
         "reconciliation_settlements",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("gross_amount", sa.BigInteger(), nullable=False),
-        sa.Column("fee_amount", sa.BigInteger(), nullable=False),
-        _created_at(),
-        sa.PrimaryKeyConstraint(
-            "merchant_id", "source", "day", "currency", name="reconciliation_settlements_pkey"
-        ),
+        *ddl.required(sa.Text(), "source"),
+        *ddl.required(sa.Date(), "day"),
+        *ddl.required(sa.Text(), "currency"),
+        *ddl.required(sa.BigInteger(), "gross_amount", "fee_amount"),
+        ddl.created_at(),
+        key=("source", "day", "currency"),
     )
-    op.create_table(
+    ddl.create_owned_table(
         "reconciliation_discrepancies",
-        sa.Column("merchant_id", sa.Text(), nullable=False),
-        sa.Column("id", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=False),
-        sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("run_id", sa.Text(), nullable=False),
-        sa.Column("line_type", sa.Text(), nullable=False),
-        sa.Column("object_id", sa.Text(), nullable=False),
-        sa.Column("object_ids", sa.ARRAY(sa.Text()), nullable=False),
-        sa.Column("reference", sa.Text(), nullable=False),
-        sa.Column("internal_amount", sa.BigInteger(), nullable=False),
-        sa.Column("internal_currency", sa.Text(), nullable=False),
-        sa.Column("internal_fee", sa.BigInteger(), nullable=False),
-        sa.Column("internal_status", sa.Text(), nullable=False),
-        sa.Column("psp_amount", sa.BigInteger(), nullable=False),
-        sa.Column("psp_currency", sa.Text(), nullable=False),
-        sa.Column("psp_fee", sa.BigInteger(), nullable=False),
-        sa.Column("psp_status", sa.Text(), nullable=False),
-        sa.Column("action", sa.Text(), nullable=False, server_default=""),
-        sa.Column("note", sa.Text(), nullable=False, server_default=""),
-        sa.Column("ledger_transfer_ids", sa.ARRAY(sa.Text()), nullable=False),
-        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        _created_at(),
-        sa.PrimaryKeyConstraint("merchant_id", "id", name="reconciliation_discrepancies_pkey"),
+        *ddl.required(sa.Text(), "id", "source"),
+        *ddl.required(sa.Date(), "day"),
+        *ddl.required(sa.Text(), "key", "kind", "status", "run_id", "line_type", "object_id"),
+        *ddl.required(sa.ARRAY(sa.Text()), "object_ids"),
+        *ddl.required(sa.Text(), "reference"),
+        *_amounts("internal"),
+        *_amounts("psp"),
+        *ddl.defaulted(sa.Text(), "", "action", "note"),
+        *ddl.required(sa.ARRAY(sa.Text()), "ledger_transfer_ids"),
+        *ddl.optional(sa.DateTime(timezone=True), "resolved_at"),
+        ddl.created_at(),
     )
-    op.create_index(
-        "reconciliation_discrepancies_id_idx", "reconciliation_discrepancies", ["id"], unique=True
+    ddl.create_index(
+        "reconciliation_discrepancies_id_idx", "reconciliation_discrepancies", "id", unique=True
     )
-    op.create_index(
+    ddl.create_index(
         "reconciliation_discrepancies_key_idx",
         "reconciliation_discrepancies",
-        ["merchant_id", "source", "day", "key"],
+        "merchant_id",
+        "source",
+        "day",
+        "key",
         unique=True,
     )
-    op.create_index(
-        "reconciliation_discrepancies_run_idx", "reconciliation_discrepancies", ["run_id"]
+    ddl.create_index(
+        "reconciliation_discrepancies_run_idx", "reconciliation_discrepancies", "run_id"
     )
-    op.create_index(
+    ddl.create_index(
         "executions_psp_reference_idx",
         "executions",
-        ["psp_reference"],
-        postgresql_where=sa.text("psp_reference <> ''"),
+        "psp_reference",
+        where="psp_reference <> ''",
     )
-    op.create_index(
-        "executions_succeeded_idx",
-        "executions",
-        ["updated_at"],
-        postgresql_where=sa.text("state = 'succeeded'"),
+    ddl.create_index(
+        "executions_succeeded_idx", "executions", "updated_at", where="state = 'succeeded'"
     )
+
+
+def _amounts(side: str) -> list[sa.Column[object]]:
+    """One side of a discrepancy: its amount, currency, fee and status."""
+    return [
+        *ddl.required(sa.BigInteger(), f"{side}_amount"),
+        *ddl.required(sa.Text(), f"{side}_currency"),
+        *ddl.required(sa.BigInteger(), f"{side}_fee"),
+        *ddl.required(sa.Text(), f"{side}_status"),
+    ]
 
 
 def downgrade() -> None:
     op.drop_index("executions_succeeded_idx", table_name="executions")
     op.drop_index("executions_psp_reference_idx", table_name="executions")
-    for table in (
+    ddl.drop_tables(
         "reconciliation_discrepancies",
         "reconciliation_settlements",
         "reconciliation_items",
         "reconciliation_run_parts",
         "reconciliation_runs",
-    ):
-        op.drop_table(table)
+    )

@@ -1,9 +1,4 @@
-"""Security (issue 23): api_keys.expires_at, when a rolled key stops authenticating.
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-05
-"""
+"""Security (issue 23): api_keys.expires_at, when a rolled key stops authenticating."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0015"
 down_revision = "0013"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,10 +1,6 @@
 """Operations (issue 20): the shard map every process reads (on physical shard 0), and what
 moving a logical shard online needs on every database: the fence and change log tables, the
 function that reads a logical shard out of an account id, and the trigger function.
-
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -15,8 +11,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0016"
 down_revision = "0015"
-branch_labels = None
-depends_on = None
 
 # paycore.ids in SQL: "acct_" + 22 base62 digits of a 128-bit number whose bits 68..79 are the
 # logical shard; anything else (an operator's "admin" keys, platform rows) is -1, never moved.

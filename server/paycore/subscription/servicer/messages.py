@@ -1,4 +1,6 @@
-"""Subscription objects rendered as their proto messages (responses and event payloads)."""
+"""Subscription objects rendered as their proto messages (responses and event payloads:
+`SUBSCRIPTION_MESSAGES` is the renderer paycore.subscription.events.SubscriptionEvents is built
+with)."""
 
 from __future__ import annotations
 
@@ -181,3 +183,16 @@ def item_message(item: InvoiceItem) -> subscription_pb2.InvoiceItem:
         created=item.created,
         metadata=item.metadata,
     )
+
+
+class _SubscriptionMessages:
+    """paycore.subscription.events.ObjectRenderer."""
+
+    product = staticmethod(product_message)
+    price = staticmethod(price_message)
+    subscription = staticmethod(subscription_message)
+    invoice = staticmethod(invoice_message)
+    item = staticmethod(item_message)
+
+
+SUBSCRIPTION_MESSAGES = _SubscriptionMessages()

@@ -1,5 +1,6 @@
-"""README.md's webhook receiver ("Webhooks") works as written: its handler, served on
-127.0.0.1, accepts a real delivery signed with its endpoint's secret and refuses a forged one."""
+"""docs/webhooks.md's webhook receiver (its "Webhooks" section) works as written: its
+handler, served on 127.0.0.1, accepts a real delivery signed with its endpoint's secret
+and refuses a forged one."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from tests.webhooks.conftest import Hooks
 from tests.webhooks.receivers import Received
 from tests.webhooks.support import endpoint
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
 def receiver_example() -> str:
-    section = README.read_text().split("\n## Webhooks\n", 1)[1].split("\n## ", 1)[0]
+    section = GUIDE.read_text().split("\n## Webhooks\n", 1)[1].split("\n## ", 1)[0]
     (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     return str(code)
 
@@ -33,10 +34,10 @@ async def test_the_readme_receiver_accepts_a_delivery_and_refuses_a_forgery(
     exec(code.split("web.run_app(")[0], namespace)  # everything but serving forever
 
     async def answer(received: Received) -> web.Response:
-        raise AssertionError("the README's handler answers instead")
+        raise AssertionError("the guide's handler answers instead")
 
     receiver = await hooks.receiver(answer)
-    runner = web.AppRunner(namespace["app"], access_log=None)  # the README's application
+    runner = web.AppRunner(namespace["app"], access_log=None)  # the guide's application
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -1,0 +1,36 @@
+"""The README's layout section names every package folder of server/paycore/ and every top-level
+folder of the repository, so the map cannot drift from the tree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "server" / "paycore"
+
+
+def layout_block() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```\n(.*?)```", section, flags=re.DOTALL)
+    (tree,) = [block for block in blocks if block.startswith("protos/")]
+    return str(tree)
+
+
+def test_every_server_package_is_in_the_layout() -> None:
+    named = set(re.findall(r"\b([a-z_]+)/", layout_block()))
+    packages = {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert packages, "no package found under server/paycore"
+    assert packages - named == set()
+
+
+def test_every_top_level_folder_is_in_the_layout() -> None:
+    tree = layout_block()
+    named = {line.split("/", 1)[0] for line in tree.splitlines() if re.match(r"[a-z]", line)}
+    folders = {
+        path.name
+        for path in ROOT.iterdir()
+        if path.is_dir() and not path.name.startswith(".") and path.name != "node_modules"
+    }
+    assert folders - named == set()
