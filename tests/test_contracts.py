@@ -137,6 +137,7 @@ SCOPE_RESOURCES = frozenset(
     {
         "accounts",
         "api_keys",
+        "exchange_rates",
         "customers",
         "payment_methods",
         "payments",

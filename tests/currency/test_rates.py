@@ -76,10 +76,24 @@ async def test_the_rates_job_stores_each_rate_once_on_every_shard(
     moved = await rate(shop, "usd", "jpy")
     assert moved.rate != first.rate and moved.valid_from == first.valid_from + 3 * 3600
     listed = await shop.client.currencies.ListExchangeRates(
-        currency_pb2.ListExchangeRatesRequest(base="usd")
+        currency_pb2.ListExchangeRatesRequest(base="usd", limit=100)
     )
     assert {found.quote for found in listed.data} == set(rates_at(world.clock())["rates"])
     assert next(found for found in listed.data if found.quote == "jpy").rate == moved.rate
+    assert not listed.has_more
+    # Paged by pair id, in order.
+    first_page = await shop.client.currencies.ListExchangeRates(
+        currency_pb2.ListExchangeRatesRequest(base="usd", limit=5)
+    )
+    second_page = await shop.client.currencies.ListExchangeRates(
+        currency_pb2.ListExchangeRatesRequest(
+            base="usd", limit=100, starting_after=first_page.data[-1].pair
+        )
+    )
+    assert first_page.has_more and first_page.data[0].pair == "usd_aud"
+    assert [found.pair for found in (*first_page.data, *second_page.data)] == [
+        found.pair for found in listed.data
+    ]
     # The ECB import adds its own source; the newest rate of a pair wins (the file's day is
     # older than the simulator's minute).
     await import_ecb(world, tmp_path / "eurofxref.csv", ECB)

@@ -35,6 +35,7 @@ class ExchangeRate(_message.Message):
     VALID_TO_FIELD_NUMBER: _builtins.int
     AGE_SECONDS_FIELD_NUMBER: _builtins.int
     STALE_FIELD_NUMBER: _builtins.int
+    PAIR_FIELD_NUMBER: _builtins.int
     base: _builtins.str
     """Lowercase ISO 4217."""
     quote: _builtins.str
@@ -50,6 +51,8 @@ class ExchangeRate(_message.Message):
     """Seconds since valid_from."""
     stale: _builtins.bool
     """Older than PAYCORE_FX_RATE_MAX_AGE_SECONDS: conversions refuse it (EXCHANGE_RATE_STALE)."""
+    pair: _builtins.str
+    """The pair: "<base>_<quote>" ("jpy_usd"), what ListExchangeRates pages by."""
     def __init__(
         self,
         *,
@@ -61,10 +64,11 @@ class ExchangeRate(_message.Message):
         valid_to: _builtins.int = ...,
         age_seconds: _builtins.int = ...,
         stale: _builtins.bool = ...,
+        pair: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_seconds", b"age_seconds", "base", b"base", "quote", b"quote", "rate", b"rate", "source", b"source", "stale", b"stale", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_seconds", b"age_seconds", "base", b"base", "pair", b"pair", "quote", b"quote", "rate", b"rate", "source", b"source", "stale", b"stale", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -97,16 +101,24 @@ class ListExchangeRatesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     BASE_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
     base: _builtins.str
     """Only the rates from this currency; empty lists every pair."""
+    limit: _builtins.int
+    """1 to 100, default 10."""
+    starting_after: _builtins.str
+    """The `pair` of the last rate of the previous page ("usd_eur")."""
     def __init__(
         self,
         *,
         base: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -67,7 +67,8 @@ class CurrencyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListExchangeRates(self, request, context):
-        """The newest rate of every pair (of `base`, or all), by base then quote.
+        """The newest rate of every pair (of `base`, or all), by base then quote; paged by the rates'
+        `pair` ("usd_jpy").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

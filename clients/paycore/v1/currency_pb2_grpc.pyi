@@ -39,7 +39,9 @@ class CurrencyServiceStub:
     GetExchangeRate: _grpc.UnaryUnaryMultiCallable[_currency_pb2.GetExchangeRateRequest, _currency_pb2.ExchangeRate]
     """The rate a conversion from `base` to `quote` would use now (NOT_FOUND when the pair has none)."""
     ListExchangeRates: _grpc.UnaryUnaryMultiCallable[_currency_pb2.ListExchangeRatesRequest, _currency_pb2.ListExchangeRatesResponse]
-    """The newest rate of every pair (of `base`, or all), by base then quote."""
+    """The newest rate of every pair (of `base`, or all), by base then quote; paged by the rates'
+    `pair` ("usd_jpy").
+    """
     GetSettlementCurrencies: _grpc.UnaryUnaryMultiCallable[_currency_pb2.GetSettlementCurrenciesRequest, _currency_pb2.SettlementCurrencies]
     UpdateSettlementCurrencies: _grpc.UnaryUnaryMultiCallable[_currency_pb2.UpdateSettlementCurrenciesRequest, _currency_pb2.SettlementCurrencies]
     """Replaces the list (from now on: what was booked stays as it was). Empty: no conversion."""
@@ -50,7 +52,9 @@ class CurrencyServiceAsyncStub(CurrencyServiceStub):
     GetExchangeRate: _aio.UnaryUnaryMultiCallable[_currency_pb2.GetExchangeRateRequest, _currency_pb2.ExchangeRate]  # type: ignore[assignment]
     """The rate a conversion from `base` to `quote` would use now (NOT_FOUND when the pair has none)."""
     ListExchangeRates: _aio.UnaryUnaryMultiCallable[_currency_pb2.ListExchangeRatesRequest, _currency_pb2.ListExchangeRatesResponse]  # type: ignore[assignment]
-    """The newest rate of every pair (of `base`, or all), by base then quote."""
+    """The newest rate of every pair (of `base`, or all), by base then quote; paged by the rates'
+    `pair` ("usd_jpy").
+    """
     GetSettlementCurrencies: _aio.UnaryUnaryMultiCallable[_currency_pb2.GetSettlementCurrenciesRequest, _currency_pb2.SettlementCurrencies]  # type: ignore[assignment]
     UpdateSettlementCurrencies: _aio.UnaryUnaryMultiCallable[_currency_pb2.UpdateSettlementCurrenciesRequest, _currency_pb2.SettlementCurrencies]  # type: ignore[assignment]
     """Replaces the list (from now on: what was booked stays as it was). Empty: no conversion."""
@@ -70,7 +74,9 @@ class CurrencyServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _currency_pb2.ListExchangeRatesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_currency_pb2.ListExchangeRatesResponse, _abc.Awaitable[_currency_pb2.ListExchangeRatesResponse]]:
-        """The newest rate of every pair (of `base`, or all), by base then quote."""
+        """The newest rate of every pair (of `base`, or all), by base then quote; paged by the rates'
+        `pair` ("usd_jpy").
+        """
 
     @_abc_1.abstractmethod
     def GetSettlementCurrencies(

@@ -18,7 +18,7 @@ from paycore.currency.models import ExchangeRate, Quote, RateView
 from paycore.errors import ApiError, Reason
 from paycore.invariants import violated
 from paycore.storage import Shards
-from paycore.storage.reads import Reads
+from paycore.storage.reads import Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Clock = Callable[[], float]
@@ -50,14 +50,18 @@ class Rates:
         )
         return self.view(rate, now)
 
-    async def list(self, merchant_id: str, base: str) -> list[RateView]:
+    async def list(
+        self, merchant_id: str, base: str, after: tuple[str, str], limit: int
+    ) -> Page[RateView]:
+        """A page of the newest rates by pair, after the pair `after`."""
         now = self.now()
 
         async def lookup(connection: AsyncConnection) -> list[ExchangeRate]:
-            return await repository.latest_rates(connection, base, now)
+            return await repository.latest_rates(connection, base, now, after, limit + 1)
 
         found = await self._reads.find(merchant_id, lookup, "exchange_rate", base, param="base")
-        return [self.view(rate, now) for rate in found]
+        views = [self.view(rate, now) for rate in found[:limit]]
+        return Page(views, len(found) > limit)
 
     def view(self, rate: ExchangeRate, now: int) -> RateView:
         age = max(0, now - rate.valid_from)

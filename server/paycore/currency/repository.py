@@ -21,25 +21,19 @@ fc = fx_rounding_carries
 _RATE_COLUMNS = ", ".join(
     column.name for column in (er.c.base, er.c.quote, er.c.rate, er.c.source, er.c.valid_from)
 )
-RATES_MAX = 1000
 
 _LATEST = f"""
 SELECT {_RATE_COLUMNS}, {er.c.valid_to.name} FROM {er.name}
 WHERE {er.c.base.name} = $1 AND {er.c.quote.name} = $2 AND {er.c.valid_from.name} <= $3
 ORDER BY {er.c.valid_from.name} DESC, {er.c.source.name} LIMIT 1
 """
-_LATEST_OF_BASE = f"""
-SELECT DISTINCT ON ({er.c.quote.name}) {_RATE_COLUMNS}, {er.c.valid_to.name} FROM {er.name}
-WHERE ($1 = '' OR {er.c.base.name} = $1) AND {er.c.valid_from.name} <= $2
-ORDER BY {er.c.quote.name}, {er.c.base.name}, {er.c.valid_from.name} DESC
-LIMIT {RATES_MAX}
-"""
 _LATEST_PAIRS = f"""
 SELECT DISTINCT ON ({er.c.base.name}, {er.c.quote.name}) {_RATE_COLUMNS}, {er.c.valid_to.name}
 FROM {er.name}
 WHERE ($1 = '' OR {er.c.base.name} = $1) AND {er.c.valid_from.name} <= $2
+  AND ({er.c.base.name}, {er.c.quote.name}) > ($3, $4)
 ORDER BY {er.c.base.name}, {er.c.quote.name}, {er.c.valid_from.name} DESC
-LIMIT {RATES_MAX}
+LIMIT $5
 """
 # New rates of one source; the pair's previous open rate of that source closes where it starts.
 _INSERT_RATES = f"""
@@ -112,10 +106,14 @@ async def latest_rate(
     return None if row is None else _rate_of(row)
 
 
-async def latest_rates(connection: AsyncConnection, base: str, now: int) -> list[ExchangeRate]:
-    """The newest rate of every pair (of `base`, or of every base when ""), by base and quote."""
+async def latest_rates(
+    connection: AsyncConnection, base: str, now: int, after: tuple[str, str], limit: int
+) -> list[ExchangeRate]:
+    """The newest rate of every pair (of `base`, or of every base when "") after the pair
+    `after` (("", "") from the first), by base and quote, at most `limit`."""
     driver = await driver_of(connection)
-    return [_rate_of(row) for row in await driver.fetch(_LATEST_PAIRS, base, now)]
+    rows = await driver.fetch(_LATEST_PAIRS, base, now, *after, limit)
+    return [_rate_of(row) for row in rows]
 
 
 async def insert_rates(connection: AsyncConnection, source: str, quotes: Sequence[Quote]) -> int:

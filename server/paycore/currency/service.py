@@ -9,6 +9,7 @@ from paycore.currency.rates import Rates
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.currency.settlement import Conversions
 from paycore.storage import Shards
+from paycore.storage.reads import Page
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -25,8 +26,10 @@ class Currencies:
     async def get_rate(self, merchant_id: str, base: str, quote: str) -> RateView:
         return await self.rates.get(merchant_id, base, quote)
 
-    async def list_rates(self, merchant_id: str, base: str) -> list[RateView]:
-        return await self.rates.list(merchant_id, base)
+    async def list_rates(
+        self, merchant_id: str, base: str, after: tuple[str, str], limit: int
+    ) -> Page[RateView]:
+        return await self.rates.list(merchant_id, base, after, limit)
 
     async def settlement(self, merchant_id: str, account: str) -> Settlement:
         async with self._shards.read(merchant_id) as connection:

@@ -46,8 +46,11 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         self, request: currency_pb2.ListExchangeRatesRequest, context: Context
     ) -> currency_pb2.ListExchangeRatesResponse:
         merchant_id = current_call().require_merchant()
-        found = await self._currencies.list_rates(merchant_id, requests.base(request))
-        return currency_pb2.ListExchangeRatesResponse(data=[rate_message(view) for view in found])
+        base, after, limit = requests.listing(request)
+        page = await self._currencies.list_rates(merchant_id, base, after, limit)
+        return currency_pb2.ListExchangeRatesResponse(
+            data=[rate_message(view) for view in page.data], has_more=page.has_more
+        )
 
     async def GetSettlementCurrencies(
         self, request: currency_pb2.GetSettlementCurrenciesRequest, context: Context

@@ -9,6 +9,7 @@ from paycore.v1 import currency_pb2
 def rate_message(view: RateView) -> currency_pb2.ExchangeRate:
     rate = view.rate
     return currency_pb2.ExchangeRate(
+        pair=f"{rate.base}_{rate.quote}",
         base=rate.base,
         quote=rate.quote,
         rate=rate_text(rate.rate),

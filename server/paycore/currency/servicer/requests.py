@@ -16,8 +16,17 @@ def pair(request: currency_pb2.GetExchangeRateRequest) -> tuple[str, str]:
     )
 
 
-def base(request: currency_pb2.ListExchangeRatesRequest) -> str:
-    return validation.currency("base", request.base) if request.base else ""
+def listing(request: currency_pb2.ListExchangeRatesRequest) -> tuple[str, tuple[str, str], int]:
+    """(base or "", the pair to list after, limit)."""
+    base = validation.currency("base", request.base) if request.base else ""
+    after = ("", "")
+    if request.starting_after:
+        first, _, second = request.starting_after.partition("_")
+        after = (
+            validation.currency("starting_after", first),
+            validation.currency("starting_after", second),
+        )
+    return base, after, validation.list_limit(request.limit)
 
 
 def account(value: str) -> str:
