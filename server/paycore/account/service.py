@@ -90,9 +90,14 @@ class AccountService:
         await _settle_in(connection, merchant_id, account_id, new.settlement_currencies)
         return seller
 
-    async def get_seller_account(self, merchant_id: str, account_id: str) -> SellerAccount:
+    async def get_seller_account(
+        self, merchant_id: str, account_id: str, param: str = "id"
+    ) -> SellerAccount:
+        """The merchant's seller account, else NOT_FOUND naming `param`."""
         query = seller_accounts_query(merchant_id, account_id)
-        return await self._reads.one(merchant_id, query, seller_account_of, "account", account_id)
+        return await self._reads.one(
+            merchant_id, query, seller_account_of, "account", account_id, param
+        )
 
     async def list_seller_accounts(self, merchant_id: str, cursor: Cursor) -> Page[SellerAccount]:
         query = seller_accounts_query(merchant_id)

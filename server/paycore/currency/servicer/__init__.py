@@ -10,7 +10,6 @@ from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.currency.servicer import requests
 from paycore.currency.servicer.messages import rate_message, settlement_message
-from paycore.errors import ApiError, Reason
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Mutations
 from paycore.v1 import currency_pb2, currency_pb2_grpc
@@ -77,11 +76,5 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         )
 
     async def _seller(self, merchant_id: str, account: str) -> None:
-        if not account:
-            return
-        try:
-            await self._accounts.get_seller_account(merchant_id, account)
-        except ApiError as error:
-            raise ApiError(
-                Reason.RESOURCE_MISSING, param="account", object="account", id=account
-            ) from error
+        if account:
+            await self._accounts.get_seller_account(merchant_id, account, "account")

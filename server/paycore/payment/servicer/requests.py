@@ -50,12 +50,7 @@ class Parties:
         return customer_id
 
     async def seller(self, merchant_id: str, seller: str, param: str) -> None:
-        try:
-            await self._accounts.get_seller_account(merchant_id, seller)
-        except ApiError as error:
-            raise ApiError(
-                Reason.RESOURCE_MISSING, param=param, object="account", id=seller
-            ) from error
+        await self._accounts.get_seller_account(merchant_id, seller, param)
 
     async def new_payment(
         self, merchant_id: str, request: payment_pb2.CreatePaymentRequest
