@@ -11,7 +11,7 @@ import pytest
 from grpc import aio
 from paycore.v1 import currency_pb2, payment_pb2, payout_pb2
 
-from tests.currency.support import import_ecb, rate, settle_in
+from tests.currency.support import authorize, capture, import_ecb, rate, settle_in
 from tests.helpers import rich_error
 from tests.payment.shop import good_card
 from tests.payout.support import PayoutShop, World
@@ -67,6 +67,19 @@ async def test_amounts_that_break_a_currency_rule_are_refused(fx_world: World) -
     # What the rules allow goes through.
     for amount, currency in ((1_010, "kwd"), (3_000, "isk"), (2_000, "usd")):
         await shop.charge(amount, currency)
+    # A partial capture: a part the currency allows.
+    authorized = await authorize(shop, 2_000, "kwd")
+    part = payment_pb2.CapturePaymentIntentRequest(id=authorized.id, amount_to_capture=1_005)
+    assert await _refused(shop.client.payments.CapturePaymentIntent(part)) == (
+        INVALID,
+        "AMOUNT_NOT_ALLOWED",
+        "amount_to_capture",
+    )
+    still = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=authorized.id)
+    )
+    assert still.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
+    await capture(shop, authorized.id, 1_010)
     # Payouts: HUF and TWD in whole hundreds (checked before the balance).
     payout = payout_pb2.CreatePayoutRequest(amount=12_345, currency="huf")
     assert await _refused(shop.client.payouts.CreatePayout(payout)) == (

@@ -35,9 +35,14 @@ _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
 _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
+_CURRENCIES = "test_currencies::test_rates_settlement_currencies_and_a_converted_charge_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
+    ("GET", "/v1/exchange_rates/{base}/{quote}"): _CURRENCIES,
+    ("GET", "/v1/exchange_rates"): _CURRENCIES,
+    ("GET", "/v1/settlement_currencies"): _CURRENCIES,
+    ("POST", "/v1/settlement_currencies"): _CURRENCIES,
     ("POST", "/v1/reconciliation/runs"): _RECONCILIATION,
     ("GET", "/v1/reconciliation/runs/{id}"): _RECONCILIATION,
     ("GET", "/v1/reconciliation/discrepancies"): _RECONCILIATION,

@@ -52,6 +52,15 @@ class Currencies:
         async with self._shards.read(merchant_id) as connection:
             await self.conversions.check(connection, merchant_id, account, currency, params[1])
 
+    async def check_capture(self, merchant_id: str, amount: int | None, currency: str) -> None:
+        """A capture of a payment intent in `currency` (`amount`: a part, or None for all):
+        an amount the currency's rule allows, and a fresh rate when it would be converted
+        (naming `id`, the intent)."""
+        if amount is not None:
+            self.rules.check("amount_to_capture", amount, currency, Purpose.AMOUNT)
+        async with self._shards.read(merchant_id) as connection:
+            await self.conversions.check(connection, merchant_id, "", currency, "id")
+
     async def check_refund(self, merchant_id: str, charge: str, amount: int | None) -> None:
         """A refund of `charge` (pi_ or pord_): when the charge was converted, a fresh rate
         and an amount the presentment currency's rule allows."""

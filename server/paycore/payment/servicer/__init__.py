@@ -145,6 +145,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
         intent_id, amount = requests.capture(request)
+        intent = await self._intents.get(merchant_id, intent_id)
+        await self._parties.check_capture(merchant_id, intent, amount)
         return await self._phased(
             merchant_id,
             request,

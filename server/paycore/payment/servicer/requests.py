@@ -9,7 +9,7 @@ from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
-from paycore.payment.models import CaptureMethod, NewIntent, NewOrder, NewPayment
+from paycore.payment.models import CaptureMethod, Intent, NewIntent, NewOrder, NewPayment
 from paycore.payment.refunds import NewRefund
 from paycore.v1 import payment_pb2
 
@@ -143,6 +143,11 @@ class Parties:
             ),
             metadata=validation.metadata("metadata", request.metadata),
         )
+
+    async def check_capture(self, merchant_id: str, intent: Intent, amount: int | None) -> None:
+        """A capture of a converted intent needs a fresh rate, and a part an amount its
+        currency allows (paycore.currency)."""
+        await self._currencies.check_capture(merchant_id, amount, intent.currency)
 
     async def check_refund(self, merchant_id: str, new: NewRefund) -> NewRefund:
         """A refund of a converted charge needs a fresh rate and an amount its currency
