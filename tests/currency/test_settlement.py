@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paycore.v1 import account_pb2, payout_pb2, wallet_pb2
+from paycore.client import connect
+from paycore.v1 import account_pb2, currency_pb2, payment_pb2, payout_pb2, wallet_pb2
 
 from tests.currency.support import import_ecb, settle_in
-from tests.payment.shop import fee
+from tests.payment.shop import fee, good_card
 from tests.payout.support import World, iban
 
 RATES = "Date, USD, JPY,\n07 December 2026, 1.2000, 150.00,\n"
@@ -93,11 +94,36 @@ async def test_a_merchant_can_settle_in_currencies_from_its_creation(fx_world: W
             settlement_currencies=["usd", "eur"],
         )
     )
-    from paycore.client import connect
-    from paycore.v1 import currency_pb2
-
     async with connect(world.target, created.secret_key) as client:
         found = await client.currencies.GetSettlementCurrencies(
             currency_pb2.GetSettlementCurrenciesRequest()
         )
     assert list(found.currencies) == ["usd", "eur"]
+
+
+async def test_a_converted_destination_charge_passes_on_its_share_converted(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """JPY 10,000 at 0.008 = 8,000 cents; the application fee JPY 1,000 at 0.008 = 800 cents
+    stays with the merchant, 7,200 go to the seller; the merchant keeps 8,000 - 256 - 80 -
+    7,200 = 464."""
+    world = fx_world
+    await import_ecb(world, tmp_path / "eurofxref.csv", RATES)
+    shop = await world.shop()
+    await settle_in(shop, "usd")
+    seller = await shop.seller()
+    intent = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=10_000,
+            currency="jpy",
+            payment_method=await shop.card(good_card()),
+            confirm=True,
+            transfer_destination=seller,
+            application_fee_amount=1_000,
+        )
+    )
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
+    assert (await shop.balance(seller))[1] == {"usd": 7_200}
+    assert (await shop.balance())[1] == {"usd": 464}
+    for currency in ("usd", "jpy"):
+        await shop.assert_books_balance(currency)
