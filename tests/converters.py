@@ -14,14 +14,21 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from datetime import date
 from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from google.protobuf.message import Message
+from paycore.account import models as account
+from paycore.account.servicer import messages as account_messages
+from paycore.customer import models as customer
+from paycore.customer.servicer import messages as customer_messages
 from paycore.events.models import Event
 from paycore.events.servicer.messages import event_message
 from paycore.executor.models import Attempt, Execution, PspAnswer
 from paycore.executor.servicer.messages import execution_message
+from paycore.fraud import models as fraud
+from paycore.fraud.servicer import messages as fraud_messages
 from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk
 from paycore.payment.servicer.messages import (
     intent_message,
@@ -29,6 +36,12 @@ from paycore.payment.servicer.messages import (
     payment_message,
     refund_message,
 )
+from paycore.payout import models as payout
+from paycore.payout.servicer import messages as payout_messages
+from paycore.subscription import models as subscription
+from paycore.subscription.servicer import messages as subscription_messages
+from paycore.webhooks import models as webhooks
+from paycore.webhooks.servicer import messages as webhook_messages
 
 
 @dataclass(frozen=True)
@@ -122,5 +135,47 @@ CONVERTERS: list[Converter] = [
             attempts=(sample_of(Attempt, started=1.0, finished=2.0),),
             answer=sample_of(PspAnswer),
         ),
+    ),
+    Converter(
+        account_messages.merchant_message,
+        sample_of(account.Merchant),
+        {
+            "secret_key": "shown once, by created_merchant_message",
+            "publishable_key": "shown once, by created_merchant_message",
+        },
+    ),
+    # Rendered from a sample as it comes (every field of the dataclass set).
+    *(
+        Converter(render, sample_of(model))
+        for render, model in (
+            (account_messages.seller_account_message, account.SellerAccount),
+            (customer_messages.customer_message, customer.Customer),
+            (customer_messages.payment_method_message, customer.PaymentMethod),
+            (fraud_messages.review_message, fraud.Review),
+            (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
+            (payout_messages.bank_account_message, payout.BankAccount),
+            (payout_messages.balance_transaction_message, payout.BalanceTransaction),
+            (subscription_messages.product_message, subscription.Product),
+            (subscription_messages.price_message, subscription.Price),
+            (subscription_messages.clock_message, subscription.TestClock),
+            (subscription_messages.subscription_message, subscription.Subscription),
+            (subscription_messages.settings_message, subscription.BillingSettings),
+            (subscription_messages.item_message, subscription.InvoiceItem),
+            (webhook_messages.delivery_message, webhooks.Delivery),
+        )
+    ),
+    Converter(payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))),
+    Converter(
+        subscription_messages.invoice_message, sample_of(subscription.Invoice, amount_paid=3)
+    ),
+    Converter(
+        account_messages.api_key_message,
+        sample_of(account.ApiKey),
+        {"secret": "shown once, by issued_key_message"},
+    ),
+    Converter(
+        webhook_messages.endpoint_message,
+        sample_of(webhooks.Endpoint),
+        {"secret": "shown once, by endpoint_with_secret"},
     ),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from paycore.secret import Secret
@@ -22,19 +22,16 @@ class NewMerchant:
     default_currency: str
     livemode: bool
     metadata: dict[str, str]
-    settlement_currencies: tuple[str, ...] = ()
-    """Currencies (issue 19): what its balance settles in, default first (none: no conversion)."""
+    settlement_currencies: tuple[str, ...] = field(default=(), kw_only=True)
+    """Currencies (issue 19): what its balance settles in, default first (none: no conversion);
+    given at creation, stored by paycore.currency (not a column of merchants)."""
 
 
 @dataclass(frozen=True)
-class Merchant:
+class Merchant(NewMerchant):
+    """A merchant as stored: what it was created with, its id and creation time."""
+
     id: str
-    name: str
-    email: str
-    country: str
-    default_currency: str
-    livemode: bool
-    metadata: dict[str, str]
     created: int
 
 
@@ -45,18 +42,16 @@ class NewSellerAccount:
     country: str
     default_currency: str
     metadata: dict[str, str]
-    settlement_currencies: tuple[str, ...] = ()
+    settlement_currencies: tuple[str, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)
-class SellerAccount:
+class SellerAccount(NewSellerAccount):
+    """A seller account as stored: what it was created with, whose it is, its id and creation
+    time."""
+
     id: str
     merchant_id: str
-    email: str
-    business_name: str
-    country: str
-    default_currency: str
-    metadata: dict[str, str]
     created: int
 
 

@@ -3,7 +3,7 @@ it, so no query can reach another merchant's rows; the caller picks the shard (p
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from paycore.account.models import (
@@ -14,8 +14,10 @@ from paycore.account.models import (
     NewSellerAccount,
     SellerAccount,
 )
+from paycore.storage.keys import merchant_row
+from paycore.storage.rows import Convert, Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import api_keys, merchants, seller_accounts
-from sqlalchemy import Row, Select, func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # The read path's queries (paycore.storage.reads): each filtered by the merchant first.
@@ -38,10 +40,6 @@ def api_keys_query(merchant_id: str, key_type: ApiKeyType | None) -> Select[Any]
     return query if key_type is None else query.where(api_keys.c.type == key_type.value)
 
 
-def _unix(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
 class MerchantRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -50,15 +48,7 @@ class MerchantRepository:
         row = (
             await self._connection.execute(
                 insert(merchants)
-                .values(
-                    merchant_id=merchant_id,
-                    name=new.name,
-                    email=new.email,
-                    country=new.country,
-                    default_currency=new.default_currency,
-                    livemode=new.livemode,
-                    metadata=new.metadata,
-                )
+                .values(merchant_id=merchant_id, **_encode_new_merchant.mapping(new))
                 .returning(merchants)
             )
         ).one()
@@ -79,15 +69,7 @@ class SellerAccountRepository:
         row = (
             await self._connection.execute(
                 insert(seller_accounts)
-                .values(
-                    merchant_id=merchant_id,
-                    id=account_id,
-                    email=new.email,
-                    business_name=new.business_name,
-                    country=new.country,
-                    default_currency=new.default_currency,
-                    metadata=new.metadata,
-                )
+                .values(merchant_id=merchant_id, id=account_id, **_encode_new_seller.mapping(new))
                 .returning(seller_accounts)
             )
         ).one()
@@ -131,7 +113,7 @@ class ApiKeyRepository:
         row = (
             await self._connection.execute(
                 update(api_keys)
-                .where(api_keys.c.merchant_id == merchant_id, api_keys.c.id == key_id)
+                .where(merchant_row(api_keys, merchant_id, key_id))
                 .values(revoked_at=func.coalesce(api_keys.c.revoked_at, func.now()))
                 .returning(api_keys)
             )
@@ -146,8 +128,7 @@ class ApiKeyRepository:
             await self._connection.execute(
                 update(api_keys)
                 .where(
-                    api_keys.c.merchant_id == merchant_id,
-                    api_keys.c.id == key_id,
+                    merchant_row(api_keys, merchant_id, key_id),
                     api_keys.c.revoked_at.is_(None),
                     (api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > func.now()),
                 )
@@ -171,41 +152,31 @@ async def find_key_for_authentication(
     return None if row is None else (api_key_of(row), bytes(row.secret_hash))
 
 
-def merchant_of(row: Row[Any]) -> Merchant:
-    return Merchant(
-        id=row.merchant_id,
-        name=row.name,
-        email=row.email,
-        country=row.country,
-        default_currency=row.default_currency,
-        livemode=row.livemode,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
-
-
-def seller_account_of(row: Row[Any]) -> SellerAccount:
-    return SellerAccount(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        email=row.email,
-        business_name=row.business_name,
-        country=row.country,
-        default_currency=row.default_currency,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
-
-
-def api_key_of(row: Row[Any]) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        type=ApiKeyType(row.type),
-        name=row.name,
-        scopes=tuple(row.scopes),
-        redacted=row.redacted,
-        created=int(row.created_at.timestamp()),
-        revoked=_unix(row.revoked_at),
-        expires=_unix(row.expires_at),
-    )
+_CREATED = {"created": "created_at"}
+_STORED: dict[str, Convert] = {"metadata": dict, "created": epoch_seconds}
+_encode_new_merchant = Encoder(merchants, NewMerchant)
+_encode_new_seller = Encoder(seller_accounts, NewSellerAccount)
+# Settlement currencies are given at creation and stored by paycore.currency (issue 19).
+_ELSEWHERE = ("settlement_currencies",)
+merchant_of = Decoder(
+    merchants,
+    Merchant,
+    columns={"id": "merchant_id", **_CREATED},
+    convert=_STORED,
+    skip=_ELSEWHERE,
+)
+seller_account_of = Decoder(
+    seller_accounts, SellerAccount, columns=_CREATED, convert=_STORED, skip=_ELSEWHERE
+)
+api_key_of = Decoder(
+    api_keys,
+    ApiKey,
+    columns={**_CREATED, "revoked": "revoked_at", "expires": "expires_at"},
+    convert={
+        "type": ApiKeyType,
+        "scopes": tuple,
+        "created": epoch_seconds,
+        "revoked": epoch_seconds,
+        "expires": epoch_seconds,
+    },
+)

@@ -66,16 +66,13 @@ class CustomerChanges:
 
 
 @dataclass(frozen=True)
-class Customer:
+class Customer(NewCustomer):
+    """A customer as stored: what it was created with (or changed to), whose it is, its id,
+    default payment method and creation time."""
+
     id: str
     merchant_id: str
-    email: str
-    name: str
-    description: str
-    phone: str
-    address: Address
     default_payment_method: str | None
-    metadata: dict[str, str]
     created: int
 
 

@@ -18,9 +18,11 @@ from paycore.customer.models import (
     NewCustomer,
     PaymentMethod,
 )
-from paycore.storage.raw import Columns, driver_of
+from paycore.storage.keys import merchant_row
+from paycore.storage.raw import driver_of
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
-from sqlalchemy import Row, Select, func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CARD_TYPE = "card"
@@ -63,14 +65,7 @@ class CustomerRepository:
             await self._connection.execute(
                 insert(customers)
                 .values(
-                    merchant_id=merchant_id,
-                    id=customer_id,
-                    email=new.email,
-                    name=new.name,
-                    description=new.description,
-                    phone=new.phone,
-                    address=asdict(new.address),
-                    metadata=new.metadata,
+                    merchant_id=merchant_id, id=customer_id, **_encode_new_customer.mapping(new)
                 )
                 .returning(customers)
             )
@@ -91,19 +86,8 @@ class CustomerRepository:
         row = (
             await self._connection.execute(
                 update(customers)
-                .where(
-                    customers.c.merchant_id == customer.merchant_id,
-                    customers.c.id == customer.id,
-                )
-                .values(
-                    email=customer.email,
-                    name=customer.name,
-                    description=customer.description,
-                    phone=customer.phone,
-                    address=asdict(customer.address),
-                    default_payment_method_id=customer.default_payment_method,
-                    metadata=customer.metadata,
-                )
+                .where(merchant_row(customers, customer.merchant_id, customer.id))
+                .values(**_encode_changeable.mapping(customer))
                 .returning(customers)
             )
         ).one()
@@ -115,8 +99,7 @@ class CustomerRepository:
         await self._connection.execute(
             update(customers)
             .where(
-                customers.c.merchant_id == merchant_id,
-                customers.c.id == customer_id,
+                merchant_row(customers, merchant_id, customer_id),
                 customers.c.default_payment_method_id == payment_method_id,
             )
             .values(default_payment_method_id=None)
@@ -178,8 +161,7 @@ class PaymentMethodRepository:
         record = await driver.fetchrow(_SEALED, merchant_id, payment_method_id)
         if record is None:
             return None
-        row = Columns(record)
-        return payment_method_of(row), bytes(row.number_sealed)
+        return payment_method_of(record), bytes(record["number_sealed"])
 
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
@@ -189,10 +171,7 @@ class PaymentMethodRepository:
         row = (
             await self._connection.execute(
                 update(payment_methods)
-                .where(
-                    payment_methods.c.merchant_id == merchant_id,
-                    payment_methods.c.id == payment_method_id,
-                )
+                .where(merchant_row(payment_methods, merchant_id, payment_method_id))
                 .values(customer_id=customer_id, detached_at=detached_at)
                 .returning(*_PUBLIC_COLUMNS)
             )
@@ -210,47 +189,42 @@ def _address(value: dict[str, Any]) -> Address:
     return Address(**value)
 
 
-def customer_of(row: Row[Any]) -> Customer:
-    return Customer(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        email=row.email,
-        name=row.name,
-        description=row.description,
-        phone=row.phone,
-        address=_address(row.address),
-        default_payment_method=row.default_payment_method_id,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+_DEFAULT_PAYMENT_METHOD = {"default_payment_method": "default_payment_method_id"}
+_encode_new_customer = Encoder(customers, NewCustomer, convert={"address": asdict})
+# What `replace` writes: every column of the customer but its keys (created_at is not one).
+_encode_changeable = Encoder(
+    customers,
+    Customer,
+    columns=_DEFAULT_PAYMENT_METHOD,
+    convert={"address": asdict},
+    skip=("id", "merchant_id"),
+)
+customer_of = Decoder(
+    customers,
+    Customer,
+    columns={**_DEFAULT_PAYMENT_METHOD, "created": "created_at"},
+    convert={"address": _address, "metadata": dict, "created": epoch_seconds},
+)
 
 
 _SEALED = "SELECT * FROM payment_methods WHERE merchant_id = $1 AND id = $2"
 
 
-def payment_method_of(row: Row[Any] | Columns) -> PaymentMethod:
-    billing = dict(row.billing_details)
-    return PaymentMethod(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        type=row.type,
-        card=Card(
-            brand=CardBrand(row.brand),
-            last4=row.last4,
-            exp_month=row.exp_month,
-            exp_year=row.exp_year,
-            fingerprint=row.fingerprint,
-            country=row.country,
-            funding=CardFunding(row.funding),
+def _billing_details(row: Any) -> BillingDetails:
+    billing = dict(row["billing_details"])  # as `insert` wrote it: asdict(BillingDetails)
+    return BillingDetails(**{**billing, "address": _address(billing["address"])})
+
+
+payment_method_of = Decoder(
+    payment_methods,
+    PaymentMethod,
+    columns={"created": "created_at"},
+    convert={"metadata": dict, "created": epoch_seconds},
+    derive={
+        "card": Decoder(
+            payment_methods, Card, convert={"brand": CardBrand, "funding": CardFunding}
         ),
-        billing_details=BillingDetails(
-            name=billing["name"],
-            email=billing["email"],
-            phone=billing["phone"],
-            address=_address(billing["address"]),
-        ),
-        customer_id=row.customer_id,
-        detached=row.detached_at is not None,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+        "billing_details": _billing_details,
+        "detached": lambda row: row["detached_at"] is not None,
+    },
+)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paycore.events.models import Event, NewEvent, TypeFilter
+from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import events
@@ -76,7 +77,7 @@ class EventRepository:
 
 
 def event_query(merchant_id: str, event_id: str) -> Select[Any]:
-    return select(events).where(events.c.merchant_id == merchant_id, events.c.id == event_id)
+    return select(events).where(merchant_row(events, merchant_id, event_id))
 
 
 def events_query(merchant_id: str, type_filter: TypeFilter) -> tuple[Select[Any], Any]:

@@ -25,7 +25,7 @@ from paycore.fraud.rules import (
     rules_to_json,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Cursor, Page, fetch_page
+from paycore.storage.reads import Cursor, Page, decoded, fetch_page, matching
 from paycore.storage.schema import (
     fraud_assessments,
     fraud_blocklist_items,
@@ -126,16 +126,7 @@ class BlocklistRepository:
     async def add(self, item: BlocklistItem) -> BlocklistItem:
         """Adds the item, or returns the existing one with the same (merchant, type, value)."""
         await self._connection.execute(
-            upsert(fraud_blocklist_items)
-            .values(
-                merchant_id=item.merchant_id,
-                id=item.id,
-                type=item.type.value,
-                value=item.value,
-                reason=item.reason,
-                metadata=item.metadata,
-            )
-            .on_conflict_do_nothing()
+            upsert(fraud_blocklist_items).values(**_item_values(item)).on_conflict_do_nothing()
         )
         row = (
             await self._connection.execute(
@@ -152,15 +143,7 @@ class BlocklistRepository:
         """A platform-wide item's copy on another physical shard (same id)."""
         await self._connection.execute(
             upsert(fraud_blocklist_items)
-            .values(
-                merchant_id=item.merchant_id,
-                id=item.id,
-                type=item.type.value,
-                value=item.value,
-                reason=item.reason,
-                metadata=item.metadata,
-                created_at=created,
-            )
+            .values(**_item_values(item), created_at=created)
             .on_conflict_do_nothing()
         )
 
@@ -218,13 +201,7 @@ class BlocklistRepository:
         value: str,
     ) -> Page[BlocklistItem]:
         """One shard's items: the merchant's, or (None) every item on this shard."""
-        query = select(fraud_blocklist_items)
-        if merchant_id is not None:
-            query = query.where(fraud_blocklist_items.c.merchant_id == merchant_id)
-        if kind is not None:
-            query = query.where(fraud_blocklist_items.c.type == kind.value)
-        if value:
-            query = query.where(fraud_blocklist_items.c.value == value)
+        query = matching(fraud_blocklist_items, merchant_id=merchant_id, type=kind, value=value)
         return await fetch_page(
             self._connection, query, fraud_blocklist_items.c.id, cursor, _blocklist_item
         )
@@ -277,11 +254,7 @@ class ReviewRepository:
     async def list(
         self, merchant_id: str | None, cursor: Cursor, status: ReviewStatus | None
     ) -> Page[Review]:
-        query = select(fraud_reviews)
-        if merchant_id is not None:
-            query = query.where(fraud_reviews.c.merchant_id == merchant_id)
-        if status is not None:
-            query = query.where(fraud_reviews.c.status == status.value)
+        query = matching(fraud_reviews, merchant_id=merchant_id, status=status)
         return await fetch_page(self._connection, query, fraud_reviews.c.id, cursor, _review)
 
 
@@ -320,52 +293,27 @@ class PolicyRepository:
 
 
 def _assessment(row: Row[Any]) -> Assessment:
-    return Assessment(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        payment=row.payment,
-        score=row.score,
-        decision=row.decision,
-        reasons=tuple(row.reasons),
-        model_version=row.model_version,
-        generator_seed=row.generator_seed,
-        degraded=row.degraded,
-        amount=row.amount,
-        currency=row.currency,
-        facts=dict(row.facts),
-        features=dict(row.features),
-        label=row.label,
-        labelled=_unix(row.labelled_at),
-    )
+    return decoded(Assessment, row, labelled=_unix(row.labelled_at))
+
+
+def _item_values(item: BlocklistItem) -> dict[str, Any]:
+    """A blocklist item's columns but its creation time (the database's now() by default)."""
+    return {
+        "merchant_id": item.merchant_id,
+        "id": item.id,
+        "type": item.type.value,
+        "value": item.value,
+        "reason": item.reason,
+        "metadata": item.metadata,
+    }
 
 
 def _blocklist_item(row: Row[Any]) -> BlocklistItem:
-    return BlocklistItem(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        type=BlocklistType(row.type),
-        value=row.value,
-        reason=row.reason,
-        metadata=dict(row.metadata),
-        created=_unix(row.created_at),
-    )
+    return decoded(BlocklistItem, row, created=_unix(row.created_at))
 
 
 def _review(row: Row[Any]) -> Review:
-    return Review(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        payment=row.payment,
-        assessment_id=row.assessment_id,
-        status=ReviewStatus(row.status),
-        score=row.score,
-        reasons=tuple(row.reasons),
-        amount=row.amount,
-        currency=row.currency,
-        note=row.note,
-        closed=_unix(row.closed_at),
-        created=_unix(row.created_at),
-    )
+    return decoded(Review, row, closed=_unix(row.closed_at), created=_unix(row.created_at))
 
 
 def _policy(row: Row[Any]) -> Policy:

@@ -94,17 +94,12 @@ class NewAccount:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Account:
+@dataclass(frozen=True, kw_only=True)
+class Account(NewAccount):
+    """An account as stored: what it was created with, its id, balances and creation time."""
+
     id: str
-    merchant_id: str
-    code: str
-    type: AccountType
-    currency: str
     balances: Balances
-    debits_must_not_exceed_credits: bool
-    credits_must_not_exceed_debits: bool
-    metadata: dict[str, str]
     created: int
 
 

@@ -276,24 +276,14 @@ class Posting:
         self._entry(debit, True, request.id, kind, request.code, posted_delta, pending_delta)
         self._entry(credit, False, request.id, kind, request.code, posted_delta, pending_delta)
         expires_at = self._now + request.timeout_seconds if request.timeout_seconds else None
-        self._record(
-            Transfer(
-                id=request.id,
-                merchant_id=debit.merchant_id,
-                kind=TransferKind.PENDING if pending else TransferKind.POSTED,
-                debit_account_id=debit.id,
-                credit_account_id=credit.id,
-                amount=amount,
-                currency=debit.currency,
-                pending_id="",
-                timeout_seconds=request.timeout_seconds,
-                expires_at=expires_at,
-                code=request.code,
-                metadata=request.metadata,
-                status=TransferStatus.PENDING if pending else TransferStatus.POSTED,
-                resolved_by="",
-                created=self._now,
-            )
+        self._record_transfer(
+            request,
+            TransferKind.PENDING if pending else TransferKind.POSTED,
+            (debit, credit),
+            amount,
+            status=TransferStatus.PENDING if pending else TransferStatus.POSTED,
+            timeout_seconds=request.timeout_seconds,
+            expires_at=expires_at,
         )
         return Outcome(request.id, R.CREATED)
 
@@ -317,24 +307,12 @@ class Posting:
         self._resolution(
             pending.id, TransferStatus.POSTED if posting else TransferStatus.VOIDED, request.id
         )
-        self._record(
-            Transfer(
-                id=request.id,
-                merchant_id=pending.merchant_id,
-                kind=TransferKind.POST_PENDING if posting else TransferKind.VOID_PENDING,
-                debit_account_id=debit.id,
-                credit_account_id=credit.id,
-                amount=amount,
-                currency=pending.currency,
-                pending_id=pending.id,
-                timeout_seconds=0,
-                expires_at=None,
-                code=request.code,
-                metadata=request.metadata,
-                status=TransferStatus.POSTED,
-                resolved_by="",
-                created=self._now,
-            )
+        self._record_transfer(
+            request,
+            TransferKind.POST_PENDING if posting else TransferKind.VOID_PENDING,
+            (debit, credit),
+            amount,
+            pending_id=pending.id,
         )
         return Outcome(request.id, R.CREATED)
 
@@ -464,6 +442,41 @@ class Posting:
         if self._undo is not None and pending_id not in self._undo.resolutions:
             self._undo.resolutions[pending_id] = self.resolutions.get(pending_id)
         self.resolutions[pending_id] = (status, resolved_by)
+
+    def _record_transfer(
+        self,
+        request: TransferRequest,
+        kind: TransferKind,
+        accounts: tuple[AccountState, AccountState],
+        amount: int,
+        *,
+        status: TransferStatus = TransferStatus.POSTED,
+        pending_id: str = "",
+        timeout_seconds: int = 0,
+        expires_at: int | None = None,
+    ) -> None:
+        """Records the transfer `request` makes between (debit, credit): in their merchant's
+        ledger and their currency (a pending transfer's, for a post or void of it)."""
+        debit, credit = accounts
+        self._record(
+            Transfer(
+                id=request.id,
+                merchant_id=debit.merchant_id,
+                kind=kind,
+                debit_account_id=debit.id,
+                credit_account_id=credit.id,
+                amount=amount,
+                currency=debit.currency,
+                pending_id=pending_id,
+                timeout_seconds=timeout_seconds,
+                expires_at=expires_at,
+                code=request.code,
+                metadata=request.metadata,
+                status=status,
+                resolved_by="",
+                created=self._now,
+            )
+        )
 
     def _record(self, transfer: Transfer) -> None:
         self.new_transfers.append(transfer)

@@ -30,9 +30,10 @@ from paycore.ledger.models import (
     TransferStatus,
 )
 from paycore.ledger.posting import AccountState, NewEntry
-from paycore.storage.raw import Columns, driver_of
 from paycore.storage.raw import Driver as Driver  # re-exported: the ledger tests name it
+from paycore.storage.raw import driver_of
 from paycore.storage.reads import Cursor, Page, page_of
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.dialects.postgresql import insert
@@ -228,16 +229,7 @@ class AccountRepository:
         """The (merchant, code, currency) account: created with these terms unless it exists."""
         await self._connection.execute(
             insert(ledger_accounts)
-            .values(
-                merchant_id=new.merchant_id,
-                id=account_id,
-                code=new.code,
-                type=new.type.value,
-                currency=new.currency,
-                debits_must_not_exceed_credits=new.debits_must_not_exceed_credits,
-                credits_must_not_exceed_debits=new.credits_must_not_exceed_debits,
-                metadata=new.metadata,
-            )
+            .values(id=account_id, **_encode_new_account.mapping(new))
             .on_conflict_do_nothing(index_elements=["merchant_id", "code", "currency"])
         )
         found = await self.by_codes(new.merchant_id, new.currency, [new.code])
@@ -248,11 +240,8 @@ class AccountRepository:
     ) -> dict[str, Account]:
         # Every pay-in transfer looks its accounts up: asyncpg.
         driver = await driver_of(self._connection)
-        rows = [
-            Columns(record)
-            for record in await driver.fetch(_BY_CODES, merchant_id, currency, list(codes))
-        ]
-        return {row.code: account_of(row) for row in rows}
+        records = await driver.fetch(_BY_CODES, merchant_id, currency, list(codes))
+        return {record["code"]: account_of(record) for record in records}
 
     async def of_merchant(self, merchant_id: str, codes: Sequence[str]) -> list[Account]:
         rows = (
@@ -317,65 +306,56 @@ async def list_entries(
     return Page([_entry(row) for row in found.data], found.has_more)
 
 
-def account_of(row: Row[Any] | Columns) -> Account:
-    return Account(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        code=row.code,
-        type=AccountType(row.type),
-        currency=row.currency,
-        balances=Balances(
-            row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending
-        ),
-        debits_must_not_exceed_credits=row.debits_must_not_exceed_credits,
-        credits_must_not_exceed_debits=row.credits_must_not_exceed_debits,
-        metadata=dict(row.metadata),
-        created=_unix(row.created_at),
-    )
-
-
-def _transfer(row: Any) -> Transfer:
-    metadata = row["metadata"]
-    return Transfer(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        kind=TransferKind(row["kind"]),
-        debit_account_id=row["debit_account_id"],
-        credit_account_id=row["credit_account_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        pending_id=row["pending_id"] or "",
-        timeout_seconds=row["timeout_seconds"],
-        expires_at=row["expires_at"],
-        code=row["code"],
-        metadata=json.loads(metadata) if isinstance(metadata, str) else dict(metadata),
-        status=TransferStatus(row["status"]),
-        resolved_by=row["resolved_by"] or "",
-        created=_unix(row["created_at"]),
-    )
-
-
-def _entry(row: Row[Any]) -> Entry:
-    kind = EntryKind(row.kind)
-    if kind in (EntryKind.POSTED, EntryKind.POST_PENDING):
-        amount = row.posted_delta
-    else:
-        amount = abs(row.pending_delta)
-    return Entry(
-        id=row.id,
-        account_id=row.account_id,
-        transfer_id=row.transfer_id,
-        kind=kind,
-        is_debit=row.is_debit,
-        amount=amount,
-        currency=row.currency,
-        code=row.code,
-        balances=Balances(
-            row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending
-        ),
-        created=_unix(row.created_at),
-    )
-
-
 def _unix(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _metadata(stored: str | dict[str, str]) -> dict[str, str]:
+    """JSONB as asyncpg returns it (text) or as SQLAlchemy does (a dict)."""
+    return json.loads(stored) if isinstance(stored, str) else dict(stored)
+
+
+def _or_empty(value: str | None) -> str:
+    return value or ""
+
+
+_encode_new_account = Encoder(
+    ledger_accounts, NewAccount, convert={"type": lambda kind: kind.value}
+)
+_CREATED = {"created": "created_at"}
+_transfer = Decoder(
+    ledger_transfers,
+    Transfer,
+    columns=_CREATED,
+    convert={
+        "kind": TransferKind,
+        "pending_id": _or_empty,
+        "metadata": _metadata,
+        "status": TransferStatus,
+        "resolved_by": _or_empty,
+        "created": _unix,
+    },
+)
+
+
+def _entry_amount(row: Any) -> int:
+    """What an entry moves: its posted delta (posted, post_pending), else its pending one."""
+    if EntryKind(row["kind"]) in (EntryKind.POSTED, EntryKind.POST_PENDING):
+        return int(row["posted_delta"])
+    return abs(int(row["pending_delta"]))
+
+
+account_of = Decoder(
+    ledger_accounts,
+    Account,
+    columns=_CREATED,
+    convert={"type": AccountType, "metadata": dict, "created": _unix},
+    derive={"balances": Decoder(ledger_accounts, Balances)},
+)
+_entry = Decoder(
+    ledger_entries,
+    Entry,
+    columns=_CREATED,
+    convert={"kind": EntryKind, "created": _unix},
+    derive={"amount": _entry_amount, "balances": Decoder(ledger_entries, Balances)},
+)

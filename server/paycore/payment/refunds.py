@@ -5,6 +5,7 @@ concurrent refunds queue on that row and the reservations can never add up past 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.executor.models import NewExecution, Operation
@@ -32,6 +33,32 @@ class NewRefund:
     metadata: dict[str, str]
 
 
+class _Charged(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> IntentStatus | OrderStatus: ...
+
+
+ChargedT = TypeVar("ChargedT", bound=_Charged)
+
+
+def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
+    """The intent or order a refund names (`kind`, also the request's param): NOT_FOUND when
+    the merchant has none of that id, CHARGE_NOT_REFUNDABLE unless it succeeded."""
+    if found is None:
+        raise not_found(kind, object_id, kind)
+    if found.status not in (IntentStatus.SUCCEEDED, OrderStatus.SUCCEEDED):
+        raise ApiError(
+            Reason.CHARGE_NOT_REFUNDABLE,
+            param=kind,
+            object=kind,
+            id=found.id,
+            status=found.status.value,
+        )
+    return found
+
+
 class Refunds:
     def __init__(self, reads: Reads, executor: Executor, events: PayInEvents) -> None:
         self._reads = reads
@@ -56,17 +83,11 @@ class Refunds:
             repository = PayInRepository(connection)
             intent, order = None, None
             if new.payment_intent_id:
-                intent = await repository.intent(merchant_id, new.payment_intent_id, lock=True)
-                if intent is None:
-                    raise not_found("payment_intent", new.payment_intent_id, "payment_intent")
-                if intent.status is not IntentStatus.SUCCEEDED:
-                    raise ApiError(
-                        Reason.CHARGE_NOT_REFUNDABLE,
-                        param="payment_intent",
-                        object="payment_intent",
-                        id=intent.id,
-                        status=intent.status.value,
-                    )
+                intent = _refundable(
+                    await repository.intent(merchant_id, new.payment_intent_id, lock=True),
+                    "payment_intent",
+                    new.payment_intent_id,
+                )
                 paid, refunded, currency = (
                     intent.amount_received,
                     intent.amount_refunded,
@@ -74,17 +95,11 @@ class Refunds:
                 )
                 charge = intent.psp_charge
             else:
-                order = await repository.order(merchant_id, new.payment_order_id, lock=True)
-                if order is None:
-                    raise not_found("payment_order", new.payment_order_id, "payment_order")
-                if order.status is not OrderStatus.SUCCEEDED:
-                    raise ApiError(
-                        Reason.CHARGE_NOT_REFUNDABLE,
-                        param="payment_order",
-                        object="payment_order",
-                        id=order.id,
-                        status=order.status.value,
-                    )
+                order = _refundable(
+                    await repository.order(merchant_id, new.payment_order_id, lock=True),
+                    "payment_order",
+                    new.payment_order_id,
+                )
                 paid, refunded, currency = order.amount, order.amount_refunded, order.currency
                 charge = order.psp_reference
             remaining = paid - refunded

@@ -26,10 +26,10 @@ from paycore.payment.models import (
     PaymentError,
     PaymentStatus,
     Refund,
-    RefundStatus,
     Risk,
 )
 from paycore.storage.raw import driver_of, jsonb
+from paycore.storage.reads import decoded, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
@@ -159,11 +159,8 @@ def intent_query(merchant_id: str, intent_id: str) -> Select[Any]:
 
 
 def intents_query(merchant_id: str, customer_id: str) -> tuple[Select[Any], Any]:
-    t = payment_intents
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(t.c.customer_id == customer_id)
-    return query, t.c.id
+    query = matching(payment_intents, merchant_id=merchant_id, customer_id=customer_id)
+    return query, payment_intents.c.id
 
 
 def order_query(merchant_id: str, order_id: str) -> tuple[Select[Any], Callable[[Any], Order]]:
@@ -172,13 +169,10 @@ def order_query(merchant_id: str, order_id: str) -> tuple[Select[Any], Callable[
 
 
 def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> tuple[Select[Any], Any]:
-    t = payments
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(t.c.customer_id == customer_id)
-    if checkout_id:
-        query = query.where(t.c.checkout_id == checkout_id)
-    return query, t.c.id
+    query = matching(
+        payments, merchant_id=merchant_id, customer_id=customer_id, checkout_id=checkout_id
+    )
+    return query, payments.c.id
 
 
 async def with_orders(
@@ -197,13 +191,13 @@ def refund_query(merchant_id: str, refund_id: str) -> tuple[Select[Any], Callabl
 def refunds_query(
     merchant_id: str, payment_intent_id: str, payment_order_id: str
 ) -> tuple[Select[Any], Any, Callable[[Any], Refund]]:
-    t = refunds
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if payment_intent_id:
-        query = query.where(t.c.payment_intent_id == payment_intent_id)
-    if payment_order_id:
-        query = query.where(t.c.payment_order_id == payment_order_id)
-    return query, t.c.id, _refund
+    query = matching(
+        refunds,
+        merchant_id=merchant_id,
+        payment_intent_id=payment_intent_id,
+        payment_order_id=payment_order_id,
+    )
+    return query, refunds.c.id, _refund
 
 
 class PayInRepository:
@@ -424,57 +418,13 @@ def _unix(row: Row[Any]) -> int:
 
 
 def _order(row: Row[Any]) -> Order:
-    return Order(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        payment_id=row.payment_id,
-        payment_order_id=row.payment_order_id,
-        seller_account=row.seller_account,
-        amount=row.amount,
-        currency=row.currency,
-        status=OrderStatus(row.status),
-        amount_refunded=row.amount_refunded,
-        fee=row.fee,
-        psp_reference=row.psp_reference,
-        failure_code=row.failure_code,
-        decline_code=row.decline_code,
-        failure_message=row.failure_message,
-        execution_id=row.execution_id,
-        metadata=dict(row.metadata),
-        created=_unix(row),
-    )
+    return decoded(Order, row, created=_unix(row))
 
 
 def _payment(row: Row[Any], orders: list[Order]) -> Payment:
-    return Payment(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        checkout_id=row.checkout_id,
-        status=PaymentStatus(row.status),
-        buyer_info=dict(row.buyer_info),
-        customer_id=row.customer_id,
-        payment_method_id=row.payment_method_id,
-        risk=Risk.from_json(row.risk),
-        failure_code=row.failure_code,
-        failure_message=row.failure_message,
-        metadata=dict(row.metadata),
-        created=_unix(row),
-        orders=tuple(order for order in orders if order.payment_id == row.id),
-    )
+    mine = tuple(order for order in orders if order.payment_id == row.id)
+    return decoded(Payment, row, risk=Risk.from_json(row.risk), created=_unix(row), orders=mine)
 
 
 def _refund(row: Row[Any]) -> Refund:
-    return Refund(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        payment_intent_id=row.payment_intent_id,
-        payment_order_id=row.payment_order_id,
-        amount=row.amount,
-        currency=row.currency,
-        reason=row.reason,
-        status=RefundStatus(row.status),
-        failure_reason=row.failure_reason,
-        execution_id=row.execution_id,
-        metadata=dict(row.metadata),
-        created=_unix(row),
-    )
+    return decoded(Refund, row, created=_unix(row))

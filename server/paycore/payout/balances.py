@@ -27,7 +27,7 @@ from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.ledger.service import LedgerService
-from paycore.payout.models import BalanceStatus, BalanceType, Presentment
+from paycore.payout.models import BalanceStatus, BalanceType, Payout, Presentment
 from paycore.payout.repository import BALANCE_TRANSACTION_COLUMNS, BalanceTransactionRepository
 from paycore.storage.raw import driver_of
 from paycore.storage.schema import ledger_accounts
@@ -202,6 +202,21 @@ class BalanceBook:
             code=code,
             linked=True,
             metadata={"source": source},
+        )
+
+    def payout_transfer(
+        self, payout: Payout, code: str, *, debit: str, credit: str, amount: int | None = None
+    ) -> TransferRequest:
+        """A transfer of `payout`'s money (its amount unless `amount`, its currency), sourced
+        by the payout."""
+        return self.transfer(
+            payout.merchant_id,
+            code,
+            debit=debit,
+            credit=credit,
+            amount=payout.amount if amount is None else amount,
+            currency=payout.currency,
+            source=payout.id,
         )
 
     async def post(

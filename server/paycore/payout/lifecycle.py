@@ -88,14 +88,8 @@ class PayoutLifecycle:
         accounts = await self._book.accounts(
             connection, payout.merchant_id, payout.account, payout.currency
         )
-        transfer = self._book.transfer(
-            payout.merchant_id,
-            codes.TRANSFER_PAYOUT,
-            debit=accounts.in_transit,
-            credit=accounts.platform_cash,
-            amount=payout.amount,
-            currency=payout.currency,
-            source=payout.id,
+        transfer = self._book.payout_transfer(
+            payout, codes.TRANSFER_PAYOUT, debit=accounts.in_transit, credit=accounts.platform_cash
         )
         await self._book.post(connection, payout.merchant_id, [transfer])
         paid = replace(payout, status=PayoutStatus.PAID)
@@ -160,15 +154,7 @@ class PayoutLifecycle:
         accounts = await self._book.accounts(
             connection, payout.merchant_id, payout.account, payout.currency
         )
-        transfer = self._book.transfer(
-            payout.merchant_id,
-            code,
-            debit=debit,
-            credit=accounts.available,
-            amount=payout.amount,
-            currency=payout.currency,
-            source=payout.id,
-        )
+        transfer = self._book.payout_transfer(payout, code, debit=debit, credit=accounts.available)
         await self._book.post(connection, payout.merchant_id, [transfer])
         row = self._book.row(
             payout.merchant_id,

@@ -77,7 +77,7 @@ class BalanceFilter:
     type: BalanceType | None = None
     currency: str = ""
     source: str = ""
-    payout: str = ""
+    payout_id: str = ""
 
 
 class HolderType(StrEnum):

@@ -234,14 +234,11 @@ class Payouts:
         rows = []
         for payout in payouts:
             key = (payout.merchant_id, payout.account, payout.currency)
-            transfer = book.transfer(
-                payout.merchant_id,
+            transfer = book.payout_transfer(
+                payout,
                 codes.TRANSFER_PAYOUT,
                 debit=accounts[key].available,
                 credit=accounts[key].in_transit,
-                amount=payout.amount,
-                currency=payout.currency,
-                source=payout.id,
             )
             transfers.append(transfer)
             rows.append(
@@ -296,26 +293,18 @@ class Payouts:
         book = self._book
         merchant_id = payout.merchant_id
         transfers = [
-            book.transfer(
-                merchant_id,
-                codes.TRANSFER_PAYOUT,
-                debit=accounts.available,
-                credit=accounts.in_transit,
-                amount=payout.amount,
-                currency=payout.currency,
-                source=payout.id,
+            book.payout_transfer(
+                payout, codes.TRANSFER_PAYOUT, debit=accounts.available, credit=accounts.in_transit
             )
         ]
         if payout.fee:
             transfers.append(
-                book.transfer(
-                    merchant_id,
+                book.payout_transfer(
+                    payout,
                     codes.TRANSFER_FEE,
                     debit=accounts.available,
                     credit=accounts.fees_revenue,
                     amount=payout.fee,
-                    currency=payout.currency,
-                    source=payout.id,
                 )
             )
         await book.post(connection, merchant_id, transfers)

@@ -13,21 +13,17 @@ from typing import Any
 from paycore.payout.models import (
     DELAY_DAYS_DEFAULT,
     BalanceFilter,
-    BalanceStatus,
     BalanceTransaction,
     BalanceType,
     BankAccount,
     BankAccountStatus,
-    HolderType,
-    Interval,
     Payout,
     PayoutFilter,
-    PayoutMethod,
-    PayoutStatus,
     Presentment,
     Schedule,
 )
-from paycore.storage.raw import Columns, driver_of
+from paycore.storage.raw import driver_of
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
 from sqlalchemy import Row, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -297,16 +293,7 @@ class BalanceTransactionRepository:
 
 
 def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
-    query = select(bt).where(bt.c.merchant_id == merchant_id, bt.c.account == wanted.account)
-    if wanted.type is not None:
-        query = query.where(bt.c.type == wanted.type.value)
-    if wanted.currency:
-        query = query.where(bt.c.currency == wanted.currency)
-    if wanted.source:
-        query = query.where(bt.c.source == wanted.source)
-    if wanted.payout:
-        query = query.where(bt.c.payout_id == wanted.payout)
-    return query
+    return matching(bt, wanted, merchant_id=merchant_id)
 
 
 def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[Any]:
@@ -314,30 +301,18 @@ def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[A
 
 
 def decode_balance_transaction(row: Row[Any]) -> BalanceTransaction:
-    return BalanceTransaction(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        account=row.account,
-        currency=row.currency,
-        amount=int(row.amount),
-        fee=int(row.fee),
-        net=int(row.net),
-        type=BalanceType(row.type),
-        status=BalanceStatus(row.status),
-        available_on=int(row.available_on),
-        source=row.source,
-        description=row.description,
-        ledger_transfer_id=row.ledger_transfer_id,
-        payout_id=row.payout_id,
-        created=int(row.created),
-        conversion=Presentment(
-            row.exchange_rate,
-            int(row.presentment_amount),
-            row.presentment_currency,
-            int(row.conversion_fee),
-        )
-        if row.exchange_rate
-        else None,
+    return decoded(BalanceTransaction, row, conversion=_conversion_of(row))
+
+
+def _conversion_of(row: Row[Any]) -> Presentment | None:
+    """Currencies (issue 19): what a converted row was in the buyer's currency."""
+    if not row.exchange_rate:
+        return None
+    return Presentment(
+        row.exchange_rate,
+        int(row.presentment_amount),
+        row.presentment_currency,
+        int(row.conversion_fee),
     )
 
 
@@ -456,24 +431,7 @@ def bank_accounts_query(merchant_id: str, account: str) -> Select[Any]:
 
 
 def decode_bank_account(row: Row[Any]) -> BankAccount:
-    return BankAccount(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        account=row.account,
-        country=row.country,
-        currency=row.currency,
-        account_holder_name=row.account_holder_name,
-        account_holder_type=HolderType(row.account_holder_type),
-        bank_name=row.bank_name,
-        routing_number=row.routing_number,
-        last4=row.last4,
-        fingerprint=row.fingerprint,
-        status=BankAccountStatus(row.status),
-        default_for_currency=bool(row.default_for_currency),
-        instant_supported=bool(row.instant_supported),
-        created=int(row.created),
-        metadata=dict(row.metadata),
-    )
+    return decoded(BankAccount, row)
 
 
 # -- payout schedules ---------------------------------------------------------------------------
@@ -518,15 +476,8 @@ class ScheduleRepository:
 
 
 def decode_schedule(row: Row[Any]) -> Schedule:
-    return Schedule(
-        account=row.account,
-        interval=Interval(row.interval),
-        delay_days=int(row.delay_days),
-        weekly_anchor=int(row.weekly_anchor),
-        monthly_anchor=int(row.monthly_anchor),
-        minimum_amounts={key: int(value) for key, value in row.minimum_amounts.items()},
-        next_run_on=row.next_run_on,
-    )
+    minimum_amounts = {key: int(value) for key, value in row.minimum_amounts.items()}
+    return decoded(Schedule, row, minimum_amounts=minimum_amounts)
 
 
 # -- payouts ------------------------------------------------------------------------------------
@@ -553,7 +504,7 @@ class PayoutRepository:
         record = await driver.fetchrow(
             _LOCK_PAYOUT if lock else _GET_PAYOUT, merchant_id, payout_id
         )
-        return None if record is None else decode_payout(Columns(record))
+        return None if record is None else decode_payout(dict(record.items()))
 
     async def update(self, payout: Payout, next_check_at: int | None) -> None:
         driver = await driver_of(self._connection)
@@ -622,35 +573,8 @@ def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
 
 
 def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
-    query = select(po).where(po.c.merchant_id == merchant_id, po.c.account == wanted.account)
-    if wanted.status is not None:
-        query = query.where(po.c.status == wanted.status.value)
-    if wanted.destination:
-        query = query.where(po.c.destination == wanted.destination)
-    return query
+    return matching(po, wanted, merchant_id=merchant_id)
 
 
-def decode_payout(row: Row[Any] | Columns) -> Payout:
-    return Payout(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        account=row.account,
-        amount=int(row.amount),
-        fee=int(row.fee),
-        currency=row.currency,
-        destination=row.destination,
-        method=PayoutMethod(row.method),
-        status=PayoutStatus(row.status),
-        automatic=bool(row.automatic),
-        period=row.period,
-        arrival_date=int(row.arrival_date),
-        balance_transaction=row.balance_transaction,
-        failure_balance_transaction=row.failure_balance_transaction,
-        failure_code=row.failure_code,
-        failure_message=row.failure_message,
-        bank_reference=row.bank_reference,
-        execution_id=row.execution_id,
-        description=row.description,
-        created=int(row.created),
-        metadata=dict(row.metadata),
-    )
+def decode_payout(row: Row[Any] | Mapping[str, Any]) -> Payout:
+    return decoded(Payout, row)

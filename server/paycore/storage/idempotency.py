@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -119,8 +120,42 @@ def request_fingerprint(method: str, request: Message) -> bytes:
     return digest.digest()
 
 
+class _Step:
+    """The request's own work inside the key's transaction: a final error it raises (not one
+    of the store's, such as IDEMPOTENCY_KEY_IN_USE) is the request's answer."""
+
+    def __init__(self) -> None:
+        self.final_error: ApiError | None = None
+
+    async def run(self, work: Awaitable[ResponseT]) -> ResponseT:
+        try:
+            return await work
+        except ApiError as error:
+            self.final_error = error if error.status in FINAL_ERROR_STATUSES else None
+            raise
+
+
 class IdempotencyStore:
     """Runs a change at most once per (owner, key) and remembers its answer."""
+
+    @asynccontextmanager
+    async def _claimed(
+        self, engine: AsyncEngine, owner: str, key: str, fingerprint: bytes
+    ) -> AsyncIterator[tuple[AsyncConnection, _Step]]:
+        """The key's transaction, and the step that runs the request's work in it: when that
+        work fails with a final error, the transaction rolls back and the error is stored as
+        the key's answer in a transaction of its own."""
+        step = _Step()
+        try:
+            async with engine.begin() as connection:
+                yield connection, step
+        except ApiError as error:
+            if error is step.final_error:
+                async with engine.begin() as connection:
+                    await self._remember(
+                        connection, owner, key, fingerprint, _error_response(error)
+                    )
+            raise
 
     async def run(
         self,
@@ -134,28 +169,15 @@ class IdempotencyStore:
     ) -> ResponseT:
         """`stored_form` strips what must not be stored (a new key's secret): a replay then
         answers without it, as secrets are shown once."""
-        final_error: ApiError | None = None
-        try:
-            async with engine.begin() as connection:
-                stored = await self._claim(connection, owner, key, fingerprint)
-                if stored is not None:
-                    return _replay(stored.response, response_type)
-                try:
-                    response = await change(connection)
-                except ApiError as error:
-                    final_error = error if error.status in FINAL_ERROR_STATUSES else None
-                    raise
-                kept = stored_form(response) if stored_form else response
-                ok = StoredResponse(Status.OK, kept.SerializeToString())
-                await self._remember(connection, owner, key, fingerprint, ok)
-                return response
-        except ApiError as error:
-            if error is final_error:
-                async with engine.begin() as connection:
-                    await self._remember(
-                        connection, owner, key, fingerprint, _error_response(error)
-                    )
-            raise
+        async with self._claimed(engine, owner, key, fingerprint) as (connection, step):
+            stored = await self._claim(connection, owner, key, fingerprint)
+            if stored is not None:
+                return _replay(stored.response, response_type)
+            response = await step.run(change(connection))
+            kept = stored_form(response) if stored_form else response
+            ok = StoredResponse(Status.OK, kept.SerializeToString())
+            await self._remember(connection, owner, key, fingerprint, ok)
+            return response
 
     async def run_phased(
         self,
@@ -171,34 +193,21 @@ class IdempotencyStore:
         """`record` runs in the first transaction; `complete` gets its answer and the open key,
         runs outside any transaction (it may call a PSP) and must be safe to run again from the
         same answer."""
-        final_error: ApiError | None = None
-        try:
-            async with engine.begin() as connection:
-                stored = await self._claim(connection, owner, key, fingerprint)
-                if stored is not None and stored.recovery_point is None:
-                    return _replay(stored.response, response_type)
-                if stored is not None and stored.leased:
-                    raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
-                if stored is not None:
-                    recorded = _replay(stored.response, response_type)
-                    await self._lease(connection, owner, key, lease)
-                else:
-                    try:
-                        recorded = await record(connection)
-                    except ApiError as error:
-                        final_error = error if error.status in FINAL_ERROR_STATUSES else None
-                        raise
-                    body = StoredResponse(Status.OK, recorded.SerializeToString())
-                    await self._remember(
-                        connection, owner, key, fingerprint, body, RECORDED, leased_for=lease
-                    )
-        except ApiError as error:
-            if error is final_error:
-                async with engine.begin() as connection:
-                    await self._remember(
-                        connection, owner, key, fingerprint, _error_response(error)
-                    )
-            raise
+        async with self._claimed(engine, owner, key, fingerprint) as (connection, step):
+            stored = await self._claim(connection, owner, key, fingerprint)
+            if stored is not None and stored.recovery_point is None:
+                return _replay(stored.response, response_type)
+            if stored is not None and stored.leased:
+                raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
+            if stored is not None:
+                recorded = _replay(stored.response, response_type)
+                await self._lease(connection, owner, key, lease)
+            else:
+                recorded = await step.run(record(connection))
+                body = StoredResponse(Status.OK, recorded.SerializeToString())
+                await self._remember(
+                    connection, owner, key, fingerprint, body, RECORDED, leased_for=lease
+                )
         opened = OpenKey(self, owner, key)
         try:
             response = await complete(recorded, opened)

@@ -54,7 +54,7 @@ def jsonb(value: object) -> str | None:
 
 class Columns:
     """An asyncpg record read by attribute, as the row converters written for SQLAlchemy rows
-    (`row.name`) read it."""
+    (`row.name`) read it, or by name (as a `storage.rows.Decoder` reads it)."""
 
     __slots__ = ("_record",)
 
@@ -66,3 +66,6 @@ class Columns:
             return self._record[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._record[name]

@@ -13,13 +13,15 @@ row more than `limit` to tell `has_more`). Ids sort by creation time, so the id 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+import types
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, fields
+from enum import Enum
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from paycore.errors import not_found
 from paycore.storage.shards import Shards
-from sqlalchemy import ColumnElement, Row, Select
+from sqlalchemy import ColumnElement, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
@@ -27,6 +29,59 @@ Decode = Callable[[Row[Any]], T]
 DecodeRows = Callable[[AsyncConnection, Sequence[Row[Any]]], Awaitable[list[T]]]
 """Rows to objects that need rows of their own (a subscription's items, an invoice's lines),
 read on the same connection."""
+
+
+def decoded(model: type[T], row: Row[Any] | Mapping[str, Any], /, **given: Any) -> T:
+    """The dataclass `model` from a row whose columns have its fields' names: each field takes
+    `given[name]`, else the column of its name, typed by the field's annotation (an Enum from
+    its value, an int, bool, dict or tuple from the driver's value; None stays None); a field with a
+    default may be missing from both. A field neither given nor in the row is a KeyError."""
+    columns = row if isinstance(row, Mapping) else row._mapping
+    values: dict[str, Any] = {}
+    for name, convert, required in _decoders(model):
+        if name in given:
+            values[name] = given[name]
+        elif name in columns:
+            value = columns[name]
+            values[name] = None if value is None else convert(value)
+        elif required:
+            raise KeyError(f"{model.__name__}.{name}: no column and no value given")
+    return model(**values)
+
+
+_Decoder = tuple[str, Callable[[Any], Any], bool]
+_DECODERS: dict[type[Any], list[_Decoder]] = {}
+
+
+def _decoders(model: type[Any]) -> list[_Decoder]:
+    """Per init field of `model`: its name, its column's converter, whether it is required."""
+    found = _DECODERS.get(model)
+    if found is None:
+        hints = get_type_hints(model)
+        found = [
+            (
+                item.name,
+                _converter(hints[item.name]),
+                item.default is MISSING and item.default_factory is MISSING,
+            )
+            for item in fields(model)
+            if item.init
+        ]
+        _DECODERS[model] = found
+    return found
+
+
+def _converter(hint: Any) -> Callable[[Any], Any]:
+    if get_origin(hint) in (Union, types.UnionType):
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    origin = get_origin(hint) or hint
+    if isinstance(origin, type) and issubclass(origin, (Enum, dict, tuple, bool, int)):
+        return origin
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -42,6 +97,20 @@ class Cursor:
 
     limit: int
     starting_after: str = ""
+
+
+def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
+    """`select(table)` of the rows whose columns equal the values given by column name, in
+    `wanted` and in the fields of the dataclasses `filters` (an Enum by its value); a value
+    None or "" filters nothing (a List's optional filter left out)."""
+    values = {name: value for found in filters for name, value in vars(found).items()}
+    query = select(table)
+    for name, value in {**values, **wanted}.items():
+        if isinstance(value, Enum):
+            value = value.value
+        if value is not None and value != "":
+            query = query.where(table.c[name] == value)
+    return query
 
 
 def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Cursor) -> Select[Any]:

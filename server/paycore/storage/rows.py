@@ -24,9 +24,9 @@ def epoch_seconds(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
-class Decoder(Generic[T]):
-    """A row of `table` as a `model`: every field from its column (`columns` renames),
-    through `convert` where the stored form differs; fields in `skip` keep their default."""
+class _Codec(Generic[T]):
+    """What both directions share: each field of `model` but those in `skip`, its column (the
+    same name, or the one `columns` names) and its converter (None: stored as it is)."""
 
     def __init__(
         self,
@@ -39,29 +39,22 @@ class Decoder(Generic[T]):
     ) -> None:
         renamed = dict(columns or {})
         converters = dict(convert or {})
-        self._plan: list[tuple[str, str, Convert | None]] = []
-        for field in fields(model):  # type: ignore[arg-type]
-            if field.name in skip:
-                continue
-            column = renamed.get(field.name, field.name)
-            if column not in table.c:
-                raise LookupError(f"{table.name} has no column {column} for {model.__name__}")
-            self._plan.append((field.name, column, converters.get(field.name)))
         self._model = model
+        self._fields: list[tuple[str, str, Convert | None]] = [
+            (field.name, renamed.get(field.name, field.name), converters.get(field.name))
+            for field in fields(model)  # type: ignore[arg-type]
+            if field.name not in skip
+        ]
+        self._check(table, set(converters))
 
-    def __call__(self, row: Any) -> T:
-        row = getattr(row, "_mapping", row)  # a Core row; an asyncpg record reads by name
-        values = {
-            name: row[column] if convert is None else convert(row[column])
-            for name, column, convert in self._plan
-        }
-        return self._model(**values)
+    def _check(self, table: Table, converted: set[str]) -> None:
+        raise NotImplementedError
 
 
-class Encoder(Generic[T]):
-    """A `model` as the values of its table's columns: every field that has a column (the
-    same name, or the one `columns` names), in field order, through `convert` where the
-    stored form differs. `self.columns` names them, for the statement that writes them."""
+class Decoder(_Codec[T]):
+    """A row of `table` as a `model`: every field from its column (`columns` renames),
+    through `convert` where the stored form differs; a field in `derive` from the whole row
+    (a nested dataclass, a value of several columns); fields in `skip` keep their default."""
 
     def __init__(
         self,
@@ -70,22 +63,47 @@ class Encoder(Generic[T]):
         *,
         columns: Mapping[str, str] | None = None,
         convert: Mapping[str, Convert] | None = None,
+        derive: Mapping[str, Convert] | None = None,
+        skip: Sequence[str] = (),
     ) -> None:
-        renamed = dict(columns or {})
-        converters = dict(convert or {})
-        self._plan: list[tuple[str, Convert | None]] = []
-        self.columns: list[str] = []
-        for field in fields(model):  # type: ignore[arg-type]
-            column = renamed.get(field.name, field.name)
-            if column in table.c:
-                self._plan.append((field.name, converters.get(field.name)))
-                self.columns.append(column)
-        unused = set(converters) - {name for name, _ in self._plan}
+        self._derived = dict(derive or {})
+        super().__init__(
+            table, model, columns=columns, convert=convert, skip=[*skip, *self._derived]
+        )
+
+    def _check(self, table: Table, converted: set[str]) -> None:
+        for _, column, _ in self._fields:
+            if column not in table.c:
+                raise LookupError(f"{table.name} has no column {column} for {self._model.__name__}")
+
+    def __call__(self, row: Any) -> T:
+        row = getattr(row, "_mapping", row)  # a Core row; an asyncpg record reads by name
+        values = {
+            name: row[column] if convert is None else convert(row[column])
+            for name, column, convert in self._fields
+        }
+        values.update((name, derive(row)) for name, derive in self._derived.items())
+        return self._model(**values)
+
+
+class Encoder(_Codec[T]):
+    """A `model` as the values of its table's columns: every field that has a column (the
+    same name, or the one `columns` names), in field order, through `convert` where the
+    stored form differs. `self.columns` names them, for the statement that writes them."""
+
+    def _check(self, table: Table, converted: set[str]) -> None:
+        self._fields = [field for field in self._fields if field[1] in table.c]
+        self.columns: list[str] = [column for _, column, _ in self._fields]
+        unused = converted - {name for name, _, _ in self._fields}
         if unused:
             raise LookupError(f"{table.name} has no column for {sorted(unused)}")
 
     def __call__(self, value: T) -> list[Any]:
         return [
             getattr(value, name) if convert is None else convert(getattr(value, name))
-            for name, convert in self._plan
+            for name, _, convert in self._fields
         ]
+
+    def mapping(self, value: T) -> dict[str, Any]:
+        """The same values by column name (for a SQLAlchemy `insert(...).values(...)`)."""
+        return dict(zip(self.columns, self(value), strict=True))

@@ -307,7 +307,7 @@ async def _expire(
 ) -> None:
     """An incomplete subscription whose first invoice went unpaid for 23 hours."""
     for invoice in open_invoices:
-        await invoicing.void(connection, events, invoice)
+        await invoicing.close(connection, events, invoice, InvoiceStatus.VOID)
     expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
     await lifecycle.save(connection, events, subscription, expired)
 

@@ -19,6 +19,7 @@ from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.models import (
     FinalAction,
     Invoice,
+    InvoiceStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -62,7 +63,7 @@ async def failed(
             subscription,
             replace(subscription, status=SubscriptionStatus.UNPAID),
         )
-    await invoices.mark_uncollectible(connection, events, invoice)
+    await invoices.close(connection, events, invoice, InvoiceStatus.UNCOLLECTIBLE)
     return await lifecycle.save(
         connection,
         events,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
     BillingReason,
@@ -28,15 +29,14 @@ NUMBER_DIGITS = 4
 def invoices_query(
     merchant_id: str, customer_id: str, subscription_id: str, status: InvoiceStatus | None
 ) -> tuple[Select[Any], Any]:
-    t = invoices
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(t.c.customer_id == customer_id)
-    if subscription_id:
-        query = query.where(t.c.subscription_id == subscription_id)
-    if status is not None:
-        query = query.where(t.c.status == status.value)
-    return query, t.c.id
+    query = matching(
+        invoices,
+        merchant_id=merchant_id,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        status=status,
+    )
+    return query, invoices.c.id
 
 
 async def with_lines(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Invoice]:
@@ -243,42 +243,9 @@ def _invoice_values(invoice: Invoice) -> dict[str, Any]:
 
 
 def _line(row: Row[Any]) -> InvoiceLine:
-    return InvoiceLine(
-        amount=row.amount,
-        currency=row.currency,
-        description=row.description,
-        price_id=row.price_id,
-        quantity=row.quantity,
-        subscription_item_id=row.subscription_item_id,
-        proration=row.proration,
-        period=Period(row.period_start, row.period_end),
-    )
+    return decoded(InvoiceLine, row, period=Period(row.period_start, row.period_end))
 
 
 def _invoice(row: Row[Any], lines: tuple[InvoiceLine, ...]) -> Invoice:
-    return Invoice(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        subscription_id=row.subscription_id,
-        customer_id=row.customer_id,
-        status=InvoiceStatus(row.status),
-        billing_reason=BillingReason(row.billing_reason),
-        currency=row.currency,
-        number=row.number or "",
-        subtotal=row.subtotal,
-        total=row.total,
-        amount_due=row.amount_due,
-        amount_paid=row.amount_paid,
-        payment_intent_id=row.payment_intent_id,
-        attempt_count=row.attempt_count,
-        retry_count=row.retry_count,
-        attempted_at=row.attempted_at,
-        next_payment_attempt=row.next_payment_attempt,
-        charging=row.charging,
-        period=Period(row.period_start, row.period_end),
-        paid_at=row.paid_at,
-        test_clock_id=row.test_clock_id,
-        created=row.created,
-        metadata=dict(row.metadata),
-        lines=lines,
-    )
+    period = Period(row.period_start, row.period_end)
+    return decoded(Invoice, row, number=row.number or "", period=period, lines=lines)

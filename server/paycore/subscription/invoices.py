@@ -171,19 +171,19 @@ async def mark_paid(
     return paid
 
 
-async def mark_uncollectible(
-    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice
-) -> Invoice:
-    changed = replace(invoice, status=InvoiceStatus.UNCOLLECTIBLE, next_payment_attempt=None)
-    await save(connection, events, changed, "invoice.marked_uncollectible")
-    return changed
+# The ways an invoice closes unpaid, with the event of each.
+CLOSED_EVENTS = {
+    InvoiceStatus.UNCOLLECTIBLE: "invoice.marked_uncollectible",
+    InvoiceStatus.VOID: "invoice.voided",
+}
 
 
-async def void(
-    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice
+async def close(
+    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice, status: InvoiceStatus
 ) -> Invoice:
-    changed = replace(invoice, status=InvoiceStatus.VOID, next_payment_attempt=None)
-    await save(connection, events, changed, "invoice.voided")
+    """The invoice uncollectible or void (`status`): no attempt follows."""
+    changed = replace(invoice, status=status, next_payment_attempt=None)
+    await save(connection, events, changed, CLOSED_EVENTS[status])
     return changed
 
 

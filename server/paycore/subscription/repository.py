@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -50,10 +51,7 @@ class ProductRepository:
 
 
 def products_query(merchant_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    query = select(products).where(products.c.merchant_id == merchant_id)
-    if active is not None:
-        query = query.where(products.c.active == active)
-    return query, products.c.id
+    return matching(products, merchant_id=merchant_id, active=active), products.c.id
 
 
 def product_query(merchant_id: str, product_id: str) -> Select[Any]:
@@ -63,11 +61,7 @@ def product_query(merchant_id: str, product_id: str) -> Select[Any]:
 
 
 def prices_query(merchant_id: str, product_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    query = select(prices).where(prices.c.merchant_id == merchant_id)
-    if product_id:
-        query = query.where(prices.c.product_id == product_id)
-    if active is not None:
-        query = query.where(prices.c.active == active)
+    query = matching(prices, merchant_id=merchant_id, product_id=product_id, active=active)
     return query, prices.c.id
 
 
@@ -155,42 +149,20 @@ class TestClockRepository:
 
 
 def decode_product(row: Row[Any]) -> Product:
-    return Product(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        name=row.name,
-        description=row.description,
-        active=row.active,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+    return decoded(Product, row, created=int(row.created_at.timestamp()))
 
 
 def decode_price(row: Row[Any]) -> Price:
     recurring = None
     if row.recurring_interval is not None:
         recurring = Recurring(Interval(row.recurring_interval), row.recurring_interval_count)
-    return Price(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        product_id=row.product_id,
-        unit_amount=row.unit_amount,
-        currency=row.currency,
-        recurring=recurring,
-        nickname=row.nickname,
-        active=row.active,
-        metadata=dict(row.metadata),
-        created=int(row.created_at.timestamp()),
-    )
+    return decoded(Price, row, recurring=recurring, created=int(row.created_at.timestamp()))
 
 
 def _test_clock(row: Row[Any]) -> TestClock:
-    return TestClock(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        name=row.name,
+    return decoded(
+        TestClock,
+        row,
         frozen_time=int(row.frozen_time.timestamp()),
-        status=TestClockStatus(row.status),
-        metadata=dict(row.metadata),
         created=int(row.created_at.timestamp()),
     )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import (
     billing_settings,
     subscription_items,
@@ -117,9 +118,7 @@ def subscriptions_query(
 ) -> tuple[Select[Any], Any]:
     """Without a status: every subscription not canceled (Stripe's default)."""
     t = subscriptions
-    query = select(t).where(t.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(t.c.customer_id == customer_id)
+    query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
     if price_id:
         items = subscription_items
         query = query.where(
@@ -191,37 +190,14 @@ def _subscription_values(subscription: Subscription) -> dict[str, Any]:
 
 
 def _subscription(row: Row[Any], items: tuple[SubscriptionItem, ...]) -> Subscription:
-    return Subscription(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        customer_id=row.customer_id,
-        status=SubscriptionStatus(row.status),
-        currency=row.currency,
+    return decoded(
+        Subscription,
+        row,
         recurring=Recurring(Interval(row.interval), row.interval_count),
-        billing_cycle_anchor=row.billing_cycle_anchor,
         current_period=Period(row.current_period_start, row.current_period_end),
-        trial_start=row.trial_start,
-        trial_end=row.trial_end,
-        cancel_at_period_end=row.cancel_at_period_end,
-        canceled_at=row.canceled_at,
-        ended_at=row.ended_at,
-        default_payment_method_id=row.default_payment_method_id,
-        latest_invoice_id=row.latest_invoice_id,
-        test_clock_id=row.test_clock_id,
-        credit_balance=row.credit_balance,
-        next_action_at=row.next_action_at,
-        created=row.created,
-        metadata=dict(row.metadata),
         items=items,
     )
 
 
 def _item(row: Row[Any]) -> SubscriptionItem:
-    return SubscriptionItem(
-        id=row.id,
-        subscription_id=row.subscription_id,
-        price_id=row.price_id,
-        quantity=row.quantity,
-        created=row.created,
-        metadata=dict(row.metadata),
-    )
+    return decoded(SubscriptionItem, row)

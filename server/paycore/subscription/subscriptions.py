@@ -245,7 +245,7 @@ class Subscriptions:
         subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
         if invoice.status not in PAYABLE or invoice.charging:
             raise _unexpected(invoice, "voided")
-        voided = await invoices.void(connection, self._events, invoice)
+        voided = await invoices.close(connection, self._events, invoice, InvoiceStatus.VOID)
         if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
             await lifecycle.save(
                 connection,

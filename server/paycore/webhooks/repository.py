@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from paycore.storage.raw import driver_of
+from paycore.storage.reads import decoded, matching
 from paycore.storage.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
 from paycore.webhooks.models import (
     Attempt,
@@ -51,16 +52,7 @@ def endpoints_listed(merchant_id: str) -> Select[Any]:
 
 
 def decode_endpoint(row: Row[Any]) -> Endpoint:
-    return Endpoint(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        url=row.url,
-        enabled_events=tuple(row.enabled_events),
-        description=row.description,
-        metadata=dict(row.metadata),
-        status=EndpointStatus(row.status),
-        created=row.created,
-    )
+    return decoded(Endpoint, row)
 
 
 @dataclass(frozen=True)
@@ -171,30 +163,16 @@ class EndpointRepository:
 
 
 def deliveries_listed(merchant_id: str, where: DeliveryFilter) -> Select[Any]:
-    query = select(webhook_deliveries).where(D.merchant_id == merchant_id)
-    if where.endpoint_id:
-        query = query.where(D.endpoint_id == where.endpoint_id)
-    if where.event_id:
-        query = query.where(D.event_id == where.event_id)
-    if where.status is not None:
-        query = query.where(D.status == where.status.value)
-    return query
+    return matching(webhook_deliveries, where, merchant_id=merchant_id)
 
 
 def decode_delivery(row: Row[Any]) -> Delivery:
-    return Delivery(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        event_id=row.event_id,
-        endpoint_id=row.endpoint_id,
-        event_type=row.event_type,
-        status=DeliveryStatus(row.status),
-        attempt_count=row.attempt_count,
+    pending = row.status == DeliveryStatus.PENDING
+    return decoded(
+        Delivery,
+        row,
         last_attempt=_seconds(row.last_attempt_at),
-        next_attempt=_seconds(row.next_attempt_at) if row.status == DeliveryStatus.PENDING else 0,
-        last_response_status=row.last_response_status,
-        last_error=row.last_error,
-        created=row.created,
+        next_attempt=_seconds(row.next_attempt_at) if pending else 0,
     )
 
 

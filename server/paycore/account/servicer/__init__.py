@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from grpc import aio
@@ -22,7 +23,7 @@ from paycore.account.servicer.messages import (
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.mutations import ADMIN_OWNER, Mutations, Render, ResultT
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
@@ -138,34 +139,41 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def RevokeApiKey(
         self, request: account_pb2.RevokeApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
-        merchant_id = current_call().require_merchant()
-        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
-        response = await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            account_pb2.ApiKey,
-            lambda connection: self._service.revoke_api_key(connection, merchant_id, key_id),
-            render=api_key_message,
-        )
-        self._authenticator.forget(key_id)
-        return response
+        return await self._change_key(request, self._service.revoke_api_key, render=api_key_message)
 
     async def RollApiKey(
         self, request: account_pb2.RollApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
-        merchant_id = current_call().require_merchant()
-        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
-        response = await self._mutations.for_merchant(
-            merchant_id,
+        return await self._change_key(
             request,
-            account_pb2.ApiKey,
-            lambda connection: self._service.roll_api_key(
+            lambda connection, merchant_id, key_id: self._service.roll_api_key(
                 connection, merchant_id, key_id, request.expires_in_seconds
             ),
             render=issued_key_message,
             stored_form=without_secrets,
         )
-        self._authenticator.forget(key_id)  # its cached entry would outlive a shorter expiry
+
+    async def _change_key(
+        self,
+        request: account_pb2.RevokeApiKeyRequest | account_pb2.RollApiKeyRequest,
+        change: Callable[..., Awaitable[ResultT]],
+        *,
+        render: Render[ResultT, account_pb2.ApiKey],
+        stored_form: Callable[[account_pb2.ApiKey], account_pb2.ApiKey] | None = None,
+    ) -> account_pb2.ApiKey:
+        """Runs `change(connection, merchant_id, key_id)` on the key `request.id` names, then
+        forgets the key's cached entry, which would outlive a revocation or a shorter expiry."""
+        merchant_id = current_call().require_merchant()
+        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
+        response = await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            account_pb2.ApiKey,
+            lambda connection: change(connection, merchant_id, key_id),
+            render=render,
+            stored_form=stored_form,
+        )
+        self._authenticator.forget(key_id)
         return response
 
     async def ListApiKeys(

@@ -8,20 +8,15 @@ from google.protobuf.message import Message
 from paycore.account.fee_plans import FeePlan
 from paycore.account.models import (
     ApiKey,
-    ApiKeyType,
     CreatedMerchant,
     IssuedKey,
     Merchant,
     SellerAccount,
 )
+from paycore.runtime.messages import message_of
 from paycore.v1 import account_pb2
 
 MessageT = TypeVar("MessageT", bound=Message)
-KEY_TYPES = {
-    ApiKeyType.SECRET: account_pb2.API_KEY_TYPE_SECRET,
-    ApiKeyType.PUBLISHABLE: account_pb2.API_KEY_TYPE_PUBLISHABLE,
-    ApiKeyType.RESTRICTED: account_pb2.API_KEY_TYPE_RESTRICTED,
-}
 SECRET_FIELDS = ("secret_key", "publishable_key", "secret")
 
 
@@ -36,16 +31,7 @@ def without_secrets(message: MessageT) -> MessageT:
 
 
 def merchant_message(merchant: Merchant) -> account_pb2.Merchant:
-    return account_pb2.Merchant(
-        id=merchant.id,
-        name=merchant.name,
-        email=merchant.email,
-        country=merchant.country,
-        default_currency=merchant.default_currency,
-        livemode=merchant.livemode,
-        created=merchant.created,
-        metadata=merchant.metadata,
-    )
+    return message_of(account_pb2.Merchant, merchant)
 
 
 def created_merchant_message(created: CreatedMerchant) -> account_pb2.Merchant:
@@ -57,29 +43,11 @@ def created_merchant_message(created: CreatedMerchant) -> account_pb2.Merchant:
 
 
 def seller_account_message(account: SellerAccount) -> account_pb2.SellerAccount:
-    return account_pb2.SellerAccount(
-        id=account.id,
-        merchant=account.merchant_id,
-        email=account.email,
-        business_name=account.business_name,
-        country=account.country,
-        default_currency=account.default_currency,
-        created=account.created,
-        metadata=account.metadata,
-    )
+    return message_of(account_pb2.SellerAccount, account)
 
 
 def api_key_message(key: ApiKey) -> account_pb2.ApiKey:
-    return account_pb2.ApiKey(
-        id=key.id,
-        type=KEY_TYPES[key.type],
-        name=key.name,
-        scopes=key.scopes,
-        redacted=key.redacted,
-        created=key.created,
-        revoked=key.revoked or 0,
-        expires=key.expires or 0,
-    )
+    return message_of(account_pb2.ApiKey, key)
 
 
 def issued_key_message(issued: IssuedKey) -> account_pb2.ApiKey:
@@ -89,9 +57,4 @@ def issued_key_message(issued: IssuedKey) -> account_pb2.ApiKey:
 
 
 def fee_plan_message(merchant_id: str, plan: FeePlan, default: bool) -> account_pb2.FeePlan:
-    return account_pb2.FeePlan(
-        merchant=merchant_id,
-        percent_basis_points=plan.percent_basis_points,
-        fixed_amount=plan.fixed_amount,
-        default=default,
-    )
+    return message_of(account_pb2.FeePlan, plan, merchant=merchant_id, default=default)

@@ -6,17 +6,14 @@ from __future__ import annotations
 from paycore import validation
 from paycore.account.fee_plans import BASIS_POINTS, FIXED_AMOUNT_MAX, FeePlan
 from paycore.account.models import ApiKeyType, NewMerchant, NewSellerAccount
-from paycore.account.servicer.messages import KEY_TYPES
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
+from paycore.runtime.messages import by_number_or_none
 from paycore.v1 import account_pb2
 
 NAME_LENGTH_MAX = 200
-_KEY_TYPES_BY_NUMBER: dict[int, ApiKeyType | None] = {
-    account_pb2.API_KEY_TYPE_UNSPECIFIED: None,
-    **{number: key_type for key_type, number in KEY_TYPES.items()},
-}
+_KEY_TYPES_BY_NUMBER = by_number_or_none(ApiKeyType, account_pb2.ApiKeyType)
 
 
 def new_merchant(request: account_pb2.CreateMerchantRequest) -> NewMerchant:

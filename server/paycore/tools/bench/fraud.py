@@ -30,7 +30,7 @@ from paycore.fraud.servicer.requests import payment_facts
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.histogram import LatencyHistogram
-from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
 from paycore.tools.bench.self_hosted import add_server_arguments, module_main, require_servers
 from paycore.v1 import fraud_pb2
 from prometheus_client import CollectorRegistry
@@ -227,12 +227,11 @@ async def _delete_keys(redis_url: str, prefix: str) -> None:
 
 def report(figures: FraudFigures) -> str:
     phases = figures.phases
-    pgbench = f"{figures.pgbench_tps:,.0f} tps" if figures.pgbench_tps is not None else "n/a"
     lines = [
         "fraud scoring, in-process as the payment flow calls it; two shards on one server,"
         " velocity counters in Redis, 10 % card-testing traffic",
         *(phase.line() for phase in phases),
-        f"pgbench TPC-B (-c 16 -j 2 -T 10), same server, right after: {pgbench}",
+        pgbench_line(figures.pgbench_tps, ", right after"),
     ]
     sequential = next((phase for phase in phases if "one at a time" in phase.name), None)
     if sequential is not None:

@@ -30,7 +30,12 @@ from paycore.runtime.collector import tune_for_serving
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import scratch_databases, scratch_settings, with_database
+from paycore.tools.bench.scratch import (
+    pgbench_line,
+    scratch_databases,
+    scratch_settings,
+    with_database,
+)
 from paycore.tools.bench.self_hosted import (
     add_duration_argument,
     add_server_arguments,
@@ -62,7 +67,6 @@ class LedgerFigures:
     single_cpu: CpuPerTransfer
 
     def lines(self) -> list[str]:
-        pgbench = f"{self.pgbench_tps:,.0f} tps" if self.pgbench_tps is not None else "n/a"
         return [
             f"configuration: {CONFIGURATION}, {os.cpu_count()} cores, "
             f"load {os.getloadavg()[0]:.2f} at the end",
@@ -73,7 +77,7 @@ class LedgerFigures:
             f"p99 {self.single_p99_ms:.1f} ms, {self.single_failures} failed",
             f"CPU per transfer, batched: {self.batched_cpu}",
             f"CPU per transfer, single calls: {self.single_cpu}",
-            f"pgbench TPC-B (-c 16 -j 2 -T 10), same server: {pgbench}",
+            pgbench_line(self.pgbench_tps),
         ]
 
 

@@ -45,7 +45,7 @@ from paycore.runtime.process import split_address
 from paycore.secret import Secret
 from paycore.storage.migrate import migrate_all
 from paycore.storage.schema import bank_accounts, ledger_accounts, merchants, payout_schedules
-from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
 from paycore.tools.bench.self_hosted import add_server_arguments, module_main, run_and_print
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
@@ -79,7 +79,6 @@ class PayoutFigures:
     pgbench_tps: float | None
 
     def lines(self) -> list[str]:
-        pgbench = f"{self.pgbench_tps:,.0f} tps" if self.pgbench_tps is not None else "n/a"
         return [
             f"configuration: {self.merchants:,} merchants, {self.rows:,} due balance transactions,"
             f" two shards, one process ({AVAILABILITY_WORKERS_PER_SHARD} availability and"
@@ -91,7 +90,7 @@ class PayoutFigures:
             f"scheduler: {self.payouts:,} daily payouts created and sent in"
             f" {self.scheduler_seconds:.1f} s ({self.payouts / self.scheduler_seconds:,.0f}/s),"
             f" {self.at_bank:,} at the bank",
-            f"pgbench TPC-B (-c 16 -j 2 -T 10), same server: {pgbench}",
+            pgbench_line(self.pgbench_tps),
         ]
 
 

@@ -38,7 +38,7 @@ from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.raw import driver_of
 from paycore.tools.bench.runner import run_here
-from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
 from paycore.tools.bench.self_hosted import add_server_arguments, module_main, require_servers
 from paycore.tools.psp.settlement import FEE_BASIS_POINTS
 from paycore.tools.psp.simulator import stored_control_token
@@ -62,7 +62,6 @@ class ReconciliationFigures:
     pgbench_tps: float | None
 
     def lines_text(self) -> list[str]:
-        pgbench = f"{self.pgbench_tps:,.0f} tps" if self.pgbench_tps is not None else "n/a"
         return [
             "paycore bench reconciliation: one day's settlement report, two shards, "
             f"{MERCHANTS} merchants, the simulator in a process of its own",
@@ -70,7 +69,7 @@ class ReconciliationFigures:
             f" ({self.lines / self.seconds:,.0f} lines/s)",
             f"matched: {self.matched:,}; discrepancies: {self.discrepancies}"
             f" ({self.auto_resolved} resolved automatically)",
-            f"pgbench TPC-B (-c 16 -j 2 -T 10), same server: {pgbench}",
+            pgbench_line(self.pgbench_tps),
         ]
 
 

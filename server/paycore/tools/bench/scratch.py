@@ -67,6 +67,13 @@ def pgbench_tps(url: str, database: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
+def pgbench_line(tps: float | None, when: str = "") -> str:
+    """The report line every self-hosted bench ends with: pgbench's figure (`pgbench_tps`),
+    the yardstick for how busy the machine was."""
+    figure = f"{tps:,.0f} tps" if tps is not None else "n/a"
+    return f"pgbench TPC-B (-c 16 -j 2 -T 10), same server{when}: {figure}"
+
+
 @dataclass(frozen=True)
 class ScratchDatabases:
     """One bench run's databases on the server at `server_url`: its paycore shards (`names`),

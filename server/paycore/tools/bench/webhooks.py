@@ -45,7 +45,7 @@ from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
 from paycore.tools.bench.cpu import cpu_seconds
 from paycore.tools.bench.ledger import _CpuMeter
-from paycore.tools.bench.scratch import scratch_databases, scratch_settings
+from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
 from paycore.tools.bench.self_hosted import (
     add_duration_argument,
     add_server_arguments,
@@ -83,7 +83,6 @@ class WebhookFigures:
     configuration: str
 
     def lines(self) -> list[str]:
-        pgbench = f"{self.pgbench_tps:,.0f} tps" if self.pgbench_tps is not None else "n/a"
 
         def cpu(value: float | None) -> str:
             return "n/a" if value is None else f"{value:,.0f} us"
@@ -100,7 +99,7 @@ class WebhookFigures:
             f"undelivered at the end: {self.undelivered}",
             f"CPU per delivery: worker {cpu(self.worker_cpu_us)}, "
             f"PostgreSQL {cpu(self.postgres_cpu_us)}, receiver {cpu(self.receiver_cpu_us)}",
-            f"pgbench TPC-B (-c 16 -j 2 -T 10), same server: {pgbench}",
+            pgbench_line(self.pgbench_tps),
         ]
 
 

@@ -32,5 +32,5 @@ def transaction_filters(request: wallet_pb2.ListBalanceTransactionsRequest) -> B
         type=_TYPES[request.type],
         currency=validation.currency("currency", request.currency) if request.currency else "",
         source=validation.text("source", request.source, maximum=SOURCE_LENGTH_MAX),
-        payout=validation.object_id("payout", request.payout, Prefix.PAYOUT, required=False),
+        payout_id=validation.object_id("payout", request.payout, Prefix.PAYOUT, required=False),
     )

@@ -1,0 +1,114 @@
+"""The servicers' converters from domain dataclasses to proto messages, derived from the message's
+descriptor: `message_of(Message, obj)` sets each field of `Message` from the attribute of `obj`
+that has its name, so a converter names only what differs (a computed field, a renamed one).
+
+How a field finds its value, in order:
+  - a keyword argument of that name (None leaves the field unset);
+  - the attribute of the same name, else `<name>_id` (a reference: `customer` <- `customer_id`);
+  - otherwise the field is left unset (tests/test_converters.py lists the fields each converter
+    leaves unset on purpose, so a field forgotten here fails there).
+
+How a value is set: None leaves the field at its default ("" / 0 / absent); an enum field takes
+the number of `<ENUM_NAME>_<VALUE>` (the proto style: `succeeded` of PaymentIntentStatus is
+PAYMENT_INTENT_STATUS_SUCCEEDED), or the number of an IntEnum; a message field takes a message
+as is, or a dataclass converted by the same rules (a repeated one, a sequence of either)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, Protocol, TypeVar, cast
+
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+MessageT = TypeVar("MessageT", bound=Message)
+EnumT = TypeVar("EnumT", bound=Enum)
+_MISSING = object()
+
+
+class ProtoEnum(Protocol):
+    """A generated enum type (`payment_pb2.PaymentIntentStatus`)."""
+
+    DESCRIPTOR: EnumDescriptor
+
+
+def message_of(message_type: type[MessageT], source: object, /, **fields: Any) -> MessageT:
+    """A `message_type` filled from `source` (module docstring); `fields` set by name instead."""
+    message = message_type()
+    fill(message, source, fields)
+    return message
+
+
+def fill(message: Message, source: object, fields: Mapping[str, Any] | None = None) -> None:
+    """Sets `message`'s fields in place from `source` and `fields` (module docstring)."""
+    given = fields or {}
+    for field in cast(Descriptor, message.DESCRIPTOR).fields:
+        value = given.get(field.name, _MISSING)
+        if value is _MISSING:
+            value = getattr(source, field.name, _MISSING)
+        if value is _MISSING:
+            value = getattr(source, f"{field.name}_id", None)
+        if value is not None and value is not _MISSING:
+            _set(message, field, value)
+
+
+def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
+    name = field.name
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        getattr(message, name).update(value)
+    elif field.is_repeated and field.message_type is not None:
+        target = getattr(message, name)
+        for item in value:
+            _message_value(target.add(), item)
+    elif field.is_repeated:
+        getattr(message, name).extend(_scalar(field, item) for item in value)
+    elif field.message_type is not None:
+        _message_value(getattr(message, name), value)
+    else:
+        setattr(message, name, _scalar(field, value))
+
+
+def _message_value(target: Message, value: Any) -> None:
+    target.SetInParent()
+    if isinstance(value, Message):
+        target.CopyFrom(value)
+    else:
+        fill(target, value)
+
+
+def _scalar(field: FieldDescriptor, value: Any) -> Any:
+    if field.enum_type is None:
+        return value
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, str):
+        return enum_value(field.enum_type, value)
+    return int(value)
+
+
+def enum_value(enum: EnumDescriptor, value: str) -> int:
+    """The number of `value` (lowercase, as the domain spells it) in the proto enum `enum`."""
+    return int(enum.values_by_name[f"{enum_prefix(enum)}_{value.upper()}"].number)
+
+
+def enum_prefix(enum: EnumDescriptor) -> str:
+    """The prefix of an enum's value names: `PaymentIntentStatus` -> PAYMENT_INTENT_STATUS."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper()
+
+
+def by_number(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT]:
+    """The requests' direction: each number of the proto `enum` but UNSPECIFIED (0) -> the
+    member of `domain` of the same name (`PAYOUT_STATUS_PAID` -> `paid`)."""
+    prefix = enum_prefix(enum.DESCRIPTOR)
+    return {
+        value.number: domain(value.name.removeprefix(f"{prefix}_").lower())
+        for value in enum.DESCRIPTOR.values
+        if value.number
+    }
+
+
+def by_number_or_none(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT | None]:
+    """`by_number`, with UNSPECIFIED (0) -> None: a filter or field that may be left out."""
+    return {0: None, **by_number(domain, enum)}
