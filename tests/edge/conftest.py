@@ -8,6 +8,8 @@ import pytest_asyncio
 from aiohttp import ClientSession
 from paycore.edge import EdgeServer, start_edge
 
+from tests.payout.support import World
+
 
 @pytest_asyncio.fixture(scope="session")
 async def edge_server(target: str) -> AsyncIterator[EdgeServer]:
@@ -21,3 +23,13 @@ async def http(edge_server: EdgeServer) -> AsyncIterator[ClientSession]:
     """A client whose relative URLs reach the edge."""
     async with ClientSession(base_url=f"http://127.0.0.1:{edge_server.port}") as session:
         yield session
+
+
+@pytest_asyncio.fixture
+async def world_http(world: World) -> AsyncIterator[ClientSession]:
+    """The edge in front of the pay-out world's server (tests/payout/support.py), whose clock
+    the test moves."""
+    edge = await start_edge(world.target, "127.0.0.1:0", operator_routes=True)
+    async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
+        yield session
+    await edge.close()

@@ -4,12 +4,9 @@ and the named errors of a pair without a rate and of an amount a currency does n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
 from aiohttp import ClientSession
-from paycore.edge import start_edge
 
 from tests.currency.support import import_ecb
 from tests.edge.helpers import call, new_merchant
@@ -17,14 +14,6 @@ from tests.payment.shop import good_card
 from tests.payout.support import World
 
 RATES = "Date, USD, JPY,\n07 December 2026, 1.2000, 150.00,\n"
-
-
-@pytest_asyncio.fixture
-async def fx_http(fx_world: World) -> AsyncIterator[ClientSession]:
-    edge = await start_edge(fx_world.target, "127.0.0.1:0", operator_routes=True)
-    async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
-        yield session
-    await edge.close()
 
 
 async def _intent(http: ClientSession, key: str, amount: int, currency: str) -> dict[str, object]:
@@ -46,9 +35,9 @@ async def _intent(http: ClientSession, key: str, amount: int, currency: str) -> 
 
 
 async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
-    fx_world: World, fx_http: ClientSession, tmp_path: Path
+    fx_world: World, world_http: ClientSession, tmp_path: Path
 ) -> None:
-    http = fx_http
+    http = world_http  # the same world as fx_world's, without rates
     await import_ecb(fx_world, tmp_path / "eurofxref.csv", RATES)
     key = (await new_merchant(http, fx_world.admin_token))["secret_key"]
 

@@ -4,23 +4,11 @@ transactions an automatic payout contains."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
 from aiohttp import ClientSession
-from paycore.edge import start_edge
 
 from tests.edge.helpers import call, new_merchant
 from tests.payment.shop import fee, good_card
 from tests.payout.support import PAID, ROUTING, World
-
-
-@pytest_asyncio.fixture
-async def world_http(world: World) -> AsyncIterator[ClientSession]:
-    edge = await start_edge(world.target, "127.0.0.1:0", operator_routes=True)
-    async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
-        yield session
-    await edge.close()
 
 
 async def _charge(http: ClientSession, key: str, amount: int) -> str:
