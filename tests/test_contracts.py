@@ -154,6 +154,7 @@ SCOPE_RESOURCES = frozenset(
         "events",
         "webhook_endpoints",
         "fraud",
+        "checkout_sessions",
     }
 )
 SCOPE = re.compile(r"(?P<resource>[a-z_]+):(?P<action>read|write)")
@@ -166,6 +167,7 @@ PUBLISHABLE_METHODS = frozenset(
 )
 RATE_CLASS_OF_SERVICE = {
     "PaymentService": common_pb2.RATE_CLASS_PAYMENTS,
+    "CheckoutService": common_pb2.RATE_CLASS_PAYMENTS,
     "SubscriptionService": common_pb2.RATE_CLASS_SUBSCRIPTIONS,
 }
 BODY_VERBS = frozenset({"post", "put", "patch"})

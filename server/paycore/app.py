@@ -17,6 +17,9 @@ from paycore.account import servicer as account_servicer
 from paycore.account.authentication import Authenticator
 from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
+from paycore.checkout import servicer as checkout_servicer
+from paycore.checkout.servicer.messages import SessionMessages
+from paycore.checkout.sessions import CheckoutSessions, PageKeys
 from paycore.config import Settings
 from paycore.currency import servicer as currency_servicer
 from paycore.currency.job import ExchangeRatesJob
@@ -91,6 +94,7 @@ from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
     BalanceAvailability,
+    CheckoutSessionSweep,
     ExecutorResume,
     IdempotencyKeyPruner,
     LedgerHoldExpiry,
@@ -159,6 +163,9 @@ class Platform:
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
     # reconciliation (issue 14)
     reconciliation: Reconciliation
+    # hosted payment pages (issue 21)
+    checkout: CheckoutSessions
+    checkout_messages: SessionMessages
     # currencies (issue 19)
     currencies: Currencies
 
@@ -226,6 +233,8 @@ def build_platform(
     collection = Collection(pay_in.off_session, subscription_events)
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
+    accounts = AccountService(shards, hasher, contracts.scope_resources(policies))
+    checkout_messages = SessionMessages(settings.pages_url)
     return Platform(
         settings=settings,
         shards=shards,
@@ -235,7 +244,7 @@ def build_platform(
         authenticator=Authenticator(settings, shards, hasher),
         rate_limiter=RateLimiter(redis, settings.rate_limits_per_second, settings.redis_key_prefix),
         mutations=mutations,
-        accounts=AccountService(shards, hasher, contracts.scope_resources(policies)),
+        accounts=accounts,
         ledger=ledger,
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger, pay_out.reads),
@@ -253,6 +262,13 @@ def build_platform(
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
         reconciliation=build_reconciliation(settings, registry, shards, ledger),
+        checkout=CheckoutSessions(
+            shards,
+            pay_in.intents,
+            PageKeys(accounts, Vault.from_setting(settings.vault_key)),
+            checkout_messages.session,
+        ),
+        checkout_messages=checkout_messages,
         currencies=Currencies(shards, conversions, CurrencyRules(settings.currency_rules_psp)),
     )
 
@@ -305,6 +321,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
+        CheckoutSessionSweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),
     ]
@@ -383,6 +400,7 @@ def add_servicers(
 def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
     """Each service folder's register(), one line each: the names are what they return."""
     pay_in = platform.pay_in
+    client_secrets = ClientSecrets(platform.settings.key_hash_secret)
     webhooks = WebhookServicer(
         platform.webhook_endpoints,
         platform.webhook_deliveries,
@@ -404,7 +422,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.mutations,
             platform.accounts,
             platform.customers,
-            ClientSecrets(platform.settings.key_hash_secret),  # clients: Stripe's client_secret
+            client_secrets,  # clients: Stripe's client_secret
             platform.currencies,
         ),
         executor_servicer.register(server, pay_in.executor),
@@ -412,6 +430,14 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             server, platform.subscriptions, platform.billing, platform.mutations
         ),
         reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
+        checkout_servicer.register(
+            server,
+            platform.checkout,
+            platform.checkout_messages,
+            platform.customers,
+            client_secrets,
+            platform.mutations,
+        ),
         # -- pay-out (issue 13)
         payout_servicer.register(
             server,

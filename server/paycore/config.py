@@ -57,6 +57,15 @@ class Settings:
     http_addr: str = "127.0.0.1:8080"
     """PAYCORE_HTTP_ADDR (the REST edge)."""
 
+    checkout_url: str = ""
+    """PAYCORE_CHECKOUT_URL: the REST edge as buyers reach it (e.g. https://pay.example.com),
+    the start of every checkout session's `url`. Empty: http://<PAYCORE_HTTP_ADDR>."""
+
+    @property
+    def pages_url(self) -> str:
+        """Where buyers reach the edge's hosted payment pages."""
+        return self.checkout_url or f"http://{self.http_addr}"
+
     metrics_addr: str = "127.0.0.1:9464"
     """PAYCORE_METRICS_ADDR: Prometheus scrapes /metrics here."""
 
@@ -312,6 +321,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         card_fingerprint_key=env.get("PAYCORE_CARD_FINGERPRINT_KEY", ""),
         grpc_addr=env.get("PAYCORE_GRPC_ADDR", defaults.grpc_addr),
         http_addr=env.get("PAYCORE_HTTP_ADDR", defaults.http_addr),
+        checkout_url=env.get("PAYCORE_CHECKOUT_URL", defaults.checkout_url),
         metrics_addr=env.get("PAYCORE_METRICS_ADDR", defaults.metrics_addr),
         psp_url=env.get("PAYCORE_PSP_URL", defaults.psp_url),
         executor_lease_ms=_int(env, "PAYCORE_EXECUTOR_LEASE_MS", defaults.executor_lease_ms),

@@ -278,6 +278,12 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The subscription {id} has ended ({status}) and can no longer be changed",
     )
+    # Hosted payment pages (issue 21, server/paycore/checkout).
+    CHECKOUT_SESSION_UNEXPECTED_STATE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The checkout session {id} is {status}; only an open session can be {action}",
+    )
     # Currencies (issue 19, server/paycore/currency): rules, rates, conversion.
     AMOUNT_NOT_ALLOWED = (
         Status.INVALID_ARGUMENT,

@@ -39,6 +39,7 @@ OBJECT_NAMES = {
     "paycore.v1.Invoice.LineItem": "line_item",
     "paycore.v1.DeleteWebhookEndpointResponse": "webhook_endpoint",
     "paycore.v1.Balance": "balance",
+    "paycore.v1.CheckoutSession": "checkout.session",
 }
 """Object names that do not follow the rule (snake_case of the message name)."""
 

@@ -9,6 +9,7 @@ from paycore.client.service_config import channel_options, mutating_methods
 from paycore.client.tls import Tls
 from paycore.v1 import (
     account_pb2_grpc,
+    checkout_pb2_grpc,
     currency_pb2_grpc,
     customer_pb2_grpc,
     event_pb2_grpc,
@@ -117,6 +118,7 @@ class Paycore:
         self.subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
         self.events = event_pb2_grpc.EventServiceStub(channel)
         self.reconciliation = reconciliation_pb2_grpc.ReconciliationServiceStub(channel)
+        self.checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
         self.currencies = currency_pb2_grpc.CurrencyServiceStub(channel)
 
     async def close(self) -> None:

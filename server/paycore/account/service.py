@@ -123,6 +123,17 @@ class AccountService:
             ApiKeyRepository(connection), merchant, ApiKeyType.RESTRICTED, name, scopes
         )
 
+    async def issue_publishable_key(
+        self, connection: AsyncConnection, merchant_id: str, name: str
+    ) -> IssuedKey:
+        """Another publishable key of the merchant (the hosted checkout pages' own)."""
+        merchant = await MerchantRepository(connection).get(merchant_id)
+        if merchant is None:
+            raise not_found("merchant", merchant_id)
+        return await self._issue(
+            ApiKeyRepository(connection), merchant, ApiKeyType.PUBLISHABLE, name, ()
+        )
+
     async def revoke_api_key(
         self, connection: AsyncConnection, merchant_id: str, key_id: str
     ) -> ApiKey:

@@ -23,6 +23,7 @@ from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
+from paycore.edge.site import add_site
 from paycore.ids import random_base62
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
@@ -327,11 +328,13 @@ def _error_response(error: EdgeError, request_id: str) -> web.Response:
     )
 
 
-def build_app(edge: Edge) -> web.Application:
-    """The aiohttp application serving `edge`, /healthz and /openapi.json."""
+def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Application:
+    """The aiohttp application serving `edge`, /healthz and /openapi.json, the hosted checkout
+    pages and the dashboard (paycore.edge.site)."""
     app = web.Application(client_max_size=BODY_SIZE_MAX)
     app.router.add_get("/healthz", edge.health)
     app.router.add_get("/openapi.json", edge.openapi_json)
+    add_site(app, edge.channel, pages_token, secure)
     # Every other path, newlines included (aiohttp matches the decoded path, and `.` stops at
     # %0A: its own text/plain 404 would answer instead of ours).
     app.router.add_route("*", r"/{tail:[\s\S]*}", edge.handle)
@@ -356,11 +359,13 @@ async def start_edge(
     *,
     tls: ServerTls | None = None,
     upstream_tls: Tls | None = None,
+    pages_token: str = "",
 ) -> EdgeServer:
     """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
     The admin and internal methods' routes are served only with `operator_routes`
     (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7).
-    HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`."""
+    HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`.
+    `pages_token`: the credential the hosted checkout pages are read with (paycore.edge.site)."""
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
         ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
@@ -378,7 +383,8 @@ async def start_edge(
         routes = [route for route in routes if not is_operator_method(policies[route.rpc_method])]
     edge = Edge(channel, routes)
     # No access log: the gRPC server logs every call with the request id the edge passes on.
-    runner = web.AppRunner(build_app(edge), access_log=None, handle_signals=False)
+    app = build_app(edge, pages_token, secure=tls is not None)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     host, port = split_address(address)
     site = web.TCPSite(runner, host, port, ssl_context=tls.ssl_context() if tls else None)

@@ -24,6 +24,7 @@ async def run_edge(settings: Settings, grpc_target: str) -> None:
         settings.edge_operator_routes,
         tls=tls,
         upstream_tls=grpc_caller_tls(settings),
+        pages_token=settings.internal_token or settings.admin_token,
     )
     scheme = "https" if tls else "http"
     stop = asyncio.Event()

@@ -80,8 +80,12 @@ def event_query(merchant_id: str, event_id: str) -> Select[Any]:
     return select(events).where(merchant_row(events, merchant_id, event_id))
 
 
-def events_query(merchant_id: str, type_filter: TypeFilter) -> tuple[Select[Any], Any]:
+def events_query(
+    merchant_id: str, type_filter: TypeFilter, object_id: str = ""
+) -> tuple[Select[Any], Any]:
     query = select(events).where(events.c.merchant_id == merchant_id)
+    if object_id:
+        query = query.where(events.c.object_id == object_id)
     if type_filter.exact:
         query = query.where(events.c.type == type_filter.exact)
     elif type_filter.prefix:

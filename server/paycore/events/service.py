@@ -20,7 +20,7 @@ class EventService:
         )
 
     async def list_events(
-        self, merchant_id: str, cursor: Cursor, type_filter: TypeFilter
+        self, merchant_id: str, cursor: Cursor, type_filter: TypeFilter, object_id: str = ""
     ) -> Page[Event]:
-        query, id_column = events_query(merchant_id, type_filter)
+        query, id_column = events_query(merchant_id, type_filter, object_id)
         return await self._reads.page(merchant_id, query, id_column, cursor, decode_event)

@@ -45,6 +45,9 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "customer.deleted",
         "payment_method.attached",
         "payment_method.detached",
+        # Hosted payment pages (cs_): Stripe's Checkout Session events.
+        "checkout.session.completed",
+        "checkout.session.expired",
         # Balance and payouts.
         "balance.available",
         "payout.created",

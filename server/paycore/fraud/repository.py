@@ -25,7 +25,7 @@ from paycore.fraud.rules import (
     rules_to_json,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Cursor, Page, decoded, fetch_page, matching
+from paycore.storage.reads import Cursor, Page, decoded, encoded, fetch_page, matching
 from paycore.storage.schema import (
     fraud_assessments,
     fraud_blocklist_items,
@@ -213,18 +213,7 @@ class ReviewRepository:
 
     async def insert(self, review: Review) -> None:
         await self._connection.execute(
-            insert(fraud_reviews).values(
-                merchant_id=review.merchant_id,
-                id=review.id,
-                payment=review.payment,
-                assessment_id=review.assessment_id,
-                status=review.status.value,
-                score=review.score,
-                reasons=list(review.reasons),
-                amount=review.amount,
-                currency=review.currency,
-                note="",
-            )
+            insert(fraud_reviews).values(**encoded(fraud_reviews, review, note=""))
         )
 
     async def get(self, merchant_id: str | None, review_id: str) -> Review | None:

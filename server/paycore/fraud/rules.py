@@ -17,7 +17,7 @@ RULES_VERSION = 2
 
 class Decision(IntEnum):
     """Ordered: the strongest of the rules', the blocklist's and the model's decisions wins.
-    The numbers are paycore.v1.RiskDecision's."""
+    The numbers are those of RiskDecision in fraud.proto."""
 
     ALLOW = 1
     REVIEW = 2

@@ -29,7 +29,7 @@ from paycore.payment.models import (
     Risk,
 )
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.reads import decoded, matching
+from paycore.storage.reads import decoded, encoded, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
@@ -158,8 +158,12 @@ def intent_query(merchant_id: str, intent_id: str) -> Select[Any]:
     return select(t).where(t.c.merchant_id == merchant_id, t.c.id == intent_id)
 
 
-def intents_query(merchant_id: str, customer_id: str) -> tuple[Select[Any], Any]:
-    query = matching(payment_intents, merchant_id=merchant_id, customer_id=customer_id)
+def intents_query(
+    merchant_id: str, customer_id: str, status: IntentStatus | None = None
+) -> tuple[Select[Any], Any]:
+    query = matching(
+        payment_intents, merchant_id=merchant_id, customer_id=customer_id, status=status
+    )
     return query, payment_intents.c.id
 
 
@@ -371,20 +375,7 @@ class PayInRepository:
     # -- refunds --------------------------------------------------------------------------------
 
     async def insert_refund(self, refund: Refund) -> None:
-        await self._connection.execute(
-            insert(refunds).values(
-                merchant_id=refund.merchant_id,
-                id=refund.id,
-                payment_intent_id=refund.payment_intent_id,
-                payment_order_id=refund.payment_order_id,
-                amount=refund.amount,
-                currency=refund.currency,
-                reason=refund.reason,
-                status=refund.status.value,
-                execution_id=refund.execution_id,
-                metadata=refund.metadata,
-            )
-        )
+        await self._connection.execute(insert(refunds).values(**encoded(refunds, refund)))
 
     async def refund(self, merchant_id: str, refund_id: str) -> Refund | None:
         row = await self._one(refunds, merchant_id, refund_id, False)

@@ -23,7 +23,7 @@ from paycore.payout.models import (
     Schedule,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import decoded, matching
+from paycore.storage.reads import decoded, encoded, matching
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
 from sqlalchemy import Row, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -293,7 +293,15 @@ class BalanceTransactionRepository:
 
 
 def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Select[Any]:
-    return matching(bt, wanted, merchant_id=merchant_id)
+    query = matching(
+        bt,
+        merchant_id=merchant_id,
+        type=wanted.type,
+        currency=wanted.currency,
+        source=wanted.source,
+        payout_id=wanted.payout_id,
+    )
+    return query.where(bt.c.account == wanted.account)  # "" too: the merchant's own
 
 
 def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[Any]:
@@ -349,25 +357,7 @@ class BankAccountRepository:
                 .values(default_for_currency=False)
             )
         await self._connection.execute(
-            insert(ba).values(
-                merchant_id=bank_account.merchant_id,
-                id=bank_account.id,
-                account=bank_account.account,
-                country=bank_account.country,
-                currency=bank_account.currency,
-                account_holder_name=bank_account.account_holder_name,
-                account_holder_type=bank_account.account_holder_type.value,
-                bank_name=bank_account.bank_name,
-                routing_number=bank_account.routing_number,
-                last4=bank_account.last4,
-                fingerprint=bank_account.fingerprint,
-                number_sealed=sealed,
-                status=bank_account.status.value,
-                default_for_currency=bank_account.default_for_currency,
-                instant_supported=bank_account.instant_supported,
-                created=bank_account.created,
-                metadata=bank_account.metadata,
-            )
+            insert(ba).values(**encoded(ba, bank_account, number_sealed=sealed))
         )
 
     async def has_default(self, merchant_id: str, account: str, currency: str) -> bool:
@@ -542,30 +532,7 @@ class PayoutRepository:
 
 
 def _payout_values(payout: Payout, next_check_at: int | None = None) -> dict[str, Any]:
-    return {
-        "merchant_id": payout.merchant_id,
-        "id": payout.id,
-        "account": payout.account,
-        "amount": payout.amount,
-        "fee": payout.fee,
-        "currency": payout.currency,
-        "destination": payout.destination,
-        "method": payout.method.value,
-        "status": payout.status.value,
-        "automatic": payout.automatic,
-        "period": payout.period,
-        "arrival_date": payout.arrival_date,
-        "balance_transaction": payout.balance_transaction,
-        "failure_balance_transaction": payout.failure_balance_transaction,
-        "failure_code": payout.failure_code,
-        "failure_message": payout.failure_message,
-        "bank_reference": payout.bank_reference,
-        "execution_id": payout.execution_id,
-        "description": payout.description,
-        "created": payout.created,
-        "next_check_at": next_check_at,
-        "metadata": payout.metadata,
-    }
+    return encoded(po, payout, next_check_at=next_check_at)
 
 
 def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
@@ -573,7 +540,10 @@ def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
 
 
 def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
-    return matching(po, wanted, merchant_id=merchant_id)
+    query = matching(
+        po, merchant_id=merchant_id, status=wanted.status, destination=wanted.destination
+    )
+    return query.where(po.c.account == wanted.account)  # "" too: the merchant's own
 
 
 def decode_payout(row: Row[Any] | Mapping[str, Any]) -> Payout:

@@ -22,7 +22,9 @@ from typing import Any, Protocol, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
+from paycore import validation
 
+T = TypeVar("T")
 MessageT = TypeVar("MessageT", bound=Message)
 EnumT = TypeVar("EnumT", bound=Enum)
 _MISSING = object()
@@ -107,6 +109,13 @@ def by_number(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT]:
         for value in enum.DESCRIPTOR.values
         if value.number
     }
+
+
+def member(param: str, number: int, known: Mapping[int, T]) -> T:
+    """The domain value a request's enum field names (`known`: by_number's map, or one with
+    UNSPECIFIED); PARAMETER_UNKNOWN_ENUM naming `param` for a number the proto does not
+    define, since proto3 enums are open."""
+    return known[validation.enum_value(param, number, known)]
 
 
 def by_number_or_none(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT | None]:

@@ -17,7 +17,7 @@ import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
-from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Generic, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from paycore.errors import not_found
 from paycore.storage.shards import Shards
@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 Decode = Callable[[Row[Any]], T]
 DecodeRows = Callable[[AsyncConnection, Sequence[Row[Any]]], Awaitable[list[T]]]
 """Rows to objects that need rows of their own (a subscription's items, an invoice's lines),
@@ -49,6 +50,25 @@ def decoded(model: type[T], row: Row[Any] | Mapping[str, Any], /, **given: Any) 
     return model(**values)
 
 
+def encoded(table: Table, source: object, /, **given: Any) -> dict[str, Any]:
+    """The values of an insert or update of `table` from the dataclass `source`: each column
+    takes `given[name]`, else the attribute of its name (an Enum by its value, a tuple as a
+    list); a column with neither is left out (its default, or as it is)."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        value = given.get(column.name, _MISSING)
+        if value is _MISSING:
+            value = getattr(source, column.name, _MISSING)
+            if isinstance(value, Enum):
+                value = value.value
+            elif isinstance(value, tuple):
+                value = list(value)
+        if value is not _MISSING:
+            values[column.name] = value
+    return values
+
+
+_MISSING = object()
 _Decoder = tuple[str, Callable[[Any], Any], bool]
 _DECODERS: dict[type[Any], list[_Decoder]] = {}
 
@@ -84,6 +104,12 @@ def _same(value: Any) -> Any:
     return value
 
 
+class Getter(Protocol[T_co]):
+    """A repository that reads one of the merchant's objects by id (None when it has none)."""
+
+    def get(self, merchant_id: str, object_id: str, /) -> Awaitable[T_co | None]: ...
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     data: list[T]
@@ -102,7 +128,8 @@ class Cursor:
 def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
     """`select(table)` of the rows whose columns equal the values given by column name, in
     `wanted` and in the fields of the dataclasses `filters` (an Enum by its value); a value
-    None or "" filters nothing (a List's optional filter left out)."""
+    None or "" filters nothing (a List's optional filter left out), so a column where "" is a
+    value to match (pay-out's account: the merchant's own) takes its own `.where`."""
     values = {name: value for found in filters for name, value in vars(found).items()}
     query = select(table)
     for name, value in {**values, **wanted}.items():
@@ -194,6 +221,21 @@ class Reads:
         if found is None:
             raise not_found(object_name, object_id, param)
         return found
+
+    async def get(
+        self,
+        merchant_id: str,
+        repository: Callable[[AsyncConnection], Getter[T]],
+        object_name: str,
+        object_id: str,
+    ) -> T:
+        """`find` through a repository's `get(merchant_id, object_id)`."""
+        return await self.find(
+            merchant_id,
+            lambda connection: repository(connection).get(merchant_id, object_id),
+            object_name,
+            object_id,
+        )
 
     async def page_with(
         self,

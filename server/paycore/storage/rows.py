@@ -25,36 +25,9 @@ def epoch_seconds(moment: datetime | None) -> int | None:
 
 
 class _Codec(Generic[T]):
-    """What both directions share: each field of `model` but those in `skip`, its column (the
-    same name, or the one `columns` names) and its converter (None: stored as it is)."""
-
-    def __init__(
-        self,
-        table: Table,
-        model: type[T],
-        *,
-        columns: Mapping[str, str] | None = None,
-        convert: Mapping[str, Convert] | None = None,
-        skip: Sequence[str] = (),
-    ) -> None:
-        renamed = dict(columns or {})
-        converters = dict(convert or {})
-        self._model = model
-        self._fields: list[tuple[str, str, Convert | None]] = [
-            (field.name, renamed.get(field.name, field.name), converters.get(field.name))
-            for field in fields(model)  # type: ignore[arg-type]
-            if field.name not in skip
-        ]
-        self._check(table, set(converters))
-
-    def _check(self, table: Table, converted: set[str]) -> None:
-        raise NotImplementedError
-
-
-class Decoder(_Codec[T]):
-    """A row of `table` as a `model`: every field from its column (`columns` renames),
-    through `convert` where the stored form differs; a field in `derive` from the whole row
-    (a nested dataclass, a value of several columns); fields in `skip` keep their default."""
+    """What both directions share: each field of `model` but those in `skip` or `derive`, its
+    column (the same name, or the one `columns` names) and its converter (None: stored as it
+    is). A field in `derive` is decoded from the whole row and never written."""
 
     def __init__(
         self,
@@ -66,10 +39,25 @@ class Decoder(_Codec[T]):
         derive: Mapping[str, Convert] | None = None,
         skip: Sequence[str] = (),
     ) -> None:
+        renamed = dict(columns or {})
+        converters = dict(convert or {})
+        self._model = model
         self._derived = dict(derive or {})
-        super().__init__(
-            table, model, columns=columns, convert=convert, skip=[*skip, *self._derived]
-        )
+        self._fields: list[tuple[str, str, Convert | None]] = [
+            (field.name, renamed.get(field.name, field.name), converters.get(field.name))
+            for field in fields(model)  # type: ignore[arg-type]
+            if field.name not in skip and field.name not in self._derived
+        ]
+        self._check(table, set(converters))
+
+    def _check(self, table: Table, converted: set[str]) -> None:
+        raise NotImplementedError
+
+
+class Decoder(_Codec[T]):
+    """A row of `table` as a `model`: every field from its column (`columns` renames),
+    through `convert` where the stored form differs; a field in `derive` from the whole row
+    (a nested dataclass, a value of several columns); fields in `skip` keep their default."""
 
     def _check(self, table: Table, converted: set[str]) -> None:
         for _, column, _ in self._fields:

@@ -347,6 +347,8 @@ events = Table(
     Column("webhooks_fanned_out_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
     Index("events_type_idx", "merchant_id", "type", "id"),
+    # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0020).
+    Index("events_object_idx", "merchant_id", "object_id", "id"),
     # The outbox publisher's queue: only events not yet handed on are in it.
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
     # The webhook fan-out's queue (webhooks).
@@ -1089,6 +1091,39 @@ reconciliation_discrepancies = Table(
     Index("reconciliation_discrepancies_run_idx", "run_id"),
 )
 
+# Hosted payment pages (issue 21, migration 0020): a session and the payment intent it pays.
+# Its shown status follows the intent's (paycore.checkout.repository.session_of).
+checkout_sessions = _owned(
+    "checkout_sessions",
+    *_required(Text, "id", "currency", "status", "payment_intent_id"),
+    Column("amount_total", BigInteger, nullable=False),
+    # [{name, unit_amount, quantity}], possibly empty (an amount alone).
+    Column("line_items", JSONB, nullable=False),
+    Column("customer_id", Text),
+    *_required(Text, "customer_email", "success_url", "cancel_url", "description"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    *_metadata_and_created_at(),
+    Index("checkout_sessions_intent_idx", "merchant_id", "payment_intent_id"),
+    # The worker's sweep: open sessions only.
+    Index(
+        "checkout_sessions_open_idx",
+        "expires_at",
+        postgresql_where=text("status = 'open'"),
+    ),
+)
+
+# The publishable key each merchant's hosted pages tokenize with: issued by paycore on the
+# first session (an api_keys row like any other, revocable), kept sealed by the vault because
+# the page must show it (api_keys stores only its hash).
+checkout_keys = _owned(
+    "checkout_keys",
+    Column("key_id", Text, nullable=False),
+    Column("sealed_key", LargeBinary, nullable=False),
+    _created_at(),
+    key=(),
+)
+
 # What matching reads from pay-in: a succeeded execution by its PSP reference, and a day's
 # succeeded executions by the time they succeeded.
 executions_psp_reference_idx = Index(
@@ -1107,6 +1142,8 @@ __all__ = [
     "balance_transactions",
     "bank_accounts",
     "billing_settings",
+    "checkout_keys",
+    "checkout_sessions",
     "customers",
     "events",
     "exchange_rates",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.storage.reads import decoded, matching
+from paycore.storage.reads import decoded, encoded, matching
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
     BillingReason,
@@ -51,22 +51,7 @@ class InvoiceRepository:
     async def insert(self, invoice: Invoice) -> None:
         """Adds the invoice and its lines; pending lines given are moved onto it by the
         caller (take_pending)."""
-        await self._connection.execute(
-            insert(invoices).values(
-                merchant_id=invoice.merchant_id,
-                id=invoice.id,
-                subscription_id=invoice.subscription_id,
-                customer_id=invoice.customer_id,
-                billing_reason=invoice.billing_reason.value,
-                currency=invoice.currency,
-                period_start=invoice.period.start,
-                period_end=invoice.period.end,
-                test_clock_id=invoice.test_clock_id,
-                created=invoice.created,
-                metadata=invoice.metadata,
-                **_invoice_values(invoice),
-            )
-        )
+        await self._connection.execute(insert(invoices).values(**_invoice_values(invoice)))
         await self.add_lines(
             invoice.merchant_id, invoice.subscription_id, invoice.id, invoice.lines
         )
@@ -85,21 +70,16 @@ class InvoiceRepository:
         await self._connection.execute(
             insert(invoice_lines),
             [
-                {
-                    "merchant_id": merchant_id,
-                    "id": new_id(Prefix.INVOICE_LINE, shard),
-                    "subscription_id": subscription_id,
-                    "invoice_id": invoice_id,
-                    "amount": line.amount,
-                    "currency": line.currency,
-                    "description": line.description,
-                    "price_id": line.price_id,
-                    "quantity": line.quantity,
-                    "subscription_item_id": line.subscription_item_id,
-                    "proration": line.proration,
-                    "period_start": line.period.start,
-                    "period_end": line.period.end,
-                }
+                encoded(
+                    invoice_lines,
+                    line,
+                    merchant_id=merchant_id,
+                    id=new_id(Prefix.INVOICE_LINE, shard),
+                    subscription_id=subscription_id,
+                    invoice_id=invoice_id,
+                    period_start=line.period.start,
+                    period_end=line.period.end,
+                )
                 for line in lines
             ],
         )
@@ -225,21 +205,13 @@ class InvoiceRepository:
 
 
 def _invoice_values(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "status": invoice.status.value,
-        "number": invoice.number or None,
-        "subtotal": invoice.subtotal,
-        "total": invoice.total,
-        "amount_due": invoice.amount_due,
-        "amount_paid": invoice.amount_paid,
-        "payment_intent_id": invoice.payment_intent_id,
-        "attempt_count": invoice.attempt_count,
-        "retry_count": invoice.retry_count,
-        "attempted_at": invoice.attempted_at,
-        "next_payment_attempt": invoice.next_payment_attempt,
-        "charging": invoice.charging,
-        "paid_at": invoice.paid_at,
-    }
+    return encoded(
+        invoices,
+        invoice,
+        number=invoice.number or None,
+        period_start=invoice.period.start,
+        period_end=invoice.period.end,
+    )
 
 
 def _line(row: Row[Any]) -> InvoiceLine:

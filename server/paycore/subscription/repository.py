@@ -5,9 +5,9 @@ shard (paycore.storage)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from paycore.storage.reads import decoded, matching
+from paycore.storage.reads import Decode, decoded, encoded, matching
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -20,8 +20,18 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, Select, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
+
+
+async def _inserted(
+    connection: AsyncConnection, table: Table, values: dict[str, Any], decode: Decode[T]
+) -> T:
+    """The new row of `table`, as the database wrote it (its defaults included)."""
+    row = (await connection.execute(insert(table).values(**values).returning(table))).one()
+    return decode(row)
 
 
 class ProductRepository:
@@ -29,21 +39,8 @@ class ProductRepository:
         self._connection = connection
 
     async def insert(self, merchant_id: str, product_id: str, new: NewProduct) -> Product:
-        row = (
-            await self._connection.execute(
-                insert(products)
-                .values(
-                    merchant_id=merchant_id,
-                    id=product_id,
-                    name=new.name,
-                    description=new.description,
-                    active=new.active,
-                    metadata=new.metadata,
-                )
-                .returning(products)
-            )
-        ).one()
-        return decode_product(row)
+        values = encoded(products, new, merchant_id=merchant_id, id=product_id)
+        return await _inserted(self._connection, products, values, decode_product)
 
     async def get(self, merchant_id: str, product_id: str) -> Product | None:
         row = (await self._connection.execute(product_query(merchant_id, product_id))).one_or_none()
@@ -75,27 +72,15 @@ class PriceRepository:
 
     async def insert(self, merchant_id: str, price_id: str, new: NewPrice) -> Price:
         recurring = new.recurring
-        row = (
-            await self._connection.execute(
-                insert(prices)
-                .values(
-                    merchant_id=merchant_id,
-                    id=price_id,
-                    product_id=new.product_id,
-                    unit_amount=new.unit_amount,
-                    currency=new.currency,
-                    recurring_interval=None if recurring is None else recurring.interval.value,
-                    recurring_interval_count=None
-                    if recurring is None
-                    else recurring.interval_count,
-                    nickname=new.nickname,
-                    active=new.active,
-                    metadata=new.metadata,
-                )
-                .returning(prices)
-            )
-        ).one()
-        return decode_price(row)
+        values = encoded(
+            prices,
+            new,
+            merchant_id=merchant_id,
+            id=price_id,
+            recurring_interval=None if recurring is None else recurring.interval.value,
+            recurring_interval_count=None if recurring is None else recurring.interval_count,
+        )
+        return await _inserted(self._connection, prices, values, decode_price)
 
     async def get(self, merchant_id: str, price_id: str) -> Price | None:
         row = (await self._connection.execute(price_query(merchant_id, price_id))).one_or_none()
@@ -109,21 +94,15 @@ class TestClockRepository:
         self._connection = connection
 
     async def insert(self, merchant_id: str, clock_id: str, new: NewTestClock) -> TestClock:
-        row = (
-            await self._connection.execute(
-                insert(test_clocks)
-                .values(
-                    merchant_id=merchant_id,
-                    id=clock_id,
-                    name=new.name,
-                    frozen_time=datetime.fromtimestamp(new.frozen_time, UTC),
-                    status=TestClockStatus.READY.value,
-                    metadata=new.metadata,
-                )
-                .returning(test_clocks)
-            )
-        ).one()
-        return _test_clock(row)
+        values = encoded(
+            test_clocks,
+            new,
+            merchant_id=merchant_id,
+            id=clock_id,
+            frozen_time=datetime.fromtimestamp(new.frozen_time, UTC),
+            status=TestClockStatus.READY.value,
+        )
+        return await _inserted(self._connection, test_clocks, values, _test_clock)
 
     async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
         query = select(test_clocks).where(

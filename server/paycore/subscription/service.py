@@ -109,12 +109,7 @@ class SubscriptionService:
         return await TestClockRepository(connection).insert(merchant_id, clock_id, new)
 
     async def get_test_clock(self, merchant_id: str, clock_id: str) -> TestClock:
-        return await self._reads.find(
-            merchant_id,
-            lambda connection: TestClockRepository(connection).get(merchant_id, clock_id),
-            "test_clock",
-            clock_id,
-        )
+        return await self._reads.get(merchant_id, TestClockRepository, "test_clock", clock_id)
 
 
 async def require_product(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from paycore.storage.reads import decoded, matching
+from paycore.storage.reads import decoded, encoded, matching
 from paycore.storage.schema import (
     billing_settings,
     subscription_items,
@@ -34,13 +34,7 @@ class SubscriptionRepository:
 
     async def insert(self, subscription: Subscription) -> None:
         await self._connection.execute(
-            insert(subscriptions).values(
-                merchant_id=subscription.merchant_id,
-                id=subscription.id,
-                customer_id=subscription.customer_id,
-                **_subscription_values(subscription),
-                created=subscription.created,
-            )
+            insert(subscriptions).values(**_subscription_values(subscription))
         )
         await self.insert_items(subscription)
 
@@ -99,15 +93,7 @@ class SubscriptionRepository:
         await self._connection.execute(
             insert(subscription_items),
             [
-                {
-                    "merchant_id": subscription.merchant_id,
-                    "id": item.id,
-                    "subscription_id": subscription.id,
-                    "price_id": item.price_id,
-                    "quantity": item.quantity,
-                    "created": item.created,
-                    "metadata": item.metadata,
-                }
+                encoded(subscription_items, item, merchant_id=subscription.merchant_id)
                 for item in subscription.items
             ],
         )
@@ -167,26 +153,14 @@ class BillingSettingsRepository:
 
 
 def _subscription_values(subscription: Subscription) -> dict[str, Any]:
-    return {
-        "status": subscription.status.value,
-        "currency": subscription.currency,
-        "interval": subscription.recurring.interval.value,
-        "interval_count": subscription.recurring.interval_count,
-        "billing_cycle_anchor": subscription.billing_cycle_anchor,
-        "current_period_start": subscription.current_period.start,
-        "current_period_end": subscription.current_period.end,
-        "trial_start": subscription.trial_start,
-        "trial_end": subscription.trial_end,
-        "cancel_at_period_end": subscription.cancel_at_period_end,
-        "canceled_at": subscription.canceled_at,
-        "ended_at": subscription.ended_at,
-        "default_payment_method_id": subscription.default_payment_method_id,
-        "latest_invoice_id": subscription.latest_invoice_id,
-        "test_clock_id": subscription.test_clock_id,
-        "credit_balance": subscription.credit_balance,
-        "next_action_at": subscription.next_action_at,
-        "metadata": subscription.metadata,
-    }
+    return encoded(
+        subscriptions,
+        subscription,
+        interval=subscription.recurring.interval.value,
+        interval_count=subscription.recurring.interval_count,
+        current_period_start=subscription.current_period.start,
+        current_period_end=subscription.current_period.end,
+    )
 
 
 def _subscription(row: Row[Any], items: tuple[SubscriptionItem, ...]) -> Subscription:

@@ -102,11 +102,8 @@ class Subscriptions:
         return Phases(record, complete)
 
     async def get(self, merchant_id: str, subscription_id: str) -> Subscription:
-        return await self._reads.find(
-            merchant_id,
-            lambda connection: SubscriptionRepository(connection).get(merchant_id, subscription_id),
-            "subscription",
-            subscription_id,
+        return await self._reads.get(
+            merchant_id, SubscriptionRepository, "subscription", subscription_id
         )
 
     async def list(
@@ -170,12 +167,7 @@ class Subscriptions:
         )
 
     async def get_invoice(self, merchant_id: str, invoice_id: str) -> Invoice:
-        return await self._reads.find(
-            merchant_id,
-            lambda connection: InvoiceRepository(connection).get(merchant_id, invoice_id),
-            "invoice",
-            invoice_id,
-        )
+        return await self._reads.get(merchant_id, InvoiceRepository, "invoice", invoice_id)
 
     async def list_invoices(
         self,

@@ -136,7 +136,12 @@ async def _run(settings: Settings) -> None:
     platform = build_platform(settings, registry)
     server = await start_server(platform, settings.grpc_addr)
     # A developer's machine: the operator routes too (CreateMerchant with the admin token).
-    edge = await start_edge(f"127.0.0.1:{server.port}", settings.http_addr, operator_routes=True)
+    edge = await start_edge(
+        f"127.0.0.1:{server.port}",
+        settings.http_addr,
+        operator_routes=True,
+        pages_token=settings.internal_token or settings.admin_token,
+    )
     # The worker runs in this process too, as the edge does, on the same platform.
     worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
     worker_stop = asyncio.Event()
@@ -209,6 +214,7 @@ def _banner(
             "paycore is running",
             f"  gRPC        {host}:{port}  (reflection on: grpcurl -plaintext {host}:{port} list)",
             f"  REST edge   http://{http_host}:{http_port}  (OpenAPI at /openapi.json)",
+            f"  dashboard   http://{http_host}:{http_port}/dashboard  (sign in with a secret key)",
             f"  metrics     http://{settings.metrics_addr}/metrics",
             f"  worker      {', '.join(job.name for job in worker.jobs)}",
             f"  PSP         {settings.psp_url}  (the simulator, its own process; test cards:"

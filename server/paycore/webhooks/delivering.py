@@ -55,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # An endpoint as the message its events carry (the servicer's renderer, passed in by the
-# composition root: domain code never imports paycore.v1).
+# composition root: domain code never imports the generated messages).
 RenderEndpoint = Callable[[Endpoint], Message]
 ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 

@@ -148,6 +148,11 @@ class Outcome:
     """The endpoint's Retry-After (429, 503), 0 when none."""
 
     @property
+    def stored_body(self) -> str:
+        """The body as the attempt log keeps it: without NUL, which text columns refuse."""
+        return self.response_body.replace("\x00", "")
+
+    @property
     def succeeded(self) -> bool:
         return 200 <= self.response_status < 300 and not self.error
 

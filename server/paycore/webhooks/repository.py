@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from paycore.storage.raw import driver_of
@@ -25,7 +26,7 @@ from paycore.webhooks.models import (
     Endpoint,
     EndpointStatus,
 )
-from sqlalchemy import Column, Row, Select, delete, func, insert, select, update
+from sqlalchemy import Column, ColumnElement, Row, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # The latest attempts shown with a delivery.
@@ -117,23 +118,14 @@ class EndpointRepository:
         enabled again (`unpark_deliveries`)."""
         await self._connection.execute(
             update(webhook_deliveries)
-            .where(
-                D.merchant_id == merchant_id,
-                D.endpoint_id == endpoint_id,
-                D.status == DeliveryStatus.PENDING.value,
-            )
+            .where(*_pending_of(merchant_id, endpoint_id))
             .values(next_attempt_at=None)
         )
 
     async def unpark_deliveries(self, merchant_id: str, endpoint_id: str) -> None:
         await self._connection.execute(
             update(webhook_deliveries)
-            .where(
-                D.merchant_id == merchant_id,
-                D.endpoint_id == endpoint_id,
-                D.status == DeliveryStatus.PENDING.value,
-                D.next_attempt_at.is_(None),
-            )
+            .where(*_pending_of(merchant_id, endpoint_id), D.next_attempt_at.is_(None))
             .values(next_attempt_at=func.now())
         )
 
@@ -157,6 +149,15 @@ class EndpointRepository:
         await self._connection.execute(
             delete(webhook_endpoints).where(E.merchant_id == merchant_id, E.id == endpoint_id)
         )
+
+
+def _pending_of(merchant_id: str, endpoint_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The endpoint's pending deliveries."""
+    return (
+        D.merchant_id == merchant_id,
+        D.endpoint_id == endpoint_id,
+        D.status == DeliveryStatus.PENDING.value,
+    )
 
 
 # -- deliveries and their log -------------------------------------------------------------------
@@ -202,14 +203,7 @@ async def attempts_of(
     found: dict[str, list[Attempt]] = {}
     for row in rows:
         found.setdefault(row.delivery_id, []).append(
-            Attempt(
-                number=row.number,
-                attempted=_seconds(row.attempted_at),
-                response_status=row.response_status,
-                duration_ms=row.duration_ms,
-                response_body=row.response_body,
-                error=row.error,
-            )
+            decoded(Attempt, row, attempted=_seconds(row.attempted_at))
         )
     return found
 
@@ -275,11 +269,7 @@ async def insert_deliveries(
     driver = await driver_of(connection)
     await driver.execute(
         _INSERT_DELIVERIES,
-        [delivery.merchant_id for delivery in deliveries],
-        [delivery.id for delivery in deliveries],
-        [delivery.event_id for delivery in deliveries],
-        [delivery.endpoint_id for delivery in deliveries],
-        [delivery.event_type for delivery in deliveries],
+        *_arrays(deliveries, "merchant_id", "id", "event_id", "endpoint_id", "event_type"),
         list(next_attempts_at),
         expires_at,
         int(created_at.timestamp()),
@@ -465,22 +455,34 @@ ON CONFLICT DO NOTHING
 """
 
 
+# An attempt's values in _RECORD's order.
+_RECORDED = (
+    "merchant_id",
+    "delivery_id",
+    "number",
+    "status.value",
+    "attempted_at",
+    "next_attempt_at",
+    "outcome.response_status",
+    "outcome.duration_ms",
+    "outcome.stored_body",
+    "outcome.error",
+)
+
+
+def _arrays(items: Sequence[object], *paths: str) -> list[list[Any]]:
+    """One array per attribute path (dotted for a nested one), in order: the parallel arrays an
+    unnest() statement takes."""
+    return [[attrgetter(path)(item) for item in items] for path in paths]
+
+
 async def record_attempts(connection: AsyncConnection, results: Sequence[AttemptResult]) -> None:
     if not results:
         return
     driver = await driver_of(connection)
     await driver.execute(
         _RECORD,
-        [result.merchant_id for result in results],
-        [result.delivery_id for result in results],
-        [result.number for result in results],
-        [result.status.value for result in results],
-        [result.attempted_at for result in results],
-        [result.next_attempt_at for result in results],
-        [result.outcome.response_status for result in results],
-        [result.outcome.duration_ms for result in results],
-        [result.outcome.response_body.replace("\x00", "") for result in results],
-        [result.outcome.error for result in results],
+        *_arrays(results, *_RECORDED),
         sorted({result.merchant_id for result in results}),
     )
 

@@ -3,8 +3,12 @@ Each is a thin adapter: the work itself lives with the data it touches."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from paycore.checkout.sessions import SWEEP_BATCH_MAX, CheckoutSessions
 from paycore.events.publishing import PUBLISH_BATCH_MAX, EventPublisher, publish_pending
 from paycore.executor.service import RESUME_BATCH_MAX, Executor
 from paycore.ledger.service import EXPIRY_SWEEP_LIMIT, LedgerService
@@ -138,3 +142,19 @@ class WebhookDelivery:
 
     async def run(self, engine: AsyncEngine) -> int:
         return await self.deliverer.run(engine)
+
+
+@dataclass(frozen=True)
+class CheckoutSessionSweep:
+    """Records checkout sessions whose payment intent succeeded (complete) and expires those
+    past expires_at (their intent canceled), each with its checkout.session.* event."""
+
+    sessions: CheckoutSessions
+    clock: Callable[[], float] = time.time
+    batch_size: int = SWEEP_BATCH_MAX
+    name: str = "checkout_session_sweep"
+    interval_seconds: float = 1.0
+
+    async def run(self, engine: AsyncEngine) -> int:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        return await self.sessions.sweep_on(engine, now, self.batch_size)

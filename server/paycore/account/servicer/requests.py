@@ -9,7 +9,7 @@ from paycore.account.models import ApiKeyType, NewMerchant, NewSellerAccount
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.messages import by_number_or_none
+from paycore.runtime.messages import by_number_or_none, member
 from paycore.v1 import account_pb2
 
 NAME_LENGTH_MAX = 200
@@ -63,7 +63,7 @@ def key_scopes(request: account_pb2.CreateApiKeyRequest) -> tuple[str, ...]:
 
 
 def key_type_filter(request: account_pb2.ListApiKeysRequest) -> ApiKeyType | None:
-    return _KEY_TYPES_BY_NUMBER[validation.enum_value("type", request.type, _KEY_TYPES_BY_NUMBER)]
+    return member("type", request.type, _KEY_TYPES_BY_NUMBER)
 
 
 def readable_merchant(param: str, merchant_id: str) -> str:

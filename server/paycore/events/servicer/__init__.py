@@ -17,6 +17,8 @@ from paycore.runtime.listing import cursor_of, page_response
 from paycore.v1 import event_pb2, event_pb2_grpc
 from paycore.webhooks.servicer import WebhookServicer
 
+OBJECT_ID_LENGTH_MAX = 64
+
 Context = aio.ServicerContext[Any, Any]
 
 
@@ -43,7 +45,10 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
     ) -> event_pb2.ListEventsResponse:
         merchant_id = current_call().require_merchant()
         cursor = cursor_of(request, Prefix.EVENT)
-        page = await self._service.list_events(merchant_id, cursor, type_filter(request.type))
+        object_id = validation.text("object_id", request.object_id, maximum=OBJECT_ID_LENGTH_MAX)
+        page = await self._service.list_events(
+            merchant_id, cursor, type_filter(request.type), object_id
+        )
         return page_response(event_pb2.ListEventsResponse, page, event_message)
 
     # Webhook endpoints and deliveries: paycore.webhooks serves them.

@@ -30,6 +30,7 @@ from paycore.fraud.servicer.messages import (
     REVIEW_STATUSES_BY_NUMBER,
 )
 from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
+from paycore.runtime.messages import member
 from paycore.v1 import fraud_pb2
 
 FINGERPRINT = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -111,9 +112,7 @@ def ip_address(param: str, value: str) -> str:
 
 
 def outcome_label(request: fraud_pb2.ReportOutcomeRequest) -> OutcomeLabel:
-    label = OUTCOME_LABELS_BY_NUMBER[
-        validation.enum_value("label", request.label, OUTCOME_LABELS_BY_NUMBER)
-    ]
+    label = member("label", request.label, OUTCOME_LABELS_BY_NUMBER)
     if label is None:
         raise missing("label")
     return label
@@ -125,9 +124,7 @@ def note(param: str, value: str) -> str:
 
 def blocklist_type(param: str, number: int) -> BlocklistType | None:
     """None for BLOCKLIST_ITEM_TYPE_UNSPECIFIED (a list filter's "any")."""
-    return BLOCKLIST_TYPES_BY_NUMBER[
-        validation.enum_value(param, number, BLOCKLIST_TYPES_BY_NUMBER)
-    ]
+    return member(param, number, BLOCKLIST_TYPES_BY_NUMBER)
 
 
 def required_blocklist_type(param: str, number: int) -> BlocklistType:
@@ -138,9 +135,7 @@ def required_blocklist_type(param: str, number: int) -> BlocklistType:
 
 
 def review_status(request: fraud_pb2.ListReviewsRequest) -> ReviewStatus | None:
-    return REVIEW_STATUSES_BY_NUMBER[
-        validation.enum_value("status", request.status, REVIEW_STATUSES_BY_NUMBER)
-    ]
+    return member("status", request.status, REVIEW_STATUSES_BY_NUMBER)
 
 
 def merchant(value: str) -> str:

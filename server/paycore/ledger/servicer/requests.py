@@ -10,16 +10,14 @@ from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
 from paycore.ledger.service import BATCH_TRANSFERS_MAX
-from paycore.ledger.servicer.messages import ACCOUNT_TYPES
 from paycore.runtime.context import current_call
+from paycore.runtime.messages import by_number
 from paycore.v1 import ledger_pb2
 
 CODE_LENGTH_MAX = 64
 TIMEOUT_SECONDS_MAX = 10 * 366 * 86_400
 _CODE = re.compile(r"^[a-z0-9_]+$")
-_ACCOUNT_TYPES_BY_NUMBER: dict[int, AccountType] = {
-    number: kind for kind, number in ACCOUNT_TYPES.items()
-}
+_ACCOUNT_TYPES_BY_NUMBER = by_number(AccountType, ledger_pb2.LedgerAccountType)
 
 
 def new_account(request: ledger_pb2.CreateAccountRequest) -> NewAccount:

@@ -8,7 +8,7 @@ from paycore.customer.models import ChargeableCard
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import CardSource, Executor
 from paycore.payment.events import PayInEvents
-from paycore.payment.models import CaptureMethod, Intent, PaymentError
+from paycore.payment.models import CaptureMethod, Intent, IntentStatus, PaymentError
 from paycore.payment.payer import payer_card
 from paycore.payment.repository import decode_intent, intent_query, intents_query
 from paycore.payment.risk import RiskScorer
@@ -38,8 +38,14 @@ class IntentFlow:
             intent_id,
         )
 
-    async def list(self, merchant_id: str, cursor: Cursor, customer_id: str) -> Page[Intent]:
-        query, id_column = intents_query(merchant_id, customer_id)
+    async def list(
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        customer_id: str,
+        status: IntentStatus | None = None,
+    ) -> Page[Intent]:
+        query, id_column = intents_query(merchant_id, customer_id, status)
         return await self.reads.page(merchant_id, query, id_column, cursor, decode_intent)
 
     async def card(

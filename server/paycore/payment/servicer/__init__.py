@@ -183,7 +183,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         customer = validation.object_id(
             "customer", request.customer, Prefix.CUSTOMER, required=False
         )
-        page = await self._intents.list(merchant_id, cursor, customer)
+        status = requests.intent_status_filter(request.status)
+        page = await self._intents.list(merchant_id, cursor, customer, status)
         return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
 
     def _shown(self, intent: Intent) -> payment_pb2.PaymentIntent:

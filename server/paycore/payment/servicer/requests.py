@@ -9,13 +9,27 @@ from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
-from paycore.payment.models import CaptureMethod, Intent, NewIntent, NewOrder, NewPayment
+from paycore.payment.models import (
+    CaptureMethod,
+    Intent,
+    IntentStatus,
+    NewIntent,
+    NewOrder,
+    NewPayment,
+)
 from paycore.payment.refunds import NewRefund
 from paycore.v1 import payment_pb2
 
 DESCRIPTION_LENGTH_MAX = 1000
 CLIENT_ID_LENGTH_MAX = 255
 ORDERS_MAX = 50
+_INTENT_STATUS_FILTERS: dict[int, IntentStatus | None] = {
+    payment_pb2.PAYMENT_INTENT_STATUS_UNSPECIFIED: None,
+    **{
+        payment_pb2.PaymentIntentStatus.Value(f"PAYMENT_INTENT_STATUS_{status.name}"): status
+        for status in IntentStatus
+    },
+}
 _CAPTURE_METHODS: dict[int, CaptureMethod] = {
     payment_pb2.CAPTURE_METHOD_UNSPECIFIED: CaptureMethod.AUTOMATIC,
     payment_pb2.CAPTURE_METHOD_AUTOMATIC: CaptureMethod.AUTOMATIC,
@@ -216,3 +230,8 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
         reason=_REFUND_REASONS[validation.enum_value("reason", request.reason, _REFUND_REASONS)],
         metadata=validation.metadata("metadata", request.metadata),
     )
+
+
+def intent_status_filter(value: int) -> IntentStatus | None:
+    """ListPaymentIntents' `status`: unset lists every intent."""
+    return _INTENT_STATUS_FILTERS[validation.enum_value("status", value, _INTENT_STATUS_FILTERS)]

@@ -18,6 +18,7 @@ from paycore.payout.models import (
     PayoutStatus,
     ScheduleChange,
 )
+from paycore.runtime.messages import by_number, by_number_or_none, member
 from paycore.secret import Secret
 from paycore.v1 import payout_pb2
 
@@ -26,30 +27,14 @@ DESCRIPTION_LENGTH_MAX = 1000
 ACCOUNT_NUMBER_LENGTH_MAX = 40
 ROUTING_NUMBER_LENGTH_MAX = 20
 
-HOLDER_TYPES: dict[int, HolderType] = {
-    payout_pb2.BANK_ACCOUNT_HOLDER_TYPE_UNSPECIFIED: HolderType.INDIVIDUAL,
-    payout_pb2.BANK_ACCOUNT_HOLDER_TYPE_INDIVIDUAL: HolderType.INDIVIDUAL,
-    payout_pb2.BANK_ACCOUNT_HOLDER_TYPE_COMPANY: HolderType.COMPANY,
+# UNSPECIFIED: the default holder type and method.
+HOLDER_TYPES = {
+    0: HolderType.INDIVIDUAL,
+    **by_number(HolderType, payout_pb2.BankAccountHolderType),
 }
-METHODS: dict[int, PayoutMethod] = {
-    payout_pb2.PAYOUT_METHOD_UNSPECIFIED: PayoutMethod.STANDARD,
-    payout_pb2.PAYOUT_METHOD_STANDARD: PayoutMethod.STANDARD,
-    payout_pb2.PAYOUT_METHOD_INSTANT: PayoutMethod.INSTANT,
-}
-STATUSES: dict[int, PayoutStatus | None] = {
-    payout_pb2.PAYOUT_STATUS_UNSPECIFIED: None,
-    payout_pb2.PAYOUT_STATUS_PENDING: PayoutStatus.PENDING,
-    payout_pb2.PAYOUT_STATUS_IN_TRANSIT: PayoutStatus.IN_TRANSIT,
-    payout_pb2.PAYOUT_STATUS_PAID: PayoutStatus.PAID,
-    payout_pb2.PAYOUT_STATUS_FAILED: PayoutStatus.FAILED,
-    payout_pb2.PAYOUT_STATUS_CANCELED: PayoutStatus.CANCELED,
-}
-INTERVALS: dict[int, Interval] = {
-    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_MANUAL: Interval.MANUAL,
-    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_DAILY: Interval.DAILY,
-    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_WEEKLY: Interval.WEEKLY,
-    payout_pb2.PAYOUT_SCHEDULE_INTERVAL_MONTHLY: Interval.MONTHLY,
-}
+METHODS = {0: PayoutMethod.STANDARD, **by_number(PayoutMethod, payout_pb2.PayoutMethod)}
+STATUSES = by_number_or_none(PayoutStatus, payout_pb2.PayoutStatus)
+INTERVALS = by_number(Interval, payout_pb2.PayoutScheduleInterval)
 
 
 def account(value: str) -> str:
@@ -58,7 +43,7 @@ def account(value: str) -> str:
 
 def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAccount:
     currency = validation.currency("currency", request.currency)
-    validation.enum_value("account_holder_type", request.account_holder_type, HOLDER_TYPES)
+    holder_type = member("account_holder_type", request.account_holder_type, HOLDER_TYPES)
     number = request.account_number.strip()
     if len(number) > ACCOUNT_NUMBER_LENGTH_MAX:
         raise invalid("account_number", f"at most {ACCOUNT_NUMBER_LENGTH_MAX} characters")
@@ -72,7 +57,7 @@ def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAcc
             maximum=HOLDER_NAME_LENGTH_MAX,
             required=True,
         ),
-        account_holder_type=HOLDER_TYPES[request.account_holder_type],
+        account_holder_type=holder_type,
         routing_number=validation.text(
             "routing_number", request.routing_number, maximum=ROUTING_NUMBER_LENGTH_MAX
         ),
@@ -85,7 +70,7 @@ def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAcc
 def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) -> NewPayout:
     currency = validation.currency("currency", request.currency)
     amount = validation.amount("amount", request.amount, currency)
-    validation.enum_value("method", request.method, METHODS)
+    method = member("method", request.method, METHODS)
     destination = request.destination
     if destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
         validation.object_id("destination", destination, Prefix.PAYMENT_METHOD)
@@ -96,7 +81,7 @@ def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) ->
         amount=rules.check("amount", amount, currency, Purpose.PAYOUT),
         currency=currency,
         destination=destination,
-        method=METHODS[request.method],
+        method=method,
         description=validation.text(
             "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
         ),
@@ -105,10 +90,10 @@ def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) ->
 
 
 def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
-    validation.enum_value("status", request.status, STATUSES)
+    status = member("status", request.status, STATUSES)
     return PayoutFilter(
         account=account(request.account),
-        status=STATUSES[request.status],
+        status=status,
         destination=request.destination.strip(),
     )
 
@@ -116,8 +101,7 @@ def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
 def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> ScheduleChange:
     if request.interval == payout_pb2.PAYOUT_SCHEDULE_INTERVAL_UNSPECIFIED:
         raise missing("interval")
-    validation.enum_value("interval", request.interval, INTERVALS)
-    interval = INTERVALS[request.interval]
+    interval = member("interval", request.interval, INTERVALS)
     delay_days = request.delay_days if request.HasField("delay_days") else None
     if delay_days is not None and not DELAY_DAYS_MIN <= delay_days <= DELAY_DAYS_MAX:
         raise invalid("delay_days", f"must be from {DELAY_DAYS_MIN} to {DELAY_DAYS_MAX}")

@@ -61,6 +61,21 @@ def create_index(
         op.create_index(name, table, list(columns), unique=unique, postgresql_where=sa.text(where))
 
 
+def add_columns(table: str, *columns: sa.Column[Any]) -> None:
+    """Adds these columns to `table`, in this order."""
+    for column in columns:
+        op.add_column(table, column)
+
+
+def add_column_set_for_existing_rows(
+    table: str, name: str, type_: sa.types.TypeEngine[Any], existing: Any
+) -> None:
+    """A nullable column that the rows already in `table` get as `existing` (a server default
+    evaluated once: no table rewrite) and new rows get as null."""
+    op.add_column(table, sa.Column(name, type_, server_default=existing))
+    op.alter_column(table, name, server_default=None)
+
+
 def drop_tables(*names: str) -> None:
     """Drop these tables, in this order."""
     for name in names:

@@ -14,6 +14,7 @@ from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.messages import member
 from paycore.runtime.mutations import Mutations, Phases
 from paycore.subscription.models import (
     NewPrice,
@@ -23,7 +24,6 @@ from paycore.subscription.models import (
 )
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
-    FINAL_ACTIONS,
     clock_message,
     invoice_message,
     item_message,
@@ -33,6 +33,7 @@ from paycore.subscription.servicer.messages import (
     subscription_message,
 )
 from paycore.subscription.servicer.requests import (
+    FINAL_ACTIONS,
     INVOICE_STATUSES,
     SUBSCRIPTION_STATUSES,
     frozen_time,
@@ -207,11 +208,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
     ) -> subscription_pb2.ListSubscriptionsResponse:
         merchant_id = current_call().require_merchant()
-        status = None
-        if request.status != subscription_pb2.SUBSCRIPTION_STATUS_UNSPECIFIED:
-            status = SUBSCRIPTION_STATUSES[
-                validation.enum_value("status", request.status, SUBSCRIPTION_STATUSES)
-            ]
+        status = member("status", request.status, SUBSCRIPTION_STATUSES)
         page = await self._billing.list(
             merchant_id,
             cursor_of(request, Prefix.SUBSCRIPTION),
@@ -275,11 +272,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.ListInvoicesRequest, context: Context
     ) -> subscription_pb2.ListInvoicesResponse:
         merchant_id = current_call().require_merchant()
-        status = None
-        if request.status != subscription_pb2.INVOICE_STATUS_UNSPECIFIED:
-            status = INVOICE_STATUSES[
-                validation.enum_value("status", request.status, INVOICE_STATUSES)
-            ]
+        status = member("status", request.status, INVOICE_STATUSES)
         page = await self._billing.list_invoices(
             merchant_id,
             cursor_of(request, Prefix.INVOICE),
@@ -352,11 +345,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.BillingSettings:
         merchant_id = current_call().require_merchant()
         schedule = retry_schedule(request.retry_schedule_days)
-        final_action = None
-        if request.final_action != subscription_pb2.DUNNING_FINAL_ACTION_UNSPECIFIED:
-            final_action = FINAL_ACTIONS[
-                validation.enum_value("final_action", request.final_action, FINAL_ACTIONS)
-            ]
+        final_action = member("final_action", request.final_action, FINAL_ACTIONS)
 
         return await self._mutations.for_merchant(
             merchant_id,

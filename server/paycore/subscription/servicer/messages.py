@@ -7,8 +7,6 @@ from __future__ import annotations
 from paycore.runtime.messages import message_of
 from paycore.subscription.models import (
     BillingSettings,
-    FinalAction,
-    Interval,
     Invoice,
     InvoiceItem,
     Price,
@@ -17,14 +15,6 @@ from paycore.subscription.models import (
     TestClock,
 )
 from paycore.v1 import subscription_pb2
-
-# RecurringInterval numbers a request may name; RECURRING_INTERVAL_UNSPECIFIED is "missing".
-INTERVALS: dict[int, Interval] = {
-    subscription_pb2.RECURRING_INTERVAL_DAY: Interval.DAY,
-    subscription_pb2.RECURRING_INTERVAL_WEEK: Interval.WEEK,
-    subscription_pb2.RECURRING_INTERVAL_MONTH: Interval.MONTH,
-    subscription_pb2.RECURRING_INTERVAL_YEAR: Interval.YEAR,
-}
 
 
 def product_message(product: Product) -> subscription_pb2.Product:
@@ -69,12 +59,6 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
         period_start=invoice.period.start,
         period_end=invoice.period.end,
     )
-
-
-FINAL_ACTIONS: dict[int, FinalAction] = {
-    subscription_pb2.DUNNING_FINAL_ACTION_CANCEL: FinalAction.CANCEL,
-    subscription_pb2.DUNNING_FINAL_ACTION_MARK_UNPAID: FinalAction.MARK_UNPAID,
-}
 
 
 def settings_message(settings: BillingSettings) -> subscription_pb2.BillingSettings:

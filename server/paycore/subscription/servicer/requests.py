@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from paycore import validation
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
+from paycore.runtime.messages import by_number, by_number_or_none, member
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
+    FinalAction,
+    Interval,
     InvoiceStatus,
     NewInvoiceItem,
     NewSubscription,
@@ -20,31 +23,24 @@ from paycore.subscription.models import (
     Recurring,
     SubscriptionStatus,
 )
-from paycore.subscription.servicer.messages import INTERVALS
 from paycore.v1 import subscription_pb2
 
-PRORATIONS: dict[int, ProrationBehavior] = {
-    subscription_pb2.PRORATION_BEHAVIOR_UNSPECIFIED: ProrationBehavior.CREATE_PRORATIONS,
-    subscription_pb2.PRORATION_BEHAVIOR_CREATE_PRORATIONS: ProrationBehavior.CREATE_PRORATIONS,
-    subscription_pb2.PRORATION_BEHAVIOR_NONE: ProrationBehavior.NONE,
-    subscription_pb2.PRORATION_BEHAVIOR_ALWAYS_INVOICE: ProrationBehavior.ALWAYS_INVOICE,
+# UNSPECIFIED: create prorations (Stripe's default).
+PRORATIONS = {
+    0: ProrationBehavior.CREATE_PRORATIONS,
+    **by_number(ProrationBehavior, subscription_pb2.ProrationBehavior),
 }
+# RecurringInterval numbers a request may name; RECURRING_INTERVAL_UNSPECIFIED is "missing".
+INTERVALS = by_number(Interval, subscription_pb2.RecurringInterval)
+FINAL_ACTIONS = by_number_or_none(FinalAction, subscription_pb2.DunningFinalAction)
 ITEMS_MAX = 20
 TRIAL_DAYS_MAX = 730
 # Keeps unit_amount * quantity far inside a bigint for any price.
 QUANTITY_MAX = 1_000_000
 RETRIES_MAX = 8
 RETRY_DAYS_MAX = 30
-SUBSCRIPTION_STATUSES: dict[int, SubscriptionStatus] = {
-    number: SubscriptionStatus(name.removeprefix("SUBSCRIPTION_STATUS_").lower())
-    for name, number in subscription_pb2.SubscriptionStatus.items()
-    if number
-}
-INVOICE_STATUSES: dict[int, InvoiceStatus] = {
-    number: InvoiceStatus(name.removeprefix("INVOICE_STATUS_").lower())
-    for name, number in subscription_pb2.InvoiceStatus.items()
-    if number
-}
+SUBSCRIPTION_STATUSES = by_number_or_none(SubscriptionStatus, subscription_pb2.SubscriptionStatus)
+INVOICE_STATUSES = by_number_or_none(InvoiceStatus, subscription_pb2.InvoiceStatus)
 
 
 def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> NewSubscription:
@@ -115,9 +111,7 @@ def subscription_changes(
             required=False,
         )
     cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
-    behavior = PRORATIONS[
-        validation.enum_value("proration_behavior", request.proration_behavior, PRORATIONS)
-    ]
+    behavior = member("proration_behavior", request.proration_behavior, PRORATIONS)
     return SubscriptionChanges(
         items=tuple(items),
         proration=behavior,
@@ -193,7 +187,7 @@ def recurring(message: subscription_pb2.Recurring) -> Recurring:
     """A recurring price's interval, checked: at least one interval, at most one year in all."""
     if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
         raise missing("recurring.interval")
-    interval = INTERVALS[validation.enum_value("recurring.interval", message.interval, INTERVALS)]
+    interval = member("recurring.interval", message.interval, INTERVALS)
     maximum = INTERVAL_COUNT_MAX[interval]
     if not 1 <= message.interval_count <= maximum:
         raise invalid(

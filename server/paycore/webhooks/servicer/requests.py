@@ -8,6 +8,7 @@ from paycore import validation
 from paycore.errors import invalid, missing
 from paycore.events.types import is_event_type
 from paycore.ids import Prefix
+from paycore.runtime.messages import by_number_or_none, member
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, checked_url
 from paycore.webhooks.models import (
@@ -20,12 +21,7 @@ from paycore.webhooks.models import (
 )
 
 DESCRIPTION_LENGTH_MAX = 1000
-_DELIVERY_STATUSES: dict[int, DeliveryStatus | None] = {
-    event_pb2.WEBHOOK_DELIVERY_STATUS_UNSPECIFIED: None,
-    event_pb2.WEBHOOK_DELIVERY_STATUS_PENDING: DeliveryStatus.PENDING,
-    event_pb2.WEBHOOK_DELIVERY_STATUS_SUCCEEDED: DeliveryStatus.SUCCEEDED,
-    event_pb2.WEBHOOK_DELIVERY_STATUS_FAILED: DeliveryStatus.FAILED,
-}
+_DELIVERY_STATUSES = by_number_or_none(DeliveryStatus, event_pb2.WebhookDeliveryStatus)
 
 
 def new_endpoint(
@@ -82,13 +78,13 @@ def enabled_events(param: str, values: Sequence[str], *, required: bool) -> tupl
 
 
 def delivery_filter(request: event_pb2.ListDeliveriesRequest) -> DeliveryFilter:
-    validation.enum_value("status", request.status, _DELIVERY_STATUSES)
+    status = member("status", request.status, _DELIVERY_STATUSES)
     return DeliveryFilter(
         endpoint_id=validation.object_id(
             "webhook_endpoint", request.webhook_endpoint, Prefix.WEBHOOK_ENDPOINT, required=False
         ),
         event_id=validation.object_id("event", request.event, Prefix.EVENT, required=False),
-        status=_DELIVERY_STATUSES[request.status],
+        status=status,
     )
 
 

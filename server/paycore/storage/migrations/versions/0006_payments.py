@@ -125,9 +125,10 @@ def upgrade() -> None:
     )
     ddl.create_index("refunds_payment_intent_idx", "refunds", "merchant_id", "payment_intent_id")
     ddl.create_index("refunds_payment_order_idx", "refunds", "merchant_id", "payment_order_id")
-    op.add_column("idempotency_keys", sa.Column("recovery_point", sa.Text(), nullable=True))
-    op.add_column(
-        "idempotency_keys", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True)
+    ddl.add_columns(
+        "idempotency_keys",
+        *ddl.optional(sa.Text(), "recovery_point"),
+        *ddl.optional(sa.DateTime(timezone=True), "locked_until"),
     )
 
 

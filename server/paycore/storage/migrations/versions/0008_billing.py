@@ -15,7 +15,7 @@ down_revision = "0007"
 
 
 def upgrade() -> None:
-    op.add_column("payment_intents", sa.Column("invoice_id", sa.Text(), nullable=True))
+    ddl.add_columns("payment_intents", *ddl.optional(sa.Text(), "invoice_id"))
     ddl.create_owned_table(
         "subscriptions",
         *ddl.required(sa.Text(), "id", "customer_id", "status", "currency", "interval"),

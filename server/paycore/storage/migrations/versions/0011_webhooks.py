@@ -14,14 +14,9 @@ down_revision = "0010"
 
 
 def upgrade() -> None:
-    # now() is evaluated once for the existing rows (no table rewrite); new rows get null.
-    op.add_column(
-        "events",
-        sa.Column(
-            "webhooks_fanned_out_at", sa.DateTime(timezone=True), server_default=sa.func.now()
-        ),
+    ddl.add_column_set_for_existing_rows(
+        "events", "webhooks_fanned_out_at", sa.DateTime(timezone=True), sa.func.now()
     )
-    op.alter_column("events", "webhooks_fanned_out_at", server_default=None)
     ddl.create_index("events_unfanned_idx", "events", "id", where="webhooks_fanned_out_at IS NULL")
     ddl.create_owned_table(
         "webhook_endpoints",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations import ddl
 
 revision = "0013"
 down_revision = "0012"
 
 
 def upgrade() -> None:
-    op.add_column("api_keys", sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    ddl.add_columns("api_keys", *ddl.optional(sa.DateTime(timezone=True), "expires_at"))
 
 
 def downgrade() -> None:

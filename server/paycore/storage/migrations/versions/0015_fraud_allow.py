@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0015"
@@ -11,14 +12,8 @@ down_revision = "0013"
 
 
 def upgrade() -> None:
-    op.add_column(
-        "fraud_policies",
-        sa.Column(
-            "allow",
-            postgresql.JSONB(),
-            nullable=False,
-            server_default=sa.text("'[]'::jsonb"),
-        ),
+    ddl.add_columns(
+        "fraud_policies", *ddl.defaulted(postgresql.JSONB(), sa.text("'[]'::jsonb"), "allow")
     )
 
 

@@ -1,0 +1,72 @@
+"""The checkout domain's types: a session, what creates one, and the hosted page's view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class LineItem:
+    name: str
+    unit_amount: int
+    quantity: int
+
+    @property
+    def amount_total(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A checked CreateCheckoutSession request."""
+
+    amount_total: int
+    currency: str
+    line_items: tuple[LineItem, ...]
+    customer_id: str | None
+    customer_email: str
+    success_url: str
+    cancel_url: str
+    expires_at: int
+    """Unix seconds, already within the allowed window."""
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    merchant_id: str
+    amount_total: int
+    currency: str
+    line_items: tuple[LineItem, ...]
+    customer_id: str | None
+    customer_email: str
+    success_url: str
+    cancel_url: str
+    status: SessionStatus
+    """As shown: an open session whose intent succeeded reads complete, one past expires_at
+    reads expired, before the worker records either (repository.session_of)."""
+    payment_intent_id: str
+    expires_at: int
+    description: str
+    metadata: dict[str, str]
+    created: int
+
+
+@dataclass(frozen=True)
+class HostedPage:
+    """GetCheckoutPage: the session and what its page needs to take a card."""
+
+    session: Session
+    merchant_name: str
+    publishable_key: str
+    last_error_message: str
+    intent_status: str

@@ -1,0 +1,221 @@
+"""Checkout sessions and the merchants' hosted-page keys, over a connection (SQLAlchemy Core:
+nothing here is on a hot path). Every read joins the session's payment intent, whose status the
+session's shown status follows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from paycore.checkout.models import LineItem, NewSession, Session, SessionStatus
+from paycore.invariants import violated
+from paycore.storage.schema import api_keys, checkout_keys, checkout_sessions, payment_intents
+from sqlalchemy import ColumnElement, Row, Select, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+SESSION_ID = checkout_sessions.c.id
+_SUCCEEDED = "succeeded"
+EXPIRABLE_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "canceled")
+"""An open session whose intent is in one of these may expire; one being paid may not."""
+
+_s = checkout_sessions
+_p = payment_intents
+_JOINED = _s.join(_p, (_p.c.merchant_id == _s.c.merchant_id) & (_p.c.id == _s.c.payment_intent_id))
+
+
+def _with_intent() -> Select[Any]:
+    return select(
+        _s,
+        _p.c.status.label("intent_status"),
+        _p.c.last_error.label("intent_last_error"),
+    ).select_from(_JOINED)
+
+
+def session_query(merchant_id: str, session_id: str) -> Select[Any]:
+    return _with_intent().where(_s.c.merchant_id == merchant_id, _s.c.id == session_id)
+
+
+def page_query(session_id: str) -> Select[Any]:
+    """The session by its id alone (the hosted page's visitor holds no key); the caller reads
+    the shard the id names."""
+    return _with_intent().where(_s.c.id == session_id)
+
+
+def sessions_query(merchant_id: str, status: SessionStatus | None, intent_id: str) -> Select[Any]:
+    query = _with_intent().where(_s.c.merchant_id == merchant_id)
+    if intent_id:
+        query = query.where(_s.c.payment_intent_id == intent_id)
+    if status is not None:
+        query = query.where(_shown_status_is(status))
+    return query
+
+
+def _shown_status_is(status: SessionStatus) -> ColumnElement[bool]:
+    """The same rule as `shown_status`, in SQL."""
+    now = datetime.now(UTC)
+    stored_open = _s.c.status == SessionStatus.OPEN.value
+    paid = _p.c.status == _SUCCEEDED
+    if status is SessionStatus.COMPLETE:
+        return (_s.c.status == SessionStatus.COMPLETE.value) | (stored_open & paid)
+    overdue = stored_open & ~paid & (_s.c.expires_at <= now)
+    if status is SessionStatus.EXPIRED:
+        return (_s.c.status == SessionStatus.EXPIRED.value) | overdue
+    return stored_open & ~paid & (_s.c.expires_at > now)
+
+
+def shown_status(stored: str, intent_status: str, expires_at: int, now: float) -> SessionStatus:
+    """An open session whose intent succeeded is complete, and one past its expiry is expired,
+    as soon as either holds: the worker's sweep records it (and sends the event) a moment
+    later."""
+    status = SessionStatus(stored)
+    if status is SessionStatus.OPEN and intent_status == _SUCCEEDED:
+        return SessionStatus.COMPLETE
+    if status is SessionStatus.OPEN and expires_at <= now:
+        return SessionStatus.EXPIRED
+    return status
+
+
+def session_of(row: Row[Any]) -> Session:
+    expires_at = int(row.expires_at.timestamp())
+    return Session(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        amount_total=row.amount_total,
+        currency=row.currency,
+        line_items=tuple(
+            LineItem(item["name"], item["unit_amount"], item["quantity"]) for item in row.line_items
+        ),
+        customer_id=row.customer_id,
+        customer_email=row.customer_email,
+        success_url=row.success_url,
+        cancel_url=row.cancel_url,
+        status=shown_status(row.status, row.intent_status, expires_at, time.time()),
+        payment_intent_id=row.payment_intent_id,
+        expires_at=expires_at,
+        description=row.description,
+        metadata=dict(row.metadata),
+        created=int(row.created_at.timestamp()),
+    )
+
+
+def last_error_message(row: Row[Any]) -> str:
+    error = row.intent_last_error
+    return str(error.get("message", "")) if isinstance(error, dict) else ""
+
+
+class CheckoutRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(
+        self, merchant_id: str, session_id: str, intent_id: str, new: NewSession
+    ) -> None:
+        await self._connection.execute(
+            insert(_s).values(
+                merchant_id=merchant_id,
+                id=session_id,
+                currency=new.currency,
+                status=SessionStatus.OPEN.value,
+                payment_intent_id=intent_id,
+                amount_total=new.amount_total,
+                line_items=[
+                    {"name": i.name, "unit_amount": i.unit_amount, "quantity": i.quantity}
+                    for i in new.line_items
+                ],
+                customer_id=new.customer_id,
+                customer_email=new.customer_email,
+                success_url=new.success_url,
+                cancel_url=new.cancel_url,
+                description=new.description,
+                expires_at=datetime.fromtimestamp(new.expires_at, UTC),
+                metadata=new.metadata,
+            )
+        )
+
+    async def session(
+        self, merchant_id: str, session_id: str, *, lock: bool = False
+    ) -> Row[Any] | None:
+        query = session_query(merchant_id, session_id)
+        if lock:
+            query = query.with_for_update(of=_s)
+        row: Row[Any] | None = (await self._connection.execute(query)).one_or_none()
+        return row
+
+    async def written(self, merchant_id: str, session_id: str) -> Session:
+        """A session this transaction has just written."""
+        row = await self.session(merchant_id, session_id)
+        if row is None:
+            raise violated("a session written in this transaction reads back")
+        return session_of(row)
+
+    async def close(self, merchant_id: str, session_id: str, status: SessionStatus) -> None:
+        """Records the end of an open session: complete or expired."""
+        values: dict[str, Any] = {"status": status.value}
+        if status is SessionStatus.COMPLETE:
+            values["completed_at"] = datetime.now(UTC)
+        await self._connection.execute(
+            update(_s).where(_s.c.merchant_id == merchant_id, _s.c.id == session_id).values(values)
+        )
+
+    async def claim_paid(self, limit: int) -> Sequence[Row[Any]]:
+        """Open sessions (any merchant on this shard) whose intent succeeded, locked."""
+        query = (
+            _with_intent()
+            .where(_s.c.status == SessionStatus.OPEN.value, _p.c.status == _SUCCEEDED)
+            .limit(limit)
+            .with_for_update(of=_s, skip_locked=True)
+        )
+        rows: Sequence[Row[Any]] = (await self._connection.execute(query)).all()
+        return rows
+
+    async def claim_overdue(self, now: datetime, limit: int) -> Sequence[Row[Any]]:
+        """Open sessions past their expiry whose intent is not being paid, locked."""
+        query = (
+            _with_intent()
+            .where(
+                _s.c.status == SessionStatus.OPEN.value,
+                _s.c.expires_at <= now,
+                _p.c.status.in_(EXPIRABLE_INTENT_STATUSES),
+            )
+            .order_by(_s.c.expires_at)
+            .limit(limit)
+            .with_for_update(of=_s, skip_locked=True)
+        )
+        rows: Sequence[Row[Any]] = (await self._connection.execute(query)).all()
+        return rows
+
+    # -- the hosted pages' publishable key ------------------------------------------------------
+
+    async def page_key(self, merchant_id: str, now: datetime) -> Any:
+        """The merchant's hosted-page key while it is usable (not revoked, not expired)."""
+        k = api_keys
+        query = (
+            select(checkout_keys.c.key_id, checkout_keys.c.sealed_key)
+            .select_from(
+                checkout_keys.join(
+                    k,
+                    (k.c.merchant_id == checkout_keys.c.merchant_id)
+                    & (k.c.id == checkout_keys.c.key_id),
+                )
+            )
+            .where(
+                checkout_keys.c.merchant_id == merchant_id,
+                k.c.revoked_at.is_(None),
+                k.c.expires_at.is_(None) | (k.c.expires_at > now),
+            )
+        )
+        return (await self._connection.execute(query)).one_or_none()
+
+    async def save_page_key(self, merchant_id: str, key_id: str, sealed: bytes) -> None:
+        statement = upsert(checkout_keys).values(
+            merchant_id=merchant_id, key_id=key_id, sealed_key=sealed
+        )
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[checkout_keys.c.merchant_id],
+                set_={"key_id": key_id, "sealed_key": sealed},
+            )
+        )

@@ -1,0 +1,109 @@
+"""CheckoutService over gRPC: request -> checks (requests.py) -> domain call (through Mutations
+for changes) -> message (messages.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore import validation
+from paycore.checkout.servicer import requests
+from paycore.checkout.servicer.messages import SessionMessages
+from paycore.checkout.sessions import CheckoutSessions
+from paycore.customer.service import CustomerService
+from paycore.ids import Prefix
+from paycore.payment.client_secrets import ClientSecrets
+from paycore.runtime.context import current_call
+from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.mutations import Mutations
+from paycore.v1 import checkout_pb2, checkout_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+
+
+def register(
+    server: aio.Server,
+    sessions: CheckoutSessions,
+    messages: SessionMessages,
+    customers: CustomerService,
+    client_secrets: ClientSecrets,
+    mutations: Mutations,
+) -> str:
+    """Adds CheckoutService to `server`; returns its full name."""
+    servicer = CheckoutServicer(sessions, messages, customers, client_secrets, mutations)
+    checkout_pb2_grpc.add_CheckoutServiceServicer_to_server(servicer, server)
+    return str(checkout_pb2.DESCRIPTOR.services_by_name["CheckoutService"].full_name)
+
+
+class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
+    def __init__(
+        self,
+        sessions: CheckoutSessions,
+        messages: SessionMessages,
+        customers: CustomerService,
+        client_secrets: ClientSecrets,
+        mutations: Mutations,
+    ) -> None:
+        self._sessions = sessions
+        self._messages = messages
+        self._customers = customers
+        self._client_secrets = client_secrets
+        self._mutations = mutations
+
+    async def CreateCheckoutSession(
+        self, request: checkout_pb2.CreateCheckoutSessionRequest, context: Context
+    ) -> checkout_pb2.CheckoutSession:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_session(request)
+        if new.customer_id:
+            await self._customers.require_customer(merchant_id, new.customer_id)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            checkout_pb2.CheckoutSession,
+            lambda connection: self._sessions.create(connection, merchant_id, new),
+            render=self._messages.session,
+        )
+
+    async def GetCheckoutSession(
+        self, request: checkout_pb2.GetCheckoutSessionRequest, context: Context
+    ) -> checkout_pb2.CheckoutSession:
+        merchant_id = current_call().require_merchant()
+        session_id = requests.session_id(request.id)
+        return self._messages.session(await self._sessions.get(merchant_id, session_id))
+
+    async def ListCheckoutSessions(
+        self, request: checkout_pb2.ListCheckoutSessionsRequest, context: Context
+    ) -> checkout_pb2.ListCheckoutSessionsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = cursor_of(request, Prefix.CHECKOUT_SESSION)
+        status = requests.status_filter(request.status)
+        intent_id = validation.object_id(
+            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+        )
+        page = await self._sessions.list(merchant_id, cursor, status, intent_id)
+        return page_response(
+            checkout_pb2.ListCheckoutSessionsResponse, page, self._messages.session
+        )
+
+    async def ExpireCheckoutSession(
+        self, request: checkout_pb2.ExpireCheckoutSessionRequest, context: Context
+    ) -> checkout_pb2.CheckoutSession:
+        merchant_id = current_call().require_merchant()
+        session_id = requests.session_id(request.id)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            checkout_pb2.CheckoutSession,
+            lambda connection: self._sessions.expire(connection, merchant_id, session_id),
+            render=self._messages.session,
+        )
+
+    async def GetCheckoutPage(
+        self, request: checkout_pb2.GetCheckoutPageRequest, context: Context
+    ) -> checkout_pb2.CheckoutPage:
+        session_id = requests.session_id(request.id)
+        page = await self._sessions.page(session_id)
+        session = page.session
+        secret = self._client_secrets.of(session.merchant_id, session.payment_intent_id)
+        return self._messages.page(page, secret)

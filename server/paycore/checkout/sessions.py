@@ -1,0 +1,193 @@
+"""Checkout sessions: creating one with its payment intent, reading them, expiring them (by
+the merchant or the worker's sweep), and recording those paid. A session's page tokenizes
+with the merchant's hosted-page publishable key (`PageKeys`) and confirms the intent with its
+client_secret; the session follows its intent (repository.shown_status)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.message import Message
+from paycore.account.repository import MerchantRepository
+from paycore.account.service import AccountService
+from paycore.checkout.models import HostedPage, NewSession, Session, SessionStatus
+from paycore.checkout.repository import (
+    EXPIRABLE_INTENT_STATUSES,
+    SESSION_ID,
+    CheckoutRepository,
+    last_error_message,
+    page_query,
+    session_of,
+    session_query,
+    sessions_query,
+)
+from paycore.customer.vault import Vault
+from paycore.errors import ApiError, Reason, not_found
+from paycore.events.outbox import record_event
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.payment.intents import cancel, create
+from paycore.payment.intents.flow import IntentFlow
+from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
+from paycore.secret import Secret
+from paycore.storage import Shards
+from paycore.storage.reads import Cursor, Page, Reads, fetch_one
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+SESSION_COMPLETED = "checkout.session.completed"
+SESSION_EXPIRED = "checkout.session.expired"
+PAGE_KEY_NAME = "Hosted checkout pages"
+SWEEP_BATCH_MAX = 100
+_KEY_PURPOSE = "checkout_key:"
+_ABANDONED = "abandoned"
+
+RenderSession = Callable[[Session], Message]
+"""A session as its events carry it (the servicer's message), passed by the composition root."""
+
+
+class PageKeys:
+    """The publishable key a merchant's hosted pages tokenize with: issued on the merchant's
+    first session, kept sealed by the vault (the page must show it; api_keys keeps only its
+    hash), and issued again if the merchant revokes it."""
+
+    def __init__(self, accounts: AccountService, vault: Vault) -> None:
+        self._accounts = accounts
+        self._vault = vault
+
+    async def ensure(self, connection: AsyncConnection, merchant_id: str) -> None:
+        repository = CheckoutRepository(connection)
+        if await repository.page_key(merchant_id, datetime.now(UTC)) is not None:
+            return
+        issued = await self._accounts.issue_publishable_key(connection, merchant_id, PAGE_KEY_NAME)
+        sealed = self._vault.seal(issued.secret, merchant_id, _KEY_PURPOSE + issued.key.id)
+        await repository.save_page_key(merchant_id, issued.key.id, sealed)
+
+    async def key(self, connection: AsyncConnection, merchant_id: str) -> Secret | None:
+        found = await CheckoutRepository(connection).page_key(merchant_id, datetime.now(UTC))
+        if found is None:
+            return None
+        return self._vault.open(found.sealed_key, merchant_id, _KEY_PURPOSE + found.key_id)
+
+
+class CheckoutSessions:
+    def __init__(
+        self,
+        shards: Shards,
+        intents: IntentFlow,
+        keys: PageKeys,
+        render: RenderSession,
+    ) -> None:
+        self._shards = shards
+        self._reads = Reads(shards)
+        self._intents = intents
+        self._keys = keys
+        self._render = render
+
+    async def create(
+        self, connection: AsyncConnection, merchant_id: str, new: NewSession
+    ) -> Session:
+        session_id = new_id(Prefix.CHECKOUT_SESSION, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        intent = NewIntent(
+            amount=new.amount_total,
+            currency=new.currency,
+            capture_method=CaptureMethod.AUTOMATIC,
+            customer_id=new.customer_id,
+            description=new.description,
+            metadata={"checkout_session": session_id},
+        )
+        phases = await create.prepare(self._intents, merchant_id, intent, confirm=False)
+        created: Intent = await phases.record(connection)
+        await self._keys.ensure(connection, merchant_id)
+        repository = CheckoutRepository(connection)
+        await repository.insert(merchant_id, session_id, created.id, new)
+        return await repository.written(merchant_id, session_id)
+
+    async def get(self, merchant_id: str, session_id: str) -> Session:
+        query = session_query(merchant_id, session_id)
+        return await self._reads.one(merchant_id, query, session_of, "checkout_session", session_id)
+
+    async def list(
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        status: SessionStatus | None,
+        intent_id: str,
+    ) -> Page[Session]:
+        query = sessions_query(merchant_id, status, intent_id)
+        return await self._reads.page(merchant_id, query, SESSION_ID, cursor, session_of)
+
+    async def expire(
+        self, connection: AsyncConnection, merchant_id: str, session_id: str
+    ) -> Session:
+        """ExpireCheckoutSession: an open session (or one past its expiry the sweep has not
+        reached) ends now; a paid one, or one whose payment is in flight, is refused."""
+        repository = CheckoutRepository(connection)
+        row = await repository.session(merchant_id, session_id, lock=True)
+        if row is None:
+            raise not_found("checkout_session", session_id)
+        shown = session_of(row)
+        if row.status != SessionStatus.OPEN or shown.status is SessionStatus.COMPLETE:
+            raise _unexpected(shown, "expired")
+        if row.intent_status not in EXPIRABLE_INTENT_STATUSES:
+            raise _unexpected(shown, "expired", status="being paid")
+        await self._end(connection, row, SessionStatus.EXPIRED)
+        return await repository.written(merchant_id, session_id)
+
+    async def page(self, session_id: str) -> HostedPage:
+        """The hosted page's view, read on the shard the session's id names."""
+        logical_shard = logical_shard_of(session_id, Prefix.CHECKOUT_SESSION)
+        async with self._shards.read_logical(logical_shard) as connection:
+            row = await fetch_one(
+                connection, page_query(session_id), _row, "checkout_session", session_id
+            )
+            merchant = await MerchantRepository(connection).get(row.merchant_id)
+            key = await self._keys.key(connection, row.merchant_id)
+        return HostedPage(
+            session=session_of(row),
+            merchant_name=merchant.name if merchant else "",
+            publishable_key=key.reveal() if key else "",
+            last_error_message=last_error_message(row),
+            intent_status=row.intent_status,
+        )
+
+    async def sweep_on(self, engine: AsyncEngine, now: datetime, limit: int) -> int:
+        """The worker's batch on one shard: records the sessions whose intent succeeded
+        (complete) and ends those past their expiry whose intent is not being paid (expired,
+        their intent canceled), each with its event. Returns how many it ended."""
+        async with engine.begin() as connection:
+            repository = CheckoutRepository(connection)
+            paid = await repository.claim_paid(limit)
+            for row in paid:
+                await self._end(connection, row, SessionStatus.COMPLETE)
+            overdue = await repository.claim_overdue(now, limit - len(paid))
+            for row in overdue:
+                await self._end(connection, row, SessionStatus.EXPIRED)
+        return len(paid) + len(overdue)
+
+    async def _end(self, connection: AsyncConnection, row: Row[Any], status: SessionStatus) -> None:
+        if status is SessionStatus.EXPIRED and row.intent_status != IntentStatus.CANCELED:
+            phases = cancel.phases(
+                self._intents, row.merchant_id, row.payment_intent_id, _ABANDONED
+            )
+            await phases.record(connection)
+        repository = CheckoutRepository(connection)
+        await repository.close(row.merchant_id, row.id, status)
+        ended = await repository.written(row.merchant_id, row.id)
+        kind = SESSION_COMPLETED if status is SessionStatus.COMPLETE else SESSION_EXPIRED
+        await record_event(connection, row.merchant_id, kind, self._render(ended))
+
+
+def _row(row: Row[Any]) -> Row[Any]:
+    return row
+
+
+def _unexpected(session: Session, action: str, status: str = "") -> ApiError:
+    return ApiError(
+        Reason.CHECKOUT_SESSION_UNEXPECTED_STATE,
+        param="id",
+        id=session.id,
+        status=status or session.status.value,
+        action=action,
+    )

@@ -1,0 +1,487 @@
+"""The merchant dashboard's pages (/dashboard on the edge): server-rendered HTML over paycore's
+gRPC clients, called with the key the browser's session signed in with (sessions.py).
+
+    /dashboard/login, /dashboard/logout      sign in with a secret or restricted key (or, for
+                                             operators, the admin token and a merchant id)
+    /dashboard/payments[/<pi>[/refund]]      payments, filters and search; a payment's page with
+                                             its refunds, its events' timeline and a refund form
+    /dashboard/balance                       balances, the pending/available chart (chart.py)
+    /dashboard/payouts[/<po>]                payouts and their balance transactions
+    /dashboard/webhooks[/<we>]               webhook endpoints and their delivery log
+    /dashboard/<list>                        the other lists (listings.py): checkout sessions,
+                                             subscriptions, invoices, and for operators the fraud
+                                             review queue and reconciliation discrepancies
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from aiohttp import web
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+from grpc import StatusCode, aio
+from jinja2 import Environment
+from paycore.edge.dashboard.chart import balance_chart
+from paycore.edge.dashboard.listings import LISTINGS, LISTINGS_BY_SLUG, PAGE_SIZE, Stubs
+from paycore.edge.dashboard.sessions import (
+    COOKIE,
+    COOKIE_PATH,
+    IDLE_SECONDS,
+    SessionStore,
+    SignedIn,
+)
+from paycore.edge.errors import EdgeError, from_rpc_error
+from paycore.edge.web import page
+from paycore.iso import CURRENCY_EXPONENTS, currency_exponent
+from paycore.stripe_json import stripe_json
+from paycore.transcoding import JsonRejected, checked, to_message
+from paycore.v1 import (
+    checkout_pb2,
+    customer_pb2,
+    event_pb2,
+    fraud_pb2,
+    payment_pb2,
+    payout_pb2,
+    wallet_pb2,
+)
+
+CALL_TIMEOUT_SECONDS = 10.0
+BALANCE_TRANSACTIONS_PAGES = 4
+"""The balance chart reads at most this many pages of 100 balance transactions."""
+SEARCH_HINT = (
+    "Search by a payment (pi_...), a checkout session (cs_...), a customer (cus_...) or an email."
+)
+REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+Handler = Callable[[web.Request, SignedIn], Awaitable[web.StreamResponse]]
+
+
+class Dashboard:
+    def __init__(self, channel: aio.Channel, environment: Environment, secure: bool) -> None:
+        self._stubs = Stubs(channel)
+        self._templates = environment
+        self._sessions = SessionStore()
+        self._secure = secure
+
+    def add_routes(self, app: web.Application) -> None:
+        signed_in = self._signed_in
+        app.router.add_get("/dashboard", self.home)
+        app.router.add_get("/dashboard/login", self.login_form)
+        app.router.add_post("/dashboard/login", self.login)
+        app.router.add_post("/dashboard/logout", self.logout)
+        app.router.add_get("/dashboard/balance", signed_in(self.balance))
+        app.router.add_get("/dashboard/payments/{id}", signed_in(self.payment))
+        app.router.add_post("/dashboard/payments/{id}/refund", signed_in(self.refund))
+        app.router.add_get("/dashboard/payouts/{id}", signed_in(self.payout))
+        app.router.add_get("/dashboard/webhooks/{id}", signed_in(self.webhook))
+        app.router.add_get("/dashboard/{slug}", signed_in(self.listing))
+
+    # -- signing in -----------------------------------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.StreamResponse:
+        if self._session_of(request) is None:
+            raise web.HTTPSeeOther("/dashboard/login")
+        raise web.HTTPSeeOther("/dashboard/payments")
+
+    async def login_form(self, request: web.Request) -> web.StreamResponse:
+        return self._page("login.html", None, error="")
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        _same_origin(request)
+        form = await request.post()
+        key = str(form.get("key", "")).strip()
+        merchant_id = str(form.get("merchant", "")).strip()
+        operator = not key.startswith(("sk_", "rk_", "pk_"))
+        problem = await self._check_key(key, operator, merchant_id)
+        if problem:
+            return self._page("login.html", None, status=401, error=problem)
+        response = web.HTTPSeeOther("/dashboard/payments" if not operator else "/dashboard/reviews")
+        session_id = self._sessions.open(key, operator, merchant_id if operator else "")
+        response.set_cookie(
+            COOKIE,
+            session_id,
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="Strict",
+            secure=self._secure,
+            max_age=IDLE_SECONDS,
+        )
+        raise response
+
+    async def _check_key(self, key: str, operator: bool, merchant_id: str) -> str:
+        """Why `key` cannot sign in ("" when it can): one cheap read tells a wrong key."""
+        if not key:
+            return "Enter a secret key, a restricted key, or the admin token."
+        if key.startswith("pk_"):
+            return "A publishable key cannot sign in: use a secret or restricted key."
+        candidate = SignedIn(key, operator, merchant_id, csrf="", expires_at=0)
+        try:
+            if operator:
+                reviews = fraud_pb2.ListReviewsRequest(limit=1)
+                await ask(self._stubs.fraud.ListReviews, reviews, candidate)
+            else:
+                intents = payment_pb2.ListPaymentIntentsRequest(limit=1)
+                await ask(self._stubs.payments.ListPaymentIntents, intents, candidate)
+        except aio.AioRpcError as error:
+            if error.code() in (StatusCode.UNAUTHENTICATED, StatusCode.PERMISSION_DENIED):
+                if operator or error.code() is StatusCode.UNAUTHENTICATED:
+                    return "That key or token is not valid."
+                return ""  # a restricted key without payments:read: the pages say what it lacks
+            return from_rpc_error(error, "sign in").message
+        return ""
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        _same_origin(request)
+        session = self._session_of(request)
+        form = await request.post()
+        if session is not None and session.csrf_matches(str(form.get("csrf", ""))):
+            self._sessions.close(request.cookies.get(COOKIE))
+        response = web.HTTPSeeOther("/dashboard/login")
+        response.del_cookie(COOKIE, path=COOKIE_PATH)
+        raise response
+
+    def _session_of(self, request: web.Request) -> SignedIn | None:
+        return self._sessions.find(request.cookies.get(COOKIE))
+
+    def _signed_in(
+        self, handler: Handler
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            session = self._session_of(request)
+            if session is None:
+                raise web.HTTPSeeOther("/dashboard/login")
+            if request.method == "POST":
+                _same_origin(request)
+                form = await request.post()
+                if not session.csrf_matches(str(form.get("csrf", ""))):
+                    raise web.HTTPForbidden(text="The form is stale: reload the page and retry.")
+            try:
+                return await handler(request, session)
+            except aio.AioRpcError as error:
+                if error.code() is StatusCode.UNAUTHENTICATED:
+                    self._sessions.close(request.cookies.get(COOKIE))
+                    raise web.HTTPSeeOther("/dashboard/login") from None
+                return self._error(session, from_rpc_error(error, request.path))
+            except JsonRejected as rejected:
+                return self._page("error.html", session, status=400, message=rejected.message)
+
+        return handle
+
+    # -- lists ----------------------------------------------------------------------------------
+
+    async def listing(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        listing = LISTINGS_BY_SLUG.get(request.match_info["slug"])
+        if listing is None or (listing.operator and not session.operator):
+            return self._page("error.html", session, status=404, message="No such page.")
+        if not listing.operator and session.operator and not session.merchant_id:
+            hint = "Sign in with a merchant id to see a merchant's pages."
+            return self._page("error.html", session, status=400, message=hint)
+        query = {name: value for name, value in request.query.items() if value}
+        search = query.pop("q", "").strip()
+        if listing.slug == "payments" and search:
+            found = await self._search(search, session)
+            if isinstance(found, str):
+                return self._page("error.html", session, status=404, message=found)
+            if found.get("redirect"):
+                raise web.HTTPSeeOther(found["redirect"])
+            query.update(found)
+        fields = {name: query[name] for name in listing.filters if name in query}
+        descriptor = cast(Descriptor, listing.request.DESCRIPTOR)
+        message = to_message(
+            descriptor,
+            checked(
+                descriptor,
+                {**fields, "limit": str(PAGE_SIZE), **_cursor(query)},
+                from_text=True,
+            ),
+        )
+        response = await ask(listing.call(self._stubs), message, session)
+        rendered = stripe_json(response)
+        return self._page(
+            "list.html",
+            session,
+            listing=listing,
+            rows=rendered["data"],
+            has_more=rendered["has_more"],
+            filters=fields,
+            search=search,
+            next_page=_next_page(request, rendered["data"]),
+        )
+
+    async def _search(self, text: str, session: SignedIn) -> dict[str, str] | str:
+        """The payments list's search box: an id opens its payment, an email or customer id
+        filters by the customer."""
+        if text.startswith("pi_"):
+            return {"redirect": f"/dashboard/payments/{text}"}
+        if text.startswith("cs_"):
+            found = await ask(
+                self._stubs.checkout.GetCheckoutSession,
+                checkout_pb2.GetCheckoutSessionRequest(id=text),
+                session,
+            )
+            return {"redirect": f"/dashboard/payments/{found.payment_intent}"}
+        if text.startswith("cus_"):
+            return {"customer": text}
+        if "@" in text:
+            customers = await ask(
+                self._stubs.customers.ListCustomers,
+                customer_pb2.ListCustomersRequest(email=text, limit=1),
+                session,
+            )
+            if not customers.data:
+                return f"No customer has the email {text}."
+            return {"customer": customers.data[0].id}
+        return SEARCH_HINT
+
+    # -- a payment ------------------------------------------------------------------------------
+
+    async def payment(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        return await self._payment_page(request, session, error="", status=200)
+
+    async def _payment_page(
+        self, request: web.Request, session: SignedIn, *, error: str, status: int
+    ) -> web.StreamResponse:
+        intent_id = request.match_info["id"]
+        intent, refunds = await asyncio.gather(
+            ask(
+                self._stubs.payments.GetPaymentIntent,
+                payment_pb2.GetPaymentIntentRequest(id=intent_id),
+                session,
+            ),
+            ask(
+                self._stubs.payments.ListRefunds,
+                payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
+                session,
+            ),
+        )
+        objects = [intent_id, *(refund.id for refund in refunds.data)]
+        timelines = await asyncio.gather(
+            *(
+                ask(
+                    self._stubs.events.ListEvents,
+                    event_pb2.ListEventsRequest(object_id=object_id, limit=100),
+                    session,
+                )
+                for object_id in objects
+            )
+        )
+        events = sorted(
+            (stripe_json(event) for timeline in timelines for event in timeline.data),
+            key=lambda event: (event["created"], event["id"]),
+        )
+        shown = stripe_json(intent)
+        shown.pop("client_secret", None)
+        refundable = shown["amount_received"] - shown["amount_refunded"]
+        return self._page(
+            "payment.html",
+            session,
+            status=status,
+            intent=shown,
+            refunds=stripe_json(refunds)["data"],
+            events=events,
+            refundable=refundable if shown["status"] == "succeeded" else 0,
+            refund_reasons=REFUND_REASONS,
+            refund_key=secrets.token_urlsafe(16),
+            refunded=request.query.get("refunded", ""),
+            error=error,
+        )
+
+    async def refund(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        intent_id = request.match_info["id"]
+        form = await request.post()
+        currency = str(form.get("currency", "usd"))
+        try:
+            amount = _minor_units(str(form.get("amount", "")), currency)
+        except ValueError as problem:
+            return await self._payment_page(request, session, error=str(problem), status=400)
+        reason = str(form.get("reason", ""))
+        fields: dict[str, Any] = {"payment_intent": intent_id}
+        if amount:
+            fields["amount"] = amount
+        if reason in REFUND_REASONS:
+            fields["reason"] = payment_pb2.RefundReason.Value(f"REFUND_REASON_{reason.upper()}")
+        # The form's own key: submitting it twice (a double click, a reload) refunds once.
+        key = str(form.get("refund_key", "")) or secrets.token_urlsafe(16)
+        try:
+            created = await ask(
+                self._stubs.payments.CreateRefund,
+                payment_pb2.CreateRefundRequest(**fields),
+                session,
+                ("idempotency-key", f"dashboard-refund-{key}"),
+            )
+        except aio.AioRpcError as error:
+            if error.code() is StatusCode.UNAUTHENTICATED:
+                raise
+            refused = from_rpc_error(error, request.path).message
+            return await self._payment_page(request, session, error=refused, status=400)
+        raise web.HTTPSeeOther(f"/dashboard/payments/{intent_id}?refunded={created.id}")
+
+    # -- balances, payouts, webhooks ------------------------------------------------------------
+
+    async def balance(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        balance = stripe_json(
+            await ask(self._stubs.wallet.GetBalance, wallet_pb2.GetBalanceRequest(), session)
+        )
+        transactions = await self._balance_transactions(session)
+        available = {money["currency"]: money["amount"] for money in balance["available"]}
+        pending = {money["currency"]: money["amount"] for money in balance["pending"]}
+        currencies = sorted({*available, *pending, *(t["currency"] for t in transactions)})
+        currency = request.query.get("currency", "")
+        if currency not in currencies:
+            currency = currencies[0] if currencies else ""
+        chart = None
+        if currency:
+            chart = balance_chart(
+                transactions,
+                available.get(currency, 0),
+                pending.get(currency, 0),
+                currency,
+                int(time.time()),
+            )
+        return self._page(
+            "balance.html",
+            session,
+            available=available,
+            pending=pending,
+            currencies=currencies,
+            currency=currency,
+            chart=chart,
+            transactions=transactions[:PAGE_SIZE],
+        )
+
+    async def _balance_transactions(self, session: SignedIn) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        starting_after = ""
+        for _ in range(BALANCE_TRANSACTIONS_PAGES):
+            listed = await ask(
+                self._stubs.wallet.ListBalanceTransactions,
+                wallet_pb2.ListBalanceTransactionsRequest(limit=100, starting_after=starting_after),
+                session,
+            )
+            found.extend(stripe_json(listed)["data"])
+            if not listed.has_more:
+                break
+            starting_after = listed.data[-1].id
+        return found
+
+    async def payout(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        payout_id = request.match_info["id"]
+        payout, transactions = await asyncio.gather(
+            ask(
+                self._stubs.payouts.GetPayout,
+                payout_pb2.GetPayoutRequest(id=payout_id),
+                session,
+            ),
+            ask(
+                self._stubs.wallet.ListBalanceTransactions,
+                wallet_pb2.ListBalanceTransactionsRequest(payout=payout_id, limit=100),
+                session,
+            ),
+        )
+        return self._page(
+            "payout.html",
+            session,
+            payout=stripe_json(payout),
+            transactions=stripe_json(transactions)["data"],
+        )
+
+    async def webhook(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        endpoint_id = request.match_info["id"]
+        endpoint, deliveries = await asyncio.gather(
+            ask(
+                self._stubs.events.GetWebhookEndpoint,
+                event_pb2.GetWebhookEndpointRequest(id=endpoint_id),
+                session,
+            ),
+            ask(
+                self._stubs.events.ListDeliveries,
+                event_pb2.ListDeliveriesRequest(
+                    webhook_endpoint=endpoint_id,
+                    limit=PAGE_SIZE,
+                    starting_after=request.query.get("starting_after", ""),
+                ),
+                session,
+            ),
+        )
+        shown = stripe_json(endpoint)
+        shown.pop("secret", None)
+        rendered = stripe_json(deliveries)
+        return self._page(
+            "webhook.html",
+            session,
+            endpoint=shown,
+            deliveries=rendered["data"],
+            next_page=_next_page(request, rendered["data"]) if rendered["has_more"] else "",
+        )
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def _page(
+        self, template: str, session: SignedIn | None, status: int = 200, **context: Any
+    ) -> web.Response:
+        navigation = [
+            listing
+            for listing in LISTINGS
+            if session is not None and listing.operator == session.operator
+        ]
+        return page(
+            self._templates,
+            template,
+            status=status,
+            session=session,
+            navigation=navigation,
+            merchant_pages=session is not None
+            and (not session.operator or bool(session.merchant_id)),
+            **context,
+        )
+
+    def _error(self, session: SignedIn, error: EdgeError) -> web.Response:
+        return self._page("error.html", session, status=error.status, message=error.message)
+
+
+def ask(method: Any, request: Message, session: SignedIn, *metadata: tuple[str, str]) -> Any:
+    """A call of paycore with the session's credentials (and `metadata`), under a deadline."""
+    return method(request, metadata=(*session.metadata(), *metadata), timeout=CALL_TIMEOUT_SECONDS)
+
+
+def _cursor(query: dict[str, str]) -> dict[str, str]:
+    after = query.get("starting_after", "")
+    return {"starting_after": after} if after else {}
+
+
+def _next_page(request: web.Request, rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    query = {name: value for name, value in request.query.items() if name != "starting_after"}
+    query["starting_after"] = rows[-1]["id"]
+    return f"{request.path}?{urlencode(query)}"
+
+
+def _minor_units(text: str, currency: str) -> int:
+    """A refund form's amount in the currency's major units ("12.50"); "" for the whole."""
+    text = text.strip()
+    if not text:
+        return 0
+    if currency not in CURRENCY_EXPONENTS:
+        raise ValueError(f"{currency!r} is not a currency")
+    try:
+        value = Decimal(text) * (10 ** currency_exponent(currency))
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not an amount") from None
+    if value <= 0 or value != value.to_integral_value():
+        raise ValueError(f"{text!r} is not a positive amount of {currency.upper()}")
+    return int(value)
+
+
+def _same_origin(request: web.Request) -> None:
+    """Browsers send Origin on every POST: one from elsewhere is refused (the CSRF token is the
+    other half; the cookie's SameSite=Strict the third)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        raise web.HTTPForbidden(text="Cross-origin form refused")

@@ -1,0 +1,75 @@
+"""The hosted payment page of a checkout session (issue 21): GET /c/pay/<cs_id>.
+
+The edge reads the session with GetCheckoutPage (an internal method: the page's visitor holds
+no key, so the edge calls it with PAYCORE_INTERNAL_TOKEN, or the admin token) and renders the
+card form. The form's script (static/checkout.js) sends the card only to paycore's tokenization
+route (POST /v1/payment_methods with the merchant's hosted-page publishable key), then confirms
+the session's payment intent with its client_secret (POST /v1/payment_intents/<id>/confirm),
+shows a decline inline, and sends the buyer to the success URL. The page never sees a card
+number: its inputs have no names, so a form submitted without the script sends nothing."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aiohttp import web
+from grpc import StatusCode, aio
+from jinja2 import Environment
+from paycore.edge.web import page
+from paycore.stripe_json import stripe_json
+from paycore.v1 import checkout_pb2, checkout_pb2_grpc
+
+PAGE_ROUTE = "/c/pay/{session_id}"
+CALL_TIMEOUT_SECONDS = 10.0
+_SESSION_ID = re.compile(r"^cs_[0-9A-Za-z]{22}$")
+SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+MISSING = "Check the link you were given, or ask the seller for a new one."
+UNAVAILABLE = "paycore cannot take payments at the moment. Nothing was charged: try again soon."
+
+logger = logging.getLogger(__name__)
+
+
+class CheckoutPages:
+    def __init__(self, channel: aio.Channel, token: str, environment: Environment) -> None:
+        self._checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self._templates = environment
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        session_id = request.match_info["session_id"]
+        if self._metadata is None or not _SESSION_ID.match(session_id):
+            return self._missing()
+        try:
+            found = await self._checkout.GetCheckoutPage(
+                checkout_pb2.GetCheckoutPageRequest(id=session_id),
+                metadata=self._metadata,
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
+        except aio.AioRpcError as error:
+            if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
+                return self._missing()
+            logger.warning("checkout page %s: %s", session_id, error.code().name)
+            return self._message(503, "Payments are unavailable", UNAVAILABLE)
+        session = stripe_json(found.session)
+        success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
+        return page(
+            self._templates,
+            "checkout.html",
+            session=session,
+            merchant_name=found.merchant_name,
+            description=found.description,
+            publishable_key=found.publishable_key,
+            client_secret=found.client_secret,
+            last_error=found.last_error_message,
+            processing=found.payment_intent_status == "processing",
+            success_url=success_url,
+        )
+
+    def _missing(self) -> web.Response:
+        return self._message(404, "This payment page does not exist", MISSING)
+
+    def _message(self, status: int, heading: str, text: str) -> web.Response:
+        return page(
+            self._templates, "checkout_message.html", status=status, heading=heading, text=text
+        )

@@ -1,0 +1,20 @@
+"""The edge's HTML (issue 21): the hosted checkout pages and the merchant dashboard, with their
+static files, added to the edge's aiohttp application before its catch-all JSON routes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from grpc import aio
+from paycore.edge.dashboard import Dashboard
+from paycore.edge.pages import PAGE_ROUTE, CheckoutPages
+from paycore.edge.web import add_static, templates
+
+
+def add_site(app: web.Application, channel: aio.Channel, pages_token: str, secure: bool) -> None:
+    """`pages_token`: the operator credential the edge reads hosted pages with (the internal
+    token, else the admin token); without one, /c/pay/ answers 404. `secure`: the edge serves
+    HTTPS (the dashboard's cookie is then Secure)."""
+    environment = templates()
+    app.router.add_get(PAGE_ROUTE, CheckoutPages(channel, pages_token, environment).show)
+    Dashboard(channel, environment, secure).add_routes(app)
+    add_static(app)

@@ -1,0 +1,138 @@
+// The hosted payment page's form (paycore.edge.pages). The card goes to paycore's tokenization
+// route only, with the merchant's publishable key; the payment intent is then confirmed with
+// its client_secret. No third-party script, no inline script (the page's CSP forbids both).
+"use strict";
+
+(function () {
+  const form = document.getElementById("pay");
+  if (!form) {
+    return;
+  }
+  const key = form.dataset.publishableKey;
+  const clientSecret = form.dataset.clientSecret;
+  const intent = form.dataset.paymentIntent;
+  const successUrl = form.dataset.successUrl;
+  const number = document.getElementById("card-number");
+  const expiry = document.getElementById("card-expiry");
+  const cvc = document.getElementById("card-cvc");
+  const error = document.getElementById("pay-error");
+  const button = document.getElementById("pay-button");
+  const label = button.textContent;
+
+  function show(message) {
+    error.textContent = message;
+  }
+
+  function busy(on) {
+    button.disabled = on;
+    button.textContent = on ? "Processing…" : label;
+    form.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function randomKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function post(path, fields, idempotencyKey) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer " + key,
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Idempotency-Key": idempotencyKey,
+      },
+      body: new URLSearchParams(fields),
+      credentials: "omit",
+      cache: "no-store",
+    });
+    let body = {};
+    try {
+      body = await response.json();
+    } catch (ignored) {
+      body = { error: { message: "paycore answered " + response.status } };
+    }
+    return { ok: response.ok, status: response.status, body: body };
+  }
+
+  function expiryParts(text) {
+    const digits = text.replace(/\D/g, "");
+    if (digits.length !== 4 && digits.length !== 6) {
+      return null;
+    }
+    const month = digits.slice(0, 2);
+    const year = digits.length === 4 ? "20" + digits.slice(2) : digits.slice(2);
+    return { month: String(Number(month)), year: year };
+  }
+
+  number.addEventListener("input", () => {
+    const digits = number.value.replace(/\D/g, "").slice(0, 19);
+    number.value = digits.replace(/(\d{4})(?=\d)/g, "$1 ");
+  });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    show("");
+    const digits = number.value.replace(/\D/g, "");
+    const exp = expiryParts(expiry.value);
+    if (digits.length < 12) {
+      show("Enter your card number.");
+      number.focus();
+      return;
+    }
+    if (!exp) {
+      show("Enter the expiry date as MM/YY.");
+      expiry.focus();
+      return;
+    }
+    busy(true);
+    try {
+      const method = await post(
+        "/v1/payment_methods",
+        {
+          type: "card",
+          "card[number]": digits,
+          "card[exp_month]": exp.month,
+          "card[exp_year]": exp.year,
+          "card[cvc]": cvc.value.replace(/\D/g, ""),
+        },
+        randomKey(),
+      );
+      // The number has been handed to paycore (or refused): it leaves the page either way.
+      number.value = "";
+      cvc.value = "";
+      if (!method.ok) {
+        show(method.body.error ? method.body.error.message : "The card was refused.");
+        number.focus();
+        return;
+      }
+      const confirmed = await post(
+        "/v1/payment_intents/" + encodeURIComponent(intent) + "/confirm",
+        { client_secret: clientSecret, payment_method: method.body.id },
+        randomKey(),
+      );
+      const body = confirmed.body;
+      if (confirmed.ok && body.status === "succeeded") {
+        window.location.assign(successUrl);
+        return;
+      }
+      if (confirmed.ok && body.status === "processing") {
+        show("Your payment is being processed. This page will update.");
+        window.setTimeout(() => window.location.reload(), 2000);
+        return;
+      }
+      if (body.error && body.error.code === "payment_intent_unexpected_state") {
+        // Paid in another tab, or expired meanwhile: the page says which.
+        window.location.reload();
+        return;
+      }
+      show(body.error ? body.error.message : "The payment failed.");
+      number.focus();
+    } catch (failure) {
+      show("paycore could not be reached. Check your connection and try again.");
+    } finally {
+      busy(false);
+    }
+  });
+})();

@@ -1,0 +1,221 @@
+"""Checkout sessions over gRPC on the pay-in server (PSP simulator): creating one with its
+payment intent, paying it the way the hosted page does (the page's publishable key, the
+intent's client_secret), expiring it (the merchant, the worker's sweep), and the checks of the
+request. Every scenario that moves money ends with the books balanced."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+from paycore.client import connect
+from paycore.tools.psp import cards
+from paycore.v1 import checkout_pb2, event_pb2, payment_pb2
+from paycore.worker.jobs import CheckoutSessionSweep
+
+from tests.customer.support import new_card
+from tests.helpers import rich_error
+from tests.payment.shop import PayIn, Shop, good_card
+
+OPEN = checkout_pb2.CHECKOUT_SESSION_STATUS_OPEN
+COMPLETE = checkout_pb2.CHECKOUT_SESSION_STATUS_COMPLETE
+EXPIRED = checkout_pb2.CHECKOUT_SESSION_STATUS_EXPIRED
+
+
+def session_request(**fields: object) -> checkout_pb2.CreateCheckoutSessionRequest:
+    values: dict[str, object] = {
+        "currency": "usd",
+        "line_items": [
+            checkout_pb2.CheckoutLineItem(name="T-shirt", unit_amount=1500, quantity=2),
+            checkout_pb2.CheckoutLineItem(name="Socks", unit_amount=500),
+        ],
+        "success_url": "https://shop.test/thanks?session={CHECKOUT_SESSION_ID}",
+        "cancel_url": "https://shop.test/cart",
+    }
+    values.update(fields)
+    return checkout_pb2.CreateCheckoutSessionRequest(**values)  # type: ignore[arg-type]
+
+
+async def sweep(payin: PayIn, now: float | None = None) -> int:
+    job = CheckoutSessionSweep(payin.platform.checkout, clock=lambda: now or time.time())
+    return sum([await job.run(engine) for engine in payin.platform.shards.engines])
+
+
+async def pay_as_the_page(payin: PayIn, session_id: str, number: str) -> payment_pb2.PaymentIntent:
+    """What the hosted page's script does: tokenize with the page's publishable key, then
+    confirm the intent with its client_secret under that key."""
+    page = await payin.admin.checkout.GetCheckoutPage(
+        checkout_pb2.GetCheckoutPageRequest(id=session_id)
+    )
+    assert page.publishable_key.startswith("pk_test_")
+    async with connect(payin.target, page.publishable_key) as browser:
+        method = await new_card(browser, number)
+        confirmed: payment_pb2.PaymentIntent = await browser.payments.ConfirmPaymentIntent(
+            payment_pb2.ConfirmPaymentIntentRequest(
+                id=page.session.payment_intent,
+                payment_method=method.id,
+                client_secret=page.client_secret,
+            )
+        )
+    return confirmed
+
+
+async def test_a_session_is_paid_once_on_its_page_and_completes(payin: PayIn, shop: Shop) -> None:
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(customer_email="buyer@shop.test", description="Order 17"),
+        metadata=(("idempotency-key", "cs-create-1"),),
+    )
+    assert session.id.startswith("cs_")
+    assert session.status == OPEN
+    assert session.amount_total == 3500
+    assert [item.amount_total for item in session.line_items] == [3000, 500]
+    assert session.url.endswith(f"/c/pay/{session.id}")
+    assert 24 * 3600 - 60 < session.expires_at - time.time() <= 24 * 3600
+    replay = await shop.client.checkout.CreateCheckoutSession(
+        session_request(customer_email="buyer@shop.test", description="Order 17"),
+        metadata=(("idempotency-key", "cs-create-1"),),
+    )
+    assert replay == session
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.amount == 3500
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    assert intent.metadata["checkout_session"] == session.id
+
+    declined = await pay_as_the_page(payin, session.id, cards.CARD_DECLINED)
+    assert declined.last_payment_error.message
+    page = await payin.admin.checkout.GetCheckoutPage(
+        checkout_pb2.GetCheckoutPageRequest(id=session.id)
+    )
+    assert page.session.status == OPEN
+    assert page.last_error_message == declined.last_payment_error.message
+    assert page.merchant_name == "Shop"
+
+    paid = await pay_as_the_page(payin, session.id, good_card())
+    assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    # Complete at once (read through the intent), recorded with its event by the sweep.
+    got = await shop.client.checkout.GetCheckoutSession(
+        checkout_pb2.GetCheckoutSessionRequest(id=session.id)
+    )
+    assert got.status == COMPLETE
+    assert await sweep(payin) >= 1
+    events = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="checkout.session.*")
+    )
+    assert [event.type for event in events.data] == ["checkout.session.completed"]
+    # One object's timeline (ListEvents.object_id) and the intents by status.
+    timeline = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(object_id=session.payment_intent)
+    )
+    assert {event.type for event in timeline.data} >= {
+        "payment_intent.created",
+        "payment_intent.payment_failed",
+        "payment_intent.succeeded",
+    }
+    succeeded = await shop.client.payments.ListPaymentIntents(
+        payment_pb2.ListPaymentIntentsRequest(status=payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED)
+    )
+    assert [intent.id for intent in succeeded.data] == [session.payment_intent]
+    waiting = await shop.client.payments.ListPaymentIntents(
+        payment_pb2.ListPaymentIntentsRequest(
+            status=payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+        )
+    )
+    assert list(waiting.data) == []
+    # A second payment of the same page is refused by the intent itself.
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await pay_as_the_page(payin, session.id, good_card())
+    assert rich_error(again.value).reason == "PAYMENT_INTENT_UNEXPECTED_STATE"
+    with pytest.raises(grpc.aio.AioRpcError) as expire:
+        await shop.client.checkout.ExpireCheckoutSession(
+            checkout_pb2.ExpireCheckoutSessionRequest(id=session.id)
+        )
+    assert rich_error(expire.value).reason == "CHECKOUT_SESSION_UNEXPECTED_STATE"
+    listed = await shop.client.checkout.ListCheckoutSessions(
+        checkout_pb2.ListCheckoutSessionsRequest(status=COMPLETE)
+    )
+    assert [found.id for found in listed.data] == [session.id]
+    await shop.assert_books_balance()
+
+
+async def test_an_expired_session_cannot_be_paid(payin: PayIn, shop: Shop) -> None:
+    session = await shop.client.checkout.CreateCheckoutSession(session_request(amount=0))
+    expired = await shop.client.checkout.ExpireCheckoutSession(
+        checkout_pb2.ExpireCheckoutSessionRequest(id=session.id)
+    )
+    assert expired.status == EXPIRED
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_CANCELED
+    with pytest.raises(grpc.aio.AioRpcError) as paying:
+        await pay_as_the_page(payin, session.id, good_card())
+    assert rich_error(paying.value).reason == "PAYMENT_INTENT_UNEXPECTED_STATE"
+    events = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="checkout.session.expired")
+    )
+    assert events.data[0].data.object.value  # the session, packed
+    await shop.assert_books_balance()
+
+
+async def test_the_sweep_expires_sessions_past_expires_at(payin: PayIn, shop: Shop) -> None:
+    soon = int(time.time()) + 31 * 60
+    session = await shop.client.checkout.CreateCheckoutSession(
+        session_request(line_items=[], amount=990, expires_at=soon)
+    )
+    assert session.amount_total == 990
+    assert await sweep(payin, now=soon - 60) == 0
+    assert await sweep(payin, now=soon + 1) >= 1
+    got = await shop.client.checkout.GetCheckoutSession(
+        checkout_pb2.GetCheckoutSessionRequest(id=session.id)
+    )
+    assert got.status == EXPIRED
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.cancellation_reason == payment_pb2.PAYMENT_INTENT_CANCELLATION_REASON_ABANDONED
+    assert datetime.now(UTC).timestamp() < soon  # expired by the sweep's clock, not by waiting
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"expires_at": int(time.time()) + 60}, "expires_at"),
+        ({"expires_at": int(time.time()) + 25 * 3600}, "expires_at"),
+        ({"amount": 100}, "amount"),
+        ({"line_items": [], "amount": 0}, "amount"),
+        ({"success_url": "javascript:alert(1)"}, "success_url"),
+        ({"cancel_url": ""}, "cancel_url"),
+        ({"cancel_url": "http://[::1/cart"}, "cancel_url"),
+        ({"success_url": "https://shop.test/\nthanks"}, "success_url"),
+        ({"currency": "xxx"}, "currency"),
+        ({"customer": "cus_nope", "customer_email": "a@b.test"}, "customer"),
+        (
+            {"line_items": [checkout_pb2.CheckoutLineItem(name="x", unit_amount=1, quantity=1001)]},
+            "line_items[0].quantity",
+        ),
+    ],
+)
+async def test_bad_requests_name_the_field_and_create_nothing(
+    shop: Shop, fields: dict[str, object], param: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await shop.client.checkout.CreateCheckoutSession(session_request(**fields))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(refused.value).param == param
+    listed = await shop.client.checkout.ListCheckoutSessions(
+        checkout_pb2.ListCheckoutSessionsRequest()
+    )
+    assert list(listed.data) == []
+
+
+async def test_the_page_is_for_operators_only(shop: Shop) -> None:
+    session = await shop.client.checkout.CreateCheckoutSession(session_request())
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await shop.client.checkout.GetCheckoutPage(
+            checkout_pb2.GetCheckoutPageRequest(id=session.id)
+        )
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED

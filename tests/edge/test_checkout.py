@@ -1,0 +1,71 @@
+"""CheckoutService over the REST edge: Stripe's form body for a session with line items,
+Stripe's shape (`object: checkout.session`, lowercase status), list filters and expiry."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import ClientSession
+from paycore.edge import start_edge
+
+from tests.edge.helpers import call, new_merchant
+from tests.helpers import free_port
+
+SESSION_FORM = (
+    "currency=usd&line_items[0][name]=Mug&line_items[0][unit_amount]=1200"
+    "&line_items[0][quantity]=2&customer_email=buyer%40shop.test"
+    "&success_url=https://shop.test/ok&cancel_url=https://shop.test/cart&metadata[order]=9"
+)
+
+
+async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_token: str) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    created = await call(http, "POST", "/v1/checkout/sessions", key=key, form=SESSION_FORM)
+    assert created.status == 200, created.body
+    session = created.body
+    assert session["object"] == "checkout.session"
+    assert session["id"].startswith("cs_") and session["status"] == "open"
+    assert session["amount_total"] == 2400 and session["currency"] == "usd"
+    assert session["line_items"] == [
+        {"name": "Mug", "unit_amount": 1200, "quantity": 2, "amount_total": 2400}
+    ]
+    assert session["url"].endswith(f"/c/pay/{session['id']}")
+    assert session["payment_intent"].startswith("pi_")
+    assert session["metadata"] == {"order": "9"}
+
+    read = await call(http, "GET", f"/v1/checkout/sessions/{session['id']}", key=key)
+    assert read.status == 200 and read.body == session
+
+    expired = await call(http, "POST", f"/v1/checkout/sessions/{session['id']}/expire", key=key)
+    assert expired.status == 200, expired.body
+    assert expired.body["status"] == "expired"
+    again = await call(http, "POST", f"/v1/checkout/sessions/{session['id']}/expire", key=key)
+    assert (again.status, again.error["code"]) == (400, "checkout_session_unexpected_state")
+
+    listed = await call(http, "GET", "/v1/checkout/sessions?status=expired&limit=5", key=key)
+    assert listed.status == 200, listed.body
+    assert listed.body["object"] == "list"
+    assert [item["id"] for item in listed.body["data"]] == [session["id"]]
+    none_open = await call(http, "GET", "/v1/checkout/sessions?status=open", key=key)
+    assert none_open.body["data"] == []
+
+    soon = int(time.time()) + 60
+    bad = await call(
+        http, "POST", "/v1/checkout/sessions", key=key, form=f"{SESSION_FORM}&expires_at={soon}"
+    )
+    assert (bad.status, bad.error["param"]) == (400, "expires_at")
+
+
+async def test_the_hosted_page_says_when_paycore_cannot_be_reached() -> None:
+    edge = await start_edge(f"127.0.0.1:{free_port()}", "127.0.0.1:0", pages_token="token")
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as client:
+            async with client.get("/c/pay/cs_" + "0" * 22) as down:
+                assert down.status == 503
+                assert "Payments are unavailable" in await down.text()
+                assert "script-src 'self'" in down.headers["Content-Security-Policy"]
+            async with client.get("/c/pay/not-a-session") as malformed:
+                assert malformed.status == 404
+                assert "does not exist" in await malformed.text()
+    finally:
+        await edge.close()

@@ -1,0 +1,212 @@
+"""The dashboard in Chromium: sign in with the secret key (kept in the edge: the browser holds an
+HttpOnly, SameSite=Strict session cookie), find the payment in the list, refund it from its
+page (its timeline shows the refund), see the balance chart, the other pages, and the
+operators' queues; forms without the session's CSRF token or from another origin are refused.
+Screenshots of each page go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+
+import pytest
+from paycore.v1 import checkout_pb2, event_pb2, payment_pb2
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.payment.shop import good_card
+from tests.web.conftest import Storefront, screenshot_path
+
+pytestmark = pytest.mark.timeout(300)
+PAYMENTS_FOR_FIRST_PAINT = 10_000
+FIRST_PAINT_BUDGET_MS = 300
+# The page's first contentful paint, in ms from the start of its navigation (Paint Timing).
+FIRST_PAINT_SCRIPT = """
+new Promise((resolve) => {
+  new PerformanceObserver((list) => {
+    const entry = list.getEntriesByName("first-contentful-paint")[0];
+    if (entry) resolve(entry.startTime);
+  }).observe({ type: "paint", buffered: true });
+})
+"""
+
+
+async def sign_in(
+    context: BrowserContext, storefront: Storefront, key: str, merchant: str = ""
+) -> Page:
+    page = await context.new_page()
+    await page.goto(f"{storefront.edge_url}/dashboard")
+    await expect(page.get_by_role("heading")).to_have_text("Sign in to the dashboard")
+    await page.locator("#key").focus()
+    await page.keyboard.type(key)
+    if merchant:
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(merchant)
+    await page.keyboard.press("Enter")
+    await page.wait_for_load_state()
+    return page
+
+
+async def test_the_dashboard_lists_refunds_and_charts_a_payment(
+    storefront: Storefront, browser: Browser
+) -> None:
+    shop = storefront.shop
+    paid = await shop.pay(good_card(), 2500)
+    other = await shop.pay(good_card(), 1200)
+    assert paid.status == other.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    await shop.client.events.CreateWebhookEndpoint(
+        event_pb2.CreateWebhookEndpointRequest(
+            url=f"{storefront.site_url}/hooks", enabled_events=["payment_intent.succeeded"]
+        )
+    )
+    context = await browser.new_context()
+    login = await context.new_page()
+    await login.goto(f"{storefront.edge_url}/dashboard/login")
+    await login.screenshot(path=screenshot_path("dashboard-login"), full_page=True)
+    await login.close()
+
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    table = page.get_by_test_id("payments-table")
+    await expect(table).to_contain_text(paid.id)
+    await expect(table).to_contain_text("25.00 USD")
+    await page.screenshot(path=screenshot_path("dashboard-payments"), full_page=True)
+    cookies = {cookie["name"]: cookie for cookie in await context.cookies()}
+    session = cookies["paycore_dashboard"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert storefront.secret_key not in session["value"]
+    assert storefront.secret_key not in await page.content()
+
+    await page.select_option("#filter-status", "canceled")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.get_by_test_id("payments-table")).to_contain_text("Nothing here")
+    await page.fill("#q", paid.id)
+    await page.select_option("#filter-status", "")
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments/{paid.id}")
+
+    await page.fill("#refund-amount", "5.00")
+    await page.get_by_role("button", name="Refund").click()
+    await expect(page.get_by_role("status")).to_contain_text("Refund re_")
+    await expect(page.get_by_test_id("refunded")).to_have_text("5.00 USD")
+    timeline = page.get_by_test_id("timeline")
+    await expect(timeline).to_contain_text("payment_intent.succeeded")
+    await expect(timeline).to_contain_text("refund.created")
+    await page.screenshot(path=screenshot_path("dashboard-payment"), full_page=True)
+    refunds = await shop.client.payments.ListRefunds(
+        payment_pb2.ListRefundsRequest(payment_intent=paid.id)
+    )
+    assert [refund.amount for refund in refunds.data] == [500]
+
+    # A form without the session's CSRF token, or from another origin, changes nothing.
+    refund_path = f"{storefront.edge_url}/dashboard/payments/{paid.id}/refund"
+    forged = await page.request.post(refund_path, form={"amount": "1.00", "csrf": "nope"})
+    assert forged.status == 403
+    foreign = await page.request.post(
+        refund_path, form={"amount": "1.00"}, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status == 403
+    refunds = await shop.client.payments.ListRefunds(
+        payment_pb2.ListRefundsRequest(payment_intent=paid.id)
+    )
+    assert len(refunds.data) == 1
+
+    # A checkout session's id finds its payment.
+    checkout = await shop.client.checkout.CreateCheckoutSession(
+        checkout_pb2.CreateCheckoutSessionRequest(
+            amount=4200,
+            currency="usd",
+            success_url=f"{storefront.site_url}/thanks",
+            cancel_url=f"{storefront.site_url}/cart",
+        )
+    )
+    await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    await page.fill("#q", checkout.id)
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(
+        f"{storefront.edge_url}/dashboard/payments/{checkout.payment_intent}"
+    )
+    await expect(page.get_by_test_id("amount")).to_have_text("42.00 USD")
+
+    await page.goto(f"{storefront.edge_url}/dashboard/balance")
+    chart = page.locator("svg#balance-chart")
+    await expect(chart).to_be_visible()
+    assert await chart.locator("path.series").count() == 2
+    await expect(page.get_by_test_id("pending-usd")).not_to_have_text("0.00 USD")
+    await page.screenshot(path=screenshot_path("dashboard-balance"), full_page=True)
+
+    for slug, heading in [
+        ("payouts", "Payouts"),
+        ("subscriptions", "Subscriptions"),
+        ("invoices", "Invoices"),
+        ("webhooks", "Webhook endpoints"),
+        ("checkout", "Checkout sessions"),
+    ]:
+        shown = await page.goto(f"{storefront.edge_url}/dashboard/{slug}")
+        assert shown is not None and shown.status == 200, slug
+        await expect(page.locator("h1")).to_have_text(heading)
+        await page.screenshot(path=screenshot_path(f"dashboard-{slug}"), full_page=True)
+    await page.goto(f"{storefront.edge_url}/dashboard/webhooks")
+    await page.get_by_role("link", name=re.compile("^we_")).click()
+    await expect(page.locator("h1")).to_contain_text("Webhook endpoint")
+    await page.screenshot(path=screenshot_path("dashboard-webhook"), full_page=True)
+    # Operators' queues are not a merchant's.
+    denied = await page.goto(f"{storefront.edge_url}/dashboard/reviews")
+    assert denied is not None and denied.status == 404
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading")).to_have_text("Sign in to the dashboard")
+    gone = await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    assert gone is not None and gone.url.endswith("/dashboard/login")
+    await context.close()
+    await shop.assert_books_balance()
+
+
+async def test_operators_see_the_review_queue_and_discrepancies(
+    storefront: Storefront, browser: Browser
+) -> None:
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.admin_token, storefront.shop.id)
+    await expect(page.locator("h1")).to_have_text("Fraud review queue")
+    await page.screenshot(path=screenshot_path("dashboard-reviews"), full_page=True)
+    await page.get_by_role("link", name="Reconciliation discrepancies").click()
+    await expect(page.locator("h1")).to_have_text("Reconciliation discrepancies")
+    await page.screenshot(path=screenshot_path("dashboard-discrepancies"), full_page=True)
+    # Acting for the merchant named at sign-in, an operator sees its payments too.
+    await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    await expect(page.locator("h1")).to_have_text("Payments")
+    await context.close()
+
+    wrong = await browser.new_context()
+    refused = await sign_in(wrong, storefront, "sk_test_" + "x" * 54)
+    await expect(refused.get_by_role("alert")).to_have_text("That key or token is not valid.")
+    await wrong.close()
+
+
+@pytest.mark.slow
+async def test_the_payments_page_paints_fast_with_10000_payments(
+    storefront: Storefront, browser: Browser
+) -> None:
+    payments = storefront.shop.client.payments
+    limit = asyncio.Semaphore(32)
+
+    async def create(index: int) -> None:
+        async with limit:
+            await payments.CreatePaymentIntent(
+                payment_pb2.CreatePaymentIntentRequest(
+                    amount=100 + index, currency="usd", description=f"order {index}"
+                )
+            )
+
+    await asyncio.gather(*(create(index) for index in range(PAYMENTS_FOR_FIRST_PAINT)))
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page.get_by_test_id("payments-table")).to_contain_text("order 9999")
+    paints = []
+    for _ in range(5):
+        await page.goto(f"{storefront.edge_url}/dashboard/payments")
+        paints.append(await page.evaluate(FIRST_PAINT_SCRIPT))
+    await context.close()
+    first_paint_ms = statistics.median(paints)
+    print(f"first contentful paint of /dashboard/payments, 10,000 payments: {paints} ms")
+    assert first_paint_ms < FIRST_PAINT_BUDGET_MS, paints
