@@ -63,3 +63,11 @@ async def new_merchant(http: ClientSession, admin_token: str, **fields: Any) -> 
     assert created.status == 200, created.body
     merchant: dict[str, Any] = created.body
     return merchant
+
+
+async def card_method(http: ClientSession, key: str, number: str) -> str:
+    """A card payment method (pm_...) of the key's merchant, made over HTTP."""
+    form = f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034"
+    created = await call(http, "POST", "/v1/payment_methods", key=key, form=form)
+    assert created.status == 200, created.body
+    return str(created.body["id"])

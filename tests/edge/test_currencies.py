@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import ClientSession
 
 from tests.currency.support import import_ecb
-from tests.edge.helpers import call, new_merchant
+from tests.edge.helpers import call, card_method, new_merchant
 from tests.payment.shop import good_card
 from tests.payout.support import World
 
@@ -17,19 +17,13 @@ RATES = "Date, USD, JPY,\n07 December 2026, 1.2000, 150.00,\n"
 
 
 async def _intent(http: ClientSession, key: str, amount: int, currency: str) -> dict[str, object]:
-    method = await call(
-        http,
-        "POST",
-        "/v1/payment_methods",
-        key=key,
-        form=f"type=card&card[number]={good_card()}&card[exp_month]=12&card[exp_year]=2034",
-    )
+    method = await card_method(http, key, good_card())
     answer = await call(
         http,
         "POST",
         "/v1/payment_intents",
         key=key,
-        form=f"amount={amount}&currency={currency}&confirm=true&payment_method={method.body['id']}",
+        form=f"amount={amount}&currency={currency}&confirm=true&payment_method={method}",
     )
     return {**answer.body, "http_status": answer.status}
 

@@ -6,25 +6,19 @@ from __future__ import annotations
 
 from aiohttp import ClientSession
 
-from tests.edge.helpers import call, new_merchant
+from tests.edge.helpers import call, card_method, new_merchant
 from tests.payment.shop import fee, good_card
 from tests.payout.support import PAID, ROUTING, World
 
 
 async def _charge(http: ClientSession, key: str, amount: int) -> str:
-    method = await call(
-        http,
-        "POST",
-        "/v1/payment_methods",
-        key=key,
-        form=f"type=card&card[number]={good_card()}&card[exp_month]=12&card[exp_year]=2034",
-    )
+    method = await card_method(http, key, good_card())
     intent = await call(
         http,
         "POST",
         "/v1/payment_intents",
         key=key,
-        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method.body['id']}",
+        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method}",
     )
     assert intent.body["status"] == "succeeded", intent.body
     return str(intent.body["id"])
