@@ -23,12 +23,16 @@ from paycore.account import models as account
 from paycore.account.servicer import messages as account_messages
 from paycore.customer import models as customer
 from paycore.customer.servicer import messages as customer_messages
+from paycore.dispute import models as dispute
+from paycore.dispute.servicer import messages as dispute_messages
 from paycore.events.models import Event
 from paycore.events.servicer.messages import event_message
 from paycore.executor.models import Attempt, Execution, PspAnswer
 from paycore.executor.servicer.messages import execution_message
 from paycore.fraud import models as fraud
 from paycore.fraud.servicer import messages as fraud_messages
+from paycore.ledger import models as ledger
+from paycore.ledger.servicer import messages as ledger_messages
 from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk
 from paycore.payment.servicer.messages import (
     intent_message,
@@ -162,7 +166,26 @@ CONVERTERS: list[Converter] = [
             (subscription_messages.settings_message, subscription.BillingSettings),
             (subscription_messages.item_message, subscription.InvoiceItem),
             (webhook_messages.delivery_message, webhooks.Delivery),
+            (ledger_messages.account_message, ledger.Account),
+            (ledger_messages.entry_message, ledger.Entry),
         )
+    ),
+    Converter(
+        dispute_messages.dispute_message,
+        sample_of(
+            dispute.Dispute,
+            evidence={name: name for name in dispute.EVIDENCE_FIELDS},
+            status=dispute.DisputeStatus.WARNING_NEEDS_RESPONSE,  # an inquiry: refundable
+        ),
+    ),
+    Converter(
+        ledger_messages.transfer_message,
+        sample_of(ledger.Transfer, kind=ledger.TransferKind.POST_PENDING),
+        {
+            "pending": "a pending transfer's flag; this one posts a pending transfer",
+            "void_pending_id": "set on a void; this one posts",
+            "linked": "a request's flag (linked chains), not stored with the transfer",
+        },
     ),
     Converter(payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))),
     Converter(

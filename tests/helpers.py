@@ -151,28 +151,47 @@ class PspSimulator:
         latency_ms: int | None = None,
         error_rate: float | None = None,
         down: bool | None = None,
+        settlement: list[dict[str, object]] | None = None,
+        bank_payouts: list[dict[str, object]] | None = None,
     ) -> dict[str, Any]:
-        """Through its control endpoint, as another process would; None leaves one as it is."""
+        """Through its control endpoint, as another process would; None leaves one as it is.
+        `settlement`, `bank_payouts`: alterations of the daily reports
+        (paycore.tools.psp.report_faults)."""
         changes = {
             name: value
             for name, value in (
                 ("latency_ms", latency_ms),
                 ("error_rate", error_rate),
                 ("down", down),
+                ("settlement", settlement),
+                ("bank_payouts", bank_payouts),
             )
             if value is not None
         }
+        return await self.control("faults", changes)
+
+    async def control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /_control/<path> with the control token (faults, a dispute's outcome): the
+        answer, which must be 200."""
+        status, answer = await self.post_control(path, body)
+        assert status == 200, answer
+        return answer
+
+    async def post_faults(self, body: object) -> tuple[int, dict[str, Any]]:
+        """POST /_control/faults with `body` as it is: the status and the JSON answer."""
+        return await self.post_control("faults", body)
+
+    async def post_control(self, path: str, body: object) -> tuple[int, dict[str, Any]]:
         async with (
             aiohttp.ClientSession() as session,
             session.post(
-                f"{self.url}/_control/faults",
-                json=changes,
+                f"{self.url}/_control/{path}",
+                json=body,
                 headers={"Authorization": f"Bearer {self.server.control_token}"},
             ) as response,
         ):
-            assert response.status == 200, await response.text()
-            faults: dict[str, Any] = await response.json()
-            return faults
+            answer: dict[str, Any] = await response.json()
+            return response.status, answer
 
     def client(self, timeout_seconds: float = 5.0) -> PspClient:
         return PspClient(self.url, timeout_seconds=timeout_seconds)

@@ -129,6 +129,10 @@ API_ROUTES: dict[str, tuple[str, str]] = {
     "WalletService.ListBalanceTransactions": ("get", "/v1/balance_transactions"),
     "PayoutService.CreateBankAccount": ("post", "/v1/bank_accounts"),
     "PayoutService.CreatePayout": ("post", "/v1/payouts"),
+    "DisputeService.GetDispute": ("get", "/v1/disputes/{id}"),
+    "DisputeService.ListDisputes": ("get", "/v1/disputes"),
+    "DisputeService.UpdateDispute": ("post", "/v1/disputes/{id}"),
+    "DisputeService.CloseDispute": ("post", "/v1/disputes/{id}/close"),
     "SubscriptionService.CreateSubscription": ("post", "/v1/subscriptions"),
 }
 
@@ -146,6 +150,7 @@ SCOPE_RESOURCES = frozenset(
         "balance",
         "payouts",
         "bank_accounts",
+        "disputes",
         "subscriptions",
         "invoices",
         "products",

@@ -31,6 +31,13 @@ from paycore.currency.settlement import Conversions
 from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.customer.wallets import WalletCryptograms
+from paycore.dispute import servicer as dispute_servicer
+from paycore.dispute.feed import DisputeFeed
+from paycore.dispute.models import DisputeFees
+from paycore.dispute.money import DisputeMoney
+from paycore.dispute.service import Disputes
+from paycore.dispute.servicer.messages import dispute_message
 from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
@@ -163,6 +170,8 @@ class Platform:
     """Gauges the worker's backlog and integrity jobs set (deploy/prometheus/ alerts on them)."""
     # reconciliation (issue 14)
     reconciliation: Reconciliation
+    # disputes (issue 22)
+    disputes: Disputes
     # hosted payment pages (issue 21)
     checkout: CheckoutSessions
     checkout_messages: SessionMessages
@@ -201,8 +210,14 @@ def build_platform(
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
     mutations = Mutations(shards, IdempotencyStore())
+    vault = Vault.from_setting(settings.vault_key)
     customers = CustomerService(
-        shards, Vault.from_setting(settings.vault_key), Fingerprinter(settings.card_fingerprint_key)
+        shards,
+        vault,
+        Fingerprinter(settings.card_fingerprint_key),
+        wallets=WalletCryptograms(
+            redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
+        ),
     )
     model = load_model(settings.fraud_model_path)
     # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
@@ -261,7 +276,27 @@ def build_platform(
         webhook_deliveries=Deliveries(shards),
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
-        reconciliation=build_reconciliation(settings, registry, shards, ledger),
+        reconciliation=build_reconciliation(
+            settings,
+            registry,
+            shards,
+            ledger,
+            clock,
+            balances=pay_out_base.book,
+            lifecycle=pay_out_base.lifecycle,
+        ),
+        disputes=Disputes(
+            shards,
+            DisputeMoney(pay_out.book),
+            pay_in.psp,
+            fraud,
+            DisputeFees(
+                settings.dispute_fee,
+                settings.dispute_fee_returned_on_win,
+                settings.dispute_evidence_chars_max,
+            ),
+            dispute_message,
+        ),
         checkout=CheckoutSessions(
             shards,
             pay_in.intents,
@@ -321,6 +356,7 @@ def build_jobs(platform: Platform) -> list[Job]:
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
+        DisputeFeed(platform.disputes, platform.shards),
         CheckoutSessionSweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),
@@ -430,6 +466,12 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             server, platform.subscriptions, platform.billing, platform.mutations
         ),
         reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
+        dispute_servicer.register(
+            server,
+            platform.disputes,
+            platform.mutations,
+            timedelta(milliseconds=platform.settings.executor_lease_ms),
+        ),
         checkout_servicer.register(
             server,
             platform.checkout,

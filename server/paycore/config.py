@@ -183,6 +183,23 @@ class Settings:
     fx_rates_interval_seconds: float = 60.0
     """PAYCORE_FX_RATES_INTERVAL_SECONDS: how often the rates job asks the provider."""
 
+    # -- disputes (issue 22) ----------------------------------------------------------------
+    dispute_fee: int = 1500
+    """PAYCORE_DISPUTE_FEE: minor units taken from the merchant's balance with a disputed amount
+    (a chargeback; an inquiry takes nothing)."""
+
+    dispute_fee_returned_on_win: bool = False
+    """PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN: a won dispute gives the fee back with the amount."""
+
+    wallet_cryptogram_ttl_seconds: int = 900
+    """PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS: how long a wallet token's cryptogram waits (sealed,
+    in Redis, never in the database) for the payment method's charge; a charge after that
+    goes without it and the PSP declines it."""
+
+    dispute_evidence_chars_max: int = 150_000
+    """PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX: the most characters a dispute's evidence text fields
+    hold together (DISPUTE_EVIDENCE_TOO_LONG above it)."""
+
     # -- webhooks (issue 15) ----------------------------------------------------------------
     webhook_allow_http: bool = False
     """PAYCORE_WEBHOOK_ALLOW_HTTP: endpoints may be plain http:// URLs (`paycore dev` turns it
@@ -389,6 +406,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         fx_rates_file=env.get("PAYCORE_FX_RATES_FILE", defaults.fx_rates_file),
         fx_rates_interval_seconds=_positive_float(
             env, "PAYCORE_FX_RATES_INTERVAL_SECONDS", defaults.fx_rates_interval_seconds
+        ),
+        dispute_fee=_int(env, "PAYCORE_DISPUTE_FEE", defaults.dispute_fee),
+        dispute_fee_returned_on_win=_flag(env, "PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN"),
+        wallet_cryptogram_ttl_seconds=_int(
+            env, "PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS", defaults.wallet_cryptogram_ttl_seconds
+        ),
+        dispute_evidence_chars_max=_int(
+            env, "PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX", defaults.dispute_evidence_chars_max
         ),
         webhook_allow_http=_flag(env, "PAYCORE_WEBHOOK_ALLOW_HTTP"),
         webhook_allow_private=_flag(env, "PAYCORE_WEBHOOK_ALLOW_PRIVATE"),

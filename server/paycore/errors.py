@@ -7,7 +7,8 @@ so a new class must be drawn here; module paths are under paycore):
     ├── PaycoreError              root of everything paycore raises on purpose
     │   ├── ConfigurationError    a process cannot start (bad or missing settings)
     │   ├── InvariantViolation    a guarantee of the code did not hold: a bug (invariant())
-    │   │   └── IllegalIntentTransition  payment.machine: a status move the table forbids
+    │   │   ├── IllegalIntentTransition  payment.machine: a status move the table forbids
+    │   │   └── IllegalDisputeTransition dispute.machine: a dispute's move the table forbids
     │   ├── ApiError              an answer to a caller: reason -> gRPC status + ErrorInfo
     │   │                         (REST renders it as {"error": {type, code, message, param}})
     │   ├── IllegalTransition     executor.machine: an execution state move the table forbids
@@ -214,6 +215,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The {object} {id} is {status}: only a paid one can be refunded",
     )
+    CHARGE_DISPUTED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The charge of {object} {id} is disputed: it cannot be refunded",
+    )
     CHECKOUT_EXISTS = (
         Status.ALREADY_EXISTS,
         ErrorType.INVALID_REQUEST,
@@ -341,6 +347,32 @@ class Reason(Enum):
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
         "The payout {id} cannot be canceled: {detail}",
+    )
+    # Disputes (server/paycore/dispute, issue 22).
+    DISPUTE_PAST_DUE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The evidence of dispute {id} was due by {due_by} (unix seconds)",
+    )
+    DISPUTE_EVIDENCE_SUBMITTED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The evidence of dispute {id} was submitted already: it is sent once",
+    )
+    DISPUTE_EVIDENCE_TOO_LONG = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param}: the evidence holds {length} characters; at most {maximum}",
+    )
+    DISPUTE_NOT_OPEN = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The dispute {id} is {status}: {action} needs one awaiting the merchant's response",
+    )
+    DISPUTE_PSP_REFUSED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The PSP refused the dispute {id}'s {action}: {detail}",
     )
     # Webhooks (server/paycore/webhooks, issue 15).
     WEBHOOK_ENDPOINT_LIMIT = (

@@ -72,6 +72,8 @@ class Prefix(StrEnum):
     # reconciliation (issue 14)
     RECONCILIATION_RUN = "recon"
     DISCREPANCY = "disc"
+    # disputes (issue 22)
+    DISPUTE = "dp"
     # hosted payment pages (issue 21)
     CHECKOUT_SESSION = "cs"
 

@@ -27,8 +27,7 @@ async def http(edge_server: EdgeServer) -> AsyncIterator[ClientSession]:
 
 @pytest_asyncio.fixture
 async def world_http(world: World) -> AsyncIterator[ClientSession]:
-    """The edge in front of the pay-out world's server (tests/payout/support.py), whose clock
-    the test moves."""
+    """An edge of its own in front of the pay-out `world`'s server (its clock, its PSP)."""
     edge = await start_edge(world.target, "127.0.0.1:0", operator_routes=True)
     async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
         yield session

@@ -71,3 +71,17 @@ async def card_method(http: ClientSession, key: str, number: str) -> str:
     created = await call(http, "POST", "/v1/payment_methods", key=key, form=form)
     assert created.status == 200, created.body
     return str(created.body["id"])
+
+
+async def charge(http: ClientSession, key: str, amount: int, number: str) -> str:
+    """A card payment method with `number`, then an intent confirmed with it: its pi_ id."""
+    method = await card_method(http, key, number)
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method}",
+    )
+    assert intent.body["status"] == "succeeded", intent.body
+    return str(intent.body["id"])

@@ -6,22 +6,9 @@ from __future__ import annotations
 
 from aiohttp import ClientSession
 
-from tests.edge.helpers import call, card_method, new_merchant
+from tests.edge.helpers import call, charge, new_merchant
 from tests.payment.shop import fee, good_card
 from tests.payout.support import PAID, ROUTING, World
-
-
-async def _charge(http: ClientSession, key: str, amount: int) -> str:
-    method = await card_method(http, key, good_card())
-    intent = await call(
-        http,
-        "POST",
-        "/v1/payment_intents",
-        key=key,
-        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method}",
-    )
-    assert intent.body["status"] == "succeeded", intent.body
-    return str(intent.body["id"])
 
 
 async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_http(
@@ -30,7 +17,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     http = world_http
     merchant = await new_merchant(http, world.admin_token)
     key = merchant["secret_key"]
-    intent = await _charge(http, key, 10_000)
+    intent = await charge(http, key, 10_000, good_card())
     net = 10_000 - fee(10_000)
 
     created = await call(
@@ -92,7 +79,7 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     assert (payment["net"], payment["status"]) == (net, "available")
 
     await call(http, "POST", "/v1/payout_schedule", key=key, form="interval=manual")
-    await _charge(http, key, 5000)
+    await charge(http, key, 5000, good_card())
     await world.advance(3)
     manual = await call(
         http,

@@ -36,6 +36,7 @@ _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
 _CURRENCIES = "test_currencies::test_rates_settlement_currencies_and_a_converted_charge_over_http"
+_DISPUTES = "test_disputes::test_disputes_read_answered_and_closed_over_http"
 _CHECKOUT_SESSIONS = "test_checkout::test_checkout_sessions_over_http"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
@@ -152,6 +153,10 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,
     ("GET", "/v1/payouts"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,
+    ("GET", "/v1/disputes"): _DISPUTES,
+    ("GET", "/v1/disputes/{id}"): _DISPUTES,
+    ("POST", "/v1/disputes/{id}"): _DISPUTES,
+    ("POST", "/v1/disputes/{id}/close"): _DISPUTES,
     ("GET", "/v1/payout_schedule"): _PAYOUTS,
     ("POST", "/v1/payout_schedule"): _PAYOUTS,
 }

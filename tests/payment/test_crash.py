@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import subprocess
 import sys
 
 import pytest
@@ -75,8 +74,14 @@ async def test_sigkill_mid_payment_then_recovery_charges_each_payment_once(
 
     await psp.set_faults(latency_ms=0)
     await asyncio.sleep(1.6)  # the dead runner's leases run out
-    worker = subprocess.run(  # noqa: ASYNC221 - the worker is the thing under test
-        [sys.executable, "-m", "paycore.cli", "worker", "--once"],
+    # Awaited, not subprocess.run: the simulator serves from this test's event loop, and a
+    # blocked loop would leave the worker's PSP calls hanging until their timeout.
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "paycore.cli",
+        "worker",
+        "--once",
         env=server_environment(
             migrated,
             free_port(),
@@ -84,10 +89,8 @@ async def test_sigkill_mid_payment_then_recovery_charges_each_payment_once(
             PAYCORE_WORKER_METRICS_ADDR=f"127.0.0.1:{free_port()}",
             **extra,
         ),
-        timeout=60,
-        check=False,
     )
-    assert worker.returncode == 0
+    assert await asyncio.wait_for(worker.wait(), 60) == 0
 
     async with serving_process(migrated, **extra) as (_, port, _):
         target = f"127.0.0.1:{port}"

@@ -9,11 +9,12 @@ import datetime as dt
 
 import asyncpg
 import pytest
-from paycore.reconciliation.models import Action, Kind, RunStatus, Source
+from paycore.reconciliation.models import Action, Kind, Run, RunStatus, Source
 from paycore.storage.raw import driver_of
+from paycore.v1 import payout_pb2
 from sqlalchemy.exc import DBAPIError
 
-from tests.reconciliation.conftest import Desk
+from tests.reconciliation.conftest import BankDesk, Desk
 from tests.reconciliation.day import plan_day, unique_day
 
 PART_WAIT_SECONDS = 30.0
@@ -45,23 +46,12 @@ async def _part_committed(desk: Desk, shard: int, run_id: str) -> bool:
         )
 
 
-async def test_a_run_killed_midway_then_taken_over_gives_the_same_result(desk: Desk) -> None:
-    day = unique_day()
-    charges = plan_day(desk.merchants, day, 400, 100, seed=3)
-    await desk.writer.write(charges)
-    plain = [c for c in charges if not c.refunds]
-    first = next(c for c in plain if c.merchant_id == desk.merchants[0])
-    second = next(c for c in plain if c.merchant_id == desk.merchants[1])
-    iso = day.isoformat()
-    await desk.alter_report(
-        [
-            {"day": iso, "action": "duplicate", "id": first.psp_id},
-            {"day": iso, "action": "duplicate", "id": second.psp_id},
-        ]
-    )
+async def _die_midway(desk: Desk, source: Source, day: dt.date) -> Run:
+    """A run of `source` for `day` recorded, then a worker that dies in it after the first
+    shard's part committed and before the second's did: the run stays RUNNING."""
     runs = desk.reconciliation.runs
     async with runs.home.begin() as connection:
-        requested = await runs.request(connection, Source.PSP_SETTLEMENT, day)
+        requested = await runs.request(connection, source, day)
 
     # The second shard's part cannot commit while a test transaction holds this lock: the run
     # is caught after the first shard committed, and the worker dies there.
@@ -86,17 +76,40 @@ async def test_a_run_killed_midway_then_taken_over_gives_the_same_result(desk: D
     assert await _part_committed(desk, 0, requested.id)
     assert not await _part_committed(desk, 1, requested.id)
     assert (await desk.reconciliation.get_run(requested.id)).status is RunStatus.RUNNING
-    halfway = await _tagged(desk, day)
-    assert halfway  # the first shard's settlement and resolution are booked
+    return requested
 
-    # Before its lease runs out nobody takes the run over; after it, the next worker does.
+
+async def _take_over(desk: Desk, run_id: str) -> Run:
+    """Nobody takes the run over before its lease runs out; after it, the next worker does."""
+    runs = desk.reconciliation.runs
     assert await runs.run_due() is None
     desk.clock.now += desk.platform.settings.reconciliation_lease_ms / 1000 + 1
     taken_over = await runs.run_due()
-
-    assert taken_over is not None and taken_over.id == requested.id
+    assert taken_over is not None and taken_over.id == run_id
     assert taken_over.status is RunStatus.SUCCEEDED, taken_over.failure_message
     assert taken_over.attempt_count == 2
+    return taken_over
+
+
+async def test_a_run_killed_midway_then_taken_over_gives_the_same_result(desk: Desk) -> None:
+    day = unique_day()
+    charges = plan_day(desk.merchants, day, 400, 100, seed=3)
+    await desk.writer.write(charges)
+    plain = [c for c in charges if not c.refunds]
+    first = next(c for c in plain if c.merchant_id == desk.merchants[0])
+    second = next(c for c in plain if c.merchant_id == desk.merchants[1])
+    iso = day.isoformat()
+    await desk.alter_report(
+        [
+            {"day": iso, "action": "duplicate", "id": first.psp_id},
+            {"day": iso, "action": "duplicate", "id": second.psp_id},
+        ]
+    )
+    requested = await _die_midway(desk, Source.PSP_SETTLEMENT, day)
+    halfway = await _tagged(desk, day)
+    assert halfway  # the first shard's settlement and resolution are booked
+
+    taken_over = await _take_over(desk, requested.id)
     assert (taken_over.record_count, taken_over.matched_count) == (502, 500)
     assert (taken_over.discrepancy_count, taken_over.auto_resolved_count) == (2, 2)
     found = await desk.discrepancies(day)
@@ -116,3 +129,45 @@ async def test_a_run_killed_midway_then_taken_over_gives_the_same_result(desk: D
     again = await desk.run(day)
     assert (again.record_count, again.matched_count, again.discrepancy_count) == (502, 500, 2)
     assert await _tagged(desk, day) == booked
+
+
+async def _failures(desk: BankDesk, payout_id: str) -> int:
+    """The payout_failure balance transactions of a payout (one per failure, ever)."""
+    return await desk.count(
+        "SELECT count(*) FROM balance_transactions WHERE type = 'payout_failure' AND source = $1",
+        payout_id,
+    )
+
+
+async def test_a_bank_run_killed_midway_follows_the_bank_once(bank_desk: BankDesk) -> None:
+    desk, monday, shops = bank_desk.desk, bank_desk.monday, bank_desk.shops
+    failed = [await bank_desk.instant(shop, 2_500) for shop in shops]
+    for shop in shops:
+        await bank_desk.instant(shop, 1_500)
+    iso = monday.isoformat()
+    await desk.psp.set_faults(
+        bank_payouts=[{"day": iso, "action": "fail", "id": p} for p in failed]
+    )
+    await bank_desk.at(monday + dt.timedelta(days=1), 2)
+
+    requested = await _die_midway(desk, Source.BANK_PAYOUTS, monday)
+    # The first shard's payout was failed (committed); the second shard's rolled back.
+    statuses = [(await shop.get_payout(p)).status for shop, p in zip(shops, failed, strict=True)]
+    assert statuses == [payout_pb2.PAYOUT_STATUS_FAILED, payout_pb2.PAYOUT_STATUS_PAID]
+
+    taken_over = await _take_over(desk, requested.id)
+    assert (taken_over.record_count, taken_over.matched_count) == (8, 4)
+    assert (taken_over.discrepancy_count, taken_over.auto_resolved_count) == (2, 2)
+    found = await desk.discrepancies(monday)
+    assert sorted(d.object_id for d in found) == sorted(failed)
+    assert all(d.action is Action.AUTO and len(d.ledger_transfer_ids) == 1 for d in found)
+    for shop, payout_id in zip(shops, failed, strict=True):
+        assert (await shop.get_payout(payout_id)).status == payout_pb2.PAYOUT_STATUS_FAILED
+        assert await _failures(bank_desk, payout_id) == 1
+    for receivable in await desk.receivables(monday, Source.BANK_PAYOUTS):
+        assert receivable.ledger_amount == 0, receivable
+    assert all(report.ok for report in await desk.integrity())
+
+    again = await desk.run(monday, Source.BANK_PAYOUTS)
+    assert (again.record_count, again.matched_count, again.discrepancy_count) == (8, 4, 2)
+    assert [await _failures(bank_desk, payout_id) for payout_id in failed] == [1, 1]

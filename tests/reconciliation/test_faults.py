@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.reconciliation.models import Action, Kind, Resolution, RunStatus, Status
+from paycore.storage.raw import driver_of
 
 from tests.reconciliation.conftest import Desk
 from tests.reconciliation.day import (
@@ -216,6 +218,18 @@ async def test_each_fault_is_found_once_with_its_kind_and_objects(desk: Desk) ->
             await _resolve(desk, discrepancy.merchant_id, discrepancy.id, action)
     for receivable in await desk.receivables(day):
         assert receivable.ledger_amount == receivable.open_residual, receivable
+    # An adjustment moves the merchant's balance: its transfer has a balance transaction, so
+    # the balance's history shows it (pending, like the sale it corrects).
+    adjusted = [d for d in await desk.discrepancies(day) if d.action is Action.ADJUST]
+    assert {d.kind for d in adjusted} == {Kind.AMOUNT_MISMATCH, Kind.STATUS_MISMATCH}
+    for discrepancy in adjusted:
+        rows = await _adjustment_rows(desk, discrepancy.merchant_id, discrepancy.id)
+        assert [(row["ledger_transfer_id"], row["status"]) for row in rows] == [
+            (transfer_id, "pending") for transfer_id in discrepancy.ledger_transfer_ids
+        ]
+        assert [row["amount"] for row in rows] == [
+            -amount for _, amount in sorted(discrepancy.receivable_residual().items())
+        ]
     ignored = [d for d in await desk.discrepancies(day) if d.action is Action.IGNORE]
     assert [d.object_id for d in ignored] == [pending.id]
     explained = {(r.merchant_id, r.currency): r.ledger_amount for r in await desk.receivables(day)}
@@ -225,6 +239,20 @@ async def test_each_fault_is_found_once_with_its_kind_and_objects(desk: Desk) ->
     ), explained
     assert all(report.ok for report in await desk.integrity())
     assert all(desk.open_gauge(kind.value) == 0 for kind in Kind)
+
+
+async def _adjustment_rows(desk: Desk, merchant_id: str, source: str) -> list[Any]:
+    async with desk.platform.shards.read(merchant_id) as connection:
+        driver = await driver_of(connection)
+        return list(
+            await driver.fetch(
+                "SELECT ledger_transfer_id, status, amount FROM balance_transactions"
+                " WHERE merchant_id = $1 AND source = $2 AND type = 'adjustment'"
+                " ORDER BY currency",
+                merchant_id,
+                source,
+            )
+        )
 
 
 async def _resolve(desk: Desk, merchant_id: str, discrepancy_id: str, action: Action) -> None:

@@ -13,6 +13,7 @@ from grpc import aio
 from paycore.client import Paycore
 from paycore.ids import Prefix, new_id
 from paycore.reconciliation.job import DailyReconciliation
+from paycore.reconciliation.models import RunStatus, Source
 from paycore.v1 import reconciliation_pb2 as pb
 
 from tests.helpers import rich_error
@@ -97,8 +98,13 @@ async def test_the_daily_job_reconciles_yesterday_once_from_its_time_of_day(desk
     desk.clock.now = (midnight + dt.timedelta(hours=1, minutes=59)).timestamp()
     assert await job.run(home) == 0
     desk.clock.now = (midnight + dt.timedelta(hours=2)).timestamp()
-    assert await job.run(home) == 2  # yesterday's run recorded, then executed
+    # Yesterday's runs recorded, one of each source, then one executed per pass.
+    assert await job.run(home) == 3
+    assert await job.run(home) == 1
     assert await job.run(home) == 0  # once
+    runs = await desk.runs_of_day(day)
+    assert sorted(run.source for run in runs) == [Source.BANK_PAYOUTS, Source.PSP_SETTLEMENT]
+    assert all(run.status is RunStatus.SUCCEEDED for run in runs), runs
     assert await job.run(desk.platform.shards.engines[1]) == 0  # runs live on the home shard
 
     page = await desk.discrepancies(day)
@@ -117,12 +123,6 @@ UNKNOWN = new_id(Prefix.DISCREPANCY, 0)
         (pb.RunReconciliationRequest(date="2026-13-01"), "date"),
         (pb.RunReconciliationRequest(date="2026-12-01", psp="acme"), "psp"),
         (pb.RunReconciliationRequest(date="2026-12-01", source=99), "source"),  # type: ignore[arg-type]
-        (
-            pb.RunReconciliationRequest(
-                date="2026-12-01", source=pb.RECONCILIATION_SOURCE_BANK_PAYOUTS
-            ),
-            "source",
-        ),
     ],
 )
 async def test_run_requests_are_checked(

@@ -127,6 +127,7 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "backlog_gauges",
         "ledger_integrity_gauge",
         "reconciliation",
+        "dispute_feed",
         "checkout_session_sweep",
         "exchange_rates",
     ]

@@ -12,6 +12,7 @@ from paycore.v1 import (
     checkout_pb2_grpc,
     currency_pb2_grpc,
     customer_pb2_grpc,
+    dispute_pb2_grpc,
     event_pb2_grpc,
     executor_pb2_grpc,
     fraud_pb2_grpc,
@@ -115,6 +116,7 @@ class Paycore:
         self.wallet = wallet_pb2_grpc.WalletServiceStub(channel)
         self.ledger = ledger_pb2_grpc.LedgerServiceStub(channel)
         self.payouts = payout_pb2_grpc.PayoutServiceStub(channel)
+        self.disputes = dispute_pb2_grpc.DisputeServiceStub(channel)
         self.subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
         self.events = event_pb2_grpc.EventServiceStub(channel)
         self.reconciliation = reconciliation_pb2_grpc.ReconciliationServiceStub(channel)

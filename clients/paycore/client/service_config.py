@@ -51,6 +51,7 @@ SERVICES = (
     "paycore.v1.WalletService",
     "paycore.v1.LedgerService",
     "paycore.v1.PayoutService",
+    "paycore.v1.DisputeService",
     "paycore.v1.SubscriptionService",
     "paycore.v1.EventService",
     "paycore.v1.ReconciliationService",

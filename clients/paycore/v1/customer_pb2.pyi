@@ -86,6 +86,23 @@ CARD_FUNDING_PREPAID: CardFunding.ValueType  # 3
 CARD_FUNDING_UNKNOWN: CardFunding.ValueType  # 4
 Global___CardFunding: _TypeAlias = CardFunding  # noqa: Y015
 
+class _CardWalletType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CardWalletTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CardWalletType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CARD_WALLET_TYPE_UNSPECIFIED: _CardWalletType.ValueType  # 0
+    CARD_WALLET_TYPE_APPLE_PAY: _CardWalletType.ValueType  # 1
+    CARD_WALLET_TYPE_GOOGLE_PAY: _CardWalletType.ValueType  # 2
+
+class CardWalletType(_CardWalletType, metaclass=_CardWalletTypeEnumTypeWrapper): ...
+
+CARD_WALLET_TYPE_UNSPECIFIED: CardWalletType.ValueType  # 0
+CARD_WALLET_TYPE_APPLE_PAY: CardWalletType.ValueType  # 1
+CARD_WALLET_TYPE_GOOGLE_PAY: CardWalletType.ValueType  # 2
+Global___CardWalletType: _TypeAlias = CardWalletType  # noqa: Y015
+
 @_typing.final
 class Address(_message.Message):
     """A postal address; every field is optional."""
@@ -482,6 +499,7 @@ class PaymentMethod(_message.Message):
         FINGERPRINT_FIELD_NUMBER: _builtins.int
         COUNTRY_FIELD_NUMBER: _builtins.int
         FUNDING_FIELD_NUMBER: _builtins.int
+        WALLET_FIELD_NUMBER: _builtins.int
         brand: Global___CardBrand.ValueType
         last4: _builtins.str
         """The last four digits of the number."""
@@ -496,6 +514,10 @@ class PaymentMethod(_message.Message):
         country: _builtins.str
         """Issuing country, ISO 3166-1 alpha-2; empty when unknown."""
         funding: Global___CardFunding.ValueType
+        @_builtins.property
+        def wallet(self) -> Global___CardWallet:
+            """Set when the card came from a digital wallet's token (Apple Pay, Google Pay)."""
+
         def __init__(
             self,
             *,
@@ -506,10 +528,11 @@ class PaymentMethod(_message.Message):
             fingerprint: _builtins.str = ...,
             country: _builtins.str = ...,
             funding: Global___CardFunding.ValueType = ...,
+            wallet: Global___CardWallet | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["wallet", b"wallet"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "fingerprint", b"fingerprint", "funding", b"funding", "last4", b"last4"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "fingerprint", b"fingerprint", "funding", b"funding", "last4", b"last4", "wallet", b"wallet"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -574,6 +597,31 @@ class PaymentMethod(_message.Message):
 Global___PaymentMethod: _TypeAlias = PaymentMethod  # noqa: Y015
 
 @_typing.final
+class CardWallet(_message.Message):
+    """A card that came from a digital wallet: fraud and fees treat it as the card it is."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    DYNAMIC_LAST4_FIELD_NUMBER: _builtins.int
+    type: Global___CardWalletType.ValueType
+    dynamic_last4: _builtins.str
+    """The last four digits of the device account number (the card's last4 too)."""
+    def __init__(
+        self,
+        *,
+        type: Global___CardWalletType.ValueType = ...,
+        dynamic_last4: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dynamic_last4", b"dynamic_last4", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CardWallet: _TypeAlias = CardWallet  # noqa: Y015
+
+@_typing.final
 class CreatePaymentMethodRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -587,6 +635,7 @@ class CreatePaymentMethodRequest(_message.Message):
         EXP_MONTH_FIELD_NUMBER: _builtins.int
         EXP_YEAR_FIELD_NUMBER: _builtins.int
         CVC_FIELD_NUMBER: _builtins.int
+        WALLET_FIELD_NUMBER: _builtins.int
         number: _builtins.str
         """Required, 12..19 digits (spaces are stripped); must pass the Luhn check."""
         exp_month: _builtins.int
@@ -595,6 +644,12 @@ class CreatePaymentMethodRequest(_message.Message):
         """Required, four digits, not in the past."""
         cvc: _builtins.str
         """3 or 4 digits; checked with the card and never stored."""
+        @_builtins.property
+        def wallet(self) -> Global___CreatePaymentMethodRequest.WalletToken:
+            """A digital wallet's token: `number` is then the device account number (DPAN) and
+            `exp_month` / `exp_year` the token's expiry.
+            """
+
         def __init__(
             self,
             *,
@@ -602,10 +657,36 @@ class CreatePaymentMethodRequest(_message.Message):
             exp_month: _builtins.int = ...,
             exp_year: _builtins.int = ...,
             cvc: _builtins.str = ...,
+            wallet: Global___CreatePaymentMethodRequest.WalletToken | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["wallet", b"wallet"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["cvc", b"cvc", "exp_month", b"exp_month", "exp_year", b"exp_year", "number", b"number", "wallet", b"wallet"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class WalletToken(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        TYPE_FIELD_NUMBER: _builtins.int
+        CRYPTOGRAM_FIELD_NUMBER: _builtins.int
+        type: Global___CardWalletType.ValueType
+        """Required: CARD_WALLET_TYPE_APPLE_PAY or CARD_WALLET_TYPE_GOOGLE_PAY."""
+        cryptogram: _builtins.str
+        """Required: the token's one-time cryptogram. Passed to the PSP with the charge; never
+        written to the database nor logged (held sealed in Redis until it expires: see
+        PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS).
+        """
+        def __init__(
+            self,
+            *,
+            type: Global___CardWalletType.ValueType = ...,
+            cryptogram: _builtins.str = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["cvc", b"cvc", "exp_month", b"exp_month", "exp_year", b"exp_year", "number", b"number"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["cryptogram", b"cryptogram", "type", b"type"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 

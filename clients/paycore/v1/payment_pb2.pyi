@@ -700,6 +700,7 @@ class PaymentIntent(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    DISPUTED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -731,6 +732,10 @@ class PaymentIntent(_message.Message):
     client_secret: _builtins.str
     """"pi_..._secret_...": hand it to the buyer's browser, which may then confirm this intent
     with the publishable key (ConfirmPaymentIntentRequest.client_secret). Not in events.
+    """
+    disputed: _builtins.bool
+    """True once the buyer's bank disputed the charge (a chargeback, not an inquiry): see
+    DisputeService. A disputed charge cannot be refunded (CHARGE_DISPUTED).
     """
     @_builtins.property
     def last_payment_error(self) -> Global___PaymentIntent.LastPaymentError: ...
@@ -764,10 +769,11 @@ class PaymentIntent(_message.Message):
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         client_secret: _builtins.str = ...,
+        disputed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "risk_assessment", b"risk_assessment"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

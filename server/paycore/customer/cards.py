@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from paycore.customer.models import CardBrand, CardFunding, CardInput, CheckedCard
-from paycore.errors import ApiError, Reason, missing
+from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.secret import Secret
 
 NUMBER_PARAM = "card.number"
 EXP_MONTH_PARAM = "card.exp_month"
 EXP_YEAR_PARAM = "card.exp_year"
 CVC_PARAM = "card.cvc"
+CRYPTOGRAM_PARAM = "card.wallet.cryptogram"
+CRYPTOGRAM_LENGTH_MAX = 200
 NUMBER_LENGTH_MIN = 12
 NUMBER_LENGTH_MAX = 19
 EXPIRY_YEARS_AHEAD_MAX = 50
@@ -100,7 +102,22 @@ def check_card(card: CardInput, now: datetime) -> CheckedCard:
         last4=digits[-4:],
         country=country,
         funding=funding,
+        wallet=_checked_wallet(card),
     )
+
+
+def _checked_wallet(card: CardInput) -> str:
+    """A wallet token's type, once its cryptogram is there and printable (never echoed)."""
+    if not card.wallet:
+        return ""
+    cryptogram = card.cryptogram.reveal()
+    if not cryptogram:
+        raise missing(CRYPTOGRAM_PARAM)
+    if len(cryptogram) > CRYPTOGRAM_LENGTH_MAX or not (
+        cryptogram.isascii() and cryptogram.isprintable()
+    ):
+        raise invalid(CRYPTOGRAM_PARAM, f"at most {CRYPTOGRAM_LENGTH_MAX} printable characters")
+    return card.wallet
 
 
 def brand_of(digits: str) -> CardBrand:

@@ -92,6 +92,10 @@ class CardInput:
     exp_month: int
     exp_year: int
     cvc: Secret
+    wallet: str = ""
+    """"apple_pay" | "google_pay" for a digital wallet's token (number: the DPAN), else ""."""
+    cryptogram: Secret = field(default_factory=lambda: Secret(""))
+    """The wallet token's one-time cryptogram: held for the charge, never stored."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class CheckedCard:
     last4: str
     country: str
     funding: CardFunding
+    wallet: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,20 @@ class Card:
     fingerprint: str
     country: str
     funding: CardFunding
+    wallet: CardWallet | None = None
+    """Set when the card came from a wallet token."""
+
+
+class WalletType(Enum):
+    APPLE_PAY = "apple_pay"
+    GOOGLE_PAY = "google_pay"
+
+
+@dataclass(frozen=True)
+class CardWallet:
+    type: WalletType
+    dynamic_last4: str
+    """The device account number's last four digits (also the card's last4)."""
 
 
 @dataclass(frozen=True)
@@ -146,3 +165,5 @@ class ChargeableCard:
     last4: str
     fingerprint: str
     country: str  # issuing country or ""
+    wallet: str = ""  # "apple_pay" | "google_pay" | ""
+    cryptogram: Secret | None = None  # a wallet token's, held until its charge (never stored)

@@ -13,10 +13,12 @@ from paycore.customer.models import (
     Card,
     CardBrand,
     CardFunding,
+    CardWallet,
     CheckedCard,
     Customer,
     NewCustomer,
     PaymentMethod,
+    WalletType,
 )
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
@@ -134,6 +136,7 @@ class PaymentMethodRepository:
                     fingerprint=fingerprint,
                     country=card.country,
                     funding=card.funding.value,
+                    wallet=card.wallet,
                     number_sealed=number_sealed,
                     billing_details=asdict(billing_details),
                     metadata=metadata,
@@ -215,6 +218,11 @@ def _billing_details(row: Any) -> BillingDetails:
     return BillingDetails(**{**billing, "address": _address(billing["address"])})
 
 
+def _wallet_of(row: Any) -> CardWallet | None:
+    """A wallet token's card: its type and the device account number's last4."""
+    return CardWallet(WalletType(row["wallet"]), row["last4"]) if row["wallet"] else None
+
+
 payment_method_of = Decoder(
     payment_methods,
     PaymentMethod,
@@ -222,7 +230,10 @@ payment_method_of = Decoder(
     convert={"metadata": dict, "created": epoch_seconds},
     derive={
         "card": Decoder(
-            payment_methods, Card, convert={"brand": CardBrand, "funding": CardFunding}
+            payment_methods,
+            Card,
+            convert={"brand": CardBrand, "funding": CardFunding},
+            derive={"wallet": _wallet_of},
         ),
         "billing_details": _billing_details,
         "detached": lambda row: row["detached_at"] is not None,

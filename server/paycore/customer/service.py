@@ -36,6 +36,7 @@ from paycore.customer.repository import (
     payment_methods_query,
 )
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.customer.wallets import WalletCryptograms
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.secret import Secret
@@ -57,8 +58,12 @@ class CustomerService:
         vault: Vault,
         fingerprinter: Fingerprinter,
         clock: Callable[[], datetime] = utc_now,
+        wallets: WalletCryptograms | None = None,
     ) -> None:
+        """`wallets`: where wallet tokens' cryptograms wait for their charge (none: a wallet
+        card is charged without its cryptogram, which the PSP declines)."""
         self._shards = shards
+        self._wallets = wallets
         self._reads = Reads(shards)
         self._vault = vault
         self._fingerprinter = fingerprinter
@@ -160,6 +165,14 @@ class CustomerService:
             metadata,
         )
 
+    async def hold_cryptogram(
+        self, merchant_id: str, payment_method_id: str, cryptogram: Secret
+    ) -> None:
+        """After CreatePaymentMethod of a wallet token committed (never inside its
+        transaction): its cryptogram waits for the charge (paycore.customer.wallets)."""
+        if self._wallets is not None:
+            await self._wallets.hold(merchant_id, payment_method_id, cryptogram)
+
     async def get_payment_method(self, merchant_id: str, payment_method_id: str) -> PaymentMethod:
         query = payment_methods_query(merchant_id, payment_method_id)
         return await self._reads.one(
@@ -225,7 +238,8 @@ class CustomerService:
         """The card with its number, opened from the vault. NOT_FOUND (param "payment_method")
         for an unknown or another merchant's payment method; FAILED_PRECONDITION
         (PAYMENT_METHOD_DETACHED) for a detached one. Expiry is not checked here: the PSP
-        declines an expired card."""
+        declines an expired card. A wallet card's cryptogram comes along (from Redis) when
+        no `connection` is given: the charge path, outside any transaction."""
         async with self._reading(merchant_id, connection) as reader:
             found = await PaymentMethodRepository(reader).get_sealed(merchant_id, payment_method_id)
         if found is None:
@@ -245,7 +259,16 @@ class CustomerService:
             last4=method.card.last4,
             fingerprint=method.card.fingerprint,
             country=method.card.country,
+            wallet=method.card.wallet.type.value if method.card.wallet else "",
+            cryptogram=await self._cryptogram(merchant_id, method, connection),
         )
+
+    async def _cryptogram(
+        self, merchant_id: str, method: PaymentMethod, connection: AsyncConnection | None
+    ) -> Secret | None:
+        if method.card.wallet is None or self._wallets is None or connection is not None:
+            return None
+        return await self._wallets.take(merchant_id, method.id)
 
     async def _require_attached(
         self,

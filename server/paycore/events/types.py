@@ -27,6 +27,11 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "refund.created",
         "refund.updated",
         "refund.failed",
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
         # Payment (pay_): a checkout of one or more payment orders (System Design Interview).
         "payment.created",
         "payment.succeeded",

@@ -500,7 +500,13 @@ class Executor:
                 reference=execution.payment_order_id or execution.payment_intent_id or "",
                 amount=execution.amount,
                 currency=execution.currency,
-                card=CardDetails(card.number, card.exp_month, card.exp_year),
+                card=CardDetails(
+                    card.number,
+                    card.exp_month,
+                    card.exp_year,
+                    wallet=card.wallet,
+                    cryptogram=card.cryptogram,
+                ),
                 capture=operation is Operation.CHARGE,
             )
         if operation is Operation.PAYOUT:

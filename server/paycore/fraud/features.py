@@ -239,6 +239,9 @@ class PaymentFacts:
     client_ip: str = ""
     """The client address as paycore's edge saw it ("" unknown); counted across merchants,
     unlike `ip`, which the caller supplies."""
+    card_wallet: str = ""
+    """"apple_pay" | "google_pay" when the card came from a wallet token: recorded with the
+    assessment's facts; the card (its fingerprint, the DPAN's) scores like any card."""
 
 
 def amount_usd_cents(amount: int, currency: str) -> int:

@@ -90,6 +90,12 @@ TRANSFER_TRANSFER = "transfer"
 TRANSFER_ADJUSTMENT = "adjustment"
 TRANSFER_SETTLEMENT = "settlement"
 TRANSFER_SETTLEMENT_FEE = "settlement_fee"
+# Disputes (issue 22; paycore.dispute.money): balance_pending -> psp_receivable (the amount) and
+# -> fees_revenue (the fee) when a chargeback opens; back again when it is won.
+TRANSFER_DISPUTE = "dispute"
+TRANSFER_DISPUTE_FEE = "dispute_fee"
+TRANSFER_DISPUTE_REVERSAL = "dispute_reversal"
+TRANSFER_DISPUTE_FEE_REVERSAL = "dispute_fee_reversal"
 
 # -- pay-out (issue 13) ---------------------------------------------------------------------------
 PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)

@@ -166,6 +166,8 @@ class Intent:
     created: int
     # The subscription invoice it pays (set by paycore.payment.off_session).
     invoice_id: str | None = None
+    # Its charge is disputed (a chargeback: paycore.dispute); refunds are refused.
+    disputed: bool = False
 
     def platform_fee(self, received: int) -> int:
         """What the platform keeps of `received` for a destination charge (never more)."""

@@ -45,7 +45,8 @@ ChargedT = TypeVar("ChargedT", bound=_Charged)
 
 def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
     """The intent or order a refund names (`kind`, also the request's param): NOT_FOUND when
-    the merchant has none of that id, CHARGE_NOT_REFUNDABLE unless it succeeded."""
+    the merchant has none of that id, CHARGE_NOT_REFUNDABLE unless it succeeded,
+    CHARGE_DISPUTED when its charge is disputed."""
     if found is None:
         raise not_found(kind, object_id, kind)
     if found.status not in (IntentStatus.SUCCEEDED, OrderStatus.SUCCEEDED):
@@ -56,6 +57,8 @@ def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
             id=found.id,
             status=found.status.value,
         )
+    if getattr(found, "disputed", False):  # an intent whose charge a chargeback took back
+        raise ApiError(Reason.CHARGE_DISPUTED, param=kind, object=kind, id=found.id)
     return found
 
 

@@ -55,6 +55,7 @@ def score_request(
         country=buyer.get("country", ""),
         timestamp_ms=time.time_ns() // 1_000_000,
         card_observed=True,
+        card_wallet=card.wallet,
     )
 
 

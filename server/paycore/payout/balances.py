@@ -450,3 +450,35 @@ class BalanceBook:
         await self.post(connection, merchant_id, transfers)
         await self.record(connection, rows)
         return transfers
+
+    # -- reconciliation's adjustments (paycore.reconciliation.resolution) ------------------------
+
+    async def adjust(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        account: str,
+        moves: Sequence[tuple[TransferRequest, int]],
+        status: BalanceStatus,
+        description: str,
+    ) -> None:
+        """Adjustments of a balance that reconciliation decided: each transfer (built by the
+        caller, with its own id) and its `adjustment` row of that amount (what the balance
+        gains; pending rows become available by the account's delay)."""
+        await self.post(connection, merchant_id, [transfer for transfer, _ in moves])
+        await self.record(
+            connection,
+            [
+                self.row(
+                    merchant_id,
+                    account,
+                    transfer,
+                    BalanceType.ADJUSTMENT,
+                    amount,
+                    status=status,
+                    description=description,
+                )
+                for transfer, amount in moves
+            ],
+        )

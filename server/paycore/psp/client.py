@@ -37,6 +37,10 @@ class CardDetails:
     exp_month: int
     exp_year: int
     cvc: Secret | None = None
+    wallet: str = ""
+    """"apple_pay" | "google_pay": the number is a wallet token's device account number."""
+    cryptogram: Secret | None = None
+    """The wallet token's one-time cryptogram (only ever in this request's body)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,31 @@ class BankPayoutState:
     arrival_date: int
     failure_code: str = ""
     failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class PspDispute:
+    """A dispute as the PSP's feed or a dispute call tells it (paycore.dispute applies it)."""
+
+    id: str
+    charge: str
+    merchant: str
+    reference: str
+    """What paycore sent with the charge: the payment intent's id."""
+    amount: int
+    currency: str
+    reason: str
+    status: str
+    evidence_due_by: int
+    evidence_submitted: bool
+
+
+@dataclass(frozen=True)
+class PspDisputeEvent:
+    sequence: int
+    """Grows with every change the feed lists; a reader keeps the last it applied."""
+    type: str
+    dispute: PspDispute
 
 
 class PspError(Exception):
@@ -138,6 +167,11 @@ class PspClient:
         }
         if card.cvc is not None:
             card_body["cvc"] = card.cvc.reveal()
+        if card.wallet:
+            wallet = {"type": card.wallet}
+            if card.cryptogram is not None:
+                wallet["cryptogram"] = card.cryptogram.reveal()
+            card_body["wallet"] = wallet
         body = {
             "idempotency_key": idempotency_key,
             "merchant": merchant,
@@ -245,6 +279,32 @@ class PspClient:
             raise PspTimeout("psp_protocol_error", "an operation answer lacks its fields")
         return _result(str(found["operation"]), int(found["http_status"]), found["result"])
 
+    async def dispute_events(self, after: int, limit: int) -> tuple[list[PspDisputeEvent], bool]:
+        """The disputes feed after `after`: (at most `limit` events, whether more follow)."""
+        _, found = await self._call("GET", f"/v1/dispute_events?after={after}&limit={limit}", None)
+        try:
+            events = [
+                PspDisputeEvent(int(item["sequence"]), str(item["type"]), _dispute(item["dispute"]))
+                for item in found["data"]
+            ]
+            return events, bool(found["has_more"])
+        except (KeyError, TypeError, ValueError):
+            raise PspTimeout("psp_protocol_error", "a dispute feed lacks its fields") from None
+
+    async def submit_dispute_evidence(
+        self, *, idempotency_key: str, dispute: str, evidence: dict[str, str]
+    ) -> PspDispute:
+        """Sends the merchant's evidence (the PSP takes it once)."""
+        body = {"idempotency_key": idempotency_key, "evidence": evidence}
+        path = f"/v1/disputes/{_segment(dispute)}/evidence"
+        return _dispute((await self._call("POST", path, body))[1])
+
+    async def close_dispute(self, *, idempotency_key: str, dispute: str) -> PspDispute:
+        """Accepts the dispute."""
+        body = {"idempotency_key": idempotency_key}
+        path = f"/v1/disputes/{_segment(dispute)}/close"
+        return _dispute((await self._call("POST", path, body))[1])
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -328,6 +388,24 @@ def _result(operation: str, http_status: int, body: dict[str, Any]) -> PspResult
         )
     except (KeyError, TypeError, ValueError):
         raise PspTimeout("psp_protocol_error", f"a {operation} answer lacks its fields") from None
+
+
+def _dispute(body: dict[str, Any]) -> PspDispute:
+    try:
+        return PspDispute(
+            id=str(body["id"]),
+            charge=str(body["charge"]),
+            merchant=str(body["merchant"]),
+            reference=str(body["reference"]),
+            amount=int(body["amount"]),
+            currency=str(body["currency"]),
+            reason=str(body["reason"]),
+            status=str(body["status"]),
+            evidence_due_by=int(body["evidence_due_by"]),
+            evidence_submitted=bool(body["evidence_submitted"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise PspTimeout("psp_protocol_error", "a dispute answer lacks its fields") from None
 
 
 def _segment(text: str) -> str:

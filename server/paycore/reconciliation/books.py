@@ -12,6 +12,7 @@ from paycore.ids import (
     BODY_LENGTH,
     RANDOM_BITS,
     SHARD_BITS,
+    MalformedId,
     Prefix,
     encode_base62,
     logical_shard_of,
@@ -25,6 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 TAG = "reconciliation"
 """The metadata key every reconciliation transfer carries: `<source>:<YYYY-MM-DD>`, the day
 whose psp_receivable it moves (the day check reads it)."""
+
+
+def is_merchant(owner: str) -> bool:
+    """Whether a discrepancy's owner is a merchant (else "platform": a line naming no merchant
+    paycore can route, which nothing can be booked for)."""
+    try:
+        logical_shard_of(owner, Prefix.ACCOUNT)
+    except MalformedId:
+        return False
+    return True
 
 
 def day_tag(source: str, day: dt.date) -> str:

@@ -1,7 +1,12 @@
 """The settled-day invariant: after a run, what the ledger holds in psp_receivable for a day's
 items and the day's own transfers (settlement, resolutions) equals what the day's unresolved
 discrepancies explain, per merchant and currency. After a clean run both are zero: the PSP paid
-exactly what paycore booked."""
+exactly what paycore booked.
+
+The bank's payouts report has its own account: for the payouts the day's report finished (paid
+or failed) and paycore agreed with, payouts_in_transit nets to zero (each payout went in and
+came out once); a payout_mismatch's residual is cash (platform_cash), never in transit, so it
+explains nothing here."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from paycore.invariants import invariant
+from paycore.ledger import codes
 from paycore.reconciliation.books import day_tag
 from paycore.reconciliation.discrepancies import open_of_day
 from paycore.reconciliation.matching import STATEMENT_TIMEOUT_SECONDS
@@ -25,7 +31,7 @@ WITH objects AS (
   WHERE source = $1 AND day = $2 AND merchant_id = ANY($3::text[])
 ), receivable AS (
   SELECT id, merchant_id, currency FROM ledger_accounts
-  WHERE code = 'psp_receivable' AND merchant_id = ANY($3::text[])
+  WHERE {accounts} AND merchant_id = ANY($3::text[])
 )
 SELECT a.merchant_id, a.currency,
        sum(CASE WHEN e.is_debit THEN e.posted_delta ELSE -e.posted_delta END)::bigint AS amount
@@ -37,6 +43,19 @@ WHERE t.metadata->>'reconciliation' = $4
               WHERE o.merchant_id = t.merchant_id AND o.object_id = t.metadata->>'source')
 GROUP BY a.merchant_id, a.currency
 """
+ACCOUNT_CHECKED = {
+    Source.PSP_SETTLEMENT: codes.PSP_RECEIVABLE.code,
+    Source.BANK_PAYOUTS: codes.PAYOUTS_IN_TRANSIT.code,
+}
+"""The account each source's day check reads (a seller's in-transit account is coded
+`payouts_in_transit:acct_...`)."""
+_LEDGER_OF = {
+    Source.PSP_SETTLEMENT: _LEDGER.format(accounts=f"code = '{codes.PSP_RECEIVABLE.code}'"),
+    Source.BANK_PAYOUTS: _LEDGER.format(
+        accounts=f"(code = '{codes.PAYOUTS_IN_TRANSIT.code}'"
+        f" OR starts_with(code, '{codes.PAYOUTS_IN_TRANSIT.code}:'))"
+    ),
+}
 _KNOWN = "SELECT merchant_id FROM merchants WHERE merchant_id = ANY($1::text[])"
 
 
@@ -51,13 +70,13 @@ async def day_receivables(
     ledger: dict[tuple[str, str], int] = defaultdict(int)
     tag = day_tag(source.value, day)
     rows = await driver.fetch(
-        _LEDGER, source.value, day, known, tag, timeout=STATEMENT_TIMEOUT_SECONDS
+        _LEDGER_OF[source], source.value, day, known, tag, timeout=STATEMENT_TIMEOUT_SECONDS
     )
     for row in rows:
         ledger[(row["merchant_id"], row["currency"])] += row["amount"]
     explained: dict[tuple[str, str], int] = defaultdict(int)
     for discrepancy in await open_of_day(connection, source, day, known):
-        if discrepancy.kind is Kind.FEE_MISMATCH:
+        if discrepancy.kind in (Kind.FEE_MISMATCH, Kind.PAYOUT_MISMATCH):
             continue
         for currency, amount in discrepancy.receivable_residual().items():
             explained[(discrepancy.merchant_id, currency)] += amount
@@ -80,6 +99,7 @@ async def check_day(
     for found in await day_receivables(connection, driver, source, day, merchants):
         invariant(
             found.ledger_amount == found.open_residual,
-            f"psp_receivable of {day} for {found.merchant_id} in {found.currency} holds "
+            f"{ACCOUNT_CHECKED[source]} of {source.value} {day} for {found.merchant_id} in "
+            f"{found.currency} holds "
             f"{found.ledger_amount}; its open discrepancies explain {found.open_residual}",
         )

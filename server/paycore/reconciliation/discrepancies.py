@@ -5,15 +5,16 @@ the kinds that resolve themselves are resolved at once, in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from paycore.events import record_event
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.reconciliation import repository
+from paycore.reconciliation.books import is_merchant
 from paycore.reconciliation.matching import FoundDiscrepancy
 from paycore.reconciliation.models import Action, Discrepancy, Source, Status
-from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, is_merchant, resolves_itself
+from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, resolves_itself
 from paycore.storage.raw import Driver
 from paycore.storage.schema import reconciliation_discrepancies as table
 from sqlalchemy import select
@@ -67,7 +68,9 @@ class DiscrepancyBook:
         day: dt.date,
         run_id: str,
         found: Sequence[FoundDiscrepancy],
+        failure_codes: Mapping[str, str] | None = None,
     ) -> Stored:
+        """`failure_codes`: the bank's failure code by payout reference (bank runs)."""
         if not found:
             return Stored([], [])
         owners = [owner_of(item.merchant_id) for item in found]
@@ -127,8 +130,11 @@ class DiscrepancyBook:
             )
             if resolves_itself(discrepancy):
                 note = AUTO_NOTES[discrepancy.kind]
+                failure_code = (failure_codes or {}).get(discrepancy.reference, "")
                 resolved.append(
-                    await self._resolver.resolve(connection, discrepancy, Action.AUTO, note)
+                    await self._resolver.resolve(
+                        connection, discrepancy, Action.AUTO, note, failure_code
+                    )
                 )
         return Stored(created, resolved)
 

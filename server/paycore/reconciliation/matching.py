@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from paycore.reconciliation.models import Kind, Source
 from paycore.storage.raw import Driver
@@ -189,13 +190,19 @@ WHERE i.occurred_at >= $3 AND i.occurred_at < $4
     WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference)
 """
 
-# Which day settles each item: this one (rerunning the day rewrites the same rows).
-_SETTLE_ITEMS = """
+
+def settle_items(results: str) -> str:
+    """Which day settles each item of the `results` table: this one ($1; $2 the source;
+    rerunning the day rewrites the same rows)."""
+    return f"""
 INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day)
-SELECT merchant_id, $2, reference, object_id, $1 FROM recon_results
+SELECT merchant_id, $2, reference, object_id, $1 FROM {results}
 WHERE settles_item AND settled_day IS DISTINCT FROM $1
 ON CONFLICT (merchant_id, source, reference) DO UPDATE SET day = excluded.day
 """
+
+
+_SETTLE_ITEMS = settle_items("recon_results")
 
 # Items an earlier report lacked (timing, missing_at_psp) that this one carries: closed.
 _LATE_ARRIVALS = """
@@ -282,9 +289,11 @@ class Matched:
     discrepancies: list[FoundDiscrepancy]
     late_arrivals: list[tuple[str, str]]
     """(merchant id, discrepancy id) of earlier days' discrepancies this report closed."""
+    failure_codes: Mapping[str, str] = field(default_factory=dict)
+    """The bank's failure code of each payout reference it reported failed."""
 
 
-class _Steps:
+class Steps:
     """How long each statement of matching took (logged: where a slow run spends its time)."""
 
     def __init__(self) -> None:
@@ -321,9 +330,7 @@ async def match(
 ) -> Matched:
     """Parses the staged lines, matches them against paycore's items, settles the matched items
     to the day and closes what arrived late."""
-    if source is not Source.PSP_SETTLEMENT:
-        raise NotImplementedError(f"no report format for {source}")
-    steps = _Steps()
+    steps = Steps()
     await steps.timed("parse", driver.execute(_PARSE_PSP_LINES, timeout=STATEMENT_TIMEOUT_SECONDS))
     await driver.execute("ANALYZE recon_lines")
     await steps.timed(
@@ -372,27 +379,32 @@ async def match(
     )
     log.info("matching %s: %s", run_id, steps)
     found = [
-        FoundDiscrepancy(
-            merchant_id=row["merchant_id"],
-            kind=Kind(row["kind"]),
-            line_type=row["line_type"],
-            reference=row["reference"],
-            occurrence=row["occurrence"],
-            object_id=row["object_id"] or "",
-            object_ids=tuple(row["object_ids"]),
-            internal_amount=row["internal_amount"],
-            internal_currency=row["internal_currency"],
-            internal_fee=row["internal_fee"],
-            internal_status=row["internal_status"],
-            psp_amount=row["psp_amount"],
-            psp_currency=row["psp_currency"],
-            psp_fee=row["psp_fee"],
-            psp_status=row["psp_status"],
-        )
+        found_discrepancy(row)
         for row in await driver.fetch(_DISCREPANCIES, timeout=STATEMENT_TIMEOUT_SECONDS)
     ]
     return Matched(
         record_count, matched_count, found, [(row["merchant_id"], row["id"]) for row in late]
+    )
+
+
+def found_discrepancy(row: Any) -> FoundDiscrepancy:
+    """A row of a discrepancies statement (the columns of FoundDiscrepancy)."""
+    return FoundDiscrepancy(
+        merchant_id=row["merchant_id"],
+        kind=Kind(row["kind"]),
+        line_type=row["line_type"],
+        reference=row["reference"],
+        occurrence=row["occurrence"],
+        object_id=row["object_id"] or "",
+        object_ids=tuple(row["object_ids"]),
+        internal_amount=row["internal_amount"],
+        internal_currency=row["internal_currency"],
+        internal_fee=row["internal_fee"],
+        internal_status=row["internal_status"],
+        psp_amount=row["psp_amount"],
+        psp_currency=row["psp_currency"],
+        psp_fee=row["psp_fee"],
+        psp_status=row["psp_status"],
     )
 
 

@@ -14,6 +14,10 @@ the account the action names:
                     from psp_fees to psp_fee_claims; timing -> nothing (the next report
                     settles it, which closes it)
 
+`adjust` changes the merchant's balance, so it goes through the balance book (paycore.payout):
+the transfer and an `adjustment` balance transaction, pending like the sale it corrects.
+A payout_mismatch (the bank's report) is resolved by payout_resolution.
+
 Transfer ids derive from the discrepancy, the action and the currency, so they post once.
 """
 
@@ -24,12 +28,19 @@ from collections.abc import Callable, Sequence
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
 from paycore.events import record_event
-from paycore.ids import MalformedId, Prefix, logical_shard_of
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
+from paycore.payout.balances import BalanceBook
+from paycore.payout.models import BalanceStatus
 from paycore.reconciliation import repository
-from paycore.reconciliation.books import Books, day_tag, derived_transfer_id, movement
+from paycore.reconciliation.books import Books, day_tag, is_merchant, movement
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Status
+from paycore.reconciliation.payout_resolution import (
+    PayoutResolutions,
+    follows_bank,
+    transfer_id,
+    unfit,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 RenderDiscrepancy = Callable[[Discrepancy], Message]
@@ -47,6 +58,7 @@ AUTO_NOTES = {
     "(psp_refunds_due)",
     Kind.FEE_MISMATCH: "the fee above (below) the contract's is claimed from (owed to) the PSP "
     "(psp_fee_claims)",
+    Kind.PAYOUT_MISMATCH: "the bank finished the payout: paycore follows its report",
 }
 
 
@@ -56,21 +68,23 @@ def resolves_itself(discrepancy: Discrepancy) -> bool:
     the next day's report carries it."""
     if discrepancy.kind is Kind.FEE_MISMATCH:
         return True
+    if discrepancy.kind is Kind.PAYOUT_MISMATCH:
+        return follows_bank(discrepancy)
     return discrepancy.kind is Kind.DUPLICATE and discrepancy.line_type == "charge"
 
 
-def is_merchant(owner: str) -> bool:
-    try:
-        logical_shard_of(owner, Prefix.ACCOUNT)
-    except MalformedId:
-        return False
-    return True
-
-
 class Resolver:
-    def __init__(self, books: Books, render: RenderDiscrepancy) -> None:
+    def __init__(
+        self,
+        books: Books,
+        render: RenderDiscrepancy,
+        balances: BalanceBook,
+        payouts: PayoutResolutions,
+    ) -> None:
         self._books = books
         self._render = render
+        self._balances = balances
+        self._payouts = payouts
 
     async def resolve(
         self,
@@ -78,9 +92,11 @@ class Resolver:
         discrepancy: Discrepancy,
         action: Action,
         note: str,
+        failure_code: str = "",
     ) -> Discrepancy:
         """Books the action's transfers and closes the discrepancy (which must be open and
-        locked by the caller's transaction)."""
+        locked by the caller's transaction). `failure_code`: the bank's, for a payout it
+        reported failed."""
         if discrepancy.status is not Status.OPEN:
             raise ApiError(
                 Reason.DISCREPANCY_RESOLVED,
@@ -88,18 +104,43 @@ class Resolver:
                 id=discrepancy.id,
                 action=discrepancy.action.value if discrepancy.action else "",
             )
-        transfers = await self._transfers(connection, discrepancy, action)
-        await self._books.post(connection, discrepancy.merchant_id, transfers)
+        if discrepancy.kind is Kind.PAYOUT_MISMATCH:
+            transfer_ids = await self._payouts.resolve(
+                connection, discrepancy, action=action, code=failure_code
+            )
+        else:
+            transfer_ids = await self._book(connection, discrepancy, action)
         resolved = await repository.mark_resolved(
-            connection,
-            discrepancy.merchant_id,
-            discrepancy.id,
-            action,
-            note,
-            [transfer.id for transfer in transfers],
+            connection, discrepancy.merchant_id, discrepancy.id, action, note, transfer_ids
         )
         await self.record(connection, resolved)
         return resolved
+
+    async def _book(
+        self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action
+    ) -> list[str]:
+        transfers = await self._transfers(connection, discrepancy, action)
+        if action is not Action.ADJUST:
+            await self._books.post(connection, discrepancy.merchant_id, transfers)
+            return [transfer.id for transfer in transfers]
+        # The merchant's pending balance follows the PSP: each transfer with its row.
+        pending = {}
+        for transfer in transfers:
+            accounts = await self._books.accounts(
+                connection, discrepancy.merchant_id, transfer.currency
+            )
+            pending[transfer.id] = accounts[codes.BALANCE_PENDING.code]
+        await self._balances.adjust(
+            connection,
+            discrepancy.merchant_id,
+            account="",
+            moves=[
+                (transfer, balance_gain(transfer, pending[transfer.id])) for transfer in transfers
+            ],
+            status=BalanceStatus.PENDING,
+            description=f"reconciliation: {discrepancy.kind.value} {discrepancy.id}",
+        )
+        return [transfer.id for transfer in transfers]
 
     def render(self, discrepancy: Discrepancy) -> Message:
         return self._render(discrepancy)
@@ -119,7 +160,7 @@ class Resolver:
         if action is Action.IGNORE or (action is Action.AUTO and discrepancy.kind is Kind.TIMING):
             return []
         if not is_merchant(discrepancy.merchant_id):
-            raise _unfit(action, discrepancy, "no merchant to book for; only ignore fits")
+            raise unfit(action, discrepancy, "no merchant to book for; only ignore fits")
         if discrepancy.kind is Kind.FEE_MISMATCH:
             return await self._fee_claim(connection, discrepancy, action)
         residual = discrepancy.receivable_residual()
@@ -127,14 +168,14 @@ class Resolver:
             Action.REFUND_AT_PSP if action is Action.AUTO else action
         )
         if counter_code is None:
-            raise _unfit(action, discrepancy, "no automatic rule for this kind")
+            raise unfit(action, discrepancy, "no automatic rule for this kind")
         if action is Action.REFUND_AT_PSP and any(amount > 0 for amount in residual.values()):
-            raise _unfit(action, discrepancy, "the PSP holds no money of this item to refund")
+            raise unfit(action, discrepancy, "the PSP holds no money of this item to refund")
         transfers = []
         for currency, amount in sorted(residual.items()):
             accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
             transfer = movement(
-                _transfer_id(discrepancy, action, currency),
+                transfer_id(discrepancy, action, currency),
                 into=accounts[counter_code],
                 out_of=accounts[codes.PSP_RECEIVABLE.code],
                 amount=amount,
@@ -151,13 +192,13 @@ class Resolver:
         self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action
     ) -> Sequence[TransferRequest]:
         if action not in (Action.AUTO, Action.WRITE_OFF):
-            raise _unfit(action, discrepancy, "a fee difference is claimed or written off")
+            raise unfit(action, discrepancy, "a fee difference is claimed or written off")
         if action is Action.WRITE_OFF:
             return []  # psp_fees already holds the fee the PSP took: the expense stands
         currency = discrepancy.psp_currency
         accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
         transfer = movement(
-            _transfer_id(discrepancy, action, currency),
+            transfer_id(discrepancy, action, currency),
             into=accounts[codes.PSP_FEE_CLAIMS.code],
             out_of=accounts[codes.PSP_FEES.code],
             amount=discrepancy.psp_fee - discrepancy.internal_fee,
@@ -169,17 +210,6 @@ class Resolver:
         return [] if transfer is None else [transfer]
 
 
-def _transfer_id(discrepancy: Discrepancy, action: Action, currency: str) -> str:
-    return derived_transfer_id(
-        discrepancy.merchant_id, discrepancy.day, f"{discrepancy.id}:{action.value}:{currency}"
-    )
-
-
-def _unfit(action: Action, discrepancy: Discrepancy, detail: str) -> ApiError:
-    return ApiError(
-        Reason.DISCREPANCY_ACTION_UNFIT,
-        param="action",
-        action=action.value,
-        id=discrepancy.id,
-        detail=detail,
-    )
+def balance_gain(transfer: TransferRequest, account_id: str) -> int:
+    """What `transfer` adds to the balance of `account_id` (a liability: credits add)."""
+    return transfer.amount if transfer.credit_account_id == account_id else -transfer.amount

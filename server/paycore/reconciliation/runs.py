@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from google.protobuf.message import Message
 from paycore.events import record_event
 from paycore.ids import MalformedId, Prefix, logical_shard_of, new_id
-from paycore.reconciliation import checks, matching, repository, settlement
+from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
 from paycore.reconciliation.books import Books
 from paycore.reconciliation.discrepancies import DiscrepancyBook
 from paycore.reconciliation.matching import DayWindow
@@ -220,13 +220,24 @@ class Runs:
     async def _match_shard(
         self, connection: AsyncConnection, driver: object, run: Run, window: DayWindow
     ) -> PartCounts:
-        matched = await matching.match(
-            driver, run.source, run.id, window, self._terms.psp_fee_basis_points
-        )
+        if run.source is Source.BANK_PAYOUTS:
+            # The bank pays nothing to settle: paycore booked each payout's cash as it went.
+            matched = await payout_matching.match(driver, run.source, run.id, window)
+            totals = []
+        else:
+            matched = await matching.match(
+                driver, run.source, run.id, window, self._terms.psp_fee_basis_points
+            )
+            totals = await matching.settlement_totals(driver)
         await self._discrepancies.store(
-            connection, driver, run.source, run.day, run.id, matched.discrepancies
+            connection,
+            driver,
+            run.source,
+            run.day,
+            run.id,
+            matched.discrepancies,
+            matched.failure_codes,
         )
-        totals = await matching.settlement_totals(driver)
         await settlement.settle_day(connection, driver, self._books, run.source, run.day, totals)
         for merchant_id, discrepancy_id in matched.late_arrivals:
             late = await repository.locked_discrepancy(connection, merchant_id, discrepancy_id)
@@ -237,6 +248,9 @@ class Runs:
             | {found.merchant_id for found in matched.discrepancies}
             | {merchant for merchant, _ in matched.late_arrivals}
         )
+        if run.source is Source.BANK_PAYOUTS:
+            settled = await settlement.settled_merchants(driver, run.source, run.day)
+            merchants = sorted(set(merchants) | set(settled))
         await checks.check_day(connection, driver, run.source, run.day, merchants)
         counts = PartCounts(
             record_count=matched.record_count,

@@ -212,6 +212,8 @@ payment_intents = _owned(
     *_metadata_and_created_at(),
     # The subscription invoice it pays (migration 0008).
     Column("invoice_id", Text),
+    # Its charge is disputed (a chargeback; migration 0019): refunds are refused.
+    Column("disputed", Boolean, nullable=False, server_default=text("false")),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )
 
@@ -452,6 +454,9 @@ payment_methods = _owned(
     *_required(JSONB, "billing_details", "metadata"),
     Column("detached_at", DateTime(timezone=True)),
     _created_at(),
+    # apple_pay | google_pay for a wallet token's card, else "" (migration 0019). Its
+    # cryptogram is never stored (paycore.customer.wallets).
+    Column("wallet", Text, nullable=False, server_default=""),
     # ListPaymentMethods' customer filter, newest first.
     Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
 )
@@ -1137,6 +1142,46 @@ executions_succeeded_idx = Index(
     postgresql_where=text("state = 'succeeded'"),
 )
 
+# -- disputes (issue 22): chargebacks and inquiries read from the PSP's feed, and the feed's
+# position (server/paycore/dispute) --------------------------------------------------------------
+disputes = _owned(
+    "disputes",
+    *_required(Text, "id", "payment_intent_id", "psp_dispute", "psp_charge"),
+    *_required(BigInteger, "amount", "fee"),
+    # fraudulent | product_not_received | duplicate | general
+    *_required(Text, "currency", "reason"),
+    # warning_needs_response | warning_under_review | warning_closed | needs_response |
+    # under_review | won | lost
+    Column("status", Text, nullable=False),
+    # The staged (then submitted) text fields, {name: text}.
+    Column("evidence", JSONB, nullable=False),
+    *_required(BigInteger, "due_by", "submitted_at"),
+    Column("submission_count", Integer, nullable=False),
+    # A call to the PSP recorded and not yet answered: "" | submit | close.
+    Column("psp_action", Text, nullable=False),
+    Column("psp_action_at", BigInteger, nullable=False),
+    # The last feed event applied (its sequence): an older or repeated one changes nothing.
+    Column("psp_sequence", BigInteger, nullable=False),
+    # The txn_ ids of its withdrawal and reinstatement, in order.
+    Column("balance_transactions", ARRAY(Text), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Index("disputes_psp_idx", "merchant_id", "psp_dispute", unique=True),
+    Index("disputes_intent_idx", "merchant_id", "payment_intent_id", "id"),
+    # The calls to the PSP under way, which the dispute_feed job resumes when left behind.
+    Index("disputes_psp_action_idx", "psp_action_at", postgresql_where=text("psp_action <> ''")),
+)
+
+# How far paycore read the PSP's disputes feed (one row, on the home shard; owner "platform"),
+# and who reads it now (a worker's lease).
+dispute_feeds = _owned(
+    "dispute_feeds",
+    Column("name", Text, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=False),
+    key=("name",),
+)
+
 __all__ = [
     "api_keys",
     "balance_transactions",
@@ -1145,6 +1190,8 @@ __all__ = [
     "checkout_keys",
     "checkout_sessions",
     "customers",
+    "dispute_feeds",
+    "disputes",
     "events",
     "exchange_rates",
     "execution_attempts",

@@ -77,7 +77,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         self, request: customer_pb2.CreatePaymentMethodRequest, context: Context
     ) -> customer_pb2.PaymentMethod:
         merchant_id = current_call().require_merchant()
-        card = self._service.check_card(requests.card_input(request))
+        typed = requests.card_input(request)
+        card = self._service.check_card(typed)
         billing_details = requests.billing("billing_details", request.billing_details)
         metadata = validation.metadata("metadata", request.metadata)
         created = await self._mutations.for_merchant(
@@ -89,6 +90,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             ),
             render=payment_method_message,
         )
+        if card.wallet:
+            await self._service.hold_cryptogram(merchant_id, created.id, typed.cryptogram)
         caller = current_call().caller
         if caller is not None and caller.kind is CallerKind.PUBLISHABLE_KEY:
             # The platform-wide fingerprint would let anyone holding a (public) publishable key
@@ -159,6 +162,10 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         hashed.CopyFrom(request)
         hashed.card.number = self._service.request_digest("number", Secret(request.card.number))
         hashed.card.cvc = self._service.request_digest("cvc", Secret(request.card.cvc))
+        if request.card.HasField("wallet"):
+            hashed.card.wallet.cryptogram = self._service.request_digest(
+                "cryptogram", Secret(request.card.wallet.cryptogram)
+            )
         return hashed
 
 

@@ -4,6 +4,8 @@ they leave the request."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from paycore import validation
 from paycore.customer.models import (
     Address,
@@ -87,7 +89,24 @@ def card_input(request: customer_pb2.CreatePaymentMethodRequest) -> CardInput:
         exp_month=request.card.exp_month,
         exp_year=request.card.exp_year,
         cvc=Secret(request.card.cvc),
+        **_wallet(request.card),
     )
+
+
+WALLET_TYPES: dict[int, str] = {
+    customer_pb2.CARD_WALLET_TYPE_APPLE_PAY: "apple_pay",
+    customer_pb2.CARD_WALLET_TYPE_GOOGLE_PAY: "google_pay",
+}
+
+
+def _wallet(card: customer_pb2.CreatePaymentMethodRequest.Card) -> dict[str, Any]:
+    """A wallet token's type and cryptogram (a Secret from here on), or nothing."""
+    if not card.HasField("wallet"):
+        return {}
+    if card.wallet.type == customer_pb2.CARD_WALLET_TYPE_UNSPECIFIED:
+        raise missing("card.wallet.type")
+    validation.enum_value("card.wallet.type", card.wallet.type, WALLET_TYPES)
+    return {"wallet": WALLET_TYPES[card.wallet.type], "cryptogram": Secret(card.wallet.cryptogram)}
 
 
 def card_only(request: customer_pb2.ListPaymentMethodsRequest) -> bool:

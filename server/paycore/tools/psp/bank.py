@@ -35,14 +35,16 @@ payout that UTC day, oldest first:
     {"type": "submitted"|"paid"|"failed", "id": "bpo_...", "idempotency_key", "reference",
      "merchant", "amount", "currency", "method", "failure_code", "time": ISO-8601 UTC}
 A payout paid and later returned appears as "paid" on its arrival day and "failed" on the day
-it came back; only what happened up to the simulator's now is listed.
+it came back; only what happened up to the simulator's now is listed. Lines of one time and
+payout come "submitted" first (an instant payout is submitted and paid at once). The report
+can be altered for reconciliation's tests (`bank_payouts` faults: paycore.tools.psp.report_faults).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +52,7 @@ from paycore.ids import random_base62
 from paycore.payout.calendar import arrival_date
 from paycore.payout.models import DAY_SECONDS, PayoutMethod
 from paycore.tools.psp.processing import HTTP_OK, Answer, Processor
+from paycore.tools.psp.report_faults import Alteration, altered_payouts
 from paycore.tools.psp.requests import PayoutRequest, PspFailure
 from paycore.tools.psp.settlement import day_bounds_ms
 from paycore.tools.psp.store import BankPayout, bank_payout_rows
@@ -156,7 +159,8 @@ class Bank:
             raise PspFailure(404, "not_found", "No payout has this idempotency key")
         return _dumps(payout_body(found, int(self.clock() * 1000)))
 
-    def report_lines(self, day: dt.date) -> list[str]:
+    def report_lines(self, day: dt.date, alterations: Sequence[Alteration] = ()) -> list[str]:
+        """The day's report, with the faults the tests asked for (report_faults)."""
         start_ms, end_ms = day_bounds_ms(day)
         end_ms = min(end_ms, int(self.clock() * 1000) + 1)
         happenings: list[tuple[int, str, BankPayout]] = []
@@ -168,7 +172,8 @@ class Bank:
             ):
                 if at is not None and start_ms <= at < end_ms:
                     happenings.append((at, kind, payout))
-        happenings.sort(key=lambda item: (item[0], item[2].id, item[1]))
+        happenings.sort(key=lambda item: (item[0], item[2].id, item[1] != "submitted"))
+        happenings = altered_payouts(day, happenings, alterations)
         return [report_line(kind, at, payout) for at, kind, payout in happenings]
 
 

@@ -17,6 +17,24 @@ CARD_TIMES_OUT = "4000000000009813"
 CARD_ANSWER_LOST = "4000000000009821"
 """Charged and recorded, then the connection is dropped: the caller must look it up."""
 
+# Disputes (issue 22): captured, then disputed by the buyer's bank after the simulator's
+# dispute delay (paycore.tools.psp.disputes). Stripe's numbers, plus one of ours (duplicate).
+CARD_DISPUTE_FRAUDULENT = "4000000000000259"
+CARD_DISPUTE_PRODUCT_NOT_RECEIVED = "4000000000002685"
+CARD_DISPUTE_DUPLICATE = "4000000000005423"
+CARD_DISPUTE_INQUIRY = "4000000000001976"
+"""An inquiry (reason fraudulent): no money moves unless it escalates to a chargeback."""
+
+DISPUTES = {
+    CARD_DISPUTE_FRAUDULENT: ("fraudulent", False),
+    CARD_DISPUTE_PRODUCT_NOT_RECEIVED: ("product_not_received", False),
+    CARD_DISPUTE_DUPLICATE: ("duplicate", False),
+    CARD_DISPUTE_INQUIRY: ("fraudulent", True),
+}
+"""number -> (reason, inquiry) of the cards whose captured charges are disputed."""
+DISPUTE_DELAY_SECONDS_DEFAULT = 60
+"""How long after capture they are disputed, unless configured (--dispute-delay-seconds)."""
+
 
 class Outcome(enum.Enum):
     SUCCEEDS = "succeeds"

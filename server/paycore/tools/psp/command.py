@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from paycore.config import Settings
 from paycore.errors import ConfigurationError
+from paycore.tools.psp.cards import DISPUTE_DELAY_SECONDS_DEFAULT
 
 Handler = Callable[[argparse.Namespace], None]
 DEFAULT_PORT = 8091
@@ -29,9 +30,16 @@ Test cards (any future expiry, any cvc):
   4000000000000119  processing_error: HTTP 500, nothing recorded (a transient failure)
   4000000000009813  times out: never processed, the answer held --hang-seconds
   4000000000009821  charged and recorded, then the connection is dropped (answer lost)
+  4000000000000259  disputed --dispute-delay-seconds after capture: fraudulent
+  4000000000002685  ... product_not_received;  4000000000005423  ... duplicate
+  4000000000001976  an inquiry (warning_needs_response), reason fraudulent
+  (the dispute's outcome: evidence holding winning_evidence / losing_evidence, or
+  POST /_control/disputes/{id} {"outcome": "won" | "lost"}; wallet test tokens:
+  POST /v1/wallet_tokens {"type": "apple_pay" | "google_pay", "scenario"}: docs/disputes.md)
 
 Faults: --latency-ms and --error-rate here, or at run time
-POST /_control/faults {"latency_ms", "error_rate", "down"} (GET shows them), with
+POST /_control/faults {"latency_ms", "error_rate", "down", "dispute_delay_seconds"} (GET
+shows them), with
 `Authorization: Bearer <token>`: PAYCORE_PSP_CONTROL_TOKEN, or <data-dir>/control_token's."""
 
 
@@ -66,6 +74,13 @@ def add_parser(
         type=float,
         default=0.0,
         help="fraction of mutating requests answered 503 psp_unavailable, unprocessed (0)",
+    )
+    psp.add_argument(
+        "--dispute-delay-seconds",
+        type=int,
+        default=DISPUTE_DELAY_SECONDS_DEFAULT,
+        help="how long after capture a dispute test card's charge is disputed"
+        f" ({DISPUTE_DELAY_SECONDS_DEFAULT})",
     )
     psp.add_argument(
         "--hang-seconds",
@@ -113,7 +128,13 @@ def run_psp_command(arguments: argparse.Namespace, settings: Settings) -> None:
         return
     faults = Faults()
     try:
-        faults.update({"latency_ms": arguments.latency_ms, "error_rate": arguments.error_rate})
+        faults.update(
+            {
+                "latency_ms": arguments.latency_ms,
+                "error_rate": arguments.error_rate,
+                "dispute_delay_seconds": arguments.dispute_delay_seconds,
+            }
+        )
     except PspFailure as failure:
         raise ConfigurationError(f"--{failure.param.replace('_', '-')}: {failure}") from None
     run_async(

@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import random_base62
-from paycore.tools.psp.cards import DECLINE_MESSAGES, Outcome, brand_of, outcome_of
+from paycore.tools.psp.cards import DECLINE_MESSAGES, DISPUTES, Outcome, brand_of, outcome_of
 from paycore.tools.psp.requests import (
     CaptureRequest,
+    CardInput,
     ChargeRequest,
     PspFailure,
     RefundRequest,
@@ -28,6 +29,11 @@ from paycore.tools.psp.requests import (
 )
 from paycore.tools.psp.settlement import fee_of
 from paycore.tools.psp.store import Charge, Refund, Store, StoredOperation
+from paycore.tools.psp.wallets import (
+    INVALID_CRYPTOGRAM,
+    INVALID_CRYPTOGRAM_MESSAGE,
+    cryptogram_valid,
+)
 
 ID_LENGTH = 24
 HTTP_OK = 200
@@ -70,6 +76,8 @@ class Processor:
             card.exp_year,
             card.cvc,
             request.capture,
+            card.wallet,
+            card.cryptogram,
         )
 
         def perform(now_ms: int) -> Answer:
@@ -78,7 +86,8 @@ class Processor:
                 raise PspFailure(500, "processing_error", "An error occurred while processing")
             if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
                 outcome = Outcome.EXPIRED
-            declined = outcome.decline_code != ""
+            decline_code = outcome.decline_code or self._wallet_decline(card)
+            declined = decline_code != ""
             captured = request.capture and not declined
             status = "declined" if declined else "captured" if captured else "authorized"
             charge = Charge(
@@ -90,8 +99,8 @@ class Processor:
                 amount_refunded=0,
                 currency=request.currency,
                 status=status,
-                decline_code=outcome.decline_code,
-                message=DECLINE_MESSAGES.get(outcome, ""),
+                decline_code=decline_code,
+                message=DECLINE_MESSAGES.get(outcome, "") or _wallet_message(decline_code),
                 card_brand=brand_of(card.number),
                 card_last4=card.number[-4:],
                 card_exp_month=card.exp_month,
@@ -102,6 +111,9 @@ class Processor:
                 captured_ms=now_ms if captured else None,
             )
             self.store.insert_charge(charge)
+            disputed = DISPUTES.get(card.number)
+            if disputed is not None and not declined:
+                self.store.plan_dispute(charge.id, *disputed)
             return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(charge_body(charge)))
 
         return self.idempotent(request.idempotency_key, "charge", request_hash, perform)
@@ -249,6 +261,14 @@ class Processor:
             )
         return charge
 
+    def _wallet_decline(self, card: CardInput) -> str:
+        """A wallet card's cryptogram must be the one its token was issued with."""
+        if card.wallet and not cryptogram_valid(
+            self.store.key, card.wallet, card.number, card.cryptogram
+        ):
+            return INVALID_CRYPTOGRAM
+        return ""
+
     def _expired(self, exp_month: int, exp_year: int) -> bool:
         today = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         return (exp_year, exp_month) < (today.year, today.month)
@@ -260,6 +280,10 @@ class Processor:
     def fingerprint(self, number: str) -> str:
         digest = hmac.new(self.store.key, b"card:" + number.encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
+
+
+def _wallet_message(decline_code: str) -> str:
+    return INVALID_CRYPTOGRAM_MESSAGE if decline_code == INVALID_CRYPTOGRAM else ""
 
 
 def charge_body(charge: Charge) -> dict[str, Any]:

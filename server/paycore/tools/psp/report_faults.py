@@ -17,6 +17,20 @@ replaces the previous one; `[]` clears it). Each alteration names the day and wh
 
 `ID` is the line's id (ch_ or rf_). The stored charges and refunds are never changed: only
 what the report says about them.
+
+The bank's payouts report likewise, through `POST /_control/faults {"bank_payouts": [...]}`
+(paycore.tools.psp.bank applies them); `ID` names a payout, by the bank's id (bpo_) or by
+paycore's (po_, the line's `reference`), and the alteration applies to each of its lines of
+the day:
+
+    {"day": D, "action": "drop",     "id": ID}                    its lines are left out
+    {"day": D, "action": "amount",   "id": ID, "amount": N}       reported with another amount
+    {"day": D, "action": "currency", "id": ID, "currency": C}     ... another currency
+    {"day": D, "action": "fail",     "id": ID, "failure_code": F} its "paid" line says "failed"
+                                                                  (F: account_closed if absent)
+    {"day": D, "action": "unknown_payout", "merchant": M, "amount": N, "currency": C,
+     "reference": R}                                              a payout paycore never made,
+                                                                  submitted and paid at noon
 """
 
 from __future__ import annotations
@@ -29,10 +43,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from paycore.tools.psp.requests import PspFailure, invalid
-from paycore.tools.psp.store import SettlementRow
+from paycore.tools.psp.store import BankPayout, SettlementRow
 
 ACTIONS = ("drop", "amount", "currency", "fee", "duplicate", "next_day", "unknown_charge")
+BANK_ACTIONS = ("drop", "amount", "currency", "fail", "unknown_payout")
 ALTERATIONS_MAX = 1000
+_NEEDS = {
+    "amount": ("id", "amount"),
+    "currency": ("id", "currency"),
+    "fee": ("id", "fee"),
+    "unknown_charge": ("merchant", "amount", "currency"),
+    "unknown_payout": ("merchant", "amount", "currency"),
+}
+_TEXTS = ("id", "currency", "merchant", "reference", "failure_code")
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,7 @@ class Alteration:
     fee: int | None = None
     merchant: str = ""
     reference: str = ""
+    failure_code: str = ""
 
     def as_json(self) -> dict[str, Any]:
         body = dataclasses.asdict(self)
@@ -52,48 +76,36 @@ class Alteration:
         return {name: value for name, value in body.items() if value not in (None, "")}
 
 
-def parse_alterations(body: Any) -> list[Alteration]:
+def parse_alterations(
+    body: Any, param: str = "settlement", actions: Sequence[str] = ACTIONS
+) -> list[Alteration]:
+    """The alterations of one report (`param`: the faults' field, named in errors)."""
     if not isinstance(body, list) or len(body) > ALTERATIONS_MAX:
-        raise invalid("settlement", f"settlement must be a list of at most {ALTERATIONS_MAX}")
-    return [_alteration(item) for item in body]
+        raise invalid(param, f"{param} must be a list of at most {ALTERATIONS_MAX}")
+    return [_alteration(item, param, actions) for item in body]
 
 
-def _alteration(item: Any) -> Alteration:
+def _alteration(item: Any, param: str, actions: Sequence[str]) -> Alteration:
     if not isinstance(item, dict):
-        raise invalid("settlement", "each alteration must be an object")
-    action = item.get("action")
-    if action not in ACTIONS:
-        raise invalid("settlement", f"action must be one of {', '.join(ACTIONS)}")
+        raise invalid(param, "each alteration must be an object")
+    action = str(item.get("action"))
+    if action not in actions:
+        raise invalid(param, f"action must be one of {', '.join(actions)}")
     try:
         day = dt.date.fromisoformat(str(item.get("day")))
     except ValueError:
-        raise invalid("settlement", "day must be YYYY-MM-DD") from None
+        raise invalid(param, "day must be YYYY-MM-DD") from None
     numbers = {name: item.get(name) for name in ("amount", "fee")}
     for name, value in numbers.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise invalid("settlement", f"{name} must be an integer")
-    texts = {name: item.get(name, "") for name in ("id", "currency", "merchant", "reference")}
+            raise invalid(param, f"{name} must be an integer")
+    texts = {name: item.get(name, "") for name in _TEXTS}
     if any(not isinstance(value, str) for value in texts.values()):
-        raise invalid("settlement", "id, currency, merchant and reference must be strings")
-    needs = {
-        "amount": ("id", "amount"),
-        "currency": ("id", "currency"),
-        "fee": ("id", "fee"),
-        "unknown_charge": ("merchant", "amount", "currency"),
-    }.get(action, ("id",))
-    absent = [name for name in needs if item.get(name) in (None, "")]
+        raise invalid(param, f"{', '.join(_TEXTS)} must be strings")
+    absent = [name for name in _NEEDS.get(action, ("id",)) if item.get(name) in (None, "")]
     if absent:
-        raise invalid("settlement", f"{action} needs {', '.join(absent)}")
-    return Alteration(
-        day=day,
-        action=action,
-        id=texts["id"],
-        amount=numbers["amount"],
-        currency=texts["currency"],
-        fee=numbers["fee"],
-        merchant=texts["merchant"],
-        reference=texts["reference"],
-    )
+        raise invalid(param, f"{action} needs {', '.join(absent)}")
+    return Alteration(day=day, action=action, amount=numbers["amount"], fee=numbers["fee"], **texts)
 
 
 def altered(
@@ -178,6 +190,68 @@ def _apply(
         copy_id = _made_up_id(alteration)
         return row, dataclasses.replace(row, id=copy_id, charge=copy_id, time_ms=row.time_ms + 1)
     raise PspFailure(400, "request_invalid", f"cannot apply {action}")
+
+
+Happening = tuple[int, str, BankPayout]
+"""A line of the bank's payouts report: when (ms), what (submitted | paid | failed), the payout."""
+DEFAULT_FAILURE_CODE = "account_closed"
+
+
+def altered_payouts(
+    day: dt.date, happenings: Sequence[Happening], alterations: Sequence[Alteration]
+) -> list[Happening]:
+    """The bank's report of `day` (its happenings, oldest first) with the day's alterations."""
+    todays = [alteration for alteration in alterations if alteration.day == day]
+    if not todays:
+        return list(happenings)
+    kept: list[Happening] = []
+    for happening in happenings:
+        changed = _altered_payout(happening, todays)
+        if changed is not None:
+            kept.append(changed)
+    noon_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1000
+    noon_ms += 43_200_000
+    for alteration in todays:
+        if alteration.action == "unknown_payout":
+            made_up = "bpo_" + _made_up_id(alteration)[3:]
+            payout = BankPayout(
+                id=made_up,
+                idempotency_key=made_up,
+                merchant=alteration.merchant,
+                reference=alteration.reference,
+                amount=alteration.amount or 0,
+                currency=alteration.currency,
+                method="instant",
+                destination_type="bank_account",
+                destination_last4="0000",
+                destination_fingerprint="",
+                submitted_ms=noon_ms,
+                arrival_ms=noon_ms,
+                paid_ms=noon_ms,
+                failed_ms=None,
+                failure_code="",
+                failure_message="",
+            )
+            kept += [(noon_ms, "submitted", payout), (noon_ms, "paid", payout)]
+    return sorted(kept, key=lambda item: (item[0], item[2].id, item[1] != "submitted"))
+
+
+def _altered_payout(happening: Happening, todays: Sequence[Alteration]) -> Happening | None:
+    """One line with the day's alterations of its payout (None: dropped)."""
+    at_ms, kind, payout = happening
+    for alteration in todays:
+        if alteration.id not in (payout.id, payout.reference):
+            continue
+        if alteration.action == "drop":
+            return None
+        if alteration.action == "amount" and alteration.amount is not None:
+            payout = dataclasses.replace(payout, amount=alteration.amount)
+        elif alteration.action == "currency":
+            payout = dataclasses.replace(payout, currency=alteration.currency)
+        elif alteration.action == "fail" and kind == "paid":
+            code = alteration.failure_code or DEFAULT_FAILURE_CODE
+            kind, payout = "failed", dataclasses.replace(payout, failure_code=code)
+    return at_ms, kind, payout
 
 
 def _made_up_id(alteration: Alteration) -> str:

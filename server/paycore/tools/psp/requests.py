@@ -43,6 +43,9 @@ class CardInput:
     exp_month: int
     exp_year: int
     cvc: str = field(default="", repr=False)
+    wallet: str = ""
+    """A wallet token's type (the number is its DPAN), or ""."""
+    cryptogram: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,19 @@ def _card(body: dict[str, Any]) -> CardInput:
         raise invalid("card[cvc]", "card[cvc] must be 3 or 4 digits")
     exp_month = _integer(card, "exp_month", 1, 12, param="card[exp_month]")
     exp_year = _integer(card, "exp_year", EXP_YEAR_MIN, EXP_YEAR_MAX, param="card[exp_year]")
-    return CardInput(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc)
+    wallet = card.get("wallet") or {}
+    if not isinstance(wallet, dict) or not all(
+        isinstance(wallet.get(name, ""), str) for name in ("type", "cryptogram")
+    ):
+        raise invalid("card[wallet]", "card[wallet] must be {type, cryptogram} strings")
+    return CardInput(
+        number=number,
+        exp_month=exp_month,
+        exp_year=exp_year,
+        cvc=cvc,
+        wallet=wallet.get("type", ""),
+        cryptogram=wallet.get("cryptogram", ""),
+    )
 
 
 # -- the bank side (paycore.tools.psp.bank) -----------------------------------------------------

@@ -12,8 +12,17 @@
     POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
     GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
     GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
-    GET|POST /_control/faults           latency_ms, error_rate, down, settlement (report
-                                        alterations: paycore.tools.psp.report_faults);
+    POST /v1/wallet_tokens              a test Apple Pay / Google Pay token
+                                        (paycore.tools.psp.wallets)
+    GET  /v1/dispute_events?after=N&limit=M     the disputes feed (paycore.tools.psp.disputes)
+    GET  /v1/disputes/{id}              a dispute as it is now
+    POST /v1/disputes/{id}/evidence     the merchant's evidence, once (idempotency_key)
+    POST /v1/disputes/{id}/close        the merchant accepts the dispute (idempotency_key)
+    POST /_control/disputes/{id}        the test decides: {"outcome": "won" | "lost"}
+                                        (the control token, as for faults)
+    GET|POST /_control/faults           latency_ms, error_rate, down, dispute_delay_seconds,
+                                        settlement, bank_payouts
+                                        (report alterations: paycore.tools.psp.report_faults);
                                         POST needs `Authorization: Bearer <control token>`
     GET  /healthz
 
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hmac
 import json
 import logging
@@ -41,10 +51,11 @@ from typing import Any
 from aiohttp import web
 from paycore.runtime.process import split_address
 from paycore.tools.psp.bank import Bank, account_outcome
-from paycore.tools.psp.cards import Outcome, outcome_of
+from paycore.tools.psp.cards import DISPUTE_DELAY_SECONDS_DEFAULT, Outcome, outcome_of
+from paycore.tools.psp.disputes import FEED_LIMIT_MAX, Disputes
 from paycore.tools.psp.fx import rates_at
 from paycore.tools.psp.processing import Answer, Processor, failure_body
-from paycore.tools.psp.report_faults import Alteration, parse_alterations
+from paycore.tools.psp.report_faults import BANK_ACTIONS, Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
     capture_request,
@@ -56,6 +67,7 @@ from paycore.tools.psp.requests import (
 )
 from paycore.tools.psp.settlement import parse_day, settlement_lines
 from paycore.tools.psp.store import Store
+from paycore.tools.psp.wallets import issue_token
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +75,7 @@ BODY_SIZE_MAX = 64 * 1024
 HANG_SECONDS_DEFAULT = 30.0
 """How long the time-out card's answer is held (unless the client gives up first)."""
 LATENCY_MS_MAX = 60_000
+DELAY_MAX = 90 * 86_400
 JSON = "application/json"
 ACCESS_LOG_FORMAT = '%a "%r" %s %Tfs'
 
@@ -81,6 +94,10 @@ class Faults:
     """Every /v1 request answers 503 psp_unavailable at once."""
     settlement: list[Alteration] = field(default_factory=list)
     """Alterations of the daily settlement reports (paycore.tools.psp.report_faults)."""
+    dispute_delay_seconds: int = DISPUTE_DELAY_SECONDS_DEFAULT
+    """How long after its capture a dispute card's charge is disputed."""
+    bank_payouts: list[Alteration] = field(default_factory=list)
+    """Alterations of the bank's daily payouts reports (the same module)."""
 
     def as_json(self) -> str:
         return json.dumps(
@@ -88,7 +105,9 @@ class Faults:
                 "latency_ms": self.latency_ms,
                 "error_rate": self.error_rate,
                 "down": self.down,
+                "dispute_delay_seconds": self.dispute_delay_seconds,
                 "settlement": [alteration.as_json() for alteration in self.settlement],
+                "bank_payouts": [alteration.as_json() for alteration in self.bank_payouts],
             }
         )
 
@@ -97,9 +116,17 @@ class Faults:
         settlement = (
             parse_alterations(body["settlement"]) if "settlement" in body else self.settlement
         )
+        bank_payouts = (
+            parse_alterations(body["bank_payouts"], "bank_payouts", BANK_ACTIONS)
+            if "bank_payouts" in body
+            else self.bank_payouts
+        )
         latency_ms = body.get("latency_ms", self.latency_ms)
         error_rate = body.get("error_rate", self.error_rate)
         down = body.get("down", self.down)
+        delay = body.get("dispute_delay_seconds", self.dispute_delay_seconds)
+        if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= DELAY_MAX:
+            raise invalid("dispute_delay_seconds", f"an integer from 0 to {DELAY_MAX}")
         if isinstance(latency_ms, bool) or not isinstance(latency_ms, int):
             raise invalid("latency_ms", "latency_ms must be an integer")
         if not 0 <= latency_ms <= LATENCY_MS_MAX:
@@ -111,7 +138,9 @@ class Faults:
         if not isinstance(down, bool):
             raise invalid("down", "down must be true or false")
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
+        self.dispute_delay_seconds = delay
         self.settlement = settlement
+        self.bank_payouts = bank_payouts
 
 
 class Simulator:
@@ -125,6 +154,7 @@ class Simulator:
     ) -> None:
         self.processor = processor
         self.bank = Bank(processor, processor.clock)
+        self.disputes = Disputes(processor, lambda: self.faults.dispute_delay_seconds)
         self.faults = faults
         self.control_token = control_token
         self.hang_seconds = hang_seconds
@@ -231,9 +261,35 @@ class Simulator:
             day = parse_day(request.match_info["day"])
         except ValueError:
             raise invalid("day", "the day must be YYYY-MM-DD") from None
-        lines = self.bank.report_lines(day)
+        lines = self.bank.report_lines(day, self.faults.bank_payouts)
         body = "".join(line + "\n" for line in lines)
         return web.Response(status=200, body=body.encode(), content_type="application/x-ndjson")
+
+    async def wallet_token(self, request: web.Request) -> web.StreamResponse:
+        year = dt.datetime.fromtimestamp(self.processor.clock(), dt.UTC).year
+        token = issue_token(self.processor.store.key, await _body(request), year)
+        return _json(200, json.dumps(token))
+
+    async def dispute_events(self, request: web.Request) -> web.StreamResponse:
+        after = _query_integer(request, "after", 0, 0, 2**62)
+        limit = _query_integer(request, "limit", 100, 1, FEED_LIMIT_MAX)
+        return _json(200, self.disputes.feed(after, limit))
+
+    async def get_dispute(self, request: web.Request) -> web.StreamResponse:
+        return _json(200, self.disputes.dispute_json(request.match_info["id"]))
+
+    async def dispute_evidence(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        return _answer(self.disputes.submit(request.match_info["id"], body))
+
+    async def close_dispute(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        return _answer(self.disputes.close(request.match_info["id"], body))
+
+    async def decide_dispute(self, request: web.Request) -> web.StreamResponse:
+        self._require_control_token(request)
+        body = await _body(request)
+        return _json(200, self.disputes.decide(request.match_info["id"], body))
 
     async def get_faults(self, request: web.Request) -> web.StreamResponse:
         return _json(200, self.faults.as_json())
@@ -241,13 +297,16 @@ class Simulator:
     async def set_faults(self, request: web.Request) -> web.StreamResponse:
         # Anyone who can reach the simulator could otherwise take the "PSP" down (issue 23,
         # item 7): switching faults needs the control token.
+        self._require_control_token(request)
+        self.faults.update(await _body(request))
+        return await self.get_faults(request)
+
+    def _require_control_token(self, request: web.Request) -> None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             token.strip().encode(), self.control_token.encode()
         ):
-            raise PspFailure(401, "unauthorized", "POST /_control/faults needs the control token")
-        self.faults.update(await _body(request))
-        return await self.get_faults(request)
+            raise PspFailure(401, "unauthorized", f"{request.path} needs the control token")
 
     async def health(self, request: web.Request) -> web.StreamResponse:
         # The pid lets whoever started this process tell it from another one on the port.
@@ -279,6 +338,12 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/bank/payouts", simulator.payout)
     app.router.add_get("/v1/bank/payouts/{key}", simulator.get_payout)
     app.router.add_get("/v1/bank/payouts_report/{day}", simulator.payouts_report)
+    app.router.add_post("/v1/wallet_tokens", simulator.wallet_token)
+    app.router.add_get("/v1/dispute_events", simulator.dispute_events)
+    app.router.add_get("/v1/disputes/{id}", simulator.get_dispute)
+    app.router.add_post("/v1/disputes/{id}/evidence", simulator.dispute_evidence)
+    app.router.add_post("/v1/disputes/{id}/close", simulator.close_dispute)
+    app.router.add_post("/_control/disputes/{id}", simulator.decide_dispute)
     app.router.add_get("/_control/faults", simulator.get_faults)
     app.router.add_post("/_control/faults", simulator.set_faults)
     app.router.add_get("/healthz", simulator.health)
@@ -352,6 +417,17 @@ def _answer(answer: Answer) -> web.StreamResponse:
 
 def _json(status: int, body: str) -> web.Response:
     return web.Response(status=status, body=body.encode(), content_type=JSON)
+
+
+def _query_integer(
+    request: web.Request, name: str, default: int, minimum: int, maximum: int
+) -> int:
+    text = request.query.get(name, "")
+    if not text:
+        return default
+    if not text.isdigit() or not minimum <= int(text) <= maximum:
+        raise invalid(name, f"{name} must be an integer from {minimum} to {maximum}")
+    return int(text)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

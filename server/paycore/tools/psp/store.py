@@ -86,6 +86,29 @@ create table if not exists bank_payouts (
 create index if not exists bank_payouts_by_submission on bank_payouts (submitted_ms);
 create index if not exists bank_payouts_by_payment on bank_payouts (paid_ms);
 create index if not exists bank_payouts_by_failure on bank_payouts (failed_ms);
+create table if not exists dispute_plans (
+    charge text primary key references charges (id),
+    reason text not null,
+    inquiry integer not null
+) without rowid;
+create table if not exists disputes (
+    id text primary key,
+    charge text not null unique references charges (id),
+    status text not null,
+    reason text not null,
+    due_by_ms integer not null,
+    evidence text not null,
+    submitted_ms integer,
+    outcome text not null,
+    created_ms integer not null
+) without rowid;
+create table if not exists dispute_events (
+    sequence integer primary key autoincrement,
+    dispute text not null references disputes (id),
+    type text not null,
+    time_ms integer not null,
+    body text not null
+);
 """
 
 
@@ -236,6 +259,19 @@ class Store:
                 stored.created_ms,
             ),
         )
+
+    def plan_dispute(self, charge_id: str, reason: str, inquiry: bool) -> None:
+        """The charge will be disputed once captured (paycore.tools.psp.disputes)."""
+        self._connection.execute(
+            "insert into dispute_plans values (?, ?, ?)", (charge_id, reason, int(inquiry))
+        )
+
+    def execute(self, statement: str, parameters: tuple[Any, ...] = ()) -> int:
+        """One statement of a caller's (paycore.tools.psp.disputes); the rows it changed."""
+        return self._connection.execute(statement, parameters).rowcount
+
+    def rows(self, statement: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._connection.execute(statement, parameters).fetchall()
 
     def charge(self, charge_id: str) -> Charge | None:
         row = self._connection.execute(

@@ -2,7 +2,7 @@
 rounding carry of conversions, and the conversion columns of balance transactions.
 
 Revision ID: 0018
-Revises: 0020 (written against 0016; chained after main's 0020 checkout when main was merged in)
+Revises: 0019 (written against 0016; chained after main's head, 0019 disputes, when main was merged in)
 Create Date: 2026-12-05
 """
 
@@ -14,7 +14,7 @@ from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0018"
-down_revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

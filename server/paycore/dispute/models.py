@@ -1,0 +1,115 @@
+"""Disputes as stored (frozen dataclasses; the servicer renders them as messages). Amounts are
+integer minor units; times are unix seconds on the pay-out clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class DisputeStatus(StrEnum):
+    WARNING_NEEDS_RESPONSE = "warning_needs_response"
+    WARNING_UNDER_REVIEW = "warning_under_review"
+    WARNING_CLOSED = "warning_closed"
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"
+    WON = "won"
+    LOST = "lost"
+
+    @property
+    def inquiry(self) -> bool:
+        return self.value.startswith("warning_")
+
+
+class DisputeReason(StrEnum):
+    FRAUDULENT = "fraudulent"
+    PRODUCT_NOT_RECEIVED = "product_not_received"
+    DUPLICATE = "duplicate"
+    GENERAL = "general"
+
+
+AWAITING_RESPONSE = frozenset({DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE})
+"""What the merchant may answer (evidence) or accept (close)."""
+
+EVIDENCE_FIELDS = (
+    "product_description",
+    "customer_name",
+    "customer_email_address",
+    "billing_address",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_tracking_number",
+    "shipping_date",
+    "refund_policy",
+    "refund_refusal_explanation",
+    "cancellation_policy",
+    "duplicate_charge_explanation",
+    "access_activity_log",
+    "service_date",
+    "uncategorized_text",
+)
+
+
+class PspAction(StrEnum):
+    """A call to the PSP recorded by a request and not yet answered."""
+
+    NONE = ""
+    SUBMIT = "submit"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True)
+class Dispute:
+    id: str
+    merchant_id: str
+    payment_intent_id: str
+    psp_dispute: str
+    psp_charge: str
+    amount: int
+    fee: int
+    """Taken with the withdrawal (0 for an inquiry that never escalated)."""
+    currency: str
+    reason: DisputeReason
+    status: DisputeStatus
+    evidence: dict[str, str]
+    due_by: int
+    submitted_at: int
+    submission_count: int
+    psp_action: PspAction
+    psp_action_at: int
+    """When the call was recorded (or last taken up): the dispute_feed job resumes one that
+    no request finished within the lease."""
+    psp_sequence: int
+    balance_transactions: tuple[str, ...]
+    created: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_evidence(self) -> bool:
+        return any(self.evidence.values())
+
+    def past_due(self, now: int) -> bool:
+        return self.status in AWAITING_RESPONSE and now > self.due_by
+
+
+@dataclass(frozen=True)
+class EvidenceUpdate:
+    """UpdateDispute: the non-empty fields replace the staged ones; submit sends them."""
+
+    evidence: dict[str, str]
+    metadata: dict[str, str]
+    submit: bool
+
+
+@dataclass(frozen=True)
+class DisputeFilter:
+    payment_intent_id: str = ""
+    status: DisputeStatus | None = None
+
+
+@dataclass(frozen=True)
+class DisputeFees:
+    fee: int
+    """Taken with a chargeback's amount (PAYCORE_DISPUTE_FEE)."""
+    returned_on_win: bool
+    evidence_chars_max: int

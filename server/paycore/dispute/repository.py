@@ -1,0 +1,152 @@
+"""Disputes and the PSP feed's position on the merchant's (or the home) shard. SQLAlchemy Core:
+disputes change a few times in their life, off every hot path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paycore.dispute.models import (
+    Dispute,
+    DisputeFilter,
+    DisputeReason,
+    DisputeStatus,
+    PspAction,
+)
+from paycore.invariants import invariant
+from paycore.storage.rows import Decoder, Encoder
+from paycore.storage.schema import dispute_feeds, disputes
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+d = disputes
+FEED_OWNER = "platform"
+"""The feed's position is the platform's, not a merchant's (kept on the home shard)."""
+
+decode_dispute: Decoder[Dispute] = Decoder(
+    disputes,
+    Dispute,
+    convert={
+        "reason": DisputeReason,
+        "status": DisputeStatus,
+        "psp_action": PspAction,
+        "evidence": dict,
+        "balance_transactions": tuple,
+        "metadata": dict,
+    },
+)
+encode_dispute: Encoder[Dispute] = Encoder(
+    disputes,
+    Dispute,
+    convert={
+        "reason": lambda reason: reason.value,
+        "status": lambda status: status.value,
+        "psp_action": lambda action: action.value,
+        "balance_transactions": list,
+    },
+)
+
+
+def dispute_query(merchant_id: str, dispute_id: str) -> Select[Any]:
+    return select(d).where(d.c.merchant_id == merchant_id, d.c.id == dispute_id)
+
+
+def disputes_query(merchant_id: str, wanted: DisputeFilter) -> Select[Any]:
+    query = select(d).where(d.c.merchant_id == merchant_id)
+    if wanted.payment_intent_id:
+        query = query.where(d.c.payment_intent_id == wanted.payment_intent_id)
+    if wanted.status is not None:
+        query = query.where(d.c.status == wanted.status.value)
+    return query
+
+
+class DisputeRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def insert(self, dispute: Dispute) -> None:
+        values = dict(zip(encode_dispute.columns, encode_dispute(dispute), strict=True))
+        await self._connection.execute(insert(d).values(**values))
+
+    async def get(self, merchant_id: str, dispute_id: str, *, lock: bool = False) -> Dispute | None:
+        query = dispute_query(merchant_id, dispute_id)
+        return await self._one(query.with_for_update() if lock else query)
+
+    async def by_psp(self, merchant_id: str, psp_dispute: str) -> Dispute | None:
+        """The dispute the PSP calls `psp_dispute`, locked."""
+        query = select(d).where(d.c.merchant_id == merchant_id, d.c.psp_dispute == psp_dispute)
+        return await self._one(query.with_for_update())
+
+    async def save(self, dispute: Dispute) -> Dispute:
+        """Writes every column of `dispute` (locked by the caller) and answers it."""
+        values = dict(zip(encode_dispute.columns, encode_dispute(dispute), strict=True))
+        changed = await self._connection.execute(
+            update(d)
+            .where(d.c.merchant_id == dispute.merchant_id, d.c.id == dispute.id)
+            .values(**values)
+        )
+        invariant(changed.rowcount == 1, f"dispute {dispute.id} vanished")
+        return dispute
+
+    async def _one(self, query: Select[Any]) -> Dispute | None:
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else decode_dispute(row._mapping)
+
+
+async def claim_stale_calls(
+    connection: AsyncConnection, before: int, now: int, limit: int
+) -> list[tuple[str, str]]:
+    """(merchant, dispute) of the calls to the PSP recorded before `before` and not answered,
+    across the shard's merchants, taken up now (their time moves on: runs side by side skip
+    them)."""
+    stale = (
+        select(d.c.merchant_id, d.c.id)
+        .where(d.c.psp_action != "", d.c.psp_action_at < before)
+        .order_by(d.c.psp_action_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("stale")
+    )
+    taken = await connection.execute(
+        update(d)
+        .where(d.c.merchant_id == stale.c.merchant_id, d.c.id == stale.c.id)
+        .values(psp_action_at=now)
+        .returning(d.c.merchant_id, d.c.id)
+    )
+    return [(row.merchant_id, row.id) for row in taken]
+
+
+class FeedRepository:
+    """The feed's position and its reader's lease (one row per feed, named by the PSP's URL,
+    so that another PSP, or a new simulator, starts from its own beginning; home shard)."""
+
+    def __init__(self, connection: AsyncConnection, name: str) -> None:
+        self._connection = connection
+        self._name = name
+
+    async def claim(self, now: int, lease_seconds: int) -> int | None:
+        """The position, leased to this reader until now + lease_seconds; None while another
+        reader holds it."""
+        f = dispute_feeds
+        await self._connection.execute(
+            upsert(f)
+            .values(merchant_id=FEED_OWNER, name=self._name, position=0, lease_until=0)
+            .on_conflict_do_nothing()
+        )
+        claimed = await self._connection.execute(
+            update(f)
+            .where(f.c.merchant_id == FEED_OWNER, f.c.name == self._name, f.c.lease_until <= now)
+            .values(lease_until=now + lease_seconds)
+            .returning(f.c.position)
+        )
+        row = claimed.one_or_none()
+        return None if row is None else int(row.position)
+
+    async def advance(self, position: int) -> None:
+        """Moves the position on and ends the lease."""
+        f = dispute_feeds
+        await self._connection.execute(
+            update(f)
+            .where(f.c.merchant_id == FEED_OWNER, f.c.name == self._name)
+            .values(position=position, lease_until=0)
+        )

@@ -1,0 +1,421 @@
+"""Disputes' domain: reads, the merchant's answer (UpdateDispute, CloseDispute), and the
+PSP's news (the feed, and the answers to our own calls) applied through one transition,
+`_moved`, which moves the money and records the events of each step.
+
+A call to the PSP (evidence, accept) is a phased mutation: the request's transaction records
+it (`psp_action`), the call runs outside any transaction with the dispute's own key
+(`<dp_ id>/submit`, `<dp_ id>/close`: the PSP takes each once), and its answer is applied in a
+transaction of its own. A retried request with the same idempotency-key resumes the call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, MutableSequence
+from dataclasses import dataclass, field, replace
+
+from google.protobuf.message import Message
+from paycore.dispute.machine import CLOSED, can_move, check_move, opening_status
+from paycore.dispute.models import (
+    AWAITING_RESPONSE,
+    Dispute,
+    DisputeFees,
+    DisputeFilter,
+    DisputeReason,
+    DisputeStatus,
+    EvidenceUpdate,
+    PspAction,
+)
+from paycore.dispute.money import DisputeMoney
+from paycore.dispute.repository import (
+    DisputeRepository,
+    FeedRepository,
+    claim_stale_calls,
+    decode_dispute,
+    dispute_query,
+    disputes_query,
+)
+from paycore.errors import ApiError, Reason, not_found
+from paycore.events import record_event
+from paycore.fraud.models import Assessment, OutcomeLabel
+from paycore.fraud.service import FraudService
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.payment.repository import PayInRepository
+from paycore.psp.client import PspClient, PspDispute, PspDisputeEvent, PspError, PspRejected
+from paycore.runtime.mutations import Complete, FinalAnswer, Phases
+from paycore.storage import Shards
+from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.schema import disputes
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+RenderDispute = Callable[[Dispute], Message]
+FEED_BATCH_MAX = 100
+FEED_LEASE_SECONDS = 60
+CALL_LEASE_SECONDS = 60
+CREATED = "charge.dispute.created"
+UPDATED = "charge.dispute.updated"
+CLOSED_EVENT = "charge.dispute.closed"
+FUNDS_WITHDRAWN = "charge.dispute.funds_withdrawn"
+FUNDS_REINSTATED = "charge.dispute.funds_reinstated"
+
+
+@dataclass
+class _Step:
+    """What one transaction applied: its events, and the fraud labels to count after it."""
+
+    events: list[str] = field(default_factory=list)
+    labelled: list[Assessment] = field(default_factory=list)
+
+
+class Disputes:
+    def __init__(
+        self,
+        shards: Shards,
+        money: DisputeMoney,
+        psp: PspClient,
+        fraud: FraudService,
+        fees: DisputeFees,
+        render: RenderDispute,
+    ) -> None:
+        self._shards = shards
+        self._reads = Reads(shards)
+        self._money = money
+        self._psp = psp
+        self._fraud = fraud
+        self._fees = fees
+        self._render = render
+
+    def now(self) -> int:
+        return self._money.now()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def get(self, merchant_id: str, dispute_id: str) -> Dispute:
+        query = dispute_query(merchant_id, dispute_id)
+        return await self._reads.one(merchant_id, query, _decode, "dispute", dispute_id)
+
+    async def list(self, merchant_id: str, cursor: Cursor, wanted: DisputeFilter) -> Page[Dispute]:
+        query = disputes_query(merchant_id, wanted)
+        return await self._reads.page(merchant_id, query, disputes.c.id, cursor, _decode)
+
+    # -- the merchant's answer ------------------------------------------------------------------
+
+    def update(self, merchant_id: str, dispute_id: str, update: EvidenceUpdate) -> Phases[Dispute]:
+        """Stages the evidence (and metadata); with `submit`, sends it to the PSP, once."""
+
+        async def record(connection: AsyncConnection) -> Dispute:
+            dispute = await self._answerable(connection, merchant_id, dispute_id)
+            evidence = {**dispute.evidence, **{k: v for k, v in update.evidence.items() if v}}
+            length = sum(len(text) for text in evidence.values())
+            if length > self._fees.evidence_chars_max:
+                raise ApiError(
+                    Reason.DISPUTE_EVIDENCE_TOO_LONG,
+                    param="evidence",
+                    length=length,
+                    maximum=self._fees.evidence_chars_max,
+                )
+            changed = replace(
+                dispute,
+                evidence=evidence,
+                metadata={**dispute.metadata, **update.metadata},
+                psp_action=PspAction.SUBMIT if update.submit else PspAction.NONE,
+                psp_action_at=self.now() if update.submit else 0,
+            )
+            await DisputeRepository(connection).save(changed)
+            # A submission's event is recorded with the PSP's answer (under review).
+            await self._record(connection, changed, [] if update.submit else [UPDATED])
+            return changed
+
+        return Phases(record, self._call_psp(merchant_id) if update.submit else None)
+
+    def close(self, merchant_id: str, dispute_id: str) -> Phases[Dispute]:
+        """Accepts the dispute at the PSP: a chargeback is lost, an inquiry closed."""
+
+        async def record(connection: AsyncConnection) -> Dispute:
+            dispute = await self._locked(connection, merchant_id, dispute_id)
+            if dispute.status not in AWAITING_RESPONSE or dispute.psp_action:
+                raise _not_open(dispute, "close")
+            changed = replace(dispute, psp_action=PspAction.CLOSE, psp_action_at=self.now())
+            return await DisputeRepository(connection).save(changed)
+
+        return Phases(record, self._call_psp(merchant_id))
+
+    async def _answerable(
+        self, connection: AsyncConnection, merchant_id: str, dispute_id: str
+    ) -> Dispute:
+        """The dispute, locked, if evidence may change: not submitted (nor being sent), open,
+        not past due. Each refusal is a named error raised before anything changes."""
+        dispute = await self._locked(connection, merchant_id, dispute_id)
+        if dispute.submission_count or dispute.psp_action is PspAction.SUBMIT:
+            raise ApiError(Reason.DISPUTE_EVIDENCE_SUBMITTED, param="submit", id=dispute.id)
+        if dispute.status not in AWAITING_RESPONSE or dispute.psp_action:
+            raise _not_open(dispute, "update")
+        if dispute.past_due(self.now()):
+            raise ApiError(
+                Reason.DISPUTE_PAST_DUE, param="evidence", id=dispute.id, due_by=dispute.due_by
+            )
+        return dispute
+
+    async def _locked(
+        self, connection: AsyncConnection, merchant_id: str, dispute_id: str
+    ) -> Dispute:
+        dispute = await DisputeRepository(connection).get(merchant_id, dispute_id, lock=True)
+        if dispute is None:
+            raise not_found("dispute", dispute_id)
+        return dispute
+
+    def _call_psp(self, merchant_id: str) -> Complete[Dispute]:
+        async def complete(dispute_id: str, final: FinalAnswer[Dispute]) -> Dispute:
+            dispute = await self.get(merchant_id, dispute_id)
+            action = dispute.psp_action
+            if action is PspAction.NONE:
+                return dispute  # answered already (a resumed request)
+            try:
+                answer = await self._send(dispute, action)
+            except PspRejected as error:
+                await self._forget(merchant_id, dispute_id, action)
+                raise ApiError(
+                    Reason.DISPUTE_PSP_REFUSED,
+                    param="id",
+                    id=dispute_id,
+                    action=action.value,
+                    detail=error.message,
+                ) from None
+            except PspError:
+                raise ApiError(
+                    Reason.UNAVAILABLE,
+                    detail="The PSP did not answer; retry with the same idempotency-key",
+                ) from None
+            step = _Step()
+            async with self._shards.transaction(merchant_id) as connection:
+                dispute = await self._locked(connection, merchant_id, dispute_id)
+                if dispute.psp_action is action:
+                    sent = replace(dispute, psp_action=PspAction.NONE, psp_action_at=0)
+                    if action is PspAction.SUBMIT:
+                        sent = replace(sent, submission_count=1, submitted_at=self.now())
+                    dispute = await self._moved(connection, sent, answer, step)
+                await final.store_in(connection, dispute)
+            await self._count(step)
+            return dispute
+
+        return complete
+
+    async def _send(self, dispute: Dispute, action: PspAction) -> PspDispute:
+        key = f"{dispute.id}/{action.value}"
+        if action is PspAction.SUBMIT:
+            return await self._psp.submit_dispute_evidence(
+                idempotency_key=key, dispute=dispute.psp_dispute, evidence=dispute.evidence
+            )
+        return await self._psp.close_dispute(idempotency_key=key, dispute=dispute.psp_dispute)
+
+    async def _forget(self, merchant_id: str, dispute_id: str, action: PspAction) -> None:
+        """The PSP refused the call for good: it is no longer under way."""
+        async with self._shards.transaction(merchant_id) as connection:
+            dispute = await self._locked(connection, merchant_id, dispute_id)
+            if dispute.psp_action is action:
+                await DisputeRepository(connection).save(
+                    replace(dispute, psp_action=PspAction.NONE, psp_action_at=0)
+                )
+
+    async def resume_stale_calls(self, engine: AsyncEngine, limit: int = FEED_BATCH_MAX) -> int:
+        """Finishes the calls to the PSP whose request died between its phases and was not
+        retried within CALL_LEASE_SECONDS (the PSP takes each key once, so a call resumed
+        twice is sent once)."""
+        now = self.now()
+        async with engine.begin() as connection:
+            taken = await claim_stale_calls(connection, now - CALL_LEASE_SECONDS, now, limit)
+        for merchant_id, dispute_id in taken:
+            try:
+                await self._call_psp(merchant_id)(dispute_id, FinalAnswer.unstored())
+            except ApiError as error:
+                log.warning("dispute %s: its call to the PSP failed again (%s)", dispute_id, error)
+        return len(taken)
+
+    # -- the PSP's news -------------------------------------------------------------------------
+
+    async def read_feed(self, home: AsyncEngine, limit: int = FEED_BATCH_MAX) -> int:
+        """One batch of the PSP's disputes feed, each change applied once: the position is
+        leased on the home shard, and a change older than what a dispute has seen (its
+        psp_sequence) is skipped, so a batch read again after a crash changes nothing."""
+        async with home.begin() as connection:
+            position = await FeedRepository(connection, self._psp.base_url).claim(
+                self.now(), FEED_LEASE_SECONDS
+            )
+        if position is None:
+            return 0
+        applied = position
+        try:
+            events, _ = await self._psp.dispute_events(position, limit)
+            for event in events:
+                await self.apply(event)
+                applied = event.sequence
+        except PspError as error:
+            log.warning("the disputes feed did not answer (%s); read again later", error.code)
+        finally:
+            async with home.begin() as connection:
+                await FeedRepository(connection, self._psp.base_url).advance(applied)
+        return applied - position
+
+    async def apply(self, event: PspDisputeEvent) -> None:
+        """Applies one change of the feed in the merchant's transaction (once)."""
+        news = event.dispute
+        if (
+            news.status not in _STATUSES
+            or not news.merchant.startswith(f"{Prefix.ACCOUNT}_")
+            or not news.reference.startswith(f"{Prefix.PAYMENT_INTENT}_")
+        ):
+            log.warning(
+                "dispute %s: not a payment intent of paycore's (or an unknown status); skipped",
+                news.id,
+            )
+            return
+        step = _Step()
+        async with self._shards.transaction(news.merchant) as connection:
+            dispute = await DisputeRepository(connection).by_psp(news.merchant, news.id)
+            if dispute is None:
+                await self._open(connection, event, step)
+            elif event.sequence > dispute.psp_sequence:
+                seen = replace(dispute, psp_sequence=event.sequence, due_by=news.evidence_due_by)
+                await self._moved(connection, seen, news, step)
+        await self._count(step)
+
+    async def _open(self, connection: AsyncConnection, event: PspDisputeEvent, step: _Step) -> None:
+        news = event.dispute
+        merchant_id = news.merchant
+        payments = PayInRepository(connection)
+        intent = await payments.intent(merchant_id, news.reference, lock=True)
+        if intent is None or intent.psp_charge != news.charge:
+            log.warning("dispute %s: no payment intent has its charge; skipped", news.id)
+            return
+        reported = DisputeStatus(news.status)
+        status = opening_status(reported)
+        dispute = Dispute(
+            id=new_id(Prefix.DISPUTE, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            merchant_id=merchant_id,
+            payment_intent_id=intent.id,
+            psp_dispute=news.id,
+            psp_charge=news.charge,
+            amount=news.amount,
+            fee=0,
+            currency=news.currency,
+            reason=_reason(news.reason),
+            status=status,
+            evidence={},
+            due_by=news.evidence_due_by,
+            submitted_at=0,
+            submission_count=0,
+            psp_action=PspAction.NONE,
+            psp_action_at=0,
+            psp_sequence=event.sequence,
+            balance_transactions=(),
+            created=self.now(),
+        )
+        step.events.append(CREATED)
+        if not status.inquiry:
+            dispute = await self._withdraw(connection, dispute, step)
+        await DisputeRepository(connection).insert(dispute)
+        await self._record(connection, dispute, step.events)
+        step.events.clear()
+        if reported is not status:
+            await self._moved(connection, dispute, news, step)
+
+    async def _moved(
+        self, connection: AsyncConnection, dispute: Dispute, news: PspDispute, step: _Step
+    ) -> Dispute:
+        """`dispute` (with what the caller changed) moved to the status the PSP reports, with
+        the money and the events of the move; stale or repeated news moves nothing."""
+        wanted = DisputeStatus(news.status)
+        if wanted is not dispute.status and can_move(dispute.status, wanted):
+            check_move(dispute, wanted)
+            dispute = await self._enter(connection, replace(dispute, status=wanted), step)
+        await DisputeRepository(connection).save(dispute)
+        await self._record(connection, dispute, step.events)
+        return dispute
+
+    async def _enter(self, connection: AsyncConnection, dispute: Dispute, step: _Step) -> Dispute:
+        status = dispute.status
+        if status is DisputeStatus.NEEDS_RESPONSE:  # an inquiry escalated to a chargeback
+            step.events.append(UPDATED)
+            escalated = replace(dispute, evidence={}, submission_count=0, submitted_at=0)
+            return await self._withdraw(connection, escalated, step)
+        if status not in CLOSED:
+            step.events.append(UPDATED)
+            return dispute
+        step.events.append(CLOSED_EVENT)
+        if status is DisputeStatus.WON:
+            fee = dispute.fee if self._fees.returned_on_win else 0
+            reinstated = await self._money.reinstate(connection, dispute, fee)
+            dispute = replace(
+                dispute, balance_transactions=(*dispute.balance_transactions, reinstated)
+            )
+            step.events.append(FUNDS_REINSTATED)
+        if dispute.reason is DisputeReason.FRAUDULENT and not status.inquiry:
+            await self._label(connection, dispute, step)
+        return dispute
+
+    async def _withdraw(
+        self, connection: AsyncConnection, dispute: Dispute, step: _Step
+    ) -> Dispute:
+        """The chargeback's amount and fee leave the balance; the intent shows `disputed`."""
+        charged = replace(dispute, fee=self._fees.fee)
+        withdrawn = await self._money.withdraw(connection, charged)
+        payments = PayInRepository(connection)
+        intent = await payments.intent(dispute.merchant_id, dispute.payment_intent_id, lock=True)
+        if intent is not None and not intent.disputed:
+            await payments.update_intent(intent, disputed=True)
+        step.events.append(FUNDS_WITHDRAWN)
+        return replace(charged, balance_transactions=(*charged.balance_transactions, withdrawn))
+
+    async def _label(self, connection: AsyncConnection, dispute: Dispute, step: _Step) -> None:
+        """A fraudulent chargeback's outcome is the fraud model's feedback: lost, the payment
+        was fraud; won, it was not."""
+        label = (
+            OutcomeLabel.FRAUDULENT
+            if dispute.status is DisputeStatus.LOST
+            else OutcomeLabel.LEGITIMATE
+        )
+        note = f"dispute {dispute.id} {dispute.status.value}"
+        try:
+            labelled = await self._fraud.label(
+                connection, dispute.merchant_id, dispute.payment_intent_id, label, note
+            )
+        except ApiError:  # never scored (paid before scoring existed): nothing to label
+            return
+        step.labelled.append(labelled)
+
+    async def _record(
+        self, connection: AsyncConnection, dispute: Dispute, events: MutableSequence[str]
+    ) -> None:
+        message = self._render(dispute)
+        for event_type in events:
+            await record_event(connection, dispute.merchant_id, event_type, message)
+        events.clear()
+
+    async def _count(self, step: _Step) -> None:
+        """After the commit: a confirmed fraud counts in the velocity counters (Redis)."""
+        for labelled in step.labelled:
+            await self._fraud.count_outcome(labelled)
+
+
+_STATUSES = frozenset(status.value for status in DisputeStatus)
+
+
+def _decode(row: object) -> Dispute:
+    return decode_dispute(getattr(row, "_mapping", row))
+
+
+def _reason(text: str) -> DisputeReason:
+    try:
+        return DisputeReason(text)
+    except ValueError:
+        return DisputeReason.GENERAL
+
+
+def _not_open(dispute: Dispute, action: str) -> ApiError:
+    return ApiError(
+        Reason.DISPUTE_NOT_OPEN,
+        param="id",
+        id=dispute.id,
+        status=dispute.status.value,
+        action=action,
+    )

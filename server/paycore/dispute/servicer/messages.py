@@ -1,0 +1,25 @@
+"""Disputes as DisputeService messages."""
+
+from __future__ import annotations
+
+from paycore.dispute.models import EVIDENCE_FIELDS, Dispute
+from paycore.runtime.messages import message_of
+from paycore.v1 import dispute_pb2
+
+
+def dispute_message(dispute: Dispute) -> dispute_pb2.Dispute:
+    return message_of(
+        dispute_pb2.Dispute,
+        dispute,
+        charge=dispute.psp_charge,
+        evidence=dispute_pb2.DisputeEvidence(
+            **{name: dispute.evidence.get(name, "") for name in EVIDENCE_FIELDS}
+        ),
+        evidence_details=dispute_pb2.DisputeEvidenceDetails(
+            due_by=dispute.due_by,
+            has_evidence=dispute.has_evidence,
+            submission_count=dispute.submission_count,
+            submitted_at=dispute.submitted_at,
+        ),
+        is_charge_refundable=dispute.status.inquiry,
+    )

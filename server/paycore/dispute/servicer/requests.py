@@ -1,0 +1,57 @@
+"""DisputeService requests checked into domain values; each failure an ApiError naming its
+field, raised before anything changes."""
+
+from __future__ import annotations
+
+from paycore import validation
+from paycore.dispute.models import EVIDENCE_FIELDS, DisputeFilter, DisputeStatus, EvidenceUpdate
+from paycore.errors import ApiError, Reason
+from paycore.ids import Prefix
+from paycore.v1 import dispute_pb2
+
+EVIDENCE_FIELD_CHARS_MAX = 150_000
+"""No single field may hold more than the default total (the total is the domain's check)."""
+
+STATUSES: dict[int, DisputeStatus | None] = {
+    dispute_pb2.DISPUTE_STATUS_UNSPECIFIED: None,
+    **{
+        number: DisputeStatus(name.removeprefix("DISPUTE_STATUS_").lower())
+        for name, number in dispute_pb2.DisputeStatus.items()
+        if number
+    },
+}
+
+
+def dispute_id(value: str) -> str:
+    return validation.object_id("id", value, Prefix.DISPUTE)
+
+
+def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
+    validation.enum_value("status", request.status, STATUSES)
+    return DisputeFilter(
+        payment_intent_id=validation.object_id(
+            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+        ),
+        status=STATUSES[request.status],
+    )
+
+
+def evidence_update(request: dispute_pb2.UpdateDisputeRequest) -> EvidenceUpdate:
+    evidence: dict[str, str] = {}
+    for name in EVIDENCE_FIELDS:
+        text = getattr(request.evidence, name)
+        param = f"evidence.{name}"
+        if len(text) > EVIDENCE_FIELD_CHARS_MAX:
+            raise ApiError(
+                Reason.DISPUTE_EVIDENCE_TOO_LONG,
+                param=param,
+                length=len(text),
+                maximum=EVIDENCE_FIELD_CHARS_MAX,
+            )
+        if text:
+            evidence[name] = validation.text(param, text, maximum=EVIDENCE_FIELD_CHARS_MAX)
+    return EvidenceUpdate(
+        evidence=evidence,
+        metadata=validation.metadata("metadata", request.metadata),
+        submit=request.submit,
+    )
