@@ -2,7 +2,7 @@
 rounding carry of conversions, and the conversion columns of balance transactions.
 
 Revision ID: 0018
-Revises: 0019 (written against 0016; chained after main's head, 0019 disputes, when main was merged in)
+Revises: 0019 (written against 0016; chained after main's head when main was merged in)
 Create Date: 2026-12-05
 """
 
