@@ -29,6 +29,7 @@ from paycore.tools.embedded import start_embedded
 from paycore.tools.psp.simulator import start_simulator
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop, open_shop
@@ -244,3 +245,15 @@ async def world(migrated: Settings, tmp_path: Path) -> AsyncIterator[World]:
         await server.stop(1)
         await platform.close()
         await simulator.close()
+
+
+# Currencies (issue 19): the world with no exchange rates on any shard (the databases live for
+# the whole session; each currency test sets the rates it means).
+
+
+@pytest_asyncio.fixture
+async def fx_world(world: World) -> AsyncIterator[World]:
+    for engine in world.platform.shards.engines:
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM exchange_rates"))
+    yield world

@@ -141,6 +141,7 @@ SCOPE_RESOURCES = frozenset(
     {
         "accounts",
         "api_keys",
+        "exchange_rates",
         "customers",
         "payment_methods",
         "payments",

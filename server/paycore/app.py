@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import grpc
@@ -20,6 +21,13 @@ from paycore.checkout import servicer as checkout_servicer
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions, PageKeys
 from paycore.config import Settings
+from paycore.currency import servicer as currency_servicer
+from paycore.currency.job import ExchangeRatesJob
+from paycore.currency.providers import EcbFileRates, RatesProvider, SimulatorRates
+from paycore.currency.rates import Rates
+from paycore.currency.rules import CurrencyRules
+from paycore.currency.service import Currencies
+from paycore.currency.settlement import Conversions
 from paycore.customer import servicer as customer_servicer
 from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
@@ -167,6 +175,8 @@ class Platform:
     # hosted payment pages (issue 21)
     checkout: CheckoutSessions
     checkout_messages: SessionMessages
+    # currencies (issue 19)
+    currencies: Currencies
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
@@ -212,6 +222,13 @@ def build_platform(
     model = load_model(settings.fraud_model_path)
     # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
     pay_out_base = build_pay_out_base(settings, shards, ledger, customers, clock, registry)
+    # -- currencies (issue 19): conversions book into pay-out's balance book.
+    conversions = Conversions(
+        ledger,
+        pay_out_base.book,
+        Rates(shards, settings.fx_rate_max_age_seconds, clock),
+        settings.fx_conversion_fee_bps,
+    )
     pay_in = build_pay_in(
         settings,
         registry,
@@ -222,6 +239,7 @@ def build_platform(
             shards, velocity, model, FraudMetrics(registry), review_listener=listener
         ),
         pay_out_base.book,
+        conversions,
         PayOutHooks(pay_out_base.lifecycle.complete, pay_out_base.bank_accounts),
     )
     fraud = pay_in.fraud
@@ -286,7 +304,17 @@ def build_platform(
             checkout_messages.session,
         ),
         checkout_messages=checkout_messages,
+        currencies=Currencies(shards, conversions, CurrencyRules(settings.currency_rules_psp)),
     )
+
+
+def rates_provider(settings: Settings) -> RatesProvider | None:
+    """The rates job's provider (PAYCORE_FX_RATES_PROVIDER); None: no rates job."""
+    if settings.fx_rates_provider == "simulator":
+        return SimulatorRates(settings.psp_url)
+    if settings.fx_rates_provider == "ecb_file" and settings.fx_rates_file:
+        return EcbFileRates(Path(settings.fx_rates_file))
+    return None
 
 
 def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
@@ -330,7 +358,17 @@ def build_jobs(platform: Platform) -> list[Job]:
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
         DisputeFeed(platform.disputes, platform.shards),
         CheckoutSessionSweep(platform.checkout),
+        # -- currencies (issue 19)
+        *rates_jobs(platform),
     ]
+
+
+def rates_jobs(platform: Platform) -> list[Job]:
+    provider = rates_provider(platform.settings)
+    if provider is None:
+        return []
+    rates, interval = platform.currencies.rates, platform.settings.fx_rates_interval_seconds
+    return [ExchangeRatesJob(provider, rates, interval)]
 
 
 def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
@@ -421,6 +459,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.accounts,
             platform.customers,
             client_secrets,  # clients: Stripe's client_secret
+            platform.currencies,
         ),
         executor_servicer.register(server, pay_in.executor),
         subscription_servicer.register(
@@ -449,5 +488,10 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.pay_out.schedules,
             platform.pay_out.reads,
             platform.mutations,
+            platform.currencies.rules,
+        ),
+        # -- currencies (issue 19)
+        currency_servicer.register(
+            server, platform.currencies, platform.accounts, platform.mutations
         ),
     ]

@@ -170,6 +170,30 @@ class Settings:
     payout_instant_fee_minimum: int = 50
     """PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM: the least an instant payout's fee is, minor units."""
 
+    # -- currencies (issue 19, docs/currencies.md) -------------------------------------------
+    currency_rules_psp: str = "default"
+    """PAYCORE_CURRENCY_RULES_PSP: whose amount rules apply on top of ISO 4217
+    (paycore.currency.rules.PSP_OVERRIDES: `default`, `full_precision`)."""
+
+    fx_conversion_fee_bps: int = 100
+    """PAYCORE_FX_CONVERSION_FEE_BPS: the conversion fee of a charge settled in another
+    currency, basis points of the converted amount (rounded half up); its own fee line."""
+
+    fx_rate_max_age_seconds: int = 86_400
+    """PAYCORE_FX_RATE_MAX_AGE_SECONDS: an exchange rate older than this is stale: requests
+    that would convert with it are refused (EXCHANGE_RATE_STALE)."""
+
+    fx_rates_provider: str = "simulator"
+    """PAYCORE_FX_RATES_PROVIDER: where the rates job gets rates: `simulator` (the PSP
+    simulator's /v1/fx/rates at PAYCORE_PSP_URL), `ecb_file` (PAYCORE_FX_RATES_FILE) or `none`."""
+
+    fx_rates_file: str = ""
+    """PAYCORE_FX_RATES_FILE: an ECB reference-rates CSV file (eurofxref.csv format) the rates
+    job imports when the provider is `ecb_file`."""
+
+    fx_rates_interval_seconds: float = 60.0
+    """PAYCORE_FX_RATES_INTERVAL_SECONDS: how often the rates job asks the provider."""
+
     # -- disputes (issue 22) ----------------------------------------------------------------
     dispute_fee: int = 1500
     """PAYCORE_DISPUTE_FEE: minor units taken from the merchant's balance with a disputed amount
@@ -384,6 +408,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         payout_instant_fee_minimum=_int(
             env, "PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM", defaults.payout_instant_fee_minimum
         ),
+        currency_rules_psp=_choice(
+            env, "PAYCORE_CURRENCY_RULES_PSP", defaults.currency_rules_psp, CURRENCY_RULES_PSPS
+        ),
+        fx_conversion_fee_bps=_int(
+            env, "PAYCORE_FX_CONVERSION_FEE_BPS", defaults.fx_conversion_fee_bps
+        ),
+        fx_rate_max_age_seconds=_int(
+            env, "PAYCORE_FX_RATE_MAX_AGE_SECONDS", defaults.fx_rate_max_age_seconds
+        ),
+        fx_rates_provider=_choice(
+            env, "PAYCORE_FX_RATES_PROVIDER", defaults.fx_rates_provider, FX_RATES_PROVIDERS
+        ),
+        fx_rates_file=env.get("PAYCORE_FX_RATES_FILE", defaults.fx_rates_file),
+        fx_rates_interval_seconds=_positive_float(
+            env, "PAYCORE_FX_RATES_INTERVAL_SECONDS", defaults.fx_rates_interval_seconds
+        ),
         dispute_fee=_int(env, "PAYCORE_DISPUTE_FEE", defaults.dispute_fee),
         dispute_fee_returned_on_win=_flag(env, "PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN"),
         wallet_cryptogram_ttl_seconds=_int(
@@ -456,6 +496,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.webhook_lease_ms <= settings.webhook_timeout_ms:
         raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
     return settings
+
+
+CURRENCY_RULES_PSPS = ("default", "full_precision")
+FX_RATES_PROVIDERS = ("simulator", "ecb_file", "none")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -290,6 +290,28 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The checkout session {id} is {status}; only an open session can be {action}",
     )
+    # Currencies (issue 19, server/paycore/currency): rules, rates, conversion.
+    AMOUNT_NOT_ALLOWED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} must be a multiple of {multiple} (minor units of {currency}) for a {purpose}",
+    )
+    AMOUNT_TOO_SMALL = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{param} must be at least {minimum} (minor units of {currency})",
+    )
+    CURRENCY_PAIR_UNSUPPORTED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "There is no exchange rate from {base} to {quote}: {param} cannot settle in {quote}",
+    )
+    EXCHANGE_RATE_STALE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The exchange rate from {base} to {quote} is {age_seconds} s old (at most "
+        "{max_age_seconds} s): no conversion until it is refreshed",
+    )
     # Pay-out (issue 13, server/paycore/payout): balances, bank accounts, payouts.
     BALANCE_INSUFFICIENT = (
         Status.FAILED_PRECONDITION,

@@ -72,6 +72,19 @@ def currency(param: str, value: str) -> str:
     return value.lower()
 
 
+SETTLEMENT_CURRENCIES_MAX = 10
+
+
+def currencies(param: str, values: list[str]) -> tuple[str, ...]:
+    """A list of distinct currencies in their order (settlement currencies, issue 19)."""
+    if len(values) > SETTLEMENT_CURRENCIES_MAX:
+        raise invalid(param, f"at most {SETTLEMENT_CURRENCIES_MAX} currencies")
+    found = tuple(currency(f"{param}[{index}]", value) for index, value in enumerate(values))
+    if len(set(found)) != len(found):
+        raise invalid(param, "each currency at most once")
+    return found
+
+
 def amount(param: str, value: int, currency: str, *, minimum: int = 1) -> int:
     """A money amount in minor units of `currency` (already checked with `currency()`), within
     the currency's bounds (paycore.iso.amount_max)."""

@@ -65,21 +65,23 @@ async def new_merchant(http: ClientSession, admin_token: str, **fields: Any) -> 
     return merchant
 
 
+async def card_method(http: ClientSession, key: str, number: str) -> str:
+    """A card payment method (pm_...) of the key's merchant, made over HTTP."""
+    form = f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034"
+    created = await call(http, "POST", "/v1/payment_methods", key=key, form=form)
+    assert created.status == 200, created.body
+    return str(created.body["id"])
+
+
 async def charge(http: ClientSession, key: str, amount: int, number: str) -> str:
     """A card payment method with `number`, then an intent confirmed with it: its pi_ id."""
-    method = await call(
-        http,
-        "POST",
-        "/v1/payment_methods",
-        key=key,
-        form=f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034",
-    )
+    method = await card_method(http, key, number)
     intent = await call(
         http,
         "POST",
         "/v1/payment_intents",
         key=key,
-        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method.body['id']}",
+        form=f"amount={amount}&currency=usd&confirm=true&payment_method={method}",
     )
     assert intent.body["status"] == "succeeded", intent.body
     return str(intent.body["id"])

@@ -10,7 +10,7 @@ from aiohttp import ClientSession
 from paycore.edge import start_edge
 from paycore.tools.psp import cards
 
-from tests.edge.helpers import call, new_merchant
+from tests.edge.helpers import call, card_method, new_merchant
 from tests.payment.shop import PayIn, good_card
 
 
@@ -22,18 +22,6 @@ async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
             yield session
     finally:
         await server.close()
-
-
-async def _card(http: ClientSession, key: str, number: str) -> str:
-    created = await call(
-        http,
-        "POST",
-        "/v1/payment_methods",
-        key=key,
-        form=f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034",
-    )
-    assert created.status == 200, created.body
-    return str(created.body["id"])
 
 
 async def test_intents_capture_cancel_and_refunds_over_http(
@@ -49,7 +37,7 @@ async def test_intents_capture_cancel_and_refunds_over_http(
         key=key,
         headers={"Idempotency-Key": "http-intent-1"},
         form=f"amount=1500&currency=usd&capture_method=manual&payment_method="
-        f"{await _card(http, key, good_card())}&metadata[order]=42",
+        f"{await card_method(http, key, good_card())}&metadata[order]=42",
     )
     assert created.status == 200, created.body
     intent = created.body
@@ -93,7 +81,7 @@ async def test_intents_capture_cancel_and_refunds_over_http(
         "/v1/payment_intents",
         key=key,
         form=f"amount=700&currency=usd&capture_method=manual&confirm=true&payment_method="
-        f"{await _card(http, key, good_card())}",
+        f"{await card_method(http, key, good_card())}",
     )
     canceled = await call(http, "POST", f"/v1/payment_intents/{other.body['id']}/cancel", key=key)
     assert canceled.body["status"] == "canceled", canceled.body
@@ -127,7 +115,7 @@ async def test_checkouts_and_the_executor_over_http(
         key=key,
         json_body={
             "checkout_id": "http-cart",
-            "payment_method": await _card(http, key, cards.CARD_PROCESSING_ERROR),
+            "payment_method": await card_method(http, key, cards.CARD_PROCESSING_ERROR),
             "payment_orders": [
                 {
                     "payment_order_id": "http-order",

@@ -35,6 +35,7 @@ _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
 _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
+_CURRENCIES = "test_currencies::test_rates_settlement_currencies_and_a_converted_charge_over_http"
 _DISPUTES = "test_disputes::test_disputes_read_answered_and_closed_over_http"
 _CHECKOUT_SESSIONS = "test_checkout::test_checkout_sessions_over_http"
 
@@ -44,6 +45,10 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/checkout/sessions"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/checkout/sessions/{id}"): _CHECKOUT_SESSIONS,
     ("POST", "/v1/checkout/sessions/{id}/expire"): _CHECKOUT_SESSIONS,
+    ("GET", "/v1/exchange_rates/{base}/{quote}"): _CURRENCIES,
+    ("GET", "/v1/exchange_rates"): _CURRENCIES,
+    ("GET", "/v1/settlement_currencies"): _CURRENCIES,
+    ("POST", "/v1/settlement_currencies"): _CURRENCIES,
     ("POST", "/v1/reconciliation/runs"): _RECONCILIATION,
     ("GET", "/v1/reconciliation/runs/{id}"): _RECONCILIATION,
     ("GET", "/v1/reconciliation/discrepancies"): _RECONCILIATION,

@@ -12,7 +12,7 @@ from paycore.stripe_json import object_name, stripe_json
 from paycore.tools.psp import cards
 from paycore.v1 import customer_pb2, event_pb2, payment_pb2, subscription_pb2
 
-from tests.edge.helpers import call, new_merchant
+from tests.edge.helpers import call, card_method, new_merchant
 from tests.payment.shop import PayIn, good_card
 
 
@@ -26,18 +26,11 @@ async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
         await server.close()
 
 
-async def _card(http: ClientSession, key: str, number: str) -> str:
-    form = f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034"
-    created = await call(http, "POST", "/v1/payment_methods", key=key, form=form)
-    assert created.status == 200, created.body
-    return str(created.body["id"])
-
-
 async def test_a_declined_confirmation_is_a_402_card_error(
     payin_http: ClientSession, payin: PayIn
 ) -> None:
     key = (await new_merchant(payin_http, payin.admin_token))["secret_key"]
-    method = await _card(payin_http, key, cards.CARD_INSUFFICIENT_FUNDS)
+    method = await card_method(payin_http, key, cards.CARD_INSUFFICIENT_FUNDS)
     declined = await call(
         payin_http,
         "POST",
@@ -76,7 +69,7 @@ async def test_a_declined_confirmation_is_a_402_card_error(
 async def test_expand_and_list_envelopes(payin_http: ClientSession, payin: PayIn) -> None:
     key = (await new_merchant(payin_http, payin.admin_token))["secret_key"]
     customer = await call(payin_http, "POST", "/v1/customers", key=key, form="email=e@x.test")
-    method = await _card(payin_http, key, good_card())
+    method = await card_method(payin_http, key, good_card())
     await call(
         payin_http,
         "POST",

@@ -10,6 +10,7 @@ from paycore.client.tls import Tls
 from paycore.v1 import (
     account_pb2_grpc,
     checkout_pb2_grpc,
+    currency_pb2_grpc,
     customer_pb2_grpc,
     dispute_pb2_grpc,
     event_pb2_grpc,
@@ -120,6 +121,7 @@ class Paycore:
         self.events = event_pb2_grpc.EventServiceStub(channel)
         self.reconciliation = reconciliation_pb2_grpc.ReconciliationServiceStub(channel)
         self.checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
+        self.currencies = currency_pb2_grpc.CurrencyServiceStub(channel)
 
     async def close(self) -> None:
         if self._routing is not None:

@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from paycore.v1 import common_pb2 as paycore_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paycore/v1/account.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\x95\x02\n\x08Merchant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x05 \x01(\t\x12\x10\n\x08livemode\x18\x06 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x34\n\x08metadata\x18\x08 \x03(\x0b\x32\".paycore.v1.Merchant.MetadataEntry\x12\x12\n\nsecret_key\x18\t \x01(\t\x12\x17\n\x0fpublishable_key\x18\n \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe5\x01\n\x15\x43reateMerchantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x10\n\x08livemode\x18\x05 \x01(\x08\x12\x41\n\x08metadata\x18\x06 \x03(\x0b\x32/.paycore.v1.CreateMerchantRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\" \n\x12GetMerchantRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xfb\x01\n\rSellerAccount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08merchant\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x15\n\rbusiness_name\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x39\n\x08metadata\x18\x08 \x03(\x0b\x32\'.paycore.v1.SellerAccount.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe6\x01\n\x1a\x43reateSellerAccountRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x15\n\rbusiness_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x46\n\x08metadata\x18\x05 \x03(\x0b\x32\x34.paycore.v1.CreateSellerAccountRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"%\n\x17GetSellerAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x19ListSellerAccountsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\"W\n\x1aListSellerAccountsResponse\x12\'\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x19.paycore.v1.SellerAccount\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xad\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x04type\x18\x02 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x10\n\x08redacted\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x03\x12\x0f\n\x07revoked\x18\x07 \x01(\x03\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12\x0f\n\x07\x65xpires\x18\t \x01(\x03\"3\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scopes\x18\x02 \x03(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\";\n\x11RollApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\"a\n\x12ListApiKeysRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12$\n\x04type\x18\x03 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\"I\n\x13ListApiKeysResponse\x12 \n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x12.paycore.v1.ApiKey\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"`\n\x07\x46\x65\x65Plan\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\"%\n\x11GetFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\"\\\n\x14UpdateFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03*~\n\nApiKeyType\x12\x1c\n\x18\x41PI_KEY_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41PI_KEY_TYPE_SECRET\x10\x01\x12\x1c\n\x18\x41PI_KEY_TYPE_PUBLISHABLE\x10\x02\x12\x1b\n\x17\x41PI_KEY_TYPE_RESTRICTED\x10\x03\x32\x9c\x0b\n\x0e\x41\x63\x63ountService\x12m\n\x0e\x43reateMerchant\x12!.paycore.v1.CreateMerchantRequest\x1a\x14.paycore.v1.Merchant\"\"\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02\x12\"\r/v1/merchants:\x01*\x12v\n\x0bGetMerchant\x12\x1e.paycore.v1.GetMerchantRequest\x1a\x14.paycore.v1.Merchant\"1\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/merchants/{id}\x12\x8b\x01\n\x13\x43reateSellerAccount\x12&.paycore.v1.CreateSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61\x63\x63ounts:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/accounts:\x01*\x12\x84\x01\n\x10GetSellerAccount\x12#.paycore.v1.GetSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"0\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/accounts/{id}\x12\x90\x01\n\x12ListSellerAccounts\x12%.paycore.v1.ListSellerAccountsRequest\x1a&.paycore.v1.ListSellerAccountsResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/accounts\x12v\n\x0c\x43reateApiKey\x12\x1f.paycore.v1.CreateApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/api_keys:\x01*\x12\x82\x01\n\x0cRevokeApiKey\x12\x1f.paycore.v1.RevokeApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"=\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/api_keys/{id}/revoke:\x01*\x12|\n\nRollApiKey\x12\x1d.paycore.v1.RollApiKeyRequest\x1a\x12.paycore.v1.ApiKey\";\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/api_keys/{id}/roll:\x01*\x12{\n\x0bListApiKeys\x12\x1e.paycore.v1.ListApiKeysRequest\x1a\x1f.paycore.v1.ListApiKeysResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\rapi_keys:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api_keys\x12\x82\x01\n\nGetFeePlan\x12\x1d.paycore.v1.GetFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"@\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02#\x12!/v1/merchants/{merchant}/fee_plan\x12~\n\rUpdateFeePlan\x12 .paycore.v1.UpdateFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"6\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02&\"!/v1/merchants/{merchant}/fee_plan:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paycore/v1/account.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\x95\x02\n\x08Merchant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x05 \x01(\t\x12\x10\n\x08livemode\x18\x06 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x34\n\x08metadata\x18\x08 \x03(\x0b\x32\".paycore.v1.Merchant.MetadataEntry\x12\x12\n\nsecret_key\x18\t \x01(\t\x12\x17\n\x0fpublishable_key\x18\n \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x84\x02\n\x15\x43reateMerchantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x10\n\x08livemode\x18\x05 \x01(\x08\x12\x41\n\x08metadata\x18\x06 \x03(\x0b\x32/.paycore.v1.CreateMerchantRequest.MetadataEntry\x12\x1d\n\x15settlement_currencies\x18\x07 \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\" \n\x12GetMerchantRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xfb\x01\n\rSellerAccount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08merchant\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x15\n\rbusiness_name\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x06 \x01(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x03\x12\x39\n\x08metadata\x18\x08 \x03(\x0b\x32\'.paycore.v1.SellerAccount.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x85\x02\n\x1a\x43reateSellerAccountRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x15\n\rbusiness_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_currency\x18\x04 \x01(\t\x12\x46\n\x08metadata\x18\x05 \x03(\x0b\x32\x34.paycore.v1.CreateSellerAccountRequest.MetadataEntry\x12\x1d\n\x15settlement_currencies\x18\x06 \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"%\n\x17GetSellerAccountRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x19ListSellerAccountsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\"W\n\x1aListSellerAccountsResponse\x12\'\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x19.paycore.v1.SellerAccount\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"\xad\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x04type\x18\x02 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06scopes\x18\x04 \x03(\t\x12\x10\n\x08redacted\x18\x05 \x01(\t\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x03\x12\x0f\n\x07revoked\x18\x07 \x01(\x03\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12\x0f\n\x07\x65xpires\x18\t \x01(\x03\"3\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06scopes\x18\x02 \x03(\t\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\";\n\x11RollApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\x03\"a\n\x12ListApiKeysRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12$\n\x04type\x18\x03 \x01(\x0e\x32\x16.paycore.v1.ApiKeyType\"I\n\x13ListApiKeysResponse\x12 \n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x12.paycore.v1.ApiKey\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"`\n\x07\x46\x65\x65Plan\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x08\"%\n\x11GetFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\"\\\n\x14UpdateFeePlanRequest\x12\x10\n\x08merchant\x18\x01 \x01(\t\x12\x1c\n\x14percent_basis_points\x18\x02 \x01(\x05\x12\x14\n\x0c\x66ixed_amount\x18\x03 \x01(\x03*~\n\nApiKeyType\x12\x1c\n\x18\x41PI_KEY_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41PI_KEY_TYPE_SECRET\x10\x01\x12\x1c\n\x18\x41PI_KEY_TYPE_PUBLISHABLE\x10\x02\x12\x1b\n\x17\x41PI_KEY_TYPE_RESTRICTED\x10\x03\x32\x9c\x0b\n\x0e\x41\x63\x63ountService\x12m\n\x0e\x43reateMerchant\x12!.paycore.v1.CreateMerchantRequest\x1a\x14.paycore.v1.Merchant\"\"\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02\x12\"\r/v1/merchants:\x01*\x12v\n\x0bGetMerchant\x12\x1e.paycore.v1.GetMerchantRequest\x1a\x14.paycore.v1.Merchant\"1\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/merchants/{id}\x12\x8b\x01\n\x13\x43reateSellerAccount\x12&.paycore.v1.CreateSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61\x63\x63ounts:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/accounts:\x01*\x12\x84\x01\n\x10GetSellerAccount\x12#.paycore.v1.GetSellerAccountRequest\x1a\x19.paycore.v1.SellerAccount\"0\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/accounts/{id}\x12\x90\x01\n\x12ListSellerAccounts\x12%.paycore.v1.ListSellerAccountsRequest\x1a&.paycore.v1.ListSellerAccountsResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/accounts\x12v\n\x0c\x43reateApiKey\x12\x1f.paycore.v1.CreateApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"1\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/api_keys:\x01*\x12\x82\x01\n\x0cRevokeApiKey\x12\x1f.paycore.v1.RevokeApiKeyRequest\x1a\x12.paycore.v1.ApiKey\"=\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/api_keys/{id}/revoke:\x01*\x12|\n\nRollApiKey\x12\x1d.paycore.v1.RollApiKeyRequest\x1a\x12.paycore.v1.ApiKey\";\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61pi_keys:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/api_keys/{id}/roll:\x01*\x12{\n\x0bListApiKeys\x12\x1e.paycore.v1.ListApiKeysRequest\x1a\x1f.paycore.v1.ListApiKeysResponse\"+\x8a\xb5\x18\x13\x08\x01\x12\rapi_keys:read\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api_keys\x12\x82\x01\n\nGetFeePlan\x12\x1d.paycore.v1.GetFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"@\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02#\x12!/v1/merchants/{merchant}/fee_plan\x12~\n\rUpdateFeePlan\x12 .paycore.v1.UpdateFeePlanRequest\x1a\x13.paycore.v1.FeePlan\"6\x8a\xb5\x18\x06\x08\x03\x18\x01 \x01\x82\xd3\xe4\x93\x02&\"!/v1/merchants/{merchant}/fee_plan:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -63,50 +63,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCOUNTSERVICE'].methods_by_name['GetFeePlan']._serialized_options = b'\212\265\030\023\010\001\022\raccounts:read\030\001\202\323\344\223\002#\022!/v1/merchants/{merchant}/fee_plan'
   _globals['_ACCOUNTSERVICE'].methods_by_name['UpdateFeePlan']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['UpdateFeePlan']._serialized_options = b'\212\265\030\006\010\003\030\001 \001\202\323\344\223\002&\"!/v1/merchants/{merchant}/fee_plan:\001*'
-  _globals['_APIKEYTYPE']._serialized_start=2054
-  _globals['_APIKEYTYPE']._serialized_end=2180
+  _globals['_APIKEYTYPE']._serialized_start=2116
+  _globals['_APIKEYTYPE']._serialized_end=2242
   _globals['_MERCHANT']._serialized_start=96
   _globals['_MERCHANT']._serialized_end=373
   _globals['_MERCHANT_METADATAENTRY']._serialized_start=326
   _globals['_MERCHANT_METADATAENTRY']._serialized_end=373
   _globals['_CREATEMERCHANTREQUEST']._serialized_start=376
-  _globals['_CREATEMERCHANTREQUEST']._serialized_end=605
+  _globals['_CREATEMERCHANTREQUEST']._serialized_end=636
   _globals['_CREATEMERCHANTREQUEST_METADATAENTRY']._serialized_start=326
   _globals['_CREATEMERCHANTREQUEST_METADATAENTRY']._serialized_end=373
-  _globals['_GETMERCHANTREQUEST']._serialized_start=607
-  _globals['_GETMERCHANTREQUEST']._serialized_end=639
-  _globals['_SELLERACCOUNT']._serialized_start=642
-  _globals['_SELLERACCOUNT']._serialized_end=893
+  _globals['_GETMERCHANTREQUEST']._serialized_start=638
+  _globals['_GETMERCHANTREQUEST']._serialized_end=670
+  _globals['_SELLERACCOUNT']._serialized_start=673
+  _globals['_SELLERACCOUNT']._serialized_end=924
   _globals['_SELLERACCOUNT_METADATAENTRY']._serialized_start=326
   _globals['_SELLERACCOUNT_METADATAENTRY']._serialized_end=373
-  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_start=896
-  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_end=1126
+  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_start=927
+  _globals['_CREATESELLERACCOUNTREQUEST']._serialized_end=1188
   _globals['_CREATESELLERACCOUNTREQUEST_METADATAENTRY']._serialized_start=326
   _globals['_CREATESELLERACCOUNTREQUEST_METADATAENTRY']._serialized_end=373
-  _globals['_GETSELLERACCOUNTREQUEST']._serialized_start=1128
-  _globals['_GETSELLERACCOUNTREQUEST']._serialized_end=1165
-  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_start=1167
-  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_end=1233
-  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_start=1235
-  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_end=1322
-  _globals['_APIKEY']._serialized_start=1325
-  _globals['_APIKEY']._serialized_end=1498
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1500
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1551
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1553
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1586
-  _globals['_ROLLAPIKEYREQUEST']._serialized_start=1588
-  _globals['_ROLLAPIKEYREQUEST']._serialized_end=1647
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1649
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1746
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1748
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1821
-  _globals['_FEEPLAN']._serialized_start=1823
-  _globals['_FEEPLAN']._serialized_end=1919
-  _globals['_GETFEEPLANREQUEST']._serialized_start=1921
-  _globals['_GETFEEPLANREQUEST']._serialized_end=1958
-  _globals['_UPDATEFEEPLANREQUEST']._serialized_start=1960
-  _globals['_UPDATEFEEPLANREQUEST']._serialized_end=2052
-  _globals['_ACCOUNTSERVICE']._serialized_start=2183
-  _globals['_ACCOUNTSERVICE']._serialized_end=3619
+  _globals['_GETSELLERACCOUNTREQUEST']._serialized_start=1190
+  _globals['_GETSELLERACCOUNTREQUEST']._serialized_end=1227
+  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_start=1229
+  _globals['_LISTSELLERACCOUNTSREQUEST']._serialized_end=1295
+  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_start=1297
+  _globals['_LISTSELLERACCOUNTSRESPONSE']._serialized_end=1384
+  _globals['_APIKEY']._serialized_start=1387
+  _globals['_APIKEY']._serialized_end=1560
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1562
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1613
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1615
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1648
+  _globals['_ROLLAPIKEYREQUEST']._serialized_start=1650
+  _globals['_ROLLAPIKEYREQUEST']._serialized_end=1709
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1711
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1808
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1810
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1883
+  _globals['_FEEPLAN']._serialized_start=1885
+  _globals['_FEEPLAN']._serialized_end=1981
+  _globals['_GETFEEPLANREQUEST']._serialized_start=1983
+  _globals['_GETFEEPLANREQUEST']._serialized_end=2020
+  _globals['_UPDATEFEEPLANREQUEST']._serialized_start=2022
+  _globals['_UPDATEFEEPLANREQUEST']._serialized_end=2114
+  _globals['_ACCOUNTSERVICE']._serialized_start=2245
+  _globals['_ACCOUNTSERVICE']._serialized_end=3681
 # @@protoc_insertion_point(module_scope)

@@ -142,6 +142,7 @@ class CreateMerchantRequest(_message.Message):
     DEFAULT_CURRENCY_FIELD_NUMBER: _builtins.int
     LIVEMODE_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    SETTLEMENT_CURRENCIES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Required, at most 200 characters."""
     email: _builtins.str
@@ -153,6 +154,12 @@ class CreateMerchantRequest(_message.Message):
     livemode: _builtins.bool
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def settlement_currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The currencies its balance settles in, default first (docs/currencies.md); empty: every
+        charge is booked in its own currency. Changed later with UpdateSettlementCurrencies.
+        """
+
     def __init__(
         self,
         *,
@@ -162,10 +169,11 @@ class CreateMerchantRequest(_message.Message):
         default_currency: _builtins.str = ...,
         livemode: _builtins.bool = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        settlement_currencies: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["country", b"country", "default_currency", b"default_currency", "email", b"email", "livemode", b"livemode", "metadata", b"metadata", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["country", b"country", "default_currency", b"default_currency", "email", b"email", "livemode", b"livemode", "metadata", b"metadata", "name", b"name", "settlement_currencies", b"settlement_currencies"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -284,6 +292,7 @@ class CreateSellerAccountRequest(_message.Message):
     COUNTRY_FIELD_NUMBER: _builtins.int
     DEFAULT_CURRENCY_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    SETTLEMENT_CURRENCIES_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """Required, at most 254 characters."""
     business_name: _builtins.str
@@ -294,6 +303,10 @@ class CreateSellerAccountRequest(_message.Message):
     """Required, lowercase ISO 4217."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def settlement_currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """As CreateMerchantRequest.settlement_currencies, for the seller's balance."""
+
     def __init__(
         self,
         *,
@@ -302,10 +315,11 @@ class CreateSellerAccountRequest(_message.Message):
         country: _builtins.str = ...,
         default_currency: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        settlement_currencies: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "default_currency", b"default_currency", "email", b"email", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "default_currency", b"default_currency", "email", b"email", "metadata", b"metadata", "settlement_currencies", b"settlement_currencies"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -43,6 +43,10 @@ class _BalanceTransactionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper
     """A payout the bank returned: its funds come back."""
     BALANCE_TRANSACTION_TYPE_ADJUSTMENT: _BalanceTransactionType.ValueType  # 8
     """A correction booked by an operator or by reconciliation."""
+    BALANCE_TRANSACTION_TYPE_FX_GAIN_LOSS: _BalanceTransactionType.ValueType  # 9
+    """A refund of a converted payment at today's rate against the payment's: the merchant's FX
+    gain (positive) or loss (negative).
+    """
 
 class BalanceTransactionType(_BalanceTransactionType, metaclass=_BalanceTransactionTypeEnumTypeWrapper): ...
 
@@ -61,6 +65,10 @@ BALANCE_TRANSACTION_TYPE_PAYOUT_FAILURE: BalanceTransactionType.ValueType  # 7
 """A payout the bank returned: its funds come back."""
 BALANCE_TRANSACTION_TYPE_ADJUSTMENT: BalanceTransactionType.ValueType  # 8
 """A correction booked by an operator or by reconciliation."""
+BALANCE_TRANSACTION_TYPE_FX_GAIN_LOSS: BalanceTransactionType.ValueType  # 9
+"""A refund of a converted payment at today's rate against the payment's: the merchant's FX
+gain (positive) or loss (negative).
+"""
 Global___BalanceTransactionType: _TypeAlias = BalanceTransactionType  # noqa: Y015
 
 class _BalanceTransactionStatus:
@@ -153,6 +161,10 @@ class BalanceTransaction(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     PAYOUT_FIELD_NUMBER: _builtins.int
+    EXCHANGE_RATE_FIELD_NUMBER: _builtins.int
+    PRESENTMENT_AMOUNT_FIELD_NUMBER: _builtins.int
+    PRESENTMENT_CURRENCY_FIELD_NUMBER: _builtins.int
+    FEE_DETAILS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"txn_..." """
     account: _builtins.str
@@ -174,6 +186,17 @@ class BalanceTransaction(_message.Message):
     created: _builtins.int
     payout: _builtins.str
     """The automatic "po_..." that paid this transaction out; empty until one does."""
+    exchange_rate: _builtins.str
+    """A converted payment or refund (docs/currencies.md): the locked rate, an exact decimal
+    (settlement units per presentment unit; empty when nothing was converted), and what the
+    buyer paid or got back in the presentment currency.
+    """
+    presentment_amount: _builtins.int
+    presentment_currency: _builtins.str
+    @_builtins.property
+    def fee_details(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeeDetail]:
+        """The fee's lines: "processing_fee" (the fee plan) and "conversion_fee"; they sum to `fee`."""
+
     def __init__(
         self,
         *,
@@ -190,14 +213,43 @@ class BalanceTransaction(_message.Message):
         description: _builtins.str = ...,
         created: _builtins.int = ...,
         payout: _builtins.str = ...,
+        exchange_rate: _builtins.str = ...,
+        presentment_amount: _builtins.int = ...,
+        presentment_currency: _builtins.str = ...,
+        fee_details: _abc.Iterable[Global___FeeDetail] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "available_on", b"available_on", "created", b"created", "currency", b"currency", "description", b"description", "fee", b"fee", "id", b"id", "net", b"net", "payout", b"payout", "source", b"source", "status", b"status", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "available_on", b"available_on", "created", b"created", "currency", b"currency", "description", b"description", "exchange_rate", b"exchange_rate", "fee", b"fee", "fee_details", b"fee_details", "id", b"id", "net", b"net", "payout", b"payout", "presentment_amount", b"presentment_amount", "presentment_currency", b"presentment_currency", "source", b"source", "status", b"status", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BalanceTransaction: _TypeAlias = BalanceTransaction  # noqa: Y015
+
+@_typing.final
+class FeeDetail(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    amount: _builtins.int
+    currency: _builtins.str
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeeDetail: _TypeAlias = FeeDetail  # noqa: Y015
 
 @_typing.final
 class ListBalanceTransactionsRequest(_message.Message):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from paycore.secret import Secret
@@ -22,6 +22,9 @@ class NewMerchant:
     default_currency: str
     livemode: bool
     metadata: dict[str, str]
+    settlement_currencies: tuple[str, ...] = field(default=(), kw_only=True)
+    """Currencies (issue 19): what its balance settles in, default first (none: no conversion);
+    given at creation, stored by paycore.currency (not a column of merchants)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class NewSellerAccount:
     country: str
     default_currency: str
     metadata: dict[str, str]
+    settlement_currencies: tuple[str, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)

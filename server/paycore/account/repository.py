@@ -156,10 +156,18 @@ _CREATED = {"created": "created_at"}
 _STORED: dict[str, Convert] = {"metadata": dict, "created": epoch_seconds}
 _encode_new_merchant = Encoder(merchants, NewMerchant)
 _encode_new_seller = Encoder(seller_accounts, NewSellerAccount)
+# Settlement currencies are given at creation and stored by paycore.currency (issue 19).
+_ELSEWHERE = ("settlement_currencies",)
 merchant_of = Decoder(
-    merchants, Merchant, columns={"id": "merchant_id", **_CREATED}, convert=_STORED
+    merchants,
+    Merchant,
+    columns={"id": "merchant_id", **_CREATED},
+    convert=_STORED,
+    skip=_ELSEWHERE,
 )
-seller_account_of = Decoder(seller_accounts, SellerAccount, columns=_CREATED, convert=_STORED)
+seller_account_of = Decoder(
+    seller_accounts, SellerAccount, columns=_CREATED, convert=_STORED, skip=_ELSEWHERE
+)
 api_key_of = Decoder(
     api_keys,
     ApiKey,

@@ -28,6 +28,8 @@ from paycore.account.repository import (
     seller_account_of,
     seller_accounts_query,
 )
+from paycore.currency.models import Settlement
+from paycore.currency.repository import save_settlement
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
@@ -53,6 +55,7 @@ class AccountService:
     ) -> CreatedMerchant:
         merchant_id = new_id(Prefix.ACCOUNT, logical_shard)
         merchant = await MerchantRepository(connection).insert(merchant_id, new)
+        await _settle_in(connection, merchant_id, "", new.settlement_currencies)
         keys = ApiKeyRepository(connection)
         secret_key = await self._issue(keys, merchant, ApiKeyType.SECRET, "Secret key", ())
         publishable_key = await self._issue(
@@ -83,11 +86,18 @@ class AccountService:
         self, connection: AsyncConnection, merchant_id: str, new: NewSellerAccount
     ) -> SellerAccount:
         account_id = new_id(Prefix.ACCOUNT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
-        return await SellerAccountRepository(connection).insert(merchant_id, account_id, new)
+        seller = await SellerAccountRepository(connection).insert(merchant_id, account_id, new)
+        await _settle_in(connection, merchant_id, account_id, new.settlement_currencies)
+        return seller
 
-    async def get_seller_account(self, merchant_id: str, account_id: str) -> SellerAccount:
+    async def get_seller_account(
+        self, merchant_id: str, account_id: str, param: str = "id"
+    ) -> SellerAccount:
+        """The merchant's seller account, else NOT_FOUND naming `param`."""
         query = seller_accounts_query(merchant_id, account_id)
-        return await self._reads.one(merchant_id, query, seller_account_of, "account", account_id)
+        return await self._reads.one(
+            merchant_id, query, seller_account_of, "account", account_id, param
+        )
 
     async def list_seller_accounts(self, merchant_id: str, cursor: Cursor) -> Page[SellerAccount]:
         query = seller_accounts_query(merchant_id)
@@ -197,3 +207,11 @@ def scope_held(held: frozenset[str], required: str) -> bool:
     """`<resource>:write` implies `<resource>:read`."""
     resource, _, access = required.partition(":")
     return required in held or (access == "read" and f"{resource}:write" in held)
+
+
+async def _settle_in(
+    connection: AsyncConnection, merchant_id: str, account: str, currencies: tuple[str, ...]
+) -> None:
+    """Currencies (issue 19): settlement currencies given at creation."""
+    if currencies:
+        await save_settlement(connection, merchant_id, Settlement(account, currencies))

@@ -111,3 +111,21 @@ def balance_account_codes(seller_account: str) -> tuple[AccountCode, AccountCode
         return own
     pending, available, in_transit = (for_seller(spec, seller_account) for spec in own)
     return pending, available, in_transit
+
+
+# -- currencies (issue 19, paycore.currency.settlement) -------------------------------------------
+# A converted charge: psp_receivable -> fx_clearing (presentment currency), fx_clearing ->
+# balance_pending (settlement currency), so that each currency's books sum to zero on their own;
+# the clearing pair holds the platform's position in the two currencies. The whole minor units
+# that conversions' rounding adds up to go fx_clearing -> fx_rounding (settlement currency).
+FX_ROUNDING = AccountCode("fx_rounding", AccountType.REVENUE)
+TRANSFER_CONVERSION = "fx_conversion"
+TRANSFER_CONVERSION_FEE = "conversion_fee"
+TRANSFER_FX_ROUNDING = "fx_rounding"
+TRANSFER_FX_GAIN = "fx_gain"
+TRANSFER_FX_LOSS = "fx_loss"
+
+
+def fx_clearing(presentment: str, settlement: str) -> AccountCode:
+    """The FX clearing account of a currency pair, kept in each of its two currencies."""
+    return AccountCode(f"fx_clearing:{presentment}_{settlement}", AccountType.ASSET)

@@ -274,6 +274,7 @@ class PayInCompletion:
                 amount=refund.amount,
                 currency=refund.currency,
                 seller_account=order.seller_account if order else None,
+                charge=refund.payment_intent_id or refund.payment_order_id or "",
             )
             await repository.update_refund(refund, status=RefundStatus.SUCCEEDED.value)
             kind = events.REFUND_SUCCEEDED

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from paycore.currency.settlement import Charge, Conversions, RefundCharge
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
@@ -51,8 +52,13 @@ class Credit:
 
 
 class PayInLedger:
-    def __init__(self, ledger: LedgerService, balances: BalanceBook) -> None:
+    def __init__(
+        self, ledger: LedgerService, balances: BalanceBook, conversions: Conversions
+    ) -> None:
         self._ledger = ledger
+        # -- currencies (issue 19): charges converted into a settlement currency are booked
+        # there (paycore.currency.settlement); the rest below, as before.
+        self._conversions = conversions
         # -- pay-out (issue 13): every credit and debit of a balance gets its balance
         # transaction row, in this transaction (paycore.payout.balances).
         self._balances = balances
@@ -71,6 +77,18 @@ class PayInLedger:
     ) -> None:
         """Money received: a new posted transfer, or (`hold_transfer_id`) the hold posted for
         `amount`; then the fee and a destination's share."""
+        charge = Charge(
+            source,
+            amount,
+            currency,
+            fee,
+            credit.seller_account or "",
+            credit.destination or "",
+            credit.application_fee,
+            hold_transfer_id or "",
+        )
+        if await self._conversions.capture(connection, merchant_id, charge):
+            return
         accounts = await self._accounts(connection, merchant_id, currency)
         balance = accounts["balance_pending"]
         if credit.seller_account:
@@ -253,7 +271,12 @@ class PayInLedger:
         amount: int,
         currency: str,
         seller_account: str | None = None,
+        charge: str = "",
     ) -> None:
+        """`charge`: the pi_ or pord_ refunded (a converted one is refunded converted)."""
+        refunded = RefundCharge(source, charge, amount, currency, seller_account or "")
+        if await self._conversions.refund(connection, merchant_id, refunded):
+            return
         # -- pay-out (issue 13): from balance_available as far as it goes, then pending.
         await self._balances.refund(
             connection,

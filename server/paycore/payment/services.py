@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from paycore.config import Settings
+from paycore.currency.settlement import Conversions
 from paycore.executor.breaker import CircuitBreaker
 from paycore.executor.models import PAY_IN_OPERATIONS, Operation
 from paycore.executor.retry import RetryPolicy
@@ -56,13 +57,15 @@ def build_pay_in(
     cards: CardSource,
     fraud_with: Callable[[ReviewListener], FraudService],
     balances: BalanceBook,
+    conversions: Conversions,
     pay_out: PayOutHooks,
 ) -> PayIn:
     """`balances`: pay-out's balance book (pay-in's credits and debits write their rows);
+    `conversions`: charges settled in another currency (paycore.currency.settlement);
     `pay_out`: the executor's completion of payouts and where they go."""
     psp = PspClient(settings.psp_url, timeout_seconds=settings.psp_timeout_ms / 1000)
     events = PayInEvents(PAY_IN_MESSAGES)
-    completion = PayInCompletion(PayInLedger(ledger, balances), events)
+    completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events)
     executor = Executor(
         shards,
         psp,

@@ -27,7 +27,7 @@ from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.ledger.service import LedgerService
-from paycore.payout.models import BalanceStatus, BalanceType, Payout
+from paycore.payout.models import BalanceStatus, BalanceType, Payout, Presentment
 from paycore.payout.repository import BALANCE_TRANSACTION_COLUMNS, BalanceTransactionRepository
 from paycore.storage.raw import driver_of
 from paycore.storage.schema import ledger_accounts
@@ -306,9 +306,11 @@ class BalanceBook:
         description: str = "",
         payout_id: str | None = None,
         currency: str = "",
+        conversion: Presentment | None = None,
     ) -> dict[str, Any]:
         """A balance transaction row for `transfer` (available_on None: by the delay)."""
         now = self.now()
+        shown = conversion or Presentment("", 0, "")
         values: dict[str, Any] = {
             "merchant_id": merchant_id,
             "id": new_id(Prefix.BALANCE_TRANSACTION, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
@@ -325,6 +327,10 @@ class BalanceBook:
             "ledger_transfer_id": transfer.id,
             "payout_id": payout_id,
             "created": now,
+            "exchange_rate": shown.exchange_rate,
+            "presentment_amount": shown.amount,
+            "presentment_currency": shown.currency,
+            "conversion_fee": shown.conversion_fee,
         }
         invariant(set(values) == set(BALANCE_TRANSACTION_COLUMNS), "a balance row's columns")
         return values
@@ -342,6 +348,7 @@ class BalanceBook:
         currency: str,
         fee: int,
         source: str,
+        conversion: Presentment | None = None,
     ) -> None:
         """The row of money received (posted by pay-in as `payment`, its fee beside it)."""
         await self.record(
@@ -356,6 +363,7 @@ class BalanceBook:
                     fee=fee,
                     source=source,
                     currency=currency,
+                    conversion=conversion,
                 )
             ],
         )
@@ -397,10 +405,14 @@ class BalanceBook:
         currency: str,
         amount: int,
         source: str,
-    ) -> None:
+        counter: str = "",
+        conversion: Presentment | None = None,
+    ) -> list[TransferRequest]:
         """A refund: from balance_available as far as it goes, the rest from balance_pending.
         The pending part's row is due at once: the availability job nets it against the
-        day's credits (or takes it from what becomes available)."""
+        day's credits (or takes it from what becomes available). `counter`: the account the
+        money goes to (psp_receivable unless a conversion's FX clearing account). Returns the
+        transfers it posted."""
         accounts = await self.accounts(connection, merchant_id, account, currency)
         balance = await self.lock(connection, merchant_id, accounts)
         from_available = min(amount, max(0, balance.available))
@@ -417,7 +429,7 @@ class BalanceBook:
                 merchant_id,
                 codes.TRANSFER_REFUND,
                 debit=debit,
-                credit=accounts.psp_receivable,
+                credit=counter or accounts.psp_receivable,
                 amount=part,
                 currency=currency,
                 source=source,
@@ -432,10 +444,12 @@ class BalanceBook:
                     -part,
                     status=status,
                     available_on=self.now(),
+                    conversion=conversion,
                 )
             )
         await self.post(connection, merchant_id, transfers)
         await self.record(connection, rows)
+        return transfers
 
     # -- reconciliation's adjustments (paycore.reconciliation.resolution) ------------------------
 

@@ -27,6 +27,8 @@ class BalanceType(StrEnum):
     PAYOUT_CANCEL = "payout_cancel"
     PAYOUT_FAILURE = "payout_failure"
     ADJUSTMENT = "adjustment"
+    FX_GAIN_LOSS = "fx_gain_loss"
+    """Currencies (issue 19): a refund's conversion at today's rate against its payment's."""
 
 
 class BalanceStatus(StrEnum):
@@ -53,6 +55,20 @@ class BalanceTransaction:
     ledger_transfer_id: str
     payout_id: str | None
     created: int
+    conversion: Presentment | None = None
+    """Currencies (issue 19): set on a converted payment's or refund's rows."""
+
+
+@dataclass(frozen=True)
+class Presentment:
+    """What a converted row was in the buyer's currency: the locked rate (an exact decimal,
+    settlement units per presentment unit), the amount the buyer paid or got back, and the
+    conversion fee included in the row's fee."""
+
+    exchange_rate: str
+    amount: int
+    currency: str
+    conversion_fee: int = 0
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from paycore.payout.models import (
     DELAY_DAYS_DEFAULT,
     BalanceFilter,
     BalanceTransaction,
+    BalanceType,
     BankAccount,
     BankAccountStatus,
     Payout,
     PayoutFilter,
+    Presentment,
     Schedule,
 )
 from paycore.storage.raw import driver_of
@@ -51,6 +53,10 @@ _BT_TYPES = {
     "ledger_transfer_id": "text",
     "payout_id": "text",
     "created": "bigint",
+    "exchange_rate": "text",
+    "presentment_amount": "bigint",
+    "presentment_currency": "text",
+    "conversion_fee": "bigint",
 }
 # Rows of one change in one statement. A null available_on means "by the account's delay": the
 # start of the day of `created` plus the schedule's delay_days (default 2).
@@ -247,6 +253,22 @@ class BalanceTransactionRepository:
         found = await driver.fetch(_INSERT_BALANCE_TRANSACTIONS, *columns)
         return {record["id"]: int(record["available_on"]) for record in found}
 
+    async def converted_payment(
+        self, merchant_id: str, source: str, account: str | None
+    ) -> BalanceTransaction | None:
+        """Currencies (issue 19): the converted `payment` row of a charge (of `account`'s
+        balance, or any when None); None when the charge was not converted."""
+        query = select(bt).where(
+            bt.c.merchant_id == merchant_id,
+            bt.c.source == source,
+            bt.c.type == BalanceType.PAYMENT.value,
+            bt.c.exchange_rate != "",
+        )
+        if account is not None:
+            query = query.where(bt.c.account == account)
+        row = (await self._connection.execute(query.limit(1))).first()
+        return None if row is None else decode_balance_transaction(row)
+
     async def claim_due(self, now: int, limit: int) -> list[DueRow]:
         """Pending rows whose day has come, locked (SKIP LOCKED) for this transaction."""
         driver = await driver_of(self._connection)
@@ -287,7 +309,21 @@ def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[A
     return select(bt).where(bt.c.merchant_id == merchant_id, bt.c.id == transaction_id)
 
 
-decode_balance_transaction: Decoder[BalanceTransaction] = Decoder(bt, BalanceTransaction)
+def _conversion_of(row: Mapping[str, Any]) -> Presentment | None:
+    """Currencies (issue 19): what a converted row was in the buyer's currency."""
+    if not row["exchange_rate"]:
+        return None
+    return Presentment(
+        row["exchange_rate"],
+        int(row["presentment_amount"]),
+        row["presentment_currency"],
+        int(row["conversion_fee"]),
+    )
+
+
+decode_balance_transaction: Decoder[BalanceTransaction] = Decoder(
+    bt, BalanceTransaction, derive={"conversion": _conversion_of}
+)
 
 
 class DueRow:

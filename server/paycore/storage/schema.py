@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -211,7 +212,7 @@ payment_intents = _owned(
     *_metadata_and_created_at(),
     # The subscription invoice it pays (migration 0008).
     Column("invoice_id", Text),
-    # Its charge is disputed (a chargeback; migration 0019): refunds are refused.
+    # Its charge is disputed (a chargeback; migration 0018): refunds are refused.
     Column("disputed", Boolean, nullable=False, server_default=text("false")),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )
@@ -348,7 +349,7 @@ events = Table(
     Column("webhooks_fanned_out_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
     Index("events_type_idx", "merchant_id", "type", "id"),
-    # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0020).
+    # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0017).
     Index("events_object_idx", "merchant_id", "object_id", "id"),
     # The outbox publisher's queue: only events not yet handed on are in it.
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
@@ -453,7 +454,7 @@ payment_methods = _owned(
     *_required(JSONB, "billing_details", "metadata"),
     Column("detached_at", DateTime(timezone=True)),
     _created_at(),
-    # apple_pay | google_pay for a wallet token's card, else "" (migration 0019). Its
+    # apple_pay | google_pay for a wallet token's card, else "" (migration 0018). Its
     # cryptogram is never stored (paycore.customer.wallets).
     Column("wallet", Text, nullable=False, server_default=""),
     # ListPaymentMethods' customer filter, newest first.
@@ -682,6 +683,13 @@ balance_transactions = Table(
     Column("ledger_transfer_id", Text, nullable=False),
     Column("payout_id", Text),
     Column("created", BigInteger, nullable=False),
+    # Currencies (issue 19, migration 0019): a converted payment or refund's locked rate (an
+    # exact decimal, "" when nothing was converted), what the buyer paid or got back, and the
+    # conversion fee (part of `fee`).
+    Column("exchange_rate", Text, nullable=False, server_default=""),
+    Column("presentment_amount", BigInteger, nullable=False, server_default="0"),
+    Column("presentment_currency", Text, nullable=False, server_default=""),
+    Column("conversion_fee", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("merchant_id", "id", name="balance_transactions_pkey"),
     # The availability job's queue.
     Index(
@@ -704,6 +712,45 @@ balance_transactions = Table(
         postgresql_where=text("payout_id IS NOT NULL"),
     ),
     Index("balance_transactions_source_idx", "merchant_id", "source"),
+)
+
+# -- currencies (issue 19, server/paycore/currency; migration 0019) ------------------------------
+
+# Exchange rates: platform data, not a merchant's, kept whole on every physical shard (the rates
+# job writes each) so that a conversion reads it in the merchant's own transaction. `rate` is
+# exact: units of `quote` for one unit of `base` (major units). valid_to is set when a newer
+# rate of the pair and source arrives.
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("base", Text, nullable=False),
+    Column("quote", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("valid_from", BigInteger, nullable=False),
+    Column("valid_to", BigInteger),
+    Column("rate", Numeric, nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("base", "quote", "source", "valid_from", name="exchange_rates_pkey"),
+    Index("exchange_rates_latest_idx", "base", "quote", "valid_from"),
+)
+
+# The currencies a balance settles in (`account` "" for the merchant's own, else the seller's
+# acct_ id), the default first; no row (or none listed): every charge stays in its currency.
+settlement_currencies = _owned(
+    "settlement_currencies",
+    Column("account", Text, nullable=False),
+    Column("currencies", ARRAY(Text), nullable=False),
+    _created_at(),
+    key=("account",),
+)
+
+# The exact fraction of a minor unit that conversions into `currency` rounded off and that has
+# not yet made a whole unit on the merchant's fx_rounding account (0 <= carry < 1).
+fx_rounding_carries = _owned(
+    "fx_rounding_carries",
+    Column("currency", Text, nullable=False),
+    Column("carry", Numeric, nullable=False),
+    key=("currency",),
 )
 
 # Where payouts go. The account number is stored only sealed by the vault (bound to the row).
@@ -1049,7 +1096,7 @@ reconciliation_discrepancies = Table(
     Index("reconciliation_discrepancies_run_idx", "run_id"),
 )
 
-# Hosted payment pages (issue 21, migration 0020): a session and the payment intent it pays.
+# Hosted payment pages (issue 21, migration 0017): a session and the payment intent it pays.
 # Its shown status follows the intent's (paycore.checkout.repository.session_of).
 checkout_sessions = _owned(
     "checkout_sessions",
@@ -1146,6 +1193,7 @@ __all__ = [
     "dispute_feeds",
     "disputes",
     "events",
+    "exchange_rates",
     "execution_attempts",
     "executions",
     "fee_plans",
@@ -1153,6 +1201,7 @@ __all__ = [
     "fraud_blocklist_items",
     "fraud_policies",
     "fraud_reviews",
+    "fx_rounding_carries",
     "idempotency_keys",
     "invoice_lines",
     "invoice_numbers",
@@ -1177,6 +1226,7 @@ __all__ = [
     "reconciliation_settlements",
     "refunds",
     "seller_accounts",
+    "settlement_currencies",
     "shard_map",
     "shard_move_log",
     "shard_moves",

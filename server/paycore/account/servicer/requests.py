@@ -24,6 +24,9 @@ def new_merchant(request: account_pb2.CreateMerchantRequest) -> NewMerchant:
         default_currency=validation.currency("default_currency", request.default_currency),
         livemode=request.livemode,
         metadata=validation.metadata("metadata", request.metadata),
+        settlement_currencies=validation.currencies(
+            "settlement_currencies", list(request.settlement_currencies)
+        ),
     )
 
 
@@ -44,6 +47,9 @@ def new_seller_account(request: account_pb2.CreateSellerAccountRequest) -> NewSe
         country=validation.country("country", request.country),
         default_currency=validation.currency("default_currency", request.default_currency),
         metadata=validation.metadata("metadata", request.metadata),
+        settlement_currencies=validation.currencies(
+            "settlement_currencies", list(request.settlement_currencies)
+        ),
     )
 
 

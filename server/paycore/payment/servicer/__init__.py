@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
 from paycore.account.service import AccountService
+from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason
 from paycore.ids import Prefix
@@ -42,9 +43,10 @@ def register(
     accounts: AccountService,
     customers: CustomerService,
     client_secrets: ClientSecrets,
+    currencies: Currencies,
 ) -> str:
     """Adds PaymentService to `server`; returns its full name."""
-    parties = requests.Parties(accounts, customers)
+    parties = requests.Parties(accounts, customers, currencies)
     servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
     payment_pb2_grpc.add_PaymentServiceServicer_to_server(servicer, server)
     return str(payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name)
@@ -143,6 +145,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
         intent_id, amount = requests.capture(request)
+        intent = await self._intents.get(merchant_id, intent_id)
+        await self._parties.check_capture(merchant_id, intent, amount)
         return await self._phased(
             merchant_id,
             request,
@@ -196,7 +200,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreateRefundRequest, context: Context
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
-        new = requests.new_refund(request)
+        new = await self._parties.check_refund(merchant_id, requests.new_refund(request))
         return await self._phased(
             merchant_id,
             request,

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from paycore import validation
 from paycore.account.service import AccountService
+from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
-from paycore.payment.models import CaptureMethod, IntentStatus, NewIntent, NewOrder, NewPayment
+from paycore.payment.models import (
+    CaptureMethod,
+    Intent,
+    IntentStatus,
+    NewIntent,
+    NewOrder,
+    NewPayment,
+)
 from paycore.payment.refunds import NewRefund
 from paycore.v1 import payment_pb2
 
@@ -38,11 +46,15 @@ _REFUND_REASONS: dict[int, str] = {
 
 
 class Parties:
-    """The customer and seller accounts a request names, checked to exist."""
+    """The customer and seller accounts a request names, checked to exist; and (currencies,
+    issue 19) the amounts and conversions a request would make, checked by currencies."""
 
-    def __init__(self, accounts: AccountService, customers: CustomerService) -> None:
+    def __init__(
+        self, accounts: AccountService, customers: CustomerService, currencies: Currencies
+    ) -> None:
         self._accounts = accounts
         self._customers = customers
+        self._currencies = currencies
 
     async def customer(self, merchant_id: str, customer_id: str) -> str | None:
         if not customer_id:
@@ -52,12 +64,7 @@ class Parties:
         return customer_id
 
     async def seller(self, merchant_id: str, seller: str, param: str) -> None:
-        try:
-            await self._accounts.get_seller_account(merchant_id, seller)
-        except ApiError as error:
-            raise ApiError(
-                Reason.RESOURCE_MISSING, param=param, object="account", id=seller
-            ) from error
+        await self._accounts.get_seller_account(merchant_id, seller, param)
 
     async def new_payment(
         self, merchant_id: str, request: payment_pb2.CreatePaymentRequest
@@ -96,6 +103,10 @@ class Parties:
             f"{param}.seller_account", order.seller_account, Prefix.ACCOUNT
         )
         await self.seller(merchant_id, seller, f"{param}.seller_account")
+        amount = validation.amount(f"{param}.amount", order.amount, currency)
+        await self._currencies.check_charge(
+            merchant_id, seller, amount, currency, (f"{param}.amount", f"{param}.currency")
+        )
         return NewOrder(
             payment_order_id=validation.text(
                 f"{param}.payment_order_id",
@@ -104,7 +115,7 @@ class Parties:
                 required=True,
             ),
             seller_account=seller,
-            amount=validation.amount(f"{param}.amount", order.amount, currency),
+            amount=amount,
             currency=currency,
             metadata=validation.metadata(f"{param}.metadata", order.metadata),
         )
@@ -127,6 +138,9 @@ class Parties:
             raise invalid("application_fee_amount", "needs a transfer_destination")
         if not 0 <= application_fee <= amount:
             raise invalid("application_fee_amount", "must be between 0 and the amount")
+        await self._currencies.check_charge(
+            merchant_id, "", amount, currency, ("amount", "currency")
+        )
         return NewIntent(
             amount=amount,
             currency=currency,
@@ -143,6 +157,18 @@ class Parties:
             ),
             metadata=validation.metadata("metadata", request.metadata),
         )
+
+    async def check_capture(self, merchant_id: str, intent: Intent, amount: int | None) -> None:
+        """A capture of a converted intent needs a fresh rate, and a part an amount its
+        currency allows (paycore.currency)."""
+        await self._currencies.check_capture(merchant_id, amount, intent.currency)
+
+    async def check_refund(self, merchant_id: str, new: NewRefund) -> NewRefund:
+        """A refund of a converted charge needs a fresh rate and an amount its currency
+        allows (paycore.currency)."""
+        charge = new.payment_intent_id or new.payment_order_id or ""
+        await self._currencies.check_refund(merchant_id, charge, new.amount)
+        return new
 
 
 def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from grpc import aio
 from paycore import validation
+from paycore.currency.rules import CurrencyRules
 from paycore.ids import Prefix
 from paycore.payout.bank_accounts import BankAccounts
 from paycore.payout.models import Payout, PayoutMethod
@@ -39,6 +40,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     _schedules: Schedules
     _reads: PayoutReads
     _mutations: Mutations
+    _rules: CurrencyRules
 
     async def CreateBankAccount(
         self, request: payout_pb2.CreateBankAccountRequest, context: Context
@@ -70,7 +72,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         self, request: payout_pb2.CreatePayoutRequest, context: Context
     ) -> payout_pb2.Payout:
         merchant_id = current_call().require_merchant()
-        new = requests.new_payout(request)
+        new = requests.new_payout(request, self._rules)
 
         async def send(payout_id: str, final: FinalAnswer[Payout]) -> Payout:
             # An instant payout goes out now; a standard one waits in the executor's queue.
@@ -138,8 +140,10 @@ def register(
     schedules: Schedules,
     reads: PayoutReads,
     mutations: Mutations,
+    rules: CurrencyRules,
 ) -> str:
+    """`rules`: the currencies' amount rules (HUF and TWD payouts in multiples of 100, ...)."""
     payout_pb2_grpc.add_PayoutServiceServicer_to_server(
-        PayoutServicer(bank_accounts, payouts, schedules, reads, mutations), server
+        PayoutServicer(bank_accounts, payouts, schedules, reads, mutations, rules), server
     )
     return SERVICE_NAME

@@ -39,7 +39,26 @@ def schedule_message(schedule: Schedule) -> payout_pb2.PayoutSchedule:
 def balance_transaction_message(
     transaction: BalanceTransaction,
 ) -> wallet_pb2.BalanceTransaction:
-    return message_of(wallet_pb2.BalanceTransaction, transaction)
+    conversion = transaction.conversion
+    if conversion is None:
+        return message_of(wallet_pb2.BalanceTransaction, transaction)
+    # Currencies (issue 19): the locked rate, the buyer's side and the fee's two lines.
+    lines = (
+        ("processing_fee", transaction.fee - conversion.conversion_fee),
+        ("conversion_fee", conversion.conversion_fee),
+    )
+    return message_of(
+        wallet_pb2.BalanceTransaction,
+        transaction,
+        exchange_rate=conversion.exchange_rate,
+        presentment_amount=conversion.amount,
+        presentment_currency=conversion.currency,
+        fee_details=[
+            wallet_pb2.FeeDetail(type=kind, amount=amount, currency=transaction.currency)
+            for kind, amount in lines
+            if amount
+        ],
+    )
 
 
 def balance_message(

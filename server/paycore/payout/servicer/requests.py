@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from paycore import validation
+from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.payout.models import (
@@ -66,8 +67,9 @@ def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAcc
     )
 
 
-def new_payout(request: payout_pb2.CreatePayoutRequest) -> NewPayout:
+def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) -> NewPayout:
     currency = validation.currency("currency", request.currency)
+    amount = validation.amount("amount", request.amount, currency)
     method = member("method", request.method, METHODS)
     destination = request.destination
     if destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
@@ -76,7 +78,7 @@ def new_payout(request: payout_pb2.CreatePayoutRequest) -> NewPayout:
         validation.object_id("destination", destination, Prefix.BANK_ACCOUNT, required=False)
     return NewPayout(
         account=account(request.account),
-        amount=validation.amount("amount", request.amount, currency),
+        amount=rules.check("amount", amount, currency, Purpose.PAYOUT),
         currency=currency,
         destination=destination,
         method=method,

@@ -7,6 +7,8 @@
     GET  /v1/charges/{id}               a charge as it is now, with its refunds
     GET  /v1/operations/{key}           the stored answer of the operation with that key, or 404
     GET  /v1/settlements/{YYYY-MM-DD}   the day's settlement report, JSON lines
+    GET  /v1/fx/rates                   exchange rates against USD, moving during the day
+                                        (paycore.tools.psp.fx)
     POST /v1/bank/payouts               the bank: a payout to a bank account or debit card
     GET  /v1/bank/payouts/{key}         a payout as it stands now (paycore.tools.psp.bank)
     GET  /v1/bank/payouts_report/{YYYY-MM-DD}   the day's payouts report, JSON lines
@@ -51,6 +53,7 @@ from paycore.runtime.process import split_address
 from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import DISPUTE_DELAY_SECONDS_DEFAULT, Outcome, outcome_of
 from paycore.tools.psp.disputes import FEED_LIMIT_MAX, Disputes
+from paycore.tools.psp.fx import rates_at
 from paycore.tools.psp.processing import Answer, Processor, failure_body
 from paycore.tools.psp.report_faults import BANK_ACTIONS, Alteration, parse_alterations
 from paycore.tools.psp.requests import (
@@ -222,6 +225,9 @@ class Simulator:
             raise PspFailure(404, "not_found", "No operation has this idempotency key")
         return _json(200, found)
 
+    async def fx_rates(self, request: web.Request) -> web.StreamResponse:
+        return _json(200, json.dumps(rates_at(self.processor.clock())))
+
     async def settlement(self, request: web.Request) -> web.StreamResponse:
         try:
             day = parse_day(request.match_info["day"])
@@ -328,6 +334,7 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/refunds", simulator.refund)
     app.router.add_get("/v1/operations/{key}", simulator.get_operation)
     app.router.add_get("/v1/settlements/{day}", simulator.settlement)
+    app.router.add_get("/v1/fx/rates", simulator.fx_rates)
     app.router.add_post("/v1/bank/payouts", simulator.payout)
     app.router.add_get("/v1/bank/payouts/{key}", simulator.get_payout)
     app.router.add_get("/v1/bank/payouts_report/{day}", simulator.payouts_report)

@@ -1,8 +1,8 @@
 """Disputes (issue 22): the disputes read from the PSP's feed, the feed's position, and
 payment_intents.disputed; digital wallets: payment_methods.wallet.
 
-Revision ID: 0019
-Revises: 0020 (chained after main's 0020 at the merge; the lead may renumber)
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0019"
-down_revision = "0020"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

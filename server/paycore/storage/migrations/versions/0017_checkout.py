@@ -1,7 +1,7 @@
 """Hosted payment pages (issue 21): checkout sessions and the publishable key each merchant's
 pages tokenize with; the index of one object's events (the dashboard's payment timeline).
 
-Revision ID: 0020
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-05
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0020"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,75 @@
+"""What the CurrencyService and the services that take amounts ask of currencies: rates to
+read, settlement currencies to read and set, and the checks a request passes before anything
+changes (an amount's rule, a conversion's rate)."""
+
+from __future__ import annotations
+
+from paycore.currency.models import RateView, Settlement
+from paycore.currency.rates import Rates
+from paycore.currency.rules import CurrencyRules, Purpose
+from paycore.currency.settlement import Conversions
+from paycore.storage import Shards
+from paycore.storage.reads import Page
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Currencies:
+    def __init__(self, shards: Shards, conversions: Conversions, rules: CurrencyRules) -> None:
+        self._shards = shards
+        self.conversions = conversions
+        self.rules = rules
+
+    @property
+    def rates(self) -> Rates:
+        return self.conversions.rates
+
+    async def get_rate(self, merchant_id: str, base: str, quote: str) -> RateView:
+        return await self.rates.get(merchant_id, base, quote)
+
+    async def list_rates(
+        self, merchant_id: str, base: str, after: tuple[str, str], limit: int
+    ) -> Page[RateView]:
+        return await self.rates.list(merchant_id, base, after, limit)
+
+    async def settlement(self, merchant_id: str, account: str) -> Settlement:
+        async with self._shards.read(merchant_id) as connection:
+            return await self.conversions.settlement(connection, merchant_id, account)
+
+    async def update_settlement(
+        self, connection: AsyncConnection, merchant_id: str, settlement: Settlement
+    ) -> Settlement:
+        """Sets the currencies (from now on; what was booked stays as it was). A pair without a
+        rate is refused when a charge would need it, not here: rates may come later."""
+        return await self.conversions.save_settlement(connection, merchant_id, settlement)
+
+    async def check_charge(
+        self, merchant_id: str, account: str, amount: int, currency: str, params: tuple[str, str]
+    ) -> None:
+        """A new charge of `amount` `currency` to `account`'s balance: the currency's rule
+        (naming params[0], the amount) and, when it would be converted, a fresh rate (naming
+        params[1], the currency)."""
+        self.rules.check(params[0], amount, currency, Purpose.CHARGE)
+        async with self._shards.read(merchant_id) as connection:
+            await self.conversions.check(connection, merchant_id, account, currency, params[1])
+
+    async def check_capture(self, merchant_id: str, amount: int | None, currency: str) -> None:
+        """A capture of a payment intent in `currency` (`amount`: a part, or None for all):
+        an amount the currency's rule allows, and a fresh rate when it would be converted
+        (naming `id`, the intent)."""
+        if amount is not None:
+            self.rules.check("amount_to_capture", amount, currency, Purpose.AMOUNT)
+        async with self._shards.read(merchant_id) as connection:
+            await self.conversions.check(connection, merchant_id, "", currency, "id")
+
+    async def check_refund(self, merchant_id: str, charge: str, amount: int | None) -> None:
+        """A refund of `charge` (pi_ or pord_): when the charge was converted, a fresh rate
+        and an amount the presentment currency's rule allows."""
+        async with self._shards.read(merchant_id) as connection:
+            presentment = await self.conversions.check_refund(
+                connection, merchant_id, charge, "amount"
+            )
+        if presentment is not None and amount is not None:
+            self.rules.check("amount", amount, presentment, Purpose.AMOUNT)
+
+    def check_payout(self, amount: int, currency: str) -> None:
+        self.rules.check("amount", amount, currency, Purpose.PAYOUT)

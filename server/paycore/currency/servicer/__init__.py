@@ -1,0 +1,80 @@
+"""CurrencyService over gRPC: request -> checks (requests.py) -> domain -> message
+(messages.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+from paycore.account.service import AccountService
+from paycore.currency.service import Currencies
+from paycore.currency.servicer import requests
+from paycore.currency.servicer.messages import rate_message, settlement_message
+from paycore.runtime.context import current_call
+from paycore.runtime.mutations import Mutations
+from paycore.v1 import currency_pb2, currency_pb2_grpc
+
+Context = aio.ServicerContext[Any, Any]
+
+
+def register(
+    server: aio.Server, currencies: Currencies, accounts: AccountService, mutations: Mutations
+) -> str:
+    """Adds CurrencyService to `server`; returns its full name."""
+    servicer = CurrencyServicer(currencies, accounts, mutations)
+    currency_pb2_grpc.add_CurrencyServiceServicer_to_server(servicer, server)
+    return str(currency_pb2.DESCRIPTOR.services_by_name["CurrencyService"].full_name)
+
+
+class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
+    def __init__(
+        self, currencies: Currencies, accounts: AccountService, mutations: Mutations
+    ) -> None:
+        self._currencies = currencies
+        self._accounts = accounts
+        self._mutations = mutations
+
+    async def GetExchangeRate(
+        self, request: currency_pb2.GetExchangeRateRequest, context: Context
+    ) -> currency_pb2.ExchangeRate:
+        merchant_id = current_call().require_merchant()
+        base, quote = requests.pair(request)
+        return rate_message(await self._currencies.get_rate(merchant_id, base, quote))
+
+    async def ListExchangeRates(
+        self, request: currency_pb2.ListExchangeRatesRequest, context: Context
+    ) -> currency_pb2.ListExchangeRatesResponse:
+        merchant_id = current_call().require_merchant()
+        base, after, limit = requests.listing(request)
+        page = await self._currencies.list_rates(merchant_id, base, after, limit)
+        return currency_pb2.ListExchangeRatesResponse(
+            data=[rate_message(view) for view in page.data], has_more=page.has_more
+        )
+
+    async def GetSettlementCurrencies(
+        self, request: currency_pb2.GetSettlementCurrenciesRequest, context: Context
+    ) -> currency_pb2.SettlementCurrencies:
+        merchant_id = current_call().require_merchant()
+        account = requests.account(request.account)
+        await self._seller(merchant_id, account)
+        return settlement_message(await self._currencies.settlement(merchant_id, account))
+
+    async def UpdateSettlementCurrencies(
+        self, request: currency_pb2.UpdateSettlementCurrenciesRequest, context: Context
+    ) -> currency_pb2.SettlementCurrencies:
+        merchant_id = current_call().require_merchant()
+        settlement = requests.settlement(request)
+        await self._seller(merchant_id, settlement.account)
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            currency_pb2.SettlementCurrencies,
+            lambda connection: self._currencies.update_settlement(
+                connection, merchant_id, settlement
+            ),
+            render=settlement_message,
+        )
+
+    async def _seller(self, merchant_id: str, account: str) -> None:
+        if account:
+            await self._accounts.get_seller_account(merchant_id, account, "account")

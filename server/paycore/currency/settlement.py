@@ -1,0 +1,408 @@
+"""Settlement currencies and the conversion of charges into them (docs/currencies.md).
+
+A balance (the merchant's or a seller's) with settlement currencies gets every charge in
+another currency converted into its default (first) one when the money is captured, at the
+newest rate then, locked on the balance transaction. In the ledger, per charge (P presentment
+minor units in currency C, settled in currency T at rate q):
+
+    C   psp_receivable -> fx_clearing:C_T          P      payment (or the hold posted, then
+                                                          balance_pending -> fx_clearing)
+    T   fx_clearing:C_T -> balance_pending         S = floor(P x q)         payment
+    T   balance_pending -> fees_revenue            the plan's fee at q      fee
+    T   balance_pending -> fees_revenue            conversion fee           conversion_fee
+    T   fx_clearing:C_T -> fx_rounding             whole units of the carry fx_rounding
+
+A refund gives the buyer exactly the presentment amount back and converts the merchant's side
+at today's rate, rounded up (the platform is paid): S' = ceil(P' x q_now). Its rows: the
+refund at the original rate (half up) and the difference as an fx_gain_loss row (and an
+fx_gain or fx_loss transfer against the clearing account).
+
+    C   fx_clearing:C_T -> psp_receivable          P'     refund
+    T   balance (available, then pending) -> fx_clearing   round(P' x q_original)  refund
+    T   fx_clearing <-> balance_pending            the difference            fx_gain | fx_loss
+    T   fx_clearing:C_T -> fx_rounding             whole units of the carry  fx_rounding
+
+Every conversion's rounding remainder (< 1 minor unit, always in the platform's favour) is added
+exactly to the merchant's carry in T (fx_rounding_carries); the whole units it reaches are
+booked to fx_rounding. So fx_rounding + carry = the sum of the remainders, exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from paycore.currency import repository
+from paycore.currency.conversion import (
+    basis_points_of,
+    convert_down,
+    convert_half_up,
+    convert_up,
+)
+from paycore.currency.models import Settlement, rate_text
+from paycore.currency.rates import Rates
+from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.invariants import invariant
+from paycore.ledger import codes
+from paycore.ledger.models import TransferRequest
+from paycore.ledger.service import LedgerService
+from paycore.payout.balances import BalanceBook
+from paycore.payout.models import BalanceStatus, BalanceTransaction, BalanceType, Presentment
+from paycore.payout.repository import BalanceTransactionRepository
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A captured charge as pay-in books it (paycore.payment.money.PayInLedger.capture)."""
+
+    source: str
+    amount: int
+    currency: str
+    fee: int
+    """The fee plan's fee, in the presentment currency."""
+    seller_account: str = ""
+    destination: str = ""
+    application_fee: int = 0
+    hold_transfer_id: str = ""
+
+
+@dataclass(frozen=True)
+class RefundCharge:
+    source: str
+    """The refund (re_...)."""
+    charge: str
+    """What it refunds (pi_... or pord_...)."""
+    amount: int
+    currency: str
+    account: str = ""
+
+
+class Conversions:
+    def __init__(
+        self,
+        ledger: LedgerService,
+        balances: BalanceBook,
+        rates: Rates,
+        conversion_fee_bps: int,
+    ) -> None:
+        self._ledger = ledger
+        self._balances = balances
+        self.rates = rates
+        self._fee_bps = conversion_fee_bps
+
+    # -- settlement currencies -------------------------------------------------------------------
+
+    async def settlement(
+        self, connection: AsyncConnection, merchant_id: str, account: str
+    ) -> Settlement:
+        return await repository.settlement(connection, merchant_id, account)
+
+    async def save_settlement(
+        self, connection: AsyncConnection, merchant_id: str, settlement: Settlement
+    ) -> Settlement:
+        await repository.save_settlement(connection, merchant_id, settlement)
+        return settlement
+
+    async def check(
+        self, connection: AsyncConnection, merchant_id: str, account: str, currency: str, param: str
+    ) -> None:
+        """Before a charge in `currency` to `account`'s balance reaches the PSP: when it would
+        be converted, the pair has a fresh rate (else CURRENCY_PAIR_UNSUPPORTED or
+        EXCHANGE_RATE_STALE naming `param`)."""
+        target = (await self.settlement(connection, merchant_id, account)).target_for(currency)
+        if target is not None:
+            await self.rates.usable(connection, currency, target, param)
+
+    async def check_refund(
+        self, connection: AsyncConnection, merchant_id: str, charge: str, param: str
+    ) -> str | None:
+        """Before a refund of `charge` reaches the PSP: a converted charge needs a fresh rate.
+        Returns the presentment currency of a converted charge (None: not converted)."""
+        original = await self._converted_payment(connection, merchant_id, charge, None)
+        if original is None or original.conversion is None:
+            return None
+        presentment = original.conversion.currency
+        await self.rates.usable(connection, presentment, original.currency, param)
+        return presentment
+
+    # -- captures --------------------------------------------------------------------------------
+
+    async def capture(self, connection: AsyncConnection, merchant_id: str, charge: Charge) -> bool:
+        """Books `charge` converted when the credited balance settles in another currency;
+        False (nothing done) when it does not."""
+        credited = charge.seller_account
+        target = (await self.settlement(connection, merchant_id, credited)).target_for(
+            charge.currency
+        )
+        if target is None:
+            return False
+        source, presentment = charge.source, charge.currency
+        rate = (await self.rates.booking(connection, presentment, target)).rate
+        converted = convert_down(charge.amount, rate, presentment, target)
+        gross = converted.amount
+        fee = min(gross, convert_half_up(charge.fee, rate, presentment, target))
+        conversion_fee = min(gross - fee, basis_points_of(gross, self._fee_bps))
+        whole = await self._carry(connection, merchant_id, target, converted.remainder)
+        clearing = codes.fx_clearing(presentment, target)
+        pending, _, _ = codes.balance_account_codes(credited)
+        # An authorization held the money on balance_pending in the presentment currency
+        # (paycore.payment.money.hold): posted, it moves on to the clearing account.
+        held = (codes.BALANCE_PENDING,) if charge.hold_transfer_id else ()
+        there = await self._accounts(
+            connection, merchant_id, presentment, (codes.PSP_RECEIVABLE, *held, clearing)
+        )
+        here = await self._accounts(
+            connection,
+            merchant_id,
+            target,
+            (pending, codes.FEES_REVENUE, clearing, codes.FX_ROUNDING),
+        )
+        transfers = []
+        if charge.hold_transfer_id:
+            transfers.append(self._post_hold(merchant_id, source, charge))
+            into = there[codes.BALANCE_PENDING.code]
+        else:
+            into = there[codes.PSP_RECEIVABLE.code]
+        received = self._transfer(
+            merchant_id,
+            source,
+            codes.TRANSFER_PAYMENT,
+            into,
+            there[clearing.code],
+            charge.amount,
+            presentment,
+        )
+        transfers.append(received)
+        balance = here[pending.code]
+        payment = self._transfer(
+            merchant_id, source, codes.TRANSFER_PAYMENT, here[clearing.code], balance, gross, target
+        )
+        transfers.append(payment)
+        for code, amount in (
+            (codes.TRANSFER_FEE, fee),
+            (codes.TRANSFER_CONVERSION_FEE, conversion_fee),
+        ):
+            if amount:
+                transfers.append(
+                    self._transfer(
+                        merchant_id,
+                        source,
+                        code,
+                        balance,
+                        here[codes.FEES_REVENUE.code],
+                        amount,
+                        target,
+                    )
+                )
+        transfers.extend(self._rounding(merchant_id, source, here, clearing, whole, target))
+        share = None
+        if charge.destination:
+            kept = min(gross, convert_half_up(charge.application_fee, rate, presentment, target))
+            if gross > kept:
+                seller = await self._accounts(
+                    connection, merchant_id, target, codes.seller_accounts(charge.destination)
+                )
+                share = self._transfer(
+                    merchant_id,
+                    source,
+                    codes.TRANSFER_TRANSFER,
+                    balance,
+                    seller[f"balance_pending:{charge.destination}"],
+                    gross - kept,
+                    target,
+                )
+                transfers.append(share)
+        await self._balances.post(connection, merchant_id, _moving(transfers))
+        # A capture too small to make one settlement unit still gets its (zero) row, naming the
+        # presentment side's transfer: its refunds must find it converted.
+        await self._balances.payment(
+            connection,
+            merchant_id,
+            account=credited,
+            payment=payment if gross else received,
+            amount=gross,
+            currency=target,
+            fee=fee + conversion_fee,
+            source=source,
+            conversion=Presentment(rate_text(rate), charge.amount, presentment, conversion_fee),
+        )
+        if share is not None:
+            await self._balances.passed_on(
+                connection, merchant_id, seller=charge.destination, transfer=share, source=source
+            )
+        return True
+
+    # -- refunds ---------------------------------------------------------------------------------
+
+    async def refund(
+        self, connection: AsyncConnection, merchant_id: str, refund: RefundCharge
+    ) -> bool:
+        """Books `refund` when the payment it refunds was converted; False (nothing done) when
+        it was not."""
+        original = await self._converted_payment(
+            connection, merchant_id, refund.charge, refund.account
+        )
+        if original is None or original.conversion is None:
+            return False
+        presentment, target = refund.currency, original.currency
+        invariant(
+            original.conversion.currency == presentment,
+            f"refund {refund.source} in {presentment}: its charge was not",
+        )
+        rate_now = (await self.rates.booking(connection, presentment, target)).rate
+        rate_then = Decimal(original.conversion.exchange_rate)
+        owed = convert_up(refund.amount, rate_now, presentment, target)
+        at_original = convert_half_up(refund.amount, rate_then, presentment, target)
+        result = at_original - owed.amount
+        whole = await self._carry(connection, merchant_id, target, owed.remainder)
+        clearing = codes.fx_clearing(presentment, target)
+        pending, _, _ = codes.balance_account_codes(refund.account)
+        there = await self._accounts(
+            connection, merchant_id, presentment, (codes.PSP_RECEIVABLE, clearing)
+        )
+        here = await self._accounts(
+            connection, merchant_id, target, (pending, clearing, codes.FX_ROUNDING)
+        )
+        shown = Presentment(rate_text(rate_then), refund.amount, presentment)
+        await self._balances.refund(
+            connection,
+            merchant_id,
+            account=refund.account,
+            currency=target,
+            amount=at_original,
+            source=refund.source,
+            counter=here[clearing.code],
+            conversion=shown,
+        )
+        source = refund.source
+        transfers = [
+            self._transfer(
+                merchant_id,
+                source,
+                codes.TRANSFER_REFUND,
+                there[clearing.code],
+                there[codes.PSP_RECEIVABLE.code],
+                refund.amount,
+                presentment,
+            )
+        ]
+        fx_row = None
+        if result:
+            gain = result > 0
+            fx = self._transfer(
+                merchant_id,
+                source,
+                codes.TRANSFER_FX_GAIN if gain else codes.TRANSFER_FX_LOSS,
+                here[clearing.code] if gain else here[pending.code],
+                here[pending.code] if gain else here[clearing.code],
+                abs(result),
+                target,
+            )
+            transfers.append(fx)
+            fx_row = self._balances.row(
+                merchant_id,
+                refund.account,
+                fx,
+                BalanceType.FX_GAIN_LOSS,
+                result,
+                status=BalanceStatus.PENDING,
+                available_on=self._balances.now(),
+                conversion=Presentment(rate_text(rate_now), refund.amount, presentment),
+            )
+        transfers.extend(self._rounding(merchant_id, source, here, clearing, whole, target))
+        await self._balances.post(connection, merchant_id, _moving(transfers))
+        if fx_row is not None:
+            await self._balances.record(connection, [fx_row])
+        return True
+
+    # -- parts -----------------------------------------------------------------------------------
+
+    async def _converted_payment(
+        self, connection: AsyncConnection, merchant_id: str, charge: str, account: str | None
+    ) -> BalanceTransaction | None:
+        if not charge:
+            return None
+        return await BalanceTransactionRepository(connection).converted_payment(
+            merchant_id, charge, account
+        )
+
+    async def _carry(
+        self, connection: AsyncConnection, merchant_id: str, currency: str, remainder: Fraction
+    ) -> int:
+        """Adds `remainder` to the merchant's carry in `currency`; the whole units it makes."""
+        invariant(0 <= remainder < 1, f"a rounding remainder out of [0, 1): {remainder}")
+        carry = await repository.locked_carry(connection, merchant_id, currency) + remainder
+        whole = math.floor(carry)
+        await repository.save_carry(connection, merchant_id, currency, carry - whole)
+        return whole
+
+    def _rounding(
+        self,
+        merchant_id: str,
+        source: str,
+        accounts: dict[str, str],
+        clearing: codes.AccountCode,
+        whole: int,
+        currency: str,
+    ) -> list[TransferRequest]:
+        if not whole:
+            return []
+        return [
+            self._transfer(
+                merchant_id,
+                source,
+                codes.TRANSFER_FX_ROUNDING,
+                accounts[clearing.code],
+                accounts[codes.FX_ROUNDING.code],
+                whole,
+                currency,
+            )
+        ]
+
+    async def _accounts(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        currency: str,
+        specs: tuple[codes.AccountCode, ...],
+    ) -> dict[str, str]:
+        found = await self._ledger.merchant_accounts(connection, merchant_id, currency, specs)
+        return {code: account.id for code, account in found.items()}
+
+    def _post_hold(self, merchant_id: str, source: str, charge: Charge) -> TransferRequest:
+        return TransferRequest(
+            id=new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            post_pending_id=charge.hold_transfer_id,
+            amount=charge.amount,
+            code=codes.TRANSFER_PAYMENT,
+            linked=True,
+            metadata={"source": source},
+        )
+
+    def _transfer(
+        self,
+        merchant_id: str,
+        source: str,
+        code: str,
+        debit: str,
+        credit: str,
+        amount: int,
+        currency: str,
+    ) -> TransferRequest:
+        return self._balances.transfer(
+            merchant_id,
+            code,
+            debit=debit,
+            credit=credit,
+            amount=amount,
+            currency=currency,
+            source=source,
+        )
+
+
+def _moving(transfers: list[TransferRequest]) -> list[TransferRequest]:
+    """The transfers that move something (a conversion can round a part down to nothing)."""
+    return [transfer for transfer in transfers if transfer.amount or transfer.post_pending_id]

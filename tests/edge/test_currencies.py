@@ -1,0 +1,76 @@
+"""CurrencyService over HTTP, as a new merchant tries it (issue 19): rates, settlement
+currencies, a charge in yen settled in dollars whose balance transaction shows the locked rate,
+and the named errors of a pair without a rate and of an amount a currency does not allow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import ClientSession
+
+from tests.currency.support import import_ecb
+from tests.edge.helpers import call, card_method, new_merchant
+from tests.payment.shop import good_card
+from tests.payout.support import World
+
+RATES = "Date, USD, JPY,\n07 December 2026, 1.2000, 150.00,\n"
+
+
+async def _intent(http: ClientSession, key: str, amount: int, currency: str) -> dict[str, object]:
+    method = await card_method(http, key, good_card())
+    answer = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount={amount}&currency={currency}&confirm=true&payment_method={method}",
+    )
+    return {**answer.body, "http_status": answer.status}
+
+
+async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
+    fx_world: World, world_http: ClientSession, tmp_path: Path
+) -> None:
+    http = world_http  # the same world as fx_world's, without rates
+    await import_ecb(fx_world, tmp_path / "eurofxref.csv", RATES)
+    key = (await new_merchant(http, fx_world.admin_token))["secret_key"]
+
+    found = await call(http, "GET", "/v1/exchange_rates/jpy/usd", key=key)
+    assert found.status == 200, found.body
+    assert {name: found.body[name] for name in ("pair", "rate", "source", "stale")} == {
+        "pair": "jpy_usd",
+        "rate": "0.008",
+        "source": "ecb",
+        "stale": False,
+    }
+    listed = await call(http, "GET", "/v1/exchange_rates?base=usd", key=key)
+    assert listed.status == 200 and listed.body["object"] == "list", listed.body
+    assert [rate["pair"] for rate in listed.body["data"]] == ["usd_eur", "usd_jpy"]
+    missing = await call(http, "GET", "/v1/exchange_rates/usd/bhd", key=key)
+    assert missing.status == 404 and missing.body["error"]["param"] == "quote", missing.body
+
+    settled = await call(
+        http, "POST", "/v1/settlement_currencies", key=key, form="currencies[0]=usd"
+    )
+    assert settled.status == 200 and settled.body["currencies"] == ["usd"], settled.body
+    read = await call(http, "GET", "/v1/settlement_currencies", key=key)
+    assert read.body["currencies"] == ["usd"]
+
+    intent = await _intent(http, key, 10_000, "jpy")
+    assert intent["http_status"] == 200 and intent["currency"] == "jpy", intent
+    rows = await call(http, "GET", "/v1/balance_transactions", key=key)
+    (row,) = rows.body["data"]
+    assert (row["amount"], row["currency"], row["exchange_rate"]) == (8_000, "usd", "0.008")
+    assert (row["presentment_amount"], row["presentment_currency"]) == (10_000, "jpy")
+    assert {line["type"]: line["amount"] for line in row["fee_details"]} == {
+        "processing_fee": 256,
+        "conversion_fee": 80,
+    }
+
+    unsupported = await _intent(http, key, 1_000, "bhd")
+    assert unsupported["http_status"] == 400, unsupported
+    assert unsupported["error"]["code"] == "currency_pair_unsupported"  # type: ignore[index]
+    not_allowed = await _intent(http, key, 1_005, "kwd")
+    assert not_allowed["http_status"] == 400, not_allowed
+    error = not_allowed["error"]
+    assert (error["code"], error["param"]) == ("amount_not_allowed", "amount")  # type: ignore[index]
