@@ -156,7 +156,21 @@ class PayInLedger:
     ) -> None:
         """Plain captures of one merchant (money received by the merchant itself: no hold,
         seller or destination), each as `capture` writes it, in one posting: a group commit's
-        (paycore.executor.grouping) one lock of the merchant's accounts for all of them."""
+        (paycore.executor.grouping) one lock of the merchant's accounts for all of them. A
+        capture the merchant settles in another currency is booked converted, on its own."""
+        settles = await self._conversions.settlement(connection, merchant_id, "")
+        converted = [c for c in captures if settles.target_for(c.currency) is not None]
+        for capture in converted:
+            await self.capture(
+                connection,
+                merchant_id,
+                source=capture.source,
+                amount=capture.amount,
+                currency=capture.currency,
+                fee=capture.fee,
+                credit=Credit(),
+            )
+        captures = [capture for capture in captures if capture not in converted]
         for currency in dict.fromkeys(capture.currency for capture in captures):
             accounts = await self._accounts(connection, merchant_id, currency)
             balance = accounts["balance_pending"]
