@@ -338,7 +338,7 @@ events = Table(
     Column("id", Text, nullable=False),
     Column("type", Text, nullable=False),
     Column("object_id", Text),
-    # The object's proto message, e.g. paycore.v1.PaymentIntent: how `data` reads back.
+    # The object's proto message, e.g. payment.proto's PaymentIntent: how `data` reads back.
     Column("object_type", Text, nullable=False),
     # The object as paycore renders it in JSON (the edge's mapping: int64 as strings, enums
     # lowercase), right after the change.
