@@ -43,10 +43,9 @@ from paycore.currency.conversion import (
 )
 from paycore.currency.models import Settlement, rate_text
 from paycore.currency.rates import Rates
-from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import invariant
 from paycore.ledger import codes
-from paycore.ledger.models import TransferRequest
+from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import BalanceStatus, BalanceTransaction, BalanceType, Presentment
@@ -373,13 +372,12 @@ class Conversions:
         return {code: account.id for code, account in found.items()}
 
     def _post_hold(self, merchant_id: str, source: str, charge: Charge) -> TransferRequest:
-        return TransferRequest(
-            id=new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
-            post_pending_id=charge.hold_transfer_id,
+        return sourced_transfer(
+            merchant_id,
+            source,
+            codes.TRANSFER_PAYMENT,
+            post=charge.hold_transfer_id,
             amount=charge.amount,
-            code=codes.TRANSFER_PAYMENT,
-            linked=True,
-            metadata={"source": source},
         )
 
     def _transfer(

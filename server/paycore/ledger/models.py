@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from paycore.ids import Prefix, logical_shard_of, new_id
+
 
 class AccountType(Enum):
     ASSET = "asset"
@@ -119,6 +121,37 @@ class TransferRequest:
     code: str = ""
     linked: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+def sourced_transfer(
+    merchant_id: str,
+    source: str,
+    code: str,
+    *,
+    debit: str = "",
+    credit: str = "",
+    amount: int = 0,
+    currency: str = "",
+    pending: bool = False,
+    post: str = "",
+    void: str = "",
+) -> TransferRequest:
+    """A merchant's transfer of the money of `source` (the pi_, re_, po_... it moves): a new id
+    on the merchant's shard, linked (the caller's chain closes with its last), and `source` in
+    its metadata."""
+    return TransferRequest(
+        id=new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount=amount,
+        currency=currency,
+        pending=pending,
+        post_pending_id=post,
+        void_pending_id=void,
+        code=code,
+        linked=True,
+        metadata={"source": source},
+    )
 
 
 @dataclass(frozen=True)

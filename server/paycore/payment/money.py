@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from paycore.currency.settlement import Charge, Conversions, RefundCharge
-from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.ledger import codes
-from paycore.ledger.models import TransferRequest
+from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
 from paycore.payout.balances import BalanceBook
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -99,7 +98,7 @@ class PayInLedger:
         transfers = []
         if hold_transfer_id:
             transfers.append(
-                self._transfer(
+                sourced_transfer(
                     merchant_id,
                     source,
                     codes.TRANSFER_PAYMENT,
@@ -118,7 +117,7 @@ class PayInLedger:
                 connection, merchant_id, currency, credit.destination
             )
             transfers.append(
-                self._transfer(
+                sourced_transfer(
                     merchant_id,
                     source,
                     codes.TRANSFER_TRANSFER,
@@ -211,7 +210,7 @@ class PayInLedger:
         currency: str,
     ) -> list[TransferRequest]:
         """A charge's money received: psp_receivable -> `balance`, then the fee."""
-        received = self._transfer(
+        received = sourced_transfer(
             merchant_id,
             source,
             codes.TRANSFER_PAYMENT,
@@ -233,7 +232,7 @@ class PayInLedger:
         fee: int,
         currency: str,
     ) -> TransferRequest:
-        return self._transfer(
+        return sourced_transfer(
             merchant_id,
             source,
             codes.TRANSFER_FEE,
@@ -254,7 +253,7 @@ class PayInLedger:
     ) -> str:
         """An authorization: a pending transfer; returns its id (to post or void later)."""
         accounts = await self._accounts(connection, merchant_id, currency)
-        transfer = self._transfer(
+        transfer = sourced_transfer(
             merchant_id,
             source,
             codes.TRANSFER_PAYMENT,
@@ -273,7 +272,7 @@ class PayInLedger:
         await self._post(
             connection,
             merchant_id,
-            [self._transfer(merchant_id, source, codes.TRANSFER_PAYMENT, void=hold_transfer_id)],
+            [sourced_transfer(merchant_id, source, codes.TRANSFER_PAYMENT, void=hold_transfer_id)],
         )
 
     async def refund(
@@ -314,34 +313,6 @@ class PayInLedger:
             connection, merchant_id, currency, codes.seller_accounts(seller)
         )
         return {code: account.id for code, account in found.items()}
-
-    def _transfer(
-        self,
-        merchant_id: str,
-        source: str,
-        code: str,
-        *,
-        debit: str = "",
-        credit: str = "",
-        amount: int = 0,
-        currency: str = "",
-        pending: bool = False,
-        post: str = "",
-        void: str = "",
-    ) -> TransferRequest:
-        return TransferRequest(
-            id=new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
-            debit_account_id=debit,
-            credit_account_id=credit,
-            amount=amount,
-            currency=currency,
-            pending=pending,
-            post_pending_id=post,
-            void_pending_id=void,
-            code=code,
-            linked=True,
-            metadata={"source": source},
-        )
 
     async def _post(
         self, connection: AsyncConnection, merchant_id: str, transfers: list[TransferRequest]

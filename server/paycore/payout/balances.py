@@ -25,7 +25,7 @@ from typing import Any
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import invariant
 from paycore.ledger import codes
-from paycore.ledger.models import TransferRequest
+from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
 from paycore.payout.models import BalanceStatus, BalanceType, Payout, Presentment
 from paycore.payout.repository import BALANCE_TRANSACTION_COLUMNS, BalanceTransactionRepository
@@ -193,15 +193,14 @@ class BalanceBook:
         currency: str,
         source: str,
     ) -> TransferRequest:
-        return TransferRequest(
-            id=new_id(Prefix.LEDGER_TRANSFER, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
-            debit_account_id=debit,
-            credit_account_id=credit,
+        return sourced_transfer(
+            merchant_id,
+            source,
+            code,
+            debit=debit,
+            credit=credit,
             amount=amount,
             currency=currency,
-            code=code,
-            linked=True,
-            metadata={"source": source},
         )
 
     def payout_transfer(
