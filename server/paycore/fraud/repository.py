@@ -33,7 +33,7 @@ from paycore.storage.schema import (
     fraud_policies,
     fraud_reviews,
 )
-from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -80,6 +80,12 @@ _review: Decoder[Review] = Decoder(
     Review,
     columns={"closed": "closed_at", "created": "created_at"},
     convert={"closed": _unix, "created": _unix},
+)
+_policy: Decoder[Policy] = Decoder(
+    fraud_policies,
+    Policy,
+    columns={"updated": "updated_at"},
+    convert={"rules": rules_from_json, "allow": allow_from_json, "updated": _unix},
 )
 
 
@@ -290,17 +296,6 @@ class PolicyRepository:
             )
         ).one()
         return _policy(row)
-
-
-def _policy(row: Row[Any]) -> Policy:
-    return Policy(
-        review_above=row.review_above,
-        block_above=row.block_above,
-        rules=rules_from_json(row.rules),
-        degraded_review_above_usd=row.degraded_review_above_usd,
-        allow=allow_from_json(row.allow),
-        updated=_unix(row.updated_at),
-    )
 
 
 __all__ = [
