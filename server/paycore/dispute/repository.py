@@ -3,6 +3,7 @@ disputes change a few times in their life, off every hot path."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from paycore.dispute.models import (
@@ -116,13 +117,13 @@ async def claim_stale_calls(
     return [(row.merchant_id, row.id) for row in taken]
 
 
+@dataclass(frozen=True, slots=True)
 class FeedRepository:
     """The feed's position and its reader's lease (one row per feed, named by the PSP's URL,
     so that another PSP, or a new simulator, starts from its own beginning; home shard)."""
 
-    def __init__(self, connection: AsyncConnection, name: str) -> None:
-        self._connection = connection
-        self._name = name
+    _connection: AsyncConnection
+    _name: str
 
     async def claim(self, now: int, lease_seconds: int) -> int | None:
         """The position, leased to this reader until now + lease_seconds; None while another
