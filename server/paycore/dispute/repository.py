@@ -61,9 +61,9 @@ def disputes_query(merchant_id: str, wanted: DisputeFilter) -> Select[Any]:
     return query
 
 
+@dataclass(frozen=True, slots=True)
 class DisputeRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, dispute: Dispute) -> None:
         values = dict(zip(encode_dispute.columns, encode_dispute(dispute), strict=True))

@@ -99,9 +99,9 @@ async def insert_assessments(connection: AsyncConnection, rows: list[dict[str, A
     await connection.execute(_INSERT_ASSESSMENT, rows)
 
 
+@dataclass(frozen=True, slots=True)
 class AssessmentRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, assessment: Assessment) -> None:
         await insert_assessments(self._connection, [assessment_row(assessment)])
@@ -134,9 +134,9 @@ class AssessmentRepository:
         return None if row is None else _assessment(row)
 
 
+@dataclass(frozen=True, slots=True)
 class BlocklistRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def add(self, item: BlocklistItem) -> BlocklistItem:
         """Adds the item, or returns the existing one with the same (merchant, type, value)."""
@@ -224,9 +224,9 @@ class BlocklistRepository:
         )
 
 
+@dataclass(frozen=True, slots=True)
 class ReviewRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, review: Review) -> None:
         await self._connection.execute(
@@ -264,9 +264,9 @@ class ReviewRepository:
         return await fetch_page(self._connection, query, fraud_reviews.c.id, cursor, _review)
 
 
+@dataclass(frozen=True, slots=True)
 class PolicyRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def get(self, merchant_id: str) -> Policy | None:
         row = (

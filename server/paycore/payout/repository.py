@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from paycore.payout.models import (
@@ -181,11 +182,11 @@ class BankDestination:
         self.number_sealed = number_sealed
 
 
+@dataclass(frozen=True, slots=True)
 class ScheduledBatch:
     """The payout scheduler's statements over many merchants at once (one shard)."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def unswept_keys(self, pairs: Sequence[tuple[str, str]]) -> list[Key]:
         if not pairs:
@@ -239,9 +240,9 @@ def _as_text(value: Any) -> Any:
     return value.value if hasattr(value, "value") else value
 
 
+@dataclass(frozen=True, slots=True)
 class BalanceTransactionRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Writes the rows (a value per column; available_on None: by the account's delay);
@@ -342,9 +343,9 @@ class DueRow:
 # -- bank accounts ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class BankAccountRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, bank_account: BankAccount, sealed: bytes) -> None:
         if bank_account.default_for_currency:
@@ -431,9 +432,9 @@ _encode_bank_account: Encoder[BankAccount] = Encoder(ba, BankAccount)
 # -- payout schedules ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class ScheduleRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def get(self, merchant_id: str, account: str, *, lock: bool = False) -> Schedule:
         query = select(ps).where(ps.c.merchant_id == merchant_id, ps.c.account == account)
@@ -479,9 +480,9 @@ decode_schedule: Decoder[Schedule] = Decoder(ps, Schedule, convert={"minimum_amo
 # -- payouts ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, payout: Payout, next_check_at: int | None = None) -> bool:
         """False when an automatic payout of the same account, currency and period exists."""

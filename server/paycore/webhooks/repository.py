@@ -69,9 +69,9 @@ class SealedSecrets:
     previous_expires_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
 class EndpointRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def lock_merchant(self, merchant_id: str) -> None:
         """Serializes the merchant's endpoint creations (the count limit) until commit."""
