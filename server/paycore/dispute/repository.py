@@ -9,9 +9,6 @@ from typing import Any
 from paycore.dispute.models import (
     Dispute,
     DisputeFilter,
-    DisputeReason,
-    DisputeStatus,
-    PspAction,
 )
 from paycore.invariants import invariant
 from paycore.storage.rows import Decoder, Encoder
@@ -24,28 +21,8 @@ d = disputes
 FEED_OWNER = "platform"
 """The feed's position is the platform's, not a merchant's (kept on the home shard)."""
 
-decode_dispute: Decoder[Dispute] = Decoder(
-    disputes,
-    Dispute,
-    convert={
-        "reason": DisputeReason,
-        "status": DisputeStatus,
-        "psp_action": PspAction,
-        "evidence": dict,
-        "balance_transactions": tuple,
-        "metadata": dict,
-    },
-)
-encode_dispute: Encoder[Dispute] = Encoder(
-    disputes,
-    Dispute,
-    convert={
-        "reason": lambda reason: reason.value,
-        "status": lambda status: status.value,
-        "psp_action": lambda action: action.value,
-        "balance_transactions": list,
-    },
-)
+decode_dispute: Decoder[Dispute] = Decoder(disputes, Dispute)
+encode_dispute: Encoder[Dispute] = Encoder(disputes, Dispute)
 
 
 def dispute_query(merchant_id: str, dispute_id: str) -> Select[Any]:
