@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from paycore.payout.models import (
@@ -174,12 +174,12 @@ def _columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*keys, strict=True)] if keys else []
 
 
+@dataclass(frozen=True, slots=True)
 class BankDestination:
-    __slots__ = ("country", "id", "number_sealed", "routing_number")
-
-    def __init__(self, id: str, country: str, routing_number: str, number_sealed: bytes) -> None:
-        self.id, self.country, self.routing_number = id, country, routing_number
-        self.number_sealed = number_sealed
+    id: str
+    country: str
+    routing_number: str
+    number_sealed: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,17 +327,13 @@ decode_balance_transaction: Decoder[BalanceTransaction] = Decoder(
 )
 
 
+@dataclass(frozen=True, slots=True)
 class DueRow:
-    __slots__ = ("account", "currency", "id", "merchant_id", "net")
-
-    def __init__(self, merchant_id: str, id: str, account: str, currency: str, net: int) -> None:
-        self.merchant_id, self.id, self.account, self.currency, self.net = (
-            merchant_id,
-            id,
-            account,
-            currency,
-            net,
-        )
+    merchant_id: str
+    id: str
+    account: str
+    currency: str
+    net: int
 
 
 # -- bank accounts ----------------------------------------------------------------------------
