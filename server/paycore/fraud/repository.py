@@ -81,6 +81,13 @@ _review: Decoder[Review] = Decoder(
     columns={"closed": "closed_at", "created": "created_at"},
     convert={"closed": _unix, "created": _unix},
 )
+_encode_policy: Encoder[Policy] = Encoder(
+    fraud_policies,
+    Policy,
+    convert={"rules": rules_to_json, "allow": allow_to_json},
+    skip=("updated",),
+)
+"""A policy's columns but its update time (the database's now())."""
 _policy: Decoder[Policy] = Decoder(
     fraud_policies,
     Policy,
@@ -277,13 +284,7 @@ class PolicyRepository:
         return None if row is None else _policy(row)
 
     async def put(self, merchant_id: str, policy: Policy) -> Policy:
-        values = {
-            "review_above": policy.review_above,
-            "block_above": policy.block_above,
-            "degraded_review_above_usd": policy.degraded_review_above_usd,
-            "rules": rules_to_json(policy.rules),
-            "allow": allow_to_json(policy.allow),
-        }
+        values = _encode_policy.mapping(policy)
         row = (
             await self._connection.execute(
                 upsert(fraud_policies)
