@@ -194,8 +194,8 @@ class NewPayment:
 
 @dataclass(frozen=True, kw_only=True)
 class Order(NewOrder, Stored):
-    """A payment order as stored: what it was asked for, whose it is, its id, its payment's and
-    what its execution came to, and creation time."""
+    """A payment order as stored: what it was asked for, whose it is, its id, its payment, what
+    its execution came to and creation time."""
 
     payment_id: str
     status: OrderStatus
