@@ -25,10 +25,10 @@ from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
+from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 SELLER_ACCOUNT = Answer(account_pb2.SellerAccount, seller_account_message)
 API_KEY = Answer(account_pb2.ApiKey, api_key_message)
 ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
@@ -98,11 +98,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def GetSellerAccount(
         self, request: account_pb2.GetSellerAccountRequest, context: Context
     ) -> account_pb2.SellerAccount:
-        merchant_id = current_call().require_merchant()
-        account_id = validation.object_id("id", request.id, Prefix.ACCOUNT)
-        return seller_account_message(
-            await self._service.get_seller_account(merchant_id, account_id)
-        )
+        read = self._service.get_seller_account
+        return await get_by_id(request, Prefix.ACCOUNT, read, seller_account_message)
 
     async def ListSellerAccounts(
         self, request: account_pb2.ListSellerAccountsRequest, context: Context
@@ -146,8 +143,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         """Runs `change(connection, merchant_id, key_id, *args)` on the key `request.id` names,
         then forgets the key's cached entry, which would outlive a revocation or a shorter
         expiry."""
-        merchant_id = current_call().require_merchant()
-        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
+        merchant_id, key_id = merchant_and_id(request.id, Prefix.API_KEY)
         response = await self._mutations.answer(merchant_id, request, answer, change, key_id, *args)
         self._authenticator.forget(key_id)
         return response
@@ -172,5 +168,4 @@ def register(
 ) -> str:
     """Adds AccountService to `server`; returns its full name."""
     servicer = AccountServicer(service, shards, mutations, authenticator)
-    account_pb2_grpc.add_AccountServiceServicer_to_server(servicer, server)
-    return str(account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name)
+    return add_servicer(server, account_pb2_grpc.add_AccountServiceServicer_to_server, servicer)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import grpc
 from grpc import aio
 from paycore.dispute.models import Dispute
 from paycore.dispute.service import Disputes
@@ -15,24 +15,21 @@ from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations, Phases
+from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
 from paycore.v1 import dispute_pb2, dispute_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
-SERVICE_NAME = "paycore.v1.DisputeService"
 
-
+@dataclass(frozen=True, slots=True)
 class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
-    def __init__(self, disputes: Disputes, mutations: Mutations, lease: timedelta) -> None:
-        self._disputes = disputes
-        self._mutations = mutations
-        self._lease = lease
+    _disputes: Disputes
+    _mutations: Mutations
+    _lease: timedelta
 
     async def GetDispute(
         self, request: dispute_pb2.GetDisputeRequest, context: Context
     ) -> dispute_pb2.Dispute:
-        merchant_id = current_call().require_merchant()
-        dispute_id = requests.dispute_id(request.id)
-        return dispute_message(await self._disputes.get(merchant_id, dispute_id))
+        read = self._disputes.get
+        return await get_by_id(request, Prefix.DISPUTE, read, dispute_message)
 
     async def ListDisputes(
         self, request: dispute_pb2.ListDisputesRequest, context: Context
@@ -45,8 +42,7 @@ class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
     async def UpdateDispute(
         self, request: dispute_pb2.UpdateDisputeRequest, context: Context
     ) -> dispute_pb2.Dispute:
-        merchant_id = current_call().require_merchant()
-        dispute_id = requests.dispute_id(request.id)
+        merchant_id, dispute_id = merchant_and_id(request.id, Prefix.DISPUTE)
         update = requests.evidence_update(request)
         phases = self._disputes.update(merchant_id, dispute_id, update)
         return await self._run(merchant_id, request, phases)
@@ -54,8 +50,7 @@ class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
     async def CloseDispute(
         self, request: dispute_pb2.CloseDisputeRequest, context: Context
     ) -> dispute_pb2.Dispute:
-        merchant_id = current_call().require_merchant()
-        dispute_id = requests.dispute_id(request.id)
+        merchant_id, dispute_id = merchant_and_id(request.id, Prefix.DISPUTE)
         return await self._run(merchant_id, request, self._disputes.close(merchant_id, dispute_id))
 
     async def _run(
@@ -66,10 +61,7 @@ class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
         )
 
 
-def register(
-    server: grpc.aio.Server, disputes: Disputes, mutations: Mutations, lease: timedelta
-) -> str:
-    dispute_pb2_grpc.add_DisputeServiceServicer_to_server(
-        DisputeServicer(disputes, mutations, lease), server
-    )
-    return SERVICE_NAME
+def register(server: aio.Server, disputes: Disputes, mutations: Mutations, lease: timedelta) -> str:
+    """Adds DisputeService to `server`; returns its full name."""
+    add = dispute_pb2_grpc.add_DisputeServiceServicer_to_server
+    return add_servicer(server, add, DisputeServicer(disputes, mutations, lease))

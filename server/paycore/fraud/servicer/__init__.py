@@ -24,21 +24,17 @@ from paycore.ids import Prefix, logical_shard_of
 from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.servicing import Context, acting_merchant, add_servicer
 from paycore.storage import Shards
 from paycore.v1 import fraud_pb2, fraud_pb2_grpc
-
-Context = aio.ServicerContext[Any, Any]
-SERVICE_NAME = "paycore.v1.FraudService"
 
 
 def register(
     server: aio.Server, service: domain.FraudService, shards: Shards, mutations: Mutations
 ) -> str:
-    """Adds FraudService to the server; returns its full name."""
-    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
-        FraudServicer(service, shards, mutations), server
-    )
-    return SERVICE_NAME
+    """Adds FraudService to `server`; returns its full name."""
+    add = fraud_pb2_grpc.add_FraudServiceServicer_to_server
+    return add_servicer(server, add, FraudServicer(service, shards, mutations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +172,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         self, request: fraud_pb2.GetReviewRequest, context: Context
     ) -> fraud_pb2.Review:
         review_id = validation.object_id("id", request.id, Prefix.REVIEW)
-        return review_message(await self._service.get_review(_acting_for(), review_id))
+        return review_message(await self._service.get_review(acting_merchant(), review_id))
 
     async def ListReviews(
         self, request: fraud_pb2.ListReviewsRequest, context: Context
@@ -184,7 +180,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         status = requests.review_status(request)
         merchant_id = requests.merchant(request.merchant)
         page = await self._service.list_reviews(
-            merchant_id or _acting_for(), cursor_of(request, Prefix.REVIEW), status
+            merchant_id or acting_merchant(), cursor_of(request, Prefix.REVIEW), status
         )
         return page_response(fraud_pb2.ListReviewsResponse, page, review_message)
 
@@ -205,7 +201,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     ) -> fraud_pb2.Review:
         review_id = validation.object_id("id", request.id, Prefix.REVIEW)
         note = requests.note("note", request.note)
-        merchant_id = _acting_for()
+        merchant_id = acting_merchant()
         closed: list[tuple[Review, Assessment | None]] = []
 
         async def change(connection: Any) -> Review:
@@ -232,9 +228,3 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             closed[0][0] if closed else await self._service.get_review(merchant_id, review_id)
         )
         return response
-
-
-def _acting_for() -> str | None:
-    """The merchant an operator named in paycore-merchant, if any (None: any merchant)."""
-    caller = current_call().caller
-    return None if caller is None else caller.merchant_id

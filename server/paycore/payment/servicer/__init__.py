@@ -4,7 +4,8 @@ for changes) -> message (messages.py), nothing more."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -17,6 +18,7 @@ from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create
 from paycore.payment.intents.answer import answer
+from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import Intent
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests
@@ -29,9 +31,9 @@ from paycore.payment.servicer.messages import (
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Complete, Mutations, Phases
+from paycore.runtime.servicing import Context, add_servicer, get_by_id
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 T = TypeVar("T")
 ResponseT = TypeVar("ResponseT", bound=Message)
 
@@ -48,23 +50,19 @@ def register(
     """Adds PaymentService to `server`; returns its full name."""
     parties = requests.Parties(accounts, customers, currencies)
     servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
-    payment_pb2_grpc.add_PaymentServiceServicer_to_server(servicer, server)
-    return str(payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name)
+    return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
 
 
+@dataclass(frozen=True, slots=True)
 class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
-    def __init__(
-        self,
-        pay_in: PayIn,
-        mutations: Mutations,
-        parties: requests.Parties,
-        client_secrets: ClientSecrets,
-    ) -> None:
-        self._pay_in = pay_in
-        self._client_secrets = client_secrets
-        self._intents = pay_in.intents
-        self._mutations = mutations
-        self._parties = parties
+    _pay_in: PayIn
+    _mutations: Mutations
+    _parties: requests.Parties
+    _client_secrets: ClientSecrets
+
+    @property
+    def _intents(self) -> IntentFlow:
+        return self._pay_in.intents
 
     # -- payments (checkouts) -------------------------------------------------------------------
 
@@ -86,9 +84,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: Context
     ) -> payment_pb2.Payment:
-        merchant_id = current_call().require_merchant()
-        payment_id = validation.object_id("id", request.id, Prefix.PAYMENT)
-        return payment_message(await self._pay_in.checkouts.orders.get(merchant_id, payment_id))
+        read = self._pay_in.checkouts.orders.get
+        return await get_by_id(request, Prefix.PAYMENT, read, payment_message)
 
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: Context
@@ -106,9 +103,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def GetPaymentOrder(
         self, request: payment_pb2.GetPaymentOrderRequest, context: Context
     ) -> payment_pb2.PaymentOrder:
-        merchant_id = current_call().require_merchant()
-        order_id = validation.object_id("id", request.id, Prefix.PAYMENT_ORDER)
-        return order_message(await self._pay_in.checkouts.orders.get_order(merchant_id, order_id))
+        read = self._pay_in.checkouts.orders.get_order
+        return await get_by_id(request, Prefix.PAYMENT_ORDER, read, order_message)
 
     # -- payment intents ------------------------------------------------------------------------
 
@@ -171,9 +167,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def GetPaymentIntent(
         self, request: payment_pb2.GetPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
-        merchant_id = current_call().require_merchant()
-        intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-        return self._shown(await self._intents.get(merchant_id, intent_id))
+        read = self._intents.get
+        return await get_by_id(request, Prefix.PAYMENT_INTENT, read, self._shown)
 
     async def ListPaymentIntents(
         self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
@@ -212,9 +207,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def GetRefund(
         self, request: payment_pb2.GetRefundRequest, context: Context
     ) -> payment_pb2.Refund:
-        merchant_id = current_call().require_merchant()
-        refund_id = validation.object_id("id", request.id, Prefix.REFUND)
-        return refund_message(await self._pay_in.refunds.get(merchant_id, refund_id))
+        read = self._pay_in.refunds.get
+        return await get_by_id(request, Prefix.REFUND, read, refund_message)
 
     async def ListRefunds(
         self, request: payment_pb2.ListRefundsRequest, context: Context

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
@@ -13,17 +13,15 @@ from paycore.reconciliation.servicer import requests
 from paycore.reconciliation.servicer.messages import discrepancy_message, run_message
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations
+from paycore.runtime.servicing import Context, add_servicer
 from paycore.v1 import reconciliation_pb2 as pb
 from paycore.v1 import reconciliation_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
-SERVICE_NAME = "paycore.v1.ReconciliationService"
 
-
+@dataclass(frozen=True, slots=True)
 class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServicer):
-    def __init__(self, reconciliation: Reconciliation, mutations: Mutations) -> None:
-        self._reconciliation = reconciliation
-        self._mutations = mutations
+    _reconciliation: Reconciliation
+    _mutations: Mutations
 
     async def RunReconciliation(
         self, request: pb.RunReconciliationRequest, context: Context
@@ -73,7 +71,6 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
 
 
 def register(server: aio.Server, reconciliation: Reconciliation, mutations: Mutations) -> str:
-    reconciliation_pb2_grpc.add_ReconciliationServiceServicer_to_server(
-        ReconciliationServicer(reconciliation, mutations), server
-    )
-    return SERVICE_NAME
+    """Adds ReconciliationService to `server`; returns its full name."""
+    add = reconciliation_pb2_grpc.add_ReconciliationServiceServicer_to_server
+    return add_servicer(server, add, ReconciliationServicer(reconciliation, mutations))

@@ -6,7 +6,6 @@ and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -17,6 +16,7 @@ from paycore.runtime.context import current_call
 from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.messages import member
 from paycore.runtime.mutations import Answer, Mutations, Phases
+from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
 from paycore.subscription.models import (
     NewPrice,
     NewProduct,
@@ -47,7 +47,6 @@ from paycore.subscription.servicer.requests import (
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 PRODUCT = Answer(subscription_pb2.Product, product_message)
 PRICE = Answer(subscription_pb2.Price, price_message)
 TEST_CLOCK = Answer(subscription_pb2.TestClock, clock_message)
@@ -66,10 +65,8 @@ def register(
     server: aio.Server, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
 ) -> str:
     """Adds SubscriptionService to `server`; returns its full name."""
-    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
-        SubscriptionServicer(service, billing, mutations), server
-    )
-    return str(subscription_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name)
+    add = subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server
+    return add_servicer(server, add, SubscriptionServicer(service, billing, mutations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +99,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def GetProduct(
         self, request: subscription_pb2.GetProductRequest, context: Context
     ) -> subscription_pb2.Product:
-        merchant_id = current_call().require_merchant()
-        product_id = validation.object_id("id", request.id, Prefix.PRODUCT)
-        return product_message(await self._service.get_product(merchant_id, product_id))
+        read = self._service.get_product
+        return await get_by_id(request, Prefix.PRODUCT, read, product_message)
 
     async def ListProducts(
         self, request: subscription_pb2.ListProductsRequest, context: Context
@@ -142,9 +138,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def GetPrice(
         self, request: subscription_pb2.GetPriceRequest, context: Context
     ) -> subscription_pb2.Price:
-        merchant_id = current_call().require_merchant()
-        price_id = validation.object_id("id", request.id, Prefix.PRICE)
-        return price_message(await self._service.get_price(merchant_id, price_id))
+        read = self._service.get_price
+        return await get_by_id(request, Prefix.PRICE, read, price_message)
 
     async def ListPrices(
         self, request: subscription_pb2.ListPricesRequest, context: Context
@@ -177,9 +172,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def GetTestClock(
         self, request: subscription_pb2.GetTestClockRequest, context: Context
     ) -> subscription_pb2.TestClock:
-        merchant_id = current_call().require_merchant()
-        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
-        return clock_message(await self._service.get_test_clock(merchant_id, clock_id))
+        read = self._service.get_test_clock
+        return await get_by_id(request, Prefix.TEST_CLOCK, read, clock_message)
 
     # --- subscriptions -----------------------------------------------------------------------
 
@@ -193,9 +187,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def GetSubscription(
         self, request: subscription_pb2.GetSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
-        merchant_id = current_call().require_merchant()
-        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
-        return subscription_message(await self._billing.get(merchant_id, subscription_id))
+        read = self._billing.get
+        return await get_by_id(request, Prefix.SUBSCRIPTION, read, subscription_message)
 
     async def ListSubscriptions(
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
@@ -214,16 +207,14 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def UpdateSubscription(
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
-        merchant_id = current_call().require_merchant()
-        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
         return await self._subscription_call(merchant_id, request, phases)
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
-        merchant_id = current_call().require_merchant()
-        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         if request.prorate and request.at_period_end:
             raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
         phases = self._billing.cancel(
@@ -246,16 +237,14 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def GetInvoiceItem(
         self, request: subscription_pb2.GetInvoiceItemRequest, context: Context
     ) -> subscription_pb2.InvoiceItem:
-        merchant_id = current_call().require_merchant()
-        item_id = validation.object_id("id", request.id, Prefix.INVOICE_ITEM)
-        return item_message(await self._billing.get_invoice_item(merchant_id, item_id))
+        read = self._billing.get_invoice_item
+        return await get_by_id(request, Prefix.INVOICE_ITEM, read, item_message)
 
     async def GetInvoice(
         self, request: subscription_pb2.GetInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
-        merchant_id = current_call().require_merchant()
-        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
-        return invoice_message(await self._billing.get_invoice(merchant_id, invoice_id))
+        read = self._billing.get_invoice
+        return await get_by_id(request, Prefix.INVOICE, read, invoice_message)
 
     async def ListInvoices(
         self, request: subscription_pb2.ListInvoicesRequest, context: Context
@@ -276,8 +265,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def PayInvoice(
         self, request: subscription_pb2.PayInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
-        merchant_id = current_call().require_merchant()
-        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
         method = validation.object_id(
             "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
         )
@@ -296,8 +284,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def VoidInvoice(
         self, request: subscription_pb2.VoidInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
-        merchant_id = current_call().require_merchant()
-        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
 
         return await self._mutations.answer(
             merchant_id, request, INVOICE, self._billing.void_invoice, invoice_id
@@ -308,8 +295,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def AdvanceTestClock(
         self, request: subscription_pb2.AdvanceTestClockRequest, context: Context
     ) -> subscription_pb2.TestClock:
-        merchant_id = current_call().require_merchant()
-        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
+        merchant_id, clock_id = merchant_and_id(request.id, Prefix.TEST_CLOCK)
         to = frozen_time("frozen_time", request.frozen_time)
 
         return await self._mutations.answer(

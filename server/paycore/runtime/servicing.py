@@ -1,0 +1,92 @@
+"""What every servicer shares: how it is added to the server, who the call acts for, and the
+skeleton of a Get, so that a servicer method names only what is its own.
+
+    def register(server: aio.Server, service: WalletService) -> str:
+        add = wallet_pb2_grpc.add_WalletServiceServicer_to_server
+        return add_servicer(server, add, WalletServicer(service))
+
+    async def GetCustomer(self, request, context) -> customer_pb2.Customer:
+        read = self._service.get_customer
+        return await get_by_id(request, Prefix.CUSTOMER, read, customer_message)
+
+A List is `cursor_of` / `page_response` (paycore.runtime.listing); a change goes through
+`Mutations` (paycore.runtime.mutations)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar, cast
+
+from grpc import aio
+from paycore import validation
+from paycore.ids import Prefix
+from paycore.invariants import invariant
+from paycore.runtime.context import current_call
+
+T = TypeVar("T")
+R = TypeVar("R")
+ServicerT = TypeVar("ServicerT")
+
+Context = aio.ServicerContext[Any, Any]
+"""The context every servicer method receives (and paycore's leave unused: errors are raised)."""
+
+
+class IdRequest(Protocol):
+    """A request naming one object by its `id` (GetX, CancelX, ...)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+def add_servicer(
+    server: aio.Server, add: Callable[[ServicerT, aio.Server], None], servicer: ServicerT
+) -> str:
+    """Adds `servicer` to `server` with its generated `add_*_to_server`; returns the full name
+    of the service that function registered (what health reports SERVING), so the name cannot
+    differ from the service served."""
+    recording = _Recording(server)
+    add(servicer, cast(aio.Server, recording))
+    invariant(len(recording.names) == 1, "a generated add_*_to_server adds one service")
+    return recording.names[0]
+
+
+class _Recording:
+    """`server` as a generated `add_*_to_server` sees it, noting the service names it adds."""
+
+    def __init__(self, server: aio.Server) -> None:
+        self._server = server
+        self.names: list[str] = []
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service_name: str, handlers: Any) -> None:
+        self.names.append(service_name)
+        self._server.add_registered_method_handlers(service_name, handlers)
+
+
+def acting_merchant() -> str | None:
+    """The merchant the call acts for: a merchant key's own, or the one an operator named in
+    `paycore-merchant`; None for an operator acting for none (any merchant)."""
+    caller = current_call().caller
+    return None if caller is None else caller.merchant_id
+
+
+def merchant_and_id(object_id: str, prefix: Prefix, param: str = "id") -> tuple[str, str]:
+    """The caller's merchant (PERMISSION_DENIED naming `paycore-merchant` for an operator that
+    named none), then `object_id` checked as an id of `prefix` (INVALID_ARGUMENT naming
+    `param`), in that order."""
+    merchant_id = current_call().require_merchant()
+    return merchant_id, validation.object_id(param, object_id, prefix)
+
+
+async def get_by_id(
+    request: IdRequest,
+    prefix: Prefix,
+    read: Callable[[str, str], Awaitable[T]],
+    render: Callable[[T], R],
+) -> R:
+    """A Get of one of the caller's merchant's objects: `merchant_and_id` of `request.id`, then
+    `render(await read(merchant_id, object_id))` (`read` raises NOT_FOUND)."""
+    merchant_id, object_id = merchant_and_id(request.id, prefix)
+    return render(await read(merchant_id, object_id))
