@@ -1,5 +1,6 @@
-"""What every servicer shares: how it is added to the server, who the call acts for, and the
-skeleton of a Get, so that a servicer method names only what is its own.
+"""What every servicer shares: how it is added to the server, who the call acts for, the
+skeleton of a Get and the two ends of a List, so that a servicer method names only what is
+its own.
 
     def register(server: aio.Server, service: WalletService) -> str:
         add = wallet_pb2_grpc.add_WalletServiceServicer_to_server
@@ -9,23 +10,31 @@ skeleton of a Get, so that a servicer method names only what is its own.
         read = self._service.get_customer
         return await get_by_id(request, Prefix.CUSTOMER, read, customer_message)
 
-A List is `cursor_of` / `page_response` (paycore.runtime.listing); a change goes through
-`Mutations` (paycore.runtime.mutations)."""
+    async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
+        email = validation.email("email", request.email, required=False)
+        page = await self._service.list_customers(merchant_id, cursor, email)
+        return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+
+A change goes through `Mutations` (paycore.runtime.mutations)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
+from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.invariants import invariant
 from paycore.runtime.context import current_call
+from paycore.storage.reads import Cursor, Page
 
 T = TypeVar("T")
 R = TypeVar("R")
 ServicerT = TypeVar("ServicerT")
+ResponseT = TypeVar("ResponseT", bound=Message)
 
 Context = aio.ServicerContext[Any, Any]
 """The context every servicer method receives (and paycore's leave unused: errors are raised)."""
@@ -36,6 +45,15 @@ class IdRequest(Protocol):
 
     @property
     def id(self) -> str: ...
+
+
+class ListRequest(Protocol):
+    """A List's request: the page's size and where it starts."""
+
+    @property
+    def limit(self) -> int: ...
+    @property
+    def starting_after(self) -> str: ...
 
 
 def add_servicer(
@@ -90,3 +108,27 @@ async def get_by_id(
     `render(await read(merchant_id, object_id))` (`read` raises NOT_FOUND)."""
     merchant_id, object_id = merchant_and_id(request.id, prefix)
     return render(await read(merchant_id, object_id))
+
+
+def cursor_of(request: ListRequest, prefix: Prefix) -> Cursor:
+    """INVALID_ARGUMENT naming `limit` (1..100, 0 means 10) or `starting_after` (an id of
+    the listed kind)."""
+    return Cursor(
+        validation.list_limit(request.limit),
+        validation.object_id("starting_after", request.starting_after, prefix, required=False),
+    )
+
+
+def merchant_and_cursor(request: ListRequest, prefix: Prefix) -> tuple[str, Cursor]:
+    """The caller's merchant (as `merchant_and_id`), then `cursor_of(request, prefix)`."""
+    merchant_id = current_call().require_merchant()
+    return merchant_id, cursor_of(request, prefix)
+
+
+def page_response(
+    response_type: type[ResponseT], page: Page[T], render: Callable[[T], Any]
+) -> ResponseT:
+    """The List's answer: `response_type(data=[render(item), ...], has_more=page.has_more)`."""
+    response = response_type(has_more=page.has_more)  # type: ignore[call-arg]
+    response.data.extend(render(item) for item in page.data)  # type: ignore[attr-defined]
+    return response

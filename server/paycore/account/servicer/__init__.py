@@ -23,9 +23,16 @@ from paycore.account.servicer.messages import (
 )
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
-from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
@@ -104,10 +111,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def ListSellerAccounts(
         self, request: account_pb2.ListSellerAccountsRequest, context: Context
     ) -> account_pb2.ListSellerAccountsResponse:
-        merchant_id = current_call().require_merchant()
-        page = await self._service.list_seller_accounts(
-            merchant_id, cursor_of(request, Prefix.ACCOUNT)
-        )
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.ACCOUNT)
+        page = await self._service.list_seller_accounts(merchant_id, cursor)
         return page_response(account_pb2.ListSellerAccountsResponse, page, seller_account_message)
 
     async def CreateApiKey(

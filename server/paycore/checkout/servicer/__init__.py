@@ -15,9 +15,15 @@ from paycore.customer.service import CustomerService
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, Mutations
-from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import checkout_pb2, checkout_pb2_grpc
 
 
@@ -66,8 +72,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     async def ListCheckoutSessions(
         self, request: checkout_pb2.ListCheckoutSessionsRequest, context: Context
     ) -> checkout_pb2.ListCheckoutSessionsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.CHECKOUT_SESSION)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.CHECKOUT_SESSION)
         status = requests.status_filter(request.status)
         intent_id = validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False

@@ -11,9 +11,8 @@ from paycore.currency.service import Currencies
 from paycore.currency.servicer import requests
 from paycore.currency.servicer.messages import rate_message, settlement_message
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import page_response
 from paycore.runtime.mutations import Mutations
-from paycore.runtime.servicing import Context, add_servicer
+from paycore.runtime.servicing import Context, add_servicer, page_response
 from paycore.v1 import currency_pb2, currency_pb2_grpc
 
 

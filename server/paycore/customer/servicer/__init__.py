@@ -15,9 +15,16 @@ from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import customer_message, payment_method_message
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, Mutations
-from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
 
@@ -57,8 +64,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def ListCustomers(
         self, request: customer_pb2.ListCustomersRequest, context: Context
     ) -> customer_pb2.ListCustomersResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.CUSTOMER)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
         email = validation.email("email", request.email, required=False)
         page = await self._service.list_customers(merchant_id, cursor, email)
         return page_response(customer_pb2.ListCustomersResponse, page, customer_message)

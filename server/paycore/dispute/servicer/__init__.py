@@ -12,10 +12,15 @@ from paycore.dispute.service import Disputes
 from paycore.dispute.servicer import requests
 from paycore.dispute.servicer.messages import dispute_message
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations, Phases
-from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import dispute_pb2, dispute_pb2_grpc
 
 
@@ -34,8 +39,7 @@ class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
     async def ListDisputes(
         self, request: dispute_pb2.ListDisputesRequest, context: Context
     ) -> dispute_pb2.ListDisputesResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.DISPUTE)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.DISPUTE)
         found = await self._disputes.list(merchant_id, cursor, requests.dispute_filter(request))
         return page_response(dispute_pb2.ListDisputesResponse, found, dispute_message)
 

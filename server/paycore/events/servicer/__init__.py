@@ -12,9 +12,13 @@ from paycore.events.service import EventService
 from paycore.events.servicer.messages import event_json, event_message
 from paycore.events.servicer.requests import type_filter
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.servicing import Context, add_servicer, get_by_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    page_response,
+)
 from paycore.v1 import event_pb2, event_pb2_grpc
 from paycore.webhooks.servicer import WebhookServicer
 
@@ -41,8 +45,7 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
     async def ListEvents(
         self, request: event_pb2.ListEventsRequest, context: Context
     ) -> event_pb2.ListEventsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.EVENT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.EVENT)
         object_id = validation.text("object_id", request.object_id, maximum=OBJECT_ID_LENGTH_MAX)
         page = await self._service.list_events(
             merchant_id, cursor, type_filter(request.type), object_id

@@ -11,8 +11,13 @@ from paycore.executor.models import ExecutionState
 from paycore.executor.service import Executor
 from paycore.executor.servicer.messages import execution_message
 from paycore.ids import Prefix
-from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.servicing import Context, acting_merchant, add_servicer
+from paycore.runtime.servicing import (
+    Context,
+    acting_merchant,
+    add_servicer,
+    cursor_of,
+    page_response,
+)
 from paycore.storage.reads import Cursor
 from paycore.v1 import executor_pb2, executor_pb2_grpc
 

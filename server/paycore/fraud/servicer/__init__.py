@@ -22,9 +22,14 @@ from paycore.fraud.servicer.messages import (
 )
 from paycore.ids import Prefix, logical_shard_of
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
-from paycore.runtime.servicing import Context, acting_merchant, add_servicer
+from paycore.runtime.servicing import (
+    Context,
+    acting_merchant,
+    add_servicer,
+    cursor_of,
+    page_response,
+)
 from paycore.storage import Shards
 from paycore.v1 import fraud_pb2, fraud_pb2_grpc
 

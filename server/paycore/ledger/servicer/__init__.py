@@ -22,9 +22,14 @@ from paycore.ledger.servicer.messages import (
     transfer_message,
 )
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Mutations
-from paycore.runtime.servicing import Context, acting_merchant, add_servicer
+from paycore.runtime.servicing import (
+    Context,
+    acting_merchant,
+    add_servicer,
+    cursor_of,
+    page_response,
+)
 from paycore.v1 import ledger_pb2, ledger_pb2_grpc
 
 

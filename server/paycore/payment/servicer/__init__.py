@@ -29,9 +29,14 @@ from paycore.payment.servicer.messages import (
     refund_message,
 )
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Complete, Mutations, Phases
-from paycore.runtime.servicing import Context, add_servicer, get_by_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    page_response,
+)
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
 T = TypeVar("T")
@@ -90,8 +95,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: Context
     ) -> payment_pb2.ListPaymentsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.PAYMENT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT)
         customer = validation.object_id(
             "customer", request.customer, Prefix.CUSTOMER, required=False
         )
@@ -173,8 +177,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def ListPaymentIntents(
         self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
     ) -> payment_pb2.ListPaymentIntentsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.PAYMENT_INTENT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT_INTENT)
         customer = validation.object_id(
             "customer", request.customer, Prefix.CUSTOMER, required=False
         )
@@ -213,8 +216,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def ListRefunds(
         self, request: payment_pb2.ListRefundsRequest, context: Context
     ) -> payment_pb2.ListRefundsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.REFUND)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.REFUND)
         intent_id = validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
         )

@@ -19,9 +19,15 @@ from paycore.payout.servicer.messages import (
     schedule_message,
 )
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, FinalAnswer, Mutations
-from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import payout_pb2, payout_pb2_grpc
 
 BANK_ACCOUNT = Answer(payout_pb2.BankAccount, bank_account_message)
@@ -56,8 +62,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     async def ListBankAccounts(
         self, request: payout_pb2.ListBankAccountsRequest, context: Context
     ) -> payout_pb2.ListBankAccountsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.BANK_ACCOUNT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.BANK_ACCOUNT)
         found = await self._reads.bank_accounts(
             merchant_id, requests.account(request.account), cursor
         )
@@ -96,8 +101,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     async def ListPayouts(
         self, request: payout_pb2.ListPayoutsRequest, context: Context
     ) -> payout_pb2.ListPayoutsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.PAYOUT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYOUT)
         found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
         return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
 

@@ -11,9 +11,8 @@ from paycore.reconciliation.models import RECONCILIATION_OWNER
 from paycore.reconciliation.service import Reconciliation
 from paycore.reconciliation.servicer import requests
 from paycore.reconciliation.servicer.messages import discrepancy_message, run_message
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Mutations
-from paycore.runtime.servicing import Context, add_servicer
+from paycore.runtime.servicing import Context, add_servicer, cursor_of, page_response
 from paycore.v1 import reconciliation_pb2 as pb
 from paycore.v1 import reconciliation_pb2_grpc
 

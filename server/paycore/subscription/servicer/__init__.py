@@ -13,10 +13,17 @@ from paycore import validation
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.messages import member
 from paycore.runtime.mutations import Answer, Mutations, Phases
-from paycore.runtime.servicing import Context, add_servicer, get_by_id, merchant_and_id
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.subscription.models import (
     NewPrice,
     NewProduct,
@@ -105,12 +112,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def ListProducts(
         self, request: subscription_pb2.ListProductsRequest, context: Context
     ) -> subscription_pb2.ListProductsResponse:
-        merchant_id = current_call().require_merchant()
-        page = await self._service.list_products(
-            merchant_id,
-            cursor_of(request, Prefix.PRODUCT),
-            request.active if request.HasField("active") else None,
-        )
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PRODUCT)
+        active = request.active if request.HasField("active") else None
+        page = await self._service.list_products(merchant_id, cursor, active)
         return page_response(subscription_pb2.ListProductsResponse, page, product_message)
 
     # --- prices ------------------------------------------------------------------------------
@@ -144,10 +148,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def ListPrices(
         self, request: subscription_pb2.ListPricesRequest, context: Context
     ) -> subscription_pb2.ListPricesResponse:
-        merchant_id = current_call().require_merchant()
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PRICE)
         page = await self._service.list_prices(
             merchant_id,
-            cursor_of(request, Prefix.PRICE),
+            cursor,
             validation.object_id("product", request.product, Prefix.PRODUCT, required=False),
             request.active if request.HasField("active") else None,
         )

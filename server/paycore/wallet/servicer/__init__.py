@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from grpc import aio
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.servicing import Context, add_servicer, get_by_id
+from paycore.runtime.servicing import Context, add_servicer, cursor_of, get_by_id, page_response
 from paycore.v1 import wallet_pb2, wallet_pb2_grpc
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import requests

@@ -9,9 +9,15 @@ from dataclasses import dataclass
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, Mutations
-from paycore.runtime.servicing import Context, get_by_id, merchant_and_id
+from paycore.runtime.servicing import (
+    Context,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, check_destination
 from paycore.webhooks.deliveries import Deliveries
@@ -56,8 +62,8 @@ class WebhookServicer:
     async def ListWebhookEndpoints(
         self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
     ) -> event_pb2.ListWebhookEndpointsResponse:
-        merchant_id = current_call().require_merchant()
-        page = await self._endpoints.list(merchant_id, cursor_of(request, Prefix.WEBHOOK_ENDPOINT))
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.WEBHOOK_ENDPOINT)
+        page = await self._endpoints.list(merchant_id, cursor)
         return page_response(
             event_pb2.ListWebhookEndpointsResponse, page, messages.endpoint_message
         )
