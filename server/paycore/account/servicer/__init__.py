@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from grpc import aio
 from paycore import validation
 from paycore.account.authentication import Authenticator
+from paycore.account.fee_plans import FeePlan
 from paycore.account.service import AccountService
 from paycore.account.servicer import requests
 from paycore.account.servicer.messages import (
@@ -40,6 +42,8 @@ SELLER_ACCOUNT = Answer(account_pb2.SellerAccount, seller_account_message)
 API_KEY = Answer(account_pb2.ApiKey, api_key_message)
 ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
 """A new key's answer: its secret shown once, never stored."""
+NEW_MERCHANT = Answer(account_pb2.Merchant, created_merchant_message, without_secrets)
+"""A new merchant's answer: its first keys' secrets shown once, never stored."""
 RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
@@ -60,10 +64,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             self._shards.engine_for_logical(logical_shard),
             ADMIN_OWNER,
             request,
-            account_pb2.Merchant,
+            NEW_MERCHANT,
             lambda connection: self._service.create_merchant(connection, logical_shard, new),
-            render=created_merchant_message,
-            stored_form=without_secrets,
         )
 
     async def GetMerchant(
@@ -88,9 +90,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             self._shards.engine_for_merchant(merchant_id),
             ADMIN_OWNER,
             request,
-            account_pb2.FeePlan,
+            _fee_plan(merchant_id),
             lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),
-            render=lambda saved: fee_plan_message(merchant_id, saved, default=False),
         )
 
     async def CreateSellerAccount(
@@ -162,6 +163,11 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             merchant_id, cursor_of(request, Prefix.API_KEY), key_type
         )
         return page_response(account_pb2.ListApiKeysResponse, page, api_key_message)
+
+
+def _fee_plan(merchant_id: str) -> Answer[FeePlan, account_pb2.FeePlan]:
+    """The answer of a change of `merchant_id`'s fee plan (its own, so not the default)."""
+    return Answer(account_pb2.FeePlan, partial(fee_plan_message, merchant_id, default=False))
 
 
 def register(

@@ -11,9 +11,11 @@ from paycore.currency.service import Currencies
 from paycore.currency.servicer import requests
 from paycore.currency.servicer.messages import rate_message, settlement_message
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import Context, add_servicer, page_response
 from paycore.v1 import currency_pb2, currency_pb2_grpc
+
+SETTLEMENT = Answer(currency_pb2.SettlementCurrencies, settlement_message)
 
 
 def register(
@@ -59,14 +61,8 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         merchant_id = current_call().require_merchant()
         settlement = requests.settlement(request)
         await self._seller(merchant_id, settlement.account)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            currency_pb2.SettlementCurrencies,
-            lambda connection: self._currencies.update_settlement(
-                connection, merchant_id, settlement
-            ),
-            render=settlement_message,
+        return await self._mutations.answer(
+            merchant_id, request, SETTLEMENT, self._currencies.update_settlement, settlement
         )
 
     async def _seller(self, merchant_id: str, account: str) -> None:

@@ -80,11 +80,10 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         created = await self._mutations.for_merchant(
             merchant_id,
             self._hashed_form(request),
-            customer_pb2.PaymentMethod,
+            PAYMENT_METHOD,
             lambda connection: self._service.create_payment_method(
                 connection, merchant_id, card, billing_details, metadata
             ),
-            render=payment_method_message,
         )
         if card.wallet:
             await self._service.hold_cryptogram(merchant_id, created.id, typed.cryptogram)

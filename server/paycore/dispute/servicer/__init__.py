@@ -12,7 +12,7 @@ from paycore.dispute.service import Disputes
 from paycore.dispute.servicer import requests
 from paycore.dispute.servicer.messages import dispute_message
 from paycore.ids import Prefix
-from paycore.runtime.mutations import Mutations, Phases
+from paycore.runtime.mutations import Answer, Mutations, Phases
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
@@ -22,6 +22,8 @@ from paycore.runtime.servicing import (
     page_response,
 )
 from paycore.v1 import dispute_pb2, dispute_pb2_grpc
+
+DISPUTE = Answer(dispute_pb2.Dispute, dispute_message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,7 @@ class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
     async def _run(
         self, merchant_id: str, request: Any, phases: Phases[Dispute]
     ) -> dispute_pb2.Dispute:
-        return await self._mutations.resumable(
-            merchant_id, request, dispute_pb2.Dispute, phases, self._lease, render=dispute_message
-        )
+        return await self._mutations.resumable(merchant_id, request, DISPUTE, phases, self._lease)
 
 
 def register(server: aio.Server, disputes: Disputes, mutations: Mutations, lease: timedelta) -> str:

@@ -6,23 +6,26 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from grpc import aio
 from paycore import validation
 from paycore.fraud import service as domain
 from paycore.fraud.models import PLATFORM, Assessment, BlocklistItem, Review, ReviewStatus
+from paycore.fraud.rules import Policy
 from paycore.fraud.servicer import requests
 from paycore.fraud.servicer.messages import (
     assessment_message,
     blocklist_item_message,
     outcome_message,
     policy_message,
+    removed_message,
     review_message,
 )
 from paycore.ids import Prefix, logical_shard_of
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
     acting_merchant,
@@ -32,6 +35,12 @@ from paycore.runtime.servicing import (
 )
 from paycore.storage import Shards
 from paycore.v1 import fraud_pb2, fraud_pb2_grpc
+
+ASSESSMENT = Answer(fraud_pb2.RiskAssessment, assessment_message)
+OUTCOME = Answer(fraud_pb2.ReportOutcomeResponse, outcome_message)
+BLOCKLIST_ITEM = Answer(fraud_pb2.BlocklistItem, blocklist_item_message)
+REMOVED = Answer(fraud_pb2.RemoveBlocklistItemResponse, removed_message)
+REVIEW = Answer(fraud_pb2.Review, review_message)
 
 
 def register(
@@ -56,9 +65,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         return await self._mutations.for_merchant(
             merchant_id,
             request,
-            fraud_pb2.RiskAssessment,
+            ASSESSMENT,
             lambda connection: self._service.assess(connection, facts),
-            render=assessment_message,
         )
 
     async def ReportOutcome(
@@ -75,9 +83,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             labelled.append(assessment)
             return assessment
 
-        response = await self._mutations.for_merchant(
-            merchant_id, request, fraud_pb2.ReportOutcomeResponse, change, render=outcome_message
-        )
+        response = await self._mutations.for_merchant(merchant_id, request, OUTCOME, change)
         for assessment in labelled:  # not on an idempotent replay: counted the first time
             await self._service.count_outcome(assessment)
         return response
@@ -97,20 +103,10 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             )
 
         if merchant_id:
-            return await self._mutations.for_merchant(
-                merchant_id,
-                request,
-                fraud_pb2.BlocklistItem,
-                change,
-                render=blocklist_item_message,
-            )
+            return await self._mutations.for_merchant(merchant_id, request, BLOCKLIST_ITEM, change)
+        platform_shard = self._shards.engine_for_logical(0)
         response = await self._mutations.on_engine(
-            self._shards.engine_for_logical(0),
-            ADMIN_OWNER,
-            request,
-            fraud_pb2.BlocklistItem,
-            change,
-            render=blocklist_item_message,
+            platform_shard, ADMIN_OWNER, request, BLOCKLIST_ITEM, change
         )
         await self._service.copy_platform_item(response.id)
         return response
@@ -127,14 +123,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             return removed.id
 
         engine = self._shards.engine_for_logical(logical_shard_of(item_id, Prefix.BLOCKLIST_ITEM))
-        response = await self._mutations.on_engine(
-            engine,
-            ADMIN_OWNER,
-            request,
-            fraud_pb2.RemoveBlocklistItemResponse,
-            change,
-            render=lambda removed: fraud_pb2.RemoveBlocklistItemResponse(id=removed, deleted=True),
-        )
+        response = await self._mutations.on_engine(engine, ADMIN_OWNER, request, REMOVED, change)
         if any(platform_wide):
             await self._service.remove_platform_copies(item_id)
         return response
@@ -163,12 +152,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     ) -> fraud_pb2.RiskPolicy:
         merchant_id = current_call().require_merchant()
         policy = requests.policy(request)
-        response = await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            fraud_pb2.RiskPolicy,
-            lambda connection: self._service.put_policy(connection, merchant_id, policy),
-            render=lambda stored: policy_message(merchant_id, stored),
+        response = await self._mutations.answer(
+            merchant_id, request, _policy(merchant_id), self._service.put_policy, policy
         )
         self._service.forget_policy(merchant_id)
         return response
@@ -217,14 +202,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             return review
 
         engine = self._shards.engine_for_logical(logical_shard_of(review_id, Prefix.REVIEW))
-        response = await self._mutations.on_engine(
-            engine,
-            merchant_id or ADMIN_OWNER,
-            request,
-            fraud_pb2.Review,
-            change,
-            render=review_message,
-        )
+        owner = merchant_id or ADMIN_OWNER
+        response = await self._mutations.on_engine(engine, owner, request, REVIEW, change)
         for _, assessment in closed:  # a rejected review counts as a confirmed fraud
             if assessment is not None:
                 await self._service.count_outcome(assessment)
@@ -233,3 +212,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             closed[0][0] if closed else await self._service.get_review(merchant_id, review_id)
         )
         return response
+
+
+def _policy(merchant_id: str) -> Answer[Policy, fraud_pb2.RiskPolicy]:
+    """The answer of a change of `merchant_id`'s policy (the message names its merchant)."""
+    return Answer(fraud_pb2.RiskPolicy, partial(policy_message, merchant_id))

@@ -22,7 +22,7 @@ from paycore.ledger.servicer.messages import (
     transfer_message,
 )
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
     acting_merchant,
@@ -31,6 +31,9 @@ from paycore.runtime.servicing import (
     page_response,
 )
 from paycore.v1 import ledger_pb2, ledger_pb2_grpc
+
+ACCOUNT = Answer(ledger_pb2.LedgerAccount, account_message)
+RESULTS = Answer(ledger_pb2.PostTransfersResponse, results_message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +46,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.CreateAccountRequest, context: Context
     ) -> ledger_pb2.LedgerAccount:
         new = requests.new_account(request)
+        create = self._service.create_account
         return await self._mutations.for_merchant(
-            new.merchant_id,
-            request,
-            ledger_pb2.LedgerAccount,
-            lambda connection: self._service.create_account(connection, new),
-            render=account_message,
+            new.merchant_id, request, ACCOUNT, lambda connection: create(connection, new)
         )
 
     async def GetAccount(
@@ -83,9 +83,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             engine,
             merchant_id or ADMIN_OWNER,
             request,
-            ledger_pb2.PostTransfersResponse,
+            RESULTS,
             lambda connection: self._service.post_in(connection, merchant_id, transfers),
-            render=results_message,
         )
 
     async def GetTransfer(

@@ -29,7 +29,7 @@ from paycore.payment.servicer.messages import (
     refund_message,
 )
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.mutations import Complete, Mutations, Phases
+from paycore.runtime.mutations import Answer, Complete, Mutations, Phases
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
@@ -41,6 +41,8 @@ from paycore.v1 import payment_pb2, payment_pb2_grpc
 
 T = TypeVar("T")
 ResponseT = TypeVar("ResponseT", bound=Message)
+PAYMENT = Answer(payment_pb2.Payment, payment_message)
+REFUND = Answer(payment_pb2.Refund, refund_message)
 
 
 def register(
@@ -80,10 +82,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return await self._prepared(
             merchant_id,
             request,
-            payment_pb2.Payment,
+            PAYMENT,
             lambda: checkouts.prepare(merchant_id, new),
             checkouts.orders.completion(merchant_id),
-            payment_message,
         )
 
     async def GetPayment(
@@ -147,26 +148,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         intent_id, amount = requests.capture(request)
         intent = await self._intents.get(merchant_id, intent_id)
         await self._parties.check_capture(merchant_id, intent, amount)
-        return await self._phased(
-            merchant_id,
-            request,
-            payment_pb2.PaymentIntent,
-            capture.phases(self._intents, merchant_id, intent_id, amount),
-            self._shown,
-        )
+        phases = capture.phases(self._intents, merchant_id, intent_id, amount)
+        return await self._phased(merchant_id, request, self._intent, phases)
 
     async def CancelPaymentIntent(
         self, request: payment_pb2.CancelPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
         intent_id, reason = requests.cancellation(request)
-        return await self._phased(
-            merchant_id,
-            request,
-            payment_pb2.PaymentIntent,
-            cancel.phases(self._intents, merchant_id, intent_id, reason),
-            self._shown,
-        )
+        phases = cancel.phases(self._intents, merchant_id, intent_id, reason)
+        return await self._phased(merchant_id, request, self._intent, phases)
 
     async def GetPaymentIntent(
         self, request: payment_pb2.GetPaymentIntentRequest, context: Context
@@ -192,6 +183,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         message.client_secret = self._client_secrets.of(intent.merchant_id, intent.id)
         return message
 
+    @property
+    def _intent(self) -> Answer[Intent, payment_pb2.PaymentIntent]:
+        return Answer(payment_pb2.PaymentIntent, self._shown)
+
     # -- refunds --------------------------------------------------------------------------------
 
     async def CreateRefund(
@@ -199,13 +194,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
         new = await self._parties.check_refund(merchant_id, requests.new_refund(request))
-        return await self._phased(
-            merchant_id,
-            request,
-            payment_pb2.Refund,
-            self._pay_in.refunds.phases(merchant_id, new),
-            refund_message,
-        )
+        phases = self._pay_in.refunds.phases(merchant_id, new)
+        return await self._phased(merchant_id, request, REFUND, phases)
 
     async def GetRefund(
         self, request: payment_pb2.GetRefundRequest, context: Context
@@ -234,45 +224,24 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         request: Message,
         prepare: Callable[[], Awaitable[Phases[Intent]]],
     ) -> payment_pb2.PaymentIntent:
-        return await self._prepared(
-            merchant_id,
-            request,
-            payment_pb2.PaymentIntent,
-            prepare,
-            answer(self._intents, merchant_id),
-            self._shown,
-        )
+        resume = answer(self._intents, merchant_id)
+        return await self._prepared(merchant_id, request, self._intent, prepare, resume)
 
     async def _prepared(
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[T, ResponseT],
         prepare: Callable[[], Awaitable[Phases[T]]],
         resume: Complete[T],
-        render: Callable[[T], ResponseT],
     ) -> ResponseT:
-        return await self._mutations.prepared(
-            merchant_id,
-            request,
-            response_type,
-            prepare,
-            resume,
-            self._pay_in.lease,
-            render=render,
-        )
+        lease = self._pay_in.lease
+        return await self._mutations.prepared(merchant_id, request, answer, prepare, resume, lease)
 
     async def _phased(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        phases: Phases[T],
-        render: Callable[[T], ResponseT],
+        self, merchant_id: str, request: Message, answer: Answer[T, ResponseT], phases: Phases[T]
     ) -> ResponseT:
-        return await self._mutations.run(
-            merchant_id, request, response_type, phases, self._pay_in.lease, render
-        )
+        return await self._mutations.run(merchant_id, request, answer, phases, self._pay_in.lease)
 
 
 __all__ = ["PaymentServicer", "register"]

@@ -85,11 +85,10 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         return await self._mutations.phased(
             merchant_id,
             request,
-            payout_pb2.Payout,
+            PAYOUT,
             lambda connection: self._payouts.create(connection, merchant_id, new),
             send,
             self._payouts.lease,
-            render=payout_message,
         )
 
     async def GetPayout(

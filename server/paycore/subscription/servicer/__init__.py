@@ -14,7 +14,7 @@ from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.messages import member
-from paycore.runtime.mutations import Answer, Mutations, Phases
+from paycore.runtime.mutations import Answer, Mutations, Phases, ResponseT, ResultT
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
@@ -24,12 +24,7 @@ from paycore.runtime.servicing import (
     merchant_and_id,
     page_response,
 )
-from paycore.subscription.models import (
-    NewPrice,
-    NewProduct,
-    NewTestClock,
-    Subscription,
-)
+from paycore.subscription.models import NewPrice, NewProduct, NewTestClock
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
     clock_message,
@@ -60,6 +55,7 @@ TEST_CLOCK = Answer(subscription_pb2.TestClock, clock_message)
 INVOICE_ITEM = Answer(subscription_pb2.InvoiceItem, item_message)
 INVOICE = Answer(subscription_pb2.Invoice, invoice_message)
 SETTINGS = Answer(subscription_pb2.BillingSettings, settings_message)
+SUBSCRIPTION = Answer(subscription_pb2.Subscription, subscription_message)
 # The proto's limits (subscription.proto), Stripe's where Stripe has one.
 PRODUCT_NAME_LENGTH_MAX = 250
 DESCRIPTION_LENGTH_MAX = 1000
@@ -186,7 +182,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
         phases = self._billing.create(merchant_id, new_subscription(request))
-        return await self._subscription_call(merchant_id, request, phases)
+        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     async def GetSubscription(
         self, request: subscription_pb2.GetSubscriptionRequest, context: Context
@@ -213,7 +209,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Subscription:
         merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
-        return await self._subscription_call(merchant_id, request, phases)
+        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
@@ -224,7 +220,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.cancel(
             merchant_id, subscription_id, request.at_period_end, request.prorate
         )
-        return await self._subscription_call(merchant_id, request, phases)
+        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     # --- invoices ----------------------------------------------------------------------------
 
@@ -276,14 +272,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.pay_invoice(
             merchant_id, invoice_id, method, request.paid_out_of_band
         )
-        return await self._mutations.resumable(
-            merchant_id,
-            request,
-            subscription_pb2.Invoice,
-            phases,
-            self._billing.lease,
-            render=invoice_message,
-        )
+        return await self._resumable(merchant_id, request, INVOICE, phases)
 
     async def VoidInvoice(
         self, request: subscription_pb2.VoidInvoiceRequest, context: Context
@@ -322,14 +311,13 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             merchant_id, request, SETTINGS, self._billing.update_settings, schedule, final_action
         )
 
-    async def _subscription_call(
-        self, merchant_id: str, request: Message, phases: Phases[Subscription]
-    ) -> subscription_pb2.Subscription:
+    async def _resumable(
+        self,
+        merchant_id: str,
+        request: Message,
+        answer: Answer[ResultT, ResponseT],
+        phases: Phases[ResultT],
+    ) -> ResponseT:
         return await self._mutations.resumable(
-            merchant_id,
-            request,
-            subscription_pb2.Subscription,
-            phases,
-            self._billing.lease,
-            render=subscription_message,
+            merchant_id, request, answer, phases, self._billing.lease
         )
