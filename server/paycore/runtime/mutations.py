@@ -9,9 +9,10 @@ into the response message. A servicer names each kind of answer once:
     ...
     return await self._mutations.answer(merchant_id, request, PAYOUT, self._payouts.cancel, id)
 
-`answer` calls the domain operation as `(connection, merchant_id, *args)`; `for_merchant` runs
-any `change(connection)`. Change and render run inside the change's transaction, so the stored
-answer is exactly what was returned.
+`answer` calls the domain operation as `(connection, merchant_id, *args)`; `answer_checked`
+is that for the caller's merchant and what `check(request)` returns (a create is one line);
+`for_merchant` runs any `change(connection)`. Change and render run inside the change's
+transaction, so the stored answer is exactly what was returned.
 
 A change that reaches a PSP runs in two phases (`phased`): `record(connection)` commits the
 request's records, then `complete(subject_id, answer)` runs outside any transaction and returns
@@ -39,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 ResultT = TypeVar("ResultT")
+RequestT = TypeVar("RequestT", bound=Message)
+CheckedT = TypeVar("CheckedT")
 P = ParamSpec("P")
 Change = Callable[[AsyncConnection], Awaitable[ResultT]]
 Render = Callable[[ResultT], ResponseT]
@@ -137,6 +140,20 @@ class Mutations:
             answer,
             lambda connection: change(connection, merchant_id, *args, **kwargs),
         )
+
+    async def answer_checked(
+        self,
+        request: RequestT,
+        answer: Answer[ResultT, ResponseT],
+        change: Callable[[AsyncConnection, str, CheckedT], Awaitable[ResultT]],
+        check: Callable[[RequestT], CheckedT],
+    ) -> ResponseT:
+        """A change the request alone describes (a create), for the caller's merchant: the
+        merchant first (PERMISSION_DENIED naming `paycore-merchant`), then `check(request)`
+        (its ApiErrors name the fields), then `answer` of `change(connection, merchant_id,
+        checked)`."""
+        merchant_id = current_call().require_merchant()
+        return await self.answer(merchant_id, request, answer, change, check(request))
 
     async def on_engine(
         self,

@@ -97,10 +97,9 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def CreateSellerAccount(
         self, request: account_pb2.CreateSellerAccountRequest, context: Context
     ) -> account_pb2.SellerAccount:
-        merchant_id = current_call().require_merchant()
-        new = requests.new_seller_account(request)
-        return await self._mutations.answer(
-            merchant_id, request, SELLER_ACCOUNT, self._service.create_seller_account, new
+        create = self._service.create_seller_account
+        return await self._mutations.answer_checked(
+            request, SELLER_ACCOUNT, create, requests.new_seller_account
         )
 
     async def GetSellerAccount(

@@ -40,10 +40,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def CreateCustomer(
         self, request: customer_pb2.CreateCustomerRequest, context: Context
     ) -> customer_pb2.Customer:
-        merchant_id = current_call().require_merchant()
-        new = requests.new_customer(request)
-        return await self._mutations.answer(
-            merchant_id, request, CUSTOMER, self._service.create_customer, new
+        return await self._mutations.answer_checked(
+            request, CUSTOMER, self._service.create_customer, requests.new_customer
         )
 
     async def GetCustomer(

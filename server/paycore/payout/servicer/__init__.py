@@ -47,10 +47,8 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     async def CreateBankAccount(
         self, request: payout_pb2.CreateBankAccountRequest, context: Context
     ) -> payout_pb2.BankAccount:
-        merchant_id = current_call().require_merchant()
-        new = requests.new_bank_account(request)
-        return await self._mutations.answer(
-            merchant_id, request, BANK_ACCOUNT, self._bank_accounts.create, new
+        return await self._mutations.answer_checked(
+            request, BANK_ACCOUNT, self._bank_accounts.create, requests.new_bank_account
         )
 
     async def GetBankAccount(
@@ -122,10 +120,8 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     async def UpdatePayoutSchedule(
         self, request: payout_pb2.UpdatePayoutScheduleRequest, context: Context
     ) -> payout_pb2.PayoutSchedule:
-        merchant_id = current_call().require_merchant()
-        change = requests.schedule_change(request)
-        return await self._mutations.answer(
-            merchant_id, request, SCHEDULE, self._schedules.update, change
+        return await self._mutations.answer_checked(
+            request, SCHEDULE, self._schedules.update, requests.schedule_change
         )
 
 

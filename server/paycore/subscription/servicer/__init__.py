@@ -24,7 +24,6 @@ from paycore.runtime.servicing import (
     merchant_and_id,
     page_response,
 )
-from paycore.subscription.models import NewPrice, NewProduct, NewTestClock
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
     clock_message,
@@ -41,8 +40,10 @@ from paycore.subscription.servicer.requests import (
     SUBSCRIPTION_STATUSES,
     frozen_time,
     invoice_item,
+    new_price,
+    new_product,
     new_subscription,
-    recurring,
+    new_test_clock,
     retry_schedule,
     subscription_changes,
 )
@@ -56,12 +57,6 @@ INVOICE_ITEM = Answer(subscription_pb2.InvoiceItem, item_message)
 INVOICE = Answer(subscription_pb2.Invoice, invoice_message)
 SETTINGS = Answer(subscription_pb2.BillingSettings, settings_message)
 SUBSCRIPTION = Answer(subscription_pb2.Subscription, subscription_message)
-# The proto's limits (subscription.proto), Stripe's where Stripe has one.
-PRODUCT_NAME_LENGTH_MAX = 250
-DESCRIPTION_LENGTH_MAX = 1000
-NICKNAME_LENGTH_MAX = 250
-CLOCK_NAME_LENGTH_MAX = 300
-# The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
 
 
 def register(
@@ -83,20 +78,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CreateProduct(
         self, request: subscription_pb2.CreateProductRequest, context: Context
     ) -> subscription_pb2.Product:
-        merchant_id = current_call().require_merchant()
-        new = NewProduct(
-            name=validation.text(
-                "name", request.name, maximum=PRODUCT_NAME_LENGTH_MAX, required=True
-            ),
-            description=validation.text(
-                "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-            ),
-            active=request.active if request.HasField("active") else True,
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-        return await self._mutations.answer(
-            merchant_id, request, PRODUCT, self._service.create_product, new
+        return await self._mutations.answer_checked(
+            request, PRODUCT, self._service.create_product, new_product
         )
 
     async def GetProduct(
@@ -118,21 +101,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CreatePrice(
         self, request: subscription_pb2.CreatePriceRequest, context: Context
     ) -> subscription_pb2.Price:
-        merchant_id = current_call().require_merchant()
-        product_id = validation.object_id("product", request.product, Prefix.PRODUCT)
-        currency = validation.currency("currency", request.currency)
-        new = NewPrice(
-            product_id=product_id,
-            unit_amount=validation.amount("unit_amount", request.unit_amount, currency),
-            currency=currency,
-            recurring=recurring(request.recurring) if request.HasField("recurring") else None,
-            nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
-            active=request.active if request.HasField("active") else True,
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-        return await self._mutations.answer(
-            merchant_id, request, PRICE, self._service.create_price, new
+        return await self._mutations.answer_checked(
+            request, PRICE, self._service.create_price, new_price
         )
 
     async def GetPrice(
@@ -158,15 +128,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CreateTestClock(
         self, request: subscription_pb2.CreateTestClockRequest, context: Context
     ) -> subscription_pb2.TestClock:
-        merchant_id = current_call().require_merchant()
-        new = NewTestClock(
-            frozen_time=frozen_time("frozen_time", request.frozen_time),
-            name=validation.text("name", request.name, maximum=CLOCK_NAME_LENGTH_MAX),
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-        return await self._mutations.answer(
-            merchant_id, request, TEST_CLOCK, self._service.create_test_clock, new
+        return await self._mutations.answer_checked(
+            request, TEST_CLOCK, self._service.create_test_clock, new_test_clock
         )
 
     async def GetTestClock(
@@ -227,11 +190,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CreateInvoiceItem(
         self, request: subscription_pb2.CreateInvoiceItemRequest, context: Context
     ) -> subscription_pb2.InvoiceItem:
-        merchant_id = current_call().require_merchant()
-        new = invoice_item(request)
-
-        return await self._mutations.answer(
-            merchant_id, request, INVOICE_ITEM, self._billing.create_invoice_item, new
+        return await self._mutations.answer_checked(
+            request, INVOICE_ITEM, self._billing.create_invoice_item, invoice_item
         )
 
     async def GetInvoiceItem(
