@@ -31,6 +31,7 @@ from paycore.runtime.servicing import (
     acting_merchant,
     add_servicer,
     cursor_of,
+    get_acting_by_id,
     page_response,
 )
 from paycore.storage import Shards
@@ -161,8 +162,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     async def GetReview(
         self, request: fraud_pb2.GetReviewRequest, context: Context
     ) -> fraud_pb2.Review:
-        review_id = validation.object_id("id", request.id, Prefix.REVIEW)
-        return review_message(await self._service.get_review(acting_merchant(), review_id))
+        read = self._service.get_review
+        return await get_acting_by_id(request, Prefix.REVIEW, read, review_message)
 
     async def ListReviews(
         self, request: fraud_pb2.ListReviewsRequest, context: Context

@@ -28,6 +28,7 @@ from paycore.runtime.servicing import (
     acting_merchant,
     add_servicer,
     cursor_of,
+    get_acting_by_id,
     page_response,
 )
 from paycore.v1 import ledger_pb2, ledger_pb2_grpc
@@ -54,8 +55,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetAccount(
         self, request: ledger_pb2.GetAccountRequest, context: Context
     ) -> ledger_pb2.LedgerAccount:
-        account_id = validation.object_id("id", request.id, Prefix.LEDGER_ACCOUNT)
-        return account_message(await self._service.get_account(acting_merchant(), account_id))
+        read = self._service.get_account
+        return await get_acting_by_id(request, Prefix.LEDGER_ACCOUNT, read, account_message)
 
     async def ListAccounts(
         self, request: ledger_pb2.ListAccountsRequest, context: Context
@@ -90,8 +91,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetTransfer(
         self, request: ledger_pb2.GetTransferRequest, context: Context
     ) -> ledger_pb2.LedgerTransfer:
-        transfer_id = validation.object_id("id", request.id, Prefix.LEDGER_TRANSFER)
-        return transfer_message(await self._service.get_transfer(acting_merchant(), transfer_id))
+        read = self._service.get_transfer
+        return await get_acting_by_id(request, Prefix.LEDGER_TRANSFER, read, transfer_message)
 
     async def ListEntries(
         self, request: ledger_pb2.ListEntriesRequest, context: Context
