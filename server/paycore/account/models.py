@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from paycore.records import Stored
 from paycore.secret import Secret
 
 
@@ -46,13 +47,9 @@ class NewSellerAccount:
 
 
 @dataclass(frozen=True)
-class SellerAccount(NewSellerAccount):
+class SellerAccount(NewSellerAccount, Stored):
     """A seller account as stored: what it was created with, whose it is, its id and creation
     time."""
-
-    id: str
-    merchant_id: str
-    created: int
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.records import Stored
+
 
 class SessionStatus(StrEnum):
     OPEN = "open"
@@ -40,25 +42,15 @@ class NewSession:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Session:
-    id: str
-    merchant_id: str
-    amount_total: int
-    currency: str
-    line_items: tuple[LineItem, ...]
-    customer_id: str | None
-    customer_email: str
-    success_url: str
-    cancel_url: str
+@dataclass(frozen=True, kw_only=True)
+class Session(NewSession, Stored):
+    """A session as stored: what it was created with, whose it is, its id, status, payment
+    intent and creation time."""
+
     status: SessionStatus
     """As shown: an open session whose intent succeeded reads complete, one past expires_at
     reads expired, before the worker records either (repository.session_of)."""
     payment_intent_id: str
-    expires_at: int
-    description: str
-    metadata: dict[str, str]
-    created: int
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from paycore.records import Stored
 from paycore.secret import Secret
 
 
@@ -66,14 +67,11 @@ class CustomerChanges:
 
 
 @dataclass(frozen=True)
-class Customer(NewCustomer):
+class Customer(NewCustomer, Stored):
     """A customer as stored: what it was created with (or changed to), whose it is, its id,
     default payment method and creation time."""
 
-    id: str
-    merchant_id: str
     default_payment_method: str | None
-    created: int
 
 
 @dataclass(frozen=True)
@@ -140,16 +138,13 @@ class CardWallet:
 
 
 @dataclass(frozen=True)
-class PaymentMethod:
-    id: str
-    merchant_id: str
+class PaymentMethod(Stored):
     type: str
     card: Card
     billing_details: BillingDetails
     customer_id: str | None
     detached: bool
     metadata: dict[str, str]
-    created: int
 
 
 @dataclass(frozen=True)

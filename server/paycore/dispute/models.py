@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.records import Stored
+
 
 class DisputeStatus(StrEnum):
     WARNING_NEEDS_RESPONSE = "warning_needs_response"
@@ -59,9 +61,7 @@ class PspAction(StrEnum):
 
 
 @dataclass(frozen=True)
-class Dispute:
-    id: str
-    merchant_id: str
+class Dispute(Stored):
     payment_intent_id: str
     psp_dispute: str
     psp_charge: str
@@ -81,7 +81,6 @@ class Dispute:
     no request finished within the lease."""
     psp_sequence: int
     balance_transactions: tuple[str, ...]
-    created: int
     metadata: dict[str, str] = field(default_factory=dict)
 
     @property

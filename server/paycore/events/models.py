@@ -7,19 +7,6 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Event:
-    id: str
-    merchant_id: str
-    type: str
-    object_id: str | None
-    object_type: str
-    """The full name of the object's proto message (a payment intent's, for example)."""
-    data: dict[str, Any]
-    """The object in paycore's JSON form (see paycore.events.objects)."""
-    created: int
-
-
-@dataclass(frozen=True)
 class NewEvent:
     """An event's row before it is written (`prepare_event`), for a caller that writes it in
     a statement of its own (paycore.payment.charging)."""
@@ -29,7 +16,16 @@ class NewEvent:
     type: str
     object_id: str | None
     object_type: str
+    """The full name of the object's proto message (a payment intent's, for example)."""
     data: dict[str, Any]
+    """The object in paycore's JSON form (see paycore.events.objects)."""
+
+
+@dataclass(frozen=True)
+class Event(NewEvent):
+    """An event as stored: its row and creation time."""
+
+    created: int
 
 
 @dataclass(frozen=True)

@@ -100,19 +100,12 @@ class Attempt:
     error_message: str = ""
 
 
-@dataclass(frozen=True)
-class Execution:
+@dataclass(frozen=True, kw_only=True)
+class Execution(NewExecution):
+    """An execution as stored: what it was created from (psp_key its id unless the owner chose
+    one), its id, where it stands against the PSP and creation time."""
+
     id: str
-    merchant_id: str
-    operation: Operation
-    payment_intent_id: str | None
-    payment_order_id: str | None
-    refund_id: str | None
-    amount: int
-    currency: str
-    payment_method_id: str | None
-    psp_charge: str | None
-    psp_key: str
     state: ExecutionState
     attempt_count: int
     next_attempt: float | None
@@ -121,7 +114,6 @@ class Execution:
     answer: PspAnswer | None
     failure_code: str
     failure_message: str
-    metadata: dict[str, str]
     created: int
     attempts: tuple[Attempt, ...] = ()
 

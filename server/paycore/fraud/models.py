@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from paycore.records import Stored
+
 PLATFORM = ""
 """The merchant_id of platform-wide blocklist items."""
 
@@ -35,21 +37,17 @@ class OutcomeLabel(Enum):
 
 
 @dataclass(frozen=True)
-class BlocklistItem:
-    id: str
-    merchant_id: str
-    """"" for a platform-wide item."""
+class BlocklistItem(Stored):
+    """A blocked value; its merchant_id is PLATFORM ("") for a platform-wide item."""
+
     type: BlocklistType
     value: str
     reason: str
     metadata: dict[str, str]
-    created: int
 
 
 @dataclass(frozen=True)
-class Review:
-    id: str
-    merchant_id: str
+class Review(Stored):
     payment: str
     assessment_id: str
     status: ReviewStatus
@@ -59,7 +57,6 @@ class Review:
     currency: str
     note: str
     closed: int
-    created: int
 
 
 @dataclass(frozen=True)

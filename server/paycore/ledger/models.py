@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.records import Stored
 
 
 class AccountType(Enum):
@@ -155,11 +156,9 @@ def sourced_transfer(
 
 
 @dataclass(frozen=True)
-class Transfer:
+class Transfer(Stored):
     """A transfer as stored: accounts, amount and currency as applied."""
 
-    id: str
-    merchant_id: str
     kind: TransferKind
     debit_account_id: str
     credit_account_id: str
@@ -172,7 +171,6 @@ class Transfer:
     metadata: dict[str, str]
     status: TransferStatus
     resolved_by: str
-    created: int
 
 
 @dataclass(frozen=True)

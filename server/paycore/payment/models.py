@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from paycore.records import Stored
+
 
 class IntentStatus(StrEnum):
     REQUIRES_PAYMENT_METHOD = "requires_payment_method"
@@ -139,9 +141,7 @@ class NewIntent:
 
 
 @dataclass(frozen=True)
-class Intent:
-    id: str
-    merchant_id: str
+class Intent(Stored):
     amount: int
     currency: str
     status: IntentStatus
@@ -163,7 +163,6 @@ class Intent:
     canceled_at: int | None
     cancellation_reason: str | None
     metadata: dict[str, str]
-    created: int
     # The subscription invoice it pays (set by paycore.payment.off_session).
     invoice_id: str | None = None
     # Its charge is disputed (a chargeback: paycore.dispute); refunds are refused.
@@ -193,15 +192,12 @@ class NewPayment:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Order:
-    id: str
-    merchant_id: str
+@dataclass(frozen=True, kw_only=True)
+class Order(NewOrder, Stored):
+    """A payment order as stored: what it was asked for, whose it is, its id, its payment, what
+    its execution came to and creation time."""
+
     payment_id: str
-    payment_order_id: str
-    seller_account: str
-    amount: int
-    currency: str
     status: OrderStatus
     amount_refunded: int
     fee: int
@@ -210,14 +206,10 @@ class Order:
     decline_code: str
     failure_message: str
     execution_id: str | None
-    metadata: dict[str, str]
-    created: int
 
 
 @dataclass(frozen=True)
-class Payment:
-    id: str
-    merchant_id: str
+class Payment(Stored):
     checkout_id: str
     status: PaymentStatus
     buyer_info: dict[str, str]
@@ -227,14 +219,11 @@ class Payment:
     failure_code: str
     failure_message: str
     metadata: dict[str, str]
-    created: int
     orders: tuple[Order, ...] = ()
 
 
 @dataclass(frozen=True)
-class Refund:
-    id: str
-    merchant_id: str
+class Refund(Stored):
     payment_intent_id: str | None
     payment_order_id: str | None
     amount: int
@@ -244,4 +233,3 @@ class Refund:
     failure_reason: str
     execution_id: str | None
     metadata: dict[str, str]
-    created: int

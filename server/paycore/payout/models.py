@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.records import Stored
 from paycore.secret import Secret
 
 DAY_SECONDS = 86_400
@@ -37,9 +38,7 @@ class BalanceStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class BalanceTransaction:
-    id: str
-    merchant_id: str
+class BalanceTransaction(Stored):
     account: str
     currency: str
     amount: int
@@ -54,7 +53,6 @@ class BalanceTransaction:
     description: str
     ledger_transfer_id: str
     payout_id: str | None
-    created: int
     conversion: Presentment | None = None
     """Currencies (issue 19): set on a converted payment's or refund's rows."""
 
@@ -106,9 +104,7 @@ class NewBankAccount:
 
 
 @dataclass(frozen=True)
-class BankAccount:
-    id: str
-    merchant_id: str
+class BankAccount(Stored):
     account: str
     country: str
     currency: str
@@ -121,7 +117,6 @@ class BankAccount:
     status: BankAccountStatus
     default_for_currency: bool
     instant_supported: bool
-    created: int
     metadata: dict[str, str]
 
 
@@ -180,16 +175,12 @@ class NewPayout:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Payout:
-    id: str
-    merchant_id: str
-    account: str
-    amount: int
+@dataclass(frozen=True, kw_only=True)
+class Payout(NewPayout, Stored):
+    """A payout as stored: what it was asked for (its destination resolved), whose it is, its
+    id, what it came to and creation time."""
+
     fee: int
-    currency: str
-    destination: str
-    method: PayoutMethod
     status: PayoutStatus
     automatic: bool
     period: dt.date | None
@@ -200,9 +191,6 @@ class Payout:
     failure_message: str
     bank_reference: str
     execution_id: str
-    description: str
-    created: int
-    metadata: dict[str, str]
 
 
 @dataclass(frozen=True)

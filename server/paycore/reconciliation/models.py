@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from paycore.records import Stored
+
 RECONCILIATION_OWNER = "platform"
 """The owner (merchant_id column) of platform-wide rows: runs and their parts."""
 
@@ -105,9 +107,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class Discrepancy:
-    id: str
-    merchant_id: str
+class Discrepancy(Stored):
     source: Source
     day: dt.date
     kind: Kind
@@ -128,7 +128,6 @@ class Discrepancy:
     action: Action | None
     note: str
     ledger_transfer_ids: tuple[str, ...]
-    created: int
     resolved: int | None
 
     def receivable_residual(self) -> dict[str, int]:

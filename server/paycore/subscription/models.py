@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from paycore.records import Stored
+
 
 class Interval(Enum):
     DAY = "day"
@@ -48,14 +50,8 @@ class NewProduct:
 
 
 @dataclass(frozen=True)
-class Product:
-    id: str
-    merchant_id: str
-    name: str
-    description: str
-    active: bool
-    metadata: dict[str, str]
-    created: int
+class Product(NewProduct, Stored):
+    """A product as stored: what it was created with, whose it is, its id and creation time."""
 
 
 @dataclass(frozen=True)
@@ -71,17 +67,8 @@ class NewPrice:
 
 
 @dataclass(frozen=True)
-class Price:
-    id: str
-    merchant_id: str
-    product_id: str
-    unit_amount: int
-    currency: str
-    recurring: Recurring | None
-    nickname: str
-    active: bool
-    metadata: dict[str, str]
-    created: int
+class Price(NewPrice, Stored):
+    """A price as stored: what it was created with, whose it is, its id and creation time."""
 
 
 class TestClockStatus(Enum):
@@ -101,15 +88,12 @@ class NewTestClock:
 
 
 @dataclass(frozen=True)
-class TestClock:
+class TestClock(NewTestClock, Stored):
+    """A test clock as stored: what it was created with (its frozen time as advanced), whose
+    it is, its id, status and creation time."""
+
     __test__ = False  # not a pytest test class, despite its name
-    id: str
-    merchant_id: str
-    name: str
-    frozen_time: int
     status: TestClockStatus
-    metadata: dict[str, str]
-    created: int
 
 
 # --- subscriptions and invoices ------------------------------------------------------------
@@ -173,9 +157,7 @@ class SubscriptionItem:
 
 
 @dataclass(frozen=True)
-class Subscription:
-    id: str
-    merchant_id: str
+class Subscription(Stored):
     customer_id: str
     status: SubscriptionStatus
     currency: str
@@ -192,7 +174,6 @@ class Subscription:
     test_clock_id: str | None
     credit_balance: int
     next_action_at: int | None
-    created: int
     metadata: dict[str, str]
     items: tuple[SubscriptionItem, ...] = ()
 
@@ -229,9 +210,7 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
-class Invoice:
-    id: str
-    merchant_id: str
+class Invoice(Stored):
     subscription_id: str
     customer_id: str
     status: InvoiceStatus
@@ -251,7 +230,6 @@ class Invoice:
     period: Period
     paid_at: int | None
     test_clock_id: str | None
-    created: int
     metadata: dict[str, str]
     lines: tuple[InvoiceLine, ...] = ()
 
@@ -270,16 +248,8 @@ class NewInvoiceItem:
 
 
 @dataclass(frozen=True)
-class InvoiceItem:
-    id: str
-    merchant_id: str
-    customer_id: str
-    subscription_id: str
-    price_id: str | None
-    amount: int
-    currency: str
-    quantity: int
-    description: str
+class InvoiceItem(NewInvoiceItem, Stored):
+    """An invoice item as stored: what it was created with, whose it is, its id, the invoice
+    that took it up (None while pending) and creation time."""
+
     invoice_id: str | None
-    created: int
-    metadata: dict[str, str]

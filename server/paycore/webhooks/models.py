@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from paycore.records import Stored
 from paycore.secret import Secret
 
 ALL_EVENTS = "*"
@@ -24,26 +25,22 @@ class DeliveryStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    id: str
-    merchant_id: str
-    url: str
-    enabled_events: tuple[str, ...]
-    description: str
-    metadata: dict[str, str]
-    status: EndpointStatus
-    created: int
-
-    def wants(self, event_type: str) -> bool:
-        return ALL_EVENTS in self.enabled_events or event_type in self.enabled_events
-
-
-@dataclass(frozen=True)
 class NewEndpoint:
     url: str
     enabled_events: tuple[str, ...]
     description: str
     metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Endpoint(NewEndpoint, Stored):
+    """An endpoint as stored: what it was created with (or changed to), whose it is, its id,
+    status and creation time."""
+
+    status: EndpointStatus
+
+    def wants(self, event_type: str) -> bool:
+        return ALL_EVENTS in self.enabled_events or event_type in self.enabled_events
 
 
 @dataclass(frozen=True)
@@ -83,9 +80,7 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    id: str
-    merchant_id: str
+class Delivery(Stored):
     event_id: str
     endpoint_id: str
     event_type: str
@@ -96,7 +91,6 @@ class Delivery:
     """Unix seconds; 0 when none is scheduled."""
     last_response_status: int
     last_error: str
-    created: int
     attempts: tuple[Attempt, ...] = ()
 
 
