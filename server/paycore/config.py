@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from paycore.errors import ConfigurationError
 from paycore.secret_strength import check_secrets
@@ -339,160 +340,46 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_urls = tuple(
         url.strip() for url in env.get("PAYCORE_DATABASE_URLS", "").split(",") if url.strip()
     )
-    settings = Settings(
-        database_urls=database_urls,
-        redis_url=env.get("PAYCORE_REDIS_URL", ""),
-        admin_token=env.get("PAYCORE_ADMIN_TOKEN", ""),
-        internal_token=env.get("PAYCORE_INTERNAL_TOKEN", ""),
-        key_hash_secret=env.get("PAYCORE_KEY_HASH_SECRET", ""),
-        vault_key=env.get("PAYCORE_VAULT_KEY", ""),
-        card_fingerprint_key=env.get("PAYCORE_CARD_FINGERPRINT_KEY", ""),
-        grpc_addr=env.get("PAYCORE_GRPC_ADDR", defaults.grpc_addr),
-        http_addr=env.get("PAYCORE_HTTP_ADDR", defaults.http_addr),
-        checkout_url=env.get("PAYCORE_CHECKOUT_URL", defaults.checkout_url),
-        metrics_addr=env.get("PAYCORE_METRICS_ADDR", defaults.metrics_addr),
-        psp_url=env.get("PAYCORE_PSP_URL", defaults.psp_url),
-        executor_lease_ms=_int(env, "PAYCORE_EXECUTOR_LEASE_MS", defaults.executor_lease_ms),
-        executor_max_attempts=_int(
-            env, "PAYCORE_EXECUTOR_MAX_ATTEMPTS", defaults.executor_max_attempts
-        ),
-        executor_retry_base_ms=_int(
-            env, "PAYCORE_EXECUTOR_RETRY_BASE_MS", defaults.executor_retry_base_ms
-        ),
-        executor_group_commit_max=_int(
-            env, "PAYCORE_EXECUTOR_GROUP_COMMIT_MAX", defaults.executor_group_commit_max
-        ),
-        executor_inline_wait_ms=_int(
-            env, "PAYCORE_EXECUTOR_INLINE_WAIT_MS", defaults.executor_inline_wait_ms
-        ),
-        psp_breaker_threshold=_int(
-            env, "PAYCORE_PSP_BREAKER_THRESHOLD", defaults.psp_breaker_threshold
-        ),
-        psp_breaker_open_ms=_int(env, "PAYCORE_PSP_BREAKER_OPEN_MS", defaults.psp_breaker_open_ms),
-        psp_timeout_ms=_int(env, "PAYCORE_PSP_TIMEOUT_MS", defaults.psp_timeout_ms),
-        logical_shard_count=logical_shard_count,
-        shard_map=parse_shard_map(
+    # The settings read other than by the type of their default (below).
+    parsed_apart: dict[str, Any] = {
+        "database_urls": database_urls,
+        "logical_shard_count": logical_shard_count,
+        "shard_map": parse_shard_map(
             env.get("PAYCORE_SHARD_MAP", ""), logical_shard_count, len(database_urls)
         ),
-        rate_limits_per_second=parse_rate_limits(env.get("PAYCORE_RATE_LIMITS", "")),
-        redis_key_prefix=env.get("PAYCORE_REDIS_PREFIX", defaults.redis_key_prefix),
-        database_pool_size=_int(env, "PAYCORE_DB_POOL_SIZE", defaults.database_pool_size),
-        shard_map_refresh_ms=_int(
-            env, "PAYCORE_SHARD_MAP_REFRESH_MS", defaults.shard_map_refresh_ms
-        ),
-        auth_cache_ttl_ms=_int(env, "PAYCORE_AUTH_CACHE_TTL_MS", defaults.auth_cache_ttl_ms),
-        shutdown_grace_seconds=float(
+        "rate_limits_per_second": parse_rate_limits(env.get("PAYCORE_RATE_LIMITS", "")),
+        "shutdown_grace_seconds": float(
             env.get("PAYCORE_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
         ),
-        data_dir=Path(env.get("PAYCORE_DATA_DIR", str(defaults.data_dir))),
-        log_level=env.get("PAYCORE_LOG_LEVEL", defaults.log_level).upper(),
-        request_log_per_second=_int(
-            env, "PAYCORE_REQUEST_LOG_PER_SECOND", defaults.request_log_per_second
-        ),
-        idempotency_retention_hours=_positive_float(
-            env, "PAYCORE_IDEMPOTENCY_RETENTION_HOURS", defaults.idempotency_retention_hours
-        ),
-        worker_metrics_addr=env.get("PAYCORE_WORKER_METRICS_ADDR", defaults.worker_metrics_addr),
-        fraud_model_path=Path(env["PAYCORE_FRAUD_MODEL"])
+        "data_dir": Path(env.get("PAYCORE_DATA_DIR", str(defaults.data_dir))),
+        "log_level": env.get("PAYCORE_LOG_LEVEL", defaults.log_level).upper(),
+        "fraud_model_path": Path(env["PAYCORE_FRAUD_MODEL"])
         if env.get("PAYCORE_FRAUD_MODEL")
         else None,
-        fraud_redis_timeout_ms=_int(
-            env, "PAYCORE_FRAUD_REDIS_TIMEOUT_MS", defaults.fraud_redis_timeout_ms
-        ),
-        fraud_redis_retry_ms=_int(
-            env, "PAYCORE_FRAUD_REDIS_RETRY_MS", defaults.fraud_redis_retry_ms
-        ),
-        payout_instant_fee_bps=_int(
-            env, "PAYCORE_PAYOUT_INSTANT_FEE_BPS", defaults.payout_instant_fee_bps
-        ),
-        payout_instant_fee_minimum=_int(
-            env, "PAYCORE_PAYOUT_INSTANT_FEE_MINIMUM", defaults.payout_instant_fee_minimum
-        ),
-        currency_rules_psp=_choice(
+        "currency_rules_psp": _choice(
             env, "PAYCORE_CURRENCY_RULES_PSP", defaults.currency_rules_psp, CURRENCY_RULES_PSPS
         ),
-        fx_conversion_fee_bps=_int(
-            env, "PAYCORE_FX_CONVERSION_FEE_BPS", defaults.fx_conversion_fee_bps
-        ),
-        fx_rate_max_age_seconds=_int(
-            env, "PAYCORE_FX_RATE_MAX_AGE_SECONDS", defaults.fx_rate_max_age_seconds
-        ),
-        fx_rates_provider=_choice(
+        "fx_rates_provider": _choice(
             env, "PAYCORE_FX_RATES_PROVIDER", defaults.fx_rates_provider, FX_RATES_PROVIDERS
         ),
-        fx_rates_file=env.get("PAYCORE_FX_RATES_FILE", defaults.fx_rates_file),
-        fx_rates_interval_seconds=_positive_float(
-            env, "PAYCORE_FX_RATES_INTERVAL_SECONDS", defaults.fx_rates_interval_seconds
-        ),
-        dispute_fee=_int(env, "PAYCORE_DISPUTE_FEE", defaults.dispute_fee),
-        dispute_fee_returned_on_win=_flag(env, "PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN"),
-        wallet_cryptogram_ttl_seconds=_int(
-            env, "PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS", defaults.wallet_cryptogram_ttl_seconds
-        ),
-        dispute_evidence_chars_max=_int(
-            env, "PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX", defaults.dispute_evidence_chars_max
-        ),
-        webhook_allow_http=_flag(env, "PAYCORE_WEBHOOK_ALLOW_HTTP"),
-        webhook_allow_private=_flag(env, "PAYCORE_WEBHOOK_ALLOW_PRIVATE"),
-        webhook_timeout_ms=_int(env, "PAYCORE_WEBHOOK_TIMEOUT_MS", defaults.webhook_timeout_ms),
-        webhook_lease_ms=_int(env, "PAYCORE_WEBHOOK_LEASE_MS", defaults.webhook_lease_ms),
-        webhook_endpoint_concurrency=_int(
-            env, "PAYCORE_WEBHOOK_ENDPOINT_CONCURRENCY", defaults.webhook_endpoint_concurrency
-        ),
-        webhook_in_flight_max=_int(
-            env, "PAYCORE_WEBHOOK_IN_FLIGHT_MAX", defaults.webhook_in_flight_max
-        ),
-        # Security (issue 23).
-        trusted_proxies=tuple(
+        "trusted_proxies": tuple(
             address.strip()
             for address in env.get(
                 "PAYCORE_TRUSTED_PROXIES", ",".join(defaults.trusted_proxies)
             ).split(",")
             if address.strip()
         ),
-        auth_failure_burst=_int(env, "PAYCORE_AUTH_FAILURE_BURST", defaults.auth_failure_burst),
-        auth_failures_per_second=_positive_float(
-            env, "PAYCORE_AUTH_FAILURES_PER_SECOND", defaults.auth_failures_per_second
-        ),
-        internal_grpc_addr=env.get("PAYCORE_INTERNAL_GRPC_ADDR", ""),
-        database_connect_timeout_ms=_int(
-            env, "PAYCORE_DB_CONNECT_TIMEOUT_MS", defaults.database_connect_timeout_ms
-        ),
-        database_command_timeout_ms=_int(
-            env, "PAYCORE_DB_COMMAND_TIMEOUT_MS", defaults.database_command_timeout_ms
-        ),
-        database_lock_timeout_ms=_int(
-            env, "PAYCORE_DB_LOCK_TIMEOUT_MS", defaults.database_lock_timeout_ms
-        ),
-        edge_operator_routes=env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
-        # TLS (clients, issue 16)
-        grpc_tls_cert_file=env.get("PAYCORE_GRPC_TLS_CERT_FILE", ""),
-        grpc_tls_key_file=env.get("PAYCORE_GRPC_TLS_KEY_FILE", ""),
-        grpc_tls_client_ca_file=env.get("PAYCORE_GRPC_TLS_CLIENT_CA_FILE", ""),
-        http_tls_cert_file=env.get("PAYCORE_HTTP_TLS_CERT_FILE", ""),
-        http_tls_key_file=env.get("PAYCORE_HTTP_TLS_KEY_FILE", ""),
-        grpc_tls_ca_file=env.get("PAYCORE_GRPC_TLS_CA_FILE", ""),
-        grpc_client_cert_file=env.get("PAYCORE_GRPC_CLIENT_CERT_FILE", ""),
-        grpc_client_key_file=env.get("PAYCORE_GRPC_CLIENT_KEY_FILE", ""),
-        # reconciliation (issue 14)
-        reconciliation_daily_at_minutes=_minutes_of_day(
+        "edge_operator_routes": env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
+        "reconciliation_daily_at_minutes": _minutes_of_day(
             env, "PAYCORE_RECONCILIATION_DAILY_AT", defaults.reconciliation_daily_at_minutes
         ),
-        reconciliation_timing_window_seconds=_int(
-            env,
-            "PAYCORE_RECONCILIATION_TIMING_WINDOW_SECONDS",
-            defaults.reconciliation_timing_window_seconds,
-        ),
-        reconciliation_psp_fee_basis_points=_int(
-            env,
-            "PAYCORE_RECONCILIATION_PSP_FEE_BASIS_POINTS",
-            defaults.reconciliation_psp_fee_basis_points,
-        ),
-        reconciliation_lease_ms=_int(
-            env, "PAYCORE_RECONCILIATION_LEASE_MS", defaults.reconciliation_lease_ms
-        ),
-        bank_url=env.get("PAYCORE_BANK_URL", defaults.bank_url),
-    )
+    }
+    by_type: dict[str, Any] = {
+        setting.name: _parse(env, _env_name(setting.name), getattr(defaults, setting.name))
+        for setting in fields(Settings)
+        if setting.name not in parsed_apart
+    }
+    settings = Settings(**by_type, **parsed_apart)
     if settings.webhook_lease_ms <= settings.webhook_timeout_ms:
         raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
     return settings
@@ -500,6 +387,33 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 CURRENCY_RULES_PSPS = ("default", "full_precision")
 FX_RATES_PROVIDERS = ("simulator", "ecb_file", "none")
+
+
+# The settings whose variable is not PAYCORE_<NAME IN CAPITALS>.
+_ENV_NAMES = {
+    "redis_key_prefix": "PAYCORE_REDIS_PREFIX",
+    "database_pool_size": "PAYCORE_DB_POOL_SIZE",
+    "database_connect_timeout_ms": "PAYCORE_DB_CONNECT_TIMEOUT_MS",
+    "database_command_timeout_ms": "PAYCORE_DB_COMMAND_TIMEOUT_MS",
+    "database_lock_timeout_ms": "PAYCORE_DB_LOCK_TIMEOUT_MS",
+}
+
+
+def _env_name(setting: str) -> str:
+    return _ENV_NAMES.get(setting, f"PAYCORE_{setting.upper()}")
+
+
+def _parse(env: Mapping[str, str], name: str, default: object) -> object:
+    """The variable `name` read as the type of its setting's default (str, int, float, bool)."""
+    if isinstance(default, bool):
+        return _flag(env, name)
+    if isinstance(default, int):
+        return _int(env, name, default)
+    if isinstance(default, float):
+        return _positive_float(env, name, default)
+    if isinstance(default, str):
+        return env.get(name, default)
+    raise TypeError(f"{name}: no parser for {type(default).__name__}")
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -98,6 +98,12 @@ def new_id(prefix: Prefix, logical_shard: int, *, timestamp_ms: int | None = Non
     return f"{prefix}_{encode_base62(number, BODY_LENGTH)}"
 
 
+def new_merchant_id(prefix: Prefix, merchant_id: str) -> str:
+    """A new id of one of the merchant's objects: on the merchant's logical shard, beside its
+    other rows."""
+    return new_id(prefix, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+
+
 class _MonotonicRandom:
     """The random part: fresh each millisecond, then counting up within it (as monotonic
     ULIDs do), so ids one process makes in the same millisecond keep their creation order.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
@@ -57,19 +57,23 @@ def email(param: str, value: str, *, required: bool = True) -> str:
 
 
 def country(param: str, value: str) -> str:
-    if not value:
-        raise missing(param)
-    if value.upper() not in COUNTRIES:
-        raise invalid(param, f"{value[:8]!r} is not an ISO 3166-1 alpha-2 country code")
-    return value.upper()
+    return _code(param, value, value.upper(), COUNTRIES, "an ISO 3166-1 alpha-2 country code")
 
 
 def currency(param: str, value: str) -> str:
+    return _code(param, value, value.lower(), CURRENCY_EXPONENTS, _CURRENCY_CODE)
+
+
+_CURRENCY_CODE = "a supported ISO 4217 currency code"
+
+
+def _code(param: str, value: str, code: str, codes: Collection[str], what: str) -> str:
+    """`code` (`value` in the case of `codes`) if `codes` has it."""
     if not value:
         raise missing(param)
-    if value.lower() not in CURRENCY_EXPONENTS:
-        raise invalid(param, f"{value[:8]!r} is not a supported ISO 4217 currency code")
-    return value.lower()
+    if code not in codes:
+        raise invalid(param, f"{value[:8]!r} is not {what}")
+    return code
 
 
 SETTLEMENT_CURRENCIES_MAX = 10
@@ -89,7 +93,7 @@ def amount(param: str, value: int, currency: str, *, minimum: int = 1) -> int:
     """A money amount in minor units of `currency` (already checked with `currency()`), within
     the currency's bounds (paycore.iso.amount_max)."""
     if currency not in CURRENCY_EXPONENTS:
-        raise invalid(param, f"{currency[:8]!r} is not a supported ISO 4217 currency code")
+        raise invalid(param, f"{currency[:8]!r} is not {_CURRENCY_CODE}")
     maximum = amount_max(currency)
     if value < minimum:
         raise invalid(param, f"must be at least {minimum} (minor units of {currency})")

@@ -31,7 +31,7 @@ from paycore.account.repository import (
 from paycore.currency.models import Settlement
 from paycore.currency.repository import save_settlement
 from paycore.errors import invalid, not_found
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, logical_shard_of, new_id, new_merchant_id
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -85,7 +85,7 @@ class AccountService:
     async def create_seller_account(
         self, connection: AsyncConnection, merchant_id: str, new: NewSellerAccount
     ) -> SellerAccount:
-        account_id = new_id(Prefix.ACCOUNT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        account_id = new_merchant_id(Prefix.ACCOUNT, merchant_id)
         seller = await SellerAccountRepository(connection).insert(merchant_id, account_id, new)
         await _settle_in(connection, merchant_id, account_id, new.settlement_currencies)
         return seller

@@ -11,6 +11,7 @@ from typing import Any
 
 from paycore.checkout.models import LineItem, NewSession, Session, SessionStatus
 from paycore.invariants import violated
+from paycore.storage.keys import merchant_row
 from paycore.storage.schema import api_keys, checkout_keys, checkout_sessions, payment_intents
 from sqlalchemy import ColumnElement, Row, Select, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
@@ -35,7 +36,7 @@ def _with_intent() -> Select[Any]:
 
 
 def session_query(merchant_id: str, session_id: str) -> Select[Any]:
-    return _with_intent().where(_s.c.merchant_id == merchant_id, _s.c.id == session_id)
+    return _with_intent().where(merchant_row(_s, merchant_id, session_id))
 
 
 def page_query(session_id: str) -> Select[Any]:
@@ -157,7 +158,7 @@ class CheckoutRepository:
         if status is SessionStatus.COMPLETE:
             values["completed_at"] = datetime.now(UTC)
         await self._connection.execute(
-            update(_s).where(_s.c.merchant_id == merchant_id, _s.c.id == session_id).values(values)
+            update(_s).where(merchant_row(_s, merchant_id, session_id)).values(values)
         )
 
     async def claim_paid(self, limit: int) -> Sequence[Row[Any]]:

@@ -27,7 +27,7 @@ from paycore.checkout.repository import (
 from paycore.customer.vault import Vault
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events.outbox import record_event
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, logical_shard_of, new_merchant_id
 from paycore.payment.intents import cancel, create
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
@@ -89,7 +89,7 @@ class CheckoutSessions:
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession
     ) -> Session:
-        session_id = new_id(Prefix.CHECKOUT_SESSION, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        session_id = new_merchant_id(Prefix.CHECKOUT_SESSION, merchant_id)
         intent = NewIntent(
             amount=new.amount_total,
             currency=new.currency,

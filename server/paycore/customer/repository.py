@@ -4,7 +4,7 @@ shard (paycore.storage). A card's number is only ever written sealed (paycore.cu
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from paycore.customer.models import (
@@ -58,9 +58,9 @@ def payment_methods_query(
     return query
 
 
+@dataclass(frozen=True, slots=True)
 class CustomerRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, merchant_id: str, customer_id: str, new: NewCustomer) -> Customer:
         row = (
@@ -108,9 +108,9 @@ class CustomerRepository:
         )
 
 
+@dataclass(frozen=True, slots=True)
 class PaymentMethodRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(
         self,

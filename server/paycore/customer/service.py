@@ -197,9 +197,7 @@ class CustomerService:
         customer_id: str,
     ) -> PaymentMethod:
         methods = PaymentMethodRepository(connection)
-        found = await methods.get(merchant_id, payment_method_id, for_update=True)
-        if found is None:
-            raise not_found("payment_method", payment_method_id)
+        found = await _locked(methods, merchant_id, payment_method_id)
         await self.require_customer(merchant_id, customer_id, connection=connection)
         if found.detached:
             raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param="id", id=payment_method_id)
@@ -213,9 +211,7 @@ class CustomerService:
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
     ) -> PaymentMethod:
         methods = PaymentMethodRepository(connection)
-        found = await methods.get(merchant_id, payment_method_id, for_update=True)
-        if found is None:
-            raise not_found("payment_method", payment_method_id)
+        found = await _locked(methods, merchant_id, payment_method_id)
         if found.customer_id is None:
             raise ApiError(
                 Reason.PAYMENT_METHOD_NOT_ATTACHED,
@@ -297,6 +293,16 @@ class CustomerService:
             return
         async with self._shards.read(merchant_id) as reader:
             yield reader
+
+
+async def _locked(
+    methods: PaymentMethodRepository, merchant_id: str, payment_method_id: str
+) -> PaymentMethod:
+    """The merchant's payment method, locked for the change; NOT_FOUND when it has none."""
+    found = await methods.get(merchant_id, payment_method_id, for_update=True)
+    if found is None:
+        raise not_found("payment_method", payment_method_id)
+    return found
 
 
 def _changed(value: str | None, current: str) -> str:

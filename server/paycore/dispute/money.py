@@ -13,6 +13,8 @@ pay-out write with (paycore.payout.balances), in the caller's transaction:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from paycore.dispute.models import Dispute
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
@@ -21,9 +23,9 @@ from paycore.payout.models import MERCHANT, BalanceStatus, BalanceType
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+@dataclass(frozen=True, slots=True)
 class DisputeMoney:
-    def __init__(self, book: BalanceBook) -> None:
-        self._book = book
+    _book: BalanceBook
 
     def now(self) -> int:
         return self._book.now()

@@ -3,14 +3,12 @@ disputes change a few times in their life, off every hot path."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from paycore.dispute.models import (
     Dispute,
     DisputeFilter,
-    DisputeReason,
-    DisputeStatus,
-    PspAction,
 )
 from paycore.invariants import invariant
 from paycore.storage.rows import Decoder, Encoder
@@ -23,28 +21,8 @@ d = disputes
 FEED_OWNER = "platform"
 """The feed's position is the platform's, not a merchant's (kept on the home shard)."""
 
-decode_dispute: Decoder[Dispute] = Decoder(
-    disputes,
-    Dispute,
-    convert={
-        "reason": DisputeReason,
-        "status": DisputeStatus,
-        "psp_action": PspAction,
-        "evidence": dict,
-        "balance_transactions": tuple,
-        "metadata": dict,
-    },
-)
-encode_dispute: Encoder[Dispute] = Encoder(
-    disputes,
-    Dispute,
-    convert={
-        "reason": lambda reason: reason.value,
-        "status": lambda status: status.value,
-        "psp_action": lambda action: action.value,
-        "balance_transactions": list,
-    },
-)
+decode_dispute: Decoder[Dispute] = Decoder(disputes, Dispute)
+encode_dispute: Encoder[Dispute] = Encoder(disputes, Dispute)
 
 
 def dispute_query(merchant_id: str, dispute_id: str) -> Select[Any]:
@@ -60,9 +38,9 @@ def disputes_query(merchant_id: str, wanted: DisputeFilter) -> Select[Any]:
     return query
 
 
+@dataclass(frozen=True, slots=True)
 class DisputeRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, dispute: Dispute) -> None:
         values = dict(zip(encode_dispute.columns, encode_dispute(dispute), strict=True))
@@ -116,13 +94,13 @@ async def claim_stale_calls(
     return [(row.merchant_id, row.id) for row in taken]
 
 
+@dataclass(frozen=True, slots=True)
 class FeedRepository:
     """The feed's position and its reader's lease (one row per feed, named by the PSP's URL,
     so that another PSP, or a new simulator, starts from its own beginning; home shard)."""
 
-    def __init__(self, connection: AsyncConnection, name: str) -> None:
-        self._connection = connection
-        self._name = name
+    _connection: AsyncConnection
+    _name: str
 
     async def claim(self, now: int, lease_seconds: int) -> int | None:
         """The position, leased to this reader until now + lease_seconds; None while another

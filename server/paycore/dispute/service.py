@@ -92,11 +92,11 @@ class Disputes:
 
     async def get(self, merchant_id: str, dispute_id: str) -> Dispute:
         query = dispute_query(merchant_id, dispute_id)
-        return await self._reads.one(merchant_id, query, _decode, "dispute", dispute_id)
+        return await self._reads.one(merchant_id, query, decode_dispute, "dispute", dispute_id)
 
     async def list(self, merchant_id: str, cursor: Cursor, wanted: DisputeFilter) -> Page[Dispute]:
         query = disputes_query(merchant_id, wanted)
-        return await self._reads.page(merchant_id, query, disputes.c.id, cursor, _decode)
+        return await self._reads.page(merchant_id, query, disputes.c.id, cursor, decode_dispute)
 
     # -- the merchant's answer ------------------------------------------------------------------
 
@@ -398,10 +398,6 @@ class Disputes:
 
 
 _STATUSES = frozenset(status.value for status in DisputeStatus)
-
-
-def _decode(row: object) -> Dispute:
-    return decode_dispute(getattr(row, "_mapping", row))
 
 
 def _reason(text: str) -> DisputeReason:

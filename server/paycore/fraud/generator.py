@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,9 @@ STOLEN_CARD = "stolen_card"
 ACCOUNT_TAKEOVER = "account_takeover"
 REFUND_ABUSE = "refund_abuse"
 PATTERNS = (LEGITIMATE, CARD_TESTING, BIN_ATTACK, STOLEN_CARD, ACCOUNT_TAKEOVER, REFUND_ABUSE)
+SHARED_IP_GROUP = "shared_ip_group"
+"""Campus, office and cafe networks: several buyers with their own cards behind one address at
+one merchant within the hour (legitimate purchases)."""
 
 # Home countries of buyers and merchants, weighted, with the currency merchants there charge.
 COUNTRIES = {
@@ -83,14 +87,16 @@ class GeneratorConfig:
     merchants: int = 12
     purchases_per_customer_day: float = 0.3
     guest_share: float = 0.15
-    card_testing_bursts_per_day: float = 1.5
-    stolen_cards_per_day: float = 14.0
-    takeovers_per_day: float = 6.0
-    refund_abusers_per_day: float = 3.0
-    bin_attacks_per_day: float = 0.5
-    shared_ip_groups_per_day: float = 20.0
-    """Campus, office and cafe networks: several buyers with their own cards behind one
-    address at one merchant within the hour (legitimate)."""
+    episodes_per_day: tuple[tuple[str, float], ...] = (
+        (CARD_TESTING, 1.5),
+        (STOLEN_CARD, 14.0),
+        (ACCOUNT_TAKEOVER, 6.0),
+        (REFUND_ABUSE, 3.0),
+        (BIN_ATTACK, 0.5),
+        (SHARED_IP_GROUP, 20.0),
+    )
+    """Mean episodes a day of each pattern but the legitimate customers' own purchases, in
+    the order they are generated each day."""
     expat_share: float = 0.03
     """Customers living abroad: billing at home, IP and a local card where they live."""
     unknown_age_share: float = 0.1
@@ -113,6 +119,43 @@ class _Customer:
     lives_in: str = ""
     """Where the customer lives now when it is not `country` (an expat: billing at home, IP
     and a local card where it lives)."""
+
+
+_GUEST = ("", 0)
+
+
+@dataclass(frozen=True)
+class _Buyer:
+    """Who pays and from where, as a payment names them."""
+
+    account: tuple[str, int]
+    """The customer's id and when the account was created (unix seconds; 0 when the merchant
+    does not send it); _GUEST for a guest."""
+    ip: str
+    ip_country: str
+    email: str
+    country: str
+    """The billing address's."""
+
+
+@dataclass(frozen=True)
+class _Spree:
+    """A fraud pattern's purchases by one buyer, one after another at random merchants."""
+
+    purchases: tuple[int, ...]
+    """How many: one of these, at random."""
+    median_usd: float
+    sigma: float
+    decline_share: float
+    gap_minutes: tuple[int, int]
+    """Between two purchases: at random within."""
+
+
+_SPREES = {
+    STOLEN_CARD: _Spree((1, 1, 2, 3, 4), 350, 0.7, 0.25, (1, 40)),
+    ACCOUNT_TAKEOVER: _Spree((1, 2, 2, 3, 4), 450, 0.6, 0.15, (2, 60)),
+    REFUND_ABUSE: _Spree(tuple(range(4, 11)), 150, 0.5, 0.1, (10, 180)),
+}
 
 
 @dataclass(frozen=True)
@@ -212,16 +255,13 @@ class _Generator:
         merchant: _Merchant,
         usd: float,
         card: tuple[str, str, str],
-        *,
-        customer: str,
-        customer_created_s: int,
-        ip: str,
-        ip_country: str,
-        email: str,
-        country: str,
-        declined: bool,
+        buyer: _Buyer,
         pattern: str,
+        decline_share: float,
     ) -> None:
+        """A payment the PSP declines with `decline_share` probability (no draw at 0, so a
+        seed gives the same history)."""
+        declined = self.random.random() < decline_share if decline_share else False
         self.sequence += 1
         amount, currency = self._amount(merchant, usd)
         facts = PaymentFacts(
@@ -233,15 +273,25 @@ class _Generator:
             card_brand=card[1],
             card_country=card[2],
             card_observed=True,
-            customer=customer,
-            customer_created_s=customer_created_s if customer else 0,
-            ip=ip,
-            ip_country=ip_country,
-            email=email,
-            country=country,
+            customer=buyer.account[0],
+            customer_created_s=buyer.account[1] if buyer.account[0] else 0,
+            ip=buyer.ip,
+            ip_country=buyer.ip_country,
+            email=buyer.email,
+            country=buyer.country,
             timestamp_ms=int(timestamp_ms),
         )
         self.payments.append(LabelledPayment(facts, declined, pattern != LEGITIMATE, pattern))
+
+    def _spree(
+        self, moment: int, buyer: _Buyer, card: Callable[[], tuple[str, str, str]], pattern: str
+    ) -> None:
+        spree = _SPREES[pattern]
+        for _ in range(self.random.choice(spree.purchases)):
+            merchant = self.random.choice(self.merchants)
+            usd = self._lognormal_usd(spree.median_usd, spree.sigma)
+            self._emit(moment, merchant, usd, card(), buyer, pattern, spree.decline_share)
+            moment += self.random.randint(*spree.gap_minutes) * MINUTE_MS
 
     def _moment(self, day: int, hours: tuple[int, ...] | None = None, country: str = "") -> int:
         """A moment of `day` at one of `hours` (by default the legitimate hourly curve) of
@@ -297,54 +347,26 @@ class _Generator:
         if self.random.random() < 0.04:
             customer.cards.append(self._card(customer.country))
         card = self.random.choice(customer.cards)
-        self._emit(
-            moment,
-            merchant,
-            usd * (3 if travelling and self.random.random() < 0.3 else 1),
-            card,
-            customer=customer.id,
-            customer_created_s=customer.created_s if customer.age_known else 0,
-            ip=ip,
-            ip_country=ip_country,
-            email=customer.email,
-            country=customer.country,
-            declined=self.random.random() < 0.04,
-            pattern=LEGITIMATE,
-        )
+        created_s = customer.created_s if customer.age_known else 0
+        buyer = _Buyer((customer.id, created_s), ip, ip_country, customer.email, customer.country)
+        usd *= 3 if travelling and self.random.random() < 0.3 else 1
+        self._emit(moment, merchant, usd, card, buyer, LEGITIMATE, 0.04)
         if self.random.random() < 0.05:  # a second purchase soon after
-            self._emit(
-                moment + self.random.randrange(30 * MINUTE_MS),
-                merchant,
-                self._lognormal_usd(merchant.median_usd),
-                card,
-                customer=customer.id,
-                customer_created_s=customer.created_s if customer.age_known else 0,
-                ip=ip,
-                ip_country=ip_country,
-                email=customer.email,
-                country=customer.country,
-                declined=False,
-                pattern=LEGITIMATE,
-            )
+            moment += self.random.randrange(30 * MINUTE_MS)
+            usd = self._lognormal_usd(merchant.median_usd)
+            self._emit(moment, merchant, usd, card, buyer, LEGITIMATE, 0)
 
     def _legitimate_guest(self, day: int, merchant: _Merchant, usd: float) -> None:
         country = self._country() if self.random.random() < 0.7 else merchant.country
         travelling = self.random.random() < 0.06
         card_country = country if self.random.random() < 0.96 else self._other_country(country)
-        self._emit(
-            self._moment(day, country=country),
-            merchant,
-            usd,
-            self._card(card_country),
-            customer="",
-            customer_created_s=0,
-            ip=self._ip(),
-            ip_country=self._other_country(country) if travelling else country,
-            email=self._email(free=0.6, disposable=0.03),
-            country=country,
-            declined=self.random.random() < 0.06,
-            pattern=LEGITIMATE,
-        )
+        moment = self._moment(day, country=country)
+        card = self._card(card_country)
+        ip = self._ip()
+        ip_country = self._other_country(country) if travelling else country
+        email = self._email(free=0.6, disposable=0.03)
+        buyer = _Buyer(_GUEST, ip, ip_country, email, country)
+        self._emit(moment, merchant, usd, card, buyer, LEGITIMATE, 0.06)
 
     def card_testing(self, day: int) -> None:
         """A burst of small authorizations across many cards from one IP."""
@@ -354,26 +376,19 @@ class _Generator:
         start = self._moment(day, tuple(range(24)))
         attempts = self.random.randint(12, 100)
         span_ms = self.random.randint(2, 20) * MINUTE_MS
-        account = None
+        account = _GUEST
         if self.random.random() < 0.2:
             account = (f"cus_ct{self._token(10)}", start // 1000 - self.random.randint(60, 3600))
         email = self._email(free=0.4, disposable=0.6)
         for index in range(attempts):
             country = self._country() if self.random.random() < 0.7 else self._any_country()
-            self._emit(
-                start + span_ms * index // attempts,
-                merchant,
-                self.random.uniform(0.5, 3.0),
-                self._card(country),
-                customer=account[0] if account else "",
-                customer_created_s=account[1] if account else 0,
-                ip=ip,
-                ip_country=ip_country,
-                email=email if account else self._email(free=0.4, disposable=0.6),
-                country=country if self.random.random() < 0.5 else ip_country,
-                declined=self.random.random() < 0.75,
-                pattern=CARD_TESTING,
-            )
+            usd = self.random.uniform(0.5, 3.0)
+            card = self._card(country)
+            address = email if account[0] else self._email(free=0.4, disposable=0.6)
+            billing = country if self.random.random() < 0.5 else ip_country
+            buyer = _Buyer(account, ip, ip_country, address, billing)
+            moment = start + span_ms * index // attempts
+            self._emit(moment, merchant, usd, card, buyer, CARD_TESTING, 0.75)
 
     def bin_attack(self, day: int) -> None:
         """Card numbers of one issuer range tried through a botnet: each attempt from another
@@ -385,20 +400,13 @@ class _Generator:
         card_country = self._country()
         for index in range(attempts):
             ip_country = self._any_country() if self.random.random() < 0.5 else self._country()
-            self._emit(
-                start + span_ms * index // attempts,
-                merchant,
-                self.random.uniform(0.5, 2.0),
-                self._card(card_country),
-                customer="",
-                customer_created_s=0,
-                ip=self._ip(),
-                ip_country=ip_country,
-                email=self._email(free=0.5, disposable=0.4) if self.random.random() < 0.7 else "",
-                country=card_country,
-                declined=self.random.random() < 0.8,
-                pattern=BIN_ATTACK,
-            )
+            usd = self.random.uniform(0.5, 2.0)
+            card = self._card(card_country)
+            ip = self._ip()
+            email = self._email(free=0.5, disposable=0.4) if self.random.random() < 0.7 else ""
+            buyer = _Buyer(_GUEST, ip, ip_country, email, card_country)
+            moment = start + span_ms * index // attempts
+            self._emit(moment, merchant, usd, card, buyer, BIN_ATTACK, 0.8)
 
     def shared_ip_group(self, day: int) -> None:
         """Legitimate buyers behind one address (a campus, an office, a cafe): several cards
@@ -408,20 +416,10 @@ class _Generator:
         ip = self._ip()
         moment = self._moment(day, country=country)
         for _ in range(self.random.randint(3, 8)):
-            self._emit(
-                moment,
-                merchant,
-                self._lognormal_usd(8, 0.6),
-                self._card(country),
-                customer="",
-                customer_created_s=0,
-                ip=ip,
-                ip_country=country,
-                email=self._email(free=0.6, disposable=0.02),
-                country=country,
-                declined=self.random.random() < 0.04,
-                pattern=LEGITIMATE,
-            )
+            usd = self._lognormal_usd(8, 0.6)
+            card = self._card(country)
+            buyer = _Buyer(_GUEST, ip, country, self._email(free=0.6, disposable=0.02), country)
+            self._emit(moment, merchant, usd, card, buyer, LEGITIMATE, 0.04)
             moment += self.random.randint(1, 10) * MINUTE_MS
 
     def stolen_card(self, day: int) -> None:
@@ -434,28 +432,13 @@ class _Generator:
         ip = self._ip()
         hours = NIGHT_HOURS if self.random.random() < 0.5 else None
         moment = self._moment(day, hours, country=ip_country)
-        account = None
+        account = _GUEST
         if self.random.random() < 0.4:
             account = (f"cus_sc{self._token(10)}", moment // 1000 - self.random.randint(60, 86_400))
         email = self._email(free=0.6, disposable=0.3)
         billing = victim_country if self.random.random() < 0.6 else ip_country
-        for _ in range(self.random.choice((1, 1, 2, 3, 4))):
-            merchant = self.random.choice(self.merchants)
-            self._emit(
-                moment,
-                merchant,
-                self._lognormal_usd(350, 0.7),
-                card,
-                customer=account[0] if account else "",
-                customer_created_s=account[1] if account else 0,
-                ip=ip,
-                ip_country=ip_country,
-                email=email,
-                country=billing,
-                declined=self.random.random() < 0.25,
-                pattern=STOLEN_CARD,
-            )
-            moment += self.random.randint(1, 40) * MINUTE_MS
+        buyer = _Buyer(account, ip, ip_country, email, billing)
+        self._spree(moment, buyer, lambda: card, STOLEN_CARD)
 
     def account_takeover(self, day: int) -> None:
         """Someone else logs into an old account: new IP abroad, often a new card, big baskets."""
@@ -469,23 +452,10 @@ class _Generator:
             card = self._card(self._other_country(customer.country))
         else:
             card = self.random.choice(customer.cards)
-        for _ in range(self.random.choice((1, 2, 2, 3, 4))):
-            merchant = self.random.choice(self.merchants)
-            self._emit(
-                moment,
-                merchant,
-                self._lognormal_usd(450, 0.6),
-                card,
-                customer=customer.id,
-                customer_created_s=customer.created_s,
-                ip=ip,
-                ip_country=ip_country,
-                email=customer.email,
-                country=customer.country,
-                declined=self.random.random() < 0.15,
-                pattern=ACCOUNT_TAKEOVER,
-            )
-            moment += self.random.randint(2, 60) * MINUTE_MS
+        buyer = _Buyer(
+            (customer.id, customer.created_s), ip, ip_country, customer.email, customer.country
+        )
+        self._spree(moment, buyer, lambda: card, ACCOUNT_TAKEOVER)
 
     def refund_abuse(self, day: int) -> None:
         """A young account buying again and again with several cards, to claim refunds later."""
@@ -496,40 +466,24 @@ class _Generator:
         ip = self._ip()
         email = self._email(free=0.7, disposable=0.1)
         cards = [self._card(country) for _ in range(self.random.randint(2, 4))]
-        for _ in range(self.random.randint(4, 10)):
-            merchant = self.random.choice(self.merchants)
-            self._emit(
-                moment,
-                merchant,
-                self._lognormal_usd(150, 0.5),
-                self.random.choice(cards),
-                customer=customer,
-                customer_created_s=created_s,
-                ip=ip,
-                ip_country=country,
-                email=email,
-                country=country,
-                declined=self.random.random() < 0.1,
-                pattern=REFUND_ABUSE,
-            )
-            moment += self.random.randint(10, 180) * MINUTE_MS
+        buyer = _Buyer((customer, created_s), ip, country, email, country)
+        self._spree(moment, buyer, lambda: self.random.choice(cards), REFUND_ABUSE)
 
     def run(self) -> list[LabelledPayment]:
         config = self.config
+        episodes = {
+            CARD_TESTING: self.card_testing,
+            STOLEN_CARD: self.stolen_card,
+            ACCOUNT_TAKEOVER: self.account_takeover,
+            REFUND_ABUSE: self.refund_abuse,
+            BIN_ATTACK: self.bin_attack,
+            SHARED_IP_GROUP: self.shared_ip_group,
+        }
         for day in range(config.days):
             self.legitimate_day(day)
-            for _ in range(self._poisson(config.card_testing_bursts_per_day)):
-                self.card_testing(day)
-            for _ in range(self._poisson(config.stolen_cards_per_day)):
-                self.stolen_card(day)
-            for _ in range(self._poisson(config.takeovers_per_day)):
-                self.account_takeover(day)
-            for _ in range(self._poisson(config.refund_abusers_per_day)):
-                self.refund_abuse(day)
-            for _ in range(self._poisson(config.bin_attacks_per_day)):
-                self.bin_attack(day)
-            for _ in range(self._poisson(config.shared_ip_groups_per_day)):
-                self.shared_ip_group(day)
+            for pattern, per_day in config.episodes_per_day:
+                for _ in range(self._poisson(per_day)):
+                    episodes[pattern](day)
         end_ms = START_MS + config.days * DAY_MS
         kept = [payment for payment in self.payments if payment.facts.timestamp_ms < end_ms]
         return sorted(kept, key=lambda payment: payment.facts.timestamp_ms)

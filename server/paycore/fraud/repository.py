@@ -33,7 +33,7 @@ from paycore.storage.schema import (
     fraud_policies,
     fraud_reviews,
 )
-from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -81,6 +81,19 @@ _review: Decoder[Review] = Decoder(
     columns={"closed": "closed_at", "created": "created_at"},
     convert={"closed": _unix, "created": _unix},
 )
+_encode_policy: Encoder[Policy] = Encoder(
+    fraud_policies,
+    Policy,
+    convert={"rules": rules_to_json, "allow": allow_to_json},
+    skip=("updated",),
+)
+"""A policy's columns but its update time (the database's now())."""
+_policy: Decoder[Policy] = Decoder(
+    fraud_policies,
+    Policy,
+    columns={"updated": "updated_at"},
+    convert={"rules": rules_from_json, "allow": allow_from_json, "updated": _unix},
+)
 
 
 def assessment_row(assessment: Assessment) -> dict[str, Any]:
@@ -93,9 +106,9 @@ async def insert_assessments(connection: AsyncConnection, rows: list[dict[str, A
     await connection.execute(_INSERT_ASSESSMENT, rows)
 
 
+@dataclass(frozen=True, slots=True)
 class AssessmentRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, assessment: Assessment) -> None:
         await insert_assessments(self._connection, [assessment_row(assessment)])
@@ -128,9 +141,9 @@ class AssessmentRepository:
         return None if row is None else _assessment(row)
 
 
+@dataclass(frozen=True, slots=True)
 class BlocklistRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def add(self, item: BlocklistItem) -> BlocklistItem:
         """Adds the item, or returns the existing one with the same (merchant, type, value)."""
@@ -218,9 +231,9 @@ class BlocklistRepository:
         )
 
 
+@dataclass(frozen=True, slots=True)
 class ReviewRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, review: Review) -> None:
         await self._connection.execute(
@@ -258,9 +271,9 @@ class ReviewRepository:
         return await fetch_page(self._connection, query, fraud_reviews.c.id, cursor, _review)
 
 
+@dataclass(frozen=True, slots=True)
 class PolicyRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def get(self, merchant_id: str) -> Policy | None:
         row = (
@@ -271,13 +284,7 @@ class PolicyRepository:
         return None if row is None else _policy(row)
 
     async def put(self, merchant_id: str, policy: Policy) -> Policy:
-        values = {
-            "review_above": policy.review_above,
-            "block_above": policy.block_above,
-            "degraded_review_above_usd": policy.degraded_review_above_usd,
-            "rules": rules_to_json(policy.rules),
-            "allow": allow_to_json(policy.allow),
-        }
+        values = _encode_policy.mapping(policy)
         row = (
             await self._connection.execute(
                 upsert(fraud_policies)
@@ -290,17 +297,6 @@ class PolicyRepository:
             )
         ).one()
         return _policy(row)
-
-
-def _policy(row: Row[Any]) -> Policy:
-    return Policy(
-        review_above=row.review_above,
-        block_above=row.block_above,
-        rules=rules_from_json(row.rules),
-        degraded_review_above_usd=row.degraded_review_above_usd,
-        allow=allow_from_json(row.allow),
-        updated=_unix(row.updated_at),
-    )
 
 
 __all__ = [

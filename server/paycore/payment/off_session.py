@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from paycore.executor.models import ExecutionState, NewExecution, Operation
 from paycore.executor.repository import ExecutionRepository
 from paycore.executor.service import Executor
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
@@ -64,7 +64,7 @@ class OffSessionCharges:
         """The intent, `processing`, with its charge enqueued (in the caller's transaction)."""
         merchant_id = charge.merchant_id
         repository = PayInRepository(connection)
-        intent_id = new_id(Prefix.PAYMENT_INTENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, merchant_id)
         new = NewIntent(
             amount=charge.amount,
             currency=charge.currency,
@@ -120,7 +120,7 @@ class OffSessionCharges:
         if wanted <= 0:
             return None
         await repository.update_intent(intent, amount_refunded=intent.amount_refunded + wanted)
-        refund_id = new_id(Prefix.REFUND, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        refund_id = new_merchant_id(Prefix.REFUND, merchant_id)
         return await record_refund(
             connection,
             self._executor,

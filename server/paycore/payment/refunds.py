@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 from paycore.errors import ApiError, Reason, not_found
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import Executor
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
@@ -80,7 +80,7 @@ class Refunds:
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
         amount, reason, metadata = new.amount, new.reason, new.metadata
-        refund_id = new_id(Prefix.REFUND, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        refund_id = new_merchant_id(Prefix.REFUND, merchant_id)
 
         async def record(connection: AsyncConnection) -> Refund:
             repository = PayInRepository(connection)

@@ -28,6 +28,7 @@ from paycore.payment.models import (
     Refund,
     Risk,
 )
+from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
 from paycore.storage.reads import matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
@@ -165,7 +166,7 @@ def _stored(values: dict[str, Any]) -> list[Any]:
 
 def intent_query(merchant_id: str, intent_id: str) -> Select[Any]:
     t = payment_intents
-    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == intent_id)
+    return select(t).where(merchant_row(t, merchant_id, intent_id))
 
 
 def intents_query(
@@ -179,7 +180,7 @@ def intents_query(
 
 def order_query(merchant_id: str, order_id: str) -> tuple[Select[Any], Callable[[Any], Order]]:
     t = payment_orders
-    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == order_id), _order
+    return select(t).where(merchant_row(t, merchant_id, order_id)), _order
 
 
 def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> tuple[Select[Any], Any]:
@@ -199,7 +200,7 @@ async def with_orders(
 
 def refund_query(merchant_id: str, refund_id: str) -> tuple[Select[Any], Callable[[Any], Refund]]:
     t = refunds
-    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == refund_id), _refund
+    return select(t).where(merchant_row(t, merchant_id, refund_id)), _refund
 
 
 def refunds_query(
@@ -393,7 +394,7 @@ class PayInRepository:
         row = (
             await self._connection.execute(
                 update(t)
-                .where(t.c.merchant_id == order.merchant_id, t.c.id == order.id)
+                .where(merchant_row(t, order.merchant_id, order.id))
                 .values(**values)
                 .returning(t)
             )
@@ -417,7 +418,7 @@ class PayInRepository:
     async def _one(
         self, table: Table, merchant_id: str, object_id: str, lock: bool
     ) -> Row[Any] | None:
-        query = select(table).where(table.c.merchant_id == merchant_id, table.c.id == object_id)
+        query = select(table).where(merchant_row(table, merchant_id, object_id))
         if lock:
             query = query.with_for_update()
         return (await self._connection.execute(query)).one_or_none()
@@ -426,9 +427,7 @@ class PayInRepository:
         self, table: Table, merchant_id: str, object_id: str, values: dict[str, Any]
     ) -> None:
         await self._connection.execute(
-            update(table)
-            .where(table.c.merchant_id == merchant_id, table.c.id == object_id)
-            .values(**values)
+            update(table).where(merchant_row(table, merchant_id, object_id)).values(**values)
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from paycore.events import record_events
@@ -29,10 +30,10 @@ RenderBalance = Callable[[str, dict[str, int], dict[str, int]], Message]
 Group = tuple[str, str, str]
 
 
+@dataclass(frozen=True, slots=True)
 class Availability:
-    def __init__(self, book: BalanceBook, render: RenderBalance) -> None:
-        self._book = book
-        self._render = render
+    _book: BalanceBook
+    _render: RenderBalance
 
     async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
         book = self._book

@@ -95,10 +95,10 @@ class LockedBalance:
     """Posted credits - posted debits - held debits: what can leave now."""
 
 
+@dataclass(frozen=True, slots=True)
 class BalanceBook:
-    def __init__(self, ledger: LedgerService, clock: Clock = time.time) -> None:
-        self._ledger = ledger
-        self._clock = clock
+    _ledger: LedgerService
+    _clock: Clock = time.time
 
     def now(self) -> int:
         return int(self._clock())

@@ -92,33 +92,17 @@ class Payouts:
             connection,
             self._execution(merchant_id, payout_id, new.amount, new.currency, new.method),
         )
-        return await self._record(
-            connection,
-            accounts,
-            Payout(
-                id=payout_id,
-                merchant_id=merchant_id,
-                account=new.account,
-                amount=new.amount,
-                fee=fee,
-                currency=new.currency,
-                destination=destination,
-                method=new.method,
-                status=PayoutStatus.PENDING,
-                automatic=False,
-                period=None,
-                arrival_date=arrival_date(self._book.now(), new.method),
-                balance_transaction="",
-                failure_balance_transaction="",
-                failure_code="",
-                failure_message="",
-                bank_reference="",
-                execution_id=execution_id,
-                description=new.description,
-                created=self._book.now(),
-                metadata=new.metadata,
-            ),
+        payout = _pending(
+            merchant_id,
+            payout_id,
+            replace(new, destination=destination),
+            fee=fee,
+            automatic=False,
+            period=None,
+            execution_id=execution_id,
+            now=self._book.now(),
         )
+        return await self._record(connection, accounts, payout)
 
     async def cancel(self, connection: AsyncConnection, merchant_id: str, payout_id: str) -> Payout:
         payout = await PayoutRepository(connection).get(merchant_id, payout_id, lock=True)
@@ -190,29 +174,19 @@ class Payouts:
             if balance.pending < 0 or amount <= 0 or amount < minimum:
                 continue
             invariant(amount <= balance.available, f"{key}: rows beyond the available balance")
+            terms = NewPayout(
+                account, amount, currency, bank_accounts[key][0], PayoutMethod.STANDARD
+            )
             payouts.append(
-                Payout(
-                    id=self._new_id(merchant_id),
-                    merchant_id=merchant_id,
-                    account=account,
-                    amount=amount,
+                _pending(
+                    merchant_id,
+                    self._new_id(merchant_id),
+                    terms,
                     fee=0,
-                    currency=currency,
-                    destination=bank_accounts[key][0],
-                    method=PayoutMethod.STANDARD,
-                    status=PayoutStatus.PENDING,
                     automatic=True,
                     period=self._period(schedules[merchant_id, account]),
-                    arrival_date=arrival_date(now, PayoutMethod.STANDARD),
-                    balance_transaction="",
-                    failure_balance_transaction="",
-                    failure_code="",
-                    failure_message="",
-                    bank_reference="",
                     execution_id="",
-                    description="",
-                    created=now,
-                    metadata={},
+                    now=now,
                 )
             )
         if not payouts:
@@ -383,6 +357,43 @@ class Payouts:
 
     def _new_id(self, merchant_id: str) -> str:
         return new_id(Prefix.PAYOUT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+
+
+def _pending(
+    merchant_id: str,
+    payout_id: str,
+    terms: NewPayout,
+    *,
+    fee: int,
+    automatic: bool,
+    period: dt.date | None,
+    execution_id: str,
+    now: int,
+) -> Payout:
+    """A new payout of `terms` (their destination resolved), before its money moves."""
+    return Payout(
+        id=payout_id,
+        merchant_id=merchant_id,
+        account=terms.account,
+        amount=terms.amount,
+        fee=fee,
+        currency=terms.currency,
+        destination=terms.destination,
+        method=terms.method,
+        status=PayoutStatus.PENDING,
+        automatic=automatic,
+        period=period,
+        arrival_date=arrival_date(now, terms.method),
+        balance_transaction="",
+        failure_balance_transaction="",
+        failure_code="",
+        failure_message="",
+        bank_reference="",
+        execution_id=execution_id,
+        description=terms.description,
+        created=now,
+        metadata=terms.metadata,
+    )
 
 
 SEND_CONCURRENCY_MAX = 16

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from paycore.payout.models import (
     BalanceFilter,
     BalanceTransaction,
@@ -24,9 +26,9 @@ from paycore.storage.reads import Cursor, Page, Reads
 from paycore.storage.schema import balance_transactions, bank_accounts, payouts
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutReads:
-    def __init__(self, reads: Reads) -> None:
-        self._reads = reads
+    _reads: Reads
 
     async def bank_account(self, merchant_id: str, bank_account_id: str) -> BankAccount:
         return await self._reads.one(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from paycore.payout.models import (
@@ -173,19 +174,19 @@ def _columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*keys, strict=True)] if keys else []
 
 
+@dataclass(frozen=True, slots=True)
 class BankDestination:
-    __slots__ = ("country", "id", "number_sealed", "routing_number")
+    id: str
+    country: str
+    routing_number: str
+    number_sealed: bytes = field(repr=False)
 
-    def __init__(self, id: str, country: str, routing_number: str, number_sealed: bytes) -> None:
-        self.id, self.country, self.routing_number = id, country, routing_number
-        self.number_sealed = number_sealed
 
-
+@dataclass(frozen=True, slots=True)
 class ScheduledBatch:
     """The payout scheduler's statements over many merchants at once (one shard)."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def unswept_keys(self, pairs: Sequence[tuple[str, str]]) -> list[Key]:
         if not pairs:
@@ -239,9 +240,9 @@ def _as_text(value: Any) -> Any:
     return value.value if hasattr(value, "value") else value
 
 
+@dataclass(frozen=True, slots=True)
 class BalanceTransactionRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         """Writes the rows (a value per column; available_on None: by the account's delay);
@@ -326,25 +327,21 @@ decode_balance_transaction: Decoder[BalanceTransaction] = Decoder(
 )
 
 
+@dataclass(frozen=True, slots=True)
 class DueRow:
-    __slots__ = ("account", "currency", "id", "merchant_id", "net")
-
-    def __init__(self, merchant_id: str, id: str, account: str, currency: str, net: int) -> None:
-        self.merchant_id, self.id, self.account, self.currency, self.net = (
-            merchant_id,
-            id,
-            account,
-            currency,
-            net,
-        )
+    merchant_id: str
+    id: str
+    account: str
+    currency: str
+    net: int
 
 
 # -- bank accounts ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class BankAccountRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, bank_account: BankAccount, sealed: bytes) -> None:
         if bank_account.default_for_currency:
@@ -431,9 +428,9 @@ _encode_bank_account: Encoder[BankAccount] = Encoder(ba, BankAccount)
 # -- payout schedules ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class ScheduleRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def get(self, merchant_id: str, account: str, *, lock: bool = False) -> Schedule:
         query = select(ps).where(ps.c.merchant_id == merchant_id, ps.c.account == account)
@@ -479,9 +476,9 @@ decode_schedule: Decoder[Schedule] = Decoder(ps, Schedule, convert={"minimum_amo
 # -- payouts ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, payout: Payout, next_check_at: int | None = None) -> bool:
         """False when an automatic payout of the same account, currency and period exists."""

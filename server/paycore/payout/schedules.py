@@ -12,6 +12,7 @@ for the first missed period. The payouts go to the bank after the commit.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from paycore.payout.balances import Clock
 from paycore.payout.bank_accounts import require_account
@@ -26,10 +27,10 @@ log = logging.getLogger(__name__)
 SCHEDULES_PER_RUN_MAX = 200
 
 
+@dataclass(frozen=True, slots=True)
 class Schedules:
-    def __init__(self, shards: Shards, clock: Clock) -> None:
-        self._shards = shards
-        self._clock = clock
+    _shards: Shards
+    _clock: Clock
 
     async def get(self, merchant_id: str, account: str) -> Schedule:
         async with self._shards.read(merchant_id) as connection:
@@ -62,10 +63,10 @@ class Schedules:
         return updated
 
 
+@dataclass(frozen=True, slots=True)
 class Scheduler:
-    def __init__(self, payouts: Payouts, clock: Clock) -> None:
-        self._payouts = payouts
-        self._clock = clock
+    _payouts: Payouts
+    _clock: Clock
 
     async def run(self, engine: AsyncEngine, limit: int = SCHEDULES_PER_RUN_MAX) -> int:
         """One batch of due schedules on one shard; returns how many it ran."""

@@ -173,11 +173,7 @@ class PspClient:
                 wallet["cryptogram"] = card.cryptogram.reveal()
             card_body["wallet"] = wallet
         body = {
-            "idempotency_key": idempotency_key,
-            "merchant": merchant,
-            "reference": reference,
-            "amount": amount,
-            "currency": currency,
+            **_moving(idempotency_key, merchant, reference, amount, currency),
             "card": card_body,
             "capture": capture,
         }
@@ -233,11 +229,7 @@ class PspClient:
                 "account_number": destination.account_number.reveal(),
             }
         body = {
-            "idempotency_key": idempotency_key,
-            "merchant": merchant,
-            "reference": reference,
-            "amount": amount,
-            "currency": currency,
+            **_moving(idempotency_key, merchant, reference, amount, currency),
             "method": method,
             "destination": target,
         }
@@ -246,14 +238,9 @@ class PspClient:
 
     async def bank_payout(self, idempotency_key: str) -> BankPayoutState | None:
         """The payout sent with this key as the bank sees it now; None if it never got it."""
-        try:
-            _, found = await self._call(
-                "GET", f"/v1/bank/payouts/{_segment(idempotency_key)}", None
-            )
-        except PspRejected as rejected:
-            if rejected.code == "not_found":
-                return None
-            raise
+        found = await self._found(f"/v1/bank/payouts/{_segment(idempotency_key)}")
+        if found is None:
+            return None
         try:
             return BankPayoutState(
                 reference=str(found["id"]),
@@ -268,13 +255,9 @@ class PspClient:
     async def lookup(self, idempotency_key: str) -> PspResult | None:
         """The outcome of the operation with this key, as its own call would have answered it
         (a stored rejection raises PspRejected again); None if the PSP never processed it."""
-        path = f"/v1/operations/{_segment(idempotency_key)}"
-        try:
-            _, found = await self._call("GET", path, None)
-        except PspRejected as rejected:
-            if rejected.code == "not_found":
-                return None
-            raise
+        found = await self._found(f"/v1/operations/{_segment(idempotency_key)}")
+        if found is None:
+            return None
         if not {"operation", "http_status", "result"} <= found.keys():
             raise PspTimeout("psp_protocol_error", "an operation answer lacks its fields")
         return _result(str(found["operation"]), int(found["http_status"]), found["result"])
@@ -304,6 +287,15 @@ class PspClient:
         body = {"idempotency_key": idempotency_key}
         path = f"/v1/disputes/{_segment(dispute)}/close"
         return _dispute((await self._call("POST", path, body))[1])
+
+    async def _found(self, path: str) -> dict[str, Any] | None:
+        """The object at `path`; None if the PSP answers not_found."""
+        try:
+            return (await self._call("GET", path, None))[1]
+        except PspRejected as rejected:
+            if rejected.code == "not_found":
+                return None
+            raise
 
     async def close(self) -> None:
         if self._session is not None:
@@ -406,6 +398,19 @@ def _dispute(body: dict[str, Any]) -> PspDispute:
         )
     except (KeyError, TypeError, ValueError):
         raise PspTimeout("psp_protocol_error", "a dispute answer lacks its fields") from None
+
+
+def _moving(
+    idempotency_key: str, merchant: str, reference: str, amount: int, currency: str
+) -> dict[str, Any]:
+    """What a request that moves money (a charge, a payout) starts with."""
+    return {
+        "idempotency_key": idempotency_key,
+        "merchant": merchant,
+        "reference": reference,
+        "amount": amount,
+        "currency": currency,
+    }
 
 
 def _segment(text: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from paycore.ids import (
     BODY_LENGTH,
@@ -54,9 +55,9 @@ def derived_transfer_id(merchant_id: str, day: dt.date, key: str) -> str:
     return f"{Prefix.LEDGER_TRANSFER}_{encode_base62(number, BODY_LENGTH)}"
 
 
+@dataclass(frozen=True, slots=True)
 class Books:
-    def __init__(self, ledger: LedgerService) -> None:
-        self._ledger = ledger
+    _ledger: LedgerService
 
     async def accounts(
         self, connection: AsyncConnection, merchant_id: str, currency: str

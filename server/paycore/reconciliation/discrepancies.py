@@ -56,9 +56,9 @@ def owner_of(merchant_id: str) -> str:
     return merchant_id if is_merchant(merchant_id) else "platform"
 
 
+@dataclass(frozen=True, slots=True)
 class DiscrepancyBook:
-    def __init__(self, resolver: Resolver) -> None:
-        self._resolver = resolver
+    _resolver: Resolver
 
     async def store(
         self,

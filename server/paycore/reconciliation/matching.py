@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,14 +294,16 @@ class Matched:
 
 
 class Steps:
-    """How long each statement of matching took (logged: where a slow run spends its time)."""
+    """Runs matching's statements on `driver` (each within STATEMENT_TIMEOUT_SECONDS) and keeps
+    how long each took (logged: where a slow run spends its time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
         self.seconds: dict[str, float] = {}
 
-    async def timed(self, name: str, statement: Awaitable[object]) -> None:
+    async def execute(self, name: str, statement: str, *arguments: object) -> None:
         started = time.perf_counter()
-        await statement
+        await self._driver.execute(statement, *arguments, timeout=STATEMENT_TIMEOUT_SECONDS)
         self.seconds[name] = time.perf_counter() - started
 
     def __str__(self) -> str:
@@ -330,47 +332,23 @@ async def match(
 ) -> Matched:
     """Parses the staged lines, matches them against paycore's items, settles the matched items
     to the day and closes what arrived late."""
-    steps = Steps()
-    await steps.timed("parse", driver.execute(_PARSE_PSP_LINES, timeout=STATEMENT_TIMEOUT_SECONDS))
+    steps = Steps(driver)
+    await steps.execute("parse", _PARSE_PSP_LINES)
     await driver.execute("ANALYZE recon_lines")
-    await steps.timed(
-        "items",
-        driver.execute(
-            _PAYCORE_ITEMS,
-            source.value,
-            window.start,
-            window.end,
-            timeout=STATEMENT_TIMEOUT_SECONDS,
-        ),
-    )
+    await steps.execute("items", _PAYCORE_ITEMS, source.value, window.start, window.end)
     await driver.execute("ANALYZE recon_items")
-    await steps.timed(
-        "other days",
-        driver.execute(
-            _OTHER_DAYS_ITEMS,
-            source.value,
-            window.start,
-            window.end,
-            timeout=STATEMENT_TIMEOUT_SECONDS,
-        ),
-    )
-    await steps.timed(
+    await steps.execute("other days", _OTHER_DAYS_ITEMS, source.value, window.start, window.end)
+    await steps.execute(
         "results",
-        driver.execute(
-            _RESULTS,
-            window.day,
-            source.value,
-            window.start,
-            window.end,
-            window.timing_from,
-            fee_bp,
-            timeout=STATEMENT_TIMEOUT_SECONDS,
-        ),
+        _RESULTS,
+        window.day,
+        source.value,
+        window.start,
+        window.end,
+        window.timing_from,
+        fee_bp,
     )
-    await steps.timed(
-        "settle",
-        driver.execute(_SETTLE_ITEMS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS),
-    )
+    await steps.execute("settle", _SETTLE_ITEMS, window.day, source.value)
     late = await driver.fetch(
         _LATE_ARRIVALS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS
     )

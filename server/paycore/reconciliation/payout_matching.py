@@ -166,20 +166,13 @@ FROM recon_payout_results WHERE kind <> 'matched' ORDER BY merchant_id, referenc
 async def match(driver: Driver, source: Source, run_id: str, window: DayWindow) -> Matched:
     """Parses the staged lines of the bank's report, matches them against paycore's payouts
     and settles the agreed ones to the day."""
-    steps = Steps()
+    steps = Steps(driver)
     timeout = STATEMENT_TIMEOUT_SECONDS
-    await steps.timed("parse", driver.execute(_PARSE, timeout=timeout))
+    await steps.execute("parse", _PARSE)
     start, end = int(window.start.timestamp()), int(window.end.timestamp())
-    await steps.timed(
-        "payouts",
-        driver.execute(_PAYOUTS, source.value, start, end, window.day, timeout=timeout),
-    )
-    await steps.timed(
-        "results", driver.execute(_RESULTS, window.day, source.value, timeout=timeout)
-    )
-    await steps.timed(
-        "settle", driver.execute(_SETTLE_ITEMS, window.day, source.value, timeout=timeout)
-    )
+    await steps.execute("payouts", _PAYOUTS, source.value, start, end, window.day)
+    await steps.execute("results", _RESULTS, window.day, source.value)
+    await steps.execute("settle", _SETTLE_ITEMS, window.day, source.value)
     record_count, matched_count = await driver.fetchrow(_COUNTS, timeout=timeout)
     log.info("matching %s: %s", run_id, steps)
     rows = await driver.fetch(_DISCREPANCIES, timeout=timeout)

@@ -23,6 +23,7 @@ be in the status the bank contradicts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from paycore.errors import ApiError, Reason
 from paycore.ledger import codes
@@ -82,11 +83,11 @@ def follows_bank(discrepancy: Discrepancy) -> bool:
     }
 
 
+@dataclass(frozen=True, slots=True)
 class PayoutResolutions:
-    def __init__(self, books: Books, balances: BalanceBook, lifecycle: PayoutLifecycle) -> None:
-        self._books = books
-        self._balances = balances
-        self._lifecycle = lifecycle
+    _books: Books
+    _balances: BalanceBook
+    _lifecycle: PayoutLifecycle
 
     async def resolve(
         self, connection: AsyncConnection, discrepancy: Discrepancy, *, action: Action, code: str

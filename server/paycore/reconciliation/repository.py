@@ -12,13 +12,13 @@ from paycore.reconciliation.models import (
     Action,
     Discrepancy,
     DiscrepancyFilter,
-    Kind,
     PartCounts,
     Run,
     RunStatus,
     Source,
     Status,
 )
+from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import (
     reconciliation_discrepancies as discrepancies,
 )
@@ -28,7 +28,7 @@ from paycore.storage.schema import (
 from paycore.storage.schema import (
     reconciliation_runs as runs,
 )
-from sqlalchemy import Row, Select, func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,54 +36,24 @@ ATTEMPT_COUNT_MAX = 5
 """Runs of one reconciliation before it is marked failed (each after a worker died in it)."""
 
 
-def _unix(value: dt.datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp())
+_AT = {"created": "created_at"}
 
-
-def decode_run(row: Row[Any]) -> Run:
-    return Run(
-        id=row.id,
-        source=Source(row.source),
-        day=row.day,
-        status=RunStatus(row.status),
-        record_count=row.record_count,
-        matched_count=row.matched_count,
-        discrepancy_count=row.discrepancy_count,
-        auto_resolved_count=row.auto_resolved_count,
-        attempt_count=row.attempt_count,
-        failure_message=row.failure_message,
-        created=int(row.created_at.timestamp()),
-        finished=_unix(row.finished_at),
-    )
-
-
-def decode_discrepancy(row: Row[Any]) -> Discrepancy:
-    return Discrepancy(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        source=Source(row.source),
-        day=row.day,
-        kind=Kind(row.kind),
-        status=Status(row.status),
-        run_id=row.run_id,
-        line_type=row.line_type,
-        object_id=row.object_id,
-        object_ids=tuple(row.object_ids),
-        reference=row.reference,
-        internal_amount=row.internal_amount,
-        internal_currency=row.internal_currency,
-        internal_fee=row.internal_fee,
-        internal_status=row.internal_status,
-        psp_amount=row.psp_amount,
-        psp_currency=row.psp_currency,
-        psp_fee=row.psp_fee,
-        psp_status=row.psp_status,
-        action=Action(row.action) if row.action else None,
-        note=row.note,
-        ledger_transfer_ids=tuple(row.ledger_transfer_ids),
-        created=int(row.created_at.timestamp()),
-        resolved=_unix(row.resolved_at),
-    )
+decode_run: Decoder[Run] = Decoder(
+    runs,
+    Run,
+    columns=_AT | {"finished": "finished_at"},
+    convert={"created": epoch_seconds, "finished": epoch_seconds},
+)
+decode_discrepancy: Decoder[Discrepancy] = Decoder(
+    discrepancies,
+    Discrepancy,
+    columns=_AT | {"resolved": "resolved_at"},
+    convert={
+        "action": lambda action: Action(action) if action else None,
+        "created": epoch_seconds,
+        "resolved": epoch_seconds,
+    },
+)
 
 
 # -- runs --------------------------------------------------------------------------------------

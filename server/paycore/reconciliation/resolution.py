@@ -24,6 +24,7 @@ Transfer ids derive from the discrepancy, the action and the currency, so they p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
@@ -73,18 +74,12 @@ def resolves_itself(discrepancy: Discrepancy) -> bool:
     return discrepancy.kind is Kind.DUPLICATE and discrepancy.line_type == "charge"
 
 
+@dataclass(frozen=True, slots=True)
 class Resolver:
-    def __init__(
-        self,
-        books: Books,
-        render: RenderDiscrepancy,
-        balances: BalanceBook,
-        payouts: PayoutResolutions,
-    ) -> None:
-        self._books = books
-        self._render = render
-        self._balances = balances
-        self._payouts = payouts
+    _books: Books
+    _render: RenderDiscrepancy
+    _balances: BalanceBook
+    _payouts: PayoutResolutions
 
     async def resolve(
         self,

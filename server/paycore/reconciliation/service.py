@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from dataclasses import dataclass
 
 from paycore.errors import invalid, not_found
 from paycore.ids import MalformedId, Prefix, parse_id
@@ -28,11 +29,11 @@ from paycore.storage.reads import Cursor, Page, fetch_page
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
+@dataclass(frozen=True, slots=True)
 class Reconciliation:
-    def __init__(self, shards: Shards, runs: Runs, resolver: Resolver) -> None:
-        self._shards = shards
-        self.runs = runs
-        self._resolver = resolver
+    _shards: Shards
+    runs: Runs
+    _resolver: Resolver
 
     @property
     def home(self) -> AsyncEngine:

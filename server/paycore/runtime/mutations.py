@@ -1,22 +1,18 @@
 """How every mutating RPC runs its change: in one transaction on the owner's shard, through
 the idempotency-key store whenever the call carried an `idempotency-key`.
 
-The servicer supplies two steps: `change(connection)`, the domain operation, which returns a
-domain object (a dataclass), and `render(result)`, which turns it into the response message.
-Both run inside the change's transaction, so the stored answer is exactly what was returned:
-
-    return await self._mutations.for_merchant(
-        merchant_id, request, payout_pb2.Payout,
-        lambda connection: self._payouts.create(connection, merchant_id, new),
-        render=payout_message,
-    )
-
-A servicer whose methods answer with a few kinds of message names each kind once, as an
-`Answer` (response type and render step), and each method is one call:
+The servicer supplies the change, the domain operation, which returns a domain object (a
+dataclass), and an `Answer`: the response type and `render(result)`, which turns the result
+into the response message. A servicer names each kind of answer once:
 
     PAYOUT = Answer(payout_pb2.Payout, payout_message)
     ...
-    return await self._mutations.answer(merchant_id, request, PAYOUT, self._payouts.create, new)
+    return await self._mutations.answer(merchant_id, request, PAYOUT, self._payouts.cancel, id)
+
+`answer` calls the domain operation as `(connection, merchant_id, *args)`; `answer_checked`
+is that for the caller's merchant and what `check(request)` returns (a create is one line);
+`for_merchant` runs any `change(connection)`. Change and render run inside the change's
+transaction, so the stored answer is exactly what was returned.
 
 A change that reaches a PSP runs in two phases (`phased`): `record(connection)` commits the
 request's records, then `complete(subject_id, answer)` runs outside any transaction and returns
@@ -44,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 ResultT = TypeVar("ResultT")
+RequestT = TypeVar("RequestT", bound=Message)
+CheckedT = TypeVar("CheckedT")
 P = ParamSpec("P")
 Change = Callable[[AsyncConnection], Awaitable[ResultT]]
 Render = Callable[[ResultT], ResponseT]
@@ -92,11 +90,21 @@ class Phases(Generic[ResultT]):
 @dataclass(frozen=True)
 class Answer(Generic[ResultT, ResponseT]):
     """How a servicer answers a change: the response type and the render step, with the form
-    the idempotency store keeps where it differs from the answer (a secret shown only once)."""
+    the idempotency store keeps where it differs from the answer (a secret shown only once;
+    single-transaction changes only: a phased answer is stored as answered)."""
 
     response_type: type[ResponseT]
     render: Render[ResultT, ResponseT]
     stored_form: Callable[[ResponseT], ResponseT] | None = None
+
+    def rendered(self, change: Change[ResultT]) -> Change[ResponseT]:
+        """The change followed by its render step, as one step of the transaction."""
+        render = self.render
+
+        async def change_then_render(connection: AsyncConnection) -> ResponseT:
+            return render(await change(connection))
+
+        return change_then_render
 
 
 class Mutations:
@@ -108,17 +116,12 @@ class Mutations:
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[ResultT, ResponseT],
         change: Change[ResultT],
-        *,
-        render: Render[ResultT, ResponseT],
-        stored_form: Callable[[ResponseT], ResponseT] | None = None,
     ) -> ResponseT:
+        """`change` in one transaction on the merchant's shard, with the merchant's keys."""
         engine = self._shards.engine_for_merchant(merchant_id)
-        rendered = _rendered(change, render)
-        return await self._run(
-            engine, idempotency_owner(merchant_id), request, response_type, rendered, stored_form
-        )
+        return await self.on_engine(engine, idempotency_owner(merchant_id), request, answer, change)
 
     async def answer(
         self,
@@ -134,54 +137,58 @@ class Mutations:
         return await self.for_merchant(
             merchant_id,
             request,
-            answer.response_type,
+            answer,
             lambda connection: change(connection, merchant_id, *args, **kwargs),
-            render=answer.render,
-            stored_form=answer.stored_form,
         )
+
+    async def answer_checked(
+        self,
+        request: RequestT,
+        answer: Answer[ResultT, ResponseT],
+        change: Callable[[AsyncConnection, str, CheckedT], Awaitable[ResultT]],
+        check: Callable[[RequestT], CheckedT],
+    ) -> ResponseT:
+        """A change the request alone describes (a create), for the caller's merchant: the
+        merchant first (PERMISSION_DENIED naming `paycore-merchant`), then `check(request)`
+        (its ApiErrors name the fields), then `answer` of `change(connection, merchant_id,
+        checked)`."""
+        merchant_id = current_call().require_merchant()
+        return await self.answer(merchant_id, request, answer, change, check(request))
 
     async def on_engine(
         self,
         engine: AsyncEngine,
         owner: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[ResultT, ResponseT],
         change: Change[ResultT],
-        *,
-        render: Render[ResultT, ResponseT],
-        stored_form: Callable[[ResponseT], ResponseT] | None = None,
     ) -> ResponseT:
-        rendered = _rendered(change, render)
-        return await self._run(engine, owner, request, response_type, rendered, stored_form)
-
-    async def _run(
-        self,
-        engine: AsyncEngine,
-        owner: str,
-        request: Message,
-        response_type: type[ResponseT],
-        rendered: Change[ResponseT],
-        stored_form: Callable[[ResponseT], ResponseT] | None,
-    ) -> ResponseT:
+        """`change` in one transaction on `engine`, with `owner`'s idempotency keys (calls
+        that pick their shard otherwise: CreateMerchant, operators' calls)."""
+        rendered = answer.rendered(change)
         call = current_call()
         if call.idempotency_key is None:
             async with engine.begin() as connection:
                 return await rendered(connection)
         fingerprint = request_fingerprint(call.method, request)
         return await self._store.run(
-            engine, owner, call.idempotency_key, fingerprint, response_type, rendered, stored_form
+            engine,
+            owner,
+            call.idempotency_key,
+            fingerprint,
+            answer.response_type,
+            rendered,
+            answer.stored_form,
         )
 
     async def prepared(
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[ResultT, ResponseT],
         prepare: Callable[[], Awaitable[Phases[ResultT]]],
         resume: Complete[ResultT],
         lease: timedelta,
-        *,
-        render: Render[ResultT, ResponseT],
     ) -> ResponseT:
         """A call whose phases need work before its transaction (a fraud check, a card read):
         a key seen before resumes (`resume`) without doing that work again; otherwise
@@ -191,51 +198,36 @@ class Mutations:
             seen = await self.key_seen(merchant_id)
             phases = None if seen else await prepare()
         if phases is None:
-            return await self.resume(
-                merchant_id, request, response_type, resume, lease, render=render
-            )
-        return await self.run(merchant_id, request, response_type, phases, lease, render)
+            return await self.resume(merchant_id, request, answer, resume, lease)
+        return await self.run(merchant_id, request, answer, phases, lease)
 
     async def resumable(
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[ResultT, ResponseT],
         phases: Phases[ResultT],
         lease: timedelta,
-        *,
-        render: Render[ResultT, ResponseT],
     ) -> ResponseT:
         """`phases`, except that a key seen before resumes its completion at once (without
         taking the key's lock for a first phase that will not run)."""
         if phases.complete is not None and await self.key_seen(merchant_id):
-            return await self.resume(
-                merchant_id, request, response_type, phases.complete, lease, render=render
-            )
-        return await self.run(merchant_id, request, response_type, phases, lease, render)
+            return await self.resume(merchant_id, request, answer, phases.complete, lease)
+        return await self.run(merchant_id, request, answer, phases, lease)
 
     async def run(
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[ResultT, ResponseT],
         phases: Phases[ResultT],
         lease: timedelta,
-        render: Render[ResultT, ResponseT],
     ) -> ResponseT:
         """`phases` as one transaction (no completion) or as a phased call."""
         if phases.complete is None:
-            return await self.for_merchant(
-                merchant_id, request, response_type, phases.record, render=render
-            )
+            return await self.for_merchant(merchant_id, request, answer, phases.record)
         return await self.phased(
-            merchant_id,
-            request,
-            response_type,
-            phases.record,
-            phases.complete,
-            lease,
-            render=render,
+            merchant_id, request, answer, phases.record, phases.complete, lease
         )
 
     async def key_seen(self, merchant_id: str) -> bool:
@@ -251,23 +243,22 @@ class Mutations:
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[ResultT, ResponseT],
         record: Change[ResultT],
         complete: Complete[ResultT],
         lease: timedelta,
-        *,
-        render: Render[ResultT, ResponseT],
     ) -> ResponseT:
         """A change that reaches a PSP: `record` commits the request's records (its recovery
         point; its rendered result is the stored first-phase answer), then `complete` runs
         outside any transaction (paycore.storage.idempotency) and its rendered result is the
         final answer."""
+        invariant(answer.stored_form is None, "a phased answer is stored as answered")
         engine = self._shards.engine_for_merchant(merchant_id)
-        recorded_step = _rendered(record, render)
+        recorded_step = answer.rendered(record)
 
         async def completed(recorded: ResponseT, key: OpenKey | None) -> ResponseT:
-            final = FinalAnswer(key, render)
-            return render(await complete(_subject_of(recorded), final))
+            final = FinalAnswer(key, answer.render)
+            return answer.render(await complete(_subject_of(recorded), final))
 
         call = current_call()
         if call.idempotency_key is None:
@@ -280,7 +271,7 @@ class Mutations:
             idempotency_owner(merchant_id),
             call.idempotency_key,
             fingerprint,
-            response_type,
+            answer.response_type,
             recorded_step,
             completed,
             lease,
@@ -290,11 +281,9 @@ class Mutations:
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[ResultT, ResponseT],
         complete: Complete[ResultT],
         lease: timedelta,
-        *,
-        render: Render[ResultT, ResponseT],
     ) -> ResponseT:
         """A phased call whose key is known (`key_seen`): its stored answer, or the resumption
         of its completion. Its first phase never runs again."""
@@ -303,30 +292,13 @@ class Mutations:
             # Only reached if the key vanished in between (pruned): ask for a retry.
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
 
-        return await self.phased(
-            merchant_id,
-            request,
-            response_type,
-            already_recorded,
-            complete,
-            lease,
-            render=render,
-        )
+        return await self.phased(merchant_id, request, answer, already_recorded, complete, lease)
 
 
 def _subject_of(recorded: Message) -> str:
     """The id of the object a phased call's first phase recorded (every such answer has one)."""
     invariant("id" in recorded.DESCRIPTOR.fields_by_name, "a phased answer names its object")
     return str(getattr(recorded, "id", ""))
-
-
-def _rendered(change: Change[ResultT], render: Render[ResultT, ResponseT]) -> Change[ResponseT]:
-    """The change followed by its render step, as one step of the transaction."""
-
-    async def change_then_render(connection: AsyncConnection) -> ResponseT:
-        return render(await change(connection))
-
-    return change_then_render
 
 
 def idempotency_owner(merchant_id: str) -> str:

@@ -253,16 +253,8 @@ def _amount(prices: dict[str, Price], item: SubscriptionItem) -> int:
 
 
 def _line(price: Price, item: SubscriptionItem, amount: int, period: Period) -> InvoiceLine:
-    return InvoiceLine(
-        amount=amount,
-        currency=price.currency,
-        description=f"{item.quantity} x {describe(price)} after",
-        price_id=price.id,
-        quantity=item.quantity,
-        subscription_item_id=item.id,
-        proration=True,
-        period=period,
-    )
+    description = f"{item.quantity} x {describe(price)} after"
+    return invoices.item_line(item, price, amount, description, period, proration=True)
 
 
 # --- cancel ----------------------------------------------------------------------------------

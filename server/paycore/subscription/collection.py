@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from paycore.customer.repository import CustomerRepository
 from paycore.invariants import violated
@@ -38,10 +38,10 @@ SETTLE_POLL_SECONDS = 0.05
 DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 
 
+@dataclass(frozen=True, slots=True)
 class Collection:
-    def __init__(self, charges: OffSessionCharges, events: SubscriptionEvents) -> None:
-        self.charges = charges
-        self.events = events
+    charges: OffSessionCharges
+    events: SubscriptionEvents
 
     async def start(
         self,

@@ -120,16 +120,7 @@ def trial_lines(
 ) -> tuple[InvoiceLine, ...]:
     """The trial's invoice, as Stripe makes one: a line per item, each for nothing."""
     return tuple(
-        InvoiceLine(
-            amount=0,
-            currency=subscription.currency,
-            description=f"Trial period for {invoices.describe(price)}",
-            price_id=price.id,
-            quantity=item.quantity,
-            subscription_item_id=item.id,
-            proration=False,
-            period=period,
-        )
+        invoices.item_line(item, price, 0, f"Trial period for {invoices.describe(price)}", period)
         for item, price in zip(subscription.items, prices, strict=True)
     )
 

@@ -5,6 +5,7 @@ messages (as paycore.payment.events does for pay-in)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -27,9 +28,9 @@ class ObjectRenderer(Protocol):
     def item(self, item: InvoiceItem) -> Message: ...
 
 
+@dataclass(frozen=True, slots=True)
 class SubscriptionEvents:
-    def __init__(self, render: ObjectRenderer) -> None:
-        self.render = render
+    render: ObjectRenderer
 
     async def product(self, connection: AsyncConnection, kind: str, product: Product) -> None:
         await record_event(connection, product.merchant_id, kind, self.render.product(product))

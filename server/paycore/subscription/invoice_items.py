@@ -10,6 +10,7 @@ from typing import Any
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.iso import amount_max
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_items
 from paycore.subscription import lifecycle
 from paycore.subscription.events import INVOICE_ITEM_CREATED, SubscriptionEvents
@@ -17,7 +18,7 @@ from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem
 from paycore.subscription.proration import item_amount
 from paycore.subscription.service import require_price
 from paycore.subscription.store import SubscriptionRepository
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DESCRIPTION_LENGTH_MAX = 500
@@ -74,8 +75,7 @@ async def create(
         created=now,
         metadata=new.metadata,
     )
-    values = {name: getattr(item, name) for name in _COLUMNS}
-    await connection.execute(insert(invoice_items).values(**values))
+    await connection.execute(insert(invoice_items).values(**_encode_item.mapping(item)))
     await events.item(connection, INVOICE_ITEM_CREATED, item)
     return item
 
@@ -85,8 +85,8 @@ def item_query(merchant_id: str, item_id: str) -> Select[Any]:
     return select(t).where(t.c.merchant_id == merchant_id, t.c.id == item_id)
 
 
-def decode_item(row: Row[Any]) -> InvoiceItem:
-    return _item(row)
+decode_item: Decoder[InvoiceItem] = Decoder(invoice_items, InvoiceItem)
+_encode_item: Encoder[InvoiceItem] = Encoder(invoice_items, InvoiceItem)
 
 
 async def take_pending(
@@ -122,25 +122,5 @@ async def take_pending(
             proration=False,
             period=period,
         )
-        for item in sorted((_item(row) for row in rows), key=lambda item: item.id)
+        for item in sorted((decode_item(row) for row in rows), key=lambda item: item.id)
     )
-
-
-_COLUMNS = (
-    "merchant_id",
-    "id",
-    "customer_id",
-    "subscription_id",
-    "price_id",
-    "amount",
-    "currency",
-    "quantity",
-    "description",
-    "invoice_id",
-    "created",
-    "metadata",
-)
-
-
-def _item(row: Row[Any]) -> InvoiceItem:
-    return InvoiceItem(**{name: getattr(row, name) for name in _COLUMNS})

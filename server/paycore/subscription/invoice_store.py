@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
@@ -46,9 +46,9 @@ async def with_lines(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> l
     return await InvoiceRepository(connection).all_with_lines(rows)
 
 
+@dataclass(frozen=True, slots=True)
 class InvoiceRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, invoice: Invoice) -> None:
         """Adds the invoice and its lines; pending lines given are moved onto it by the

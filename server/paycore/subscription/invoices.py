@@ -24,6 +24,7 @@ from paycore.subscription.models import (
     Period,
     Price,
     Subscription,
+    SubscriptionItem,
 )
 from paycore.subscription.proration import item_amount
 from paycore.subscription.repository import PriceRepository
@@ -48,18 +49,33 @@ async def period_lines(
 ) -> tuple[InvoiceLine, ...]:
     """One line per item for a whole period at its current price and quantity."""
     prices = await item_prices(connection, subscription)
-    return tuple(
-        InvoiceLine(
-            amount=item_amount(prices[item.price_id].unit_amount, item.quantity),
-            currency=subscription.currency,
-            description=f"{item.quantity} x {describe(prices[item.price_id])}",
-            price_id=item.price_id,
-            quantity=item.quantity,
-            subscription_item_id=item.id,
-            proration=False,
-            period=period,
-        )
-        for item in subscription.items
+    lines = []
+    for item in subscription.items:
+        price = prices[item.price_id]
+        amount = item_amount(price.unit_amount, item.quantity)
+        lines.append(item_line(item, price, amount, f"{item.quantity} x {describe(price)}", period))
+    return tuple(lines)
+
+
+def item_line(
+    item: SubscriptionItem,
+    price: Price,
+    amount: int,
+    description: str,
+    period: Period,
+    *,
+    proration: bool = False,
+) -> InvoiceLine:
+    """A line billing `item` at `price` (whose currency is the subscription's)."""
+    return InvoiceLine(
+        amount=amount,
+        currency=price.currency,
+        description=description,
+        price_id=price.id,
+        quantity=item.quantity,
+        subscription_item_id=item.id,
+        proration=proration,
+        period=period,
     )
 
 

@@ -4,6 +4,7 @@ shard (paycore.storage)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -35,9 +36,9 @@ async def _inserted(
     return decode(row)
 
 
+@dataclass(frozen=True, slots=True)
 class ProductRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, merchant_id: str, product_id: str, new: NewProduct) -> Product:
         values = {**_encode_product.mapping(new), "merchant_id": merchant_id, "id": product_id}
@@ -67,9 +68,9 @@ def price_query(merchant_id: str, price_id: str) -> Select[Any]:
     return select(prices).where(prices.c.merchant_id == merchant_id, prices.c.id == price_id)
 
 
+@dataclass(frozen=True, slots=True)
 class PriceRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, merchant_id: str, price_id: str, new: NewPrice) -> Price:
         recurring = new.recurring
@@ -87,11 +88,11 @@ class PriceRepository:
         return None if row is None else decode_price(row)
 
 
+@dataclass(frozen=True, slots=True)
 class TestClockRepository:
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, merchant_id: str, clock_id: str, new: NewTestClock) -> TestClock:
         values = {

@@ -4,7 +4,7 @@ paycore.subscription.invoice_store). Merchant-scoped like paycore.subscription.r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -30,9 +30,9 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+@dataclass(frozen=True, slots=True)
 class SubscriptionRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def insert(self, subscription: Subscription) -> None:
         await self._connection.execute(
@@ -129,9 +129,9 @@ async def with_items(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> l
     return [_subscription(row, await repository.items(row.merchant_id, row.id)) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
 class BillingSettingsRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def get(self, merchant_id: str) -> BillingSettings:
         t = billing_settings

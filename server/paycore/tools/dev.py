@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from paycore.tools.embedded import load_or_create_dev_secrets, start_embedded
 from paycore.v1 import account_pb2
 from paycore.worker import Worker
 from paycore.worker.metrics import WorkerMetrics
+from paycore.worker.process import stop_on_signal
 from prometheus_client import CollectorRegistry, start_http_server
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ async def _run(settings: Settings) -> None:
     try:
         demo = await _demo_merchant(settings, server.port)
         # Handlers first: whoever reads the banner may send SIGINT at once.
-        stop = _stop_on_signal()
+        stop = stop_on_signal()
         print(_banner(settings, server.port, demo, edge.port, worker), flush=True)
         await stop.wait()
         await edge.close()
@@ -160,15 +160,6 @@ async def _run(settings: Settings) -> None:
         await platform.close()
         metrics_http.shutdown()
     print("paycore dev stopped", flush=True)
-
-
-def _stop_on_signal() -> asyncio.Event:
-    """An event that SIGTERM or SIGINT sets."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    return stop
 
 
 async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:

@@ -3,7 +3,7 @@ an endpoint (a new delivery, due at once, with its own three days of retries).""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from paycore.errors import ApiError, Reason, not_found
@@ -18,9 +18,9 @@ from paycore.webhooks.schedule import GIVE_UP_AFTER
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+@dataclass(frozen=True, slots=True)
 class Deliveries:
-    def __init__(self, shards: Shards) -> None:
-        self._shards = shards
+    _shards: Shards
 
     async def list(self, merchant_id: str, where: DeliveryFilter, cursor: Cursor) -> Page[Delivery]:
         """NOT_FOUND when the filter names an endpoint or event the merchant does not have."""

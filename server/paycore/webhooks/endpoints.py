@@ -5,6 +5,7 @@ checking one resolves its host."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from paycore.errors import ApiError, Reason, not_found
@@ -30,10 +31,10 @@ ENDPOINTS_PER_MERCHANT_MAX = 16
 ROLL_OVERLAP = timedelta(hours=24)
 
 
+@dataclass(frozen=True, slots=True)
 class Endpoints:
-    def __init__(self, reads: Reads, box: SecretBox) -> None:
-        self._reads = reads
-        self._box = box
+    _reads: Reads
+    _box: SecretBox
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewEndpoint, created: int

@@ -25,7 +25,6 @@ from paycore.webhooks.models import (
     DeliveryFilter,
     DeliveryStatus,
     Endpoint,
-    EndpointStatus,
 )
 from sqlalchemy import Column, ColumnElement, Row, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,7 +52,14 @@ def endpoints_listed(merchant_id: str) -> Select[Any]:
     return select(webhook_endpoints).where(E.merchant_id == merchant_id)
 
 
-decode_endpoint: Decoder[Endpoint] = Decoder(webhook_endpoints, Endpoint)
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+decode_endpoint: Decoder[Endpoint] = Decoder(
+    webhook_endpoints, Endpoint, convert={"metadata": lambda value: dict(_json(value))}
+)
+"""From a Core row or from the driver's record (which hands jsonb over as text)."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,9 @@ class SealedSecrets:
     previous_expires_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
 class EndpointRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    _connection: AsyncConnection
 
     async def lock_merchant(self, merchant_id: str) -> None:
         """Serializes the merchant's endpoint creations (the count limit) until commit."""
@@ -569,21 +575,4 @@ async def disable_failing(
         [candidate[2] for candidate in ordered],
         failing_since_at_most,
     )
-    return [_endpoint_of_record(row) for row in rows]
-
-
-def _endpoint_of_record(row: Any) -> Endpoint:
-    return Endpoint(
-        id=row["id"],
-        merchant_id=row["merchant_id"],
-        url=row["url"],
-        enabled_events=tuple(row["enabled_events"]),
-        description=row["description"],
-        metadata=dict(_json(row["metadata"])),
-        status=EndpointStatus(row["status"]),
-        created=row["created"],
-    )
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+    return [decode_endpoint(row) for row in rows]

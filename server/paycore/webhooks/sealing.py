@@ -4,6 +4,8 @@ not open. They must be readable (not hashed) because every delivery is signed wi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from paycore.customer.vault import Vault
 from paycore.secret import Secret
 
@@ -11,9 +13,9 @@ from paycore.secret import Secret
 _PURPOSE = "webhook_endpoint:"
 
 
+@dataclass(frozen=True, slots=True)
 class SecretBox:
-    def __init__(self, vault: Vault) -> None:
-        self._vault = vault
+    _vault: Vault
 
     def seal(self, secret: Secret, merchant_id: str, endpoint_id: str) -> bytes:
         return self._vault.seal(secret, merchant_id, _PURPOSE + endpoint_id)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from grpc import aio
 from paycore import validation
 from paycore.account.authentication import Authenticator
+from paycore.account.fee_plans import FeePlan
 from paycore.account.service import AccountService
 from paycore.account.servicer import requests
 from paycore.account.servicer.messages import (
@@ -23,16 +25,25 @@ from paycore.account.servicer.messages import (
 )
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 SELLER_ACCOUNT = Answer(account_pb2.SellerAccount, seller_account_message)
 API_KEY = Answer(account_pb2.ApiKey, api_key_message)
 ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
 """A new key's answer: its secret shown once, never stored."""
+NEW_MERCHANT = Answer(account_pb2.Merchant, created_merchant_message, without_secrets)
+"""A new merchant's answer: its first keys' secrets shown once, never stored."""
 RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
@@ -53,10 +64,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             self._shards.engine_for_logical(logical_shard),
             ADMIN_OWNER,
             request,
-            account_pb2.Merchant,
+            NEW_MERCHANT,
             lambda connection: self._service.create_merchant(connection, logical_shard, new),
-            render=created_merchant_message,
-            stored_form=without_secrets,
         )
 
     async def GetMerchant(
@@ -81,36 +90,29 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             self._shards.engine_for_merchant(merchant_id),
             ADMIN_OWNER,
             request,
-            account_pb2.FeePlan,
+            _fee_plan(merchant_id),
             lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),
-            render=lambda saved: fee_plan_message(merchant_id, saved, default=False),
         )
 
     async def CreateSellerAccount(
         self, request: account_pb2.CreateSellerAccountRequest, context: Context
     ) -> account_pb2.SellerAccount:
-        merchant_id = current_call().require_merchant()
-        new = requests.new_seller_account(request)
-        return await self._mutations.answer(
-            merchant_id, request, SELLER_ACCOUNT, self._service.create_seller_account, new
+        create = self._service.create_seller_account
+        return await self._mutations.answer_checked(
+            request, SELLER_ACCOUNT, create, requests.new_seller_account
         )
 
     async def GetSellerAccount(
         self, request: account_pb2.GetSellerAccountRequest, context: Context
     ) -> account_pb2.SellerAccount:
-        merchant_id = current_call().require_merchant()
-        account_id = validation.object_id("id", request.id, Prefix.ACCOUNT)
-        return seller_account_message(
-            await self._service.get_seller_account(merchant_id, account_id)
-        )
+        read = self._service.get_seller_account
+        return await get_by_id(request, Prefix.ACCOUNT, read, seller_account_message)
 
     async def ListSellerAccounts(
         self, request: account_pb2.ListSellerAccountsRequest, context: Context
     ) -> account_pb2.ListSellerAccountsResponse:
-        merchant_id = current_call().require_merchant()
-        page = await self._service.list_seller_accounts(
-            merchant_id, cursor_of(request, Prefix.ACCOUNT)
-        )
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.ACCOUNT)
+        page = await self._service.list_seller_accounts(merchant_id, cursor)
         return page_response(account_pb2.ListSellerAccountsResponse, page, seller_account_message)
 
     async def CreateApiKey(
@@ -146,8 +148,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         """Runs `change(connection, merchant_id, key_id, *args)` on the key `request.id` names,
         then forgets the key's cached entry, which would outlive a revocation or a shorter
         expiry."""
-        merchant_id = current_call().require_merchant()
-        key_id = validation.object_id("id", request.id, Prefix.API_KEY)
+        merchant_id, key_id = merchant_and_id(request.id, Prefix.API_KEY)
         response = await self._mutations.answer(merchant_id, request, answer, change, key_id, *args)
         self._authenticator.forget(key_id)
         return response
@@ -163,6 +164,11 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         return page_response(account_pb2.ListApiKeysResponse, page, api_key_message)
 
 
+def _fee_plan(merchant_id: str) -> Answer[FeePlan, account_pb2.FeePlan]:
+    """The answer of a change of `merchant_id`'s fee plan (its own, so not the default)."""
+    return Answer(account_pb2.FeePlan, partial(fee_plan_message, merchant_id, default=False))
+
+
 def register(
     server: aio.Server,
     service: AccountService,
@@ -172,5 +178,4 @@ def register(
 ) -> str:
     """Adds AccountService to `server`; returns its full name."""
     servicer = AccountServicer(service, shards, mutations, authenticator)
-    account_pb2_grpc.add_AccountServiceServicer_to_server(servicer, server)
-    return str(account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name)
+    return add_servicer(server, account_pb2_grpc.add_AccountServiceServicer_to_server, servicer)

@@ -3,10 +3,11 @@ for changes) -> message (messages.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
+from paycore.checkout.models import Session
 from paycore.checkout.servicer import requests
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions
@@ -14,11 +15,16 @@ from paycore.customer.service import CustomerService
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import checkout_pb2, checkout_pb2_grpc
-
-Context = aio.ServicerContext[Any, Any]
 
 
 def register(
@@ -31,25 +37,20 @@ def register(
 ) -> str:
     """Adds CheckoutService to `server`; returns its full name."""
     servicer = CheckoutServicer(sessions, messages, customers, client_secrets, mutations)
-    checkout_pb2_grpc.add_CheckoutServiceServicer_to_server(servicer, server)
-    return str(checkout_pb2.DESCRIPTOR.services_by_name["CheckoutService"].full_name)
+    return add_servicer(server, checkout_pb2_grpc.add_CheckoutServiceServicer_to_server, servicer)
 
 
+@dataclass(frozen=True, slots=True)
 class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
-    def __init__(
-        self,
-        sessions: CheckoutSessions,
-        messages: SessionMessages,
-        customers: CustomerService,
-        client_secrets: ClientSecrets,
-        mutations: Mutations,
-    ) -> None:
-        self._sessions = sessions
-        self._messages = messages
-        self._customers = customers
-        self._client_secrets = client_secrets
-        self._mutations = mutations
-        self._session = Answer(checkout_pb2.CheckoutSession, messages.session)
+    _sessions: CheckoutSessions
+    _messages: SessionMessages
+    _customers: CustomerService
+    _client_secrets: ClientSecrets
+    _mutations: Mutations
+
+    @property
+    def _session(self) -> Answer[Session, checkout_pb2.CheckoutSession]:
+        return Answer(checkout_pb2.CheckoutSession, self._messages.session)
 
     async def CreateCheckoutSession(
         self, request: checkout_pb2.CreateCheckoutSessionRequest, context: Context
@@ -65,15 +66,13 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     async def GetCheckoutSession(
         self, request: checkout_pb2.GetCheckoutSessionRequest, context: Context
     ) -> checkout_pb2.CheckoutSession:
-        merchant_id = current_call().require_merchant()
-        session_id = requests.session_id(request.id)
-        return self._messages.session(await self._sessions.get(merchant_id, session_id))
+        read = self._sessions.get
+        return await get_by_id(request, Prefix.CHECKOUT_SESSION, read, self._messages.session)
 
     async def ListCheckoutSessions(
         self, request: checkout_pb2.ListCheckoutSessionsRequest, context: Context
     ) -> checkout_pb2.ListCheckoutSessionsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.CHECKOUT_SESSION)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.CHECKOUT_SESSION)
         status = requests.status_filter(request.status)
         intent_id = validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
@@ -86,8 +85,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     async def ExpireCheckoutSession(
         self, request: checkout_pb2.ExpireCheckoutSessionRequest, context: Context
     ) -> checkout_pb2.CheckoutSession:
-        merchant_id = current_call().require_merchant()
-        session_id = requests.session_id(request.id)
+        merchant_id, session_id = merchant_and_id(request.id, Prefix.CHECKOUT_SESSION)
         return await self._mutations.answer(
             merchant_id, request, self._session, self._sessions.expire, session_id
         )

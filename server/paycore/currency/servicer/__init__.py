@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
 from paycore.account.service import AccountService
@@ -11,28 +11,26 @@ from paycore.currency.service import Currencies
 from paycore.currency.servicer import requests
 from paycore.currency.servicer.messages import rate_message, settlement_message
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.servicing import Context, add_servicer, page_response
 from paycore.v1 import currency_pb2, currency_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
+SETTLEMENT = Answer(currency_pb2.SettlementCurrencies, settlement_message)
 
 
 def register(
     server: aio.Server, currencies: Currencies, accounts: AccountService, mutations: Mutations
 ) -> str:
     """Adds CurrencyService to `server`; returns its full name."""
-    servicer = CurrencyServicer(currencies, accounts, mutations)
-    currency_pb2_grpc.add_CurrencyServiceServicer_to_server(servicer, server)
-    return str(currency_pb2.DESCRIPTOR.services_by_name["CurrencyService"].full_name)
+    add = currency_pb2_grpc.add_CurrencyServiceServicer_to_server
+    return add_servicer(server, add, CurrencyServicer(currencies, accounts, mutations))
 
 
+@dataclass(frozen=True, slots=True)
 class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
-    def __init__(
-        self, currencies: Currencies, accounts: AccountService, mutations: Mutations
-    ) -> None:
-        self._currencies = currencies
-        self._accounts = accounts
-        self._mutations = mutations
+    _currencies: Currencies
+    _accounts: AccountService
+    _mutations: Mutations
 
     async def GetExchangeRate(
         self, request: currency_pb2.GetExchangeRateRequest, context: Context
@@ -47,9 +45,7 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         merchant_id = current_call().require_merchant()
         base, after, limit = requests.listing(request)
         page = await self._currencies.list_rates(merchant_id, base, after, limit)
-        return currency_pb2.ListExchangeRatesResponse(
-            data=[rate_message(view) for view in page.data], has_more=page.has_more
-        )
+        return page_response(currency_pb2.ListExchangeRatesResponse, page, rate_message)
 
     async def GetSettlementCurrencies(
         self, request: currency_pb2.GetSettlementCurrenciesRequest, context: Context
@@ -65,14 +61,8 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         merchant_id = current_call().require_merchant()
         settlement = requests.settlement(request)
         await self._seller(merchant_id, settlement.account)
-        return await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            currency_pb2.SettlementCurrencies,
-            lambda connection: self._currencies.update_settlement(
-                connection, merchant_id, settlement
-            ),
-            render=settlement_message,
+        return await self._mutations.answer(
+            merchant_id, request, SETTLEMENT, self._currencies.update_settlement, settlement
         )
 
     async def _seller(self, merchant_id: str, account: str) -> None:

@@ -7,7 +7,6 @@ number and cvc (see `_hashed_form`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from grpc import aio
 from paycore import validation
@@ -16,12 +15,19 @@ from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import customer_message, payment_method_message
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 CUSTOMER = Answer(customer_pb2.Customer, customer_message)
 PAYMENT_METHOD = Answer(customer_pb2.PaymentMethod, payment_method_message)
 
@@ -34,24 +40,20 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def CreateCustomer(
         self, request: customer_pb2.CreateCustomerRequest, context: Context
     ) -> customer_pb2.Customer:
-        merchant_id = current_call().require_merchant()
-        new = requests.new_customer(request)
-        return await self._mutations.answer(
-            merchant_id, request, CUSTOMER, self._service.create_customer, new
+        return await self._mutations.answer_checked(
+            request, CUSTOMER, self._service.create_customer, requests.new_customer
         )
 
     async def GetCustomer(
         self, request: customer_pb2.GetCustomerRequest, context: Context
     ) -> customer_pb2.Customer:
-        merchant_id = current_call().require_merchant()
-        customer_id = validation.object_id("id", request.id, Prefix.CUSTOMER)
-        return customer_message(await self._service.get_customer(merchant_id, customer_id))
+        read = self._service.get_customer
+        return await get_by_id(request, Prefix.CUSTOMER, read, customer_message)
 
     async def UpdateCustomer(
         self, request: customer_pb2.UpdateCustomerRequest, context: Context
     ) -> customer_pb2.Customer:
-        merchant_id = current_call().require_merchant()
-        customer_id = validation.object_id("id", request.id, Prefix.CUSTOMER)
+        merchant_id, customer_id = merchant_and_id(request.id, Prefix.CUSTOMER)
         changes = requests.customer_changes(request)
         return await self._mutations.answer(
             merchant_id, request, CUSTOMER, self._service.update_customer, customer_id, changes
@@ -60,8 +62,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def ListCustomers(
         self, request: customer_pb2.ListCustomersRequest, context: Context
     ) -> customer_pb2.ListCustomersResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.CUSTOMER)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
         email = validation.email("email", request.email, required=False)
         page = await self._service.list_customers(merchant_id, cursor, email)
         return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
@@ -77,11 +78,10 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         created = await self._mutations.for_merchant(
             merchant_id,
             self._hashed_form(request),
-            customer_pb2.PaymentMethod,
+            PAYMENT_METHOD,
             lambda connection: self._service.create_payment_method(
                 connection, merchant_id, card, billing_details, metadata
             ),
-            render=payment_method_message,
         )
         if card.wallet:
             await self._service.hold_cryptogram(merchant_id, created.id, typed.cryptogram)
@@ -97,11 +97,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def GetPaymentMethod(
         self, request: customer_pb2.GetPaymentMethodRequest, context: Context
     ) -> customer_pb2.PaymentMethod:
-        merchant_id = current_call().require_merchant()
-        payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
-        return payment_method_message(
-            await self._service.get_payment_method(merchant_id, payment_method_id)
-        )
+        read = self._service.get_payment_method
+        return await get_by_id(request, Prefix.PAYMENT_METHOD, read, payment_method_message)
 
     async def ListPaymentMethods(
         self, request: customer_pb2.ListPaymentMethodsRequest, context: Context
@@ -118,8 +115,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def AttachPaymentMethod(
         self, request: customer_pb2.AttachPaymentMethodRequest, context: Context
     ) -> customer_pb2.PaymentMethod:
-        merchant_id = current_call().require_merchant()
-        payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
+        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
         customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
         return await self._mutations.answer(
             merchant_id,
@@ -133,14 +129,10 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def DetachPaymentMethod(
         self, request: customer_pb2.DetachPaymentMethodRequest, context: Context
     ) -> customer_pb2.PaymentMethod:
-        merchant_id = current_call().require_merchant()
-        payment_method_id = validation.object_id("id", request.id, Prefix.PAYMENT_METHOD)
+        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
+        detach = self._service.detach_payment_method
         return await self._mutations.answer(
-            merchant_id,
-            request,
-            PAYMENT_METHOD,
-            self._service.detach_payment_method,
-            payment_method_id,
+            merchant_id, request, PAYMENT_METHOD, detach, payment_method_id
         )
 
     def _hashed_form(
@@ -161,6 +153,5 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
 
 def register(server: aio.Server, service: CustomerService, mutations: Mutations) -> str:
     """Adds CustomerService to `server`; returns its full name."""
-    servicer = CustomerServicer(service, mutations)
-    customer_pb2_grpc.add_CustomerServiceServicer_to_server(servicer, server)
-    return str(customer_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name)
+    add = customer_pb2_grpc.add_CustomerServiceServicer_to_server
+    return add_servicer(server, add, CustomerServicer(service, mutations))

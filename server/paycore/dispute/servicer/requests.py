@@ -22,10 +22,6 @@ STATUSES: dict[int, DisputeStatus | None] = {
 }
 
 
-def dispute_id(value: str) -> str:
-    return validation.object_id("id", value, Prefix.DISPUTE)
-
-
 def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
     validation.enum_value("status", request.status, STATUSES)
     return DisputeFilter(

@@ -4,7 +4,7 @@ they are delegated there."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
@@ -12,39 +12,40 @@ from paycore.events.service import EventService
 from paycore.events.servicer.messages import event_json, event_message
 from paycore.events.servicer.requests import type_filter
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    page_response,
+)
 from paycore.v1 import event_pb2, event_pb2_grpc
 from paycore.webhooks.servicer import WebhookServicer
 
 OBJECT_ID_LENGTH_MAX = 64
 
-Context = aio.ServicerContext[Any, Any]
-
 
 def register(server: aio.Server, service: EventService, webhooks: WebhookServicer) -> str:
     """Adds EventService to `server`; returns its full name."""
-    event_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(service, webhooks), server)
-    return str(event_pb2.DESCRIPTOR.services_by_name["EventService"].full_name)
+    add = event_pb2_grpc.add_EventServiceServicer_to_server
+    return add_servicer(server, add, EventServicer(service, webhooks))
 
 
+@dataclass(frozen=True, slots=True)
 class EventServicer(event_pb2_grpc.EventServiceServicer):
-    def __init__(self, service: EventService, webhooks: WebhookServicer) -> None:
-        self._service = service
-        self._webhooks = webhooks
+    _service: EventService
+    _webhooks: WebhookServicer
 
     async def GetEvent(
         self, request: event_pb2.GetEventRequest, context: Context
     ) -> event_pb2.Event:
-        merchant_id = current_call().require_merchant()
-        event_id = validation.object_id("id", request.id, Prefix.EVENT)
-        return event_message(await self._service.get_event(merchant_id, event_id))
+        read = self._service.get_event
+        return await get_by_id(request, Prefix.EVENT, read, event_message)
 
     async def ListEvents(
         self, request: event_pb2.ListEventsRequest, context: Context
     ) -> event_pb2.ListEventsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.EVENT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.EVENT)
         object_id = validation.text("object_id", request.object_id, maximum=OBJECT_ID_LENGTH_MAX)
         page = await self._service.list_events(
             merchant_id, cursor, type_filter(request.type), object_id

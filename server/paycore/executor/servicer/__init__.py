@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
@@ -11,23 +11,26 @@ from paycore.executor.models import ExecutionState
 from paycore.executor.service import Executor
 from paycore.executor.servicer.messages import execution_message
 from paycore.ids import Prefix
-from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.servicing import (
+    Context,
+    acting_merchant,
+    add_servicer,
+    cursor_of,
+    page_response,
+)
 from paycore.storage.reads import Cursor
 from paycore.v1 import executor_pb2, executor_pb2_grpc
-
-Context = aio.ServicerContext[Any, Any]
 
 
 def register(server: aio.Server, executor: Executor) -> str:
     """Adds ExecutorService to `server`; returns its full name."""
-    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(executor), server)
-    return str(executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name)
+    add = executor_pb2_grpc.add_ExecutorServiceServicer_to_server
+    return add_servicer(server, add, ExecutorServicer(executor))
 
 
+@dataclass(frozen=True, slots=True)
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
-    def __init__(self, executor: Executor) -> None:
-        self._executor = executor
+    _executor: Executor
 
     async def ExecutePaymentOrder(
         self, request: executor_pb2.ExecutePaymentOrderRequest, context: Context
@@ -55,7 +58,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         self, request: executor_pb2.ListExecutionsRequest, context: Context
     ) -> executor_pb2.ListExecutionsResponse:
         page = await self._executor.list(
-            _acting_merchant(),
+            acting_merchant(),
             cursor_of(request, Prefix.EXECUTION),
             payment_order_id=validation.object_id(
                 "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
@@ -85,11 +88,5 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
 
 def _merchant(merchant_id: str) -> str:
     return validation.object_id("merchant", merchant_id, Prefix.ACCOUNT, required=False) or (
-        _acting_merchant() or ""
+        acting_merchant() or ""
     )
-
-
-def _acting_merchant() -> str | None:
-    """The merchant an operator named in `paycore-merchant` metadata, if any."""
-    caller = current_call().caller
-    return None if caller is None else caller.merchant_id

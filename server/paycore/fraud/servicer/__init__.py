@@ -6,39 +6,50 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from grpc import aio
 from paycore import validation
 from paycore.fraud import service as domain
 from paycore.fraud.models import PLATFORM, Assessment, BlocklistItem, Review, ReviewStatus
+from paycore.fraud.rules import Policy
 from paycore.fraud.servicer import requests
 from paycore.fraud.servicer.messages import (
     assessment_message,
     blocklist_item_message,
     outcome_message,
     policy_message,
+    removed_message,
     review_message,
 )
 from paycore.ids import Prefix, logical_shard_of
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
+from paycore.runtime.servicing import (
+    Context,
+    acting_merchant,
+    add_servicer,
+    cursor_of,
+    get_acting_by_id,
+    page_response,
+)
 from paycore.storage import Shards
 from paycore.v1 import fraud_pb2, fraud_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
-SERVICE_NAME = "paycore.v1.FraudService"
+ASSESSMENT = Answer(fraud_pb2.RiskAssessment, assessment_message)
+OUTCOME = Answer(fraud_pb2.ReportOutcomeResponse, outcome_message)
+BLOCKLIST_ITEM = Answer(fraud_pb2.BlocklistItem, blocklist_item_message)
+REMOVED = Answer(fraud_pb2.RemoveBlocklistItemResponse, removed_message)
+REVIEW = Answer(fraud_pb2.Review, review_message)
 
 
 def register(
     server: aio.Server, service: domain.FraudService, shards: Shards, mutations: Mutations
 ) -> str:
-    """Adds FraudService to the server; returns its full name."""
-    fraud_pb2_grpc.add_FraudServiceServicer_to_server(
-        FraudServicer(service, shards, mutations), server
-    )
-    return SERVICE_NAME
+    """Adds FraudService to `server`; returns its full name."""
+    add = fraud_pb2_grpc.add_FraudServiceServicer_to_server
+    return add_servicer(server, add, FraudServicer(service, shards, mutations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +66,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         return await self._mutations.for_merchant(
             merchant_id,
             request,
-            fraud_pb2.RiskAssessment,
+            ASSESSMENT,
             lambda connection: self._service.assess(connection, facts),
-            render=assessment_message,
         )
 
     async def ReportOutcome(
@@ -74,9 +84,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             labelled.append(assessment)
             return assessment
 
-        response = await self._mutations.for_merchant(
-            merchant_id, request, fraud_pb2.ReportOutcomeResponse, change, render=outcome_message
-        )
+        response = await self._mutations.for_merchant(merchant_id, request, OUTCOME, change)
         for assessment in labelled:  # not on an idempotent replay: counted the first time
             await self._service.count_outcome(assessment)
         return response
@@ -96,20 +104,10 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             )
 
         if merchant_id:
-            return await self._mutations.for_merchant(
-                merchant_id,
-                request,
-                fraud_pb2.BlocklistItem,
-                change,
-                render=blocklist_item_message,
-            )
+            return await self._mutations.for_merchant(merchant_id, request, BLOCKLIST_ITEM, change)
+        platform_shard = self._shards.engine_for_logical(0)
         response = await self._mutations.on_engine(
-            self._shards.engine_for_logical(0),
-            ADMIN_OWNER,
-            request,
-            fraud_pb2.BlocklistItem,
-            change,
-            render=blocklist_item_message,
+            platform_shard, ADMIN_OWNER, request, BLOCKLIST_ITEM, change
         )
         await self._service.copy_platform_item(response.id)
         return response
@@ -126,14 +124,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             return removed.id
 
         engine = self._shards.engine_for_logical(logical_shard_of(item_id, Prefix.BLOCKLIST_ITEM))
-        response = await self._mutations.on_engine(
-            engine,
-            ADMIN_OWNER,
-            request,
-            fraud_pb2.RemoveBlocklistItemResponse,
-            change,
-            render=lambda removed: fraud_pb2.RemoveBlocklistItemResponse(id=removed, deleted=True),
-        )
+        response = await self._mutations.on_engine(engine, ADMIN_OWNER, request, REMOVED, change)
         if any(platform_wide):
             await self._service.remove_platform_copies(item_id)
         return response
@@ -162,12 +153,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     ) -> fraud_pb2.RiskPolicy:
         merchant_id = current_call().require_merchant()
         policy = requests.policy(request)
-        response = await self._mutations.for_merchant(
-            merchant_id,
-            request,
-            fraud_pb2.RiskPolicy,
-            lambda connection: self._service.put_policy(connection, merchant_id, policy),
-            render=lambda stored: policy_message(merchant_id, stored),
+        response = await self._mutations.answer(
+            merchant_id, request, _policy(merchant_id), self._service.put_policy, policy
         )
         self._service.forget_policy(merchant_id)
         return response
@@ -175,8 +162,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     async def GetReview(
         self, request: fraud_pb2.GetReviewRequest, context: Context
     ) -> fraud_pb2.Review:
-        review_id = validation.object_id("id", request.id, Prefix.REVIEW)
-        return review_message(await self._service.get_review(_acting_for(), review_id))
+        read = self._service.get_review
+        return await get_acting_by_id(request, Prefix.REVIEW, read, review_message)
 
     async def ListReviews(
         self, request: fraud_pb2.ListReviewsRequest, context: Context
@@ -184,7 +171,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         status = requests.review_status(request)
         merchant_id = requests.merchant(request.merchant)
         page = await self._service.list_reviews(
-            merchant_id or _acting_for(), cursor_of(request, Prefix.REVIEW), status
+            merchant_id or acting_merchant(), cursor_of(request, Prefix.REVIEW), status
         )
         return page_response(fraud_pb2.ListReviewsResponse, page, review_message)
 
@@ -205,7 +192,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     ) -> fraud_pb2.Review:
         review_id = validation.object_id("id", request.id, Prefix.REVIEW)
         note = requests.note("note", request.note)
-        merchant_id = _acting_for()
+        merchant_id = acting_merchant()
         closed: list[tuple[Review, Assessment | None]] = []
 
         async def change(connection: Any) -> Review:
@@ -216,14 +203,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             return review
 
         engine = self._shards.engine_for_logical(logical_shard_of(review_id, Prefix.REVIEW))
-        response = await self._mutations.on_engine(
-            engine,
-            merchant_id or ADMIN_OWNER,
-            request,
-            fraud_pb2.Review,
-            change,
-            render=review_message,
-        )
+        owner = merchant_id or ADMIN_OWNER
+        response = await self._mutations.on_engine(engine, owner, request, REVIEW, change)
         for _, assessment in closed:  # a rejected review counts as a confirmed fraud
             if assessment is not None:
                 await self._service.count_outcome(assessment)
@@ -234,7 +215,6 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         return response
 
 
-def _acting_for() -> str | None:
-    """The merchant an operator named in paycore-merchant, if any (None: any merchant)."""
-    caller = current_call().caller
-    return None if caller is None else caller.merchant_id
+def _policy(merchant_id: str) -> Answer[Policy, fraud_pb2.RiskPolicy]:
+    """The answer of a change of `merchant_id`'s policy (the message names its merchant)."""
+    return Answer(fraud_pb2.RiskPolicy, partial(policy_message, merchant_id))

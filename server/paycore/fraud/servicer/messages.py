@@ -29,6 +29,10 @@ def policy_message(merchant_id: str, policy: Policy) -> fraud_pb2.RiskPolicy:
     return message_of(fraud_pb2.RiskPolicy, policy, merchant=merchant_id)
 
 
+def removed_message(item_id: str) -> fraud_pb2.RemoveBlocklistItemResponse:
+    return fraud_pb2.RemoveBlocklistItemResponse(id=item_id, deleted=True)
+
+
 def assessment_message(scored: Scored) -> fraud_pb2.RiskAssessment:
     return message_of(
         fraud_pb2.RiskAssessment,

@@ -5,7 +5,7 @@ transactions (paycore.ledger.coalescer)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
@@ -21,38 +21,42 @@ from paycore.ledger.servicer.messages import (
     results_message,
     transfer_message,
 )
-from paycore.ledger.servicer.requests import acting_for
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
+from paycore.runtime.servicing import (
+    Context,
+    acting_merchant,
+    add_servicer,
+    cursor_of,
+    get_acting_by_id,
+    page_response,
+)
 from paycore.v1 import ledger_pb2, ledger_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
+ACCOUNT = Answer(ledger_pb2.LedgerAccount, account_message)
+RESULTS = Answer(ledger_pb2.PostTransfersResponse, results_message)
 
 
+@dataclass(frozen=True, slots=True)
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
-    def __init__(self, service: LedgerService, coalescer: Coalescer, mutations: Mutations) -> None:
-        self._service = service
-        self._coalescer = coalescer
-        self._mutations = mutations
+    _service: LedgerService
+    _coalescer: Coalescer
+    _mutations: Mutations
 
     async def CreateAccount(
         self, request: ledger_pb2.CreateAccountRequest, context: Context
     ) -> ledger_pb2.LedgerAccount:
         new = requests.new_account(request)
+        create = self._service.create_account
         return await self._mutations.for_merchant(
-            new.merchant_id,
-            request,
-            ledger_pb2.LedgerAccount,
-            lambda connection: self._service.create_account(connection, new),
-            render=account_message,
+            new.merchant_id, request, ACCOUNT, lambda connection: create(connection, new)
         )
 
     async def GetAccount(
         self, request: ledger_pb2.GetAccountRequest, context: Context
     ) -> ledger_pb2.LedgerAccount:
-        account_id = validation.object_id("id", request.id, Prefix.LEDGER_ACCOUNT)
-        return account_message(await self._service.get_account(acting_for(), account_id))
+        read = self._service.get_account
+        return await get_acting_by_id(request, Prefix.LEDGER_ACCOUNT, read, account_message)
 
     async def ListAccounts(
         self, request: ledger_pb2.ListAccountsRequest, context: Context
@@ -68,7 +72,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.PostTransfersRequest, context: Context
     ) -> ledger_pb2.PostTransfersResponse:
         transfers = requests.transfers(request)
-        merchant_id = acting_for()
+        merchant_id = acting_merchant()
         if current_call().idempotency_key is None:
             return results_message(await self._coalescer.post(merchant_id, transfers))
         engine = self._service.engine_for_transfers(transfers)
@@ -80,23 +84,22 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             engine,
             merchant_id or ADMIN_OWNER,
             request,
-            ledger_pb2.PostTransfersResponse,
+            RESULTS,
             lambda connection: self._service.post_in(connection, merchant_id, transfers),
-            render=results_message,
         )
 
     async def GetTransfer(
         self, request: ledger_pb2.GetTransferRequest, context: Context
     ) -> ledger_pb2.LedgerTransfer:
-        transfer_id = validation.object_id("id", request.id, Prefix.LEDGER_TRANSFER)
-        return transfer_message(await self._service.get_transfer(acting_for(), transfer_id))
+        read = self._service.get_transfer
+        return await get_acting_by_id(request, Prefix.LEDGER_TRANSFER, read, transfer_message)
 
     async def ListEntries(
         self, request: ledger_pb2.ListEntriesRequest, context: Context
     ) -> ledger_pb2.ListEntriesResponse:
         account_id = validation.object_id("account", request.account, Prefix.LEDGER_ACCOUNT)
         cursor = cursor_of(request, Prefix.LEDGER_ENTRY)
-        page = await self._service.list_entries(acting_for(), account_id, cursor)
+        page = await self._service.list_entries(acting_merchant(), account_id, cursor)
         return page_response(ledger_pb2.ListEntriesResponse, page, entry_message)
 
     async def CheckIntegrity(
@@ -111,6 +114,5 @@ def register(
     server: aio.Server, service: LedgerService, coalescer: Coalescer, mutations: Mutations
 ) -> str:
     """Adds LedgerService to `server`; returns its full name."""
-    servicer = LedgerServicer(service, coalescer, mutations)
-    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
-    return str(ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name)
+    add = ledger_pb2_grpc.add_LedgerServiceServicer_to_server
+    return add_servicer(server, add, LedgerServicer(service, coalescer, mutations))

@@ -10,8 +10,8 @@ from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
 from paycore.ledger.service import BATCH_TRANSFERS_MAX
-from paycore.runtime.context import current_call
 from paycore.runtime.messages import by_number
+from paycore.runtime.servicing import acting_merchant
 from paycore.v1 import ledger_pb2
 
 CODE_LENGTH_MAX = 64
@@ -54,16 +54,13 @@ def optional_currency(value: str) -> str:
 def listed_merchant(value: str) -> str:
     """The merchant whose objects a list or check covers: the caller's own, else the one named
     (an operator acting for none may name any, or none for all)."""
-    return acting_for() or validation.object_id("merchant", value, Prefix.ACCOUNT, required=False)
-
-
-def acting_for() -> str | None:
-    caller = current_call().caller
-    return caller.merchant_id if caller else None
+    return acting_merchant() or validation.object_id(
+        "merchant", value, Prefix.ACCOUNT, required=False
+    )
 
 
 def _require_own_merchant(merchant_id: str) -> None:
-    own = acting_for()
+    own = acting_merchant()
     if own and own != merchant_id:
         raise invalid("merchant", "differs from the merchant named in paycore-merchant")
 

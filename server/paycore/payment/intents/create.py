@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from paycore.customer.models import ChargeableCard
 from paycore.errors import ApiError, Reason
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.payment import events
 from paycore.payment.charging import charging, record_charging
 from paycore.payment.intents.answer import answer
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 async def prepare(
     flow: IntentFlow, merchant_id: str, new: NewIntent, confirm: bool
 ) -> Phases[Intent]:
-    intent_id = new_id(Prefix.PAYMENT_INTENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+    intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, merchant_id)
     card = await flow.card(merchant_id, new.payment_method_id, new.customer_id)
     status = (
         IntentStatus.REQUIRES_CONFIRMATION

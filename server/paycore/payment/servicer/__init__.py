@@ -4,7 +4,8 @@ for changes) -> message (messages.py), nothing more."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -17,6 +18,7 @@ from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create
 from paycore.payment.intents.answer import answer
+from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import Intent
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests
@@ -27,13 +29,20 @@ from paycore.payment.servicer.messages import (
     refund_message,
 )
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import Complete, Mutations, Phases
+from paycore.runtime.mutations import Answer, Complete, Mutations, Phases
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    page_response,
+)
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 T = TypeVar("T")
 ResponseT = TypeVar("ResponseT", bound=Message)
+PAYMENT = Answer(payment_pb2.Payment, payment_message)
+REFUND = Answer(payment_pb2.Refund, refund_message)
 
 
 def register(
@@ -48,23 +57,19 @@ def register(
     """Adds PaymentService to `server`; returns its full name."""
     parties = requests.Parties(accounts, customers, currencies)
     servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
-    payment_pb2_grpc.add_PaymentServiceServicer_to_server(servicer, server)
-    return str(payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name)
+    return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
 
 
+@dataclass(frozen=True, slots=True)
 class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
-    def __init__(
-        self,
-        pay_in: PayIn,
-        mutations: Mutations,
-        parties: requests.Parties,
-        client_secrets: ClientSecrets,
-    ) -> None:
-        self._pay_in = pay_in
-        self._client_secrets = client_secrets
-        self._intents = pay_in.intents
-        self._mutations = mutations
-        self._parties = parties
+    _pay_in: PayIn
+    _mutations: Mutations
+    _parties: requests.Parties
+    _client_secrets: ClientSecrets
+
+    @property
+    def _intents(self) -> IntentFlow:
+        return self._pay_in.intents
 
     # -- payments (checkouts) -------------------------------------------------------------------
 
@@ -77,24 +82,21 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return await self._prepared(
             merchant_id,
             request,
-            payment_pb2.Payment,
+            PAYMENT,
             lambda: checkouts.prepare(merchant_id, new),
             checkouts.orders.completion(merchant_id),
-            payment_message,
         )
 
     async def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: Context
     ) -> payment_pb2.Payment:
-        merchant_id = current_call().require_merchant()
-        payment_id = validation.object_id("id", request.id, Prefix.PAYMENT)
-        return payment_message(await self._pay_in.checkouts.orders.get(merchant_id, payment_id))
+        read = self._pay_in.checkouts.orders.get
+        return await get_by_id(request, Prefix.PAYMENT, read, payment_message)
 
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: Context
     ) -> payment_pb2.ListPaymentsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.PAYMENT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT)
         customer = validation.object_id(
             "customer", request.customer, Prefix.CUSTOMER, required=False
         )
@@ -106,9 +108,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def GetPaymentOrder(
         self, request: payment_pb2.GetPaymentOrderRequest, context: Context
     ) -> payment_pb2.PaymentOrder:
-        merchant_id = current_call().require_merchant()
-        order_id = validation.object_id("id", request.id, Prefix.PAYMENT_ORDER)
-        return order_message(await self._pay_in.checkouts.orders.get_order(merchant_id, order_id))
+        read = self._pay_in.checkouts.orders.get_order
+        return await get_by_id(request, Prefix.PAYMENT_ORDER, read, order_message)
 
     # -- payment intents ------------------------------------------------------------------------
 
@@ -147,39 +148,27 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         intent_id, amount = requests.capture(request)
         intent = await self._intents.get(merchant_id, intent_id)
         await self._parties.check_capture(merchant_id, intent, amount)
-        return await self._phased(
-            merchant_id,
-            request,
-            payment_pb2.PaymentIntent,
-            capture.phases(self._intents, merchant_id, intent_id, amount),
-            self._shown,
-        )
+        phases = capture.phases(self._intents, merchant_id, intent_id, amount)
+        return await self._phased(merchant_id, request, self._intent, phases)
 
     async def CancelPaymentIntent(
         self, request: payment_pb2.CancelPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
         intent_id, reason = requests.cancellation(request)
-        return await self._phased(
-            merchant_id,
-            request,
-            payment_pb2.PaymentIntent,
-            cancel.phases(self._intents, merchant_id, intent_id, reason),
-            self._shown,
-        )
+        phases = cancel.phases(self._intents, merchant_id, intent_id, reason)
+        return await self._phased(merchant_id, request, self._intent, phases)
 
     async def GetPaymentIntent(
         self, request: payment_pb2.GetPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
-        merchant_id = current_call().require_merchant()
-        intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-        return self._shown(await self._intents.get(merchant_id, intent_id))
+        read = self._intents.get
+        return await get_by_id(request, Prefix.PAYMENT_INTENT, read, self._shown)
 
     async def ListPaymentIntents(
         self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
     ) -> payment_pb2.ListPaymentIntentsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.PAYMENT_INTENT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT_INTENT)
         customer = validation.object_id(
             "customer", request.customer, Prefix.CUSTOMER, required=False
         )
@@ -194,6 +183,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         message.client_secret = self._client_secrets.of(intent.merchant_id, intent.id)
         return message
 
+    @property
+    def _intent(self) -> Answer[Intent, payment_pb2.PaymentIntent]:
+        return Answer(payment_pb2.PaymentIntent, self._shown)
+
     # -- refunds --------------------------------------------------------------------------------
 
     async def CreateRefund(
@@ -201,26 +194,19 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
         new = await self._parties.check_refund(merchant_id, requests.new_refund(request))
-        return await self._phased(
-            merchant_id,
-            request,
-            payment_pb2.Refund,
-            self._pay_in.refunds.phases(merchant_id, new),
-            refund_message,
-        )
+        phases = self._pay_in.refunds.phases(merchant_id, new)
+        return await self._phased(merchant_id, request, REFUND, phases)
 
     async def GetRefund(
         self, request: payment_pb2.GetRefundRequest, context: Context
     ) -> payment_pb2.Refund:
-        merchant_id = current_call().require_merchant()
-        refund_id = validation.object_id("id", request.id, Prefix.REFUND)
-        return refund_message(await self._pay_in.refunds.get(merchant_id, refund_id))
+        read = self._pay_in.refunds.get
+        return await get_by_id(request, Prefix.REFUND, read, refund_message)
 
     async def ListRefunds(
         self, request: payment_pb2.ListRefundsRequest, context: Context
     ) -> payment_pb2.ListRefundsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.REFUND)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.REFUND)
         intent_id = validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
         )
@@ -238,45 +224,24 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         request: Message,
         prepare: Callable[[], Awaitable[Phases[Intent]]],
     ) -> payment_pb2.PaymentIntent:
-        return await self._prepared(
-            merchant_id,
-            request,
-            payment_pb2.PaymentIntent,
-            prepare,
-            answer(self._intents, merchant_id),
-            self._shown,
-        )
+        resume = answer(self._intents, merchant_id)
+        return await self._prepared(merchant_id, request, self._intent, prepare, resume)
 
     async def _prepared(
         self,
         merchant_id: str,
         request: Message,
-        response_type: type[ResponseT],
+        answer: Answer[T, ResponseT],
         prepare: Callable[[], Awaitable[Phases[T]]],
         resume: Complete[T],
-        render: Callable[[T], ResponseT],
     ) -> ResponseT:
-        return await self._mutations.prepared(
-            merchant_id,
-            request,
-            response_type,
-            prepare,
-            resume,
-            self._pay_in.lease,
-            render=render,
-        )
+        lease = self._pay_in.lease
+        return await self._mutations.prepared(merchant_id, request, answer, prepare, resume, lease)
 
     async def _phased(
-        self,
-        merchant_id: str,
-        request: Message,
-        response_type: type[ResponseT],
-        phases: Phases[T],
-        render: Callable[[T], ResponseT],
+        self, merchant_id: str, request: Message, answer: Answer[T, ResponseT], phases: Phases[T]
     ) -> ResponseT:
-        return await self._mutations.run(
-            merchant_id, request, response_type, phases, self._pay_in.lease, render
-        )
+        return await self._mutations.run(merchant_id, request, answer, phases, self._pay_in.lease)
 
 
 __all__ = ["PaymentServicer", "register"]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import grpc
 from grpc import aio
-from paycore import validation
 from paycore.currency.rules import CurrencyRules
 from paycore.ids import Prefix
 from paycore.payout.bank_accounts import BankAccounts
@@ -22,15 +19,20 @@ from paycore.payout.servicer.messages import (
     schedule_message,
 )
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, FinalAnswer, Mutations
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import payout_pb2, payout_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 BANK_ACCOUNT = Answer(payout_pb2.BankAccount, bank_account_message)
 PAYOUT = Answer(payout_pb2.Payout, payout_message)
 SCHEDULE = Answer(payout_pb2.PayoutSchedule, schedule_message)
-SERVICE_NAME = "paycore.v1.PayoutService"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +47,20 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     async def CreateBankAccount(
         self, request: payout_pb2.CreateBankAccountRequest, context: Context
     ) -> payout_pb2.BankAccount:
-        merchant_id = current_call().require_merchant()
-        new = requests.new_bank_account(request)
-        return await self._mutations.answer(
-            merchant_id, request, BANK_ACCOUNT, self._bank_accounts.create, new
+        return await self._mutations.answer_checked(
+            request, BANK_ACCOUNT, self._bank_accounts.create, requests.new_bank_account
         )
 
     async def GetBankAccount(
         self, request: payout_pb2.GetBankAccountRequest, context: Context
     ) -> payout_pb2.BankAccount:
-        merchant_id = current_call().require_merchant()
-        bank_account_id = validation.object_id("id", request.id, Prefix.BANK_ACCOUNT)
-        return bank_account_message(await self._reads.bank_account(merchant_id, bank_account_id))
+        read = self._reads.bank_account
+        return await get_by_id(request, Prefix.BANK_ACCOUNT, read, bank_account_message)
 
     async def ListBankAccounts(
         self, request: payout_pb2.ListBankAccountsRequest, context: Context
     ) -> payout_pb2.ListBankAccountsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.BANK_ACCOUNT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.BANK_ACCOUNT)
         found = await self._reads.bank_accounts(
             merchant_id, requests.account(request.account), cursor
         )
@@ -85,33 +83,29 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         return await self._mutations.phased(
             merchant_id,
             request,
-            payout_pb2.Payout,
+            PAYOUT,
             lambda connection: self._payouts.create(connection, merchant_id, new),
             send,
             self._payouts.lease,
-            render=payout_message,
         )
 
     async def GetPayout(
         self, request: payout_pb2.GetPayoutRequest, context: Context
     ) -> payout_pb2.Payout:
-        merchant_id = current_call().require_merchant()
-        payout_id = validation.object_id("id", request.id, Prefix.PAYOUT)
-        return payout_message(await self._reads.payout(merchant_id, payout_id))
+        read = self._reads.payout
+        return await get_by_id(request, Prefix.PAYOUT, read, payout_message)
 
     async def ListPayouts(
         self, request: payout_pb2.ListPayoutsRequest, context: Context
     ) -> payout_pb2.ListPayoutsResponse:
-        merchant_id = current_call().require_merchant()
-        cursor = cursor_of(request, Prefix.PAYOUT)
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYOUT)
         found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
         return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
 
     async def CancelPayout(
         self, request: payout_pb2.CancelPayoutRequest, context: Context
     ) -> payout_pb2.Payout:
-        merchant_id = current_call().require_merchant()
-        payout_id = validation.object_id("id", request.id, Prefix.PAYOUT)
+        merchant_id, payout_id = merchant_and_id(request.id, Prefix.PAYOUT)
         return await self._mutations.answer(
             merchant_id, request, PAYOUT, self._payouts.cancel, payout_id
         )
@@ -126,15 +120,13 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     async def UpdatePayoutSchedule(
         self, request: payout_pb2.UpdatePayoutScheduleRequest, context: Context
     ) -> payout_pb2.PayoutSchedule:
-        merchant_id = current_call().require_merchant()
-        change = requests.schedule_change(request)
-        return await self._mutations.answer(
-            merchant_id, request, SCHEDULE, self._schedules.update, change
+        return await self._mutations.answer_checked(
+            request, SCHEDULE, self._schedules.update, requests.schedule_change
         )
 
 
 def register(
-    server: grpc.aio.Server,
+    server: aio.Server,
     bank_accounts: BankAccounts,
     payouts: Payouts,
     schedules: Schedules,
@@ -143,7 +135,5 @@ def register(
     rules: CurrencyRules,
 ) -> str:
     """`rules`: the currencies' amount rules (HUF and TWD payouts in multiples of 100, ...)."""
-    payout_pb2_grpc.add_PayoutServiceServicer_to_server(
-        PayoutServicer(bank_accounts, payouts, schedules, reads, mutations, rules), server
-    )
-    return SERVICE_NAME
+    servicer = PayoutServicer(bank_accounts, payouts, schedules, reads, mutations, rules)
+    return add_servicer(server, payout_pb2_grpc.add_PayoutServiceServicer_to_server, servicer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
@@ -11,19 +11,19 @@ from paycore.reconciliation.models import RECONCILIATION_OWNER
 from paycore.reconciliation.service import Reconciliation
 from paycore.reconciliation.servicer import requests
 from paycore.reconciliation.servicer.messages import discrepancy_message, run_message
-from paycore.runtime.listing import cursor_of, page_response
-from paycore.runtime.mutations import Mutations
+from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.servicing import Context, add_servicer, cursor_of, page_response
 from paycore.v1 import reconciliation_pb2 as pb
 from paycore.v1 import reconciliation_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
-SERVICE_NAME = "paycore.v1.ReconciliationService"
+RUN = Answer(pb.ReconciliationRun, run_message)
+DISCREPANCY = Answer(pb.Discrepancy, discrepancy_message)
 
 
+@dataclass(frozen=True, slots=True)
 class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServicer):
-    def __init__(self, reconciliation: Reconciliation, mutations: Mutations) -> None:
-        self._reconciliation = reconciliation
-        self._mutations = mutations
+    _reconciliation: Reconciliation
+    _mutations: Mutations
 
     async def RunReconciliation(
         self, request: pb.RunReconciliationRequest, context: Context
@@ -34,9 +34,8 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
             self._reconciliation.home,
             RECONCILIATION_OWNER,
             request,
-            pb.ReconciliationRun,
+            RUN,
             lambda connection: self._reconciliation.request_run(connection, source, day),
-            render=run_message,
         )
 
     async def GetReconciliationRun(
@@ -62,18 +61,16 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
             self._reconciliation.engine_of_discrepancy(discrepancy_id),
             owner,
             request,
-            pb.Discrepancy,
+            DISCREPANCY,
             lambda connection: self._reconciliation.resolve(
                 connection, owner, discrepancy_id, resolution
             ),
-            render=discrepancy_message,
         )
         await self._reconciliation.runs.refresh_metrics()
         return resolved
 
 
 def register(server: aio.Server, reconciliation: Reconciliation, mutations: Mutations) -> str:
-    reconciliation_pb2_grpc.add_ReconciliationServiceServicer_to_server(
-        ReconciliationServicer(reconciliation, mutations), server
-    )
-    return SERVICE_NAME
+    """Adds ReconciliationService to `server`; returns its full name."""
+    add = reconciliation_pb2_grpc.add_ReconciliationServiceServicer_to_server
+    return add_servicer(server, add, ReconciliationServicer(reconciliation, mutations))

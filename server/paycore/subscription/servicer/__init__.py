@@ -6,7 +6,6 @@ and billing settings call Subscriptions (paycore.subscription.subscriptions)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -14,14 +13,16 @@ from paycore import validation
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.messages import member
-from paycore.runtime.mutations import Answer, Mutations, Phases
-from paycore.subscription.models import (
-    NewPrice,
-    NewProduct,
-    NewTestClock,
-    Subscription,
+from paycore.runtime.mutations import Answer, Mutations, Phases, ResponseT, ResultT
+from paycore.runtime.servicing import (
+    Context,
+    add_servicer,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
 )
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
@@ -39,37 +40,31 @@ from paycore.subscription.servicer.requests import (
     SUBSCRIPTION_STATUSES,
     frozen_time,
     invoice_item,
+    new_price,
+    new_product,
     new_subscription,
-    recurring,
+    new_test_clock,
     retry_schedule,
     subscription_changes,
 )
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
 PRODUCT = Answer(subscription_pb2.Product, product_message)
 PRICE = Answer(subscription_pb2.Price, price_message)
 TEST_CLOCK = Answer(subscription_pb2.TestClock, clock_message)
 INVOICE_ITEM = Answer(subscription_pb2.InvoiceItem, item_message)
 INVOICE = Answer(subscription_pb2.Invoice, invoice_message)
 SETTINGS = Answer(subscription_pb2.BillingSettings, settings_message)
-# The proto's limits (subscription.proto), Stripe's where Stripe has one.
-PRODUCT_NAME_LENGTH_MAX = 250
-DESCRIPTION_LENGTH_MAX = 1000
-NICKNAME_LENGTH_MAX = 250
-CLOCK_NAME_LENGTH_MAX = 300
-# The methods that answer METHOD_NOT_IMPLEMENTED until billing builds them.
+SUBSCRIPTION = Answer(subscription_pb2.Subscription, subscription_message)
 
 
 def register(
     server: aio.Server, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
 ) -> str:
     """Adds SubscriptionService to `server`; returns its full name."""
-    subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server(
-        SubscriptionServicer(service, billing, mutations), server
-    )
-    return str(subscription_pb2.DESCRIPTOR.services_by_name["SubscriptionService"].full_name)
+    add = subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server
+    return add_servicer(server, add, SubscriptionServicer(service, billing, mutations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,38 +78,22 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CreateProduct(
         self, request: subscription_pb2.CreateProductRequest, context: Context
     ) -> subscription_pb2.Product:
-        merchant_id = current_call().require_merchant()
-        new = NewProduct(
-            name=validation.text(
-                "name", request.name, maximum=PRODUCT_NAME_LENGTH_MAX, required=True
-            ),
-            description=validation.text(
-                "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-            ),
-            active=request.active if request.HasField("active") else True,
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-        return await self._mutations.answer(
-            merchant_id, request, PRODUCT, self._service.create_product, new
+        return await self._mutations.answer_checked(
+            request, PRODUCT, self._service.create_product, new_product
         )
 
     async def GetProduct(
         self, request: subscription_pb2.GetProductRequest, context: Context
     ) -> subscription_pb2.Product:
-        merchant_id = current_call().require_merchant()
-        product_id = validation.object_id("id", request.id, Prefix.PRODUCT)
-        return product_message(await self._service.get_product(merchant_id, product_id))
+        read = self._service.get_product
+        return await get_by_id(request, Prefix.PRODUCT, read, product_message)
 
     async def ListProducts(
         self, request: subscription_pb2.ListProductsRequest, context: Context
     ) -> subscription_pb2.ListProductsResponse:
-        merchant_id = current_call().require_merchant()
-        page = await self._service.list_products(
-            merchant_id,
-            cursor_of(request, Prefix.PRODUCT),
-            request.active if request.HasField("active") else None,
-        )
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PRODUCT)
+        active = request.active if request.HasField("active") else None
+        page = await self._service.list_products(merchant_id, cursor, active)
         return page_response(subscription_pb2.ListProductsResponse, page, product_message)
 
     # --- prices ------------------------------------------------------------------------------
@@ -122,37 +101,23 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CreatePrice(
         self, request: subscription_pb2.CreatePriceRequest, context: Context
     ) -> subscription_pb2.Price:
-        merchant_id = current_call().require_merchant()
-        product_id = validation.object_id("product", request.product, Prefix.PRODUCT)
-        currency = validation.currency("currency", request.currency)
-        new = NewPrice(
-            product_id=product_id,
-            unit_amount=validation.amount("unit_amount", request.unit_amount, currency),
-            currency=currency,
-            recurring=recurring(request.recurring) if request.HasField("recurring") else None,
-            nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
-            active=request.active if request.HasField("active") else True,
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-        return await self._mutations.answer(
-            merchant_id, request, PRICE, self._service.create_price, new
+        return await self._mutations.answer_checked(
+            request, PRICE, self._service.create_price, new_price
         )
 
     async def GetPrice(
         self, request: subscription_pb2.GetPriceRequest, context: Context
     ) -> subscription_pb2.Price:
-        merchant_id = current_call().require_merchant()
-        price_id = validation.object_id("id", request.id, Prefix.PRICE)
-        return price_message(await self._service.get_price(merchant_id, price_id))
+        read = self._service.get_price
+        return await get_by_id(request, Prefix.PRICE, read, price_message)
 
     async def ListPrices(
         self, request: subscription_pb2.ListPricesRequest, context: Context
     ) -> subscription_pb2.ListPricesResponse:
-        merchant_id = current_call().require_merchant()
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PRICE)
         page = await self._service.list_prices(
             merchant_id,
-            cursor_of(request, Prefix.PRICE),
+            cursor,
             validation.object_id("product", request.product, Prefix.PRODUCT, required=False),
             request.active if request.HasField("active") else None,
         )
@@ -163,23 +128,15 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def CreateTestClock(
         self, request: subscription_pb2.CreateTestClockRequest, context: Context
     ) -> subscription_pb2.TestClock:
-        merchant_id = current_call().require_merchant()
-        new = NewTestClock(
-            frozen_time=frozen_time("frozen_time", request.frozen_time),
-            name=validation.text("name", request.name, maximum=CLOCK_NAME_LENGTH_MAX),
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-        return await self._mutations.answer(
-            merchant_id, request, TEST_CLOCK, self._service.create_test_clock, new
+        return await self._mutations.answer_checked(
+            request, TEST_CLOCK, self._service.create_test_clock, new_test_clock
         )
 
     async def GetTestClock(
         self, request: subscription_pb2.GetTestClockRequest, context: Context
     ) -> subscription_pb2.TestClock:
-        merchant_id = current_call().require_merchant()
-        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
-        return clock_message(await self._service.get_test_clock(merchant_id, clock_id))
+        read = self._service.get_test_clock
+        return await get_by_id(request, Prefix.TEST_CLOCK, read, clock_message)
 
     # --- subscriptions -----------------------------------------------------------------------
 
@@ -188,14 +145,13 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
         phases = self._billing.create(merchant_id, new_subscription(request))
-        return await self._subscription_call(merchant_id, request, phases)
+        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     async def GetSubscription(
         self, request: subscription_pb2.GetSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
-        merchant_id = current_call().require_merchant()
-        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
-        return subscription_message(await self._billing.get(merchant_id, subscription_id))
+        read = self._billing.get
+        return await get_by_id(request, Prefix.SUBSCRIPTION, read, subscription_message)
 
     async def ListSubscriptions(
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
@@ -214,48 +170,41 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def UpdateSubscription(
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
-        merchant_id = current_call().require_merchant()
-        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
-        return await self._subscription_call(merchant_id, request, phases)
+        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
-        merchant_id = current_call().require_merchant()
-        subscription_id = validation.object_id("id", request.id, Prefix.SUBSCRIPTION)
+        merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         if request.prorate and request.at_period_end:
             raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
         phases = self._billing.cancel(
             merchant_id, subscription_id, request.at_period_end, request.prorate
         )
-        return await self._subscription_call(merchant_id, request, phases)
+        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     # --- invoices ----------------------------------------------------------------------------
 
     async def CreateInvoiceItem(
         self, request: subscription_pb2.CreateInvoiceItemRequest, context: Context
     ) -> subscription_pb2.InvoiceItem:
-        merchant_id = current_call().require_merchant()
-        new = invoice_item(request)
-
-        return await self._mutations.answer(
-            merchant_id, request, INVOICE_ITEM, self._billing.create_invoice_item, new
+        return await self._mutations.answer_checked(
+            request, INVOICE_ITEM, self._billing.create_invoice_item, invoice_item
         )
 
     async def GetInvoiceItem(
         self, request: subscription_pb2.GetInvoiceItemRequest, context: Context
     ) -> subscription_pb2.InvoiceItem:
-        merchant_id = current_call().require_merchant()
-        item_id = validation.object_id("id", request.id, Prefix.INVOICE_ITEM)
-        return item_message(await self._billing.get_invoice_item(merchant_id, item_id))
+        read = self._billing.get_invoice_item
+        return await get_by_id(request, Prefix.INVOICE_ITEM, read, item_message)
 
     async def GetInvoice(
         self, request: subscription_pb2.GetInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
-        merchant_id = current_call().require_merchant()
-        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
-        return invoice_message(await self._billing.get_invoice(merchant_id, invoice_id))
+        read = self._billing.get_invoice
+        return await get_by_id(request, Prefix.INVOICE, read, invoice_message)
 
     async def ListInvoices(
         self, request: subscription_pb2.ListInvoicesRequest, context: Context
@@ -276,28 +225,19 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def PayInvoice(
         self, request: subscription_pb2.PayInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
-        merchant_id = current_call().require_merchant()
-        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
         method = validation.object_id(
             "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
         )
         phases = self._billing.pay_invoice(
             merchant_id, invoice_id, method, request.paid_out_of_band
         )
-        return await self._mutations.resumable(
-            merchant_id,
-            request,
-            subscription_pb2.Invoice,
-            phases,
-            self._billing.lease,
-            render=invoice_message,
-        )
+        return await self._resumable(merchant_id, request, INVOICE, phases)
 
     async def VoidInvoice(
         self, request: subscription_pb2.VoidInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
-        merchant_id = current_call().require_merchant()
-        invoice_id = validation.object_id("id", request.id, Prefix.INVOICE)
+        merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
 
         return await self._mutations.answer(
             merchant_id, request, INVOICE, self._billing.void_invoice, invoice_id
@@ -308,8 +248,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     async def AdvanceTestClock(
         self, request: subscription_pb2.AdvanceTestClockRequest, context: Context
     ) -> subscription_pb2.TestClock:
-        merchant_id = current_call().require_merchant()
-        clock_id = validation.object_id("id", request.id, Prefix.TEST_CLOCK)
+        merchant_id, clock_id = merchant_and_id(request.id, Prefix.TEST_CLOCK)
         to = frozen_time("frozen_time", request.frozen_time)
 
         return await self._mutations.answer(
@@ -332,14 +271,13 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             merchant_id, request, SETTINGS, self._billing.update_settings, schedule, final_action
         )
 
-    async def _subscription_call(
-        self, merchant_id: str, request: Message, phases: Phases[Subscription]
-    ) -> subscription_pb2.Subscription:
+    async def _resumable(
+        self,
+        merchant_id: str,
+        request: Message,
+        answer: Answer[ResultT, ResponseT],
+        phases: Phases[ResultT],
+    ) -> ResponseT:
         return await self._mutations.resumable(
-            merchant_id,
-            request,
-            subscription_pb2.Subscription,
-            phases,
-            self._billing.lease,
-            render=subscription_message,
+            merchant_id, request, answer, phases, self._billing.lease
         )

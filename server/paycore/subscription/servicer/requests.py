@@ -18,7 +18,10 @@ from paycore.subscription.models import (
     Interval,
     InvoiceStatus,
     NewInvoiceItem,
+    NewPrice,
+    NewProduct,
     NewSubscription,
+    NewTestClock,
     ProrationBehavior,
     Recurring,
     SubscriptionStatus,
@@ -39,8 +42,46 @@ TRIAL_DAYS_MAX = 730
 QUANTITY_MAX = 1_000_000
 RETRIES_MAX = 8
 RETRY_DAYS_MAX = 30
+# The proto's limits (subscription.proto), Stripe's where Stripe has one.
+PRODUCT_NAME_LENGTH_MAX = 250
+PRODUCT_DESCRIPTION_LENGTH_MAX = 1000
+NICKNAME_LENGTH_MAX = 250
+CLOCK_NAME_LENGTH_MAX = 300
 SUBSCRIPTION_STATUSES = by_number_or_none(SubscriptionStatus, subscription_pb2.SubscriptionStatus)
 INVOICE_STATUSES = by_number_or_none(InvoiceStatus, subscription_pb2.InvoiceStatus)
+
+
+def new_product(request: subscription_pb2.CreateProductRequest) -> NewProduct:
+    return NewProduct(
+        name=validation.text("name", request.name, maximum=PRODUCT_NAME_LENGTH_MAX, required=True),
+        description=validation.text(
+            "description", request.description, maximum=PRODUCT_DESCRIPTION_LENGTH_MAX
+        ),
+        active=request.active if request.HasField("active") else True,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def new_price(request: subscription_pb2.CreatePriceRequest) -> NewPrice:
+    product_id = validation.object_id("product", request.product, Prefix.PRODUCT)
+    currency = validation.currency("currency", request.currency)
+    return NewPrice(
+        product_id=product_id,
+        unit_amount=validation.amount("unit_amount", request.unit_amount, currency),
+        currency=currency,
+        recurring=recurring(request.recurring) if request.HasField("recurring") else None,
+        nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
+        active=request.active if request.HasField("active") else True,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def new_test_clock(request: subscription_pb2.CreateTestClockRequest) -> NewTestClock:
+    return NewTestClock(
+        frozen_time=frozen_time("frozen_time", request.frozen_time),
+        name=validation.text("name", request.name, maximum=CLOCK_NAME_LENGTH_MAX),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
 
 
 def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> NewSubscription:

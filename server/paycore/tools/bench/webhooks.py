@@ -38,7 +38,7 @@ import aiohttp
 import asyncpg
 from paycore.customer.vault import Vault
 from paycore.events.outbox import prepare_event
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_id, new_merchant_id
 from paycore.invariants import violated
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
@@ -284,7 +284,7 @@ class _Producer:
             index = self._next_merchant % len(self._merchant_ids)
             self._next_merchant += 1
             merchant_id = self._merchant_ids[index]
-            event_id = new_id(Prefix.EVENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+            event_id = new_merchant_id(Prefix.EVENT, merchant_id)
             by_shard.setdefault(index % len(connections), []).append(
                 (merchant_id, event_id, *self._row_tail)
             )

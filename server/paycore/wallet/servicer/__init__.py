@@ -3,24 +3,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from grpc import aio
-from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
+from paycore.runtime.servicing import Context, add_servicer, cursor_of, get_by_id, page_response
 from paycore.v1 import wallet_pb2, wallet_pb2_grpc
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import requests
 from paycore.wallet.servicer.messages import balance_message, transaction_message
 
-Context = aio.ServicerContext[Any, Any]
 
-
+@dataclass(frozen=True, slots=True)
 class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
-    def __init__(self, service: WalletService) -> None:
-        self._service = service
+    _service: WalletService
 
     async def GetBalance(
         self, request: wallet_pb2.GetBalanceRequest, context: Context
@@ -41,12 +38,11 @@ class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
     async def GetBalanceTransaction(
         self, request: wallet_pb2.GetBalanceTransactionRequest, context: Context
     ) -> wallet_pb2.BalanceTransaction:
-        merchant_id = current_call().require_merchant()
-        transaction_id = validation.object_id("id", request.id, Prefix.BALANCE_TRANSACTION)
-        return transaction_message(await self._service.get_transaction(merchant_id, transaction_id))
+        read = self._service.get_transaction
+        return await get_by_id(request, Prefix.BALANCE_TRANSACTION, read, transaction_message)
 
 
 def register(server: aio.Server, service: WalletService) -> str:
     """Adds WalletService to `server`; returns its full name."""
-    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(service), server)
-    return str(wallet_pb2.DESCRIPTOR.services_by_name["WalletService"].full_name)
+    add = wallet_pb2_grpc.add_WalletServiceServicer_to_server
+    return add_servicer(server, add, WalletServicer(service))

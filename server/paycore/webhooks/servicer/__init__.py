@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from grpc import aio
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.listing import cursor_of, page_response
 from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.servicing import (
+    Context,
+    cursor_of,
+    get_by_id,
+    merchant_and_cursor,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, check_destination
 from paycore.webhooks.deliveries import Deliveries
@@ -20,7 +25,6 @@ from paycore.webhooks.delivering import Clock, utc_now
 from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.servicer import messages, requests
 
-Context = aio.ServicerContext[Any, Any]
 ENDPOINT = Answer(event_pb2.WebhookEndpoint, messages.endpoint_message)
 ENDPOINT_WITH_SECRET = Answer(
     event_pb2.WebhookEndpoint, messages.endpoint_with_secret, messages.without_secret
@@ -52,15 +56,14 @@ class WebhookServicer:
     async def GetWebhookEndpoint(
         self, request: event_pb2.GetWebhookEndpointRequest, context: Context
     ) -> event_pb2.WebhookEndpoint:
-        merchant_id = current_call().require_merchant()
-        endpoint_id = validation.object_id("id", request.id, Prefix.WEBHOOK_ENDPOINT)
-        return messages.endpoint_message(await self._endpoints.get(merchant_id, endpoint_id))
+        read = self._endpoints.get
+        return await get_by_id(request, Prefix.WEBHOOK_ENDPOINT, read, messages.endpoint_message)
 
     async def ListWebhookEndpoints(
         self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
     ) -> event_pb2.ListWebhookEndpointsResponse:
-        merchant_id = current_call().require_merchant()
-        page = await self._endpoints.list(merchant_id, cursor_of(request, Prefix.WEBHOOK_ENDPOINT))
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.WEBHOOK_ENDPOINT)
+        page = await self._endpoints.list(merchant_id, cursor)
         return page_response(
             event_pb2.ListWebhookEndpointsResponse, page, messages.endpoint_message
         )
@@ -68,8 +71,7 @@ class WebhookServicer:
     async def UpdateWebhookEndpoint(
         self, request: event_pb2.UpdateWebhookEndpointRequest, context: Context
     ) -> event_pb2.WebhookEndpoint:
-        merchant_id = current_call().require_merchant()
-        endpoint_id = validation.object_id("id", request.id, Prefix.WEBHOOK_ENDPOINT)
+        merchant_id, endpoint_id = merchant_and_id(request.id, Prefix.WEBHOOK_ENDPOINT)
         change = requests.endpoint_change(request, self._policy)
         if change.url is not None:
             await check_destination("url", change.url, self._policy)
@@ -80,8 +82,7 @@ class WebhookServicer:
     async def DeleteWebhookEndpoint(
         self, request: event_pb2.DeleteWebhookEndpointRequest, context: Context
     ) -> event_pb2.DeleteWebhookEndpointResponse:
-        merchant_id = current_call().require_merchant()
-        endpoint_id = validation.object_id("id", request.id, Prefix.WEBHOOK_ENDPOINT)
+        merchant_id, endpoint_id = merchant_and_id(request.id, Prefix.WEBHOOK_ENDPOINT)
         return await self._mutations.answer(
             merchant_id, request, DELETED, self._endpoints.delete, endpoint_id
         )
@@ -89,8 +90,7 @@ class WebhookServicer:
     async def RollWebhookEndpointSecret(
         self, request: event_pb2.RollWebhookEndpointSecretRequest, context: Context
     ) -> event_pb2.WebhookEndpoint:
-        merchant_id = current_call().require_merchant()
-        endpoint_id = validation.object_id("id", request.id, Prefix.WEBHOOK_ENDPOINT)
+        merchant_id, endpoint_id = merchant_and_id(request.id, Prefix.WEBHOOK_ENDPOINT)
         now = self._clock()
         return await self._mutations.answer(
             merchant_id,
@@ -115,8 +115,7 @@ class WebhookServicer:
     async def ResendEvent(
         self, request: event_pb2.ResendEventRequest, context: Context
     ) -> event_pb2.WebhookDelivery:
-        merchant_id = current_call().require_merchant()
-        event_id = validation.object_id("id", request.id, Prefix.EVENT)
+        merchant_id, event_id = merchant_and_id(request.id, Prefix.EVENT)
         endpoint_id = validation.object_id(
             "webhook_endpoint", request.webhook_endpoint, Prefix.WEBHOOK_ENDPOINT
         )

@@ -1,9 +1,5 @@
 """Hosted payment pages (issue 21): checkout sessions and the publishable key each merchant's
 pages tokenize with; the index of one object's events (the dashboard's payment timeline).
-
-Revision ID: 0017
-Revises: 0016
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -14,8 +10,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0017"
 down_revision = "0016"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

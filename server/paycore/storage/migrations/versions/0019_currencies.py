@@ -1,9 +1,5 @@
 """Currencies (issue 19): exchange rates (on every shard), settlement currencies, the exact
 rounding carry of conversions, and the conversion columns of balance transactions.
-
-Revision ID: 0019
-Revises: 0018
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -15,8 +11,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0019"
 down_revision = "0018"
-branch_labels = None
-depends_on = None
 
 _BALANCE_TRANSACTION_COLUMNS = (
     *ddl.defaulted(sa.Text(), "", "exchange_rate"),

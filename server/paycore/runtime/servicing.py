@@ -1,0 +1,147 @@
+"""What every servicer shares: how it is added to the server, who the call acts for, the
+skeleton of a Get and the two ends of a List, so that a servicer method names only what is
+its own.
+
+    def register(server: aio.Server, service: WalletService) -> str:
+        add = wallet_pb2_grpc.add_WalletServiceServicer_to_server
+        return add_servicer(server, add, WalletServicer(service))
+
+    async def GetCustomer(self, request, context) -> customer_pb2.Customer:
+        read = self._service.get_customer
+        return await get_by_id(request, Prefix.CUSTOMER, read, customer_message)
+
+    async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
+        email = validation.email("email", request.email, required=False)
+        page = await self._service.list_customers(merchant_id, cursor, email)
+        return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+
+A change goes through `Mutations` (paycore.runtime.mutations)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar, cast
+
+from google.protobuf.message import Message
+from grpc import aio
+from paycore import validation
+from paycore.ids import Prefix
+from paycore.invariants import invariant
+from paycore.runtime.context import current_call
+from paycore.storage.reads import Cursor, Page
+
+T = TypeVar("T")
+R = TypeVar("R")
+ServicerT = TypeVar("ServicerT")
+ResponseT = TypeVar("ResponseT", bound=Message)
+
+Context = aio.ServicerContext[Any, Any]
+"""The context every servicer method receives (and paycore's leave unused: errors are raised)."""
+
+
+class IdRequest(Protocol):
+    """A request naming one object by its `id` (GetX, CancelX, ...)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+class ListRequest(Protocol):
+    """A List's request: the page's size and where it starts."""
+
+    @property
+    def limit(self) -> int: ...
+    @property
+    def starting_after(self) -> str: ...
+
+
+def add_servicer(
+    server: aio.Server, add: Callable[[ServicerT, aio.Server], None], servicer: ServicerT
+) -> str:
+    """Adds `servicer` to `server` with its generated `add_*_to_server`; returns the full name
+    of the service that function registered (what health reports SERVING), so the name cannot
+    differ from the service served."""
+    recording = _Recording(server)
+    add(servicer, cast(aio.Server, recording))
+    invariant(len(recording.names) == 1, "a generated add_*_to_server adds one service")
+    return recording.names[0]
+
+
+class _Recording:
+    """`server` as a generated `add_*_to_server` sees it, noting the service names it adds."""
+
+    def __init__(self, server: aio.Server) -> None:
+        self._server = server
+        self.names: list[str] = []
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service_name: str, handlers: Any) -> None:
+        self.names.append(service_name)
+        self._server.add_registered_method_handlers(service_name, handlers)
+
+
+def acting_merchant() -> str | None:
+    """The merchant the call acts for: a merchant key's own, or the one an operator named in
+    `paycore-merchant`; None for an operator acting for none (any merchant)."""
+    caller = current_call().caller
+    return None if caller is None else caller.merchant_id
+
+
+def merchant_and_id(object_id: str, prefix: Prefix, param: str = "id") -> tuple[str, str]:
+    """The caller's merchant (PERMISSION_DENIED naming `paycore-merchant` for an operator that
+    named none), then `object_id` checked as an id of `prefix` (INVALID_ARGUMENT naming
+    `param`), in that order."""
+    merchant_id = current_call().require_merchant()
+    return merchant_id, validation.object_id(param, object_id, prefix)
+
+
+async def get_by_id(
+    request: IdRequest,
+    prefix: Prefix,
+    read: Callable[[str, str], Awaitable[T]],
+    render: Callable[[T], R],
+) -> R:
+    """A Get of one of the caller's merchant's objects: `merchant_and_id` of `request.id`, then
+    `render(await read(merchant_id, object_id))` (`read` raises NOT_FOUND)."""
+    merchant_id, object_id = merchant_and_id(request.id, prefix)
+    return render(await read(merchant_id, object_id))
+
+
+async def get_acting_by_id(
+    request: IdRequest,
+    prefix: Prefix,
+    read: Callable[[str | None, str], Awaitable[T]],
+    render: Callable[[T], R],
+) -> R:
+    """An operator's Get (an internal service's): `request.id` checked as an id of `prefix`
+    (INVALID_ARGUMENT naming `id`), then `render(await read(acting_merchant(), object_id))`,
+    the merchant the operator acts for or None for any."""
+    object_id = validation.object_id("id", request.id, prefix)
+    return render(await read(acting_merchant(), object_id))
+
+
+def cursor_of(request: ListRequest, prefix: Prefix) -> Cursor:
+    """INVALID_ARGUMENT naming `limit` (1..100, 0 means 10) or `starting_after` (an id of
+    the listed kind)."""
+    return Cursor(
+        validation.list_limit(request.limit),
+        validation.object_id("starting_after", request.starting_after, prefix, required=False),
+    )
+
+
+def merchant_and_cursor(request: ListRequest, prefix: Prefix) -> tuple[str, Cursor]:
+    """The caller's merchant (as `merchant_and_id`), then `cursor_of(request, prefix)`."""
+    merchant_id = current_call().require_merchant()
+    return merchant_id, cursor_of(request, prefix)
+
+
+def page_response(
+    response_type: type[ResponseT], page: Page[T], render: Callable[[T], Any]
+) -> ResponseT:
+    """The List's answer: `response_type(data=[render(item), ...], has_more=page.has_more)`."""
+    response = response_type(has_more=page.has_more)  # type: ignore[call-arg]
+    response.data.extend(render(item) for item in page.data)  # type: ignore[attr-defined]
+    return response
