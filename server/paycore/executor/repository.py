@@ -204,6 +204,25 @@ class OutcomeRecord:
     failure_code: str | None
     failure_message: str | None
 
+    def values(self) -> tuple[Any, ...]:
+        """The parameters $1-$13 of `_RECORD_OUTCOME` (and the columns of `_RECORD_OUTCOMES`)."""
+        answer = self.answer
+        return (
+            self.merchant_id,
+            self.execution_id,
+            self.attempt,
+            self.outcome.value,
+            self.error_code,
+            self.error_message,
+            self.state.value,
+            self.next_attempt_in,
+            None if answer is None else answer.reference,
+            None if answer is None else jsonb(_result(answer)),
+            self.failure_code,
+            self.failure_message,
+            self.counted,
+        )
+
 
 class ExecutionRepository:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -319,22 +338,9 @@ class ExecutionRepository:
         execution as it was before (locked for this transaction; None if it does not exist) and
         whether the outcome was recorded."""
         driver = await driver_of(self._connection)
-        answer = record.answer
         row = await driver.fetchrow(
             _RECORD_OUTCOME,
-            record.merchant_id,
-            record.execution_id,
-            record.attempt,
-            record.outcome.value,
-            record.error_code,
-            record.error_message,
-            record.state.value,
-            record.next_attempt_in,
-            None if answer is None else answer.reference,
-            None if answer is None else jsonb(_result(answer)),
-            record.failure_code,
-            record.failure_message,
-            record.counted,
+            *record.values(),
             AttemptOutcome.IN_FLIGHT.value,
             ExecutionState.RUNNING.value,
         )
@@ -349,24 +355,7 @@ class ExecutionRepository:
         driver = await driver_of(self._connection)
         columns: list[list[Any]] = [[] for _ in range(14)]
         for position, one in enumerate(outcomes):
-            answer = one.answer
-            values = (
-                one.merchant_id,
-                one.execution_id,
-                one.attempt,
-                one.outcome.value,
-                one.error_code,
-                one.error_message,
-                one.state.value,
-                one.next_attempt_in,
-                None if answer is None else answer.reference,
-                None if answer is None else jsonb(_result(answer)),
-                one.failure_code,
-                one.failure_message,
-                one.counted,
-                position,
-            )
-            for column, value in zip(columns, values, strict=True):
+            for column, value in zip(columns, (*one.values(), position), strict=True):
                 column.append(value)
         rows = await driver.fetch(
             _RECORD_OUTCOMES,
