@@ -6,39 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Run, RunStatus, Source, Status
+from paycore.runtime.messages import by_number
 from paycore.v1 import reconciliation_pb2 as pb
 
-SOURCES: dict[int, Source] = {
-    pb.RECONCILIATION_SOURCE_PSP_SETTLEMENT: Source.PSP_SETTLEMENT,
-    pb.RECONCILIATION_SOURCE_BANK_PAYOUTS: Source.BANK_PAYOUTS,
-}
-KINDS: dict[int, Kind] = {
-    pb.DISCREPANCY_KIND_MISSING_IN_PAYCORE: Kind.MISSING_IN_PAYCORE,
-    pb.DISCREPANCY_KIND_MISSING_AT_PSP: Kind.MISSING_AT_PSP,
-    pb.DISCREPANCY_KIND_AMOUNT_MISMATCH: Kind.AMOUNT_MISMATCH,
-    pb.DISCREPANCY_KIND_STATUS_MISMATCH: Kind.STATUS_MISMATCH,
-    pb.DISCREPANCY_KIND_CURRENCY_MISMATCH: Kind.CURRENCY_MISMATCH,
-    pb.DISCREPANCY_KIND_DUPLICATE: Kind.DUPLICATE,
-    pb.DISCREPANCY_KIND_FEE_MISMATCH: Kind.FEE_MISMATCH,
-    pb.DISCREPANCY_KIND_TIMING: Kind.TIMING,
-    pb.DISCREPANCY_KIND_PAYOUT_MISMATCH: Kind.PAYOUT_MISMATCH,
-}
-STATUSES: dict[int, Status] = {
-    pb.DISCREPANCY_STATUS_OPEN: Status.OPEN,
-    pb.DISCREPANCY_STATUS_RESOLVED: Status.RESOLVED,
-}
-ACTIONS: dict[int, Action] = {
-    pb.DISCREPANCY_ACTION_AUTO: Action.AUTO,
-    pb.DISCREPANCY_ACTION_ADJUST: Action.ADJUST,
-    pb.DISCREPANCY_ACTION_WRITE_OFF: Action.WRITE_OFF,
-    pb.DISCREPANCY_ACTION_REFUND_AT_PSP: Action.REFUND_AT_PSP,
-    pb.DISCREPANCY_ACTION_IGNORE: Action.IGNORE,
-}
-_RUN_STATUSES: dict[RunStatus, Any] = {
-    RunStatus.RUNNING: pb.RECONCILIATION_RUN_STATUS_RUNNING,
-    RunStatus.SUCCEEDED: pb.RECONCILIATION_RUN_STATUS_SUCCEEDED,
-    RunStatus.FAILED: pb.RECONCILIATION_RUN_STATUS_FAILED,
-}
+SOURCES = by_number(Source, pb.ReconciliationSource)
+KINDS = by_number(Kind, pb.DiscrepancyKind)
+STATUSES = by_number(Status, pb.DiscrepancyStatus)
+ACTIONS = by_number(Action, pb.DiscrepancyAction)
+_RUN_STATUSES = by_number(RunStatus, pb.ReconciliationRunStatus)
 
 
 def _number(mapping: Mapping[int, object], value: object) -> Any:
@@ -51,7 +26,7 @@ def run_message(run: Run) -> pb.ReconciliationRun:
         id=run.id,
         date=run.day.isoformat(),
         psp="simulator",
-        status=_RUN_STATUSES[run.status],
+        status=_number(_RUN_STATUSES, run.status),
         settlement_record_count=run.record_count,
         matched_count=run.matched_count,
         discrepancy_count=run.discrepancy_count,
