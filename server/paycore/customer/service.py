@@ -38,7 +38,7 @@ from paycore.customer.repository import (
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.errors import ApiError, Reason, not_found
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
@@ -74,7 +74,7 @@ class CustomerService:
     async def create_customer(
         self, connection: AsyncConnection, merchant_id: str, new: NewCustomer
     ) -> Customer:
-        customer_id = new_id(Prefix.CUSTOMER, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        customer_id = new_merchant_id(Prefix.CUSTOMER, merchant_id)
         return await CustomerRepository(connection).insert(merchant_id, customer_id, new)
 
     async def get_customer(self, merchant_id: str, customer_id: str) -> Customer:
@@ -152,9 +152,7 @@ class CustomerService:
         billing_details: BillingDetails,
         metadata: dict[str, str],
     ) -> PaymentMethod:
-        payment_method_id = new_id(
-            Prefix.PAYMENT_METHOD, logical_shard_of(merchant_id, Prefix.ACCOUNT)
-        )
+        payment_method_id = new_merchant_id(Prefix.PAYMENT_METHOD, merchant_id)
         return await PaymentMethodRepository(connection).insert(
             merchant_id,
             payment_method_id,

@@ -38,7 +38,7 @@ from paycore.errors import ApiError, Reason, not_found
 from paycore.events import record_event
 from paycore.fraud.models import Assessment, OutcomeLabel
 from paycore.fraud.service import FraudService
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.payment.repository import PayInRepository
 from paycore.psp.client import PspClient, PspDispute, PspDisputeEvent, PspError, PspRejected
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
@@ -290,7 +290,7 @@ class Disputes:
         reported = DisputeStatus(news.status)
         status = opening_status(reported)
         dispute = Dispute(
-            id=new_id(Prefix.DISPUTE, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            id=new_merchant_id(Prefix.DISPUTE, merchant_id),
             merchant_id=merchant_id,
             payment_intent_id=intent.id,
             psp_dispute=news.id,

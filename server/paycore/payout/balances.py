@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest, sourced_transfer
@@ -312,7 +312,7 @@ class BalanceBook:
         shown = conversion or Presentment("", 0, "")
         values: dict[str, Any] = {
             "merchant_id": merchant_id,
-            "id": new_id(Prefix.BALANCE_TRANSACTION, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            "id": new_merchant_id(Prefix.BALANCE_TRANSACTION, merchant_id),
             "account": account,
             "currency": currency or transfer.currency,
             "amount": amount,

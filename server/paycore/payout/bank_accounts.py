@@ -12,7 +12,7 @@ from paycore.account.repository import SellerAccountRepository
 from paycore.customer.models import ChargeableCard, PaymentMethod
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.errors import ApiError, Reason, not_found
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.payout.balances import Clock
 from paycore.payout.banking import INSTANT_COUNTRIES, check_bank_details
 from paycore.payout.models import BankAccount, BankAccountStatus, NewBankAccount
@@ -53,7 +53,7 @@ class BankAccounts:
         await require_account(connection, merchant_id, new.account)
         checked = check_bank_details(new.country, new.routing_number, new.account_number)
         number = checked.number.reveal()
-        bank_account_id = new_id(Prefix.BANK_ACCOUNT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        bank_account_id = new_merchant_id(Prefix.BANK_ACCOUNT, merchant_id)
         repository = BankAccountRepository(connection)
         first = not await repository.has_default(merchant_id, new.account, new.currency)
         bank_account = BankAccount(

@@ -21,7 +21,7 @@ from paycore.errors import ApiError, Reason, not_found
 from paycore.events import record_event, record_events
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.repository import AccountRepository
@@ -356,7 +356,7 @@ class Payouts:
         )
 
     def _new_id(self, merchant_id: str) -> str:
-        return new_id(Prefix.PAYOUT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        return new_merchant_id(Prefix.PAYOUT, merchant_id)
 
 
 def _pending(

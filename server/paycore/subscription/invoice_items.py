@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from paycore.errors import ApiError, Reason, invalid, not_found
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.iso import amount_max
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_items
@@ -62,7 +62,7 @@ async def create(
             expected=subscription.currency,
         )
     item = InvoiceItem(
-        id=new_id(Prefix.INVOICE_ITEM, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+        id=new_merchant_id(Prefix.INVOICE_ITEM, merchant_id),
         merchant_id=merchant_id,
         customer_id=new.customer_id,
         subscription_id=subscription.id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from paycore.errors import ApiError, Reason
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.iso import amount_max
 from paycore.subscription import invoice_items
@@ -105,7 +105,7 @@ async def create_invoice(
     none of them left)."""
     repository = InvoiceRepository(connection)
     merchant_id = subscription.merchant_id
-    invoice_id = new_id(Prefix.INVOICE, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+    invoice_id = new_merchant_id(Prefix.INVOICE, merchant_id)
     pending = await repository.pending_lines(merchant_id, subscription.id)
     items = await invoice_items.take_pending(
         connection, merchant_id, subscription.id, invoice_id, period

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, not_found
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription.events import PRICE_CREATED, PRODUCT_CREATED, SubscriptionEvents
@@ -47,7 +47,7 @@ class SubscriptionService:
     async def create_product(
         self, connection: AsyncConnection, merchant_id: str, new: NewProduct
     ) -> Product:
-        product_id = new_id(Prefix.PRODUCT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        product_id = new_merchant_id(Prefix.PRODUCT, merchant_id)
         product = await ProductRepository(connection).insert(merchant_id, product_id, new)
         await self._events.product(connection, PRODUCT_CREATED, product)
         return product
@@ -72,7 +72,7 @@ class SubscriptionService:
         product = await require_product(connection, merchant_id, new.product_id)
         if not product.active:
             raise ApiError(Reason.PRODUCT_INACTIVE, param="product", id=product.id)
-        price_id = new_id(Prefix.PRICE, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        price_id = new_merchant_id(Prefix.PRICE, merchant_id)
         price = await PriceRepository(connection).insert(merchant_id, price_id, new)
         await self._events.price(connection, PRICE_CREATED, price)
         return price
@@ -105,7 +105,7 @@ class SubscriptionService:
             raise not_found("merchant", merchant_id)
         if merchant.livemode:
             raise ApiError(Reason.TEST_CLOCK_LIVEMODE, id=merchant_id)
-        clock_id = new_id(Prefix.TEST_CLOCK, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        clock_id = new_merchant_id(Prefix.TEST_CLOCK, merchant_id)
         return await TestClockRepository(connection).insert(merchant_id, clock_id, new)
 
     async def get_test_clock(self, merchant_id: str, clock_id: str) -> TestClock:

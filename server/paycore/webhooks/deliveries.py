@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from paycore.errors import ApiError, Reason, not_found
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.storage.reads import Cursor, Page, fetch_page
 from paycore.storage.schema import webhook_deliveries
 from paycore.storage.shards import Shards
@@ -71,7 +71,7 @@ class Deliveries:
             raise ApiError(
                 Reason.WEBHOOK_ENDPOINT_DISABLED, param="webhook_endpoint", id=endpoint_id
             )
-        delivery_id = new_id(Prefix.WEBHOOK_DELIVERY, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+        delivery_id = new_merchant_id(Prefix.WEBHOOK_DELIVERY, merchant_id)
         await repository.insert_deliveries(
             connection,
             [NewDelivery(merchant_id, delivery_id, event_id, endpoint_id, event_type)],

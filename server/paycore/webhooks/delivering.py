@@ -35,7 +35,7 @@ from google.protobuf.message import Message
 from paycore.errors import InvariantViolation
 from paycore.events import record_event
 from paycore.events.models import Event
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.secret import Secret
 from paycore.webhooks import repository
 from paycore.webhooks.models import (
@@ -218,9 +218,7 @@ class Deliverer:
         for wanted in fanned.wanted:
             delivery = replace(
                 wanted,
-                id=new_id(
-                    Prefix.WEBHOOK_DELIVERY, logical_shard_of(wanted.merchant_id, Prefix.ACCOUNT)
-                ),
+                id=new_merchant_id(Prefix.WEBHOOK_DELIVERY, wanted.merchant_id),
                 expires_at=expires_at,
             )
             made.append(delivery)

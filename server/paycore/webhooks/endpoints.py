@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from paycore.errors import ApiError, Reason, not_found
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_merchant_id
 from paycore.storage.reads import Cursor, Page, Reads
 from paycore.storage.schema import webhook_endpoints
 from paycore.webhooks import repository
@@ -44,7 +44,7 @@ class Endpoints:
         if await store.count(merchant_id) >= ENDPOINTS_PER_MERCHANT_MAX:
             raise ApiError(Reason.WEBHOOK_ENDPOINT_LIMIT, maximum=ENDPOINTS_PER_MERCHANT_MAX)
         endpoint = Endpoint(
-            id=new_id(Prefix.WEBHOOK_ENDPOINT, logical_shard_of(merchant_id, Prefix.ACCOUNT)),
+            id=new_merchant_id(Prefix.WEBHOOK_ENDPOINT, merchant_id),
             merchant_id=merchant_id,
             url=new.url,
             enabled_events=new.enabled_events,
