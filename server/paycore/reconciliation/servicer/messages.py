@@ -1,15 +1,10 @@
-"""Reconciliation dataclasses -> ReconciliationService messages, and the enums both ways."""
+"""Reconciliation dataclasses -> ReconciliationService messages."""
 
 from __future__ import annotations
 
-from paycore.reconciliation.models import Action, Discrepancy, Kind, Run, Source, Status
-from paycore.runtime.messages import by_number, message_of
+from paycore.reconciliation.models import Discrepancy, Run
+from paycore.runtime.messages import message_of
 from paycore.v1 import reconciliation_pb2 as pb
-
-SOURCES = by_number(Source, pb.ReconciliationSource)
-KINDS = by_number(Kind, pb.DiscrepancyKind)
-STATUSES = by_number(Status, pb.DiscrepancyStatus)
-ACTIONS = by_number(Action, pb.DiscrepancyAction)
 
 
 def run_message(run: Run) -> pb.ReconciliationRun:
