@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
+from paycore.storage.raw import Later, writes_held
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 Last = Callable[[AsyncConnection], Awaitable[None]]
@@ -65,6 +66,10 @@ Work = Callable[[AsyncConnection, Lasts], Awaitable[Any]]
 """One recording: its statements on the connection; what must come last in the transaction it
 appends to the list."""
 
+Prepare = Callable[[AsyncConnection, list[Work]], Awaitable[None]]
+"""Runs first in a group's transaction with all its recordings: the statements they would
+each run alone, run once for all of them (set-based); each recording then finds its part."""
+
 
 @dataclass
 class _Pending:
@@ -89,8 +94,11 @@ class GroupCommit:
     groups at a time per engine in this process. `group_max` 1 gives each its own
     transaction, as before."""
 
-    def __init__(self, group_max: int) -> None:
+    def __init__(self, group_max: int, prepare: Prepare | None = None) -> None:
+        """`prepare`: what runs first in a group of more than one (a group of one runs its
+        recording as alone)."""
         self._group_max = max(1, group_max)
+        self._prepare = prepare
         self._queues: dict[AsyncEngine, list[_Pending]] = {}
         self._drainers: dict[AsyncEngine, set[asyncio.Task[None]]] = {}
 
@@ -113,7 +121,7 @@ class GroupCommit:
             while queue:
                 group = sorted(queue[: self._group_max], key=lambda pending: pending.order)
                 del queue[: self._group_max]
-                await _run_group(engine, group)
+                await self._run_group(engine, group)
         except BaseException:  # cancelled (the server stops): nobody waits forever
             for pending in [*group, *queue]:
                 pending.done.cancel()
@@ -122,22 +130,33 @@ class GroupCommit:
         finally:  # at once, not in a done callback: `run` must see it gone to start another
             self._drainers[engine].discard(asyncio.current_task())
 
+    async def _run_group(self, engine: AsyncEngine, group: list[_Pending]) -> None:
+        if len(group) > 1:
+            try:
+                async with engine.begin() as connection:
+                    results = await self._together(connection, group)
+            except Exception:  # rolled back: below, each runs alone and meets its own error
+                pass
+            else:
+                for pending, result in zip(group, results, strict=True):
+                    _settle(pending, result)
+                return
+        for pending in group:
+            await _run_alone(engine, pending)
 
-async def _run_group(engine: AsyncEngine, group: list[_Pending]) -> None:
-    if len(group) > 1:
-        try:
-            async with engine.begin() as connection:
-                lasts: Lasts = []
-                results = [await pending.work(connection, lasts) for pending in group]
-                await run_lasts(connection, lasts)
-        except Exception:  # rolled back: below, each runs alone and meets its own error
-            pass
-        else:
-            for pending, result in zip(group, results, strict=True):
-                _settle(pending, result)
-            return
-    for pending in group:
-        await _run_alone(engine, pending)
+    async def _together(self, connection: AsyncConnection, group: list[_Pending]) -> list[Any]:
+        """The group's statements: `prepare`'s for all, each recording's, the writes they held
+        back (storage.raw.write_later: one round trip per statement for the group), then the
+        lasts."""
+        later = Later()
+        with writes_held(later):
+            if self._prepare is not None:
+                await self._prepare(connection, [pending.work for pending in group])
+            lasts: Lasts = []
+            results = [await pending.work(connection, lasts) for pending in group]
+        await later.flush(connection)
+        await run_lasts(connection, lasts)
+        return results
 
 
 async def _run_alone(engine: AsyncEngine, pending: _Pending) -> None:

@@ -6,7 +6,7 @@ A payment's steps (insert, lock, state changes, attempts) are asyncpg statements
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -133,6 +133,46 @@ WITH current AS (
 )
 SELECT current.*, EXISTS (SELECT 1 FROM moved) AS recorded FROM current
 """
+# `_RECORD_OUTCOME` for many executions in one statement (a group commit's): one row of
+# arrays per parameter of it ($1-$13 as $1-$13 there, $14 the position), the executions locked
+# in the order of their ids; the answer is one row per execution found, with its position.
+_RECORD_OUTCOMES = """
+WITH given AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[],
+    $7::text[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
+    $14::int4[])
+  AS g(merchant_id, id, number, outcome, error_code, error_message, state, next_in,
+    psp_reference, result, failure_code, failure_message, counted, position)
+), current AS (
+  SELECT executions.* FROM executions JOIN given USING (merchant_id, id)
+  ORDER BY executions.id FOR UPDATE OF executions
+), closed AS (
+  UPDATE execution_attempts AS a
+  SET finished_at = now(), outcome = g.outcome, error_code = g.error_code,
+    error_message = g.error_message
+  FROM given AS g
+  WHERE a.merchant_id = g.merchant_id AND a.execution_id = g.id AND a.number = g.number
+    AND a.outcome = $15
+    AND EXISTS (SELECT 1 FROM current AS c WHERE c.id = g.id AND c.state = $16)
+  RETURNING a.execution_id
+), moved AS (
+  UPDATE executions AS e SET state = g.state, updated_at = now(),
+    next_attempt_at = now() + g.next_in * interval '1 second',
+    lease_until = NULL,
+    attempt_count = CASE WHEN g.counted THEN e.attempt_count
+      ELSE greatest(0, e.attempt_count - 1) END,
+    psp_reference = coalesce(g.psp_reference, e.psp_reference),
+    result = coalesce(g.result::jsonb, e.result),
+    failure_code = coalesce(g.failure_code, e.failure_code),
+    failure_message = coalesce(g.failure_message, e.failure_message)
+  FROM given AS g
+  WHERE e.merchant_id = g.merchant_id AND e.id = g.id
+    AND e.id IN (SELECT execution_id FROM closed)
+  RETURNING e.id
+)
+SELECT current.*, g.position, current.id IN (SELECT id FROM moved) AS recorded
+FROM current JOIN given AS g USING (merchant_id, id)
+"""
 _START_ATTEMPT = """
 INSERT INTO execution_attempts (merchant_id, execution_id, number, kind, started_at, outcome)
 SELECT $1, $2, coalesce(max(number), 0) + 1, $3, now(), $4
@@ -145,6 +185,43 @@ SET finished_at = now(), outcome = $3, error_code = $4, error_message = $5
 WHERE merchant_id = $1 AND execution_id = $2 AND outcome = $6
   AND ($7::int4 IS NULL OR number = $7)
 """
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """One PSP call's outcome, as `ExecutionRepository.record_outcome` takes it."""
+
+    merchant_id: str
+    execution_id: str
+    attempt: int
+    outcome: AttemptOutcome
+    error_code: str
+    error_message: str
+    state: ExecutionState
+    next_attempt_in: float | None
+    counted: bool
+    answer: PspAnswer | None
+    failure_code: str | None
+    failure_message: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        """The parameters $1-$13 of `_RECORD_OUTCOME` (and the columns of `_RECORD_OUTCOMES`)."""
+        answer = self.answer
+        return (
+            self.merchant_id,
+            self.execution_id,
+            self.attempt,
+            self.outcome.value,
+            self.error_code,
+            self.error_message,
+            self.state.value,
+            self.next_attempt_in,
+            None if answer is None else answer.reference,
+            None if answer is None else jsonb(_result(answer)),
+            self.failure_code,
+            self.failure_message,
+            self.counted,
+        )
 
 
 class ExecutionRepository:
@@ -255,48 +332,41 @@ class ExecutionRepository:
             failure_message,
         )
 
-    async def record_outcome(
-        self,
-        merchant_id: str,
-        execution_id: str,
-        attempt: int,
-        outcome: AttemptOutcome,
-        error_code: str,
-        error_message: str,
-        state: ExecutionState,
-        *,
-        next_attempt_in: float | None,
-        counted: bool,
-        answer: PspAnswer | None,
-        failure_code: str | None,
-        failure_message: str | None,
-    ) -> tuple[Execution | None, bool]:
-        """Closes attempt `attempt` and moves the execution to `state` (its lease ends), if the
-        execution is running and that attempt is still in flight. Returns the execution as it
-        was before (locked for this transaction; None if it does not exist) and whether the
-        outcome was recorded."""
+    async def record_outcome(self, record: OutcomeRecord) -> tuple[Execution | None, bool]:
+        """Closes attempt `record.attempt` and moves the execution to `record.state` (its lease
+        ends), if the execution is running and that attempt is still in flight. Returns the
+        execution as it was before (locked for this transaction; None if it does not exist) and
+        whether the outcome was recorded."""
         driver = await driver_of(self._connection)
         row = await driver.fetchrow(
             _RECORD_OUTCOME,
-            merchant_id,
-            execution_id,
-            attempt,
-            outcome.value,
-            error_code,
-            error_message,
-            state.value,
-            next_attempt_in,
-            None if answer is None else answer.reference,
-            None if answer is None else jsonb(_result(answer)),
-            failure_code,
-            failure_message,
-            counted,
+            *record.values(),
             AttemptOutcome.IN_FLIGHT.value,
             ExecutionState.RUNNING.value,
         )
         if row is None:
             return None, False
         return _execution(row), bool(row["recorded"])
+
+    async def record_outcomes(
+        self, outcomes: Sequence[OutcomeRecord]
+    ) -> list[tuple[Execution | None, bool]]:
+        """`record_outcome` of each, in one statement; the answers in the same order."""
+        driver = await driver_of(self._connection)
+        columns: list[list[Any]] = [[] for _ in range(14)]
+        for position, one in enumerate(outcomes):
+            for column, value in zip(columns, (*one.values(), position), strict=True):
+                column.append(value)
+        rows = await driver.fetch(
+            _RECORD_OUTCOMES,
+            *columns,
+            AttemptOutcome.IN_FLIGHT.value,
+            ExecutionState.RUNNING.value,
+        )
+        found: list[tuple[Execution | None, bool]] = [(None, False)] * len(outcomes)
+        for row in rows:
+            found[row["position"]] = (_execution(row), bool(row["recorded"]))
+        return found
 
     async def start_attempt(self, execution: Execution, kind: AttemptKind) -> int:
         """Records the next attempt as in flight; returns its number."""

@@ -38,7 +38,12 @@ from paycore.executor.models import (
     PspAnswer,
     new_of,
 )
-from paycore.executor.repository import ExecutionRepository, decode_execution, executions_query
+from paycore.executor.repository import (
+    ExecutionRepository,
+    OutcomeRecord,
+    decode_execution,
+    executions_query,
+)
 from paycore.executor.retry import RetryPolicy
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.psp.client import (
@@ -59,11 +64,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 RESUME_BATCH_MAX = 100
+# The states an execution's owner applies (its completion).
+_APPLIED = (ExecutionState.SUCCEEDED, ExecutionState.FAILED)
 
 Completion = Callable[[AsyncConnection, Execution], Awaitable[object]]
 """Applies a succeeded or failed execution to its owner, inside the recording transaction, and
 returns the object it settled (None when it settled nothing), or that object as `Applied`
-with what must run last in the transaction."""
+with what must run last in the transaction. A completion with a method `prepare(connection,
+executions) -> Completion` is given, in a group commit, all the group's executions it will
+apply first, and the completion it answers applies them (it reads them in one statement)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,7 @@ class Executor:
         self.breaker = breaker or CircuitBreaker()
         self._completions = dict(completions)
         self._payouts = payouts
-        self._groups = GroupCommit(settings.group_commit_max)
+        self._groups = GroupCommit(settings.group_commit_max, self._prepare_group)
 
     # -- creating and reading -------------------------------------------------------------------
 
@@ -562,11 +571,7 @@ class Executor:
     ) -> Execution:
         engine = self._shards.engine_for_merchant(claimed.merchant_id)
 
-        async def record(connection: AsyncConnection, lasts: Lasts) -> Execution:
-            return await self._record_in(
-                connection, claimed, attempt, outcome, settled, counted, lasts
-            )
-
+        record = _Recording(self, claimed, attempt, outcome, settled, counted)
         finished: Execution = await self._groups.run(engine, claimed.merchant_id, record)
         if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
             log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
@@ -585,35 +590,59 @@ class Executor:
         """The outcome recorded (and a final one applied by its owner) in `connection`'s
         transaction; what the completion asks to run last is appended to `lasts` (the caller
         runs it before the commit), or run at once without it."""
-        # Recorded only over a running execution (lock, close the attempt, move: one statement).
-        check_transition(ExecutionState.RUNNING, outcome.state)
-        answer = outcome.answer
-        succeeded = outcome.state is ExecutionState.SUCCEEDED
-        failure_code = (
-            "" if succeeded else outcome.error_code or (answer.decline_code if answer else "")
+        recording = _Recording(self, claimed, attempt, outcome, settled, counted)
+        return await recording.run(connection, lasts)
+
+    async def _prepare_group(self, connection: AsyncConnection, works: Sequence[object]) -> None:
+        """A group commit's recordings (grouping.Prepare): their outcomes recorded in one
+        statement, then each completion that can (`prepare`) reads what it will change for
+        all of them at once."""
+        recordings = [work for work in works if isinstance(work, _Recording)]
+        seen: set[str] = set()
+        unique = []
+        for recording in recordings:  # an execution twice (two runners): the second alone
+            if recording.claimed.id not in seen:
+                seen.add(recording.claimed.id)
+                unique.append(recording)
+        if len(unique) < 2:
+            return
+        found = await ExecutionRepository(connection).record_outcomes(
+            [recording.outcome_record() for recording in unique]
         )
-        failure_message = outcome.error_message or (
-            answer.message if answer and answer.declined else ""
-        )
-        delay = None if outcome.state.terminal else (outcome.delay_seconds or 0.0)
-        current, recorded = await ExecutionRepository(connection).record_outcome(
-            claimed.merchant_id,
-            claimed.id,
-            attempt,
-            outcome.attempt,
-            outcome.error_code,
-            outcome.error_message,
-            outcome.state,
-            next_attempt_in=delay,
-            counted=counted,
-            answer=answer,
-            failure_code=failure_code,
-            failure_message=failure_message,
-        )
+        finished: dict[Completion, list[Execution]] = {}
+        for recording, (current, recorded) in zip(unique, found, strict=True):
+            recording.group = connection
+            recording.recorded = (current, recorded)
+            if current is not None and recorded and recording.outcome.state in _APPLIED:
+                completion = self._completions[current.operation]
+                finished.setdefault(completion, []).append(current)
+        prepared: dict[Completion, Completion] = {}
+        for completion, applying in finished.items():
+            prepare = getattr(completion, "prepare", None)
+            if prepare is not None:
+                prepared[completion] = await prepare(connection, applying)
+        for recording in unique:
+            current, _recorded = recording.recorded or (None, False)
+            if current is not None:
+                completion = self._completions[current.operation]
+                recording.completion = prepared.get(completion)
+
+    async def _finish(
+        self,
+        connection: AsyncConnection,
+        recording: _Recording,
+        current: Execution | None,
+        recorded: bool,
+        lasts: Lasts | None,
+    ) -> Execution:
+        claimed, outcome, settled = recording.claimed, recording.outcome, recording.settled
         if current is None or not recorded:
             # Our lease ran out and another runner took over (it closed our attempt): its
             # answer is the same one (the PSP deduplicates on the key), and it records it.
             return current or claimed
+        answer = outcome.answer
+        delay = recording.delay
+        counted = recording.counted
         attempt_count = current.attempt_count if counted else max(0, current.attempt_count - 1)
         finished = replace(
             current,
@@ -623,11 +652,12 @@ class Executor:
             lease_until=None,
             psp_reference=answer.reference if answer else current.psp_reference,
             answer=answer or current.answer,
-            failure_code=failure_code,
-            failure_message=failure_message,
+            failure_code=recording.failure_code,
+            failure_message=recording.failure_message,
         )
-        if finished.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED):
-            applied = await self._completions[finished.operation](connection, finished)
+        if finished.state in _APPLIED:
+            completion = recording.completion or self._completions[finished.operation]
+            applied = await completion(connection, finished)
             subject, last = (
                 (applied.subject, applied.last) if isinstance(applied, Applied) else (applied, None)
             )
@@ -638,6 +668,76 @@ class Executor:
             elif last is not None:
                 await last(connection)
         return finished
+
+
+class _Recording:
+    """One PSP call's outcome to record (grouping.Work): alone, its statements one after
+    another; in a group, its outcome and its completion's reads come from the group's
+    statements (`Executor._prepare_group`)."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        claimed: Execution,
+        attempt: int,
+        outcome: _Outcome,
+        settled: Settled | None,
+        counted: bool = True,
+    ) -> None:
+        # Recorded only over a running execution (lock, close the attempt, move: one statement).
+        check_transition(ExecutionState.RUNNING, outcome.state)
+        self.executor = executor
+        self.claimed = claimed
+        self.attempt = attempt
+        self.outcome = outcome
+        self.settled = settled
+        self.counted = counted
+        answer = outcome.answer
+        succeeded = outcome.state is ExecutionState.SUCCEEDED
+        self.failure_code = (
+            "" if succeeded else outcome.error_code or (answer.decline_code if answer else "")
+        )
+        self.failure_message = outcome.error_message or (
+            answer.message if answer and answer.declined else ""
+        )
+        self.delay = None if outcome.state.terminal else (outcome.delay_seconds or 0.0)
+        self.group: AsyncConnection | None = None
+        """The group's transaction, when its statements did part of this recording's work."""
+        self.recorded: tuple[Execution | None, bool] | None = None
+        """The execution as it was, and whether the outcome was recorded, when the group's
+        statement recorded it."""
+        self.completion: Completion | None = None
+        """The completion prepared for this group, if its owner prepares."""
+
+    def outcome_record(self) -> OutcomeRecord:
+        outcome = self.outcome
+        return OutcomeRecord(
+            merchant_id=self.claimed.merchant_id,
+            execution_id=self.claimed.id,
+            attempt=self.attempt,
+            outcome=outcome.attempt,
+            error_code=outcome.error_code,
+            error_message=outcome.error_message,
+            state=outcome.state,
+            next_attempt_in=self.delay,
+            counted=self.counted,
+            answer=outcome.answer,
+            failure_code=self.failure_code,
+            failure_message=self.failure_message,
+        )
+
+    async def __call__(self, connection: AsyncConnection, lasts: Lasts) -> Execution:
+        return await self.run(connection, lasts)
+
+    async def run(self, connection: AsyncConnection, lasts: Lasts | None) -> Execution:
+        if self.recorded is None or self.group is not connection:
+            # Alone, or again alone after its group failed (and rolled back).
+            self.group, self.recorded, self.completion = None, None, None
+            repository = ExecutionRepository(connection)
+            current, recorded = await repository.record_outcome(self.outcome_record())
+        else:
+            current, recorded = self.recorded
+        return await self.executor._finish(connection, self, current, recorded, lasts)
 
 
 def _answered(result: PspResult) -> _Outcome:

@@ -4,10 +4,10 @@ commit together, or not at all (docs/design.md, "Payment flow" step 4)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from paycore.account.fee_plans import plan_of
+from paycore.account.fee_plans import FeePlan, plan_of
 from paycore.events.models import NewEvent
 from paycore.executor.grouping import Joined
 from paycore.executor.models import Execution, Operation
@@ -52,9 +52,34 @@ class PayInCompletion:
     PAY_IN_OPERATIONS); answers the object it settled (the executor hands it to the request
     that waits on it, which stores it as its final answer in this transaction)."""
 
-    def __init__(self, money: PayInLedger, events: PayInEvents) -> None:
+    def __init__(
+        self,
+        money: PayInLedger,
+        events: PayInEvents,
+        locked: Mapping[tuple[str, str], tuple[Intent, FeePlan]] | None = None,
+    ) -> None:
+        """`locked`: intents (by merchant and id) with their plans, locked in this
+        transaction by `prepare`."""
         self._money = money
         self._events = events
+        self._locked = locked
+
+    async def prepare(
+        self, connection: AsyncConnection, executions: list[Execution]
+    ) -> PayInCompletion:
+        """For a group commit (paycore.executor.service.Completion): the intents of the
+        group's executions locked in one statement; the answer applies them."""
+        keys = [
+            (execution.merchant_id, execution.payment_intent_id)
+            for execution in executions
+            if execution.payment_intent_id
+            and not execution.refund_id
+            and not execution.payment_order_id
+        ]
+        if not keys:
+            return self
+        locked = await PayInRepository(connection).locked_intents_and_plans(keys)
+        return PayInCompletion(self._money, self._events, locked)
 
     async def __call__(
         self, connection: AsyncConnection, execution: Execution
@@ -72,9 +97,12 @@ class PayInCompletion:
     ) -> Intent | Applied | None:
         repository = PayInRepository(connection)
         merchant_id = execution.merchant_id
-        intent, plan = await repository.locked_intent_and_plan(
-            merchant_id, execution.payment_intent_id or ""
-        )
+        intent_id = execution.payment_intent_id or ""
+        intent: Intent | None
+        if self._locked is not None and (merchant_id, intent_id) in self._locked:
+            intent, plan = self._locked[merchant_id, intent_id]
+        else:
+            intent, plan = await repository.locked_intent_and_plan(merchant_id, intent_id)
         if intent is None or intent.execution_id != execution.id:
             return None
         operation = execution.operation
@@ -84,6 +112,7 @@ class PayInCompletion:
                 return await repository.update_intent_with_event(
                     intent,
                     self._event(events.INTENT_FAILED),
+                    locked=True,
                     status=IntentStatus.REQUIRES_PAYMENT_METHOD.value,
                     last_error=error,
                 )
@@ -142,6 +171,7 @@ class PayInCompletion:
         updated = await repository.update_intent_with_event(
             intent,
             self._event(events.INTENT_SUCCEEDED),
+            locked=True,
             status=IntentStatus.SUCCEEDED.value,
             amount_received=received,
             amount_capturable=0,

@@ -23,6 +23,7 @@ from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
 from paycore.payout.balances import BalanceBook
+from paycore.payout.models import BalanceType
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -174,6 +175,7 @@ class PayInLedger:
             accounts = await self._accounts(connection, merchant_id, currency)
             balance = accounts["balance_pending"]
             chains: list[TransferRequest] = []
+            rows = []  # each capture's balance row (as `BalanceBook.payment`), one INSERT
             for capture in captures:
                 if capture.currency != currency:
                     continue
@@ -186,17 +188,20 @@ class PayInLedger:
                     capture.fee,
                     currency,
                 )
-                await self._balances.payment(
-                    connection,
-                    merchant_id,
-                    account="",
-                    payment=transfers[0],
-                    amount=capture.amount,
-                    currency=currency,
-                    fee=capture.fee,
-                    source=capture.source,
+                rows.append(
+                    self._balances.row(
+                        merchant_id,
+                        "",
+                        transfers[0],
+                        BalanceType.PAYMENT,
+                        capture.amount,
+                        fee=capture.fee,
+                        source=capture.source,
+                        currency=currency,
+                    )
                 )
                 chains += [*transfers[:-1], replace(transfers[-1], linked=False)]
+            await self._balances.record(connection, rows)
             await self._post(connection, merchant_id, chains)
 
     def _received(

@@ -29,7 +29,7 @@ from paycore.payment.models import (
     Risk,
 )
 from paycore.storage.keys import merchant_row
-from paycore.storage.raw import driver_of, jsonb
+from paycore.storage.raw import driver_of, jsonb, write_later
 from paycore.storage.reads import matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
@@ -83,6 +83,14 @@ FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant
 WHERE i.merchant_id = $1 AND i.id = $2
 FOR UPDATE OF i
 """
+# Many intents (merchants $1, ids $2), locked in the order of their ids, with their plans.
+_LOCK_INTENTS_AND_PLANS = f"""
+SELECT {select_list(payment_intents, "i")}, {", ".join(f"f.{name} AS fee_{name}" for name in _FEE)}
+FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant_id
+WHERE (i.merchant_id, i.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+ORDER BY i.id
+FOR UPDATE OF i
+"""
 _LOCK_INTENT = f"{_INTENT} FOR UPDATE"
 _INTENT_JSON_COLUMNS = frozenset({"last_error", "risk", "metadata"})
 _INTENT_COLUMNS = frozenset(column.name for column in payment_intents.columns)
@@ -103,6 +111,13 @@ def _intent_update_with_event(columns: tuple[str, ...]) -> str:
         statement = with_parts([changed, events.part], "SELECT count(*) FROM changed")
         _intent_updates[key] = statement
     return statement
+
+
+def _intent_and_plan(row: Any) -> tuple[Intent, FeePlan]:
+    plan = [row[f"fee_{name}"] for name in _FEE]
+    if plan[0] is None:
+        return decode_intent(row), DEFAULT_PLAN
+    return decode_intent(row), FeePlan(*plan)
 
 
 def applied(intent: Intent, values: dict[str, Any]) -> Intent:
@@ -227,29 +242,47 @@ class PayInRepository:
         row = await driver.fetchrow(_LOCK_INTENT_AND_PLAN, merchant_id, intent_id)
         if row is None:
             return None, DEFAULT_PLAN
-        plan = [row[f"fee_{name}"] for name in _FEE]
-        if plan[0] is None:
-            return decode_intent(row), DEFAULT_PLAN
-        return decode_intent(row), FeePlan(*plan)
+        return _intent_and_plan(row)
+
+    async def locked_intents_and_plans(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[Intent, FeePlan]]:
+        """`locked_intent_and_plan` of many (merchant, intent) pairs in one statement (a group
+        commit's), locked in the order of their ids; a pair not found is not in the answer."""
+        driver = await driver_of(self._connection)
+        rows = await driver.fetch(
+            _LOCK_INTENTS_AND_PLANS, [key[0] for key in keys], [key[1] for key in keys]
+        )
+        return {(row["merchant_id"], row["id"]): _intent_and_plan(row) for row in rows}
 
     async def update_intent_with_event(
-        self, intent: Intent, event_of: Callable[[Intent], NewEvent], **values: Any
+        self,
+        intent: Intent,
+        event_of: Callable[[Intent], NewEvent],
+        *,
+        locked: bool = False,
+        **values: Any,
     ) -> Intent:
         """`update_intent` (or `move_intent`, given a status) and the event of the intent as
         changed, in one statement: the change is applied in Python first (`applied`) to render
-        the event (`event_of`)."""
+        the event (`event_of`). `locked`: the intent is locked in this transaction (it cannot
+        vanish), so in a group commit the write may wait for the group's one round trip
+        (storage.raw.write_later)."""
         if "status" in values:
             check_move(intent, IntentStatus(values["status"]))
         updated = applied(intent, values)
-        columns = tuple(values)
-        driver = await driver_of(self._connection)
-        changed = await driver.fetchval(
-            _intent_update_with_event(columns),
+        arguments = (
             intent.merchant_id,
             intent.id,
             *EventsInsert.arguments(intent.merchant_id, [event_of(updated)]),
             *_stored(values),
         )
+        statement = _intent_update_with_event(tuple(values))
+        if locked:
+            await write_later(self._connection, statement, *arguments)
+            return updated
+        driver = await driver_of(self._connection)
+        changed = await driver.fetchval(statement, *arguments)
         invariant(bool(changed), f"payment intent {intent.id} vanished")
         return updated
 

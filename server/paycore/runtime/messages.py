@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import Enum
+from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -46,27 +47,48 @@ def message_of(message_type: type[MessageT], source: object, /, **fields: Any) -
 def fill(message: Message, source: object, fields: Mapping[str, Any] | None = None) -> None:
     """Sets `message`'s fields in place from `source` and `fields` (module docstring)."""
     given = fields or {}
-    for field in cast(Descriptor, message.DESCRIPTOR).fields:
-        value = given.get(field.name, _MISSING)
+    for field, name, reference, kind in _fields_of(cast(Descriptor, message.DESCRIPTOR)):
+        value = given.get(name, _MISSING)
         if value is _MISSING:
-            value = getattr(source, field.name, _MISSING)
+            value = getattr(source, name, _MISSING)
         if value is _MISSING:
-            value = getattr(source, f"{field.name}_id", None)
+            value = getattr(source, reference, None)
         if value is not None and value is not _MISSING:
-            _set(message, field, value)
+            _set(message, field, kind, value)
 
 
-def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
+# How `_set` sets a field (derived once per message type: `_fields_of`).
+_MAP, _MESSAGES, _SCALARS, _MESSAGE, _SCALAR = range(5)
+
+
+@cache
+def _fields_of(descriptor: Descriptor) -> tuple[tuple[FieldDescriptor, str, str, int], ...]:
+    """Each field of the message type: itself, its name, its reference's name and its kind
+    (issue 17: every answer and stored answer is filled here, so this is read once)."""
+
+    def kind(field: FieldDescriptor) -> int:
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            return _MAP
+        if field.is_repeated:
+            return _MESSAGES if field.message_type is not None else _SCALARS
+        return _MESSAGE if field.message_type is not None else _SCALAR
+
+    return tuple(
+        (field, field.name, f"{field.name}_id", kind(field)) for field in descriptor.fields
+    )
+
+
+def _set(message: Message, field: FieldDescriptor, kind: int, value: Any) -> None:
     name = field.name
-    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+    if kind == _MAP:
         getattr(message, name).update(value)
-    elif field.is_repeated and field.message_type is not None:
+    elif kind == _MESSAGES:
         target = getattr(message, name)
         for item in value:
             _message_value(target.add(), item)
-    elif field.is_repeated:
+    elif kind == _SCALARS:
         getattr(message, name).extend(_scalar(field, item) for item in value)
-    elif field.message_type is not None:
+    elif kind == _MESSAGE:
         _message_value(getattr(message, name), value)
     else:
         setattr(message, name, _scalar(field, value))
@@ -92,9 +114,25 @@ def _scalar(field: FieldDescriptor, value: Any) -> Any:
 
 def enum_value(enum: EnumDescriptor, value: str) -> int:
     """The number of `value` (lowercase, as the domain spells it) in the proto enum `enum`."""
-    return int(enum.values_by_name[f"{enum_prefix(enum)}_{value.upper()}"].number)
+    numbers = _numbers(enum)
+    number = numbers.get(value)
+    if number is None:  # as the domain spells it in another case: the name's own lookup
+        number = int(enum.values_by_name[f"{enum_prefix(enum)}_{value.upper()}"].number)
+    return number
 
 
+@cache
+def _numbers(enum: EnumDescriptor) -> dict[str, int]:
+    """Each value of `enum` by its lowercase name without the prefix."""
+    prefix = f"{enum_prefix(enum)}_"
+    return {
+        value.name.removeprefix(prefix).lower(): int(value.number)
+        for value in enum.values
+        if value.name.startswith(prefix)
+    }
+
+
+@cache
 def enum_prefix(enum: EnumDescriptor) -> str:
     """The prefix of an enum's value names: `PaymentIntentStatus` -> PAYMENT_INTENT_STATUS."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper()

@@ -197,9 +197,12 @@ class Mutations:
         a key seen before resumes (`resume`) without doing that work again; otherwise
         `prepare` makes the phases, which run as `phased` (or `for_merchant` without a
         completion)."""
-        if await self.key_seen(merchant_id):
+        async with self._shards.reads_held(merchant_id):  # one checkout for the reads before
+            seen = await self.key_seen(merchant_id)
+            phases = None if seen else await prepare()
+        if phases is None:
             return await self.resume(merchant_id, request, answer, resume)
-        return await self.run(merchant_id, request, answer, await prepare())
+        return await self.run(merchant_id, request, answer, phases)
 
     async def resumable(
         self,

@@ -12,8 +12,9 @@ it. The types follow SQLAlchemy's asyncpg dialect: json and jsonb parameters are
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -45,6 +46,53 @@ async def savepoint(connection: AsyncConnection) -> AsyncIterator[Driver]:
         await driver.execute("ROLLBACK TO SAVEPOINT paycore_raw")
         raise
     await driver.execute("RELEASE SAVEPOINT paycore_raw")
+
+
+class Later:
+    """Writes held back until `flush`: each statement's rows in one pipelined `executemany`
+    (one round trip however many), in the order each statement was first held back. For a
+    group commit (paycore.executor.grouping), whose recordings each write a few rows nothing
+    in the transaction reads again (the request's answer, an intent's update with its event)."""
+
+    def __init__(self) -> None:
+        self._writes: dict[str, list[tuple[Any, ...]]] = {}
+
+    def hold(self, statement: str, arguments: tuple[Any, ...]) -> None:
+        self._writes.setdefault(statement, []).append(arguments)
+
+    async def flush(self, connection: AsyncConnection) -> None:
+        writes, self._writes = self._writes, {}
+        if not writes:
+            return
+        driver = await driver_of(connection)
+        for statement, rows in writes.items():
+            await driver.executemany(statement, rows)
+
+
+_later: ContextVar[Later | None] = ContextVar("paycore_later", default=None)
+
+
+@contextmanager
+def writes_held(later: Later) -> Iterator[Later]:
+    """While the block runs (in this task), `write_later` holds its writes in `later`."""
+    token = _later.set(later)
+    try:
+        yield later
+    finally:
+        _later.reset(token)
+
+
+async def write_later(connection: AsyncConnection, statement: str, *arguments: Any) -> bool:
+    """Writes `statement` now, or, inside `writes_held`, holds it until that batch's flush
+    (before the transaction commits); True when held. Only for a write whose result nothing
+    needs and whose rows nothing in the transaction reads before the flush."""
+    later = _later.get()
+    if later is not None:
+        later.hold(statement, arguments)
+        return True
+    driver = await driver_of(connection)
+    await driver.execute(statement, *arguments)
+    return False
 
 
 def jsonb(value: object) -> str | None:
