@@ -42,6 +42,8 @@ from paycore.payment.servicer.messages import (
 )
 from paycore.payout import models as payout
 from paycore.payout.servicer import messages as payout_messages
+from paycore.reconciliation import models as reconciliation
+from paycore.reconciliation.servicer import messages as reconciliation_messages
 from paycore.subscription import models as subscription
 from paycore.subscription.servicer import messages as subscription_messages
 from paycore.webhooks import models as webhooks
@@ -188,6 +190,13 @@ CONVERTERS: list[Converter] = [
         },
     ),
     Converter(payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))),
+    Converter(
+        reconciliation_messages.run_message, sample_of(reconciliation.Run, day=date(2026, 1, 1))
+    ),
+    Converter(
+        reconciliation_messages.discrepancy_message,
+        sample_of(reconciliation.Discrepancy, day=date(2026, 1, 1), merchant_id="acct_sample"),
+    ),
     Converter(
         subscription_messages.invoice_message, sample_of(subscription.Invoice, amount_paid=3)
     ),

@@ -209,7 +209,8 @@ def build_platform(
     velocity = VelocityCounters(
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
-    mutations = Mutations(shards, IdempotencyStore())
+    lease = timedelta(milliseconds=settings.executor_lease_ms)
+    mutations = Mutations(shards, IdempotencyStore(), lease)
     vault = Vault.from_setting(settings.vault_key)
     customers = CustomerService(
         shards,
@@ -246,7 +247,6 @@ def build_platform(
     pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
     subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
     collection = Collection(pay_in.off_session, subscription_events)
-    lease = timedelta(milliseconds=settings.executor_lease_ms)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     accounts = AccountService(shards, hasher, contracts.scope_resources(policies))
     checkout_messages = SessionMessages(settings.pages_url)
@@ -466,12 +466,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             server, platform.subscriptions, platform.billing, platform.mutations
         ),
         reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
-        dispute_servicer.register(
-            server,
-            platform.disputes,
-            platform.mutations,
-            timedelta(milliseconds=platform.settings.executor_lease_ms),
-        ),
+        dispute_servicer.register(server, platform.disputes, platform.mutations),
         checkout_servicer.register(
             server,
             platform.checkout,

@@ -20,6 +20,8 @@ METADATA_KEYS_MAX = 50
 METADATA_KEY_LENGTH_MAX = 40
 METADATA_VALUE_LENGTH_MAX = 500
 EMAIL_LENGTH_MAX = 254
+# An object's free-text `description` (a customer's, a payment's, a payout's, ...).
+DESCRIPTION_LENGTH_MAX = 1000
 # PostgreSQL text and jsonb cannot hold U+0000: refused here rather than failing the write.
 NUL = "\x00"
 NUL_REFUSED = "must not contain the NUL character (U+0000)"
@@ -35,6 +37,11 @@ def text(param: str, value: str, *, maximum: int, required: bool = False) -> str
     if NUL in value:
         raise invalid(param, NUL_REFUSED)
     return value
+
+
+def description(value: str) -> str:
+    """An object's `description`: at most DESCRIPTION_LENGTH_MAX characters, may be empty."""
+    return text("description", value, maximum=DESCRIPTION_LENGTH_MAX)
 
 
 def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) -> str:

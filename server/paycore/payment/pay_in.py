@@ -4,7 +4,6 @@ paycore.payment.services.build_pay_in)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from paycore.executor.service import Executor
 from paycore.fraud.service import FraudService
@@ -24,7 +23,6 @@ class PayIn:
     checkouts: Checkouts
     refunds: Refunds
     off_session: OffSessionCharges
-    lease: timedelta
 
     async def close(self) -> None:
         await self.psp.close()

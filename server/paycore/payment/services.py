@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from paycore.config import Settings
 from paycore.currency.settlement import Conversions
@@ -96,5 +95,4 @@ def build_pay_in(
         checkouts=Checkouts(orders, cards, fraud),
         refunds=Refunds(reads, executor, events),
         off_session=OffSessionCharges(shards, executor, events),
-        lease=timedelta(milliseconds=settings.executor_lease_ms),
     )

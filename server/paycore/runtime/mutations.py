@@ -17,8 +17,9 @@ transaction, so the stored answer is exactly what was returned.
 A change that reaches a PSP runs in two phases (`phased`): `record(connection)` commits the
 request's records, then `complete(subject_id, answer)` runs outside any transaction and returns
 the final domain result; `answer` (a `FinalAnswer`) lets the completion's last transaction store
-the rendered final answer itself, which saves a transaction of its own. Nothing travels back
-through context variables.
+the rendered final answer itself, which saves a transaction of its own. The key stays leased
+to the call for the executor's lease (given when Mutations is built), after which a retry may
+take the completion over. Nothing travels back through context variables.
 
 Mutations opens every mutating transaction; domain code receives the connection and never
 begins or commits one itself (reads go through `paycore.storage.reads.Reads`)."""
@@ -108,9 +109,12 @@ class Answer(Generic[ResultT, ResponseT]):
 
 
 class Mutations:
-    def __init__(self, shards: Shards, store: IdempotencyStore) -> None:
+    def __init__(self, shards: Shards, store: IdempotencyStore, lease: timedelta) -> None:
+        """`lease`: how long a phased call's key stays in progress before another request may
+        take its completion over (the executor's lease: every completion runs through it)."""
         self._shards = shards
         self._store = store
+        self._lease = lease
 
     async def for_merchant(
         self,
@@ -188,7 +192,6 @@ class Mutations:
         answer: Answer[ResultT, ResponseT],
         prepare: Callable[[], Awaitable[Phases[ResultT]]],
         resume: Complete[ResultT],
-        lease: timedelta,
     ) -> ResponseT:
         """A call whose phases need work before its transaction (a fraud check, a card read):
         a key seen before resumes (`resume`) without doing that work again; otherwise
@@ -198,8 +201,8 @@ class Mutations:
             seen = await self.key_seen(merchant_id)
             phases = None if seen else await prepare()
         if phases is None:
-            return await self.resume(merchant_id, request, answer, resume, lease)
-        return await self.run(merchant_id, request, answer, phases, lease)
+            return await self.resume(merchant_id, request, answer, resume)
+        return await self.run(merchant_id, request, answer, phases)
 
     async def resumable(
         self,
@@ -207,13 +210,12 @@ class Mutations:
         request: Message,
         answer: Answer[ResultT, ResponseT],
         phases: Phases[ResultT],
-        lease: timedelta,
     ) -> ResponseT:
         """`phases`, except that a key seen before resumes its completion at once (without
         taking the key's lock for a first phase that will not run)."""
         if phases.complete is not None and await self.key_seen(merchant_id):
-            return await self.resume(merchant_id, request, answer, phases.complete, lease)
-        return await self.run(merchant_id, request, answer, phases, lease)
+            return await self.resume(merchant_id, request, answer, phases.complete)
+        return await self.run(merchant_id, request, answer, phases)
 
     async def run(
         self,
@@ -221,14 +223,11 @@ class Mutations:
         request: Message,
         answer: Answer[ResultT, ResponseT],
         phases: Phases[ResultT],
-        lease: timedelta,
     ) -> ResponseT:
         """`phases` as one transaction (no completion) or as a phased call."""
         if phases.complete is None:
             return await self.for_merchant(merchant_id, request, answer, phases.record)
-        return await self.phased(
-            merchant_id, request, answer, phases.record, phases.complete, lease
-        )
+        return await self.phased(merchant_id, request, answer, phases.record, phases.complete)
 
     async def key_seen(self, merchant_id: str) -> bool:
         """Whether this call's idempotency key was used before (its answer is stored or its
@@ -246,7 +245,6 @@ class Mutations:
         answer: Answer[ResultT, ResponseT],
         record: Change[ResultT],
         complete: Complete[ResultT],
-        lease: timedelta,
     ) -> ResponseT:
         """A change that reaches a PSP: `record` commits the request's records (its recovery
         point; its rendered result is the stored first-phase answer), then `complete` runs
@@ -274,7 +272,7 @@ class Mutations:
             answer.response_type,
             recorded_step,
             completed,
-            lease,
+            self._lease,
         )
 
     async def resume(
@@ -283,7 +281,6 @@ class Mutations:
         request: Message,
         answer: Answer[ResultT, ResponseT],
         complete: Complete[ResultT],
-        lease: timedelta,
     ) -> ResponseT:
         """A phased call whose key is known (`key_seen`): its stored answer, or the resumption
         of its completion. Its first phase never runs again."""
@@ -292,7 +289,7 @@ class Mutations:
             # Only reached if the key vanished in between (pruned): ask for a retry.
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
 
-        return await self.phased(merchant_id, request, answer, already_recorded, complete, lease)
+        return await self.phased(merchant_id, request, answer, already_recorded, complete)
 
 
 def _subject_of(recorded: Message) -> str:

@@ -68,6 +68,26 @@ def add_servicer(
     return recording.names[0]
 
 
+def joined(*parts: object) -> Any:
+    """One servicer of a service whose methods several objects serve between them (EventService:
+    its events paycore.events', its webhook endpoints and deliveries paycore.webhooks'), for
+    `add_servicer`: each method is the one part's that has it. The generated `add_*_to_server`
+    reads every method when it adds the service, so a method no part serves fails there."""
+    return _Joined(parts)
+
+
+class _Joined:
+    def __init__(self, parts: tuple[object, ...]) -> None:
+        self._parts = parts
+
+    def __getattr__(self, name: str) -> Any:
+        found = [getattr(part, name) for part in self._parts if hasattr(part, name)]
+        if not found:
+            raise AttributeError(name)
+        invariant(len(found) == 1, f"{name} is served by one part")
+        return found[0]
+
+
 class _Recording:
     """`server` as a generated `add_*_to_server` sees it, noting the service names it adds."""
 

@@ -16,7 +16,6 @@ from paycore.v1 import checkout_pb2
 LINE_ITEMS_MAX = 100
 QUANTITY_MAX = 1000
 NAME_LENGTH_MAX = 250
-DESCRIPTION_LENGTH_MAX = 1000
 URL_LENGTH_MAX = 2048
 EXPIRY_SECONDS_MIN = 30 * 60
 EXPIRY_SECONDS_MAX = 24 * 3600
@@ -61,9 +60,7 @@ def new_session(
         success_url=url("success_url", request.success_url),
         cancel_url=url("cancel_url", request.cancel_url),
         expires_at=expires_at(request.expires_at, time.time() if now is None else now),
-        description=validation.text(
-            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-        ),
+        description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
 

@@ -21,7 +21,6 @@ from paycore.v1 import customer_pb2
 
 # The proto's limits (customer.proto), Stripe's where Stripe has one.
 NAME_LENGTH_MAX = 256
-DESCRIPTION_LENGTH_MAX = 1000
 PHONE_LENGTH_MAX = 20
 ADDRESS_FIELD_LENGTH_MAX = 200
 _CREATABLE_TYPES: dict[int, str] = {customer_pb2.PAYMENT_METHOD_TYPE_CARD: "card"}
@@ -36,9 +35,7 @@ def new_customer(request: customer_pb2.CreateCustomerRequest) -> NewCustomer:
     return NewCustomer(
         email=validation.email("email", request.email, required=False),
         name=validation.text("name", request.name, maximum=NAME_LENGTH_MAX),
-        description=validation.text(
-            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-        ),
+        description=validation.description(request.description),
         phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX),
         address=address("address", request.address),
         metadata=validation.metadata("metadata", request.metadata),
@@ -62,9 +59,7 @@ def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerCha
         name=validation.text("name", request.name, maximum=NAME_LENGTH_MAX)
         if request.HasField("name")
         else None,
-        description=validation.text(
-            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-        )
+        description=validation.description(request.description)
         if request.HasField("description")
         else None,
         phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX)

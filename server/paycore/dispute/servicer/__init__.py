@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
 from grpc import aio
-from paycore.dispute.models import Dispute
 from paycore.dispute.service import Disputes
 from paycore.dispute.servicer import requests
 from paycore.dispute.servicer.messages import dispute_message
 from paycore.ids import Prefix
-from paycore.runtime.mutations import Answer, Mutations, Phases
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
@@ -30,7 +27,6 @@ DISPUTE = Answer(dispute_pb2.Dispute, dispute_message)
 class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
     _disputes: Disputes
     _mutations: Mutations
-    _lease: timedelta
 
     async def GetDispute(
         self, request: dispute_pb2.GetDisputeRequest, context: Context
@@ -51,21 +47,17 @@ class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
         merchant_id, dispute_id = merchant_and_id(request.id, Prefix.DISPUTE)
         update = requests.evidence_update(request)
         phases = self._disputes.update(merchant_id, dispute_id, update)
-        return await self._run(merchant_id, request, phases)
+        return await self._mutations.resumable(merchant_id, request, DISPUTE, phases)
 
     async def CloseDispute(
         self, request: dispute_pb2.CloseDisputeRequest, context: Context
     ) -> dispute_pb2.Dispute:
         merchant_id, dispute_id = merchant_and_id(request.id, Prefix.DISPUTE)
-        return await self._run(merchant_id, request, self._disputes.close(merchant_id, dispute_id))
-
-    async def _run(
-        self, merchant_id: str, request: Any, phases: Phases[Dispute]
-    ) -> dispute_pb2.Dispute:
-        return await self._mutations.resumable(merchant_id, request, DISPUTE, phases, self._lease)
+        phases = self._disputes.close(merchant_id, dispute_id)
+        return await self._mutations.resumable(merchant_id, request, DISPUTE, phases)
 
 
-def register(server: aio.Server, disputes: Disputes, mutations: Mutations, lease: timedelta) -> str:
+def register(server: aio.Server, disputes: Disputes, mutations: Mutations) -> str:
     """Adds DisputeService to `server`; returns its full name."""
     add = dispute_pb2_grpc.add_DisputeServiceServicer_to_server
-    return add_servicer(server, add, DisputeServicer(disputes, mutations, lease))
+    return add_servicer(server, add, DisputeServicer(disputes, mutations))

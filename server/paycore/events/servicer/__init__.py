@@ -1,6 +1,6 @@
 """EventService over gRPC: request -> checks (requests.py) -> domain call -> message
 (messages.py), nothing more. The webhook methods (endpoints, deliveries) are paycore.webhooks':
-they are delegated there."""
+`register` joins its WebhookServicer to EventServicer as one service."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from paycore.runtime.servicing import (
     Context,
     add_servicer,
     get_by_id,
+    joined,
     merchant_and_cursor,
     page_response,
 )
@@ -26,15 +27,17 @@ OBJECT_ID_LENGTH_MAX = 64
 
 
 def register(server: aio.Server, service: EventService, webhooks: WebhookServicer) -> str:
-    """Adds EventService to `server`; returns its full name."""
+    """Adds EventService to `server`, its webhook methods served by `webhooks`; returns its full
+    name."""
     add = event_pb2_grpc.add_EventServiceServicer_to_server
-    return add_servicer(server, add, EventServicer(service, webhooks))
+    return add_servicer(server, add, joined(EventServicer(service), webhooks))
 
 
 @dataclass(frozen=True, slots=True)
-class EventServicer(event_pb2_grpc.EventServiceServicer):
+class EventServicer:
+    """EventService's events (its webhook methods: paycore.webhooks' WebhookServicer)."""
+
     _service: EventService
-    _webhooks: WebhookServicer
 
     async def GetEvent(
         self, request: event_pb2.GetEventRequest, context: Context
@@ -51,48 +54,6 @@ class EventServicer(event_pb2_grpc.EventServiceServicer):
             merchant_id, cursor, type_filter(request.type), object_id
         )
         return page_response(event_pb2.ListEventsResponse, page, event_message)
-
-    # Webhook endpoints and deliveries: paycore.webhooks serves them.
-
-    async def CreateWebhookEndpoint(
-        self, request: event_pb2.CreateWebhookEndpointRequest, context: Context
-    ) -> event_pb2.WebhookEndpoint:
-        return await self._webhooks.CreateWebhookEndpoint(request, context)
-
-    async def GetWebhookEndpoint(
-        self, request: event_pb2.GetWebhookEndpointRequest, context: Context
-    ) -> event_pb2.WebhookEndpoint:
-        return await self._webhooks.GetWebhookEndpoint(request, context)
-
-    async def ListWebhookEndpoints(
-        self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
-    ) -> event_pb2.ListWebhookEndpointsResponse:
-        return await self._webhooks.ListWebhookEndpoints(request, context)
-
-    async def UpdateWebhookEndpoint(
-        self, request: event_pb2.UpdateWebhookEndpointRequest, context: Context
-    ) -> event_pb2.WebhookEndpoint:
-        return await self._webhooks.UpdateWebhookEndpoint(request, context)
-
-    async def DeleteWebhookEndpoint(
-        self, request: event_pb2.DeleteWebhookEndpointRequest, context: Context
-    ) -> event_pb2.DeleteWebhookEndpointResponse:
-        return await self._webhooks.DeleteWebhookEndpoint(request, context)
-
-    async def RollWebhookEndpointSecret(
-        self, request: event_pb2.RollWebhookEndpointSecretRequest, context: Context
-    ) -> event_pb2.WebhookEndpoint:
-        return await self._webhooks.RollWebhookEndpointSecret(request, context)
-
-    async def ListDeliveries(
-        self, request: event_pb2.ListDeliveriesRequest, context: Context
-    ) -> event_pb2.ListDeliveriesResponse:
-        return await self._webhooks.ListDeliveries(request, context)
-
-    async def ResendEvent(
-        self, request: event_pb2.ResendEventRequest, context: Context
-    ) -> event_pb2.WebhookDelivery:
-        return await self._webhooks.ResendEvent(request, context)
 
 
 __all__ = ["EventServicer", "event_json", "event_message", "register"]

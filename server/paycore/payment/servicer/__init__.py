@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -29,7 +28,7 @@ from paycore.payment.servicer.messages import (
     refund_message,
 )
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.mutations import Answer, Complete, Mutations, Phases
+from paycore.runtime.mutations import Answer, Mutations, Phases
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
@@ -39,8 +38,6 @@ from paycore.runtime.servicing import (
 )
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
-T = TypeVar("T")
-ResponseT = TypeVar("ResponseT", bound=Message)
 PAYMENT = Answer(payment_pb2.Payment, payment_message)
 REFUND = Answer(payment_pb2.Refund, refund_message)
 
@@ -79,7 +76,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         merchant_id = current_call().require_merchant()
         new = await self._parties.new_payment(merchant_id, request)
         checkouts = self._pay_in.checkouts
-        return await self._prepared(
+        return await self._mutations.prepared(
             merchant_id,
             request,
             PAYMENT,
@@ -149,7 +146,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         intent = await self._intents.get(merchant_id, intent_id)
         await self._parties.check_capture(merchant_id, intent, amount)
         phases = capture.phases(self._intents, merchant_id, intent_id, amount)
-        return await self._phased(merchant_id, request, self._intent, phases)
+        return await self._mutations.run(merchant_id, request, self._intent, phases)
 
     async def CancelPaymentIntent(
         self, request: payment_pb2.CancelPaymentIntentRequest, context: Context
@@ -157,7 +154,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         merchant_id = current_call().require_merchant()
         intent_id, reason = requests.cancellation(request)
         phases = cancel.phases(self._intents, merchant_id, intent_id, reason)
-        return await self._phased(merchant_id, request, self._intent, phases)
+        return await self._mutations.run(merchant_id, request, self._intent, phases)
 
     async def GetPaymentIntent(
         self, request: payment_pb2.GetPaymentIntentRequest, context: Context
@@ -195,7 +192,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         merchant_id = current_call().require_merchant()
         new = await self._parties.check_refund(merchant_id, requests.new_refund(request))
         phases = self._pay_in.refunds.phases(merchant_id, new)
-        return await self._phased(merchant_id, request, REFUND, phases)
+        return await self._mutations.run(merchant_id, request, REFUND, phases)
 
     async def GetRefund(
         self, request: payment_pb2.GetRefundRequest, context: Context
@@ -225,23 +222,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         prepare: Callable[[], Awaitable[Phases[Intent]]],
     ) -> payment_pb2.PaymentIntent:
         resume = answer(self._intents, merchant_id)
-        return await self._prepared(merchant_id, request, self._intent, prepare, resume)
-
-    async def _prepared(
-        self,
-        merchant_id: str,
-        request: Message,
-        answer: Answer[T, ResponseT],
-        prepare: Callable[[], Awaitable[Phases[T]]],
-        resume: Complete[T],
-    ) -> ResponseT:
-        lease = self._pay_in.lease
-        return await self._mutations.prepared(merchant_id, request, answer, prepare, resume, lease)
-
-    async def _phased(
-        self, merchant_id: str, request: Message, answer: Answer[T, ResponseT], phases: Phases[T]
-    ) -> ResponseT:
-        return await self._mutations.run(merchant_id, request, answer, phases, self._pay_in.lease)
+        return await self._mutations.prepared(merchant_id, request, self._intent, prepare, resume)
 
 
 __all__ = ["PaymentServicer", "register"]

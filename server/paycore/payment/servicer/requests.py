@@ -20,7 +20,6 @@ from paycore.payment.models import (
 from paycore.payment.refunds import NewRefund
 from paycore.v1 import payment_pb2
 
-DESCRIPTION_LENGTH_MAX = 1000
 CLIENT_ID_LENGTH_MAX = 255
 ORDERS_MAX = 50
 _INTENT_STATUS_FILTERS: dict[int, IntentStatus | None] = {
@@ -152,9 +151,7 @@ class Parties:
             or None,
             transfer_destination=destination or None,
             application_fee_amount=application_fee,
-            description=validation.text(
-                "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-            ),
+            description=validation.description(request.description),
             metadata=validation.metadata("metadata", request.metadata),
         )
 

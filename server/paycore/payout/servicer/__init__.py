@@ -86,7 +86,6 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             PAYOUT,
             lambda connection: self._payouts.create(connection, merchant_id, new),
             send,
-            self._payouts.lease,
         )
 
     async def GetPayout(

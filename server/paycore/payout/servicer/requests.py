@@ -23,7 +23,6 @@ from paycore.secret import Secret
 from paycore.v1 import payout_pb2
 
 HOLDER_NAME_LENGTH_MAX = 200
-DESCRIPTION_LENGTH_MAX = 1000
 ACCOUNT_NUMBER_LENGTH_MAX = 40
 ROUTING_NUMBER_LENGTH_MAX = 20
 
@@ -82,9 +81,7 @@ def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) ->
         currency=currency,
         destination=destination,
         method=method,
-        description=validation.text(
-            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-        ),
+        description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
 

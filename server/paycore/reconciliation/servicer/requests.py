@@ -16,11 +16,15 @@ from paycore.reconciliation.models import (
     Source,
     Status,
 )
-from paycore.reconciliation.servicer.messages import ACTIONS, KINDS, SOURCES, STATUSES
+from paycore.runtime.messages import by_number, by_number_or_none, member
 from paycore.v1 import reconciliation_pb2
 
 NOTE_LENGTH_MAX = 1000
 PSP_ADAPTERS = ("", "simulator")
+_SOURCES = by_number_or_none(Source, reconciliation_pb2.ReconciliationSource)
+_KINDS = by_number_or_none(Kind, reconciliation_pb2.DiscrepancyKind)
+_STATUSES = by_number_or_none(Status, reconciliation_pb2.DiscrepancyStatus)
+_ACTIONS = by_number(Action, reconciliation_pb2.DiscrepancyAction)
 
 
 def day(param: str, value: str, *, required: bool) -> dt.date | None:
@@ -42,15 +46,13 @@ def run_request(request: reconciliation_pb2.RunReconciliationRequest) -> tuple[S
         raise missing("date")
     if request.psp not in PSP_ADAPTERS:
         raise invalid("psp", f"unknown PSP adapter {request.psp!r} (known: simulator)")
-    validation.enum_value("source", request.source, {0: None, **SOURCES})
-    return SOURCES.get(request.source, Source.PSP_SETTLEMENT), parsed
+    source = member("source", request.source, _SOURCES) or Source.PSP_SETTLEMENT
+    return source, parsed
 
 
 def discrepancy_filter(request: reconciliation_pb2.ListDiscrepanciesRequest) -> DiscrepancyFilter:
-    validation.enum_value("kind", request.kind, {0: None, **KINDS})
-    validation.enum_value("status", request.status, {0: None, **STATUSES})
-    kind: Kind | None = KINDS.get(request.kind)
-    status: Status | None = STATUSES.get(request.status)
+    kind = member("kind", request.kind, _KINDS)
+    status = member("status", request.status, _STATUSES)
     return DiscrepancyFilter(
         merchant_id=validation.object_id(
             "merchant", request.merchant, Prefix.ACCOUNT, required=False
@@ -69,8 +71,7 @@ def resolution(request: reconciliation_pb2.ResolveDiscrepancyRequest) -> tuple[s
     note = validation.text("resolution", request.resolution, maximum=NOTE_LENGTH_MAX, required=True)
     if request.action == 0:
         raise missing("action")
-    validation.enum_value("action", request.action, ACTIONS)
-    action = ACTIONS[request.action]
+    action = member("action", request.action, _ACTIONS)
     if action is Action.AUTO:
         raise invalid(
             "action",

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.messages import member
-from paycore.runtime.mutations import Answer, Mutations, Phases, ResponseT, ResultT
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
@@ -145,7 +144,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
         phases = self._billing.create(merchant_id, new_subscription(request))
-        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
+        return await self._mutations.resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     async def GetSubscription(
         self, request: subscription_pb2.GetSubscriptionRequest, context: Context
@@ -172,7 +171,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Subscription:
         merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
-        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
+        return await self._mutations.resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
@@ -183,7 +182,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.cancel(
             merchant_id, subscription_id, request.at_period_end, request.prorate
         )
-        return await self._resumable(merchant_id, request, SUBSCRIPTION, phases)
+        return await self._mutations.resumable(merchant_id, request, SUBSCRIPTION, phases)
 
     # --- invoices ----------------------------------------------------------------------------
 
@@ -232,7 +231,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.pay_invoice(
             merchant_id, invoice_id, method, request.paid_out_of_band
         )
-        return await self._resumable(merchant_id, request, INVOICE, phases)
+        return await self._mutations.resumable(merchant_id, request, INVOICE, phases)
 
     async def VoidInvoice(
         self, request: subscription_pb2.VoidInvoiceRequest, context: Context
@@ -269,15 +268,4 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
         return await self._mutations.answer(
             merchant_id, request, SETTINGS, self._billing.update_settings, schedule, final_action
-        )
-
-    async def _resumable(
-        self,
-        merchant_id: str,
-        request: Message,
-        answer: Answer[ResultT, ResponseT],
-        phases: Phases[ResultT],
-    ) -> ResponseT:
-        return await self._mutations.resumable(
-            merchant_id, request, answer, phases, self._billing.lease
         )

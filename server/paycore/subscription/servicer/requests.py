@@ -44,7 +44,6 @@ RETRIES_MAX = 8
 RETRY_DAYS_MAX = 30
 # The proto's limits (subscription.proto), Stripe's where Stripe has one.
 PRODUCT_NAME_LENGTH_MAX = 250
-PRODUCT_DESCRIPTION_LENGTH_MAX = 1000
 NICKNAME_LENGTH_MAX = 250
 CLOCK_NAME_LENGTH_MAX = 300
 SUBSCRIPTION_STATUSES = by_number_or_none(SubscriptionStatus, subscription_pb2.SubscriptionStatus)
@@ -54,9 +53,7 @@ INVOICE_STATUSES = by_number_or_none(InvoiceStatus, subscription_pb2.InvoiceStat
 def new_product(request: subscription_pb2.CreateProductRequest) -> NewProduct:
     return NewProduct(
         name=validation.text("name", request.name, maximum=PRODUCT_NAME_LENGTH_MAX, required=True),
-        description=validation.text(
-            "description", request.description, maximum=PRODUCT_DESCRIPTION_LENGTH_MAX
-        ),
+        description=validation.description(request.description),
         active=request.active if request.HasField("active") else True,
         metadata=validation.metadata("metadata", request.metadata),
     )

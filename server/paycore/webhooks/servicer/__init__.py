@@ -1,5 +1,5 @@
 """EventService's webhook methods over gRPC: validate, call the domain (through Mutations for
-changes), render. paycore.events' EventServicer delegates its webhook methods here."""
+changes), render. paycore.events' `register` serves them beside its EventServicer's."""
 
 from __future__ import annotations
 

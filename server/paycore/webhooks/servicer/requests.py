@@ -20,7 +20,6 @@ from paycore.webhooks.models import (
     NewEndpoint,
 )
 
-DESCRIPTION_LENGTH_MAX = 1000
 _DELIVERY_STATUSES = by_number_or_none(DeliveryStatus, event_pb2.WebhookDeliveryStatus)
 
 
@@ -31,9 +30,7 @@ def new_endpoint(
     return NewEndpoint(
         url=request.url,
         enabled_events=enabled_events("enabled_events", request.enabled_events, required=True),
-        description=validation.text(
-            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-        ),
+        description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
 
@@ -52,9 +49,7 @@ def endpoint_change(
         url=url,
         enabled_events=enabled_events("enabled_events", request.enabled_events, required=False),
         status=status,
-        description=validation.text(
-            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
-        )
+        description=validation.description(request.description)
         if request.HasField("description")
         else None,
         metadata=_metadata_change("metadata", request.metadata),
