@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import record_event, record_events
@@ -64,11 +63,6 @@ class Payouts:
     _bank_accounts: BankAccounts
     _fees: InstantFees
     _render: RenderPayout
-
-    @property
-    def lease(self) -> timedelta:
-        """How long a phased CreatePayout's completion owns its idempotency key."""
-        return timedelta(seconds=self._executor.lease_seconds)
 
     # -- manual ---------------------------------------------------------------------------------
 
