@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from paycore.reconciliation.models import Kind, Source
+from paycore.reconciliation.models import Compared, Kind, Source
 from paycore.storage.raw import Driver
 
 RAW_COLUMNS = ("number", "merchant_id", "body")
@@ -243,24 +243,12 @@ GROUP BY l.merchant_id, l.currency ORDER BY l.merchant_id, l.currency
 
 
 @dataclass(frozen=True)
-class FoundDiscrepancy:
+class FoundDiscrepancy(Compared):
     """A discrepancy as matching found it, before it is stored."""
 
     merchant_id: str
     kind: Kind
-    line_type: str
-    reference: str
     occurrence: int
-    object_id: str
-    object_ids: tuple[str, ...]
-    internal_amount: int
-    internal_currency: str
-    internal_fee: int
-    internal_status: str
-    psp_amount: int
-    psp_currency: str
-    psp_fee: int
-    psp_status: str
 
     @property
     def key(self) -> str:

@@ -106,17 +106,17 @@ class Line:
     occurred_at: dt.datetime
 
 
-@dataclass(frozen=True)
-class Discrepancy(Stored):
-    source: Source
-    day: dt.date
-    kind: Kind
-    status: Status
-    run_id: str
+@dataclass(frozen=True, kw_only=True)
+class Compared:
+    """What a discrepancy compares: a record of the report (its type and the PSP's or bank's
+    reference), paycore's object(s) it names, and what each side has: paycore's records
+    (internal_*) and the report (psp_*). Keyword-only, so a model's own fields keep their
+    positions and every construction names these."""
+
     line_type: str
+    reference: str
     object_id: str
     object_ids: tuple[str, ...]
-    reference: str
     internal_amount: int
     internal_currency: str
     internal_fee: int
@@ -125,6 +125,15 @@ class Discrepancy(Stored):
     psp_currency: str
     psp_fee: int
     psp_status: str
+
+
+@dataclass(frozen=True)
+class Discrepancy(Stored, Compared):
+    source: Source
+    day: dt.date
+    kind: Kind
+    status: Status
+    run_id: str
     action: Action | None
     note: str
     ledger_transfer_ids: tuple[str, ...]

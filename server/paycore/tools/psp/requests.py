@@ -48,13 +48,20 @@ class CardInput:
     cryptogram: str = field(default="", repr=False)
 
 
-@dataclass(frozen=True)
-class ChargeRequest:
+@dataclass(frozen=True, kw_only=True)
+class Moving:
+    """What every request that moves money (a charge, a payout) says first. Keyword-only, so a
+    request's own fields keep their positions and every construction names these."""
+
     idempotency_key: str
     merchant: str
     reference: str
     amount: int
     currency: str
+
+
+@dataclass(frozen=True)
+class ChargeRequest(Moving):
     card: CardInput
     capture: bool
 
@@ -79,14 +86,21 @@ class RefundRequest:
     amount: int
 
 
+def _moving(body: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A money-moving request's `Moving` fields, checked in this order."""
+    return {
+        "idempotency_key": idempotency_key(body),
+        "merchant": _text(body, "merchant"),
+        "reference": _text(body, "reference"),
+        "amount": _amount(body, "amount", currency),
+        "currency": currency,
+    }
+
+
 def charge_request(body: dict[str, Any]) -> ChargeRequest:
     currency = _currency(body)
     return ChargeRequest(
-        idempotency_key=idempotency_key(body),
-        merchant=_text(body, "merchant"),
-        reference=_text(body, "reference"),
-        amount=_amount(body, "amount", currency),
-        currency=currency,
+        **_moving(body, currency),
         card=_card(body),
         capture=_bool(body, "capture"),
     )
@@ -193,12 +207,7 @@ def _card(body: dict[str, Any]) -> CardInput:
 
 
 @dataclass(frozen=True)
-class PayoutRequest:
-    idempotency_key: str
-    merchant: str
-    reference: str
-    amount: int
-    currency: str
+class PayoutRequest(Moving):
     method: str
     """"standard" | "instant"."""
     destination_type: str
@@ -211,15 +220,7 @@ class PayoutRequest:
 
 def _payout_fields(body: dict[str, Any], currency: str, method: str, kind: str) -> dict[str, Any]:
     """What a payout request says whatever its destination, checked in this order."""
-    return {
-        "idempotency_key": idempotency_key(body),
-        "merchant": _text(body, "merchant"),
-        "reference": _text(body, "reference"),
-        "amount": _amount(body, "amount", currency),
-        "currency": currency,
-        "method": method,
-        "destination_type": kind,
-    }
+    return {**_moving(body, currency), "method": method, "destination_type": kind}
 
 
 def payout_request(body: dict[str, Any]) -> PayoutRequest:
