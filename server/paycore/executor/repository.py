@@ -136,11 +136,19 @@ SELECT current.*, EXISTS (SELECT 1 FROM moved) AS recorded FROM current
 # `_RECORD_OUTCOME` for many executions in one statement (a group commit's): one row of
 # arrays per parameter of it ($1-$13 as $1-$13 there, $14 the position), the executions locked
 # in the order of their ids; the answer is one row per execution found, with its position.
+# The arrays pass through a materialized CTE so that no plan sees their lengths: a plan made
+# for the values (unnest of a constant array counts its elements) then costs what the generic
+# plan does, and PostgreSQL keeps the generic one after five executions instead of planning
+# every group anew (about 1.1 ms of its CPU a group, issue 17).
 _RECORD_OUTCOMES = """
-WITH given AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[], $6::text[],
-    $7::text[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bool[],
-    $14::int4[])
+WITH arrays AS MATERIALIZED (
+  SELECT $1::text[] AS a1, $2::text[] AS a2, $3::int4[] AS a3, $4::text[] AS a4,
+    $5::text[] AS a5, $6::text[] AS a6, $7::text[] AS a7, $8::float8[] AS a8, $9::text[] AS a9,
+    $10::text[] AS a10, $11::text[] AS a11, $12::text[] AS a12, $13::bool[] AS a13,
+    $14::int4[] AS a14
+), given AS (
+  SELECT g.* FROM arrays,
+    unnest(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14)
   AS g(merchant_id, id, number, outcome, error_code, error_message, state, next_in,
     psp_reference, result, failure_code, failure_message, counted, position)
 ), current AS (
