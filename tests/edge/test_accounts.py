@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -162,6 +163,23 @@ async def test_authentication_and_missing_objects_map_to_401_and_404(
     assert absent.status == 400
     assert absent.error["code"] == "parameter_missing"
     assert absent.error["param"]
+
+
+async def test_curl_basic_auth_with_the_key_as_user_is_the_same_as_bearer(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    merchant = await new_merchant(http, settings_admin_token)
+    path = f"/v1/merchants/{merchant['id']}"
+
+    def basic(user: str) -> dict[str, str]:  # curl -u USER: sends this
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:".encode()).decode()}
+
+    answered = await call(http, "GET", path, headers=basic(merchant["secret_key"]))
+    assert (answered.status, answered.body["id"]) == (200, merchant["id"]), answered.body
+    wrong = await call(http, "GET", path, headers=basic(merchant["secret_key"][:-2] + "xx"))
+    assert (wrong.status, wrong.error["code"]) == (401, "api_key_invalid")
+    garbled = await call(http, "GET", path, headers={"Authorization": "Basic %%%"})
+    assert (garbled.status, garbled.error["type"]) == (401, "authentication_error")
 
 
 async def test_an_operator_acts_for_a_merchant_with_paycore_merchant(

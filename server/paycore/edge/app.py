@@ -4,6 +4,8 @@ over one long-lived channel, with generic calls built from the descriptors."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import functools
 import logging
 from collections.abc import Callable
@@ -317,8 +319,22 @@ def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], .
         if len(value) > _HEADER_LENGTH_MAX or not value.isascii() or not value.isprintable():
             message = f"{header} must be printable ASCII, at most {_HEADER_LENGTH_MAX} characters"
             raise invalid_request("header_invalid", message, header)
-        metadata.append((key, value))
+        metadata.append((key, _bearer_of_basic(value) if key == "authorization" else value))
     return tuple(metadata)
+
+
+def _bearer_of_basic(authorization: str) -> str:
+    """`Basic base64(key:)`, what curl's `-u sk_test_...:` sends (Stripe's docs use it), as
+    `Bearer key`; anything else unchanged (the server judges it)."""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return authorization
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return authorization
+    key = decoded.partition(":")[0]
+    return f"Bearer {key}" if key.isprintable() and key else authorization
 
 
 def _error_response(error: EdgeError, request_id: str) -> web.Response:
