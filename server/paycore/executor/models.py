@@ -120,20 +120,3 @@ class Execution(NewExecution):
     @property
     def succeeded(self) -> bool:
         return self.state is ExecutionState.SUCCEEDED
-
-
-def new_of(execution: Execution) -> NewExecution:
-    """What `execution` was created from (to write it as `Executor.claim_new` made it)."""
-    return NewExecution(
-        merchant_id=execution.merchant_id,
-        operation=execution.operation,
-        amount=execution.amount,
-        currency=execution.currency,
-        psp_key=execution.psp_key,
-        payment_intent_id=execution.payment_intent_id,
-        payment_order_id=execution.payment_order_id,
-        refund_id=execution.refund_id,
-        payment_method_id=execution.payment_method_id,
-        psp_charge=execution.psp_charge,
-        metadata=execution.metadata,
-    )

@@ -36,7 +36,6 @@ from paycore.executor.models import (
     NewExecution,
     Operation,
     PspAnswer,
-    new_of,
 )
 from paycore.executor.repository import (
     ExecutionRepository,
@@ -190,7 +189,7 @@ class Executor:
             execution_id = await self.enqueue(connection, new)
             return _queued(execution_id, new)
         return await ExecutionRepository(connection).insert_claimed(
-            claimed.id, new_of(claimed), lease_seconds=self._settings.lease_seconds
+            claimed.id, claimed, lease_seconds=self._settings.lease_seconds
         )
 
     async def enqueue_claimed_many(
@@ -202,7 +201,7 @@ class Executor:
             return [await self.enqueue_claimed(connection, new) for new in news]
         ready = [one for one in claimed if one is not None]
         await ExecutionRepository(connection).insert_claimed_many(
-            [(one.id, new_of(one)) for one in ready], lease_seconds=self._settings.lease_seconds
+            [(one.id, one) for one in ready], lease_seconds=self._settings.lease_seconds
         )
         return ready
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from paycore.events.models import NewEvent
 from paycore.events.repository import EventsInsert
-from paycore.executor.models import Execution, new_of
+from paycore.executor.models import Execution
 from paycore.executor.repository import ClaimedInsert
 from paycore.invariants import invariant
 from paycore.payment.machine import check_move
@@ -64,5 +64,5 @@ async def record_charging(
         _RECORD,
         *encode_intent(intent),
         *EventsInsert.arguments(intent.merchant_id, events),
-        *ClaimedInsert.arguments(execution.id, new_of(execution), lease_seconds),
+        *ClaimedInsert.arguments(execution.id, execution, lease_seconds),
     )
