@@ -83,11 +83,15 @@ FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant
 WHERE i.merchant_id = $1 AND i.id = $2
 FOR UPDATE OF i
 """
-# Many intents (merchants $1, ids $2), locked in the order of their ids, with their plans.
+# Many intents (merchants $1, ids $2), locked in the order of their ids, with their plans. The
+# arrays go through a MATERIALIZED CTE so that no plan sees their lengths: PostgreSQL then keeps
+# the generic plan instead of planning each group anew (as executor.repository._RECORD_OUTCOMES;
+# docs/benchmarks.md, issue 17: about half the statement's PostgreSQL CPU for groups of 2-8).
 _LOCK_INTENTS_AND_PLANS = f"""
+WITH keys AS MATERIALIZED (SELECT $1::text[] AS merchant_ids, $2::text[] AS ids)
 SELECT {select_list(payment_intents, "i")}, {", ".join(f"f.{name} AS fee_{name}" for name in _FEE)}
 FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant_id
-WHERE (i.merchant_id, i.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+WHERE (i.merchant_id, i.id) IN (SELECT k.* FROM keys, unnest(keys.merchant_ids, keys.ids) AS k)
 ORDER BY i.id
 FOR UPDATE OF i
 """
