@@ -197,9 +197,27 @@ class Mutations:
         a key seen before resumes (`resume`) without doing that work again; otherwise
         `prepare` makes the phases, which run as `phased` (or `for_merchant` without a
         completion)."""
+        return await self.checked_and_prepared(
+            merchant_id, request, answer, _nothing_to_check, lambda _: prepare(), resume
+        )
+
+    async def checked_and_prepared(
+        self,
+        merchant_id: str,
+        request: Message,
+        answer: Answer[ResultT, ResponseT],
+        check: Callable[[], Awaitable[CheckedT]],
+        prepare: Callable[[CheckedT], Awaitable[Phases[ResultT]]],
+        resume: Complete[ResultT],
+    ) -> ResponseT:
+        """`prepared` of a request whose check reads (CreatePaymentIntent's settlement
+        currencies): `check()` runs first, every time (a replay of an invalid request is
+        refused as before), then the key's read and `prepare(checked)`, all their reads on
+        one held connection."""
         async with self._shards.reads_held(merchant_id):  # one checkout for the reads before
+            checked = await check()
             seen = await self.key_seen(merchant_id)
-            phases = None if seen else await prepare()
+            phases = None if seen else await prepare(checked)
         if phases is None:
             return await self.resume(merchant_id, request, answer, resume)
         return await self.run(merchant_id, request, answer, phases)
@@ -290,6 +308,10 @@ class Mutations:
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
 
         return await self.phased(merchant_id, request, answer, already_recorded, complete)
+
+
+async def _nothing_to_check() -> None:
+    return None
 
 
 def _subject_of(recorded: Message) -> str:

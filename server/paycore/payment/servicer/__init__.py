@@ -114,11 +114,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreatePaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
-        new = await self._parties.new_intent(merchant_id, request)
-        return await self._intent_call(
+        # The request's check reads the settlement currencies: on the connection held for the
+        # key's and the card's reads (one pool checkout for all, issue 17).
+        return await self._mutations.checked_and_prepared(
             merchant_id,
             request,
-            lambda: create.prepare(self._intents, merchant_id, new, request.confirm),
+            self._intent,
+            lambda: self._parties.new_intent(merchant_id, request),
+            lambda new: create.prepare(self._intents, merchant_id, new, request.confirm),
+            answer(self._intents, merchant_id),
         )
 
     async def ConfirmPaymentIntent(
