@@ -7,9 +7,10 @@ at a time that is six round trips; here it is one data-modifying CTE, the rows b
 beforehand (the intent's `created` included, so its events render what is stored). Each table's
 owner provides its part: the intent's insert (PayInRepository's), the events'
 (paycore.events.repository.EventsInsert), the execution's and its attempt's
-(paycore.executor.repository.ClaimedInsert). The result is the same rows the step-by-step path
-writes (paycore.payment.intents.confirm with Executor.enqueue_claimed), which every other path
-still takes.
+(paycore.executor.repository.ClaimedInsert); the request's idempotency key, when it has one,
+joins the same statement (paycore.storage.idempotency). The result is the same rows the
+step-by-step path writes (paycore.payment.intents.confirm with Executor.enqueue_claimed), which
+every other path still takes.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from paycore.invariants import invariant
 from paycore.payment.machine import check_move
 from paycore.payment.models import Intent, IntentStatus, Risk
 from paycore.payment.repository import INSERT_INTENT, encode_intent
-from paycore.storage.raw import driver_of
-from paycore.storage.statements import with_parts
+from paycore.storage.raw import Parts, write_joined
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _EVENTS = EventsInsert(INSERT_INTENT.next)
 _EXECUTION = ClaimedInsert(_EVENTS.next)
-_RECORD = with_parts([INSERT_INTENT.cte("intent"), _EVENTS.part, *_EXECUTION.parts], "SELECT 1")
+# The key's insert joins this statement when the request has one (storage.raw.write_joined).
+_RECORD = Parts((INSERT_INTENT.cte("intent"), _EVENTS.part, *_EXECUTION.parts), _EXECUTION.next)
 
 
 def charging(intent: Intent, payment_method_id: str, risk: Risk, execution: Execution) -> Intent:
@@ -59,8 +60,8 @@ async def record_charging(
         execution.id == intent.execution_id and execution.attempt_count == 1,
         "the intent's charge is its own execution, claimed for its first attempt",
     )
-    driver = await driver_of(connection)
-    await driver.execute(
+    await write_joined(
+        connection,
         _RECORD,
         *encode_intent(intent),
         *EventsInsert.arguments(intent.merchant_id, events),

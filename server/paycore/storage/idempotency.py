@@ -30,11 +30,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason, Status
-from paycore.storage.raw import driver_of, write_later
+from paycore.storage.raw import Joined, Parts, driver_of, write_later, writes_joined
+from paycore.storage.schema import idempotency_keys
+from paycore.storage.statements import Insert, with_parts
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -62,12 +64,30 @@ SELECT request_hash, response_status, response_body, recovery_point,
 FROM idempotency_keys WHERE merchant_id = $1 AND key = $2
 """
 _EXISTS = "SELECT 1 FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
-_REMEMBER = """
-INSERT INTO idempotency_keys
-  (merchant_id, key, request_hash, response_status, response_body, recovery_point, locked_until)
-VALUES ($1, $2, $3, $4, $5, $6, now() + $7::float8 * interval '1 second')
-ON CONFLICT DO NOTHING
-"""
+
+
+def _remember_from(start: int) -> str:
+    """The key's insert, its parameters from $start."""
+    insert = Insert(
+        idempotency_keys,
+        [
+            "merchant_id",
+            "key",
+            "request_hash",
+            "response_status",
+            "response_body",
+            "recovery_point",
+            "locked_until",
+        ],
+        start,
+        expressions={"locked_until": "now() + {}::float8 * interval '1 second'"},
+    )
+    return f"{insert.sql} ON CONFLICT DO NOTHING"
+
+
+_REMEMBER = _remember_from(1)
+# A first phase's last write (storage.raw.Joined) with the key's insert: one statement each.
+_remember_joined: dict[Parts, str] = {}
 _LEASE = """
 UPDATE idempotency_keys SET locked_until = now() + $3::float8 * interval '1 second'
 WHERE merchant_id = $1 AND key = $2
@@ -206,10 +226,18 @@ class IdempotencyStore:
                 recorded = _replay(stored.response, response_type)
                 await self._lease(connection, owner, key, lease)
             else:
-                recorded = await step.run(record(connection))
+                with writes_joined(Joined()) as joined:  # the record's last write, held
+                    recorded = await step.run(record(connection))
                 body = StoredResponse(Status.OK, recorded.SerializeToString())
                 await self._remember(
-                    connection, owner, key, fingerprint, body, RECORDED, leased_for=lease
+                    connection,
+                    owner,
+                    key,
+                    fingerprint,
+                    body,
+                    RECORDED,
+                    leased_for=lease,
+                    joined=joined.take(),
                 )
         opened = OpenKey(self, owner, key)
         try:
@@ -283,10 +311,10 @@ class IdempotencyStore:
         recovery_point: str | None = None,
         *,
         leased_for: timedelta | None = None,
+        joined: tuple[Parts, tuple[Any, ...]] | None = None,
     ) -> None:
-        driver = await driver_of(connection)
-        await driver.execute(
-            _REMEMBER,
+        """`joined`: a write held back to run in the same statement (one round trip)."""
+        arguments = (
             owner,
             key,
             fingerprint,
@@ -295,6 +323,17 @@ class IdempotencyStore:
             recovery_point,
             None if leased_for is None else leased_for.total_seconds(),
         )
+        driver = await driver_of(connection)
+        if joined is None:
+            await driver.execute(_REMEMBER, *arguments)
+            return
+        write, written = joined
+        statement = _remember_joined.get(write)
+        if statement is None:
+            key_part = f"key AS (\n  {_remember_from(write.next)}\n)"
+            statement = with_parts([*write.parts, key_part], "SELECT 1")
+            _remember_joined[write] = statement
+        await driver.execute(statement, *written, *arguments)
 
 
 def _error_response(error: ApiError) -> StoredResponse:

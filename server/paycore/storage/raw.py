@@ -15,8 +15,10 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
+from paycore.storage.statements import with_parts
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Driver = Any  # asyncpg.Connection: asyncpg ships no type information
@@ -93,6 +95,63 @@ async def write_later(connection: AsyncConnection, statement: str, *arguments: A
     driver = await driver_of(connection)
     await driver.execute(statement, *arguments)
     return False
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A write as the parts of a WITH, its parameters $1 to $(next - 1): run alone as
+    `WITH parts SELECT 1`, or joined with the parts of a write that follows it (`Joined`)."""
+
+    parts: tuple[str, ...]
+    next: int
+
+    @property
+    def sql(self) -> str:
+        return with_parts(self.parts, "SELECT 1")
+
+
+class Joined:
+    """A write held back to run in one statement with the next write (one round trip, not
+    two): a phased request's first phase (paycore.payment.charging) ends in one statement,
+    and the idempotency store's insert of the key that records it joins that statement
+    (paycore.storage.idempotency). At most one write is held."""
+
+    def __init__(self) -> None:
+        self._held: tuple[Parts, tuple[Any, ...]] | None = None
+
+    def hold(self, write: Parts, arguments: tuple[Any, ...]) -> bool:
+        if self._held is not None:
+            return False
+        self._held = (write, arguments)
+        return True
+
+    def take(self) -> tuple[Parts, tuple[Any, ...]] | None:
+        held, self._held = self._held, None
+        return held
+
+
+_joined: ContextVar[Joined | None] = ContextVar("paycore_joined", default=None)
+
+
+@contextmanager
+def writes_joined(joined: Joined) -> Iterator[Joined]:
+    """While the block runs (in this task), `write_joined` holds its write in `joined`; the
+    caller runs it with its own next write (`Joined.take`) in the same transaction."""
+    token = _joined.set(joined)
+    try:
+        yield joined
+    finally:
+        _joined.reset(token)
+
+
+async def write_joined(connection: AsyncConnection, write: Parts, *arguments: Any) -> None:
+    """Writes `write` now, or, inside `writes_joined`, holds it to run with the next write.
+    Only for a block's last statement, whose rows nothing reads before that next write."""
+    joined = _joined.get()
+    if joined is not None and joined.hold(write, arguments):
+        return
+    driver = await driver_of(connection)
+    await driver.execute(write.sql, *arguments)
 
 
 def jsonb(value: object) -> str | None:
