@@ -210,7 +210,7 @@ def build_platform(
         fraud_redis, settings.redis_key_prefix, settings.fraud_redis_retry_ms
     )
     lease = timedelta(milliseconds=settings.executor_lease_ms)
-    mutations = Mutations(shards, IdempotencyStore(), lease)
+    mutations = Mutations(shards, IdempotencyStore(), lease, settings.executor_group_commit_max)
     vault = Vault.from_setting(settings.vault_key)
     customers = CustomerService(
         shards,

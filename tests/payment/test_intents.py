@@ -3,6 +3,8 @@ simulator. Every scenario ends with a clean ledger and the wallet holding the ex
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from paycore.tools.psp import cards
@@ -146,6 +148,50 @@ async def test_the_same_key_answers_the_same_and_another_body_is_refused(shop: S
     listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
     assert [intent.id for intent in listed.data] == [first.id]
     assert (await shop.balance())[1] == {"usd": 700 - fee(700)}
+    await shop.assert_books_balance()
+
+
+async def test_concurrent_create_and_confirms_charge_each_key_once(shop: Shop) -> None:
+    """Concurrent first phases share a transaction (a group commit, issue 17); a key sent twice
+    at once must still charge once: its second call answers the first's intent or that the key
+    is in use, never a second intent."""
+    keys = [f"together-{number}" for number in range(12)]
+    requests = [  # a card each: the fraud counters per card stay at one payment
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=1000 + number,
+            currency="usd",
+            payment_method=await shop.card(good_card()),
+            confirm=True,
+        )
+        for number in range(len(keys))
+    ]
+
+    async def create(number: int) -> S | grpc.aio.AioRpcError:
+        try:
+            return await shop.client.payments.CreatePaymentIntent(
+                requests[number], metadata=(("idempotency-key", keys[number]),)
+            )
+        except grpc.aio.AioRpcError as error:
+            return error
+
+    # Each key twice, all at once.
+    outcomes = await asyncio.gather(*(create(number % len(keys)) for number in range(24)))
+
+    by_key: dict[str, set[str]] = {}
+    for number, outcome in enumerate(outcomes):
+        if isinstance(outcome, grpc.aio.AioRpcError):
+            assert rich_error(outcome).reason == "IDEMPOTENCY_KEY_IN_USE"
+            continue
+        assert outcome.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+        assert outcome.amount == 1000 + number % len(keys)
+        by_key.setdefault(keys[number % len(keys)], set()).add(outcome.id)
+    assert all(len(ids) == 1 for ids in by_key.values())
+    listed = await shop.client.payments.ListPaymentIntents(
+        payment_pb2.ListPaymentIntentsRequest(limit=100)
+    )
+    assert len(listed.data) == len(keys)
+    total = sum(1000 + number for number in range(len(keys)))
+    assert (await shop.balance())[1] == {"usd": total - sum(fee(1000 + n) for n in range(12))}
     await shop.assert_books_balance()
 
 

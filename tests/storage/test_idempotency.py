@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 from paycore.app import Platform
 from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.executor.grouping import GroupCommit
 from paycore.ids import Prefix, new_id
+from paycore.runtime.mutations import in_group
 from paycore.storage import IdempotencyStore
 from paycore.storage.idempotency import request_fingerprint
 from paycore.v1 import account_pb2
@@ -157,6 +160,50 @@ async def test_a_key_whose_first_request_is_running_answers_aborted(
     )
     assert replay.id == "acct_slow"
     assert await _count(engine, "inflight") == 1
+
+
+async def test_first_phases_in_one_group_commit_run_each_key_once(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    """Concurrent first phases share a transaction (runtime.mutations.in_group); one key sent
+    twice at once records once, the second answering that the key is in use."""
+    store = IdempotencyStore()
+    transaction = in_group(GroupCommit(8))
+    keys = ["grouped-a", "grouped-b", "grouped-c", "grouped-a"]
+
+    async def first_phase(number: int) -> account_pb2.SellerAccount | ApiError:
+        key = keys[number]
+        try:
+            return await store.run_phased(
+                engine,
+                OWNER,
+                key,
+                request_fingerprint("/m", _request(f"{key}@x.test")),
+                account_pb2.SellerAccount,
+                _inserting(key, f"acct_{number}"),
+                lambda recorded, opened: _completed(recorded),
+                timedelta(seconds=30),
+                transaction,
+            )
+        except ApiError as error:
+            return error
+
+    outcomes = await asyncio.gather(*(first_phase(number) for number in range(len(keys))))
+
+    assert [getattr(outcome, "id", None) for outcome in outcomes[1:3]] == ["acct_1", "acct_2"]
+    # Either of the two with one key may come first; the other finds it in use.
+    winner, loser = sorted(
+        (outcomes[0], outcomes[3]), key=lambda outcome: isinstance(outcome, ApiError)
+    )
+    assert getattr(winner, "id", None) in ("acct_0", "acct_3")
+    assert isinstance(loser, ApiError)
+    assert loser.reason is Reason.IDEMPOTENCY_KEY_IN_USE
+    for key in ("grouped-a", "grouped-b", "grouped-c"):
+        assert await _count(engine, key) == 1
+
+
+async def _completed(recorded: account_pb2.SellerAccount) -> account_pb2.SellerAccount:
+    return recorded
 
 
 async def test_final_errors_are_stored_and_replayed_without_running_again(

@@ -78,6 +78,9 @@ class _Pending:
     merchants' account locks in one order, so two processes' groups do not deadlock)."""
 
     work: Work
+    distinct: Hashable | None = None
+    """Works of one `distinct` value never share a group (two requests with one idempotency
+    key: the second must find the first's committed key, not run beside it)."""
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -102,10 +105,12 @@ class GroupCommit:
         self._queues: dict[AsyncEngine, list[_Pending]] = {}
         self._drainers: dict[AsyncEngine, set[asyncio.Task[None]]] = {}
 
-    async def run(self, engine: AsyncEngine, order: str, work: Work) -> Any:
+    async def run(
+        self, engine: AsyncEngine, order: str, work: Work, distinct: Hashable | None = None
+    ) -> Any:
         if self._group_max == 1:
             return await _alone(engine, work)
-        pending = _Pending(order, work)
+        pending = _Pending(order, work, distinct)
         self._queues.setdefault(engine, []).append(pending)
         drainers = self._drainers.setdefault(engine, set())
         if len(drainers) < GROUPS_IN_FLIGHT:
@@ -119,8 +124,7 @@ class GroupCommit:
         group: list[_Pending] = []
         try:
             while queue:
-                group = sorted(queue[: self._group_max], key=lambda pending: pending.order)
-                del queue[: self._group_max]
+                group = self._take(queue)
                 await self._run_group(engine, group)
         except BaseException:  # cancelled (the server stops): nobody waits forever
             for pending in [*group, *queue]:
@@ -129,6 +133,22 @@ class GroupCommit:
             raise
         finally:  # at once, not in a done callback: `run` must see it gone to start another
             self._drainers[engine].discard(asyncio.current_task())
+
+    def _take(self, queue: list[_Pending]) -> list[_Pending]:
+        """The next group, in order: at most `group_max` from the front of the queue, of
+        distinct `distinct` values (a repeated one waits for a later group)."""
+        group: list[_Pending] = []
+        left: list[_Pending] = []
+        seen: set[Hashable] = set()
+        for pending in queue:
+            repeated = pending.distinct is not None and pending.distinct in seen
+            if len(group) < self._group_max and not repeated:
+                group.append(pending)
+                seen.add(pending.distinct)
+            else:
+                left.append(pending)
+        queue[:] = left
+        return sorted(group, key=lambda pending: pending.order)
 
     async def _run_group(self, engine: AsyncEngine, group: list[_Pending]) -> None:
         if len(group) > 1:

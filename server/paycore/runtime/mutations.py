@@ -33,10 +33,11 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
+from paycore.executor.grouping import GroupCommit
 from paycore.invariants import invariant
 from paycore.runtime.context import CallerKind, current_call
 from paycore.storage import IdempotencyStore, Shards
-from paycore.storage.idempotency import OpenKey, request_fingerprint
+from paycore.storage.idempotency import OpenKey, Transaction, request_fingerprint
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -86,6 +87,10 @@ class Phases(Generic[ResultT]):
 
     record: Change[ResultT]
     complete: Complete[ResultT] | None = None
+    grouped: bool = False
+    """`record` writes only rows it creates and reads none another request writes (a new
+    intent with its charge): concurrent first phases on a shard may then share one transaction
+    (a group commit, `Mutations`), each in it as alone."""
 
 
 @dataclass(frozen=True)
@@ -109,12 +114,22 @@ class Answer(Generic[ResultT, ResponseT]):
 
 
 class Mutations:
-    def __init__(self, shards: Shards, store: IdempotencyStore, lease: timedelta) -> None:
+    def __init__(
+        self,
+        shards: Shards,
+        store: IdempotencyStore,
+        lease: timedelta,
+        first_phase_group_max: int = 1,
+    ) -> None:
         """`lease`: how long a phased call's key stays in progress before another request may
-        take its completion over (the executor's lease: every completion runs through it)."""
+        take its completion over (the executor's lease: every completion runs through it).
+        `first_phase_group_max`: how many `grouped` first phases with keys that arrive together
+        on a shard share one transaction (issue 17: one BEGIN, one round trip of writes and one
+        commit for the group; 1, each its own)."""
         self._shards = shards
         self._store = store
         self._lease = lease
+        self._in_group = in_group(GroupCommit(first_phase_group_max))
 
     async def for_merchant(
         self,
@@ -245,7 +260,9 @@ class Mutations:
         """`phases` as one transaction (no completion) or as a phased call."""
         if phases.complete is None:
             return await self.for_merchant(merchant_id, request, answer, phases.record)
-        return await self.phased(merchant_id, request, answer, phases.record, phases.complete)
+        return await self.phased(
+            merchant_id, request, answer, phases.record, phases.complete, grouped=phases.grouped
+        )
 
     async def key_seen(self, merchant_id: str) -> bool:
         """Whether this call's idempotency key was used before (its answer is stored or its
@@ -263,11 +280,13 @@ class Mutations:
         answer: Answer[ResultT, ResponseT],
         record: Change[ResultT],
         complete: Complete[ResultT],
+        *,
+        grouped: bool = False,
     ) -> ResponseT:
         """A change that reaches a PSP: `record` commits the request's records (its recovery
         point; its rendered result is the stored first-phase answer), then `complete` runs
         outside any transaction (paycore.storage.idempotency) and its rendered result is the
-        final answer."""
+        final answer. `grouped`: as `Phases.grouped`."""
         invariant(answer.stored_form is None, "a phased answer is stored as answered")
         engine = self._shards.engine_for_merchant(merchant_id)
         recorded_step = answer.rendered(record)
@@ -291,6 +310,7 @@ class Mutations:
             recorded_step,
             completed,
             self._lease,
+            self._in_group if grouped else None,
         )
 
     async def resume(
@@ -308,6 +328,24 @@ class Mutations:
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
 
         return await self.phased(merchant_id, request, answer, already_recorded, complete)
+
+
+def in_group(groups: GroupCommit) -> Transaction:
+    """A key's first transaction in a group commit's (paycore.executor.grouping: a group that
+    fails runs each again alone), never two of one key in a group: the second must find the
+    first's committed key (or its lock), not run beside it in the transaction that holds both
+    locks (an advisory lock is re-entrant within a session)."""
+
+    async def transaction(
+        engine: AsyncEngine,
+        key: tuple[str, str],
+        work: Callable[[AsyncConnection], Awaitable[Any]],
+    ) -> Any:
+        return await groups.run(
+            engine, "", lambda connection, lasts: work(connection), distinct=key
+        )
+
+    return transaction
 
 
 async def _nothing_to_check() -> None:

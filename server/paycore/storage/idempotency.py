@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -40,6 +39,12 @@ from paycore.storage.statements import Insert, with_parts
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
+T = TypeVar("T")
+Transaction = Callable[
+    [AsyncEngine, tuple[str, str], Callable[[AsyncConnection], Awaitable[Any]]], Awaitable[Any]
+]
+"""Runs a key's first transaction on the engine, the key as (owner, key): in one of its own
+(`alone`), or in a group commit's, shared with other requests' (paycore.runtime.mutations)."""
 
 # Errors that are the request's final answer: replaying the key must give them again.
 FINAL_ERROR_STATUSES = frozenset(
@@ -161,17 +166,23 @@ class _Step:
 class IdempotencyStore:
     """Runs a change at most once per (owner, key) and remembers its answer."""
 
-    @asynccontextmanager
-    async def _claimed(
-        self, engine: AsyncEngine, owner: str, key: str, fingerprint: bytes
-    ) -> AsyncIterator[tuple[AsyncConnection, _Step]]:
-        """The key's transaction, and the step that runs the request's work in it: when that
-        work fails with a final error, the transaction rolls back and the error is stored as
-        the key's answer in a transaction of its own."""
+    async def _first(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        key: str,
+        fingerprint: bytes,
+        work: Callable[[AsyncConnection, _Step], Awaitable[T]],
+        transaction: Transaction,
+    ) -> T:
+        """The key's transaction (`transaction`'s), and the step that runs the request's work
+        in it: when that work fails with a final error, the transaction rolls back and the
+        error is stored as the key's answer in a transaction of its own."""
         step = _Step()
         try:
-            async with engine.begin() as connection:
-                yield connection, step
+            return await transaction(  # type: ignore[no-any-return]
+                engine, (owner, key), lambda connection: work(connection, step)
+            )
         except ApiError as error:
             if error is step.final_error:
                 async with engine.begin() as connection:
@@ -192,7 +203,8 @@ class IdempotencyStore:
     ) -> ResponseT:
         """`stored_form` strips what must not be stored (a new key's secret): a replay then
         answers without it, as secrets are shown once."""
-        async with self._claimed(engine, owner, key, fingerprint) as (connection, step):
+
+        async def once(connection: AsyncConnection, step: _Step) -> ResponseT:
             stored = await self._claim(connection, owner, key, fingerprint)
             if stored is not None:
                 return _replay(stored.response, response_type)
@@ -201,6 +213,8 @@ class IdempotencyStore:
             ok = StoredResponse(Status.OK, kept.SerializeToString())
             await self._remember(connection, owner, key, fingerprint, ok)
             return response
+
+        return await self._first(engine, owner, key, fingerprint, once, alone)
 
     async def run_phased(
         self,
@@ -212,33 +226,44 @@ class IdempotencyStore:
         record: Callable[[AsyncConnection], Awaitable[ResponseT]],
         complete: Callable[[ResponseT, OpenKey], Awaitable[ResponseT]],
         lease: timedelta,
+        transaction: Transaction | None = None,
     ) -> ResponseT:
         """`record` runs in the first transaction; `complete` gets its answer and the open key,
         runs outside any transaction (it may call a PSP) and must be safe to run again from the
-        same answer."""
-        async with self._claimed(engine, owner, key, fingerprint) as (connection, step):
+        same answer. `transaction`: how the first transaction runs (`alone` when None; a group
+        commit's for records that write only rows they create, paycore.runtime.mutations)."""
+
+        async def first_phase(connection: AsyncConnection, step: _Step) -> tuple[ResponseT, bool]:
+            """The recorded answer, and whether it is the final one (a replay)."""
             stored = await self._claim(connection, owner, key, fingerprint)
             if stored is not None and stored.recovery_point is None:
-                return _replay(stored.response, response_type)
+                return _replay(stored.response, response_type), True
             if stored is not None and stored.leased:
                 raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
             if stored is not None:
-                recorded = _replay(stored.response, response_type)
                 await self._lease(connection, owner, key, lease)
-            else:
-                with writes_joined(Joined()) as joined:  # the record's last write, held
-                    recorded = await step.run(record(connection))
-                body = StoredResponse(Status.OK, recorded.SerializeToString())
-                await self._remember(
-                    connection,
-                    owner,
-                    key,
-                    fingerprint,
-                    body,
-                    RECORDED,
-                    leased_for=lease,
-                    joined=joined.take(),
-                )
+                return _replay(stored.response, response_type), False
+            with writes_joined(Joined()) as joined:  # the record's last write, held
+                recorded = await step.run(record(connection))
+            body = StoredResponse(Status.OK, recorded.SerializeToString())
+            await self._remember(
+                connection,
+                owner,
+                key,
+                fingerprint,
+                body,
+                RECORDED,
+                leased_for=lease,
+                joined=joined.take(),
+                later=True,
+            )
+            return recorded, False
+
+        recorded, final = await self._first(
+            engine, owner, key, fingerprint, first_phase, transaction or alone
+        )
+        if final:
+            return recorded
         opened = OpenKey(self, owner, key)
         try:
             response = await complete(recorded, opened)
@@ -312,9 +337,12 @@ class IdempotencyStore:
         *,
         leased_for: timedelta | None = None,
         joined: tuple[Parts, tuple[Any, ...]] | None = None,
+        later: bool = False,
     ) -> None:
-        """`joined`: a write held back to run in the same statement (one round trip)."""
-        arguments = (
+        """`joined`: a write held back to run in the same statement (one round trip). `later`:
+        in a group commit, held back to the group's one round trip (storage.raw.write_later;
+        nothing in the group reads the key: two requests with one key never share a group)."""
+        arguments: tuple[Any, ...] = (
             owner,
             key,
             fingerprint,
@@ -323,17 +351,28 @@ class IdempotencyStore:
             recovery_point,
             None if leased_for is None else leased_for.total_seconds(),
         )
-        driver = await driver_of(connection)
-        if joined is None:
-            await driver.execute(_REMEMBER, *arguments)
+        statement = _REMEMBER
+        if joined is not None:
+            write, written = joined
+            statement = _remember_joined.get(write, "")
+            if not statement:
+                key_part = f"key AS (\n  {_remember_from(write.next)}\n)"
+                statement = with_parts([*write.parts, key_part], "SELECT 1")
+                _remember_joined[write] = statement
+            arguments = (*written, *arguments)
+        if later:
+            await write_later(connection, statement, *arguments)
             return
-        write, written = joined
-        statement = _remember_joined.get(write)
-        if statement is None:
-            key_part = f"key AS (\n  {_remember_from(write.next)}\n)"
-            statement = with_parts([*write.parts, key_part], "SELECT 1")
-            _remember_joined[write] = statement
-        await driver.execute(statement, *written, *arguments)
+        driver = await driver_of(connection)
+        await driver.execute(statement, *arguments)
+
+
+async def alone(
+    engine: AsyncEngine, key: tuple[str, str], work: Callable[[AsyncConnection], Awaitable[T]]
+) -> T:
+    """A key's first transaction of its own."""
+    async with engine.begin() as connection:
+        return await work(connection)
 
 
 def _error_response(error: ApiError) -> StoredResponse:

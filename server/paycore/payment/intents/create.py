@@ -59,7 +59,8 @@ async def prepare(
             connection, flow, intent, card.payment_method_id, risk, first_phase
         )
 
-    return Phases(record, answer(flow, merchant_id, facts, first_phase))
+    # Grouped: the record writes only the rows it creates (the intent, its events, its charge).
+    return Phases(record, answer(flow, merchant_id, facts, first_phase), grouped=True)
 
 
 def new_intent(merchant_id: str, intent_id: str, new: NewIntent, status: IntentStatus) -> Intent:
