@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from paycore.invariants import invariant
 from paycore.storage.statements import with_parts
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Driver = Any  # asyncpg.Connection: asyncpg ships no type information
+HolderT = TypeVar("HolderT")
 
 
 async def driver_of(connection: AsyncConnection) -> Driver:
@@ -75,13 +77,17 @@ _later: ContextVar[Later | None] = ContextVar("paycore_later", default=None)
 
 
 @contextmanager
-def writes_held(later: Later) -> Iterator[Later]:
-    """While the block runs (in this task), `write_later` holds its writes in `later`."""
-    token = _later.set(later)
+def _set_while(variable: ContextVar[HolderT | None], holder: HolderT) -> Iterator[HolderT]:
+    token = variable.set(holder)
     try:
-        yield later
+        yield holder
     finally:
-        _later.reset(token)
+        variable.reset(token)
+
+
+def writes_held(later: Later) -> AbstractContextManager[Later]:
+    """While the block runs (in this task), `write_later` holds its writes in `later`."""
+    return _set_while(_later, later)
 
 
 async def write_later(connection: AsyncConnection, statement: str, *arguments: Any) -> bool:
@@ -114,16 +120,14 @@ class Joined:
     """A write held back to run in one statement with the next write (one round trip, not
     two): a phased request's first phase (paycore.payment.charging) ends in one statement,
     and the idempotency store's insert of the key that records it joins that statement
-    (paycore.storage.idempotency). At most one write is held."""
+    (paycore.storage.idempotency). One write at most: a second would run before the first."""
 
     def __init__(self) -> None:
         self._held: tuple[Parts, tuple[Any, ...]] | None = None
 
-    def hold(self, write: Parts, arguments: tuple[Any, ...]) -> bool:
-        if self._held is not None:
-            return False
+    def hold(self, write: Parts, arguments: tuple[Any, ...]) -> None:
+        invariant(self._held is None, "a joined write is already held")
         self._held = (write, arguments)
-        return True
 
     def take(self) -> tuple[Parts, tuple[Any, ...]] | None:
         held, self._held = self._held, None
@@ -133,22 +137,18 @@ class Joined:
 _joined: ContextVar[Joined | None] = ContextVar("paycore_joined", default=None)
 
 
-@contextmanager
-def writes_joined(joined: Joined) -> Iterator[Joined]:
+def writes_joined(joined: Joined) -> AbstractContextManager[Joined]:
     """While the block runs (in this task), `write_joined` holds its write in `joined`; the
     caller runs it with its own next write (`Joined.take`) in the same transaction."""
-    token = _joined.set(joined)
-    try:
-        yield joined
-    finally:
-        _joined.reset(token)
+    return _set_while(_joined, joined)
 
 
 async def write_joined(connection: AsyncConnection, write: Parts, *arguments: Any) -> None:
     """Writes `write` now, or, inside `writes_joined`, holds it to run with the next write.
     Only for a block's last statement, whose rows nothing reads before that next write."""
     joined = _joined.get()
-    if joined is not None and joined.hold(write, arguments):
+    if joined is not None:
+        joined.hold(write, arguments)
         return
     driver = await driver_of(connection)
     await driver.execute(write.sql, *arguments)
