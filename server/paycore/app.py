@@ -100,16 +100,16 @@ from paycore.webhooks.servicer.messages import endpoint_message
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
-    BalanceAvailability,
-    CheckoutSessionSweep,
-    ExecutorResume,
-    IdempotencyKeyPruner,
-    LedgerHoldExpiry,
-    OutboxPublisher,
-    PayoutScheduling,
-    PayoutTracking,
-    SubscriptionBilling,
-    WebhookDelivery,
+    balance_availability,
+    checkout_session_sweep,
+    executor_resume,
+    idempotency_key_pruner,
+    ledger_hold_expiry,
+    outbox_publisher,
+    payout_scheduling,
+    payout_tracking,
+    subscription_billing,
+    webhook_delivery,
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -343,21 +343,21 @@ def build_jobs(platform: Platform) -> list[Job]:
     """The worker's jobs (paycore.worker): one line each."""
     settings = platform.settings
     return [
-        OutboxPublisher(RedisStreamPublisher(platform.redis, settings.redis_key_prefix)),
-        IdempotencyKeyPruner(retention_seconds=settings.idempotency_retention_hours * 3600),
-        LedgerHoldExpiry(platform.ledger),
-        ExecutorResume(platform.pay_in.executor),
-        SubscriptionBilling(platform.billing_clock),
-        WebhookDelivery(platform.deliverer),
+        outbox_publisher(RedisStreamPublisher(platform.redis, settings.redis_key_prefix)),
+        idempotency_key_pruner(retention_seconds=settings.idempotency_retention_hours * 3600),
+        ledger_hold_expiry(platform.ledger),
+        executor_resume(platform.pay_in.executor),
+        subscription_billing(platform.billing_clock),
+        webhook_delivery(platform.deliverer),
         # -- pay-out (issue 13)
-        BalanceAvailability(platform.pay_out.availability),
-        PayoutScheduling(platform.pay_out.scheduler),
-        PayoutTracking(platform.pay_out.tracker),
+        balance_availability(platform.pay_out.availability),
+        payout_scheduling(platform.pay_out.scheduler),
+        payout_tracking(platform.pay_out.tracker),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
         DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
         DisputeFeed(platform.disputes, platform.shards),
-        CheckoutSessionSweep(platform.checkout),
+        checkout_session_sweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),
     ]

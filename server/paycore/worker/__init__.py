@@ -2,7 +2,7 @@
 
     job.py      the Job protocol: name, interval_seconds, async run(engine) -> processed
     runner.py   Worker: a loop per job and shard, jitter, metrics, graceful stop, run_once
-    jobs.py     the jobs shipped: outbox_publisher, idempotency_key_pruner, ledger_hold_expiry
+    jobs.py     ShardJob (a name, an interval, one call on the shard) and the jobs shipped as such
     metrics.py  per-job Prometheus counters and histogram
     process.py  the process: platform, jobs, signals, metrics endpoint
 
