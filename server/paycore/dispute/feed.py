@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.dispute.service import Disputes
+from paycore.ids import HOME_LOGICAL_SHARD
 from paycore.storage import Shards
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-HOME_LOGICAL_SHARD = 0
 
 
 @dataclass(frozen=True)
