@@ -33,7 +33,7 @@ from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.dispute import servicer as dispute_servicer
-from paycore.dispute.feed import DisputeFeed
+from paycore.dispute.feed import dispute_feed
 from paycore.dispute.models import DisputeFees
 from paycore.dispute.money import DisputeMoney
 from paycore.dispute.service import Disputes
@@ -60,7 +60,7 @@ from paycore.payout.services import PayOut, build_pay_out, build_pay_out_base
 from paycore.ratelimit import RateLimiter
 from paycore.reconciliation import servicer as reconciliation_servicer
 from paycore.reconciliation.build import build_reconciliation
-from paycore.reconciliation.job import DailyReconciliation
+from paycore.reconciliation.job import daily_reconciliation
 from paycore.reconciliation.service import Reconciliation
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
@@ -355,8 +355,10 @@ def build_jobs(platform: Platform) -> list[Job]:
         payout_tracking(platform.pay_out.tracker),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
-        DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
-        DisputeFeed(platform.disputes, platform.shards),
+        daily_reconciliation(
+            platform.reconciliation.runs, settings.reconciliation_daily_at_minutes
+        ),
+        dispute_feed(platform.disputes, platform.shards),
         checkout_session_sweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,16 +20,8 @@ from paycore.payout.tracking import CHECKS_PER_RUN_MAX, PayoutTracker
 from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
 from paycore.subscription.billing import BATCH_MAX, Billing
 from paycore.webhooks.delivering import Deliverer
+from paycore.worker.job import ShardJob
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-
-@dataclass(frozen=True)
-class ShardJob:
-    """A job (paycore.worker.Job) that is one call on the shard: `run(engine)`."""
-
-    name: str
-    interval_seconds: float
-    run: Callable[[AsyncEngine], Coroutine[Any, Any, int]]
 
 
 def outbox_publisher(publisher: EventPublisher, batch_size: int = PUBLISH_BATCH_MAX) -> ShardJob:
