@@ -60,6 +60,9 @@ def seller_accounts(seller_account: str) -> tuple[AccountCode, ...]:
 # psp_receivable -> platform_cash (the net) and -> psp_fees (the PSP's fee). Differences found
 # by reconciliation are settled against the accounts below (docs/reconciliation.md).
 PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)
+"""The platform's bank cash, kept per merchant and currency (so a payout stays on the merchant's
+shard): settlement brings the PSP's net in; a paid payout leaves it (payouts_in_transit ->
+platform_cash, issue 13), a returned one comes back."""
 PSP_FEES = AccountCode("psp_fees", AccountType.EXPENSE)
 PSP_FEE_CLAIMS = AccountCode("psp_fee_claims", AccountType.ASSET)
 """Fees the PSP took above its contract: claimed back (below it: owed to it)."""
@@ -98,9 +101,6 @@ TRANSFER_DISPUTE_REVERSAL = "dispute_reversal"
 TRANSFER_DISPUTE_FEE_REVERSAL = "dispute_fee_reversal"
 
 # -- pay-out (issue 13) ---------------------------------------------------------------------------
-PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)
-"""The platform's bank cash, kept per merchant and currency (so a payout stays on the merchant's
-shard): a paid payout leaves it (payouts_in_transit -> platform_cash), a returned one comes back."""
 
 
 def balance_account_codes(seller_account: str) -> tuple[AccountCode, AccountCode, AccountCode]:
