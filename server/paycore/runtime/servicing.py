@@ -21,7 +21,7 @@ A change goes through `Mutations` (paycore.runtime.mutations)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, Self, TypeVar, cast, overload
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -29,12 +29,21 @@ from paycore import validation
 from paycore.ids import Prefix
 from paycore.invariants import invariant
 from paycore.runtime.context import current_call
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.storage.reads import Cursor, Page
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 R = TypeVar("R")
 ServicerT = TypeVar("ServicerT")
 ResponseT = TypeVar("ResponseT", bound=Message)
+RequestT = TypeVar("RequestT", bound=Message)
+CheckedT = TypeVar("CheckedT")
+ChangingT = TypeVar("ChangingT", bound="Changing")
+RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
+AnswerT_co = TypeVar("AnswerT_co", covariant=True)
+RequestT_inv = TypeVar("RequestT_inv")
+AnswerT = TypeVar("AnswerT")
 
 Context = aio.ServicerContext[Any, Any]
 """The context every servicer method receives (and paycore's leave unused: errors are raised)."""
@@ -165,3 +174,117 @@ def page_response(
     response = response_type(has_more=page.has_more)  # type: ignore[call-arg]
     response.data.extend(render(item) for item in page.data)  # type: ignore[attr-defined]
     return response
+
+
+class Method(Protocol[RequestT_contra, AnswerT_co]):
+    """An RPC method of a servicer as grpc calls it (the generated base's signature)."""
+
+    def __call__(self, request: RequestT_contra, context: Context) -> Awaitable[AnswerT_co]: ...
+
+
+class Rpc(Generic[ServicerT, RequestT_inv, AnswerT]):
+    """An RPC method a servicer declares in one line (`Rpcs`): read as an attribute of the
+    servicer, as the generated `add_*_to_server` reads each method, it is `run` bound to that
+    servicer, an async method like one written out."""
+
+    def __init__(self, run: Callable[[ServicerT, RequestT_inv], Awaitable[AnswerT]]) -> None:
+        self._run = run
+
+    @overload
+    def __get__(self, servicer: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, servicer: ServicerT, owner: type[Any]) -> Method[RequestT_inv, AnswerT]: ...
+    def __get__(
+        self, servicer: ServicerT | None, owner: type[Any]
+    ) -> Self | Method[RequestT_inv, AnswerT]:
+        if servicer is None:
+            return self
+        bound: ServicerT = servicer
+        run = self._run
+
+        async def method(request: RequestT_inv, context: Context) -> AnswerT:
+            return await run(bound, request)
+
+        return method
+
+
+class Changing(Protocol):
+    """A servicer that declares changes (`Rpcs.change`): they run through its Mutations."""
+
+    @property
+    def _mutations(self) -> Mutations: ...
+
+
+class Rpcs(Generic[ServicerT]):
+    """The RPC methods whose only logic is the shared one, declared as class attributes of the
+    servicer `ServicerT` by what differs; `select` arguments take the servicer and return the
+    domain call (`lambda s: s._service.get_customer`). A method with logic of its own is an
+    ordinary method beside them.
+
+        rpcs: Rpcs[CustomerServicer] = Rpcs()
+
+        class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
+            CreateCustomer = rpcs.change(
+                CUSTOMER, lambda s: s._service.create_customer, requests.new_customer
+            )
+            GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, render)
+    """
+
+    def get(
+        self,
+        prefix: Prefix,
+        select: Callable[[ServicerT], Callable[[str, str], Awaitable[T]]],
+        render: Callable[[T], R],
+    ) -> Rpc[ServicerT, IdRequest, R]:
+        """A Get of one of the caller's merchant's objects (`get_by_id`)."""
+
+        async def run(servicer: ServicerT, request: IdRequest) -> R:
+            return await get_by_id(request, prefix, select(servicer), render)
+
+        return Rpc(run)
+
+    def get_acting(
+        self,
+        prefix: Prefix,
+        select: Callable[[ServicerT], Callable[[str | None, str], Awaitable[T]]],
+        render: Callable[[T], R],
+    ) -> Rpc[ServicerT, IdRequest, R]:
+        """An operator's Get (`get_acting_by_id`)."""
+
+        async def run(servicer: ServicerT, request: IdRequest) -> R:
+            return await get_acting_by_id(request, prefix, select(servicer), render)
+
+        return Rpc(run)
+
+    def list(
+        self,
+        prefix: Prefix,
+        response_type: type[ResponseT],
+        select: Callable[[ServicerT], Callable[[str, Cursor], Awaitable[Page[T]]]],
+        render: Callable[[T], Any],
+    ) -> Rpc[ServicerT, ListRequest, ResponseT]:
+        """A List of the caller's merchant's objects with no filter: `merchant_and_cursor`,
+        then `page_response` of the domain's page."""
+
+        async def run(servicer: ServicerT, request: ListRequest) -> ResponseT:
+            merchant_id, cursor = merchant_and_cursor(request, prefix)
+            page = await select(servicer)(merchant_id, cursor)
+            return page_response(response_type, page, render)
+
+        return Rpc(run)
+
+    def change(
+        self: Rpcs[ChangingT],
+        answer: Answer[T, ResponseT],
+        select: Callable[[ChangingT], Callable[[AsyncConnection, str, CheckedT], Awaitable[T]]],
+        check: Callable[[RequestT], CheckedT],
+    ) -> Rpc[ChangingT, RequestT, ResponseT]:
+        """A change the request alone describes (a create), for the caller's merchant:
+        `Mutations.answer_checked`."""
+
+        async def run(servicer: ChangingT, request: RequestT) -> ResponseT:
+            return await servicer._mutations.answer_checked(
+                request, answer, select(servicer), check
+            )
+
+        return Rpc(run)
