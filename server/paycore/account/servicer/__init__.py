@@ -28,9 +28,9 @@ from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     add_servicer,
     cursor_of,
-    get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
@@ -45,6 +45,9 @@ ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
 NEW_MERCHANT = Answer(account_pb2.Merchant, created_merchant_message, without_secrets)
 """A new merchant's answer: its first keys' secrets shown once, never stored."""
 RESTRICTED = CallerKind.RESTRICTED_KEY
+
+
+rpcs: Rpcs[AccountServicer] = Rpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +105,9 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             request, SELLER_ACCOUNT, create, requests.new_seller_account
         )
 
-    async def GetSellerAccount(
-        self, request: account_pb2.GetSellerAccountRequest, context: Context
-    ) -> account_pb2.SellerAccount:
-        read = self._service.get_seller_account
-        return await get_by_id(request, Prefix.ACCOUNT, read, seller_account_message)
+    GetSellerAccount = rpcs.get(
+        Prefix.ACCOUNT, lambda s: s._service.get_seller_account, seller_account_message
+    )
 
     async def ListSellerAccounts(
         self, request: account_pb2.ListSellerAccountsRequest, context: Context

@@ -22,8 +22,8 @@ from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Answer, FinalAnswer, Mutations
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     add_servicer,
-    get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
@@ -33,6 +33,9 @@ from paycore.v1 import payout_pb2, payout_pb2_grpc
 BANK_ACCOUNT = Answer(payout_pb2.BankAccount, bank_account_message)
 PAYOUT = Answer(payout_pb2.Payout, payout_message)
 SCHEDULE = Answer(payout_pb2.PayoutSchedule, schedule_message)
+
+
+rpcs: Rpcs[PayoutServicer] = Rpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +54,9 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             request, BANK_ACCOUNT, self._bank_accounts.create, requests.new_bank_account
         )
 
-    async def GetBankAccount(
-        self, request: payout_pb2.GetBankAccountRequest, context: Context
-    ) -> payout_pb2.BankAccount:
-        read = self._reads.bank_account
-        return await get_by_id(request, Prefix.BANK_ACCOUNT, read, bank_account_message)
+    GetBankAccount = rpcs.get(
+        Prefix.BANK_ACCOUNT, lambda s: s._reads.bank_account, bank_account_message
+    )
 
     async def ListBankAccounts(
         self, request: payout_pb2.ListBankAccountsRequest, context: Context
@@ -88,11 +89,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             send,
         )
 
-    async def GetPayout(
-        self, request: payout_pb2.GetPayoutRequest, context: Context
-    ) -> payout_pb2.Payout:
-        read = self._reads.payout
-        return await get_by_id(request, Prefix.PAYOUT, read, payout_message)
+    GetPayout = rpcs.get(Prefix.PAYOUT, lambda s: s._reads.payout, payout_message)
 
     async def ListPayouts(
         self, request: payout_pb2.ListPayoutsRequest, context: Context

@@ -12,8 +12,8 @@ from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     cursor_of,
-    get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
@@ -32,6 +32,9 @@ ENDPOINT_WITH_SECRET = Answer(
 """A create's or a roll's answer: the secret shown once, never stored."""
 DELETED = Answer(event_pb2.DeleteWebhookEndpointResponse, messages.deleted_message)
 DELIVERY = Answer(event_pb2.WebhookDelivery, messages.delivery_message)
+
+
+rpcs: Rpcs[WebhookServicer] = Rpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +56,9 @@ class WebhookServicer:
             merchant_id, request, ENDPOINT_WITH_SECRET, self._endpoints.create, new, created
         )
 
-    async def GetWebhookEndpoint(
-        self, request: event_pb2.GetWebhookEndpointRequest, context: Context
-    ) -> event_pb2.WebhookEndpoint:
-        read = self._endpoints.get
-        return await get_by_id(request, Prefix.WEBHOOK_ENDPOINT, read, messages.endpoint_message)
+    GetWebhookEndpoint = rpcs.get(
+        Prefix.WEBHOOK_ENDPOINT, lambda s: s._endpoints.get, messages.endpoint_message
+    )
 
     async def ListWebhookEndpoints(
         self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
