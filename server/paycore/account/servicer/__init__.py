@@ -97,13 +97,9 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),
         )
 
-    async def CreateSellerAccount(
-        self, request: account_pb2.CreateSellerAccountRequest, context: Context
-    ) -> account_pb2.SellerAccount:
-        create = self._service.create_seller_account
-        return await self._mutations.answer_checked(
-            request, SELLER_ACCOUNT, create, requests.new_seller_account
-        )
+    CreateSellerAccount = rpcs.change(
+        SELLER_ACCOUNT, lambda s: s._service.create_seller_account, requests.new_seller_account
+    )
 
     GetSellerAccount = rpcs.get(
         Prefix.ACCOUNT, lambda s: s._service.get_seller_account, seller_account_message

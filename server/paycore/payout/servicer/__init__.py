@@ -47,12 +47,9 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     _mutations: Mutations
     _rules: CurrencyRules
 
-    async def CreateBankAccount(
-        self, request: payout_pb2.CreateBankAccountRequest, context: Context
-    ) -> payout_pb2.BankAccount:
-        return await self._mutations.answer_checked(
-            request, BANK_ACCOUNT, self._bank_accounts.create, requests.new_bank_account
-        )
+    CreateBankAccount = rpcs.change(
+        BANK_ACCOUNT, lambda s: s._bank_accounts.create, requests.new_bank_account
+    )
 
     GetBankAccount = rpcs.get(
         Prefix.BANK_ACCOUNT, lambda s: s._reads.bank_account, bank_account_message
@@ -113,12 +110,9 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         account = requests.account(request.account)
         return schedule_message(await self._schedules.get(merchant_id, account))
 
-    async def UpdatePayoutSchedule(
-        self, request: payout_pb2.UpdatePayoutScheduleRequest, context: Context
-    ) -> payout_pb2.PayoutSchedule:
-        return await self._mutations.answer_checked(
-            request, SCHEDULE, self._schedules.update, requests.schedule_change
-        )
+    UpdatePayoutSchedule = rpcs.change(
+        SCHEDULE, lambda s: s._schedules.update, requests.schedule_change
+    )
 
 
 def register(

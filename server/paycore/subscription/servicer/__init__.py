@@ -77,12 +77,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- products ----------------------------------------------------------------------------
 
-    async def CreateProduct(
-        self, request: subscription_pb2.CreateProductRequest, context: Context
-    ) -> subscription_pb2.Product:
-        return await self._mutations.answer_checked(
-            request, PRODUCT, self._service.create_product, new_product
-        )
+    CreateProduct = rpcs.change(PRODUCT, lambda s: s._service.create_product, new_product)
 
     GetProduct = rpcs.get(Prefix.PRODUCT, lambda s: s._service.get_product, product_message)
 
@@ -96,12 +91,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- prices ------------------------------------------------------------------------------
 
-    async def CreatePrice(
-        self, request: subscription_pb2.CreatePriceRequest, context: Context
-    ) -> subscription_pb2.Price:
-        return await self._mutations.answer_checked(
-            request, PRICE, self._service.create_price, new_price
-        )
+    CreatePrice = rpcs.change(PRICE, lambda s: s._service.create_price, new_price)
 
     GetPrice = rpcs.get(Prefix.PRICE, lambda s: s._service.get_price, price_message)
 
@@ -119,12 +109,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- test clocks -------------------------------------------------------------------------
 
-    async def CreateTestClock(
-        self, request: subscription_pb2.CreateTestClockRequest, context: Context
-    ) -> subscription_pb2.TestClock:
-        return await self._mutations.answer_checked(
-            request, TEST_CLOCK, self._service.create_test_clock, new_test_clock
-        )
+    CreateTestClock = rpcs.change(
+        TEST_CLOCK, lambda s: s._service.create_test_clock, new_test_clock
+    )
 
     GetTestClock = rpcs.get(Prefix.TEST_CLOCK, lambda s: s._service.get_test_clock, clock_message)
 
@@ -173,12 +160,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- invoices ----------------------------------------------------------------------------
 
-    async def CreateInvoiceItem(
-        self, request: subscription_pb2.CreateInvoiceItemRequest, context: Context
-    ) -> subscription_pb2.InvoiceItem:
-        return await self._mutations.answer_checked(
-            request, INVOICE_ITEM, self._billing.create_invoice_item, invoice_item
-        )
+    CreateInvoiceItem = rpcs.change(
+        INVOICE_ITEM, lambda s: s._billing.create_invoice_item, invoice_item
+    )
 
     GetInvoiceItem = rpcs.get(
         Prefix.INVOICE_ITEM, lambda s: s._billing.get_invoice_item, item_message
