@@ -31,7 +31,6 @@ from paycore.runtime.servicing import (
     Rpcs,
     add_servicer,
     cursor_of,
-    merchant_and_cursor,
     merchant_and_id,
     page_response,
 )
@@ -105,12 +104,12 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         Prefix.ACCOUNT, lambda s: s._service.get_seller_account, seller_account_message
     )
 
-    async def ListSellerAccounts(
-        self, request: account_pb2.ListSellerAccountsRequest, context: Context
-    ) -> account_pb2.ListSellerAccountsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.ACCOUNT)
-        page = await self._service.list_seller_accounts(merchant_id, cursor)
-        return page_response(account_pb2.ListSellerAccountsResponse, page, seller_account_message)
+    ListSellerAccounts = rpcs.list(
+        Prefix.ACCOUNT,
+        account_pb2.ListSellerAccountsResponse,
+        lambda s: s._service.list_seller_accounts,
+        seller_account_message,
+    )
 
     async def CreateApiKey(
         self, request: account_pb2.CreateApiKeyRequest, context: Context

@@ -10,14 +10,7 @@ from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Answer, Mutations
-from paycore.runtime.servicing import (
-    Context,
-    Rpcs,
-    cursor_of,
-    merchant_and_cursor,
-    merchant_and_id,
-    page_response,
-)
+from paycore.runtime.servicing import Context, Rpcs, cursor_of, merchant_and_id, page_response
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, check_destination
 from paycore.webhooks.deliveries import Deliveries
@@ -60,14 +53,12 @@ class WebhookServicer:
         Prefix.WEBHOOK_ENDPOINT, lambda s: s._endpoints.get, messages.endpoint_message
     )
 
-    async def ListWebhookEndpoints(
-        self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
-    ) -> event_pb2.ListWebhookEndpointsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.WEBHOOK_ENDPOINT)
-        page = await self._endpoints.list(merchant_id, cursor)
-        return page_response(
-            event_pb2.ListWebhookEndpointsResponse, page, messages.endpoint_message
-        )
+    ListWebhookEndpoints = rpcs.list(
+        Prefix.WEBHOOK_ENDPOINT,
+        event_pb2.ListWebhookEndpointsResponse,
+        lambda s: s._endpoints.list,
+        messages.endpoint_message,
+    )
 
     async def UpdateWebhookEndpoint(
         self, request: event_pb2.UpdateWebhookEndpointRequest, context: Context
