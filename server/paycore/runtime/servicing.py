@@ -288,3 +288,30 @@ class Rpcs(Generic[ServicerT]):
             )
 
         return Rpc(run)
+
+    def change_by_id(
+        self: Rpcs[ChangingT],
+        prefix: Prefix,
+        answer: Answer[T, ResponseT],
+        select: Callable[[ChangingT], Callable[[AsyncConnection, str, str], Awaitable[T]]],
+    ) -> Rpc[ChangingT, IdRequest, ResponseT]:
+        """A change of the object `request.id` names and nothing else (a cancel, a delete):
+        `merchant_and_id`, then `Mutations.answer` of the domain's `(connection, merchant_id,
+        object_id)`."""
+
+        async def run(servicer: ChangingT, request: IdRequest) -> ResponseT:
+            merchant_id, object_id = merchant_and_id(request.id, prefix)
+            change = select(servicer)
+            return await servicer._mutations.answer(
+                merchant_id, _message(request), answer, change, object_id
+            )
+
+        return Rpc(run)
+
+
+def _message(request: object) -> Message:
+    """`request` as the message it is: grpc hands every method the request message it parsed
+    (Mutations keeps its fingerprint); typed by the fields a shared method reads (IdRequest)."""
+    if isinstance(request, Message):
+        return request
+    raise TypeError(f"a request message, not {type(request).__name__}")  # pragma: no cover

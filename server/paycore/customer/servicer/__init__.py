@@ -119,14 +119,9 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             customer_id,
         )
 
-    async def DetachPaymentMethod(
-        self, request: customer_pb2.DetachPaymentMethodRequest, context: Context
-    ) -> customer_pb2.PaymentMethod:
-        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
-        detach = self._service.detach_payment_method
-        return await self._mutations.answer(
-            merchant_id, request, PAYMENT_METHOD, detach, payment_method_id
-        )
+    DetachPaymentMethod = rpcs.change_by_id(
+        Prefix.PAYMENT_METHOD, PAYMENT_METHOD, lambda s: s._service.detach_payment_method
+    )
 
     def _hashed_form(
         self, request: customer_pb2.CreatePaymentMethodRequest

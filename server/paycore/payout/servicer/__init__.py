@@ -25,7 +25,6 @@ from paycore.runtime.servicing import (
     Rpcs,
     add_servicer,
     merchant_and_cursor,
-    merchant_and_id,
     page_response,
 )
 from paycore.v1 import payout_pb2, payout_pb2_grpc
@@ -95,13 +94,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
         return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
 
-    async def CancelPayout(
-        self, request: payout_pb2.CancelPayoutRequest, context: Context
-    ) -> payout_pb2.Payout:
-        merchant_id, payout_id = merchant_and_id(request.id, Prefix.PAYOUT)
-        return await self._mutations.answer(
-            merchant_id, request, PAYOUT, self._payouts.cancel, payout_id
-        )
+    CancelPayout = rpcs.change_by_id(Prefix.PAYOUT, PAYOUT, lambda s: s._payouts.cancel)
 
     async def GetPayoutSchedule(
         self, request: payout_pb2.GetPayoutScheduleRequest, context: Context

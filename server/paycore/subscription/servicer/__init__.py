@@ -198,14 +198,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         )
         return await self._mutations.resumable(merchant_id, request, INVOICE, phases)
 
-    async def VoidInvoice(
-        self, request: subscription_pb2.VoidInvoiceRequest, context: Context
-    ) -> subscription_pb2.Invoice:
-        merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
-
-        return await self._mutations.answer(
-            merchant_id, request, INVOICE, self._billing.void_invoice, invoice_id
-        )
+    VoidInvoice = rpcs.change_by_id(Prefix.INVOICE, INVOICE, lambda s: s._billing.void_invoice)
 
     # --- test clocks (advance) and billing settings ------------------------------------------
 

@@ -71,13 +71,9 @@ class WebhookServicer:
             merchant_id, request, ENDPOINT, self._endpoints.update, endpoint_id, change
         )
 
-    async def DeleteWebhookEndpoint(
-        self, request: event_pb2.DeleteWebhookEndpointRequest, context: Context
-    ) -> event_pb2.DeleteWebhookEndpointResponse:
-        merchant_id, endpoint_id = merchant_and_id(request.id, Prefix.WEBHOOK_ENDPOINT)
-        return await self._mutations.answer(
-            merchant_id, request, DELETED, self._endpoints.delete, endpoint_id
-        )
+    DeleteWebhookEndpoint = rpcs.change_by_id(
+        Prefix.WEBHOOK_ENDPOINT, DELETED, lambda s: s._endpoints.delete
+    )
 
     async def RollWebhookEndpointSecret(
         self, request: event_pb2.RollWebhookEndpointSecretRequest, context: Context
