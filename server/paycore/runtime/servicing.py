@@ -1,22 +1,36 @@
-"""What every servicer shares: how it is added to the server, who the call acts for, the
-skeleton of a Get and the two ends of a List, so that a servicer method names only what is
-its own.
+"""What every servicer shares: how it is added to the server, who the call acts for, and the
+RPC methods whose only logic is the shared one, so that a servicer names only what is its own.
 
-    def register(server: aio.Server, service: WalletService) -> str:
-        add = wallet_pb2_grpc.add_WalletServiceServicer_to_server
-        return add_servicer(server, add, WalletServicer(service))
+A Get, a List with no filter, a create and a change of the one object `request.id` names are
+declared by what differs, one class attribute each (`Rpcs`, `ChangingRpcs`); a method with
+logic of its own (a List's filters, a check beyond the id, work after the change) is written
+out from the same pieces (`merchant_and_id`, `merchant_and_cursor`, `page_response`, Mutations):
 
-    async def GetCustomer(self, request, context) -> customer_pb2.Customer:
-        read = self._service.get_customer
-        return await get_by_id(request, Prefix.CUSTOMER, read, customer_message)
+    rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()
 
-    async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
-        email = validation.email("email", request.email, required=False)
-        page = await self._service.list_customers(merchant_id, cursor, email)
-        return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+    @dataclass(frozen=True, slots=True)
+    class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
+        _service: CustomerService
+        _mutations: Mutations
 
-A change goes through `Mutations` (paycore.runtime.mutations)."""
+        CreateCustomer = rpcs.change(
+            CUSTOMER, lambda s: s._service.create_customer, requests.new_customer
+        )
+        GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, render)
+
+        async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
+            merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
+            email = validation.email("email", request.email, required=False)
+            page = await self._service.list_customers(merchant_id, cursor, email)
+            return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+
+    def register(server: aio.Server, service: CustomerService, mutations: Mutations) -> str:
+        add = customer_pb2_grpc.add_CustomerServiceServicer_to_server
+        return add_servicer(server, add, CustomerServicer(service, mutations))
+
+`Rpcs[CustomerServicer]` names the servicer, so each `select` lambda is typed on it; mypy
+checks each declaration against the generated base's method (its request and answer) as it
+would a method written out. A change goes through `Mutations` (paycore.runtime.mutations)."""
 
 from __future__ import annotations
 
@@ -199,36 +213,24 @@ class Rpc(Generic[ServicerT, RequestT_inv, AnswerT]):
     ) -> Self | Method[RequestT_inv, AnswerT]:
         if servicer is None:
             return self
-        bound: ServicerT = servicer
         run = self._run
 
         async def method(request: RequestT_inv, context: Context) -> AnswerT:
-            return await run(bound, request)
+            return await run(servicer, request)
 
         return method
 
 
 class Changing(Protocol):
-    """A servicer that declares changes (`Rpcs.change`): they run through its Mutations."""
+    """A servicer with changes (`ChangingRpcs`): they run through its Mutations."""
 
     @property
     def _mutations(self) -> Mutations: ...
 
 
 class Rpcs(Generic[ServicerT]):
-    """The RPC methods whose only logic is the shared one, declared as class attributes of the
-    servicer `ServicerT` by what differs; `select` arguments take the servicer and return the
-    domain call (`lambda s: s._service.get_customer`). A method with logic of its own is an
-    ordinary method beside them.
-
-        rpcs: Rpcs[CustomerServicer] = Rpcs()
-
-        class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
-            CreateCustomer = rpcs.change(
-                CUSTOMER, lambda s: s._service.create_customer, requests.new_customer
-            )
-            GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, render)
-    """
+    """Declares the reads of the servicer `ServicerT`; each `select` takes the servicer and
+    returns its domain call (`lambda s: s._service.get_customer`)."""
 
     def get(
         self,
@@ -273,8 +275,13 @@ class Rpcs(Generic[ServicerT]):
 
         return Rpc(run)
 
+
+class ChangingRpcs(Rpcs[ChangingT]):
+    """`Rpcs` of a servicer that also declares changes: they run through its `_mutations`
+    (the type argument must have it)."""
+
     def change(
-        self: Rpcs[ChangingT],
+        self,
         answer: Answer[T, ResponseT],
         select: Callable[[ChangingT], Callable[[AsyncConnection, str, CheckedT], Awaitable[T]]],
         check: Callable[[RequestT], CheckedT],
@@ -290,7 +297,7 @@ class Rpcs(Generic[ServicerT]):
         return Rpc(run)
 
     def change_by_id(
-        self: Rpcs[ChangingT],
+        self,
         prefix: Prefix,
         answer: Answer[T, ResponseT],
         select: Callable[[ChangingT], Callable[[AsyncConnection, str, str], Awaitable[T]]],

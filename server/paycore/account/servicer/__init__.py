@@ -27,8 +27,8 @@ from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
-    Rpcs,
     add_servicer,
     cursor_of,
     merchant_and_id,
@@ -46,7 +46,7 @@ NEW_MERCHANT = Answer(account_pb2.Merchant, created_merchant_message, without_se
 RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
-rpcs: Rpcs[AccountServicer] = Rpcs()
+rpcs: ChangingRpcs[AccountServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)

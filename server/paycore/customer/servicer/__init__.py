@@ -17,8 +17,8 @@ from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
-    Rpcs,
     add_servicer,
     cursor_of,
     merchant_and_cursor,
@@ -32,7 +32,7 @@ CUSTOMER = Answer(customer_pb2.Customer, customer_message)
 PAYMENT_METHOD = Answer(customer_pb2.PaymentMethod, payment_method_message)
 
 
-rpcs: Rpcs[CustomerServicer] = Rpcs()
+rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from paycore.payout.servicer.messages import (
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Answer, FinalAnswer, Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
-    Rpcs,
     add_servicer,
     merchant_and_cursor,
     page_response,
@@ -34,7 +34,7 @@ PAYOUT = Answer(payout_pb2.Payout, payout_message)
 SCHEDULE = Answer(payout_pb2.PayoutSchedule, schedule_message)
 
 
-rpcs: Rpcs[PayoutServicer] = Rpcs()
+rpcs: ChangingRpcs[PayoutServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)

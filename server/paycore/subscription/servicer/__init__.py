@@ -15,8 +15,8 @@ from paycore.runtime.context import current_call
 from paycore.runtime.messages import member
 from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
-    Rpcs,
     add_servicer,
     cursor_of,
     merchant_and_cursor,
@@ -66,7 +66,7 @@ def register(
     return add_servicer(server, add, SubscriptionServicer(service, billing, mutations))
 
 
-rpcs: Rpcs[SubscriptionServicer] = Rpcs()
+rpcs: ChangingRpcs[SubscriptionServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,13 @@ from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Answer, Mutations
-from paycore.runtime.servicing import Context, Rpcs, cursor_of, merchant_and_id, page_response
+from paycore.runtime.servicing import (
+    ChangingRpcs,
+    Context,
+    cursor_of,
+    merchant_and_id,
+    page_response,
+)
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, check_destination
 from paycore.webhooks.deliveries import Deliveries
@@ -27,7 +33,7 @@ DELETED = Answer(event_pb2.DeleteWebhookEndpointResponse, messages.deleted_messa
 DELIVERY = Answer(event_pb2.WebhookDelivery, messages.delivery_message)
 
 
-rpcs: Rpcs[WebhookServicer] = Rpcs()
+rpcs: ChangingRpcs[WebhookServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)
