@@ -4,33 +4,27 @@ RPC methods whose only logic is the shared one, so that a servicer names only wh
 A Get, a List with no filter, a create and a change of the one object `request.id` names are
 declared by what differs, one class attribute each (`Rpcs`, `ChangingRpcs`); a method with
 logic of its own (a List's filters, a check beyond the id, work after the change) is written
-out from the same pieces (`merchant_and_id`, `merchant_and_cursor`, `page_response`, Mutations):
+out from the same pieces (`merchant_and_id`, `merchant_and_cursor`, `page_response`, Mutations).
+paycore.customer.servicer has both kinds; in short:
 
-    rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()
+    rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()   # names the servicer the lambdas get
 
-    @dataclass(frozen=True, slots=True)
-    class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
-        _service: CustomerService
-        _mutations: Mutations
-
-        CreateCustomer = rpcs.change(
-            CUSTOMER, lambda s: s._service.create_customer, requests.new_customer
-        )
+    class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):   # fields: _service, ...
+        CreateCustomer = rpcs.change(CUSTOMER, lambda s: s._service.create_customer, checks)
         GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, render)
 
         async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
             merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
             email = validation.email("email", request.email, required=False)
-            page = await self._service.list_customers(merchant_id, cursor, email)
-            return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+            ...
 
     def register(server: aio.Server, service: CustomerService, mutations: Mutations) -> str:
-        add = customer_pb2_grpc.add_CustomerServiceServicer_to_server
+        add = customer_pb2_grpc.add_CustomerServiceServicer_to_server  # generated
         return add_servicer(server, add, CustomerServicer(service, mutations))
 
-`Rpcs[CustomerServicer]` names the servicer, so each `select` lambda is typed on it; mypy
-checks each declaration against the generated base's method (its request and answer) as it
-would a method written out. A change goes through `Mutations` (paycore.runtime.mutations)."""
+mypy checks each declaration against the generated base's method (its request and answer),
+as it would a method written out. A change goes through `Mutations`
+(paycore.runtime.mutations)."""
 
 from __future__ import annotations
 
