@@ -147,19 +147,6 @@ async def get_by_id(
     return render(await read(merchant_id, object_id))
 
 
-async def get_acting_by_id(
-    request: IdRequest,
-    prefix: Prefix,
-    read: Callable[[str | None, str], Awaitable[T]],
-    render: Callable[[T], R],
-) -> R:
-    """An operator's Get (an internal service's): `request.id` checked as an id of `prefix`
-    (INVALID_ARGUMENT naming `id`), then `render(await read(acting_merchant(), object_id))`,
-    the merchant the operator acts for or None for any."""
-    object_id = validation.object_id("id", request.id, prefix)
-    return render(await read(acting_merchant(), object_id))
-
-
 def cursor_of(request: ListRequest, prefix: Prefix) -> Cursor:
     """INVALID_ARGUMENT naming `limit` (1..100, 0 means 10) or `starting_after` (an id of
     the listed kind)."""
@@ -245,10 +232,13 @@ class Rpcs(Generic[ServicerT]):
         select: Callable[[ServicerT], Callable[[str | None, str], Awaitable[T]]],
         render: Callable[[T], R],
     ) -> Rpc[ServicerT, IdRequest, R]:
-        """An operator's Get (`get_acting_by_id`)."""
+        """An operator's Get (an internal service's): `request.id` checked as an id of `prefix`
+        (INVALID_ARGUMENT naming `id`), then the read for the merchant the operator acts for,
+        or None for any."""
 
         async def run(servicer: ServicerT, request: IdRequest) -> R:
-            return await get_acting_by_id(request, prefix, select(servicer), render)
+            object_id = validation.object_id("id", request.id, prefix)
+            return render(await select(servicer)(acting_merchant(), object_id))
 
         return Rpc(run)
 
