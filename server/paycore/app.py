@@ -290,7 +290,7 @@ def build_platform(
         ),
         disputes=Disputes(
             shards,
-            DisputeMoney(pay_out.book),
+            DisputeMoney(pay_out.book, conversions),
             pay_in.psp,
             fraud,
             DisputeFees(
