@@ -244,7 +244,10 @@ def build_platform(
         PayOutHooks(pay_out_base.lifecycle.complete, pay_out_base.bank_accounts),
     )
     fraud = pay_in.fraud
-    pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
+    currency_rules = CurrencyRules(settings.currency_rules_psp)
+    pay_out = build_pay_out(
+        settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock, currency_rules
+    )
     subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
     collection = Collection(pay_in.off_session, subscription_events)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
@@ -287,7 +290,7 @@ def build_platform(
         ),
         disputes=Disputes(
             shards,
-            DisputeMoney(pay_out.book),
+            DisputeMoney(pay_out.book, conversions),
             pay_in.psp,
             fraud,
             DisputeFees(
@@ -304,7 +307,7 @@ def build_platform(
             checkout_messages.session,
         ),
         checkout_messages=checkout_messages,
-        currencies=Currencies(shards, conversions, CurrencyRules(settings.currency_rules_psp)),
+        currencies=Currencies(shards, conversions, currency_rules),
     )
 
 

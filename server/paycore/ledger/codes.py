@@ -94,7 +94,8 @@ TRANSFER_ADJUSTMENT = "adjustment"
 TRANSFER_SETTLEMENT = "settlement"
 TRANSFER_SETTLEMENT_FEE = "settlement_fee"
 # Disputes (issue 22; paycore.dispute.money): balance_pending -> psp_receivable (the amount) and
-# -> fees_revenue (the fee) when a chargeback opens; back again when it is won.
+# -> fees_revenue (the fee) when a chargeback opens; back again when it is won. A converted
+# charge's go through the pair's FX clearing account, as a refund's (paycore.currency.settlement).
 TRANSFER_DISPUTE = "dispute"
 TRANSFER_DISPUTE_FEE = "dispute_fee"
 TRANSFER_DISPUTE_REVERSAL = "dispute_reversal"
