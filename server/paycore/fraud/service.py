@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.fraud.decision import allow_matches, decide
@@ -149,7 +149,7 @@ class FraudService:
             degraded=degraded,
             amount=facts.amount,
             currency=facts.currency,
-            facts=asdict(facts),
+            facts=facts.as_dict(),
             features=features,
             label=None,
             labelled=0,
