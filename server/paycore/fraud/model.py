@@ -138,16 +138,10 @@ def model_from_document(document: dict[str, Any], source: object = "document") -
         raise ConfigurationError(
             f"{source}: trained on other features than this code computes; retrain it"
         )
-    trees = tuple(
-        Tree(
-            left=tuple(tree["left"]),
-            right=tuple(tree["right"]),
-            feature=tuple(tree["feature"]),
-            threshold=tuple(tree["threshold"]),
-            value=tuple(tree["value"]),
-        )
-        for tree in document["trees"]
-    )
+    try:
+        trees = _trees_of(document["trees"])
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"{source}: a tree holds other than numbers: {error}") from None
     return Model(
         version=str(document["version"]),
         generator_seed=int(document["generator_seed"]),
@@ -155,4 +149,19 @@ def model_from_document(document: dict[str, Any], source: object = "document") -
         base_log_odds=float(document["base_log_odds"]),
         trees=trees,
         evaluation=dict(document.get("evaluation", {})),
+    )
+
+
+def _trees_of(documents: list[dict[str, list[Any]]]) -> tuple[Tree, ...]:
+    # int() and float(): the trees become Python source (`_walker`), so nothing but numbers may
+    # reach it from the artifact.
+    return tuple(
+        Tree(
+            left=tuple(int(node) for node in tree["left"]),
+            right=tuple(int(node) for node in tree["right"]),
+            feature=tuple(int(index) for index in tree["feature"]),
+            threshold=tuple(float(number) for number in tree["threshold"]),
+            value=tuple(float(number) for number in tree["value"]),
+        )
+        for tree in documents
     )
