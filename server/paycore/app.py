@@ -33,7 +33,7 @@ from paycore.customer.service import CustomerService
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.dispute import servicer as dispute_servicer
-from paycore.dispute.feed import DisputeFeed
+from paycore.dispute.feed import dispute_feed
 from paycore.dispute.models import DisputeFees
 from paycore.dispute.money import DisputeMoney
 from paycore.dispute.service import Disputes
@@ -60,7 +60,7 @@ from paycore.payout.services import PayOut, build_pay_out, build_pay_out_base
 from paycore.ratelimit import RateLimiter
 from paycore.reconciliation import servicer as reconciliation_servicer
 from paycore.reconciliation.build import build_reconciliation
-from paycore.reconciliation.job import DailyReconciliation
+from paycore.reconciliation.job import daily_reconciliation
 from paycore.reconciliation.service import Reconciliation
 from paycore.runtime.interceptors import (
     AuthenticationInterceptor,
@@ -100,16 +100,16 @@ from paycore.webhooks.servicer.messages import endpoint_message
 from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
 from paycore.worker.jobs import (
-    BalanceAvailability,
-    CheckoutSessionSweep,
-    ExecutorResume,
-    IdempotencyKeyPruner,
-    LedgerHoldExpiry,
-    OutboxPublisher,
-    PayoutScheduling,
-    PayoutTracking,
-    SubscriptionBilling,
-    WebhookDelivery,
+    balance_availability,
+    checkout_session_sweep,
+    executor_resume,
+    idempotency_key_pruner,
+    ledger_hold_expiry,
+    outbox_publisher,
+    payout_scheduling,
+    payout_tracking,
+    subscription_billing,
+    webhook_delivery,
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -244,7 +244,10 @@ def build_platform(
         PayOutHooks(pay_out_base.lifecycle.complete, pay_out_base.bank_accounts),
     )
     fraud = pay_in.fraud
-    pay_out = build_pay_out(settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock)
+    currency_rules = CurrencyRules(settings.currency_rules_psp)
+    pay_out = build_pay_out(
+        settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock, currency_rules
+    )
     subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
     collection = Collection(pay_in.off_session, subscription_events)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
@@ -287,7 +290,7 @@ def build_platform(
         ),
         disputes=Disputes(
             shards,
-            DisputeMoney(pay_out.book),
+            DisputeMoney(pay_out.book, conversions),
             pay_in.psp,
             fraud,
             DisputeFees(
@@ -304,7 +307,7 @@ def build_platform(
             checkout_messages.session,
         ),
         checkout_messages=checkout_messages,
-        currencies=Currencies(shards, conversions, CurrencyRules(settings.currency_rules_psp)),
+        currencies=Currencies(shards, conversions, currency_rules),
     )
 
 
@@ -343,21 +346,23 @@ def build_jobs(platform: Platform) -> list[Job]:
     """The worker's jobs (paycore.worker): one line each."""
     settings = platform.settings
     return [
-        OutboxPublisher(RedisStreamPublisher(platform.redis, settings.redis_key_prefix)),
-        IdempotencyKeyPruner(retention_seconds=settings.idempotency_retention_hours * 3600),
-        LedgerHoldExpiry(platform.ledger),
-        ExecutorResume(platform.pay_in.executor),
-        SubscriptionBilling(platform.billing_clock),
-        WebhookDelivery(platform.deliverer),
+        outbox_publisher(RedisStreamPublisher(platform.redis, settings.redis_key_prefix)),
+        idempotency_key_pruner(retention_seconds=settings.idempotency_retention_hours * 3600),
+        ledger_hold_expiry(platform.ledger),
+        executor_resume(platform.pay_in.executor),
+        subscription_billing(platform.billing_clock),
+        webhook_delivery(platform.deliverer),
         # -- pay-out (issue 13)
-        BalanceAvailability(platform.pay_out.availability),
-        PayoutScheduling(platform.pay_out.scheduler),
-        PayoutTracking(platform.pay_out.tracker),
+        balance_availability(platform.pay_out.availability),
+        payout_scheduling(platform.pay_out.scheduler),
+        payout_tracking(platform.pay_out.tracker),
         BacklogGauges(platform.backlog_metrics, platform.shards.engines),
         LedgerIntegrityGauge(platform.backlog_metrics, platform.shards.engines),
-        DailyReconciliation(platform.reconciliation.runs, settings.reconciliation_daily_at_minutes),
-        DisputeFeed(platform.disputes, platform.shards),
-        CheckoutSessionSweep(platform.checkout),
+        daily_reconciliation(
+            platform.reconciliation.runs, settings.reconciliation_daily_at_minutes
+        ),
+        dispute_feed(platform.disputes, platform.shards),
+        checkout_session_sweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),
     ]

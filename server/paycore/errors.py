@@ -7,8 +7,9 @@ so a new class must be drawn here; module paths are under paycore):
     ├── PaycoreError              root of everything paycore raises on purpose
     │   ├── ConfigurationError    a process cannot start (bad or missing settings)
     │   ├── InvariantViolation    a guarantee of the code did not hold: a bug (invariant())
-    │   │   ├── IllegalIntentTransition  payment.machine: a status move the table forbids
-    │   │   └── IllegalDisputeTransition dispute.machine: a dispute's move the table forbids
+    │   │   └── IllegalMove       a status move a state machine's table forbids
+    │   │       ├── IllegalIntentTransition  payment.machine: a payment intent's
+    │   │       └── IllegalDisputeTransition dispute.machine: a dispute's
     │   ├── ApiError              an answer to a caller: reason -> gRPC status + ErrorInfo
     │   │                         (REST renders it as {"error": {type, code, message, param}})
     │   ├── IllegalTransition     executor.machine: an execution state move the table forbids
@@ -52,6 +53,18 @@ class ConfigurationError(PaycoreError):
 
 class InvariantViolation(PaycoreError):
     """What the code guarantees did not hold: a bug (`paycore.invariants.invariant`)."""
+
+
+class IllegalMove(InvariantViolation):
+    """A status move that a state machine's table forbids, raised before it is written; each
+    machine names its `subject`."""
+
+    subject = "an object"
+
+    def __init__(self, object_id: str, current: Enum, wanted: Enum) -> None:
+        super().__init__(f"{self.subject} {object_id} cannot move from {current} to {wanted}")
+        self.current = current
+        self.wanted = wanted
 
 
 class Status(IntEnum):

@@ -25,6 +25,9 @@ TIMESTAMP_BITS = 48
 SHARD_BITS = 12
 RANDOM_BITS = 68
 MAX_LOGICAL_SHARDS = 1 << SHARD_BITS
+HOME_LOGICAL_SHARD = 0
+"""The logical shard of what is the platform's rather than a merchant's (its physical shard is
+the home shard): reconciliation runs, the PSP dispute feed's position."""
 _DIGIT_VALUES = {character: value for value, character in enumerate(BASE62_ALPHABET)}
 # Decoding two digits per dict lookup halves the Python loop: ids are decoded on every call
 # that names one, a thousand times per ledger batch (3,844 entries, about 300 KB).
@@ -33,6 +36,8 @@ _PAIR_VALUES = {
     for first in BASE62_ALPHABET
     for second in BASE62_ALPHABET
 }
+# Encoding likewise: two digits per division (a new id is encoded a dozen times per payment).
+_PAIR_DIGITS = tuple(first + second for first in BASE62_ALPHABET for second in BASE62_ALPHABET)
 
 
 class Prefix(StrEnum):
@@ -101,7 +106,7 @@ def new_id(prefix: Prefix, logical_shard: int, *, timestamp_ms: int | None = Non
 def new_merchant_id(prefix: Prefix, merchant_id: str) -> str:
     """A new id of one of the merchant's objects: on the merchant's logical shard, beside its
     other rows."""
-    return new_id(prefix, logical_shard_of(merchant_id, Prefix.ACCOUNT))
+    return new_id(prefix, remembered_logical_shard_of(merchant_id, Prefix.ACCOUNT))
 
 
 class _MonotonicRandom:
@@ -144,8 +149,9 @@ def logical_shard_of(value: str, prefix: Prefix) -> int:
 
 @lru_cache(maxsize=100_000)
 def remembered_logical_shard_of(value: str, prefix: Prefix) -> int:
-    """logical_shard_of, remembered: calls name the same accounts again and again, and a
-    ledger batch checks and routes each of its ids several times. Raises MalformedId."""
+    """logical_shard_of, remembered: calls name the same accounts again and again, a ledger
+    batch checks and routes each of its ids several times, and a payment routes its merchant's
+    id about ten times. Raises MalformedId."""
     return logical_shard_of(value, prefix)
 
 
@@ -157,13 +163,15 @@ def _number_of(value: str, prefix: Prefix) -> int:
 
 
 def encode_base62(number: int, width: int) -> str:
-    digits = []
-    while number:
-        number, remainder = divmod(number, 62)
-        digits.append(BASE62_ALPHABET[remainder])
-    if len(digits) > width:
+    if not 0 <= number < 62**width:
         raise ValueError(f"{number} needs more than {width} base62 digits")
-    return "".join(reversed(digits)).rjust(width, "0")
+    pairs = []
+    while number:
+        number, pair = divmod(number, 3844)
+        pairs.append(_PAIR_DIGITS[pair])
+    text = "".join(reversed(pairs))
+    # An odd width: the last pair may start with a zero that is not one of the digits.
+    return text.rjust(width, "0") if len(text) <= width else text[1:]
 
 
 def decode_base62(text: str, width: int) -> int:

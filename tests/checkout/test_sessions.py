@@ -13,7 +13,7 @@ import pytest
 from paycore.client import connect
 from paycore.tools.psp import cards
 from paycore.v1 import checkout_pb2, event_pb2, payment_pb2
-from paycore.worker.jobs import CheckoutSessionSweep
+from paycore.worker.jobs import checkout_session_sweep
 
 from tests.customer.support import new_card
 from tests.helpers import rich_error
@@ -39,7 +39,7 @@ def session_request(**fields: object) -> checkout_pb2.CreateCheckoutSessionReque
 
 
 async def sweep(payin: PayIn, now: float | None = None) -> int:
-    job = CheckoutSessionSweep(payin.platform.checkout, clock=lambda: now or time.time())
+    job = checkout_session_sweep(payin.platform.checkout, clock=lambda: now or time.time())
     return sum([await job.run(engine) for engine in payin.platform.shards.engines])
 
 

@@ -59,6 +59,39 @@ def test_an_amount_passes_exactly_when_it_fits_its_rule(currency: str, amount: i
 
 
 @given(
+    st.sampled_from(CURRENCIES),
+    st.integers(min_value=0, max_value=10**9),
+    st.sampled_from(sorted(PSP_OVERRIDES)),
+)
+def test_the_payable_part_is_the_largest_payout_the_rule_takes(
+    currency: str, amount: int, psp: str
+) -> None:
+    """What an automatic payout pays of `amount` (paycore.payout.payouts)."""
+    rules = CurrencyRules(psp)
+    payable = rules.payable(amount, currency)
+    assert 0 <= amount - payable < rules.rule(currency).payout_multiple
+    assert rules.check("amount", payable, currency, Purpose.PAYOUT) == payable
+
+
+def test_payouts_in_huf_twd_and_isk_are_hundreds_kwd_tens() -> None:
+    rules, lenient = CurrencyRules(), CurrencyRules("full_precision")
+    assert [rules.payable(12_399, code) for code in ("huf", "twd", "isk", "kwd", "usd")] == [
+        12_300,
+        12_300,
+        12_300,
+        12_390,
+        12_399,
+    ]
+    # A processor that takes every minor unit still takes HUF and TWD payouts in hundreds.
+    assert [lenient.payable(12_399, code) for code in ("huf", "twd", "isk", "kwd")] == [
+        12_300,
+        12_300,
+        12_399,
+        12_399,
+    ]
+
+
+@given(
     st.integers(min_value=0, max_value=10**12),
     rates,
     st.sampled_from(CURRENCIES),

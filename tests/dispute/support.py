@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paycore.dispute.feed import DisputeFeed
+from paycore.dispute.feed import dispute_feed
 from paycore.v1 import dispute_pb2, payment_pb2
 
 from tests.payout.support import PayoutShop, World
@@ -16,7 +16,7 @@ DISPUTE_DELAY_SECONDS = 60
 
 async def read_feed(world: World) -> None:
     """The worker's dispute_feed job, on every shard, until it finds nothing."""
-    job = DisputeFeed(world.platform.disputes, world.platform.shards)
+    job = dispute_feed(world.platform.disputes, world.platform.shards)
     for engine in world.platform.shards.engines:
         while await job.run(engine):
             pass

@@ -60,6 +60,14 @@ def test_an_artifact_for_other_features_is_refused() -> None:
         model_from_document(document)
 
 
+def test_an_artifact_whose_trees_hold_other_than_numbers_is_refused() -> None:
+    """The trees become generated Python source: a string in them never reaches it."""
+    document = json.loads(DEFAULT_ARTIFACT.read_text())
+    document["trees"][0]["feature"][0] = "0 or __import__('os')"
+    with pytest.raises(ConfigurationError, match="other than numbers"):
+        model_from_document(document)
+
+
 async def test_the_commands_train_and_evaluate(tmp_path: Path) -> None:
     artifact = tmp_path / "cli-model.json"
     small = ("--days", "4", "--customers", "800")

@@ -12,7 +12,7 @@ import pytest
 from grpc import aio
 from paycore.client import Paycore
 from paycore.ids import Prefix, new_id
-from paycore.reconciliation.job import DailyReconciliation
+from paycore.reconciliation.job import daily_reconciliation
 from paycore.reconciliation.models import RunStatus, Source
 from paycore.v1 import reconciliation_pb2 as pb
 
@@ -92,7 +92,7 @@ async def test_the_daily_job_reconciles_yesterday_once_from_its_time_of_day(desk
     day = unique_day()
     await desk.writer.write(plan_day(desk.merchants, day, 10, 2, seed=4))
     midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=1)
-    job = DailyReconciliation(desk.reconciliation.runs, daily_at_minutes=120)
+    job = daily_reconciliation(desk.reconciliation.runs, daily_at_minutes=120)
     home = desk.reconciliation.home
 
     desk.clock.now = (midnight + dt.timedelta(hours=1, minutes=59)).timestamp()

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import pytest
 from paycore.v1 import subscription_pb2
-from paycore.worker.jobs import SubscriptionBilling
+from paycore.worker.jobs import subscription_billing
 
 from tests.helpers import rich_error
 from tests.payment.shop import PayIn, Shop, fee, good_card
@@ -79,7 +79,7 @@ async def test_two_workers_at_once_bill_each_period_once(payin: PayIn, shop: Sho
     )
     platform = payin.platform
     # One subscription per claim, so the two workers interleave on the same subscriptions.
-    job = SubscriptionBilling(platform.billing_clock, batch_size=1)
+    job = subscription_billing(platform.billing_clock, batch_size=1)
 
     async def worker() -> None:
         for _ in range(100):

@@ -25,7 +25,7 @@ from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import EdgeServer, start_edge
 from paycore.runtime.server import GrpcServer
-from paycore.worker.jobs import CheckoutSessionSweep
+from paycore.worker.jobs import checkout_session_sweep
 from prometheus_client import CollectorRegistry
 
 from tests.helpers import PspSimulator, create_merchant, free_port
@@ -77,7 +77,7 @@ class Storefront:
 
     async def sweep(self, now: float) -> int:
         """The worker's checkout_session_sweep, once over every shard, at `now`."""
-        job = CheckoutSessionSweep(self.platform.checkout, clock=lambda: now)
+        job = checkout_session_sweep(self.platform.checkout, clock=lambda: now)
         return sum([await job.run(engine) for engine in self.platform.shards.engines])
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from paycore.app import Platform
 from paycore.client import Paycore
 from paycore.v1 import subscription_pb2
+from paycore.worker import Job
 from paycore.worker.backlog import BacklogGauges, BacklogMetrics, LedgerIntegrityGauge
-from paycore.worker.jobs import OutboxPublisher
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
@@ -43,7 +43,7 @@ async def test_the_outbox_gauges_follow_unpublished_events(
         > 0
     )
 
-    publisher = next(job for job in _jobs(platform) if isinstance(job, OutboxPublisher))
+    publisher = next(job for job in _jobs(platform) if job.name == "outbox_publisher")
     for engine in platform.shards.engines:
         while await publisher.run(engine):
             pass
@@ -84,7 +84,7 @@ async def test_the_integrity_gauge_counts_a_corrupted_balance(
     assert differing() == 0
 
 
-def _jobs(platform: Platform) -> list[object]:
+def _jobs(platform: Platform) -> list[Job]:
     from paycore.app import build_jobs
 
     return list(build_jobs(platform))

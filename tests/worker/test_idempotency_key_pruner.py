@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from paycore.app import Platform
-from paycore.worker.jobs import IdempotencyKeyPruner
+from paycore.worker.jobs import idempotency_key_pruner
 from sqlalchemy import text
 
 from tests.worker.support import store_key, stored_keys
@@ -22,7 +22,7 @@ async def test_only_keys_past_the_retention_are_pruned(platform: Platform) -> No
     await store_key(engine, owner, "old-1", timedelta(hours=25))
     await store_key(engine, owner, "old-2", timedelta(days=3))
     await store_key(engine, owner, "young", timedelta(hours=23))
-    pruner = IdempotencyKeyPruner(retention_seconds=DAY_SECONDS, batch_size=1)
+    pruner = idempotency_key_pruner(retention_seconds=DAY_SECONDS, batch_size=1)
 
     while await pruner.run(engine):  # bounded batches: one key per run here
         pass
@@ -34,7 +34,7 @@ async def test_a_key_whose_request_is_running_is_not_pruned(platform: Platform) 
     owner = f"acct_test_{secrets.token_hex(4)}"
     await store_key(engine, owner, "running", timedelta(hours=30))
     await store_key(engine, owner, "done", timedelta(hours=30))
-    pruner = IdempotencyKeyPruner(retention_seconds=DAY_SECONDS)
+    pruner = idempotency_key_pruner(retention_seconds=DAY_SECONDS)
 
     # What IdempotencyStore holds while a request with the key runs: the key's advisory lock
     # (paycore.storage.idempotency, `_claim`), until its transaction ends.
@@ -56,8 +56,8 @@ async def test_two_pruners_side_by_side_delete_each_key_once(platform: Platform)
     owner = f"acct_test_{secrets.token_hex(4)}"
     for index in range(40):
         await store_key(engine, owner, f"old-{index}", timedelta(hours=48, seconds=index))
-    first = IdempotencyKeyPruner(retention_seconds=DAY_SECONDS, batch_size=15)
-    second = IdempotencyKeyPruner(retention_seconds=DAY_SECONDS, batch_size=15)
+    first = idempotency_key_pruner(retention_seconds=DAY_SECONDS, batch_size=15)
+    second = idempotency_key_pruner(retention_seconds=DAY_SECONDS, batch_size=15)
 
     async with engine.connect() as connection:
         due = await connection.scalar(

@@ -10,7 +10,7 @@ from paycore.app import Platform
 from paycore.client import Paycore
 from paycore.ledger.service import LedgerService
 from paycore.v1 import ledger_pb2
-from paycore.worker.jobs import LedgerHoldExpiry
+from paycore.worker.jobs import ledger_hold_expiry
 
 from tests.helpers import MerchantFixture
 from tests.ledger.support import ASSET, account, balances, integrity_ok, post, transfer_id
@@ -43,12 +43,12 @@ async def test_an_overdue_hold_is_voided_by_the_job(
 
     engine = platform.shards.engine_for_merchant(merchant_id)
     # Not yet due: the job on the real clock leaves this hold alone (it may expire others').
-    await LedgerHoldExpiry(platform.ledger).run(engine)
+    await ledger_hold_expiry(platform.ledger).run(engine)
     assert await balances(admin, pending) == (0, 0, 0, 2500)
 
     # The same job two hours later (a ledger whose clock has moved on).
     later = LedgerService(platform.shards, clock=lambda: time.time() + 2 * HOLD_SECONDS)
-    assert await LedgerHoldExpiry(later).run(engine) >= 1
+    assert await ledger_hold_expiry(later).run(engine) >= 1
     assert await balances(admin, pending) == (0, 0, 0, 0)
     assert await balances(admin, receivable) == (0, 0, 0, 0)
     expired = await admin.ledger.GetTransfer(ledger_pb2.GetTransferRequest(id=hold.id))
@@ -68,7 +68,7 @@ async def test_two_workers_expire_the_same_holds_once(
 
     engine = platform.shards.engine_for_merchant(merchant_id)
     later = LedgerService(platform.shards, clock=lambda: time.time() + 2 * HOLD_SECONDS)
-    first, second = LedgerHoldExpiry(later, batch_size=4), LedgerHoldExpiry(later, batch_size=4)
+    first, second = ledger_hold_expiry(later, batch_size=4), ledger_hold_expiry(later, batch_size=4)
     while any(await asyncio.gather(first.run(engine), second.run(engine))):
         pass
 

@@ -12,7 +12,7 @@ from paycore.app import Platform
 from paycore.events.models import Event
 from paycore.events.publishing import RedisStreamPublisher, publish_pending
 from paycore.storage.schema import events
-from paycore.worker.jobs import OutboxPublisher
+from paycore.worker.jobs import outbox_publisher
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,7 +64,7 @@ async def test_each_event_reaches_the_stream_once_and_is_marked(
     assert await _published_at(platform, merchant_id) == dict.fromkeys(recorded, False)
 
     prefix = f"{platform.settings.redis_key_prefix}{secrets.token_hex(4)}:"
-    job = OutboxPublisher(RedisStreamPublisher(redis, prefix))
+    job = outbox_publisher(RedisStreamPublisher(redis, prefix))
     assert await job.run(engine) == 3
     assert await job.run(engine) == 0  # nothing is published twice
 

@@ -15,6 +15,7 @@ from paycore.account.models import (
     SellerAccount,
 )
 from paycore.storage.keys import merchant_row
+from paycore.storage.reads import fetch_optional
 from paycore.storage.rows import Convert, Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import api_keys, merchants, seller_accounts
 from sqlalchemy import Select, func, insert, select, update
@@ -55,8 +56,7 @@ class MerchantRepository:
         return merchant_of(row)
 
     async def get(self, merchant_id: str) -> Merchant | None:
-        row = (await self._connection.execute(merchant_query(merchant_id))).one_or_none()
-        return None if row is None else merchant_of(row)
+        return await fetch_optional(self._connection, merchant_query(merchant_id), merchant_of)
 
 
 class SellerAccountRepository:
@@ -77,8 +77,7 @@ class SellerAccountRepository:
 
     async def get(self, merchant_id: str, account_id: str) -> SellerAccount | None:
         query = seller_accounts_query(merchant_id, account_id)
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else seller_account_of(row)
+        return await fetch_optional(self._connection, query, seller_account_of)
 
 
 class ApiKeyRepository:
@@ -105,8 +104,7 @@ class ApiKeyRepository:
 
     async def get(self, merchant_id: str, key_id: str) -> ApiKey | None:
         query = api_keys_query(merchant_id, None).where(api_keys.c.id == key_id)
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else api_key_of(row)
+        return await fetch_optional(self._connection, query, api_key_of)
 
     async def revoke(self, merchant_id: str, key_id: str) -> ApiKey | None:
         """Revokes once: a second revoke keeps the first revocation time."""

@@ -8,7 +8,8 @@ repository.py   the rates table (every shard), settlement currencies, rounding c
 rates.py        the rates conversions use and GetExchangeRate shows; stale and missing
 providers.py    where rates come from: the PSP simulator's, an ECB reference-rates file
 job.py          the worker's exchange_rates job
-settlement.py   captures and refunds converted into a settlement currency, in the ledger
+settlement.py   captures, refunds and chargebacks converted into a settlement currency, in the
+                ledger
 service.py      what the servicer and pay-in's request checks ask
 servicer/       CurrencyService
 """

@@ -118,6 +118,12 @@ class CurrencyRules:
             )
         return amount
 
+    def payable(self, amount: int, currency: str) -> int:
+        """The largest payout the processors take out of `amount` (minor units, >= 0) in
+        `currency`: rounded down to a whole multiple of its payout multiple. The automatic
+        payouts pay this and leave the rest for the next one (paycore.payout.payouts)."""
+        return amount - amount % self.rule(currency).payout_multiple
+
 
 def exponent_of(currency: str) -> int:
     return CURRENCY_EXPONENTS.get(currency, 2)

@@ -22,6 +22,17 @@ fx_gain or fx_loss transfer against the clearing account).
     T   fx_clearing <-> balance_pending            the difference            fx_gain | fx_loss
     T   fx_clearing:C_T -> fx_rounding             whole units of the carry  fx_rounding
 
+A chargeback (paycore.dispute.money) of P' takes the merchant's side at the charge's own rate
+q, rounded up as a refund's: D = ceil(P' x q), and the dispute fee (PAYCORE_DISPUTE_FEE, minor
+units of C) at q, half up, as the charge's fee was; a won dispute gives back exactly D (and the
+fee when it is returned), and takes the chargeback's rounding remainder back off the carry.
+
+    C   fx_clearing:C_T -> psp_receivable          P'     dispute        (won: the reverse)
+    T   balance_pending -> fx_clearing:C_T         D      dispute        (won: the reverse)
+    T   balance_pending -> fees_revenue            fee    dispute_fee    (won, returned: reverse)
+    T   fx_clearing:C_T -> fx_rounding             whole units of the carry (won: back, if the
+                                                   carry booked one since)
+
 Every conversion's rounding remainder (< 1 minor unit, always in the platform's favour) is added
 exactly to the merchant's carry in T (fx_rounding_carries); the whole units it reaches are
 booked to fx_rounding. So fx_rounding + carry = the sum of the remainders, exactly.
@@ -48,7 +59,13 @@ from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
 from paycore.payout.balances import BalanceBook
-from paycore.payout.models import BalanceStatus, BalanceTransaction, BalanceType, Presentment
+from paycore.payout.models import (
+    MERCHANT,
+    BalanceStatus,
+    BalanceTransaction,
+    BalanceType,
+    Presentment,
+)
 from paycore.payout.repository import BalanceTransactionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -77,6 +94,35 @@ class RefundCharge:
     amount: int
     currency: str
     account: str = ""
+
+
+@dataclass(frozen=True)
+class Chargeback:
+    """What a dispute moves (paycore.dispute.money), as the PSP reports it: the amount the
+    buyer's bank takes back of a charge (or gives back when the dispute is won) and the dispute
+    fee with it, in the charge's currency."""
+
+    source: str
+    """The dispute (dp_...)."""
+    charge: str
+    """The payment intent disputed (pi_...)."""
+    amount: int
+    currency: str
+    fee: int
+
+
+@dataclass(frozen=True)
+class SettledChargeback:
+    """A chargeback in the currency the merchant's balance moves in: the settlement currency at
+    the charge's own rate when the charge was converted (its `conversion`), else as reported."""
+
+    amount: int
+    fee: int
+    currency: str
+    counter: str = ""
+    """The account the amount goes to (or comes back from): psp_receivable unless a
+    conversion's FX clearing account."""
+    conversion: Presentment | None = None
 
 
 class Conversions:
@@ -241,18 +287,14 @@ class Conversions:
     ) -> bool:
         """Books `refund` when the payment it refunds was converted; False (nothing done) when
         it was not."""
-        original = await self._converted_payment(
-            connection, merchant_id, refund.charge, refund.account
+        original = await self._conversion_of(
+            connection, merchant_id, refund.charge, refund.account, refund
         )
-        if original is None or original.conversion is None:
+        if original is None:
             return False
-        presentment, target = refund.currency, original.currency
-        invariant(
-            original.conversion.currency == presentment,
-            f"refund {refund.source} in {presentment}: its charge was not",
-        )
+        presentment, (target, conversion) = refund.currency, original
         rate_now = (await self.rates.booking(connection, presentment, target)).rate
-        rate_then = Decimal(original.conversion.exchange_rate)
+        rate_then = Decimal(conversion.exchange_rate)
         owed = convert_up(refund.amount, rate_now, presentment, target)
         at_original = convert_half_up(refund.amount, rate_then, presentment, target)
         result = at_original - owed.amount
@@ -317,6 +359,57 @@ class Conversions:
             await self._balances.record(connection, [fx_row])
         return True
 
+    # -- chargebacks -----------------------------------------------------------------------------
+
+    async def chargeback(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        chargeback: Chargeback,
+        *,
+        reversal: bool,
+    ) -> SettledChargeback | None:
+        """When the disputed charge was converted: books the presentment side (and the
+        rounding) of its chargeback, or of the reversal of it when the dispute is won, and
+        answers what the merchant's balance moves by in the settlement currency, at the
+        charge's own rate; the caller posts that. None (nothing done) when not converted."""
+        original = await self._conversion_of(
+            connection, merchant_id, chargeback.charge, MERCHANT, chargeback
+        )
+        if original is None:
+            return None
+        presentment, (target, conversion) = chargeback.currency, original
+        rate = Decimal(conversion.exchange_rate)
+        taken = convert_up(chargeback.amount, rate, presentment, target)
+        # A won dispute gives back exactly what its chargeback took, so the platform gives
+        # back the rounding that chargeback kept.
+        remainder = -taken.remainder if reversal else taken.remainder
+        whole = await self._carry(connection, merchant_id, target, remainder)
+        clearing = codes.fx_clearing(presentment, target)
+        there = await self._accounts(
+            connection, merchant_id, presentment, (codes.PSP_RECEIVABLE, clearing)
+        )
+        here = await self._accounts(connection, merchant_id, target, (clearing, codes.FX_ROUNDING))
+        debit, credit = there[clearing.code], there[codes.PSP_RECEIVABLE.code]
+        if reversal:
+            debit, credit = credit, debit
+        source = chargeback.source
+        code = codes.TRANSFER_DISPUTE_REVERSAL if reversal else codes.TRANSFER_DISPUTE
+        transfers = [
+            self._transfer(
+                merchant_id, source, code, debit, credit, chargeback.amount, presentment
+            ),
+            *self._rounding(merchant_id, source, here, clearing, whole, target),
+        ]
+        await self._balances.post(connection, merchant_id, transfers)
+        return SettledChargeback(
+            amount=taken.amount,
+            fee=convert_half_up(chargeback.fee, rate, presentment, target),
+            currency=target,
+            counter=here[clearing.code],
+            conversion=Presentment(conversion.exchange_rate, chargeback.amount, presentment),
+        )
+
     # -- parts -----------------------------------------------------------------------------------
 
     async def _converted_payment(
@@ -328,11 +421,32 @@ class Conversions:
             merchant_id, charge, account
         )
 
+    async def _conversion_of(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        charge: str,
+        account: str,
+        money_back: RefundCharge | Chargeback,
+    ) -> tuple[str, Presentment] | None:
+        """The settlement currency and the locked conversion of `charge` (credited to
+        `account`'s balance), which `money_back` returns in its presentment currency; None when
+        the charge was not converted."""
+        original = await self._converted_payment(connection, merchant_id, charge, account)
+        if original is None or original.conversion is None:
+            return None
+        invariant(
+            original.conversion.currency == money_back.currency,
+            f"{money_back.source} in {money_back.currency}: its charge {charge} was not",
+        )
+        return original.currency, original.conversion
+
     async def _carry(
         self, connection: AsyncConnection, merchant_id: str, currency: str, remainder: Fraction
     ) -> int:
-        """Adds `remainder` to the merchant's carry in `currency`; the whole units it makes."""
-        invariant(0 <= remainder < 1, f"a rounding remainder out of [0, 1): {remainder}")
+        """Adds `remainder` to the merchant's carry in `currency`; the whole units it makes
+        (-1 when a negative remainder, one given back, takes the carry below zero)."""
+        invariant(-1 < remainder < 1, f"a rounding remainder out of (-1, 1): {remainder}")
         carry = await repository.locked_carry(connection, merchant_id, currency) + remainder
         whole = math.floor(carry)
         await repository.save_carry(connection, merchant_id, currency, carry - whole)
@@ -347,16 +461,20 @@ class Conversions:
         whole: int,
         currency: str,
     ) -> list[TransferRequest]:
+        """The whole units the carry made, booked to fx_rounding (negative: back from it)."""
         if not whole:
             return []
+        debit, credit = accounts[clearing.code], accounts[codes.FX_ROUNDING.code]
+        if whole < 0:
+            debit, credit = credit, debit
         return [
             self._transfer(
                 merchant_id,
                 source,
                 codes.TRANSFER_FX_ROUNDING,
-                accounts[clearing.code],
-                accounts[codes.FX_ROUNDING.code],
-                whole,
+                debit,
+                credit,
+                abs(whole),
                 currency,
             )
         ]

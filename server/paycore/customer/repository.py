@@ -22,6 +22,7 @@ from paycore.customer.models import (
 )
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
+from paycore.storage.reads import fetch_optional
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
 from sqlalchemy import Select, func, insert, select, update
@@ -78,10 +79,7 @@ class CustomerRepository:
         self, merchant_id: str, customer_id: str, *, for_update: bool = False
     ) -> Customer | None:
         query = customers_query(merchant_id, customer_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else customer_of(row)
+        return await fetch_optional(self._connection, query, customer_of, lock=for_update)
 
     async def replace(self, customer: Customer) -> Customer:
         """Writes every changeable field of `customer` (read FOR UPDATE in this transaction)."""
@@ -150,10 +148,7 @@ class PaymentMethodRepository:
         self, merchant_id: str, payment_method_id: str, *, for_update: bool = False
     ) -> PaymentMethod | None:
         query = payment_methods_query(merchant_id, payment_method_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else payment_method_of(row)
+        return await fetch_optional(self._connection, query, payment_method_of, lock=for_update)
 
     async def get_sealed(
         self, merchant_id: str, payment_method_id: str

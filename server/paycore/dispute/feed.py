@@ -5,24 +5,18 @@ change once (Disputes.read_feed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from paycore.dispute.service import Disputes
+from paycore.ids import HOME_LOGICAL_SHARD
 from paycore.storage import Shards
+from paycore.worker.job import ShardJob
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HOME_LOGICAL_SHARD = 0
 
-
-@dataclass(frozen=True)
-class DisputeFeed:
-    disputes: Disputes
-    shards: Shards
-    name: str = "dispute_feed"
-    interval_seconds: float = 5.0
-
-    async def run(self, engine: AsyncEngine) -> int:
-        resumed = await self.disputes.resume_stale_calls(engine)
-        if engine is not self.shards.engine_for_logical(HOME_LOGICAL_SHARD):
+def dispute_feed(disputes: Disputes, shards: Shards) -> ShardJob:
+    async def run(engine: AsyncEngine) -> int:
+        resumed = await disputes.resume_stale_calls(engine)
+        if engine is not shards.engine_for_logical(HOME_LOGICAL_SHARD):
             return resumed
-        return resumed + await self.disputes.read_feed(engine)
+        return resumed + await disputes.read_feed(engine)
+
+    return ShardJob("dispute_feed", 5.0, run)

@@ -10,7 +10,7 @@ through `check_move`; the PSP's stale or repeated news is told apart by `can_mov
 from __future__ import annotations
 
 from paycore.dispute.models import Dispute, DisputeStatus
-from paycore.errors import InvariantViolation
+from paycore.errors import IllegalMove
 
 S = DisputeStatus
 TRANSITIONS: dict[DisputeStatus, frozenset[DisputeStatus]] = {
@@ -29,11 +29,8 @@ INITIAL = frozenset({S.WARNING_NEEDS_RESPONSE, S.NEEDS_RESPONSE})
 CLOSED = frozenset({S.WARNING_CLOSED, S.WON, S.LOST})
 
 
-class IllegalDisputeTransition(InvariantViolation):
-    def __init__(self, dispute_id: str, current: DisputeStatus, wanted: DisputeStatus) -> None:
-        super().__init__(f"dispute {dispute_id} cannot move from {current} to {wanted}")
-        self.current = current
-        self.wanted = wanted
+class IllegalDisputeTransition(IllegalMove):
+    subject = "dispute"
 
 
 def can_move(current: DisputeStatus, wanted: DisputeStatus) -> bool:

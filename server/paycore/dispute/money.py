@@ -9,12 +9,19 @@ pay-out write with (paycore.payout.balances), in the caller's transaction:
                        balance_pending, the fee, when PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN):
                        one balance transaction, amount +amount, fee -fee returned
     lost, inquiries    nothing moves
+
+A converted charge's dispute (issue 19) moves the balance in its settlement currency, at the
+charge's own rate, against the pair's FX clearing account instead of psp_receivable
+(paycore.currency.settlement.Conversions.chargeback books the presentment side and the
+rounding); its rows show the rate and the presentment amount. A win gives back the same
+settlement amounts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paycore.currency.settlement import Chargeback, Conversions, SettledChargeback
 from paycore.dispute.models import Dispute
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
@@ -26,87 +33,102 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 @dataclass(frozen=True, slots=True)
 class DisputeMoney:
     _book: BalanceBook
+    _conversions: Conversions
 
     def now(self) -> int:
         return self._book.now()
 
     async def withdraw(self, connection: AsyncConnection, dispute: Dispute) -> str:
         """Takes the amount and the fee; answers the balance transaction's id."""
+        taken = await self._settled(connection, dispute, dispute.fee, reversal=False)
         return await self._move(
             connection,
             dispute,
-            [
-                (codes.TRANSFER_DISPUTE, dispute.amount, "out", "psp_receivable"),
-                (codes.TRANSFER_DISPUTE_FEE, dispute.fee, "out", "fees_revenue"),
-            ],
-            amount=-dispute.amount,
-            fee=dispute.fee,
+            taken,
+            reversal=False,
             description=f"Chargeback withdrawal for {dispute.psp_charge}",
         )
 
     async def reinstate(self, connection: AsyncConnection, dispute: Dispute, fee: int) -> str:
         """Gives the amount back (and `fee`, 0 when the fee stays); answers the balance
         transaction's id."""
+        given = await self._settled(connection, dispute, fee, reversal=True)
         return await self._move(
             connection,
             dispute,
-            [
-                (codes.TRANSFER_DISPUTE_REVERSAL, dispute.amount, "in", "psp_receivable"),
-                (codes.TRANSFER_DISPUTE_FEE_REVERSAL, fee, "in", "fees_revenue"),
-            ],
-            amount=dispute.amount,
-            fee=-fee,
+            given,
+            reversal=True,
             description=f"Chargeback reversal for {dispute.psp_charge}",
         )
+
+    async def _settled(
+        self, connection: AsyncConnection, dispute: Dispute, fee: int, *, reversal: bool
+    ) -> SettledChargeback:
+        """The amount and `fee` in the currency the balance moves in (a converted charge's
+        presentment side booked on the way)."""
+        chargeback = Chargeback(
+            dispute.id, dispute.payment_intent_id, dispute.amount, dispute.currency, fee
+        )
+        converted = await self._conversions.chargeback(
+            connection, dispute.merchant_id, chargeback, reversal=reversal
+        )
+        return converted or SettledChargeback(dispute.amount, fee, dispute.currency)
 
     async def _move(
         self,
         connection: AsyncConnection,
         dispute: Dispute,
-        legs: list[tuple[str, int, str, str]],
+        moved: SettledChargeback,
         *,
-        amount: int,
-        fee: int,
+        reversal: bool,
         description: str,
     ) -> str:
-        """`legs`: (transfer code, amount, "out" of the pending balance or "in", the platform
-        account on the other side). One row for them all, naming the first transfer."""
+        """The amount and the fee out of the pending balance (a reversal: back into it), and
+        one row for both, naming the amount's transfer."""
         book, merchant_id = self._book, dispute.merchant_id
-        accounts = await book.accounts(connection, merchant_id, MERCHANT, dispute.currency)
+        accounts = await book.accounts(connection, merchant_id, MERCHANT, moved.currency)
         await book.lock(connection, merchant_id, accounts)
-        platform = {
-            "psp_receivable": accounts.psp_receivable,
-            "fees_revenue": accounts.fees_revenue,
-        }
+        legs = (
+            (
+                codes.TRANSFER_DISPUTE_REVERSAL if reversal else codes.TRANSFER_DISPUTE,
+                moved.amount,
+                moved.counter or accounts.psp_receivable,
+            ),
+            (
+                codes.TRANSFER_DISPUTE_FEE_REVERSAL if reversal else codes.TRANSFER_DISPUTE_FEE,
+                moved.fee,
+                accounts.fees_revenue,
+            ),
+        )
         transfers: list[TransferRequest] = []
-        for code, leg_amount, direction, other in legs:
-            if leg_amount <= 0:
+        for code, amount, other in legs:
+            if amount <= 0:
                 continue
-            debit, credit = accounts.pending, platform[other]
-            if direction == "in":
-                debit, credit = credit, debit
+            debit, credit = (other, accounts.pending) if reversal else (accounts.pending, other)
             transfers.append(
                 book.transfer(
                     merchant_id,
                     code,
                     debit=debit,
                     credit=credit,
-                    amount=leg_amount,
-                    currency=dispute.currency,
+                    amount=amount,
+                    currency=moved.currency,
                     source=dispute.id,
                 )
             )
         await book.post(connection, merchant_id, transfers)
+        sign = 1 if reversal else -1
         row = book.row(
             merchant_id,
             MERCHANT,
             transfers[0],
             BalanceType.ADJUSTMENT,
-            amount,
-            fee=fee,
+            sign * moved.amount,
+            fee=-sign * moved.fee,
             status=BalanceStatus.PENDING,
             available_on=book.now(),
             description=description,
+            conversion=moved.conversion,
         )
         await book.record(connection, [row])
         return str(row["id"])

@@ -11,7 +11,7 @@ from paycore.events.models import NewEvent
 from paycore.events.objects import render
 from paycore.events.repository import EventRepository
 from paycore.events.types import is_event_type
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, new_id, remembered_logical_shard_of
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -32,7 +32,7 @@ def prepare_event(
     if not is_event_type(event_type):
         raise UnknownEventType(f"{event_type!r} is not in the event catalogue")
     if logical_shard is None:
-        logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+        logical_shard = remembered_logical_shard_of(merchant_id, Prefix.ACCOUNT)
     event_id = new_id(Prefix.EVENT, logical_shard)
     object_type, rendered = render(data)
     if object_id is None:

@@ -7,7 +7,7 @@ is an integer (counts, US cents, 0/1 flags, small codes); docs/fraud.md lists th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from paycore.fraud.timezones import local_hour
 from paycore.iso import CURRENCY_EXPONENTS
@@ -242,6 +242,14 @@ class PaymentFacts:
     card_wallet: str = ""
     """"apple_pay" | "google_pay" when the card came from a wallet token: recorded with the
     assessment's facts; the card (its fingerprint, the DPAN's) scores like any card."""
+
+    def as_dict(self) -> dict[str, object]:
+        """Every fact by name, as `dataclasses.asdict` gives them (the values are strings,
+        numbers and booleans, so there is nothing to copy deeply: asdict cost 50 us a payment)."""
+        return {name: getattr(self, name) for name in _FACT_NAMES}
+
+
+_FACT_NAMES = tuple(field.name for field in fields(PaymentFacts))
 
 
 def amount_usd_cents(amount: int, currency: str) -> int:

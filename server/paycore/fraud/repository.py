@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from paycore.fraud.models import (
     PLATFORM,
@@ -24,7 +23,7 @@ from paycore.fraud.rules import (
     rules_from_json,
     rules_to_json,
 )
-from paycore.storage.raw import driver_of
+from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import Cursor, Page, fetch_page, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
@@ -33,11 +32,11 @@ from paycore.storage.schema import (
     fraud_policies,
     fraud_reviews,
 )
+from paycore.storage.statements import Insert
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_INSERT_ASSESSMENT = insert(fraud_assessments)
 # One statement of a fixed shape for every payment (an absent value is "", which no item holds).
 _MATCH_BLOCKLIST = """
 SELECT type FROM fraud_blocklist_items
@@ -61,8 +60,16 @@ def _unix(moment: datetime | None) -> int:
     return 0 if moment is None else int(moment.timestamp())
 
 
-_encode_assessment: Encoder[Assessment] = Encoder(fraud_assessments, Assessment, skip=("label",))
-"""An assessment as written when made (it is labelled later)."""
+_encode_assessment: Encoder[Assessment] = Encoder(
+    fraud_assessments,
+    Assessment,
+    skip=("label",),
+    convert={"facts": jsonb, "features": jsonb},
+)
+"""An assessment as written when made (it is labelled later), as asyncpg takes it."""
+# asyncpg (paycore.storage.raw), not Core: one is written for every payment scored, and Core's
+# parameter processing of a batch cost more client CPU than its round trip.
+_INSERT_ASSESSMENT = Insert(fraud_assessments, _encode_assessment.columns).sql
 _encode_item: Encoder[BlocklistItem] = Encoder(fraud_blocklist_items, BlocklistItem)
 """A blocklist item's columns but its creation time (the database's now() by default)."""
 _encode_review: Encoder[Review] = Encoder(fraud_reviews, Review)
@@ -96,14 +103,11 @@ _policy: Decoder[Policy] = Decoder(
 )
 
 
-def assessment_row(assessment: Assessment) -> dict[str, Any]:
-    return _encode_assessment.mapping(assessment)
-
-
-async def insert_assessments(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Parameters at execution, not .values(): the statement is built once and its compiled
-    form cached; several rows go as one multi-row INSERT."""
-    await connection.execute(_INSERT_ASSESSMENT, rows)
+async def insert_assessments(connection: AsyncConnection, assessments: list[Assessment]) -> None:
+    """In the connection's transaction; several as one pipelined `executemany` (one round
+    trip)."""
+    driver = await driver_of(connection)
+    await driver.executemany(_INSERT_ASSESSMENT, [_encode_assessment(a) for a in assessments])
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +115,7 @@ class AssessmentRepository:
     _connection: AsyncConnection
 
     async def insert(self, assessment: Assessment) -> None:
-        await insert_assessments(self._connection, [assessment_row(assessment)])
+        await insert_assessments(self._connection, [assessment])
 
     async def label(
         self, merchant_id: str, payment: str, label: OutcomeLabel, note: str
@@ -306,6 +310,5 @@ __all__ = [
     "BlocklistValues",
     "PolicyRepository",
     "ReviewRepository",
-    "assessment_row",
     "insert_assessments",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.fraud.decision import allow_matches, decide
@@ -36,7 +36,7 @@ from paycore.fraud.repository import (
 from paycore.fraud.rules import DEFAULT_POLICY, RULES_VERSION, Decision, Policy
 from paycore.fraud.velocity import VelocityCounters
 from paycore.fraud.writer import AssessmentWriter
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ids import Prefix, logical_shard_of, new_id, remembered_logical_shard_of
 from paycore.invariants import invariant
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page
@@ -136,7 +136,7 @@ class FraudService:
             degraded,
             allowed=allow_matches(policy, facts),
         )
-        logical_shard = logical_shard_of(facts.merchant, Prefix.ACCOUNT)
+        logical_shard = remembered_logical_shard_of(facts.merchant, Prefix.ACCOUNT)
         assessment = Assessment(
             id=new_id(Prefix.RISK_ASSESSMENT, logical_shard),
             merchant_id=facts.merchant,
@@ -149,7 +149,7 @@ class FraudService:
             degraded=degraded,
             amount=facts.amount,
             currency=facts.currency,
-            facts=asdict(facts),
+            facts=facts.as_dict(),
             features=features,
             label=None,
             labelled=0,

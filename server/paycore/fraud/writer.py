@@ -17,7 +17,7 @@ import logging
 
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.models import Assessment
-from paycore.fraud.repository import assessment_row, insert_assessments
+from paycore.fraud.repository import insert_assessments
 from paycore.storage import Shards
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -96,12 +96,13 @@ class AssessmentWriter:
                 current = self._shards.engine_for_merchant(assessment.merchant_id)
                 by_engine.setdefault(current, []).append(assessment)
             try:
-                for current, part in by_engine.items():
+                for current in list(by_engine):
                     async with current.begin() as connection:
-                        await insert_assessments(connection, [assessment_row(a) for a in part])
-                    left = [assessment for assessment in left if assessment not in part]
+                        await insert_assessments(connection, by_engine[current])
+                    del by_engine[current]
                 return
             except Exception:  # a shard that is briefly away: retry, never lose the worker
+                left = [assessment for part in by_engine.values() for assessment in part]
                 logger.exception(
                     "writing %d fraud assessments failed (try %d)", len(left), attempt + 1
                 )

@@ -60,6 +60,9 @@ def seller_accounts(seller_account: str) -> tuple[AccountCode, ...]:
 # psp_receivable -> platform_cash (the net) and -> psp_fees (the PSP's fee). Differences found
 # by reconciliation are settled against the accounts below (docs/reconciliation.md).
 PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)
+"""The platform's bank cash, kept per merchant and currency (so a payout stays on the merchant's
+shard): settlement brings the PSP's net in; a paid payout leaves it (payouts_in_transit ->
+platform_cash, issue 13), a returned one comes back."""
 PSP_FEES = AccountCode("psp_fees", AccountType.EXPENSE)
 PSP_FEE_CLAIMS = AccountCode("psp_fee_claims", AccountType.ASSET)
 """Fees the PSP took above its contract: claimed back (below it: owed to it)."""
@@ -91,16 +94,14 @@ TRANSFER_ADJUSTMENT = "adjustment"
 TRANSFER_SETTLEMENT = "settlement"
 TRANSFER_SETTLEMENT_FEE = "settlement_fee"
 # Disputes (issue 22; paycore.dispute.money): balance_pending -> psp_receivable (the amount) and
-# -> fees_revenue (the fee) when a chargeback opens; back again when it is won.
+# -> fees_revenue (the fee) when a chargeback opens; back again when it is won. A converted
+# charge's go through the pair's FX clearing account, as a refund's (paycore.currency.settlement).
 TRANSFER_DISPUTE = "dispute"
 TRANSFER_DISPUTE_FEE = "dispute_fee"
 TRANSFER_DISPUTE_REVERSAL = "dispute_reversal"
 TRANSFER_DISPUTE_FEE_REVERSAL = "dispute_fee_reversal"
 
 # -- pay-out (issue 13) ---------------------------------------------------------------------------
-PLATFORM_CASH = AccountCode("platform_cash", AccountType.ASSET)
-"""The platform's bank cash, kept per merchant and currency (so a payout stays on the merchant's
-shard): a paid payout leaves it (payouts_in_transit -> platform_cash), a returned one comes back."""
 
 
 def balance_account_codes(seller_account: str) -> tuple[AccountCode, AccountCode, AccountCode]:

@@ -16,7 +16,7 @@ not a bug: `require` answers it with PAYMENT_INTENT_UNEXPECTED_STATE.
 
 from __future__ import annotations
 
-from paycore.errors import ApiError, InvariantViolation, Reason
+from paycore.errors import ApiError, IllegalMove, InvariantViolation, Reason
 from paycore.payment.models import Intent, IntentStatus
 
 S = IntentStatus
@@ -42,11 +42,8 @@ CAPTURABLE = frozenset({S.REQUIRES_CAPTURE})
 CANCELABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_CAPTURE})
 
 
-class IllegalIntentTransition(InvariantViolation):
-    def __init__(self, intent_id: str, current: IntentStatus, wanted: IntentStatus) -> None:
-        super().__init__(f"payment intent {intent_id} cannot move from {current} to {wanted}")
-        self.current = current
-        self.wanted = wanted
+class IllegalIntentTransition(IllegalMove):
+    subject = "payment intent"
 
 
 def check_move(intent: Intent, wanted: IntentStatus) -> None:

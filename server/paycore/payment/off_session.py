@@ -29,7 +29,7 @@ from paycore.payment.models import (
     Refund,
     RefundStatus,
 )
-from paycore.payment.refunds import record_refund
+from paycore.payment.refunds import NewRefund, pending_refund, record_refund
 from paycore.payment.repository import PayInRepository, refunds_query
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, fetch_page
@@ -120,26 +120,17 @@ class OffSessionCharges:
         if wanted <= 0:
             return None
         await repository.update_intent(intent, amount_refunded=intent.amount_refunded + wanted)
+        new = NewRefund(
+            payment_intent_id=intent.id,
+            payment_order_id="",
+            amount=wanted,
+            reason="requested_by_customer",
+            metadata={},
+        )
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)
+        pending = pending_refund(merchant_id, refund_id, new, wanted, intent.currency)
         return await record_refund(
-            connection,
-            self._executor,
-            self._events,
-            Refund(
-                id=refund_id,
-                merchant_id=merchant_id,
-                payment_intent_id=intent.id,
-                payment_order_id=None,
-                amount=wanted,
-                currency=intent.currency,
-                reason="requested_by_customer",
-                status=RefundStatus.PENDING,
-                failure_reason="",
-                execution_id=None,
-                metadata={},
-                created=0,
-            ),
-            intent.psp_charge,
+            connection, self._executor, self._events, pending, intent.psp_charge
         )
 
     async def run_refunds(self, merchant_id: str, intent_id: str) -> None:

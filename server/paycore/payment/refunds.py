@@ -79,7 +79,7 @@ class Refunds:
         return await self._reads.page(merchant_id, query, id_column, cursor, decode)
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
-        amount, reason, metadata = new.amount, new.reason, new.metadata
+        amount = new.amount
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)
 
         async def record(connection: AsyncConnection) -> Refund:
@@ -118,26 +118,8 @@ class Refunds:
                 await repository.update_intent(intent, amount_refunded=refunded + wanted)
             if order is not None:
                 await repository.update_order(order, amount_refunded=refunded + wanted)
-            return await record_refund(
-                connection,
-                self._executor,
-                self._events,
-                Refund(
-                    id=refund_id,
-                    merchant_id=merchant_id,
-                    payment_intent_id=new.payment_intent_id or None,
-                    payment_order_id=new.payment_order_id or None,
-                    amount=wanted,
-                    currency=currency,
-                    reason=reason,
-                    status=RefundStatus.PENDING,
-                    failure_reason="",
-                    execution_id=None,
-                    metadata=metadata,
-                    created=0,
-                ),
-                charge,
-            )
+            pending = pending_refund(merchant_id, refund_id, new, wanted, currency)
+            return await record_refund(connection, self._executor, self._events, pending, charge)
 
         return Phases(record, self.completion(merchant_id))
 
@@ -150,6 +132,27 @@ class Refunds:
             return refund
 
         return complete
+
+
+def pending_refund(
+    merchant_id: str, refund_id: str, new: NewRefund, amount: int, currency: str
+) -> Refund:
+    """The refund `new` asks for, of `amount` (already reserved), as its first phase stores it:
+    pending, before its execution exists."""
+    return Refund(
+        id=refund_id,
+        merchant_id=merchant_id,
+        payment_intent_id=new.payment_intent_id or None,
+        payment_order_id=new.payment_order_id or None,
+        amount=amount,
+        currency=currency,
+        reason=new.reason,
+        status=RefundStatus.PENDING,
+        failure_reason="",
+        execution_id=None,
+        metadata=new.metadata,
+        created=0,
+    )
 
 
 async def record_refund(

@@ -8,6 +8,9 @@ transaction. An instant payout and the automatic ones are sent as soon as they c
 
 What can be paid out is the available balance, less what the pending balance owes when it is
 negative (a refund larger than the balance); an instant payout's fee comes out beside it.
+Processors take some currencies' payouts only in whole multiples (paycore.currency.rules: HUF
+and TWD in hundreds of minor units): a manual payout's amount is checked, an automatic one
+pays the largest such amount and carries the rest to the next payout.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
+from paycore.currency.rules import CurrencyRules
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import record_event, record_events
 from paycore.executor.models import Execution, NewExecution, Operation
@@ -23,6 +28,7 @@ from paycore.executor.service import Executor
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import invariant
 from paycore.ledger import codes
+from paycore.ledger.models import TransferRequest
 from paycore.ledger.repository import AccountRepository
 from paycore.payout.balances import BalanceAccounts, BalanceBook
 from paycore.payout.bank_accounts import BankAccounts, require_account
@@ -63,6 +69,7 @@ class Payouts:
     _bank_accounts: BankAccounts
     _fees: InstantFees
     _render: RenderPayout
+    _rules: CurrencyRules
 
     # -- manual ---------------------------------------------------------------------------------
 
@@ -137,9 +144,11 @@ class Payouts:
     ) -> list[Created]:
         """The payouts of these schedules (claimed and locked by the caller) for their periods
         (each schedule's next_run_on): per account and currency, everything available that no
-        automatic payout took yet, to the currency's default bank account. Skipped (they wait)
-        below the minimum, while the balance is negative, without a usable bank account, or
-        when the period's payout exists. A batch is a handful of statements, whatever its size."""
+        automatic payout took yet, to the currency's default bank account, rounded down to
+        what the processors take in the currency (the rest is carried to the next payout).
+        Skipped (they wait) below the minimum, while the balance is negative, without a usable
+        bank account, or when the period's payout exists. A batch is a handful of statements,
+        whatever its size."""
         batch = ScheduledBatch(connection)
         schedules = {(merchant_id, schedule.account): schedule for merchant_id, schedule in due}
         keys = await batch.unswept_keys(list(schedules))
@@ -161,9 +170,11 @@ class Payouts:
         swept = await batch.lock_unswept(keys)
         now = self._book.now()
         payouts: list[Payout] = []
+        remainders: dict[str, int] = {}
         for key, balance in zip(keys, balances, strict=True):
             merchant_id, account, currency = key
-            amount = sum(net for _, net in swept[key])
+            unswept = sum(net for _, net in swept[key])
+            amount = self._rules.payable(unswept, currency)
             minimum = schedules[merchant_id, account].minimum_amounts.get(currency, 1)
             if balance.pending < 0 or amount <= 0 or amount < minimum:
                 continue
@@ -171,10 +182,12 @@ class Payouts:
             terms = NewPayout(
                 account, amount, currency, bank_accounts[key][0], PayoutMethod.STANDARD
             )
+            payout_id = self._new_id(merchant_id)
+            remainders[payout_id] = unswept - amount
             payouts.append(
                 _pending(
                     merchant_id,
-                    self._new_id(merchant_id),
+                    payout_id,
                     terms,
                     fee=0,
                     automatic=True,
@@ -192,6 +205,7 @@ class Payouts:
         book = self._book
         transfers = []
         rows = []
+        carried = []
         for payout in payouts:
             key = (payout.merchant_id, payout.account, payout.currency)
             transfer = book.payout_transfer(
@@ -212,9 +226,10 @@ class Payouts:
                     payout_id=payout.id,
                 )
             )
+            carried += self._carried(payout, transfer, remainders[payout.id])
         applied = await book.post_each(connection, transfers)
         invariant(all(applied), "the ledger refused an automatic payout after the balance check")
-        await book.record(connection, rows)
+        await book.record(connection, [*rows, *carried])
         await batch.assign(
             [
                 (payout.merchant_id, transaction, payout.id)
@@ -233,6 +248,41 @@ class Payouts:
         )
         return [
             Created(payout, execution) for payout, execution in zip(recorded, claimed, strict=True)
+        ]
+
+    def _carried(
+        self, payout: Payout, transfer: TransferRequest, remainder: int
+    ) -> list[dict[str, Any]]:
+        """What an automatic payout swept beyond its (rounded) amount, as two rows that net to
+        zero: one of this payout, taking `remainder` out of it (its rows add up to its amount),
+        and one left unswept, available, that the next payout sweeps. The ledger moves nothing:
+        the remainder never left balance_available."""
+        if not remainder:
+            return []
+        multiple = self._rules.rule(payout.currency).payout_multiple
+        why = f"{payout.currency} payouts are whole multiples of {multiple} minor units"
+        merchant_id, account, book = payout.merchant_id, payout.account, self._book
+        status = BalanceStatus.AVAILABLE
+        return [
+            book.row(
+                merchant_id,
+                account,
+                transfer,
+                BalanceType.PAYOUT,
+                -remainder,
+                status=status,
+                payout_id=payout.id,
+                description=f"Carried to the next payout: {why}",
+            ),
+            book.row(
+                merchant_id,
+                account,
+                transfer,
+                BalanceType.PAYOUT,
+                remainder,
+                status=status,
+                description=f"Carried from payout {payout.id}: {why}",
+            ),
         ]
 
     @staticmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.config import Settings
+from paycore.currency.rules import CurrencyRules
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.executor.service import Executor
 from paycore.ledger.service import LedgerService
@@ -79,9 +80,12 @@ def build_pay_out(
     executor: Executor,
     psp: PspClient,
     clock: Clock,
+    rules: CurrencyRules,
 ) -> PayOut:
     fees = InstantFees(settings.payout_instant_fee_bps, settings.payout_instant_fee_minimum)
-    payouts = Payouts(base.book, executor, base.lifecycle, base.bank_accounts, fees, payout_message)
+    payouts = Payouts(
+        base.book, executor, base.lifecycle, base.bank_accounts, fees, payout_message, rules
+    )
     return PayOut(
         book=base.book,
         lifecycle=base.lifecycle,

@@ -4,26 +4,22 @@ that died (their lease ran out). Runs live on the home shard, so the job works t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from paycore.reconciliation.runs import Runs
+from paycore.worker.job import ShardJob
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-@dataclass(frozen=True)
-class DailyReconciliation:
-    runs: Runs
-    daily_at_minutes: int
-    """Minutes after midnight UTC from which yesterday is reconciled."""
-    name: str = "reconciliation"
-    interval_seconds: float = 5.0
+def daily_reconciliation(runs: Runs, daily_at_minutes: int) -> ShardJob:
+    """`daily_at_minutes`: minutes after midnight UTC from which yesterday is reconciled."""
 
-    async def run(self, engine: AsyncEngine) -> int:
-        if engine is not self.runs.home:
+    async def run(engine: AsyncEngine) -> int:
+        if engine is not runs.home:
             return 0
-        now = self.runs.now()
+        now = runs.now()
         requested = 0
-        if now.hour * 60 + now.minute >= self.daily_at_minutes:
-            requested = len(await self.runs.request_daily())
-        executed = await self.runs.run_due()
+        if now.hour * 60 + now.minute >= daily_at_minutes:
+            requested = len(await runs.request_daily())
+        executed = await runs.run_due()
         return requested + (0 if executed is None else 1)
+
+    return ShardJob("reconciliation", 5.0, run)

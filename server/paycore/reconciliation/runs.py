@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from paycore.events import record_event
-from paycore.ids import MalformedId, Prefix, logical_shard_of, new_id
+from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, logical_shard_of, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
 from paycore.reconciliation.books import Books
 from paycore.reconciliation.discrepancies import DiscrepancyBook
@@ -40,8 +40,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 COMPLETED_EVENT = "reconciliation.run.completed"
-HOME_LOGICAL_SHARD = 0
-"""Runs live on the physical shard of logical shard 0 (the home shard)."""
 
 RenderRun = Callable[[Run], Message]
 

@@ -47,24 +47,31 @@ def message_of(message_type: type[MessageT], source: object, /, **fields: Any) -
 def fill(message: Message, source: object, fields: Mapping[str, Any] | None = None) -> None:
     """Sets `message`'s fields in place from `source` and `fields` (module docstring)."""
     given = fields or {}
-    for field, name, reference, kind in _fields_of(cast(Descriptor, message.DESCRIPTOR)):
+    for name, reference, kind, enum in _fields_of(cast(Descriptor, message.DESCRIPTOR)):
         value = given.get(name, _MISSING)
         if value is _MISSING:
             value = getattr(source, name, _MISSING)
         if value is _MISSING:
             value = getattr(source, reference, None)
-        if value is not None and value is not _MISSING:
-            _set(message, field, kind, value)
+        if value is None or value is _MISSING:
+            continue
+        if kind == _SCALAR:
+            setattr(message, name, value if enum is None else _enum_number(enum, value))
+        else:
+            _set(message, name, kind, enum, value)
 
 
-# How `_set` sets a field (derived once per message type: `_fields_of`).
+# How a field is set (derived once per message type: `_fields_of`).
 _MAP, _MESSAGES, _SCALARS, _MESSAGE, _SCALAR = range(5)
 
 
 @cache
-def _fields_of(descriptor: Descriptor) -> tuple[tuple[FieldDescriptor, str, str, int], ...]:
-    """Each field of the message type: itself, its name, its reference's name and its kind
-    (issue 17: every answer and stored answer is filled here, so this is read once)."""
+def _fields_of(
+    descriptor: Descriptor,
+) -> tuple[tuple[str, str, int, EnumDescriptor | None], ...]:
+    """Each field of the message type: its name, its reference's name, its kind and its enum
+    (issue 17: every answer, stored answer and event is filled here, so the descriptor is read
+    once, not on every fill: its attributes cost more than the setting)."""
 
     def kind(field: FieldDescriptor) -> int:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
@@ -74,12 +81,13 @@ def _fields_of(descriptor: Descriptor) -> tuple[tuple[FieldDescriptor, str, str,
         return _MESSAGE if field.message_type is not None else _SCALAR
 
     return tuple(
-        (field, field.name, f"{field.name}_id", kind(field)) for field in descriptor.fields
+        (field.name, f"{field.name}_id", kind(field), field.enum_type)
+        for field in descriptor.fields
     )
 
 
-def _set(message: Message, field: FieldDescriptor, kind: int, value: Any) -> None:
-    name = field.name
+def _set(message: Message, name: str, kind: int, enum: EnumDescriptor | None, value: Any) -> None:
+    """A field other than a single scalar."""
     if kind == _MAP:
         getattr(message, name).update(value)
     elif kind == _MESSAGES:
@@ -87,11 +95,11 @@ def _set(message: Message, field: FieldDescriptor, kind: int, value: Any) -> Non
         for item in value:
             _message_value(target.add(), item)
     elif kind == _SCALARS:
-        getattr(message, name).extend(_scalar(field, item) for item in value)
-    elif kind == _MESSAGE:
-        _message_value(getattr(message, name), value)
+        getattr(message, name).extend(
+            item if enum is None else _enum_number(enum, item) for item in value
+        )
     else:
-        setattr(message, name, _scalar(field, value))
+        _message_value(getattr(message, name), value)
 
 
 def _message_value(target: Message, value: Any) -> None:
@@ -102,13 +110,11 @@ def _message_value(target: Message, value: Any) -> None:
         fill(target, value)
 
 
-def _scalar(field: FieldDescriptor, value: Any) -> Any:
-    if field.enum_type is None:
-        return value
+def _enum_number(enum: EnumDescriptor, value: Any) -> int:
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, str):
-        return enum_value(field.enum_type, value)
+        return enum_value(enum, value)
     return int(value)
 
 

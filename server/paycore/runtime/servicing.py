@@ -1,27 +1,35 @@
-"""What every servicer shares: how it is added to the server, who the call acts for, the
-skeleton of a Get and the two ends of a List, so that a servicer method names only what is
-its own.
+"""What every servicer shares: how it is added to the server, who the call acts for, and the
+RPC methods whose only logic is the shared one, so that a servicer names only what is its own.
 
-    def register(server: aio.Server, service: WalletService) -> str:
-        add = wallet_pb2_grpc.add_WalletServiceServicer_to_server
-        return add_servicer(server, add, WalletServicer(service))
+A Get, a List with no filter, a create and a change of the one object `request.id` names are
+declared by what differs, one class attribute each (`Rpcs`, `ChangingRpcs`); a method with
+logic of its own (a List's filters, a check beyond the id, work after the change) is written
+out from the same pieces (`merchant_and_id`, `merchant_and_cursor`, `page_response`, Mutations).
+paycore.customer.servicer has both kinds; in short:
 
-    async def GetCustomer(self, request, context) -> customer_pb2.Customer:
-        read = self._service.get_customer
-        return await get_by_id(request, Prefix.CUSTOMER, read, customer_message)
+    rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()   # names the servicer the lambdas get
 
-    async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
-        email = validation.email("email", request.email, required=False)
-        page = await self._service.list_customers(merchant_id, cursor, email)
-        return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+    class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):   # fields: _service, ...
+        CreateCustomer = rpcs.change(CUSTOMER, lambda s: s._service.create_customer, checks)
+        GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, render)
 
-A change goes through `Mutations` (paycore.runtime.mutations)."""
+        async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
+            merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
+            email = validation.email("email", request.email, required=False)
+            ...
+
+    def register(server: aio.Server, service: CustomerService, mutations: Mutations) -> str:
+        add = customer_pb2_grpc.add_CustomerServiceServicer_to_server  # generated
+        return add_servicer(server, add, CustomerServicer(service, mutations))
+
+mypy checks each declaration against the generated base's method (its request and answer),
+as it would a method written out. A change goes through `Mutations`
+(paycore.runtime.mutations)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, Self, TypeVar, cast, overload
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -29,12 +37,21 @@ from paycore import validation
 from paycore.ids import Prefix
 from paycore.invariants import invariant
 from paycore.runtime.context import current_call
+from paycore.runtime.mutations import Answer, Mutations
 from paycore.storage.reads import Cursor, Page
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 R = TypeVar("R")
 ServicerT = TypeVar("ServicerT")
 ResponseT = TypeVar("ResponseT", bound=Message)
+RequestT = TypeVar("RequestT", bound=Message)
+CheckedT = TypeVar("CheckedT")
+ChangingT = TypeVar("ChangingT", bound="Changing")
+RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
+AnswerT_co = TypeVar("AnswerT_co", covariant=True)
+RequestT_inv = TypeVar("RequestT_inv")
+AnswerT = TypeVar("AnswerT")
 
 Context = aio.ServicerContext[Any, Any]
 """The context every servicer method receives (and paycore's leave unused: errors are raised)."""
@@ -130,19 +147,6 @@ async def get_by_id(
     return render(await read(merchant_id, object_id))
 
 
-async def get_acting_by_id(
-    request: IdRequest,
-    prefix: Prefix,
-    read: Callable[[str | None, str], Awaitable[T]],
-    render: Callable[[T], R],
-) -> R:
-    """An operator's Get (an internal service's): `request.id` checked as an id of `prefix`
-    (INVALID_ARGUMENT naming `id`), then `render(await read(acting_merchant(), object_id))`,
-    the merchant the operator acts for or None for any."""
-    object_id = validation.object_id("id", request.id, prefix)
-    return render(await read(acting_merchant(), object_id))
-
-
 def cursor_of(request: ListRequest, prefix: Prefix) -> Cursor:
     """INVALID_ARGUMENT naming `limit` (1..100, 0 means 10) or `starting_after` (an id of
     the listed kind)."""
@@ -165,3 +169,140 @@ def page_response(
     response = response_type(has_more=page.has_more)  # type: ignore[call-arg]
     response.data.extend(render(item) for item in page.data)  # type: ignore[attr-defined]
     return response
+
+
+class Method(Protocol[RequestT_contra, AnswerT_co]):
+    """An RPC method of a servicer as grpc calls it (the generated base's signature)."""
+
+    def __call__(self, request: RequestT_contra, context: Context) -> Awaitable[AnswerT_co]: ...
+
+
+class Rpc(Generic[ServicerT, RequestT_inv, AnswerT]):
+    """An RPC method a servicer declares in one line (`Rpcs`): read as an attribute of the
+    servicer, as the generated `add_*_to_server` reads each method, it is `run` bound to that
+    servicer, an async method like one written out."""
+
+    def __init__(self, run: Callable[[ServicerT, RequestT_inv], Awaitable[AnswerT]]) -> None:
+        self._run = run
+
+    @overload
+    def __get__(self, servicer: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, servicer: ServicerT, owner: type[Any]) -> Method[RequestT_inv, AnswerT]: ...
+    def __get__(
+        self, servicer: ServicerT | None, owner: type[Any]
+    ) -> Self | Method[RequestT_inv, AnswerT]:
+        if servicer is None:
+            return self
+        run = self._run
+
+        async def method(request: RequestT_inv, context: Context) -> AnswerT:
+            return await run(servicer, request)
+
+        return method
+
+
+class Changing(Protocol):
+    """A servicer with changes (`ChangingRpcs`): they run through its Mutations."""
+
+    @property
+    def _mutations(self) -> Mutations: ...
+
+
+class Rpcs(Generic[ServicerT]):
+    """Declares the reads of the servicer `ServicerT`; each `select` takes the servicer and
+    returns its domain call (`lambda s: s._service.get_customer`)."""
+
+    def get(
+        self,
+        prefix: Prefix,
+        select: Callable[[ServicerT], Callable[[str, str], Awaitable[T]]],
+        render: Callable[[T], R],
+    ) -> Rpc[ServicerT, IdRequest, R]:
+        """A Get of one of the caller's merchant's objects (`get_by_id`)."""
+
+        async def run(servicer: ServicerT, request: IdRequest) -> R:
+            return await get_by_id(request, prefix, select(servicer), render)
+
+        return Rpc(run)
+
+    def get_acting(
+        self,
+        prefix: Prefix,
+        select: Callable[[ServicerT], Callable[[str | None, str], Awaitable[T]]],
+        render: Callable[[T], R],
+    ) -> Rpc[ServicerT, IdRequest, R]:
+        """An operator's Get (an internal service's): `request.id` checked as an id of `prefix`
+        (INVALID_ARGUMENT naming `id`), then the read for the merchant the operator acts for,
+        or None for any."""
+
+        async def run(servicer: ServicerT, request: IdRequest) -> R:
+            object_id = validation.object_id("id", request.id, prefix)
+            return render(await select(servicer)(acting_merchant(), object_id))
+
+        return Rpc(run)
+
+    def list(
+        self,
+        prefix: Prefix,
+        response_type: type[ResponseT],
+        select: Callable[[ServicerT], Callable[[str, Cursor], Awaitable[Page[T]]]],
+        render: Callable[[T], Any],
+    ) -> Rpc[ServicerT, ListRequest, ResponseT]:
+        """A List of the caller's merchant's objects with no filter: `merchant_and_cursor`,
+        then `page_response` of the domain's page."""
+
+        async def run(servicer: ServicerT, request: ListRequest) -> ResponseT:
+            merchant_id, cursor = merchant_and_cursor(request, prefix)
+            page = await select(servicer)(merchant_id, cursor)
+            return page_response(response_type, page, render)
+
+        return Rpc(run)
+
+
+class ChangingRpcs(Rpcs[ChangingT]):
+    """`Rpcs` of a servicer that also declares changes: they run through its `_mutations`
+    (the type argument must have it)."""
+
+    def change(
+        self,
+        answer: Answer[T, ResponseT],
+        select: Callable[[ChangingT], Callable[[AsyncConnection, str, CheckedT], Awaitable[T]]],
+        check: Callable[[RequestT], CheckedT],
+    ) -> Rpc[ChangingT, RequestT, ResponseT]:
+        """A change the request alone describes (a create), for the caller's merchant:
+        `Mutations.answer_checked`."""
+
+        async def run(servicer: ChangingT, request: RequestT) -> ResponseT:
+            return await servicer._mutations.answer_checked(
+                request, answer, select(servicer), check
+            )
+
+        return Rpc(run)
+
+    def change_by_id(
+        self,
+        prefix: Prefix,
+        answer: Answer[T, ResponseT],
+        select: Callable[[ChangingT], Callable[[AsyncConnection, str, str], Awaitable[T]]],
+    ) -> Rpc[ChangingT, IdRequest, ResponseT]:
+        """A change of the object `request.id` names and nothing else (a cancel, a delete):
+        `merchant_and_id`, then `Mutations.answer` of the domain's `(connection, merchant_id,
+        object_id)`."""
+
+        async def run(servicer: ChangingT, request: IdRequest) -> ResponseT:
+            merchant_id, object_id = merchant_and_id(request.id, prefix)
+            change = select(servicer)
+            return await servicer._mutations.answer(
+                merchant_id, _message(request), answer, change, object_id
+            )
+
+        return Rpc(run)
+
+
+def _message(request: object) -> Message:
+    """`request` as the message it is: grpc hands every method the request message it parsed
+    (Mutations keeps its fingerprint); typed by the fields a shared method reads (IdRequest)."""
+    if isinstance(request, Message):
+        return request
+    raise TypeError(f"a request message, not {type(request).__name__}")  # pragma: no cover

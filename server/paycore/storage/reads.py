@@ -105,6 +105,15 @@ async def fetch_one(
     return decode(row)
 
 
+async def fetch_optional(
+    connection: AsyncConnection, query: Select[Any], decode: Decode[T], *, lock: bool = False
+) -> T | None:
+    """A repository's `get`: the one row `query` finds, decoded, or None; `lock` reads it
+    FOR UPDATE (the caller's transaction then holds it)."""
+    row = (await connection.execute(query.with_for_update() if lock else query)).one_or_none()
+    return None if row is None else decode(row)
+
+
 class Reads:
     def __init__(self, shards: Shards) -> None:
         self._shards = shards

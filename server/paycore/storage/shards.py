@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from paycore.config import Settings
 from paycore.errors import ApiError, ConfigurationError, Reason
-from paycore.ids import MalformedId, Prefix, logical_shard_of
+from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
 from paycore.storage.schema import shard_map
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -164,7 +164,7 @@ class Shards:
 
     def _physical_of_merchant(self, merchant_id: str) -> int:
         try:
-            logical_shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
+            logical_shard = remembered_logical_shard_of(merchant_id, Prefix.ACCOUNT)
         except MalformedId:
             raise ValueError(f"cannot route {merchant_id!r}: not an account id") from None
         return self._physical(logical_shard, merchant_id)

@@ -14,6 +14,7 @@ from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_items
 from paycore.subscription import lifecycle
 from paycore.subscription.events import INVOICE_ITEM_CREATED, SubscriptionEvents
+from paycore.subscription.invoice_store import not_yet_invoiced
 from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem, Period
 from paycore.subscription.proration import item_amount
 from paycore.subscription.service import require_price
@@ -102,11 +103,7 @@ async def take_pending(
     rows = (
         await connection.execute(
             update(t)
-            .where(
-                t.c.merchant_id == merchant_id,
-                t.c.subscription_id == subscription_id,
-                t.c.invoice_id.is_(None),
-            )
+            .where(not_yet_invoiced(t, merchant_id, subscription_id))
             .values(invoice_id=invoice_id)
             .returning(t)
         )

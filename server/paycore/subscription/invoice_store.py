@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.storage.keys import merchant_row
 from paycore.storage.reads import matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
@@ -20,7 +21,7 @@ from paycore.subscription.models import (
     InvoiceStatus,
     Period,
 )
-from sqlalchemy import Row, Select, delete, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,6 +40,16 @@ def invoices_query(
         status=status,
     )
     return query, invoices.c.id
+
+
+def not_yet_invoiced(table: Table, merchant_id: str, subscription_id: str) -> ColumnElement[bool]:
+    """The subscription's rows of `table` (invoice lines, invoice items) that no invoice has
+    taken yet: they go onto its next one."""
+    return and_(
+        table.c.merchant_id == merchant_id,
+        table.c.subscription_id == subscription_id,
+        table.c.invoice_id.is_(None),
+    )
 
 
 async def with_lines(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Invoice]:
@@ -89,30 +100,21 @@ class InvoiceRepository:
     ) -> tuple[InvoiceLine, ...]:
         t = invoice_lines
         rows = await self._connection.execute(
-            select(t)
-            .where(
-                t.c.merchant_id == merchant_id,
-                t.c.subscription_id == subscription_id,
-                t.c.invoice_id.is_(None),
-            )
-            .order_by(t.c.id)
+            select(t).where(not_yet_invoiced(t, merchant_id, subscription_id)).order_by(t.c.id)
         )
         return tuple(_line(row) for row in rows.all())
 
     async def drop_pending(self, merchant_id: str, subscription_id: str) -> None:
         """Pending lines are copied onto the invoice that takes them (insert) and dropped."""
-        t = invoice_lines
         await self._connection.execute(
-            delete(t).where(
-                t.c.merchant_id == merchant_id,
-                t.c.subscription_id == subscription_id,
-                t.c.invoice_id.is_(None),
+            delete(invoice_lines).where(
+                not_yet_invoiced(invoice_lines, merchant_id, subscription_id)
             )
         )
 
     async def get(self, merchant_id: str, invoice_id: str, *, lock: bool = False) -> Invoice | None:
         t = invoices
-        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == invoice_id)
+        query = select(t).where(merchant_row(t, merchant_id, invoice_id))
         if lock:
             query = query.with_for_update()
         row = (await self._connection.execute(query)).one_or_none()
@@ -157,7 +159,7 @@ class InvoiceRepository:
         t = invoices
         await self._connection.execute(
             update(t)
-            .where(t.c.merchant_id == invoice.merchant_id, t.c.id == invoice.id)
+            .where(merchant_row(t, invoice.merchant_id, invoice.id))
             .values(**_invoice_values(invoice))
         )
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from paycore.storage.reads import Decode, matching
+from paycore.storage.reads import Decode, fetch_optional, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
@@ -45,8 +45,8 @@ class ProductRepository:
         return await _inserted(self._connection, products, values, decode_product)
 
     async def get(self, merchant_id: str, product_id: str) -> Product | None:
-        row = (await self._connection.execute(product_query(merchant_id, product_id))).one_or_none()
-        return None if row is None else decode_product(row)
+        query = product_query(merchant_id, product_id)
+        return await fetch_optional(self._connection, query, decode_product)
 
 
 def products_query(merchant_id: str, active: bool | None) -> tuple[Select[Any], Any]:
@@ -84,8 +84,8 @@ class PriceRepository:
         return await _inserted(self._connection, prices, values, decode_price)
 
     async def get(self, merchant_id: str, price_id: str) -> Price | None:
-        row = (await self._connection.execute(price_query(merchant_id, price_id))).one_or_none()
-        return None if row is None else decode_price(row)
+        query = price_query(merchant_id, price_id)
+        return await fetch_optional(self._connection, query, decode_price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +107,7 @@ class TestClockRepository:
         query = select(test_clocks).where(
             test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id
         )
-        if lock:
-            query = query.with_for_update()
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else _test_clock(row)
+        return await fetch_optional(self._connection, query, _test_clock, lock=lock)
 
     async def set(
         self, merchant_id: str, clock_id: str, status: TestClockStatus, frozen_time: int

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from paycore.storage.keys import merchant_row
 from paycore.storage.reads import matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
@@ -44,7 +45,7 @@ class SubscriptionRepository:
         self, merchant_id: str, subscription_id: str, *, lock: bool = False
     ) -> Subscription | None:
         t = subscriptions
-        query = select(t).where(t.c.merchant_id == merchant_id, t.c.id == subscription_id)
+        query = select(t).where(merchant_row(t, merchant_id, subscription_id))
         if lock:
             query = query.with_for_update()
         row = (await self._connection.execute(query)).one_or_none()
@@ -66,7 +67,7 @@ class SubscriptionRepository:
         t = subscriptions
         await self._connection.execute(
             update(t)
-            .where(t.c.merchant_id == subscription.merchant_id, t.c.id == subscription.id)
+            .where(merchant_row(t, subscription.merchant_id, subscription.id))
             .values(**_subscription_values(subscription))
         )
 
@@ -77,7 +78,7 @@ class SubscriptionRepository:
         until = None if seconds is None else func.now() + timedelta(seconds=seconds)
         await self._connection.execute(
             update(t)
-            .where(t.c.merchant_id == merchant_id, t.c.id == subscription_id)
+            .where(merchant_row(t, merchant_id, subscription_id))
             .values(claimed_until=until)
         )
 

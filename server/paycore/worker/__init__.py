@@ -1,8 +1,9 @@
 """The worker (`paycore worker`): periodic jobs over every physical shard.
 
-    job.py      the Job protocol: name, interval_seconds, async run(engine) -> processed
+    job.py      the Job protocol (name, interval_seconds, async run(engine) -> processed) and
+                ShardJob, a job declared as its name, its interval and one call on a shard
     runner.py   Worker: a loop per job and shard, jitter, metrics, graceful stop, run_once
-    jobs.py     the jobs shipped: outbox_publisher, idempotency_key_pruner, ledger_hold_expiry
+    jobs.py     the jobs shipped, each a ShardJob declaration
     metrics.py  per-job Prometheus counters and histogram
     process.py  the process: platform, jobs, signals, metrics endpoint
 

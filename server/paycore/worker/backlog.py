@@ -33,47 +33,37 @@ class BacklogMetrics:
     """The gauges, made once per process (a registry refuses a second metric of one name)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.outbox_unpublished = Gauge(
+        def by_shard(name: str, documentation: str, *labels: str) -> Gauge:
+            return Gauge(name, documentation, ["shard", *labels], registry=registry)
+
+        self.outbox_unpublished = by_shard(
             "paycore_outbox_unpublished",
             "Events committed but not yet handed to the publisher, by physical shard.",
-            ["shard"],
-            registry=registry,
         )
-        self.outbox_oldest_seconds = Gauge(
+        self.outbox_oldest_seconds = by_shard(
             "paycore_outbox_oldest_unpublished_seconds",
             "Age of the oldest event not yet published (0 when none wait), by physical shard.",
-            ["shard"],
-            registry=registry,
         )
-        self.dead_letters = Gauge(
+        self.dead_letters = by_shard(
             "paycore_executor_dead_letters",
             "Executions in the dead-letter list, waiting for an operator, by physical shard.",
-            ["shard"],
-            registry=registry,
         )
-        self.webhooks_due = Gauge(
+        self.webhooks_due = by_shard(
             "paycore_webhook_deliveries_due",
             "Webhook deliveries due now and not yet attempted, by physical shard.",
-            ["shard"],
-            registry=registry,
         )
-        self.webhooks_oldest_due_seconds = Gauge(
+        self.webhooks_oldest_due_seconds = by_shard(
             "paycore_webhook_oldest_due_seconds",
             "How long the longest-waiting due webhook delivery has waited, by physical shard.",
-            ["shard"],
-            registry=registry,
         )
-        self.integrity_mismatches = Gauge(
+        self.integrity_mismatches = by_shard(
             "paycore_ledger_integrity_mismatches",
             "What the last integrity check of a shard found wrong, by kind (0 = sound).",
-            ["shard", "kind"],
-            registry=registry,
+            "kind",
         )
-        self.integrity_checked = Gauge(
+        self.integrity_checked = by_shard(
             "paycore_ledger_integrity_checked_timestamp_seconds",
             "When the shard's ledger integrity was last checked (unix seconds).",
-            ["shard"],
-            registry=registry,
         )
 
 

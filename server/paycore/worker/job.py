@@ -3,7 +3,9 @@ time, again and again (docs/design.md, "Events and background work")."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,3 +25,13 @@ class Job(Protocol):
         many items it processed. It claims its rows with `FOR UPDATE SKIP LOCKED` (or another
         lock that lets a concurrent run skip them), so runs side by side never do a row twice;
         and it is idempotent, so work redone after a crash changes nothing."""
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """A Job that is one call on the shard, `run(engine)`: how every job that adapts a domain's
+    batch is declared (paycore.worker.jobs, the dispute feed, the daily reconciliation)."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[AsyncEngine], Coroutine[Any, Any, int]]

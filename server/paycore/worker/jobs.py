@@ -1,12 +1,13 @@
 """The jobs paycore ships; the composition root (paycore.app.build_jobs) builds and lists them.
-Each is a thin adapter: the work itself lives with the data it touches."""
+Each is a thin adapter: the work itself lives with the data it touches, so a job here is a
+declaration of its name, its interval and the one call it makes on a shard."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 from paycore.checkout.sessions import SWEEP_BATCH_MAX, CheckoutSessions
 from paycore.events.publishing import PUBLISH_BATCH_MAX, EventPublisher, publish_pending
@@ -19,142 +20,82 @@ from paycore.payout.tracking import CHECKS_PER_RUN_MAX, PayoutTracker
 from paycore.storage.idempotency_pruning import PRUNE_BATCH_MAX, prune_idempotency_keys
 from paycore.subscription.billing import BATCH_MAX, Billing
 from paycore.webhooks.delivering import Deliverer
+from paycore.worker.job import ShardJob
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-@dataclass(frozen=True)
-class OutboxPublisher:
+def outbox_publisher(publisher: EventPublisher, batch_size: int = PUBLISH_BATCH_MAX) -> ShardJob:
     """Hands committed events to the publisher (a Redis Stream), at least once."""
-
-    publisher: EventPublisher
-    batch_size: int = PUBLISH_BATCH_MAX
-    name: str = "outbox_publisher"
-    interval_seconds: float = 0.5
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await publish_pending(engine, self.publisher, self.batch_size)
+    return ShardJob(
+        "outbox_publisher", 0.5, lambda engine: publish_pending(engine, publisher, batch_size)
+    )
 
 
-@dataclass(frozen=True)
-class IdempotencyKeyPruner:
+def idempotency_key_pruner(retention_seconds: float, batch_size: int = PRUNE_BATCH_MAX) -> ShardJob:
     """Deletes idempotency keys past their retention, never one whose request is running."""
-
-    retention_seconds: float
-    batch_size: int = PRUNE_BATCH_MAX
-    name: str = "idempotency_key_pruner"
-    interval_seconds: float = 60.0
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await prune_idempotency_keys(engine, self.retention_seconds, self.batch_size)
+    return ShardJob(
+        "idempotency_key_pruner",
+        60.0,
+        lambda engine: prune_idempotency_keys(engine, retention_seconds, batch_size),
+    )
 
 
-@dataclass(frozen=True)
-class LedgerHoldExpiry:
+def ledger_hold_expiry(ledger: LedgerService, batch_size: int = EXPIRY_SWEEP_LIMIT) -> ShardJob:
     """Voids pending ledger transfers (holds) whose timeout has passed."""
-
-    ledger: LedgerService
-    batch_size: int = EXPIRY_SWEEP_LIMIT
-    name: str = "ledger_hold_expiry"
-    interval_seconds: float = 1.0
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await self.ledger.expire_overdue_on(engine, self.batch_size)
+    return ShardJob(
+        "ledger_hold_expiry", 1.0, lambda engine: ledger.expire_overdue_on(engine, batch_size)
+    )
 
 
-@dataclass(frozen=True)
-class ExecutorResume:
+def executor_resume(executor: Executor, batch_size: int = RESUME_BATCH_MAX) -> ShardJob:
     """Runs the executions that are due: retries after backoff, unknown outcomes (a status
     query first), and those whose runner died mid-call (its lease ran out)."""
-
-    executor: Executor
-    batch_size: int = RESUME_BATCH_MAX
-    name: str = "executor_resume"
-    interval_seconds: float = 0.5
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await self.executor.resume_due(engine, self.batch_size)
+    return ShardJob("executor_resume", 0.5, lambda engine: executor.resume_due(engine, batch_size))
 
 
-@dataclass(frozen=True)
-class SubscriptionBilling:
+def subscription_billing(billing: Billing, batch_size: int = BATCH_MAX) -> ShardJob:
     """Bills what is due on the subscriptions' clocks: renewals, retries, trial ends,
     period-end cancels, incomplete expiries; then marks caught-up test clocks ready."""
-
-    billing: Billing
-    batch_size: int = BATCH_MAX
-    name: str = "subscription_billing"
-    interval_seconds: float = 1.0
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await self.billing.run(engine, self.batch_size)
+    return ShardJob("subscription_billing", 1.0, lambda engine: billing.run(engine, batch_size))
 
 
 # -- pay-out (issue 13) -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BalanceAvailability:
+def balance_availability(
+    availability: Availability, batch_size: int = AVAILABILITY_BATCH_MAX
+) -> ShardJob:
     """Moves what has come due from balance_pending to balance_available (balance.available)."""
-
-    availability: Availability
-    batch_size: int = AVAILABILITY_BATCH_MAX
-    name: str = "balance_availability"
-    interval_seconds: float = 1.0
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await self.availability.run(engine, self.batch_size)
+    return ShardJob(
+        "balance_availability", 1.0, lambda engine: availability.run(engine, batch_size)
+    )
 
 
-@dataclass(frozen=True)
-class PayoutScheduling:
+def payout_scheduling(scheduler: Scheduler, batch_size: int = SCHEDULES_PER_RUN_MAX) -> ShardJob:
     """Makes and sends the automatic payouts of the schedules whose day has come."""
-
-    scheduler: Scheduler
-    batch_size: int = SCHEDULES_PER_RUN_MAX
-    name: str = "payout_scheduling"
-    interval_seconds: float = 1.0
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await self.scheduler.run(engine, self.batch_size)
+    return ShardJob("payout_scheduling", 1.0, lambda engine: scheduler.run(engine, batch_size))
 
 
-@dataclass(frozen=True)
-class PayoutTracking:
+def payout_tracking(tracker: PayoutTracker, batch_size: int = CHECKS_PER_RUN_MAX) -> ShardJob:
     """Asks the bank how payouts in transit (or recently paid) stand and applies it."""
-
-    tracker: PayoutTracker
-    batch_size: int = CHECKS_PER_RUN_MAX
-    name: str = "payout_tracking"
-    interval_seconds: float = 1.0
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await self.tracker.run(engine, self.batch_size)
+    return ShardJob("payout_tracking", 1.0, lambda engine: tracker.run(engine, batch_size))
 
 
-@dataclass(frozen=True)
-class WebhookDelivery:
+def webhook_delivery(deliverer: Deliverer) -> ShardJob:
     """Fans committed events out to webhook deliveries, records finished attempts, and starts
     the attempts that are due (paycore.webhooks.delivering)."""
-
-    deliverer: Deliverer
-    name: str = "webhook_delivery"
-    interval_seconds: float = 0.2
-
-    async def run(self, engine: AsyncEngine) -> int:
-        return await self.deliverer.run(engine)
+    return ShardJob("webhook_delivery", 0.2, deliverer.run)
 
 
-@dataclass(frozen=True)
-class CheckoutSessionSweep:
+def checkout_session_sweep(
+    sessions: CheckoutSessions,
+    clock: Callable[[], float] = time.time,
+    batch_size: int = SWEEP_BATCH_MAX,
+) -> ShardJob:
     """Records checkout sessions whose payment intent succeeded (complete) and expires those
     past expires_at (their intent canceled), each with its checkout.session.* event."""
 
-    sessions: CheckoutSessions
-    clock: Callable[[], float] = time.time
-    batch_size: int = SWEEP_BATCH_MAX
-    name: str = "checkout_session_sweep"
-    interval_seconds: float = 1.0
+    def sweep(engine: AsyncEngine) -> Coroutine[Any, Any, int]:
+        return sessions.sweep_on(engine, datetime.fromtimestamp(clock(), UTC), batch_size)
 
-    async def run(self, engine: AsyncEngine) -> int:
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        return await self.sessions.sweep_on(engine, now, self.batch_size)
+    return ShardJob("checkout_session_sweep", 1.0, sweep)

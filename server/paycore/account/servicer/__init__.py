@@ -27,11 +27,10 @@ from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
     add_servicer,
     cursor_of,
-    get_by_id,
-    merchant_and_cursor,
     merchant_and_id,
     page_response,
 )
@@ -45,6 +44,9 @@ ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
 NEW_MERCHANT = Answer(account_pb2.Merchant, created_merchant_message, without_secrets)
 """A new merchant's answer: its first keys' secrets shown once, never stored."""
 RESTRICTED = CallerKind.RESTRICTED_KEY
+
+
+rpcs: ChangingRpcs[AccountServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +96,20 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),
         )
 
-    async def CreateSellerAccount(
-        self, request: account_pb2.CreateSellerAccountRequest, context: Context
-    ) -> account_pb2.SellerAccount:
-        create = self._service.create_seller_account
-        return await self._mutations.answer_checked(
-            request, SELLER_ACCOUNT, create, requests.new_seller_account
-        )
+    CreateSellerAccount = rpcs.change(
+        SELLER_ACCOUNT, lambda s: s._service.create_seller_account, requests.new_seller_account
+    )
 
-    async def GetSellerAccount(
-        self, request: account_pb2.GetSellerAccountRequest, context: Context
-    ) -> account_pb2.SellerAccount:
-        read = self._service.get_seller_account
-        return await get_by_id(request, Prefix.ACCOUNT, read, seller_account_message)
+    GetSellerAccount = rpcs.get(
+        Prefix.ACCOUNT, lambda s: s._service.get_seller_account, seller_account_message
+    )
 
-    async def ListSellerAccounts(
-        self, request: account_pb2.ListSellerAccountsRequest, context: Context
-    ) -> account_pb2.ListSellerAccountsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.ACCOUNT)
-        page = await self._service.list_seller_accounts(merchant_id, cursor)
-        return page_response(account_pb2.ListSellerAccountsResponse, page, seller_account_message)
+    ListSellerAccounts = rpcs.list(
+        Prefix.ACCOUNT,
+        account_pb2.ListSellerAccountsResponse,
+        lambda s: s._service.list_seller_accounts,
+        seller_account_message,
+    )
 
     async def CreateApiKey(
         self, request: account_pb2.CreateApiKeyRequest, context: Context

@@ -17,10 +17,10 @@ from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
     add_servicer,
     cursor_of,
-    get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
@@ -32,23 +32,18 @@ CUSTOMER = Answer(customer_pb2.Customer, customer_message)
 PAYMENT_METHOD = Answer(customer_pb2.PaymentMethod, payment_method_message)
 
 
+rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     _service: CustomerService
     _mutations: Mutations
 
-    async def CreateCustomer(
-        self, request: customer_pb2.CreateCustomerRequest, context: Context
-    ) -> customer_pb2.Customer:
-        return await self._mutations.answer_checked(
-            request, CUSTOMER, self._service.create_customer, requests.new_customer
-        )
-
-    async def GetCustomer(
-        self, request: customer_pb2.GetCustomerRequest, context: Context
-    ) -> customer_pb2.Customer:
-        read = self._service.get_customer
-        return await get_by_id(request, Prefix.CUSTOMER, read, customer_message)
+    CreateCustomer = rpcs.change(
+        CUSTOMER, lambda s: s._service.create_customer, requests.new_customer
+    )
+    GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, customer_message)
 
     async def UpdateCustomer(
         self, request: customer_pb2.UpdateCustomerRequest, context: Context
@@ -94,11 +89,9 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             )
         return created
 
-    async def GetPaymentMethod(
-        self, request: customer_pb2.GetPaymentMethodRequest, context: Context
-    ) -> customer_pb2.PaymentMethod:
-        read = self._service.get_payment_method
-        return await get_by_id(request, Prefix.PAYMENT_METHOD, read, payment_method_message)
+    GetPaymentMethod = rpcs.get(
+        Prefix.PAYMENT_METHOD, lambda s: s._service.get_payment_method, payment_method_message
+    )
 
     async def ListPaymentMethods(
         self, request: customer_pb2.ListPaymentMethodsRequest, context: Context
@@ -126,14 +119,9 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             customer_id,
         )
 
-    async def DetachPaymentMethod(
-        self, request: customer_pb2.DetachPaymentMethodRequest, context: Context
-    ) -> customer_pb2.PaymentMethod:
-        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
-        detach = self._service.detach_payment_method
-        return await self._mutations.answer(
-            merchant_id, request, PAYMENT_METHOD, detach, payment_method_id
-        )
+    DetachPaymentMethod = rpcs.change_by_id(
+        Prefix.PAYMENT_METHOD, PAYMENT_METHOD, lambda s: s._service.detach_payment_method
+    )
 
     def _hashed_form(
         self, request: customer_pb2.CreatePaymentMethodRequest

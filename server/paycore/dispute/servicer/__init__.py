@@ -12,8 +12,8 @@ from paycore.ids import Prefix
 from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     add_servicer,
-    get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
@@ -23,16 +23,15 @@ from paycore.v1 import dispute_pb2, dispute_pb2_grpc
 DISPUTE = Answer(dispute_pb2.Dispute, dispute_message)
 
 
+rpcs: Rpcs[DisputeServicer] = Rpcs()
+
+
 @dataclass(frozen=True, slots=True)
 class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
     _disputes: Disputes
     _mutations: Mutations
 
-    async def GetDispute(
-        self, request: dispute_pb2.GetDisputeRequest, context: Context
-    ) -> dispute_pb2.Dispute:
-        read = self._disputes.get
-        return await get_by_id(request, Prefix.DISPUTE, read, dispute_message)
+    GetDispute = rpcs.get(Prefix.DISPUTE, lambda s: s._disputes.get, dispute_message)
 
     async def ListDisputes(
         self, request: dispute_pb2.ListDisputesRequest, context: Context

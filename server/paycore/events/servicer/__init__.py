@@ -14,8 +14,8 @@ from paycore.events.servicer.requests import type_filter
 from paycore.ids import Prefix
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     add_servicer,
-    get_by_id,
     joined,
     merchant_and_cursor,
     page_response,
@@ -33,17 +33,16 @@ def register(server: aio.Server, service: EventService, webhooks: WebhookService
     return add_servicer(server, add, joined(EventServicer(service), webhooks))
 
 
+rpcs: Rpcs[EventServicer] = Rpcs()
+
+
 @dataclass(frozen=True, slots=True)
 class EventServicer:
     """EventService's events (its webhook methods: paycore.webhooks' WebhookServicer)."""
 
     _service: EventService
 
-    async def GetEvent(
-        self, request: event_pb2.GetEventRequest, context: Context
-    ) -> event_pb2.Event:
-        read = self._service.get_event
-        return await get_by_id(request, Prefix.EVENT, read, event_message)
+    GetEvent = rpcs.get(Prefix.EVENT, lambda s: s._service.get_event, event_message)
 
     async def ListEvents(
         self, request: event_pb2.ListEventsRequest, context: Context

@@ -28,10 +28,10 @@ from paycore.runtime.context import current_call
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     acting_merchant,
     add_servicer,
     cursor_of,
-    get_acting_by_id,
     page_response,
 )
 from paycore.storage import Shards
@@ -50,6 +50,9 @@ def register(
     """Adds FraudService to `server`; returns its full name."""
     add = fraud_pb2_grpc.add_FraudServiceServicer_to_server
     return add_servicer(server, add, FraudServicer(service, shards, mutations))
+
+
+rpcs: Rpcs[FraudServicer] = Rpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +162,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         self._service.forget_policy(merchant_id)
         return response
 
-    async def GetReview(
-        self, request: fraud_pb2.GetReviewRequest, context: Context
-    ) -> fraud_pb2.Review:
-        read = self._service.get_review
-        return await get_acting_by_id(request, Prefix.REVIEW, read, review_message)
+    GetReview = rpcs.get_acting(Prefix.REVIEW, lambda s: s._service.get_review, review_message)
 
     async def ListReviews(
         self, request: fraud_pb2.ListReviewsRequest, context: Context

@@ -25,16 +25,19 @@ from paycore.runtime.context import current_call
 from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     acting_merchant,
     add_servicer,
     cursor_of,
-    get_acting_by_id,
     page_response,
 )
 from paycore.v1 import ledger_pb2, ledger_pb2_grpc
 
 ACCOUNT = Answer(ledger_pb2.LedgerAccount, account_message)
 RESULTS = Answer(ledger_pb2.PostTransfersResponse, results_message)
+
+
+rpcs: Rpcs[LedgerServicer] = Rpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +55,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             new.merchant_id, request, ACCOUNT, lambda connection: create(connection, new)
         )
 
-    async def GetAccount(
-        self, request: ledger_pb2.GetAccountRequest, context: Context
-    ) -> ledger_pb2.LedgerAccount:
-        read = self._service.get_account
-        return await get_acting_by_id(request, Prefix.LEDGER_ACCOUNT, read, account_message)
+    GetAccount = rpcs.get_acting(
+        Prefix.LEDGER_ACCOUNT, lambda s: s._service.get_account, account_message
+    )
 
     async def ListAccounts(
         self, request: ledger_pb2.ListAccountsRequest, context: Context
@@ -88,11 +89,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             lambda connection: self._service.post_in(connection, merchant_id, transfers),
         )
 
-    async def GetTransfer(
-        self, request: ledger_pb2.GetTransferRequest, context: Context
-    ) -> ledger_pb2.LedgerTransfer:
-        read = self._service.get_transfer
-        return await get_acting_by_id(request, Prefix.LEDGER_TRANSFER, read, transfer_message)
+    GetTransfer = rpcs.get_acting(
+        Prefix.LEDGER_TRANSFER, lambda s: s._service.get_transfer, transfer_message
+    )
 
     async def ListEntries(
         self, request: ledger_pb2.ListEntriesRequest, context: Context

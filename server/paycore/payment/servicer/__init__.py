@@ -31,6 +31,7 @@ from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import Answer, Mutations, Phases
 from paycore.runtime.servicing import (
     Context,
+    Rpcs,
     add_servicer,
     get_by_id,
     merchant_and_cursor,
@@ -55,6 +56,9 @@ def register(
     parties = requests.Parties(accounts, customers, currencies)
     servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
     return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
+
+
+rpcs: Rpcs[PaymentServicer] = Rpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +88,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             checkouts.orders.completion(merchant_id),
         )
 
-    async def GetPayment(
-        self, request: payment_pb2.GetPaymentRequest, context: Context
-    ) -> payment_pb2.Payment:
-        read = self._pay_in.checkouts.orders.get
-        return await get_by_id(request, Prefix.PAYMENT, read, payment_message)
+    GetPayment = rpcs.get(Prefix.PAYMENT, lambda s: s._pay_in.checkouts.orders.get, payment_message)
 
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: Context
@@ -102,11 +102,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         )
         return page_response(payment_pb2.ListPaymentsResponse, page, payment_message)
 
-    async def GetPaymentOrder(
-        self, request: payment_pb2.GetPaymentOrderRequest, context: Context
-    ) -> payment_pb2.PaymentOrder:
-        read = self._pay_in.checkouts.orders.get_order
-        return await get_by_id(request, Prefix.PAYMENT_ORDER, read, order_message)
+    GetPaymentOrder = rpcs.get(
+        Prefix.PAYMENT_ORDER, lambda s: s._pay_in.checkouts.orders.get_order, order_message
+    )
 
     # -- payment intents ------------------------------------------------------------------------
 
@@ -198,11 +196,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         phases = self._pay_in.refunds.phases(merchant_id, new)
         return await self._mutations.run(merchant_id, request, REFUND, phases)
 
-    async def GetRefund(
-        self, request: payment_pb2.GetRefundRequest, context: Context
-    ) -> payment_pb2.Refund:
-        read = self._pay_in.refunds.get
-        return await get_by_id(request, Prefix.REFUND, read, refund_message)
+    GetRefund = rpcs.get(Prefix.REFUND, lambda s: s._pay_in.refunds.get, refund_message)
 
     async def ListRefunds(
         self, request: payment_pb2.ListRefundsRequest, context: Context

@@ -21,11 +21,10 @@ from paycore.payout.servicer.messages import (
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Answer, FinalAnswer, Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
     add_servicer,
-    get_by_id,
     merchant_and_cursor,
-    merchant_and_id,
     page_response,
 )
 from paycore.v1 import payout_pb2, payout_pb2_grpc
@@ -33,6 +32,9 @@ from paycore.v1 import payout_pb2, payout_pb2_grpc
 BANK_ACCOUNT = Answer(payout_pb2.BankAccount, bank_account_message)
 PAYOUT = Answer(payout_pb2.Payout, payout_message)
 SCHEDULE = Answer(payout_pb2.PayoutSchedule, schedule_message)
+
+
+rpcs: ChangingRpcs[PayoutServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +46,13 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     _mutations: Mutations
     _rules: CurrencyRules
 
-    async def CreateBankAccount(
-        self, request: payout_pb2.CreateBankAccountRequest, context: Context
-    ) -> payout_pb2.BankAccount:
-        return await self._mutations.answer_checked(
-            request, BANK_ACCOUNT, self._bank_accounts.create, requests.new_bank_account
-        )
+    CreateBankAccount = rpcs.change(
+        BANK_ACCOUNT, lambda s: s._bank_accounts.create, requests.new_bank_account
+    )
 
-    async def GetBankAccount(
-        self, request: payout_pb2.GetBankAccountRequest, context: Context
-    ) -> payout_pb2.BankAccount:
-        read = self._reads.bank_account
-        return await get_by_id(request, Prefix.BANK_ACCOUNT, read, bank_account_message)
+    GetBankAccount = rpcs.get(
+        Prefix.BANK_ACCOUNT, lambda s: s._reads.bank_account, bank_account_message
+    )
 
     async def ListBankAccounts(
         self, request: payout_pb2.ListBankAccountsRequest, context: Context
@@ -88,11 +85,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             send,
         )
 
-    async def GetPayout(
-        self, request: payout_pb2.GetPayoutRequest, context: Context
-    ) -> payout_pb2.Payout:
-        read = self._reads.payout
-        return await get_by_id(request, Prefix.PAYOUT, read, payout_message)
+    GetPayout = rpcs.get(Prefix.PAYOUT, lambda s: s._reads.payout, payout_message)
 
     async def ListPayouts(
         self, request: payout_pb2.ListPayoutsRequest, context: Context
@@ -101,13 +94,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
         return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
 
-    async def CancelPayout(
-        self, request: payout_pb2.CancelPayoutRequest, context: Context
-    ) -> payout_pb2.Payout:
-        merchant_id, payout_id = merchant_and_id(request.id, Prefix.PAYOUT)
-        return await self._mutations.answer(
-            merchant_id, request, PAYOUT, self._payouts.cancel, payout_id
-        )
+    CancelPayout = rpcs.change_by_id(Prefix.PAYOUT, PAYOUT, lambda s: s._payouts.cancel)
 
     async def GetPayoutSchedule(
         self, request: payout_pb2.GetPayoutScheduleRequest, context: Context
@@ -116,12 +103,9 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         account = requests.account(request.account)
         return schedule_message(await self._schedules.get(merchant_id, account))
 
-    async def UpdatePayoutSchedule(
-        self, request: payout_pb2.UpdatePayoutScheduleRequest, context: Context
-    ) -> payout_pb2.PayoutSchedule:
-        return await self._mutations.answer_checked(
-            request, SCHEDULE, self._schedules.update, requests.schedule_change
-        )
+    UpdatePayoutSchedule = rpcs.change(
+        SCHEDULE, lambda s: s._schedules.update, requests.schedule_change
+    )
 
 
 def register(

@@ -15,10 +15,10 @@ from paycore.runtime.context import current_call
 from paycore.runtime.messages import member
 from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
     add_servicer,
     cursor_of,
-    get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
@@ -66,6 +66,9 @@ def register(
     return add_servicer(server, add, SubscriptionServicer(service, billing, mutations))
 
 
+rpcs: ChangingRpcs[SubscriptionServicer] = ChangingRpcs()
+
+
 @dataclass(frozen=True, slots=True)
 class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     _service: SubscriptionService
@@ -74,18 +77,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- products ----------------------------------------------------------------------------
 
-    async def CreateProduct(
-        self, request: subscription_pb2.CreateProductRequest, context: Context
-    ) -> subscription_pb2.Product:
-        return await self._mutations.answer_checked(
-            request, PRODUCT, self._service.create_product, new_product
-        )
+    CreateProduct = rpcs.change(PRODUCT, lambda s: s._service.create_product, new_product)
 
-    async def GetProduct(
-        self, request: subscription_pb2.GetProductRequest, context: Context
-    ) -> subscription_pb2.Product:
-        read = self._service.get_product
-        return await get_by_id(request, Prefix.PRODUCT, read, product_message)
+    GetProduct = rpcs.get(Prefix.PRODUCT, lambda s: s._service.get_product, product_message)
 
     async def ListProducts(
         self, request: subscription_pb2.ListProductsRequest, context: Context
@@ -97,18 +91,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- prices ------------------------------------------------------------------------------
 
-    async def CreatePrice(
-        self, request: subscription_pb2.CreatePriceRequest, context: Context
-    ) -> subscription_pb2.Price:
-        return await self._mutations.answer_checked(
-            request, PRICE, self._service.create_price, new_price
-        )
+    CreatePrice = rpcs.change(PRICE, lambda s: s._service.create_price, new_price)
 
-    async def GetPrice(
-        self, request: subscription_pb2.GetPriceRequest, context: Context
-    ) -> subscription_pb2.Price:
-        read = self._service.get_price
-        return await get_by_id(request, Prefix.PRICE, read, price_message)
+    GetPrice = rpcs.get(Prefix.PRICE, lambda s: s._service.get_price, price_message)
 
     async def ListPrices(
         self, request: subscription_pb2.ListPricesRequest, context: Context
@@ -124,18 +109,11 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- test clocks -------------------------------------------------------------------------
 
-    async def CreateTestClock(
-        self, request: subscription_pb2.CreateTestClockRequest, context: Context
-    ) -> subscription_pb2.TestClock:
-        return await self._mutations.answer_checked(
-            request, TEST_CLOCK, self._service.create_test_clock, new_test_clock
-        )
+    CreateTestClock = rpcs.change(
+        TEST_CLOCK, lambda s: s._service.create_test_clock, new_test_clock
+    )
 
-    async def GetTestClock(
-        self, request: subscription_pb2.GetTestClockRequest, context: Context
-    ) -> subscription_pb2.TestClock:
-        read = self._service.get_test_clock
-        return await get_by_id(request, Prefix.TEST_CLOCK, read, clock_message)
+    GetTestClock = rpcs.get(Prefix.TEST_CLOCK, lambda s: s._service.get_test_clock, clock_message)
 
     # --- subscriptions -----------------------------------------------------------------------
 
@@ -146,11 +124,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.create(merchant_id, new_subscription(request))
         return await self._mutations.resumable(merchant_id, request, SUBSCRIPTION, phases)
 
-    async def GetSubscription(
-        self, request: subscription_pb2.GetSubscriptionRequest, context: Context
-    ) -> subscription_pb2.Subscription:
-        read = self._billing.get
-        return await get_by_id(request, Prefix.SUBSCRIPTION, read, subscription_message)
+    GetSubscription = rpcs.get(Prefix.SUBSCRIPTION, lambda s: s._billing.get, subscription_message)
 
     async def ListSubscriptions(
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
@@ -186,24 +160,15 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- invoices ----------------------------------------------------------------------------
 
-    async def CreateInvoiceItem(
-        self, request: subscription_pb2.CreateInvoiceItemRequest, context: Context
-    ) -> subscription_pb2.InvoiceItem:
-        return await self._mutations.answer_checked(
-            request, INVOICE_ITEM, self._billing.create_invoice_item, invoice_item
-        )
+    CreateInvoiceItem = rpcs.change(
+        INVOICE_ITEM, lambda s: s._billing.create_invoice_item, invoice_item
+    )
 
-    async def GetInvoiceItem(
-        self, request: subscription_pb2.GetInvoiceItemRequest, context: Context
-    ) -> subscription_pb2.InvoiceItem:
-        read = self._billing.get_invoice_item
-        return await get_by_id(request, Prefix.INVOICE_ITEM, read, item_message)
+    GetInvoiceItem = rpcs.get(
+        Prefix.INVOICE_ITEM, lambda s: s._billing.get_invoice_item, item_message
+    )
 
-    async def GetInvoice(
-        self, request: subscription_pb2.GetInvoiceRequest, context: Context
-    ) -> subscription_pb2.Invoice:
-        read = self._billing.get_invoice
-        return await get_by_id(request, Prefix.INVOICE, read, invoice_message)
+    GetInvoice = rpcs.get(Prefix.INVOICE, lambda s: s._billing.get_invoice, invoice_message)
 
     async def ListInvoices(
         self, request: subscription_pb2.ListInvoicesRequest, context: Context
@@ -233,14 +198,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         )
         return await self._mutations.resumable(merchant_id, request, INVOICE, phases)
 
-    async def VoidInvoice(
-        self, request: subscription_pb2.VoidInvoiceRequest, context: Context
-    ) -> subscription_pb2.Invoice:
-        merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
-
-        return await self._mutations.answer(
-            merchant_id, request, INVOICE, self._billing.void_invoice, invoice_id
-        )
+    VoidInvoice = rpcs.change_by_id(Prefix.INVOICE, INVOICE, lambda s: s._billing.void_invoice)
 
     # --- test clocks (advance) and billing settings ------------------------------------------
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from grpc import aio
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.servicing import Context, add_servicer, cursor_of, get_by_id, page_response
+from paycore.runtime.servicing import Context, Rpcs, add_servicer, cursor_of, page_response
 from paycore.v1 import wallet_pb2, wallet_pb2_grpc
 from paycore.wallet.service import WalletService
 from paycore.wallet.servicer import requests
 from paycore.wallet.servicer.messages import balance_message, transaction_message
+
+rpcs: Rpcs[WalletServicer] = Rpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +37,9 @@ class WalletServicer(wallet_pb2_grpc.WalletServiceServicer):
         page = await self._service.list_transactions(merchant_id, filters, cursor)
         return page_response(wallet_pb2.ListBalanceTransactionsResponse, page, transaction_message)
 
-    async def GetBalanceTransaction(
-        self, request: wallet_pb2.GetBalanceTransactionRequest, context: Context
-    ) -> wallet_pb2.BalanceTransaction:
-        read = self._service.get_transaction
-        return await get_by_id(request, Prefix.BALANCE_TRANSACTION, read, transaction_message)
+    GetBalanceTransaction = rpcs.get(
+        Prefix.BALANCE_TRANSACTION, lambda s: s._service.get_transaction, transaction_message
+    )
 
 
 def register(server: aio.Server, service: WalletService) -> str:

@@ -11,10 +11,9 @@ from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import Answer, Mutations
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
     cursor_of,
-    get_by_id,
-    merchant_and_cursor,
     merchant_and_id,
     page_response,
 )
@@ -32,6 +31,9 @@ ENDPOINT_WITH_SECRET = Answer(
 """A create's or a roll's answer: the secret shown once, never stored."""
 DELETED = Answer(event_pb2.DeleteWebhookEndpointResponse, messages.deleted_message)
 DELIVERY = Answer(event_pb2.WebhookDelivery, messages.delivery_message)
+
+
+rpcs: ChangingRpcs[WebhookServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +55,16 @@ class WebhookServicer:
             merchant_id, request, ENDPOINT_WITH_SECRET, self._endpoints.create, new, created
         )
 
-    async def GetWebhookEndpoint(
-        self, request: event_pb2.GetWebhookEndpointRequest, context: Context
-    ) -> event_pb2.WebhookEndpoint:
-        read = self._endpoints.get
-        return await get_by_id(request, Prefix.WEBHOOK_ENDPOINT, read, messages.endpoint_message)
+    GetWebhookEndpoint = rpcs.get(
+        Prefix.WEBHOOK_ENDPOINT, lambda s: s._endpoints.get, messages.endpoint_message
+    )
 
-    async def ListWebhookEndpoints(
-        self, request: event_pb2.ListWebhookEndpointsRequest, context: Context
-    ) -> event_pb2.ListWebhookEndpointsResponse:
-        merchant_id, cursor = merchant_and_cursor(request, Prefix.WEBHOOK_ENDPOINT)
-        page = await self._endpoints.list(merchant_id, cursor)
-        return page_response(
-            event_pb2.ListWebhookEndpointsResponse, page, messages.endpoint_message
-        )
+    ListWebhookEndpoints = rpcs.list(
+        Prefix.WEBHOOK_ENDPOINT,
+        event_pb2.ListWebhookEndpointsResponse,
+        lambda s: s._endpoints.list,
+        messages.endpoint_message,
+    )
 
     async def UpdateWebhookEndpoint(
         self, request: event_pb2.UpdateWebhookEndpointRequest, context: Context
@@ -79,13 +77,9 @@ class WebhookServicer:
             merchant_id, request, ENDPOINT, self._endpoints.update, endpoint_id, change
         )
 
-    async def DeleteWebhookEndpoint(
-        self, request: event_pb2.DeleteWebhookEndpointRequest, context: Context
-    ) -> event_pb2.DeleteWebhookEndpointResponse:
-        merchant_id, endpoint_id = merchant_and_id(request.id, Prefix.WEBHOOK_ENDPOINT)
-        return await self._mutations.answer(
-            merchant_id, request, DELETED, self._endpoints.delete, endpoint_id
-        )
+    DeleteWebhookEndpoint = rpcs.change_by_id(
+        Prefix.WEBHOOK_ENDPOINT, DELETED, lambda s: s._endpoints.delete
+    )
 
     async def RollWebhookEndpointSecret(
         self, request: event_pb2.RollWebhookEndpointSecretRequest, context: Context
