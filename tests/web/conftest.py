@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,16 @@ from tests.helpers import PspSimulator, create_merchant, free_port
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, Shop
 
 CHROMIUM = Path(os.environ.get("PAYCORE_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Where the pages' screenshots go: a scratch folder, so that a test run leaves the committed
+# ones alone; `PAYCORE_SCREENSHOTS=docs` (or a folder) writes them where docs/checkout.md
+# shows them.
+_SCREENSHOTS_SETTING = os.environ.get("PAYCORE_SCREENSHOTS", "")
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if _SCREENSHOTS_SETTING == "docs"
+    else Path(_SCREENSHOTS_SETTING or tempfile.mkdtemp(prefix="paycore-screenshots-"))
+)
 
 try:
     from playwright.async_api import Browser, async_playwright

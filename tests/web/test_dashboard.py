@@ -2,7 +2,7 @@
 HttpOnly, SameSite=Strict session cookie), find the payment in the list, refund it from its
 page (its timeline shows the refund), see the balance chart, the other pages, and the
 operators' queues; forms without the session's CSRF token or from another origin are refused.
-Screenshots of each page go to docs/screenshots/."""
+Screenshots of each page go to docs/screenshots/ with PAYCORE_SCREENSHOTS=docs (conftest)."""
 
 from __future__ import annotations
 
