@@ -31,12 +31,13 @@ async def test_the_driver_is_the_raw_connections_inside_the_transaction(
     async with platform.shards.engines[0].connect() as connection:
         async with connection.begin():
             driver = await driver_of(connection)
-            assert driver is (await connection.get_raw_connection()).driver_connection
             assert driver.is_in_transaction()
             await driver.execute("create temporary table raw_probe (n int) on commit drop")
             await driver.execute("insert into raw_probe values (1)")
             assert await (await driver_of(connection)).fetchval("select n from raw_probe") == 1
+            pooled = await connection.get_raw_connection()
         assert not driver.is_in_transaction()
+        assert pooled.driver_connection is driver
 
 
 async def test_a_lost_connection_in_a_transaction_raises_until_rolled_back(
