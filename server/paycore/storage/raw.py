@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from paycore.invariants import invariant
 from paycore.storage.statements import with_parts
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import PoolProxiedConnection
 
 Driver = Any  # asyncpg.Connection: asyncpg ships no type information
 HolderT = TypeVar("HolderT")
@@ -30,11 +31,23 @@ async def driver_of(connection: AsyncConnection) -> Driver:
     """The asyncpg connection under `connection`, inside its transaction: SQLAlchemy begins
     lazily, at its first statement, so the BEGIN is issued here when none ran yet (not for an
     autocommit connection, which has none)."""
-    raw = await connection.get_raw_connection()
+    raw = _open_pooled(connection) or await connection.get_raw_connection()
     adapted: Any = raw.dbapi_connection
     if getattr(adapted, "_transaction", None) is None and hasattr(adapted, "_start_transaction"):
         await adapted._start_transaction()
     return raw.driver_connection
+
+
+def _open_pooled(connection: AsyncConnection) -> PoolProxiedConnection | None:
+    """The pooled connection `get_raw_connection` would return, read without its greenlet
+    (about 0.7 against 7-8 us; about 12 statements a payment come here) when the sync
+    connection holds one: `Connection.connection` then returns it as it is, with no IO. None
+    when it was invalidated (a lost connection), closed or never started: the await then
+    reconnects, or raises as SQLAlchemy does (inside a transaction, until it is rolled back)."""
+    sync = connection.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return None
+    return sync.connection
 
 
 @asynccontextmanager

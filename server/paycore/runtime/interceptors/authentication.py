@@ -23,8 +23,8 @@ class AuthenticationInterceptor(PolicyInterceptor):
     ) -> Any:
         call = current_call()
         call.caller = await self._authenticator.authenticate(
-            metadata_value(context, "authorization"),
-            metadata_value(context, MERCHANT_HEADER),
+            metadata_value(call.metadata, "authorization"),
+            metadata_value(call.metadata, MERCHANT_HEADER),
             policy,
             call.client_address,
         )

@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 
 import grpc
 from grpc import aio
+from paycore.runtime.context import Metadata
 from paycore.runtime.policy import MethodPolicy
 
 Context = aio.ServicerContext[Any, Any]
@@ -103,8 +104,9 @@ def wrap_unary(
     )
 
 
-def metadata_value(context: Context, name: str) -> str | None:
-    for key, value in context.invocation_metadata() or ():
+def metadata_value(metadata: Metadata, name: str) -> str | None:
+    """The first value of header `name` in `metadata` (the call's: `CallContext.metadata`)."""
+    for key, value in metadata:
         if key == name:
             return value if isinstance(value, str) else value.decode()
     return None

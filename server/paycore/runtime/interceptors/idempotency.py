@@ -19,7 +19,7 @@ class IdempotencyKeyInterceptor(PolicyInterceptor):
         self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
         if policy.mutating:
-            key = metadata_value(context, IDEMPOTENCY_KEY_HEADER)
+            key = metadata_value(current_call().metadata, IDEMPOTENCY_KEY_HEADER)
             if key is not None:
                 if not _VALID_KEY.match(key):
                     raise ApiError(Reason.IDEMPOTENCY_KEY_INVALID, param=IDEMPOTENCY_KEY_HEADER)

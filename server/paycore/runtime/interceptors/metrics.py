@@ -24,29 +24,52 @@ class MetricsInterceptor(WrappingInterceptor):
 
     def wrap(self, handler: Handler | None, method: str) -> Handler | None:
         _, service, name = method.split("/")
-        labels = ("unary", service, name)
+        observed = _MethodMetrics(self._metrics, ("unary", service, name))
 
         async def around(behavior: Behavior, request: Any, context: Context) -> Any:
-            return await self._observe(labels, behavior, request, context)
+            return await _observe(observed, behavior, request, context)
 
         return wrap_unary(handler, around)
 
-    async def _observe(
-        self, labels: tuple[str, str, str], behavior: Behavior, request: Any, context: Context
-    ) -> Any:
-        self._metrics.started.labels(*labels).inc()
-        started = time.perf_counter()
-        code = grpc.StatusCode.UNKNOWN
-        try:
-            response = await behavior(request, context)
-            code = context.code() or grpc.StatusCode.OK
-            return response
-        except aio.AbortError:
-            code = context.code() or grpc.StatusCode.UNKNOWN
-            raise
-        finally:
-            self._metrics.handled.labels(*labels, _code_name(code)).inc()
-            self._metrics.handling_seconds.labels(*labels).observe(time.perf_counter() - started)
+
+class _MethodMetrics:
+    """One method's labelled series, looked up once: `.labels(...)` hashes its labels and takes
+    the metric's lock on every call (about 5 us of the 8 us the three metrics cost a call)."""
+
+    __slots__ = ("_handled", "_handled_by_code", "_labels", "handling_seconds", "started")
+
+    def __init__(self, metrics: GrpcMetrics, labels: tuple[str, str, str]) -> None:
+        self._labels = labels
+        self._handled = metrics.handled
+        self._handled_by_code: dict[str, Any] = {}
+        self.started = metrics.started.labels(*labels)
+        self.handling_seconds = metrics.handling_seconds.labels(*labels)
+
+    def handled(self, code_name: str) -> Any:
+        series = self._handled_by_code.get(code_name)
+        if series is None:
+            series = self._handled_by_code[code_name] = self._handled.labels(
+                *self._labels, code_name
+            )
+        return series
+
+
+async def _observe(
+    observed: _MethodMetrics, behavior: Behavior, request: Any, context: Context
+) -> Any:
+    observed.started.inc()
+    started = time.perf_counter()
+    code = grpc.StatusCode.UNKNOWN
+    try:
+        response = await behavior(request, context)
+        code = context.code() or grpc.StatusCode.OK
+        return response
+    except aio.AbortError:
+        code = context.code() or grpc.StatusCode.UNKNOWN
+        raise
+    finally:
+        observed.handled(_code_name(code)).inc()
+        observed.handling_seconds.observe(time.perf_counter() - started)
 
 
 def _code_name(code: Any) -> str:

@@ -32,11 +32,12 @@ class RequestLogInterceptor(PolicyInterceptor):
     async def around(
         self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
-        offered = metadata_value(context, REQUEST_ID_HEADER)
+        metadata = tuple(context.invocation_metadata() or ())
+        offered = metadata_value(metadata, REQUEST_ID_HEADER)
         request_id = (
             offered if offered and _CLIENT_REQUEST_ID.fullmatch(offered) else _new_request_id()
         )
-        call = CallContext(method=method, request_id=request_id, policy=policy)
+        call = CallContext(method=method, request_id=request_id, policy=policy, metadata=metadata)
         begin_call(call)
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
         started = time.perf_counter()

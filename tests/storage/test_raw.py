@@ -1,0 +1,73 @@
+"""`storage.raw.driver_of`: the asyncpg connection under a SQLAlchemy connection, read without a
+greenlet while the connection is open, and through SQLAlchemy's reconnect once it was lost."""
+
+from __future__ import annotations
+
+import pytest
+from paycore.app import Platform
+from paycore.storage.raw import driver_of
+from sqlalchemy import exc, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def _backend_pid(connection: AsyncConnection) -> int:
+    return int(await (await driver_of(connection)).fetchval("select pg_backend_pid()"))
+
+
+async def _lose(connection: AsyncConnection, platform: Platform) -> None:
+    """Kills `connection`'s backend, then lets SQLAlchemy notice it (it invalidates)."""
+    pid = await _backend_pid(connection)
+    async with platform.shards.engines[0].connect() as killer:
+        await killer.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+    with pytest.raises(exc.DBAPIError) as lost:
+        await connection.execute(text("select 1"))
+    assert lost.value.connection_invalidated
+    assert connection.invalidated
+
+
+async def test_the_driver_is_the_raw_connections_inside_the_transaction(
+    platform: Platform,
+) -> None:
+    async with platform.shards.engines[0].connect() as connection:
+        async with connection.begin():
+            driver = await driver_of(connection)
+            assert driver.is_in_transaction()
+            await driver.execute("create temporary table raw_probe (n int) on commit drop")
+            await driver.execute("insert into raw_probe values (1)")
+            assert await (await driver_of(connection)).fetchval("select n from raw_probe") == 1
+            pooled = await connection.get_raw_connection()
+        assert not driver.is_in_transaction()
+        assert pooled.driver_connection is driver
+
+
+async def test_a_lost_connection_in_a_transaction_raises_until_rolled_back(
+    platform: Platform,
+) -> None:
+    async with platform.shards.engines[0].connect() as connection:
+        transaction = await connection.begin()
+        lost = await driver_of(connection)
+        await _lose(connection, platform)
+        with pytest.raises(exc.PendingRollbackError):
+            await driver_of(connection)
+        await transaction.rollback()
+        async with connection.begin():
+            driver = await driver_of(connection)
+            assert driver is not lost
+            assert await driver.fetchval("select 1") == 1
+
+
+async def test_a_lost_autocommit_connection_reconnects_once_rolled_back(
+    platform: Platform,
+) -> None:
+    """SQLAlchemy begins its own (no-op) transaction around an autocommit connection's
+    statements too, so its rollback comes first here as well."""
+    async with platform.shards.engines[0].connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        lost = await driver_of(connection)
+        await _lose(connection, platform)
+        with pytest.raises(exc.PendingRollbackError):
+            await driver_of(connection)
+        await connection.rollback()
+        driver = await driver_of(connection)
+        assert driver is not lost
+        assert await driver.fetchval("select 1") == 1
