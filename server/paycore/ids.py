@@ -27,7 +27,8 @@ RANDOM_BITS = 68
 MAX_LOGICAL_SHARDS = 1 << SHARD_BITS
 HOME_LOGICAL_SHARD = 0
 """The logical shard of what is the platform's rather than a merchant's (its physical shard is
-the home shard): reconciliation runs, the PSP dispute feed's position."""
+the home shard, `Shards.home`): reconciliation runs, the PSP dispute feed's position, the
+first copy of a platform-wide blocklist item."""
 _DIGIT_VALUES = {character: value for value, character in enumerate(BASE62_ALPHABET)}
 # Decoding two digits per dict lookup halves the Python loop: ids are decoded on every call
 # that names one, a thousand times per ledger batch (3,844 entries, about 300 KB).

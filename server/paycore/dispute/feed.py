@@ -6,7 +6,6 @@ change once (Disputes.read_feed)."""
 from __future__ import annotations
 
 from paycore.dispute.service import Disputes
-from paycore.ids import HOME_LOGICAL_SHARD
 from paycore.storage import Shards
 from paycore.worker.job import ShardJob
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 def dispute_feed(disputes: Disputes, shards: Shards) -> ShardJob:
     async def run(engine: AsyncEngine) -> int:
         resumed = await disputes.resume_stale_calls(engine)
-        if engine is not shards.engine_for_logical(HOME_LOGICAL_SHARD):
+        if engine is not shards.home:
             return resumed
         return resumed + await disputes.read_feed(engine)
 

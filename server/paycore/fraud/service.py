@@ -301,7 +301,7 @@ class FraudService:
     async def copy_platform_item(self, item_id: str) -> None:
         """A platform-wide item lives on every physical shard, so that scoring finds it with
         the merchant's own items in one query. Idempotent: a retried add completes the copies."""
-        primary = self._shards.engine_for_logical(0)
+        primary = self._shards.home
         async with primary.connect() as connection:
             found = await BlocklistRepository(connection).get(PLATFORM, item_id)
         if found is None:

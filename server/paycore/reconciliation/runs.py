@@ -78,7 +78,7 @@ class Runs:
 
     @property
     def home(self) -> AsyncEngine:
-        return self._shards.engine_for_logical(HOME_LOGICAL_SHARD)
+        return self._shards.home
 
     def now(self) -> dt.datetime:
         """The injectable clock's time (the daily job and the leases read it)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from paycore.config import Settings
 from paycore.errors import ApiError, ConfigurationError, Reason
-from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
+from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, remembered_logical_shard_of
 from paycore.storage.schema import shard_map
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -146,6 +146,12 @@ class Shards:
 
     def engine_for_logical(self, logical_shard: int) -> AsyncEngine:
         return self.engines[self._physical(logical_shard, f"logical shard {logical_shard}")]
+
+    @property
+    def home(self) -> AsyncEngine:
+        """The home shard: where what is the platform's rather than a merchant's lives
+        (paycore.ids.HOME_LOGICAL_SHARD)."""
+        return self.engine_for_logical(HOME_LOGICAL_SHARD)
 
     def _physical(self, logical_shard: int, named_by: str) -> int:
         """The physical shard of a logical one an id names; NOT_FOUND for a shard beyond the

@@ -108,9 +108,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
 
         if merchant_id:
             return await self._mutations.for_merchant(merchant_id, request, BLOCKLIST_ITEM, change)
-        platform_shard = self._shards.engine_for_logical(0)
         response = await self._mutations.on_engine(
-            platform_shard, ADMIN_OWNER, request, BLOCKLIST_ITEM, change
+            self._shards.home, ADMIN_OWNER, request, BLOCKLIST_ITEM, change
         )
         await self._service.copy_platform_item(response.id)
         return response
