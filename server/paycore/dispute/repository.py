@@ -11,6 +11,7 @@ from paycore.dispute.models import (
     DisputeFilter,
 )
 from paycore.invariants import invariant
+from paycore.storage.reads import fetch_optional
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import dispute_feeds, disputes
 from sqlalchemy import Select, insert, select, update
@@ -67,8 +68,9 @@ class DisputeRepository:
         return dispute
 
     async def _one(self, query: Select[Any]) -> Dispute | None:
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else decode_dispute(row._mapping)
+        return await fetch_optional(
+            self._connection, query, lambda row: decode_dispute(row._mapping)
+        )
 
 
 async def claim_stale_calls(

@@ -24,7 +24,7 @@ from paycore.fraud.rules import (
     rules_to_json,
 )
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.reads import Cursor, Page, fetch_page, matching
+from paycore.storage.reads import Cursor, Page, fetch_optional, fetch_page, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     fraud_assessments,
@@ -248,8 +248,7 @@ class ReviewRepository:
         query = select(fraud_reviews).where(fraud_reviews.c.id == review_id)
         if merchant_id is not None:
             query = query.where(fraud_reviews.c.merchant_id == merchant_id)
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else _review(row)
+        return await fetch_optional(self._connection, query, _review)
 
     async def close(
         self, merchant_id: str | None, review_id: str, status: ReviewStatus, note: str
