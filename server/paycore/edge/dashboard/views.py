@@ -248,28 +248,25 @@ class Dashboard:
         self, request: web.Request, session: SignedIn, *, error: str, status: int
     ) -> web.StreamResponse:
         intent_id = request.match_info["id"]
-        intent, refunds = await asyncio.gather(
-            ask(
+        intent, refunds = await ask_all(
+            session,
+            (
                 self._stubs.payments.GetPaymentIntent,
                 payment_pb2.GetPaymentIntentRequest(id=intent_id),
-                session,
             ),
-            ask(
+            (
                 self._stubs.payments.ListRefunds,
                 payment_pb2.ListRefundsRequest(payment_intent=intent_id, limit=100),
-                session,
             ),
         )
         objects = [intent_id, *(refund.id for refund in refunds.data)]
-        timelines = await asyncio.gather(
+        list_events = self._stubs.events.ListEvents
+        timelines = await ask_all(
+            session,
             *(
-                ask(
-                    self._stubs.events.ListEvents,
-                    event_pb2.ListEventsRequest(object_id=object_id, limit=100),
-                    session,
-                )
-                for object_id in objects
-            )
+                (list_events, event_pb2.ListEventsRequest(object_id=id, limit=100))
+                for id in objects
+            ),
         )
         events = sorted(
             (stripe_json(event) for timeline in timelines for event in timeline.data),
@@ -372,16 +369,12 @@ class Dashboard:
 
     async def payout(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         payout_id = request.match_info["id"]
-        payout, transactions = await asyncio.gather(
-            ask(
-                self._stubs.payouts.GetPayout,
-                payout_pb2.GetPayoutRequest(id=payout_id),
-                session,
-            ),
-            ask(
+        payout, transactions = await ask_all(
+            session,
+            (self._stubs.payouts.GetPayout, payout_pb2.GetPayoutRequest(id=payout_id)),
+            (
                 self._stubs.wallet.ListBalanceTransactions,
                 wallet_pb2.ListBalanceTransactionsRequest(payout=payout_id, limit=100),
-                session,
             ),
         )
         return self._page(
@@ -393,20 +386,19 @@ class Dashboard:
 
     async def webhook(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         endpoint_id = request.match_info["id"]
-        endpoint, deliveries = await asyncio.gather(
-            ask(
+        endpoint, deliveries = await ask_all(
+            session,
+            (
                 self._stubs.events.GetWebhookEndpoint,
                 event_pb2.GetWebhookEndpointRequest(id=endpoint_id),
-                session,
             ),
-            ask(
+            (
                 self._stubs.events.ListDeliveries,
                 event_pb2.ListDeliveriesRequest(
                     webhook_endpoint=endpoint_id,
                     limit=PAGE_SIZE,
                     starting_after=request.query.get("starting_after", ""),
                 ),
-                session,
             ),
         )
         shown = stripe_json(endpoint)
@@ -448,6 +440,11 @@ class Dashboard:
 def ask(method: Any, request: Message, session: SignedIn, *metadata: tuple[str, str]) -> Any:
     """A call of paycore with the session's credentials (and `metadata`), under a deadline."""
     return method(request, metadata=(*session.metadata(), *metadata), timeout=CALL_TIMEOUT_SECONDS)
+
+
+async def ask_all(session: SignedIn, *calls: tuple[Any, Message]) -> list[Any]:
+    """The answers of `calls` ((method, request) each, asked as `ask` does), asked at once."""
+    return await asyncio.gather(*(ask(method, request, session) for method, request in calls))
 
 
 def _cursor(query: dict[str, str]) -> dict[str, str]:
