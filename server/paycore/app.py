@@ -195,6 +195,7 @@ def build_platform(
     tests move it forward."""
     settings.require_servers()
     shards = Shards(settings)
+    reads = Reads(shards)
     registry.register(PoolCollector(shards.engines))
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     policies = contracts.method_policies()
@@ -275,7 +276,7 @@ def build_platform(
         billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         pay_out=pay_out,
-        webhook_endpoints=Endpoints(Reads(shards), webhook_box),
+        webhook_endpoints=Endpoints(reads, webhook_box),
         webhook_deliveries=Deliveries(shards),
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
@@ -290,6 +291,7 @@ def build_platform(
         ),
         disputes=Disputes(
             shards,
+            reads,
             DisputeMoney(pay_out.book, conversions),
             pay_in.psp,
             fraud,
@@ -302,6 +304,7 @@ def build_platform(
         ),
         checkout=CheckoutSessions(
             shards,
+            reads,
             pay_in.intents,
             PageKeys(accounts, Vault.from_setting(settings.vault_key)),
             checkout_messages.session,
