@@ -195,6 +195,7 @@ def build_platform(
     tests move it forward."""
     settings.require_servers()
     shards = Shards(settings)
+    reads = Reads(shards)
     registry.register(PoolCollector(shards.engines))
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     policies = contracts.method_policies()
@@ -214,9 +215,10 @@ def build_platform(
     vault = Vault.from_setting(settings.vault_key)
     customers = CustomerService(
         shards,
+        reads,
         vault,
         Fingerprinter(settings.card_fingerprint_key),
-        wallets=WalletCryptograms(
+        WalletCryptograms(
             redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
         ),
     )
@@ -227,7 +229,7 @@ def build_platform(
     conversions = Conversions(
         ledger,
         pay_out_base.book,
-        Rates(shards, settings.fx_rate_max_age_seconds, clock),
+        Rates(reads, settings.fx_rate_max_age_seconds, clock),
         settings.fx_conversion_fee_bps,
     )
     pay_in = build_pay_in(
@@ -251,7 +253,7 @@ def build_platform(
     subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
     collection = Collection(pay_in.off_session, subscription_events)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
-    accounts = AccountService(shards, hasher, contracts.scope_resources(policies))
+    accounts = AccountService(shards, reads, hasher, contracts.scope_resources(policies))
     checkout_messages = SessionMessages(settings.pages_url)
     return Platform(
         settings=settings,
@@ -266,16 +268,16 @@ def build_platform(
         ledger=ledger,
         coalescer=Coalescer(ledger),
         wallet=WalletService(shards, ledger, pay_out.reads),
-        events=EventService(shards),
+        events=EventService(reads),
         fraud=fraud,
         fraud_redis=fraud_redis,
         customers=customers,
         pay_in=pay_in,
-        subscriptions=SubscriptionService(shards, subscription_events),
+        subscriptions=SubscriptionService(reads, subscription_events),
         billing=Subscriptions(shards, collection, lease),
         billing_clock=Billing(collection),
         pay_out=pay_out,
-        webhook_endpoints=Endpoints(Reads(shards), webhook_box),
+        webhook_endpoints=Endpoints(reads, webhook_box),
         webhook_deliveries=Deliveries(shards),
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
@@ -290,6 +292,7 @@ def build_platform(
         ),
         disputes=Disputes(
             shards,
+            reads,
             DisputeMoney(pay_out.book, conversions),
             pay_in.psp,
             fraud,
@@ -302,6 +305,7 @@ def build_platform(
         ),
         checkout=CheckoutSessions(
             shards,
+            reads,
             pay_in.intents,
             PageKeys(accounts, Vault.from_setting(settings.vault_key)),
             checkout_messages.session,

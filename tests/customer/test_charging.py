@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from paycore.app import Platform
 from paycore.customer.models import BillingDetails, CardInput
-from paycore.customer.service import CustomerService
-from paycore.customer.vault import Fingerprinter, Vault, VaultError
+from paycore.customer.vault import VaultError
 from paycore.errors import ApiError, Reason, Status
 from paycore.secret import Secret
 from paycore.storage.schema import payment_methods
@@ -86,13 +86,7 @@ async def test_an_expired_stored_card_is_still_handed_over_with_its_expiry(
     platform: Platform, merchant: MerchantFixture
 ) -> None:
     """Tokenized when it was valid; the PSP, not card_for_charge, declines it now."""
-    settings = platform.settings
-    back_then = CustomerService(
-        platform.shards,
-        Vault.from_setting(settings.vault_key),
-        Fingerprinter(settings.card_fingerprint_key),
-        clock=lambda: datetime(2020, 6, 1, tzinfo=UTC),
-    )
+    back_then = replace(platform.customers, _clock=lambda: datetime(2020, 6, 1, tzinfo=UTC))
     checked = back_then.check_card(CardInput(Secret(VISA), 3, 2021, Secret("123")))
     async with platform.shards.transaction(merchant.merchant.id) as connection:
         stored = await back_then.create_payment_method(

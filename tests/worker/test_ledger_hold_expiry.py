@@ -47,7 +47,7 @@ async def test_an_overdue_hold_is_voided_by_the_job(
     assert await balances(admin, pending) == (0, 0, 0, 2500)
 
     # The same job two hours later (a ledger whose clock has moved on).
-    later = LedgerService(platform.shards, clock=lambda: time.time() + 2 * HOLD_SECONDS)
+    later = LedgerService(platform.shards, lambda: time.time() + 2 * HOLD_SECONDS)
     assert await ledger_hold_expiry(later).run(engine) >= 1
     assert await balances(admin, pending) == (0, 0, 0, 0)
     assert await balances(admin, receivable) == (0, 0, 0, 0)
@@ -67,7 +67,7 @@ async def test_two_workers_expire_the_same_holds_once(
     assert await balances(admin, pending) == (0, 0, 0, 2100)
 
     engine = platform.shards.engine_for_merchant(merchant_id)
-    later = LedgerService(platform.shards, clock=lambda: time.time() + 2 * HOLD_SECONDS)
+    later = LedgerService(platform.shards, lambda: time.time() + 2 * HOLD_SECONDS)
     first, second = ledger_hold_expiry(later, batch_size=4), ledger_hold_expiry(later, batch_size=4)
     while any(await asyncio.gather(first.run(engine), second.run(engine))):
         pass

@@ -3,6 +3,8 @@ it on the right shard); Gets and Lists go through the one read path (paycore.sto
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan, save_plan, stored_plan
 from paycore.account.keys import KeyHasher, issue_key, redact
 from paycore.account.models import (
@@ -43,12 +45,12 @@ mint one stronger than itself or lock the merchant out (issue 23, item 2)."""
 ROLL_OVERLAP_SECONDS_MAX = 7 * 24 * 3600
 
 
+@dataclass(frozen=True, slots=True)
 class AccountService:
-    def __init__(self, shards: Shards, hasher: KeyHasher, known_resources: frozenset[str]) -> None:
-        self._shards = shards
-        self._reads = Reads(shards)
-        self._hasher = hasher
-        self._known_resources = known_resources
+    _shards: Shards
+    _reads: Reads
+    _hasher: KeyHasher
+    _known_resources: frozenset[str]
 
     async def create_merchant(
         self, connection: AsyncConnection, logical_shard: int, new: NewMerchant

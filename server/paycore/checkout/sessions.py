@@ -72,19 +72,13 @@ class PageKeys:
         return self._vault.open(found.sealed_key, merchant_id, _KEY_PURPOSE + found.key_id)
 
 
+@dataclass(frozen=True, slots=True)
 class CheckoutSessions:
-    def __init__(
-        self,
-        shards: Shards,
-        intents: IntentFlow,
-        keys: PageKeys,
-        render: RenderSession,
-    ) -> None:
-        self._shards = shards
-        self._reads = Reads(shards)
-        self._intents = intents
-        self._keys = keys
-        self._render = render
+    _shards: Shards
+    _reads: Reads
+    _intents: IntentFlow
+    _keys: PageKeys
+    _render: RenderSession
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession

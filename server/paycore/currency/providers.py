@@ -80,11 +80,11 @@ class SimulatorRates:
         )
 
 
+@dataclass(frozen=True, slots=True)
 class EcbFileRates:
     SOURCE = "ecb"
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    _path: Path
 
     async def fetch(self) -> Published | None:
         return await asyncio.to_thread(self._newest)

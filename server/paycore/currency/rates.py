@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from paycore.currency import repository
 from paycore.currency.models import ExchangeRate, Quote, RateView
 from paycore.errors import ApiError, Reason
 from paycore.invariants import violated
-from paycore.storage import Shards
 from paycore.storage.reads import Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,12 +25,11 @@ Clock = Callable[[], float]
 IDENTITY = "identity"
 
 
+@dataclass(frozen=True, slots=True)
 class Rates:
-    def __init__(self, shards: Shards, max_age_seconds: int, clock: Clock = time.time) -> None:
-        self._shards = shards
-        self._reads = Reads(shards)
-        self.max_age_seconds = max_age_seconds
-        self._clock = clock
+    _reads: Reads
+    max_age_seconds: int
+    _clock: Clock = time.time
 
     def now(self) -> int:
         return int(self._clock())

@@ -125,18 +125,12 @@ class SettledChargeback:
     conversion: Presentment | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class Conversions:
-    def __init__(
-        self,
-        ledger: LedgerService,
-        balances: BalanceBook,
-        rates: Rates,
-        conversion_fee_bps: int,
-    ) -> None:
-        self._ledger = ledger
-        self._balances = balances
-        self.rates = rates
-        self._fee_bps = conversion_fee_bps
+    _ledger: LedgerService
+    _balances: BalanceBook
+    rates: Rates
+    _fee_bps: int
 
     # -- settlement currencies -------------------------------------------------------------------
 

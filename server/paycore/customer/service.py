@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from paycore.customer.cards import check_card
@@ -51,23 +51,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
 class CustomerService:
-    def __init__(
-        self,
-        shards: Shards,
-        vault: Vault,
-        fingerprinter: Fingerprinter,
-        clock: Callable[[], datetime] = utc_now,
-        wallets: WalletCryptograms | None = None,
-    ) -> None:
-        """`wallets`: where wallet tokens' cryptograms wait for their charge (none: a wallet
-        card is charged without its cryptogram, which the PSP declines)."""
-        self._shards = shards
-        self._wallets = wallets
-        self._reads = Reads(shards)
-        self._vault = vault
-        self._fingerprinter = fingerprinter
-        self._clock = clock
+    _shards: Shards
+    _reads: Reads
+    _vault: Vault
+    _fingerprinter: Fingerprinter
+    _wallets: WalletCryptograms | None = None
+    """Where wallet tokens' cryptograms wait for their charge (none: a wallet card is charged
+    without its cryptogram, which the PSP declines)."""
+    _clock: Callable[[], datetime] = utc_now
 
     # --- customers ---------------------------------------------------------------------------
 

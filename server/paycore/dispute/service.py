@@ -67,23 +67,15 @@ class _Step:
     labelled: list[Assessment] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
 class Disputes:
-    def __init__(
-        self,
-        shards: Shards,
-        money: DisputeMoney,
-        psp: PspClient,
-        fraud: FraudService,
-        fees: DisputeFees,
-        render: RenderDispute,
-    ) -> None:
-        self._shards = shards
-        self._reads = Reads(shards)
-        self._money = money
-        self._psp = psp
-        self._fraud = fraud
-        self._fees = fees
-        self._render = render
+    _shards: Shards
+    _reads: Reads
+    _money: DisputeMoney
+    _psp: PspClient
+    _fraud: FraudService
+    _fees: DisputeFees
+    _render: RenderDispute
 
     def now(self) -> int:
         return self._money.now()

@@ -4,15 +4,16 @@ through paycore.events.outbox.record_event."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from paycore.events.models import Event, TypeFilter
 from paycore.events.repository import decode_event, event_query, events_query
-from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
 
 
+@dataclass(frozen=True, slots=True)
 class EventService:
-    def __init__(self, shards: Shards) -> None:
-        self._reads = Reads(shards)
+    _reads: Reads
 
     async def get_event(self, merchant_id: str, event_id: str) -> Event:
         return await self._reads.one(

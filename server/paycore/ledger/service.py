@@ -74,10 +74,10 @@ class _Chain:
     merchant_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
 class LedgerService:
-    def __init__(self, shards: Shards, clock: Callable[[], float] = time.time) -> None:
-        self._shards = shards
-        self._clock = clock
+    _shards: Shards
+    _clock: Callable[[], float] = time.time
 
     # -- accounts -------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ payment's status follows from its orders (paycore.payment.completion.settle_paym
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
@@ -37,22 +38,15 @@ CHECKOUT_INDEX = "payments_checkout_idx"
 ORDER_ID_INDEX = "payment_orders_client_id_idx"
 
 
+@dataclass(frozen=True, slots=True)
 class PaymentOrders:
     """Payments once created: reads, starting their orders, the completion, a closed review."""
 
-    def __init__(
-        self,
-        shards: Shards,
-        reads: Reads,
-        executor: Executor,
-        completion: PayInCompletion,
-        events: PayInEvents,
-    ) -> None:
-        self._shards = shards
-        self._reads = reads
-        self._executor = executor
-        self._completion = completion
-        self.events = events
+    _shards: Shards
+    _reads: Reads
+    _executor: Executor
+    _completion: PayInCompletion
+    events: PayInEvents
 
     async def get(self, merchant_id: str, payment_id: str) -> Payment:
         return await self._reads.find(
@@ -145,13 +139,13 @@ class PaymentOrders:
         await self.completion(merchant_id)(payment_id, FinalAnswer.unstored())
 
 
+@dataclass(frozen=True, slots=True)
 class Checkouts:
     """CreatePayment: the fraud check, then the payment and its orders (PaymentOrders)."""
 
-    def __init__(self, orders: PaymentOrders, cards: CardSource, fraud: RiskScorer) -> None:
-        self.orders = orders
-        self._cards = cards
-        self._fraud = fraud
+    orders: PaymentOrders
+    _cards: CardSource
+    _fraud: RiskScorer
 
     async def prepare(self, merchant_id: str, new: NewPayment) -> Phases[Payment]:
         card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)

@@ -5,6 +5,7 @@ commit together, or not at all (docs/design.md, "Payment flow" step 4)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from paycore.account.fee_plans import FeePlan, plan_of
@@ -47,22 +48,16 @@ def failure_of(execution: Execution) -> PaymentError:
     )
 
 
+@dataclass(frozen=True, slots=True)
 class PayInCompletion:
     """The executor's completion for pay-in's operations (paycore.executor.models.
     PAY_IN_OPERATIONS); answers the object it settled (the executor hands it to the request
     that waits on it, which stores it as its final answer in this transaction)."""
 
-    def __init__(
-        self,
-        money: PayInLedger,
-        events: PayInEvents,
-        locked: Mapping[tuple[str, str], tuple[Intent, FeePlan]] | None = None,
-    ) -> None:
-        """`locked`: intents (by merchant and id) with their plans, locked in this
-        transaction by `prepare`."""
-        self._money = money
-        self._events = events
-        self._locked = locked
+    _money: PayInLedger
+    _events: PayInEvents
+    _locked: Mapping[tuple[str, str], tuple[Intent, FeePlan]] | None = None
+    """Intents (by merchant and id) with their plans, locked in this transaction by `prepare`."""
 
     async def prepare(
         self, connection: AsyncConnection, executions: list[Execution]

@@ -5,6 +5,7 @@ dataclasses and never in messages."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -42,9 +43,9 @@ class ObjectRenderer(Protocol):
     def refund(self, refund: Refund) -> Message: ...
 
 
+@dataclass(frozen=True, slots=True)
 class PayInEvents:
-    def __init__(self, render: ObjectRenderer) -> None:
-        self.render = render
+    render: ObjectRenderer
 
     def prepared(self, kind: str, intent: Intent) -> NewEvent:
         """An intent's event, for a statement that writes it itself (charging, repository)."""

@@ -51,17 +51,15 @@ class Credit:
     application_fee: int = 0
 
 
+@dataclass(frozen=True, slots=True)
 class PayInLedger:
-    def __init__(
-        self, ledger: LedgerService, balances: BalanceBook, conversions: Conversions
-    ) -> None:
-        self._ledger = ledger
-        # -- currencies (issue 19): charges converted into a settlement currency are booked
-        # there (paycore.currency.settlement); the rest below, as before.
-        self._conversions = conversions
-        # -- pay-out (issue 13): every credit and debit of a balance gets its balance
-        # transaction row, in this transaction (paycore.payout.balances).
-        self._balances = balances
+    _ledger: LedgerService
+    # -- pay-out (issue 13): every credit and debit of a balance gets its balance
+    # transaction row, in this transaction (paycore.payout.balances).
+    _balances: BalanceBook
+    # -- currencies (issue 19): charges converted into a settlement currency are booked
+    # there (paycore.currency.settlement); the rest below, as before.
+    _conversions: Conversions
 
     async def capture(
         self,

@@ -53,28 +53,16 @@ class Matching:
     lease: dt.timedelta
 
 
+@dataclass(frozen=True, slots=True)
 class Runs:
-    def __init__(
-        self,
-        shards: Shards,
-        sources: Mapping[Source, ReportSource],
-        books: Books,
-        resolver: Resolver,
-        metrics: ReconciliationMetrics,
-        render_run: RenderRun,
-        matching_terms: Matching,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._shards = shards
-        self._sources = sources
-        self._books = books
-        self._resolver = resolver
-        self._discrepancies = DiscrepancyBook(resolver)
-        self._metrics = metrics
-        self._render_run = render_run
-        self._terms = matching_terms
-        self._clock = clock
-        self._physical = {engine: index for index, engine in enumerate(shards.engines)}
+    _shards: Shards
+    _sources: Mapping[Source, ReportSource]
+    _books: Books
+    _resolver: Resolver
+    _metrics: ReconciliationMetrics
+    _render_run: RenderRun
+    _terms: Matching
+    _clock: Callable[[], float] = time.time
 
     @property
     def home(self) -> AsyncEngine:
@@ -227,7 +215,7 @@ class Runs:
                 driver, run.source, run.id, window, self._terms.psp_fee_basis_points
             )
             totals = await matching.settlement_totals(driver)
-        await self._discrepancies.store(
+        await DiscrepancyBook(self._resolver).store(
             connection,
             driver,
             run.source,
@@ -266,7 +254,7 @@ class Runs:
             logical = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         except MalformedId:
             logical = HOME_LOGICAL_SHARD
-        return self._physical[self._shards.engine_for_logical(logical)]
+        return self._shards.physical_of_logical(logical)
 
     async def refresh_metrics(self) -> None:
         counts: dict[str, int] = {}

@@ -31,7 +31,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import asyncpg
@@ -80,22 +80,15 @@ def merchant_tables() -> list[Table]:
     return [table for table in metadata.sorted_tables if "merchant_id" in table.c]
 
 
+@dataclass(frozen=True, slots=True)
 class ShardMove:
-    def __init__(
-        self,
-        shards: Shards,
-        logical_shard: int,
-        target: int,
-        *,
-        refresh_wait_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._shards = shards
-        self._logical = logical_shard
-        self._target = target
-        self._refresh_wait_seconds = refresh_wait_seconds
-        self._clock = clock
-        self._tables = merchant_tables()
+    _shards: Shards
+    _logical: int
+    _target: int
+    _: KW_ONLY
+    refresh_wait_seconds: float
+    _clock: Callable[[], float] = time.monotonic
+    _tables: list[Table] = field(default_factory=merchant_tables, init=False)
 
     async def run(self) -> MoveReport:
         await self._shards.refresh_map()
@@ -118,7 +111,7 @@ class ShardMove:
             raise
         switch_ms = (self._clock() - switch_started) * 1000
         log.info("logical shard %d now on %d; cleaning %d", self._logical, self._target, source)
-        await asyncio.sleep(self._refresh_wait_seconds)
+        await asyncio.sleep(self.refresh_wait_seconds)
         await self._clean_up(source_engine, await self._merchants(source_engine))
         return MoveReport(
             self._logical, source, self._target, len(merchants), copied, replayed, rounds, switch_ms

@@ -114,9 +114,9 @@ async def fetch_optional(
     return None if row is None else decode(row)
 
 
+@dataclass(frozen=True, slots=True)
 class Reads:
-    def __init__(self, shards: Shards) -> None:
-        self._shards = shards
+    _shards: Shards
 
     async def one(
         self,

@@ -9,10 +9,11 @@ belongs to a test-mode merchant; it only moves once billing exists (AdvanceTestC
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
-from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription.events import PRICE_CREATED, PRODUCT_CREATED, SubscriptionEvents
 from paycore.subscription.models import (
@@ -37,10 +38,10 @@ from paycore.subscription.repository import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+@dataclass(frozen=True, slots=True)
 class SubscriptionService:
-    def __init__(self, shards: Shards, events: SubscriptionEvents) -> None:
-        self._reads = Reads(shards)
-        self._events = events
+    _reads: Reads
+    _events: SubscriptionEvents
 
     # --- products ----------------------------------------------------------------------------
 

@@ -58,10 +58,10 @@ def failure_body(failure: PspFailure) -> str:
     return _dumps(failure.body())
 
 
+@dataclass(frozen=True, slots=True)
 class Processor:
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.clock = clock
+    store: Store
+    clock: Callable[[], float] = time.time
 
     def charge(self, request: ChargeRequest) -> Answer:
         card = request.card
