@@ -48,11 +48,14 @@ def failure_of(execution: Execution) -> PaymentError:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PayInCompletion:
     """The executor's completion for pay-in's operations (paycore.executor.models.
     PAY_IN_OPERATIONS); answers the object it settled (the executor hands it to the request
-    that waits on it, which stores it as its final answer in this transaction)."""
+    that waits on it, which stores it as its final answer in this transaction).
+
+    Compared and hashed by identity (eq=False): the executor groups a commit's executions by
+    their completion object, and a prepared copy holds a dict."""
 
     _money: PayInLedger
     _events: PayInEvents
