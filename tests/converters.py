@@ -3,20 +3,20 @@ descriptors (tests/test_converters.py): each one is given a sample object with e
 (`sample_of`), and every field of the message it renders must come out set, or be listed in
 `omitted` (dotted paths into nested messages), with the reason beside it.
 
-To add one, append a `Converter` to `CONVERTERS`:
+To add one, append a `ConverterCase` to `CONVERTERS`:
 
-    Converter(payout_message, sample_of(Payout, status=PayoutStatus.PAID),
-              omitted={"balance_transaction": "not stored yet"})
+    ConverterCase(payout_message, sample_of(Payout, status=PayoutStatus.PAID),
+                  omitted={"balance_transaction": "not stored yet"})
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from datetime import date
 from enum import Enum
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
 
 from google.protobuf.message import Message
 from paycore.account import models as account
@@ -50,16 +50,25 @@ from paycore.webhooks import models as webhooks
 from paycore.webhooks.servicer import messages as webhook_messages
 
 
+class Rendering(Protocol):
+    """A converter (paycore.runtime.messages.Converter) of any domain type and message type."""
+
+    @property
+    def message_type(self) -> type[Message]: ...
+    def __call__(self, value: Any, /) -> Message: ...
+
+
 @dataclass(frozen=True)
-class Converter:
-    render: Callable[[Any], Message]
+class ConverterCase:
+    render: Rendering
     sample: Any
     omitted: Mapping[str, str] = field(default_factory=dict)
     """Message fields (dotted for nested ones) deliberately not mapped -> why."""
 
     @property
     def name(self) -> str:
-        return getattr(self.render, "__name__", repr(self.render))
+        """The full name of the message type the converter makes."""
+        return str(self.render.message_type.DESCRIPTOR.full_name)
 
 
 def sample_of(model: type[Any], **overrides: Any) -> Any:
@@ -106,8 +115,8 @@ _RISK = sample_of(Risk, decision="review")
 _BUYER_FIELDS = ("email", "name", "phone", "ip", "country", "user_agent")
 _ERROR = sample_of(PaymentError)
 
-CONVERTERS: list[Converter] = [
-    Converter(
+CONVERTERS: list[ConverterCase] = [
+    ConverterCase(
         event_message,
         sample_of(
             Event,
@@ -118,13 +127,13 @@ CONVERTERS: list[Converter] = [
             "pending_webhooks": "not counted yet: the deliveries are paycore.webhooks' (always 0)",
         },
     ),
-    Converter(
+    ConverterCase(
         intent_message,
         sample_of(Intent, risk=_RISK, last_error=_ERROR, cancellation_reason="duplicate"),
         {"client_secret": "derived for each answer by the servicer (ClientSecrets), not stored"},
     ),
-    Converter(order_message, sample_of(Order)),
-    Converter(
+    ConverterCase(order_message, sample_of(Order)),
+    ConverterCase(
         payment_message,
         sample_of(
             Payment,
@@ -133,8 +142,8 @@ CONVERTERS: list[Converter] = [
             orders=(sample_of(Order),),
         ),
     ),
-    Converter(refund_message, sample_of(Refund, reason="duplicate")),
-    Converter(
+    ConverterCase(refund_message, sample_of(Refund, reason="duplicate")),
+    ConverterCase(
         execution_message,
         sample_of(
             Execution,
@@ -142,7 +151,7 @@ CONVERTERS: list[Converter] = [
             answer=sample_of(PspAnswer),
         ),
     ),
-    Converter(
+    ConverterCase(
         account_messages.merchant_message,
         sample_of(account.Merchant),
         {
@@ -152,7 +161,7 @@ CONVERTERS: list[Converter] = [
     ),
     # Rendered from a sample as it comes (every field of the dataclass set).
     *(
-        Converter(render, sample_of(model))
+        ConverterCase(render, sample_of(model))
         for render, model in (
             (account_messages.seller_account_message, account.SellerAccount),
             (customer_messages.customer_message, customer.Customer),
@@ -172,7 +181,7 @@ CONVERTERS: list[Converter] = [
             (ledger_messages.entry_message, ledger.Entry),
         )
     ),
-    Converter(
+    ConverterCase(
         dispute_messages.dispute_message,
         sample_of(
             dispute.Dispute,
@@ -180,7 +189,7 @@ CONVERTERS: list[Converter] = [
             status=dispute.DisputeStatus.WARNING_NEEDS_RESPONSE,  # an inquiry: refundable
         ),
     ),
-    Converter(
+    ConverterCase(
         ledger_messages.transfer_message,
         sample_of(ledger.Transfer, kind=ledger.TransferKind.POST_PENDING),
         {
@@ -189,23 +198,25 @@ CONVERTERS: list[Converter] = [
             "linked": "a request's flag (linked chains), not stored with the transfer",
         },
     ),
-    Converter(payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))),
-    Converter(
+    ConverterCase(
+        payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))
+    ),
+    ConverterCase(
         reconciliation_messages.run_message, sample_of(reconciliation.Run, day=date(2026, 1, 1))
     ),
-    Converter(
+    ConverterCase(
         reconciliation_messages.discrepancy_message,
         sample_of(reconciliation.Discrepancy, day=date(2026, 1, 1), merchant_id="acct_sample"),
     ),
-    Converter(
+    ConverterCase(
         subscription_messages.invoice_message, sample_of(subscription.Invoice, amount_paid=3)
     ),
-    Converter(
+    ConverterCase(
         account_messages.api_key_message,
         sample_of(account.ApiKey),
         {"secret": "shown once, by issued_key_message"},
     ),
-    Converter(
+    ConverterCase(
         webhook_messages.endpoint_message,
         sample_of(webhooks.Endpoint),
         {"secret": "shown once, by endpoint_with_secret"},

@@ -13,7 +13,7 @@ from paycore.account.models import (
     Merchant,
     SellerAccount,
 )
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import account_pb2
 
 MessageT = TypeVar("MessageT", bound=Message)
@@ -30,27 +30,23 @@ def without_secrets(message: MessageT) -> MessageT:
     return kept
 
 
-def merchant_message(merchant: Merchant) -> account_pb2.Merchant:
-    return message_of(account_pb2.Merchant, merchant)
+merchant_message = derived(Merchant, account_pb2.Merchant)
+seller_account_message = derived(SellerAccount, account_pb2.SellerAccount)
+api_key_message = derived(ApiKey, account_pb2.ApiKey)
 
 
+@converts(account_pb2.Merchant, stored_form=without_secrets)
 def created_merchant_message(created: CreatedMerchant) -> account_pb2.Merchant:
-    """The merchant with its two keys, shown this once."""
+    """The merchant with its two keys, shown this once (never stored)."""
     message = merchant_message(created.merchant)
     message.secret_key = created.secret_key.secret.reveal()
     message.publishable_key = created.publishable_key.secret.reveal()
     return message
 
 
-def seller_account_message(account: SellerAccount) -> account_pb2.SellerAccount:
-    return message_of(account_pb2.SellerAccount, account)
-
-
-def api_key_message(key: ApiKey) -> account_pb2.ApiKey:
-    return message_of(account_pb2.ApiKey, key)
-
-
+@converts(account_pb2.ApiKey, stored_form=without_secrets)
 def issued_key_message(issued: IssuedKey) -> account_pb2.ApiKey:
+    """A new key with its secret, shown this once (never stored)."""
     message = api_key_message(issued.key)
     message.secret = issued.secret.reveal()
     return message
