@@ -80,6 +80,20 @@ def converts(
     return declared
 
 
+def without(*names: str) -> Callable[[MessageT], MessageT]:
+    """A `stored_form`: a copy of the message with the fields `names` cleared (secrets shown
+    once, never stored)."""
+
+    def kept(message: MessageT) -> MessageT:
+        copy = type(message)()
+        copy.CopyFrom(message)
+        for name in names:
+            copy.ClearField(name)
+        return copy
+
+    return kept
+
+
 def message_of(message_type: type[MessageT], source: object, /, **fields: Any) -> MessageT:
     """A `message_type` filled from `source` (module docstring); `fields` set by name instead."""
     message = message_type()

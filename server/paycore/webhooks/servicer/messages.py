@@ -3,7 +3,7 @@ the event exactly as the REST edge answers GetEvent.)"""
 
 from __future__ import annotations
 
-from paycore.runtime.messages import converts, derived, message_of
+from paycore.runtime.messages import converts, derived, message_of, without
 from paycore.v1 import event_pb2
 from paycore.webhooks.models import (
     Deleted,
@@ -15,15 +15,7 @@ from paycore.webhooks.models import (
 endpoint_message = derived(Endpoint, event_pb2.WebhookEndpoint)
 
 
-def without_secret(message: event_pb2.WebhookEndpoint) -> event_pb2.WebhookEndpoint:
-    """What the idempotency store keeps and replays: the secret is shown once."""
-    kept = event_pb2.WebhookEndpoint()
-    kept.CopyFrom(message)
-    kept.ClearField("secret")
-    return kept
-
-
-@converts(event_pb2.WebhookEndpoint, stored_form=without_secret)
+@converts(event_pb2.WebhookEndpoint, stored_form=without("secret"))
 def endpoint_with_secret(created: EndpointWithSecret) -> event_pb2.WebhookEndpoint:
     """A create's or a roll's answer: the secret shown once, never stored."""
     message = endpoint_message(created.endpoint)
