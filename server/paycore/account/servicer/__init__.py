@@ -11,7 +11,6 @@ from typing import Any
 from grpc import aio
 from paycore import validation
 from paycore.account.authentication import Authenticator
-from paycore.account.fee_plans import FeePlan
 from paycore.account.service import AccountService
 from paycore.account.servicer import requests
 from paycore.account.servicer.messages import (
@@ -82,11 +81,12 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     ) -> account_pb2.FeePlan:
         merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
         plan = requests.fee_plan(request)
+        own = partial(fee_plan_message, merchant_id, default=False)  # its own, not the default
         return await self._mutations.on_engine(
             self._shards.engine_for_merchant(merchant_id),
             ADMIN_OWNER,
             request,
-            _fee_plan(merchant_id),
+            Converter(account_pb2.FeePlan, own),
             lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),
         )
 
@@ -160,11 +160,6 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             merchant_id, cursor_of(request, Prefix.API_KEY), key_type
         )
         return page_response(account_pb2.ListApiKeysResponse, page, api_key_message)
-
-
-def _fee_plan(merchant_id: str) -> Converter[FeePlan, account_pb2.FeePlan]:
-    """The answer of a change of `merchant_id`'s fee plan (its own, so not the default)."""
-    return Converter(account_pb2.FeePlan, partial(fee_plan_message, merchant_id, default=False))
 
 
 def register(

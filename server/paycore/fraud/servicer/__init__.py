@@ -13,7 +13,6 @@ from grpc import aio
 from paycore import validation
 from paycore.fraud import service as domain
 from paycore.fraud.models import PLATFORM, Assessment, BlocklistItem, Review, ReviewStatus
-from paycore.fraud.rules import Policy
 from paycore.fraud.servicer import requests
 from paycore.fraud.servicer.messages import (
     assessment_message,
@@ -154,8 +153,9 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     ) -> fraud_pb2.RiskPolicy:
         merchant_id = current_call().require_merchant()
         policy = requests.policy(request)
+        render = Converter(fraud_pb2.RiskPolicy, partial(policy_message, merchant_id))
         response = await self._mutations.answer(
-            merchant_id, request, _policy(merchant_id), self._service.put_policy, policy
+            merchant_id, request, render, self._service.put_policy, policy
         )
         self._service.forget_policy(merchant_id)
         return response
@@ -210,8 +210,3 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             closed[0][0] if closed else await self._service.get_review(merchant_id, review_id)
         )
         return response
-
-
-def _policy(merchant_id: str) -> Converter[Policy, fraud_pb2.RiskPolicy]:
-    """The answer of a change of `merchant_id`'s policy (the message names its merchant)."""
-    return Converter(fraud_pb2.RiskPolicy, partial(policy_message, merchant_id))
