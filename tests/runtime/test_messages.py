@@ -4,15 +4,13 @@ Every servicer converter's fields: tests/test_converters.py."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
-from paycore import account
-from paycore.runtime.messages import Converter, converts, derived, message_of, without
+from paycore.runtime.messages import converts, derived, message_of, without
 from paycore.v1 import account_pb2, common_pb2
+
+from tests.converters import servicer_converters
 
 SHOWN_ONCE = {
     "paycore.account.servicer.messages.created_merchant_message": {"secret_key", "publishable_key"},
@@ -50,7 +48,7 @@ def test_without_stores_a_copy_with_the_fields_cleared() -> None:
 
 
 def test_each_stored_form_clears_the_secrets_its_answer_shows_once() -> None:
-    found = _servicer_converters()
+    found = servicer_converters()
     with_stored_form = {name for name, converter in found.items() if converter.stored_form}
     assert with_stored_form == SHOWN_ONCE.keys()
     for name, cleared in SHOWN_ONCE.items():
@@ -64,16 +62,3 @@ def test_each_stored_form_clears_the_secrets_its_answer_shows_once() -> None:
         assert converter.stored_form is not None
         stored = converter.stored_form(shown)
         assert {field for field in strings if getattr(stored, field) != "shown"} == cleared, name
-
-
-def _servicer_converters() -> dict[str, Converter[Any, Any]]:
-    """Every Converter the services' servicer/messages.py modules hold, each once, by the
-    module and name it has where it is first found."""
-    services = Path(account.__file__).parent.parent
-    found: dict[str, Converter[Any, Any]] = {}
-    for path in sorted(services.glob("*/servicer/messages.py")):
-        module = importlib.import_module(f"paycore.{path.parent.parent.name}.servicer.messages")
-        for name, value in vars(module).items():
-            if isinstance(value, Converter) and value not in found.values():
-                found[f"{module.__name__}.{name}"] = value
-    return found
