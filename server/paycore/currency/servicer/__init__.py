@@ -60,11 +60,7 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         settlement = requests.settlement(request)
         await self._seller(merchant_id, settlement.account)
         return await self._mutations.answer(
-            merchant_id,
-            request,
-            settlement_message,
-            self._currencies.update_settlement,
-            settlement,
+            merchant_id, request, settlement_message, self._currencies.update_settlement, settlement
         )
 
     async def _seller(self, merchant_id: str, account: str) -> None:
