@@ -22,10 +22,10 @@ paycore.customer.servicer has both kinds; in short:
         add = customer_pb2_grpc.add_CustomerServiceServicer_to_server  # generated
         return add_servicer(server, add, CustomerServicer(service, mutations))
 
-(`render`: the servicer's converter, customer_message, a paycore.runtime.messages.Converter.)
-mypy checks each declaration against the generated base's method (its request and answer),
-as it would a method written out. A change goes through `Mutations`
-(paycore.runtime.mutations), which answers with the converter's message type."""
+`render` is customer_message, a paycore.runtime.messages.Converter: a change takes one (Mutations
+answers with its message type), a read any function of the domain value. mypy checks each
+declaration against the generated base's method (its request and answer), as it would a method
+written out. A change goes through `Mutations` (paycore.runtime.mutations)."""
 
 from __future__ import annotations
 
