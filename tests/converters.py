@@ -3,24 +3,33 @@ descriptors (tests/test_converters.py): each one is given a sample object with e
 (`sample_of`), and every field of the message it renders must come out set, or be listed in
 `omitted` (dotted paths into nested messages), with the reason beside it.
 
-To add one, append a `Converter` to `CONVERTERS`:
+Every converter a servicer's messages.py declares must have one (`servicer_converters`); to add
+one, append a `ConverterCase` to `CONVERTERS`:
 
-    Converter(payout_message, sample_of(Payout, status=PayoutStatus.PAID),
-              omitted={"balance_transaction": "not stored yet"})
+    ConverterCase(payout_message, sample_of(Payout, status=PayoutStatus.PAID),
+                  omitted={"balance_transaction": "not stored yet"})
 """
 
 from __future__ import annotations
 
+import importlib
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from datetime import date
+from decimal import Decimal
 from enum import Enum
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
 
 from google.protobuf.message import Message
 from paycore.account import models as account
 from paycore.account.servicer import messages as account_messages
+from paycore.checkout import models as checkout
+from paycore.checkout.servicer.messages import SessionMessages
+from paycore.currency import models as currency
+from paycore.currency.servicer import messages as currency_messages
 from paycore.customer import models as customer
 from paycore.customer.servicer import messages as customer_messages
 from paycore.dispute import models as dispute
@@ -30,6 +39,7 @@ from paycore.events.servicer.messages import event_message
 from paycore.executor.models import Attempt, Execution, PspAnswer
 from paycore.executor.servicer.messages import execution_message
 from paycore.fraud import models as fraud
+from paycore.fraud.service import Scored
 from paycore.fraud.servicer import messages as fraud_messages
 from paycore.ledger import models as ledger
 from paycore.ledger.servicer import messages as ledger_messages
@@ -44,22 +54,35 @@ from paycore.payout import models as payout
 from paycore.payout.servicer import messages as payout_messages
 from paycore.reconciliation import models as reconciliation
 from paycore.reconciliation.servicer import messages as reconciliation_messages
+from paycore.runtime.messages import Converter
 from paycore.subscription import models as subscription
 from paycore.subscription.servicer import messages as subscription_messages
 from paycore.webhooks import models as webhooks
 from paycore.webhooks.servicer import messages as webhook_messages
 
 
+class Rendering(Protocol):
+    """A converter (paycore.runtime.messages.Converter) of any domain type and message type."""
+
+    @property
+    def message_type(self) -> type[Message]: ...
+    def __call__(self, value: Any, /) -> Message: ...
+
+
 @dataclass(frozen=True)
-class Converter:
-    render: Callable[[Any], Message]
+class ConverterCase:
+    render: Rendering
     sample: Any
     omitted: Mapping[str, str] = field(default_factory=dict)
     """Message fields (dotted for nested ones) deliberately not mapped -> why."""
 
     @property
     def name(self) -> str:
-        return getattr(self.render, "__name__", repr(self.render))
+        """The converter's name in its servicer's messages.py, else its message type's."""
+        for name, found in servicer_converters().items():
+            if found is self.render:
+                return name.rsplit(".", 1)[-1]
+        return str(self.render.message_type.DESCRIPTOR.full_name)
 
 
 def sample_of(model: type[Any], **overrides: Any) -> Any:
@@ -106,8 +129,8 @@ _RISK = sample_of(Risk, decision="review")
 _BUYER_FIELDS = ("email", "name", "phone", "ip", "country", "user_agent")
 _ERROR = sample_of(PaymentError)
 
-CONVERTERS: list[Converter] = [
-    Converter(
+CONVERTERS: list[ConverterCase] = [
+    ConverterCase(
         event_message,
         sample_of(
             Event,
@@ -118,13 +141,13 @@ CONVERTERS: list[Converter] = [
             "pending_webhooks": "not counted yet: the deliveries are paycore.webhooks' (always 0)",
         },
     ),
-    Converter(
+    ConverterCase(
         intent_message,
         sample_of(Intent, risk=_RISK, last_error=_ERROR, cancellation_reason="duplicate"),
         {"client_secret": "derived for each answer by the servicer (ClientSecrets), not stored"},
     ),
-    Converter(order_message, sample_of(Order)),
-    Converter(
+    ConverterCase(order_message, sample_of(Order)),
+    ConverterCase(
         payment_message,
         sample_of(
             Payment,
@@ -133,8 +156,8 @@ CONVERTERS: list[Converter] = [
             orders=(sample_of(Order),),
         ),
     ),
-    Converter(refund_message, sample_of(Refund, reason="duplicate")),
-    Converter(
+    ConverterCase(refund_message, sample_of(Refund, reason="duplicate")),
+    ConverterCase(
         execution_message,
         sample_of(
             Execution,
@@ -142,7 +165,7 @@ CONVERTERS: list[Converter] = [
             answer=sample_of(PspAnswer),
         ),
     ),
-    Converter(
+    ConverterCase(
         account_messages.merchant_message,
         sample_of(account.Merchant),
         {
@@ -152,9 +175,16 @@ CONVERTERS: list[Converter] = [
     ),
     # Rendered from a sample as it comes (every field of the dataclass set).
     *(
-        Converter(render, sample_of(model))
+        ConverterCase(render, sample_of(model))
         for render, model in (
             (account_messages.seller_account_message, account.SellerAccount),
+            (account_messages.created_merchant_message, account.CreatedMerchant),
+            (account_messages.issued_key_message, account.IssuedKey),
+            (currency_messages.settlement_message, currency.Settlement),
+            (fraud_messages.assessment_message, Scored),
+            (webhook_messages.deleted_message, webhooks.Deleted),
+            (webhook_messages.endpoint_with_secret, webhooks.EndpointWithSecret),
+            (SessionMessages("http://edge.test").session, checkout.Session),
             (customer_messages.customer_message, customer.Customer),
             (customer_messages.payment_method_message, customer.PaymentMethod),
             (fraud_messages.review_message, fraud.Review),
@@ -172,7 +202,7 @@ CONVERTERS: list[Converter] = [
             (ledger_messages.entry_message, ledger.Entry),
         )
     ),
-    Converter(
+    ConverterCase(
         dispute_messages.dispute_message,
         sample_of(
             dispute.Dispute,
@@ -180,7 +210,7 @@ CONVERTERS: list[Converter] = [
             status=dispute.DisputeStatus.WARNING_NEEDS_RESPONSE,  # an inquiry: refundable
         ),
     ),
-    Converter(
+    ConverterCase(
         ledger_messages.transfer_message,
         sample_of(ledger.Transfer, kind=ledger.TransferKind.POST_PENDING),
         {
@@ -189,25 +219,63 @@ CONVERTERS: list[Converter] = [
             "linked": "a request's flag (linked chains), not stored with the transfer",
         },
     ),
-    Converter(payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))),
-    Converter(
+    ConverterCase(
+        payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))
+    ),
+    ConverterCase(
         reconciliation_messages.run_message, sample_of(reconciliation.Run, day=date(2026, 1, 1))
     ),
-    Converter(
+    ConverterCase(
         reconciliation_messages.discrepancy_message,
         sample_of(reconciliation.Discrepancy, day=date(2026, 1, 1), merchant_id="acct_sample"),
     ),
-    Converter(
+    ConverterCase(
         subscription_messages.invoice_message, sample_of(subscription.Invoice, amount_paid=3)
     ),
-    Converter(
+    ConverterCase(
         account_messages.api_key_message,
         sample_of(account.ApiKey),
         {"secret": "shown once, by issued_key_message"},
     ),
-    Converter(
+    ConverterCase(
         webhook_messages.endpoint_message,
         sample_of(webhooks.Endpoint),
         {"secret": "shown once, by endpoint_with_secret"},
     ),
+    ConverterCase(
+        currency_messages.rate_message,
+        sample_of(currency.RateView, rate=sample_of(currency.ExchangeRate, rate=Decimal("1.25"))),
+    ),
+    ConverterCase(fraud_messages.outcome_message, sample_of(fraud.Assessment, label="fraudulent")),
+    ConverterCase(fraud_messages.removed_message, "bli_sample"),
+    ConverterCase(
+        ledger_messages.integrity_message,
+        sample_of(ledger.IntegrityReport, currencies={"usd": sample_of(ledger.Balances)}),
+        {"ok": "true only without mismatches; this report has one"},
+    ),
+    ConverterCase(ledger_messages.results_message, [sample_of(ledger.Outcome)]),
+    ConverterCase(
+        payout_messages.schedule_message,
+        sample_of(
+            payout.Schedule,
+            interval=payout.Interval.WEEKLY,
+            minimum_amounts={"usd": 500},
+            next_run_on=date(2026, 1, 1),
+        ),
+        {"monthly_anchor": "a monthly schedule's; this one is weekly"},
+    ),
 ]
+
+
+@cache
+def servicer_converters() -> dict[str, Converter[Any, Any]]:
+    """Every Converter the services' servicer/messages.py modules hold, each once, by the
+    module and name it has where it is first found."""
+    services = Path(account.__file__).parent.parent
+    found: dict[str, Converter[Any, Any]] = {}
+    for path in sorted(services.glob("*/servicer/messages.py")):
+        module = importlib.import_module(f"paycore.{path.parent.parent.name}.servicer.messages")
+        for name, value in vars(module).items():
+            if isinstance(value, Converter) and value not in found.values():
+                found[f"{module.__name__}.{name}"] = value
+    return found

@@ -1,5 +1,6 @@
-"""Every converter from a domain dataclass to a proto message maps every field of the message,
-or lists it as deliberately omitted (tests/converters.py says how to add one)."""
+"""Every converter from a domain dataclass to a proto message makes its message type and maps
+every field of the message, or lists it as deliberately omitted; every converter of a servicer
+is checked (tests/converters.py says how to add one)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from paycore.v1 import payment_pb2
 
-from tests.converters import CONVERTERS, Converter
+from tests.converters import CONVERTERS, ConverterCase, servicer_converters
 
 
 def unset_fields(message: Message, prefix: str = "") -> list[str]:
@@ -49,15 +50,22 @@ def all_paths(descriptor: Descriptor, prefix: str = "") -> set[str]:
 
 
 @pytest.mark.parametrize("converter", CONVERTERS, ids=lambda converter: converter.name)
-def test_every_message_field_is_mapped_or_omitted(converter: Converter) -> None:
+def test_every_message_field_is_mapped_or_omitted(converter: ConverterCase) -> None:
     rendered = converter.render(converter.sample)
+    assert type(rendered) is converter.render.message_type
     assert sorted(set(unset_fields(rendered)) - set(converter.omitted)) == []
 
 
 @pytest.mark.parametrize("converter", CONVERTERS, ids=lambda converter: converter.name)
-def test_omitted_fields_exist(converter: Converter) -> None:
+def test_omitted_fields_exist(converter: ConverterCase) -> None:
     rendered = converter.render(converter.sample)
     assert sorted(set(converter.omitted) - all_paths(cast(Descriptor, rendered.DESCRIPTOR))) == []
+
+
+def test_every_converter_of_a_servicer_is_checked() -> None:
+    checked = [case.render for case in CONVERTERS]
+    unchecked = [name for name, found in servicer_converters().items() if found not in checked]
+    assert unchecked == []
 
 
 def test_an_unmapped_field_is_found() -> None:

@@ -1,6 +1,16 @@
-"""The servicers' converters from domain dataclasses to proto messages, derived from the message's
-descriptor: `message_of(Message, obj)` sets each field of `Message` from the attribute of `obj`
-that has its name, so a converter names only what differs (a computed field, a renamed one).
+"""The servicers' converters from domain dataclasses to proto messages. A `Converter` knows the
+message type it makes, so it is all that Mutations (the answer, and the form the idempotency
+store keeps), the declared RPCs and the events need of a render step:
+
+    payout_message = derived(Payout, payout_pb2.Payout)   # every field by its name
+
+    @converts(payout_pb2.PayoutSchedule)                  # a converter with logic of its own
+    def schedule_message(schedule: Schedule) -> payout_pb2.PayoutSchedule:
+        return message_of(payout_pb2.PayoutSchedule, schedule, next_payout=...)
+
+`message_of(Message, obj)` derives a message from the descriptor: it sets each field of
+`Message` from the attribute of `obj` that has its name, so a converter names only what differs
+(a computed field, a renamed one).
 
 How a field finds its value, in order:
   - a keyword argument of that name (None leaves the field unset);
@@ -16,10 +26,11 @@ as is, or a dataclass converted by the same rules (a repeated one, a sequence of
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import Enum
-from functools import cache
-from typing import Any, Protocol, TypeVar, cast
+from functools import cache, partial
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -35,6 +46,52 @@ class ProtoEnum(Protocol):
     """A generated enum type (`payment_pb2.PaymentIntentStatus`)."""
 
     DESCRIPTOR: EnumDescriptor
+
+
+@dataclass(frozen=True, slots=True)
+class Converter(Generic[T, MessageT]):
+    """How a domain value (a `T`) renders as a `message_type`: calling it is `convert(value)`."""
+
+    message_type: type[MessageT]
+    convert: Callable[[T], MessageT]
+    stored_form: Callable[[MessageT], MessageT] | None = None
+    """The form an idempotent replay returns, where it differs from the answer (a secret shown
+    once, never stored); Mutations refuses it for a phased change, stored as answered."""
+
+    def __call__(self, value: T) -> MessageT:
+        return self.convert(value)
+
+
+def derived(source: type[T], message_type: type[MessageT]) -> Converter[T, MessageT]:
+    """The converter of a `source` whose every field `message_of` maps (`source` only types
+    it)."""
+    return Converter(message_type, partial(message_of, message_type))
+
+
+def converts(
+    message_type: type[MessageT], stored_form: Callable[[MessageT], MessageT] | None = None
+) -> Callable[[Callable[[T], MessageT]], Converter[T, MessageT]]:
+    """Makes the function it decorates the `Converter` to `message_type` (`stored_form`: as
+    `Converter.stored_form`)."""
+
+    def declared(convert: Callable[[T], MessageT]) -> Converter[T, MessageT]:
+        return Converter(message_type, convert, stored_form)
+
+    return declared
+
+
+def without(*names: str) -> Callable[[MessageT], MessageT]:
+    """A `stored_form`: a copy of the message with the fields `names` cleared (secrets shown
+    once, never stored)."""
+
+    def kept(message: MessageT) -> MessageT:
+        copy = type(message)()
+        copy.CopyFrom(message)
+        for name in names:
+            copy.ClearField(name)
+        return copy
+
+    return kept
 
 
 def message_of(message_type: type[MessageT], source: object, /, **fields: Any) -> MessageT:

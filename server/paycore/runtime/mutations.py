@@ -2,12 +2,10 @@
 the idempotency-key store whenever the call carried an `idempotency-key`.
 
 The servicer supplies the change, the domain operation, which returns a domain object (a
-dataclass), and an `Answer`: the response type and `render(result)`, which turns the result
-into the response message. A servicer names each kind of answer once:
+dataclass), and its converter to the response (`render`, a paycore.runtime.messages.Converter:
+the response type, the render step and the form the idempotency store keeps):
 
-    PAYOUT = Answer(payout_pb2.Payout, payout_message)
-    ...
-    return await self._mutations.answer(merchant_id, request, PAYOUT, self._payouts.cancel, id)
+    return await self._mutations.answer(merchant_id, request, payout_message, cancel, payout_id)
 
 `answer` calls the domain operation as `(connection, merchant_id, *args)`; `answer_checked`
 is that for the caller's merchant and what `check(request)` returns (a create is one line);
@@ -36,6 +34,7 @@ from paycore.errors import ApiError, Reason
 from paycore.executor.grouping import GroupCommit
 from paycore.invariants import invariant
 from paycore.runtime.context import CallerKind, current_call
+from paycore.runtime.messages import Converter
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.idempotency import OpenKey, Transaction, request_fingerprint
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -46,7 +45,6 @@ RequestT = TypeVar("RequestT", bound=Message)
 CheckedT = TypeVar("CheckedT")
 P = ParamSpec("P")
 Change = Callable[[AsyncConnection], Awaitable[ResultT]]
-Render = Callable[[ResultT], ResponseT]
 
 # Owner of the idempotency keys of admin-token calls that create a tenant.
 ADMIN_OWNER = "admin"
@@ -93,26 +91,6 @@ class Phases(Generic[ResultT]):
     (a group commit, `Mutations`), each in it as alone."""
 
 
-@dataclass(frozen=True)
-class Answer(Generic[ResultT, ResponseT]):
-    """How a servicer answers a change: the response type and the render step, with the form
-    the idempotency store keeps where it differs from the answer (a secret shown only once;
-    single-transaction changes only: a phased answer is stored as answered)."""
-
-    response_type: type[ResponseT]
-    render: Render[ResultT, ResponseT]
-    stored_form: Callable[[ResponseT], ResponseT] | None = None
-
-    def rendered(self, change: Change[ResultT]) -> Change[ResponseT]:
-        """The change followed by its render step, as one step of the transaction."""
-        render = self.render
-
-        async def change_then_render(connection: AsyncConnection) -> ResponseT:
-            return render(await change(connection))
-
-        return change_then_render
-
-
 class Mutations:
     def __init__(
         self,
@@ -135,35 +113,35 @@ class Mutations:
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         change: Change[ResultT],
     ) -> ResponseT:
         """`change` in one transaction on the merchant's shard, with the merchant's keys."""
         engine = self._shards.engine_for_merchant(merchant_id)
-        return await self.on_engine(engine, idempotency_owner(merchant_id), request, answer, change)
+        return await self.on_engine(engine, idempotency_owner(merchant_id), request, render, change)
 
     async def answer(
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         change: Callable[Concatenate[AsyncConnection, str, P], Awaitable[ResultT]],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> ResponseT:
         """`for_merchant` of `change(connection, merchant_id, *args, **kwargs)` (a domain
-        operation, which takes the merchant first), answering as `answer` says."""
+        operation, which takes the merchant first), its result rendered by `render`."""
         return await self.for_merchant(
             merchant_id,
             request,
-            answer,
+            render,
             lambda connection: change(connection, merchant_id, *args, **kwargs),
         )
 
     async def answer_checked(
         self,
         request: RequestT,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         change: Callable[[AsyncConnection, str, CheckedT], Awaitable[ResultT]],
         check: Callable[[RequestT], CheckedT],
     ) -> ResponseT:
@@ -172,19 +150,19 @@ class Mutations:
         (its ApiErrors name the fields), then `answer` of `change(connection, merchant_id,
         checked)`."""
         merchant_id = current_call().require_merchant()
-        return await self.answer(merchant_id, request, answer, change, check(request))
+        return await self.answer(merchant_id, request, render, change, check(request))
 
     async def on_engine(
         self,
         engine: AsyncEngine,
         owner: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         change: Change[ResultT],
     ) -> ResponseT:
         """`change` in one transaction on `engine`, with `owner`'s idempotency keys (calls
         that pick their shard otherwise: CreateMerchant, operators' calls)."""
-        rendered = answer.rendered(change)
+        rendered = _rendered(change, render)
         call = current_call()
         if call.idempotency_key is None:
             async with engine.begin() as connection:
@@ -195,16 +173,16 @@ class Mutations:
             owner,
             call.idempotency_key,
             fingerprint,
-            answer.response_type,
+            render.message_type,
             rendered,
-            answer.stored_form,
+            render.stored_form,
         )
 
     async def prepared(
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         prepare: Callable[[], Awaitable[Phases[ResultT]]],
         resume: Complete[ResultT],
     ) -> ResponseT:
@@ -213,14 +191,14 @@ class Mutations:
         `prepare` makes the phases, which run as `phased` (or `for_merchant` without a
         completion)."""
         return await self.checked_and_prepared(
-            merchant_id, request, answer, _nothing_to_check, lambda _: prepare(), resume
+            merchant_id, request, render, _nothing_to_check, lambda _: prepare(), resume
         )
 
     async def checked_and_prepared(
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         check: Callable[[], Awaitable[CheckedT]],
         prepare: Callable[[CheckedT], Awaitable[Phases[ResultT]]],
         resume: Complete[ResultT],
@@ -234,34 +212,34 @@ class Mutations:
             seen = await self.key_seen(merchant_id)
             phases = None if seen else await prepare(checked)
         if phases is None:
-            return await self.resume(merchant_id, request, answer, resume)
-        return await self.run(merchant_id, request, answer, phases)
+            return await self.resume(merchant_id, request, render, resume)
+        return await self.run(merchant_id, request, render, phases)
 
     async def resumable(
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         phases: Phases[ResultT],
     ) -> ResponseT:
         """`phases`, except that a key seen before resumes its completion at once (without
         taking the key's lock for a first phase that will not run)."""
         if phases.complete is not None and await self.key_seen(merchant_id):
-            return await self.resume(merchant_id, request, answer, phases.complete)
-        return await self.run(merchant_id, request, answer, phases)
+            return await self.resume(merchant_id, request, render, phases.complete)
+        return await self.run(merchant_id, request, render, phases)
 
     async def run(
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         phases: Phases[ResultT],
     ) -> ResponseT:
         """`phases` as one transaction (no completion) or as a phased call."""
         if phases.complete is None:
-            return await self.for_merchant(merchant_id, request, answer, phases.record)
+            return await self.for_merchant(merchant_id, request, render, phases.record)
         return await self.phased(
-            merchant_id, request, answer, phases.record, phases.complete, grouped=phases.grouped
+            merchant_id, request, render, phases.record, phases.complete, grouped=phases.grouped
         )
 
     async def key_seen(self, merchant_id: str) -> bool:
@@ -277,7 +255,7 @@ class Mutations:
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         record: Change[ResultT],
         complete: Complete[ResultT],
         *,
@@ -287,13 +265,13 @@ class Mutations:
         point; its rendered result is the stored first-phase answer), then `complete` runs
         outside any transaction (paycore.storage.idempotency) and its rendered result is the
         final answer. `grouped`: as `Phases.grouped`."""
-        invariant(answer.stored_form is None, "a phased answer is stored as answered")
+        invariant(render.stored_form is None, "a phased answer is stored as answered")
         engine = self._shards.engine_for_merchant(merchant_id)
-        recorded_step = answer.rendered(record)
+        recorded_step = _rendered(record, render)
 
         async def completed(recorded: ResponseT, key: OpenKey | None) -> ResponseT:
-            final = FinalAnswer(key, answer.render)
-            return answer.render(await complete(_subject_of(recorded), final))
+            final = FinalAnswer(key, render)
+            return render(await complete(_subject_of(recorded), final))
 
         call = current_call()
         if call.idempotency_key is None:
@@ -306,7 +284,7 @@ class Mutations:
             idempotency_owner(merchant_id),
             call.idempotency_key,
             fingerprint,
-            answer.response_type,
+            render.message_type,
             recorded_step,
             completed,
             self._lease,
@@ -317,7 +295,7 @@ class Mutations:
         self,
         merchant_id: str,
         request: Message,
-        answer: Answer[ResultT, ResponseT],
+        render: Converter[ResultT, ResponseT],
         complete: Complete[ResultT],
     ) -> ResponseT:
         """A phased call whose key is known (`key_seen`): its stored answer, or the resumption
@@ -327,7 +305,7 @@ class Mutations:
             # Only reached if the key vanished in between (pruned): ask for a retry.
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
 
-        return await self.phased(merchant_id, request, answer, already_recorded, complete)
+        return await self.phased(merchant_id, request, render, already_recorded, complete)
 
 
 def in_group(groups: GroupCommit) -> Transaction:
@@ -346,6 +324,16 @@ def in_group(groups: GroupCommit) -> Transaction:
         )
 
     return transaction
+
+
+def _rendered(change: Change[ResultT], render: Callable[[ResultT], ResponseT]) -> Change[ResponseT]:
+    """`change` followed by its render step, as one step of the transaction (so the stored
+    answer is exactly what was returned)."""
+
+    async def change_then_render(connection: AsyncConnection) -> ResponseT:
+        return render(await change(connection))
+
+    return change_then_render
 
 
 async def _nothing_to_check() -> None:

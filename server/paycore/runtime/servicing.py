@@ -10,7 +10,7 @@ paycore.customer.servicer has both kinds; in short:
     rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()   # names the servicer the lambdas get
 
     class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):   # fields: _service, ...
-        CreateCustomer = rpcs.change(CUSTOMER, lambda s: s._service.create_customer, checks)
+        CreateCustomer = rpcs.change(render, lambda s: s._service.create_customer, checks)
         GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, render)
 
         async def ListCustomers(self, request, context) -> customer_pb2.ListCustomersResponse:
@@ -22,9 +22,10 @@ paycore.customer.servicer has both kinds; in short:
         add = customer_pb2_grpc.add_CustomerServiceServicer_to_server  # generated
         return add_servicer(server, add, CustomerServicer(service, mutations))
 
-mypy checks each declaration against the generated base's method (its request and answer),
-as it would a method written out. A change goes through `Mutations`
-(paycore.runtime.mutations)."""
+`render` is customer_message, a paycore.runtime.messages.Converter: a change takes one (Mutations
+answers with its message type), a read any function of the domain value. mypy checks each
+declaration against the generated base's method (its request and answer), as it would a method
+written out. A change goes through `Mutations` (paycore.runtime.mutations)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from paycore import validation
 from paycore.ids import Prefix
 from paycore.invariants import invariant
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.messages import Converter
+from paycore.runtime.mutations import Mutations
 from paycore.storage.reads import Cursor, Page
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -266,7 +268,7 @@ class ChangingRpcs(Rpcs[ChangingT]):
 
     def change(
         self,
-        answer: Answer[T, ResponseT],
+        render: Converter[T, ResponseT],
         select: Callable[[ChangingT], Callable[[AsyncConnection, str, CheckedT], Awaitable[T]]],
         check: Callable[[RequestT], CheckedT],
     ) -> Rpc[ChangingT, RequestT, ResponseT]:
@@ -275,7 +277,7 @@ class ChangingRpcs(Rpcs[ChangingT]):
 
         async def run(servicer: ChangingT, request: RequestT) -> ResponseT:
             return await servicer._mutations.answer_checked(
-                request, answer, select(servicer), check
+                request, render, select(servicer), check
             )
 
         return Rpc(run)
@@ -283,7 +285,7 @@ class ChangingRpcs(Rpcs[ChangingT]):
     def change_by_id(
         self,
         prefix: Prefix,
-        answer: Answer[T, ResponseT],
+        render: Converter[T, ResponseT],
         select: Callable[[ChangingT], Callable[[AsyncConnection, str, str], Awaitable[T]]],
     ) -> Rpc[ChangingT, IdRequest, ResponseT]:
         """A change of the object `request.id` names and nothing else (a cancel, a delete):
@@ -294,7 +296,7 @@ class ChangingRpcs(Rpcs[ChangingT]):
             merchant_id, object_id = merchant_and_id(request.id, prefix)
             change = select(servicer)
             return await servicer._mutations.answer(
-                merchant_id, _message(request), answer, change, object_id
+                merchant_id, _message(request), render, change, object_id
             )
 
         return Rpc(run)

@@ -11,7 +11,6 @@ from typing import Any
 from grpc import aio
 from paycore import validation
 from paycore.account.authentication import Authenticator
-from paycore.account.fee_plans import FeePlan
 from paycore.account.service import AccountService
 from paycore.account.servicer import requests
 from paycore.account.servicer.messages import (
@@ -21,11 +20,11 @@ from paycore.account.servicer.messages import (
     issued_key_message,
     merchant_message,
     seller_account_message,
-    without_secrets,
 )
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations, ResultT
+from paycore.runtime.messages import Converter
+from paycore.runtime.mutations import ADMIN_OWNER, Mutations, ResultT
 from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
@@ -37,12 +36,6 @@ from paycore.runtime.servicing import (
 from paycore.storage import Shards
 from paycore.v1 import account_pb2, account_pb2_grpc
 
-SELLER_ACCOUNT = Answer(account_pb2.SellerAccount, seller_account_message)
-API_KEY = Answer(account_pb2.ApiKey, api_key_message)
-ISSUED_KEY = Answer(account_pb2.ApiKey, issued_key_message, without_secrets)
-"""A new key's answer: its secret shown once, never stored."""
-NEW_MERCHANT = Answer(account_pb2.Merchant, created_merchant_message, without_secrets)
-"""A new merchant's answer: its first keys' secrets shown once, never stored."""
 RESTRICTED = CallerKind.RESTRICTED_KEY
 
 
@@ -66,7 +59,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             self._shards.engine_for_logical(logical_shard),
             ADMIN_OWNER,
             request,
-            NEW_MERCHANT,
+            created_merchant_message,
             lambda connection: self._service.create_merchant(connection, logical_shard, new),
         )
 
@@ -88,16 +81,19 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     ) -> account_pb2.FeePlan:
         merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
         plan = requests.fee_plan(request)
+        own = partial(fee_plan_message, merchant_id, default=False)  # its own, not the default
         return await self._mutations.on_engine(
             self._shards.engine_for_merchant(merchant_id),
             ADMIN_OWNER,
             request,
-            _fee_plan(merchant_id),
+            Converter(account_pb2.FeePlan, own),
             lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),
         )
 
     CreateSellerAccount = rpcs.change(
-        SELLER_ACCOUNT, lambda s: s._service.create_seller_account, requests.new_seller_account
+        seller_account_message,
+        lambda s: s._service.create_seller_account,
+        requests.new_seller_account,
     )
 
     GetSellerAccount = rpcs.get(
@@ -119,25 +115,31 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         name, scopes = requests.key_name(request), requests.key_scopes(request)
         held = call.caller.scopes if call.caller and call.caller.kind is RESTRICTED else None
         return await self._mutations.answer(
-            merchant_id, request, ISSUED_KEY, self._service.create_api_key, name, scopes, held
+            merchant_id,
+            request,
+            issued_key_message,
+            self._service.create_api_key,
+            name,
+            scopes,
+            held,
         )
 
     async def RevokeApiKey(
         self, request: account_pb2.RevokeApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
-        return await self._change_key(request, API_KEY, self._service.revoke_api_key)
+        return await self._change_key(request, api_key_message, self._service.revoke_api_key)
 
     async def RollApiKey(
         self, request: account_pb2.RollApiKeyRequest, context: Context
     ) -> account_pb2.ApiKey:
         return await self._change_key(
-            request, ISSUED_KEY, self._service.roll_api_key, request.expires_in_seconds
+            request, issued_key_message, self._service.roll_api_key, request.expires_in_seconds
         )
 
     async def _change_key(
         self,
         request: account_pb2.RevokeApiKeyRequest | account_pb2.RollApiKeyRequest,
-        answer: Answer[ResultT, account_pb2.ApiKey],
+        render: Converter[ResultT, account_pb2.ApiKey],
         change: Callable[..., Awaitable[ResultT]],
         *args: Any,
     ) -> account_pb2.ApiKey:
@@ -145,7 +147,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         then forgets the key's cached entry, which would outlive a revocation or a shorter
         expiry."""
         merchant_id, key_id = merchant_and_id(request.id, Prefix.API_KEY)
-        response = await self._mutations.answer(merchant_id, request, answer, change, key_id, *args)
+        response = await self._mutations.answer(merchant_id, request, render, change, key_id, *args)
         self._authenticator.forget(key_id)
         return response
 
@@ -158,11 +160,6 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             merchant_id, cursor_of(request, Prefix.API_KEY), key_type
         )
         return page_response(account_pb2.ListApiKeysResponse, page, api_key_message)
-
-
-def _fee_plan(merchant_id: str) -> Answer[FeePlan, account_pb2.FeePlan]:
-    """The answer of a change of `merchant_id`'s fee plan (its own, so not the default)."""
-    return Answer(account_pb2.FeePlan, partial(fee_plan_message, merchant_id, default=False))
 
 
 def register(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from google.protobuf.message import Message
 from paycore.account.fee_plans import FeePlan
 from paycore.account.models import (
     ApiKey,
@@ -13,44 +10,26 @@ from paycore.account.models import (
     Merchant,
     SellerAccount,
 )
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, derived, message_of, without
 from paycore.v1 import account_pb2
 
-MessageT = TypeVar("MessageT", bound=Message)
-SECRET_FIELDS = ("secret_key", "publishable_key", "secret")
+merchant_message = derived(Merchant, account_pb2.Merchant)
+seller_account_message = derived(SellerAccount, account_pb2.SellerAccount)
+api_key_message = derived(ApiKey, account_pb2.ApiKey)
 
 
-def without_secrets(message: MessageT) -> MessageT:
-    """The form an idempotent replay returns: keys are shown once, never stored in clear."""
-    kept = type(message)()
-    kept.CopyFrom(message)
-    for name in SECRET_FIELDS:
-        if name in kept.DESCRIPTOR.fields_by_name:
-            kept.ClearField(name)
-    return kept
-
-
-def merchant_message(merchant: Merchant) -> account_pb2.Merchant:
-    return message_of(account_pb2.Merchant, merchant)
-
-
+@converts(account_pb2.Merchant, stored_form=without("secret_key", "publishable_key"))
 def created_merchant_message(created: CreatedMerchant) -> account_pb2.Merchant:
-    """The merchant with its two keys, shown this once."""
+    """The merchant with its two keys, shown this once (never stored)."""
     message = merchant_message(created.merchant)
     message.secret_key = created.secret_key.secret.reveal()
     message.publishable_key = created.publishable_key.secret.reveal()
     return message
 
 
-def seller_account_message(account: SellerAccount) -> account_pb2.SellerAccount:
-    return message_of(account_pb2.SellerAccount, account)
-
-
-def api_key_message(key: ApiKey) -> account_pb2.ApiKey:
-    return message_of(account_pb2.ApiKey, key)
-
-
+@converts(account_pb2.ApiKey, stored_form=without("secret"))
 def issued_key_message(issued: IssuedKey) -> account_pb2.ApiKey:
+    """A new key with its secret, shown this once (never stored)."""
     message = api_key_message(issued.key)
     message.secret = issued.secret.reveal()
     return message

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
-from paycore.checkout.models import Session
 from paycore.checkout.servicer import requests
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions
@@ -15,7 +14,7 @@ from paycore.customer.service import CustomerService
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
@@ -48,10 +47,6 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     _client_secrets: ClientSecrets
     _mutations: Mutations
 
-    @property
-    def _session(self) -> Answer[Session, checkout_pb2.CheckoutSession]:
-        return Answer(checkout_pb2.CheckoutSession, self._messages.session)
-
     async def CreateCheckoutSession(
         self, request: checkout_pb2.CreateCheckoutSessionRequest, context: Context
     ) -> checkout_pb2.CheckoutSession:
@@ -60,7 +55,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         if new.customer_id:
             await self._customers.require_customer(merchant_id, new.customer_id)
         return await self._mutations.answer(
-            merchant_id, request, self._session, self._sessions.create, new
+            merchant_id, request, self._messages.session, self._sessions.create, new
         )
 
     async def GetCheckoutSession(
@@ -87,7 +82,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     ) -> checkout_pb2.CheckoutSession:
         merchant_id, session_id = merchant_and_id(request.id, Prefix.CHECKOUT_SESSION)
         return await self._mutations.answer(
-            merchant_id, request, self._session, self._sessions.expire, session_id
+            merchant_id, request, self._messages.session, self._sessions.expire, session_id
         )
 
     async def GetCheckoutPage(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from paycore.checkout.models import HostedPage, Session, SessionStatus
+from paycore.runtime.messages import Converter
 from paycore.v1 import checkout_pb2
 
 _STATUSES = {
@@ -15,12 +16,14 @@ PAGE_PATH = "/c/pay/"
 
 
 class SessionMessages:
-    """Renders sessions with their `url`: the hosted page on the edge at `pages_url`."""
+    """Renders sessions with their `url`, the hosted page on the edge at `pages_url` (`session`:
+    their converter)."""
 
     def __init__(self, pages_url: str) -> None:
         self._pages_url = pages_url.rstrip("/")
+        self.session = Converter(checkout_pb2.CheckoutSession, self._session)
 
-    def session(self, session: Session) -> checkout_pb2.CheckoutSession:
+    def _session(self, session: Session) -> checkout_pb2.CheckoutSession:
         message = checkout_pb2.CheckoutSession(
             id=session.id,
             amount_total=session.amount_total,

@@ -11,11 +11,9 @@ from paycore.currency.service import Currencies
 from paycore.currency.servicer import requests
 from paycore.currency.servicer.messages import rate_message, settlement_message
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import Context, add_servicer, page_response
 from paycore.v1 import currency_pb2, currency_pb2_grpc
-
-SETTLEMENT = Answer(currency_pb2.SettlementCurrencies, settlement_message)
 
 
 def register(
@@ -62,7 +60,7 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         settlement = requests.settlement(request)
         await self._seller(merchant_id, settlement.account)
         return await self._mutations.answer(
-            merchant_id, request, SETTLEMENT, self._currencies.update_settlement, settlement
+            merchant_id, request, settlement_message, self._currencies.update_settlement, settlement
         )
 
     async def _seller(self, merchant_id: str, account: str) -> None:

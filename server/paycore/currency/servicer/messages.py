@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from paycore.currency.models import RateView, Settlement, rate_text
+from paycore.runtime.messages import converts
 from paycore.v1 import currency_pb2
 
 
+@converts(currency_pb2.ExchangeRate)
 def rate_message(view: RateView) -> currency_pb2.ExchangeRate:
     rate = view.rate
     return currency_pb2.ExchangeRate(
@@ -21,6 +23,7 @@ def rate_message(view: RateView) -> currency_pb2.ExchangeRate:
     )
 
 
+@converts(currency_pb2.SettlementCurrencies)
 def settlement_message(settlement: Settlement) -> currency_pb2.SettlementCurrencies:
     return currency_pb2.SettlementCurrencies(
         account=settlement.account, currencies=list(settlement.currencies)

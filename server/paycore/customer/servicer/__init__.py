@@ -15,7 +15,7 @@ from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import customer_message, payment_method_message
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
@@ -28,10 +28,6 @@ from paycore.runtime.servicing import (
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
 
-CUSTOMER = Answer(customer_pb2.Customer, customer_message)
-PAYMENT_METHOD = Answer(customer_pb2.PaymentMethod, payment_method_message)
-
-
 rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()
 
 
@@ -41,7 +37,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     _mutations: Mutations
 
     CreateCustomer = rpcs.change(
-        CUSTOMER, lambda s: s._service.create_customer, requests.new_customer
+        customer_message, lambda s: s._service.create_customer, requests.new_customer
     )
     GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, customer_message)
 
@@ -51,7 +47,12 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         merchant_id, customer_id = merchant_and_id(request.id, Prefix.CUSTOMER)
         changes = requests.customer_changes(request)
         return await self._mutations.answer(
-            merchant_id, request, CUSTOMER, self._service.update_customer, customer_id, changes
+            merchant_id,
+            request,
+            customer_message,
+            self._service.update_customer,
+            customer_id,
+            changes,
         )
 
     async def ListCustomers(
@@ -73,7 +74,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         created = await self._mutations.for_merchant(
             merchant_id,
             self._hashed_form(request),
-            PAYMENT_METHOD,
+            payment_method_message,
             lambda connection: self._service.create_payment_method(
                 connection, merchant_id, card, billing_details, metadata
             ),
@@ -113,14 +114,14 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         return await self._mutations.answer(
             merchant_id,
             request,
-            PAYMENT_METHOD,
+            payment_method_message,
             self._service.attach_payment_method,
             payment_method_id,
             customer_id,
         )
 
     DetachPaymentMethod = rpcs.change_by_id(
-        Prefix.PAYMENT_METHOD, PAYMENT_METHOD, lambda s: s._service.detach_payment_method
+        Prefix.PAYMENT_METHOD, payment_method_message, lambda s: s._service.detach_payment_method
     )
 
     def _hashed_form(

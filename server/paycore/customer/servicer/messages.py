@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from paycore.customer.models import Customer, PaymentMethod
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, message_of
 from paycore.v1 import customer_pb2
 
 
+@converts(customer_pb2.Customer)
 def customer_message(customer: Customer) -> customer_pb2.Customer:
     return message_of(
         customer_pb2.Customer,
@@ -17,6 +18,7 @@ def customer_message(customer: Customer) -> customer_pb2.Customer:
     )
 
 
+@converts(customer_pb2.PaymentMethod)
 def payment_method_message(method: PaymentMethod) -> customer_pb2.PaymentMethod:
     return message_of(
         customer_pb2.PaymentMethod, method, type=customer_pb2.PAYMENT_METHOD_TYPE_CARD

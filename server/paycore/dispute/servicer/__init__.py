@@ -9,7 +9,7 @@ from paycore.dispute.service import Disputes
 from paycore.dispute.servicer import requests
 from paycore.dispute.servicer.messages import dispute_message
 from paycore.ids import Prefix
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     Context,
     Rpcs,
@@ -19,9 +19,6 @@ from paycore.runtime.servicing import (
     page_response,
 )
 from paycore.v1 import dispute_pb2, dispute_pb2_grpc
-
-DISPUTE = Answer(dispute_pb2.Dispute, dispute_message)
-
 
 rpcs: Rpcs[DisputeServicer] = Rpcs()
 
@@ -46,14 +43,14 @@ class DisputeServicer(dispute_pb2_grpc.DisputeServiceServicer):
         merchant_id, dispute_id = merchant_and_id(request.id, Prefix.DISPUTE)
         update = requests.evidence_update(request)
         phases = self._disputes.update(merchant_id, dispute_id, update)
-        return await self._mutations.resumable(merchant_id, request, DISPUTE, phases)
+        return await self._mutations.resumable(merchant_id, request, dispute_message, phases)
 
     async def CloseDispute(
         self, request: dispute_pb2.CloseDisputeRequest, context: Context
     ) -> dispute_pb2.Dispute:
         merchant_id, dispute_id = merchant_and_id(request.id, Prefix.DISPUTE)
         phases = self._disputes.close(merchant_id, dispute_id)
-        return await self._mutations.resumable(merchant_id, request, DISPUTE, phases)
+        return await self._mutations.resumable(merchant_id, request, dispute_message, phases)
 
 
 def register(server: aio.Server, disputes: Disputes, mutations: Mutations) -> str:

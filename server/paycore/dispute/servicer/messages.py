@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from paycore.dispute.models import EVIDENCE_FIELDS, Dispute
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, message_of
 from paycore.v1 import dispute_pb2
 
 
+@converts(dispute_pb2.Dispute)
 def dispute_message(dispute: Dispute) -> dispute_pb2.Dispute:
     return message_of(
         dispute_pb2.Dispute,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from paycore.events.models import Event
 from paycore.events.objects import packed
+from paycore.runtime.messages import converts
 from paycore.stripe_json import stripe_json
 from paycore.transcoding import dumps
 from paycore.v1 import event_pb2
 
 
+@converts(event_pb2.Event)
 def event_message(event: Event) -> event_pb2.Event:
     return event_pb2.Event(
         id=event.id,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from paycore.contracts import enum_number
 from paycore.executor.models import Execution
+from paycore.runtime.messages import converts
 from paycore.v1 import executor_pb2
 
 
+@converts(executor_pb2.Execution)
 def execution_message(execution: Execution) -> executor_pb2.Execution:
     return executor_pb2.Execution(
         id=execution.id,

@@ -13,7 +13,6 @@ from grpc import aio
 from paycore import validation
 from paycore.fraud import service as domain
 from paycore.fraud.models import PLATFORM, Assessment, BlocklistItem, Review, ReviewStatus
-from paycore.fraud.rules import Policy
 from paycore.fraud.servicer import requests
 from paycore.fraud.servicer.messages import (
     assessment_message,
@@ -25,7 +24,8 @@ from paycore.fraud.servicer.messages import (
 )
 from paycore.ids import Prefix, logical_shard_of
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
+from paycore.runtime.messages import Converter
+from paycore.runtime.mutations import ADMIN_OWNER, Mutations
 from paycore.runtime.servicing import (
     Context,
     Rpcs,
@@ -36,12 +36,6 @@ from paycore.runtime.servicing import (
 )
 from paycore.storage import Shards
 from paycore.v1 import fraud_pb2, fraud_pb2_grpc
-
-ASSESSMENT = Answer(fraud_pb2.RiskAssessment, assessment_message)
-OUTCOME = Answer(fraud_pb2.ReportOutcomeResponse, outcome_message)
-BLOCKLIST_ITEM = Answer(fraud_pb2.BlocklistItem, blocklist_item_message)
-REMOVED = Answer(fraud_pb2.RemoveBlocklistItemResponse, removed_message)
-REVIEW = Answer(fraud_pb2.Review, review_message)
 
 
 def register(
@@ -69,7 +63,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
         return await self._mutations.for_merchant(
             merchant_id,
             request,
-            ASSESSMENT,
+            assessment_message,
             lambda connection: self._service.assess(connection, facts),
         )
 
@@ -87,7 +81,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             labelled.append(assessment)
             return assessment
 
-        response = await self._mutations.for_merchant(merchant_id, request, OUTCOME, change)
+        response = await self._mutations.for_merchant(merchant_id, request, outcome_message, change)
         for assessment in labelled:  # not on an idempotent replay: counted the first time
             await self._service.count_outcome(assessment)
         return response
@@ -107,9 +101,11 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             )
 
         if merchant_id:
-            return await self._mutations.for_merchant(merchant_id, request, BLOCKLIST_ITEM, change)
+            return await self._mutations.for_merchant(
+                merchant_id, request, blocklist_item_message, change
+            )
         response = await self._mutations.on_engine(
-            self._shards.home, ADMIN_OWNER, request, BLOCKLIST_ITEM, change
+            self._shards.home, ADMIN_OWNER, request, blocklist_item_message, change
         )
         await self._service.copy_platform_item(response.id)
         return response
@@ -126,7 +122,9 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             return removed.id
 
         engine = self._shards.engine_for_logical(logical_shard_of(item_id, Prefix.BLOCKLIST_ITEM))
-        response = await self._mutations.on_engine(engine, ADMIN_OWNER, request, REMOVED, change)
+        response = await self._mutations.on_engine(
+            engine, ADMIN_OWNER, request, removed_message, change
+        )
         if any(platform_wide):
             await self._service.remove_platform_copies(item_id)
         return response
@@ -155,8 +153,9 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     ) -> fraud_pb2.RiskPolicy:
         merchant_id = current_call().require_merchant()
         policy = requests.policy(request)
+        render = Converter(fraud_pb2.RiskPolicy, partial(policy_message, merchant_id))
         response = await self._mutations.answer(
-            merchant_id, request, _policy(merchant_id), self._service.put_policy, policy
+            merchant_id, request, render, self._service.put_policy, policy
         )
         self._service.forget_policy(merchant_id)
         return response
@@ -202,7 +201,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
 
         engine = self._shards.engine_for_logical(logical_shard_of(review_id, Prefix.REVIEW))
         owner = merchant_id or ADMIN_OWNER
-        response = await self._mutations.on_engine(engine, owner, request, REVIEW, change)
+        response = await self._mutations.on_engine(engine, owner, request, review_message, change)
         for _, assessment in closed:  # a rejected review counts as a confirmed fraud
             if assessment is not None:
                 await self._service.count_outcome(assessment)
@@ -211,8 +210,3 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             closed[0][0] if closed else await self._service.get_review(merchant_id, review_id)
         )
         return response
-
-
-def _policy(merchant_id: str) -> Answer[Policy, fraud_pb2.RiskPolicy]:
-    """The answer of a change of `merchant_id`'s policy (the message names its merchant)."""
-    return Answer(fraud_pb2.RiskPolicy, partial(policy_message, merchant_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from paycore.fraud import models
 from paycore.fraud.rules import Policy
 from paycore.fraud.service import Scored
-from paycore.runtime.messages import by_number_or_none, message_of
+from paycore.runtime.messages import by_number_or_none, converts, derived, message_of
 from paycore.v1 import fraud_pb2
 
 BLOCKLIST_TYPES_BY_NUMBER = by_number_or_none(models.BlocklistType, fraud_pb2.BlocklistItemType)
@@ -13,14 +13,11 @@ REVIEW_STATUSES_BY_NUMBER = by_number_or_none(models.ReviewStatus, fraud_pb2.Rev
 OUTCOME_LABELS_BY_NUMBER = by_number_or_none(models.OutcomeLabel, fraud_pb2.OutcomeLabel)
 
 
-def review_message(review: models.Review) -> fraud_pb2.Review:
-    return message_of(fraud_pb2.Review, review)
+review_message = derived(models.Review, fraud_pb2.Review)
+blocklist_item_message = derived(models.BlocklistItem, fraud_pb2.BlocklistItem)
 
 
-def blocklist_item_message(item: models.BlocklistItem) -> fraud_pb2.BlocklistItem:
-    return message_of(fraud_pb2.BlocklistItem, item)
-
-
+@converts(fraud_pb2.ReportOutcomeResponse)
 def outcome_message(assessment: models.Assessment) -> fraud_pb2.ReportOutcomeResponse:
     return message_of(fraud_pb2.ReportOutcomeResponse, assessment, reported=assessment.labelled)
 
@@ -29,10 +26,12 @@ def policy_message(merchant_id: str, policy: Policy) -> fraud_pb2.RiskPolicy:
     return message_of(fraud_pb2.RiskPolicy, policy, merchant=merchant_id)
 
 
+@converts(fraud_pb2.RemoveBlocklistItemResponse)
 def removed_message(item_id: str) -> fraud_pb2.RemoveBlocklistItemResponse:
     return fraud_pb2.RemoveBlocklistItemResponse(id=item_id, deleted=True)
 
 
+@converts(fraud_pb2.RiskAssessment)
 def assessment_message(scored: Scored) -> fraud_pb2.RiskAssessment:
     return message_of(
         fraud_pb2.RiskAssessment,

@@ -22,7 +22,7 @@ from paycore.ledger.servicer.messages import (
     transfer_message,
 )
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import ADMIN_OWNER, Answer, Mutations
+from paycore.runtime.mutations import ADMIN_OWNER, Mutations
 from paycore.runtime.servicing import (
     Context,
     Rpcs,
@@ -32,10 +32,6 @@ from paycore.runtime.servicing import (
     page_response,
 )
 from paycore.v1 import ledger_pb2, ledger_pb2_grpc
-
-ACCOUNT = Answer(ledger_pb2.LedgerAccount, account_message)
-RESULTS = Answer(ledger_pb2.PostTransfersResponse, results_message)
-
 
 rpcs: Rpcs[LedgerServicer] = Rpcs()
 
@@ -52,7 +48,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         new = requests.new_account(request)
         create = self._service.create_account
         return await self._mutations.for_merchant(
-            new.merchant_id, request, ACCOUNT, lambda connection: create(connection, new)
+            new.merchant_id, request, account_message, lambda connection: create(connection, new)
         )
 
     GetAccount = rpcs.get_acting(
@@ -85,7 +81,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             engine,
             merchant_id or ADMIN_OWNER,
             request,
-            RESULTS,
+            results_message,
             lambda connection: self._service.post_in(connection, merchant_id, transfers),
         )
 

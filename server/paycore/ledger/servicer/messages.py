@@ -11,10 +11,11 @@ from paycore.ledger.models import (
     Transfer,
     TransferKind,
 )
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import ledger_pb2
 
 
+@converts(ledger_pb2.PostTransfersResponse)
 def results_message(outcomes: list[Outcome]) -> ledger_pb2.PostTransfersResponse:
     result = ledger_pb2.PostTransfersResponse.Result
     return ledger_pb2.PostTransfersResponse(
@@ -22,10 +23,10 @@ def results_message(outcomes: list[Outcome]) -> ledger_pb2.PostTransfersResponse
     )
 
 
-def account_message(account: Account) -> ledger_pb2.LedgerAccount:
-    return message_of(ledger_pb2.LedgerAccount, account)
+account_message = derived(Account, ledger_pb2.LedgerAccount)
 
 
+@converts(ledger_pb2.LedgerTransfer)
 def transfer_message(transfer: Transfer) -> ledger_pb2.LedgerTransfer:
     """The transfer as a request would have asked for it: `pending`, or the pending transfer a
     post or void names."""
@@ -38,11 +39,13 @@ def transfer_message(transfer: Transfer) -> ledger_pb2.LedgerTransfer:
     )
 
 
+@converts(ledger_pb2.LedgerEntry)
 def entry_message(entry: Entry) -> ledger_pb2.LedgerEntry:
     direction = "debit" if entry.is_debit else "credit"
     return message_of(ledger_pb2.LedgerEntry, entry, direction=direction)
 
 
+@converts(ledger_pb2.IntegrityReport)
 def integrity_message(report: IntegrityReport) -> ledger_pb2.IntegrityReport:
     totals = ledger_pb2.IntegrityReport.CurrencyTotals
     return message_of(

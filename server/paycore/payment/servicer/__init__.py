@@ -28,7 +28,8 @@ from paycore.payment.servicer.messages import (
     refund_message,
 )
 from paycore.runtime.context import CallerKind, current_call
-from paycore.runtime.mutations import Answer, Mutations, Phases
+from paycore.runtime.messages import Converter
+from paycore.runtime.mutations import Mutations, Phases
 from paycore.runtime.servicing import (
     Context,
     Rpcs,
@@ -38,9 +39,6 @@ from paycore.runtime.servicing import (
     page_response,
 )
 from paycore.v1 import payment_pb2, payment_pb2_grpc
-
-PAYMENT = Answer(payment_pb2.Payment, payment_message)
-REFUND = Answer(payment_pb2.Refund, refund_message)
 
 
 def register(
@@ -83,7 +81,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return await self._mutations.prepared(
             merchant_id,
             request,
-            PAYMENT,
+            payment_message,
             lambda: checkouts.prepare(merchant_id, new),
             checkouts.orders.completion(merchant_id),
         )
@@ -183,8 +181,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return message
 
     @property
-    def _intent(self) -> Answer[Intent, payment_pb2.PaymentIntent]:
-        return Answer(payment_pb2.PaymentIntent, self._shown)
+    def _intent(self) -> Converter[Intent, payment_pb2.PaymentIntent]:
+        return Converter(payment_pb2.PaymentIntent, self._shown)
 
     # -- refunds --------------------------------------------------------------------------------
 
@@ -194,7 +192,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         merchant_id = current_call().require_merchant()
         new = await self._parties.check_refund(merchant_id, requests.new_refund(request))
         phases = self._pay_in.refunds.phases(merchant_id, new)
-        return await self._mutations.run(merchant_id, request, REFUND, phases)
+        return await self._mutations.run(merchant_id, request, refund_message, phases)
 
     GetRefund = rpcs.get(Prefix.REFUND, lambda s: s._pay_in.refunds.get, refund_message)
 

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from paycore.payment.models import Intent, Order, Payment, Refund
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import payment_pb2
 
 
+@converts(payment_pb2.PaymentIntent)
 def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
     return message_of(
         payment_pb2.PaymentIntent,
@@ -18,10 +19,10 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
     )
 
 
-def order_message(order: Order) -> payment_pb2.PaymentOrder:
-    return message_of(payment_pb2.PaymentOrder, order)
+order_message = derived(Order, payment_pb2.PaymentOrder)
 
 
+@converts(payment_pb2.Payment)
 def payment_message(payment: Payment) -> payment_pb2.Payment:
     return message_of(
         payment_pb2.Payment,
@@ -32,6 +33,7 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
     )
 
 
+@converts(payment_pb2.Refund)
 def refund_message(refund: Refund) -> payment_pb2.Refund:
     return message_of(payment_pb2.Refund, refund, reason=refund.reason or None)
 
@@ -39,10 +41,10 @@ def refund_message(refund: Refund) -> payment_pb2.Refund:
 class _PayInMessages:
     """paycore.payment.events.ObjectRenderer."""
 
-    intent = staticmethod(intent_message)
-    order = staticmethod(order_message)
-    payment = staticmethod(payment_message)
-    refund = staticmethod(refund_message)
+    intent = intent_message
+    order = order_message
+    payment = payment_message
+    refund = refund_message
 
 
 PAY_IN_MESSAGES = _PayInMessages()

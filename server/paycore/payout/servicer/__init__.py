@@ -19,7 +19,7 @@ from paycore.payout.servicer.messages import (
     schedule_message,
 )
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Answer, FinalAnswer, Mutations
+from paycore.runtime.mutations import FinalAnswer, Mutations
 from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
@@ -28,11 +28,6 @@ from paycore.runtime.servicing import (
     page_response,
 )
 from paycore.v1 import payout_pb2, payout_pb2_grpc
-
-BANK_ACCOUNT = Answer(payout_pb2.BankAccount, bank_account_message)
-PAYOUT = Answer(payout_pb2.Payout, payout_message)
-SCHEDULE = Answer(payout_pb2.PayoutSchedule, schedule_message)
-
 
 rpcs: ChangingRpcs[PayoutServicer] = ChangingRpcs()
 
@@ -47,7 +42,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     _rules: CurrencyRules
 
     CreateBankAccount = rpcs.change(
-        BANK_ACCOUNT, lambda s: s._bank_accounts.create, requests.new_bank_account
+        bank_account_message, lambda s: s._bank_accounts.create, requests.new_bank_account
     )
 
     GetBankAccount = rpcs.get(
@@ -80,7 +75,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         return await self._mutations.phased(
             merchant_id,
             request,
-            PAYOUT,
+            payout_message,
             lambda connection: self._payouts.create(connection, merchant_id, new),
             send,
         )
@@ -94,7 +89,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
         return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
 
-    CancelPayout = rpcs.change_by_id(Prefix.PAYOUT, PAYOUT, lambda s: s._payouts.cancel)
+    CancelPayout = rpcs.change_by_id(Prefix.PAYOUT, payout_message, lambda s: s._payouts.cancel)
 
     async def GetPayoutSchedule(
         self, request: payout_pb2.GetPayoutScheduleRequest, context: Context
@@ -104,7 +99,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         return schedule_message(await self._schedules.get(merchant_id, account))
 
     UpdatePayoutSchedule = rpcs.change(
-        SCHEDULE, lambda s: s._schedules.update, requests.schedule_change
+        schedule_message, lambda s: s._schedules.update, requests.schedule_change
     )
 
 

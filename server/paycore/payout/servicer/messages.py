@@ -11,10 +11,11 @@ from paycore.payout.models import (
     PayoutMethod,
     Schedule,
 )
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import common_pb2, payout_pb2, wallet_pb2
 
 
+@converts(payout_pb2.BankAccount)
 def bank_account_message(bank_account: BankAccount) -> payout_pb2.BankAccount:
     methods = [PayoutMethod.STANDARD.value]
     if bank_account.instant_supported:
@@ -22,10 +23,10 @@ def bank_account_message(bank_account: BankAccount) -> payout_pb2.BankAccount:
     return message_of(payout_pb2.BankAccount, bank_account, available_payout_methods=methods)
 
 
-def payout_message(payout: Payout) -> payout_pb2.Payout:
-    return message_of(payout_pb2.Payout, payout)
+payout_message = derived(Payout, payout_pb2.Payout)
 
 
+@converts(payout_pb2.PayoutSchedule)
 def schedule_message(schedule: Schedule) -> payout_pb2.PayoutSchedule:
     return message_of(
         payout_pb2.PayoutSchedule,
@@ -36,6 +37,7 @@ def schedule_message(schedule: Schedule) -> payout_pb2.PayoutSchedule:
     )
 
 
+@converts(wallet_pb2.BalanceTransaction)
 def balance_transaction_message(
     transaction: BalanceTransaction,
 ) -> wallet_pb2.BalanceTransaction:

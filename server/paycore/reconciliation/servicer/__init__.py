@@ -11,13 +11,10 @@ from paycore.reconciliation.models import RECONCILIATION_OWNER
 from paycore.reconciliation.service import Reconciliation
 from paycore.reconciliation.servicer import requests
 from paycore.reconciliation.servicer.messages import discrepancy_message, run_message
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import Context, add_servicer, cursor_of, page_response
 from paycore.v1 import reconciliation_pb2 as pb
 from paycore.v1 import reconciliation_pb2_grpc
-
-RUN = Answer(pb.ReconciliationRun, run_message)
-DISCREPANCY = Answer(pb.Discrepancy, discrepancy_message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +31,7 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
             self._reconciliation.home,
             RECONCILIATION_OWNER,
             request,
-            RUN,
+            run_message,
             lambda connection: self._reconciliation.request_run(connection, source, day),
         )
 
@@ -61,7 +58,7 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
             self._reconciliation.engine_of_discrepancy(discrepancy_id),
             owner,
             request,
-            DISCREPANCY,
+            discrepancy_message,
             lambda connection: self._reconciliation.resolve(
                 connection, owner, discrepancy_id, resolution
             ),

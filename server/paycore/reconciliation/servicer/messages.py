@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from paycore.reconciliation.models import Discrepancy, Run
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, message_of
 from paycore.v1 import reconciliation_pb2 as pb
 
 
+@converts(pb.ReconciliationRun)
 def run_message(run: Run) -> pb.ReconciliationRun:
     return message_of(
         pb.ReconciliationRun,
@@ -17,6 +18,7 @@ def run_message(run: Run) -> pb.ReconciliationRun:
     )
 
 
+@converts(pb.Discrepancy)
 def discrepancy_message(discrepancy: Discrepancy) -> pb.Discrepancy:
     return message_of(
         pb.Discrepancy,

@@ -13,7 +13,7 @@ from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
 from paycore.runtime.messages import member
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
@@ -49,14 +49,6 @@ from paycore.subscription.servicer.requests import (
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 
-PRODUCT = Answer(subscription_pb2.Product, product_message)
-PRICE = Answer(subscription_pb2.Price, price_message)
-TEST_CLOCK = Answer(subscription_pb2.TestClock, clock_message)
-INVOICE_ITEM = Answer(subscription_pb2.InvoiceItem, item_message)
-INVOICE = Answer(subscription_pb2.Invoice, invoice_message)
-SETTINGS = Answer(subscription_pb2.BillingSettings, settings_message)
-SUBSCRIPTION = Answer(subscription_pb2.Subscription, subscription_message)
-
 
 def register(
     server: aio.Server, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
@@ -77,7 +69,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- products ----------------------------------------------------------------------------
 
-    CreateProduct = rpcs.change(PRODUCT, lambda s: s._service.create_product, new_product)
+    CreateProduct = rpcs.change(product_message, lambda s: s._service.create_product, new_product)
 
     GetProduct = rpcs.get(Prefix.PRODUCT, lambda s: s._service.get_product, product_message)
 
@@ -91,7 +83,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- prices ------------------------------------------------------------------------------
 
-    CreatePrice = rpcs.change(PRICE, lambda s: s._service.create_price, new_price)
+    CreatePrice = rpcs.change(price_message, lambda s: s._service.create_price, new_price)
 
     GetPrice = rpcs.get(Prefix.PRICE, lambda s: s._service.get_price, price_message)
 
@@ -110,7 +102,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     # --- test clocks -------------------------------------------------------------------------
 
     CreateTestClock = rpcs.change(
-        TEST_CLOCK, lambda s: s._service.create_test_clock, new_test_clock
+        clock_message, lambda s: s._service.create_test_clock, new_test_clock
     )
 
     GetTestClock = rpcs.get(Prefix.TEST_CLOCK, lambda s: s._service.get_test_clock, clock_message)
@@ -122,7 +114,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
         phases = self._billing.create(merchant_id, new_subscription(request))
-        return await self._mutations.resumable(merchant_id, request, SUBSCRIPTION, phases)
+        return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
 
     GetSubscription = rpcs.get(Prefix.SUBSCRIPTION, lambda s: s._billing.get, subscription_message)
 
@@ -145,7 +137,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Subscription:
         merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
-        return await self._mutations.resumable(merchant_id, request, SUBSCRIPTION, phases)
+        return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context
@@ -156,12 +148,12 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.cancel(
             merchant_id, subscription_id, request.at_period_end, request.prorate
         )
-        return await self._mutations.resumable(merchant_id, request, SUBSCRIPTION, phases)
+        return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
 
     # --- invoices ----------------------------------------------------------------------------
 
     CreateInvoiceItem = rpcs.change(
-        INVOICE_ITEM, lambda s: s._billing.create_invoice_item, invoice_item
+        item_message, lambda s: s._billing.create_invoice_item, invoice_item
     )
 
     GetInvoiceItem = rpcs.get(
@@ -196,9 +188,11 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         phases = self._billing.pay_invoice(
             merchant_id, invoice_id, method, request.paid_out_of_band
         )
-        return await self._mutations.resumable(merchant_id, request, INVOICE, phases)
+        return await self._mutations.resumable(merchant_id, request, invoice_message, phases)
 
-    VoidInvoice = rpcs.change_by_id(Prefix.INVOICE, INVOICE, lambda s: s._billing.void_invoice)
+    VoidInvoice = rpcs.change_by_id(
+        Prefix.INVOICE, invoice_message, lambda s: s._billing.void_invoice
+    )
 
     # --- test clocks (advance) and billing settings ------------------------------------------
 
@@ -209,7 +203,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         to = frozen_time("frozen_time", request.frozen_time)
 
         return await self._mutations.answer(
-            merchant_id, request, TEST_CLOCK, self._billing.advance_clock, clock_id, to
+            merchant_id, request, clock_message, self._billing.advance_clock, clock_id, to
         )
 
     async def GetBillingSettings(
@@ -225,5 +219,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         final_action = member("final_action", request.final_action, FINAL_ACTIONS)
 
         return await self._mutations.answer(
-            merchant_id, request, SETTINGS, self._billing.update_settings, schedule, final_action
+            merchant_id,
+            request,
+            settings_message,
+            self._billing.update_settings,
+            schedule,
+            final_action,
         )

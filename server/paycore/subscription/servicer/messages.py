@@ -4,7 +4,7 @@ with)."""
 
 from __future__ import annotations
 
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, derived, message_of
 from paycore.subscription.models import (
     BillingSettings,
     Invoice,
@@ -16,11 +16,13 @@ from paycore.subscription.models import (
 )
 from paycore.v1 import subscription_pb2
 
+product_message = derived(Product, subscription_pb2.Product)
+clock_message = derived(TestClock, subscription_pb2.TestClock)
+settings_message = derived(BillingSettings, subscription_pb2.BillingSettings)
+item_message = derived(InvoiceItem, subscription_pb2.InvoiceItem)
 
-def product_message(product: Product) -> subscription_pb2.Product:
-    return message_of(subscription_pb2.Product, product)
 
-
+@converts(subscription_pb2.Price)
 def price_message(price: Price) -> subscription_pb2.Price:
     one_time = price.recurring is None
     kind = (
@@ -29,10 +31,7 @@ def price_message(price: Price) -> subscription_pb2.Price:
     return message_of(subscription_pb2.Price, price, type=kind)
 
 
-def clock_message(clock: TestClock) -> subscription_pb2.TestClock:
-    return message_of(subscription_pb2.TestClock, clock)
-
-
+@converts(subscription_pb2.Subscription)
 def subscription_message(subscription: Subscription) -> subscription_pb2.Subscription:
     return message_of(
         subscription_pb2.Subscription,
@@ -42,6 +41,7 @@ def subscription_message(subscription: Subscription) -> subscription_pb2.Subscri
     )
 
 
+@converts(subscription_pb2.Invoice)
 def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
     return message_of(
         subscription_pb2.Invoice,
@@ -61,22 +61,14 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
     )
 
 
-def settings_message(settings: BillingSettings) -> subscription_pb2.BillingSettings:
-    return message_of(subscription_pb2.BillingSettings, settings)
-
-
-def item_message(item: InvoiceItem) -> subscription_pb2.InvoiceItem:
-    return message_of(subscription_pb2.InvoiceItem, item)
-
-
 class _SubscriptionMessages:
     """paycore.subscription.events.ObjectRenderer."""
 
-    product = staticmethod(product_message)
-    price = staticmethod(price_message)
-    subscription = staticmethod(subscription_message)
-    invoice = staticmethod(invoice_message)
-    item = staticmethod(item_message)
+    product = product_message
+    price = price_message
+    subscription = subscription_message
+    invoice = invoice_message
+    item = item_message
 
 
 SUBSCRIPTION_MESSAGES = _SubscriptionMessages()

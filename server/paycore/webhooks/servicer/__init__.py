@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import Answer, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
@@ -23,15 +23,6 @@ from paycore.webhooks.deliveries import Deliveries
 from paycore.webhooks.delivering import Clock, utc_now
 from paycore.webhooks.endpoints import Endpoints
 from paycore.webhooks.servicer import messages, requests
-
-ENDPOINT = Answer(event_pb2.WebhookEndpoint, messages.endpoint_message)
-ENDPOINT_WITH_SECRET = Answer(
-    event_pb2.WebhookEndpoint, messages.endpoint_with_secret, messages.without_secret
-)
-"""A create's or a roll's answer: the secret shown once, never stored."""
-DELETED = Answer(event_pb2.DeleteWebhookEndpointResponse, messages.deleted_message)
-DELIVERY = Answer(event_pb2.WebhookDelivery, messages.delivery_message)
-
 
 rpcs: ChangingRpcs[WebhookServicer] = ChangingRpcs()
 
@@ -52,7 +43,12 @@ class WebhookServicer:
         await check_destination("url", new.url, self._policy)
         created = int(time.time())
         return await self._mutations.answer(
-            merchant_id, request, ENDPOINT_WITH_SECRET, self._endpoints.create, new, created
+            merchant_id,
+            request,
+            messages.endpoint_with_secret,
+            self._endpoints.create,
+            new,
+            created,
         )
 
     GetWebhookEndpoint = rpcs.get(
@@ -74,11 +70,16 @@ class WebhookServicer:
         if change.url is not None:
             await check_destination("url", change.url, self._policy)
         return await self._mutations.answer(
-            merchant_id, request, ENDPOINT, self._endpoints.update, endpoint_id, change
+            merchant_id,
+            request,
+            messages.endpoint_message,
+            self._endpoints.update,
+            endpoint_id,
+            change,
         )
 
     DeleteWebhookEndpoint = rpcs.change_by_id(
-        Prefix.WEBHOOK_ENDPOINT, DELETED, lambda s: s._endpoints.delete
+        Prefix.WEBHOOK_ENDPOINT, messages.deleted_message, lambda s: s._endpoints.delete
     )
 
     async def RollWebhookEndpointSecret(
@@ -89,7 +90,7 @@ class WebhookServicer:
         return await self._mutations.answer(
             merchant_id,
             request,
-            ENDPOINT_WITH_SECRET,
+            messages.endpoint_with_secret,
             self._endpoints.roll_secret,
             endpoint_id,
             now,
@@ -115,5 +116,11 @@ class WebhookServicer:
         )
         now = self._clock()
         return await self._mutations.answer(
-            merchant_id, request, DELIVERY, self._deliveries.resend, event_id, endpoint_id, now
+            merchant_id,
+            request,
+            messages.delivery_message,
+            self._deliveries.resend,
+            event_id,
+            endpoint_id,
+            now,
         )

@@ -3,7 +3,7 @@ the event exactly as the REST edge answers GetEvent.)"""
 
 from __future__ import annotations
 
-from paycore.runtime.messages import message_of
+from paycore.runtime.messages import converts, derived, message_of, without
 from paycore.v1 import event_pb2
 from paycore.webhooks.models import (
     Deleted,
@@ -12,28 +12,22 @@ from paycore.webhooks.models import (
     EndpointWithSecret,
 )
 
-
-def endpoint_message(endpoint: Endpoint) -> event_pb2.WebhookEndpoint:
-    return message_of(event_pb2.WebhookEndpoint, endpoint)
+endpoint_message = derived(Endpoint, event_pb2.WebhookEndpoint)
 
 
+@converts(event_pb2.WebhookEndpoint, stored_form=without("secret"))
 def endpoint_with_secret(created: EndpointWithSecret) -> event_pb2.WebhookEndpoint:
+    """A create's or a roll's answer: the secret shown once, never stored."""
     message = endpoint_message(created.endpoint)
     message.secret = created.secret.reveal()
     return message
 
 
-def without_secret(message: event_pb2.WebhookEndpoint) -> event_pb2.WebhookEndpoint:
-    """What the idempotency store keeps and replays: the secret is shown once."""
-    kept = event_pb2.WebhookEndpoint()
-    kept.CopyFrom(message)
-    kept.ClearField("secret")
-    return kept
-
-
+@converts(event_pb2.DeleteWebhookEndpointResponse)
 def deleted_message(deleted: Deleted) -> event_pb2.DeleteWebhookEndpointResponse:
     return event_pb2.DeleteWebhookEndpointResponse(id=deleted.id, deleted=True)
 
 
+@converts(event_pb2.WebhookDelivery)
 def delivery_message(delivery: Delivery) -> event_pb2.WebhookDelivery:
     return message_of(event_pb2.WebhookDelivery, delivery, webhook_endpoint=delivery.endpoint_id)
