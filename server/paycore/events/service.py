@@ -5,7 +5,7 @@ through paycore.events.outbox.record_event."""
 from __future__ import annotations
 
 from paycore.events.models import Event, TypeFilter
-from paycore.events.repository import decode_event, event_query, events_query
+from paycore.events.repository import EVENTS, events_query
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
 
@@ -15,12 +15,10 @@ class EventService:
         self._reads = Reads(shards)
 
     async def get_event(self, merchant_id: str, event_id: str) -> Event:
-        return await self._reads.one(
-            merchant_id, event_query(merchant_id, event_id), decode_event, "event", event_id
-        )
+        return await self._reads.one(merchant_id, EVENTS, event_id)
 
     async def list_events(
         self, merchant_id: str, cursor: Cursor, type_filter: TypeFilter, object_id: str = ""
     ) -> Page[Event]:
-        query, id_column = events_query(merchant_id, type_filter, object_id)
-        return await self._reads.page(merchant_id, query, id_column, cursor, decode_event)
+        query = events_query(merchant_id, type_filter, object_id)
+        return await self._reads.page(merchant_id, EVENTS, cursor, query)
