@@ -9,7 +9,7 @@ from paycore.app import Platform
 from paycore.errors import ApiError, Reason
 from paycore.events import EVENT_TYPES, UnknownEventType, record_event
 from paycore.events.models import TypeFilter
-from paycore.events.repository import event_query
+from paycore.events.repository import EVENTS
 from paycore.storage.reads import Cursor
 from paycore.storage.schema import events
 from paycore.v1 import event_pb2, payment_pb2
@@ -36,7 +36,7 @@ async def test_an_event_written_in_a_rolled_back_transaction_leaves_nothing(
             connection, merchant_id, "payment_intent.created", payment_intent(merchant_id)
         )
         # Inside the transaction the event is there, as the change it describes would be.
-        found = await connection.execute(event_query(merchant_id, event_id))
+        found = await connection.execute(EVENTS.by_id(merchant_id, event_id))
         assert found.first() is not None
         await connection.rollback()
     assert await _count(platform, merchant_id) == 0

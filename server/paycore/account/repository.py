@@ -15,30 +15,15 @@ from paycore.account.models import (
     SellerAccount,
 )
 from paycore.storage.keys import merchant_row
-from paycore.storage.reads import fetch_optional
+from paycore.storage.reads import Kind, fetch_optional, matching
 from paycore.storage.rows import Convert, Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import api_keys, merchants, seller_accounts
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# The read path's queries (paycore.storage.reads): each filtered by the merchant first.
-SELLER_ACCOUNT_ID = seller_accounts.c.id
-API_KEY_ID = api_keys.c.id
-
-
-def merchant_query(merchant_id: str) -> Select[Any]:
-    return select(merchants).where(merchants.c.merchant_id == merchant_id)
-
-
-def seller_accounts_query(merchant_id: str, account_id: str = "") -> Select[Any]:
-    """The merchant's seller accounts (the one of `account_id` when given)."""
-    query = select(seller_accounts).where(seller_accounts.c.merchant_id == merchant_id)
-    return query.where(seller_accounts.c.id == account_id) if account_id else query
-
 
 def api_keys_query(merchant_id: str, key_type: ApiKeyType | None) -> Select[Any]:
-    query = select(api_keys).where(api_keys.c.merchant_id == merchant_id)
-    return query if key_type is None else query.where(api_keys.c.type == key_type.value)
+    return matching(api_keys, merchant_id=merchant_id, type=key_type)
 
 
 class MerchantRepository:
@@ -56,7 +41,8 @@ class MerchantRepository:
         return merchant_of(row)
 
     async def get(self, merchant_id: str) -> Merchant | None:
-        return await fetch_optional(self._connection, merchant_query(merchant_id), merchant_of)
+        query = select(merchants).where(merchants.c.merchant_id == merchant_id)
+        return await fetch_optional(self._connection, query, merchant_of)
 
 
 class SellerAccountRepository:
@@ -76,8 +62,7 @@ class SellerAccountRepository:
         return seller_account_of(row)
 
     async def get(self, merchant_id: str, account_id: str) -> SellerAccount | None:
-        query = seller_accounts_query(merchant_id, account_id)
-        return await fetch_optional(self._connection, query, seller_account_of)
+        return await SELLER_ACCOUNTS.fetch(self._connection, merchant_id, account_id)
 
 
 class ApiKeyRepository:
@@ -103,8 +88,7 @@ class ApiKeyRepository:
         return api_key_of(row)
 
     async def get(self, merchant_id: str, key_id: str) -> ApiKey | None:
-        query = api_keys_query(merchant_id, None).where(api_keys.c.id == key_id)
-        return await fetch_optional(self._connection, query, api_key_of)
+        return await API_KEYS.fetch(self._connection, merchant_id, key_id)
 
     async def revoke(self, merchant_id: str, key_id: str) -> ApiKey | None:
         """Revokes once: a second revoke keeps the first revocation time."""
@@ -178,3 +162,6 @@ api_key_of = Decoder(
         "expires": epoch_seconds,
     },
 )
+# The read path's kinds (paycore.storage.reads).
+SELLER_ACCOUNTS = Kind("account", seller_accounts, seller_account_of)
+API_KEYS = Kind("api_key", api_keys, api_key_of)

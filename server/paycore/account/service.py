@@ -18,17 +18,12 @@ from paycore.account.models import (
     SellerAccount,
 )
 from paycore.account.repository import (
-    API_KEY_ID,
-    SELLER_ACCOUNT_ID,
+    API_KEYS,
+    SELLER_ACCOUNTS,
     ApiKeyRepository,
     MerchantRepository,
     SellerAccountRepository,
-    api_key_of,
     api_keys_query,
-    merchant_of,
-    merchant_query,
-    seller_account_of,
-    seller_accounts_query,
 )
 from paycore.currency.models import Settlement
 from paycore.currency.repository import save_settlement
@@ -66,8 +61,12 @@ class AccountService:
         return CreatedMerchant(merchant, secret_key, publishable_key)
 
     async def get_merchant(self, merchant_id: str) -> Merchant:
-        query = merchant_query(merchant_id)
-        return await self._reads.one(merchant_id, query, merchant_of, "merchant", merchant_id)
+        return await self._reads.find(
+            merchant_id,
+            lambda connection: MerchantRepository(connection).get(merchant_id),
+            "merchant",
+            merchant_id,
+        )
 
     async def fee_plan(self, merchant_id: str) -> tuple[FeePlan, bool]:
         """The merchant's fee plan and whether it is the default one."""
@@ -96,16 +95,10 @@ class AccountService:
         self, merchant_id: str, account_id: str, param: str = "id"
     ) -> SellerAccount:
         """The merchant's seller account, else NOT_FOUND naming `param`."""
-        query = seller_accounts_query(merchant_id, account_id)
-        return await self._reads.one(
-            merchant_id, query, seller_account_of, "account", account_id, param
-        )
+        return await self._reads.one(merchant_id, SELLER_ACCOUNTS, account_id, param)
 
     async def list_seller_accounts(self, merchant_id: str, cursor: Cursor) -> Page[SellerAccount]:
-        query = seller_accounts_query(merchant_id)
-        return await self._reads.page(
-            merchant_id, query, SELLER_ACCOUNT_ID, cursor, seller_account_of
-        )
+        return await self._reads.page(merchant_id, SELLER_ACCOUNTS, cursor)
 
     async def create_api_key(
         self,
@@ -164,7 +157,7 @@ class AccountService:
         self, merchant_id: str, cursor: Cursor, key_type: ApiKeyType | None
     ) -> Page[ApiKey]:
         query = api_keys_query(merchant_id, key_type)
-        return await self._reads.page(merchant_id, query, API_KEY_ID, cursor, api_key_of)
+        return await self._reads.page(merchant_id, API_KEYS, cursor, query)
 
     def _check_scopes(self, scopes: tuple[str, ...], held: frozenset[str] | None) -> None:
         if not scopes:

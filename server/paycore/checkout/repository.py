@@ -12,12 +12,12 @@ from typing import Any
 from paycore.checkout.models import LineItem, NewSession, Session, SessionStatus
 from paycore.invariants import violated
 from paycore.storage.keys import merchant_row
+from paycore.storage.reads import Kind
 from paycore.storage.schema import api_keys, checkout_keys, checkout_sessions, payment_intents
 from sqlalchemy import ColumnElement, Row, Select, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-SESSION_ID = checkout_sessions.c.id
 _SUCCEEDED = "succeeded"
 EXPIRABLE_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "canceled")
 """An open session whose intent is in one of these may expire; one being paid may not."""
@@ -35,10 +35,6 @@ def _with_intent() -> Select[Any]:
     ).select_from(_JOINED)
 
 
-def session_query(merchant_id: str, session_id: str) -> Select[Any]:
-    return _with_intent().where(merchant_row(_s, merchant_id, session_id))
-
-
 def page_query(session_id: str) -> Select[Any]:
     """The session by its id alone (the hosted page's visitor holds no key); the caller reads
     the shard the id names."""
@@ -46,7 +42,7 @@ def page_query(session_id: str) -> Select[Any]:
 
 
 def sessions_query(merchant_id: str, status: SessionStatus | None, intent_id: str) -> Select[Any]:
-    query = _with_intent().where(_s.c.merchant_id == merchant_id)
+    query = SESSIONS.of(merchant_id)
     if intent_id:
         query = query.where(_s.c.payment_intent_id == intent_id)
     if status is not None:
@@ -102,6 +98,10 @@ def session_of(row: Row[Any]) -> Session:
     )
 
 
+SESSIONS = Kind("checkout_session", _s, session_of, selected=_with_intent())
+"""The read path's kind (paycore.storage.reads): a session with its intent's status."""
+
+
 def last_error_message(row: Row[Any]) -> str:
     error = row.intent_last_error
     return str(error.get("message", "")) if isinstance(error, dict) else ""
@@ -139,7 +139,7 @@ class CheckoutRepository:
     async def session(
         self, merchant_id: str, session_id: str, *, lock: bool = False
     ) -> Row[Any] | None:
-        query = session_query(merchant_id, session_id)
+        query = SESSIONS.by_id(merchant_id, session_id)
         if lock:
             query = query.with_for_update(of=_s)
         row: Row[Any] | None = (await self._connection.execute(query)).one_or_none()

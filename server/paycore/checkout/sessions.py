@@ -16,12 +16,11 @@ from paycore.account.service import AccountService
 from paycore.checkout.models import HostedPage, NewSession, Session, SessionStatus
 from paycore.checkout.repository import (
     EXPIRABLE_INTENT_STATUSES,
-    SESSION_ID,
+    SESSIONS,
     CheckoutRepository,
     last_error_message,
     page_query,
     session_of,
-    session_query,
     sessions_query,
 )
 from paycore.customer.vault import Vault
@@ -100,8 +99,7 @@ class CheckoutSessions:
         return await repository.written(merchant_id, session_id)
 
     async def get(self, merchant_id: str, session_id: str) -> Session:
-        query = session_query(merchant_id, session_id)
-        return await self._reads.one(merchant_id, query, session_of, "checkout_session", session_id)
+        return await self._reads.one(merchant_id, SESSIONS, session_id)
 
     async def list(
         self,
@@ -111,7 +109,7 @@ class CheckoutSessions:
         intent_id: str,
     ) -> Page[Session]:
         query = sessions_query(merchant_id, status, intent_id)
-        return await self._reads.page(merchant_id, query, SESSION_ID, cursor, session_of)
+        return await self._reads.page(merchant_id, SESSIONS, cursor, query)
 
     async def expire(
         self, connection: AsyncConnection, merchant_id: str, session_id: str

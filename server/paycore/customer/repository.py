@@ -22,36 +22,23 @@ from paycore.customer.models import (
 )
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import fetch_optional
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CARD_TYPE = "card"
-# The read path's queries (paycore.storage.reads): each filtered by the merchant first.
-CUSTOMER_ID = customers.c.id
-PAYMENT_METHOD_ID = payment_methods.c.id
 
 
-def customers_query(merchant_id: str, customer_id: str = "", email: str = "") -> Select[Any]:
-    """The merchant's customers (the one of `customer_id`, those with `email`, when given)."""
-    query = select(customers).where(customers.c.merchant_id == merchant_id)
-    if customer_id:
-        query = query.where(customers.c.id == customer_id)
-    if email:
-        query = query.where(customers.c.email == email)
-    return query
+def customers_query(merchant_id: str, email: str) -> Select[Any]:
+    """The merchant's customers (those with `email`, when given)."""
+    return matching(customers, merchant_id=merchant_id, email=email)
 
 
-def payment_methods_query(
-    merchant_id: str, payment_method_id: str = "", customer_id: str = "", card_only: bool = False
-) -> Select[Any]:
-    """The merchant's payment methods, without their sealed numbers (the one of
-    `payment_method_id`, a customer's, only cards, when asked)."""
-    query = select(*_PUBLIC_COLUMNS).where(payment_methods.c.merchant_id == merchant_id)
-    if payment_method_id:
-        query = query.where(payment_methods.c.id == payment_method_id)
+def payment_methods_query(merchant_id: str, customer_id: str, card_only: bool) -> Select[Any]:
+    """The merchant's payment methods (a customer's, only cards, when asked)."""
+    query = PAYMENT_METHODS.of(merchant_id)
     if customer_id:
         query = query.where(payment_methods.c.customer_id == customer_id)
     if card_only:
@@ -78,8 +65,7 @@ class CustomerRepository:
     async def get(
         self, merchant_id: str, customer_id: str, *, for_update: bool = False
     ) -> Customer | None:
-        query = customers_query(merchant_id, customer_id)
-        return await fetch_optional(self._connection, query, customer_of, lock=for_update)
+        return await CUSTOMERS.fetch(self._connection, merchant_id, customer_id, lock=for_update)
 
     async def replace(self, customer: Customer) -> Customer:
         """Writes every changeable field of `customer` (read FOR UPDATE in this transaction)."""
@@ -147,8 +133,9 @@ class PaymentMethodRepository:
     async def get(
         self, merchant_id: str, payment_method_id: str, *, for_update: bool = False
     ) -> PaymentMethod | None:
-        query = payment_methods_query(merchant_id, payment_method_id)
-        return await fetch_optional(self._connection, query, payment_method_of, lock=for_update)
+        return await PAYMENT_METHODS.fetch(
+            self._connection, merchant_id, payment_method_id, lock=for_update
+        )
 
     async def get_sealed(
         self, merchant_id: str, payment_method_id: str
@@ -233,4 +220,9 @@ payment_method_of = Decoder(
         "billing_details": _billing_details,
         "detached": lambda row: row["detached_at"] is not None,
     },
+)
+# The read path's kinds (paycore.storage.reads); a payment method without its sealed number.
+CUSTOMERS = Kind("customer", customers, customer_of)
+PAYMENT_METHODS = Kind(
+    "payment_method", payment_methods, payment_method_of, selected=select(*_PUBLIC_COLUMNS)
 )

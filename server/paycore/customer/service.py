@@ -26,13 +26,11 @@ from paycore.customer.models import (
     PaymentMethod,
 )
 from paycore.customer.repository import (
-    CUSTOMER_ID,
-    PAYMENT_METHOD_ID,
+    CUSTOMERS,
+    PAYMENT_METHODS,
     CustomerRepository,
     PaymentMethodRepository,
-    customer_of,
     customers_query,
-    payment_method_of,
     payment_methods_query,
 )
 from paycore.customer.vault import Fingerprinter, Vault
@@ -71,8 +69,7 @@ class CustomerService:
         return await CustomerRepository(connection).insert(merchant_id, customer_id, new)
 
     async def get_customer(self, merchant_id: str, customer_id: str) -> Customer:
-        query = customers_query(merchant_id, customer_id)
-        return await self._reads.one(merchant_id, query, customer_of, "customer", customer_id)
+        return await self._reads.one(merchant_id, CUSTOMERS, customer_id)
 
     async def require_customer(
         self,
@@ -118,8 +115,8 @@ class CustomerService:
         return await repository.replace(updated)
 
     async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
-        query = customers_query(merchant_id, email=email)
-        return await self._reads.page(merchant_id, query, CUSTOMER_ID, cursor, customer_of)
+        query = customers_query(merchant_id, email)
+        return await self._reads.page(merchant_id, CUSTOMERS, cursor, query)
 
     # --- payment methods ---------------------------------------------------------------------
 
@@ -165,20 +162,15 @@ class CustomerService:
             await self._wallets.hold(merchant_id, payment_method_id, cryptogram)
 
     async def get_payment_method(self, merchant_id: str, payment_method_id: str) -> PaymentMethod:
-        query = payment_methods_query(merchant_id, payment_method_id)
-        return await self._reads.one(
-            merchant_id, query, payment_method_of, "payment_method", payment_method_id
-        )
+        return await self._reads.one(merchant_id, PAYMENT_METHODS, payment_method_id)
 
     async def list_payment_methods(
         self, merchant_id: str, cursor: Cursor, customer_id: str, card_only: bool
     ) -> Page[PaymentMethod]:
         if customer_id:
             await self.require_customer(merchant_id, customer_id)
-        query = payment_methods_query(merchant_id, customer_id=customer_id, card_only=card_only)
-        return await self._reads.page(
-            merchant_id, query, PAYMENT_METHOD_ID, cursor, payment_method_of
-        )
+        query = payment_methods_query(merchant_id, customer_id, card_only)
+        return await self._reads.page(merchant_id, PAYMENT_METHODS, cursor, query)
 
     async def attach_payment_method(
         self,

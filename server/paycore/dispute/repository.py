@@ -11,7 +11,7 @@ from paycore.dispute.models import (
     DisputeFilter,
 )
 from paycore.invariants import invariant
-from paycore.storage.reads import fetch_optional
+from paycore.storage.reads import Kind, fetch_optional, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import dispute_feeds, disputes
 from sqlalchemy import Select, insert, select, update
@@ -26,17 +26,11 @@ decode_dispute: Decoder[Dispute] = Decoder(disputes, Dispute)
 encode_dispute: Encoder[Dispute] = Encoder(disputes, Dispute)
 
 
-def dispute_query(merchant_id: str, dispute_id: str) -> Select[Any]:
-    return select(d).where(d.c.merchant_id == merchant_id, d.c.id == dispute_id)
+DISPUTES = Kind("dispute", disputes, decode_dispute)
 
 
 def disputes_query(merchant_id: str, wanted: DisputeFilter) -> Select[Any]:
-    query = select(d).where(d.c.merchant_id == merchant_id)
-    if wanted.payment_intent_id:
-        query = query.where(d.c.payment_intent_id == wanted.payment_intent_id)
-    if wanted.status is not None:
-        query = query.where(d.c.status == wanted.status.value)
-    return query
+    return matching(d, wanted, merchant_id=merchant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +42,12 @@ class DisputeRepository:
         await self._connection.execute(insert(d).values(**values))
 
     async def get(self, merchant_id: str, dispute_id: str, *, lock: bool = False) -> Dispute | None:
-        query = dispute_query(merchant_id, dispute_id)
-        return await self._one(query.with_for_update() if lock else query)
+        return await DISPUTES.fetch(self._connection, merchant_id, dispute_id, lock=lock)
 
     async def by_psp(self, merchant_id: str, psp_dispute: str) -> Dispute | None:
         """The dispute the PSP calls `psp_dispute`, locked."""
         query = select(d).where(d.c.merchant_id == merchant_id, d.c.psp_dispute == psp_dispute)
-        return await self._one(query.with_for_update())
+        return await fetch_optional(self._connection, query, decode_dispute, lock=True)
 
     async def save(self, dispute: Dispute) -> Dispute:
         """Writes every column of `dispute` (locked by the caller) and answers it."""
@@ -66,11 +59,6 @@ class DisputeRepository:
         )
         invariant(changed.rowcount == 1, f"dispute {dispute.id} vanished")
         return dispute
-
-    async def _one(self, query: Select[Any]) -> Dispute | None:
-        return await fetch_optional(
-            self._connection, query, lambda row: decode_dispute(row._mapping)
-        )
 
 
 async def claim_stale_calls(

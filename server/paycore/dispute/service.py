@@ -27,11 +27,10 @@ from paycore.dispute.models import (
 )
 from paycore.dispute.money import DisputeMoney
 from paycore.dispute.repository import (
+    DISPUTES,
     DisputeRepository,
     FeedRepository,
     claim_stale_calls,
-    decode_dispute,
-    dispute_query,
     disputes_query,
 )
 from paycore.errors import ApiError, Reason, not_found
@@ -44,7 +43,6 @@ from paycore.psp.client import PspClient, PspDispute, PspDisputeEvent, PspError,
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
-from paycore.storage.schema import disputes
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -83,12 +81,11 @@ class Disputes:
     # -- reads ----------------------------------------------------------------------------------
 
     async def get(self, merchant_id: str, dispute_id: str) -> Dispute:
-        query = dispute_query(merchant_id, dispute_id)
-        return await self._reads.one(merchant_id, query, decode_dispute, "dispute", dispute_id)
+        return await self._reads.one(merchant_id, DISPUTES, dispute_id)
 
     async def list(self, merchant_id: str, cursor: Cursor, wanted: DisputeFilter) -> Page[Dispute]:
         query = disputes_query(merchant_id, wanted)
-        return await self._reads.page(merchant_id, query, disputes.c.id, cursor, decode_dispute)
+        return await self._reads.page(merchant_id, DISPUTES, cursor, query)
 
     # -- the merchant's answer ------------------------------------------------------------------
 

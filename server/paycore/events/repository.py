@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from paycore.events.models import Event, NewEvent, TypeFilter
-from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb
+from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import events
 from paycore.storage.statements import Insert, column_names
@@ -76,13 +76,7 @@ class EventRepository:
             await driver.executemany(_INSERT, [(*row[:5], jsonb(row[5])) for row in rows])
 
 
-def event_query(merchant_id: str, event_id: str) -> Select[Any]:
-    return select(events).where(merchant_row(events, merchant_id, event_id))
-
-
-def events_query(
-    merchant_id: str, type_filter: TypeFilter, object_id: str = ""
-) -> tuple[Select[Any], Any]:
+def events_query(merchant_id: str, type_filter: TypeFilter, object_id: str = "") -> Select[Any]:
     query = select(events).where(events.c.merchant_id == merchant_id)
     if object_id:
         query = query.where(events.c.object_id == object_id)
@@ -90,7 +84,7 @@ def events_query(
         query = query.where(events.c.type == type_filter.exact)
     elif type_filter.prefix:
         query = query.where(events.c.type.startswith(type_filter.prefix, autoescape=True))
-    return query, events.c.id
+    return query
 
 
 async def claim_unpublished(connection: AsyncConnection, limit: int) -> list[Event]:
@@ -123,3 +117,4 @@ decode_event: Decoder[Event] = Decoder(
     columns={"created": "created_at"},
     convert={"data": dict, "created": epoch_seconds},
 )
+EVENTS = Kind("event", events, decode_event)

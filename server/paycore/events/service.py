@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.events.models import Event, TypeFilter
-from paycore.events.repository import decode_event, event_query, events_query
+from paycore.events.repository import EVENTS, events_query
 from paycore.storage.reads import Cursor, Page, Reads
 
 
@@ -16,12 +16,10 @@ class EventService:
     _reads: Reads
 
     async def get_event(self, merchant_id: str, event_id: str) -> Event:
-        return await self._reads.one(
-            merchant_id, event_query(merchant_id, event_id), decode_event, "event", event_id
-        )
+        return await self._reads.one(merchant_id, EVENTS, event_id)
 
     async def list_events(
         self, merchant_id: str, cursor: Cursor, type_filter: TypeFilter, object_id: str = ""
     ) -> Page[Event]:
-        query, id_column = events_query(merchant_id, type_filter, object_id)
-        return await self._reads.page(merchant_id, query, id_column, cursor, decode_event)
+        query = events_query(merchant_id, type_filter, object_id)
+        return await self._reads.page(merchant_id, EVENTS, cursor, query)

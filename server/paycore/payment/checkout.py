@@ -20,8 +20,8 @@ from paycore.payment.events import PayInEvents
 from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, PaymentStatus, Risk
 from paycore.payment.payer import payer_card
 from paycore.payment.repository import (
+    PAYMENT_ORDERS,
     PayInRepository,
-    order_query,
     payments_query,
     with_orders,
 )
@@ -57,8 +57,7 @@ class PaymentOrders:
         )
 
     async def get_order(self, merchant_id: str, order_id: str) -> Order:
-        query, decode = order_query(merchant_id, order_id)
-        return await self._reads.one(merchant_id, query, decode, "payment_order", order_id)
+        return await self._reads.one(merchant_id, PAYMENT_ORDERS, order_id)
 
     async def list(
         self, merchant_id: str, cursor: Cursor, customer_id: str, checkout_id: str

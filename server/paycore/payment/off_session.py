@@ -30,9 +30,9 @@ from paycore.payment.models import (
     RefundStatus,
 )
 from paycore.payment.refunds import NewRefund, pending_refund, record_refund
-from paycore.payment.repository import PayInRepository, refunds_query
+from paycore.payment.repository import REFUNDS, PayInRepository, refunds_query
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, fetch_page
+from paycore.storage.reads import Cursor
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -135,9 +135,9 @@ class OffSessionCharges:
 
     async def run_refunds(self, merchant_id: str, intent_id: str) -> None:
         """Steps the intent's pending refunds (outside any transaction)."""
-        query, id_column, decode = refunds_query(merchant_id, intent_id, "")
+        query = refunds_query(merchant_id, intent_id, "")
         async with self._shards.read(merchant_id) as connection:
-            found = await fetch_page(connection, query, id_column, Cursor(REFUNDS_MAX), decode)
+            found = await REFUNDS.page(connection, query, Cursor(REFUNDS_MAX))
         for refund in found.data:
             if refund.status is RefundStatus.PENDING and refund.execution_id:
                 await self._executor.run(merchant_id, refund.execution_id)

@@ -15,7 +15,7 @@ from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import IntentStatus, OrderStatus, Refund, RefundStatus
-from paycore.payment.repository import PayInRepository, refund_query, refunds_query
+from paycore.payment.repository import REFUNDS, PayInRepository, refunds_query
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -69,14 +69,13 @@ class Refunds:
     _events: PayInEvents
 
     async def get(self, merchant_id: str, refund_id: str) -> Refund:
-        query, decode = refund_query(merchant_id, refund_id)
-        return await self._reads.one(merchant_id, query, decode, "refund", refund_id)
+        return await self._reads.one(merchant_id, REFUNDS, refund_id)
 
     async def list(
         self, merchant_id: str, cursor: Cursor, payment_intent_id: str, payment_order_id: str
     ) -> Page[Refund]:
-        query, id_column, decode = refunds_query(merchant_id, payment_intent_id, payment_order_id)
-        return await self._reads.page(merchant_id, query, id_column, cursor, decode)
+        query = refunds_query(merchant_id, payment_intent_id, payment_order_id)
+        return await self._reads.page(merchant_id, REFUNDS, cursor, query)
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
         amount = new.amount

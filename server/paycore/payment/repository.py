@@ -30,7 +30,7 @@ from paycore.payment.models import (
 )
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
-from paycore.storage.reads import matching
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
@@ -168,23 +168,10 @@ def _stored(values: dict[str, Any]) -> list[Any]:
 # -- the reads (paycore.storage.reads.Reads runs them) -------------------------------------------
 
 
-def intent_query(merchant_id: str, intent_id: str) -> Select[Any]:
-    t = payment_intents
-    return select(t).where(merchant_row(t, merchant_id, intent_id))
-
-
-def intents_query(
-    merchant_id: str, customer_id: str, status: IntentStatus | None = None
-) -> tuple[Select[Any], Any]:
-    query = matching(
+def intents_query(merchant_id: str, customer_id: str, status: IntentStatus | None) -> Select[Any]:
+    return matching(
         payment_intents, merchant_id=merchant_id, customer_id=customer_id, status=status
     )
-    return query, payment_intents.c.id
-
-
-def order_query(merchant_id: str, order_id: str) -> tuple[Select[Any], Callable[[Any], Order]]:
-    t = payment_orders
-    return select(t).where(merchant_row(t, merchant_id, order_id)), _order
 
 
 def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> tuple[Select[Any], Any]:
@@ -202,21 +189,13 @@ async def with_orders(
     return [_payment(row, orders) for row in rows]
 
 
-def refund_query(merchant_id: str, refund_id: str) -> tuple[Select[Any], Callable[[Any], Refund]]:
-    t = refunds
-    return select(t).where(merchant_row(t, merchant_id, refund_id)), _refund
-
-
-def refunds_query(
-    merchant_id: str, payment_intent_id: str, payment_order_id: str
-) -> tuple[Select[Any], Any, Callable[[Any], Refund]]:
-    query = matching(
+def refunds_query(merchant_id: str, payment_intent_id: str, payment_order_id: str) -> Select[Any]:
+    return matching(
         refunds,
         merchant_id=merchant_id,
         payment_intent_id=payment_intent_id,
         payment_order_id=payment_order_id,
     )
-    return query, refunds.c.id, _refund
 
 
 class PayInRepository:
@@ -348,7 +327,8 @@ class PayInRepository:
     async def payment(
         self, merchant_id: str, payment_id: str, *, lock: bool = False
     ) -> Payment | None:
-        row = await self._one(payments, merchant_id, payment_id, lock)
+        query = select(payments).where(merchant_row(payments, merchant_id, payment_id))
+        row = (await self._connection.execute(query.with_for_update() if lock else query)).first()
         if row is None:
             return None
         return _payment(row, await self.orders_of(merchant_id, [payment_id]))
@@ -377,8 +357,7 @@ class PayInRepository:
         return [_order(row) for row in rows.all()]
 
     async def order(self, merchant_id: str, order_id: str, *, lock: bool = False) -> Order | None:
-        row = await self._one(payment_orders, merchant_id, order_id, lock)
-        return None if row is None else _order(row)
+        return await PAYMENT_ORDERS.fetch(self._connection, merchant_id, order_id, lock=lock)
 
     async def order_ids_taken(self, merchant_id: str, client_ids: list[str]) -> list[str]:
         t = payment_orders
@@ -411,21 +390,12 @@ class PayInRepository:
         await self._connection.execute(insert(refunds).values(_encode_refund.mapping(refund)))
 
     async def refund(self, merchant_id: str, refund_id: str) -> Refund | None:
-        row = await self._one(refunds, merchant_id, refund_id, False)
-        return None if row is None else _refund(row)
+        return await REFUNDS.fetch(self._connection, merchant_id, refund_id)
 
     async def update_refund(self, refund: Refund, **values: Any) -> None:
         await self._update(refunds, refund.merchant_id, refund.id, values)
 
     # -- shared ---------------------------------------------------------------------------------
-
-    async def _one(
-        self, table: Table, merchant_id: str, object_id: str, lock: bool
-    ) -> Row[Any] | None:
-        query = select(table).where(merchant_row(table, merchant_id, object_id))
-        if lock:
-            query = query.with_for_update()
-        return (await self._connection.execute(query)).one_or_none()
 
     async def _update(
         self, table: Table, merchant_id: str, object_id: str, values: dict[str, Any]
@@ -447,6 +417,10 @@ _decode_payment: Decoder[Payment] = Decoder(
     convert={**_UNIX, "risk": Risk.from_json},
     skip=("orders",),
 )
+# The read path's kinds (paycore.storage.reads).
+PAYMENT_INTENTS = Kind("payment_intent", payment_intents, decode_intent)
+PAYMENT_ORDERS = Kind("payment_order", payment_orders, _order)
+REFUNDS = Kind("refund", refunds, _refund)
 
 
 def _payment(row: Row[Any], orders: list[Order]) -> Payment:

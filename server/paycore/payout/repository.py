@@ -24,7 +24,7 @@ from paycore.payout.models import (
     Schedule,
 )
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import matching
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
 from sqlalchemy import Select, and_, select, update
@@ -306,10 +306,6 @@ def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Selec
     return query.where(bt.c.account == wanted.account)  # "" too: the merchant's own
 
 
-def balance_transaction_query(merchant_id: str, transaction_id: str) -> Select[Any]:
-    return select(bt).where(bt.c.merchant_id == merchant_id, bt.c.id == transaction_id)
-
-
 def _conversion_of(row: Mapping[str, Any]) -> Presentment | None:
     """Currencies (issue 19): what a converted row was in the buyer's currency."""
     if not row["exchange_rate"]:
@@ -325,6 +321,7 @@ def _conversion_of(row: Mapping[str, Any]) -> Presentment | None:
 decode_balance_transaction: Decoder[BalanceTransaction] = Decoder(
     bt, BalanceTransaction, derive={"conversion": _conversion_of}
 )
+BALANCE_TRANSACTIONS = Kind("balance_transaction", bt, decode_balance_transaction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,10 +377,7 @@ class BankAccountRepository:
         return None if row is None else decode_bank_account(row)
 
     async def get(self, merchant_id: str, bank_account_id: str) -> BankAccount | None:
-        row = (
-            await self._connection.execute(bank_account_query(merchant_id, bank_account_id))
-        ).first()
-        return None if row is None else decode_bank_account(row)
+        return await BANK_ACCOUNTS.fetch(self._connection, merchant_id, bank_account_id)
 
     async def destination_of_payout(
         self, merchant_id: str, payout_id: str
@@ -413,15 +407,12 @@ class BankAccountRepository:
         )
 
 
-def bank_account_query(merchant_id: str, bank_account_id: str) -> Select[Any]:
-    return select(ba).where(ba.c.merchant_id == merchant_id, ba.c.id == bank_account_id)
-
-
 def bank_accounts_query(merchant_id: str, account: str) -> Select[Any]:
     return select(ba).where(ba.c.merchant_id == merchant_id, ba.c.account == account)
 
 
 decode_bank_account: Decoder[BankAccount] = Decoder(ba, BankAccount)
+BANK_ACCOUNTS = Kind("bank_account", ba, decode_bank_account)
 _encode_bank_account: Encoder[BankAccount] = Encoder(ba, BankAccount)
 
 
@@ -541,10 +532,6 @@ def _payout_values(payout: Payout, next_check_at: int | None = None) -> dict[str
     return {**_encode_payout.mapping(payout), "next_check_at": next_check_at}
 
 
-def payout_query(merchant_id: str, payout_id: str) -> Select[Any]:
-    return select(po).where(po.c.merchant_id == merchant_id, po.c.id == payout_id)
-
-
 def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
     query = matching(
         po, merchant_id=merchant_id, status=wanted.status, destination=wanted.destination
@@ -553,3 +540,4 @@ def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
 
 
 decode_payout: Decoder[Payout] = Decoder(po, Payout)
+PAYOUTS = Kind("payout", po, decode_payout)

@@ -1,14 +1,14 @@
 """The one read path: every Get and List of every service goes through `Reads`.
 
-A repository supplies the query (already filtered by the merchant) and the row decoder; `Reads`
-opens an autocommit reader on the merchant's shard, turns "no row" into NOT_FOUND, and pages
-lists in Stripe's order (newest first, `starting_after` the last id of the previous page, one
-row more than `limit` to tell `has_more`). Ids sort by creation time, so the id is the cursor.
+A repository declares each kind of object it stores once (`Kind`: its name, table and row
+decoder) and builds a List's query (filtered by the merchant first); `Reads` opens an autocommit
+reader on the merchant's shard, turns "no row" into NOT_FOUND, and pages lists in Stripe's order
+(newest first, `starting_after` the last id of the previous page, one row more than `limit` to
+tell `has_more`). Ids sort by creation time, so the id is the cursor.
 
-    payout = await reads.one(merchant_id, payouts.by_id(merchant_id, id), payouts.decode,
-                             "payout", id)
-    page = await reads.page(merchant_id, payouts.listed(merchant_id, filters), payouts.table.c.id,
-                            cursor, payouts.decode)
+    PAYOUTS = Kind("payout", payouts, decode_payout)                  # the repository
+    payout = await reads.one(merchant_id, PAYOUTS, payout_id)         # the domain
+    page = await reads.page(merchant_id, PAYOUTS, cursor, payouts_query(merchant_id, wanted))
 """
 
 from __future__ import annotations
@@ -50,6 +50,40 @@ class Cursor:
 
     limit: int
     starting_after: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kind(Generic[T]):
+    """A kind of object the merchants store, as the read path reads it: what NOT_FOUND calls it,
+    its table (keyed by merchant id and id), the decoder of its rows and, where it reads other
+    columns than the table's (a join, or all but a sealed secret), the select they come from."""
+
+    name: str
+    table: Table
+    decode: Decode[T]
+    selected: Select[Any] | None = None
+
+    def of(self, merchant_id: str) -> Select[Any]:
+        """The merchant's objects of the kind: a List's query starts here."""
+        query = select(self.table) if self.selected is None else self.selected
+        return query.where(self.table.c.merchant_id == merchant_id)
+
+    def by_id(self, merchant_id: str, object_id: str) -> Select[Any]:
+        return self.of(merchant_id).where(self.table.c.id == object_id)
+
+    async def fetch(
+        self, connection: AsyncConnection, merchant_id: str, object_id: str, *, lock: bool = False
+    ) -> T | None:
+        """A repository's `get` (`fetch_optional` of `by_id`)."""
+        return await fetch_optional(
+            connection, self.by_id(merchant_id, object_id), self.decode, lock=lock
+        )
+
+    async def page(
+        self, connection: AsyncConnection, query: Select[Any], cursor: Cursor
+    ) -> Page[T]:
+        """`fetch_page` of `query` (from `of`), by the table's id."""
+        return await fetch_page(connection, query, self.table.c.id, cursor, self.decode)
 
 
 def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
@@ -118,29 +152,20 @@ async def fetch_optional(
 class Reads:
     _shards: Shards
 
-    async def one(
-        self,
-        merchant_id: str,
-        query: Select[Any],
-        decode: Decode[T],
-        object_name: str,
-        object_id: str,
-        param: str = "id",
-    ) -> T:
-        """The one row `query` finds on the merchant's shard, or NOT_FOUND naming `param`."""
+    async def one(self, merchant_id: str, kind: Kind[T], object_id: str, param: str = "id") -> T:
+        """The merchant's object of `kind` with id `object_id`, or NOT_FOUND naming `param`."""
         async with self._shards.read(merchant_id) as connection:
-            return await fetch_one(connection, query, decode, object_name, object_id, param)
+            query = kind.by_id(merchant_id, object_id)
+            return await fetch_one(connection, query, kind.decode, kind.name, object_id, param)
 
     async def page(
-        self,
-        merchant_id: str,
-        query: Select[Any],
-        id_column: ColumnElement[Any],
-        cursor: Cursor,
-        decode: Decode[T],
+        self, merchant_id: str, kind: Kind[T], cursor: Cursor, query: Select[Any] | None = None
     ) -> Page[T]:
+        """A page of the merchant's objects of `kind`: those `query` (a List's filters on
+        `kind.of(merchant_id)`) selects, or all of them."""
         async with self._shards.read(merchant_id) as connection:
-            return await fetch_page(connection, query, id_column, cursor, decode)
+            listed = kind.of(merchant_id) if query is None else query
+            return await kind.page(connection, listed, cursor)
 
     async def find(
         self,
@@ -183,6 +208,5 @@ class Reads:
     ) -> Page[T]:
         """`page` for objects that need rows of their own (`decode_rows`, same connection)."""
         async with self._shards.read(merchant_id) as connection:
-            rows = (await connection.execute(newest_first(query, id_column, cursor))).all()
-            found = page_of(rows, cursor)
+            found = await fetch_page(connection, query, id_column, cursor, lambda row: row)
             return Page(await decode_rows(connection, found.data), found.has_more)

@@ -5,11 +5,10 @@ billed exactly once (the same path as pending proration lines)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.iso import amount_max
+from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_items
 from paycore.subscription import lifecycle
@@ -19,7 +18,7 @@ from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem
 from paycore.subscription.proration import item_amount
 from paycore.subscription.service import require_price
 from paycore.subscription.store import SubscriptionRepository
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DESCRIPTION_LENGTH_MAX = 500
@@ -81,12 +80,9 @@ async def create(
     return item
 
 
-def item_query(merchant_id: str, item_id: str) -> Select[Any]:
-    t = invoice_items
-    return select(t).where(t.c.merchant_id == merchant_id, t.c.id == item_id)
-
-
 decode_item: Decoder[InvoiceItem] = Decoder(invoice_items, InvoiceItem)
+INVOICE_ITEMS = Kind("invoiceitem", invoice_items, decode_item)
+"""The read path's kind (paycore.storage.reads)."""
 _encode_item: Encoder[InvoiceItem] = Encoder(invoice_items, InvoiceItem)
 
 

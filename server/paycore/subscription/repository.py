@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from paycore.storage.reads import Decode, fetch_optional, matching
+from paycore.storage.reads import Decode, Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
@@ -22,7 +22,7 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
-from sqlalchemy import Row, Select, Table, insert, select, update
+from sqlalchemy import Row, Select, Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
@@ -45,27 +45,15 @@ class ProductRepository:
         return await _inserted(self._connection, products, values, decode_product)
 
     async def get(self, merchant_id: str, product_id: str) -> Product | None:
-        query = product_query(merchant_id, product_id)
-        return await fetch_optional(self._connection, query, decode_product)
+        return await PRODUCTS.fetch(self._connection, merchant_id, product_id)
 
 
-def products_query(merchant_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    return matching(products, merchant_id=merchant_id, active=active), products.c.id
+def products_query(merchant_id: str, active: bool | None) -> Select[Any]:
+    return matching(products, merchant_id=merchant_id, active=active)
 
 
-def product_query(merchant_id: str, product_id: str) -> Select[Any]:
-    return select(products).where(
-        products.c.merchant_id == merchant_id, products.c.id == product_id
-    )
-
-
-def prices_query(merchant_id: str, product_id: str, active: bool | None) -> tuple[Select[Any], Any]:
-    query = matching(prices, merchant_id=merchant_id, product_id=product_id, active=active)
-    return query, prices.c.id
-
-
-def price_query(merchant_id: str, price_id: str) -> Select[Any]:
-    return select(prices).where(prices.c.merchant_id == merchant_id, prices.c.id == price_id)
+def prices_query(merchant_id: str, product_id: str, active: bool | None) -> Select[Any]:
+    return matching(prices, merchant_id=merchant_id, product_id=product_id, active=active)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +72,7 @@ class PriceRepository:
         return await _inserted(self._connection, prices, values, decode_price)
 
     async def get(self, merchant_id: str, price_id: str) -> Price | None:
-        query = price_query(merchant_id, price_id)
-        return await fetch_optional(self._connection, query, decode_price)
+        return await PRICES.fetch(self._connection, merchant_id, price_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +91,7 @@ class TestClockRepository:
         return await _inserted(self._connection, test_clocks, values, _test_clock)
 
     async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
-        query = select(test_clocks).where(
-            test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id
-        )
-        return await fetch_optional(self._connection, query, _test_clock, lock=lock)
+        return await TEST_CLOCKS.fetch(self._connection, merchant_id, clock_id, lock=lock)
 
     async def set(
         self, merchant_id: str, clock_id: str, status: TestClockStatus, frozen_time: int
@@ -148,3 +132,7 @@ decode_price: Decoder[Price] = Decoder(
 _test_clock: Decoder[TestClock] = Decoder(
     test_clocks, TestClock, columns=_AT, convert={**_UNIX, "frozen_time": epoch_seconds}
 )
+# The read path's kinds (paycore.storage.reads).
+PRODUCTS = Kind("product", products, decode_product)
+PRICES = Kind("price", prices, decode_price)
+TEST_CLOCKS = Kind("test_clock", test_clocks, _test_clock)

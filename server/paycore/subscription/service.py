@@ -25,14 +25,13 @@ from paycore.subscription.models import (
     TestClock,
 )
 from paycore.subscription.repository import (
+    PRICES,
+    PRODUCTS,
+    TEST_CLOCKS,
     PriceRepository,
     ProductRepository,
     TestClockRepository,
-    decode_price,
-    decode_product,
-    price_query,
     prices_query,
-    product_query,
     products_query,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -54,14 +53,13 @@ class SubscriptionService:
         return product
 
     async def get_product(self, merchant_id: str, product_id: str) -> Product:
-        query = product_query(merchant_id, product_id)
-        return await self._reads.one(merchant_id, query, decode_product, "product", product_id)
+        return await self._reads.one(merchant_id, PRODUCTS, product_id)
 
     async def list_products(
         self, merchant_id: str, cursor: Cursor, active: bool | None
     ) -> Page[Product]:
-        query, id_column = products_query(merchant_id, active)
-        return await self._reads.page(merchant_id, query, id_column, cursor, decode_product)
+        query = products_query(merchant_id, active)
+        return await self._reads.page(merchant_id, PRODUCTS, cursor, query)
 
     # --- prices ------------------------------------------------------------------------------
 
@@ -79,20 +77,16 @@ class SubscriptionService:
         return price
 
     async def get_price(self, merchant_id: str, price_id: str) -> Price:
-        query = price_query(merchant_id, price_id)
-        return await self._reads.one(merchant_id, query, decode_price, "price", price_id)
+        return await self._reads.one(merchant_id, PRICES, price_id)
 
     async def list_prices(
         self, merchant_id: str, cursor: Cursor, product_id: str, active: bool | None
     ) -> Page[Price]:
         """`product_id` "" lists every product's prices; an unknown one is NOT_FOUND."""
         if product_id:
-            query = product_query(merchant_id, product_id)
-            await self._reads.one(
-                merchant_id, query, decode_product, "product", product_id, param="product"
-            )
-        query, id_column = prices_query(merchant_id, product_id, active)
-        return await self._reads.page(merchant_id, query, id_column, cursor, decode_price)
+            await self._reads.one(merchant_id, PRODUCTS, product_id, param="product")
+        query = prices_query(merchant_id, product_id, active)
+        return await self._reads.page(merchant_id, PRICES, cursor, query)
 
     # --- test clocks -------------------------------------------------------------------------
 
@@ -110,7 +104,7 @@ class SubscriptionService:
         return await TestClockRepository(connection).insert(merchant_id, clock_id, new)
 
     async def get_test_clock(self, merchant_id: str, clock_id: str) -> TestClock:
-        return await self._reads.get(merchant_id, TestClockRepository, "test_clock", clock_id)
+        return await self._reads.one(merchant_id, TEST_CLOCKS, clock_id)
 
 
 async def require_product(

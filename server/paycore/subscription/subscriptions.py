@@ -161,10 +161,7 @@ class Subscriptions:
         return await invoice_items.create(connection, self._events, merchant_id, new)
 
     async def get_invoice_item(self, merchant_id: str, item_id: str) -> InvoiceItem:
-        query = invoice_items.item_query(merchant_id, item_id)
-        return await self._reads.one(
-            merchant_id, query, invoice_items.decode_item, "invoiceitem", item_id
-        )
+        return await self._reads.one(merchant_id, invoice_items.INVOICE_ITEMS, item_id)
 
     async def get_invoice(self, merchant_id: str, invoice_id: str) -> Invoice:
         return await self._reads.get(merchant_id, InvoiceRepository, "invoice", invoice_id)

@@ -27,7 +27,7 @@ class Deliveries:
         async with self._shards.read(merchant_id) as connection:
             if where.endpoint_id:
                 found = await connection.execute(
-                    repository.endpoint_by_id(merchant_id, where.endpoint_id)
+                    repository.ENDPOINTS.by_id(merchant_id, where.endpoint_id)
                 )
                 if found.first() is None:
                     raise not_found("webhook_endpoint", where.endpoint_id, "webhook_endpoint")

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.storage.reads import Cursor, Page, Reads
-from paycore.storage.schema import webhook_endpoints
 from paycore.webhooks import repository
 from paycore.webhooks.models import (
     Deleted,
@@ -58,22 +57,10 @@ class Endpoints:
         return EndpointWithSecret(endpoint, secret)
 
     async def get(self, merchant_id: str, endpoint_id: str) -> Endpoint:
-        return await self._reads.one(
-            merchant_id,
-            repository.endpoint_by_id(merchant_id, endpoint_id),
-            repository.decode_endpoint,
-            "webhook_endpoint",
-            endpoint_id,
-        )
+        return await self._reads.one(merchant_id, repository.ENDPOINTS, endpoint_id)
 
     async def list(self, merchant_id: str, cursor: Cursor) -> Page[Endpoint]:
-        return await self._reads.page(
-            merchant_id,
-            repository.endpoints_listed(merchant_id),
-            webhook_endpoints.c.id,
-            cursor,
-            repository.decode_endpoint,
-        )
+        return await self._reads.page(merchant_id, repository.ENDPOINTS, cursor)
 
     async def update(
         self,

@@ -15,7 +15,7 @@ from operator import attrgetter
 from typing import Any
 
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import matching
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder
 from paycore.storage.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
 from paycore.webhooks.models import (
@@ -44,14 +44,6 @@ def _names(*columns: Column[Any]) -> str:
 # -- endpoints ----------------------------------------------------------------------------------
 
 
-def endpoint_by_id(merchant_id: str, endpoint_id: str) -> Select[Any]:
-    return select(webhook_endpoints).where(E.merchant_id == merchant_id, E.id == endpoint_id)
-
-
-def endpoints_listed(merchant_id: str) -> Select[Any]:
-    return select(webhook_endpoints).where(E.merchant_id == merchant_id)
-
-
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -60,6 +52,8 @@ decode_endpoint: Decoder[Endpoint] = Decoder(
     webhook_endpoints, Endpoint, convert={"metadata": lambda value: dict(_json(value))}
 )
 """From a Core row or from the driver's record (which hands jsonb over as text)."""
+ENDPOINTS = Kind("webhook_endpoint", webhook_endpoints, decode_endpoint)
+"""The read path's kind (paycore.storage.reads)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +97,7 @@ class EndpointRepository:
     async def locked(self, merchant_id: str, endpoint_id: str) -> Row[Any] | None:
         row: Row[Any] | None = (
             await self._connection.execute(
-                endpoint_by_id(merchant_id, endpoint_id).with_for_update()
+                ENDPOINTS.by_id(merchant_id, endpoint_id).with_for_update()
             )
         ).one_or_none()
         return row

@@ -10,7 +10,7 @@ from paycore.executor.service import CardSource, Executor
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, PaymentError
 from paycore.payment.payer import payer_card
-from paycore.payment.repository import decode_intent, intent_query, intents_query
+from paycore.payment.repository import PAYMENT_INTENTS, intents_query
 from paycore.payment.risk import RiskScorer
 from paycore.storage.reads import Cursor, Page, Reads
 
@@ -30,13 +30,7 @@ class IntentFlow:
     events: PayInEvents
 
     async def get(self, merchant_id: str, intent_id: str) -> Intent:
-        return await self.reads.one(
-            merchant_id,
-            intent_query(merchant_id, intent_id),
-            decode_intent,
-            "payment_intent",
-            intent_id,
-        )
+        return await self.reads.one(merchant_id, PAYMENT_INTENTS, intent_id)
 
     async def list(
         self,
@@ -45,8 +39,8 @@ class IntentFlow:
         customer_id: str,
         status: IntentStatus | None = None,
     ) -> Page[Intent]:
-        query, id_column = intents_query(merchant_id, customer_id, status)
-        return await self.reads.page(merchant_id, query, id_column, cursor, decode_intent)
+        query = intents_query(merchant_id, customer_id, status)
+        return await self.reads.page(merchant_id, PAYMENT_INTENTS, cursor, query)
 
     async def card(
         self, merchant_id: str, payment_method_id: str | None, customer_id: str | None
