@@ -21,9 +21,9 @@ from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, Paym
 from paycore.payment.payer import payer_card
 from paycore.payment.repository import (
     PAYMENT_ORDERS,
+    PAYMENTS,
     PayInRepository,
     payments_query,
-    with_orders,
 )
 from paycore.payment.risk import RiskScorer, risk_of, score_request
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
@@ -49,12 +49,7 @@ class PaymentOrders:
     events: PayInEvents
 
     async def get(self, merchant_id: str, payment_id: str) -> Payment:
-        return await self._reads.find(
-            merchant_id,
-            lambda connection: PayInRepository(connection).payment(merchant_id, payment_id),
-            "payment",
-            payment_id,
-        )
+        return await self._reads.one(merchant_id, PAYMENTS, payment_id)
 
     async def get_order(self, merchant_id: str, order_id: str) -> Order:
         return await self._reads.one(merchant_id, PAYMENT_ORDERS, order_id)
@@ -62,14 +57,8 @@ class PaymentOrders:
     async def list(
         self, merchant_id: str, cursor: Cursor, customer_id: str, checkout_id: str
     ) -> Page[Payment]:
-        query, id_column = payments_query(merchant_id, customer_id, checkout_id)
-        return await self._reads.page_with(
-            merchant_id,
-            query,
-            id_column,
-            cursor,
-            lambda connection, rows: with_orders(connection, merchant_id, rows),
-        )
+        query = payments_query(merchant_id, customer_id, checkout_id)
+        return await self._reads.page(merchant_id, PAYMENTS, cursor, query)
 
     async def start_orders(self, connection: AsyncConnection, payment: Payment, risk: Risk) -> None:
         """Blocked: every order fails without reaching the PSP. Held for review: the orders

@@ -34,7 +34,7 @@ from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
-from sqlalchemy import Row, Select, Table, insert, select, update
+from sqlalchemy import Select, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -174,19 +174,20 @@ def intents_query(merchant_id: str, customer_id: str, status: IntentStatus | Non
     )
 
 
-def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> tuple[Select[Any], Any]:
-    query = matching(
+def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> Select[Any]:
+    return matching(
         payments, merchant_id=merchant_id, customer_id=customer_id, checkout_id=checkout_id
     )
-    return query, payments.c.id
 
 
-async def with_orders(
-    connection: AsyncConnection, merchant_id: str, rows: Sequence[Row[Any]]
-) -> list[Payment]:
-    """The merchant's payment rows with their orders, read in one query (Reads.page_with)."""
-    orders = await PayInRepository(connection).orders_of(merchant_id, [row.id for row in rows])
-    return [_payment(row, orders) for row in rows]
+async def _with_orders(connection: AsyncConnection, found: list[Payment]) -> list[Payment]:
+    """One merchant's payments with their orders, read in one query."""
+    ids = [payment.id for payment in found]
+    orders = await PayInRepository(connection).orders_of(found[0].merchant_id, ids)
+    return [
+        replace(payment, orders=tuple(order for order in orders if order.payment_id == payment.id))
+        for payment in found
+    ]
 
 
 def refunds_query(merchant_id: str, payment_intent_id: str, payment_order_id: str) -> Select[Any]:
@@ -327,23 +328,12 @@ class PayInRepository:
     async def payment(
         self, merchant_id: str, payment_id: str, *, lock: bool = False
     ) -> Payment | None:
-        query = select(payments).where(merchant_row(payments, merchant_id, payment_id))
-        row = (await self._connection.execute(query.with_for_update() if lock else query)).first()
-        if row is None:
-            return None
-        return _payment(row, await self.orders_of(merchant_id, [payment_id]))
+        return await PAYMENTS.fetch(self._connection, merchant_id, payment_id, lock=lock)
 
     async def payment_by_checkout(self, merchant_id: str, checkout_id: str) -> Payment | None:
-        row = (
-            await self._connection.execute(
-                select(payments).where(
-                    payments.c.merchant_id == merchant_id, payments.c.checkout_id == checkout_id
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        return _payment(row, await self.orders_of(merchant_id, [row.id]))
+        query = PAYMENTS.of(merchant_id).where(payments.c.checkout_id == checkout_id)
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else (await PAYMENTS.objects(self._connection, [row]))[0]
 
     async def orders_of(self, merchant_id: str, payment_ids: list[str]) -> list[Order]:
         if not payment_ids:
@@ -417,12 +407,8 @@ _decode_payment: Decoder[Payment] = Decoder(
     convert={**_UNIX, "risk": Risk.from_json},
     skip=("orders",),
 )
-# The read path's kinds (paycore.storage.reads).
+# The read path's kinds (paycore.storage.reads); a payment with its orders.
 PAYMENT_INTENTS = Kind("payment_intent", payment_intents, decode_intent)
+PAYMENTS = Kind("payment", payments, _decode_payment, complete=_with_orders)
 PAYMENT_ORDERS = Kind("payment_order", payment_orders, _order)
 REFUNDS = Kind("refund", refunds, _refund)
-
-
-def _payment(row: Row[Any], orders: list[Order]) -> Payment:
-    mine = tuple(order for order in orders if order.payment_id == row.id)
-    return replace(_decode_payment(row), orders=mine)

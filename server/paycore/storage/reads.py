@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from paycore.errors import not_found
 from paycore.storage.shards import Shards
@@ -24,17 +24,10 @@ from sqlalchemy import ColumnElement, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 Decode = Callable[[Row[Any]], T]
-DecodeRows = Callable[[AsyncConnection, Sequence[Row[Any]]], Awaitable[list[T]]]
-"""Rows to objects that need rows of their own (a subscription's items, an invoice's lines),
-read on the same connection."""
-
-
-class Getter(Protocol[T_co]):
-    """A repository that reads one of the merchant's objects by id (None when it has none)."""
-
-    def get(self, merchant_id: str, object_id: str, /) -> Awaitable[T_co | None]: ...
+Complete = Callable[[AsyncConnection, list[T]], Awaitable[list[T]]]
+"""Objects decoded from their own rows, with the rows they own added (a subscription's items,
+an invoice's lines), read on the same connection."""
 
 
 @dataclass(frozen=True)
@@ -55,13 +48,15 @@ class Cursor:
 @dataclass(frozen=True, slots=True)
 class Kind(Generic[T]):
     """A kind of object the merchants store, as the read path reads it: what NOT_FOUND calls it,
-    its table (keyed by merchant id and id), the decoder of its rows and, where it reads other
-    columns than the table's (a join, or all but a sealed secret), the select they come from."""
+    its table (keyed by merchant id and id), the decoder of its rows; where it reads other
+    columns than the table's (a join, or all but a sealed secret), the select they come from;
+    where its objects own rows of other tables, how they are added (`complete`)."""
 
     name: str
     table: Table
     decode: Decode[T]
     selected: Select[Any] | None = None
+    complete: Complete[T] | None = None
 
     def of(self, merchant_id: str) -> Select[Any]:
         """The merchant's objects of the kind: a List's query starts here."""
@@ -71,19 +66,30 @@ class Kind(Generic[T]):
     def by_id(self, merchant_id: str, object_id: str) -> Select[Any]:
         return self.of(merchant_id).where(self.table.c.id == object_id)
 
+    async def objects(self, connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[T]:
+        """The objects of rows of the kind, complete."""
+        found = [self.decode(row) for row in rows]
+        if self.complete is None or not found:
+            return found
+        return await self.complete(connection, found)
+
     async def fetch(
         self, connection: AsyncConnection, merchant_id: str, object_id: str, *, lock: bool = False
     ) -> T | None:
-        """A repository's `get` (`fetch_optional` of `by_id`)."""
-        return await fetch_optional(
-            connection, self.by_id(merchant_id, object_id), self.decode, lock=lock
-        )
+        """A repository's `get`: the merchant's object of that id, or None; `lock` reads it
+        FOR UPDATE (the caller's transaction then holds it)."""
+        query = self.by_id(merchant_id, object_id)
+        rows = (await connection.execute(query.with_for_update() if lock else query)).all()
+        found = await self.objects(connection, rows)
+        return found[0] if found else None
 
     async def page(
         self, connection: AsyncConnection, query: Select[Any], cursor: Cursor
     ) -> Page[T]:
-        """`fetch_page` of `query` (from `of`), by the table's id."""
-        return await fetch_page(connection, query, self.table.c.id, cursor, self.decode)
+        """A page of the objects `query` (from `of`) selects."""
+        rows = (await connection.execute(newest_first(query, self.table.c.id, cursor))).all()
+        found = page_of(rows, cursor)
+        return Page(await self.objects(connection, found.data), found.has_more)
 
 
 def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
@@ -155,8 +161,10 @@ class Reads:
     async def one(self, merchant_id: str, kind: Kind[T], object_id: str, param: str = "id") -> T:
         """The merchant's object of `kind` with id `object_id`, or NOT_FOUND naming `param`."""
         async with self._shards.read(merchant_id) as connection:
-            query = kind.by_id(merchant_id, object_id)
-            return await fetch_one(connection, query, kind.decode, kind.name, object_id, param)
+            found = await kind.fetch(connection, merchant_id, object_id)
+        if found is None:
+            raise not_found(kind.name, object_id, param)
+        return found
 
     async def page(
         self, merchant_id: str, kind: Kind[T], cursor: Cursor, query: Select[Any] | None = None
@@ -175,38 +183,10 @@ class Reads:
         object_id: str,
         param: str = "id",
     ) -> T:
-        """`one` for an object a repository assembles from several rows: `lookup` runs on
-        the merchant's shard; None is NOT_FOUND naming `param`."""
+        """`one` for what is not an object of a `Kind` (a merchant, an exchange rate):
+        `lookup` runs on the merchant's shard; None is NOT_FOUND naming `param`."""
         async with self._shards.read(merchant_id) as connection:
             found = await lookup(connection)
         if found is None:
             raise not_found(object_name, object_id, param)
         return found
-
-    async def get(
-        self,
-        merchant_id: str,
-        repository: Callable[[AsyncConnection], Getter[T]],
-        object_name: str,
-        object_id: str,
-    ) -> T:
-        """`find` through a repository's `get(merchant_id, object_id)`."""
-        return await self.find(
-            merchant_id,
-            lambda connection: repository(connection).get(merchant_id, object_id),
-            object_name,
-            object_id,
-        )
-
-    async def page_with(
-        self,
-        merchant_id: str,
-        query: Select[Any],
-        id_column: ColumnElement[Any],
-        cursor: Cursor,
-        decode_rows: DecodeRows[T],
-    ) -> Page[T]:
-        """`page` for objects that need rows of their own (`decode_rows`, same connection)."""
-        async with self._shards.read(merchant_id) as connection:
-            found = await fetch_page(connection, query, id_column, cursor, lambda row: row)
-            return Page(await decode_rows(connection, found.data), found.has_more)

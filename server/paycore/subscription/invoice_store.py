@@ -3,15 +3,13 @@ gapless invoice numbers. Merchant-scoped like paycore.subscription.repository.""
 
 from __future__ import annotations
 
-import builtins
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.keys import merchant_row
-from paycore.storage.reads import matching
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
@@ -31,15 +29,14 @@ NUMBER_DIGITS = 4
 
 def invoices_query(
     merchant_id: str, customer_id: str, subscription_id: str, status: InvoiceStatus | None
-) -> tuple[Select[Any], Any]:
-    query = matching(
+) -> Select[Any]:
+    return matching(
         invoices,
         merchant_id=merchant_id,
         customer_id=customer_id,
         subscription_id=subscription_id,
         status=status,
     )
-    return query, invoices.c.id
 
 
 def not_yet_invoiced(table: Table, merchant_id: str, subscription_id: str) -> ColumnElement[bool]:
@@ -50,11 +47,6 @@ def not_yet_invoiced(table: Table, merchant_id: str, subscription_id: str) -> Co
         table.c.subscription_id == subscription_id,
         table.c.invoice_id.is_(None),
     )
-
-
-async def with_lines(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Invoice]:
-    """Invoice rows with their lines (paycore.storage.reads.Reads.page_with)."""
-    return await InvoiceRepository(connection).all_with_lines(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +105,7 @@ class InvoiceRepository:
         )
 
     async def get(self, merchant_id: str, invoice_id: str, *, lock: bool = False) -> Invoice | None:
-        t = invoices
-        query = select(t).where(merchant_row(t, merchant_id, invoice_id))
-        if lock:
-            query = query.with_for_update()
-        row = (await self._connection.execute(query)).one_or_none()
-        return None if row is None else await self._with_lines(row)
+        return await INVOICES.fetch(self._connection, merchant_id, invoice_id, lock=lock)
 
     async def for_period(self, merchant_id: str, subscription_id: str, start: int) -> str | None:
         """The period invoice (create or cycle) already billed for the period starting then."""
@@ -153,7 +140,7 @@ class InvoiceRepository:
             )
             .order_by(t.c.id)
         )
-        return await self.all_with_lines(rows.all())
+        return await INVOICES.objects(self._connection, rows.all())
 
     async def save(self, invoice: Invoice) -> None:
         t = invoices
@@ -183,27 +170,22 @@ class InvoiceRepository:
         ).one()
         return f"{row.prefix}-{row.last_number:0{NUMBER_DIGITS}d}"
 
-    async def _with_lines(self, row: Row[Any]) -> Invoice:
-        (invoice,) = await self.all_with_lines([row])
-        return invoice
 
-    async def all_with_lines(self, rows: Sequence[Row[Any]]) -> builtins.list[Invoice]:
-        """The invoices of `rows` with their lines, read in one query."""
-        if not rows:
-            return []
-        t = invoice_lines
-        found = await self._connection.execute(
-            select(t)
-            .where(
-                t.c.merchant_id == rows[0].merchant_id,
-                t.c.invoice_id.in_([row.id for row in rows]),
-            )
-            .order_by(t.c.id)
+async def _with_lines(connection: AsyncConnection, found: list[Invoice]) -> list[Invoice]:
+    """One merchant's invoices with their lines, read in one query."""
+    t = invoice_lines
+    rows = await connection.execute(
+        select(t)
+        .where(
+            t.c.merchant_id == found[0].merchant_id,
+            t.c.invoice_id.in_([invoice.id for invoice in found]),
         )
-        lines: dict[str, builtins.list[InvoiceLine]] = {}
-        for line in found.all():
-            lines.setdefault(line.invoice_id, []).append(_line(line))
-        return [_invoice(row, tuple(lines.get(row.id, ()))) for row in rows]
+        .order_by(t.c.id)
+    )
+    lines: dict[str, list[InvoiceLine]] = {}
+    for line in rows.all():
+        lines.setdefault(line.invoice_id, []).append(_line(line))
+    return [replace(invoice, lines=tuple(lines.get(invoice.id, ()))) for invoice in found]
 
 
 def _period(row: Row[Any]) -> Period:
@@ -224,6 +206,8 @@ _decode_invoice: Decoder[Invoice] = Decoder(
     derive={"period": _period},
     skip=("lines",),
 )
+INVOICES = Kind("invoice", invoices, _decode_invoice, complete=_with_lines)
+"""The read path's kind (paycore.storage.reads): an invoice with its lines."""
 
 
 def _periods(period: Period) -> dict[str, int]:
@@ -232,7 +216,3 @@ def _periods(period: Period) -> dict[str, int]:
 
 def _invoice_values(invoice: Invoice) -> dict[str, Any]:
     return {**_encode_invoice.mapping(invoice), **_periods(invoice.period)}
-
-
-def _invoice(row: Row[Any], lines: tuple[InvoiceLine, ...]) -> Invoice:
-    return replace(_decode_invoice(row), lines=lines)

@@ -3,13 +3,12 @@ paycore.subscription.invoice_store). Merchant-scoped like paycore.subscription.r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from paycore.storage.keys import merchant_row
-from paycore.storage.reads import matching
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     billing_settings,
@@ -44,14 +43,7 @@ class SubscriptionRepository:
     async def get(
         self, merchant_id: str, subscription_id: str, *, lock: bool = False
     ) -> Subscription | None:
-        t = subscriptions
-        query = select(t).where(merchant_row(t, merchant_id, subscription_id))
-        if lock:
-            query = query.with_for_update()
-        row = (await self._connection.execute(query)).one_or_none()
-        if row is None:
-            return None
-        return _subscription(row, await self.items(merchant_id, subscription_id))
+        return await SUBSCRIPTIONS.fetch(self._connection, merchant_id, subscription_id, lock=lock)
 
     async def items(self, merchant_id: str, subscription_id: str) -> tuple[SubscriptionItem, ...]:
         t = subscription_items
@@ -104,7 +96,7 @@ class SubscriptionRepository:
 
 def subscriptions_query(
     merchant_id: str, customer_id: str, price_id: str, status: SubscriptionStatus | None
-) -> tuple[Select[Any], Any]:
+) -> Select[Any]:
     """Without a status: every subscription not canceled (Stripe's default)."""
     t = subscriptions
     query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
@@ -121,13 +113,14 @@ def subscriptions_query(
         query = query.where(t.c.status != SubscriptionStatus.CANCELED.value)
     else:
         query = query.where(t.c.status == status.value)
-    return query, t.c.id
+    return query
 
 
-async def with_items(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Subscription]:
-    """Subscription rows with their items (paycore.storage.reads.Reads.page_with)."""
+async def _with_items(connection: AsyncConnection, found: list[Subscription]) -> list[Subscription]:
     repository = SubscriptionRepository(connection)
-    return [_subscription(row, await repository.items(row.merchant_id, row.id)) for row in rows]
+    return [
+        replace(each, items=await repository.items(each.merchant_id, each.id)) for each in found
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +165,8 @@ _decode_subscription: Decoder[Subscription] = Decoder(
     skip=("items",),
 )
 _item: Decoder[SubscriptionItem] = Decoder(subscription_items, SubscriptionItem)
+SUBSCRIPTIONS = Kind("subscription", subscriptions, _decode_subscription, complete=_with_items)
+"""The read path's kind (paycore.storage.reads): a subscription with its items."""
 
 
 def _subscription_values(subscription: Subscription) -> dict[str, Any]:
@@ -182,7 +177,3 @@ def _subscription_values(subscription: Subscription) -> dict[str, Any]:
         "current_period_start": subscription.current_period.start,
         "current_period_end": subscription.current_period.end,
     }
-
-
-def _subscription(row: Row[Any], items: tuple[SubscriptionItem, ...]) -> Subscription:
-    return replace(_decode_subscription(row), items=items)

@@ -17,7 +17,7 @@ from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
 from paycore.subscription.collection import Collection, after_payment
 from paycore.subscription.creation import require_attached, start_subscription
-from paycore.subscription.invoice_store import InvoiceRepository, invoices_query, with_lines
+from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
     BillingSettings,
     FinalAction,
@@ -34,10 +34,10 @@ from paycore.subscription.models import (
 from paycore.subscription.periods import SECONDS_PER_DAY
 from paycore.subscription.repository import TestClockRepository
 from paycore.subscription.store import (
+    SUBSCRIPTIONS,
     BillingSettingsRepository,
     SubscriptionRepository,
     subscriptions_query,
-    with_items,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -102,9 +102,7 @@ class Subscriptions:
         return Phases(record, complete)
 
     async def get(self, merchant_id: str, subscription_id: str) -> Subscription:
-        return await self._reads.get(
-            merchant_id, SubscriptionRepository, "subscription", subscription_id
-        )
+        return await self._reads.one(merchant_id, SUBSCRIPTIONS, subscription_id)
 
     async def list(
         self,
@@ -114,8 +112,8 @@ class Subscriptions:
         price_id: str,
         status: SubscriptionStatus | None,
     ) -> Page[Subscription]:
-        query, id_column = subscriptions_query(merchant_id, customer_id, price_id, status)
-        return await self._reads.page_with(merchant_id, query, id_column, cursor, with_items)
+        query = subscriptions_query(merchant_id, customer_id, price_id, status)
+        return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query)
 
     def settled(self, merchant_id: str) -> Complete[Subscription]:
         """The second phase of a subscription call: settles the charges it started."""
@@ -164,7 +162,7 @@ class Subscriptions:
         return await self._reads.one(merchant_id, invoice_items.INVOICE_ITEMS, item_id)
 
     async def get_invoice(self, merchant_id: str, invoice_id: str) -> Invoice:
-        return await self._reads.get(merchant_id, InvoiceRepository, "invoice", invoice_id)
+        return await self._reads.one(merchant_id, INVOICES, invoice_id)
 
     async def list_invoices(
         self,
@@ -174,8 +172,8 @@ class Subscriptions:
         subscription_id: str,
         status: InvoiceStatus | None,
     ) -> Page[Invoice]:
-        query, id_column = invoices_query(merchant_id, customer_id, subscription_id, status)
-        return await self._reads.page_with(merchant_id, query, id_column, cursor, with_lines)
+        query = invoices_query(merchant_id, customer_id, subscription_id, status)
+        return await self._reads.page(merchant_id, INVOICES, cursor, query)
 
     def pay_invoice(
         self, merchant_id: str, invoice_id: str, payment_method_id: str, paid_out_of_band: bool
