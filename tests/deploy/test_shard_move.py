@@ -6,10 +6,7 @@ never refused, CheckIntegrity clean on both databases."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 import grpc
@@ -18,10 +15,8 @@ from paycore.app import build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.ids import Prefix, logical_shard_of
-from paycore.storage.migrate import migrate_all
 from paycore.storage.moves import ShardMove, merchant_tables
 from paycore.storage.shards import Shards
-from paycore.tools.bench.scratch import admin_sql, with_database
 from paycore.v1 import ledger_pb2, payment_pb2
 from prometheus_client import CollectorRegistry
 
@@ -29,26 +24,11 @@ from tests.customer.support import new_card
 from tests.deploy.load import Payer
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, good_card
+from tests.storage.support import scratch_shards
 
 pytestmark = pytest.mark.slow
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED})
 PAUSE_TARGET_SECONDS = 2.0
-
-
-@asynccontextmanager
-async def scratch_shards(settings: Settings) -> AsyncIterator[tuple[str, ...]]:
-    """Two fresh databases: the move rewrites the shard map, which no other test should see."""
-    base = settings.database_urls
-    names = [f"paycore_move_{secrets.token_hex(4)}_{index}" for index in range(2)]
-    urls = tuple(with_database(base[index % len(base)], name) for index, name in enumerate(names))
-    for url, name in zip(urls, names, strict=True):
-        await admin_sql(url, f'CREATE DATABASE "{name}"')
-    try:
-        await migrate_all(urls)
-        yield urls
-    finally:
-        for url, name in zip(urls, names, strict=True):
-            await admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def merchant_on(

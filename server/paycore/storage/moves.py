@@ -232,12 +232,13 @@ class ShardMove:
             target_driver = await driver_of(writing)
             for name, keys in keys_by_table.items():
                 await _replay_keys(source_driver, target_driver, tables[name], list(keys.values()))
+        # Exactly the rows read: a writer that took a lower sequence than the batch's last but
+        # committed after the log was read has its keys replayed by the next batch, not dropped.
         async with source.begin() as connection:
             driver = await driver_of(connection)
             await driver.execute(
-                "DELETE FROM shard_move_log WHERE logical_shard = $1 AND sequence <= $2",
-                self._logical,
-                logged[-1]["sequence"],
+                "DELETE FROM shard_move_log WHERE sequence = ANY($1::int8[])",
+                [entry["sequence"] for entry in logged],
             )
         return len(logged)
 
