@@ -29,6 +29,11 @@ from tests.storage.support import scratch_shards
 pytestmark = pytest.mark.slow
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED})
 PAUSE_TARGET_SECONDS = 2.0
+INTENT_EVENTS = {
+    "payment_intent.created",
+    "payment_intent.processing",
+    "payment_intent.succeeded",
+}
 
 
 async def merchant_on(
@@ -59,15 +64,14 @@ async def rows_of(url: str, merchant_id: str) -> dict[str, int]:
     return {name: count for name, count in counts.items() if count}
 
 
-async def intents_of(url: str, merchant_id: str) -> list[str]:
+async def fetch(url: str, query: str, merchant_id: str) -> list[asyncpg.Record]:
+    """The rows `query` finds for the merchant (its $1)."""
     connection = await asyncpg.connect(url)
     try:
-        rows = await connection.fetch(
-            "SELECT id FROM payment_intents WHERE merchant_id = $1", merchant_id
-        )
+        rows: list[asyncpg.Record] = await connection.fetch(query, merchant_id)
     finally:
         await connection.close()
-    return [row[0] for row in rows]
+    return rows
 
 
 async def test_a_logical_shard_moves_under_load(migrated: Settings, psp: PspSimulator) -> None:
@@ -152,9 +156,23 @@ async def move_under_load(
     confirmed = {intent for payer in moved_payers for intent in payer.confirmed.values()}
     assert len(confirmed) == sum(len(payer.confirmed) for payer in moved_payers)
     assert await rows_of(urls[0], moving.merchant.id) == {}
-    stored = await intents_of(urls[1], moving.merchant.id)
+    stored = [
+        row["id"]
+        for row in await fetch(
+            urls[1], "SELECT id FROM payment_intents WHERE merchant_id = $1", moving.merchant.id
+        )
+    ]
     assert len(stored) == len(set(stored))
     assert confirmed <= set(stored), "a confirmed payment is missing after the move"
+    # An event row is written once, with the change it reports: unlike the intent's row, which
+    # its next change logs again, an event the move drops never comes back.
+    events_of: dict[str, set[str]] = {}
+    for row in await fetch(
+        urls[1], "SELECT object_id, type FROM events WHERE merchant_id = $1", moving.merchant.id
+    ):
+        events_of.setdefault(row["object_id"], set()).add(row["type"])
+    missing = {intent for intent in confirmed if INTENT_EVENTS - events_of.get(intent, set())}
+    assert not missing, "a confirmed payment's events are missing after the move"
     for intent_id in confirmed:
         found = await moving_client_get(target, settings, moving.merchant.id, intent_id)
         assert found.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
