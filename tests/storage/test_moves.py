@@ -7,6 +7,8 @@ import asyncio
 import time
 from typing import Any
 
+import asyncpg
+import pytest
 from paycore.config import Settings
 from paycore.ids import Prefix, new_id
 from paycore.ledger import integrity
@@ -104,6 +106,46 @@ async def late_writer_during_a_replay(shards: Shards) -> None:
     report = await integrity.check_engines([target], int(time.time()), merchant_id)
     assert report.mismatches == []
     assert report.transfer_count == 3
+
+
+async def test_a_writer_that_reaches_the_log_after_the_fence_is_refused(
+    migrated: Settings,
+) -> None:
+    """The switch raises the fence, then waits for the writers holding the log's lock: a writer
+    that read the fence down but had not yet written the log would not be waited for, and could
+    commit on the source after the last replay. So the trigger writes the log first and reads
+    the fence after (migration 0020): a writer held before the log sees the fence and fails."""
+    async with scratch_shards(migrated) as urls:
+        shards = Shards(migrated.with_overrides(database_urls=urls))
+        try:
+            await writer_held_before_the_log(shards, urls[0])
+        finally:
+            await shards.dispose()
+
+
+async def writer_held_before_the_log(shards: Shards, source_url: str) -> None:
+    source = shards.engines[0]
+    await ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0)._start_capture(source)
+    gate, writer, mover = [await asyncpg.connect(source_url) for _ in range(3)]
+    try:
+        async with gate.transaction():
+            await gate.execute("LOCK TABLE shard_move_log IN SHARE MODE")
+            writing = asyncio.create_task(
+                writer.execute(
+                    "INSERT INTO merchants (merchant_id, name, email, country, default_currency,"
+                    " livemode, metadata) VALUES ($1, 'Acme', 'ops@acme.test', 'US', 'usd',"
+                    " false, '{}')",
+                    new_id(Prefix.ACCOUNT, LOGICAL),
+                )
+            )
+            await waiting_on_a_lock(source)
+            await mover.execute("UPDATE shard_moves SET fenced = true")
+        with pytest.raises(asyncpg.PostgresError) as refused:
+            await writing
+        assert refused.value.sqlstate == "PCM01"
+    finally:
+        for connection in (gate, writer, mover):
+            await connection.close()
 
 
 async def rows(engine: AsyncEngine, table: Table, merchant_id: str) -> list[Any]:
