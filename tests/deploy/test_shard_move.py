@@ -6,10 +6,7 @@ never refused, CheckIntegrity clean on both databases."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 import grpc
@@ -18,10 +15,8 @@ from paycore.app import build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.ids import Prefix, logical_shard_of
-from paycore.storage.migrate import migrate_all
 from paycore.storage.moves import ShardMove, merchant_tables
 from paycore.storage.shards import Shards
-from paycore.tools.bench.scratch import admin_sql, with_database
 from paycore.v1 import ledger_pb2, payment_pb2
 from prometheus_client import CollectorRegistry
 
@@ -29,26 +24,16 @@ from tests.customer.support import new_card
 from tests.deploy.load import Payer
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, good_card
+from tests.storage.support import scratch_shards
 
 pytestmark = pytest.mark.slow
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED})
 PAUSE_TARGET_SECONDS = 2.0
-
-
-@asynccontextmanager
-async def scratch_shards(settings: Settings) -> AsyncIterator[tuple[str, ...]]:
-    """Two fresh databases: the move rewrites the shard map, which no other test should see."""
-    base = settings.database_urls
-    names = [f"paycore_move_{secrets.token_hex(4)}_{index}" for index in range(2)]
-    urls = tuple(with_database(base[index % len(base)], name) for index, name in enumerate(names))
-    for url, name in zip(urls, names, strict=True):
-        await admin_sql(url, f'CREATE DATABASE "{name}"')
-    try:
-        await migrate_all(urls)
-        yield urls
-    finally:
-        for url, name in zip(urls, names, strict=True):
-            await admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+INTENT_EVENTS = {
+    "payment_intent.created",
+    "payment_intent.processing",
+    "payment_intent.succeeded",
+}
 
 
 async def merchant_on(
@@ -79,15 +64,14 @@ async def rows_of(url: str, merchant_id: str) -> dict[str, int]:
     return {name: count for name, count in counts.items() if count}
 
 
-async def intents_of(url: str, merchant_id: str) -> list[str]:
+async def fetch(url: str, query: str, merchant_id: str) -> list[asyncpg.Record]:
+    """The rows `query` finds for the merchant (its $1)."""
     connection = await asyncpg.connect(url)
     try:
-        rows = await connection.fetch(
-            "SELECT id FROM payment_intents WHERE merchant_id = $1", merchant_id
-        )
+        rows: list[asyncpg.Record] = await connection.fetch(query, merchant_id)
     finally:
         await connection.close()
-    return [row[0] for row in rows]
+    return rows
 
 
 async def test_a_logical_shard_moves_under_load(migrated: Settings, psp: PspSimulator) -> None:
@@ -172,9 +156,23 @@ async def move_under_load(
     confirmed = {intent for payer in moved_payers for intent in payer.confirmed.values()}
     assert len(confirmed) == sum(len(payer.confirmed) for payer in moved_payers)
     assert await rows_of(urls[0], moving.merchant.id) == {}
-    stored = await intents_of(urls[1], moving.merchant.id)
+    stored = [
+        row["id"]
+        for row in await fetch(
+            urls[1], "SELECT id FROM payment_intents WHERE merchant_id = $1", moving.merchant.id
+        )
+    ]
     assert len(stored) == len(set(stored))
     assert confirmed <= set(stored), "a confirmed payment is missing after the move"
+    # An event row is written once, with the change it reports: unlike the intent's row, which
+    # its next change logs again, an event the move drops never comes back.
+    events_of: dict[str, set[str]] = {}
+    for row in await fetch(
+        urls[1], "SELECT object_id, type FROM events WHERE merchant_id = $1", moving.merchant.id
+    ):
+        events_of.setdefault(row["object_id"], set()).add(row["type"])
+    missing = {intent for intent in confirmed if INTENT_EVENTS - events_of.get(intent, set())}
+    assert not missing, "a confirmed payment's events are missing after the move"
     for intent_id in confirmed:
         found = await moving_client_get(target, settings, moving.merchant.id, intent_id)
         assert found.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED

@@ -5,8 +5,8 @@ Every row a merchant owns carries its merchant id, and the merchant id its logic
 logical shard is the set of rows whose merchant id names it. The move:
 
 1. capture: on the source, a row in `shard_moves` and a trigger on each merchant table
-   (paycore_shard_move_capture, migration 0016) that logs the key of every row of the logical
-   shard written from now on (`shard_move_log`);
+   (paycore_shard_move_capture, migrations 0016 and 0020) that logs the key of every row of the
+   logical shard written from now on (`shard_move_log`);
 2. copy: the logical shard's rows, from one REPEATABLE READ snapshot of the source, streamed
    into the target with COPY;
 3. catch up: the logged keys replayed onto the target (each key's current row upserted, or
@@ -189,7 +189,8 @@ class ShardMove:
                 "UPDATE shard_moves SET fenced = true WHERE logical_shard = $1", self._logical
             )
         # A writer that passed the fence before it committed holds a ROW EXCLUSIVE lock on
-        # the log until it ends: this lock waits for every such writer.
+        # the log until it ends (the trigger writes the log before it reads the fence): this
+        # lock waits for every such writer.
         async with source.begin() as connection:
             driver = await driver_of(connection)
             await driver.execute("LOCK TABLE shard_move_log IN EXCLUSIVE MODE")
@@ -232,12 +233,13 @@ class ShardMove:
             target_driver = await driver_of(writing)
             for name, keys in keys_by_table.items():
                 await _replay_keys(source_driver, target_driver, tables[name], list(keys.values()))
+        # Exactly the rows read: a writer that took a lower sequence than the batch's last but
+        # committed after the log was read has its keys replayed by the next batch, not dropped.
         async with source.begin() as connection:
             driver = await driver_of(connection)
             await driver.execute(
-                "DELETE FROM shard_move_log WHERE logical_shard = $1 AND sequence <= $2",
-                self._logical,
-                logged[-1]["sequence"],
+                "DELETE FROM shard_move_log WHERE sequence = ANY($1::int8[])",
+                [entry["sequence"] for entry in logged],
             )
         return len(logged)
 

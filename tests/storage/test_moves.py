@@ -1,0 +1,170 @@
+"""paycore.storage.moves step by step, on two scratch databases: orderings that a move under
+load (tests/deploy/test_shard_move.py) meets only now and then, made to happen every time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+import pytest
+from paycore.config import Settings
+from paycore.ids import Prefix, new_id
+from paycore.ledger import integrity
+from paycore.ledger.models import AccountType, NewAccount, TransferRequest
+from paycore.ledger.service import LedgerService
+from paycore.storage.moves import ShardMove, merchant_tables
+from paycore.storage.schema import merchants
+from paycore.storage.shards import Shards
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.storage.support import scratch_shards
+
+# On physical shard 0 of two by the configured map (logical mod physical count).
+LOGICAL = 2
+
+
+async def test_a_write_committed_after_the_log_is_read_is_replayed_later(
+    migrated: Settings,
+) -> None:
+    """A writer takes its log sequences when it writes, but its log rows are seen when it
+    commits: a batch can read a later writer's keys while an earlier one is still open. The
+    earlier writer's keys must be replayed by the next batch, not dropped with the batch's log
+    rows (which left the target a balance without the entries that made it)."""
+    async with scratch_shards(migrated) as urls:
+        shards = Shards(migrated.with_overrides(database_urls=urls))
+        try:
+            await late_writer_during_a_replay(shards)
+        finally:
+            await shards.dispose()
+
+
+async def late_writer_during_a_replay(shards: Shards) -> None:
+    source, target = shards.engines
+    merchant_id = new_id(Prefix.ACCOUNT, LOGICAL)
+    ledger = LedgerService(shards)
+    move = ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0)
+    await move._start_capture(source)
+    async with source.begin() as connection:
+        await connection.execute(
+            insert(merchants).values(
+                merchant_id=merchant_id,
+                name="Acme",
+                email="ops@acme.test",
+                country="US",
+                default_currency="usd",
+                livemode=False,
+                metadata={},
+            )
+        )
+        accounts = [
+            (
+                await ledger.create_account(
+                    connection, NewAccount(merchant_id, f"code_{index}", AccountType.ASSET, "usd")
+                )
+            ).id
+            for index in range(4)
+        ]
+
+    def transfer(debit: int, credit: int, amount: int) -> TransferRequest:
+        return TransferRequest(
+            new_id(Prefix.LEDGER_TRANSFER, LOGICAL),
+            accounts[debit],
+            accounts[credit],
+            amount,
+            "usd",
+            code="test",
+        )
+
+    async with source.connect() as late:
+        late_transaction = await late.begin()
+        await ledger.post_in(late, merchant_id, [transfer(0, 1, 50)])
+        # Later sequences, committed first: the batch below reads these and not the late ones.
+        await ledger.post([([transfer(2, 3, 70)], merchant_id)])
+        async with target.connect() as gate:
+            # The replay waits on the target, after it has read the log and before it removes
+            # the rows it read from it: the late writer commits in between.
+            await gate.execute(
+                text(f"LOCK TABLE {', '.join(t.name for t in merchant_tables())} IN SHARE MODE")
+            )
+            replaying = asyncio.create_task(move._replay(source, target))
+            await waiting_on_a_lock(target)
+            await late_transaction.commit()
+            await gate.rollback()
+        await replaying
+    # The late writer's accounts move again: their rows are logged and replayed once more.
+    await ledger.post([([transfer(0, 1, 30)], merchant_id)])
+    while await move._replay(source, target):
+        pass
+
+    for table in merchant_tables():
+        assert await rows(target, table, merchant_id) == await rows(source, table, merchant_id), (
+            table.name
+        )
+    report = await integrity.check_engines([target], int(time.time()), merchant_id)
+    assert report.mismatches == []
+    assert report.transfer_count == 3
+
+
+async def test_a_writer_that_reaches_the_log_after_the_fence_is_refused(
+    migrated: Settings,
+) -> None:
+    """The switch raises the fence, then waits for the writers holding the log's lock: a writer
+    that read the fence down but had not yet written the log would not be waited for, and could
+    commit on the source after the last replay. So the trigger writes the log first and reads
+    the fence after (migration 0020): a writer held before the log sees the fence and fails."""
+    async with scratch_shards(migrated) as urls:
+        shards = Shards(migrated.with_overrides(database_urls=urls))
+        try:
+            await writer_held_before_the_log(shards, urls[0])
+        finally:
+            await shards.dispose()
+
+
+async def writer_held_before_the_log(shards: Shards, source_url: str) -> None:
+    source = shards.engines[0]
+    await ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0)._start_capture(source)
+    gate, writer, mover = [await asyncpg.connect(source_url) for _ in range(3)]
+    try:
+        async with gate.transaction():
+            await gate.execute("LOCK TABLE shard_move_log IN SHARE MODE")
+            writing = asyncio.create_task(
+                writer.execute(
+                    "INSERT INTO merchants (merchant_id, name, email, country, default_currency,"
+                    " livemode, metadata) VALUES ($1, 'Acme', 'ops@acme.test', 'US', 'usd',"
+                    " false, '{}')",
+                    new_id(Prefix.ACCOUNT, LOGICAL),
+                )
+            )
+            await waiting_on_a_lock(source)
+            await mover.execute("UPDATE shard_moves SET fenced = true")
+        with pytest.raises(asyncpg.PostgresError) as refused:
+            await writing
+        assert refused.value.sqlstate == "PCM01"
+    finally:
+        for connection in (gate, writer, mover):
+            await connection.close()
+
+
+async def rows(engine: AsyncEngine, table: Table, merchant_id: str) -> list[Any]:
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            select(table)
+            .where(table.c.merchant_id == merchant_id)
+            .order_by(*table.primary_key.columns)
+        )
+        return [tuple(row) for row in found]
+
+
+async def waiting_on_a_lock(engine: AsyncEngine) -> None:
+    async with asyncio.timeout(10), engine.connect() as connection:
+        while not await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ):
+            await connection.rollback()
+            await asyncio.sleep(0.01)
