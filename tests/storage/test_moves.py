@@ -10,14 +10,15 @@ from typing import Any
 import asyncpg
 import pytest
 from paycore.config import Settings
-from paycore.ids import Prefix, new_id
+from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.ledger import integrity
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
 from paycore.ledger.service import LedgerService
-from paycore.storage.moves import ShardMove, merchant_tables
+from paycore.storage.moves import MoveRefused, ShardMove, merchant_tables
 from paycore.storage.schema import merchants
 from paycore.storage.shards import Shards
 from sqlalchemy import Table, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.storage.support import scratch_shards
@@ -146,6 +147,61 @@ async def writer_held_before_the_log(shards: Shards, source_url: str) -> None:
     finally:
         for connection in (gate, writer, mover):
             await connection.close()
+
+
+async def test_a_database_refuses_the_writes_of_a_shard_it_moved_away(migrated: Settings) -> None:
+    """After the move and its cleanup, the fence is gone; a flow still holding the old
+    database's engine (a phased payment across its PSP call) must fail there (PCM01, retried
+    where the map says), not write rows nothing reads. Moving the shard back lifts it."""
+    async with scratch_shards(migrated) as urls:
+        shards = Shards(migrated.with_overrides(database_urls=urls))
+        try:
+            await writes_after_a_move_and_back(shards)
+        finally:
+            await shards.dispose()
+
+
+async def writes_after_a_move_and_back(shards: Shards) -> None:
+    first, second = shards.engines
+    await ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0).run()
+    with pytest.raises(DBAPIError) as refused:
+        await insert_merchant(first, LOGICAL)
+    assert refused.value.orig is not None
+    assert getattr(refused.value.orig, "sqlstate", None) == "PCM01"
+    await insert_merchant(first, LOGICAL + 2)  # another logical shard of the same database
+    await insert_merchant(second, LOGICAL)
+
+    report = await ShardMove(shards, LOGICAL, 0, refresh_wait_seconds=0).run()
+    assert report.copied_rows == 1  # the merchant written on the second database came back
+    await insert_merchant(first, LOGICAL)
+    with pytest.raises(DBAPIError):
+        await insert_merchant(second, LOGICAL)
+
+
+async def test_the_home_shard_never_moves(migrated: Settings) -> None:
+    """The platform's rows (reconciliation runs, the dispute feed's position) live beside the
+    home logical shard and are not a merchant's: no move would take them along."""
+    shards = Shards(migrated)
+    try:
+        with pytest.raises(MoveRefused, match="home shard"):
+            await ShardMove(shards, HOME_LOGICAL_SHARD, 1, refresh_wait_seconds=0).run()
+    finally:
+        await shards.dispose()
+
+
+async def insert_merchant(engine: AsyncEngine, logical_shard: int) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(merchants).values(
+                merchant_id=new_id(Prefix.ACCOUNT, logical_shard),
+                name="Acme",
+                email="ops@acme.test",
+                country="US",
+                default_currency="usd",
+                livemode=False,
+                metadata={},
+            )
+        )
 
 
 async def rows(engine: AsyncEngine, table: Table, merchant_id: str) -> list[Any]:
