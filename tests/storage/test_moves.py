@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn
 
 import asyncpg
 import pytest
@@ -14,12 +15,15 @@ from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.ledger import integrity
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
 from paycore.ledger.service import LedgerService
+from paycore.storage.failures import refused_by_a_shard_move
+from paycore.storage.idempotency import IdempotencyStore, OpenKey
 from paycore.storage.moves import MoveRefused, ShardMove, merchant_tables
-from paycore.storage.schema import merchants
-from paycore.storage.shards import Shards
+from paycore.storage.schema import idempotency_keys, merchants
+from paycore.storage.shards import MerchantRoute, Shards
+from paycore.v1 import account_pb2
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.storage.support import scratch_shards
 
@@ -166,8 +170,7 @@ async def writes_after_a_move_and_back(shards: Shards) -> None:
     await ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0).run()
     with pytest.raises(DBAPIError) as refused:
         await insert_merchant(first, LOGICAL)
-    assert refused.value.orig is not None
-    assert getattr(refused.value.orig, "sqlstate", None) == "PCM01"
+    assert refused_by_a_shard_move(refused.value)
     await insert_merchant(first, LOGICAL + 2)  # another logical shard of the same database
     await insert_merchant(second, LOGICAL)
 
@@ -189,11 +192,70 @@ async def test_the_home_shard_never_moves(migrated: Settings) -> None:
         await shards.dispose()
 
 
-async def insert_merchant(engine: AsyncEngine, logical_shard: int) -> None:
+async def test_a_phased_key_refused_by_the_fence_is_released_on_the_target(
+    migrated: Settings,
+) -> None:
+    """A phased request's completion fails because its shard is switching databases: its key
+    is released where the key is once the map flips (not on the fenced source, which refuses
+    it), so the client's retry finds the key free instead of in use until its lease ends."""
+    async with scratch_shards(migrated) as urls:
+        settings = migrated.with_overrides(database_urls=urls)
+        shards, mover_shards = Shards(settings), Shards(settings)  # the mover: its own process
+        try:
+            await completion_refused_by_the_fence(shards, mover_shards)
+        finally:
+            await shards.dispose()
+            await mover_shards.dispose()
+
+
+async def completion_refused_by_the_fence(shards: Shards, mover_shards: Shards) -> None:
+    source, target = shards.engines
+    merchant_id = new_id(Prefix.ACCOUNT, LOGICAL)
+    move = ShardMove(mover_shards, LOGICAL, 1, refresh_wait_seconds=0)
+    await move._start_capture(source)
+    await insert_merchant(source, LOGICAL, merchant_id)
+
+    async def record(connection: AsyncConnection) -> account_pb2.SellerAccount:
+        return account_pb2.SellerAccount(id=merchant_id)
+
+    async def complete(recorded: account_pb2.SellerAccount, key: OpenKey) -> NoReturn:
+        # The PSP call, during which the move copies, catches up and switches.
+        await move._copy(source, target, await move._merchants(source))
+        await move._catch_up(source, target)
+        await move._switch(source, target)
+        await insert_merchant(source, LOGICAL)  # refused by the fence: PCM01
+        raise AssertionError("the fence let a write through")
+
+    with pytest.raises(DBAPIError) as refused:
+        await IdempotencyStore().run_phased(
+            source,
+            merchant_id,
+            "key-1",
+            b"fingerprint",
+            account_pb2.SellerAccount,
+            record,
+            complete,
+            timedelta(seconds=30),
+            route=MerchantRoute(shards, merchant_id),
+        )
+    assert refused_by_a_shard_move(refused.value)  # the completion's error, not the release's
+    assert shards.physical_of_logical(LOGICAL) == 1  # reread by the release
+    async with target.connect() as connection:
+        leased = await connection.scalar(
+            select(idempotency_keys.c.locked_until).where(
+                idempotency_keys.c.merchant_id == merchant_id
+            )
+        )
+    assert leased is None
+
+
+async def insert_merchant(
+    engine: AsyncEngine, logical_shard: int, merchant_id: str | None = None
+) -> None:
     async with engine.begin() as connection:
         await connection.execute(
             insert(merchants).values(
-                merchant_id=new_id(Prefix.ACCOUNT, logical_shard),
+                merchant_id=merchant_id or new_id(Prefix.ACCOUNT, logical_shard),
                 name="Acme",
                 email="ops@acme.test",
                 country="US",

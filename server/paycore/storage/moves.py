@@ -16,7 +16,9 @@ logical shard is the set of rows whose merchant id names it. The move:
    the fence before it committed are waited for (a lock on the log); the last keys replayed;
    the shard map on physical shard 0 flipped. Every process rereads the map within
    PAYCORE_SHARD_MAP_REFRESH_MS and routes the logical shard to the target: only that logical
-   shard's writes paused, for the switch plus one refresh;
+   shard's writes paused, for the switch plus one refresh. A PSP answer whose recording the
+   fence refused is recorded on the target as soon as the map flips (the executor rereads it,
+   `MerchantRoute`), and so is a phased request's key release: the payment in flight goes on;
 5. clean up, once every process has had time to reread the map: the source marks the logical
    shard moved away (`shards_moved_away`, migration 0021: its inserts there fail with PCM01
    for good, so a flow that still holds the source's engine, such as a phased payment across
