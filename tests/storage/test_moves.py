@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn
 
 import asyncpg
 import pytest
 from paycore.config import Settings
-from paycore.ids import Prefix, new_id
+from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.ledger import integrity
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
 from paycore.ledger.service import LedgerService
-from paycore.storage.moves import ShardMove, merchant_tables
-from paycore.storage.schema import merchants
-from paycore.storage.shards import Shards
+from paycore.storage.failures import refused_by_a_shard_move
+from paycore.storage.idempotency import IdempotencyStore, OpenKey
+from paycore.storage.moves import MoveRefused, ShardMove, merchant_tables
+from paycore.storage.schema import idempotency_keys, merchants
+from paycore.storage.shards import MerchantRoute, Shards
+from paycore.v1 import account_pb2
 from sqlalchemy import Table, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.storage.support import scratch_shards
 
@@ -146,6 +151,119 @@ async def writer_held_before_the_log(shards: Shards, source_url: str) -> None:
     finally:
         for connection in (gate, writer, mover):
             await connection.close()
+
+
+async def test_a_database_refuses_the_writes_of_a_shard_it_moved_away(migrated: Settings) -> None:
+    """After the move and its cleanup, the fence is gone; a flow still holding the old
+    database's engine (a phased payment across its PSP call) must fail there (PCM01, retried
+    where the map says), not write rows nothing reads. Moving the shard back lifts it."""
+    async with scratch_shards(migrated) as urls:
+        shards = Shards(migrated.with_overrides(database_urls=urls))
+        try:
+            await writes_after_a_move_and_back(shards)
+        finally:
+            await shards.dispose()
+
+
+async def writes_after_a_move_and_back(shards: Shards) -> None:
+    first, second = shards.engines
+    await ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0).run()
+    with pytest.raises(DBAPIError) as refused:
+        await insert_merchant(first, LOGICAL)
+    assert refused_by_a_shard_move(refused.value)
+    await insert_merchant(first, LOGICAL + 2)  # another logical shard of the same database
+    await insert_merchant(second, LOGICAL)
+
+    report = await ShardMove(shards, LOGICAL, 0, refresh_wait_seconds=0).run()
+    assert report.copied_rows == 1  # the merchant written on the second database came back
+    await insert_merchant(first, LOGICAL)
+    with pytest.raises(DBAPIError):
+        await insert_merchant(second, LOGICAL)
+
+
+async def test_the_home_shard_never_moves(migrated: Settings) -> None:
+    """The platform's rows (reconciliation runs, the dispute feed's position) live beside the
+    home logical shard and are not a merchant's: no move would take them along."""
+    shards = Shards(migrated)
+    try:
+        with pytest.raises(MoveRefused, match="home shard"):
+            await ShardMove(shards, HOME_LOGICAL_SHARD, 1, refresh_wait_seconds=0).run()
+    finally:
+        await shards.dispose()
+
+
+async def test_a_phased_key_refused_by_the_fence_is_released_on_the_target(
+    migrated: Settings,
+) -> None:
+    """A phased request's completion fails because its shard is switching databases: its key
+    is released where the key is once the map flips (not on the fenced source, which refuses
+    it), so the client's retry finds the key free instead of in use until its lease ends."""
+    async with scratch_shards(migrated) as urls:
+        settings = migrated.with_overrides(database_urls=urls)
+        shards, mover_shards = Shards(settings), Shards(settings)  # the mover: its own process
+        try:
+            await completion_refused_by_the_fence(shards, mover_shards)
+        finally:
+            await shards.dispose()
+            await mover_shards.dispose()
+
+
+async def completion_refused_by_the_fence(shards: Shards, mover_shards: Shards) -> None:
+    source, target = shards.engines
+    merchant_id = new_id(Prefix.ACCOUNT, LOGICAL)
+    move = ShardMove(mover_shards, LOGICAL, 1, refresh_wait_seconds=0)
+    await move._start_capture(source)
+    await insert_merchant(source, LOGICAL, merchant_id)
+
+    async def record(connection: AsyncConnection) -> account_pb2.SellerAccount:
+        return account_pb2.SellerAccount(id=merchant_id)
+
+    async def complete(recorded: account_pb2.SellerAccount, key: OpenKey) -> NoReturn:
+        # The PSP call, during which the move copies, catches up and switches.
+        await move._copy(source, target, await move._merchants(source))
+        await move._catch_up(source, target)
+        await move._switch(source, target)
+        await insert_merchant(source, LOGICAL)  # refused by the fence: PCM01
+        raise AssertionError("the fence let a write through")
+
+    with pytest.raises(DBAPIError) as refused:
+        await IdempotencyStore().run_phased(
+            source,
+            merchant_id,
+            "key-1",
+            b"fingerprint",
+            account_pb2.SellerAccount,
+            record,
+            complete,
+            timedelta(seconds=30),
+            route=MerchantRoute(shards, merchant_id),
+        )
+    assert refused_by_a_shard_move(refused.value)  # the completion's error, not the release's
+    assert shards.physical_of_logical(LOGICAL) == 1  # reread by the release
+    async with target.connect() as connection:
+        leased = await connection.scalar(
+            select(idempotency_keys.c.locked_until).where(
+                idempotency_keys.c.merchant_id == merchant_id
+            )
+        )
+    assert leased is None
+
+
+async def insert_merchant(
+    engine: AsyncEngine, logical_shard: int, merchant_id: str | None = None
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(merchants).values(
+                merchant_id=merchant_id or new_id(Prefix.ACCOUNT, logical_shard),
+                name="Acme",
+                email="ops@acme.test",
+                country="US",
+                default_currency="usd",
+                livemode=False,
+                metadata={},
+            )
+        )
 
 
 async def rows(engine: AsyncEngine, table: Table, merchant_id: str) -> list[Any]:

@@ -56,8 +56,10 @@ from paycore.psp.client import (
     PspTransientError,
 )
 from paycore.storage import Shards
+from paycore.storage.failures import refused_by_a_shard_move
 from paycore.storage.reads import Cursor, Page, newest_first, page_of
 from paycore.storage.schema import executions
+from paycore.storage.shards import MerchantRoute
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -568,10 +570,24 @@ class Executor:
         settled: Settled | None,
         counted: bool = True,
     ) -> Execution:
-        engine = self._shards.engine_for_merchant(claimed.merchant_id)
-
-        record = _Recording(self, claimed, attempt, outcome, settled, counted)
-        finished: Execution = await self._groups.run(engine, claimed.merchant_id, record)
+        route = MerchantRoute(self._shards, claimed.merchant_id)
+        engine = route.engine()
+        try:
+            finished: Execution = await self._groups.run(
+                engine,
+                claimed.merchant_id,
+                _Recording(self, claimed, attempt, outcome, settled, counted),
+            )
+        except Exception as error:
+            if not refused_by_a_shard_move(error):
+                raise
+            # The PSP answered while the merchant's shard switched databases: the answer is
+            # recorded where the execution now is, not lost with a lease left to run out.
+            finished = await self._groups.run(
+                await route.engine_after_refusal(engine),
+                claimed.merchant_id,
+                _Recording(self, claimed, attempt, outcome, settled, counted),
+            )
         if kind is AttemptKind.REQUEST and outcome.state is ExecutionState.DEAD_LETTERED:
             log.warning("execution %s dead-lettered: %s", finished.id, outcome.error_code)
         return finished

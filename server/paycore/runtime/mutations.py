@@ -37,6 +37,7 @@ from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.messages import Converter
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.idempotency import OpenKey, Transaction, request_fingerprint
+from paycore.storage.shards import MerchantRoute
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -266,7 +267,8 @@ class Mutations:
         outside any transaction (paycore.storage.idempotency) and its rendered result is the
         final answer. `grouped`: as `Phases.grouped`."""
         invariant(render.stored_form is None, "a phased answer is stored as answered")
-        engine = self._shards.engine_for_merchant(merchant_id)
+        route = MerchantRoute(self._shards, merchant_id)  # the key's last write asks again
+        engine = route.engine()
         recorded_step = _rendered(record, render)
 
         async def completed(recorded: ResponseT, key: OpenKey | None) -> ResponseT:
@@ -289,6 +291,7 @@ class Mutations:
             completed,
             self._lease,
             self._in_group if grouped else None,
+            route,
         )
 
     async def resume(

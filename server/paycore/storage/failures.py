@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_errors
 
 UNAVAILABLE_RETRY_MS = 1000
 CONFLICT_RETRY_MS = 50
-SHARD_MOVING_SQLSTATE = "PCM01"  # raised by the shard move's fence trigger (migration 0016)
+SHARD_MOVING_SQLSTATE = "PCM01"  # the shard move's fence and moved-away triggers (0016, 0021)
 SHARD_MOVING_RETRY_MS = 200
 _UNREACHABLE = (
     pg.PostgresConnectionError,  # refused, reset, cannot connect now, too many connections
@@ -49,14 +49,20 @@ _CONFLICTS = (
 _REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 
 
+def refused_by_a_shard_move(error: BaseException) -> bool:
+    """Whether the database refused the write because its logical shard is moving away or has
+    moved away (SQLSTATE PCM01)."""
+    return any(getattr(cause, "sqlstate", None) == SHARD_MOVING_SQLSTATE for cause in _chain(error))
+
+
 def as_api_error(error: BaseException) -> ApiError | None:
     """The answer for an infrastructure failure anywhere in `error`'s chain; None for any
     other error (a bug, which stays INTERNAL)."""
+    if refused_by_a_shard_move(error):
+        # The rows' logical shard is switching databases (paycore.storage.moves): the retry
+        # lands on the new one once this process has reread the shard map.
+        return _unavailable("shard_moving", SHARD_MOVING_RETRY_MS)
     for cause in _chain(error):
-        if getattr(cause, "sqlstate", None) == SHARD_MOVING_SQLSTATE:
-            # The rows' logical shard is switching databases (paycore.storage.moves): the
-            # retry lands on the new one once this process has reread the shard map.
-            return _unavailable("shard_moving", SHARD_MOVING_RETRY_MS)
         if isinstance(cause, pg.DataError):
             # A value PostgreSQL cannot store or compare (class 22: a NUL, a number out of
             # range) that validation let through: the input's fault, not the server's.

@@ -19,7 +19,11 @@ answer. A duplicate arriving while the lease runs answers ABORTED; one arriving 
 first request's process died) takes the lease and resumes the completion from the stored
 first-phase answer, which never repeats the first phase. The completion is handed the
 request's `OpenKey`: the transaction that settles the request may store the final answer with
-`OpenKey.finish_in`, which saves the final answer's own transaction.
+`OpenKey.finish_in`, which saves the final answer's own transaction. The key's last write
+(its answer, or its release when the completion failed) goes where the owner's rows are when
+the completion ends (`MerchantRoute`): a move of the owner's logical shard may have switched
+databases meanwhile, and a release refused by the move's fence is made on the new database once
+the map says so, so that the client's retry finds the key free, not leased.
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason, Status
+from paycore.storage.failures import refused_by_a_shard_move
 from paycore.storage.raw import Joined, Parts, driver_of, write_later, writes_joined
 from paycore.storage.schema import idempotency_keys
+from paycore.storage.shards import MerchantRoute
 from paycore.storage.statements import Insert, with_parts
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -227,11 +233,13 @@ class IdempotencyStore:
         complete: Callable[[ResponseT, OpenKey], Awaitable[ResponseT]],
         lease: timedelta,
         transaction: Transaction | None = None,
+        route: MerchantRoute | None = None,
     ) -> ResponseT:
         """`record` runs in the first transaction; `complete` gets its answer and the open key,
         runs outside any transaction (it may call a PSP) and must be safe to run again from the
         same answer. `transaction`: how the first transaction runs (`alone` when None; a group
-        commit's for records that write only rows they create, paycore.runtime.mutations)."""
+        commit's for records that write only rows they create, paycore.runtime.mutations).
+        `route`: where the owner's rows are when the completion ends (None: on `engine`)."""
 
         async def first_phase(connection: AsyncConnection, step: _Step) -> tuple[ResponseT, bool]:
             """The recorded answer, and whether it is the final one (a replay)."""
@@ -268,22 +276,22 @@ class IdempotencyStore:
         try:
             response = await complete(recorded, opened)
         except ApiError as error:
-            async with engine.begin() as connection:
-                if error.status in FINAL_ERROR_STATUSES:
-                    await self._finish(connection, owner, key, _error_response(error))
-                else:
-                    await self._release(connection, owner, key)
+            if error.status in FINAL_ERROR_STATUSES:
+                failed = _error_response(error)
+                await _last_write(
+                    engine, route, _FINISH, owner, key, int(failed.status), failed.body
+                )
+            else:
+                await _last_write(engine, route, _RELEASE, owner, key)
             raise
         except BaseException:
-            async with engine.begin() as connection:
-                await self._release(connection, owner, key)
+            await _last_write(engine, route, _RELEASE, owner, key)
             raise
         if opened.answer is not None and opened.answer == response:
             return response  # stored by the completion's last transaction
-        async with engine.begin() as connection:
-            await self._finish(
-                connection, owner, key, StoredResponse(Status.OK, response.SerializeToString())
-            )
+        await _last_write(
+            engine, route, _FINISH, owner, key, int(Status.OK), response.SerializeToString()
+        )
         return response
 
     async def exists(self, connection: AsyncConnection, owner: str, key: str) -> bool:
@@ -295,17 +303,6 @@ class IdempotencyStore:
     ) -> None:
         driver = await driver_of(connection)
         await driver.execute(_LEASE, owner, key, lease.total_seconds())
-
-    async def _release(self, connection: AsyncConnection, owner: str, key: str) -> None:
-        """The request stopped without an answer: a retry may resume at once."""
-        driver = await driver_of(connection)
-        await driver.execute(_RELEASE, owner, key)
-
-    async def _finish(
-        self, connection: AsyncConnection, owner: str, key: str, response: StoredResponse
-    ) -> None:
-        driver = await driver_of(connection)
-        await driver.execute(_FINISH, owner, key, int(response.status), response.body)
 
     async def _claim(
         self, connection: AsyncConnection, owner: str, key: str, fingerprint: bytes
@@ -365,6 +362,25 @@ class IdempotencyStore:
             return
         driver = await driver_of(connection)
         await driver.execute(statement, *arguments)
+
+
+async def _last_write(
+    engine: AsyncEngine, route: MerchantRoute | None, statement: str, *arguments: Any
+) -> None:
+    """A phased key's answer (_FINISH) or release (_RELEASE: the request stopped without an
+    answer, a retry may resume at once), in a transaction of its own where the key is now: by
+    the map (no round trip), and, when a shard move refused it, on the database the map
+    switches to."""
+    if route is not None:
+        engine = route.engine()
+    try:
+        async with engine.begin() as connection:
+            await (await driver_of(connection)).execute(statement, *arguments)
+    except Exception as error:
+        if route is None or not refused_by_a_shard_move(error):
+            raise
+        async with (await route.engine_after_refusal(engine)).begin() as connection:
+            await (await driver_of(connection)).execute(statement, *arguments)
 
 
 async def alone(

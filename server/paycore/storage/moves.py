@@ -16,12 +16,20 @@ logical shard is the set of rows whose merchant id names it. The move:
    the fence before it committed are waited for (a lock on the log); the last keys replayed;
    the shard map on physical shard 0 flipped. Every process rereads the map within
    PAYCORE_SHARD_MAP_REFRESH_MS and routes the logical shard to the target: only that logical
-   shard's writes paused, for the switch plus one refresh;
-5. clean up, once every process has had time to reread the map: the rows deleted from the
-   source, the trigger, fence and log removed.
+   shard's writes paused, for the switch plus one refresh. A PSP answer whose recording the
+   fence refused is recorded on the target as soon as the map flips (the executor rereads it,
+   `MerchantRoute`), and so is a phased request's key release: the payment in flight goes on;
+5. clean up, once every process has had time to reread the map: the source marks the logical
+   shard moved away (`shards_moved_away`, migration 0021: its inserts there fail with PCM01
+   for good, so a flow that still holds the source's engine, such as a phased payment across
+   its PSP call, fails and is retried on the target instead of writing rows nothing reads);
+   the rows deleted from the source; the capture trigger, fence and log removed.
 
 A move that fails before the switch is undone (`abort`): the source stays authoritative. Moves
-run one at a time per source database.
+run one at a time per source database. The home logical shard (paycore.ids.HOME_LOGICAL_SHARD)
+never moves: the platform's rows live beside it and are not a merchant's, so no move copies
+them. Moving a logical shard back to a database it left clears that database's mark at the
+switch.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import asyncpg
-from paycore.ids import MalformedId, Prefix, logical_shard_of
+from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, logical_shard_of
 from paycore.storage.raw import driver_of
 from paycore.storage.schema import metadata, shard_map
 from paycore.storage.shards import Shards
@@ -51,6 +59,9 @@ REPLAY_BATCH_KEYS = 2000
 CATCH_UP_SMALL = 200
 CATCH_UP_ROUNDS_MAX = 50
 TRIGGER = "paycore_shard_move"
+MOVED_AWAY_TRIGGER = "paycore_shard_moved_away"
+# The move's own writes into its target: they pass a mark a move away left there (0021).
+AS_THE_MOVE = "SET LOCAL paycore.shard_move = 'copy'"
 DDL_LOCK_TIMEOUT_MS = 200
 DDL_ATTEMPTS_MAX = 50
 # Longer than idle_in_transaction_session_timeout (60 s): every transaction ends by then.
@@ -58,7 +69,8 @@ WAIT_FOR_TRANSACTIONS_SECONDS = 90
 
 
 class MoveRefused(Exception):
-    """The move cannot start (same database, another move running, an unknown shard)."""
+    """The move cannot start (same database, another move running, an unknown shard, the
+    home shard)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,12 @@ class ShardMove:
     _tables: list[Table] = field(default_factory=merchant_tables, init=False)
 
     async def run(self) -> MoveReport:
+        if self._logical == HOME_LOGICAL_SHARD:
+            raise MoveRefused(
+                f"logical shard {HOME_LOGICAL_SHARD} is the home shard: the platform's rows"
+                " (reconciliation runs, the dispute feed's position) live beside it and would"
+                " not move with it"
+            )
         await self._shards.refresh_map()
         source = self._shards.physical_of_logical(self._logical)
         if not 0 <= self._target < len(self._shards.engines):
@@ -113,6 +131,9 @@ class ShardMove:
         log.info("logical shard %d now on %d; cleaning %d", self._logical, self._target, source)
         await asyncio.sleep(self.refresh_wait_seconds)
         await self._clean_up(source_engine, await self._merchants(source_engine))
+        # Moved back: the target's guard no longer names the logical shard (the mark went at
+        # the switch).
+        await _guard(target_engine)
         return MoveReport(
             self._logical, source, self._target, len(merchants), copied, replayed, rounds, switch_ms
         )
@@ -154,6 +175,7 @@ class ShardMove:
             await reading.execution_options(isolation_level="REPEATABLE READ")
             source_driver = await driver_of(reading)
             target_driver = await driver_of(writing)
+            await target_driver.execute(AS_THE_MOVE)
             # One REPEATABLE READ snapshot for every table: driver_of began it at that level.
             for table in self._tables:
                 columns = [column.name for column in table.c]
@@ -197,6 +219,11 @@ class ShardMove:
         replayed = 0
         while done := await self._replay(source, target):
             replayed += done
+        async with target.begin() as connection:  # moved back: the target owns it again
+            driver = await driver_of(connection)
+            await driver.execute(
+                "DELETE FROM shards_moved_away WHERE logical_shard = $1", self._logical
+            )
         async with self._shards.engines[0].begin() as connection:
             statement = insert(shard_map).values(
                 logical_shard=self._logical, physical_shard=self._target
@@ -231,6 +258,7 @@ class ShardMove:
         async with source.connect() as reading, target.begin() as writing:
             source_driver = await driver_of(reading)
             target_driver = await driver_of(writing)
+            await target_driver.execute(AS_THE_MOVE)
             for name, keys in keys_by_table.items():
                 await _replay_keys(source_driver, target_driver, tables[name], list(keys.values()))
         # Exactly the rows read: a writer that took a lower sequence than the batch's last but
@@ -244,6 +272,7 @@ class ShardMove:
         return len(logged)
 
     async def _clean_up(self, source: AsyncEngine, merchants: list[str]) -> None:
+        await moved_away(source, self._logical, self._target)  # before the fence goes
         async with source.begin() as connection:
             driver = await driver_of(connection)
             # The fence's trigger lets the move's own deletes through (migration 0016).
@@ -255,15 +284,70 @@ class ShardMove:
         await abort(source, self._logical)
 
 
-async def abort(source: AsyncEngine, logical_shard: int) -> None:
+async def abort(source: AsyncEngine, logical_shard: int, moved_to: int | None = None) -> None:
     """Ends a move on its source: triggers, fence and log gone; the rows stay where they are.
-    Safe to run again (`paycore shards abort`, after a mover died)."""
+    Safe to run again (`paycore shards abort`, after a mover died). `moved_to`: the map has
+    switched the logical shard to that physical shard, so a source of its move keeps
+    refusing its inserts (`moved_away`)."""
+    if moved_to is not None:
+        async with source.connect() as connection:
+            driver = await driver_of(connection)
+            moving = await driver.fetchval(
+                "SELECT 1 FROM shard_moves WHERE logical_shard = $1", logical_shard
+            )
+            await connection.rollback()
+        if moving:
+            await moved_away(source, logical_shard, moved_to)
     for table in merchant_tables():
         await _ddl(source, f"DROP TRIGGER IF EXISTS {TRIGGER} ON {table.name}")
     async with source.begin() as connection:
         driver = await driver_of(connection)
         await driver.execute("DELETE FROM shard_move_log WHERE logical_shard = $1", logical_shard)
         await driver.execute("DELETE FROM shard_moves WHERE logical_shard = $1", logical_shard)
+
+
+async def moved_away(source: AsyncEngine, logical_shard: int, physical_shard: int) -> None:
+    """Marks the logical shard moved away from `source`'s database (to `physical_shard`) and
+    guards its inserts there (migration 0021), until it is moved back."""
+    async with source.begin() as connection:
+        driver = await driver_of(connection)
+        await driver.execute(
+            "INSERT INTO shards_moved_away (logical_shard, physical_shard) VALUES ($1, $2)"
+            " ON CONFLICT (logical_shard) DO UPDATE"
+            " SET physical_shard = excluded.physical_shard, moved_at = now()",
+            logical_shard,
+            physical_shard,
+        )
+    await _guard(source)
+
+
+async def _guard(engine: AsyncEngine) -> None:
+    """Each merchant table's BEFORE INSERT trigger, rewritten to name the logical shards in
+    `shards_moved_away` in its WHEN clause (so a write of any other shard never calls it), or
+    dropped when there are none."""
+    async with engine.begin() as holding:
+        driver = await driver_of(holding)
+        # One rewrite at a time: the last reads the table after every earlier change.
+        await driver.execute("SELECT pg_advisory_xact_lock(hashtext($1))", MOVED_AWAY_TRIGGER)
+        moved = [
+            row[0] for row in await driver.fetch("SELECT logical_shard FROM shards_moved_away")
+        ]
+        installed = await driver.fetchval(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = $1", MOVED_AWAY_TRIGGER
+        )
+        if not moved and not installed:
+            return
+        for table in merchant_tables():
+            if moved:
+                shards = ", ".join(str(int(shard)) for shard in sorted(moved))
+                statement = (
+                    f"CREATE OR REPLACE TRIGGER {MOVED_AWAY_TRIGGER} BEFORE INSERT ON {table.name}"
+                    f" FOR EACH ROW WHEN (paycore_logical_shard(NEW.merchant_id) IN ({shards}))"
+                    f" EXECUTE FUNCTION {MOVED_AWAY_TRIGGER}()"
+                )
+            else:
+                statement = f"DROP TRIGGER IF EXISTS {MOVED_AWAY_TRIGGER} ON {table.name}"
+            await _ddl(engine, statement)
 
 
 async def _ddl(engine: AsyncEngine, statement: str) -> None:

@@ -902,6 +902,17 @@ shard_move_log = Table(
     PrimaryKeyConstraint("sequence", name="shard_move_log_pkey"),
 )
 
+shards_moved_away = Table(
+    "shards_moved_away",
+    metadata,
+    # A logical shard this database has moved away (to `physical_shard`): its inserts here are
+    # refused for good (SQLSTATE PCM01, migration 0021), until it is moved back.
+    Column("logical_shard", Integer, nullable=False),
+    Column("physical_shard", Integer, nullable=False),
+    Column("moved_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("logical_shard", name="shards_moved_away_pkey"),
+)
+
 # -- webhooks (issue 15): endpoints, deliveries of events to them, and every attempt --------------
 
 webhook_endpoints = Table(

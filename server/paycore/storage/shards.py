@@ -36,6 +36,12 @@ SESSION_SETTINGS = {
 }
 
 
+# How long a write refused by a shard move's fence waits for the map to route elsewhere: the
+# switch flips the map tens of milliseconds after it raised the fence.
+SWITCH_WAIT_SECONDS = 2.0
+SWITCH_POLL_SECONDS = 0.05
+
+
 def connect_arguments(settings: Settings) -> dict[str, object]:
     """Every pool's timeouts (issue 23, item 6): a PostgreSQL that is down or frozen fails a
     call within seconds (UNAVAILABLE, paycore.storage.failures) instead of hanging it.
@@ -247,3 +253,30 @@ class Shards:
             self._map_watch = None
         for engine in self.engines:
             await engine.dispose()
+
+
+@dataclass(frozen=True)
+class MerchantRoute:
+    """Where a merchant's rows are, asked at each use: a flow that outlives a move of the
+    merchant's logical shard (a phased payment across its PSP call) finds them on the new
+    database."""
+
+    shards: Shards
+    merchant_id: str
+
+    def engine(self) -> AsyncEngine:
+        """By this process's shard map: no round trip."""
+        return self.shards.engine_for_merchant(self.merchant_id)
+
+    async def engine_after_refusal(self, refused: AsyncEngine) -> AsyncEngine:
+        """Once `refused` refused a write because the logical shard is moving (SQLSTATE PCM01):
+        the map, reread from the catalog until it routes elsewhere (the switch flips it tens
+        of milliseconds after raising the fence; at most SWITCH_WAIT_SECONDS, then wherever
+        it routes)."""
+        for _ in range(int(SWITCH_WAIT_SECONDS / SWITCH_POLL_SECONDS)):
+            engine = self.engine()
+            if engine is not refused:
+                return engine
+            await asyncio.sleep(SWITCH_POLL_SECONDS)
+            await self.shards.refresh_map()
+        return self.engine()

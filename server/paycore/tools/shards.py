@@ -3,7 +3,9 @@ database while paycore runs (paycore.storage.moves).
 
     paycore shards show
     paycore shards move --logical 7 --to 2      # prints the move's report as JSON
-    paycore shards abort --logical 7            # undo a move whose mover died before the switch
+    paycore shards abort --logical 7            # end a move whose mover died
+
+Logical shard 0, the home shard, never moves (the platform's rows live beside it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import asdict
 
 from paycore.config import Settings, load_settings
 from paycore.runtime.process import run_async
-from paycore.storage.moves import ShardMove, abort
+from paycore.storage.moves import MoveRefused, ShardMove, abort
 from paycore.storage.shards import Shards
 
 
@@ -33,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             run_move(load_settings(), arguments.logical, arguments.to)
         )
     )
-    undo = actions.add_parser("abort", help="undo a move that stopped before its switch")
+    undo = actions.add_parser("abort", help="end a move whose mover stopped")
     undo.add_argument("--logical", type=int, required=True)
     undo.set_defaults(
         handler=lambda arguments: run_async(run_abort(load_settings(), arguments.logical))
@@ -62,9 +64,12 @@ async def run_move(settings: Settings, logical: int, target: int) -> None:
     try:
         # Every process rereads the map this often; wait twice that before cleaning up.
         refresh_wait_seconds = 2 * settings.shard_map_refresh_ms / 1000 + 1
-        report = await ShardMove(
-            shards, logical, target, refresh_wait_seconds=refresh_wait_seconds
-        ).run()
+        try:
+            report = await ShardMove(
+                shards, logical, target, refresh_wait_seconds=refresh_wait_seconds
+            ).run()
+        except MoveRefused as refused:
+            raise SystemExit(f"paycore shards move: {refused}") from None
         print(json.dumps(asdict(report), indent=2))
     finally:
         await shards.dispose()
@@ -74,7 +79,14 @@ async def run_abort(settings: Settings, logical: int) -> None:
     shards = Shards(settings)
     try:
         await shards.refresh_map()
-        await asyncio.gather(*(abort(engine, logical) for engine in shards.engines))
+        # Past the switch, the source keeps refusing the shard's inserts.
+        owner = shards.physical_of_logical(logical)
+        await asyncio.gather(
+            *(
+                abort(engine, logical, None if physical == owner else owner)
+                for physical, engine in enumerate(shards.engines)
+            )
+        )
         print(f"no move of logical shard {logical} is running any more")
     finally:
         await shards.dispose()
