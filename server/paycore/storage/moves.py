@@ -67,9 +67,9 @@ DDL_LOCK_TIMEOUT_MS = 200
 DDL_ATTEMPTS_MAX = 50
 # Longer than idle_in_transaction_session_timeout (60 s): every transaction ends by then.
 WAIT_FOR_TRANSACTIONS_SECONDS = 90
-# The key classes whose idempotency keys are owned by "<merchant id>/<class>", not by the
-# merchant id (paycore.runtime.mutations.idempotency_owner).
-KEY_CLASS_OWNERS = ("publishable_key", "restricted_key")
+# The API key classes whose idempotency keys are owned by "<merchant id>/<class>", not by the
+# merchant id (paycore.runtime.mutations.idempotency_owner; 0022 reads their logical shard).
+KEY_CLASSES_WITH_OWN_KEYS = ("publishable_key", "restricted_key")
 
 
 class MoveRefused(Exception):
@@ -99,7 +99,9 @@ def merchant_tables() -> list[Table]:
 def owners_of(merchants: list[str]) -> list[str]:
     """Every merchant_id the merchants' rows hold: their ids, and the owners of their key
     classes' idempotency keys. Exact values, so each table's merchant_id index finds them."""
-    return merchants + [f"{merchant}/{kind}" for merchant in merchants for kind in KEY_CLASS_OWNERS]
+    return merchants + [
+        f"{merchant}/{kind}" for merchant in merchants for kind in KEY_CLASSES_WITH_OWN_KEYS
+    ]
 
 
 @dataclass(frozen=True, slots=True)
