@@ -16,20 +16,26 @@ from paycore.storage.migrations import ddl
 revision = "0022"
 down_revision = "0021"
 
+# 0016's, on the text before the first "/". (A regular expression checking the whole id in one
+# step reads shorter but costs half as much again: 17 us a row instead of 12, in the triggers.)
 LOGICAL_SHARD_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION paycore_logical_shard(id text) RETURNS integer
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
     digits CONSTANT text := '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-    -- An account id, alone or followed by "/" and anything (its idempotency keys' owners).
-    account_digits CONSTANT text := substring(id FROM '^acct_([0-9A-Za-z]{22})(?:/|$)');
+    account CONSTANT text := split_part(id, '/', 1);  -- an owner's merchant: "acct_.../..."
     number numeric := 0;
+    digit integer;
 BEGIN
-    IF account_digits IS NULL THEN
+    IF left(account, 5) <> 'acct_' OR length(account) <> 27 THEN
         RETURN -1;
     END IF;
-    FOR position IN 1..22 LOOP
-        number := number * 62 + strpos(digits, substr(account_digits, position, 1)) - 1;
+    FOR position IN 6..27 LOOP
+        digit := strpos(digits, substr(account, position, 1)) - 1;
+        IF digit < 0 THEN
+            RETURN -1;
+        END IF;
+        number := number * 62 + digit;
     END LOOP;
     RETURN mod(div(number, 2::numeric ^ 68), 4096)::integer;
 END
