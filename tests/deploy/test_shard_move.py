@@ -1,7 +1,8 @@
 """Moving a logical shard between two physical databases while payments run on it and on
 another logical shard of the same database (`paycore shards move`, paycore.storage.moves):
 no payment lost or doubled, the moved shard's pause measured and under 2 s, the other shard
-never refused, CheckIntegrity clean on both databases."""
+never refused, CheckIntegrity clean on both databases, a publishable key's idempotency key
+moved with its merchant."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ import asyncpg
 import grpc
 import pytest
 from paycore.app import build_platform, start_server
-from paycore.client import Paycore, connect
+from paycore.client import Paycore, connect, idempotency_key
 from paycore.config import Settings
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, logical_shard_of
 from paycore.storage.moves import ShardMove, merchant_tables
 from paycore.storage.shards import Shards
-from paycore.v1 import ledger_pb2, payment_pb2
+from paycore.v1 import customer_pb2, ledger_pb2, payment_pb2
 from prometheus_client import CollectorRegistry
 
-from tests.customer.support import new_card
+from tests.customer.support import card_request, new_card
 from tests.deploy.load import Payer
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, good_card
+from tests.secrecy import random_card
 from tests.storage.support import scratch_shards
 
 pytestmark = pytest.mark.slow
@@ -118,6 +120,10 @@ async def move_under_load(
         )
         for index in range(2)
     ]
+    # A browser's card, tokenized with the publishable key: its idempotency key's owner is
+    # "<merchant id>/publishable_key" (runtime.mutations.idempotency_owner).
+    browser_card = card_request(random_card("4", 16))
+    tokenized = await tokenize(target, moving, browser_card)
     stop = asyncio.Event()
     running = [asyncio.create_task(payer.run(stop)) for payer in payers]
     mover_shards = Shards(settings)  # the mover is a process of its own
@@ -157,6 +163,11 @@ async def move_under_load(
     confirmed = {intent for payer in moved_payers for intent in payer.confirmed.values()}
     assert len(confirmed) == sum(len(payer.confirmed) for payer in moved_payers)
     assert await rows_of(urls[0], moving.merchant.id) == {}
+    browser_keys = f"{moving.merchant.id}/publishable_key"
+    assert await rows_of(urls[0], browser_keys) == {}
+    assert await rows_of(urls[1], browser_keys) == {"idempotency_keys": 1}
+    # The browser's retry after the move replays its answer, not a second payment method.
+    assert await tokenize(target, moving, browser_card) == tokenized
     stored = [
         row["id"]
         for row in await fetch(
@@ -179,6 +190,18 @@ async def move_under_load(
         assert found.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     report_ok = await admin.ledger.CheckIntegrity(ledger_pb2.CheckIntegrityRequest())
     assert report_ok.ok, list(report_ok.mismatches)
+
+
+async def tokenize(
+    target: str, merchant: MerchantFixture, card: customer_pb2.CreatePaymentMethodRequest
+) -> str:
+    """The payment method's id, made with the merchant's publishable key and one idempotency
+    key."""
+    async with connect(target, merchant.merchant.publishable_key) as browser:
+        created = await browser.customers.CreatePaymentMethod(
+            card, metadata=idempotency_key("browser-card")
+        )
+    return created.id
 
 
 async def moving_client_get(

@@ -4,20 +4,24 @@ load (tests/deploy/test_shard_move.py) meets only now and then, made to happen e
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from datetime import timedelta
 from typing import Any, NoReturn
 
 import asyncpg
 import pytest
+from paycore import contracts
 from paycore.config import Settings
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.ledger import integrity
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
 from paycore.ledger.service import LedgerService
+from paycore.runtime.context import CallContext, Caller, CallerKind, begin_call
+from paycore.runtime.mutations import idempotency_owner
 from paycore.storage.failures import refused_by_a_shard_move
 from paycore.storage.idempotency import IdempotencyStore, OpenKey
-from paycore.storage.moves import MoveRefused, ShardMove, merchant_tables
+from paycore.storage.moves import MoveRefused, ShardMove, merchant_tables, owners_of
 from paycore.storage.schema import idempotency_keys, merchants
 from paycore.storage.shards import MerchantRoute, Shards
 from paycore.v1 import account_pb2
@@ -247,6 +251,96 @@ async def completion_refused_by_the_fence(shards: Shards, mover_shards: Shards) 
             )
         )
     assert leased is None
+
+
+def test_a_merchants_owners_are_every_owner_of_its_idempotency_keys() -> None:
+    """The move selects a merchant's rows by `owners_of`: whatever key class calls, the owner
+    its idempotency keys are stored under is one of them."""
+    merchant_id = new_id(Prefix.ACCOUNT, LOGICAL)
+    for kind in CallerKind:
+        assert owner_for(kind, merchant_id) in owners_of([merchant_id]), kind
+
+
+async def test_a_publishable_keys_idempotency_keys_move_with_the_merchant(
+    migrated: Settings,
+) -> None:
+    """An idempotency key used with a publishable key is owned by "<merchant>/publishable_key"
+    (idempotency_owner), which 0016's paycore_logical_shard read as no shard's: the move left
+    it behind, and a retry on the new database found no key and made a second object. Now the
+    copy takes it, a key written during the move is logged and replayed, the cleanup deletes
+    them from the old database (which refuses new ones), and a retry replays the answer."""
+    async with scratch_shards(migrated) as urls:
+        shards = Shards(migrated.with_overrides(database_urls=urls))
+        try:
+            await publishable_keys_across_a_move(shards)
+        finally:
+            await shards.dispose()
+
+
+async def publishable_keys_across_a_move(shards: Shards) -> None:
+    source, target = shards.engines
+    merchant_id = new_id(Prefix.ACCOUNT, LOGICAL)
+    owner = owner_for(CallerKind.PUBLISHABLE_KEY, merchant_id)
+    move = ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0)
+    await insert_merchant(source, LOGICAL, merchant_id)
+    await move._start_capture(source)
+    await made_with_key(source, owner, "copied")
+    merchants = await move._merchants(source)
+    await move._copy(source, target, merchants)
+    await made_with_key(source, owner, "replayed")  # after the copy's snapshot: logged
+    await move._catch_up(source, target)
+    await move._switch(source, target)
+    await move._clean_up(source, merchants)
+
+    assert await keys_of(source, owner) == []
+    assert await keys_of(target, owner) == ["copied", "replayed"]
+    for key in ("copied", "replayed"):
+        assert await replayed_with_key(target, owner, key) == f"made with {key}"
+    with pytest.raises(asyncpg.PostgresError) as refused:
+        await made_with_key(source, owner, "late")
+    assert refused_by_a_shard_move(refused.value)
+
+
+def owner_for(kind: CallerKind, merchant_id: str) -> str:
+    """The owner of the idempotency keys a `kind` caller uses for the merchant."""
+    policy = contracts.method_policies()["/paycore.v1.CustomerService/CreatePaymentMethod"]
+    call = CallContext("CreatePaymentMethod", "req-test", policy, Caller(kind, merchant_id, "key"))
+
+    def owner() -> str:
+        begin_call(call)
+        return idempotency_owner(merchant_id)
+
+    return contextvars.copy_context().run(owner)
+
+
+async def made_with_key(engine: AsyncEngine, owner: str, key: str) -> str:
+    """A call with the idempotency key that makes an object: the object's id."""
+
+    async def make(connection: AsyncConnection) -> account_pb2.SellerAccount:
+        return account_pb2.SellerAccount(id=f"made with {key}")
+
+    store = IdempotencyStore()
+    return (await store.run(engine, owner, key, b"call", account_pb2.SellerAccount, make)).id
+
+
+async def replayed_with_key(engine: AsyncEngine, owner: str, key: str) -> str:
+    """Its retry: the id in the stored answer (a key not found would make the object again)."""
+
+    async def make_again(connection: AsyncConnection) -> NoReturn:
+        raise AssertionError(f"the retry with {key} made a second object")
+
+    store = IdempotencyStore()
+    return (await store.run(engine, owner, key, b"call", account_pb2.SellerAccount, make_again)).id
+
+
+async def keys_of(engine: AsyncEngine, owner: str) -> list[str]:
+    async with engine.connect() as connection:
+        found = await connection.scalars(
+            select(idempotency_keys.c.key)
+            .where(idempotency_keys.c.merchant_id == owner)
+            .order_by(idempotency_keys.c.key)
+        )
+        return list(found)
 
 
 async def insert_merchant(

@@ -1,8 +1,9 @@
 """Moving a logical shard to another physical database while paycore runs (`paycore shards
 move --logical N --to M`): how a deployment grows from 2 to N PostgreSQL servers.
 
-Every row a merchant owns carries its merchant id, and the merchant id its logical shard, so a
-logical shard is the set of rows whose merchant id names it. The move:
+Every row a merchant owns carries its merchant id (an idempotency key of a publishable or
+restricted key, the id and its key class: `owners_of`), and the merchant id its logical shard,
+so a logical shard is the set of rows whose merchant id names it. The move:
 
 1. capture: on the source, a row in `shard_moves` and a trigger on each merchant table
    (paycore_shard_move_capture, migrations 0016 and 0020) that logs the key of every row of the
@@ -66,6 +67,9 @@ DDL_LOCK_TIMEOUT_MS = 200
 DDL_ATTEMPTS_MAX = 50
 # Longer than idle_in_transaction_session_timeout (60 s): every transaction ends by then.
 WAIT_FOR_TRANSACTIONS_SECONDS = 90
+# The API key classes whose idempotency keys are owned by "<merchant id>/<class>", not by the
+# merchant id (paycore.runtime.mutations.idempotency_owner; 0022 reads their logical shard).
+KEY_CLASSES_WITH_OWN_KEYS = ("publishable_key", "restricted_key")
 
 
 class MoveRefused(Exception):
@@ -90,6 +94,14 @@ class MoveReport:
 def merchant_tables() -> list[Table]:
     """Every table a merchant owns rows in (shard_map and the move's own tables do not)."""
     return [table for table in metadata.sorted_tables if "merchant_id" in table.c]
+
+
+def owners_of(merchants: list[str]) -> list[str]:
+    """Every merchant_id the merchants' rows hold: their ids, and the owners of their key
+    classes' idempotency keys. Exact values, so each table's merchant_id index finds them."""
+    return merchants + [
+        f"{merchant}/{kind}" for merchant in merchants for kind in KEY_CLASSES_WITH_OWN_KEYS
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +182,7 @@ class ShardMove:
     async def _copy(self, source: AsyncEngine, target: AsyncEngine, merchants: list[str]) -> int:
         """The merchants' rows from one snapshot of the source into the target (after
         removing any a failed earlier move left there)."""
+        owners = owners_of(merchants)
         copied = 0
         async with source.connect() as reading, target.begin() as writing:
             await reading.execution_options(isolation_level="REPEATABLE READ")
@@ -180,14 +193,14 @@ class ShardMove:
             for table in self._tables:
                 columns = [column.name for column in table.c]
                 await target_driver.execute(
-                    f"DELETE FROM {table.name} WHERE merchant_id = ANY($1::text[])", merchants
+                    f"DELETE FROM {table.name} WHERE merchant_id = ANY($1::text[])", owners
                 )
                 query = (
                     f"SELECT {', '.join(columns)} FROM {table.name}"
                     " WHERE merchant_id = ANY($1::text[])"
                 )
                 batch: list[asyncpg.Record] = []
-                async for row in source_driver.cursor(query, merchants, prefetch=1000):
+                async for row in source_driver.cursor(query, owners, prefetch=1000):
                     batch.append(row)
                     if len(batch) >= COPY_BATCH_ROWS:
                         copied += await _copy_rows(target_driver, table, columns, batch)
@@ -279,7 +292,8 @@ class ShardMove:
             await driver.execute("SET LOCAL paycore.shard_move = 'cleanup'")
             for table in self._tables:
                 await driver.execute(
-                    f"DELETE FROM {table.name} WHERE merchant_id = ANY($1::text[])", merchants
+                    f"DELETE FROM {table.name} WHERE merchant_id = ANY($1::text[])",
+                    owners_of(merchants),
                 )
         await abort(source, self._logical)
 

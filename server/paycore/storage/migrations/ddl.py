@@ -5,6 +5,7 @@ database with storage/schema.py."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -87,3 +88,11 @@ def drop_table_and_indexes(table: str, *indexes: str) -> None:
     for index in indexes:
         op.drop_index(index, table_name=table)
     op.drop_table(table)
+
+
+def restore_function(migration: str, constant: str) -> None:
+    """Puts back a function as an earlier migration created it (in the downgrade of one that
+    replaced it): `constant`, that migration's CREATE FUNCTION statement."""
+    module = importlib.import_module(f"paycore.storage.migrations.versions.{migration}")
+    created = str(getattr(module, constant))
+    op.execute(created.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))

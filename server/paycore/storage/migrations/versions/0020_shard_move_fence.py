@@ -10,9 +10,8 @@ so every writer the fence let through is waited for; the others fail as before.
 
 from __future__ import annotations
 
-import importlib
-
 from alembic import op
+from paycore.storage.migrations import ddl
 
 revision = "0020"
 down_revision = "0019"
@@ -58,6 +57,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    shard_map = importlib.import_module("paycore.storage.migrations.versions.0016_shard_map")
-    previous = str(shard_map.MOVE_TRIGGER_FUNCTION)
-    op.execute(previous.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    ddl.restore_function("0016_shard_map", "MOVE_TRIGGER_FUNCTION")
