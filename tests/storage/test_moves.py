@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -42,12 +44,8 @@ async def test_a_write_committed_after_the_log_is_read_is_replayed_later(
     commits: a batch can read a later writer's keys while an earlier one is still open. The
     earlier writer's keys must be replayed by the next batch, not dropped with the batch's log
     rows (which left the target a balance without the entries that made it)."""
-    async with scratch_shards(migrated) as urls:
-        shards = Shards(migrated.with_overrides(database_urls=urls))
-        try:
-            await late_writer_during_a_replay(shards)
-        finally:
-            await shards.dispose()
+    async with scratch_sharding(migrated) as (shards, _urls):
+        await late_writer_during_a_replay(shards)
 
 
 async def late_writer_during_a_replay(shards: Shards) -> None:
@@ -56,18 +54,8 @@ async def late_writer_during_a_replay(shards: Shards) -> None:
     ledger = LedgerService(shards)
     move = ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0)
     await move._start_capture(source)
+    await insert_merchant(source, LOGICAL, merchant_id)
     async with source.begin() as connection:
-        await connection.execute(
-            insert(merchants).values(
-                merchant_id=merchant_id,
-                name="Acme",
-                email="ops@acme.test",
-                country="US",
-                default_currency="usd",
-                livemode=False,
-                metadata={},
-            )
-        )
         accounts = [
             (
                 await ledger.create_account(
@@ -124,12 +112,8 @@ async def test_a_writer_that_reaches_the_log_after_the_fence_is_refused(
     that read the fence down but had not yet written the log would not be waited for, and could
     commit on the source after the last replay. So the trigger writes the log first and reads
     the fence after (migration 0020): a writer held before the log sees the fence and fails."""
-    async with scratch_shards(migrated) as urls:
-        shards = Shards(migrated.with_overrides(database_urls=urls))
-        try:
-            await writer_held_before_the_log(shards, urls[0])
-        finally:
-            await shards.dispose()
+    async with scratch_sharding(migrated) as (shards, urls):
+        await writer_held_before_the_log(shards, urls[0])
 
 
 async def writer_held_before_the_log(shards: Shards, source_url: str) -> None:
@@ -161,12 +145,8 @@ async def test_a_database_refuses_the_writes_of_a_shard_it_moved_away(migrated: 
     """After the move and its cleanup, the fence is gone; a flow still holding the old
     database's engine (a phased payment across its PSP call) must fail there (PCM01, retried
     where the map says), not write rows nothing reads. Moving the shard back lifts it."""
-    async with scratch_shards(migrated) as urls:
-        shards = Shards(migrated.with_overrides(database_urls=urls))
-        try:
-            await writes_after_a_move_and_back(shards)
-        finally:
-            await shards.dispose()
+    async with scratch_sharding(migrated) as (shards, _urls):
+        await writes_after_a_move_and_back(shards)
 
 
 async def writes_after_a_move_and_back(shards: Shards) -> None:
@@ -269,12 +249,8 @@ async def test_a_publishable_keys_idempotency_keys_move_with_the_merchant(
     it behind, and a retry on the new database found no key and made a second object. Now the
     copy takes it, a key written during the move is logged and replayed, the cleanup deletes
     them from the old database (which refuses new ones), and a retry replays the answer."""
-    async with scratch_shards(migrated) as urls:
-        shards = Shards(migrated.with_overrides(database_urls=urls))
-        try:
-            await publishable_keys_across_a_move(shards)
-        finally:
-            await shards.dispose()
+    async with scratch_sharding(migrated) as (shards, _urls):
+        await publishable_keys_across_a_move(shards)
 
 
 async def publishable_keys_across_a_move(shards: Shards) -> None:
@@ -341,6 +317,17 @@ async def keys_of(engine: AsyncEngine, owner: str) -> list[str]:
             .order_by(idempotency_keys.c.key)
         )
         return list(found)
+
+
+@asynccontextmanager
+async def scratch_sharding(settings: Settings) -> AsyncIterator[tuple[Shards, tuple[str, ...]]]:
+    """Shards over two scratch databases of their own (and those databases' URLs)."""
+    async with scratch_shards(settings) as urls:
+        shards = Shards(settings.with_overrides(database_urls=urls))
+        try:
+            yield shards, urls
+        finally:
+            await shards.dispose()
 
 
 async def insert_merchant(
