@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from paycore.account.repository import MerchantRepository
 from paycore.customer.cards import check_card
 from paycore.customer.models import (
     BillingDetails,
@@ -32,6 +33,11 @@ from paycore.customer.repository import (
     PaymentMethodRepository,
     customers_query,
     payment_methods_query,
+)
+from paycore.customer.test_methods import (
+    TEST_CARD_NUMBERS,
+    TEST_CARD_YEARS_VALID,
+    is_test_payment_method,
 )
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
@@ -153,6 +159,31 @@ class CustomerService:
             metadata,
         )
 
+    async def create_test_payment_method(
+        self, connection: AsyncConnection, merchant_id: str, name: str, param: str
+    ) -> PaymentMethod:
+        """A new payment method of the test card `name` stands for (`pm_card_visa`:
+        paycore.customer.test_methods); NOT_FOUND naming `param` for a live merchant."""
+        merchant = await MerchantRepository(connection).get(merchant_id)
+        if merchant is None or merchant.livemode:
+            raise not_found("payment_method", name, param)
+        card = CardInput(
+            number=Secret(TEST_CARD_NUMBERS[name]),
+            exp_month=12,
+            exp_year=self._clock().year + TEST_CARD_YEARS_VALID,
+            cvc=Secret(""),
+        )
+        return await self.create_payment_method(
+            connection, merchant_id, self.check_card(card), BillingDetails(), {}
+        )
+
+    async def test_payment_method(self, merchant_id: str, name: str, param: str) -> str:
+        """create_test_payment_method in its own transaction, for a request that needs the
+        card before its own transaction (a payment's fraud check): its id."""
+        async with self._shards.transaction(merchant_id) as connection:
+            created = await self.create_test_payment_method(connection, merchant_id, name, param)
+        return created.id
+
     async def hold_cryptogram(
         self, merchant_id: str, payment_method_id: str, cryptogram: Secret
     ) -> None:
@@ -180,6 +211,11 @@ class CustomerService:
         customer_id: str,
     ) -> PaymentMethod:
         methods = PaymentMethodRepository(connection)
+        if is_test_payment_method(payment_method_id):
+            test_method = await self.create_test_payment_method(
+                connection, merchant_id, payment_method_id, "id"
+            )
+            payment_method_id = test_method.id
         found = await _locked(methods, merchant_id, payment_method_id)
         await self.require_customer(merchant_id, customer_id, connection=connection)
         if found.detached:

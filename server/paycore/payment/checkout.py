@@ -5,11 +5,11 @@ payment's status follows from its orders (paycore.payment.completion.settle_paym
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
-from paycore.executor.service import CardSource, Executor
+from paycore.executor.service import Executor
 from paycore.fraud.features import amount_usd_cents
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
@@ -18,7 +18,7 @@ from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, PaymentStatus, Risk
-from paycore.payment.payer import payer_card
+from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import (
     PAYMENT_ORDERS,
     PAYMENTS,
@@ -132,11 +132,12 @@ class Checkouts:
     """CreatePayment: the fraud check, then the payment and its orders (PaymentOrders)."""
 
     orders: PaymentOrders
-    _cards: CardSource
+    _cards: PayerCards
     _fraud: RiskScorer
 
     async def prepare(self, merchant_id: str, new: NewPayment) -> Phases[Payment]:
         card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)
+        new = replace(new, payment_method_id=card.payment_method_id)  # a test card's new id
         shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         payment_id = new_id(Prefix.PAYMENT, shard)
         order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from paycore.customer.models import ChargeableCard
+from paycore.customer.test_methods import is_test_payment_method
 from paycore.errors import ApiError, Reason
 from paycore.executor.service import CardSource
 
 
+class PayerCards(CardSource, Protocol):
+    async def test_payment_method(self, merchant_id: str, name: str, param: str) -> str:
+        """A new payment method of a test card (`pm_card_visa`): its id."""
+
+
 async def payer_card(
-    cards: CardSource, merchant_id: str, payment_method_id: str, customer_id: str | None
+    cards: PayerCards, merchant_id: str, payment_method_id: str, customer_id: str | None
 ) -> ChargeableCard:
     """NOT_FOUND for an unknown payment method; INVALID_ARGUMENT when it is attached to a
-    customer other than `customer_id`."""
+    customer other than `customer_id`. A test payment method's name (`pm_card_visa`:
+    paycore.customer.test_methods) makes a new payment method of that card, whose id the card
+    carries."""
+    if is_test_payment_method(payment_method_id):
+        payment_method_id = await cards.test_payment_method(
+            merchant_id, payment_method_id, "payment_method"
+        )
     card = await cards.card_for_charge(merchant_id, payment_method_id)
     if customer_id and card.customer_id and card.customer_id != customer_id:
         raise ApiError(

@@ -5,6 +5,7 @@ through and the circuit breaker is closed, that phase is one statement
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from paycore.customer.models import ChargeableCard
@@ -27,6 +28,8 @@ async def prepare(
 ) -> Phases[Intent]:
     intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, merchant_id)
     card = await flow.card(merchant_id, new.payment_method_id, new.customer_id)
+    if card is not None:  # a test payment method's name became a new payment method's id
+        new = replace(new, payment_method_id=card.payment_method_id)
     status = (
         IntentStatus.REQUIRES_CONFIRMATION
         if new.payment_method_id

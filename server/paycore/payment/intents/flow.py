@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from paycore.customer.models import ChargeableCard
 from paycore.executor.models import Execution, NewExecution, Operation
-from paycore.executor.service import CardSource, Executor
+from paycore.executor.service import Executor
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, PaymentError
-from paycore.payment.payer import payer_card
+from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import PAYMENT_INTENTS, intents_query
 from paycore.payment.risk import RiskScorer
 from paycore.storage.reads import Cursor, Page, Reads
@@ -25,7 +25,7 @@ FRAUD_BLOCKED = PaymentError(
 class IntentFlow:
     reads: Reads
     executor: Executor
-    cards: CardSource
+    cards: PayerCards
     fraud: RiskScorer
     events: PayInEvents
 

@@ -7,6 +7,7 @@ from paycore import validation
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
+from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
 from paycore.payment.models import (
@@ -71,9 +72,7 @@ class Parties:
         checkout_id = validation.text(
             "checkout_id", request.checkout_id, maximum=CLIENT_ID_LENGTH_MAX, required=True
         )
-        payment_method = validation.object_id(
-            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD
-        )
+        payment_method = payment_method_reference("payment_method", request.payment_method)
         customer = await self.customer(merchant_id, request.customer)
         if not request.payment_orders:
             raise ApiError(Reason.PARAMETER_MISSING, param="payment_orders")
@@ -145,8 +144,8 @@ class Parties:
             currency=currency,
             capture_method=capture_method,
             customer_id=await self.customer(merchant_id, request.customer),
-            payment_method_id=validation.object_id(
-                "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+            payment_method_id=payment_method_reference(
+                "payment_method", request.payment_method, required=False
             )
             or None,
             transfer_destination=destination or None,
@@ -183,9 +182,7 @@ def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
 def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str, str]:
     """(the intent, the payment method it is confirmed with, or "" for its own)."""
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-    method = validation.object_id(
-        "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
-    )
+    method = payment_method_reference("payment_method", request.payment_method, required=False)
     return intent_id, method
 
 
