@@ -25,6 +25,7 @@ from paycore.customer.models import (
     CustomerChanges,
     NewCustomer,
     PaymentMethod,
+    UnsavedCard,
 )
 from paycore.customer.repository import (
     CUSTOMERS,
@@ -159,30 +160,56 @@ class CustomerService:
             metadata,
         )
 
-    async def create_test_payment_method(
-        self, connection: AsyncConnection, merchant_id: str, name: str, param: str
-    ) -> PaymentMethod:
+    async def test_card(self, merchant_id: str, name: str, param: str) -> ChargeableCard:
         """A new payment method of the test card `name` stands for (`pm_card_visa`:
-        paycore.customer.test_methods); NOT_FOUND naming `param` for a live merchant."""
-        merchant = await MerchantRepository(connection).get(merchant_id)
+        paycore.customer.test_methods), to be written by `save_test_card` in the request's own
+        transaction; NOT_FOUND naming `param` for a live merchant."""
+        async with self._shards.read(merchant_id) as reader:
+            merchant = await MerchantRepository(reader).get(merchant_id)
         if merchant is None or merchant.livemode:
             raise not_found("payment_method", name, param)
-        card = CardInput(
-            number=Secret(TEST_CARD_NUMBERS[name]),
-            exp_month=12,
-            exp_year=self._clock().year + TEST_CARD_YEARS_VALID,
-            cvc=Secret(""),
+        checked = self.check_card(
+            CardInput(
+                number=Secret(TEST_CARD_NUMBERS[name]),
+                exp_month=12,
+                exp_year=self._clock().year + TEST_CARD_YEARS_VALID,
+                cvc=Secret(""),
+            )
         )
-        return await self.create_payment_method(
-            connection, merchant_id, self.check_card(card), BillingDetails(), {}
+        payment_method_id = new_merchant_id(Prefix.PAYMENT_METHOD, merchant_id)
+        fingerprint = self._fingerprinter.fingerprint(checked.number)
+        return ChargeableCard(
+            payment_method_id=payment_method_id,
+            customer_id=None,
+            number=checked.number,
+            exp_month=checked.exp_month,
+            exp_year=checked.exp_year,
+            brand=checked.brand.value,
+            last4=checked.last4,
+            fingerprint=fingerprint,
+            country=checked.country,
+            unsaved=UnsavedCard(
+                checked,
+                fingerprint,
+                self._vault.seal(checked.number, merchant_id, payment_method_id),
+            ),
         )
 
-    async def test_payment_method(self, merchant_id: str, name: str, param: str) -> str:
-        """create_test_payment_method in its own transaction, for a request that needs the
-        card before its own transaction (a payment's fraud check): its id."""
-        async with self._shards.transaction(merchant_id) as connection:
-            created = await self.create_test_payment_method(connection, merchant_id, name, param)
-        return created.id
+    async def save_test_card(
+        self, connection: AsyncConnection, merchant_id: str, card: ChargeableCard
+    ) -> PaymentMethod | None:
+        """Writes the payment method of a `test_card` (None for a stored card)."""
+        if card.unsaved is None:
+            return None
+        return await PaymentMethodRepository(connection).insert(
+            merchant_id,
+            card.payment_method_id,
+            card.unsaved.card,
+            card.unsaved.fingerprint,
+            card.unsaved.number_sealed,
+            BillingDetails(),
+            {},
+        )
 
     async def hold_cryptogram(
         self, merchant_id: str, payment_method_id: str, cryptogram: Secret
@@ -212,10 +239,9 @@ class CustomerService:
     ) -> PaymentMethod:
         methods = PaymentMethodRepository(connection)
         if is_test_payment_method(payment_method_id):
-            test_method = await self.create_test_payment_method(
-                connection, merchant_id, payment_method_id, "id"
-            )
-            payment_method_id = test_method.id
+            test_card = await self.test_card(merchant_id, payment_method_id, "id")
+            await self.save_test_card(connection, merchant_id, test_card)
+            payment_method_id = test_card.payment_method_id
         found = await _locked(methods, merchant_id, payment_method_id)
         await self.require_customer(merchant_id, customer_id, connection=connection)
         if found.detached:

@@ -162,6 +162,7 @@ class Checkouts:
                     param="payment_orders.payment_order_id",
                     payment_order_id=taken[0],
                 )
+            await self._cards.save_test_card(connection, merchant_id, card)
             try:
                 await repository.insert_payment(merchant_id, payment_id, order_ids, new)
             except IntegrityError as error:

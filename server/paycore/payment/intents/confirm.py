@@ -40,6 +40,7 @@ async def prepare(
         if locked is None:
             raise not_found("payment_intent", intent_id)
         require(locked, "confirm", CONFIRMABLE)
+        await flow.cards.save_test_card(connection, merchant_id, card)
         return await record_confirmation(
             connection, flow, locked, card.payment_method_id, risk, first_phase
         )

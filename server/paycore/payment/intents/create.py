@@ -38,6 +38,8 @@ async def prepare(
     if not confirm:
 
         async def change(connection: AsyncConnection) -> Intent:
+            if card is not None:
+                await flow.cards.save_test_card(connection, merchant_id, card)
             created = new_intent(merchant_id, intent_id, new, status)
             intent = await PayInRepository(connection).insert_intent(created)
             await flow.events.intent(connection, events.INTENT_CREATED, intent)
@@ -51,6 +53,7 @@ async def prepare(
     first_phase = FirstPhase(card)
 
     async def record(connection: AsyncConnection) -> Intent:
+        await flow.cards.save_test_card(connection, merchant_id, card)
         created = new_intent(merchant_id, intent_id, new, status)
         if not (risk.blocked or risk.held):
             recorded = await _record_charging(connection, flow, created, card, risk, first_phase)
