@@ -14,6 +14,7 @@ from tests.helpers import rich_error
 from tests.payment.shop import Shop, fee, good_card
 
 S = payment_pb2.PaymentIntent
+UNKNOWN_STATUS = payment_pb2.PaymentIntentStatus.ValueType(99)
 
 
 async def test_a_good_card_is_charged_once_and_credits_the_wallet_net_of_the_fee(
@@ -223,6 +224,37 @@ async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
     assert rich_error(raised.value).metadata["param"] == param
     listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
     assert list(listed.data) == []
+
+
+async def test_a_list_refuses_a_bad_filter_naming_it(shop: Shop) -> None:
+    payments = shop.client.payments
+    for call, reason, param in (
+        (
+            payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest(customer="pi_x")),
+            "ID_MALFORMED",
+            "customer",
+        ),
+        (
+            payments.ListPaymentIntents(
+                payment_pb2.ListPaymentIntentsRequest(status=UNKNOWN_STATUS)
+            ),
+            "PARAMETER_UNKNOWN_ENUM",
+            "status",
+        ),
+        (
+            payments.ListPayments(payment_pb2.ListPaymentsRequest(customer="pi_x")),
+            "ID_MALFORMED",
+            "customer",
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await call
+        refused = rich_error(raised.value)
+        assert (raised.value.code(), refused.reason, refused.param) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            reason,
+            param,
+        )
 
 
 @pytest.mark.parametrize("succeeds", [True, False])

@@ -11,6 +11,7 @@ from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.fraud.features import amount_usd_cents
+from paycore.fraud.service import FraudService
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
 from paycore.iso import amount_max
@@ -25,7 +26,7 @@ from paycore.payment.repository import (
     PayInRepository,
     payments_query,
 )
-from paycore.payment.risk import RiskScorer, risk_of, score_request
+from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.failures import violated_unique_key
@@ -133,7 +134,7 @@ class Checkouts:
 
     orders: PaymentOrders
     _cards: PayerCards
-    _fraud: RiskScorer
+    _fraud: FraudService
 
     async def prepare(self, merchant_id: str, new: NewPayment) -> Phases[Payment]:
         card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)

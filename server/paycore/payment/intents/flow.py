@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from paycore.customer.models import ChargeableCard
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
+from paycore.fraud.service import FraudService
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, PaymentError
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import PAYMENT_INTENTS, intents_query
-from paycore.payment.risk import RiskScorer
 from paycore.storage.reads import Cursor, Page, Reads
 
 FRAUD_BLOCKED = PaymentError(
@@ -26,7 +26,7 @@ class IntentFlow:
     reads: Reads
     executor: Executor
     cards: PayerCards
-    fraud: RiskScorer
+    fraud: FraudService
     events: PayInEvents
 
     async def get(self, merchant_id: str, intent_id: str) -> Intent:

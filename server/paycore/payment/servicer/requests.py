@@ -208,12 +208,7 @@ def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, 
 def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
     if bool(request.payment_intent) == bool(request.payment_order):
         raise invalid("payment_intent", "give exactly one of payment_intent and payment_order")
-    intent_id = validation.object_id(
-        "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
-    )
-    order_id = validation.object_id(
-        "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
-    )
+    intent_id, order_id = refunded(request)
     amount = request.amount if request.HasField("amount") else None
     if amount is not None and amount <= 0:
         raise invalid("amount", "must be at least 1")
@@ -226,6 +221,33 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
     )
 
 
-def intent_status_filter(value: int) -> IntentStatus | None:
-    """ListPaymentIntents' `status`: unset lists every intent."""
-    return _INTENT_STATUS_FILTERS[validation.enum_value("status", value, _INTENT_STATUS_FILTERS)]
+def refunded(
+    request: payment_pb2.CreateRefundRequest | payment_pb2.ListRefundsRequest,
+) -> tuple[str, str]:
+    """(payment_intent, payment_order), each "" when not given: the charge a refund is of, or
+    the ones ListRefunds lists the refunds of."""
+    intent_id = validation.object_id(
+        "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+    )
+    order_id = validation.object_id(
+        "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
+    )
+    return intent_id, order_id
+
+
+def payment_filters(request: payment_pb2.ListPaymentsRequest) -> tuple[str, str]:
+    """ListPayments' (`customer`, `checkout_id`): "" lists every one's."""
+    return _customer_filter(request.customer), request.checkout_id
+
+
+def intent_filters(
+    request: payment_pb2.ListPaymentIntentsRequest,
+) -> tuple[str, IntentStatus | None]:
+    """ListPaymentIntents' (`customer`, `status`): "" and unset list every intent."""
+    customer = _customer_filter(request.customer)
+    status = validation.enum_value("status", request.status, _INTENT_STATUS_FILTERS)
+    return customer, _INTENT_STATUS_FILTERS[status]
+
+
+def _customer_filter(value: str) -> str:
+    return validation.object_id("customer", value, Prefix.CUSTOMER, required=False)
