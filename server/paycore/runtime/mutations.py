@@ -10,7 +10,9 @@ the response type, the render step and the form the idempotency store keeps):
 `answer` calls the domain operation as `(connection, merchant_id, *args)`; `answer_checked`
 is that for the caller's merchant and what `check(request)` returns (a create is one line);
 `for_merchant` runs any `change(connection)`. Change and render run inside the change's
-transaction, so the stored answer is exactly what was returned.
+transaction, so the stored answer is exactly what was returned. An operator acting for no
+merchant has keys of its own per merchant or logical shard (`for_operator`, `for_object`),
+stored where a shard move takes them along.
 
 A change that reaches a PSP runs in two phases (`phased`): `record(connection)` commits the
 request's records, then `complete(subject_id, answer)` runs outside any transaction and returns
