@@ -13,7 +13,7 @@ import asyncpg
 import grpc
 import pytest
 import pytest_asyncio
-from paycore.app import Platform, build_platform, start_server
+from paycore.app import Platform
 from paycore.client import Paycore, connect, idempotency_key
 from paycore.config import Settings
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, logical_shard_of
@@ -21,13 +21,12 @@ from paycore.storage.idempotency import IdempotencyStore, request_fingerprint
 from paycore.storage.moves import ShardMove
 from paycore.storage.shards import Shards
 from paycore.v1 import account_pb2, fraud_pb2, ledger_pb2
-from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.deploy.test_shard_move import fetch, rows_of
 from tests.fraud.support import returning_customer
 from tests.fraud.test_reviews import REVIEW_EVERYTHING
-from tests.helpers import MerchantFixture
+from tests.helpers import MerchantFixture, serving
 from tests.ledger.support import ASSET, account, balances, transfer_id
 from tests.storage.support import scratch_shards
 
@@ -60,21 +59,19 @@ class Moved:
 
 @pytest_asyncio.fixture(scope="module")
 async def moved(migrated: Settings) -> AsyncIterator[Moved]:
+    """The calls on a server of two scratch databases, then the move by a mover of its own."""
     async with scratch_shards(migrated) as urls:
-        settings = migrated.with_overrides(database_urls=urls)
-        platform = build_platform(settings, CollectorRegistry())
-        server = await start_server(platform, "127.0.0.1:0")
-        target = f"127.0.0.1:{server.port}"
-        admin = connect(target, settings.admin_token)
+        settings = migrated.with_overrides(database_urls=urls, shard_map_refresh_ms=100)
+        mover = Shards(settings)
         try:
-            made = await operator_calls(admin, platform.shards, target, settings, urls)
-            logical = logical_shard_of(made.merchant_id, Prefix.ACCOUNT)
-            await ShardMove(platform.shards, logical, 1, refresh_wait_seconds=0).run()
-            yield made
+            async with serving(settings) as target, connect(target, settings.admin_token) as admin:
+                made = await operator_calls(admin, mover, target, settings, urls)
+                logical = logical_shard_of(made.merchant_id, Prefix.ACCOUNT)
+                # The server rereads the map while the mover waits before its cleanup.
+                await ShardMove(mover, logical, 1, refresh_wait_seconds=0.5).run()
+                yield made
         finally:
-            await admin.close()
-            await server.stop(1)
-            await platform.close()
+            await mover.dispose()
 
 
 async def operator_calls(
@@ -230,7 +227,7 @@ async def keys_on(url: str) -> set[str]:
         await connection.close()
 
 
-async def test_a_key_stored_as_admins_before_the_owners_changed_still_replays(
+async def test_a_key_stored_under_admin_before_the_change_still_replays(
     admin: Paycore, merchant: MerchantFixture, platform: Platform
 ) -> None:
     """A key an operator's call stored before this release, owned by "admin", in flight across

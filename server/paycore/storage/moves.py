@@ -1,12 +1,10 @@
 """Moving a logical shard to another physical database while paycore runs (`paycore shards
 move --logical N --to M`): how a deployment grows from 2 to N PostgreSQL servers.
 
-Every row a merchant owns carries its merchant id (an idempotency key of a publishable or
-restricted key, or of an operator's call about the merchant, the id and its key class:
-`owners_of`), and the merchant id its logical shard, so a logical shard is the set of rows whose
-merchant id names it; so do an operator's keys of calls that name only the logical shard (the
-shard's own account id: CreateMerchant's, paycore.storage.idempotency.operator_owner). The
-move:
+Every row a merchant owns carries its merchant id (an idempotency key: the id and the class of
+key that used it, `owners_of`), and the merchant id its logical shard, so a logical shard is the
+set of rows whose merchant id names it, with the operators' idempotency keys of calls that name
+only the logical shard (owned by its own account id, paycore.ids.shard_account_id). The move:
 
 1. capture: on the source, a row in `shard_moves` and a trigger on each merchant table
    (paycore_shard_move_capture, migrations 0016 and 0020) that logs the key of every row of the
