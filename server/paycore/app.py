@@ -459,7 +459,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         ledger_servicer.register(server, platform.ledger, platform.coalescer, platform.mutations),
         wallet_servicer.register(server, platform.wallet),
         customer_servicer.register(server, platform.customers, platform.mutations),
-        fraud_servicer.register(server, platform.fraud, platform.shards, platform.mutations),
+        fraud_servicer.register(server, platform.fraud, platform.mutations),
         events_servicer.register(server, platform.events, webhooks),
         payment_servicer.register(
             server,

@@ -64,6 +64,23 @@ FINAL_ERROR_STATUSES = frozenset(
 )
 
 
+# Until operators' keys had an owner per merchant or logical shard (`operator_owner`), every
+# call of an operator acting for no merchant owned its keys as this one owner, which no shard
+# move took along. A retry of such a key still replays on the database that stored it
+# (`IdempotencyStore.run`'s `former_owner`), until the keys are pruned.
+FORMER_OPERATOR_OWNER = "admin"
+
+
+def operator_owner(account_id: str) -> str:
+    """The owner of the idempotency keys of an operator's calls, acting for no merchant, that
+    concern `account_id`: a merchant, or a logical shard (paycore.ids.shard_account_id) when
+    the call names no merchant (CreateMerchant, whose key picks the logical shard; a call that
+    names an object by its id). Migration 0022's paycore_logical_shard reads the account's
+    logical shard out of "<account id>/admin", so a shard move takes the keys along
+    (paycore.storage.moves), and a merchant's keys are apart from other merchants'."""
+    return f"{account_id}/admin"
+
+
 # The recovery point a phased request's key holds between its phases.
 RECORDED = "recorded"
 
@@ -206,12 +223,17 @@ class IdempotencyStore:
         response_type: type[ResponseT],
         change: Callable[[AsyncConnection], Awaitable[ResponseT]],
         stored_form: Callable[[ResponseT], ResponseT] | None = None,
+        former_owner: str | None = None,
     ) -> ResponseT:
         """`stored_form` strips what must not be stored (a new key's secret): a replay then
-        answers without it, as secrets are shown once."""
+        answers without it, as secrets are shown once. `former_owner`: who owned these calls'
+        keys before `owner` did; a key it holds on `engine` is this call's (replayed, reused
+        or in use as before), and a new one is stored under `owner`."""
 
         async def once(connection: AsyncConnection, step: _Step) -> ResponseT:
             stored = await self._claim(connection, owner, key, fingerprint)
+            if stored is None and former_owner is not None:
+                stored = await self._claim(connection, former_owner, key, fingerprint)
             if stored is not None:
                 return _replay(stored.response, response_type)
             response = await step.run(change(connection))
