@@ -289,7 +289,7 @@ async def test_a_subscription_with_its_invoice(edge_merchant: EdgeMerchant) -> N
                 "product": product.id,
                 "unit_amount": 1500,
                 "currency": "usd",
-                "recurring": {"interval": "month", "interval_count": 1},  # required here
+                "recurring": {"interval": "month", "interval_count": 1},
             }
         )
         assert (price.object, price.unit_amount) == ("price", 1500)
