@@ -4,6 +4,7 @@ simulator. Every scenario ends with a clean ledger and the wallet holding the ex
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -222,6 +223,81 @@ async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
 
     assert raised.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
     assert rich_error(raised.value).metadata["param"] == param
+    listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
+    assert list(listed.data) == []
+
+
+async def test_stripes_parameters_for_redirects_and_authentication_change_no_card_payment(
+    shop: Shop,
+) -> None:
+    """automatic_payment_methods, off_session and return_url, as Stripe's snippets send them:
+    checked, and the card is charged exactly as without them."""
+    automatic = payment_pb2.AutomaticPaymentMethods(
+        enabled=True, allow_redirects=payment_pb2.ALLOW_REDIRECTS_NEVER
+    )
+    paid = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=1099,
+            currency="usd",
+            automatic_payment_methods=automatic,
+            payment_method=await shop.card(good_card()),
+            off_session=True,
+            return_url="https://example.com/order/123/complete",
+            confirm=True,
+        )
+    )
+    assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert paid.amount_received == 1099
+    later = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=500,
+            currency="usd",
+            automatic_payment_methods=payment_pb2.AutomaticPaymentMethods(enabled=True),
+        )
+    )
+    confirmed = await shop.client.payments.ConfirmPaymentIntent(
+        payment_pb2.ConfirmPaymentIntentRequest(
+            id=later.id,
+            payment_method=await shop.card(good_card()),
+            off_session=True,
+            return_url="https://www.example.com",
+        )
+    )
+    assert confirmed.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert (await shop.balance())[1] == {"usd": 1099 - fee(1099) + 500 - fee(500)}
+    await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason", "param"),
+    [
+        ({"off_session": True}, "PARAMETER_INVALID", "off_session"),
+        ({"return_url": "https://example.com/back"}, "PARAMETER_INVALID", "return_url"),
+        (
+            {"return_url": "example.com/back", "confirm": True},
+            "PARAMETER_INVALID",
+            "return_url",
+        ),
+        (
+            {"automatic_payment_methods": payment_pb2.AutomaticPaymentMethods(allow_redirects=9)},  # type: ignore[arg-type]
+            "PARAMETER_UNKNOWN_ENUM",
+            "automatic_payment_methods.allow_redirects",
+        ),
+    ],
+)
+async def test_stripes_redirect_parameters_are_checked_as_stripe_checks_them(
+    shop: Shop, fields: dict[str, Any], reason: str, param: str
+) -> None:
+    request = payment_pb2.CreatePaymentIntentRequest(
+        amount=1000, currency="usd", payment_method=await shop.card(good_card()), **fields
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.CreatePaymentIntent(request)
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = rich_error(raised.value)
+    assert (error.reason, error.metadata["param"]) == (reason, param)
     listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
     assert list(listed.data) == []
 

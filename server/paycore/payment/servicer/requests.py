@@ -39,6 +39,9 @@ _CANCELLATION_REASONS: dict[int, str] = {
     number: "" if number == 0 else name.removeprefix("PAYMENT_INTENT_CANCELLATION_REASON_").lower()
     for name, number in payment_pb2.PaymentIntentCancellationReason.items()
 }
+_ALLOW_REDIRECTS: dict[int, str] = {
+    number: name for name, number in payment_pb2.AllowRedirects.items()
+}
 _REFUND_REASONS: dict[int, str] = {
     number: "" if number == 0 else name.removeprefix("REFUND_REASON_").lower()
     for name, number in payment_pb2.RefundReason.items()
@@ -126,6 +129,12 @@ class Parties:
         capture_method = _CAPTURE_METHODS[
             validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
         ]
+        validation.enum_value(
+            "automatic_payment_methods.allow_redirects",
+            request.automatic_payment_methods.allow_redirects,
+            _ALLOW_REDIRECTS,
+        )
+        unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
         destination = validation.object_id(
             "transfer_destination", request.transfer_destination, Prefix.ACCOUNT, required=False
         )
@@ -183,7 +192,19 @@ def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str,
     """(the intent, the payment method it is confirmed with, or "" for its own)."""
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
     method = payment_method_reference("payment_method", request.payment_method, required=False)
+    unused_by_cards(request.off_session, request.return_url, confirming=True)
     return intent_id, method
+
+
+def unused_by_cards(off_session: bool, return_url: str, *, confirming: bool) -> None:
+    """Stripe's parameters for payment methods that authenticate or redirect, which paycore's
+    cards never do: checked as Stripe checks them, then unused (payment.proto says why)."""
+    if off_session and not confirming:
+        raise invalid("off_session", "can only be used with confirm")
+    if return_url:
+        validation.url("return_url", return_url)
+        if not confirming:
+            raise invalid("return_url", "can only be used with confirm")
 
 
 def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int | None]:
