@@ -122,6 +122,35 @@ async def test_attaching_pm_card_visa_attaches_a_new_visa(shop: Shop) -> None:
     await shop.assert_books_balance()
 
 
+async def test_a_customer_created_with_pm_card_visa_has_a_new_visa_as_its_default(
+    shop: Shop,
+) -> None:
+    """As Stripe's subscription guides create one: `payment_method` and the invoices' default
+    both name the test payment method, which becomes one new payment method."""
+    key = (("idempotency-key", "customer-with-pm-card-visa"),)
+    request = customer_pb2.CreateCustomerRequest(
+        email="jenny.rosen@example.com",
+        payment_method="pm_card_visa",
+        invoice_settings=customer_pb2.InvoiceSettings(default_payment_method="pm_card_visa"),
+    )
+
+    customer = await shop.client.customers.CreateCustomer(request, metadata=key)
+    again = await shop.client.customers.CreateCustomer(request, metadata=key)
+
+    assert again == customer
+    default = customer.invoice_settings.default_payment_method
+    assert default.startswith("pm_") and default != "pm_card_visa"
+    [method] = await payment_methods(shop)
+    assert (method.id, method.customer, method.card.last4) == (default, customer.id, "4242")
+    intent = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=1200, currency="usd", customer=customer.id, payment_method=default, confirm=True
+        )
+    )
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    await shop.assert_books_balance()
+
+
 async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None:
     live = await payin.admin.accounts.CreateMerchant(
         account_pb2.CreateMerchantRequest(
@@ -150,8 +179,17 @@ async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None
             grpc.StatusCode.NOT_FOUND,
         )
         assert attach.param == "id"
+        created = await failure(
+            client.customers.CreateCustomer(
+                customer_pb2.CreateCustomerRequest(payment_method="pm_card_visa")
+            ),
+            grpc.StatusCode.NOT_FOUND,
+        )
+        assert created.param == "payment_method"
         listed = await client.customers.ListPaymentMethods(customer_pb2.ListPaymentMethodsRequest())
         assert list(listed.data) == []
+        customers = await client.customers.ListCustomers(customer_pb2.ListCustomersRequest())
+        assert [found.id for found in customers.data] == [customer.id]
         intents = await client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
         assert list(intents.data) == []
 

@@ -173,3 +173,14 @@ class ChargeableCard:
     wallet: str = ""  # "apple_pay" | "google_pay" | ""
     cryptogram: Secret | None = None  # a wallet token's, held until its charge (never stored)
     unsaved: UnsavedCard | None = None  # a test payment method's, until its request saves it
+
+
+@dataclass(frozen=True)
+class FirstPaymentMethod:
+    """CreateCustomer's payment_method, attached to the new customer: a stored one, or a test
+    payment method made for the request (`test_card`, written in its transaction); with
+    `default`, the customer's invoice_settings.default_payment_method too."""
+
+    payment_method_id: str
+    default: bool
+    test_card: ChargeableCard | None = None

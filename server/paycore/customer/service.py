@@ -23,6 +23,7 @@ from paycore.customer.models import (
     CheckedCard,
     Customer,
     CustomerChanges,
+    FirstPaymentMethod,
     NewCustomer,
     PaymentMethod,
     UnsavedCard,
@@ -70,10 +71,37 @@ class CustomerService:
     # --- customers ---------------------------------------------------------------------------
 
     async def create_customer(
-        self, connection: AsyncConnection, merchant_id: str, new: NewCustomer
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        new: NewCustomer,
+        first: FirstPaymentMethod | None = None,
     ) -> Customer:
         customer_id = new_merchant_id(Prefix.CUSTOMER, merchant_id)
-        return await CustomerRepository(connection).insert(merchant_id, customer_id, new)
+        customers = CustomerRepository(connection)
+        customer = await customers.insert(merchant_id, customer_id, new)
+        if first is None:
+            return customer
+        if first.test_card is not None:
+            await self.save_test_card(connection, merchant_id, first.test_card)
+        methods = PaymentMethodRepository(connection)
+        found = await _locked(methods, merchant_id, first.payment_method_id, "payment_method")
+        await _attach(methods, found, customer_id, "payment_method")
+        if not first.default:
+            return customer
+        return await customers.replace(replace(customer, default_payment_method=found.id))
+
+    async def first_payment_method(
+        self, merchant_id: str, reference: str, default: bool
+    ) -> FirstPaymentMethod | None:
+        """CreateCustomer's payment_method (an id or a test payment method's name, "" for
+        none), a test one made here, outside the request's transaction."""
+        if not reference:
+            return None
+        if not is_test_payment_method(reference):
+            return FirstPaymentMethod(reference, default)
+        card = await self.test_card(merchant_id, reference, "payment_method")
+        return FirstPaymentMethod(card.payment_method_id, default, card)
 
     async def get_customer(self, merchant_id: str, customer_id: str) -> Customer:
         return await self._reads.one(merchant_id, CUSTOMERS, customer_id)
@@ -244,13 +272,7 @@ class CustomerService:
             payment_method_id = test_card.payment_method_id
         found = await _locked(methods, merchant_id, payment_method_id)
         await self.require_customer(merchant_id, customer_id, connection=connection)
-        if found.detached:
-            raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param="id", id=payment_method_id)
-        if found.customer_id == customer_id:
-            return found
-        if found.customer_id is not None:
-            raise ApiError(Reason.PAYMENT_METHOD_ALREADY_ATTACHED, param="id", id=found.id)
-        return await methods.set_customer(merchant_id, payment_method_id, customer_id)
+        return await _attach(methods, found, customer_id, "id")
 
     async def detach_payment_method(
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
@@ -341,13 +363,27 @@ class CustomerService:
 
 
 async def _locked(
-    methods: PaymentMethodRepository, merchant_id: str, payment_method_id: str
+    methods: PaymentMethodRepository, merchant_id: str, payment_method_id: str, param: str = "id"
 ) -> PaymentMethod:
     """The merchant's payment method, locked for the change; NOT_FOUND when it has none."""
     found = await methods.get(merchant_id, payment_method_id, for_update=True)
     if found is None:
-        raise not_found("payment_method", payment_method_id)
+        raise not_found("payment_method", payment_method_id, param)
     return found
+
+
+async def _attach(
+    methods: PaymentMethodRepository, found: PaymentMethod, customer_id: str, param: str
+) -> PaymentMethod:
+    """`found` (locked) attached to the customer: as it is when it already is; refused when
+    detached or another customer's."""
+    if found.detached:
+        raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param=param, id=found.id)
+    if found.customer_id == customer_id:
+        return found
+    if found.customer_id is not None:
+        raise ApiError(Reason.PAYMENT_METHOD_ALREADY_ATTACHED, param=param, id=found.id)
+    return await methods.set_customer(found.merchant_id, found.id, customer_id)
 
 
 def _changed(value: str | None, current: str) -> str:

@@ -1,9 +1,10 @@
 """Stripe's test payment methods: in test mode `pm_card_visa` and its kin stand where a payment
-method's id goes (PaymentIntents' `payment_method`, AttachPaymentMethod's id), as Stripe's
-documentation and SDK examples use them. Each use makes a new payment method of the named test
-card, as Stripe does, so an intent or a customer shows a real `pm_` id afterwards; it is
-written in the transaction that records the request (CustomerService.test_card, then
-save_test_card). A live merchant gets NOT_FOUND, as for any id it does not have.
+method's id goes (PaymentIntents' `payment_method`, AttachPaymentMethod's id, CreateCustomer's
+`payment_method`), as Stripe's documentation and SDK examples use them. Each use makes a new
+payment method of the named test card, as Stripe does, so an intent or a customer shows a real
+`pm_` id afterwards; it is written in the transaction that records the request
+(CustomerService.test_card, then save_test_card). A live merchant gets NOT_FOUND, as for any id
+it does not have.
 
 The numbers are the test cards the PSP simulator answers with fixed outcomes
 (paycore.tools.psp.cards, docs/psp-simulator.md)."""

@@ -37,9 +37,17 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     _service: CustomerService
     _mutations: Mutations
 
-    CreateCustomer = rpcs.change(
-        customer_message, lambda s: s._service.create_customer, requests.new_customer
-    )
+    async def CreateCustomer(
+        self, request: customer_pb2.CreateCustomerRequest, context: Context
+    ) -> customer_pb2.Customer:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_customer(request)
+        reference, default = requests.first_payment_method(request)
+        first = await self._service.first_payment_method(merchant_id, reference, default)
+        return await self._mutations.answer(
+            merchant_id, request, customer_message, self._service.create_customer, new, first
+        )
+
     GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, customer_message)
 
     async def UpdateCustomer(
