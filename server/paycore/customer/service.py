@@ -188,11 +188,18 @@ class CustomerService:
             metadata,
         )
 
-    async def test_card(self, merchant_id: str, name: str, param: str) -> ChargeableCard:
+    async def test_card(
+        self,
+        merchant_id: str,
+        name: str,
+        param: str,
+        connection: AsyncConnection | None = None,
+    ) -> ChargeableCard:
         """A new payment method of the test card `name` stands for (`pm_card_visa`:
         paycore.customer.test_methods), to be written by `save_test_card` in the request's own
-        transaction; NOT_FOUND naming `param` for a live merchant."""
-        async with self._shards.read(merchant_id) as reader:
+        transaction (`connection`, when it is open already, also serves the merchant's read);
+        NOT_FOUND naming `param` for a live merchant."""
+        async with self._reading(merchant_id, connection) as reader:
             merchant = await MerchantRepository(reader).get(merchant_id)
         if merchant is None or merchant.livemode:
             raise not_found("payment_method", name, param)
@@ -267,7 +274,7 @@ class CustomerService:
     ) -> PaymentMethod:
         methods = PaymentMethodRepository(connection)
         if is_test_payment_method(payment_method_id):
-            test_card = await self.test_card(merchant_id, payment_method_id, "id")
+            test_card = await self.test_card(merchant_id, payment_method_id, "id", connection)
             await self.save_test_card(connection, merchant_id, test_card)
             payment_method_id = test_card.payment_method_id
         found = await _locked(methods, merchant_id, payment_method_id)
