@@ -67,6 +67,7 @@ from paycore.runtime.interceptors import (
     ErrorInterceptor,
     HeaderInterceptor,
     IdempotencyKeyInterceptor,
+    InterceptorChain,
     MetricsInterceptor,
     RateLimitInterceptor,
     RequestLogInterceptor,
@@ -382,9 +383,10 @@ def rates_jobs(platform: Platform) -> list[Job]:
 
 def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
     """Outermost first: every call is counted and logged, and every error mapped, even those of
-    authentication and rate limiting."""
+    authentication and rate limiting. One chain: grpc.aio would await each interceptor's
+    `intercept_service` on every call."""
     policies = platform.policies
-    return [
+    chain = [
         MetricsInterceptor(platform.metrics),
         RequestLogInterceptor(policies, platform.settings.request_log_per_second),
         ErrorInterceptor(policies),
@@ -394,6 +396,7 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
         IdempotencyKeyInterceptor(policies),
         RateLimitInterceptor(policies, platform.rate_limiter),
     ]
+    return [InterceptorChain(chain)]
 
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
