@@ -279,6 +279,14 @@ async def test_stripes_parameters_for_redirects_and_authentication_change_no_car
             "return_url",
         ),
         (
+            {
+                "automatic_payment_methods": payment_pb2.AutomaticPaymentMethods(enabled=True),
+                "confirm": True,
+            },
+            "PARAMETER_INVALID",
+            "return_url",
+        ),
+        (
             {"automatic_payment_methods": payment_pb2.AutomaticPaymentMethods(allow_redirects=9)},  # type: ignore[arg-type]
             "PARAMETER_UNKNOWN_ENUM",
             "automatic_payment_methods.allow_redirects",

@@ -93,6 +93,7 @@ async def test_a_replay_answers_the_same_intent_and_charges_once(shop: Shop) -> 
     again = await shop.client.payments.CreatePaymentIntent(request, metadata=key)
 
     assert again == first
+    assert [method.id for method in await payment_methods(shop)] == [first.payment_method]
     assert (await shop.balance())[1] == {"usd": 1200 - fee(1200)}
     await shop.assert_books_balance()
 
@@ -194,16 +195,34 @@ async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None
         assert list(intents.data) == []
 
 
-async def test_an_unknown_test_name_is_a_malformed_id(shop: Shop) -> None:
+async def test_an_unknown_test_name_is_not_found_and_another_id_malformed(shop: Shop) -> None:
     error = await failure(
         shop.client.payments.CreatePaymentIntent(
             payment_pb2.CreatePaymentIntentRequest(
                 amount=1000, currency="usd", payment_method="pm_card_nosuch", confirm=True
             )
         ),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    assert (error.param, error.reason) == ("payment_method", "RESOURCE_MISSING")
+    malformed = await failure(
+        shop.client.payments.CreatePaymentIntent(
+            payment_pb2.CreatePaymentIntentRequest(
+                amount=1000, currency="usd", payment_method="pm_nosuch", confirm=True
+            )
+        ),
         grpc.StatusCode.INVALID_ARGUMENT,
     )
-    assert (error.param, error.reason) == ("payment_method", "ID_MALFORMED")
+    assert (malformed.param, malformed.reason) == ("payment_method", "ID_MALFORMED")
+    assert await payment_methods(shop) == []
+
+
+async def test_stripes_current_decline_names_decline(shop: Shop) -> None:
+    intent = await shop.pay_with("pm_card_visa_chargeDeclined", 400)
+
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    assert intent.last_payment_error.decline_code == "generic_decline"
+    await shop.assert_books_balance()
 
 
 async def test_a_checkout_pays_with_pm_card_visa(shop: Shop) -> None:

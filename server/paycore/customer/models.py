@@ -159,7 +159,8 @@ class UnsavedCard:
 
 @dataclass(frozen=True)
 class ChargeableCard:
-    """A stored card with its number, as the payment flow hands it to a PSP."""
+    """A card with its number, as the payment flow hands it to a PSP: a stored one, or a test
+    payment method's not yet written (`unsaved`)."""
 
     payment_method_id: str
     customer_id: str | None  # the customer it is attached to, None if not attached

@@ -12,6 +12,7 @@ The numbers are the test cards the PSP simulator answers with fixed outcomes
 from __future__ import annotations
 
 from paycore import validation
+from paycore.errors import not_found
 from paycore.ids import Prefix
 
 TEST_CARD_NUMBERS = {
@@ -24,12 +25,18 @@ TEST_CARD_NUMBERS = {
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
-    "pm_card_chargeDeclinedProcessingError": "4000000000000119",
+    "pm_card_visa_chargeDeclined": "4000000000000002",
+    "pm_card_visa_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_createDispute": "4000000000000259",
     "pm_card_createDisputeProductNotReceived": "4000000000002685",
     "pm_card_createDisputeInquiry": "4000000000001976",
 }
-"""Stripe's name of each test payment method -> its card number."""
+"""Stripe's name of each test payment method -> its card number. Not
+`pm_card_chargeDeclinedProcessingError`: the simulator answers its number as a transient
+failure (HTTP 500, retried by the executor), where Stripe's is a final decline."""
+
+TEST_NAME_PREFIX = "pm_card_"
+"""What every test payment method's name starts with: another such name is NOT_FOUND."""
 
 TEST_CARD_YEARS_VALID = 3
 """A test payment method's card expires in December, this many years from now."""
@@ -44,4 +51,6 @@ def payment_method_reference(param: str, value: str, *, required: bool = True) -
     id's check otherwise (paycore.validation.object_id)."""
     if is_test_payment_method(value):
         return value
+    if value.startswith(TEST_NAME_PREFIX):  # as Stripe answers a test name it does not have
+        raise not_found("payment_method", value, param)
     return validation.object_id(param, value, Prefix.PAYMENT_METHOD, required=required)

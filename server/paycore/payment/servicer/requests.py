@@ -129,11 +129,23 @@ class Parties:
         capture_method = _CAPTURE_METHODS[
             validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
         ]
-        validation.enum_value(
+        redirects = validation.enum_value(
             "automatic_payment_methods.allow_redirects",
             request.automatic_payment_methods.allow_redirects,
             _ALLOW_REDIRECTS,
         )
+        if (
+            request.confirm
+            and request.automatic_payment_methods.enabled
+            and redirects != payment_pb2.ALLOW_REDIRECTS_NEVER
+            and not request.return_url
+        ):
+            # Stripe's rule: a method it may offer could need a full-page redirect back.
+            raise invalid(
+                "return_url",
+                "required to confirm with automatic_payment_methods unless allow_redirects"
+                " is never",
+            )
         unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
         destination = validation.object_id(
             "transfer_destination", request.transfer_destination, Prefix.ACCOUNT, required=False
