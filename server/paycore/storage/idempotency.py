@@ -7,9 +7,12 @@ One transaction on the owner's shard holds, in order:
      different hash -> FAILED_PRECONDITION (IDEMPOTENCY_KEY_REUSED).
   3. the change itself, then the row with the response, committed together.
 The lock is released at commit, after the row became visible, so a waiting duplicate always
-finds the row. A change that fails with a final domain error (NOT_FOUND, FAILED_PRECONDITION...)
-rolls back and its error is stored, so a replay gets the same answer; invalid arguments and
-transient failures store nothing and the key stays free for a corrected or retried request.
+finds the row. First phases that share a group commit's transaction take steps 1 and 2 for all
+their keys at once (`claim_together`: every lock in one statement, every row in the next), and
+each then checks its row as alone. A change that fails with a final domain error (NOT_FOUND,
+FAILED_PRECONDITION...) rolls back and its error is stored, so a replay gets the same answer;
+invalid arguments and transient failures store nothing and the key stays free for a corrected
+or retried request.
 
 A request that calls a PSP cannot be one transaction (no external call runs inside one), so it
 runs in phases (`run_phased`, after Brandur Leach's recovery points): the first transaction
