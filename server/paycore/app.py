@@ -67,6 +67,7 @@ from paycore.runtime.interceptors import (
     ErrorInterceptor,
     HeaderInterceptor,
     IdempotencyKeyInterceptor,
+    InterceptorChain,
     MetricsInterceptor,
     RateLimitInterceptor,
     RequestLogInterceptor,
@@ -382,9 +383,10 @@ def rates_jobs(platform: Platform) -> list[Job]:
 
 def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
     """Outermost first: every call is counted and logged, and every error mapped, even those of
-    authentication and rate limiting."""
+    authentication and rate limiting. One chain: grpc.aio would await each interceptor's
+    `intercept_service` on every call."""
     policies = platform.policies
-    return [
+    chain = [
         MetricsInterceptor(platform.metrics),
         RequestLogInterceptor(policies, platform.settings.request_log_per_second),
         ErrorInterceptor(policies),
@@ -394,6 +396,7 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
         IdempotencyKeyInterceptor(policies),
         RateLimitInterceptor(policies, platform.rate_limiter),
     ]
+    return [InterceptorChain(chain)]
 
 
 async def start_server(platform: Platform, address: str) -> GrpcServer:
@@ -459,7 +462,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         ledger_servicer.register(server, platform.ledger, platform.coalescer, platform.mutations),
         wallet_servicer.register(server, platform.wallet),
         customer_servicer.register(server, platform.customers, platform.mutations),
-        fraud_servicer.register(server, platform.fraud, platform.shards, platform.mutations),
+        fraud_servicer.register(server, platform.fraud, platform.mutations),
         events_servicer.register(server, platform.events, webhooks),
         payment_servicer.register(
             server,

@@ -96,8 +96,7 @@ class ParsedId:
 
 
 def new_id(prefix: Prefix, logical_shard: int, *, timestamp_ms: int | None = None) -> str:
-    if not 0 <= logical_shard < MAX_LOGICAL_SHARDS:
-        raise ValueError(f"logical shard {logical_shard} is outside 0..{MAX_LOGICAL_SHARDS - 1}")
+    _check_logical_shard(logical_shard)
     milliseconds = time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms
     number = (milliseconds << (SHARD_BITS + RANDOM_BITS)) | (logical_shard << RANDOM_BITS)
     number |= _sequence.next(milliseconds)
@@ -108,6 +107,20 @@ def new_merchant_id(prefix: Prefix, merchant_id: str) -> str:
     """A new id of one of the merchant's objects: on the merchant's logical shard, beside its
     other rows."""
     return new_id(prefix, remembered_logical_shard_of(merchant_id, Prefix.ACCOUNT))
+
+
+def shard_account_id(logical_shard: int) -> str:
+    """The account id that stands for the logical shard itself: its time and random bits are 0,
+    so no merchant has it (a merchant's id carries the time it was made). It owns what an
+    operator stores on the logical shard for no merchant (paycore.storage.idempotency
+    .operator_owner), which a shard move therefore takes along."""
+    _check_logical_shard(logical_shard)
+    return f"{Prefix.ACCOUNT}_{encode_base62(logical_shard << RANDOM_BITS, BODY_LENGTH)}"
+
+
+def _check_logical_shard(logical_shard: int) -> None:
+    if not 0 <= logical_shard < MAX_LOGICAL_SHARDS:
+        raise ValueError(f"logical shard {logical_shard} is outside 0..{MAX_LOGICAL_SHARDS - 1}")
 
 
 class _MonotonicRandom:

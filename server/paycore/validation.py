@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Collection, Mapping
+from urllib.parse import urlsplit
 
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
@@ -22,6 +23,8 @@ METADATA_VALUE_LENGTH_MAX = 500
 EMAIL_LENGTH_MAX = 254
 # An object's free-text `description` (a customer's, a payment's, a payout's, ...).
 DESCRIPTION_LENGTH_MAX = 1000
+# A URL paycore sends a customer's browser to (a checkout's success_url, an intent's return_url).
+URL_LENGTH_MAX = 2048
 # PostgreSQL text and jsonb cannot hold U+0000: refused here rather than failing the write.
 NUL = "\x00"
 NUL_REFUSED = "must not contain the NUL character (U+0000)"
@@ -53,6 +56,21 @@ def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) 
         remembered_logical_shard_of(value, prefix)
     except MalformedId:
         raise ApiError(Reason.ID_MALFORMED, param=param, prefix=prefix.value) from None
+    return value
+
+
+def url(param: str, value: str, *, required: bool = True) -> str:
+    """An absolute http or https URL of at most URL_LENGTH_MAX characters ("" when absent and
+    not required)."""
+    value = text(param, value, maximum=URL_LENGTH_MAX, required=required)
+    if not value:
+        return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise invalid(param, "must be an http or https URL") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not value.isprintable():
+        raise invalid(param, "must be an http or https URL")
     return value
 
 

@@ -88,6 +88,46 @@ async def test_customers_cards_and_a_confirmed_intent(edge_merchant: EdgeMerchan
     await in_thread(scenario)
 
 
+async def test_stripe_test_payment_methods(edge_merchant: EdgeMerchant) -> None:
+    """As Stripe's quickstarts write it: `pm_card_visa` in place of a payment method's id."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        intent = sdk.v1.payment_intents.create(
+            params={
+                "amount": 2000,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            }
+        )
+        assert (intent.status, intent.amount_received) == ("succeeded", 2000)
+        assert intent.payment_method != "pm_card_visa"
+        method = sdk.v1.payment_methods.retrieve(str(intent.payment_method))
+        assert method.card is not None and (method.card.brand, method.card.last4) == (
+            "visa",
+            "4242",
+        )
+
+        customer = sdk.v1.customers.create(params={"email": "grace@example.com"})
+        attached = sdk.v1.payment_methods.attach(
+            "pm_card_mastercard", params={"customer": customer.id}
+        )
+        assert attached.id.startswith("pm_") and attached.customer == customer.id
+        with pytest.raises(stripe.CardError) as declined:
+            sdk.v1.payment_intents.create(
+                params={
+                    "amount": 1000,
+                    "currency": "usd",
+                    "payment_method": "pm_card_chargeDeclined",
+                    "confirm": True,
+                }
+            )
+        assert declined.value.code == "card_declined"
+
+    await in_thread(scenario)
+
+
 async def test_manual_capture_cancel_and_partial_refunds(edge_merchant: EdgeMerchant) -> None:
     def scenario() -> None:
         sdk = client(edge_merchant)
@@ -249,7 +289,7 @@ async def test_a_subscription_with_its_invoice(edge_merchant: EdgeMerchant) -> N
                 "product": product.id,
                 "unit_amount": 1500,
                 "currency": "usd",
-                "recurring": {"interval": "month", "interval_count": 1},  # required here
+                "recurring": {"interval": "month", "interval_count": 1},
             }
         )
         assert (price.object, price.unit_amount) == ("price", 1500)

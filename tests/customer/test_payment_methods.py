@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import grpc
 from paycore.client import connect, idempotency_key
@@ -241,6 +242,82 @@ async def test_attach_needs_a_known_customer_and_card(merchant: MerchantFixture)
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert (malformed.reason, malformed.param) == ("ID_MALFORMED", "customer")
+
+
+async def test_a_customer_is_created_with_its_payment_method_and_default(
+    merchant: MerchantFixture,
+) -> None:
+    card, spare = await new_card(merchant.client), await new_card(merchant.client, AMEX)
+    created = await new_customer(
+        merchant.client,
+        email="jenny.rosen@example.com",
+        payment_method=card.id,
+        invoice_settings=customer_pb2.InvoiceSettings(default_payment_method=card.id),
+    )
+    assert created.invoice_settings.default_payment_method == card.id
+    assert (
+        await merchant.client.customers.GetCustomer(customer_pb2.GetCustomerRequest(id=created.id))
+        == created
+    )
+    attached_only = await new_customer(merchant.client, payment_method=spare.id)
+    assert attached_only.invoice_settings.default_payment_method == ""
+    for customer, method in ((created, card), (attached_only, spare)):
+        listed = await merchant.client.customers.ListPaymentMethods(
+            customer_pb2.ListPaymentMethodsRequest(customer=customer.id)
+        )
+        assert [(found.id, found.customer) for found in listed.data] == [(method.id, customer.id)]
+
+
+async def test_a_customer_with_a_payment_method_it_cannot_have_is_not_created(
+    merchant: MerchantFixture,
+) -> None:
+    taken = await new_card(merchant.client)
+    await new_customer(merchant.client, payment_method=taken.id)
+    free = await new_card(merchant.client, AMEX)
+    cases: list[tuple[dict[str, Any], grpc.StatusCode, str, str]] = [
+        (
+            {"payment_method": taken.id},
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "PAYMENT_METHOD_ALREADY_ATTACHED",
+            "payment_method",
+        ),
+        (
+            {"payment_method": "pm_" + "0" * 22},
+            grpc.StatusCode.NOT_FOUND,
+            "RESOURCE_MISSING",
+            "payment_method",
+        ),
+        (
+            {"payment_method": "cus_x"},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "ID_MALFORMED",
+            "payment_method",
+        ),
+        (
+            {"payment_method": free.id, "invoice_settings": {"default_payment_method": taken.id}},
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "PAYMENT_METHOD_NOT_ATTACHED",
+            "invoice_settings.default_payment_method",
+        ),
+        (
+            {"invoice_settings": {"default_payment_method": free.id}},
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "PAYMENT_METHOD_NOT_ATTACHED",
+            "invoice_settings.default_payment_method",
+        ),
+    ]
+    for fields, code, reason, param in cases:
+        request = customer_pb2.CreateCustomerRequest(email="x@example.com")
+        request.MergeFrom(customer_pb2.CreateCustomerRequest(**fields))
+        error = await failure(merchant.client.customers.CreateCustomer(request), code)
+        assert (error.reason, error.param) == (reason, param), fields
+    listed = await merchant.client.customers.ListCustomers(customer_pb2.ListCustomersRequest())
+    assert len(listed.data) == 1  # the one that took `taken`
+    assert (
+        await merchant.client.customers.GetPaymentMethod(
+            customer_pb2.GetPaymentMethodRequest(id=free.id)
+        )
+    ).customer == ""
 
 
 async def test_payment_methods_list_by_customer_and_type_newest_first(

@@ -33,6 +33,9 @@ _BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
 _SETTINGS = "test_subscriptions::test_billing_settings_over_http"
 _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
 _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
+_STRIPE_CANCEL = (
+    "test_subscriptions::test_stripes_delete_cancels_and_a_price_without_a_count_is_every_interval"
+)
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
 _CURRENCIES = "test_currencies::test_rates_settlement_currencies_and_a_converted_charge_over_http"
@@ -138,6 +141,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/subscriptions/{id}"): _BILLING,
     ("POST", "/v1/subscriptions/{id}"): _CHANGES,
     ("POST", "/v1/subscriptions/{id}/cancel"): _CHANGES,
+    ("DELETE", "/v1/subscriptions/{id}"): _STRIPE_CANCEL,
     ("GET", "/v1/invoices"): _BILLING,
     ("POST", "/v1/invoiceitems"): _INVOICE_ITEMS,
     ("GET", "/v1/invoiceitems/{id}"): _INVOICE_ITEMS,

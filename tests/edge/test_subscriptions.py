@@ -254,3 +254,33 @@ async def test_subscription_update_and_cancel_over_http(
         http, "POST", f"/v1/subscriptions/{subscription['id']}/cancel", key=key, form=""
     )
     assert (again.status, again.error["code"]) == (400, "subscription_ended")
+
+
+async def test_stripes_delete_cancels_and_a_price_without_a_count_is_every_interval(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """What stripe-python sends for Price.create(recurring={"interval": "month"}) and
+    Subscription.cancel(id): no interval_count, and DELETE /v1/subscriptions/{id}."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    priced = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form=f"product={product['id']}&unit_amount=1500&currency=usd&recurring[interval]=month",
+    )
+    assert priced.status == 200, priced.body
+    assert priced.body["recurring"] == {"interval": "month", "interval_count": 1}
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    items = f"customer={customer['id']}&items[0][price]={priced.body['id']}&trial_period_days=3"
+    subscription = (await call(http, "POST", "/v1/subscriptions", key=key, form=items)).body
+    path = f"/v1/subscriptions/{subscription['id']}"
+    later = await call(http, "DELETE", f"{path}?at_period_end=true", key=key)
+    assert later.status == 200, later.body
+    assert (later.body["status"], later.body["cancel_at_period_end"]) == ("trialing", True)
+    canceled = await call(http, "DELETE", path, key=key)
+    assert canceled.status == 200, canceled.body
+    assert canceled.body["status"] == "canceled"
+    again = await call(http, "DELETE", path, key=key)
+    assert (again.status, again.error["code"]) == (400, "subscription_ended")

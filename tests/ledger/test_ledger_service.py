@@ -317,6 +317,33 @@ async def test_idempotency_key_replays_the_batch(admin: Paycore, merchant: Merch
     assert await balances(admin, target) == (0, 7, 0, 0)
 
 
+async def test_an_operators_keyed_batch_must_name_one_logical_shard(
+    admin: Paycore, platform: Platform
+) -> None:
+    """An operator acting for no merchant keeps its key on the transfers' logical shard, so
+    that the key moves with them (paycore.storage.idempotency.operator_owner): a batch over two
+    logical shards has no such place, even when one database holds both."""
+    first, second = 2, 4
+    assert platform.shards.physical_of_logical(first) == platform.shards.physical_of_logical(second)
+    request = ledger_pb2.PostTransfersRequest(
+        transfers=[
+            T(
+                id=new_id(Prefix.LEDGER_TRANSFER, logical_shard),
+                debit_account=new_id(Prefix.LEDGER_ACCOUNT, logical_shard),
+                credit_account=new_id(Prefix.LEDGER_ACCOUNT, logical_shard),
+                amount=1,
+                currency="usd",
+                code="x",
+            )
+            for logical_shard in (first, second)
+        ]
+    )
+    with pytest.raises(aio.AioRpcError) as raised:
+        await admin.ledger.PostTransfers(request, metadata=idempotency_key("two-logical-shards"))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rich_error(raised.value).param == "transfers"
+
+
 async def test_concurrent_single_transfers_on_hot_accounts(
     admin: Paycore, merchant: MerchantFixture
 ) -> None:

@@ -100,6 +100,14 @@ class Shop:
         metadata = (("idempotency-key", key),) if key else None
         return await self.client.payments.CreatePaymentIntent(request, metadata=metadata)
 
+    async def pay_with(self, payment_method: str, amount: int) -> payment_pb2.PaymentIntent:
+        """Create and confirm an intent with a payment method's id or a test one's name."""
+        return await self.client.payments.CreatePaymentIntent(
+            payment_pb2.CreatePaymentIntentRequest(
+                amount=amount, currency="usd", payment_method=payment_method, confirm=True
+            )
+        )
+
     async def balance(self, seller: str = "") -> tuple[dict[str, int], dict[str, int]]:
         found = await self.client.wallet.GetBalance(wallet_pb2.GetBalanceRequest(account=seller))
         return (

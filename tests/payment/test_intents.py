@@ -4,6 +4,7 @@ simulator. Every scenario ends with a clean ledger and the wallet holding the ex
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -14,6 +15,7 @@ from tests.helpers import rich_error
 from tests.payment.shop import Shop, fee, good_card
 
 S = payment_pb2.PaymentIntent
+UNKNOWN_STATUS = payment_pb2.PaymentIntentStatus.ValueType(99)
 
 
 async def test_a_good_card_is_charged_once_and_credits_the_wallet_net_of_the_fee(
@@ -223,6 +225,112 @@ async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
     assert rich_error(raised.value).metadata["param"] == param
     listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
     assert list(listed.data) == []
+
+
+async def test_stripes_parameters_for_redirects_and_authentication_change_no_card_payment(
+    shop: Shop,
+) -> None:
+    """automatic_payment_methods, off_session and return_url, as Stripe's snippets send them:
+    checked, and the card is charged exactly as without them."""
+    automatic = payment_pb2.AutomaticPaymentMethods(
+        enabled=True, allow_redirects=payment_pb2.ALLOW_REDIRECTS_NEVER
+    )
+    paid = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=1099,
+            currency="usd",
+            automatic_payment_methods=automatic,
+            payment_method=await shop.card(good_card()),
+            off_session=True,
+            return_url="https://example.com/order/123/complete",
+            confirm=True,
+        )
+    )
+    assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert paid.amount_received == 1099
+    later = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(
+            amount=500,
+            currency="usd",
+            automatic_payment_methods=payment_pb2.AutomaticPaymentMethods(enabled=True),
+        )
+    )
+    confirmed = await shop.client.payments.ConfirmPaymentIntent(
+        payment_pb2.ConfirmPaymentIntentRequest(
+            id=later.id,
+            payment_method=await shop.card(good_card()),
+            off_session=True,
+            return_url="https://www.example.com",
+        )
+    )
+    assert confirmed.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert (await shop.balance())[1] == {"usd": 1099 - fee(1099) + 500 - fee(500)}
+    await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason", "param"),
+    [
+        ({"off_session": True}, "PARAMETER_INVALID", "off_session"),
+        ({"return_url": "https://example.com/back"}, "PARAMETER_INVALID", "return_url"),
+        (
+            {"return_url": "example.com/back", "confirm": True},
+            "PARAMETER_INVALID",
+            "return_url",
+        ),
+        (
+            {"automatic_payment_methods": payment_pb2.AutomaticPaymentMethods(allow_redirects=9)},  # type: ignore[arg-type]
+            "PARAMETER_UNKNOWN_ENUM",
+            "automatic_payment_methods.allow_redirects",
+        ),
+    ],
+)
+async def test_stripes_redirect_parameters_are_checked_as_stripe_checks_them(
+    shop: Shop, fields: dict[str, Any], reason: str, param: str
+) -> None:
+    request = payment_pb2.CreatePaymentIntentRequest(
+        amount=1000, currency="usd", payment_method=await shop.card(good_card()), **fields
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.CreatePaymentIntent(request)
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = rich_error(raised.value)
+    assert (error.reason, error.metadata["param"]) == (reason, param)
+    listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
+    assert list(listed.data) == []
+
+
+async def test_a_list_refuses_a_bad_filter_naming_it(shop: Shop) -> None:
+    payments = shop.client.payments
+    for call, reason, param in (
+        (
+            payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest(customer="pi_x")),
+            "ID_MALFORMED",
+            "customer",
+        ),
+        (
+            payments.ListPaymentIntents(
+                payment_pb2.ListPaymentIntentsRequest(status=UNKNOWN_STATUS)
+            ),
+            "PARAMETER_UNKNOWN_ENUM",
+            "status",
+        ),
+        (
+            payments.ListPayments(payment_pb2.ListPaymentsRequest(customer="pi_x")),
+            "ID_MALFORMED",
+            "customer",
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await call
+        refused = rich_error(raised.value)
+        assert (raised.value.code(), refused.reason, refused.param) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            reason,
+            param,
+        )
 
 
 @pytest.mark.parametrize("succeeds", [True, False])

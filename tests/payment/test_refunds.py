@@ -92,3 +92,23 @@ async def test_fifty_concurrent_refunds_never_exceed_the_captured_amount(shop: S
     assert refreshed.amount_refunded == 3000
     assert (await shop.balance())[1] == {"usd": -fee(3000)}
     await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize("field", ["payment_intent", "payment_order"])
+async def test_a_malformed_charge_is_refused_naming_it_when_refunding_or_listing(
+    shop: Shop, field: str
+) -> None:
+    create = payment_pb2.CreateRefundRequest()
+    listing = payment_pb2.ListRefundsRequest()
+    setattr(create, field, "pi_x")
+    setattr(listing, field, "pi_x")
+    payments = shop.client.payments
+    for call in (payments.CreateRefund(create), payments.ListRefunds(listing)):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await call
+        refused = rich_error(raised.value)
+        assert (raised.value.code(), refused.reason, refused.param) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "ID_MALFORMED",
+            field,
+        )

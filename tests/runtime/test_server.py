@@ -3,6 +3,9 @@ not built yet, request ids, metrics."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import grpc
 import pytest
 from grpc import aio
@@ -10,8 +13,15 @@ from grpc_health.v1 import health_pb2
 from paycore import contracts
 from paycore.app import Platform
 from paycore.client import connect
-from paycore.runtime.interceptors.base import Handler, WrappedHandlers
-from paycore.runtime.policy import internal_services
+from paycore.runtime.interceptors.base import (
+    Behavior,
+    Context,
+    Handler,
+    InterceptorChain,
+    PolicyInterceptor,
+    WrappedHandlers,
+)
+from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.v1 import account_pb2
 from prometheus_client import generate_latest
 
@@ -112,3 +122,53 @@ def test_a_wrapped_handler_is_made_once_per_method_and_never_for_unknown_methods
     # Another handler for the same method (never the case in one server): wrapped anew.
     assert wrapped.get("/s/M", other, lambda: wrap("other")) is not first
     assert made == ["first", "other"]
+
+
+class _Recording(PolicyInterceptor):
+    def __init__(self, name: str, policies: dict[str, MethodPolicy], seen: list[str]) -> None:
+        super().__init__(policies)
+        self._name, self._seen = name, seen
+
+    async def around(
+        self, behavior: Behavior, request: object, context: Context, method: str, policy: object
+    ) -> object:
+        self._seen.append(f"{self._name} {method}")
+        answer = await behavior(request, context)
+        self._seen.append(f"{self._name} done")
+        return answer
+
+
+async def test_a_chain_runs_its_interceptors_outermost_first_wrapping_once_per_method() -> None:
+    seen: list[str] = []
+    policy = next(iter(contracts.method_policies().values()))
+    policies = {"/s/M": policy}
+
+    async def behavior(request: object, context: object) -> str:
+        seen.append(f"behavior {request}")
+        return "answer"
+
+    handlers: dict[str, Handler] = {
+        "/s/M": grpc.unary_unary_rpc_method_handler(behavior),
+        "/s/Health": grpc.unary_unary_rpc_method_handler(behavior),
+    }
+
+    async def continuation(details: grpc.HandlerCallDetails) -> Handler | None:
+        return handlers.get(details.method)
+
+    chain = InterceptorChain(
+        [_Recording("outer", policies, seen), _Recording("inner", policies, seen)]
+    )
+
+    def details(method: str) -> grpc.HandlerCallDetails:
+        return cast(grpc.HandlerCallDetails, SimpleNamespace(method=method))
+
+    wrapped = await chain.intercept_service(continuation, details("/s/M"))
+    assert wrapped is not None and wrapped is not handlers["/s/M"]
+    assert await chain.intercept_service(continuation, details("/s/M")) is wrapped
+    unary: Behavior = wrapped.unary_unary  # type: ignore[assignment]  # stubs: sync only
+    assert await unary("request", cast(Context, None)) == "answer"
+    assert seen == ["outer /s/M", "inner /s/M", "behavior request", "inner done", "outer done"]
+    # No policy (health, reflection): the handler as it is; an unknown method: none.
+    health = await chain.intercept_service(continuation, details("/s/Health"))
+    assert health is handlers["/s/Health"]
+    assert await chain.intercept_service(continuation, details("/s/Unknown")) is None

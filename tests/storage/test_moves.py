@@ -6,23 +6,24 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any, NoReturn
 
 import asyncpg
 import pytest
 from paycore import contracts
 from paycore.config import Settings
-from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
+from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id, shard_account_id
 from paycore.ledger import integrity
 from paycore.ledger.models import AccountType, NewAccount, TransferRequest
 from paycore.ledger.service import LedgerService
 from paycore.runtime.context import CallContext, Caller, CallerKind, begin_call
 from paycore.runtime.mutations import idempotency_owner
 from paycore.storage.failures import refused_by_a_shard_move
-from paycore.storage.idempotency import IdempotencyStore, OpenKey
+from paycore.storage.idempotency import IdempotencyStore, OpenKey, operator_owner
 from paycore.storage.moves import MoveRefused, ShardMove, merchant_tables, owners_of
 from paycore.storage.schema import idempotency_keys, merchants
 from paycore.storage.shards import MerchantRoute, Shards
@@ -238,7 +239,7 @@ def test_a_merchants_owners_are_every_owner_of_its_idempotency_keys() -> None:
     its idempotency keys are stored under is one of them."""
     merchant_id = new_id(Prefix.ACCOUNT, LOGICAL)
     for kind in CallerKind:
-        assert owner_for(kind, merchant_id) in owners_of([merchant_id]), kind
+        assert owner_for(kind, merchant_id) in owners_of(LOGICAL, [merchant_id]), kind
 
 
 async def test_a_publishable_keys_idempotency_keys_move_with_the_merchant(
@@ -250,13 +251,31 @@ async def test_a_publishable_keys_idempotency_keys_move_with_the_merchant(
     copy takes it, a key written during the move is logged and replayed, the cleanup deletes
     them from the old database (which refuses new ones), and a retry replays the answer."""
     async with scratch_sharding(migrated) as (shards, _urls):
-        await publishable_keys_across_a_move(shards)
+        await keys_across_a_move(shards, partial(owner_for, CallerKind.PUBLISHABLE_KEY))
 
 
-async def publishable_keys_across_a_move(shards: Shards) -> None:
+@pytest.mark.parametrize(
+    "owner_of",
+    [operator_owner, lambda merchant_id: operator_owner(shard_account_id(LOGICAL))],
+    ids=["of the merchant", "of the logical shard"],
+)
+async def test_an_operators_idempotency_keys_move_with_the_logical_shard(
+    migrated: Settings, owner_of: Callable[[str], str]
+) -> None:
+    """An operator acting for no merchant owned its keys as "admin", which the move left behind:
+    a retry on the new database ran the call again (a second merchant for CreateMerchant).
+    They are owned by "<merchant>/admin", or by the logical shard's account for a call that
+    names no merchant (paycore.storage.idempotency.operator_owner), and move like a
+    merchant's."""
+    async with scratch_sharding(migrated) as (shards, _urls):
+        await keys_across_a_move(shards, owner_of)
+
+
+async def keys_across_a_move(shards: Shards, owner_of: Callable[[str], str]) -> None:
+    """Keys of `owner_of(a merchant of LOGICAL)`: copied, logged and replayed, cleaned up."""
     source, target = shards.engines
     merchant_id = new_id(Prefix.ACCOUNT, LOGICAL)
-    owner = owner_for(CallerKind.PUBLISHABLE_KEY, merchant_id)
+    owner = owner_of(merchant_id)
     move = ShardMove(shards, LOGICAL, 1, refresh_wait_seconds=0)
     await insert_merchant(source, LOGICAL, merchant_id)
     await move._start_capture(source)

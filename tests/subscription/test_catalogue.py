@@ -120,6 +120,19 @@ async def test_every_interval_up_to_one_year_in_all(
     assert len(listed.data) == 8
 
 
+async def test_an_interval_without_a_count_bills_every_interval_as_at_stripe(
+    merchant: MerchantFixture,
+) -> None:
+    product = await new_product(merchant.client)
+    weekly = subscription_pb2.Recurring(interval=subscription_pb2.RECURRING_INTERVAL_WEEK)
+    assert not weekly.HasField("interval_count")
+    price = await new_price(merchant.client, product.id, recurring=weekly)
+    assert price.recurring == subscription_pb2.Recurring(
+        interval=subscription_pb2.RECURRING_INTERVAL_WEEK, interval_count=1
+    )
+    assert price.recurring.HasField("interval_count")
+
+
 async def test_bad_prices_are_refused_naming_the_field_and_create_nothing(
     merchant: MerchantFixture, admin_client_for: OperatorFor
 ) -> None:

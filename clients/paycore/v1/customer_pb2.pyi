@@ -262,6 +262,8 @@ class CreateCustomerRequest(_message.Message):
     PHONE_FIELD_NUMBER: _builtins.int
     ADDRESS_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    INVOICE_SETTINGS_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """At most 254 characters."""
     name: _builtins.str
@@ -270,11 +272,21 @@ class CreateCustomerRequest(_message.Message):
     """At most 1000 characters."""
     phone: _builtins.str
     """At most 20 characters."""
+    payment_method: _builtins.str
+    """"pm_..." (or a test payment method's name, `pm_card_visa`, which makes a new one) attached
+    to the new customer as AttachPaymentMethod attaches it.
+    """
     @_builtins.property
     def address(self) -> Global___Address: ...
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """At most 50 keys; keys at most 40 characters, values at most 500 (as Stripe)."""
+
+    @_builtins.property
+    def invoice_settings(self) -> Global___InvoiceSettings:
+        """`default_payment_method` may name only `payment_method` (the one a new customer has); it
+        then becomes the customer's default (the new payment method's id for a test name).
+        """
 
     def __init__(
         self,
@@ -285,10 +297,12 @@ class CreateCustomerRequest(_message.Message):
         phone: _builtins.str = ...,
         address: Global___Address | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        payment_method: _builtins.str = ...,
+        invoice_settings: Global___InvoiceSettings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "invoice_settings", b"invoice_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "description", b"description", "email", b"email", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "payment_method", b"payment_method", "phone", b"phone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

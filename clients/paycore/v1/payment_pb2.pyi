@@ -154,6 +154,23 @@ PAYMENT_INTENT_CANCELLATION_REASON_AUTOMATIC: PaymentIntentCancellationReason.Va
 """Set by paycore: an uncaptured authorization expired."""
 Global___PaymentIntentCancellationReason: _TypeAlias = PaymentIntentCancellationReason  # noqa: Y015
 
+class _AllowRedirects:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AllowRedirectsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AllowRedirects.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ALLOW_REDIRECTS_UNSPECIFIED: _AllowRedirects.ValueType  # 0
+    ALLOW_REDIRECTS_ALWAYS: _AllowRedirects.ValueType  # 1
+    ALLOW_REDIRECTS_NEVER: _AllowRedirects.ValueType  # 2
+
+class AllowRedirects(_AllowRedirects, metaclass=_AllowRedirectsEnumTypeWrapper): ...
+
+ALLOW_REDIRECTS_UNSPECIFIED: AllowRedirects.ValueType  # 0
+ALLOW_REDIRECTS_ALWAYS: AllowRedirects.ValueType  # 1
+ALLOW_REDIRECTS_NEVER: AllowRedirects.ValueType  # 2
+Global___AllowRedirects: _TypeAlias = AllowRedirects  # noqa: Y015
+
 class _RefundReason:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -813,6 +830,9 @@ class CreatePaymentIntentRequest(_message.Message):
     APPLICATION_FEE_AMOUNT_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    AUTOMATIC_PAYMENT_METHODS_FIELD_NUMBER: _builtins.int
+    OFF_SESSION_FIELD_NUMBER: _builtins.int
+    RETURN_URL_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required, minor units, positive, at most the currency's maximum (AMOUNT_TOO_LARGE)."""
     currency: _builtins.str
@@ -831,8 +851,23 @@ class CreatePaymentIntentRequest(_message.Message):
     """Requires transfer_destination; at most amount."""
     description: _builtins.str
     """At most 1000 characters."""
+    off_session: _builtins.bool
+    """The customer is not in the checkout flow (a saved card charged later); requires `confirm`.
+    paycore never asks a customer to authenticate, so it changes nothing else.
+    """
+    return_url: _builtins.str
+    """Where a payment method that redirects would bring the customer back: an http or https URL
+    of at most 2048 characters; requires `confirm`. paycore's cards never redirect.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def automatic_payment_methods(self) -> Global___AutomaticPaymentMethods:
+        """Stripe's switch for the payment methods a merchant's settings enable. paycore's payment
+        methods are cards, none of which redirects, so any setting charges the same card; accepted
+        (and checked) so that Stripe's snippets run unchanged, not stored.
+        """
+
     def __init__(
         self,
         *,
@@ -846,14 +881,40 @@ class CreatePaymentIntentRequest(_message.Message):
         application_fee_amount: _builtins.int = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        automatic_payment_methods: Global___AutomaticPaymentMethods | None = ...,
+        off_session: _builtins.bool = ...,
+        return_url: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_amount", b"application_fee_amount", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "payment_method", b"payment_method", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreatePaymentIntentRequest: _TypeAlias = CreatePaymentIntentRequest  # noqa: Y015
+
+@_typing.final
+class AutomaticPaymentMethods(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    ALLOW_REDIRECTS_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    allow_redirects: Global___AllowRedirects.ValueType
+    """Whether payment methods that redirect may be offered (none of paycore's does)."""
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool = ...,
+        allow_redirects: Global___AllowRedirects.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_redirects", b"allow_redirects", "enabled", b"enabled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AutomaticPaymentMethods: _TypeAlias = AutomaticPaymentMethods  # noqa: Y015
 
 @_typing.final
 class ConfirmPaymentIntentRequest(_message.Message):
@@ -862,6 +923,8 @@ class ConfirmPaymentIntentRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    OFF_SESSION_FIELD_NUMBER: _builtins.int
+    RETURN_URL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     payment_method: _builtins.str
@@ -870,16 +933,22 @@ class ConfirmPaymentIntentRequest(_message.Message):
     """The intent's client_secret: required with a publishable key (a browser confirming the
     intent), checked when given with any key.
     """
+    off_session: _builtins.bool
+    """As CreatePaymentIntentRequest.off_session: accepted, changes nothing."""
+    return_url: _builtins.str
+    """As CreatePaymentIntentRequest.return_url: an http or https URL, not used."""
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         payment_method: _builtins.str = ...,
         client_secret: _builtins.str = ...,
+        off_session: _builtins.bool = ...,
+        return_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -401,20 +401,22 @@ class Recurring(_message.Message):
     interval: Global___RecurringInterval.ValueType
     """Required."""
     interval_count: _builtins.int
-    """Intervals between bills, 1 or more (0 is refused); at most one year in all (365 days,
-    52 weeks, 12 months or 1 year).
+    """Intervals between bills, 1 or more (0 is refused; absent means 1, as at Stripe); at most
+    one year in all (365 days, 52 weeks, 12 months or 1 year).
     """
     def __init__(
         self,
         *,
         interval: Global___RecurringInterval.ValueType = ...,
-        interval_count: _builtins.int = ...,
+        interval_count: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_interval_count", b"_interval_count", "interval_count", b"interval_count"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["interval", b"interval", "interval_count", b"interval_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_interval_count", b"_interval_count", "interval", b"interval", "interval_count", b"interval_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__interval_count: _TypeAlias = _typing.Literal["interval_count"]  # noqa: Y015
+    _WhichOneofArgType__interval_count: _TypeAlias = _typing.Literal["_interval_count", b"_interval_count"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__interval_count) -> _WhichOneofReturnType__interval_count | None: ...
 
 Global___Recurring: _TypeAlias = Recurring  # noqa: Y015
 

@@ -215,7 +215,8 @@ class SubscriptionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelSubscription(self, request, context):
-        """Cancels now, or at the end of the current period with at_period_end.
+        """Cancels now, or at the end of the current period with at_period_end. Also
+        `DELETE /v1/subscriptions/{id}`, the route Stripe's SDKs cancel with (fields in the query).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

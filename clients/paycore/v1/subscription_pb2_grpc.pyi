@@ -51,7 +51,9 @@ class SubscriptionServiceStub:
     proration_behavior says how the change mid-period is billed.
     """
     CancelSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CancelSubscriptionRequest, _subscription_pb2.Subscription]
-    """Cancels now, or at the end of the current period with at_period_end."""
+    """Cancels now, or at the end of the current period with at_period_end. Also
+    `DELETE /v1/subscriptions/{id}`, the route Stripe's SDKs cancel with (fields in the query).
+    """
     GetInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceRequest, _subscription_pb2.Invoice]
     ListInvoices: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoicesRequest, _subscription_pb2.ListInvoicesResponse]
     PayInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]
@@ -92,7 +94,9 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     proration_behavior says how the change mid-period is billed.
     """
     CancelSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CancelSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
-    """Cancels now, or at the end of the current period with at_period_end."""
+    """Cancels now, or at the end of the current period with at_period_end. Also
+    `DELETE /v1/subscriptions/{id}`, the route Stripe's SDKs cancel with (fields in the query).
+    """
     GetInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     ListInvoices: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoicesRequest, _subscription_pb2.ListInvoicesResponse]  # type: ignore[assignment]
     PayInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
@@ -196,7 +200,9 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _subscription_pb2.CancelSubscriptionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.Subscription, _abc.Awaitable[_subscription_pb2.Subscription]]:
-        """Cancels now, or at the end of the current period with at_period_end."""
+        """Cancels now, or at the end of the current period with at_period_end. Also
+        `DELETE /v1/subscriptions/{id}`, the route Stripe's SDKs cancel with (fields in the query).
+        """
 
     @_abc_1.abstractmethod
     def GetInvoice(

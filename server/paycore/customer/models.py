@@ -148,6 +148,16 @@ class PaymentMethod(Stored):
 
 
 @dataclass(frozen=True)
+class UnsavedCard:
+    """A test payment method made for one request (`pm_card_visa`:
+    paycore.customer.test_methods), written by that request's first transaction."""
+
+    card: CheckedCard
+    fingerprint: str
+    number_sealed: bytes
+
+
+@dataclass(frozen=True)
 class ChargeableCard:
     """A stored card with its number, as the payment flow hands it to a PSP."""
 
@@ -162,3 +172,15 @@ class ChargeableCard:
     country: str  # issuing country or ""
     wallet: str = ""  # "apple_pay" | "google_pay" | ""
     cryptogram: Secret | None = None  # a wallet token's, held until its charge (never stored)
+    unsaved: UnsavedCard | None = None  # a test payment method's, until its request saves it
+
+
+@dataclass(frozen=True)
+class FirstPaymentMethod:
+    """CreateCustomer's payment_method, attached to the new customer: a stored one, or a test
+    payment method made for the request (`test_card`, written in its transaction); with
+    `default`, the customer's invoice_settings.default_payment_method too."""
+
+    payment_method_id: str
+    default: bool
+    test_card: ChargeableCard | None = None

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from paycore.account.repository import MerchantRepository
 from paycore.customer.cards import check_card
 from paycore.customer.models import (
     BillingDetails,
@@ -22,8 +23,10 @@ from paycore.customer.models import (
     CheckedCard,
     Customer,
     CustomerChanges,
+    FirstPaymentMethod,
     NewCustomer,
     PaymentMethod,
+    UnsavedCard,
 )
 from paycore.customer.repository import (
     CUSTOMERS,
@@ -32,6 +35,11 @@ from paycore.customer.repository import (
     PaymentMethodRepository,
     customers_query,
     payment_methods_query,
+)
+from paycore.customer.test_methods import (
+    TEST_CARD_NUMBERS,
+    TEST_CARD_YEARS_VALID,
+    is_test_payment_method,
 )
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
@@ -63,10 +71,37 @@ class CustomerService:
     # --- customers ---------------------------------------------------------------------------
 
     async def create_customer(
-        self, connection: AsyncConnection, merchant_id: str, new: NewCustomer
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        new: NewCustomer,
+        first: FirstPaymentMethod | None = None,
     ) -> Customer:
         customer_id = new_merchant_id(Prefix.CUSTOMER, merchant_id)
-        return await CustomerRepository(connection).insert(merchant_id, customer_id, new)
+        customers = CustomerRepository(connection)
+        customer = await customers.insert(merchant_id, customer_id, new)
+        if first is None:
+            return customer
+        if first.test_card is not None:
+            await self.save_test_card(connection, merchant_id, first.test_card)
+        methods = PaymentMethodRepository(connection)
+        found = await _locked(methods, merchant_id, first.payment_method_id, "payment_method")
+        await _attach(methods, found, customer_id, "payment_method")
+        if not first.default:
+            return customer
+        return await customers.replace(replace(customer, default_payment_method=found.id))
+
+    async def first_payment_method(
+        self, merchant_id: str, reference: str, default: bool
+    ) -> FirstPaymentMethod | None:
+        """CreateCustomer's payment_method (an id or a test payment method's name, "" for
+        none), a test one made here, outside the request's transaction."""
+        if not reference:
+            return None
+        if not is_test_payment_method(reference):
+            return FirstPaymentMethod(reference, default)
+        card = await self.test_card(merchant_id, reference, "payment_method")
+        return FirstPaymentMethod(card.payment_method_id, default, card)
 
     async def get_customer(self, merchant_id: str, customer_id: str) -> Customer:
         return await self._reads.one(merchant_id, CUSTOMERS, customer_id)
@@ -153,6 +188,64 @@ class CustomerService:
             metadata,
         )
 
+    async def test_card(
+        self,
+        merchant_id: str,
+        name: str,
+        param: str,
+        connection: AsyncConnection | None = None,
+    ) -> ChargeableCard:
+        """A new payment method of the test card `name` stands for (`pm_card_visa`:
+        paycore.customer.test_methods), to be written by `save_test_card` in the request's own
+        transaction (`connection`, when it is open already, also serves the merchant's read);
+        NOT_FOUND naming `param` for a live merchant."""
+        async with self._reading(merchant_id, connection) as reader:
+            merchant = await MerchantRepository(reader).get(merchant_id)
+        if merchant is None or merchant.livemode:
+            raise not_found("payment_method", name, param)
+        checked = self.check_card(
+            CardInput(
+                number=Secret(TEST_CARD_NUMBERS[name]),
+                exp_month=12,
+                exp_year=self._clock().year + TEST_CARD_YEARS_VALID,
+                cvc=Secret(""),
+            )
+        )
+        payment_method_id = new_merchant_id(Prefix.PAYMENT_METHOD, merchant_id)
+        fingerprint = self._fingerprinter.fingerprint(checked.number)
+        return ChargeableCard(
+            payment_method_id=payment_method_id,
+            customer_id=None,
+            number=checked.number,
+            exp_month=checked.exp_month,
+            exp_year=checked.exp_year,
+            brand=checked.brand.value,
+            last4=checked.last4,
+            fingerprint=fingerprint,
+            country=checked.country,
+            unsaved=UnsavedCard(
+                checked,
+                fingerprint,
+                self._vault.seal(checked.number, merchant_id, payment_method_id),
+            ),
+        )
+
+    async def save_test_card(
+        self, connection: AsyncConnection, merchant_id: str, card: ChargeableCard
+    ) -> PaymentMethod | None:
+        """Writes the payment method of a `test_card` (None for a stored card)."""
+        if card.unsaved is None:
+            return None
+        return await PaymentMethodRepository(connection).insert(
+            merchant_id,
+            card.payment_method_id,
+            card.unsaved.card,
+            card.unsaved.fingerprint,
+            card.unsaved.number_sealed,
+            BillingDetails(),
+            {},
+        )
+
     async def hold_cryptogram(
         self, merchant_id: str, payment_method_id: str, cryptogram: Secret
     ) -> None:
@@ -180,15 +273,13 @@ class CustomerService:
         customer_id: str,
     ) -> PaymentMethod:
         methods = PaymentMethodRepository(connection)
+        if is_test_payment_method(payment_method_id):
+            test_card = await self.test_card(merchant_id, payment_method_id, "id", connection)
+            await self.save_test_card(connection, merchant_id, test_card)
+            payment_method_id = test_card.payment_method_id
         found = await _locked(methods, merchant_id, payment_method_id)
         await self.require_customer(merchant_id, customer_id, connection=connection)
-        if found.detached:
-            raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param="id", id=payment_method_id)
-        if found.customer_id == customer_id:
-            return found
-        if found.customer_id is not None:
-            raise ApiError(Reason.PAYMENT_METHOD_ALREADY_ATTACHED, param="id", id=found.id)
-        return await methods.set_customer(merchant_id, payment_method_id, customer_id)
+        return await _attach(methods, found, customer_id, "id")
 
     async def detach_payment_method(
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
@@ -279,13 +370,27 @@ class CustomerService:
 
 
 async def _locked(
-    methods: PaymentMethodRepository, merchant_id: str, payment_method_id: str
+    methods: PaymentMethodRepository, merchant_id: str, payment_method_id: str, param: str = "id"
 ) -> PaymentMethod:
     """The merchant's payment method, locked for the change; NOT_FOUND when it has none."""
     found = await methods.get(merchant_id, payment_method_id, for_update=True)
     if found is None:
-        raise not_found("payment_method", payment_method_id)
+        raise not_found("payment_method", payment_method_id, param)
     return found
+
+
+async def _attach(
+    methods: PaymentMethodRepository, found: PaymentMethod, customer_id: str, param: str
+) -> PaymentMethod:
+    """`found` (locked) attached to the customer: as it is when it already is; refused when
+    detached or another customer's."""
+    if found.detached:
+        raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param=param, id=found.id)
+    if found.customer_id == customer_id:
+        return found
+    if found.customer_id is not None:
+        raise ApiError(Reason.PAYMENT_METHOD_ALREADY_ATTACHED, param=param, id=found.id)
+    return await methods.set_customer(found.merchant_id, found.id, customer_id)
 
 
 def _changed(value: str | None, current: str) -> str:

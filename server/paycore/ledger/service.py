@@ -214,11 +214,21 @@ class LedgerService:
     def engine_for_transfers(self, segment: Sequence[TransferRequest]) -> AsyncEngine | None:
         """The one shard a caller's transfers live on, None when they name several (or none
         can be routed)."""
-        found = set()
-        for request in segment:
-            if static_result(request) is None:
-                found.add(self._engine_of(request.id, Prefix.LEDGER_TRANSFER))
+        found = {self._shards.engine_for_logical(shard) for shard in self._logical_shards(segment)}
         return found.pop() if len(found) == 1 else None
+
+    def logical_shard_of_transfers(self, segment: Sequence[TransferRequest]) -> int | None:
+        """The one logical shard a caller's transfers live on (one merchant's ledger), None
+        when they name several (or none can be routed)."""
+        found = self._logical_shards(segment)
+        return found.pop() if len(found) == 1 else None
+
+    def _logical_shards(self, segment: Sequence[TransferRequest]) -> set[int]:
+        return {
+            self._logical_shard_of(request.id, Prefix.LEDGER_TRANSFER)
+            for request in segment
+            if static_result(request) is None
+        }
 
     async def expire_overdue(self, limit: int = EXPIRY_SWEEP_LIMIT) -> int:
         """The sweep: releases up to `limit` overdue holds per shard; returns how many."""

@@ -5,12 +5,13 @@ payment's status follows from its orders (paycore.payment.completion.settle_paym
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
-from paycore.executor.service import CardSource, Executor
+from paycore.executor.service import Executor
 from paycore.fraud.features import amount_usd_cents
+from paycore.fraud.service import FraudService
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
 from paycore.iso import amount_max
@@ -18,14 +19,14 @@ from paycore.payment import events
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import NewPayment, Order, OrderStatus, Payment, PaymentStatus, Risk
-from paycore.payment.payer import payer_card
+from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import (
     PAYMENT_ORDERS,
     PAYMENTS,
     PayInRepository,
     payments_query,
 )
-from paycore.payment.risk import RiskScorer, risk_of, score_request
+from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.failures import violated_unique_key
@@ -132,11 +133,12 @@ class Checkouts:
     """CreatePayment: the fraud check, then the payment and its orders (PaymentOrders)."""
 
     orders: PaymentOrders
-    _cards: CardSource
-    _fraud: RiskScorer
+    _cards: PayerCards
+    _fraud: FraudService
 
     async def prepare(self, merchant_id: str, new: NewPayment) -> Phases[Payment]:
         card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)
+        new = replace(new, payment_method_id=card.payment_method_id)  # a test card's new id
         shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
         payment_id = new_id(Prefix.PAYMENT, shard)
         order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
@@ -161,6 +163,7 @@ class Checkouts:
                     param="payment_orders.payment_order_id",
                     payment_order_id=taken[0],
                 )
+            await self._cards.save_test_card(connection, merchant_id, card)
             try:
                 await repository.insert_payment(merchant_id, payment_id, order_ids, new)
             except IntegrityError as error:

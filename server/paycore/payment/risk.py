@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
 from paycore.customer.models import ChargeableCard
 from paycore.fraud.features import PaymentFacts
 from paycore.fraud.service import Scored
 from paycore.payment.models import Risk
-
-
-class RiskScorer(Protocol):
-    """paycore.fraud.service.FraudService, as pay-in uses it."""
-
-    async def score_payment(self, merchant_id: str, facts: PaymentFacts) -> Scored: ...
-
-    async def record_payment_outcome(
-        self,
-        merchant_id: str,
-        facts: PaymentFacts,
-        *,
-        succeeded: bool,
-        decline_code: str = "",
-    ) -> None: ...
 
 
 def score_request(

@@ -13,7 +13,6 @@ from paycore.executor.breaker import CircuitBreaker
 from paycore.executor.models import PAY_IN_OPERATIONS, Operation
 from paycore.executor.retry import RetryPolicy
 from paycore.executor.service import (
-    CardSource,
     Completion,
     Executor,
     ExecutorMetrics,
@@ -29,6 +28,7 @@ from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.money import PayInLedger
 from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.pay_in import PayIn
+from paycore.payment.payer import PayerCards
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
 from paycore.payment.servicer.messages import PAY_IN_MESSAGES
@@ -53,7 +53,7 @@ def build_pay_in(
     registry: CollectorRegistry,
     shards: Shards,
     ledger: LedgerService,
-    cards: CardSource,
+    cards: PayerCards,
     fraud_with: Callable[[ReviewListener], FraudService],
     balances: BalanceBook,
     conversions: Conversions,

@@ -10,7 +10,9 @@ the response type, the render step and the form the idempotency store keeps):
 `answer` calls the domain operation as `(connection, merchant_id, *args)`; `answer_checked`
 is that for the caller's merchant and what `check(request)` returns (a create is one line);
 `for_merchant` runs any `change(connection)`. Change and render run inside the change's
-transaction, so the stored answer is exactly what was returned.
+transaction, so the stored answer is exactly what was returned. An operator acting for no
+merchant has keys of its own per merchant or logical shard (`for_operator`, `for_object`),
+stored where a shard move takes them along.
 
 A change that reaches a PSP runs in two phases (`phased`): `record(connection)` commits the
 request's records, then `complete(subject_id, answer)` runs outside any transaction and returns
@@ -32,15 +34,18 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
 from paycore.executor.grouping import GroupCommit, Lasts, Work
+from paycore.ids import shard_account_id
 from paycore.invariants import invariant
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.messages import Converter
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.idempotency import (
+    FORMER_OPERATOR_OWNER,
     KeyWork,
     OpenKey,
     Transaction,
     claim_together,
+    operator_owner,
     request_fingerprint,
 )
 from paycore.storage.shards import MerchantRoute
@@ -52,9 +57,6 @@ RequestT = TypeVar("RequestT", bound=Message)
 CheckedT = TypeVar("CheckedT")
 P = ParamSpec("P")
 Change = Callable[[AsyncConnection], Awaitable[ResultT]]
-
-# Owner of the idempotency keys of admin-token calls that create a tenant.
-ADMIN_OWNER = "admin"
 
 
 class FinalAnswer(Generic[ResultT]):
@@ -159,6 +161,44 @@ class Mutations:
         merchant_id = current_call().require_merchant()
         return await self.answer(merchant_id, request, render, change, check(request))
 
+    async def for_operator(
+        self,
+        account_id: str,
+        request: Message,
+        render: Converter[ResultT, ResponseT],
+        change: Change[ResultT],
+    ) -> ResponseT:
+        """An operator's call acting for no merchant: `change` in one transaction on the shard
+        of `account_id`, the merchant the call concerns or the logical shard it writes
+        (paycore.ids.shard_account_id), with the operator's keys of that account
+        (paycore.storage.idempotency.operator_owner), which a shard move takes along. A key
+        stored before these owners (FORMER_OPERATOR_OWNER) is still this call's."""
+        return await self.on_engine(
+            self._shards.engine_for_merchant(account_id),
+            operator_owner(account_id),
+            request,
+            render,
+            change,
+            former_owner=FORMER_OPERATOR_OWNER,
+        )
+
+    async def for_object(
+        self,
+        logical_shard: int,
+        merchant_id: str | None,
+        request: Message,
+        render: Converter[ResultT, ResponseT],
+        change: Change[ResultT],
+    ) -> ResponseT:
+        """A call that names its object by id rather than a merchant (a review, a blocklist
+        item, ledger transfers): `change` on the object's logical shard, with the keys of the
+        merchant the caller acts for, or an operator's keys of the logical shard when it acts
+        for none (`for_operator`)."""
+        if merchant_id is None:
+            return await self.for_operator(shard_account_id(logical_shard), request, render, change)
+        engine = self._shards.engine_for_logical(logical_shard)
+        return await self.on_engine(engine, merchant_id, request, render, change)
+
     async def on_engine(
         self,
         engine: AsyncEngine,
@@ -166,9 +206,11 @@ class Mutations:
         request: Message,
         render: Converter[ResultT, ResponseT],
         change: Change[ResultT],
+        *,
+        former_owner: str | None = None,
     ) -> ResponseT:
-        """`change` in one transaction on `engine`, with `owner`'s idempotency keys (calls
-        that pick their shard otherwise: CreateMerchant, operators' calls)."""
+        """`change` in one transaction on `engine`, with `owner`'s idempotency keys (and a key
+        `former_owner` stored there before them: paycore.storage.idempotency)."""
         rendered = _rendered(change, render)
         call = current_call()
         if call.idempotency_key is None:
@@ -183,6 +225,7 @@ class Mutations:
             render.message_type,
             rendered,
             render.stored_form,
+            former_owner,
         )
 
     async def prepared(

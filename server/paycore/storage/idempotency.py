@@ -67,6 +67,23 @@ FINAL_ERROR_STATUSES = frozenset(
 )
 
 
+# Until operators' keys had an owner per merchant or logical shard (`operator_owner`), every
+# call of an operator acting for no merchant owned its keys as this one owner, which no shard
+# move took along. A retry of such a key still replays on the database that stored it
+# (`IdempotencyStore.run`'s `former_owner`), until the keys are pruned.
+FORMER_OPERATOR_OWNER = "admin"
+
+
+def operator_owner(account_id: str) -> str:
+    """The owner of the idempotency keys of an operator's calls, acting for no merchant, that
+    concern `account_id`: a merchant, or a logical shard (paycore.ids.shard_account_id) when
+    the call names no merchant (CreateMerchant, whose key picks the logical shard; a call that
+    names an object by its id). Migration 0022's paycore_logical_shard reads the account's
+    logical shard out of "<account id>/admin", so a shard move takes the keys along
+    (paycore.storage.moves), and a merchant's keys are apart from other merchants'."""
+    return f"{account_id}/admin"
+
+
 # The recovery point a phased request's key holds between its phases.
 RECORDED = "recorded"
 
@@ -220,7 +237,7 @@ class KeyWork(Generic[T]):
 
     @property
     def lock(self) -> str:
-        return f"{self.owner} {self.key}"  # keys hold no spaces
+        return _lock_of(self.owner, self.key)
 
 
 async def claim_together(connection: AsyncConnection, works: Sequence[KeyWork[Any]]) -> None:
@@ -281,12 +298,17 @@ class IdempotencyStore:
         response_type: type[ResponseT],
         change: Callable[[AsyncConnection], Awaitable[ResponseT]],
         stored_form: Callable[[ResponseT], ResponseT] | None = None,
+        former_owner: str | None = None,
     ) -> ResponseT:
         """`stored_form` strips what must not be stored (a new key's secret): a replay then
-        answers without it, as secrets are shown once."""
+        answers without it, as secrets are shown once. `former_owner`: who owned these calls'
+        keys before `owner` did; a key it holds on `engine` is this call's (replayed, reused
+        or in use as before), and a new one is stored under `owner`."""
 
         async def once(connection: AsyncConnection, first: KeyWork[ResponseT]) -> ResponseT:
             stored = await self._claim(connection, first, fingerprint)
+            if stored is None and former_owner is not None:
+                stored = await self._claim_key(connection, former_owner, key, fingerprint)
             if stored is not None:
                 return _replay(stored.response, response_type)
             response = await first.step(change(connection))
@@ -385,23 +407,18 @@ class IdempotencyStore:
         self, connection: AsyncConnection, first: KeyWork[Any], fingerprint: bytes
     ) -> _StoredKey | None:
         if first.claimed_in(connection):  # with its group's other keys (`claim_together`)
-            row = first.row
-        else:
-            driver = await driver_of(connection)
-            # Two statements, not one: the row is read after the lock is taken, so a snapshot
-            # taken before a first request's commit released the lock cannot hide its row.
-            if not await driver.fetchval(_TRY_LOCK, first.lock):
-                raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
-            row = await driver.fetchrow(_STORED, first.owner, first.key)
-        if row is None:
-            return None
-        if row["request_hash"] != fingerprint:
-            raise ApiError(Reason.IDEMPOTENCY_KEY_REUSED, param="idempotency-key")
-        return _StoredKey(
-            StoredResponse(Status(row["response_status"]), bytes(row["response_body"])),
-            row["recovery_point"],
-            row["leased"],
-        )
+            return _stored_key(first.row, fingerprint)
+        return await self._claim_key(connection, first.owner, first.key, fingerprint)
+
+    async def _claim_key(
+        self, connection: AsyncConnection, owner: str, key: str, fingerprint: bytes
+    ) -> _StoredKey | None:
+        driver = await driver_of(connection)
+        # Two statements, not one: the row is read after the lock is taken, so a snapshot taken
+        # before a first request's commit released the lock cannot hide its row.
+        if not await driver.fetchval(_TRY_LOCK, _lock_of(owner, key)):
+            raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
+        return _stored_key(await driver.fetchrow(_STORED, owner, key), fingerprint)
 
     async def _remember(
         self,
@@ -467,6 +484,25 @@ async def alone(engine: AsyncEngine, work: KeyWork[T]) -> T:
     """A key's first transaction of its own."""
     async with engine.begin() as connection:
         return await work(connection)
+
+
+def _lock_of(owner: str, key: str) -> str:
+    """The name of the key's advisory lock (hashed by `hashtextextended`)."""
+    return f"{owner} {key}"  # keys hold no spaces
+
+
+def _stored_key(row: Any, fingerprint: bytes) -> _StoredKey | None:
+    """The key's row as the request may use it: None for none; IDEMPOTENCY_KEY_REUSED when it
+    was stored for another request."""
+    if row is None:
+        return None
+    if row["request_hash"] != fingerprint:
+        raise ApiError(Reason.IDEMPOTENCY_KEY_REUSED, param="idempotency-key")
+    return _StoredKey(
+        StoredResponse(Status(row["response_status"]), bytes(row["response_body"])),
+        row["recovery_point"],
+        row["leased"],
+    )
 
 
 def _error_response(error: ApiError) -> StoredResponse:

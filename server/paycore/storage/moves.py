@@ -1,9 +1,10 @@
 """Moving a logical shard to another physical database while paycore runs (`paycore shards
 move --logical N --to M`): how a deployment grows from 2 to N PostgreSQL servers.
 
-Every row a merchant owns carries its merchant id (an idempotency key of a publishable or
-restricted key, the id and its key class: `owners_of`), and the merchant id its logical shard,
-so a logical shard is the set of rows whose merchant id names it. The move:
+Every row a merchant owns carries its merchant id (an idempotency key: the id and the class of
+key that used it, `owners_of`), and the merchant id its logical shard, so a logical shard is the
+set of rows whose merchant id names it, with the operators' idempotency keys of calls that name
+only the logical shard (owned by its own account id, paycore.ids.shard_account_id). The move:
 
 1. capture: on the source, a row in `shard_moves` and a trigger on each merchant table
    (paycore_shard_move_capture, migrations 0016 and 0020) that logs the key of every row of the
@@ -44,7 +45,8 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import asyncpg
-from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, logical_shard_of
+from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, logical_shard_of, shard_account_id
+from paycore.storage.idempotency import operator_owner
 from paycore.storage.raw import driver_of
 from paycore.storage.schema import metadata, shard_map
 from paycore.storage.shards import Shards
@@ -96,11 +98,15 @@ def merchant_tables() -> list[Table]:
     return [table for table in metadata.sorted_tables if "merchant_id" in table.c]
 
 
-def owners_of(merchants: list[str]) -> list[str]:
-    """Every merchant_id the merchants' rows hold: their ids, and the owners of their key
-    classes' idempotency keys. Exact values, so each table's merchant_id index finds them."""
-    return merchants + [
-        f"{merchant}/{kind}" for merchant in merchants for kind in KEY_CLASSES_WITH_OWN_KEYS
+def owners_of(logical_shard: int, merchants: list[str]) -> list[str]:
+    """Every merchant_id the logical shard's rows hold: its merchants' ids, the owners of
+    their key classes' and operators' idempotency keys, and the owner of the operators' keys
+    that name only the logical shard. Exact values, so each table's merchant_id index finds
+    them."""
+    return [
+        *merchants,
+        *(f"{merchant}/{kind}" for merchant in merchants for kind in KEY_CLASSES_WITH_OWN_KEYS),
+        *map(operator_owner, [shard_account_id(logical_shard), *merchants]),
     ]
 
 
@@ -182,7 +188,7 @@ class ShardMove:
     async def _copy(self, source: AsyncEngine, target: AsyncEngine, merchants: list[str]) -> int:
         """The merchants' rows from one snapshot of the source into the target (after
         removing any a failed earlier move left there)."""
-        owners = owners_of(merchants)
+        owners = owners_of(self._logical, merchants)
         copied = 0
         async with source.connect() as reading, target.begin() as writing:
             await reading.execution_options(isolation_level="REPEATABLE READ")
@@ -293,7 +299,7 @@ class ShardMove:
             for table in self._tables:
                 await driver.execute(
                     f"DELETE FROM {table.name} WHERE merchant_id = ANY($1::text[])",
-                    owners_of(merchants),
+                    owners_of(self._logical, merchants),
                 )
         await abort(source, self._logical)
 

@@ -98,7 +98,8 @@ api_keys = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    # The merchant, or "admin" for calls made with the admin token.
+    # The owner: the merchant, "<merchant>/<key class>" (runtime.mutations.idempotency_owner),
+    # or an operator's for a merchant or a logical shard (storage.idempotency.operator_owner).
     Column("merchant_id", Text, nullable=False),
     Column("key", Text, nullable=False),
     Column("request_hash", LargeBinary, nullable=False),

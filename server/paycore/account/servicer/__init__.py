@@ -21,10 +21,10 @@ from paycore.account.servicer.messages import (
     merchant_message,
     seller_account_message,
 )
-from paycore.ids import Prefix
+from paycore.ids import Prefix, shard_account_id
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.messages import Converter
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations, ResultT
+from paycore.runtime.mutations import Mutations, ResultT
 from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
@@ -55,9 +55,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         new = requests.new_merchant(request)
         # With an idempotency key the shard follows from the key, so a replay finds its answer.
         logical_shard = self._shards.logical_shard_for_new_merchant(current_call().idempotency_key)
-        return await self._mutations.on_engine(
-            self._shards.engine_for_logical(logical_shard),
-            ADMIN_OWNER,
+        return await self._mutations.for_operator(
+            shard_account_id(logical_shard),  # the key's owner moves with the logical shard
             request,
             created_merchant_message,
             lambda connection: self._service.create_merchant(connection, logical_shard, new),
@@ -82,9 +81,8 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
         plan = requests.fee_plan(request)
         own = partial(fee_plan_message, merchant_id, default=False)  # its own, not the default
-        return await self._mutations.on_engine(
-            self._shards.engine_for_merchant(merchant_id),
-            ADMIN_OWNER,
+        return await self._mutations.for_operator(
+            merchant_id,
             request,
             Converter(account_pb2.FeePlan, own),
             lambda connection: self._service.update_fee_plan(connection, merchant_id, plan),

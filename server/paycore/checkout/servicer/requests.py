@@ -4,7 +4,6 @@ the field, raised before anything changes."""
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 from paycore import validation
 from paycore.checkout.models import LineItem, NewSession, SessionStatus
@@ -16,7 +15,6 @@ from paycore.v1 import checkout_pb2
 LINE_ITEMS_MAX = 100
 QUANTITY_MAX = 1000
 NAME_LENGTH_MAX = 250
-URL_LENGTH_MAX = 2048
 EXPIRY_SECONDS_MIN = 30 * 60
 EXPIRY_SECONDS_MAX = 24 * 3600
 """expires_at is 30 minutes to 24 hours ahead, as Stripe's."""
@@ -57,8 +55,8 @@ def new_session(
         line_items=items,
         customer_id=customer or None,
         customer_email=email,
-        success_url=url("success_url", request.success_url),
-        cancel_url=url("cancel_url", request.cancel_url),
+        success_url=validation.url("success_url", request.success_url),
+        cancel_url=validation.url("cancel_url", request.cancel_url),
         expires_at=expires_at(request.expires_at, time.time() if now is None else now),
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
@@ -86,17 +84,6 @@ def line_items(
             )
         )
     return tuple(items)
-
-
-def url(param: str, value: str) -> str:
-    value = validation.text(param, value, maximum=URL_LENGTH_MAX, required=True)
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        raise invalid(param, "must be an http or https URL") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc or not value.isprintable():
-        raise invalid(param, "must be an http or https URL")
-    return value
 
 
 def expires_at(value: int, now: float) -> int:

@@ -13,6 +13,7 @@ from paycore import validation
 from paycore.customer.service import CustomerService
 from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import customer_message, payment_method_message
+from paycore.customer.test_methods import is_test_payment_method
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import Mutations
@@ -36,9 +37,17 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     _service: CustomerService
     _mutations: Mutations
 
-    CreateCustomer = rpcs.change(
-        customer_message, lambda s: s._service.create_customer, requests.new_customer
-    )
+    async def CreateCustomer(
+        self, request: customer_pb2.CreateCustomerRequest, context: Context
+    ) -> customer_pb2.Customer:
+        merchant_id = current_call().require_merchant()
+        new = requests.new_customer(request)
+        reference, default = requests.first_payment_method(request)
+        first = await self._service.first_payment_method(merchant_id, reference, default)
+        return await self._mutations.answer(
+            merchant_id, request, customer_message, self._service.create_customer, new, first
+        )
+
     GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, customer_message)
 
     async def UpdateCustomer(
@@ -109,7 +118,10 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def AttachPaymentMethod(
         self, request: customer_pb2.AttachPaymentMethodRequest, context: Context
     ) -> customer_pb2.PaymentMethod:
-        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
+        if is_test_payment_method(request.id):  # attaches a new one of that test card
+            merchant_id, payment_method_id = current_call().require_merchant(), request.id
+        else:
+            merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
         customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
         return await self._mutations.answer(
             merchant_id,

@@ -14,7 +14,8 @@ from paycore.customer.models import (
     CustomerChanges,
     NewCustomer,
 )
-from paycore.errors import missing
+from paycore.customer.test_methods import payment_method_reference
+from paycore.errors import ApiError, Reason, missing
 from paycore.ids import Prefix
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2
@@ -40,6 +41,22 @@ def new_customer(request: customer_pb2.CreateCustomerRequest) -> NewCustomer:
         address=address("address", request.address),
         metadata=validation.metadata("metadata", request.metadata),
     )
+
+
+def first_payment_method(request: customer_pb2.CreateCustomerRequest) -> tuple[str, bool]:
+    """CreateCustomer's payment_method (an id or a test payment method's name, "" for none) and
+    whether invoice_settings makes it the default: a new customer has no other to name."""
+    reference = payment_method_reference("payment_method", request.payment_method, required=False)
+    default = request.invoice_settings.default_payment_method
+    if not default:
+        return reference, False
+    param = "invoice_settings.default_payment_method"
+    payment_method_reference(param, default)
+    if default != reference:
+        raise ApiError(
+            Reason.PAYMENT_METHOD_NOT_ATTACHED, param=param, id=default, customer="the new customer"
+        )
+    return reference, True
 
 
 def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerChanges:

@@ -22,10 +22,10 @@ from paycore.fraud.servicer.messages import (
     removed_message,
     review_message,
 )
-from paycore.ids import Prefix, logical_shard_of
+from paycore.ids import HOME_LOGICAL_SHARD, Prefix, logical_shard_of, shard_account_id
 from paycore.runtime.context import current_call
 from paycore.runtime.messages import Converter
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     Context,
     Rpcs,
@@ -34,16 +34,13 @@ from paycore.runtime.servicing import (
     cursor_of,
     page_response,
 )
-from paycore.storage import Shards
 from paycore.v1 import fraud_pb2, fraud_pb2_grpc
 
 
-def register(
-    server: aio.Server, service: domain.FraudService, shards: Shards, mutations: Mutations
-) -> str:
+def register(server: aio.Server, service: domain.FraudService, mutations: Mutations) -> str:
     """Adds FraudService to `server`; returns its full name."""
     add = fraud_pb2_grpc.add_FraudServiceServicer_to_server
-    return add_servicer(server, add, FraudServicer(service, shards, mutations))
+    return add_servicer(server, add, FraudServicer(service, mutations))
 
 
 rpcs: Rpcs[FraudServicer] = Rpcs()
@@ -52,7 +49,6 @@ rpcs: Rpcs[FraudServicer] = Rpcs()
 @dataclass(frozen=True, slots=True)
 class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
     _service: domain.FraudService
-    _shards: Shards
     _mutations: Mutations
 
     async def ScorePayment(
@@ -104,8 +100,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             return await self._mutations.for_merchant(
                 merchant_id, request, blocklist_item_message, change
             )
-        response = await self._mutations.on_engine(
-            self._shards.home, ADMIN_OWNER, request, blocklist_item_message, change
+        response = await self._mutations.for_operator(
+            shard_account_id(HOME_LOGICAL_SHARD), request, blocklist_item_message, change
         )
         await self._service.copy_platform_item(response.id)
         return response
@@ -121,9 +117,8 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             platform_wide.append(removed.merchant_id == PLATFORM)
             return removed.id
 
-        engine = self._shards.engine_for_logical(logical_shard_of(item_id, Prefix.BLOCKLIST_ITEM))
-        response = await self._mutations.on_engine(
-            engine, ADMIN_OWNER, request, removed_message, change
+        response = await self._mutations.for_object(
+            logical_shard_of(item_id, Prefix.BLOCKLIST_ITEM), None, request, removed_message, change
         )
         if any(platform_wide):
             await self._service.remove_platform_copies(item_id)
@@ -199,9 +194,9 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             closed.append((review, assessment))
             return review
 
-        engine = self._shards.engine_for_logical(logical_shard_of(review_id, Prefix.REVIEW))
-        owner = merchant_id or ADMIN_OWNER
-        response = await self._mutations.on_engine(engine, owner, request, review_message, change)
+        response = await self._mutations.for_object(
+            logical_shard_of(review_id, Prefix.REVIEW), merchant_id, request, review_message, change
+        )
         for _, assessment in closed:  # a rejected review counts as a confirmed fraud
             if assessment is not None:
                 await self._service.count_outcome(assessment)

@@ -22,7 +22,7 @@ from paycore.ledger.servicer.messages import (
     transfer_message,
 )
 from paycore.runtime.context import current_call
-from paycore.runtime.mutations import ADMIN_OWNER, Mutations
+from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     Context,
     Rpcs,
@@ -72,14 +72,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         merchant_id = acting_merchant()
         if current_call().idempotency_key is None:
             return results_message(await self._coalescer.post(merchant_id, transfers))
-        engine = self._service.engine_for_transfers(transfers)
-        if engine is None:
+        logical_shard = self._service.logical_shard_of_transfers(transfers)
+        if logical_shard is None:
             raise invalid(
                 "transfers", "with an idempotency-key, every transfer must be one merchant's"
             )
-        return await self._mutations.on_engine(
-            engine,
-            merchant_id or ADMIN_OWNER,
+        return await self._mutations.for_object(
+            logical_shard,
+            merchant_id,
             request,
             results_message,
             lambda connection: self._service.post_in(connection, merchant_id, transfers),

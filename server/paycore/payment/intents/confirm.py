@@ -40,7 +40,10 @@ async def prepare(
         if locked is None:
             raise not_found("payment_intent", intent_id)
         require(locked, "confirm", CONFIRMABLE)
-        return await record_confirmation(connection, flow, locked, method, risk, first_phase)
+        await flow.cards.save_test_card(connection, merchant_id, card)
+        return await record_confirmation(
+            connection, flow, locked, card.payment_method_id, risk, first_phase
+        )
 
     return Phases(record, answer(flow, merchant_id, facts, first_phase))
 

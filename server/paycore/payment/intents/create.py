@@ -5,6 +5,7 @@ through and the circuit breaker is closed, that phase is one statement
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from paycore.customer.models import ChargeableCard
@@ -27,6 +28,8 @@ async def prepare(
 ) -> Phases[Intent]:
     intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, merchant_id)
     card = await flow.card(merchant_id, new.payment_method_id, new.customer_id)
+    if card is not None:  # a test payment method's name became a new payment method's id
+        new = replace(new, payment_method_id=card.payment_method_id)
     status = (
         IntentStatus.REQUIRES_CONFIRMATION
         if new.payment_method_id
@@ -35,6 +38,8 @@ async def prepare(
     if not confirm:
 
         async def change(connection: AsyncConnection) -> Intent:
+            if card is not None:
+                await flow.cards.save_test_card(connection, merchant_id, card)
             created = new_intent(merchant_id, intent_id, new, status)
             intent = await PayInRepository(connection).insert_intent(created)
             await flow.events.intent(connection, events.INTENT_CREATED, intent)
@@ -48,6 +53,7 @@ async def prepare(
     first_phase = FirstPhase(card)
 
     async def record(connection: AsyncConnection) -> Intent:
+        await flow.cards.save_test_card(connection, merchant_id, card)
         created = new_intent(merchant_id, intent_id, new, status)
         if not (risk.blocked or risk.held):
             recorded = await _record_charging(connection, flow, created, card, risk, first_phase)

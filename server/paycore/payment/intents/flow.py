@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from paycore.customer.models import ChargeableCard
 from paycore.executor.models import Execution, NewExecution, Operation
-from paycore.executor.service import CardSource, Executor
+from paycore.executor.service import Executor
+from paycore.fraud.service import FraudService
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, PaymentError
-from paycore.payment.payer import payer_card
+from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import PAYMENT_INTENTS, intents_query
-from paycore.payment.risk import RiskScorer
 from paycore.storage.reads import Cursor, Page, Reads
 
 FRAUD_BLOCKED = PaymentError(
@@ -25,8 +25,8 @@ FRAUD_BLOCKED = PaymentError(
 class IntentFlow:
     reads: Reads
     executor: Executor
-    cards: CardSource
-    fraud: RiskScorer
+    cards: PayerCards
+    fraud: FraudService
     events: PayInEvents
 
     async def get(self, merchant_id: str, intent_id: str) -> Intent:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from grpc import aio
-from paycore import validation
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
@@ -92,12 +91,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.ListPaymentsRequest, context: Context
     ) -> payment_pb2.ListPaymentsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT)
-        customer = validation.object_id(
-            "customer", request.customer, Prefix.CUSTOMER, required=False
-        )
-        page = await self._pay_in.checkouts.orders.list(
-            merchant_id, cursor, customer, request.checkout_id
-        )
+        customer, checkout_id = requests.payment_filters(request)
+        page = await self._pay_in.checkouts.orders.list(merchant_id, cursor, customer, checkout_id)
         return page_response(payment_pb2.ListPaymentsResponse, page, payment_message)
 
     GetPaymentOrder = rpcs.get(
@@ -166,10 +161,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
     ) -> payment_pb2.ListPaymentIntentsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT_INTENT)
-        customer = validation.object_id(
-            "customer", request.customer, Prefix.CUSTOMER, required=False
-        )
-        status = requests.intent_status_filter(request.status)
+        customer, status = requests.intent_filters(request)
         page = await self._intents.list(merchant_id, cursor, customer, status)
         return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
 
@@ -200,12 +192,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.ListRefundsRequest, context: Context
     ) -> payment_pb2.ListRefundsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.REFUND)
-        intent_id = validation.object_id(
-            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
-        )
-        order_id = validation.object_id(
-            "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
-        )
+        intent_id, order_id = requests.refunded(request)
         page = await self._pay_in.refunds.list(merchant_id, cursor, intent_id, order_id)
         return page_response(payment_pb2.ListRefundsResponse, page, refund_message)
 

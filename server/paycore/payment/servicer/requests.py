@@ -7,6 +7,7 @@ from paycore import validation
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
+from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
 from paycore.payment.models import (
@@ -37,6 +38,9 @@ _CAPTURE_METHODS: dict[int, CaptureMethod] = {
 _CANCELLATION_REASONS: dict[int, str] = {
     number: "" if number == 0 else name.removeprefix("PAYMENT_INTENT_CANCELLATION_REASON_").lower()
     for name, number in payment_pb2.PaymentIntentCancellationReason.items()
+}
+_ALLOW_REDIRECTS: dict[int, str] = {
+    number: name for name, number in payment_pb2.AllowRedirects.items()
 }
 _REFUND_REASONS: dict[int, str] = {
     number: "" if number == 0 else name.removeprefix("REFUND_REASON_").lower()
@@ -71,9 +75,7 @@ class Parties:
         checkout_id = validation.text(
             "checkout_id", request.checkout_id, maximum=CLIENT_ID_LENGTH_MAX, required=True
         )
-        payment_method = validation.object_id(
-            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD
-        )
+        payment_method = payment_method_reference("payment_method", request.payment_method)
         customer = await self.customer(merchant_id, request.customer)
         if not request.payment_orders:
             raise ApiError(Reason.PARAMETER_MISSING, param="payment_orders")
@@ -127,6 +129,12 @@ class Parties:
         capture_method = _CAPTURE_METHODS[
             validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
         ]
+        validation.enum_value(
+            "automatic_payment_methods.allow_redirects",
+            request.automatic_payment_methods.allow_redirects,
+            _ALLOW_REDIRECTS,
+        )
+        unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
         destination = validation.object_id(
             "transfer_destination", request.transfer_destination, Prefix.ACCOUNT, required=False
         )
@@ -145,8 +153,8 @@ class Parties:
             currency=currency,
             capture_method=capture_method,
             customer_id=await self.customer(merchant_id, request.customer),
-            payment_method_id=validation.object_id(
-                "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
+            payment_method_id=payment_method_reference(
+                "payment_method", request.payment_method, required=False
             )
             or None,
             transfer_destination=destination or None,
@@ -183,10 +191,20 @@ def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
 def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str, str]:
     """(the intent, the payment method it is confirmed with, or "" for its own)."""
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-    method = validation.object_id(
-        "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
-    )
+    method = payment_method_reference("payment_method", request.payment_method, required=False)
+    unused_by_cards(request.off_session, request.return_url, confirming=True)
     return intent_id, method
+
+
+def unused_by_cards(off_session: bool, return_url: str, *, confirming: bool) -> None:
+    """Stripe's parameters for payment methods that authenticate or redirect, which paycore's
+    cards never do: checked as Stripe checks them, then unused (payment.proto says why)."""
+    if off_session and not confirming:
+        raise invalid("off_session", "can only be used with confirm")
+    if return_url:
+        validation.url("return_url", return_url)
+        if not confirming:
+            raise invalid("return_url", "can only be used with confirm")
 
 
 def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int | None]:
@@ -211,12 +229,7 @@ def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, 
 def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
     if bool(request.payment_intent) == bool(request.payment_order):
         raise invalid("payment_intent", "give exactly one of payment_intent and payment_order")
-    intent_id = validation.object_id(
-        "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
-    )
-    order_id = validation.object_id(
-        "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
-    )
+    intent_id, order_id = refunded(request)
     amount = request.amount if request.HasField("amount") else None
     if amount is not None and amount <= 0:
         raise invalid("amount", "must be at least 1")
@@ -229,6 +242,33 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
     )
 
 
-def intent_status_filter(value: int) -> IntentStatus | None:
-    """ListPaymentIntents' `status`: unset lists every intent."""
-    return _INTENT_STATUS_FILTERS[validation.enum_value("status", value, _INTENT_STATUS_FILTERS)]
+def refunded(
+    request: payment_pb2.CreateRefundRequest | payment_pb2.ListRefundsRequest,
+) -> tuple[str, str]:
+    """(payment_intent, payment_order), each "" when not given: the charge a refund is of, or
+    the ones ListRefunds lists the refunds of."""
+    intent_id = validation.object_id(
+        "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+    )
+    order_id = validation.object_id(
+        "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
+    )
+    return intent_id, order_id
+
+
+def payment_filters(request: payment_pb2.ListPaymentsRequest) -> tuple[str, str]:
+    """ListPayments' (`customer`, `checkout_id`): "" lists every one's."""
+    return _customer_filter(request.customer), request.checkout_id
+
+
+def intent_filters(
+    request: payment_pb2.ListPaymentIntentsRequest,
+) -> tuple[str, IntentStatus | None]:
+    """ListPaymentIntents' (`customer`, `status`): "" and unset list every intent."""
+    customer = _customer_filter(request.customer)
+    status = validation.enum_value("status", request.status, _INTENT_STATUS_FILTERS)
+    return customer, _INTENT_STATUS_FILTERS[status]
+
+
+def _customer_filter(value: str) -> str:
+    return validation.object_id("customer", value, Prefix.CUSTOMER, required=False)

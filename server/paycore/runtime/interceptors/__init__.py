@@ -1,9 +1,9 @@
 """Server interceptors, outermost first: metrics, request log, errors, request size, headers,
 authentication, idempotency key, rate limit. Each wraps the unary behaviour of paycore's
-methods."""
+methods; `InterceptorChain` runs them as one."""
 
 from paycore.runtime.interceptors.authentication import AuthenticationInterceptor
-from paycore.runtime.interceptors.base import PolicyInterceptor
+from paycore.runtime.interceptors.base import InterceptorChain, PolicyInterceptor
 from paycore.runtime.interceptors.errors import ErrorInterceptor
 from paycore.runtime.interceptors.headers import HeaderInterceptor
 from paycore.runtime.interceptors.idempotency import IdempotencyKeyInterceptor
@@ -17,6 +17,7 @@ __all__ = [
     "ErrorInterceptor",
     "HeaderInterceptor",
     "IdempotencyKeyInterceptor",
+    "InterceptorChain",
     "MetricsInterceptor",
     "PolicyInterceptor",
     "RateLimitInterceptor",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeAlias
 
 import grpc
@@ -33,6 +34,30 @@ class WrappingInterceptor(aio.ServerInterceptor):
         raise NotImplementedError
 
 
+class InterceptorChain(aio.ServerInterceptor):
+    """Wrapping interceptors, outermost first, run as one interceptor. grpc.aio awaits every
+    interceptor's `intercept_service` on every call (a coroutine and a continuation each);
+    the chain asks for the method's handler once and wraps it with each interceptor's `wrap`,
+    innermost first, once per method: the call then goes through the same `around`s in the
+    same order as through the interceptors one by one."""
+
+    def __init__(self, interceptors: Sequence[WrappingInterceptor]) -> None:
+        self._innermost_first = tuple(reversed(interceptors))
+        self._wrapped = WrappedHandlers()
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        return self._wrapped.get(method, handler, lambda: self._wrap(handler, method))
+
+    def _wrap(self, handler: Handler | None, method: str) -> Handler | None:
+        for interceptor in self._innermost_first:
+            handler = interceptor.wrap(handler, method)
+        return handler
+
+
 class PolicyInterceptor(WrappingInterceptor):
     """Wraps the unary behaviour of paycore's own methods (those with a policy) with `around`;
     health and reflection pass through."""
@@ -50,11 +75,7 @@ class PolicyInterceptor(WrappingInterceptor):
     def _wrap(self, handler: Handler | None, method: str, policy: MethodPolicy) -> Handler | None:
         """The method's handler with its unary behaviour called through `around` (an
         interceptor that must change more, such as deserialization, overrides this)."""
-
-        async def around(behavior: Behavior, request: Any, context: Context) -> Any:
-            return await self.around(behavior, request, context, method, policy)
-
-        return wrap_unary(handler, around)
+        return wrap_unary(handler, partial(self.around, method=method, policy=policy))
 
     async def around(
         self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
@@ -89,16 +110,15 @@ def wrap_unary(
     handler: Handler | None,
     around: Callable[[Behavior, Any, Context], Awaitable[Any]],
 ) -> Handler | None:
-    """The same handler with its unary-unary behaviour called through `around`."""
+    """The same handler with its unary-unary behaviour called through `around`: a partial, not
+    a coroutine function of its own, so that each interceptor adds one coroutine frame to the
+    call, which every resume of the call's task passes through (grpc.aio takes a partial of
+    a coroutine function for one, as `inspect.iscoroutinefunction` does)."""
     if handler is None or handler.unary_unary is None:
         return handler  # an unknown method, or a stream: untouched
     behavior: Behavior = handler.unary_unary  # type: ignore[assignment]  # stubs: sync only
-
-    async def wrapped(request: Any, context: Context) -> Any:
-        return await around(behavior, request, context)
-
     return grpc.unary_unary_rpc_method_handler(
-        wrapped,
+        partial(around, behavior),
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )

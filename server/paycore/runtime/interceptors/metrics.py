@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import grpc
@@ -25,11 +26,7 @@ class MetricsInterceptor(WrappingInterceptor):
     def wrap(self, handler: Handler | None, method: str) -> Handler | None:
         _, service, name = method.split("/")
         observed = _MethodMetrics(self._metrics, ("unary", service, name))
-
-        async def around(behavior: Behavior, request: Any, context: Context) -> Any:
-            return await _observe(observed, behavior, request, context)
-
-        return wrap_unary(handler, around)
+        return wrap_unary(handler, partial(_observe, observed))
 
 
 class _MethodMetrics:

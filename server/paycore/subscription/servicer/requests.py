@@ -222,17 +222,19 @@ FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
 
 
 def recurring(message: subscription_pb2.Recurring) -> Recurring:
-    """A recurring price's interval, checked: at least one interval, at most one year in all."""
+    """A recurring price's interval, checked: at least one interval (one when the count is
+    absent), at most one year in all."""
     if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
         raise missing("recurring.interval")
     interval = member("recurring.interval", message.interval, INTERVALS)
     maximum = INTERVAL_COUNT_MAX[interval]
-    if not 1 <= message.interval_count <= maximum:
+    count = message.interval_count if message.HasField("interval_count") else 1  # Stripe's default
+    if not 1 <= count <= maximum:
         raise invalid(
             "recurring.interval_count",
             f"must be 1 to {maximum} for {interval.value} intervals (at most one year in all)",
         )
-    return Recurring(interval, message.interval_count)
+    return Recurring(interval, count)
 
 
 def frozen_time(param: str, value: int) -> int:

@@ -1,0 +1,47 @@
+"""Stripe's test payment methods: in test mode `pm_card_visa` and its kin stand where a payment
+method's id goes (PaymentIntents' `payment_method`, AttachPaymentMethod's id, CreateCustomer's
+`payment_method`), as Stripe's documentation and SDK examples use them. Each use makes a new
+payment method of the named test card, as Stripe does, so an intent or a customer shows a real
+`pm_` id afterwards; it is written in the transaction that records the request
+(CustomerService.test_card, then save_test_card). A live merchant gets NOT_FOUND, as for any id
+it does not have.
+
+The numbers are the test cards the PSP simulator answers with fixed outcomes
+(paycore.tools.psp.cards, docs/psp-simulator.md)."""
+
+from __future__ import annotations
+
+from paycore import validation
+from paycore.ids import Prefix
+
+TEST_CARD_NUMBERS = {
+    "pm_card_visa": "4242424242424242",
+    "pm_card_visa_debit": "4000056655665556",
+    "pm_card_mastercard": "5555555555554444",
+    "pm_card_amex": "378282246310005",
+    "pm_card_discover": "6011111111111117",
+    "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
+    "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
+    "pm_card_chargeDeclinedProcessingError": "4000000000000119",
+    "pm_card_createDispute": "4000000000000259",
+    "pm_card_createDisputeProductNotReceived": "4000000000002685",
+    "pm_card_createDisputeInquiry": "4000000000001976",
+}
+"""Stripe's name of each test payment method -> its card number."""
+
+TEST_CARD_YEARS_VALID = 3
+"""A test payment method's card expires in December, this many years from now."""
+
+
+def is_test_payment_method(value: str) -> bool:
+    return value in TEST_CARD_NUMBERS
+
+
+def payment_method_reference(param: str, value: str, *, required: bool = True) -> str:
+    """A payment method's id, or the name of a test payment method (`pm_card_visa`); the
+    id's check otherwise (paycore.validation.object_id)."""
+    if is_test_payment_method(value):
+        return value
+    return validation.object_id(param, value, Prefix.PAYMENT_METHOD, required=required)
