@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from paycore.app import Platform
 from paycore.config import Settings
@@ -57,6 +58,27 @@ async def test_a_full_queue_refuses_and_close_writes_what_it_holds(
     stored = await _stored(platform, merchant_id)
     assert scored[0].assessment.payment in stored
     assert scored[1].assessment.payment not in stored
+
+
+async def test_a_batch_that_fails_stores_none_of_it(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """A batch is written all or none (the writer retries a failed one whole, so rows it wrote
+    before failing would be written twice, or block every retry): one assessment whose id
+    repeats another's fails the batch, and none of its three is stored."""
+    merchant_id = merchant.merchant.id
+    writer = AssessmentWriter(platform.shards, FraudMetrics(CollectorRegistry()), attempts_max=1)
+    scored = []
+    for _ in range(2):
+        facts = payment_facts(merchant_id, returning_customer(merchant_id), time.time_ns() // 10**6)
+        async with platform.shards.read(merchant_id) as connection:
+            scored.append((await platform.fraud.evaluate(connection, facts)).assessment)
+    repeated = replace(scored[1], payment=f"{scored[1].payment}_again")
+    for assessment in (*scored, repeated):
+        assert writer.submit(assessment)
+    await writer.close()
+    stored = await _stored(platform, merchant_id)
+    assert not {scored[0].payment, scored[1].payment, repeated.payment} & set(stored)
 
 
 async def test_the_benchmark_measures_every_phase(migrated: Settings) -> None:

@@ -4,14 +4,15 @@ stored errors, nothing stored for invalid input."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from paycore.app import Platform
 from paycore.errors import ApiError, Reason, invalid, not_found
-from paycore.executor.grouping import GroupCommit
 from paycore.ids import Prefix, new_id
 from paycore.runtime.mutations import in_group
 from paycore.storage import IdempotencyStore
@@ -168,8 +169,18 @@ async def test_first_phases_in_one_group_commit_run_each_key_once(
     """Concurrent first phases share a transaction (runtime.mutations.in_group); one key sent
     twice at once records once, the second answering that the key is in use."""
     store = IdempotencyStore()
-    transaction = in_group(GroupCommit(8))
+    transaction = in_group(8)
     keys = ["grouped-a", "grouped-b", "grouped-c", "grouped-a"]
+    refused = asyncio.Event()
+
+    async def completed(recorded: account_pb2.SellerAccount) -> account_pb2.SellerAccount:
+        # The first with the repeated key keeps its lease until the other was refused: under
+        # load the other may run after the first's whole request (it waited for a new pool
+        # connection) and would then replay its answer. Both recording: 10 s, then the counts.
+        if recorded.email == "grouped-a":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(refused.wait(), 10)
+        return recorded
 
     async def first_phase(number: int) -> account_pb2.SellerAccount | ApiError:
         key = keys[number]
@@ -181,11 +192,12 @@ async def test_first_phases_in_one_group_commit_run_each_key_once(
                 request_fingerprint("/m", _request(f"{key}@x.test")),
                 account_pb2.SellerAccount,
                 _inserting(key, f"acct_{number}"),
-                lambda recorded, opened: _completed(recorded),
+                lambda recorded, opened: completed(recorded),
                 timedelta(seconds=30),
                 transaction,
             )
         except ApiError as error:
+            refused.set()
             return error
 
     outcomes = await asyncio.gather(*(first_phase(number) for number in range(len(keys))))
@@ -204,6 +216,138 @@ async def test_first_phases_in_one_group_commit_run_each_key_once(
 
 async def _completed(recorded: account_pb2.SellerAccount) -> account_pb2.SellerAccount:
     return recorded
+
+
+Completion = Callable[[account_pb2.SellerAccount], Awaitable[account_pb2.SellerAccount]]
+
+
+async def _first_phases_together(
+    engine: AsyncEngine, phased: list[tuple[str, str, str]], complete: Completion = _completed
+) -> list[account_pb2.SellerAccount | ApiError]:
+    """`run_phased` of each (key, the request's email, the id its first phase answers) at
+    once: their first phases share group commits of up to 8, their keys claimed together."""
+    store = IdempotencyStore()
+    transaction = in_group(8)
+
+    async def first_phase(key: str, email: str, recorded_id: str) -> Any:
+        try:
+            return await store.run_phased(
+                engine,
+                OWNER,
+                key,
+                request_fingerprint("/m", _request(email)),
+                account_pb2.SellerAccount,
+                _inserting(key, recorded_id),
+                lambda recorded, opened: complete(recorded),
+                timedelta(seconds=30),
+                transaction,
+            )
+        except ApiError as error:
+            return error
+
+    return list(await asyncio.gather(*(first_phase(*each) for each in phased)))
+
+
+def _reason(outcome: account_pb2.SellerAccount | ApiError) -> Reason | None:
+    return outcome.reason if isinstance(outcome, ApiError) else None
+
+
+async def test_a_group_with_a_key_held_elsewhere_refuses_that_key_only(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    """A key whose lock another transaction holds answers IDEMPOTENCY_KEY_IN_USE and records
+    nothing, its group's other keys record once each; the key is free once the lock is gone."""
+    free = [("held-free-a", "a@x.test", "acct_a"), ("held-free-b", "b@x.test", "acct_b")]
+    held = ("held", "held@x.test", "acct_held")
+    async with engine.begin() as holder:
+        await holder.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
+            {"lock": f"{OWNER} held"},
+        )
+        outcomes = await _first_phases_together(engine, [free[0], held, free[1]])
+    assert [getattr(outcome, "id", None) for outcome in outcomes] == ["acct_a", None, "acct_b"]
+    assert _reason(outcomes[1]) is Reason.IDEMPOTENCY_KEY_IN_USE
+    counts = [await _count(engine, key) for key in ("held-free-a", "held", "held-free-b")]
+    assert counts == [1, 0, 1]
+    again = await _first_phases_together(engine, [held, ("held-free-c", "c@x.test", "acct_c")])
+    assert [getattr(outcome, "id", None) for outcome in again] == ["acct_held", "acct_c"]
+    assert await _count(engine, "held") == 1
+
+
+async def test_a_group_replays_a_finished_key_without_recording_it_again(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    finished = [("finished-a", "fa@x.test", "acct_fa"), ("finished-b", "fb@x.test", "acct_fb")]
+    await _first_phases_together(engine, finished)
+    outcomes = await _first_phases_together(
+        engine,
+        [
+            ("finished-new", "new@x.test", "acct_new"),
+            ("finished-b", "fb@x.test", "acct_fb_again"),
+            ("finished-a", "fa@x.test", "acct_fa_again"),
+        ],
+    )
+    assert [getattr(outcome, "id", None) for outcome in outcomes] == [
+        "acct_new",
+        "acct_fb",
+        "acct_fa",
+    ]
+    assert [await _count(engine, key) for key in ("finished-a", "finished-b")] == [1, 1]
+    assert await _count(engine, "finished-new") == 1
+
+
+async def test_a_group_refuses_a_key_sent_with_another_request(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    await _first_phases_together(engine, [("reused-in-group", "first@x.test", "acct_first")])
+    outcomes = await _first_phases_together(
+        engine,
+        [
+            ("reused-neighbour", "n@x.test", "acct_n"),
+            ("reused-in-group", "second@x.test", "acct_second"),
+        ],
+    )
+    assert getattr(outcomes[0], "id", None) == "acct_n"
+    assert _reason(outcomes[1]) is Reason.IDEMPOTENCY_KEY_REUSED
+    assert await _count(engine, "reused-in-group") == 1
+
+
+async def test_a_group_resumes_a_released_key_under_a_new_lease(
+    engine: AsyncEngine, scratch_table: str
+) -> None:
+    """A key whose completion stopped (released, its first phase's answer stored) resumes from
+    that answer in a group: its first phase does not run again and its lease is taken."""
+
+    async def lost(recorded: account_pb2.SellerAccount) -> account_pb2.SellerAccount:
+        raise ApiError(Reason.UNAVAILABLE, detail="the PSP is unreachable")
+
+    stopped = ("resumed", "resumed@x.test", "acct_resumed")
+    assert _reason((await _first_phases_together(engine, [stopped], lost))[0]) is (
+        Reason.UNAVAILABLE
+    )
+    leased_while_completing: list[bool] = []
+
+    async def completing(recorded: account_pb2.SellerAccount) -> account_pb2.SellerAccount:
+        if recorded.id == "acct_resumed":
+            async with engine.connect() as connection:
+                leased = await connection.execute(
+                    text(
+                        "select locked_until > now() from idempotency_keys"
+                        " where merchant_id = :owner and key = 'resumed'"
+                    ),
+                    {"owner": OWNER},
+                )
+                leased_while_completing.append(bool(leased.scalar_one()))
+        return recorded
+
+    outcomes = await _first_phases_together(
+        engine,
+        [("resumed-neighbour", "rn@x.test", "acct_rn"), (*stopped[:2], "acct_resumed_again")],
+        completing,
+    )
+    assert [getattr(outcome, "id", None) for outcome in outcomes] == ["acct_rn", "acct_resumed"]
+    assert leased_while_completing == [True]
+    assert await _count(engine, "resumed") == 1
 
 
 async def test_final_errors_are_stored_and_replayed_without_running_again(

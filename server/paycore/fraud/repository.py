@@ -104,8 +104,9 @@ _policy: Decoder[Policy] = Decoder(
 
 
 async def insert_assessments(connection: AsyncConnection, assessments: list[Assessment]) -> None:
-    """In the connection's transaction; several as one pipelined `executemany` (one round
-    trip)."""
+    """In the connection's transaction, or, on an autocommit connection, in one of their own
+    (asyncpg runs an `executemany`'s rows all or none); several as one pipelined `executemany`
+    (one round trip)."""
     driver = await driver_of(connection)
     await driver.executemany(_INSERT_ASSESSMENT, [_encode_assessment(a) for a in assessments])
 

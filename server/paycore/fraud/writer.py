@@ -97,7 +97,8 @@ class AssessmentWriter:
                 by_engine.setdefault(current, []).append(assessment)
             try:
                 for current in list(by_engine):
-                    async with current.begin() as connection:
+                    # One executemany, all or none on its own: no BEGIN and COMMIT (issue 17).
+                    async with self._shards.autocommit(current).connect() as connection:
                         await insert_assessments(connection, by_engine[current])
                     del by_engine[current]
                 return

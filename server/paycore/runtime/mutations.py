@@ -33,7 +33,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
-from paycore.executor.grouping import GroupCommit
+from paycore.executor.grouping import GroupCommit, Lasts, Work
 from paycore.ids import shard_account_id
 from paycore.invariants import invariant
 from paycore.runtime.context import CallerKind, current_call
@@ -41,8 +41,10 @@ from paycore.runtime.messages import Converter
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.idempotency import (
     FORMER_OPERATOR_OWNER,
+    KeyWork,
     OpenKey,
     Transaction,
+    claim_together,
     operator_owner,
     request_fingerprint,
 )
@@ -114,7 +116,7 @@ class Mutations:
         self._shards = shards
         self._store = store
         self._lease = lease
-        self._in_group = in_group(GroupCommit(first_phase_group_max))
+        self._in_group = in_group(first_phase_group_max)
 
     async def for_merchant(
         self,
@@ -358,22 +360,32 @@ class Mutations:
         return await self.phased(merchant_id, request, render, already_recorded, complete)
 
 
-def in_group(groups: GroupCommit) -> Transaction:
-    """A key's first transaction in a group commit's (paycore.executor.grouping: a group that
-    fails runs each again alone), never two of one key in a group: the second must find the
-    first's committed key (or its lock), not run beside it in the transaction that holds both
-    locks (an advisory lock is re-entrant within a session)."""
+def in_group(group_max: int) -> Transaction:
+    """A key's first transaction in a group commit's of at most `group_max` (paycore.executor.
+    grouping: a group that fails runs each again alone), the group's keys claimed together
+    first (`claim_together`: two statements for the group); never two of one key in a group:
+    the second must find the first's committed key (or its lock), not run beside it in the
+    transaction that holds both locks (an advisory lock is re-entrant within a session)."""
+    groups = GroupCommit(group_max, _claim_keys)
 
-    async def transaction(
-        engine: AsyncEngine,
-        key: tuple[str, str],
-        work: Callable[[AsyncConnection], Awaitable[Any]],
-    ) -> Any:
-        return await groups.run(
-            engine, "", lambda connection, lasts: work(connection), distinct=key
-        )
+    async def transaction(engine: AsyncEngine, first: KeyWork[Any]) -> Any:
+        return await groups.run(engine, "", _InGroup(first), distinct=(first.owner, first.key))
 
     return transaction
+
+
+@dataclass(frozen=True)
+class _InGroup:
+    """A key's first transaction as a group commit's work (it leaves nothing to run last)."""
+
+    first: KeyWork[Any]
+
+    async def __call__(self, connection: AsyncConnection, lasts: Lasts) -> Any:
+        return await self.first(connection)
+
+
+async def _claim_keys(connection: AsyncConnection, works: list[Work]) -> None:
+    await claim_together(connection, [work.first for work in works if isinstance(work, _InGroup)])
 
 
 def _rendered(change: Change[ResultT], render: Callable[[ResultT], ResponseT]) -> Change[ResponseT]:

@@ -7,9 +7,12 @@ One transaction on the owner's shard holds, in order:
      different hash -> FAILED_PRECONDITION (IDEMPOTENCY_KEY_REUSED).
   3. the change itself, then the row with the response, committed together.
 The lock is released at commit, after the row became visible, so a waiting duplicate always
-finds the row. A change that fails with a final domain error (NOT_FOUND, FAILED_PRECONDITION...)
-rolls back and its error is stored, so a replay gets the same answer; invalid arguments and
-transient failures store nothing and the key stays free for a corrected or retried request.
+finds the row. First phases that share a group commit's transaction take steps 1 and 2 for all
+their keys at once (`claim_together`: every lock in one statement, every row in the next), and
+each then checks its row as alone. A change that fails with a final domain error (NOT_FOUND,
+FAILED_PRECONDITION...) rolls back and its error is stored, so a replay gets the same answer;
+invalid arguments and transient failures store nothing and the key stays free for a corrected
+or retried request.
 
 A request that calls a PSP cannot be one transaction (no external call runs inside one), so it
 runs in phases (`run_phased`, after Brandur Leach's recovery points): the first transaction
@@ -30,10 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from itertools import chain
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason, Status
@@ -46,11 +50,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ResponseT = TypeVar("ResponseT", bound=Message)
 T = TypeVar("T")
-Transaction = Callable[
-    [AsyncEngine, tuple[str, str], Callable[[AsyncConnection], Awaitable[Any]]], Awaitable[Any]
-]
-"""Runs a key's first transaction on the engine, the key as (owner, key): in one of its own
-(`alone`), or in a group commit's, shared with other requests' (paycore.runtime.mutations)."""
+R = TypeVar("R")
+Transaction = Callable[[AsyncEngine, "KeyWork[Any]"], Awaitable[Any]]
+"""Runs a key's first transaction on the engine: in one of its own (`alone`), or in a group
+commit's, shared with other requests' (paycore.runtime.mutations)."""
 
 # Errors that are the request's final answer: replaying the key must give them again.
 FINAL_ERROR_STATUSES = frozenset(
@@ -86,12 +89,32 @@ RECORDED = "recorded"
 
 # Every request goes through these, so they are asyncpg statements (paycore.storage.raw).
 _TRY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
-_STORED = """
-SELECT request_hash, response_status, response_body, recovery_point,
-       coalesce(locked_until > now(), false) AS leased
-FROM idempotency_keys WHERE merchant_id = $1 AND key = $2
-"""
+_STORED_COLUMNS = """request_hash, response_status, response_body, recovery_point,
+       coalesce(locked_until > now(), false) AS leased"""
+_STORED = f"SELECT {_STORED_COLUMNS} FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
 _EXISTS = "SELECT 1 FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
+# The same two for the keys of a group commit's first transactions (`claim_together`), by the
+# number of keys, a power of two (a few statements, each prepared once per connection).
+_claims: dict[int, tuple[str, str]] = {}
+
+
+def _claims_of(count: int) -> tuple[str, str]:
+    """Every key's lock (false when any is held elsewhere), then every key's row. Scalar
+    parameters, not arrays: asyncpg encodes an array element by element, and unnest over
+    arrays measured no cheaper for PostgreSQL (docs/benchmarks.md)."""
+    statements = _claims.get(count)
+    if statements is None:
+        numbers = range(1, count + 1)
+        lock = "pg_try_advisory_xact_lock(hashtextextended(${}, 0))"
+        locks = " AND ".join(lock.format(n) for n in numbers)
+        keys = ", ".join(f"(${2 * n - 1}, ${2 * n})" for n in numbers)
+        statements = (
+            f"SELECT {locks}",
+            f"SELECT merchant_id, key, {_STORED_COLUMNS} FROM idempotency_keys"
+            f" WHERE (merchant_id, key) IN ({keys})",
+        )
+        _claims[count] = statements
+    return statements
 
 
 def _remember_from(start: int) -> str:
@@ -171,19 +194,73 @@ def request_fingerprint(method: str, request: Message) -> bytes:
     return digest.digest()
 
 
-class _Step:
-    """The request's own work inside the key's transaction: a final error it raises (not one
-    of the store's, such as IDEMPOTENCY_KEY_IN_USE) is the request's answer."""
+class KeyWork(Generic[T]):
+    """A key's first transaction: `await work(connection)` claims the key (its advisory lock,
+    then its row) and runs the request's work, as a `Transaction` runs it. A group commit that
+    runs several keys' first transactions in one of its own claims their keys beforehand, all
+    together (`claim_together`: two statements for the group, not two for each key); each then
+    finds its key's row here instead of claiming it again."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, owner: str, key: str, work: Callable[[AsyncConnection, KeyWork[T]], Awaitable[T]]
+    ) -> None:
+        self.owner = owner
+        self.key = key
+        self._work = work
         self.final_error: ApiError | None = None
+        """A final error the request's own work raised (`step`): the request's answer."""
+        self._claimed_on: AsyncConnection | None = None
+        self.row: Any = None
+        """The key's row (an asyncpg record, None for none) as `claim_together` read it."""
 
-    async def run(self, work: Awaitable[ResponseT]) -> ResponseT:
+    async def __call__(self, connection: AsyncConnection) -> T:
+        return await self._work(connection, self)
+
+    async def step(self, work: Awaitable[R]) -> R:
+        """The request's own work inside the key's transaction: a final error it raises (not
+        one of the store's, such as IDEMPOTENCY_KEY_IN_USE) is the request's answer."""
         try:
             return await work
         except ApiError as error:
             self.final_error = error if error.status in FINAL_ERROR_STATUSES else None
             raise
+
+    def claimed(self, connection: AsyncConnection, row: Any) -> None:
+        """`claim_together` took the key's lock in `connection`'s transaction and read `row`."""
+        self._claimed_on = connection
+        self.row = row
+
+    def claimed_in(self, connection: AsyncConnection) -> bool:
+        """Whether the key was claimed in `connection`'s transaction: only there does `row`
+        hold (a group that fails runs each first transaction alone, claiming its key anew)."""
+        return self._claimed_on is connection
+
+    @property
+    def lock(self) -> str:
+        return _lock_of(self.owner, self.key)
+
+
+async def claim_together(connection: AsyncConnection, works: Sequence[KeyWork[Any]]) -> None:
+    """The keys of first transactions that share `connection`'s transaction (a group commit's),
+    claimed as each would claim its own, in two statements for them all: every key's advisory
+    lock, IDEMPOTENCY_KEY_IN_USE when any is held elsewhere (the group fails and each runs
+    again alone, meeting its own answer); then every key's row, read after the locks were taken
+    (a later statement's snapshot: a first request that committed before its lock was released
+    is seen). Each work then finds its row; the checks of the row are its own, as alone."""
+    if not works:
+        return
+    count = 1 << (len(works) - 1).bit_length()
+    # Padded with the last key: its lock is re-entrant within the session, its row read once.
+    padded = [*works, *[works[-1]] * (count - len(works))]
+    try_locks, stored = _claims_of(count)
+    driver = await driver_of(connection)
+    if not await driver.fetchval(try_locks, *[work.lock for work in padded]):
+        raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
+    keys = chain.from_iterable((work.owner, work.key) for work in padded)
+    rows = await driver.fetch(stored, *keys)
+    found = {(row["merchant_id"], row["key"]): row for row in rows}
+    for work in works:
+        work.claimed(connection, found.get((work.owner, work.key)))
 
 
 class IdempotencyStore:
@@ -195,19 +272,17 @@ class IdempotencyStore:
         owner: str,
         key: str,
         fingerprint: bytes,
-        work: Callable[[AsyncConnection, _Step], Awaitable[T]],
+        work: Callable[[AsyncConnection, KeyWork[T]], Awaitable[T]],
         transaction: Transaction,
     ) -> T:
-        """The key's transaction (`transaction`'s), and the step that runs the request's work
-        in it: when that work fails with a final error, the transaction rolls back and the
+        """The key's transaction (`transaction`'s) running `work`: when the request's own work
+        in it (`KeyWork.step`) fails with a final error, the transaction rolls back and the
         error is stored as the key's answer in a transaction of its own."""
-        step = _Step()
+        first = KeyWork(owner, key, work)
         try:
-            return await transaction(  # type: ignore[no-any-return]
-                engine, (owner, key), lambda connection: work(connection, step)
-            )
+            return await transaction(engine, first)  # type: ignore[no-any-return]
         except ApiError as error:
-            if error is step.final_error:
+            if error is first.final_error:
                 async with engine.begin() as connection:
                     await self._remember(
                         connection, owner, key, fingerprint, _error_response(error)
@@ -230,13 +305,13 @@ class IdempotencyStore:
         keys before `owner` did; a key it holds on `engine` is this call's (replayed, reused
         or in use as before), and a new one is stored under `owner`."""
 
-        async def once(connection: AsyncConnection, step: _Step) -> ResponseT:
-            stored = await self._claim(connection, owner, key, fingerprint)
+        async def once(connection: AsyncConnection, first: KeyWork[ResponseT]) -> ResponseT:
+            stored = await self._claim(connection, first, fingerprint)
             if stored is None and former_owner is not None:
-                stored = await self._claim(connection, former_owner, key, fingerprint)
+                stored = await self._claim_key(connection, former_owner, key, fingerprint)
             if stored is not None:
                 return _replay(stored.response, response_type)
-            response = await step.run(change(connection))
+            response = await first.step(change(connection))
             kept = stored_form(response) if stored_form else response
             ok = StoredResponse(Status.OK, kept.SerializeToString())
             await self._remember(connection, owner, key, fingerprint, ok)
@@ -263,9 +338,11 @@ class IdempotencyStore:
         commit's for records that write only rows they create, paycore.runtime.mutations).
         `route`: where the owner's rows are when the completion ends (None: on `engine`)."""
 
-        async def first_phase(connection: AsyncConnection, step: _Step) -> tuple[ResponseT, bool]:
+        async def first_phase(
+            connection: AsyncConnection, first: KeyWork[tuple[ResponseT, bool]]
+        ) -> tuple[ResponseT, bool]:
             """The recorded answer, and whether it is the final one (a replay)."""
-            stored = await self._claim(connection, owner, key, fingerprint)
+            stored = await self._claim(connection, first, fingerprint)
             if stored is not None and stored.recovery_point is None:
                 return _replay(stored.response, response_type), True
             if stored is not None and stored.leased:
@@ -274,7 +351,7 @@ class IdempotencyStore:
                 await self._lease(connection, owner, key, lease)
                 return _replay(stored.response, response_type), False
             with writes_joined(Joined()) as joined:  # the record's last write, held
-                recorded = await step.run(record(connection))
+                recorded = await first.step(record(connection))
             body = StoredResponse(Status.OK, recorded.SerializeToString())
             await self._remember(
                 connection,
@@ -327,23 +404,21 @@ class IdempotencyStore:
         await driver.execute(_LEASE, owner, key, lease.total_seconds())
 
     async def _claim(
+        self, connection: AsyncConnection, first: KeyWork[Any], fingerprint: bytes
+    ) -> _StoredKey | None:
+        if first.claimed_in(connection):  # with its group's other keys (`claim_together`)
+            return _stored_key(first.row, fingerprint)
+        return await self._claim_key(connection, first.owner, first.key, fingerprint)
+
+    async def _claim_key(
         self, connection: AsyncConnection, owner: str, key: str, fingerprint: bytes
     ) -> _StoredKey | None:
         driver = await driver_of(connection)
         # Two statements, not one: the row is read after the lock is taken, so a snapshot taken
         # before a first request's commit released the lock cannot hide its row.
-        if not await driver.fetchval(_TRY_LOCK, f"{owner} {key}"):  # keys hold no spaces
+        if not await driver.fetchval(_TRY_LOCK, _lock_of(owner, key)):
             raise ApiError(Reason.IDEMPOTENCY_KEY_IN_USE, param="idempotency-key")
-        row = await driver.fetchrow(_STORED, owner, key)
-        if row is None:
-            return None
-        if row["request_hash"] != fingerprint:
-            raise ApiError(Reason.IDEMPOTENCY_KEY_REUSED, param="idempotency-key")
-        return _StoredKey(
-            StoredResponse(Status(row["response_status"]), bytes(row["response_body"])),
-            row["recovery_point"],
-            row["leased"],
-        )
+        return _stored_key(await driver.fetchrow(_STORED, owner, key), fingerprint)
 
     async def _remember(
         self,
@@ -405,12 +480,29 @@ async def _last_write(
             await (await driver_of(connection)).execute(statement, *arguments)
 
 
-async def alone(
-    engine: AsyncEngine, key: tuple[str, str], work: Callable[[AsyncConnection], Awaitable[T]]
-) -> T:
+async def alone(engine: AsyncEngine, work: KeyWork[T]) -> T:
     """A key's first transaction of its own."""
     async with engine.begin() as connection:
         return await work(connection)
+
+
+def _lock_of(owner: str, key: str) -> str:
+    """The name of the key's advisory lock (hashed by `hashtextextended`)."""
+    return f"{owner} {key}"  # keys hold no spaces
+
+
+def _stored_key(row: Any, fingerprint: bytes) -> _StoredKey | None:
+    """The key's row as the request may use it: None for none; IDEMPOTENCY_KEY_REUSED when it
+    was stored for another request."""
+    if row is None:
+        return None
+    if row["request_hash"] != fingerprint:
+        raise ApiError(Reason.IDEMPOTENCY_KEY_REUSED, param="idempotency-key")
+    return _StoredKey(
+        StoredResponse(Status(row["response_status"]), bytes(row["response_body"])),
+        row["recovery_point"],
+        row["leased"],
+    )
 
 
 def _error_response(error: ApiError) -> StoredResponse:

@@ -189,6 +189,12 @@ class Shards:
         digest = hashlib.sha256(seed.encode()).digest()
         return int.from_bytes(digest[:8], "big") % self.logical_shard_count
 
+    def autocommit(self, engine: AsyncEngine) -> AsyncEngine:
+        """`engine` (one of `engines`) in autocommit: for a write that is one statement, or one
+        `executemany` (asyncpg runs its rows as one implicit transaction, all or none), without
+        the round trips of BEGIN and COMMIT."""
+        return self._readers[self.engines.index(engine)]
+
     @asynccontextmanager
     async def transaction(self, merchant_id: str) -> AsyncIterator[AsyncConnection]:
         async with self.engine_for_merchant(merchant_id).begin() as connection:
