@@ -34,7 +34,7 @@ class WrappingInterceptor(aio.ServerInterceptor):
         raise NotImplementedError
 
 
-class InterceptorChain(aio.ServerInterceptor):
+class InterceptorChain(WrappingInterceptor):
     """Wrapping interceptors, outermost first, run as one interceptor. grpc.aio awaits every
     interceptor's `intercept_service` on every call (a coroutine and a continuation each);
     the chain asks for the method's handler once and wraps it with each interceptor's `wrap`,
@@ -42,17 +42,10 @@ class InterceptorChain(aio.ServerInterceptor):
     same order as through the interceptors one by one."""
 
     def __init__(self, interceptors: Sequence[WrappingInterceptor]) -> None:
+        super().__init__()
         self._innermost_first = tuple(reversed(interceptors))
-        self._wrapped = WrappedHandlers()
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        return self._wrapped.get(method, handler, lambda: self._wrap(handler, method))
-
-    def _wrap(self, handler: Handler | None, method: str) -> Handler | None:
+    def wrap(self, handler: Handler | None, method: str) -> Handler | None:
         for interceptor in self._innermost_first:
             handler = interceptor.wrap(handler, method)
         return handler
