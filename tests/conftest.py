@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -85,8 +86,19 @@ def servers() -> Iterator[Servers]:
 
 
 @pytest.fixture(scope="session")
-def settings(servers: Servers) -> Settings:
+def unanswered_url() -> Iterator[str]:
+    """An address where nothing answers, for the session's platform's PSP: a port bound and
+    never listened on (connections are refused), so a `make run` on this machine, whose
+    simulator holds the default PSP port, cannot answer for it."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Servers, unanswered_url: str) -> Settings:
     return Settings(
+        psp_url=unanswered_url,
         database_urls=servers.database_urls,
         redis_url=servers.redis_url,
         redis_key_prefix=servers.redis_key_prefix,
