@@ -1,4 +1,5 @@
-"""Node clients: stripe-node against the edge (tests/clients/node/stripe.test.mjs) and a gRPC
+"""Node clients: stripe-node against the edge (tests/clients/node/stripe.test.mjs, and Stripe's
+Node quickstarts as written in tests/clients/node/quickstarts.test.mjs) and a gRPC
 service written with @grpc/grpc-js + @grpc/proto-loader over the protos the wheel ships
 (tests/clients/node/grpc.test.mjs). Each runs under `node --test` while the servers run here.
 
@@ -29,6 +30,7 @@ from tests.payment.shop import NO_LIMITS, PayIn, Shop
 NODE_DIR = Path(__file__).parent / "node"
 REPOSITORY = Path(__file__).resolve().parents[2]
 NODE_RUN_SECONDS_MAX = 240
+QUICKSTART_COUNT = 7  # the tests in quickstarts.test.mjs
 INFO = "\N{INFORMATION SOURCE}"  # how node --test's spec reporter starts its summary lines
 
 pytestmark = pytest.mark.skipif(
@@ -100,6 +102,25 @@ async def test_stripe_node_against_the_edge(
     assert f"{INFO} pass 9" in output and f"{INFO} fail 0" in output, output
     keys = {key for what, key in seen if what == "POST /v1/payment_intents"}
     assert len(seen) == 2 and len(keys) == 1 and keys != {""}  # stripe-node's own key, twice
+
+
+async def test_stripe_node_quickstarts(
+    node_modules: Path, payin: PayIn, edge_merchant: EdgeMerchant
+) -> None:
+    """Stripe's Node guides as written (tests/clients/node/quickstarts.test.mjs), each test with
+    a merchant of its own, as in tests/clients/test_stripe_quickstarts.py."""
+    merchants = [
+        await new_edge_merchant(payin, edge_merchant.url, name=f"Quickstart {number}")
+        for number in range(QUICKSTART_COUNT)
+    ]
+    output = await run_node_tests(
+        "quickstarts.test.mjs",
+        {
+            "PAYCORE_EDGE_URL": edge_merchant.url,
+            "PAYCORE_QUICKSTART_KEYS": ",".join(merchant.secret_key for merchant in merchants),
+        },
+    )
+    assert f"{INFO} pass {QUICKSTART_COUNT}" in output and f"{INFO} fail 0" in output, output
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,7 @@ async def test_ledger_accounts_transfers_entries_and_integrity(
         },
     )
     assert clash.status == 409, clash.body
+    assert clash.headers["Stripe-Should-Retry"] == "false"  # the SDKs would retry a 409
 
     read = await call(http, "GET", f"/v1/ledger/accounts/{cash['id']}", key=admin)
     assert (read.status, read.body["id"], read.body["code"]) == (200, cash["id"], "psp_receivable")

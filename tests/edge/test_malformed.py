@@ -197,6 +197,7 @@ async def test_an_unimplemented_method_is_501(bare_edge: str) -> None:
         assert answer.status == 501
         assert answer.error["code"] == "unimplemented"
         assert answer.error["message"] == "GET /v1/balance is not implemented yet"
+        assert answer.headers["Stripe-Should-Retry"] == "false"  # the SDKs would retry a 5xx
         health = await http.get("/healthz")
         assert health.status == 200
 

@@ -6,7 +6,8 @@
 A gRPC status maps to HTTP by the usual table (google/rpc/code.proto); the ErrorInfo detail
 gives `code` (its reason, lowercased as Stripe writes codes) and `param`, and the reason's
 paycore.errors.ErrorType gives `type`. FAILED_PRECONDITION of a card error is 402, as Stripe
-answers a declined card."""
+answers a declined card. A 409 that a retry cannot change (ALREADY_EXISTS, unlike ABORTED's
+"in progress" and "conflicted") and a 501 carry `Stripe-Should-Retry: false`."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
 }
 PAYMENT_REQUIRED = 402
+
+SHOULD_RETRY_HEADER = "Stripe-Should-Retry"
+"""What Stripe answers so that its SDKs skip a retry that cannot succeed: they retry every 409
+and 5xx on their own (stripe-node twice by default, with backoff) unless it says "false"."""
+_FINAL_STATUSES = frozenset({grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.UNIMPLEMENTED})
 
 # The type of a status that came without a paycore reason (e.g. UNIMPLEMENTED from grpc itself).
 _TYPE_BY_STATUS = {
@@ -113,6 +119,8 @@ def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:
         message=message,
         param=info.metadata.get("param", "") if info is not None else "",
     )
+    if code in _FINAL_STATUSES:
+        result.headers[SHOULD_RETRY_HEADER] = "false"
     retry_after_ms = trailing.get(RETRY_AFTER_HEADER)
     if isinstance(retry_after_ms, str) and retry_after_ms.isdigit():
         result.headers["Retry-After"] = str(max(1, math.ceil(int(retry_after_ms) / 1000)))
