@@ -119,12 +119,31 @@ async def test_stripe_sdk_headers_are_accepted_and_ignored(
         key=key,
         headers={
             "Stripe-Version": "2024-06-20",
-            "Stripe-Account": "acct_somebody",
             "X-Stripe-Client-User-Agent": '{"bindings_version": "16.1.0"}',
             "User-Agent": "Stripe/v1 PythonBindings/16.1.0",
         },
     )
     assert (answer.status, answer.body["object"]) == (200, "list")
+
+
+async def test_stripe_account_is_refused_not_ignored(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    """Connect's header asks to act as another account; ignoring it would act on the caller's."""
+    key = (await new_merchant(payin_http, payin.admin_token))["secret_key"]
+    answer = await call(
+        payin_http,
+        "POST",
+        "/v1/customers",
+        key=key,
+        json_body={"email": "ada@example.com"},
+        headers={"Stripe-Account": "acct_somebody"},
+    )
+    assert answer.status == 400, answer.body
+    error = answer.body["error"]
+    assert (error["code"], error["param"]) == ("header_unsupported", "Stripe-Account")
+    listed = await call(payin_http, "GET", "/v1/customers", key=key)
+    assert listed.body["data"] == []
 
 
 def test_the_renderer_names_objects_and_numbers() -> None:

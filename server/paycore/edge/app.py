@@ -59,6 +59,12 @@ _PASSED_HEADERS = (
     ("Paycore-Merchant", "paycore-merchant"),
 )
 _HEADER_LENGTH_MAX = 4096
+STRIPE_ACCOUNT_HEADER = "Stripe-Account"
+_STRIPE_ACCOUNT_REFUSED = (
+    "paycore has no connected accounts to act as: call with the key of the merchant the call is"
+    " for (an operator names it in Paycore-Merchant); a charge for a seller account names it"
+    " in transfer_destination"
+)
 
 Call = Callable[..., Any]
 
@@ -307,6 +313,9 @@ def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> 
 
 
 def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
+    if STRIPE_ACCOUNT_HEADER in request.headers:
+        # Ignored, the call would act on the caller's own account, not the one named.
+        raise invalid_request("header_unsupported", _STRIPE_ACCOUNT_REFUSED, STRIPE_ACCOUNT_HEADER)
     metadata = [(REQUEST_ID_HEADER, request_id)]
     if request.remote:
         # The server counts failed authentications and publishable-key calls per client
