@@ -21,6 +21,8 @@ def test_both_schemes_verify_with_the_libraries_and_the_client_helper() -> None:
     headers = signature_headers(SigningKeys(secret), "evt_1", now, BODY)
     Webhook(secret.reveal()).verify(BODY, headers)
     stripe.Webhook.construct_event(BODY, headers["Paycore-Signature"], secret.reveal())
+    # Where Stripe's webhook examples read it, too.
+    stripe.Webhook.construct_event(BODY, headers["Stripe-Signature"], secret.reveal())
     assert verify(BODY, headers, secret.reveal())["id"] == "evt_1"
     only_stripe = {"Paycore-Signature": headers["Paycore-Signature"]}
     assert verify(BODY, only_stripe, secret.reveal())["id"] == "evt_1"

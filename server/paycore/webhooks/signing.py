@@ -6,6 +6,7 @@ it with the `standardwebhooks` library or with the Stripe SDK's `Webhook.constru
     webhook-signature: v1,<base64> [v1,...]    "<id>.<timestamp>.<body>"
     Paycore-Signature: t=<unix>,v1=<hex>[,v1=<hex>]   Stripe's scheme: HMAC-SHA256 keyed by the
                                                whole "whsec_..." text, over "<t>.<body>"
+    Stripe-Signature: the same value, where Stripe's own webhook examples read it
 
 While a rolled secret's overlap lasts, each header carries one signature per secret (both
 schemes accept a delivery when any signature matches)."""
@@ -47,6 +48,9 @@ def stripe_signature(secret: Secret, timestamp: int, body: bytes) -> str:
 def signature_headers(
     keys: SigningKeys, message_id: str, timestamp: int, body: bytes
 ) -> dict[str, str]:
+    stripe_scheme = f"t={timestamp}," + ",".join(
+        f"v1={stripe_signature(secret, timestamp, body)}" for secret in _secrets(keys)
+    )
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
@@ -54,8 +58,8 @@ def signature_headers(
             standard_signature(standard_key(secret), message_id, timestamp, body)
             for secret in _secrets(keys)
         ),
-        "Paycore-Signature": f"t={timestamp},"
-        + ",".join(f"v1={stripe_signature(secret, timestamp, body)}" for secret in _secrets(keys)),
+        "Paycore-Signature": stripe_scheme,
+        "Stripe-Signature": stripe_scheme,
     }
 
 
