@@ -86,19 +86,19 @@ def servers() -> Iterator[Servers]:
 
 
 @pytest.fixture(scope="session")
-def unanswered_url() -> Iterator[str]:
-    """An address where nothing answers, for the session's platform's PSP: a port bound and
-    never listened on (connections are refused), so a `make run` on this machine, whose
-    simulator holds the default PSP port, cannot answer for it."""
+def no_psp_url() -> Iterator[str]:
+    """Where the session's platform finds no PSP. Not the default 127.0.0.1:8091: that is where
+    `make run` serves its simulator, so `make test` beside it would pay there (and a test that
+    expects no PSP would find one). The port is bound, never listened on: a connection is
+    refused, and no other process can take the port while the session holds it."""
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         yield f"http://127.0.0.1:{held.getsockname()[1]}"
 
 
 @pytest.fixture(scope="session")
-def settings(servers: Servers, unanswered_url: str) -> Settings:
+def settings(servers: Servers, no_psp_url: str) -> Settings:
     return Settings(
-        psp_url=unanswered_url,
         database_urls=servers.database_urls,
         redis_url=servers.redis_url,
         redis_key_prefix=servers.redis_key_prefix,
@@ -108,6 +108,7 @@ def settings(servers: Servers, unanswered_url: str) -> Settings:
         vault_key=new_vault_key(),
         card_fingerprint_key=secrets.token_urlsafe(32),
         grpc_addr="127.0.0.1:0",
+        psp_url=no_psp_url,
         database_pool_size=5,
     )
 

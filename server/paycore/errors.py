@@ -6,14 +6,14 @@ so a new class must be drawn here; module paths are under paycore):
     Exception
     ├── PaycoreError              root of everything paycore raises on purpose
     │   ├── ConfigurationError    a process cannot start (bad or missing settings)
+    │   │   └── EmbeddedServerError  tools.embedded: the dev PostgreSQL/Redis cannot start
     │   ├── InvariantViolation    a guarantee of the code did not hold: a bug (invariant())
     │   │   └── IllegalMove       a status move a state machine's table forbids
     │   │       ├── IllegalIntentTransition  payment.machine: a payment intent's
     │   │       └── IllegalDisputeTransition dispute.machine: a dispute's
     │   ├── ApiError              an answer to a caller: reason -> gRPC status + ErrorInfo
     │   │                         (REST renders it as {"error": {type, code, message, param}})
-    │   ├── IllegalTransition     executor.machine: an execution state move the table forbids
-    │   └── EmbeddedServerError   tools.embedded: the dev PostgreSQL/Redis cannot start
+    │   └── IllegalTransition     executor.machine: an execution state move the table forbids
     ├── PspError                  psp.client: a PSP call that gave no result
     │   ├── PspTransientError     nothing happened: safe to retry with the same key
     │   ├── PspTimeout            it may or may not have happened: resolve with lookup()

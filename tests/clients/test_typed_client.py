@@ -8,15 +8,17 @@ applied once."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
 from grpc import aio
-from paycore.client import connect, idempotency_key
+from paycore.client import Paycore, connect, idempotency_key
 from paycore.client.service_config import mutating_methods
 from paycore.v1 import account_pb2, customer_pb2
 
@@ -148,3 +150,22 @@ async def test_against_paycore_a_keyed_mutation_and_a_read(merchant: MerchantFix
         account_pb2.GetSellerAccountRequest(id=first.id)
     )
     assert read.id == first.id
+
+
+CLIENT_DOCS = Path(__file__).resolve().parents[2] / "docs" / "client.md"
+
+
+async def test_docs_name_every_stub_of_the_client() -> None:
+    """docs/client.md lists the `Paycore` attributes a caller reaches each service by."""
+    docs = await asyncio.to_thread(CLIENT_DOCS.read_text)
+    listed = re.search(r"one typed stub per service \(([^)]*)\)", docs, flags=re.DOTALL)
+    assert listed is not None
+    named = re.findall(r"`(\w+)`", listed.group(1))
+    client = Paycore(aio.insecure_channel("127.0.0.1:1"))  # never connects: no call is made
+    try:
+        stubs = [
+            name for name, stub in vars(client).items() if type(stub).__name__.endswith("Stub")
+        ]
+    finally:
+        await client.close()
+    assert named == stubs

