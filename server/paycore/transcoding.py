@@ -63,6 +63,18 @@ def enum_json_names(enum: EnumDescriptor) -> dict[str, str]:
 
 
 @cache
+def rendered_enum_names(enum: EnumDescriptor) -> dict[str, str | None]:
+    """`enum_json_names` as answers render them: the unset value (`..._UNSPECIFIED`, 0) is
+    null, as Stripe answers a field with nothing in it (`cancellation_reason`, a refund's
+    `reason`), so that `if intent.cancellation_reason:` reads as it does against Stripe."""
+    names: dict[str, str | None] = dict(enum_json_names(enum))
+    for value in enum.values:
+        if value.number == 0 and value.name.endswith("_UNSPECIFIED"):
+            names[value.name] = None
+    return names
+
+
+@cache
 def _enum_proto_names(enum: EnumDescriptor) -> dict[str, str]:
     return {json_name: name for name, json_name in enum_json_names(enum).items()}
 
@@ -226,7 +238,8 @@ def to_message(message: Descriptor, fields: dict[str, Any]) -> Message:
 
 
 def to_json(response: Message) -> dict[str, Any]:
-    """proto3 JSON with proto field names, every field present, enums by their JSON name."""
+    """proto3 JSON with proto field names, every field present, enums by their JSON name (an
+    unset one null: `rendered_enum_names`)."""
     plan = _json_plan(cast(Descriptor, response.DESCRIPTOR))
     if plan is not None:
         return _rendered(response, plan)
@@ -315,7 +328,7 @@ def _value_render(field: FieldDescriptor) -> _Render | None:
         enum = field.enum_type
         if enum is None or enum.full_name == "google.protobuf.NullValue" or enum.is_closed:
             return None
-        names = enum_json_names(enum)
+        names = rendered_enum_names(enum)
         by_number = {value.number: names.get(value.name, value.name) for value in enum.values}
         return lambda value: by_number.get(value, value)
     if field.type == FieldDescriptor.TYPE_BYTES:
@@ -372,7 +385,7 @@ def _rename_enums(message: Descriptor, rendered: dict[str, Any]) -> None:
 
 def _renamed(field: FieldDescriptor, value: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM and isinstance(value, str):
-        return enum_json_names(field.enum_type).get(value, value)
+        return rendered_enum_names(field.enum_type).get(value, value)
     if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
         message: Descriptor | None = message_of(field)
         if message is not None and message.full_name == ANY:

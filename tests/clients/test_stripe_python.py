@@ -70,6 +70,7 @@ async def test_customers_cards_and_a_confirmed_intent(edge_merchant: EdgeMerchan
         )
         assert isinstance(intent, stripe.PaymentIntent)
         assert (intent.status, intent.amount, intent.amount_received) == ("succeeded", 2000, 2000)
+        assert intent.cancellation_reason is None  # null, as Stripe answers an unset reason
         assert intent.amount + 1 == 2001  # a number: merchant code does arithmetic on it
         assert str(intent.client_secret).startswith(f"{intent.id}_secret_")
 
@@ -148,6 +149,7 @@ async def test_manual_capture_cancel_and_partial_refunds(edge_merchant: EdgeMerc
         first = sdk.v1.refunds.create(params={"payment_intent": held.id, "amount": 1000})
         second = sdk.v1.refunds.create(params={"payment_intent": held.id, "amount": 500})
         assert isinstance(first, stripe.Refund) and first.amount == 1000
+        assert first.reason is None
         assert {first.status, second.status} <= {"pending", "succeeded"}
         refunded = sdk.v1.payment_intents.retrieve(held.id)
         assert refunded["amount_refunded"] == 1500  # Stripe's pre-2025 field

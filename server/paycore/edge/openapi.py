@@ -10,7 +10,13 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.routes import HttpRoute
 from paycore.stripe_json import NESTED_LISTS, is_list_response, object_name
-from paycore.transcoding import enum_json_names, is_map, is_well_known, message_of
+from paycore.transcoding import (
+    enum_json_names,
+    is_map,
+    is_well_known,
+    message_of,
+    rendered_enum_names,
+)
 
 OPENAPI_VERSION = "3.1.0"
 ERROR_SCHEMA = "Error"
@@ -256,7 +262,10 @@ def _scalar_schema(field: FieldDescriptor, schemas: dict[str, Any]) -> dict[str,
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return _ref(message_of(field), schemas)
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return {"type": "string", "enum": list(enum_json_names(field.enum_type).values())}
+        names: list[str | None] = list(enum_json_names(field.enum_type).values())
+        if None in rendered_enum_names(field.enum_type).values():  # answers render unset as null
+            return {"type": ["string", "null"], "enum": [*names, None]}
+        return {"type": "string", "enum": names}
     if field.type == FieldDescriptor.TYPE_BOOL:
         return {"type": "boolean"}
     if field.type == FieldDescriptor.TYPE_STRING:
