@@ -10,7 +10,7 @@ from aiohttp import ClientSession
 from paycore.edge import start_edge
 from paycore.tools.psp import cards
 
-from tests.edge.helpers import call, card_method, new_merchant
+from tests.edge.helpers import call, card_method, new_merchant, seller_account
 from tests.payment.shop import PayIn, assert_books_balance, good_card
 
 
@@ -101,25 +101,19 @@ async def test_an_intent_updated_over_http_then_charged_to_a_destination(
     http = payin_http
     merchant = await new_merchant(http, payin.admin_token)
     key = merchant["secret_key"]
-    seller = await call(
-        http,
-        "POST",
-        "/v1/accounts",
-        key=key,
-        form="email=seller%40shop.test&country=US&default_currency=usd",
-    )
+    seller = await seller_account(http, key)
     created = await call(
         http,
         "POST",
         "/v1/payment_intents",
         key=key,
-        form=f"amount=1500&currency=usd&transfer_data[destination]={seller.body['id']}"
+        form=f"amount=1500&currency=usd&transfer_data[destination]={seller}"
         "&metadata[order]=42&metadata[coupon]=SPRING",
     )
     assert created.status == 200, created.body
     intent_url = f"/v1/payment_intents/{created.body['id']}"
-    assert created.body["transfer_data"] == {"destination": seller.body["id"]}
-    assert created.body["transfer_destination"] == seller.body["id"]
+    assert created.body["transfer_data"] == {"destination": seller}
+    assert created.body["transfer_destination"] == seller
 
     update = "amount=1800&metadata[coupon]=&payment_method=pm_card_mastercard&description=Mugs"
     key_header = {"Idempotency-Key": "http-update-1"}
@@ -148,14 +142,7 @@ async def test_checkouts_and_the_executor_over_http(
     http = payin_http
     merchant = await new_merchant(http, payin.admin_token)
     key = merchant["secret_key"]
-    seller = await call(
-        http,
-        "POST",
-        "/v1/accounts",
-        key=key,
-        form="email=seller%40shop.test&country=US&default_currency=usd",
-    )
-    assert seller.status == 200, seller.body
+    seller = await seller_account(http, key)
 
     payment = await call(
         http,
@@ -168,7 +155,7 @@ async def test_checkouts_and_the_executor_over_http(
             "payment_orders": [
                 {
                     "payment_order_id": "http-order",
-                    "seller_account": seller.body["id"],
+                    "seller_account": seller,
                     "amount": "900",
                     "currency": "usd",
                 }
