@@ -16,7 +16,7 @@ from paycore.tools.psp import cards
 
 from tests.clients.conftest import EdgeMerchant, new_edge_merchant
 from tests.helpers import serving
-from tests.payment.shop import PayIn, good_card
+from tests.payment.shop import PayIn, assert_books_balance, good_card
 
 T = TypeVar("T")
 
@@ -175,6 +175,94 @@ async def test_manual_capture_cancel_and_partial_refunds(edge_merchant: EdgeMerc
         )
 
     await in_thread(scenario)
+
+
+async def test_modify_an_intent_then_confirm_it(payin: PayIn, edge_merchant: EdgeMerchant) -> None:
+    """stripe.PaymentIntent.modify / paymentIntents.update: POST /v1/payment_intents/{id}."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        intent = sdk.v1.payment_intents.create(
+            params={"amount": 1000, "currency": "usd", "metadata": {"cart": "1", "promo": "x"}}
+        )
+        assert intent.status == "requires_payment_method"
+        updated = sdk.v1.payment_intents.update(
+            intent.id,
+            params={
+                "amount": 1500,
+                "description": "Two mugs",
+                "metadata": {"promo": "", "gift": "yes"},
+                "payment_method": "pm_card_visa",
+                "capture_method": "manual",
+            },
+        )
+        assert isinstance(updated, stripe.PaymentIntent) and updated.id == intent.id
+        assert (updated.status, updated.amount, updated.description) == (
+            "requires_confirmation",
+            1500,
+            "Two mugs",
+        )
+        assert updated.to_dict()["metadata"] == {"cart": "1", "gift": "yes"}
+        assert str(updated.payment_method).startswith("pm_")
+        assert updated.payment_method != "pm_card_visa"  # the test card, saved
+        confirmed = sdk.v1.payment_intents.confirm(intent.id)
+        assert (confirmed.status, confirmed.amount_capturable) == ("requires_capture", 1500)
+
+        with pytest.raises(stripe.InvalidRequestError) as late:
+            sdk.v1.payment_intents.update(intent.id, params={"amount": 2000})
+        assert (late.value.http_status, late.value.code) == (
+            400,
+            "payment_intent_unexpected_state",
+        )
+        with pytest.raises(stripe.InvalidRequestError) as misspelt:
+            sdk.v1.payment_intents.update(intent.id, params=cast(Any, {"amout": 10}))
+        assert (misspelt.value.http_status, misspelt.value.param) == (400, "amout")
+        captured = sdk.v1.payment_intents.capture(intent.id)
+        assert (captured.status, captured.amount_received) == ("succeeded", 1500)
+
+    await in_thread(scenario)
+    await assert_books_balance(payin.admin, edge_merchant.merchant_id)
+
+
+async def test_a_destination_charge_with_transfer_data(
+    payin: PayIn, edge_merchant: EdgeMerchant
+) -> None:
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        seller = sdk.v1.accounts.create(
+            params=cast(
+                Any, {"email": "seller@shop.test", "country": "US", "default_currency": "usd"}
+            )
+        )
+        intent = sdk.v1.payment_intents.create(
+            params={
+                "amount": 2000,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "application_fee_amount": 200,
+                "transfer_data": {"destination": seller.id},
+            }
+        )
+        assert intent.status == "succeeded"
+        assert intent.transfer_data is not None and intent.transfer_data.destination == seller.id
+        assert intent["transfer_destination"] == seller.id
+        with pytest.raises(stripe.InvalidRequestError) as both:
+            sdk.v1.payment_intents.create(
+                params=cast(
+                    Any,
+                    {
+                        "amount": 2000,
+                        "currency": "usd",
+                        "transfer_destination": seller.id,
+                        "transfer_data": {"destination": "acct_" + "0" * 22},
+                    },
+                )
+            )
+        assert (both.value.http_status, both.value.param) == (400, "transfer_data.destination")
+
+    await in_thread(scenario)
+    await assert_books_balance(payin.admin, edge_merchant.merchant_id)
 
 
 async def test_a_decline_is_a_card_error(edge_merchant: EdgeMerchant) -> None:

@@ -65,6 +65,14 @@ async def new_merchant(http: ClientSession, admin_token: str, **fields: Any) -> 
     return merchant
 
 
+async def seller_account(http: ClientSession, key: str) -> str:
+    """A seller account (acct_...) of the key's merchant, made over HTTP with a form body."""
+    form = "email=seller%40shop.test&country=US&default_currency=usd"
+    created = await call(http, "POST", "/v1/accounts", key=key, form=form)
+    assert created.status == 200, created.body
+    return str(created.body["id"])
+
+
 async def card_method(http: ClientSession, key: str, number: str) -> str:
     """A card payment method (pm_...) of the key's merchant, made over HTTP."""
     form = f"type=card&card[number]={number}&card[exp_month]=12&card[exp_year]=2034"

@@ -10,8 +10,8 @@ from aiohttp import ClientSession
 from paycore.edge import start_edge
 from paycore.tools.psp import cards
 
-from tests.edge.helpers import call, card_method, new_merchant
-from tests.payment.shop import PayIn, good_card
+from tests.edge.helpers import call, card_method, new_merchant, seller_account
+from tests.payment.shop import PayIn, assert_books_balance, good_card
 
 
 @pytest_asyncio.fixture
@@ -93,20 +93,56 @@ async def test_intents_capture_cancel_and_refunds_over_http(
     assert listed.body["has_more"] is True
 
 
+async def test_an_intent_updated_over_http_then_charged_to_a_destination(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    """POST /v1/payment_intents/{id} (Stripe's update) with Stripe's form encoding, and
+    transfer_data[destination] on create."""
+    http = payin_http
+    merchant = await new_merchant(http, payin.admin_token)
+    key = merchant["secret_key"]
+    seller = await seller_account(http, key)
+    created = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount=1500&currency=usd&transfer_data[destination]={seller}"
+        "&metadata[order]=42&metadata[coupon]=SPRING",
+    )
+    assert created.status == 200, created.body
+    intent_url = f"/v1/payment_intents/{created.body['id']}"
+    assert created.body["transfer_data"] == {"destination": seller}
+    assert created.body["transfer_destination"] == seller
+
+    update = "amount=1800&metadata[coupon]=&payment_method=pm_card_mastercard&description=Mugs"
+    key_header = {"Idempotency-Key": "http-update-1"}
+    updated = await call(http, "POST", intent_url, key=key, headers=key_header, form=update)
+    assert updated.status == 200, updated.body
+    assert updated.body["status"] == "requires_confirmation"
+    assert (updated.body["amount"], updated.body["description"]) == (1800, "Mugs")
+    assert updated.body["metadata"] == {"order": "42"}
+    again = await call(http, "POST", intent_url, key=key, headers=key_header, form=update)
+    assert again.body == updated.body
+    unknown = await call(http, "POST", intent_url, key=key, json_body={"ammount": 5})
+    assert (unknown.status, unknown.body["error"]["param"]) == (400, "ammount")
+
+    confirmed = await call(http, "POST", f"{intent_url}/confirm", key=key)
+    assert confirmed.body["status"] == "succeeded", confirmed.body
+    assert confirmed.body["amount_received"] == 1800
+    late = await call(http, "POST", intent_url, key=key, json_body={"description": "late"})
+    assert late.status == 400
+    assert late.body["error"]["code"] == "payment_intent_unexpected_state"
+    await assert_books_balance(payin.admin, merchant["id"])
+
+
 async def test_checkouts_and_the_executor_over_http(
     payin_http: ClientSession, payin: PayIn
 ) -> None:
     http = payin_http
     merchant = await new_merchant(http, payin.admin_token)
     key = merchant["secret_key"]
-    seller = await call(
-        http,
-        "POST",
-        "/v1/accounts",
-        key=key,
-        form="email=seller%40shop.test&country=US&default_currency=usd",
-    )
-    assert seller.status == 200, seller.body
+    seller = await seller_account(http, key)
 
     payment = await call(
         http,
@@ -119,7 +155,7 @@ async def test_checkouts_and_the_executor_over_http(
             "payment_orders": [
                 {
                     "payment_order_id": "http-order",
-                    "seller_account": seller.body["id"],
+                    "seller_account": seller,
                     "amount": "900",
                     "currency": "usd",
                 }

@@ -22,6 +22,7 @@ _WEBHOOKS = "test_events::test_webhook_endpoints_over_rest_show_the_secret_once"
 _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
 _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
+_INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
 _PAYMENT_METHODS = (
@@ -110,6 +111,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
     ("POST", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
     ("POST", "/v1/payment_intents"): _INTENTS,
+    ("POST", "/v1/payment_intents/{id}"): _INTENT_UPDATES,
     ("POST", "/v1/payment_intents/{id}/confirm"): _INTENTS,
     ("POST", "/v1/payment_intents/{id}/capture"): _INTENTS,
     ("POST", "/v1/payment_intents/{id}/cancel"): _INTENTS,

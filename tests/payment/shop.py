@@ -116,14 +116,7 @@ class Shop:
         )
 
     async def assert_books_balance(self, currency: str = "usd") -> None:
-        report = await self.operator.ledger.CheckIntegrity(
-            ledger_pb2.CheckIntegrityRequest(merchant=self.id, currency=currency)
-        )
-        assert report.ok, list(report.mismatches)
-        for total in report.currencies:
-            balances = total.balances
-            assert balances.debits_posted == balances.credits_posted, total
-            assert balances.debits_pending == balances.credits_pending, total
+        await assert_books_balance(self.operator, self.id, currency)
 
     async def close(self) -> None:
         await self.client.close()
@@ -134,6 +127,19 @@ async def open_shop(admin: Paycore, target: str, admin_token: str) -> Shop:
     created = await create_merchant(admin, target, name="Shop")
     operator = connect(target, admin_token, acting_for=created.merchant.id)
     return Shop(created.merchant, created.client, operator)
+
+
+async def assert_books_balance(operator: Paycore, merchant_id: str, currency: str = "usd") -> None:
+    """The ledger's integrity check of the merchant's books is clean and every account pair
+    balances, posted and pending."""
+    report = await operator.ledger.CheckIntegrity(
+        ledger_pb2.CheckIntegrityRequest(merchant=merchant_id, currency=currency)
+    )
+    assert report.ok, list(report.mismatches)
+    for total in report.currencies:
+        balances = total.balances
+        assert balances.debits_posted == balances.credits_posted, total
+        assert balances.debits_pending == balances.credits_pending, total
 
 
 def good_card() -> str:

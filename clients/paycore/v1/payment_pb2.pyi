@@ -718,6 +718,7 @@ class PaymentIntent(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     DISPUTED_FIELD_NUMBER: _builtins.int
+    TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -762,6 +763,10 @@ class PaymentIntent(_message.Message):
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def transfer_data(self) -> Global___TransferData:
+        """Stripe's form of transfer_destination: present when it is set."""
+
     def __init__(
         self,
         *,
@@ -787,14 +792,37 @@ class PaymentIntent(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         client_secret: _builtins.str = ...,
         disputed: _builtins.bool = ...,
+        transfer_data: Global___TransferData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "risk_assessment", b"risk_assessment"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PaymentIntent: _TypeAlias = PaymentIntent  # noqa: Y015
+
+@_typing.final
+class TransferData(_message.Message):
+    """Stripe's destination charge: the seller account that receives the funds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    destination: _builtins.str
+    """"acct_..." """
+    def __init__(
+        self,
+        *,
+        destination: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferData: _TypeAlias = TransferData  # noqa: Y015
 
 @_typing.final
 class CreatePaymentIntentRequest(_message.Message):
@@ -833,6 +861,7 @@ class CreatePaymentIntentRequest(_message.Message):
     AUTOMATIC_PAYMENT_METHODS_FIELD_NUMBER: _builtins.int
     OFF_SESSION_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
+    TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required, minor units, positive, at most the currency's maximum (AMOUNT_TOO_LARGE)."""
     currency: _builtins.str
@@ -868,6 +897,12 @@ class CreatePaymentIntentRequest(_message.Message):
         (and checked) so that Stripe's snippets run unchanged, not stored.
         """
 
+    @_builtins.property
+    def transfer_data(self) -> Global___TransferData:
+        """Stripe's spelling of transfer_destination (`transfer_data[destination]`): the same seller;
+        giving both with different accounts is INVALID_ARGUMENT.
+        """
+
     def __init__(
         self,
         *,
@@ -884,10 +919,11 @@ class CreatePaymentIntentRequest(_message.Message):
         automatic_payment_methods: Global___AutomaticPaymentMethods | None = ...,
         off_session: _builtins.bool = ...,
         return_url: _builtins.str = ...,
+        transfer_data: Global___TransferData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -953,6 +989,101 @@ class ConfirmPaymentIntentRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConfirmPaymentIntentRequest: _TypeAlias = ConfirmPaymentIntentRequest  # noqa: Y015
+
+@_typing.final
+class UpdatePaymentIntentRequest(_message.Message):
+    """Only the fields present change (Stripe's update); absent ones stay as they are."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CAPTURE_METHOD_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
+    amount: _builtins.int
+    """Minor units, positive, at most the currency's maximum (AMOUNT_TOO_LARGE); at least the
+    application_fee_amount.
+    """
+    currency: _builtins.str
+    """Lowercase ISO 4217."""
+    customer: _builtins.str
+    """"cus_..."; the intent's payment method must not be attached to another customer."""
+    payment_method: _builtins.str
+    """"pm_..." or a test payment method's name; moves requires_payment_method to
+    requires_confirmation.
+    """
+    description: _builtins.str
+    """At most 1000 characters; "" clears it."""
+    capture_method: Global___CaptureMethod.ValueType
+    """CAPTURE_METHOD_UNSPECIFIED leaves it unchanged."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        amount: _builtins.int | None = ...,
+        currency: _builtins.str | None = ...,
+        customer: _builtins.str | None = ...,
+        payment_method: _builtins.str | None = ...,
+        description: _builtins.str | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        capture_method: Global___CaptureMethod.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "capture_method", b"capture_method", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    _WhichOneofReturnType__currency: _TypeAlias = _typing.Literal["currency"]  # noqa: Y015
+    _WhichOneofArgType__currency: _TypeAlias = _typing.Literal["_currency", b"_currency"]  # noqa: Y015
+    _WhichOneofReturnType__customer: _TypeAlias = _typing.Literal["customer"]  # noqa: Y015
+    _WhichOneofArgType__customer: _TypeAlias = _typing.Literal["_customer", b"_customer"]  # noqa: Y015
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__payment_method: _TypeAlias = _typing.Literal["payment_method"]  # noqa: Y015
+    _WhichOneofArgType__payment_method: _TypeAlias = _typing.Literal["_payment_method", b"_payment_method"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__currency) -> _WhichOneofReturnType__currency | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer) -> _WhichOneofReturnType__customer | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__payment_method) -> _WhichOneofReturnType__payment_method | None: ...
+
+Global___UpdatePaymentIntentRequest: _TypeAlias = UpdatePaymentIntentRequest  # noqa: Y015
 
 @_typing.final
 class CapturePaymentIntentRequest(_message.Message):

@@ -69,6 +69,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.CapturePaymentIntentRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.PaymentIntent.FromString,
                 _registered_method=True)
+        self.UpdatePaymentIntent = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdatePaymentIntent',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdatePaymentIntentRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.PaymentIntent.FromString,
+                _registered_method=True)
         self.CancelPaymentIntent = channel.unary_unary(
                 '/paycore.v1.PaymentService/CancelPaymentIntent',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.CancelPaymentIntentRequest.SerializeToString,
@@ -152,6 +157,14 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdatePaymentIntent(self, request, context):
+        """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
+        only the fields given change; a payment method given makes it requires_confirmation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelPaymentIntent(self, request, context):
         """Cancels an intent that is not yet succeeded; an authorization is voided.
         """
@@ -227,6 +240,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
             'CapturePaymentIntent': grpc.unary_unary_rpc_method_handler(
                     servicer.CapturePaymentIntent,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.CapturePaymentIntentRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.PaymentIntent.SerializeToString,
+            ),
+            'UpdatePaymentIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePaymentIntent,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdatePaymentIntentRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.PaymentIntent.SerializeToString,
             ),
             'CancelPaymentIntent': grpc.unary_unary_rpc_method_handler(
@@ -448,6 +466,33 @@ class PaymentService:
             target,
             '/paycore.v1.PaymentService/CapturePaymentIntent',
             paycore_dot_v1_dot_payment__pb2.CapturePaymentIntentRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.PaymentIntent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePaymentIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdatePaymentIntent',
+            paycore_dot_v1_dot_payment__pb2.UpdatePaymentIntentRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.PaymentIntent.FromString,
             options,
             channel_credentials,

@@ -48,6 +48,10 @@ class PaymentServiceStub:
     """Scores and authorizes the payment (and captures it when capture_method is automatic)."""
     CapturePaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CapturePaymentIntentRequest, _payment_pb2.PaymentIntent]
     """Captures an authorized (requires_capture) intent, fully or partly; the rest is released."""
+    UpdatePaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdatePaymentIntentRequest, _payment_pb2.PaymentIntent]
+    """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
+    only the fields given change; a payment method given makes it requires_confirmation.
+    """
     CancelPaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelPaymentIntentRequest, _payment_pb2.PaymentIntent]
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
     GetPaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentIntentRequest, _payment_pb2.PaymentIntent]
@@ -76,6 +80,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """Scores and authorizes the payment (and captures it when capture_method is automatic)."""
     CapturePaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CapturePaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
     """Captures an authorized (requires_capture) intent, fully or partly; the rest is released."""
+    UpdatePaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdatePaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
+    """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
+    only the fields given change; a payment method given makes it requires_confirmation.
+    """
     CancelPaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelPaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
     GetPaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
@@ -143,6 +151,16 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.PaymentIntent, _abc.Awaitable[_payment_pb2.PaymentIntent]]:
         """Captures an authorized (requires_capture) intent, fully or partly; the rest is released."""
+
+    @_abc_1.abstractmethod
+    def UpdatePaymentIntent(
+        self,
+        request: _payment_pb2.UpdatePaymentIntentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.PaymentIntent, _abc.Awaitable[_payment_pb2.PaymentIntent]]:
+        """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
+        only the fields given change; a payment method given makes it requires_confirmation.
+        """
 
     @_abc_1.abstractmethod
     def CancelPaymentIntent(

@@ -21,8 +21,11 @@ from paycore.payment.models import Intent, IntentStatus
 
 S = IntentStatus
 TRANSITIONS: dict[IntentStatus, frozenset[IntentStatus]] = {
-    # A confirmation the fraud check blocks leaves it (or puts it back) here.
-    S.REQUIRES_PAYMENT_METHOD: frozenset({S.REQUIRES_PAYMENT_METHOD, S.PROCESSING, S.CANCELED}),
+    # A confirmation the fraud check blocks leaves it (or puts it back) here; an update that
+    # gives a payment method moves it on.
+    S.REQUIRES_PAYMENT_METHOD: frozenset(
+        {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.PROCESSING, S.CANCELED}
+    ),
     S.REQUIRES_CONFIRMATION: frozenset({S.REQUIRES_PAYMENT_METHOD, S.PROCESSING, S.CANCELED}),
     # The PSP answered (declined, authorized, charged, voided), or a held review was rejected.
     S.PROCESSING: frozenset(
@@ -38,6 +41,7 @@ INITIAL = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.PROCE
 
 # The statuses each request's action starts from.
 CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
+UPDATABLE = CONFIRMABLE  # Stripe: an intent changes until it is confirmed
 CAPTURABLE = frozenset({S.REQUIRES_CAPTURE})
 CANCELABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_CAPTURE})
 

@@ -141,6 +141,20 @@ class NewIntent:
 
 
 @dataclass(frozen=True)
+class IntentChanges:
+    """An UpdatePaymentIntent's fields: None leaves the intent's as it is; `metadata` is merged
+    (a key with an empty value is removed)."""
+
+    amount: int | None = None
+    currency: str | None = None
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+    description: str | None = None
+    capture_method: CaptureMethod | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Intent(Stored):
     amount: int
     currency: str

@@ -2,6 +2,7 @@
 
     create.py    CreatePaymentIntent (with `confirm`: created and confirmed in one call)
     confirm.py   ConfirmPaymentIntent: the fraud check, then a charge or an authorization
+    update.py    UpdatePaymentIntent: Stripe's update, before confirmation
     capture.py   CapturePaymentIntent: full or partial; the rest is released
     cancel.py    CancelPaymentIntent: voids an authorization first
     answer.py    the second phase every one of them shares: run the execution, answer

@@ -14,7 +14,7 @@ from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
-from paycore.payment.intents import cancel, capture, confirm, create
+from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import Intent
@@ -142,6 +142,26 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         await self._parties.check_capture(merchant_id, intent, amount)
         phases = capture.phases(self._intents, merchant_id, intent_id, amount)
         return await self._mutations.run(merchant_id, request, self._intent, phases)
+
+    async def UpdatePaymentIntent(
+        self, request: payment_pb2.UpdatePaymentIntentRequest, context: Context
+    ) -> payment_pb2.PaymentIntent:
+        merchant_id = current_call().require_merchant()
+        intent_id, changes = requests.intent_changes(request)
+
+        async def check() -> Intent:
+            intent = await self._intents.get(merchant_id, intent_id)
+            await self._parties.check_changes(merchant_id, intent, changes)
+            return intent
+
+        return await self._mutations.checked_and_prepared(
+            merchant_id,
+            request,
+            self._intent,
+            check,
+            lambda intent: update.prepare(self._intents, merchant_id, intent, changes),
+            answer(self._intents, merchant_id),
+        )
 
     async def CancelPaymentIntent(
         self, request: payment_pb2.CancelPaymentIntentRequest, context: Context

@@ -13,6 +13,7 @@ from paycore.ids import Prefix
 from paycore.payment.models import (
     CaptureMethod,
     Intent,
+    IntentChanges,
     IntentStatus,
     NewIntent,
     NewOrder,
@@ -147,11 +148,9 @@ class Parties:
                 " is never",
             )
         unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
-        destination = validation.object_id(
-            "transfer_destination", request.transfer_destination, Prefix.ACCOUNT, required=False
-        )
+        param, destination = transfer_destination(request)
         if destination:
-            await self.seller(merchant_id, destination, "transfer_destination")
+            await self.seller(merchant_id, destination, param)
         application_fee = request.application_fee_amount
         if application_fee and not destination:
             raise invalid("application_fee_amount", "needs a transfer_destination")
@@ -174,6 +173,21 @@ class Parties:
             description=validation.description(request.description),
             metadata=validation.metadata("metadata", request.metadata),
         )
+
+    async def check_changes(self, merchant_id: str, intent: Intent, changes: IntentChanges) -> None:
+        """What create checks, of the amount and currency the intent would have and of a
+        customer named."""
+        if changes.customer_id is not None:
+            await self.customer(merchant_id, changes.customer_id)
+        if changes.amount is None and changes.currency is None:
+            return
+        currency = changes.currency or intent.currency
+        amount = intent.amount if changes.amount is None else changes.amount
+        params = ("amount" if changes.amount is not None else "currency", "currency")
+        validation.amount(params[0], amount, currency)
+        if amount < intent.application_fee_amount:
+            raise invalid("amount", "must be at least the application_fee_amount")
+        await self._currencies.check_charge(merchant_id, "", amount, currency, params)
 
     async def check_capture(self, merchant_id: str, intent: Intent, amount: int | None) -> None:
         """A capture of a converted intent needs a fresh rate, and a part an amount its
@@ -198,6 +212,47 @@ def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
         "user_agent": validation.text("buyer_info.user_agent", buyer.user_agent, maximum=500),
     }
     return {key: value for key, value in found.items() if value}
+
+
+def transfer_destination(request: payment_pb2.CreatePaymentIntentRequest) -> tuple[str, str]:
+    """(the parameter that named it, the seller account or ""): `transfer_destination`, or
+    Stripe's `transfer_data.destination` for the same thing."""
+    flat, nested = request.transfer_destination, request.transfer_data.destination
+    if flat and nested and flat != nested:
+        raise invalid(
+            "transfer_data.destination", "names another account than transfer_destination"
+        )
+    param = "transfer_destination" if flat else "transfer_data.destination"
+    return param, validation.object_id(param, flat or nested, Prefix.ACCOUNT, required=False)
+
+
+def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str, IntentChanges]:
+    """(the intent, the fields present in the request, checked; absent ones None)."""
+    intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
+    method = None
+    if request.HasField("payment_method"):
+        method = payment_method_reference("payment_method", request.payment_method)
+    customer = None
+    if request.HasField("customer"):
+        customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    capture_method = None
+    if request.capture_method != payment_pb2.CAPTURE_METHOD_UNSPECIFIED:
+        capture_method = _CAPTURE_METHODS[
+            validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
+        ]
+    return intent_id, IntentChanges(
+        amount=request.amount if request.HasField("amount") else None,
+        currency=validation.currency("currency", request.currency)
+        if request.HasField("currency")
+        else None,
+        customer_id=customer,
+        payment_method_id=method,
+        description=validation.description(request.description)
+        if request.HasField("description")
+        else None,
+        capture_method=capture_method,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
 
 
 def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str, str]:

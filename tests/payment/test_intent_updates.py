@@ -1,0 +1,203 @@
+"""UpdatePaymentIntent (Stripe's update, before confirmation) and Stripe's
+`transfer_data.destination` on create, through gRPC against the real server; every scenario
+ends with a clean ledger."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from paycore.v1 import payment_pb2
+
+from tests.helpers import rich_error
+from tests.payment.shop import Shop, fee, good_card
+
+P = payment_pb2
+Update = P.UpdatePaymentIntentRequest
+
+
+async def _open_intent(shop: Shop, **fields: object) -> P.PaymentIntent:
+    request = P.CreatePaymentIntentRequest(amount=1000, currency="usd", **fields)  # type: ignore[arg-type]
+    return await shop.client.payments.CreatePaymentIntent(request)
+
+
+async def _refused(shop: Shop, request: Update, code: grpc.StatusCode) -> tuple[str, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.UpdatePaymentIntent(request)
+    assert raised.value.code() == code
+    error = rich_error(raised.value)
+    return error.reason, error.metadata.get("param", "")
+
+
+async def test_an_update_changes_only_what_it_names_and_the_charge_is_of_the_new_amount(
+    shop: Shop,
+) -> None:
+    created = await _open_intent(
+        shop, description="first", metadata={"order": "o-1", "gone": "soon"}
+    )
+    assert created.status == P.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+
+    updated = await shop.client.payments.UpdatePaymentIntent(
+        Update(id=created.id, amount=1500, metadata={"gone": "", "cart": "c-9"})
+    )
+
+    assert updated.amount == 1500
+    assert updated.currency == "usd"
+    assert updated.description == "first"  # absent: unchanged
+    assert dict(updated.metadata) == {"order": "o-1", "cart": "c-9"}
+    assert updated.status == P.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    cleared = await shop.client.payments.UpdatePaymentIntent(Update(id=created.id, description=""))
+    assert cleared.description == ""
+    assert cleared.amount == 1500
+
+    method = await shop.card(good_card())
+    with_method = await shop.client.payments.UpdatePaymentIntent(
+        Update(id=created.id, payment_method=method)
+    )
+    assert with_method.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION
+    assert with_method.payment_method == method
+    confirmed = await shop.client.payments.ConfirmPaymentIntent(
+        P.ConfirmPaymentIntentRequest(id=created.id)
+    )
+
+    assert confirmed.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert confirmed.amount_received == 1500
+    assert (await shop.balance())[1] == {"usd": 1500 - fee(1500)}
+    await shop.assert_books_balance()
+
+
+async def test_a_test_payment_method_is_saved_and_capture_method_changes_how_it_is_charged(
+    shop: Shop,
+) -> None:
+    created = await _open_intent(shop)
+
+    updated = await shop.client.payments.UpdatePaymentIntent(
+        Update(
+            id=created.id,
+            payment_method="pm_card_visa",
+            capture_method=P.CAPTURE_METHOD_MANUAL,
+            currency="eur",
+            amount=800,
+        )
+    )
+
+    assert updated.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION
+    assert updated.payment_method.startswith("pm_")
+    assert updated.payment_method != "pm_card_visa"
+    assert updated.capture_method == P.CAPTURE_METHOD_MANUAL
+    assert (updated.amount, updated.currency) == (800, "eur")
+    confirmed = await shop.client.payments.ConfirmPaymentIntent(
+        P.ConfirmPaymentIntentRequest(id=created.id)
+    )
+    assert confirmed.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
+    assert confirmed.amount_capturable == 800
+    await shop.assert_books_balance("eur")
+
+
+async def test_an_intent_past_confirmation_cannot_be_updated(shop: Shop) -> None:
+    paid = await shop.pay(good_card(), 1000)
+
+    reason, param = await _refused(
+        shop, Update(id=paid.id, amount=2000), grpc.StatusCode.FAILED_PRECONDITION
+    )
+
+    assert (reason, param) == ("PAYMENT_INTENT_UNEXPECTED_STATE", "id")
+    after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=paid.id))
+    assert after.amount == 1000
+    assert (await shop.balance())[1] == {"usd": 1000 - fee(1000)}
+    await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason", "param"),
+    [
+        ({"amount": 0}, "PARAMETER_INVALID", "amount"),
+        ({"amount": 10**15}, "AMOUNT_TOO_LARGE", "amount"),
+        ({"currency": "xx"}, "PARAMETER_INVALID", "currency"),
+        ({"description": "d" * 1001}, "PARAMETER_TOO_LONG", "description"),
+        ({"customer": "nope"}, "ID_MALFORMED", "customer"),
+        ({"payment_method": "pm_card_nonexistent"}, "RESOURCE_MISSING", "payment_method"),
+        ({"amount": 100}, "PARAMETER_INVALID", "amount"),  # below the application fee
+    ],
+)
+async def test_an_update_names_the_field_it_refuses(
+    shop: Shop, fields: dict[str, object], reason: str, param: str
+) -> None:
+    created = await _open_intent(
+        shop, transfer_destination=await shop.seller(), application_fee_amount=200
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.UpdatePaymentIntent(Update(id=created.id, **fields))  # type: ignore[arg-type]
+
+    error = rich_error(raised.value)
+    assert (error.reason, error.metadata.get("param")) == (reason, param)
+    after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=created.id))
+    assert after == created
+    await shop.assert_books_balance()
+
+
+async def test_an_update_with_a_key_answers_the_same_and_another_body_is_refused(
+    shop: Shop,
+) -> None:
+    created = await _open_intent(shop, metadata={"n": "1"})
+    key = (("idempotency-key", "update-once"),)
+    request = Update(id=created.id, amount=1200, metadata={"n": "2"})
+
+    first = await shop.client.payments.UpdatePaymentIntent(request, metadata=key)
+    await shop.client.payments.UpdatePaymentIntent(Update(id=created.id, amount=1300))
+    again = await shop.client.payments.UpdatePaymentIntent(request, metadata=key)
+    request.amount = 1201
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await shop.client.payments.UpdatePaymentIntent(request, metadata=key)
+
+    assert again == first
+    assert first.amount == 1200
+    assert rich_error(raised.value).reason == "IDEMPOTENCY_KEY_REUSED"
+    after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=created.id))
+    assert after.amount == 1300  # the replay changed nothing
+    await shop.assert_books_balance()
+
+
+async def test_transfer_data_destination_is_a_destination_charge(shop: Shop) -> None:
+    seller = await shop.seller()
+
+    intent = await shop.client.payments.CreatePaymentIntent(
+        P.CreatePaymentIntentRequest(
+            amount=2500,
+            currency="usd",
+            payment_method=await shop.card(good_card()),
+            confirm=True,
+            transfer_data=P.TransferData(destination=seller),
+            application_fee_amount=300,
+        )
+    )
+
+    assert intent.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert intent.transfer_destination == seller
+    assert intent.transfer_data.destination == seller
+    # The seller gets what the platform does not keep; the platform pays the processing fee.
+    assert (await shop.balance(seller))[1] == {"usd": 2500 - 300}
+    await shop.assert_books_balance()
+
+
+async def test_transfer_data_and_transfer_destination_must_agree(shop: Shop) -> None:
+    seller, other = await shop.seller("One"), await shop.seller("Two")
+    same = await _open_intent(
+        shop, transfer_destination=seller, transfer_data=P.TransferData(destination=seller)
+    )
+    assert same.transfer_data.destination == seller
+    plain = await _open_intent(shop)
+    assert not plain.HasField("transfer_data")
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await _open_intent(
+            shop, transfer_destination=seller, transfer_data=P.TransferData(destination=other)
+        )
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = rich_error(raised.value)
+    assert (error.reason, error.metadata["param"]) == (
+        "PARAMETER_INVALID",
+        "transfer_data.destination",
+    )
+    await shop.assert_books_balance()
