@@ -385,3 +385,20 @@ async def test_the_answer_the_stored_answer_the_intent_and_its_events_agree(
     assert processing.risk_assessment == read.risk_assessment
     assert created.created == processing.created == read.created
     assert created.amount == read.amount == 1234
+
+
+async def test_an_intent_without_an_amount_is_missing_it_and_a_zero_one_too_small(
+    shop: Shop,
+) -> None:
+    """Absent and 0 differ, as at Stripe: parameter_missing, then a value below the minimum."""
+    absent = payment_pb2.CreatePaymentIntentRequest(currency="usd")
+    zero = payment_pb2.CreatePaymentIntentRequest(amount=0, currency="usd")
+    found = []
+    for request in (absent, zero):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await shop.client.payments.CreatePaymentIntent(request)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        error = rich_error(raised.value)
+        found.append((error.reason, error.metadata["param"]))
+
+    assert found == [("PARAMETER_MISSING", "amount"), ("PARAMETER_INVALID", "amount")]

@@ -863,7 +863,9 @@ class CreatePaymentIntentRequest(_message.Message):
     RETURN_URL_FIELD_NUMBER: _builtins.int
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Required, minor units, positive, at most the currency's maximum (AMOUNT_TOO_LARGE)."""
+    """Required (absent: PARAMETER_MISSING), minor units, positive, at most the currency's
+    maximum (AMOUNT_TOO_LARGE). Optional in the contract only so that absent and 0 differ.
+    """
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     customer: _builtins.str
@@ -906,7 +908,7 @@ class CreatePaymentIntentRequest(_message.Message):
     def __init__(
         self,
         *,
-        amount: _builtins.int = ...,
+        amount: _builtins.int | None = ...,
         currency: _builtins.str = ...,
         customer: _builtins.str = ...,
         payment_method: _builtins.str = ...,
@@ -921,11 +923,13 @@ class CreatePaymentIntentRequest(_message.Message):
         return_url: _builtins.str = ...,
         transfer_data: Global___TransferData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods", "transfer_data", b"transfer_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "automatic_payment_methods", b"automatic_payment_methods", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
 
 Global___CreatePaymentIntentRequest: _TypeAlias = CreatePaymentIntentRequest  # noqa: Y015
 

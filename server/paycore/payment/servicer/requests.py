@@ -8,7 +8,7 @@ from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.customer.test_methods import payment_method_reference
-from paycore.errors import ApiError, Reason, invalid
+from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.payment.models import (
     CaptureMethod,
@@ -125,6 +125,8 @@ class Parties:
     async def new_intent(
         self, merchant_id: str, request: payment_pb2.CreatePaymentIntentRequest
     ) -> NewIntent:
+        if not request.HasField("amount"):
+            raise missing("amount")
         currency = validation.currency("currency", request.currency)
         amount = validation.amount("amount", request.amount, currency)
         capture_method = _CAPTURE_METHODS[
