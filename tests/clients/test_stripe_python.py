@@ -452,7 +452,7 @@ async def test_errors_are_the_sdk_exceptions(edge_merchant: EdgeMerchant) -> Non
             sdk.v1.payment_intents.create(params={"amount": -5, "currency": "usd"})
         assert (bad.value.http_status, bad.value.param) == (400, "amount")
         with pytest.raises(stripe.InvalidRequestError) as no_amount:
-            sdk.v1.payment_intents.create(params={"currency": "usd"})
+            sdk.v1.payment_intents.create(params={"currency": "usd"})  # type: ignore[typeddict-item]
         assert (no_amount.value.code, no_amount.value.param) == ("parameter_missing", "amount")
         with pytest.raises(stripe.InvalidRequestError) as missing:
             sdk.v1.customers.retrieve("cus_" + "0" * 22)
