@@ -36,6 +36,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from itertools import chain
 from typing import Any, Generic, TypeVar
 
@@ -93,28 +94,24 @@ _STORED_COLUMNS = """request_hash, response_status, response_body, recovery_poin
        coalesce(locked_until > now(), false) AS leased"""
 _STORED = f"SELECT {_STORED_COLUMNS} FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
 _EXISTS = "SELECT 1 FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
-# The same two for the keys of a group commit's first transactions (`claim_together`), by the
-# number of keys, a power of two (a few statements, each prepared once per connection).
-_claims: dict[int, tuple[str, str]] = {}
 
 
+@cache
 def _claims_of(count: int) -> tuple[str, str]:
-    """Every key's lock (false when any is held elsewhere), then every key's row. Scalar
-    parameters, not arrays: asyncpg encodes an array element by element, and unnest over
-    arrays measured no cheaper for PostgreSQL (docs/benchmarks.md)."""
-    statements = _claims.get(count)
-    if statements is None:
-        numbers = range(1, count + 1)
-        lock = "pg_try_advisory_xact_lock(hashtextextended(${}, 0))"
-        locks = " AND ".join(lock.format(n) for n in numbers)
-        keys = ", ".join(f"(${2 * n - 1}, ${2 * n})" for n in numbers)
-        statements = (
-            f"SELECT {locks}",
-            f"SELECT merchant_id, key, {_STORED_COLUMNS} FROM idempotency_keys"
-            f" WHERE (merchant_id, key) IN ({keys})",
-        )
-        _claims[count] = statements
-    return statements
+    """The same two for the keys of a group commit's first transactions (`claim_together`),
+    by the number of keys, a power of two (a few statements, each prepared once per
+    connection): every key's lock (false when any is held elsewhere), then every key's row.
+    Scalar parameters, not arrays: asyncpg encodes an array element by element, and unnest
+    over arrays measured no cheaper for PostgreSQL (docs/benchmarks.md)."""
+    numbers = range(1, count + 1)
+    lock = "pg_try_advisory_xact_lock(hashtextextended(${}, 0))"
+    locks = " AND ".join(lock.format(n) for n in numbers)
+    keys = ", ".join(f"(${2 * n - 1}, ${2 * n})" for n in numbers)
+    return (
+        f"SELECT {locks}",
+        f"SELECT merchant_id, key, {_STORED_COLUMNS} FROM idempotency_keys"
+        f" WHERE (merchant_id, key) IN ({keys})",
+    )
 
 
 def _remember_from(start: int) -> str:
