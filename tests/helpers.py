@@ -82,10 +82,16 @@ class MerchantFixture:
     client: Paycore
 
 
-async def create_merchant(admin: Paycore, target: str, name: str = "Acme") -> MerchantFixture:
+async def create_merchant(
+    admin: Paycore, target: str, name: str = "Acme", *, livemode: bool = False
+) -> MerchantFixture:
     merchant = await admin.accounts.CreateMerchant(
         account_pb2.CreateMerchantRequest(
-            name=name, email="ops@acme.test", country="US", default_currency="usd"
+            name=name,
+            email="ops@acme.test",
+            country="US",
+            default_currency="usd",
+            livemode=livemode,
         )
     )
     return MerchantFixture(merchant, connect(target, merchant.secret_key))

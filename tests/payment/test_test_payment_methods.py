@@ -4,10 +4,10 @@ each use makes a new payment method of its test card; a live merchant has none."
 from __future__ import annotations
 
 import grpc
-from paycore.client import connect
-from paycore.v1 import account_pb2, customer_pb2, payment_pb2
+from paycore.v1 import customer_pb2, payment_pb2
 
 from tests.customer.support import failure
+from tests.helpers import create_merchant
 from tests.payment.shop import PayIn, Shop, fee
 
 
@@ -19,11 +19,7 @@ async def payment_methods(shop: Shop) -> list[customer_pb2.PaymentMethod]:
 
 
 async def test_pm_card_visa_charges_a_new_visa_payment_method(shop: Shop) -> None:
-    intent = await shop.client.payments.CreatePaymentIntent(
-        payment_pb2.CreatePaymentIntentRequest(
-            amount=2000, currency="usd", payment_method="pm_card_visa", confirm=True
-        )
-    )
+    intent = await shop.pay_with("pm_card_visa", 2000)
 
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     assert intent.amount_received == 2000
@@ -153,16 +149,8 @@ async def test_a_customer_created_with_pm_card_visa_has_a_new_visa_as_its_defaul
 
 
 async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None:
-    live = await payin.admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Live Co",
-            email="ops@live.test",
-            country="US",
-            default_currency="usd",
-            livemode=True,
-        )
-    )
-    async with connect(payin.target, live.secret_key) as client:
+    live = await create_merchant(payin.admin, payin.target, "Live Co", livemode=True)
+    async with live.client as client:
         customer = await client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
         error = await failure(
             client.payments.CreatePaymentIntent(
@@ -196,23 +184,9 @@ async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None
 
 
 async def test_an_unknown_test_name_is_not_found_and_another_id_malformed(shop: Shop) -> None:
-    error = await failure(
-        shop.client.payments.CreatePaymentIntent(
-            payment_pb2.CreatePaymentIntentRequest(
-                amount=1000, currency="usd", payment_method="pm_card_nosuch", confirm=True
-            )
-        ),
-        grpc.StatusCode.NOT_FOUND,
-    )
+    error = await failure(shop.pay_with("pm_card_nosuch", 1000), grpc.StatusCode.NOT_FOUND)
     assert (error.param, error.reason) == ("payment_method", "RESOURCE_MISSING")
-    malformed = await failure(
-        shop.client.payments.CreatePaymentIntent(
-            payment_pb2.CreatePaymentIntentRequest(
-                amount=1000, currency="usd", payment_method="pm_nosuch", confirm=True
-            )
-        ),
-        grpc.StatusCode.INVALID_ARGUMENT,
-    )
+    malformed = await failure(shop.pay_with("pm_nosuch", 1000), grpc.StatusCode.INVALID_ARGUMENT)
     assert (malformed.param, malformed.reason) == ("payment_method", "ID_MALFORMED")
     assert await payment_methods(shop) == []
 

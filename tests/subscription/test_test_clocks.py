@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import grpc
-from paycore.client import Paycore, connect, idempotency_key
+from paycore.client import Paycore, idempotency_key
 from paycore.subscription.servicer.requests import FROZEN_TIME_MAX
-from paycore.v1 import account_pb2, subscription_pb2
+from paycore.v1 import subscription_pb2
 
 from tests.customer.support import failure
-from tests.helpers import MerchantFixture
+from tests.helpers import MerchantFixture, create_merchant
 
 FROZEN_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -79,17 +79,9 @@ async def test_bad_clocks_are_refused_naming_the_field(merchant: MerchantFixture
 
 
 async def test_a_live_merchant_gets_no_test_clock(admin: Paycore, target: str) -> None:
-    live = await admin.accounts.CreateMerchant(
-        account_pb2.CreateMerchantRequest(
-            name="Live Co",
-            email="ops@live.test",
-            country="US",
-            default_currency="usd",
-            livemode=True,
-        )
-    )
-    assert live.secret_key.startswith("sk_live_")
-    async with connect(target, live.secret_key) as client:
+    live = await create_merchant(admin, target, "Live Co", livemode=True)
+    assert live.merchant.secret_key.startswith("sk_live_")
+    async with live.client as client:
         error = await failure(
             client.subscriptions.CreateTestClock(
                 subscription_pb2.CreateTestClockRequest(frozen_time=FROZEN_TIME)
