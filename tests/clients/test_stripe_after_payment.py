@@ -249,6 +249,12 @@ async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) ->
             "charge_not_refundable",
             "payment_intent",
         )
+        # No update of a refund: the path answers GET only, 405, which stripe-python raises as
+        # APIError (it maps 400 and 404 alone to InvalidRequestError; deploy/edge.md).
+        with pytest.raises(stripe.APIError) as modify:
+            stripe.Refund.modify(partial.id, metadata={"order": "6736"})
+        body = cast(dict[str, Any], modify.value.json_body)
+        assert (modify.value.http_status, body["error"]["code"]) == (405, "method_not_allowed")
         with pytest.raises(stripe.InvalidRequestError) as by_charge:
             stripe.Refund.create(charge="ch_3MmlLrLkdIwHu7ix0snN0B15")  # no Charge object
         assert (by_charge.value.code, by_charge.value.param) == ("parameter_unknown", "charge")
