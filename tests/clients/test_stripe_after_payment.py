@@ -425,7 +425,7 @@ async def test_balance_and_payouts(merchant: StripeWorld) -> None:
     await in_thread(pay)
     await world.advance(2)  # the payout delay: the funds become available
 
-    def pay_out() -> str:
+    def pay_out() -> tuple[str, str]:
         balance = stripe.Balance.retrieve()
         assert [(money.currency, money.amount) for money in balance.available] == [("usd", net)]
         canceled = stripe.Payout.create(amount=4000, currency="usd", description="Weekly")
@@ -456,9 +456,9 @@ async def test_balance_and_payouts(merchant: StripeWorld) -> None:
         listed = stripe.Payout.list(limit=10)
         assert [found.id for found in listed.data] == [payout.id, canceled.id]
         assert [found.id for found in stripe.Payout.list(status="canceled").data] == [canceled.id]
-        return str(payout.id)
+        return str(payout.id), str(canceled.id)
 
-    payout_id = await in_thread(pay_out)
+    payout_id, canceled_id = await in_thread(pay_out)
     # The worker sends a manual payout once the executor's lease has passed, then the bank
     # pays it on the second business day after (a Wednesday here: Friday).
     await asyncio.sleep(world.platform.settings.executor_lease_ms / 1000 + 0.2)
@@ -476,6 +476,15 @@ async def test_balance_and_payouts(merchant: StripeWorld) -> None:
         balance = stripe.Balance.retrieve()
         assert [money.amount for money in balance.available] == [0]
         assert [money.amount for money in balance.pending] == [0]
+        events = stripe.Event.list(type="payout.*", limit=100).data
+        assert {(event.type, event.data.object.id) for event in events} >= {
+            ("payout.created", payout_id),
+            ("payout.canceled", canceled_id),
+            ("payout.paid", payout_id),
+        }
+        assert all(isinstance(event.data.object, stripe.Payout) for event in events)
+        [available] = stripe.Event.list(type="balance.available").data
+        assert isinstance(available.data.object, stripe.Balance)
         with pytest.raises(stripe.InvalidRequestError) as reverse:
             stripe.Payout.reverse(payout_id)  # not in paycore: a clean 404, not a 500
         assert (reverse.value.http_status, reverse.value.code) == (404, "route_unknown")
