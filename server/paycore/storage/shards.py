@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from paycore.background import spawn
 from paycore.config import Settings
 from paycore.errors import ApiError, ConfigurationError, Reason
 from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, remembered_logical_shard_of
@@ -138,7 +139,7 @@ class Shards:
         except Exception:
             log.warning("could not read the shard map; routing by the settings", exc_info=True)
         if self._map_watch is None:
-            self._map_watch = asyncio.create_task(self._watch(), name="shard map")
+            self._map_watch = spawn(self._watch(), name="shard map")
 
     async def _watch(self) -> None:
         while True:
