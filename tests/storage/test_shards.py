@@ -147,6 +147,25 @@ async def one_connection_shards(migrated: Settings) -> AsyncIterator[Shards]:
     await shards.dispose()
 
 
+async def test_the_tasks_a_reads_held_block_waits_for_share_its_connection(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """A request's fan-out inside the block ("in this task and those it starts") reads on the
+    held connection; a read while another uses it checks out its own."""
+    shards, merchant_id = platform.shards, merchant.merchant.id
+
+    async def read() -> int:
+        async with shards.read(merchant_id) as connection:
+            return await pid_of(connection)
+
+    async with shards.reads_held(merchant_id):
+        held = await read()
+        alone = await asyncio.create_task(read())
+        together = await asyncio.gather(read(), read())
+    assert alone == together[0] == held
+    assert together[1] != held
+
+
 async def test_a_task_that_outlives_reads_held_reads_on_a_connection_of_its_own(
     one_connection_shards: Shards, merchant: MerchantFixture
 ) -> None:
