@@ -88,9 +88,9 @@ class _HeldRead:
 
 
 async def _closed(connection: AsyncConnection) -> None:
-    # Shielded, as SQLAlchemy's own `async with connect()` closes: a cancelled request still
-    # returns its connection to the pool.
-    await asyncio.shield(connection.close())
+    """Closes `connection` as the end of its `async with connect()` would: the close runs to
+    its end even if the caller is cancelled meanwhile, so the pool always gets it back."""
+    await connection.__aexit__(None, None, None)
 
 
 _held_read: ContextVar[_HeldRead | None] = ContextVar("paycore_held_read", default=None)
