@@ -207,7 +207,3 @@ async def _alone(engine: AsyncEngine, work: Work) -> Any:
 def _settle(pending: _Pending, result: Any) -> None:
     if not pending.done.done():
         pending.done.set_result(result)
-
-
-def _loop() -> asyncio.AbstractEventLoop:
-    return asyncio.get_running_loop()
