@@ -93,7 +93,8 @@ class Settings:
     (paycore.executor.grouping); 1 records each in its own."""
 
     psp_breaker_threshold: int = 5
-    """PAYCORE_PSP_BREAKER_THRESHOLD: PSP failures in a row that open the circuit breaker."""
+    """PAYCORE_PSP_BREAKER_THRESHOLD: PSP failures in a row that open the circuit breaker (one
+    per mode: a test merchant's failures open only the test one)."""
 
     psp_breaker_open_ms: int = 5000
     """PAYCORE_PSP_BREAKER_OPEN_MS: how long the open breaker fails calls fast before a trial."""

@@ -84,7 +84,9 @@ async def _record_charging(
 ) -> Intent | None:
     """Create-and-confirm's first phase in one statement; None while the circuit breaker is
     not closed (the caller takes the step-by-step path)."""
-    execution = flow.executor.claim_new(charge_of(created, card.payment_method_id))
+    execution = await flow.executor.claim_new(
+        charge_of(created, card.payment_method_id), connection
+    )
     if execution is None:
         return None
     confirmed = charging(created, card.payment_method_id, risk, execution)
