@@ -74,14 +74,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def CreatePayment(
         self, request: payment_pb2.CreatePaymentRequest, context: Context
     ) -> payment_pb2.Payment:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
         new = await self._parties.new_payment(merchant_id, request)
         checkouts = self._pay_in.checkouts
+        client_ip = call.buyer_address()
         return await self._mutations.prepared(
             merchant_id,
             request,
             payment_message,
-            lambda: checkouts.prepare(merchant_id, new),
+            lambda: checkouts.prepare(merchant_id, new, client_ip),
             checkouts.orders.completion(merchant_id),
         )
 
@@ -104,7 +106,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def CreatePaymentIntent(
         self, request: payment_pb2.CreatePaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
+        client_ip = call.buyer_address()
         # The request's check reads the settlement currencies: on the connection held for the
         # key's and the card's reads (one pool checkout for all, issue 17).
         return await self._mutations.checked_and_prepared(
@@ -112,7 +116,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             request,
             self._intent,
             lambda: self._parties.new_intent(merchant_id, request),
-            lambda new: create.prepare(self._intents, merchant_id, new, request.confirm),
+            lambda new: create.prepare(self._intents, merchant_id, new, request.confirm, client_ip),
             answer(self._intents, merchant_id),
         )
 
@@ -130,7 +134,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return await self._intent_call(
             merchant_id,
             request,
-            lambda: confirm.prepare(self._intents, merchant_id, intent_id, method),
+            lambda: confirm.prepare(
+                self._intents, merchant_id, intent_id, method, call.buyer_address()
+            ),
         )
 
     async def CapturePaymentIntent(
