@@ -51,7 +51,7 @@ def register(
 ) -> str:
     """Adds PaymentService to `server`; returns its full name."""
     parties = requests.Parties(accounts, customers, currencies)
-    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
+    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets, currencies)
     return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
 
 
@@ -64,6 +64,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     _mutations: Mutations
     _parties: requests.Parties
     _client_secrets: ClientSecrets
+    _currencies: Currencies
 
     @property
     def _intents(self) -> IntentFlow:
@@ -157,7 +158,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
         async def check() -> Intent:
             intent = await self._intents.get(merchant_id, intent_id)
-            await self._parties.check_changes(merchant_id, intent, changes)
+            await self._parties.check_customer_change(merchant_id, changes)
             return intent
 
         return await self._mutations.checked_and_prepared(
@@ -165,7 +166,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             request,
             self._intent,
             check,
-            lambda intent: update.prepare(self._intents, merchant_id, intent, changes),
+            lambda intent: update.prepare(
+                self._intents, self._currencies, merchant_id, intent, changes
+            ),
             answer(self._intents, merchant_id),
         )
 
