@@ -43,21 +43,14 @@ class HeaderInterceptor(PolicyInterceptor):
                 raise ApiError(Reason.HEADER_INVALID, param=key)
             if key == FORWARDED_FOR_HEADER:
                 forwarded = text
-        call, peer = current_call(), context.peer()
-        call.client_address = client_address(peer, forwarded, self._trusted_proxies)
-        call.forwarded_by_stranger = (
-            forwarded is not None and _peer_host(peer) not in self._trusted_proxies
-        )
+        call, host = current_call(), _peer_host(context.peer())
+        call.client_address = forwarded_client(host, forwarded, self._trusted_proxies)
+        call.forwarded_by_stranger = forwarded is not None and host not in self._trusted_proxies
         return await behavior(request, context)
 
 
-def client_address(peer: str, forwarded: str | None, trusted: TrustedProxies) -> str:
-    """ "ipv4:10.0.0.7:53412" -> "10.0.0.7"; a trusted proxy's `x-forwarded-for` names the
-    client (paycore.runtime.addresses.forwarded_client)."""
-    return forwarded_client(_peer_host(peer), forwarded, trusted)
-
-
 def _peer_host(peer: str) -> str:
+    """ "ipv4:10.0.0.7:53412" -> "10.0.0.7"; "ipv6:[::1]:53412" -> "::1"."""
     scheme, _, rest = peer.partition(":")
     if scheme == "ipv6":
         return rest.rpartition(":")[0].strip("[]").removeprefix("%5B").removesuffix("%5D")
