@@ -5,6 +5,7 @@ Every name is listed in docs/configuration.md's table; docs/api.md fixes the fir
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -93,7 +94,8 @@ class Settings:
     (paycore.executor.grouping); 1 records each in its own."""
 
     psp_breaker_threshold: int = 5
-    """PAYCORE_PSP_BREAKER_THRESHOLD: PSP failures in a row that open the circuit breaker."""
+    """PAYCORE_PSP_BREAKER_THRESHOLD: PSP failures in a row that open the circuit breaker (one
+    per mode: a test merchant's failures open only the test one)."""
 
     psp_breaker_open_ms: int = 5000
     """PAYCORE_PSP_BREAKER_OPEN_MS: how long the open breaker fails calls fast before a trial."""
@@ -236,8 +238,9 @@ class Settings:
     """PAYCORE_WEBHOOK_IN_FLIGHT_MAX: attempts in flight per worker process, all endpoints."""
     # Security (issue 23).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
-    """PAYCORE_TRUSTED_PROXIES: peers (the REST edge) whose `x-forwarded-for` names the client
-    address that failed-authentication and publishable-key limits count against."""
+    """PAYCORE_TRUSTED_PROXIES: peers (the REST edge), addresses or networks, whose
+    `x-forwarded-for` names the client address that failed-authentication and publishable-key
+    limits count against, and that fraud scoring counts for a publishable-key payment."""
 
     auth_failure_burst: int = 20
     """PAYCORE_AUTH_FAILURE_BURST: failed authentications a client address may make at once
@@ -266,6 +269,11 @@ class Settings:
     edge_operator_routes: bool = False
     """PAYCORE_EDGE_OPERATOR_ROUTES: whether the REST edge serves the admin and internal
     methods' routes (off: they answer 404 on the public edge)."""
+
+    edge_trusted_proxies: tuple[str, ...] = ()
+    """PAYCORE_EDGE_TRUSTED_PROXIES: proxies in front of the REST edge (a load balancer),
+    addresses or networks, whose `X-Forwarded-For` the edge believes; none by default: the edge
+    forwards the HTTP peer's address, so a client cannot name another by sending the header."""
     # -- reconciliation (issue 14) --
     reconciliation_daily_at_minutes: int = 120
     """PAYCORE_RECONCILIATION_DAILY_AT ("HH:MM", UTC; default 02:00): from then on each day the
@@ -362,13 +370,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "fx_rates_provider": _choice(
             env, "PAYCORE_FX_RATES_PROVIDER", defaults.fx_rates_provider, FX_RATES_PROVIDERS
         ),
-        "trusted_proxies": tuple(
-            address.strip()
-            for address in env.get(
-                "PAYCORE_TRUSTED_PROXIES", ",".join(defaults.trusted_proxies)
-            ).split(",")
-            if address.strip()
+        "trusted_proxies": _proxies(
+            env, "PAYCORE_TRUSTED_PROXIES", ",".join(defaults.trusted_proxies)
         ),
+        "edge_trusted_proxies": _proxies(env, "PAYCORE_EDGE_TRUSTED_PROXIES", ""),
         "edge_operator_routes": env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
         "reconciliation_daily_at_minutes": _minutes_of_day(
             env, "PAYCORE_RECONCILIATION_DAILY_AT", defaults.reconciliation_daily_at_minutes
@@ -414,6 +419,17 @@ def _parse(env: Mapping[str, str], name: str, default: object) -> object:
     if isinstance(default, str):
         return env.get(name, default)
     raise TypeError(f"{name}: no parser for {type(default).__name__}")
+
+
+def _proxies(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses and networks (`10.0.0.0/8`)."""
+    entries = tuple(entry.strip() for entry in env.get(name, default).split(",") if entry.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigurationError(f"{name}: {entry!r} is not an IP address or network") from None
+    return entries
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:

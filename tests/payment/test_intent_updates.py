@@ -4,12 +4,18 @@ ends with a clean ledger."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 import grpc
 import pytest
+from paycore.payment.models import Intent, IntentStatus
+from paycore.payment.repository import PayInRepository
 from paycore.v1 import payment_pb2
+from sqlalchemy import text
 
 from tests.helpers import rich_error
-from tests.payment.shop import Shop, fee, good_card
+from tests.payment.shop import PayIn, Shop, fee, good_card
 
 P = payment_pb2
 Update = P.UpdatePaymentIntentRequest
@@ -133,6 +139,83 @@ async def test_an_update_names_the_field_it_refuses(
     assert (error.reason, error.metadata.get("param")) == (reason, param)
     after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=created.id))
     assert after == created
+    await shop.assert_books_balance()
+
+
+Meanwhile = Callable[[PayInRepository, Intent], Awaitable[object]]
+
+
+async def _update_racing(
+    payin: PayIn, shop: Shop, request: Update, meanwhile: Meanwhile
+) -> grpc.aio.AioRpcError | P.PaymentIntent:
+    """Sends `request` while another transaction holds the intent's lock: the update reads the
+    intent and checks what it checks outside the lock, then waits on the lock; `meanwhile`
+    changes the intent and commits, and the update goes on. Its error, or its answer."""
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        repository = PayInRepository(connection)
+        locked = await repository.intent(shop.id, request.id, lock=True)
+        assert locked is not None
+        update = asyncio.ensure_future(shop.client.payments.UpdatePaymentIntent(request))
+        await _someone_waits_on_a_lock(payin, shop)
+        await meanwhile(repository, locked)
+    try:
+        return await update
+    except grpc.aio.AioRpcError as error:
+        return error
+
+
+async def _someone_waits_on_a_lock(payin: PayIn, shop: Shop) -> None:
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(200):
+        async with payin.platform.shards.read(shop.id) as connection:
+            if (await connection.execute(waiting)).scalar_one():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the update never waited on the intent's lock")
+
+
+async def test_an_update_checks_the_amount_against_the_intent_it_locked(
+    payin: PayIn, shop: Shop
+) -> None:
+    """The amount and currency are checked on the intent as the writing transaction locked it:
+    an update that committed meanwhile (GBP 0.35, allowed) makes a change back to USD, which
+    looked fine against the read (USD 10.00), an amount below USD's minimum: refused, naming
+    the field, and nothing changes."""
+    created = await _open_intent(shop)
+
+    async def to_pounds(repository: PayInRepository, locked: Intent) -> object:
+        return await repository.update_intent(locked, currency="gbp", amount=35)
+
+    raced = await _update_racing(payin, shop, Update(id=created.id, currency="usd"), to_pounds)
+
+    assert isinstance(raced, grpc.aio.AioRpcError), raced
+    assert raced.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = rich_error(raced)
+    assert (error.reason, error.metadata.get("param")) == ("AMOUNT_TOO_SMALL", "currency")
+    after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=created.id))
+    assert (after.amount, after.currency) == (35, "gbp")
+    await shop.assert_books_balance()
+
+
+async def test_an_intent_that_left_an_updatable_status_meanwhile_is_not_updated(
+    payin: PayIn, shop: Shop
+) -> None:
+    created = await _open_intent(shop)
+
+    async def cancel(repository: PayInRepository, locked: Intent) -> object:
+        return await repository.move_intent(locked, IntentStatus.CANCELED)
+
+    raced = await _update_racing(payin, shop, Update(id=created.id, amount=2000), cancel)
+
+    assert isinstance(raced, grpc.aio.AioRpcError), raced
+    assert raced.code() == grpc.StatusCode.FAILED_PRECONDITION
+    error = rich_error(raced)
+    assert (error.reason, error.metadata.get("param")) == ("PAYMENT_INTENT_UNEXPECTED_STATE", "id")
+    after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=created.id))
+    assert (after.status, after.amount) == (P.PAYMENT_INTENT_STATUS_CANCELED, 1000)
     await shop.assert_books_balance()
 
 

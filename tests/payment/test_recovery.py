@@ -9,11 +9,12 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator
 
+from paycore.executor.breaker import Mode
 from paycore.psp.client import PspClient
 from paycore.tools.psp import cards
 from paycore.v1 import executor_pb2, payment_pb2
 
-from tests.helpers import PspSimulator
+from tests.helpers import PspSimulator, create_merchant
 from tests.payment.shop import PayIn, Shop, fee, good_card
 
 REQUEST = executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST
@@ -132,8 +133,8 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
     assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
     failed = await _execution_of(shop, first.id)
     assert failed.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
-    assert executor.breaker.state == "open"
-    assert _gauge(payin, "paycore_executor_breaker_open") == 1.0
+    assert executor.breakers.of(Mode.TEST).state == "open"
+    assert _gauge(payin, "paycore_executor_breaker_open", mode="test") == 1.0
 
     # While it is open a payment fails fast: its execution waits without calling the PSP.
     second = await shop.pay(good_card(), 600)
@@ -146,13 +147,47 @@ async def test_the_breaker_opens_while_the_psp_is_down_and_closes_after(
         executor_pb2.RequeueDeadLetterRequest(id=failed.id)
     )
     assert retried.state == executor_pb2.EXECUTION_STATE_SUCCEEDED
-    assert executor.breaker.state == "closed"
-    assert _gauge(payin, "paycore_executor_breaker_open") == 0.0
+    assert executor.breakers.of(Mode.TEST).state == "closed"
+    assert _gauge(payin, "paycore_executor_breaker_open", mode="test") == 0.0
     for intent in (first, second):
         settled = await _settle(payin, shop, intent.id, rounds=40)
         assert settled.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     assert (await shop.balance())[1] == {"usd": 1000 - fee(400) - fee(600)}
     await shop.assert_books_balance()
+
+
+async def test_test_mode_failures_never_open_the_breaker_for_live_merchants(
+    shop: Shop, payin: PayIn
+) -> None:
+    """The simulator's transient-failure card, paid by a test merchant until its execution is
+    dead-lettered, opens the test breaker; a live merchant's payment made while it is open
+    still goes to the PSP at once and succeeds."""
+    executor = payin.platform.pay_in.executor
+    live = await create_merchant(payin.admin, payin.target, "Live Co", livemode=True)
+    async with live.client as client:
+        live_card = await Shop(live.merchant, client, shop.operator).card(good_card())
+        failing = await shop.pay(cards.CARD_PROCESSING_ERROR, 500)
+        for _ in range(30):
+            execution = await _execution_of(shop, failing.id)
+            if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
+                break
+            await asyncio.sleep(0.05)
+            await payin.run_worker_once()
+        assert execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED
+        assert executor.breakers.of(Mode.TEST).state == "open"
+
+        paid = await client.payments.CreatePaymentIntent(
+            payment_pb2.CreatePaymentIntentRequest(
+                amount=700, currency="usd", payment_method=live_card, confirm=True
+            )
+        )
+
+    assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    # Still within PAYCORE_PSP_BREAKER_OPEN_MS: the test breaker was open all along.
+    assert executor.breakers.of(Mode.TEST).state == "open"
+    assert _gauge(payin, "paycore_executor_breaker_open", mode="test") == 1.0
+    assert executor.breakers.of(Mode.LIVE).state == "closed"
+    assert _gauge(payin, "paycore_executor_breaker_open", mode="live") == 0.0
 
 
 @contextlib.asynccontextmanager
@@ -164,5 +199,5 @@ async def _psp(psp: PspSimulator) -> AsyncIterator[PspClient]:
         await client.close()
 
 
-def _gauge(payin: PayIn, name: str) -> float | None:
-    return payin.registry.get_sample_value(name)
+def _gauge(payin: PayIn, name: str, **labels: str) -> float | None:
+    return payin.registry.get_sample_value(name, labels)

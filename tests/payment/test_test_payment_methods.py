@@ -191,6 +191,25 @@ async def test_an_unknown_test_name_is_not_found_and_another_id_malformed(shop: 
     assert await payment_methods(shop) == []
 
 
+async def test_attaching_an_unknown_test_name_answers_as_a_payment_does(shop: Shop) -> None:
+    """AttachPaymentMethod resolves its id as a payment intent resolves `payment_method`: an
+    unknown `pm_card_` name is NOT_FOUND naming the field, another malformed id ID_MALFORMED."""
+    customer = await shop.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
+
+    def attach(payment_method: str) -> object:
+        return shop.client.customers.AttachPaymentMethod(
+            customer_pb2.AttachPaymentMethodRequest(id=payment_method, customer=customer.id)
+        )
+
+    unknown = await failure(attach("pm_card_nosuch"), grpc.StatusCode.NOT_FOUND)
+    assert (unknown.param, unknown.reason) == ("id", "RESOURCE_MISSING")
+    paid = await failure(shop.pay_with("pm_card_nosuch", 1000), grpc.StatusCode.NOT_FOUND)
+    assert (paid.reason, paid.message) == (unknown.reason, unknown.message)
+    malformed = await failure(attach("pm_nosuch"), grpc.StatusCode.INVALID_ARGUMENT)
+    assert (malformed.param, malformed.reason) == ("id", "ID_MALFORMED")
+    assert await payment_methods(shop) == []
+
+
 async def test_stripes_current_decline_names_decline(shop: Shop) -> None:
     intent = await shop.pay_with("pm_card_visa_chargeDeclined", 400)
 

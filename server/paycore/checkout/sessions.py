@@ -91,7 +91,9 @@ class CheckoutSessions:
             description=new.description,
             metadata={"checkout_session": session_id},
         )
-        phases = await create.prepare(self._intents, merchant_id, intent, confirm=False)
+        phases = await create.prepare(
+            self._intents, merchant_id, intent, confirm=False, client_ip=""
+        )  # not confirmed: nothing is scored
         created: Intent = await phases.record(connection)
         await self._keys.ensure(connection, merchant_id)
         repository = CheckoutRepository(connection)

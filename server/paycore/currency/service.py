@@ -48,9 +48,22 @@ class Currencies:
         """A new charge of `amount` `currency` to `account`'s balance: the currency's rule
         (naming params[0], the amount) and, when it would be converted, a fresh rate (naming
         params[1], the currency)."""
-        self.rules.check(params[0], amount, currency, Purpose.CHARGE)
         async with self._shards.read(merchant_id) as connection:
-            await self.conversions.check(connection, merchant_id, account, currency, params[1])
+            await self.check_charge_in(connection, merchant_id, account, amount, currency, params)
+
+    async def check_charge_in(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        account: str,
+        amount: int,
+        currency: str,
+        params: tuple[str, str],
+    ) -> None:
+        """`check_charge` on `connection` (a transaction on the merchant's shard that holds
+        the lock of what is charged: UpdatePaymentIntent checks the intent it writes)."""
+        self.rules.check(params[0], amount, currency, Purpose.CHARGE)
+        await self.conversions.check(connection, merchant_id, account, currency, params[1])
 
     async def check_capture(self, merchant_id: str, amount: int | None, currency: str) -> None:
         """A capture of a payment intent in `currency` (`amount`: a part, or None for all):

@@ -27,6 +27,7 @@ from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.edge.site import add_site
 from paycore.ids import random_base62
+from paycore.runtime.addresses import TrustedProxies, forwarded_client
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
 from paycore.runtime.policy import is_operator_method
@@ -72,9 +73,17 @@ Call = Callable[..., Any]
 class Edge:
     """The request handler: route, transcode, call, render."""
 
-    def __init__(self, channel: aio.Channel, routes: list[HttpRoute]) -> None:
+    def __init__(
+        self,
+        channel: aio.Channel,
+        routes: list[HttpRoute],
+        trusted_proxies: TrustedProxies | None = None,
+    ) -> None:
+        """`trusted_proxies`: the proxies in front of the edge whose X-Forwarded-For it
+        believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default."""
         self.channel = channel
         self.router = Router(routes)
+        self._trusted_proxies = trusted_proxies or TrustedProxies(())
         self._calls: dict[str, Call] = {}
         for route in routes:
             if route.rpc_method not in self._calls:
@@ -107,7 +116,7 @@ class Edge:
         route, variables = self._route(request)
         expand: list[Any] = []
         message = await _request_message(route, variables, request, expand)
-        metadata = _metadata(request, request_id)
+        metadata = _metadata(request, request_id, self._trusted_proxies)
         try:
             response = await self._calls[route.rpc_method](
                 message, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
@@ -312,15 +321,21 @@ def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> 
             raise invalid_request("parameter_invalid", message, param)
 
 
-def _metadata(request: web.Request, request_id: str) -> tuple[tuple[str, str], ...]:
+def _metadata(
+    request: web.Request, request_id: str, trusted_proxies: TrustedProxies
+) -> tuple[tuple[str, str], ...]:
     if STRIPE_ACCOUNT_HEADER in request.headers:
         # Ignored, the call would act on the caller's own account, not the one named.
         raise invalid_request("header_unsupported", _STRIPE_ACCOUNT_REFUSED, STRIPE_ACCOUNT_HEADER)
     metadata = [(REQUEST_ID_HEADER, request_id)]
     if request.remote:
         # The server counts failed authentications and publishable-key calls per client
-        # address; it trusts this header from the edge's address (PAYCORE_TRUSTED_PROXIES).
-        metadata.append((FORWARDED_FOR_HEADER, request.remote))
+        # address, and fraud scores a publishable-key payment with it (the buyer's browser);
+        # it trusts this header from the edge's address (PAYCORE_TRUSTED_PROXIES). The HTTP
+        # peer, or the client a proxy in front of the edge names (PAYCORE_EDGE_TRUSTED_PROXIES).
+        forwarded = request.headers.get("X-Forwarded-For")
+        client = forwarded_client(request.remote, forwarded, trusted_proxies)
+        metadata.append((FORWARDED_FOR_HEADER, client))
     for header, key in _PASSED_HEADERS:
         value = request.headers.get(header)
         if value is None:
@@ -385,12 +400,14 @@ async def start_edge(
     tls: ServerTls | None = None,
     upstream_tls: Tls | None = None,
     pages_token: str = "",
+    trusted_proxies: tuple[str, ...] = (),
 ) -> EdgeServer:
     """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
     The admin and internal methods' routes are served only with `operator_routes`
     (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7).
     HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`.
-    `pages_token`: the credential the hosted checkout pages are read with (paycore.edge.site)."""
+    `pages_token`: the credential the hosted checkout pages are read with (paycore.edge.site).
+    `trusted_proxies`: PAYCORE_EDGE_TRUSTED_PROXIES (paycore.runtime.addresses)."""
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
         ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
@@ -406,7 +423,7 @@ async def start_edge(
     routes = compile_routes(contracts.proto_files(), policies)
     if not operator_routes:
         routes = [route for route in routes if not is_operator_method(policies[route.rpc_method])]
-    edge = Edge(channel, routes)
+    edge = Edge(channel, routes, TrustedProxies(trusted_proxies))
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

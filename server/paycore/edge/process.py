@@ -25,6 +25,7 @@ async def run_edge(settings: Settings, grpc_target: str) -> None:
         tls=tls,
         upstream_tls=grpc_caller_tls(settings),
         pages_token=settings.internal_token or settings.admin_token,
+        trusted_proxies=settings.edge_trusted_proxies,
     )
     scheme = "https" if tls else "http"
     stop = asyncio.Event()

@@ -1,6 +1,11 @@
 """A circuit breaker in front of the PSP: after `failure_threshold` failures in a row it opens
 and calls fail fast (nothing is sent) for `open_seconds`; then one trial call goes through
-(half-open): success closes it, failure opens it again. One per process."""
+(half-open): success closes it, failure opens it again.
+
+One per mode per process (`Breakers`): test-mode merchants reach the PSP's failure cards (the
+simulator's 4000000000000119 answers HTTP 500 on purpose), and a breaker they shared with live
+merchants would let a test integration stop live payments. Both modes call the one PSP
+endpoint (`PAYCORE_PSP_URL`), so a breaker per mode is one per endpoint and mode."""
 
 from __future__ import annotations
 
@@ -13,6 +18,13 @@ class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+class Mode(StrEnum):
+    """The mode of the merchant an execution belongs to: what picks its breaker."""
+
+    TEST = "test"
+    LIVE = "live"
 
 
 class CircuitBreaker:
@@ -62,3 +74,20 @@ class CircuitBreaker:
         if self._trial_in_flight or self._failures >= self._threshold:
             self._opened_at = self._clock()
         self._trial_in_flight = False
+
+
+class Breakers:
+    """A `CircuitBreaker` per `Mode`, alike, each opened only by its own mode's calls."""
+
+    def __init__(self, make: Callable[[], CircuitBreaker] = CircuitBreaker) -> None:
+        self._by_mode = {mode: make() for mode in Mode}
+
+    def of(self, mode: Mode) -> CircuitBreaker:
+        return self._by_mode[mode]
+
+    def items(self) -> list[tuple[Mode, CircuitBreaker]]:
+        return list(self._by_mode.items())
+
+    def all_open(self) -> bool:
+        """Whether no mode's calls may go out now (half-open counts as not open)."""
+        return all(breaker.state is BreakerState.OPEN for breaker in self._by_mode.values())

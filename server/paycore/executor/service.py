@@ -11,7 +11,8 @@ A crash between 1 and 3 leaves a running execution whose lease runs out; whoever
 asks the PSP for the key's status first, so an unknown outcome is resolved by a status query
 and never by a second charge. Transient failures are retried with backoff; an execution that
 exhausts its attempts is dead-lettered for an operator to requeue. While the PSP keeps failing
-the circuit breaker opens and executions fail fast without calling it.
+the circuit breaker opens and executions fail fast without calling it: a breaker per mode
+(paycore.executor.breaker), so test merchants' failure cards never pause live payments.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Protocol
 
 from paycore.customer.models import ChargeableCard
 from paycore.errors import ApiError, Reason, not_found
-from paycore.executor.breaker import BreakerState, CircuitBreaker
+from paycore.executor.breaker import Breakers, BreakerState, CircuitBreaker
 from paycore.executor.grouping import GroupCommit, Lasts
 from paycore.executor.machine import check_transition
 from paycore.executor.models import (
@@ -37,6 +38,7 @@ from paycore.executor.models import (
     Operation,
     PspAnswer,
 )
+from paycore.executor.modes import MerchantModes
 from paycore.executor.repository import (
     ExecutionRepository,
     OutcomeRecord,
@@ -137,7 +139,9 @@ class ExecutorMetrics:
         )
         self.breaker_open = Gauge(
             "paycore_executor_breaker_open",
-            "1 while the circuit breaker in front of the PSP is open or half-open.",
+            "1 while the circuit breaker in front of the PSP is open or half-open, by the mode"
+            " (test, live) of the merchants whose calls it stops.",
+            ["mode"],
             registry=registry,
         )
 
@@ -151,18 +155,22 @@ class Executor:
         metrics: ExecutorMetrics,
         completions: Mapping[Operation, Completion],
         settings: ExecutorSettings = ExecutorSettings(),
-        breaker: CircuitBreaker | None = None,
+        breakers: Breakers | None = None,
         payouts: PayoutDestinations | None = None,
     ) -> None:
         """`completions`: for each operation, what applies a finished execution to the object
         that owns it (pay-in's intents and orders, payouts...), in the recording transaction.
+        `breakers`: a circuit breaker per mode; an execution goes through its merchant's.
         `payouts`: where a payout execution's money goes (pay-out's bank accounts)."""
         self._shards = shards
         self._psp = psp
         self._cards = cards
         self._metrics = metrics
         self._settings = settings
-        self.breaker = breaker or CircuitBreaker()
+        self.breakers = breakers or Breakers()
+        self._modes = MerchantModes(shards)
+        for mode, _breaker in self.breakers.items():  # both series exist from the start
+            metrics.breaker_open.labels(mode.value).set(0)
         self._completions = dict(completions)
         self._payouts = payouts
         self._groups = GroupCommit(settings.group_commit_max, self._prepare_group)
@@ -186,7 +194,7 @@ class Executor:
         it after commit with `run(..., claimed=...)`. A crash before the PSP call is then a
         runner lost mid-call (its lease runs out, a status query resolves it), as after a claim.
         While the circuit breaker is not closed it is only enqueued (state queued)."""
-        claimed = self.claim_new(new)
+        claimed = await self.claim_new(new, connection)
         if claimed is None:
             execution_id = await self.enqueue(connection, new)
             return _queued(execution_id, new)
@@ -198,7 +206,7 @@ class Executor:
         self, connection: AsyncConnection, news: Sequence[NewExecution]
     ) -> list[Execution]:
         """`enqueue_claimed` for many, in one round trip (the payout scheduler's batch)."""
-        claimed = [self.claim_new(new) for new in news]
+        claimed = [await self.claim_new(new, connection) for new in news]
         if any(one is None for one in claimed):  # the breaker is not closed: queue them all
             return [await self.enqueue_claimed(connection, new) for new in news]
         ready = [one for one in claimed if one is not None]
@@ -207,12 +215,16 @@ class Executor:
         )
         return ready
 
-    def claim_new(self, new: NewExecution) -> Execution | None:
+    async def claim_new(
+        self, new: NewExecution, connection: AsyncConnection | None = None
+    ) -> Execution | None:
         """A new execution as `enqueue_claimed` stores it (running, leased, attempt 1 in
         flight), for a caller that writes it in a statement of its own
-        (paycore.payment.charging; the lease is `lease_seconds`); None while the circuit
-        breaker is not closed (then `enqueue` it)."""
-        if self.breaker.state is not BreakerState.CLOSED:
+        (paycore.payment.charging; the lease is `lease_seconds`); None while its merchant's
+        mode's circuit breaker is not closed (then `enqueue` it). `connection`: the caller's
+        transaction on the merchant's shard, which reads the merchant's mode the first time."""
+        breaker = await self.breaker_of(new.merchant_id, connection)
+        if breaker.state is not BreakerState.CLOSED:
             return None
         check_transition(ExecutionState.QUEUED, ExecutionState.RUNNING)
         execution_id = new_id(Prefix.EXECUTION, logical_shard_of(new.merchant_id, Prefix.ACCOUNT))
@@ -222,6 +234,12 @@ class Executor:
             attempt_count=1,
             lease_until=time.time() + self._settings.lease_seconds,
         )
+
+    async def breaker_of(
+        self, merchant_id: str, connection: AsyncConnection | None = None
+    ) -> CircuitBreaker:
+        """The circuit breaker of the merchant's mode (test, live)."""
+        return self.breakers.of(await self._modes.of(merchant_id, connection))
 
     @property
     def lease_seconds(self) -> float:
@@ -291,7 +309,8 @@ class Executor:
             if execution.state.terminal or execution.state is ExecutionState.RUNNING:
                 return execution
             delay = max(0.0, (execution.next_attempt or 0.0) - time.time())
-            if delay > budget or self.breaker.state is BreakerState.OPEN:
+            breaker = await self.breaker_of(merchant_id)
+            if delay > budget or breaker.state is BreakerState.OPEN:
                 return execution
             budget -= delay
             await asyncio.sleep(delay)
@@ -309,15 +328,16 @@ class Executor:
 
         async def call(execution: Execution) -> _Outcome:
             async with gate:
-                if not self.breaker.allow():
+                breaker = await self.breaker_of(execution.merchant_id)
+                if not breaker.allow():
                     return _Outcome(
                         ExecutionState.RETRY_SCHEDULED,
                         AttemptOutcome.RETRYABLE_ERROR,
                         error_code="circuit_open",
                         error_message="the PSP failed repeatedly; calls pause until a trial",
-                        delay_seconds=self.breaker.seconds_until_trial(),
+                        delay_seconds=breaker.seconds_until_trial(),
                     )
-                outcome = await self._call(execution, AttemptKind.REQUEST)
+                outcome = await self._call(execution, AttemptKind.REQUEST, breaker)
                 self._metrics.attempts.labels(
                     execution.operation.value, AttemptKind.REQUEST.value, outcome.attempt
                 ).inc()
@@ -332,14 +352,15 @@ class Executor:
                     finished = await self._record_in(connection, execution, 1, outcome, None)
                     if not finished.state.terminal:
                         unfinished.append(finished)
-        self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
+        self._show_breakers()
         rest = [*queued, *unfinished]
         await asyncio.gather(*(self.run(one.merchant_id, one.id) for one in rest))
 
     async def resume_due(self, engine: AsyncEngine, limit: int = RESUME_BATCH_MAX) -> int:
         """The worker's job on one physical shard: runs what is due (retries, unknown outcomes,
-        executions whose runner vanished). Returns how many it stepped."""
-        if self.breaker.state is BreakerState.OPEN:
+        executions whose runner vanished). Returns how many it stepped; each waits while its
+        mode's breaker is open."""
+        if self.breakers.all_open():
             return 0
         async with engine.connect() as connection:
             due = await ExecutionRepository(connection).due(limit)
@@ -390,28 +411,35 @@ class Executor:
         card: ChargeableCard | None = None,
         settled: Settled | None = None,
     ) -> Execution:
+        breaker = await self.breaker_of(merchant_id)
         if first is not None:  # claimed by enqueue_claimed: its first attempt is a request
             claimed: tuple[Execution, AttemptKind, int] | None = (first, AttemptKind.REQUEST, 1)
-        elif self.breaker.state is BreakerState.OPEN:
+        elif breaker.state is BreakerState.OPEN:
             return await self.get(merchant_id, execution_id)
         else:
             claimed = await self._claim(merchant_id, execution_id)
         if claimed is None:
             return await self.get(merchant_id, execution_id)
         execution, kind, attempt = claimed
-        if kind is AttemptKind.REQUEST and not self.breaker.allow():
+        if kind is AttemptKind.REQUEST and not breaker.allow():
             outcome = _Outcome(
                 ExecutionState.RETRY_SCHEDULED,
                 AttemptOutcome.RETRYABLE_ERROR,
                 error_code="circuit_open",
                 error_message="the PSP failed repeatedly; calls pause until a trial succeeds",
-                delay_seconds=self.breaker.seconds_until_trial(),
+                delay_seconds=breaker.seconds_until_trial(),
             )
             return await self._record(execution, attempt, kind, outcome, settled, counted=False)
-        outcome = await self._call(execution, kind, card)
+        outcome = await self._call(execution, kind, breaker, card)
         self._metrics.attempts.labels(execution.operation.value, kind.value, outcome.attempt).inc()
-        self._metrics.breaker_open.set(self.breaker.state is not BreakerState.CLOSED)
+        self._show_breakers()
         return await self._record(execution, attempt, kind, outcome, settled)
+
+    def _show_breakers(self) -> None:
+        for mode, breaker in self.breakers.items():
+            self._metrics.breaker_open.labels(mode.value).set(
+                breaker.state is not BreakerState.CLOSED
+            )
 
     async def _claim(
         self, merchant_id: str, execution_id: str
@@ -453,14 +481,19 @@ class Executor:
         return _with_state(execution, ExecutionState.RUNNING, count), kind, attempt
 
     async def _call(
-        self, execution: Execution, kind: AttemptKind, card: ChargeableCard | None = None
+        self,
+        execution: Execution,
+        kind: AttemptKind,
+        breaker: CircuitBreaker,
+        card: ChargeableCard | None = None,
     ) -> _Outcome:
+        """One PSP call, its success or failure counted by `breaker` (its merchant's mode's)."""
         retry = self._settings.retry
         exhausted = execution.attempt_count >= retry.max_attempts
         try:
             if kind is AttemptKind.STATUS_QUERY:
                 result = await self._psp.lookup(execution.psp_key)
-                self.breaker.record_success()
+                breaker.record_success()
                 if result is None:
                     # Never processed: sending the request again (same key) is safe.
                     state = (
@@ -471,9 +504,9 @@ class Executor:
                     return _Outcome(state, AttemptOutcome.NOT_FOUND, delay_seconds=0.0)
             else:
                 result = await self._request(execution, card)
-                self.breaker.record_success()
+                breaker.record_success()
         except PspTimeout as error:
-            self.breaker.record_failure()
+            breaker.record_failure()
             return _Outcome(
                 ExecutionState.UNKNOWN_OUTCOME,
                 AttemptOutcome.TIMEOUT,
@@ -482,7 +515,7 @@ class Executor:
                 delay_seconds=retry.delay(max(1, execution.attempt_count)),
             )
         except PspTransientError as error:
-            self.breaker.record_failure()
+            breaker.record_failure()
             if kind is AttemptKind.STATUS_QUERY:
                 state = ExecutionState.UNKNOWN_OUTCOME
             else:
@@ -497,7 +530,7 @@ class Executor:
                 delay_seconds=retry.delay(max(1, execution.attempt_count)),
             )
         except PspRejected as error:
-            self.breaker.record_success()
+            breaker.record_success()
             return _Outcome(
                 ExecutionState.FAILED,
                 AttemptOutcome.DECLINED,

@@ -136,7 +136,8 @@ class Checkouts:
     _cards: PayerCards
     _fraud: FraudService
 
-    async def prepare(self, merchant_id: str, new: NewPayment) -> Phases[Payment]:
+    async def prepare(self, merchant_id: str, new: NewPayment, client_ip: str) -> Phases[Payment]:
+        """`client_ip`: the buyer's address, for fraud scoring ("" unknown)."""
         card = await payer_card(self._cards, merchant_id, new.payment_method_id, new.customer_id)
         new = replace(new, payment_method_id=card.payment_method_id)  # a test card's new id
         shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
@@ -144,7 +145,14 @@ class Checkouts:
         order_ids = [new_id(Prefix.PAYMENT_ORDER, shard) for _ in new.orders]
         total, currency = scored_total(new)
         facts = score_request(
-            merchant_id, payment_id, total, currency, card, new.customer_id, new.buyer_info
+            merchant_id,
+            payment_id,
+            total,
+            currency,
+            card,
+            new.customer_id,
+            new.buyer_info,
+            client_ip=client_ip,
         )
         risk = risk_of(await self._fraud.score_payment(merchant_id, facts))
 

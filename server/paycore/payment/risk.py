@@ -18,10 +18,14 @@ def score_request(
     card: ChargeableCard,
     customer_id: str | None,
     buyer: dict[str, str] | None = None,
+    *,
+    client_ip: str,
 ) -> PaymentFacts:
     """The payment as fraud scoring sees it. The card is the vault's, of a payment about to be
     attempted, so its fingerprint counts across merchants; the buyer's address and email are
-    the merchant's word and count within the merchant only."""
+    the merchant's word and count within the merchant only. `client_ip`: the buyer's address
+    as paycore saw it (paycore.runtime.context.CallContext.buyer_address, "" unknown), counted
+    across merchants."""
     buyer = buyer or {}
     return PaymentFacts(
         merchant=merchant_id,
@@ -40,6 +44,7 @@ def score_request(
         timestamp_ms=time.time_ns() // 1_000_000,
         card_observed=True,
         card_wallet=card.wallet,
+        client_ip=client_ip,
     )
 
 

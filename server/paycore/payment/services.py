@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from paycore.config import Settings
 from paycore.currency.settlement import Conversions
-from paycore.executor.breaker import CircuitBreaker
+from paycore.executor.breaker import Breakers, CircuitBreaker
 from paycore.executor.models import PAY_IN_OPERATIONS, Operation
 from paycore.executor.retry import RetryPolicy
 from paycore.executor.service import (
@@ -80,7 +80,11 @@ def build_pay_in(
             inline_wait_ms=settings.executor_inline_wait_ms,
             group_commit_max=settings.executor_group_commit_max,
         ),
-        CircuitBreaker(settings.psp_breaker_threshold, settings.psp_breaker_open_ms / 1000),
+        Breakers(
+            lambda: CircuitBreaker(
+                settings.psp_breaker_threshold, settings.psp_breaker_open_ms / 1000
+            )
+        ),
         payouts=pay_out.destinations,
     )
     reads = Reads(shards)

@@ -52,10 +52,23 @@ class CallContext:
     started_ns: int = field(default=0)
     client_address: str = ""
     """The caller's network address (runtime.interceptors.headers), for per-address limits."""
+    forwarded_by_stranger: bool = False
+    """The call carried `x-forwarded-for` from a peer not trusted as a proxy: the peer is a
+    proxy, so `client_address` is the proxy's, nobody's own."""
     metadata: Metadata = ()
     """The call's invocation metadata as the request log read it: grpc.aio builds a new tuple
     on every `invocation_metadata()` (about 3 us), and the interceptors after it that look a
     header up (authentication, idempotency key) read this instead."""
+
+    def buyer_address(self) -> str:
+        """The buyer's network address, for fraud scoring (`PaymentFacts.client_ip`), when the
+        caller is the buyer's own client: a publishable key (a browser, the hosted checkout
+        page's script), directly or through the REST edge. "" for a merchant's server or an
+        operator, whose address is not the buyer's, and for an address only an untrusted proxy
+        would vouch for."""
+        if self.caller is None or self.caller.kind is not CallerKind.PUBLISHABLE_KEY:
+            return ""
+        return "" if self.forwarded_by_stranger else self.client_address
 
     def require_merchant(self) -> str:
         """The merchant the call acts for; operators must name one in `paycore-merchant`."""

@@ -143,6 +143,7 @@ async def _run(settings: Settings) -> None:
         settings.http_addr,
         operator_routes=True,
         pages_token=settings.internal_token or settings.admin_token,
+        trusted_proxies=settings.edge_trusted_proxies,
     )
     # The worker runs in this process too, as the edge does, on the same platform.
     worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))

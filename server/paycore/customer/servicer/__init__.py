@@ -13,7 +13,6 @@ from paycore import validation
 from paycore.customer.service import CustomerService
 from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import customer_message, payment_method_message
-from paycore.customer.test_methods import is_test_payment_method
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import Mutations
@@ -118,11 +117,8 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     async def AttachPaymentMethod(
         self, request: customer_pb2.AttachPaymentMethodRequest, context: Context
     ) -> customer_pb2.PaymentMethod:
-        if is_test_payment_method(request.id):  # attaches a new one of that test card
-            merchant_id, payment_method_id = current_call().require_merchant(), request.id
-        else:
-            merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
-        customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+        merchant_id = current_call().require_merchant()
+        payment_method_id, customer_id = requests.attachment(request)
         return await self._mutations.answer(
             merchant_id,
             request,

@@ -43,6 +43,16 @@ def new_customer(request: customer_pb2.CreateCustomerRequest) -> NewCustomer:
     )
 
 
+def attachment(request: customer_pb2.AttachPaymentMethodRequest) -> tuple[str, str]:
+    """AttachPaymentMethod's payment method (an id, or a test payment method's name that
+    attaches a new one of its card) and customer. An unknown `pm_card_` name is NOT_FOUND
+    naming `id`, as a payment intent answers it for `payment_method`: one check,
+    `payment_method_reference`, for every place a payment method is named."""
+    payment_method_id = payment_method_reference("id", request.id)
+    customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+    return payment_method_id, customer_id
+
+
 def first_payment_method(request: customer_pb2.CreateCustomerRequest) -> tuple[str, bool]:
     """CreateCustomer's payment_method (an id or a test payment method's name, "" for none) and
     whether invoice_settings makes it the default: a new customer has no other to name."""

@@ -65,8 +65,14 @@ async def _report_outcome(
 ) -> None:
     if facts is None:
         card = await flow.cards.card_for_charge(intent.merchant_id, intent.payment_method_id or "")
-        facts = score_request(
-            intent.merchant_id, intent.id, intent.amount, intent.currency, card, intent.customer_id
+        facts = score_request(  # resumed after the request: its client's address is gone
+            intent.merchant_id,
+            intent.id,
+            intent.amount,
+            intent.currency,
+            card,
+            intent.customer_id,
+            client_ip="",
         )
     await flow.fraud.record_payment_outcome(
         intent.merchant_id, facts, succeeded=succeeded, decline_code=decline_code

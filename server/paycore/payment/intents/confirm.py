@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    flow: IntentFlow, merchant_id: str, intent_id: str, payment_method_id: str
+    flow: IntentFlow, merchant_id: str, intent_id: str, payment_method_id: str, client_ip: str
 ) -> Phases[Intent]:
+    """`client_ip`: the buyer's address, for fraud scoring ("" unknown)."""
     intent = await flow.get(merchant_id, intent_id)
     method = payment_method_id or intent.payment_method_id
     require(intent, "confirm", CONFIRMABLE)
@@ -30,7 +31,13 @@ async def prepare(
     if card is None:
         violated("a payment method gives a card")
     facts = score_request(
-        merchant_id, intent.id, intent.amount, intent.currency, card, intent.customer_id
+        merchant_id,
+        intent.id,
+        intent.amount,
+        intent.currency,
+        card,
+        intent.customer_id,
+        client_ip=client_ip,
     )
     risk = risk_of(await flow.fraud.score_payment(merchant_id, facts))
     first_phase = FirstPhase(card)

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    flow: IntentFlow, merchant_id: str, new: NewIntent, confirm: bool
+    flow: IntentFlow, merchant_id: str, new: NewIntent, confirm: bool, client_ip: str
 ) -> Phases[Intent]:
+    """`client_ip`: the buyer's address, for fraud scoring with `confirm` ("" unknown)."""
     intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, merchant_id)
     card = await flow.card(merchant_id, new.payment_method_id, new.customer_id)
     if card is not None:  # a test payment method's name became a new payment method's id
@@ -48,7 +49,15 @@ async def prepare(
         return Phases(change)
     if card is None:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
-    facts = score_request(merchant_id, intent_id, new.amount, new.currency, card, new.customer_id)
+    facts = score_request(
+        merchant_id,
+        intent_id,
+        new.amount,
+        new.currency,
+        card,
+        new.customer_id,
+        client_ip=client_ip,
+    )
     risk = risk_of(await flow.fraud.score_payment(merchant_id, facts))
     first_phase = FirstPhase(card)
 
@@ -84,7 +93,9 @@ async def _record_charging(
 ) -> Intent | None:
     """Create-and-confirm's first phase in one statement; None while the circuit breaker is
     not closed (the caller takes the step-by-step path)."""
-    execution = flow.executor.claim_new(charge_of(created, card.payment_method_id))
+    execution = await flow.executor.claim_new(
+        charge_of(created, card.payment_method_id), connection
+    )
     if execution is None:
         return None
     confirmed = charging(created, card.payment_method_id, risk, execution)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from paycore import validation
+from paycore.currency.service import Currencies
 from paycore.errors import invalid, not_found
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.machine import UPDATABLE, require
@@ -18,10 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    flow: IntentFlow, merchant_id: str, intent: Intent, changes: IntentChanges
+    flow: IntentFlow,
+    currencies: Currencies,
+    merchant_id: str,
+    intent: Intent,
+    changes: IntentChanges,
 ) -> Phases[Intent]:
-    """`intent` as read before the transaction (the request's checks saw it); the card is read
-    here, outside the transaction, as create reads it."""
+    """`intent` as read before the transaction; the card is read here, outside the
+    transaction, as create reads it. What depends on the intent's state (its status, and the
+    amount and currency it would have) is checked on the intent as locked, in the transaction
+    that writes: an update or a confirmation that committed after the read is what the change
+    is judged against, never the stale read."""
     require(intent, "update", UPDATABLE)
     customer_id = changes.customer_id or intent.customer_id
     # A new customer is checked against the intent's own payment method too.
@@ -36,6 +45,7 @@ async def prepare(
         if locked is None:
             raise not_found("payment_intent", intent.id)
         require(locked, "update", UPDATABLE)
+        await _check_amount(currencies, connection, locked, changes)
         values = _changed(locked, changes)
         if card is not None and changes.payment_method_id is not None:
             await flow.cards.save_test_card(connection, merchant_id, card)
@@ -48,6 +58,23 @@ async def prepare(
         return await repository.update_intent(locked, **values)
 
     return Phases(change)
+
+
+async def _check_amount(
+    currencies: Currencies, connection: AsyncConnection, intent: Intent, changes: IntentChanges
+) -> None:
+    """What create checks, of the amount and currency `intent` would have with the changes:
+    the currency's rule and a conversion's fresh rate (naming `amount` when one is given, else
+    `currency`), and an amount not below the intent's application fee."""
+    if changes.amount is None and changes.currency is None:
+        return
+    currency = changes.currency or intent.currency
+    amount = intent.amount if changes.amount is None else changes.amount
+    params = ("amount" if changes.amount is not None else "currency", "currency")
+    validation.amount(params[0], amount, currency)
+    if amount < intent.application_fee_amount:
+        raise invalid("amount", "must be at least the application_fee_amount")
+    await currencies.check_charge_in(connection, intent.merchant_id, "", amount, currency, params)
 
 
 def _changed(intent: Intent, changes: IntentChanges) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def register(
 ) -> str:
     """Adds PaymentService to `server`; returns its full name."""
     parties = requests.Parties(accounts, customers, currencies)
-    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets)
+    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets, currencies)
     return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
 
 
@@ -64,6 +64,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     _mutations: Mutations
     _parties: requests.Parties
     _client_secrets: ClientSecrets
+    _currencies: Currencies
 
     @property
     def _intents(self) -> IntentFlow:
@@ -74,14 +75,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def CreatePayment(
         self, request: payment_pb2.CreatePaymentRequest, context: Context
     ) -> payment_pb2.Payment:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
         new = await self._parties.new_payment(merchant_id, request)
         checkouts = self._pay_in.checkouts
+        client_ip = call.buyer_address()
         return await self._mutations.prepared(
             merchant_id,
             request,
             payment_message,
-            lambda: checkouts.prepare(merchant_id, new),
+            lambda: checkouts.prepare(merchant_id, new, client_ip),
             checkouts.orders.completion(merchant_id),
         )
 
@@ -104,7 +107,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def CreatePaymentIntent(
         self, request: payment_pb2.CreatePaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
-        merchant_id = current_call().require_merchant()
+        call = current_call()
+        merchant_id = call.require_merchant()
+        client_ip = call.buyer_address()
         # The request's check reads the settlement currencies: on the connection held for the
         # key's and the card's reads (one pool checkout for all, issue 17).
         return await self._mutations.checked_and_prepared(
@@ -112,7 +117,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             request,
             self._intent,
             lambda: self._parties.new_intent(merchant_id, request),
-            lambda new: create.prepare(self._intents, merchant_id, new, request.confirm),
+            lambda new: create.prepare(self._intents, merchant_id, new, request.confirm, client_ip),
             answer(self._intents, merchant_id),
         )
 
@@ -130,7 +135,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return await self._intent_call(
             merchant_id,
             request,
-            lambda: confirm.prepare(self._intents, merchant_id, intent_id, method),
+            lambda: confirm.prepare(
+                self._intents, merchant_id, intent_id, method, call.buyer_address()
+            ),
         )
 
     async def CapturePaymentIntent(
@@ -151,7 +158,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
         async def check() -> Intent:
             intent = await self._intents.get(merchant_id, intent_id)
-            await self._parties.check_changes(merchant_id, intent, changes)
+            await self._parties.check_customer_change(merchant_id, changes)
             return intent
 
         return await self._mutations.checked_and_prepared(
@@ -159,7 +166,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             request,
             self._intent,
             check,
-            lambda intent: update.prepare(self._intents, merchant_id, intent, changes),
+            lambda intent: update.prepare(
+                self._intents, self._currencies, merchant_id, intent, changes
+            ),
             answer(self._intents, merchant_id),
         )
 

@@ -176,20 +176,10 @@ class Parties:
             metadata=validation.metadata("metadata", request.metadata),
         )
 
-    async def check_changes(self, merchant_id: str, intent: Intent, changes: IntentChanges) -> None:
-        """What create checks, of the amount and currency the intent would have and of a
-        customer named."""
+    async def check_customer_change(self, merchant_id: str, changes: IntentChanges) -> None:
+        """A customer named exists (NOT_FOUND naming `customer`)."""
         if changes.customer_id is not None:
             await self.customer(merchant_id, changes.customer_id)
-        if changes.amount is None and changes.currency is None:
-            return
-        currency = changes.currency or intent.currency
-        amount = intent.amount if changes.amount is None else changes.amount
-        params = ("amount" if changes.amount is not None else "currency", "currency")
-        validation.amount(params[0], amount, currency)
-        if amount < intent.application_fee_amount:
-            raise invalid("amount", "must be at least the application_fee_amount")
-        await self._currencies.check_charge(merchant_id, "", amount, currency, params)
 
     async def check_capture(self, merchant_id: str, intent: Intent, amount: int | None) -> None:
         """A capture of a converted intent needs a fresh rate, and a part an amount its

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from paycore.errors import ApiError, Reason
+from paycore.runtime.addresses import TrustedProxies, forwarded_client
 from paycore.runtime.context import current_call
 from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
 from paycore.runtime.policy import MethodPolicy
@@ -23,7 +24,7 @@ class HeaderInterceptor(PolicyInterceptor):
 
     def __init__(self, policies: Any, trusted_proxies: tuple[str, ...]) -> None:
         super().__init__(policies)
-        self._trusted_proxies = frozenset(trusted_proxies)
+        self._trusted_proxies = TrustedProxies(trusted_proxies)
 
     async def around(
         self,
@@ -42,24 +43,14 @@ class HeaderInterceptor(PolicyInterceptor):
                 raise ApiError(Reason.HEADER_INVALID, param=key)
             if key == FORWARDED_FOR_HEADER:
                 forwarded = text
-        current_call().client_address = client_address(
-            context.peer(), forwarded, self._trusted_proxies
-        )
+        call, host = current_call(), _peer_host(context.peer())
+        call.client_address = forwarded_client(host, forwarded, self._trusted_proxies)
+        call.forwarded_by_stranger = forwarded is not None and host not in self._trusted_proxies
         return await behavior(request, context)
 
 
-def client_address(peer: str, forwarded: str | None, trusted: frozenset[str]) -> str:
-    """ "ipv4:10.0.0.7:53412" -> "10.0.0.7"; a trusted proxy's `x-forwarded-for` (its first
-    entry, the client the proxy saw) stands for the proxy's own address."""
-    host = _peer_host(peer)
-    if forwarded and host in trusted:
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first[:64]
-    return host
-
-
 def _peer_host(peer: str) -> str:
+    """ "ipv4:10.0.0.7:53412" -> "10.0.0.7"; "ipv6:[::1]:53412" -> "::1"."""
     scheme, _, rest = peer.partition(":")
     if scheme == "ipv6":
         return rest.rpartition(":")[0].strip("[]").removeprefix("%5B").removesuffix("%5D")
