@@ -203,6 +203,8 @@ async def test_modify_an_intent_then_confirm_it(payin: PayIn, edge_merchant: Edg
             "Two mugs",
         )
         assert updated.to_dict()["metadata"] == {"cart": "1", "gift": "yes"}
+        cleared = sdk.v1.payment_intents.update(intent.id, params={"metadata": ""})  # metadata=
+        assert cleared.to_dict()["metadata"] == {}
         assert str(updated.payment_method).startswith("pm_")
         assert updated.payment_method != "pm_card_visa"  # the test card, saved
         confirmed = sdk.v1.payment_intents.confirm(intent.id)

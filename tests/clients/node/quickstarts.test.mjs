@@ -142,6 +142,9 @@ test("save a card and charge it later (docs.stripe.com/payments/save-and-reuse)"
   assert.deepEqual(tagged.metadata, { vip: "yes" });
   const unset = await stripe.customers.update(customer.id, { metadata: { vip: "" } });
   assert.deepEqual(unset.metadata, {});
+  await stripe.customers.update(customer.id, { metadata: { a: "1", b: "2" } });
+  const wiped = await stripe.customers.update(customer.id, { metadata: null }); // sent as metadata=
+  assert.deepEqual(wiped.metadata, {});
   const cleared = await stripe.customers.update(customer.id, { name: null }); // sent as name=
   assert.deepEqual([customer.name, cleared.name], ["Jenny Rosen", ""]);
 
