@@ -186,6 +186,7 @@ async def test_modify_an_intent_then_confirm_it(payin: PayIn, edge_merchant: Edg
             params={"amount": 1000, "currency": "usd", "metadata": {"cart": "1", "promo": "x"}}
         )
         assert intent.status == "requires_payment_method"
+        assert (intent.customer, intent.payment_method) == (None, None)  # Stripe's unset ids
         updated = sdk.v1.payment_intents.update(
             intent.id,
             params={
