@@ -34,7 +34,7 @@ from sqlalchemy import text
 
 from tests.helpers import MerchantFixture, PspSimulator, create_merchant
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop, open_shop
-from tests.payout.support import Clock, World
+from tests.payout.support import World, open_world
 
 SHARD_COUNT = 2
 
@@ -240,24 +240,8 @@ async def shop(payin: PayIn) -> AsyncIterator[Shop]:
 
 @pytest_asyncio.fixture
 async def world(migrated: Settings, tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock()
-    data_dir = tmp_path / "psp"
-    simulator = await start_simulator("127.0.0.1:0", data_dir, hang_seconds=1, clock=clock)
-    settings = migrated.with_overrides(
-        psp_url=simulator.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS
-    )
-    platform = build_platform(settings, CollectorRegistry(), clock)
-    server = await start_server(platform, "127.0.0.1:0")
-    admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
-    try:
-        yield World(
-            platform, server, admin, settings.admin_token, clock, PspSimulator(simulator, data_dir)
-        )
-    finally:
-        await admin.close()
-        await server.stop(1)
-        await platform.close()
-        await simulator.close()
+    async with open_world(migrated, tmp_path / "psp") as opened:
+        yield opened
 
 
 # Currencies (issue 19): the world with no exchange rates on any shard (the databases live for

@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,12 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from paycore import contracts
 from paycore.app import build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.psp.client import PspClient
+from paycore.runtime.context import CallContext, Caller, CallerKind, begin_call
 from paycore.tools.psp.simulator import SimulatorServer
 from paycore.tools.psp.store import DATABASE_FILE
 from paycore.v1 import account_pb2
@@ -95,6 +98,29 @@ async def create_merchant(
         )
     )
     return MerchantFixture(merchant, connect(target, merchant.secret_key))
+
+
+def merchant_call(merchant_id: str, request_id: str = "req-test") -> CallContext:
+    """The context of a call of the merchant's secret key (what the interceptors set)."""
+    policy = contracts.method_policies()["/paycore.v1.PaymentService/ConfirmPaymentIntent"]
+    caller = Caller(CallerKind.SECRET_KEY, merchant_id, "key")
+    return CallContext("ConfirmPaymentIntent", request_id, policy, caller)
+
+
+async def as_a_call(
+    call: CallContext, work: Callable[[], Awaitable[object]]
+) -> weakref.ref[CallContext]:
+    """Runs `work` as grpc.aio runs a call (a task of its own, `call` its context); once it
+    ended, a weak reference to `call`: what the call started must not keep it (its caller,
+    metadata and held connection) alive."""
+
+    async def run() -> None:
+        begin_call(call)
+        await work()
+
+    await asyncio.create_task(run())
+    await asyncio.sleep(0)  # the loop lets go of the ended task (its waiter's wake-up held it)
+    return weakref.ref(call)
 
 
 async def health_status(target: str, service: str) -> int:

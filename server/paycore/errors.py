@@ -223,6 +223,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "Refund {param} {amount} is more than the {remaining} that remains refundable",
     )
+    CHARGE_ALREADY_REFUNDED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The {object} {id} has been refunded in full already",
+    )
     CHARGE_NOT_REFUNDABLE = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -1,18 +1,29 @@
 """Real clients against real servers: the official Stripe SDKs (Python and Node) pointed at the
 REST edge, a Node gRPC client, TLS. The edge here fronts a pay-in server wired to the PSP
-simulator (tests/conftest.py's `payin`), so payments really run."""
+simulator (tests/conftest.py's `payin`), so payments really run; `stripe_world` fronts the
+pay-out world instead (its clock moves funds, payouts and disputes on) and delivers webhooks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest_asyncio
 from aiohttp import ClientSession, web
+from paycore.config import Settings
 from paycore.edge import start_edge
+from paycore.storage.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
 from paycore.v1 import account_pb2
+from paycore.worker import Worker
+from paycore.worker.jobs import webhook_delivery
+from paycore.worker.metrics import WorkerMetrics
+from prometheus_client import CollectorRegistry
+from sqlalchemy import delete
 
 from tests.payment.shop import PayIn
+from tests.payout.support import World, open_world
 
 
 @dataclass(frozen=True)
@@ -34,8 +45,10 @@ async def edge_url(payin: PayIn) -> AsyncIterator[str]:
         await server.close()
 
 
-async def new_edge_merchant(payin: PayIn, url: str, name: str = "Stripe user") -> EdgeMerchant:
-    merchant = await payin.admin.accounts.CreateMerchant(
+async def new_edge_merchant(
+    owner: PayIn | World, url: str, name: str = "Stripe user"
+) -> EdgeMerchant:
+    merchant = await owner.admin.accounts.CreateMerchant(
         account_pb2.CreateMerchantRequest(
             name=name, email="dev@stripe-user.test", country="US", default_currency="usd"
         )
@@ -46,6 +59,46 @@ async def new_edge_merchant(payin: PayIn, url: str, name: str = "Stripe user") -
 @pytest_asyncio.fixture
 async def edge_merchant(payin: PayIn, edge_url: str) -> EdgeMerchant:
     return await new_edge_merchant(payin, edge_url)
+
+
+@dataclass(frozen=True)
+class StripeWorld:
+    """A merchant of the pay-out `world` (tests/payout/support.py: paycore and the PSP and bank
+    simulator on one clock the test moves, the pay-out jobs and the dispute feed run by hand)
+    seen through an edge, while the worker's webhook_delivery job runs as `paycore worker`
+    runs it, to receivers on 127.0.0.1 (allowed as `paycore dev` allows them)."""
+
+    world: World
+    merchant: EdgeMerchant
+
+
+@pytest_asyncio.fixture
+async def stripe_world(migrated: Settings, tmp_path: Path) -> AsyncIterator[StripeWorld]:
+    async with open_world(
+        migrated, tmp_path / "psp", webhook_allow_http=True, webhook_allow_private=True
+    ) as world:
+        engines = world.platform.shards.engines
+        edge = await start_edge(world.target, "127.0.0.1:0")
+        worker = Worker(
+            [webhook_delivery(world.platform.deliverer)],
+            engines,
+            WorkerMetrics(CollectorRegistry()),
+        )
+        stop = asyncio.Event()
+        working = asyncio.create_task(worker.run(stop, 1.0))
+        try:
+            url = f"http://127.0.0.1:{edge.port}"
+            yield StripeWorld(world, await new_edge_merchant(world, url))
+        finally:
+            stop.set()
+            await working
+            await world.platform.deliverer.close(engines, 1.0)
+            await edge.close()
+            # Later tests' deliverers must not find this test's endpoints and deliveries.
+            for engine in engines:
+                async with engine.begin() as connection:
+                    for table in (webhook_attempts, webhook_deliveries, webhook_endpoints):
+                        await connection.execute(delete(table))
 
 
 @pytest_asyncio.fixture

@@ -23,7 +23,7 @@ import pytest
 from paycore.config import Settings
 from paycore.edge import start_edge
 
-from tests.clients.conftest import EdgeMerchant, new_edge_merchant
+from tests.clients.conftest import EdgeMerchant, StripeWorld, new_edge_merchant
 from tests.helpers import serving
 from tests.payment.shop import NO_LIMITS, PayIn, Shop
 
@@ -31,6 +31,7 @@ NODE_DIR = Path(__file__).parent / "node"
 REPOSITORY = Path(__file__).resolve().parents[2]
 NODE_RUN_SECONDS_MAX = 240
 QUICKSTART_COUNT = 7  # the tests in quickstarts.test.mjs
+AFTER_PAYMENT_COUNT = 2  # the tests in after_payment.test.mjs
 INFO = "\N{INFORMATION SOURCE}"  # how node --test's spec reporter starts its summary lines
 
 pytestmark = pytest.mark.skipif(
@@ -121,6 +122,22 @@ async def test_stripe_node_quickstarts(
         },
     )
     assert f"{INFO} pass {QUICKSTART_COUNT}" in output and f"{INFO} fail 0" in output, output
+
+
+async def test_stripe_node_after_payment(node_modules: Path, stripe_world: StripeWorld) -> None:
+    """Webhooks verified with stripe.webhooks.constructEvent, refunds, the balance and the
+    refusals of money-out (tests/clients/node/after_payment.test.mjs), a merchant per test, in
+    the pay-out world whose worker delivers the webhooks."""
+    url = stripe_world.merchant.url
+    second = await new_edge_merchant(stripe_world.world, url, name="After payment")
+    output = await run_node_tests(
+        "after_payment.test.mjs",
+        {
+            "PAYCORE_EDGE_URL": url,
+            "PAYCORE_AFTER_PAYMENT_KEYS": f"{stripe_world.merchant.secret_key},{second.secret_key}",
+        },
+    )
+    assert f"{INFO} pass {AFTER_PAYMENT_COUNT}" in output and f"{INFO} fail 0" in output, output
 
 
 @pytest.fixture(scope="session")

@@ -93,11 +93,11 @@ async def test_an_explicit_object_id_is_kept(platform: Platform, merchant: Merch
         event_id = await record_event(
             connection,
             merchant_id,
-            "charge.refunded",
+            "charge.dispute.created",
             payment_intent(merchant_id),
-            object_id="ch_elsewhere",
+            object_id="dp_elsewhere",
         )
-    assert (await platform.events.get_event(merchant_id, event_id)).object_id == "ch_elsewhere"
+    assert (await platform.events.get_event(merchant_id, event_id)).object_id == "dp_elsewhere"
 
 
 async def test_another_merchants_event_is_not_found(

@@ -11,8 +11,11 @@ import pytest
 import pytest_asyncio
 from paycore.app import Platform
 from paycore.executor.grouping import GroupCommit, Joined, Lasts, Work
+from paycore.runtime.context import begin_call, current_call
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tests.helpers import merchant_call
 
 TABLE = "paycore_test_group_commit"
 
@@ -76,6 +79,34 @@ async def test_a_failed_group_runs_each_recording_alone(engine: AsyncEngine) -> 
     assert set(found) == {"a", "c"}  # b's rows rolled back, alone and in the group
     assert found["a"] != found["c"]  # each alone, in its own transaction
     assert [results[0], results[2]] == [found["a"], found["c"]]
+
+
+async def test_a_recording_never_runs_as_another_call(engine: AsyncEngine) -> None:
+    """Two calls' recordings run together in a group, by a drainer one of the calls started:
+    neither runs as the other call (a recording gets what it needs as arguments)."""
+    groups, order = GroupCommit(32), list[str]()
+    seen: dict[str, str | None] = {}
+
+    def observed(name: str) -> Work:
+        record = recording(name, order)
+
+        async def work(connection: AsyncConnection, lasts: Lasts) -> int:
+            try:
+                seen[name] = current_call().request_id
+            except LookupError:  # runs as no call
+                seen[name] = None
+            return int(await record(connection, lasts))
+
+        return work
+
+    async def call(name: str) -> int:
+        begin_call(merchant_call("acct_test", request_id=name))
+        return int(await groups.run(engine, name, observed(name)))
+
+    xids = await asyncio.gather(call("a"), call("b"))
+    assert xids[0] == xids[1]  # one group
+    assert set(seen) == {"a", "b"}
+    assert seen["a"] in (None, "a") and seen["b"] in (None, "b"), seen
 
 
 async def test_a_group_of_one_is_a_transaction_of_its_own(engine: AsyncEngine) -> None:

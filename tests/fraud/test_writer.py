@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 
@@ -16,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from tests.fraud.support import in_process, returning_customer
-from tests.helpers import MerchantFixture
+from tests.helpers import MerchantFixture, as_a_call, merchant_call
 
 
 async def _stored(platform: Platform, merchant_id: str) -> dict[str, str]:
@@ -79,6 +80,33 @@ async def test_a_batch_that_fails_stores_none_of_it(
     await writer.close()
     stored = await _stored(platform, merchant_id)
     assert not {scored[0].payment, scored[1].payment, repeated.payment} & set(stored)
+
+
+async def test_the_worker_keeps_nothing_of_the_call_that_started_it(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """The worker starts on the first submit, inside a call scoring a payment on the
+    connection it holds (ConfirmPaymentIntent's `reads_held`), and writes for every later
+    caller: it must not run as that first call, nor keep it (its caller's key, its held
+    connection) alive for the life of the process."""
+    merchant_id = merchant.merchant.id
+    writer = AssessmentWriter(platform.shards, FraudMetrics(CollectorRegistry()))
+    facts = payment_facts(merchant_id, returning_customer(merchant_id), time.time_ns() // 10**6)
+    async with platform.shards.read(merchant_id) as connection:
+        assessment = (await platform.fraud.evaluate(connection, facts)).assessment
+
+    async def scoring() -> None:
+        async with platform.shards.reads_held(merchant_id):
+            assert writer.submit(assessment)
+
+    try:
+        call = await as_a_call(merchant_call(merchant_id), scoring)
+        await writer.flush()
+        gc.collect()
+        assert call() is None
+    finally:
+        await writer.close()
+    assert assessment.payment in await _stored(platform, merchant_id)
 
 
 async def test_the_benchmark_measures_every_phase(migrated: Settings) -> None:

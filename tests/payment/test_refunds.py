@@ -112,3 +112,26 @@ async def test_a_malformed_charge_is_refused_naming_it_when_refunding_or_listing
             "ID_MALFORMED",
             field,
         )
+
+
+async def test_refunding_the_rest_of_a_fully_refunded_intent_says_so(shop: Shop) -> None:
+    """No amount means "the rest"; with nothing left the answer names the intent, not an
+    amount the caller never sent (Stripe's charge_already_refunded)."""
+    intent = await shop.pay(good_card(), 800)
+    await _refund(shop, intent.id)
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await _refund(shop, intent.id)
+
+    error = rich_error(raised.value)
+    assert (raised.value.code(), error.reason, error.param) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "CHARGE_ALREADY_REFUNDED",
+        "payment_intent",
+    )
+    assert intent.id in (raised.value.details() or "")
+    listed = await shop.client.payments.ListRefunds(
+        payment_pb2.ListRefundsRequest(payment_intent=intent.id)
+    )
+    assert [refund.amount for refund in listed.data] == [800]
+    await shop.assert_books_balance()

@@ -5,19 +5,26 @@ pending + available + in transit + paid out = the net of what came in)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from paycore.app import Platform
+from paycore.app import Platform, build_platform, start_server
 from paycore.client import Paycore, connect
+from paycore.config import Settings
 from paycore.payout.banking import iban_check_digits
 from paycore.runtime.server import GrpcServer
+from paycore.tools.psp.simulator import start_simulator
 from paycore.v1 import ledger_pb2, payment_pb2, payout_pb2, wallet_pb2
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from tests.helpers import PspSimulator, create_merchant
-from tests.payment.shop import Shop, good_card
+from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, Shop, good_card
 
 START = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)  # a Monday
 DAY = 86_400
@@ -86,6 +93,29 @@ class World:
         async with self.platform.shards.read(merchant_id) as connection:
             rows = await connection.execute(text(statement), values)
             return [tuple(row) for row in rows.all()]
+
+
+@contextlib.asynccontextmanager
+async def open_world(migrated: Settings, data_dir: Path, **overrides: Any) -> AsyncIterator[World]:
+    """A server of its own and a PSP/bank simulator (store under `data_dir`) sharing one
+    clock; `overrides` are settings beyond the world's own (webhooks to 127.0.0.1, say)."""
+    clock = Clock()
+    simulator = await start_simulator("127.0.0.1:0", data_dir, hang_seconds=1, clock=clock)
+    settings = migrated.with_overrides(
+        psp_url=simulator.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS, **overrides
+    )
+    platform = build_platform(settings, CollectorRegistry(), clock)
+    server = await start_server(platform, "127.0.0.1:0")
+    admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
+    try:
+        yield World(
+            platform, server, admin, settings.admin_token, clock, PspSimulator(simulator, data_dir)
+        )
+    finally:
+        await admin.close()
+        await server.stop(1)
+        await platform.close()
+        await simulator.close()
 
 
 @dataclass

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
 from paycore.app import Platform
 from paycore.client import Paycore, idempotency_key
 from paycore.config import Settings
@@ -10,6 +14,7 @@ from paycore.storage import Shards
 from paycore.storage.schema import merchants, seller_accounts
 from paycore.v1 import account_pb2
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.helpers import MerchantFixture
 
@@ -124,3 +129,86 @@ async def test_reads_run_without_a_transaction_around_them(
     async with platform.shards.transaction(merchant.merchant.id) as connection:
         first, second = [(await connection.execute(xid)).scalar_one() for _ in range(2)]
     assert first == second
+
+
+PID = text("select pg_backend_pid()")
+
+
+async def pid_of(connection: AsyncConnection) -> int:
+    return int((await connection.execute(PID)).scalar_one())
+
+
+@pytest_asyncio.fixture
+async def one_connection_shards(migrated: Settings) -> AsyncIterator[Shards]:
+    """Shards of their own whose pools start empty and keep one idle connection: the next
+    checkout after a connection went back gets that very connection."""
+    shards = Shards(migrated.with_overrides(database_pool_size=1))
+    yield shards
+    await shards.dispose()
+
+
+async def test_the_tasks_a_reads_held_block_waits_for_share_its_connection(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """A request's fan-out inside the block ("in this task and those it starts") reads on the
+    held connection; a read while another uses it checks out its own."""
+    shards, merchant_id = platform.shards, merchant.merchant.id
+
+    async def read() -> int:
+        async with shards.read(merchant_id) as connection:
+            return await pid_of(connection)
+
+    async with shards.reads_held(merchant_id):
+        held = await read()
+        alone = await asyncio.create_task(read())
+        together = await asyncio.gather(read(), read())
+    assert alone == together[0] == held
+    assert together[1] != held
+
+
+async def test_a_task_that_outlives_reads_held_reads_on_a_connection_of_its_own(
+    one_connection_shards: Shards, merchant: MerchantFixture
+) -> None:
+    """A task started inside the block and not waited for (it kept the block's context) reads
+    after the block returned its connection: it checks out one of its own, rather than use the
+    returned one (closed: ResourceClosedError)."""
+    shards, merchant_id = one_connection_shards, merchant.merchant.id
+    block_ended = asyncio.Event()
+
+    async def read_later() -> int:
+        await block_ended.wait()
+        async with shards.read(merchant_id) as connection:
+            return await pid_of(connection)
+
+    async with shards.reads_held(merchant_id):
+        async with shards.read(merchant_id) as connection:
+            held = await pid_of(connection)
+        later = asyncio.create_task(read_later())
+    block_ended.set()
+    assert await later == held  # the pool's one connection, checked out anew
+
+
+async def test_a_read_still_running_when_reads_held_ends_keeps_its_connection(
+    one_connection_shards: Shards, merchant: MerchantFixture
+) -> None:
+    """The block ends while a task it started still reads on the held connection: the pool
+    gets the connection back only once that read ends, so a transaction that begins meanwhile
+    never shares it (the read's statement and the transaction's on one session)."""
+    shards, merchant_id = one_connection_shards, merchant.merchant.id
+    reading = asyncio.Event()
+
+    async def slow_read() -> int:
+        async with shards.read(merchant_id) as connection:
+            reading.set()
+            slow = text("select pg_backend_pid() from pg_sleep(0.2)")
+            return int((await connection.execute(slow)).scalar_one())
+
+    async with shards.reads_held(merchant_id):
+        read = asyncio.create_task(slow_read())
+        await reading.wait()
+    async with shards.transaction(merchant_id) as transaction:
+        transactions = await pid_of(transaction)
+        reads = await read
+    assert reads != transactions
+    pool = shards.engine_for_merchant(merchant_id).pool
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -113,9 +113,29 @@ async def test_unknown_event_types_are_refused_naming_the_type(merchant: Merchan
     error = rich_error(refused.value)
     assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "enabled_events[1]")
     assert "charge.nope" in (refused.value.details() or "")
-    for events, param in ((["*", "charge.succeeded"], "enabled_events"), ([], "enabled_events")):
+    for events, param in ((["*", "refund.created"], "enabled_events"), ([], "enabled_events")):
         code, _, named = await _refused(_create(merchant.client, PUBLIC_URL, events))
         assert (code, named) == (grpc.StatusCode.INVALID_ARGUMENT, param)
+
+
+@pytest.mark.parametrize(
+    "charge_event", ["charge.succeeded", "charge.failed", "charge.captured", "charge.refunded"]
+)
+async def test_stripes_charge_events_are_refused_since_none_is_ever_sent(
+    merchant: MerchantFixture, charge_event: str
+) -> None:
+    """paycore has no Charge object (deploy/edge.md), so it never records a charge.* event
+    but a dispute's: an endpoint that asks for one is told so when it is made, rather than
+    waiting forever (refund.* and payment_intent.* say what those would)."""
+    with pytest.raises(aio.AioRpcError) as refused:
+        await _create(merchant.client, PUBLIC_URL, ["refund.created", charge_event])  # type: ignore[misc]
+    error = rich_error(refused.value)
+    assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "enabled_events[1]")
+    assert charge_event in (refused.value.details() or "")
+    listed = await merchant.client.events.ListWebhookEndpoints(
+        event_pb2.ListWebhookEndpointsRequest()
+    )
+    assert list(listed.data) == []
 
 
 async def test_at_most_sixteen_endpoints_per_merchant(merchant: MerchantFixture) -> None:

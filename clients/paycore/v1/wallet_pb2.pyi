@@ -195,7 +195,9 @@ class BalanceTransaction(_message.Message):
     presentment_currency: _builtins.str
     @_builtins.property
     def fee_details(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeeDetail]:
-        """The fee's lines: "processing_fee" (the fee plan) and "conversion_fee"; they sum to `fee`."""
+        """The fee's lines, on every row with a fee; they sum to `fee`: "processing_fee" (the fee
+        plan), "conversion_fee" (a converted row), "dispute_fee", "payout_fee" (an instant payout).
+        """
 
     def __init__(
         self,

@@ -3,6 +3,7 @@ same gRPC GET methods a client would call (with the caller's own credentials).
 
     GET /v1/payment_intents/pi_...?expand[]=customer&expand[]=payment_method
     GET /v1/payment_intents?expand[]=data.customer          (each element of a list)
+    GET /v1/disputes/dp_...?expand[]=balance_transactions    (each id of a list of ids)
     POST /v1/subscriptions ... expand[]=latest_invoice.payment_intent
 
 An id names its object by its prefix (`cus_` -> GET /v1/customers/{id}): the prefix comes from
@@ -82,6 +83,13 @@ class Expander:
             value = node[parts[0]] = await self._object(value, fetch)
             if value is None:
                 return False
+        elif _is_id_list(value):  # a dispute's balance_transactions: each id, in place
+            value = [await self._object(object_id, fetch) for object_id in value]
+            if any(found is None for found in value):
+                return False
+            node[parts[0]] = value
+            if len(parts) == 1:
+                return True
         if len(parts) == 1:
             return isinstance(value, dict)
         targets = value if isinstance(value, list) else [value]
@@ -94,3 +102,8 @@ class Expander:
             return None
         request = to_message(route.input, {"id": object_id})
         return stripe_json(await fetch(route, request))
+
+
+def _is_id_list(value: Any) -> bool:
+    """A repeated id field (a list of non-empty strings, or none): expanded item by item."""
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)

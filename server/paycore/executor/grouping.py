@@ -15,6 +15,10 @@ runs again alone in its own transaction, so each caller gets the result or the e
 have got without grouping. A crash before the commit loses the group's recordings as it would
 have lost each one's: their executions are still running, and the worker's resume job resolves
 them (the PSP deduplicates on the execution's key).
+
+A group runs in a task of its own (paycore.background.spawn), which whichever caller found no
+group running starts: every recording in it runs as no call, so a recording takes what it needs
+as arguments, never from the call context (paycore.runtime.context).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
+from paycore.background import spawn
 from paycore.storage.raw import Later, writes_held
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -114,7 +119,7 @@ class GroupCommit:
         self._queues.setdefault(engine, []).append(pending)
         drainers = self._drainers.setdefault(engine, set())
         if len(drainers) < GROUPS_IN_FLIGHT:
-            drainers.add(asyncio.create_task(self._drain(engine)))
+            drainers.add(spawn(self._drain(engine), name="group commit"))
         # The recording runs even if this caller is cancelled meanwhile (its outcome is the
         # PSP's answer, which must be kept); only the wait is given up.
         return await asyncio.shield(pending.done)
@@ -202,7 +207,3 @@ async def _alone(engine: AsyncEngine, work: Work) -> Any:
 def _settle(pending: _Pending, result: Any) -> None:
     if not pending.done.done():
         pending.done.set_result(result)
-
-
-def _loop() -> asyncio.AbstractEventLoop:
-    return asyncio.get_running_loop()

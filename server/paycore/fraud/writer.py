@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 
+from paycore.background import spawn
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.models import Assessment
 from paycore.fraud.repository import insert_assessments
@@ -56,7 +57,7 @@ class AssessmentWriter:
         self._idle.clear()
         self._wakeup.set()
         if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._run())
+            self._worker = spawn(self._run(), name="fraud assessment writer")
         return True
 
     async def flush(self) -> None:

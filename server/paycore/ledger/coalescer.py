@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paycore.background import spawn
 from paycore.ledger.models import Outcome, TransferRequest
 from paycore.ledger.service import BATCH_TRANSFERS_MAX, LedgerService
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -81,7 +82,7 @@ class Coalescer:
         if queue is None:
             queue = self._queues[engine] = asyncio.Queue(maxsize=QUEUE_CALLS_MAX)
             self._workers += [
-                asyncio.create_task(self._work(queue), name="ledger-coalescer")
+                spawn(self._work(queue), name="ledger-coalescer")
                 for _ in range(self._workers_per_shard)
             ]
         return queue

@@ -62,6 +62,23 @@ def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
     return found
 
 
+def _to_refund(new: NewRefund, remaining: int) -> int:
+    """What `new` refunds of the `remaining` refundable: its amount, or (none given) all that
+    remains. "All that remains" of nothing is CHARGE_ALREADY_REFUNDED naming the charged
+    object (the caller sent no amount to blame); any other amount beyond what remains is
+    REFUND_EXCEEDS_CAPTURED."""
+    if new.amount is None and remaining == 0:
+        kind = "payment_intent" if new.payment_intent_id else "payment_order"
+        charged = new.payment_intent_id or new.payment_order_id
+        raise ApiError(Reason.CHARGE_ALREADY_REFUNDED, param=kind, object=kind, id=charged)
+    wanted = remaining if new.amount is None else new.amount
+    if wanted > remaining or wanted <= 0:
+        raise ApiError(
+            Reason.REFUND_EXCEEDS_CAPTURED, param="amount", amount=wanted, remaining=remaining
+        )
+    return wanted
+
+
 @dataclass(frozen=True, slots=True)
 class Refunds:
     _reads: Reads
@@ -78,7 +95,6 @@ class Refunds:
         return await self._reads.page(merchant_id, REFUNDS, cursor, query)
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
-        amount = new.amount
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)
 
         async def record(connection: AsyncConnection) -> Refund:
@@ -104,15 +120,7 @@ class Refunds:
                 )
                 paid, refunded, currency = order.amount, order.amount_refunded, order.currency
                 charge = order.psp_reference
-            remaining = paid - refunded
-            wanted = remaining if amount is None else amount
-            if wanted > remaining or wanted <= 0:
-                raise ApiError(
-                    Reason.REFUND_EXCEEDS_CAPTURED,
-                    param="amount",
-                    amount=wanted,
-                    remaining=remaining,
-                )
+            wanted = _to_refund(new, paid - refunded)
             if intent is not None:
                 await repository.update_intent(intent, amount_refunded=refunded + wanted)
             if order is not None:

@@ -1,7 +1,9 @@
 """What one call carries through the server: request id, method policy, caller, idempotency key.
 
 The interceptors fill it in, in order; servicers read it with `current_call()`. It lives in a
-ContextVar, and grpc.aio runs every call in its own task, so calls never see each other's.
+ContextVar, and grpc.aio runs every call in its own task, so calls never see each other's; a
+task that outlives the call that started it is spawned without it (paycore.background), so
+`current_call()` there raises LookupError rather than answer for another caller.
 """
 
 from __future__ import annotations

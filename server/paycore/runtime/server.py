@@ -13,6 +13,7 @@ from google.protobuf.descriptor import FileDescriptor
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from paycore import contracts
+from paycore.background import spawn
 from paycore.config import Settings
 from paycore.runtime.collector import tune_for_serving
 from paycore.runtime.reflection import enable_reflection
@@ -51,7 +52,7 @@ class GrpcServer:
         """Health follows `reachable` (are the databases answering?): while it is False the
         server and every service report NOT_SERVING, so load balancers and clients that
         check health route elsewhere instead of collecting UNAVAILABLE answers."""
-        self.watchers.append(asyncio.create_task(self._follow(reachable, interval_seconds)))
+        self.watchers.append(spawn(self._follow(reachable, interval_seconds), name="health"))
 
     async def _follow(
         self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from paycore.background import spawn
 from paycore.config import Settings
 from paycore.errors import ApiError, ConfigurationError, Reason
 from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, remembered_logical_shard_of
@@ -72,6 +73,24 @@ class _HeldRead:
     physical: int
     connection: AsyncConnection
     busy: bool = False
+    held: bool = True
+    """False once its block ended: a read then checks out its own (a task the block started
+    and did not wait for may outlive it, and still see this), and the connection is back in
+    the pool, or goes back when the read still using it ends."""
+
+    async def release(self) -> None:
+        """The block's end: the connection goes back to the pool now, unless a read still uses
+        it (such a task's), which returns it when it ends: never while a statement of it runs,
+        so the pool never hands out a connection somebody is still using."""
+        self.held = False
+        if not self.busy:
+            await _closed(self.connection)
+
+
+async def _closed(connection: AsyncConnection) -> None:
+    """Closes `connection` as the end of its `async with connect()` would: the close runs to
+    its end even if the caller is cancelled meanwhile, so the pool always gets it back."""
+    await connection.__aexit__(None, None, None)
 
 
 _held_read: ContextVar[_HeldRead | None] = ContextVar("paycore_held_read", default=None)
@@ -138,7 +157,7 @@ class Shards:
         except Exception:
             log.warning("could not read the shard map; routing by the settings", exc_info=True)
         if self._map_watch is None:
-            self._map_watch = asyncio.create_task(self._watch(), name="shard map")
+            self._map_watch = spawn(self._watch(), name="shard map")
 
     async def _watch(self) -> None:
         while True:
@@ -206,12 +225,14 @@ class Shards:
         `reads_held` of the same shard, the one it holds (when no other read uses it)."""
         physical = self._physical_of_merchant(merchant_id)
         held = _held_read.get()
-        if held is not None and held.physical == physical and not held.busy:
+        if held is not None and held.held and held.physical == physical and not held.busy:
             held.busy = True
             try:
                 yield held.connection
             finally:
                 held.busy = False
+                if not held.held:  # the block ended meanwhile: this read was the last user
+                    await _closed(held.connection)
             return
         async with self._readers[physical].connect() as connection:
             yield connection
@@ -221,17 +242,21 @@ class Shards:
         """While the block runs (in this task and those it starts), `read` of the merchant's
         shard uses one connection, checked out once: a request's few reads before its
         transaction (issue 17: each checkout of SQLAlchemy's pool costs more client CPU than
-        the read). A read while another uses it checks out its own, as outside."""
-        if _held_read.get() is not None:
+        the read). A read while another uses it checks out its own, as outside, and so does
+        one after the block (a task it started that outlived it: the connection is back in
+        the pool). Tasks that outlive their call are spawned without it (paycore.background)."""
+        outer = _held_read.get()
+        if outer is not None and outer.held:
             yield
             return
         physical = self._physical_of_merchant(merchant_id)
-        async with self._readers[physical].connect() as connection:
-            token = _held_read.set(_HeldRead(physical, connection))
-            try:
-                yield
-            finally:
-                _held_read.reset(token)
+        held = _HeldRead(physical, await self._readers[physical].connect())
+        token = _held_read.set(held)
+        try:
+            yield
+        finally:
+            _held_read.reset(token)
+            await held.release()
 
     @asynccontextmanager
     async def read_logical(self, logical_shard: int) -> AsyncIterator[AsyncConnection]:

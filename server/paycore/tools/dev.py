@@ -25,6 +25,7 @@ from pathlib import Path
 
 import grpc
 from paycore.app import build_jobs, build_platform, start_server
+from paycore.background import spawn
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import start_edge
@@ -146,7 +147,7 @@ async def _run(settings: Settings) -> None:
     # The worker runs in this process too, as the edge does, on the same platform.
     worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
     worker_stop = asyncio.Event()
-    working = asyncio.create_task(worker.run(worker_stop, settings.shutdown_grace_seconds))
+    working = spawn(worker.run(worker_stop, settings.shutdown_grace_seconds), name="worker")
     try:
         demo = await _demo_merchant(settings, server.port)
         # Handlers first: whoever reads the banner may send SIGINT at once.

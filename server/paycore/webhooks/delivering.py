@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import Message
+from paycore.background import spawn
 from paycore.errors import InvariantViolation
 from paycore.events import record_event
 from paycore.events.models import Event
@@ -331,7 +332,7 @@ class Deliverer:
             )
             if endpoint_id not in self._semaphores:
                 self._semaphores[endpoint_id] = asyncio.Semaphore(self._limits.endpoint_concurrency)
-            task = asyncio.create_task(self._attempt(engine, delivery))
+            task = spawn(self._attempt(engine, delivery), name="webhook attempt")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

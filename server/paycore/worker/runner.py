@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Sequence
 
+from paycore.background import spawn
 from paycore.worker.job import Job
 from paycore.worker.metrics import WorkerMetrics
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,7 +51,7 @@ class Worker:
         """Runs the loops until `stop` is set, then waits up to `grace_seconds` for the runs
         in progress to finish (and cancels those that do not)."""
         loops = [
-            asyncio.create_task(self._loop(job, shard, engine, stop), name=f"{job.name}/{shard}")
+            spawn(self._loop(job, shard, engine, stop), name=f"{job.name}/{shard}")
             for job in self.jobs
             for shard, engine in enumerate(self._engines)
             for _ in range(self._concurrency)

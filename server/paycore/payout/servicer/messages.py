@@ -5,6 +5,7 @@ from __future__ import annotations
 from paycore.payout.calendar import start_of
 from paycore.payout.models import (
     BalanceTransaction,
+    BalanceType,
     BankAccount,
     Interval,
     Payout,
@@ -37,29 +38,42 @@ def schedule_message(schedule: Schedule) -> payout_pb2.PayoutSchedule:
     )
 
 
+FEE_KINDS = {
+    BalanceType.ADJUSTMENT: "dispute_fee",  # the only adjustments with a fee are disputes'
+    BalanceType.PAYOUT: "payout_fee",  # an instant payout's
+    BalanceType.PAYOUT_CANCEL: "payout_fee",
+    BalanceType.PAYOUT_FAILURE: "payout_fee",
+}
+"""What a row's fee (other than a conversion's) paid for; any other row's is the fee plan's
+`processing_fee`."""
+
+
 @converts(wallet_pb2.BalanceTransaction)
 def balance_transaction_message(
     transaction: BalanceTransaction,
 ) -> wallet_pb2.BalanceTransaction:
+    # `fee_details` itemize `fee` on every row (they sum to it, as Stripe's do), and a
+    # converted row (currencies, issue 19) shows the locked rate and the buyer's side too.
     conversion = transaction.conversion
-    if conversion is None:
-        return message_of(wallet_pb2.BalanceTransaction, transaction)
-    # Currencies (issue 19): the locked rate, the buyer's side and the fee's two lines.
+    conversion_fee = 0 if conversion is None else conversion.conversion_fee
     lines = (
-        ("processing_fee", transaction.fee - conversion.conversion_fee),
-        ("conversion_fee", conversion.conversion_fee),
+        (FEE_KINDS.get(transaction.type, "processing_fee"), transaction.fee - conversion_fee),
+        ("conversion_fee", conversion_fee),
     )
+    fee_details = [
+        wallet_pb2.FeeDetail(type=kind, amount=amount, currency=transaction.currency)
+        for kind, amount in lines
+        if amount
+    ]
+    if conversion is None:
+        return message_of(wallet_pb2.BalanceTransaction, transaction, fee_details=fee_details)
     return message_of(
         wallet_pb2.BalanceTransaction,
         transaction,
         exchange_rate=conversion.exchange_rate,
         presentment_amount=conversion.amount,
         presentment_currency=conversion.currency,
-        fee_details=[
-            wallet_pb2.FeeDetail(type=kind, amount=amount, currency=transaction.currency)
-            for kind, amount in lines
-            if amount
-        ],
+        fee_details=fee_details,
     )
 
 
