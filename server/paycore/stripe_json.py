@@ -10,6 +10,10 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   `lines`) too, so that the SDKs' auto-paging and classes work;
 - codes inside resources (`code`, `failure_code`, `decline_code`...) are lowercase snake_case
   (`card_declined`), where gRPC keeps its catalogue's UPPER_SNAKE reasons;
+- a secret shown once (`SHOWN_ONCE`: a merchant's keys, an API key's or a webhook endpoint's
+  secret) is absent, not "", from the answers that do not issue it (a GET, a list, a replay);
+- an id reference with nothing in it (a payment intent's `customer`, `payment_method`) is null,
+  where proto3 has "" (`is_id_reference` says which fields are references);
 - an event's `data.object` (a google.protobuf.Any on gRPC) is the object itself, rendered by
   these rules, without proto3's "@type".
 
@@ -19,11 +23,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any, cast
 
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from paycore.ids import Prefix
 from paycore.transcoding import ANY, is_map, is_well_known, message_of, to_json
 
 _INTEGERS_64 = (FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64)
@@ -50,6 +56,67 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
     ),
     "paycore.v1.Invoice.lines": lambda owner: f"/v1/invoices/{owner.get('id', '')}/lines",
 }
+
+
+SHOWN_ONCE = frozenset(
+    {
+        "paycore.v1.Merchant.secret_key",
+        "paycore.v1.Merchant.publishable_key",
+        "paycore.v1.ApiKey.secret",
+        "paycore.v1.WebhookEndpoint.secret",
+    }
+)
+"""Secrets an object carries only in the answer that issues them (its servicer's converter
+clears them in its `stored_form`, `runtime.messages.without`): elsewhere they are empty, and
+the JSON leaves them out, as Stripe's objects do (tests/edge/test_stripe_shapes.py checks the
+set against the converters)."""
+
+_OBJECT_KINDS = tuple(sorted(prefix.name.lower() for prefix in Prefix))
+REFERENCE_NAMES = frozenset({"merchant", "destination", "transfer_destination"})
+"""Fields that hold another object's id everywhere, under a name that is not its kind's
+(`merchant` is an `acct_...`, a `destination` an `acct_...` or a `ba_...`)."""
+REFERENCE_FIELDS = frozenset(
+    {
+        # The object that moved the money: "pord_...", "pi_...", "re_...", "po_...".
+        "paycore.v1.BalanceTransaction.source",
+        "paycore.v1.Discrepancy.object",
+        "paycore.v1.Discrepancy.run",
+        # Ledger transfers ("lt_...").
+        "paycore.v1.IntegrityReport.Mismatch.transfer",
+        "paycore.v1.LedgerEntry.transfer",
+        "paycore.v1.LedgerTransfer.post_pending_id",
+        "paycore.v1.LedgerTransfer.void_pending_id",
+        "paycore.v1.LedgerTransfer.resolved_by",
+    }
+)
+"""The other id references: fields whose name says neither their kind nor, elsewhere, an id
+(an exchange rate's `source` is "ecb"). tests/edge/test_stripe_shapes.py checks the rule
+against the protos' comments, which name what each field holds ("cus_...")."""
+
+
+@cache
+def is_id_reference(field: FieldDescriptor) -> bool:
+    """Whether `field` of an answer holds the id of another object, so that its "" (none) is
+    rendered null, as Stripe renders an absent reference (`if intent.customer:` in SDK code,
+    typed SDKs' `Optional[str]`). By name: an object kind (`customer`, `payment_method`,
+    `price`: `paycore.ids.Prefix`), or one ending in `_<kind>` (`default_payment_method`,
+    `latest_invoice`, `seller_account`), or REFERENCE_NAMES or REFERENCE_FIELDS. Not the
+    object's own `id`, and not the fields of requests."""
+    if field.type != FieldDescriptor.TYPE_STRING or field.is_repeated or field.name == "id":
+        return False
+    outer: Descriptor | None = field.containing_type
+    if outer is None or not outer.full_name.startswith(_PACKAGE):
+        return False
+    while outer is not None:
+        if outer.name.endswith("Request"):
+            return False
+        outer = outer.containing_type
+    name = field.name
+    return (
+        name in REFERENCE_NAMES
+        or field.full_name in REFERENCE_FIELDS
+        or any(name == kind or name.endswith(f"_{kind}") for kind in _OBJECT_KINDS)
+    )
 
 
 def stripe_json(message: Message, *, list_url: str = "") -> dict[str, Any]:
@@ -113,6 +180,8 @@ def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]
         field = descriptor.fields_by_name.get(key)
         if field is None:
             result[key] = item
+        elif item == "" and field.full_name in SHOWN_ONCE:
+            continue  # not issued by this answer
         elif is_map(field):
             value_field = message_of(field).fields_by_name["value"]
             result[key] = {entry: _value(value_field, value) for entry, value in item.items()}
@@ -139,8 +208,11 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
             if is_well_known(message) and message.full_name != ANY
             else _message(message, value)
         )
-    if field.type == FieldDescriptor.TYPE_STRING and _is_code(field) and isinstance(value, str):
-        return value.lower() if _UPPER_CODE.match(value) else value
+    if field.type == FieldDescriptor.TYPE_STRING and isinstance(value, str):
+        if value == "" and is_id_reference(field):
+            return None
+        if _is_code(field):
+            return value.lower() if _UPPER_CODE.match(value) else value
     return value
 
 

@@ -132,12 +132,24 @@ def checked(message: Descriptor, value: Any, *, from_text: bool, param: str = ""
         name = f"{param}.{key}" if param else key
         if field is None:
             raise parameter_unknown(name)
+        if item == "" and is_map(field):
+            result.update(_map_cleared(message, field, name))
+            continue
         if item is None or (from_text and item == "" and field.type != FieldDescriptor.TYPE_STRING):
             continue  # null, or Stripe's empty form value: the field stays unset
         if field.name in result:
             raise parameter_invalid(name, "is given twice")
         result[field.name] = _checked_field(field, item, from_text, name)
     return result
+
+
+def _map_cleared(message: Descriptor, field: FieldDescriptor, name: str) -> dict[str, bool]:
+    """Stripe's `metadata=` (or JSON's "metadata": ""), which clears every key: the request's
+    `clear_metadata`, on the updates that have one; elsewhere a map takes key=value only."""
+    clear = message.fields_by_name.get(f"clear_{field.name}")
+    if clear is None or clear.type != FieldDescriptor.TYPE_BOOL:
+        raise parameter_invalid(name, f"is a map: use {name}[key]=value")
+    return {clear.name: True}
 
 
 def _checked_field(field: FieldDescriptor, item: Any, from_text: bool, name: str) -> Any:

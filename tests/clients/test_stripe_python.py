@@ -186,6 +186,7 @@ async def test_modify_an_intent_then_confirm_it(payin: PayIn, edge_merchant: Edg
             params={"amount": 1000, "currency": "usd", "metadata": {"cart": "1", "promo": "x"}}
         )
         assert intent.status == "requires_payment_method"
+        assert (intent.customer, intent.payment_method) == (None, None)  # Stripe's unset ids
         updated = sdk.v1.payment_intents.update(
             intent.id,
             params={
@@ -203,6 +204,8 @@ async def test_modify_an_intent_then_confirm_it(payin: PayIn, edge_merchant: Edg
             "Two mugs",
         )
         assert updated.to_dict()["metadata"] == {"cart": "1", "gift": "yes"}
+        cleared = sdk.v1.payment_intents.update(intent.id, params={"metadata": ""})  # metadata=
+        assert cleared.to_dict()["metadata"] == {}
         assert str(updated.payment_method).startswith("pm_")
         assert updated.payment_method != "pm_card_visa"  # the test card, saved
         confirmed = sdk.v1.payment_intents.confirm(intent.id)

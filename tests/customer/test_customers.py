@@ -83,6 +83,13 @@ async def test_update_changes_only_the_fields_present(merchant: MerchantFixture)
         )
     )
     assert (moved.address.city, moved.address.country, moved.name) == ("Lyon", "FR", "Anne")
+    assert dict(moved.metadata) == {"keep": "1", "new": "3"}
+    replaced = await merchant.client.customers.UpdateCustomer(
+        customer_pb2.UpdateCustomerRequest(
+            id=created.id, clear_metadata=True, metadata={"only": "4", "none": ""}
+        )
+    )
+    assert dict(replaced.metadata) == {"only": "4"}
     error = await failure(
         merchant.client.customers.UpdateCustomer(
             customer_pb2.UpdateCustomerRequest(id=created.id, email="broken")

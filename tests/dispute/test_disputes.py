@@ -7,6 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from paycore.dispute.models import EvidenceUpdate
+from paycore.records import MetadataChange
 from paycore.tools.psp import cards
 from paycore.v1 import dispute_pb2, event_pb2, payment_pb2
 
@@ -281,7 +282,9 @@ async def test_a_submission_left_behind_by_its_request_is_sent_by_the_worker_onc
     shop = await world.shop()
     disputed = await disputed_payment(world, shop, cards.CARD_DISPUTE_FRAUDULENT, 1_000)
     disputes = world.platform.disputes
-    update = EvidenceUpdate({"uncategorized_text": "winning_evidence"}, {}, submit=True)
+    update = EvidenceUpdate(
+        {"uncategorized_text": "winning_evidence"}, MetadataChange(), submit=True
+    )
     # The request's first phase commits; the process dies before it calls the PSP.
     phases = disputes.update(shop.id, disputed.dispute.id, update)
     async with world.platform.shards.transaction(shop.id) as connection:

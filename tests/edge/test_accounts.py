@@ -40,7 +40,20 @@ async def test_admin_creates_a_merchant_which_reads_itself(
     read = await call(http, "GET", f"/v1/merchants/{merchant['id']}", key=merchant["secret_key"])
     assert read.status == 200, read.body
     assert read.body["id"] == merchant["id"]
-    assert read.body["secret_key"] == ""  # shown once
+    # The keys are shown once: a read does not issue them, and leaves them out (was "").
+    assert merchant["publishable_key"].startswith("pk_test_")
+    assert "secret_key" not in read.body and "publishable_key" not in read.body, read.body
+    assert read.body["email"] == MERCHANT["email"]
+    headers = {"Idempotency-Key": f"merchant-{secrets.token_hex(4)}"}
+    first = await call(
+        http, "POST", "/v1/merchants", key=settings_admin_token, headers=headers, json_body=MERCHANT
+    )
+    replay = await call(
+        http, "POST", "/v1/merchants", key=settings_admin_token, headers=headers, json_body=MERCHANT
+    )
+    assert first.body["secret_key"].startswith("sk_test_")
+    assert replay.status == 200 and replay.body["id"] == first.body["id"], replay.body
+    assert "secret_key" not in replay.body  # the replay is the stored form: never the key
 
 
 async def test_seller_accounts_from_json_and_form_bodies_and_their_pages(
@@ -106,6 +119,7 @@ async def test_restricted_keys_take_scopes_in_brackets_and_enums_are_stripe_like
     listed = await call(http, "GET", "/v1/api_keys?type=restricted", key=restricted)
     assert listed.status == 200, listed.body
     assert [item["type"] for item in listed.body["data"]] == ["restricted"]
+    assert "secret" not in listed.body["data"][0]  # shown once, by the create
     denied = await call(
         http, "POST", "/v1/accounts", key=restricted, json_body={"email": "x@y.test"}
     )

@@ -3,13 +3,18 @@ Stripe's shape (`object: checkout.session`, lowercase status), list filters and 
 
 from __future__ import annotations
 
+import os
 import time
 
 from aiohttp import ClientSession
+from paycore.client import connect
+from paycore.config import Settings
 from paycore.edge import start_edge
+from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
+from paycore.v1 import checkout_pb2
 
 from tests.edge.helpers import call, new_merchant
-from tests.helpers import free_port
+from tests.helpers import free_port, serving
 
 SESSION_FORM = (
     "currency=usd&line_items[0][name]=Mug&line_items[0][unit_amount]=1200"
@@ -69,3 +74,43 @@ async def test_the_hosted_page_says_when_paycore_cannot_be_reached() -> None:
                 assert "does not exist" in await malformed.text()
     finally:
         await edge.close()
+
+
+async def test_the_hosted_page_is_limited_per_visitor_address(
+    migrated: Settings, settings_admin_token: str
+) -> None:
+    """The edge reads pages with its own credential, which is not limited: GetCheckoutPage
+    counts per visitor's address instead (the edge forwards it), in the payments class."""
+    limited = migrated.with_overrides(
+        rate_limits_per_second={"payments": 3, "subscriptions": 10, "other": 100},
+        redis_key_prefix=f"{migrated.redis_key_prefix}{os.urandom(4).hex()}:",
+    )
+    async with serving(limited) as target:
+        edge = await start_edge(
+            target, "127.0.0.1:0", operator_routes=True, pages_token=settings_admin_token
+        )
+        try:
+            async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
+                key = (await new_merchant(http, settings_admin_token))["secret_key"]
+                created = await call(
+                    http, "POST", "/v1/checkout/sessions", key=key, form=SESSION_FORM
+                )
+                assert created.status == 200, created.body
+                page = f"/c/pay/{created.body['id']}"
+                statuses = []
+                for _ in range(4):
+                    async with http.get(page) as answer:
+                        statuses.append(answer.status)
+                        text, headers = await answer.text(), answer.headers
+                assert statuses == [200, 200, 200, 429]
+                assert "Too many requests" in text and headers["Retry-After"] == "1"
+            # Another visitor (as a trusted proxy, the edge here, forwards it) has an allowance
+            # of its own: one address cannot use up the pages of everyone behind the edge.
+            async with connect(target, settings_admin_token, retries=False) as admin:
+                other = await admin.checkout.GetCheckoutPage(
+                    checkout_pb2.GetCheckoutPageRequest(id=created.body["id"]),
+                    metadata=((FORWARDED_FOR_HEADER, "203.0.113.9"),),
+                )
+            assert other.session.id == created.body["id"]
+        finally:
+            await edge.close()

@@ -26,7 +26,7 @@ async def test_customers_create_read_update_and_list(
     customer = created.body
     assert customer["id"].startswith("cus_")
     assert customer["address"]["country"] == "US"
-    assert customer["invoice_settings"] == {"default_payment_method": ""}
+    assert customer["invoice_settings"] == {"default_payment_method": None}  # an unset id
     assert customer["metadata"] == {"crm": "42"}
 
     read = await call(http, "GET", f"/v1/customers/{customer['id']}", key=key)
@@ -95,7 +95,7 @@ async def test_payment_methods_tokenize_with_the_publishable_key_attach_and_deta
 
     detached = await call(http, "POST", f"/v1/payment_methods/{method['id']}/detach", key=key)
     assert detached.status == 200, detached.body
-    assert detached.body["customer"] == ""
+    assert detached.body["customer"] is None  # as Stripe: an unset id is null
     again = await call(http, "POST", f"/v1/payment_methods/{method['id']}/detach", key=key)
     assert (again.status, again.error["code"]) == (400, "payment_method_not_attached")
 

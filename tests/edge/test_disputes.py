@@ -54,6 +54,14 @@ async def test_disputes_read_answered_and_closed_over_http(
     )
     assert staged.status == 200, staged.body
     assert staged.body["evidence"]["product_description"] == "A teapot"
+    assert staged.body["metadata"] == {"case": "7"}
+    # Stripe's metadata rules, as on every update: an empty value removes its key, and
+    # `metadata=` (stripe-python's metadata="") removes every key.
+    path = f"/v1/disputes/{dispute['id']}"
+    one_removed = await call(http, "POST", path, key=key, form="metadata[case]=&metadata[a]=1")
+    assert one_removed.body["metadata"] == {"a": "1"}, one_removed.body
+    cleared = await call(http, "POST", path, key=key, form="metadata=")
+    assert cleared.body["metadata"] == {}, cleared.body
     submitted = await call(
         http,
         "POST",

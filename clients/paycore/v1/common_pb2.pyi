@@ -119,12 +119,18 @@ class MethodPolicy(_message.Message):
     SCOPE_FIELD_NUMBER: _builtins.int
     RATE_CLASS_FIELD_NUMBER: _builtins.int
     MUTATING_FIELD_NUMBER: _builtins.int
+    PER_CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
     access: Global___Access.ValueType
     scope: _builtins.str
     """The scope a restricted key must hold, e.g. "payments:write". Secret keys hold all scopes."""
     rate_class: Global___RateClass.ValueType
     mutating: _builtins.bool
     """The method changes state: it accepts an idempotency key and replays its answer."""
+    per_client_address: _builtins.bool
+    """Limited per client address (the peer's, or the one a trusted proxy such as the REST edge
+    forwards in x-forwarded-for) whoever calls, operators included: a method the edge calls
+    with its own credential for an anonymous visitor (the hosted checkout page).
+    """
     def __init__(
         self,
         *,
@@ -132,10 +138,11 @@ class MethodPolicy(_message.Message):
         scope: _builtins.str = ...,
         rate_class: Global___RateClass.ValueType = ...,
         mutating: _builtins.bool = ...,
+        per_client_address: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access", b"access", "mutating", b"mutating", "rate_class", b"rate_class", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access", b"access", "mutating", b"mutating", "per_client_address", b"per_client_address", "rate_class", b"rate_class", "scope", b"scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -359,12 +359,17 @@ class UpdateCustomerRequest(_message.Message):
     ADDRESS_FIELD_NUMBER: _builtins.int
     INVOICE_SETTINGS_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cus_...", required."""
     email: _builtins.str
     name: _builtins.str
     description: _builtins.str
     phone: _builtins.str
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
     @_builtins.property
     def address(self) -> Global___Address:
         """Replaces the whole address when present."""
@@ -388,10 +393,11 @@ class UpdateCustomerRequest(_message.Message):
         address: Global___Address | None = ...,
         invoice_settings: Global___InvoiceSettings | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "name", b"name", "phone", b"phone"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "clear_metadata", b"clear_metadata", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015

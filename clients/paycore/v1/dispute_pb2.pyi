@@ -364,15 +364,20 @@ class UpdateDisputeRequest(_message.Message):
     EVIDENCE_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     SUBMIT_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"dp_...", required."""
     submit: _builtins.bool
     """Send the staged evidence (with this request's) to the bank; it can be sent only once."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
     @_builtins.property
     def evidence(self) -> Global___DisputeEvidence: ...
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Merged into the dispute's metadata."""
+        """Merged into the existing metadata; a key with an empty value is removed."""
 
     def __init__(
         self,
@@ -381,10 +386,11 @@ class UpdateDisputeRequest(_message.Message):
         evidence: Global___DisputeEvidence | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         submit: _builtins.bool = ...,
+        clear_metadata: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "id", b"id", "metadata", b"metadata", "submit", b"submit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_metadata", b"clear_metadata", "evidence", b"evidence", "id", b"id", "metadata", b"metadata", "submit", b"submit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -423,11 +423,16 @@ class UpdateWebhookEndpointRequest(_message.Message):
     DISABLED_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"we_...", required."""
     url: _builtins.str
     disabled: _builtins.bool
     description: _builtins.str
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
     @_builtins.property
     def enabled_events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Replaces the list when non-empty."""
@@ -445,10 +450,11 @@ class UpdateWebhookEndpointRequest(_message.Message):
         disabled: _builtins.bool | None = ...,
         description: _builtins.str | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_disabled", b"_disabled", "_url", b"_url", "description", b"description", "disabled", b"disabled", "url", b"url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_disabled", b"_disabled", "_url", b"_url", "description", b"description", "disabled", b"disabled", "enabled_events", b"enabled_events", "id", b"id", "metadata", b"metadata", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_disabled", b"_disabled", "_url", b"_url", "clear_metadata", b"clear_metadata", "description", b"description", "disabled", b"disabled", "enabled_events", b"enabled_events", "id", b"id", "metadata", b"metadata", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015

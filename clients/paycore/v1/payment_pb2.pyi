@@ -1028,6 +1028,7 @@ class UpdatePaymentIntentRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CAPTURE_METHOD_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     amount: _builtins.int
@@ -1046,6 +1047,10 @@ class UpdatePaymentIntentRequest(_message.Message):
     """At most 1000 characters; "" clears it."""
     capture_method: Global___CaptureMethod.ValueType
     """CAPTURE_METHOD_UNSPECIFIED leaves it unchanged."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -1061,10 +1066,11 @@ class UpdatePaymentIntentRequest(_message.Message):
         description: _builtins.str | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         capture_method: Global___CaptureMethod.ValueType = ...,
+        clear_metadata: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "capture_method", b"capture_method", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015

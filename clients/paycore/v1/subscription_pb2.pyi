@@ -1021,12 +1021,17 @@ class UpdateSubscriptionRequest(_message.Message):
     CANCEL_AT_PERIOD_END_FIELD_NUMBER: _builtins.int
     DEFAULT_PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     proration_behavior: Global___ProrationBehavior.ValueType
     """PRORATION_BEHAVIOR_UNSPECIFIED means PRORATION_BEHAVIOR_CREATE_PRORATIONS."""
     cancel_at_period_end: _builtins.bool
     default_payment_method: _builtins.str
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
         """Items not named are unchanged."""
@@ -1044,10 +1049,11 @@ class UpdateSubscriptionRequest(_message.Message):
         cancel_at_period_end: _builtins.bool | None = ...,
         default_payment_method: _builtins.str | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method", "id", b"id", "items", b"items", "metadata", b"metadata", "proration_behavior", b"proration_behavior"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "clear_metadata", b"clear_metadata", "default_payment_method", b"default_payment_method", "id", b"id", "items", b"items", "metadata", b"metadata", "proration_behavior", b"proration_behavior"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cancel_at_period_end: _TypeAlias = _typing.Literal["cancel_at_period_end"]  # noqa: Y015
     _WhichOneofArgType__cancel_at_period_end: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end"]  # noqa: Y015

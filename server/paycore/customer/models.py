@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from paycore.records import Stored
+from paycore.records import MetadataChange, Stored
 from paycore.secret import Secret
 
 
@@ -62,8 +62,7 @@ class CustomerChanges:
     address: Address | None = None
     # "" clears the default; None leaves it.
     default_payment_method: str | None = None
-    # Merged; a key with an empty value is removed.
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: MetadataChange = field(default_factory=MetadataChange)
 
 
 @dataclass(frozen=True)

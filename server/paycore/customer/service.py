@@ -136,7 +136,6 @@ class CustomerService:
             default = changes.default_payment_method or None
             if default is not None:
                 await self._require_attached(connection, merchant_id, default, customer_id)
-        metadata = {**customer.metadata, **changes.metadata}
         updated = replace(
             customer,
             email=_changed(changes.email, customer.email),
@@ -145,7 +144,7 @@ class CustomerService:
             phone=_changed(changes.phone, customer.phone),
             address=customer.address if changes.address is None else changes.address,
             default_payment_method=default,
-            metadata={key: value for key, value in metadata.items() if value},
+            metadata=changes.metadata.applied_to(customer.metadata),
         )
         return await repository.replace(updated)
 

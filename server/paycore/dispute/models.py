@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from paycore.records import Stored
+from paycore.records import MetadataChange, Stored
 
 
 class DisputeStatus(StrEnum):
@@ -96,7 +96,7 @@ class EvidenceUpdate:
     """UpdateDispute: the non-empty fields replace the staged ones; submit sends them."""
 
     evidence: dict[str, str]
-    metadata: dict[str, str]
+    metadata: MetadataChange
     submit: bool
 
 

@@ -106,7 +106,7 @@ class Disputes:
             changed = replace(
                 dispute,
                 evidence=evidence,
-                metadata={**dispute.metadata, **update.metadata},
+                metadata=update.metadata.applied_to(dispute.metadata),
                 psp_action=PspAction.SUBMIT if update.submit else PspAction.NONE,
                 psp_action_at=self.now() if update.submit else 0,
             )

@@ -77,9 +77,9 @@ class Expander:
         if not isinstance(node, dict) or parts[0] not in node:
             return False
         value = node[parts[0]]
+        if value is None:
+            return True  # nothing to expand: Stripe leaves a null as it is
         if isinstance(value, str):
-            if not value:
-                return True  # nothing to expand: Stripe leaves a null as it is
             value = node[parts[0]] = await self._object(value, fetch)
             if value is None:
                 return False

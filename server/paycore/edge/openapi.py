@@ -9,7 +9,13 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.routes import HttpRoute
-from paycore.stripe_json import NESTED_LISTS, is_list_response, object_name
+from paycore.stripe_json import (
+    NESTED_LISTS,
+    SHOWN_ONCE,
+    is_id_reference,
+    is_list_response,
+    object_name,
+)
 from paycore.transcoding import (
     enum_json_names,
     is_map,
@@ -229,6 +235,9 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
     for field in message.fields:
         if field.full_name in NESTED_LISTS:
             properties[field.name] = _list_schema(_ref(message_of(field), schemas))
+        elif field.full_name in SHOWN_ONCE:
+            issued = "Only in the answer that issues it (a create, a roll): shown once."
+            properties[field.name] = {**_field_schema(field, schemas), "description": issued}
         else:
             properties[field.name] = _field_schema(field, schemas)
     return {"type": "object", "properties": properties, "additionalProperties": False}
@@ -269,6 +278,8 @@ def _scalar_schema(field: FieldDescriptor, schemas: dict[str, Any]) -> dict[str,
     if field.type == FieldDescriptor.TYPE_BOOL:
         return {"type": "boolean"}
     if field.type == FieldDescriptor.TYPE_STRING:
+        if is_id_reference(field):  # answers render an empty one as null
+            return {"type": ["string", "null"]}
         return {"type": "string"}
     if field.type == FieldDescriptor.TYPE_BYTES:
         return {"type": "string", "contentEncoding": "base64"}

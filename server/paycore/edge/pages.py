@@ -6,7 +6,11 @@ card form. The form's script (static/checkout.js) sends the card only to paycore
 route (POST /v1/payment_methods with the merchant's hosted-page publishable key), then confirms
 the session's payment intent with its client_secret (POST /v1/payment_intents/<id>/confirm),
 shows a decline inline, and sends the buyer to the success URL. The page never sees a card
-number: its inputs have no names, so a form submitted without the script sends nothing."""
+number: its inputs have no names, so a form submitted without the script sends nothing.
+
+The edge's credential is not rate-limited, so the edge forwards the visitor's address and the
+server limits GetCheckoutPage per address (its policy's `per_client_address`, in the
+`payments` class of PAYCORE_RATE_LIMITS): over it the page answers 429 with Retry-After."""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ import re
 from aiohttp import web
 from grpc import StatusCode, aio
 from jinja2 import Environment
+from paycore.edge.errors import from_rpc_error
 from paycore.edge.web import page
+from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.stripe_json import stripe_json
 from paycore.v1 import checkout_pb2, checkout_pb2_grpc
 
@@ -26,6 +32,7 @@ _SESSION_ID = re.compile(r"^cs_[0-9A-Za-z]{22}$")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 MISSING = "Check the link you were given, or ask the seller for a new one."
 UNAVAILABLE = "paycore cannot take payments at the moment. Nothing was charged: try again soon."
+TOO_MANY = "This page was asked for too often from your network. Wait a moment, then reload it."
 
 logger = logging.getLogger(__name__)
 
@@ -33,22 +40,30 @@ logger = logging.getLogger(__name__)
 class CheckoutPages:
     def __init__(self, channel: aio.Channel, token: str, environment: Environment) -> None:
         self._checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self._credentials = (("authorization", f"Bearer {token}"),) if token else None
         self._templates = environment
 
     async def show(self, request: web.Request) -> web.StreamResponse:
         session_id = request.match_info["session_id"]
-        if self._metadata is None or not _SESSION_ID.match(session_id):
+        if self._credentials is None or not _SESSION_ID.match(session_id):
             return self._missing()
+        # The visitor's address, which the server limits the call by (as the API's calls).
+        visitor = ((FORWARDED_FOR_HEADER, request.remote),) if request.remote else ()
         try:
             found = await self._checkout.GetCheckoutPage(
                 checkout_pb2.GetCheckoutPageRequest(id=session_id),
-                metadata=self._metadata,
+                metadata=(*self._credentials, *visitor),
                 timeout=CALL_TIMEOUT_SECONDS,
             )
         except aio.AioRpcError as error:
             if error.code() in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT):
                 return self._missing()
+            if error.code() == StatusCode.RESOURCE_EXHAUSTED:
+                limited = self._message(429, "Too many requests", TOO_MANY)
+                retry_after = from_rpc_error(error, "GET /c/pay").headers.get("Retry-After")
+                if retry_after:
+                    limited.headers["Retry-After"] = retry_after
+                return limited
             logger.warning("checkout page %s: %s", session_id, error.code().name)
             return self._message(503, "Payments are unavailable", UNAVAILABLE)
         session = stripe_json(found.session)

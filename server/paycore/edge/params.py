@@ -3,6 +3,7 @@
     card[number]=4242...              {"card": {"number": "4242..."}}
     payment_orders[0][amount]=500     {"payment_orders": [{"amount": "500"}]}
     metadata[order]=1234              {"metadata": {"order": "1234"}}
+    metadata=                         {"metadata": ""}     (Stripe's "clear every key")
     scopes[]=a&scopes[]=b             {"scopes": ["a", "b"]}    (also scopes=a&scopes=b)
     card.exp_month=12                 {"card": {"exp_month": "12"}}  (google.api.http's a.b=)
 
@@ -57,6 +58,12 @@ def _insert(
     if field is None:
         raise parameter_unknown(key)
     if is_map(field):
+        if not tokens and value == "":
+            # Stripe's `metadata=`, "clear every key": transcoding.checked decides what it means.
+            if name in target:
+                raise parameter_invalid(key, "is given in two different shapes")
+            target[name] = value
+            return
         if not tokens or not tokens[0]:
             raise parameter_invalid(key, f"{name} is a map: use {name}[key]=value")
         entries = _container(target, name, dict, key)

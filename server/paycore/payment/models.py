@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from paycore.records import Stored
+from paycore.records import MetadataChange, Stored
 
 
 class IntentStatus(StrEnum):
@@ -142,8 +142,7 @@ class NewIntent:
 
 @dataclass(frozen=True)
 class IntentChanges:
-    """An UpdatePaymentIntent's fields: None leaves the intent's as it is; `metadata` is merged
-    (a key with an empty value is removed)."""
+    """An UpdatePaymentIntent's fields: None leaves the intent's as it is."""
 
     amount: int | None = None
     currency: str | None = None
@@ -151,7 +150,7 @@ class IntentChanges:
     payment_method_id: str | None = None
     description: str | None = None
     capture_method: CaptureMethod | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: MetadataChange = field(default_factory=MetadataChange)
 
 
 @dataclass(frozen=True)

@@ -80,18 +80,25 @@ def converts(
     return declared
 
 
-def without(*names: str) -> Callable[[MessageT], MessageT]:
+@dataclass(frozen=True, slots=True)
+class Without:
     """A `stored_form`: a copy of the message with the fields `names` cleared (secrets shown
-    once, never stored)."""
+    once, never stored). The names stay readable: paycore.stripe_json.SHOWN_ONCE must list
+    them (tests/edge/test_stripe_shapes.py)."""
 
-    def kept(message: MessageT) -> MessageT:
+    names: tuple[str, ...]
+
+    def __call__(self, message: MessageT) -> MessageT:
         copy = type(message)()
         copy.CopyFrom(message)
-        for name in names:
+        for name in self.names:
             copy.ClearField(name)
         return copy
 
-    return kept
+
+def without(*names: str) -> Without:
+    """The `stored_form` that clears the fields `names` (`Without`)."""
+    return Without(names)
 
 
 def message_of(message_type: type[MessageT], source: object, /, **fields: Any) -> MessageT:

@@ -36,6 +36,8 @@ class MethodPolicy:
     scope: str
     rate_class: RateClass
     mutating: bool
+    per_client_address: bool = False
+    """Rate-limited per client address whoever calls (the hosted checkout page's read)."""
 
 
 def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
@@ -50,6 +52,7 @@ def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
                     scope=option.scope,
                     rate_class=_RATE_CLASSES[option.rate_class],
                     mutating=option.mutating,
+                    per_client_address=option.per_client_address,
                 )
     return policies
 

@@ -29,7 +29,7 @@ written out. A change goes through `Mutations` (paycore.runtime.mutations)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Protocol, Self, TypeVar, cast, overload
 
 from google.protobuf.message import Message
@@ -37,6 +37,7 @@ from grpc import aio
 from paycore import validation
 from paycore.ids import Prefix
 from paycore.invariants import invariant
+from paycore.records import MetadataChange
 from paycore.runtime.context import current_call
 from paycore.runtime.messages import Converter
 from paycore.runtime.mutations import Mutations
@@ -64,6 +65,15 @@ class IdRequest(Protocol):
 
     @property
     def id(self) -> str: ...
+
+
+class MetadataUpdate(Protocol):
+    """An update's request that changes the object's metadata (UpdateCustomer, ...)."""
+
+    @property
+    def metadata(self) -> Mapping[str, str]: ...
+    @property
+    def clear_metadata(self) -> bool: ...
 
 
 class ListRequest(Protocol):
@@ -156,6 +166,13 @@ def cursor_of(request: ListRequest, prefix: Prefix) -> Cursor:
         validation.list_limit(request.limit),
         validation.object_id("starting_after", request.starting_after, prefix, required=False),
     )
+
+
+def metadata_change(request: MetadataUpdate) -> MetadataChange:
+    """The request's `metadata` (checked: INVALID_ARGUMENT naming `metadata[key]`) and
+    `clear_metadata`, as every update applies them (`MetadataChange.applied_to`)."""
+    values = validation.metadata("metadata", request.metadata)
+    return MetadataChange(values, clear=request.clear_metadata)
 
 
 def merchant_and_cursor(request: ListRequest, prefix: Prefix) -> tuple[str, Cursor]:

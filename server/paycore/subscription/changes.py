@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment.off_session import OffSessionCharges
+from paycore.records import MetadataChange
 from paycore.subscription import invoices, lifecycle
 from paycore.subscription.collection import Collection
 from paycore.subscription.creation import require_attached
@@ -55,7 +56,7 @@ class SubscriptionChanges:
     cancel_at_period_end: bool | None
     # "" clears it; None leaves it.
     default_payment_method_id: str | None
-    metadata: dict[str, str]
+    metadata: MetadataChange
 
 
 async def locked(
@@ -88,11 +89,7 @@ async def update(
     now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
     changed = replace(
         subscription,
-        metadata={
-            key: value
-            for key, value in {**subscription.metadata, **changes.metadata}.items()
-            if value
-        },
+        metadata=changes.metadata.applied_to(subscription.metadata),
     )
     if changes.default_payment_method_id is not None:
         if changes.default_payment_method_id:

@@ -126,8 +126,7 @@ def _changed_values(change: EndpointChange, metadata: dict[str, str]) -> dict[st
     if change.description is not None:
         values["description"] = change.description
     if change.metadata:
-        merged = {**metadata, **change.metadata}
-        values["metadata"] = {key: value for key, value in merged.items() if value}
+        values["metadata"] = change.metadata.applied_to(metadata)
     if change.status is not None:
         values["status"] = change.status.value
         if change.status is EndpointStatus.ENABLED:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from paycore.records import Stored
+from paycore.records import MetadataChange, Stored
 from paycore.secret import Secret
 
 ALL_EVENTS = "*"
@@ -51,8 +51,7 @@ class EndpointChange:
     enabled_events: tuple[str, ...] = ()
     status: EndpointStatus | None = None
     description: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    """Merged; a key with an empty value is removed."""
+    metadata: MetadataChange = field(default_factory=MetadataChange)
 
 
 @dataclass(frozen=True)

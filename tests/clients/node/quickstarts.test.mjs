@@ -142,6 +142,9 @@ test("save a card and charge it later (docs.stripe.com/payments/save-and-reuse)"
   assert.deepEqual(tagged.metadata, { vip: "yes" });
   const unset = await stripe.customers.update(customer.id, { metadata: { vip: "" } });
   assert.deepEqual(unset.metadata, {});
+  await stripe.customers.update(customer.id, { metadata: { a: "1", b: "2" } });
+  const wiped = await stripe.customers.update(customer.id, { metadata: null }); // sent as metadata=
+  assert.deepEqual(wiped.metadata, {});
   const cleared = await stripe.customers.update(customer.id, { name: null }); // sent as name=
   assert.deepEqual([customer.name, cleared.name], ["Jenny Rosen", ""]);
 
@@ -173,9 +176,9 @@ test("save a card and charge it later (docs.stripe.com/payments/save-and-reuse)"
   const noDefault = await stripe.customers.update(customer.id, {
     invoice_settings: { default_payment_method: null }, // sent as ...[default_payment_method]=
   });
-  assert.equal(noDefault.invoice_settings.default_payment_method, "");
+  assert.equal(noDefault.invoice_settings.default_payment_method, null);
   const detached = await stripe.paymentMethods.detach(paymentMethod.id);
-  assert.equal(detached.customer, ""); // Stripe: null (paycore renders an unset id as "")
+  assert.equal(detached.customer, null); // as Stripe: an unset id is null
   const missing = customer.id.slice(0, -1) + (customer.id.endsWith("A") ? "B" : "A");
   await assert.rejects(stripe.customers.retrieve(missing), (error) => {
     assert.deepEqual(

@@ -17,6 +17,7 @@ from paycore.customer.models import (
 from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, missing
 from paycore.ids import Prefix
+from paycore.runtime.servicing import metadata_change
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2
 
@@ -94,8 +95,7 @@ def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerCha
         else None,
         address=address("address", request.address) if request.HasField("address") else None,
         default_payment_method=default_payment_method,
-        # Merged by the service; an empty value removes the key.
-        metadata=validation.metadata("metadata", request.metadata),
+        metadata=metadata_change(request),
     )
 
 

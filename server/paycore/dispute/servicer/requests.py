@@ -7,6 +7,7 @@ from paycore import validation
 from paycore.dispute.models import EVIDENCE_FIELDS, DisputeFilter, DisputeStatus, EvidenceUpdate
 from paycore.errors import ApiError, Reason
 from paycore.ids import Prefix
+from paycore.runtime.servicing import metadata_change
 from paycore.v1 import dispute_pb2
 
 EVIDENCE_FIELD_CHARS_MAX = 150_000
@@ -48,6 +49,6 @@ def evidence_update(request: dispute_pb2.UpdateDisputeRequest) -> EvidenceUpdate
             evidence[name] = validation.text(param, text, maximum=EVIDENCE_FIELD_CHARS_MAX)
     return EvidenceUpdate(
         evidence=evidence,
-        metadata=validation.metadata("metadata", request.metadata),
+        metadata=metadata_change(request),
         submit=request.submit,
     )

@@ -15,7 +15,6 @@ from paycore.payment.machine import UPDATABLE, require
 from paycore.payment.models import Intent, IntentChanges, IntentStatus
 from paycore.payment.repository import PayInRepository
 from paycore.runtime.mutations import Phases
-from paycore.validation import METADATA_KEYS_MAX
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -87,10 +86,7 @@ def _changed(intent: Intent, changes: IntentChanges) -> dict[str, Any]:
     if changes.capture_method is not None and changes.capture_method is not intent.capture_method:
         values["capture_method"] = changes.capture_method.value
     if changes.metadata:
-        merged = {**intent.metadata, **changes.metadata}
-        metadata = {key: value for key, value in merged.items() if value}
-        if len(metadata) > METADATA_KEYS_MAX:
-            raise invalid("metadata", f"at most {METADATA_KEYS_MAX} keys")
+        metadata = changes.metadata.applied_to(intent.metadata)
         if metadata != intent.metadata:
             values["metadata"] = metadata
     return values

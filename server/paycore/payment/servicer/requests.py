@@ -20,6 +20,7 @@ from paycore.payment.models import (
     NewPayment,
 )
 from paycore.payment.refunds import NewRefund
+from paycore.runtime.servicing import metadata_change
 from paycore.v1 import payment_pb2
 
 CLIENT_ID_LENGTH_MAX = 255
@@ -243,7 +244,7 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         if request.HasField("description")
         else None,
         capture_method=capture_method,
-        metadata=validation.metadata("metadata", request.metadata),
+        metadata=metadata_change(request),
     )
 
 

@@ -10,6 +10,7 @@ from paycore import validation
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.messages import by_number, by_number_or_none, member
+from paycore.runtime.servicing import metadata_change
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
 from paycore.subscription.models import (
@@ -155,7 +156,7 @@ def subscription_changes(
         proration=behavior,
         cancel_at_period_end=cancel,
         default_payment_method_id=method,
-        metadata=validation.metadata("metadata", request.metadata),
+        metadata=metadata_change(request),
     )
 
 

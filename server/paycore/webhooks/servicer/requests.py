@@ -9,6 +9,7 @@ from paycore.errors import invalid, missing
 from paycore.events.types import is_event_type
 from paycore.ids import Prefix
 from paycore.runtime.messages import by_number_or_none, member
+from paycore.runtime.servicing import metadata_change
 from paycore.v1 import event_pb2
 from paycore.webhooks.addresses import AddressPolicy, checked_url
 from paycore.webhooks.models import (
@@ -52,7 +53,7 @@ def endpoint_change(
         description=validation.description(request.description)
         if request.HasField("description")
         else None,
-        metadata=_metadata_change("metadata", request.metadata),
+        metadata=metadata_change(request),
     )
 
 
@@ -81,8 +82,3 @@ def delivery_filter(request: event_pb2.ListDeliveriesRequest) -> DeliveryFilter:
         event_id=validation.object_id("event", request.event, Prefix.EVENT, required=False),
         status=status,
     )
-
-
-def _metadata_change(param: str, value: dict[str, str] | object) -> dict[str, str]:
-    # Empty values remove keys (UpdateWebhookEndpoint), so only the other limits apply.
-    return validation.metadata(param, value)  # type: ignore[arg-type]

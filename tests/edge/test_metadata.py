@@ -1,0 +1,128 @@
+"""Stripe's metadata rules on every update over HTTP: `metadata[k]=v` sets a key,
+`metadata[k]=` removes it, and `metadata=` (what stripe-python sends for `metadata=""` and
+stripe-node for `metadata: null`) removes every key: the request's `clear_metadata`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp import ClientSession
+from paycore import contracts
+from paycore.edge.routes import compile_routes
+
+from tests.edge.helpers import call, new_merchant
+
+Create = Callable[[ClientSession, str, str], Awaitable[str]]
+"""Makes an object of the key's merchant with the given metadata form: its update path."""
+
+
+async def _customer(http: ClientSession, key: str, metadata: str) -> str:
+    created = await call(http, "POST", "/v1/customers", key=key, form=f"name=Ada&{metadata}")
+    assert created.status == 200, created.body
+    return f"/v1/customers/{created.body['id']}"
+
+
+async def _payment_intent(http: ClientSession, key: str, metadata: str) -> str:
+    form = f"amount=1000&currency=usd&{metadata}"
+    created = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/payment_intents/{created.body['id']}"
+
+
+async def _webhook_endpoint(http: ClientSession, key: str, metadata: str) -> str:
+    form = f"url=https%3A%2F%2F93.184.215.14%2Fhooks&enabled_events[]=*&{metadata}"
+    created = await call(http, "POST", "/v1/webhook_endpoints", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/webhook_endpoints/{created.body['id']}"
+
+
+async def _subscription(http: ClientSession, key: str, metadata: str) -> str:
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form=f"product={product['id']}&unit_amount=1500&currency=usd&recurring[interval]=month",
+    )
+    customer = await call(http, "POST", "/v1/customers", key=key, form="name=Ada")
+    form = (
+        f"customer={customer.body['id']}&items[0][price]={price.body['id']}"
+        f"&trial_period_days=3&{metadata}"
+    )
+    created = await call(http, "POST", "/v1/subscriptions", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/subscriptions/{created.body['id']}"
+
+
+CREATES: dict[str, Create] = {
+    "UpdateCustomer": _customer,
+    "UpdatePaymentIntent": _payment_intent,
+    "UpdateWebhookEndpoint": _webhook_endpoint,
+    "UpdateSubscription": _subscription,
+}
+"""Every update with metadata but UpdateDispute (its dispute needs the PSP's feed:
+tests/edge/test_disputes.py clears one there)."""
+
+
+def _updates_with_metadata() -> set[str]:
+    routes = compile_routes(contracts.proto_files(), contracts.method_policies())
+    return {
+        route.method.name
+        for route in routes
+        if route.method.name.startswith("Update") and "metadata" in route.input.fields_by_name
+    }
+
+
+def test_every_update_that_takes_metadata_can_clear_it() -> None:
+    """An update added with metadata and no `clear_metadata` would refuse Stripe's `metadata=`."""
+    updates = _updates_with_metadata()
+    assert set(CREATES) | {"UpdateDispute"} == updates
+    routes = compile_routes(contracts.proto_files(), contracts.method_policies())
+    for route in routes:
+        if route.method.name in updates:
+            clear = route.input.fields_by_name.get("clear_metadata")
+            assert clear is not None, route.rpc_method
+            assert clear.type == clear.TYPE_BOOL, route.rpc_method
+
+
+@pytest.mark.parametrize("update", sorted(CREATES))
+async def test_metadata_empty_clears_every_key_and_a_key_empty_removes_it(
+    http: ClientSession, settings_admin_token: str, update: str
+) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    path = await CREATES[update](http, key, "metadata[a]=1&metadata[b]=2&metadata[c]=3")
+
+    one_removed = await call(http, "POST", path, key=key, form="metadata[a]=&metadata[d]=4")
+    assert one_removed.status == 200, one_removed.body
+    assert one_removed.body["metadata"] == {"b": "2", "c": "3", "d": "4"}
+
+    cleared = await call(http, "POST", path, key=key, form="metadata=")
+    assert cleared.status == 200, cleared.body
+    assert cleared.body["metadata"] == {}
+    read = await call(http, "GET", path, key=key)
+    assert read.body["metadata"] == {}
+
+    await call(http, "POST", path, key=key, form="metadata[e]=5")
+    as_json = await call(http, "POST", path, key=key, json_body={"metadata": ""})
+    assert as_json.status == 200, as_json.body
+    assert as_json.body["metadata"] == {}
+
+
+async def test_metadata_empty_is_refused_where_nothing_clears_and_with_keys_beside_it(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    path = await _customer(http, key, "metadata[a]=1")
+    both = await call(http, "POST", path, key=key, form="metadata=&metadata[b]=2")
+    assert (both.status, both.error["code"], both.error["param"]) == (
+        400,
+        "parameter_invalid",
+        "metadata[b]",
+    )
+    # A seller account's update takes no metadata; its create keeps metadata to key=value.
+    created = await call(http, "POST", "/v1/accounts", key=key, form="metadata=")
+    assert (created.status, created.error["param"]) == (400, "metadata")
+    unchanged = await call(http, "GET", path, key=key)
+    assert unchanged.body["metadata"] == {"a": "1"}
