@@ -3,8 +3,11 @@ greenlet while the connection is open, and through SQLAlchemy's reconnect once i
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from paycore.app import Platform
+from paycore.ids import shard_account_id
 from paycore.storage.raw import driver_of
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -71,3 +74,35 @@ async def test_a_lost_autocommit_connection_reconnects_once_rolled_back(
         driver = await driver_of(connection)
         assert driver is not lost
         assert await driver.fetchval("select 1") == 1
+
+
+async def test_a_read_after_its_pooled_connection_was_lost_gets_a_live_one(
+    platform: Platform,
+) -> None:
+    """The hot path's reads use the driver only (`driver_of` on an autocommit connection), so
+    SQLAlchemy never sees a lost backend there: without the pool's check at checkout, the dead
+    connection went back into the pool and failed every read that drew it, for up to an hour
+    (pool_recycle). The merchant id only routes: any id of shard 0's logical shards."""
+    merchant_id = _merchant_on_first_physical_shard(platform)
+    async with platform.shards.read(merchant_id) as connection:
+        driver = await driver_of(connection)
+        pid = await driver.fetchval("select pg_backend_pid()")
+    async with platform.shards.engines[0].connect() as killer:
+        await killer.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+    for _ in range(50):  # the event loop reads the backend's goodbye and closes the socket
+        if driver.is_closed():
+            break
+        await asyncio.sleep(0.02)
+    assert driver.is_closed()
+    for _ in range(3):  # every read draws a live connection, none of them the dead one
+        async with platform.shards.read(merchant_id) as connection:
+            read = await driver_of(connection)
+            assert await read.fetchval("select 1") == 1
+            assert read is not driver
+
+
+def _merchant_on_first_physical_shard(platform: Platform) -> str:
+    for logical in range(platform.shards.logical_shard_count):
+        if platform.shards.physical_of_logical(logical) == 0:
+            return shard_account_id(logical)
+    raise AssertionError("no logical shard on physical shard 0")

@@ -18,13 +18,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from paycore.background import spawn
 from paycore.config import Settings
 from paycore.errors import ApiError, ConfigurationError, Reason
 from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, remembered_logical_shard_of
 from paycore.storage.schema import shard_map
-from sqlalchemy import select
+from sqlalchemy import event, exc, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,17 @@ def asyncpg_url(url: str) -> str:
     if not separator or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
         raise ConfigurationError(f"not a PostgreSQL URL: {scheme}://...")
     return f"postgresql+asyncpg://{rest}"
+
+
+def _refuse_lost(dbapi_connection: Any, record: object, proxy: object) -> None:
+    """The pool's check at checkout: a connection whose backend is gone (a restart, a
+    terminated backend) is replaced, not handed out. The hot path's statements go to the
+    driver directly (storage.raw), where SQLAlchemy never sees the loss, so without this the
+    dead connection went back into the pool and failed every read that drew it until
+    pool_recycle. No round trip: asyncpg knows its socket closed (DisconnectionError makes
+    the pool discard it and check out another, as pool_pre_ping would after a ping)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("the connection's backend is gone")
 
 
 @dataclass
@@ -122,6 +134,8 @@ class Shards:
             )
             for url in settings.database_urls
         )
+        for engine in self.engines:
+            event.listen(engine.sync_engine, "checkout", _refuse_lost)
         # The same pools, in autocommit: a read is one round trip, not BEGIN; SELECT; ROLLBACK.
         self._readers = tuple(
             engine.execution_options(isolation_level="AUTOCOMMIT") for engine in self.engines
