@@ -29,7 +29,9 @@ from paycore.currency.rules import CurrencyRules
 from paycore.currency.service import Currencies
 from paycore.currency.settlement import Conversions
 from paycore.customer import servicer as customer_servicer
+from paycore.customer.events import CustomerEvents
 from paycore.customer.service import CustomerService
+from paycore.customer.servicer.messages import CUSTOMER_MESSAGES
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.dispute import servicer as dispute_servicer
@@ -44,9 +46,11 @@ from paycore.events.service import EventService
 from paycore.events.servicer import event_json
 from paycore.executor import servicer as executor_servicer
 from paycore.fraud import servicer as fraud_servicer
+from paycore.fraud.events import ReviewEvents
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
+from paycore.fraud.servicer.messages import review_message
 from paycore.fraud.velocity import VelocityCounters
 from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
@@ -219,6 +223,7 @@ def build_platform(
         reads,
         vault,
         Fingerprinter(settings.card_fingerprint_key),
+        CustomerEvents(CUSTOMER_MESSAGES),
         WalletCryptograms(
             redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
         ),
@@ -240,7 +245,12 @@ def build_platform(
         ledger,
         customers,
         lambda listener: FraudService(
-            shards, velocity, model, FraudMetrics(registry), review_listener=listener
+            shards,
+            velocity,
+            model,
+            FraudMetrics(registry),
+            ReviewEvents(review_message),
+            review_listener=listener,
         ),
         pay_out_base.book,
         conversions,

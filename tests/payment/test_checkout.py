@@ -55,7 +55,7 @@ async def test_a_checkout_pays_each_seller_their_net(shop: Shop) -> None:
     recorded = await shop.client.events.ListEvents(event_pb2.ListEventsRequest(limit=20))
     assert sorted(event.type for event in recorded.data) == sorted(
         ["payment.created", "payment.succeeded"]
-        + ["payment_order.executing", "payment_order.succeeded"] * 2
+        + ["payment_order.created", "payment_order.executing", "payment_order.succeeded"] * 2
     )
     await shop.assert_books_balance()
 

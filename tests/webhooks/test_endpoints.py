@@ -138,6 +138,28 @@ async def test_stripes_charge_events_are_refused_since_none_is_ever_sent(
     assert list(listed.data) == []
 
 
+@pytest.mark.parametrize(
+    "unsent",
+    [
+        "customer.deleted",  # paycore does not delete customers
+        "payment_intent.requires_action",  # its intents have no such status
+        "customer.subscription.trial_will_end",  # no reminder before a trial ends
+        "payment_order.dead_lettered",  # the executor's state, not the order's
+        "payment_order.requeued",
+    ],
+)
+async def test_types_paycore_never_sends_are_refused(
+    merchant: MerchantFixture, unsent: str
+) -> None:
+    """Stripe's (or once planned) types with no moment in paycore are not in the catalogue,
+    so an endpoint cannot subscribe to them and wait forever."""
+    with pytest.raises(aio.AioRpcError) as refused:
+        await _create(merchant.client, PUBLIC_URL, ["customer.created", unsent])  # type: ignore[misc]
+    error = rich_error(refused.value)
+    assert (error.code, error.param) == (grpc.StatusCode.INVALID_ARGUMENT, "enabled_events[1]")
+    assert unsent in (refused.value.details() or "")
+
+
 async def test_at_most_sixteen_endpoints_per_merchant(merchant: MerchantFixture) -> None:
     for _ in range(16):
         await _create(merchant.client, PUBLIC_URL, ["*"])  # type: ignore[misc]

@@ -81,15 +81,21 @@ class CustomerRepository:
 
     async def clear_default_payment_method(
         self, merchant_id: str, customer_id: str, payment_method_id: str
-    ) -> None:
-        await self._connection.execute(
-            update(customers)
-            .where(
-                merchant_row(customers, merchant_id, customer_id),
-                customers.c.default_payment_method_id == payment_method_id,
+    ) -> Customer | None:
+        """The customer without its default payment method when that was `payment_method_id`;
+        None when it was another (nothing changed)."""
+        row = (
+            await self._connection.execute(
+                update(customers)
+                .where(
+                    merchant_row(customers, merchant_id, customer_id),
+                    customers.c.default_payment_method_id == payment_method_id,
+                )
+                .values(default_payment_method_id=None)
+                .returning(customers)
             )
-            .values(default_payment_method_id=None)
-        )
+        ).one_or_none()
+        return None if row is None else customer_of(row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,9 @@ Shards unless the caller passes one.
 A payment method belongs to at most one customer. Detaching is final (as at Stripe): the card
 can no longer be attached or charged. The card number enters as a Secret, is sealed by the
 vault before it reaches a row, and leaves again only through `card_for_charge`.
+
+Each change records its event (paycore.customer.events) in its own transaction, and only when
+something changed: attaching a payment method the customer already has records nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ from datetime import UTC, datetime
 
 from paycore.account.repository import MerchantRepository
 from paycore.customer.cards import check_card
+from paycore.customer.events import (
+    CUSTOMER_CREATED,
+    CUSTOMER_UPDATED,
+    PAYMENT_METHOD_ATTACHED,
+    PAYMENT_METHOD_DETACHED,
+    CustomerEvents,
+)
 from paycore.customer.models import (
     BillingDetails,
     CardInput,
@@ -63,6 +73,7 @@ class CustomerService:
     _reads: Reads
     _vault: Vault
     _fingerprinter: Fingerprinter
+    _events: CustomerEvents
     _wallets: WalletCryptograms | None = None
     """Where wallet tokens' cryptograms wait for their charge (none: a wallet card is charged
     without its cryptogram, which the PSP declines)."""
@@ -80,16 +91,22 @@ class CustomerService:
         customer_id = new_merchant_id(Prefix.CUSTOMER, merchant_id)
         customers = CustomerRepository(connection)
         customer = await customers.insert(merchant_id, customer_id, new)
-        if first is None:
-            return customer
-        if first.test_card is not None:
-            await self.save_test_card(connection, merchant_id, first.test_card)
-        methods = PaymentMethodRepository(connection)
-        found = await _locked(methods, merchant_id, first.payment_method_id, "payment_method")
-        await _attach(methods, found, customer_id, "payment_method")
-        if not first.default:
-            return customer
-        return await customers.replace(replace(customer, default_payment_method=found.id))
+        attached = None
+        if first is not None:
+            if first.test_card is not None:
+                await self.save_test_card(connection, merchant_id, first.test_card)
+            methods = PaymentMethodRepository(connection)
+            found = await _locked(methods, merchant_id, first.payment_method_id, "payment_method")
+            attached = await _attach(methods, found, customer_id, "payment_method")
+            if first.default:
+                customer = await customers.replace(
+                    replace(customer, default_payment_method=found.id)
+                )
+        # As Stripe orders them: the customer exists before its first payment method attaches.
+        await self._events.customer(connection, CUSTOMER_CREATED, customer)
+        if attached is not None:
+            await self._events.payment_method(connection, PAYMENT_METHOD_ATTACHED, attached)
+        return customer
 
     async def first_payment_method(
         self, merchant_id: str, reference: str, default: bool
@@ -146,7 +163,10 @@ class CustomerService:
             default_payment_method=default,
             metadata=changes.metadata.applied_to(customer.metadata),
         )
-        return await repository.replace(updated)
+        saved = await repository.replace(updated)
+        if updated != customer:  # an update that changes nothing is no event (as at Stripe)
+            await self._events.customer(connection, CUSTOMER_UPDATED, saved)
+        return saved
 
     async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
         query = customers_query(merchant_id, email)
@@ -278,7 +298,10 @@ class CustomerService:
             payment_method_id = test_card.payment_method_id
         found = await _locked(methods, merchant_id, payment_method_id)
         await self.require_customer(merchant_id, customer_id, connection=connection)
-        return await _attach(methods, found, customer_id, "id")
+        attached = await _attach(methods, found, customer_id, "id")
+        if found.customer_id != attached.customer_id:  # not when it was the customer's already
+            await self._events.payment_method(connection, PAYMENT_METHOD_ATTACHED, attached)
+        return attached
 
     async def detach_payment_method(
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
@@ -293,9 +316,13 @@ class CustomerService:
                 customer="a customer",
             )
         detached = await methods.set_customer(merchant_id, payment_method_id, None)
-        await CustomerRepository(connection).clear_default_payment_method(
+        await self._events.payment_method(connection, PAYMENT_METHOD_DETACHED, detached)
+        # Detaching the customer's default payment method changes the customer too.
+        customer = await CustomerRepository(connection).clear_default_payment_method(
             merchant_id, found.customer_id, payment_method_id
         )
+        if customer is not None:
+            await self._events.customer(connection, CUSTOMER_UPDATED, customer)
         return detached
 
     async def card_for_charge(

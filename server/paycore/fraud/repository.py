@@ -240,10 +240,16 @@ class BlocklistRepository:
 class ReviewRepository:
     _connection: AsyncConnection
 
-    async def insert(self, review: Review) -> None:
-        await self._connection.execute(
-            insert(fraud_reviews).values({**_encode_review.mapping(review), "note": ""})
-        )
+    async def insert(self, review: Review) -> Review:
+        """The review as stored (its creation time the database's)."""
+        row = (
+            await self._connection.execute(
+                insert(fraud_reviews)
+                .values({**_encode_review.mapping(review), "note": ""})
+                .returning(fraud_reviews)
+            )
+        ).one()
+        return _review(row)
 
     async def get(self, merchant_id: str | None, review_id: str) -> Review | None:
         query = select(fraud_reviews).where(fraud_reviews.c.id == review_id)

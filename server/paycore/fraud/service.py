@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.fraud.decision import allow_matches, decide
+from paycore.fraud.events import REVIEW_CLOSED, REVIEW_OPENED, ReviewEvents
 from paycore.fraud.fanout import merge_newest_first, shard_readers
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.fraud.metrics import FraudMetrics
@@ -66,11 +67,14 @@ class FraudService:
         velocity: VelocityCounters,
         model: Model,
         metrics: FraudMetrics,
+        review_events: ReviewEvents,
         review_listener: ReviewListener | None = None,
     ) -> None:
-        """`review_listener`: called with (merchant id, closed review) after an ApproveReview /
-        RejectReview committed (again on an idempotent replay)."""
+        """`review_events`: records review.opened / review.closed in the transaction that opens
+        or closes the review. `review_listener`: called with (merchant id, closed review) after
+        an ApproveReview / RejectReview committed (again on an idempotent replay)."""
         self.review_listener = review_listener
+        self._review_events = review_events
         self._shards = shards
         self._velocity = velocity
         self._model = model
@@ -162,9 +166,10 @@ class FraudService:
     async def record(self, connection: AsyncConnection, scored: Scored) -> None:
         await AssessmentRepository(connection).insert(scored.assessment)
         if scored.review:
-            await ReviewRepository(connection).insert(
+            opened = await ReviewRepository(connection).insert(
                 _open_review(scored.review, scored.assessment)
             )
+            await self._review_events.review(connection, REVIEW_OPENED, opened)
 
     def _answered(self, scored: Scored) -> Scored:
         self._metrics.decisions.labels(decision=scored.assessment.decision).inc()
@@ -243,6 +248,7 @@ class FraudService:
             raise ApiError(
                 Reason.REVIEW_CLOSED, param="id", id=review_id, status=existing.status.value
             )
+        await self._review_events.review(connection, REVIEW_CLOSED, closed)
         label = (
             OutcomeLabel.LEGITIMATE if status is ReviewStatus.APPROVED else OutcomeLabel.FRAUDULENT
         )

@@ -26,6 +26,7 @@ PAYMENT_EVENTS = {
     PaymentStatus.PARTIALLY_SUCCEEDED: "payment.partially_succeeded",
     PaymentStatus.FAILED: "payment.failed",
 }
+ORDER_CREATED = "payment_order.created"
 ORDER_EXECUTING = "payment_order.executing"
 ORDER_SUCCEEDED = "payment_order.succeeded"
 ORDER_FAILED = "payment_order.failed"

@@ -26,7 +26,7 @@ from paycore.storage.schema import (
 from paycore.subscription import invoices as invoicing
 from paycore.subscription import lifecycle
 from paycore.subscription.collection import DUNNED, Collection, after_payment
-from paycore.subscription.events import SubscriptionEvents
+from paycore.subscription.events import TEST_CLOCK_READY, SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     BillingReason,
@@ -38,6 +38,7 @@ from paycore.subscription.models import (
     TestClockStatus,
 )
 from paycore.subscription.periods import next_boundary
+from paycore.subscription.repository import decode_test_clock
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -218,7 +219,8 @@ class Billing:
         return _Step(settle=started.id) if started.charging else AGAIN
 
     async def _ready_clocks(self, engine: AsyncEngine) -> int:
-        """Advancing clocks with nothing left due on them become ready."""
+        """Advancing clocks with nothing left due on them become ready, each with its
+        test_helpers.test_clock.ready event in the same transaction."""
         c, s = test_clocks, subscriptions
         pending = exists().where(
             s.c.merchant_id == c.c.merchant_id,
@@ -237,9 +239,11 @@ class Billing:
                     )
                 )
                 .values(status=TestClockStatus.READY.value)
-                .returning(c.c.id)
+                .returning(c)
             )
-            return len(rows.all())
+            ready = [decode_test_clock(row) for row in rows.all()]
+            await self._events.test_clocks(connection, TEST_CLOCK_READY, ready)
+            return len(ready)
 
 
 def _new_payment_method() -> ColumnElement[bool]:

@@ -5,17 +5,26 @@ messages (as paycore.payment.events does for pay-in)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from google.protobuf.message import Message
-from paycore.events import record_event
-from paycore.subscription.models import Invoice, InvoiceItem, Price, Product, Subscription
+from paycore.events import record_event, record_events
+from paycore.subscription.models import (
+    Invoice,
+    InvoiceItem,
+    Price,
+    Product,
+    Subscription,
+    TestClock,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 PRODUCT_CREATED = "product.created"
 PRICE_CREATED = "price.created"
 INVOICE_ITEM_CREATED = "invoiceitem.created"
+TEST_CLOCK_READY = "test_helpers.test_clock.ready"
 
 
 class ObjectRenderer(Protocol):
@@ -26,6 +35,7 @@ class ObjectRenderer(Protocol):
     def subscription(self, subscription: Subscription) -> Message: ...
     def invoice(self, invoice: Invoice) -> Message: ...
     def item(self, item: InvoiceItem) -> Message: ...
+    def test_clock(self, clock: TestClock) -> Message: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +59,12 @@ class SubscriptionEvents:
     ) -> None:
         message = self.render.subscription(subscription)
         await record_event(connection, subscription.merchant_id, kind, message)
+
+    async def test_clocks(
+        self, connection: AsyncConnection, kind: str, clocks: Sequence[TestClock]
+    ) -> None:
+        """One event per clock (of any merchants on the connection's shard), one round trip."""
+        await record_events(
+            connection,
+            [(clock.merchant_id, kind, self.render.test_clock(clock)) for clock in clocks],
+        )

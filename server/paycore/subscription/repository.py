@@ -88,7 +88,7 @@ class TestClockRepository:
             "id": clock_id,
             "status": TestClockStatus.READY.value,
         }
-        return await _inserted(self._connection, test_clocks, values, _test_clock)
+        return await _inserted(self._connection, test_clocks, values, decode_test_clock)
 
     async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
         return await TEST_CLOCKS.fetch(self._connection, merchant_id, clock_id, lock=lock)
@@ -104,7 +104,7 @@ class TestClockRepository:
                 .returning(test_clocks)
             )
         ).one()
-        return _test_clock(row)
+        return decode_test_clock(row)
 
 
 def _moment(seconds: int) -> datetime:
@@ -129,10 +129,10 @@ decode_product: Decoder[Product] = Decoder(products, Product, columns=_AT, conve
 decode_price: Decoder[Price] = Decoder(
     prices, Price, columns=_AT, convert=_UNIX, derive={"recurring": _recurring}
 )
-_test_clock: Decoder[TestClock] = Decoder(
+decode_test_clock: Decoder[TestClock] = Decoder(
     test_clocks, TestClock, columns=_AT, convert={**_UNIX, "frozen_time": epoch_seconds}
 )
 # The read path's kinds (paycore.storage.reads).
 PRODUCTS = Kind("product", products, decode_product)
 PRICES = Kind("price", prices, decode_price)
-TEST_CLOCKS = Kind("test_clock", test_clocks, _test_clock)
+TEST_CLOCKS = Kind("test_clock", test_clocks, decode_test_clock)

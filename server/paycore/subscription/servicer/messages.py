@@ -69,6 +69,7 @@ class _SubscriptionMessages:
     subscription = subscription_message
     invoice = invoice_message
     item = item_message
+    test_clock = clock_message
 
 
 SUBSCRIPTION_MESSAGES = _SubscriptionMessages()
