@@ -114,3 +114,41 @@ async def test_the_hosted_page_is_limited_per_visitor_address(
             assert other.session.id == created.body["id"]
         finally:
             await edge.close()
+
+
+async def test_behind_a_trusted_proxy_each_visitor_has_an_allowance_of_its_own(
+    migrated: Settings, settings_admin_token: str
+) -> None:
+    """With a load balancer in front of the edge (PAYCORE_EDGE_TRUSTED_PROXIES), the page is
+    limited per visitor the balancer names, not per the balancer's own address: one busy
+    visitor cannot take every other buyer's pages down."""
+    limited = migrated.with_overrides(
+        rate_limits_per_second={"payments": 3, "subscriptions": 10, "other": 100},
+        redis_key_prefix=f"{migrated.redis_key_prefix}{os.urandom(4).hex()}:",
+    )
+    async with serving(limited) as target:
+        edge = await start_edge(
+            target,
+            "127.0.0.1:0",
+            operator_routes=True,
+            pages_token=settings_admin_token,
+            trusted_proxies=("127.0.0.1",),
+        )
+        try:
+            async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
+                key = (await new_merchant(http, settings_admin_token))["secret_key"]
+                created = await call(
+                    http, "POST", "/v1/checkout/sessions", key=key, form=SESSION_FORM
+                )
+                assert created.status == 200, created.body
+                page = f"/c/pay/{created.body['id']}"
+
+                async def visit(visitor: str) -> int:
+                    async with http.get(page, headers={"X-Forwarded-For": visitor}) as answer:
+                        return answer.status
+
+                busy = [await visit("198.51.100.7") for _ in range(4)]
+                assert busy == [200, 200, 200, 429]
+                assert await visit("198.51.100.8") == 200
+        finally:
+            await edge.close()

@@ -95,6 +95,14 @@ class Edge:
         self.openapi = dumps(openapi_document(routes, title="paycore", version="v1"))
         self._expander = Expander(routes)
 
+    def client_address(self, request: web.Request) -> str:
+        """The HTTP peer, or the client a proxy in front of the edge names in X-Forwarded-For
+        (PAYCORE_EDGE_TRUSTED_PROXIES); "" when aiohttp knows no peer."""
+        if not request.remote:
+            return ""
+        forwarded = request.headers.get("X-Forwarded-For")
+        return forwarded_client(request.remote, forwarded, self._trusted_proxies)
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = f"req_{random_base62(20)}"
         try:
@@ -116,7 +124,7 @@ class Edge:
         route, variables = self._route(request)
         expand: list[Any] = []
         message = await _request_message(route, variables, request, expand)
-        metadata = _metadata(request, request_id, self._trusted_proxies)
+        metadata = _metadata(request, request_id, self.client_address(request))
         try:
             response = await self._calls[route.rpc_method](
                 message, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
@@ -321,20 +329,15 @@ def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> 
             raise invalid_request("parameter_invalid", message, param)
 
 
-def _metadata(
-    request: web.Request, request_id: str, trusted_proxies: TrustedProxies
-) -> tuple[tuple[str, str], ...]:
+def _metadata(request: web.Request, request_id: str, client: str) -> tuple[tuple[str, str], ...]:
     if STRIPE_ACCOUNT_HEADER in request.headers:
         # Ignored, the call would act on the caller's own account, not the one named.
         raise invalid_request("header_unsupported", _STRIPE_ACCOUNT_REFUSED, STRIPE_ACCOUNT_HEADER)
     metadata = [(REQUEST_ID_HEADER, request_id)]
-    if request.remote:
+    if client:
         # The server counts failed authentications and publishable-key calls per client
         # address, and fraud scores a publishable-key payment with it (the buyer's browser);
-        # it trusts this header from the edge's address (PAYCORE_TRUSTED_PROXIES). The HTTP
-        # peer, or the client a proxy in front of the edge names (PAYCORE_EDGE_TRUSTED_PROXIES).
-        forwarded = request.headers.get("X-Forwarded-For")
-        client = forwarded_client(request.remote, forwarded, trusted_proxies)
+        # it trusts this header from the edge's address (PAYCORE_TRUSTED_PROXIES).
         metadata.append((FORWARDED_FOR_HEADER, client))
     for header, key in _PASSED_HEADERS:
         value = request.headers.get(header)
@@ -374,7 +377,7 @@ def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Ap
     app = web.Application(client_max_size=BODY_SIZE_MAX)
     app.router.add_get("/healthz", edge.health)
     app.router.add_get("/openapi.json", edge.openapi_json)
-    add_site(app, edge.channel, pages_token, secure)
+    add_site(app, edge.channel, edge.client_address, pages_token, secure)
     # Every other path, newlines included (aiohttp matches the decoded path, and `.` stops at
     # %0A: its own text/plain 404 would answer instead of ours).
     app.router.add_route("*", r"/{tail:[\s\S]*}", edge.handle)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from aiohttp import web
 from grpc import StatusCode, aio
@@ -38,17 +39,25 @@ logger = logging.getLogger(__name__)
 
 
 class CheckoutPages:
-    def __init__(self, channel: aio.Channel, token: str, environment: Environment) -> None:
+    def __init__(
+        self,
+        channel: aio.Channel,
+        token: str,
+        environment: Environment,
+        client_address: Callable[[web.Request], str],
+    ) -> None:
         self._checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
         self._credentials = (("authorization", f"Bearer {token}"),) if token else None
         self._templates = environment
+        self._client_address = client_address
 
     async def show(self, request: web.Request) -> web.StreamResponse:
         session_id = request.match_info["session_id"]
         if self._credentials is None or not _SESSION_ID.match(session_id):
             return self._missing()
         # The visitor's address, which the server limits the call by (as the API's calls).
-        visitor = ((FORWARDED_FOR_HEADER, request.remote),) if request.remote else ()
+        client = self._client_address(request)
+        visitor = ((FORWARDED_FOR_HEADER, client),) if client else ()
         try:
             found = await self._checkout.GetCheckoutPage(
                 checkout_pb2.GetCheckoutPageRequest(id=session_id),

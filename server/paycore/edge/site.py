@@ -3,6 +3,8 @@ static files, added to the edge's aiohttp application before its catch-all JSON 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from grpc import aio
 from paycore.edge.dashboard import Dashboard
@@ -10,11 +12,20 @@ from paycore.edge.pages import PAGE_ROUTE, CheckoutPages
 from paycore.edge.web import add_static, templates
 
 
-def add_site(app: web.Application, channel: aio.Channel, pages_token: str, secure: bool) -> None:
-    """`pages_token`: the operator credential the edge reads hosted pages with (the internal
-    token, else the admin token); without one, /c/pay/ answers 404. `secure`: the edge serves
-    HTTPS (the dashboard's cookie is then Secure)."""
+def add_site(
+    app: web.Application,
+    channel: aio.Channel,
+    client_address: Callable[[web.Request], str],
+    pages_token: str,
+    secure: bool,
+) -> None:
+    """`client_address`: a request's visitor, as the edge reads it (behind its trusted
+    proxies), which the hosted pages are rate-limited by. `pages_token`: the operator
+    credential the edge reads hosted pages with (the internal token, else the admin token);
+    without one, /c/pay/ answers 404. `secure`: the edge serves HTTPS (the dashboard's cookie
+    is then Secure)."""
     environment = templates()
-    app.router.add_get(PAGE_ROUTE, CheckoutPages(channel, pages_token, environment).show)
+    pages = CheckoutPages(channel, pages_token, environment, client_address)
+    app.router.add_get(PAGE_ROUTE, pages.show)
     Dashboard(channel, environment, secure).add_routes(app)
     add_static(app)
