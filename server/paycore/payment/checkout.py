@@ -193,9 +193,7 @@ class Checkouts:
             if payment is None:
                 violated(f"payment {payment_id} vanished")
             await repository.update_payment(payment, risk=risk.to_json())
-            await self.orders.events.payment(connection, events.PAYMENT_CREATED, payment)
-            for order in payment.orders:
-                await self.orders.events.order(connection, events.ORDER_CREATED, order)
+            await self.orders.events.payment_created(connection, payment)
             await self.orders.start_orders(connection, payment, risk)
             current = await repository.payment(merchant_id, payment_id)
             if current is None:

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 from paycore.events.models import NewEvent
-from paycore.events.outbox import prepare_event, record_event
+from paycore.events.outbox import prepare_event, record_event, record_events
 from paycore.payment.models import Intent, Order, Payment, PaymentStatus, Refund
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -60,6 +60,13 @@ class PayInEvents:
 
     async def payment(self, connection: AsyncConnection, kind: str, payment: Payment) -> None:
         await record_event(connection, payment.merchant_id, kind, self.render.payment(payment))
+
+    async def payment_created(self, connection: AsyncConnection, payment: Payment) -> None:
+        """payment.created, then each order's payment_order.created, in one round trip."""
+        merchant_id = payment.merchant_id
+        orders = [(merchant_id, ORDER_CREATED, self.render.order(one)) for one in payment.orders]
+        created = (merchant_id, PAYMENT_CREATED, self.render.payment(payment))
+        await record_events(connection, [created, *orders])
 
     async def refund(self, connection: AsyncConnection, kind: str, refund: Refund) -> None:
         await record_event(connection, refund.merchant_id, kind, self.render.refund(refund))
