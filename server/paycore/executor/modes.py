@@ -9,6 +9,9 @@ from paycore.executor.breaker import Mode
 from paycore.storage import Shards
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+KNOWN_MAX = 100_000
+"""The merchants whose mode a process keeps; past it, it starts over (one read each again)."""
+
 
 class MerchantModes:
     def __init__(self, shards: Shards) -> None:
@@ -30,5 +33,7 @@ class MerchantModes:
         if merchant is None:
             return Mode.TEST
         mode = Mode.LIVE if merchant.livemode else Mode.TEST
+        if len(self._known) >= KNOWN_MAX:
+            self._known.clear()
         self._known[merchant_id] = mode
         return mode
