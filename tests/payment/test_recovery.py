@@ -9,10 +9,12 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator
 
-from paycore.executor.breaker import Mode
+import pytest
+from paycore.executor.breaker import CircuitBreaker, Mode
 from paycore.psp.client import PspClient
 from paycore.tools.psp import cards
 from paycore.v1 import executor_pb2, payment_pb2
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.helpers import PspSimulator, create_merchant
 from tests.payment.shop import PayIn, Shop, fee, good_card
@@ -201,3 +203,67 @@ async def _psp(psp: PspSimulator) -> AsyncIterator[PspClient]:
 
 def _gauge(payin: PayIn, name: str, **labels: str) -> float | None:
     return payin.registry.get_sample_value(name, labels)
+
+
+async def test_a_test_mode_backlog_behind_its_open_breaker_never_holds_live_retries(
+    shop: Shop, payin: PayIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker takes the oldest due executions first, a batch at a time. While the test
+    breaker is open, test-mode executions due before a live one are moved to the breaker's
+    trial instead of staying at the head of the batch, so the live one is reached; on their
+    own they would hold it for as long as the test breaker stays open."""
+    executor = payin.platform.pay_in.executor
+    live = await create_merchant(payin.admin, payin.target, "Live Retry Co", livemode=True)
+    shard = payin.platform.shards.engine_for_merchant(live.merchant.id)
+    test_breaker, live_breaker = executor.breakers.of(Mode.TEST), executor.breakers.of(Mode.LIVE)
+    monkeypatch.setattr(test_breaker, "_open_seconds", 10.0)  # open throughout, trial after
+    async with contextlib.AsyncExitStack() as clients:
+        client = await clients.enter_async_context(live.client)
+        live_shop = Shop(live.merchant, client, shop.operator)
+        live_card = await live_shop.card(good_card())
+        backlog = await _test_shop_on(payin, shard, shop, clients)
+        try:
+            _open(test_breaker)
+            waiting = [await backlog.pay(good_card(), 300 + n) for n in range(3)]
+            _open(live_breaker)  # the live payment is queued behind the test ones
+            paid = await client.payments.CreatePaymentIntent(
+                payment_pb2.CreatePaymentIntentRequest(
+                    amount=700, currency="usd", payment_method=live_card, confirm=True
+                )
+            )
+            live_breaker.record_success()
+            assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING
+            for _ in range(10):  # the live one is due at its breaker's trial (the tests' 0.6 s)
+                await asyncio.sleep(0.2)
+                await executor.resume_due(shard, limit=2)
+                found = await _intent(live_shop, paid.id)
+                if found.status != payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING:
+                    break
+            assert test_breaker.state == "open"
+            assert found.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+        finally:
+            test_breaker.record_success()
+        for intent in waiting:  # the backlog goes on at the breaker's trial
+            settled = await _settle(payin, backlog, intent.id, rounds=60)
+            assert settled.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+        await live_shop.assert_books_balance()
+        await backlog.assert_books_balance()
+
+
+def _open(breaker: CircuitBreaker) -> None:
+    while breaker.state != "open":
+        breaker.record_failure()
+
+
+async def _test_shop_on(
+    payin: PayIn, shard: AsyncEngine, shop: Shop, clients: contextlib.AsyncExitStack
+) -> Shop:
+    """A test merchant on `shard` (the head-of-line is a shard's batch): `shop` if it is."""
+    for attempt in range(20):
+        if payin.platform.shards.engine_for_merchant(shop.merchant.id) is shard:
+            return shop
+        made = await create_merchant(payin.admin, payin.target, f"Backlog Co {attempt}")
+        if payin.platform.shards.engine_for_merchant(made.merchant.id) is shard:
+            client = await clients.enter_async_context(made.client)
+            return Shop(made.merchant, client, shop.operator)
+    raise AssertionError("no test merchant on the live merchant's shard")

@@ -24,7 +24,7 @@ from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import execution_attempts, executions
 from paycore.storage.statements import Insert, with_parts
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 e = executions
@@ -312,6 +312,20 @@ class ExecutionRepository:
             .limit(limit)
         )
         return [(row.merchant_id, row.id) for row in rows.all()]
+
+    async def postpone(self, execution_ids: Sequence[str], seconds: float) -> None:
+        """Moves due executions `seconds` later (never earlier than they stood): those a worker
+        found due while their mode's breaker is open, so that they leave the head of `due`'s
+        order and the other mode's due executions behind them are reached."""
+        later = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+        await self._connection.execute(
+            update(e)
+            .where(
+                e.c.id.in_(execution_ids),
+                e.c.state.in_(["queued", "retry_scheduled", "unknown_outcome", "running"]),
+            )
+            .values(next_attempt_at=func.greatest(e.c.next_attempt_at, later))
+        )
 
     async def update_state(
         self,

@@ -358,14 +358,28 @@ class Executor:
 
     async def resume_due(self, engine: AsyncEngine, limit: int = RESUME_BATCH_MAX) -> int:
         """The worker's job on one physical shard: runs what is due (retries, unknown outcomes,
-        executions whose runner vanished). Returns how many it stepped; each waits while its
-        mode's breaker is open."""
+        executions whose runner vanished). Returns how many it stepped. Those whose mode's
+        breaker is open wait: they are moved to its trial, so that a backlog of one mode (a
+        test integration failing on purpose) never holds the other's at the head of `due`."""
         if self.breakers.all_open():
             return 0
         async with engine.connect() as connection:
             due = await ExecutionRepository(connection).due(limit)
-        await asyncio.gather(*(self.run(merchant, found, 0) for merchant, found in due))
-        return len(due)
+        runnable: list[tuple[str, str]] = []
+        waiting: dict[CircuitBreaker, list[str]] = {}
+        for merchant_id, execution_id in due:
+            breaker = await self.breaker_of(merchant_id)
+            if breaker.state is BreakerState.OPEN:
+                waiting.setdefault(breaker, []).append(execution_id)
+            else:
+                runnable.append((merchant_id, execution_id))
+        if waiting:
+            async with engine.begin() as connection:
+                repository = ExecutionRepository(connection)
+                for breaker, execution_ids in waiting.items():
+                    await repository.postpone(execution_ids, breaker.seconds_until_trial())
+        await asyncio.gather(*(self.run(merchant, found, 0) for merchant, found in runnable))
+        return len(runnable)
 
     async def withdraw(
         self, connection: AsyncConnection, merchant_id: str, execution_id: str
