@@ -52,6 +52,7 @@ API_METHODS: dict[str, frozenset[str]] = {
             "CreateRefund",
             "GetRefund",
             "ListRefunds",
+            "UpdateRefund",
         }
     ),
     "ExecutorService": frozenset(
@@ -86,6 +87,7 @@ API_METHODS: dict[str, frozenset[str]] = {
             "GetPayout",
             "ListPayouts",
             "CancelPayout",
+            "UpdatePayout",
             "UpdatePayoutSchedule",
         }
     ),
@@ -127,10 +129,12 @@ API_ROUTES: dict[str, tuple[str, str]] = {
     "PaymentService.GetPaymentIntent": ("get", "/v1/payment_intents/{id}"),
     "PaymentService.ListPaymentIntents": ("get", "/v1/payment_intents"),
     "PaymentService.CreateRefund": ("post", "/v1/refunds"),
+    "PaymentService.UpdateRefund": ("post", "/v1/refunds/{id}"),
     "WalletService.GetBalance": ("get", "/v1/balance"),
     "WalletService.ListBalanceTransactions": ("get", "/v1/balance_transactions"),
     "PayoutService.CreateBankAccount": ("post", "/v1/bank_accounts"),
     "PayoutService.CreatePayout": ("post", "/v1/payouts"),
+    "PayoutService.UpdatePayout": ("post", "/v1/payouts/{id}"),
     "DisputeService.GetDispute": ("get", "/v1/disputes/{id}"),
     "DisputeService.ListDisputes": ("get", "/v1/disputes"),
     "DisputeService.UpdateDispute": ("post", "/v1/disputes/{id}"),

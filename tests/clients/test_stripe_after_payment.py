@@ -182,7 +182,8 @@ async def test_webhook_endpoints_refuse_what_is_never_sent() -> None:
 
 async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) -> None:
     """docs.stripe.com/refunds: a partial refund, the rest, the list; then what Stripe answers
-    for a refund too many (charge_already_refunded) or too large, an idempotent retry."""
+    for a refund too many (charge_already_refunded) or too large, an idempotent retry, an
+    update of a refund's metadata."""
 
     def scenario() -> None:
         intent = stripe.PaymentIntent.create(
@@ -246,12 +247,35 @@ async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) ->
             "charge_not_refundable",
             "payment_intent",
         )
-        # No update of a refund: the path answers GET only, 405, which stripe-python raises as
-        # APIError (it maps 400 and 404 alone to InvalidRequestError; deploy/edge.md).
-        with pytest.raises(stripe.APIError) as modify:
-            stripe.Refund.modify(partial.id, metadata={"order": "6736"})
-        body = cast(dict[str, Any], modify.value.json_body)
-        assert (modify.value.http_status, body["error"]["code"]) == (405, "method_not_allowed")
+        # docs.stripe.com/api/refunds/update: metadata alone, merged; "" removes every key.
+        modified = stripe.Refund.modify(partial.id, metadata={"order": "6736", "note": "late"})
+        assert isinstance(modified, stripe.Refund)
+        assert modified.to_dict()["metadata"] == {"order": "6736", "note": "late"}
+        assert (modified.amount, modified.status) == (500, "succeeded")
+        emptied = stripe.Refund.modify(partial.id, metadata="")
+        assert emptied.to_dict()["metadata"] == {}
+        assert stripe.Refund.retrieve(partial.id).to_dict()["metadata"] == {}
+        with pytest.raises(stripe.InvalidRequestError) as modify_amount:
+            # Stripe's update takes metadata only (its typed SDK has no other parameter).
+            stripe.Refund.modify(partial.id, **cast(Any, {"amount": 1}))
+        assert (modify_amount.value.code, modify_amount.value.param) == (
+            "parameter_unknown",
+            "amount",
+        )
+        # No update of a payment method: the path answers GET only, 405, which stripe-python
+        # raises as APIError (it maps 400 and 404 alone to InvalidRequestError; deploy/edge.md).
+        with pytest.raises(stripe.APIError) as modify_card:
+            stripe.PaymentMethod.modify(str(intent.payment_method), metadata={"order": "6736"})
+        body = cast(dict[str, Any], modify_card.value.json_body)
+        assert (modify_card.value.http_status, body["error"]["code"]) == (
+            405,
+            "method_not_allowed",
+        )
+        updated = stripe.Event.list(type="refund.updated", limit=10).data
+        assert [event.data.object.metadata.to_dict() for event in updated[:2]] == [
+            {},
+            {"order": "6736", "note": "late"},
+        ]
         with pytest.raises(stripe.InvalidRequestError) as by_charge:
             stripe.Refund.create(charge="ch_3MmlLrLkdIwHu7ix0snN0B15")  # no Charge object
         assert (by_charge.value.code, by_charge.value.param) == ("parameter_unknown", "charge")
@@ -383,7 +407,8 @@ def sdk() -> stripe.StripeClient:
 async def test_balance_and_payouts(merchant: StripeWorld) -> None:
     """docs.stripe.com/payouts: a payment's funds pending, then available after the payout
     delay; a payout canceled (its funds come back) and one paid; the balance transactions of
-    each, their fee lines summing to the fee; the refusals on the way."""
+    each, their fee lines summing to the fee; the refusals on the way; a paid payout's
+    metadata updated."""
     world = merchant.world
     net = 10_000 - fee(10_000)
 
@@ -482,6 +507,16 @@ async def test_balance_and_payouts(merchant: StripeWorld) -> None:
         assert all(isinstance(event.data.object, stripe.Payout) for event in events)
         [available] = stripe.Event.list(type="balance.available").data
         assert isinstance(available.data.object, stripe.Balance)
+        # docs.stripe.com/api/payouts/update: metadata alone, on a paid payout too.
+        modified = stripe.Payout.modify(payout_id, metadata={"batch": "7"})
+        assert isinstance(modified, stripe.Payout)
+        assert (modified.status, modified.to_dict()["metadata"]) == ("paid", {"batch": "7"})
+        assert stripe.Payout.retrieve(payout_id).to_dict()["metadata"] == {"batch": "7"}
+        [updated] = stripe.Event.list(type="payout.updated", limit=1).data
+        assert (updated.data.object.id, updated.data.object.metadata.to_dict()) == (
+            payout_id,
+            {"batch": "7"},
+        )
         with pytest.raises(stripe.InvalidRequestError) as reverse:
             stripe.Payout.reverse(payout_id)  # not in paycore: a clean 404, not a 500
         assert (reverse.value.http_status, reverse.value.code) == (404, "route_unknown")

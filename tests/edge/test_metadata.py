@@ -11,7 +11,9 @@ from aiohttp import ClientSession
 from paycore import contracts
 from paycore.edge.routes import compile_routes
 
-from tests.edge.helpers import call, new_merchant
+from tests.edge.helpers import call, charge, new_merchant
+from tests.payment.shop import good_card
+from tests.payout.support import PAID, ROUTING, World
 
 Create = Callable[[ClientSession, str, str], Awaitable[str]]
 """Makes an object of the key's merchant with the given metadata form: its update path."""
@@ -62,8 +64,36 @@ CREATES: dict[str, Create] = {
     "UpdateWebhookEndpoint": _webhook_endpoint,
     "UpdateSubscription": _subscription,
 }
-"""Every update with metadata but UpdateDispute (its dispute needs the PSP's feed:
-tests/edge/test_disputes.py clears one there)."""
+"""The updates with metadata whose object the session's server makes (it has no PSP)."""
+
+WorldCreate = Callable[[World, ClientSession, str, str], Awaitable[str]]
+"""As `Create`, on the pay-out `world`'s server: its PSP charges, its clock settles funds."""
+
+
+async def _refund(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    intent = await charge(http, key, 2000, good_card())
+    form = f"payment_intent={intent}&amount=500&{metadata}"
+    created = await call(http, "POST", "/v1/refunds", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/refunds/{created.body['id']}"
+
+
+async def _payout(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    await charge(http, key, 10_000, good_card())
+    form = (
+        "country=US&currency=usd&account_holder_name=Jenny+Rosen"
+        f"&routing_number={ROUTING}&account_number={PAID}"
+    )
+    assert (await call(http, "POST", "/v1/bank_accounts", key=key, form=form)).status == 200
+    await world.advance(2)  # the payout delay: the funds become available
+    form = f"amount=1000&currency=usd&{metadata}"
+    created = await call(http, "POST", "/v1/payouts", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/payouts/{created.body['id']}"
+
+
+WORLD_CREATES: dict[str, WorldCreate] = {"UpdateRefund": _refund, "UpdatePayout": _payout}
+"""The updates with metadata whose object needs the PSP (and, for a payout, days to pass)."""
 
 
 def _updates_with_metadata() -> set[str]:
@@ -78,7 +108,8 @@ def _updates_with_metadata() -> set[str]:
 def test_every_update_that_takes_metadata_can_clear_it() -> None:
     """An update added with metadata and no `clear_metadata` would refuse Stripe's `metadata=`."""
     updates = _updates_with_metadata()
-    assert set(CREATES) | {"UpdateDispute"} == updates
+    # UpdateDispute's dispute needs the PSP's feed: tests/edge/test_disputes.py clears one.
+    assert set(CREATES) | set(WORLD_CREATES) | {"UpdateDispute"} == updates
     routes = compile_routes(contracts.proto_files(), contracts.method_policies())
     for route in routes:
         if route.method.name in updates:
@@ -93,7 +124,21 @@ async def test_metadata_empty_clears_every_key_and_a_key_empty_removes_it(
 ) -> None:
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
     path = await CREATES[update](http, key, "metadata[a]=1&metadata[b]=2&metadata[c]=3")
+    await _clears_and_removes(http, key, path)
 
+
+@pytest.mark.parametrize("update", sorted(WORLD_CREATES))
+async def test_metadata_of_what_the_psp_makes_clears_and_removes_keys_too(
+    world: World, world_http: ClientSession, update: str
+) -> None:
+    key = (await new_merchant(world_http, world.admin_token))["secret_key"]
+    made = WORLD_CREATES[update]
+    path = await made(world, world_http, key, "metadata[a]=1&metadata[b]=2&metadata[c]=3")
+    await _clears_and_removes(world_http, key, path)
+
+
+async def _clears_and_removes(http: ClientSession, key: str, path: str) -> None:
+    """`path`'s object has metadata {a: 1, b: 2, c: 3}."""
     one_removed = await call(http, "POST", path, key=key, form="metadata[a]=&metadata[d]=4")
     assert one_removed.status == 200, one_removed.body
     assert one_removed.body["metadata"] == {"b": "2", "c": "3", "d": "4"}

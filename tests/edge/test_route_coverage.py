@@ -42,6 +42,7 @@ _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
 _CURRENCIES = "test_currencies::test_rates_settlement_currencies_and_a_converted_charge_over_http"
 _DISPUTES = "test_disputes::test_disputes_read_answered_and_closed_over_http"
 _CHECKOUT_SESSIONS = "test_checkout::test_checkout_sessions_over_http"
+_METADATA_BY_PSP = "test_metadata::test_metadata_of_what_the_psp_makes_clears_and_removes_keys_too"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
@@ -120,6 +121,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/refunds"): _INTENTS,
     ("GET", "/v1/refunds/{id}"): _INTENTS,
     ("GET", "/v1/refunds"): _INTENTS,
+    ("POST", "/v1/refunds/{id}"): _METADATA_BY_PSP,
     ("POST", "/v1/payments"): _CHECKOUTS,
     ("GET", "/v1/payments/{id}"): _CHECKOUTS,
     ("GET", "/v1/payments"): _CHECKOUTS,
@@ -159,6 +161,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,
     ("GET", "/v1/payouts"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,
+    ("POST", "/v1/payouts/{id}"): _METADATA_BY_PSP,
     ("GET", "/v1/disputes"): _DISPUTES,
     ("GET", "/v1/disputes/{id}"): _DISPUTES,
     ("POST", "/v1/disputes/{id}"): _DISPUTES,

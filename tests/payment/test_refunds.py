@@ -1,4 +1,5 @@
-"""Refunds: partial, repeated, never more than was captured, even fifty at once."""
+"""Refunds: partial, repeated, never more than was captured, even fifty at once; their
+metadata updated (UpdateRefund)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import asyncio
 import grpc
 import pytest
 from paycore.tools.psp import cards
-from paycore.v1 import payment_pb2
+from paycore.v1 import event_pb2, payment_pb2
 
 from tests.helpers import rich_error
-from tests.payment.shop import Shop, fee, good_card
+from tests.payment.shop import PayIn, Shop, fee, good_card, open_shop
 
 
 async def _refund(shop: Shop, intent: str, amount: int | None = None) -> payment_pb2.Refund:
@@ -135,3 +136,136 @@ async def test_refunding_the_rest_of_a_fully_refunded_intent_says_so(shop: Shop)
     )
     assert [refund.amount for refund in listed.data] == [800]
     await shop.assert_books_balance()
+
+
+async def _refund_events(shop: Shop, refund_id: str) -> list[tuple[str, dict[str, str]]]:
+    """(type, the refund's metadata) of every event of the refund, oldest first."""
+    listed = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(object_id=refund_id, limit=100)
+    )
+    found = []
+    for event in reversed(listed.data):
+        refund = payment_pb2.Refund()
+        assert event.data.object.Unpack(refund)
+        found.append((event.type, dict(refund.metadata)))
+    return found
+
+
+async def test_an_update_changes_the_metadata_alone_and_records_refund_updated(
+    shop: Shop,
+) -> None:
+    """Stripe's Refund.modify: keys merged, an empty value removes its key, clear_metadata
+    removes every key first; nothing else of the refund (nor of the money) changes, and each
+    change (never an update that changes nothing) is a refund.updated carrying it."""
+    intent = await shop.pay(good_card(), 1000)
+    refund = await shop.client.payments.CreateRefund(
+        payment_pb2.CreateRefundRequest(
+            payment_intent=intent.id, amount=400, metadata={"a": "1", "b": "2"}
+        )
+    )
+    balance = await shop.balance()
+    payments = shop.client.payments
+
+    merged = await payments.UpdateRefund(
+        payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"a": "", "c": "3"})
+    )
+    unchanged = await payments.UpdateRefund(
+        payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"b": "2"})
+    )
+    cleared = await payments.UpdateRefund(
+        payment_pb2.UpdateRefundRequest(id=refund.id, clear_metadata=True, metadata={"d": "4"})
+    )
+    read = await payments.GetRefund(payment_pb2.GetRefundRequest(id=refund.id))
+
+    assert dict(merged.metadata) == dict(unchanged.metadata) == {"b": "2", "c": "3"}
+    assert dict(cleared.metadata) == {"d": "4"}
+    assert read == cleared
+    for answer in (merged, cleared):
+        without_metadata = payment_pb2.Refund()
+        without_metadata.CopyFrom(answer)
+        without_metadata.ClearField("metadata")
+        original = payment_pb2.Refund()
+        original.CopyFrom(refund)
+        original.ClearField("metadata")
+        assert without_metadata == original
+    assert await _refund_events(shop, refund.id) == [
+        ("refund.created", {"a": "1", "b": "2"}),
+        ("refund.updated", {"a": "1", "b": "2"}),  # its success
+        ("refund.updated", {"b": "2", "c": "3"}),
+        ("refund.updated", {"d": "4"}),
+    ]
+    assert await shop.balance() == balance
+    await shop.assert_books_balance()
+
+
+async def test_an_update_with_a_key_is_answered_once(shop: Shop) -> None:
+    intent = await shop.pay(good_card(), 600)
+    refund = await _refund(shop, intent.id, 100)
+    key = (("idempotency-key", "refund-update-1"),)
+    request = payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"n": "1"})
+    payments = shop.client.payments
+
+    first = await payments.UpdateRefund(request, metadata=key)
+    await payments.UpdateRefund(payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"n": "2"}))
+    again = await payments.UpdateRefund(request, metadata=key)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await payments.UpdateRefund(
+            payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"n": "3"}), metadata=key
+        )
+
+    assert again == first
+    assert dict(first.metadata) == {"n": "1"}
+    assert rich_error(raised.value).reason == "IDEMPOTENCY_KEY_REUSED"
+    read = await payments.GetRefund(payment_pb2.GetRefundRequest(id=refund.id))
+    assert dict(read.metadata) == {"n": "2"}  # the replay changed nothing
+    assert [kind for kind, _ in await _refund_events(shop, refund.id)].count("refund.updated") == 3
+
+
+async def test_another_merchants_refund_is_not_found_and_bad_input_names_its_field(
+    payin: PayIn, shop: Shop
+) -> None:
+    intent = await shop.pay(good_card(), 700)
+    refund = await shop.client.payments.CreateRefund(
+        payment_pb2.CreateRefundRequest(payment_intent=intent.id, amount=100, metadata={"k": "v"})
+    )
+    other = await open_shop(payin.admin, payin.target, payin.admin_token)
+    refused: list[tuple[grpc.StatusCode, str, str | None]] = []
+    try:
+        for client, request in (
+            (other.client, payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"k": "x"})),
+            (shop.client, payment_pb2.UpdateRefundRequest(id=intent.id, metadata={"k": "x"})),
+            (shop.client, payment_pb2.UpdateRefundRequest(metadata={"k": "x"})),
+            (shop.client, payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"": "x"})),
+            (
+                shop.client,
+                payment_pb2.UpdateRefundRequest(id=refund.id, metadata={"k": "x" * 501}),
+            ),
+            (
+                shop.client,
+                payment_pb2.UpdateRefundRequest(
+                    id=refund.id, metadata={f"key{n}": "x" for n in range(50)}
+                ),
+            ),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await client.payments.UpdateRefund(request)
+            error = rich_error(raised.value)
+            refused.append((raised.value.code(), error.reason, error.param))
+    finally:
+        await other.close()
+
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    assert refused == [
+        (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING", "id"),
+        (invalid, "ID_MALFORMED", "id"),
+        (invalid, "PARAMETER_MISSING", "id"),
+        (invalid, "PARAMETER_INVALID", "metadata[]"),
+        (invalid, "PARAMETER_TOO_LONG", "metadata[k]"),
+        (invalid, "PARAMETER_INVALID", "metadata"),  # 51 keys once merged
+    ]
+    read = await shop.client.payments.GetRefund(payment_pb2.GetRefundRequest(id=refund.id))
+    assert dict(read.metadata) == {"k": "v"}
+    assert [kind for kind, _ in await _refund_events(shop, refund.id)] == [
+        "refund.created",
+        "refund.updated",
+    ]

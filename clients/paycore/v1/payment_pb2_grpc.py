@@ -104,6 +104,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListRefundsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListRefundsResponse.FromString,
                 _registered_method=True)
+        self.UpdateRefund = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdateRefund',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.Refund.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -204,6 +209,14 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateRefund(self, request, context):
+        """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
+        its status; records refund.updated when the metadata changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -276,6 +289,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListRefunds,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListRefundsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListRefundsResponse.SerializeToString,
+            ),
+            'UpdateRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRefund,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.Refund.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -656,6 +674,33 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListRefunds',
             paycore_dot_v1_dot_payment__pb2.ListRefundsRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListRefundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdateRefund',
+            paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.Refund.FromString,
             options,
             channel_credentials,
             insecure,

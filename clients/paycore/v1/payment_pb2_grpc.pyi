@@ -62,6 +62,10 @@ class PaymentServiceStub:
     """
     GetRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetRefundRequest, _payment_pb2.Refund]
     ListRefunds: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListRefundsRequest, _payment_pb2.ListRefundsResponse]
+    UpdateRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]
+    """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
+    its status; records refund.updated when the metadata changed.
+    """
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -94,6 +98,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """
     GetRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     ListRefunds: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListRefundsRequest, _payment_pb2.ListRefundsResponse]  # type: ignore[assignment]
+    UpdateRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
+    """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
+    its status; records refund.updated when the metadata changed.
+    """
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -207,5 +215,15 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListRefundsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListRefundsResponse, _abc.Awaitable[_payment_pb2.ListRefundsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateRefund(
+        self,
+        request: _payment_pb2.UpdateRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.Refund, _abc.Awaitable[_payment_pb2.Refund]]:
+        """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
+        its status; records refund.updated when the metadata changed.
+        """
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -64,6 +64,11 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.ListPayoutsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.ListPayoutsResponse.FromString,
                 _registered_method=True)
+        self.UpdatePayout = channel.unary_unary(
+                '/paycore.v1.PayoutService/UpdatePayout',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.UpdatePayoutRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.Payout.FromString,
+                _registered_method=True)
         self.CancelPayout = channel.unary_unary(
                 '/paycore.v1.PayoutService/CancelPayout',
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CancelPayoutRequest.SerializeToString,
@@ -122,6 +127,14 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdatePayout(self, request, context):
+        """Changes a payout's metadata, the only field Stripe's update of a payout takes, whatever
+        its status; records payout.updated when the metadata changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelPayout(self, request, context):
         """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
         available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
@@ -176,6 +189,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     servicer.ListPayouts,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.ListPayoutsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.ListPayoutsResponse.SerializeToString,
+            ),
+            'UpdatePayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePayout,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.UpdatePayoutRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.Payout.SerializeToString,
             ),
             'CancelPayout': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelPayout,
@@ -355,6 +373,33 @@ class PayoutService:
             '/paycore.v1.PayoutService/ListPayouts',
             paycore_dot_v1_dot_payout__pb2.ListPayoutsRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.ListPayoutsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/UpdatePayout',
+            paycore_dot_v1_dot_payout__pb2.UpdatePayoutRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.Payout.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,10 @@ class PayoutServiceStub:
     """
     GetPayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutRequest, _payout_pb2.Payout]
     ListPayouts: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutsRequest, _payout_pb2.ListPayoutsResponse]
+    UpdatePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutRequest, _payout_pb2.Payout]
+    """Changes a payout's metadata, the only field Stripe's update of a payout takes, whatever
+    its status; records payout.updated when the metadata changed.
+    """
     CancelPayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CancelPayoutRequest, _payout_pb2.Payout]
     """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
     available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
@@ -64,6 +68,10 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     """
     GetPayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
     ListPayouts: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutsRequest, _payout_pb2.ListPayoutsResponse]  # type: ignore[assignment]
+    UpdatePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
+    """Changes a payout's metadata, the only field Stripe's update of a payout takes, whatever
+    its status; records payout.updated when the metadata changed.
+    """
     CancelPayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.CancelPayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
     """Cancels a pending manual payout (one not yet sent to the bank); its funds return to the
     available balance. Anything else answers FAILED_PRECONDITION, reason PAYOUT_NOT_CANCELABLE.
@@ -119,6 +127,16 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payout_pb2.ListPayoutsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.ListPayoutsResponse, _abc.Awaitable[_payout_pb2.ListPayoutsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdatePayout(
+        self,
+        request: _payout_pb2.UpdatePayoutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]:
+        """Changes a payout's metadata, the only field Stripe's update of a payout takes, whatever
+        its status; records payout.updated when the metadata changed.
+        """
 
     @_abc_1.abstractmethod
     def CancelPayout(

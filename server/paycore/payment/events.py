@@ -32,6 +32,8 @@ ORDER_SUCCEEDED = "payment_order.succeeded"
 ORDER_FAILED = "payment_order.failed"
 REFUND_CREATED = "refund.created"
 REFUND_SUCCEEDED = "refund.updated"
+REFUND_UPDATED = "refund.updated"
+"""Stripe's one type for any change of a refund: its success (above) or new metadata."""
 REFUND_FAILED = "refund.failed"
 
 

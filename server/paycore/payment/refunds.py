@@ -16,6 +16,7 @@ from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import IntentStatus, OrderStatus, Refund, RefundStatus
 from paycore.payment.repository import REFUNDS, PayInRepository, refunds_query
+from paycore.records import MetadataChange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -93,6 +94,28 @@ class Refunds:
     ) -> Page[Refund]:
         query = refunds_query(merchant_id, payment_intent_id, payment_order_id)
         return await self._reads.page(merchant_id, REFUNDS, cursor, query)
+
+    async def update(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        refund_id: str,
+        metadata: MetadataChange,
+    ) -> Refund:
+        """UpdateRefund: the metadata alone, whatever the refund's status (as at Stripe), on
+        the refund locked against its completion; refund.updated when it changed. The status
+        the completion writes is another column, so neither change undoes the other."""
+        repository = PayInRepository(connection)
+        refund = await repository.refund(merchant_id, refund_id, lock=True)
+        if refund is None:
+            raise not_found("refund", refund_id)
+        changed = metadata.applied_to(refund.metadata)
+        if changed == refund.metadata:
+            return refund  # an update that changes nothing is no event (as at Stripe)
+        updated = replace(refund, metadata=changed)
+        await repository.update_refund(refund, metadata=changed)
+        await self._events.refund(connection, events.REFUND_UPDATED, updated)
+        return updated
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)

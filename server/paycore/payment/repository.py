@@ -379,8 +379,10 @@ class PayInRepository:
     async def insert_refund(self, refund: Refund) -> None:
         await self._connection.execute(insert(refunds).values(_encode_refund.mapping(refund)))
 
-    async def refund(self, merchant_id: str, refund_id: str) -> Refund | None:
-        return await REFUNDS.fetch(self._connection, merchant_id, refund_id)
+    async def refund(
+        self, merchant_id: str, refund_id: str, *, lock: bool = False
+    ) -> Refund | None:
+        return await REFUNDS.fetch(self._connection, merchant_id, refund_id, lock=lock)
 
     async def update_refund(self, refund: Refund, **values: Any) -> None:
         await self._update(refunds, refund.merchant_id, refund.id, values)

@@ -1,6 +1,7 @@
 """Creating payouts (po_): manual ones (CreatePayout), automatic ones (the scheduler's, one per
-account, currency and period), canceling a pending manual one; and handing them to the
-executor, which sends each to the bank exactly once with the payout id as its idempotency key.
+account, currency and period), canceling a pending manual one, changing a payout's metadata;
+and handing them to the executor, which sends each to the bank exactly once with the payout id
+as its idempotency key.
 
 A manual standard payout waits in the executor's queue for the worker (the executor's lease,
 30 s by default): until then it can be canceled, which withdraws its execution in the same
@@ -49,6 +50,7 @@ from paycore.payout.repository import (
     PayoutRepository,
     ScheduledBatch,
 )
+from paycore.records import MetadataChange
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -128,6 +130,28 @@ class Payouts:
                 detail="it is being sent to the bank",
             )
         return await self._lifecycle.cancel(connection, payout)
+
+    async def update(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payout_id: str,
+        metadata: MetadataChange,
+    ) -> Payout:
+        """UpdatePayout: the metadata alone, whatever the payout's status or kind (as at
+        Stripe), on the payout locked against the lifecycle's moves; payout.updated when it
+        changed."""
+        repository = PayoutRepository(connection)
+        payout = await repository.get(merchant_id, payout_id, lock=True)
+        if payout is None:
+            raise not_found("payout", payout_id)
+        changed = metadata.applied_to(payout.metadata)
+        if changed == payout.metadata:
+            return payout  # an update that changes nothing is no event (as at Stripe)
+        updated = replace(payout, metadata=changed)
+        await repository.set_metadata(payout, changed)
+        await record_event(connection, merchant_id, "payout.updated", self._render(updated))
+        return updated
 
     async def send(self, payout: Payout, claimed: Execution | None = None) -> None:
         """After commit: runs its execution now (instant and automatic payouts)."""

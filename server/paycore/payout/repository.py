@@ -505,6 +505,14 @@ class PayoutRepository:
             next_check_at,
         )
 
+    async def set_metadata(self, payout: Payout, metadata: Mapping[str, str]) -> None:
+        """The metadata alone (UpdatePayout): `update`'s columns are the lifecycle's."""
+        await self._connection.execute(
+            update(po)
+            .where(and_(po.c.merchant_id == payout.merchant_id, po.c.id == payout.id))
+            .values(metadata=dict(metadata))
+        )
+
     async def claim_checks(self, now: int, limit: int, lease_seconds: int) -> list[tuple[str, str]]:
         """(merchant, payout) whose bank status is due a look; each is leased (its next check
         moved `lease_seconds` on) so a concurrent run skips it."""

@@ -1,10 +1,11 @@
 """What every servicer shares: how it is added to the server, who the call acts for, and the
 RPC methods whose only logic is the shared one, so that a servicer names only what is its own.
 
-A Get, a List with no filter, a create and a change of the one object `request.id` names are
-declared by what differs, one class attribute each (`Rpcs`, `ChangingRpcs`); a method with
-logic of its own (a List's filters, a check beyond the id, work after the change) is written
-out from the same pieces (`merchant_and_id`, `merchant_and_cursor`, `page_response`, Mutations).
+A Get, a List with no filter, a create, a change of the one object `request.id` names and an
+update of its metadata alone are declared by what differs, one class attribute each (`Rpcs`,
+`ChangingRpcs`); a method with logic of its own (a List's filters, a check beyond the id, work
+after the change) is written out from the same pieces (`merchant_and_id`,
+`merchant_and_cursor`, `page_response`, Mutations).
 paycore.customer.servicer has both kinds; in short:
 
     rpcs: ChangingRpcs[CustomerServicer] = ChangingRpcs()   # names the servicer the lambdas get
@@ -74,6 +75,11 @@ class MetadataUpdate(Protocol):
     def metadata(self) -> Mapping[str, str]: ...
     @property
     def clear_metadata(self) -> bool: ...
+
+
+class MetadataUpdateById(IdRequest, MetadataUpdate, Protocol):
+    """An update of nothing but the metadata of the object `request.id` names (UpdateRefund,
+    UpdatePayout: all Stripe's update of a refund or a payout takes)."""
 
 
 class ListRequest(Protocol):
@@ -314,6 +320,27 @@ class ChangingRpcs(Rpcs[ChangingT]):
             change = select(servicer)
             return await servicer._mutations.answer(
                 merchant_id, _message(request), render, change, object_id
+            )
+
+        return Rpc(run)
+
+    def change_metadata(
+        self,
+        prefix: Prefix,
+        render: Converter[T, ResponseT],
+        select: Callable[
+            [ChangingT], Callable[[AsyncConnection, str, str, MetadataChange], Awaitable[T]]
+        ],
+    ) -> Rpc[ChangingT, MetadataUpdateById, ResponseT]:
+        """An update of the metadata alone of the object `request.id` names:
+        `merchant_and_id`, `metadata_change(request)`, then `Mutations.answer` of the domain's
+        `(connection, merchant_id, object_id, change)`."""
+
+        async def run(servicer: ChangingT, request: MetadataUpdateById) -> ResponseT:
+            merchant_id, object_id = merchant_and_id(request.id, prefix)
+            metadata = metadata_change(request)
+            return await servicer._mutations.answer(
+                merchant_id, _message(request), render, select(servicer), object_id, metadata
             )
 
         return Rpc(run)

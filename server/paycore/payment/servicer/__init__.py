@@ -30,8 +30,8 @@ from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.messages import Converter
 from paycore.runtime.mutations import Mutations, Phases
 from paycore.runtime.servicing import (
+    ChangingRpcs,
     Context,
-    Rpcs,
     add_servicer,
     get_by_id,
     merchant_and_cursor,
@@ -55,7 +55,7 @@ def register(
     return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
 
 
-rpcs: Rpcs[PaymentServicer] = Rpcs()
+rpcs: ChangingRpcs[PaymentServicer] = ChangingRpcs()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +224,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         intent_id, order_id = requests.refunded(request)
         page = await self._pay_in.refunds.list(merchant_id, cursor, intent_id, order_id)
         return page_response(payment_pb2.ListRefundsResponse, page, refund_message)
+
+    UpdateRefund = rpcs.change_metadata(
+        Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
+    )
 
     # -- shared ---------------------------------------------------------------------------------
 

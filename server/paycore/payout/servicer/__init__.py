@@ -89,6 +89,8 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         found = await self._reads.payouts(merchant_id, requests.payout_filter(request), cursor)
         return page_response(payout_pb2.ListPayoutsResponse, found, payout_message)
 
+    UpdatePayout = rpcs.change_metadata(Prefix.PAYOUT, payout_message, lambda s: s._payouts.update)
+
     CancelPayout = rpcs.change_by_id(Prefix.PAYOUT, payout_message, lambda s: s._payouts.cancel)
 
     async def GetPayoutSchedule(
