@@ -1,7 +1,8 @@
 """The events fraud reviews write to the outbox (Stripe's `review.opened` and `review.closed`),
 and `ReviewEvents`, which records them in the transaction that opens or closes the review: the
 review is rendered by the function the composition root passes in
-(paycore.fraud.servicer.messages.review_message), so the domain never imports paycore.v1."""
+(paycore.fraud.servicer.messages.review_message), so the domain never imports the
+generated messages."""
 
 from __future__ import annotations
 
