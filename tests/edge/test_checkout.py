@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiohttp import ClientSession
 from paycore.client import connect
@@ -76,52 +78,12 @@ async def test_the_hosted_page_says_when_paycore_cannot_be_reached() -> None:
         await edge.close()
 
 
-async def test_the_hosted_page_is_limited_per_visitor_address(
-    migrated: Settings, settings_admin_token: str
-) -> None:
-    """The edge reads pages with its own credential, which is not limited: GetCheckoutPage
-    counts per visitor's address instead (the edge forwards it), in the payments class."""
-    limited = migrated.with_overrides(
-        rate_limits_per_second={"payments": 3, "subscriptions": 10, "other": 100},
-        redis_key_prefix=f"{migrated.redis_key_prefix}{os.urandom(4).hex()}:",
-    )
-    async with serving(limited) as target:
-        edge = await start_edge(
-            target, "127.0.0.1:0", operator_routes=True, pages_token=settings_admin_token
-        )
-        try:
-            async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
-                key = (await new_merchant(http, settings_admin_token))["secret_key"]
-                created = await call(
-                    http, "POST", "/v1/checkout/sessions", key=key, form=SESSION_FORM
-                )
-                assert created.status == 200, created.body
-                page = f"/c/pay/{created.body['id']}"
-                statuses = []
-                for _ in range(4):
-                    async with http.get(page) as answer:
-                        statuses.append(answer.status)
-                        text, headers = await answer.text(), answer.headers
-                assert statuses == [200, 200, 200, 429]
-                assert "Too many requests" in text and headers["Retry-After"] == "1"
-            # Another visitor (as a trusted proxy, the edge here, forwards it) has an allowance
-            # of its own: one address cannot use up the pages of everyone behind the edge.
-            async with connect(target, settings_admin_token, retries=False) as admin:
-                other = await admin.checkout.GetCheckoutPage(
-                    checkout_pb2.GetCheckoutPageRequest(id=created.body["id"]),
-                    metadata=((FORWARDED_FOR_HEADER, "203.0.113.9"),),
-                )
-            assert other.session.id == created.body["id"]
-        finally:
-            await edge.close()
-
-
-async def test_behind_a_trusted_proxy_each_visitor_has_an_allowance_of_its_own(
-    migrated: Settings, settings_admin_token: str
-) -> None:
-    """With a load balancer in front of the edge (PAYCORE_EDGE_TRUSTED_PROXIES), the page is
-    limited per visitor the balancer names, not per the balancer's own address: one busy
-    visitor cannot take every other buyer's pages down."""
+@asynccontextmanager
+async def _limited_page(
+    migrated: Settings, admin_token: str, trusted_proxies: tuple[str, ...] = ()
+) -> AsyncIterator[tuple[str, ClientSession, str]]:
+    """A server whose payments class allows 3 calls a second, an edge in front of it (behind
+    `trusted_proxies`) and a new checkout session: (gRPC target, HTTP client, session id)."""
     limited = migrated.with_overrides(
         rate_limits_per_second={"payments": 3, "subscriptions": 10, "other": 100},
         redis_key_prefix=f"{migrated.redis_key_prefix}{os.urandom(4).hex()}:",
@@ -131,24 +93,58 @@ async def test_behind_a_trusted_proxy_each_visitor_has_an_allowance_of_its_own(
             target,
             "127.0.0.1:0",
             operator_routes=True,
-            pages_token=settings_admin_token,
-            trusted_proxies=("127.0.0.1",),
+            pages_token=admin_token,
+            trusted_proxies=trusted_proxies,
         )
         try:
             async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
-                key = (await new_merchant(http, settings_admin_token))["secret_key"]
+                key = (await new_merchant(http, admin_token))["secret_key"]
                 created = await call(
                     http, "POST", "/v1/checkout/sessions", key=key, form=SESSION_FORM
                 )
                 assert created.status == 200, created.body
-                page = f"/c/pay/{created.body['id']}"
-
-                async def visit(visitor: str) -> int:
-                    async with http.get(page, headers={"X-Forwarded-For": visitor}) as answer:
-                        return answer.status
-
-                busy = [await visit("198.51.100.7") for _ in range(4)]
-                assert busy == [200, 200, 200, 429]
-                assert await visit("198.51.100.8") == 200
+                yield target, http, created.body["id"]
         finally:
             await edge.close()
+
+
+async def test_the_hosted_page_is_limited_per_visitor_address(
+    migrated: Settings, settings_admin_token: str
+) -> None:
+    """The edge reads pages with its own credential, which is not limited: GetCheckoutPage
+    counts per visitor's address instead (the edge forwards it), in the payments class."""
+    async with _limited_page(migrated, settings_admin_token) as (target, http, session_id):
+        statuses = []
+        for _ in range(4):
+            async with http.get(f"/c/pay/{session_id}") as answer:
+                statuses.append(answer.status)
+                text, headers = await answer.text(), answer.headers
+        assert statuses == [200, 200, 200, 429]
+        assert "Too many requests" in text and headers["Retry-After"] == "1"
+        # Another visitor (as a trusted proxy, the edge here, forwards it) has an allowance
+        # of its own: one address cannot use up the pages of everyone behind the edge.
+        async with connect(target, settings_admin_token, retries=False) as admin:
+            other = await admin.checkout.GetCheckoutPage(
+                checkout_pb2.GetCheckoutPageRequest(id=session_id),
+                metadata=((FORWARDED_FOR_HEADER, "203.0.113.9"),),
+            )
+        assert other.session.id == session_id
+
+
+async def test_behind_a_trusted_proxy_each_visitor_has_an_allowance_of_its_own(
+    migrated: Settings, settings_admin_token: str
+) -> None:
+    """With a load balancer in front of the edge (PAYCORE_EDGE_TRUSTED_PROXIES), the page is
+    limited per visitor the balancer names, not per the balancer's own address: one busy
+    visitor cannot take every other buyer's pages down."""
+    trusted = ("127.0.0.1",)
+    async with _limited_page(migrated, settings_admin_token, trusted) as (_, http, session_id):
+
+        async def visit(visitor: str) -> int:
+            headers = {"X-Forwarded-For": visitor}
+            async with http.get(f"/c/pay/{session_id}", headers=headers) as answer:
+                return answer.status
+
+        busy = [await visit("198.51.100.7") for _ in range(4)]
+        assert busy == [200, 200, 200, 429]
+        assert await visit("198.51.100.8") == 200
