@@ -169,8 +169,7 @@ class Executor:
         self._settings = settings
         self.breakers = breakers or Breakers()
         self._modes = MerchantModes(shards)
-        for mode, _breaker in self.breakers.items():  # both series exist from the start
-            metrics.breaker_open.labels(mode.value).set(0)
+        self._show_breakers()  # both modes' series exist from the start
         self._completions = dict(completions)
         self._payouts = payouts
         self._groups = GroupCommit(settings.group_commit_max, self._prepare_group)
