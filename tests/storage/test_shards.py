@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest_asyncio
 from paycore.app import Platform
 from paycore.client import Paycore, idempotency_key
 from paycore.config import Settings
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage import Shards
+from paycore.storage.raw import driver_of
 from paycore.storage.schema import merchants, seller_accounts
 from paycore.v1 import account_pb2
 from sqlalchemy import select, text
@@ -212,3 +214,29 @@ async def test_a_read_still_running_when_reads_held_ends_keeps_its_connection(
     assert reads != transactions
     pool = shards.engine_for_merchant(merchant_id).pool
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_dispose_waits_for_a_connection_still_in_use_and_closes_it(
+    migrated: Settings,
+) -> None:
+    """A transaction that outlives the code that closes the platform (a group commit's
+    recording, a cancelled call's rollback) gives its connection back after `dispose` began.
+    Before, the pool was closed at once and the connection went back into it afterwards,
+    where nobody closed it: its socket stayed open until the garbage collector found it (and
+    failed whatever test it found it in)."""
+    shards = Shards(migrated)
+    in_use = asyncio.Event()
+
+    async def transaction_that_outlives_the_close() -> asyncpg.Connection:
+        async with shards.engines[0].begin() as connection:
+            driver = await driver_of(connection)
+            in_use.set()
+            await asyncio.sleep(0.3)
+            await connection.execute(text("select 1"))
+        return driver
+
+    outliving = asyncio.create_task(transaction_that_outlives_the_close())
+    await in_use.wait()
+    await shards.dispose()
+    assert outliving.done()  # dispose waited for it
+    assert (await outliving).is_closed()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -43,6 +44,9 @@ class GrpcServer:
         """Refuses new calls, lets in-flight ones finish within the grace period."""
         for watcher in self.watchers:
             watcher.cancel()
+        for watcher in self.watchers:  # a health check in flight gives its connection back
+            with suppress(asyncio.CancelledError):
+                await watcher
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_seconds)
         if self.internal is not None:

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, remembered_logi
 from paycore.storage.schema import shard_map
 from sqlalchemy import event, exc, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 log = logging.getLogger(__name__)
 
@@ -292,12 +293,33 @@ class Shards:
             return False
         return True
 
-    async def dispose(self) -> None:
+    async def dispose(self, grace_seconds: float = 5.0) -> None:
+        """Closes the pools once every connection is back in them, waiting up to
+        `grace_seconds` for those still checked out: a recording a group commit finishes after
+        its caller left, a cancelled call's rollback, the shard map's watcher. A connection
+        checked in after `engine.dispose()` goes back to the pool it came from, which nobody
+        closes any more: its socket stays open until the garbage collector finds it."""
         if self._map_watch is not None:
             self._map_watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._map_watch
             self._map_watch = None
+        try:
+            async with asyncio.timeout(grace_seconds):
+                while self._checked_out():  # noqa: ASYNC110 (a pool has no checkin to await)
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            log.warning("closing the pools with %d connections still in use", self._checked_out())
         for engine in self.engines:
             await engine.dispose()
+
+    def _checked_out(self) -> int:
+        return sum(_checked_out(engine) for engine in self.engines)
+
+
+def _checked_out(engine: AsyncEngine) -> int:
+    pool = engine.pool
+    return pool.checkedout() if isinstance(pool, QueuePool) else 0
 
 
 @dataclass(frozen=True)
