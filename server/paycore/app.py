@@ -31,7 +31,7 @@ from paycore.currency.settlement import Conversions
 from paycore.customer import servicer as customer_servicer
 from paycore.customer.events import CustomerEvents
 from paycore.customer.service import CustomerService
-from paycore.customer.servicer.messages import CUSTOMER_MESSAGES
+from paycore.customer.servicer.messages import customer_message, payment_method_message
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.dispute import servicer as dispute_servicer
@@ -40,13 +40,13 @@ from paycore.dispute.models import DisputeFees
 from paycore.dispute.money import DisputeMoney
 from paycore.dispute.service import Disputes
 from paycore.dispute.servicer.messages import dispute_message
+from paycore.events import Recorder
 from paycore.events import servicer as events_servicer
 from paycore.events.publishing import RedisStreamPublisher
 from paycore.events.service import EventService
 from paycore.events.servicer import event_json
 from paycore.executor import servicer as executor_servicer
 from paycore.fraud import servicer as fraud_servicer
-from paycore.fraud.events import ReviewEvents
 from paycore.fraud.metrics import FraudMetrics
 from paycore.fraud.model import load_model
 from paycore.fraud.service import FraudService
@@ -90,7 +90,14 @@ from paycore.subscription.billing import Billing
 from paycore.subscription.collection import Collection
 from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
-from paycore.subscription.servicer.messages import SUBSCRIPTION_MESSAGES
+from paycore.subscription.servicer.messages import (
+    clock_message,
+    invoice_message,
+    item_message,
+    price_message,
+    product_message,
+    subscription_message,
+)
 from paycore.subscription.subscriptions import Subscriptions
 from paycore.wallet import servicer as wallet_servicer
 from paycore.wallet.service import WalletService
@@ -223,7 +230,7 @@ def build_platform(
         reads,
         vault,
         Fingerprinter(settings.card_fingerprint_key),
-        CustomerEvents(CUSTOMER_MESSAGES),
+        CustomerEvents(Recorder(customer_message), Recorder(payment_method_message)),
         WalletCryptograms(
             redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
         ),
@@ -249,7 +256,7 @@ def build_platform(
             velocity,
             model,
             FraudMetrics(registry),
-            ReviewEvents(review_message),
+            Recorder(review_message),
             review_listener=listener,
         ),
         pay_out_base.book,
@@ -261,7 +268,14 @@ def build_platform(
     pay_out = build_pay_out(
         settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock, currency_rules
     )
-    subscription_events = SubscriptionEvents(SUBSCRIPTION_MESSAGES)
+    subscription_events = SubscriptionEvents(
+        Recorder(product_message),
+        Recorder(price_message),
+        Recorder(subscription_message),
+        Recorder(invoice_message),
+        Recorder(item_message),
+        Recorder(clock_message),
+    )
     collection = Collection(pay_in.off_session, subscription_events)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     accounts = AccountService(shards, reads, hasher, contracts.scope_resources(policies))

@@ -103,9 +103,9 @@ class CustomerService:
                     replace(customer, default_payment_method=found.id)
                 )
         # As Stripe orders them: the customer exists before its first payment method attaches.
-        await self._events.customer(connection, CUSTOMER_CREATED, customer)
+        await self._events.customer.record(connection, CUSTOMER_CREATED, customer)
         if attached is not None:
-            await self._events.payment_method(connection, PAYMENT_METHOD_ATTACHED, attached)
+            await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
         return customer
 
     async def first_payment_method(
@@ -165,7 +165,7 @@ class CustomerService:
         )
         saved = await repository.replace(updated)
         if updated != customer:  # an update that changes nothing is no event (as at Stripe)
-            await self._events.customer(connection, CUSTOMER_UPDATED, saved)
+            await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
         return saved
 
     async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
@@ -300,7 +300,7 @@ class CustomerService:
         await self.require_customer(merchant_id, customer_id, connection=connection)
         attached = await _attach(methods, found, customer_id, "id")
         if found.customer_id != attached.customer_id:  # not when it was the customer's already
-            await self._events.payment_method(connection, PAYMENT_METHOD_ATTACHED, attached)
+            await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
         return attached
 
     async def detach_payment_method(
@@ -316,13 +316,13 @@ class CustomerService:
                 customer="a customer",
             )
         detached = await methods.set_customer(merchant_id, payment_method_id, None)
-        await self._events.payment_method(connection, PAYMENT_METHOD_DETACHED, detached)
+        await self._events.payment_method.record(connection, PAYMENT_METHOD_DETACHED, detached)
         # Detaching the customer's default payment method changes the customer too.
         customer = await CustomerRepository(connection).clear_default_payment_method(
             merchant_id, found.customer_id, payment_method_id
         )
         if customer is not None:
-            await self._events.customer(connection, CUSTOMER_UPDATED, customer)
+            await self._events.customer.record(connection, CUSTOMER_UPDATED, customer)
         return detached
 
     async def card_for_charge(

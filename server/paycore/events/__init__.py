@@ -4,6 +4,8 @@ work").
 
     types.py       EVENT_TYPES, the catalogue every recorded type must be in
     outbox.py      record_event(connection, merchant_id, type, message): the one way to write
+    recorder.py    Recorder[T]: a service's events of one kind of object, rendered by the
+                   converter the composition root passes in
     objects.py     the event's object: proto message <-> stored JSON <-> Any
     repository.py  rows: merchant-scoped queries, the outbox claim, EventsInsert (the CTE part
                    a statement that writes events beside its change composes)
@@ -13,6 +15,7 @@ work").
 """
 
 from paycore.events.outbox import UnknownEventType, record_event, record_events
+from paycore.events.recorder import Recorder
 from paycore.events.types import EVENT_TYPES
 
-__all__ = ["EVENT_TYPES", "UnknownEventType", "record_event", "record_events"]
+__all__ = ["EVENT_TYPES", "Recorder", "UnknownEventType", "record_event", "record_events"]

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from paycore.errors import ApiError, Reason, not_found
+from paycore.events import Recorder
 from paycore.fraud.decision import allow_matches, decide
-from paycore.fraud.events import REVIEW_CLOSED, REVIEW_OPENED, ReviewEvents
+from paycore.fraud.events import REVIEW_CLOSED, REVIEW_OPENED
 from paycore.fraud.fanout import merge_newest_first, shard_readers
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.fraud.metrics import FraudMetrics
@@ -67,7 +68,7 @@ class FraudService:
         velocity: VelocityCounters,
         model: Model,
         metrics: FraudMetrics,
-        review_events: ReviewEvents,
+        review_events: Recorder[Review],
         review_listener: ReviewListener | None = None,
     ) -> None:
         """`review_events`: records review.opened / review.closed in the transaction that opens
@@ -169,7 +170,7 @@ class FraudService:
             opened = await ReviewRepository(connection).insert(
                 _open_review(scored.review, scored.assessment)
             )
-            await self._review_events.review(connection, REVIEW_OPENED, opened)
+            await self._review_events.record(connection, REVIEW_OPENED, opened)
 
     def _answered(self, scored: Scored) -> Scored:
         self._metrics.decisions.labels(decision=scored.assessment.decision).inc()
@@ -248,7 +249,7 @@ class FraudService:
             raise ApiError(
                 Reason.REVIEW_CLOSED, param="id", id=review_id, status=existing.status.value
             )
-        await self._review_events.review(connection, REVIEW_CLOSED, closed)
+        await self._review_events.record(connection, REVIEW_CLOSED, closed)
         label = (
             OutcomeLabel.LEGITIMATE if status is ReviewStatus.APPROVED else OutcomeLabel.FRAUDULENT
         )

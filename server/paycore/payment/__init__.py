@@ -12,7 +12,7 @@ several sellers, refunds; each PSP operation runs through the executor.
     charging.py    create-and-confirm's first phase in one statement, composed of its tables'
                    owners' parts
     repository.py  SQL over a given connection, built from storage/schema.py
-    events.py      the event types and PayInEvents (records them, rendered by the servicer's
-                   renderer); money.py the ledger postings; risk.py the fraud check's protocol
+    events.py      the event types and PayInEvents (their recorders, rendered by the servicer's
+                   converters); money.py the ledger postings; risk.py the fraud check's protocol
     services.py    build_pay_in: pay-in's long-lived parts (pay_in.PayIn), for paycore.app
 """

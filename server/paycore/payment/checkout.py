@@ -73,7 +73,7 @@ class PaymentOrders:
                     failure_code="FRAUD_SUSPECTED",
                     failure_message="The payment was blocked as likely fraudulent.",
                 )
-                await self.events.order(connection, events.ORDER_FAILED, failed)
+                await self.events.order.record(connection, events.ORDER_FAILED, failed)
             await repository.update_payment(
                 payment,
                 failure_code="FRAUD_SUSPECTED",
@@ -96,7 +96,7 @@ class PaymentOrders:
                 executing = await repository.update_order(
                     order, status=OrderStatus.EXECUTING.value, execution_id=execution_id
                 )
-                await self.events.order(connection, events.ORDER_EXECUTING, executing)
+                await self.events.order.record(connection, events.ORDER_EXECUTING, executing)
         if not risk.held:
             await self._completion.settle_payment(connection, payment.merchant_id, payment.id)
 

@@ -135,7 +135,7 @@ class PayInCompletion:
                 hold_transfer_id=hold,
                 last_error=None,
             )
-            await self._events.intent(connection, events.INTENT_CAPTURABLE, updated)
+            await self._events.intent.record(connection, events.INTENT_CAPTURABLE, updated)
             return updated
         if operation in (Operation.CHARGE, Operation.CAPTURE):
             return await self._received(
@@ -152,12 +152,12 @@ class PayInCompletion:
             updated = await repository.move_intent(
                 intent, IntentStatus.CANCELED, amount_capturable=0, canceled_at=datetime.now(UTC)
             )
-            await self._events.intent(connection, events.INTENT_CANCELED, updated)
+            await self._events.intent.record(connection, events.INTENT_CANCELED, updated)
             return updated
         violated(f"no completion for a succeeded {operation} of an intent")
 
     def _event(self, kind: str) -> Callable[[Intent], NewEvent]:
-        return lambda intent: self._events.prepared(kind, intent)
+        return lambda intent: self._events.intent.prepared(kind, intent)
 
     async def _received(
         self, repository: PayInRepository, intent: Intent, fee: int, execution: Execution
@@ -249,7 +249,7 @@ class PayInCompletion:
                 failure_message=error.message,
             )
         kind = events.ORDER_SUCCEEDED if execution.succeeded else events.ORDER_FAILED
-        await self._events.order(connection, kind, updated)
+        await self._events.order.record(connection, kind, updated)
         await self.settle_payment(connection, merchant_id, payment.id)
         return updated
 
@@ -280,7 +280,7 @@ class PayInCompletion:
         updated = await repository.payment(merchant_id, payment_id)
         kind = events.PAYMENT_EVENTS.get(status)
         if kind and updated is not None:
-            await self._events.payment(connection, kind, updated)
+            await self._events.payment.record(connection, kind, updated)
 
     async def _refund(self, connection: AsyncConnection, execution: Execution) -> Refund | None:
         repository = PayInRepository(connection)
@@ -325,5 +325,5 @@ class PayInCompletion:
         updated = await repository.refund(merchant_id, refund.id)
         if updated is None:
             violated(f"refund {refund.id} vanished")
-        await self._events.refund(connection, kind, updated)
+        await self._events.refund.record(connection, kind, updated)
         return updated

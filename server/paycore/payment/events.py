@@ -1,16 +1,14 @@
 """The events pay-in writes to the outbox (Stripe's names where Stripe has the object), and
-`PayInEvents`, which records them: an event's object is rendered by the `ObjectRenderer` the
-composition root passes in (paycore.payment.servicer.messages), so domain code deals in
+`PayInEvents`, its recorders (paycore.events.Recorder): the composition root builds them with
+the servicer's converters (paycore.payment.servicer.messages), so domain code deals in
 dataclasses and never in messages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-from google.protobuf.message import Message
-from paycore.events.models import NewEvent
-from paycore.events.outbox import prepare_event, record_event, record_events
+from paycore.events import Recorder
+from paycore.events.outbox import record_prepared
 from paycore.payment.models import Intent, Order, Payment, PaymentStatus, Refund
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,38 +35,15 @@ REFUND_UPDATED = "refund.updated"
 REFUND_FAILED = "refund.failed"
 
 
-class ObjectRenderer(Protocol):
-    """Pay-in's objects as the messages their events carry."""
-
-    def intent(self, intent: Intent) -> Message: ...
-    def order(self, order: Order) -> Message: ...
-    def payment(self, payment: Payment) -> Message: ...
-    def refund(self, refund: Refund) -> Message: ...
-
-
 @dataclass(frozen=True, slots=True)
 class PayInEvents:
-    render: ObjectRenderer
-
-    def prepared(self, kind: str, intent: Intent) -> NewEvent:
-        """An intent's event, for a statement that writes it itself (charging, repository)."""
-        return prepare_event(intent.merchant_id, kind, self.render.intent(intent))
-
-    async def intent(self, connection: AsyncConnection, kind: str, intent: Intent) -> None:
-        await record_event(connection, intent.merchant_id, kind, self.render.intent(intent))
-
-    async def order(self, connection: AsyncConnection, kind: str, order: Order) -> None:
-        await record_event(connection, order.merchant_id, kind, self.render.order(order))
-
-    async def payment(self, connection: AsyncConnection, kind: str, payment: Payment) -> None:
-        await record_event(connection, payment.merchant_id, kind, self.render.payment(payment))
+    intent: Recorder[Intent]
+    order: Recorder[Order]
+    payment: Recorder[Payment]
+    refund: Recorder[Refund]
 
     async def payment_created(self, connection: AsyncConnection, payment: Payment) -> None:
         """payment.created, then each order's payment_order.created, in one round trip."""
-        merchant_id = payment.merchant_id
-        orders = [(merchant_id, ORDER_CREATED, self.render.order(one)) for one in payment.orders]
-        created = (merchant_id, PAYMENT_CREATED, self.render.payment(payment))
-        await record_events(connection, [created, *orders])
-
-    async def refund(self, connection: AsyncConnection, kind: str, refund: Refund) -> None:
-        await record_event(connection, refund.merchant_id, kind, self.render.refund(refund))
+        created = self.payment.prepared(PAYMENT_CREATED, payment)
+        orders = [self.order.prepared(ORDER_CREATED, one) for one in payment.orders]
+        await record_prepared(connection, [created, *orders])

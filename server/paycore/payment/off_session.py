@@ -78,7 +78,7 @@ class OffSessionCharges:
         intent = await repository.insert_intent(
             new.intent(merchant_id, intent_id, IntentStatus.PROCESSING, created)
         )
-        await self._events.intent(connection, events.INTENT_CREATED, intent)
+        await self._events.intent.record(connection, events.INTENT_CREATED, intent)
         execution_id = await self._executor.enqueue(
             connection,
             NewExecution(
@@ -94,7 +94,7 @@ class OffSessionCharges:
         intent = await repository.update_intent(
             intent, execution_id=execution_id, invoice_id=charge.invoice_id
         )
-        await self._events.intent(connection, events.INTENT_PROCESSING, intent)
+        await self._events.intent.record(connection, events.INTENT_PROCESSING, intent)
         return intent
 
     async def run(self, merchant_id: str, intent_id: str) -> Intent | None:

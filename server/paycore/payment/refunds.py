@@ -114,7 +114,7 @@ class Refunds:
             return refund  # an update that changes nothing is no event (as at Stripe)
         updated = replace(refund, metadata=changed)
         await repository.update_refund(refund, metadata=changed)
-        await self._events.refund(connection, events.REFUND_UPDATED, updated)
+        await self._events.refund.record(connection, events.REFUND_UPDATED, updated)
         return updated
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:
@@ -213,5 +213,5 @@ async def record_refund(
     stored = await repository.refund(refund.merchant_id, refund.id)
     if stored is None:
         violated(f"refund {refund.id} vanished")
-    await events_of.refund(connection, events.REFUND_CREATED, stored)
+    await events_of.refund.record(connection, events.REFUND_CREATED, stored)
     return stored

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from paycore.config import Settings
 from paycore.currency.settlement import Conversions
+from paycore.events import Recorder
 from paycore.executor.breaker import Breakers, CircuitBreaker
 from paycore.executor.models import PAY_IN_OPERATIONS, Operation
 from paycore.executor.retry import RetryPolicy
@@ -31,7 +32,12 @@ from paycore.payment.pay_in import PayIn
 from paycore.payment.payer import PayerCards
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
-from paycore.payment.servicer.messages import PAY_IN_MESSAGES
+from paycore.payment.servicer.messages import (
+    intent_message,
+    order_message,
+    payment_message,
+    refund_message,
+)
 from paycore.payout.balances import BalanceBook
 from paycore.psp.client import PspClient
 from paycore.storage import Shards
@@ -63,7 +69,12 @@ def build_pay_in(
     `conversions`: charges settled in another currency (paycore.currency.settlement);
     `pay_out`: the executor's completion of payouts and where they go."""
     psp = PspClient(settings.psp_url, timeout_seconds=settings.psp_timeout_ms / 1000)
-    events = PayInEvents(PAY_IN_MESSAGES)
+    events = PayInEvents(
+        Recorder(intent_message),
+        Recorder(order_message),
+        Recorder(payment_message),
+        Recorder(refund_message),
+    )
     completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events)
     executor = Executor(
         shards,

@@ -242,7 +242,7 @@ class Billing:
                 .returning(c)
             )
             ready = [decode_test_clock(row) for row in rows.all()]
-            await self._events.test_clocks(connection, TEST_CLOCK_READY, ready)
+            await self._events.test_clock.record_each(connection, TEST_CLOCK_READY, ready)
             return len(ready)
 
 

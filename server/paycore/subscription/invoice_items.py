@@ -76,7 +76,7 @@ async def create(
         metadata=new.metadata,
     )
     await connection.execute(insert(invoice_items).values(**_encode_item.mapping(item)))
-    await events.item(connection, INVOICE_ITEM_CREATED, item)
+    await events.item.record(connection, INVOICE_ITEM_CREATED, item)
     return item
 
 

@@ -153,7 +153,7 @@ async def create_invoice(
     )
     await repository.drop_pending(merchant_id, subscription.id)
     await repository.insert(invoice)
-    await events.invoice(connection, "invoice.created", invoice)
+    await events.invoice.record(connection, "invoice.created", invoice)
     return invoice, replace(
         subscription, credit_balance=min(total, 0), latest_invoice_id=invoice.id
     )
@@ -211,4 +211,4 @@ async def save(
 ) -> None:
     await InvoiceRepository(connection).save(invoice)
     if event:
-        await events.invoice(connection, event, invoice)
+        await events.invoice.record(connection, event, invoice)

@@ -88,9 +88,9 @@ async def save(
             await repository.replace_items(scheduled)
         if scheduled.status.ended and not before.status.ended:
             kind = "customer.subscription.deleted"
-        elif events.render.subscription(scheduled) != events.render.subscription(before):
+        elif events.subscription.render(scheduled) != events.subscription.render(before):
             kind = "customer.subscription.updated"
         else:
             return scheduled
-    await events.subscription(connection, kind, scheduled)
+    await events.subscription.record(connection, kind, scheduled)
     return scheduled

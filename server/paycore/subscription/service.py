@@ -49,7 +49,7 @@ class SubscriptionService:
     ) -> Product:
         product_id = new_merchant_id(Prefix.PRODUCT, merchant_id)
         product = await ProductRepository(connection).insert(merchant_id, product_id, new)
-        await self._events.product(connection, PRODUCT_CREATED, product)
+        await self._events.product.record(connection, PRODUCT_CREATED, product)
         return product
 
     async def get_product(self, merchant_id: str, product_id: str) -> Product:
@@ -73,7 +73,7 @@ class SubscriptionService:
             raise ApiError(Reason.PRODUCT_INACTIVE, param="product", id=product.id)
         price_id = new_merchant_id(Prefix.PRICE, merchant_id)
         price = await PriceRepository(connection).insert(merchant_id, price_id, new)
-        await self._events.price(connection, PRICE_CREATED, price)
+        await self._events.price.record(connection, PRICE_CREATED, price)
         return price
 
     async def get_price(self, merchant_id: str, price_id: str) -> Price:

@@ -1,5 +1,5 @@
-"""Customer dataclasses -> CustomerService messages (`CUSTOMER_MESSAGES` is the renderer
-paycore.customer.events.CustomerEvents is built with)."""
+"""Customer dataclasses -> CustomerService messages (the composition root builds
+paycore.customer.events.CustomerEvents' recorders with these)."""
 
 from __future__ import annotations
 
@@ -24,13 +24,3 @@ def payment_method_message(method: PaymentMethod) -> customer_pb2.PaymentMethod:
     return message_of(
         customer_pb2.PaymentMethod, method, type=customer_pb2.PAYMENT_METHOD_TYPE_CARD
     )
-
-
-class _CustomerMessages:
-    """paycore.customer.events.ObjectRenderer."""
-
-    customer = customer_message
-    payment_method = payment_method_message
-
-
-CUSTOMER_MESSAGES = _CustomerMessages()

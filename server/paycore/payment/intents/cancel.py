@@ -43,7 +43,7 @@ def phases(flow: IntentFlow, merchant_id: str, intent_id: str, reason: str) -> P
             cancellation_reason=reason or None,
             canceled_at=datetime.now(UTC),
         )
-        await flow.events.intent(connection, events.INTENT_CANCELED, canceled)
+        await flow.events.intent.record(connection, events.INTENT_CANCELED, canceled)
         return canceled
 
     return Phases(record, answer(flow, merchant_id))

@@ -81,5 +81,5 @@ async def record_confirmation(
             values["execution_id"] = execution.id
     updated = await repository.move_intent(intent, status, **values)
     first_phase.intent, first_phase.execution = updated, execution
-    await flow.events.intent(connection, kind, updated)
+    await flow.events.intent.record(connection, kind, updated)
     return updated

@@ -43,7 +43,7 @@ async def prepare(
                 await flow.cards.save_test_card(connection, merchant_id, card)
             created = new_intent(merchant_id, intent_id, new, status)
             intent = await PayInRepository(connection).insert_intent(created)
-            await flow.events.intent(connection, events.INTENT_CREATED, intent)
+            await flow.events.intent.record(connection, events.INTENT_CREATED, intent)
             return intent
 
         return Phases(change)
@@ -69,7 +69,7 @@ async def prepare(
             if recorded is not None:
                 return recorded
         intent = await PayInRepository(connection).insert_intent(created)
-        await flow.events.intent(connection, events.INTENT_CREATED, intent)
+        await flow.events.intent.record(connection, events.INTENT_CREATED, intent)
         return await record_confirmation(
             connection, flow, intent, card.payment_method_id, risk, first_phase
         )
@@ -103,8 +103,8 @@ async def _record_charging(
         connection,
         confirmed,
         [
-            flow.events.prepared(events.INTENT_CREATED, created),
-            flow.events.prepared(events.INTENT_PROCESSING, confirmed),
+            flow.events.intent.prepared(events.INTENT_CREATED, created),
+            flow.events.intent.prepared(events.INTENT_PROCESSING, confirmed),
         ],
         execution,
         flow.executor.lease_seconds,

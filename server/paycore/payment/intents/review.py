@@ -39,6 +39,6 @@ async def review_closed(
                 canceled_at=datetime.now(UTC),
                 cancellation_reason="fraudulent",
             )
-            await events_of.intent(connection, events.INTENT_CANCELED, canceled)
+            await events_of.intent.record(connection, events.INTENT_CANCELED, canceled)
     if execution_id:
         await executor.run(merchant_id, execution_id)

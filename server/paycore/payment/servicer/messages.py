@@ -1,5 +1,5 @@
-"""Pay-in objects rendered as their proto messages (responses and event payloads:
-`PAY_IN_MESSAGES` is the renderer paycore.payment.events.PayInEvents is built with)."""
+"""Pay-in objects rendered as their proto messages (responses and event payloads: the
+composition root builds paycore.payment.events.PayInEvents' recorders with these)."""
 
 from __future__ import annotations
 
@@ -39,15 +39,3 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
 @converts(payment_pb2.Refund)
 def refund_message(refund: Refund) -> payment_pb2.Refund:
     return message_of(payment_pb2.Refund, refund, reason=refund.reason or None)
-
-
-class _PayInMessages:
-    """paycore.payment.events.ObjectRenderer."""
-
-    intent = intent_message
-    order = order_message
-    payment = payment_message
-    refund = refund_message
-
-
-PAY_IN_MESSAGES = _PayInMessages()

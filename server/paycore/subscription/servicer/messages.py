@@ -1,6 +1,5 @@
-"""Subscription objects rendered as their proto messages (responses and event payloads:
-`SUBSCRIPTION_MESSAGES` is the renderer paycore.subscription.events.SubscriptionEvents is built
-with)."""
+"""Subscription objects rendered as their proto messages (responses and event payloads: the
+composition root builds paycore.subscription.events.SubscriptionEvents' recorders with these)."""
 
 from __future__ import annotations
 
@@ -59,17 +58,3 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
         period_start=invoice.period.start,
         period_end=invoice.period.end,
     )
-
-
-class _SubscriptionMessages:
-    """paycore.subscription.events.ObjectRenderer."""
-
-    product = product_message
-    price = price_message
-    subscription = subscription_message
-    invoice = invoice_message
-    item = item_message
-    test_clock = clock_message
-
-
-SUBSCRIPTION_MESSAGES = _SubscriptionMessages()

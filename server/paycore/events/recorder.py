@@ -1,0 +1,46 @@
+"""`Recorder`, how a service records its objects' events: the composition root builds one per
+kind of object with the servicer's converter (the object's message), so domain code hands over
+dataclasses and never deals in generated messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from google.protobuf.message import Message
+from paycore.events.models import NewEvent
+from paycore.events.outbox import prepare_event, record_event, record_prepared
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class MerchantOwned(Protocol):
+    """An object whose events go to its merchant (and so to the merchant's shard)."""
+
+    @property
+    def merchant_id(self) -> str: ...
+
+
+Owned = TypeVar("Owned", bound=MerchantOwned)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorder(Generic[Owned]):
+    """Records events of one kind of object, rendered by `render`."""
+
+    render: Callable[[Owned], Message]
+
+    def prepared(self, kind: str, owned: Owned) -> NewEvent:
+        """The event, for a statement that writes it itself (paycore.payment.charging) or a
+        batch of several recorders' events (`record_prepared`)."""
+        return prepare_event(owned.merchant_id, kind, self.render(owned))
+
+    async def record(self, connection: AsyncConnection, kind: str, owned: Owned) -> None:
+        """In the connection's transaction, which must be on the merchant's shard."""
+        await record_event(connection, owned.merchant_id, kind, self.render(owned))
+
+    async def record_each(
+        self, connection: AsyncConnection, kind: str, owned: Sequence[Owned]
+    ) -> None:
+        """One event per object (of any merchants on the connection's shard), one round trip."""
+        await record_prepared(connection, [self.prepared(kind, one) for one in owned])
