@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from paycore.customer.vault import Vault
 from paycore.events.outbox import prepare_event
 from paycore.ids import Prefix, new_id, new_merchant_id
 from paycore.invariants import violated
+from paycore.runtime.process import free_port
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
@@ -176,12 +176,6 @@ def _receiver_process(sending: Connection) -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _worker_environment(settings: Any, metrics_port: int) -> dict[str, str]:
@@ -371,7 +365,7 @@ async def run_webhook_bench(
             port = await asyncio.to_thread(receiving.recv)
             receiver_url = f"http://127.0.0.1:{port}/hooks"
             merchant_ids = await _make_endpoints(settings, merchants, endpoints, receiver_url)
-            metrics_port = _free_port()
+            metrics_port = free_port()
             worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measuring)
                 [sys.executable, "-m", "paycore.cli", "worker"],
                 env=_worker_environment(settings, metrics_port),
