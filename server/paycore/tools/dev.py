@@ -29,13 +29,12 @@ from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import start_edge
 from paycore.errors import ConfigurationError
-from paycore.runtime.process import free_port, split_address
+from paycore.runtime.process import free_port, split_address, stop_on_signal
 from paycore.storage.migrate import migrate_all
 from paycore.tools.embedded import load_or_create_dev_secrets, start_embedded
 from paycore.v1 import account_pb2
 from paycore.worker import Worker
 from paycore.worker.metrics import WorkerMetrics
-from paycore.worker.process import stop_on_signal
 from prometheus_client import CollectorRegistry, start_http_server
 
 logger = logging.getLogger(__name__)
