@@ -160,13 +160,14 @@ class PayoutResolutions:
                         f"the available balance in {currency} ({locked.available}) cannot "
                         f"cover {-amount}",
                     )
-            transfer = self._move(
+            # The residual back into platform_cash (out of it when negative).
+            transfer = resolution_transfer(
                 discrepancy,
                 Action.ADJUST,
                 currency,
                 amount,
-                accounts.platform_cash,
-                accounts.available,
+                into=accounts.platform_cash,
+                out_of=accounts.available,
             )
             if transfer is not None:
                 moves.append((transfer, amount))
@@ -191,38 +192,17 @@ class PayoutResolutions:
         transfers = []
         for currency, amount in sorted(residual.items()):
             accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-            transfer = self._move(
+            transfer = resolution_transfer(
                 discrepancy,
                 action,
                 currency,
                 amount,
-                accounts[codes.PLATFORM_CASH.code],
-                accounts[counter_code],
+                into=accounts[codes.PLATFORM_CASH.code],
+                out_of=accounts[counter_code],
             )
             if transfer is not None:
                 transfers.append(transfer)
         return transfers
-
-    @staticmethod
-    def _move(
-        discrepancy: Discrepancy,
-        action: Action,
-        currency: str,
-        amount: int,
-        cash: str,
-        counter: str,
-    ) -> TransferRequest | None:
-        """The residual back into platform_cash (out of it when negative), against `counter`."""
-        return movement(
-            transfer_id(discrepancy, action, currency),
-            into=cash,
-            out_of=counter,
-            amount=amount,
-            currency=currency,
-            code=codes.TRANSFER_ADJUSTMENT,
-            tag=day_tag(discrepancy.source.value, discrepancy.day),
-            source=discrepancy.id,
-        )
 
     @staticmethod
     async def _payout(connection: AsyncConnection, discrepancy: Discrepancy) -> Payout | None:
@@ -245,6 +225,31 @@ def _bank_never_paid(discrepancy: Discrepancy) -> bool:
 def transfer_id(discrepancy: Discrepancy, action: Action, currency: str) -> str:
     return derived_transfer_id(
         discrepancy.merchant_id, discrepancy.day, f"{discrepancy.id}:{action.value}:{currency}"
+    )
+
+
+def resolution_transfer(
+    discrepancy: Discrepancy,
+    action: Action,
+    currency: str,
+    amount: int,
+    *,
+    into: str,
+    out_of: str,
+) -> TransferRequest | None:
+    """`amount` into `into` out of `out_of` (reversed when negative; None for zero) as the
+    adjustment transfer that resolves `discrepancy` by `action`: every resolution books its
+    transfers with the same id, code, day tag and source, so that each posts once and the
+    day's reconciliation finds it."""
+    return movement(
+        transfer_id(discrepancy, action, currency),
+        into=into,
+        out_of=out_of,
+        amount=amount,
+        currency=currency,
+        code=codes.TRANSFER_ADJUSTMENT,
+        tag=day_tag(discrepancy.source.value, discrepancy.day),
+        source=discrepancy.id,
     )
 
 

@@ -34,12 +34,12 @@ from paycore.ledger.models import TransferRequest
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import BalanceStatus
 from paycore.reconciliation import repository
-from paycore.reconciliation.books import Books, day_tag, is_merchant, movement
+from paycore.reconciliation.books import Books, is_merchant
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Status
 from paycore.reconciliation.payout_resolution import (
     PayoutResolutions,
     follows_bank,
-    transfer_id,
+    resolution_transfer,
     unfit,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -169,15 +169,13 @@ class Resolver:
         transfers = []
         for currency, amount in sorted(residual.items()):
             accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-            transfer = movement(
-                transfer_id(discrepancy, action, currency),
+            transfer = resolution_transfer(
+                discrepancy,
+                action,
+                currency,
+                amount,
                 into=accounts[counter_code],
                 out_of=accounts[codes.PSP_RECEIVABLE.code],
-                amount=amount,
-                currency=currency,
-                code=codes.TRANSFER_ADJUSTMENT,
-                tag=day_tag(discrepancy.source.value, discrepancy.day),
-                source=discrepancy.id,
             )
             if transfer is not None:
                 transfers.append(transfer)
@@ -192,15 +190,13 @@ class Resolver:
             return []  # psp_fees already holds the fee the PSP took: the expense stands
         currency = discrepancy.psp_currency
         accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-        transfer = movement(
-            transfer_id(discrepancy, action, currency),
+        transfer = resolution_transfer(
+            discrepancy,
+            action,
+            currency,
+            discrepancy.psp_fee - discrepancy.internal_fee,
             into=accounts[codes.PSP_FEE_CLAIMS.code],
             out_of=accounts[codes.PSP_FEES.code],
-            amount=discrepancy.psp_fee - discrepancy.internal_fee,
-            currency=currency,
-            code=codes.TRANSFER_ADJUSTMENT,
-            tag=day_tag(discrepancy.source.value, discrepancy.day),
-            source=discrepancy.id,
         )
         return [] if transfer is None else [transfer]
 
