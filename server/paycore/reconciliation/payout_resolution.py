@@ -22,7 +22,7 @@ be in the status the bank contradicts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from paycore.errors import ApiError, Reason
@@ -103,8 +103,14 @@ class PayoutResolutions:
             return await self._follow_bank(connection, discrepancy, action, code)
         residual = cash_residual(discrepancy)
         if action is Action.WRITE_OFF:
-            transfers = await self._moves(
-                connection, discrepancy, action, residual, codes.RECONCILIATION_WRITE_OFFS.code
+            transfers = await residual_transfers(
+                self._books,
+                connection,
+                discrepancy,
+                action,
+                residual,
+                into=codes.PLATFORM_CASH.code,
+                out_of=codes.RECONCILIATION_WRITE_OFFS.code,
             )
             await self._books.post(connection, discrepancy.merchant_id, transfers)
             return [transfer.id for transfer in transfers]
@@ -181,29 +187,6 @@ class PayoutResolutions:
         )
         return [transfer.id for transfer, _ in moves]
 
-    async def _moves(
-        self,
-        connection: AsyncConnection,
-        discrepancy: Discrepancy,
-        action: Action,
-        residual: dict[str, int],
-        counter_code: str,
-    ) -> Sequence[TransferRequest]:
-        transfers = []
-        for currency, amount in sorted(residual.items()):
-            accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-            transfer = resolution_transfer(
-                discrepancy,
-                action,
-                currency,
-                amount,
-                into=accounts[codes.PLATFORM_CASH.code],
-                out_of=accounts[counter_code],
-            )
-            if transfer is not None:
-                transfers.append(transfer)
-        return transfers
-
     @staticmethod
     async def _payout(connection: AsyncConnection, discrepancy: Discrepancy) -> Payout | None:
         if not discrepancy.object_id or not discrepancy.internal_status:
@@ -251,6 +234,29 @@ def resolution_transfer(
         tag=day_tag(discrepancy.source.value, discrepancy.day),
         source=discrepancy.id,
     )
+
+
+async def residual_transfers(
+    books: Books,
+    connection: AsyncConnection,
+    discrepancy: Discrepancy,
+    action: Action,
+    residual: Mapping[str, int],
+    *,
+    into: str,
+    out_of: str,
+) -> list[TransferRequest]:
+    """The residual of each currency moved into the merchant's account coded `into` out of
+    the one coded `out_of`: one resolution transfer a currency, none where it is zero."""
+    transfers = []
+    for currency, amount in sorted(residual.items()):
+        accounts = await books.accounts(connection, discrepancy.merchant_id, currency)
+        transfer = resolution_transfer(
+            discrepancy, action, currency, amount, into=accounts[into], out_of=accounts[out_of]
+        )
+        if transfer is not None:
+            transfers.append(transfer)
+    return transfers
 
 
 def unfit(action: Action, discrepancy: Discrepancy, detail: str) -> ApiError:

@@ -39,6 +39,7 @@ from paycore.reconciliation.models import Action, Discrepancy, Kind, Status
 from paycore.reconciliation.payout_resolution import (
     PayoutResolutions,
     follows_bank,
+    residual_transfers,
     resolution_transfer,
     unfit,
 )
@@ -166,20 +167,15 @@ class Resolver:
             raise unfit(action, discrepancy, "no automatic rule for this kind")
         if action is Action.REFUND_AT_PSP and any(amount > 0 for amount in residual.values()):
             raise unfit(action, discrepancy, "the PSP holds no money of this item to refund")
-        transfers = []
-        for currency, amount in sorted(residual.items()):
-            accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-            transfer = resolution_transfer(
-                discrepancy,
-                action,
-                currency,
-                amount,
-                into=accounts[counter_code],
-                out_of=accounts[codes.PSP_RECEIVABLE.code],
-            )
-            if transfer is not None:
-                transfers.append(transfer)
-        return transfers
+        return await residual_transfers(
+            self._books,
+            connection,
+            discrepancy,
+            action,
+            residual,
+            into=counter_code,
+            out_of=codes.PSP_RECEIVABLE.code,
+        )
 
     async def _fee_claim(
         self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action
