@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 
 from paycore.config import Settings
 from paycore.edge.app import start_edge
+from paycore.runtime.process import stop_on_signal
 from paycore.runtime.tls import grpc_caller_tls, http_server_tls
 
 logger = logging.getLogger(__name__)
@@ -28,10 +27,7 @@ async def run_edge(settings: Settings, grpc_target: str) -> None:
         trusted_proxies=settings.edge_trusted_proxies,
     )
     scheme = "https" if tls else "http"
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signal()
     logger.info(
         "REST edge on %s://%s (port %d) -> gRPC %s", scheme, http_addr, edge.port, grpc_target
     )

@@ -22,7 +22,7 @@ be in the status the bank contradicts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from paycore.errors import ApiError, Reason
@@ -103,8 +103,14 @@ class PayoutResolutions:
             return await self._follow_bank(connection, discrepancy, action, code)
         residual = cash_residual(discrepancy)
         if action is Action.WRITE_OFF:
-            transfers = await self._moves(
-                connection, discrepancy, action, residual, codes.RECONCILIATION_WRITE_OFFS.code
+            transfers = await residual_transfers(
+                self._books,
+                connection,
+                discrepancy,
+                action,
+                residual,
+                into=codes.PLATFORM_CASH.code,
+                out_of=codes.RECONCILIATION_WRITE_OFFS.code,
             )
             await self._books.post(connection, discrepancy.merchant_id, transfers)
             return [transfer.id for transfer in transfers]
@@ -160,13 +166,14 @@ class PayoutResolutions:
                         f"the available balance in {currency} ({locked.available}) cannot "
                         f"cover {-amount}",
                     )
-            transfer = self._move(
+            # The residual back into platform_cash (out of it when negative).
+            transfer = resolution_transfer(
                 discrepancy,
                 Action.ADJUST,
                 currency,
                 amount,
-                accounts.platform_cash,
-                accounts.available,
+                into=accounts.platform_cash,
+                out_of=accounts.available,
             )
             if transfer is not None:
                 moves.append((transfer, amount))
@@ -179,50 +186,6 @@ class PayoutResolutions:
             description=f"reconciliation: {discrepancy.kind.value} {discrepancy.id}",
         )
         return [transfer.id for transfer, _ in moves]
-
-    async def _moves(
-        self,
-        connection: AsyncConnection,
-        discrepancy: Discrepancy,
-        action: Action,
-        residual: dict[str, int],
-        counter_code: str,
-    ) -> Sequence[TransferRequest]:
-        transfers = []
-        for currency, amount in sorted(residual.items()):
-            accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-            transfer = self._move(
-                discrepancy,
-                action,
-                currency,
-                amount,
-                accounts[codes.PLATFORM_CASH.code],
-                accounts[counter_code],
-            )
-            if transfer is not None:
-                transfers.append(transfer)
-        return transfers
-
-    @staticmethod
-    def _move(
-        discrepancy: Discrepancy,
-        action: Action,
-        currency: str,
-        amount: int,
-        cash: str,
-        counter: str,
-    ) -> TransferRequest | None:
-        """The residual back into platform_cash (out of it when negative), against `counter`."""
-        return movement(
-            transfer_id(discrepancy, action, currency),
-            into=cash,
-            out_of=counter,
-            amount=amount,
-            currency=currency,
-            code=codes.TRANSFER_ADJUSTMENT,
-            tag=day_tag(discrepancy.source.value, discrepancy.day),
-            source=discrepancy.id,
-        )
 
     @staticmethod
     async def _payout(connection: AsyncConnection, discrepancy: Discrepancy) -> Payout | None:
@@ -246,6 +209,54 @@ def transfer_id(discrepancy: Discrepancy, action: Action, currency: str) -> str:
     return derived_transfer_id(
         discrepancy.merchant_id, discrepancy.day, f"{discrepancy.id}:{action.value}:{currency}"
     )
+
+
+def resolution_transfer(
+    discrepancy: Discrepancy,
+    action: Action,
+    currency: str,
+    amount: int,
+    *,
+    into: str,
+    out_of: str,
+) -> TransferRequest | None:
+    """`amount` into `into` out of `out_of` (reversed when negative; None for zero) as the
+    adjustment transfer that resolves `discrepancy` by `action`: every resolution books its
+    transfers with the same id, code, day tag and source, so that each posts once and the
+    day's reconciliation finds it."""
+    return movement(
+        transfer_id(discrepancy, action, currency),
+        into=into,
+        out_of=out_of,
+        amount=amount,
+        currency=currency,
+        code=codes.TRANSFER_ADJUSTMENT,
+        tag=day_tag(discrepancy.source.value, discrepancy.day),
+        source=discrepancy.id,
+    )
+
+
+async def residual_transfers(
+    books: Books,
+    connection: AsyncConnection,
+    discrepancy: Discrepancy,
+    action: Action,
+    residual: Mapping[str, int],
+    *,
+    into: str,
+    out_of: str,
+) -> list[TransferRequest]:
+    """The residual of each currency moved into the merchant's account coded `into` out of
+    the one coded `out_of`: one resolution transfer a currency, none where it is zero."""
+    transfers = []
+    for currency, amount in sorted(residual.items()):
+        accounts = await books.accounts(connection, discrepancy.merchant_id, currency)
+        transfer = resolution_transfer(
+            discrepancy, action, currency, amount, into=accounts[into], out_of=accounts[out_of]
+        )
+        if transfer is not None:
+            transfers.append(transfer)
+    return transfers
 
 
 def unfit(action: Action, discrepancy: Discrepancy, detail: str) -> ApiError:

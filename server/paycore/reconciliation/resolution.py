@@ -34,12 +34,13 @@ from paycore.ledger.models import TransferRequest
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import BalanceStatus
 from paycore.reconciliation import repository
-from paycore.reconciliation.books import Books, day_tag, is_merchant, movement
+from paycore.reconciliation.books import Books, is_merchant
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Status
 from paycore.reconciliation.payout_resolution import (
     PayoutResolutions,
     follows_bank,
-    transfer_id,
+    residual_transfers,
+    resolution_transfer,
     unfit,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -166,22 +167,15 @@ class Resolver:
             raise unfit(action, discrepancy, "no automatic rule for this kind")
         if action is Action.REFUND_AT_PSP and any(amount > 0 for amount in residual.values()):
             raise unfit(action, discrepancy, "the PSP holds no money of this item to refund")
-        transfers = []
-        for currency, amount in sorted(residual.items()):
-            accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-            transfer = movement(
-                transfer_id(discrepancy, action, currency),
-                into=accounts[counter_code],
-                out_of=accounts[codes.PSP_RECEIVABLE.code],
-                amount=amount,
-                currency=currency,
-                code=codes.TRANSFER_ADJUSTMENT,
-                tag=day_tag(discrepancy.source.value, discrepancy.day),
-                source=discrepancy.id,
-            )
-            if transfer is not None:
-                transfers.append(transfer)
-        return transfers
+        return await residual_transfers(
+            self._books,
+            connection,
+            discrepancy,
+            action,
+            residual,
+            into=counter_code,
+            out_of=codes.PSP_RECEIVABLE.code,
+        )
 
     async def _fee_claim(
         self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action
@@ -192,15 +186,13 @@ class Resolver:
             return []  # psp_fees already holds the fee the PSP took: the expense stands
         currency = discrepancy.psp_currency
         accounts = await self._books.accounts(connection, discrepancy.merchant_id, currency)
-        transfer = movement(
-            transfer_id(discrepancy, action, currency),
+        transfer = resolution_transfer(
+            discrepancy,
+            action,
+            currency,
+            discrepancy.psp_fee - discrepancy.internal_fee,
             into=accounts[codes.PSP_FEE_CLAIMS.code],
             out_of=accounts[codes.PSP_FEES.code],
-            amount=discrepancy.psp_fee - discrepancy.internal_fee,
-            currency=currency,
-            code=codes.TRANSFER_ADJUSTMENT,
-            tag=day_tag(discrepancy.source.value, discrepancy.day),
-            source=discrepancy.id,
         )
         return [] if transfer is None else [transfer]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from paycore import contracts
 from paycore.background import spawn
 from paycore.config import Settings
 from paycore.runtime.collector import tune_for_serving
+from paycore.runtime.process import stop_on_signal
 from paycore.runtime.reflection import enable_reflection
 from paycore.runtime.tls import ServerTls
 
@@ -144,10 +144,7 @@ async def serve_until_signalled(
     """Runs until SIGTERM or SIGINT, then shuts down gracefully."""
     grpc_server = await start
     tune_for_serving()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signal()
     logger.info("gRPC listening on %s (port %d)", settings.grpc_addr, grpc_server.port)
     try:
         await stop.wait()

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -30,13 +29,12 @@ from paycore.client import connect
 from paycore.config import Settings
 from paycore.edge import start_edge
 from paycore.errors import ConfigurationError
-from paycore.runtime.process import split_address
+from paycore.runtime.process import free_port, split_address, stop_on_signal
 from paycore.storage.migrate import migrate_all
 from paycore.tools.embedded import load_or_create_dev_secrets, start_embedded
 from paycore.v1 import account_pb2
 from paycore.worker import Worker
 from paycore.worker.metrics import WorkerMetrics
-from paycore.worker.process import stop_on_signal
 from prometheus_client import CollectorRegistry, start_http_server
 
 logger = logging.getLogger(__name__)
@@ -94,7 +92,7 @@ def _psp_simulator(settings: Settings) -> Iterator[Settings]:
     from paycore.tools.psp.command import address_of
 
     host, port = split_address(address_of(settings.psp_url))
-    address = f"{host}:{port or _free_port(host)}"
+    address = f"{host}:{port or free_port(host)}"
     command = [sys.executable, "-m", "paycore.cli", "psp", "--addr", address]
     process = subprocess.Popen([*command, "--data-dir", str(settings.data_dir / "psp")])
     try:
@@ -108,12 +106,6 @@ def _psp_simulator(settings: Settings) -> Iterator[Settings]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:

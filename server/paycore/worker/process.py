@@ -7,12 +7,10 @@ drains due work on every shard and exits: 0 when every run succeeded, 1 otherwis
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 
 from paycore.config import Settings
-from paycore.runtime.process import split_address
+from paycore.runtime.process import split_address, stop_on_signal
 from paycore.worker.metrics import WorkerMetrics
 from paycore.worker.runner import Worker
 from prometheus_client import CollectorRegistry, start_http_server
@@ -60,12 +58,3 @@ async def work(settings: Settings, *, concurrency: int, once: bool) -> bool:
         return True
     finally:
         await platform.close()
-
-
-def stop_on_signal() -> asyncio.Event:
-    """An event that SIGTERM or SIGINT sets."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    return stop

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from paycore.config import Settings
 from paycore.fraud.features import NO_VELOCITY, PaymentFacts, feature_vector
 from paycore.fraud.servicer.requests import payment_facts
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.runtime.process import free_port
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.histogram import LatencyHistogram
 from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
@@ -59,12 +59,6 @@ class Phase:
             f"{self.name:<36} {histogram.count:>6} calls {rate:>8,.0f}/s"
             f"  p50 {ms(50)} ms  p90 {ms(90)} ms  p99 {ms(99)} ms  max {worst:.2f} ms"
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class _Buyers:
@@ -177,7 +171,7 @@ async def _phases(settings: Settings, requests: int, concurrency: int) -> list[P
         phases.append(await _timed("the model alone (features to score)", requests, 1, model_only))
     finally:
         await platform.close()
-    nowhere = settings.with_overrides(redis_url=f"redis://127.0.0.1:{_free_port()}/0")
+    nowhere = settings.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     degraded = build_platform(nowhere, CollectorRegistry())
     try:
 

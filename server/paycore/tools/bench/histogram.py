@@ -10,6 +10,7 @@ buckets up to an hour), not by the number of samples.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 SUB_BUCKET_BITS = 8
@@ -78,3 +79,11 @@ class LatencyHistogram:
 
     def mean_ns(self) -> float | None:
         return self.total_ns / self.count if self.count else None
+
+
+def nearest_rank(ordered: Sequence[float], fraction: float) -> float:
+    """The sample at `fraction` of `ordered` (sorted ascending) by nearest rank, 0.0 for no
+    samples: the self-hosted benches keep their few thousand samples exact, no histogram."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]

@@ -28,6 +28,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.runtime.collector import tune_for_serving
 from paycore.storage.migrate import migrate_all
 from paycore.tools.bench.cpu import backend_pids, cpu_seconds, spent
+from paycore.tools.bench.histogram import nearest_rank
 from paycore.tools.bench.runner import run_here
 from paycore.tools.bench.scratch import (
     pgbench_line,
@@ -304,18 +305,13 @@ async def run_ledger_bench(
         pgbench = await scratch.pgbench_tps() if with_pgbench else None
     latencies = sorted(measured.latencies)
 
-    def percentile(fraction: float) -> float:
-        if not latencies:
-            return 0.0
-        return latencies[min(len(latencies) - 1, int(len(latencies) * fraction))] * 1000
-
     return LedgerFigures(
         batched_transfers_per_second=measured.batched_transfers_per_second,
         batches=batches,
         single_transfers_per_second=len(latencies) / measured.elapsed,
         single_calls=len(latencies),
-        single_p50_ms=percentile(0.50),
-        single_p99_ms=percentile(0.99),
+        single_p50_ms=nearest_rank(latencies, 0.50) * 1000,
+        single_p99_ms=nearest_rank(latencies, 0.99) * 1000,
         single_failures=measured.failures,
         pgbench_tps=pgbench,
         batched_cpu=measured.batched_cpu,

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from paycore.ledger.models import TransferRequest
 from paycore.payout.calendar import day_of
 from paycore.payout.models import BalanceType
 from paycore.payout.repository import BalanceTransactionRepository
-from paycore.runtime.process import split_address
+from paycore.runtime.process import free_port, split_address
 from paycore.secret import Secret
 from paycore.storage.migrate import migrate_all
 from paycore.storage.schema import bank_accounts, ledger_accounts, merchants, payout_schedules
@@ -294,9 +293,7 @@ async def _measure(
 
 
 async def _start_bank(data_dir: Path) -> tuple[asyncio.subprocess.Process, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    address = f"127.0.0.1:{free_port()}"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "paycore.cli", "psp", "--addr", address, "--data-dir", str(data_dir),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,

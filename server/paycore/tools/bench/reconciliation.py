@@ -20,7 +20,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from paycore.ids import Prefix, new_id
 from paycore.ledger.service import LedgerService
 from paycore.reconciliation.build import build_reconciliation
 from paycore.reconciliation.models import Run, Source
+from paycore.runtime.process import free_port
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.raw import driver_of
@@ -230,14 +230,8 @@ def _write_psp(data_dir: Path, merchants: list[str], lines: int) -> None:
         connection.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _start_simulator(data_dir: Path) -> tuple[asyncio.subprocess.Process, str]:
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,10 +39,12 @@ from paycore.customer.vault import Vault
 from paycore.events.outbox import prepare_event
 from paycore.ids import Prefix, new_id, new_merchant_id
 from paycore.invariants import violated
+from paycore.runtime.process import free_port
 from paycore.storage import Shards
 from paycore.storage.migrate import migrate_all
 from paycore.storage.reads import Reads
 from paycore.tools.bench.cpu import cpu_seconds
+from paycore.tools.bench.histogram import nearest_rank
 from paycore.tools.bench.ledger import _CpuMeter
 from paycore.tools.bench.scratch import pgbench_line, scratch_databases, scratch_settings
 from paycore.tools.bench.self_hosted import (
@@ -176,12 +177,6 @@ def _receiver_process(sending: Connection) -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _worker_environment(settings: Any, metrics_port: int) -> dict[str, str]:
@@ -371,7 +366,7 @@ async def run_webhook_bench(
             port = await asyncio.to_thread(receiving.recv)
             receiver_url = f"http://127.0.0.1:{port}/hooks"
             merchant_ids = await _make_endpoints(settings, merchants, endpoints, receiver_url)
-            metrics_port = _free_port()
+            metrics_port = free_port()
             worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measuring)
                 [sys.executable, "-m", "paycore.cli", "worker"],
                 env=_worker_environment(settings, metrics_port),
@@ -407,9 +402,6 @@ async def run_webhook_bench(
         if window_start <= producer.committed.get(key.split(" ", 1)[1], 0) < window_end
     )
 
-    def percentile(fraction: float) -> float:
-        return delays[min(len(delays) - 1, int(len(delays) * fraction))] if delays else 0.0
-
     offered = produced * endpoints / duration_seconds
     delivered = len(in_window) / duration_seconds
     cpu_spent = None
@@ -420,10 +412,10 @@ async def run_webhook_bench(
         offered_per_second=offered,
         delivered_per_second=delivered,
         deliveries_measured=len(in_window),
-        delay_p50_ms=percentile(0.50),
-        delay_p99_ms=percentile(0.99),
+        delay_p50_ms=nearest_rank(delays, 0.50),
+        delay_p99_ms=nearest_rank(delays, 0.99),
         delay_max_ms=delays[-1] if delays else 0.0,
-        kept_up=delivered >= 0.95 * offered and percentile(0.99) < 5000,
+        kept_up=delivered >= 0.95 * offered and nearest_rank(delays, 0.99) < 5000,
         undelivered=expected - len(arrivals),
         worker_cpu_us=None if cpu_spent is None else cpu_spent[pids[0]] / per_delivery * 1e6,
         receiver_cpu_us=None if cpu_spent is None else cpu_spent[pids[1]] / per_delivery * 1e6,

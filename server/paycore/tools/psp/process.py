@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import TextIO
 
+from paycore.runtime.process import stop_on_signal
 from paycore.tools.psp.settlement import settlement_lines
 from paycore.tools.psp.simulator import HANG_SECONDS_DEFAULT, Faults, start_simulator
 
@@ -34,10 +33,7 @@ async def run_psp(
         access_log=access_log,
         control_token=control_token,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signal()
     logger.info(
         "PSP simulator on %s (data in %s, latency %d ms, error rate %.3f)",
         server.url,
