@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class MerchantOwned(Protocol):
-    """An object whose events go to its merchant (and so to the merchant's shard)."""
+    """An object whose events go to its owner (`merchant_id`), on the owner's shard: a
+    merchant's, or the platform's for a recorder given `logical_shard_of`."""
 
     @property
     def merchant_id(self) -> str: ...
@@ -29,18 +30,33 @@ class Recorder(Generic[Owned]):
     """Records events of one kind of object, rendered by `render`."""
 
     render: Callable[[Owned], Message]
+    logical_shard_of: Callable[[str], int] | None = None
+    """The logical shard of an owner that need not be a merchant (reconciliation's "platform":
+    paycore.reconciliation.books.owner_logical_shard); None: the merchant's."""
 
     def prepared(self, kind: str, owned: Owned) -> NewEvent:
         """The event, for a statement that writes it itself (paycore.payment.charging) or a
         batch of several recorders' events (`record_prepared`)."""
-        return prepare_event(owned.merchant_id, kind, self.render(owned))
+        return prepare_event(
+            owned.merchant_id, kind, self.render(owned), logical_shard=self._shard(owned)
+        )
 
     async def record(self, connection: AsyncConnection, kind: str, owned: Owned) -> None:
-        """In the connection's transaction, which must be on the merchant's shard."""
-        await record_event(connection, owned.merchant_id, kind, self.render(owned))
+        """In the connection's transaction, which must be on the owner's shard."""
+        await record_event(
+            connection,
+            owned.merchant_id,
+            kind,
+            self.render(owned),
+            logical_shard=self._shard(owned),
+        )
 
     async def record_each(
         self, connection: AsyncConnection, kind: str, owned: Sequence[Owned]
     ) -> None:
         """One event per object (of any merchants on the connection's shard), one round trip."""
         await record_prepared(connection, [self.prepared(kind, one) for one in owned])
+
+    def _shard(self, owned: Owned) -> int | None:
+        shard_of = self.logical_shard_of
+        return None if shard_of is None else shard_of(owned.merchant_id)
