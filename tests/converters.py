@@ -223,6 +223,10 @@ CONVERTERS: list[ConverterCase] = [
         payout_messages.payout_message, sample_of(payout.Payout, period=date(2026, 1, 1))
     ),
     ConverterCase(
+        payout_messages.account_balance_message,
+        sample_of(payout.AccountBalance, available={"usd": 970}, pending={"usd": 30}),
+    ),
+    ConverterCase(
         reconciliation_messages.run_message, sample_of(reconciliation.Run, day=date(2026, 1, 1))
     ),
     ConverterCase(

@@ -13,27 +13,24 @@ again with what comes due then.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from google.protobuf.message import Message
-from paycore.events import record_events
+from paycore.events import Recorder
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
-from paycore.payout.models import DAY_SECONDS
+from paycore.payout.events import BALANCE_AVAILABLE
+from paycore.payout.models import DAY_SECONDS, AccountBalance
 from paycore.payout.repository import BalanceTransactionRepository, DueRow
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 BATCH_MAX = 2000
-RenderBalance = Callable[[str, dict[str, int], dict[str, int]], Message]
-"""(account, available by currency, pending by currency) -> the balance.available object."""
 Group = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class Availability:
     _book: BalanceBook
-    _render: RenderBalance
+    _events: Recorder[AccountBalance]
 
     async def run(self, engine: AsyncEngine, limit: int = BATCH_MAX) -> int:
         book = self._book
@@ -73,17 +70,15 @@ class Availability:
             balances = await book.posted_balances(
                 connection, [account for group in moved for account in accounts[group]]
             )
-            await record_events(
+            await self._events.record_each(
                 connection,
+                BALANCE_AVAILABLE,
                 [
-                    (
+                    AccountBalance(
                         merchant_id,
-                        "balance.available",
-                        self._render(
-                            account,
-                            {currency: balances[accounts[group][1]]},
-                            {currency: balances[accounts[group][0]]},
-                        ),
+                        account,
+                        available={currency: balances[accounts[group][1]]},
+                        pending={currency: balances[accounts[group][0]]},
                     )
                     for group in moved
                     for merchant_id, account, currency in [group]

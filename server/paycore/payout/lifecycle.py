@@ -17,16 +17,15 @@ Every step runs in its caller's transaction with the payout locked, and records 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from google.protobuf.message import Message
-from paycore.events import record_event
+from paycore.events import Recorder
 from paycore.executor.models import Execution
 from paycore.ids import Prefix
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
 from paycore.payout.calendar import arrival_date
+from paycore.payout.events import PAYOUT_CANCELED, PAYOUT_FAILED, PAYOUT_PAID, PAYOUT_UPDATED
 from paycore.payout.metrics import PayoutMetrics
 from paycore.payout.models import (
     DAY_SECONDS,
@@ -39,7 +38,6 @@ from paycore.payout.models import (
 from paycore.payout.repository import BankAccountRepository, PayoutRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-RenderPayout = Callable[[Payout], Message]
 RETURN_WINDOW_DAYS = 5
 """How long after arrival the bank may still return a paid payout: its status is looked at
 once a day until then."""
@@ -50,7 +48,7 @@ CHECK_AGAIN_SECONDS = 3600
 @dataclass(frozen=True, slots=True)
 class PayoutLifecycle:
     _book: BalanceBook
-    _render: RenderPayout
+    _events: Recorder[Payout]
     _metrics: PayoutMetrics
 
     def now(self) -> int:
@@ -82,7 +80,7 @@ class PayoutLifecycle:
         if answer.status == "paid":
             await self.paid(connection, sent)
             return
-        await self._save(connection, sent, "payout.updated", next_check_at=sent.arrival_date)
+        await self._save(connection, sent, PAYOUT_UPDATED, next_check_at=sent.arrival_date)
 
     async def paid(self, connection: AsyncConnection, payout: Payout) -> Payout:
         accounts = await self._book.accounts(
@@ -93,9 +91,7 @@ class PayoutLifecycle:
         )
         await self._book.post(connection, payout.merchant_id, [transfer])
         paid = replace(payout, status=PayoutStatus.PAID)
-        return await self._save(
-            connection, paid, "payout.paid", next_check_at=self._next_look(paid)
-        )
+        return await self._save(connection, paid, PAYOUT_PAID, next_check_at=self._next_look(paid))
 
     async def still_paid(self, connection: AsyncConnection, payout: Payout) -> None:
         await PayoutRepository(connection).update(payout, self._next_look(payout))
@@ -125,7 +121,7 @@ class PayoutLifecycle:
             failure_message=message,
             failure_balance_transaction=row_id,
         )
-        saved = await self._save(connection, failed, "payout.failed", next_check_at=None)
+        saved = await self._save(connection, failed, PAYOUT_FAILED, next_check_at=None)
         self._metrics.failed.labels(code or "unknown").inc()
         return saved
 
@@ -141,7 +137,7 @@ class PayoutLifecycle:
             BalanceType.PAYOUT_CANCEL,
         )
         canceled = replace(payout, status=PayoutStatus.CANCELED, failure_balance_transaction=row_id)
-        return await self._save(connection, canceled, "payout.canceled", next_check_at=None)
+        return await self._save(connection, canceled, PAYOUT_CANCELED, next_check_at=None)
 
     async def _return_funds(
         self,
@@ -176,7 +172,7 @@ class PayoutLifecycle:
         next_check_at: int | None,
     ) -> Payout:
         await PayoutRepository(connection).update(payout, next_check_at)
-        await record_event(connection, payout.merchant_id, event_type, self._render(payout))
+        await self._events.record(connection, event_type, payout)
         return payout
 
     def _next_look(self, payout: Payout) -> int | None:

@@ -70,6 +70,17 @@ class Presentment:
 
 
 @dataclass(frozen=True)
+class AccountBalance:
+    """A balance (the merchant's own or a seller's `account`) in some currencies, as its
+    balance.available event carries it (paycore.payout.availability: the currency that moved)."""
+
+    merchant_id: str
+    account: str
+    available: dict[str, int]
+    pending: dict[str, int]
+
+
+@dataclass(frozen=True)
 class BalanceFilter:
     account: str = MERCHANT
     type: BalanceType | None = None

@@ -23,7 +23,7 @@ from typing import Any
 
 from paycore.currency.rules import CurrencyRules
 from paycore.errors import ApiError, Reason, not_found
-from paycore.events import record_event, record_events
+from paycore.events import Recorder
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, new_merchant_id
@@ -34,7 +34,8 @@ from paycore.ledger.repository import AccountRepository
 from paycore.payout.balances import BalanceAccounts, BalanceBook
 from paycore.payout.bank_accounts import BankAccounts, require_account
 from paycore.payout.calendar import arrival_date
-from paycore.payout.lifecycle import PayoutLifecycle, RenderPayout
+from paycore.payout.events import PAYOUT_CREATED, PAYOUT_UPDATED
+from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.models import (
     BalanceStatus,
     BalanceType,
@@ -70,7 +71,7 @@ class Payouts:
     _lifecycle: PayoutLifecycle
     _bank_accounts: BankAccounts
     _fees: InstantFees
-    _render: RenderPayout
+    _events: Recorder[Payout]
     _rules: CurrencyRules
 
     # -- manual ---------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ class Payouts:
             return payout  # an update that changes nothing is no event (as at Stripe)
         updated = replace(payout, metadata=changed)
         await repository.set_metadata(payout, changed)
-        await record_event(connection, merchant_id, "payout.updated", self._render(updated))
+        await self._events.record(connection, PAYOUT_UPDATED, updated)
         return updated
 
     async def send(self, payout: Payout, claimed: Execution | None = None) -> None:
@@ -266,10 +267,7 @@ class Payouts:
             for payout, row, execution in zip(payouts, rows, claimed, strict=True)
         ]
         await batch.insert_payouts(recorded)
-        await record_events(
-            connection,
-            [(payout.merchant_id, "payout.created", self._render(payout)) for payout in recorded],
-        )
+        await self._events.record_each(connection, PAYOUT_CREATED, recorded)
         return [
             Created(payout, execution) for payout, execution in zip(recorded, claimed, strict=True)
         ]
@@ -357,7 +355,7 @@ class Payouts:
         # The schedule's row lock (and count_for_period) keep a period to one payout; the unique
         # index is the last word, and a duplicate here would be a bug: roll back.
         invariant(inserted, f"payout {payout.id}: its period {payout.period} has a payout")
-        await record_event(connection, merchant_id, "payout.created", self._render(recorded))
+        await self._events.record(connection, PAYOUT_CREATED, recorded)
         return recorded
 
     async def _destination(

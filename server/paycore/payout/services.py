@@ -9,18 +9,20 @@ from dataclasses import dataclass
 from paycore.config import Settings
 from paycore.currency.rules import CurrencyRules
 from paycore.customer.vault import Fingerprinter, Vault
+from paycore.events import Recorder
 from paycore.executor.service import Executor
 from paycore.ledger.service import LedgerService
 from paycore.payout.availability import Availability
 from paycore.payout.balances import BalanceBook, Clock
 from paycore.payout.bank_accounts import BankAccounts, Cards
+from paycore.payout.events import PayOutEvents
 from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.metrics import PayoutMetrics
 from paycore.payout.models import InstantFees
 from paycore.payout.payouts import Payouts
 from paycore.payout.reading import PayoutReads
 from paycore.payout.schedules import Scheduler, Schedules
-from paycore.payout.servicer.messages import balance_message, payout_message
+from paycore.payout.servicer.messages import account_balance_message, payout_message
 from paycore.payout.tracking import PayoutTracker
 from paycore.psp.client import PspClient
 from paycore.storage import Shards
@@ -31,6 +33,7 @@ from prometheus_client import CollectorRegistry
 @dataclass(frozen=True)
 class PayOutBase:
     book: BalanceBook
+    events: PayOutEvents
     lifecycle: PayoutLifecycle
     bank_accounts: BankAccounts
     reads: PayoutReads
@@ -65,9 +68,11 @@ def build_pay_out_base(
         cards,
         clock,
     )
+    events = PayOutEvents(Recorder(payout_message), Recorder(account_balance_message))
     return PayOutBase(
         book,
-        PayoutLifecycle(book, payout_message, PayoutMetrics(registry)),
+        events,
+        PayoutLifecycle(book, events.payout, PayoutMetrics(registry)),
         bank_accounts,
         PayoutReads(Reads(shards)),
     )
@@ -84,7 +89,7 @@ def build_pay_out(
 ) -> PayOut:
     fees = InstantFees(settings.payout_instant_fee_bps, settings.payout_instant_fee_minimum)
     payouts = Payouts(
-        base.book, executor, base.lifecycle, base.bank_accounts, fees, payout_message, rules
+        base.book, executor, base.lifecycle, base.bank_accounts, fees, base.events.payout, rules
     )
     return PayOut(
         book=base.book,
@@ -94,6 +99,6 @@ def build_pay_out(
         payouts=payouts,
         schedules=Schedules(shards, clock),
         scheduler=Scheduler(payouts, clock),
-        availability=Availability(base.book, balance_message),
+        availability=Availability(base.book, base.events.balance),
         tracker=PayoutTracker(shards, psp, base.lifecycle),
     )

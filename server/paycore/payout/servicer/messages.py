@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from paycore.payout.calendar import start_of
 from paycore.payout.models import (
+    AccountBalance,
     BalanceTransaction,
     BalanceType,
     BankAccount,
@@ -91,3 +92,8 @@ def balance_message(
             for currency, amount in sorted(pending.items())
         ],
     )
+
+
+@converts(wallet_pb2.Balance)
+def account_balance_message(balance: AccountBalance) -> wallet_pb2.Balance:
+    return balance_message(balance.account, balance.available, balance.pending)
