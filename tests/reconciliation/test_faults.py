@@ -10,8 +10,17 @@ import datetime as dt
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.reconciliation.models import Action, Kind, Resolution, RunStatus, Status
+from paycore.reconciliation.books import owner_logical_shard
+from paycore.reconciliation.models import (
+    RECONCILIATION_OWNER,
+    Action,
+    Kind,
+    Resolution,
+    RunStatus,
+    Status,
+)
 from paycore.storage.raw import driver_of
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.reconciliation.conftest import Desk
 from tests.reconciliation.day import (
@@ -291,3 +300,74 @@ async def test_automatic_resolutions_leave_the_settled_day_at_zero(desk: Desk) -
     assert dataclasses.replace(rerun, id=run.id, created=0, finished=0) == dataclasses.replace(
         run, created=0, finished=0
     )
+
+
+async def test_each_discrepancy_and_run_records_its_events_on_its_owners_shard(
+    desk: Desk,
+) -> None:
+    """reconciliation.discrepancy.created for each new discrepancy and .resolved for each that
+    resolved itself, on its owner's shard (the home shard for a line naming no merchant paycore
+    can route: the platform's), and reconciliation.run.completed, the platform's."""
+    day = unique_day()
+    charges = plan_day(desk.merchants, day, 6, 0, seed=12)
+    await desk.writer.write(charges)
+    dropped, overcharged = charges[0], charges[1]
+    iso = day.isoformat()
+    await desk.alter_report(
+        [
+            {"day": iso, "action": "drop", "id": dropped.psp_id},
+            {"day": iso, "action": "fee", "id": overcharged.psp_id, "fee": overcharged.fee + 7},
+            {
+                "day": iso,
+                "action": "unknown_charge",
+                "merchant": "nobody",
+                "amount": 999,
+                "currency": "usd",
+            },
+        ]
+    )
+
+    run = await desk.run(day)
+
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    found = await desk.discrepancies(day)
+    owners = sorted((d.kind, d.merchant_id) for d in found)
+    assert owners == sorted(
+        [
+            (Kind.MISSING_AT_PSP, dropped.merchant_id),
+            (Kind.FEE_MISMATCH, overcharged.merchant_id),
+            (Kind.MISSING_IN_PAYCORE, RECONCILIATION_OWNER),
+        ]
+    )
+    events = await _events_of(desk, [run.id, *(d.id for d in found)])
+    expected = {(RECONCILIATION_OWNER, "reconciliation.run.completed", run.id)}
+    for discrepancy in found:
+        owner = discrepancy.merchant_id
+        expected.add((owner, "reconciliation.discrepancy.created", discrepancy.id))
+        if discrepancy.kind is Kind.FEE_MISMATCH:
+            expected.add((owner, "reconciliation.discrepancy.resolved", discrepancy.id))
+    assert sorted(events) == sorted(expected)
+    shards = desk.platform.shards
+    for (owner, kind, _), (engine, event_shard) in events.items():
+        assert event_shard == owner_logical_shard(owner), (owner, kind)
+        assert engine is shards.engine_for_logical(event_shard), (owner, kind)
+
+
+async def _events_of(
+    desk: Desk, object_ids: list[str]
+) -> dict[tuple[str, str, str], tuple[AsyncEngine, int]]:
+    """(owner, type, object id) of the events of these objects, each with the database it is
+    in and the logical shard its id names."""
+    found: dict[tuple[str, str, str], tuple[AsyncEngine, int]] = {}
+    for engine in desk.platform.shards.engines:
+        async with engine.connect() as connection:
+            driver = await driver_of(connection)
+            rows = await driver.fetch(
+                "SELECT merchant_id, type, object_id, id FROM events WHERE object_id = ANY($1)",
+                object_ids,
+            )
+        for row in rows:
+            key = (row["merchant_id"], row["type"], row["object_id"])
+            assert key not in found, key
+            found[key] = (engine, logical_shard_of(row["id"], Prefix.EVENT))
+    return found

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from paycore.ids import (
     BODY_LENGTH,
+    HOME_LOGICAL_SHARD,
     RANDOM_BITS,
     SHARD_BITS,
     MalformedId,
@@ -37,6 +38,12 @@ def is_merchant(owner: str) -> bool:
     except MalformedId:
         return False
     return True
+
+
+def owner_logical_shard(owner: str) -> int:
+    """The logical shard of a reconciliation row's owner: its merchant's, or the home shard's
+    for the platform (runs, and discrepancies naming no merchant paycore can route)."""
+    return logical_shard_of(owner, Prefix.ACCOUNT) if is_merchant(owner) else HOME_LOGICAL_SHARD
 
 
 def day_tag(source: str, day: dt.date) -> str:

@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable
 
 from paycore.config import Settings
+from paycore.events import Recorder
 from paycore.ledger.service import LedgerService
 from paycore.payout.balances import BalanceBook
 from paycore.payout.lifecycle import PayoutLifecycle
 from paycore.payout.metrics import PayoutMetrics
 from paycore.payout.servicer.messages import payout_message
-from paycore.reconciliation.books import Books
+from paycore.reconciliation.books import Books, owner_logical_shard
+from paycore.reconciliation.events import ReconciliationEvents
 from paycore.reconciliation.metrics import ReconciliationMetrics
 from paycore.reconciliation.models import Source
 from paycore.reconciliation.payout_resolution import PayoutResolutions
@@ -54,10 +56,16 @@ def build_reconciliation(
     balance is a balance transaction, and a payout the bank's report contradicts follows the
     bank through its lifecycle."""
     balances = balances or BalanceBook(ledger, clock)
-    lifecycle = lifecycle or PayoutLifecycle(balances, payout_message, PayoutMetrics(registry))
+    lifecycle = lifecycle or PayoutLifecycle(
+        balances, Recorder(payout_message), PayoutMetrics(registry)
+    )
+    events = ReconciliationEvents(
+        Recorder(run_message, owner_logical_shard),
+        Recorder(discrepancy_message, owner_logical_shard),
+    )
     books = Books(ledger)
     resolver = Resolver(
-        books, discrepancy_message, balances, PayoutResolutions(books, balances, lifecycle)
+        books, events.discrepancy, balances, PayoutResolutions(books, balances, lifecycle)
     )
     runs = Runs(
         shards,
@@ -65,7 +73,7 @@ def build_reconciliation(
         books,
         resolver,
         ReconciliationMetrics(registry),
-        run_message,
+        events,
         Matching(
             psp_fee_basis_points=settings.reconciliation_psp_fee_basis_points,
             timing_window_seconds=settings.reconciliation_timing_window_seconds,

@@ -8,10 +8,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from paycore.events import record_event
-from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.events import Recorder
+from paycore.ids import Prefix, new_id
 from paycore.reconciliation import repository
-from paycore.reconciliation.books import is_merchant
+from paycore.reconciliation.books import is_merchant, owner_logical_shard
+from paycore.reconciliation.events import DISCREPANCY_CREATED
 from paycore.reconciliation.matching import FoundDiscrepancy
 from paycore.reconciliation.models import Action, Discrepancy, Source, Status
 from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, resolves_itself
@@ -19,8 +20,6 @@ from paycore.storage.raw import Driver
 from paycore.storage.schema import reconciliation_discrepancies as table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-CREATED_EVENT = "reconciliation.discrepancy.created"
 
 _EXISTING = """
 SELECT merchant_id, key FROM reconciliation_discrepancies
@@ -59,6 +58,7 @@ def owner_of(merchant_id: str) -> str:
 @dataclass(frozen=True, slots=True)
 class DiscrepancyBook:
     _resolver: Resolver
+    _events: Recorder[Discrepancy]
 
     async def store(
         self,
@@ -95,7 +95,7 @@ class DiscrepancyBook:
         ]
         if not new:
             return Stored([], [])
-        ids = [new_id(Prefix.DISCREPANCY, _logical_shard(owner)) for owner, _ in new]
+        ids = [new_id(Prefix.DISCREPANCY, owner_logical_shard(owner)) for owner, _ in new]
         await driver.execute(
             _INSERT,
             [owner for owner, _ in new],
@@ -121,13 +121,7 @@ class DiscrepancyBook:
         created = await _read(connection, ids)
         resolved = []
         for discrepancy in created:
-            await record_event(
-                connection,
-                discrepancy.merchant_id,
-                CREATED_EVENT,
-                self._resolver.render(discrepancy),
-                logical_shard=_logical_shard(discrepancy.merchant_id),
-            )
+            await self._events.record(connection, DISCREPANCY_CREATED, discrepancy)
             if resolves_itself(discrepancy):
                 note = AUTO_NOTES[discrepancy.kind]
                 failure_code = (failure_codes or {}).get(discrepancy.reference, "")
@@ -163,7 +157,3 @@ async def _read(connection: AsyncConnection, ids: Sequence[str]) -> list[Discrep
         )
     ).all()
     return [repository.decode_discrepancy(row) for row in rows]
-
-
-def _logical_shard(owner: str) -> int:
-    return logical_shard_of(owner, Prefix.ACCOUNT) if is_merchant(owner) else 0

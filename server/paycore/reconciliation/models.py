@@ -66,6 +66,11 @@ class Run:
     created: int
     finished: int | None
 
+    @property
+    def merchant_id(self) -> str:
+        """The run's owner, as its row and its events name it: the platform."""
+        return RECONCILIATION_OWNER
+
 
 @dataclass(frozen=True)
 class PartCounts:

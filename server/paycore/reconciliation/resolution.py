@@ -23,18 +23,18 @@ Transfer ids derive from the discrepancy, the action and the currency, so they p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason
-from paycore.events import record_event
+from paycore.events import Recorder
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import BalanceStatus
 from paycore.reconciliation import repository
 from paycore.reconciliation.books import Books, is_merchant
+from paycore.reconciliation.events import DISCREPANCY_RESOLVED
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Status
 from paycore.reconciliation.payout_resolution import (
     PayoutResolutions,
@@ -44,10 +44,6 @@ from paycore.reconciliation.payout_resolution import (
     unfit,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-RenderDiscrepancy = Callable[[Discrepancy], Message]
-
-RESOLVED_EVENT = "reconciliation.discrepancy.resolved"
 
 _COUNTER_ACCOUNT = {
     Action.ADJUST: codes.BALANCE_PENDING.code,
@@ -78,7 +74,7 @@ def resolves_itself(discrepancy: Discrepancy) -> bool:
 @dataclass(frozen=True, slots=True)
 class Resolver:
     _books: Books
-    _render: RenderDiscrepancy
+    _events: Recorder[Discrepancy]
     _balances: BalanceBook
     _payouts: PayoutResolutions
 
@@ -109,7 +105,7 @@ class Resolver:
         resolved = await repository.mark_resolved(
             connection, discrepancy.merchant_id, discrepancy.id, action, note, transfer_ids
         )
-        await self.record(connection, resolved)
+        await self._events.record(connection, DISCREPANCY_RESOLVED, resolved)
         return resolved
 
     async def _book(
@@ -137,18 +133,6 @@ class Resolver:
             description=f"reconciliation: {discrepancy.kind.value} {discrepancy.id}",
         )
         return [transfer.id for transfer in transfers]
-
-    def render(self, discrepancy: Discrepancy) -> Message:
-        return self._render(discrepancy)
-
-    async def record(self, connection: AsyncConnection, discrepancy: Discrepancy) -> None:
-        await record_event(
-            connection,
-            discrepancy.merchant_id,
-            RESOLVED_EVENT,
-            self._render(discrepancy),
-            logical_shard=None if is_merchant(discrepancy.merchant_id) else 0,
-        )
 
     async def _transfers(
         self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action

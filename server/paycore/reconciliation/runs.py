@@ -22,12 +22,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from google.protobuf.message import Message
-from paycore.events import record_event
-from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, logical_shard_of, new_id
+from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
-from paycore.reconciliation.books import Books
+from paycore.reconciliation.books import Books, owner_logical_shard
 from paycore.reconciliation.discrepancies import DiscrepancyBook
+from paycore.reconciliation.events import (
+    DISCREPANCY_RESOLVED,
+    RUN_COMPLETED,
+    ReconciliationEvents,
+)
 from paycore.reconciliation.matching import DayWindow
 from paycore.reconciliation.metrics import ReconciliationMetrics
 from paycore.reconciliation.models import RECONCILIATION_OWNER, PartCounts, Run, RunStatus, Source
@@ -38,10 +41,6 @@ from paycore.storage.raw import driver_of
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
-
-COMPLETED_EVENT = "reconciliation.run.completed"
-
-RenderRun = Callable[[Run], Message]
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class Runs:
     _books: Books
     _resolver: Resolver
     _metrics: ReconciliationMetrics
-    _render_run: RenderRun
+    _events: ReconciliationEvents
     _terms: Matching
     _clock: Callable[[], float] = time.time
 
@@ -139,13 +138,7 @@ class Runs:
             finished = await repository.finish_run(
                 connection, RECONCILIATION_OWNER, run.id, RunStatus.SUCCEEDED, counts
             )
-            await record_event(
-                connection,
-                RECONCILIATION_OWNER,
-                COMPLETED_EVENT,
-                self._render_run(finished),
-                logical_shard=HOME_LOGICAL_SHARD,
-            )
+            await self._events.run.record(connection, RUN_COMPLETED, finished)
         await self.refresh_metrics()
         return finished
 
@@ -215,7 +208,7 @@ class Runs:
                 driver, run.source, run.id, window, self._terms.psp_fee_basis_points
             )
             totals = await matching.settlement_totals(driver)
-        await DiscrepancyBook(self._resolver).store(
+        await DiscrepancyBook(self._resolver, self._events.discrepancy).store(
             connection,
             driver,
             run.source,
@@ -228,7 +221,7 @@ class Runs:
         for merchant_id, discrepancy_id in matched.late_arrivals:
             late = await repository.locked_discrepancy(connection, merchant_id, discrepancy_id)
             if late is not None:
-                await self._resolver.record(connection, late)
+                await self._events.discrepancy.record(connection, DISCREPANCY_RESOLVED, late)
         merchants = sorted(
             {merchant for merchant, *_ in totals}
             | {found.merchant_id for found in matched.discrepancies}
@@ -250,11 +243,7 @@ class Runs:
         return counts
 
     def _shard_of(self, merchant_id: str) -> int:
-        try:
-            logical = logical_shard_of(merchant_id, Prefix.ACCOUNT)
-        except MalformedId:
-            logical = HOME_LOGICAL_SHARD
-        return self._shards.physical_of_logical(logical)
+        return self._shards.physical_of_logical(owner_logical_shard(merchant_id))
 
     async def refresh_metrics(self) -> None:
         counts: dict[str, int] = {}
