@@ -326,14 +326,14 @@ def build_platform(
                 settings.dispute_fee_returned_on_win,
                 settings.dispute_evidence_chars_max,
             ),
-            dispute_message,
+            Recorder(dispute_message),
         ),
         checkout=CheckoutSessions(
             shards,
             reads,
             pay_in.intents,
             PageKeys(accounts, Vault.from_setting(settings.vault_key)),
-            checkout_messages.session,
+            Recorder(checkout_messages.session),
         ),
         checkout_messages=checkout_messages,
         currencies=Currencies(shards, conversions, currency_rules),
@@ -362,7 +362,7 @@ def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
         endpoint_concurrency=settings.webhook_endpoint_concurrency,
         lease=timedelta(milliseconds=settings.webhook_lease_ms),
     )
-    return Deliverer(sender, box, event_json, endpoint_message, limits)
+    return Deliverer(sender, box, event_json, Recorder(endpoint_message), limits)
 
 
 def address_policy(settings: Settings) -> AddressPolicy:

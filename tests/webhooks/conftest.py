@@ -13,6 +13,7 @@ from paycore.app import Platform, build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.customer.vault import Vault
+from paycore.events import Recorder
 from paycore.events.servicer import event_json
 from paycore.runtime.server import GrpcServer
 from paycore.storage.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -70,7 +71,7 @@ class Hooks:
             ),
             SecretBox(Vault.from_setting(self.settings.vault_key)),
             event_json,
-            endpoint_message,
+            Recorder(endpoint_message),
             DeliveryLimits(
                 in_flight_max=64,
                 endpoint_concurrency=concurrency,

@@ -5,12 +5,10 @@ client_secret; the session follows its intent (repository.shown_status)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.message import Message
 from paycore.account.repository import MerchantRepository
 from paycore.account.service import AccountService
 from paycore.checkout.models import HostedPage, NewSession, Session, SessionStatus
@@ -25,7 +23,7 @@ from paycore.checkout.repository import (
 )
 from paycore.customer.vault import Vault
 from paycore.errors import ApiError, Reason, not_found
-from paycore.events.outbox import record_event
+from paycore.events import Recorder
 from paycore.ids import Prefix, logical_shard_of, new_merchant_id
 from paycore.payment.intents import cancel, create
 from paycore.payment.intents.flow import IntentFlow
@@ -42,9 +40,6 @@ PAGE_KEY_NAME = "Hosted checkout pages"
 SWEEP_BATCH_MAX = 100
 _KEY_PURPOSE = "checkout_key:"
 _ABANDONED = "abandoned"
-
-RenderSession = Callable[[Session], Message]
-"""A session as its events carry it (the servicer's message), passed by the composition root."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +72,9 @@ class CheckoutSessions:
     _reads: Reads
     _intents: IntentFlow
     _keys: PageKeys
-    _render: RenderSession
+    _events: Recorder[Session]
+    """Its events carry the servicer's message (with the page's url), built by the composition
+    root."""
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession
@@ -171,7 +168,7 @@ class CheckoutSessions:
         await repository.close(row.merchant_id, row.id, status)
         ended = await repository.written(row.merchant_id, row.id)
         kind = SESSION_COMPLETED if status is SessionStatus.COMPLETE else SESSION_EXPIRED
-        await record_event(connection, row.merchant_id, kind, self._render(ended))
+        await self._events.record(connection, kind, ended)
 
 
 def _row(row: Row[Any]) -> Row[Any]:

@@ -10,10 +10,9 @@ transaction of its own. A retried request with the same idempotency-key resumes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, MutableSequence
+from collections.abc import MutableSequence
 from dataclasses import dataclass, field, replace
 
-from google.protobuf.message import Message
 from paycore.dispute.machine import CLOSED, can_move, check_move, opening_status
 from paycore.dispute.models import (
     AWAITING_RESPONSE,
@@ -34,7 +33,7 @@ from paycore.dispute.repository import (
     disputes_query,
 )
 from paycore.errors import ApiError, Reason, not_found
-from paycore.events import record_event
+from paycore.events import Recorder
 from paycore.fraud.models import Assessment, OutcomeLabel
 from paycore.fraud.service import FraudService
 from paycore.ids import Prefix, new_merchant_id
@@ -46,7 +45,6 @@ from paycore.storage.reads import Cursor, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
-RenderDispute = Callable[[Dispute], Message]
 FEED_BATCH_MAX = 100
 FEED_LEASE_SECONDS = 60
 CALL_LEASE_SECONDS = 60
@@ -73,7 +71,7 @@ class Disputes:
     _psp: PspClient
     _fraud: FraudService
     _fees: DisputeFees
-    _render: RenderDispute
+    _events: Recorder[Dispute]
 
     def now(self) -> int:
         return self._money.now()
@@ -375,9 +373,8 @@ class Disputes:
     async def _record(
         self, connection: AsyncConnection, dispute: Dispute, events: MutableSequence[str]
     ) -> None:
-        message = self._render(dispute)
         for event_type in events:
-            await record_event(connection, dispute.merchant_id, event_type, message)
+            await self._events.record(connection, event_type, dispute)
         events.clear()
 
     async def _count(self, step: _Step) -> None:

@@ -31,10 +31,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf.message import Message
 from paycore.background import spawn
 from paycore.errors import InvariantViolation
-from paycore.events import record_event
+from paycore.events import Recorder
 from paycore.events.models import Event
 from paycore.ids import Prefix, new_merchant_id
 from paycore.secret import Secret
@@ -55,9 +54,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-# An endpoint as the message its events carry (the servicer's renderer, passed in by the
-# composition root: domain code never imports the generated messages).
-RenderEndpoint = Callable[[Endpoint], Message]
 ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 
 FAN_OUT_BATCH_MAX = 500
@@ -97,7 +93,7 @@ class Deliverer:
         sender: Sender,
         box: SecretBox,
         render_body: Callable[[Event], bytes],
-        render_endpoint: RenderEndpoint,
+        endpoint_events: Recorder[Endpoint],
         limits: DeliveryLimits,
         clock: Clock = utc_now,
         wall_clock: Callable[[], float] = time.time,
@@ -105,7 +101,7 @@ class Deliverer:
         self._sender = sender
         self._box = box
         self._render_body = render_body
-        self._render_endpoint = render_endpoint
+        self._endpoint_events = endpoint_events
         self._limits = limits
         self._clock = clock
         self._wall_clock = wall_clock
@@ -200,8 +196,7 @@ class Deliverer:
         for endpoint in disabled:
             logger.info("webhook endpoint %s disabled (410, or failing for 3 days)", endpoint.id)
             await EndpointRepository(connection).park_deliveries(endpoint.merchant_id, endpoint.id)
-            message = self._render_endpoint(endpoint)
-            await record_event(connection, endpoint.merchant_id, ENDPOINT_DISABLED, message)
+            await self._endpoint_events.record(connection, ENDPOINT_DISABLED, endpoint)
 
     async def _fan_out(self, connection: AsyncConnection) -> tuple[int, list[ClaimedDelivery]]:
         """The events fanned out, and the new deliveries this process attempts at once (made
