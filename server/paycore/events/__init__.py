@@ -5,7 +5,7 @@ work").
     types.py       EVENT_TYPES, the catalogue every recorded type must be in
     outbox.py      record_event(connection, merchant_id, type, message): the one way to write
     recorder.py    Recorder[T]: a service's events of one kind of object, rendered by the
-                   converter the composition root passes in
+                   converter the composition root passes in; how every service records
     objects.py     the event's object: proto message <-> stored JSON <-> Any
     repository.py  rows: merchant-scoped queries, the outbox claim, EventsInsert (the CTE part
                    a statement that writes events beside its change composes)
@@ -14,8 +14,8 @@ work").
     servicer/      EventService over gRPC (requests.py, messages.py, register)
 """
 
-from paycore.events.outbox import UnknownEventType, record_event, record_events
+from paycore.events.outbox import UnknownEventType, record_event
 from paycore.events.recorder import Recorder
 from paycore.events.types import EVENT_TYPES
 
-__all__ = ["EVENT_TYPES", "Recorder", "UnknownEventType", "record_event", "record_events"]
+__all__ = ["EVENT_TYPES", "Recorder", "UnknownEventType", "record_event"]

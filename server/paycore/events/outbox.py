@@ -62,15 +62,6 @@ async def record_event(
     return event.id
 
 
-async def record_events(
-    connection: AsyncConnection, events: Sequence[tuple[str, str, Message]]
-) -> None:
-    """`record_event` for many (merchant, type, object) at once, in one round trip."""
-    await record_prepared(
-        connection, [prepare_event(merchant_id, kind, data) for merchant_id, kind, data in events]
-    )
-
-
 async def record_prepared(connection: AsyncConnection, events: Sequence[NewEvent]) -> None:
     """Writes events `prepare_event` made, in one round trip (a batch whose events come from
     more than one renderer: paycore.payment.events' payment.created with its orders')."""
