@@ -251,6 +251,7 @@ def server_environment(
         "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_SHUTDOWN_GRACE_SECONDS": "20",
         "PAYCORE_DB_POOL_SIZE": "3",
+        "PAYCORE_FRAUD_REDIS_TIMEOUT_MS": str(settings.fraud_redis_timeout_ms),
         **extra,
     }
 
