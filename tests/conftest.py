@@ -37,6 +37,7 @@ from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop, open_shop
 from tests.payout.support import World, open_world
 
 SHARD_COUNT = 2
+FRAUD_REDIS_TIMEOUT_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,11 @@ def no_psp_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(servers: Servers, no_psp_url: str) -> Settings:
+    """The session's settings. `fraud_redis_timeout_ms` is generous: the shipped 50 ms is a
+    production latency budget, and on a loaded test machine one Redis answer slower than that
+    opens the fraud circuit for a second, scoring every payment meanwhile without its velocity
+    counters (a flood no longer blocked, a large payment held for review). The tests of that
+    degradation (tests/fraud/test_degradation.py) set the shipped timeout back."""
     return Settings(
         database_urls=servers.database_urls,
         redis_url=servers.redis_url,
@@ -110,6 +116,7 @@ def settings(servers: Servers, no_psp_url: str) -> Settings:
         grpc_addr="127.0.0.1:0",
         psp_url=no_psp_url,
         database_pool_size=5,
+        fraud_redis_timeout_ms=FRAUD_REDIS_TIMEOUT_MS,
     )
 
 

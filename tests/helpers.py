@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.request
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,9 +142,27 @@ async def reflected_services(target: str) -> set[str]:
 
 
 def free_port() -> int:
+    """A port free now, for a server that must be named before it starts and whose start
+    waits for nothing: another process can take it before that server binds it. Where the
+    server's start can be waited for, hold `reserved_port()` across it instead."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port for a server that must be named before it starts (its URL is in settings made
+    before it), held until the block ends: leave it once the server listens.
+
+    Held bound with SO_REUSEADDR and never listened on, the port is one the kernel gives no
+    one else (not to a bind to port 0, nor as the local port of a connection), while the server
+    named, which binds with SO_REUSEADDR (asyncio, aiohttp, grpc, PostgreSQL and http.server all
+    do), can still take it. Found free and let go (`free_port`), it could be taken meanwhile."""
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 def http_get(url: str) -> str:
@@ -251,6 +269,7 @@ def server_environment(
         "PAYCORE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         "PAYCORE_SHUTDOWN_GRACE_SECONDS": "20",
         "PAYCORE_DB_POOL_SIZE": "3",
+        "PAYCORE_FRAUD_REDIS_TIMEOUT_MS": str(settings.fraud_redis_timeout_ms),
         **extra,
     }
 
@@ -259,13 +278,16 @@ def server_environment(
 async def serving_process(
     settings: Settings, *arguments: str, **extra: str
 ) -> AsyncIterator[tuple[subprocess.Popen[bytes], int, int]]:
-    grpc_port, metrics_port = free_port(), free_port()
+    reservations = contextlib.ExitStack()
+    grpc_port = reservations.enter_context(reserved_port())
+    metrics_port = reservations.enter_context(reserved_port())
     process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; waits are async
         [sys.executable, "-m", "paycore.cli", "serve", *arguments],
         env=server_environment(settings, grpc_port, metrics_port, **extra),
     )
     try:
-        await wait_serving(grpc_port)
+        with reservations:  # held until the process serves on them
+            await wait_serving(grpc_port)
         yield process, grpc_port, metrics_port
     finally:
         if process.poll() is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import reserved_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 OWNER = "postgres"  # initdb refuses to run as root
@@ -63,8 +63,15 @@ def primary_and_replica(folder: Path) -> tuple[Node, Node]:
     tmp_path is private to root: use `owned_folder()`)."""
     if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None:
         pytest.skip(f"PostgreSQL's tools are not at {PG_BIN} (apt-get install postgresql)")
-    primary = Node(folder / "primary", free_port())
-    replica = Node(folder / "replica", free_port())
+    # Each node's port is in its configuration before it starts: held until both listen.
+    with reserved_port() as primary_port, reserved_port() as replica_port:
+        primary = Node(folder / "primary", primary_port)
+        replica = Node(folder / "replica", replica_port)
+        _start_pair(folder, primary, replica)
+    return primary, replica
+
+
+def _start_pair(folder: Path, primary: Node, replica: Node) -> None:
     _run(str(PG_BIN / "initdb"), "-D", str(primary.data_dir), "-U", "postgres", "--auth=trust")
     settings = {
         "port": primary.port,
@@ -100,7 +107,6 @@ def primary_and_replica(folder: Path) -> tuple[Node, Node]:
         {"port": replica.port, "synchronous_standby_names": "''"},
     )
     replica.start()
-    return primary, replica
 
 
 @contextlib.contextmanager

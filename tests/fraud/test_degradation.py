@@ -3,21 +3,36 @@ counts it (issue 5, "Degradation")."""
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
 
+import pytest
 from paycore.app import build_platform
 from paycore.config import Settings
 from paycore.fraud.rules import Decision
 from prometheus_client import CollectorRegistry
 
 from tests.fraud.support import in_process, returning_customer
-from tests.helpers import MerchantFixture, free_port
+from tests.helpers import MerchantFixture
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port bound and never listened on: every connection to it is refused at once, and no
+    other process can take it while the test holds it (a port found free and let go can be)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 async def test_scoring_without_redis_answers_fast_and_holds_large_amounts(
-    migrated: Settings, merchant: MerchantFixture
+    migrated: Settings, merchant: MerchantFixture, refused_port: int
 ) -> None:
-    nowhere = migrated.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    nowhere = migrated.with_overrides(
+        redis_url=f"redis://127.0.0.1:{refused_port}/0",
+        fraud_redis_timeout_ms=Settings().fraud_redis_timeout_ms,  # the shipped budget
+    )
     registry = CollectorRegistry()
     platform = build_platform(nowhere, registry)
     try:

@@ -4,7 +4,7 @@ downloaded browser. Without Chromium (or the playwright package) every test here
 with the reason.
 
 A paycore of its own per test, like the pay-in tests' (tests/conftest.py `payin`): the gRPC
-server on a PSP simulator, and the REST edge in front of it on a port chosen first, so that the
+server on a PSP simulator, and the REST edge in front of it on a port reserved first, so that the
 sessions' `url` (PAYCORE_CHECKOUT_URL) is the edge the browser opens. The merchant's own site
 (success and cancel pages) is a small aiohttp app."""
 
@@ -29,7 +29,7 @@ from paycore.runtime.server import GrpcServer
 from paycore.worker.jobs import checkout_session_sweep
 from prometheus_client import CollectorRegistry
 
-from tests.helpers import PspSimulator, create_merchant, free_port
+from tests.helpers import PspSimulator, create_merchant, reserved_port
 from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, Shop
 
 CHROMIUM = Path(os.environ.get("PAYCORE_CHROMIUM", "/usr/bin/chromium"))
@@ -45,9 +45,14 @@ SCREENSHOTS = (
 )
 
 try:
-    from playwright.async_api import Browser, async_playwright
+    from playwright.async_api import Browser, async_playwright, expect
 except ImportError:  # pragma: no cover - the dev extra installs it
     async_playwright = None  # type: ignore[assignment]
+else:
+    # What a page is expected to show, it may take up to 15 s to show (Playwright's default
+    # is 5 s): on a loaded 2-core machine the browser, the edge and the server share the CPU
+    # with the rest of the suite. A page that never shows it still fails.
+    expect.set_options(timeout=15_000)
 
 
 def chromium_path() -> str:
@@ -115,19 +120,23 @@ async def _merchant_site() -> tuple[web.AppRunner, str]:
 
 @pytest_asyncio.fixture
 async def storefront(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Storefront]:
-    edge_port = free_port()
-    settings = migrated.with_overrides(
-        psp_url=psp.url,
-        rate_limits_per_second=NO_LIMITS,
-        checkout_url=f"http://127.0.0.1:{edge_port}",
-        webhook_allow_http=True,  # the merchant's site below takes webhooks on 127.0.0.1
-        webhook_allow_private=True,
-        **PAYIN_TIMINGS,
-    )
-    platform = build_platform(settings, CollectorRegistry())
-    server = await start_server(platform, "127.0.0.1:0")
-    target = f"127.0.0.1:{server.port}"
-    edge = await start_edge(target, f"127.0.0.1:{edge_port}", pages_token=settings.internal_token)
+    # The edge's URL is in the settings the server is built on, before the edge can start: its
+    # port is held (tests.helpers.reserved_port) until the edge listens on it.
+    with reserved_port() as edge_port:
+        settings = migrated.with_overrides(
+            psp_url=psp.url,
+            rate_limits_per_second=NO_LIMITS,
+            checkout_url=f"http://127.0.0.1:{edge_port}",
+            webhook_allow_http=True,  # the merchant's site below takes webhooks on 127.0.0.1
+            webhook_allow_private=True,
+            **PAYIN_TIMINGS,
+        )
+        platform = build_platform(settings, CollectorRegistry())
+        server = await start_server(platform, "127.0.0.1:0")
+        target = f"127.0.0.1:{server.port}"
+        edge = await start_edge(
+            target, f"127.0.0.1:{edge_port}", pages_token=settings.internal_token
+        )
     admin = connect(target, settings.admin_token)
     created = await create_merchant(admin, target, name="Paper Cranes")
     operator = connect(target, settings.admin_token, acting_for=created.merchant.id)
