@@ -142,11 +142,14 @@ def render_json(
 
 
 def object_name(descriptor: Descriptor) -> str | None:
-    """The `object` a message carries: paycore's resources (messages with an id) and Balance."""
+    """The `object` a message carries: paycore's resources (messages with an id) and Balance.
+    None for a message with an `object` field of its own (a discrepancy's: the object it is
+    about), which the type's name would otherwise hide from every REST and webhook reader."""
     name = OBJECT_NAMES.get(descriptor.full_name)
     if name is not None:
         return name
-    if not descriptor.full_name.startswith(_PACKAGE) or "id" not in descriptor.fields_by_name:
+    fields = descriptor.fields_by_name
+    if not descriptor.full_name.startswith(_PACKAGE) or "id" not in fields or "object" in fields:
         return None
     outer: Descriptor | None = descriptor
     while outer is not None:  # parts of requests and responses are not resources

@@ -31,7 +31,14 @@ from paycore.stripe_json import (
 )
 from paycore.tools.psp import cards
 from paycore.transcoding import is_map, is_well_known, message_of
-from paycore.v1 import account_pb2, customer_pb2, event_pb2, payment_pb2, subscription_pb2
+from paycore.v1 import (
+    account_pb2,
+    customer_pb2,
+    event_pb2,
+    payment_pb2,
+    reconciliation_pb2,
+    subscription_pb2,
+)
 
 from tests.converters import servicer_converters
 from tests.edge.helpers import call, card_method, new_merchant
@@ -173,6 +180,10 @@ def test_the_renderer_names_objects_and_numbers() -> None:
     assert object_name(customer_pb2.PaymentMethod.DESCRIPTOR) == "payment_method"
     assert object_name(subscription_pb2.TestClock.DESCRIPTOR) == "test_helpers.test_clock"
     assert object_name(payment_pb2.CreatePaymentIntentRequest.DESCRIPTOR) is None
+    # A field named `object` is the message's own: a discrepancy's names what it is about.
+    discrepancy = reconciliation_pb2.Discrepancy(id="disc_1", object="pi_1")
+    assert object_name(reconciliation_pb2.Discrepancy.DESCRIPTOR) is None
+    assert stripe_json(discrepancy)["object"] == "pi_1"
     intent = payment_pb2.PaymentIntent(id="pi_1", amount=2**40, created=1_700_000_000)
     intent.last_payment_error.code = "FRAUD_SUSPECTED"
     event = event_pb2.Event(id="evt_1", type="payment_intent.payment_failed", created=5)
