@@ -99,6 +99,16 @@ def test_only_the_edge_is_reachable_from_outside_and_no_simulator_in_production(
     assert "paycore-psp" in of_kind(rendered("dev"), "Deployment")
 
 
+def test_a_dashboard_browser_stays_on_the_edge_it_signed_in_on() -> None:
+    """The dashboard's sessions are in one edge's memory and production runs several edges:
+    without affinity a browser's next page lands on another edge, signed out."""
+    assert of_kind(rendered("production"), "Deployment")["paycore-edge"]["spec"]["replicas"] > 1
+    (ingress,) = of_kind(rendered("production"), "Ingress").values()
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    assert annotations["nginx.ingress.kubernetes.io/session-cookie-path"] == "/dashboard"
+
+
 def test_production_scales_serve_and_edge_and_keeps_them_up() -> None:
     resources = rendered("production")
     autoscalers = of_kind(resources, "HorizontalPodAutoscaler")

@@ -4,7 +4,9 @@ id in an HttpOnly, SameSite=Strict cookie (Secure over HTTPS) scoped to /dashboa
 that changes something carries the session's CSRF token, compared in constant time.
 
 Sessions live in the process's memory (bounded, idle ones expire): behind several edges a load
-balancer must keep a browser on one edge (sticky sessions), and a restart signs everyone out."""
+balancer must keep a browser on one edge (sticky sessions: the production Ingress pins
+/dashboard with a cookie, deploy/kubernetes/overlays/production/ingress.yaml), and a restart
+signs everyone out."""
 
 from __future__ import annotations
 
