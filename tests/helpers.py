@@ -30,6 +30,7 @@ from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.psp.client import PspClient
 from paycore.runtime.context import CallContext, Caller, CallerKind, begin_call
+from paycore.runtime.process import free_port as any_free_port
 from paycore.tools.psp.simulator import SimulatorServer
 from paycore.tools.psp.store import DATABASE_FILE
 from paycore.v1 import account_pb2
@@ -145,9 +146,7 @@ def free_port() -> int:
     """A port free now, for a server that must be named before it starts and whose start
     waits for nothing: another process can take it before that server binds it. Where the
     server's start can be waited for, hold `reserved_port()` across it instead."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return any_free_port()
 
 
 @contextlib.contextmanager
@@ -278,21 +277,26 @@ def server_environment(
 async def serving_process(
     settings: Settings, *arguments: str, **extra: str
 ) -> AsyncIterator[tuple[subprocess.Popen[bytes], int, int]]:
-    reservations = contextlib.ExitStack()
-    grpc_port = reservations.enter_context(reserved_port())
-    metrics_port = reservations.enter_context(reserved_port())
-    process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; waits are async
-        [sys.executable, "-m", "paycore.cli", "serve", *arguments],
-        env=server_environment(settings, grpc_port, metrics_port, **extra),
-    )
+    with reserved_port() as grpc_port, reserved_port() as metrics_port:
+        serving = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; waits are async
+            [sys.executable, "-m", "paycore.cli", "serve", *arguments],
+            env=server_environment(settings, grpc_port, metrics_port, **extra),
+        )
+        try:
+            await wait_serving(grpc_port)  # the ports are held until the process serves
+        except BaseException:
+            _killed(serving)
+            raise
     try:
-        with reservations:  # held until the process serves on them
-            await wait_serving(grpc_port)
-        yield process, grpc_port, metrics_port
+        yield serving, grpc_port, metrics_port
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _killed(serving)
+
+
+def _killed(serving: subprocess.Popen[bytes]) -> None:
+    if serving.poll() is None:
+        serving.kill()
+        serving.wait()
 
 
 async def wait_serving(port: int, timeout_seconds: float = 30) -> None:

@@ -112,11 +112,14 @@ def _a_country_in_its_daytime() -> str:
     block threshold (GB's 21:00-05:59 blocked it), which would make this test of the review
     rule depend on the hour the suite runs."""
     now = int(time.time())
-    return next(
+    daytime = [
         country
         for country in sorted(ZONE_OF_COUNTRY)
         if country != "US" and 10 <= local_hour(country, now) <= 16
-    )
+    ]
+    if not daytime:
+        pytest.skip("no time zone database here: every country's local hour is unknown")
+    return daytime[0]
 
 
 @pytest.mark.parametrize(

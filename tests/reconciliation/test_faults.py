@@ -9,8 +9,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.reconciliation.books import owner_logical_shard
+from paycore.ids import HOME_LOGICAL_SHARD, Prefix, logical_shard_of, new_id
 from paycore.reconciliation.models import (
     RECONCILIATION_OWNER,
     Action,
@@ -349,7 +348,9 @@ async def test_each_discrepancy_and_run_records_its_events_on_its_owners_shard(
     assert sorted(events) == sorted(expected)
     shards = desk.platform.shards
     for (owner, kind, _), (engine, event_shard) in events.items():
-        assert event_shard == owner_logical_shard(owner), (owner, kind)
+        home = owner == RECONCILIATION_OWNER  # the platform's: the home shard
+        expected_shard = HOME_LOGICAL_SHARD if home else logical_shard_of(owner, Prefix.ACCOUNT)
+        assert event_shard == expected_shard, (owner, kind)
         assert engine is shards.engine_for_logical(event_shard), (owner, kind)
 
 

@@ -3,7 +3,7 @@ reads of them, and the outbox publisher that hands them on (docs/design.md, "Eve
 work").
 
     types.py       EVENT_TYPES, the catalogue every recorded type must be in
-    outbox.py      record_event(connection, merchant_id, type, message): the one way to write
+    outbox.py      record_event / record_prepared: the rows written, beside the change
     recorder.py    Recorder[T]: a service's events of one kind of object, rendered by the
                    converter the composition root passes in; how every service records
     objects.py     the event's object: proto message <-> stored JSON <-> Any

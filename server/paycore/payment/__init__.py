@@ -2,7 +2,7 @@
 several sellers, refunds; each PSP operation runs through the executor.
 
     servicer/      PaymentService over gRPC: requests.py (message -> dataclass), messages.py
-                   (dataclass -> message, also the events' renderer), fraud.py (the wire to
+                   (dataclass -> message, also the events' objects), fraud.py (the wire to
                    FraudService), register()
     intents/       one module per intent operation (create, confirm, capture, cancel, answer,
                    review); flow.py holds what they share

@@ -43,7 +43,10 @@ def is_merchant(owner: str) -> bool:
 def owner_logical_shard(owner: str) -> int:
     """The logical shard of a reconciliation row's owner: its merchant's, or the home shard's
     for the platform (runs, and discrepancies naming no merchant paycore can route)."""
-    return logical_shard_of(owner, Prefix.ACCOUNT) if is_merchant(owner) else HOME_LOGICAL_SHARD
+    try:
+        return logical_shard_of(owner, Prefix.ACCOUNT)
+    except MalformedId:
+        return HOME_LOGICAL_SHARD
 
 
 def day_tag(source: str, day: dt.date) -> str:

@@ -14,7 +14,13 @@ from paycore.reconciliation import repository
 from paycore.reconciliation.books import is_merchant, owner_logical_shard
 from paycore.reconciliation.events import DISCREPANCY_CREATED
 from paycore.reconciliation.matching import FoundDiscrepancy
-from paycore.reconciliation.models import Action, Discrepancy, Source, Status
+from paycore.reconciliation.models import (
+    RECONCILIATION_OWNER,
+    Action,
+    Discrepancy,
+    Source,
+    Status,
+)
 from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, resolves_itself
 from paycore.storage.raw import Driver
 from paycore.storage.schema import reconciliation_discrepancies as table
@@ -52,7 +58,7 @@ class Stored:
 def owner_of(merchant_id: str) -> str:
     """The row's owner: the merchant, or "platform" for a line naming no merchant paycore can
     route (a discrepancy on the home shard)."""
-    return merchant_id if is_merchant(merchant_id) else "platform"
+    return merchant_id if is_merchant(merchant_id) else RECONCILIATION_OWNER
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""What every paycore process shares: the event loop, logging, and listening addresses."""
+"""What every paycore process shares: the event loop, logging, listening addresses, the signals
+that stop it, and free local ports for the children it starts."""
 
 from __future__ import annotations
 

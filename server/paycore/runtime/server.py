@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -44,9 +43,8 @@ class GrpcServer:
         """Refuses new calls, lets in-flight ones finish within the grace period."""
         for watcher in self.watchers:
             watcher.cancel()
-        for watcher in self.watchers:  # a health check in flight gives its connection back
-            with suppress(asyncio.CancelledError):
-                await watcher
+        if self.watchers:  # a health check in flight gives its connection back first
+            await asyncio.wait(self.watchers)  # never raises what a watcher raised
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_seconds)
         if self.internal is not None:

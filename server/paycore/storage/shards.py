@@ -15,7 +15,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import QueuePool
 
 log = logging.getLogger(__name__)
+
+POOL_RETURN_GRACE_SECONDS = 5.0
+"""How long closing the pools waits for connections still checked out (`Shards.dispose`): a
+part of every process's shutdown, after the server's and the worker's own grace periods."""
 
 # Limits on every session: no statement or forgotten transaction can hold locks for long.
 SESSION_SETTINGS = {
@@ -293,7 +297,7 @@ class Shards:
             return False
         return True
 
-    async def dispose(self, grace_seconds: float = 5.0) -> None:
+    async def dispose(self, grace_seconds: float = POOL_RETURN_GRACE_SECONDS) -> None:
         """Closes the pools once every connection is back in them, waiting up to
         `grace_seconds` for those still checked out: a recording a group commit finishes after
         its caller left, a cancelled call's rollback, the shard map's watcher. A connection
@@ -301,8 +305,7 @@ class Shards:
         closes any more: its socket stays open until the garbage collector finds it."""
         if self._map_watch is not None:
             self._map_watch.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._map_watch
+            await asyncio.wait([self._map_watch])  # never raises what the watcher raised
             self._map_watch = None
         try:
             async with asyncio.timeout(grace_seconds):

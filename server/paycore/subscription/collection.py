@@ -22,7 +22,7 @@ from paycore.payment.models import IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
 from paycore.payment.repository import PayInRepository
 from paycore.subscription import dunning, invoices, lifecycle
-from paycore.subscription.events import SubscriptionEvents
+from paycore.subscription.events import INVOICE_PAYMENT_FAILED, SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.store import SubscriptionRepository
@@ -63,7 +63,7 @@ class Collection:
             attempted_at=at,
         )
         if method is None:
-            await invoices.save(connection, self.events, attempt, "invoice.payment_failed")
+            await invoices.save(connection, self.events, attempt, INVOICE_PAYMENT_FAILED)
             await dunning.failed(
                 connection, self.events, subscription, attempt, scheduled=scheduled
             )
@@ -116,7 +116,7 @@ class Collection:
                     connection, self.events, subscription, settled, settled.attempted_at or 0
                 )
             else:
-                await invoices.save(connection, self.events, settled, "invoice.payment_failed")
+                await invoices.save(connection, self.events, settled, INVOICE_PAYMENT_FAILED)
                 await dunning.failed(
                     connection, self.events, subscription, settled, scheduled=scheduled
                 )

@@ -21,6 +21,15 @@ PRODUCT_CREATED = "product.created"
 PRICE_CREATED = "price.created"
 INVOICE_ITEM_CREATED = "invoiceitem.created"
 TEST_CLOCK_READY = "test_helpers.test_clock.ready"
+SUBSCRIPTION_CREATED = "customer.subscription.created"
+SUBSCRIPTION_UPDATED = "customer.subscription.updated"
+SUBSCRIPTION_DELETED = "customer.subscription.deleted"
+INVOICE_CREATED = "invoice.created"
+INVOICE_FINALIZED = "invoice.finalized"
+INVOICE_PAID = "invoice.paid"
+INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
+INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible"
+INVOICE_VOIDED = "invoice.voided"
 
 
 @dataclass(frozen=True, slots=True)

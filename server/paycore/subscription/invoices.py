@@ -14,7 +14,14 @@ from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.iso import amount_max
 from paycore.subscription import invoice_items
-from paycore.subscription.events import SubscriptionEvents
+from paycore.subscription.events import (
+    INVOICE_CREATED,
+    INVOICE_FINALIZED,
+    INVOICE_MARKED_UNCOLLECTIBLE,
+    INVOICE_PAID,
+    INVOICE_VOIDED,
+    SubscriptionEvents,
+)
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     BillingReason,
@@ -153,7 +160,7 @@ async def create_invoice(
     )
     await repository.drop_pending(merchant_id, subscription.id)
     await repository.insert(invoice)
-    await events.invoice.record(connection, "invoice.created", invoice)
+    await events.invoice.record(connection, INVOICE_CREATED, invoice)
     return invoice, replace(
         subscription, credit_balance=min(total, 0), latest_invoice_id=invoice.id
     )
@@ -166,7 +173,7 @@ async def finalize(
     once (no charge)."""
     number = await InvoiceRepository(connection).next_number(invoice.merchant_id)
     finalized = replace(invoice, status=InvoiceStatus.OPEN, number=number)
-    await save(connection, events, finalized, "invoice.finalized")
+    await save(connection, events, finalized, INVOICE_FINALIZED)
     if finalized.amount_due == 0:
         return await mark_paid(connection, events, finalized, at)
     return finalized
@@ -183,14 +190,14 @@ async def mark_paid(
         charging=False,
         next_payment_attempt=None,
     )
-    await save(connection, events, paid, "invoice.paid")
+    await save(connection, events, paid, INVOICE_PAID)
     return paid
 
 
 # The ways an invoice closes unpaid, with the event of each.
 CLOSED_EVENTS = {
-    InvoiceStatus.UNCOLLECTIBLE: "invoice.marked_uncollectible",
-    InvoiceStatus.VOID: "invoice.voided",
+    InvoiceStatus.UNCOLLECTIBLE: INVOICE_MARKED_UNCOLLECTIBLE,
+    InvoiceStatus.VOID: INVOICE_VOIDED,
 }
 
 

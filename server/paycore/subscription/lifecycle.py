@@ -8,7 +8,12 @@ from dataclasses import replace
 
 from paycore.invariants import violated
 from paycore.payment.off_session import OffSessionCharges
-from paycore.subscription.events import SubscriptionEvents
+from paycore.subscription.events import (
+    SUBSCRIPTION_CREATED,
+    SUBSCRIPTION_DELETED,
+    SUBSCRIPTION_UPDATED,
+    SubscriptionEvents,
+)
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.repository import TestClockRepository
@@ -81,15 +86,15 @@ async def save(
     repository = SubscriptionRepository(connection)
     if before is None:
         await repository.insert(scheduled)
-        kind = "customer.subscription.created"
+        kind = SUBSCRIPTION_CREATED
     else:
         await repository.save(scheduled)
         if scheduled.items != before.items:
             await repository.replace_items(scheduled)
         if scheduled.status.ended and not before.status.ended:
-            kind = "customer.subscription.deleted"
+            kind = SUBSCRIPTION_DELETED
         elif events.subscription.render(scheduled) != events.subscription.render(before):
-            kind = "customer.subscription.updated"
+            kind = SUBSCRIPTION_UPDATED
         else:
             return scheduled
     await events.subscription.record(connection, kind, scheduled)
