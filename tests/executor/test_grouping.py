@@ -139,3 +139,20 @@ async def test_joined_lasts_of_one_kind_run_as_one_call(engine: AsyncEngine) -> 
     )
     assert list(names) == ["a", "c", "b"]
     assert calls == [["a", "b"], ["c"]]  # the group runs merchant m1's, then m2's
+
+
+async def test_drained_returns_once_every_queued_recording_has_run(engine: AsyncEngine) -> None:
+    """At shutdown the caller of a recording may be gone (cancelled: it gave up only the
+    wait), but the recording holds a PSP's answer: `drained` waits for it, so the pools close
+    after it, never under it."""
+    groups, order = GroupCommit(32), list[str]()
+    callers = [
+        asyncio.create_task(groups.run(engine, name, recording(name, order)))
+        for name in ["a", "b", "c"]
+    ]
+    await asyncio.sleep(0)  # queued, a drainer started
+    for caller in callers:
+        caller.cancel()
+    await groups.drained()
+    assert sorted(await stored(engine)) == ["a", "b", "c"]
+    assert sorted(order) == ["a", "b", "c"]

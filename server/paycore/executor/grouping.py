@@ -124,6 +124,13 @@ class GroupCommit:
         # PSP's answer, which must be kept); only the wait is given up.
         return await asyncio.shield(pending.done)
 
+    async def drained(self) -> None:
+        """Returns once every recording queued so far has run (the server stopped taking calls):
+        a caller that left does not wait, but its recording (the PSP's answer) must be kept, and
+        the pools must not close under it."""
+        while running := {task for tasks in self._drainers.values() for task in tasks}:
+            await asyncio.wait(running)  # never raises what a drainer raised
+
     async def _drain(self, engine: AsyncEngine) -> None:
         queue = self._queues[engine]
         group: list[_Pending] = []

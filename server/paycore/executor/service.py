@@ -174,6 +174,11 @@ class Executor:
         self._payouts = payouts
         self._groups = GroupCommit(settings.group_commit_max, self._prepare_group)
 
+    async def drained(self) -> None:
+        """Returns once the recordings queued for a group commit have run (at shutdown: the
+        PSP's answers they hold must be kept)."""
+        await self._groups.drained()
+
     # -- creating and reading -------------------------------------------------------------------
 
     async def enqueue(self, connection: AsyncConnection, new: NewExecution) -> str:

@@ -43,7 +43,6 @@ from paycore.storage.idempotency import (
     FORMER_OPERATOR_OWNER,
     KeyWork,
     OpenKey,
-    Transaction,
     claim_together,
     operator_owner,
     request_fingerprint,
@@ -117,6 +116,10 @@ class Mutations:
         self._store = store
         self._lease = lease
         self._in_group = in_group(first_phase_group_max)
+
+    async def drained(self) -> None:
+        """Returns once the first phases queued for a group commit have run (at shutdown)."""
+        await self._in_group.groups.drained()
 
     async def for_merchant(
         self,
@@ -360,18 +363,23 @@ class Mutations:
         return await self.phased(merchant_id, request, render, already_recorded, complete)
 
 
-def in_group(group_max: int) -> Transaction:
+def in_group(group_max: int) -> FirstPhaseGroups:
     """A key's first transaction in a group commit's of at most `group_max` (paycore.executor.
     grouping: a group that fails runs each again alone), the group's keys claimed together
     first (`claim_together`: two statements for the group); never two of one key in a group:
     the second must find the first's committed key (or its lock), not run beside it in the
     transaction that holds both locks (an advisory lock is re-entrant within a session)."""
-    groups = GroupCommit(group_max, _claim_keys)
+    return FirstPhaseGroups(GroupCommit(group_max, _claim_keys))
 
-    async def transaction(engine: AsyncEngine, first: KeyWork[Any]) -> Any:
-        return await groups.run(engine, "", _InGroup(first), distinct=(first.owner, first.key))
 
-    return transaction
+@dataclass(frozen=True)
+class FirstPhaseGroups:
+    """`in_group`'s transaction (a `Transaction`), and the group commit it runs through."""
+
+    groups: GroupCommit
+
+    async def __call__(self, engine: AsyncEngine, first: KeyWork[Any]) -> Any:
+        return await self.groups.run(engine, "", _InGroup(first), distinct=(first.owner, first.key))
 
 
 @dataclass(frozen=True)
