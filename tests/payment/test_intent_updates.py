@@ -11,7 +11,7 @@ import grpc
 import pytest
 from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.repository import PayInRepository
-from paycore.v1 import payment_pb2
+from paycore.v1 import customer_pb2, payment_pb2
 from sqlalchemy import text
 
 from tests.helpers import rich_error
@@ -216,6 +216,38 @@ async def test_an_intent_that_left_an_updatable_status_meanwhile_is_not_updated(
     assert (error.reason, error.metadata.get("param")) == ("PAYMENT_INTENT_UNEXPECTED_STATE", "id")
     after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=created.id))
     assert (after.status, after.amount) == (P.PAYMENT_INTENT_STATUS_CANCELED, 1000)
+    await shop.assert_books_balance()
+
+
+async def test_an_update_checks_the_payment_method_against_the_customer_it_locked(
+    payin: PayIn, shop: Shop
+) -> None:
+    """A payment method must belong to the intent's customer: checked against the customer
+    the intent has once locked. The read said A, whose card this is; an update that committed
+    meanwhile made the intent B's: refused, naming the field, and nothing changes."""
+    first, second = [
+        await shop.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest(email=email))
+        for email in ("a@shop.test", "b@shop.test")
+    ]
+    firsts_card = await shop.card(good_card(), customer=first.id)
+    created = await _open_intent(shop, customer=first.id)
+
+    async def to_second(repository: PayInRepository, locked: Intent) -> object:
+        return await repository.update_intent(locked, customer_id=second.id)
+
+    request = Update(id=created.id, payment_method=firsts_card)
+    raced = await _update_racing(payin, shop, request, to_second)
+
+    assert isinstance(raced, grpc.aio.AioRpcError), raced
+    assert raced.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = rich_error(raced)
+    assert (error.reason, error.metadata.get("param")) == (
+        "PAYMENT_METHOD_CUSTOMER_MISMATCH",
+        "payment_method",
+    )
+    after = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=created.id))
+    assert (after.customer, after.payment_method) == (second.id, "")
+    assert after.status == P.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
     await shop.assert_books_balance()
 
 

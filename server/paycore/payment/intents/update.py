@@ -26,17 +26,14 @@ async def prepare(
     changes: IntentChanges,
 ) -> Phases[Intent]:
     """`intent` as read before the transaction; the card is read here, outside the
-    transaction, as create reads it. What depends on the intent's state (its status, and the
-    amount and currency it would have) is checked on the intent as locked, in the transaction
-    that writes: an update or a confirmation that committed after the read is what the change
-    is judged against, never the stale read."""
+    transaction, as create reads it. What depends on the intent's state (its status, the
+    amount and currency it would have, the customer its payment method must belong to) is
+    checked on the intent as locked, in the transaction that writes: an update or a
+    confirmation that committed after the read is what the change is judged against, never
+    the stale read."""
     require(intent, "update", UPDATABLE)
-    customer_id = changes.customer_id or intent.customer_id
-    # A new customer is checked against the intent's own payment method too.
-    method = changes.payment_method_id or (
-        intent.payment_method_id if changes.customer_id else None
-    )
-    card = await flow.card(merchant_id, method, customer_id)
+    read = _card_check(intent, changes)
+    card = await flow.card(merchant_id, *read)
 
     async def change(connection: AsyncConnection) -> Intent:
         repository = PayInRepository(connection)
@@ -45,10 +42,12 @@ async def prepare(
             raise not_found("payment_intent", intent.id)
         require(locked, "update", UPDATABLE)
         await _check_amount(currencies, connection, locked, changes)
+        now = _card_check(locked, changes)
+        checked = card if now == read else await flow.card(merchant_id, *now)
         values = _changed(locked, changes)
-        if card is not None and changes.payment_method_id is not None:
-            await flow.cards.save_test_card(connection, merchant_id, card)
-            values["payment_method_id"] = card.payment_method_id
+        if checked is not None and changes.payment_method_id is not None:
+            await flow.cards.save_test_card(connection, merchant_id, checked)
+            values["payment_method_id"] = checked.payment_method_id
             if locked.status is IntentStatus.REQUIRES_PAYMENT_METHOD:
                 status = IntentStatus.REQUIRES_CONFIRMATION
                 return await repository.move_intent(locked, status, **values)
@@ -57,6 +56,15 @@ async def prepare(
         return await repository.update_intent(locked, **values)
 
     return Phases(change)
+
+
+def _card_check(intent: Intent, changes: IntentChanges) -> tuple[str | None, str | None]:
+    """The payment method to check and the customer it must belong to, on `intent` with the
+    changes: a new customer is checked against the intent's own payment method too."""
+    method = changes.payment_method_id or (
+        intent.payment_method_id if changes.customer_id else None
+    )
+    return method, changes.customer_id or intent.customer_id
 
 
 async def _check_amount(
