@@ -20,7 +20,7 @@ from paycore.v1 import (
 )
 
 from tests.customer.support import new_card, new_customer
-from tests.fraud.support import returning_customer
+from tests.fraud.support import REVIEW_EVERYTHING, returning_customer
 from tests.helpers import MerchantFixture
 from tests.payment.shop import PayIn, Shop, good_card
 from tests.subscription.support import JAN_31_2026, billing_job, settle_clock
@@ -158,15 +158,6 @@ async def test_a_customer_created_with_a_payment_method_records_its_attachment(
 
 
 ORDER = payment_pb2.CreatePaymentRequest.PaymentOrder
-REVIEW_EVERYTHING = fraud_pb2.UpdateRiskPolicyRequest(
-    rules=[
-        fraud_pb2.RiskRule(
-            name="review_everything",
-            conditions=[fraud_pb2.RiskCondition(feature="amount_usd", above=0)],
-            action=fraud_pb2.RISK_DECISION_REVIEW,
-        )
-    ]
-)
 
 
 async def test_review_opened_and_closed(

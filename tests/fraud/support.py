@@ -15,6 +15,18 @@ from paycore.v1 import fraud_pb2
 YEAR_S = 365 * 86_400
 
 
+REVIEW_EVERYTHING = fraud_pb2.UpdateRiskPolicyRequest(
+    rules=[
+        fraud_pb2.RiskRule(
+            name="review_everything",
+            conditions=[fraud_pb2.RiskCondition(feature="amount_usd", above=0)],
+            action=fraud_pb2.RISK_DECISION_REVIEW,
+        )
+    ]
+)
+"""A merchant policy whose one rule holds every payment for review."""
+
+
 def payment_id(merchant_id: str) -> str:
     return new_id(Prefix.PAYMENT, logical_shard_of(merchant_id, Prefix.ACCOUNT))
 

@@ -16,19 +16,10 @@ from paycore.storage.schema import fraud_assessments, fraud_blocklist_items
 from paycore.v1 import fraud_pb2
 from sqlalchemy import select
 
-from tests.fraud.support import again, returning_customer
+from tests.fraud.support import REVIEW_EVERYTHING, again, returning_customer
 from tests.helpers import MerchantFixture, rich_error
 
 OperatorFor = Callable[[str | None], Paycore]
-REVIEW_EVERYTHING = fraud_pb2.UpdateRiskPolicyRequest(
-    rules=[
-        fraud_pb2.RiskRule(
-            name="review_everything",
-            conditions=[fraud_pb2.RiskCondition(feature="amount_usd", above=0)],
-            action=fraud_pb2.RISK_DECISION_REVIEW,
-        )
-    ]
-)
 
 
 @pytest_asyncio.fixture

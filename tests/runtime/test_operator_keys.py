@@ -24,8 +24,7 @@ from paycore.v1 import account_pb2, fraud_pb2, ledger_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.deploy.test_shard_move import fetch, rows_of
-from tests.fraud.support import returning_customer
-from tests.fraud.test_reviews import REVIEW_EVERYTHING
+from tests.fraud.support import REVIEW_EVERYTHING, returning_customer
 from tests.helpers import MerchantFixture, serving
 from tests.ledger.support import ASSET, account, balances, transfer_id
 from tests.storage.support import scratch_shards
