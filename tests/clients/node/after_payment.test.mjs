@@ -8,18 +8,13 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { test } from "node:test";
-import Stripe from "stripe";
+import { edgeStripe } from "./edge.mjs";
 
 const env = process.env;
 const keys = env.PAYCORE_AFTER_PAYMENT_KEYS.split(",");
 
 function newStripe() {
-  const { hostname, port, protocol } = new URL(env.PAYCORE_EDGE_URL);
-  return new Stripe(keys.shift(), {
-    host: hostname,
-    port: Number(port),
-    protocol: protocol.replace(":", ""),
-  });
+  return edgeStripe(keys.shift());
 }
 
 // The guide's Express handler, on node:http: the raw body, never parsed before it is verified.

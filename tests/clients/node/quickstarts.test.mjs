@@ -8,7 +8,7 @@
 // merchant per test: PAYCORE_QUICKSTART_KEYS holds their secret keys, one per test, in order.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import Stripe from "stripe";
+import { edgeStripe } from "./edge.mjs";
 
 const env = process.env;
 const keys = env.PAYCORE_QUICKSTART_KEYS.split(",");
@@ -16,12 +16,7 @@ const keys = env.PAYCORE_QUICKSTART_KEYS.split(",");
 // The client the guides start with, pointed at the edge; everything else as the SDK defaults it
 // (two network retries, an Idempotency-Key of its own on every POST).
 function newStripe() {
-  const { hostname, port, protocol } = new URL(env.PAYCORE_EDGE_URL);
-  return new Stripe(keys.shift(), {
-    host: hostname,
-    port: Number(port),
-    protocol: protocol.replace(":", ""),
-  });
+  return edgeStripe(keys.shift());
 }
 
 test("accept a payment (docs.stripe.com/payments/accept-a-payment)", async () => {

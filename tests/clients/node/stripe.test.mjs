@@ -4,15 +4,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Stripe from "stripe";
+import { edgeStripe } from "./edge.mjs";
 
 const env = process.env;
 
 function sdk(key = env.PAYCORE_SECRET_KEY, url = env.PAYCORE_EDGE_URL, options = {}) {
-  const { hostname, port, protocol } = new URL(url);
-  return new Stripe(key, {
-    host: hostname,
-    port: Number(port),
-    protocol: protocol.replace(":", ""),
+  return edgeStripe(key, url, {
     maxNetworkRetries: 0,
     apiVersion: "2025-01-27.acacia", // sent as Stripe-Version: accepted and ignored
     ...options,
