@@ -33,7 +33,7 @@ from paycore.runtime.context import CallContext, Caller, CallerKind, begin_call
 from paycore.runtime.process import free_port as any_free_port
 from paycore.tools.psp.simulator import SimulatorServer
 from paycore.tools.psp.store import DATABASE_FILE
-from paycore.v1 import account_pb2
+from paycore.v1 import account_pb2, event_pb2
 from prometheus_client import CollectorRegistry
 
 
@@ -310,3 +310,19 @@ async def wait_serving(port: int, timeout_seconds: float = 30) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"nothing served on port {port}")
+
+
+async def metadata_events(
+    client: Paycore, object_id: str, kind: type[Any]
+) -> list[tuple[str, dict[str, str]]]:
+    """(type, the object's metadata) of every event of the object (a message of `kind`), oldest
+    first."""
+    listed = await client.events.ListEvents(
+        event_pb2.ListEventsRequest(object_id=object_id, limit=100)
+    )
+    found = []
+    for event in reversed(listed.data):
+        carried = kind()
+        assert event.data.object.Unpack(carried)
+        found.append((event.type, dict(carried.metadata)))
+    return found

@@ -8,9 +8,9 @@ import asyncio
 import grpc
 import pytest
 from paycore.tools.psp import cards
-from paycore.v1 import event_pb2, payment_pb2
+from paycore.v1 import payment_pb2
 
-from tests.helpers import rich_error
+from tests.helpers import metadata_events, rich_error
 from tests.payment.shop import PayIn, Shop, fee, good_card, open_shop
 
 
@@ -139,16 +139,7 @@ async def test_refunding_the_rest_of_a_fully_refunded_intent_says_so(shop: Shop)
 
 
 async def _refund_events(shop: Shop, refund_id: str) -> list[tuple[str, dict[str, str]]]:
-    """(type, the refund's metadata) of every event of the refund, oldest first."""
-    listed = await shop.client.events.ListEvents(
-        event_pb2.ListEventsRequest(object_id=refund_id, limit=100)
-    )
-    found = []
-    for event in reversed(listed.data):
-        refund = payment_pb2.Refund()
-        assert event.data.object.Unpack(refund)
-        found.append((event.type, dict(refund.metadata)))
-    return found
+    return await metadata_events(shop.client, refund_id, payment_pb2.Refund)
 
 
 async def test_an_update_changes_the_metadata_alone_and_records_refund_updated(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import grpc
 import pytest
 from grpc import aio
-from paycore.v1 import event_pb2, payout_pb2
+from paycore.v1 import payout_pb2
 
-from tests.helpers import rich_error
+from tests.helpers import metadata_events, rich_error
 from tests.payout.support import PayoutShop, World
 
 P = payout_pb2
@@ -27,16 +27,7 @@ async def _payout_to_update(world: World) -> tuple[PayoutShop, P.Payout]:
 
 
 async def _payout_events(shop: PayoutShop, payout_id: str) -> list[tuple[str, dict[str, str]]]:
-    """(type, the payout's metadata) of every event of the payout, oldest first."""
-    listed = await shop.client.events.ListEvents(
-        event_pb2.ListEventsRequest(object_id=payout_id, limit=100)
-    )
-    found = []
-    for event in reversed(listed.data):
-        payout = P.Payout()
-        assert event.data.object.Unpack(payout)
-        found.append((event.type, dict(payout.metadata)))
-    return found
+    return await metadata_events(shop.client, payout_id, P.Payout)
 
 
 def _without_metadata(payout: P.Payout) -> P.Payout:
