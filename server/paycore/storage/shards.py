@@ -317,10 +317,11 @@ class Shards:
             await engine.dispose()
 
     def _checked_out(self) -> int:
-        return sum(_checked_out(engine) for engine in self.engines)
+        return sum(_in_use(engine) for engine in self.engines)
 
 
-def _checked_out(engine: AsyncEngine) -> int:
+def _in_use(engine: AsyncEngine) -> int:
+    """The connections of `engine`'s pool checked out now."""
     pool = engine.pool
     return pool.checkedout() if isinstance(pool, QueuePool) else 0
 
