@@ -30,23 +30,38 @@ class Payer:
     retry_pause_seconds: float = 0.05
     confirmed: dict[str, str] = field(default_factory=dict)
     succeeded_at: list[float] = field(default_factory=list)
+    """When each confirmed payment was answered."""
+    attempt_started_at: list[float] = field(default_factory=list)
+    """When the attempt that confirmed it began (beside `succeeded_at`): a payment answered
+    after an outage may have been sent before it."""
     refused_at: list[float] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
         sequence = 0
         while not stop.is_set():
             key = f"{self.name}-{sequence}"
-            intent = await self._pay(key)
+            intent, started_at = await self._pay(key)
             assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
             self.confirmed[key] = intent.id
             self.succeeded_at.append(time.monotonic())
+            self.attempt_started_at.append(started_at)
             sequence += 1
 
-    async def _pay(self, key: str) -> payment_pb2.PaymentIntent:
+    def first_answer_sent_after(self, start: float) -> float | None:
+        """When the first payment whose confirming attempt began after `start` was answered."""
+        answered = [
+            at
+            for began, at in zip(self.attempt_started_at, self.succeeded_at, strict=True)
+            if began > start
+        ]
+        return min(answered, default=None)
+
+    async def _pay(self, key: str) -> tuple[payment_pb2.PaymentIntent, float]:
         give_up_at = time.monotonic() + GIVE_UP_SECONDS
         while True:
+            started_at = time.monotonic()
             try:
-                return await self.client.payments.CreatePaymentIntent(
+                intent = await self.client.payments.CreatePaymentIntent(
                     payment_pb2.CreatePaymentIntentRequest(
                         amount=self.amount,
                         currency="usd",
@@ -56,6 +71,7 @@ class Payer:
                     metadata=(("idempotency-key", key),),
                     timeout=self.call_timeout_seconds,
                 )
+                return intent, started_at
             except aio.AioRpcError as error:
                 if error.code() not in self.retryable or time.monotonic() > give_up_at:
                     raise
