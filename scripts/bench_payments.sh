@@ -17,7 +17,8 @@
 # --targets runs, each for SECONDS (default 15), with pgbench before and after each: the Python
 # client at 8 in flight (it checks that every intent ends `succeeded`); ghz, closed loop of 32
 # in flight over 8 connections; ghz, open loop at 400/s (64 workers, 8 connections); then
-# `serve --workers 2` and the same closed loop; and a summary of the four.
+# `serve --workers 2` and the same closed loop; and a summary of the four, with the ceiling of
+# more workers on this machine (its cores over the cores the one-worker closed loop kept busy).
 #
 # PAYCORE_BENCH_PG (default postgresql://postgres@127.0.0.1:5432) is a server the bench may
 # create databases on; PAYCORE_REDIS_URL defaults to redis://127.0.0.1:6379/0 (the bench's keys

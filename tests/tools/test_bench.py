@@ -19,6 +19,7 @@ from paycore.errors import ConfigurationError
 from paycore.secret import Secret
 from paycore.tools.bench import Plan, accounts, health, merge, run, run_process
 from paycore.tools.bench.credentials import Credentials, credentials_for
+from paycore.tools.bench.summary import workers_ceiling
 
 from tests.helpers import create_merchant, serving
 
@@ -228,3 +229,19 @@ async def test_ghz_runs_the_plan_and_its_latencies_make_the_report(
     latency = report["latency_ms"]
     assert 0 < latency["min"] <= latency["p50"] <= latency["p99"] <= latency["max"]
     assert report["cpu_ms_per_ok_call"]["client"] > 0  # ghz, a waited-for child
+
+
+def test_the_workers_ceiling_is_the_machines_cores_over_what_one_worker_kept_busy() -> None:
+    # 150 payments/s at 10 ms of CPU each (every process) keep 1.5 cores busy: on 2 cores,
+    # more workers can add at most a third.
+    report = {
+        "ok": 1500,
+        "elapsed_seconds": 10.0,
+        "cpu_ms_per_ok_call": {"server": 6.0, "postgres": 3.0, "psp": 0.5, "client": 0.5},
+    }
+
+    shown = workers_ceiling(report, cores=2)
+
+    assert "kept 1.50 of 2 cores busy" in shown
+    assert "(10.00 ms of CPU per payment" in shown
+    assert "at most 1.33x" in shown

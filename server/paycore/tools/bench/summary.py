@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,24 @@ def targets(
             rate2 >= WORKERS_RATIO * rate1,
             f">= {WORKERS_RATIO}x",
         ),
+        workers_ceiling(closed1, os.cpu_count() or 1),
     ]
+
+
+def workers_ceiling(report: dict[str, Any], cores: int) -> str:
+    """How much faster any number of workers could be at the CPU per payment of `report`: the
+    machine has `cores`, and the run already kept busy what its processes' CPU per payment
+    (server, PostgreSQL, simulator, load generator) times its rate adds up to. That is a lower
+    bound of what was busy (PostgreSQL's background processes and the kernel's own work are
+    not in it), so the ceiling is an upper bound."""
+    per_payment_ms = sum((report.get("cpu_ms_per_ok_call") or {}).values())
+    busy = _rate(report) * per_payment_ms / 1000
+    ceiling = cores / busy if busy else float("inf")
+    return (
+        f"  ceiling: the one-worker closed loop kept {busy:.2f} of {cores} cores busy"
+        f" ({per_payment_ms:.2f} ms of CPU per payment, load generator included), so more"
+        f" workers can reach at most {ceiling:.2f}x of it at that CPU per payment"
+    )
 
 
 def _rate(report: dict[str, Any]) -> float:
