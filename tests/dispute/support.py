@@ -1,13 +1,15 @@
 """Dispute test support: a shop in the pay-out `world` (one clock for paycore and the PSP
-simulator), paying with a dispute test card, then the simulator's delay passing and the
-worker's dispute_feed job running by hand."""
+simulator), paying with a dispute test card (a payment intent, or a checkout's payment orders),
+then the simulator's delay passing and the worker's dispute_feed job running by hand."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from paycore.dispute.feed import dispute_feed
-from paycore.v1 import dispute_pb2, payment_pb2
+from paycore.v1 import dispute_pb2, event_pb2, payment_pb2
+from sqlalchemy import text
 
 from tests.payout.support import PayoutShop, World
 
@@ -41,5 +43,61 @@ async def disputed_payment(world: World, shop: PayoutShop, card: str, amount: in
     return Disputed(intent, found.data[0])
 
 
-async def pending(shop: PayoutShop) -> int:
-    return (await shop.balance())[1].get("usd", 0)
+async def event_types(shop: PayoutShop, dispute_id: str) -> list[str]:
+    """The types of the dispute's events, oldest first."""
+    listed = await shop.client.events.ListEvents(event_pb2.ListEventsRequest(limit=100))
+    found = []
+    for event in reversed(listed.data):
+        data = dispute_pb2.Dispute()
+        if event.data.object.Unpack(data) and data.id == dispute_id:
+            found.append(event.type)
+    return found
+
+
+async def pending(shop: PayoutShop, account: str = "") -> int:
+    """The pending USD balance of the merchant (or of its seller `account`)."""
+    return (await shop.balance(account))[1].get("usd", 0)
+
+
+async def checkout(
+    shop: PayoutShop, card: str, orders: list[tuple[str, int]], currency: str = "usd"
+) -> payment_pb2.Payment:
+    """A checkout paid with `card`: one payment order of (seller, amount) each, all succeeded."""
+    order = payment_pb2.CreatePaymentRequest.PaymentOrder
+    payment = await shop.client.payments.CreatePayment(
+        payment_pb2.CreatePaymentRequest(
+            checkout_id="cart-" + secrets.token_hex(6),
+            payment_method=await shop.card(card),
+            buyer_info=payment_pb2.BuyerInfo(
+                email=f"buyer-{secrets.token_hex(4)}@example.com",
+                ip=f"198.51.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}",
+            ),
+            payment_orders=[
+                order(
+                    payment_order_id="o-" + secrets.token_hex(6),
+                    seller_account=seller,
+                    amount=amount,
+                    currency=currency,
+                )
+                for seller, amount in orders
+            ],
+        )
+    )
+    assert payment.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED, payment
+    return payment
+
+
+async def order_dispute(shop: PayoutShop, order_id: str) -> dispute_pb2.Dispute:
+    """The one dispute of a payment order's charge."""
+    found = await shop.client.disputes.ListDisputes(
+        dispute_pb2.ListDisputesRequest(payment_order=order_id)
+    )
+    assert len(found.data) == 1, found
+    return found.data[0]
+
+
+async def reread_feed_from_the_start(world: World) -> None:
+    """The feed's position lost (a restored home shard, say): every event is read again."""
+    async with world.platform.shards.home.begin() as connection:
+        await connection.execute(text("UPDATE dispute_feeds SET position = 0, lease_until = 0"))
+    await read_feed(world)

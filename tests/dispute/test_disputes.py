@@ -9,9 +9,9 @@ import pytest
 from paycore.dispute.models import EvidenceUpdate
 from paycore.records import MetadataChange
 from paycore.tools.psp import cards
-from paycore.v1 import dispute_pb2, event_pb2, payment_pb2
+from paycore.v1 import dispute_pb2, payment_pb2
 
-from tests.dispute.support import disputed_payment, pending, read_feed
+from tests.dispute.support import disputed_payment, event_types, pending, read_feed
 from tests.helpers import rich_error
 from tests.payment.shop import fee
 from tests.payout.support import DAY, PayoutShop, World
@@ -29,16 +29,6 @@ async def _update(
     metadata = (("idempotency-key", key),) if key else None
     answer: S.Dispute = await shop.client.disputes.UpdateDispute(request, metadata=metadata)
     return answer
-
-
-async def _event_types(shop: PayoutShop, dispute_id: str) -> list[str]:
-    listed = await shop.client.events.ListEvents(event_pb2.ListEventsRequest(limit=100))
-    found = []
-    for event in reversed(listed.data):
-        data = S.Dispute()
-        if event.data.object.Unpack(data) and data.id == dispute_id:
-            found.append(event.type)
-    return found
 
 
 async def test_a_won_chargeback_withdraws_amount_and_fee_then_reinstates_the_amount(
@@ -84,7 +74,7 @@ async def test_a_won_chargeback_withdraws_amount_and_fee_then_reinstates_the_amo
     # The amount comes back; the fee stays (PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN is off).
     assert await pending(shop) == before - FEE
     await shop.assert_books_balance()
-    assert await _event_types(shop, dispute.id) == [
+    assert await event_types(shop, dispute.id) == [
         "charge.dispute.created",
         "charge.dispute.funds_withdrawn",
         "charge.dispute.updated",

@@ -211,6 +211,7 @@ class Dispute(_message.Message):
     IS_CHARGE_REFUNDABLE_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"dp_..." """
     amount: _builtins.int
@@ -219,7 +220,7 @@ class Dispute(_message.Message):
     charge: _builtins.str
     """The PSP's charge ("ch_...")."""
     payment_intent: _builtins.str
-    """"pi_..." """
+    """"pi_...": the payment intent whose charge is disputed (empty for a payment order's)."""
     reason: Global___DisputeReason.ValueType
     status: Global___DisputeStatus.ValueType
     fee: _builtins.int
@@ -227,6 +228,10 @@ class Dispute(_message.Message):
     is_charge_refundable: _builtins.bool
     """True while the charge may still be refunded (an inquiry); false for a chargeback."""
     created: _builtins.int
+    payment_order: _builtins.str
+    """"pord_...": the checkout payment order whose charge is disputed (empty for a payment
+    intent's). Its money moves on the balance the order credited: its seller's.
+    """
     @_builtins.property
     def evidence(self) -> Global___DisputeEvidence: ...
     @_builtins.property
@@ -254,10 +259,11 @@ class Dispute(_message.Message):
         is_charge_refundable: _builtins.bool = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        payment_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "evidence_details", b"evidence_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "balance_transactions", b"balance_transactions", "charge", b"charge", "created", b"created", "currency", b"currency", "evidence", b"evidence", "evidence_details", b"evidence_details", "fee", b"fee", "id", b"id", "is_charge_refundable", b"is_charge_refundable", "metadata", b"metadata", "payment_intent", b"payment_intent", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "balance_transactions", b"balance_transactions", "charge", b"charge", "created", b"created", "currency", b"currency", "evidence", b"evidence", "evidence_details", b"evidence_details", "fee", b"fee", "id", b"id", "is_charge_refundable", b"is_charge_refundable", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -291,12 +297,15 @@ class ListDisputesRequest(_message.Message):
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     payment_intent: _builtins.str
     """Only the disputes of this "pi_..."."""
     status: Global___DisputeStatus.ValueType
     """Only this status; DISPUTE_STATUS_UNSPECIFIED lists every status."""
+    payment_order: _builtins.str
+    """Only the disputes of this "pord_..."."""
     def __init__(
         self,
         *,
@@ -304,10 +313,11 @@ class ListDisputesRequest(_message.Message):
         starting_after: _builtins.str = ...,
         payment_intent: _builtins.str = ...,
         status: Global___DisputeStatus.ValueType = ...,
+        payment_order: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

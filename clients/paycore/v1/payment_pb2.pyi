@@ -382,6 +382,7 @@ class PaymentOrder(_message.Message):
     FAILURE_MESSAGE_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    DISPUTED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pord_..."; also the idempotency key sent to the PSP."""
     payment: _builtins.str
@@ -403,6 +404,10 @@ class PaymentOrder(_message.Message):
     """The issuer's reason when the card was declined, e.g. "insufficient_funds"."""
     failure_message: _builtins.str
     created: _builtins.int
+    disputed: _builtins.bool
+    """True once the buyer's bank disputed the order's charge (a chargeback, not an inquiry):
+    see DisputeService. A disputed charge cannot be refunded (CHARGE_DISPUTED).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -422,10 +427,11 @@ class PaymentOrder(_message.Message):
         failure_message: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        disputed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_refunded", b"amount_refunded", "created", b"created", "currency", b"currency", "decline_code", b"decline_code", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "payment", b"payment", "payment_order_id", b"payment_order_id", "psp_reference", b"psp_reference", "seller_account", b"seller_account", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_refunded", b"amount_refunded", "created", b"created", "currency", b"currency", "decline_code", b"decline_code", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "payment", b"payment", "payment_order_id", b"payment_order_id", "psp_reference", b"psp_reference", "seller_account", b"seller_account", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,10 +22,11 @@ fx_gain or fx_loss transfer against the clearing account).
     T   fx_clearing <-> balance_pending            the difference            fx_gain | fx_loss
     T   fx_clearing:C_T -> fx_rounding             whole units of the carry  fx_rounding
 
-A chargeback (paycore.dispute.money) of P' takes the merchant's side at the charge's own rate
-q, rounded up as a refund's: D = ceil(P' x q), and the dispute fee (PAYCORE_DISPUTE_FEE, minor
-units of C) at q, half up, as the charge's fee was; a won dispute gives back exactly D (and the
-fee when it is returned), and takes the chargeback's rounding remainder back off the carry.
+A chargeback (paycore.dispute.money) of P' takes the side of the balance the charge credited
+(the merchant's, or a payment order's seller's) at the charge's own rate q, rounded up as a
+refund's: D = ceil(P' x q), and the dispute fee (PAYCORE_DISPUTE_FEE, minor units of C) at q,
+half up, as the charge's fee was; a won dispute gives back exactly D (and the fee when it is
+returned), and takes the chargeback's rounding remainder back off the carry.
 
     C   fx_clearing:C_T -> psp_receivable          P'     dispute        (won: the reverse)
     T   balance_pending -> fx_clearing:C_T         D      dispute        (won: the reverse)
@@ -60,7 +61,6 @@ from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import (
-    MERCHANT,
     BalanceStatus,
     BalanceTransaction,
     BalanceType,
@@ -105,10 +105,12 @@ class Chargeback:
     source: str
     """The dispute (dp_...)."""
     charge: str
-    """The payment intent disputed (pi_...)."""
+    """The charge's owner disputed (pi_... or pord_...)."""
     amount: int
     currency: str
     fee: int
+    account: str = ""
+    """The balance the charge credited (a payment order's seller; "" the merchant's)."""
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,7 @@ class Conversions:
         answers what the merchant's balance moves by in the settlement currency, at the
         charge's own rate; the caller posts that. None (nothing done) when not converted."""
         original = await self._conversion_of(
-            connection, merchant_id, chargeback.charge, MERCHANT, chargeback
+            connection, merchant_id, chargeback.charge, chargeback.account, chargeback
         )
         if original is None:
             return None

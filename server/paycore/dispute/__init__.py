@@ -4,6 +4,7 @@ charge, read from the PSP's feed; the merchant's evidence; the money they move
 
 models.py      Dispute, its statuses and reasons, the evidence's fields (frozen dataclasses)
 machine.py     the status transition table: an illegal move raises
+charges.py     the disputed charge's owner: a payment intent or a checkout payment order
 repository.py  rows: the disputes and the feed's position (merchant id first)
 money.py       the withdrawal (amount + fee) and the reinstatement, through the balance book
 service.py     Get / List, Update (stage, submit once) and Close, and applying the PSP's changes

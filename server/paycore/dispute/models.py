@@ -63,6 +63,12 @@ class PspAction(StrEnum):
 @dataclass(frozen=True)
 class Dispute(Stored):
     payment_intent_id: str
+    """The payment intent whose charge is disputed ("" for a payment order's)."""
+    payment_order_id: str
+    """The checkout payment order whose charge is disputed ("" for a payment intent's)."""
+    account: str
+    """Whose balance the dispute's money moves: the charge's owner, the balance the charge
+    credited ("" the merchant's own; a payment order's seller)."""
     psp_dispute: str
     psp_charge: str
     amount: int
@@ -84,6 +90,11 @@ class Dispute(Stored):
     metadata: dict[str, str] = field(default_factory=dict)
 
     @property
+    def charge_id(self) -> str:
+        """The pi_ or pord_ whose charge is disputed."""
+        return self.payment_intent_id or self.payment_order_id
+
+    @property
     def has_evidence(self) -> bool:
         return any(self.evidence.values())
 
@@ -103,6 +114,7 @@ class EvidenceUpdate:
 @dataclass(frozen=True)
 class DisputeFilter:
     payment_intent_id: str = ""
+    payment_order_id: str = ""
     status: DisputeStatus | None = None
 
 

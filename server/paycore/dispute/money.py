@@ -1,5 +1,7 @@
-"""What a dispute does to the merchant's balance, through the balance book that pay-in and
-pay-out write with (paycore.payout.balances), in the caller's transaction:
+"""What a dispute does to the balance its charge credited (the disputed charge's owner's,
+paycore.dispute.charges: the merchant's for a payment intent, the seller's for a checkout
+payment order), through the balance book that pay-in and pay-out write with
+(paycore.payout.balances), in the caller's transaction:
 
     chargeback opens   balance_pending -> psp_receivable (the amount) and -> fees_revenue (the
                        fee): one balance transaction, type adjustment, amount -amount, fee,
@@ -26,7 +28,7 @@ from paycore.dispute.models import Dispute
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.payout.balances import BalanceBook
-from paycore.payout.models import MERCHANT, BalanceStatus, BalanceType
+from paycore.payout.models import BalanceStatus, BalanceType
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -67,7 +69,7 @@ class DisputeMoney:
         """The amount and `fee` in the currency the balance moves in (a converted charge's
         presentment side booked on the way)."""
         chargeback = Chargeback(
-            dispute.id, dispute.payment_intent_id, dispute.amount, dispute.currency, fee
+            dispute.id, dispute.charge_id, dispute.amount, dispute.currency, fee, dispute.account
         )
         converted = await self._conversions.chargeback(
             connection, dispute.merchant_id, chargeback, reversal=reversal
@@ -86,7 +88,7 @@ class DisputeMoney:
         """The amount and the fee out of the pending balance (a reversal: back into it), and
         one row for both, naming the amount's transfer."""
         book, merchant_id = self._book, dispute.merchant_id
-        accounts = await book.accounts(connection, merchant_id, MERCHANT, moved.currency)
+        accounts = await book.accounts(connection, merchant_id, dispute.account, moved.currency)
         await book.lock(connection, merchant_id, accounts)
         legs = (
             (
@@ -120,7 +122,7 @@ class DisputeMoney:
         sign = 1 if reversal else -1
         row = book.row(
             merchant_id,
-            MERCHANT,
+            dispute.account,
             transfers[0],
             BalanceType.ADJUSTMENT,
             sign * moved.amount,

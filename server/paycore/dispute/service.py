@@ -13,6 +13,7 @@ import logging
 from collections.abc import MutableSequence
 from dataclasses import dataclass, field, replace
 
+from paycore.dispute.charges import disputed_charge, is_charge_owner, mark_disputed
 from paycore.dispute.machine import CLOSED, can_move, check_move, opening_status
 from paycore.dispute.models import (
     AWAITING_RESPONSE,
@@ -37,7 +38,6 @@ from paycore.events import Recorder
 from paycore.fraud.models import Assessment, OutcomeLabel
 from paycore.fraud.service import FraudService
 from paycore.ids import Prefix, new_merchant_id
-from paycore.payment.repository import PayInRepository
 from paycore.psp.client import PspClient, PspDispute, PspDisputeEvent, PspError, PspRejected
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
@@ -249,11 +249,10 @@ class Disputes:
         if (
             news.status not in _STATUSES
             or not news.merchant.startswith(f"{Prefix.ACCOUNT}_")
-            or not news.reference.startswith(f"{Prefix.PAYMENT_INTENT}_")
+            or not is_charge_owner(news.reference)
         ):
             log.warning(
-                "dispute %s: not a payment intent of paycore's (or an unknown status); skipped",
-                news.id,
+                "dispute %s: not a charge of paycore's (or an unknown status); skipped", news.id
             )
             return
         step = _Step()
@@ -269,17 +268,18 @@ class Disputes:
     async def _open(self, connection: AsyncConnection, event: PspDisputeEvent, step: _Step) -> None:
         news = event.dispute
         merchant_id = news.merchant
-        payments = PayInRepository(connection)
-        intent = await payments.intent(merchant_id, news.reference, lock=True)
-        if intent is None or intent.psp_charge != news.charge:
-            log.warning("dispute %s: no payment intent has its charge; skipped", news.id)
+        charge = await disputed_charge(connection, merchant_id, news.reference, lock=True)
+        if charge is None or charge.psp_charge != news.charge:
+            log.warning("dispute %s: no payment intent or order has its charge; skipped", news.id)
             return
         reported = DisputeStatus(news.status)
         status = opening_status(reported)
         dispute = Dispute(
             id=new_merchant_id(Prefix.DISPUTE, merchant_id),
             merchant_id=merchant_id,
-            payment_intent_id=intent.id,
+            payment_intent_id=charge.payment_intent_id,
+            payment_order_id=charge.payment_order_id,
+            account=charge.account,
             psp_dispute=news.id,
             psp_charge=news.charge,
             amount=news.amount,
@@ -343,29 +343,28 @@ class Disputes:
     async def _withdraw(
         self, connection: AsyncConnection, dispute: Dispute, step: _Step
     ) -> Dispute:
-        """The chargeback's amount and fee leave the balance; the intent shows `disputed`."""
+        """The chargeback's amount and fee leave the balance the charge credited; the intent
+        or order shows `disputed`."""
         charged = replace(dispute, fee=self._fees.fee)
         withdrawn = await self._money.withdraw(connection, charged)
-        payments = PayInRepository(connection)
-        intent = await payments.intent(dispute.merchant_id, dispute.payment_intent_id, lock=True)
-        if intent is not None and not intent.disputed:
-            await payments.update_intent(intent, disputed=True)
+        await mark_disputed(connection, dispute.merchant_id, dispute.charge_id)
         step.events.append(FUNDS_WITHDRAWN)
         return replace(charged, balance_transactions=(*charged.balance_transactions, withdrawn))
 
     async def _label(self, connection: AsyncConnection, dispute: Dispute, step: _Step) -> None:
         """A fraudulent chargeback's outcome is the fraud model's feedback: lost, the payment
-        was fraud; won, it was not."""
+        was fraud; won, it was not (a payment order's: its checkout's payment, which fraud
+        scored as a whole)."""
         label = (
             OutcomeLabel.FRAUDULENT
             if dispute.status is DisputeStatus.LOST
             else OutcomeLabel.LEGITIMATE
         )
         note = f"dispute {dispute.id} {dispute.status.value}"
+        charge = await disputed_charge(connection, dispute.merchant_id, dispute.charge_id)
+        scored = dispute.charge_id if charge is None else charge.scored
         try:
-            labelled = await self._fraud.label(
-                connection, dispute.merchant_id, dispute.payment_intent_id, label, note
-            )
+            labelled = await self._fraud.label(connection, dispute.merchant_id, scored, label, note)
         except ApiError:  # never scored (paid before scoring existed): nothing to label
             return
         step.labelled.append(labelled)

@@ -219,6 +219,8 @@ class Order(NewOrder, Stored):
     decline_code: str
     failure_message: str
     execution_id: str | None
+    # Its charge is disputed (a chargeback: paycore.dispute); refunds are refused.
+    disputed: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class _Charged(Protocol):
     def id(self) -> str: ...
     @property
     def status(self) -> IntentStatus | OrderStatus: ...
+    @property
+    def disputed(self) -> bool: ...
 
 
 ChargedT = TypeVar("ChargedT", bound=_Charged)
@@ -58,7 +60,7 @@ def _refundable(found: ChargedT | None, kind: str, object_id: str) -> ChargedT:
             id=found.id,
             status=found.status.value,
         )
-    if getattr(found, "disputed", False):  # an intent whose charge a chargeback took back
+    if found.disputed:  # a chargeback took the charge back through the bank already
         raise ApiError(Reason.CHARGE_DISPUTED, param=kind, object=kind, id=found.id)
     return found
 

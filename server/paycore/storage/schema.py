@@ -247,6 +247,8 @@ payment_orders = _owned(
     Column("failure_message", Text, nullable=False, server_default=""),
     Column("execution_id", Text),
     *_metadata_and_created_at(),
+    # Its charge is disputed (a chargeback; migration 0023): refunds are refused.
+    Column("disputed", Boolean, nullable=False, server_default=text("false")),
     Index("payment_orders_payment_idx", "merchant_id", "payment_id"),
     Index("payment_orders_client_id_idx", "merchant_id", "payment_order_id", unique=True),
 )
@@ -1178,8 +1180,14 @@ disputes = _owned(
     Column("balance_transactions", ARRAY(Text), nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("metadata", JSONB, nullable=False),
+    # The disputed charge's owner (migration 0023): a checkout payment order's charge has its
+    # order here and "" in payment_intent_id (an intent's the reverse); `account` is the
+    # balance the charge credited and the dispute's money moves ("" the merchant's, a seller's).
+    Column("payment_order_id", Text, nullable=False, server_default=""),
+    Column("account", Text, nullable=False, server_default=""),
     Index("disputes_psp_idx", "merchant_id", "psp_dispute", unique=True),
     Index("disputes_intent_idx", "merchant_id", "payment_intent_id", "id"),
+    Index("disputes_order_idx", "merchant_id", "payment_order_id", "id"),
     # The calls to the PSP under way, which the dispute_feed job resumes when left behind.
     Index("disputes_psp_action_idx", "psp_action_at", postgresql_where=text("psp_action <> ''")),
 )

@@ -29,6 +29,9 @@ def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
         payment_intent_id=validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
         ),
+        payment_order_id=validation.object_id(
+            "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
+        ),
         status=STATUSES[request.status],
     )
 
