@@ -177,3 +177,53 @@ async def test_a_refund_and_a_capture_of_converted_charges_are_replayed_once_the
     await shop.assert_books_balance("usd")
     await shop.assert_books_balance("jpy")
     await shop.close()
+
+
+async def test_a_confirmation_that_would_convert_needs_a_fresh_rate_and_is_replayed_after(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """ConfirmPaymentIntent of an automatic capture converts at once: a new confirmation is
+    refused on a stale rate as a capture is (naming `id`); one that went through is replayed.
+    An authorization (manual capture) converts nothing until it is captured."""
+    world = fx_world
+    shop = await _converting(world, tmp_path)
+    payments = shop.client.payments
+
+    async def created(manual: bool = False) -> payment_pb2.PaymentIntent:
+        method = (
+            payment_pb2.CAPTURE_METHOD_MANUAL if manual else payment_pb2.CAPTURE_METHOD_UNSPECIFIED
+        )
+        intent = await payments.CreatePaymentIntent(
+            payment_pb2.CreatePaymentIntentRequest(
+                amount=10_000,
+                currency="jpy",
+                payment_method=await shop.card(good_card()),
+                capture_method=method,
+            )
+        )
+        assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION
+        return intent
+
+    confirmed_first, waiting, authorization = await created(), await created(), await created(True)
+    confirm = payment_pb2.ConfirmPaymentIntentRequest(id=confirmed_first.id)
+    first = await payments.ConfirmPaymentIntent(confirm, metadata=_key("confirm-first"))
+    assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    await _go_stale(world, shop)
+    before = await _state(shop)
+
+    assert await payments.ConfirmPaymentIntent(confirm, metadata=_key("confirm-first")) == first
+    late = payment_pb2.ConfirmPaymentIntentRequest(id=waiting.id)
+    assert await _stale_refusal(
+        payments.ConfirmPaymentIntent(late, metadata=_key("confirm-late"))
+    ) == (grpc.StatusCode.FAILED_PRECONDITION, "EXCHANGE_RATE_STALE", "id")
+    assert await _state(shop) == before
+    held = await payments.ConfirmPaymentIntent(
+        payment_pb2.ConfirmPaymentIntentRequest(id=authorization.id)
+    )
+    assert held.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
+    await import_ecb(world, tmp_path / "eurofxref.csv", FRESH_AGAIN)
+    confirmed = await payments.ConfirmPaymentIntent(late, metadata=_key("confirm-late"))
+    assert confirmed.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    await shop.assert_books_balance("usd")
+    await shop.assert_books_balance("jpy")
+    await shop.close()

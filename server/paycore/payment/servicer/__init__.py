@@ -143,7 +143,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             merchant_id,
             request,
             lambda: confirm.prepare(
-                self._intents, merchant_id, intent_id, method, call.buyer_address()
+                self._intents,
+                self._currencies,
+                merchant_id,
+                intent_id,
+                method,
+                call.buyer_address(),
             ),
         )
 
