@@ -252,7 +252,7 @@ class PayoutShop(Shop):
 
     async def assert_identity(self, account: str = "", currency: str = "usd") -> None:
         """pending + available + in transit + paid out = the net of what came in (payments less
-        fees, refunds, transfers, instant payout fees)."""
+        fees, refunds, transfers, the fees of instant payouts that did not fail)."""
         suffix = f":{account}" if account else ""
         pending = await self.ledger_balance("balance_pending" + suffix, currency)
         available = await self.ledger_balance("balance_available" + suffix, currency)
@@ -263,7 +263,9 @@ class PayoutShop(Shop):
             for p in payouts
             if p.status == payout_pb2.PAYOUT_STATUS_PAID and p.currency == currency
         )
-        fees = sum(p.fee for p in payouts if p.currency == currency)
+        # An instant payout's fee comes back when it fails (or is canceled).
+        returned = (payout_pb2.PAYOUT_STATUS_FAILED, payout_pb2.PAYOUT_STATUS_CANCELED)
+        fees = sum(p.fee for p in payouts if p.currency == currency and p.status not in returned)
         transactions = await self.transactions(account)
         came_in = sum(
             t.net

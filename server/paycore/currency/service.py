@@ -1,6 +1,8 @@
 """What the CurrencyService and the services that take amounts ask of currencies: rates to
 read, settlement currencies to read and set, and the checks a request passes before anything
-changes (an amount's rule, a conversion's rate)."""
+changes: an amount's rule (`rules`, a pure function of the request, checked first) and a
+conversion's rate (read, checked after the idempotency key's lookup, so that a retry of a
+request that went through replays its answer even once the rate has gone stale)."""
 
 from __future__ import annotations
 
@@ -42,14 +44,15 @@ class Currencies:
         rate is refused when a charge would need it, not here: rates may come later."""
         return await self.conversions.save_settlement(connection, merchant_id, settlement)
 
-    async def check_charge(
-        self, merchant_id: str, account: str, amount: int, currency: str, params: tuple[str, str]
+    async def check_conversion(
+        self, merchant_id: str, account: str, currency: str, param: str
     ) -> None:
-        """A new charge of `amount` `currency` to `account`'s balance: the currency's rule
-        (naming params[0], the amount) and, when it would be converted, a fresh rate (naming
-        params[1], the currency)."""
+        """A new charge in `currency` to `account`'s balance: when it would be converted, a
+        fresh rate (CURRENCY_PAIR_UNSUPPORTED or EXCHANGE_RATE_STALE naming `param`). What it
+        reads changes: callers run it after the idempotency key's lookup, for a new key only
+        (docs/currencies.md, "The order of the checks")."""
         async with self._shards.read(merchant_id) as connection:
-            await self.check_charge_in(connection, merchant_id, account, amount, currency, params)
+            await self.conversions.check(connection, merchant_id, account, currency, param)
 
     async def check_charge_in(
         self,
@@ -60,8 +63,10 @@ class Currencies:
         currency: str,
         params: tuple[str, str],
     ) -> None:
-        """`check_charge` on `connection` (a transaction on the merchant's shard that holds
-        the lock of what is charged: UpdatePaymentIntent checks the intent it writes)."""
+        """A charge of `amount` `currency` to `account`'s balance: the currency's rule (naming
+        params[0], the amount) and `check_conversion` (naming params[1], the currency), on
+        `connection` (a transaction on the merchant's shard that holds the lock of what is
+        charged: UpdatePaymentIntent checks the intent it writes)."""
         self.rules.check(params[0], amount, currency, Purpose.CHARGE)
         await self.conversions.check(connection, merchant_id, account, currency, params[1])
 

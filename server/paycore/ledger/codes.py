@@ -88,6 +88,9 @@ TRANSFER_AVAILABILITY = "availability"
 TRANSFER_PAYOUT = "payout"
 TRANSFER_PAYOUT_CANCEL = "payout_cancel"
 TRANSFER_PAYOUT_FAILURE = "payout_failure"
+# An instant payout's fee back when its money comes back (failed, canceled): fees_revenue ->
+# balance_available, the reverse of the payout's `fee` transfer (paycore.payout.lifecycle).
+TRANSFER_PAYOUT_FEE_REVERSAL = "payout_fee_reversal"
 TRANSFER_APPLICATION_FEE = "application_fee"
 TRANSFER_TRANSFER = "transfer"
 TRANSFER_ADJUSTMENT = "adjustment"

@@ -8,6 +8,7 @@ transfer and a balance transaction row, written together in the caller's transac
                      (which may go negative, as at Stripe): a row per part
     payout           balance_available -> payouts_in_transit (an instant fee: -> fees_revenue)
     payout returned  payouts_in_transit (or platform_cash, after paid) -> balance_available
+                     (an instant fee back: fees_revenue -> balance_available, on the same row)
 
 available_on is the start of the day of the row's creation plus the account's delay_days (its
 payout schedule's, default 2). A row names its ledger transfer (ledger_transfer_id).

@@ -9,10 +9,18 @@
     failed (not yet paid)    payouts_in_transit -> balance_available, a payout_failure row
     failed (after paid)      platform_cash -> balance_available, a payout_failure row
     canceled                 payouts_in_transit -> balance_available, a payout_cancel row
+    (failed or canceled)     an instant payout's fee: fees_revenue -> balance_available
+                             (payout_fee_reversal), on the same row as fee -fee
 
-An instant payout's fee stays with the platform when it fails. A failure to a bank account
-marks it errored: automatic payouts stop until another bank account replaces it as default.
-Every step runs in its caller's transaction with the payout locked, and records its event.
+An instant payout's fee comes back with its money (as Stripe returns a failed Instant Payout's
+fee): the reverse of the payout's fee transfer, posted in one chain with the return of the
+amount, and one row for both (amount +amount, fee -fee, net amount + fee). A failure to a bank
+account marks it errored: automatic payouts stop until another bank account replaces it as
+default. Every step runs in its caller's transaction with the payout locked, and only from the
+statuses that lead to it (the callers check the locked status; `_return_funds` refuses any
+other), so a failure applied twice (the bank's news again, a completion recorded again after a
+crash) returns the money and the fee once: the second finds the payout failed and moves
+nothing. Each step records its event.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from dataclasses import dataclass, replace
 from paycore.events import Recorder
 from paycore.executor.models import Execution
 from paycore.ids import Prefix
+from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
 from paycore.payout.calendar import arrival_date
@@ -43,6 +52,8 @@ RETURN_WINDOW_DAYS = 5
 once a day until then."""
 CHECK_AGAIN_SECONDS = 3600
 """When the bank has not moved a payout it should have, look again this much later."""
+_RETURNABLE = frozenset({PayoutStatus.PENDING, PayoutStatus.IN_TRANSIT, PayoutStatus.PAID})
+"""The statuses a payout's money (and fee) can come back from: failed and canceled are final."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +158,37 @@ class PayoutLifecycle:
         code: str,
         kind: BalanceType,
     ) -> str:
-        accounts = await self._book.accounts(
+        """The payout's amount back to the available balance out of `debit`, and its fee (an
+        instant payout's) out of fees_revenue, in one chain; one row for both, naming the
+        amount's transfer."""
+        status = payout.status
+        invariant(status in _RETURNABLE, f"payout {payout.id} is {status}: nothing to return")
+        book = self._book
+        accounts = await book.accounts(
             connection, payout.merchant_id, payout.account, payout.currency
         )
-        transfer = self._book.payout_transfer(payout, code, debit=debit, credit=accounts.available)
-        await self._book.post(connection, payout.merchant_id, [transfer])
-        row = self._book.row(
+        transfers = [book.payout_transfer(payout, code, debit=debit, credit=accounts.available)]
+        if payout.fee:
+            transfers.append(
+                book.payout_transfer(
+                    payout,
+                    codes.TRANSFER_PAYOUT_FEE_REVERSAL,
+                    debit=accounts.fees_revenue,
+                    credit=accounts.available,
+                    amount=payout.fee,
+                )
+            )
+        await book.post(connection, payout.merchant_id, transfers)
+        row = book.row(
             payout.merchant_id,
             payout.account,
-            transfer,
+            transfers[0],
             kind,
             payout.amount,
+            fee=-payout.fee,
             status=BalanceStatus.AVAILABLE,
         )
-        await self._book.record(connection, [row])
+        await book.record(connection, [row])
         return str(row["id"])
 
     async def _save(

@@ -239,31 +239,19 @@ class Mutations:
         prepare: Callable[[], Awaitable[Phases[ResultT]]],
         resume: Complete[ResultT],
     ) -> ResponseT:
-        """A call whose phases need work before its transaction (a fraud check, a card read):
-        a key seen before resumes (`resume`) without doing that work again; otherwise
-        `prepare` makes the phases, which run as `phased` (or `for_merchant` without a
-        completion)."""
-        return await self.checked_and_prepared(
-            merchant_id, request, render, _nothing_to_check, lambda _: prepare(), resume
-        )
-
-    async def checked_and_prepared(
-        self,
-        merchant_id: str,
-        request: Message,
-        render: Converter[ResultT, ResponseT],
-        check: Callable[[], Awaitable[CheckedT]],
-        prepare: Callable[[CheckedT], Awaitable[Phases[ResultT]]],
-        resume: Complete[ResultT],
-    ) -> ResponseT:
-        """`prepared` of a request whose check reads (CreatePaymentIntent's settlement
-        currencies): `check()` runs first, every time (a replay of an invalid request is
-        refused as before), then the key's read and `prepare(checked)`, all their reads on
-        one held connection."""
+        """A call whose phases need work before its transaction: the checks that read what
+        changes (a customer, an exchange rate's age, the intent's status), a fraud check, a
+        card read. The key is looked up first: a key seen before resumes (`resume`: its stored
+        answer replayed, or its completion taken over) without that work, so nothing that
+        changed since its first attempt (a rate gone stale) can refuse its replay; otherwise
+        `prepare` checks and makes the phases, which run as `phased` (or `for_merchant`
+        without a completion), where the key is claimed. A refusal from `prepare` stores
+        nothing (the key stays free), as one from the request's own checks before. The key's
+        read and `prepare`'s reads take one pool checkout (issue 17); the connection is not held
+        across the call."""
         async with self._shards.reads_held(merchant_id):  # one checkout for the reads before
-            checked = await check()
             seen = await self.key_seen(merchant_id)
-            phases = None if seen else await prepare(checked)
+            phases = None if seen else await prepare()
         if phases is None:
             return await self.resume(merchant_id, request, render, resume)
         return await self.run(merchant_id, request, render, phases)
@@ -404,10 +392,6 @@ def _rendered(change: Change[ResultT], render: Callable[[ResultT], ResponseT]) -
         return render(await change(connection))
 
     return change_then_render
-
-
-async def _nothing_to_check() -> None:
-    return None
 
 
 def _subject_of(recorded: Message) -> str:

@@ -4,6 +4,7 @@ processing without a PSP call; else processing with a charge or an authorization
 
 from __future__ import annotations
 
+from paycore.currency.service import Currencies
 from paycore.errors import ApiError, Reason, not_found
 from paycore.executor.models import Execution
 from paycore.invariants import violated
@@ -11,7 +12,7 @@ from paycore.payment import events
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import FRAUD_BLOCKED, FirstPhase, IntentFlow, charge_of
 from paycore.payment.machine import CONFIRMABLE, require
-from paycore.payment.models import Intent, IntentStatus, Risk
+from paycore.payment.models import CaptureMethod, Intent, IntentStatus, Risk
 from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Phases
@@ -19,12 +20,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    flow: IntentFlow, merchant_id: str, intent_id: str, payment_method_id: str, client_ip: str
+    flow: IntentFlow,
+    currencies: Currencies,
+    merchant_id: str,
+    intent_id: str,
+    payment_method_id: str,
+    client_ip: str,
 ) -> Phases[Intent]:
-    """`client_ip`: the buyer's address, for fraud scoring ("" unknown)."""
+    """`client_ip`: the buyer's address, for fraud scoring ("" unknown). Runs for a new
+    idempotency key only (Mutations.prepared), so what it reads (the intent's status, the
+    rate's age) never refuses the replay of a confirmation that went through."""
     intent = await flow.get(merchant_id, intent_id)
     method = payment_method_id or intent.payment_method_id
     require(intent, "confirm", CONFIRMABLE)
+    if intent.capture_method is CaptureMethod.AUTOMATIC:
+        # Confirmed, it is captured at once: a converted capture needs a fresh rate, as
+        # CapturePaymentIntent's (naming `id`); an authorization converts nothing until then.
+        await currencies.check_conversion(merchant_id, "", intent.currency, "id")
     if not method:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
     card = await flow.card(merchant_id, method, intent.customer_id)

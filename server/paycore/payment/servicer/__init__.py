@@ -1,5 +1,8 @@
 """PaymentService over gRPC: request -> checks (requests.py) -> domain call (through Mutations
-for changes) -> message (messages.py), nothing more."""
+for changes) -> message (messages.py), nothing more. A change's checks that read what changes
+(`requests.Parties`: an exchange rate's age, a customer; the intent's status) run inside
+`prepare`, after the idempotency key's lookup (`Mutations.prepared`): a retry of a call that
+went through replays its answer, whatever changed since."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
-from paycore.payment.models import Intent
+from paycore.payment.models import Intent, Payment, Refund
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests
 from paycore.payment.servicer.messages import (
@@ -77,14 +80,19 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.Payment:
         call = current_call()
         merchant_id = call.require_merchant()
-        new = await self._parties.new_payment(merchant_id, request)
+        new = requests.new_payment(request, self._currencies.rules)
         checkouts = self._pay_in.checkouts
         client_ip = call.buyer_address()
+
+        async def prepare() -> Phases[Payment]:
+            await self._parties.check_payment(merchant_id, new)
+            return await checkouts.prepare(merchant_id, new, client_ip)
+
         return await self._mutations.prepared(
             merchant_id,
             request,
             payment_message,
-            lambda: checkouts.prepare(merchant_id, new, client_ip),
+            prepare,
             checkouts.orders.completion(merchant_id),
         )
 
@@ -110,16 +118,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         call = current_call()
         merchant_id = call.require_merchant()
         client_ip = call.buyer_address()
-        # The request's check reads the settlement currencies: on the connection held for the
-        # key's and the card's reads (one pool checkout for all, issue 17).
-        return await self._mutations.checked_and_prepared(
-            merchant_id,
-            request,
-            self._intent,
-            lambda: self._parties.new_intent(merchant_id, request),
-            lambda new: create.prepare(self._intents, merchant_id, new, request.confirm, client_ip),
-            answer(self._intents, merchant_id),
-        )
+        new = requests.new_intent(request, self._currencies.rules)
+
+        async def prepare() -> Phases[Intent]:
+            # A new key only: the settlement currencies and the rate are read on the connection
+            # held for the key's and the card's reads (one pool checkout for all, issue 17).
+            await self._parties.check_intent(merchant_id, request, new)
+            return await create.prepare(self._intents, merchant_id, new, request.confirm, client_ip)
+
+        return await self._intent_call(merchant_id, request, prepare)
 
     async def ConfirmPaymentIntent(
         self, request: payment_pb2.ConfirmPaymentIntentRequest, context: Context
@@ -136,7 +143,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             merchant_id,
             request,
             lambda: confirm.prepare(
-                self._intents, merchant_id, intent_id, method, call.buyer_address()
+                self._intents,
+                self._currencies,
+                merchant_id,
+                intent_id,
+                method,
+                call.buyer_address(),
             ),
         )
 
@@ -145,10 +157,13 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.PaymentIntent:
         merchant_id = current_call().require_merchant()
         intent_id, amount = requests.capture(request)
-        intent = await self._intents.get(merchant_id, intent_id)
-        await self._parties.check_capture(merchant_id, intent, amount)
-        phases = capture.phases(self._intents, merchant_id, intent_id, amount)
-        return await self._mutations.run(merchant_id, request, self._intent, phases)
+
+        async def prepare() -> Phases[Intent]:
+            intent = await self._intents.get(merchant_id, intent_id)
+            await self._parties.check_capture(merchant_id, intent, amount)
+            return capture.phases(self._intents, merchant_id, intent_id, amount)
+
+        return await self._intent_call(merchant_id, request, prepare)
 
     async def UpdatePaymentIntent(
         self, request: payment_pb2.UpdatePaymentIntentRequest, context: Context
@@ -156,21 +171,14 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         merchant_id = current_call().require_merchant()
         intent_id, changes = requests.intent_changes(request)
 
-        async def check() -> Intent:
+        async def prepare() -> Phases[Intent]:
             intent = await self._intents.get(merchant_id, intent_id)
             await self._parties.check_customer_change(merchant_id, changes)
-            return intent
-
-        return await self._mutations.checked_and_prepared(
-            merchant_id,
-            request,
-            self._intent,
-            check,
-            lambda intent: update.prepare(
+            return await update.prepare(
                 self._intents, self._currencies, merchant_id, intent, changes
-            ),
-            answer(self._intents, merchant_id),
-        )
+            )
+
+        return await self._intent_call(merchant_id, request, prepare)
 
     async def CancelPaymentIntent(
         self, request: payment_pb2.CancelPaymentIntentRequest, context: Context
@@ -211,9 +219,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreateRefundRequest, context: Context
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
-        new = await self._parties.check_refund(merchant_id, requests.new_refund(request))
-        phases = self._pay_in.refunds.phases(merchant_id, new)
-        return await self._mutations.run(merchant_id, request, refund_message, phases)
+        new = requests.new_refund(request)
+        refunds = self._pay_in.refunds
+
+        async def prepare() -> Phases[Refund]:
+            await self._parties.check_refund(merchant_id, new)
+            return refunds.phases(merchant_id, new)
+
+        return await self._mutations.prepared(
+            merchant_id, request, refund_message, prepare, refunds.completion(merchant_id)
+        )
 
     GetRefund = rpcs.get(Prefix.REFUND, lambda s: s._pay_in.refunds.get, refund_message)
 
@@ -237,6 +252,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         request: Message,
         prepare: Callable[[], Awaitable[Phases[Intent]]],
     ) -> payment_pb2.PaymentIntent:
+        """An intent's change whose checks read (`prepare` checks, then makes the phases):
+        after the key's lookup, for a new key only (`Mutations.prepared`)."""
         resume = answer(self._intents, merchant_id)
         return await self._mutations.prepared(merchant_id, request, self._intent, prepare, resume)
 

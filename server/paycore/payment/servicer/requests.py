@@ -1,10 +1,13 @@
 """PaymentService requests checked into pay-in's dataclasses; each failure an ApiError naming
-the field. Checks that need a read (the customer, the seller account) go through `Parties`."""
+the field. What the request alone decides is checked here, before anything else; checks that
+read the merchant's state (the customer, the seller account, an exchange rate) go through
+`Parties`, after the idempotency key's lookup."""
 
 from __future__ import annotations
 
 from paycore import validation
 from paycore.account.service import AccountService
+from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.customer.test_methods import payment_method_reference
@@ -51,8 +54,13 @@ _REFUND_REASONS: dict[int, str] = {
 
 
 class Parties:
-    """The customer and seller accounts a request names, checked to exist; and (currencies,
-    issue 19) the amounts and conversions a request would make, checked by currencies."""
+    """What a request names, checked against the merchant's state: the customer and seller
+    accounts exist, and (currencies, issue 19) a conversion the request would make has a fresh
+    rate. These checks read, and what they read changes (a rate goes stale): they run after the
+    idempotency key's lookup (`Mutations.prepared`), for a request whose key is new, so that a
+    retry of a request that went through is replayed with its first answer whatever changed
+    since. What the request alone decides (`new_intent`, `new_payment`, the amounts' rules) is
+    checked before, every time."""
 
     def __init__(
         self, accounts: AccountService, customers: CustomerService, currencies: Currencies
@@ -61,138 +69,149 @@ class Parties:
         self._customers = customers
         self._currencies = currencies
 
-    async def customer(self, merchant_id: str, customer_id: str) -> str | None:
-        if not customer_id:
-            return None
-        validation.object_id("customer", customer_id, Prefix.CUSTOMER)
-        await self._customers.require_customer(merchant_id, customer_id, "customer")
-        return customer_id
+    async def customer(self, merchant_id: str, customer_id: str | None) -> None:
+        """A customer named exists (NOT_FOUND naming `customer`)."""
+        if customer_id:
+            await self._customers.require_customer(merchant_id, customer_id, "customer")
 
     async def seller(self, merchant_id: str, seller: str, param: str) -> None:
         await self._accounts.get_seller_account(merchant_id, seller, param)
 
-    async def new_payment(
-        self, merchant_id: str, request: payment_pb2.CreatePaymentRequest
-    ) -> NewPayment:
-        checkout_id = validation.text(
-            "checkout_id", request.checkout_id, maximum=CLIENT_ID_LENGTH_MAX, required=True
-        )
-        payment_method = payment_method_reference("payment_method", request.payment_method)
-        customer = await self.customer(merchant_id, request.customer)
-        if not request.payment_orders:
-            raise ApiError(Reason.PARAMETER_MISSING, param="payment_orders")
-        if len(request.payment_orders) > ORDERS_MAX:
-            raise invalid("payment_orders", f"at most {ORDERS_MAX} payment orders")
-        orders: list[NewOrder] = []
-        for index, order in enumerate(request.payment_orders):
-            orders.append(await self._order(merchant_id, f"payment_orders[{index}]", order))
-        client_ids = [order.payment_order_id for order in orders]
-        if len(set(client_ids)) != len(client_ids):
-            raise invalid("payment_orders.payment_order_id", "must be unique within the payment")
-        return NewPayment(
-            checkout_id=checkout_id,
-            payment_method_id=payment_method,
-            customer_id=customer,
-            buyer_info=buyer_info(request.buyer_info),
-            orders=tuple(orders),
-            metadata=validation.metadata("metadata", request.metadata),
-        )
-
-    async def _order(
-        self, merchant_id: str, param: str, order: payment_pb2.CreatePaymentRequest.PaymentOrder
-    ) -> NewOrder:
-        currency = validation.currency(f"{param}.currency", order.currency)
-        seller = validation.object_id(
-            f"{param}.seller_account", order.seller_account, Prefix.ACCOUNT
-        )
-        await self.seller(merchant_id, seller, f"{param}.seller_account")
-        amount = validation.amount(f"{param}.amount", order.amount, currency)
-        await self._currencies.check_charge(
-            merchant_id, seller, amount, currency, (f"{param}.amount", f"{param}.currency")
-        )
-        return NewOrder(
-            payment_order_id=validation.text(
-                f"{param}.payment_order_id",
-                order.payment_order_id,
-                maximum=CLIENT_ID_LENGTH_MAX,
-                required=True,
-            ),
-            seller_account=seller,
-            amount=amount,
-            currency=currency,
-            metadata=validation.metadata(f"{param}.metadata", order.metadata),
-        )
-
-    async def new_intent(
-        self, merchant_id: str, request: payment_pb2.CreatePaymentIntentRequest
-    ) -> NewIntent:
-        if not request.HasField("amount"):
-            raise missing("amount")
-        currency = validation.currency("currency", request.currency)
-        amount = validation.amount("amount", request.amount, currency)
-        capture_method = _CAPTURE_METHODS[
-            validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
-        ]
-        redirects = validation.enum_value(
-            "automatic_payment_methods.allow_redirects",
-            request.automatic_payment_methods.allow_redirects,
-            _ALLOW_REDIRECTS,
-        )
-        if (
-            request.confirm
-            and request.automatic_payment_methods.enabled
-            and redirects != payment_pb2.ALLOW_REDIRECTS_NEVER
-            and not request.return_url
-        ):
-            # Stripe's rule: a method it may offer could need a full-page redirect back.
-            raise invalid(
-                "return_url",
-                "required to confirm with automatic_payment_methods unless allow_redirects"
-                " is never",
+    async def check_payment(self, merchant_id: str, new: NewPayment) -> None:
+        """CreatePayment's customer, and each order's seller account and conversion."""
+        await self.customer(merchant_id, new.customer_id)
+        for index, order in enumerate(new.orders):
+            param = f"payment_orders[{index}]"
+            await self.seller(merchant_id, order.seller_account, f"{param}.seller_account")
+            await self._currencies.check_conversion(
+                merchant_id, order.seller_account, order.currency, f"{param}.currency"
             )
-        unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
-        param, destination = transfer_destination(request)
-        if destination:
-            await self.seller(merchant_id, destination, param)
-        application_fee = request.application_fee_amount
-        if application_fee and not destination:
-            raise invalid("application_fee_amount", "needs a transfer_destination")
-        if not 0 <= application_fee <= amount:
-            raise invalid("application_fee_amount", "must be between 0 and the amount")
-        await self._currencies.check_charge(
-            merchant_id, "", amount, currency, ("amount", "currency")
-        )
-        return NewIntent(
-            amount=amount,
-            currency=currency,
-            capture_method=capture_method,
-            customer_id=await self.customer(merchant_id, request.customer),
-            payment_method_id=payment_method_reference(
-                "payment_method", request.payment_method, required=False
-            )
-            or None,
-            transfer_destination=destination or None,
-            application_fee_amount=application_fee,
-            description=validation.description(request.description),
-            metadata=validation.metadata("metadata", request.metadata),
-        )
+
+    async def check_intent(
+        self, merchant_id: str, request: payment_pb2.CreatePaymentIntentRequest, new: NewIntent
+    ) -> None:
+        """CreatePaymentIntent's destination, conversion (naming `currency`) and customer."""
+        if new.transfer_destination:
+            param, _ = transfer_destination(request)
+            await self.seller(merchant_id, new.transfer_destination, param)
+        await self._currencies.check_conversion(merchant_id, "", new.currency, "currency")
+        await self.customer(merchant_id, new.customer_id)
 
     async def check_customer_change(self, merchant_id: str, changes: IntentChanges) -> None:
         """A customer named exists (NOT_FOUND naming `customer`)."""
-        if changes.customer_id is not None:
-            await self.customer(merchant_id, changes.customer_id)
+        await self.customer(merchant_id, changes.customer_id)
 
     async def check_capture(self, merchant_id: str, intent: Intent, amount: int | None) -> None:
         """A capture of a converted intent needs a fresh rate, and a part an amount its
         currency allows (paycore.currency)."""
         await self._currencies.check_capture(merchant_id, amount, intent.currency)
 
-    async def check_refund(self, merchant_id: str, new: NewRefund) -> NewRefund:
+    async def check_refund(self, merchant_id: str, new: NewRefund) -> None:
         """A refund of a converted charge needs a fresh rate and an amount its currency
         allows (paycore.currency)."""
         charge = new.payment_intent_id or new.payment_order_id or ""
         await self._currencies.check_refund(merchant_id, charge, new.amount)
-        return new
+
+
+def new_payment(request: payment_pb2.CreatePaymentRequest, rules: CurrencyRules) -> NewPayment:
+    """CreatePayment's terms, as the request alone gives them (`Parties.check_payment` checks
+    them against the merchant's state)."""
+    checkout_id = validation.text(
+        "checkout_id", request.checkout_id, maximum=CLIENT_ID_LENGTH_MAX, required=True
+    )
+    payment_method = payment_method_reference("payment_method", request.payment_method)
+    customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False)
+    if not request.payment_orders:
+        raise ApiError(Reason.PARAMETER_MISSING, param="payment_orders")
+    if len(request.payment_orders) > ORDERS_MAX:
+        raise invalid("payment_orders", f"at most {ORDERS_MAX} payment orders")
+    orders = [
+        _order(f"payment_orders[{index}]", order, rules)
+        for index, order in enumerate(request.payment_orders)
+    ]
+    client_ids = [order.payment_order_id for order in orders]
+    if len(set(client_ids)) != len(client_ids):
+        raise invalid("payment_orders.payment_order_id", "must be unique within the payment")
+    return NewPayment(
+        checkout_id=checkout_id,
+        payment_method_id=payment_method,
+        customer_id=customer or None,
+        buyer_info=buyer_info(request.buyer_info),
+        orders=tuple(orders),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def _order(
+    param: str, order: payment_pb2.CreatePaymentRequest.PaymentOrder, rules: CurrencyRules
+) -> NewOrder:
+    currency = validation.currency(f"{param}.currency", order.currency)
+    seller = validation.object_id(f"{param}.seller_account", order.seller_account, Prefix.ACCOUNT)
+    amount = validation.amount(f"{param}.amount", order.amount, currency)
+    rules.check(f"{param}.amount", amount, currency, Purpose.CHARGE)
+    return NewOrder(
+        payment_order_id=validation.text(
+            f"{param}.payment_order_id",
+            order.payment_order_id,
+            maximum=CLIENT_ID_LENGTH_MAX,
+            required=True,
+        ),
+        seller_account=seller,
+        amount=amount,
+        currency=currency,
+        metadata=validation.metadata(f"{param}.metadata", order.metadata),
+    )
+
+
+def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyRules) -> NewIntent:
+    """CreatePaymentIntent's terms, as the request alone gives them (`Parties.check_intent`
+    checks them against the merchant's state)."""
+    if not request.HasField("amount"):
+        raise missing("amount")
+    currency = validation.currency("currency", request.currency)
+    amount = validation.amount("amount", request.amount, currency)
+    capture_method = _CAPTURE_METHODS[
+        validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
+    ]
+    redirects = validation.enum_value(
+        "automatic_payment_methods.allow_redirects",
+        request.automatic_payment_methods.allow_redirects,
+        _ALLOW_REDIRECTS,
+    )
+    if (
+        request.confirm
+        and request.automatic_payment_methods.enabled
+        and redirects != payment_pb2.ALLOW_REDIRECTS_NEVER
+        and not request.return_url
+    ):
+        # Stripe's rule: a method it may offer could need a full-page redirect back.
+        raise invalid(
+            "return_url",
+            "required to confirm with automatic_payment_methods unless allow_redirects is never",
+        )
+    unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
+    _, destination = transfer_destination(request)
+    application_fee = request.application_fee_amount
+    if application_fee and not destination:
+        raise invalid("application_fee_amount", "needs a transfer_destination")
+    if not 0 <= application_fee <= amount:
+        raise invalid("application_fee_amount", "must be between 0 and the amount")
+    rules.check("amount", amount, currency, Purpose.CHARGE)
+    customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False)
+    return NewIntent(
+        amount=amount,
+        currency=currency,
+        capture_method=capture_method,
+        customer_id=customer or None,
+        payment_method_id=payment_method_reference(
+            "payment_method", request.payment_method, required=False
+        )
+        or None,
+        transfer_destination=destination or None,
+        application_fee_amount=application_fee,
+        description=validation.description(request.description),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
 
 
 def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
