@@ -351,7 +351,9 @@ async def test_the_answer_the_stored_answer_the_intent_and_its_events_agree(
     request = payment_pb2.CreatePaymentIntentRequest(
         amount=1234, currency="usd", payment_method=await shop.card(number), confirm=True
     )
-    key = (("idempotency-key", f"agree-{number}"),)
+    # Not the card's number in the key: tests/payment/test_card_secrecy looks for it in every
+    # column of the shards these tests share.
+    key = (("idempotency-key", f"agree-{'succeeds' if succeeds else 'declined'}"),)
 
     answered = await shop.client.payments.CreatePaymentIntent(request, metadata=key)
     replayed = await shop.client.payments.CreatePaymentIntent(request, metadata=key)
