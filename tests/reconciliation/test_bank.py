@@ -160,10 +160,12 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
     # The bank failed a payout paycore had paid: paycore follows it, once.
     auto = by_object[failed]
     assert (auto.status, auto.action) == (Status.RESOLVED, Action.AUTO)
-    assert len(auto.ledger_transfer_ids) == 1
+    # The amount back, and the instant payout's fee with it (paycore.payout.lifecycle).
     gone = await shop.get_payout(failed)
+    assert gone.fee > 0
+    assert len(auto.ledger_transfer_ids) == 2
     assert (gone.status, gone.failure_code) == (payout_pb2.PAYOUT_STATUS_FAILED, "account_closed")
-    assert (await shop.balance())[0]["usd"] == available_before + 2_003
+    assert (await shop.balance())[0]["usd"] == available_before + 2_003 + gone.fee
     assert all(d.status is Status.OPEN for d in found if d is not auto)
     for p in (kept, elsewhere, in_transit):
         assert p not in by_object
@@ -191,9 +193,11 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
     assert unfit.value.reason is Reason.DISCREPANCY_ACTION_UNFIT
     before_adjust = (await shop.balance())[0]["usd"]
     await _resolve(bank_desk, by_object[dropped].id, Action.ADJUST)
-    assert (await shop.get_payout(dropped)).status == payout_pb2.PAYOUT_STATUS_FAILED
+    failed_by_operator = await shop.get_payout(dropped)
+    assert failed_by_operator.status == payout_pb2.PAYOUT_STATUS_FAILED
     adjusted = await _resolve(bank_desk, by_object[changed].id, Action.ADJUST)
-    assert (await shop.balance())[0]["usd"] == before_adjust + 2_000 - 100
+    returned = 2_000 + failed_by_operator.fee  # the instant payout's fee comes back with it
+    assert (await shop.balance())[0]["usd"] == before_adjust + returned - 100
     [row] = [
         t
         for t in await shop.transactions()

@@ -160,7 +160,8 @@ async def test_a_bank_run_killed_midway_follows_the_bank_once(bank_desk: BankDes
     assert (taken_over.discrepancy_count, taken_over.auto_resolved_count) == (2, 2)
     found = await desk.discrepancies(monday)
     assert sorted(d.object_id for d in found) == sorted(failed)
-    assert all(d.action is Action.AUTO and len(d.ledger_transfer_ids) == 1 for d in found)
+    # Each instant payout's amount back (payout_failure) and its fee (payout_fee_reversal).
+    assert all(d.action is Action.AUTO and len(d.ledger_transfer_ids) == 2 for d in found)
     for shop, payout_id in zip(shops, failed, strict=True):
         assert (await shop.get_payout(payout_id)).status == payout_pb2.PAYOUT_STATUS_FAILED
         assert await _failures(bank_desk, payout_id) == 1

@@ -7,7 +7,8 @@ currency. The resolutions:
     auto       the bank finished a payout paycore has in transit (or paid, for a failure):
                paycore follows the bank through the payout's lifecycle, as the tracking job
                would: `paid` (payouts_in_transit -> platform_cash) or `failed` (the funds
-               return to balance_available with a payout_failure balance transaction)
+               return to balance_available with a payout_failure balance transaction, an
+               instant payout's fee with them: payout_fee_reversal)
     adjust     paycore follows the bank: a paid payout the bank failed or never reported fails
                through the lifecycle; otherwise the residual moves between platform_cash and
                the balance (balance_available of the payout's account, an `adjustment`
@@ -133,7 +134,7 @@ class PayoutResolutions:
                 code or FOLLOWED_CODE,
                 f"The bank's payouts report of {discrepancy.day.isoformat()} says it {said}.",
             )
-            moved = [codes.TRANSFER_PAYOUT_FAILURE]
+            moved = [codes.TRANSFER_PAYOUT_FAILURE, codes.TRANSFER_PAYOUT_FEE_REVERSAL]
         elif payout is not None and payout.status is arrived:
             return []  # paycore got there meanwhile (the tracking job): nothing left to do
         elif action is Action.AUTO:
