@@ -3,21 +3,32 @@ through the platform (a shop on each physical shard, the simulator's dispute car
 withdrawals and reinstatements reported as `dispute` and `dispute_reversal` lines and matched
 with paycore's transfers of them into and out of psp_receivable. A won and a lost chargeback
 (and an inquiry, which moves nothing) reconcile clean; a reinstatement paycore has not booked
-and a withdrawal the report lacks are each one discrepancy naming the dispute; the books
-balance after each."""
+and a withdrawal the report lacks are each one discrepancy naming the dispute, which the
+operator's actions settle; a converted
+charge's chargeback reconciles in the charge's currency; the books balance after each."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
-from paycore.reconciliation.models import Kind, RunStatus, Source
+from paycore.reconciliation.models import (
+    Action,
+    Discrepancy,
+    Kind,
+    Resolution,
+    RunStatus,
+    Source,
+    Status,
+)
 from paycore.tools.psp import cards
 from sqlalchemy import text
 
-from tests.dispute.support import disputed_payment, read_feed
+from tests.currency.support import import_ecb, settle_in
+from tests.dispute.support import DISPUTE_DELAY_SECONDS, disputed_payment, pending, read_feed
 from tests.payout.support import PayoutShop, World
-from tests.reconciliation.conftest import BankDesk
+from tests.reconciliation.conftest import BankDesk, Desk
 
 
 @dataclass
@@ -61,6 +72,14 @@ async def _dated(bank: BankDesk, day: dt.date) -> None:
                 ),
                 {"at": noon, "m": shop.id},
             )
+
+
+async def _resolve(desk: Desk, discrepancy: Discrepancy, action: Action) -> None:
+    async with desk.reconciliation.engine_of_discrepancy(discrepancy.id).begin() as connection:
+        await desk.reconciliation.resolve(
+            connection, discrepancy.merchant_id, discrepancy.id, Resolution(action, "a test's")
+        )
+    await desk.reconciliation.runs.refresh_metrics()
 
 
 async def _books_balance(bank: BankDesk) -> None:
@@ -174,4 +193,56 @@ async def test_a_reinstatement_paycore_lacks_and_a_withdrawal_the_report_lacks(
     receivables = {r.merchant_id: r for r in await desk.receivables(monday, Source.PSP_SETTLEMENT)}
     assert receivables[first.id].ledger_amount == receivables[first.id].open_residual == -12_000
     assert receivables[second.id].ledger_amount == receivables[second.id].open_residual == -5_000
+    await _books_balance(bank_desk)
+
+    # The operator settles both: the first shop's balance follows the PSP (it reinstated the
+    # amount), the second's withdrawal the PSP never netted is written off.
+    before = await pending(first)
+    await _resolve(desk, missing_in_paycore, Action.ADJUST)
+    await _resolve(desk, missing_at_psp, Action.WRITE_OFF)
+    assert await pending(first) == before + 12_000
+    receivables = await desk.receivables(monday)
+    assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
+    assert all(d.status is Status.RESOLVED for d in await desk.discrepancies(monday))
+    await _books_balance(bank_desk)
+
+
+async def test_a_converted_chargeback_reconciles_in_the_charges_currency(
+    bank_desk: BankDesk, fx_world: World, tmp_path: Path
+) -> None:
+    """A JPY charge to a USD-settling shop, disputed and won: the PSP's lines are in yen, and
+    so are paycore's transfers into and out of psp_receivable (against FX clearing)."""
+    world, desk, monday = fx_world, bank_desk.desk, bank_desk.monday
+    shop = bank_desk.shops[1]
+    await settle_in(shop, "usd")
+    rates = f"Date, USD, JPY,\n{monday:%d %B %Y}, 1.2000, 150.00,\n"
+    assert await import_ecb(world, tmp_path / "eurofxref.csv", rates) > 0
+    intent = await shop.pay(cards.CARD_DISPUTE_FRAUDULENT, 3_333, "jpy")
+    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
+    await read_feed(world)
+    ((dispute_id, psp_dispute, currency),) = await world.sql(
+        shop.id,
+        "SELECT id, psp_dispute, currency FROM disputes"
+        " WHERE merchant_id = :m AND payment_intent_id = :p",
+        m=shop.id,
+        p=intent.id,
+    )
+    assert currency == "jpy"
+    won = Chargeback(intent.id, str(dispute_id), str(psp_dispute), 3_333)
+    await _decide(world, won, "won")
+    await read_feed(world)
+    await _dated(bank_desk, monday)
+
+    run = await desk.run(monday)
+
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    assert (run.record_count, run.matched_count, run.discrepancy_count) == (3, 3, 0), run
+    receivables = await desk.receivables(monday)
+    assert {r.currency for r in receivables} == {"jpy"}
+    assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
+    assert {f"{won.psp_dispute}:dispute", f"{won.psp_dispute}:dispute_reversal"} <= (
+        await _settled_references(bank_desk, monday)
+    )
+    for books in ("usd", "jpy"):
+        await shop.assert_books_balance(books)
     await _books_balance(bank_desk)
