@@ -201,8 +201,8 @@ async def test_a_reinstatement_paycore_lacks_and_a_withdrawal_the_report_lacks(
     await _resolve(desk, missing_in_paycore, Action.ADJUST)
     await _resolve(desk, missing_at_psp, Action.WRITE_OFF)
     assert await pending(first) == before + 12_000
-    receivables = await desk.receivables(monday)
-    assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
+    settled = await desk.receivables(monday)
+    assert all(r.ledger_amount == 0 == r.open_residual for r in settled), settled
     assert all(d.status is Status.RESOLVED for d in await desk.discrepancies(monday))
     await _books_balance(bank_desk)
 
