@@ -312,11 +312,13 @@ class Discrepancy(_message.Message):
     merchant: _builtins.str
     """"acct_..." when known."""
     object: _builtins.str
-    """The paycore object concerned ("pord_...", "pi_...", "re_...", "po_..."); empty when
-    paycore has none.
+    """The paycore object concerned ("pord_...", "pi_...", "re_...", "po_...", "dp_..."); empty
+    when paycore has none.
     """
     psp_reference: _builtins.str
-    """The PSP's id for the record ("ch_...", "rf_..."); for missing_at_psp, paycore's."""
+    """The PSP's id for the record ("ch_...", "rf_...", a dispute's movement "du_...:dispute" or
+    "du_...:dispute_reversal"); for missing_at_psp, paycore's.
+    """
     currency: _builtins.str
     """paycore's currency (the report's when paycore has none)."""
     internal_amount: _builtins.int
@@ -341,7 +343,9 @@ class Discrepancy(_message.Message):
     psp_fee: _builtins.int
     action: Global___DiscrepancyAction.ValueType
     line_type: _builtins.str
-    """"charge", "refund" or "payout"."""
+    """"charge", "refund", "dispute" (a chargeback's funds withdrawn), "dispute_reversal" (a won
+    chargeback's funds reinstated) or "payout".
+    """
     @_builtins.property
     def objects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Every paycore object concerned (a duplicate: the payment and both charges' references)."""

@@ -24,10 +24,13 @@ from paycore.storage.raw import Driver
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # A transfer belongs to the day when reconciliation tagged it with the day, or when its source
-# (the pay-in object: intent, order, refund) is an item the day settled.
+# (the pay-in object: intent, order, refund) is an item the day settled. A dispute has two
+# items at most (`<du_...>:dispute`, `<du_...>:dispute_reversal`), each only its transfer of
+# that code: its withdrawal and its reinstatement may settle on different days.
 _LEDGER = """
 WITH objects AS (
-  SELECT DISTINCT merchant_id, object_id FROM reconciliation_items
+  SELECT DISTINCT merchant_id, object_id, split_part(reference, ':', 2) AS code
+  FROM reconciliation_items
   WHERE source = $1 AND day = $2 AND merchant_id = ANY($3::text[])
 ), receivable AS (
   SELECT id, merchant_id, currency FROM ledger_accounts
@@ -40,7 +43,8 @@ JOIN ledger_entries e ON e.merchant_id = a.merchant_id AND e.account_id = a.id
 JOIN ledger_transfers t ON t.merchant_id = e.merchant_id AND t.id = e.transfer_id
 WHERE t.metadata->>'reconciliation' = $4
    OR EXISTS (SELECT 1 FROM objects o
-              WHERE o.merchant_id = t.merchant_id AND o.object_id = t.metadata->>'source')
+              WHERE o.merchant_id = t.merchant_id AND o.object_id = t.metadata->>'source'
+                AND o.code IN ('', t.code))
 GROUP BY a.merchant_id, a.currency
 """
 ACCOUNT_CHECKED = {

@@ -8,8 +8,13 @@ of discrepancy). Nothing is read row by row in Python except the discrepancies t
 
 paycore's side comes from the executor's executions (the PSP operations and their answers),
 with payment intents, payment orders and refunds for the statuses of what did not succeed, and
-`reconciliation_items` for which day already settled an item. How each kind is told apart is
-docs/reconciliation.md's table; the CASE below is that table.
+`reconciliation_items` for which day already settled an item. A dispute's money is two items at
+most, matched by the PSP's dispute id and the line's type, which is the code of paycore's
+transfer of it: the chargeback's withdrawal (`dispute`) and a won chargeback's reinstatement
+(`dispute_reversal`); paycore's side is that ledger transfer into or out of psp_receivable
+(paycore.dispute.money; a converted charge's too, whose other side is FX clearing). Its
+reference is `<du_...>:<type>`, so that each movement is an item of its own. How each kind is
+told apart is docs/reconciliation.md's table; the CASE below is that table.
 """
 
 from __future__ import annotations
@@ -37,10 +42,14 @@ CREATE TEMPORARY TABLE recon_raw (number bigint, merchant_id text, body bytea) O
 # The PSP's settlement report (paycore.tools.psp.settlement): one JSON object per line.
 _PARSE_PSP_LINES = """
 CREATE TEMPORARY TABLE recon_lines ON COMMIT DROP AS
-SELECT r.number, r.merchant_id, x.type, x.id AS reference, coalesce(x.charge, '') AS charge,
+SELECT r.number, r.merchant_id, x.type,
+       CASE WHEN x.type IN ('dispute', 'dispute_reversal') THEN x.id || ':' || x.type
+            ELSE x.id END AS reference,
+       coalesce(x.charge, '') AS charge,
        coalesce(x.reference, '') AS object_id, x.amount, x.currency,
        coalesce(x.fee, 0) AS fee,
-       CASE x.type WHEN 'refund' THEN 'succeeded' ELSE 'captured' END AS status,
+       CASE x.type WHEN 'refund' THEN 'succeeded' WHEN 'dispute' THEN 'funds_withdrawn'
+                   WHEN 'dispute_reversal' THEN 'funds_reinstated' ELSE 'captured' END AS status,
        x.time AS occurred_at,
        row_number() OVER (PARTITION BY r.merchant_id, x.type, x.id ORDER BY r.number)
          AS occurrence
@@ -63,6 +72,21 @@ LEFT JOIN reconciliation_items s
   ON s.merchant_id = e.merchant_id AND s.source = $1 AND s.reference = e.psp_reference
 WHERE e.state = 'succeeded' AND e.operation IN ('charge', 'capture', 'refund')
   AND e.updated_at >= $2 AND e.updated_at < $3 AND e.psp_reference <> ''
+UNION ALL
+-- ... and each dispute's money moved that day: the transfer into or out of psp_receivable
+-- (a scan of the shard's transfers: none is indexed by time or code).
+SELECT t.merchant_id, t.code, d.psp_dispute || ':' || t.code, d.id, t.amount, t.currency,
+       t.created_at, s.day
+FROM ledger_transfers t
+JOIN disputes d ON d.merchant_id = t.merchant_id AND d.id = t.metadata->>'source'
+LEFT JOIN reconciliation_items s
+  ON s.merchant_id = t.merchant_id AND s.source = $1
+ AND s.reference = d.psp_dispute || ':' || t.code
+WHERE t.code IN ('dispute', 'dispute_reversal') AND t.status = 'posted'
+  AND t.created_at >= $2 AND t.created_at < $3
+  AND EXISTS (SELECT 1 FROM ledger_accounts a
+              WHERE a.id IN (t.debit_account_id, t.credit_account_id)
+                AND a.merchant_id = t.merchant_id AND a.code = 'psp_receivable')
 """
 # ... and those of other days that the report names (few: found by their PSP reference).
 _OTHER_DAYS_ITEMS = """
@@ -80,6 +104,26 @@ WHERE e.psp_reference <> '' AND e.state = 'succeeded'
   AND e.operation IN ('charge', 'capture', 'refund')
   AND NOT (e.updated_at >= $2 AND e.updated_at < $3)
 """
+# ... and dispute movements of other days that the report names (through the dispute: the
+# merchant's transfers are scanned for its id, for these few lines only).
+_OTHER_DAYS_DISPUTE_ITEMS = """
+INSERT INTO recon_items
+SELECT t.merchant_id, t.code, l.reference, d.id, t.amount, t.currency, t.created_at, s.day
+FROM (SELECT DISTINCT l.merchant_id, l.type, l.reference FROM recon_lines l
+      WHERE l.type IN ('dispute', 'dispute_reversal')
+        AND NOT EXISTS (SELECT 1 FROM recon_items i
+                        WHERE i.merchant_id = l.merchant_id AND i.reference = l.reference)) l
+JOIN disputes d
+  ON d.merchant_id = l.merchant_id AND d.psp_dispute = split_part(l.reference, ':', 1)
+JOIN ledger_transfers t
+  ON t.merchant_id = d.merchant_id AND t.metadata->>'source' = d.id AND t.code = l.type
+LEFT JOIN reconciliation_items s
+  ON s.merchant_id = t.merchant_id AND s.source = $1 AND s.reference = l.reference
+WHERE t.status = 'posted' AND NOT (t.created_at >= $2 AND t.created_at < $3)
+  AND EXISTS (SELECT 1 FROM ledger_accounts a
+              WHERE a.id IN (t.debit_account_id, t.credit_account_id)
+                AND a.merchant_id = t.merchant_id AND a.code = 'psp_receivable')
+"""
 
 _RESULTS = """
 CREATE TEMPORARY TABLE recon_results ON COMMIT DROP AS
@@ -94,8 +138,9 @@ WITH joined AS MATERIALIZED (
 ), unmatched AS MATERIALIZED (
   -- Lines paycore has no success for (few): what paycore knows of the object they name.
   SELECT j.number, authorized.payment_intent_id AS authorized_intent,
-         coalesce(intent.status, paid_order.status, unfinished.status, '') AS object_status,
-         coalesce(intent.id, paid_order.id, unfinished.id, '') AS found_object,
+         coalesce(intent.status, paid_order.status, unfinished.status, dispute.status, '')
+           AS object_status,
+         coalesce(intent.id, paid_order.id, unfinished.id, dispute.id, '') AS found_object,
          coalesce(intent.psp_charge, paid_order.psp_reference, '') AS other_charge,
          unfinished.id IS NOT NULL AS refund_unfinished
   FROM joined j
@@ -117,6 +162,9 @@ WITH joined AS MATERIALIZED (
       AND r.amount = j.amount AND r.status <> 'succeeded'
     ORDER BY r.id LIMIT 1
   ) unfinished ON true
+  LEFT JOIN disputes dispute
+    ON j.type IN ('dispute', 'dispute_reversal') AND dispute.merchant_id = j.merchant_id
+   AND dispute.psp_dispute = split_part(j.reference, ':', 1)
   WHERE j.item_reference IS NULL
 ), classified AS (
   SELECT j.*, u.authorized_intent, coalesce(u.object_status, '') AS object_status,
@@ -234,7 +282,8 @@ FROM recon_results WHERE kind <> 'matched' ORDER BY merchant_id, reference, occu
 # knows; a line of an unknown merchant is a discrepancy, never money booked to nobody).
 _SETTLEMENT_TOTALS = """
 SELECT l.merchant_id, l.currency,
-       sum(CASE WHEN l.type = 'refund' THEN -l.amount ELSE l.amount END)::bigint AS gross,
+       sum(CASE WHEN l.type IN ('refund', 'dispute') THEN -l.amount ELSE l.amount END)::bigint
+         AS gross,
        sum(l.fee)::bigint AS fee
 FROM recon_lines l
 WHERE EXISTS (SELECT 1 FROM merchants m WHERE m.merchant_id = l.merchant_id)
@@ -326,6 +375,13 @@ async def match(
     await steps.execute("items", _PAYCORE_ITEMS, source.value, window.start, window.end)
     await driver.execute("ANALYZE recon_items")
     await steps.execute("other days", _OTHER_DAYS_ITEMS, source.value, window.start, window.end)
+    await steps.execute(
+        "other days' disputes",
+        _OTHER_DAYS_DISPUTE_ITEMS,
+        source.value,
+        window.start,
+        window.end,
+    )
     await steps.execute(
         "results",
         _RESULTS,

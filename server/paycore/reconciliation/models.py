@@ -51,6 +51,10 @@ class Action(StrEnum):
 OPERATOR_ACTIONS = frozenset({Action.ADJUST, Action.WRITE_OFF, Action.REFUND_AT_PSP, Action.IGNORE})
 
 
+MONEY_OUT = frozenset({"refund", "dispute"})
+"""The line types whose amount leaves psp_receivable (a dispute: a chargeback's withdrawal)."""
+
+
 @dataclass(frozen=True)
 class Run:
     id: str
@@ -97,9 +101,10 @@ class Line:
     number: int
     merchant_id: str
     type: str
-    """charge | refund | payout"""
+    """charge | refund | dispute | dispute_reversal | payout"""
     reference: str
-    """The PSP's (bank's) id of the record: ch_, rf_, the payout's id at the bank."""
+    """The PSP's (bank's) id of the record: ch_, rf_, the payout's id at the bank; a dispute's
+    movement, `<du_...>:<type>`."""
     charge: str
     """A refund's charge (ch_); a charge's own id."""
     object_id: str
@@ -146,8 +151,9 @@ class Discrepancy(Stored, Compared):
 
     def receivable_residual(self) -> dict[str, int]:
         """What the item leaves in psp_receivable (or, for payouts, payouts_in_transit) per
-        currency: paycore's signed amount less the report's (a charge adds, a refund takes)."""
-        sign = -1 if self.line_type == "refund" else 1
+        currency: paycore's signed amount less the report's (a charge and a dispute's
+        reinstatement add, a refund and a dispute's withdrawal take)."""
+        sign = -1 if self.line_type in MONEY_OUT else 1
         residual: dict[str, int] = {}
         if self.internal_currency:
             residual[self.internal_currency] = sign * self.internal_amount

@@ -1040,7 +1040,8 @@ reconciliation_items = Table(
     metadata,
     Column("merchant_id", Text, nullable=False),
     Column("source", Text, nullable=False),
-    # The PSP's (or the bank's) id of the item: ch_, rf_, or the payout's reference.
+    # The PSP's (or the bank's) id of the item: ch_, rf_, or the payout's reference; a
+    # dispute's movement, <du_...>:dispute or <du_...>:dispute_reversal.
     Column("reference", Text, nullable=False),
     Column("object_id", Text, nullable=False),
     Column("day", Date, nullable=False),
@@ -1078,7 +1079,7 @@ reconciliation_discrepancies = Table(
     # open | resolved
     Column("status", Text, nullable=False),
     Column("run_id", Text, nullable=False),
-    # charge | refund | payout
+    # charge | refund | dispute | dispute_reversal | payout
     Column("line_type", Text, nullable=False),
     Column("object_id", Text, nullable=False),
     Column("object_ids", ARRAY(Text), nullable=False),

@@ -1,14 +1,18 @@
 """The settlement report rendered by SQLite (the fast path, without faults) is byte for byte
-the report rendered line by line in Python (the path the report faults alter)."""
+the report rendered line by line in Python (the path the report faults alter), disputes'
+lines included."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from paycore.tools.psp.settlement import day_bounds_ms, line
 from paycore.tools.psp.store import (
     DATABASE_FILE,
+    DISPUTE_REINSTATEMENT,
+    DISPUTE_WITHDRAWAL,
     Charge,
     Refund,
     Store,
@@ -50,6 +54,17 @@ def test_sqlite_renders_the_report_as_python_does(tmp_path: Path, seed: int) -> 
                     at_ms,
                 )
             )
+            if index % 7 == 0:
+                # A chargeback withdrawn the same day; every other one won (reinstated) too.
+                dispute_id = f"du_{index:03}"
+                store.execute(
+                    "insert into disputes values (?, ?, 'needs_response', 'fraudulent', ?,"
+                    " '{}', null, '', ?)",
+                    (dispute_id, f"ch_{index:03}", at_ms + 10**9, at_ms + 500),
+                )
+                store.move_dispute_funds(dispute_id, DISPUTE_WITHDRAWAL, at_ms + 500)
+                if index % 14 == 0:
+                    store.move_dispute_funds(dispute_id, DISPUTE_REINSTATEMENT, at_ms + 777)
             if index % 5 == 0:
                 assert store.add_refund(
                     Refund(
@@ -67,5 +82,12 @@ def test_sqlite_renders_the_report_as_python_does(tmp_path: Path, seed: int) -> 
     rendered = [text for batch in settlement_report_lines(path, start_ms, end_ms) for text in batch]
     expected = [line(row) for batch in settlement_rows(path, start_ms, end_ms) for row in batch]
 
-    assert len(rendered) == 60
+    # 50 charges, 10 refunds, 8 withdrawals, 4 reinstatements.
+    assert len(rendered) == 72
+    assert {json.loads(text)["type"] for text in rendered} == {
+        "charge",
+        "refund",
+        "dispute",
+        "dispute_reversal",
+    }
     assert rendered == expected

@@ -12,6 +12,11 @@ paycore polls.
     past due without evidence  lost (an inquiry: warning_closed)
     an inquiry lost            escalates to a chargeback: needs_response, due again
 
+Money: a chargeback opening (or an inquiry escalating) withdraws the charge's captured amount
+and a won chargeback reinstates it; each is a line of that day's settlement report (types
+`dispute` and `dispute_reversal`, paycore.tools.psp.settlement). An inquiry, a lost or an
+accepted dispute moves nothing.
+
 Time passes only when someone looks: every read of the feed or of a dispute first applies
 what became due (`catch_up`), so the injectable clock drives it. The feed
 (GET /v1/dispute_events?after=N) lists every change as an event with a growing `sequence` and
@@ -28,6 +33,7 @@ from typing import Any
 from paycore.ids import random_base62
 from paycore.tools.psp.processing import Answer, Processor
 from paycore.tools.psp.requests import PspFailure, idempotency_key, invalid
+from paycore.tools.psp.store import DISPUTE_REINSTATEMENT, DISPUTE_WITHDRAWAL
 
 DUE_DAYS = 7
 DAY_MS = 86_400_000
@@ -75,6 +81,8 @@ class Disputes:
                     "insert into disputes values (?, ?, ?, ?, ?, '{}', null, '', ?)",
                     (dispute_id, charge, status, reason, now_ms + DUE_DAYS * DAY_MS, now_ms),
                 )
+                if not inquiry:
+                    self._store.move_dispute_funds(dispute_id, DISPUTE_WITHDRAWAL, now_ms)
                 self._event(dispute_id, "dispute.created", now_ms)
             for row in self._store.rows(
                 _DISPUTE + " where d.status in (?, ?, ?, ?)", (*sorted(OPEN), *sorted(REVIEWED))
@@ -97,6 +105,7 @@ class Disputes:
                 " submitted_ms = null, outcome = '' where id = ?",
                 (now_ms + DUE_DAYS * DAY_MS, dispute_id),
             )
+            self._store.move_dispute_funds(dispute_id, DISPUTE_WITHDRAWAL, now_ms)
             self._event(dispute_id, "dispute.updated", now_ms)
             return
         closed = "warning_closed" if inquiry else outcome
@@ -104,6 +113,8 @@ class Disputes:
             "update disputes set status = ?, outcome = ? where id = ?",
             (closed, outcome, dispute_id),
         )
+        if not inquiry and outcome == "won":
+            self._store.move_dispute_funds(dispute_id, DISPUTE_REINSTATEMENT, now_ms)
         self._event(dispute_id, "dispute.closed", now_ms)
 
     def _event(self, dispute_id: str, kind: str, now_ms: int) -> None:

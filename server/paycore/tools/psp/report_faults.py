@@ -15,8 +15,12 @@ replaces the previous one; `[]` clears it). Each alteration names the day and wh
                                                                   never heard of (a lost
                                                                   answer when R is paycore's)
 
-`ID` is the line's id (ch_ or rf_). The stored charges and refunds are never changed: only
-what the report says about them.
+`ID` is the line's id (ch_, rf_, or du_ for a dispute's lines). An alteration naming an id may
+also name the line's `type` ("type": "dispute_reversal"): then it applies only to the line of
+that type (a dispute withdrawn and reinstated the same day has two lines of one id), else to
+every line of the id. `duplicate` of a charge (or a refund) is a second charge (new id); of
+a dispute's line, the same line repeated. The stored charges, refunds and disputes are never
+changed: only what the report says about them.
 
 The bank's payouts report likewise, through `POST /_control/faults {"bank_payouts": [...]}`
 (paycore.tools.psp.bank applies them); `ID` names a payout, by the bank's id (bpo_) or by
@@ -43,11 +47,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from paycore.tools.psp.requests import PspFailure, invalid
-from paycore.tools.psp.store import BankPayout, SettlementRow
+from paycore.tools.psp.store import (
+    DISPUTE_REINSTATEMENT,
+    DISPUTE_WITHDRAWAL,
+    BankPayout,
+    SettlementRow,
+)
 
 ACTIONS = ("drop", "amount", "currency", "fee", "duplicate", "next_day", "unknown_charge")
 BANK_ACTIONS = ("drop", "amount", "currency", "fail", "unknown_payout")
 ALTERATIONS_MAX = 1000
+DISPUTE_LINES = (DISPUTE_WITHDRAWAL, DISPUTE_REINSTATEMENT)
+LINE_TYPES = ("charge", "refund", *DISPUTE_LINES)
 _NEEDS = {
     "amount": ("id", "amount"),
     "currency": ("id", "currency"),
@@ -55,7 +66,7 @@ _NEEDS = {
     "unknown_charge": ("merchant", "amount", "currency"),
     "unknown_payout": ("merchant", "amount", "currency"),
 }
-_TEXTS = ("id", "currency", "merchant", "reference", "failure_code")
+_TEXTS = ("id", "type", "currency", "merchant", "reference", "failure_code")
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,12 @@ class Alteration:
     merchant: str = ""
     reference: str = ""
     failure_code: str = ""
+    type: str = ""
+    """The line type it is limited to ("": every line of `id`)."""
+
+    def applies_to(self, row: SettlementRow) -> bool:
+        """Whether it names `row` (its id, and its type when it names one)."""
+        return row.id == self.id and self.type in ("", row.type)
 
     def as_json(self) -> dict[str, Any]:
         body = dataclasses.asdict(self)
@@ -102,6 +119,8 @@ def _alteration(item: Any, param: str, actions: Sequence[str]) -> Alteration:
     texts = {name: item.get(name, "") for name in _TEXTS}
     if any(not isinstance(value, str) for value in texts.values()):
         raise invalid(param, f"{', '.join(_TEXTS)} must be strings")
+    if texts["type"] not in ("", *LINE_TYPES):
+        raise invalid(param, f"type must be one of {', '.join(LINE_TYPES)}")
     absent = [name for name in _NEEDS.get(action, ("id",)) if item.get(name) in (None, "")]
     if absent:
         raise invalid(param, f"{action} needs {', '.join(absent)}")
@@ -127,6 +146,8 @@ def altered(
         for row in rows:
             changed: SettlementRow | None = row
             for alteration in by_id.get(row.id, ()):
+                if not alteration.applies_to(row):
+                    continue
                 changed, extra = _apply(changed, alteration) if changed else (None, None)
                 if extra is not None:
                     added.append(extra)
@@ -168,10 +189,10 @@ def _added_lines(
     return added
 
 
-def moved_from(day: dt.date, alterations: Sequence[Alteration]) -> set[str]:
-    """Ids of the lines the day before `day` moved into `day`."""
+def moved_from(day: dt.date, alterations: Sequence[Alteration]) -> list[Alteration]:
+    """The alterations that move lines of the day before `day` into `day`."""
     before = day - dt.timedelta(days=1)
-    return {a.id for a in alterations if a.day == before and a.action == "next_day"}
+    return [a for a in alterations if a.day == before and a.action == "next_day"]
 
 
 def _apply(
@@ -186,6 +207,8 @@ def _apply(
         return dataclasses.replace(row, currency=alteration.currency), None
     if action == "fee" and alteration.fee is not None:
         return dataclasses.replace(row, fee=alteration.fee), None
+    if action == "duplicate" and row.type in DISPUTE_LINES:
+        return row, dataclasses.replace(row, time_ms=row.time_ms + 1)
     if action == "duplicate":
         copy_id = _made_up_id(alteration)
         return row, dataclasses.replace(row, id=copy_id, charge=copy_id, time_ms=row.time_ms + 1)

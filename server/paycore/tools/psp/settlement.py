@@ -1,11 +1,15 @@
 """The daily settlement report and the fee it carries.
 
-A day is a UTC calendar day. One JSON line per charge captured that day and per refund made
-that day, oldest first:
-    {"type": "charge"|"refund", "id", "charge", "merchant", "reference", "amount", "currency",
-     "fee", "net", "time"}
-`amount` is positive in both; `net` is what the merchant is paid: amount - fee for a charge,
--amount for a refund (the fee of a refunded charge is not returned, as at Stripe).
+A day is a UTC calendar day. One JSON line per charge captured that day, per refund made
+that day and per movement of a dispute's money that day, oldest first:
+    {"type": "charge"|"refund"|"dispute"|"dispute_reversal", "id", "charge", "merchant",
+     "reference", "amount", "currency", "fee", "net", "time"}
+`amount` is positive in all; `net` is what the merchant is paid: amount - fee for a charge,
+-amount for a refund (the fee of a refunded charge is not returned, as at Stripe). A dispute
+line (`id` the du_) is a chargeback's funds withdrawn, net -amount; a dispute_reversal line
+(the same du_) a won chargeback's funds reinstated, net +amount: the disputed charge's
+captured amount in its currency, fee 0 (the simulator charges no dispute fee). An inquiry moves
+no money and has no line.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from paycore.tools.psp.report_faults import Alteration, altered, moved_from
 from paycore.tools.psp.store import (
     DATABASE_FILE,
+    DISPUTE_REINSTATEMENT,
     SettlementRow,
     settlement_report_lines,
     settlement_rows,
@@ -68,7 +73,7 @@ def settlement_lines(
             row
             for batch in settlement_rows(path, start_ms - DAY_MS, start_ms)
             for row in batch
-            if row.id in moving
+            if any(alteration.applies_to(row) for alteration in moving)
         ]
         rows = altered(day, rows, alterations, moved_in, fee_of)
     for batch in rows:
@@ -76,7 +81,9 @@ def settlement_lines(
 
 
 def line(row: SettlementRow) -> str:
-    net = row.amount - row.fee if row.type == "charge" else -row.amount
+    net = {"charge": row.amount - row.fee, DISPUTE_REINSTATEMENT: row.amount}.get(
+        row.type, -row.amount
+    )
     # From integers: a float of seconds renders some far-off milliseconds 1 ms early.
     seconds, milliseconds = divmod(row.time_ms, 1000)
     time = dt.datetime.fromtimestamp(seconds, dt.UTC) + dt.timedelta(milliseconds=milliseconds)

@@ -109,6 +109,15 @@ create table if not exists dispute_events (
     time_ms integer not null,
     body text not null
 );
+create table if not exists dispute_funds (
+    dispute text not null references disputes (id),
+    type text not null,
+    amount integer not null,
+    currency text not null,
+    time_ms integer not null,
+    primary key (dispute, type)
+) without rowid;
+create index if not exists dispute_funds_by_time on dispute_funds (time_ms);
 """
 
 
@@ -154,9 +163,16 @@ class Refund:
     created_ms: int
 
 
+DISPUTE_WITHDRAWAL = "dispute"
+DISPUTE_REINSTATEMENT = "dispute_reversal"
+"""The report's types of a dispute's money (as Stripe's reporting categories): a chargeback's
+funds withdrawn, a won chargeback's funds reinstated."""
+
+
 @dataclass(frozen=True)
 class SettlementRow:
-    """One captured charge or one refund, with its charge's merchant and reference."""
+    """One captured charge, one refund or one movement of a dispute's money (its type:
+    charge | refund | dispute | dispute_reversal), with its charge's merchant and reference."""
 
     type: str
     id: str
@@ -266,6 +282,17 @@ class Store:
             "insert into dispute_plans values (?, ?, ?)", (charge_id, reason, int(inquiry))
         )
 
+    def move_dispute_funds(self, dispute_id: str, kind: str, time_ms: int) -> None:
+        """The disputed charge's captured amount withdrawn (DISPUTE_WITHDRAWAL) or reinstated
+        (DISPUTE_REINSTATEMENT) at `time_ms`: a line of that day's settlement report. Each
+        happens once to a dispute (the primary key refuses a second)."""
+        self._connection.execute(
+            "insert into dispute_funds (dispute, type, amount, currency, time_ms)"
+            " select d.id, ?, c.amount_captured, c.currency, ? from disputes d"
+            " join charges c on c.id = d.charge where d.id = ?",
+            (kind, time_ms, dispute_id),
+        )
+
     def execute(self, statement: str, parameters: tuple[Any, ...] = ()) -> int:
         """One statement of a caller's (paycore.tools.psp.disputes); the rows it changed."""
         return self._connection.execute(statement, parameters).rowcount
@@ -361,21 +388,24 @@ _SETTLEMENT_ROWS = (
     "  r.created_ms"
     " from refunds r join charges c on c.id = r.charge"
     " where r.created_ms >= ? and r.created_ms < ?"
-    " order by time_ms, 2"
+    " union all"
+    " select f.type, f.dispute, d.charge, c.merchant, c.reference, f.amount, f.currency, 0,"
+    "  f.time_ms"
+    " from dispute_funds f join disputes d on d.id = f.dispute join charges c on c.id = d.charge"
+    " where f.time_ms >= ? and f.time_ms < ?"
+    " order by time_ms, 2, 1"
 )
 
 
 def settlement_rows(
     path: Path, start_ms: int, end_ms: int, batch: int = 1000
 ) -> Iterator[list[SettlementRow]]:
-    """Captured charges and refunds with start_ms <= time < end_ms, oldest first, in batches;
-    read on a connection of its own, so it can run beside a live simulator."""
+    """Captured charges, refunds and disputes' money movements with start_ms <= time <
+    end_ms, oldest first, in batches; read on a connection of its own, so it can run beside a
+    live simulator."""
     connection = connect(path, read_only=True)
     try:
-        cursor = connection.execute(
-            _SETTLEMENT_ROWS,
-            (start_ms, end_ms, start_ms, end_ms),
-        )
+        cursor = connection.execute(_SETTLEMENT_ROWS, (start_ms, end_ms) * 3)
         while rows := cursor.fetchmany(batch):
             yield [SettlementRow(*row) for row in rows]
     finally:
@@ -389,7 +419,8 @@ def _placeholders(model: Any) -> str:
 _REPORT_LINE = """
 select json_object('type', type, 'id', id, 'charge', charge, 'merchant', merchant,
                    'reference', reference, 'amount', amount, 'currency', currency, 'fee', fee,
-                   'net', case type when 'charge' then amount - fee else -amount end,
+                   'net', case type when 'charge' then amount - fee
+                                    when 'dispute_reversal' then amount else -amount end,
                    'time', strftime('%Y-%m-%dT%H:%M:%S', time_ms / 1000, 'unixepoch')
                            || printf('.%03dZ', time_ms % 1000))
 from ({rows})
@@ -405,7 +436,7 @@ def settlement_report_lines(
     connection = connect(path, read_only=True)
     try:
         cursor = connection.execute(
-            _REPORT_LINE.format(rows=_SETTLEMENT_ROWS), (start_ms, end_ms, start_ms, end_ms)
+            _REPORT_LINE.format(rows=_SETTLEMENT_ROWS), (start_ms, end_ms) * 3
         )
         while rows := cursor.fetchmany(batch):
             yield [row[0] for row in rows]
