@@ -74,7 +74,7 @@ WHERE e.state = 'succeeded' AND e.operation IN ('charge', 'capture', 'refund')
   AND e.updated_at >= $2 AND e.updated_at < $3 AND e.psp_reference <> ''
 UNION ALL
 -- ... and each dispute's money moved that day: the transfer into or out of psp_receivable
--- (a scan of the shard's transfers: none is indexed by time or code).
+-- (read through ledger_transfers_disputes_idx, whose condition is the code's IN below).
 SELECT t.merchant_id, t.code, d.psp_dispute || ':' || t.code, d.id, t.amount, t.currency,
        t.created_at, s.day
 FROM ledger_transfers t

@@ -164,6 +164,13 @@ ledger_transfers = _owned(
         "expires_at",
         postgresql_where=text("status = 'pending' AND expires_at IS NOT NULL"),
     ),
+    # Reconciliation's dispute movements of a day (paycore.reconciliation.matching's
+    # statements spell the same condition, so that the planner uses this index).
+    Index(
+        "ledger_transfers_disputes_idx",
+        "created_at",
+        postgresql_where=text("code IN ('dispute', 'dispute_reversal')"),
+    ),
 )
 
 ledger_entries = _owned(
@@ -864,6 +871,13 @@ payouts = Table(
         "payouts_tracking_idx",
         "next_check_at",
         postgresql_where=text("next_check_at IS NOT NULL"),
+    ),
+    # Reconciliation's paid payouts due on a day (paycore.reconciliation.payout_matching's
+    # statement spells the same condition, so that the planner uses this index).
+    Index(
+        "payouts_paid_arrival_idx",
+        "arrival_date",
+        postgresql_where=text("status = 'paid' AND bank_reference <> ''"),
     ),
 )
 
