@@ -158,7 +158,7 @@ def _checked_field(field: FieldDescriptor, item: Any, from_text: bool, name: str
             raise parameter_invalid(name, "must be an object of key: value")
         value_field = message_of(field).fields_by_name["value"]
         return {
-            key: _checked_value(value_field, entry, from_text, f"{name}[{key}]")
+            _text(key, name): _checked_value(value_field, entry, from_text, f"{name}[{key}]")
             for key, entry in item.items()
         }
     if field.is_repeated:
@@ -183,12 +183,22 @@ def _checked_value(field: FieldDescriptor, value: Any, from_text: bool, name: st
     if kind in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
         if not isinstance(value, str):
             raise parameter_invalid(name, "must be a string")
-        return value
+        return _text(value, name)
     if kind == FieldDescriptor.TYPE_BOOL:
         return _boolean(value, from_text, name)
     if field.cpp_type in _RANGES:
         return _integer(field, value, name)
     return _number(value, name)
+
+
+def _text(value: str, name: str) -> str:
+    """`value` if it is Unicode text: JSON can escape half of a UTF-16 pair ("\\ud800"), which
+    protobuf refuses with a message naming no param."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise parameter_invalid(name, "must be Unicode text (an unpaired surrogate)") from None
+    return value
 
 
 def _enum_value(field: FieldDescriptor, value: Any, name: str) -> str:

@@ -31,6 +31,10 @@ SELLER = {"email": "a@seller.test", "country": "US", "default_currency": "usd"}
         (b'{"metadata": {"a": 1}}', "parameter_invalid", "metadata[a]"),
         (b"[" * 100_000 + b"]" * 100_000, "body_malformed", None),
         (b'{"metadata": {"a": {"b": {}}}}', "parameter_invalid", "metadata[a]"),
+        # JSON may escape half a UTF-16 pair, which is no Unicode text: named like any bad value.
+        (b'{"email": "\\ud800@b.test"}', "parameter_invalid", "email"),
+        (b'{"metadata": {"a": "\\udfff"}}', "parameter_invalid", "metadata[a]"),
+        (b'{"metadata": {"\\ud800": "a"}}', "parameter_invalid", "metadata"),
     ],
 )
 async def test_malformed_json_names_what_is_wrong(
