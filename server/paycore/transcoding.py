@@ -205,7 +205,9 @@ def _enum_value(field: FieldDescriptor, value: Any, name: str) -> str:
     """The proto name of an enum value given by its JSON name."""
     proto_name = _enum_proto_names(field.enum_type).get(value) if isinstance(value, str) else None
     if proto_name is None:
-        allowed = ", ".join(enum_json_names(field.enum_type).values())
+        # The unset value (null in answers) is accepted as leaving the field out, not offered.
+        offered = rendered_enum_names(field.enum_type).values()
+        allowed = ", ".join(choice for choice in offered if choice is not None)
         raise parameter_invalid(name, f"must be one of {allowed}")
     return proto_name
 

@@ -84,6 +84,17 @@ async def test_malformed_query_strings_and_forms_name_what_is_wrong(
     assert answer.error["code"] == code, answer.body
 
 
+async def test_an_unknown_enum_value_is_told_the_values_a_client_can_send(
+    http: ClientSession,
+) -> None:
+    """The proto's unset value (`..._UNSPECIFIED`, rendered null) is no choice to offer."""
+    answer = await call(
+        http, "POST", "/v1/payment_intents", key="sk_test_whatever", form="capture_method=soon"
+    )
+    assert (answer.status, answer.error["param"]) == (400, "capture_method"), answer.body
+    assert answer.error["message"] == "capture_method: must be one of automatic, manual"
+
+
 async def test_routes_methods_types_and_sizes(http: ClientSession) -> None:
     unknown = await call(http, "GET", "/v1/nothing_here")
     assert (unknown.status, unknown.error["code"]) == (404, "route_unknown")
