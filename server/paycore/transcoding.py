@@ -436,10 +436,23 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose every key is given once: json.loads keeps the last of a repeated key,
+    which another reader of the same body (a proxy, a log) may take as the first."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key[:40]!r} is given more than once")
+        found[key] = value
+    return found
+
+
 def loads(body: bytes) -> Any:
     """Parsed JSON, or an EdgeError saying where it is malformed."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        return json.loads(
+            body.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_unique_keys
+        )
     except UnicodeDecodeError:
         raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
     except json.JSONDecodeError as error:

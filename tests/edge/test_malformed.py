@@ -35,6 +35,9 @@ SELLER = {"email": "a@seller.test", "country": "US", "default_currency": "usd"}
         (b'{"email": "\\ud800@b.test"}', "parameter_invalid", "email"),
         (b'{"metadata": {"a": "\\udfff"}}', "parameter_invalid", "metadata[a]"),
         (b'{"metadata": {"\\ud800": "a"}}', "parameter_invalid", "metadata"),
+        # A key given twice means two things (the form refuses it too): not the last one.
+        (b'{"email": "a@b.test", "email": "c@d.test"}', "body_malformed", None),
+        (b'{"metadata": {"a": "1", "a": "2"}}', "body_malformed", None),
     ],
 )
 async def test_malformed_json_names_what_is_wrong(
