@@ -124,6 +124,8 @@ class Dashboard:
             return "Enter a secret key, a restricted key, or the admin token."
         if key.startswith("pk_"):
             return "A publishable key cannot sign in: use a secret or restricted key."
+        if not _header_safe(key) or not _header_safe(merchant_id):
+            return "That key or token is not valid."  # no gRPC header could carry it
         candidate = SignedIn(key, operator, merchant_id, csrf="", expires_at=0)
         try:
             if operator:
@@ -479,6 +481,11 @@ def _minor_units(text: str, currency: str) -> int:
     if value > amount_max(currency):
         raise ValueError(f"{text!r} is more than any {currency.upper()} charge")
     return int(value)
+
+
+def _header_safe(value: str) -> bool:
+    """Whether `value` can travel in a gRPC header, as every key and id does: printable ASCII."""
+    return value.isascii() and value.isprintable()
 
 
 def _same_origin(request: web.Request) -> None:

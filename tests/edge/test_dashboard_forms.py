@@ -1,12 +1,13 @@
-"""The dashboard's refund form over plain HTTP, as a browser posts it: an amount the form cannot
-read is a 400 page saying so, never a 500, and refunds nothing; one it reads refunds it."""
+"""The dashboard's forms over plain HTTP, as a browser posts them: what a form cannot use is a
+4xx page saying so, never a 500. A refund amount it cannot read refunds nothing; one it reads
+refunds it."""
 
 from __future__ import annotations
 
 import re
 
 from aiohttp import ClientSession, CookieJar
-from paycore.edge import start_edge
+from paycore.edge import EdgeServer, start_edge
 
 from tests.edge.helpers import call, charge, new_merchant
 from tests.payment.shop import good_card
@@ -45,3 +46,20 @@ async def test_a_refund_amount_the_form_cannot_read_is_refused_and_refunds_nothi
         await edge.close()
     refunds = await call(http, "GET", f"/v1/refunds?payment_intent={intent}", key=key)
     assert [refund["amount"] for refund in refunds.body["data"]] == [500]
+
+
+async def test_a_sign_in_with_a_key_no_header_can_carry_is_refused(
+    edge_server: EdgeServer, settings_admin_token: str
+) -> None:
+    """A key or merchant id with a character a gRPC header cannot hold (not printable ASCII)
+    is no valid key: the sign-in page says so (401), as for any wrong key."""
+    async with ClientSession(base_url=f"http://127.0.0.1:{edge_server.port}") as web:
+        for form in [
+            {"key": "sk_test_caf\u00e9"},
+            {"key": "sk_test_\x01"},
+            {"key": "\u00e9"},
+            {"key": settings_admin_token, "merchant": "acct_\u00e9"},
+        ]:
+            async with web.post("/dashboard/login", data=form, allow_redirects=False) as answer:
+                assert answer.status == 401, (form, answer.status)
+                assert "not valid" in await answer.text()
