@@ -511,6 +511,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.checkout,
             platform.checkout_messages,
             platform.customers,
+            platform.currencies,
             client_secrets,
             platform.mutations,
         ),

@@ -158,7 +158,7 @@ def _checked_field(field: FieldDescriptor, item: Any, from_text: bool, name: str
             raise parameter_invalid(name, "must be an object of key: value")
         value_field = message_of(field).fields_by_name["value"]
         return {
-            key: _checked_value(value_field, entry, from_text, f"{name}[{key}]")
+            _text(key, name): _checked_value(value_field, entry, from_text, f"{name}[{key}]")
             for key, entry in item.items()
         }
     if field.is_repeated:
@@ -183,7 +183,7 @@ def _checked_value(field: FieldDescriptor, value: Any, from_text: bool, name: st
     if kind in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
         if not isinstance(value, str):
             raise parameter_invalid(name, "must be a string")
-        return value
+        return _text(value, name)
     if kind == FieldDescriptor.TYPE_BOOL:
         return _boolean(value, from_text, name)
     if field.cpp_type in _RANGES:
@@ -191,11 +191,23 @@ def _checked_value(field: FieldDescriptor, value: Any, from_text: bool, name: st
     return _number(value, name)
 
 
+def _text(value: str, name: str) -> str:
+    """`value` if it is Unicode text: JSON can escape half of a UTF-16 pair ("\\ud800"), which
+    protobuf refuses with a message naming no param."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise parameter_invalid(name, "must be Unicode text (an unpaired surrogate)") from None
+    return value
+
+
 def _enum_value(field: FieldDescriptor, value: Any, name: str) -> str:
     """The proto name of an enum value given by its JSON name."""
     proto_name = _enum_proto_names(field.enum_type).get(value) if isinstance(value, str) else None
     if proto_name is None:
-        allowed = ", ".join(enum_json_names(field.enum_type).values())
+        # The unset value (null in answers) is accepted as leaving the field out, not offered.
+        offered = rendered_enum_names(field.enum_type).values()
+        allowed = ", ".join(choice for choice in offered if choice is not None)
         raise parameter_invalid(name, f"must be one of {allowed}")
     return proto_name
 
@@ -424,10 +436,23 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose every key is given once: json.loads keeps the last of a repeated key,
+    which another reader of the same body (a proxy, a log) may take as the first."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key[:40]!r} is given more than once")
+        found[key] = value
+    return found
+
+
 def loads(body: bytes) -> Any:
     """Parsed JSON, or an EdgeError saying where it is malformed."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        return json.loads(
+            body.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_unique_keys
+        )
     except UnicodeDecodeError:
         raise invalid_request("body_malformed", "The body is not valid UTF-8") from None
     except json.JSONDecodeError as error:

@@ -15,6 +15,7 @@ import pytest
 from grpc import aio
 from paycore.v1 import account_pb2, payment_pb2
 
+from tests.checkout.test_sessions import session_request
 from tests.currency.support import authorize, import_ecb, rate, settle_in
 from tests.helpers import rich_error
 from tests.payment.shop import good_card
@@ -226,4 +227,30 @@ async def test_a_confirmation_that_would_convert_needs_a_fresh_rate_and_is_repla
     assert confirmed.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     await shop.assert_books_balance("usd")
     await shop.assert_books_balance("jpy")
+    await shop.close()
+
+
+async def test_a_converting_checkout_session_is_replayed_once_its_rate_is_stale(
+    fx_world: World, tmp_path: Path
+) -> None:
+    world = fx_world
+    shop = await _converting(world, tmp_path)
+    create = shop.client.checkout.CreateCheckoutSession
+    request = session_request(currency="jpy", line_items=[], amount=10_000)
+    first = await create(request, metadata=_key("cs-converted"))
+    await _go_stale(world, shop)
+    before = await _state(shop)
+
+    assert await create(request, metadata=_key("cs-converted")) == first  # its first answer
+    assert await _state(shop) == before
+    # A new session would be paid with the stale rate: refused, naming the field.
+    assert await _stale_refusal(create(request, metadata=_key("cs-new"))) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "EXCHANGE_RATE_STALE",
+        "currency",
+    )
+    assert await _state(shop) == before
+    await import_ecb(world, tmp_path / "eurofxref.csv", FRESH_AGAIN)
+    second = await create(request, metadata=_key("cs-new"))
+    assert second.id != first.id
     await shop.close()

@@ -160,6 +160,10 @@ async def test_authentication_and_missing_objects_map_to_401_and_404(
     assert anonymous.error["code"] == "api_key_missing"
     wrong = await call(http, "GET", path, key=merchant["secret_key"][:-2] + "xx")
     assert (wrong.status, wrong.error["code"]) == (401, "api_key_invalid")
+    malformed = await call(http, "GET", path, key="sk_test_nope")
+    # Every refused key names the header it came in, as a missing one does.
+    for refused in (wrong, malformed):
+        assert (refused.status, refused.error["param"]) == (401, "authorization"), refused.body
     not_admin = await call(
         http, "POST", "/v1/merchants", key=merchant["secret_key"], json_body=MERCHANT
     )

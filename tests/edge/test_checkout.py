@@ -63,6 +63,33 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
     assert (bad.status, bad.error["param"]) == (400, "expires_at")
 
 
+async def test_a_session_no_charge_could_pay_is_refused_naming_its_amount(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """The currency's charge rules hold for the payment intent a session creates, as for one
+    made with CreatePaymentIntent: a session below the least charge, or in a currency's
+    forbidden last digit, is refused naming what sets its amount, and nothing is created."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    urls = "success_url=https://shop.test/ok&cancel_url=https://shop.test/cart"
+    for what, code, param in [
+        ("currency=usd&amount=1", "amount_too_small", "amount"),
+        ("currency=bhd&amount=205", "amount_not_allowed", "amount"),
+        (
+            "currency=usd&line_items[0][name]=Pin&line_items[0][unit_amount]=10",
+            "amount_too_small",
+            "line_items",
+        ),
+    ]:
+        refused = await call(http, "POST", "/v1/checkout/sessions", key=key, form=f"{what}&{urls}")
+        assert refused.status == 400, refused.body
+        assert (refused.error["code"], refused.error["param"]) == (code, param)
+        if param == "amount":  # what CreatePaymentIntent says of the same amount
+            intent = await call(http, "POST", "/v1/payment_intents", key=key, form=what)
+            assert (intent.status, intent.error["code"]) == (400, code), intent.body
+    listed = await call(http, "GET", "/v1/checkout/sessions", key=key)
+    assert listed.body["data"] == []
+
+
 async def test_the_hosted_page_says_when_paycore_cannot_be_reached() -> None:
     edge = await start_edge(f"127.0.0.1:{free_port()}", "127.0.0.1:0", pages_token="token")
     try:

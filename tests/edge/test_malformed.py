@@ -31,6 +31,13 @@ SELLER = {"email": "a@seller.test", "country": "US", "default_currency": "usd"}
         (b'{"metadata": {"a": 1}}', "parameter_invalid", "metadata[a]"),
         (b"[" * 100_000 + b"]" * 100_000, "body_malformed", None),
         (b'{"metadata": {"a": {"b": {}}}}', "parameter_invalid", "metadata[a]"),
+        # JSON may escape half a UTF-16 pair, which is no Unicode text: named like any bad value.
+        (b'{"email": "\\ud800@b.test"}', "parameter_invalid", "email"),
+        (b'{"metadata": {"a": "\\udfff"}}', "parameter_invalid", "metadata[a]"),
+        (b'{"metadata": {"\\ud800": "a"}}', "parameter_invalid", "metadata"),
+        # A key given twice means two things (the form refuses it too): not the last one.
+        (b'{"email": "a@b.test", "email": "c@d.test"}', "body_malformed", None),
+        (b'{"metadata": {"a": "1", "a": "2"}}', "body_malformed", None),
     ],
 )
 async def test_malformed_json_names_what_is_wrong(
@@ -78,6 +85,17 @@ async def test_malformed_query_strings_and_forms_name_what_is_wrong(
         answer = await call(http, method, path, key="sk_test_whatever", form=query_or_form)
     assert answer.status == status, answer.body
     assert answer.error["code"] == code, answer.body
+
+
+async def test_an_unknown_enum_value_is_told_the_values_a_client_can_send(
+    http: ClientSession,
+) -> None:
+    """The proto's unset value (`..._UNSPECIFIED`, rendered null) is no choice to offer."""
+    answer = await call(
+        http, "POST", "/v1/payment_intents", key="sk_test_whatever", form="capture_method=soon"
+    )
+    assert (answer.status, answer.error["param"]) == (400, "capture_method"), answer.body
+    assert answer.error["message"] == "capture_method: must be one of automatic, manual"
 
 
 async def test_routes_methods_types_and_sizes(http: ClientSession) -> None:

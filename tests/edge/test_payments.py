@@ -203,3 +203,44 @@ async def test_checkouts_and_the_executor_over_http(
     assert len(requeued.body["attempts"]) >= 3
     merchant_key = await call(http, "GET", "/v1/executor/executions", key=key)
     assert merchant_key.status == 403
+
+
+async def test_a_payment_order_id_refused_names_its_order(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    """A payment_order_id repeated in the request, or taken by an earlier payment, is refused
+    naming the order it is in, payment_orders[i].payment_order_id, as every other order field
+    is named."""
+    http = payin_http
+    key = (await new_merchant(http, payin.admin_token))["secret_key"]
+    seller = await seller_account(http, key)
+
+    def body(checkout_id: str, *order_ids: str) -> dict[str, object]:
+        return {
+            "checkout_id": checkout_id,
+            "payment_method": "pm_card_visa",
+            "payment_orders": [
+                {
+                    "payment_order_id": order_id,
+                    "seller_account": seller,
+                    "amount": 900,
+                    "currency": "usd",
+                }
+                for order_id in order_ids
+            ],
+        }
+
+    repeated = await call(
+        http, "POST", "/v1/payments", key=key, json_body=body("cart-1", "a", "b", "a")
+    )
+    assert repeated.status == 400, repeated.body
+    assert repeated.error["param"] == "payment_orders[2].payment_order_id"
+
+    first = await call(http, "POST", "/v1/payments", key=key, json_body=body("cart-2", "b"))
+    assert first.status == 200, first.body
+    taken = await call(http, "POST", "/v1/payments", key=key, json_body=body("cart-3", "c", "b"))
+    assert taken.status == 409, taken.body
+    assert (taken.error["code"], taken.error["param"]) == (
+        "payment_order_id_exists",
+        "payment_orders[1].payment_order_id",
+    )

@@ -317,6 +317,43 @@ async def test_idempotency_key_replays_the_batch(admin: Paycore, merchant: Merch
     assert await balances(admin, target) == (0, 7, 0, 0)
 
 
+async def test_a_keyed_batch_refused_transfer_by_transfer_answers_its_results(
+    admin: Paycore, merchant: MerchantFixture
+) -> None:
+    """A keyed batch whose every transfer is refused on its own terms (no code, one account on
+    both sides) writes nothing: it answers each transfer's result, as without a key, and not a
+    call-level error saying the transfers are several merchants'."""
+    merchant_id = merchant.merchant.id
+    source, target = await _pair(admin, merchant_id)
+    request = ledger_pb2.PostTransfersRequest(
+        transfers=[
+            T(
+                id=transfer_id(merchant_id),
+                debit_account=source,
+                credit_account=target,
+                amount=5,
+                currency="usd",
+            ),
+            T(
+                id=transfer_id(merchant_id),
+                debit_account=source,
+                credit_account=source,
+                amount=5,
+                currency="usd",
+                code="x",
+            ),
+        ]
+    )
+    key = idempotency_key(f"refused-{merchant_id}")
+    answered = await admin.ledger.PostTransfers(request, metadata=key)
+    assert [result.result for result in answered.results] == [
+        ledger_pb2.LEDGER_TRANSFER_RESULT_CODE_REQUIRED,
+        ledger_pb2.LEDGER_TRANSFER_RESULT_ACCOUNTS_MUST_DIFFER,
+    ]
+    assert await admin.ledger.PostTransfers(request, metadata=key) == answered
+    assert await balances(admin, target) == (0, 0, 0, 0)
+
+
 async def test_an_operators_keyed_batch_must_name_one_logical_shard(
     admin: Paycore, platform: Platform
 ) -> None:

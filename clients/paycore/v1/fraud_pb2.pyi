@@ -169,7 +169,9 @@ class ScorePaymentRequest(_message.Message):
     currency: _builtins.str
     """Required, lowercase ISO 4217."""
     payment_method: _builtins.str
-    """"pm_..."; its card's fingerprint and country are used when the two fields below are empty."""
+    """"pm_...", checked as an id but not read: send its card's fingerprint and country below
+    (the pay-in flow fills them in from the vault's card).
+    """
     card_fingerprint: _builtins.str
     card_country: _builtins.str
     """Card issuing country, ISO 3166-1 alpha-2."""

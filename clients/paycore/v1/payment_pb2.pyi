@@ -473,7 +473,9 @@ class CreatePaymentRequest(_message.Message):
         CURRENCY_FIELD_NUMBER: _builtins.int
         METADATA_FIELD_NUMBER: _builtins.int
         payment_order_id: _builtins.str
-        """Required, at most 255 characters, unique within the payment."""
+        """Required, at most 255 characters, unique among the merchant's payment orders (it is the
+        PSP's idempotency key): one taken answers ALREADY_EXISTS (PAYMENT_ORDER_ID_EXISTS).
+        """
         seller_account: _builtins.str
         """Required: an "acct_..." seller account of the calling merchant."""
         amount: _builtins.int
@@ -524,8 +526,9 @@ class CreatePaymentRequest(_message.Message):
     PAYMENT_ORDERS_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     checkout_id: _builtins.str
-    """Required, at most 255 characters. A second CreatePayment with the same checkout_id returns
-    the first payment when the orders are the same, ALREADY_EXISTS otherwise.
+    """Required, at most 255 characters. A second CreatePayment with the same checkout_id answers
+    ALREADY_EXISTS (CHECKOUT_EXISTS), whatever its orders: a retry sends the first call's
+    idempotency key, which answers the first payment.
     """
     payment_method: _builtins.str
     """Required: "pm_..." (attached to `customer` when one is given)."""

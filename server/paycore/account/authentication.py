@@ -188,15 +188,15 @@ class Authenticator:
             parsed = parse_key(token)
             logical_shard = logical_shard_of(parsed.key_id, Prefix.API_KEY)
         except MalformedId:
-            raise ApiError(Reason.API_KEY_INVALID) from None
+            raise ApiError(Reason.API_KEY_INVALID, param="authorization") from None
         if logical_shard >= self._shards.logical_shard_count:
-            raise ApiError(Reason.API_KEY_INVALID)
+            raise ApiError(Reason.API_KEY_INVALID, param="authorization")
         found = await self._row(parsed.key_id, logical_shard, now)
         if found is None:
-            raise ApiError(Reason.API_KEY_INVALID)
+            raise ApiError(Reason.API_KEY_INVALID, param="authorization")
         key, stored_digest = found
         if not hmac.compare_digest(digest, stored_digest) or not key.usable_at(self._wall_clock()):
-            raise ApiError(Reason.API_KEY_INVALID)
+            raise ApiError(Reason.API_KEY_INVALID, param="authorization")
         return key
 
     async def _row(

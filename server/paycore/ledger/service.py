@@ -223,6 +223,11 @@ class LedgerService:
         found = self._logical_shards(segment)
         return found.pop() if len(found) == 1 else None
 
+    def writes_nothing(self, segment: Sequence[TransferRequest]) -> bool:
+        """Every transfer is refused on its own terms: posting them reads and writes nothing,
+        and answers the same results again."""
+        return all(static_result(request) is not None for request in segment)
+
     def _logical_shards(self, segment: Sequence[TransferRequest]) -> set[int]:
         return {
             self._logical_shard_of(request.id, Prefix.LEDGER_TRANSFER)

@@ -166,10 +166,15 @@ class Checkouts:
                 merchant_id, [order.payment_order_id for order in new.orders]
             )
             if taken:
+                position, client_id = next(
+                    (position, order.payment_order_id)
+                    for position, order in enumerate(new.orders)
+                    if order.payment_order_id in taken
+                )
                 raise ApiError(
                     Reason.PAYMENT_ORDER_ID_EXISTS,
-                    param="payment_orders.payment_order_id",
-                    payment_order_id=taken[0],
+                    param=f"payment_orders[{position}].payment_order_id",
+                    payment_order_id=client_id,
                 )
             await self._cards.save_test_card(connection, merchant_id, card)
             try:

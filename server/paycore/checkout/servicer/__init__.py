@@ -10,6 +10,8 @@ from paycore import validation
 from paycore.checkout.servicer import requests
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions
+from paycore.currency.rules import Purpose
+from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
@@ -31,11 +33,14 @@ def register(
     sessions: CheckoutSessions,
     messages: SessionMessages,
     customers: CustomerService,
+    currencies: Currencies,
     client_secrets: ClientSecrets,
     mutations: Mutations,
 ) -> str:
     """Adds CheckoutService to `server`; returns its full name."""
-    servicer = CheckoutServicer(sessions, messages, customers, client_secrets, mutations)
+    servicer = CheckoutServicer(
+        sessions, messages, customers, currencies, client_secrets, mutations
+    )
     return add_servicer(server, checkout_pb2_grpc.add_CheckoutServiceServicer_to_server, servicer)
 
 
@@ -44,6 +49,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     _sessions: CheckoutSessions
     _messages: SessionMessages
     _customers: CustomerService
+    _currencies: Currencies
     _client_secrets: ClientSecrets
     _mutations: Mutations
 
@@ -54,6 +60,13 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         new = requests.new_session(request)
         if new.customer_id:
             await self._customers.require_customer(merchant_id, new.customer_id)
+        # The session's payment intent is a charge like CreatePaymentIntent's: the same rules,
+        # in the same order (docs/currencies.md, "The order of the checks"): the amount's rule
+        # first; the conversion's rate, which changes, for a new key only.
+        amount_param = "line_items" if new.line_items else "amount"
+        self._currencies.rules.check(amount_param, new.amount_total, new.currency, Purpose.CHARGE)
+        if not await self._mutations.key_seen(merchant_id):
+            await self._currencies.check_conversion(merchant_id, "", new.currency, "currency")
         return await self._mutations.answer(
             merchant_id, request, self._messages.session, self._sessions.create, new
         )

@@ -16,10 +16,11 @@ gRPC clients, called with the key the browser's session signed in with (sessions
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -39,7 +40,7 @@ from paycore.edge.dashboard.sessions import (
 )
 from paycore.edge.errors import EdgeError, from_rpc_error
 from paycore.edge.web import page
-from paycore.iso import CURRENCY_EXPONENTS, currency_exponent
+from paycore.iso import CURRENCY_EXPONENTS, amount_max, currency_exponent
 from paycore.stripe_json import stripe_json
 from paycore.transcoding import JsonRejected, checked, to_message
 from paycore.v1 import (
@@ -53,6 +54,9 @@ from paycore.v1 import (
 )
 
 CALL_TIMEOUT_SECONDS = 10.0
+MAJOR_UNITS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", re.ASCII)
+"""A refund form's amount: ASCII digits with a decimal point, no sign, exponent nor grouping
+(which Decimal would read, as it reads "NaN" and "Infinity")."""
 BALANCE_TRANSACTIONS_PAGES = 4
 """The balance chart reads at most this many pages of 100 balance transactions."""
 SEARCH_HINT = (
@@ -120,6 +124,8 @@ class Dashboard:
             return "Enter a secret key, a restricted key, or the admin token."
         if key.startswith("pk_"):
             return "A publishable key cannot sign in: use a secret or restricted key."
+        if not _header_safe(key) or not _header_safe(merchant_id):
+            return "That key or token is not valid."  # no gRPC header could carry it
         candidate = SignedIn(key, operator, merchant_id, csrf="", expires_at=0)
         try:
             if operator:
@@ -467,13 +473,19 @@ def _minor_units(text: str, currency: str) -> int:
         return 0
     if currency not in CURRENCY_EXPONENTS:
         raise ValueError(f"{currency!r} is not a currency")
-    try:
-        value = Decimal(text) * (10 ** currency_exponent(currency))
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not an amount") from None
+    if not MAJOR_UNITS.fullmatch(text):
+        raise ValueError(f"{text[:40]!r} is not an amount")
+    value = Decimal(text) * (10 ** currency_exponent(currency))
     if value <= 0 or value != value.to_integral_value():
         raise ValueError(f"{text!r} is not a positive amount of {currency.upper()}")
+    if value > amount_max(currency):
+        raise ValueError(f"{text!r} is more than any {currency.upper()} charge")
     return int(value)
+
+
+def _header_safe(value: str) -> bool:
+    """Whether `value` can travel in a gRPC header, as every key and id does: printable ASCII."""
+    return value.isascii() and value.isprintable()
 
 
 def _same_origin(request: web.Request) -> None:

@@ -70,7 +70,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.PostTransfersResponse:
         transfers = requests.transfers(request)
         merchant_id = acting_merchant()
-        if current_call().idempotency_key is None:
+        # A batch refused transfer by transfer stores nothing, as any invalid request: its
+        # results, not a call-level error, whether or not it carries a key.
+        if current_call().idempotency_key is None or self._service.writes_nothing(transfers):
             return results_message(await self._coalescer.post(merchant_id, transfers))
         logical_shard = self._service.logical_shard_of_transfers(transfers)
         if logical_shard is None:

@@ -129,9 +129,13 @@ def new_payment(request: payment_pb2.CreatePaymentRequest, rules: CurrencyRules)
         _order(f"payment_orders[{index}]", order, rules)
         for index, order in enumerate(request.payment_orders)
     ]
-    client_ids = [order.payment_order_id for order in orders]
-    if len(set(client_ids)) != len(client_ids):
-        raise invalid("payment_orders.payment_order_id", "must be unique within the payment")
+    seen: set[str] = set()
+    for index, client_id in enumerate(new.payment_order_id for new in orders):
+        if client_id in seen:
+            raise invalid(
+                f"payment_orders[{index}].payment_order_id", "must be unique within the payment"
+            )
+        seen.add(client_id)
     return NewPayment(
         checkout_id=checkout_id,
         payment_method_id=payment_method,
