@@ -4,7 +4,6 @@ then the simulator's delay passing and the worker's dispute_feed job running by 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from paycore.dispute.feed import dispute_feed
@@ -57,34 +56,6 @@ async def event_types(shop: PayoutShop, dispute_id: str) -> list[str]:
 async def pending(shop: PayoutShop, account: str = "") -> int:
     """The pending USD balance of the merchant (or of its seller `account`)."""
     return (await shop.balance(account))[1].get("usd", 0)
-
-
-async def checkout(
-    shop: PayoutShop, card: str, orders: list[tuple[str, int]], currency: str = "usd"
-) -> payment_pb2.Payment:
-    """A checkout paid with `card`: one payment order of (seller, amount) each, all succeeded."""
-    order = payment_pb2.CreatePaymentRequest.PaymentOrder
-    payment = await shop.client.payments.CreatePayment(
-        payment_pb2.CreatePaymentRequest(
-            checkout_id="cart-" + secrets.token_hex(6),
-            payment_method=await shop.card(card),
-            buyer_info=payment_pb2.BuyerInfo(
-                email=f"buyer-{secrets.token_hex(4)}@example.com",
-                ip=f"198.51.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}",
-            ),
-            payment_orders=[
-                order(
-                    payment_order_id="o-" + secrets.token_hex(6),
-                    seller_account=seller,
-                    amount=amount,
-                    currency=currency,
-                )
-                for seller, amount in orders
-            ],
-        )
-    )
-    assert payment.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED, payment
-    return payment
 
 
 async def order_dispute(shop: PayoutShop, order_id: str) -> dispute_pb2.Dispute:

@@ -17,7 +17,6 @@ from paycore.v1 import dispute_pb2, payment_pb2, wallet_pb2
 from tests.currency.support import account_balances, carry, import_ecb, settle_in
 from tests.dispute.support import (
     DISPUTE_DELAY_SECONDS,
-    checkout,
     event_types,
     order_dispute,
     pending,
@@ -57,8 +56,8 @@ async def test_a_checkout_of_two_sellers_disputed_each_seller_bears_its_own_orde
 ) -> None:
     shop = await world.shop()
     kiln, loom = await shop.seller("Kiln"), await shop.seller("Loom")
-    payment = await checkout(
-        shop, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED, [(kiln, 6_000), (loom, 4_000)]
+    payment = await shop.checkout(
+        [(kiln, 6_000), (loom, 4_000)], card=cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED
     )
     by_seller = {order.seller_account: order for order in payment.payment_orders}
     kiln_order, loom_order = by_seller[kiln], by_seller[loom]
@@ -161,7 +160,7 @@ async def test_a_checkout_of_two_sellers_disputed_each_seller_bears_its_own_orde
 async def test_a_lost_fraudulent_order_dispute_labels_its_checkout_fraud(world: World) -> None:
     shop = await world.shop()
     seller = await shop.seller()
-    payment = await checkout(shop, cards.CARD_DISPUTE_FRAUDULENT, [(seller, 2_000)])
+    payment = await shop.checkout([(seller, 2_000)], card=cards.CARD_DISPUTE_FRAUDULENT)
     (order,) = payment.payment_orders
     world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
     await read_feed(world)
@@ -188,7 +187,7 @@ async def test_a_lost_fraudulent_order_dispute_labels_its_checkout_fraud(world: 
 async def test_a_refund_of_a_disputed_order_is_refused(world: World) -> None:
     shop = await world.shop()
     seller = await shop.seller()
-    payment = await checkout(shop, cards.CARD_DISPUTE_DUPLICATE, [(seller, 1_500)])
+    payment = await shop.checkout([(seller, 1_500)], card=cards.CARD_DISPUTE_DUPLICATE)
     (order,) = payment.payment_orders
     world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
     await read_feed(world)
@@ -216,7 +215,7 @@ async def test_a_refund_of_a_disputed_order_is_refused(world: World) -> None:
 async def test_an_inquiry_of_an_order_moves_no_money(world: World) -> None:
     shop = await world.shop()
     seller = await shop.seller()
-    payment = await checkout(shop, cards.CARD_DISPUTE_INQUIRY, [(seller, 4_000)])
+    payment = await shop.checkout([(seller, 4_000)], card=cards.CARD_DISPUTE_INQUIRY)
     (order,) = payment.payment_orders
     world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
     await read_feed(world)
@@ -248,7 +247,9 @@ async def test_a_won_dispute_of_a_converted_order_moves_the_sellers_usd_at_the_c
     seller = await shop.seller()
     await settle_in(shop, "usd", account=seller)
     assert await import_ecb(world, tmp_path / "eurofxref.csv", DAY_1) > 0
-    payment = await checkout(shop, cards.CARD_DISPUTE_FRAUDULENT, [(seller, 3_333)], "jpy")
+    payment = await shop.checkout(
+        [(seller, 3_333)], card=cards.CARD_DISPUTE_FRAUDULENT, currency="jpy"
+    )
     (order,) = payment.payment_orders
     (captured,) = await shop.transactions(seller)
     assert (captured.amount, captured.fee, captured.net, captured.currency) == (

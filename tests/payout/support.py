@@ -127,12 +127,16 @@ class PayoutShop(Shop):
         assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
         return intent
 
-    async def checkout(self, orders: list[tuple[str, int]]) -> payment_pb2.Payment:
+    async def checkout(
+        self, orders: list[tuple[str, int]], *, card: str = "", currency: str = "usd"
+    ) -> payment_pb2.Payment:
+        """A checkout paid with `card` (a good one by default): one payment order of (seller,
+        amount) each, all succeeded."""
         order = payment_pb2.CreatePaymentRequest.PaymentOrder
         payment = await self.client.payments.CreatePayment(
             payment_pb2.CreatePaymentRequest(
                 checkout_id="cart-" + secrets.token_hex(6),
-                payment_method=await self.card(good_card()),
+                payment_method=await self.card(card or good_card()),
                 # A buyer of its own per checkout: thirty simulated days pass in a real minute, and
                 # the fraud counters (cards per IP per minute) would otherwise see one busy IP.
                 buyer_info=payment_pb2.BuyerInfo(
@@ -144,7 +148,7 @@ class PayoutShop(Shop):
                         payment_order_id="o-" + secrets.token_hex(6),
                         seller_account=seller,
                         amount=amount,
-                        currency="usd",
+                        currency=currency,
                     )
                     for seller, amount in orders
                 ],
