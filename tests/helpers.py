@@ -250,6 +250,15 @@ class PspSimulator:
         with contextlib.closing(sqlite3.connect(self.data_dir / DATABASE_FILE)) as connection:
             return int(connection.execute(f"select count(*) from {table}").fetchone()[0])
 
+    def charges_for(self, reference: str) -> list[str]:
+        """The statuses of the charges it made with this reference (what paycore sends: the
+        payment intent's or order's id), oldest first."""
+        with contextlib.closing(sqlite3.connect(self.data_dir / DATABASE_FILE)) as connection:
+            rows = connection.execute(
+                "select status from charges where reference = ? order by created_ms", (reference,)
+            )
+            return [str(row[0]) for row in rows.fetchall()]
+
 
 def server_environment(
     settings: Settings, grpc_port: int, metrics_port: int, **extra: str

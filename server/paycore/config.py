@@ -85,8 +85,10 @@ class Settings:
     """PAYCORE_EXECUTOR_RETRY_BASE_MS: the first retry's backoff; each next one doubles."""
 
     executor_inline_wait_ms: int = 1000
-    """PAYCORE_EXECUTOR_INLINE_WAIT_MS: how long a request waits for retries before leaving
-    them to the worker (the payment then answers `processing`)."""
+    """PAYCORE_EXECUTOR_INLINE_WAIT_MS: how long a request retries the PSP before leaving the
+    execution to the worker (the payment then answers `processing`): wall-clock time from the
+    first call, the calls' own time counted; the first attempt always runs, and no attempt or
+    status query starts once it is spent (at most this plus one PSP timeout in all)."""
 
     executor_group_commit_max: int = 32
     """PAYCORE_EXECUTOR_GROUP_COMMIT_MAX: how many PSP answers that arrive together on a shard

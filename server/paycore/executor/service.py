@@ -110,7 +110,8 @@ class ExecutorSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # How long a runner owns a running execution; after it the outcome counts as unknown.
     lease_seconds: float = 30.0
-    # How long a request waits in-line for retries before leaving them to the worker.
+    # How long a request runs the execution in-line (wall clock, the PSP calls counted) before
+    # leaving it to the worker: no step starts after it (Executor.run).
     inline_wait_ms: int = 1000
     # How many finished calls' recordings share one transaction (paycore.executor.grouping);
     # 1: each its own.
@@ -299,25 +300,42 @@ class Executor:
         card: ChargeableCard | None = None,
         settled: Settled | None = None,
     ) -> Execution:
-        """Steps the execution until it is final, or until its next retry is further away than
-        the in-line budget (the worker takes it from there). Returns it as it then stands.
+        """Steps the execution until it is final, or until its next step (a retry, a status
+        query) would start after the in-line budget (the worker takes it from there). Returns
+        it as it then stands. The budget is wall-clock time from this call, the PSP calls'
+        own time counted, not only the backoff's: the first step always runs, and another
+        starts only while the budget lasts, so a call ends within the budget plus one PSP
+        call (PAYCORE_PSP_TIMEOUT_MS) and its recording.
         `claimed`: what `enqueue_claimed` answered (a running one skips the first claim);
         `card`: the payment method's card when the caller has just read it; `settled`: called
         with what the completion settled, in the completion's transaction."""
         wait_ms = self._settings.inline_wait_ms if inline_wait_ms is None else inline_wait_ms
-        budget = wait_ms / 1000
+        deadline = time.monotonic() + wait_ms / 1000
         first = claimed if claimed is not None and claimed.state is ExecutionState.RUNNING else None
         while True:
             execution = await self._step(merchant_id, execution_id, first, card, settled)
             first = None
-            if execution.state.terminal or execution.state is ExecutionState.RUNNING:
+            delay = await self._next_step_in(execution)
+            if delay is None or time.monotonic() + delay > deadline:
                 return execution
-            delay = max(0.0, (execution.next_attempt or 0.0) - time.time())
-            breaker = await self.breaker_of(merchant_id)
-            if delay > budget or breaker.state is BreakerState.OPEN:
-                return execution
-            budget -= delay
             await asyncio.sleep(delay)
+
+    async def _resume(self, merchant_id: str, execution_id: str) -> None:
+        """The worker's step of a due execution, and the next at once when it is due at once
+        (a status query found that the PSP never got the request: it is sent again). Nothing
+        waits on the worker, so no budget; what is due later waits for a later pass."""
+        execution = await self._step(merchant_id, execution_id)
+        while await self._next_step_in(execution) == 0.0:
+            execution = await self._step(merchant_id, execution_id)
+
+    async def _next_step_in(self, execution: Execution) -> float | None:
+        """Seconds until the execution's next step is due; None when it has none to run here
+        (final, another runner's, or its mode's breaker is open)."""
+        if execution.state.terminal or execution.state is ExecutionState.RUNNING:
+            return None
+        if (await self.breaker_of(execution.merchant_id)).state is BreakerState.OPEN:
+            return None
+        return max(0.0, (execution.next_attempt or 0.0) - time.time())
 
     async def run_batch(self, claimed: Sequence[Execution], concurrency: int) -> None:
         """The first attempts of executions `enqueue_claimed_many` stored (running, leased),
@@ -382,7 +400,7 @@ class Executor:
                 repository = ExecutionRepository(connection)
                 for breaker, execution_ids in waiting.items():
                     await repository.postpone(execution_ids, breaker.seconds_until_trial())
-        await asyncio.gather(*(self.run(merchant, found, 0) for merchant, found in runnable))
+        await asyncio.gather(*(self._resume(merchant, found) for merchant, found in runnable))
         return len(runnable)
 
     async def withdraw(

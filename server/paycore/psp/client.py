@@ -16,6 +16,7 @@ The card number travels only inside the request body; no log line or exception c
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -306,7 +307,7 @@ class PspClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.max_connections),
-                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+                timeout=call_timeout(self.timeout_seconds),
                 json_serialize=_dumps,
             )
         return self._session
@@ -325,6 +326,14 @@ class PspClient:
         except (TimeoutError, aiohttp.ClientError) as error:
             raise PspTimeout("psp_timeout", _describe(error)) from None
         return status, _answer(status, answer)
+
+
+def call_timeout(timeout_seconds: float) -> aiohttp.ClientTimeout:
+    """One deadline for a whole call: the wait for a pooled connection, connecting, sending and
+    the whole answer. Never rounded: aiohttp rounds a deadline of `ceil_threshold` seconds or
+    more (5 by default, PAYCORE_PSP_TIMEOUT_MS's 5000) up to its loop clock's next whole second,
+    so a call that hung timed out up to a second late."""
+    return aiohttp.ClientTimeout(total=timeout_seconds, ceil_threshold=math.inf)
 
 
 def _answer(status: int, raw: bytes) -> dict[str, Any]:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from aiohttp.helpers import TimeoutHandle
 from paycore.config import load_settings
 from paycore.errors import ConfigurationError
-from paycore.psp.client import PspClient, PspError, PspRejected, PspTimeout, PspTransientError
+from paycore.psp.client import (
+    PspClient,
+    PspError,
+    PspRejected,
+    PspTimeout,
+    PspTransientError,
+    call_timeout,
+)
 from paycore.tools.psp import cards
 from paycore.tools.psp.command import address_of
 
@@ -114,6 +123,23 @@ def test_the_timeout_setting() -> None:
     assert load_settings({}).psp_timeout_ms == 5000
     assert load_settings({}).psp_url == "http://127.0.0.1:8091"
     assert load_settings({"PAYCORE_PSP_TIMEOUT_MS": "250"}).psp_timeout_ms == 250
+
+
+@pytest.mark.parametrize("timeout_seconds", [0.4, 5.0, 30.0])
+async def test_a_call_s_deadline_is_its_timeout_not_the_next_whole_second(
+    timeout_seconds: float,
+) -> None:
+    """The timer aiohttp starts for a call (as ClientSession._request does) falls at the
+    timeout; aiohttp's default rounded one of 5 s or more (PAYCORE_PSP_TIMEOUT_MS's default)
+    up to the loop clock's next whole second, and a hanging call ran up to a second past it."""
+    timeout = call_timeout(timeout_seconds)
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    timer = TimeoutHandle(loop, timeout.total, ceil_threshold=timeout.ceil_threshold).start()
+    after = loop.time()
+    assert timer is not None
+    timer.cancel()
+    assert before + timeout_seconds <= timer.when() <= after + timeout_seconds
 
 
 def test_the_simulator_address_of_a_url() -> None:
