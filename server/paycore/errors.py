@@ -143,6 +143,12 @@ class Reason(Enum):
         "No API key provided: send `authorization: Bearer <key>`",
     )
     API_KEY_INVALID = (Status.UNAUTHENTICATED, ErrorType.AUTHENTICATION, "Invalid API key")
+    API_KEY_LAST_SECRET = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "{id} is the account's last secret key: roll it (POST /v1/api_keys/{id}/roll) to replace"
+        " it; revoked, it would leave no key that can manage the account",
+    )
     PERMISSION_DENIED = (Status.PERMISSION_DENIED, ErrorType.PERMISSION, "{detail}")
     RATE_LIMITED = (
         Status.RESOURCE_EXHAUSTED,

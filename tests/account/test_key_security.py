@@ -4,6 +4,7 @@ with an overlap (item 9)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 
@@ -247,3 +248,84 @@ async def test_a_verified_key_is_never_throttled(
     assert await authenticator.authenticate(key, None, policy, "198.51.100.1") == caller
     now[0] += 30  # the cache has expired and the allowance refilled: heard again
     assert await authenticator.authenticate(key, None, policy, "198.51.100.1") == caller
+
+
+async def _secret_key_stored(platform: Platform, merchant_id: str) -> str:
+    """A second secret key with no expiry, stored directly (the API's secret keys come from a
+    merchant's creation and from rolls, whose old key always ends)."""
+    key_id, secret = issue_key(
+        ApiKeyType.SECRET, False, logical_shard_of(merchant_id, Prefix.ACCOUNT)
+    )
+    hasher = platform.accounts._hasher
+    async with platform.shards.transaction(merchant_id) as connection:
+        await ApiKeyRepository(connection).insert(
+            merchant_id,
+            ApiKey(key_id, merchant_id, ApiKeyType.SECRET, "second", (), "sk_...", 0, None),
+            hasher.digest(secret.reveal()),
+        )
+    return key_id
+
+
+async def test_the_last_secret_key_cannot_be_revoked(
+    target: str, merchant: MerchantFixture
+) -> None:
+    """The probe: a merchant revoked its only secret key, and then nobody could issue it one
+    (a revoked key does not roll; operators create restricted keys only). As Stripe's, the
+    account always keeps a secret key: revoking the last one that does not end is refused;
+    rolling replaces it."""
+    accounts = merchant.client.accounts
+    first = _key_id(merchant.merchant.secret_key)
+    error = rich_error(
+        await _failure(accounts.RevokeApiKey(account_pb2.RevokeApiKeyRequest(id=first)))
+    )
+    assert (error.code, error.reason, error.param) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "API_KEY_LAST_SECRET",
+        "id",
+    )
+    assert "last secret key" in error.message and "roll" in error.message
+    request = account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+    assert (await accounts.GetMerchant(request)).id == merchant.merchant.id  # still works
+
+    # Rolled with an overlap: the old key ends, so the new one is the last that lasts.
+    rolled = await accounts.RollApiKey(
+        account_pb2.RollApiKeyRequest(id=first, expires_in_seconds=3600)
+    )
+    error = rich_error(
+        await _failure(accounts.RevokeApiKey(account_pb2.RevokeApiKeyRequest(id=rolled.id)))
+    )
+    assert (error.reason, error.param) == ("API_KEY_LAST_SECRET", "id")
+    async with connect(target, rolled.secret) as new_client:
+        accounts = new_client.accounts
+        revoked = await accounts.RevokeApiKey(account_pb2.RevokeApiKeyRequest(id=first))
+        assert revoked.revoked > 0  # the ending one may go at once
+        again = await accounts.RevokeApiKey(account_pb2.RevokeApiKeyRequest(id=first))
+        assert again.revoked == revoked.revoked  # a revoked key's revoke still answers it
+        listed = await accounts.ListApiKeys(
+            account_pb2.ListApiKeysRequest(type=account_pb2.API_KEY_TYPE_SECRET)
+        )
+    assert [key.id for key in listed.data if key.revoked == 0 and key.expires == 0] == [rolled.id]
+
+
+async def test_two_secret_keys_revoked_at_once_leave_one(
+    platform: Platform, merchant: MerchantFixture
+) -> None:
+    """Each revoke locks the merchant's lasting secret keys before it counts them: of two
+    revoked together, one goes and the other is refused."""
+    merchant_id = merchant.merchant.id
+    first = _key_id(merchant.merchant.secret_key)
+    second = await _secret_key_stored(platform, merchant_id)
+
+    async def revoke(key_id: str) -> ApiError | None:
+        async with platform.shards.transaction(merchant_id) as connection:
+            try:
+                await platform.accounts.revoke_api_key(connection, merchant_id, key_id)
+            except ApiError as refused:
+                return refused
+        return None
+
+    outcomes = await asyncio.gather(revoke(first), revoke(second))
+    refused = [outcome for outcome in outcomes if outcome is not None]
+    assert [(error.reason, error.param) for error in refused] == [
+        (Reason.API_KEY_LAST_SECRET, "id")
+    ]

@@ -101,6 +101,8 @@ async def test_the_rates_job_stores_each_rate_once_on_every_shard(
     assert (await rate(shop, "eur", "isk")).source == "simulator"
     identity = await rate(shop, "usd", "usd")
     assert (identity.rate, identity.source) == ("1", "identity")
+    # Always valid, never stale: age 0 (it was measured from the epoch, about 1.8e9 seconds).
+    assert (identity.age_seconds, identity.stale, identity.valid_from) == (0, False, 0)
 
 
 async def test_a_pair_without_a_rate_is_not_found(fx_world: World) -> None:

@@ -46,6 +46,14 @@ async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
     listed = await call(http, "GET", "/v1/exchange_rates?base=usd", key=key)
     assert listed.status == 200 and listed.body["object"] == "list", listed.body
     assert [rate["pair"] for rate in listed.body["data"]] == ["usd_eur", "usd_jpy"]
+    identity = await call(http, "GET", "/v1/exchange_rates/usd/usd", key=key)
+    assert identity.status == 200, identity.body
+    assert {name: identity.body[name] for name in ("rate", "source", "age_seconds", "stale")} == {
+        "rate": "1",
+        "source": "identity",
+        "age_seconds": 0,
+        "stale": False,
+    }
     missing = await call(http, "GET", "/v1/exchange_rates/usd/bhd", key=key)
     assert missing.status == 404 and missing.body["error"]["param"] == "quote", missing.body
 

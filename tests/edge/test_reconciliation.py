@@ -19,7 +19,8 @@ async def test_runs_and_discrepancies_over_http(
     http: ClientSession, settings_admin_token: str, platform: Platform
 ) -> None:
     admin = settings_admin_token
-    day = (dt.date(2040, 1, 1) + dt.timedelta(days=random.randrange(10_000))).isoformat()
+    # A day that has ended (the server's clock is the real one): 1980-01-01 to 2007-05-19.
+    day = (dt.date(1980, 1, 1) + dt.timedelta(days=random.randrange(10_000))).isoformat()
     recorded = await call(
         http, "POST", "/v1/reconciliation/runs", key=admin, json_body={"date": day}
     )
@@ -64,3 +65,7 @@ async def test_runs_and_discrepancies_over_http(
         http, "POST", "/v1/reconciliation/runs", key=admin, json_body={"date": "12/01/2026"}
     )
     assert bad_date.status == 400 and bad_date.body["error"]["param"] == "date"
+    future = await call(
+        http, "POST", "/v1/reconciliation/runs", key=admin, json_body={"date": "2099-01-01"}
+    )
+    assert future.status == 400 and future.body["error"]["param"] == "date", future.body

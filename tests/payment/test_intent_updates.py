@@ -11,7 +11,7 @@ import grpc
 import pytest
 from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.repository import PayInRepository
-from paycore.v1 import customer_pb2, payment_pb2
+from paycore.v1 import customer_pb2, payment_pb2, wallet_pb2
 from sqlalchemy import text
 
 from tests.helpers import rich_error
@@ -292,6 +292,61 @@ async def test_transfer_data_destination_is_a_destination_charge(shop: Shop) -> 
     assert intent.transfer_data.destination == seller
     # The seller gets what the platform does not keep; the platform pays the processing fee.
     assert (await shop.balance(seller))[1] == {"usd": 2500 - 300}
+    await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize(
+    ("application_fee", "captured", "kept"),
+    [
+        (9000, 5000, 5000),  # the probe: the fee reads what the platform kept, the seller 0
+        (3000, 5000, 3000),  # a fee under the capture stays whole; the seller gets the rest
+    ],
+)
+async def test_a_partial_capture_of_a_destination_charge_shows_the_fee_kept(
+    shop: Shop, application_fee: int, captured: int, kept: int
+) -> None:
+    """As Stripe's, the application fee collected is capped at what is captured: the ledger
+    kept min(captured, fee) and passed the rest on, and the intent's application_fee_amount
+    says so (it kept reading the fee asked for, 9000, beside a seller credited 0)."""
+    seller = await shop.seller()
+    authorized = await shop.client.payments.CreatePaymentIntent(
+        P.CreatePaymentIntentRequest(
+            amount=10_000,
+            currency="usd",
+            payment_method=await shop.card(good_card()),
+            confirm=True,
+            capture_method=P.CAPTURE_METHOD_MANUAL,
+            transfer_destination=seller,
+            application_fee_amount=application_fee,
+        )
+    )
+    assert authorized.application_fee_amount == application_fee  # asked, nothing captured yet
+
+    intent = await shop.client.payments.CapturePaymentIntent(
+        P.CapturePaymentIntentRequest(id=authorized.id, amount_to_capture=captured)
+    )
+
+    assert (intent.amount_received, intent.application_fee_amount) == (captured, kept)
+    read = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=intent.id))
+    assert read.application_fee_amount == kept
+    passed_on = captured - kept
+    # The balance transactions: the merchant's payment (gross, fee) and, when anything was
+    # passed on, its transfer out and the seller's payment in, of captured - kept.
+    rows = await shop.client.wallet.ListBalanceTransactions(
+        wallet_pb2.ListBalanceTransactionsRequest(source=intent.id)
+    )
+    merchant_rows = sorted((row.type, row.amount, row.fee) for row in rows.data)
+    expected = [(wallet_pb2.BALANCE_TRANSACTION_TYPE_PAYMENT, captured, fee(captured))]
+    if passed_on:
+        expected.append((wallet_pb2.BALANCE_TRANSACTION_TYPE_TRANSFER, -passed_on, 0))
+    assert merchant_rows == sorted(expected)
+    seller_rows = await shop.client.wallet.ListBalanceTransactions(
+        wallet_pb2.ListBalanceTransactionsRequest(account=seller, source=intent.id)
+    )
+    assert [row.amount for row in seller_rows.data] == ([passed_on] if passed_on else [])
+    # The ledger's balances: the platform holds what it kept less the processing fee.
+    assert (await shop.balance())[1] == {"usd": kept - fee(captured)}
+    assert (await shop.balance(seller))[1].get("usd", 0) == passed_on
     await shop.assert_books_balance()
 
 

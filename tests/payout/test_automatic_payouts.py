@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.helpers import rich_error
 from tests.payment.shop import fee
-from tests.payout.support import PayoutShop, World
+from tests.payout.support import DAY, PayoutShop, World
 
 P = payout_pb2
 
@@ -40,7 +40,7 @@ async def test_daily_and_weekly_schedules_pay_out_what_became_available(world: W
     await shop.bank_account()
     await shop.bank_account(account=seller)
     daily = await shop.schedule(P.PAYOUT_SCHEDULE_INTERVAL_DAILY)
-    assert daily.next_payout == int(world.clock.now) // 86_400 * 86_400
+    assert daily.next_payout == int(world.clock.now) // 86_400 * 86_400 + 86_400  # Tuesday
     weekly = await shop.schedule(
         P.PAYOUT_SCHEDULE_INTERVAL_WEEKLY,
         account=seller,
@@ -84,6 +84,41 @@ async def test_daily_and_weekly_schedules_pay_out_what_became_available(world: W
     for account in ("", seller):
         await shop.assert_identity(account)
     await shop.assert_clean()
+    await shop.close()
+
+
+async def test_next_payout_is_the_next_run_that_will_happen(world: World) -> None:
+    """The probe: a daily schedule set at 10:00 answered today's midnight, already past (the
+    job then paid nothing for it and moved it to tomorrow). A schedule set during a day runs
+    from the next day's start; one whose cadence does not change keeps its next run."""
+    shop = await world.shop()
+    await shop.bank_account()
+    monday = int(world.clock.now) // DAY * DAY
+    daily = await shop.schedule(P.PAYOUT_SCHEDULE_INTERVAL_DAILY)
+    assert daily.next_payout == monday + DAY > world.clock.now
+    await world.run_jobs()
+    shown = await shop.client.payouts.GetPayoutSchedule(P.GetPayoutScheduleRequest())
+    assert shown.next_payout == monday + DAY  # the job did not move it: it is what will happen
+    await world.advance(1)  # Tuesday 10:00: Tuesday's run happened
+    shown = await shop.client.payouts.GetPayoutSchedule(P.GetPayoutScheduleRequest())
+    assert shown.next_payout == monday + 2 * DAY
+    # The same cadence with another minimum keeps Wednesday (it went back to Tuesday, a run
+    # that had happened and that the job then skipped).
+    kept = await shop.client.payouts.UpdatePayoutSchedule(
+        P.UpdatePayoutScheduleRequest(
+            interval=P.PAYOUT_SCHEDULE_INTERVAL_DAILY, minimum_amounts={"usd": 10_000}
+        )
+    )
+    assert kept.next_payout == monday + 2 * DAY
+    # Weekly on the day it is: next week's, not today's midnight.
+    weekly = await shop.schedule(
+        P.PAYOUT_SCHEDULE_INTERVAL_WEEKLY, weekly_anchor=P.PAYOUT_WEEKLY_ANCHOR_TUESDAY
+    )
+    assert weekly.next_payout == monday + 8 * DAY
+    monthly = await shop.client.payouts.UpdatePayoutSchedule(
+        P.UpdatePayoutScheduleRequest(interval=P.PAYOUT_SCHEDULE_INTERVAL_MONTHLY, monthly_anchor=8)
+    )
+    assert monthly.next_payout == int(dt.datetime(2027, 1, 8, tzinfo=dt.UTC).timestamp())
     await shop.close()
 
 

@@ -54,6 +54,12 @@ def unique_day() -> dt.date:
     return dt.date(2031, 1, 1) + dt.timedelta(days=random.randrange(100_000))
 
 
+def unique_past_day() -> dt.date:
+    """A day no other test of the session uses, ended long ago: a run recorded through a server
+    on the real clock must be of a day that has ended (1990-01-01 to 2014-08-24)."""
+    return dt.date(1990, 1, 1) + dt.timedelta(days=random.randrange(9_000))
+
+
 def at(day: dt.date, seconds: float) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
 

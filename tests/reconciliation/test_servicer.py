@@ -17,12 +17,13 @@ from paycore.reconciliation.models import RunStatus, Source
 from paycore.v1 import reconciliation_pb2 as pb
 
 from tests.helpers import rich_error
+from tests.payout.support import World
 from tests.reconciliation.conftest import Desk
-from tests.reconciliation.day import plan_day, unique_day
+from tests.reconciliation.day import plan_day, unique_day, unique_past_day
 
 
 async def test_runs_and_discrepancies_over_grpc(desk: Desk, admin: Paycore) -> None:
-    day = unique_day()
+    day = unique_past_day()
     charges = plan_day(desk.merchants, day, 20, 5, seed=2)
     await desk.writer.write(charges)
     plain = [c for c in charges if not c.refunds]
@@ -116,6 +117,27 @@ async def test_the_daily_job_reconciles_yesterday_once_from_its_time_of_day(desk
 UNKNOWN = new_id(Prefix.DISCREPANCY, 0)
 
 
+async def test_a_day_that_has_not_ended_cannot_be_reconciled(world: World) -> None:
+    """The probe: a run of 2099-01-01 "succeeded" with 0 records. Today (UTC, the server's
+    clock: Monday 2026-12-07 10:00 here) and later are refused naming date, before anything is
+    recorded; both sources."""
+    today = dt.datetime.fromtimestamp(world.clock.now, dt.UTC).date()
+    sources = (pb.RECONCILIATION_SOURCE_PSP_SETTLEMENT, pb.RECONCILIATION_SOURCE_BANK_PAYOUTS)
+    for day in (today, today + dt.timedelta(days=1), dt.date(2099, 1, 1)):
+        for source in sources:
+            with pytest.raises(aio.AioRpcError) as raised:
+                await world.admin.reconciliation.RunReconciliation(
+                    pb.RunReconciliationRequest(date=day.isoformat(), source=source)
+                )
+            error = rich_error(raised.value)
+            assert (error.code, error.reason, error.param) == (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "PARAMETER_INVALID",
+                "date",
+            )
+            assert "has not ended" in error.message
+
+
 @pytest.mark.parametrize(
     ("request_", "param"),
     [
@@ -123,6 +145,7 @@ UNKNOWN = new_id(Prefix.DISCREPANCY, 0)
         (pb.RunReconciliationRequest(date="2026-13-01"), "date"),
         (pb.RunReconciliationRequest(date="2026-12-01", psp="acme"), "psp"),
         (pb.RunReconciliationRequest(date="2026-12-01", source=99), "source"),  # type: ignore[arg-type]
+        (pb.RunReconciliationRequest(date="2099-01-01"), "date"),  # a day to come
     ],
 )
 async def test_run_requests_are_checked(

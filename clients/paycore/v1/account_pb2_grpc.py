@@ -136,6 +136,8 @@ class AccountServiceServicer:
 
     def RevokeApiKey(self, request, context):
         """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on.
+        The last secret key that does not end is refused (FAILED_PRECONDITION API_KEY_LAST_SECRET
+        naming id): an account always keeps one; RollApiKey replaces it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -42,7 +42,10 @@ class AccountServiceStub:
     CreateApiKey: _grpc.UnaryUnaryMultiCallable[_account_pb2.CreateApiKeyRequest, _account_pb2.ApiKey]
     """Creates a restricted key (`rk_...`) limited to `scopes`; its secret is returned once."""
     RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_account_pb2.RevokeApiKeyRequest, _account_pb2.ApiKey]
-    """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
+    """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on.
+    The last secret key that does not end is refused (FAILED_PRECONDITION API_KEY_LAST_SECRET
+    naming id): an account always keeps one; RollApiKey replaces it.
+    """
     RollApiKey: _grpc.UnaryUnaryMultiCallable[_account_pb2.RollApiKeyRequest, _account_pb2.ApiKey]
     """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
     type, name and scopes, returned with its secret once; the old key keeps working until
@@ -70,7 +73,10 @@ class AccountServiceAsyncStub(AccountServiceStub):
     CreateApiKey: _aio.UnaryUnaryMultiCallable[_account_pb2.CreateApiKeyRequest, _account_pb2.ApiKey]  # type: ignore[assignment]
     """Creates a restricted key (`rk_...`) limited to `scopes`; its secret is returned once."""
     RevokeApiKey: _aio.UnaryUnaryMultiCallable[_account_pb2.RevokeApiKeyRequest, _account_pb2.ApiKey]  # type: ignore[assignment]
-    """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
+    """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on.
+    The last secret key that does not end is refused (FAILED_PRECONDITION API_KEY_LAST_SECRET
+    naming id): an account always keeps one; RollApiKey replaces it.
+    """
     RollApiKey: _aio.UnaryUnaryMultiCallable[_account_pb2.RollApiKeyRequest, _account_pb2.ApiKey]  # type: ignore[assignment]
     """Reissues a key (a leaked one, or on a schedule) as Stripe's roll does: a new key of the same
     type, name and scopes, returned with its secret once; the old key keeps working until
@@ -137,7 +143,10 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _account_pb2.RevokeApiKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.ApiKey, _abc.Awaitable[_account_pb2.ApiKey]]:
-        """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on."""
+        """Revokes any of the merchant's keys; requests with it answer UNAUTHENTICATED from then on.
+        The last secret key that does not end is refused (FAILED_PRECONDITION API_KEY_LAST_SECRET
+        naming id): an account always keeps one; RollApiKey replaces it.
+        """
 
     @_abc_1.abstractmethod
     def RollApiKey(

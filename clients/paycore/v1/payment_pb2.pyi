@@ -748,7 +748,10 @@ class PaymentIntent(_message.Message):
     transfer_destination: _builtins.str
     """"acct_..." seller that receives the funds, minus application_fee_amount."""
     application_fee_amount: _builtins.int
-    """The platform's fee kept from a destination payment, minor units."""
+    """The platform's fee kept from a destination payment, minor units: the one asked for until
+    the charge is captured, then what the platform kept, capped at amount_received (a partial
+    capture below the fee keeps all of it and passes nothing on to the seller).
+    """
     invoice: _builtins.str
     """"in_..." when the intent pays a subscription invoice."""
     description: _builtins.str

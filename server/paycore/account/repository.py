@@ -21,6 +21,10 @@ from paycore.storage.schema import api_keys, merchants, seller_accounts
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+LASTING_SECRET_KEYS_READ_MAX = 100
+"""A bound on the lasting secret keys a revoke locks: the API leaves a merchant one (its
+creation's, then each roll's new key, the old one ending)."""
+
 
 def api_keys_query(merchant_id: str, key_type: ApiKeyType | None) -> Select[Any]:
     return matching(api_keys, merchant_id=merchant_id, type=key_type)
@@ -89,6 +93,23 @@ class ApiKeyRepository:
 
     async def get(self, merchant_id: str, key_id: str) -> ApiKey | None:
         return await API_KEYS.fetch(self._connection, merchant_id, key_id)
+
+    async def lock_lasting_secret_keys(self, merchant_id: str) -> list[str]:
+        """The ids of the merchant's secret keys that are neither revoked nor ending, locked
+        in id order (so that two revokes count them one after the other)."""
+        query = (
+            select(api_keys.c.id)
+            .where(
+                api_keys.c.merchant_id == merchant_id,
+                api_keys.c.type == ApiKeyType.SECRET.value,
+                api_keys.c.revoked_at.is_(None),
+                api_keys.c.expires_at.is_(None),
+            )
+            .order_by(api_keys.c.id)
+            .limit(LASTING_SECRET_KEYS_READ_MAX)
+            .with_for_update()
+        )
+        return list((await self._connection.execute(query)).scalars())
 
     async def revoke(self, merchant_id: str, key_id: str) -> ApiKey | None:
         """Revokes once: a second revoke keeps the first revocation time."""

@@ -27,7 +27,7 @@ from paycore.account.repository import (
 )
 from paycore.currency.models import Settlement
 from paycore.currency.repository import save_settlement
-from paycore.errors import invalid, not_found
+from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id, new_merchant_id
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
@@ -132,7 +132,14 @@ class AccountService:
     async def revoke_api_key(
         self, connection: AsyncConnection, merchant_id: str, key_id: str
     ) -> ApiKey:
-        key = await ApiKeyRepository(connection).revoke(merchant_id, key_id)
+        """Revokes the key, unless it is the merchant's last secret key that does not end
+        (API_KEY_LAST_SECRET naming `id`): as Stripe's, an account always keeps a secret key,
+        the only one that issues, rolls and revokes keys; rolling replaces it."""
+        keys = ApiKeyRepository(connection)
+        lasting = await keys.lock_lasting_secret_keys(merchant_id)
+        if lasting == [key_id]:
+            raise ApiError(Reason.API_KEY_LAST_SECRET, param="id", id=key_id)
+        key = await keys.revoke(merchant_id, key_id)
         if key is None:
             raise not_found("api_key", key_id)
         return key

@@ -63,9 +63,11 @@ class Rates:
         return Page(views, len(found) > limit)
 
     def view(self, rate: ExchangeRate, now: int) -> RateView:
+        if rate.source == IDENTITY:
+            # Valid always (valid_from 0 says so), not published: never old, never stale.
+            return RateView(rate, 0, False)
         age = max(0, now - rate.valid_from)
-        stale = rate.source != IDENTITY and age > self.max_age_seconds
-        return RateView(rate, age, stale)
+        return RateView(rate, age, age > self.max_age_seconds)
 
     # -- conversions -----------------------------------------------------------------------------
 

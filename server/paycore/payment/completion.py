@@ -166,6 +166,14 @@ class PayInCompletion:
         merchant_id, operation = intent.merchant_id, execution.operation
         reference = execution.answer.reference if execution.answer else ""
         received = execution.amount
+        # A destination charge's application fee is capped at what was received (Stripe's
+        # rule; a partial capture below it passes nothing on): the intent shows the fee the
+        # ledger keeps below, not the one asked for.
+        kept = (
+            {"application_fee_amount": intent.platform_fee(received)}
+            if intent.transfer_destination
+            else {}
+        )
         updated = await repository.update_intent_with_event(
             intent,
             self._event(events.INTENT_SUCCEEDED),
@@ -176,6 +184,7 @@ class PayInCompletion:
             fee=fee,
             psp_charge=intent.psp_charge or reference,
             last_error=None,
+            **kept,
         )
 
         if not (intent.transfer_destination or operation is Operation.CAPTURE):

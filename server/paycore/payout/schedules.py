@@ -2,6 +2,11 @@
 delay before funds become available, a minimum per currency) and the scheduler job that makes
 the automatic payouts when a schedule's day comes.
 
+A schedule's day runs from its start (00:00 UTC), so a schedule set or changed during a day
+runs first on a later day: the next run strictly after today (today's start has passed; a
+run then would be in the past, and today's period may be paid already). A change that keeps
+the cadence (interval and the anchor it uses: a new minimum or delay) keeps the next run.
+
 The scheduler claims due schedules with FOR UPDATE SKIP LOCKED and, in the same transaction,
 creates their payouts and moves each schedule's next_run_on past today, so however many
 workers run, a schedule's day is paid out once (the unique index on account, currency and
@@ -16,8 +21,8 @@ from dataclasses import dataclass
 
 from paycore.payout.balances import Clock
 from paycore.payout.bank_accounts import require_account
-from paycore.payout.calendar import day_of, first_run_on, next_run_after
-from paycore.payout.models import Schedule, ScheduleChange
+from paycore.payout.calendar import day_of, next_run_after
+from paycore.payout.models import Interval, Schedule, ScheduleChange
 from paycore.payout.payouts import Created, Payouts, send_all
 from paycore.payout.repository import ScheduledBatch, ScheduleRepository
 from paycore.storage import Shards
@@ -44,6 +49,11 @@ class Schedules:
         repository = ScheduleRepository(connection)
         current = await repository.get(merchant_id, change.account, lock=True)
         today = day_of(self._clock())
+        next_run_on = (
+            current.next_run_on
+            if same_cadence(current, change)
+            else next_run_after(change.interval, change.weekly_anchor, change.monthly_anchor, today)
+        )
         updated = Schedule(
             account=change.account,
             interval=change.interval,
@@ -55,12 +65,21 @@ class Schedules:
                 if change.minimum_amounts is None
                 else change.minimum_amounts
             ),
-            next_run_on=first_run_on(
-                change.interval, change.weekly_anchor, change.monthly_anchor, today
-            ),
+            next_run_on=next_run_on,
         )
         await repository.put(merchant_id, updated, int(self._clock()))
         return updated
+
+
+def same_cadence(current: Schedule, change: ScheduleChange) -> bool:
+    """Whether `change` keeps the schedule's run days (its interval and the anchor it uses)."""
+    if current.interval is not change.interval:
+        return False
+    if change.interval is Interval.WEEKLY:
+        return current.weekly_anchor == change.weekly_anchor
+    if change.interval is Interval.MONTHLY:
+        return current.monthly_anchor == change.monthly_anchor
+    return True
 
 
 @dataclass(frozen=True, slots=True)

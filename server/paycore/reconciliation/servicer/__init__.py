@@ -25,7 +25,8 @@ class ReconciliationServicer(reconciliation_pb2_grpc.ReconciliationServiceServic
     async def RunReconciliation(
         self, request: pb.RunReconciliationRequest, context: Context
     ) -> pb.ReconciliationRun:
-        source, day = requests.run_request(request)
+        today = self._reconciliation.runs.now().date()
+        source, day = requests.run_request(request, today)
         self._reconciliation.check_source(source)
         return await self._mutations.on_engine(
             self._reconciliation.home,

@@ -40,10 +40,19 @@ def day(param: str, value: str, *, required: bool) -> dt.date | None:
         raise invalid(param, "must be a date, YYYY-MM-DD") from None
 
 
-def run_request(request: reconciliation_pb2.RunReconciliationRequest) -> tuple[Source, dt.date]:
+def run_request(
+    request: reconciliation_pb2.RunReconciliationRequest, today: dt.date
+) -> tuple[Source, dt.date]:
+    """`today`: the UTC day of the platform's clock; a run is of a day that has ended (today's
+    and later days' reports are not complete: a run of them would find nothing, or part)."""
     parsed = day("date", request.date, required=True)
     if parsed is None:  # required: day() raised already
         raise missing("date")
+    if parsed >= today:
+        raise invalid(
+            "date",
+            f"{parsed.isoformat()} has not ended: reconcile a day before {today.isoformat()} (UTC)",
+        )
     if request.psp not in PSP_ADAPTERS:
         raise invalid("psp", f"unknown PSP adapter {request.psp!r} (known: simulator)")
     source = member("source", request.source, _SOURCES) or Source.PSP_SETTLEMENT
