@@ -117,25 +117,27 @@ async def test_the_daily_job_reconciles_yesterday_once_from_its_time_of_day(desk
 UNKNOWN = new_id(Prefix.DISCREPANCY, 0)
 
 
-async def test_a_day_that_has_not_ended_cannot_be_reconciled(world: World) -> None:
-    """The probe: a run of 2099-01-01 "succeeded" with 0 records. Today (UTC, the server's
-    clock: Monday 2026-12-07 10:00 here) and later are refused naming date, before anything is
-    recorded; both sources."""
+async def test_a_day_to_come_cannot_be_reconciled_and_today_can(world: World) -> None:
+    """The probe: a run of 2099-01-01 "succeeded" with 0 records. A day after today (UTC, the
+    server's clock: Monday 2026-12-07 10:00 here) is refused naming date, before anything is
+    recorded, for both sources; today is a day in progress: its run is recorded."""
     today = dt.datetime.fromtimestamp(world.clock.now, dt.UTC).date()
     sources = (pb.RECONCILIATION_SOURCE_PSP_SETTLEMENT, pb.RECONCILIATION_SOURCE_BANK_PAYOUTS)
-    for day in (today, today + dt.timedelta(days=1), dt.date(2099, 1, 1)):
+    run = world.admin.reconciliation.RunReconciliation
+    for day in (today + dt.timedelta(days=1), dt.date(2099, 1, 1)):
         for source in sources:
             with pytest.raises(aio.AioRpcError) as raised:
-                await world.admin.reconciliation.RunReconciliation(
-                    pb.RunReconciliationRequest(date=day.isoformat(), source=source)
-                )
+                await run(pb.RunReconciliationRequest(date=day.isoformat(), source=source))
             error = rich_error(raised.value)
             assert (error.code, error.reason, error.param) == (
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "PARAMETER_INVALID",
                 "date",
             )
-            assert "has not ended" in error.message
+            assert "has not begun" in error.message
+    for source in sources:
+        recorded = await run(pb.RunReconciliationRequest(date=today.isoformat(), source=source))
+        assert recorded.date == today.isoformat()
 
 
 @pytest.mark.parametrize(

@@ -43,15 +43,17 @@ def day(param: str, value: str, *, required: bool) -> dt.date | None:
 def run_request(
     request: reconciliation_pb2.RunReconciliationRequest, today: dt.date
 ) -> tuple[Source, dt.date]:
-    """`today`: the UTC day of the platform's clock; a run is of a day that has ended (today's
-    and later days' reports are not complete: a run of them would find nothing, or part)."""
+    """`today`: the UTC day of the platform's clock. A day to come has no report yet: refused.
+    Today may be run (what its reports say so far; a run of it again later matches what came
+    since, as a rerun of any day does)."""
     parsed = day("date", request.date, required=True)
     if parsed is None:  # required: day() raised already
         raise missing("date")
-    if parsed >= today:
+    if parsed > today:
         raise invalid(
             "date",
-            f"{parsed.isoformat()} has not ended: reconcile a day before {today.isoformat()} (UTC)",
+            f"{parsed.isoformat()} has not begun: reconcile {today.isoformat()} (UTC) or a day"
+            " before",
         )
     if request.psp not in PSP_ADAPTERS:
         raise invalid("psp", f"unknown PSP adapter {request.psp!r} (known: simulator)")
