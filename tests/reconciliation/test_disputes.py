@@ -26,7 +26,13 @@ from paycore.tools.psp import cards
 from sqlalchemy import text
 
 from tests.currency.support import import_ecb, settle_in
-from tests.dispute.support import DISPUTE_DELAY_SECONDS, disputed_payment, pending, read_feed
+from tests.dispute.support import (
+    DISPUTE_DELAY_SECONDS,
+    disputed_payment,
+    order_dispute,
+    pending,
+    read_feed,
+)
 from tests.payout.support import PayoutShop, World
 from tests.reconciliation.conftest import BankDesk, Desk
 
@@ -245,4 +251,79 @@ async def test_a_converted_chargeback_reconciles_in_the_charges_currency(
     )
     for books in ("usd", "jpy"):
         await shop.assert_books_balance(books)
+    await _books_balance(bank_desk)
+
+
+async def _order_chargeback(
+    world: World, shop: PayoutShop, seller: str, card: str, amount: int
+) -> Chargeback:
+    """A checkout of one payment order (pord_) paying `seller`, captured, then disputed."""
+    payment = await shop.checkout([(seller, amount)], card=card)
+    (order,) = payment.payment_orders
+    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
+    await read_feed(world)
+    dispute = await order_dispute(shop, order.id)
+    ((psp_dispute,),) = await world.sql(
+        shop.id,
+        "SELECT psp_dispute FROM disputes WHERE merchant_id = :m AND id = :d",
+        m=shop.id,
+        d=dispute.id,
+    )
+    return Chargeback(order.id, dispute.id, str(psp_dispute), amount)
+
+
+async def test_a_checkout_orders_won_and_lost_chargebacks_reconcile_clean(
+    bank_desk: BankDesk,
+) -> None:
+    """A payment order's chargeback (its seller's, over the order's own PSP charge) is
+    reported and matched as a payment intent's: the order's charge, the withdrawal and the
+    reinstatement of the won one, the withdrawal of the lost one."""
+    world, desk, monday = bank_desk.world, bank_desk.desk, bank_desk.monday
+    first, second = bank_desk.shops
+    kiln, loom = await first.seller("Kiln"), await second.seller("Loom")
+    won = await _order_chargeback(world, first, kiln, cards.CARD_DISPUTE_FRAUDULENT, 9_000)
+    lost = await _order_chargeback(
+        world, second, loom, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED, 6_000
+    )
+    assert won.intent_id.startswith("pord_") and lost.intent_id.startswith("pord_")
+    await _decide(world, won, "won")
+    await _decide(world, lost, "lost")
+    await read_feed(world)
+    await _dated(bank_desk, monday)
+
+    run = await desk.run(monday)
+
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    # Two orders' charges; the won chargeback's withdrawal and reinstatement, the lost one's
+    # withdrawal.
+    assert (run.record_count, run.matched_count) == (5, 5), run
+    assert (run.discrepancy_count, run.auto_resolved_count) == (0, 0), run
+    assert await desk.discrepancies(monday) == []
+    receivables = await desk.receivables(monday)
+    assert receivables and all(r.ledger_amount == 0 == r.open_residual for r in receivables)
+    settled = await _settled_references(bank_desk, monday)
+    assert {reference for reference in settled if reference.startswith("du_")} == {
+        f"{won.psp_dispute}:dispute",
+        f"{won.psp_dispute}:dispute_reversal",
+        f"{lost.psp_dispute}:dispute",
+    }
+    # Each order's charge settled as the order, each movement as its dispute.
+    for shop, chargeback in ((first, won), (second, lost)):
+        rows = await world.sql(
+            shop.id,
+            "SELECT reference, object_id FROM reconciliation_items WHERE merchant_id = :m"
+            " AND day = :d",
+            m=shop.id,
+            d=monday,
+        )
+        objects = {str(reference): str(object_id) for reference, object_id in rows}
+        assert chargeback.intent_id in objects.values(), objects
+        assert objects[f"{chargeback.psp_dispute}:dispute"] == chargeback.dispute_id
+    await _books_balance(bank_desk)
+    await first.assert_identity(kiln)
+    await second.assert_identity(loom)
+
+    again = await desk.run(monday)
+    assert (again.record_count, again.matched_count, again.discrepancy_count) == (5, 5, 0)
+    assert await desk.receivables(monday) == receivables
     await _books_balance(bank_desk)
