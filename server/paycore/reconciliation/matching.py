@@ -14,7 +14,9 @@ transfer of it: the chargeback's withdrawal (`dispute`) and a won chargeback's r
 (`dispute_reversal`); paycore's side is that ledger transfer into or out of psp_receivable
 (paycore.dispute.money; a converted charge's too, whose other side is FX clearing). Its
 reference is `<du_...>:<type>`, so that each movement is an item of its own. How each kind is
-told apart is docs/reconciliation.md's table; the CASE below is that table.
+told apart is docs/reconciliation.md's table; the CASE below is that table. What paycore books
+after a run found it missing (a late booking) settles to the day whose report carried it and
+closes that day's open discrepancy (docs/reconciliation.md, "Late bookings").
 """
 
 from __future__ import annotations
@@ -125,6 +127,41 @@ WHERE t.status = 'posted' AND NOT (t.created_at >= $2 AND t.created_at < $3)
                 AND a.merchant_id = t.merchant_id AND a.code = 'psp_receivable')
 """
 
+# A line an earlier day's report carried that paycore lacked then (missing_in_paycore,
+# status_mismatch, still open) and has booked since, today: the item settles to the day that
+# reported it, whose discrepancy closes with nothing booked (the ledger holds paycore's
+# movement once now, and the day's settlement already holds the PSP's). Only an item that
+# agrees with the line (amount, currency); this report lacks it, so it is no discrepancy here.
+_LATE_BOOKINGS = """
+WITH late AS (
+  SELECT DISTINCT ON (i.merchant_id, i.reference)
+         i.merchant_id, i.reference, i.object_id, i.occurred_at, d.id, d.day
+  FROM recon_items i
+  JOIN reconciliation_discrepancies d
+    ON d.merchant_id = i.merchant_id AND d.source = $1 AND d.day < $4
+   AND d.key IN ('missing_in_paycore:' || i.reference || ':1',
+                 'status_mismatch:' || i.reference || ':1')
+   AND d.status = 'open' AND d.psp_amount = i.amount AND d.psp_currency = i.currency
+  WHERE i.occurred_at >= $2 AND i.occurred_at < $3 AND i.settled_day IS NULL
+    AND NOT EXISTS (SELECT 1 FROM recon_lines l
+                    WHERE l.merchant_id = i.merchant_id AND l.reference = i.reference)
+  ORDER BY i.merchant_id, i.reference, d.day
+), settled AS (
+  INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day)
+  SELECT merchant_id, $1, reference, object_id, day FROM late
+  ON CONFLICT (merchant_id, source, reference) DO UPDATE SET day = excluded.day
+), staged AS (
+  UPDATE recon_items i SET settled_day = late.day FROM late
+  WHERE i.merchant_id = late.merchant_id AND i.reference = late.reference
+)
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = now(),
+    note = 'booked by paycore on ' || to_char(late.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+FROM late
+WHERE d.merchant_id = late.merchant_id AND d.id = late.id
+RETURNING d.merchant_id, d.id, d.day
+"""
+
 _RESULTS = """
 CREATE TEMPORARY TABLE recon_results ON COMMIT DROP AS
 WITH joined AS MATERIALIZED (
@@ -223,7 +260,9 @@ SELECT merchant_id, kind, type AS line_type, reference, occurrence, late, settle
 FROM classified
 UNION ALL
 -- paycore's items of the day that the report lacks: timing when recorded within the window
--- before midnight (the next day's report should carry them), missing_at_psp otherwise.
+-- before midnight (the next day's report should carry them), missing_at_psp otherwise. Not
+-- one an earlier day's report carried and found missing (still open): a late booking that
+-- _LATE_BOOKINGS did not settle there differs from the line, which that day's rerun tells.
 SELECT i.merchant_id,
        CASE WHEN i.occurred_at >= $5 THEN 'timing' ELSE 'missing_at_psp' END,
        i.type, i.reference, 1, false, i.settled_day, true, i.object_id, ARRAY[i.object_id],
@@ -236,6 +275,11 @@ WHERE i.occurred_at >= $3 AND i.occurred_at < $4
   AND NOT EXISTS (
     SELECT 1 FROM recon_lines l
     WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference)
+  AND NOT EXISTS (
+    SELECT 1 FROM reconciliation_discrepancies d
+    WHERE d.merchant_id = i.merchant_id AND d.source = $2 AND d.day < $1 AND d.status = 'open'
+      AND d.key IN ('missing_in_paycore:' || i.reference || ':1',
+                    'status_mismatch:' || i.reference || ':1'))
 """
 
 
@@ -261,6 +305,22 @@ FROM recon_results r
 WHERE r.late AND r.settles_item AND d.merchant_id = r.merchant_id AND d.source = $2
   AND d.day = r.settled_day AND d.reference = r.reference AND d.status = 'open'
   AND d.kind IN ('timing', 'missing_at_psp')
+RETURNING d.merchant_id, d.id
+"""
+
+# The day run again after paycore booked what its first run found missing (missing_in_paycore,
+# status_mismatch, still open): the line now settles paycore's item here, and the discrepancy
+# closes with nothing booked (a difference in amount or currency is this run's mismatch).
+_BOOKED_SINCE = """
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = now(),
+    note = 'booked by paycore on ' || to_char(i.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+FROM recon_results r
+JOIN recon_items i ON i.merchant_id = r.merchant_id AND i.reference = r.reference
+WHERE r.settles_item AND r.occurrence = 1 AND d.merchant_id = r.merchant_id
+  AND d.source = $2 AND d.day = $1 AND d.status = 'open'
+  AND d.key IN ('missing_in_paycore:' || r.reference || ':1',
+                'status_mismatch:' || r.reference || ':1')
 RETURNING d.merchant_id, d.id
 """
 
@@ -328,6 +388,10 @@ class Matched:
     """(merchant id, discrepancy id) of earlier days' discrepancies this report closed."""
     failure_codes: Mapping[str, str] = field(default_factory=dict)
     """The bank's failure code of each payout reference it reported failed."""
+    booked_late: list[tuple[str, str, dt.date]] = field(default_factory=list)
+    """(merchant id, discrepancy id, its day) of the missing_in_paycore and status_mismatch
+    discrepancies that paycore's late bookings closed: this day's (run again), or an earlier
+    day's (the booking is this day's item, settled to the day that reported it)."""
 
 
 class Steps:
@@ -382,6 +446,14 @@ async def match(
         window.start,
         window.end,
     )
+    late_booked = await driver.fetch(
+        _LATE_BOOKINGS,
+        source.value,
+        window.start,
+        window.end,
+        window.day,
+        timeout=STATEMENT_TIMEOUT_SECONDS,
+    )
     await steps.execute(
         "results",
         _RESULTS,
@@ -396,6 +468,9 @@ async def match(
     late = await driver.fetch(
         _LATE_ARRIVALS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS
     )
+    booked_since = await driver.fetch(
+        _BOOKED_SINCE, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS
+    )
     record_count, matched_count, _ = await driver.fetchrow(
         _COUNTS, timeout=STATEMENT_TIMEOUT_SECONDS
     )
@@ -405,7 +480,12 @@ async def match(
         for row in await driver.fetch(_DISCREPANCIES, timeout=STATEMENT_TIMEOUT_SECONDS)
     ]
     return Matched(
-        record_count, matched_count, found, [(row["merchant_id"], row["id"]) for row in late]
+        record_count,
+        matched_count,
+        found,
+        [(row["merchant_id"], row["id"]) for row in late],
+        booked_late=[(row["merchant_id"], row["id"], row["day"]) for row in late_booked]
+        + [(row["merchant_id"], row["id"], window.day) for row in booked_since],
     )
 
 

@@ -218,19 +218,24 @@ class Runs:
             matched.failure_codes,
         )
         await settlement.settle_day(connection, driver, self._books, run.source, run.day, totals)
-        for merchant_id, discrepancy_id in matched.late_arrivals:
+        closed = [*matched.late_arrivals, *((m, d) for m, d, _ in matched.booked_late)]
+        for merchant_id, discrepancy_id in closed:
             late = await repository.locked_discrepancy(connection, merchant_id, discrepancy_id)
             if late is not None:
                 await self._events.discrepancy.record(connection, DISCREPANCY_RESOLVED, late)
         merchants = sorted(
             {merchant for merchant, *_ in totals}
             | {found.merchant_id for found in matched.discrepancies}
-            | {merchant for merchant, _ in matched.late_arrivals}
+            | {merchant for merchant, _ in closed}
         )
         if run.source is Source.BANK_PAYOUTS:
             settled = await settlement.settled_merchants(driver, run.source, run.day)
             merchants = sorted(set(merchants) | set(settled))
         await checks.check_day(connection, driver, run.source, run.day, merchants)
+        # An earlier day a late booking settled to: its item is in, its discrepancy closed.
+        for day in sorted({day for _, _, day in matched.booked_late if day != run.day}):
+            late_merchants = sorted({m for m, _, d in matched.booked_late if d == day})
+            await checks.check_day(connection, driver, run.source, day, late_merchants)
         counts = PartCounts(
             record_count=matched.record_count,
             matched_count=matched.matched_count,
