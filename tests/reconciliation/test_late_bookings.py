@@ -11,7 +11,14 @@ import datetime as dt
 from dataclasses import replace
 
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.reconciliation.models import Action, Discrepancy, Kind, RunStatus, Status
+from paycore.reconciliation.models import (
+    Action,
+    Discrepancy,
+    Kind,
+    Resolution,
+    RunStatus,
+    Status,
+)
 from paycore.tools.psp import cards
 from sqlalchemy import text
 
@@ -49,6 +56,13 @@ async def _booked_at(bank: BankDesk, shop: PayoutShop, when: dt.datetime) -> Non
 async def _by_line(desk: Desk, day: dt.date) -> list[Discrepancy]:
     """The day's discrepancies, by line type (dispute, dispute_reversal)."""
     return sorted(await desk.discrepancies(day), key=lambda found: found.line_type)
+
+
+async def _resolve(desk: Desk, discrepancy: Discrepancy, action: Action) -> None:
+    async with desk.reconciliation.engine_of_discrepancy(discrepancy.id).begin() as connection:
+        await desk.reconciliation.resolve(
+            connection, discrepancy.merchant_id, discrepancy.id, Resolution(action, "a test's")
+        )
 
 
 def _booked_late(discrepancy: Discrepancy, day: dt.date) -> bool:
@@ -256,3 +270,82 @@ async def test_a_lost_charge_answer_resolved_after_the_run_settles_to_the_report
     for checked in (next_day, day):
         assert (await desk.run(checked)).discrepancy_count == (checked == day)
     assert await desk.discrepancies(next_day) == []
+
+
+async def test_a_booking_after_the_operator_resolved_the_line_is_left_to_the_operator(
+    desk: Desk,
+) -> None:
+    """The operator settled a lost answer's line (adjust: the merchant credited with the sale)
+    before the worker resolved it: paycore's own booking credits the merchant a second time.
+    The line keeps the operator's resolution; paycore's item is reported missing_at_psp on the
+    day it was booked (never timing: no later report will carry it), which the operator
+    settles; the days run again succeed and find nothing new."""
+    day = unique_day()
+    next_day = day + dt.timedelta(days=1)
+    merchant, other = desk.merchants
+    await desk.writer.write(plan_day(desk.merchants, day, 4, 0, seed=9))
+    shards = [logical_shard_of(m, Prefix.ACCOUNT) for m in (merchant, other)]
+    lost_today, lost_overnight = (
+        Charge(m, new_id(Prefix.PAYMENT_INTENT, s), psp_id(), amount, "usd", at(day, 3_600))
+        for m, s, amount in zip((merchant, other), shards, (5_200, 2_600), strict=True)
+    )
+    await desk.writer.intents([lost_today, lost_overnight], status="processing")
+    await desk.writer.executions(
+        [
+            Execution(
+                c.merchant_id,
+                "charge",
+                c.intent_id,
+                None,
+                c.amount,
+                "usd",
+                "",
+                "unknown_outcome",
+                "",
+                c.at,
+            )
+            for c in (lost_today, lost_overnight)
+        ]
+    )
+    desk.writer.psp([lost_today, lost_overnight])
+    run = await desk.run(day)
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    for found in await desk.discrepancies(day):
+        await _resolve(desk, found, Action.ADJUST)
+    assert all(r.ledger_amount == 0 == r.open_residual for r in await desk.receivables(day))
+
+    await _resolve_lost_answer(desk, lost_today, at(day, 22 * 3_600))
+    await _resolve_lost_answer(desk, lost_overnight, at(next_day, 23.5 * 3_600))
+
+    again = await desk.run(day)
+    assert again.status is RunStatus.SUCCEEDED, again.failure_message
+    following = await desk.run(next_day)
+    assert following.status is RunStatus.SUCCEEDED, following.failure_message
+    for checked, lost in ((day, lost_today), (next_day, lost_overnight)):
+        (twice,) = [
+            d for d in await desk.discrepancies(checked) if d.kind is not Kind.MISSING_IN_PAYCORE
+        ]
+        assert (twice.kind, twice.status, twice.object_id) == (
+            Kind.MISSING_AT_PSP,
+            Status.OPEN,
+            lost.intent_id,
+        )
+        assert twice.receivable_residual() == {"usd": lost.amount}
+        receivables = await desk.receivables(checked)
+        assert all(r.ledger_amount == r.open_residual for r in receivables), receivables
+        await _resolve(desk, twice, Action.ADJUST)
+    assert [(d.kind, d.action) for d in await desk.discrepancies(day)] == [
+        (Kind.MISSING_AT_PSP, Action.ADJUST),
+        (Kind.MISSING_IN_PAYCORE, Action.ADJUST),
+        (Kind.MISSING_IN_PAYCORE, Action.ADJUST),
+    ]
+    assert all(report.ok for report in await desk.integrity())
+
+    for checked in (day, next_day, day):
+        rerun = await desk.run(checked)
+        assert rerun.status is RunStatus.SUCCEEDED, rerun.failure_message
+        receivables = await desk.receivables(checked)
+        assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
+    assert len(await desk.discrepancies(day)) == 3
+    assert len(await desk.discrepancies(next_day)) == 1
+    assert all(report.ok for report in await desk.integrity())

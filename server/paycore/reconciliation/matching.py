@@ -133,18 +133,22 @@ WHERE t.status = 'posted' AND NOT (t.created_at >= $2 AND t.created_at < $3)
 # movement once now, and the day's settlement already holds the PSP's). Only an item that
 # agrees with the line (amount, currency); this report lacks it, so it is no discrepancy here.
 _LATE_BOOKINGS = """
-WITH late AS (
+WITH unreported AS MATERIALIZED (
+  -- The day's items that no line of this report names and no day settled (few).
+  SELECT i.merchant_id, i.reference, i.object_id, i.amount, i.currency, i.occurred_at
+  FROM recon_items i
+  WHERE i.occurred_at >= $2 AND i.occurred_at < $3 AND i.settled_day IS NULL
+    AND NOT EXISTS (SELECT 1 FROM recon_lines l
+                    WHERE l.merchant_id = i.merchant_id AND l.reference = i.reference)
+), late AS (
   SELECT DISTINCT ON (i.merchant_id, i.reference)
          i.merchant_id, i.reference, i.object_id, i.occurred_at, d.id, d.day
-  FROM recon_items i
+  FROM unreported i
   JOIN reconciliation_discrepancies d
     ON d.merchant_id = i.merchant_id AND d.source = $1 AND d.day < $4
    AND d.key IN ('missing_in_paycore:' || i.reference || ':1',
                  'status_mismatch:' || i.reference || ':1')
    AND d.status = 'open' AND d.psp_amount = i.amount AND d.psp_currency = i.currency
-  WHERE i.occurred_at >= $2 AND i.occurred_at < $3 AND i.settled_day IS NULL
-    AND NOT EXISTS (SELECT 1 FROM recon_lines l
-                    WHERE l.merchant_id = i.merchant_id AND l.reference = i.reference)
   ORDER BY i.merchant_id, i.reference, d.day
 ), settled AS (
   INSERT INTO reconciliation_items (merchant_id, source, reference, object_id, day)
@@ -166,12 +170,18 @@ _RESULTS = """
 CREATE TEMPORARY TABLE recon_results ON COMMIT DROP AS
 WITH joined AS MATERIALIZED (
   SELECT l.*, i.reference AS item_reference, i.object_id AS item_object, i.amount AS item_amount,
-         i.currency AS item_currency, i.settled_day,
+         i.currency AS item_currency, i.occurred_at AS booked_at, i.settled_day,
          CASE WHEN l.type = 'charge' THEN (l.amount * $6 + 5000) / 10000 ELSE 0 END
            AS contract_fee
   FROM recon_lines l
   LEFT JOIN recon_items i
     ON i.merchant_id = l.merchant_id AND i.type = l.type AND i.reference = l.reference
+), absences AS MATERIALIZED (
+  -- The day's lines whose absence an operator resolved (missing_in_paycore, status_mismatch;
+  -- few): the day keeps the resolution, and what paycore booked since is an item of its own.
+  SELECT d.merchant_id, d.reference, d.kind FROM reconciliation_discrepancies d
+  WHERE d.source = $2 AND d.day = $1 AND d.status = 'resolved' AND d.action <> 'auto'
+    AND d.kind IN ('missing_in_paycore', 'status_mismatch')
 ), unmatched AS MATERIALIZED (
   -- Lines paycore has no success for (few): what paycore knows of the object they name.
   SELECT j.number, authorized.payment_intent_id AS authorized_intent,
@@ -204,7 +214,8 @@ WITH joined AS MATERIALIZED (
    AND dispute.psp_dispute = split_part(j.reference, ':', 1)
   WHERE j.item_reference IS NULL
 ), classified AS (
-  SELECT j.*, u.authorized_intent, coalesce(u.object_status, '') AS object_status,
+  SELECT j.*, a.kind AS resolved_absence, u.authorized_intent,
+         coalesce(u.object_status, '') AS object_status,
          coalesce(u.found_object, '') AS found_object,
          coalesce(u.other_charge, '') AS other_charge,
          -- The item was missing from an earlier day's report (timing or missing_at_psp, still
@@ -216,6 +227,7 @@ WITH joined AS MATERIALIZED (
               AND d.kind IN ('timing', 'missing_at_psp'))) AS late,
     CASE
       WHEN j.occurrence > 1 THEN 'duplicate'
+      WHEN a.kind IS NOT NULL THEN a.kind
       WHEN j.item_reference IS NOT NULL AND j.settled_day IS NOT NULL AND j.settled_day <> $1
            AND NOT (j.settled_day < $1 AND EXISTS (
              SELECT 1 FROM reconciliation_discrepancies d
@@ -233,10 +245,14 @@ WITH joined AS MATERIALIZED (
       ELSE 'missing_in_paycore'
     END AS kind
   FROM joined j LEFT JOIN unmatched u ON u.number = j.number
+  LEFT JOIN absences a
+    ON a.merchant_id = j.merchant_id AND a.reference = j.reference AND j.occurrence = 1
 )
-SELECT merchant_id, kind, type AS line_type, reference, occurrence, late, settled_day,
-       -- An item this report settles (a first occurrence that is not another day's).
-       (item_reference IS NOT NULL AND kind <> 'duplicate') AS settles_item,
+SELECT merchant_id, kind, type AS line_type, reference, occurrence, late, settled_day, booked_at,
+       -- An item this report settles (a first occurrence that is not another day's, nor
+       -- paycore's late booking of a line the operator had resolved).
+       (item_reference IS NOT NULL AND kind <> 'duplicate' AND resolved_absence IS NULL)
+         AS settles_item,
        CASE
          WHEN item_reference IS NOT NULL THEN item_object
          WHEN kind = 'status_mismatch' AND type = 'charge' THEN authorized_intent
@@ -263,9 +279,18 @@ UNION ALL
 -- before midnight (the next day's report should carry them), missing_at_psp otherwise. Not
 -- one an earlier day's report carried and found missing (still open): a late booking that
 -- _LATE_BOOKINGS did not settle there differs from the line, which that day's rerun tells.
+-- One booked after an operator resolved its line's absence is booked twice (the resolution
+-- and paycore's movement): missing_at_psp whenever it was recorded, even with its line here.
 SELECT i.merchant_id,
-       CASE WHEN i.occurred_at >= $5 THEN 'timing' ELSE 'missing_at_psp' END,
-       i.type, i.reference, 1, false, i.settled_day, true, i.object_id, ARRAY[i.object_id],
+       CASE WHEN i.occurred_at >= $5 AND NOT EXISTS (
+              SELECT 1 FROM reconciliation_discrepancies d
+              WHERE d.merchant_id = i.merchant_id AND d.source = $2 AND d.day <= $1
+                AND d.key IN ('missing_in_paycore:' || i.reference || ':1',
+                              'status_mismatch:' || i.reference || ':1')
+                AND d.status = 'resolved' AND d.action <> 'auto')
+            THEN 'timing' ELSE 'missing_at_psp' END,
+       i.type, i.reference, 1, false, i.settled_day, i.occurred_at, true, i.object_id,
+       ARRAY[i.object_id],
        i.amount, i.currency,
        CASE WHEN i.type = 'charge' THEN (i.amount * $6 + 5000) / 10000 ELSE 0 END,
        'succeeded', 0, '', 0, ''
@@ -274,12 +299,13 @@ WHERE i.occurred_at >= $3 AND i.occurred_at < $4
   AND (i.settled_day IS NULL OR i.settled_day = $1)
   AND NOT EXISTS (
     SELECT 1 FROM recon_lines l
-    WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference)
+    WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference
+      AND NOT EXISTS (SELECT 1 FROM absences a
+                      WHERE a.merchant_id = l.merchant_id AND a.reference = l.reference))
   AND NOT EXISTS (
     SELECT 1 FROM reconciliation_discrepancies d
-    WHERE d.merchant_id = i.merchant_id AND d.source = $2 AND d.day < $1 AND d.status = 'open'
-      AND d.key IN ('missing_in_paycore:' || i.reference || ':1',
-                    'status_mismatch:' || i.reference || ':1'))
+    WHERE d.merchant_id = i.merchant_id AND d.reference = i.reference AND d.source = $2
+      AND d.day < $1 AND d.status = 'open' AND d.kind IN ('missing_in_paycore', 'status_mismatch'))
 """
 
 
@@ -314,13 +340,11 @@ RETURNING d.merchant_id, d.id
 _BOOKED_SINCE = """
 UPDATE reconciliation_discrepancies d
 SET status = 'resolved', action = 'auto', resolved_at = now(),
-    note = 'booked by paycore on ' || to_char(i.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+    note = 'booked by paycore on ' || to_char(r.booked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
 FROM recon_results r
-JOIN recon_items i ON i.merchant_id = r.merchant_id AND i.reference = r.reference
-WHERE r.settles_item AND r.occurrence = 1 AND d.merchant_id = r.merchant_id
+WHERE r.settles_item AND d.merchant_id = r.merchant_id AND d.reference = r.reference
   AND d.source = $2 AND d.day = $1 AND d.status = 'open'
-  AND d.key IN ('missing_in_paycore:' || r.reference || ':1',
-                'status_mismatch:' || r.reference || ':1')
+  AND d.kind IN ('missing_in_paycore', 'status_mismatch')
 RETURNING d.merchant_id, d.id
 """
 
@@ -407,6 +431,12 @@ class Steps:
         await self._driver.execute(statement, *arguments, timeout=STATEMENT_TIMEOUT_SECONDS)
         self.seconds[name] = time.perf_counter() - started
 
+    async def fetch(self, name: str, statement: str, *arguments: object) -> list[Any]:
+        started = time.perf_counter()
+        rows = await self._driver.fetch(statement, *arguments, timeout=STATEMENT_TIMEOUT_SECONDS)
+        self.seconds[name] = time.perf_counter() - started
+        return list(rows)
+
     def __str__(self) -> str:
         return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.seconds.items())
 
@@ -446,13 +476,8 @@ async def match(
         window.start,
         window.end,
     )
-    late_booked = await driver.fetch(
-        _LATE_BOOKINGS,
-        source.value,
-        window.start,
-        window.end,
-        window.day,
-        timeout=STATEMENT_TIMEOUT_SECONDS,
+    late_booked = await steps.fetch(
+        "late bookings", _LATE_BOOKINGS, source.value, window.start, window.end, window.day
     )
     await steps.execute(
         "results",
@@ -468,9 +493,7 @@ async def match(
     late = await driver.fetch(
         _LATE_ARRIVALS, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS
     )
-    booked_since = await driver.fetch(
-        _BOOKED_SINCE, window.day, source.value, timeout=STATEMENT_TIMEOUT_SECONDS
-    )
+    booked_since = await steps.fetch("booked since", _BOOKED_SINCE, window.day, source.value)
     record_count, matched_count, _ = await driver.fetchrow(
         _COUNTS, timeout=STATEMENT_TIMEOUT_SECONDS
     )
