@@ -4,120 +4,54 @@ withdrawals and reinstatements reported as `dispute` and `dispute_reversal` line
 with paycore's transfers of them into and out of psp_receivable. A won and a lost chargeback
 (and an inquiry, which moves nothing) reconcile clean; a reinstatement paycore has not booked
 and a withdrawal the report lacks are each one discrepancy naming the dispute, which the
-operator's actions settle; a converted
-charge's chargeback reconciles in the charge's currency; the books balance after each."""
+operator's actions settle; a converted charge's chargeback reconciles in the charge's
+currency; a checkout's payment orders' chargebacks reconcile as an intent's; the books balance
+after each."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 from paycore.reconciliation.models import (
     Action,
-    Discrepancy,
     Kind,
-    Resolution,
     RunStatus,
     Source,
     Status,
 )
 from paycore.tools.psp import cards
-from sqlalchemy import text
 
 from tests.currency.support import import_ecb, settle_in
 from tests.dispute.support import (
     DISPUTE_DELAY_SECONDS,
     disputed_payment,
-    order_dispute,
     pending,
     read_feed,
 )
-from tests.payout.support import PayoutShop, World
-from tests.reconciliation.conftest import BankDesk, Desk
-
-
-@dataclass
-class Chargeback:
-    intent_id: str
-    dispute_id: str
-    psp_dispute: str
-    amount: int
-
-
-async def _chargeback(world: World, shop: PayoutShop, card: str, amount: int) -> Chargeback:
-    disputed = await disputed_payment(world, shop, card, amount)
-    ((psp_dispute,),) = await world.sql(
-        shop.id,
-        "SELECT psp_dispute FROM disputes WHERE merchant_id = :m AND id = :d",
-        m=shop.id,
-        d=disputed.dispute.id,
-    )
-    return Chargeback(disputed.intent.id, disputed.dispute.id, str(psp_dispute), amount)
-
-
-async def _decide(world: World, chargeback: Chargeback, outcome: str) -> None:
-    await world.psp.control(f"disputes/{chargeback.psp_dispute}", {"outcome": outcome})
-
-
-async def _dated(bank: BankDesk, day: dt.date) -> None:
-    """paycore's records of the shops' payments and disputes dated at noon of `day`, the day
-    the simulator's clock has them on: the database stamps them with its own clock (now()),
-    which is not the test's."""
-    noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
-    for shop in bank.shops:
-        async with bank.world.platform.shards.transaction(shop.id) as connection:
-            await connection.execute(
-                text("UPDATE executions SET updated_at = :at WHERE merchant_id = :m"),
-                {"at": noon, "m": shop.id},
-            )
-            await connection.execute(
-                text(
-                    "UPDATE ledger_transfers SET created_at = :at WHERE merchant_id = :m"
-                    " AND code IN ('dispute', 'dispute_reversal')"
-                ),
-                {"at": noon, "m": shop.id},
-            )
-
-
-async def _resolve(desk: Desk, discrepancy: Discrepancy, action: Action) -> None:
-    async with desk.reconciliation.engine_of_discrepancy(discrepancy.id).begin() as connection:
-        await desk.reconciliation.resolve(
-            connection, discrepancy.merchant_id, discrepancy.id, Resolution(action, "a test's")
-        )
-    await desk.reconciliation.runs.refresh_metrics()
-
-
-async def _books_balance(bank: BankDesk) -> None:
-    for report in await bank.desk.integrity():
-        assert report.ok, report
-    for shop in bank.shops:
-        await shop.assert_books_balance()
-
-
-async def _settled_references(bank: BankDesk, day: dt.date) -> set[str]:
-    found: set[str] = set()
-    for shop in bank.shops:
-        rows = await bank.world.sql(
-            shop.id,
-            "SELECT reference FROM reconciliation_items WHERE merchant_id = :m AND day = :d",
-            m=shop.id,
-            d=day,
-        )
-        found |= {str(reference) for (reference,) in rows}
-    return found
+from tests.payout.support import World
+from tests.reconciliation.chargebacks import (
+    Chargeback,
+    books_balance,
+    chargeback,
+    dated,
+    decide,
+    order_chargeback,
+    resolve,
+    settled_references,
+)
+from tests.reconciliation.conftest import BankDesk
 
 
 async def test_a_won_and_a_lost_chargeback_reconcile_clean(bank_desk: BankDesk) -> None:
     world, desk, monday = bank_desk.world, bank_desk.desk, bank_desk.monday
     first, second = bank_desk.shops
-    won = await _chargeback(world, first, cards.CARD_DISPUTE_FRAUDULENT, 10_000)
-    lost = await _chargeback(world, second, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED, 7_000)
+    won = await chargeback(world, first, cards.CARD_DISPUTE_FRAUDULENT, 10_000)
+    lost = await chargeback(world, second, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED, 7_000)
     inquiry = await disputed_payment(world, first, cards.CARD_DISPUTE_INQUIRY, 4_000)
-    await _decide(world, won, "won")
-    await _decide(world, lost, "lost")
+    await decide(world, won, "won")
+    await decide(world, lost, "lost")
     await read_feed(world)
-    await _dated(bank_desk, monday)
+    await dated(bank_desk, monday)
 
     run = await desk.run(monday)
 
@@ -129,18 +63,18 @@ async def test_a_won_and_a_lost_chargeback_reconcile_clean(bank_desk: BankDesk) 
     assert await desk.discrepancies(monday) == []
     receivables = await desk.receivables(monday)
     assert receivables and all(r.ledger_amount == 0 == r.open_residual for r in receivables)
-    settled = await _settled_references(bank_desk, monday)
+    settled = await settled_references(bank_desk, monday)
     assert {reference for reference in settled if reference.startswith("du_")} == {
         f"{won.psp_dispute}:dispute",
         f"{won.psp_dispute}:dispute_reversal",
         f"{lost.psp_dispute}:dispute",
     }, inquiry.dispute.id
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)
 
     again = await desk.run(monday)
     assert (again.record_count, again.matched_count, again.discrepancy_count) == (6, 6, 0)
     assert await desk.receivables(monday) == receivables
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)
 
 
 async def test_a_reinstatement_paycore_lacks_and_a_withdrawal_the_report_lacks(
@@ -148,10 +82,10 @@ async def test_a_reinstatement_paycore_lacks_and_a_withdrawal_the_report_lacks(
 ) -> None:
     world, desk, monday = bank_desk.world, bank_desk.desk, bank_desk.monday
     first, second = bank_desk.shops
-    unbooked = await _chargeback(world, first, cards.CARD_DISPUTE_FRAUDULENT, 12_000)
-    unreported = await _chargeback(world, second, cards.CARD_DISPUTE_DUPLICATE, 5_000)
+    unbooked = await chargeback(world, first, cards.CARD_DISPUTE_FRAUDULENT, 12_000)
+    unreported = await chargeback(world, second, cards.CARD_DISPUTE_DUPLICATE, 5_000)
     # The PSP reinstates the first; paycore has not read the feed since.
-    await _decide(world, unbooked, "won")
+    await decide(world, unbooked, "won")
     await desk.alter_report(
         [
             {
@@ -162,7 +96,7 @@ async def test_a_reinstatement_paycore_lacks_and_a_withdrawal_the_report_lacks(
             }
         ]
     )
-    await _dated(bank_desk, monday)
+    await dated(bank_desk, monday)
 
     run = await desk.run(monday)
 
@@ -199,18 +133,18 @@ async def test_a_reinstatement_paycore_lacks_and_a_withdrawal_the_report_lacks(
     receivables = {r.merchant_id: r for r in await desk.receivables(monday, Source.PSP_SETTLEMENT)}
     assert receivables[first.id].ledger_amount == receivables[first.id].open_residual == -12_000
     assert receivables[second.id].ledger_amount == receivables[second.id].open_residual == -5_000
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)
 
     # The operator settles both: the first shop's balance follows the PSP (it reinstated the
     # amount), the second's withdrawal the PSP never netted is written off.
     before = await pending(first)
-    await _resolve(desk, missing_in_paycore, Action.ADJUST)
-    await _resolve(desk, missing_at_psp, Action.WRITE_OFF)
+    await resolve(desk, missing_in_paycore, Action.ADJUST)
+    await resolve(desk, missing_at_psp, Action.WRITE_OFF)
     assert await pending(first) == before + 12_000
     settled = await desk.receivables(monday)
     assert all(r.ledger_amount == 0 == r.open_residual for r in settled), settled
     assert all(d.status is Status.RESOLVED for d in await desk.discrepancies(monday))
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)
 
 
 async def test_a_converted_chargeback_reconciles_in_the_charges_currency(
@@ -235,9 +169,9 @@ async def test_a_converted_chargeback_reconciles_in_the_charges_currency(
     )
     assert currency == "jpy"
     won = Chargeback(intent.id, str(dispute_id), str(psp_dispute), 3_333)
-    await _decide(world, won, "won")
+    await decide(world, won, "won")
     await read_feed(world)
-    await _dated(bank_desk, monday)
+    await dated(bank_desk, monday)
 
     run = await desk.run(monday)
 
@@ -247,29 +181,11 @@ async def test_a_converted_chargeback_reconciles_in_the_charges_currency(
     assert {r.currency for r in receivables} == {"jpy"}
     assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
     assert {f"{won.psp_dispute}:dispute", f"{won.psp_dispute}:dispute_reversal"} <= (
-        await _settled_references(bank_desk, monday)
+        await settled_references(bank_desk, monday)
     )
     for books in ("usd", "jpy"):
         await shop.assert_books_balance(books)
-    await _books_balance(bank_desk)
-
-
-async def _order_chargeback(
-    world: World, shop: PayoutShop, seller: str, card: str, amount: int
-) -> Chargeback:
-    """A checkout of one payment order (pord_) paying `seller`, captured, then disputed."""
-    payment = await shop.checkout([(seller, amount)], card=card)
-    (order,) = payment.payment_orders
-    world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
-    await read_feed(world)
-    dispute = await order_dispute(shop, order.id)
-    ((psp_dispute,),) = await world.sql(
-        shop.id,
-        "SELECT psp_dispute FROM disputes WHERE merchant_id = :m AND id = :d",
-        m=shop.id,
-        d=dispute.id,
-    )
-    return Chargeback(order.id, dispute.id, str(psp_dispute), amount)
+    await books_balance(bank_desk)
 
 
 async def test_a_checkout_orders_won_and_lost_chargebacks_reconcile_clean(
@@ -281,15 +197,15 @@ async def test_a_checkout_orders_won_and_lost_chargebacks_reconcile_clean(
     world, desk, monday = bank_desk.world, bank_desk.desk, bank_desk.monday
     first, second = bank_desk.shops
     kiln, loom = await first.seller("Kiln"), await second.seller("Loom")
-    won = await _order_chargeback(world, first, kiln, cards.CARD_DISPUTE_FRAUDULENT, 9_000)
-    lost = await _order_chargeback(
+    won = await order_chargeback(world, first, kiln, cards.CARD_DISPUTE_FRAUDULENT, 9_000)
+    lost = await order_chargeback(
         world, second, loom, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED, 6_000
     )
-    assert won.intent_id.startswith("pord_") and lost.intent_id.startswith("pord_")
-    await _decide(world, won, "won")
-    await _decide(world, lost, "lost")
+    assert won.payment_id.startswith("pord_") and lost.payment_id.startswith("pord_")
+    await decide(world, won, "won")
+    await decide(world, lost, "lost")
     await read_feed(world)
-    await _dated(bank_desk, monday)
+    await dated(bank_desk, monday)
 
     run = await desk.run(monday)
 
@@ -301,14 +217,14 @@ async def test_a_checkout_orders_won_and_lost_chargebacks_reconcile_clean(
     assert await desk.discrepancies(monday) == []
     receivables = await desk.receivables(monday)
     assert receivables and all(r.ledger_amount == 0 == r.open_residual for r in receivables)
-    settled = await _settled_references(bank_desk, monday)
+    settled = await settled_references(bank_desk, monday)
     assert {reference for reference in settled if reference.startswith("du_")} == {
         f"{won.psp_dispute}:dispute",
         f"{won.psp_dispute}:dispute_reversal",
         f"{lost.psp_dispute}:dispute",
     }
     # Each order's charge settled as the order, each movement as its dispute.
-    for shop, chargeback in ((first, won), (second, lost)):
+    for shop, disputed in ((first, won), (second, lost)):
         rows = await world.sql(
             shop.id,
             "SELECT reference, object_id FROM reconciliation_items WHERE merchant_id = :m"
@@ -317,13 +233,13 @@ async def test_a_checkout_orders_won_and_lost_chargebacks_reconcile_clean(
             d=monday,
         )
         objects = {str(reference): str(object_id) for reference, object_id in rows}
-        assert chargeback.intent_id in objects.values(), objects
-        assert objects[f"{chargeback.psp_dispute}:dispute"] == chargeback.dispute_id
-    await _books_balance(bank_desk)
+        assert disputed.payment_id in objects.values(), objects
+        assert objects[f"{disputed.psp_dispute}:dispute"] == disputed.dispute_id
+    await books_balance(bank_desk)
     await first.assert_identity(kiln)
     await second.assert_identity(loom)
 
     again = await desk.run(monday)
     assert (again.record_count, again.matched_count, again.discrepancy_count) == (5, 5, 0)
     assert await desk.receivables(monday) == receivables
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)

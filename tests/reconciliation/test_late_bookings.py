@@ -15,7 +15,6 @@ from paycore.reconciliation.models import (
     Action,
     Discrepancy,
     Kind,
-    Resolution,
     RunStatus,
     Status,
 )
@@ -24,15 +23,16 @@ from sqlalchemy import text
 
 from tests.dispute.support import DISPUTE_DELAY_SECONDS, read_feed
 from tests.payout.support import PayoutShop
+from tests.reconciliation.chargebacks import (
+    books_balance,
+    chargeback,
+    dated,
+    decide,
+    resolve,
+    settled_references,
+)
 from tests.reconciliation.conftest import BankDesk, Desk
 from tests.reconciliation.day import Charge, Execution, at, plan_day, psp_id, unique_day
-from tests.reconciliation.test_disputes import (
-    _books_balance,
-    _chargeback,
-    _dated,
-    _decide,
-    _settled_references,
-)
 
 RECONCILIATION_TRANSFERS = (
     "SELECT count(*) FROM ledger_transfers"
@@ -58,13 +58,6 @@ async def _by_line(desk: Desk, day: dt.date) -> list[Discrepancy]:
     return sorted(await desk.discrepancies(day), key=lambda found: found.line_type)
 
 
-async def _resolve(desk: Desk, discrepancy: Discrepancy, action: Action) -> None:
-    async with desk.reconciliation.engine_of_discrepancy(discrepancy.id).begin() as connection:
-        await desk.reconciliation.resolve(
-            connection, discrepancy.merchant_id, discrepancy.id, Resolution(action, "a test's")
-        )
-
-
 def _booked_late(discrepancy: Discrepancy, day: dt.date) -> bool:
     return (
         discrepancy.status is Status.RESOLVED
@@ -82,11 +75,11 @@ async def test_disputes_the_feed_brings_after_the_run_settle_to_the_reports_day(
     first, second = bank_desk.shops
     # The first shop's chargeback is applied, then won at the PSP: paycore has not read the
     # reinstatement. The second shop's charge is disputed at the PSP: paycore has read nothing.
-    won = await _chargeback(world, first, cards.CARD_DISPUTE_FRAUDULENT, 12_000)
+    won = await chargeback(world, first, cards.CARD_DISPUTE_FRAUDULENT, 12_000)
     unread = await second.pay(cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED, 8_000)
     world.clock.advance(DISPUTE_DELAY_SECONDS + 1)
-    await _decide(world, won, "won")  # the simulator opens the second dispute first
-    await _dated(bank_desk, monday)
+    await decide(world, won, "won")  # the simulator opens the second dispute first
+    await dated(bank_desk, monday)
 
     run = await desk.run(monday)
 
@@ -103,7 +96,7 @@ async def test_disputes_the_feed_brings_after_the_run_settle_to_the_reports_day(
         "dispute",
     )
     assert withdrawal.psp_amount == 8_000
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)
     booked = await bank_desk.count(RECONCILIATION_TRANSFERS, desk.merchants)
 
     # The feed catches up: the reinstatement is booked on Monday evening, the second shop's
@@ -127,8 +120,8 @@ async def test_disputes_the_feed_brings_after_the_run_settle_to_the_reports_day(
     withdrawal, reinstatement = await _by_line(desk, monday)
     assert reinstatement.status is Status.OPEN
     assert _booked_late(withdrawal, tuesday), withdrawal
-    assert f"{won.psp_dispute}:dispute_reversal" not in await _settled_references(bank_desk, monday)
-    await _books_balance(bank_desk)
+    assert f"{won.psp_dispute}:dispute_reversal" not in await settled_references(bank_desk, monday)
+    await books_balance(bank_desk)
 
     # Monday again: the reinstatement's line finds paycore's transfer; both lines settle to
     # Monday, no discrepancy is open, the day's psp_receivable is back to zero.
@@ -140,14 +133,14 @@ async def test_disputes_the_feed_brings_after_the_run_settle_to_the_reports_day(
     assert _booked_late(withdrawal, tuesday), withdrawal
     psp_dispute = withdrawal.reference.split(":")[0]
     assert {f"{won.psp_dispute}:dispute_reversal", f"{psp_dispute}:dispute"} <= (
-        await _settled_references(bank_desk, monday)
+        await settled_references(bank_desk, monday)
     ), dispute_id
     for day in (monday, tuesday):
         receivables = await desk.receivables(day)
         assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
     # Closed with nothing booked: the ledger already holds paycore's movement once.
     assert await bank_desk.count(RECONCILIATION_TRANSFERS, desk.merchants) == booked
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)
 
     # Each day once more: the same, nothing new.
     for day in (tuesday, monday):
@@ -156,7 +149,7 @@ async def test_disputes_the_feed_brings_after_the_run_settle_to_the_reports_day(
         assert rerun.discrepancy_count == 0
     assert [d.status for d in await desk.discrepancies(monday)] == [Status.RESOLVED] * 2
     assert await bank_desk.count(RECONCILIATION_TRANSFERS, desk.merchants) == booked
-    await _books_balance(bank_desk)
+    await books_balance(bank_desk)
 
 
 async def _resolve_lost_answer(desk: Desk, lost: Charge, when: dt.datetime) -> None:
@@ -311,7 +304,7 @@ async def test_a_booking_after_the_operator_resolved_the_line_is_left_to_the_ope
     run = await desk.run(day)
     assert run.status is RunStatus.SUCCEEDED, run.failure_message
     for found in await desk.discrepancies(day):
-        await _resolve(desk, found, Action.ADJUST)
+        await resolve(desk, found, Action.ADJUST)
     assert all(r.ledger_amount == 0 == r.open_residual for r in await desk.receivables(day))
 
     await _resolve_lost_answer(desk, lost_today, at(day, 22 * 3_600))
@@ -333,7 +326,7 @@ async def test_a_booking_after_the_operator_resolved_the_line_is_left_to_the_ope
         assert twice.receivable_residual() == {"usd": lost.amount}
         receivables = await desk.receivables(checked)
         assert all(r.ledger_amount == r.open_residual for r in receivables), receivables
-        await _resolve(desk, twice, Action.ADJUST)
+        await resolve(desk, twice, Action.ADJUST)
     assert [(d.kind, d.action) for d in await desk.discrepancies(day)] == [
         (Kind.MISSING_AT_PSP, Action.ADJUST),
         (Kind.MISSING_IN_PAYCORE, Action.ADJUST),
