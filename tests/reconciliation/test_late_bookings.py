@@ -1,9 +1,11 @@
-"""paycore books a movement after the day's run reported its line missing_in_paycore: the
-dispute feed catches up late, a lost charge answer is resolved by the worker. The late booking
-is matched to the day whose report carried it (settled there, whether the day runs again or the
-booking's own day runs first), the open discrepancy closes itself (`auto`, "booked by paycore
-on ..."), nothing is booked twice, every run succeeds, and each day's psp_receivable is back
-to zero; the books balance after each step."""
+"""paycore books a movement after the day's run reported its line missing_in_paycore (or
+status_mismatch): the dispute feed catches up late, a lost charge answer is resolved by the
+worker, a capture is recorded. The late booking is matched to the day whose report carried it
+(settled there, whether the day runs again or the booking's own day runs first), the open
+discrepancy closes itself (`auto`, "booked by paycore on ..."), nothing is booked twice, every
+run succeeds, and each day's psp_receivable is back to zero (or holds what stays open); once
+the operator resolved the line, the late booking is theirs (missing_at_psp). The books balance
+after each step."""
 
 from __future__ import annotations
 
@@ -164,14 +166,21 @@ async def _resolve_lost_answer(desk: Desk, lost: Charge, when: dt.datetime) -> N
             ),
             {"ref": lost.psp_id, "at": when, "m": lost.merchant_id, "i": lost.intent_id},
         )
+    await _succeeded(desk, lost)
+
+
+async def _succeeded(desk: Desk, charge: Charge) -> None:
+    """The intent succeeded with the PSP's charge, and the money in the ledger (what pay-in's
+    completion books for a charge or a capture)."""
+    async with desk.platform.shards.transaction(charge.merchant_id) as connection:
         await connection.execute(
             text(
                 "UPDATE payment_intents SET status = 'succeeded', psp_charge = :ref,"
                 " amount_received = amount WHERE merchant_id = :m AND id = :i"
             ),
-            {"ref": lost.psp_id, "m": lost.merchant_id, "i": lost.intent_id},
+            {"ref": charge.psp_id, "m": charge.merchant_id, "i": charge.intent_id},
         )
-    await desk.writer.ledger([lost])
+    await desk.writer.ledger([charge])
 
 
 async def test_a_lost_charge_answer_resolved_after_the_run_settles_to_the_reports_day(
@@ -263,6 +272,71 @@ async def test_a_lost_charge_answer_resolved_after_the_run_settles_to_the_report
     for checked in (next_day, day):
         assert (await desk.run(checked)).discrepancy_count == (checked == day)
     assert await desk.discrepancies(next_day) == []
+
+
+async def test_a_capture_paycore_records_after_the_run_closes_the_status_mismatch(
+    desk: Desk,
+) -> None:
+    """The PSP captured a charge paycore had only authorized (status_mismatch); paycore's
+    capture is recorded the same evening: the day run again matches it and closes the
+    discrepancy, as a lost answer's."""
+    day = unique_day()
+    merchant = desk.merchants[1]
+    await desk.writer.write(plan_day(desk.merchants, day, 4, 0, seed=13))
+    shard = logical_shard_of(merchant, Prefix.ACCOUNT)
+    authorized = Charge(
+        merchant, new_id(Prefix.PAYMENT_INTENT, shard), psp_id(), 6_400, "usd", at(day, 7_200)
+    )
+    await desk.writer.intents([authorized], status="requires_capture")
+    await desk.writer.executions(
+        [
+            Execution(
+                merchant,
+                "authorize",
+                authorized.intent_id,
+                None,
+                authorized.amount,
+                "usd",
+                "",
+                "succeeded",
+                authorized.psp_id,
+                authorized.at,
+            )
+        ]
+    )
+    desk.writer.psp([authorized])
+    run = await desk.run(day)
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    (mismatch,) = await desk.discrepancies(day)
+    assert (mismatch.kind, mismatch.object_id) == (Kind.STATUS_MISMATCH, authorized.intent_id)
+
+    # paycore captures it at 21:00 (the capture's execution, the intent, the money).
+    await desk.writer.executions(
+        [
+            Execution(
+                merchant,
+                "capture",
+                authorized.intent_id,
+                None,
+                authorized.amount,
+                "usd",
+                "",
+                "succeeded",
+                authorized.psp_id,
+                at(day, 21 * 3_600),
+            )
+        ]
+    )
+    await _succeeded(desk, authorized)
+
+    again = await desk.run(day)
+    assert again.status is RunStatus.SUCCEEDED, again.failure_message
+    assert (again.discrepancy_count, again.matched_count) == (0, run.matched_count + 1)
+    (closed,) = await desk.discrepancies(day)
+    assert _booked_late(closed, day), closed
+    receivables = await desk.receivables(day)
+    assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
+    assert all(report.ok for report in await desk.integrity())
 
 
 async def test_a_booking_after_the_operator_resolved_the_line_is_left_to_the_operator(
