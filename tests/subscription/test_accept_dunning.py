@@ -123,6 +123,23 @@ async def test_one_long_advance_runs_every_retry_in_order(
     await billing.assert_books(net([AMOUNT]))
 
 
+async def test_a_dunning_cancel_clears_a_pending_cancel_at_period_end(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, _ = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=subscription.id, at_period_end=True)
+    )
+
+    await billing.advance(END + 20 * DAY)  # the last retry fails before the period's end
+
+    canceled = await billing.subscription(subscription.id)
+    # Ended by the final action, not at its period end: false, as after a cancel now.
+    assert (canceled.status, canceled.ended_at) == (S.SUBSCRIPTION_STATUS_CANCELED, END + 15 * DAY)
+    assert not canceled.cancel_at_period_end
+    await billing.assert_books(net([AMOUNT]))
+
+
 async def test_with_mark_unpaid_and_a_shorter_schedule_the_subscription_ends_unpaid(
     payin: PayIn, shop: Shop, psp: PspSimulator
 ) -> None:

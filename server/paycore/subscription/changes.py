@@ -275,7 +275,14 @@ async def cancel(
         return await lifecycle.save(connection, collection.events, subscription, flagged)
     if prorate_refund:
         await _refund_unused(connection, collection.charges, subscription, now)
-    ended = replace(subscription, status=SubscriptionStatus.CANCELED, canceled_at=now, ended_at=now)
+    # Ended now: no period end is left to cancel at (Stripe reads it false after this too).
+    ended = replace(
+        subscription,
+        status=SubscriptionStatus.CANCELED,
+        cancel_at_period_end=False,
+        canceled_at=now,
+        ended_at=now,
+    )
     await InvoiceRepository(connection).drop_pending(merchant_id, subscription.id)
     return await lifecycle.save(connection, collection.events, subscription, ended)
 
