@@ -62,6 +62,19 @@ async def test_products_and_prices_over_http(
         json_body={"product": "prod_" + "0" * 22, "unit_amount": "5", "currency": "usd"},
     )
     assert (unknown.status, unknown.error["param"]) == (404, "product")
+    # 205 fils: no processor charges a bhd amount whose last digit is not 0 (docs/currencies.md).
+    unchargeable = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form=f"product={product['id']}&unit_amount=205&currency=bhd",
+    )
+    assert (unchargeable.status, unchargeable.error["code"], unchargeable.error["param"]) == (
+        400,
+        "amount_not_allowed",
+        "unit_amount",
+    )
 
 
 async def test_test_clocks_over_http(http: ClientSession, settings_admin_token: str) -> None:

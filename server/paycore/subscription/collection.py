@@ -16,6 +16,7 @@ import asyncio
 import time
 from dataclasses import dataclass, replace
 
+from paycore.currency.rules import CurrencyRules
 from paycore.customer.repository import CustomerRepository
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
@@ -42,6 +43,9 @@ DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 class Collection:
     charges: OffSessionCharges
     events: SubscriptionEvents
+    rules: CurrencyRules
+    """The currency rules in force: an invoice below the least charge is carried, not charged
+    (paycore.subscription.invoices.finalize)."""
 
     async def start(
         self,

@@ -185,15 +185,18 @@ class Subscriptions:
             if invoice.status not in PAYABLE or invoice.charging:
                 raise _unexpected(invoice, "paid")
             now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+            before = subscription
             if invoice.status is InvoiceStatus.DRAFT:
-                invoice = await invoices.finalize(connection, self._events, invoice, now)
+                invoice, subscription = await invoices.finalize(
+                    connection, self._events, self.collection.rules, subscription, invoice, now
+                )
             if paid_out_of_band and invoice.status is not InvoiceStatus.PAID:
                 invoice = await invoices.mark_paid(connection, self._events, invoice, now)
             if invoice.status is InvoiceStatus.PAID:
                 await lifecycle.save(
                     connection,
                     self._events,
-                    subscription,
+                    before,
                     await after_payment(connection, subscription),
                 )
                 return invoice
