@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from paycore.client import idempotency_key
 from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2, subscription_pb2
 
@@ -335,6 +336,43 @@ async def test_a_new_card_that_declines_too_leaves_the_schedule_where_it_was(
     assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_PAST_DUE
     await billing.advance(END + 3 * DAY)
     assert (await billing.invoice(renewal.id)).next_payment_attempt == END + 8 * DAY
+    await billing.assert_books(net([AMOUNT]))
+
+
+async def test_paying_with_a_card_that_declines_is_a_card_error_and_the_invoice_stays_open(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    await billing.advance(END + DAY)
+    another_bad = await billing.card_of_customer(cards.CARD_INSUFFICIENT_FUNDS)
+    attempts = len(psp_charges(psp))
+    request = S.PayInvoiceRequest(id=renewal.id, payment_method=another_bad)
+
+    # As Stripe answers a declined invoice payment (402 card_declined on its REST API).
+    declined = await failure(
+        billing.api.PayInvoice(request, metadata=idempotency_key("pay-1")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    again = await failure(
+        billing.api.PayInvoice(request, metadata=idempotency_key("pay-1")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+
+    assert declined.reason == "CARD_DECLINED", declined
+    assert declined.metadata["decline_code"] == "insufficient_funds", declined
+    assert (again.reason, again.message, again.metadata) == (
+        declined.reason,
+        declined.message,
+        declined.metadata,
+    )
+    assert len(psp_charges(psp)) == attempts + 1  # tried once, whatever the replays
+    tried = await billing.invoice(renewal.id)
+    assert (tried.status, tried.attempt_count) == (S.INVOICE_STATUS_OPEN, 2)
+    assert declined.metadata["payment_intent"] == tried.payment_intent
+    # An attempt that was asked for moves no schedule (docs/subscriptions.md, "Dunning").
+    assert tried.next_payment_attempt == END + 3 * DAY
+    assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_PAST_DUE
+    assert await billing.event_count("invoice.payment_failed") == 2
     await billing.assert_books(net([AMOUNT]))
 
 

@@ -9,13 +9,14 @@ from datetime import timedelta
 
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
+from paycore.payment.models import IntentStatus
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
-from paycore.subscription.collection import Collection, after_payment
+from paycore.subscription.collection import Collection, after_payment, requested
 from paycore.subscription.creation import require_attached, start_subscription
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
@@ -225,9 +226,48 @@ class Subscriptions:
             await self.collection.settle_within(engine, merchant_id, paid_id, SETTLE_WAIT)
             invoice = await self.get_invoice(merchant_id, paid_id)
             await self._release(merchant_id, invoice.subscription_id)
+            await self._refuse_declined(merchant_id, invoice, payment_method_id)
             return invoice
 
         return Phases(record, complete)
+
+    async def _refuse_declined(
+        self, merchant_id: str, invoice: Invoice, payment_method_id: str
+    ) -> None:
+        """CARD_DECLINED when the attempt PayInvoice asked for has failed: the invoice stays
+        open, the attempt counted (the dunning schedule unmoved), and the caller hears of the
+        decline as Stripe answers it, an error (402 card_declined at the REST edge), which the
+        idempotency key stores as the call's answer. Nothing when the charge is still in
+        flight (the answer is the charging invoice) or when there was nothing to charge (no
+        intent was made: the invoice's last one is an older attempt's)."""
+        if invoice.status is not InvoiceStatus.OPEN or invoice.charging:
+            return
+        if invoice.payment_intent_id is None:
+            return
+        async with self._shards.read(merchant_id) as connection:
+            subscription = await SubscriptionRepository(connection).get(
+                merchant_id, invoice.subscription_id
+            )
+            if subscription is None:
+                violated(f"invoice {invoice.id}'s subscription vanished")
+            charged = payment_method_id or await self.collection.payment_method(
+                connection, subscription
+            )
+        intent = await self.collection.charges.intent(merchant_id, invoice.payment_intent_id)
+        if charged is None or intent is None or not requested(intent):
+            return
+        if intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
+            return
+        failure = intent.last_error
+        metadata = {"payment_intent": intent.id}
+        if failure.decline_code:
+            metadata["decline_code"] = failure.decline_code
+        raise ApiError(
+            Reason.CARD_DECLINED,
+            metadata=metadata,
+            detail=failure.message or "The card was declined.",
+            invoice=invoice.id,
+        )
 
     async def void_invoice(
         self, connection: AsyncConnection, merchant_id: str, invoice_id: str
