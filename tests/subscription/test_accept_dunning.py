@@ -376,6 +376,43 @@ async def test_paying_with_a_card_that_declines_is_a_card_error_and_the_invoice_
     await billing.assert_books(net([AMOUNT]))
 
 
+async def test_an_invoice_is_paid_with_a_test_payment_method_as_an_intent_is(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    unknown = await failure(
+        billing.api.PayInvoice(S.PayInvoiceRequest(id=renewal.id, payment_method="pm_card_x")),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    assert unknown.param == "payment_method", unknown
+    declined = await failure(
+        billing.api.PayInvoice(
+            S.PayInvoiceRequest(id=renewal.id, payment_method="pm_card_chargeDeclined")
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert declined.reason == "CARD_DECLINED", declined
+
+    paid = await billing.api.PayInvoice(
+        S.PayInvoiceRequest(id=renewal.id, payment_method="pm_card_visa")
+    )
+
+    paid = await billing.wait_invoice(paid.id, S.INVOICE_STATUS_PAID)
+    assert (paid.status, paid.amount_paid, paid.attempt_count) == (
+        S.INVOICE_STATUS_PAID,
+        AMOUNT,
+        3,
+    )
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=paid.payment_intent)
+    )
+    # A new payment method of the test card, as CreatePaymentIntent makes one.
+    assert intent.payment_method.startswith("pm_") and intent.payment_method != "pm_card_visa"
+    assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
+    await billing.assert_books(net([AMOUNT, AMOUNT]))
+
+
 async def test_an_unpaid_subscription_recovers_with_a_new_card_and_its_draft_is_then_collected(
     payin: PayIn, shop: Shop, psp: PspSimulator
 ) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from paycore.customer.test_methods import is_test_payment_method
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
+from paycore.payment.payer import PayerCards
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
@@ -51,8 +53,13 @@ PAYABLE = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.OPEN, InvoiceStatus.UNCO
 
 
 class Subscriptions:
-    def __init__(self, shards: Shards, collection: Collection, lease: timedelta) -> None:
+    def __init__(
+        self, shards: Shards, collection: Collection, lease: timedelta, cards: PayerCards
+    ) -> None:
+        """`cards`: where a test payment method's name (`pm_card_visa`) becomes a payment
+        method of its card, as for a payment intent (paycore.payment.payer)."""
         self._shards = shards
+        self._cards = cards
         self._reads = Reads(shards)
         self.collection = collection
         self._events = collection.events
@@ -179,7 +186,10 @@ class Subscriptions:
     def pay_invoice(
         self, merchant_id: str, invoice_id: str, payment_method_id: str, paid_out_of_band: bool
     ) -> Phases[Invoice]:
-        """`payment_method_id`: "" for the subscription's own."""
+        """`payment_method_id`: "" for the subscription's own. A test payment method's name
+        (`pm_card_visa`, test mode only) charges a new payment method of that card, written in
+        the call's first transaction, as CreatePaymentIntent does; it is attached to nobody, so
+        the customer's-card check is for an id only."""
 
         async def record(connection: AsyncConnection) -> Invoice:
             subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
@@ -201,13 +211,14 @@ class Subscriptions:
                     await after_payment(connection, subscription),
                 )
                 return invoice
-            if payment_method_id:
+            method = payment_method_id
+            if is_test_payment_method(method):
+                card = await self._cards.test_card(merchant_id, method, "payment_method")
+                await self._cards.save_test_card(connection, merchant_id, card)
+                method = card.payment_method_id
+            elif method:
                 await require_attached(
-                    connection,
-                    merchant_id,
-                    payment_method_id,
-                    invoice.customer_id,
-                    "payment_method",
+                    connection, merchant_id, method, invoice.customer_id, "payment_method"
                 )
             started = await self.collection.start(
                 connection,
@@ -215,7 +226,7 @@ class Subscriptions:
                 replace(invoice, status=InvoiceStatus.OPEN),
                 now,
                 scheduled=False,
-                payment_method_id=payment_method_id or None,
+                payment_method_id=method or None,
             )
             await lifecycle.save(connection, self._events, subscription, subscription)
             await self._hold(connection, merchant_id, subscription.id)

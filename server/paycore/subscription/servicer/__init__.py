@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from grpc import aio
 from paycore import validation
 from paycore.currency.rules import CurrencyRules
+from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
@@ -203,9 +204,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.PayInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
         merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
-        method = validation.object_id(
-            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
-        )
+        method = payment_method_reference("payment_method", request.payment_method, required=False)
         phases = self._billing.pay_invoice(
             merchant_id, invoice_id, method, request.paid_out_of_band
         )
