@@ -279,7 +279,7 @@ def build_platform(
         Recorder(item_message),
         Recorder(clock_message),
     )
-    collection = Collection(pay_in.off_session, subscription_events)
+    collection = Collection(pay_in.off_session, subscription_events, currency_rules)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     accounts = AccountService(shards, reads, hasher, contracts.scope_resources(policies))
     checkout_messages = SessionMessages(settings.pages_url)
@@ -302,7 +302,7 @@ def build_platform(
         customers=customers,
         pay_in=pay_in,
         subscriptions=SubscriptionService(reads, subscription_events),
-        billing=Subscriptions(shards, collection, lease),
+        billing=Subscriptions(shards, collection, lease, customers),
         billing_clock=Billing(collection),
         pay_out=pay_out,
         webhook_endpoints=Endpoints(reads, webhook_box),
@@ -502,7 +502,11 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
         ),
         executor_servicer.register(server, pay_in.executor),
         subscription_servicer.register(
-            server, platform.subscriptions, platform.billing, platform.mutations
+            server,
+            platform.subscriptions,
+            platform.billing,
+            platform.mutations,
+            platform.currencies.rules,
         ),
         reconciliation_servicer.register(server, platform.reconciliation, platform.mutations),
         dispute_servicer.register(server, platform.disputes, platform.mutations),

@@ -298,6 +298,14 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The test clock {id} is still advancing; wait until it is ready",
     )
+    CARD_DECLINED = (
+        # PayInvoice's attempt declined: Stripe's code, so the REST edge answers it as Stripe
+        # does (402 card_error card_declined); an intent's decline is a result instead, its
+        # last_payment_error (paycore.payment.completion).
+        Status.FAILED_PRECONDITION,
+        ErrorType.CARD,
+        "{detail} The invoice {invoice} stays open.",
+    )
     INVOICE_UNEXPECTED_STATE = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -8,6 +8,7 @@ import pytest_asyncio
 from aiohttp import ClientSession
 from paycore.edge import EdgeServer, start_edge
 
+from tests.payment.shop import PayIn
 from tests.payout.support import World
 
 
@@ -32,3 +33,14 @@ async def world_http(world: World) -> AsyncIterator[ClientSession]:
     async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as session:
         yield session
     await edge.close()
+
+
+@pytest_asyncio.fixture
+async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
+    """An edge of its own in front of the pay-in server (its PSP simulator: charges happen)."""
+    server = await start_edge(payin.target, "127.0.0.1:0", operator_routes=True)
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
+            yield session
+    finally:
+        await server.close()

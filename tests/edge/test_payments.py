@@ -3,25 +3,11 @@ pay-in server wired to the PSP simulator, with Stripe's form bodies and JSON."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
 from aiohttp import ClientSession
-from paycore.edge import start_edge
 from paycore.tools.psp import cards
 
 from tests.edge.helpers import call, card_method, new_merchant, seller_account
 from tests.payment.shop import PayIn, assert_books_balance, good_card
-
-
-@pytest_asyncio.fixture
-async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
-    server = await start_edge(payin.target, "127.0.0.1:0", operator_routes=True)
-    try:
-        async with ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
-            yield session
-    finally:
-        await server.close()
 
 
 async def test_intents_capture_cancel_and_refunds_over_http(

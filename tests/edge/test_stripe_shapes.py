@@ -8,17 +8,15 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
 from aiohttp import ClientSession
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore import contracts
 from paycore.client import connect
-from paycore.edge import start_edge
 from paycore.edge.routes import compile_routes
 from paycore.ids import Prefix
 from paycore.runtime.messages import Without
@@ -43,16 +41,6 @@ from paycore.v1 import (
 from tests.converters import servicer_converters
 from tests.edge.helpers import call, card_method, new_merchant
 from tests.payment.shop import PayIn, good_card
-
-
-@pytest_asyncio.fixture
-async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
-    server = await start_edge(payin.target, "127.0.0.1:0", operator_routes=True)
-    try:
-        async with ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
-            yield session
-    finally:
-        await server.close()
 
 
 async def test_a_declined_confirmation_is_a_402_card_error(

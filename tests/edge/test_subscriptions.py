@@ -3,9 +3,13 @@ them (form bodies): the catalogue, test clocks, subscriptions, invoices, billing
 
 from __future__ import annotations
 
-from aiohttp import ClientSession
+from typing import Any
 
-from tests.edge.helpers import call, new_merchant
+from aiohttp import ClientSession
+from paycore.tools.psp import cards
+
+from tests.edge.helpers import call, card_method, new_merchant
+from tests.payment.shop import PayIn
 
 
 async def test_products_and_prices_over_http(
@@ -62,6 +66,19 @@ async def test_products_and_prices_over_http(
         json_body={"product": "prod_" + "0" * 22, "unit_amount": "5", "currency": "usd"},
     )
     assert (unknown.status, unknown.error["param"]) == (404, "product")
+    # 205 fils: no processor charges a bhd amount whose last digit is not 0 (docs/currencies.md).
+    unchargeable = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form=f"product={product['id']}&unit_amount=205&currency=bhd",
+    )
+    assert (unchargeable.status, unchargeable.error["code"], unchargeable.error["param"]) == (
+        400,
+        "amount_not_allowed",
+        "unit_amount",
+    )
 
 
 async def test_test_clocks_over_http(http: ClientSession, settings_admin_token: str) -> None:
@@ -102,18 +119,7 @@ async def test_subscriptions_and_invoices_over_http(
     http: ClientSession, settings_admin_token: str
 ) -> None:
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
-    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
-    price = (
-        await call(
-            http,
-            "POST",
-            "/v1/prices",
-            key=key,
-            form=f"product={product['id']}&unit_amount=1500&currency=usd"
-            "&recurring[interval]=month&recurring[interval_count]=1",
-        )
-    ).body
-    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    price, customer = await _monthly_price_and_customer(http, key)
     created = await call(
         http,
         "POST",
@@ -148,18 +154,7 @@ async def test_subscriptions_and_invoices_over_http(
 async def test_invoice_items_over_http(http: ClientSession, settings_admin_token: str) -> None:
     # A merchant of its own: the subscriptions rate class allows 10 calls a second per key.
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
-    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
-    price = (
-        await call(
-            http,
-            "POST",
-            "/v1/prices",
-            key=key,
-            form=f"product={product['id']}&unit_amount=1500&currency=usd"
-            "&recurring[interval]=month&recurring[interval_count]=1",
-        )
-    ).body
-    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    price, customer = await _monthly_price_and_customer(http, key)
     subscription = (
         await call(
             http,
@@ -284,3 +279,72 @@ async def test_stripes_delete_cancels_and_a_price_without_a_count_is_every_inter
     assert canceled.body["status"] == "canceled"
     again = await call(http, "DELETE", path, key=key)
     assert (again.status, again.error["code"]) == (400, "subscription_ended")
+
+
+async def test_paying_an_invoice_with_a_declining_card_is_a_402_card_error(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    http = payin_http
+    key = (await new_merchant(http, payin.admin_token))["secret_key"]
+    price, customer = await _monthly_price_and_customer(http, key)
+    method = await card_method(http, key, cards.CARD_INSUFFICIENT_FUNDS)
+    attached = await call(
+        http,
+        "POST",
+        f"/v1/payment_methods/{method}/attach",
+        key=key,
+        form=f"customer={customer['id']}",
+    )
+    assert attached.status == 200, attached.body
+    created = await call(
+        http,
+        "POST",
+        "/v1/subscriptions",
+        key=key,
+        form=f"customer={customer['id']}&items[0][price]={price['id']}"
+        f"&default_payment_method={method}",
+    )
+    assert created.body["status"] == "incomplete", created.body
+    invoice_id = created.body["latest_invoice"]
+
+    answers = [
+        await call(
+            http,
+            "POST",
+            f"/v1/invoices/{invoice_id}/pay",
+            key=key,
+            headers={"Idempotency-Key": "pay-declined-1"},
+        )
+        for _ in range(2)
+    ]
+
+    declined, replay = answers
+    assert declined.status == 402, declined.body
+    error = declined.body["error"]
+    assert (error["type"], error["code"], error["decline_code"]) == (
+        "card_error",
+        "card_declined",
+        "insufficient_funds",
+    )
+    assert (replay.status, replay.body) == (402, declined.body)
+    invoice = (await call(http, "GET", f"/v1/invoices/{invoice_id}", key=key)).body
+    assert (invoice["status"], invoice["attempt_count"]) == ("open", 2)
+
+
+async def _monthly_price_and_customer(
+    http: ClientSession, key: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A product's monthly price of 15.00 usd and a customer, made over HTTP with `key`."""
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = (
+        await call(
+            http,
+            "POST",
+            "/v1/prices",
+            key=key,
+            form=f"product={product['id']}&unit_amount=1500&currency=usd"
+            "&recurring[interval]=month&recurring[interval_count]=1",
+        )
+    ).body
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    return price, customer

@@ -5,7 +5,7 @@ the unused part of the paid period by the proration rule."""
 from __future__ import annotations
 
 from paycore.client import idempotency_key
-from paycore.v1 import payment_pb2, subscription_pb2
+from paycore.v1 import event_pb2, payment_pb2, subscription_pb2
 
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop, fee
@@ -137,6 +137,36 @@ async def test_a_cancel_at_period_end_taken_back_renews_as_usual(
     )
     assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
     await billing.assert_books(net([AMOUNT, AMOUNT]))
+
+
+async def test_a_cancel_now_clears_a_pending_cancel_at_period_end(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    created = await billing.subscribe([(price, 1)])
+    await billing.advance(START + 3 * DAY)
+    await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=created.id, at_period_end=True)
+    )
+    at = START + 4 * DAY
+    await billing.advance(at)
+
+    canceled = await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id))
+
+    # As Stripe: once it has ended there is no period end left to cancel at.
+    assert (canceled.status, canceled.cancel_at_period_end) == (
+        S.SUBSCRIPTION_STATUS_CANCELED,
+        False,
+    )
+    assert (canceled.canceled_at, canceled.ended_at) == (at, at)
+    assert (await billing.subscription(created.id)) == canceled
+    deleted = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="customer.subscription.deleted")
+    )
+    recorded = S.Subscription()
+    assert [event.data.object.Unpack(recorded) for event in deleted.data] == [True]
+    assert recorded == canceled
 
 
 async def _changed_then_canceled_with_prorate(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from paycore.client import idempotency_key
 from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2, subscription_pb2
 
@@ -120,6 +121,23 @@ async def test_one_long_advance_runs_every_retry_in_order(
     canceled = await billing.subscription(subscription.id)
     assert canceled.status == S.SUBSCRIPTION_STATUS_CANCELED
     assert canceled.ended_at == END + 15 * DAY  # when the last retry was due, not the target
+    await billing.assert_books(net([AMOUNT]))
+
+
+async def test_a_dunning_cancel_clears_a_pending_cancel_at_period_end(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, _ = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    await billing.api.CancelSubscription(
+        S.CancelSubscriptionRequest(id=subscription.id, at_period_end=True)
+    )
+
+    await billing.advance(END + 20 * DAY)  # the last retry fails before the period's end
+
+    canceled = await billing.subscription(subscription.id)
+    # Ended by the final action, not at its period end: false, as after a cancel now.
+    assert (canceled.status, canceled.ended_at) == (S.SUBSCRIPTION_STATUS_CANCELED, END + 15 * DAY)
+    assert not canceled.cancel_at_period_end
     await billing.assert_books(net([AMOUNT]))
 
 
@@ -319,6 +337,80 @@ async def test_a_new_card_that_declines_too_leaves_the_schedule_where_it_was(
     await billing.advance(END + 3 * DAY)
     assert (await billing.invoice(renewal.id)).next_payment_attempt == END + 8 * DAY
     await billing.assert_books(net([AMOUNT]))
+
+
+async def test_paying_with_a_card_that_declines_is_a_card_error_and_the_invoice_stays_open(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    await billing.advance(END + DAY)
+    another_bad = await billing.card_of_customer(cards.CARD_INSUFFICIENT_FUNDS)
+    attempts = len(psp_charges(psp))
+    request = S.PayInvoiceRequest(id=renewal.id, payment_method=another_bad)
+
+    # As Stripe answers a declined invoice payment (402 card_declined on its REST API).
+    declined = await failure(
+        billing.api.PayInvoice(request, metadata=idempotency_key("pay-1")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    again = await failure(
+        billing.api.PayInvoice(request, metadata=idempotency_key("pay-1")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+
+    assert declined.reason == "CARD_DECLINED", declined
+    assert declined.metadata["decline_code"] == "insufficient_funds", declined
+    assert (again.reason, again.message, again.metadata) == (
+        declined.reason,
+        declined.message,
+        declined.metadata,
+    )
+    assert len(psp_charges(psp)) == attempts + 1  # tried once, whatever the replays
+    tried = await billing.invoice(renewal.id)
+    assert (tried.status, tried.attempt_count) == (S.INVOICE_STATUS_OPEN, 2)
+    assert declined.metadata["payment_intent"] == tried.payment_intent
+    # An attempt that was asked for moves no schedule (docs/subscriptions.md, "Dunning").
+    assert tried.next_payment_attempt == END + 3 * DAY
+    assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_PAST_DUE
+    assert await billing.event_count("invoice.payment_failed") == 2
+    await billing.assert_books(net([AMOUNT]))
+
+
+async def test_an_invoice_is_paid_with_a_test_payment_method_as_an_intent_is(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    unknown = await failure(
+        billing.api.PayInvoice(S.PayInvoiceRequest(id=renewal.id, payment_method="pm_card_x")),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    assert unknown.param == "payment_method", unknown
+    declined = await failure(
+        billing.api.PayInvoice(
+            S.PayInvoiceRequest(id=renewal.id, payment_method="pm_card_chargeDeclined")
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert declined.reason == "CARD_DECLINED", declined
+
+    paid = await billing.api.PayInvoice(
+        S.PayInvoiceRequest(id=renewal.id, payment_method="pm_card_visa")
+    )
+
+    paid = await billing.wait_invoice(paid.id, S.INVOICE_STATUS_PAID)
+    assert (paid.status, paid.amount_paid, paid.attempt_count) == (
+        S.INVOICE_STATUS_PAID,
+        AMOUNT,
+        3,
+    )
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=paid.payment_intent)
+    )
+    # A new payment method of the test card, as CreatePaymentIntent makes one.
+    assert intent.payment_method.startswith("pm_") and intent.payment_method != "pm_card_visa"
+    assert (await billing.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert [charge.amount for charge in captured(psp)] == [AMOUNT, AMOUNT]
+    await billing.assert_books(net([AMOUNT, AMOUNT]))
 
 
 async def test_an_unpaid_subscription_recovers_with_a_new_card_and_its_draft_is_then_collected(

@@ -1,5 +1,5 @@
 """Proration to the minor unit, one rounding rule (half up on exact fractions), on usd (2
-decimals), jpy (0) and kwd (3)."""
+decimals), jpy (0) and kwd (3), and to a unit of several minor units (kwd charged in tens)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,16 @@ def test_kwd_prorates_to_the_fils() -> None:
     assert proration == Proration(credit=-3500, charge=5250)
     # 1.001 KWD with one third left: 333.67 fils -> 334.
     assert remaining_share(1001, APRIL, APRIL.start + 20 * DAY) == 334
+
+
+def test_a_unit_rounds_to_what_the_currency_charges() -> None:
+    # 1.010 KWD with one third left: 336.67 fils, charged in tens of fils (paycore.currency.
+    # rules): 340; a half (of ten) goes up, as for the fils.
+    assert remaining_share(1010, APRIL, APRIL.start + 20 * DAY, unit=10) == 340
+    assert remaining_share(10, Period(100, 102), 101, unit=10) == 10
+    assert prorate(APRIL, APRIL.start + 20 * DAY, 1010, 2020, unit=10) == Proration(
+        credit=-340, charge=670
+    )
 
 
 def test_exact_halves_round_up() -> None:
@@ -125,3 +135,21 @@ def test_on_monthly_periods_the_net_is_within_one_unit_of_the_exact_difference(
     proration = prorate(period, instant, old, new)
     exact = Fraction((new - old) * (period.end - instant), period.end - period.start)
     assert abs(proration.net - exact) <= 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    period=PERIODS,
+    amount=AMOUNTS,
+    where=st.fractions(0, 1),
+    unit=st.sampled_from([1, 10, 100]),
+)
+def test_a_share_in_units_is_the_exact_fraction_rounded_half_up_to_a_unit(
+    period: Period, amount: int, where: Fraction, unit: int
+) -> None:
+    instant = period.start + int((period.end - period.start) * where)
+    exact = Fraction(amount * (period.end - instant), period.end - period.start)
+    share = remaining_share(amount, period, instant, unit)
+    assert share % unit == 0
+    assert abs(share - exact) <= Fraction(unit, 2)
+    assert share - exact != Fraction(-unit, 2)  # a half always goes up

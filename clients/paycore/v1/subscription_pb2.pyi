@@ -1209,7 +1209,9 @@ class Invoice(_message.Message):
     """What the customer owes: total less credit already applied, never negative."""
     amount_paid: _builtins.int
     amount_remaining: _builtins.int
-    """amount_due - amount_paid."""
+    """amount_due - amount_paid; 0 once paid (an amount below the currency's least charge is paid
+    by carrying it to the next invoice, with amount_paid 0).
+    """
     payment_intent: _builtins.str
     """"pi_..." collecting it."""
     attempt_count: _builtins.int

@@ -119,6 +119,8 @@ def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:
         message=message,
         param=info.metadata.get("param", "") if info is not None else "",
     )
+    if error_type == ErrorType.CARD and info is not None and info.metadata.get("decline_code"):
+        result.extra["decline_code"] = info.metadata["decline_code"]  # the issuer's reason
     if code in _FINAL_STATUSES:
         result.headers[SHOULD_RETRY_HEADER] = "false"
     retry_after_ms = trailing.get(RETRY_AFTER_HEADER)

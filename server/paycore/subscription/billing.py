@@ -208,7 +208,9 @@ class Billing:
         if subscription.status is SubscriptionStatus.UNPAID:
             await lifecycle.save(connection, self._events, subscription, renewed)
             return AGAIN
-        invoice = await invoicing.finalize(connection, self._events, invoice, at)
+        invoice, renewed = await invoicing.finalize(
+            connection, self._events, self._collection.rules, renewed, invoice, at
+        )
         if invoice.status is InvoiceStatus.PAID:
             renewed = await after_payment(connection, renewed)
         saved = await lifecycle.save(connection, self._events, subscription, renewed)

@@ -112,7 +112,8 @@ async def update(
     invoice = None
     if changes.items:
         changed = replace(changed, items=await _new_items(connection, changed, changes.items, now))
-        lines = await _proration_lines(connection, subscription, changed, now)
+        unit = collection.rules.rule(subscription.currency).charge_multiple
+        lines = await _proration_lines(connection, subscription, changed, now, unit)
         if changes.proration is ProrationBehavior.NONE or subscription.status not in PRORATED:
             lines = ()
         repository = InvoiceRepository(connection)
@@ -136,7 +137,9 @@ async def update(
                 lines,
                 now,
             )
-            invoice = await invoices.finalize(connection, collection.events, invoice, now)
+            invoice, changed = await invoices.finalize(
+                connection, collection.events, collection.rules, changed, invoice, now
+            )
     saved = await lifecycle.save(connection, collection.events, subscription, changed)
     if invoice is not None and invoice.status is InvoiceStatus.OPEN:
         # Charged once this call's transaction commits; a decline is dunned like a renewal.
@@ -214,9 +217,10 @@ async def _price(
 
 
 async def _proration_lines(
-    connection: AsyncConnection, before: Subscription, after: Subscription, now: int
+    connection: AsyncConnection, before: Subscription, after: Subscription, now: int, unit: int
 ) -> tuple[InvoiceLine, ...]:
-    """Credit and charge lines, item by item, for what changed at `now`."""
+    """Credit and charge lines, item by item, for what changed at `now`, in multiples of
+    `unit` (the currency's charge multiple: every line an amount a charge can take)."""
     period = before.current_period
     if not period.start <= now < period.end:
         return ()
@@ -235,7 +239,7 @@ async def _proration_lines(
         becomes_amount = 0 if becomes is None else _amount(prices, becomes)
         if was == becomes:
             continue
-        proration = prorate(period, now, was_amount, becomes_amount)
+        proration = prorate(period, now, was_amount, becomes_amount, unit)
         if was is not None and proration.credit:
             line = _line(prices[was.price_id], was, proration.credit, remaining)
             lines.append(replace(line, description=f"Unused time on {line.description} {when}"))
@@ -274,14 +278,26 @@ async def cancel(
         flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)
         return await lifecycle.save(connection, collection.events, subscription, flagged)
     if prorate_refund:
-        await _refund_unused(connection, collection.charges, subscription, now)
-    ended = replace(subscription, status=SubscriptionStatus.CANCELED, canceled_at=now, ended_at=now)
+        unit = collection.rules.rule(subscription.currency).charge_multiple
+        await _refund_unused(connection, collection.charges, subscription, now, unit)
+    # Ended now: no period end is left to cancel at (Stripe reads it false after this too).
+    ended = replace(
+        subscription,
+        status=SubscriptionStatus.CANCELED,
+        cancel_at_period_end=False,
+        canceled_at=now,
+        ended_at=now,
+    )
     await InvoiceRepository(connection).drop_pending(merchant_id, subscription.id)
     return await lifecycle.save(connection, collection.events, subscription, ended)
 
 
 async def _refund_unused(
-    connection: AsyncConnection, charges: OffSessionCharges, subscription: Subscription, now: int
+    connection: AsyncConnection,
+    charges: OffSessionCharges,
+    subscription: Subscription,
+    now: int,
+    unit: int,
 ) -> None:
     """Gives back what the customer paid for time they will not get: the unused share of the
     current items, plus what the subscription still owed them (pending proration lines and
@@ -294,7 +310,9 @@ async def _refund_unused(
     pending = await InvoiceRepository(connection).pending_lines(
         subscription.merchant_id, subscription.id
     )
-    owed = sum(remaining_share(_amount(prices, item), period, now) for item in subscription.items)
+    owed = sum(
+        remaining_share(_amount(prices, item), period, now, unit) for item in subscription.items
+    )
     owed -= sum(line.amount for line in pending) + subscription.credit_balance
     for intent_id in await period_intents(connection, subscription):
         if owed <= 0:

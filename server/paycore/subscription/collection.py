@@ -16,9 +16,10 @@ import asyncio
 import time
 from dataclasses import dataclass, replace
 
+from paycore.currency.rules import CurrencyRules
 from paycore.customer.repository import CustomerRepository
 from paycore.invariants import violated
-from paycore.payment.models import IntentStatus
+from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
 from paycore.payment.repository import PayInRepository
 from paycore.subscription import dunning, invoices, lifecycle
@@ -42,6 +43,9 @@ DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 class Collection:
     charges: OffSessionCharges
     events: SubscriptionEvents
+    rules: CurrencyRules
+    """The currency rules in force: an invoice below the least charge is carried, not charged
+    (paycore.subscription.invoices.finalize)."""
 
     async def start(
         self,
@@ -55,7 +59,7 @@ class Collection:
     ) -> Invoice:
         """Starts an attempt on the open invoice at clock time `at`. Without a payment method
         to charge, the attempt fails at once (dunning goes on as for a decline)."""
-        method = payment_method_id or await self._payment_method(connection, subscription)
+        method = payment_method_id or await self.payment_method(connection, subscription)
         attempt = replace(
             invoice,
             attempt_count=invoice.attempt_count + 1,
@@ -141,7 +145,7 @@ class Collection:
         is retried at once (an attempt asked for, so the schedule stays as it was)."""
         if subscription.status not in DUNNED:
             return None
-        method = await self._payment_method(connection, subscription)
+        method = await self.payment_method(connection, subscription)
         if method is None:
             return None
         repository = PayInRepository(connection)
@@ -155,15 +159,23 @@ class Collection:
                 return await self.start(connection, subscription, invoice, at, scheduled=False)
         return None
 
-    async def _payment_method(
+    async def payment_method(
         self, connection: AsyncConnection, subscription: Subscription
     ) -> str | None:
+        """What an attempt on the subscription's invoices charges: its default payment method,
+        else its customer's invoice default; None for nothing to charge."""
         if subscription.default_payment_method_id:
             return subscription.default_payment_method_id
         customer = await CustomerRepository(connection).get(
             subscription.merchant_id, subscription.customer_id
         )
         return None if customer is None else customer.default_payment_method
+
+
+def requested(intent: Intent) -> bool:
+    """Whether the intent is an attempt asked for (PayInvoice, a new payment method), not a
+    scheduled one."""
+    return intent.metadata.get(ATTEMPT_KEY) == REQUESTED
 
 
 async def paid(

@@ -3,6 +3,8 @@ a trial) the first charge's record, all in one transaction, so bad input creates
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from paycore.customer.repository import CustomerRepository, PaymentMethodRepository
 from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
@@ -12,6 +14,7 @@ from paycore.subscription.collection import Collection
 from paycore.subscription.models import (
     BillingReason,
     InvoiceLine,
+    InvoiceStatus,
     NewSubscription,
     Period,
     Price,
@@ -105,9 +108,13 @@ async def start_subscription(
     invoice, subscription = await invoices.create_invoice(
         connection, events, subscription, BillingReason.SUBSCRIPTION_CREATE, period, lines, now
     )
-    invoice = await invoices.finalize(connection, events, invoice, now)
+    invoice, subscription = await invoices.finalize(
+        connection, events, collection.rules, subscription, invoice, now
+    )
+    if invoice.status is InvoiceStatus.PAID and trial_end is None:  # below the least charge
+        subscription = replace(subscription, status=SubscriptionStatus.ACTIVE)
     saved = await lifecycle.save(connection, events, None, subscription)
-    if trial_end is None:
+    if invoice.status is InvoiceStatus.OPEN:
         await collection.start(connection, saved, invoice, now, scheduled=True)
         saved = await lifecycle.save(
             connection, events, saved, saved

@@ -71,6 +71,7 @@ async def failed(
         replace(
             subscription,
             status=SubscriptionStatus.CANCELED,
+            cancel_at_period_end=False,  # it ends now, not at its period end (as a cancel now)
             canceled_at=subscription.canceled_at or at,
             ended_at=at,
         ),

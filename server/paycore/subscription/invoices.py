@@ -3,12 +3,16 @@ moves draft -> open (finalized, numbered) -> paid | uncollectible | void, each w
 
 Totals: subtotal = total = the sum of the lines; amount_due = max(total, 0). A negative total
 (more credit than charges) is paid at 0 and carries to the subscription's next invoice as a
-"Unused credit carried forward" line, so no credit is lost."""
+"Unused credit carried forward" line, so no credit is lost. An amount due below the currency's
+least charge (paycore.currency.rules) is not charged: the invoice is paid with nothing
+collected and the amount carries to the next invoice the same way, as a line "Amount below the
+minimum charge carried forward" (Stripe adds it to the customer's balance for the next one)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from paycore.currency.rules import CurrencyRules
 from paycore.errors import ApiError, Reason
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
@@ -38,6 +42,7 @@ from paycore.subscription.repository import PriceRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CREDIT_CARRIED = "Unused credit carried forward"
+DUE_CARRIED = "Amount below the minimum charge carried forward"
 
 
 async def item_prices(connection: AsyncConnection, subscription: Subscription) -> dict[str, Price]:
@@ -108,8 +113,8 @@ async def create_invoice(
     at: int,
 ) -> tuple[Invoice, Subscription]:
     """A draft invoice of `lines` plus the subscription's pending proration lines, pending
-    one-off invoice items and carried credit, which it takes (the subscription answered has
-    none of them left)."""
+    one-off invoice items and carried credit (or amount owed), which it takes (the
+    subscription answered has none of them left)."""
     repository = InvoiceRepository(connection)
     merchant_id = subscription.merchant_id
     invoice_id = new_merchant_id(Prefix.INVOICE, merchant_id)
@@ -118,12 +123,12 @@ async def create_invoice(
         connection, merchant_id, subscription.id, invoice_id, period
     )
     lines = lines + pending + items
-    if subscription.credit_balance < 0:
+    if subscription.credit_balance:
         lines += (
             InvoiceLine(
                 amount=subscription.credit_balance,
                 currency=subscription.currency,
-                description=CREDIT_CARRIED,
+                description=CREDIT_CARRIED if subscription.credit_balance < 0 else DUE_CARRIED,
                 price_id=None,
                 quantity=1,
                 subscription_item_id=None,
@@ -167,25 +172,42 @@ async def create_invoice(
 
 
 async def finalize(
-    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice, at: int
-) -> Invoice:
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    rules: CurrencyRules,
+    subscription: Subscription,
+    invoice: Invoice,
+    at: int,
+) -> tuple[Invoice, Subscription]:
     """Draft -> open with the merchant's next number; an invoice with nothing due is paid at
-    once (no charge)."""
+    once (no charge), and so is one whose amount due is below the currency's least charge,
+    which no charge could collect: that amount is carried to the subscription's next invoice
+    (the subscription answered owes it; the caller saves it)."""
     number = await InvoiceRepository(connection).next_number(invoice.merchant_id)
     finalized = replace(invoice, status=InvoiceStatus.OPEN, number=number)
     await save(connection, events, finalized, INVOICE_FINALIZED)
     if finalized.amount_due == 0:
-        return await mark_paid(connection, events, finalized, at)
-    return finalized
+        return await mark_paid(connection, events, finalized, at), subscription
+    if finalized.amount_due < rules.rule(finalized.currency).minimum_charge:
+        paid = await mark_paid(connection, events, finalized, at, collected=0)
+        carried = subscription.credit_balance + finalized.amount_due
+        return paid, replace(subscription, credit_balance=carried)
+    return finalized, subscription
 
 
 async def mark_paid(
-    connection: AsyncConnection, events: SubscriptionEvents, invoice: Invoice, at: int
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    invoice: Invoice,
+    at: int,
+    *,
+    collected: int | None = None,
 ) -> Invoice:
+    """`collected`: what was paid, when not the amount due (an amount carried forward)."""
     paid = replace(
         invoice,
         status=InvoiceStatus.PAID,
-        amount_paid=invoice.amount_due,
+        amount_paid=invoice.amount_due if collected is None else collected,
         paid_at=at,
         charging=False,
         next_payment_attempt=None,

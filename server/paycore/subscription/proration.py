@@ -10,11 +10,12 @@ new terms, each in proportion to the seconds remaining (as Stripe prorates, to t
 where an amount is unit_amount * quantity in minor units of the price's currency.
 
 The one rounding rule: the exact rational value (integer arithmetic, never floats) is rounded
-to the nearest minor unit, and a value exactly halfway rounds up, away from zero. The credit is
-rounded as a positive amount, then negated, so a credit and a charge computed for the same
-amount at the same instant are exact opposites: a change that changes nothing nets zero. The
-minor unit is the currency's own (a cent for usd, a yen for jpy, a fils for kwd), so the rule
-needs no knowledge of the currency's exponent.
+to the nearest chargeable unit, and a value exactly halfway rounds up, away from zero. The
+credit is rounded as a positive amount, then negated, so a credit and a charge computed for the
+same amount at the same instant are exact opposites: a change that changes nothing nets zero.
+The chargeable unit is the currency's minor unit (a cent for usd, a yen for jpy), or the
+multiple the processors take it in (paycore.currency.rules: 10 fils for kwd and bhd, 100 for
+isk), given by the caller: so a proration line is an amount a charge can take, as a price's is.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ def item_amount(unit_amount: int, quantity: int) -> int:
     return unit_amount * quantity
 
 
-def remaining_share(amount: int, period: Period, at: int) -> int:
+def remaining_share(amount: int, period: Period, at: int, unit: int = 1) -> int:
     """The part of `amount` (for the whole period) that falls on [at, period.end), rounded half
-    up to the minor unit."""
+    up to a multiple of `unit` (minor units)."""
     if amount < 0:
         raise ValueError(f"amount is 0 or more, not {amount}")
     length = period.end - period.start
@@ -55,15 +56,18 @@ def remaining_share(amount: int, period: Period, at: int) -> int:
         raise ValueError(f"the period [{period.start}, {period.end}) is empty")
     if not period.start <= at <= period.end:
         raise ValueError(f"{at} is outside the period [{period.start}, {period.end}]")
-    return round_half_up(amount * (period.end - at), length)
+    if unit <= 0:
+        raise ValueError(f"unit is 1 or more, not {unit}")
+    return unit * round_half_up(amount * (period.end - at), length * unit)
 
 
-def prorate(period: Period, at: int, old_amount: int, new_amount: int) -> Proration:
+def prorate(period: Period, at: int, old_amount: int, new_amount: int, unit: int = 1) -> Proration:
     """The credit for `old_amount`'s unused time and the charge for `new_amount` over the time
-    left, when an item billing `old_amount` per period changes to `new_amount` at `at`."""
+    left, when an item billing `old_amount` per period changes to `new_amount` at `at`; each
+    rounded to a multiple of `unit`."""
     return Proration(
-        credit=-remaining_share(old_amount, period, at),
-        charge=remaining_share(new_amount, period, at),
+        credit=-remaining_share(old_amount, period, at, unit),
+        charge=remaining_share(new_amount, period, at, unit),
     )
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from paycore.customer.test_methods import is_test_payment_method
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
+from paycore.payment.models import IntentStatus
+from paycore.payment.payer import PayerCards
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
-from paycore.subscription.collection import Collection, after_payment
+from paycore.subscription.collection import Collection, after_payment, requested
 from paycore.subscription.creation import require_attached, start_subscription
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
@@ -50,8 +53,13 @@ PAYABLE = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.OPEN, InvoiceStatus.UNCO
 
 
 class Subscriptions:
-    def __init__(self, shards: Shards, collection: Collection, lease: timedelta) -> None:
+    def __init__(
+        self, shards: Shards, collection: Collection, lease: timedelta, cards: PayerCards
+    ) -> None:
+        """`cards`: where a test payment method's name (`pm_card_visa`) becomes a payment
+        method of its card, as for a payment intent (paycore.payment.payer)."""
         self._shards = shards
+        self._cards = cards
         self._reads = Reads(shards)
         self.collection = collection
         self._events = collection.events
@@ -178,32 +186,39 @@ class Subscriptions:
     def pay_invoice(
         self, merchant_id: str, invoice_id: str, payment_method_id: str, paid_out_of_band: bool
     ) -> Phases[Invoice]:
-        """`payment_method_id`: "" for the subscription's own."""
+        """`payment_method_id`: "" for the subscription's own. A test payment method's name
+        (`pm_card_visa`, test mode only) charges a new payment method of that card, written in
+        the call's first transaction, as CreatePaymentIntent does; it is attached to nobody, so
+        the customer's-card check is for an id only."""
 
         async def record(connection: AsyncConnection) -> Invoice:
             subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
             if invoice.status not in PAYABLE or invoice.charging:
                 raise _unexpected(invoice, "paid")
             now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+            before = subscription
             if invoice.status is InvoiceStatus.DRAFT:
-                invoice = await invoices.finalize(connection, self._events, invoice, now)
+                invoice, subscription = await invoices.finalize(
+                    connection, self._events, self.collection.rules, subscription, invoice, now
+                )
             if paid_out_of_band and invoice.status is not InvoiceStatus.PAID:
                 invoice = await invoices.mark_paid(connection, self._events, invoice, now)
             if invoice.status is InvoiceStatus.PAID:
                 await lifecycle.save(
                     connection,
                     self._events,
-                    subscription,
+                    before,
                     await after_payment(connection, subscription),
                 )
                 return invoice
-            if payment_method_id:
+            method = payment_method_id
+            if is_test_payment_method(method):
+                card = await self._cards.test_card(merchant_id, method, "payment_method")
+                await self._cards.save_test_card(connection, merchant_id, card)
+                method = card.payment_method_id
+            elif method:
                 await require_attached(
-                    connection,
-                    merchant_id,
-                    payment_method_id,
-                    invoice.customer_id,
-                    "payment_method",
+                    connection, merchant_id, method, invoice.customer_id, "payment_method"
                 )
             started = await self.collection.start(
                 connection,
@@ -211,7 +226,7 @@ class Subscriptions:
                 replace(invoice, status=InvoiceStatus.OPEN),
                 now,
                 scheduled=False,
-                payment_method_id=payment_method_id or None,
+                payment_method_id=method or None,
             )
             await lifecycle.save(connection, self._events, subscription, subscription)
             await self._hold(connection, merchant_id, subscription.id)
@@ -222,9 +237,48 @@ class Subscriptions:
             await self.collection.settle_within(engine, merchant_id, paid_id, SETTLE_WAIT)
             invoice = await self.get_invoice(merchant_id, paid_id)
             await self._release(merchant_id, invoice.subscription_id)
+            await self._refuse_declined(merchant_id, invoice, payment_method_id)
             return invoice
 
         return Phases(record, complete)
+
+    async def _refuse_declined(
+        self, merchant_id: str, invoice: Invoice, payment_method_id: str
+    ) -> None:
+        """CARD_DECLINED when the attempt PayInvoice asked for has failed: the invoice stays
+        open, the attempt counted (the dunning schedule unmoved), and the caller hears of the
+        decline as Stripe answers it, an error (402 card_declined at the REST edge), which the
+        idempotency key stores as the call's answer. Nothing when the charge is still in
+        flight (the answer is the charging invoice) or when there was nothing to charge (no
+        intent was made: the invoice's last one is an older attempt's)."""
+        if invoice.status is not InvoiceStatus.OPEN or invoice.charging:
+            return
+        if invoice.payment_intent_id is None:
+            return
+        async with self._shards.read(merchant_id) as connection:
+            subscription = await SubscriptionRepository(connection).get(
+                merchant_id, invoice.subscription_id
+            )
+            if subscription is None:
+                violated(f"invoice {invoice.id}'s subscription vanished")
+            charged = payment_method_id or await self.collection.payment_method(
+                connection, subscription
+            )
+        intent = await self.collection.charges.intent(merchant_id, invoice.payment_intent_id)
+        if charged is None or intent is None or not requested(intent):
+            return
+        if intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
+            return
+        failure = intent.last_error
+        metadata = {"payment_intent": intent.id}
+        if failure.decline_code:
+            metadata["decline_code"] = failure.decline_code
+        raise ApiError(
+            Reason.CARD_DECLINED,
+            metadata=metadata,
+            detail=failure.message or "The card was declined.",
+            invoice=invoice.id,
+        )
 
     async def void_invoice(
         self, connection: AsyncConnection, merchant_id: str, invoice_id: str

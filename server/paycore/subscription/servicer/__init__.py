@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
+from paycore.currency.rules import CurrencyRules
+from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
@@ -51,11 +53,15 @@ from paycore.v1 import subscription_pb2, subscription_pb2_grpc
 
 
 def register(
-    server: aio.Server, service: SubscriptionService, billing: Subscriptions, mutations: Mutations
+    server: aio.Server,
+    service: SubscriptionService,
+    billing: Subscriptions,
+    mutations: Mutations,
+    rules: CurrencyRules,
 ) -> str:
     """Adds SubscriptionService to `server`; returns its full name."""
     add = subscription_pb2_grpc.add_SubscriptionServiceServicer_to_server
-    return add_servicer(server, add, SubscriptionServicer(service, billing, mutations))
+    return add_servicer(server, add, SubscriptionServicer(service, billing, mutations, rules))
 
 
 rpcs: ChangingRpcs[SubscriptionServicer] = ChangingRpcs()
@@ -66,6 +72,8 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     _service: SubscriptionService
     _billing: Subscriptions
     _mutations: Mutations
+    _rules: CurrencyRules
+    """The currency rules in force: a price's or an invoice item's amount must be chargeable."""
 
     # --- products ----------------------------------------------------------------------------
 
@@ -83,7 +91,15 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- prices ------------------------------------------------------------------------------
 
-    CreatePrice = rpcs.change(price_message, lambda s: s._service.create_price, new_price)
+    async def CreatePrice(
+        self, request: subscription_pb2.CreatePriceRequest, context: Context
+    ) -> subscription_pb2.Price:
+        return await self._mutations.answer_checked(
+            request,
+            price_message,
+            self._service.create_price,
+            lambda checked: new_price(checked, self._rules),
+        )
 
     GetPrice = rpcs.get(Prefix.PRICE, lambda s: s._service.get_price, price_message)
 
@@ -152,9 +168,15 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     # --- invoices ----------------------------------------------------------------------------
 
-    CreateInvoiceItem = rpcs.change(
-        item_message, lambda s: s._billing.create_invoice_item, invoice_item
-    )
+    async def CreateInvoiceItem(
+        self, request: subscription_pb2.CreateInvoiceItemRequest, context: Context
+    ) -> subscription_pb2.InvoiceItem:
+        return await self._mutations.answer_checked(
+            request,
+            item_message,
+            self._billing.create_invoice_item,
+            lambda checked: invoice_item(checked, self._rules),
+        )
 
     GetInvoiceItem = rpcs.get(
         Prefix.INVOICE_ITEM, lambda s: s._billing.get_invoice_item, item_message
@@ -182,9 +204,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.PayInvoiceRequest, context: Context
     ) -> subscription_pb2.Invoice:
         merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
-        method = validation.object_id(
-            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD, required=False
-        )
+        method = payment_method_reference("payment_method", request.payment_method, required=False)
         phases = self._billing.pay_invoice(
             merchant_id, invoice_id, method, request.paid_out_of_band
         )

@@ -8,6 +8,7 @@ from paycore.subscription.models import (
     BillingSettings,
     Invoice,
     InvoiceItem,
+    InvoiceStatus,
     Price,
     Product,
     Subscription,
@@ -54,7 +55,11 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
             )
             for line in invoice.lines
         ],
-        amount_remaining=invoice.amount_due - invoice.amount_paid,
+        # A paid invoice has nothing left to collect, also when its amount was carried to the
+        # next invoice (below the least charge) rather than paid.
+        amount_remaining=(
+            0 if invoice.status is InvoiceStatus.PAID else invoice.amount_due - invoice.amount_paid
+        ),
         period_start=invoice.period.start,
         period_end=invoice.period.end,
     )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from paycore import validation
+from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.messages import by_number, by_number_or_none, member
@@ -60,12 +61,16 @@ def new_product(request: subscription_pb2.CreateProductRequest) -> NewProduct:
     )
 
 
-def new_price(request: subscription_pb2.CreatePriceRequest) -> NewPrice:
+def new_price(request: subscription_pb2.CreatePriceRequest, rules: CurrencyRules) -> NewPrice:
+    """The unit amount is one the processors take in a charge (the currency's multiple: a bhd
+    amount ends in 0); the least charge is the invoice's to meet, as quantities add up
+    (paycore.subscription.invoices.finalize)."""
     product_id = validation.object_id("product", request.product, Prefix.PRODUCT)
     currency = validation.currency("currency", request.currency)
+    unit_amount = validation.amount("unit_amount", request.unit_amount, currency)
     return NewPrice(
         product_id=product_id,
-        unit_amount=validation.amount("unit_amount", request.unit_amount, currency),
+        unit_amount=rules.check("unit_amount", unit_amount, currency, Purpose.AMOUNT),
         currency=currency,
         recurring=recurring(request.recurring) if request.HasField("recurring") else None,
         nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
@@ -181,7 +186,9 @@ def retry_schedule(days: Sequence[int]) -> tuple[int, ...] | None:
     return tuple(days)
 
 
-def invoice_item(request: subscription_pb2.CreateInvoiceItemRequest) -> NewInvoiceItem:
+def invoice_item(
+    request: subscription_pb2.CreateInvoiceItemRequest, rules: CurrencyRules
+) -> NewInvoiceItem:
     """A price (one-time; quantity 0 means 1) or a non-zero amount (negative: a credit) with
     its currency; the subscription's checks are paycore.subscription.invoice_items.create's."""
     customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
@@ -204,6 +211,7 @@ def invoice_item(request: subscription_pb2.CreateInvoiceItemRequest) -> NewInvoi
         if request.amount == 0:
             raise invalid("amount", "must not be zero (negative is a credit)")
         validation.amount("amount", abs(request.amount), currency)
+        rules.check("amount", abs(request.amount), currency, Purpose.AMOUNT)
     return NewInvoiceItem(
         customer_id=customer_id,
         subscription_id=subscription_id,
