@@ -10,6 +10,7 @@ import asyncio
 import grpc
 import pytest
 from paycore.ids import Prefix, new_merchant_id
+from paycore.payment.refunds import fee_share
 from paycore.v1 import payment_pb2 as P  # noqa: N812
 from paycore.v1 import wallet_pb2 as W  # noqa: N812
 
@@ -197,3 +198,29 @@ async def test_a_charge_without_a_transfer_is_refused_naming_the_flag(
     assert list(listed.data) == []
     assert await _total(shop) == 1000 - fee(1000)
     await shop.assert_books_balance()
+
+
+@pytest.mark.parametrize(("received", "fee"), [(1000, 333), (7, 5), (10_000, 1), (999, 998)])
+def test_fee_shares_add_up_to_the_fee_whatever_the_series(received: int, fee: int) -> None:
+    """Every split of the charge into refunds gives back exactly the fee, each share at least
+    0; a refund that failed in the middle (its share no longer counted) never takes a later
+    one below 0 nor the total past the fee."""
+    for step in range(1, received + 1, max(1, received // 97)):
+        refunded, given = 0, 0
+        while refunded < received:
+            amount = min(step, received - refunded)
+            share = fee_share(fee, received, refunded, given, amount)
+            assert 0 <= share <= fee - given
+            refunded, given = refunded + amount, given + share
+            assert given == refunded * fee // received
+        assert given == fee
+        # The first refund of `step` failed after a second one took its share.
+        first = fee_share(fee, received, 0, 0, step)
+        second = fee_share(fee, received, step, first, min(step, received - step))
+        refunded, given = min(step, received - step), second
+        while refunded < received:
+            amount = min(step, received - refunded)
+            share = fee_share(fee, received, refunded, given, amount)
+            assert 0 <= share <= fee - given
+            refunded, given = refunded + amount, given + share
+        assert given == fee
