@@ -1265,6 +1265,8 @@ class Refund(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    TRANSFER_REVERSAL_FIELD_NUMBER: _builtins.int
+    APPLICATION_FEE_REFUND_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"re_..." """
     amount: _builtins.int
@@ -1280,6 +1282,18 @@ class Refund(_message.Message):
     created: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def transfer_reversal(self) -> Global___TransferReversal:
+        """What `reverse_transfer` took back from the destination charge's seller (Stripe's
+        transfer_reversal, expanded); unset when the refund reversed nothing.
+        """
+
+    @_builtins.property
+    def application_fee_refund(self) -> Global___ApplicationFeeRefund:
+        """What `refund_application_fee` gave back to the seller of the application fee (Stripe's
+        application fee refund); unset when the refund did not ask for it.
+        """
+
     def __init__(
         self,
         *,
@@ -1293,14 +1307,73 @@ class Refund(_message.Message):
         failure_reason: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        transfer_reversal: Global___TransferReversal | None = ...,
+        application_fee_refund: Global___ApplicationFeeRefund | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["application_fee_refund", b"application_fee_refund", "transfer_reversal", b"transfer_reversal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created", b"created", "currency", b"currency", "failure_reason", b"failure_reason", "id", b"id", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_refund", b"application_fee_refund", "created", b"created", "currency", b"currency", "failure_reason", b"failure_reason", "id", b"id", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "status", b"status", "transfer_reversal", b"transfer_reversal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Refund: _TypeAlias = Refund  # noqa: Y015
+
+@_typing.final
+class TransferReversal(_message.Message):
+    """A destination charge's transfer to its seller reversed in part or in full by a refund:
+    Stripe's transfer is the whole charge (the application fee comes back from the seller), so
+    the reversal is the refund's own amount.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    amount: _builtins.int
+    """Minor units taken from the seller's balance, back to the merchant's."""
+    currency: _builtins.str
+    def __init__(
+        self,
+        *,
+        amount: _builtins.int = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferReversal: _TypeAlias = TransferReversal  # noqa: Y015
+
+@_typing.final
+class ApplicationFeeRefund(_message.Message):
+    """A destination charge's application fee given back to its seller in proportion to a refund."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    amount: _builtins.int
+    """Minor units from the merchant's balance to the seller's: the refunded share of the fee
+    kept, floor(refunded x fee / amount_received) cumulated over the charge's refunds that
+    asked for it, so that they add up to exactly the fee when the whole charge is refunded.
+    May be 0 (a small refund of a small fee, or a charge without an application fee).
+    """
+    currency: _builtins.str
+    def __init__(
+        self,
+        *,
+        amount: _builtins.int = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplicationFeeRefund: _TypeAlias = ApplicationFeeRefund  # noqa: Y015
 
 @_typing.final
 class CreateRefundRequest(_message.Message):
@@ -1331,6 +1404,8 @@ class CreateRefundRequest(_message.Message):
     AMOUNT_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    REVERSE_TRANSFER_FIELD_NUMBER: _builtins.int
+    REFUND_APPLICATION_FEE_FIELD_NUMBER: _builtins.int
     payment_intent: _builtins.str
     """"pi_..."; exactly one of payment_intent and payment_order is required."""
     payment_order: _builtins.str
@@ -1338,6 +1413,17 @@ class CreateRefundRequest(_message.Message):
     amount: _builtins.int
     """Minor units, positive; absent refunds everything not yet refunded."""
     reason: Global___RefundReason.ValueType
+    reverse_transfer: _builtins.bool
+    """Only for a destination charge (a payment intent with transfer_data.destination; else
+    INVALID_ARGUMENT naming it), not a converted one: takes the refunded amount back from the
+    seller's balance to the merchant's (Stripe's reverse_transfer; the seller's balance may go
+    negative). Default false: the merchant alone pays the refund.
+    """
+    refund_application_fee: _builtins.bool
+    """Only for a destination charge, not a converted one (else INVALID_ARGUMENT naming it): gives
+    the seller back the application fee in proportion to the refunded amount (Stripe's
+    refund_application_fee). Default false: the merchant keeps its fee.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -1348,10 +1434,12 @@ class CreateRefundRequest(_message.Message):
         amount: _builtins.int | None = ...,
         reason: Global___RefundReason.ValueType = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        reverse_transfer: _builtins.bool = ...,
+        refund_application_fee: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "refund_application_fee", b"refund_application_fee", "reverse_transfer", b"reverse_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015

@@ -79,15 +79,16 @@ class Currencies:
         async with self._shards.read(merchant_id) as connection:
             await self.conversions.check(connection, merchant_id, "", currency, "id")
 
-    async def check_refund(self, merchant_id: str, charge: str, amount: int | None) -> None:
+    async def check_refund(self, merchant_id: str, charge: str, amount: int | None) -> bool:
         """A refund of `charge` (pi_ or pord_): when the charge was converted, a fresh rate
-        and an amount the presentment currency's rule allows."""
+        and an amount the presentment currency's rule allows. Whether it was converted."""
         async with self._shards.read(merchant_id) as connection:
             presentment = await self.conversions.check_refund(
                 connection, merchant_id, charge, "amount"
             )
         if presentment is not None and amount is not None:
             self.rules.check("amount", amount, presentment, Purpose.AMOUNT)
+        return presentment is not None
 
     def check_payout(self, amount: int, currency: str) -> None:
         self.rules.check("amount", amount, currency, Purpose.PAYOUT)

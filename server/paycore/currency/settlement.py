@@ -169,6 +169,11 @@ class Conversions:
         await self.rates.usable(connection, presentment, original.currency, param)
         return presentment
 
+    async def converted(self, connection: AsyncConnection, merchant_id: str, charge: str) -> bool:
+        """Whether `charge` (pi_ or pord_) was booked converted into a settlement currency."""
+        original = await self._converted_payment(connection, merchant_id, charge, None)
+        return original is not None and original.conversion is not None
+
     # -- captures --------------------------------------------------------------------------------
 
     async def capture(self, connection: AsyncConnection, merchant_id: str, charge: Charge) -> bool:

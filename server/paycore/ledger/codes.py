@@ -93,6 +93,11 @@ TRANSFER_PAYOUT_FAILURE = "payout_failure"
 TRANSFER_PAYOUT_FEE_REVERSAL = "payout_fee_reversal"
 TRANSFER_APPLICATION_FEE = "application_fee"
 TRANSFER_TRANSFER = "transfer"
+# A destination charge's refund (paycore.payment.money): reverse_transfer takes the refunded
+# amount back, the seller's balance -> the merchant's balance_pending; refund_application_fee
+# gives the fee's share back, the merchant's balance -> the seller's balance_pending.
+TRANSFER_TRANSFER_REVERSAL = "transfer_reversal"
+TRANSFER_APPLICATION_FEE_REFUND = "application_fee_refund"
 TRANSFER_ADJUSTMENT = "adjustment"
 TRANSFER_SETTLEMENT = "settlement"
 TRANSFER_SETTLEMENT_FEE = "settlement_fee"

@@ -26,7 +26,7 @@ from paycore.payment.models import (
     Refund,
     RefundStatus,
 )
-from paycore.payment.money import Capture, Credit, PayInLedger
+from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
 from paycore.payment.repository import PayInRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,6 +46,17 @@ def failure_of(execution: Execution) -> PaymentError:
         code=(execution.failure_code or "processing_error").upper(),
         message=execution.failure_message or "The payment could not be processed.",
     )
+
+
+def _reversal(intent: Intent | None, refund: Refund) -> Reversal | None:
+    """What a destination charge's refund moves between the merchant and the seller, as its
+    first phase decided (paycore.payment.refunds); None when it asked for neither."""
+    moved = (refund.transfer_reversal_amount, refund.application_fee_refund_amount)
+    if moved == (None, None):
+        return None
+    if intent is None or not intent.transfer_destination:
+        violated(f"refund {refund.id} reverses a transfer its charge never made")
+    return Reversal(intent.transfer_destination, moved[0] or 0, moved[1] or 0)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -312,6 +323,7 @@ class PayInCompletion:
                 currency=refund.currency,
                 seller_account=order.seller_account if order else None,
                 charge=refund.payment_intent_id or refund.payment_order_id or "",
+                reversal=_reversal(intent, refund),
             )
             await repository.update_refund(refund, status=RefundStatus.SUCCEEDED.value)
             kind = events.REFUND_SUCCEEDED

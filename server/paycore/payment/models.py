@@ -248,3 +248,7 @@ class Refund(Stored):
     failure_reason: str
     execution_id: str | None
     metadata: dict[str, str]
+    # A destination charge's refund: what it took back from the seller (reverse_transfer) and
+    # gave back to it of the application fee (refund_application_fee); None: not asked for.
+    transfer_reversal_amount: int | None = None
+    application_fee_refund_amount: int | None = None

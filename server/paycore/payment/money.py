@@ -8,6 +8,10 @@
     cancel               void the hold
     refund               balance_available (as far as it goes, then balance_pending)
                          -> psp_receivable                          amount   (refund)
+    reverse_transfer     seller balance (available, then pending) -> balance_pending
+                                                                    amount   (transfer_reversal)
+    refund_application_fee  balance (available, then pending) -> seller balance_pending
+                                                      the fee's share  (application_fee_refund)
 
 A payment order credits its seller's own balance_pending instead of the merchant's. Every
 transfer carries `source` (the intent or order), so the wallet shows fee and net per charge.
@@ -19,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from paycore.currency.settlement import Charge, Conversions, RefundCharge
+from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest, sourced_transfer
 from paycore.ledger.service import LedgerService
@@ -49,6 +54,16 @@ class Credit:
     seller_account: str | None = None
     destination: str | None = None
     application_fee: int = 0
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """What a destination charge's refund takes back from its seller (`transfer`: the
+    transfer reversal) and gives back to it (`application_fee`: the fee's share)."""
+
+    seller: str
+    transfer: int
+    application_fee: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,10 +303,20 @@ class PayInLedger:
         currency: str,
         seller_account: str | None = None,
         charge: str = "",
+        reversal: Reversal | None = None,
     ) -> None:
-        """`charge`: the pi_ or pord_ refunded (a converted one is refunded converted)."""
+        """`charge`: the pi_ or pord_ refunded (a converted one is refunded converted, and has
+        no `reversal`: CreateRefund refuses it). `reversal`: a destination charge's, booked
+        after the refund; the merchant's and the seller's balances are locked together first."""
+        if reversal is not None:
+            accounts = [
+                await self._balances.accounts(connection, merchant_id, account, currency)
+                for account in ("", reversal.seller)
+            ]
+            await self._balances.lock_many(connection, accounts)
         refunded = RefundCharge(source, charge, amount, currency, seller_account or "")
         if await self._conversions.refund(connection, merchant_id, refunded):
+            invariant(reversal is None, f"{source}: a converted charge's transfer reversed")
             return
         # -- pay-out (issue 13): from balance_available as far as it goes, then pending.
         await self._balances.refund(
@@ -302,6 +327,40 @@ class PayInLedger:
             amount=amount,
             source=source,
         )
+        if reversal is None:
+            return
+        moves = (
+            (
+                reversal.seller,
+                "",
+                reversal.transfer,
+                codes.TRANSFER_TRANSFER_REVERSAL,
+                BalanceType.TRANSFER,
+                "transfer reversal",
+            ),
+            (
+                "",
+                reversal.seller,
+                reversal.application_fee,
+                codes.TRANSFER_APPLICATION_FEE_REFUND,
+                BalanceType.APPLICATION_FEE,
+                "application fee refund",
+            ),
+        )
+        for payer, payee, moved, code, kind, description in moves:
+            if moved:
+                await self._balances.move(
+                    connection,
+                    merchant_id,
+                    payer=payer,
+                    payee=payee,
+                    currency=currency,
+                    amount=moved,
+                    source=source,
+                    code=code,
+                    kind=kind,
+                    description=description,
+                )
 
     async def _accounts(
         self, connection: AsyncConnection, merchant_id: str, currency: str

@@ -1,20 +1,28 @@
 """Refunds, full or partial, several per payment, never more than was captured: the refund's
 first phase locks the intent (or order) and reserves its amount against what remains, so
-concurrent refunds queue on that row and the reservations can never add up past it."""
+concurrent refunds queue on that row and the reservations can never add up past it.
+
+A refund of a destination charge may also take the seller's share back (`reverse_transfer`) and
+give the seller back the application fee in proportion (`refund_application_fee`), as
+Stripe's: its transfer is the whole charge (the fee comes back from the seller), so a reversal
+is the refund's own amount, and the fee's share is cumulative and floored (`fee_share`). Both
+are decided in the first phase, under the intent's lock, and booked with the refund's money
+when the PSP has refunded it (paycore.payment.completion)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
-from paycore.errors import ApiError, Reason, not_found
+from paycore.currency.settlement import Conversions
+from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
-from paycore.payment.models import IntentStatus, OrderStatus, Refund, RefundStatus
+from paycore.payment.models import Intent, IntentStatus, OrderStatus, Refund, RefundStatus
 from paycore.payment.repository import REFUNDS, PayInRepository, refunds_query
 from paycore.records import MetadataChange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
@@ -32,6 +40,8 @@ class NewRefund:
     """None: everything that remains refundable."""
     reason: str
     metadata: dict[str, str]
+    reverse_transfer: bool = False
+    refund_application_fee: bool = False
 
 
 class _Charged(Protocol):
@@ -82,11 +92,44 @@ def _to_refund(new: NewRefund, remaining: int) -> int:
     return wanted
 
 
+def fee_share(fee: int, received: int, refunded_before: int, given_before: int, amount: int) -> int:
+    """The application fee a refund of `amount` gives back, of a charge of `received` that
+    kept `fee`, when the charge's earlier refunds that asked for it (not failed) refunded
+    `refunded_before` and gave back `given_before`: the fee's share of everything those
+    refunds and this one refund, floor((refunded_before + amount) x fee / received), less what
+    was given back already. So at every point the fee given back is the floored share of the
+    amount refunded, no minor unit lost or made, and the refund that completes the charge takes
+    exactly the rest of the fee; never below 0 nor past the fee (a failed refund in the middle
+    of a series can leave the shares given a unit ahead)."""
+    due = (refunded_before + amount) * fee // received
+    return max(0, min(fee - given_before, due - given_before))
+
+
+def _destination(intent: Intent | None, new: NewRefund) -> Intent | None:
+    """The destination charge a refund asks to reverse, or None when it asks for neither;
+    INVALID_ARGUMENT naming the flag when the charge has no transfer to a seller."""
+    asked = [
+        name
+        for name, flag in (
+            ("reverse_transfer", new.reverse_transfer),
+            ("refund_application_fee", new.refund_application_fee),
+        )
+        if flag
+    ]
+    if not asked:
+        return None
+    if intent is None or not intent.transfer_destination:
+        raise invalid(asked[0], "only a destination charge (transfer_data.destination) has one")
+    return intent
+
+
 @dataclass(frozen=True, slots=True)
 class Refunds:
     _reads: Reads
     _executor: Executor
     _events: PayInEvents
+    # -- a converted destination charge's transfer is not reversed (docs/currencies.md).
+    _conversions: Conversions
 
     async def get(self, merchant_id: str, refund_id: str) -> Refund:
         return await self._reads.one(merchant_id, REFUNDS, refund_id)
@@ -145,15 +188,40 @@ class Refunds:
                 )
                 paid, refunded, currency = order.amount, order.amount_refunded, order.currency
                 charge = order.psp_reference
+            destination = _destination(intent, new)
+            if destination is not None:
+                await self._unconverted(connection, merchant_id, destination, new)
             wanted = _to_refund(new, paid - refunded)
+            reversed_, fee_given = None, None
+            if destination is not None:
+                reversed_ = wanted if new.reverse_transfer else None
+                if new.refund_application_fee:
+                    before, given = await repository.fee_refunded(merchant_id, destination.id)
+                    fee_given = fee_share(
+                        destination.application_fee_amount, paid, before, given, wanted
+                    )
             if intent is not None:
                 await repository.update_intent(intent, amount_refunded=refunded + wanted)
             if order is not None:
                 await repository.update_order(order, amount_refunded=refunded + wanted)
-            pending = pending_refund(merchant_id, refund_id, new, wanted, currency)
+            pending = replace(
+                pending_refund(merchant_id, refund_id, new, wanted, currency),
+                transfer_reversal_amount=reversed_,
+                application_fee_refund_amount=fee_given,
+            )
             return await record_refund(connection, self._executor, self._events, pending, charge)
 
         return Phases(record, self.completion(merchant_id))
+
+    async def _unconverted(
+        self, connection: AsyncConnection, merchant_id: str, intent: Intent, new: NewRefund
+    ) -> None:
+        """A converted destination charge's refund asking for either flag is INVALID_ARGUMENT
+        naming it: checked again here, on the intent as locked (the request's check before its
+        key may have seen the charge before its capture was booked)."""
+        if await self._conversions.converted(connection, merchant_id, intent.id):
+            flag = "reverse_transfer" if new.reverse_transfer else "refund_application_fee"
+            raise invalid(flag, "a charge converted into a settlement currency has none")
 
     def completion(self, merchant_id: str) -> Complete[Refund]:
         async def complete(refund_id: str, final: FinalAnswer[Refund]) -> Refund:

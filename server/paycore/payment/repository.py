@@ -26,6 +26,7 @@ from paycore.payment.models import (
     PaymentError,
     PaymentStatus,
     Refund,
+    RefundStatus,
     Risk,
 )
 from paycore.storage.keys import merchant_row
@@ -34,7 +35,7 @@ from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
-from sqlalchemy import Select, Table, insert, select, update
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -383,6 +384,25 @@ class PayInRepository:
         self, merchant_id: str, refund_id: str, *, lock: bool = False
     ) -> Refund | None:
         return await REFUNDS.fetch(self._connection, merchant_id, refund_id, lock=lock)
+
+    async def fee_refunded(self, merchant_id: str, intent_id: str) -> tuple[int, int]:
+        """(amount refunded, application fee given back) by the intent's refunds that asked for
+        the fee back and have not failed (those at the PSP included); read under the intent's
+        lock, which every refund of it takes first."""
+        row = (
+            await self._connection.execute(
+                select(
+                    func.coalesce(func.sum(refunds.c.amount), 0),
+                    func.coalesce(func.sum(refunds.c.application_fee_refund_amount), 0),
+                ).where(
+                    refunds.c.merchant_id == merchant_id,
+                    refunds.c.payment_intent_id == intent_id,
+                    refunds.c.application_fee_refund_amount.is_not(None),
+                    refunds.c.status != RefundStatus.FAILED.value,
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     async def update_refund(self, refund: Refund, **values: Any) -> None:
         await self._update(refunds, refund.merchant_id, refund.id, values)

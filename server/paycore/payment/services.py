@@ -108,6 +108,6 @@ def build_pay_in(
         fraud=fraud,
         intents=IntentFlow(reads, executor, cards, fraud, events),
         checkouts=Checkouts(orders, cards, fraud),
-        refunds=Refunds(reads, executor, events),
+        refunds=Refunds(reads, executor, events, conversions),
         off_session=OffSessionCharges(shards, executor, events),
     )

@@ -6,6 +6,9 @@ transfer and a balance transaction row, written together in the caller's transac
     transfer         merchant's balance_pending -> the seller's: a row on each side
     refund           from balance_available as far as it goes, the rest from balance_pending
                      (which may go negative, as at Stripe): a row per part
+    move             one balance to another's balance_pending as a refund takes it: a
+                     destination charge's transfer reversal (seller -> merchant) and
+                     application fee refund (merchant -> seller), a row per part on each side
     payout           balance_available -> payouts_in_transit (an instant fee: -> fees_revenue)
     payout returned  payouts_in_transit (or platform_cash, after paid) -> balance_available
                      (an instant fee back: fees_revenue -> balance_available, on the same row)
@@ -450,6 +453,69 @@ class BalanceBook:
         await self.post(connection, merchant_id, transfers)
         await self.record(connection, rows)
         return transfers
+
+    async def move(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        *,
+        payer: str,
+        payee: str,
+        currency: str,
+        amount: int,
+        source: str,
+        code: str,
+        kind: BalanceType,
+        description: str,
+    ) -> None:
+        """`amount` from one balance of the merchant's (`payer`: "" the merchant's own, or a
+        seller's) to another's (`payee`), as a refund takes it: from the payer's
+        balance_available as far as it goes, the rest from its balance_pending (which may go
+        negative, as at Stripe), each part to the payee's balance_pending, due at once (the
+        availability job makes it available). A row per part on each side, of type `kind`.
+        Both balances are locked in one statement (id order), so that two moves between the
+        same two balances, either way, cannot deadlock."""
+        accounts = [
+            await self.accounts(connection, merchant_id, payer, currency),
+            await self.accounts(connection, merchant_id, payee, currency),
+        ]
+        balance, _ = await self.lock_many(connection, accounts)
+        from_available = min(amount, max(0, balance.available))
+        parts = [
+            (from_available, accounts[0].available, BalanceStatus.AVAILABLE),
+            (amount - from_available, accounts[0].pending, BalanceStatus.PENDING),
+        ]
+        transfers: list[TransferRequest] = []
+        rows: list[dict[str, Any]] = []
+        now = self.now()
+        for part, debit, status in parts:
+            if part <= 0:
+                continue
+            transfer = self.transfer(
+                merchant_id,
+                code,
+                debit=debit,
+                credit=accounts[1].pending,
+                amount=part,
+                currency=currency,
+                source=source,
+            )
+            transfers.append(transfer)
+            for account, signed, side in ((payer, -part, status), (payee, part, None)):
+                rows.append(
+                    self.row(
+                        merchant_id,
+                        account,
+                        transfer,
+                        kind,
+                        signed,
+                        status=side or BalanceStatus.PENDING,
+                        available_on=now,
+                        description=description,
+                    )
+                )
+        await self.post(connection, merchant_id, transfers)
+        await self.record(connection, rows)
 
     # -- reconciliation's adjustments (paycore.reconciliation.resolution) ------------------------
 

@@ -270,6 +270,11 @@ refunds = _owned(
     Column("failure_reason", Text, nullable=False, server_default=""),
     Column("execution_id", Text),
     *_metadata_and_created_at(),
+    # A destination charge's refund (migration 0025): what it took back from the seller
+    # (reverse_transfer) and gave it back of the application fee (refund_application_fee);
+    # null when not asked for.
+    Column("transfer_reversal_amount", BigInteger),
+    Column("application_fee_refund_amount", BigInteger),
     Index("refunds_payment_intent_idx", "merchant_id", "payment_intent_id"),
     Index("refunds_payment_order_idx", "merchant_id", "payment_order_id"),
 )

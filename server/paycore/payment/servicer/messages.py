@@ -38,4 +38,15 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
 
 @converts(payment_pb2.Refund)
 def refund_message(refund: Refund) -> payment_pb2.Refund:
-    return message_of(payment_pb2.Refund, refund, reason=refund.reason or None)
+    reversal, fee = refund.transfer_reversal_amount, refund.application_fee_refund_amount
+    return message_of(
+        payment_pb2.Refund,
+        refund,
+        reason=refund.reason or None,
+        transfer_reversal=None
+        if reversal is None
+        else payment_pb2.TransferReversal(amount=reversal, currency=refund.currency),
+        application_fee_refund=None
+        if fee is None
+        else payment_pb2.ApplicationFeeRefund(amount=fee, currency=refund.currency),
+    )

@@ -110,7 +110,12 @@ class Parties:
         """A refund of a converted charge needs a fresh rate and an amount its currency
         allows (paycore.currency)."""
         charge = new.payment_intent_id or new.payment_order_id or ""
-        await self._currencies.check_refund(merchant_id, charge, new.amount)
+        converted = await self._currencies.check_refund(merchant_id, charge, new.amount)
+        # A converted destination charge's transfer and fee were booked in the settlement
+        # currency at the charge's rate: not reversed in proportion here (docs/payments.md).
+        for flag in _REVERSALS:
+            if converted and getattr(new, flag):
+                raise invalid(flag, "a charge converted into a settlement currency has none")
 
 
 def new_payment(request: payment_pb2.CreatePaymentRequest, rules: CurrencyRules) -> NewPayment:
@@ -316,13 +321,21 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
     amount = request.amount if request.HasField("amount") else None
     if amount is not None and amount <= 0:
         raise invalid("amount", "must be at least 1")
+    for flag in _REVERSALS:
+        if order_id and getattr(request, flag):
+            raise invalid(flag, "only a destination charge (a payment intent) has one")
     return NewRefund(
         payment_intent_id=intent_id,
         payment_order_id=order_id,
         amount=amount,
         reason=_REFUND_REASONS[validation.enum_value("reason", request.reason, _REFUND_REASONS)],
         metadata=validation.metadata("metadata", request.metadata),
+        reverse_transfer=request.reverse_transfer,
+        refund_application_fee=request.refund_application_fee,
     )
+
+
+_REVERSALS = ("reverse_transfer", "refund_application_fee")
 
 
 def refunded(
