@@ -106,7 +106,7 @@ async def test_routes_methods_types_and_sizes(http: ClientSession) -> None:
     assert trailing.status == 404
     wrong_method = await call(http, "DELETE", "/v1/accounts")
     assert wrong_method.status == 405
-    assert wrong_method.headers["Allow"] == "GET, POST"
+    assert wrong_method.headers["Allow"] == "GET, HEAD, POST"
     text = await call(
         http, "POST", "/v1/accounts", data=b"email=x", headers={"Content-Type": "text/plain"}
     )
