@@ -31,3 +31,20 @@ async def test_a_method_not_allowed_lists_head_with_get(http: ClientSession) -> 
     assert wrong.headers["Allow"] == "GET, HEAD, POST"
     async with http.head("/v1/payment_intents/pi_1/capture") as only_post:
         assert (only_post.status, only_post.headers["Allow"]) == (405, "POST")
+
+
+async def test_a_dashboard_path_with_a_trailing_slash_redirects_to_the_one_without(
+    http: ClientSession,
+) -> None:
+    redirects = {
+        "/dashboard/": "/dashboard",
+        "/dashboard/payments/": "/dashboard/payments",
+        "/dashboard/payments/pi_1/?x=1": "/dashboard/payments/pi_1?x=1",
+    }
+    for path, location in redirects.items():
+        async with http.get(path, allow_redirects=False) as answer:
+            assert (answer.status, answer.headers.get("Location")) == (301, location), path
+    async with http.get("/dashboard//example.test/", allow_redirects=False) as elsewhere:
+        assert elsewhere.status == 404
+    async with http.get("/dashboard/", allow_redirects=True) as followed:
+        assert followed.url.path == "/dashboard/login"
