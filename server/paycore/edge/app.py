@@ -8,6 +8,7 @@ import base64
 import binascii
 import functools
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,13 @@ from grpc import aio
 from paycore import contracts
 from paycore.client.tls import Tls
 from paycore.edge.declines import declined
-from paycore.edge.errors import EdgeError, from_rpc_error, internal_error, invalid_request
+from paycore.edge.errors import (
+    EdgeError,
+    from_rpc_error,
+    internal_error,
+    invalid_request,
+    parameter_invalid,
+)
 from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
@@ -42,6 +49,7 @@ from paycore.transcoding import (
     message_class,
     to_message,
 )
+from paycore.validation import MAX_LIST_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +68,8 @@ _PASSED_HEADERS = (
     ("Paycore-Merchant", "paycore-merchant"),
 )
 _HEADER_LENGTH_MAX = 4096
+LIST_LIMIT = "limit"
+_DECIMAL_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 STRIPE_ACCOUNT_HEADER = "Stripe-Account"
 _STRIPE_ACCOUNT_REFUSED = (
     "paycore has no connected accounts to act as: call with the key of the merchant the call is"
@@ -271,11 +281,23 @@ def _query_fields(route: HttpRoute, request: web.Request, expand: list[Any]) -> 
         message = f"{route.http_method} {route.template} takes its parameters in the body only"
         raise invalid_request("parameter_unknown", message)
     params = parse_params(pairs, route.input)
+    _check_list_limit(route, params)
     for name in (*route.path_fields, route.body):
         if name and name.split(".")[0] in params:
             message = f"{name} is given by the {'path' if name != route.body else 'body'}"
             raise invalid_request("parameter_invalid", message, name)
     return checked(route.input, params, from_text=True)
+
+
+def _check_list_limit(route: HttpRoute, params: dict[str, Any]) -> None:
+    """A list's `limit`, when given, is 1 to 100 as Stripe's. gRPC reads 0 as unset (proto3
+    cannot tell them apart) and the default 10; the query string can, so `limit=0` is refused
+    here, and a number beyond int32 with the list's range rather than int32's."""
+    value = params.get(LIST_LIMIT)
+    if LIST_LIMIT not in route.input.fields_by_name or not isinstance(value, str):
+        return
+    if _DECIMAL_INTEGER.fullmatch(value) and not 1 <= int(value) <= MAX_LIST_LIMIT:
+        raise parameter_invalid(LIST_LIMIT, f"must be between 1 and {MAX_LIST_LIMIT}")
 
 
 def _form_pairs(text: str, where: str) -> list[tuple[str, str]]:
