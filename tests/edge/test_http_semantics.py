@@ -3,7 +3,13 @@ and methods get."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+
+import pytest
 from aiohttp import ClientSession
+from paycore.edge import EdgeServer
 
 from tests.edge.helpers import bearer, call, new_merchant
 
@@ -48,3 +54,44 @@ async def test_a_dashboard_path_with_a_trailing_slash_redirects_to_the_one_witho
         assert elsewhere.status == 404
     async with http.get("/dashboard/", allow_redirects=True) as followed:
         assert followed.url.path == "/dashboard/login"
+
+
+async def _raw(port: int, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """The status line, headers and body the edge answers `request`, sent as bytes (aiohttp's
+    client refuses to send what the server's parser is to refuse)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name: value for name, _, value in (line.partition(": ") for line in lines)}
+    return status_line.encode(), headers, body
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /v1/customers?email=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: edge\r\n\r\n",
+        b"GET /v1/balance HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer sk_\x01secret\r\n\r\n",
+        b"GET /v1/balance HTTP/1.1\r\nHost: edge\r\nX-Note: " + b"a" * 9000 + b"\r\n\r\n",
+        b"GET /v1/bal\x01ance HTTP/1.1\r\nHost: edge\r\n\r\n",
+    ],
+)
+async def test_a_request_the_http_parser_refuses_gets_the_json_error_and_a_warning(
+    edge_server: EdgeServer, caplog: pytest.LogCaptureFixture, request_bytes: bytes
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        status_line, headers, body = await _raw(edge_server.port, request_bytes)
+    assert status_line.split(b" ")[1] == b"400", status_line
+    assert headers["Content-Type"].startswith("application/json"), headers
+    request_id = headers["Request-Id"]
+    error = json.loads(body)["error"]
+    assert (error["type"], error["code"]) == ("invalid_request_error", "request_malformed")
+    assert b"secret" not in body and b"aaaa" not in body
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert warning.exc_info is None and request_id in warning.getMessage()
+    assert "secret" not in warning.getMessage()

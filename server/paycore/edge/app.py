@@ -22,7 +22,9 @@ from paycore import contracts
 from paycore.client.tls import Tls
 from paycore.edge.declines import declined
 from paycore.edge.errors import (
+    JSON,
     EdgeError,
+    error_response,
     from_rpc_error,
     internal_error,
     invalid_request,
@@ -31,6 +33,7 @@ from paycore.edge.errors import (
 from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
+from paycore.edge.protocol import EdgeRunner
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.edge.site import add_site
 from paycore.ids import random_base62
@@ -60,7 +63,6 @@ CALL_TIMEOUT_SECONDS = 30.0
 HEALTH_WAIT_SECONDS = 1.0
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
 RECONNECT_BACKOFF_MAX_MS = 2000
-JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _PASSED_HEADERS = (
     ("Authorization", "authorization"),
@@ -118,16 +120,16 @@ class Edge:
         try:
             return await self._handle(request, request_id)
         except EdgeError as error:
-            return _error_response(error, request_id)
+            return error_response(error, request_id)
         except JsonRejected as rejected:
             answer = invalid_request(rejected.code, rejected.message, rejected.param)
-            return _error_response(answer, request_id)
+            return error_response(answer, request_id)
         except RecursionError:
             nested = invalid_request("body_malformed", "The request is nested too deeply")
-            return _error_response(nested, request_id)
+            return error_response(nested, request_id)
         except Exception:
             logger.exception("edge: unexpected error (request %s)", request_id)
-            return _error_response(internal_error(request_id), request_id)
+            return error_response(internal_error(request_id), request_id)
 
     async def _handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
         what = f"{request.method} {request.rel_url.raw_path}"
@@ -386,13 +388,6 @@ def _bearer_of_basic(authorization: str) -> str:
     return f"Bearer {key}" if key.isprintable() and key else authorization
 
 
-def _error_response(error: EdgeError, request_id: str) -> web.Response:
-    headers = {"Request-Id": request_id, **error.headers}
-    return web.Response(
-        body=dumps(error.body()), status=error.status, content_type=JSON, headers=headers
-    )
-
-
 def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Application:
     """The aiohttp application serving `edge`, /healthz and /openapi.json, the hosted checkout
     pages and the dashboard (paycore.edge.site)."""
@@ -451,7 +446,7 @@ async def start_edge(
     edge = Edge(channel, routes, TrustedProxies(trusted_proxies))
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = EdgeRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     host, port = split_address(address)
     site = web.TCPSite(runner, host, port, ssl_context=tls.ssl_context() if tls else None)
