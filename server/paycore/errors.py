@@ -40,6 +40,7 @@ the server's error interceptor turns it into a status with a `google.rpc.ErrorIn
 
 from __future__ import annotations
 
+import re
 from enum import Enum, IntEnum, StrEnum
 
 
@@ -129,7 +130,7 @@ class Reason(Enum):
     AMOUNT_TOO_LARGE = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
-        "{param} must be at most {maximum} (minor units of {currency})",
+        "{amount_subject} must be at most {maximum} (minor units of {currency})",
     )
     RESOURCE_MISSING = (Status.NOT_FOUND, ErrorType.INVALID_REQUEST, "No such {object}: '{id}'")
     LEDGER_ACCOUNT_EXISTS = (
@@ -326,12 +327,13 @@ class Reason(Enum):
     AMOUNT_NOT_ALLOWED = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
-        "{param} must be a multiple of {multiple} (minor units of {currency}) for a {purpose}",
+        "{amount_subject} must be a multiple of {multiple} (minor units of {currency})"
+        " for a {purpose}",
     )
     AMOUNT_TOO_SMALL = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
-        "{param} must be at least {minimum} (minor units of {currency})",
+        "{amount_subject} must be at least {minimum} (minor units of {currency})",
     )
     CURRENCY_PAIR_UNSUPPORTED = (
         Status.INVALID_ARGUMENT,
@@ -488,7 +490,8 @@ class ApiError(PaycoreError):
         self.reason = reason
         self.param = param
         self.metadata = dict(metadata or {})
-        self.message = reason.template.format(param=param, **fields)
+        subject = amount_subject(param)
+        self.message = reason.template.format(param=param, amount_subject=subject, **fields)
         super().__init__(self.message)
 
     @classmethod
@@ -508,6 +511,20 @@ class ApiError(PaycoreError):
 
     def __repr__(self) -> str:
         return f"ApiError({self.reason.name}, param={self.param!r}, message={self.message!r})"
+
+
+_INDEXES = re.compile(r"\[[^\]]*\]")
+
+
+def amount_subject(param: str) -> str:
+    """What an amount's rule (AMOUNT_TOO_LARGE, AMOUNT_TOO_SMALL, AMOUNT_NOT_ALLOWED) says is
+    wrong: `param` when it is an amount (`amount`, `payment_orders[0].amount`,
+    `amount_to_capture`), else the amount it makes, which is what the minor units are of (a
+    `quantity` times a price, a session's `line_items`, an intent's amount in a new `currency`)."""
+    name = _INDEXES.sub("", param).rsplit(".", 1)[-1]
+    if "amount" in name:
+        return param
+    return f"The amount with the {param} given" if param else "The amount"
 
 
 def missing(param: str) -> ApiError:

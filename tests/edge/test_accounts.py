@@ -330,3 +330,27 @@ async def test_a_public_edge_has_no_operator_routes(target: str, settings_admin_
     assert integrity.status == 404
     assert "/v1/merchants" not in openapi["paths"]
     assert "/v1/accounts" in openapi["paths"]
+
+
+async def test_a_key_naming_another_merchant_in_paycore_merchant_is_refused(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """The header is the operators' way to act for a merchant; a key acts for its own only,
+    so another merchant named is refused rather than ignored (the call would act on the key's)."""
+    merchant = await new_merchant(http, settings_admin_token)
+    other = await new_merchant(http, settings_admin_token, name="Globex")
+    for key in (merchant["secret_key"], merchant["publishable_key"]):
+        for named in (other["id"], "acct_nope"):
+            refused = await call(
+                http, "GET", "/v1/balance", key=key, headers={"Paycore-Merchant": named}
+            )
+            assert (refused.status, refused.error["type"]) == (403, "permission_error"), named
+            assert refused.error["param"] == "paycore-merchant"
+    own = await call(
+        http,
+        "GET",
+        "/v1/balance",
+        key=merchant["secret_key"],
+        headers={"Paycore-Merchant": merchant["id"]},
+    )
+    assert own.status == 200, own.body

@@ -11,7 +11,7 @@ from aiohttp import ClientSession
 from grpc import aio
 from paycore.edge import BODY_SIZE_MAX, EdgeServer, start_edge
 
-from tests.edge.helpers import call
+from tests.edge.helpers import call, new_merchant
 from tests.helpers import free_port
 
 SELLER = {"email": "a@seller.test", "country": "US", "default_currency": "usd"}
@@ -87,6 +87,24 @@ async def test_malformed_query_strings_and_forms_name_what_is_wrong(
     assert answer.error["code"] == code, answer.body
 
 
+async def test_a_list_limit_is_1_to_100_and_0_is_not_the_default(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe refuses a limit outside 1..100 naming it; gRPC reads 0 as unset (proto3), the
+    query string does not."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    for limit in ("0", "-1", "101", "2147483648", "99999999999", "9" * 40):
+        for path in ("/v1/customers", "/v1/events", "/v1/exchange_rates"):
+            answer = await call(http, "GET", f"{path}?limit={limit}", key=key)
+            assert (answer.status, answer.error["param"]) == (400, "limit"), (path, limit)
+            assert answer.error["message"] == "limit: must be between 1 and 100", answer.body
+    for limit in ("1", "100"):
+        answer = await call(http, "GET", f"/v1/customers?limit={limit}", key=key)
+        assert answer.status == 200, answer.body
+    unset = await call(http, "GET", "/v1/customers", key=key)
+    assert unset.status == 200, unset.body
+
+
 async def test_an_unknown_enum_value_is_told_the_values_a_client_can_send(
     http: ClientSession,
 ) -> None:
@@ -106,7 +124,7 @@ async def test_routes_methods_types_and_sizes(http: ClientSession) -> None:
     assert trailing.status == 404
     wrong_method = await call(http, "DELETE", "/v1/accounts")
     assert wrong_method.status == 405
-    assert wrong_method.headers["Allow"] == "GET, POST"
+    assert wrong_method.headers["Allow"] == "GET, HEAD, POST"
     text = await call(
         http, "POST", "/v1/accounts", data=b"email=x", headers={"Content-Type": "text/plain"}
     )

@@ -30,7 +30,7 @@ def test_literal_segments_win_and_variables_are_decoded() -> None:
     assert variables == {"id": "acct_1"}
     with pytest.raises(MethodNotAllowed) as raised:
         router.match("PUT", "/v1/merchants/acct_1")
-    assert raised.value.allowed == ["GET"]
+    assert raised.value.allowed == ["GET", "HEAD"]
     with pytest.raises(RouteNotFound):
         router.match("GET", "/v1/merchants/acct_1/extra")
 

@@ -96,6 +96,7 @@ class Authenticator:
             if error.reason is Reason.API_KEY_INVALID:
                 self._failures.record_failure(client_address)
             raise
+        _check_acting_for(caller, acting_for)
         authorize(caller, policy)
         return caller
 
@@ -213,6 +214,21 @@ class Authenticator:
         while len(self._rows) > CACHE_ENTRIES_MAX:
             self._rows.popitem(last=False)
         return found
+
+
+def _check_acting_for(caller: Caller, acting_for: str | None) -> None:
+    """A key acts for its own merchant only: `paycore-merchant` naming another is refused,
+    PERMISSION_DENIED naming it, rather than ignored (the call would act on the key's merchant,
+    not the one the caller named, as Stripe refuses a Stripe-Account the key has no access to).
+    Naming the key's own merchant changes nothing and is accepted."""
+    if caller.is_operator or not acting_for or acting_for == caller.merchant_id:
+        return
+    raise ApiError(
+        Reason.PERMISSION_DENIED,
+        param=MERCHANT_HEADER,
+        detail=f"{MERCHANT_HEADER} is for operators acting for a merchant; an API key acts for"
+        " its own merchant only: call with that merchant's key",
+    )
 
 
 def authorize(caller: Caller, policy: MethodPolicy) -> None:

@@ -8,6 +8,7 @@ import base64
 import binascii
 import functools
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,19 @@ from grpc import aio
 from paycore import contracts
 from paycore.client.tls import Tls
 from paycore.edge.declines import declined
-from paycore.edge.errors import EdgeError, from_rpc_error, internal_error, invalid_request
+from paycore.edge.errors import (
+    JSON,
+    EdgeError,
+    error_response,
+    from_rpc_error,
+    internal_error,
+    invalid_request,
+    parameter_invalid,
+)
 from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
 from paycore.edge.openapi import openapi_document
 from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
+from paycore.edge.protocol import EdgeRunner
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.edge.site import add_site
 from paycore.ids import random_base62
@@ -42,6 +52,7 @@ from paycore.transcoding import (
     message_class,
     to_message,
 )
+from paycore.validation import MAX_LIST_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +63,6 @@ CALL_TIMEOUT_SECONDS = 30.0
 HEALTH_WAIT_SECONDS = 1.0
 MESSAGE_LENGTH_MAX = 4 * 1024 * 1024
 RECONNECT_BACKOFF_MAX_MS = 2000
-JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _PASSED_HEADERS = (
     ("Authorization", "authorization"),
@@ -60,6 +70,8 @@ _PASSED_HEADERS = (
     ("Paycore-Merchant", "paycore-merchant"),
 )
 _HEADER_LENGTH_MAX = 4096
+LIST_LIMIT = "limit"
+_DECIMAL_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 STRIPE_ACCOUNT_HEADER = "Stripe-Account"
 _STRIPE_ACCOUNT_REFUSED = (
     "paycore has no connected accounts to act as: call with the key of the merchant the call is"
@@ -108,16 +120,16 @@ class Edge:
         try:
             return await self._handle(request, request_id)
         except EdgeError as error:
-            return _error_response(error, request_id)
+            return error_response(error, request_id)
         except JsonRejected as rejected:
             answer = invalid_request(rejected.code, rejected.message, rejected.param)
-            return _error_response(answer, request_id)
+            return error_response(answer, request_id)
         except RecursionError:
             nested = invalid_request("body_malformed", "The request is nested too deeply")
-            return _error_response(nested, request_id)
+            return error_response(nested, request_id)
         except Exception:
             logger.exception("edge: unexpected error (request %s)", request_id)
-            return _error_response(internal_error(request_id), request_id)
+            return error_response(internal_error(request_id), request_id)
 
     async def _handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
         what = f"{request.method} {request.rel_url.raw_path}"
@@ -271,11 +283,23 @@ def _query_fields(route: HttpRoute, request: web.Request, expand: list[Any]) -> 
         message = f"{route.http_method} {route.template} takes its parameters in the body only"
         raise invalid_request("parameter_unknown", message)
     params = parse_params(pairs, route.input)
+    _check_list_limit(route, params)
     for name in (*route.path_fields, route.body):
         if name and name.split(".")[0] in params:
             message = f"{name} is given by the {'path' if name != route.body else 'body'}"
             raise invalid_request("parameter_invalid", message, name)
     return checked(route.input, params, from_text=True)
+
+
+def _check_list_limit(route: HttpRoute, params: dict[str, Any]) -> None:
+    """A list's `limit`, when given, is 1 to 100 as Stripe's. gRPC reads 0 as unset (proto3
+    cannot tell them apart) and the default 10; the query string can, so `limit=0` is refused
+    here, and a number beyond int32 with the list's range rather than int32's."""
+    value = params.get(LIST_LIMIT)
+    if LIST_LIMIT not in route.input.fields_by_name or not isinstance(value, str):
+        return
+    if _DECIMAL_INTEGER.fullmatch(value) and not 1 <= int(value) <= MAX_LIST_LIMIT:
+        raise parameter_invalid(LIST_LIMIT, f"must be between 1 and {MAX_LIST_LIMIT}")
 
 
 def _form_pairs(text: str, where: str) -> list[tuple[str, str]]:
@@ -364,13 +388,6 @@ def _bearer_of_basic(authorization: str) -> str:
     return f"Bearer {key}" if key.isprintable() and key else authorization
 
 
-def _error_response(error: EdgeError, request_id: str) -> web.Response:
-    headers = {"Request-Id": request_id, **error.headers}
-    return web.Response(
-        body=dumps(error.body()), status=error.status, content_type=JSON, headers=headers
-    )
-
-
 def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Application:
     """The aiohttp application serving `edge`, /healthz and /openapi.json, the hosted checkout
     pages and the dashboard (paycore.edge.site)."""
@@ -429,7 +446,7 @@ async def start_edge(
     edge = Edge(channel, routes, TrustedProxies(trusted_proxies))
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = EdgeRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     host, port = split_address(address)
     site = web.TCPSite(runner, host, port, ssl_context=tls.ssl_context() if tls else None)

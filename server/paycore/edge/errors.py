@@ -15,10 +15,12 @@ import math
 from dataclasses import dataclass, field
 
 import grpc
+from aiohttp import web
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 from paycore.errors import ErrorType, Reason
 from paycore.runtime.interceptors.errors import RETRY_AFTER_HEADER, STATUS_DETAILS_HEADER
+from paycore.transcoding import dumps
 
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.CANCELLED: 499,
@@ -39,6 +41,7 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
 }
 PAYMENT_REQUIRED = 402
+JSON = "application/json"
 
 SHOULD_RETRY_HEADER = "Stripe-Should-Retry"
 """What Stripe answers so that its SDKs skip a retry that cannot succeed: they retry every 409
@@ -96,6 +99,13 @@ def parameter_invalid(param: str, detail: str) -> EdgeError:
 def internal_error(request_id: str) -> EdgeError:
     message = f"An internal error occurred (request {request_id})"
     return EdgeError(500, ErrorType.API, "internal_error", message)
+
+
+def error_response(error: EdgeError, request_id: str) -> web.Response:
+    headers = {"Request-Id": request_id, **error.headers}
+    return web.Response(
+        body=dumps(error.body()), status=error.status, content_type=JSON, headers=headers
+    )
 
 
 def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:

@@ -19,6 +19,7 @@ from paycore.runtime.policy import MethodPolicy
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 _REST = "**"
+HEAD = "HEAD"
 
 
 @dataclass(frozen=True)
@@ -185,17 +186,19 @@ class Router:
 
     def match(self, http_method: str, raw_path: str) -> tuple[HttpRoute, dict[str, str]]:
         """The route and its path variables (percent-decoded), or RouteNotFound /
-        MethodNotAllowed (with the methods the path does answer)."""
+        MethodNotAllowed (with the methods the path does answer). HEAD is answered wherever
+        GET is (RFC 9110 9.3.2), by the GET route: aiohttp sends its headers without the body."""
         if not raw_path.startswith("/"):
             raise RouteNotFound
         parts = raw_path[1:].split("/")
         candidates = self._candidates(self._root, parts, 0, [])
         allowed: list[str] = []
         for routes, values in candidates:
-            route = routes.get(http_method)
+            route = routes.get("GET" if http_method == HEAD else http_method)
             if route is not None:
                 return route, _bind(route, values)
-            allowed.extend(method for method in routes if method not in allowed)
+            answered = [*routes, *([HEAD] if "GET" in routes else [])]
+            allowed.extend(method for method in answered if method not in allowed)
         if allowed:
             raise MethodNotAllowed(sorted(allowed))
         raise RouteNotFound

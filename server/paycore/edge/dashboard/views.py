@@ -85,6 +85,15 @@ class Dashboard:
         app.router.add_get("/dashboard/payouts/{id}", signed_in(self.payout))
         app.router.add_get("/dashboard/webhooks/{id}", signed_in(self.webhook))
         app.router.add_get("/dashboard/{slug}", signed_in(self.listing))
+        # Last: what the routes above did not match. No empty segment, so no "//host" location.
+        app.router.add_get("/dashboard/{path:(?:[^/]+/)*}", self.without_slash)
+
+    async def without_slash(self, request: web.Request) -> web.StreamResponse:
+        """`/dashboard/` and `/dashboard/payments/`: the page without the trailing slash."""
+        location = request.rel_url.raw_path.rstrip("/")
+        if request.rel_url.raw_query_string:
+            location += f"?{request.rel_url.raw_query_string}"
+        raise web.HTTPMovedPermanently(location)
 
     # -- signing in -----------------------------------------------------------------------------
 
