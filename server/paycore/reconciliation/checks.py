@@ -6,7 +6,8 @@ exactly what paycore booked.
 The bank's payouts report has its own account: for the payouts the day's report finished (paid
 or failed) and paycore agreed with, payouts_in_transit nets to zero (each payout went in and
 came out once); a payout_mismatch's residual is cash (platform_cash), never in transit, so it
-explains nothing here."""
+explains nothing here, nor does a payout's timing (it is settled to no day until the
+neighbouring day's report finishes it)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ async def day_receivables(
         ledger[(row["merchant_id"], row["currency"])] += row["amount"]
     explained: dict[tuple[str, str], int] = defaultdict(int)
     for discrepancy in await open_of_day(connection, source, day, known):
-        if discrepancy.kind in (Kind.FEE_MISMATCH, Kind.PAYOUT_MISMATCH):
+        # A payout's discrepancy (payout_mismatch, timing) is cash, never in transit.
+        if discrepancy.kind is Kind.FEE_MISMATCH or discrepancy.source is Source.BANK_PAYOUTS:
             continue
         for currency, amount in discrepancy.receivable_residual().items():
             explained[(discrepancy.merchant_id, currency)] += amount

@@ -415,7 +415,9 @@ class Matched:
     booked_late: list[tuple[str, str, dt.date]] = field(default_factory=list)
     """(merchant id, discrepancy id, its day) of the missing_in_paycore and status_mismatch
     discrepancies that paycore's late bookings closed: this day's (run again), or an earlier
-    day's (the booking is this day's item, settled to the day that reported it)."""
+    day's (the booking is this day's item, settled to the day that reported it); for the bank's
+    report, the timing discrepancies of another day whose payout this report finished. The run
+    checks each of those days too."""
 
 
 class Steps:

@@ -16,7 +16,9 @@ payouts report") gives the cases, the CASE below tells them apart:
                or failed before it was paid (queued: the money went out twice)
     failed     the bank says failed; paycore has it in transit or paid (automatic: paycore
                fails it, the funds return to the balance)
-    missing    paycore has a paid payout whose arrival is the day and the report lacks it
+    missing    paycore has a paid payout whose arrival is the day and the report lacks it:
+               `timing` when it arrived within the timing window of midnight (the bank's
+               line may be on the neighbouring day, whose run closes it), else a mismatch
 
 A payout the bank finished that day (paid or failed) and paycore agrees with settles to the
 day in `reconciliation_items` (the day check reads it: its payouts_in_transit nets to zero).
@@ -73,7 +75,7 @@ WITH wanted AS (
   SELECT d.merchant_id, d.object_id FROM reconciliation_discrepancies d
   WHERE d.source = $1 AND d.day = $4 AND d.kind = 'payout_mismatch' AND d.object_id <> ''
 )
-SELECT p.merchant_id, p.id, p.bank_reference, p.amount, p.currency, p.status,
+SELECT p.merchant_id, p.id, p.bank_reference, p.amount, p.currency, p.status, p.arrival_date,
        (p.arrival_date >= $2 AND p.arrival_date < $3 AND p.status = 'paid'
         AND (s.day IS NULL OR s.day = $4)) AS due,
        -- Found missing before, and failed since (paycore followed the bank): found again.
@@ -137,7 +139,13 @@ SELECT merchant_id, reference, line_count, failure_code, outcome,
        amount AS psp_amount, currency AS psp_currency, status AS psp_status
 FROM classified
 UNION ALL
-SELECT p.merchant_id, p.bank_reference, 0, '', 'missing', 'payout_mismatch', false,
+-- A paid payout the report lacks: timing when paycore's arrival is within the window of
+-- midnight ($3: from it before the day's end; $4: until it after the day's start), as the
+-- bank's line may be on the neighbouring day; not settled here (that day's line settles it).
+SELECT p.merchant_id, p.bank_reference, 0, '', 'missing',
+       CASE WHEN p.due AND (p.arrival_date >= $3 OR p.arrival_date < $4) THEN 'timing'
+            ELSE 'payout_mismatch' END,
+       false,
        p.settled_day, p.id, ARRAY[p.id, p.bank_reference], p.amount, p.currency, 'paid',
        0, '', ''
 FROM recon_payouts p
@@ -147,6 +155,19 @@ WHERE (p.due OR p.found_missing) AND NOT EXISTS (
 """
 
 _SETTLE_ITEMS = settle_items("recon_payout_results")
+
+# Payouts another day found `timing` (paycore's arrival and the bank's line on either side of
+# midnight) that this report finished: they settle here, and that day's discrepancy closes with
+# nothing booked.
+_LATE_ARRIVALS = """
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = now(),
+    note = 'reported in the ' || to_char($1::date, 'YYYY-MM-DD') || ' report'
+FROM recon_payout_results r
+WHERE d.source = $2 AND d.kind = 'timing' AND d.status = 'open' AND d.day <> $1
+  AND r.settles_item AND d.merchant_id = r.merchant_id AND d.reference = r.reference
+RETURNING d.merchant_id, d.id, d.day
+"""
 
 _COUNTS = """
 SELECT (SELECT count(*) FROM recon_raw),
@@ -171,8 +192,11 @@ async def match(driver: Driver, source: Source, run_id: str, window: DayWindow) 
     await steps.execute("parse", _PARSE)
     start, end = int(window.start.timestamp()), int(window.end.timestamp())
     await steps.execute("payouts", _PAYOUTS, source.value, start, end, window.day)
-    await steps.execute("results", _RESULTS, window.day, source.value)
+    timing_from = int(window.timing_from.timestamp())
+    timing_until = start + (end - timing_from)
+    await steps.execute("results", _RESULTS, window.day, source.value, timing_from, timing_until)
     await steps.execute("settle", _SETTLE_ITEMS, window.day, source.value)
+    late = await steps.fetch("late arrivals", _LATE_ARRIVALS, window.day, source.value)
     record_count, matched_count = await driver.fetchrow(_COUNTS, timeout=timeout)
     log.info("matching %s: %s", run_id, steps)
     rows = await driver.fetch(_DISCREPANCIES, timeout=timeout)
@@ -183,4 +207,5 @@ async def match(driver: Driver, source: Source, run_id: str, window: DayWindow) 
         found,
         [],
         failure_codes={row["reference"]: row["failure_code"] for row in rows},
+        booked_late=[(row["merchant_id"], row["id"], row["day"]) for row in late],
     )

@@ -35,7 +35,7 @@ from paycore.payout.models import BalanceStatus
 from paycore.reconciliation import repository
 from paycore.reconciliation.books import Books, is_merchant
 from paycore.reconciliation.events import DISCREPANCY_RESOLVED
-from paycore.reconciliation.models import Action, Discrepancy, Kind, Status
+from paycore.reconciliation.models import Action, Discrepancy, Kind, Source, Status
 from paycore.reconciliation.payout_resolution import (
     PayoutResolutions,
     follows_bank,
@@ -96,7 +96,7 @@ class Resolver:
                 id=discrepancy.id,
                 action=discrepancy.action.value if discrepancy.action else "",
             )
-        if discrepancy.kind is Kind.PAYOUT_MISMATCH:
+        if discrepancy.source is Source.BANK_PAYOUTS:  # payout_mismatch, a payout's timing
             transfer_ids = await self._payouts.resolve(
                 connection, discrepancy, action=action, code=failure_code
             )

@@ -1,0 +1,169 @@
+"""A payout whose bank line and paycore's record fall on either side of midnight: the day that
+has paycore's record without the bank's line finds a `timing` difference (never a
+payout_mismatch for an operator), which the other day's run closes with nothing booked, in
+whichever order the two days run; the payouts_in_transit day check holds on both days after
+every run, and the ledger balances.
+
+The bank books a payout at its own time: the simulator's stored payout is moved across
+midnight (its submitted and paid lines), paycore's record stays as paycore made it (an instant
+payout's arrival is paycore's time of the answer)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from paycore.reconciliation.models import Action, Discrepancy, Kind, Run, RunStatus, Source, Status
+
+from tests.reconciliation.conftest import BankDesk
+
+BANK = Source.BANK_PAYOUTS
+LAST_SECONDS = 23 + 59.5 / 60
+"""23:59:30, as an hour of the day."""
+FIRST_SECONDS = 10 / 3600
+"""00:00:10, as an hour of the day."""
+
+
+def _at(day: dt.date, hour: int, minute: int, second: int) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=dt.UTC)
+
+
+def _bank_books(desk: BankDesk, payout_id: str, at: dt.datetime) -> None:
+    """The bank submitted and paid `payout_id` at `at` by its own clock (its lines of that
+    day)."""
+    ms = int(at.timestamp() * 1000)
+    store = desk.desk.writer.store
+    with store.transaction():
+        changed = store.execute(
+            "update bank_payouts set submitted_ms = ?, arrival_ms = ?, paid_ms = ?"
+            " where reference = ?",
+            (ms, ms, ms, payout_id),
+        )
+    assert changed == 1
+
+
+async def _run(desk: BankDesk, day: dt.date, days: tuple[dt.date, dt.date]) -> Run:
+    """The bank's run of `day`; then both days hold (payouts_in_transit nets to what their open
+    discrepancies explain: nothing) and the ledger balances."""
+    run = await desk.desk.run(day, BANK)
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    for checked in days:
+        receivables = await desk.desk.receivables(checked, BANK)
+        assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
+    for report in await desk.desk.integrity():
+        assert report.ok, report
+    return run
+
+
+def _timing(found: list[Discrepancy], payout_id: str) -> Discrepancy:
+    assert [(d.kind, d.object_id) for d in found] == [(Kind.TIMING, payout_id)], found
+    (timing,) = found
+    assert (timing.internal_status, timing.psp_status, timing.psp_amount) == ("paid", "", 0)
+    return timing
+
+
+def _closed_by(timing: Discrepancy, day: dt.date) -> None:
+    assert (timing.status, timing.action, timing.ledger_transfer_ids) == (
+        Status.RESOLVED,
+        Action.AUTO,
+        (),
+    ), timing
+    assert timing.note == f"reported in the {day.isoformat()} report"
+
+
+async def _booked_once(desk: BankDesk, payout_ids: list[str]) -> None:
+    """Every day run again finds nothing new; the payouts stay paid and reconciliation booked
+    nothing for them (no resolution transfer, no payout failure)."""
+    paid = await desk.count(
+        "SELECT count(*) FROM payouts WHERE id = ANY($1::text[]) AND status = 'paid'", payout_ids
+    )
+    assert paid == len(payout_ids)
+    booked = await desk.count(
+        "SELECT count(*) FROM ledger_transfers WHERE merchant_id = ANY($1::text[])"
+        " AND metadata->>'reconciliation' LIKE 'bank_payouts:%'",
+        desk.desk.merchants,
+    )
+    assert booked == 0
+    mismatches = await desk.count(
+        "SELECT count(*) FROM reconciliation_discrepancies WHERE object_id = ANY($1::text[])"
+        " AND kind <> 'timing'",
+        payout_ids,
+    )
+    assert mismatches == 0
+
+
+async def test_a_payout_paycore_records_before_midnight_and_the_bank_pays_after(
+    bank_desk: BankDesk,
+) -> None:
+    desk, monday = bank_desk, bank_desk.monday
+    tuesday, wednesday, thursday = (monday + dt.timedelta(days=n) for n in (1, 2, 3))
+    shop, other = desk.shops
+    await desk.at(monday, LAST_SECONDS)
+    early = await desk.instant(shop, 4_000)
+    _bank_books(desk, early, _at(tuesday, 0, 0, 20))
+    await desk.at(wednesday, LAST_SECONDS)
+    late = await desk.instant(other, 5_000)
+    _bank_books(desk, late, _at(thursday, 0, 0, 20))
+    await desk.at(thursday + dt.timedelta(days=1), 3)
+
+    # Paycore's day first: timing, closed by the bank's day.
+    run = await _run(desk, monday, (monday, tuesday))
+    assert (run.discrepancy_count, run.auto_resolved_count) == (1, 0), run
+    timing = _timing(await desk.desk.discrepancies(monday), early)
+    assert timing.status is Status.OPEN
+    run = await _run(desk, tuesday, (monday, tuesday))
+    assert (run.discrepancy_count, run.matched_count) == (0, 2), run
+    assert await desk.desk.discrepancies(tuesday) == []
+    _closed_by(_timing(await desk.desk.discrepancies(monday), early), tuesday)
+
+    # The bank's day first: it settles the payout, paycore's day does not look for it again.
+    run = await _run(desk, thursday, (wednesday, thursday))
+    assert (run.discrepancy_count, run.matched_count) == (0, 2), run
+    run = await _run(desk, wednesday, (wednesday, thursday))
+    assert (run.record_count, run.discrepancy_count) == (0, 0), run
+    assert await desk.desk.discrepancies(wednesday) == []
+
+    for day in (monday, tuesday, wednesday, thursday):
+        await _run(desk, day, (day - dt.timedelta(days=1), day + dt.timedelta(days=1)))
+    _closed_by(_timing(await desk.desk.discrepancies(monday), early), tuesday)
+    for day in (tuesday, wednesday, thursday):
+        assert await desk.desk.discrepancies(day) == []
+    await _booked_once(desk, [early, late])
+
+
+async def test_a_payout_the_bank_pays_before_midnight_and_paycore_records_after(
+    bank_desk: BankDesk,
+) -> None:
+    desk, monday = bank_desk, bank_desk.monday
+    tuesday, wednesday, thursday = (monday + dt.timedelta(days=n) for n in (1, 2, 3))
+    shop, other = desk.shops
+    await desk.at(tuesday, FIRST_SECONDS)
+    early = await desk.instant(shop, 4_000)
+    _bank_books(desk, early, _at(monday, 23, 59, 50))
+    await desk.at(thursday, FIRST_SECONDS)
+    late = await desk.instant(other, 5_000)
+    _bank_books(desk, late, _at(wednesday, 23, 59, 50))
+    await desk.at(thursday + dt.timedelta(days=1), 3)
+
+    # The bank's day first: it settles the payout, paycore's day does not look for it again.
+    run = await _run(desk, monday, (monday, tuesday))
+    assert (run.discrepancy_count, run.matched_count) == (0, 2), run
+    run = await _run(desk, tuesday, (monday, tuesday))
+    assert (run.record_count, run.discrepancy_count) == (0, 0), run
+    assert await desk.desk.discrepancies(tuesday) == []
+
+    # Paycore's day first: timing, closed by the bank's day.
+    run = await _run(desk, thursday, (wednesday, thursday))
+    assert (run.discrepancy_count, run.auto_resolved_count) == (1, 0), run
+    timing = _timing(await desk.desk.discrepancies(thursday), late)
+    assert timing.status is Status.OPEN
+    run = await _run(desk, wednesday, (wednesday, thursday))
+    assert (run.discrepancy_count, run.matched_count) == (0, 2), run
+    assert await desk.desk.discrepancies(wednesday) == []
+    _closed_by(_timing(await desk.desk.discrepancies(thursday), late), wednesday)
+
+    for day in (monday, tuesday, wednesday, thursday):
+        await _run(desk, day, (day - dt.timedelta(days=1), day + dt.timedelta(days=1)))
+    _closed_by(_timing(await desk.desk.discrepancies(thursday), late), wednesday)
+    for day in (monday, tuesday, wednesday):
+        assert await desk.desk.discrepancies(day) == []
+    await _booked_once(desk, [early, late])
