@@ -179,8 +179,8 @@ async def _psp_client(url: str) -> AsyncIterator[PspClient]:
 
 def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
     """A port another process listens on, even a gRPC server's that sets SO_REUSEPORT (which
-    our gRPC server would otherwise share with it): `paycore dev` starts nothing and names the
-    setting that moves it, instead of a traceback."""
+    our gRPC server would otherwise share with it): `paycore dev` stops what it started and
+    names the setting that moves it, instead of a traceback."""
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         holder.bind(("127.0.0.1", 0))
@@ -205,4 +205,10 @@ def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert f"127.0.0.1:{taken} (PAYCORE_GRPC_ADDR) is taken" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
-    assert not (data_dir / "postgres").exists()  # refused before starting anything
+    assert "Traceback" not in done.stdout
+    leftovers = [
+        proc.info["name"]
+        for proc in psutil.process_iter(["name", "cwd", "cmdline"])
+        if str(data_dir) in " ".join([proc.info["cwd"] or "", *(proc.info["cmdline"] or [])])
+    ]
+    assert leftovers == []  # the embedded servers it started are stopped

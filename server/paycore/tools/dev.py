@@ -57,15 +57,17 @@ def run_dev(settings: Settings) -> None:
 
     # Everything on 127.0.0.1 in one process: plaintext, whatever TLS the environment names.
     settings = plaintext(settings)
-    _refuse_taken_addresses(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
-    with _servers(settings) as configured, _psp_simulator(configured) as with_psp:
-        run_async(_run(with_psp))
+    with _servers(settings) as configured:
+        # After the data folder's lock: a second `make run` in one folder is told that.
+        _refuse_taken_addresses(configured)
+        with _psp_simulator(configured) as with_psp:
+            run_async(_run(with_psp))
 
 
 def _refuse_taken_addresses(settings: Settings) -> None:
-    """Before anything starts: each address this process listens on is free, else the
+    """Before anything listens: each address this process listens on is free, else the
     setting that moves it is named. A probe without SO_REUSEPORT also fails on a port another
     gRPC server holds with it, which our own server (it sets SO_REUSEPORT) would silently share
     with that server, calls split between two platforms."""
