@@ -9,6 +9,7 @@ import re
 import select
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -174,3 +175,40 @@ async def _psp_client(url: str) -> AsyncIterator[PspClient]:
         yield client
     finally:
         await client.close()
+
+
+def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
+    """A port another process listens on, even a gRPC server's that sets SO_REUSEPORT (which
+    our gRPC server would otherwise share with it): `paycore dev` stops what it started and
+    names the setting that moves it, instead of a traceback."""
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+        env |= {
+            "PAYCORE_DATA_DIR": str(data_dir),
+            "PAYCORE_GRPC_ADDR": f"127.0.0.1:{taken}",
+            "PAYCORE_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+            "PAYCORE_HTTP_ADDR": "127.0.0.1:0",
+            "PAYCORE_PSP_URL": "http://127.0.0.1:0",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "paycore.cli", "dev"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"127.0.0.1:{taken} (PAYCORE_GRPC_ADDR) is taken" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "Traceback" not in done.stdout
+    leftovers = [
+        proc.info["name"]
+        for proc in psutil.process_iter(["name", "cwd", "cmdline"])
+        if str(data_dir) in " ".join([proc.info["cwd"] or "", *(proc.info["cmdline"] or [])])
+    ]
+    assert leftovers == []  # the embedded servers it started are stopped

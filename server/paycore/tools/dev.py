@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -58,8 +59,46 @@ def run_dev(settings: Settings) -> None:
     settings = plaintext(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every psql it runs
-    with _servers(settings) as configured, _psp_simulator(configured) as with_psp:
-        run_async(_run(with_psp))
+    with _servers(settings) as configured:
+        # After the data folder's lock: a second `make run` in one folder is told that.
+        _refuse_taken_addresses(configured)
+        with _psp_simulator(configured) as with_psp:
+            run_async(_run(with_psp))
+
+
+def _refuse_taken_addresses(settings: Settings) -> None:
+    """Before anything listens: each address this process listens on is free, else the
+    setting that moves it is named. A probe without SO_REUSEPORT also fails on a port another
+    gRPC server holds with it, which our own server (it sets SO_REUSEPORT) would silently share
+    with that server, calls split between two platforms."""
+    from paycore.tools.psp.command import address_of
+
+    addresses = {
+        "PAYCORE_GRPC_ADDR": settings.grpc_addr,
+        "PAYCORE_HTTP_ADDR": settings.http_addr,
+        "PAYCORE_METRICS_ADDR": settings.metrics_addr,
+        "PAYCORE_PSP_URL": address_of(settings.psp_url),
+    }
+    for name, address in addresses.items():
+        host, port = split_address(address)
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise ConfigurationError(
+                    f"{address} ({name}) is taken: {error.strerror}; stop what listens there"
+                    f" or move it, e.g. {name}={_moved(name, host, port)} make run"
+                    " (docs/configuration.md)"
+                ) from None
+
+
+def _moved(name: str, host: str, port: int) -> str:
+    """The setting's value on port + 10, as an example."""
+    address = f"{host}:{port + 10}"
+    return f"http://{address}" if name == "PAYCORE_PSP_URL" else address
 
 
 @contextlib.contextmanager
