@@ -426,10 +426,11 @@ def interceptors(platform: Platform) -> list[aio.ServerInterceptor]:
     return [InterceptorChain(chain)]
 
 
-async def start_server(platform: Platform, address: str) -> GrpcServer:
-    """A gRPC server with the platform's interceptors and servicers, listening on `address`;
-    its health follows the shards' (NOT_SERVING while one is unreachable), and it routes by
-    the current shard map and follows its changes (paycore.storage.shards)."""
+async def start_server(platform: Platform, address: str, *, share_port: bool = False) -> GrpcServer:
+    """A gRPC server with the platform's interceptors and servicers, listening on `address`
+    (shared with the other workers of `serve --workers N` with `share_port`); its health
+    follows the shards' (NOT_SERVING while one is unreachable), and it routes by the current
+    shard map and follows its changes (paycore.storage.shards)."""
     await platform.shards.watch_map()
     internal = internal_services(platform.policies)
     internal_address = platform.settings.internal_grpc_addr
@@ -442,6 +443,7 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             lambda server: add_servicers(platform, server),
             hidden=internal,
             tls=grpc_server_tls(platform.settings, internal_port=True),
+            share_port=share_port,
         )
     else:
         server = await start_grpc_server(
@@ -450,12 +452,14 @@ async def start_server(platform: Platform, address: str) -> GrpcServer:
             lambda server: add_servicers(platform, server, lambda name: name not in internal),
             hidden=internal,
             tls=grpc_server_tls(platform.settings, internal_port=False),
+            share_port=share_port,
         )
         server.internal = await start_grpc_server(
             internal_address,
             interceptors(platform),
             lambda server: add_servicers(platform, server, lambda name: name in internal),
             tls=grpc_server_tls(platform.settings, internal_port=True),
+            share_port=share_port,
         )
         server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)

@@ -44,9 +44,10 @@ async def serve_one(settings: Settings, *, expose_metrics: bool) -> None:
         logger.info("metrics on http://%s/metrics", settings.metrics_addr)
     try:
         platform = build_platform(settings, registry)
-        await serve_until_signalled(
-            settings, start_server(platform, settings.grpc_addr), platform.close
-        )
+        # A worker of `serve --workers N` shares the port with the others; one process alone
+        # holds it (another process on it fails the start).
+        started = start_server(platform, settings.grpc_addr, share_port=WORKER_ENV in os.environ)
+        await serve_until_signalled(settings, started, platform.close)
     finally:
         if metrics_http is not None:
             metrics_http.shutdown()

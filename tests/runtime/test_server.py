@@ -22,6 +22,7 @@ from paycore.runtime.interceptors.base import (
     WrappedHandlers,
 )
 from paycore.runtime.policy import MethodPolicy, internal_services
+from paycore.runtime.server import start_grpc_server
 from paycore.v1 import account_pb2
 from prometheus_client import generate_latest
 
@@ -172,3 +173,26 @@ async def test_a_chain_runs_its_interceptors_outermost_first_wrapping_once_per_m
     health = await chain.intercept_service(continuation, details("/s/Health"))
     assert health is handlers["/s/Health"]
     assert await chain.intercept_service(continuation, details("/s/Unknown")) is None
+
+
+async def test_a_port_another_server_holds_fails_the_start_unless_both_share_it() -> None:
+    # gRPC sets SO_REUSEPORT by default on Linux: a second deployment on the host would have
+    # taken half of the calls of the first without a word. Only `serve --workers N`'s
+    # processes share the port.
+    def register(server: aio.Server) -> list[str]:
+        return []
+
+    alone = await start_grpc_server("127.0.0.1:0", [], register)
+    try:
+        with pytest.raises(RuntimeError):
+            await start_grpc_server(f"127.0.0.1:{alone.port}", [], register)
+    finally:
+        await alone.stop(0)
+
+    first = await start_grpc_server("127.0.0.1:0", [], register, share_port=True)
+    second = await start_grpc_server(f"127.0.0.1:{first.port}", [], register, share_port=True)
+    try:
+        assert second.port == first.port
+    finally:
+        await second.stop(0)
+        await first.stop(0)

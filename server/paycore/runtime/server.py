@@ -89,16 +89,19 @@ async def start_grpc_server(
     register: Register,
     hidden: frozenset[str] = frozenset(),
     tls: ServerTls | None = None,
+    share_port: bool = False,
 ) -> GrpcServer:
     """The servicers come from the composition root (`paycore.app.start_server`); services
     `register` leaves out answer UNIMPLEMENTED and report NOT_SERVING. Reflection lists and
     resolves every service but the `hidden` ones (internal services on the public port, issue
     23 item 7). With `tls`, the port speaks TLS only (and requires client certificates if it
-    names a client CA)."""
+    names a client CA). `share_port`: SO_REUSEPORT, for `serve --workers N`'s processes only;
+    else a port another process holds fails the start (gRPC sets SO_REUSEPORT by default on
+    Linux, and a second deployment on the host would silently take half of the calls)."""
     server = aio.server(
         interceptors=interceptors,
         options=[
-            ("grpc.so_reuseport", 1),  # `serve --workers N`: N processes share the port
+            ("grpc.so_reuseport", int(share_port)),
             ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
             ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
             # Per connection: one client cannot hold the server's memory with thousands of
