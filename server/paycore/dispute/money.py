@@ -9,7 +9,9 @@ payment order), through the balance book that pay-in and pay-out write with
                        negative) and the availability job settle it
     won                psp_receivable -> balance_pending (the amount; and fees_revenue ->
                        balance_pending, the fee, when PAYCORE_DISPUTE_FEE_RETURNED_ON_WIN):
-                       one balance transaction, amount +amount, fee -fee returned
+                       one balance transaction, amount +amount, fee -fee returned; due at
+                       once, but never available before the withdrawal it reverses (the
+                       availability job holds it with the withdrawal's available_on)
     lost, inquiries    nothing moves
 
 A converted charge's dispute (issue 19) moves the balance in its settlement currency, at the

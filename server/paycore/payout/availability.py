@@ -8,6 +8,12 @@ available and record balance.available. The rows' status and the money move in t
 commit, so each row moves exactly once. A group whose net is negative and larger than what is
 available (the balance is negative) cannot settle yet: its rows wait a day and are netted
 again with what comes due then.
+
+A won dispute's reinstatement (an adjustment of a dispute, `dp_` source, giving money back) is
+due at once, but is never available before the withdrawal it reverses: while that withdrawal
+is pending and not claimed in the same run, the reinstatement is held and takes the
+withdrawal's available_on (so both come due together, fall in the same group and settle or
+wait as one). Claimed in the same run, they are in the same group already.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from paycore.events import Recorder
+from paycore.ids import Prefix
 from paycore.ledger import codes
 from paycore.payout.balances import BalanceBook
 from paycore.payout.events import BALANCE_AVAILABLE
-from paycore.payout.models import DAY_SECONDS, AccountBalance
+from paycore.payout.models import DAY_SECONDS, AccountBalance, BalanceType
 from paycore.payout.repository import BalanceTransactionRepository, DueRow
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,6 +44,9 @@ class Availability:
         async with engine.begin() as connection:
             repository = BalanceTransactionRepository(connection)
             due = await repository.claim_due(book.now(), limit)
+            if not due:
+                return 0
+            due = await _hold_reinstatements(repository, due)
             if not due:
                 return 0
             groups: dict[Group, list[DueRow]] = defaultdict(list)
@@ -85,3 +95,29 @@ class Availability:
                 ],
             )
         return len(settled)
+
+
+async def _hold_reinstatements(
+    repository: BalanceTransactionRepository, due: list[DueRow]
+) -> list[DueRow]:
+    """`due` but for the dispute reinstatements whose withdrawal is still pending outside it:
+    those take the withdrawal's available_on and wait for it."""
+    reinstatements = [
+        row
+        for row in due
+        if row.type == BalanceType.ADJUSTMENT.value
+        and row.net > 0
+        and row.source.startswith(f"{Prefix.DISPUTE.value}_")
+    ]
+    if not reinstatements:
+        return due
+    keys = sorted({(row.merchant_id, row.source) for row in reinstatements})
+    withdrawals = await repository.pending_withdrawals(keys, due)
+    held = [
+        (row, withdrawals[(row.merchant_id, row.source)])
+        for row in reinstatements
+        if (row.merchant_id, row.source) in withdrawals
+    ]
+    await repository.defer(held)
+    ids = {row.id for row, _ in held}
+    return [row for row in due if row.id not in ids]

@@ -81,7 +81,7 @@ RETURNING {bt.c.id.name}, {bt.c.available_on.name}
 """
 _CLAIM_DUE = f"""
 SELECT {bt.c.merchant_id.name}, {bt.c.id.name}, {bt.c.account.name}, {bt.c.currency.name},
-       {bt.c.net.name}
+       {bt.c.net.name}, {bt.c.type.name}, {bt.c.source.name}
 FROM {bt.name}
 WHERE {bt.c.status.name} = 'pending' AND {bt.c.available_on.name} <= $1
 ORDER BY {bt.c.available_on.name}
@@ -97,6 +97,20 @@ _POSTPONE = f"""
 UPDATE {bt.name} SET {bt.c.available_on.name} = {bt.c.available_on.name} + $3
 FROM unnest($1::text[], $2::text[]) AS u(merchant_id, id)
 WHERE {bt.name}.merchant_id = u.merchant_id AND {bt.name}.id = u.id
+"""
+_DEFER = f"""
+UPDATE {bt.name} SET {bt.c.available_on.name} = u.available_on
+FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(merchant_id, id, available_on)
+WHERE {bt.name}.merchant_id = u.merchant_id AND {bt.name}.id = u.id
+"""
+# The latest day a pending withdrawal (an adjustment taking money) of each (merchant, source)
+# comes due, but for the rows claimed now.
+_PENDING_WITHDRAWALS = f"""
+SELECT b.merchant_id, b.source, max(b.available_on) AS available_on
+FROM unnest($1::text[], $2::text[]) AS k(merchant_id, source)
+JOIN {bt.name} b ON b.merchant_id = k.merchant_id AND b.source = k.source
+WHERE b.status = 'pending' AND b.type = 'adjustment' AND b.net < 0 AND NOT b.id = ANY($3::text[])
+GROUP BY b.merchant_id, b.source
 """
 
 
@@ -275,7 +289,15 @@ class BalanceTransactionRepository:
         driver = await driver_of(self._connection)
         records = await driver.fetch(_CLAIM_DUE, now, limit)
         return [
-            DueRow(r["merchant_id"], r["id"], r["account"], r["currency"], int(r["net"]))
+            DueRow(
+                r["merchant_id"],
+                r["id"],
+                r["account"],
+                r["currency"],
+                int(r["net"]),
+                r["type"],
+                r["source"],
+            )
             for r in records
         ]
 
@@ -284,6 +306,33 @@ class BalanceTransactionRepository:
             driver = await driver_of(self._connection)
             await driver.execute(
                 _MARK_AVAILABLE, [row.merchant_id for row in rows], [row.id for row in rows]
+            )
+
+    async def pending_withdrawals(
+        self, keys: Sequence[tuple[str, str]], claimed: Sequence[DueRow]
+    ) -> dict[tuple[str, str], int]:
+        """(merchant, source) -> the latest available_on of its pending withdrawals (adjustments
+        with a negative net) that are not among `claimed`."""
+        if not keys:
+            return {}
+        driver = await driver_of(self._connection)
+        records = await driver.fetch(
+            _PENDING_WITHDRAWALS,
+            [merchant_id for merchant_id, _ in keys],
+            [source for _, source in keys],
+            [row.id for row in claimed],
+        )
+        return {(r["merchant_id"], r["source"]): int(r["available_on"]) for r in records}
+
+    async def defer(self, rows: Sequence[tuple[DueRow, int]]) -> None:
+        """Sets each row's available_on to the day given with it."""
+        if rows:
+            driver = await driver_of(self._connection)
+            await driver.execute(
+                _DEFER,
+                [row.merchant_id for row, _ in rows],
+                [row.id for row, _ in rows],
+                [day for _, day in rows],
             )
 
     async def postpone(self, rows: Sequence[DueRow], seconds: int) -> None:
@@ -331,6 +380,8 @@ class DueRow:
     account: str
     currency: str
     net: int
+    type: str = ""
+    source: str = ""
 
 
 # -- bank accounts ----------------------------------------------------------------------------
