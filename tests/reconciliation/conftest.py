@@ -23,9 +23,11 @@ from paycore.reconciliation import repository
 from paycore.reconciliation.build import build_reconciliation
 from paycore.reconciliation.models import (
     RECONCILIATION_OWNER,
+    Action,
     DayReceivable,
     Discrepancy,
     DiscrepancyFilter,
+    Resolution,
     Run,
     Source,
 )
@@ -178,6 +180,17 @@ class BankDesk:
                 return
             await self.world.advance((CHECK_LEASE_SECONDS + 1) / DAY)
         pytest.fail(f"{behind} payouts still in flight after {TRACKING_ROUNDS} tracking rounds")
+
+    async def resolve(self, discrepancy_id: str, action: Action) -> Discrepancy:
+        """An operator's resolution of one discrepancy; the open gauges refreshed."""
+        reconciliation = self.desk.reconciliation
+        merchant_id = await reconciliation.owner_of(discrepancy_id)
+        async with reconciliation.engine_of_discrepancy(discrepancy_id).begin() as connection:
+            resolved = await reconciliation.resolve(
+                connection, merchant_id, discrepancy_id, Resolution(action, f"{action} by a test")
+            )
+        await reconciliation.runs.refresh_metrics()
+        return resolved
 
     async def instant(self, shop: PayoutShop, amount: int) -> str:
         return (await shop.payout(amount, instant=True)).id

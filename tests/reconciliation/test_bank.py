@@ -13,9 +13,7 @@ import pytest
 from paycore.errors import ApiError, Reason
 from paycore.reconciliation.models import (
     Action,
-    Discrepancy,
     Kind,
-    Resolution,
     RunStatus,
     Source,
     Status,
@@ -189,13 +187,13 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
     # Operators: the dropped payout is failed (paycore follows the bank), the amount is
     # adjusted on the merchant's balance, the rest written off; refund_at_psp does not fit.
     with pytest.raises(ApiError) as unfit:
-        await _resolve(bank_desk, by_object[changed].id, Action.REFUND_AT_PSP)
+        await bank_desk.resolve(by_object[changed].id, Action.REFUND_AT_PSP)
     assert unfit.value.reason is Reason.DISCREPANCY_ACTION_UNFIT
     before_adjust = (await shop.balance())[0]["usd"]
-    await _resolve(bank_desk, by_object[dropped].id, Action.ADJUST)
+    await bank_desk.resolve(by_object[dropped].id, Action.ADJUST)
     failed_by_operator = await shop.get_payout(dropped)
     assert failed_by_operator.status == payout_pb2.PAYOUT_STATUS_FAILED
-    adjusted = await _resolve(bank_desk, by_object[changed].id, Action.ADJUST)
+    adjusted = await bank_desk.resolve(by_object[changed].id, Action.ADJUST)
     returned = 2_000 + failed_by_operator.fee  # the instant payout's fee comes back with it
     assert (await shop.balance())[0]["usd"] == before_adjust + returned - 100
     [row] = [
@@ -205,11 +203,11 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
     ]
     assert (row.amount, row.net, row.source) == (-100, -100, adjusted.id)
     assert row.status == wallet_pb2.BALANCE_TRANSACTION_STATUS_AVAILABLE
-    written = await _resolve(bank_desk, by_object[foreign].id, Action.WRITE_OFF)
+    written = await bank_desk.resolve(by_object[foreign].id, Action.WRITE_OFF)
     assert len(written.ledger_transfer_ids) == 2  # +usd back, -eur out: one per currency
-    await _resolve(bank_desk, unknown.id, Action.WRITE_OFF)
+    await bank_desk.resolve(unknown.id, Action.WRITE_OFF)
     with pytest.raises(ApiError) as twice:
-        await _resolve(bank_desk, unknown.id, Action.IGNORE)
+        await bank_desk.resolve(unknown.id, Action.IGNORE)
     assert twice.value.reason is Reason.DISCREPANCY_RESOLVED
     await _integrity_ok(bank_desk)
     await shop.assert_identity()
@@ -234,17 +232,6 @@ async def test_each_bank_fault_is_found_once_and_resolved_as_documented(
         " AND source = ANY($1::text[])"
     )
     assert await bank_desk.count(failure_rows, [dropped, failed]) == 2
-
-
-async def _resolve(desk: BankDesk, discrepancy_id: str, action: Action) -> Discrepancy:
-    reconciliation = desk.desk.reconciliation
-    merchant_id = await reconciliation.owner_of(discrepancy_id)
-    async with reconciliation.engine_of_discrepancy(discrepancy_id).begin() as connection:
-        resolved = await reconciliation.resolve(
-            connection, merchant_id, discrepancy_id, Resolution(action, f"{action} by a test")
-        )
-    await reconciliation.runs.refresh_metrics()
-    return resolved
 
 
 async def test_bank_runs_and_payout_mismatches_over_grpc(bank_desk: BankDesk) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Run, RunStatus, Source, Status
+from paycore.v1 import payout_pb2
 
 from tests.reconciliation.conftest import BankDesk
 
@@ -167,3 +168,54 @@ async def test_a_payout_the_bank_pays_before_midnight_and_paycore_records_after(
     for day in (monday, tuesday, wednesday):
         assert await desk.desk.discrepancies(day) == []
     await _booked_once(desk, [early, late])
+
+
+async def test_a_timing_payout_failed_by_an_operator_that_the_bank_then_reports_paid(
+    bank_desk: BankDesk,
+) -> None:
+    """An operator resolves the open timing difference as a missing payout (`adjust`: paycore
+    fails it, the money back on the merchant's balance) before the neighbouring day runs; that
+    day's `paid` line says the bank paid it after all: the money went out twice, which is a
+    payout_mismatch for an operator (not matched, not settled to the day), never hidden."""
+    desk, monday = bank_desk, bank_desk.monday
+    tuesday = monday + dt.timedelta(days=1)
+    shop = desk.shops[0]
+    await desk.at(monday, LAST_SECONDS)
+    payout_id = await desk.instant(shop, 4_000)
+    _bank_books(desk, payout_id, _at(tuesday, 0, 0, 20))
+    await desk.at(tuesday + dt.timedelta(days=1), 3)
+
+    await _run(desk, monday, (monday, tuesday))
+    timing = _timing(await desk.desk.discrepancies(monday), payout_id)
+    failed = await desk.resolve(timing.id, Action.ADJUST)
+    assert (failed.status, failed.action) == (Status.RESOLVED, Action.ADJUST)
+    assert (await shop.get_payout(payout_id)).status == payout_pb2.PAYOUT_STATUS_FAILED
+
+    run = await _run(desk, tuesday, (monday, tuesday))
+    assert (run.discrepancy_count, run.auto_resolved_count) == (1, 0), run
+    (paid_twice,) = await desk.desk.discrepancies(tuesday)
+    assert (paid_twice.kind, paid_twice.status, paid_twice.object_id) == (
+        Kind.PAYOUT_MISMATCH,
+        Status.OPEN,
+        payout_id,
+    )
+    assert (paid_twice.internal_status, paid_twice.psp_status) == ("failed", "paid")
+    assert (paid_twice.internal_amount, paid_twice.psp_amount) == (4_000, 4_000)
+    assert desk.desk.open_gauge("payout_mismatch") == 1
+    settled = await desk.count(
+        "SELECT count(*) FROM reconciliation_items s JOIN payouts p"
+        " ON p.merchant_id = s.merchant_id AND p.bank_reference = s.reference WHERE p.id = $1",
+        payout_id,
+    )
+    assert settled == 0
+    again = await _run(desk, tuesday, (monday, tuesday))
+    assert (again.discrepancy_count, again.auto_resolved_count) == (1, 0), again
+    assert [d.id for d in await desk.desk.discrepancies(tuesday)] == [paid_twice.id]
+
+    # The operator takes the payout back out of the merchant's balance: the books agree again.
+    before = (await shop.balance())[0]["usd"]
+    taken = await desk.resolve(paid_twice.id, Action.ADJUST)
+    assert (taken.status, len(taken.ledger_transfer_ids)) == (Status.RESOLVED, 1)
+    assert (await shop.balance())[0]["usd"] == before - 4_000
+    for report in await desk.desk.integrity():
+        assert report.ok, report

@@ -212,3 +212,38 @@ def test_dev_names_the_setting_of_a_taken_port(data_dir: Path) -> None:
         if str(data_dir) in " ".join([proc.info["cwd"] or "", *(proc.info["cmdline"] or [])])
     ]
     assert leftovers == []  # the embedded servers it started are stopped
+
+
+def test_dev_stops_what_it_started_when_the_edge_cannot_start(data_dir: Path) -> None:
+    """The REST edge fails after the gRPC server, the simulator and the embedded servers
+    started (an address of no interface here; port 0 passes the taken-port check): each is
+    stopped, in reverse order, and the setting is named, instead of a traceback and a gRPC
+    server left holding its port."""
+    grpc_port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env |= {
+        "PAYCORE_DATA_DIR": str(data_dir),
+        "PAYCORE_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
+        "PAYCORE_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+        "PAYCORE_HTTP_ADDR": "192.0.2.1:0",  # TEST-NET-1: no interface of this machine has it
+        "PAYCORE_PSP_URL": "http://127.0.0.1:0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "REST edge server did not start on 192.0.2.1:0 (PAYCORE_HTTP_ADDR)" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    with socket.socket() as probe:  # the gRPC server let go of its port
+        probe.bind(("127.0.0.1", grpc_port))
+    leftovers = [
+        proc.info["name"]
+        for proc in psutil.process_iter(["name", "cwd", "cmdline"])
+        if str(data_dir) in " ".join([proc.info["cwd"] or "", *(proc.info["cmdline"] or [])])
+    ]
+    assert leftovers == []  # the simulator and the embedded servers are stopped

@@ -447,9 +447,14 @@ async def start_edge(
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
     runner = EdgeRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    host, port = split_address(address)
-    site = web.TCPSite(runner, host, port, ssl_context=tls.ssl_context() if tls else None)
-    await site.start()
-    bound = runner.addresses[0]
-    return EdgeServer(edge, runner, int(bound[1]))
+    server = EdgeServer(edge, runner, 0)
+    try:
+        await runner.setup()
+        host, port = split_address(address)
+        site = web.TCPSite(runner, host, port, ssl_context=tls.ssl_context() if tls else None)
+        await site.start()
+    except BaseException:
+        await server.close()  # an address it cannot listen on leaves no runner nor channel
+        raise
+    server.port = int(runner.addresses[0][1])
+    return server

@@ -13,7 +13,9 @@ payouts report") gives the cases, the CASE below tells them apart:
                for it, or one paycore canceled)
     amount     amounts or currencies differ
     paid       the bank paid it; paycore has it in transit (automatic: paycore marks it paid)
-               or failed before it was paid (queued: the money went out twice)
+               or failed before it was paid, or failed by an operator's `adjust` because the
+               bank had not reported it (a timing or missing discrepancy): queued, the money
+               went out twice
     failed     the bank says failed; paycore has it in transit or paid (automatic: paycore
                fails it, the funds return to the balance)
     missing    paycore has a paid payout whose arrival is the day and the report lacks it:
@@ -89,7 +91,14 @@ SELECT p.merchant_id, p.id, p.bank_reference, p.amount, p.currency, p.status, p.
           JOIN ledger_transfers t ON t.merchant_id = bt.merchant_id AND t.id = bt.ledger_transfer_id
           JOIN ledger_accounts a ON a.merchant_id = t.merchant_id AND a.id = t.debit_account_id
           WHERE bt.merchant_id = p.merchant_id AND bt.id = p.failure_balance_transaction
-            AND a.code = 'platform_cash'))) AS was_paid
+            AND a.code = 'platform_cash'))) AS was_paid,
+       -- Failed by an operator because the bank had not reported it (`adjust` of a missing
+       -- or timing discrepancy, on any day): not returned by the bank, whatever was_paid says.
+       (p.status = 'failed' AND EXISTS (
+          SELECT 1 FROM reconciliation_discrepancies d
+          WHERE d.merchant_id = p.merchant_id AND d.source = $1 AND d.object_id = p.id
+            AND d.status = 'resolved' AND d.action = 'adjust' AND d.internal_status = 'paid'
+            AND d.psp_status = '')) AS failed_unreported
 FROM wanted w
 JOIN payouts p ON p.merchant_id = w.merchant_id AND p.id = w.id
 LEFT JOIN reconciliation_items s
@@ -100,7 +109,8 @@ _RESULTS = """
 CREATE TEMPORARY TABLE recon_payout_results ON COMMIT DROP AS
 WITH joined AS (
   SELECT b.*, p.id AS payout_id, p.amount AS payout_amount, p.currency AS payout_currency,
-         p.status AS payout_status, p.was_paid, p.settled_day,
+         p.status AS payout_status, p.was_paid AND NOT p.failed_unreported AS was_paid,
+         p.settled_day,
          (p.id IS NULL OR p.status = 'canceled'
           OR (p.bank_reference <> '' AND p.bank_reference <> b.reference)) AS unknown
   FROM recon_bank_payouts b

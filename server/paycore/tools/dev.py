@@ -19,9 +19,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 from paycore.app import build_jobs, build_platform, start_server
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 DEMO_MERCHANT_FILE = "demo_merchant.json"
 PSP_START_SECONDS_MAX = 30.0
 PSP_STOP_SECONDS_MAX = 10.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -162,38 +164,82 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 async def _run(settings: Settings) -> None:
+    """Each step that starts something registers its stop before the next step runs: a step
+    that fails (a REST edge address that cannot be bound, say) stops what started before it,
+    in reverse order, and the embedded servers and the simulator stop on the way out of
+    run_dev's context managers; a failed start ends as ConfigurationError (exit 2)."""
     await migrate_all(settings.database_urls)
     registry = CollectorRegistry()
-    host, port = split_address(settings.metrics_addr)
-    metrics_http, _ = start_http_server(port, host, registry)
-    platform = build_platform(settings, registry)
-    server = await start_server(platform, settings.grpc_addr)
-    # A developer's machine: the operator routes too (CreateMerchant with the admin token).
-    edge = await start_edge(
-        f"127.0.0.1:{server.port}",
-        settings.http_addr,
-        operator_routes=True,
-        pages_token=settings.internal_token or settings.admin_token,
-        trusted_proxies=settings.edge_trusted_proxies,
-    )
-    # The worker runs in this process too, as the edge does, on the same platform.
-    worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
-    worker_stop = asyncio.Event()
-    working = spawn(worker.run(worker_stop, settings.shutdown_grace_seconds), name="worker")
-    try:
+    async with contextlib.AsyncExitStack() as started:
+        host, port = split_address(settings.metrics_addr)
+        metrics_http, _ = _starting(
+            "metrics",
+            settings.metrics_addr,
+            "PAYCORE_METRICS_ADDR",
+            lambda: start_http_server(port, host, registry),
+        )
+        started.callback(metrics_http.shutdown)
+        platform = build_platform(settings, registry)
+        started.push_async_callback(platform.close)
+        server = await _started(
+            "gRPC",
+            settings.grpc_addr,
+            "PAYCORE_GRPC_ADDR",
+            start_server(platform, settings.grpc_addr),
+        )
+        started.push_async_callback(server.stop, settings.shutdown_grace_seconds)
+        # A developer's machine: the operator routes too (CreateMerchant with the admin token).
+        edge = await _started(
+            "REST edge",
+            settings.http_addr,
+            "PAYCORE_HTTP_ADDR",
+            start_edge(
+                f"127.0.0.1:{server.port}",
+                settings.http_addr,
+                operator_routes=True,
+                pages_token=settings.internal_token or settings.admin_token,
+                trusted_proxies=settings.edge_trusted_proxies,
+            ),
+        )
+        started.push_async_callback(edge.close)
+        # The worker runs in this process too, as the edge does, on the same platform.
+        worker = Worker(build_jobs(platform), platform.shards.engines, WorkerMetrics(registry))
+        worker_stop = asyncio.Event()
+        working = spawn(worker.run(worker_stop, settings.shutdown_grace_seconds), name="worker")
+        started.push_async_callback(_stop_worker, worker_stop, working)
         demo = await _demo_merchant(settings, server.port)
         # Handlers first: whoever reads the banner may send SIGINT at once.
         stop = stop_on_signal()
         print(_banner(settings, server.port, demo, edge.port, worker), flush=True)
         await stop.wait()
-        await edge.close()
-        await server.stop(settings.shutdown_grace_seconds)
-    finally:
-        worker_stop.set()
-        await working
-        await platform.close()
-        metrics_http.shutdown()
     print("paycore dev stopped", flush=True)
+
+
+def _starting(what: str, address: str, setting: str, start: Callable[[], T]) -> T:
+    try:
+        return start()
+    except OSError as error:
+        raise _did_not_start(what, address, setting, error) from error
+
+
+async def _started(what: str, address: str, setting: str, start: Awaitable[T]) -> T:
+    """`start`'s server, or ConfigurationError naming the setting when it cannot listen."""
+    try:
+        return await start
+    except (OSError, RuntimeError) as error:  # grpc raises RuntimeError on a failed bind
+        raise _did_not_start(what, address, setting, error) from error
+
+
+def _did_not_start(what: str, address: str, setting: str, error: Exception) -> ConfigurationError:
+    return ConfigurationError(
+        f"the {what} server did not start on {address} ({setting}): {error};"
+        " everything started before it was stopped"
+    )
+
+
+async def _stop_worker(worker_stop: asyncio.Event, working: asyncio.Task[None]) -> None:
+    worker_stop.set()
+    await working
 
 
 async def _demo_merchant(settings: Settings, port: int) -> DemoMerchant:
