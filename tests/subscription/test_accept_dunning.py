@@ -376,6 +376,32 @@ async def test_paying_with_a_card_that_declines_is_a_card_error_and_the_invoice_
     await billing.assert_books(net([AMOUNT]))
 
 
+async def test_a_declined_invoice_payment_has_the_decline_s_own_code_as_an_intent_s_error(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing, _, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
+    # The codes a declined CreatePaymentIntent gives its last_payment_error for these cards
+    # (paycore.payment.completion): Stripe's own code where it has one, else card_declined.
+    expected = {
+        cards.CARD_DECLINED: ("card_declined", "generic_decline"),
+        cards.CARD_INSUFFICIENT_FUNDS: ("card_declined", "insufficient_funds"),
+        cards.CARD_EXPIRED: ("expired_card", "expired_card"),
+        cards.CARD_INCORRECT_CVC: ("incorrect_cvc", "incorrect_cvc"),
+    }
+    answered = {}
+    for number in expected:
+        card = await billing.card_of_customer(number)
+        declined = await failure(
+            billing.api.PayInvoice(S.PayInvoiceRequest(id=renewal.id, payment_method=card)),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+        assert declined.reason == "CARD_DECLINED", declined
+        answered[number] = (declined.metadata.get("code"), declined.metadata.get("decline_code"))
+
+    assert answered == expected
+    assert (await billing.invoice(renewal.id)).attempt_count == 1 + len(expected)
+
+
 async def test_an_invoice_is_paid_with_a_test_payment_method_as_an_intent_is(
     payin: PayIn, shop: Shop, psp: PspSimulator
 ) -> None:

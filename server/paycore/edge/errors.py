@@ -129,8 +129,12 @@ def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:
         message=message,
         param=info.metadata.get("param", "") if info is not None else "",
     )
-    if error_type == ErrorType.CARD and info is not None and info.metadata.get("decline_code"):
-        result.extra["decline_code"] = info.metadata["decline_code"]  # the issuer's reason
+    if error_type == ErrorType.CARD and info is not None:
+        # A declined charge's own code (PayInvoice: expired_card, incorrect_cvc...), as its
+        # payment intent's last_payment_error has it, and the issuer's reason.
+        result.code = info.metadata.get("code") or result.code
+        if info.metadata.get("decline_code"):
+            result.extra["decline_code"] = info.metadata["decline_code"]
     if code in _FINAL_STATUSES:
         result.headers[SHOULD_RETRY_HEADER] = "false"
     retry_after_ms = trailing.get(RETRY_AFTER_HEADER)

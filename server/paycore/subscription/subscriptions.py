@@ -247,10 +247,11 @@ class Subscriptions:
     ) -> None:
         """CARD_DECLINED when the attempt PayInvoice asked for has failed: the invoice stays
         open, the attempt counted (the dunning schedule unmoved), and the caller hears of the
-        decline as Stripe answers it, an error (402 card_declined at the REST edge), which the
-        idempotency key stores as the call's answer. Nothing when the charge is still in
-        flight (the answer is the charging invoice) or when there was nothing to charge (no
-        intent was made: the invoice's last one is an older attempt's)."""
+        decline as Stripe answers it, an error (402 card_error at the REST edge, with the
+        intent's code and decline_code), which the idempotency key stores as the call's
+        answer. Nothing when the charge is still in flight (the answer is the charging
+        invoice) or when there was nothing to charge (no intent was made: the invoice's last
+        one is an older attempt's)."""
         if invoice.status is not InvoiceStatus.OPEN or invoice.charging:
             return
         if invoice.payment_intent_id is None:
@@ -270,7 +271,10 @@ class Subscriptions:
         if intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
             return
         failure = intent.last_error
-        metadata = {"payment_intent": intent.id}
+        # The code and decline_code the intent's last_payment_error has (Stripe's own code for
+        # expired_card, incorrect_cvc..., else card_declined), which the REST edge renders as
+        # the error's code in place of the reason's (paycore.edge.errors.from_rpc_error).
+        metadata = {"payment_intent": intent.id, "code": failure.code.lower()}
         if failure.decline_code:
             metadata["decline_code"] = failure.decline_code
         raise ApiError(
