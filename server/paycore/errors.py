@@ -307,6 +307,14 @@ class Reason(Enum):
         ErrorType.CARD,
         "{detail} The invoice {invoice} stays open.",
     )
+    INVOICE_NO_PAYMENT_METHOD = (
+        # PayInvoice with nothing to charge: no payment_method given, none on the subscription
+        # or as the customer's invoice default. Refused before anything changes (no attempt).
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "This customer has no attached payment source or default payment method; give"
+        " {param} or set the subscription's or the customer's default to pay the invoice {id}",
+    )
     INVOICE_UNEXPECTED_STATE = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -402,6 +402,42 @@ async def test_a_declined_invoice_payment_has_the_decline_s_own_code_as_an_inten
     assert (await billing.invoice(renewal.id)).attempt_count == 1 + len(expected)
 
 
+async def test_paying_with_no_payment_method_anywhere_is_refused_and_counts_no_attempt(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(AMOUNT)
+    created = await billing.subscribe([(price, 1)], payment_method="", trial_period_days=3)
+    await billing.advance(START + 3 * DAY)  # the trial ends; its invoice finds nothing to charge
+    first = (await billing.invoices(created.id))[-1]
+    assert (first.status, first.attempt_count) == (S.INVOICE_STATUS_OPEN, 1), first
+    events = await billing.event_count("invoice.payment_failed")
+    charges = len(psp_charges(psp))
+    request = S.PayInvoiceRequest(id=first.id)
+
+    refused = await failure(
+        billing.api.PayInvoice(request, metadata=idempotency_key("pay-none-1")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    again = await failure(
+        billing.api.PayInvoice(request, metadata=idempotency_key("pay-none-1")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+
+    assert refused.param == "payment_method", refused
+    assert "no attached payment source or default payment method" in refused.message, refused
+    assert (again.reason, again.param, again.message) == (
+        refused.reason,
+        refused.param,
+        refused.message,
+    )
+    unchanged = await billing.invoice(first.id)
+    assert (unchanged.status, unchanged.attempt_count) == (S.INVOICE_STATUS_OPEN, 1)
+    assert unchanged.next_payment_attempt == first.next_payment_attempt
+    assert await billing.event_count("invoice.payment_failed") == events
+    assert len(psp_charges(psp)) == charges
+
+
 async def test_an_invoice_is_paid_with_a_test_payment_method_as_an_intent_is(
     payin: PayIn, shop: Shop, psp: PspSimulator
 ) -> None:

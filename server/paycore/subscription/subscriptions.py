@@ -220,6 +220,12 @@ class Subscriptions:
                 await require_attached(
                     connection, merchant_id, method, invoice.customer_id, "payment_method"
                 )
+            elif await self.collection.payment_method(connection, subscription) is None:
+                # Nothing to charge: refused, and the transaction (a finalized draft with it)
+                # rolled back; only a scheduled attempt counts a failure for it (dunning).
+                raise ApiError(
+                    Reason.INVOICE_NO_PAYMENT_METHOD, param="payment_method", id=invoice.id
+                )
             started = await self.collection.start(
                 connection,
                 subscription,
@@ -250,8 +256,7 @@ class Subscriptions:
         decline as Stripe answers it, an error (402 card_error at the REST edge, with the
         intent's code and decline_code), which the idempotency key stores as the call's
         answer. Nothing when the charge is still in flight (the answer is the charging
-        invoice) or when there was nothing to charge (no intent was made: the invoice's last
-        one is an older attempt's)."""
+        invoice). Nothing to charge was refused before (INVOICE_NO_PAYMENT_METHOD)."""
         if invoice.status is not InvoiceStatus.OPEN or invoice.charging:
             return
         if invoice.payment_intent_id is None:
