@@ -454,13 +454,19 @@ async def start_server(platform: Platform, address: str, *, share_port: bool = F
             tls=grpc_server_tls(platform.settings, internal_port=False),
             share_port=share_port,
         )
-        server.internal = await start_grpc_server(
-            internal_address,
-            interceptors(platform),
-            lambda server: add_servicers(platform, server, lambda name: name in internal),
-            tls=grpc_server_tls(platform.settings, internal_port=True),
-            share_port=share_port,
-        )
+        try:
+            server.internal = await start_grpc_server(
+                internal_address,
+                interceptors(platform),
+                lambda server: add_servicers(platform, server, lambda name: name in internal),
+                tls=grpc_server_tls(platform.settings, internal_port=True),
+                share_port=share_port,
+            )
+        except BaseException:
+            # The internal port taken: the public server would keep serving from a process
+            # whose start failed.
+            await server.stop(0)
+            raise
         server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     return server

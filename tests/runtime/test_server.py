@@ -3,6 +3,7 @@ not built yet, request ids, metrics."""
 
 from __future__ import annotations
 
+import socket
 from types import SimpleNamespace
 from typing import cast
 
@@ -11,8 +12,9 @@ import pytest
 from grpc import aio
 from grpc_health.v1 import health_pb2
 from paycore import contracts
-from paycore.app import Platform
+from paycore.app import Platform, build_platform, start_server
 from paycore.client import connect
+from paycore.config import Settings
 from paycore.runtime.interceptors.base import (
     Behavior,
     Context,
@@ -24,7 +26,7 @@ from paycore.runtime.interceptors.base import (
 from paycore.runtime.policy import MethodPolicy, internal_services
 from paycore.runtime.server import start_grpc_server
 from paycore.v1 import account_pb2
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from tests.helpers import MerchantFixture, health_status, reflected_services, rich_error
 
@@ -196,3 +198,30 @@ async def test_a_port_another_server_holds_fails_the_start_unless_both_share_it(
     finally:
         await second.stop(0)
         await first.stop(0)
+
+
+async def test_a_taken_internal_port_stops_the_public_server_already_started(
+    migrated: Settings,
+) -> None:
+    # With PAYCORE_INTERNAL_GRPC_ADDR, the public server starts first: a taken internal port
+    # failed the start but left it listening, serving merchants from a process that had failed.
+    def register(server: aio.Server) -> list[str]:
+        return []
+
+    with socket.socket() as probe:  # a port free now, for the public server
+        probe.bind(("127.0.0.1", 0))
+        public = f"127.0.0.1:{probe.getsockname()[1]}"
+    holder = await start_grpc_server("127.0.0.1:0", [], register)
+    platform = build_platform(
+        migrated.with_overrides(internal_grpc_addr=f"127.0.0.1:{holder.port}"),
+        CollectorRegistry(),
+    )
+    try:
+        with pytest.raises(RuntimeError):
+            await start_server(platform, public)
+        # The public port is free again: a server that does not share ports starts there.
+        again = await start_grpc_server(public, [], register)
+        await again.stop(0)
+    finally:
+        await holder.stop(0)
+        await platform.close()
