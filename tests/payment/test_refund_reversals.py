@@ -224,3 +224,51 @@ def test_fee_shares_add_up_to_the_fee_whatever_the_series(received: int, fee: in
             assert 0 <= share <= fee - given
             refunded, given = refunded + amount, given + share
         assert given == fee
+
+
+async def test_refunds_of_a_partially_captured_destination_charge_undo_what_was_captured(
+    shop: Shop,
+) -> None:
+    """5000 of 10000 captured with a fee of 3000: the fee kept is 3000 (the intent's
+    application_fee_amount), the seller got 2000. Refunded in two parts with both flags, as at
+    Stripe each refund reverses its own amount and gives back its share of the fee kept, of
+    the amount captured: the seller ends at 0, the merchant down its processing fee."""
+    seller = await shop.seller()
+    authorized = await shop.client.payments.CreatePaymentIntent(
+        P.CreatePaymentIntentRequest(
+            amount=10_000,
+            currency="usd",
+            payment_method=await shop.card(good_card()),
+            confirm=True,
+            capture_method=P.CAPTURE_METHOD_MANUAL,
+            transfer_destination=seller,
+            application_fee_amount=3000,
+        )
+    )
+    intent = await shop.client.payments.CapturePaymentIntent(
+        P.CapturePaymentIntentRequest(id=authorized.id, amount_to_capture=5000)
+    )
+    assert (intent.amount_received, intent.application_fee_amount) == (5000, 3000)
+    assert await _total(shop, seller) == 2000
+    assert await _total(shop) == 3000 - fee(5000)
+
+    seller_total, merchant_total = 2000, 3000 - fee(5000)
+    for amount, fee_back in ((2000, 1200), (None, 1800)):
+        refund = await _refund(shop, intent.id, amount, reverse=True, fee_back=True)
+        refunded = refund.amount
+        assert refund.status == P.REFUND_STATUS_SUCCEEDED
+        assert (refund.transfer_reversal.amount, refund.application_fee_refund.amount) == (
+            refunded,
+            fee_back,
+        )
+        seller_total += -refunded + fee_back
+        merchant_total += -refunded + refunded - fee_back
+        assert await _total(shop, seller) == seller_total
+        assert await _total(shop) == merchant_total
+        assert await _rows(shop, refund.id) == sorted(
+            [(R, -refunded), (T, refunded), (F, -fee_back)]
+        )
+        assert await _rows(shop, refund.id, seller) == sorted([(T, -refunded), (F, fee_back)])
+        await shop.assert_books_balance()
+
+    assert (seller_total, merchant_total) == (0, -fee(5000))
