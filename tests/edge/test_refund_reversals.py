@@ -3,24 +3,10 @@ form body and with JSON (docs/payments.md, "Refunds of destination charges")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
 from aiohttp import ClientSession
-from paycore.edge import start_edge
 
 from tests.edge.helpers import call, new_merchant, seller_account
 from tests.payment.shop import PayIn, assert_books_balance
-
-
-@pytest_asyncio.fixture
-async def payin_http(payin: PayIn) -> AsyncIterator[ClientSession]:
-    server = await start_edge(payin.target, "127.0.0.1:0", operator_routes=True)
-    try:
-        async with ClientSession(base_url=f"http://127.0.0.1:{server.port}") as session:
-            yield session
-    finally:
-        await server.close()
 
 
 async def test_a_destination_charge_refunded_with_its_transfer_and_fee_over_http(

@@ -286,26 +286,7 @@ async def test_paying_an_invoice_with_a_declining_card_is_a_402_card_error(
 ) -> None:
     http = payin_http
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
-    price, customer = await _monthly_price_and_customer(http, key)
-    method = await card_method(http, key, cards.CARD_INSUFFICIENT_FUNDS)
-    attached = await call(
-        http,
-        "POST",
-        f"/v1/payment_methods/{method}/attach",
-        key=key,
-        form=f"customer={customer['id']}",
-    )
-    assert attached.status == 200, attached.body
-    created = await call(
-        http,
-        "POST",
-        "/v1/subscriptions",
-        key=key,
-        form=f"customer={customer['id']}&items[0][price]={price['id']}"
-        f"&default_payment_method={method}",
-    )
-    assert created.body["status"] == "incomplete", created.body
-    invoice_id = created.body["latest_invoice"]
+    invoice_id = await _declined_first_invoice(http, key, cards.CARD_INSUFFICIENT_FUNDS)
 
     answers = [
         await call(
@@ -336,8 +317,29 @@ async def test_a_declined_invoice_payment_has_the_code_a_declined_intent_has_for
 ) -> None:
     http = payin_http
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
+    invoice_id = await _declined_first_invoice(http, key, cards.CARD_EXPIRED)
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form="amount=900&currency=usd&confirm=true&payment_method="
+        + await card_method(http, key, cards.CARD_EXPIRED),
+    )
+
+    paid = await call(http, "POST", f"/v1/invoices/{invoice_id}/pay", key=key)
+
+    assert (intent.status, paid.status) == (402, 402), (intent.body, paid.body)
+    fields = ("type", "code", "decline_code")
+    assert [paid.error[name] for name in fields] == [intent.error[name] for name in fields]
+    assert [paid.error[name] for name in fields] == ["card_error", "expired_card", "expired_card"]
+
+
+async def _declined_first_invoice(http: ClientSession, key: str, number: str) -> str:
+    """The first invoice of a subscription whose customer's default card (`number`) declined
+    it: the subscription incomplete, the invoice open."""
     price, customer = await _monthly_price_and_customer(http, key)
-    method = await card_method(http, key, cards.CARD_EXPIRED)
+    method = await card_method(http, key, number)
     attached = await call(
         http,
         "POST",
@@ -354,22 +356,8 @@ async def test_a_declined_invoice_payment_has_the_code_a_declined_intent_has_for
         form=f"customer={customer['id']}&items[0][price]={price['id']}"
         f"&default_payment_method={method}",
     )
-    invoice_id = created.body["latest_invoice"]
-    intent = await call(
-        http,
-        "POST",
-        "/v1/payment_intents",
-        key=key,
-        form="amount=900&currency=usd&confirm=true&payment_method="
-        + await card_method(http, key, cards.CARD_EXPIRED),
-    )
-
-    paid = await call(http, "POST", f"/v1/invoices/{invoice_id}/pay", key=key)
-
-    assert (intent.status, paid.status) == (402, 402), (intent.body, paid.body)
-    fields = ("type", "code", "decline_code")
-    assert [paid.error[name] for name in fields] == [intent.error[name] for name in fields]
-    assert [paid.error[name] for name in fields] == ["card_error", "expired_card", "expired_card"]
+    assert created.body["status"] == "incomplete", created.body
+    return str(created.body["latest_invoice"])
 
 
 async def _monthly_price_and_customer(

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from paycore.reconciliation.models import (
     Action,
+    DayReceivable,
     Kind,
+    Run,
     RunStatus,
     Source,
     Status,
@@ -47,7 +49,7 @@ async def test_a_won_and_a_lost_chargeback_reconcile_clean(bank_desk: BankDesk) 
     first, second = bank_desk.shops
     won = await chargeback(world, first, cards.CARD_DISPUTE_FRAUDULENT, 10_000)
     lost = await chargeback(world, second, cards.CARD_DISPUTE_PRODUCT_NOT_RECEIVED, 7_000)
-    inquiry = await disputed_payment(world, first, cards.CARD_DISPUTE_INQUIRY, 4_000)
+    await disputed_payment(world, first, cards.CARD_DISPUTE_INQUIRY, 4_000)
     await decide(world, won, "won")
     await decide(world, lost, "lost")
     await read_feed(world)
@@ -55,20 +57,9 @@ async def test_a_won_and_a_lost_chargeback_reconcile_clean(bank_desk: BankDesk) 
 
     run = await desk.run(monday)
 
-    assert run.status is RunStatus.SUCCEEDED, run.failure_message
     # Three charges; the won chargeback's withdrawal and reinstatement, the lost one's
     # withdrawal; the inquiry moved no money.
-    assert (run.record_count, run.matched_count) == (6, 6), run
-    assert (run.discrepancy_count, run.auto_resolved_count) == (0, 0), run
-    assert await desk.discrepancies(monday) == []
-    receivables = await desk.receivables(monday)
-    assert receivables and all(r.ledger_amount == 0 == r.open_residual for r in receivables)
-    settled = await settled_references(bank_desk, monday)
-    assert {reference for reference in settled if reference.startswith("du_")} == {
-        f"{won.psp_dispute}:dispute",
-        f"{won.psp_dispute}:dispute_reversal",
-        f"{lost.psp_dispute}:dispute",
-    }, inquiry.dispute.id
+    receivables = await _settled_clean(bank_desk, run, 6, won, lost)
     await books_balance(bank_desk)
 
     again = await desk.run(monday)
@@ -209,20 +200,9 @@ async def test_a_checkout_orders_won_and_lost_chargebacks_reconcile_clean(
 
     run = await desk.run(monday)
 
-    assert run.status is RunStatus.SUCCEEDED, run.failure_message
     # Two orders' charges; the won chargeback's withdrawal and reinstatement, the lost one's
     # withdrawal.
-    assert (run.record_count, run.matched_count) == (5, 5), run
-    assert (run.discrepancy_count, run.auto_resolved_count) == (0, 0), run
-    assert await desk.discrepancies(monday) == []
-    receivables = await desk.receivables(monday)
-    assert receivables and all(r.ledger_amount == 0 == r.open_residual for r in receivables)
-    settled = await settled_references(bank_desk, monday)
-    assert {reference for reference in settled if reference.startswith("du_")} == {
-        f"{won.psp_dispute}:dispute",
-        f"{won.psp_dispute}:dispute_reversal",
-        f"{lost.psp_dispute}:dispute",
-    }
+    receivables = await _settled_clean(bank_desk, run, 5, won, lost)
     # Each order's charge settled as the order, each movement as its dispute.
     for shop, disputed in ((first, won), (second, lost)):
         rows = await world.sql(
@@ -243,3 +223,25 @@ async def test_a_checkout_orders_won_and_lost_chargebacks_reconcile_clean(
     assert (again.record_count, again.matched_count, again.discrepancy_count) == (5, 5, 0)
     assert await desk.receivables(monday) == receivables
     await books_balance(bank_desk)
+
+
+async def _settled_clean(
+    bank_desk: BankDesk, run: Run, lines: int, won: Chargeback, lost: Chargeback
+) -> list[DayReceivable]:
+    """`run` of the desk's Monday matched all its `lines`, left nothing open and the day's
+    psp_receivable at zero, and settled the won chargeback's two movements and the lost one's
+    withdrawal; the day's receivables."""
+    desk, monday = bank_desk.desk, bank_desk.monday
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    assert (run.record_count, run.matched_count) == (lines, lines), run
+    assert (run.discrepancy_count, run.auto_resolved_count) == (0, 0), run
+    assert await desk.discrepancies(monday) == []
+    receivables = await desk.receivables(monday)
+    assert receivables and all(r.ledger_amount == 0 == r.open_residual for r in receivables)
+    settled = await settled_references(bank_desk, monday)
+    assert {reference for reference in settled if reference.startswith("du_")} == {
+        f"{won.psp_dispute}:dispute",
+        f"{won.psp_dispute}:dispute_reversal",
+        f"{lost.psp_dispute}:dispute",
+    }
+    return receivables
