@@ -200,24 +200,7 @@ async def test_a_lost_charge_answer_resolved_after_the_run_settles_to_the_report
         )
     )
     lost = [lost_today, lost_overnight, lost_differs]
-    await desk.writer.intents(lost, status="processing")
-    await desk.writer.executions(
-        [
-            Execution(
-                c.merchant_id,
-                "charge",
-                c.intent_id,
-                None,
-                c.amount,
-                "usd",
-                "",
-                "unknown_outcome",
-                "",
-                c.at,
-            )
-            for c in lost
-        ]
-    )
+    await _answers_lost(desk, lost)
     desk.writer.psp([lost_today, lost_overnight, replace(lost_differs, amount=2_100)])
 
     run = await desk.run(day)
@@ -356,24 +339,7 @@ async def test_a_booking_after_the_operator_resolved_the_line_is_left_to_the_ope
         Charge(m, new_id(Prefix.PAYMENT_INTENT, s), psp_id(), amount, "usd", at(day, 3_600))
         for m, s, amount in zip((merchant, other), shards, (5_200, 2_600), strict=True)
     )
-    await desk.writer.intents([lost_today, lost_overnight], status="processing")
-    await desk.writer.executions(
-        [
-            Execution(
-                c.merchant_id,
-                "charge",
-                c.intent_id,
-                None,
-                c.amount,
-                "usd",
-                "",
-                "unknown_outcome",
-                "",
-                c.at,
-            )
-            for c in (lost_today, lost_overnight)
-        ]
-    )
+    await _answers_lost(desk, [lost_today, lost_overnight])
     desk.writer.psp([lost_today, lost_overnight])
     run = await desk.run(day)
     assert run.status is RunStatus.SUCCEEDED, run.failure_message
@@ -416,3 +382,26 @@ async def test_a_booking_after_the_operator_resolved_the_line_is_left_to_the_ope
     assert len(await desk.discrepancies(day)) == 3
     assert len(await desk.discrepancies(next_day)) == 1
     assert all(report.ok for report in await desk.integrity())
+
+
+async def _answers_lost(desk: Desk, charges: list[Charge]) -> None:
+    """paycore's side of charges whose PSP answer was lost: each intent processing, its
+    execution's outcome unknown."""
+    await desk.writer.intents(charges, status="processing")
+    await desk.writer.executions(
+        [
+            Execution(
+                c.merchant_id,
+                "charge",
+                c.intent_id,
+                None,
+                c.amount,
+                "usd",
+                "",
+                "unknown_outcome",
+                "",
+                c.at,
+            )
+            for c in charges
+        ]
+    )
