@@ -31,7 +31,13 @@ def _edge(arguments: argparse.Namespace) -> None:
     from paycore.edge.process import run_edge
 
     settings = load_settings()
-    run_async(run_edge(settings, arguments.grpc_target or settings.grpc_addr))
+    run_async(
+        run_edge(
+            settings,
+            arguments.grpc_target or settings.grpc_addr,
+            arguments.internal_target or settings.internal_grpc_addr,
+        )
+    )
 
 
 def _dev(arguments: argparse.Namespace) -> None:
@@ -83,6 +89,13 @@ def parser() -> argparse.ArgumentParser:
     edge = commands.add_parser("edge", help="serve the REST edge (JSON/HTTP onto gRPC)")
     edge.add_argument(
         "--grpc-target", default="", help="the gRPC server to call (default PAYCORE_GRPC_ADDR)"
+    )
+    edge.add_argument(
+        "--internal-target",
+        default="",
+        help="where its internal services (reconciliation: the dashboard's discrepancies, the"
+        " operator routes) listen, when on a port of their own (default"
+        " PAYCORE_INTERNAL_GRPC_ADDR; empty: --grpc-target)",
     )
     edge.set_defaults(handler=_edge)
     commands.add_parser("migrate", help="migrate every shard to the newest schema").set_defaults(

@@ -122,8 +122,12 @@ async def _merchant_site() -> tuple[web.AppRunner, str]:
 async def storefront(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Storefront]:
     # The edge's URL is in the settings the server is built on, before the edge can start: its
     # port is held (tests.helpers.reserved_port) until the edge listens on it.
-    with reserved_port() as edge_port:
+    # The internal services (reconciliation among them) on a port of their own, as a deployment
+    # keeps them off the public one (PAYCORE_INTERNAL_GRPC_ADDR): the dashboard's operator
+    # pages must reach them there.
+    with reserved_port() as edge_port, reserved_port() as internal_port:
         settings = migrated.with_overrides(
+            internal_grpc_addr=f"127.0.0.1:{internal_port}",
             psp_url=psp.url,
             rate_limits_per_second=NO_LIMITS,
             checkout_url=f"http://127.0.0.1:{edge_port}",
@@ -135,7 +139,10 @@ async def storefront(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Sto
         server = await start_server(platform, "127.0.0.1:0")
         target = f"127.0.0.1:{server.port}"
         edge = await start_edge(
-            target, f"127.0.0.1:{edge_port}", pages_token=settings.internal_token
+            target,
+            f"127.0.0.1:{edge_port}",
+            pages_token=settings.internal_token,
+            internal_target=settings.internal_grpc_addr,
         )
     admin = connect(target, settings.admin_token)
     created = await create_merchant(admin, target, name="Paper Cranes")

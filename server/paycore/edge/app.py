@@ -40,7 +40,7 @@ from paycore.ids import random_base62
 from paycore.runtime.addresses import TrustedProxies, forwarded_client
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
-from paycore.runtime.policy import is_operator_method
+from paycore.runtime.policy import internal_services, is_operator_method
 from paycore.runtime.process import split_address
 from paycore.runtime.tls import ServerTls
 from paycore.stripe_json import stripe_json
@@ -90,16 +90,24 @@ class Edge:
         channel: aio.Channel,
         routes: list[HttpRoute],
         trusted_proxies: TrustedProxies | None = None,
+        *,
+        internal_channel: aio.Channel | None = None,
+        internal_services: frozenset[str] = frozenset(),
     ) -> None:
         """`trusted_proxies`: the proxies in front of the edge whose X-Forwarded-For it
-        believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default."""
+        believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default. `internal_channel`: to the
+        port the `internal_services` are served on (PAYCORE_INTERNAL_GRPC_ADDR), when they
+        have one; their methods are called there, every other on `channel`."""
         self.channel = channel
+        self.internal_channel = internal_channel or channel
         self.router = Router(routes)
         self._trusted_proxies = trusted_proxies or TrustedProxies(())
         self._calls: dict[str, Call] = {}
         for route in routes:
             if route.rpc_method not in self._calls:
-                self._calls[route.rpc_method] = channel.unary_unary(
+                service = route.rpc_method.split("/")[1]
+                serving = self.internal_channel if service in internal_services else channel
+                self._calls[route.rpc_method] = serving.unary_unary(
                     route.rpc_method,
                     request_serializer=_serialize,
                     response_deserializer=message_class(route.output).FromString,
@@ -394,7 +402,7 @@ def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Ap
     app = web.Application(client_max_size=BODY_SIZE_MAX)
     app.router.add_get("/healthz", edge.health)
     app.router.add_get("/openapi.json", edge.openapi_json)
-    add_site(app, edge.channel, edge.client_address, pages_token, secure)
+    add_site(app, edge.channel, edge.internal_channel, edge.client_address, pages_token, secure)
     # Every other path, newlines included (aiohttp matches the decoded path, and `.` stops at
     # %0A: its own text/plain 404 would answer instead of ours).
     app.router.add_route("*", r"/{tail:[\s\S]*}", edge.handle)
@@ -410,6 +418,8 @@ class EdgeServer:
     async def close(self) -> None:
         await self.runner.cleanup()
         await self.edge.channel.close()
+        if self.edge.internal_channel is not self.edge.channel:
+            await self.edge.internal_channel.close()
 
 
 async def start_edge(
@@ -421,29 +431,38 @@ async def start_edge(
     upstream_tls: Tls | None = None,
     pages_token: str = "",
     trusted_proxies: tuple[str, ...] = (),
+    internal_target: str = "",
 ) -> EdgeServer:
     """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
     The admin and internal methods' routes are served only with `operator_routes`
     (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7).
     HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`.
     `pages_token`: the credential the hosted checkout pages are read with (paycore.edge.site).
-    `trusted_proxies`: PAYCORE_EDGE_TRUSTED_PROXIES (paycore.runtime.addresses)."""
+    `trusted_proxies`: PAYCORE_EDGE_TRUSTED_PROXIES (paycore.runtime.addresses).
+    `internal_target`: where the internal services listen (PAYCORE_INTERNAL_GRPC_ADDR), when
+    not on `grpc_target`: the operator routes and the dashboard's operator pages call them
+    there."""
     options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
         ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
         # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
         ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
     ]
-    if upstream_tls is None:
-        channel = aio.insecure_channel(grpc_target, options=options)
-    else:
-        options += upstream_tls.channel_options()
-        channel = aio.secure_channel(grpc_target, upstream_tls.credentials(), options=options)
+    channel = _upstream_channel(grpc_target, options, upstream_tls)
+    internal_channel = (
+        _upstream_channel(internal_target, options, upstream_tls) if internal_target else None
+    )
     policies = contracts.method_policies()
     routes = compile_routes(contracts.proto_files(), policies)
     if not operator_routes:
         routes = [route for route in routes if not is_operator_method(policies[route.rpc_method])]
-    edge = Edge(channel, routes, TrustedProxies(trusted_proxies))
+    edge = Edge(
+        channel,
+        routes,
+        TrustedProxies(trusted_proxies),
+        internal_channel=internal_channel,
+        internal_services=internal_services(policies),
+    )
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
     runner = EdgeRunner(app, access_log=None, handle_signals=False)
@@ -458,3 +477,9 @@ async def start_edge(
         raise
     server.port = int(runner.addresses[0][1])
     return server
+
+
+def _upstream_channel(target: str, options: list[tuple[str, Any]], tls: Tls | None) -> aio.Channel:
+    if tls is None:
+        return aio.insecure_channel(target, options=options)
+    return aio.secure_channel(target, tls.credentials(), options=[*options, *tls.channel_options()])

@@ -15,11 +15,13 @@ from paycore.edge.web import add_static, templates
 def add_site(
     app: web.Application,
     channel: aio.Channel,
+    internal_channel: aio.Channel,
     client_address: Callable[[web.Request], str],
     pages_token: str,
     secure: bool,
 ) -> None:
-    """`client_address`: a request's visitor, as the edge reads it (behind its trusted
+    """`internal_channel`: to the internal services (the same as `channel` without an internal
+    port). `client_address`: a request's visitor, as the edge reads it (behind its trusted
     proxies), which the hosted pages are rate-limited by. `pages_token`: the operator
     credential the edge reads hosted pages with (the internal token, else the admin token);
     without one, /c/pay/ answers 404. `secure`: the edge serves HTTPS (the dashboard's cookie
@@ -27,5 +29,5 @@ def add_site(
     environment = templates()
     pages = CheckoutPages(channel, pages_token, environment, client_address)
     app.router.add_get(PAGE_ROUTE, pages.show)
-    Dashboard(channel, environment, secure).add_routes(app)
+    Dashboard(channel, internal_channel, environment, secure).add_routes(app)
     add_static(app)

@@ -35,9 +35,10 @@ PAGE_SIZE = 25
 
 
 class Stubs:
-    """paycore's gRPC clients over the edge's channel."""
+    """paycore's gRPC clients over the edge's channels: the internal services' (reconciliation)
+    over the one to their port, PAYCORE_INTERNAL_GRPC_ADDR, when they have one of their own."""
 
-    def __init__(self, channel: aio.Channel) -> None:
+    def __init__(self, channel: aio.Channel, internal_channel: aio.Channel) -> None:
         self.payments = payment_pb2_grpc.PaymentServiceStub(channel)
         self.checkout = checkout_pb2_grpc.CheckoutServiceStub(channel)
         self.customers = customer_pb2_grpc.CustomerServiceStub(channel)
@@ -46,7 +47,7 @@ class Stubs:
         self.subscriptions = subscription_pb2_grpc.SubscriptionServiceStub(channel)
         self.events = event_pb2_grpc.EventServiceStub(channel)
         self.fraud = fraud_pb2_grpc.FraudServiceStub(channel)
-        self.reconciliation = reconciliation_pb2_grpc.ReconciliationServiceStub(channel)
+        self.reconciliation = reconciliation_pb2_grpc.ReconciliationServiceStub(internal_channel)
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,14 @@ Handler = Callable[[web.Request, SignedIn], Awaitable[web.StreamResponse]]
 
 
 class Dashboard:
-    def __init__(self, channel: aio.Channel, environment: Environment, secure: bool) -> None:
-        self._stubs = Stubs(channel)
+    def __init__(
+        self,
+        channel: aio.Channel,
+        internal_channel: aio.Channel,
+        environment: Environment,
+        secure: bool,
+    ) -> None:
+        self._stubs = Stubs(channel, internal_channel)
         self._templates = environment
         self._sessions = SessionStore()
         self._secure = secure
