@@ -146,7 +146,10 @@ async def storefront(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Sto
         )
     admin = connect(target, settings.admin_token)
     created = await create_merchant(admin, target, name="Paper Cranes")
-    operator = connect(target, settings.admin_token, acting_for=created.merchant.id)
+    # The shop's operator client checks the ledger, an internal service: on the internal port.
+    operator = connect(
+        settings.internal_grpc_addr, settings.admin_token, acting_for=created.merchant.id
+    )
     runner, site_url = await _merchant_site()
     shop = Shop(created.merchant, created.client, operator)
     try:

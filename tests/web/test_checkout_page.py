@@ -172,3 +172,62 @@ async def test_an_unknown_session_is_a_404_page(storefront: Storefront, browser:
     assert missing is not None and missing.status == 404
     await expect(page.get_by_role("heading")).to_have_text("This payment page does not exist")
     await page.close()
+
+
+async def test_card_mistakes_are_told_in_the_buyers_words_at_the_field_to_fix(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """A mistyped number, a month 13, a missing CVC: said in words a buyer knows (not the API's
+    `card.number ... (Luhn)`), with the field to fix focused, what was right left typed, and
+    nothing sent or charged; a year paycore refuses likewise. Then the corrected card pays."""
+    session = await new_session(storefront)
+    page = await browser.new_page()
+    posts: list[str] = []
+    page.on(
+        "request", lambda request: posts.append(request.url) if request.method == "POST" else None
+    )
+    await page.goto(session.url)
+    error = page.locator("#pay-error")
+    number, expiry, cvc = (
+        page.locator("#card-number"),
+        page.locator("#card-expiry"),
+        page.locator("#card-cvc"),
+    )
+
+    await type_card(page, "4242 4242 4242 4241")  # the check digit is wrong
+    await page.keyboard.press("Enter")
+    await expect(error).to_have_text("Your card number is invalid.")
+    await expect(number).to_be_focused()
+
+    await number.fill(VISA)
+    await expiry.fill("13/34")
+    await cvc.fill("")
+    await page.keyboard.press("Enter")
+    await expect(error).to_have_text("Your card's expiration date is invalid.")
+    await expect(expiry).to_be_focused()
+    assert await number.input_value() == "4242 4242 4242 4242"
+
+    await expiry.fill("12/34")
+    await page.keyboard.press("Enter")
+    await expect(error).to_have_text("Enter your card's security code.")
+    await expect(cvc).to_be_focused()
+    await page.screenshot(path=screenshot_path("checkout-card-mistake"), full_page=True)
+    assert posts == []  # told on the page: nothing was sent
+
+    # A year past what paycore accepts is refused by the tokenization route: said the same way.
+    await expiry.fill("12/2130")
+    await cvc.fill("123")
+    await page.keyboard.press("Enter")
+    await expect(error).to_have_text("Your card's expiration year is invalid.")
+    await expect(expiry).to_be_focused()
+    assert await number.input_value() == "4242 4242 4242 4242"
+
+    await expiry.fill("12/34")
+    await cvc.fill("123")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{storefront.site_url}/thanks?session={session.id}")
+    await page.close()
+    intent = await storefront.shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED

@@ -61,9 +61,69 @@
     if (digits.length !== 4 && digits.length !== 6) {
       return null;
     }
-    const month = digits.slice(0, 2);
+    const month = Number(digits.slice(0, 2));
     const year = digits.length === 4 ? "20" + digits.slice(2) : digits.slice(2);
-    return { month: String(Number(month)), year: year };
+    if (month < 1 || month > 12) {
+      return null;
+    }
+    return { month: String(month), year: year };
+  }
+
+  // The Luhn check digit: a mistyped number is told at once, without a round trip.
+  function luhnValid(digits) {
+    let sum = 0;
+    for (let i = 0; i < digits.length; i += 1) {
+      let digit = Number(digits[digits.length - 1 - i]);
+      if (i % 2 === 1) {
+        digit *= 2;
+        if (digit > 9) {
+          digit -= 9;
+        }
+      }
+      sum += digit;
+    }
+    return sum % 10 === 0;
+  }
+
+  function expired(exp) {
+    const now = new Date();
+    const year = Number(exp.year);
+    const month = Number(exp.month);
+    return year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1);
+  }
+
+  // What a buyer is told when paycore's tokenization route refuses the card (its `code`), and
+  // the field to fix; the API's own message names request fields a buyer never saw.
+  const REFUSALS = {
+    invalid_number: ["Your card number is invalid.", number],
+    incorrect_number: ["Your card number is invalid.", number],
+    invalid_expiry_month: ["Your card's expiration month is invalid.", expiry],
+    invalid_expiry_year: ["Your card's expiration year is invalid.", expiry],
+    expired_card: ["Your card has expired.", expiry],
+    invalid_cvc: ["Your card's security code is invalid.", cvc],
+    incorrect_cvc: ["Your card's security code is invalid.", cvc],
+  };
+
+  // The first problem of what was typed, as [message, field], or null.
+  function problemOf(digits, exp, code) {
+    if (digits.length < 12 || digits.length > 19 || !luhnValid(digits)) {
+      return ["Your card number is invalid.", number];
+    }
+    if (!exp) {
+      return ["Your card's expiration date is invalid.", expiry];
+    }
+    if (expired(exp)) {
+      return ["Your card has expired.", expiry];
+    }
+    if (code.length < 3 || code.length > 4) {
+      return ["Enter your card's security code.", cvc];
+    }
+    return null;
+  }
+
+  function tell(problem) {
+    show(problem[0]);
+    problem[1].focus();
   }
 
   number.addEventListener("input", () => {
@@ -76,14 +136,10 @@
     show("");
     const digits = number.value.replace(/\D/g, "");
     const exp = expiryParts(expiry.value);
-    if (digits.length < 12) {
-      show("Enter your card number.");
-      number.focus();
-      return;
-    }
-    if (!exp) {
-      show("Enter the expiry date as MM/YY.");
-      expiry.focus();
+    const code = cvc.value.replace(/\D/g, "");
+    const problem = problemOf(digits, exp, code);
+    if (problem) {
+      tell(problem);
       return;
     }
     busy(true);
@@ -95,16 +151,27 @@
           "card[number]": digits,
           "card[exp_month]": exp.month,
           "card[exp_year]": exp.year,
-          "card[cvc]": cvc.value.replace(/\D/g, ""),
+          "card[cvc]": code,
         },
         randomKey(),
       );
-      // The number has been handed to paycore (or refused): it leaves the page either way.
+      const refusal = method.body.error ? REFUSALS[method.body.error.code] : undefined;
+      if (!method.ok && refusal && refusal[1] !== number) {
+        // The expiry or the CVC to fix: the number stays typed.
+        cvc.value = "";
+        tell(refusal);
+        return;
+      }
+      // The number has been handed to paycore (or refused): it leaves the page.
       number.value = "";
       cvc.value = "";
       if (!method.ok) {
-        show(method.body.error ? method.body.error.message : "The card was refused.");
-        number.focus();
+        if (refusal) {
+          tell(refusal);
+        } else {
+          show(method.body.error ? method.body.error.message : "The card was refused.");
+          number.focus();
+        }
         return;
       }
       const confirmed = await post(
