@@ -214,3 +214,46 @@ async def test_the_payments_page_paints_fast_with_10000_payments(
     first_paint_ms = min(paints)
     print(f"first contentful paint of /dashboard/payments, 10,000 payments: {paints} ms")
     assert first_paint_ms < FIRST_PAINT_BUDGET_MS, paints
+
+
+async def test_refund_and_search_mistakes_are_told_on_the_page_in_its_units(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """The refund form takes major units, so its refusals speak them (not "10000 is more than
+    the 2500", minor units the merchant never typed); an amount with a third decimal is told
+    as such; the typed amount stays. A search that finds nothing keeps the payments page, its
+    search box holding what was typed, and says so."""
+    paid = await storefront.shop.pay(good_card(), 2500)
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    await page.goto(f"{storefront.edge_url}/dashboard/payments/{paid.id}")
+    error = page.get_by_role("alert")
+
+    await page.fill("#refund-amount", "100")
+    await page.get_by_role("button", name="Refund").click()
+    await expect(error).to_have_text(
+        "100.00 USD is more than the 25.00 USD that remains refundable."
+    )
+    await expect(page.locator("#refund-amount")).to_have_value("100")
+    await page.fill("#refund-amount", "10.005")
+    await page.get_by_role("button", name="Refund").click()
+    await expect(error).to_have_text("'10.005' has more decimals than USD has (2).")
+    refunds = await storefront.shop.client.payments.ListRefunds(
+        payment_pb2.ListRefundsRequest(payment_intent=paid.id)
+    )
+    assert list(refunds.data) == []
+
+    await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    await page.fill("#q", "nobody@example.com")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("h1")).to_have_text("Payments")
+    await expect(error).to_have_text("No customer has the email nobody@example.com.")
+    await expect(page.locator("#q")).to_have_value("nobody@example.com")
+    await expect(page.get_by_test_id("payments-table")).to_contain_text("Nothing here")
+    await page.fill("#q", "order 1234")
+    await page.keyboard.press("Enter")
+    await expect(error).to_contain_text("Search by a payment (pi_...)")
+    await expect(page.locator("h1")).to_have_text("Payments")
+    await page.screenshot(path=screenshot_path("dashboard-search-nothing"), full_page=True)
+    await context.close()

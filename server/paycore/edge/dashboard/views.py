@@ -30,7 +30,13 @@ from google.protobuf.message import Message
 from grpc import StatusCode, aio
 from jinja2 import Environment
 from paycore.edge.dashboard.chart import balance_chart
-from paycore.edge.dashboard.listings import LISTINGS, LISTINGS_BY_SLUG, PAGE_SIZE, Stubs
+from paycore.edge.dashboard.listings import (
+    LISTINGS,
+    LISTINGS_BY_SLUG,
+    PAGE_SIZE,
+    Listing,
+    Stubs,
+)
 from paycore.edge.dashboard.sessions import (
     COOKIE,
     COOKIE_PATH,
@@ -39,7 +45,7 @@ from paycore.edge.dashboard.sessions import (
     SignedIn,
 )
 from paycore.edge.errors import EdgeError, from_rpc_error
-from paycore.edge.web import page
+from paycore.edge.web import money, page
 from paycore.iso import CURRENCY_EXPONENTS, amount_max, currency_exponent
 from paycore.stripe_json import stripe_json
 from paycore.transcoding import JsonRejected, checked, to_message
@@ -208,7 +214,11 @@ class Dashboard:
         if listing.slug == "payments" and search:
             found = await self._search(search, session)
             if isinstance(found, str):
-                return self._page("error.html", session, status=404, message=found)
+                # Told on the payments page, the search box keeping what was typed.
+                status = 400 if found == SEARCH_HINT else 200
+                return self._listing_page(
+                    listing, session, search=search, error=found, status=status
+                )
             if found.get("redirect"):
                 raise web.HTTPSeeOther(found["redirect"])
             query.update(found)
@@ -224,15 +234,40 @@ class Dashboard:
         )
         response = await ask(listing.call(self._stubs), message, session)
         rendered = stripe_json(response)
-        return self._page(
-            "list.html",
+        return self._listing_page(
+            listing,
             session,
-            listing=listing,
             rows=rendered["data"],
             has_more=rendered["has_more"],
             filters=fields,
             search=search,
             next_page=_next_page(request, rendered["data"]),
+        )
+
+    def _listing_page(
+        self,
+        listing: Listing,
+        session: SignedIn,
+        *,
+        rows: list[dict[str, Any]] | None = None,
+        has_more: bool = False,
+        filters: dict[str, str] | None = None,
+        search: str = "",
+        next_page: str = "",
+        error: str = "",
+        status: int = 200,
+    ) -> web.Response:
+        return self._page(
+            "list.html",
+            session,
+            status=status,
+            listing=listing,
+            rows=rows or [],
+            has_more=has_more,
+            filters=filters or {},
+            search=search,
+            next_page=next_page,
+            error=error,
         )
 
     async def _search(self, text: str, session: SignedIn) -> dict[str, str] | str:
@@ -266,7 +301,13 @@ class Dashboard:
         return await self._payment_page(request, session, error="", status=200)
 
     async def _payment_page(
-        self, request: web.Request, session: SignedIn, *, error: str, status: int
+        self,
+        request: web.Request,
+        session: SignedIn,
+        *,
+        error: str,
+        status: int,
+        amount_typed: str = "",
     ) -> web.StreamResponse:
         intent_id = request.match_info["id"]
         intent, refunds = await ask_all(
@@ -308,16 +349,31 @@ class Dashboard:
             refund_key=secrets.token_urlsafe(16),
             refunded=request.query.get("refunded", ""),
             error=error,
+            amount_typed=amount_typed,
         )
 
     async def refund(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         intent_id = request.match_info["id"]
         form = await request.post()
-        currency = str(form.get("currency", "usd"))
+        typed = str(form.get("amount", ""))
+        intent = await ask(
+            self._stubs.payments.GetPaymentIntent,
+            payment_pb2.GetPaymentIntentRequest(id=intent_id),
+            session,
+        )
+        currency = intent.currency
+        refundable = intent.amount_received - intent.amount_refunded
         try:
-            amount = _minor_units(str(form.get("amount", "")), currency)
+            amount = _minor_units(typed, currency)
+            if amount > refundable:
+                raise ValueError(
+                    f"{money(amount, currency)} is more than the {money(refundable, currency)}"
+                    " that remains refundable."
+                )
         except ValueError as problem:
-            return await self._payment_page(request, session, error=str(problem), status=400)
+            return await self._payment_page(
+                request, session, error=str(problem), status=400, amount_typed=typed[:40]
+            )
         reason = str(form.get("reason", ""))
         fields: dict[str, Any] = {"payment_intent": intent_id}
         if amount:
@@ -337,7 +393,9 @@ class Dashboard:
             if error.code() is StatusCode.UNAUTHENTICATED:
                 raise
             refused = from_rpc_error(error, request.path).message
-            return await self._payment_page(request, session, error=refused, status=400)
+            return await self._payment_page(
+                request, session, error=refused, status=400, amount_typed=typed[:40]
+            )
         raise web.HTTPSeeOther(f"/dashboard/payments/{intent_id}?refunded={created.id}")
 
     # -- balances, payouts, webhooks ------------------------------------------------------------
@@ -490,8 +548,11 @@ def _minor_units(text: str, currency: str) -> int:
         raise ValueError(f"{currency!r} is not a currency")
     if not MAJOR_UNITS.fullmatch(text):
         raise ValueError(f"{text[:40]!r} is not an amount")
-    value = Decimal(text) * (10 ** currency_exponent(currency))
-    if value <= 0 or value != value.to_integral_value():
+    exponent = currency_exponent(currency)
+    value = Decimal(text) * (10**exponent)
+    if value != value.to_integral_value():
+        raise ValueError(f"{text!r} has more decimals than {currency.upper()} has ({exponent}).")
+    if value <= 0:
         raise ValueError(f"{text!r} is not a positive amount of {currency.upper()}")
     if value > amount_max(currency):
         raise ValueError(f"{text!r} is more than any {currency.upper()} charge")
