@@ -49,7 +49,8 @@ def add_parser(
     evaluate = actions.add_parser(
         "evaluate",
         help="ROC AUC and precision/recall at the review and block thresholds, on held-out"
-        " payments generated with another seed",
+        " payments generated with another seed; then the hand-written evaluation set: the"
+        " share decided as expected and the ordinary purchases blocked",
     )
     evaluate.add_argument(
         "--model", type=Path, default=DEFAULT_ARTIFACT, help=f"(default {DEFAULT_ARTIFACT})"
