@@ -12,6 +12,7 @@ from grpc import aio
 from paycore.app import Platform
 from paycore.client import Paycore
 from paycore.fraud.models import Review, ReviewStatus
+from paycore.fraud.rules import DEFAULT_RULES
 from paycore.storage.schema import fraud_assessments, fraud_blocklist_items
 from paycore.v1 import fraud_pb2
 from sqlalchemy import select
@@ -212,7 +213,8 @@ async def test_policy_thresholds_are_per_merchant_and_checked(
     strict = await operator.fraud.UpdateRiskPolicy(
         fraud_pb2.UpdateRiskPolicyRequest(review_above=1, block_above=2)
     )
-    assert (strict.review_above, strict.block_above, len(strict.rules)) == (1, 2, 0)
+    assert (strict.review_above, strict.block_above) == (1, 2)
+    assert [rule.name for rule in strict.rules] == [rule.name for rule in DEFAULT_RULES]
     elsewhere = await admin_client_for(other_merchant.merchant.id).fraud.GetRiskPolicy(
         fraud_pb2.GetRiskPolicyRequest()
     )
@@ -237,8 +239,49 @@ async def test_policy_thresholds_are_per_merchant_and_checked(
             ),
             "rules[0].action",
         ),
+        (
+            fraud_pb2.UpdateRiskPolicyRequest(
+                rules=[
+                    fraud_pb2.RiskRule(
+                        name="twice",
+                        conditions=[fraud_pb2.RiskCondition(feature="ip_attempts_1m", above=3)],
+                        action=fraud_pb2.RISK_DECISION_BLOCK,
+                    )
+                ]
+                * 2
+            ),
+            "rules[1].name",
+        ),
     ):
         with pytest.raises(aio.AioRpcError) as raised:
             await operator.fraud.UpdateRiskPolicy(bad)
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert rich_error(raised.value).param == param
+
+
+async def test_thresholds_set_alone_keep_the_default_rules(
+    merchant: MerchantFixture, admin_client_for: OperatorFor
+) -> None:
+    """An operator who only moves a merchant's thresholds (issue 5: "configurable per
+    merchant") keeps the default rules: an empty rule list means the defaults, as a 0 threshold
+    does, and never silently drops card-testing and large-purchase protection. Before, issue
+    18's guest paying US$9,500 from Romania on a new US card was then allowed."""
+    operator = admin_client_for(merchant.merchant.id)
+    updated = await operator.fraud.UpdateRiskPolicy(
+        fraud_pb2.UpdateRiskPolicyRequest(review_above=600)
+    )
+    assert updated.review_above == 600
+    assert [rule.name for rule in updated.rules] == [rule.name for rule in DEFAULT_RULES]
+    read = await operator.fraud.GetRiskPolicy(fraud_pb2.GetRiskPolicyRequest())
+    assert [rule.name for rule in read.rules] == [rule.name for rule in DEFAULT_RULES]
+    guest_abroad = returning_customer(
+        merchant.merchant.id,
+        amount=950_000,
+        customer="",
+        customer_created=0,
+        ip_country="RO",
+        email="first.time@gmail.com",
+    )
+    scored = await merchant.client.fraud.ScorePayment(guest_abroad)
+    assert scored.decision == fraud_pb2.RISK_DECISION_REVIEW
+    assert "large_first_purchase_abroad" in scored.reasons

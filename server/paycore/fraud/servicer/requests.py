@@ -17,6 +17,7 @@ from paycore.fraud.rules import (
     DEFAULT_BLOCK_ABOVE,
     DEFAULT_DEGRADED_REVIEW_ABOVE_USD,
     DEFAULT_REVIEW_ABOVE,
+    DEFAULT_RULES,
     RULES_MAX,
     AllowItem,
     Condition,
@@ -173,7 +174,17 @@ def policy(request: fraud_pb2.UpdateRiskPolicyRequest) -> Policy:
         raise invalid("rules", f"at most {RULES_MAX} rules")
     if len(request.allow) > ALLOW_MAX:
         raise invalid("allow", f"at most {ALLOW_MAX} items")
-    rules = tuple(_rule(f"rules[{index}]", rule) for index, rule in enumerate(request.rules))
+    # No rules means the default rules, as 0 means a threshold's default: an operator moving
+    # only the thresholds keeps the card-testing and large-purchase rules.
+    rules = (
+        tuple(_rule(f"rules[{index}]", rule) for index, rule in enumerate(request.rules))
+        or DEFAULT_RULES
+    )
+    names = [rule.name for rule in rules]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            # A rule's name is the reason an assessment gives: two would be told apart by none.
+            raise invalid(f"rules[{index}].name", f"{name!r} names an earlier rule too")
     allow = tuple(_allow_item(f"allow[{index}]", item) for index, item in enumerate(request.allow))
     return Policy(
         review_above=review_above,
@@ -205,7 +216,9 @@ def _rule(param: str, rule: fraud_pb2.RiskRule) -> Rule:
             )
     action = _ACTIONS.get(rule.action)
     if action is None:
-        raise invalid(f"{param}.action", "RISK_DECISION_REVIEW or RISK_DECISION_BLOCK")
+        raise invalid(
+            f"{param}.action", "review or block (RISK_DECISION_REVIEW, RISK_DECISION_BLOCK)"
+        )
     return Rule(
         name=rule.name,
         conditions=tuple(Condition(c.feature, c.above) for c in rule.conditions),
