@@ -257,3 +257,27 @@ async def test_refund_and_search_mistakes_are_told_on_the_page_in_its_units(
     await expect(page.locator("h1")).to_have_text("Payments")
     await page.screenshot(path=screenshot_path("dashboard-search-nothing"), full_page=True)
     await context.close()
+
+
+async def test_on_a_phone_the_pages_fit_the_screen_and_wide_tables_scroll_in_place(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """At a phone's 375 px the page itself never scrolls sideways (the header, the filters and
+    the refund form would scroll off with it): a table wider than the screen scrolls inside its
+    own box."""
+    paid = await storefront.shop.pay(good_card(), 2500)
+    context = await browser.new_context(
+        viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+    )
+    page = await sign_in(context, storefront, storefront.secret_key)
+    await expect(page).to_have_url(f"{storefront.edge_url}/dashboard/payments")
+    for path in ("payments", f"payments/{paid.id}", "balance", "checkout"):
+        await page.goto(f"{storefront.edge_url}/dashboard/{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
+    await page.goto(f"{storefront.edge_url}/dashboard/payments")
+    table = page.get_by_test_id("payments-table")
+    scrolls = await table.evaluate("t => t.scrollWidth > t.clientWidth")
+    assert scrolls
+    await page.screenshot(path=screenshot_path("dashboard-payments-phone"), full_page=True)
+    await context.close()
