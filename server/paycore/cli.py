@@ -31,7 +31,8 @@ def _edge(arguments: argparse.Namespace) -> None:
     from paycore.edge.process import run_edge
 
     settings = load_settings()
-    run_async(run_edge(settings, arguments.grpc_target or settings.grpc_addr))
+    grpc_target = arguments.grpc_target or settings.grpc_addr
+    run_async(run_edge(settings, grpc_target, arguments.internal_grpc_target))
 
 
 def _dev(arguments: argparse.Namespace) -> None:
@@ -83,6 +84,12 @@ def parser() -> argparse.ArgumentParser:
     edge = commands.add_parser("edge", help="serve the REST edge (JSON/HTTP onto gRPC)")
     edge.add_argument(
         "--grpc-target", default="", help="the gRPC server to call (default PAYCORE_GRPC_ADDR)"
+    )
+    edge.add_argument(
+        "--internal-grpc-target",
+        default="",
+        help="where the internal services' operator routes are called (default"
+        " PAYCORE_INTERNAL_GRPC_ADDR; empty: the gRPC target)",
     )
     edge.set_defaults(handler=_edge)
     commands.add_parser("migrate", help="migrate every shard to the newest schema").set_defaults(

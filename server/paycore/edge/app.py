@@ -1,5 +1,6 @@
 """The REST edge: an aiohttp server that transcodes each annotated route onto its gRPC method
-over one long-lived channel, with generic calls built from the descriptors."""
+over one long-lived channel (a second one to the internal port for the internal services'
+routes, when there is one), with generic calls built from the descriptors."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from paycore.ids import random_base62
 from paycore.runtime.addresses import TrustedProxies, forwarded_client
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
-from paycore.runtime.policy import is_operator_method
+from paycore.runtime.policy import internal_services, is_operator_method
 from paycore.runtime.process import split_address
 from paycore.runtime.tls import ServerTls
 from paycore.stripe_json import stripe_json
@@ -82,6 +83,20 @@ _STRIPE_ACCOUNT_REFUSED = (
 Call = Callable[..., Any]
 
 
+@dataclass(frozen=True, slots=True)
+class InternalUpstream:
+    """The server's internal port (PAYCORE_INTERNAL_GRPC_ADDR): the only place the internal
+    services (ledger, executor, reconciliation) answer when it is set; the public port answers
+    their methods UNIMPLEMENTED."""
+
+    channel: aio.Channel
+    services: frozenset[str]
+
+    def channel_for(self, route: HttpRoute, public: aio.Channel) -> aio.Channel:
+        service = route.rpc_method.split("/")[1]
+        return self.channel if service in self.services else public
+
+
 class Edge:
     """The request handler: route, transcode, call, render."""
 
@@ -90,16 +105,21 @@ class Edge:
         channel: aio.Channel,
         routes: list[HttpRoute],
         trusted_proxies: TrustedProxies | None = None,
+        internal: InternalUpstream | None = None,
     ) -> None:
         """`trusted_proxies`: the proxies in front of the edge whose X-Forwarded-For it
-        believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default."""
+        believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default. `internal`: where the
+        internal services' methods are called when the server serves them on a port of their
+        own (PAYCORE_INTERNAL_GRPC_ADDR); without it every method goes to `channel`."""
         self.channel = channel
+        self.internal = internal
         self.router = Router(routes)
         self._trusted_proxies = trusted_proxies or TrustedProxies(())
         self._calls: dict[str, Call] = {}
         for route in routes:
             if route.rpc_method not in self._calls:
-                self._calls[route.rpc_method] = channel.unary_unary(
+                upstream = channel if internal is None else internal.channel_for(route, channel)
+                self._calls[route.rpc_method] = upstream.unary_unary(
                     route.rpc_method,
                     request_serializer=_serialize,
                     response_deserializer=message_class(route.output).FromString,
@@ -410,6 +430,8 @@ class EdgeServer:
     async def close(self) -> None:
         await self.runner.cleanup()
         await self.edge.channel.close()
+        if self.edge.internal is not None:
+            await self.edge.internal.channel.close()
 
 
 async def start_edge(
@@ -421,29 +443,26 @@ async def start_edge(
     upstream_tls: Tls | None = None,
     pages_token: str = "",
     trusted_proxies: tuple[str, ...] = (),
+    internal_target: str = "",
 ) -> EdgeServer:
     """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
     The admin and internal methods' routes are served only with `operator_routes`
     (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7).
+    `internal_target`: the server's internal port (PAYCORE_INTERNAL_GRPC_ADDR), where the
+    internal services' routes are called; empty: they are called on `grpc_target` too.
     HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`.
     `pages_token`: the credential the hosted checkout pages are read with (paycore.edge.site).
     `trusted_proxies`: PAYCORE_EDGE_TRUSTED_PROXIES (paycore.runtime.addresses)."""
-    options: list[tuple[str, Any]] = [
-        ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
-        ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
-        # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
-        ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
-    ]
-    if upstream_tls is None:
-        channel = aio.insecure_channel(grpc_target, options=options)
-    else:
-        options += upstream_tls.channel_options()
-        channel = aio.secure_channel(grpc_target, upstream_tls.credentials(), options=options)
+    channel = _channel(grpc_target, upstream_tls)
     policies = contracts.method_policies()
     routes = compile_routes(contracts.proto_files(), policies)
+    internal = None
     if not operator_routes:
         routes = [route for route in routes if not is_operator_method(policies[route.rpc_method])]
-    edge = Edge(channel, routes, TrustedProxies(trusted_proxies))
+    elif internal_target:
+        services = internal_services(policies)
+        internal = InternalUpstream(_channel(internal_target, upstream_tls), services)
+    edge = Edge(channel, routes, TrustedProxies(trusted_proxies), internal)
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
     runner = EdgeRunner(app, access_log=None, handle_signals=False)
@@ -458,3 +477,18 @@ async def start_edge(
         raise
     server.port = int(runner.addresses[0][1])
     return server
+
+
+def _channel(target: str, upstream_tls: Tls | None) -> aio.Channel:
+    """A long-lived channel to `target`, TLS (mTLS with a client certificate) with
+    `upstream_tls`."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_receive_message_length", MESSAGE_LENGTH_MAX),
+        ("grpc.max_send_message_length", MESSAGE_LENGTH_MAX),
+        # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
+        ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
+    ]
+    if upstream_tls is None:
+        return aio.insecure_channel(target, options=options)
+    options += upstream_tls.channel_options()
+    return aio.secure_channel(target, upstream_tls.credentials(), options=options)

@@ -12,9 +12,10 @@ from paycore.runtime.tls import grpc_caller_tls, http_server_tls
 logger = logging.getLogger(__name__)
 
 
-async def run_edge(settings: Settings, grpc_target: str) -> None:
+async def run_edge(settings: Settings, grpc_target: str, internal_target: str = "") -> None:
     """Serves until SIGTERM or SIGINT: operator routes, HTTPS and TLS to gRPC as `settings`
-    say."""
+    say. `internal_target`: the server's internal port, where the operator routes of the
+    internal services are called (PAYCORE_INTERNAL_GRPC_ADDR's by default)."""
     http_addr = settings.http_addr
     tls = http_server_tls(settings)
     edge = await start_edge(
@@ -25,6 +26,7 @@ async def run_edge(settings: Settings, grpc_target: str) -> None:
         upstream_tls=grpc_caller_tls(settings),
         pages_token=settings.internal_token or settings.admin_token,
         trusted_proxies=settings.edge_trusted_proxies,
+        internal_target=internal_target or settings.internal_grpc_addr,
     )
     scheme = "https" if tls else "http"
     stop = stop_on_signal()

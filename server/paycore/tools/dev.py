@@ -32,6 +32,7 @@ from paycore.config import Settings
 from paycore.edge import start_edge
 from paycore.errors import ConfigurationError
 from paycore.runtime.process import free_port, split_address, stop_on_signal
+from paycore.runtime.server import GrpcServer
 from paycore.storage.migrate import migrate_all
 from paycore.tools.embedded import load_or_create_dev_secrets, start_embedded
 from paycore.v1 import account_pb2
@@ -66,6 +67,12 @@ def run_dev(settings: Settings) -> None:
         _refuse_taken_addresses(configured)
         with _psp_simulator(configured) as with_psp:
             run_async(_run(with_psp))
+
+
+def _internal_target(server: GrpcServer) -> str:
+    """The internal port the server listens on (PAYCORE_INTERNAL_GRPC_ADDR), where the edge
+    calls the internal services' routes; "" when the one port serves everything."""
+    return "" if server.internal is None else f"127.0.0.1:{server.internal.port}"
 
 
 def _refuse_taken_addresses(settings: Settings) -> None:
@@ -199,6 +206,7 @@ async def _run(settings: Settings) -> None:
                 operator_routes=True,
                 pages_token=settings.internal_token or settings.admin_token,
                 trusted_proxies=settings.edge_trusted_proxies,
+                internal_target=_internal_target(server),
             ),
         )
         started.push_async_callback(edge.close)
