@@ -142,7 +142,7 @@ async def test_every_call_naming_another_merchants_seller_is_not_found(world: Wo
     shop, other = await world.shop(), await world.shop("Other")
     theirs = await other.seller()
     not_found = (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING", "account")
-    calls = {
+    calls: dict[str, Awaitable[object]] = {
         "ListBankAccounts": shop.client.payouts.ListBankAccounts(
             P.ListBankAccountsRequest(account=theirs)
         ),
