@@ -133,3 +133,30 @@ async def test_payouts_refuse_what_they_cannot_do_and_change_nothing(world: Worl
     await shop.assert_clean()
     await shop.close()
     await other.close()
+
+
+async def test_every_call_naming_another_merchants_seller_is_not_found(world: World) -> None:
+    """A seller account is the merchant's: listing another merchant's seller's bank accounts or
+    payouts is NOT_FOUND naming `account`, as its balance, schedule and every change are (the
+    two lists answered an empty page, as if the seller were the caller's)."""
+    shop, other = await world.shop(), await world.shop("Other")
+    theirs = await other.seller()
+    not_found = (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING", "account")
+    calls: dict[str, Awaitable[object]] = {
+        "ListBankAccounts": shop.client.payouts.ListBankAccounts(
+            P.ListBankAccountsRequest(account=theirs)
+        ),
+        "ListPayouts": shop.client.payouts.ListPayouts(P.ListPayoutsRequest(account=theirs)),
+        "GetPayoutSchedule": shop.client.payouts.GetPayoutSchedule(
+            P.GetPayoutScheduleRequest(account=theirs)
+        ),
+        "CreateBankAccount": shop.client.payouts.CreateBankAccount(_bank_account(account=theirs)),
+    }
+    assert {name: await _refused(call) for name, call in calls.items()} == dict.fromkeys(
+        calls, not_found
+    )
+    ours = await shop.seller()
+    listed = await shop.client.payouts.ListPayouts(P.ListPayoutsRequest(account=ours))
+    assert list(listed.data) == []
+    await shop.close()
+    await other.close()

@@ -60,3 +60,20 @@ def test_during_an_overlap_either_secret_verifies() -> None:
 def test_a_secret_is_never_in_a_repr() -> None:
     secret = new_secret()
     assert secret.reveal() not in repr(SigningKeys(secret))
+
+
+def test_the_client_helper_takes_the_body_as_text_as_the_libraries_do() -> None:
+    """Frameworks hand the body over as text (Flask's get_data(as_text=True)); the
+    standardwebhooks and stripe libraries verify it as its UTF-8 bytes. The helper raised
+    TypeError (str + bytes) instead of verifying it or refusing it."""
+    body = '{"id":"evt_1","type":"customer.created","data":{"name":"Zoë"}}'
+    secret = new_secret()
+    now = int(time.time())
+    headers = signature_headers(SigningKeys(secret), "evt_1", now, body.encode())
+    Webhook(secret.reveal()).verify(body, headers)
+    stripe.Webhook.construct_event(body, headers["Paycore-Signature"], secret.reveal())
+    only_stripe = {"Paycore-Signature": headers["Paycore-Signature"]}
+    for scheme in (headers, only_stripe):
+        assert verify(body, scheme, secret.reveal())["id"] == "evt_1"
+        with pytest.raises(WebhookVerificationError):
+            verify(body.replace("Zoë", "Zoe"), scheme, secret.reveal())

@@ -40,14 +40,18 @@ class WebhookVerificationError(ValueError):
 
 
 def verify(
-    body: bytes,
+    body: bytes | str,
     headers: Mapping[str, str],
     secret: str,
     *,
     tolerance_seconds: int = TOLERANCE_SECONDS,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """The event, once its signature and timestamp check out; WebhookVerificationError if not."""
+    """The event, once its signature and timestamp check out; WebhookVerificationError if not.
+    `body` is the raw body as received: bytes, or text (its UTF-8 bytes are what was signed),
+    as the standardwebhooks and stripe libraries take it."""
+    if isinstance(body, str):
+        body = body.encode()
     lowered = {name.lower(): value for name, value in headers.items()}
     moment = time.time() if now is None else now
     if "webhook-signature" in lowered:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paycore.account.repository import SELLER_ACCOUNTS
 from paycore.payout.models import (
     BalanceFilter,
     BalanceTransaction,
@@ -32,6 +33,7 @@ class PayoutReads:
     async def bank_accounts(
         self, merchant_id: str, account: str, cursor: Cursor
     ) -> Page[BankAccount]:
+        await self._require_account(merchant_id, account)
         query = bank_accounts_query(merchant_id, account)
         return await self._reads.page(merchant_id, BANK_ACCOUNTS, cursor, query)
 
@@ -39,6 +41,7 @@ class PayoutReads:
         return await self._reads.one(merchant_id, PAYOUTS, payout_id)
 
     async def payouts(self, merchant_id: str, wanted: PayoutFilter, cursor: Cursor) -> Page[Payout]:
+        await self._require_account(merchant_id, wanted.account)
         query = payouts_query(merchant_id, wanted)
         return await self._reads.page(merchant_id, PAYOUTS, cursor, query)
 
@@ -52,3 +55,9 @@ class PayoutReads:
     ) -> Page[BalanceTransaction]:
         query = balance_transactions_query(merchant_id, wanted)
         return await self._reads.page(merchant_id, BALANCE_TRANSACTIONS, cursor, query)
+
+    async def _require_account(self, merchant_id: str, account: str) -> None:
+        """NOT_FOUND (param account) unless `account` is "" (the merchant's own) or one of the
+        merchant's sellers: a list never answers for another merchant's seller."""
+        if account:
+            await self._reads.one(merchant_id, SELLER_ACCOUNTS, account, param="account")
