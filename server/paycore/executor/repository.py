@@ -504,8 +504,11 @@ def executions_query(
     state: ExecutionState | None = None,
     payment_order_id: str = "",
     payment_intent_id: str = "",
+    operations: tuple[Operation, ...] = (),
+    refund_id: str = "",
 ) -> Select[Any]:
-    """Executions (of every merchant of the shard when `merchant_id` is None: operators)."""
+    """Executions (of every merchant of the shard when `merchant_id` is None: operators), of
+    one of `operations` when given."""
     query = select(e)
     if merchant_id:
         query = query.where(e.c.merchant_id == merchant_id)
@@ -515,6 +518,10 @@ def executions_query(
         query = query.where(e.c.payment_order_id == payment_order_id)
     if payment_intent_id:
         query = query.where(e.c.payment_intent_id == payment_intent_id)
+    if operations:
+        query = query.where(e.c.operation.in_([operation.value for operation in operations]))
+    if refund_id:
+        query = query.where(e.c.refund_id == refund_id)
     return query
 
 

@@ -267,6 +267,8 @@ class Executor:
         state: ExecutionState | None = None,
         payment_order_id: str = "",
         payment_intent_id: str = "",
+        operations: tuple[Operation, ...] = (),
+        refund_id: str = "",
     ) -> Page[Execution]:
         """A merchant's executions, or (None) every merchant's on every shard, newest first."""
         engines = (
@@ -279,6 +281,8 @@ class Executor:
             state=state,
             payment_order_id=payment_order_id,
             payment_intent_id=payment_intent_id,
+            operations=operations,
+            refund_id=refund_id,
         )
         found: list[Execution] = []
         for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
