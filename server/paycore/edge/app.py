@@ -40,7 +40,7 @@ from paycore.ids import random_base62
 from paycore.runtime.addresses import TrustedProxies, forwarded_client
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
-from paycore.runtime.policy import is_operator_method
+from paycore.runtime.policy import internal_services, is_operator_method
 from paycore.runtime.process import split_address
 from paycore.runtime.tls import ServerTls
 from paycore.stripe_json import stripe_json
@@ -90,16 +90,23 @@ class Edge:
         channel: aio.Channel,
         routes: list[HttpRoute],
         trusted_proxies: TrustedProxies | None = None,
+        internal_channel: aio.Channel | None = None,
     ) -> None:
         """`trusted_proxies`: the proxies in front of the edge whose X-Forwarded-For it
-        believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default."""
+        believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default. `internal_channel`: where
+        the internal services' methods go when the server serves them on a port of their own
+        (PAYCORE_INTERNAL_GRPC_ADDR); None: `channel`, as every other method."""
         self.channel = channel
+        self.internal_channel = internal_channel
         self.router = Router(routes)
         self._trusted_proxies = trusted_proxies or TrustedProxies(())
         self._calls: dict[str, Call] = {}
+        internal = internal_services(contracts.method_policies())
         for route in routes:
             if route.rpc_method not in self._calls:
-                self._calls[route.rpc_method] = channel.unary_unary(
+                service = route.rpc_method.split("/")[1]
+                calling = internal_channel if service in internal and internal_channel else channel
+                self._calls[route.rpc_method] = calling.unary_unary(
                     route.rpc_method,
                     request_serializer=_serialize,
                     response_deserializer=message_class(route.output).FromString,
@@ -410,6 +417,8 @@ class EdgeServer:
     async def close(self) -> None:
         await self.runner.cleanup()
         await self.edge.channel.close()
+        if self.edge.internal_channel is not None:
+            await self.edge.internal_channel.close()
 
 
 async def start_edge(
@@ -421,10 +430,13 @@ async def start_edge(
     upstream_tls: Tls | None = None,
     pages_token: str = "",
     trusted_proxies: tuple[str, ...] = (),
+    internal_target: str = "",
 ) -> EdgeServer:
     """Serves the edge on `address` ("host:port", port 0 for any) in front of `grpc_target`.
     The admin and internal methods' routes are served only with `operator_routes`
     (PAYCORE_EDGE_OPERATOR_ROUTES): on a public edge they answer 404 (issue 23, item 7).
+    `internal_target`: the server's internal port (PAYCORE_INTERNAL_GRPC_ADDR), where the
+    internal services' routes are sent when the server keeps them off `grpc_target`.
     HTTPS with `tls`, and TLS (mTLS with a client certificate) to gRPC with `upstream_tls`.
     `pages_token`: the credential the hosted checkout pages are read with (paycore.edge.site).
     `trusted_proxies`: PAYCORE_EDGE_TRUSTED_PROXIES (paycore.runtime.addresses)."""
@@ -434,16 +446,23 @@ async def start_edge(
         # A restarted gRPC server is found again within 2 s, not grpc's 120 s backoff cap.
         ("grpc.max_reconnect_backoff_ms", RECONNECT_BACKOFF_MAX_MS),
     ]
-    if upstream_tls is None:
-        channel = aio.insecure_channel(grpc_target, options=options)
-    else:
+    if upstream_tls is not None:
         options += upstream_tls.channel_options()
-        channel = aio.secure_channel(grpc_target, upstream_tls.credentials(), options=options)
+
+    def open_channel(target: str) -> aio.Channel:
+        if upstream_tls is None:
+            return aio.insecure_channel(target, options=options)
+        return aio.secure_channel(target, upstream_tls.credentials(), options=options)
+
+    channel = open_channel(grpc_target)
     policies = contracts.method_policies()
     routes = compile_routes(contracts.proto_files(), policies)
     if not operator_routes:
         routes = [route for route in routes if not is_operator_method(policies[route.rpc_method])]
-    edge = Edge(channel, routes, TrustedProxies(trusted_proxies))
+    internal_channel = (
+        open_channel(internal_target) if operator_routes and internal_target else None
+    )
+    edge = Edge(channel, routes, TrustedProxies(trusted_proxies), internal_channel)
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)
     runner = EdgeRunner(app, access_log=None, handle_signals=False)

@@ -199,6 +199,7 @@ async def _run(settings: Settings) -> None:
                 operator_routes=True,
                 pages_token=settings.internal_token or settings.admin_token,
                 trusted_proxies=settings.edge_trusted_proxies,
+                internal_target=f"127.0.0.1:{server.internal.port}" if server.internal else "",
             ),
         )
         started.push_async_callback(edge.close)
