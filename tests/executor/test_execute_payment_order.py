@@ -120,3 +120,27 @@ async def test_a_request_that_names_no_one_execution_is_refused_naming_the_field
 
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(raised.value).metadata["param"] == param
+
+
+async def test_listed_executions_carry_their_attempts(shop: Shop) -> None:
+    """ListExecutions and ListDeadLetters answered every execution with `attempts: []`, as if
+    none had been made: a dead letter read from the list showed no attempt at all."""
+    intent = await shop.pay(good_card(), 900)
+    await shop.client.payments.CreateRefund(
+        payment_pb2.CreateRefundRequest(payment_intent=intent.id, amount=100)
+    )
+
+    listed = await shop.operator.executor.ListExecutions(
+        executor_pb2.ListExecutionsRequest(payment_intent=intent.id)
+    )
+
+    assert [execution.operation for execution in listed.data] == [
+        Operation.EXECUTION_OPERATION_REFUND,
+        Operation.EXECUTION_OPERATION_CHARGE,
+    ]
+    for execution in listed.data:
+        read = await shop.operator.executor.GetExecution(
+            executor_pb2.GetExecutionRequest(id=execution.id)
+        )
+        assert len(read.attempts) >= 1
+        assert list(execution.attempts) == list(read.attempts)

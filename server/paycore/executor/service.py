@@ -288,7 +288,8 @@ class Executor:
         for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
             async with engine.connect() as connection:
                 rows = await connection.execute(newest_first(query, executions.c.id, cursor))
-            found += [decode_execution(row) for row in rows.all()]
+                decoded = [decode_execution(row) for row in rows.all()]
+                found += await ExecutionRepository(connection).with_attempts(decoded)
         found.sort(key=lambda execution: execution.id, reverse=True)
         return page_of(found, cursor)
 
