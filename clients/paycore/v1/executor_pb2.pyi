@@ -343,23 +343,31 @@ class ExecutePaymentOrderRequest(_message.Message):
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     merchant: _builtins.str
-    """Required: "acct_..." whose payment this is (its shard holds the execution)."""
+    """"acct_..." whose payment this is (its shard holds the execution); empty: the merchant the
+    operator acts for (`paycore-merchant`), else any merchant's.
+    """
     payment_order: _builtins.str
     """"pord_..."; exactly one of payment_order and payment_intent is required."""
     payment_intent: _builtins.str
     """"pi_..."; exactly one of payment_order and payment_intent is required."""
     operation: Global___ExecutionOperation.ValueType
-    """Required."""
+    """Which of the payment's executions; unspecified means its charge (or its authorization,
+    under manual capture). NOT_FOUND naming `operation` when the payment has none of it.
+    """
     refund: _builtins.str
-    """Required for REFUND: "re_...". Each refund is its own execution."""
+    """Required with REFUND, and only then: "re_...". Each refund is its own execution."""
     amount: _builtins.int
-    """Minor units, positive; for CAPTURE at most the authorized amount."""
+    """Optional checks: when given, each must equal the execution's own, else INVALID_ARGUMENT
+    naming the field. Minor units.
+    """
     currency: _builtins.str
     """Lowercase ISO 4217."""
     payment_method: _builtins.str
-    """Required for CHARGE and AUTHORIZE: "pm_..."."""
+    """"pm_..."."""
     @_builtins.property
-    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Not used: an execution keeps the metadata it was created with."""
+
     def __init__(
         self,
         *,
@@ -387,7 +395,7 @@ class GetExecutionRequest(_message.Message):
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """"exec_...", required."""
+    """"exe_...", required."""
     def __init__(
         self,
         *,
@@ -412,9 +420,9 @@ class ListExecutionsRequest(_message.Message):
     limit: _builtins.int
     starting_after: _builtins.str
     payment_order: _builtins.str
-    """"pord_..."; one of payment_order and payment_intent is required."""
+    """Only the executions of this payment order ("pord_..."); empty: every one."""
     payment_intent: _builtins.str
-    """"pi_..."; one of payment_order and payment_intent is required."""
+    """Only the executions of this payment intent ("pi_..."); empty: every one."""
     def __init__(
         self,
         *,

@@ -65,8 +65,10 @@ class ExecutorServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ExecutePaymentOrder(self, request, context):
-        """Starts (or, for the same payment and operation, returns) an execution and answers after its
-        first attempt; later attempts run in workers.
+        """Runs (or resumes) the execution of one payment's operation now and answers after its next
+        attempt; later attempts run in workers. Executions are created by PaymentService (one per
+        charge, capture, void or refund); this is the operators' handle on one of them. A finished
+        execution is answered as it stands, never sent to the PSP again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -36,8 +36,10 @@ class ExecutorServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ExecutorServiceAsyncStub: ...
     ExecutePaymentOrder: _grpc.UnaryUnaryMultiCallable[_executor_pb2.ExecutePaymentOrderRequest, _executor_pb2.Execution]
-    """Starts (or, for the same payment and operation, returns) an execution and answers after its
-    first attempt; later attempts run in workers.
+    """Runs (or resumes) the execution of one payment's operation now and answers after its next
+    attempt; later attempts run in workers. Executions are created by PaymentService (one per
+    charge, capture, void or refund); this is the operators' handle on one of them. A finished
+    execution is answered as it stands, never sent to the PSP again.
     """
     GetExecution: _grpc.UnaryUnaryMultiCallable[_executor_pb2.GetExecutionRequest, _executor_pb2.Execution]
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_executor_pb2.ListExecutionsRequest, _executor_pb2.ListExecutionsResponse]
@@ -53,8 +55,10 @@ class ExecutorServiceStub:
 class ExecutorServiceAsyncStub(ExecutorServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ExecutePaymentOrder: _aio.UnaryUnaryMultiCallable[_executor_pb2.ExecutePaymentOrderRequest, _executor_pb2.Execution]  # type: ignore[assignment]
-    """Starts (or, for the same payment and operation, returns) an execution and answers after its
-    first attempt; later attempts run in workers.
+    """Runs (or resumes) the execution of one payment's operation now and answers after its next
+    attempt; later attempts run in workers. Executions are created by PaymentService (one per
+    charge, capture, void or refund); this is the operators' handle on one of them. A finished
+    execution is answered as it stands, never sent to the PSP again.
     """
     GetExecution: _aio.UnaryUnaryMultiCallable[_executor_pb2.GetExecutionRequest, _executor_pb2.Execution]  # type: ignore[assignment]
     ListExecutions: _aio.UnaryUnaryMultiCallable[_executor_pb2.ListExecutionsRequest, _executor_pb2.ListExecutionsResponse]  # type: ignore[assignment]
@@ -73,8 +77,10 @@ class ExecutorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _executor_pb2.ExecutePaymentOrderRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_executor_pb2.Execution, _abc.Awaitable[_executor_pb2.Execution]]:
-        """Starts (or, for the same payment and operation, returns) an execution and answers after its
-        first attempt; later attempts run in workers.
+        """Runs (or resumes) the execution of one payment's operation now and answers after its next
+        attempt; later attempts run in workers. Executions are created by PaymentService (one per
+        charge, capture, void or refund); this is the operators' handle on one of them. A finished
+        execution is answered as it stands, never sent to the PSP again.
         """
 
     @_abc_1.abstractmethod

@@ -24,7 +24,7 @@ from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import execution_attempts, executions
 from paycore.storage.statements import Insert, with_parts
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 e = executions
@@ -287,14 +287,33 @@ class ExecutionRepository:
         row = (await self._connection.execute(query)).one_or_none()
         if row is None:
             return None
-        attempts = (
+        (found,) = await self.with_attempts([_execution(row)])
+        return found
+
+    async def with_attempts(self, found: Sequence[Execution]) -> list[Execution]:
+        """`found` (executions of this shard) each with its attempts, in order: one query."""
+        if not found:
+            return []
+        rows = (
             await self._connection.execute(
                 select(a)
-                .where(a.c.merchant_id == row.merchant_id, a.c.execution_id == execution_id)
-                .order_by(a.c.number)
+                .where(
+                    tuple_(a.c.merchant_id, a.c.execution_id).in_(
+                        [(execution.merchant_id, execution.id) for execution in found]
+                    )
+                )
+                .order_by(a.c.execution_id, a.c.number)
             )
         ).all()
-        return _execution(row, tuple(_attempt(found) for found in attempts))
+        attempts: dict[tuple[str, str], list[Attempt]] = {}
+        for row in rows:
+            attempts.setdefault((row.merchant_id, row.execution_id), []).append(_attempt(row))
+        return [
+            replace(
+                execution, attempts=tuple(attempts.get((execution.merchant_id, execution.id), ()))
+            )
+            for execution in found
+        ]
 
     async def due(self, limit: int) -> list[tuple[str, str]]:
         """(merchant, execution) pairs a worker should run: due retries and unknown outcomes,
@@ -504,8 +523,11 @@ def executions_query(
     state: ExecutionState | None = None,
     payment_order_id: str = "",
     payment_intent_id: str = "",
+    operations: tuple[Operation, ...] = (),
+    refund_id: str = "",
 ) -> Select[Any]:
-    """Executions (of every merchant of the shard when `merchant_id` is None: operators)."""
+    """Executions (of every merchant of the shard when `merchant_id` is None: operators), of
+    one of `operations` when given."""
     query = select(e)
     if merchant_id:
         query = query.where(e.c.merchant_id == merchant_id)
@@ -515,6 +537,10 @@ def executions_query(
         query = query.where(e.c.payment_order_id == payment_order_id)
     if payment_intent_id:
         query = query.where(e.c.payment_intent_id == payment_intent_id)
+    if operations:
+        query = query.where(e.c.operation.in_([operation.value for operation in operations]))
+    if refund_id:
+        query = query.where(e.c.refund_id == refund_id)
     return query
 
 

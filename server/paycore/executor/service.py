@@ -267,6 +267,8 @@ class Executor:
         state: ExecutionState | None = None,
         payment_order_id: str = "",
         payment_intent_id: str = "",
+        operations: tuple[Operation, ...] = (),
+        refund_id: str = "",
     ) -> Page[Execution]:
         """A merchant's executions, or (None) every merchant's on every shard, newest first."""
         engines = (
@@ -279,12 +281,15 @@ class Executor:
             state=state,
             payment_order_id=payment_order_id,
             payment_intent_id=payment_intent_id,
+            operations=operations,
+            refund_id=refund_id,
         )
         found: list[Execution] = []
         for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
             async with engine.connect() as connection:
                 rows = await connection.execute(newest_first(query, executions.c.id, cursor))
-            found += [decode_execution(row) for row in rows.all()]
+                decoded = [decode_execution(row) for row in rows.all()]
+                found += await ExecutionRepository(connection).with_attempts(decoded)
         found.sort(key=lambda execution: execution.id, reverse=True)
         return page_of(found, cursor)
 

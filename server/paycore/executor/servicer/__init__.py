@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from grpc import aio
 from paycore import validation
-from paycore.errors import invalid
+from paycore.errors import ApiError, not_found
 from paycore.executor.models import ExecutionState
 from paycore.executor.service import Executor
 from paycore.executor.servicer.messages import execution_message
+from paycore.executor.servicer.requests import ExecutedPayment, executed_payment
 from paycore.ids import Prefix
 from paycore.runtime.servicing import (
     Context,
@@ -38,15 +39,33 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         """Runs (or resumes) the execution of a payment order now: payment orders are created
         by PaymentService.CreatePayment, which enqueues their executions; this is the
         operator's handle on one of them."""
-        merchant_id = _merchant(request.merchant)
-        order_id = validation.object_id(
-            "payment_order", request.payment_order, Prefix.PAYMENT_ORDER
+        wanted = executed_payment(request)
+        merchant_id = _merchant(request.merchant) or None
+        found = await self._executor.list(
+            merchant_id,
+            Cursor(1),
+            payment_order_id=wanted.payment_order_id,
+            payment_intent_id=wanted.payment_intent_id,
+            operations=wanted.operations,
+            refund_id=wanted.refund_id,
         )
-        found = await self._executor.list(merchant_id, Cursor(1), payment_order_id=order_id)
         if not found.data:
-            raise invalid("payment_order", "has no execution (create it with CreatePayment)")
-        execution = await self._executor.run(found.data[0].merchant_id, found.data[0].id)
+            raise await self._why_none(merchant_id, wanted)
+        execution = wanted.checked(found.data[0])
+        execution = await self._executor.run(execution.merchant_id, execution.id)
         return execution_message(await self._executor.get(execution.merchant_id, execution.id))
+
+    async def _why_none(self, merchant_id: str | None, wanted: ExecutedPayment) -> ApiError:
+        """NOT_FOUND naming the payment when it has no execution at all, else the operation."""
+        any_of_payment = await self._executor.list(
+            merchant_id,
+            Cursor(1),
+            payment_order_id=wanted.payment_order_id,
+            payment_intent_id=wanted.payment_intent_id,
+        )
+        if not any_of_payment.data:
+            return not_found(wanted.object_name, wanted.payment_id, param=wanted.param)
+        return not_found("execution", wanted.description, param="operation")
 
     async def GetExecution(
         self, request: executor_pb2.GetExecutionRequest, context: Context

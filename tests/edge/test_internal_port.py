@@ -1,0 +1,70 @@
+"""The REST edge's operator routes when the gRPC server serves the internal services on a port
+of their own (PAYCORE_INTERNAL_GRPC_ADDR): the ledger's and executor's routes reach that port,
+as `paycore dev` and `paycore edge` set it up, instead of answering 501 "not implemented"."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from aiohttp import ClientSession
+from paycore.app import build_platform, start_server
+from paycore.config import Settings
+from paycore.edge import start_edge
+from paycore.edge.process import internal_target
+from prometheus_client import CollectorRegistry
+
+from tests.edge.helpers import call
+from tests.helpers import MerchantFixture
+
+
+@pytest_asyncio.fixture
+async def two_ports(migrated: Settings) -> AsyncIterator[tuple[str, str]]:
+    """A server whose internal services listen only on their own port: (public, internal)."""
+    settings = migrated.with_overrides(internal_grpc_addr="127.0.0.1:0")
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_server(platform, "127.0.0.1:0")
+    assert server.internal is not None
+    try:
+        yield f"127.0.0.1:{server.port}", f"127.0.0.1:{server.internal.port}"
+    finally:
+        await server.stop(1)
+        await platform.close()
+
+
+async def test_operator_routes_of_internal_services_reach_the_internal_port(
+    two_ports: tuple[str, str], settings: Settings, merchant: MerchantFixture
+) -> None:
+    public, internal = two_ports
+    edge = await start_edge(public, "127.0.0.1:0", operator_routes=True, internal_target=internal)
+    admin = {"Authorization": f"Bearer {settings.admin_token}"}
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
+            integrity = await call(http, "GET", "/v1/ledger/integrity", headers=admin)
+            executions = await call(http, "GET", "/v1/executor/dead_letters", headers=admin)
+            merchant_read = await call(
+                http,
+                "GET",
+                f"/v1/merchants/{merchant.merchant.id}",
+                key=merchant.merchant.secret_key,
+            )
+            refused = await call(
+                http, "GET", "/v1/ledger/integrity", key=merchant.merchant.secret_key
+            )
+    finally:
+        await edge.close()
+
+    assert integrity.status == 200, integrity.body
+    assert integrity.body["ok"] is True
+    assert executions.status == 200, executions.body
+    assert merchant_read.status == 200, merchant_read.body
+    assert refused.status == 403, refused.body
+
+
+def test_the_edge_calls_the_internal_port_the_server_was_given(settings: Settings) -> None:
+    """`paycore edge` reads PAYCORE_INTERNAL_GRPC_ADDR (the server's) for its operator routes;
+    without operator routes, or without an internal port, there is none to call."""
+    split = settings.with_overrides(internal_grpc_addr="10.0.0.5:50052", edge_operator_routes=True)
+    assert internal_target(split) == "10.0.0.5:50052"
+    assert internal_target(split.with_overrides(edge_operator_routes=False)) == ""
+    assert internal_target(split.with_overrides(internal_grpc_addr="")) == ""
