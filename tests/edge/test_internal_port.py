@@ -11,7 +11,6 @@ from aiohttp import ClientSession
 from paycore.app import build_platform, start_server
 from paycore.config import Settings
 from paycore.edge import start_edge
-from paycore.edge.process import internal_target
 from prometheus_client import CollectorRegistry
 
 from tests.edge.helpers import call
@@ -59,12 +58,3 @@ async def test_operator_routes_of_internal_services_reach_the_internal_port(
     assert executions.status == 200, executions.body
     assert merchant_read.status == 200, merchant_read.body
     assert refused.status == 403, refused.body
-
-
-def test_the_edge_calls_the_internal_port_the_server_was_given(settings: Settings) -> None:
-    """`paycore edge` reads PAYCORE_INTERNAL_GRPC_ADDR (the server's) for its operator routes;
-    without operator routes, or without an internal port, there is none to call."""
-    split = settings.with_overrides(internal_grpc_addr="10.0.0.5:50052", edge_operator_routes=True)
-    assert internal_target(split) == "10.0.0.5:50052"
-    assert internal_target(split.with_overrides(edge_operator_routes=False)) == ""
-    assert internal_target(split.with_overrides(internal_grpc_addr="")) == ""
