@@ -4,15 +4,21 @@ ListExchangeRates show the newest rate with its age."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from decimal import Decimal
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc import aio
-from paycore.currency.providers import Published, cross_quotes, parse_ecb_csv
+from paycore.currency.job import ExchangeRatesJob
+from paycore.currency.providers import Published, SimulatorRates, cross_quotes, parse_ecb_csv
 from paycore.tools.psp.fx import rates_at
 from paycore.v1 import currency_pb2
+from paycore.worker.metrics import WorkerMetrics
+from paycore.worker.runner import Worker
+from prometheus_client import CollectorRegistry
 
 from tests.currency.support import import_ecb, rate, simulator_rates
 from tests.helpers import rich_error
@@ -116,3 +122,30 @@ async def test_a_pair_without_a_rate_is_not_found(fx_world: World) -> None:
         "RESOURCE_MISSING",
         "quote",
     )
+
+
+async def test_a_starting_worker_fetches_rates_at_once_not_an_interval_later(
+    fx_world: World,
+) -> None:
+    """A platform just started converts at once: its worker's first exchange_rates run is
+    within the start spread, however long the job's interval (it came up to an interval,
+    a minute by default, later; every conversion meanwhile was CURRENCY_PAIR_UNSUPPORTED)."""
+    world = fx_world
+    shop = await world.shop()
+    job = ExchangeRatesJob(
+        SimulatorRates(world.psp.url), world.platform.currencies.rates, interval_seconds=86_400
+    )
+    worker = Worker([job], world.platform.shards.engines, WorkerMetrics(CollectorRegistry()))
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop, grace_seconds=5))
+    try:
+        found = None
+        for _ in range(300):  # up to about 30 s on a busy machine; a day's interval on main
+            with contextlib.suppress(aio.AioRpcError):
+                found = await rate(shop, "jpy", "usd")
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await running
+    assert found is not None and found.source == "simulator"

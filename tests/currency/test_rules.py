@@ -108,3 +108,21 @@ def test_conversion_rounds_in_the_platforms_favour_and_keeps_the_remainder(
     assert abs(convert_half_up(amount, rate, source, target) - exact) <= Fraction(1, 2)
     # Every remainder has a finite decimal expansion: the carry stores it exactly.
     assert Fraction(decimal_of(down.remainder)) == down.remainder
+
+
+def test_a_refused_multiple_says_what_the_amount_is_for() -> None:
+    """A capture's, a refund's or a price's amount is a part of what is charged: the message
+    reads as English ("for a amount" did not)."""
+    rules = CurrencyRules()
+    messages = {}
+    for purpose, currency, amount in (
+        (Purpose.CHARGE, "kwd", 1_005),
+        (Purpose.AMOUNT, "kwd", 1_005),
+        (Purpose.PAYOUT, "huf", 150),
+    ):
+        with pytest.raises(ApiError) as raised:
+            rules.check("amount", amount, currency, purpose)
+        messages[purpose] = str(raised.value)
+    assert messages[Purpose.CHARGE].endswith("(minor units of kwd) for a charge")
+    assert messages[Purpose.AMOUNT].endswith("(minor units of kwd) for a charged amount")
+    assert messages[Purpose.PAYOUT].endswith("(minor units of huf) for a payout")

@@ -135,7 +135,7 @@ class Billing:
 
     async def subscribe(
         self,
-        items: Sequence[tuple[str, int]],
+        items: Sequence[tuple[str, int | None]],
         *,
         payment_method: str | None = None,
         key: str | None = None,
@@ -143,10 +143,7 @@ class Billing:
     ) -> Sub:
         request = subscription_pb2.CreateSubscriptionRequest(
             customer=self.customer,
-            items=[
-                subscription_pb2.CreateSubscriptionRequest.Item(price=price, quantity=quantity)
-                for price, quantity in items
-            ],
+            items=[_item(price, quantity) for price, quantity in items],
             default_payment_method=self.card if payment_method is None else payment_method,
             test_clock=self.clock_id,
             **fields,
@@ -285,3 +282,10 @@ def item_lines(invoice: Inv) -> list[Inv.LineItem]:
 
 def proration_lines(invoice: Inv) -> list[Inv.LineItem]:
     return [line for line in invoice.lines if line.proration]
+
+
+def _item(price: str, quantity: int | None) -> subscription_pb2.CreateSubscriptionRequest.Item:
+    """An item of `price`; a quantity of None is left out (the request's absent quantity)."""
+    if quantity is None:
+        return subscription_pb2.CreateSubscriptionRequest.Item(price=price)
+    return subscription_pb2.CreateSubscriptionRequest.Item(price=price, quantity=quantity)

@@ -88,6 +88,14 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing
         ),
         ("currency mismatch", {"items": [_item(usd), _item(eur)]}, {INVALID}, "items[1].price"),
         ("negative quantity", {"items": [_item(usd, -1)]}, {INVALID}, "items[0].quantity"),
+        # Issue 7: "zero quantity" is bad input; only an absent quantity means 1.
+        ("zero quantity", {"items": [_item(usd, 0)]}, {INVALID}, "items[0].quantity"),
+        (
+            "zero quantity on the second item",
+            {"items": [_item(usd), _item(other_usd, 0)]},
+            {INVALID},
+            "items[1].quantity",
+        ),
         (
             "negative quantity on the second item",
             {"items": [_item(usd), _item(other_usd, -3)]},

@@ -5,7 +5,7 @@ subscription is active and its periods are anchored at trial_end."""
 from __future__ import annotations
 
 from paycore.tools.psp import cards
-from paycore.v1 import subscription_pb2
+from paycore.v1 import customer_pb2, subscription_pb2
 
 from tests.helpers import PspSimulator
 from tests.payment.shop import PayIn, Shop
@@ -159,4 +159,34 @@ async def test_a_trial_canceled_at_period_end_ends_at_trial_end_without_a_charge
     await billing.advance(add_months(TRIAL_END, 1) + DAY)
     assert len(await billing.invoices(created.id)) == 1  # the trial's
     assert psp_charges(psp) == []
+    await billing.assert_books(0)
+
+
+async def test_stripes_card_that_attaches_then_declines_ends_a_trial_past_due(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """Stripe's dunning recipe: a trial on 4000000000000341 (`pm_card_chargeCustomerFail`),
+    a card that attaches to the customer and whose every charge is declined."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(2000)
+    by_number = await billing.card_of_customer("4000000000000341")
+    attached = await shop.client.customers.AttachPaymentMethod(
+        customer_pb2.AttachPaymentMethodRequest(
+            id="pm_card_chargeCustomerFail", customer=billing.customer
+        )
+    )
+    assert attached.card.last4 == "0341"
+    created = [
+        await billing.subscribe([(price, 1)], trial_period_days=TRIAL_DAYS, payment_method=card)
+        for card in (by_number, attached.id)
+    ]
+    assert [each.status for each in created] == [S.SUBSCRIPTION_STATUS_TRIALING] * 2
+    await billing.advance(TRIAL_END)
+
+    for each in created:
+        subscription = await billing.subscription(each.id)
+        assert subscription.status == S.SUBSCRIPTION_STATUS_PAST_DUE, subscription
+        first = await billing.invoice(subscription.latest_invoice)
+        assert (first.status, first.attempt_count) == (S.INVOICE_STATUS_OPEN, 1)
+    assert captured(psp) == []
     await billing.assert_books(0)

@@ -810,18 +810,20 @@ class CreateSubscriptionRequest(_message.Message):
         price: _builtins.str
         """Required: a recurring "price_...", all in one currency."""
         quantity: _builtins.int
-        """1 or more; 0 means 1."""
+        """1 or more; absent means 1 (as at Stripe); an explicit 0 is refused."""
         def __init__(
             self,
             *,
             price: _builtins.str = ...,
-            quantity: _builtins.int = ...,
+            quantity: _builtins.int | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["price", b"price", "quantity", b"quantity"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price", b"price", "quantity", b"quantity"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-        def WhichOneof(self, oneof_group: _Never) -> None: ...
+        _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+        _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
 
     @_typing.final
     class MetadataEntry(_message.Message):

@@ -22,8 +22,9 @@ from paycore.iso import CURRENCY_EXPONENTS
 class Purpose(StrEnum):
     CHARGE = "charge"
     """A new charge: the multiple and the minimum."""
-    AMOUNT = "amount"
-    """A part of a charge (a capture, a refund): the multiple only."""
+    AMOUNT = "charged amount"
+    """A part of a charge (a capture, a refund, a price or an invoice item's amount): the
+    multiple only. Its value ends the refusal's message ("... for a charged amount")."""
     PAYOUT = "payout"
 
 

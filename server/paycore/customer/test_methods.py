@@ -25,6 +25,7 @@ TEST_CARD_NUMBERS = {
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
+    "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_visa_chargeDeclined": "4000000000000002",
     "pm_card_visa_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_createDispute": "4000000000000259",

@@ -26,7 +26,6 @@ from paycore.payment.models import (
     Intent,
     IntentStatus,
     NewIntent,
-    Refund,
     RefundStatus,
 )
 from paycore.payment.refunds import NewRefund, pending_refund, record_refund
@@ -108,17 +107,20 @@ class OffSessionCharges:
 
     async def record_refund(
         self, connection: AsyncConnection, merchant_id: str, intent_id: str, amount: int
-    ) -> Refund | None:
+    ) -> int:
         """Refunds up to `amount` of a succeeded intent (capped at what remains refundable),
-        reserved as CreateRefund reserves it (paycore.payment.refunds); None when nothing
-        remains. The caller runs it after commit (run_refund)."""
+        reserved as CreateRefund reserves it (paycore.payment.refunds); the caller runs it
+        after commit (run_refunds). Answers how much of `amount` the intent gave back: the
+        refund's amount, 0 when nothing remains. A disputed charge is not refunded (its
+        chargeback took it back through the bank, as CreateRefund's CHARGE_DISPUTED says):
+        what remained refundable of it counts as given back."""
         repository = PayInRepository(connection)
         intent = await repository.intent(merchant_id, intent_id, lock=True)
         if intent is None or intent.status is not IntentStatus.SUCCEEDED:
-            return None
+            return 0
         wanted = min(amount, intent.amount_received - intent.amount_refunded)
-        if wanted <= 0:
-            return None
+        if wanted <= 0 or intent.disputed:
+            return max(wanted, 0)
         await repository.update_intent(intent, amount_refunded=intent.amount_refunded + wanted)
         new = NewRefund(
             payment_intent_id=intent.id,
@@ -129,9 +131,8 @@ class OffSessionCharges:
         )
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)
         pending = pending_refund(merchant_id, refund_id, new, wanted, intent.currency)
-        return await record_refund(
-            connection, self._executor, self._events, pending, intent.psp_charge
-        )
+        await record_refund(connection, self._executor, self._events, pending, intent.psp_charge)
+        return wanted
 
     async def run_refunds(self, merchant_id: str, intent_id: str) -> None:
         """Steps the intent's pending refunds (outside any transaction)."""

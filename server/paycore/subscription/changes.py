@@ -302,7 +302,8 @@ async def _refund_unused(
     """Gives back what the customer paid for time they will not get: the unused share of the
     current items, plus what the subscription still owed them (pending proration lines and
     carried credit; minus what they owed), refunded from the period's paid intents, newest
-    first, each capped at what it has left to refund."""
+    first, each capped at what it has left to refund. A disputed intent is not refunded: its
+    chargeback gave the customer back what it had left (OffSessionCharges.record_refund)."""
     period = subscription.current_period
     if not period.start <= now < period.end:
         return
@@ -317,8 +318,7 @@ async def _refund_unused(
     for intent_id in await period_intents(connection, subscription):
         if owed <= 0:
             return
-        refund = await charges.record_refund(connection, subscription.merchant_id, intent_id, owed)
-        owed -= 0 if refund is None else refund.amount
+        owed -= await charges.record_refund(connection, subscription.merchant_id, intent_id, owed)
 
 
 async def period_intents(connection: AsyncConnection, subscription: Subscription) -> list[str]:

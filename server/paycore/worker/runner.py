@@ -1,9 +1,10 @@
 """The worker's loops: every job on every physical shard, `concurrency` loops each.
 
-A loop runs its job on its shard; when the run did something it runs again at once (a backlog
-drains batch by batch), otherwise it waits the job's interval with jitter (so loops of several
-workers spread out). A run that raises is logged and counted and the loop carries on after the
-interval: no job's error stops the worker. Stopping lets every loop finish the run it is in
+A loop runs its job on its shard, first within a second of the start (spread at random); when
+the run did something it runs again at once (a backlog drains batch by batch), otherwise it
+waits the job's interval with jitter (so loops of several workers spread out). A run that
+raises is logged and counted and the loop carries on after the interval: no job's error stops
+the worker. Stopping lets every loop finish the run it is in
 (within a grace period), then returns.
 """
 
@@ -26,6 +27,10 @@ JITTER = 0.2
 # `--once` drains each job on each shard; this caps the runs so a stream of new work that
 # arrives as fast as it is done cannot keep a one-off worker alive.
 ONCE_RUN_COUNT_MAX = 1000
+# The first run of each loop comes at a random moment within this (or the job's interval,
+# when shorter) after the worker starts: a platform just started has exchange rates to convert
+# with (the rates job's interval is a minute) and its gauges filled.
+START_SPREAD_SECONDS_MAX = 1.0
 
 
 class Worker:
@@ -86,8 +91,10 @@ class Worker:
         return succeeded
 
     async def _loop(self, job: Job, shard: int, engine: AsyncEngine, stop: asyncio.Event) -> None:
-        # A random start spreads the loops of every worker over the interval.
-        delay = self._random.uniform(0, job.interval_seconds)
+        # A random start spreads the loops of every worker, within START_SPREAD_SECONDS_MAX:
+        # a job with a long interval (the exchange rates' minute, the integrity gauge's hour)
+        # runs soon after a start, not up to an interval later.
+        delay = self._random.uniform(0, min(job.interval_seconds, START_SPREAD_SECONDS_MAX))
         while not await _stopped_within(stop, delay):
             processed = await self._run(job, shard, engine)
             delay = 0.0 if processed else self._jittered(job.interval_seconds)

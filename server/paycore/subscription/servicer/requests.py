@@ -99,7 +99,8 @@ def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> New
         price = validation.object_id(f"items[{index}].price", item.price, Prefix.PRICE)
         if any(price == seen for seen, _ in items):
             raise invalid(f"items[{index}].price", "each item must have a different price")
-        items.append((price, item_quantity(f"items[{index}].quantity", item.quantity)))
+        quantity = item.quantity if item.HasField("quantity") else None
+        items.append((price, item_quantity(f"items[{index}].quantity", quantity)))
     if not 0 <= request.trial_period_days <= TRIAL_DAYS_MAX:
         raise invalid("trial_period_days", f"must be 0 to {TRIAL_DAYS_MAX} days from now")
     return NewSubscription(
@@ -132,8 +133,6 @@ def subscription_changes(
         )
         quantity = None
         if item.HasField("quantity"):
-            if item.quantity < 1:
-                raise invalid(f"{param}.quantity", "must be 1 or more")
             quantity = item_quantity(f"{param}.quantity", item.quantity)
         items.append(
             ItemChange(
@@ -165,13 +164,16 @@ def subscription_changes(
     )
 
 
-def item_quantity(param: str, quantity: int) -> int:
-    """0 means 1 (proto3 cannot tell it from absent); negative is refused."""
-    if quantity < 0:
+def item_quantity(param: str, quantity: int | None) -> int:
+    """Absent (None) means 1, as at Stripe; a quantity given is 1 to QUANTITY_MAX (0 is
+    refused: issue 7 names "zero quantity" bad input)."""
+    if quantity is None:
+        return 1
+    if quantity < 1:
         raise invalid(param, "must be 1 or more")
     if quantity > QUANTITY_MAX:
         raise invalid(param, f"must be at most {QUANTITY_MAX}")
-    return quantity or 1
+    return quantity
 
 
 def retry_schedule(days: Sequence[int]) -> tuple[int, ...] | None:

@@ -10,6 +10,9 @@ CARD_DECLINED = "4000000000000002"
 CARD_INSUFFICIENT_FUNDS = "4000000000009995"
 CARD_EXPIRED = "4000000000000069"
 CARD_INCORRECT_CVC = "4000000000000127"
+CARD_CHARGE_CUSTOMER_FAIL = "4000000000000341"
+"""Stripe's card that attaches to a customer but whose every charge is declined
+(generic_decline): a subscription's trial on it ends past_due (dunning tests)."""
 CARD_PROCESSING_ERROR = "4000000000000119"
 """Answered as a transient failure (HTTP 500, processing_error); nothing is recorded."""
 CARD_TIMES_OUT = "4000000000009813"
@@ -58,6 +61,7 @@ _DECLINES = frozenset(
 
 _OUTCOMES = {
     CARD_DECLINED: Outcome.DECLINED,
+    CARD_CHARGE_CUSTOMER_FAIL: Outcome.DECLINED,
     CARD_INSUFFICIENT_FUNDS: Outcome.INSUFFICIENT_FUNDS,
     CARD_EXPIRED: Outcome.EXPIRED,
     CARD_INCORRECT_CVC: Outcome.INCORRECT_CVC,

@@ -27,6 +27,7 @@ Test cards (any future expiry, any cvc):
   4000000000009995  declined: insufficient_funds
   4000000000000069  declined: expired_card
   4000000000000127  declined: incorrect_cvc
+  4000000000000341  declined: generic_decline (Stripe's: attaches, every charge fails)
   4000000000000119  processing_error: HTTP 500, nothing recorded (a transient failure)
   4000000000009813  times out: never processed, the answer held --hang-seconds
   4000000000009821  charged and recorded, then the connection is dropped (answer lost)
