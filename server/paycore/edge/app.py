@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import grpc
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf.message import Message
 from grpc import aio
 from paycore import contracts
@@ -225,6 +226,14 @@ async def _body_fields(route: HttpRoute, request: web.Request, expand: list[Any]
     except web.HTTPRequestEntityTooLarge:
         message = f"The body is larger than {BODY_SIZE_MAX} bytes"
         raise invalid_request("body_too_large", message, status=413) from None
+    except RequestPayloadError as error:
+        # A Content-Encoding (gzip, deflate) the bytes are not in: aiohttp says which. The
+        # rest cannot be read either, so aiohttp must not try to drain it after the answer.
+        request.content.feed_eof()
+        reason = getattr(error.__cause__, "message", "") or "it is cut short"
+        problem = invalid_request("body_malformed", f"The body cannot be read: {reason}")
+        problem.close_connection = True
+        raise problem from None
     if not route.body:
         if raw.strip():
             message = f"{route.http_method} {route.template} takes no body: use the query string"
