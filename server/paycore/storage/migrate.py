@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from paycore.errors import ConfigurationError
+from paycore.storage.failures import failure_reason
 from paycore.storage.shards import asyncpg_url
 from sqlalchemy import Connection, make_url, text
 from sqlalchemy.exc import DBAPIError
@@ -51,8 +52,8 @@ async def _connected(connecting: AsyncConnection, url: str, shard: int) -> Async
     try:
         return await connecting.start()
     except (OSError, DBAPIError) as error:
-        reason = error.orig if isinstance(error, DBAPIError) else error
         shown = make_url(url).render_as_string(hide_password=True)
+        reason = failure_reason(error)
         raise ConfigurationError(f"shard {shard} ({shown}): cannot connect: {reason}") from None
 
 
