@@ -66,3 +66,29 @@ def test_migrate_names_the_shard_it_cannot_reach_in_one_line(settings: Settings)
     (line,) = done.stderr.splitlines()
     assert line.startswith("paycore: shard 0 (") and "127.0.0.1:1" in line, line
     assert "s3cret-password" not in line
+
+
+def test_shards_names_a_logical_shard_that_does_not_exist_in_one_line(
+    migrated: Settings,
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env["PAYCORE_DATABASE_URLS"] = ",".join(migrated.database_urls)
+    last = migrated.logical_shard_count - 1
+    for command in (
+        ["move", "--logical", str(last + 1), "--to", "0"],
+        ["move", "--logical", "-1", "--to", "0"],
+        ["abort", "--logical", str(last + 1)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "paycore.cli", "shards", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode != 0, (command, done.stdout)
+        assert done.stderr.splitlines() == [
+            f"paycore shards {command[0]}: there is no logical shard {command[2]}"
+            f" (this deployment's are 0 to {last})"
+        ], (command, done.stderr)
