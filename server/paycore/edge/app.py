@@ -73,7 +73,8 @@ _PASSED_HEADERS = (
 _HEADER_LENGTH_MAX = 4096
 LIST_LIMIT = "limit"
 _DECIMAL_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
-STRIPE_ACCOUNT_HEADER = "Stripe-Account"
+STRIPE_ACCOUNT_HEADERS = ("Stripe-Account", "Stripe-Context")
+"""The SDKs' `stripe_account` and `stripe_context` options: the account a call acts for."""
 _STRIPE_ACCOUNT_REFUSED = (
     "paycore has no connected accounts to act as: call with the key of the merchant the call is"
     " for (an operator names it in Paycore-Merchant); a charge for a seller account names it"
@@ -363,9 +364,10 @@ def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> 
 
 
 def _metadata(request: web.Request, request_id: str, client: str) -> tuple[tuple[str, str], ...]:
-    if STRIPE_ACCOUNT_HEADER in request.headers:
-        # Ignored, the call would act on the caller's own account, not the one named.
-        raise invalid_request("header_unsupported", _STRIPE_ACCOUNT_REFUSED, STRIPE_ACCOUNT_HEADER)
+    for header in STRIPE_ACCOUNT_HEADERS:
+        if header in request.headers:
+            # Ignored, the call would act on the caller's own account, not the one named.
+            raise invalid_request("header_unsupported", _STRIPE_ACCOUNT_REFUSED, header)
     metadata = [(REQUEST_ID_HEADER, request_id)]
     if client:
         # The server counts failed authentications and publishable-key calls per client
