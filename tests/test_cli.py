@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from paycore.config import Settings
+from paycore.tools.bench.scratch import with_database
 
 
 def test_a_second_dev_on_the_same_data_folder_is_one_line(tmp_path: Path) -> None:
@@ -29,3 +33,62 @@ def test_a_second_dev_on_the_same_data_folder_is_one_line(tmp_path: Path) -> Non
     assert done.stderr == (
         f"paycore: {tmp_path} is in use by pid 4242 (another `paycore dev`?)\n"
     ), done.stderr
+
+
+def test_migrate_names_the_shard_it_cannot_reach_in_one_line(settings: Settings) -> None:
+    """A database that does not exist, or a port nobody listens on: one line naming the shard
+    and its URL without the password, not three chained tracebacks."""
+    missing = with_database(settings.database_urls[0], f"paycore_nowhere_{secrets.token_hex(4)}")
+    refused = "postgresql://paycore:s3cret-password@127.0.0.1:1/paycore"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "migrate"],
+        env={**env, "PAYCORE_DATABASE_URLS": f"{settings.database_urls[0]},{missing},{refused}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    line = done.stderr.splitlines()[-1]  # after shard 0's migration
+    assert line.startswith("paycore: shard 1 (") and "does not exist" in line, line
+    assert missing.rpartition("/")[2] in line
+    done = subprocess.run(
+        [sys.executable, "-m", "paycore.cli", "migrate"],
+        env={**env, "PAYCORE_DATABASE_URLS": refused},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("paycore: shard 0 (") and "127.0.0.1:1" in line, line
+    assert "s3cret-password" not in line
+
+
+def test_shards_names_a_logical_shard_that_does_not_exist_in_one_line(
+    migrated: Settings,
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    env["PAYCORE_DATABASE_URLS"] = ",".join(migrated.database_urls)
+    last = migrated.logical_shard_count - 1
+    for command in (
+        ["move", "--logical", str(last + 1), "--to", "0"],
+        ["move", "--logical", "-1", "--to", "0"],
+        ["abort", "--logical", str(last + 1)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "paycore.cli", "shards", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode != 0, (command, done.stdout)
+        assert done.stderr.splitlines() == [
+            f"paycore shards {command[0]}: there is no logical shard {command[2]}"
+            f" (this deployment's are 0 to {last})"
+        ], (command, done.stderr)

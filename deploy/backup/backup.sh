@@ -12,6 +12,8 @@ out=${1:?usage: backup.sh OUT_DIR}
 : "${PAYCORE_DATABASE_URLS:?set PAYCORE_DATABASE_URLS}"
 mkdir -p "$out"
 IFS=, read -ra urls <<< "$PAYCORE_DATABASE_URLS"
+# paycore also takes SQLAlchemy's postgresql+asyncpg://; libpq knows postgresql:// only.
+urls=("${urls[@]/#postgresql+asyncpg:\/\//postgresql://}")
 for shard in "${!urls[@]}"; do
     "${PG_BIN:+$PG_BIN/}pg_dump" --format=custom --no-owner --no-privileges --file "$out/shard-$shard.dump" "${urls[$shard]}"
     echo "shard $shard -> $out/shard-$shard.dump"

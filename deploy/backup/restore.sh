@@ -8,6 +8,8 @@ set -euo pipefail
 in=${1:?usage: restore.sh IN_DIR}
 : "${PAYCORE_DATABASE_URLS:?set PAYCORE_DATABASE_URLS}"
 IFS=, read -ra urls <<< "$PAYCORE_DATABASE_URLS"
+# paycore also takes SQLAlchemy's postgresql+asyncpg://; libpq knows postgresql:// only.
+urls=("${urls[@]/#postgresql+asyncpg:\/\//postgresql://}")
 for shard in "${!urls[@]}"; do
     dump="$in/shard-$shard.dump"
     [[ -f $dump ]] || { echo "missing $dump" >&2; exit 1; }

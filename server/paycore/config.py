@@ -403,7 +403,17 @@ _ENV_NAMES = {
     "database_connect_timeout_ms": "PAYCORE_DB_CONNECT_TIMEOUT_MS",
     "database_command_timeout_ms": "PAYCORE_DB_COMMAND_TIMEOUT_MS",
     "database_lock_timeout_ms": "PAYCORE_DB_LOCK_TIMEOUT_MS",
+    "logical_shard_count": "PAYCORE_LOGICAL_SHARDS",
+    "rate_limits_per_second": "PAYCORE_RATE_LIMITS",
+    "fraud_model_path": "PAYCORE_FRAUD_MODEL",
+    "reconciliation_daily_at_minutes": "PAYCORE_RECONCILIATION_DAILY_AT",
 }
+
+
+def setting_variables() -> frozenset[str]:
+    """Every PAYCORE_* variable `load_settings` reads: a deployment's file that sets another
+    one sets nothing (a misspelt name is silently ignored)."""
+    return frozenset(_env_name(setting.name) for setting in fields(Settings))
 
 
 def _env_name(setting: str) -> str:

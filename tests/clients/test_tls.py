@@ -3,7 +3,10 @@ TLS options, with certificates made in the test (tests/clients/certificates.py).
 
 from __future__ import annotations
 
+import asyncio
+import os
 import ssl
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from prometheus_client import CollectorRegistry
 from tests.clients.certificates import Authority, Issued
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
+PAYCORE = str(Path(sys.executable).with_name("paycore"))
 
 
 class Pki:
@@ -230,3 +234,32 @@ def test_settings_read_tls_from_the_environment(pki: Pki) -> None:
             ),
             internal_port=False,
         )
+
+
+async def test_paycore_health_asks_a_tls_port_with_the_callers_settings(
+    mtls_server: tuple[GrpcServer, Settings], pki: Pki
+) -> None:
+    """`paycore health` (the image's HEALTHCHECK, production's probes) reaches a port that
+    serves mTLS with the settings paycore's callers use (PAYCORE_GRPC_TLS_CA_FILE and the
+    client certificate); it spoke plaintext only, so such a server was never SERVING."""
+    server, _ = mtls_server
+    environment = {
+        **os.environ,
+        "PAYCORE_GRPC_TLS_CA_FILE": str(pki.ca.cert_file),
+        "PAYCORE_GRPC_CLIENT_CERT_FILE": str(pki.client.cert_file),
+        "PAYCORE_GRPC_CLIENT_KEY_FILE": str(pki.client.key_file),
+    }
+    command = [PAYCORE, "health", "--target", f"127.0.0.1:{server.port}"]
+    asked = await _run(*command, "--server-name", "localhost", environment=environment)
+    assert asked == (0, "SERVING"), asked
+    without_certificate = {**environment, "PAYCORE_GRPC_CLIENT_CERT_FILE": ""}
+    without_certificate["PAYCORE_GRPC_CLIENT_KEY_FILE"] = ""
+    assert await _run(*command, environment=without_certificate) == (1, "NOT_SERVING")
+
+
+async def _run(*command: str, environment: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *command, env=environment, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await process.communicate()
+    return process.returncode or 0, output.decode().strip()

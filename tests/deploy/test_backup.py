@@ -156,3 +156,22 @@ async def test_a_restored_backup_is_sound_and_complete(
         finally:
             await server.stop(1)
             await platform.close()
+
+
+async def test_the_scripts_take_every_url_form_paycore_takes(
+    migrated: Settings, tmp_path: Path
+) -> None:
+    """PAYCORE_DATABASE_URLS may say postgresql+asyncpg:// (paycore.storage.shards.asyncpg_url):
+    the same variable given to the scripts must work, though pg_dump knows only libpq's
+    postgresql:// (it took the whole URL for a database name and failed)."""
+    as_asyncpg = tuple(
+        "postgresql+asyncpg://" + url.partition("://")[2] for url in migrated.database_urls
+    )
+    tools = tools_folder(await server_major(migrated.database_urls[0]))
+    run_script("backup.sh", tmp_path, as_asyncpg, tools)
+    async with fresh_databases(migrated.database_urls) as restored_urls:
+        restored_as_asyncpg = tuple(
+            "postgresql+asyncpg://" + url.partition("://")[2] for url in restored_urls
+        )
+        run_script("restore.sh", tmp_path, restored_as_asyncpg, tools)
+        assert await row_counts(restored_urls) == await row_counts(migrated.database_urls)

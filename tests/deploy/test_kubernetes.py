@@ -9,6 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from paycore.config import load_settings, setting_variables
 
 from tests.deploy.support import DEPLOY, binary
 
@@ -67,8 +68,9 @@ def test_workloads_are_probed_limited_and_unprivileged(overlay: str) -> None:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
             assert "livenessProbe" in container or "readinessProbe" in container, name
     serve = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"][0]
-    assert serve["readinessProbe"]["grpc"]["port"] == 50051
-    assert serve["livenessProbe"]["grpc"]["port"] == 50051
+    health = ["paycore", "health", "--target", "127.0.0.1:50051"]
+    for probe in (serve["readinessProbe"], serve["livenessProbe"]):  # plaintext, or over TLS
+        assert probe.get("grpc", {}).get("port") == 50051 or probe["exec"]["command"][:4] == health
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -120,16 +122,55 @@ def test_production_scales_serve_and_edge_and_keeps_them_up() -> None:
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_variable_the_manifests_set_is_one_paycore_reads(overlay: str) -> None:
+    """A misspelt name is silently ignored: production once set PAYCORE_TLS_CERT_FILE (read by
+    nothing) and ran plaintext."""
+    resources = rendered(overlay)
+    (config,) = of_kind(resources, "ConfigMap").values()
+    named = set(config["data"])
+    for deployment in [
+        *of_kind(resources, "Deployment").values(),
+        *of_kind(resources, "Job").values(),
+    ]:
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            named |= {variable["name"] for variable in container.get("env", [])}
+    unknown = {name for name in named if name.startswith("PAYCORE_")} - setting_variables()
+    assert not unknown, unknown
+
+
 def test_production_wires_tls_and_synchronous_postgresql_replicas() -> None:
     resources = rendered("production")
     (config,) = of_kind(resources, "ConfigMap").values()
-    for name in ("PAYCORE_TLS_CERT_FILE", "PAYCORE_TLS_KEY_FILE", "PAYCORE_TLS_CLIENT_CA_FILE"):
-        assert config["data"][name].startswith("/etc/paycore/tls/")
+    settings = load_settings(config["data"])
+    tls_files = {
+        "grpc (serve)": settings.grpc_tls_cert_file,
+        "grpc key": settings.grpc_tls_key_file,
+        "grpc client CA (mTLS)": settings.grpc_tls_client_ca_file,
+        "https (edge)": settings.http_tls_cert_file,
+        "https key": settings.http_tls_key_file,
+        "the CA the edge trusts": settings.grpc_tls_ca_file,
+        "the edge's client certificate": settings.grpc_client_cert_file,
+        "its key": settings.grpc_client_key_file,
+    }
+    for what, path in tls_files.items():
+        assert path.startswith("/etc/paycore/tls/"), what
+    deployments = of_kind(resources, "Deployment")
     for name in ("paycore-serve", "paycore-edge"):
-        pod = of_kind(resources, "Deployment")[name]["spec"]["template"]["spec"]
+        pod = deployments[name]["spec"]["template"]["spec"]
         assert {"name": "tls", "secret": {"secretName": "paycore-tls", "defaultMode": 0o440}} in (
             pod["volumes"]
         )
+    # The kubelet's gRPC probes speak plaintext only: serve's ask through `paycore health`,
+    # which speaks TLS as the edge does; the edge's HTTP probes speak HTTPS.
+    (serve,) = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        command = serve[probe]["exec"]["command"]
+        assert command[:2] == ["paycore", "health"], (probe, command)
+        assert command[command.index("--server-name") + 1] == "paycore-serve", probe
+    (edge,) = deployments["paycore-edge"]["spec"]["template"]["spec"]["containers"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert edge[probe]["httpGet"]["scheme"] == "HTTPS", probe
     clusters = of_kind(resources, "Cluster")
     assert set(clusters) == {"paycore-shard-0", "paycore-shard-1"}
     for cluster in clusters.values():

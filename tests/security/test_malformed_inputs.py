@@ -11,10 +11,12 @@ inputs reach validation and the domain rather than stopping at authorization.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import pytest
 from aiohttp import ClientSession
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -307,3 +309,31 @@ def test_the_corpus_reaches_every_kind_of_field() -> None:
     mutants = dict(_mutants(account_pb2.CreateSellerAccountRequest.DESCRIPTOR))
     assert len(mutants) >= 20
     assert any(what.startswith("metadata:") for what in mutants)
+
+
+async def test_a_body_that_does_not_decode_answers_400_naming_its_encoding(
+    open_server: OpenServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Content-Encoding gzip or deflate over bytes that are neither: the body cannot be read,
+    which is the caller's fault (400 body_malformed, no ERROR logged), not the edge's (it
+    answered 500 and logged two tracebacks)."""
+    edge = await start_edge(open_server.target, "127.0.0.1:0")
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as http:
+            for encoding in ("gzip", "deflate"):
+                async with http.post(
+                    "/v1/customers",
+                    data=b'{"name": "not compressed"}',
+                    headers={
+                        "Authorization": "Bearer sk_test_" + "0" * 40,
+                        "Content-Type": "application/json",
+                        "Content-Encoding": encoding,
+                    },
+                ) as answer:
+                    error = (await answer.json())["error"]
+                    assert answer.status == 400, (encoding, answer.status, error)
+                    assert error["code"] == "body_malformed", error
+                    assert encoding in error["message"], error
+    finally:
+        await edge.close()
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

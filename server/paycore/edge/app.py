@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import grpc
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf.message import Message
 from grpc import aio
 from paycore import contracts
@@ -72,7 +73,8 @@ _PASSED_HEADERS = (
 _HEADER_LENGTH_MAX = 4096
 LIST_LIMIT = "limit"
 _DECIMAL_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
-STRIPE_ACCOUNT_HEADER = "Stripe-Account"
+STRIPE_ACCOUNT_HEADERS = ("Stripe-Account", "Stripe-Context")
+"""The SDKs' `stripe_account` and `stripe_context` options: the account a call acts for."""
 _STRIPE_ACCOUNT_REFUSED = (
     "paycore has no connected accounts to act as: call with the key of the merchant the call is"
     " for (an operator names it in Paycore-Merchant); a charge for a seller account names it"
@@ -233,6 +235,14 @@ async def _body_fields(route: HttpRoute, request: web.Request, expand: list[Any]
     except web.HTTPRequestEntityTooLarge:
         message = f"The body is larger than {BODY_SIZE_MAX} bytes"
         raise invalid_request("body_too_large", message, status=413) from None
+    except RequestPayloadError as error:
+        # A Content-Encoding (gzip, deflate) the bytes are not in: aiohttp says which. The
+        # rest cannot be read either, so aiohttp must not try to drain it after the answer.
+        request.content.feed_eof()
+        reason = getattr(error.__cause__, "message", "") or "it is cut short"
+        problem = invalid_request("body_malformed", f"The body cannot be read: {reason}")
+        problem.close_connection = True
+        raise problem from None
     if not route.body:
         if raw.strip():
             message = f"{route.http_method} {route.template} takes no body: use the query string"
@@ -362,9 +372,10 @@ def _merge(fields: dict[str, Any], path_fields: dict[str, Any], prefix: str) -> 
 
 
 def _metadata(request: web.Request, request_id: str, client: str) -> tuple[tuple[str, str], ...]:
-    if STRIPE_ACCOUNT_HEADER in request.headers:
-        # Ignored, the call would act on the caller's own account, not the one named.
-        raise invalid_request("header_unsupported", _STRIPE_ACCOUNT_REFUSED, STRIPE_ACCOUNT_HEADER)
+    for header in STRIPE_ACCOUNT_HEADERS:
+        if header in request.headers:
+            # Ignored, the call would act on the caller's own account, not the one named.
+            raise invalid_request("header_unsupported", _STRIPE_ACCOUNT_REFUSED, header)
     metadata = [(REQUEST_ID_HEADER, request_id)]
     if client:
         # The server counts failed authentications and publishable-key calls per client

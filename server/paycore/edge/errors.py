@@ -74,6 +74,8 @@ class EdgeError(Exception):
     headers: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
     """More fields of the error object (a card error's decline_code and payment_intent)."""
+    close_connection: bool = False
+    """The answer ends the connection: the request's body could not be read to its end."""
 
     def body(self) -> dict[str, object]:
         error: dict[str, object] = {"type": self.type.value, "code": self.code}
@@ -103,9 +105,12 @@ def internal_error(request_id: str) -> EdgeError:
 
 def error_response(error: EdgeError, request_id: str) -> web.Response:
     headers = {"Request-Id": request_id, **error.headers}
-    return web.Response(
+    response = web.Response(
         body=dumps(error.body()), status=error.status, content_type=JSON, headers=headers
     )
+    if error.close_connection:
+        response.force_close()
+    return response
 
 
 def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:

@@ -113,3 +113,11 @@ def violated_unique_key(error: BaseException) -> str | None:
         if isinstance(cause, pg.UniqueViolationError):
             return str(cause.constraint_name or "")
     return None
+
+
+def failure_reason(error: BaseException) -> str:
+    """What went wrong talking to a database, in one line for a log or an operator: the
+    driver's message (`database "x" does not exist`, `[Errno 111] Connect call failed`), not
+    SQLAlchemy's wrapper around it, or the exception's class when it has no text."""
+    cause = error.orig if isinstance(error, sa_errors.DBAPIError) and error.orig else error
+    return " ".join(str(cause).split()) or type(cause).__name__

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from paycore.errors import ConfigurationError
+from paycore.storage.failures import failure_reason
 from paycore.storage.shards import asyncpg_url
-from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Connection, make_url, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -29,15 +32,31 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
-async def migrate_database(url: str) -> None:
+async def migrate_database(url: str, shard: int = 0) -> None:
     engine = create_async_engine(asyncpg_url(url), poolclass=NullPool)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+        connection = await _connected(engine.connect(), url, shard)
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+        finally:
+            await connection.close()
     finally:
         await engine.dispose()
 
 
+async def _connected(connecting: AsyncConnection, url: str, shard: int) -> AsyncConnection:
+    """The connection, or a ConfigurationError naming the shard it cannot reach and why (a
+    database that does not exist, a refused port, a wrong password): one line for the
+    operator, not a chain of driver tracebacks. The URL is shown without its password."""
+    try:
+        return await connecting.start()
+    except (OSError, DBAPIError) as error:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = failure_reason(error)
+        raise ConfigurationError(f"shard {shard} ({shown}): cannot connect: {reason}") from None
+
+
 async def migrate_all(database_urls: tuple[str, ...]) -> None:
-    for url in database_urls:
-        await migrate_database(url)
+    for shard, url in enumerate(database_urls):
+        await migrate_database(url, shard)

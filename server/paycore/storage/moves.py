@@ -110,6 +110,15 @@ def owners_of(logical_shard: int, merchants: list[str]) -> list[str]:
     ]
 
 
+def check_logical(shards: Shards, logical: int) -> None:
+    """MoveRefused naming the range when `logical` is no logical shard of this deployment."""
+    if not 0 <= logical < shards.logical_shard_count:
+        last = shards.logical_shard_count - 1
+        raise MoveRefused(
+            f"there is no logical shard {logical} (this deployment's are 0 to {last})"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ShardMove:
     _shards: Shards
@@ -121,6 +130,7 @@ class ShardMove:
     _tables: list[Table] = field(default_factory=merchant_tables, init=False)
 
     async def run(self) -> MoveReport:
+        check_logical(self._shards, self._logical)
         if self._logical == HOME_LOGICAL_SHARD:
             raise MoveRefused(
                 f"logical shard {HOME_LOGICAL_SHARD} is the home shard: the platform's rows"

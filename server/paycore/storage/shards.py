@@ -24,6 +24,7 @@ from paycore.background import spawn
 from paycore.config import Settings
 from paycore.errors import ApiError, ConfigurationError, Reason
 from paycore.ids import HOME_LOGICAL_SHARD, MalformedId, Prefix, remembered_logical_shard_of
+from paycore.storage.failures import failure_reason
 from paycore.storage.schema import shard_map
 from sqlalchemy import event, exc, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -127,6 +128,8 @@ class Shards:
         self._physical_of_logical = self._configured_map
         self._map_refresh_seconds = settings.shard_map_refresh_ms / 1000
         self._map_watch: asyncio.Task[None] | None = None
+        self._map_unreadable: str | None = None
+        """Why the last reread of the map failed; None when it succeeded."""
         self.engines: tuple[AsyncEngine, ...] = tuple(
             create_async_engine(
                 asyncpg_url(url),
@@ -171,20 +174,34 @@ class Shards:
         """Reads the map now, then keeps rereading it in the background until `dispose`. A
         catalog that cannot be read now (shard 0 down at start) leaves the configured map
         until a later reread succeeds."""
-        try:
-            await self.refresh_map()
-        except Exception:
-            log.warning("could not read the shard map; routing by the settings", exc_info=True)
+        await self.reread_map()
         if self._map_watch is None:
             self._map_watch = spawn(self._watch(), name="shard map")
 
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(self._map_refresh_seconds)
-            try:
-                await self.refresh_map()
-            except Exception:  # a blip of shard 0: keep routing with the map we have
-                log.warning("could not reread the shard map", exc_info=True)
+            await self.reread_map()
+
+    async def reread_map(self) -> None:
+        """One reread. A shard 0 that cannot be read keeps the map we have (the configured one
+        at start), logged once when the rereads start failing, with the reason, and once when
+        they succeed again: not a traceback every PAYCORE_SHARD_MAP_REFRESH_MS while it is
+        down."""
+        try:
+            await self.refresh_map()
+        except Exception as error:  # a blip of shard 0, or shard 0 down
+            if self._map_unreadable is None:
+                log.warning(
+                    "could not read the shard map on physical shard 0 (%s); routing by the "
+                    "map we have until it answers again",
+                    failure_reason(error),
+                )
+            self._map_unreadable = failure_reason(error)
+            return
+        if self._map_unreadable is not None:
+            log.info("the shard map reads again")
+            self._map_unreadable = None
 
     # -- routing --------------------------------------------------------------------------
 

@@ -1,13 +1,21 @@
 """`paycore health`: asks a server's gRPC health service, as a container HEALTHCHECK or a shell
-script would; exits 0 when the service is SERVING, 1 otherwise (unreachable included)."""
+script would; exits 0 when the service is SERVING, 1 otherwise (unreachable included).
+
+It speaks TLS as paycore's own callers do (paycore.runtime.tls.grpc_caller_tls): trusting
+PAYCORE_GRPC_TLS_CA_FILE and presenting PAYCORE_GRPC_CLIENT_CERT_FILE to a port that requires
+client certificates; plaintext when PAYCORE_GRPC_TLS_CA_FILE is unset."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paycore.client.tls import Tls
+from paycore.config import load_settings
+from paycore.runtime.tls import grpc_caller_tls
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,11 +23,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     health.add_argument("--target", default="127.0.0.1:50051", help="host:port of the server")
     health.add_argument("--service", default="", help="a service's full name ('' = the server)")
     health.add_argument("--timeout-seconds", type=float, default=3.0)
+    health.add_argument(
+        "--server-name",
+        default="",
+        help="over TLS, check the server's certificate against this name instead of the "
+        "target's host (a probe asking 127.0.0.1 of a certificate for paycore-serve)",
+    )
     health.set_defaults(handler=run_health)
 
 
-def serving(target: str, service: str, timeout_seconds: float) -> bool:
-    with grpc.insecure_channel(target) as channel:
+def serving(target: str, service: str, timeout_seconds: float, tls: Tls | None = None) -> bool:
+    channel = (
+        grpc.insecure_channel(target)
+        if tls is None
+        else grpc.secure_channel(target, tls.credentials(), options=tls.channel_options())
+    )
+    with channel:
         try:
             stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs are untyped
             answer = stub.Check(
@@ -31,6 +50,9 @@ def serving(target: str, service: str, timeout_seconds: float) -> bool:
 
 
 def run_health(arguments: argparse.Namespace) -> None:
-    ok = serving(arguments.target, arguments.service, arguments.timeout_seconds)
+    tls = grpc_caller_tls(load_settings())
+    if tls is not None and arguments.server_name:
+        tls = dataclasses.replace(tls, server_name=arguments.server_name)
+    ok = serving(arguments.target, arguments.service, arguments.timeout_seconds, tls)
     print("SERVING" if ok else "NOT_SERVING")
     raise SystemExit(0 if ok else 1)

@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from paycore.config import Settings, load_settings
 from paycore.runtime.process import run_async
-from paycore.storage.moves import MoveRefused, ShardMove, abort
+from paycore.storage.moves import MoveRefused, ShardMove, abort, check_logical
 from paycore.storage.shards import Shards
 
 
@@ -40,10 +40,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     undo.set_defaults(
         handler=lambda arguments: run_async(run_abort(load_settings(), arguments.logical))
     )
-
-
-def _move(arguments: argparse.Namespace) -> None:
-    run_async(run_move(load_settings(), arguments.logical, arguments.to))
 
 
 async def show(settings: Settings) -> None:
@@ -78,6 +74,10 @@ async def run_move(settings: Settings, logical: int, target: int) -> None:
 async def run_abort(settings: Settings, logical: int) -> None:
     shards = Shards(settings)
     try:
+        try:
+            check_logical(shards, logical)
+        except MoveRefused as refused:
+            raise SystemExit(f"paycore shards abort: {refused}") from None
         await shards.refresh_map()
         # Past the switch, the source keeps refusing the shard's inserts.
         owner = shards.physical_of_logical(logical)
