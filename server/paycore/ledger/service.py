@@ -132,13 +132,17 @@ class LedgerService:
                 )
         return found
 
-    async def get_account(self, merchant_id: str | None, account_id: str) -> Account:
+    async def get_account(
+        self, merchant_id: str | None, account_id: str, param: str = "id"
+    ) -> Account:
         """The account (overdue holds on it released first); an operator acting for no
-        merchant (`merchant_id` None) reads any."""
+        merchant (`merchant_id` None) reads any. NOT_FOUND names `param`, the request's field."""
         await self.expire_for_accounts([account_id])
         query = rows.accounts_query(merchant_id, account_id=account_id)
         async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
-            return await fetch_one(connection, query, rows.account_of, "ledger_account", account_id)
+            return await fetch_one(
+                connection, query, rows.account_of, "ledger_account", account_id, param
+            )
 
     async def list_accounts(
         self, merchant_id: str, code: str, currency: str, cursor: Cursor
@@ -173,7 +177,7 @@ class LedgerService:
     async def list_entries(
         self, merchant_id: str | None, account_id: str, cursor: Cursor
     ) -> Page[Entry]:
-        account = await self.get_account(merchant_id, account_id)
+        account = await self.get_account(merchant_id, account_id, param="account")
         async with self._reader_of(account_id, Prefix.LEDGER_ACCOUNT) as connection:
             return await rows.list_entries(connection, account, cursor)
 
