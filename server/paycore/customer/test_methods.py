@@ -27,6 +27,7 @@ TEST_CARD_NUMBERS = {
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
     "pm_card_visa_chargeDeclined": "4000000000000002",
     "pm_card_visa_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_bypassPending": "4000000000000077",
     "pm_card_createDispute": "4000000000000259",
     "pm_card_createDisputeProductNotReceived": "4000000000002685",
     "pm_card_createDisputeInquiry": "4000000000001976",
