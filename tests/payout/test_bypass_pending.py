@@ -6,7 +6,7 @@ to end on `make run` without waiting `delay_days`. Every other card still waits.
 
 from __future__ import annotations
 
-from paycore.v1 import payment_pb2, wallet_pb2
+from paycore.v1 import payment_pb2, payout_pb2, wallet_pb2
 
 from tests.payment.shop import fee
 from tests.payout.support import DAY, World
@@ -39,6 +39,10 @@ async def test_the_bypass_pending_card_makes_funds_available_at_once(world: Worl
     payout = await shop.payout(at_once, key="bypass-pending-payout")
     assert payout.amount == at_once
     assert await shop.balance() == ({"usd": 0}, {"usd": 3000 - fee(3000)})
+    # Canceled while queued (and so nothing is left for another test's worker to send).
+    canceled = await shop.client.payouts.CancelPayout(payout_pb2.CancelPayoutRequest(id=payout.id))
+    assert canceled.status == payout_pb2.PAYOUT_STATUS_CANCELED
+    assert await shop.balance() == ({"usd": at_once}, {"usd": 3000 - fee(3000)})
     await shop.assert_identity()
     await shop.assert_clean()
     await shop.close()
