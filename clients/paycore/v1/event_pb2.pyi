@@ -108,7 +108,10 @@ class Event(_message.Message):
     type: _builtins.str
     """"<object>.<change>", e.g. "payment_intent.succeeded", "invoice.payment_failed"."""
     pending_webhooks: _builtins.int
-    """Endpoints that have not yet acknowledged it."""
+    """Stripe's field, always 0 here: a webhook delivery's body is the event exactly as GetEvent
+    renders it, so it holds no count that changes as endpoints acknowledge. Which endpoints
+    have not yet acknowledged it: ListDeliveries with `event` (status pending).
+    """
     created: _builtins.int
     @_builtins.property
     def data(self) -> Global___Event.Data: ...

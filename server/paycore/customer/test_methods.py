@@ -28,6 +28,7 @@ TEST_CARD_NUMBERS = {
     "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_visa_chargeDeclined": "4000000000000002",
     "pm_card_visa_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_bypassPending": "4000000000000077",
     "pm_card_createDispute": "4000000000000259",
     "pm_card_createDisputeProductNotReceived": "4000000000002685",
     "pm_card_createDisputeInquiry": "4000000000001976",

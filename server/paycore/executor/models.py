@@ -83,6 +83,8 @@ class PspAnswer:
     amount: int
     decline_code: str = ""
     message: str = ""
+    bypass_pending: bool = False
+    """The captured funds are available at once (PspResult.bypass_pending)."""
 
     @property
     def declined(self) -> bool:

@@ -470,6 +470,7 @@ def _result(answer: PspAnswer) -> dict[str, Any]:
         "amount": answer.amount,
         "decline_code": answer.decline_code,
         "message": answer.message,
+        **({"bypass_pending": True} if answer.bypass_pending else {}),
     }
 
 

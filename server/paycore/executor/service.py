@@ -836,6 +836,7 @@ def _answered(result: PspResult) -> _Outcome:
         amount=result.amount,
         decline_code=result.decline_code,
         message=result.message,
+        bypass_pending=result.bypass_pending,
     )
     if result.declined:
         return _Outcome(

@@ -176,6 +176,7 @@ class PayInCompletion:
         """A charge or capture succeeded: the intent and its event now, the money last."""
         merchant_id, operation = intent.merchant_id, execution.operation
         reference = execution.answer.reference if execution.answer else ""
+        at_once = execution.answer.bypass_pending if execution.answer else False
         received = execution.amount
         # A destination charge's application fee is capped at what was received (Stripe's
         # rule; a partial capture below it passes nothing on): the intent shows the fee the
@@ -200,7 +201,8 @@ class PayInCompletion:
 
         if not (intent.transfer_destination or operation is Operation.CAPTURE):
             # A plain charge: in a group commit, one posting for the merchant's charges.
-            money, capture = self._money, Capture(intent.id, received, intent.currency, fee)
+            capture = Capture(intent.id, received, intent.currency, fee, at_once)
+            money = self._money
 
             async def together(connection: AsyncConnection, captures: list[Capture]) -> None:
                 await money.capture_together(connection, merchant_id, captures)
@@ -222,6 +224,7 @@ class PayInCompletion:
                 hold_transfer_id=intent.hold_transfer_id
                 if operation is Operation.CAPTURE
                 else None,
+                at_once=at_once,
             )
 
         # The ledger last, after the request's answer is stored: its accounts are the
@@ -252,6 +255,7 @@ class PayInCompletion:
                 currency=order.currency,
                 fee=fee,
                 credit=Credit(seller_account=order.seller_account),
+                at_once=execution.answer.bypass_pending if execution.answer else False,
             )
             updated = await repository.update_order(
                 order,

@@ -44,6 +44,8 @@ class Capture:
     amount: int
     currency: str
     fee: int
+    at_once: bool = False
+    """The PSP made the funds available at once (its bypass-pending test card)."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,12 @@ class PayInLedger:
         fee: int,
         credit: Credit,
         hold_transfer_id: str | None = None,
+        at_once: bool = False,
     ) -> None:
         """Money received: a new posted transfer, or (`hold_transfer_id`) the hold posted for
-        `amount`; then the fee and a destination's share."""
+        `amount`; then the fee and a destination's share. `at_once`: the PSP made the funds
+        available at once, so the balance transaction is due now (not for a destination
+        charge, whose share the seller receives after the delay)."""
         charge = Charge(
             source,
             amount,
@@ -153,6 +158,7 @@ class PayInLedger:
             currency=currency,
             fee=fee,
             source=source,
+            at_once=at_once and not credit.destination,
         )
         if credit.destination and amount > credit.application_fee:
             await self._balances.passed_on(
@@ -182,6 +188,7 @@ class PayInLedger:
                 currency=capture.currency,
                 fee=capture.fee,
                 credit=Credit(),
+                at_once=capture.at_once,
             )
         captures = [capture for capture in captures if capture not in converted]
         for currency in dict.fromkeys(capture.currency for capture in captures):
@@ -211,6 +218,7 @@ class PayInLedger:
                         fee=capture.fee,
                         source=capture.source,
                         currency=currency,
+                        available_on=self._balances.now() if capture.at_once else None,
                     )
                 )
                 chains += [*transfers[:-1], replace(transfers[-1], linked=False)]

@@ -352,8 +352,10 @@ class BalanceBook:
         fee: int,
         source: str,
         conversion: Presentment | None = None,
+        at_once: bool = False,
     ) -> None:
-        """The row of money received (posted by pay-in as `payment`, its fee beside it)."""
+        """The row of money received (posted by pay-in as `payment`, its fee beside it);
+        `at_once`: due now (the PSP made the funds available at once), not after the delay."""
         await self.record(
             connection,
             [
@@ -367,6 +369,7 @@ class BalanceBook:
                     source=source,
                     currency=currency,
                     conversion=conversion,
+                    available_on=self.now() if at_once else None,
                 )
             ],
         )

@@ -58,6 +58,9 @@ class PspResult:
     currency: str
     decline_code: str = ""
     message: str = ""
+    bypass_pending: bool = False
+    """The captured funds are available at once, not after the payout delay (the PSP's test
+    card for it: the simulator's 4000000000000077, as Stripe's)."""
 
     @property
     def declined(self) -> bool:
@@ -386,6 +389,7 @@ def _result(operation: str, http_status: int, body: dict[str, Any]) -> PspResult
             currency=str(body["currency"]),
             decline_code=str(body.get("decline_code") or ""),
             message=str(body.get("message") or ""),
+            bypass_pending=body.get("bypass_pending") is True,
         )
     except (KeyError, TypeError, ValueError):
         raise PspTimeout("psp_protocol_error", f"a {operation} answer lacks its fields") from None

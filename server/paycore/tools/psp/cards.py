@@ -19,6 +19,10 @@ CARD_TIMES_OUT = "4000000000009813"
 """Never processed: the answer is held longer than any client waits; nothing is recorded."""
 CARD_ANSWER_LOST = "4000000000009821"
 """Charged and recorded, then the connection is dropped: the caller must look it up."""
+CARD_BYPASS_PENDING = "4000000000000077"
+"""Succeeds, and its captured funds are available at once (Stripe's "bypass pending balance"
+test card): its charge answers carry `"bypass_pending": true`, and paycore's balance
+transaction of the capture is due at once instead of after the payout delay."""
 
 # Disputes (issue 22): captured, then disputed by the buyer's bank after the simulator's
 # dispute delay (paycore.tools.psp.disputes). Stripe's numbers, plus one of ours (duplicate).

@@ -31,6 +31,7 @@ Test cards (any future expiry, any cvc):
   4000000000000119  processing_error: HTTP 500, nothing recorded (a transient failure)
   4000000000009813  times out: never processed, the answer held --hang-seconds
   4000000000009821  charged and recorded, then the connection is dropped (answer lost)
+  4000000000000077  succeeds, its captured funds available at once (bypass pending)
   4000000000000259  disputed --dispute-delay-seconds after capture: fraudulent
   4000000000002685  ... product_not_received;  4000000000005423  ... duplicate
   4000000000001976  an inquiry (warning_needs_response), reason fraudulent

@@ -18,7 +18,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import random_base62
-from paycore.tools.psp.cards import DECLINE_MESSAGES, DISPUTES, Outcome, brand_of, outcome_of
+from paycore.tools.psp.cards import (
+    CARD_BYPASS_PENDING,
+    DECLINE_MESSAGES,
+    DISPUTES,
+    Outcome,
+    brand_of,
+    outcome_of,
+)
 from paycore.tools.psp.requests import (
     CaptureRequest,
     CardInput,
@@ -114,7 +121,8 @@ class Processor:
             disputed = DISPUTES.get(card.number)
             if disputed is not None and not declined:
                 self.store.plan_dispute(charge.id, *disputed)
-            return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(charge_body(charge)))
+            body = charge_body(charge, bypass_pending=self._bypasses_pending(charge))
+            return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(body))
 
         return self.idempotent(request.idempotency_key, "charge", request_hash, perform)
 
@@ -137,7 +145,8 @@ class Processor:
             captured = replace(
                 charge, status="captured", amount_captured=amount, fee=fee, captured_ms=now_ms
             )
-            return Answer(HTTP_OK, _dumps(charge_body(captured)))
+            body = charge_body(captured, bypass_pending=self._bypasses_pending(captured))
+            return Answer(HTTP_OK, _dumps(body))
 
         return self.idempotent(request.idempotency_key, "capture", request_hash, perform)
 
@@ -277,6 +286,11 @@ class Processor:
         text = json.dumps(fields, separators=(",", ":"))
         return hmac.new(self.store.key, text.encode(), hashlib.sha256).hexdigest()
 
+    def _bypasses_pending(self, charge: Charge) -> bool:
+        """A captured charge of the bypass-pending test card (its funds available at once)."""
+        captured = charge.status == "captured"
+        return captured and charge.card_fingerprint == self.fingerprint(CARD_BYPASS_PENDING)
+
     def fingerprint(self, number: str) -> str:
         digest = hmac.new(self.store.key, b"card:" + number.encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
@@ -286,7 +300,10 @@ def _wallet_message(decline_code: str) -> str:
     return INVALID_CRYPTOGRAM_MESSAGE if decline_code == INVALID_CRYPTOGRAM else ""
 
 
-def charge_body(charge: Charge) -> dict[str, Any]:
+def charge_body(charge: Charge, *, bypass_pending: bool = False) -> dict[str, Any]:
+    """A charge as the simulator answers it; `bypass_pending` (a captured charge of the
+    bypass-pending test card) adds `"bypass_pending": true`: its funds are available at once."""
+    extra = {"bypass_pending": True} if bypass_pending else {}
     return {
         "id": charge.id,
         "object": "charge",
@@ -300,6 +317,7 @@ def charge_body(charge: Charge) -> dict[str, Any]:
         },
         "created": charge.created_ms // 1000,
         "captured_at": None if charge.captured_ms is None else charge.captured_ms // 1000,
+        **extra,
     }
 
 

@@ -1,0 +1,67 @@
+"""Issue 13: "the time the job uses is injectable, so tests (and test-mode merchants) can move it
+forward". A test-mode merchant cannot move the platform's clock; it does what Stripe's test mode
+offers instead: a charge of the bypass-pending test card (4000000000000077, or the test payment
+method `pm_card_bypassPending`) makes its funds available at once, so a payout can be tried end
+to end on `make run` without waiting `delay_days`. Every other card still waits."""
+
+from __future__ import annotations
+
+from paycore.v1 import payment_pb2, payout_pb2, wallet_pb2
+
+from tests.payment.shop import fee
+from tests.payout.support import DAY, World
+
+BYPASS_PENDING = "4000000000000077"
+
+
+async def test_the_bypass_pending_card_makes_funds_available_at_once(world: World) -> None:
+    shop = await world.shop()
+    plain = await shop.charge(3000)
+    bypassing = await shop.pay(BYPASS_PENDING, 10_000)
+    named = await shop.pay_with("pm_card_bypassPending", 2000)
+    assert {plain.status, bypassing.status, named.status} == {
+        payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    }
+    rows = {row.source: row for row in await shop.transactions()}
+    now = int(world.clock.now)
+    assert rows[bypassing.id].available_on == now
+    assert rows[named.id].available_on == now
+    assert rows[plain.id].available_on == now // DAY * DAY + 2 * DAY
+
+    await world.run_jobs()  # the availability job, the same day
+    at_once = 10_000 - fee(10_000) + 2000 - fee(2000)
+    assert await shop.balance() == ({"usd": at_once}, {"usd": 3000 - fee(3000)})
+    rows = {row.source: row for row in await shop.transactions()}
+    assert rows[bypassing.id].status == wallet_pb2.BALANCE_TRANSACTION_STATUS_AVAILABLE
+    assert rows[plain.id].status == wallet_pb2.BALANCE_TRANSACTION_STATUS_PENDING
+
+    await shop.bank_account()
+    payout = await shop.payout(at_once, key="bypass-pending-payout")
+    assert payout.amount == at_once
+    assert await shop.balance() == ({"usd": 0}, {"usd": 3000 - fee(3000)})
+    # Canceled while queued (and so nothing is left for another test's worker to send).
+    canceled = await shop.client.payouts.CancelPayout(payout_pb2.CancelPayoutRequest(id=payout.id))
+    assert canceled.status == payout_pb2.PAYOUT_STATUS_CANCELED
+    assert await shop.balance() == ({"usd": at_once}, {"usd": 3000 - fee(3000)})
+    await shop.assert_identity()
+    await shop.assert_clean()
+    await shop.close()
+
+
+async def test_a_manual_capture_of_the_bypass_pending_card_is_available_at_once(
+    world: World,
+) -> None:
+    shop = await world.shop()
+    authorized = await shop.pay(BYPASS_PENDING, 4000, manual=True)
+    assert authorized.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE
+    captured = await shop.client.payments.CapturePaymentIntent(
+        payment_pb2.CapturePaymentIntentRequest(id=authorized.id, amount_to_capture=3000)
+    )
+    assert captured.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    [row] = await shop.transactions()
+    assert (row.amount, row.available_on) == (3000, int(world.clock.now))
+    await world.run_jobs()
+    assert await shop.balance() == ({"usd": 3000 - fee(3000)}, {"usd": 0})
+    await shop.assert_identity()
+    await shop.assert_clean()
+    await shop.close()
