@@ -253,8 +253,15 @@ async def test_a_merchants_ip_blocklist_holds_against_the_address_paycore_sees(
     refused = await pay_as_the_page(payin, session.id, good_card())
     assert refused.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
     assert refused.last_payment_error.decline_code == "fraudulent"
+    # The buyer is told an ordinary decline, on the page and after a reload; the merchant why.
+    assert refused.last_payment_error.message == "Your card was declined."
+    page = await payin.admin.checkout.GetCheckoutPage(
+        checkout_pb2.GetCheckoutPageRequest(id=session.id)
+    )
+    assert page.last_error_message == "Your card was declined."
     intent = await shop.client.payments.GetPaymentIntent(
         payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
     )
     assert intent.risk_assessment.decision == fraud_pb2.RISK_DECISION_BLOCK
     assert "blocklisted_ip" in intent.risk_assessment.reasons
+    assert intent.last_payment_error.message == "The payment was blocked as likely fraudulent."

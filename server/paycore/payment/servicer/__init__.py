@@ -20,7 +20,7 @@ from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
-from paycore.payment.models import Intent, Payment, Refund
+from paycore.payment.models import Intent, Payment, Refund, buyer_message
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests
 from paycore.payment.servicer.messages import (
@@ -261,11 +261,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
 def _for_the_buyer(intent: payment_pb2.PaymentIntent) -> payment_pb2.PaymentIntent:
     """The intent as the buyer's own client (a publishable key: the hosted page, a browser)
-    sees it: without the fraud check's score and reasons, which would tell a card tester which
-    signals to change. The merchant reads them with its secret key."""
+    sees it: without the fraud check's score and reasons, and a fraud block told as an
+    ordinary decline, which would tell a card tester which signals to change. The merchant
+    reads them with its secret key."""
     shown = payment_pb2.PaymentIntent()
     shown.CopyFrom(intent)
     shown.ClearField("risk_assessment")
+    if shown.HasField("last_payment_error"):
+        failure = shown.last_payment_error
+        failure.message = buyer_message(failure.code, failure.message)
     return shown
 
 
