@@ -318,6 +318,10 @@ async def test_operators_approve_and_reject_held_payments_from_the_review_queue(
     await expect(page.get_by_test_id("review-status")).to_have_text("approved")
     assert await page.get_by_role("button", name="Approve").count() == 0
     await page.screenshot(path=screenshot_path("dashboard-review"), full_page=True)
+    # The payment's page tells why it was held.
+    await page.get_by_role("link", name=held[0].id).click()
+    await expect(page.get_by_test_id("risk")).to_contain_text("review")
+    await expect(page.get_by_test_id("risk")).to_contain_text("review_everything")
 
     await page.goto(f"{storefront.edge_url}/dashboard/reviews/{reject_id}")
     await page.get_by_role("button", name="Reject").click()
