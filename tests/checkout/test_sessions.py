@@ -12,7 +12,7 @@ import grpc
 import pytest
 from paycore.client import connect
 from paycore.tools.psp import cards
-from paycore.v1 import checkout_pb2, event_pb2, payment_pb2
+from paycore.v1 import checkout_pb2, event_pb2, fraud_pb2, payment_pb2
 from paycore.worker.jobs import checkout_session_sweep
 
 from tests.customer.support import new_card
@@ -219,3 +219,49 @@ async def test_the_page_is_for_operators_only(shop: Shop) -> None:
             checkout_pb2.GetCheckoutPageRequest(id=session.id)
         )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_the_buyers_client_is_not_told_what_the_fraud_check_saw(
+    payin: PayIn, shop: Shop
+) -> None:
+    """The hosted page's confirmation (publishable key + client_secret) answers the intent
+    without its risk assessment: its score and reasons ("ip_velocity_1m", "country_mismatch",
+    ...) would teach a card tester which signals to change. The merchant still reads it."""
+    session = await shop.client.checkout.CreateCheckoutSession(session_request())
+    paid = await pay_as_the_page(payin, session.id, good_card())
+    assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert not paid.HasField("risk_assessment")
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.HasField("risk_assessment")
+    assert intent.risk_assessment.model_version
+
+
+async def test_a_merchants_ip_blocklist_holds_against_the_address_paycore_sees(
+    payin: PayIn, shop: Shop
+) -> None:
+    """A merchant blocklists an IP; a buyer paying from it on the hosted page (whose address
+    paycore sees itself: the page's publishable key) is blocked with `blocklisted_ip`, though
+    no merchant named the address. Before, only an address the merchant sent matched."""
+    await payin.admin.fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_IP, value="127.0.0.1", merchant=shop.id
+        )
+    )
+    session = await shop.client.checkout.CreateCheckoutSession(session_request())
+    refused = await pay_as_the_page(payin, session.id, good_card())
+    assert refused.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    assert refused.last_payment_error.decline_code == "fraudulent"
+    # The buyer is told an ordinary decline, on the page and after a reload; the merchant why.
+    assert refused.last_payment_error.message == "Your card was declined."
+    page = await payin.admin.checkout.GetCheckoutPage(
+        checkout_pb2.GetCheckoutPageRequest(id=session.id)
+    )
+    assert page.last_error_message == "Your card was declined."
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)
+    )
+    assert intent.risk_assessment.decision == fraud_pb2.RISK_DECISION_BLOCK
+    assert "blocklisted_ip" in intent.risk_assessment.reasons
+    assert intent.last_payment_error.message == "The payment was blocked as likely fraudulent."

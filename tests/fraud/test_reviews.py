@@ -285,3 +285,36 @@ async def test_thresholds_set_alone_keep_the_default_rules(
     scored = await merchant.client.fraud.ScorePayment(guest_abroad)
     assert scored.decision == fraud_pb2.RISK_DECISION_REVIEW
     assert "large_first_purchase_abroad" in scored.reasons
+
+
+async def test_blocklist_listing_finds_an_item_by_the_value_as_it_was_added(
+    merchant: MerchantFixture, admin_client_for: OperatorFor
+) -> None:
+    """Items are stored canonical (emails lowercased, IPs compressed); the listing's `value`
+    filter is read the same way, so the operator who added "Evil.Buyer@Example.com" finds it
+    by what was typed. Before, the filter compared the raw text and found nothing."""
+    operator = admin_client_for(merchant.merchant.id)
+    email = f"Evil.Buyer.{merchant.merchant.id[-6:]}@Example.com"
+    added = await operator.fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_EMAIL, value=email, merchant=merchant.merchant.id
+        )
+    )
+    address = await operator.fraud.AddBlocklistItem(
+        fraud_pb2.AddBlocklistItemRequest(
+            type=fraud_pb2.BLOCKLIST_ITEM_TYPE_IP,
+            value="2001:DB8:0:0::7",
+            merchant=merchant.merchant.id,
+        )
+    )
+    for request in (
+        fraud_pb2.ListBlocklistItemsRequest(type=fraud_pb2.BLOCKLIST_ITEM_TYPE_EMAIL, value=email),
+        fraud_pb2.ListBlocklistItemsRequest(value=email.upper()),
+    ):
+        listed = await operator.fraud.ListBlocklistItems(request)
+        assert [item.id for item in listed.data] == [added.id], request
+    for value in ("2001:db8::7", "2001:0DB8:0000::0007"):
+        listed = await operator.fraud.ListBlocklistItems(
+            fraud_pb2.ListBlocklistItemsRequest(value=value)
+        )
+        assert [item.id for item in listed.data] == [address.id], value

@@ -114,3 +114,28 @@ async def test_evaluate_prints_the_auc_beside_the_evaluation_set() -> None:
     assert "ROC AUC: " in text
     assert "evaluation set (hand-written, never trained on): " in text
     assert "meets the bar" in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        (("evaluate", "--days", "2"), "--days"),
+        (("evaluate", "--customers", "0"), "--customers"),
+        (("train", "--trees", "0"), "--trees"),
+        (("train", "--depth", "-1"), "--depth"),
+    ],
+)
+async def test_sizes_the_generator_cannot_use_are_refused_naming_the_option(
+    arguments: tuple[str, ...], named: str
+) -> None:
+    """A history of only warm-up days (no payment to judge), no customers, no trees: a usage
+    error that names the option (exit 2), not a scikit-learn traceback after the generation."""
+    command = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "paycore.cli", "fraud", *arguments),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(command.communicate(), timeout=60)
+    assert command.returncode == 2, stderr.decode()
+    assert named in stderr.decode()
+    assert "Traceback" not in stderr.decode()

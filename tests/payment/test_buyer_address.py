@@ -100,6 +100,11 @@ async def test_one_buyer_at_two_shops_fires_a_rule_over_the_platform_address_cou
     facts = await _scored_facts(payin, shop.id, first.id)
     assert (facts["client_ip"], facts["platform_ip_merchants_1h"]) == (buyer, 1)
     assert again.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    # The browser is not told the assessment (tests/checkout); the merchant reads it.
+    assert not again.HasField("risk_assessment")
+    again = await other_shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=again.id)
+    )
     assert again.risk_assessment.decision == fraud_pb2.RISK_DECISION_BLOCK
     assert "buyer_at_many_shops" in again.risk_assessment.reasons
     facts = await _scored_facts(payin, other_shop.id, again.id)

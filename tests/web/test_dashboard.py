@@ -10,9 +10,11 @@ import asyncio
 import re
 
 import pytest
-from paycore.v1 import checkout_pb2, event_pb2, payment_pb2
+from paycore.client import connect
+from paycore.v1 import checkout_pb2, event_pb2, fraud_pb2, payment_pb2
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from tests.fraud.support import REVIEW_EVERYTHING
 from tests.payment.shop import good_card
 from tests.web.conftest import Storefront, screenshot_path
 
@@ -281,3 +283,64 @@ async def test_on_a_phone_the_pages_fit_the_screen_and_wide_tables_scroll_in_pla
     assert scrolls
     await page.screenshot(path=screenshot_path("dashboard-payments-phone"), full_page=True)
     await context.close()
+
+
+async def test_operators_approve_and_reject_held_payments_from_the_review_queue(
+    storefront: Storefront, browser: Browser
+) -> None:
+    """The review queue is worked from the dashboard: a review's page shows what held the
+    payment (score, reasons, amount) and approves or rejects it with a note, from the keyboard;
+    the approved payment is charged, the rejected one canceled, and a closed review offers no
+    buttons."""
+    shop = storefront.shop
+    operator = connect(
+        f"127.0.0.1:{storefront.server.port}", storefront.admin_token, acting_for=shop.id
+    )
+    await operator.fraud.UpdateRiskPolicy(REVIEW_EVERYTHING)
+    held = [await shop.pay(good_card(), amount) for amount in (3100, 4200)]
+    assert [intent.status for intent in held] == [payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING] * 2
+    reviews = await operator.fraud.ListReviews(fraud_pb2.ListReviewsRequest(limit=10))
+    review_of = {review.payment: review.id for review in reviews.data}
+    await operator.close()
+
+    context = await browser.new_context()
+    page = await sign_in(context, storefront, storefront.admin_token, shop.id)
+    await expect(page.locator("h1")).to_have_text("Fraud review queue")
+    approve_id, reject_id = (review_of[intent.id] for intent in held)
+    await page.get_by_role("link", name=approve_id).click()
+    await expect(page.locator("h1")).to_contain_text(approve_id)
+    await expect(page.get_by_test_id("reasons")).to_contain_text("review_everything")
+    await expect(page.get_by_test_id("amount")).to_have_text("31.00 USD")
+    await page.locator("#review-note").focus()
+    await page.keyboard.type("known customer, called them")
+    await page.get_by_role("button", name="Approve").click()
+    await expect(page.get_by_role("status")).to_contain_text("approved")
+    await expect(page.get_by_test_id("review-status")).to_have_text("approved")
+    assert await page.get_by_role("button", name="Approve").count() == 0
+    await page.screenshot(path=screenshot_path("dashboard-review"), full_page=True)
+    # The payment's page tells why it was held.
+    await page.get_by_role("link", name=held[0].id).click()
+    await expect(page.get_by_test_id("risk")).to_contain_text("review")
+    await expect(page.get_by_test_id("risk")).to_contain_text("review_everything")
+
+    await page.goto(f"{storefront.edge_url}/dashboard/reviews/{reject_id}")
+    await page.get_by_role("button", name="Reject").click()
+    await expect(page.get_by_test_id("review-status")).to_have_text("rejected")
+    await context.close()
+
+    async def status_of(intent_id: str) -> int:
+        intent = await shop.client.payments.GetPaymentIntent(
+            payment_pb2.GetPaymentIntentRequest(id=intent_id)
+        )
+        return int(intent.status)
+
+    for _ in range(100):
+        statuses = [await status_of(intent.id) for intent in held]
+        if payment_pb2.PAYMENT_INTENT_STATUS_PROCESSING not in statuses:
+            break
+        await asyncio.sleep(0.1)
+    assert statuses == [
+        payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED,
+        payment_pb2.PAYMENT_INTENT_STATUS_CANCELED,
+    ]
+    await shop.assert_books_balance()

@@ -832,7 +832,9 @@ class UpdateRiskPolicyRequest(_message.Message):
     degraded_review_above_usd: _builtins.int
     @_builtins.property
     def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskRule]:
-        """At most 50 rules."""
+        """At most 50 rules, each name once; none means the default rules (docs/fraud.md), as 0
+        means a threshold's default.
+        """
 
     @_builtins.property
     def allow(self) -> _containers.RepeatedCompositeFieldContainer[Global___AllowListItem]:

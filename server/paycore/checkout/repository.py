@@ -11,6 +11,7 @@ from typing import Any
 
 from paycore.checkout.models import LineItem, NewSession, Session, SessionStatus
 from paycore.invariants import violated
+from paycore.payment.models import buyer_message
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind
 from paycore.storage.schema import api_keys, checkout_keys, checkout_sessions, payment_intents
@@ -103,8 +104,12 @@ SESSIONS = Kind("checkout_session", _s, session_of, selected=_with_intent())
 
 
 def last_error_message(row: Row[Any]) -> str:
+    """The intent's last failure as the buyer on the page is told it (a fraud block as an
+    ordinary decline)."""
     error = row.intent_last_error
-    return str(error.get("message", "")) if isinstance(error, dict) else ""
+    if not isinstance(error, dict):
+        return ""
+    return buyer_message(str(error.get("code", "")), str(error.get("message", "")))
 
 
 class CheckoutRepository:

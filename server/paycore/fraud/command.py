@@ -25,8 +25,8 @@ def add_parser(
         "train", help="generate labelled payments, fit the model, write its artifact"
     )
     _generator_options(train)
-    train.add_argument("--trees", type=int, default=120, help="boosting rounds (120)")
-    train.add_argument("--depth", type=int, default=3, help="depth of each tree (3)")
+    train.add_argument("--trees", type=_at_least(1), default=120, help="boosting rounds (120)")
+    train.add_argument("--depth", type=_at_least(1), default=3, help="depth of each tree (3)")
     train.add_argument(
         "--output", type=Path, default=DEFAULT_ARTIFACT, help=f"(default {DEFAULT_ARTIFACT})"
     )
@@ -68,8 +68,31 @@ def _generator_options(parser: argparse.ArgumentParser) -> None:
         help=f"the generator's seed (train: {defaults.seed}; evaluate: the model's seed"
         " plus 1000003, so the held-out payments are new)",
     )
-    parser.add_argument("--days", type=int, default=defaults.days, help="(%(default)s)")
-    parser.add_argument("--customers", type=int, default=defaults.customers, help="(%(default)s)")
+    parser.add_argument(
+        "--days",
+        type=_at_least(defaults.warmup_days + 1),
+        default=defaults.days,
+        help=f"(%(default)s; the first {defaults.warmup_days} only fill the velocity counters)",
+    )
+    parser.add_argument(
+        "--customers", type=_at_least(1), default=defaults.customers, help="(%(default)s)"
+    )
+
+
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least `least`, else a usage error naming the option
+    (rather than a traceback from the generator or scikit-learn once the work has started)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+
+    return parse
 
 
 def run_fraud(arguments: argparse.Namespace) -> None:

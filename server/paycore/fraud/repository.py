@@ -50,7 +50,8 @@ class BlocklistValues:
 
     card_fingerprint: str
     email: str
-    ip: str
+    ips: tuple[str, str]
+    """The address the caller names, and the buyer's address as paycore saw it."""
     customer: str
     countries: tuple[str, str, str]
     """Billing, card and IP country."""
@@ -208,14 +209,14 @@ class BlocklistRepository:
             [
                 BlocklistType.CARD_FINGERPRINT.value,
                 BlocklistType.EMAIL.value,
-                BlocklistType.IP.value,
+                *(BlocklistType.IP.value,) * 2,
                 BlocklistType.CUSTOMER.value,
                 *(BlocklistType.COUNTRY.value,) * 3,
             ],
             [
                 values.card_fingerprint,
                 values.email,
-                values.ip,
+                *values.ips,
                 values.customer,
                 *values.countries[:3],
             ],

@@ -7,6 +7,7 @@ paycore.fraud.servicer."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -384,10 +385,21 @@ def _blocklist_values(facts: PaymentFacts) -> BlocklistValues:
     return BlocklistValues(
         card_fingerprint=facts.card_fingerprint,
         email=facts.email,
-        ip=facts.ip,
+        ips=(facts.ip, _canonical_address(facts.client_ip)),
         customer=facts.customer,
         countries=(facts.country, facts.card_country, facts.ip_country),
     )
+
+
+def _canonical_address(address: str) -> str:
+    """An observed address in the blocklist's canonical text form ("" when not an address):
+    an IPv4 address reached over IPv6 (::ffff:a.b.c.d) as the IPv4 address itself."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    mapped = parsed.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Address) else None
+    return str(mapped or parsed)
 
 
 def _open_review(review_id: str, assessment: Assessment) -> Review:

@@ -45,6 +45,17 @@ class RefundStatus(StrEnum):
     CANCELED = "canceled"
 
 
+FRAUD_SUSPECTED = "FRAUD_SUSPECTED"
+BUYER_DECLINE_MESSAGE = "Your card was declined."
+
+
+def buyer_message(code: str, message: str) -> str:
+    """What the buyer's own client is told of a failed attempt: a fraud block as an ordinary
+    decline (as card networks do), so that a card tester learns nothing from it; any other
+    failure as it is. The merchant reads the real message."""
+    return BUYER_DECLINE_MESSAGE if code == FRAUD_SUSPECTED else message
+
+
 @dataclass(frozen=True)
 class PaymentError:
     """Why the last attempt failed: a catalogue code (CARD_DECLINED, FRAUD_SUSPECTED, ...), the

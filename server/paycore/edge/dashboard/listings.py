@@ -199,6 +199,7 @@ LISTINGS: tuple[Listing, ...] = (
             CREATED,
         ),
         filters=("status", "merchant"),
+        link="/dashboard/reviews/{}",
         operator=True,
     ),
     Listing(

@@ -8,6 +8,8 @@ gRPC clients, called with the key the browser's session signed in with (sessions
     /dashboard/balance                       balances, the pending/available chart (chart.py)
     /dashboard/payouts[/<po>]                payouts and their balance transactions
     /dashboard/webhooks[/<we>]               webhook endpoints and their delivery log
+    /dashboard/reviews/<prv>                 operators: a held payment's review, approved or
+                                             rejected with a note
     /dashboard/<list>                        the other lists (listings.py): checkout sessions,
                                              subscriptions, invoices, and for operators the fraud
                                              review queue and reconciliation discrepancies
@@ -96,6 +98,8 @@ class Dashboard:
         app.router.add_post("/dashboard/payments/{id}/refund", signed_in(self.refund))
         app.router.add_get("/dashboard/payouts/{id}", signed_in(self.payout))
         app.router.add_get("/dashboard/webhooks/{id}", signed_in(self.webhook))
+        app.router.add_get("/dashboard/reviews/{id}", signed_in(self.review))
+        app.router.add_post("/dashboard/reviews/{id}", signed_in(self.close_review))
         app.router.add_get("/dashboard/{slug}", signed_in(self.listing))
         # Last: what the routes above did not match. No empty segment, so no "//host" location.
         app.router.add_get("/dashboard/{path:(?:[^/]+/)*}", self.without_slash)
@@ -490,6 +494,64 @@ class Dashboard:
             deliveries=rendered["data"],
             next_page=_next_page(request, rendered["data"]) if rendered["has_more"] else "",
         )
+
+    # -- the fraud review queue (operators) -----------------------------------------------------
+
+    async def review(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        return await self._review_page(request, session, error="", status=200)
+
+    async def _review_page(
+        self, request: web.Request, session: SignedIn, *, error: str, status: int
+    ) -> web.StreamResponse:
+        if not session.operator:
+            return self._page("error.html", session, status=404, message="No such page.")
+        review = await ask(
+            self._stubs.fraud.GetReview,
+            fraud_pb2.GetReviewRequest(id=request.match_info["id"]),
+            session,
+        )
+        return self._page(
+            "review.html",
+            session,
+            status=status,
+            review=stripe_json(review),
+            review_key=secrets.token_urlsafe(16),
+            closed=request.query.get("closed", ""),
+            error=error,
+        )
+
+    async def close_review(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
+        """Approve (the payment is charged) or reject (canceled) a review, with a note."""
+        if not session.operator:
+            return self._page("error.html", session, status=404, message="No such page.")
+        review_id = request.match_info["id"]
+        form = await request.post()
+        decision = str(form.get("decision", ""))
+        note = str(form.get("note", "")).strip()
+        closing: dict[str, tuple[Any, Any]] = {
+            "approve": (self._stubs.fraud.ApproveReview, fraud_pb2.ApproveReviewRequest),
+            "reject": (self._stubs.fraud.RejectReview, fraud_pb2.RejectReviewRequest),
+        }
+        if decision not in closing:
+            problem = "Choose Approve or Reject."
+            return await self._review_page(request, session, error=problem, status=400)
+        method, message = closing[decision]
+        # The form's own key: submitting it twice (a double click, a reload) closes it once.
+        key = str(form.get("review_key", "")) or secrets.token_urlsafe(16)
+        try:
+            closed = await ask(
+                method,
+                message(id=review_id, note=note),
+                session,
+                ("idempotency-key", f"dashboard-review-{decision}-{key}"),
+            )
+        except aio.AioRpcError as error:
+            if error.code() is StatusCode.UNAUTHENTICATED:
+                raise
+            refused = from_rpc_error(error, request.path).message
+            return await self._review_page(request, session, error=refused, status=400)
+        status = stripe_json(closed)["status"]
+        raise web.HTTPSeeOther(f"/dashboard/reviews/{review_id}?closed={status}")
 
     # -- rendering ------------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ class FraudServicer(fraud_pb2_grpc.FraudServiceServicer):
             merchant_id or None,
             cursor_of(request, Prefix.BLOCKLIST_ITEM),
             kind,
-            requests.listed_value(request.value),
+            requests.listed_value(kind, request.value),
         )
         return page_response(fraud_pb2.ListBlocklistItemsResponse, page, blocklist_item_message)
 

@@ -144,8 +144,21 @@ def merchant(value: str) -> str:
     return validation.object_id("merchant", value, Prefix.ACCOUNT, required=False)
 
 
-def listed_value(value: str) -> str:
-    return validation.text("value", value, maximum=VALUE_LENGTH_MAX)
+def listed_value(kind: BlocklistType | None, value: str) -> str:
+    """The listing's `value` filter in the form items are stored in: as AddBlocklistItem reads
+    it when the type is given; without one, an email lowercased and an IP canonical (their
+    forms tell them apart), anything else as typed."""
+    value = validation.text("value", value, maximum=VALUE_LENGTH_MAX).strip()
+    if not value:
+        return ""
+    if kind is not None:
+        return blocklist_value("value", kind, value)
+    if "@" in value:
+        return value.lower()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
 
 
 def blocklist_value(param: str, kind: BlocklistType, raw: str) -> str:

@@ -9,13 +9,19 @@ from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.fraud.service import FraudService
 from paycore.payment.events import PayInEvents
-from paycore.payment.models import CaptureMethod, Intent, IntentStatus, PaymentError
+from paycore.payment.models import (
+    FRAUD_SUSPECTED,
+    CaptureMethod,
+    Intent,
+    IntentStatus,
+    PaymentError,
+)
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import PAYMENT_INTENTS, intents_query
 from paycore.storage.reads import Cursor, Page, Reads
 
 FRAUD_BLOCKED = PaymentError(
-    code="FRAUD_SUSPECTED",
+    code=FRAUD_SUSPECTED,
     decline_code="fraudulent",
     message="The payment was blocked as likely fraudulent.",
 )

@@ -20,7 +20,7 @@ from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
-from paycore.payment.models import Intent, Payment, Refund
+from paycore.payment.models import Intent, Payment, Refund, buyer_message
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests
 from paycore.payment.servicer.messages import (
@@ -139,7 +139,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
         if request.client_secret:
             self._client_secrets.check(merchant_id, intent_id, request.client_secret)
-        return await self._intent_call(
+        confirmed = await self._intent_call(
             merchant_id,
             request,
             lambda: confirm.prepare(
@@ -151,6 +151,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 call.buyer_address(),
             ),
         )
+        return _for_the_buyer(confirmed) if publishable else confirmed
 
     async def CapturePaymentIntent(
         self, request: payment_pb2.CapturePaymentIntentRequest, context: Context
@@ -256,6 +257,20 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         after the key's lookup, for a new key only (`Mutations.prepared`)."""
         resume = answer(self._intents, merchant_id)
         return await self._mutations.prepared(merchant_id, request, self._intent, prepare, resume)
+
+
+def _for_the_buyer(intent: payment_pb2.PaymentIntent) -> payment_pb2.PaymentIntent:
+    """The intent as the buyer's own client (a publishable key: the hosted page, a browser)
+    sees it: without the fraud check's score and reasons, and a fraud block told as an
+    ordinary decline, which would tell a card tester which signals to change. The merchant
+    reads them with its secret key."""
+    shown = payment_pb2.PaymentIntent()
+    shown.CopyFrom(intent)
+    shown.ClearField("risk_assessment")
+    if shown.HasField("last_payment_error"):
+        failure = shown.last_payment_error
+        failure.message = buyer_message(failure.code, failure.message)
+    return shown
 
 
 __all__ = ["PaymentServicer", "register"]
