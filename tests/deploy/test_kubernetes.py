@@ -73,8 +73,8 @@ def test_workloads_are_probed_limited_and_unprivileged(overlay: str) -> None:
             assert "livenessProbe" in container or "readinessProbe" in container, name
     serve = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"][0]
     health = ["paycore", "health", "--target", "127.0.0.1:50051"]
-    for probe in (serve["readinessProbe"], serve["livenessProbe"]):  # plaintext, or over TLS
-        assert probe.get("grpc", {}).get("port") == 50051 or probe["exec"]["command"][:4] == health
+    probe = serve["readinessProbe"]  # the health service, in plaintext or over TLS
+    assert probe.get("grpc", {}).get("port") == 50051 or probe["exec"]["command"][:4] == health
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -168,13 +168,12 @@ def test_production_wires_tls_and_synchronous_postgresql_replicas() -> None:
     # The kubelet's gRPC probes speak plaintext only: serve's ask through `paycore health`,
     # which speaks TLS as the edge does; the edge's HTTP probes speak HTTPS.
     (serve,) = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"]
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    for probe in ("readinessProbe", "startupProbe"):
         command = serve[probe]["exec"]["command"]
         assert command[:2] == ["paycore", "health"], (probe, command)
         assert command[command.index("--server-name") + 1] == "paycore-serve", probe
     (edge,) = deployments["paycore-edge"]["spec"]["template"]["spec"]["containers"]
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert edge[probe]["httpGet"]["scheme"] == "HTTPS", probe
+    assert edge["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
     clusters = of_kind(resources, "Cluster")
     assert set(clusters) == {"paycore-shard-0", "paycore-shard-1"}
     for cluster in clusters.values():
@@ -225,3 +224,17 @@ def test_metrics_listen_where_the_probes_and_prometheus_look(overlay: str) -> No
         ports = {entry["name"]: entry["containerPort"] for entry in container["ports"]}
         assert (host, port) == ("0.0.0.0", ports["metrics"]), name
         assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_liveness_asks_the_process_not_what_it_depends_on(overlay: str) -> None:
+    """serve's health is NOT_SERVING while a database is unreachable, and the edge's /healthz
+    is 503 while serve is: as liveness probes they had the kubelet restart every serve pod
+    during a PostgreSQL failover longer than 30 s, and every edge while serve rolled. Readiness
+    takes them out of the Service; liveness only asks whether the process answers at all."""
+    deployments = of_kind(rendered(overlay), "Deployment")
+    for name in ("paycore-serve", "paycore-edge"):
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        assert set(container["livenessProbe"]) & {"tcpSocket"}, (name, container["livenessProbe"])
+        readiness = container["readinessProbe"]
+        assert set(readiness) & {"grpc", "exec", "httpGet"}, (name, readiness)
