@@ -46,3 +46,12 @@ def test_each_long_running_container_has_a_health_check_that_can_pass() -> None:
     worker = load_settings(services["worker"].get("environment") or {})
     port = worker.worker_metrics_addr.rpartition(":")[2]
     assert f"127.0.0.1:{port}/metrics" in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_the_env_example_names_only_settings_and_parses() -> None:
+    """deploy/paycore.env.example (systemd's EnvironmentFile, compose's env_file)."""
+    lines = (DEPLOY / "paycore.env.example").read_text().splitlines()
+    pairs = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert set(pairs) <= setting_variables(), set(pairs) - setting_variables()
+    settings = load_settings(pairs)
+    assert settings.worker_metrics_addr != settings.metrics_addr  # serve and worker, one host
