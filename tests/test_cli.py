@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import secrets
@@ -92,3 +93,22 @@ def test_shards_names_a_logical_shard_that_does_not_exist_in_one_line(
             f"paycore shards {command[0]}: there is no logical shard {command[2]}"
             f" (this deployment's are 0 to {last})"
         ], (command, done.stderr)
+
+
+async def test_health_asks_the_configured_grpc_address_by_default(target: str) -> None:
+    """`paycore health` without --target asks where PAYCORE_GRPC_ADDR says the server listens
+    (0.0.0.0 asked on loopback), as every other command reads its address; it asked
+    127.0.0.1:50051 whatever was set, and said NOT_SERVING of a healthy server elsewhere."""
+    port = target.rpartition(":")[2]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PAYCORE_")}
+    for configured in (f"127.0.0.1:{port}", f"0.0.0.0:{port}"):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "paycore.cli",
+            "health",
+            env={**env, "PAYCORE_GRPC_ADDR": configured},
+            stdout=asyncio.subprocess.PIPE,
+        )
+        output, _ = await process.communicate()
+        assert (process.returncode, output.decode().strip()) == (0, "SERVING"), configured

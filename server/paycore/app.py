@@ -459,6 +459,8 @@ async def start_server(platform: Platform, address: str, *, share_port: bool = F
                 internal_address,
                 interceptors(platform),
                 lambda server: add_servicers(platform, server, lambda name: name in internal),
+                # Reflection there describes that port: the merchant services are not on it.
+                hidden=frozenset(contracts.service_names()) - internal,
                 tls=grpc_server_tls(platform.settings, internal_port=True),
                 share_port=share_port,
             )

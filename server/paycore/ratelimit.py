@@ -6,13 +6,17 @@ than that time minus the burst tolerance. It is exact, needs one key and one rou
 Redis' own clock is the only clock, so processes with drifting clocks agree.
 
 A limit of N per second allows bursts of N and N per second sustained. When Redis cannot be
-reached, requests are allowed (and logged): an outage of the limiter must not stop payments.
+reached, requests are allowed: an outage of the limiter must not stop payments. After a failure
+Redis is not asked again for OUTAGE_PAUSE_SECONDS (a frozen Redis would otherwise cost every
+request its socket timeout), and the outage is logged once when it starts and once when Redis
+answers again, not on every request.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from paycore.runtime.policy import RateClass
@@ -20,6 +24,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
+
+OUTAGE_PAUSE_SECONDS = 1.0
 
 _GCRA = """
 local now_parts = redis.call('TIME')
@@ -45,14 +51,24 @@ class RateDecision:
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, limits_per_second: Mapping[str, int], key_prefix: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        limits_per_second: Mapping[str, int],
+        key_prefix: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._limits = dict(limits_per_second)
         self._key_prefix = key_prefix
         self._script = redis.register_script(_GCRA)
+        self._clock = clock
+        self._paused_until = 0.0
+        self._unavailable = False
 
     async def check(self, principal: str, rate_class: RateClass) -> RateDecision:
         limit = self._limits.get(rate_class.value, 0)
-        if limit <= 0:
+        if limit <= 0 or self._clock() < self._paused_until:
             return RateDecision(allowed=True)
         interval_us = 1_000_000 // limit
         tolerance_us = interval_us * (limit - 1)
@@ -60,8 +76,19 @@ class RateLimiter:
         try:
             allowed, wait_us = await self._script(keys=[key], args=[interval_us, tolerance_us])
         except RedisError as error:
-            logger.warning("rate limiter unavailable, allowing the request: %s", error)
+            self._paused_until = self._clock() + OUTAGE_PAUSE_SECONDS
+            if not self._unavailable:
+                self._unavailable = True
+                logger.warning(
+                    "rate limiter unavailable, allowing requests unlimited until Redis answers"
+                    " (asked again every %.0f s): %s",
+                    OUTAGE_PAUSE_SECONDS,
+                    error,
+                )
             return RateDecision(allowed=True)
+        if self._unavailable:
+            self._unavailable = False
+            logger.info("rate limiter reachable again: limiting requests")
         if allowed:
             return RateDecision(allowed=True)
         return RateDecision(allowed=False, retry_after_ms=max(1, -(-int(wait_us) // 1000)))

@@ -10,10 +10,14 @@ import kubernetes_validate
 import pytest
 import yaml
 from paycore.config import load_settings, setting_variables
+from paycore.runtime.addresses import TrustedProxies
+from paycore.runtime.process import split_address
 
 from tests.deploy.support import DEPLOY, binary
 
 KUBERNETES_VERSION = "1.31.0"
+POD_ADDRESS = "10.244.3.17"
+"""A pod's address on a common cluster network (kind, kubeadm with flannel: 10.244.0.0/16)."""
 OVERLAYS = ("dev", "production")
 # Custom resources of the operators we reference: no schema ships with kubernetes-validate.
 OPERATOR_KINDS = {
@@ -69,8 +73,8 @@ def test_workloads_are_probed_limited_and_unprivileged(overlay: str) -> None:
             assert "livenessProbe" in container or "readinessProbe" in container, name
     serve = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"][0]
     health = ["paycore", "health", "--target", "127.0.0.1:50051"]
-    for probe in (serve["readinessProbe"], serve["livenessProbe"]):  # plaintext, or over TLS
-        assert probe.get("grpc", {}).get("port") == 50051 or probe["exec"]["command"][:4] == health
+    probe = serve["readinessProbe"]  # the health service, in plaintext or over TLS
+    assert probe.get("grpc", {}).get("port") == 50051 or probe["exec"]["command"][:4] == health
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -164,16 +168,73 @@ def test_production_wires_tls_and_synchronous_postgresql_replicas() -> None:
     # The kubelet's gRPC probes speak plaintext only: serve's ask through `paycore health`,
     # which speaks TLS as the edge does; the edge's HTTP probes speak HTTPS.
     (serve,) = deployments["paycore-serve"]["spec"]["template"]["spec"]["containers"]
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    for probe in ("readinessProbe", "startupProbe"):
         command = serve[probe]["exec"]["command"]
         assert command[:2] == ["paycore", "health"], (probe, command)
         assert command[command.index("--server-name") + 1] == "paycore-serve", probe
     (edge,) = deployments["paycore-edge"]["spec"]["template"]["spec"]["containers"]
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert edge[probe]["httpGet"]["scheme"] == "HTTPS", probe
+    assert edge["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
     clusters = of_kind(resources, "Cluster")
     assert set(clusters) == {"paycore-shard-0", "paycore-shard-1"}
     for cluster in clusters.values():
         assert cluster["spec"]["instances"] >= 3
         assert cluster["spec"]["postgresql"]["synchronous"]["number"] >= 1
         assert cluster["spec"]["backup"]["barmanObjectStore"]["wal"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_serve_believes_the_client_address_its_edges_forward(overlay: str) -> None:
+    """The edge runs in pods of its own: serve must trust their x-forwarded-for, or every HTTP
+    client counts as the edge's address, and one client's 20 bad keys throttle every merchant
+    behind that edge (and one bucket of publishable-key calls serves every buyer)."""
+    resources = rendered(overlay)
+    (config,) = of_kind(resources, "ConfigMap").values()
+    trusted = TrustedProxies(load_settings(config["data"]).trusted_proxies)
+    assert POD_ADDRESS in trusted
+    if overlay == "production":  # the Ingress controller in front of the edge
+        edge_trusted = TrustedProxies(load_settings(config["data"]).edge_trusted_proxies)
+        assert POD_ADDRESS in edge_trusted
+
+
+def environment_of(resources: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """What the container's process reads: its ConfigMap's data, then its own `env`."""
+    (config,) = of_kind(resources, "ConfigMap").values()
+    environment = dict(config["data"])
+    environment.update(
+        {variable["name"]: variable["value"] for variable in container.get("env", [])}
+    )
+    return environment
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_metrics_listen_where_the_probes_and_prometheus_look(overlay: str) -> None:
+    """The worker serves /metrics on PAYCORE_WORKER_METRICS_ADDR (127.0.0.1:9465 unless set),
+    not PAYCORE_METRICS_ADDR: its liveness probe and Prometheus asked port 9464, where nothing
+    listened, so the kubelet restarted every worker and no worker metric was scraped."""
+    resources = rendered(overlay)
+    deployments = of_kind(resources, "Deployment")
+    for name, setting in (
+        ("paycore-serve", "metrics_addr"),
+        ("paycore-worker", "worker_metrics_addr"),
+    ):
+        pod = deployments[name]["spec"]["template"]
+        (container,) = pod["spec"]["containers"]
+        settings = load_settings(environment_of(resources, container))
+        host, port = split_address(getattr(settings, setting))
+        ports = {entry["name"]: entry["containerPort"] for entry in container["ports"]}
+        assert (host, port) == ("0.0.0.0", ports["metrics"]), name
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_liveness_asks_the_process_not_what_it_depends_on(overlay: str) -> None:
+    """serve's health is NOT_SERVING while a database is unreachable, and the edge's /healthz
+    is 503 while serve is: as liveness probes they had the kubelet restart every serve pod
+    during a PostgreSQL failover longer than 30 s, and every edge while serve rolled. Readiness
+    takes them out of the Service; liveness only asks whether the process answers at all."""
+    deployments = of_kind(rendered(overlay), "Deployment")
+    for name in ("paycore-serve", "paycore-edge"):
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        assert set(container["livenessProbe"]) & {"tcpSocket"}, (name, container["livenessProbe"])
+        readiness = container["readinessProbe"]
+        assert set(readiness) & {"grpc", "exec", "httpGet"}, (name, readiness)

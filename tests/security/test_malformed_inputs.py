@@ -334,6 +334,17 @@ async def test_a_body_that_does_not_decode_answers_400_naming_its_encoding(
                     assert answer.status == 400, (encoding, answer.status, error)
                     assert error["code"] == "body_malformed", error
                     assert encoding in error["message"], error
+            # The dashboard's sign-in form (the edge's own pages, not a transcoded route).
+            async with http.post(
+                "/dashboard/login",
+                data=b"key=sk_test_x",
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Content-Encoding": "gzip",
+                },
+            ) as answer:
+                assert answer.status == 400, (answer.status, await answer.text())
+                assert (await answer.json())["error"]["code"] == "body_malformed"
     finally:
         await edge.close()
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

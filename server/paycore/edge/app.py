@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import grpc
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf.message import Message
 from grpc import aio
@@ -236,13 +237,7 @@ async def _body_fields(route: HttpRoute, request: web.Request, expand: list[Any]
         message = f"The body is larger than {BODY_SIZE_MAX} bytes"
         raise invalid_request("body_too_large", message, status=413) from None
     except RequestPayloadError as error:
-        # A Content-Encoding (gzip, deflate) the bytes are not in: aiohttp says which. The
-        # rest cannot be read either, so aiohttp must not try to drain it after the answer.
-        request.content.feed_eof()
-        reason = getattr(error.__cause__, "message", "") or "it is cut short"
-        problem = invalid_request("body_malformed", f"The body cannot be read: {reason}")
-        problem.close_connection = True
-        raise problem from None
+        raise unreadable_body(request, error) from None
     if not route.body:
         if raw.strip():
             message = f"{route.http_method} {route.template} takes no body: use the query string"
@@ -258,6 +253,28 @@ async def _body_fields(route: HttpRoute, request: web.Request, expand: list[Any]
     if content_type == FORM:
         return _form_body(route, raw, expand)
     raise _unsupported_media_type(content_type or "no Content-Type")
+
+
+def unreadable_body(request: web.BaseRequest, error: RequestPayloadError) -> EdgeError:
+    """The answer to a body that cannot be read: a Content-Encoding (gzip, deflate) its bytes
+    are not in (aiohttp says which), or cut short. The caller's fault: 400, and the connection
+    ends, since aiohttp must not try to drain the unreadable rest after the answer (it logged
+    that as an unhandled exception)."""
+    request.content.feed_eof()
+    reason = getattr(error.__cause__, "message", "") or "it is cut short"
+    problem = invalid_request("body_malformed", f"The body cannot be read: {reason}")
+    problem.close_connection = True
+    return problem
+
+
+@web.middleware
+async def _unreadable_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The same answer on the edge's own pages (the dashboard's forms), which read their
+    bodies themselves."""
+    try:
+        return await handler(request)
+    except RequestPayloadError as error:
+        return error_response(unreadable_body(request, error), f"req_{random_base62(20)}")
 
 
 def _json_body(route: HttpRoute, raw: bytes, expand: list[Any]) -> dict[str, Any]:
@@ -410,7 +427,7 @@ def _bearer_of_basic(authorization: str) -> str:
 def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Application:
     """The aiohttp application serving `edge`, /healthz and /openapi.json, the hosted checkout
     pages and the dashboard (paycore.edge.site)."""
-    app = web.Application(client_max_size=BODY_SIZE_MAX)
+    app = web.Application(client_max_size=BODY_SIZE_MAX, middlewares=[_unreadable_bodies])
     app.router.add_get("/healthz", edge.health)
     app.router.add_get("/openapi.json", edge.openapi_json)
     add_site(app, edge.channel, edge.internal_channel, edge.client_address, pages_token, secure)

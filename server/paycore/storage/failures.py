@@ -121,3 +121,16 @@ def failure_reason(error: BaseException) -> str:
     SQLAlchemy's wrapper around it, or the exception's class when it has no text."""
     cause = error.orig if isinstance(error, sa_errors.DBAPIError) and error.orig else error
     return " ".join(str(cause).split()) or type(cause).__name__
+
+
+_CANNOT_CONNECT = (
+    *_UNREACHABLE,
+    pg.InvalidCatalogNameError,  # the database is not there (yet)
+    pg.InvalidAuthorizationSpecificationError,  # the role or its password is refused
+)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error` says a database cannot be reached or used now (down, frozen, refused,
+    not there, the login refused): trouble of the shard's, not a bug of the code that met it."""
+    return any(isinstance(cause, _CANNOT_CONNECT) for cause in _chain(error))

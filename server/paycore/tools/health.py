@@ -15,12 +15,18 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paycore.client.tls import Tls
 from paycore.config import load_settings
+from paycore.runtime.process import split_address
 from paycore.runtime.tls import grpc_caller_tls
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     health = commands.add_parser("health", help="exit 0 if a gRPC server reports SERVING")
-    health.add_argument("--target", default="127.0.0.1:50051", help="host:port of the server")
+    health.add_argument(
+        "--target",
+        default="",
+        help="host:port of the server (default: PAYCORE_GRPC_ADDR, a wildcard host asked on"
+        " loopback)",
+    )
     health.add_argument("--service", default="", help="a service's full name ('' = the server)")
     health.add_argument("--timeout-seconds", type=float, default=3.0)
     health.add_argument(
@@ -50,9 +56,20 @@ def serving(target: str, service: str, timeout_seconds: float, tls: Tls | None =
 
 
 def run_health(arguments: argparse.Namespace) -> None:
-    tls = grpc_caller_tls(load_settings())
+    settings = load_settings()
+    tls = grpc_caller_tls(settings)
     if tls is not None and arguments.server_name:
         tls = dataclasses.replace(tls, server_name=arguments.server_name)
-    ok = serving(arguments.target, arguments.service, arguments.timeout_seconds, tls)
+    target = arguments.target or local_target(settings.grpc_addr)
+    ok = serving(target, arguments.service, arguments.timeout_seconds, tls)
     print("SERVING" if ok else "NOT_SERVING")
     raise SystemExit(0 if ok else 1)
+
+
+def local_target(listen_address: str) -> str:
+    """Where a process on the same host reaches a server listening on `listen_address`: a
+    wildcard host (0.0.0.0, ::, none) is asked on loopback."""
+    host, port = split_address(listen_address)
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -4,8 +4,10 @@ A loop runs its job on its shard, first within a second of the start (spread at 
 the run did something it runs again at once (a backlog drains batch by batch), otherwise it
 waits the job's interval with jitter (so loops of several workers spread out). A run that
 raises is logged and counted and the loop carries on after the interval: no job's error stops
-the worker. Stopping lets every loop finish the run it is in
-(within a grace period), then returns.
+the worker. A shard that cannot be reached (a failover, a database not there yet) is logged
+once when a run first meets it and once when a run succeeds on it again, not at every run of
+every job (paycore.storage.failures.database_unreachable). Stopping lets every loop finish the
+run it is in (within a grace period), then returns.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections.abc import Sequence
 
 from paycore.background import spawn
+from paycore.storage.failures import database_unreachable, failure_reason
 from paycore.worker.job import Job
 from paycore.worker.metrics import WorkerMetrics
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -51,6 +54,10 @@ class Worker:
         self._concurrency = concurrency
         self._jitter = jitter
         self._random = random.Random()
+        self._unreachable: dict[int, set[str]] = {}
+        """Per shard, the jobs whose last run there found it unreachable: the outage is logged
+        when the first one fails and when the last of them succeeds again (a job that does
+        not touch the database succeeds meanwhile and proves nothing)."""
 
     async def run(self, stop: asyncio.Event, grace_seconds: float) -> None:
         """Runs the loops until `stop` is set, then waits up to `grace_seconds` for the runs
@@ -104,15 +111,34 @@ class Worker:
         started = time.perf_counter()
         try:
             processed = await job.run(engine)
-        except Exception:
-            logger.exception("job %s failed on shard %d", job.name, shard)
+        except Exception as error:
+            self._failed(job, shard, error)
             self._metrics.runs.labels(job.name, str(shard), "error").inc()
             return None
         finally:
             self._metrics.run_seconds.labels(job.name).observe(time.perf_counter() - started)
+        failing = self._unreachable.get(shard)
+        if failing is not None and job.name in failing:
+            failing.discard(job.name)
+            if not failing:
+                del self._unreachable[shard]
+                logger.info("shard %d answers again: its jobs run", shard)
         self._metrics.runs.labels(job.name, str(shard), "ok").inc()
         self._metrics.processed.labels(job.name, str(shard)).inc(processed)
         return processed
+
+    def _failed(self, job: Job, shard: int, error: Exception) -> None:
+        if not database_unreachable(error):
+            logger.exception("job %s failed on shard %d", job.name, shard)
+            return
+        failing = self._unreachable.setdefault(shard, set())
+        if not failing:
+            logger.warning(
+                "shard %d unreachable (%s): its jobs retry every interval until it answers",
+                shard,
+                failure_reason(error),
+            )
+        failing.add(job.name)
 
     def _jittered(self, seconds: float) -> float:
         return seconds * self._random.uniform(1 - self._jitter, 1 + self._jitter)

@@ -1,0 +1,57 @@
+"""deploy/compose.yaml, read (no Docker daemon runs where the tests do): what each service is
+told agrees with what paycore reads."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import yaml
+from paycore.config import load_settings, setting_variables
+from paycore.runtime.addresses import TrustedProxies
+
+from tests.deploy.support import DEPLOY
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return loaded
+
+
+def test_every_variable_compose_sets_is_one_paycore_reads() -> None:
+    for name, service in compose()["services"].items():
+        environment = service.get("environment") or {}
+        unknown = {key for key in environment if key.startswith("PAYCORE_")} - setting_variables()
+        assert not unknown, (name, unknown)
+
+
+def test_serve_believes_the_client_address_the_edge_forwards() -> None:
+    """The edge is a container of its own: serve must trust its x-forwarded-for, or every
+    HTTP client counts as the edge's address (one client's bad keys throttle them all)."""
+    services = compose()["services"]
+    edge_address = services["edge"]["networks"]["paycore"]["ipv4_address"]
+    (subnet,) = [pool["subnet"] for pool in compose()["networks"]["paycore"]["ipam"]["config"]]
+    assert ipaddress.ip_address(edge_address) in ipaddress.ip_network(subnet)
+    serve = load_settings(services["serve"]["environment"])
+    assert edge_address in TrustedProxies(serve.trusted_proxies)
+
+
+def test_each_long_running_container_has_a_health_check_that_can_pass() -> None:
+    """The image's HEALTHCHECK asks gRPC on 127.0.0.1:50051, where only serve listens: the
+    worker inherited it and was always unhealthy (deploy/README promises "the rest healthy")."""
+    services = compose()["services"]
+    for name, service in services.items():
+        if service.get("image", "").startswith("paycore") and name not in ("serve", "migrate"):
+            assert "healthcheck" in service, name
+    worker = load_settings(services["worker"].get("environment") or {})
+    port = worker.worker_metrics_addr.rpartition(":")[2]
+    assert f"127.0.0.1:{port}/metrics" in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_the_env_example_names_only_settings_and_parses() -> None:
+    """deploy/paycore.env.example (systemd's EnvironmentFile, compose's env_file)."""
+    lines = (DEPLOY / "paycore.env.example").read_text().splitlines()
+    pairs = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert set(pairs) <= setting_variables(), set(pairs) - setting_variables()
+    settings = load_settings(pairs)
+    assert settings.worker_metrics_addr != settings.metrics_addr  # serve and worker, one host
