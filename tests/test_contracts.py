@@ -174,7 +174,11 @@ MERCHANT_ACCESS = frozenset({common_pb2.ACCESS_SECRET, common_pb2.ACCESS_PUBLISH
 INTERNAL_SERVICES = frozenset({"ExecutorService", "LedgerService", "ReconciliationService"})
 # ConfirmPaymentIntent: a browser confirms with the publishable key and the client_secret.
 PUBLISHABLE_METHODS = frozenset(
-    {"CustomerService.CreatePaymentMethod", "PaymentService.ConfirmPaymentIntent"}
+    {
+        "CustomerService.CreatePaymentMethod",
+        "PaymentService.ConfirmPaymentIntent",
+        "PaymentService.GetPaymentIntent",
+    }
 )
 RATE_CLASS_OF_SERVICE = {
     "PaymentService": common_pb2.RATE_CLASS_PAYMENTS,

@@ -1162,15 +1162,22 @@ class GetPaymentIntentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    client_secret: _builtins.str
+    """The intent's client_secret: required with a publishable key (a browser reading the intent
+    it confirms, as Stripe.js's retrievePaymentIntent does), checked when given with any key.
+    The publishable key's answer has no risk_assessment (as ConfirmPaymentIntent's).
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -36,8 +36,8 @@ from paycore.runtime.servicing import (
     ChangingRpcs,
     Context,
     add_servicer,
-    get_by_id,
     merchant_and_cursor,
+    merchant_and_id,
     page_response,
 )
 from paycore.v1 import payment_pb2, payment_pb2_grpc
@@ -134,11 +134,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         call = current_call()
         merchant_id = call.require_merchant()
         intent_id, method = requests.confirmation(request)
-        publishable = call.caller is not None and call.caller.kind is CallerKind.PUBLISHABLE_KEY
-        if publishable and not request.client_secret:
-            raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
-        if request.client_secret:
-            self._client_secrets.check(merchant_id, intent_id, request.client_secret)
+        publishable = self._buyer_checked(merchant_id, intent_id, request.client_secret)
         confirmed = await self._intent_call(
             merchant_id,
             request,
@@ -192,8 +188,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def GetPaymentIntent(
         self, request: payment_pb2.GetPaymentIntentRequest, context: Context
     ) -> payment_pb2.PaymentIntent:
-        read = self._intents.get
-        return await get_by_id(request, Prefix.PAYMENT_INTENT, read, self._shown)
+        merchant_id, intent_id = merchant_and_id(request.id, Prefix.PAYMENT_INTENT)
+        publishable = self._buyer_checked(merchant_id, intent_id, request.client_secret)
+        shown = self._shown(await self._intents.get(merchant_id, intent_id))
+        return _for_the_buyer(shown) if publishable else shown
 
     async def ListPaymentIntents(
         self, request: payment_pb2.ListPaymentIntentsRequest, context: Context
@@ -202,6 +200,17 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         customer, status = requests.intent_filters(request)
         page = await self._intents.list(merchant_id, cursor, customer, status)
         return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
+
+    def _buyer_checked(self, merchant_id: str, intent_id: str, client_secret: str) -> bool:
+        """Whether the caller is the buyer's client (a publishable key), which must give the
+        intent's client_secret; a secret given with any key is checked."""
+        call = current_call()
+        publishable = call.caller is not None and call.caller.kind is CallerKind.PUBLISHABLE_KEY
+        if publishable and not client_secret:
+            raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
+        if client_secret:
+            self._client_secrets.check(merchant_id, intent_id, client_secret)
+        return publishable
 
     def _shown(self, intent: Intent) -> payment_pb2.PaymentIntent:
         """The intent as answered: with its client_secret (derived, never stored, so events
