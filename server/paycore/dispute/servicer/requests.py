@@ -11,6 +11,8 @@ from paycore.runtime.servicing import metadata_change
 from paycore.v1 import dispute_pb2
 
 EVIDENCE_FIELD_CHARS_MAX = 150_000
+CHARGE_ID_LENGTH_MAX = 255
+"""ListDisputes' `charge`: the PSP's charge id, whatever its shape (the simulator's "ch_...")."""
 """No single field may hold more than the default total (the total is the domain's check)."""
 
 STATUSES: dict[int, DisputeStatus | None] = {
@@ -33,6 +35,7 @@ def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
             "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
         ),
         status=STATUSES[request.status],
+        psp_charge=validation.text("charge", request.charge, maximum=CHARGE_ID_LENGTH_MAX),
     )
 
 
