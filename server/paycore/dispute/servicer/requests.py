@@ -11,9 +11,9 @@ from paycore.runtime.servicing import metadata_change
 from paycore.v1 import dispute_pb2
 
 EVIDENCE_FIELD_CHARS_MAX = 150_000
+"""No single field may hold more than the default total (the total is the domain's check)."""
 CHARGE_ID_LENGTH_MAX = 255
 """ListDisputes' `charge`: the PSP's charge id, whatever its shape (the simulator's "ch_...")."""
-"""No single field may hold more than the default total (the total is the domain's check)."""
 
 STATUSES: dict[int, DisputeStatus | None] = {
     dispute_pb2.DISPUTE_STATUS_UNSPECIFIED: None,
