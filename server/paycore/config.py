@@ -186,7 +186,8 @@ class Settings:
 
     fx_rate_max_age_seconds: int = 86_400
     """PAYCORE_FX_RATE_MAX_AGE_SECONDS: an exchange rate older than this is stale: requests
-    that would convert with it are refused (EXCHANGE_RATE_STALE)."""
+    that would convert with it are refused (EXCHANGE_RATE_STALE). Unset: the provider's
+    (FX_RATE_MAX_AGE_SECONDS_BY_PROVIDER: a day, six for the ECB's business-day file)."""
 
     fx_rates_provider: str = "simulator"
     """PAYCORE_FX_RATES_PROVIDER: where the rates job gets rates: `simulator` (the PSP
@@ -350,6 +351,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_urls = tuple(
         url.strip() for url in env.get("PAYCORE_DATABASE_URLS", "").split(",") if url.strip()
     )
+    fx_rates_provider = _choice(
+        env, "PAYCORE_FX_RATES_PROVIDER", defaults.fx_rates_provider, FX_RATES_PROVIDERS
+    )
     # The settings read other than by the type of their default (below).
     parsed_apart: dict[str, Any] = {
         "database_urls": database_urls,
@@ -369,8 +373,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "currency_rules_psp": _choice(
             env, "PAYCORE_CURRENCY_RULES_PSP", defaults.currency_rules_psp, CURRENCY_RULES_PSPS
         ),
-        "fx_rates_provider": _choice(
-            env, "PAYCORE_FX_RATES_PROVIDER", defaults.fx_rates_provider, FX_RATES_PROVIDERS
+        "fx_rates_provider": fx_rates_provider,
+        "fx_rate_max_age_seconds": _int(
+            env,
+            "PAYCORE_FX_RATE_MAX_AGE_SECONDS",
+            FX_RATE_MAX_AGE_SECONDS_BY_PROVIDER[fx_rates_provider],
         ),
         "trusted_proxies": _proxies(
             env, "PAYCORE_TRUSTED_PROXIES", ",".join(defaults.trusted_proxies)
@@ -394,6 +401,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 CURRENCY_RULES_PSPS = ("default", "full_precision")
 FX_RATES_PROVIDERS = ("simulator", "ecb_file", "none")
+FX_RATE_MAX_AGE_SECONDS_BY_PROVIDER = {
+    "simulator": 86_400,
+    # The ECB publishes its reference rates on TARGET business days (about 16:00 CET), each
+    # valid from midnight UTC of its date: the longest gap is Easter's (Good Friday to Easter
+    # Monday closed), Thursday's rates the newest until Tuesday afternoon, 5 days 15 hours.
+    "ecb_file": 6 * 86_400,
+    "none": 86_400,
+}
+"""PAYCORE_FX_RATE_MAX_AGE_SECONDS when unset: a day, or as long as the provider's
+publications may be apart."""
 
 
 # The settings whose variable is not PAYCORE_<NAME IN CAPITALS>.

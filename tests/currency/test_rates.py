@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc import aio
+from paycore.config import load_settings
 from paycore.currency.job import ExchangeRatesJob
 from paycore.currency.providers import Published, SimulatorRates, cross_quotes, parse_ecb_csv
 from paycore.tools.psp.fx import rates_at
@@ -149,3 +150,18 @@ async def test_a_starting_worker_fetches_rates_at_once_not_an_interval_later(
         stop.set()
         await running
     assert found is not None and found.source == "simulator"
+
+
+def test_the_stale_age_by_default_fits_the_provider() -> None:
+    """The ECB publishes on business days only (none on weekends, four days closed at Easter),
+    so a day's age made its newest rates stale every weekend and each morning before the
+    afternoon's publication: with `ecb_file` the default age spans the longest gap. A set
+    PAYCORE_FX_RATE_MAX_AGE_SECONDS wins."""
+    day = 86_400
+    ages = {
+        provider: load_settings({"PAYCORE_FX_RATES_PROVIDER": provider}).fx_rate_max_age_seconds
+        for provider in ("simulator", "ecb_file", "none")
+    }
+    assert ages == {"simulator": day, "ecb_file": 6 * day, "none": day}
+    set_age = {"PAYCORE_FX_RATES_PROVIDER": "ecb_file", "PAYCORE_FX_RATE_MAX_AGE_SECONDS": "3600"}
+    assert load_settings(set_age).fx_rate_max_age_seconds == 3600

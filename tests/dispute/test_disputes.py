@@ -294,3 +294,21 @@ async def test_a_submission_left_behind_by_its_request_is_sent_by_the_worker_onc
     assert await pending(shop) == 1_000 - fee(1_000) - FEE
     await shop.assert_books_balance()
     await shop.close()
+
+
+async def test_disputes_are_listed_by_their_charge(world: World) -> None:
+    """ListDisputes' `charge` (Stripe's Dispute.list(charge=...)): the PSP's charge id a
+    dispute shows."""
+    shop = await world.shop()
+    first = await disputed_payment(world, shop, cards.CARD_DISPUTE_FRAUDULENT, 2_000)
+    second = await disputed_payment(world, shop, cards.CARD_DISPUTE_DUPLICATE, 3_000)
+    assert first.dispute.charge != second.dispute.charge
+
+    found = await shop.client.disputes.ListDisputes(
+        S.ListDisputesRequest(charge=first.dispute.charge)
+    )
+    unknown = await shop.client.disputes.ListDisputes(S.ListDisputesRequest(charge="ch_unknown"))
+
+    assert [dispute.id for dispute in found.data] == [first.dispute.id]
+    assert list(unknown.data) == []
+    await shop.close()

@@ -169,10 +169,12 @@ async def test_every_step_of_dunning_records_its_event(payin: PayIn, shop: Shop)
     # several in the same one.
     assert Counter(ours) == Counter(
         [
-            # the trial's zero invoice, then the subscription
+            # the trial's zero invoice (paid, as Stripe's: invoice.paid with
+            # invoice.payment_succeeded), then the subscription
             "invoice.created",
             "invoice.finalized",
             "invoice.paid",
+            "invoice.payment_succeeded",
             "customer.subscription.created",
             # trial end: the renewal invoice, its failed charge, past_due
             "invoice.created",
@@ -212,3 +214,18 @@ async def test_voiding_or_paying_out_of_band_ends_the_dunning(payin: PayIn, shop
     assert [i.attempt_count for i in await billed.invoices(voided_sub.id)] == [0, 1]
     assert (await shop.balance())[1] == {}  # out of band: no money through paycore
     await shop.assert_books_balance()
+    # Paid out of band is invoice.paid alone: no payment attempt succeeded (Stripe's
+    # invoice.payment_succeeded is for those).
+    listed = await shop.client.events.ListEvents(event_pb2.ListEventsRequest(limit=100))
+    marked_events = [
+        event.type
+        for event in listed.data
+        if event.type in ("invoice.paid", "invoice.payment_succeeded")
+        and _invoice_id(event) == to_mark.id
+    ]
+    assert marked_events == ["invoice.paid"]
+
+
+def _invoice_id(event: event_pb2.Event) -> str:
+    invoice = S.Invoice()
+    return invoice.id if event.data.object.Unpack(invoice) else ""

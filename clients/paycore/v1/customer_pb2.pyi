@@ -198,6 +198,7 @@ class Customer(_message.Message):
     INVOICE_SETTINGS_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cus_..." """
     email: _builtins.str
@@ -205,6 +206,8 @@ class Customer(_message.Message):
     description: _builtins.str
     phone: _builtins.str
     created: _builtins.int
+    test_clock: _builtins.str
+    """"clock_..." the customer's subscriptions are billed on (test merchants), "" for none."""
     @_builtins.property
     def address(self) -> Global___Address: ...
     @_builtins.property
@@ -223,10 +226,11 @@ class Customer(_message.Message):
         invoice_settings: Global___InvoiceSettings | None = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        test_clock: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "invoice_settings", b"invoice_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created", b"created", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created", b"created", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone", "test_clock", b"test_clock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -264,6 +268,7 @@ class CreateCustomerRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     INVOICE_SETTINGS_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """At most 254 characters."""
     name: _builtins.str
@@ -275,6 +280,10 @@ class CreateCustomerRequest(_message.Message):
     payment_method: _builtins.str
     """"pm_..." (or a test payment method's name, `pm_card_visa`, which makes a new one) attached
     to the new customer as AttachPaymentMethod attaches it.
+    """
+    test_clock: _builtins.str
+    """"clock_..." of the merchant's (as Stripe's): the customer's subscriptions run on this test
+    clock (CreateSubscription's test_clock may be left out, or must name the same clock).
     """
     @_builtins.property
     def address(self) -> Global___Address: ...
@@ -299,10 +308,11 @@ class CreateCustomerRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         payment_method: _builtins.str = ...,
         invoice_settings: Global___InvoiceSettings | None = ...,
+        test_clock: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "invoice_settings", b"invoice_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "payment_method", b"payment_method", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "payment_method", b"payment_method", "phone", b"phone", "test_clock", b"test_clock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

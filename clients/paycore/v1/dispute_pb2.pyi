@@ -298,6 +298,7 @@ class ListDisputesRequest(_message.Message):
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     payment_intent: _builtins.str
@@ -306,6 +307,8 @@ class ListDisputesRequest(_message.Message):
     """Only this status; DISPUTE_STATUS_UNSPECIFIED lists every status."""
     payment_order: _builtins.str
     """Only the disputes of this "pord_..."."""
+    charge: _builtins.str
+    """Only the disputes of this charge (the PSP's "ch_...", a dispute's `charge`), as Stripe's."""
     def __init__(
         self,
         *,
@@ -314,10 +317,11 @@ class ListDisputesRequest(_message.Message):
         payment_intent: _builtins.str = ...,
         status: Global___DisputeStatus.ValueType = ...,
         payment_order: _builtins.str = ...,
+        charge: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge", b"charge", "limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

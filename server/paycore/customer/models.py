@@ -49,6 +49,8 @@ class NewCustomer:
     phone: str
     address: Address
     metadata: dict[str, str]
+    test_clock_id: str | None
+    """The test clock its subscriptions are billed on (CreateCustomer's, as Stripe's)."""
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ from paycore.ids import Prefix, new_merchant_id
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
+from paycore.subscription.repository import TestClockRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DEFAULT_PAYMENT_METHOD_PARAM = "invoice_settings.default_payment_method"
@@ -88,6 +89,10 @@ class CustomerService:
         new: NewCustomer,
         first: FirstPaymentMethod | None = None,
     ) -> Customer:
+        if new.test_clock_id is not None:
+            clock = await TestClockRepository(connection).get(merchant_id, new.test_clock_id)
+            if clock is None:
+                raise not_found("test_clock", new.test_clock_id, "test_clock")
         customer_id = new_merchant_id(Prefix.CUSTOMER, merchant_id)
         customers = CustomerRepository(connection)
         customer = await customers.insert(merchant_id, customer_id, new)

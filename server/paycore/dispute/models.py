@@ -116,6 +116,8 @@ class DisputeFilter:
     payment_intent_id: str = ""
     payment_order_id: str = ""
     status: DisputeStatus | None = None
+    psp_charge: str = ""
+    """The PSP's charge id (a dispute's `charge`)."""
 
 
 @dataclass(frozen=True)

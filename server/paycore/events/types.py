@@ -69,6 +69,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.created",
         "invoice.finalized",
         "invoice.paid",
+        "invoice.payment_succeeded",
         "invoice.payment_failed",
         "invoice.voided",
         "invoice.marked_uncollectible",

@@ -453,6 +453,8 @@ customers = _owned(
     Column("address", JSONB, nullable=False),
     Column("default_payment_method_id", Text),
     *_metadata_and_created_at(),
+    # The test clock its subscriptions are billed on (migration 0026), null for none.
+    Column("test_clock_id", Text),
     # ListCustomers' email filter, newest first.
     Index("customers_email_idx", "merchant_id", "email", "id"),
 )

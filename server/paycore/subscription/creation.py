@@ -36,6 +36,7 @@ async def start_subscription(
     customer = await CustomerRepository(connection).get(merchant_id, new.customer_id)
     if customer is None:
         raise not_found("customer", new.customer_id, "customer")
+    new = _on_the_customers_clock(new, customer.test_clock_id)
     if new.test_clock_id is not None:
         clock = await TestClockRepository(connection).get(merchant_id, new.test_clock_id)
         if clock is None:
@@ -182,3 +183,13 @@ async def require_attached(
             id=payment_method_id,
             customer=customer_id,
         )
+
+
+def _on_the_customers_clock(new: NewSubscription, customer_clock: str | None) -> NewSubscription:
+    """A customer on a test clock (CreateCustomer's test_clock, as Stripe's) has its
+    subscriptions on that clock: named or left out; another clock is INVALID_ARGUMENT."""
+    if customer_clock is None:
+        return new
+    if new.test_clock_id not in (None, customer_clock):
+        raise invalid("test_clock", f"must be the customer's test clock, {customer_clock}")
+    return replace(new, test_clock_id=customer_clock)

@@ -23,6 +23,7 @@ from paycore.subscription.events import (
     INVOICE_FINALIZED,
     INVOICE_MARKED_UNCOLLECTIBLE,
     INVOICE_PAID,
+    INVOICE_PAYMENT_SUCCEEDED,
     INVOICE_VOIDED,
     SubscriptionEvents,
 )
@@ -202,8 +203,13 @@ async def mark_paid(
     at: int,
     *,
     collected: int | None = None,
+    out_of_band: bool = False,
 ) -> Invoice:
-    """`collected`: what was paid, when not the amount due (an amount carried forward)."""
+    """`collected`: what was paid, when not the amount due (an amount carried forward).
+    Records invoice.paid and, as Stripe's, invoice.payment_succeeded, unless the invoice was
+    paid `out_of_band` (no payment succeeded: invoice.paid alone). An invoice with nothing to
+    collect (0, or below the least charge and carried) counts as paid by a payment, as
+    Stripe's $0 invoices do."""
     paid = replace(
         invoice,
         status=InvoiceStatus.PAID,
@@ -213,6 +219,8 @@ async def mark_paid(
         next_payment_attempt=None,
     )
     await save(connection, events, paid, INVOICE_PAID)
+    if not out_of_band:
+        await events.invoice.record(connection, INVOICE_PAYMENT_SUCCEEDED, paid)
     return paid
 
 

@@ -202,7 +202,9 @@ class Subscriptions:
                     connection, self._events, self.collection.rules, subscription, invoice, now
                 )
             if paid_out_of_band and invoice.status is not InvoiceStatus.PAID:
-                invoice = await invoices.mark_paid(connection, self._events, invoice, now)
+                invoice = await invoices.mark_paid(
+                    connection, self._events, invoice, now, out_of_band=True
+                )
             if invoice.status is InvoiceStatus.PAID:
                 await lifecycle.save(
                     connection,

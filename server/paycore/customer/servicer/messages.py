@@ -16,6 +16,7 @@ def customer_message(customer: Customer) -> customer_pb2.Customer:
         invoice_settings=customer_pb2.InvoiceSettings(
             default_payment_method=customer.default_payment_method or ""
         ),
+        test_clock=customer.test_clock_id or "",
     )
 
 

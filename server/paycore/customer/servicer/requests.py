@@ -41,6 +41,10 @@ def new_customer(request: customer_pb2.CreateCustomerRequest) -> NewCustomer:
         phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX),
         address=address("address", request.address),
         metadata=validation.metadata("metadata", request.metadata),
+        test_clock_id=validation.object_id(
+            "test_clock", request.test_clock, Prefix.TEST_CLOCK, required=False
+        )
+        or None,
     )
 
 

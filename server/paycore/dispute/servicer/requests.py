@@ -12,6 +12,8 @@ from paycore.v1 import dispute_pb2
 
 EVIDENCE_FIELD_CHARS_MAX = 150_000
 """No single field may hold more than the default total (the total is the domain's check)."""
+CHARGE_ID_LENGTH_MAX = 255
+"""ListDisputes' `charge`: the PSP's charge id, whatever its shape (the simulator's "ch_...")."""
 
 STATUSES: dict[int, DisputeStatus | None] = {
     dispute_pb2.DISPUTE_STATUS_UNSPECIFIED: None,
@@ -33,6 +35,7 @@ def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
             "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
         ),
         status=STATUSES[request.status],
+        psp_charge=validation.text("charge", request.charge, maximum=CHARGE_ID_LENGTH_MAX),
     )
 
 
