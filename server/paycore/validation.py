@@ -163,13 +163,14 @@ TIMESTAMP_BOUNDS = ("gt", "gte", "lt", "lte")
 
 def timestamp_range(param: str, bounds: Message) -> SecondsRange:
     """A list's range of unix seconds (a common.proto TimestampRange, Stripe's `created[gte]`):
-    each bound given 0..SECONDS_MAX, refused naming it (`created[gt]`)."""
+    each bound given 0..SECONDS_MAX, refused naming it as the REST edge names a nested field
+    (`created.gt`)."""
     given: dict[str, int] = {}
     for name in TIMESTAMP_BOUNDS:
         if bounds.HasField(name):
             value = getattr(bounds, name)
             if not 0 <= value <= SECONDS_MAX:
-                raise invalid(f"{param}[{name}]", f"must be unix seconds, 0 to {SECONDS_MAX}")
+                raise invalid(f"{param}.{name}", f"must be unix seconds, 0 to {SECONDS_MAX}")
             given[name] = value
     return SecondsRange.of(**given)
 
