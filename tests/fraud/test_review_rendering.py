@@ -71,3 +71,10 @@ async def test_an_open_review_has_closed_null_and_a_closed_one_its_time(
     assert approve.status == 200, approved
     assert approved["status"] == "approved"
     assert isinstance(approved["closed"], int) and approved["closed"] >= review["created"]
+
+
+async def test_the_openapi_document_says_closed_may_be_null(operator_http: ClientSession) -> None:
+    document = await (await operator_http.get("/openapi.json")).json()
+    review = document["components"]["schemas"]["Review"]["properties"]
+    assert review["closed"]["type"] == ["integer", "null"]
+    assert review["created"]["type"] == "integer"
