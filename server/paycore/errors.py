@@ -370,6 +370,13 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "There is no default bank account for {currency}: create one or name a destination",
     )
+    BANK_ACCOUNT_EXISTS = (
+        # Stripe's code: one bank account per holder, currency and routing and account number.
+        Status.ALREADY_EXISTS,
+        ErrorType.INVALID_REQUEST,
+        "A bank account with this routing number and account number exists already for"
+        " {holder} in {currency}: {id}",
+    )
     BANK_ACCOUNT_ERRORED = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

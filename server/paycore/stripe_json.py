@@ -13,7 +13,8 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
 - a secret shown once (`SHOWN_ONCE`: a merchant's keys, an API key's or a webhook endpoint's
   secret) is absent, not "", from the answers that do not issue it (a GET, a list, a replay);
 - an id reference with nothing in it (a payment intent's `customer`, `payment_method`) is null,
-  where proto3 has "" (`is_id_reference` says which fields are references);
+  where proto3 has "" (`is_id_reference` says which fields are references), and so is a
+  timestamp of NULL_WHEN_ZERO that has not happened (an open review's `closed`);
 - an event's `data.object` (a google.protobuf.Any on gRPC) is the object itself, rendered by
   these rules, without proto3's "@type".
 
@@ -70,6 +71,15 @@ SHOWN_ONCE = frozenset(
 clears them in its `stored_form`, `runtime.messages.without`): elsewhere they are empty, and
 the JSON leaves them out, as Stripe's objects do (tests/edge/test_stripe_shapes.py checks the
 set against the converters)."""
+
+NULL_WHEN_ZERO = frozenset(
+    {
+        # Unix seconds when approved or rejected: 0 while the review is open.
+        "paycore.v1.Review.closed",
+    }
+)
+"""Timestamps whose 0 means "has not happened": null in the JSON, as Stripe renders a moment
+still to come (`canceled_at: null`), where 0 would read as 1970. gRPC keeps proto3's 0."""
 
 _OBJECT_KINDS = tuple(sorted(prefix.name.lower() for prefix in Prefix))
 REFERENCE_NAMES = frozenset({"merchant", "destination", "transfer_destination"})
@@ -203,7 +213,8 @@ def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]
 
 def _value(field: FieldDescriptor, value: Any) -> Any:
     if field.cpp_type in _INTEGERS_64 and isinstance(value, str):
-        return int(value)
+        number = int(value)
+        return None if number == 0 and field.full_name in NULL_WHEN_ZERO else number
     if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
         message = message_of(field)
         return (

@@ -10,9 +10,11 @@ import re
 from collections.abc import Collection, Mapping
 from urllib.parse import urlsplit
 
+from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
 from paycore.iso import COUNTRIES, CURRENCY_EXPONENTS, amount_max
+from paycore.ranges import SECONDS_MAX, SecondsRange
 
 DEFAULT_LIST_LIMIT = 10
 MAX_LIST_LIMIT = 100
@@ -154,6 +156,23 @@ def list_limit(value: int) -> int:
     if not 1 <= value <= MAX_LIST_LIMIT:
         raise invalid("limit", f"must be between 1 and {MAX_LIST_LIMIT}")
     return value
+
+
+TIMESTAMP_BOUNDS = ("gt", "gte", "lt", "lte")
+
+
+def timestamp_range(param: str, bounds: Message) -> SecondsRange:
+    """A list's range of unix seconds (a common.proto TimestampRange, Stripe's `created[gte]`):
+    each bound given 0..SECONDS_MAX, refused naming it as the REST edge names a nested field
+    (`created.gt`)."""
+    given: dict[str, int] = {}
+    for name in TIMESTAMP_BOUNDS:
+        if bounds.HasField(name):
+            value = getattr(bounds, name)
+            if not 0 <= value <= SECONDS_MAX:
+                raise invalid(f"{param}.{name}", f"must be unix seconds, 0 to {SECONDS_MAX}")
+            given[name] = value
+    return SecondsRange.of(**given)
 
 
 def enum_value(param: str, value: int, known: Mapping[int, object]) -> int:

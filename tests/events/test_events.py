@@ -155,7 +155,7 @@ async def test_list_events_newest_first_in_pages_and_by_type(
     assert [event.id for event in payments.data] == [recorded[2]]
 
     in_domain = await platform.events.list_events(
-        merchant_id, Cursor(10, recorded[2]), TypeFilter(prefix="payment_intent.")
+        merchant_id, Cursor(10, recorded[2]), TypeFilter(prefixes=("payment_intent.",))
     )
     assert [event.id for event in in_domain.data] == [recorded[1], recorded[0]]
 

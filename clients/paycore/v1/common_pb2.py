@@ -25,19 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paycore/v1/common.proto\x12\npaycore.v1\x1a google/protobuf/descriptor.proto\")\n\x05Money\x12\x0e\n\x06\x61mount\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"\x9a\x01\n\x0cMethodPolicy\x12\"\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0e\x32\x12.paycore.v1.Access\x12\r\n\x05scope\x18\x02 \x01(\t\x12)\n\nrate_class\x18\x03 \x01(\x0e\x32\x15.paycore.v1.RateClass\x12\x10\n\x08mutating\x18\x04 \x01(\x08\x12\x1a\n\x12per_client_address\x18\x05 \x01(\x08*r\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x11\n\rACCESS_SECRET\x10\x01\x12\x16\n\x12\x41\x43\x43\x45SS_PUBLISHABLE\x10\x02\x12\x10\n\x0c\x41\x43\x43\x45SS_ADMIN\x10\x03\x12\x13\n\x0f\x41\x43\x43\x45SS_INTERNAL\x10\x04*t\n\tRateClass\x12\x1a\n\x16RATE_CLASS_UNSPECIFIED\x10\x00\x12\x14\n\x10RATE_CLASS_OTHER\x10\x01\x12\x17\n\x13RATE_CLASS_PAYMENTS\x10\x02\x12\x1c\n\x18RATE_CLASS_SUBSCRIPTIONS\x10\x03:J\n\x06policy\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x18.paycore.v1.MethodPolicyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paycore/v1/common.proto\x12\npaycore.v1\x1a google/protobuf/descriptor.proto\"t\n\x0eTimestampRange\x12\x0f\n\x02gt\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x10\n\x03gte\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x0f\n\x02lt\x18\x03 \x01(\x03H\x02\x88\x01\x01\x12\x10\n\x03lte\x18\x04 \x01(\x03H\x03\x88\x01\x01\x42\x05\n\x03_gtB\x06\n\x04_gteB\x05\n\x03_ltB\x06\n\x04_lte\")\n\x05Money\x12\x0e\n\x06\x61mount\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"\x9a\x01\n\x0cMethodPolicy\x12\"\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0e\x32\x12.paycore.v1.Access\x12\r\n\x05scope\x18\x02 \x01(\t\x12)\n\nrate_class\x18\x03 \x01(\x0e\x32\x15.paycore.v1.RateClass\x12\x10\n\x08mutating\x18\x04 \x01(\x08\x12\x1a\n\x12per_client_address\x18\x05 \x01(\x08*r\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x11\n\rACCESS_SECRET\x10\x01\x12\x16\n\x12\x41\x43\x43\x45SS_PUBLISHABLE\x10\x02\x12\x10\n\x0c\x41\x43\x43\x45SS_ADMIN\x10\x03\x12\x13\n\x0f\x41\x43\x43\x45SS_INTERNAL\x10\x04*t\n\tRateClass\x12\x1a\n\x16RATE_CLASS_UNSPECIFIED\x10\x00\x12\x14\n\x10RATE_CLASS_OTHER\x10\x01\x12\x17\n\x13RATE_CLASS_PAYMENTS\x10\x02\x12\x1c\n\x18RATE_CLASS_SUBSCRIPTIONS\x10\x03:J\n\x06policy\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x18.paycore.v1.MethodPolicyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'paycore.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCESS']._serialized_start=273
-  _globals['_ACCESS']._serialized_end=387
-  _globals['_RATECLASS']._serialized_start=389
-  _globals['_RATECLASS']._serialized_end=505
-  _globals['_MONEY']._serialized_start=73
-  _globals['_MONEY']._serialized_end=114
-  _globals['_METHODPOLICY']._serialized_start=117
-  _globals['_METHODPOLICY']._serialized_end=271
+  _globals['_ACCESS']._serialized_start=391
+  _globals['_ACCESS']._serialized_end=505
+  _globals['_RATECLASS']._serialized_start=507
+  _globals['_RATECLASS']._serialized_end=623
+  _globals['_TIMESTAMPRANGE']._serialized_start=73
+  _globals['_TIMESTAMPRANGE']._serialized_end=189
+  _globals['_MONEY']._serialized_start=191
+  _globals['_MONEY']._serialized_end=232
+  _globals['_METHODPOLICY']._serialized_start=235
+  _globals['_METHODPOLICY']._serialized_end=389
 # @@protoc_insertion_point(module_scope)

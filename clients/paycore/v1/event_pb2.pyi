@@ -17,6 +17,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from paycore.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -159,12 +160,26 @@ class ListEventsRequest(_message.Message):
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     OBJECT_ID_FIELD_NUMBER: _builtins.int
+    TYPES_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     type: _builtins.str
     """Only events of this type; a trailing ".*" matches a prefix, e.g. "payment_intent.*"."""
     object_id: _builtins.str
     """Only events whose object is this one ("pi_...", "re_...": a timeline of one object)."""
+    @_builtins.property
+    def types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only events of any of these types (at most 20, each as `type` takes it: REST
+        `types[]=a&types[]=b`); not together with `type`.
+        """
+
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only events created in this range of unix seconds (REST `created[gte]=...`), compared with
+        each event's `created`.
+        """
+
     def __init__(
         self,
         *,
@@ -172,10 +187,12 @@ class ListEventsRequest(_message.Message):
         starting_after: _builtins.str = ...,
         type: _builtins.str = ...,
         object_id: _builtins.str = ...,
+        types: _abc.Iterable[_builtins.str] | None = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "object_id", b"object_id", "starting_after", b"starting_after", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "limit", b"limit", "object_id", b"object_id", "starting_after", b"starting_after", "type", b"type", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

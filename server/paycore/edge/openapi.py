@@ -11,6 +11,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.routes import HttpRoute
 from paycore.stripe_json import (
     NESTED_LISTS,
+    NULL_WHEN_ZERO,
     SHOWN_ONCE,
     is_id_reference,
     is_list_response,
@@ -283,6 +284,8 @@ def _scalar_schema(field: FieldDescriptor, schemas: dict[str, Any]) -> dict[str,
         return {"type": "string"}
     if field.type == FieldDescriptor.TYPE_BYTES:
         return {"type": "string", "contentEncoding": "base64"}
+    if field.full_name in NULL_WHEN_ZERO:  # answers render one that has not happened as null
+        return {**_INTEGER_FORMATS[field.cpp_type], "type": ["integer", "null"]}
     if field.cpp_type in _INTEGER_FORMATS:
         return {**_INTEGER_FORMATS[field.cpp_type]}
     float_format = "float" if field.type == FieldDescriptor.TYPE_FLOAT else "double"

@@ -30,7 +30,8 @@ class Event(NewEvent):
 
 @dataclass(frozen=True)
 class TypeFilter:
-    """ListEvents' `type`: one type, or every type starting with `prefix` ("payment_intent.")."""
+    """ListEvents' `type` or `types`: the events whose type is one of `exact` or starts with one
+    of `prefixes` ("payment_intent."); both empty, every type."""
 
-    exact: str = ""
-    prefix: str = ""
+    exact: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from paycore.events.models import Event, TypeFilter
 from paycore.events.repository import EVENTS, events_query
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.reads import Cursor, Page, Reads
 
 
@@ -19,7 +20,12 @@ class EventService:
         return await self._reads.one(merchant_id, EVENTS, event_id)
 
     async def list_events(
-        self, merchant_id: str, cursor: Cursor, type_filter: TypeFilter, object_id: str = ""
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        type_filter: TypeFilter,
+        object_id: str = "",
+        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Event]:
-        query = events_query(merchant_id, type_filter, object_id)
+        query = events_query(merchant_id, type_filter, object_id, created)
         return await self._reads.page(merchant_id, EVENTS, cursor, query)

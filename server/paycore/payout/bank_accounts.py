@@ -53,8 +53,23 @@ class BankAccounts:
         await require_account(connection, merchant_id, new.account)
         checked = check_bank_details(new.country, new.routing_number, new.account_number)
         number = checked.number.reveal()
-        bank_account_id = new_merchant_id(Prefix.BANK_ACCOUNT, merchant_id)
+        fingerprint = self._fingerprinter.fingerprint(
+            Secret(f"bank:{new.country}:{checked.routing_number}:{number}")
+        )
         repository = BankAccountRepository(connection)
+        await repository.lock_holder_currency(merchant_id, new.account, new.currency)
+        existing = await repository.usable_with_fingerprint(
+            merchant_id, new.account, new.currency, fingerprint
+        )
+        if existing is not None:
+            raise ApiError(
+                Reason.BANK_ACCOUNT_EXISTS,
+                param="account_number",
+                holder=f"the seller {new.account}" if new.account else "this account",
+                currency=new.currency,
+                id=existing.id,
+            )
+        bank_account_id = new_merchant_id(Prefix.BANK_ACCOUNT, merchant_id)
         first = not await repository.has_default(merchant_id, new.account, new.currency)
         bank_account = BankAccount(
             id=bank_account_id,
@@ -67,9 +82,7 @@ class BankAccounts:
             bank_name="",
             routing_number=checked.routing_number,
             last4=number[-4:],
-            fingerprint=self._fingerprinter.fingerprint(
-                Secret(f"bank:{new.country}:{checked.routing_number}:{number}")
-            ),
+            fingerprint=fingerprint,
             status=BankAccountStatus.NEW,
             default_for_currency=first or new.default_for_currency,
             instant_supported=new.country in INSTANT_COUNTRIES,

@@ -409,6 +409,34 @@ class BankAccountRepository:
             )
         )
 
+    async def lock_holder_currency(self, merchant_id: str, account: str, currency: str) -> None:
+        """Until the transaction ends, the one create of the holder's bank accounts in
+        `currency`: the next waits, then sees this one's row (the duplicate check, the
+        default's change)."""
+        driver = await driver_of(self._connection)
+        await driver.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            f"bank_accounts:{merchant_id}:{account}:{currency}",
+        )
+
+    async def usable_with_fingerprint(
+        self, merchant_id: str, account: str, currency: str, fingerprint: str
+    ) -> BankAccount | None:
+        """The holder's bank account in `currency` with this number, unless a failed payout
+        errored it (its replacement may have the same number)."""
+        row = (
+            await self._connection.execute(
+                select(ba).where(
+                    ba.c.merchant_id == merchant_id,
+                    ba.c.account == account,
+                    ba.c.currency == currency,
+                    ba.c.fingerprint == fingerprint,
+                    ba.c.status != BankAccountStatus.ERRORED.value,
+                )
+            )
+        ).first()
+        return None if row is None else decode_bank_account(row)
+
     async def has_default(self, merchant_id: str, account: str, currency: str) -> bool:
         return await self.default_for(merchant_id, account, currency) is not None
 

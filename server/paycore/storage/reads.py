@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from paycore.errors import not_found
+from paycore.ranges import SecondsRange, moment
 from paycore.storage.shards import Shards
 from sqlalchemy import ColumnElement, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -105,6 +106,18 @@ def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
         if value is not None and value != "":
             query = query.where(table.c[name] == value)
     return query
+
+
+def within(column: ColumnElement[Any], seconds: SecondsRange) -> list[ColumnElement[bool]]:
+    """The conditions that a timestamp `column` is in `seconds` (an object's `created` is its
+    `created_at` in whole seconds, so [start, end) in seconds is [start, end) in time): plain
+    comparisons with constants, which an index on the column serves."""
+    conditions = []
+    if seconds.start is not None:
+        conditions.append(column >= moment(seconds.start))
+    if seconds.end is not None:
+        conditions.append(column < moment(seconds.end))
+    return conditions
 
 
 def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Cursor) -> Select[Any]:
