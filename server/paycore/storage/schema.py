@@ -366,7 +366,7 @@ events = Table(
     Index("events_type_idx", "merchant_id", "type", "id"),
     # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0017).
     Index("events_object_idx", "merchant_id", "object_id", "id"),
-    # ListEvents' created[gt|gte|lt|lte] (migration 0026).
+    # ListEvents' created[gt|gte|lt|lte] (migration 0027).
     Index("events_created_idx", "merchant_id", "created_at"),
     # The outbox publisher's queue: only events not yet handed on are in it.
     Index("events_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),

@@ -7,8 +7,8 @@ from __future__ import annotations
 from alembic import op
 from paycore.storage.migrations import ddl
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 
 
 def upgrade() -> None:
