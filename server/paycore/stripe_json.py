@@ -76,6 +76,19 @@ NULL_WHEN_ZERO = frozenset(
     {
         # Unix seconds when approved or rejected: 0 while the review is open.
         "paycore.v1.Review.closed",
+        "paycore.v1.PaymentIntent.canceled_at",
+        "paycore.v1.Subscription.trial_start",
+        "paycore.v1.Subscription.trial_end",
+        "paycore.v1.Subscription.canceled_at",
+        "paycore.v1.Subscription.ended_at",
+        "paycore.v1.Invoice.next_payment_attempt",
+        "paycore.v1.Invoice.paid_at",
+        "paycore.v1.DisputeEvidenceDetails.submitted_at",
+        "paycore.v1.WebhookDelivery.last_attempt",
+        "paycore.v1.WebhookDelivery.next_attempt",
+        "paycore.v1.ApiKey.revoked",
+        "paycore.v1.ApiKey.expires",
+        "paycore.v1.ExchangeRate.valid_to",
     }
 )
 """Timestamps whose 0 means "has not happened": null in the JSON, as Stripe renders a moment
