@@ -211,7 +211,8 @@ class Settings:
     wallet_cryptogram_ttl_seconds: int = 900
     """PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS: how long a wallet token's cryptogram waits (sealed,
     in Redis, never in the database) for the payment method's charge; a charge after that
-    goes without it and the PSP declines it."""
+    goes without it (merchant-initiated): the PSP accepts it only if an earlier charge of the
+    token carried the cryptogram, and declines it otherwise."""
 
     dispute_evidence_chars_max: int = 150_000
     """PAYCORE_DISPUTE_EVIDENCE_CHARS_MAX: the most characters a dispute's evidence text fields

@@ -1,54 +1,33 @@
 """Digital wallets: a card payment method made from an Apple Pay or Google Pay token (the
 simulator issues the tokens) pays like a card, with its wallet type recorded; a token with a
 bad cryptogram, or one that declines, is declined; the cryptogram reaches the PSP and is in no
-log record, no column of either shard, no answer, nor in clear in Redis."""
+log record, no column of either shard, no answer, nor in clear in Redis. Once charged with its
+cryptogram, a saved wallet card pays again after the cryptogram expired (merchant-initiated);
+one never charged is declined then."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-import aiohttp
 import pytest
+from paycore.config import Settings
 from paycore.v1 import customer_pb2, payment_pb2
 
 from tests.helpers import PspSimulator
-from tests.payment.shop import PayIn, Shop, fee
+from tests.payment.shop import PayIn, Shop, fee, open_shop
+from tests.payment.wallets import (
+    WALLET_TYPES,
+    payin_with_cryptogram_ttl,
+    wait_until_cryptogram_expired,
+    wallet_card,
+    wallet_token,
+)
 from tests.secrecy import assert_nowhere, column_values, log_texts
 
-Card = customer_pb2.CreatePaymentMethodRequest.Card
-WALLET_TYPES = {
-    "apple_pay": customer_pb2.CARD_WALLET_TYPE_APPLE_PAY,
-    "google_pay": customer_pb2.CARD_WALLET_TYPE_GOOGLE_PAY,
-}
-
-
-async def _token(psp: PspSimulator, wallet: str, scenario: str = "succeeds") -> dict[str, Any]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{psp.url}/v1/wallet_tokens", json={"type": wallet, "scenario": scenario}
-        ) as response,
-    ):
-        assert response.status == 200, await response.text()
-        token: dict[str, Any] = await response.json()
-        return token
-
-
-async def _wallet_card(shop: Shop, token: dict[str, Any]) -> customer_pb2.PaymentMethod:
-    request = customer_pb2.CreatePaymentMethodRequest(
-        type=customer_pb2.PAYMENT_METHOD_TYPE_CARD,
-        card=Card(
-            number=token["number"],
-            exp_month=token["exp_month"],
-            exp_year=token["exp_year"],
-            wallet=customer_pb2.CreatePaymentMethodRequest.WalletToken(
-                type=WALLET_TYPES[token["type"]], cryptogram=token["cryptogram"]
-            ),
-        ),
-    )
-    method: customer_pb2.PaymentMethod = await shop.client.customers.CreatePaymentMethod(request)
-    return method
+# Long enough for a payment method's first charge right after its creation, short enough to
+# wait out; the never-charged token's wait needs no first charge.
+SHORT_TTL_SECONDS = 3
+SHORTEST_TTL_SECONDS = 1
 
 
 async def _pay(shop: Shop, method: str, amount: int) -> payment_pb2.PaymentIntent:
@@ -64,9 +43,9 @@ async def _pay(shop: Shop, method: str, amount: int) -> payment_pb2.PaymentInten
 async def test_a_wallet_token_pays_like_a_card_with_its_wallet_recorded(
     shop: Shop, payin: PayIn, psp: PspSimulator, wallet: str
 ) -> None:
-    token = await _token(psp, wallet)
+    token = await wallet_token(psp, wallet)
 
-    method = await _wallet_card(shop, token)
+    method = await wallet_card(shop, token)
     intent = await _pay(shop, method.id, 2500)
 
     assert method.card.wallet.type == WALLET_TYPES[wallet]
@@ -87,11 +66,10 @@ async def test_a_wallet_token_pays_like_a_card_with_its_wallet_recorded(
 async def test_a_bad_cryptogram_and_a_declining_token_are_declined(
     shop: Shop, psp: PspSimulator
 ) -> None:
-    bad = await _pay(
-        shop, (await _wallet_card(shop, await _token(psp, "apple_pay", "bad_cryptogram"))).id, 900
-    )
+    bad_token = await wallet_token(psp, "apple_pay", "bad_cryptogram")
+    bad = await _pay(shop, (await wallet_card(shop, bad_token)).id, 900)
     declined = await _pay(
-        shop, (await _wallet_card(shop, await _token(psp, "google_pay", "declines"))).id, 900
+        shop, (await wallet_card(shop, await wallet_token(psp, "google_pay", "declines"))).id, 900
     )
 
     assert bad.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
@@ -107,14 +85,14 @@ async def test_no_cryptogram_is_stored_or_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     tokens = [
-        await _token(psp, "apple_pay"),
-        await _token(psp, "google_pay"),
-        await _token(psp, "apple_pay", "bad_cryptogram"),
+        await wallet_token(psp, "apple_pay"),
+        await wallet_token(psp, "google_pay"),
+        await wallet_token(psp, "apple_pay", "bad_cryptogram"),
     ]
     cryptograms = [token["cryptogram"] for token in tokens]
     responses = []
     for token in tokens:
-        method = await _wallet_card(shop, token)
+        method = await wallet_card(shop, token)
         responses += [str(method), str(await _pay(shop, method.id, 1200))]
 
     assert_nowhere(cryptograms, [], log_texts(caplog.records), "a log record")
@@ -128,3 +106,52 @@ async def test_no_cryptogram_is_stored_or_logged(
     assert held, "the cryptograms wait sealed in Redis"
     texts = [value.decode("latin-1") if isinstance(value, bytes) else str(value) for value in held]
     assert_nowhere(cryptograms, [], texts, "Redis")
+
+
+@pytest.mark.parametrize("wallet", ["apple_pay", "google_pay"])
+async def test_a_wallet_card_charged_once_pays_again_after_its_cryptogram_expired(
+    migrated: Settings, psp: PspSimulator, wallet: str
+) -> None:
+    async with payin_with_cryptogram_ttl(migrated, psp, SHORT_TTL_SECONDS) as payin:
+        shop = await open_shop(payin.admin, payin.target, payin.admin_token)
+        try:
+            method = await wallet_card(shop, await wallet_token(psp, wallet))
+            first = await _pay(shop, method.id, 2500)
+            await wait_until_cryptogram_expired(payin, method.id)
+
+            again = await _pay(shop, method.id, 1800)
+
+            assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, first
+            assert again.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, again
+            assert (await shop.balance())[1] == {"usd": 2500 - fee(2500) + 1800 - fee(1800)}
+            await shop.assert_books_balance()
+        finally:
+            await shop.close()
+
+
+async def test_a_wallet_card_never_charged_is_declined_once_its_cryptogram_expired(
+    migrated: Settings, psp: PspSimulator
+) -> None:
+    async with payin_with_cryptogram_ttl(migrated, psp, SHORTEST_TTL_SECONDS) as payin:
+        shop = await open_shop(payin.admin, payin.target, payin.admin_token)
+        try:
+            token = await wallet_token(psp, "apple_pay")
+            method = await wallet_card(shop, token)
+            await wait_until_cryptogram_expired(payin, method.id)
+            # The same DPAN charged (and authenticated) by another payment method of another
+            # merchant does not authenticate it for this one.
+            other = await open_shop(payin.admin, payin.target, payin.admin_token)
+            try:
+                paid_elsewhere = await _pay(other, (await wallet_card(other, token)).id, 700)
+            finally:
+                await other.close()
+
+            declined = await _pay(shop, method.id, 900)
+
+            assert paid_elsewhere.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+            assert declined.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+            assert declined.last_payment_error.decline_code == "invalid_cryptogram"
+            assert (await shop.balance())[1] == {}
+            await shop.assert_books_balance()
+        finally:
+            await shop.close()

@@ -77,7 +77,7 @@ class CustomerService:
     _events: CustomerEvents
     _wallets: WalletCryptograms | None = None
     """Where wallet tokens' cryptograms wait for their charge (none: a wallet card is charged
-    without its cryptogram, which the PSP declines)."""
+    without its cryptogram, which the PSP accepts only for a token it authenticated before)."""
     _clock: Callable[[], datetime] = utc_now
 
     # --- customers ---------------------------------------------------------------------------

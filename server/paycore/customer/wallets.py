@@ -3,7 +3,10 @@ the charge, and nothing else may keep it. It is never written to PostgreSQL nor 
 CreatePaymentMethod it is held in Redis, sealed by the vault (AES-GCM bound to the payment
 method, so the Redis value alone reveals nothing), for PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS,
 and opened only on the charge path (outside any transaction). A wallet card charged after
-that is sent without one, and the PSP declines it: the buyer pays again with a new token."""
+that is sent without one, as a merchant-initiated charge on the network token: the PSP accepts
+it once the token had a charge authenticated by its cryptogram (a subscription's renewal, a
+saved card's off-session payment) and declines it otherwise (the buyer pays with a new token).
+It is not dropped after its first charge: a retry of that charge must send the same one."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ from paycore.tools.psp.wallets import (
     INVALID_CRYPTOGRAM,
     INVALID_CRYPTOGRAM_MESSAGE,
     cryptogram_valid,
+    token_digest,
 )
 
 ID_LENGTH = 24
@@ -93,7 +94,7 @@ class Processor:
                 raise PspFailure(500, "processing_error", "An error occurred while processing")
             if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
                 outcome = Outcome.EXPIRED
-            decline_code = outcome.decline_code or self._wallet_decline(card)
+            decline_code = outcome.decline_code or self._wallet_decline(request.merchant, card)
             declined = decline_code != ""
             captured = request.capture and not declined
             status = "declined" if declined else "captured" if captured else "authorized"
@@ -118,6 +119,8 @@ class Processor:
                 captured_ms=now_ms if captured else None,
             )
             self.store.insert_charge(charge)
+            if card.wallet and card.cryptogram and not declined:
+                self.store.authenticate_wallet(request.merchant, self._token(card), charge.id)
             disputed = DISPUTES.get(card.number)
             if disputed is not None and not declined:
                 self.store.plan_dispute(charge.id, *disputed)
@@ -270,13 +273,20 @@ class Processor:
             )
         return charge
 
-    def _wallet_decline(self, card: CardInput) -> str:
-        """A wallet card's cryptogram must be the one its token was issued with."""
-        if card.wallet and not cryptogram_valid(
-            self.store.key, card.wallet, card.number, card.cryptogram
-        ):
-            return INVALID_CRYPTOGRAM
-        return ""
+    def _wallet_decline(self, merchant: str, card: CardInput) -> str:
+        """A wallet card's cryptogram, when sent, must be the one its token was issued with;
+        without one, the merchant must have charged the token with it before (a
+        merchant-initiated charge of a saved wallet card)."""
+        if not card.wallet:
+            return ""
+        if card.cryptogram:
+            valid = cryptogram_valid(self.store.key, card.wallet, card.number, card.cryptogram)
+        else:
+            valid = self.store.wallet_authenticated(merchant, self._token(card))
+        return "" if valid else INVALID_CRYPTOGRAM
+
+    def _token(self, card: CardInput) -> str:
+        return token_digest(self.store.key, card.wallet, card.number)
 
     def _expired(self, exp_month: int, exp_year: int) -> bool:
         today = dt.datetime.fromtimestamp(self.clock(), dt.UTC)

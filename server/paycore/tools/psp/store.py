@@ -8,7 +8,9 @@ last few commits (the ones since the last WAL checkpoint sync), which a simulato
 One connection, used only from the event loop's thread: every operation runs synchronously
 between two awaits (a few tens of microseconds), so operations never interleave inside the
 process, and `BEGIN IMMEDIATE` keeps them serial against any other process on the same file.
-The card number is never stored: charges keep brand, last4, expiry and a keyed fingerprint.
+The card number is never stored: charges keep brand, last4, expiry and a keyed fingerprint;
+a wallet token authenticated by its cryptogram is kept as a keyed digest of its type and DPAN
+(paycore.tools.psp.wallets.token_digest), with the merchant and the charge that did it.
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ create table if not exists dispute_funds (
     primary key (dispute, type)
 ) without rowid;
 create index if not exists dispute_funds_by_time on dispute_funds (time_ms);
+create table if not exists wallet_authentications (
+    merchant text not null,
+    token text not null,
+    charge text not null references charges (id),
+    primary key (merchant, token)
+) without rowid;
 """
 
 
@@ -292,6 +300,21 @@ class Store:
             " join charges c on c.id = d.charge where d.id = ?",
             (kind, time_ms, dispute_id),
         )
+
+    def authenticate_wallet(self, merchant: str, token: str, charge_id: str) -> None:
+        """The wallet token (`token`: its keyed digest) was authenticated by its cryptogram in
+        the merchant's successful charge `charge_id`; the first such charge is kept."""
+        self._connection.execute(
+            "insert into wallet_authentications values (?, ?, ?) on conflict do nothing",
+            (merchant, token, charge_id),
+        )
+
+    def wallet_authenticated(self, merchant: str, token: str) -> bool:
+        found = self._connection.execute(
+            "select 1 from wallet_authentications where merchant = ? and token = ?",
+            (merchant, token),
+        ).fetchone()
+        return found is not None
 
     def execute(self, statement: str, parameters: tuple[Any, ...] = ()) -> int:
         """One statement of a caller's (paycore.tools.psp.disputes); the rows it changed."""

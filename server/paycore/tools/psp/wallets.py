@@ -9,9 +9,16 @@ hands the merchant's page) and the check of a token's cryptogram at charge.
 A token's cryptogram is a keyed digest of its type and number (the simulator's key), so it is
 checked without being stored. `succeeds` issues a fresh DPAN each time (so the fraud counters
 per card see a new card, as with a real device), `declines` the generic-decline test number,
-`bad_cryptogram` a fresh DPAN whose cryptogram does not match. A charge of a wallet card
-(`card.wallet.type`) without the right `card.wallet.cryptogram` is declined
-`invalid_cryptogram`.
+`bad_cryptogram` a fresh DPAN whose cryptogram does not match.
+
+A charge of a wallet card (`card.wallet.type`) is authenticated by its `card.wallet.cryptogram`
+(customer present); a wrong cryptogram is declined `invalid_cryptogram`. Once a token's charge
+with the right cryptogram succeeded (authorized or captured), the merchant may charge the same
+token again WITHOUT a cryptogram (merchant-initiated, on the network token: a saved wallet
+card's renewals and off-session payments), as at Stripe; a token the merchant never charged
+with its cryptogram, or another merchant's, is declined `invalid_cryptogram` without one. The
+store keeps the authenticated token as a keyed digest of its type and DPAN (`token_digest`),
+never the number.
 """
 
 from __future__ import annotations
@@ -41,6 +48,13 @@ def cryptogram_of(key: bytes, wallet_type: str, number: str) -> str:
 
 def cryptogram_valid(key: bytes, wallet_type: str, number: str, cryptogram: str) -> bool:
     return hmac.compare_digest(cryptogram_of(key, wallet_type, number), cryptogram)
+
+
+def token_digest(key: bytes, wallet_type: str, number: str) -> str:
+    """What the store keeps of an authenticated wallet token (not its cryptogram: another
+    message under the key)."""
+    digest = hmac.new(key, f"wallet_token:{wallet_type}:{number}".encode(), hashlib.sha256)
+    return digest.hexdigest()
 
 
 def issue_token(key: bytes, body: dict[str, Any], year: int) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""What the wallet tests share: a test wallet token from the simulator, a card payment method
+made from it, and a pay-in platform whose cryptograms wait a short while (the
+PAYCORE_WALLET_CRYPTOGRAM_TTL_SECONDS override) with a wait until one has expired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from paycore.app import build_platform, start_server
+from paycore.client import connect
+from paycore.config import Settings
+from paycore.v1 import customer_pb2
+from prometheus_client import CollectorRegistry
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop
+
+Card = customer_pb2.CreatePaymentMethodRequest.Card
+WALLET_TYPES = {
+    "apple_pay": customer_pb2.CARD_WALLET_TYPE_APPLE_PAY,
+    "google_pay": customer_pb2.CARD_WALLET_TYPE_GOOGLE_PAY,
+}
+EXPIRY_WAIT_SLACK_SECONDS = 10.0
+"""How long past its TTL a held cryptogram may linger in Redis before the wait fails."""
+
+
+async def wallet_token(
+    psp: PspSimulator, wallet: str, scenario: str = "succeeds"
+) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{psp.url}/v1/wallet_tokens", json={"type": wallet, "scenario": scenario}
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+        token: dict[str, Any] = await response.json()
+        return token
+
+
+async def wallet_card(
+    shop: Shop, token: dict[str, Any], customer: str = ""
+) -> customer_pb2.PaymentMethod:
+    request = customer_pb2.CreatePaymentMethodRequest(
+        type=customer_pb2.PAYMENT_METHOD_TYPE_CARD,
+        card=Card(
+            number=token["number"],
+            exp_month=token["exp_month"],
+            exp_year=token["exp_year"],
+            wallet=customer_pb2.CreatePaymentMethodRequest.WalletToken(
+                type=WALLET_TYPES[token["type"]], cryptogram=token["cryptogram"]
+            ),
+        ),
+    )
+    method: customer_pb2.PaymentMethod = await shop.client.customers.CreatePaymentMethod(request)
+    if customer:
+        await shop.client.customers.AttachPaymentMethod(
+            customer_pb2.AttachPaymentMethodRequest(id=method.id, customer=customer)
+        )
+    return method
+
+
+@contextlib.asynccontextmanager
+async def payin_with_cryptogram_ttl(
+    migrated: Settings, psp: PspSimulator, ttl_seconds: int
+) -> AsyncIterator[PayIn]:
+    """The `payin` fixture's platform, its wallet cryptograms held `ttl_seconds`."""
+    settings = migrated.with_overrides(
+        psp_url=psp.url,
+        rate_limits_per_second=NO_LIMITS,
+        wallet_cryptogram_ttl_seconds=ttl_seconds,
+        **PAYIN_TIMINGS,
+    )
+    registry = CollectorRegistry()
+    platform = build_platform(settings, registry)
+    server = await start_server(platform, "127.0.0.1:0")
+    admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
+    try:
+        yield PayIn(platform, server, admin, settings.admin_token, registry)
+    finally:
+        await admin.close()
+        await server.stop(1)
+        await platform.close()
+
+
+async def wait_until_cryptogram_expired(payin: PayIn, payment_method_id: str) -> None:
+    """Returns once Redis no longer holds the payment method's cryptogram (its TTL ran out)."""
+    redis = payin.platform.redis
+    pattern = f"*wallet_cryptogram:{payment_method_id}"
+    held = [key async for key in redis.scan_iter(pattern)]
+    assert held, "the cryptogram waits in Redis until its TTL"
+    deadline = (
+        time.monotonic()
+        + payin.platform.settings.wallet_cryptogram_ttl_seconds
+        + EXPIRY_WAIT_SLACK_SECONDS
+    )
+    while await redis.exists(*held):
+        assert time.monotonic() < deadline, "the cryptogram outlived its TTL"
+        await asyncio.sleep(0.1)
