@@ -494,6 +494,10 @@ class Reason(Enum):
 class ApiError(PaycoreError):
     """An answer to the caller, with a stable reason and, for input errors, the parameter."""
 
+    is_replay = False
+    """The error a stored idempotent request ended with, given again (`replayed`): the answer
+    says so (`paycore-idempotent-replayed`, the edge's `Idempotent-Replayed`)."""
+
     def __init__(
         self,
         reason: Reason,
@@ -517,6 +521,7 @@ class ApiError(PaycoreError):
         error = cls.__new__(cls)
         error.reason, error.param, error.message = reason, param, message
         error.metadata = dict(metadata or {})
+        error.is_replay = True
         Exception.__init__(error, message)
         return error
 

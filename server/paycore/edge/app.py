@@ -31,6 +31,7 @@ from paycore.edge.errors import (
     internal_error,
     invalid_request,
     parameter_invalid,
+    replay_headers,
 )
 from paycore.edge.expand import EXPAND_KEY, Expander, expand_paths
 from paycore.edge.openapi import openapi_document
@@ -148,12 +149,14 @@ class Edge:
         expand: list[Any] = []
         message = await _request_message(route, variables, request, expand)
         metadata = _metadata(request, request_id, self.client_address(request))
+        call = self._calls[route.rpc_method](
+            message, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
+        )
         try:
-            response = await self._calls[route.rpc_method](
-                message, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
-            )
+            response = await call
         except aio.AioRpcError as error:
             raise from_rpc_error(error, what) from None
+        replayed = replay_headers(dict(await call.trailing_metadata() or ()))
         rendered = stripe_json(response, list_url=request.rel_url.path)
         if route.response_body:
             rendered = rendered[route.response_body]
@@ -162,9 +165,10 @@ class Edge:
             await self._expander.expand(rendered, expand_paths(expand), fetch)
         problem = declined(route.rpc_method, rendered)
         if problem is not None:
+            problem.headers.update(replayed)
             raise problem
         return web.Response(
-            body=dumps(rendered), content_type=JSON, headers={"Request-Id": request_id}
+            body=dumps(rendered), content_type=JSON, headers={"Request-Id": request_id, **replayed}
         )
 
     async def _fetch(

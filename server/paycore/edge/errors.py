@@ -12,6 +12,7 @@ answers a declined card. A 409 that a retry cannot change (ALREADY_EXISTS, unlik
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -20,6 +21,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
 from paycore.errors import ErrorType, Reason
 from paycore.runtime.interceptors.errors import RETRY_AFTER_HEADER, STATUS_DETAILS_HEADER
+from paycore.runtime.interceptors.idempotency import REPLAYED_HEADER
 from paycore.transcoding import dumps
 
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
@@ -98,6 +100,16 @@ def parameter_invalid(param: str, detail: str) -> EdgeError:
     return invalid_request("parameter_invalid", f"{param}: {detail}", param)
 
 
+IDEMPOTENT_REPLAYED = {"Idempotent-Replayed": "true"}
+"""Stripe's header on an answer replayed from its idempotency key (the server's trailing
+`paycore-idempotent-replayed`); absent on a first execution."""
+
+
+def replay_headers(trailing: Mapping[str, str | bytes]) -> dict[str, str]:
+    """`IDEMPOTENT_REPLAYED` when the call's trailing metadata says its answer is a replay."""
+    return IDEMPOTENT_REPLAYED if trailing.get(REPLAYED_HEADER) == "true" else {}
+
+
 def internal_error(request_id: str) -> EdgeError:
     message = f"An internal error occurred (request {request_id})"
     return EdgeError(500, ErrorType.API, "internal_error", message)
@@ -145,6 +157,7 @@ def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:
     retry_after_ms = trailing.get(RETRY_AFTER_HEADER)
     if isinstance(retry_after_ms, str) and retry_after_ms.isdigit():
         result.headers["Retry-After"] = str(max(1, math.ceil(int(retry_after_ms) / 1000)))
+    result.headers.update(replay_headers(trailing))
     return result
 
 

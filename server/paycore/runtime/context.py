@@ -59,6 +59,10 @@ class CallContext:
     """The call's invocation metadata as the request log read it: grpc.aio builds a new tuple
     on every `invocation_metadata()` (about 3 us), and the interceptors after it that look a
     header up (authentication, idempotency key) read this instead."""
+    replayed: bool = False
+    """The call's answer is one the idempotency store kept for its key, given again (set by
+    Mutations in the call's own task from the store's answer): the answer then carries
+    `paycore-idempotent-replayed: true` (paycore.runtime.interceptors.idempotency)."""
 
     def buyer_address(self) -> str:
         """The buyer's network address, for fraud scoring (`PaymentFacts.client_ip`), when the

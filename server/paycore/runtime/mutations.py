@@ -19,7 +19,10 @@ request's records, then `complete(subject_id, answer)` runs outside any transact
 the final domain result; `answer` (a `FinalAnswer`) lets the completion's last transaction store
 the rendered final answer itself, which saves a transaction of its own. The key stays leased
 to the call for the executor's lease (given when Mutations is built), after which a retry may
-take the completion over. Nothing travels back through context variables.
+take the completion over. Nothing travels back through context variables: the store returns
+whether its answer is a stored one given again (`Answered.replayed`, or a replayed error's
+`ApiError.is_replay`), and Mutations marks the call with it in the call's own task
+(`CallContext.replayed`), so its answer carries `paycore-idempotent-replayed: true`.
 
 Mutations opens every mutating transaction; domain code receives the connection and never
 begins or commits one itself (reads go through `paycore.storage.reads.Reads`)."""
@@ -36,11 +39,12 @@ from paycore.errors import ApiError, Reason
 from paycore.executor.grouping import GroupCommit, Lasts, Work
 from paycore.ids import shard_account_id
 from paycore.invariants import invariant
-from paycore.runtime.context import CallerKind, current_call
+from paycore.runtime.context import CallContext, CallerKind, current_call
 from paycore.runtime.messages import Converter
 from paycore.storage import IdempotencyStore, Shards
 from paycore.storage.idempotency import (
     FORMER_OPERATOR_OWNER,
+    Answered,
     KeyWork,
     OpenKey,
     claim_together,
@@ -220,7 +224,7 @@ class Mutations:
             async with engine.begin() as connection:
                 return await rendered(connection)
         fingerprint = request_fingerprint(call.method, request)
-        return await self._store.run(
+        answer = await self._store.answered(
             engine,
             owner,
             call.idempotency_key,
@@ -230,6 +234,7 @@ class Mutations:
             render.stored_form,
             former_owner,
         )
+        return _given(call, answer)
 
     async def prepared(
         self,
@@ -321,7 +326,7 @@ class Mutations:
                 recorded = await recorded_step(connection)
             return await completed(recorded, None)
         fingerprint = request_fingerprint(call.method, request)
-        return await self._store.run_phased(
+        answer = await self._store.answered_phased(
             engine,
             idempotency_owner(merchant_id),
             call.idempotency_key,
@@ -333,6 +338,7 @@ class Mutations:
             self._in_group if grouped else None,
             route,
         )
+        return _given(call, answer)
 
     async def resume(
         self,
@@ -392,6 +398,15 @@ def _rendered(change: Change[ResultT], render: Callable[[ResultT], ResponseT]) -
         return render(await change(connection))
 
     return change_then_render
+
+
+def _given(call: CallContext, answer: Answered[ResponseT]) -> ResponseT:
+    """The store's answer, back in the call's own task (a group commit ran it in another):
+    a stored answer given again marks the call, whose answer then says so
+    (paycore.runtime.interceptors.idempotency)."""
+    if answer.replayed:
+        call.replayed = True
+    return answer.response
 
 
 def _subject_of(recorded: Message) -> str:

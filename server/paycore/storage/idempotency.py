@@ -14,6 +14,13 @@ FAILED_PRECONDITION...) rolls back and its error is stored, so a replay gets the
 invalid arguments and transient failures store nothing and the key stays free for a corrected
 or retried request.
 
+A stored answer given again says so: `answered` and `answered_phased` return it as an
+`Answered` with `replayed` set (a replayed error is an `ApiError.replayed`, whose `replayed` is
+set), so a caller can tell a replay from a fresh execution (the gRPC server's
+`paycore-idempotent-replayed` metadata, the edge's `Idempotent-Replayed` header). The fact
+travels with the answer: a group commit's transaction runs in a task of its own, where the
+calling request's context is not.
+
 A request that calls a PSP cannot be one transaction (no external call runs inside one), so it
 runs in phases (`run_phased`, after Brandur Leach's recovery points): the first transaction
 makes the request's records and stores the key with `recovery_point` and a lease
@@ -152,6 +159,15 @@ WHERE merchant_id = $1 AND key = $2
 class StoredResponse:
     status: Status
     body: bytes
+
+
+@dataclass(frozen=True)
+class Answered(Generic[ResponseT]):
+    """A keyed request's answer, and whether it is a stored one given again (a replay of a
+    completed request) rather than this execution's."""
+
+    response: ResponseT
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -297,22 +313,42 @@ class IdempotencyStore:
         stored_form: Callable[[ResponseT], ResponseT] | None = None,
         former_owner: str | None = None,
     ) -> ResponseT:
-        """`stored_form` strips what must not be stored (a new key's secret): a replay then
+        """`answered`'s response alone."""
+        answer = await self.answered(
+            engine, owner, key, fingerprint, response_type, change, stored_form, former_owner
+        )
+        return answer.response
+
+    async def answered(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        key: str,
+        fingerprint: bytes,
+        response_type: type[ResponseT],
+        change: Callable[[AsyncConnection], Awaitable[ResponseT]],
+        stored_form: Callable[[ResponseT], ResponseT] | None = None,
+        former_owner: str | None = None,
+    ) -> Answered[ResponseT]:
+        """`change` at most once for the key; the stored answer, `replayed`, once it is stored.
+        `stored_form` strips what must not be stored (a new key's secret): a replay then
         answers without it, as secrets are shown once. `former_owner`: who owned these calls'
         keys before `owner` did; a key it holds on `engine` is this call's (replayed, reused
         or in use as before), and a new one is stored under `owner`."""
 
-        async def once(connection: AsyncConnection, first: KeyWork[ResponseT]) -> ResponseT:
+        async def once(
+            connection: AsyncConnection, first: KeyWork[Answered[ResponseT]]
+        ) -> Answered[ResponseT]:
             stored = await self._claim(connection, first, fingerprint)
             if stored is None and former_owner is not None:
                 stored = await self._claim_key(connection, former_owner, key, fingerprint)
             if stored is not None:
-                return _replay(stored.response, response_type)
+                return Answered(_replay(stored.response, response_type), replayed=True)
             response = await first.step(change(connection))
             kept = stored_form(response) if stored_form else response
             ok = StoredResponse(Status.OK, kept.SerializeToString())
             await self._remember(connection, owner, key, fingerprint, ok)
-            return response
+            return Answered(response)
 
         return await self._first(engine, owner, key, fingerprint, once, alone)
 
@@ -329,11 +365,41 @@ class IdempotencyStore:
         transaction: Transaction | None = None,
         route: MerchantRoute | None = None,
     ) -> ResponseT:
+        """`answered_phased`'s response alone."""
+        answer = await self.answered_phased(
+            engine,
+            owner,
+            key,
+            fingerprint,
+            response_type,
+            record,
+            complete,
+            lease,
+            transaction,
+            route,
+        )
+        return answer.response
+
+    async def answered_phased(
+        self,
+        engine: AsyncEngine,
+        owner: str,
+        key: str,
+        fingerprint: bytes,
+        response_type: type[ResponseT],
+        record: Callable[[AsyncConnection], Awaitable[ResponseT]],
+        complete: Callable[[ResponseT, OpenKey], Awaitable[ResponseT]],
+        lease: timedelta,
+        transaction: Transaction | None = None,
+        route: MerchantRoute | None = None,
+    ) -> Answered[ResponseT]:
         """`record` runs in the first transaction; `complete` gets its answer and the open key,
         runs outside any transaction (it may call a PSP) and must be safe to run again from the
         same answer. `transaction`: how the first transaction runs (`alone` when None; a group
         commit's for records that write only rows they create, paycore.runtime.mutations).
-        `route`: where the owner's rows are when the completion ends (None: on `engine`)."""
+        `route`: where the owner's rows are when the completion ends (None: on `engine`).
+        The final answer stored before is `replayed`; a completion taken over is not (it runs
+        now)."""
 
         async def first_phase(
             connection: AsyncConnection, first: KeyWork[tuple[ResponseT, bool]]
@@ -367,7 +433,7 @@ class IdempotencyStore:
             engine, owner, key, fingerprint, first_phase, transaction or alone
         )
         if final:
-            return recorded
+            return Answered(recorded, replayed=True)
         opened = OpenKey(self, owner, key)
         try:
             response = await complete(recorded, opened)
@@ -384,11 +450,11 @@ class IdempotencyStore:
             await _last_write(engine, route, _RELEASE, owner, key)
             raise
         if opened.answer is not None and opened.answer == response:
-            return response  # stored by the completion's last transaction
+            return Answered(response)  # stored by the completion's last transaction
         await _last_write(
             engine, route, _FINISH, owner, key, int(Status.OK), response.SerializeToString()
         )
-        return response
+        return Answered(response)
 
     async def exists(self, connection: AsyncConnection, owner: str, key: str) -> bool:
         driver = await driver_of(connection)

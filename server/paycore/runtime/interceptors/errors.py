@@ -12,6 +12,7 @@ from paycore.errors import ApiError, Reason
 from paycore.invariants import violated
 from paycore.runtime.context import current_call
 from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
+from paycore.runtime.interceptors.idempotency import REPLAYED
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
 from paycore.runtime.policy import MethodPolicy
 from paycore.storage.failures import as_api_error
@@ -61,6 +62,8 @@ async def abort(context: aio.ServicerContext[Any, Any], error: ApiError) -> NoRe
         error_info.metadata["param"] = error.param
     details = [_packed(error_info)]
     trailing = [(REQUEST_ID_HEADER, call.request_id)]
+    if error.is_replay:
+        trailing.extend(REPLAYED)
     retry_after_ms = error.metadata.get("retry_after_ms")
     if retry_after_ms:
         delay = duration_pb2.Duration()

@@ -9,19 +9,31 @@ from paycore.runtime.interceptors.base import Behavior, Context, PolicyIntercept
 from paycore.runtime.policy import MethodPolicy
 
 IDEMPOTENCY_KEY_HEADER = "idempotency-key"
+REPLAYED_HEADER = "paycore-idempotent-replayed"
+"""Trailing metadata, "true" on an answer the idempotency store kept and gave again (Stripe's
+`Idempotent-Replayed`, which the edge sends for it); absent on a fresh execution."""
+REPLAYED = ((REPLAYED_HEADER, "true"),)
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 class IdempotencyKeyInterceptor(PolicyInterceptor):
-    """Reads and checks `idempotency-key` on mutating methods; the method's storage uses it."""
+    """Reads and checks `idempotency-key` on mutating methods; the method's storage uses it.
+    An answer the store gave again (`CallContext.replayed`) gets `REPLAYED_HEADER` in its
+    trailing metadata (a replayed error gets it from paycore.runtime.interceptors.errors)."""
 
     async def around(
         self, behavior: Behavior, request: Any, context: Context, method: str, policy: MethodPolicy
     ) -> Any:
-        if policy.mutating:
-            key = metadata_value(current_call().metadata, IDEMPOTENCY_KEY_HEADER)
-            if key is not None:
-                if not _VALID_KEY.match(key):
-                    raise ApiError(Reason.IDEMPOTENCY_KEY_INVALID, param=IDEMPOTENCY_KEY_HEADER)
-                current_call().idempotency_key = key
-        return await behavior(request, context)
+        if not policy.mutating:
+            return await behavior(request, context)
+        call = current_call()
+        key = metadata_value(call.metadata, IDEMPOTENCY_KEY_HEADER)
+        if key is None:
+            return await behavior(request, context)
+        if not _VALID_KEY.match(key):
+            raise ApiError(Reason.IDEMPOTENCY_KEY_INVALID, param=IDEMPOTENCY_KEY_HEADER)
+        call.idempotency_key = key
+        response = await behavior(request, context)
+        if call.replayed:
+            context.set_trailing_metadata((*(context.trailing_metadata() or ()), *REPLAYED))
+        return response
