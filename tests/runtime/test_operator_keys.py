@@ -241,7 +241,7 @@ async def test_a_key_stored_under_admin_before_the_change_still_replays(
 
     engine = platform.shards.engine_for_merchant(merchant_id)
     key = f"before-the-deploy-{merchant_id}"
-    await IdempotencyStore().run(
+    await IdempotencyStore().answered(
         engine, "admin", key, fingerprint, account_pb2.FeePlan, answered_before
     )
     assert await admin.accounts.UpdateFeePlan(plan, metadata=idempotency_key(key)) == stored

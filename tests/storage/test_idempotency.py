@@ -77,7 +77,7 @@ async def test_replay_returns_the_stored_response_and_changes_nothing(
     store = IdempotencyStore()
     fingerprint = request_fingerprint("/m", _request("a@x.test"))
     first_id = new_id(Prefix.ACCOUNT, 0)
-    first = await store.run(
+    first = await store.answered(
         engine,
         OWNER,
         "replay",
@@ -85,7 +85,7 @@ async def test_replay_returns_the_stored_response_and_changes_nothing(
         account_pb2.SellerAccount,
         _inserting("replay", first_id),
     )
-    again = await store.run(
+    again = await store.answered(
         engine,
         OWNER,
         "replay",
@@ -93,7 +93,8 @@ async def test_replay_returns_the_stored_response_and_changes_nothing(
         account_pb2.SellerAccount,
         _inserting("replay", "acct_other"),
     )
-    assert first.id == again.id == first_id
+    assert first.response.id == again.response.id == first_id
+    assert (first.replayed, again.replayed) == (False, True)
     assert await _count(engine, "replay") == 1
 
 
@@ -101,7 +102,7 @@ async def test_same_key_with_a_different_request_is_refused(
     engine: AsyncEngine, scratch_table: str
 ) -> None:
     store = IdempotencyStore()
-    await store.run(
+    await store.answered(
         engine,
         OWNER,
         "reuse",
@@ -110,7 +111,7 @@ async def test_same_key_with_a_different_request_is_refused(
         _inserting("reuse", "acct_1"),
     )
     with pytest.raises(ApiError) as raised:
-        await store.run(
+        await store.answered(
             engine,
             OWNER,
             "reuse",
@@ -136,11 +137,13 @@ async def test_a_key_whose_first_request_is_running_answers_aborted(
         return await _inserting("inflight", "acct_slow")(connection)
 
     first = asyncio.create_task(
-        store.run(engine, OWNER, "inflight", fingerprint, account_pb2.SellerAccount, slow_change)
+        store.answered(
+            engine, OWNER, "inflight", fingerprint, account_pb2.SellerAccount, slow_change
+        )
     )
     await entered.wait()
     with pytest.raises(ApiError) as raised:
-        await store.run(
+        await store.answered(
             engine,
             OWNER,
             "inflight",
@@ -150,15 +153,17 @@ async def test_a_key_whose_first_request_is_running_answers_aborted(
         )
     assert raised.value.reason is Reason.IDEMPOTENCY_KEY_IN_USE
     release.set()
-    assert (await first).id == "acct_slow"
-    replay = await store.run(
-        engine,
-        OWNER,
-        "inflight",
-        fingerprint,
-        account_pb2.SellerAccount,
-        _inserting("inflight", "acct_dup"),
-    )
+    assert (await first).response.id == "acct_slow"
+    replay = (
+        await store.answered(
+            engine,
+            OWNER,
+            "inflight",
+            fingerprint,
+            account_pb2.SellerAccount,
+            _inserting("inflight", "acct_dup"),
+        )
+    ).response
     assert replay.id == "acct_slow"
     assert await _count(engine, "inflight") == 1
 
@@ -185,17 +190,19 @@ async def test_first_phases_in_one_group_commit_run_each_key_once(
     async def first_phase(number: int) -> account_pb2.SellerAccount | ApiError:
         key = keys[number]
         try:
-            return await store.run_phased(
-                engine,
-                OWNER,
-                key,
-                request_fingerprint("/m", _request(f"{key}@x.test")),
-                account_pb2.SellerAccount,
-                _inserting(key, f"acct_{number}"),
-                lambda recorded, opened: completed(recorded),
-                timedelta(seconds=30),
-                transaction,
-            )
+            return (
+                await store.answered_phased(
+                    engine,
+                    OWNER,
+                    key,
+                    request_fingerprint("/m", _request(f"{key}@x.test")),
+                    account_pb2.SellerAccount,
+                    _inserting(key, f"acct_{number}"),
+                    lambda recorded, opened: completed(recorded),
+                    timedelta(seconds=30),
+                    transaction,
+                )
+            ).response
         except ApiError as error:
             refused.set()
             return error
@@ -224,24 +231,26 @@ Completion = Callable[[account_pb2.SellerAccount], Awaitable[account_pb2.SellerA
 async def _first_phases_together(
     engine: AsyncEngine, phased: list[tuple[str, str, str]], complete: Completion = _completed
 ) -> list[account_pb2.SellerAccount | ApiError]:
-    """`run_phased` of each (key, the request's email, the id its first phase answers) at
+    """`answered_phased` of each (key, the request's email, the id its first phase answers) at
     once: their first phases share group commits of up to 8, their keys claimed together."""
     store = IdempotencyStore()
     transaction = in_group(8)
 
     async def first_phase(key: str, email: str, recorded_id: str) -> Any:
         try:
-            return await store.run_phased(
-                engine,
-                OWNER,
-                key,
-                request_fingerprint("/m", _request(email)),
-                account_pb2.SellerAccount,
-                _inserting(key, recorded_id),
-                lambda recorded, opened: complete(recorded),
-                timedelta(seconds=30),
-                transaction,
-            )
+            return (
+                await store.answered_phased(
+                    engine,
+                    OWNER,
+                    key,
+                    request_fingerprint("/m", _request(email)),
+                    account_pb2.SellerAccount,
+                    _inserting(key, recorded_id),
+                    lambda recorded, opened: complete(recorded),
+                    timedelta(seconds=30),
+                    transaction,
+                )
+            ).response
         except ApiError as error:
             return error
 
@@ -365,7 +374,9 @@ async def test_final_errors_are_stored_and_replayed_without_running_again(
 
     for _ in range(2):
         with pytest.raises(ApiError) as raised:
-            await store.run(engine, OWNER, "final", fingerprint, account_pb2.SellerAccount, failing)
+            await store.answered(
+                engine, OWNER, "final", fingerprint, account_pb2.SellerAccount, failing
+            )
         assert raised.value.reason is Reason.RESOURCE_MISSING
         assert raised.value.param == "customer"
         assert "cus_missing" in raised.value.message
@@ -381,7 +392,9 @@ async def test_invalid_arguments_store_nothing(engine: AsyncEngine, scratch_tabl
         raise invalid("amount", "must be positive")
 
     with pytest.raises(ApiError):
-        await store.run(engine, OWNER, "invalid", fingerprint, account_pb2.SellerAccount, rejecting)
+        await store.answered(
+            engine, OWNER, "invalid", fingerprint, account_pb2.SellerAccount, rejecting
+        )
     async with engine.connect() as connection:
         stored = (
             await connection.execute(

@@ -212,7 +212,7 @@ async def completion_refused_by_the_fence(shards: Shards, mover_shards: Shards) 
         raise AssertionError("the fence let a write through")
 
     with pytest.raises(DBAPIError) as refused:
-        await IdempotencyStore().run_phased(
+        await IdempotencyStore().answered_phased(
             source,
             merchant_id,
             "key-1",
@@ -315,7 +315,8 @@ async def made_with_key(engine: AsyncEngine, owner: str, key: str) -> str:
         return account_pb2.SellerAccount(id=f"made with {key}")
 
     store = IdempotencyStore()
-    return (await store.run(engine, owner, key, b"call", account_pb2.SellerAccount, make)).id
+    answer = await store.answered(engine, owner, key, b"call", account_pb2.SellerAccount, make)
+    return answer.response.id
 
 
 async def replayed_with_key(engine: AsyncEngine, owner: str, key: str) -> str:
@@ -325,7 +326,10 @@ async def replayed_with_key(engine: AsyncEngine, owner: str, key: str) -> str:
         raise AssertionError(f"the retry with {key} made a second object")
 
     store = IdempotencyStore()
-    return (await store.run(engine, owner, key, b"call", account_pb2.SellerAccount, make_again)).id
+    answer = await store.answered(
+        engine, owner, key, b"call", account_pb2.SellerAccount, make_again
+    )
+    return answer.response.id
 
 
 async def keys_of(engine: AsyncEngine, owner: str) -> list[str]:

@@ -22,7 +22,7 @@ travels with the answer: a group commit's transaction runs in a task of its own,
 calling request's context is not.
 
 A request that calls a PSP cannot be one transaction (no external call runs inside one), so it
-runs in phases (`run_phased`, after Brandur Leach's recovery points): the first transaction
+runs in phases (`answered_phased`, after Brandur Leach's recovery points): the first transaction
 makes the request's records and stores the key with `recovery_point` and a lease
 (`locked_until`); the request then completes outside any transaction and stores its final
 answer. A duplicate arriving while the lease runs answers ABORTED; one arriving after it (the
@@ -78,7 +78,7 @@ FINAL_ERROR_STATUSES = frozenset(
 # Until operators' keys had an owner per merchant or logical shard (`operator_owner`), every
 # call of an operator acting for no merchant owned its keys as this one owner, which no shard
 # move took along. A retry of such a key still replays on the database that stored it
-# (`IdempotencyStore.run`'s `former_owner`), until the keys are pruned.
+# (`IdempotencyStore.answered`'s `former_owner`), until the keys are pruned.
 FORMER_OPERATOR_OWNER = "admin"
 
 
@@ -302,23 +302,6 @@ class IdempotencyStore:
                     )
             raise
 
-    async def run(
-        self,
-        engine: AsyncEngine,
-        owner: str,
-        key: str,
-        fingerprint: bytes,
-        response_type: type[ResponseT],
-        change: Callable[[AsyncConnection], Awaitable[ResponseT]],
-        stored_form: Callable[[ResponseT], ResponseT] | None = None,
-        former_owner: str | None = None,
-    ) -> ResponseT:
-        """`answered`'s response alone."""
-        answer = await self.answered(
-            engine, owner, key, fingerprint, response_type, change, stored_form, former_owner
-        )
-        return answer.response
-
     async def answered(
         self,
         engine: AsyncEngine,
@@ -351,34 +334,6 @@ class IdempotencyStore:
             return Answered(response)
 
         return await self._first(engine, owner, key, fingerprint, once, alone)
-
-    async def run_phased(
-        self,
-        engine: AsyncEngine,
-        owner: str,
-        key: str,
-        fingerprint: bytes,
-        response_type: type[ResponseT],
-        record: Callable[[AsyncConnection], Awaitable[ResponseT]],
-        complete: Callable[[ResponseT, OpenKey], Awaitable[ResponseT]],
-        lease: timedelta,
-        transaction: Transaction | None = None,
-        route: MerchantRoute | None = None,
-    ) -> ResponseT:
-        """`answered_phased`'s response alone."""
-        answer = await self.answered_phased(
-            engine,
-            owner,
-            key,
-            fingerprint,
-            response_type,
-            record,
-            complete,
-            lease,
-            transaction,
-            route,
-        )
-        return answer.response
 
     async def answered_phased(
         self,
