@@ -18,7 +18,13 @@ from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
-from paycore.subscription.collection import Collection, after_payment, requested
+from paycore.subscription.collection import (
+    PAID_OTHERWISE,
+    VOID_INVOICE,
+    Collection,
+    after_payment,
+    requested,
+)
 from paycore.subscription.creation import require_attached, start_subscription
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
@@ -192,9 +198,9 @@ class Subscriptions:
         the customer's-card check is for an id only."""
 
         async def record(connection: AsyncConnection) -> Invoice:
-            subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
-            if invoice.status not in PAYABLE or invoice.charging:
-                raise _unexpected(invoice, "paid")
+            subscription, invoice = await self._payable_invoice(
+                connection, merchant_id, invoice_id, "paid", PAID_OTHERWISE
+            )
             now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
             before = subscription
             if invoice.status is InvoiceStatus.DRAFT:
@@ -294,9 +300,9 @@ class Subscriptions:
     async def void_invoice(
         self, connection: AsyncConnection, merchant_id: str, invoice_id: str
     ) -> Invoice:
-        subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
-        if invoice.status not in PAYABLE or invoice.charging:
-            raise _unexpected(invoice, "voided")
+        subscription, invoice = await self._payable_invoice(
+            connection, merchant_id, invoice_id, "voided", VOID_INVOICE
+        )
         voided = await invoices.close(connection, self._events, invoice, InvoiceStatus.VOID)
         if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
             await lifecycle.save(
@@ -308,6 +314,25 @@ class Subscriptions:
         else:
             await lifecycle.save(connection, self._events, subscription, subscription)
         return voided
+
+    async def _payable_invoice(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        invoice_id: str,
+        action: str,
+        withdrawn_because: str,
+    ) -> tuple[Subscription, Invoice]:
+        """The invoice (locked, with its subscription) if it can be paid or voided now: draft
+        or open and no charge in flight. Its intent left for the customer (default_incomplete)
+        is canceled for `withdrawn_because`; one the customer has confirmed already counts as
+        a charge in flight (INVOICE_UNEXPECTED_STATE, status charging)."""
+        subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
+        if invoice.status not in PAYABLE or invoice.charging:
+            raise _unexpected(invoice, action)
+        if not await self.collection.withdraw_from_customer(connection, invoice, withdrawn_because):
+            raise _unexpected(replace(invoice, charging=True), action)
+        return subscription, invoice
 
     async def _locked_invoice(
         self, connection: AsyncConnection, merchant_id: str, invoice_id: str
