@@ -97,3 +97,28 @@ async def test_an_unknown_payment_behavior_is_a_400_naming_it(
         assert (refused.value.http_status, refused.value.param) == (400, "payment_behavior")
 
     await asyncio.to_thread(scenario)
+
+
+async def test_error_if_incomplete_declined_is_a_402_card_error(
+    stripe_module: EdgeMerchant,
+) -> None:
+    def scenario() -> None:
+        customer = stripe.Customer.create(
+            email="jenny.rosen@example.com",
+            payment_method="pm_card_chargeDeclined",
+            invoice_settings={"default_payment_method": "pm_card_chargeDeclined"},
+        )
+        product = stripe.Product.create(name="Gold Special")
+        price = stripe.Price.create(
+            unit_amount=1200, currency="usd", recurring={"interval": "month"}, product=product.id
+        )
+        with pytest.raises(stripe.error.CardError) as declined:
+            stripe.Subscription.create(
+                customer=customer.id,
+                items=[{"price": price.id}],
+                payment_behavior="error_if_incomplete",
+            )
+        assert (declined.value.http_status, declined.value.code) == (402, "card_declined")
+        assert stripe.Subscription.list(customer=customer.id, status="active").data == []
+
+    await asyncio.to_thread(scenario)

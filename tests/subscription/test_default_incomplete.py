@@ -7,8 +7,12 @@ charge the payment method the customer brought."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 import grpc
 from paycore.client import Paycore, connect, idempotency_key
+from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2, subscription_pb2
 
 from tests.customer.support import failure, new_customer
@@ -238,3 +242,63 @@ async def test_an_unknown_payment_behavior_is_refused_naming_it(
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert error.param == "payment_settings.save_default_payment_method", error
+
+
+async def test_error_if_incomplete_refuses_a_declined_create_and_leaves_nothing_active(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    declining = await billing.card_of_customer(cards.CARD_DECLINED)
+
+    def create() -> Coroutine[Any, Any, S.Subscription]:
+        return billing.subscribe(
+            [(price, 1)],
+            payment_method=declining,
+            key="error-if-incomplete",
+            payment_behavior="error_if_incomplete",
+        )
+
+    error = await failure(create(), grpc.StatusCode.FAILED_PRECONDITION)
+    assert error.reason == "CARD_DECLINED", error
+    assert error.metadata.get("decline_code") == "generic_decline", error
+    again = await failure(create(), grpc.StatusCode.FAILED_PRECONDITION)  # replayed
+    assert again.reason == "CARD_DECLINED", again
+    [subscription] = (
+        await billing.api.ListSubscriptions(
+            S.ListSubscriptionsRequest(
+                customer=billing.customer, status=S.SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED
+            )
+        )
+    ).data
+    active = await billing.api.ListSubscriptions(
+        S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_ACTIVE)
+    )
+    assert list(active.data) == []
+    assert (await billing.invoice(subscription.latest_invoice)).status == S.INVOICE_STATUS_VOID
+    assert captured(psp) == []
+    await billing.assert_books(0)
+
+    paid = await billing.subscribe(
+        [(price, 1)], key="error-if-incomplete-2", payment_behavior="error_if_incomplete"
+    )
+    assert paid.status == S.SUBSCRIPTION_STATUS_ACTIVE
+
+
+async def test_canceling_it_withdraws_the_customers_intent(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    customer = (await new_customer(shop.client)).id
+    created = await _quickstart(billing, price, customer)
+    invoice = await billing.invoice(created.latest_invoice)
+    await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id))
+    intent = await _intent(shop, invoice.payment_intent)
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_CANCELED
+    async with connect(payin.target, shop.merchant.publishable_key) as browser:
+        await failure(
+            _confirm_in_browser(browser, intent, "pm_card_visa"),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+    assert captured(psp) == []

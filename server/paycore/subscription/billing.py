@@ -25,7 +25,13 @@ from paycore.storage.schema import (
 )
 from paycore.subscription import invoices as invoicing
 from paycore.subscription import lifecycle
-from paycore.subscription.collection import DUNNED, VOID_INVOICE, Collection, after_payment
+from paycore.subscription.collection import (
+    DUNNED,
+    VOID_INVOICE,
+    Collection,
+    after_payment,
+    expire_incomplete,
+)
 from paycore.subscription.events import TEST_CLOCK_READY, SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
@@ -142,12 +148,17 @@ class Billing:
         subscription = await SubscriptionRepository(connection).get(
             merchant_id, subscription_id, lock=True
         )
-        if subscription is None or subscription.status.ended:
+        if subscription is None:
             return DONE
         now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
         open_invoices = await InvoiceRepository(connection).of_subscription(
             merchant_id, subscription_id, (InvoiceStatus.OPEN,)
         )
+        if subscription.status.ended:  # a payment the customer made still pays its invoice
+            paid = await self._collection.paid_by_customer(
+                connection, subscription, open_invoices, now
+            )
+            return AGAIN if paid else DONE
         paying = await self._payment_in(connection, subscription, open_invoices, now)
         if paying is not None:
             return paying
@@ -207,10 +218,7 @@ class Billing:
         for invoice in open_invoices:
             if not await self._collection.withdraw_from_customer(connection, invoice, VOID_INVOICE):
                 return
-        for invoice in open_invoices:
-            await invoicing.close(connection, self._events, invoice, InvoiceStatus.VOID)
-        expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
-        await lifecycle.save(connection, self._events, subscription, expired)
+        await expire_incomplete(connection, self._events, subscription, open_invoices, at)
 
     async def _retry(
         self, connection: AsyncConnection, subscription: Subscription, invoice: Invoice, at: int

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from paycore.currency.rules import CurrencyRules
 from paycore.customer.repository import CustomerRepository
+from paycore.errors import ApiError, Reason
 from paycore.invariants import violated
 from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
@@ -278,6 +279,39 @@ def requested(intent: Intent) -> bool:
     """Whether the intent is an attempt asked for (PayInvoice, a new payment method), not a
     scheduled one."""
     return intent.metadata.get(ATTEMPT_KEY) == REQUESTED
+
+
+async def expire_incomplete(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    open_invoices: list[Invoice],
+    at: int,
+) -> None:
+    """An incomplete subscription ends unpaid (23 hours on, or a declined
+    error_if_incomplete create): its open invoices void, the subscription
+    incomplete_expired (terminal)."""
+    for invoice in open_invoices:
+        await invoices.close(connection, events, invoice, InvoiceStatus.VOID)
+    expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
+    await lifecycle.save(connection, events, subscription, expired)
+
+
+def declined(intent: Intent, invoice_id: str) -> ApiError:
+    """A failed charge as Stripe answers it: CARD_DECLINED with the intent's code and
+    decline_code (the REST edge renders 402 card_error with them: paycore.edge.errors)."""
+    failure = intent.last_error
+    if failure is None:
+        violated(f"intent {intent.id} failed without an error")
+    metadata = {"payment_intent": intent.id, "code": failure.code.lower()}
+    if failure.decline_code:
+        metadata["decline_code"] = failure.decline_code
+    return ApiError(
+        Reason.CARD_DECLINED,
+        metadata=metadata,
+        detail=failure.message or "The card was declined.",
+        invoice=invoice_id,
+    )
 
 
 def saved_payment_method(intent: Intent) -> str | None:

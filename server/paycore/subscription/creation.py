@@ -10,8 +10,12 @@ from paycore.customer.repository import CustomerRepository, PaymentMethodReposit
 from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
+from paycore.payment.models import Intent, IntentStatus
+from paycore.payment.repository import PayInRepository
 from paycore.subscription import invoices, lifecycle
-from paycore.subscription.collection import Collection
+from paycore.subscription.collection import Collection, expire_incomplete
+from paycore.subscription.events import SubscriptionEvents
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     BillingReason,
     Invoice,
@@ -30,6 +34,7 @@ from paycore.subscription.periods import SECONDS_PER_DAY, period_at
 from paycore.subscription.proration import item_amount
 from paycore.subscription.repository import ProductRepository, TestClockRepository
 from paycore.subscription.service import require_price
+from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -162,6 +167,34 @@ async def _collect_first(
     )
     # A charge to settle: due now.
     return await lifecycle.save(connection, collection.events, subscription, subscription)
+
+
+async def expire_declined(
+    connection: AsyncConnection, events: SubscriptionEvents, merchant_id: str, subscription_id: str
+) -> Intent | None:
+    """error_if_incomplete's refusal: an incomplete subscription (locked) whose first charge
+    was declined ends incomplete_expired, its invoice void; answers the declined intent.
+    None, changing nothing, when that charge is still in flight or has succeeded."""
+    subscription = await SubscriptionRepository(connection).get(
+        merchant_id, subscription_id, lock=True
+    )
+    if subscription is None or subscription.status is not SubscriptionStatus.INCOMPLETE:
+        return None
+    open_invoices = await InvoiceRepository(connection).of_subscription(
+        merchant_id, subscription_id, (InvoiceStatus.OPEN,)
+    )
+    if not open_invoices or any(
+        invoice.charging or invoice.payment_intent_id is None for invoice in open_invoices
+    ):
+        return None
+    intent = await PayInRepository(connection).intent(
+        merchant_id, open_invoices[0].payment_intent_id or ""
+    )
+    if intent is None or intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
+        return None
+    now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    await expire_incomplete(connection, events, subscription, open_invoices, now)
+    return intent
 
 
 def trial_lines(

@@ -23,9 +23,10 @@ from paycore.subscription.collection import (
     VOID_INVOICE,
     Collection,
     after_payment,
+    declined,
     requested,
 )
-from paycore.subscription.creation import require_attached, start_subscription
+from paycore.subscription.creation import expire_declined, require_attached, start_subscription
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
     BillingSettings,
@@ -35,6 +36,7 @@ from paycore.subscription.models import (
     InvoiceStatus,
     NewInvoiceItem,
     NewSubscription,
+    PaymentBehavior,
     Subscription,
     SubscriptionStatus,
     TestClock,
@@ -79,7 +81,28 @@ class Subscriptions:
             await self._hold(connection, merchant_id, created.id)
             return created
 
-        return Phases(record, self.settled(merchant_id))
+        settled = self.settled(merchant_id)
+        if new.payment_behavior is not PaymentBehavior.ERROR_IF_INCOMPLETE:
+            return Phases(record, settled)
+
+        async def refuse_incomplete(
+            subscription_id: str, final: FinalAnswer[Subscription]
+        ) -> Subscription:
+            """error_if_incomplete: a declined first charge refuses the create (CARD_DECLINED,
+            stored under the idempotency key as the call's answer); the subscription ends
+            incomplete_expired, its invoice void."""
+            subscription = await settled(subscription_id, final)
+            if subscription.status is not SubscriptionStatus.INCOMPLETE:
+                return subscription
+            async with self._shards.transaction(merchant_id) as connection:
+                intent = await expire_declined(
+                    connection, self._events, merchant_id, subscription_id
+                )
+            if intent is not None:
+                raise declined(intent, subscription.latest_invoice_id or "")
+            return await self.get(merchant_id, subscription_id)
+
+        return Phases(record, refuse_incomplete)
 
     def update(
         self, merchant_id: str, subscription_id: str, changes: SubscriptionChanges
@@ -283,19 +306,7 @@ class Subscriptions:
             return
         if intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
             return
-        failure = intent.last_error
-        # The code and decline_code the intent's last_payment_error has (Stripe's own code for
-        # expired_card, incorrect_cvc..., else card_declined), which the REST edge renders as
-        # the error's code in place of the reason's (paycore.edge.errors.from_rpc_error).
-        metadata = {"payment_intent": intent.id, "code": failure.code.lower()}
-        if failure.decline_code:
-            metadata["decline_code"] = failure.decline_code
-        raise ApiError(
-            Reason.CARD_DECLINED,
-            metadata=metadata,
-            detail=failure.message or "The card was declined.",
-            invoice=invoice.id,
-        )
+        raise declined(intent, invoice.id)
 
     async def void_invoice(
         self, connection: AsyncConnection, merchant_id: str, invoice_id: str
