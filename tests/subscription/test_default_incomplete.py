@@ -302,3 +302,21 @@ async def test_canceling_it_withdraws_the_customers_intent(
             grpc.StatusCode.FAILED_PRECONDITION,
         )
     assert captured(psp) == []
+
+
+async def test_on_subscription_saves_the_charged_method_with_allow_incomplete_too(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    await billing.set_customer_default(billing.card)
+    saving = await billing.subscribe(
+        [(price, 1)], payment_method="", payment_settings=ON_SUBSCRIPTION
+    )
+    assert (saving.status, saving.default_payment_method) == (
+        S.SUBSCRIPTION_STATUS_ACTIVE,
+        billing.card,
+    )
+    plain = await billing.subscribe([(price, 1)], payment_method="")
+    assert (plain.status, plain.default_payment_method) == (S.SUBSCRIPTION_STATUS_ACTIVE, "")
+    await billing.assert_books(net([PRICE, PRICE]))
