@@ -845,12 +845,34 @@ class CreateSubscriptionRequest(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class PaymentSettings(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        SAVE_DEFAULT_PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+        save_default_payment_method: _builtins.str
+        """"on_subscription": the payment method that pays the first invoice becomes the
+        subscription's default_payment_method (renewals charge it); "off" or empty: not saved.
+        """
+        def __init__(
+            self,
+            *,
+            save_default_payment_method: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["save_default_payment_method", b"save_default_payment_method"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     CUSTOMER_FIELD_NUMBER: _builtins.int
     ITEMS_FIELD_NUMBER: _builtins.int
     TRIAL_PERIOD_DAYS_FIELD_NUMBER: _builtins.int
     DEFAULT_PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     TEST_CLOCK_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    PAYMENT_BEHAVIOR_FIELD_NUMBER: _builtins.int
+    PAYMENT_SETTINGS_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -859,12 +881,22 @@ class CreateSubscriptionRequest(_message.Message):
     """"pm_..." attached to the customer; required unless the customer has a default or a trial starts."""
     test_clock: _builtins.str
     """"clock_..." to bill on a test clock (test merchants only)."""
+    payment_behavior: _builtins.str
+    """Stripe's: "allow_incomplete" (empty: the first invoice is charged in the call; a decline
+    leaves the subscription incomplete), "default_incomplete" (the first invoice's payment
+    intent is left for the customer to confirm with its client_secret: nothing is charged,
+    the subscription is incomplete until that intent succeeds; no payment method needed),
+    "error_if_incomplete" (a decline refuses the create: FAILED_PRECONDITION CARD_DECLINED,
+    the subscription incomplete_expired and its invoice void).
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
         """Required, 1..20 items with distinct prices."""
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def payment_settings(self) -> Global___CreateSubscriptionRequest.PaymentSettings: ...
     def __init__(
         self,
         *,
@@ -874,10 +906,12 @@ class CreateSubscriptionRequest(_message.Message):
         default_payment_method: _builtins.str = ...,
         test_clock: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        payment_behavior: _builtins.str = ...,
+        payment_settings: Global___CreateSubscriptionRequest.PaymentSettings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "default_payment_method", b"default_payment_method", "items", b"items", "metadata", b"metadata", "test_clock", b"test_clock", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "default_payment_method", b"default_payment_method", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "test_clock", b"test_clock", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -49,6 +49,11 @@ class OffSessionCharge:
     invoice_id: str | None = None
 
 
+# An intent nobody has confirmed yet: the customer may still pay it.
+AWAITING_CUSTOMER = frozenset(
+    {IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION}
+)
+
 # The refunds of one intent a prorated cancel steps (a subscription period's charge has few).
 REFUNDS_MAX = 100
 
@@ -95,6 +100,56 @@ class OffSessionCharges:
         )
         await self._events.intent.record(connection, events.INTENT_PROCESSING, intent)
         return intent
+
+    async def record_for_customer(
+        self, connection: AsyncConnection, charge: OffSessionCharge
+    ) -> Intent:
+        """The intent, not confirmed (in the caller's transaction): `requires_confirmation`
+        with a payment method, else `requires_payment_method`. Nothing is charged; the
+        customer confirms it with its client_secret (ConfirmPaymentIntent), as any intent.
+        `charge.psp_key` is unused: the confirmation makes the charge."""
+        repository = PayInRepository(connection)
+        intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, charge.merchant_id)
+        new = NewIntent(
+            amount=charge.amount,
+            currency=charge.currency,
+            capture_method=CaptureMethod.AUTOMATIC,
+            customer_id=charge.customer_id,
+            payment_method_id=charge.payment_method_id or None,
+            description=charge.description,
+            metadata=charge.metadata,
+        )
+        status = (
+            IntentStatus.REQUIRES_CONFIRMATION
+            if charge.payment_method_id
+            else IntentStatus.REQUIRES_PAYMENT_METHOD
+        )
+        created = int(datetime.now(UTC).timestamp())
+        intent = await repository.insert_intent(
+            new.intent(charge.merchant_id, intent_id, status, created)
+        )
+        intent = await repository.update_intent(intent, invoice_id=charge.invoice_id)
+        await self._events.intent.record(connection, events.INTENT_CREATED, intent)
+        return intent
+
+    async def cancel_unconfirmed(
+        self, connection: AsyncConnection, merchant_id: str, intent_id: str, reason: str
+    ) -> Intent | None:
+        """Cancels the intent (locked) if nobody has confirmed it yet: what was left for the
+        customer (record_for_customer) can no longer be paid once its invoice is voided or
+        paid otherwise. Answers the intent as it then stands."""
+        repository = PayInRepository(connection)
+        intent = await repository.intent(merchant_id, intent_id, lock=True)
+        if intent is None or intent.status not in AWAITING_CUSTOMER:
+            return intent
+        canceled = await repository.move_intent(
+            intent,
+            IntentStatus.CANCELED,
+            canceled_at=datetime.now(UTC),
+            cancellation_reason=reason,
+        )
+        await self._events.intent.record(connection, events.INTENT_CANCELED, canceled)
+        return canceled
 
     async def run(self, merchant_id: str, intent_id: str) -> Intent | None:
         """Steps the intent's charge (outside any transaction) and answers the intent as it

@@ -25,7 +25,13 @@ from paycore.storage.schema import (
 )
 from paycore.subscription import invoices as invoicing
 from paycore.subscription import lifecycle
-from paycore.subscription.collection import DUNNED, Collection, after_payment
+from paycore.subscription.collection import (
+    DUNNED,
+    VOID_INVOICE,
+    Collection,
+    after_payment,
+    expire_incomplete,
+)
 from paycore.subscription.events import TEST_CLOCK_READY, SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
@@ -100,7 +106,7 @@ class Billing:
         )
         async with engine.begin() as connection:
             claimed = [(row.merchant_id, row.id) for row in await connection.execute(due)]
-            for wanted in (_new_payment_method(), _charge_answered()):
+            for wanted in (_new_payment_method(), _charge_answered(), _paid_by_customer()):
                 if len(claimed) >= limit:
                     break
                 more = (
@@ -142,15 +148,20 @@ class Billing:
         subscription = await SubscriptionRepository(connection).get(
             merchant_id, subscription_id, lock=True
         )
-        if subscription is None or subscription.status.ended:
+        if subscription is None:
             return DONE
         now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
         open_invoices = await InvoiceRepository(connection).of_subscription(
             merchant_id, subscription_id, (InvoiceStatus.OPEN,)
         )
-        for invoice in open_invoices:
-            if invoice.charging and not await lifecycle.charge_parked(connection, invoice):
-                return _Step(settle=invoice.id)
+        if subscription.status.ended:  # a payment the customer made still pays its invoice
+            paid = await self._collection.paid_by_customer(
+                connection, subscription, open_invoices, now
+            )
+            return AGAIN if paid else DONE
+        paying = await self._payment_in(connection, subscription, open_invoices, now)
+        if paying is not None:
+            return paying
         retried = await self._collection.retry_on_new_method(connection, subscription, now)
         if retried is not None:
             await _reschedule(connection, self._events, subscription)
@@ -170,13 +181,44 @@ class Billing:
         if due_invoice is not None:
             return await self._retry(connection, subscription, due_invoice, at)
         if kind == 0:
-            await _expire(connection, self._events, subscription, open_invoices, at)
+            await self._expire(connection, subscription, open_invoices, at)
             return DONE
         if subscription.cancel_at_period_end:
             ended = replace(subscription, status=SubscriptionStatus.CANCELED, ended_at=at)
             await lifecycle.save(connection, self._events, subscription, ended)
             return DONE
         return await self._renew(connection, subscription, at)
+
+    async def _payment_in(
+        self,
+        connection: AsyncConnection,
+        subscription: Subscription,
+        open_invoices: list[Invoice],
+        now: int,
+    ) -> _Step | None:
+        """First, payments that have happened or are under way: an invoice the customer paid
+        (its intent confirmed and succeeded) is marked paid; a charge in flight is settled."""
+        if await self._collection.paid_by_customer(connection, subscription, open_invoices, now):
+            return AGAIN
+        for invoice in open_invoices:
+            if invoice.charging and not await lifecycle.charge_parked(connection, invoice):
+                return _Step(settle=invoice.id)
+        return None
+
+    async def _expire(
+        self,
+        connection: AsyncConnection,
+        subscription: Subscription,
+        open_invoices: list[Invoice],
+        at: int,
+    ) -> None:
+        """An incomplete subscription whose first invoice went unpaid for 23 hours: the
+        invoice void, its intent left for the customer canceled. Unless the customer has just
+        confirmed that intent: its outcome decides (a later pass pays or expires it)."""
+        for invoice in open_invoices:
+            if not await self._collection.withdraw_from_customer(connection, invoice, VOID_INVOICE):
+                return
+        await expire_incomplete(connection, self._events, subscription, open_invoices, at)
 
     async def _retry(
         self, connection: AsyncConnection, subscription: Subscription, invoice: Invoice, at: int
@@ -288,6 +330,21 @@ def _charge_answered() -> ColumnElement[bool]:
     )
 
 
+def _paid_by_customer() -> ColumnElement[bool]:
+    """A subscription with an open invoice, not charging, whose intent has succeeded: one
+    the customer confirmed (default_incomplete), which awaits marking the invoice paid."""
+    s, i, pi = subscriptions, invoices, payment_intents
+    return exists().where(
+        i.c.merchant_id == s.c.merchant_id,
+        i.c.subscription_id == s.c.id,
+        i.c.status == InvoiceStatus.OPEN.value,
+        i.c.charging.is_(False),
+        pi.c.merchant_id == i.c.merchant_id,
+        pi.c.id == i.c.payment_intent_id,
+        pi.c.status == IntentStatus.SUCCEEDED.value,
+    )
+
+
 def _order(entry: tuple[int, int, Invoice | None]) -> tuple[int, int]:
     """Earliest first; at one instant an expiry, then the period end, then retries."""
     return entry[0], entry[1]
@@ -302,20 +359,6 @@ async def _reschedule(
     if current is None:
         violated(f"subscription {subscription_after.id} vanished")
     await lifecycle.save(connection, events, current, current)
-
-
-async def _expire(
-    connection: AsyncConnection,
-    events: SubscriptionEvents,
-    subscription: Subscription,
-    open_invoices: list[Invoice],
-    at: int,
-) -> None:
-    """An incomplete subscription whose first invoice went unpaid for 23 hours."""
-    for invoice in open_invoices:
-        await invoicing.close(connection, events, invoice, InvoiceStatus.VOID)
-    expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
-    await lifecycle.save(connection, events, subscription, expired)
 
 
 async def _set_claim(

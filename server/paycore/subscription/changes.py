@@ -18,7 +18,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment.off_session import OffSessionCharges
 from paycore.records import MetadataChange
 from paycore.subscription import invoices, lifecycle
-from paycore.subscription.collection import Collection
+from paycore.subscription.collection import VOID_INVOICE, Collection
 from paycore.subscription.creation import require_attached
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
@@ -288,7 +288,14 @@ async def cancel(
         canceled_at=now,
         ended_at=now,
     )
-    await InvoiceRepository(connection).drop_pending(merchant_id, subscription.id)
+    repository = InvoiceRepository(connection)
+    await repository.drop_pending(merchant_id, subscription.id)
+    # An intent left for the customer (default_incomplete) can no longer pay: a canceled
+    # subscription takes no first payment. One confirmed already pays its invoice (billing).
+    for invoice in await repository.of_subscription(
+        merchant_id, subscription.id, (InvoiceStatus.OPEN,)
+    ):
+        await collection.withdraw_from_customer(connection, invoice, VOID_INVOICE)
     return await lifecycle.save(connection, collection.events, subscription, ended)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from paycore.currency.rules import CurrencyRules
 from paycore.customer.repository import CustomerRepository
+from paycore.errors import ApiError, Reason
 from paycore.invariants import violated
 from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
@@ -35,6 +36,15 @@ INVOICE_KEY = "invoice"
 ATTEMPT_KEY = "attempt"
 SCHEDULED = "scheduled"
 REQUESTED = "requested"
+# An intent left for the customer to confirm (CreateSubscription's default_incomplete), and
+# whether the payment method that pays it becomes the subscription's default.
+BY_CUSTOMER = "customer"
+SAVE_KEY = "save_default_payment_method"
+ON_SUBSCRIPTION = "on_subscription"
+# Why an intent left for the customer is canceled: its invoice voided (an incomplete
+# subscription expired, VoidInvoice), or paid another way (PayInvoice).
+VOID_INVOICE = "void_invoice"
+PAID_OTHERWISE = "abandoned"
 SETTLE_POLL_SECONDS = 0.05
 DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 
@@ -56,9 +66,12 @@ class Collection:
         *,
         scheduled: bool,
         payment_method_id: str | None = None,
+        save_payment_method: bool = False,
     ) -> Invoice:
         """Starts an attempt on the open invoice at clock time `at`. Without a payment method
-        to charge, the attempt fails at once (dunning goes on as for a decline)."""
+        to charge, the attempt fails at once (dunning goes on as for a decline).
+        `save_payment_method`: once paid, the method charged becomes the subscription's
+        default (payment_settings.save_default_payment_method=on_subscription)."""
         method = payment_method_id or await self.payment_method(connection, subscription)
         attempt = replace(
             invoice,
@@ -86,12 +99,97 @@ class Collection:
                 metadata={
                     INVOICE_KEY: invoice.id,
                     ATTEMPT_KEY: SCHEDULED if scheduled else REQUESTED,
+                    **({SAVE_KEY: ON_SUBSCRIPTION} if save_payment_method else {}),
                 },
             ),
         )
         charging = replace(attempt, charging=True, payment_intent_id=intent.id)
         await invoices.save(connection, self.events, charging)
         return charging
+
+    async def leave_to_customer(
+        self,
+        connection: AsyncConnection,
+        subscription: Subscription,
+        invoice: Invoice,
+        *,
+        save_payment_method: bool,
+    ) -> Invoice:
+        """default_incomplete: the open invoice gets a payment intent that nobody confirms here
+        (nothing is charged); the customer confirms it with its client_secret. When it
+        succeeds, the billing job marks the invoice paid (paid_by_customer). No attempt is
+        counted and none is scheduled: as every first invoice, it is not retried."""
+        method = await self.payment_method(connection, subscription)
+        metadata = {INVOICE_KEY: invoice.id, ATTEMPT_KEY: BY_CUSTOMER}
+        if save_payment_method:
+            metadata[SAVE_KEY] = ON_SUBSCRIPTION
+        intent = await self.charges.record_for_customer(
+            connection,
+            OffSessionCharge(
+                merchant_id=invoice.merchant_id,
+                customer_id=invoice.customer_id,
+                payment_method_id=method or "",
+                amount=invoice.amount_due,
+                currency=invoice.currency,
+                psp_key="",
+                description=f"Invoice {invoice.number}",
+                invoice_id=invoice.id,
+                metadata=metadata,
+            ),
+        )
+        awaiting = replace(invoice, payment_intent_id=intent.id)
+        await invoices.save(connection, self.events, awaiting)
+        return awaiting
+
+    async def paid_by_customer(
+        self,
+        connection: AsyncConnection,
+        subscription: Subscription,
+        open_invoices: list[Invoice],
+        at: int,
+    ) -> bool:
+        """Marks paid (in the caller's transaction, the subscription locked) an open invoice
+        whose intent the customer has confirmed and that has succeeded: the subscription is
+        active (unless another invoice is dunned) and, with save_default_payment_method
+        on_subscription, charges that payment method from now on. Exactly once: the invoice
+        is no longer open afterwards. False when there is none."""
+        for invoice in open_invoices:
+            if invoice.charging or invoice.payment_intent_id is None:
+                continue
+            intent = await PayInRepository(connection).intent(
+                invoice.merchant_id, invoice.payment_intent_id
+            )
+            if intent is None or intent.status is not IntentStatus.SUCCEEDED:
+                continue
+            await paid(
+                connection,
+                self.events,
+                subscription,
+                invoice,
+                at,
+                saving=saved_payment_method(intent),
+            )
+            return True
+        return False
+
+    async def withdraw_from_customer(
+        self, connection: AsyncConnection, invoice: Invoice, reason: str
+    ) -> bool:
+        """Before the invoice is voided or paid another way: its intent left for the customer,
+        if any, is canceled with `reason` (so that it cannot pay the invoice a second time).
+        False when the customer has confirmed it already (in flight or succeeded): that
+        payment settles the invoice."""
+        if invoice.payment_intent_id is None or invoice.charging:
+            return True
+        intent = await PayInRepository(connection).intent(
+            invoice.merchant_id, invoice.payment_intent_id
+        )
+        if intent is None or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER:
+            return True
+        after = await self.charges.cancel_unconfirmed(
+            connection, invoice.merchant_id, invoice.payment_intent_id, reason
+        )
+        return after is None or after.status is IntentStatus.CANCELED
 
     async def settle(self, engine: AsyncEngine, merchant_id: str, invoice_id: str) -> bool:
         """Runs the invoice's charge if one is in flight and applies its outcome. False while
@@ -117,7 +215,12 @@ class Collection:
             settled = replace(current, charging=False)
             if intent.status is IntentStatus.SUCCEEDED:
                 await paid(
-                    connection, self.events, subscription, settled, settled.attempted_at or 0
+                    connection,
+                    self.events,
+                    subscription,
+                    settled,
+                    settled.attempted_at or 0,
+                    saving=saved_payment_method(intent),
                 )
             else:
                 await invoices.save(connection, self.events, settled, INVOICE_PAYMENT_FAILED)
@@ -178,18 +281,63 @@ def requested(intent: Intent) -> bool:
     return intent.metadata.get(ATTEMPT_KEY) == REQUESTED
 
 
+async def expire_incomplete(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    open_invoices: list[Invoice],
+    at: int,
+) -> None:
+    """An incomplete subscription ends unpaid (23 hours on, or a declined
+    error_if_incomplete create): its open invoices void, the subscription
+    incomplete_expired (terminal)."""
+    for invoice in open_invoices:
+        await invoices.close(connection, events, invoice, InvoiceStatus.VOID)
+    expired = replace(subscription, status=SubscriptionStatus.INCOMPLETE_EXPIRED, ended_at=at)
+    await lifecycle.save(connection, events, subscription, expired)
+
+
+def declined(intent: Intent, invoice_id: str) -> ApiError:
+    """A failed charge as Stripe answers it: CARD_DECLINED with the intent's code and
+    decline_code (the REST edge renders 402 card_error with them: paycore.edge.errors)."""
+    failure = intent.last_error
+    if failure is None:
+        violated(f"intent {intent.id} failed without an error")
+    metadata = {"payment_intent": intent.id, "code": failure.code.lower()}
+    if failure.decline_code:
+        metadata["decline_code"] = failure.decline_code
+    return ApiError(
+        Reason.CARD_DECLINED,
+        metadata=metadata,
+        detail=failure.message or "The card was declined.",
+        invoice=invoice_id,
+    )
+
+
+def saved_payment_method(intent: Intent) -> str | None:
+    """The payment method a succeeded intent makes its subscription's default
+    (save_default_payment_method=on_subscription), None for none."""
+    if intent.metadata.get(SAVE_KEY) != ON_SUBSCRIPTION:
+        return None
+    return intent.payment_method_id
+
+
 async def paid(
     connection: AsyncConnection,
     events: SubscriptionEvents,
     subscription: Subscription,
     invoice: Invoice,
     at: int,
+    *,
+    saving: str | None = None,
 ) -> Subscription:
     """The invoice is paid: the subscription is active again unless it has ended or another
-    invoice of it is still being dunned."""
+    invoice of it is still being dunned. `saving`: a payment method that becomes the
+    subscription's default."""
     await invoices.mark_paid(connection, events, invoice, at)
+    paying = replace(subscription, default_payment_method_id=saving) if saving else subscription
     return await lifecycle.save(
-        connection, events, subscription, await after_payment(connection, subscription)
+        connection, events, subscription, await after_payment(connection, paying)
     )
 
 

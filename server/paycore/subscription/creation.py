@@ -5,17 +5,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from paycore.customer.models import Customer
 from paycore.customer.repository import CustomerRepository, PaymentMethodRepository
 from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
+from paycore.payment.models import Intent, IntentStatus
+from paycore.payment.repository import PayInRepository
 from paycore.subscription import invoices, lifecycle
-from paycore.subscription.collection import Collection
+from paycore.subscription.collection import Collection, expire_incomplete
+from paycore.subscription.events import SubscriptionEvents
+from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     BillingReason,
+    Invoice,
     InvoiceLine,
     InvoiceStatus,
     NewSubscription,
+    PaymentBehavior,
     Period,
     Price,
     Recurring,
@@ -27,6 +34,7 @@ from paycore.subscription.periods import SECONDS_PER_DAY, period_at
 from paycore.subscription.proration import item_amount
 from paycore.subscription.repository import ProductRepository, TestClockRepository
 from paycore.subscription.service import require_price
+from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -49,16 +57,7 @@ async def start_subscription(
             for price, (_, quantity) in zip(prices, new.items, strict=True)
         ),
     )
-    if new.default_payment_method_id:
-        await require_attached(
-            connection,
-            merchant_id,
-            new.default_payment_method_id,
-            customer.id,
-            "default_payment_method",
-        )
-    elif customer.default_payment_method is None and new.trial_period_days == 0:
-        raise missing("default_payment_method")
+    await _require_payment_method(connection, merchant_id, new, customer)
     now = await lifecycle.clock_now(connection, merchant_id, new.test_clock_id)
     shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
     recurring = prices[0].recurring
@@ -115,12 +114,87 @@ async def start_subscription(
     if invoice.status is InvoiceStatus.PAID and trial_end is None:  # below the least charge
         subscription = replace(subscription, status=SubscriptionStatus.ACTIVE)
     saved = await lifecycle.save(connection, events, None, subscription)
-    if invoice.status is InvoiceStatus.OPEN:
-        await collection.start(connection, saved, invoice, now, scheduled=True)
-        saved = await lifecycle.save(
-            connection, events, saved, saved
-        )  # a charge to settle: due now
-    return saved
+    if invoice.status is not InvoiceStatus.OPEN:
+        return saved
+    return await _collect_first(connection, collection, saved, invoice, now, new)
+
+
+async def _require_payment_method(
+    connection: AsyncConnection, merchant_id: str, new: NewSubscription, customer: Customer
+) -> None:
+    """The default_payment_method, if named, is attached to the customer; without one the
+    customer has an invoice default, unless nothing is charged in the call (a trial, or
+    default_incomplete: the customer brings a payment method when confirming)."""
+    if new.default_payment_method_id:
+        await require_attached(
+            connection,
+            merchant_id,
+            new.default_payment_method_id,
+            customer.id,
+            "default_payment_method",
+        )
+    elif (
+        customer.default_payment_method is None
+        and new.trial_period_days == 0
+        and new.payment_behavior is not PaymentBehavior.DEFAULT_INCOMPLETE
+    ):
+        raise missing("default_payment_method")
+
+
+async def _collect_first(
+    connection: AsyncConnection,
+    collection: Collection,
+    subscription: Subscription,
+    invoice: Invoice,
+    now: int,
+    new: NewSubscription,
+) -> Subscription:
+    """The open first invoice: charged now (its charge settled after commit), or with
+    default_incomplete left to the customer, whose payment the billing job settles."""
+    save_payment_method = new.save_default_payment_method
+    if new.payment_behavior is PaymentBehavior.DEFAULT_INCOMPLETE:
+        await collection.leave_to_customer(
+            connection, subscription, invoice, save_payment_method=save_payment_method
+        )
+        return subscription
+    await collection.start(
+        connection,
+        subscription,
+        invoice,
+        now,
+        scheduled=True,
+        save_payment_method=save_payment_method,
+    )
+    # A charge to settle: due now.
+    return await lifecycle.save(connection, collection.events, subscription, subscription)
+
+
+async def expire_declined(
+    connection: AsyncConnection, events: SubscriptionEvents, merchant_id: str, subscription_id: str
+) -> Intent | None:
+    """error_if_incomplete's refusal: an incomplete subscription (locked) whose first charge
+    was declined ends incomplete_expired, its invoice void; answers the declined intent.
+    None, changing nothing, when that charge is still in flight or has succeeded."""
+    subscription = await SubscriptionRepository(connection).get(
+        merchant_id, subscription_id, lock=True
+    )
+    if subscription is None or subscription.status is not SubscriptionStatus.INCOMPLETE:
+        return None
+    open_invoices = await InvoiceRepository(connection).of_subscription(
+        merchant_id, subscription_id, (InvoiceStatus.OPEN,)
+    )
+    if not open_invoices or any(
+        invoice.charging or invoice.payment_intent_id is None for invoice in open_invoices
+    ):
+        return None
+    intent = await PayInRepository(connection).intent(
+        merchant_id, open_invoices[0].payment_intent_id or ""
+    )
+    if intent is None or intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
+        return None
+    now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    await expire_incomplete(connection, events, subscription, open_invoices, now)
+    return intent
 
 
 def trial_lines(

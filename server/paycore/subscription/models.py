@@ -186,6 +186,17 @@ class NewItem:
     quantity: int
 
 
+class PaymentBehavior(Enum):
+    """How CreateSubscription collects the first invoice (Stripe's payment_behavior)."""
+
+    ALLOW_INCOMPLETE = "allow_incomplete"
+    """Charged in the call; a decline leaves the subscription incomplete."""
+    DEFAULT_INCOMPLETE = "default_incomplete"
+    """Not charged: its payment intent waits for the customer to confirm it."""
+    ERROR_IF_INCOMPLETE = "error_if_incomplete"
+    """Charged in the call; a decline refuses the create (nothing stays active)."""
+
+
 @dataclass(frozen=True)
 class NewSubscription:
     customer_id: str
@@ -195,6 +206,10 @@ class NewSubscription:
     default_payment_method_id: str | None
     test_clock_id: str | None
     metadata: dict[str, str]
+    payment_behavior: PaymentBehavior = PaymentBehavior.ALLOW_INCOMPLETE
+    save_default_payment_method: bool = False
+    """Stripe's payment_settings.save_default_payment_method=on_subscription: the payment
+    method that pays the first invoice becomes the subscription's default."""
 
 
 @dataclass(frozen=True)

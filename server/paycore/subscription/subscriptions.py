@@ -18,8 +18,15 @@ from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
-from paycore.subscription.collection import Collection, after_payment, requested
-from paycore.subscription.creation import require_attached, start_subscription
+from paycore.subscription.collection import (
+    PAID_OTHERWISE,
+    VOID_INVOICE,
+    Collection,
+    after_payment,
+    declined,
+    requested,
+)
+from paycore.subscription.creation import expire_declined, require_attached, start_subscription
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
     BillingSettings,
@@ -29,6 +36,7 @@ from paycore.subscription.models import (
     InvoiceStatus,
     NewInvoiceItem,
     NewSubscription,
+    PaymentBehavior,
     Subscription,
     SubscriptionStatus,
     TestClock,
@@ -73,7 +81,28 @@ class Subscriptions:
             await self._hold(connection, merchant_id, created.id)
             return created
 
-        return Phases(record, self.settled(merchant_id))
+        settled = self.settled(merchant_id)
+        if new.payment_behavior is not PaymentBehavior.ERROR_IF_INCOMPLETE:
+            return Phases(record, settled)
+
+        async def refuse_incomplete(
+            subscription_id: str, final: FinalAnswer[Subscription]
+        ) -> Subscription:
+            """error_if_incomplete: a declined first charge refuses the create (CARD_DECLINED,
+            stored under the idempotency key as the call's answer); the subscription ends
+            incomplete_expired, its invoice void."""
+            subscription = await settled(subscription_id, final)
+            if subscription.status is not SubscriptionStatus.INCOMPLETE:
+                return subscription
+            async with self._shards.transaction(merchant_id) as connection:
+                intent = await expire_declined(
+                    connection, self._events, merchant_id, subscription_id
+                )
+            if intent is not None:
+                raise declined(intent, subscription.latest_invoice_id or "")
+            return await self.get(merchant_id, subscription_id)
+
+        return Phases(record, refuse_incomplete)
 
     def update(
         self, merchant_id: str, subscription_id: str, changes: SubscriptionChanges
@@ -192,9 +221,9 @@ class Subscriptions:
         the customer's-card check is for an id only."""
 
         async def record(connection: AsyncConnection) -> Invoice:
-            subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
-            if invoice.status not in PAYABLE or invoice.charging:
-                raise _unexpected(invoice, "paid")
+            subscription, invoice = await self._payable_invoice(
+                connection, merchant_id, invoice_id, "paid", PAID_OTHERWISE
+            )
             now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
             before = subscription
             if invoice.status is InvoiceStatus.DRAFT:
@@ -277,26 +306,14 @@ class Subscriptions:
             return
         if intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
             return
-        failure = intent.last_error
-        # The code and decline_code the intent's last_payment_error has (Stripe's own code for
-        # expired_card, incorrect_cvc..., else card_declined), which the REST edge renders as
-        # the error's code in place of the reason's (paycore.edge.errors.from_rpc_error).
-        metadata = {"payment_intent": intent.id, "code": failure.code.lower()}
-        if failure.decline_code:
-            metadata["decline_code"] = failure.decline_code
-        raise ApiError(
-            Reason.CARD_DECLINED,
-            metadata=metadata,
-            detail=failure.message or "The card was declined.",
-            invoice=invoice.id,
-        )
+        raise declined(intent, invoice.id)
 
     async def void_invoice(
         self, connection: AsyncConnection, merchant_id: str, invoice_id: str
     ) -> Invoice:
-        subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
-        if invoice.status not in PAYABLE or invoice.charging:
-            raise _unexpected(invoice, "voided")
+        subscription, invoice = await self._payable_invoice(
+            connection, merchant_id, invoice_id, "voided", VOID_INVOICE
+        )
         voided = await invoices.close(connection, self._events, invoice, InvoiceStatus.VOID)
         if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
             await lifecycle.save(
@@ -308,6 +325,25 @@ class Subscriptions:
         else:
             await lifecycle.save(connection, self._events, subscription, subscription)
         return voided
+
+    async def _payable_invoice(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        invoice_id: str,
+        action: str,
+        withdrawn_because: str,
+    ) -> tuple[Subscription, Invoice]:
+        """The invoice (locked, with its subscription) if it can be paid or voided now: draft
+        or open and no charge in flight. Its intent left for the customer (default_incomplete)
+        is canceled for `withdrawn_because`; one the customer has confirmed already counts as
+        a charge in flight (INVOICE_UNEXPECTED_STATE, status charging)."""
+        subscription, invoice = await self._locked_invoice(connection, merchant_id, invoice_id)
+        if invoice.status not in PAYABLE or invoice.charging:
+            raise _unexpected(invoice, action)
+        if not await self.collection.withdraw_from_customer(connection, invoice, withdrawn_because):
+            raise _unexpected(replace(invoice, charging=True), action)
+        return subscription, invoice
 
     async def _locked_invoice(
         self, connection: AsyncConnection, merchant_id: str, invoice_id: str

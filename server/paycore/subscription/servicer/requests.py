@@ -24,6 +24,7 @@ from paycore.subscription.models import (
     NewProduct,
     NewSubscription,
     NewTestClock,
+    PaymentBehavior,
     ProrationBehavior,
     Recurring,
     SubscriptionStatus,
@@ -119,7 +120,31 @@ def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> New
         )
         or None,
         metadata=validation.metadata("metadata", request.metadata),
+        payment_behavior=payment_behavior(request.payment_behavior),
+        save_default_payment_method=save_default_payment_method(
+            request.payment_settings.save_default_payment_method
+        ),
     )
+
+
+def payment_behavior(value: str) -> PaymentBehavior:
+    """Stripe's payment_behavior; empty is allow_incomplete, Stripe's default."""
+    if not value:
+        return PaymentBehavior.ALLOW_INCOMPLETE
+    try:
+        return PaymentBehavior(value)
+    except ValueError:
+        allowed = ", ".join(behavior.value for behavior in PaymentBehavior)
+        raise invalid("payment_behavior", f"must be one of {allowed}") from None
+
+
+def save_default_payment_method(value: str) -> bool:
+    """Stripe's payment_settings.save_default_payment_method: on_subscription or off."""
+    if value not in ("", "off", "on_subscription"):
+        raise invalid(
+            "payment_settings.save_default_payment_method", "must be on_subscription or off"
+        )
+    return value == "on_subscription"
 
 
 def subscription_changes(
