@@ -187,6 +187,7 @@ CONVERTERS: list[ConverterCase] = [
             (SessionMessages("http://edge.test").session, checkout.Session),
             (customer_messages.customer_message, customer.Customer),
             (customer_messages.payment_method_message, customer.PaymentMethod),
+            (customer_messages.deleted_customer_message, customer.Customer),
             (fraud_messages.review_message, fraud.Review),
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
             (payout_messages.bank_account_message, payout.BankAccount),

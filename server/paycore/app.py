@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -87,6 +88,7 @@ from paycore.storage.pool_metrics import PoolCollector
 from paycore.storage.reads import Reads
 from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
+from paycore.subscription.changes import end_customer_subscriptions
 from paycore.subscription.collection import Collection
 from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
@@ -228,6 +230,14 @@ def build_platform(
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     mutations = Mutations(shards, IdempotencyStore(), lease, settings.executor_group_commit_max)
     vault = Vault.from_setting(settings.vault_key)
+    subscription_events = SubscriptionEvents(
+        Recorder(product_message),
+        Recorder(price_message),
+        Recorder(subscription_message),
+        Recorder(invoice_message),
+        Recorder(item_message),
+        Recorder(clock_message),
+    )
     customers = CustomerService(
         shards,
         reads,
@@ -237,6 +247,7 @@ def build_platform(
         WalletCryptograms(
             redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
         ),
+        partial(end_customer_subscriptions, subscription_events),
     )
     model = load_model(settings.fraud_model_path)
     # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
@@ -270,14 +281,6 @@ def build_platform(
     currency_rules = CurrencyRules(settings.currency_rules_psp)
     pay_out = build_pay_out(
         settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock, currency_rules
-    )
-    subscription_events = SubscriptionEvents(
-        Recorder(product_message),
-        Recorder(price_message),
-        Recorder(subscription_message),
-        Recorder(invoice_message),
-        Recorder(item_message),
-        Recorder(clock_message),
     )
     collection = Collection(pay_in.off_session, subscription_events, currency_rules)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))

@@ -25,6 +25,9 @@ _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
+_CUSTOMER_DELETION = (
+    "test_customer_deletion::test_a_customer_deleted_over_http_answers_stripes_stub"
+)
 _PAYMENT_METHODS = (
     "test_customers::test_payment_methods_tokenize_with_the_publishable_key_attach_and_detach"
 )
@@ -104,6 +107,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/customers/{id}"): _CUSTOMERS,
     ("POST", "/v1/customers/{id}"): _CUSTOMERS,
     ("GET", "/v1/customers"): _CUSTOMERS,
+    ("DELETE", "/v1/customers/{id}"): _CUSTOMER_DELETION,
     ("POST", "/v1/payment_methods"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods/{id}"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,

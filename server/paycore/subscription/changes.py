@@ -20,6 +20,7 @@ from paycore.records import MetadataChange
 from paycore.subscription import invoices, lifecycle
 from paycore.subscription.collection import Collection
 from paycore.subscription.creation import require_attached
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
 from paycore.subscription.models import (
@@ -280,6 +281,24 @@ async def cancel(
     if prorate_refund:
         unit = collection.rules.rule(subscription.currency).charge_multiple
         await _refund_unused(connection, collection.charges, subscription, now, unit)
+    return await _end_now(connection, collection.events, subscription, now)
+
+
+async def end_customer_subscriptions(
+    events: SubscriptionEvents, connection: AsyncConnection, merchant_id: str, customer_id: str
+) -> None:
+    """DeleteCustomer's: each of the customer's subscriptions that has not ended is canceled
+    now, as `cancel` does without a refund (Stripe's customer deletion)."""
+    repository = SubscriptionRepository(connection)
+    for subscription_id in await repository.not_ended_of_customer(merchant_id, customer_id):
+        subscription = await locked(connection, merchant_id, subscription_id)
+        now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+        await _end_now(connection, events, subscription, now)
+
+
+async def _end_now(
+    connection: AsyncConnection, events: SubscriptionEvents, subscription: Subscription, now: int
+) -> Subscription:
     # Ended now: no period end is left to cancel at (Stripe reads it false after this too).
     ended = replace(
         subscription,
@@ -288,8 +307,8 @@ async def cancel(
         canceled_at=now,
         ended_at=now,
     )
-    await InvoiceRepository(connection).drop_pending(merchant_id, subscription.id)
-    return await lifecycle.save(connection, collection.events, subscription, ended)
+    await InvoiceRepository(connection).drop_pending(subscription.merchant_id, subscription.id)
+    return await lifecycle.save(connection, events, subscription, ended)
 
 
 async def _refund_unused(
