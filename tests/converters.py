@@ -195,6 +195,7 @@ CONVERTERS: list[ConverterCase] = [
             (subscription_messages.product_message, subscription.Product),
             (subscription_messages.price_message, subscription.Price),
             (subscription_messages.clock_message, subscription.TestClock),
+            (subscription_messages.deleted_clock_message, subscription.TestClock),
             (subscription_messages.subscription_message, subscription.Subscription),
             (subscription_messages.settings_message, subscription.BillingSettings),
             (subscription_messages.item_message, subscription.InvoiceItem),

@@ -305,7 +305,7 @@ def build_platform(
         customers=customers,
         pay_in=pay_in,
         subscriptions=SubscriptionService(reads, subscription_events),
-        billing=Subscriptions(shards, collection, lease, customers),
+        billing=Subscriptions(shards, collection, lease, customers, customers.delete_customer),
         billing_clock=Billing(collection),
         pay_out=pay_out,
         webhook_endpoints=Endpoints(reads, webhook_box),

@@ -33,6 +33,7 @@ _PAYMENT_METHODS = (
 )
 _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
+_CLOCK_DELETION = "test_test_clock_deletion::test_test_clocks_listed_and_deleted_over_http"
 _BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
 _SETTINGS = "test_subscriptions::test_billing_settings_over_http"
 _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
@@ -144,6 +145,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/test_helpers/test_clocks"): _TEST_CLOCKS,
     ("GET", "/v1/test_helpers/test_clocks/{id}"): _TEST_CLOCKS,
     ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): _TEST_CLOCKS,
+    ("GET", "/v1/test_helpers/test_clocks"): _CLOCK_DELETION,
+    ("DELETE", "/v1/test_helpers/test_clocks/{id}"): _CLOCK_DELETION,
     ("POST", "/v1/subscriptions"): _BILLING,
     ("GET", "/v1/subscriptions"): _BILLING,
     ("GET", "/v1/subscriptions/{id}"): _BILLING,

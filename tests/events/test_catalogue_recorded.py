@@ -238,3 +238,13 @@ async def test_a_test_clock_that_finishes_advancing_is_ready(payin: PayIn, shop:
         subscription_pb2.TEST_CLOCK_STATUS_READY,
         JAN_31_2026 + 86_400,
     )
+
+
+async def test_a_deleted_test_clock_is_recorded(shop: Shop) -> None:
+    client = shop.client
+    clock = await client.subscriptions.CreateTestClock(
+        subscription_pb2.CreateTestClockRequest(frozen_time=JAN_31_2026)
+    )
+    await client.subscriptions.DeleteTestClock(subscription_pb2.DeleteTestClockRequest(id=clock.id))
+    found = await recorded(client, "test_helpers.test_clock.deleted", subscription_pb2.TestClock)
+    assert found == [("test_helpers.test_clock.deleted", clock.id)]

@@ -80,6 +80,14 @@ class CustomerRepository:
         ).one()
         return customer_of(row)
 
+    async def on_clock(self, merchant_id: str, clock_id: str) -> list[str]:
+        """The ids of the customers (not deleted) on the test clock, oldest first."""
+        query = CUSTOMERS.of(merchant_id).where(customers.c.test_clock_id == clock_id)
+        rows = await self._connection.execute(
+            query.with_only_columns(customers.c.id).order_by(customers.c.created_at, customers.c.id)
+        )
+        return [row.id for row in rows.all()]
+
     async def mark_deleted(self, merchant_id: str, customer_id: str) -> Customer:
         """Marks the customer (read FOR UPDATE in this transaction) deleted: from now on no
         read of customers finds it."""

@@ -75,6 +75,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.marked_uncollectible",
         "invoiceitem.created",
         "test_helpers.test_clock.ready",
+        "test_helpers.test_clock.deleted",
         # Fraud reviews.
         "review.opened",
         "review.closed",

@@ -515,6 +515,8 @@ test_clocks = _owned(
     # "ready" | "advancing" | "internal_failure"
     Column("status", Text, nullable=False),
     *_metadata_and_created_at(),
+    # When DeleteTestClock deleted it (migration 0029), null while it is not.
+    Column("deleted_at", DateTime(timezone=True)),
 )
 
 # Subscriptions and invoices (issue 7). Times the billing clock compares (periods, trials,

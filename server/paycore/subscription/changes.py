@@ -289,8 +289,25 @@ async def end_customer_subscriptions(
 ) -> None:
     """DeleteCustomer's: each of the customer's subscriptions that has not ended is canceled
     now, as `cancel` does without a refund (Stripe's customer deletion)."""
-    repository = SubscriptionRepository(connection)
-    for subscription_id in await repository.not_ended_of_customer(merchant_id, customer_id):
+    found = await SubscriptionRepository(connection).not_ended(merchant_id, customer_id=customer_id)
+    await _end_each(connection, events, merchant_id, found)
+
+
+async def end_clock_subscriptions(
+    events: SubscriptionEvents, connection: AsyncConnection, merchant_id: str, clock_id: str
+) -> None:
+    """DeleteTestClock's: as `end_customer_subscriptions`, for the subscriptions on the clock."""
+    found = await SubscriptionRepository(connection).not_ended(merchant_id, clock_id=clock_id)
+    await _end_each(connection, events, merchant_id, found)
+
+
+async def _end_each(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    merchant_id: str,
+    subscription_ids: list[str],
+) -> None:
+    for subscription_id in subscription_ids:
         subscription = await locked(connection, merchant_id, subscription_id)
         now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
         await _end_now(connection, events, subscription, now)

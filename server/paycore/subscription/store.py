@@ -45,17 +45,19 @@ class SubscriptionRepository:
     ) -> Subscription | None:
         return await SUBSCRIPTIONS.fetch(self._connection, merchant_id, subscription_id, lock=lock)
 
-    async def not_ended_of_customer(self, merchant_id: str, customer_id: str) -> list[str]:
-        """The ids of the customer's subscriptions that have not ended, oldest first."""
+    async def not_ended(
+        self, merchant_id: str, *, customer_id: str = "", clock_id: str = ""
+    ) -> list[str]:
+        """The ids of the subscriptions of the customer, or on the clock, that have not ended,
+        oldest first."""
         t = subscriptions
         ended = [status.value for status in SubscriptionStatus if status.ended]
+        query = matching(
+            t, merchant_id=merchant_id, customer_id=customer_id, test_clock_id=clock_id
+        )
         rows = await self._connection.execute(
-            select(t.c.id)
-            .where(
-                t.c.merchant_id == merchant_id,
-                t.c.customer_id == customer_id,
-                t.c.status.not_in(ended),
-            )
+            query.with_only_columns(t.c.id)
+            .where(t.c.status.not_in(ended))
             .order_by(t.c.created, t.c.id)
         )
         return [row.id for row in rows.all()]
