@@ -4,6 +4,7 @@ recorded, and from then on nothing finds the customer (NOT_FOUND naming it)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import grpc
@@ -13,6 +14,7 @@ from paycore.v1 import customer_pb2, event_pb2, payment_pb2, subscription_pb2
 from tests.customer.support import failure, new_card, new_customer
 from tests.helpers import MerchantFixture
 from tests.payment.shop import PayIn, Shop, good_card
+from tests.payment.test_intent_updates import _someone_waits_on_a_lock
 from tests.subscription.support import Billed
 
 
@@ -179,3 +181,21 @@ async def test_its_subscriptions_are_canceled_at_once_without_a_refund(
     ]
     refused = await failure(billed.subscribe(), grpc.StatusCode.NOT_FOUND)
     assert refused.param == "customer"
+
+
+async def test_a_subscription_racing_the_deletion_is_refused(payin: PayIn, shop: Shop) -> None:
+    """CreateSubscription waits for a deletion of its customer in progress, then finds the
+    customer gone: no live subscription is left billing a deleted customer."""
+    billed = await Billed(payin, shop).setup(good_card())
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        await payin.platform.customers.delete_customer(connection, shop.id, billed.customer)
+        creating = asyncio.ensure_future(billed.subscribe())
+        await _someone_waits_on_a_lock(payin, shop)
+    refused = await failure(creating, grpc.StatusCode.NOT_FOUND)
+    assert refused.param == "customer"
+    listed = await billed.client.subscriptions.ListSubscriptions(
+        subscription_pb2.ListSubscriptionsRequest(
+            status=subscription_pb2.SUBSCRIPTION_STATUS_ACTIVE
+        )
+    )
+    assert list(listed.data) == []
