@@ -61,3 +61,30 @@ async def test_a_customer_deleted_over_http_answers_stripes_stub(
     assert refused.status == 403, refused.body
     kept = await call(http, "GET", f"/v1/customers/{other.body['id']}", key=key)
     assert kept.status == 200, kept.body
+
+
+async def test_an_object_naming_a_deleted_customer_expands_it_as_stripes_stub(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """A payment intent outlives its customer: reading it with `expand[]=customer` answers the
+    intent, its customer Stripe's deleted stub (not the customer's 404)."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=gone")).body["id"]
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount=1000&currency=usd&customer={customer}",
+    )
+    assert intent.status == 200, intent.body
+    await call(http, "DELETE", f"/v1/customers/{customer}", key=key)
+
+    read = await call(
+        http, "GET", f"/v1/payment_intents/{intent.body['id']}?expand[]=customer", key=key
+    )
+    assert read.status == 200, read.body
+    assert read.body["customer"] == {"id": customer, "object": "customer", "deleted": True}
+    listed = await call(http, "GET", "/v1/payment_intents?expand[]=data.customer", key=key)
+    assert listed.status == 200, listed.body
+    assert listed.body["data"][0]["customer"]["deleted"] is True
