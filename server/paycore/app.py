@@ -87,6 +87,7 @@ from paycore.storage.pool_metrics import PoolCollector
 from paycore.storage.reads import Reads
 from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
+from paycore.subscription.changes import end_customer_subscriptions
 from paycore.subscription.collection import Collection
 from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
@@ -125,6 +126,7 @@ from paycore.worker.jobs import (
 )
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 HEALTH_CHECK_INTERVAL_SECONDS = 1.0
 
@@ -228,6 +230,22 @@ def build_platform(
     lease = timedelta(milliseconds=settings.executor_lease_ms)
     mutations = Mutations(shards, IdempotencyStore(), lease, settings.executor_group_commit_max)
     vault = Vault.from_setting(settings.vault_key)
+    subscription_events = SubscriptionEvents(
+        Recorder(product_message),
+        Recorder(price_message),
+        Recorder(subscription_message),
+        Recorder(invoice_message),
+        Recorder(item_message),
+        Recorder(clock_message),
+    )
+
+    async def end_subscriptions(
+        connection: AsyncConnection, merchant_id: str, customer_id: str
+    ) -> None:
+        # DeleteCustomer's first step. `collection` is built below: the subscriptions charge
+        # through pay-in, which needs `customers`; a deletion runs only once serving starts.
+        await end_customer_subscriptions(collection, connection, merchant_id, customer_id)
+
     customers = CustomerService(
         shards,
         reads,
@@ -237,6 +255,7 @@ def build_platform(
         WalletCryptograms(
             redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
         ),
+        end_subscriptions,
     )
     model = load_model(settings.fraud_model_path)
     # -- pay-out (issue 13): built around the executor, which sends payouts and applies them.
@@ -271,14 +290,6 @@ def build_platform(
     pay_out = build_pay_out(
         settings, shards, pay_out_base, pay_in.executor, pay_in.psp, clock, currency_rules
     )
-    subscription_events = SubscriptionEvents(
-        Recorder(product_message),
-        Recorder(price_message),
-        Recorder(subscription_message),
-        Recorder(invoice_message),
-        Recorder(item_message),
-        Recorder(clock_message),
-    )
     collection = Collection(pay_in.off_session, subscription_events, currency_rules)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     accounts = AccountService(shards, reads, hasher, contracts.scope_resources(policies))
@@ -302,7 +313,7 @@ def build_platform(
         customers=customers,
         pay_in=pay_in,
         subscriptions=SubscriptionService(reads, subscription_events),
-        billing=Subscriptions(shards, collection, lease, customers),
+        billing=Subscriptions(shards, collection, lease, customers, customers.delete_customer),
         billing_clock=Billing(collection),
         pay_out=pay_out,
         webhook_endpoints=Endpoints(reads, webhook_box),

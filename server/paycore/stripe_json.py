@@ -45,6 +45,8 @@ OBJECT_NAMES = {
     "paycore.v1.TestClock": "test_helpers.test_clock",
     "paycore.v1.Invoice.LineItem": "line_item",
     "paycore.v1.DeleteWebhookEndpointResponse": "webhook_endpoint",
+    "paycore.v1.DeleteCustomerResponse": "customer",
+    "paycore.v1.DeleteTestClockResponse": "test_helpers.test_clock",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
 }

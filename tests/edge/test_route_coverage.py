@@ -25,11 +25,15 @@ _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
+_CUSTOMER_DELETION = (
+    "test_customer_deletion::test_a_customer_deleted_over_http_answers_stripes_stub"
+)
 _PAYMENT_METHODS = (
     "test_customers::test_payment_methods_tokenize_with_the_publishable_key_attach_and_detach"
 )
 _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
+_CLOCK_DELETION = "test_test_clock_deletion::test_test_clocks_listed_and_deleted_over_http"
 _BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
 _SETTINGS = "test_subscriptions::test_billing_settings_over_http"
 _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
@@ -104,6 +108,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/customers/{id}"): _CUSTOMERS,
     ("POST", "/v1/customers/{id}"): _CUSTOMERS,
     ("GET", "/v1/customers"): _CUSTOMERS,
+    ("DELETE", "/v1/customers/{id}"): _CUSTOMER_DELETION,
     ("POST", "/v1/payment_methods"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods/{id}"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,
@@ -140,6 +145,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/test_helpers/test_clocks"): _TEST_CLOCKS,
     ("GET", "/v1/test_helpers/test_clocks/{id}"): _TEST_CLOCKS,
     ("POST", "/v1/test_helpers/test_clocks/{id}/advance"): _TEST_CLOCKS,
+    ("GET", "/v1/test_helpers/test_clocks"): _CLOCK_DELETION,
+    ("DELETE", "/v1/test_helpers/test_clocks/{id}"): _CLOCK_DELETION,
     ("POST", "/v1/subscriptions"): _BILLING,
     ("GET", "/v1/subscriptions"): _BILLING,
     ("GET", "/v1/subscriptions/{id}"): _BILLING,

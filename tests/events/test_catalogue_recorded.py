@@ -99,6 +99,20 @@ async def test_customer_created_and_updated_carry_the_customer(merchant: Merchan
     assert (after.email, after.name) == ("jane@example.com", "Jane Doe")
 
 
+async def test_customer_deleted_carries_the_customer(merchant: MerchantFixture) -> None:
+    client = merchant.client
+    customer = await new_customer(client, email="leaving@example.com")
+    await client.customers.DeleteCustomer(customer_pb2.DeleteCustomerRequest(id=customer.id))
+    deleted = await recorded(client, "customer.deleted", customer_pb2.Customer)
+    assert deleted == [("customer.deleted", customer.id)]
+    listed = await client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="customer.deleted", limit=1)
+    )
+    last = customer_pb2.Customer()
+    assert listed.data[0].data.object.Unpack(last)
+    assert last.email == "leaving@example.com"
+
+
 async def test_an_idempotent_replay_records_no_second_event(merchant: MerchantFixture) -> None:
     client = merchant.client
     request = customer_pb2.CreateCustomerRequest(email="once@example.com")
@@ -224,3 +238,13 @@ async def test_a_test_clock_that_finishes_advancing_is_ready(payin: PayIn, shop:
         subscription_pb2.TEST_CLOCK_STATUS_READY,
         JAN_31_2026 + 86_400,
     )
+
+
+async def test_a_deleted_test_clock_is_recorded(shop: Shop) -> None:
+    client = shop.client
+    clock = await client.subscriptions.CreateTestClock(
+        subscription_pb2.CreateTestClockRequest(frozen_time=JAN_31_2026)
+    )
+    await client.subscriptions.DeleteTestClock(subscription_pb2.DeleteTestClockRequest(id=clock.id))
+    found = await recorded(client, "test_helpers.test_clock.deleted", subscription_pb2.TestClock)
+    assert found == [("test_helpers.test_clock.deleted", clock.id)]

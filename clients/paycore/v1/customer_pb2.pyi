@@ -429,6 +429,52 @@ class UpdateCustomerRequest(_message.Message):
 Global___UpdateCustomerRequest: _TypeAlias = UpdateCustomerRequest  # noqa: Y015
 
 @_typing.final
+class DeleteCustomerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"cus_...", required."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCustomerRequest: _TypeAlias = DeleteCustomerRequest  # noqa: Y015
+
+@_typing.final
+class DeleteCustomerResponse(_message.Message):
+    """DeleteCustomer's answer (Stripe's deleted customer: `{"id", "object": "customer",
+    "deleted": true}` on the REST edge).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    deleted: _builtins.bool
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCustomerResponse: _TypeAlias = DeleteCustomerResponse  # noqa: Y015
+
+@_typing.final
 class ListCustomersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -49,6 +49,11 @@ class CustomerServiceStub:
                 request_serializer=paycore_dot_v1_dot_customer__pb2.UpdateCustomerRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_customer__pb2.Customer.FromString,
                 _registered_method=True)
+        self.DeleteCustomer = channel.unary_unary(
+                '/paycore.v1.CustomerService/DeleteCustomer',
+                request_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.FromString,
+                _registered_method=True)
         self.ListCustomers = channel.unary_unary(
                 '/paycore.v1.CustomerService/ListCustomers',
                 request_serializer=paycore_dot_v1_dot_customer__pb2.ListCustomersRequest.SerializeToString,
@@ -98,6 +103,17 @@ class CustomerServiceServicer:
 
     def UpdateCustomer(self, request, context):
         """Changes only the fields present in the request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCustomer(self, request, context):
+        """Deletes the customer (Stripe's `Customer.delete`): its subscriptions that have not ended
+        are canceled at once (as CancelSubscription without a refund), its payment methods are
+        detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
+        List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
+        answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,6 +177,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.UpdateCustomer,
                     request_deserializer=paycore_dot_v1_dot_customer__pb2.UpdateCustomerRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_customer__pb2.Customer.SerializeToString,
+            ),
+            'DeleteCustomer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCustomer,
+                    request_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.SerializeToString,
             ),
             'ListCustomers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCustomers,
@@ -274,6 +295,33 @@ class CustomerService:
             '/paycore.v1.CustomerService/UpdateCustomer',
             paycore_dot_v1_dot_customer__pb2.UpdateCustomerRequest.SerializeToString,
             paycore_dot_v1_dot_customer__pb2.Customer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCustomer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CustomerService/DeleteCustomer',
+            paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.SerializeToString,
+            paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.FromString,
             options,
             channel_credentials,
             insecure,

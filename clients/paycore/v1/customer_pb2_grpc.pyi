@@ -35,6 +35,13 @@ class CustomerServiceStub:
     GetCustomer: _grpc.UnaryUnaryMultiCallable[_customer_pb2.GetCustomerRequest, _customer_pb2.Customer]
     UpdateCustomer: _grpc.UnaryUnaryMultiCallable[_customer_pb2.UpdateCustomerRequest, _customer_pb2.Customer]
     """Changes only the fields present in the request."""
+    DeleteCustomer: _grpc.UnaryUnaryMultiCallable[_customer_pb2.DeleteCustomerRequest, _customer_pb2.DeleteCustomerResponse]
+    """Deletes the customer (Stripe's `Customer.delete`): its subscriptions that have not ended
+    are canceled at once (as CancelSubscription without a refund), its payment methods are
+    detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
+    List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
+    answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
+    """
     ListCustomers: _grpc.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]
     CreatePaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.CreatePaymentMethodRequest, _customer_pb2.PaymentMethod]
     """Tokenizes a card: the only method a publishable key may call, so that card numbers go from
@@ -56,6 +63,13 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     GetCustomer: _aio.UnaryUnaryMultiCallable[_customer_pb2.GetCustomerRequest, _customer_pb2.Customer]  # type: ignore[assignment]
     UpdateCustomer: _aio.UnaryUnaryMultiCallable[_customer_pb2.UpdateCustomerRequest, _customer_pb2.Customer]  # type: ignore[assignment]
     """Changes only the fields present in the request."""
+    DeleteCustomer: _aio.UnaryUnaryMultiCallable[_customer_pb2.DeleteCustomerRequest, _customer_pb2.DeleteCustomerResponse]  # type: ignore[assignment]
+    """Deletes the customer (Stripe's `Customer.delete`): its subscriptions that have not ended
+    are canceled at once (as CancelSubscription without a refund), its payment methods are
+    detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
+    List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
+    answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
+    """
     ListCustomers: _aio.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]  # type: ignore[assignment]
     CreatePaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.CreatePaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     """Tokenizes a card: the only method a publishable key may call, so that card numbers go from
@@ -92,6 +106,19 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_customer_pb2.Customer, _abc.Awaitable[_customer_pb2.Customer]]:
         """Changes only the fields present in the request."""
+
+    @_abc_1.abstractmethod
+    def DeleteCustomer(
+        self,
+        request: _customer_pb2.DeleteCustomerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customer_pb2.DeleteCustomerResponse, _abc.Awaitable[_customer_pb2.DeleteCustomerResponse]]:
+        """Deletes the customer (Stripe's `Customer.delete`): its subscriptions that have not ended
+        are canceled at once (as CancelSubscription without a refund), its payment methods are
+        detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
+        List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
+        answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def ListCustomers(

@@ -129,6 +129,16 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.GetTestClockRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.TestClock.FromString,
                 _registered_method=True)
+        self.ListTestClocks = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListTestClocks',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListTestClocksRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListTestClocksResponse.FromString,
+                _registered_method=True)
+        self.DeleteTestClock = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteTestClock',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteTestClockRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteTestClockResponse.FromString,
+                _registered_method=True)
         self.AdvanceTestClock = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/AdvanceTestClock',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.AdvanceTestClockRequest.SerializeToString,
@@ -273,6 +283,24 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTestClocks(self, request, context):
+        """The merchant's test clocks that are not deleted, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTestClock(self, request, context):
+        """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
+        deletes it: its subscriptions canceled at once, its payment methods detached), each other
+        subscription on it that has not ended is canceled at once (no refund), and
+        `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
+        FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AdvanceTestClock(self, request, context):
         """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
         subscriptions as if that time had come. The clock is ADVANCING until they have, then READY.
@@ -391,6 +419,16 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.GetTestClock,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetTestClockRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.TestClock.SerializeToString,
+            ),
+            'ListTestClocks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTestClocks,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListTestClocksRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListTestClocksResponse.SerializeToString,
+            ),
+            'DeleteTestClock': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTestClock,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteTestClockRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteTestClockResponse.SerializeToString,
             ),
             'AdvanceTestClock': grpc.unary_unary_rpc_method_handler(
                     servicer.AdvanceTestClock,
@@ -921,6 +959,60 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/GetTestClock',
             paycore_dot_v1_dot_subscription__pb2.GetTestClockRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.TestClock.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTestClocks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListTestClocks',
+            paycore_dot_v1_dot_subscription__pb2.ListTestClocksRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListTestClocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTestClock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteTestClock',
+            paycore_dot_v1_dot_subscription__pb2.DeleteTestClockRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteTestClockResponse.FromString,
             options,
             channel_credentials,
             insecure,

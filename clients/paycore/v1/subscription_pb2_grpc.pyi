@@ -65,6 +65,15 @@ class SubscriptionServiceStub:
     GetInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]
     CreateTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]
     GetTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetTestClockRequest, _subscription_pb2.TestClock]
+    ListTestClocks: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListTestClocksRequest, _subscription_pb2.ListTestClocksResponse]
+    """The merchant's test clocks that are not deleted, newest first."""
+    DeleteTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.DeleteTestClockRequest, _subscription_pb2.DeleteTestClockResponse]
+    """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
+    deletes it: its subscriptions canceled at once, its payment methods detached), each other
+    subscription on it that has not ended is canceled at once (no refund), and
+    `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
+    FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+    """
     AdvanceTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.AdvanceTestClockRequest, _subscription_pb2.TestClock]
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
     subscriptions as if that time had come. The clock is ADVANCING until they have, then READY.
@@ -108,6 +117,15 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     GetInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
     CreateTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     GetTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
+    ListTestClocks: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListTestClocksRequest, _subscription_pb2.ListTestClocksResponse]  # type: ignore[assignment]
+    """The merchant's test clocks that are not deleted, newest first."""
+    DeleteTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.DeleteTestClockRequest, _subscription_pb2.DeleteTestClockResponse]  # type: ignore[assignment]
+    """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
+    deletes it: its subscriptions canceled at once, its payment methods detached), each other
+    subscription on it that has not ended is canceled at once (no refund), and
+    `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
+    FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+    """
     AdvanceTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.AdvanceTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
     subscriptions as if that time had come. The clock is ADVANCING until they have, then READY.
@@ -262,6 +280,27 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _subscription_pb2.GetTestClockRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.TestClock, _abc.Awaitable[_subscription_pb2.TestClock]]: ...
+
+    @_abc_1.abstractmethod
+    def ListTestClocks(
+        self,
+        request: _subscription_pb2.ListTestClocksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListTestClocksResponse, _abc.Awaitable[_subscription_pb2.ListTestClocksResponse]]:
+        """The merchant's test clocks that are not deleted, newest first."""
+
+    @_abc_1.abstractmethod
+    def DeleteTestClock(
+        self,
+        request: _subscription_pb2.DeleteTestClockRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.DeleteTestClockResponse, _abc.Awaitable[_subscription_pb2.DeleteTestClockResponse]]:
+        """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
+        deletes it: its subscriptions canceled at once, its payment methods detached), each other
+        subscription on it that has not ended is canceled at once (no refund), and
+        `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
+        FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def AdvanceTestClock(

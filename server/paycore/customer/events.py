@@ -13,6 +13,7 @@ from paycore.events import Recorder
 
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_UPDATED = "customer.updated"
+CUSTOMER_DELETED = "customer.deleted"
 PAYMENT_METHOD_ATTACHED = "payment_method.attached"
 PAYMENT_METHOD_DETACHED = "payment_method.detached"
 

@@ -22,7 +22,7 @@ from paycore.customer.models import (
 )
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Kind, matching
+from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
 from sqlalchemy import Select, func, insert, select, update
@@ -32,8 +32,9 @@ CARD_TYPE = "card"
 
 
 def customers_query(merchant_id: str, email: str) -> Select[Any]:
-    """The merchant's customers (those with `email`, when given)."""
-    return matching(customers, merchant_id=merchant_id, email=email)
+    """The merchant's customers that are not deleted (those with `email`, when given)."""
+    query = CUSTOMERS.of(merchant_id)
+    return query.where(customers.c.email == email) if email else query
 
 
 def payment_methods_query(merchant_id: str, customer_id: str, card_only: bool) -> Select[Any]:
@@ -74,6 +75,27 @@ class CustomerRepository:
                 update(customers)
                 .where(merchant_row(customers, customer.merchant_id, customer.id))
                 .values(**_encode_changeable.mapping(customer))
+                .returning(customers)
+            )
+        ).one()
+        return customer_of(row)
+
+    async def on_clock(self, merchant_id: str, clock_id: str) -> list[str]:
+        """The ids of the customers (not deleted) on the test clock, oldest first."""
+        query = CUSTOMERS.of(merchant_id).where(customers.c.test_clock_id == clock_id)
+        rows = await self._connection.execute(
+            query.with_only_columns(customers.c.id).order_by(customers.c.created_at, customers.c.id)
+        )
+        return [row.id for row in rows.all()]
+
+    async def mark_deleted(self, merchant_id: str, customer_id: str) -> Customer:
+        """Marks the customer (read FOR UPDATE in this transaction) deleted: from now on no
+        read of customers finds it."""
+        row = (
+            await self._connection.execute(
+                update(customers)
+                .where(merchant_row(customers, merchant_id, customer_id))
+                .values(deleted_at=func.now(), default_payment_method_id=None)
                 .returning(customers)
             )
         ).one()
@@ -154,6 +176,16 @@ class PaymentMethodRepository:
             return None
         return payment_method_of(record), bytes(record["number_sealed"])
 
+    async def attached_to(self, merchant_id: str, customer_id: str) -> list[PaymentMethod]:
+        """The payment methods attached to the customer, locked FOR UPDATE, oldest first."""
+        query = payment_methods_query(merchant_id, customer_id, card_only=False)
+        rows = (
+            await self._connection.execute(
+                query.order_by(payment_methods.c.created_at, payment_methods.c.id).with_for_update()
+            )
+        ).all()
+        return [payment_method_of(row) for row in rows]
+
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
     ) -> PaymentMethod:
@@ -228,7 +260,13 @@ payment_method_of = Decoder(
     },
 )
 # The read path's kinds (paycore.storage.reads); a payment method without its sealed number.
-CUSTOMERS = Kind("customer", customers, customer_of)
+CUSTOMERS = Kind(
+    "customer",
+    customers,
+    customer_of,
+    selected=select(customers).where(customers.c.deleted_at.is_(None)),
+)
+"""A deleted customer is found by nothing: reads, changes, and whatever names it."""
 PAYMENT_METHODS = Kind(
     "payment_method", payment_methods, payment_method_of, selected=select(*_PUBLIC_COLUMNS)
 )

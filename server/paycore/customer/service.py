@@ -12,7 +12,7 @@ something changed: attaching a payment method the customer already has records n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from paycore.account.repository import MerchantRepository
 from paycore.customer.cards import check_card
 from paycore.customer.events import (
     CUSTOMER_CREATED,
+    CUSTOMER_DELETED,
     CUSTOMER_UPDATED,
     PAYMENT_METHOD_ATTACHED,
     PAYMENT_METHOD_DETACHED,
@@ -68,6 +69,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+EndSubscriptions = Callable[[AsyncConnection, str, str], Awaitable[object]]
+"""Ends at once, in the open transaction, every subscription of (merchant id, customer id) that
+has not ended (the composition root passes paycore.subscription's, which depends on this
+package and not the other way)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerService:
     _shards: Shards
@@ -78,6 +85,8 @@ class CustomerService:
     _wallets: WalletCryptograms | None = None
     """Where wallet tokens' cryptograms wait for their charge (none: a wallet card is charged
     without its cryptogram, which the PSP accepts only for a token it authenticated before)."""
+    _end_subscriptions: EndSubscriptions | None = None
+    """DeleteCustomer's first step (none: a customer's subscriptions are left as they are)."""
     _clock: Callable[[], datetime] = utc_now
 
     # --- customers ---------------------------------------------------------------------------
@@ -172,6 +181,27 @@ class CustomerService:
         if updated != customer:  # an update that changes nothing is no event (as at Stripe)
             await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
         return saved
+
+    async def delete_customer(
+        self, connection: AsyncConnection, merchant_id: str, customer_id: str
+    ) -> Customer:
+        """As Stripe's: the customer's subscriptions end now (their events first), its payment
+        methods are detached, then it is marked deleted (`customer.deleted`, the customer as
+        it was). NOT_FOUND once deleted."""
+        customer = await CustomerRepository(connection).get(
+            merchant_id, customer_id, for_update=True
+        )
+        if customer is None:
+            raise not_found("customer", customer_id)
+        if self._end_subscriptions is not None:
+            await self._end_subscriptions(connection, merchant_id, customer_id)
+        methods = PaymentMethodRepository(connection)
+        for method in await methods.attached_to(merchant_id, customer_id):
+            detached = await methods.set_customer(merchant_id, method.id, None)
+            await self._events.payment_method.record(connection, PAYMENT_METHOD_DETACHED, detached)
+        deleted = await CustomerRepository(connection).mark_deleted(merchant_id, customer_id)
+        await self._events.customer.record(connection, CUSTOMER_DELETED, deleted)
+        return deleted
 
     async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
         query = customers_query(merchant_id, email)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from google.protobuf.message import Message
-from paycore.edge.errors import invalid_request
+from paycore.edge.errors import EdgeError, invalid_request
 from paycore.edge.routes import HttpRoute
 from paycore.ids import Prefix
 from paycore.stripe_json import object_name, stripe_json
@@ -26,6 +26,7 @@ from paycore.transcoding import to_message
 EXPAND_KEY = re.compile(r"^expand(\[[0-9]*\])?$")
 EXPAND_PATHS_MAX = 10
 EXPAND_DEPTH_MAX = 4  # Stripe's limit
+NOT_FOUND = 404
 Fetch = Callable[[HttpRoute, Message], Awaitable[Message]]
 
 
@@ -61,9 +62,20 @@ def expand_paths(values: Iterable[Any]) -> list[str]:
     return paths
 
 
+def deleted_templates(routes: Iterable[HttpRoute]) -> frozenset[str]:
+    """The templates of objects that can be deleted: a DELETE route answering `deleted`."""
+    return frozenset(
+        route.template
+        for route in routes
+        if route.http_method == "DELETE" and "deleted" in route.output.fields_by_name
+    )
+
+
 class Expander:
     def __init__(self, routes: Iterable[HttpRoute]) -> None:
+        routes = list(routes)
         self._routes = by_prefix(routes)
+        self._deletable = deleted_templates(routes)
 
     async def expand(self, rendered: dict[str, Any], paths: list[str], fetch: Fetch) -> None:
         """Replaces, in place, the id at each path with its object, read by `fetch` (with the
@@ -101,7 +113,14 @@ class Expander:
         if route is None:
             return None
         request = to_message(route.input, {"id": object_id})
-        return stripe_json(await fetch(route, request))
+        try:
+            return stripe_json(await fetch(route, request))
+        except EdgeError as error:
+            # An object that names one deleted since (a payment intent its customer): Stripe's
+            # deleted stub, as its expand answers.
+            if error.status != NOT_FOUND or route.template not in self._deletable:
+                raise
+            return {"id": object_id, "object": object_name(route.output), "deleted": True}
 
 
 def _is_id_list(value: Any) -> bool:

@@ -44,10 +44,10 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "payment_order.executing",
         "payment_order.succeeded",
         "payment_order.failed",
-        # Customers and their payment methods. No customer.deleted: paycore does not delete
-        # customers.
+        # Customers and their payment methods.
         "customer.created",
         "customer.updated",
+        "customer.deleted",
         "payment_method.attached",
         "payment_method.detached",
         # Hosted payment pages (cs_): Stripe's Checkout Session events.
@@ -75,6 +75,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.marked_uncollectible",
         "invoiceitem.created",
         "test_helpers.test_clock.ready",
+        "test_helpers.test_clock.deleted",
         # Fraud reviews.
         "review.opened",
         "review.closed",

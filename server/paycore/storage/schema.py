@@ -457,6 +457,9 @@ customers = _owned(
     *_metadata_and_created_at(),
     # The test clock its subscriptions are billed on (migration 0026), null for none.
     Column("test_clock_id", Text),
+    # When DeleteCustomer deleted it (migration 0028), null while it is not: reads leave a
+    # deleted customer out.
+    Column("deleted_at", DateTime(timezone=True)),
     # ListCustomers' email filter, newest first.
     Index("customers_email_idx", "merchant_id", "email", "id"),
 )
@@ -512,6 +515,8 @@ test_clocks = _owned(
     # "ready" | "advancing" | "internal_failure"
     Column("status", Text, nullable=False),
     *_metadata_and_created_at(),
+    # When DeleteTestClock deleted it (migration 0029), null while it is not.
+    Column("deleted_at", DateTime(timezone=True)),
 )
 
 # Subscriptions and invoices (issue 7). Times the billing clock compares (periods, trials,

@@ -280,6 +280,41 @@ async def cancel(
     if prorate_refund:
         unit = collection.rules.rule(subscription.currency).charge_multiple
         await _refund_unused(connection, collection.charges, subscription, now, unit)
+    return await _end_now(connection, collection, subscription, now)
+
+
+async def end_customer_subscriptions(
+    collection: Collection, connection: AsyncConnection, merchant_id: str, customer_id: str
+) -> None:
+    """DeleteCustomer's: each of the customer's subscriptions that has not ended is canceled
+    now, as `cancel` does without a refund (Stripe's customer deletion)."""
+    found = await SubscriptionRepository(connection).not_ended(merchant_id, customer_id=customer_id)
+    await _end_each(connection, collection, merchant_id, found)
+
+
+async def end_clock_subscriptions(
+    collection: Collection, connection: AsyncConnection, merchant_id: str, clock_id: str
+) -> None:
+    """DeleteTestClock's: as `end_customer_subscriptions`, for the subscriptions on the clock."""
+    found = await SubscriptionRepository(connection).not_ended(merchant_id, clock_id=clock_id)
+    await _end_each(connection, collection, merchant_id, found)
+
+
+async def _end_each(
+    connection: AsyncConnection,
+    collection: Collection,
+    merchant_id: str,
+    subscription_ids: list[str],
+) -> None:
+    for subscription_id in subscription_ids:
+        subscription = await locked(connection, merchant_id, subscription_id)
+        now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+        await _end_now(connection, collection, subscription, now)
+
+
+async def _end_now(
+    connection: AsyncConnection, collection: Collection, subscription: Subscription, now: int
+) -> Subscription:
     # Ended now: no period end is left to cancel at (Stripe reads it false after this too).
     ended = replace(
         subscription,
@@ -289,11 +324,11 @@ async def cancel(
         ended_at=now,
     )
     repository = InvoiceRepository(connection)
-    await repository.drop_pending(merchant_id, subscription.id)
+    await repository.drop_pending(subscription.merchant_id, subscription.id)
     # An intent left for the customer (default_incomplete) can no longer pay: a canceled
     # subscription takes no first payment. One confirmed already pays its invoice (billing).
     for invoice in await repository.of_subscription(
-        merchant_id, subscription.id, (InvoiceStatus.OPEN,)
+        subscription.merchant_id, subscription.id, (InvoiceStatus.OPEN,)
     ):
         await collection.withdraw_from_customer(connection, invoice, VOID_INVOICE)
     return await lifecycle.save(connection, collection.events, subscription, ended)

@@ -41,7 +41,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 async def start_subscription(
     connection: AsyncConnection, collection: Collection, merchant_id: str, new: NewSubscription
 ) -> Subscription:
-    customer = await CustomerRepository(connection).get(merchant_id, new.customer_id)
+    # Locked: a DeleteCustomer in progress (which ends the customer's subscriptions) finishes
+    # first, and the customer is then not found, rather than left with a live subscription.
+    customer = await CustomerRepository(connection).get(
+        merchant_id, new.customer_id, for_update=True
+    )
     if customer is None:
         raise not_found("customer", new.customer_id, "customer")
     new = _on_the_customers_clock(new, customer.test_clock_id)

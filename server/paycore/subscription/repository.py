@@ -22,7 +22,7 @@ from paycore.subscription.models import (
     TestClock,
     TestClockStatus,
 )
-from sqlalchemy import Row, Select, Table, insert, update
+from sqlalchemy import Row, Select, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
@@ -93,6 +93,26 @@ class TestClockRepository:
     async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
         return await TEST_CLOCKS.fetch(self._connection, merchant_id, clock_id, lock=lock)
 
+    async def frozen_time(self, merchant_id: str, clock_id: str) -> int | None:
+        """The clock's time, deleted or not (a canceled subscription stays on its clock)."""
+        found = await self._connection.scalar(
+            select(test_clocks.c.frozen_time).where(
+                test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id
+            )
+        )
+        return None if found is None else epoch_seconds(found)
+
+    async def mark_deleted(self, merchant_id: str, clock_id: str) -> TestClock:
+        row = (
+            await self._connection.execute(
+                update(test_clocks)
+                .where(test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id)
+                .values(deleted_at=func.now())
+                .returning(test_clocks)
+            )
+        ).one()
+        return decode_test_clock(row)
+
     async def set(
         self, merchant_id: str, clock_id: str, status: TestClockStatus, frozen_time: int
     ) -> TestClock:
@@ -135,4 +155,10 @@ decode_test_clock: Decoder[TestClock] = Decoder(
 # The read path's kinds (paycore.storage.reads).
 PRODUCTS = Kind("product", products, decode_product)
 PRICES = Kind("price", prices, decode_price)
-TEST_CLOCKS = Kind("test_clock", test_clocks, decode_test_clock)
+TEST_CLOCKS = Kind(
+    "test_clock",
+    test_clocks,
+    decode_test_clock,
+    selected=select(test_clocks).where(test_clocks.c.deleted_at.is_(None)),
+)
+"""A deleted clock is found by nothing but `TestClockRepository.frozen_time`."""

@@ -106,6 +106,9 @@ class SubscriptionService:
     async def get_test_clock(self, merchant_id: str, clock_id: str) -> TestClock:
         return await self._reads.one(merchant_id, TEST_CLOCKS, clock_id)
 
+    async def list_test_clocks(self, merchant_id: str, cursor: Cursor) -> Page[TestClock]:
+        return await self._reads.page(merchant_id, TEST_CLOCKS, cursor, TEST_CLOCKS.of(merchant_id))
+
 
 async def require_product(
     connection: AsyncConnection, merchant_id: str, product_id: str, param: str = "product"

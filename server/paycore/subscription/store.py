@@ -45,6 +45,23 @@ class SubscriptionRepository:
     ) -> Subscription | None:
         return await SUBSCRIPTIONS.fetch(self._connection, merchant_id, subscription_id, lock=lock)
 
+    async def not_ended(
+        self, merchant_id: str, *, customer_id: str = "", clock_id: str = ""
+    ) -> list[str]:
+        """The ids of the subscriptions of the customer, or on the clock, that have not ended,
+        oldest first."""
+        t = subscriptions
+        ended = [status.value for status in SubscriptionStatus if status.ended]
+        query = matching(
+            t, merchant_id=merchant_id, customer_id=customer_id, test_clock_id=clock_id
+        )
+        rows = await self._connection.execute(
+            query.with_only_columns(t.c.id)
+            .where(t.c.status.not_in(ended))
+            .order_by(t.c.created, t.c.id)
+        )
+        return [row.id for row in rows.all()]
+
     async def items(self, merchant_id: str, subscription_id: str) -> tuple[SubscriptionItem, ...]:
         t = subscription_items
         rows = await self._connection.execute(

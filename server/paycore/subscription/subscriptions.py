@@ -18,6 +18,7 @@ from paycore.storage.reads import Cursor, Page, Reads
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
+from paycore.subscription.clock_deletion import DeleteCustomer, delete_test_clock
 from paycore.subscription.collection import (
     PAID_OTHERWISE,
     VOID_INVOICE,
@@ -62,11 +63,18 @@ PAYABLE = frozenset({InvoiceStatus.DRAFT, InvoiceStatus.OPEN, InvoiceStatus.UNCO
 
 class Subscriptions:
     def __init__(
-        self, shards: Shards, collection: Collection, lease: timedelta, cards: PayerCards
+        self,
+        shards: Shards,
+        collection: Collection,
+        lease: timedelta,
+        cards: PayerCards,
+        delete_customer: DeleteCustomer,
     ) -> None:
         """`cards`: where a test payment method's name (`pm_card_visa`) becomes a payment
-        method of its card, as for a payment intent (paycore.payment.payer)."""
+        method of its card, as for a payment intent (paycore.payment.payer);
+        `delete_customer`: DeleteCustomer's, for the customers of a deleted test clock."""
         self._shards = shards
+        self._delete_customer = delete_customer
         self._cards = cards
         self._reads = Reads(shards)
         self.collection = collection
@@ -379,6 +387,14 @@ class Subscriptions:
         if frozen_time > clock.frozen_time + ADVANCE_MAX_SECONDS:
             raise invalid("frozen_time", "must be at most two years after the clock's time")
         return await clocks.set(merchant_id, clock_id, TestClockStatus.ADVANCING, frozen_time)
+
+    async def delete_clock(
+        self, connection: AsyncConnection, merchant_id: str, clock_id: str
+    ) -> TestClock:
+        """paycore.subscription.clock_deletion."""
+        return await delete_test_clock(
+            connection, self.collection, self._delete_customer, merchant_id, clock_id
+        )
 
     async def get_settings(self, merchant_id: str) -> BillingSettings:
         async with self._shards.read(merchant_id) as connection:

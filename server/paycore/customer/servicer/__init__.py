@@ -12,7 +12,11 @@ from grpc import aio
 from paycore import validation
 from paycore.customer.service import CustomerService
 from paycore.customer.servicer import requests
-from paycore.customer.servicer.messages import customer_message, payment_method_message
+from paycore.customer.servicer.messages import (
+    customer_message,
+    deleted_customer_message,
+    payment_method_message,
+)
 from paycore.ids import Prefix
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.mutations import Mutations
@@ -62,6 +66,10 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             customer_id,
             changes,
         )
+
+    DeleteCustomer = rpcs.change_by_id(
+        Prefix.CUSTOMER, deleted_customer_message, lambda s: s._service.delete_customer
+    )
 
     async def ListCustomers(
         self, request: customer_pb2.ListCustomersRequest, context: Context

@@ -20,6 +20,11 @@ def customer_message(customer: Customer) -> customer_pb2.Customer:
     )
 
 
+@converts(customer_pb2.DeleteCustomerResponse)
+def deleted_customer_message(customer: Customer) -> customer_pb2.DeleteCustomerResponse:
+    return customer_pb2.DeleteCustomerResponse(id=customer.id, deleted=True)
+
+
 @converts(customer_pb2.PaymentMethod)
 def payment_method_message(method: PaymentMethod) -> customer_pb2.PaymentMethod:
     return message_of(

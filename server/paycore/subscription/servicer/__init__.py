@@ -28,6 +28,7 @@ from paycore.runtime.servicing import (
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
     clock_message,
+    deleted_clock_message,
     invoice_message,
     item_message,
     price_message,
@@ -122,6 +123,17 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     )
 
     GetTestClock = rpcs.get(Prefix.TEST_CLOCK, lambda s: s._service.get_test_clock, clock_message)
+
+    ListTestClocks = rpcs.list(
+        Prefix.TEST_CLOCK,
+        subscription_pb2.ListTestClocksResponse,
+        lambda s: s._service.list_test_clocks,
+        clock_message,
+    )
+
+    DeleteTestClock = rpcs.change_by_id(
+        Prefix.TEST_CLOCK, deleted_clock_message, lambda s: s._billing.delete_clock
+    )
 
     # --- subscriptions -----------------------------------------------------------------------
 

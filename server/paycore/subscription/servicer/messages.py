@@ -22,6 +22,11 @@ settings_message = derived(BillingSettings, subscription_pb2.BillingSettings)
 item_message = derived(InvoiceItem, subscription_pb2.InvoiceItem)
 
 
+@converts(subscription_pb2.DeleteTestClockResponse)
+def deleted_clock_message(clock: TestClock) -> subscription_pb2.DeleteTestClockResponse:
+    return subscription_pb2.DeleteTestClockResponse(id=clock.id, deleted=True)
+
+
 @converts(subscription_pb2.Price)
 def price_message(price: Price) -> subscription_pb2.Price:
     one_time = price.recurring is None
