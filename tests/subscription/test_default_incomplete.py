@@ -11,9 +11,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 import grpc
+import pytest
 from paycore.client import Paycore, connect, idempotency_key
 from paycore.tools.psp import cards
-from paycore.v1 import payment_pb2, subscription_pb2
+from paycore.v1 import customer_pb2, payment_pb2, subscription_pb2
 
 from tests.customer.support import failure, new_customer
 from tests.helpers import PspSimulator
@@ -285,15 +286,23 @@ async def test_error_if_incomplete_refuses_a_declined_create_and_leaves_nothing_
     assert paid.status == S.SUBSCRIPTION_STATUS_ACTIVE
 
 
-async def test_canceling_it_withdraws_the_customers_intent(
-    payin: PayIn, shop: Shop, psp: PspSimulator
+@pytest.mark.parametrize("ending", ["cancel", "delete_customer", "delete_clock"])
+async def test_ending_it_withdraws_the_customers_intent(
+    payin: PayIn, shop: Shop, psp: PspSimulator, ending: str
 ) -> None:
+    """CancelSubscription, DeleteCustomer and DeleteTestClock each end the subscription now:
+    the intent left for the customer can no longer pay it."""
     billing = await open_billing(payin, shop, psp, START)
     price = await billing.price(PRICE)
     customer = (await new_customer(shop.client)).id
     created = await _quickstart(billing, price, customer)
     invoice = await billing.invoice(created.latest_invoice)
-    await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id))
+    if ending == "cancel":
+        await billing.api.CancelSubscription(S.CancelSubscriptionRequest(id=created.id))
+    elif ending == "delete_customer":
+        await shop.client.customers.DeleteCustomer(customer_pb2.DeleteCustomerRequest(id=customer))
+    else:
+        await billing.api.DeleteTestClock(S.DeleteTestClockRequest(id=billing.clock_id))
     intent = await _intent(shop, invoice.payment_intent)
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_CANCELED
     async with connect(payin.target, shop.merchant.publishable_key) as browser:
