@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from paycore.customer.repository import CustomerRepository
-from paycore.errors import ApiError, Reason, not_found
+from paycore.subscription import lifecycle
 from paycore.subscription.changes import end_clock_subscriptions
 from paycore.subscription.collection import Collection
 from paycore.subscription.events import TEST_CLOCK_DELETED
-from paycore.subscription.models import TestClock, TestClockStatus
+from paycore.subscription.models import TestClock
 from paycore.subscription.repository import TestClockRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,15 +29,10 @@ async def delete_test_clock(
 ) -> TestClock:
     """NOT_FOUND for a clock the merchant does not have (or deleted already);
     FAILED_PRECONDITION (TEST_CLOCK_ADVANCING) while the billing job is still moving it."""
-    clocks = TestClockRepository(connection)
-    clock = await clocks.get(merchant_id, clock_id, lock=True)
-    if clock is None:
-        raise not_found("test_clock", clock_id)
-    if clock.status is TestClockStatus.ADVANCING:
-        raise ApiError(Reason.TEST_CLOCK_ADVANCING, param="id", id=clock_id)
+    await lifecycle.resting_clock(connection, merchant_id, clock_id)
     for customer_id in await CustomerRepository(connection).on_clock(merchant_id, clock_id):
         await delete_customer(connection, merchant_id, customer_id)
     await end_clock_subscriptions(collection, connection, merchant_id, clock_id)
-    deleted = await clocks.mark_deleted(merchant_id, clock_id)
+    deleted = await TestClockRepository(connection).mark_deleted(merchant_id, clock_id)
     await collection.events.test_clock.record(connection, TEST_CLOCK_DELETED, deleted)
     return deleted

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from paycore.errors import ApiError, Reason, not_found
 from paycore.invariants import violated
 from paycore.payment.off_session import OffSessionCharges
 from paycore.subscription.events import (
@@ -15,7 +16,14 @@ from paycore.subscription.events import (
     SubscriptionEvents,
 )
 from paycore.subscription.invoice_store import InvoiceRepository
-from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
+from paycore.subscription.models import (
+    Invoice,
+    InvoiceStatus,
+    Subscription,
+    SubscriptionStatus,
+    TestClock,
+    TestClockStatus,
+)
 from paycore.subscription.repository import TestClockRepository
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +48,18 @@ async def clock_now(connection: AsyncConnection, merchant_id: str, clock_id: str
     if frozen_time is None:
         violated(f"test clock {clock_id} vanished")  # a clock's row stays when it is deleted
     return frozen_time
+
+
+async def resting_clock(connection: AsyncConnection, merchant_id: str, clock_id: str) -> TestClock:
+    """The merchant's test clock, locked for this transaction, while the billing job is not
+    moving it: NOT_FOUND for a clock the merchant does not have (or deleted), FAILED_PRECONDITION
+    (TEST_CLOCK_ADVANCING) while it advances. Advancing and deleting a clock start here."""
+    clock = await TestClockRepository(connection).get(merchant_id, clock_id, lock=True)
+    if clock is None:
+        raise not_found("test_clock", clock_id)
+    if clock.status is TestClockStatus.ADVANCING:
+        raise ApiError(Reason.TEST_CLOCK_ADVANCING, param="id", id=clock_id)
+    return clock
 
 
 async def next_action(connection: AsyncConnection, subscription: Subscription) -> int | None:

@@ -376,17 +376,14 @@ class Subscriptions:
     ) -> TestClock:
         """ADVANCING at `frozen_time`; the billing job catches its subscriptions up and then
         makes it READY."""
-        clocks = TestClockRepository(connection)
-        clock = await clocks.get(merchant_id, clock_id, lock=True)
-        if clock is None:
-            raise not_found("test_clock", clock_id)
-        if clock.status is TestClockStatus.ADVANCING:
-            raise ApiError(Reason.TEST_CLOCK_ADVANCING, param="id", id=clock_id)
+        clock = await lifecycle.resting_clock(connection, merchant_id, clock_id)
         if frozen_time <= clock.frozen_time:
             raise invalid("frozen_time", f"must be later than the clock's {clock.frozen_time}")
         if frozen_time > clock.frozen_time + ADVANCE_MAX_SECONDS:
             raise invalid("frozen_time", "must be at most two years after the clock's time")
-        return await clocks.set(merchant_id, clock_id, TestClockStatus.ADVANCING, frozen_time)
+        return await TestClockRepository(connection).set(
+            merchant_id, clock_id, TestClockStatus.ADVANCING, frozen_time
+        )
 
     async def delete_clock(
         self, connection: AsyncConnection, merchant_id: str, clock_id: str
