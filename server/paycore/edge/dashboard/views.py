@@ -209,7 +209,7 @@ class Dashboard:
     async def listing(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         listing = LISTINGS_BY_SLUG.get(request.match_info["slug"])
         if listing is None or (listing.operator and not session.operator):
-            return self._page("error.html", session, status=404, message="No such page.")
+            return self._no_such_page(session)
         if not listing.operator and session.operator and not session.merchant_id:
             hint = "Sign in with a merchant id to see a merchant's pages."
             return self._page("error.html", session, status=400, message=hint)
@@ -394,11 +394,12 @@ class Dashboard:
                 ("idempotency-key", f"dashboard-refund-{key}"),
             )
         except aio.AioRpcError as error:
-            if error.code() is StatusCode.UNAUTHENTICATED:
-                raise
-            refused = from_rpc_error(error, request.path).message
             return await self._payment_page(
-                request, session, error=refused, status=400, amount_typed=typed[:40]
+                request,
+                session,
+                error=_refusal(error, request),
+                status=400,
+                amount_typed=typed[:40],
             )
         raise web.HTTPSeeOther(f"/dashboard/payments/{intent_id}?refunded={created.id}")
 
@@ -504,7 +505,7 @@ class Dashboard:
         self, request: web.Request, session: SignedIn, *, error: str, status: int
     ) -> web.StreamResponse:
         if not session.operator:
-            return self._page("error.html", session, status=404, message="No such page.")
+            return self._no_such_page(session)
         review = await ask(
             self._stubs.fraud.GetReview,
             fraud_pb2.GetReviewRequest(id=request.match_info["id"]),
@@ -523,7 +524,7 @@ class Dashboard:
     async def close_review(self, request: web.Request, session: SignedIn) -> web.StreamResponse:
         """Approve (the payment is charged) or reject (canceled) a review, with a note."""
         if not session.operator:
-            return self._page("error.html", session, status=404, message="No such page.")
+            return self._no_such_page(session)
         review_id = request.match_info["id"]
         form = await request.post()
         decision = str(form.get("decision", ""))
@@ -546,14 +547,15 @@ class Dashboard:
                 ("idempotency-key", f"dashboard-review-{decision}-{key}"),
             )
         except aio.AioRpcError as error:
-            if error.code() is StatusCode.UNAUTHENTICATED:
-                raise
-            refused = from_rpc_error(error, request.path).message
+            refused = _refusal(error, request)
             return await self._review_page(request, session, error=refused, status=400)
         status = stripe_json(closed)["status"]
         raise web.HTTPSeeOther(f"/dashboard/reviews/{review_id}?closed={status}")
 
     # -- rendering ------------------------------------------------------------------------------
+
+    def _no_such_page(self, session: SignedIn) -> web.Response:
+        return self._page("error.html", session, status=404, message="No such page.")
 
     def _page(
         self, template: str, session: SignedIn | None, status: int = 200, **context: Any
@@ -599,6 +601,14 @@ def _next_page(request: web.Request, rows: list[dict[str, Any]]) -> str:
     query = {name: value for name, value in request.query.items() if name != "starting_after"}
     query["starting_after"] = rows[-1]["id"]
     return f"{request.path}?{urlencode(query)}"
+
+
+def _refusal(error: aio.AioRpcError, request: web.Request) -> str:
+    """What a form's refused call tells the user on the form's page. A sign-in that has lapsed
+    (UNAUTHENTICATED) is raised on: `signed_in` sends the browser to sign in again."""
+    if error.code() is StatusCode.UNAUTHENTICATED:
+        raise error
+    return from_rpc_error(error, request.path).message
 
 
 def _minor_units(text: str, currency: str) -> int:
