@@ -23,6 +23,7 @@ from paycore.payout.models import (
     Presentment,
     Schedule,
 )
+from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
@@ -413,10 +414,8 @@ class BankAccountRepository:
         """Until the transaction ends, the one create of the holder's bank accounts in
         `currency`: the next waits, then sees this one's row (the duplicate check, the
         default's change)."""
-        driver = await driver_of(self._connection)
-        await driver.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            f"bank_accounts:{merchant_id}:{account}:{currency}",
+        await lock_until_commit(
+            self._connection, f"bank_accounts:{merchant_id}:{account}:{currency}"
         )
 
     async def usable_with_fingerprint(

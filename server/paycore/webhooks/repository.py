@@ -14,6 +14,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder
@@ -69,9 +70,7 @@ class EndpointRepository:
 
     async def lock_merchant(self, merchant_id: str) -> None:
         """Serializes the merchant's endpoint creations (the count limit) until commit."""
-        await self._connection.execute(
-            select(func.pg_advisory_xact_lock(func.hashtextextended("we:" + merchant_id, 0)))
-        )
+        await lock_until_commit(self._connection, f"we:{merchant_id}")
 
     async def count(self, merchant_id: str) -> int:
         counted = await self._connection.scalar(
