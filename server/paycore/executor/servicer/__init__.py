@@ -64,7 +64,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
             payment_intent_id=wanted.payment_intent_id,
         )
         if not any_of_payment.data:
-            return not_found(wanted.object_name, wanted.payment_id, param=wanted.param)
+            return not_found(wanted.param, wanted.payment_id, param=wanted.param)
         return not_found("execution", wanted.description, param="operation")
 
     async def GetExecution(

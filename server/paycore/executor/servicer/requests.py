@@ -39,11 +39,8 @@ class ExecutedPayment:
 
     @property
     def param(self) -> str:
+        """The field naming the payment, which is also its object's name."""
         return "payment_order" if self.payment_order_id else "payment_intent"
-
-    @property
-    def object_name(self) -> str:
-        return self.param
 
     @property
     def payment_id(self) -> str:
