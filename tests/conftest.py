@@ -215,10 +215,13 @@ async def admin_client_for(
 # (leases, backoff, breaker) so that retries, recoveries and the breaker happen within a test.
 
 
-@pytest_asyncio.fixture
-async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
+@contextlib.asynccontextmanager
+async def serving_payin(
+    migrated: Settings, psp: PspSimulator, **overrides: object
+) -> AsyncIterator[PayIn]:
+    """The `payin` fixture's platform, with `overrides` of its settings."""
     settings = migrated.with_overrides(
-        psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS
+        psp_url=psp.url, rate_limits_per_second=NO_LIMITS, **PAYIN_TIMINGS, **overrides
     )
     registry = CollectorRegistry()
     platform = build_platform(settings, registry)
@@ -228,6 +231,27 @@ async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
         yield PayIn(platform, server, admin, settings.admin_token, registry)
     finally:
         await admin.close()
+        await server.stop(1)
+        await platform.close()
+
+
+@pytest_asyncio.fixture
+async def payin(migrated: Settings, psp: PspSimulator) -> AsyncIterator[PayIn]:
+    async with serving_payin(migrated, psp) as serving:
+        yield serving
+
+
+@pytest_asyncio.fixture
+async def two_ports(migrated: Settings) -> AsyncIterator[tuple[str, str]]:
+    """A server whose internal services listen only on their own port
+    (PAYCORE_INTERNAL_GRPC_ADDR): (public, internal) addresses."""
+    settings = migrated.with_overrides(internal_grpc_addr="127.0.0.1:0")
+    platform = build_platform(settings, CollectorRegistry())
+    server = await start_server(platform, "127.0.0.1:0")
+    assert server.internal is not None
+    try:
+        yield f"127.0.0.1:{server.port}", f"127.0.0.1:{server.internal.port}"
+    finally:
         await server.stop(1)
         await platform.close()
 

@@ -4,31 +4,12 @@ as `paycore dev` and `paycore edge` set it up, instead of answering 501 "not imp
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
 from aiohttp import ClientSession
-from paycore.app import build_platform, start_server
 from paycore.config import Settings
 from paycore.edge import start_edge
-from prometheus_client import CollectorRegistry
 
 from tests.edge.helpers import call
 from tests.helpers import MerchantFixture
-
-
-@pytest_asyncio.fixture
-async def two_ports(migrated: Settings) -> AsyncIterator[tuple[str, str]]:
-    """A server whose internal services listen only on their own port: (public, internal)."""
-    settings = migrated.with_overrides(internal_grpc_addr="127.0.0.1:0")
-    platform = build_platform(settings, CollectorRegistry())
-    server = await start_server(platform, "127.0.0.1:0")
-    assert server.internal is not None
-    try:
-        yield f"127.0.0.1:{server.port}", f"127.0.0.1:{server.internal.port}"
-    finally:
-        await server.stop(1)
-        await platform.close()
 
 
 async def test_operator_routes_of_internal_services_reach_the_internal_port(

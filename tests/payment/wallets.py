@@ -7,18 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-from paycore.app import build_platform, start_server
-from paycore.client import connect
 from paycore.config import Settings
 from paycore.v1 import customer_pb2
-from prometheus_client import CollectorRegistry
 
+from tests.conftest import serving_payin
 from tests.helpers import PspSimulator
-from tests.payment.shop import NO_LIMITS, PAYIN_TIMINGS, PayIn, Shop
+from tests.payment.shop import PayIn, Shop
 
 Card = customer_pb2.CreatePaymentMethodRequest.Card
 WALLET_TYPES = {
@@ -65,27 +62,11 @@ async def wallet_card(
     return method
 
 
-@contextlib.asynccontextmanager
-async def payin_with_cryptogram_ttl(
+def payin_with_cryptogram_ttl(
     migrated: Settings, psp: PspSimulator, ttl_seconds: int
-) -> AsyncIterator[PayIn]:
+) -> contextlib.AbstractAsyncContextManager[PayIn]:
     """The `payin` fixture's platform, its wallet cryptograms held `ttl_seconds`."""
-    settings = migrated.with_overrides(
-        psp_url=psp.url,
-        rate_limits_per_second=NO_LIMITS,
-        wallet_cryptogram_ttl_seconds=ttl_seconds,
-        **PAYIN_TIMINGS,
-    )
-    registry = CollectorRegistry()
-    platform = build_platform(settings, registry)
-    server = await start_server(platform, "127.0.0.1:0")
-    admin = connect(f"127.0.0.1:{server.port}", settings.admin_token)
-    try:
-        yield PayIn(platform, server, admin, settings.admin_token, registry)
-    finally:
-        await admin.close()
-        await server.stop(1)
-        await platform.close()
+    return serving_payin(migrated, psp, wallet_cryptogram_ttl_seconds=ttl_seconds)
 
 
 async def wait_until_cryptogram_expired(payin: PayIn, payment_method_id: str) -> None:

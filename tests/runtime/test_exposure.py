@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
 import pytest
-import pytest_asyncio
 from grpc import aio
 from paycore import contracts
-from paycore.app import build_platform, start_server
 from paycore.client import connect
 from paycore.config import Settings
 from paycore.errors import ApiError, Reason
@@ -19,7 +16,6 @@ from paycore.runtime.context import CallContext, begin_call, current_call
 from paycore.runtime.interceptors.headers import HeaderInterceptor
 from paycore.runtime.interceptors.request_log import _CLIENT_REQUEST_ID
 from paycore.v1 import account_pb2, customer_pb2, executor_pb2, ledger_pb2
-from prometheus_client import CollectorRegistry
 
 from tests.helpers import MerchantFixture, reflected_services, rich_error
 
@@ -30,19 +26,6 @@ async def _failure(call: object) -> aio.AioRpcError:
     with pytest.raises(aio.AioRpcError) as raised:
         await call  # type: ignore[misc]
     return raised.value
-
-
-@pytest_asyncio.fixture
-async def two_ports(migrated: Settings) -> AsyncIterator[tuple[str, str]]:
-    settings = migrated.with_overrides(internal_grpc_addr="127.0.0.1:0")
-    platform = build_platform(settings, CollectorRegistry())
-    server = await start_server(platform, "127.0.0.1:0")
-    assert server.internal is not None
-    try:
-        yield f"127.0.0.1:{server.port}", f"127.0.0.1:{server.internal.port}"
-    finally:
-        await server.stop(1)
-        await platform.close()
 
 
 async def test_internal_services_live_on_the_internal_port(
