@@ -12,6 +12,9 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   (`card_declined`), where gRPC keeps its catalogue's UPPER_SNAKE reasons;
 - a secret shown once (`SHOWN_ONCE`: a merchant's keys, an API key's or a webhook endpoint's
   secret) is absent, not "", from the answers that do not issue it (a GET, a list, a replay);
+- a sub-object that is not there (an intent's `last_payment_error` before any failure) is null,
+  where proto3 JSON leaves an unset message out (`is_absent_object`: stripe-python raises
+  AttributeError reading a field the JSON lacks);
 - an id reference with nothing in it (a payment intent's `customer`, `payment_method`) is null,
   where proto3 has "" (`is_id_reference` says which fields are references), and so is a
   timestamp of NULL_WHEN_ZERO that has not happened (an open review's `closed`);
@@ -144,6 +147,25 @@ def is_id_reference(field: FieldDescriptor) -> bool:
     )
 
 
+@cache
+def is_absent_object(field: FieldDescriptor) -> bool:
+    """Whether `field` of an answer is a sub-object rendered null when unset, as Stripe renders
+    one (`last_payment_error: null`, `transfer_data: null`): a singular message field of an
+    answer's message (not of a request's), other than google.protobuf.Any."""
+    if field.type != FieldDescriptor.TYPE_MESSAGE or field.is_repeated:
+        return False
+    if message_of(field).full_name == ANY:
+        return False
+    outer: Descriptor | None = field.containing_type
+    if outer is None or not outer.full_name.startswith(_PACKAGE):
+        return False
+    while outer is not None:
+        if outer.name.endswith("Request"):
+            return False
+        outer = outer.containing_type
+    return True
+
+
 def stripe_json(message: Message, *, list_url: str = "") -> dict[str, Any]:
     """`message` as a Stripe client expects it. `list_url` is the path a list response was read
     from (its envelope's `url`); the edge passes the route's path."""
@@ -223,6 +245,14 @@ def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]
             )
         else:
             result[key] = _value(field, item)
+    return _with_absent_objects(descriptor, result)
+
+
+def _with_absent_objects(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:
+    """`result` with null for each sub-object proto3 JSON left out (`is_absent_object`)."""
+    for field in descriptor.fields:
+        if field.name not in result and is_absent_object(field):
+            result[field.name] = None
     return result
 
 

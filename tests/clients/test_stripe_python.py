@@ -492,3 +492,28 @@ async def test_over_the_rate_limit_is_a_rate_limit_error(migrated: Settings, pay
             await edge.close()
     assert error.http_status == 429
     assert error.headers is not None and int(error.headers["Retry-After"]) >= 1
+
+
+async def test_an_absent_object_is_none_as_stripe_renders_it(edge_merchant: EdgeMerchant) -> None:
+    """Stripe renders a sub-object that is not there as null (`last_payment_error: null` on an
+    intent that never failed), so SDK code reads `intent.last_payment_error is None`; a field
+    left out of the JSON is an AttributeError in stripe-python instead."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        intent = sdk.v1.payment_intents.create(
+            params={
+                "amount": 2000,
+                "currency": "usd",
+                "payment_method": card(sdk, good_card()).id,
+                "confirm": True,
+            }
+        )
+        assert intent.status == "succeeded"
+        assert intent.last_payment_error is None
+        assert intent.transfer_data is None  # no destination: Stripe's null
+        assert sdk.v1.payment_intents.retrieve(intent.id).last_payment_error is None
+        listed = sdk.v1.payment_intents.list(params={"limit": 1})
+        assert listed.data[0].last_payment_error is None
+
+    await in_thread(scenario)
