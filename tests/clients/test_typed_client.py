@@ -18,10 +18,11 @@ import grpc
 import pytest
 import pytest_asyncio
 from grpc import aio
-from paycore.client import Paycore, connect, idempotency_key
+from paycore.client import Paycore, connect, idempotency_key, replayed
 from paycore.client.service_config import mutating_methods
 from paycore.v1 import account_pb2, customer_pb2
 
+from tests.customer.support import new_card
 from tests.helpers import MerchantFixture
 
 
@@ -150,6 +151,41 @@ async def test_against_paycore_a_keyed_mutation_and_a_read(merchant: MerchantFix
         account_pb2.GetSellerAccountRequest(id=first.id)
     )
     assert read.id == first.id
+
+
+async def test_a_caller_learns_whether_an_answer_was_a_replay(merchant: MerchantFixture) -> None:
+    """`replayed(call)` reads the call's trailing `paycore-idempotent-replayed` marker: false
+    on the first execution, true on the replay with the same key (over the retrying channel),
+    false on a keyless call (over the other channel); a replayed error says so too."""
+    request = account_pb2.CreateSellerAccountRequest(
+        email="r@seller.test", country="US", default_currency="usd"
+    )
+    first = merchant.client.accounts.CreateSellerAccount(
+        request, metadata=idempotency_key("seller-replay")
+    )
+    created = await first  # a call starts when it is made: the replay after the first answer
+    again = merchant.client.accounts.CreateSellerAccount(
+        request, metadata=idempotency_key("seller-replay")
+    )
+    assert created.id == (await again).id
+    assert (await replayed(first), await replayed(again)) == (False, True)
+    keyless = merchant.client.accounts.CreateSellerAccount(request)
+    await keyless
+    assert not await replayed(keyless)
+
+    gone = await merchant.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
+    await merchant.client.customers.DeleteCustomer(customer_pb2.DeleteCustomerRequest(id=gone.id))
+    card = await new_card(merchant.client)
+    missing = customer_pb2.AttachPaymentMethodRequest(id=card.id, customer=gone.id)
+    errors = []
+    for _ in range(2):
+        with pytest.raises(aio.AioRpcError) as raised:
+            await merchant.client.customers.AttachPaymentMethod(
+                missing, metadata=idempotency_key("attach-missing")
+            )
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        errors.append(raised.value)
+    assert [await replayed(error) for error in errors] == [False, True]
 
 
 CLIENT_DOCS = Path(__file__).resolve().parents[2] / "docs" / "client.md"

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import Any
 
 import grpc
 from paycore.client import Paycore, idempotency_key
 from paycore.v1 import customer_pb2, event_pb2, payment_pb2, subscription_pb2
+from sqlalchemy import text
 
 from tests.customer.support import failure, new_card, new_customer
 from tests.helpers import MerchantFixture
@@ -199,3 +201,73 @@ async def test_a_subscription_racing_the_deletion_is_refused(payin: PayIn, shop:
         )
     )
     assert list(listed.data) == []
+
+
+async def _done_or_waiting(payin: PayIn, shop: Shop, call: asyncio.Future[Any]) -> None:
+    """Until `call` has answered or waits on a row lock (polled; no timing is asserted)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(500):
+        if call.done():
+            return
+        async with payin.platform.shards.read(shop.id) as connection:
+            if (await connection.execute(waiting)).scalar_one():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the call neither answered nor waited on a lock")
+
+
+async def test_an_attach_racing_the_deletion_leaves_no_card_on_a_deleted_customer(
+    payin: PayIn, shop: Shop
+) -> None:
+    """AttachPaymentMethod takes the customer's row lock as DeleteCustomer does (the customer
+    first, then the card): an attach arriving while a deletion is uncommitted waits for it,
+    then finds the customer gone (NOT_FOUND naming `customer`); the card stays unattached."""
+    customer = await new_customer(shop.client, email="racing@example.com")
+    card = await new_card(shop.client)
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        await payin.platform.customers.delete_customer(connection, shop.id, customer.id)
+        attaching = asyncio.ensure_future(
+            shop.client.customers.AttachPaymentMethod(
+                customer_pb2.AttachPaymentMethodRequest(id=card.id, customer=customer.id)
+            )
+        )
+        await _done_or_waiting(payin, shop, attaching)
+    refused = await failure(attaching, grpc.StatusCode.NOT_FOUND)
+    assert refused.param == "customer"
+    read = await shop.client.customers.GetPaymentMethod(
+        customer_pb2.GetPaymentMethodRequest(id=card.id)
+    )
+    assert read.customer == ""
+
+
+async def test_concurrent_attaches_and_deletions_end_consistently(
+    merchant: MerchantFixture,
+) -> None:
+    """Many attaches and deletions of the same customers at once: each customer is either
+    deleted with no card attached, or (never here, the deletion always commits) alive; a card
+    is never left on a deleted customer, and every attach answers OK or NOT_FOUND."""
+    client = merchant.client
+    customers = [await new_customer(client) for _ in range(8)]
+    cards = [await new_card(client) for _ in customers]
+
+    async def attach(card_id: str, customer_id: str) -> grpc.StatusCode:
+        try:
+            await client.customers.AttachPaymentMethod(
+                customer_pb2.AttachPaymentMethodRequest(id=card_id, customer=customer_id)
+            )
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    calls = [attach(card.id, customer.id) for card, customer in zip(cards, customers, strict=True)]
+    deletions = [delete(client, customer.id) for customer in customers]
+    answers = await asyncio.gather(*calls, *deletions)
+    assert set(answers[: len(calls)]) <= {grpc.StatusCode.OK, grpc.StatusCode.NOT_FOUND}
+    for card in cards:
+        read = await client.customers.GetPaymentMethod(
+            customer_pb2.GetPaymentMethodRequest(id=card.id)
+        )
+        assert read.customer == "", read

@@ -7,12 +7,15 @@ from __future__ import annotations
 import secrets
 
 import grpc
+import pytest
 from paycore.client import Paycore, idempotency_key
 from paycore.v1 import customer_pb2, event_pb2, subscription_pb2
+from sqlalchemy import text
 
 from tests.customer.support import failure, new_customer
+from tests.ledger.support import integrity_ok
 from tests.payment.shop import PayIn, Shop, good_card
-from tests.subscription.support import JAN_31_2026, Billed
+from tests.subscription.support import JAN_31_2026, Billed, billing_job, work_once
 
 S = subscription_pb2
 
@@ -100,19 +103,75 @@ async def test_a_replay_with_the_key_answers_the_same_and_records_one_event(
     assert found == [clock.id]
 
 
-async def test_an_advancing_clock_is_not_deleted(shop: Shop) -> None:
-    client = shop.client
-    clock = await new_clock(client)
+@pytest.mark.parametrize(
+    ("renewal_card", "renewal_status"),
+    [("", S.INVOICE_STATUS_PAID), ("4000000000000002", S.INVOICE_STATUS_OPEN)],
+    ids=["charge-succeeds", "charge-declined"],
+)
+async def test_an_advancing_clock_can_be_deleted_and_its_advance_stops(
+    payin: PayIn, shop: Shop, renewal_card: str, renewal_status: int
+) -> None:
+    """As Stripe allows: DeleteTestClock while the clock advances. Here the billing job has
+    taken one step of a five-month advance (the first renewal's invoice, its charge in
+    flight) when the clock is deleted: the subscription ends at the clock's time, the charge
+    in flight still settles its invoice (paid, or open after a decline, never retried; the
+    subscription stays canceled), no later period is billed, the deleted clock never becomes
+    ready, the billing job finds nothing more to do, and the books balance."""
+    billed = await Billed(payin, shop).setup(good_card())
+    client = billed.client
+    subscription = await billed.subscribe()
+    await billed.drain()
+    assert len(await billed.invoices(subscription.id)) == 1
+    if renewal_card:
+        declining = await shop.card(renewal_card, billed.customer)
+        await client.subscriptions.UpdateSubscription(
+            S.UpdateSubscriptionRequest(id=subscription.id, default_payment_method=declining)
+        )
+    target = JAN_31_2026 + 150 * 86_400
     await client.subscriptions.AdvanceTestClock(
-        S.AdvanceTestClockRequest(id=clock.id, frozen_time=JAN_31_2026 + 86_400)
+        S.AdvanceTestClockRequest(id=billed.clock, frozen_time=target)
     )
-    refused = await failure(
-        client.subscriptions.DeleteTestClock(S.DeleteTestClockRequest(id=clock.id)),
-        grpc.StatusCode.FAILED_PRECONDITION,
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        step = await payin.platform.billing_clock.step(connection, shop.id, subscription.id)
+    assert step.settle is not None  # the renewal's charge, started and not settled
+
+    deleted = await delete_clock(client, billed.clock)
+    assert deleted == S.DeleteTestClockResponse(id=billed.clock, deleted=True)
+    ended = await billed.subscription(subscription.id)
+    assert ended.status == S.SUBSCRIPTION_STATUS_CANCELED
+    assert ended.ended_at == target
+
+    job = billing_job(payin)
+    for _ in range(20):
+        if await work_once(payin, job) == 0:
+            break
+    else:
+        raise AssertionError("the billing job kept finding work after the clock was deleted")
+    invoices = await billed.invoices(subscription.id)
+    assert [invoice.status for invoice in invoices] == [S.INVOICE_STATUS_PAID, renewal_status]
+    assert not invoices[-1].next_payment_attempt
+    async with payin.platform.shards.read(shop.id) as connection:
+        due = await connection.execute(
+            text("SELECT next_action_at FROM subscriptions WHERE id = :id"),
+            {"id": subscription.id},
+        )
+        assert due.scalar_one() is None  # never claimed by the billing job again
+    assert (await billed.subscription(subscription.id)).status == S.SUBSCRIPTION_STATUS_CANCELED
+    read = await failure(
+        client.subscriptions.GetTestClock(S.GetTestClockRequest(id=billed.clock)),
+        grpc.StatusCode.NOT_FOUND,
     )
-    assert (refused.reason, refused.param) == ("TEST_CLOCK_ADVANCING", "id")
-    assert clock.id in refused.message
-    assert (await listed_ids(client))[0] == [clock.id]
+    assert read.param == "id"
+    listed = await client.events.ListEvents(event_pb2.ListEventsRequest(limit=100))
+    assert "test_helpers.test_clock.ready" not in [event.type for event in listed.data][:20]
+    again = await failure(
+        client.subscriptions.AdvanceTestClock(
+            S.AdvanceTestClockRequest(id=billed.clock, frozen_time=target + 86_400)
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    assert again.param == "id"
+    await integrity_ok(payin.admin, shop.id)
 
 
 async def test_deleting_a_clock_deletes_its_customers_and_ends_its_subscriptions(

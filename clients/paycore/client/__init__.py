@@ -6,14 +6,29 @@ async with connect("127.0.0.1:50051", api_key="sk_test_...") as paycore:
     seller = await paycore.accounts.CreateSellerAccount(
         request, metadata=idempotency_key("order-1234-seller")
     )
+
+A stub's call object also tells whether its answer was an idempotent replay:
+    call = paycore.accounts.CreateSellerAccount(request, metadata=idempotency_key("k"))
+    seller = await call
+    was_replay = await replayed(call)
 """
 
 from paycore.client.connection import (
     DEFAULT_TIMEOUT_SECONDS,
+    REPLAYED,
     Paycore,
     connect,
     idempotency_key,
+    replayed,
 )
 from paycore.client.tls import Tls
 
-__all__ = ["DEFAULT_TIMEOUT_SECONDS", "Paycore", "Tls", "connect", "idempotency_key"]
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "REPLAYED",
+    "Paycore",
+    "Tls",
+    "connect",
+    "idempotency_key",
+    "replayed",
+]

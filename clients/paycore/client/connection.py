@@ -30,9 +30,30 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 IDEMPOTENCY_KEY = "idempotency-key"
 
 
+REPLAYED = "paycore-idempotent-replayed"
+"""The trailing metadata the server adds (value "true") when it answered a call with an
+idempotency key from the key's stored answer instead of executing it."""
+
+
 def idempotency_key(key: str) -> Metadata:
     """Per-call metadata that makes a mutating call safe to retry."""
     return ((IDEMPOTENCY_KEY, key),)
+
+
+async def replayed(call: aio.Call | aio.AioRpcError) -> bool:
+    """Whether the answer of `call` (a stub's call object, awaited for its response, or the
+    error it raised) was the stored answer of an earlier call with the same idempotency key
+    (its trailing `paycore-idempotent-replayed: true`), not a fresh execution:
+
+        call = paycore.customers.CreateCustomer(request, metadata=idempotency_key("k-1"))
+        customer = await call
+        if await replayed(call): ...
+    """
+    if isinstance(call, aio.AioRpcError):
+        trailing = call.trailing_metadata()
+    else:
+        trailing = await call.trailing_metadata()
+    return any(key == REPLAYED and value == "true" for key, value in trailing or ())
 
 
 class _CallDefaults(aio.UnaryUnaryClientInterceptor):

@@ -294,8 +294,8 @@ class SubscriptionServiceServicer:
         """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
         deletes it: its subscriptions canceled at once, its payment methods detached), each other
         subscription on it that has not ended is canceled at once (no refund), and
-        `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
-        FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+        `test_helpers.test_clock.deleted` is recorded. A clock still advancing is deleted too
+        and its advance stops (a charge in flight still settles); once deleted, it is NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

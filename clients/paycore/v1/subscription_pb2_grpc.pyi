@@ -71,8 +71,8 @@ class SubscriptionServiceStub:
     """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
     deletes it: its subscriptions canceled at once, its payment methods detached), each other
     subscription on it that has not ended is canceled at once (no refund), and
-    `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
-    FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+    `test_helpers.test_clock.deleted` is recorded. A clock still advancing is deleted too
+    and its advance stops (a charge in flight still settles); once deleted, it is NOT_FOUND.
     """
     AdvanceTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.AdvanceTestClockRequest, _subscription_pb2.TestClock]
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
@@ -123,8 +123,8 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
     deletes it: its subscriptions canceled at once, its payment methods detached), each other
     subscription on it that has not ended is canceled at once (no refund), and
-    `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
-    FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+    `test_helpers.test_clock.deleted` is recorded. A clock still advancing is deleted too
+    and its advance stops (a charge in flight still settles); once deleted, it is NOT_FOUND.
     """
     AdvanceTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.AdvanceTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     """Moves the clock forward: renewals, trials ending, invoices and dunning run for its
@@ -298,8 +298,8 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Deletes the clock as Stripe does: each customer on it is deleted (as DeleteCustomer
         deletes it: its subscriptions canceled at once, its payment methods detached), each other
         subscription on it that has not ended is canceled at once (no refund), and
-        `test_helpers.test_clock.deleted` is recorded. A clock still advancing is
-        FAILED_PRECONDITION (`test_clock_advancing`); once deleted, the clock is NOT_FOUND.
+        `test_helpers.test_clock.deleted` is recorded. A clock still advancing is deleted too
+        and its advance stops (a charge in flight still settles); once deleted, it is NOT_FOUND.
         """
 
     @_abc_1.abstractmethod

@@ -134,6 +134,18 @@ class CustomerService:
         card = await self.test_card(merchant_id, reference, "payment_method")
         return FirstPaymentMethod(card.payment_method_id, default, card)
 
+    async def _locked_customer(
+        self, connection: AsyncConnection, merchant_id: str, customer_id: str, param: str
+    ) -> Customer:
+        """The merchant's customer read FOR UPDATE; NOT_FOUND naming `param` when it has none
+        (or it was deleted, also by a deletion this call waited for)."""
+        customer = await CustomerRepository(connection).get(
+            merchant_id, customer_id, for_update=True
+        )
+        if customer is None:
+            raise not_found("customer", customer_id, param)
+        return customer
+
     async def get_customer(self, merchant_id: str, customer_id: str) -> Customer:
         return await self._reads.one(merchant_id, CUSTOMERS, customer_id)
 
@@ -331,8 +343,14 @@ class CustomerService:
             test_card = await self.test_card(merchant_id, payment_method_id, "id", connection)
             await self.save_test_card(connection, merchant_id, test_card)
             payment_method_id = test_card.payment_method_id
+        if await methods.get(merchant_id, payment_method_id) is None:
+            raise not_found("payment_method", payment_method_id, "id")
+        # The customer's row before the card's, as DeleteCustomer locks them: a deletion in
+        # progress makes the attach wait, then find the customer gone; an attach in progress
+        # makes the deletion wait, then detach the card. Either way no card stays attached to
+        # a deleted customer.
+        await self._locked_customer(connection, merchant_id, customer_id, "customer")
         found = await _locked(methods, merchant_id, payment_method_id)
-        await self.require_customer(merchant_id, customer_id, connection=connection)
         attached = await _attach(methods, found, customer_id, "id")
         if found.customer_id != attached.customer_id:  # not when it was the customer's already
             await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
@@ -342,6 +360,11 @@ class CustomerService:
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
     ) -> PaymentMethod:
         methods = PaymentMethodRepository(connection)
+        seen = await methods.get(merchant_id, payment_method_id)
+        if seen is not None and seen.customer_id is not None:
+            # The customer's row before the card's, the order DeleteCustomer takes them in (the
+            # default payment method cleared below writes the customer): no deadlock with it.
+            await CustomerRepository(connection).get(merchant_id, seen.customer_id, for_update=True)
         found = await _locked(methods, merchant_id, payment_method_id)
         if found.customer_id is None:
             raise ApiError(

@@ -154,14 +154,17 @@ class Billing:
         open_invoices = await InvoiceRepository(connection).of_subscription(
             merchant_id, subscription_id, (InvoiceStatus.OPEN,)
         )
-        if subscription.status.ended:  # a payment the customer made still pays its invoice
-            paid = await self._collection.paid_by_customer(
-                connection, subscription, open_invoices, now
-            )
-            return AGAIN if paid else DONE
         paying = await self._payment_in(connection, subscription, open_invoices, now)
         if paying is not None:
+            # Also for an ended subscription: a payment the customer made still pays its
+            # invoice, and a charge started before it ended (its test clock deleted while
+            # advancing) still settles, so no invoice stays `charging` (the subscription stays
+            # ended: collection.after_payment, dunning.failed).
             return paying
+        if subscription.status.ended:
+            # Nothing left to settle: due never again (a declined charge left it due).
+            await lifecycle.save(connection, self._events, subscription, subscription)
+            return DONE
         retried = await self._collection.retry_on_new_method(connection, subscription, now)
         if retried is not None:
             await _reschedule(connection, self._events, subscription)
@@ -278,7 +281,11 @@ class Billing:
                 .where(
                     c.c.id.in_(
                         select(c.c.id)
-                        .where(c.c.status == TestClockStatus.ADVANCING.value, ~pending)
+                        .where(
+                            c.c.status == TestClockStatus.ADVANCING.value,
+                            c.c.deleted_at.is_(None),  # deleted while advancing: it stopped
+                            ~pending,
+                        )
                         .with_for_update(skip_locked=True)
                     )
                 )

@@ -1,7 +1,8 @@
-"""DeleteTestClock, as Stripe's: the clock's customers are deleted (DeleteCustomer's own
-path, which the composition root passes in, since paycore.customer's service sits above this
-package), the other subscriptions on the clock end at once, and the clock is marked deleted
-with its `test_helpers.test_clock.deleted` event, all in the request's transaction."""
+"""DeleteTestClock, as Stripe's (also while the clock advances): the clock's customers are
+deleted (DeleteCustomer's own path, which the composition root passes in, since
+paycore.customer's service sits above this package), the other subscriptions on the clock end
+at once, and the clock is marked deleted with its `test_helpers.test_clock.deleted` event, all
+in the request's transaction."""
 
 from __future__ import annotations
 
@@ -27,9 +28,13 @@ async def delete_test_clock(
     merchant_id: str,
     clock_id: str,
 ) -> TestClock:
-    """NOT_FOUND for a clock the merchant does not have (or deleted already);
-    FAILED_PRECONDITION (TEST_CLOCK_ADVANCING) while the billing job is still moving it."""
-    await lifecycle.resting_clock(connection, merchant_id, clock_id)
+    """NOT_FOUND for a clock the merchant does not have (or deleted already). A clock that is
+    advancing is deleted too, as Stripe allows, and its advance stops: every subscription on
+    it (and its customers') ends here, under the locks the billing job takes per action, so
+    a billing action either committed before (its renewal and charge stand; a charge in flight
+    still settles its invoice, paycore.subscription.billing) or finds the subscription ended
+    after; a deleted clock never becomes ready (`Billing._ready_clocks`)."""
+    await lifecycle.live_clock(connection, merchant_id, clock_id)
     for customer_id in await CustomerRepository(connection).on_clock(merchant_id, clock_id):
         await delete_customer(connection, merchant_id, customer_id)
     await end_clock_subscriptions(collection, connection, merchant_id, clock_id)

@@ -50,13 +50,19 @@ async def clock_now(connection: AsyncConnection, merchant_id: str, clock_id: str
     return frozen_time
 
 
-async def resting_clock(connection: AsyncConnection, merchant_id: str, clock_id: str) -> TestClock:
-    """The merchant's test clock, locked for this transaction, while the billing job is not
-    moving it: NOT_FOUND for a clock the merchant does not have (or deleted), FAILED_PRECONDITION
-    (TEST_CLOCK_ADVANCING) while it advances. Advancing and deleting a clock start here."""
+async def live_clock(connection: AsyncConnection, merchant_id: str, clock_id: str) -> TestClock:
+    """The merchant's test clock, locked for this transaction: NOT_FOUND for a clock the
+    merchant does not have (or deleted). Deleting a clock starts here."""
     clock = await TestClockRepository(connection).get(merchant_id, clock_id, lock=True)
     if clock is None:
         raise not_found("test_clock", clock_id)
+    return clock
+
+
+async def resting_clock(connection: AsyncConnection, merchant_id: str, clock_id: str) -> TestClock:
+    """`live_clock` while the billing job is not moving it: FAILED_PRECONDITION
+    (TEST_CLOCK_ADVANCING) while it advances. Advancing a clock starts here."""
+    clock = await live_clock(connection, merchant_id, clock_id)
     if clock.status is TestClockStatus.ADVANCING:
         raise ApiError(Reason.TEST_CLOCK_ADVANCING, param="id", id=clock_id)
     return clock
@@ -64,9 +70,9 @@ async def resting_clock(connection: AsyncConnection, merchant_id: str, clock_id:
 
 async def next_action(connection: AsyncConnection, subscription: Subscription) -> int | None:
     """When the billing job next has work for it (clock time), None for never: a charge to
-    settle (now), an incomplete expiry, the period end (renewal or cancel), a retry."""
-    if subscription.status.ended:
-        return None
+    settle (now), an incomplete expiry, the period end (renewal or cancel), a retry. An ended
+    subscription has only a charge started before it ended to settle (its test clock deleted
+    while advancing)."""
     due: list[int] = []
     open_invoices = await InvoiceRepository(connection).of_subscription(
         subscription.merchant_id, subscription.id, (InvoiceStatus.OPEN,)
@@ -75,8 +81,10 @@ async def next_action(connection: AsyncConnection, subscription: Subscription) -
         if invoice.charging:
             if not await charge_parked(connection, invoice):
                 due.append(invoice.attempted_at or subscription.current_period.start)
-        elif invoice.next_payment_attempt is not None:
+        elif invoice.next_payment_attempt is not None and not subscription.status.ended:
             due.append(invoice.next_payment_attempt)
+    if subscription.status.ended:
+        return min(due) if due else None
     if subscription.status is SubscriptionStatus.INCOMPLETE:
         due.append(subscription.created + INCOMPLETE_EXPIRY_SECONDS)
     elif subscription.status in RENEWING:
