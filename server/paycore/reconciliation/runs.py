@@ -170,16 +170,23 @@ class Runs:
                 "run %s: %d lines staged in %.1f s", run.id, number, time.perf_counter() - started
             )
             # The shards match side by side (PostgreSQL works on each at once); each commits
-            # its part as soon as it is done: the checkpoint a rerun repeats.
+            # its part as soon as it is done: the checkpoint a rerun repeats. A part that fails
+            # does not end the others: the run waits for every part before it leaves this
+            # block, which closes their connections (a part still running would otherwise go
+            # on with a connection back in the pool, inside its transaction).
             parts = await asyncio.gather(
                 *(
                     self._match_and_commit(index, connection, driver, run, window)
                     for index, (connection, driver) in enumerate(
                         zip(connections, drivers, strict=True)
                     )
-                )
+                ),
+                return_exceptions=True,
             )
-            total = sum(parts, PartCounts())
+            for part in parts:
+                if isinstance(part, BaseException):
+                    raise part
+            total = sum((part for part in parts if isinstance(part, PartCounts)), PartCounts())
         return total
 
     async def _match_and_commit(
