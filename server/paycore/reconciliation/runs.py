@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
 from paycore.reconciliation.books import Books, owner_logical_shard
-from paycore.reconciliation.discrepancies import DiscrepancyBook
+from paycore.reconciliation.discrepancies import DiscrepancyBook, close_unfound
 from paycore.reconciliation.events import (
     DISCREPANCY_RESOLVED,
     RUN_COMPLETED,
@@ -224,8 +224,19 @@ class Runs:
             matched.discrepancies,
             matched.failure_codes,
         )
-        await settlement.settle_day(connection, driver, self._books, run.source, run.day, totals)
-        closed = [*matched.late_arrivals, *((m, d) for m, d, _ in matched.booked_late)]
+        unfound = await close_unfound(driver, run.source, run.day, run.id, matched.discrepancies)
+        closed = [
+            *matched.late_arrivals,
+            *((m, d) for m, d, _ in matched.booked_late),
+            *((gone.merchant_id, gone.id) for gone in unfound if gone.was_open),
+        ]
+        if run.source is Source.PSP_SETTLEMENT:
+            # A merchant whose lines changed: what an earlier run settled is settled again.
+            changed = {found.merchant_id for found in matched.discrepancies}
+            changed |= {gone.merchant_id for gone in unfound}
+            await settlement.settle_day(
+                connection, driver, self._books, run.source, run.day, totals, sorted(changed)
+            )
         for merchant_id, discrepancy_id in closed:
             late = await repository.locked_discrepancy(connection, merchant_id, discrepancy_id)
             if late is not None:
@@ -234,6 +245,7 @@ class Runs:
             {merchant for merchant, *_ in totals}
             | {found.merchant_id for found in matched.discrepancies}
             | {merchant for merchant, _ in closed}
+            | {gone.merchant_id for gone in unfound}
         )
         if run.source is Source.BANK_PAYOUTS:
             settled = await settlement.settled_merchants(driver, run.source, run.day)
