@@ -49,6 +49,28 @@ FROM unnest($1::text[], $2::text[], $6::text[], $7::text[], $8::text[], $9::text
 """
 
 
+# What a rerun of the day no longer finds (the day's report, or paycore, changed since: the PSP
+# published the rest of the day or corrected its file) closes with nothing booked: an open one,
+# and one an operator ignored, whose residual stood only while the difference did. An operator's
+# other actions booked their transfers and stay as they are.
+_UNFOUND = """
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = coalesce(d.resolved_at, now()),
+    run_id = $3,
+    note = CASE WHEN d.action = 'ignore' THEN 'ignored (' || d.note || '); ' ELSE '' END
+           || 'not found again by ' || $3 || ': the report and paycore agree'
+FROM (
+  SELECT merchant_id, id, status FROM reconciliation_discrepancies o
+  WHERE o.source = $1 AND o.day = $2 AND (o.status = 'open' OR o.action = 'ignore')
+    AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS f(merchant_id, key)
+                    WHERE f.merchant_id = o.merchant_id AND f.key = o.key)
+  FOR UPDATE
+) AS before
+WHERE d.merchant_id = before.merchant_id AND d.id = before.id
+RETURNING d.merchant_id, d.id, before.status AS was
+"""
+
+
 @dataclass(frozen=True)
 class Stored:
     created: list[Discrepancy]
@@ -137,6 +159,32 @@ class DiscrepancyBook:
                     )
                 )
         return Stored(created, resolved)
+
+
+@dataclass(frozen=True)
+class Unfound:
+    """The discrepancies a run closed because it did not find them again."""
+
+    merchant_id: str
+    id: str
+    was_open: bool
+    """Open until now (its `reconciliation.discrepancy.resolved` is due), or ignored."""
+
+
+async def close_unfound(
+    driver: Driver, source: Source, day: dt.date, run_id: str, found: Sequence[FoundDiscrepancy]
+) -> list[Unfound]:
+    """Closes the day's discrepancies on this shard that this run of the day did not find
+    (_UNFOUND)."""
+    rows = await driver.fetch(
+        _UNFOUND,
+        source.value,
+        day,
+        run_id,
+        [owner_of(item.merchant_id) for item in found],
+        [item.key for item in found],
+    )
+    return [Unfound(row["merchant_id"], row["id"], row["was"] == Status.OPEN.value) for row in rows]
 
 
 async def open_of_day(
