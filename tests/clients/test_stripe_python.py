@@ -606,3 +606,38 @@ async def test_a_checkout_session_as_stripe_checkout_quickstart_writes_it(
         assert len(sdk.v1.checkout.sessions.list(params={"limit": 100}).data) == before
 
     await in_thread(scenario)
+
+
+async def test_payment_method_types_card_as_stripe_snippets_write_it(
+    edge_merchant: EdgeMerchant,
+) -> None:
+    """`payment_method_types=["card"]`, as many of Stripe's snippets create an intent: cards are
+    paycore's one type, so it changes nothing; another type is refused naming it."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        intent = sdk.v1.payment_intents.create(
+            params=cast(
+                Any,
+                {
+                    "amount": 1500,
+                    "currency": "usd",
+                    "payment_method_types": ["card"],
+                    "payment_method": "pm_card_visa",
+                    "confirm": True,
+                },
+            )
+        )
+        assert (intent.status, intent.amount_received) == ("succeeded", 1500)
+        before = len(sdk.v1.payment_intents.list(params={"limit": 100}).data)
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.payment_intents.create(
+                params=cast(
+                    Any,
+                    {"amount": 1500, "currency": "usd", "payment_method_types": ["card", "ideal"]},
+                )
+            )
+        assert refused.value.param == "payment_method_types[1]"
+        assert len(sdk.v1.payment_intents.list(params={"limit": 100}).data) == before
+
+    await in_thread(scenario)
