@@ -112,6 +112,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/payment_methods"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods/{id}"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,
+    ("GET", "/v1/customers/{customer}/payment_methods"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/attach"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/detach"): _PAYMENT_METHODS,
     ("GET", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
