@@ -183,7 +183,7 @@ async def test_the_nested_lists_urls_over_http(
 
 
 async def test_invoice_items_over_http(http: ClientSession, settings_admin_token: str) -> None:
-    # A merchant of its own: the subscriptions rate class allows 10 calls a second per key.
+    # A merchant of its own, whose key's subscriptions rate class no other test uses.
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
     price, customer = await _monthly_price_and_customer(http, key)
     subscription = (
