@@ -15,7 +15,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.grpc_addr == "127.0.0.1:50051"
     assert settings.http_addr == "127.0.0.1:8080"
     assert settings.metrics_addr == "127.0.0.1:9464"
-    assert settings.rate_limits_per_second == {"payments": 100, "subscriptions": 10, "other": 100}
+    assert settings.rate_limits_per_second == {"payments": 100, "subscriptions": 100, "other": 100}
     assert settings.database_urls == ()
 
 
@@ -32,7 +32,7 @@ def test_environment_is_read_once_into_settings() -> None:
     assert settings.database_urls == ("postgresql://a/x", "postgresql://b/y")
     assert settings.shard_map == (0, 0, 0, 1)
     assert settings.rate_limits_per_second["payments"] == 5
-    assert settings.rate_limits_per_second["subscriptions"] == 10
+    assert settings.rate_limits_per_second["subscriptions"] == 100
     assert "t0ken" not in repr(settings)
 
 

@@ -728,6 +728,7 @@ class PaymentIntent(_message.Message):
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     DISPUTED_FIELD_NUMBER: _builtins.int
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
+    LATEST_CHARGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -767,6 +768,10 @@ class PaymentIntent(_message.Message):
     """True once the buyer's bank disputed the charge (a chargeback, not an inquiry): see
     DisputeService. A disputed charge cannot be refunded (CHARGE_DISPUTED).
     """
+    latest_charge: _builtins.str
+    """The PSP's charge ("ch_...") of this intent, as a dispute of it names it (Dispute.charge,
+    ListDisputesRequest.charge); empty until the PSP has answered a charge.
+    """
     @_builtins.property
     def last_payment_error(self) -> Global___PaymentIntent.LastPaymentError: ...
     @_builtins.property
@@ -805,10 +810,11 @@ class PaymentIntent(_message.Message):
         client_secret: _builtins.str = ...,
         disputed: _builtins.bool = ...,
         transfer_data: Global___TransferData | None = ...,
+        latest_charge: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -21,6 +21,7 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
         cancellation_reason=intent.cancellation_reason or None,
         last_payment_error=intent.last_error,
         risk_assessment=_risk_message(intent.risk, intent.id),
+        latest_charge=intent.psp_charge,
         transfer_data=payment_pb2.TransferData(destination=intent.transfer_destination)
         if intent.transfer_destination
         else None,
