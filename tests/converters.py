@@ -195,6 +195,7 @@ CONVERTERS: list[ConverterCase] = [
             (fraud_messages.review_message, fraud.Review),
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
             (payout_messages.bank_account_message, payout.BankAccount),
+            (payout_messages.payout_card_message, payout.PayoutCard),
             (payout_messages.balance_transaction_message, payout.BalanceTransaction),
             (subscription_messages.product_message, subscription.Product),
             (subscription_messages.price_message, subscription.Price),

@@ -203,6 +203,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The payment method {id} is not attached to {customer}",
     )
+    PAYMENT_METHOD_IS_PAYOUT_CARD = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The payment method {id} is a payout card of {holder}; it cannot belong to a customer",
+    )
     PAYMENT_METHOD_DETACHED = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
@@ -391,6 +396,18 @@ class Reason(Enum):
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
         "{detail}",
+    )
+    PAYOUT_DESTINATION_NOT_EXTERNAL = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "{id} is not an external account of {holder}: a payout goes to the payee's own bank"
+        " account or a debit card registered for it with CreatePayoutCard, never to a"
+        " customer's payment method",
+    )
+    PAYOUT_CARD_EXISTS = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The card {id} is registered already as the payout card of {holder}",
     )
     PAYOUT_NOT_CANCELABLE = (
         Status.FAILED_PRECONDITION,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import ClientSession
 
-from tests.edge.helpers import call, charge, new_merchant
+from tests.edge.helpers import call, card_method, charge, new_merchant
 from tests.payment.shop import fee, good_card
 from tests.payout.support import PAID, ROUTING, World
 
@@ -100,3 +100,45 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     assert (too_much.status, too_much.error["code"]) == (400, "balance_insufficient")
     paid = await call(http, "GET", "/v1/payouts?status=paid", key=key)
     assert [found["id"] for found in paid.body["data"]] == [automatic["id"]]
+
+
+async def test_a_debit_card_registered_as_a_payout_card_over_http(
+    world: World, world_http: ClientSession
+) -> None:
+    """POST /v1/payout_cards registers the merchant's debit card; a customer's card is refused
+    there (400 naming payment_method) and as a payout destination (400 naming destination)."""
+    http = world_http
+    merchant = await new_merchant(http, world.admin_token)
+    key = merchant["secret_key"]
+    own = await card_method(http, key, "4000056655665556")
+    registered = await call(http, "POST", "/v1/payout_cards", key=key, form=f"payment_method={own}")
+    assert registered.status == 200, registered.body
+    assert (registered.body["id"], registered.body["account"], registered.body["last4"]) == (
+        own,
+        None,  # the merchant's own: null, as the edge renders an empty id
+        "5556",
+    )
+    customer = await call(http, "POST", "/v1/customers", key=key, form="email=c%40shop.test")
+    theirs = await card_method(http, key, "4000056655665556")
+    attached = await call(
+        http,
+        "POST",
+        f"/v1/payment_methods/{theirs}/attach",
+        key=key,
+        form=f"customer={customer.body['id']}",
+    )
+    assert attached.status == 200, attached.body
+    refused = await call(http, "POST", "/v1/payout_cards", key=key, form=f"payment_method={theirs}")
+    assert (refused.status, refused.error["param"]) == (400, "payment_method")
+    payout = await call(
+        http,
+        "POST",
+        "/v1/payouts",
+        key=key,
+        form=f"amount=100&currency=usd&method=instant&destination={theirs}",
+    )
+    assert (payout.status, payout.error["code"], payout.error["param"]) == (
+        400,
+        "payout_destination_not_external",
+        "destination",
+    )

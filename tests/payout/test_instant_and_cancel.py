@@ -52,12 +52,14 @@ async def test_an_instant_payout_can_go_to_a_debit_card_but_not_a_credit_card(
     await world.advance(2)
     debit = await shop.card("4000056655665556")  # a US debit card
     credit = await shop.card("4242424242424242")
+    # Registered as the merchant's external card: a payout goes to no other (test_payout_cards).
+    await shop.client.payouts.CreatePayoutCard(P.CreatePayoutCardRequest(payment_method=debit))
     paid = await shop.payout(5000, instant=True, destination=debit)
     assert (paid.status, paid.destination) == (P.PAYOUT_STATUS_PAID, debit)
     with pytest.raises(aio.AioRpcError) as raised:
         await shop.payout(5000, instant=True, destination=credit)
     error = rich_error(raised.value)
-    assert (error.reason, error.param) == ("PAYOUT_METHOD_UNSUPPORTED", "destination")
+    assert (error.reason, error.param) == ("PAYOUT_DESTINATION_NOT_EXTERNAL", "destination")
     with pytest.raises(aio.AioRpcError) as raised:
         await shop.payout(5000, destination=debit)
     assert rich_error(raised.value).param == "method"

@@ -34,10 +34,13 @@ NONE, MALFORMED, UNKNOWN = "none", "malformed", "unknown"
 OTHER_SECRET, PUBLISHABLE = "other merchant's secret key", "publishable"
 WITH_SCOPE, WITHOUT_SCOPE = "restricted with the scope", "restricted without the scope"
 SECRET, ADMIN, INTERNAL = "secret", "admin", "internal"
+REVOKED, ROLLED = "revoked restricted key holding every scope", "rolled-away secret key"
 KINDS = (
     NONE,
     MALFORMED,
     UNKNOWN,
+    REVOKED,
+    ROLLED,
     OTHER_SECRET,
     PUBLISHABLE,
     WITH_SCOPE,
@@ -83,6 +86,7 @@ async def setup(open_server: OpenServer) -> Setup:
         )
         merchant = await admin.accounts.CreateMerchant(request)
         other = await admin.accounts.CreateMerchant(request)
+        rolled = await admin.accounts.CreateMerchant(request)
     scopes = sorted({p.scope for p in contracts.method_policies().values() if p.scope})
     grantable = [scope for scope in scopes if scope != KEY_MANAGEMENT]
     with_scope: dict[str, str] = {}
@@ -97,10 +101,23 @@ async def setup(open_server: OpenServer) -> Setup:
                     account_pb2.CreateApiKeyRequest(name=scope, scopes=chosen)
                 )
                 into[scope] = key.secret
+        everything = await owner.accounts.CreateApiKey(
+            account_pb2.CreateApiKeyRequest(name="revoked", scopes=grantable)
+        )
+        await owner.accounts.RevokeApiKey(account_pb2.RevokeApiKeyRequest(id=everything.id))
+    async with connect(target, rolled.secret_key) as rolling:
+        keys = await rolling.accounts.ListApiKeys(
+            account_pb2.ListApiKeysRequest(type=account_pb2.API_KEY_TYPE_SECRET)
+        )
+        await rolling.accounts.RollApiKey(
+            account_pb2.RollApiKeyRequest(id=keys.data[0].id, expires_in_seconds=0)
+        )
     _, unknown = issue_key(ApiKeyType.SECRET, False, 1)
     tokens = {
         MALFORMED: "not-a-key",
         UNKNOWN: unknown.reveal(),
+        REVOKED: everything.secret,
+        ROLLED: rolled.secret_key,
         OTHER_SECRET: other.secret_key,
         PUBLISHABLE: merchant.publishable_key,
         SECRET: merchant.secret_key,
@@ -185,7 +202,7 @@ async def test_the_expectations_cover_each_kind_of_access() -> None:
     for kind in (OTHER_SECRET, PUBLISHABLE, WITH_SCOPE, SECRET, ADMIN, INTERNAL):
         assert any(allowed(policy, kind) for policy in policies), kind
         assert kind == ADMIN or any(not allowed(policy, kind) for policy in policies), kind
-    for kind in (NONE, MALFORMED, UNKNOWN, WITHOUT_SCOPE):
+    for kind in (NONE, MALFORMED, UNKNOWN, REVOKED, ROLLED, WITHOUT_SCOPE):
         assert not any(allowed(policy, kind) for policy in policies), kind
 
 

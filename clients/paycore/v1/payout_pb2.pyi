@@ -491,6 +491,76 @@ class Payout(_message.Message):
 Global___Payout: _TypeAlias = Payout  # noqa: Y015
 
 @_typing.final
+class CreatePayoutCardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    payment_method: _builtins.str
+    """Required: a "pm_..." debit card of the merchant, attached to no customer."""
+    account: _builtins.str
+    """"acct_..." seller account it pays out to; empty for the merchant's own."""
+    def __init__(
+        self,
+        *,
+        payment_method: _builtins.str = ...,
+        account: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "payment_method", b"payment_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatePayoutCardRequest: _TypeAlias = CreatePayoutCardRequest  # noqa: Y015
+
+@_typing.final
+class PayoutCard(_message.Message):
+    """A debit card registered as a payee's external account: where its instant payouts may go."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    BRAND_FIELD_NUMBER: _builtins.int
+    LAST4_FIELD_NUMBER: _builtins.int
+    EXP_MONTH_FIELD_NUMBER: _builtins.int
+    EXP_YEAR_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The card's "pm_..." id, a payout's `destination`."""
+    account: _builtins.str
+    """The "acct_..." seller it pays out to; empty for the merchant's own."""
+    brand: _builtins.str
+    last4: _builtins.str
+    exp_month: _builtins.int
+    exp_year: _builtins.int
+    country: _builtins.str
+    """Issuing country, ISO 3166-1 alpha-2; empty when unknown."""
+    created: _builtins.int
+    """When the card was created (unix seconds)."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        account: _builtins.str = ...,
+        brand: _builtins.str = ...,
+        last4: _builtins.str = ...,
+        exp_month: _builtins.int = ...,
+        exp_year: _builtins.int = ...,
+        country: _builtins.str = ...,
+        created: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "brand", b"brand", "country", b"country", "created", b"created", "exp_month", b"exp_month", "exp_year", b"exp_year", "id", b"id", "last4", b"last4"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayoutCard: _TypeAlias = PayoutCard  # noqa: Y015
+
+@_typing.final
 class CreatePayoutRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -527,7 +597,9 @@ class CreatePayoutRequest(_message.Message):
     """Required, lowercase ISO 4217."""
     destination: _builtins.str
     """"ba_..." in the same currency; empty uses the default bank account for the currency; or,
-    for an instant payout, a "pm_..." debit card of the merchant.
+    for an instant payout, a "pm_..." debit card registered for the payee with
+    CreatePayoutCard (never a customer's payment method: INVALID_ARGUMENT
+    PAYOUT_DESTINATION_NOT_EXTERNAL).
     """
     account: _builtins.str
     """"acct_..." seller account paid out; empty for the merchant's own balance."""

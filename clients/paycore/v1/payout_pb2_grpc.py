@@ -49,6 +49,11 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsResponse.FromString,
                 _registered_method=True)
+        self.CreatePayoutCard = channel.unary_unary(
+                '/paycore.v1.PayoutService/CreatePayoutCard',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.CreatePayoutCardRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.PayoutCard.FromString,
+                _registered_method=True)
         self.CreatePayout = channel.unary_unary(
                 '/paycore.v1.PayoutService/CreatePayout',
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CreatePayoutRequest.SerializeToString,
@@ -103,6 +108,16 @@ class PayoutServiceServicer:
 
     def ListBankAccounts(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePayoutCard(self, request, context):
+        """Registers a debit card as an external account of the merchant (or of one of its sellers,
+        `account`): the only kind of card an instant payout may go to. The card is a "pm_..." the
+        merchant made that is attached to no customer (and never was); once registered it cannot
+        be attached to one. Registering it again for the same payee answers it as it is.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -174,6 +189,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     servicer.ListBankAccounts,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsResponse.SerializeToString,
+            ),
+            'CreatePayoutCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePayoutCard,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.CreatePayoutCardRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.PayoutCard.SerializeToString,
             ),
             'CreatePayout': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePayout,
@@ -292,6 +312,33 @@ class PayoutService:
             '/paycore.v1.PayoutService/ListBankAccounts',
             paycore_dot_v1_dot_payout__pb2.ListBankAccountsRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.ListBankAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePayoutCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/CreatePayoutCard',
+            paycore_dot_v1_dot_payout__pb2.CreatePayoutCardRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.PayoutCard.FromString,
             options,
             channel_credentials,
             insecure,

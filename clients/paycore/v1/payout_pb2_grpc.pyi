@@ -36,6 +36,12 @@ class PayoutServiceStub:
     CreateBankAccount: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreateBankAccountRequest, _payout_pb2.BankAccount]
     GetBankAccount: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetBankAccountRequest, _payout_pb2.BankAccount]
     ListBankAccounts: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListBankAccountsRequest, _payout_pb2.ListBankAccountsResponse]
+    CreatePayoutCard: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutCardRequest, _payout_pb2.PayoutCard]
+    """Registers a debit card as an external account of the merchant (or of one of its sellers,
+    `account`): the only kind of card an instant payout may go to. The card is a "pm_..." the
+    merchant made that is attached to no customer (and never was); once registered it cannot
+    be attached to one. Registering it again for the same payee answers it as it is.
+    """
     CreatePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]
     """Moves funds from the available balance to a bank account (or, instant, a debit card); more
     than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
@@ -62,6 +68,12 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     CreateBankAccount: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreateBankAccountRequest, _payout_pb2.BankAccount]  # type: ignore[assignment]
     GetBankAccount: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetBankAccountRequest, _payout_pb2.BankAccount]  # type: ignore[assignment]
     ListBankAccounts: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListBankAccountsRequest, _payout_pb2.ListBankAccountsResponse]  # type: ignore[assignment]
+    CreatePayoutCard: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutCardRequest, _payout_pb2.PayoutCard]  # type: ignore[assignment]
+    """Registers a debit card as an external account of the merchant (or of one of its sellers,
+    `account`): the only kind of card an instant payout may go to. The card is a "pm_..." the
+    merchant made that is attached to no customer (and never was); once registered it cannot
+    be attached to one. Registering it again for the same payee answers it as it is.
+    """
     CreatePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
     """Moves funds from the available balance to a bank account (or, instant, a debit card); more
     than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
@@ -103,6 +115,18 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payout_pb2.ListBankAccountsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.ListBankAccountsResponse, _abc.Awaitable[_payout_pb2.ListBankAccountsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreatePayoutCard(
+        self,
+        request: _payout_pb2.CreatePayoutCardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.PayoutCard, _abc.Awaitable[_payout_pb2.PayoutCard]]:
+        """Registers a debit card as an external account of the merchant (or of one of its sellers,
+        `account`): the only kind of card an instant payout may go to. The card is a "pm_..." the
+        merchant made that is attached to no customer (and never was); once registered it cannot
+        be attached to one. Registering it again for the same payee answers it as it is.
+        """
 
     @_abc_1.abstractmethod
     def CreatePayout(

@@ -146,6 +146,10 @@ class PaymentMethod(Stored):
     customer_id: str | None
     detached: bool
     metadata: dict[str, str]
+    payout_account: str | None = None
+    """Set when the card is registered as a payee's external account (paycore.payout's
+    CreatePayoutCard): "" the merchant's own, "acct_..." a seller's. Such a card is no
+    customer's and takes that payee's instant payouts."""
 
 
 @dataclass(frozen=True)

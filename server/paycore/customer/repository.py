@@ -186,6 +186,21 @@ class PaymentMethodRepository:
         ).all()
         return [payment_method_of(row) for row in rows]
 
+    async def set_payout_account(
+        self, merchant_id: str, payment_method_id: str, account: str
+    ) -> PaymentMethod:
+        """Registers the card (read FOR UPDATE in this transaction) as the external account
+        of `account` ("" the merchant's own)."""
+        row = (
+            await self._connection.execute(
+                update(payment_methods)
+                .where(merchant_row(payment_methods, merchant_id, payment_method_id))
+                .values(payout_account=account)
+                .returning(*_PUBLIC_COLUMNS)
+            )
+        ).one()
+        return payment_method_of(row)
+
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
     ) -> PaymentMethod:

@@ -470,6 +470,11 @@ async def _attach(
     detached or another customer's."""
     if found.detached:
         raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param=param, id=found.id)
+    if found.payout_account is not None:
+        holder = f"the seller {found.payout_account}" if found.payout_account else "the merchant"
+        raise ApiError(
+            Reason.PAYMENT_METHOD_IS_PAYOUT_CARD, param=param, id=found.id, holder=holder
+        )
     if found.customer_id == customer_id:
         return found
     if found.customer_id is not None:

@@ -10,12 +10,19 @@ from typing import Protocol
 
 from paycore.account.repository import SellerAccountRepository
 from paycore.customer.models import ChargeableCard, PaymentMethod
+from paycore.customer.repository import PaymentMethodRepository
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.payout.balances import Clock
 from paycore.payout.banking import INSTANT_COUNTRIES, check_bank_details
-from paycore.payout.models import BankAccount, BankAccountStatus, NewBankAccount
+from paycore.payout.models import (
+    BankAccount,
+    BankAccountStatus,
+    NewBankAccount,
+    NewPayoutCard,
+    PayoutCard,
+)
 from paycore.payout.repository import BankAccountRepository
 from paycore.psp.client import PayoutDestination
 from paycore.secret import Secret
@@ -24,11 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class Cards(Protocol):
-    """The merchant's cards (paycore.customer): an instant payout may go to a debit card."""
-
-    async def get_payment_method(
-        self, merchant_id: str, payment_method_id: str
-    ) -> PaymentMethod: ...
+    """The merchant's cards (paycore.customer): an instant payout may go to a debit card
+    registered as the payee's external account (`BankAccounts.register_card`)."""
 
     async def card_for_charge(self, merchant_id: str, payment_method_id: str) -> ChargeableCard: ...
 
@@ -110,14 +114,52 @@ class BankAccounts:
     ) -> BankAccount | None:
         return await BankAccountRepository(connection).default_for(merchant_id, account, currency)
 
-    async def debit_card(self, merchant_id: str, payment_method_id: str) -> PaymentMethod:
-        method = await self._cards.get_payment_method(merchant_id, payment_method_id)
-        if method.card.funding.value != "debit":
+    async def register_card(
+        self, connection: AsyncConnection, merchant_id: str, new: NewPayoutCard
+    ) -> PayoutCard:
+        """The merchant's debit card registered as the external account of `new.account`: a
+        card attached to no customer and never detached from one (a customer's card is never
+        a payout destination), once; registered already for that payee, as it is."""
+        await require_account(connection, merchant_id, new.account)
+        param = "payment_method"
+        methods = PaymentMethodRepository(connection)
+        method = await methods.get(merchant_id, new.payment_method, for_update=True)
+        if method is None:
+            raise not_found("payment_method", new.payment_method, param=param)
+        if method.detached:
+            raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param=param, id=method.id)
+        if method.customer_id is not None:
+            raise ApiError(Reason.PAYMENT_METHOD_ALREADY_ATTACHED, param=param, id=method.id)
+        if method.payout_account is not None and method.payout_account != new.account:
             raise ApiError(
-                Reason.PAYOUT_METHOD_UNSUPPORTED,
-                param="destination",
-                detail="an instant payout to a card needs a debit card",
+                Reason.PAYOUT_CARD_EXISTS,
+                param=param,
+                id=method.id,
+                holder=_holder(method.payout_account),
             )
+        _require_debit(method, param)
+        if method.payout_account is None:
+            method = await methods.set_payout_account(merchant_id, method.id, new.account)
+        return _payout_card(method, new.account)
+
+    async def payout_card(
+        self, connection: AsyncConnection, merchant_id: str, account: str, payment_method_id: str
+    ) -> PaymentMethod:
+        """The debit card named as a payout's destination, registered as the external account
+        of the payout's payee `account`: NOT_FOUND for none of the merchant's,
+        INVALID_ARGUMENT (PAYOUT_DESTINATION_NOT_EXTERNAL) for any other card, a customer's
+        included."""
+        method = await PaymentMethodRepository(connection).get(merchant_id, payment_method_id)
+        if method is None:
+            raise not_found("payment_method", payment_method_id, param="destination")
+        if method.payout_account != account or method.customer_id is not None or method.detached:
+            raise ApiError(
+                Reason.PAYOUT_DESTINATION_NOT_EXTERNAL,
+                param="destination",
+                id=payment_method_id,
+                holder=_holder(account),
+            )
+        _require_debit(method, "destination")
         return method
 
     async def destination_of(self, merchant_id: str, payout_id: str) -> PayoutDestination:
@@ -146,3 +188,30 @@ class BankAccounts:
             country=bank.country,
             routing_number=bank.routing_number,
         )
+
+
+def _holder(account: str) -> str:
+    return f"the seller {account}" if account else "the merchant"
+
+
+def _require_debit(method: PaymentMethod, param: str) -> None:
+    if method.card.funding.value != "debit":
+        raise ApiError(
+            Reason.PAYOUT_METHOD_UNSUPPORTED,
+            param=param,
+            detail="an instant payout to a card needs a debit card",
+        )
+
+
+def _payout_card(method: PaymentMethod, account: str) -> PayoutCard:
+    return PayoutCard(
+        id=method.id,
+        merchant_id=method.merchant_id,
+        created=method.created,
+        account=account,
+        brand=method.card.brand.value,
+        last4=method.card.last4,
+        exp_month=method.card.exp_month,
+        exp_year=method.card.exp_year,
+        country=method.card.country,
+    )

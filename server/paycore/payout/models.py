@@ -115,6 +115,27 @@ class NewBankAccount:
 
 
 @dataclass(frozen=True)
+class NewPayoutCard:
+    """CreatePayoutCard: the merchant's debit card `payment_method` registered as the external
+    account of `account` ("" the merchant's own, "acct_..." a seller's)."""
+
+    payment_method: str
+    account: str
+
+
+@dataclass(frozen=True)
+class PayoutCard(Stored):
+    """A debit card registered as a payee's external account (its id the payment method's)."""
+
+    account: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    country: str
+
+
+@dataclass(frozen=True)
 class BankAccount(Stored):
     account: str
     country: str

@@ -368,7 +368,9 @@ class Payouts:
                     param="method",
                     detail="a payout to a debit card is instant",
                 )
-            await self._bank_accounts.debit_card(merchant_id, new.destination)
+            await self._bank_accounts.payout_card(
+                connection, merchant_id, new.account, new.destination
+            )
             return new.destination
         if new.destination:
             bank_account = await self._bank_accounts.usable(

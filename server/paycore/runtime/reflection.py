@@ -1,5 +1,6 @@
 """Server reflection that finds the file of every symbol a client may ask about, as the C++ and Go
 servers do: services, methods, messages, fields, oneofs, enums, enum values, extensions.
+The `hidden` (internal) services are found by no name, and taken out of every file answered.
 
 grpc_reflection's servicer asks the descriptor pool, whose FindFileContainingSymbol knows
 services, messages and enums but not methods: ghz (`--call pkg.Service.Method`, no --proto)
@@ -124,8 +125,42 @@ class SymbolIndexServicer(ReflectionServicer):
             return _not_found(request)
         file = self._files.get(fully_qualified_name)
         if file is None:
-            return super()._file_containing_symbol(request, fully_qualified_name)  # type: ignore[misc]
-        return self._file_by_filename(request, file.name)  # type: ignore[attr-defined]
+            found = super()._file_containing_symbol(request, fully_qualified_name)  # type: ignore[misc]
+            return self._without_hidden(found)
+        return self._file_by_filename(request, file.name)
+
+    def _file_by_filename(self, request: Any, filename: str) -> Any:
+        return self._without_hidden(super()._file_by_filename(request, filename))  # type: ignore[misc]
+
+    def _file_containing_extension(
+        self, request: Any, containing_type: str, extension_number: int
+    ) -> Any:
+        found = super()._file_containing_extension(request, containing_type, extension_number)  # type: ignore[misc]
+        return self._without_hidden(found)
+
+    def _without_hidden(self, response: Any) -> Any:
+        """`response` with the hidden services taken out of every file it describes: a file
+        defining one (ledger.proto) is still answered, for its messages (a public file may
+        import them), but never with the internal service and its methods."""
+        if not self._hidden or not response.HasField("file_descriptor_response"):
+            return response
+        files = response.file_descriptor_response.file_descriptor_proto
+        kept = []
+        for raw in files:
+            file = descriptor_pb2.FileDescriptorProto.FromString(raw)
+            services = [
+                service
+                for service in file.service
+                if f"{file.package}.{service.name}" not in self._hidden
+            ]
+            if len(services) != len(file.service):
+                del file.service[:]
+                file.service.extend(services)
+                raw = file.SerializeToString()
+            kept.append(raw)
+        del files[:]
+        files.extend(kept)
+        return response
 
 
 def _with_dependencies(files: Iterable[FileDescriptor]) -> list[FileDescriptor]:

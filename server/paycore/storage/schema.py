@@ -479,6 +479,10 @@ payment_methods = _owned(
     # apple_pay | google_pay for a wallet token's card, else "" (migration 0018). Its
     # cryptogram is never stored (paycore.customer.wallets).
     Column("wallet", Text, nullable=False, server_default=""),
+    # A debit card registered as a payee's external account (CreatePayoutCard, migration
+    # 0030): "" the merchant's own, "acct_..." a seller's; null for no payee's (a customer's
+    # card, or one never registered): no payout goes to it (paycore.payout.bank_accounts).
+    Column("payout_account", Text),
     # ListPaymentMethods' customer filter, newest first.
     Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
 )

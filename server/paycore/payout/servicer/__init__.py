@@ -15,6 +15,7 @@ from paycore.payout.schedules import Schedules
 from paycore.payout.servicer import requests
 from paycore.payout.servicer.messages import (
     bank_account_message,
+    payout_card_message,
     payout_message,
     schedule_message,
 )
@@ -43,6 +44,10 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
 
     CreateBankAccount = rpcs.change(
         bank_account_message, lambda s: s._bank_accounts.create, requests.new_bank_account
+    )
+
+    CreatePayoutCard = rpcs.change(
+        payout_card_message, lambda s: s._bank_accounts.register_card, requests.new_payout_card
     )
 
     GetBankAccount = rpcs.get(

@@ -10,6 +10,7 @@ from paycore.payout.models import (
     BankAccount,
     Interval,
     Payout,
+    PayoutCard,
     PayoutMethod,
     Schedule,
 )
@@ -26,6 +27,7 @@ def bank_account_message(bank_account: BankAccount) -> payout_pb2.BankAccount:
 
 
 payout_message = derived(Payout, payout_pb2.Payout)
+payout_card_message = derived(PayoutCard, payout_pb2.PayoutCard)
 
 
 @converts(payout_pb2.PayoutSchedule)

@@ -13,6 +13,7 @@ from paycore.payout.models import (
     Interval,
     NewBankAccount,
     NewPayout,
+    NewPayoutCard,
     PayoutFilter,
     PayoutMethod,
     PayoutStatus,
@@ -63,6 +64,15 @@ def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAcc
         account_number=Secret(number),
         default_for_currency=request.default_for_currency,
         metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def new_payout_card(request: payout_pb2.CreatePayoutCardRequest) -> NewPayoutCard:
+    return NewPayoutCard(
+        payment_method=validation.object_id(
+            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD
+        ),
+        account=account(request.account),
     )
 
 
