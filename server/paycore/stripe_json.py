@@ -94,6 +94,11 @@ NULL_WHEN_ZERO = frozenset(
         "paycore.v1.ApiKey.revoked",
         "paycore.v1.ApiKey.expires",
         "paycore.v1.ExchangeRate.valid_to",
+        "paycore.v1.ReconciliationRun.finished",
+        "paycore.v1.Discrepancy.resolved",
+        "paycore.v1.LedgerTransfer.expires_at",
+        "paycore.v1.Execution.Attempt.finished",
+        "paycore.v1.PayoutSchedule.next_payout",
     }
 )
 """Timestamps whose 0 means "has not happened": null in the JSON, as Stripe renders a moment

@@ -309,18 +309,22 @@ async def test_what_a_rerun_no_longer_finds_closes_itself(desk: Desk) -> None:
     residual that the settlement of their lines had now cleared, so every later run of the day
     failed its day check (InvariantViolation) and stayed RUNNING, for every merchant on the
     shard. One an operator ignored closes too (its residual stood while the difference did);
-    the settlement of a currency the report no longer carries comes back."""
+    what a resolution booked (an operator's write-off, a duplicate's automatic refund) is
+    posted back; the settlement of a currency the report no longer carries comes back."""
     day = unique_day()
     charges = plan_day(desk.merchants, day, 24, 0, seed=13)
     await desk.writer.write(charges)
     first, second = desk.merchants
     mine = [c for c in charges if c.merchant_id == first]
     theirs = [c for c in charges if c.merchant_id == second]
-    dropped, changed, ignored = mine[0], theirs[0], theirs[1]
+    dropped, doubled, written_off = mine[0], mine[1], mine[2]
+    changed, ignored = theirs[0], theirs[1]
     iso = day.isoformat()
     await desk.alter_report(
         [
             {"day": iso, "action": "drop", "id": dropped.psp_id},
+            {"day": iso, "action": "drop", "id": written_off.psp_id},
+            {"day": iso, "action": "duplicate", "id": doubled.psp_id},
             {"day": iso, "action": "amount", "id": changed.psp_id, "amount": changed.amount + 5},
             {"day": iso, "action": "currency", "id": ignored.psp_id, "currency": "eur"},
             {
@@ -338,6 +342,8 @@ async def test_what_a_rerun_no_longer_finds_closes_itself(desk: Desk) -> None:
     assert sorted(d.kind for d in found) == sorted(
         [
             Kind.MISSING_AT_PSP,
+            Kind.MISSING_AT_PSP,
+            Kind.DUPLICATE,
             Kind.AMOUNT_MISMATCH,
             Kind.CURRENCY_MISMATCH,
             Kind.MISSING_IN_PAYCORE,
@@ -345,6 +351,17 @@ async def test_what_a_rerun_no_longer_finds_closes_itself(desk: Desk) -> None:
     )
     (currency,) = [d for d in found if d.kind is Kind.CURRENCY_MISMATCH]
     await resolve(desk, currency, Action.IGNORE)
+    (write_off,) = [d for d in found if d.object_id == written_off.intent_id]
+    await resolve(desk, write_off, Action.WRITE_OFF)
+    (adjusted,) = [d for d in found if d.kind is Kind.AMOUNT_MISMATCH]
+    await resolve(desk, adjusted, Action.ADJUST)
+    booked = {d.id: len(d.ledger_transfer_ids) for d in await desk.discrepancies(day)}
+    (duplicate,) = [d for d in found if d.kind is Kind.DUPLICATE]
+    assert {key for key, count in booked.items() if count} == {
+        write_off.id,
+        adjusted.id,
+        duplicate.id,
+    }
 
     await desk.alter_report([])
     again = await desk.run(day)
@@ -356,9 +373,13 @@ async def test_what_a_rerun_no_longer_finds_closes_itself(desk: Desk) -> None:
     for discrepancy in found:
         closed = after[discrepancy.id]
         assert closed.status is Status.RESOLVED, closed
-        assert not closed.ledger_transfer_ids
         assert closed.action is Action.AUTO, closed
         assert closed.note.startswith("ignored (") == (discrepancy.id == currency.id)
+        # What a resolution booked (the operator's write-off and adjustment, the duplicate's
+        # automatic refund) is posted back: the difference it settled is gone.
+        reversed_ = closed.note.startswith("reversed (")
+        assert reversed_ == (booked[discrepancy.id] > 0), closed
+        assert len(closed.ledger_transfer_ids) == 2 * booked[discrepancy.id], closed
     receivables = await desk.receivables(day)
     assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
     assert all(report.ok for report in await desk.integrity())

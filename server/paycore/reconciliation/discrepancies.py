@@ -21,10 +21,10 @@ from paycore.reconciliation.models import (
     Source,
     Status,
 )
-from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, resolves_itself
+from paycore.reconciliation.resolution import AUTO_NOTES, REVERSED, Resolver, resolves_itself
 from paycore.storage.raw import Driver
 from paycore.storage.schema import reconciliation_discrepancies as table
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _EXISTING = """
@@ -185,6 +185,35 @@ async def close_unfound(
         [item.key for item in found],
     )
     return [Unfound(row["merchant_id"], row["id"], row["was"] == Status.OPEN.value) for row in rows]
+
+
+async def resolved_unfound(
+    connection: AsyncConnection, source: Source, day: dt.date, found: Sequence[FoundDiscrepancy]
+) -> list[Discrepancy]:
+    """The day's discrepancies on this shard that a resolution booked transfers for (an
+    operator's adjust, write_off or refund_at_psp, or the automatic rule), not reversed yet,
+    that this run of the day did not find again: locked, for Resolver.reverse."""
+    rows = (
+        await connection.execute(
+            select(table)
+            .where(
+                table.c.source == source.value,
+                table.c.day == day,
+                table.c.status == Status.RESOLVED.value,
+                table.c.action != Action.IGNORE.value,
+                func.cardinality(table.c.ledger_transfer_ids) > 0,
+                ~table.c.note.startswith(REVERSED, autoescape=True),
+            )
+            .order_by(table.c.merchant_id, table.c.id)
+            .with_for_update()
+        )
+    ).all()
+    again = {(owner_of(item.merchant_id), item.key) for item in found}
+    return [
+        repository.decode_discrepancy(row)
+        for row in rows
+        if (row.merchant_id, row.key) not in again
+    ]
 
 
 async def open_of_day(

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
 from paycore.reconciliation.books import Books, owner_logical_shard
-from paycore.reconciliation.discrepancies import DiscrepancyBook, close_unfound
+from paycore.reconciliation.discrepancies import (
+    DiscrepancyBook,
+    close_unfound,
+    resolved_unfound,
+)
 from paycore.reconciliation.events import (
     DISCREPANCY_RESOLVED,
     RUN_COMPLETED,
@@ -230,10 +234,15 @@ class Runs:
             *((m, d) for m, d, _ in matched.booked_late),
             *((gone.merchant_id, gone.id) for gone in unfound if gone.was_open),
         ]
+        changed: set[str] = set()
         if run.source is Source.PSP_SETTLEMENT:
             # A merchant whose lines changed: what an earlier run settled is settled again.
             changed = {found.merchant_id for found in matched.discrepancies}
             changed |= {gone.merchant_id for gone in unfound}
+            stale = await resolved_unfound(connection, run.source, run.day, matched.discrepancies)
+            for resolved in stale:
+                await self._resolver.reverse(connection, resolved, run.id)
+                changed.add(resolved.merchant_id)
             await settlement.settle_day(
                 connection, driver, self._books, run.source, run.day, totals, sorted(changed)
             )
@@ -246,6 +255,7 @@ class Runs:
             | {found.merchant_id for found in matched.discrepancies}
             | {merchant for merchant, _ in closed}
             | {gone.merchant_id for gone in unfound}
+            | changed
         )
         if run.source is Source.BANK_PAYOUTS:
             settled = await settlement.settled_merchants(driver, run.source, run.day)
