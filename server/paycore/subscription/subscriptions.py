@@ -41,6 +41,7 @@ from paycore.subscription.models import (
     NewInvoiceItem,
     NewSubscription,
     PaymentBehavior,
+    Period,
     Subscription,
     SubscriptionItem,
     SubscriptionStatus,
@@ -168,11 +169,14 @@ class Subscriptions:
 
     async def list_items(
         self, merchant_id: str, subscription_id: str, cursor: Cursor
-    ) -> Page[SubscriptionItem]:
+    ) -> tuple[Page[SubscriptionItem], Period]:
         """The subscription's items in its order, from the one after `cursor.starting_after`
-        (which must be one of them: INVALID_ARGUMENT naming `starting_after`)."""
-        items = (await self.get(merchant_id, subscription_id)).items
-        return _page_after(items, [item.id for item in items], cursor, "subscription")
+        (which must be one of them: INVALID_ARGUMENT naming `starting_after`), and its
+        current period."""
+        subscription = await self.get(merchant_id, subscription_id)
+        items = subscription.items
+        page = _page_after(items, [item.id for item in items], cursor, "subscription")
+        return page, subscription.current_period
 
     def settled(self, merchant_id: str) -> Complete[Subscription]:
         """The second phase of a subscription call: settles the charges it started."""
