@@ -81,8 +81,6 @@ async def test_items_show_the_current_period_as_stripes_current_api_does(
         for item in subscription["items"].data:
             assert (item["current_period_start"], item["current_period_end"]) == period
         listed = sdk.v1.subscription_items.list(params={"subscription": subscription.id})
-        assert {(item.current_period_start, item.current_period_end) for item in listed} == {
-            period
-        }
+        assert {(item.current_period_start, item.current_period_end) for item in listed} == {period}
 
     await in_thread(scenario)
