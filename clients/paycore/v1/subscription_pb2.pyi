@@ -1579,6 +1579,26 @@ class VoidInvoiceRequest(_message.Message):
 Global___VoidInvoiceRequest: _TypeAlias = VoidInvoiceRequest  # noqa: Y015
 
 @_typing.final
+class MarkInvoiceUncollectibleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"in_...", required; must be open."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkInvoiceUncollectibleRequest: _TypeAlias = MarkInvoiceUncollectibleRequest  # noqa: Y015
+
+@_typing.final
 class TestClock(_message.Message):
     """A simulated time for the subscriptions created on it."""
 

@@ -251,6 +251,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         Prefix.INVOICE, invoice_message, lambda s: s._billing.void_invoice
     )
 
+    MarkInvoiceUncollectible = rpcs.change_by_id(
+        Prefix.INVOICE, invoice_message, lambda s: s._billing.mark_uncollectible
+    )
+
     # --- test clocks (advance) and billing settings ------------------------------------------
 
     async def AdvanceTestClock(
