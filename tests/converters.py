@@ -205,7 +205,6 @@ CONVERTERS: list[ConverterCase] = [
             (subscription_messages.settings_message, subscription.BillingSettings),
             (subscription_messages.item_message, subscription.InvoiceItem),
             (subscription_messages.line_message, subscription.InvoiceLine),
-            (subscription_messages.subscription_item_message, subscription.SubscriptionItem),
             (webhook_messages.delivery_message, webhooks.Delivery),
             (ledger_messages.account_message, ledger.Account),
             (ledger_messages.entry_message, ledger.Entry),

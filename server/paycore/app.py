@@ -106,6 +106,7 @@ from paycore.webhooks.addresses import AddressPolicy
 from paycore.webhooks.deliveries import Deliveries
 from paycore.webhooks.delivering import Deliverer, DeliveryLimits
 from paycore.webhooks.endpoints import Endpoints
+from paycore.webhooks.schedule import RetrySchedule
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
 from paycore.webhooks.servicer import WebhookServicer
@@ -317,7 +318,7 @@ def build_platform(
         billing_clock=Billing(collection),
         pay_out=pay_out,
         webhook_endpoints=Endpoints(reads, webhook_box),
-        webhook_deliveries=Deliveries(shards),
+        webhook_deliveries=Deliveries(shards, retry_schedule(settings).give_up_after),
         deliverer=build_deliverer(settings, webhook_box),
         backlog_metrics=BacklogMetrics(registry),
         reconciliation=build_reconciliation(
@@ -375,8 +376,16 @@ def build_deliverer(settings: Settings, box: SecretBox) -> Deliverer:
         in_flight_max=settings.webhook_in_flight_max,
         endpoint_concurrency=settings.webhook_endpoint_concurrency,
         lease=timedelta(milliseconds=settings.webhook_lease_ms),
+        schedule=retry_schedule(settings),
     )
     return Deliverer(sender, box, event_json, Recorder(endpoint_message), limits)
+
+
+def retry_schedule(settings: Settings) -> RetrySchedule:
+    return RetrySchedule(
+        settings.webhook_retry_schedule_seconds,
+        timedelta(seconds=settings.webhook_give_up_seconds),
+    )
 
 
 def address_policy(settings: Settings) -> AddressPolicy:

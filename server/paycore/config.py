@@ -240,6 +240,14 @@ class Settings:
 
     webhook_in_flight_max: int = 512
     """PAYCORE_WEBHOOK_IN_FLIGHT_MAX: attempts in flight per worker process, all endpoints."""
+
+    webhook_retry_schedule_seconds: tuple[int, ...] = (0, 5, 300, 1_800, 7_200, 18_000, 36_000)
+    """PAYCORE_WEBHOOK_RETRY_SCHEDULE_SECONDS: the waits after a delivery's 1st, 2nd, ...
+    failed attempt in a row, comma-separated; the last repeats (Standard Webhooks' schedule)."""
+
+    webhook_give_up_seconds: int = 259_200
+    """PAYCORE_WEBHOOK_GIVE_UP_SECONDS: a delivery's last attempt comes this long after it was
+    made; an endpoint failing every attempt this long is disabled (3 days)."""
     # Security (issue 23).
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """PAYCORE_TRUSTED_PROXIES: peers (the REST edge), addresses or networks, whose
@@ -385,6 +393,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         "edge_trusted_proxies": _proxies(env, "PAYCORE_EDGE_TRUSTED_PROXIES", ""),
         "edge_operator_routes": env.get("PAYCORE_EDGE_OPERATOR_ROUTES", "") in ("1", "true"),
+        "webhook_retry_schedule_seconds": _seconds_list(
+            env,
+            "PAYCORE_WEBHOOK_RETRY_SCHEDULE_SECONDS",
+            defaults.webhook_retry_schedule_seconds,
+        ),
         "reconciliation_daily_at_minutes": _minutes_of_day(
             env, "PAYCORE_RECONCILIATION_DAILY_AT", defaults.reconciliation_daily_at_minutes
         ),
@@ -397,6 +410,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**by_type, **parsed_apart)
     if settings.webhook_lease_ms <= settings.webhook_timeout_ms:
         raise ConfigurationError("PAYCORE_WEBHOOK_LEASE_MS must exceed PAYCORE_WEBHOOK_TIMEOUT_MS")
+    if settings.webhook_give_up_seconds < 1:
+        raise ConfigurationError("PAYCORE_WEBHOOK_GIVE_UP_SECONDS must be 1 or more")
     return settings
 
 
@@ -449,6 +464,20 @@ def _parse(env: Mapping[str, str], name: str, default: object) -> object:
     if isinstance(default, str):
         return env.get(name, default)
     raise TypeError(f"{name}: no parser for {type(default).__name__}")
+
+
+def _seconds_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """A comma-separated list of one or more whole seconds, each 0 or more."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        values = tuple(int(entry) for entry in text.split(","))
+    except ValueError:
+        raise ConfigurationError(f"{name}: {text!r} is not a list of whole seconds") from None
+    if any(value < 0 for value in values):
+        raise ConfigurationError(f"{name}: {text!r} has a negative wait")
+    return values
 
 
 def _proxies(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:

@@ -66,3 +66,21 @@ async def test_the_nested_lists_urls_answer_their_lists(edge_merchant: EdgeMerch
         ]
 
     await in_thread(scenario)
+
+
+async def test_items_show_the_current_period_as_stripes_current_api_does(
+    edge_merchant: EdgeMerchant,
+) -> None:
+    """Since Stripe's 2025 API a subscription's period is read on its items
+    (`items.data[0].current_period_end`), as the installed SDK's documentation reads it."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        subscription = _subscribed(sdk)
+        period = (subscription["current_period_start"], subscription["current_period_end"])
+        for item in subscription["items"].data:
+            assert (item["current_period_start"], item["current_period_end"]) == period
+        listed = sdk.v1.subscription_items.list(params={"subscription": subscription.id})
+        assert {(item.current_period_start, item.current_period_end) for item in listed} == {period}
+
+    await in_thread(scenario)

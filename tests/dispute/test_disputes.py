@@ -334,3 +334,31 @@ async def test_an_intent_names_its_charge_as_its_dispute_does(world: World) -> N
     )
     assert unpaid.latest_charge == ""
     await shop.close()
+
+
+async def test_a_short_evidence_window_makes_the_deadline_reachable_from_outside(
+    world: World,
+) -> None:
+    """The simulator's `dispute_response_seconds` (POST /_control/faults): how long after it
+    opens a dispute's evidence is due, 7 days unless set, so a test from outside (which cannot
+    move paycore's or the simulator's clock) can reach issue 22's "after the deadline". Once
+    the window has passed the bank closes the dispute lost; evidence sent then is still refused
+    as past due (the reason), not merely as a closed dispute."""
+    shop = await world.shop()
+    faults = await world.psp.control("faults", {"dispute_response_seconds": 30})
+    assert faults["dispute_response_seconds"] == 30
+    try:
+        late = await disputed_payment(world, shop, cards.CARD_DISPUTE_DUPLICATE, 2_000)
+        assert late.dispute.evidence_details.due_by == late.dispute.created + 30
+        world.clock.advance(31)
+        await read_feed(world)
+        lost = await shop.client.disputes.GetDispute(S.GetDisputeRequest(id=late.dispute.id))
+        assert lost.status == S.DISPUTE_STATUS_LOST
+        await _refused(shop, late.dispute.id, "DISPUTE_PAST_DUE", uncategorized_text="late")
+        await _refused(shop, late.dispute.id, "DISPUTE_PAST_DUE", submit=True)
+        refused = await world.psp.post_faults({"dispute_response_seconds": 0})
+        assert refused[0] == 400 and refused[1]["error"]["param"] == "dispute_response_seconds"
+    finally:
+        await world.psp.control("faults", {"dispute_response_seconds": 7 * DAY})
+    await shop.assert_books_balance()
+    await shop.close()

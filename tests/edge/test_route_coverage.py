@@ -164,6 +164,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/subscription_items"): _NESTED_LISTS,
     ("POST", "/v1/invoices/{id}/pay"): _BILLING,
     ("POST", "/v1/invoices/{id}/void"): _BILLING,
+    ("POST", "/v1/invoices/{id}/mark_uncollectible"): _BILLING,
     ("GET", "/v1/billing_settings"): _SETTINGS,
     ("POST", "/v1/billing_settings"): _SETTINGS,
     ("POST", "/v1/bank_accounts"): _PAYOUTS,

@@ -146,7 +146,7 @@ async def test_subscriptions_and_invoices_over_http(
     assert (invoice["status"], invoice["amount_due"], invoice["total"]) == ("paid", 0, 0)
     invoices = await call(http, "GET", f"/v1/invoices?subscription={subscription['id']}", key=key)
     assert [found["id"] for found in invoices.body["data"]] == [invoice_id]
-    for action in ("pay", "void"):
+    for action in ("pay", "void", "mark_uncollectible"):
         refused = await call(http, "POST", f"/v1/invoices/{invoice_id}/{action}", key=key)
         assert (refused.status, refused.error["code"]) == (400, "invoice_unexpected_state")
 

@@ -667,6 +667,8 @@ class SubscriptionItem(_message.Message):
     QUANTITY_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    CURRENT_PERIOD_START_FIELD_NUMBER: _builtins.int
+    CURRENT_PERIOD_END_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"si_..." """
     price: _builtins.str
@@ -674,6 +676,11 @@ class SubscriptionItem(_message.Message):
     quantity: _builtins.int
     """1 or more."""
     created: _builtins.int
+    current_period_start: _builtins.int
+    """Unix seconds: the subscription's current period, which Stripe's API shows on each item
+    (since 2025; Subscription.current_period_start/end here too).
+    """
+    current_period_end: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -684,10 +691,12 @@ class SubscriptionItem(_message.Message):
         quantity: _builtins.int = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        current_period_start: _builtins.int = ...,
+        current_period_end: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "id", b"id", "metadata", b"metadata", "price", b"price", "quantity", b"quantity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "id", b"id", "metadata", b"metadata", "price", b"price", "quantity", b"quantity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1568,6 +1577,26 @@ class VoidInvoiceRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VoidInvoiceRequest: _TypeAlias = VoidInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class MarkInvoiceUncollectibleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"in_...", required; must be open."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkInvoiceUncollectibleRequest: _TypeAlias = MarkInvoiceUncollectibleRequest  # noqa: Y015
 
 @_typing.final
 class TestClock(_message.Message):

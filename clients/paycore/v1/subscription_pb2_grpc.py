@@ -119,6 +119,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.VoidInvoiceRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
                 _registered_method=True)
+        self.MarkInvoiceUncollectible = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/MarkInvoiceUncollectible',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.MarkInvoiceUncollectibleRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+                _registered_method=True)
         self.CreateInvoiceItem = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CreateInvoiceItem',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoiceItemRequest.SerializeToString,
@@ -284,6 +289,15 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkInvoiceUncollectible(self, request, context):
+        """Marks an open invoice uncollectible (Stripe's Invoice.mark_uncollectible): no attempt
+        follows and its intent left for the customer is canceled; a past_due or unpaid
+        subscription moves on as after a payment. Anything but open: INVOICE_UNEXPECTED_STATE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateInvoiceItem(self, request, context):
         """Test merchants only (FAILED_PRECONDITION for live ones).
         """
@@ -434,6 +448,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
             'VoidInvoice': grpc.unary_unary_rpc_method_handler(
                     servicer.VoidInvoice,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.VoidInvoiceRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
+            ),
+            'MarkInvoiceUncollectible': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkInvoiceUncollectible,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.MarkInvoiceUncollectibleRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
             ),
             'CreateInvoiceItem': grpc.unary_unary_rpc_method_handler(
@@ -940,6 +959,33 @@ class SubscriptionService:
             target,
             '/paycore.v1.SubscriptionService/VoidInvoice',
             paycore_dot_v1_dot_subscription__pb2.VoidInvoiceRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkInvoiceUncollectible(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/MarkInvoiceUncollectible',
+            paycore_dot_v1_dot_subscription__pb2.MarkInvoiceUncollectibleRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
             options,
             channel_credentials,

@@ -68,6 +68,11 @@ class SubscriptionServiceStub:
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]
     """Voids an open or uncollectible invoice: it will never be paid. A paid invoice is refunded instead."""
+    MarkInvoiceUncollectible: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.MarkInvoiceUncollectibleRequest, _subscription_pb2.Invoice]
+    """Marks an open invoice uncollectible (Stripe's Invoice.mark_uncollectible): no attempt
+    follows and its intent left for the customer is canceled; a past_due or unpaid
+    subscription moves on as after a payment. Anything but open: INVOICE_UNEXPECTED_STATE.
+    """
     CreateInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceItemRequest, _subscription_pb2.InvoiceItem]
     """Test merchants only (FAILED_PRECONDITION for live ones)."""
     GetInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]
@@ -128,6 +133,11 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     """Voids an open or uncollectible invoice: it will never be paid. A paid invoice is refunded instead."""
+    MarkInvoiceUncollectible: _aio.UnaryUnaryMultiCallable[_subscription_pb2.MarkInvoiceUncollectibleRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
+    """Marks an open invoice uncollectible (Stripe's Invoice.mark_uncollectible): no attempt
+    follows and its intent left for the customer is canceled; a past_due or unpaid
+    subscription moves on as after a payment. Anything but open: INVOICE_UNEXPECTED_STATE.
+    """
     CreateInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
     """Test merchants only (FAILED_PRECONDITION for live ones)."""
     GetInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
@@ -287,6 +297,17 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]:
         """Voids an open or uncollectible invoice: it will never be paid. A paid invoice is refunded instead."""
+
+    @_abc_1.abstractmethod
+    def MarkInvoiceUncollectible(
+        self,
+        request: _subscription_pb2.MarkInvoiceUncollectibleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]:
+        """Marks an open invoice uncollectible (Stripe's Invoice.mark_uncollectible): no attempt
+        follows and its intent left for the customer is canceled; a past_due or unpaid
+        subscription moves on as after a payment. Anything but open: INVOICE_UNEXPECTED_STATE.
+        """
 
     @_abc_1.abstractmethod
     def CreateInvoiceItem(

@@ -130,17 +130,20 @@ class Disputes:
     async def _answerable(
         self, connection: AsyncConnection, merchant_id: str, dispute_id: str
     ) -> Dispute:
-        """The dispute, locked, if evidence may change: not submitted (nor being sent), open,
-        not past due. Each refusal is a named error raised before anything changes."""
+        """The dispute, locked, if evidence may change: not submitted (nor being sent), not
+        past due, open. Each refusal is a named error raised before anything changes."""
         dispute = await self._locked(connection, merchant_id, dispute_id)
         if dispute.submission_count or dispute.psp_action is PspAction.SUBMIT:
             raise ApiError(Reason.DISPUTE_EVIDENCE_SUBMITTED, param="submit", id=dispute.id)
-        if dispute.status not in AWAITING_RESPONSE or dispute.psp_action:
-            raise _not_open(dispute, "update")
-        if dispute.past_due(self.now()):
+        # Past due first: a dispute the bank closed lost for want of evidence by its deadline
+        # is refused for that reason, not merely as closed.
+        lapsed = dispute.status is DisputeStatus.LOST and self.now() > dispute.due_by
+        if dispute.past_due(self.now()) or lapsed:
             raise ApiError(
                 Reason.DISPUTE_PAST_DUE, param="evidence", id=dispute.id, due_by=dispute.due_by
             )
+        if dispute.status not in AWAITING_RESPONSE or dispute.psp_action:
+            raise _not_open(dispute, "update")
         return dispute
 
     async def _locked(

@@ -59,6 +59,21 @@ REQUEST_FEATURES: tuple[str, ...] = (
     "local_hour",
 )
 
+ABSENT_WHEN_ZERO: frozenset[str] = frozenset(
+    {
+        "guest",
+        "country_mismatch",
+        "card_country_mismatch",
+        "card_billing_mismatch",
+        "abroad_usd",
+        "first_card_for_customer",
+        "first_purchase",
+    }
+)
+"""Features whose 0 says the payment does not have what they name (no mismatch, not a guest,
+nothing abroad): the model's reasons never name one at 0, whatever its path through the
+trees made of it (paycore.fraud.model)."""
+
 DERIVED_FEATURES: tuple[str, ...] = (
     "first_card_for_customer",
     "first_purchase",

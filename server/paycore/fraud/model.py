@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from paycore.errors import ConfigurationError
-from paycore.fraud.features import MODEL_FEATURES
+from paycore.fraud.features import ABSENT_WHEN_ZERO, MODEL_FEATURES
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 DEFAULT_ARTIFACT = ARTIFACTS_DIR / "model.json"
 ARTIFACT_FORMAT = 1
 TOP_FEATURES = 3
-# A feature is named among the reasons only when it raised the log-odds by at least this much.
+# A feature is named among the reasons only when it raised the log-odds by at least this much
+# (and, for one of features.ABSENT_WHEN_ZERO, when the payment has what it names).
 CONTRIBUTION_MIN = 0.25
 
 
@@ -59,8 +60,11 @@ class Model:
         ranked = sorted(
             (
                 (contribution, name)
-                for contribution, name in zip(contributions, self.features, strict=True)
+                for contribution, name, value in zip(
+                    contributions, self.features, vector, strict=True
+                )
                 if contribution >= CONTRIBUTION_MIN
+                and not (value == 0 and name in ABSENT_WHEN_ZERO)
             ),
             reverse=True,
         )

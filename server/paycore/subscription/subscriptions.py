@@ -41,6 +41,7 @@ from paycore.subscription.models import (
     NewInvoiceItem,
     NewSubscription,
     PaymentBehavior,
+    Period,
     Subscription,
     SubscriptionItem,
     SubscriptionStatus,
@@ -168,11 +169,14 @@ class Subscriptions:
 
     async def list_items(
         self, merchant_id: str, subscription_id: str, cursor: Cursor
-    ) -> Page[SubscriptionItem]:
+    ) -> tuple[Page[SubscriptionItem], Period]:
         """The subscription's items in its order, from the one after `cursor.starting_after`
-        (which must be one of them: INVALID_ARGUMENT naming `starting_after`)."""
-        items = (await self.get(merchant_id, subscription_id)).items
-        return _page_after(items, [item.id for item in items], cursor, "subscription")
+        (which must be one of them: INVALID_ARGUMENT naming `starting_after`), and its
+        current period."""
+        subscription = await self.get(merchant_id, subscription_id)
+        items = subscription.items
+        page = _page_after(items, [item.id for item in items], cursor, "subscription")
+        return page, subscription.current_period
 
     def settled(self, merchant_id: str) -> Complete[Subscription]:
         """The second phase of a subscription call: settles the charges it started."""
@@ -345,6 +349,29 @@ class Subscriptions:
             connection, merchant_id, invoice_id, "voided", VOID_INVOICE
         )
         voided = await invoices.close(connection, self._events, invoice, InvoiceStatus.VOID)
+        await self._after_closing(connection, subscription)
+        return voided
+
+    async def mark_uncollectible(
+        self, connection: AsyncConnection, merchant_id: str, invoice_id: str
+    ) -> Invoice:
+        """An open invoice given up on (Stripe's mark_uncollectible): closed uncollectible,
+        its intent left for the customer canceled; the subscription moves on as voiding it
+        would move it."""
+        subscription, invoice = await self._payable_invoice(
+            connection, merchant_id, invoice_id, "marked uncollectible", VOID_INVOICE
+        )
+        if invoice.status is not InvoiceStatus.OPEN:  # the refusal rolls the withdrawal back
+            raise _unexpected(invoice, "marked uncollectible")
+        marked = await invoices.close(
+            connection, self._events, invoice, InvoiceStatus.UNCOLLECTIBLE
+        )
+        await self._after_closing(connection, subscription)
+        return marked
+
+    async def _after_closing(self, connection: AsyncConnection, subscription: Subscription) -> None:
+        """A past_due or unpaid subscription whose invoice closed unpaid moves on as after a
+        payment (Stripe's rule for a latest invoice paid, voided or marked uncollectible)."""
         if subscription.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
             await lifecycle.save(
                 connection,
@@ -354,7 +381,6 @@ class Subscriptions:
             )
         else:
             await lifecycle.save(connection, self._events, subscription, subscription)
-        return voided
 
     async def _payable_invoice(
         self,

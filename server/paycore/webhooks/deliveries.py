@@ -4,7 +4,7 @@ an endpoint (a new delivery, due at once, with its own three days of retries).""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 @dataclass(frozen=True, slots=True)
 class Deliveries:
     _shards: Shards
+    _give_up_after: timedelta = GIVE_UP_AFTER
+    """How long after it is made a resent delivery is last attempted (the schedule's)."""
 
     async def list(self, merchant_id: str, where: DeliveryFilter, cursor: Cursor) -> Page[Delivery]:
         """NOT_FOUND when the filter names an endpoint or event the merchant does not have."""
@@ -77,6 +79,6 @@ class Deliveries:
             [NewDelivery(merchant_id, delivery_id, event_id, endpoint_id, event_type)],
             [now],
             now,
-            now + GIVE_UP_AFTER,
+            now + self._give_up_after,
         )
         return await repository.delivery(connection, merchant_id, delivery_id)

@@ -46,7 +46,7 @@ from paycore.webhooks.models import (
     SigningKeys,
 )
 from paycore.webhooks.repository import ClaimedRow, EndpointRepository, NewDelivery
-from paycore.webhooks.schedule import GIVE_UP_AFTER, after_attempt
+from paycore.webhooks.schedule import DEFAULT_SCHEDULE, RetrySchedule
 from paycore.webhooks.sealing import SecretBox
 from paycore.webhooks.sender import Sender
 from paycore.webhooks.signing import signature_headers
@@ -85,6 +85,8 @@ class DeliveryLimits:
     """How long a claimed delivery is this process's; must exceed the sender's timeout."""
     claim_batch_max: int = CLAIM_BATCH_MAX
     fan_out_batch_max: int = FAN_OUT_BATCH_MAX
+    schedule: RetrySchedule = DEFAULT_SCHEDULE
+    """When failed attempts are tried again, and when a delivery and its endpoint give up."""
 
 
 class Deliverer:
@@ -191,7 +193,7 @@ class Deliverer:
             if not result.outcome.succeeded
         }
         disabled = await repository.disable_failing(
-            connection, sorted(candidates), self._clock() - GIVE_UP_AFTER
+            connection, sorted(candidates), self._clock() - self._limits.schedule.give_up_after
         )
         for endpoint in disabled:
             logger.info("webhook endpoint %s disabled (410, or failing for 3 days)", endpoint.id)
@@ -205,7 +207,7 @@ class Deliverer:
         fanned = await repository.fan_out(connection, self._limits.fan_out_batch_max)
         now = self._clock()
         lease_until = now + self._limits.lease
-        expires_at = now + GIVE_UP_AFTER
+        expires_at = now + self._limits.schedule.give_up_after
         room = self._limits.in_flight_max - self.in_flight
         taken = dict(self._claimed_per_endpoint)
         made: list[ClaimedRow] = []
@@ -341,7 +343,7 @@ class Deliverer:
                 )
                 outcome = await self._sender.post(delivery.url, delivery.body, headers)
             number = delivery.attempt_count + 1
-            status, next_attempt_at = after_attempt(
+            status, next_attempt_at = self._limits.schedule.after_attempt(
                 outcome, number, attempted_at, delivery.expires_at
             )
             if status is DeliveryStatus.FAILED and not outcome.gone:

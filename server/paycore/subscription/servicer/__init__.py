@@ -168,11 +168,13 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id, subscription_id = merchant_and_id(
             request.subscription, Prefix.SUBSCRIPTION, "subscription"
         )
-        page = await self._billing.list_items(
+        page, period = await self._billing.list_items(
             merchant_id, subscription_id, cursor_of(request, Prefix.SUBSCRIPTION_ITEM)
         )
         return page_response(
-            subscription_pb2.ListSubscriptionItemsResponse, page, subscription_item_message
+            subscription_pb2.ListSubscriptionItemsResponse,
+            page,
+            lambda item: subscription_item_message(item, period),
         )
 
     async def UpdateSubscription(
@@ -247,6 +249,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     VoidInvoice = rpcs.change_by_id(
         Prefix.INVOICE, invoice_message, lambda s: s._billing.void_invoice
+    )
+
+    MarkInvoiceUncollectible = rpcs.change_by_id(
+        Prefix.INVOICE, invoice_message, lambda s: s._billing.mark_uncollectible
     )
 
     # --- test clocks (advance) and billing settings ------------------------------------------

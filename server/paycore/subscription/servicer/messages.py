@@ -10,6 +10,7 @@ from paycore.subscription.models import (
     InvoiceItem,
     InvoiceLine,
     InvoiceStatus,
+    Period,
     Price,
     Product,
     Subscription,
@@ -45,10 +46,23 @@ def subscription_message(subscription: Subscription) -> subscription_pb2.Subscri
         subscription,
         current_period_start=subscription.current_period.start,
         current_period_end=subscription.current_period.end,
+        items=[
+            subscription_item_message(item, subscription.current_period)
+            for item in subscription.items
+        ],
     )
 
 
-subscription_item_message = derived(SubscriptionItem, subscription_pb2.SubscriptionItem)
+def subscription_item_message(
+    item: SubscriptionItem, period: Period
+) -> subscription_pb2.SubscriptionItem:
+    """An item with its subscription's current `period` (Stripe shows it on each item)."""
+    return message_of(
+        subscription_pb2.SubscriptionItem,
+        item,
+        current_period_start=period.start,
+        current_period_end=period.end,
+    )
 
 
 @converts(subscription_pb2.Invoice.LineItem)

@@ -41,6 +41,9 @@ DISPUTES = {
 """number -> (reason, inquiry) of the cards whose captured charges are disputed."""
 DISPUTE_DELAY_SECONDS_DEFAULT = 60
 """How long after capture they are disputed, unless configured (--dispute-delay-seconds)."""
+DISPUTE_RESPONSE_SECONDS_DEFAULT = 7 * 86_400
+"""How long after it opens a dispute's evidence is due (its due_by), unless configured
+(--dispute-response-seconds): 7 days."""
 
 
 class Outcome(enum.Enum):

@@ -10,7 +10,10 @@ from urllib.parse import urlsplit
 
 from paycore.config import Settings
 from paycore.errors import ConfigurationError
-from paycore.tools.psp.cards import DISPUTE_DELAY_SECONDS_DEFAULT
+from paycore.tools.psp.cards import (
+    DISPUTE_DELAY_SECONDS_DEFAULT,
+    DISPUTE_RESPONSE_SECONDS_DEFAULT,
+)
 
 Handler = Callable[[argparse.Namespace], None]
 DEFAULT_PORT = 8091
@@ -40,7 +43,8 @@ Test cards (any future expiry, any cvc):
   POST /v1/wallet_tokens {"type": "apple_pay" | "google_pay", "scenario"}: docs/disputes.md)
 
 Faults: --latency-ms and --error-rate here, or at run time
-POST /_control/faults {"latency_ms", "error_rate", "down", "dispute_delay_seconds"} (GET
+POST /_control/faults {"latency_ms", "error_rate", "down", "dispute_delay_seconds",
+"dispute_response_seconds"} (GET
 shows them), with
 `Authorization: Bearer <token>`: PAYCORE_PSP_CONTROL_TOKEN, or <data-dir>/control_token's."""
 
@@ -83,6 +87,13 @@ def add_parser(
         default=DISPUTE_DELAY_SECONDS_DEFAULT,
         help="how long after capture a dispute test card's charge is disputed"
         f" ({DISPUTE_DELAY_SECONDS_DEFAULT})",
+    )
+    psp.add_argument(
+        "--dispute-response-seconds",
+        type=int,
+        default=DISPUTE_RESPONSE_SECONDS_DEFAULT,
+        help="how long after it opens a dispute's evidence is due"
+        f" ({DISPUTE_RESPONSE_SECONDS_DEFAULT}: 7 days)",
     )
     psp.add_argument(
         "--hang-seconds",
@@ -135,6 +146,7 @@ def run_psp_command(arguments: argparse.Namespace, settings: Settings) -> None:
                 "latency_ms": arguments.latency_ms,
                 "error_rate": arguments.error_rate,
                 "dispute_delay_seconds": arguments.dispute_delay_seconds,
+                "dispute_response_seconds": arguments.dispute_response_seconds,
             }
         )
     except PspFailure as failure:

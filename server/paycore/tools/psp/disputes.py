@@ -4,7 +4,8 @@ paycore polls.
 
     charge of a dispute card   a plan is kept (the card number is not)
     captured + delay           the dispute opens: needs_response (an inquiry:
-                               warning_needs_response), evidence due DUE_DAYS later
+                               warning_needs_response), evidence due the response
+                               window later (a fault setting, 7 days by default)
     evidence submitted         under_review (warning_under_review); text holding
                                "winning_evidence" is won, "losing_evidence" lost
     the test decides           POST /_control/disputes/{id} {"outcome": "won" | "lost"}
@@ -31,12 +32,11 @@ from collections.abc import Callable
 from typing import Any
 
 from paycore.ids import random_base62
+from paycore.tools.psp.cards import DISPUTE_RESPONSE_SECONDS_DEFAULT
 from paycore.tools.psp.processing import Answer, Processor
 from paycore.tools.psp.requests import PspFailure, idempotency_key, invalid
 from paycore.tools.psp.store import DISPUTE_REINSTATEMENT, DISPUTE_WITHDRAWAL
 
-DUE_DAYS = 7
-DAY_MS = 86_400_000
 FEED_LIMIT_MAX = 500
 EVIDENCE_CHARS_MAX = 150_000
 WINNING = "winning_evidence"
@@ -60,11 +60,22 @@ _DUE_PLANS = (
 
 
 class Disputes:
-    def __init__(self, processor: Processor, delay_seconds: Callable[[], float]) -> None:
-        """`delay_seconds`: the current delay from capture to dispute (a fault setting)."""
+    def __init__(
+        self,
+        processor: Processor,
+        delay_seconds: Callable[[], float],
+        response_seconds: Callable[[], float] = lambda: DISPUTE_RESPONSE_SECONDS_DEFAULT,
+    ) -> None:
+        """`delay_seconds`: the current delay from capture to dispute; `response_seconds`:
+        how long after it opens (or an inquiry escalates) its evidence is due (fault
+        settings)."""
         self._processor = processor
         self._store = processor.store
         self._delay_seconds = delay_seconds
+        self._response_seconds = response_seconds
+
+    def _due_by_ms(self, now_ms: int) -> int:
+        return now_ms + int(self._response_seconds() * 1000)
 
     def _now_ms(self) -> int:
         return int(self._processor.clock() * 1000)
@@ -79,7 +90,7 @@ class Disputes:
                 status = "warning_needs_response" if inquiry else "needs_response"
                 self._store.execute(
                     "insert into disputes values (?, ?, ?, ?, ?, '{}', null, '', ?)",
-                    (dispute_id, charge, status, reason, now_ms + DUE_DAYS * DAY_MS, now_ms),
+                    (dispute_id, charge, status, reason, self._due_by_ms(now_ms), now_ms),
                 )
                 if not inquiry:
                     self._store.move_dispute_funds(dispute_id, DISPUTE_WITHDRAWAL, now_ms)
@@ -103,7 +114,7 @@ class Disputes:
             self._store.execute(
                 "update disputes set status = 'needs_response', due_by_ms = ?, evidence = '{}',"
                 " submitted_ms = null, outcome = '' where id = ?",
-                (now_ms + DUE_DAYS * DAY_MS, dispute_id),
+                (self._due_by_ms(now_ms), dispute_id),
             )
             self._store.move_dispute_funds(dispute_id, DISPUTE_WITHDRAWAL, now_ms)
             self._event(dispute_id, "dispute.updated", now_ms)

@@ -21,6 +21,7 @@
     POST /_control/disputes/{id}        the test decides: {"outcome": "won" | "lost"}
                                         (the control token, as for faults)
     GET|POST /_control/faults           latency_ms, error_rate, down, dispute_delay_seconds,
+                                        dispute_response_seconds,
                                         settlement, bank_payouts
                                         (report alterations: paycore.tools.psp.report_faults);
                                         POST needs `Authorization: Bearer <control token>`
@@ -51,7 +52,12 @@ from typing import Any
 from aiohttp import web
 from paycore.runtime.process import split_address
 from paycore.tools.psp.bank import Bank, account_outcome
-from paycore.tools.psp.cards import DISPUTE_DELAY_SECONDS_DEFAULT, Outcome, outcome_of
+from paycore.tools.psp.cards import (
+    DISPUTE_DELAY_SECONDS_DEFAULT,
+    DISPUTE_RESPONSE_SECONDS_DEFAULT,
+    Outcome,
+    outcome_of,
+)
 from paycore.tools.psp.disputes import FEED_LIMIT_MAX, Disputes
 from paycore.tools.psp.fx import rates_at
 from paycore.tools.psp.processing import Answer, Processor, failure_body
@@ -96,6 +102,9 @@ class Faults:
     """Alterations of the daily settlement reports (paycore.tools.psp.report_faults)."""
     dispute_delay_seconds: int = DISPUTE_DELAY_SECONDS_DEFAULT
     """How long after its capture a dispute card's charge is disputed."""
+    dispute_response_seconds: int = DISPUTE_RESPONSE_SECONDS_DEFAULT
+    """How long after it opens a dispute's evidence is due (7 days; shorter for a test that
+    must reach the deadline)."""
     bank_payouts: list[Alteration] = field(default_factory=list)
     """Alterations of the bank's daily payouts reports (the same module)."""
 
@@ -106,6 +115,7 @@ class Faults:
                 "error_rate": self.error_rate,
                 "down": self.down,
                 "dispute_delay_seconds": self.dispute_delay_seconds,
+                "dispute_response_seconds": self.dispute_response_seconds,
                 "settlement": [alteration.as_json() for alteration in self.settlement],
                 "bank_payouts": [alteration.as_json() for alteration in self.bank_payouts],
             }
@@ -127,6 +137,11 @@ class Faults:
         delay = body.get("dispute_delay_seconds", self.dispute_delay_seconds)
         if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= DELAY_MAX:
             raise invalid("dispute_delay_seconds", f"an integer from 0 to {DELAY_MAX}")
+        response = body.get("dispute_response_seconds", self.dispute_response_seconds)
+        if isinstance(response, bool) or not isinstance(response, int):
+            raise invalid("dispute_response_seconds", f"an integer from 1 to {DELAY_MAX}")
+        if not 1 <= response <= DELAY_MAX:
+            raise invalid("dispute_response_seconds", f"an integer from 1 to {DELAY_MAX}")
         if isinstance(latency_ms, bool) or not isinstance(latency_ms, int):
             raise invalid("latency_ms", "latency_ms must be an integer")
         if not 0 <= latency_ms <= LATENCY_MS_MAX:
@@ -139,6 +154,7 @@ class Faults:
             raise invalid("down", "down must be true or false")
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
         self.dispute_delay_seconds = delay
+        self.dispute_response_seconds = response
         self.settlement = settlement
         self.bank_payouts = bank_payouts
 
@@ -154,7 +170,11 @@ class Simulator:
     ) -> None:
         self.processor = processor
         self.bank = Bank(processor, processor.clock)
-        self.disputes = Disputes(processor, lambda: self.faults.dispute_delay_seconds)
+        self.disputes = Disputes(
+            processor,
+            lambda: self.faults.dispute_delay_seconds,
+            lambda: self.faults.dispute_response_seconds,
+        )
         self.faults = faults
         self.control_token = control_token
         self.hang_seconds = hang_seconds
