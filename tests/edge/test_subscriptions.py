@@ -65,7 +65,7 @@ async def test_products_and_prices_over_http(
         key=key,
         json_body={"product": "prod_" + "0" * 22, "unit_amount": "5", "currency": "usd"},
     )
-    assert (unknown.status, unknown.error["param"]) == (404, "product")
+    assert (unknown.status, unknown.error["param"]) == (400, "product")
     # 205 fils: no processor charges a bhd amount whose last digit is not 0 (docs/currencies.md).
     unchargeable = await call(
         http,
