@@ -33,7 +33,8 @@ async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
 ) -> None:
     http = world_http  # the same world as fx_world's, without rates
     await import_ecb(fx_world, tmp_path / "eurofxref.csv", RATES)
-    key = (await new_merchant(http, fx_world.admin_token))["secret_key"]
+    merchant = await new_merchant(http, fx_world.admin_token)
+    key = merchant["secret_key"]
 
     found = await call(http, "GET", "/v1/exchange_rates/jpy/usd", key=key)
     assert found.status == 200, found.body
@@ -63,6 +64,9 @@ async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
     assert settled.status == 200 and settled.body["currencies"] == ["usd"], settled.body
     read = await call(http, "GET", "/v1/settlement_currencies", key=key)
     assert read.body["currencies"] == ["usd"]
+    # The merchant naming its own account means its own balance, as leaving it out does.
+    own = await call(http, "GET", f"/v1/settlement_currencies?account={merchant['id']}", key=key)
+    assert own.status == 200 and own.body == read.body, own.body
 
     intent = await _intent(http, key, 10_000, "jpy")
     assert intent["http_status"] == 200 and intent["currency"] == "jpy", intent
