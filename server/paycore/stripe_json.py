@@ -7,7 +7,7 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   right after its id;
 - a list response ({data, has_more}) becomes {"object": "list", "data", "has_more", "url"}, and
   the lists inside a resource that Stripe nests as lists (a subscription's `items`, an invoice's
-  `lines`) too, so that the SDKs' auto-paging and classes work;
+  `lines`, a checkout session's `line_items`) too, so that the SDKs' auto-paging and classes work;
 - codes inside resources (`code`, `failure_code`, `decline_code`...) are lowercase snake_case
   (`card_declined`), where gRPC keeps its catalogue's UPPER_SNAKE reasons;
 - a secret shown once (`SHOWN_ONCE`: a merchant's keys, an API key's or a webhook endpoint's
@@ -61,6 +61,9 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"/v1/subscription_items?subscription={owner.get('id', '')}"
     ),
     "paycore.v1.Invoice.lines": lambda owner: f"/v1/invoices/{owner.get('id', '')}/lines",
+    "paycore.v1.CheckoutSession.line_items": lambda owner: (
+        f"/v1/checkout/sessions/{owner.get('id', '')}/line_items"
+    ),
 }
 
 

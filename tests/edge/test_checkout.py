@@ -33,12 +33,21 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
     assert session["object"] == "checkout.session"
     assert session["id"].startswith("cs_") and session["status"] == "open"
     assert session["amount_total"] == 2400 and session["currency"] == "usd"
-    assert session["line_items"] == [
+    assert session["line_items"]["data"] == [
         {"name": "Mug", "unit_amount": 1200, "quantity": 2, "amount_total": 2400, "price": None}
     ]
+    assert session["line_items"]["object"] == "list"
     assert session["url"].endswith(f"/c/pay/{session['id']}")
     assert session["payment_intent"].startswith("pi_")
     assert session["metadata"] == {"order": "9"}
+
+    lines = await call(
+        http, "GET", f"/v1/checkout/sessions/{session['id']}/line_items?limit=5", key=key
+    )
+    assert lines.status == 200, lines.body
+    assert (lines.body["object"], lines.body["has_more"]) == ("list", False)
+    assert lines.body["data"] == session["line_items"]["data"]
+    assert lines.body["url"] == session["line_items"]["url"]
 
     read = await call(http, "GET", f"/v1/checkout/sessions/{session['id']}", key=key)
     assert read.status == 200 and read.body == session

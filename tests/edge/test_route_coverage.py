@@ -53,6 +53,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/checkout/sessions"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/checkout/sessions"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/checkout/sessions/{id}"): _CHECKOUT_SESSIONS,
+    ("GET", "/v1/checkout/sessions/{id}/line_items"): _CHECKOUT_SESSIONS,
     ("POST", "/v1/checkout/sessions/{id}/expire"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/exchange_rates/{base}/{quote}"): _CURRENCIES,
     ("GET", "/v1/exchange_rates"): _CURRENCIES,

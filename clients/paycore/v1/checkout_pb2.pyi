@@ -412,6 +412,54 @@ class ListCheckoutSessionsResponse(_message.Message):
 Global___ListCheckoutSessionsResponse: _TypeAlias = ListCheckoutSessionsResponse  # noqa: Y015
 
 @_typing.final
+class ListCheckoutSessionLineItemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"cs_..." """
+    limit: _builtins.int
+    """1 to 100 when given; every line is answered whatever it is (a session has at most 100)."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCheckoutSessionLineItemsRequest: _TypeAlias = ListCheckoutSessionLineItemsRequest  # noqa: Y015
+
+@_typing.final
+class ListCheckoutSessionLineItemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    """Always false: the one page holds every line."""
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___CheckoutLineItem] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCheckoutSessionLineItemsResponse: _TypeAlias = ListCheckoutSessionLineItemsResponse  # noqa: Y015
+
+@_typing.final
 class ExpireCheckoutSessionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -126,6 +126,14 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
             checkout_pb2.ListCheckoutSessionsResponse, page, self._messages.session
         )
 
+    async def ListCheckoutSessionLineItems(
+        self, request: checkout_pb2.ListCheckoutSessionLineItemsRequest, context: Context
+    ) -> checkout_pb2.ListCheckoutSessionLineItemsResponse:
+        validation.list_limit(request.limit)  # checked; every line is answered
+        read = self._sessions.get
+        session = await get_by_id(request, Prefix.CHECKOUT_SESSION, read, self._messages.session)
+        return checkout_pb2.ListCheckoutSessionLineItemsResponse(data=session.line_items)
+
     async def ExpireCheckoutSession(
         self, request: checkout_pb2.ExpireCheckoutSessionRequest, context: Context
     ) -> checkout_pb2.CheckoutSession:
