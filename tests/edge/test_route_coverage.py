@@ -151,6 +151,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/test_helpers/test_clocks/{id}"): _CLOCK_DELETION,
     ("POST", "/v1/subscriptions"): _BILLING,
     ("GET", "/v1/subscriptions"): _BILLING,
+    ("GET", "/v1/subscription_items"): _BILLING,
+    ("GET", "/v1/invoices/{id}/lines"): _BILLING,
     ("GET", "/v1/subscriptions/{id}"): _BILLING,
     ("POST", "/v1/subscriptions/{id}"): _CHANGES,
     ("POST", "/v1/subscriptions/{id}/cancel"): _CHANGES,

@@ -694,6 +694,54 @@ class SubscriptionItem(_message.Message):
 Global___SubscriptionItem: _TypeAlias = SubscriptionItem  # noqa: Y015
 
 @_typing.final
+class ListSubscriptionItemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    subscription: _builtins.str
+    """"sub_...", required."""
+    limit: _builtins.int
+    """1 to 100 when given; every item is answered whatever it is (a subscription has at most 20)."""
+    def __init__(
+        self,
+        *,
+        subscription: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionItemsRequest: _TypeAlias = ListSubscriptionItemsRequest  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionItemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    """Always false: the one page holds every item."""
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubscriptionItem]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___SubscriptionItem] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionItemsResponse: _TypeAlias = ListSubscriptionItemsResponse  # noqa: Y015
+
+@_typing.final
 class Subscription(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1133,9 +1181,57 @@ class CancelSubscriptionRequest(_message.Message):
 Global___CancelSubscriptionRequest: _TypeAlias = CancelSubscriptionRequest  # noqa: Y015
 
 @_typing.final
-class Invoice(_message.Message):
+class ListInvoiceLinesRequest(_message.Message):
     """A bill for one subscription period (and any prorations)."""
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"in_..." """
+    limit: _builtins.int
+    """1 to 100 when given; every line is answered whatever it is."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvoiceLinesRequest: _TypeAlias = ListInvoiceLinesRequest  # noqa: Y015
+
+@_typing.final
+class ListInvoiceLinesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    """Always false: the one page holds every line."""
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice.LineItem]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___Invoice.LineItem] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvoiceLinesResponse: _TypeAlias = ListInvoiceLinesResponse  # noqa: Y015
+
+@_typing.final
+class Invoice(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final

@@ -74,6 +74,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.GetSubscriptionRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.Subscription.FromString,
                 _registered_method=True)
+        self.ListSubscriptionItems = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListSubscriptionItems',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.FromString,
+                _registered_method=True)
         self.ListSubscriptions = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/ListSubscriptions',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionsRequest.SerializeToString,
@@ -93,6 +98,11 @@ class SubscriptionServiceStub:
                 '/paycore.v1.SubscriptionService/GetInvoice',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.ListInvoiceLines = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListInvoiceLines',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.FromString,
                 _registered_method=True)
         self.ListInvoices = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/ListInvoices',
@@ -210,6 +220,14 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSubscriptionItems(self, request, context):
+        """A subscription's items, all of them (at most 20) in one page: Stripe's
+        `SubscriptionItem.list(subscription=...)`, the `url` of a subscription's `items` on REST.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListSubscriptions(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -234,6 +252,14 @@ class SubscriptionServiceServicer:
 
     def GetInvoice(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInvoiceLines(self, request, context):
+        """An invoice's lines, all of them in one page: Stripe's `Invoice.list_lines`, the `url` of an
+        invoice's `lines` on REST.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -365,6 +391,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetSubscriptionRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.Subscription.SerializeToString,
             ),
+            'ListSubscriptionItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptionItems,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.SerializeToString,
+            ),
             'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSubscriptions,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionsRequest.FromString,
@@ -384,6 +415,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.GetInvoice,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
+            ),
+            'ListInvoiceLines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvoiceLines,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.SerializeToString,
             ),
             'ListInvoices': grpc.unary_unary_rpc_method_handler(
                     servicer.ListInvoices,
@@ -673,6 +709,33 @@ class SubscriptionService:
             _registered_method=True)
 
     @staticmethod
+    def ListSubscriptionItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListSubscriptionItems',
+            paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListSubscriptions(request,
             target,
             options=(),
@@ -770,6 +833,33 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/GetInvoice',
             paycore_dot_v1_dot_subscription__pb2.GetInvoiceRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvoiceLines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListInvoiceLines',
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

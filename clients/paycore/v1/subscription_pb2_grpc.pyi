@@ -45,6 +45,10 @@ class SubscriptionServiceStub:
     subscription is SUBSCRIPTION_STATUS_INCOMPLETE and its latest_invoice open.
     """
     GetSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetSubscriptionRequest, _subscription_pb2.Subscription]
+    ListSubscriptionItems: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionItemsRequest, _subscription_pb2.ListSubscriptionItemsResponse]
+    """A subscription's items, all of them (at most 20) in one page: Stripe's
+    `SubscriptionItem.list(subscription=...)`, the `url` of a subscription's `items` on REST.
+    """
     ListSubscriptions: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionsRequest, _subscription_pb2.ListSubscriptionsResponse]
     UpdateSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionRequest, _subscription_pb2.Subscription]
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
@@ -55,6 +59,10 @@ class SubscriptionServiceStub:
     `DELETE /v1/subscriptions/{id}`, the route Stripe's SDKs cancel with (fields in the query).
     """
     GetInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceRequest, _subscription_pb2.Invoice]
+    ListInvoiceLines: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoiceLinesRequest, _subscription_pb2.ListInvoiceLinesResponse]
+    """An invoice's lines, all of them in one page: Stripe's `Invoice.list_lines`, the `url` of an
+    invoice's `lines` on REST.
+    """
     ListInvoices: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoicesRequest, _subscription_pb2.ListInvoicesResponse]
     PayInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
@@ -97,6 +105,10 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     subscription is SUBSCRIPTION_STATUS_INCOMPLETE and its latest_invoice open.
     """
     GetSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
+    ListSubscriptionItems: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionItemsRequest, _subscription_pb2.ListSubscriptionItemsResponse]  # type: ignore[assignment]
+    """A subscription's items, all of them (at most 20) in one page: Stripe's
+    `SubscriptionItem.list(subscription=...)`, the `url` of a subscription's `items` on REST.
+    """
     ListSubscriptions: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionsRequest, _subscription_pb2.ListSubscriptionsResponse]  # type: ignore[assignment]
     UpdateSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
@@ -107,6 +119,10 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     `DELETE /v1/subscriptions/{id}`, the route Stripe's SDKs cancel with (fields in the query).
     """
     GetInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
+    ListInvoiceLines: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoiceLinesRequest, _subscription_pb2.ListInvoiceLinesResponse]  # type: ignore[assignment]
+    """An invoice's lines, all of them in one page: Stripe's `Invoice.list_lines`, the `url` of an
+    invoice's `lines` on REST.
+    """
     ListInvoices: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoicesRequest, _subscription_pb2.ListInvoicesResponse]  # type: ignore[assignment]
     PayInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
@@ -196,6 +212,16 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_subscription_pb2.Subscription, _abc.Awaitable[_subscription_pb2.Subscription]]: ...
 
     @_abc_1.abstractmethod
+    def ListSubscriptionItems(
+        self,
+        request: _subscription_pb2.ListSubscriptionItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListSubscriptionItemsResponse, _abc.Awaitable[_subscription_pb2.ListSubscriptionItemsResponse]]:
+        """A subscription's items, all of them (at most 20) in one page: Stripe's
+        `SubscriptionItem.list(subscription=...)`, the `url` of a subscription's `items` on REST.
+        """
+
+    @_abc_1.abstractmethod
     def ListSubscriptions(
         self,
         request: _subscription_pb2.ListSubscriptionsRequest,
@@ -228,6 +254,16 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _subscription_pb2.GetInvoiceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]: ...
+
+    @_abc_1.abstractmethod
+    def ListInvoiceLines(
+        self,
+        request: _subscription_pb2.ListInvoiceLinesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListInvoiceLinesResponse, _abc.Awaitable[_subscription_pb2.ListInvoiceLinesResponse]]:
+        """An invoice's lines, all of them in one page: Stripe's `Invoice.list_lines`, the `url` of an
+        invoice's `lines` on REST.
+        """
 
     @_abc_1.abstractmethod
     def ListInvoices(

@@ -146,8 +146,8 @@ class Subscriptions:
 
         return Phases(record, complete)
 
-    async def get(self, merchant_id: str, subscription_id: str) -> Subscription:
-        return await self._reads.one(merchant_id, SUBSCRIPTIONS, subscription_id)
+    async def get(self, merchant_id: str, subscription_id: str, param: str = "id") -> Subscription:
+        return await self._reads.one(merchant_id, SUBSCRIPTIONS, subscription_id, param)
 
     async def list(
         self,

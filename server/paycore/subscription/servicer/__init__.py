@@ -21,6 +21,7 @@ from paycore.runtime.servicing import (
     Context,
     add_servicer,
     cursor_of,
+    get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
@@ -146,6 +147,19 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
 
     GetSubscription = rpcs.get(Prefix.SUBSCRIPTION, lambda s: s._billing.get, subscription_message)
 
+    async def ListSubscriptionItems(
+        self, request: subscription_pb2.ListSubscriptionItemsRequest, context: Context
+    ) -> subscription_pb2.ListSubscriptionItemsResponse:
+        merchant_id = current_call().require_merchant()
+        subscription_id = validation.object_id(
+            "subscription", request.subscription, Prefix.SUBSCRIPTION
+        )
+        validation.list_limit(request.limit)  # checked; every item is answered
+        found = await self._billing.get(merchant_id, subscription_id, "subscription")
+        return subscription_pb2.ListSubscriptionItemsResponse(
+            data=subscription_message(found).items
+        )
+
     async def ListSubscriptions(
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
     ) -> subscription_pb2.ListSubscriptionsResponse:
@@ -195,6 +209,14 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     )
 
     GetInvoice = rpcs.get(Prefix.INVOICE, lambda s: s._billing.get_invoice, invoice_message)
+
+    async def ListInvoiceLines(
+        self, request: subscription_pb2.ListInvoiceLinesRequest, context: Context
+    ) -> subscription_pb2.ListInvoiceLinesResponse:
+        validation.list_limit(request.limit)  # checked; every line is answered
+        read = self._billing.get_invoice
+        invoice = await get_by_id(request, Prefix.INVOICE, read, invoice_message)
+        return subscription_pb2.ListInvoiceLinesResponse(data=invoice.lines)
 
     async def ListInvoices(
         self, request: subscription_pb2.ListInvoicesRequest, context: Context
