@@ -82,6 +82,7 @@ class Prefix(StrEnum):
     DISPUTE = "dp"
     # hosted payment pages (issue 21)
     CHECKOUT_SESSION = "cs"
+    CHECKOUT_LINE_ITEM = "li"
 
 
 class MalformedId(ValueError):

@@ -7,7 +7,7 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   right after its id;
 - a list response ({data, has_more}) becomes {"object": "list", "data", "has_more", "url"}, and
   the lists inside a resource that Stripe nests as lists (a subscription's `items`, an invoice's
-  `lines`) too, so that the SDKs' auto-paging and classes work;
+  `lines`, a checkout session's `line_items`) too, so that the SDKs' auto-paging and classes work;
 - codes inside resources (`code`, `failure_code`, `decline_code`...) are lowercase snake_case
   (`card_declined`), where gRPC keeps its catalogue's UPPER_SNAKE reasons;
 - a secret shown once (`SHOWN_ONCE`: a merchant's keys, an API key's or a webhook endpoint's
@@ -19,7 +19,10 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   where proto3 has "" (`is_id_reference` says which fields are references), and so is a
   timestamp of NULL_WHEN_ZERO that has not happened (an open review's `closed`);
 - an event's `data.object` (a google.protobuf.Any on gRPC) is the object itself, rendered by
-  these rules, without proto3's "@type".
+  these rules, without proto3's "@type";
+- a balance transaction's `exchange_rate` is Stripe's: a number that takes the presentment
+  amount to the settled one, each in its currency's smallest unit (`stripe_exchange_rate`), or
+  null when nothing was converted; gRPC's is the exact decimal of major units.
 
 gRPC keeps its typed contract; deploy/edge.md lists every difference."""
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
@@ -34,6 +38,7 @@ from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from paycore.ids import Prefix
+from paycore.iso import CURRENCY_EXPONENTS
 from paycore.transcoding import ANY, is_map, is_well_known, message_of, to_json
 
 _INTEGERS_64 = (FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64)
@@ -52,6 +57,7 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteTestClockResponse": "test_helpers.test_clock",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
+    "paycore.v1.CheckoutLineItem": "item",
 }
 """Object names that do not follow the rule (snake_case of the message name)."""
 
@@ -61,6 +67,9 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"/v1/subscription_items?subscription={owner.get('id', '')}"
     ),
     "paycore.v1.Invoice.lines": lambda owner: f"/v1/invoices/{owner.get('id', '')}/lines",
+    "paycore.v1.CheckoutSession.line_items": lambda owner: (
+        f"/v1/checkout/sessions/{owner.get('id', '')}/line_items"
+    ),
 }
 
 
@@ -255,15 +264,47 @@ def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]
             )
         else:
             result[key] = _value(field, item)
-    return _with_absent_objects(descriptor, result)
+    return _finished(descriptor, result)
 
 
-def _with_absent_objects(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:
-    """`result` with null for each sub-object proto3 JSON left out (`is_absent_object`)."""
+def _finished(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:
+    """`result` with null for each sub-object proto3 JSON left out (`is_absent_object`) and
+    its type's FIXUPS applied."""
     for field in descriptor.fields:
         if field.name not in result and is_absent_object(field):
             result[field.name] = None
+    fixup = FIXUPS.get(descriptor.full_name)
+    if fixup is not None:
+        fixup(result)
     return result
+
+
+def stripe_exchange_rate(rate: str, presentment_currency: str, currency: str) -> float | None:
+    """Stripe's `exchange_rate` of a conversion at `rate` (units of `currency` for one unit of
+    `presentment_currency`, paycore's exact decimal): the number that multiplies the presentment
+    amount into the settled amount, both in minor units (1,000 JPY at 0.0064 USD/JPY is 640
+    cents: 0.64). None for no conversion ("")."""
+    if not rate:
+        return None
+    shift = CURRENCY_EXPONENTS.get(currency, 2) - CURRENCY_EXPONENTS.get(presentment_currency, 2)
+    return float(Decimal(rate).scaleb(shift))
+
+
+def _balance_transaction(rendered: dict[str, Any]) -> None:
+    rendered["exchange_rate"] = stripe_exchange_rate(
+        str(rendered.get("exchange_rate", "")),
+        str(rendered.get("presentment_currency", "")),
+        str(rendered.get("currency", "")),
+    )
+
+
+NUMBER_FIELDS = frozenset({"paycore.v1.BalanceTransaction.exchange_rate"})
+"""String fields of the contract that FIXUPS render as a JSON number (or null)."""
+
+FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "paycore.v1.BalanceTransaction": _balance_transaction,
+}
+"""Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 
 
 def _value(field: FieldDescriptor, value: Any) -> Any:

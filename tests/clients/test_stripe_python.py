@@ -566,9 +566,13 @@ async def test_a_checkout_session_as_stripe_checkout_quickstart_writes_it(
             }
         )
         assert (by_price.amount_total, by_price.currency) == (3750, "eur")
-        assert by_price.line_items is not None
-        assert by_price["line_items"][0]["name"] == "Paper cranes"
-        assert by_price["line_items"][0]["price"] == price.id
+        # Stripe's fulfillment guide reads the lines with expand[]=line_items: a list object.
+        expanded = sdk.v1.checkout.sessions.retrieve(by_price.id, params={"expand": ["line_items"]})
+        assert expanded.line_items is not None
+        (line,) = expanded.line_items.data
+        assert (line["name"], line["price"], line["quantity"]) == ("Paper cranes", price.id, 3)
+        listed = sdk.v1.checkout.sessions.line_items.list(by_price.id, params={"limit": 5})
+        assert [item["amount_total"] for item in listed.data] == [3750]
 
         sdk.v1.payment_intents.confirm(
             str(session.payment_intent), params={"payment_method": "pm_card_visa"}

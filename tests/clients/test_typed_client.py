@@ -183,7 +183,7 @@ async def test_a_caller_learns_whether_an_answer_was_a_replay(merchant: Merchant
             await merchant.client.customers.AttachPaymentMethod(
                 missing, metadata=idempotency_key("attach-missing")
             )
-        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         errors.append(raised.value)
     assert [await replayed(error) for error in errors] == [False, True]
 

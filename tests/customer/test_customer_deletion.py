@@ -80,7 +80,7 @@ async def test_a_deleted_customer_is_a_stub_then_found_nowhere(merchant: Merchan
         client.customers.AttachPaymentMethod(
             customer_pb2.AttachPaymentMethodRequest(id=card.id, customer=gone.id)
         ),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert attach.param == "customer"
     assert await event_types_about(client, customer_pb2.Customer, gone.id) == [
@@ -144,7 +144,7 @@ async def test_a_payment_intent_or_subscription_naming_it_is_refused(shop: Shop)
                 payment_method=await shop.card(good_card()),
             )
         ),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert refused.param == "customer" and customer.id in refused.message
 
@@ -181,7 +181,7 @@ async def test_its_subscriptions_are_canceled_at_once_without_a_refund(
     assert [invoice.amount_paid for invoice in await billed.invoices(active.id)] == [
         invoice.amount_paid for invoice in paid
     ]
-    refused = await failure(billed.subscribe(), grpc.StatusCode.NOT_FOUND)
+    refused = await failure(billed.subscribe(), grpc.StatusCode.INVALID_ARGUMENT)
     assert refused.param == "customer"
 
 
@@ -193,7 +193,7 @@ async def test_a_subscription_racing_the_deletion_is_refused(payin: PayIn, shop:
         await payin.platform.customers.delete_customer(connection, shop.id, billed.customer)
         creating = asyncio.ensure_future(billed.subscribe())
         await _someone_waits_on_a_lock(payin, shop)
-    refused = await failure(creating, grpc.StatusCode.NOT_FOUND)
+    refused = await failure(creating, grpc.StatusCode.INVALID_ARGUMENT)
     assert refused.param == "customer"
     listed = await billed.client.subscriptions.ListSubscriptions(
         subscription_pb2.ListSubscriptionsRequest(

@@ -127,7 +127,9 @@ async def test_the_default_payment_method_must_be_attached_to_that_customer(
     error = await failure(set_default(customer.id, card.id), grpc.StatusCode.FAILED_PRECONDITION)
     assert error.reason == "PAYMENT_METHOD_NOT_ATTACHED"
     assert error.param == "invoice_settings.default_payment_method"
-    unknown = await failure(set_default(customer.id, "pm_" + "0" * 22), grpc.StatusCode.NOT_FOUND)
+    unknown = await failure(
+        set_default(customer.id, "pm_" + "0" * 22), grpc.StatusCode.INVALID_ARGUMENT
+    )
     assert unknown.param == "invoice_settings.default_payment_method"
     await merchant.client.customers.AttachPaymentMethod(
         customer_pb2.AttachPaymentMethodRequest(id=card.id, customer=customer.id)

@@ -225,7 +225,7 @@ async def test_attach_needs_a_known_customer_and_card(merchant: MerchantFixture)
         merchant.client.customers.AttachPaymentMethod(
             customer_pb2.AttachPaymentMethodRequest(id=card.id, customer="cus_" + "0" * 22)
         ),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert unknown_customer.param == "customer"
     unknown_card = await failure(
@@ -283,7 +283,7 @@ async def test_a_customer_with_a_payment_method_it_cannot_have_is_not_created(
         ),
         (
             {"payment_method": "pm_" + "0" * 22},
-            grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.INVALID_ARGUMENT,
             "RESOURCE_MISSING",
             "payment_method",
         ),
@@ -374,9 +374,6 @@ async def test_another_merchants_payment_methods_are_not_found(
         merchant.client.customers.AttachPaymentMethod(
             customer_pb2.AttachPaymentMethodRequest(id=theirs.id, customer=my_customer.id)
         ),
-        merchant.client.customers.AttachPaymentMethod(
-            customer_pb2.AttachPaymentMethodRequest(id=mine.id, customer=their_customer.id)
-        ),
         merchant.client.customers.DetachPaymentMethod(
             customer_pb2.DetachPaymentMethodRequest(id=theirs.id)
         ),
@@ -387,6 +384,12 @@ async def test_another_merchants_payment_methods_are_not_found(
     for call in calls:
         error = await failure(call, grpc.StatusCode.NOT_FOUND)
         assert error.reason == "RESOURCE_MISSING"
+    # Their customer named by my attachment: missing to me, the request's bad argument.
+    attach_to_theirs = merchant.client.customers.AttachPaymentMethod(
+        customer_pb2.AttachPaymentMethodRequest(id=mine.id, customer=their_customer.id)
+    )
+    error = await failure(attach_to_theirs, grpc.StatusCode.INVALID_ARGUMENT)
+    assert (error.reason, error.param) == ("RESOURCE_MISSING", "customer")
     listed = await merchant.client.customers.ListPaymentMethods(
         customer_pb2.ListPaymentMethodsRequest()
     )

@@ -33,12 +33,28 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
     assert session["object"] == "checkout.session"
     assert session["id"].startswith("cs_") and session["status"] == "open"
     assert session["amount_total"] == 2400 and session["currency"] == "usd"
-    assert session["line_items"] == [
-        {"name": "Mug", "unit_amount": 1200, "quantity": 2, "amount_total": 2400, "price": None}
-    ]
+    (line,) = session["line_items"]["data"]
+    assert line["id"].startswith("li_")  # Stripe's line item id, the lines' cursor
+    assert {key: value for key, value in line.items() if key not in ("id", "created")} == {
+        "object": "item",
+        "name": "Mug",
+        "unit_amount": 1200,
+        "quantity": 2,
+        "amount_total": 2400,
+        "price": None,
+    }
+    assert session["line_items"]["object"] == "list"
     assert session["url"].endswith(f"/c/pay/{session['id']}")
     assert session["payment_intent"].startswith("pi_")
     assert session["metadata"] == {"order": "9"}
+
+    lines = await call(
+        http, "GET", f"/v1/checkout/sessions/{session['id']}/line_items?limit=5", key=key
+    )
+    assert lines.status == 200, lines.body
+    assert (lines.body["object"], lines.body["has_more"]) == ("list", False)
+    assert lines.body["data"] == session["line_items"]["data"]
+    assert lines.body["url"] == session["line_items"]["url"]
 
     read = await call(http, "GET", f"/v1/checkout/sessions/{session['id']}", key=key)
     assert read.status == 200 and read.body == session
@@ -175,3 +191,33 @@ async def test_behind_a_trusted_proxy_each_visitor_has_an_allowance_of_its_own(
         busy = [await visit("198.51.100.7") for _ in range(4)]
         assert busy == [200, 200, 200, 429]
         assert await visit("198.51.100.8") == 200
+
+
+async def test_a_sessions_lines_page_by_their_ids(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    # Stripe's Session.list_line_items pages with starting_after as every list does.
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    form = "&".join(
+        f"line_items[{index}][name]=Item{index}&line_items[{index}][unit_amount]={100 + index}"
+        for index in range(3)
+    )
+    created = await call(
+        http,
+        "POST",
+        "/v1/checkout/sessions",
+        key=key,
+        form=f"currency=usd&{form}&success_url=https://shop.test/ok",
+    )
+    assert created.status == 200, created.body
+    url = f"/v1/checkout/sessions/{created.body['id']}/line_items"
+    first = await call(http, "GET", f"{url}?limit=2", key=key)
+    assert [line["name"] for line in first.body["data"]] == ["Item0", "Item1"]
+    assert first.body["has_more"] is True
+    after = first.body["data"][-1]["id"]
+    rest = await call(http, "GET", f"{url}?limit=2&starting_after={after}", key=key)
+    assert [line["name"] for line in rest.body["data"]] == ["Item2"]
+    assert rest.body["has_more"] is False
+    foreign = "li_" + "0" * 22
+    wrong = await call(http, "GET", f"{url}?starting_after={foreign}", key=key)
+    assert (wrong.status, wrong.error["param"]) == (400, "starting_after")

@@ -33,7 +33,8 @@ async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
 ) -> None:
     http = world_http  # the same world as fx_world's, without rates
     await import_ecb(fx_world, tmp_path / "eurofxref.csv", RATES)
-    key = (await new_merchant(http, fx_world.admin_token))["secret_key"]
+    merchant = await new_merchant(http, fx_world.admin_token)
+    key = merchant["secret_key"]
 
     found = await call(http, "GET", "/v1/exchange_rates/jpy/usd", key=key)
     assert found.status == 200, found.body
@@ -63,17 +64,28 @@ async def test_rates_settlement_currencies_and_a_converted_charge_over_http(
     assert settled.status == 200 and settled.body["currencies"] == ["usd"], settled.body
     read = await call(http, "GET", "/v1/settlement_currencies", key=key)
     assert read.body["currencies"] == ["usd"]
+    # The merchant naming its own account means its own balance, as leaving it out does.
+    own = await call(http, "GET", f"/v1/settlement_currencies?account={merchant['id']}", key=key)
+    assert own.status == 200 and own.body == read.body, own.body
 
     intent = await _intent(http, key, 10_000, "jpy")
     assert intent["http_status"] == 200 and intent["currency"] == "jpy", intent
     rows = await call(http, "GET", "/v1/balance_transactions", key=key)
     (row,) = rows.body["data"]
-    assert (row["amount"], row["currency"], row["exchange_rate"]) == (8_000, "usd", "0.008")
+    # Stripe's exchange_rate: a number that takes the presentment amount to the settled one,
+    # each in its currency's smallest unit (10,000 yen x 0.8 = 8,000 cents; gRPC's "0.008" is
+    # dollars per yen).
+    assert (row["amount"], row["currency"], row["exchange_rate"]) == (8_000, "usd", 0.8)
+    assert row["presentment_amount"] * row["exchange_rate"] == row["amount"]
     assert (row["presentment_amount"], row["presentment_currency"]) == (10_000, "jpy")
     assert {line["type"]: line["amount"] for line in row["fee_details"]} == {
         "processing_fee": 256,
         "conversion_fee": 80,
     }
+    same = await _intent(http, key, 5_000, "usd")
+    assert same["http_status"] == 200, same
+    rows = await call(http, "GET", f"/v1/balance_transactions?source={same['id']}", key=key)
+    assert rows.body["data"][0]["exchange_rate"] is None  # nothing converted: Stripe's null
 
     unsupported = await _intent(http, key, 1_000, "bhd")
     assert unsupported["http_status"] == 400, unsupported

@@ -49,7 +49,8 @@ async def test_a_customer_deleted_over_http_answers_stripes_stub(
         key=key,
         form=f"amount=1000&currency=usd&customer={customer}",
     )
-    assert (intent.status, intent.error["param"]) == (404, "customer")
+    assert (intent.status, intent.error["param"]) == (400, "customer")
+    assert intent.error["code"] == "resource_missing"  # as Stripe's 400 for a missing reference
     read_only = await call(
         http, "POST", "/v1/api_keys", key=key, form="name=reader&scopes[]=customers:read"
     )

@@ -370,7 +370,7 @@ async def test_wallet_balance_and_transactions_after_ledger_movements(
     anonymous = await call(http, "GET", "/v1/balance")
     assert (anonymous.status, anonymous.error["code"]) == (401, "api_key_missing")
     seller = await call(http, "GET", f"/v1/balance?account=acct_{NOT_FOUND_ID}", key=key)
-    assert (seller.status, seller.error["param"]) == (404, "account")
+    assert (seller.status, seller.error["param"]) == (400, "account")
 
     report = await call(http, "GET", f"/v1/ledger/integrity?merchant={merchant_id}", key=admin)
     assert report.body["ok"] is True, report.body

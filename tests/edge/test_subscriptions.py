@@ -65,7 +65,7 @@ async def test_products_and_prices_over_http(
         key=key,
         json_body={"product": "prod_" + "0" * 22, "unit_amount": "5", "currency": "usd"},
     )
-    assert (unknown.status, unknown.error["param"]) == (404, "product")
+    assert (unknown.status, unknown.error["param"]) == (400, "product")
     # 205 fils: no processor charges a bhd amount whose last digit is not 0 (docs/currencies.md).
     unchargeable = await call(
         http,
@@ -137,12 +137,22 @@ async def test_subscriptions_and_invoices_over_http(
         f"/v1/subscription_items?subscription={subscription['id']}",
     )
     assert [(item["price"], item["quantity"]) for item in items["data"]] == [(price["id"], 2)]
+    # The list's url answers it (Stripe's SubscriptionItem.list(subscription=...)).
+    at_url = await call(http, "GET", items["url"], key=key)
+    assert at_url.status == 200, at_url.body
+    assert (at_url.body["object"], at_url.body["data"]) == ("list", items["data"])
+    unknown = "sub_" + "0" * 22
+    missing = await call(http, "GET", f"/v1/subscription_items?subscription={unknown}", key=key)
+    assert (missing.status, missing.error["param"]) == (400, "subscription")
     read = await call(http, "GET", f"/v1/subscriptions/{subscription['id']}", key=key)
     assert read.status == 200 and read.body == subscription
     listed = await call(http, "GET", f"/v1/subscriptions?customer={customer['id']}", key=key)
     assert [found["id"] for found in listed.body["data"]] == [subscription["id"]]
     invoice_id = subscription["latest_invoice"]
     invoice = (await call(http, "GET", f"/v1/invoices/{invoice_id}", key=key)).body
+    lines = await call(http, "GET", invoice["lines"]["url"], key=key)  # Invoice.list_lines
+    assert lines.status == 200, lines.body
+    assert (lines.body["object"], lines.body["data"]) == ("list", invoice["lines"]["data"])
     assert (invoice["status"], invoice["amount_due"], invoice["total"]) == ("paid", 0, 0)
     invoices = await call(http, "GET", f"/v1/invoices?subscription={subscription['id']}", key=key)
     assert [found["id"] for found in invoices.body["data"]] == [invoice_id]

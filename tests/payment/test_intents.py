@@ -221,10 +221,28 @@ async def test_bad_input_is_refused_naming_the_field_and_records_nothing(
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await shop.client.payments.CreatePaymentIntent(request)
 
-    assert raised.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+    # Issue 4: bad input, an unknown customer or payment method included, is INVALID_ARGUMENT
+    # (an object the request names is missing: RESOURCE_MISSING, Stripe's 400 resource_missing).
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert rich_error(raised.value).metadata["param"] == param
     listed = await shop.client.payments.ListPaymentIntents(payment_pb2.ListPaymentIntentsRequest())
     assert list(listed.data) == []
+
+
+async def test_a_missing_object_is_not_found_only_when_the_call_is_about_it(shop: Shop) -> None:
+    """Reading an intent that is not there is NOT_FOUND; naming one in a refund is the
+    refund's bad argument, INVALID_ARGUMENT with reason RESOURCE_MISSING naming the field."""
+    missing = "pi_0000000000000000000000"
+    with pytest.raises(grpc.aio.AioRpcError) as read:
+        await shop.client.payments.GetPaymentIntent(payment_pb2.GetPaymentIntentRequest(id=missing))
+    assert read.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as refund:
+        await shop.client.payments.CreateRefund(
+            payment_pb2.CreateRefundRequest(payment_intent=missing)
+        )
+    assert refund.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    info = rich_error(refund.value)
+    assert (info.reason, info.metadata["param"]) == ("RESOURCE_MISSING", "payment_intent")
 
 
 async def test_stripes_parameters_for_redirects_and_authentication_change_no_card_payment(

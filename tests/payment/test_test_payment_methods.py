@@ -158,7 +158,7 @@ async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None
                     amount=1000, currency="usd", payment_method="pm_card_visa", confirm=True
                 )
             ),
-            grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.INVALID_ARGUMENT,
         )
         assert (error.param, error.reason) == ("payment_method", "RESOURCE_MISSING")
         attach = await failure(
@@ -172,7 +172,7 @@ async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None
             client.customers.CreateCustomer(
                 customer_pb2.CreateCustomerRequest(payment_method="pm_card_visa")
             ),
-            grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.INVALID_ARGUMENT,
         )
         assert created.param == "payment_method"
         listed = await client.customers.ListPaymentMethods(customer_pb2.ListPaymentMethodsRequest())
@@ -184,7 +184,7 @@ async def test_a_live_merchant_has_no_test_payment_methods(payin: PayIn) -> None
 
 
 async def test_an_unknown_test_name_is_not_found_and_another_id_malformed(shop: Shop) -> None:
-    error = await failure(shop.pay_with("pm_card_nosuch", 1000), grpc.StatusCode.NOT_FOUND)
+    error = await failure(shop.pay_with("pm_card_nosuch", 1000), grpc.StatusCode.INVALID_ARGUMENT)
     assert (error.param, error.reason) == ("payment_method", "RESOURCE_MISSING")
     malformed = await failure(shop.pay_with("pm_nosuch", 1000), grpc.StatusCode.INVALID_ARGUMENT)
     assert (malformed.param, malformed.reason) == ("payment_method", "ID_MALFORMED")
@@ -193,7 +193,8 @@ async def test_an_unknown_test_name_is_not_found_and_another_id_malformed(shop: 
 
 async def test_attaching_an_unknown_test_name_answers_as_a_payment_does(shop: Shop) -> None:
     """AttachPaymentMethod resolves its id as a payment intent resolves `payment_method`: an
-    unknown `pm_card_` name is NOT_FOUND naming the field, another malformed id ID_MALFORMED."""
+    unknown `pm_card_` name is RESOURCE_MISSING naming the field (NOT_FOUND for the attached id,
+    INVALID_ARGUMENT for the intent's `payment_method`), another malformed id ID_MALFORMED."""
     customer = await shop.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
 
     def attach(payment_method: str) -> object:
@@ -203,7 +204,7 @@ async def test_attaching_an_unknown_test_name_answers_as_a_payment_does(shop: Sh
 
     unknown = await failure(attach("pm_card_nosuch"), grpc.StatusCode.NOT_FOUND)
     assert (unknown.param, unknown.reason) == ("id", "RESOURCE_MISSING")
-    paid = await failure(shop.pay_with("pm_card_nosuch", 1000), grpc.StatusCode.NOT_FOUND)
+    paid = await failure(shop.pay_with("pm_card_nosuch", 1000), grpc.StatusCode.INVALID_ARGUMENT)
     assert (paid.reason, paid.message) == (unknown.reason, unknown.message)
     malformed = await failure(attach("pm_nosuch"), grpc.StatusCode.INVALID_ARGUMENT)
     assert (malformed.param, malformed.reason) == ("id", "ID_MALFORMED")

@@ -92,7 +92,7 @@ async def test_payouts_refuse_what_they_cannot_do_and_change_nothing(world: Worl
     precondition = grpc.StatusCode.FAILED_PRECONDITION
     assert await _refused(shop.payout(100_000)) == (precondition, "BALANCE_INSUFFICIENT", "amount")
     assert await _refused(shop.payout(100, destination=theirs.id)) == (
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
         "RESOURCE_MISSING",
         "destination",
     )
@@ -137,11 +137,12 @@ async def test_payouts_refuse_what_they_cannot_do_and_change_nothing(world: Worl
 
 async def test_every_call_naming_another_merchants_seller_is_not_found(world: World) -> None:
     """A seller account is the merchant's: listing another merchant's seller's bank accounts or
-    payouts is NOT_FOUND naming `account`, as its balance, schedule and every change are (the
-    two lists answered an empty page, as if the seller were the caller's)."""
+    payouts is RESOURCE_MISSING naming `account`, as its balance, schedule and every change are
+    (the two lists answered an empty page, as if the seller were the caller's); `account` is a
+    field naming another object, so the request's bad argument (INVALID_ARGUMENT)."""
     shop, other = await world.shop(), await world.shop("Other")
     theirs = await other.seller()
-    not_found = (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING", "account")
+    not_found = (grpc.StatusCode.INVALID_ARGUMENT, "RESOURCE_MISSING", "account")
     calls: dict[str, Awaitable[object]] = {
         "ListBankAccounts": shop.client.payouts.ListBankAccounts(
             P.ListBankAccountsRequest(account=theirs)

@@ -113,9 +113,9 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing
         ("no items", {"items": []}, {INVALID}, "items"),
         ("trial in the past", {"trial_period_days": -1}, {INVALID}, "trial_period_days"),
         ("trial too long", {"trial_period_days": 731}, {INVALID}, "trial_period_days"),
-        ("unknown customer", {"customer": unknown_customer}, {NOT_FOUND}, "customer"),
+        ("unknown customer", {"customer": unknown_customer}, {INVALID}, "customer"),
         ("no customer", {"customer": ""}, {INVALID}, "customer"),
-        ("another merchant's clock", {"test_clock": foreign_clock.id}, {NOT_FOUND}, "test_clock"),
+        ("another merchant's clock", {"test_clock": foreign_clock.id}, {INVALID}, "test_clock"),
         (
             "card not attached to the customer",
             {"default_payment_method": unattached_card},

@@ -444,7 +444,7 @@ async def test_an_invoice_is_paid_with_a_test_payment_method_as_an_intent_is(
     billing, subscription, renewal = await _past_due(payin, shop, psp, cards.CARD_DECLINED)
     unknown = await failure(
         billing.api.PayInvoice(S.PayInvoiceRequest(id=renewal.id, payment_method="pm_card_x")),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert unknown.param == "payment_method", unknown
     declined = await failure(

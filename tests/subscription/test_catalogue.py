@@ -144,7 +144,12 @@ async def test_bad_prices_are_refused_naming_the_field_and_create_nothing(
         interval=subscription_pb2.RECURRING_INTERVAL_MONTH, interval_count=0
     )
     cases: list[tuple[dict[str, Any], grpc.StatusCode, str, str]] = [
-        ({"product": unknown_product}, grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING", "product"),
+        (
+            {"product": unknown_product},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "RESOURCE_MISSING",
+            "product",
+        ),
         ({"product": ""}, grpc.StatusCode.INVALID_ARGUMENT, "PARAMETER_MISSING", "product"),
         ({"product": "prod_x"}, grpc.StatusCode.INVALID_ARGUMENT, "ID_MALFORMED", "product"),
         ({"product": retired.id}, grpc.StatusCode.INVALID_ARGUMENT, "PRODUCT_INACTIVE", "product"),
@@ -252,7 +257,7 @@ async def test_prices_list_newest_first_by_product_and_active_flag(
     assert await listed(product=gold.id) == ([gold_old.id, gold_monthly.id], False)
     assert await listed(product=gold.id, active=True) == ([gold_monthly.id], False)
     assert await listed(active=False) == ([gold_old.id], False)
-    unknown = await failure(listed(product="prod_" + "0" * 22), grpc.StatusCode.NOT_FOUND)
+    unknown = await failure(listed(product="prod_" + "0" * 22), grpc.StatusCode.INVALID_ARGUMENT)
     assert unknown.param == "product"
     bad_limit = await failure(listed(limit=101), grpc.StatusCode.INVALID_ARGUMENT)
     assert bad_limit.param == "limit"
@@ -274,12 +279,12 @@ async def test_another_merchants_products_and_prices_do_not_exist_for_a_merchant
     )
     assert hidden_price.param == "id"
     borrowed = await failure(
-        new_price(other_merchant.client, product.id), grpc.StatusCode.NOT_FOUND
+        new_price(other_merchant.client, product.id), grpc.StatusCode.INVALID_ARGUMENT
     )
     assert borrowed.param == "product"
     filtered = await failure(
         other.ListPrices(subscription_pb2.ListPricesRequest(product=product.id)),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert filtered.param == "product"
     assert list((await other.ListProducts(subscription_pb2.ListProductsRequest())).data) == []

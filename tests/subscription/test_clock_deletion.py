@@ -74,7 +74,7 @@ async def test_clocks_list_newest_first_in_pages_without_the_deleted(
     assert advance.param == "id"
     on_it = await failure(
         client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest(test_clock=second.id)),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert on_it.param == "test_clock"
     bad_limit = await failure(

@@ -59,7 +59,7 @@ async def test_a_clock_not_the_customers_is_refused_and_creates_nothing(
                 email="nobody@shop.test", test_clock="clock_0000000000000000000000"
             )
         ),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert unknown.param == "test_clock"
     listed = await shop.client.customers.ListCustomers(

@@ -123,9 +123,9 @@ async def test_bad_invoice_items_are_refused_naming_the_field_and_create_nothing
         ("recurring price", {**price_only, "price": monthly}, {INVALID}, "price"),
         ("price in another currency", {**price_only, "price": one_time_eur}, {INVALID}, "price"),
         ("currency mismatch", {"currency": "eur"}, {INVALID}, "currency"),
-        ("unknown subscription", {"subscription": unknown}, {NOT_FOUND}, "subscription"),
+        ("unknown subscription", {"subscription": unknown}, {INVALID}, "subscription"),
         ("zero amount", {"amount": 0}, {INVALID}, "amount"),
-        ("another customer's subscription", {"customer": other.id}, {NOT_FOUND}, "subscription"),
+        ("another customer's subscription", {"customer": other.id}, {INVALID}, "subscription"),
         ("no customer", {"customer": ""}, {INVALID}, "customer"),
         ("no subscription", {"subscription": ""}, {INVALID}, "subscription"),
         (

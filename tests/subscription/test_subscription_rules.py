@@ -28,7 +28,7 @@ async def test_bad_input_is_refused_naming_the_field_and_creates_nothing(
     one_off = (await new_price(shop.client, product.id, 900)).id
     unknown = "price_" + "0" * 22
     cases: list[tuple[dict[str, Any], grpc.StatusCode, str, str]] = [
-        ({"items": [Item(price=unknown)]}, grpc.StatusCode.NOT_FOUND, "items[0].price", ""),
+        ({"items": [Item(price=unknown)]}, grpc.StatusCode.INVALID_ARGUMENT, "items[0].price", ""),
         (
             {"items": [Item(price=billed.price), Item(price=euro)]},
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -44,7 +44,7 @@ async def test_bad_input_is_refused_naming_the_field_and_creates_nothing(
         ({"items": [Item(price=one_off)]}, grpc.StatusCode.INVALID_ARGUMENT, "items[0].price", ""),
         ({"trial_period_days": -1}, grpc.StatusCode.INVALID_ARGUMENT, "trial_period_days", ""),
         ({"trial_period_days": 731}, grpc.StatusCode.INVALID_ARGUMENT, "trial_period_days", ""),
-        ({"customer": "cus_" + "0" * 22}, grpc.StatusCode.NOT_FOUND, "customer", ""),
+        ({"customer": "cus_" + "0" * 22}, grpc.StatusCode.INVALID_ARGUMENT, "customer", ""),
         ({"items": []}, grpc.StatusCode.INVALID_ARGUMENT, "items", ""),
     ]
     for fields, code, param, reason in cases:

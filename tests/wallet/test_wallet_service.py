@@ -65,7 +65,7 @@ async def test_balance_and_transactions_come_from_the_ledger(
         await other_merchant.client.wallet.GetBalance(
             wallet_pb2.GetBalanceRequest(account=seller.id)
         )
-    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # RESOURCE_MISSING `account`
     with pytest.raises(aio.AioRpcError) as raised:
         await merchant.client.wallet.ListBalanceTransactions(
             wallet_pb2.ListBalanceTransactionsRequest(limit=1000)

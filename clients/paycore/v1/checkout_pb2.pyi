@@ -59,6 +59,8 @@ class CheckoutLineItem(_message.Message):
     AMOUNT_TOTAL_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
     PRICE_DATA_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Shown to the buyer, at most 250 characters."""
     unit_amount: _builtins.int
@@ -72,6 +74,12 @@ class CheckoutLineItem(_message.Message):
     "price_..." of the merchant's, whose product's name and unit amount the line takes, in the
     price's currency; a session's line shows the price it was made from.
     """
+    id: _builtins.str
+    """"li_...": a session's line (ListCheckoutSessionLineItems' starting_after); requests leave it
+    empty.
+    """
+    created: _builtins.int
+    """The session's created (unix seconds)."""
     @_builtins.property
     def price_data(self) -> Global___CheckoutPriceData:
         """Stripe's `line_items[i][price_data]`, in place of name and unit_amount (requests only: a
@@ -87,10 +95,12 @@ class CheckoutLineItem(_message.Message):
         amount_total: _builtins.int = ...,
         price: _builtins.str = ...,
         price_data: Global___CheckoutPriceData | None = ...,
+        id: _builtins.str = ...,
+        created: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["price_data", b"price_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "created", b"created", "id", b"id", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -410,6 +420,56 @@ class ListCheckoutSessionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListCheckoutSessionsResponse: _TypeAlias = ListCheckoutSessionsResponse  # noqa: Y015
+
+@_typing.final
+class ListCheckoutSessionLineItemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"cs_..." """
+    limit: _builtins.int
+    starting_after: _builtins.str
+    """"li_..." of the session: the lines after it, in the session's order."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCheckoutSessionLineItemsRequest: _TypeAlias = ListCheckoutSessionLineItemsRequest  # noqa: Y015
+
+@_typing.final
+class ListCheckoutSessionLineItemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___CheckoutLineItem] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCheckoutSessionLineItemsResponse: _TypeAlias = ListCheckoutSessionLineItemsResponse  # noqa: Y015
 
 @_typing.final
 class ExpireCheckoutSessionRequest(_message.Message):

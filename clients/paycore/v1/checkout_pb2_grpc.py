@@ -49,6 +49,11 @@ class CheckoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionsResponse.FromString,
                 _registered_method=True)
+        self.ListCheckoutSessionLineItems = channel.unary_unary(
+                '/paycore.v1.CheckoutService/ListCheckoutSessionLineItems',
+                request_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.FromString,
+                _registered_method=True)
         self.ExpireCheckoutSession = channel.unary_unary(
                 '/paycore.v1.CheckoutService/ExpireCheckoutSession',
                 request_serializer=paycore_dot_v1_dot_checkout__pb2.ExpireCheckoutSessionRequest.SerializeToString,
@@ -79,6 +84,14 @@ class CheckoutServiceServicer:
 
     def ListCheckoutSessions(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCheckoutSessionLineItems(self, request, context):
+        """A session's line items, all of them (at most 100) in one page, as Stripe's
+        `Session.list_line_items` reads them.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -117,6 +130,11 @@ def add_CheckoutServiceServicer_to_server(servicer, server):
                     servicer.ListCheckoutSessions,
                     request_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionsResponse.SerializeToString,
+            ),
+            'ListCheckoutSessionLineItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCheckoutSessionLineItems,
+                    request_deserializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.SerializeToString,
             ),
             'ExpireCheckoutSession': grpc.unary_unary_rpc_method_handler(
                     servicer.ExpireCheckoutSession,
@@ -210,6 +228,33 @@ class CheckoutService:
             '/paycore.v1.CheckoutService/ListCheckoutSessions',
             paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionsRequest.SerializeToString,
             paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCheckoutSessionLineItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CheckoutService/ListCheckoutSessionLineItems',
+            paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsRequest.SerializeToString,
+            paycore_dot_v1_dot_checkout__pb2.ListCheckoutSessionLineItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,6 +38,10 @@ class CheckoutServiceStub:
     """Creates a session and its payment intent (status requires_payment_method)."""
     GetCheckoutSession: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutSessionRequest, _checkout_pb2.CheckoutSession]
     ListCheckoutSessions: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.ListCheckoutSessionsRequest, _checkout_pb2.ListCheckoutSessionsResponse]
+    ListCheckoutSessionLineItems: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.ListCheckoutSessionLineItemsRequest, _checkout_pb2.ListCheckoutSessionLineItemsResponse]
+    """A session's line items, all of them (at most 100) in one page, as Stripe's
+    `Session.list_line_items` reads them.
+    """
     ExpireCheckoutSession: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.ExpireCheckoutSessionRequest, _checkout_pb2.CheckoutSession]
     """Expires an open session at once: its page can no longer be paid and its payment intent is
     canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
@@ -55,6 +59,10 @@ class CheckoutServiceAsyncStub(CheckoutServiceStub):
     """Creates a session and its payment intent (status requires_payment_method)."""
     GetCheckoutSession: _aio.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutSessionRequest, _checkout_pb2.CheckoutSession]  # type: ignore[assignment]
     ListCheckoutSessions: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ListCheckoutSessionsRequest, _checkout_pb2.ListCheckoutSessionsResponse]  # type: ignore[assignment]
+    ListCheckoutSessionLineItems: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ListCheckoutSessionLineItemsRequest, _checkout_pb2.ListCheckoutSessionLineItemsResponse]  # type: ignore[assignment]
+    """A session's line items, all of them (at most 100) in one page, as Stripe's
+    `Session.list_line_items` reads them.
+    """
     ExpireCheckoutSession: _aio.UnaryUnaryMultiCallable[_checkout_pb2.ExpireCheckoutSessionRequest, _checkout_pb2.CheckoutSession]  # type: ignore[assignment]
     """Expires an open session at once: its page can no longer be paid and its payment intent is
     canceled. A session already paid (or being paid) is FAILED_PRECONDITION.
@@ -87,6 +95,16 @@ class CheckoutServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _checkout_pb2.ListCheckoutSessionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_checkout_pb2.ListCheckoutSessionsResponse, _abc.Awaitable[_checkout_pb2.ListCheckoutSessionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCheckoutSessionLineItems(
+        self,
+        request: _checkout_pb2.ListCheckoutSessionLineItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_checkout_pb2.ListCheckoutSessionLineItemsResponse, _abc.Awaitable[_checkout_pb2.ListCheckoutSessionLineItemsResponse]]:
+        """A session's line items, all of them (at most 100) in one page, as Stripe's
+        `Session.list_line_items` reads them.
+        """
 
     @_abc_1.abstractmethod
     def ExpireCheckoutSession(

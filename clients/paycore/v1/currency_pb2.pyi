@@ -179,7 +179,9 @@ class GetSettlementCurrenciesRequest(_message.Message):
 
     ACCOUNT_FIELD_NUMBER: _builtins.int
     account: _builtins.str
-    """"acct_..." seller account of the calling merchant; empty for the merchant's own."""
+    """"acct_..." seller account of the calling merchant; empty (or the merchant's own id) for
+    the merchant's own.
+    """
     def __init__(
         self,
         *,
@@ -200,6 +202,7 @@ class UpdateSettlementCurrenciesRequest(_message.Message):
     ACCOUNT_FIELD_NUMBER: _builtins.int
     CURRENCIES_FIELD_NUMBER: _builtins.int
     account: _builtins.str
+    """As GetSettlementCurrenciesRequest.account."""
     @_builtins.property
     def currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(

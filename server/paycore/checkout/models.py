@@ -21,6 +21,8 @@ class LineItem:
     quantity: int
     price_id: str | None = None
     """The catalogue price the line was made from (Stripe's `line_items[i][price]`), if any."""
+    id: str = ""
+    """The stored line's "li_..." ("" until stored: the session's insert names it)."""
 
     @property
     def amount_total(self) -> int:

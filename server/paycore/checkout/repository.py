@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from paycore.checkout.models import LineItem, NewSession, Session, SessionStatus
+from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment.models import buyer_message
 from paycore.storage.keys import merchant_row
@@ -84,7 +85,13 @@ def session_of(row: Row[Any]) -> Session:
         amount_total=row.amount_total,
         currency=row.currency,
         line_items=tuple(
-            LineItem(item["name"], item["unit_amount"], item["quantity"], item.get("price"))
+            LineItem(
+                item["name"],
+                item["unit_amount"],
+                item["quantity"],
+                item.get("price"),
+                item.get("id", ""),
+            )
             for item in row.line_items
         ),
         customer_id=row.customer_id,
@@ -113,9 +120,11 @@ def last_error_message(row: Row[Any]) -> str:
     return buyer_message(str(error.get("code", "")), str(error.get("message", "")))
 
 
-def _stored_line(item: LineItem) -> dict[str, Any]:
-    """A line item in the session's line_items JSON: `price` only for a line made from one."""
+def _stored_line(merchant_id: str, item: LineItem) -> dict[str, Any]:
+    """A line item in the session's line_items JSON, with a new "li_..." id (ListCheckout-
+    SessionLineItems' cursor): `price` only for a line made from one."""
     line: dict[str, Any] = {
+        "id": new_merchant_id(Prefix.CHECKOUT_LINE_ITEM, merchant_id),
         "name": item.name,
         "unit_amount": item.unit_amount,
         "quantity": item.quantity,
@@ -140,7 +149,7 @@ class CheckoutRepository:
                 status=SessionStatus.OPEN.value,
                 payment_intent_id=intent_id,
                 amount_total=new.amount_total,
-                line_items=[_stored_line(item) for item in new.line_items],
+                line_items=[_stored_line(merchant_id, item) for item in new.line_items],
                 customer_id=new.customer_id,
                 customer_email=new.customer_email,
                 success_url=new.success_url,

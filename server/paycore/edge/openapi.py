@@ -12,6 +12,7 @@ from paycore.edge.routes import HttpRoute
 from paycore.stripe_json import (
     NESTED_LISTS,
     NULL_WHEN_ZERO,
+    NUMBER_FIELDS,
     SHOWN_ONCE,
     is_absent_object,
     is_id_reference,
@@ -240,6 +241,8 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
         elif field.full_name in SHOWN_ONCE:
             issued = "Only in the answer that issues it (a create, a roll): shown once."
             properties[field.name] = {**_field_schema(field, schemas), "description": issued}
+        elif field.full_name in NUMBER_FIELDS:  # rendered as Stripe's number (stripe_json)
+            properties[field.name] = {"type": ["number", "null"]}
         elif is_absent_object(field):  # answers render an unset one as null
             properties[field.name] = {"anyOf": [_field_schema(field, schemas), {"type": "null"}]}
         else:

@@ -3,10 +3,12 @@ call it, which rate-limit class it counts against and whether it mutates."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
-from google.protobuf.descriptor import FileDescriptor
+from google.api import annotations_pb2
+from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 from paycore.v1 import common_pb2
 
 
@@ -38,6 +40,14 @@ class MethodPolicy:
     mutating: bool
     per_client_address: bool = False
     """Rate-limited per client address whoever calls (the hosted checkout page's read)."""
+    targets: frozenset[str] | None = None
+    """For a method with HTTP routes, the request fields that name what the call is about: `id`
+    and the routes' path variables (`/v1/exchange_rates/{base}/{quote}`). An object missing
+    there is NOT_FOUND; one another field names (CreatePaymentIntent's `customer`) is a bad
+    argument, INVALID_ARGUMENT with reason RESOURCE_MISSING, as Stripe answers 400
+    `resource_missing` for it. None (methods without routes): every missing object is
+    NOT_FOUND, as it is for the operators' and internal methods
+    (`runtime.interceptors.errors.answered_status`)."""
 
 
 def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
@@ -53,8 +63,27 @@ def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
                     rate_class=_RATE_CLASSES[option.rate_class],
                     mutating=option.mutating,
                     per_client_address=option.per_client_address,
+                    targets=_targets(method),
                 )
     return policies
+
+
+_PATH_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)")
+
+
+def _targets(method: MethodDescriptor) -> frozenset[str] | None:
+    """`id` and the variables of the paths of `method`'s HTTP rule and its additional
+    bindings; None without a rule."""
+    options = method.GetOptions()
+    if not options.HasExtension(annotations_pb2.http):
+        return None
+    rule = options.Extensions[annotations_pb2.http]
+    found = {"id"}
+    for binding in (rule, *rule.additional_bindings):
+        pattern = binding.WhichOneof("pattern")
+        if pattern is not None and pattern != "custom":
+            found.update(_PATH_VARIABLE.findall(getattr(binding, pattern)))
+    return frozenset(found)
 
 
 def is_operator_method(policy: MethodPolicy) -> bool:

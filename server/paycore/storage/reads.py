@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from paycore.errors import not_found
+from paycore.errors import invalid, not_found
 from paycore.ranges import SecondsRange, moment
 from paycore.storage.shards import Shards
 from sqlalchemy import ColumnElement, Row, Select, Table, select
@@ -129,6 +129,18 @@ def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Curs
 def page_of(rows: Sequence[T], cursor: Cursor) -> Page[T]:
     """The page and whether more follow, from the limit + 1 rows a list query fetched."""
     return Page(list(rows[: cursor.limit]), len(rows) > cursor.limit)
+
+
+def page_after(parts: Sequence[T], ids: Sequence[str], cursor: Cursor, owner: str) -> Page[T]:
+    """A page of an object's `parts` (a subscription's items, an invoice's or a checkout
+    session's lines: `ids` theirs), kept in the object's order, from the one after
+    `cursor.starting_after` (one of them: INVALID_ARGUMENT naming `starting_after`)."""
+    start = 0
+    if cursor.starting_after:
+        if cursor.starting_after not in ids:
+            raise invalid("starting_after", f"is not one of this {owner}'s")
+        start = list(ids).index(cursor.starting_after) + 1
+    return page_of(parts[start : start + cursor.limit + 1], cursor)
 
 
 async def fetch_page(

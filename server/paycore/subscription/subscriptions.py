@@ -4,10 +4,8 @@ records, the second settles the charge outside any transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import TypeVar
 
 from paycore.customer.test_methods import is_test_payment_method
 from paycore.errors import ApiError, Reason, invalid, not_found
@@ -16,7 +14,7 @@ from paycore.payment.models import IntentStatus
 from paycore.payment.payer import PayerCards
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Page, Reads, page_after
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
@@ -57,8 +55,6 @@ from paycore.subscription.store import (
     subscriptions_query,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-T = TypeVar("T")
 
 # AdvanceTestClock moves a clock at most this far in one call (Stripe: two intervals of the
 # longest price; here two years).
@@ -153,8 +149,8 @@ class Subscriptions:
 
         return Phases(record, complete)
 
-    async def get(self, merchant_id: str, subscription_id: str) -> Subscription:
-        return await self._reads.one(merchant_id, SUBSCRIPTIONS, subscription_id)
+    async def get(self, merchant_id: str, subscription_id: str, param: str = "id") -> Subscription:
+        return await self._reads.one(merchant_id, SUBSCRIPTIONS, subscription_id, param)
 
     async def list(
         self,
@@ -172,10 +168,11 @@ class Subscriptions:
     ) -> tuple[Page[SubscriptionItem], Period]:
         """The subscription's items in its order, from the one after `cursor.starting_after`
         (which must be one of them: INVALID_ARGUMENT naming `starting_after`), and its
-        current period."""
-        subscription = await self.get(merchant_id, subscription_id)
+        current period. The subscription is the list's filter: missing, it is RESOURCE_MISSING
+        naming `subscription`."""
+        subscription = await self.get(merchant_id, subscription_id, "subscription")
         items = subscription.items
-        page = _page_after(items, [item.id for item in items], cursor, "subscription")
+        page = page_after(items, [item.id for item in items], cursor, "subscription")
         return page, subscription.current_period
 
     def settled(self, merchant_id: str) -> Complete[Subscription]:
@@ -233,7 +230,7 @@ class Subscriptions:
         """The invoice's lines in its order, from the one after `cursor.starting_after` (one
         of them: INVALID_ARGUMENT naming `starting_after`)."""
         lines = (await self.get_invoice(merchant_id, invoice_id)).lines
-        return _page_after(lines, [line.id for line in lines], cursor, "invoice")
+        return page_after(lines, [line.id for line in lines], cursor, "invoice")
 
     async def list_invoices(
         self,
@@ -468,14 +465,3 @@ def _unexpected(invoice: Invoice, action: str) -> ApiError:
     return ApiError(
         Reason.INVOICE_UNEXPECTED_STATE, param="id", id=invoice.id, status=status, action=action
     )
-
-
-def _page_after(parts: Sequence[T], ids: list[str], cursor: Cursor, owner: str) -> Page[T]:
-    """A page of an object's `parts` (its items, its lines: `ids` theirs), kept in its order."""
-    start = 0
-    if cursor.starting_after:
-        if cursor.starting_after not in ids:
-            raise invalid("starting_after", f"is not one of this {owner}'s")
-        start = ids.index(cursor.starting_after) + 1
-    following = parts[start:]
-    return Page(list(following[: cursor.limit]), len(following) > cursor.limit)

@@ -21,11 +21,13 @@ from paycore.runtime.mutations import Mutations
 from paycore.runtime.servicing import (
     Context,
     add_servicer,
+    cursor_of,
     get_by_id,
     merchant_and_cursor,
     merchant_and_id,
     page_response,
 )
+from paycore.storage.reads import page_after
 from paycore.subscription.service import SubscriptionService
 from paycore.v1 import checkout_pb2, checkout_pb2_grpc
 
@@ -124,6 +126,20 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         page = await self._sessions.list(merchant_id, cursor, status, intent_id)
         return page_response(
             checkout_pb2.ListCheckoutSessionsResponse, page, self._messages.session
+        )
+
+    async def ListCheckoutSessionLineItems(
+        self, request: checkout_pb2.ListCheckoutSessionLineItemsRequest, context: Context
+    ) -> checkout_pb2.ListCheckoutSessionLineItemsResponse:
+        merchant_id, session_id = merchant_and_id(request.id, Prefix.CHECKOUT_SESSION)
+        cursor = cursor_of(request, Prefix.CHECKOUT_LINE_ITEM)
+        session = await self._sessions.get(merchant_id, session_id)
+        lines = session.line_items
+        page = page_after(lines, [line.id for line in lines], cursor, "checkout session")
+        return page_response(
+            checkout_pb2.ListCheckoutSessionLineItemsResponse,
+            page,
+            lambda line: self._messages.line_item(line, session.created),
         )
 
     async def ExpireCheckoutSession(

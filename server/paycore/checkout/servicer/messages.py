@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paycore.checkout.models import HostedPage, Session, SessionStatus
+from paycore.checkout.models import HostedPage, LineItem, Session, SessionStatus
 from paycore.runtime.messages import Converter
 from paycore.v1 import checkout_pb2
 
@@ -41,15 +41,21 @@ class SessionMessages:
             mode="payment",
             payment_status="paid" if session.status is SessionStatus.COMPLETE else "unpaid",
         )
-        for item in session.line_items:
-            message.line_items.add(
-                name=item.name,
-                unit_amount=item.unit_amount,
-                quantity=item.quantity,
-                amount_total=item.amount_total,
-                price=item.price_id or "",
-            )
+        message.line_items.extend(
+            self.line_item(item, session.created) for item in session.line_items
+        )
         return message
+
+    def line_item(self, item: LineItem, created: int) -> checkout_pb2.CheckoutLineItem:
+        return checkout_pb2.CheckoutLineItem(
+            id=item.id,
+            created=created,
+            name=item.name,
+            unit_amount=item.unit_amount,
+            quantity=item.quantity,
+            amount_total=item.amount_total,
+            price=item.price_id or "",
+        )
 
     def page(self, page: HostedPage, client_secret: str) -> checkout_pb2.CheckoutPage:
         return checkout_pb2.CheckoutPage(

@@ -49,7 +49,7 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         self, request: currency_pb2.GetSettlementCurrenciesRequest, context: Context
     ) -> currency_pb2.SettlementCurrencies:
         merchant_id = current_call().require_merchant()
-        account = requests.account(request.account)
+        account = requests.account(request.account, merchant_id)
         await self._seller(merchant_id, account)
         return settlement_message(await self._currencies.settlement(merchant_id, account))
 
@@ -57,7 +57,7 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         self, request: currency_pb2.UpdateSettlementCurrenciesRequest, context: Context
     ) -> currency_pb2.SettlementCurrencies:
         merchant_id = current_call().require_merchant()
-        settlement = requests.settlement(request)
+        settlement = requests.settlement(request, merchant_id)
         await self._seller(merchant_id, settlement.account)
         return await self._mutations.answer(
             merchant_id, request, settlement_message, self._currencies.update_settlement, settlement

@@ -29,11 +29,17 @@ def listing(request: currency_pb2.ListExchangeRatesRequest) -> tuple[str, tuple[
     return base, after, validation.list_limit(request.limit)
 
 
-def account(value: str) -> str:
-    return validation.object_id("account", value, Prefix.ACCOUNT, required=False)
+def account(value: str, merchant_id: str) -> str:
+    """The seller whose balance is meant; "" for the merchant's own, left out or named by its
+    own id (`acct_...` of the caller, as a merchant naming itself would write it)."""
+    found = validation.object_id("account", value, Prefix.ACCOUNT, required=False)
+    return "" if found == merchant_id else found
 
 
-def settlement(request: currency_pb2.UpdateSettlementCurrenciesRequest) -> Settlement:
+def settlement(
+    request: currency_pb2.UpdateSettlementCurrenciesRequest, merchant_id: str
+) -> Settlement:
     return Settlement(
-        account(request.account), validation.currencies("currencies", list(request.currencies))
+        account(request.account, merchant_id),
+        validation.currencies("currencies", list(request.currencies)),
     )

@@ -2,19 +2,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
-from paycore.errors import ApiError, Reason
+from paycore.errors import ApiError, Reason, Status
 from paycore.invariants import violated
 from paycore.runtime.context import current_call
 from paycore.runtime.interceptors.base import Behavior, Context, PolicyInterceptor
 from paycore.runtime.interceptors.idempotency import REPLAYED
 from paycore.runtime.interceptors.request_log import REQUEST_ID_HEADER
-from paycore.runtime.policy import MethodPolicy
+from paycore.runtime.policy import MethodPolicy, is_operator_method
 from paycore.storage.failures import as_api_error
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class ErrorInterceptor(PolicyInterceptor):
         try:
             return await behavior(request, context)
         except ApiError as error:
-            await abort(context, error)
+            await abort(context, error, answered_status(error, policy))
         except (aio.AbortError, asyncio.CancelledError):
             raise
         except Exception as error:
@@ -58,7 +59,35 @@ class ErrorInterceptor(PolicyInterceptor):
             await abort(context, ApiError(Reason.INTERNAL_ERROR, request_id=request_id))
 
 
-async def abort(context: aio.ServicerContext[Any, Any], error: ApiError) -> NoReturn:
+def answered_status(error: ApiError, policy: MethodPolicy) -> Status:
+    """The status `error` is answered with: its reason's, but for an object missing that a
+    field other than the call's targets names (a payment intent's `customer`, a refund's
+    `payment_intent`): that is the request's mistake, INVALID_ARGUMENT, as Stripe answers 400
+    `resource_missing`; a missing target (`GET /v1/customers/{id}`) stays NOT_FOUND, and so
+    does every missing object of the operators' and internal methods."""
+    if (
+        error.reason is Reason.RESOURCE_MISSING
+        and policy.targets is not None
+        and not is_operator_method(policy)
+        and error.param
+        and "-" not in error.param  # a header (`paycore-merchant`): whom the call acts for
+        and _field_name(error.param) not in policy.targets
+    ):
+        return Status.INVALID_ARGUMENT
+    return error.status
+
+
+def _field_name(param: str) -> str:
+    """The request's top-level field a param names ("payment_orders[0].seller_account" ->
+    "payment_orders")."""
+    return re.split(r"[.\[]", param, maxsplit=1)[0]
+
+
+async def abort(
+    context: aio.ServicerContext[Any, Any], error: ApiError, status: Status | None = None
+) -> NoReturn:
+    """Ends the call with `error` (answered with `status`, by default the error's)."""
+    status_code = int(error.status if status is None else status)
     call = current_call()
     error_info = error_details_pb2.ErrorInfo(reason=error.reason.name, domain=ERROR_DOMAIN)
     error_info.metadata.update(error.metadata)
@@ -75,9 +104,9 @@ async def abort(context: aio.ServicerContext[Any, Any], error: ApiError) -> NoRe
         details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
         trailing.append((RETRY_AFTER_HEADER, retry_after_ms))
     message = _bounded(error.message)
-    status = status_pb2.Status(code=int(error.status), message=message, details=details)
-    trailing.append((STATUS_DETAILS_HEADER, status.SerializeToString()))
-    await context.abort(_grpc_code(int(error.status)), message, tuple(trailing))
+    answered = status_pb2.Status(code=status_code, message=message, details=details)
+    trailing.append((STATUS_DETAILS_HEADER, answered.SerializeToString()))
+    await context.abort(_grpc_code(status_code), message, tuple(trailing))
     violated("context.abort returned")  # pragma: no cover
 
 
