@@ -250,3 +250,23 @@ async def test_a_subscription_racing_the_clocks_deletion_is_refused(
         S.ListSubscriptionsRequest(customer=billed.customer)
     )
     assert [subscription.status for subscription in listed.data] == []
+
+
+async def test_a_customer_racing_the_clocks_deletion_is_refused(payin: PayIn, shop: Shop) -> None:
+    """CreateCustomer on a test clock whose DeleteTestClock is uncommitted: it waits, then finds
+    the clock gone (NOT_FOUND naming `test_clock`); no customer is left on a deleted clock."""
+    clock = await new_clock(shop.client)
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        await payin.platform.billing.delete_clock(connection, shop.id, clock.id)
+        creating = asyncio.ensure_future(
+            shop.client.customers.CreateCustomer(
+                customer_pb2.CreateCustomerRequest(email="late@example.com", test_clock=clock.id)
+            )
+        )
+        await _done_or_waiting(payin, shop, creating)
+    refused = await failure(creating, grpc.StatusCode.NOT_FOUND)
+    assert refused.param == "test_clock"
+    listed = await shop.client.customers.ListCustomers(
+        customer_pb2.ListCustomersRequest(email="late@example.com")
+    )
+    assert list(listed.data) == []
