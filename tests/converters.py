@@ -173,6 +173,11 @@ CONVERTERS: list[ConverterCase] = [
             "publishable_key": "shown once, by created_merchant_message",
         },
     ),
+    ConverterCase(
+        SessionMessages("http://edge.test").session,
+        sample_of(checkout.Session),
+        {"line_items.price_data": "Stripe's inline price: requests only, a line shows its price"},
+    ),
     # Rendered from a sample as it comes (every field of the dataclass set).
     *(
         ConverterCase(render, sample_of(model))
@@ -184,7 +189,6 @@ CONVERTERS: list[ConverterCase] = [
             (fraud_messages.assessment_message, Scored),
             (webhook_messages.deleted_message, webhooks.Deleted),
             (webhook_messages.endpoint_with_secret, webhooks.EndpointWithSecret),
-            (SessionMessages("http://edge.test").session, checkout.Session),
             (customer_messages.customer_message, customer.Customer),
             (customer_messages.payment_method_message, customer.PaymentMethod),
             (customer_messages.deleted_customer_message, customer.Customer),
@@ -200,6 +204,8 @@ CONVERTERS: list[ConverterCase] = [
             (subscription_messages.subscription_message, subscription.Subscription),
             (subscription_messages.settings_message, subscription.BillingSettings),
             (subscription_messages.item_message, subscription.InvoiceItem),
+            (subscription_messages.line_message, subscription.InvoiceLine),
+            (subscription_messages.subscription_item_message, subscription.SubscriptionItem),
             (webhook_messages.delivery_message, webhooks.Delivery),
             (ledger_messages.account_message, ledger.Account),
             (ledger_messages.entry_message, ledger.Entry),

@@ -546,6 +546,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.currencies,
             client_secrets,
             platform.mutations,
+            platform.subscriptions,
         ),
         # -- pay-out (issue 13)
         payout_servicer.register(

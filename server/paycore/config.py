@@ -18,7 +18,7 @@ from paycore.secret_strength import check_secrets
 DEFAULT_LOGICAL_SHARD_COUNT = 64
 DEFAULT_RATE_LIMITS_PER_SECOND: Mapping[str, int] = {
     "payments": 100,
-    "subscriptions": 10,
+    "subscriptions": 100,
     "other": 100,
 }
 
@@ -117,7 +117,7 @@ class Settings:
     rate_limits_per_second: Mapping[str, int] = field(
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS_PER_SECOND)
     )
-    """PAYCORE_RATE_LIMITS ("payments=100,subscriptions=10,other=100"): requests per second
+    """PAYCORE_RATE_LIMITS ("payments=100,subscriptions=100,other=100"): requests per second
     per API key and route class; a class left out keeps its default, 0 disables it."""
 
     rate_limit_merchant_factor: int = 4

@@ -12,6 +12,9 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   (`card_declined`), where gRPC keeps its catalogue's UPPER_SNAKE reasons;
 - a secret shown once (`SHOWN_ONCE`: a merchant's keys, an API key's or a webhook endpoint's
   secret) is absent, not "", from the answers that do not issue it (a GET, a list, a replay);
+- a sub-object that is not there (an intent's `last_payment_error` before any failure) is null,
+  where proto3 JSON leaves an unset message out (`is_absent_object`: stripe-python raises
+  AttributeError reading a field the JSON lacks);
 - an id reference with nothing in it (a payment intent's `customer`, `payment_method`) is null,
   where proto3 has "" (`is_id_reference` says which fields are references), and so is a
   timestamp of NULL_WHEN_ZERO that has not happened (an open review's `closed`);
@@ -91,6 +94,11 @@ NULL_WHEN_ZERO = frozenset(
         "paycore.v1.ApiKey.revoked",
         "paycore.v1.ApiKey.expires",
         "paycore.v1.ExchangeRate.valid_to",
+        "paycore.v1.ReconciliationRun.finished",
+        "paycore.v1.Discrepancy.resolved",
+        "paycore.v1.LedgerTransfer.expires_at",
+        "paycore.v1.Execution.Attempt.finished",
+        "paycore.v1.PayoutSchedule.next_payout",
     }
 )
 """Timestamps whose 0 means "has not happened": null in the JSON, as Stripe renders a moment
@@ -142,6 +150,30 @@ def is_id_reference(field: FieldDescriptor) -> bool:
         or field.full_name in REFERENCE_FIELDS
         or any(name == kind or name.endswith(f"_{kind}") for kind in _OBJECT_KINDS)
     )
+
+
+REQUEST_ONLY = frozenset({"paycore.v1.CheckoutLineItem.price_data"})
+"""Sub-objects of a message that requests and answers share which only requests carry (a
+checkout line's inline `price_data`): left out of answers rather than null."""
+
+
+@cache
+def is_absent_object(field: FieldDescriptor) -> bool:
+    """Whether `field` of an answer is a sub-object rendered null when unset, as Stripe renders
+    one (`last_payment_error: null`, `transfer_data: null`): a singular message field of an
+    answer's message (not of a request's), other than google.protobuf.Any and REQUEST_ONLY."""
+    if field.type != FieldDescriptor.TYPE_MESSAGE or field.is_repeated:
+        return False
+    if field.full_name in REQUEST_ONLY or message_of(field).full_name == ANY:
+        return False
+    outer: Descriptor | None = field.containing_type
+    if outer is None or not outer.full_name.startswith(_PACKAGE):
+        return False
+    while outer is not None:
+        if outer.name.endswith("Request"):
+            return False
+        outer = outer.containing_type
+    return True
 
 
 def stripe_json(message: Message, *, list_url: str = "") -> dict[str, Any]:
@@ -223,6 +255,14 @@ def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]
             )
         else:
             result[key] = _value(field, item)
+    return _with_absent_objects(descriptor, result)
+
+
+def _with_absent_objects(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:
+    """`result` with null for each sub-object proto3 JSON left out (`is_absent_object`)."""
+    for field in descriptor.fields:
+        if field.name not in result and is_absent_object(field):
+            result[field.name] = None
     return result
 
 

@@ -188,7 +188,6 @@ async def test_the_sweep_expires_sessions_past_expires_at(payin: PayIn, shop: Sh
         ({"amount": 100}, "amount"),
         ({"line_items": [], "amount": 0}, "amount"),
         ({"success_url": "javascript:alert(1)"}, "success_url"),
-        ({"cancel_url": ""}, "cancel_url"),
         ({"cancel_url": "http://[::1/cart"}, "cancel_url"),
         ({"success_url": "https://shop.test/\nthanks"}, "success_url"),
         ({"currency": "xxx"}, "currency"),

@@ -492,3 +492,152 @@ async def test_over_the_rate_limit_is_a_rate_limit_error(migrated: Settings, pay
             await edge.close()
     assert error.http_status == 429
     assert error.headers is not None and int(error.headers["Retry-After"]) >= 1
+
+
+async def test_an_absent_object_is_none_as_stripe_renders_it(edge_merchant: EdgeMerchant) -> None:
+    """Stripe renders a sub-object that is not there as null (`last_payment_error: null` on an
+    intent that never failed), so SDK code reads `intent.last_payment_error is None`; a field
+    left out of the JSON is an AttributeError in stripe-python instead."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        intent = sdk.v1.payment_intents.create(
+            params={
+                "amount": 2000,
+                "currency": "usd",
+                "payment_method": card(sdk, good_card()).id,
+                "confirm": True,
+            }
+        )
+        assert intent.status == "succeeded"
+        assert intent.last_payment_error is None
+        assert intent.transfer_data is None  # no destination: Stripe's null
+        assert sdk.v1.payment_intents.retrieve(intent.id).last_payment_error is None
+        listed = sdk.v1.payment_intents.list(params={"limit": 1})
+        assert listed.data[0].last_payment_error is None
+
+    await in_thread(scenario)
+
+
+async def test_a_checkout_session_as_stripe_checkout_quickstart_writes_it(
+    edge_merchant: EdgeMerchant,
+) -> None:
+    """Stripe's Checkout quickstart: `mode="payment"` and line items by `price_data` (inline)
+    or by a catalogue `price` with a quantity, the currency taken from them; the session shows
+    `mode` and `payment_status`, which turns `paid` once its intent has succeeded."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        session = sdk.v1.checkout.sessions.create(
+            params=cast(
+                Any,
+                {
+                    "mode": "payment",
+                    "payment_method_types": ["card"],
+                    "line_items": [
+                        {
+                            "price_data": {
+                                "currency": "usd",
+                                "product_data": {"name": "T-shirt"},
+                                "unit_amount": 2000,
+                            },
+                            "quantity": 2,
+                        }
+                    ],
+                    "success_url": "https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}",
+                    "cancel_url": "https://shop.example.com/cancel",
+                },
+            )
+        )
+        assert isinstance(session, stripe.checkout.Session)
+        assert (session.amount_total, session.currency, session.status) == (4000, "usd", "open")
+        assert (session.mode, session.payment_status) == ("payment", "unpaid")
+        assert str(session.url).endswith(f"/c/pay/{session.id}")
+
+        product = sdk.v1.products.create(params={"name": "Paper cranes"})
+        price = sdk.v1.prices.create(
+            params={"product": product.id, "unit_amount": 1250, "currency": "eur"}
+        )
+        by_price = sdk.v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "line_items": [{"price": price.id, "quantity": 3}],
+                "success_url": "https://shop.example.com/success",
+            }
+        )
+        assert (by_price.amount_total, by_price.currency) == (3750, "eur")
+        assert by_price.line_items is not None
+        assert by_price["line_items"][0]["name"] == "Paper cranes"
+        assert by_price["line_items"][0]["price"] == price.id
+
+        sdk.v1.payment_intents.confirm(
+            str(session.payment_intent), params={"payment_method": "pm_card_visa"}
+        )
+        paid = sdk.v1.checkout.sessions.retrieve(session.id)
+        assert (paid.status, paid.payment_status) == ("complete", "paid")
+
+        monthly = sdk.v1.prices.create(
+            params={
+                "product": product.id,
+                "unit_amount": 500,
+                "currency": "usd",
+                "recurring": {"interval": "month"},
+            }
+        )
+        refusals: list[tuple[dict[str, Any], str]] = [
+            ({"mode": "subscription", "line_items": [{"price": monthly.id}]}, "mode"),
+            ({"line_items": [{"price": monthly.id}]}, "line_items[0].price"),
+            (
+                {"currency": "usd", "line_items": [{"price": price.id, "quantity": 1}]},
+                "line_items[0].price",
+            ),
+            (
+                {"payment_method_types": ["sepa_debit"], "amount": 100, "currency": "usd"},
+                "payment_method_types[0]",
+            ),
+        ]
+        before = len(sdk.v1.checkout.sessions.list(params={"limit": 100}).data)
+        for params, param in refusals:
+            with pytest.raises(stripe.InvalidRequestError) as refused:
+                sdk.v1.checkout.sessions.create(
+                    params=cast(Any, {**params, "success_url": "https://shop.example.com/s"})
+                )
+            assert refused.value.param == param, refused.value
+        assert len(sdk.v1.checkout.sessions.list(params={"limit": 100}).data) == before
+
+    await in_thread(scenario)
+
+
+async def test_payment_method_types_card_as_stripe_snippets_write_it(
+    edge_merchant: EdgeMerchant,
+) -> None:
+    """`payment_method_types=["card"]`, as many of Stripe's snippets create an intent: cards are
+    paycore's one type, so it changes nothing; another type is refused naming it."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        intent = sdk.v1.payment_intents.create(
+            params=cast(
+                Any,
+                {
+                    "amount": 1500,
+                    "currency": "usd",
+                    "payment_method_types": ["card"],
+                    "payment_method": "pm_card_visa",
+                    "confirm": True,
+                },
+            )
+        )
+        assert (intent.status, intent.amount_received) == ("succeeded", 1500)
+        before = len(sdk.v1.payment_intents.list(params={"limit": 100}).data)
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.payment_intents.create(
+                params=cast(
+                    Any,
+                    {"amount": 1500, "currency": "usd", "payment_method_types": ["card", "ideal"]},
+                )
+            )
+        assert refused.value.param == "payment_method_types[1]"
+        assert len(sdk.v1.payment_intents.list(params={"limit": 100}).data) == before
+
+    await in_thread(scenario)

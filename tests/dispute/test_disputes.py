@@ -312,3 +312,25 @@ async def test_disputes_are_listed_by_their_charge(world: World) -> None:
     assert [dispute.id for dispute in found.data] == [first.dispute.id]
     assert list(unknown.data) == []
     await shop.close()
+
+
+async def test_an_intent_names_its_charge_as_its_dispute_does(world: World) -> None:
+    """PaymentIntent.latest_charge (Stripe's): the PSP's charge id, which a dispute shows as
+    `charge` and ListDisputes filters by; no other object named it, so Stripe's
+    Dispute.list(charge=intent.latest_charge) had nothing to pass."""
+    shop = await world.shop()
+    disputed = await disputed_payment(world, shop, cards.CARD_DISPUTE_FRAUDULENT, 2_000)
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=disputed.intent.id)
+    )
+
+    assert disputed.intent.latest_charge == intent.latest_charge == disputed.dispute.charge
+    found = await shop.client.disputes.ListDisputes(
+        S.ListDisputesRequest(charge=intent.latest_charge)
+    )
+    assert [dispute.id for dispute in found.data] == [disputed.dispute.id]
+    unpaid = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(amount=500, currency="usd")
+    )
+    assert unpaid.latest_charge == ""
+    await shop.close()

@@ -92,6 +92,16 @@ async def test_payment_methods_tokenize_with_the_publishable_key_attach_and_deta
     listed = await call(http, "GET", f"/v1/payment_methods?customer={customer['id']}", key=key)
     assert listed.status == 200, listed.body
     assert [item["id"] for item in listed.body["data"]] == [method["id"]]
+    # Stripe's own route for it (the SDKs' Customer.list_payment_methods).
+    of_customer = await call(
+        http, "GET", f"/v1/customers/{customer['id']}/payment_methods?type=card", key=key
+    )
+    assert of_customer.status == 200, of_customer.body
+    assert [item["id"] for item in of_customer.body["data"]] == [method["id"]]
+    assert of_customer.body["url"] == f"/v1/customers/{customer['id']}/payment_methods"
+    unknown = customer["id"][:-1] + ("A" if customer["id"][-1] != "A" else "B")
+    missing = await call(http, "GET", f"/v1/customers/{unknown}/payment_methods", key=key)
+    assert (missing.status, missing.error["param"]) == (404, "customer")
 
     detached = await call(http, "POST", f"/v1/payment_methods/{method['id']}/detach", key=key)
     assert detached.status == 200, detached.body

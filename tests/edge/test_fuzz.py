@@ -41,7 +41,7 @@ CHECKS = [
 ]
 _ADMIN_OPERATIONS = {("post", "/v1/merchants")}
 # Called with the admin token acting for the merchant: the ledger is internal, and a key's
-# subscriptions rate limit (10/s) would answer 429 to nearly every generated catalogue call.
+# rate limits (100/s per class) would answer 429 to many generated catalogue calls.
 _OPERATOR_PATHS = (
     "/v1/ledger/",
     "/v1/products",

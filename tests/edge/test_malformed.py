@@ -262,3 +262,16 @@ async def test_a_path_with_a_newline_is_answered_by_the_edge_in_json(http: Clien
         answer = await call(http, "GET", path, key="sk_test_whatever")
         assert answer.status in (400, 401, 404), (path, answer.body)
         assert answer.headers["Request-Id"].startswith("req_")
+
+
+async def test_a_long_value_quoted_in_an_error_is_400_naming_it(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    merchant = await new_merchant(http, settings_admin_token)
+    answer = await call(http, "GET", "/v1/events?type=" + "x" * 7_000, key=merchant["secret_key"])
+    # The message quotes the value: unbounded, it overflowed the gRPC answer's metadata and the
+    # edge answered 429 "Stream removed (received metadata size exceeds soft limit ...)".
+    assert answer.status == 400, answer.body
+    assert answer.error["code"] == "parameter_invalid"
+    assert answer.error["param"] == "type"
+    assert "metadata" not in answer.error["message"]

@@ -35,6 +35,7 @@ _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
 _CLOCK_DELETION = "test_test_clock_deletion::test_test_clocks_listed_and_deleted_over_http"
 _BILLING = "test_subscriptions::test_subscriptions_and_invoices_over_http"
+_NESTED_LISTS = "test_subscriptions::test_the_nested_lists_urls_over_http"
 _SETTINGS = "test_subscriptions::test_billing_settings_over_http"
 _INVOICE_ITEMS = "test_subscriptions::test_invoice_items_over_http"
 _CHANGES = "test_subscriptions::test_subscription_update_and_cancel_over_http"
@@ -113,6 +114,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/payment_methods"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods/{id}"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,
+    ("GET", "/v1/customers/{customer}/payment_methods"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/attach"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/detach"): _PAYMENT_METHODS,
     ("GET", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
@@ -158,6 +160,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/invoiceitems"): _INVOICE_ITEMS,
     ("GET", "/v1/invoiceitems/{id}"): _INVOICE_ITEMS,
     ("GET", "/v1/invoices/{id}"): _BILLING,
+    ("GET", "/v1/invoices/{id}/lines"): _NESTED_LISTS,
+    ("GET", "/v1/subscription_items"): _NESTED_LISTS,
     ("POST", "/v1/invoices/{id}/pay"): _BILLING,
     ("POST", "/v1/invoices/{id}/void"): _BILLING,
     ("GET", "/v1/billing_settings"): _SETTINGS,

@@ -151,8 +151,39 @@ async def test_subscriptions_and_invoices_over_http(
         assert (refused.status, refused.error["code"]) == (400, "invoice_unexpected_state")
 
 
+async def test_the_nested_lists_urls_over_http(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """A subscription's `items` and an invoice's `lines` name the url of their whole list
+    (Stripe's SubscriptionItem.list, Invoice.list_lines): each answers it."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    price, customer = await _monthly_price_and_customer(http, key)
+    subscription = (
+        await call(
+            http,
+            "POST",
+            "/v1/subscriptions",
+            key=key,
+            form=f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14",
+        )
+    ).body
+    items = await call(http, "GET", subscription["items"]["url"], key=key)
+    assert items.status == 200, items.body
+    assert items.body["data"] == subscription["items"]["data"]
+    assert items.body["data"][0]["object"] == "subscription_item"
+    invoice = await call(http, "GET", f"/v1/invoices/{subscription['latest_invoice']}", key=key)
+    lines = await call(http, "GET", invoice.body["lines"]["url"], key=key)
+    assert lines.status == 200, lines.body
+    assert lines.body["data"] == invoice.body["lines"]["data"]
+    line = lines.body["data"][0]
+    assert line["id"].startswith("il_")
+    assert line["period"] == {"start": line["period_start"], "end": line["period_end"]}
+    unnamed = await call(http, "GET", "/v1/subscription_items", key=key)
+    assert (unnamed.status, unnamed.error["param"]) == (400, "subscription")
+
+
 async def test_invoice_items_over_http(http: ClientSession, settings_admin_token: str) -> None:
-    # A merchant of its own: the subscriptions rate class allows 10 calls a second per key.
+    # A merchant of its own, whose key's subscriptions rate class no other test uses.
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
     price, customer = await _monthly_price_and_customer(http, key)
     subscription = (

@@ -4,6 +4,9 @@ client reads as 1970; once it happens, its unix seconds. gRPC keeps proto3's 0."
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from aiohttp import ClientSession
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import FieldDescriptor
@@ -29,6 +32,47 @@ def test_every_listed_timestamp_is_an_int64_field_of_the_contract() -> None:
     for full_name in NULL_WHEN_ZERO:
         field = descriptor_pool.Default().FindFieldByName(full_name)
         assert field.cpp_type == FieldDescriptor.CPPTYPE_INT64, full_name
+
+
+PROTOS = Path(__file__).parents[2] / "protos" / "paycore" / "v1"
+_NOT_YET = re.compile(r"unix seconds.*; 0 (while|until|before|when|if never)", re.IGNORECASE)
+
+
+def _not_yet_timestamps() -> set[str]:
+    """Every int64 field of an object (not a request) whose comment says it is unix seconds and
+    0 until it happens, read from the protos: `// Unix seconds; 0 while running.`"""
+    found = set()
+    for proto in sorted(PROTOS.glob("*.proto")):
+        scope: list[str] = []
+        comment = ""
+        for line in proto.read_text().splitlines():
+            stripped = line.strip()
+            opened = re.match(r"(message|enum|service|oneof) (\w+) \{", stripped)
+            if opened:
+                scope.append(opened.group(2) if opened.group(1) == "message" else "")
+            elif stripped.endswith("{"):
+                scope.append("")  # an rpc, an option's value
+            elif stripped in ("}", "};"):
+                scope.pop()
+            elif stripped.startswith("//"):
+                comment += " " + stripped.removeprefix("//").strip()
+                continue
+            field = re.match(r"int64 (\w+) = \d+;", stripped)
+            names = [name for name in scope if name]
+            if field and _NOT_YET.search(comment) and not names[0].endswith("Request"):
+                found.add("paycore.v1." + ".".join([*names, field.group(1)]))
+            comment = ""
+    return found
+
+
+def test_every_timestamp_the_contract_says_is_0_until_it_happens_is_listed() -> None:
+    """A reconciliation run's `finished` (0 while running), a discrepancy's `resolved`, a
+    pending transfer's `expires_at`, an attempt's `finished`, a manual schedule's `next_payout`
+    rendered 0, read as 1970."""
+    found = _not_yet_timestamps()
+    assert "paycore.v1.PaymentIntent.canceled_at" in NULL_WHEN_ZERO
+    assert len(found) >= 10, found
+    assert found - NULL_WHEN_ZERO == set()
 
 
 async def test_an_intents_canceled_at_is_null_until_it_is_canceled(

@@ -160,3 +160,20 @@ async def test_every_call_naming_another_merchants_seller_is_not_found(world: Wo
     assert list(listed.data) == []
     await shop.close()
     await other.close()
+
+
+@pytest.mark.parametrize(
+    "destination", ["xyz", "ba_" + "9" * 5, "po_0359yeYWiCxqlXhcshyURZ", "x" * 5_000]
+)
+async def test_the_payouts_destination_filter_is_a_bank_account_or_card_id(
+    world: World, destination: str
+) -> None:
+    """ListPayouts' `destination`, as CreatePayout's: a ba_ or pm_ id, else INVALID_ARGUMENT
+    naming it (it answered an empty list, whatever it was given)."""
+    shop = await world.shop()
+    listing = shop.client.payouts.ListPayouts(P.ListPayoutsRequest(destination=destination))
+    assert await _refused(listing) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "ID_MALFORMED",
+        "destination",
+    )

@@ -9,10 +9,14 @@ import datetime as dt
 
 import asyncpg
 import pytest
+from paycore.errors import InvariantViolation
+from paycore.reconciliation import checks
 from paycore.reconciliation.models import Action, Kind, Run, RunStatus, Source
 from paycore.storage.raw import driver_of
 from paycore.v1 import payout_pb2
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.reconciliation.conftest import BankDesk, Desk
 from tests.reconciliation.day import plan_day, unique_day
@@ -172,3 +176,69 @@ async def test_a_bank_run_killed_midway_follows_the_bank_once(bank_desk: BankDes
     again = await desk.run(monday, Source.BANK_PAYOUTS)
     assert (again.record_count, again.matched_count, again.discrepancy_count) == (8, 4, 2)
     assert [await _failures(bank_desk, payout_id) for payout_id in failed] == [1, 1]
+
+
+async def test_a_shard_that_fails_leaves_the_others_to_end_their_part(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One shard's part fails (here its day check) while another's is still matching: the run
+    ends only once every part has ended, each committed or rolled back on its own connection.
+    The run used to end at the first failure and close the other shard's connection under its
+    still-running part, which went on with a connection back in the pool: pooled connections
+    left inside a transaction ("cannot use Connection.transaction() in a manually started
+    transaction", "another operation is in progress"), holding locks until the payments of
+    every merchant on that shard answered DATABASE_CONFLICT."""
+    day = unique_day()
+    await desk.writer.write(plan_day(desk.merchants, day, 40, 10, seed=5))
+    runs = desk.reconciliation.runs
+    async with runs.home.begin() as connection:
+        requested = await runs.request(connection, Source.PSP_SETTLEMENT, day)
+
+    failing, still_matching = desk.merchants
+    failed, resume = asyncio.Event(), asyncio.Event()
+    resumed_in_transaction: list[bool] = []
+    check_day = checks.check_day
+
+    async def check(
+        connection: AsyncConnection,
+        driver: object,
+        source: Source,
+        on: dt.date,
+        merchants: list[str],
+    ) -> None:
+        if failing in merchants:
+            failed.set()
+            raise InvariantViolation("this shard's day does not hold")
+        if still_matching in merchants:
+            await failed.wait()
+            await resume.wait()
+            resumed_in_transaction.append(connection.in_transaction())
+        await check_day(connection, driver, source, on, merchants)
+
+    monkeypatch.setattr(checks, "check_day", check)
+    worker = asyncio.create_task(runs.run_due())
+    await asyncio.wait_for(failed.wait(), PART_WAIT_SECONDS)
+    ended, _ = await asyncio.wait({worker}, timeout=1.0)
+    assert not ended, "the run ended while another shard's part was still running"
+    resume.set()
+    with pytest.raises(InvariantViolation):
+        await worker
+
+    assert resumed_in_transaction == [True]
+    assert not await _part_committed(desk, 0, requested.id)
+    assert await _part_committed(desk, 1, requested.id)
+    # Every pooled connection of every shard is whole: none left inside a transaction.
+    size = desk.platform.settings.database_pool_size
+    for engine in desk.platform.shards.engines:
+
+        async def whole() -> int:
+            async with engine.begin() as connection:  # noqa: B023
+                value = await connection.scalar(text("SELECT 1"))
+                await asyncio.sleep(0.05)  # hold it, so the pool hands out every connection
+                return int(value or 0)
+
+        assert await asyncio.gather(*(whole() for _ in range(size))) == [1] * size
+
+    # Once the day holds, the run is taken over as after a crash, and ends.
+    monkeypatch.setattr(checks, "check_day", check_day)
+    await _take_over(desk, requested.id)

@@ -21,6 +21,7 @@ from paycore.reconciliation.models import (
 from paycore.storage.raw import driver_of
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.reconciliation.chargebacks import resolve
 from tests.reconciliation.conftest import Desk
 from tests.reconciliation.day import (
     Charge,
@@ -299,6 +300,91 @@ async def test_automatic_resolutions_leave_the_settled_day_at_zero(desk: Desk) -
     assert dataclasses.replace(rerun, id=run.id, created=0, finished=0) == dataclasses.replace(
         run, created=0, finished=0
     )
+
+
+async def test_what_a_rerun_no_longer_finds_closes_itself(desk: Desk) -> None:
+    """A day run again once its report agrees with paycore (the PSP published the rest of the
+    day, or corrected its file: here the faults are lifted) closes the open discrepancies the
+    rerun does not find again, with nothing booked. They stayed open and still explained a
+    residual that the settlement of their lines had now cleared, so every later run of the day
+    failed its day check (InvariantViolation) and stayed RUNNING, for every merchant on the
+    shard. One an operator ignored closes too (its residual stood while the difference did);
+    what a resolution booked (an operator's write-off, a duplicate's automatic refund) is
+    posted back; the settlement of a currency the report no longer carries comes back."""
+    day = unique_day()
+    charges = plan_day(desk.merchants, day, 24, 0, seed=13)
+    await desk.writer.write(charges)
+    first, second = desk.merchants
+    mine = [c for c in charges if c.merchant_id == first]
+    theirs = [c for c in charges if c.merchant_id == second]
+    dropped, doubled, written_off = mine[0], mine[1], mine[2]
+    changed, ignored = theirs[0], theirs[1]
+    iso = day.isoformat()
+    await desk.alter_report(
+        [
+            {"day": iso, "action": "drop", "id": dropped.psp_id},
+            {"day": iso, "action": "drop", "id": written_off.psp_id},
+            {"day": iso, "action": "duplicate", "id": doubled.psp_id},
+            {"day": iso, "action": "amount", "id": changed.psp_id, "amount": changed.amount + 5},
+            {"day": iso, "action": "currency", "id": ignored.psp_id, "currency": "eur"},
+            {
+                "day": iso,
+                "action": "unknown_charge",
+                "merchant": first,
+                "amount": 321,
+                "currency": "usd",
+            },
+        ]
+    )
+    run = await desk.run(day)
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    found = await desk.discrepancies(day)
+    assert sorted(d.kind for d in found) == sorted(
+        [
+            Kind.MISSING_AT_PSP,
+            Kind.MISSING_AT_PSP,
+            Kind.DUPLICATE,
+            Kind.AMOUNT_MISMATCH,
+            Kind.CURRENCY_MISMATCH,
+            Kind.MISSING_IN_PAYCORE,
+        ]
+    )
+    (currency,) = [d for d in found if d.kind is Kind.CURRENCY_MISMATCH]
+    await resolve(desk, currency, Action.IGNORE)
+    (write_off,) = [d for d in found if d.object_id == written_off.intent_id]
+    await resolve(desk, write_off, Action.WRITE_OFF)
+    (adjusted,) = [d for d in found if d.kind is Kind.AMOUNT_MISMATCH]
+    await resolve(desk, adjusted, Action.ADJUST)
+    booked = {d.id: len(d.ledger_transfer_ids) for d in await desk.discrepancies(day)}
+    (duplicate,) = [d for d in found if d.kind is Kind.DUPLICATE]
+    assert {key for key, count in booked.items() if count} == {
+        write_off.id,
+        adjusted.id,
+        duplicate.id,
+    }
+
+    await desk.alter_report([])
+    again = await desk.run(day)
+
+    assert again.status is RunStatus.SUCCEEDED, again.failure_message
+    assert again.discrepancy_count == 0
+    after = {d.id: d for d in await desk.discrepancies(day)}
+    assert set(after) == {d.id for d in found}
+    for discrepancy in found:
+        closed = after[discrepancy.id]
+        assert closed.status is Status.RESOLVED, closed
+        assert closed.action is Action.AUTO, closed
+        assert closed.note.startswith("ignored (") == (discrepancy.id == currency.id)
+        # What a resolution booked (the operator's write-off and adjustment, the duplicate's
+        # automatic refund) is posted back: the difference it settled is gone.
+        reversed_ = closed.note.startswith("reversed (")
+        assert reversed_ == (booked[discrepancy.id] > 0), closed
+        assert len(closed.ledger_transfer_ids) == 2 * booked[discrepancy.id], closed
+    receivables = await desk.receivables(day)
+    assert all(r.ledger_amount == 0 == r.open_residual for r in receivables), receivables
+    assert all(report.ok for report in await desk.integrity())
+    rerun = await desk.run(day)
+    assert (rerun.status, rerun.discrepancy_count) == (RunStatus.SUCCEEDED, 0)
 
 
 async def test_each_discrepancy_and_run_records_its_events_on_its_owners_shard(

@@ -142,3 +142,42 @@ def test_symbols_cover_methods_fields_and_enum_values() -> None:
     assert "paycore.v1.PaymentService.CapturePaymentIntent" in symbols
     assert "paycore.v1.CapturePaymentIntentRequest.amount_to_capture" in symbols
     assert "paycore.v1.REFUND_STATUS_SUCCEEDED" in symbols
+
+
+async def _ask_v1(target: str, request: reflection_pb2.ServerReflectionRequest) -> Any:
+    """One request to grpc.reflection.v1.ServerReflection, the service grpcurl, buf curl and
+    Postman ask first (v1 and v1alpha have the same messages; only the package differs)."""
+    async with aio.insecure_channel(target) as channel:
+        call = channel.stream_stream(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        (answer,) = [answer async for answer in call(iter([request]))]
+        return answer
+
+
+async def test_reflection_v1_answers_as_v1alpha_does(target: str) -> None:
+    listed = await _ask_v1(target, reflection_pb2.ServerReflectionRequest(list_services=""))
+    names = {service.name for service in listed.list_services_response.service}
+    assert {
+        "paycore.v1.PaymentService",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+    request = reflection_pb2.ServerReflectionRequest(
+        file_containing_symbol="paycore.v1.PaymentService.CreatePaymentIntent"
+    )
+    assert _files(await _ask_v1(target, request))[0].name == "paycore/v1/payment.proto"
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+async def test_each_reflection_service_describes_itself(target: str, version: str) -> None:
+    # grpcurl's `describe` of a listed service: every listed name resolves to its file.
+    symbol = f"grpc.reflection.{version}.ServerReflection"
+    (answer,) = await _ask(
+        target, [reflection_pb2.ServerReflectionRequest(file_containing_symbol=symbol)]
+    )
+    (file, *_) = _files(answer)
+    assert file.package == f"grpc.reflection.{version}"
+    assert [service.name for service in file.service] == ["ServerReflection"]

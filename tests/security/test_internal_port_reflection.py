@@ -18,7 +18,11 @@ from prometheus_client import CollectorRegistry
 
 from tests.helpers import reflected_services
 
-PORT_SERVICES = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+PORT_SERVICES = {
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+}
 
 
 @pytest_asyncio.fixture

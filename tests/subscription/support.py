@@ -1,5 +1,5 @@
 """What the subscription tests share: calls that make catalogue objects, and operator clients
-for tests that make more calls than a key's subscriptions rate limit (10/s) lets through."""
+for tests that make more calls than a key's subscriptions rate limit (100/s) lets through."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from paycore.v1 import common_pb2 as paycore_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19paycore/v1/checkout.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"]\n\x10\x43heckoutLineItem\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bunit_amount\x18\x02 \x01(\x03\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x14\n\x0c\x61mount_total\x18\x04 \x01(\x03\"\xb5\x03\n\x0f\x43heckoutSession\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_total\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x30\n\nline_items\x18\x04 \x03(\x0b\x32\x1c.paycore.v1.CheckoutLineItem\x12\x10\n\x08\x63ustomer\x18\x05 \x01(\t\x12\x16\n\x0e\x63ustomer_email\x18\x06 \x01(\t\x12\x13\n\x0bsuccess_url\x18\x07 \x01(\t\x12\x12\n\ncancel_url\x18\x08 \x01(\t\x12\x31\n\x06status\x18\t \x01(\x0e\x32!.paycore.v1.CheckoutSessionStatus\x12\x16\n\x0epayment_intent\x18\n \x01(\t\x12\x0b\n\x03url\x18\x0b \x01(\t\x12\x12\n\nexpires_at\x18\x0c \x01(\x03\x12\x0f\n\x07\x63reated\x18\r \x01(\x03\x12;\n\x08metadata\x18\x0e \x03(\x0b\x32).paycore.v1.CheckoutSession.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe9\x02\n\x1c\x43reateCheckoutSessionRequest\x12\x30\n\nline_items\x18\x01 \x03(\x0b\x32\x1c.paycore.v1.CheckoutLineItem\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x10\n\x08\x63ustomer\x18\x04 \x01(\t\x12\x16\n\x0e\x63ustomer_email\x18\x05 \x01(\t\x12\x13\n\x0bsuccess_url\x18\x06 \x01(\t\x12\x12\n\ncancel_url\x18\x07 \x01(\t\x12\x12\n\nexpires_at\x18\x08 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\x12H\n\x08metadata\x18\n \x03(\x0b\x32\x36.paycore.v1.CreateCheckoutSessionRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x19GetCheckoutSessionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x8f\x01\n\x1bListCheckoutSessionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x31\n\x06status\x18\x03 \x01(\x0e\x32!.paycore.v1.CheckoutSessionStatus\x12\x16\n\x0epayment_intent\x18\x04 \x01(\t\"[\n\x1cListCheckoutSessionsResponse\x12)\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1b.paycore.v1.CheckoutSession\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"*\n\x1c\x45xpireCheckoutSessionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"$\n\x16GetCheckoutPageRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xd3\x01\n\x0c\x43heckoutPage\x12,\n\x07session\x18\x01 \x01(\x0b\x32\x1b.paycore.v1.CheckoutSession\x12\x15\n\rmerchant_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fpublishable_key\x18\x04 \x01(\t\x12\x15\n\rclient_secret\x18\x05 \x01(\t\x12\x1a\n\x12last_error_message\x18\x06 \x01(\t\x12\x1d\n\x15payment_intent_status\x18\x07 \x01(\t*\xad\x01\n\x15\x43heckoutSessionStatus\x12\'\n#CHECKOUT_SESSION_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x43HECKOUT_SESSION_STATUS_OPEN\x10\x01\x12$\n CHECKOUT_SESSION_STATUS_COMPLETE\x10\x02\x12#\n\x1f\x43HECKOUT_SESSION_STATUS_EXPIRED\x10\x03\x32\x90\x06\n\x0f\x43heckoutService\x12\xa3\x01\n\x15\x43reateCheckoutSession\x12(.paycore.v1.CreateCheckoutSessionRequest\x1a\x1b.paycore.v1.CheckoutSession\"C\x8a\xb5\x18\x1f\x08\x01\x12\x17\x63heckout_sessions:write\x18\x02 \x01\x82\xd3\xe4\x93\x02\x1a\"\x15/v1/checkout/sessions:\x01*\x12\x9c\x01\n\x12GetCheckoutSession\x12%.paycore.v1.GetCheckoutSessionRequest\x1a\x1b.paycore.v1.CheckoutSession\"B\x8a\xb5\x18\x1c\x08\x01\x12\x16\x63heckout_sessions:read\x18\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/checkout/sessions/{id}\x12\xa8\x01\n\x14ListCheckoutSessions\x12\'.paycore.v1.ListCheckoutSessionsRequest\x1a(.paycore.v1.ListCheckoutSessionsResponse\"=\x8a\xb5\x18\x1c\x08\x01\x12\x16\x63heckout_sessions:read\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/checkout/sessions\x12\xaf\x01\n\x15\x45xpireCheckoutSession\x12(.paycore.v1.ExpireCheckoutSessionRequest\x1a\x1b.paycore.v1.CheckoutSession\"O\x8a\xb5\x18\x1f\x08\x01\x12\x17\x63heckout_sessions:write\x18\x02 \x01\x82\xd3\xe4\x93\x02&\"!/v1/checkout/sessions/{id}/expire:\x01*\x12[\n\x0fGetCheckoutPage\x12\".paycore.v1.GetCheckoutPageRequest\x1a\x18.paycore.v1.CheckoutPage\"\n\x8a\xb5\x18\x06\x08\x04\x18\x02(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19paycore/v1/checkout.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\x9f\x01\n\x10\x43heckoutLineItem\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bunit_amount\x18\x02 \x01(\x03\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x14\n\x0c\x61mount_total\x18\x04 \x01(\x03\x12\r\n\x05price\x18\x05 \x01(\t\x12\x31\n\nprice_data\x18\x06 \x01(\x0b\x32\x1d.paycore.v1.CheckoutPriceData\"\x82\x01\n\x11\x43heckoutPriceData\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x13\n\x0bunit_amount\x18\x02 \x01(\x03\x12\x35\n\x0cproduct_data\x18\x03 \x01(\x0b\x32\x1f.paycore.v1.CheckoutProductData\x12\x0f\n\x07product\x18\x04 \x01(\t\"#\n\x13\x43heckoutProductData\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xdb\x03\n\x0f\x43heckoutSession\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_total\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x30\n\nline_items\x18\x04 \x03(\x0b\x32\x1c.paycore.v1.CheckoutLineItem\x12\x10\n\x08\x63ustomer\x18\x05 \x01(\t\x12\x16\n\x0e\x63ustomer_email\x18\x06 \x01(\t\x12\x13\n\x0bsuccess_url\x18\x07 \x01(\t\x12\x12\n\ncancel_url\x18\x08 \x01(\t\x12\x31\n\x06status\x18\t \x01(\x0e\x32!.paycore.v1.CheckoutSessionStatus\x12\x16\n\x0epayment_intent\x18\n \x01(\t\x12\x0b\n\x03url\x18\x0b \x01(\t\x12\x12\n\nexpires_at\x18\x0c \x01(\x03\x12\x0f\n\x07\x63reated\x18\r \x01(\x03\x12;\n\x08metadata\x18\x0e \x03(\x0b\x32).paycore.v1.CheckoutSession.MetadataEntry\x12\x0c\n\x04mode\x18\x0f \x01(\t\x12\x16\n\x0epayment_status\x18\x10 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x95\x03\n\x1c\x43reateCheckoutSessionRequest\x12\x30\n\nline_items\x18\x01 \x03(\x0b\x32\x1c.paycore.v1.CheckoutLineItem\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x10\n\x08\x63ustomer\x18\x04 \x01(\t\x12\x16\n\x0e\x63ustomer_email\x18\x05 \x01(\t\x12\x13\n\x0bsuccess_url\x18\x06 \x01(\t\x12\x12\n\ncancel_url\x18\x07 \x01(\t\x12\x12\n\nexpires_at\x18\x08 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\x12H\n\x08metadata\x18\n \x03(\x0b\x32\x36.paycore.v1.CreateCheckoutSessionRequest.MetadataEntry\x12\x0c\n\x04mode\x18\x0b \x01(\t\x12\x1c\n\x14payment_method_types\x18\x0c \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x19GetCheckoutSessionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x8f\x01\n\x1bListCheckoutSessionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x16\n\x0estarting_after\x18\x02 \x01(\t\x12\x31\n\x06status\x18\x03 \x01(\x0e\x32!.paycore.v1.CheckoutSessionStatus\x12\x16\n\x0epayment_intent\x18\x04 \x01(\t\"[\n\x1cListCheckoutSessionsResponse\x12)\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1b.paycore.v1.CheckoutSession\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"*\n\x1c\x45xpireCheckoutSessionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"$\n\x16GetCheckoutPageRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xd3\x01\n\x0c\x43heckoutPage\x12,\n\x07session\x18\x01 \x01(\x0b\x32\x1b.paycore.v1.CheckoutSession\x12\x15\n\rmerchant_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fpublishable_key\x18\x04 \x01(\t\x12\x15\n\rclient_secret\x18\x05 \x01(\t\x12\x1a\n\x12last_error_message\x18\x06 \x01(\t\x12\x1d\n\x15payment_intent_status\x18\x07 \x01(\t*\xad\x01\n\x15\x43heckoutSessionStatus\x12\'\n#CHECKOUT_SESSION_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x43HECKOUT_SESSION_STATUS_OPEN\x10\x01\x12$\n CHECKOUT_SESSION_STATUS_COMPLETE\x10\x02\x12#\n\x1f\x43HECKOUT_SESSION_STATUS_EXPIRED\x10\x03\x32\x90\x06\n\x0f\x43heckoutService\x12\xa3\x01\n\x15\x43reateCheckoutSession\x12(.paycore.v1.CreateCheckoutSessionRequest\x1a\x1b.paycore.v1.CheckoutSession\"C\x8a\xb5\x18\x1f\x08\x01\x12\x17\x63heckout_sessions:write\x18\x02 \x01\x82\xd3\xe4\x93\x02\x1a\"\x15/v1/checkout/sessions:\x01*\x12\x9c\x01\n\x12GetCheckoutSession\x12%.paycore.v1.GetCheckoutSessionRequest\x1a\x1b.paycore.v1.CheckoutSession\"B\x8a\xb5\x18\x1c\x08\x01\x12\x16\x63heckout_sessions:read\x18\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/checkout/sessions/{id}\x12\xa8\x01\n\x14ListCheckoutSessions\x12\'.paycore.v1.ListCheckoutSessionsRequest\x1a(.paycore.v1.ListCheckoutSessionsResponse\"=\x8a\xb5\x18\x1c\x08\x01\x12\x16\x63heckout_sessions:read\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/checkout/sessions\x12\xaf\x01\n\x15\x45xpireCheckoutSession\x12(.paycore.v1.ExpireCheckoutSessionRequest\x1a\x1b.paycore.v1.CheckoutSession\"O\x8a\xb5\x18\x1f\x08\x01\x12\x17\x63heckout_sessions:write\x18\x02 \x01\x82\xd3\xe4\x93\x02&\"!/v1/checkout/sessions/{id}/expire:\x01*\x12[\n\x0fGetCheckoutPage\x12\".paycore.v1.GetCheckoutPageRequest\x1a\x18.paycore.v1.CheckoutPage\"\n\x8a\xb5\x18\x06\x08\x04\x18\x02(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,30 +47,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKOUTSERVICE'].methods_by_name['ExpireCheckoutSession']._serialized_options = b'\212\265\030\037\010\001\022\027checkout_sessions:write\030\002 \001\202\323\344\223\002&\"!/v1/checkout/sessions/{id}/expire:\001*'
   _globals['_CHECKOUTSERVICE'].methods_by_name['GetCheckoutPage']._loaded_options = None
   _globals['_CHECKOUTSERVICE'].methods_by_name['GetCheckoutPage']._serialized_options = b'\212\265\030\006\010\004\030\002(\001'
-  _globals['_CHECKOUTSESSIONSTATUS']._serialized_start=1572
-  _globals['_CHECKOUTSESSIONSTATUS']._serialized_end=1745
-  _globals['_CHECKOUTLINEITEM']._serialized_start=96
-  _globals['_CHECKOUTLINEITEM']._serialized_end=189
-  _globals['_CHECKOUTSESSION']._serialized_start=192
-  _globals['_CHECKOUTSESSION']._serialized_end=629
-  _globals['_CHECKOUTSESSION_METADATAENTRY']._serialized_start=582
-  _globals['_CHECKOUTSESSION_METADATAENTRY']._serialized_end=629
-  _globals['_CREATECHECKOUTSESSIONREQUEST']._serialized_start=632
-  _globals['_CREATECHECKOUTSESSIONREQUEST']._serialized_end=993
-  _globals['_CREATECHECKOUTSESSIONREQUEST_METADATAENTRY']._serialized_start=582
-  _globals['_CREATECHECKOUTSESSIONREQUEST_METADATAENTRY']._serialized_end=629
-  _globals['_GETCHECKOUTSESSIONREQUEST']._serialized_start=995
-  _globals['_GETCHECKOUTSESSIONREQUEST']._serialized_end=1034
-  _globals['_LISTCHECKOUTSESSIONSREQUEST']._serialized_start=1037
-  _globals['_LISTCHECKOUTSESSIONSREQUEST']._serialized_end=1180
-  _globals['_LISTCHECKOUTSESSIONSRESPONSE']._serialized_start=1182
-  _globals['_LISTCHECKOUTSESSIONSRESPONSE']._serialized_end=1273
-  _globals['_EXPIRECHECKOUTSESSIONREQUEST']._serialized_start=1275
-  _globals['_EXPIRECHECKOUTSESSIONREQUEST']._serialized_end=1317
-  _globals['_GETCHECKOUTPAGEREQUEST']._serialized_start=1319
-  _globals['_GETCHECKOUTPAGEREQUEST']._serialized_end=1355
-  _globals['_CHECKOUTPAGE']._serialized_start=1358
-  _globals['_CHECKOUTPAGE']._serialized_end=1569
-  _globals['_CHECKOUTSERVICE']._serialized_start=1748
-  _globals['_CHECKOUTSERVICE']._serialized_end=2532
+  _globals['_CHECKOUTSESSIONSTATUS']._serialized_start=1891
+  _globals['_CHECKOUTSESSIONSTATUS']._serialized_end=2064
+  _globals['_CHECKOUTLINEITEM']._serialized_start=97
+  _globals['_CHECKOUTLINEITEM']._serialized_end=256
+  _globals['_CHECKOUTPRICEDATA']._serialized_start=259
+  _globals['_CHECKOUTPRICEDATA']._serialized_end=389
+  _globals['_CHECKOUTPRODUCTDATA']._serialized_start=391
+  _globals['_CHECKOUTPRODUCTDATA']._serialized_end=426
+  _globals['_CHECKOUTSESSION']._serialized_start=429
+  _globals['_CHECKOUTSESSION']._serialized_end=904
+  _globals['_CHECKOUTSESSION_METADATAENTRY']._serialized_start=857
+  _globals['_CHECKOUTSESSION_METADATAENTRY']._serialized_end=904
+  _globals['_CREATECHECKOUTSESSIONREQUEST']._serialized_start=907
+  _globals['_CREATECHECKOUTSESSIONREQUEST']._serialized_end=1312
+  _globals['_CREATECHECKOUTSESSIONREQUEST_METADATAENTRY']._serialized_start=857
+  _globals['_CREATECHECKOUTSESSIONREQUEST_METADATAENTRY']._serialized_end=904
+  _globals['_GETCHECKOUTSESSIONREQUEST']._serialized_start=1314
+  _globals['_GETCHECKOUTSESSIONREQUEST']._serialized_end=1353
+  _globals['_LISTCHECKOUTSESSIONSREQUEST']._serialized_start=1356
+  _globals['_LISTCHECKOUTSESSIONSREQUEST']._serialized_end=1499
+  _globals['_LISTCHECKOUTSESSIONSRESPONSE']._serialized_start=1501
+  _globals['_LISTCHECKOUTSESSIONSRESPONSE']._serialized_end=1592
+  _globals['_EXPIRECHECKOUTSESSIONREQUEST']._serialized_start=1594
+  _globals['_EXPIRECHECKOUTSESSIONREQUEST']._serialized_end=1636
+  _globals['_GETCHECKOUTPAGEREQUEST']._serialized_start=1638
+  _globals['_GETCHECKOUTPAGEREQUEST']._serialized_end=1674
+  _globals['_CHECKOUTPAGE']._serialized_start=1677
+  _globals['_CHECKOUTPAGE']._serialized_end=1888
+  _globals['_CHECKOUTSERVICE']._serialized_start=2067
+  _globals['_CHECKOUTSERVICE']._serialized_end=2851
 # @@protoc_insertion_point(module_scope)

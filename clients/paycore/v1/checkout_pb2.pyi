@@ -57,6 +57,8 @@ class CheckoutLineItem(_message.Message):
     UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
     AMOUNT_TOTAL_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    PRICE_DATA_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Shown to the buyer, at most 250 characters."""
     unit_amount: _builtins.int
@@ -65,6 +67,17 @@ class CheckoutLineItem(_message.Message):
     """1..1000; 0 means 1."""
     amount_total: _builtins.int
     """unit_amount * quantity."""
+    price: _builtins.str
+    """Stripe's `line_items[i][price]`, in place of name and unit_amount: a one-time, active
+    "price_..." of the merchant's, whose product's name and unit amount the line takes, in the
+    price's currency; a session's line shows the price it was made from.
+    """
+    @_builtins.property
+    def price_data(self) -> Global___CheckoutPriceData:
+        """Stripe's `line_items[i][price_data]`, in place of name and unit_amount (requests only: a
+        session's line shows none).
+        """
+
     def __init__(
         self,
         *,
@@ -72,14 +85,72 @@ class CheckoutLineItem(_message.Message):
         unit_amount: _builtins.int = ...,
         quantity: _builtins.int = ...,
         amount_total: _builtins.int = ...,
+        price: _builtins.str = ...,
+        price_data: Global___CheckoutPriceData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["price_data", b"price_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "name", b"name", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "name", b"name", "price", b"price", "price_data", b"price_data", "quantity", b"quantity", "unit_amount", b"unit_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckoutLineItem: _TypeAlias = CheckoutLineItem  # noqa: Y015
+
+@_typing.final
+class CheckoutPriceData(_message.Message):
+    """A line's price given inline (Stripe's `price_data`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
+    PRODUCT_DATA_FIELD_NUMBER: _builtins.int
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    currency: _builtins.str
+    """Lowercase ISO 4217: the session's currency."""
+    unit_amount: _builtins.int
+    """Minor units, positive."""
+    product: _builtins.str
+    """"prod_..." of the merchant's, in place of product_data."""
+    @_builtins.property
+    def product_data(self) -> Global___CheckoutProductData:
+        """What the line shows: `product_data.name`, or the name of `product`."""
+
+    def __init__(
+        self,
+        *,
+        currency: _builtins.str = ...,
+        unit_amount: _builtins.int = ...,
+        product_data: Global___CheckoutProductData | None = ...,
+        product: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["product_data", b"product_data"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "product", b"product", "product_data", b"product_data", "unit_amount", b"unit_amount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutPriceData: _TypeAlias = CheckoutPriceData  # noqa: Y015
+
+@_typing.final
+class CheckoutProductData(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """At most 250 characters."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutProductData: _TypeAlias = CheckoutProductData  # noqa: Y015
 
 @_typing.final
 class CheckoutSession(_message.Message):
@@ -121,6 +192,8 @@ class CheckoutSession(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    PAYMENT_STATUS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -141,6 +214,10 @@ class CheckoutSession(_message.Message):
     expires_at: _builtins.int
     """Unix seconds after which the session cannot be paid."""
     created: _builtins.int
+    mode: _builtins.str
+    """Stripe's: "payment", the only mode paycore's sessions have."""
+    payment_status: _builtins.str
+    """Stripe's: "paid" once the session is complete, else "unpaid"."""
     @_builtins.property
     def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]: ...
     @_builtins.property
@@ -162,10 +239,12 @@ class CheckoutSession(_message.Message):
         expires_at: _builtins.int = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        mode: _builtins.str = ...,
+        payment_status: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "payment_intent", b"payment_intent", "status", b"status", "success_url", b"success_url", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -205,27 +284,37 @@ class CreateCheckoutSessionRequest(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Minor units, positive; when there are no line items."""
     currency: _builtins.str
-    """Required, lowercase ISO 4217."""
+    """Lowercase ISO 4217; required but for line items that name their currency (`price`,
+    `price_data`), which it must then match.
+    """
     customer: _builtins.str
     """"cus_..."; at most one of customer and customer_email."""
     customer_email: _builtins.str
     success_url: _builtins.str
     """Required, http(s)."""
     cancel_url: _builtins.str
-    """Required, http(s)."""
+    """http(s), optional as Stripe's: without it the page shows no way back."""
     expires_at: _builtins.int
     """Unix seconds, 30 minutes to 24 hours from now; 0 means 24 hours from now."""
     description: _builtins.str
     """Shown on the page and given to the payment intent, at most 1000 characters."""
+    mode: _builtins.str
+    """Stripe's: "payment" (empty means it); "subscription" and "setup" are INVALID_ARGUMENT."""
     @_builtins.property
     def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]:
         """What is bought; either line items or `amount`, not both."""
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Stripe's: the payment method types the page offers; only "card", which it always does."""
+
     def __init__(
         self,
         *,
@@ -239,10 +328,12 @@ class CreateCheckoutSessionRequest(_message.Message):
         expires_at: _builtins.int = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        mode: _builtins.str = ...,
+        payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cancel_url", b"cancel_url", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "success_url", b"success_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cancel_url", b"cancel_url", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -112,6 +112,7 @@ class RiskAssessment(_message.Message):
     REASONS_FIELD_NUMBER: _builtins.int
     REVIEW_FIELD_NUMBER: _builtins.int
     MODEL_VERSION_FIELD_NUMBER: _builtins.int
+    PAYMENT_FIELD_NUMBER: _builtins.int
     score: _builtins.int
     """0..1000: thousandths of the estimated probability of fraud (an integer: no floats in the
     contract). The default policy blocks above 800.
@@ -121,6 +122,8 @@ class RiskAssessment(_message.Message):
     """"prv_..." opened when decision is RISK_DECISION_REVIEW."""
     model_version: _builtins.str
     """The rules and model that scored, e.g. "rules-3+gbm-2026-11-20"."""
+    payment: _builtins.str
+    """The payment scored: the request's, or the "pay_..." paycore named when it named none."""
     @_builtins.property
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Stable lowercase codes of what raised the score, strongest first, e.g. "blocklisted_card",
@@ -135,10 +138,11 @@ class RiskAssessment(_message.Message):
         reasons: _abc.Iterable[_builtins.str] | None = ...,
         review: _builtins.str = ...,
         model_version: _builtins.str = ...,
+        payment: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "model_version", b"model_version", "reasons", b"reasons", "review", b"review", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "model_version", b"model_version", "payment", b"payment", "reasons", b"reasons", "review", b"review", "score", b"score"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -163,7 +167,10 @@ class ScorePaymentRequest(_message.Message):
     CUSTOMER_CREATED_FIELD_NUMBER: _builtins.int
     IP_COUNTRY_FIELD_NUMBER: _builtins.int
     payment: _builtins.str
-    """The "pay_..." or "pi_..." being scored: reviews and outcome labels refer to it."""
+    """The "pay_..." or "pi_..." being scored: reviews and outcome labels refer to it. Optional:
+    left empty, paycore names the payment (a new "pay_...") and answers it in
+    RiskAssessment.payment, for ReportOutcome and the review to refer to.
+    """
     amount: _builtins.int
     """Required, minor units, positive."""
     currency: _builtins.str

@@ -873,6 +873,7 @@ class CreateSubscriptionRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     PAYMENT_BEHAVIOR_FIELD_NUMBER: _builtins.int
     PAYMENT_SETTINGS_FIELD_NUMBER: _builtins.int
+    TRIAL_END_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -888,6 +889,10 @@ class CreateSubscriptionRequest(_message.Message):
     the subscription is incomplete until that intent succeeds; no payment method needed),
     "error_if_incomplete" (a decline refuses the create: FAILED_PRECONDITION CARD_DECLINED,
     the subscription incomplete_expired and its invoice void).
+    """
+    trial_end: _builtins.int
+    """Stripe's: the trial ends at this moment (unix seconds, after now on the subscription's
+    clock and at most 730 days on), instead of trial_period_days (not both). 0: none.
     """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
@@ -908,10 +913,11 @@ class CreateSubscriptionRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         payment_behavior: _builtins.str = ...,
         payment_settings: Global___CreateSubscriptionRequest.PaymentSettings | None = ...,
+        trial_end: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "default_payment_method", b"default_payment_method", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "test_clock", b"test_clock", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "default_payment_method", b"default_payment_method", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -992,6 +998,56 @@ class ListSubscriptionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListSubscriptionsResponse: _TypeAlias = ListSubscriptionsResponse  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionItemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    subscription: _builtins.str
+    """"sub_...", required."""
+    limit: _builtins.int
+    starting_after: _builtins.str
+    """"si_..." of the subscription: the items after it."""
+    def __init__(
+        self,
+        *,
+        subscription: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "starting_after", b"starting_after", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionItemsRequest: _TypeAlias = ListSubscriptionItemsRequest  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionItemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubscriptionItem]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___SubscriptionItem] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionItemsResponse: _TypeAlias = ListSubscriptionItemsResponse  # noqa: Y015
 
 @_typing.final
 class UpdateSubscriptionRequest(_message.Message):
@@ -1153,6 +1209,9 @@ class Invoice(_message.Message):
         PRORATION_FIELD_NUMBER: _builtins.int
         PERIOD_START_FIELD_NUMBER: _builtins.int
         PERIOD_END_FIELD_NUMBER: _builtins.int
+        PERIOD_FIELD_NUMBER: _builtins.int
+        ID_FIELD_NUMBER: _builtins.int
+        CREATED_FIELD_NUMBER: _builtins.int
         amount: _builtins.int
         """Minor units; negative for a proration credit."""
         currency: _builtins.str
@@ -1167,6 +1226,13 @@ class Invoice(_message.Message):
         period_start: _builtins.int
         """Unix seconds: the service period billed."""
         period_end: _builtins.int
+        id: _builtins.str
+        """"il_...": ListInvoiceLines' starting_after."""
+        created: _builtins.int
+        @_builtins.property
+        def period(self) -> Global___Invoice.Period:
+            """The same period as Stripe's line shows it (`period.start`, `period.end`)."""
+
         def __init__(
             self,
             *,
@@ -1179,10 +1245,35 @@ class Invoice(_message.Message):
             proration: _builtins.bool = ...,
             period_start: _builtins.int = ...,
             period_end: _builtins.int = ...,
+            period: Global___Invoice.Period | None = ...,
+            id: _builtins.str = ...,
+            created: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["period", b"period"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "period", b"period", "period_end", b"period_end", "period_start", b"period_start", "price", b"price", "proration", b"proration", "quantity", b"quantity", "subscription_item", b"subscription_item"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class Period(_message.Message):
+        """Unix seconds: a period from start (included) to end (excluded)."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        START_FIELD_NUMBER: _builtins.int
+        END_FIELD_NUMBER: _builtins.int
+        start: _builtins.int
+        end: _builtins.int
+        def __init__(
+            self,
+            *,
+            start: _builtins.int = ...,
+            end: _builtins.int = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "description", b"description", "period_end", b"period_end", "period_start", b"period_start", "price", b"price", "proration", b"proration", "quantity", b"quantity", "subscription_item", b"subscription_item"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1379,6 +1470,56 @@ class ListInvoicesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListInvoicesResponse: _TypeAlias = ListInvoicesResponse  # noqa: Y015
+
+@_typing.final
+class ListInvoiceLinesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"in_...", required."""
+    limit: _builtins.int
+    starting_after: _builtins.str
+    """"il_..." of the invoice: the lines after it."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvoiceLinesRequest: _TypeAlias = ListInvoiceLinesRequest  # noqa: Y015
+
+@_typing.final
+class ListInvoiceLinesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice.LineItem]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___Invoice.LineItem] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvoiceLinesResponse: _TypeAlias = ListInvoiceLinesResponse  # noqa: Y015
 
 @_typing.final
 class PayInvoiceRequest(_message.Message):

@@ -79,6 +79,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionsResponse.FromString,
                 _registered_method=True)
+        self.ListSubscriptionItems = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListSubscriptionItems',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.FromString,
+                _registered_method=True)
         self.UpdateSubscription = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/UpdateSubscription',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionRequest.SerializeToString,
@@ -98,6 +103,11 @@ class SubscriptionServiceStub:
                 '/paycore.v1.SubscriptionService/ListInvoices',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoicesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoicesResponse.FromString,
+                _registered_method=True)
+        self.ListInvoiceLines = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListInvoiceLines',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.FromString,
                 _registered_method=True)
         self.PayInvoice = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/PayInvoice',
@@ -216,6 +226,14 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSubscriptionItems(self, request, context):
+        """A subscription's items in its order: the list a subscription's `items` names as its `url`
+        at the REST edge (Stripe's `SubscriptionItem.list(subscription=...)`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateSubscription(self, request, context):
         """Changes items (price or quantity), the default payment method or cancel_at_period_end;
         proration_behavior says how the change mid-period is billed.
@@ -240,6 +258,14 @@ class SubscriptionServiceServicer:
 
     def ListInvoices(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInvoiceLines(self, request, context):
+        """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
+        REST edge (Stripe's `Invoice.list_lines`).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -370,6 +396,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionsResponse.SerializeToString,
             ),
+            'ListSubscriptionItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptionItems,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.SerializeToString,
+            ),
             'UpdateSubscription': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateSubscription,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionRequest.FromString,
@@ -389,6 +420,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.ListInvoices,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoicesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoicesResponse.SerializeToString,
+            ),
+            'ListInvoiceLines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvoiceLines,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.SerializeToString,
             ),
             'PayInvoice': grpc.unary_unary_rpc_method_handler(
                     servicer.PayInvoice,
@@ -700,6 +736,33 @@ class SubscriptionService:
             _registered_method=True)
 
     @staticmethod
+    def ListSubscriptionItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListSubscriptionItems',
+            paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListSubscriptionItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def UpdateSubscription(request,
             target,
             options=(),
@@ -797,6 +860,33 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/ListInvoices',
             paycore_dot_v1_dot_subscription__pb2.ListInvoicesRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.ListInvoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvoiceLines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListInvoiceLines',
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,10 @@ class SubscriptionServiceStub:
     """
     GetSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetSubscriptionRequest, _subscription_pb2.Subscription]
     ListSubscriptions: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionsRequest, _subscription_pb2.ListSubscriptionsResponse]
+    ListSubscriptionItems: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionItemsRequest, _subscription_pb2.ListSubscriptionItemsResponse]
+    """A subscription's items in its order: the list a subscription's `items` names as its `url`
+    at the REST edge (Stripe's `SubscriptionItem.list(subscription=...)`).
+    """
     UpdateSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionRequest, _subscription_pb2.Subscription]
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
     proration_behavior says how the change mid-period is billed.
@@ -56,6 +60,10 @@ class SubscriptionServiceStub:
     """
     GetInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceRequest, _subscription_pb2.Invoice]
     ListInvoices: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoicesRequest, _subscription_pb2.ListInvoicesResponse]
+    ListInvoiceLines: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoiceLinesRequest, _subscription_pb2.ListInvoiceLinesResponse]
+    """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
+    REST edge (Stripe's `Invoice.list_lines`).
+    """
     PayInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]
@@ -98,6 +106,10 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """
     GetSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
     ListSubscriptions: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionsRequest, _subscription_pb2.ListSubscriptionsResponse]  # type: ignore[assignment]
+    ListSubscriptionItems: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListSubscriptionItemsRequest, _subscription_pb2.ListSubscriptionItemsResponse]  # type: ignore[assignment]
+    """A subscription's items in its order: the list a subscription's `items` names as its `url`
+    at the REST edge (Stripe's `SubscriptionItem.list(subscription=...)`).
+    """
     UpdateSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
     proration_behavior says how the change mid-period is billed.
@@ -108,6 +120,10 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """
     GetInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     ListInvoices: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoicesRequest, _subscription_pb2.ListInvoicesResponse]  # type: ignore[assignment]
+    ListInvoiceLines: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoiceLinesRequest, _subscription_pb2.ListInvoiceLinesResponse]  # type: ignore[assignment]
+    """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
+    REST edge (Stripe's `Invoice.list_lines`).
+    """
     PayInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
@@ -203,6 +219,16 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_subscription_pb2.ListSubscriptionsResponse, _abc.Awaitable[_subscription_pb2.ListSubscriptionsResponse]]: ...
 
     @_abc_1.abstractmethod
+    def ListSubscriptionItems(
+        self,
+        request: _subscription_pb2.ListSubscriptionItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListSubscriptionItemsResponse, _abc.Awaitable[_subscription_pb2.ListSubscriptionItemsResponse]]:
+        """A subscription's items in its order: the list a subscription's `items` names as its `url`
+        at the REST edge (Stripe's `SubscriptionItem.list(subscription=...)`).
+        """
+
+    @_abc_1.abstractmethod
     def UpdateSubscription(
         self,
         request: _subscription_pb2.UpdateSubscriptionRequest,
@@ -235,6 +261,16 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _subscription_pb2.ListInvoicesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.ListInvoicesResponse, _abc.Awaitable[_subscription_pb2.ListInvoicesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListInvoiceLines(
+        self,
+        request: _subscription_pb2.ListInvoiceLinesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListInvoiceLinesResponse, _abc.Awaitable[_subscription_pb2.ListInvoiceLinesResponse]]:
+        """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
+        REST edge (Stripe's `Invoice.list_lines`).
+        """
 
     @_abc_1.abstractmethod
     def PayInvoice(

@@ -19,6 +19,8 @@ class LineItem:
     name: str
     unit_amount: int
     quantity: int
+    price_id: str | None = None
+    """The catalogue price the line was made from (Stripe's `line_items[i][price]`), if any."""
 
     @property
     def amount_total(self) -> int:

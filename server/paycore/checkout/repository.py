@@ -84,7 +84,8 @@ def session_of(row: Row[Any]) -> Session:
         amount_total=row.amount_total,
         currency=row.currency,
         line_items=tuple(
-            LineItem(item["name"], item["unit_amount"], item["quantity"]) for item in row.line_items
+            LineItem(item["name"], item["unit_amount"], item["quantity"], item.get("price"))
+            for item in row.line_items
         ),
         customer_id=row.customer_id,
         customer_email=row.customer_email,
@@ -112,6 +113,18 @@ def last_error_message(row: Row[Any]) -> str:
     return buyer_message(str(error.get("code", "")), str(error.get("message", "")))
 
 
+def _stored_line(item: LineItem) -> dict[str, Any]:
+    """A line item in the session's line_items JSON: `price` only for a line made from one."""
+    line: dict[str, Any] = {
+        "name": item.name,
+        "unit_amount": item.unit_amount,
+        "quantity": item.quantity,
+    }
+    if item.price_id:
+        line["price"] = item.price_id
+    return line
+
+
 class CheckoutRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -127,10 +140,7 @@ class CheckoutRepository:
                 status=SessionStatus.OPEN.value,
                 payment_intent_id=intent_id,
                 amount_total=new.amount_total,
-                line_items=[
-                    {"name": i.name, "unit_amount": i.unit_amount, "quantity": i.quantity}
-                    for i in new.line_items
-                ],
+                line_items=[_stored_line(item) for item in new.line_items],
                 customer_id=new.customer_id,
                 customer_email=new.customer_email,
                 success_url=new.success_url,

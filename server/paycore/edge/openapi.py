@@ -13,6 +13,7 @@ from paycore.stripe_json import (
     NESTED_LISTS,
     NULL_WHEN_ZERO,
     SHOWN_ONCE,
+    is_absent_object,
     is_id_reference,
     is_list_response,
     object_name,
@@ -239,6 +240,8 @@ def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, A
         elif field.full_name in SHOWN_ONCE:
             issued = "Only in the answer that issues it (a create, a roll): shown once."
             properties[field.name] = {**_field_schema(field, schemas), "description": issued}
+        elif is_absent_object(field):  # answers render an unset one as null
+            properties[field.name] = {"anyOf": [_field_schema(field, schemas), {"type": "null"}]}
         else:
             properties[field.name] = _field_schema(field, schemas)
     return {"type": "object", "properties": properties, "additionalProperties": False}

@@ -21,10 +21,10 @@ from paycore.reconciliation.models import (
     Source,
     Status,
 )
-from paycore.reconciliation.resolution import AUTO_NOTES, Resolver, resolves_itself
+from paycore.reconciliation.resolution import AUTO_NOTES, REVERSED, Resolver, resolves_itself
 from paycore.storage.raw import Driver
 from paycore.storage.schema import reconciliation_discrepancies as table
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _EXISTING = """
@@ -46,6 +46,28 @@ FROM unnest($1::text[], $2::text[], $6::text[], $7::text[], $8::text[], $9::text
             $11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::text[], $16::bigint[],
             $17::text[], $18::bigint[], $19::text[])
   AS new(m, i, k, kind, lt, o, os, r, ia, ic, ifee, ist, pa, pc, pfee, pst)
+"""
+
+
+# What a rerun of the day no longer finds (the day's report, or paycore, changed since: the PSP
+# published the rest of the day or corrected its file) closes with nothing booked: an open one,
+# and one an operator ignored, whose residual stood only while the difference did. An operator's
+# other actions booked their transfers and stay as they are.
+_UNFOUND = """
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = coalesce(d.resolved_at, now()),
+    run_id = $3,
+    note = CASE WHEN d.action = 'ignore' THEN 'ignored (' || d.note || '); ' ELSE '' END
+           || 'not found again by ' || $3 || ': the report and paycore agree'
+FROM (
+  SELECT merchant_id, id, status FROM reconciliation_discrepancies o
+  WHERE o.source = $1 AND o.day = $2 AND (o.status = 'open' OR o.action = 'ignore')
+    AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS f(merchant_id, key)
+                    WHERE f.merchant_id = o.merchant_id AND f.key = o.key)
+  FOR UPDATE
+) AS before
+WHERE d.merchant_id = before.merchant_id AND d.id = before.id
+RETURNING d.merchant_id, d.id, before.status AS was
 """
 
 
@@ -137,6 +159,61 @@ class DiscrepancyBook:
                     )
                 )
         return Stored(created, resolved)
+
+
+@dataclass(frozen=True)
+class Unfound:
+    """The discrepancies a run closed because it did not find them again."""
+
+    merchant_id: str
+    id: str
+    was_open: bool
+    """Open until now (its `reconciliation.discrepancy.resolved` is due), or ignored."""
+
+
+async def close_unfound(
+    driver: Driver, source: Source, day: dt.date, run_id: str, found: Sequence[FoundDiscrepancy]
+) -> list[Unfound]:
+    """Closes the day's discrepancies on this shard that this run of the day did not find
+    (_UNFOUND)."""
+    rows = await driver.fetch(
+        _UNFOUND,
+        source.value,
+        day,
+        run_id,
+        [owner_of(item.merchant_id) for item in found],
+        [item.key for item in found],
+    )
+    return [Unfound(row["merchant_id"], row["id"], row["was"] == Status.OPEN.value) for row in rows]
+
+
+async def resolved_unfound(
+    connection: AsyncConnection, source: Source, day: dt.date, found: Sequence[FoundDiscrepancy]
+) -> list[Discrepancy]:
+    """The day's discrepancies on this shard that a resolution booked transfers for (an
+    operator's adjust, write_off or refund_at_psp, or the automatic rule), not reversed yet,
+    that this run of the day did not find again: locked, for Resolver.reverse."""
+    rows = (
+        await connection.execute(
+            select(table)
+            .where(
+                table.c.source == source.value,
+                table.c.day == day,
+                table.c.status == Status.RESOLVED.value,
+                table.c.action != Action.IGNORE.value,
+                func.cardinality(table.c.ledger_transfer_ids) > 0,
+                ~table.c.note.startswith(REVERSED, autoescape=True),
+            )
+            .order_by(table.c.merchant_id, table.c.id)
+            .with_for_update()
+        )
+    ).all()
+    again = {(owner_of(item.merchant_id), item.key) for item in found}
+    return [
+        repository.decode_discrepancy(row)
+        for row in rows
+        if (row.merchant_id, row.key) not in again
+    ]
 
 
 async def open_of_day(

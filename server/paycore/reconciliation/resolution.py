@@ -19,21 +19,27 @@ the transfer and an `adjustment` balance transaction, pending like the sale it c
 A payout_mismatch (the bank's report) is resolved by payout_resolution.
 
 Transfer ids derive from the discrepancy, the action and the currency, so they post once.
+
+A resolution whose difference is gone (a rerun of its day no longer finds the discrepancy: the
+PSP published the rest of the day or corrected its file) is reversed (`Resolver.reverse`): each
+of its transfers posted back under an id of its own, marked in the note (REVERSED).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from paycore.errors import ApiError, Reason
 from paycore.events import Recorder
+from paycore.invariants import invariant
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import BalanceStatus
 from paycore.reconciliation import repository
-from paycore.reconciliation.books import Books, is_merchant
+from paycore.reconciliation.books import Books, derived_transfer_id, is_merchant
 from paycore.reconciliation.events import DISCREPANCY_RESOLVED
 from paycore.reconciliation.models import Action, Discrepancy, Kind, Source, Status
 from paycore.reconciliation.payout_resolution import (
@@ -44,6 +50,9 @@ from paycore.reconciliation.payout_resolution import (
     unfit,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+REVERSED = "reversed ("
+"""How the note of a reversed resolution starts: `reversed (<action>: <its note>); ...`."""
 
 _COUNTER_ACCOUNT = {
     Action.ADJUST: codes.BALANCE_PENDING.code,
@@ -108,13 +117,53 @@ class Resolver:
         await self._events.record(connection, DISCREPANCY_RESOLVED, resolved)
         return resolved
 
+    async def reverse(
+        self, connection: AsyncConnection, discrepancy: Discrepancy, run_id: str
+    ) -> Discrepancy:
+        """Posts back the transfers that resolved `discrepancy` (an operator's action or the
+        automatic rule; locked by the caller's transaction), which `run_id`, a rerun of its
+        day, no longer found: the difference they settled is gone. It stays resolved, `auto`,
+        with both sets of transfers."""
+        action = discrepancy.action or Action.AUTO
+        invariant(discrepancy.action is not None, "a resolved discrepancy has its action")
+        reversals = [
+            dataclasses.replace(
+                transfer,
+                id=derived_transfer_id(
+                    discrepancy.merchant_id, discrepancy.day, f"reversal:{transfer.id}"
+                ),
+                debit_account_id=transfer.credit_account_id,
+                credit_account_id=transfer.debit_account_id,
+            )
+            for transfer in await self._transfers(connection, discrepancy, action)
+        ]
+        await self._post(connection, discrepancy, action, reversals)
+        note = (
+            f"{REVERSED}{action.value}: {discrepancy.note}); not found again by {run_id}:"
+            " the report and paycore agree"
+        )
+        transfer_ids = [*discrepancy.ledger_transfer_ids, *(t.id for t in reversals)]
+        return await repository.mark_resolved(
+            connection, discrepancy.merchant_id, discrepancy.id, Action.AUTO, note, transfer_ids
+        )
+
     async def _book(
         self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action
     ) -> list[str]:
         transfers = await self._transfers(connection, discrepancy, action)
+        await self._post(connection, discrepancy, action, transfers)
+        return [transfer.id for transfer in transfers]
+
+    async def _post(
+        self,
+        connection: AsyncConnection,
+        discrepancy: Discrepancy,
+        action: Action,
+        transfers: Sequence[TransferRequest],
+    ) -> None:
         if action is not Action.ADJUST:
             await self._books.post(connection, discrepancy.merchant_id, transfers)
-            return [transfer.id for transfer in transfers]
+            return
         # The merchant's pending balance follows the PSP: each transfer with its row.
         pending = {}
         for transfer in transfers:
@@ -132,7 +181,6 @@ class Resolver:
             status=BalanceStatus.PENDING,
             description=f"reconciliation: {discrepancy.kind.value} {discrepancy.id}",
         )
-        return [transfer.id for transfer in transfers]
 
     async def _transfers(
         self, connection: AsyncConnection, discrepancy: Discrepancy, action: Action

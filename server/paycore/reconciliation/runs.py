@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
 from paycore.reconciliation.books import Books, owner_logical_shard
-from paycore.reconciliation.discrepancies import DiscrepancyBook
+from paycore.reconciliation.discrepancies import (
+    DiscrepancyBook,
+    close_unfound,
+    resolved_unfound,
+)
 from paycore.reconciliation.events import (
     DISCREPANCY_RESOLVED,
     RUN_COMPLETED,
@@ -170,16 +174,23 @@ class Runs:
                 "run %s: %d lines staged in %.1f s", run.id, number, time.perf_counter() - started
             )
             # The shards match side by side (PostgreSQL works on each at once); each commits
-            # its part as soon as it is done: the checkpoint a rerun repeats.
+            # its part as soon as it is done: the checkpoint a rerun repeats. A part that fails
+            # does not end the others: the run waits for every part before it leaves this
+            # block, which closes their connections (a part still running would otherwise go
+            # on with a connection back in the pool, inside its transaction).
             parts = await asyncio.gather(
                 *(
                     self._match_and_commit(index, connection, driver, run, window)
                     for index, (connection, driver) in enumerate(
                         zip(connections, drivers, strict=True)
                     )
-                )
+                ),
+                return_exceptions=True,
             )
-            total = sum(parts, PartCounts())
+            for part in parts:
+                if isinstance(part, BaseException):
+                    raise part
+            total = sum((part for part in parts if isinstance(part, PartCounts)), PartCounts())
         return total
 
     async def _match_and_commit(
@@ -217,8 +228,24 @@ class Runs:
             matched.discrepancies,
             matched.failure_codes,
         )
-        await settlement.settle_day(connection, driver, self._books, run.source, run.day, totals)
-        closed = [*matched.late_arrivals, *((m, d) for m, d, _ in matched.booked_late)]
+        unfound = await close_unfound(driver, run.source, run.day, run.id, matched.discrepancies)
+        closed = [
+            *matched.late_arrivals,
+            *((m, d) for m, d, _ in matched.booked_late),
+            *((gone.merchant_id, gone.id) for gone in unfound if gone.was_open),
+        ]
+        changed: set[str] = set()
+        if run.source is Source.PSP_SETTLEMENT:
+            # A merchant whose lines changed: what an earlier run settled is settled again.
+            changed = {found.merchant_id for found in matched.discrepancies}
+            changed |= {gone.merchant_id for gone in unfound}
+            stale = await resolved_unfound(connection, run.source, run.day, matched.discrepancies)
+            for resolved in stale:
+                await self._resolver.reverse(connection, resolved, run.id)
+                changed.add(resolved.merchant_id)
+            await settlement.settle_day(
+                connection, driver, self._books, run.source, run.day, totals, sorted(changed)
+            )
         for merchant_id, discrepancy_id in closed:
             late = await repository.locked_discrepancy(connection, merchant_id, discrepancy_id)
             if late is not None:
@@ -227,6 +254,8 @@ class Runs:
             {merchant for merchant, *_ in totals}
             | {found.merchant_id for found in matched.discrepancies}
             | {merchant for merchant, _ in closed}
+            | {gone.merchant_id for gone in unfound}
+            | changed
         )
         if run.source is Source.BANK_PAYOUTS:
             settled = await settlement.settled_merchants(driver, run.source, run.day)

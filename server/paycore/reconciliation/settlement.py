@@ -15,6 +15,7 @@ report is the same), under ids derived from the day and the totals before it: ne
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from paycore.ledger import codes
 from paycore.ledger.models import TransferRequest
@@ -44,19 +45,28 @@ async def settle_day(
     source: Source,
     day: dt.date,
     totals: list[tuple[str, str, int, int]],
+    also: Sequence[str] = (),
 ) -> None:
-    """Books the day's settlement (`totals`: merchant, currency, gross, fee) on this shard."""
-    if not totals:
+    """Books the day's settlement (`totals`: merchant, currency, gross, fee) on this shard.
+    A merchant and currency an earlier run settled that the report no longer carries (the
+    merchants of `totals` and `also`: those whose discrepancies this run found or closed) is
+    settled to zero: what the earlier run moved out of psp_receivable comes back."""
+    wanted = {(merchant, currency): (gross, fee) for merchant, currency, gross, fee in totals}
+    merchants = sorted({merchant for merchant, _ in wanted} | set(also))
+    if not merchants:
         return
-    merchants = sorted({merchant for merchant, *_ in totals})
     settled = {
         (row["merchant_id"], row["currency"]): (row["gross_amount"], row["fee_amount"])
         for row in await driver.fetch(_SETTLED, source.value, day, merchants)
     }
+    for gone in settled.keys() - wanted.keys():
+        wanted[gone] = (0, 0)
+    if not wanted:
+        return
     tag = day_tag(source.value, day)
-    for merchant_id in merchants:
+    for merchant_id in sorted({merchant for merchant, _ in wanted}):
         transfers: list[TransferRequest] = []
-        for merchant, currency, gross, fee in totals:
+        for (merchant, currency), (gross, fee) in sorted(wanted.items()):
             if merchant != merchant_id:
                 continue
             before_gross, before_fee = settled.get((merchant, currency), (0, 0))
@@ -83,14 +93,15 @@ async def settle_day(
                 if transfer is not None:
                     transfers.append(transfer)
         await books.post(connection, merchant_id, transfers)
+    rows = sorted(wanted.items())
     await driver.execute(
         _SAVE,
-        [merchant for merchant, *_ in totals],
-        [source.value] * len(totals),
-        [day] * len(totals),
-        [currency for _, currency, _, _ in totals],
-        [gross for _, _, gross, _ in totals],
-        [fee for *_, fee in totals],
+        [merchant for (merchant, _), _ in rows],
+        [source.value] * len(rows),
+        [day] * len(rows),
+        [currency for (_, currency), _ in rows],
+        [gross for _, (gross, _) in rows],
+        [fee for _, (_, fee) in rows],
     )
 
 

@@ -5,22 +5,61 @@ The `hidden` (internal) services are found by no name, and taken out of every fi
 grpc_reflection's servicer asks the descriptor pool, whose FindFileContainingSymbol knows
 services, messages and enums but not methods: ghz (`--call pkg.Service.Method`, no --proto)
 asks for the method's full name first and got "Symbol not found". The index below is built once
-from the served files; what it does not hold still goes to the pool."""
+from the served files; what it does not hold still goes to the pool.
+
+Both reflection services are served: grpc.reflection.v1alpha (ghz, Python's reflection client)
+and grpc.reflection.v1 (asked first by grpcurl, buf curl, Postman and gRPC's own newer clients).
+grpcio-reflection ships only v1alpha; the two protos differ only in their package, so one
+servicer answers both, and v1's descriptor is v1alpha's with the package renamed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import grpc
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FileDescriptor
 from grpc import aio
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
 from grpc_reflection.v1alpha.reflection import SERVICE_NAME
 
-__all__ = ["SERVICE_NAME", "SymbolIndexServicer", "enable_reflection", "symbols_of"]
+__all__ = [
+    "SERVICE_NAME",
+    "V1_SERVICE_NAME",
+    "SymbolIndexServicer",
+    "enable_reflection",
+    "symbols_of",
+]
+
+_V1ALPHA = "grpc.reflection.v1alpha"
+_V1 = "grpc.reflection.v1"
+
+
+def _v1_file() -> FileDescriptor:
+    """grpc/reflection/v1/reflection.proto, made from v1alpha's (added to the default pool once,
+    at import)."""
+    proto = descriptor_pb2.FileDescriptorProto()
+    reflection_pb2.DESCRIPTOR.CopyToProto(proto)
+    proto.name = "grpc/reflection/v1/reflection.proto"
+    proto.package = _V1
+    proto.ClearField("options")
+    for message in proto.message_type:
+        for field in message.field:
+            if field.HasField("type_name"):
+                field.type_name = field.type_name.replace(f".{_V1ALPHA}.", f".{_V1}.")
+    for service in proto.service:
+        for method in service.method:
+            method.input_type = method.input_type.replace(f".{_V1ALPHA}.", f".{_V1}.")
+            method.output_type = method.output_type.replace(f".{_V1ALPHA}.", f".{_V1}.")
+    pool = descriptor_pool.Default()
+    pool.AddSerializedFile(proto.SerializeToString())
+    return pool.FindFileByName(proto.name)
+
+
+_V1_FILE = _v1_file()
+V1_SERVICE_NAME = f"{_V1}.ServerReflection"
 
 
 def symbols_of(file: FileDescriptor) -> Iterator[str]:
@@ -150,6 +189,15 @@ def enable_reflection(
     files: Iterable[FileDescriptor],
     hidden: Iterable[str] = (),
 ) -> None:
-    names = [*service_names, SERVICE_NAME]
-    servicer = SymbolIndexServicer(names, files, hidden)
+    names = [*service_names, V1_SERVICE_NAME, SERVICE_NAME]
+    own_files = [_V1_FILE, cast(FileDescriptor, reflection_pb2.DESCRIPTOR)]
+    servicer = SymbolIndexServicer(names, [*files, *own_files], hidden)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    v1 = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(V1_SERVICE_NAME, {"ServerReflectionInfo": v1}),)
+    )

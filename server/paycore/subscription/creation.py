@@ -17,6 +17,7 @@ from paycore.subscription.collection import Collection, expire_incomplete
 from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
+    TRIAL_DAYS_MAX,
     BillingReason,
     Invoice,
     InvoiceLine,
@@ -72,7 +73,7 @@ async def start_subscription(
     recurring = prices[0].recurring
     if recurring is None:
         violated("a subscription's prices are recurring")
-    trial_end = now + new.trial_period_days * SECONDS_PER_DAY if new.trial_period_days else None
+    trial_end = _trial_end(new, now)
     anchor = trial_end or now
     period = Period(now, trial_end) if trial_end else period_at(anchor, recurring, now)
     subscription_id = new_id(Prefix.SUBSCRIPTION, shard)
@@ -128,6 +129,16 @@ async def start_subscription(
     return await _collect_first(connection, collection, saved, invoice, now, new)
 
 
+def _trial_end(new: NewSubscription, now: int) -> int | None:
+    """When the trial asked for ends (None: no trial); a trial_end not after `now` (the
+    subscription's clock) or beyond TRIAL_DAYS_MAX days is INVALID_ARGUMENT naming it."""
+    if new.trial_end is not None:
+        if not now < new.trial_end <= now + TRIAL_DAYS_MAX * SECONDS_PER_DAY:
+            raise invalid("trial_end", f"must be after now and at most {TRIAL_DAYS_MAX} days on")
+        return new.trial_end
+    return now + new.trial_period_days * SECONDS_PER_DAY if new.trial_period_days else None
+
+
 async def _require_payment_method(
     connection: AsyncConnection, merchant_id: str, new: NewSubscription, customer: Customer
 ) -> None:
@@ -144,7 +155,7 @@ async def _require_payment_method(
         )
     elif (
         customer.default_payment_method is None
-        and new.trial_period_days == 0
+        and not new.has_trial
         and new.payment_behavior is not PaymentBehavior.DEFAULT_INCOMPLETE
     ):
         raise missing("default_payment_method")

@@ -10,7 +10,7 @@ from typing import Any
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
     BillingReason,
@@ -198,7 +198,13 @@ def _number_stored(number: str) -> str | None:
 
 _encode_line: Encoder[InvoiceLine] = Encoder(invoice_lines, InvoiceLine)
 _encode_invoice: Encoder[Invoice] = Encoder(invoices, Invoice, convert={"number": _number_stored})
-_line: Decoder[InvoiceLine] = Decoder(invoice_lines, InvoiceLine, derive={"period": _period})
+_line: Decoder[InvoiceLine] = Decoder(
+    invoice_lines,
+    InvoiceLine,
+    columns={"created": "created_at"},
+    convert={"created": epoch_seconds},
+    derive={"period": _period},
+)
 _decode_invoice: Decoder[Invoice] = Decoder(
     invoices,
     Invoice,

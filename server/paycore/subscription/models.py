@@ -197,6 +197,10 @@ class PaymentBehavior(Enum):
     """Charged in the call; a decline refuses the create (nothing stays active)."""
 
 
+TRIAL_DAYS_MAX = 730
+"""The longest trial, in days from the subscription's start."""
+
+
 @dataclass(frozen=True)
 class NewSubscription:
     customer_id: str
@@ -210,6 +214,13 @@ class NewSubscription:
     save_default_payment_method: bool = False
     """Stripe's payment_settings.save_default_payment_method=on_subscription: the payment
     method that pays the first invoice becomes the subscription's default."""
+    trial_end: int | None = None
+    """Stripe's trial_end: the trial's end as a moment (unix seconds, checked against the
+    subscription's clock), instead of trial_period_days."""
+
+    @property
+    def has_trial(self) -> bool:
+        return bool(self.trial_period_days or self.trial_end)
 
 
 @dataclass(frozen=True)
@@ -222,6 +233,10 @@ class InvoiceLine:
     subscription_item_id: str | None
     proration: bool
     period: Period
+    id: str = ""
+    """The stored line's "il_..." ("" until stored: the invoice's insert names it)."""
+    created: int = 0
+    """Unix seconds it was stored (0 until then)."""
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,8 @@ class SubscriptionService:
         await self._events.product.record(connection, PRODUCT_CREATED, product)
         return product
 
-    async def get_product(self, merchant_id: str, product_id: str) -> Product:
-        return await self._reads.one(merchant_id, PRODUCTS, product_id)
+    async def get_product(self, merchant_id: str, product_id: str, param: str = "id") -> Product:
+        return await self._reads.one(merchant_id, PRODUCTS, product_id, param)
 
     async def list_products(
         self, merchant_id: str, cursor: Cursor, active: bool | None
@@ -76,8 +76,8 @@ class SubscriptionService:
         await self._events.price.record(connection, PRICE_CREATED, price)
         return price
 
-    async def get_price(self, merchant_id: str, price_id: str) -> Price:
-        return await self._reads.one(merchant_id, PRICES, price_id)
+    async def get_price(self, merchant_id: str, price_id: str, param: str = "id") -> Price:
+        return await self._reads.one(merchant_id, PRICES, price_id, param)
 
     async def list_prices(
         self, merchant_id: str, cursor: Cursor, product_id: str, active: bool | None

@@ -4,8 +4,10 @@ records, the second settles the charge outside any transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import TypeVar
 
 from paycore.customer.test_methods import is_test_payment_method
 from paycore.errors import ApiError, Reason, invalid, not_found
@@ -34,11 +36,13 @@ from paycore.subscription.models import (
     FinalAction,
     Invoice,
     InvoiceItem,
+    InvoiceLine,
     InvoiceStatus,
     NewInvoiceItem,
     NewSubscription,
     PaymentBehavior,
     Subscription,
+    SubscriptionItem,
     SubscriptionStatus,
     TestClock,
     TestClockStatus,
@@ -52,6 +56,8 @@ from paycore.subscription.store import (
     subscriptions_query,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
 
 # AdvanceTestClock moves a clock at most this far in one call (Stripe: two intervals of the
 # longest price; here two years).
@@ -160,6 +166,14 @@ class Subscriptions:
         query = subscriptions_query(merchant_id, customer_id, price_id, status)
         return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query)
 
+    async def list_items(
+        self, merchant_id: str, subscription_id: str, cursor: Cursor
+    ) -> Page[SubscriptionItem]:
+        """The subscription's items in its order, from the one after `cursor.starting_after`
+        (which must be one of them: INVALID_ARGUMENT naming `starting_after`)."""
+        items = (await self.get(merchant_id, subscription_id)).items
+        return _page_after(items, [item.id for item in items], cursor, "subscription")
+
     def settled(self, merchant_id: str) -> Complete[Subscription]:
         """The second phase of a subscription call: settles the charges it started."""
 
@@ -208,6 +222,14 @@ class Subscriptions:
 
     async def get_invoice(self, merchant_id: str, invoice_id: str) -> Invoice:
         return await self._reads.one(merchant_id, INVOICES, invoice_id)
+
+    async def invoice_lines(
+        self, merchant_id: str, invoice_id: str, cursor: Cursor
+    ) -> Page[InvoiceLine]:
+        """The invoice's lines in its order, from the one after `cursor.starting_after` (one
+        of them: INVALID_ARGUMENT naming `starting_after`)."""
+        lines = (await self.get_invoice(merchant_id, invoice_id)).lines
+        return _page_after(lines, [line.id for line in lines], cursor, "invoice")
 
     async def list_invoices(
         self,
@@ -420,3 +442,14 @@ def _unexpected(invoice: Invoice, action: str) -> ApiError:
     return ApiError(
         Reason.INVOICE_UNEXPECTED_STATE, param="id", id=invoice.id, status=status, action=action
     )
+
+
+def _page_after(parts: Sequence[T], ids: list[str], cursor: Cursor, owner: str) -> Page[T]:
+    """A page of an object's `parts` (its items, its lines: `ids` theirs), kept in its order."""
+    start = 0
+    if cursor.starting_after:
+        if cursor.starting_after not in ids:
+            raise invalid("starting_after", f"is not one of this {owner}'s")
+        start = ids.index(cursor.starting_after) + 1
+    following = parts[start:]
+    return Page(list(following[: cursor.limit]), len(following) > cursor.limit)

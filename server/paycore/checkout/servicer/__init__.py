@@ -13,6 +13,7 @@ from paycore.checkout.sessions import CheckoutSessions
 from paycore.currency.rules import Purpose
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
+from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.runtime.context import current_call
@@ -25,6 +26,7 @@ from paycore.runtime.servicing import (
     merchant_and_id,
     page_response,
 )
+from paycore.subscription.service import SubscriptionService
 from paycore.v1 import checkout_pb2, checkout_pb2_grpc
 
 
@@ -36,10 +38,11 @@ def register(
     currencies: Currencies,
     client_secrets: ClientSecrets,
     mutations: Mutations,
+    catalogue: SubscriptionService,
 ) -> str:
     """Adds CheckoutService to `server`; returns its full name."""
     servicer = CheckoutServicer(
-        sessions, messages, customers, currencies, client_secrets, mutations
+        sessions, messages, customers, currencies, client_secrets, mutations, catalogue
     )
     return add_servicer(server, checkout_pb2_grpc.add_CheckoutServiceServicer_to_server, servicer)
 
@@ -52,12 +55,13 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
     _currencies: Currencies
     _client_secrets: ClientSecrets
     _mutations: Mutations
+    _catalogue: SubscriptionService
 
     async def CreateCheckoutSession(
         self, request: checkout_pb2.CreateCheckoutSessionRequest, context: Context
     ) -> checkout_pb2.CheckoutSession:
         merchant_id = current_call().require_merchant()
-        new = requests.new_session(request)
+        new = requests.new_session(request, await self._line_catalogue(merchant_id, request))
         if new.customer_id:
             await self._customers.require_customer(merchant_id, new.customer_id)
         # The session's payment intent is a charge like CreatePaymentIntent's: the same rules,
@@ -70,6 +74,38 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         return await self._mutations.answer(
             merchant_id, request, self._messages.session, self._sessions.create, new
         )
+
+    async def _line_catalogue(
+        self, merchant_id: str, request: checkout_pb2.CreateCheckoutSessionRequest
+    ) -> requests.Catalogue:
+        """The prices and products the line items name (Stripe's `line_items[i][price]`,
+        `line_items[i][price_data][product]`), NOT_FOUND naming the field when the merchant has
+        none of that id. Prices and products never change, so a replay reads the same."""
+        requests.stripe_options(request)
+        requests.check_line_count(request)
+        prices: dict[int, requests.CataloguePrice] = {}
+        product_names: dict[int, str] = {}
+        for index, item in enumerate(request.line_items):
+            param = f"line_items[{index}]"
+            if item.price:
+                price_id = validation.object_id(f"{param}.price", item.price, Prefix.PRICE)
+                price = await self._catalogue.get_price(
+                    merchant_id, price_id, param=f"{param}.price"
+                )
+                if price.recurring is not None:
+                    raise invalid(f"{param}.price", "is recurring: a session takes one-time prices")
+                if not price.active:
+                    raise invalid(f"{param}.price", "is not active")
+                product = await self._catalogue.get_product(merchant_id, price.product_id)
+                prices[index] = requests.CataloguePrice(
+                    product.name, price.unit_amount, price.currency
+                )
+            elif item.price_data.product:
+                param = f"{param}.price_data.product"
+                product_id = validation.object_id(param, item.price_data.product, Prefix.PRODUCT)
+                product = await self._catalogue.get_product(merchant_id, product_id, param=param)
+                product_names[index] = product.name
+        return requests.Catalogue(prices, product_names)
 
     async def GetCheckoutSession(
         self, request: checkout_pb2.GetCheckoutSessionRequest, context: Context

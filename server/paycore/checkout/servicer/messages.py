@@ -38,6 +38,8 @@ class SessionMessages:
             expires_at=session.expires_at,
             created=session.created,
             metadata=session.metadata,
+            mode="payment",
+            payment_status="paid" if session.status is SessionStatus.COMPLETE else "unpaid",
         )
         for item in session.line_items:
             message.line_items.add(
@@ -45,6 +47,7 @@ class SessionMessages:
                 unit_amount=item.unit_amount,
                 quantity=item.quantity,
                 amount_total=item.amount_total,
+                price=item.price_id or "",
             )
         return message
 

@@ -4,10 +4,12 @@ the field, raised before anything changes."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from paycore import validation
 from paycore.checkout.models import LineItem, NewSession, SessionStatus
-from paycore.errors import ApiError, Reason, invalid
+from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.iso import amount_max
 from paycore.v1 import checkout_pb2
@@ -26,11 +28,41 @@ STATUSES: dict[int, SessionStatus | None] = {
 }
 
 
+MODES = ("payment",)
+"""Stripe's `mode`s a session takes: payments only (no subscription or setup sessions)."""
+
+
+@dataclass(frozen=True)
+class CataloguePrice:
+    """What a line item's `price` names (read by the servicer): its product's name, its unit
+    amount and currency."""
+
+    name: str
+    unit_amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The merchant's objects a request's line items name, read before the request is checked:
+    by line index, the price of `line_items[i].price` and the product name of
+    `line_items[i].price_data.product`."""
+
+    prices: Mapping[int, CataloguePrice]
+    product_names: Mapping[int, str]
+
+
+NO_CATALOGUE = Catalogue({}, {})
+
+
 def new_session(
-    request: checkout_pb2.CreateCheckoutSessionRequest, now: float | None = None
+    request: checkout_pb2.CreateCheckoutSessionRequest,
+    catalogue: Catalogue = NO_CATALOGUE,
+    now: float | None = None,
 ) -> NewSession:
-    currency = validation.currency("currency", request.currency)
-    items = line_items(request, currency)
+    stripe_options(request)
+    currency = session_currency(request, catalogue)
+    items = line_items(request, currency, catalogue)
     if items and request.amount:
         raise invalid("amount", "give either line_items or amount, not both")
     total = (
@@ -56,34 +88,118 @@ def new_session(
         customer_id=customer or None,
         customer_email=email,
         success_url=validation.url("success_url", request.success_url),
-        cancel_url=validation.url("cancel_url", request.cancel_url),
+        cancel_url=validation.url("cancel_url", request.cancel_url, required=False),
         expires_at=expires_at(request.expires_at, time.time() if now is None else now),
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
 
 
-def line_items(
-    request: checkout_pb2.CreateCheckoutSessionRequest, currency: str
-) -> tuple[LineItem, ...]:
+def stripe_options(request: checkout_pb2.CreateCheckoutSessionRequest) -> None:
+    """Stripe's `mode` and `payment_method_types`, which change nothing when they say what a
+    session is anyway (a card payment)."""
+    if request.mode and request.mode not in MODES:
+        raise invalid("mode", "must be payment: paycore's checkout sessions take payments only")
+    for index, kind in enumerate(request.payment_method_types):
+        if kind != "card":
+            raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
+
+
+def check_line_count(request: checkout_pb2.CreateCheckoutSessionRequest) -> None:
     if len(request.line_items) > LINE_ITEMS_MAX:
         raise invalid("line_items", f"at most {LINE_ITEMS_MAX} items")
+
+
+def session_currency(
+    request: checkout_pb2.CreateCheckoutSessionRequest, catalogue: Catalogue
+) -> str:
+    """`currency`, or, left out, the currency of the first line item that names one (a price's,
+    `price_data.currency`), as Stripe's sessions take it."""
+    if request.currency:
+        return validation.currency("currency", request.currency)
+    for index, item in enumerate(request.line_items):
+        if index in catalogue.prices:
+            return catalogue.prices[index].currency
+        if item.HasField("price_data"):
+            param = f"line_items[{index}].price_data.currency"
+            return validation.currency(param, item.price_data.currency)
+    raise missing("currency")
+
+
+def line_items(
+    request: checkout_pb2.CreateCheckoutSessionRequest, currency: str, catalogue: Catalogue
+) -> tuple[LineItem, ...]:
+    check_line_count(request)
     items = []
     for index, item in enumerate(request.line_items):
         param = f"line_items[{index}]"
         quantity = item.quantity or 1
         if not 1 <= quantity <= QUANTITY_MAX:
             raise invalid(f"{param}.quantity", f"must be 1 to {QUANTITY_MAX}")
-        items.append(
-            LineItem(
-                name=validation.text(
-                    f"{param}.name", item.name, maximum=NAME_LENGTH_MAX, required=True
-                ),
-                unit_amount=validation.amount(f"{param}.unit_amount", item.unit_amount, currency),
-                quantity=quantity,
-            )
+        name, unit_amount = _line_price(
+            param,
+            item,
+            currency,
+            catalogue.prices.get(index),
+            catalogue.product_names.get(index, ""),
         )
+        price_id = item.price if index in catalogue.prices else None
+        items.append(LineItem(name, unit_amount, quantity, price_id))
     return tuple(items)
+
+
+def _line_price(
+    param: str,
+    item: checkout_pb2.CheckoutLineItem,
+    currency: str,
+    price: CataloguePrice | None,
+    product_name: str,
+) -> tuple[str, int]:
+    """A line's name and unit amount: given (`name`, `unit_amount`), a price's (`price`) or
+    inline (`price_data`), exactly one of the three."""
+    given = [
+        form
+        for form, present in (
+            ("price", bool(item.price)),
+            ("price_data", item.HasField("price_data")),
+            ("name", bool(item.name or item.unit_amount)),
+        )
+        if present
+    ]
+    if len(given) > 1:
+        raise invalid(f"{param}.{given[1]}", f"give one of {given[0]} and {given[1]}, not both")
+    if price is not None:
+        if price.currency != currency:
+            raise invalid(
+                f"{param}.price", f"is in {price.currency}: the session's currency is {currency}"
+            )
+        return price.name, price.unit_amount
+    if item.HasField("price_data"):
+        return _price_data(f"{param}.price_data", item.price_data, currency, product_name)
+    name = validation.text(f"{param}.name", item.name, maximum=NAME_LENGTH_MAX, required=True)
+    return name, validation.amount(f"{param}.unit_amount", item.unit_amount, currency)
+
+
+def _price_data(
+    param: str, data: checkout_pb2.CheckoutPriceData, currency: str, product_name: str
+) -> tuple[str, int]:
+    given = validation.currency(f"{param}.currency", data.currency)
+    if given != currency:
+        raise invalid(f"{param}.currency", f"must be the session's currency, {currency}")
+    if data.product and data.HasField("product_data"):
+        raise invalid(f"{param}.product_data", "give one of product and product_data, not both")
+    if data.product:
+        name = product_name
+    else:
+        if not data.HasField("product_data"):
+            raise missing(f"{param}.product_data")
+        name = validation.text(
+            f"{param}.product_data.name",
+            data.product_data.name,
+            maximum=NAME_LENGTH_MAX,
+            required=True,
+        )
+    return name, validation.amount(f"{param}.unit_amount", data.unit_amount, currency)
 
 
 def expires_at(value: int, now: float) -> int:

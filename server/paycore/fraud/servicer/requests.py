@@ -30,7 +30,7 @@ from paycore.fraud.servicer.messages import (
     OUTCOME_LABELS_BY_NUMBER,
     REVIEW_STATUSES_BY_NUMBER,
 )
-from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
+from paycore.ids import MalformedId, Prefix, new_merchant_id, remembered_logical_shard_of
 from paycore.runtime.messages import member
 from paycore.v1 import fraud_pb2
 
@@ -52,7 +52,8 @@ def payment_facts(
     merchant_id: str, request: fraud_pb2.ScorePaymentRequest, now_ms: int
 ) -> PaymentFacts:
     """A ScorePayment call's payment. Its card fingerprint is the caller's word (not the
-    vault's of an attempted payment), so it is counted only within the merchant."""
+    vault's of an attempted payment), so it is counted only within the merchant. A call naming
+    no payment scores a new one, `pay_...` on the merchant's shard (the answer names it)."""
     currency = validation.currency("currency", request.currency)
     fingerprint = request.card_fingerprint.strip()
     if fingerprint and not FINGERPRINT.match(fingerprint):
@@ -68,7 +69,9 @@ def payment_facts(
     validation.text("user_agent", request.user_agent, maximum=USER_AGENT_LENGTH_MAX)
     return PaymentFacts(
         merchant=merchant_id,
-        payment=payment_id("payment", request.payment),
+        payment=payment_id("payment", request.payment)
+        if request.payment
+        else new_merchant_id(Prefix.PAYMENT, merchant_id),
         amount=validation.amount("amount", request.amount, currency),
         currency=currency,
         card_fingerprint=fingerprint,

@@ -3,9 +3,14 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 
 from __future__ import annotations
 
-from paycore.payment.models import Intent, Order, Payment, Refund
+from paycore.payment.models import Intent, Order, Payment, Refund, Risk
 from paycore.runtime.messages import converts, derived, message_of
-from paycore.v1 import payment_pb2
+from paycore.v1 import fraud_pb2, payment_pb2
+
+
+def _risk_message(risk: Risk | None, payment: str) -> fraud_pb2.RiskAssessment | None:
+    """The fraud check of the payment `payment` (the intent or payment showing it)."""
+    return None if risk is None else message_of(fraud_pb2.RiskAssessment, risk, payment=payment)
 
 
 @converts(payment_pb2.PaymentIntent)
@@ -15,7 +20,8 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
         intent,
         cancellation_reason=intent.cancellation_reason or None,
         last_payment_error=intent.last_error,
-        risk_assessment=intent.risk,
+        risk_assessment=_risk_message(intent.risk, intent.id),
+        latest_charge=intent.psp_charge,
         transfer_data=payment_pb2.TransferData(destination=intent.transfer_destination)
         if intent.transfer_destination
         else None,
@@ -32,7 +38,7 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
         payment,
         buyer_info=payment_pb2.BuyerInfo(**payment.buyer_info),
         payment_orders=payment.orders,
-        risk_assessment=payment.risk,
+        risk_assessment=_risk_message(payment.risk, payment.id),
     )
 
 

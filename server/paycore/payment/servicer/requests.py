@@ -199,6 +199,9 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
             "required to confirm with automatic_payment_methods unless allow_redirects is never",
         )
     unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
+    for index, kind in enumerate(request.payment_method_types):
+        if kind != "card":
+            raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
     _, destination = transfer_destination(request)
     application_fee = request.application_fee_amount
     if application_fee and not destination:

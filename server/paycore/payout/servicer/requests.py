@@ -80,11 +80,7 @@ def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) ->
     currency = validation.currency("currency", request.currency)
     amount = validation.amount("amount", request.amount, currency)
     method = member("method", request.method, METHODS)
-    destination = request.destination
-    if destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
-        validation.object_id("destination", destination, Prefix.PAYMENT_METHOD)
-    else:
-        validation.object_id("destination", destination, Prefix.BANK_ACCOUNT, required=False)
+    destination = _destination(request.destination)
     return NewPayout(
         account=account(request.account),
         amount=rules.check("amount", amount, currency, Purpose.PAYOUT),
@@ -101,8 +97,18 @@ def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
     return PayoutFilter(
         account=account(request.account),
         status=status,
-        destination=request.destination.strip(),
+        destination=_destination(request.destination),
     )
+
+
+def _destination(destination: str) -> str:
+    """A payout's destination, or its filter: a bank account, or a debit card's payment
+    method (an instant payout's); empty for none."""
+    if destination.startswith(Prefix.PAYMENT_METHOD.value + "_"):
+        validation.object_id("destination", destination, Prefix.PAYMENT_METHOD)
+    else:
+        validation.object_id("destination", destination, Prefix.BANK_ACCOUNT, required=False)
+    return destination
 
 
 def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> ScheduleChange:

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 ERROR_DOMAIN = "paycore"
 RETRY_AFTER_HEADER = "retry-after-ms"
 STATUS_DETAILS_HEADER = "grpc-status-details-bin"
+MESSAGE_CHARS_MAX = 500
+"""The longest error message sent. It travels twice in the trailing metadata (grpc-message, and
+the Status in grpc-status-details-bin), which gRPC clients refuse past 8 KiB (soft) and 16 KiB
+(hard) with RESOURCE_EXHAUSTED; a message may quote a value the caller sent, of any length."""
 
 
 class ErrorInterceptor(PolicyInterceptor):
@@ -70,10 +74,17 @@ async def abort(context: aio.ServicerContext[Any, Any], error: ApiError) -> NoRe
         delay.FromMilliseconds(int(retry_after_ms))
         details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
         trailing.append((RETRY_AFTER_HEADER, retry_after_ms))
-    status = status_pb2.Status(code=int(error.status), message=error.message, details=details)
+    message = _bounded(error.message)
+    status = status_pb2.Status(code=int(error.status), message=message, details=details)
     trailing.append((STATUS_DETAILS_HEADER, status.SerializeToString()))
-    await context.abort(_grpc_code(int(error.status)), error.message, tuple(trailing))
+    await context.abort(_grpc_code(int(error.status)), message, tuple(trailing))
     violated("context.abort returned")  # pragma: no cover
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MESSAGE_CHARS_MAX:
+        return message
+    return message[: MESSAGE_CHARS_MAX - 3] + "..."
 
 
 def _packed(message: Any) -> any_pb2.Any:

@@ -31,9 +31,11 @@ from paycore.subscription.servicer.messages import (
     deleted_clock_message,
     invoice_message,
     item_message,
+    line_message,
     price_message,
     product_message,
     settings_message,
+    subscription_item_message,
     subscription_message,
 )
 from paycore.subscription.servicer.requests import (
@@ -160,6 +162,19 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         )
         return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
 
+    async def ListSubscriptionItems(
+        self, request: subscription_pb2.ListSubscriptionItemsRequest, context: Context
+    ) -> subscription_pb2.ListSubscriptionItemsResponse:
+        merchant_id, subscription_id = merchant_and_id(
+            request.subscription, Prefix.SUBSCRIPTION, "subscription"
+        )
+        page = await self._billing.list_items(
+            merchant_id, subscription_id, cursor_of(request, Prefix.SUBSCRIPTION_ITEM)
+        )
+        return page_response(
+            subscription_pb2.ListSubscriptionItemsResponse, page, subscription_item_message
+        )
+
     async def UpdateSubscription(
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
@@ -195,6 +210,14 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     )
 
     GetInvoice = rpcs.get(Prefix.INVOICE, lambda s: s._billing.get_invoice, invoice_message)
+
+    async def ListInvoiceLines(
+        self, request: subscription_pb2.ListInvoiceLinesRequest, context: Context
+    ) -> subscription_pb2.ListInvoiceLinesResponse:
+        merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
+        cursor = cursor_of(request, Prefix.INVOICE_LINE)
+        page = await self._billing.invoice_lines(merchant_id, invoice_id, cursor)
+        return page_response(subscription_pb2.ListInvoiceLinesResponse, page, line_message)
 
     async def ListInvoices(
         self, request: subscription_pb2.ListInvoicesRequest, context: Context

@@ -8,10 +8,12 @@ from paycore.subscription.models import (
     BillingSettings,
     Invoice,
     InvoiceItem,
+    InvoiceLine,
     InvoiceStatus,
     Price,
     Product,
     Subscription,
+    SubscriptionItem,
     TestClock,
 )
 from paycore.v1 import subscription_pb2
@@ -46,20 +48,25 @@ def subscription_message(subscription: Subscription) -> subscription_pb2.Subscri
     )
 
 
+subscription_item_message = derived(SubscriptionItem, subscription_pb2.SubscriptionItem)
+
+
+@converts(subscription_pb2.Invoice.LineItem)
+def line_message(line: InvoiceLine) -> subscription_pb2.Invoice.LineItem:
+    return message_of(
+        subscription_pb2.Invoice.LineItem,
+        line,
+        period_start=line.period.start,
+        period_end=line.period.end,
+    )
+
+
 @converts(subscription_pb2.Invoice)
 def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
     return message_of(
         subscription_pb2.Invoice,
         invoice,
-        lines=[
-            message_of(
-                subscription_pb2.Invoice.LineItem,
-                line,
-                period_start=line.period.start,
-                period_end=line.period.end,
-            )
-            for line in invoice.lines
-        ],
+        lines=[line_message(line) for line in invoice.lines],
         # A paid invoice has nothing left to collect, also when its amount was carried to the
         # next invoice (below the least charge) rather than paid.
         amount_remaining=(

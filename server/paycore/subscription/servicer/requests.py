@@ -16,6 +16,7 @@ from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
+    TRIAL_DAYS_MAX,
     FinalAction,
     Interval,
     InvoiceStatus,
@@ -40,7 +41,6 @@ PRORATIONS = {
 INTERVALS = by_number(Interval, subscription_pb2.RecurringInterval)
 FINAL_ACTIONS = by_number_or_none(FinalAction, subscription_pb2.DunningFinalAction)
 ITEMS_MAX = 20
-TRIAL_DAYS_MAX = 730
 # Keeps unit_amount * quantity far inside a bigint for any price.
 QUANTITY_MAX = 1_000_000
 RETRIES_MAX = 8
@@ -104,10 +104,15 @@ def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> New
         items.append((price, item_quantity(f"items[{index}].quantity", quantity)))
     if not 0 <= request.trial_period_days <= TRIAL_DAYS_MAX:
         raise invalid("trial_period_days", f"must be 0 to {TRIAL_DAYS_MAX} days from now")
+    if request.trial_end < 0:
+        raise invalid("trial_end", "must be unix seconds after now")
+    if request.trial_end and request.trial_period_days:
+        raise invalid("trial_end", "give trial_end or trial_period_days, not both")
     return NewSubscription(
         customer_id=customer,
         items=tuple(items),
         trial_period_days=request.trial_period_days,
+        trial_end=request.trial_end or None,
         default_payment_method_id=validation.object_id(
             "default_payment_method",
             request.default_payment_method,
