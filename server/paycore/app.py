@@ -302,7 +302,12 @@ def build_platform(
         metrics=GrpcMetrics(registry),
         policies=policies,
         authenticator=Authenticator(settings, shards, hasher),
-        rate_limiter=RateLimiter(redis, settings.rate_limits_per_second, settings.redis_key_prefix),
+        rate_limiter=RateLimiter(
+            redis,
+            settings.rate_limits_per_second,
+            settings.redis_key_prefix,
+            merchant_factor=settings.rate_limit_merchant_factor,
+        ),
         mutations=mutations,
         accounts=accounts,
         ledger=ledger,

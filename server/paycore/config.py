@@ -120,6 +120,10 @@ class Settings:
     """PAYCORE_RATE_LIMITS ("payments=100,subscriptions=100,other=100"): requests per second
     per API key and route class; a class left out keeps its default, 0 disables it."""
 
+    rate_limit_merchant_factor: int = 4
+    """PAYCORE_RATE_LIMIT_MERCHANT_FACTOR: a merchant's API keys together get at most this many
+    times one key's rate per class (a merchant can create keys without end); 0 lifts it."""
+
     redis_key_prefix: str = "paycore:"
     """PAYCORE_REDIS_PREFIX: every Redis key starts with it, so deployments can share a Redis."""
 

@@ -216,10 +216,10 @@ async def test_an_operator_acts_for_a_merchant_with_paycore_merchant(
 
 
 @pytest_asyncio.fixture
-async def limited_edge(settings: Settings) -> AsyncIterator[str]:
-    limited = settings.with_overrides(
+async def limited_edge(migrated: Settings) -> AsyncIterator[str]:
+    limited = migrated.with_overrides(
         rate_limits_per_second={"payments": 100, "subscriptions": 10, "other": 3},
-        redis_key_prefix=f"{settings.redis_key_prefix}{os.urandom(4).hex()}:",
+        redis_key_prefix=f"{migrated.redis_key_prefix}{os.urandom(4).hex()}:",
     )
     async with serving(limited) as target:
         edge = await start_edge(target, "127.0.0.1:0", operator_routes=True)

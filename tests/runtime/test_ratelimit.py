@@ -12,7 +12,7 @@ import grpc
 import pytest
 import pytest_asyncio
 from grpc import aio
-from paycore.client import Paycore
+from paycore.client import Paycore, connect
 from paycore.config import Settings
 from paycore.ratelimit import RateDecision, RateLimiter
 from paycore.runtime.policy import RateClass
@@ -143,3 +143,88 @@ async def test_server_answers_resource_exhausted_with_a_retry_hint(
     assert error.reason == "RATE_LIMITED"
     assert error.retry_delay_ms is not None and 1 <= error.retry_delay_ms <= 334
     assert int(error.trailing["retry-after-ms"]) == error.retry_delay_ms
+
+
+async def test_a_merchants_keys_together_get_at_most_its_share(
+    redis: Redis, settings: Settings
+) -> None:
+    """Each key has its own bucket, but a merchant could mint restricted keys without end and
+    multiply its allowance (40 keys: 415 subscription calls in 2.6 s at 10/s per key). A key's
+    check also counts against its merchant's bucket, `merchant_factor` times a key's rate: four
+    keys of one merchant get two keys' worth in a burst; another merchant is not affected."""
+    limiter = RateLimiter(
+        redis,
+        {"subscriptions": 5},
+        f"{settings.redis_key_prefix}{os.urandom(4).hex()}:",
+        merchant_factor=2,
+    )
+
+    async def burst(attempt: int) -> tuple[tuple[int, bool], float]:
+        merchant = f"acct_m{attempt}"
+        started = time.monotonic()
+        decisions = [
+            await limiter.check(f"key_{attempt}_{key}", RateClass.SUBSCRIPTIONS, merchant)
+            for key in range(4)
+            for _ in range(5)
+        ]
+        seconds = time.monotonic() - started
+        other = await limiter.check(
+            f"key_other{attempt}", RateClass.SUBSCRIPTIONS, f"acct_o{attempt}"
+        )
+        return (sum(decision.allowed for decision in decisions), other.allowed), seconds
+
+    allowed, other_allowed = await within_one_interval(10, burst)
+    assert (allowed, other_allowed) == (10, True)
+
+
+@pytest_asyncio.fixture
+async def merchant_bound_target(settings: Settings) -> AsyncIterator[str]:
+    limited = settings.with_overrides(
+        rate_limits_per_second={"payments": 100, "subscriptions": 10, "other": 2},
+        rate_limit_merchant_factor=2,
+        redis_key_prefix=f"{settings.redis_key_prefix}{os.urandom(4).hex()}:",
+    )
+    async with serving(limited) as target:
+        yield target
+
+
+async def test_the_server_bounds_a_merchants_keys_together(
+    merchant_bound_target: str, admin: Paycore, settings: Settings
+) -> None:
+    """Over gRPC: four restricted keys of one merchant, three calls each at once (a key's
+    burst is 2 at 2 per second): four answered (two keys' worth), the rest RATE_LIMITED."""
+
+    async def burst(attempt: int) -> tuple[int, float]:
+        merchant = await create_merchant(admin, merchant_bound_target)
+        await merchant.client.close()
+        # An operator acting for the merchant makes its keys: operators are not limited.
+        operator = connect(
+            merchant_bound_target, settings.admin_token, acting_for=merchant.merchant.id
+        )
+        async with operator as owner:
+            keys = [
+                await owner.accounts.CreateApiKey(
+                    account_pb2.CreateApiKeyRequest(name=f"k{n}", scopes=["accounts:read"])
+                )
+                for n in range(4)
+            ]
+        request = account_pb2.GetMerchantRequest(id=merchant.merchant.id)
+        clients = [connect(merchant_bound_target, key.secret, retries=False) for key in keys]
+
+        async def one(client: Paycore) -> int:
+            try:
+                await client.accounts.GetMerchant(request)
+            except aio.AioRpcError as error:
+                assert rich_error(error).reason == "RATE_LIMITED", error
+                return 0
+            return 1
+
+        try:
+            started = time.monotonic()
+            answers = await asyncio.gather(*(one(client) for client in clients for _ in range(3)))
+            return sum(answers), time.monotonic() - started
+        finally:
+            for client in clients:
+                await client.close()
+
+    assert await within_one_interval(4, burst) == 4

@@ -4,6 +4,7 @@ it at once; the clock is then found by nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import grpc
@@ -13,6 +14,7 @@ from paycore.v1 import customer_pb2, event_pb2, subscription_pb2
 from sqlalchemy import text
 
 from tests.customer.support import failure, new_customer
+from tests.customer.test_customer_deletion import _done_or_waiting
 from tests.ledger.support import integrity_ok
 from tests.payment.shop import PayIn, Shop, good_card
 from tests.subscription.support import JAN_31_2026, Billed, billing_job, work_once
@@ -228,3 +230,43 @@ async def test_deleting_a_clock_deletes_its_customers_and_ends_its_subscriptions
         "payment_method.detached",
         "customer.subscription.deleted",
     ]
+
+
+async def test_a_subscription_racing_the_clocks_deletion_is_refused(
+    payin: PayIn, shop: Shop
+) -> None:
+    """CreateSubscription naming a test clock (its customer on none) while a DeleteTestClock of
+    that clock is uncommitted: it waits for the deletion, then finds the clock gone (NOT_FOUND
+    naming `test_clock`), rather than leaving a live subscription on a deleted clock, which
+    the deletion ended nothing of."""
+    billed = await Billed(payin, shop).setup(good_card())
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        await payin.platform.billing.delete_clock(connection, shop.id, billed.clock)
+        creating = asyncio.ensure_future(billed.subscribe())
+        await _done_or_waiting(payin, shop, creating)
+    refused = await failure(creating, grpc.StatusCode.NOT_FOUND)
+    assert refused.param == "test_clock"
+    listed = await billed.client.subscriptions.ListSubscriptions(
+        S.ListSubscriptionsRequest(customer=billed.customer)
+    )
+    assert [subscription.status for subscription in listed.data] == []
+
+
+async def test_a_customer_racing_the_clocks_deletion_is_refused(payin: PayIn, shop: Shop) -> None:
+    """CreateCustomer on a test clock whose DeleteTestClock is uncommitted: it waits, then finds
+    the clock gone (NOT_FOUND naming `test_clock`); no customer is left on a deleted clock."""
+    clock = await new_clock(shop.client)
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        await payin.platform.billing.delete_clock(connection, shop.id, clock.id)
+        creating = asyncio.ensure_future(
+            shop.client.customers.CreateCustomer(
+                customer_pb2.CreateCustomerRequest(email="late@example.com", test_clock=clock.id)
+            )
+        )
+        await _done_or_waiting(payin, shop, creating)
+    refused = await failure(creating, grpc.StatusCode.NOT_FOUND)
+    assert refused.param == "test_clock"
+    listed = await shop.client.customers.ListCustomers(
+        customer_pb2.ListCustomersRequest(email="late@example.com")
+    )
+    assert list(listed.data) == []

@@ -99,7 +99,10 @@ class CustomerService:
         first: FirstPaymentMethod | None = None,
     ) -> Customer:
         if new.test_clock_id is not None:
-            clock = await TestClockRepository(connection).get(merchant_id, new.test_clock_id)
+            # Held (FOR SHARE): a DeleteTestClock in progress (which deletes the clock's
+            # customers) finishes first, and the clock is then not found, rather than left
+            # with a customer on it.
+            clock = await TestClockRepository(connection).held(merchant_id, new.test_clock_id)
             if clock is None:
                 raise not_found("test_clock", new.test_clock_id, "test_clock")
         customer_id = new_merchant_id(Prefix.CUSTOMER, merchant_id)

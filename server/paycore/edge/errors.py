@@ -81,11 +81,21 @@ class EdgeError(Exception):
 
     def body(self) -> dict[str, object]:
         error: dict[str, object] = {"type": self.type.value, "code": self.code}
-        error["message"] = self.message
+        error["message"] = _shown(self.message, MESSAGE_SHOWN_MAX)
         if self.param:
-            error["param"] = self.param
+            error["param"] = _shown(self.param, PARAM_SHOWN_MAX)
         error.update(self.extra)
         return {"error": error}
+
+
+PARAM_SHOWN_MAX = 200
+MESSAGE_SHOWN_MAX = 1_000
+"""An answer names the parameter it is about, but echoes at most this much of what the caller
+sent (a parameter's name can be as long as the body): longer text is cut, marked with "..."."""
+
+
+def _shown(text: str, length_max: int) -> str:
+    return text if len(text) <= length_max else text[: length_max - 3] + "..."
 
 
 def invalid_request(code: str, message: str, param: str = "", status: int = 400) -> EdgeError:

@@ -42,18 +42,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 async def start_subscription(
     connection: AsyncConnection, collection: Collection, merchant_id: str, new: NewSubscription
 ) -> Subscription:
-    # Locked: a DeleteCustomer in progress (which ends the customer's subscriptions) finishes
-    # first, and the customer is then not found, rather than left with a live subscription.
-    customer = await CustomerRepository(connection).get(
-        merchant_id, new.customer_id, for_update=True
-    )
-    if customer is None:
+    customers = CustomerRepository(connection)
+    seen = await customers.get(merchant_id, new.customer_id)
+    if seen is None:
         raise not_found("customer", new.customer_id, "customer")
-    new = _on_the_customers_clock(new, customer.test_clock_id)
+    new = _on_the_customers_clock(new, seen.test_clock_id)
     if new.test_clock_id is not None:
-        clock = await TestClockRepository(connection).get(merchant_id, new.test_clock_id)
+        # Held (FOR SHARE) before the customer is locked, the order DeleteTestClock takes them
+        # in: a deletion in progress (which ends the clock's subscriptions) finishes first, and
+        # the clock is then not found, rather than left with a live subscription on it.
+        clock = await TestClockRepository(connection).held(merchant_id, new.test_clock_id)
         if clock is None:
             raise not_found("test_clock", new.test_clock_id, "test_clock")
+    # Locked: a DeleteCustomer in progress (which ends the customer's subscriptions) finishes
+    # first, and the customer is then not found, rather than left with a live subscription.
+    customer = await customers.get(merchant_id, new.customer_id, for_update=True)
+    if customer is None:
+        raise not_found("customer", new.customer_id, "customer")
     prices = await item_prices(connection, merchant_id, new.items)
     invoices.check_collectable(
         prices[0].currency,

@@ -93,6 +93,15 @@ class TestClockRepository:
     async def get(self, merchant_id: str, clock_id: str, *, lock: bool = False) -> TestClock | None:
         return await TEST_CLOCKS.fetch(self._connection, merchant_id, clock_id, lock=lock)
 
+    async def held(self, merchant_id: str, clock_id: str) -> TestClock | None:
+        """The clock read FOR SHARE: no deletion or advance (FOR UPDATE) changes it until this
+        transaction ends, while other holders go on; None for none (or deleted)."""
+        query = TEST_CLOCKS.by_id(merchant_id, clock_id).with_for_update(read=True)
+        found = await TEST_CLOCKS.objects(
+            self._connection, (await self._connection.execute(query)).all()
+        )
+        return found[0] if found else None
+
     async def frozen_time(self, merchant_id: str, clock_id: str) -> int | None:
         """The clock's time, deleted or not (a canceled subscription stays on its clock)."""
         found = await self._connection.scalar(

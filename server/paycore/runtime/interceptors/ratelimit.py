@@ -11,7 +11,8 @@ from paycore.runtime.policy import MethodPolicy
 
 
 class RateLimitInterceptor(PolicyInterceptor):
-    """RESOURCE_EXHAUSTED (reason RATE_LIMITED) once a key exceeds its class's rate; the wait is
+    """RESOURCE_EXHAUSTED (reason RATE_LIMITED) once a key exceeds its class's rate (or its
+    merchant's keys together exceed the merchant's, PAYCORE_RATE_LIMIT_MERCHANT_FACTOR); the wait is
     in RetryInfo and in the `retry-after-ms` trailing metadata. A method whose policy says
     `per_client_address` counts per client address instead, whoever calls."""
 
@@ -24,7 +25,9 @@ class RateLimitInterceptor(PolicyInterceptor):
     ) -> Any:
         principal = _principal(method, policy)
         if principal is not None:
-            decision = await self._limiter.check(principal, policy.rate_class)
+            decision = await self._limiter.check(
+                principal, policy.rate_class, _merchant_bound(policy)
+            )
             if not decision.allowed:
                 raise ApiError(
                     Reason.RATE_LIMITED,
@@ -56,3 +59,16 @@ def _principal(method: str, policy: MethodPolicy) -> str | None:
         # own allowance (issue 23, item 5).
         return f"{caller.principal}@{call.client_address}"
     return caller.principal
+
+
+def _merchant_bound(policy: MethodPolicy) -> str | None:
+    """The merchant whose bucket a secret or restricted key's call also counts against: a
+    merchant may create keys without end, and each has a bucket of its own. Not a publishable
+    key's (anyone may use it: a flood of it must not use up the merchant's own calls) nor a
+    per-address method's."""
+    caller = current_call().caller
+    if caller is None or policy.per_client_address:
+        return None
+    if caller.kind in (CallerKind.SECRET_KEY, CallerKind.RESTRICTED_KEY):
+        return caller.merchant_id
+    return None
