@@ -6,9 +6,12 @@ each day's psp_receivable explained (docs/reconciliation.md, "timing")."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import AsyncIterator
 
-from paycore.reconciliation.models import Action, Kind, RunStatus, Status
+from paycore.reconciliation.models import Action, Kind, RunStatus, Source, Status
+from paycore.reconciliation.report import RawLine, ReportSource, ReportUnavailable
 
 from tests.reconciliation.conftest import Desk
 from tests.reconciliation.day import at, plan_day, unique_day
@@ -125,4 +128,74 @@ async def test_a_dropped_line_is_missing_at_psp_even_when_the_next_day_has_lines
     )
     for receivable in await desk.receivables(following):
         assert receivable.ledger_amount == receivable.open_residual == 0, receivable
+    assert all(report.ok for report in await desk.integrity())
+
+
+@dataclasses.dataclass
+class _Unpublished:
+    """The PSP's reports, but `day`'s is not published yet (as a real PSP's next day)."""
+
+    reports: ReportSource
+    day: dt.date
+
+    async def lines(self, day: dt.date) -> AsyncIterator[list[RawLine]]:
+        if day == self.day:
+            raise ReportUnavailable(f"GET /v1/settlements/{day} answered 404")
+        async for batch in self.reports.lines(day):
+            yield batch
+
+
+async def test_the_hour_before_midnight_is_timing_only_while_the_next_day_is_unread(
+    desk: Desk,
+) -> None:
+    """A line dropped at 23:30 is missing_at_psp when the next day's report (which would carry
+    a line across the cut-off) was read and lacks it: only while that report cannot be read
+    does the hour before midnight make an absent item timing. Read later, each absent item
+    takes the kind the next day's report gives it, the other closing itself."""
+    day = unique_day()
+    charges = plan_day(desk.merchants, day, 6, 0, seed=37)
+    evening, moved = charges[0], charges[1]
+    evening.at = at(day, 23 * 3600 + 30 * 60)  # in the timing window
+    moved.at = at(day, 11 * 3600)
+    await desk.writer.write(charges)
+    iso = day.isoformat()
+    await desk.alter_report(
+        [
+            {"day": iso, "action": "drop", "id": evening.psp_id},
+            {"day": iso, "action": "next_day", "id": moved.psp_id},
+        ]
+    )
+    runs = desk.reconciliation.runs
+    reports = runs._sources[Source.PSP_SETTLEMENT]
+    unpublished = dataclasses.replace(
+        runs, _sources={Source.PSP_SETTLEMENT: _Unpublished(reports, day + dt.timedelta(days=1))}
+    )
+    async with desk.reconciliation.home.begin() as connection:
+        first = await desk.reconciliation.request_run(connection, Source.PSP_SETTLEMENT, day)
+
+    # The next day not published: the window decides.
+    assert (await unpublished.execute(first)).status is RunStatus.SUCCEEDED
+    blind = await desk.discrepancies(day)
+    assert sorted((d.kind, d.object_id, d.status) for d in blind) == sorted(
+        [
+            (Kind.TIMING, evening.intent_id, Status.OPEN),
+            (Kind.MISSING_AT_PSP, moved.intent_id, Status.OPEN),
+        ]
+    )
+    for receivable in await desk.receivables(day):
+        assert receivable.ledger_amount == receivable.open_residual, receivable
+
+    # Published (the simulator serves the next day so far): the report decides.
+    run = await desk.run(day)
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    seen = await desk.discrepancies(day)
+    opened = sorted((d.kind, d.object_id) for d in seen if d.status is Status.OPEN)
+    assert opened == sorted(
+        [(Kind.MISSING_AT_PSP, evening.intent_id), (Kind.TIMING, moved.intent_id)]
+    )
+    closed = [d for d in seen if d.status is Status.RESOLVED]
+    assert sorted(d.id for d in closed) == sorted(d.id for d in blind)
+    assert all(d.action is Action.AUTO and d.ledger_transfer_ids == () for d in closed)
+    for receivable in await desk.receivables(day):
+        assert receivable.ledger_amount == receivable.open_residual, receivable
     assert all(report.ok for report in await desk.integrity())

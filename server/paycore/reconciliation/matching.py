@@ -181,9 +181,9 @@ WHERE d.merchant_id = late.merchant_id AND d.id = late.id
 RETURNING d.merchant_id, d.id, d.day
 """
 
-# paycore's items of the day, recorded before the timing window, that the report lacks and no
-# other day settled (few): the references to look for in the next day's report. A superset of
-# what _RESULTS reports missing_at_psp (it leaves out a few more): only a filter.
+# paycore's items of the day that the report lacks and no other day settled (few): the
+# references to look for in the next day's report. A superset of what _RESULTS reports
+# missing_at_psp or timing (it leaves out a few more): only a filter.
 _ABSENT = """
 SELECT DISTINCT i.merchant_id, i.reference
 FROM recon_items i
@@ -529,7 +529,7 @@ async def prepare(driver: Driver, source: Source, window: DayWindow) -> Prepared
     late_booked = await steps.fetch(
         "late bookings", _LATE_BOOKINGS, source.value, window.start, window.end, window.day
     )
-    absent = await steps.fetch("absent", _ABSENT, window.day, window.start, window.timing_from)
+    absent = await steps.fetch("absent", _ABSENT, window.day, window.start, window.end)
     return Prepared(steps, late_booked, [(row["merchant_id"], row["reference"]) for row in absent])
 
 
@@ -540,10 +540,14 @@ async def match(
     window: DayWindow,
     fee_bp: int,
     prepared: Prepared | None = None,
+    *,
+    next_day_read: bool = False,
 ) -> Matched:
     """Matches the staged lines against paycore's items (after `prepare`, which it runs when
     not given), settles the matched items to the day and closes what arrived late. An item the
-    day lacks is timing when the staged lines of the next day (recon_next_raw) carry it."""
+    day lacks is timing when the staged lines of the next day (recon_next_raw) carry it; when
+    the run could not read the next day's report (`next_day_read` false), also when paycore
+    recorded it within the timing window before midnight."""
     if prepared is None:
         prepared = await prepare(driver, source, window)
     steps, late_booked = prepared.steps, prepared.late_booked
@@ -555,7 +559,7 @@ async def match(
         source.value,
         window.start,
         window.end,
-        window.timing_from,
+        window.end if next_day_read else window.timing_from,
         fee_bp,
     )
     await steps.execute("settle", _SETTLE_ITEMS, window.day, source.value)

@@ -175,8 +175,9 @@ class Runs:
                 "run %s: %d lines staged in %.1f s", run.id, number, time.perf_counter() - started
             )
             prepared: list[matching.Prepared | None] = [None] * len(drivers)
+            next_day_read = False
             if run.source is Source.PSP_SETTLEMENT:
-                prepared = await self._look_at_next_day(run, source, drivers, window)
+                prepared, next_day_read = await self._look_at_next_day(run, source, drivers, window)
             # The shards match side by side (PostgreSQL works on each at once); each commits
             # its part as soon as it is done: the checkpoint a rerun repeats. A part that fails
             # does not end the others: the run waits for every part before it leaves this
@@ -184,7 +185,9 @@ class Runs:
             # on with a connection back in the pool, inside its transaction).
             parts = await asyncio.gather(
                 *(
-                    self._match_and_commit(index, connection, driver, run, window, first)
+                    self._match_and_commit(
+                        index, connection, driver, run, window, first, next_day_read
+                    )
                     for index, (connection, driver, first) in enumerate(
                         zip(connections, drivers, prepared, strict=True)
                     )
@@ -199,12 +202,14 @@ class Runs:
 
     async def _look_at_next_day(
         self, run: Run, source: ReportSource, drivers: list[Any], window: DayWindow
-    ) -> list[matching.Prepared | None]:
+    ) -> tuple[list[matching.Prepared | None], bool]:
         """Each shard's first half of matching; then, when paycore has items of the day that
         its report lacks, the lines of the next day's report (what the PSP has published of it
         so far) that name one of them are staged on their shard: such an item crossed the
-        cut-off and is timing, whatever the hour paycore recorded it. A next day the PSP has
-        not published (or cannot serve now) is read as empty: its items stay missing_at_psp,
+        cut-off and is timing, whatever the hour paycore recorded it; one the next day lacks is
+        missing_at_psp. Whether the next day's report was read: when the PSP has not published
+        it (or cannot serve it now), an absent item recorded within the timing window before
+        midnight is timing (the next day's report should carry it), the others missing_at_psp,
         which the next day's run closes when its report carries them."""
         firsts = await asyncio.gather(
             *(matching.prepare(driver, run.source, window) for driver in drivers),
@@ -220,9 +225,8 @@ class Runs:
             for index, first in enumerate(prepared)
             for merchant_id, reference in first.absent
         }
-        if absent:
-            await self._stage_next_day(run, source, drivers, absent)
-        return list(prepared)
+        read = bool(absent) and await self._stage_next_day(run, source, drivers, absent)
+        return list(prepared), read
 
     async def _stage_next_day(
         self,
@@ -230,9 +234,10 @@ class Runs:
         source: ReportSource,
         drivers: list[Any],
         absent: Mapping[tuple[str, str], int],
-    ) -> None:
+    ) -> bool:
         """Stages the next day's lines that name an `absent` item ((merchant, line id) -> the
-        index of its shard) on that shard (recon_next_raw)."""
+        index of its shard) on that shard (recon_next_raw); false when the report could not be
+        read to its end (what it staged before failing still counts)."""
         next_day = run.day + dt.timedelta(days=1)
         found = 0
         try:
@@ -248,12 +253,16 @@ class Runs:
                         await matching.stage(driver, records, "recon_next_raw")
         except ReportUnavailable as error:
             log.warning(
-                "run %s: the next day's report is not available (%s): the day's %d absent "
-                "items are missing_at_psp",
+                "run %s: the next day's report is not available (%s): of the day's %d absent "
+                "items, those recorded in the timing window are timing, the others "
+                "missing_at_psp",
                 run.id,
                 error,
                 len(absent),
             )
+            # A report that failed midway staged some of its lines: each is still the PSP's
+            # word, but the rest is unknown, so the window applies too.
+            return False
         log.info(
             "run %s: %d of %d absent items found in the %s report",
             run.id,
@@ -261,6 +270,7 @@ class Runs:
             len(absent),
             next_day,
         )
+        return True
 
     async def _match_and_commit(
         self,
@@ -270,9 +280,10 @@ class Runs:
         run: Run,
         window: DayWindow,
         prepared: matching.Prepared | None = None,
+        next_day_read: bool = False,
     ) -> PartCounts:
         started = time.perf_counter()
-        counts = await self._match_shard(connection, driver, run, window, prepared)
+        counts = await self._match_shard(connection, driver, run, window, prepared, next_day_read)
         await connection.commit()
         log.info(
             "run %s: shard %d matched and committed in %.1f s",
@@ -289,6 +300,7 @@ class Runs:
         run: Run,
         window: DayWindow,
         prepared: matching.Prepared | None = None,
+        next_day_read: bool = False,
     ) -> PartCounts:
         if run.source is Source.BANK_PAYOUTS:
             # The bank pays nothing to settle: paycore booked each payout's cash as it went.
@@ -296,7 +308,13 @@ class Runs:
             totals = []
         else:
             matched = await matching.match(
-                driver, run.source, run.id, window, self._terms.psp_fee_basis_points, prepared
+                driver,
+                run.source,
+                run.id,
+                window,
+                self._terms.psp_fee_basis_points,
+                prepared,
+                next_day_read=next_day_read,
             )
             totals = await matching.settlement_totals(driver)
         await DiscrepancyBook(self._resolver, self._events.discrepancy).store(
