@@ -67,7 +67,7 @@ FROM recon_raw r,
             fee bigint, time timestamptz)
 """
 
-_PARSE_NEXT_LINES = """
+PARSE_NEXT_LINES = """
 CREATE TEMPORARY TABLE recon_next ON COMMIT DROP AS
 SELECT DISTINCT r.merchant_id, x.type,
        CASE WHEN x.type IN ('dispute', 'dispute_reversal') THEN x.id || ':' || x.type
@@ -551,7 +551,7 @@ async def match(
     if prepared is None:
         prepared = await prepare(driver, source, window)
     steps, late_booked = prepared.steps, prepared.late_booked
-    await steps.execute("next day", _PARSE_NEXT_LINES)
+    await steps.execute("next day", PARSE_NEXT_LINES)
     await steps.execute(
         "results",
         _RESULTS,

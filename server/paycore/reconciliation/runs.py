@@ -174,10 +174,7 @@ class Runs:
             log.info(
                 "run %s: %d lines staged in %.1f s", run.id, number, time.perf_counter() - started
             )
-            prepared: list[matching.Prepared | None] = [None] * len(drivers)
-            next_day_read = False
-            if run.source is Source.PSP_SETTLEMENT:
-                prepared, next_day_read = await self._look_at_next_day(run, source, drivers, window)
+            prepared, next_day_read = await self._look_at_next_day(run, source, drivers, window)
             # The shards match side by side (PostgreSQL works on each at once); each commits
             # its part as soon as it is done: the checkpoint a rerun repeats. A part that fails
             # does not end the others: the run waits for every part before it leaves this
@@ -210,9 +207,12 @@ class Runs:
         missing_at_psp. Whether the next day's report was read: when the PSP has not published
         it (or cannot serve it now), an absent item recorded within the timing window before
         midnight is timing (the next day's report should carry it), the others missing_at_psp,
-        which the next day's run closes when its report carries them."""
+        which the next day's run closes when its report carries them. The bank's report
+        likewise (payout_matching.prepare: paid payouts it lacks), whose window applies either
+        way (a payout's bank line may be on the day before, too)."""
+        prepare = payout_matching.prepare if run.source is Source.BANK_PAYOUTS else matching.prepare
         firsts = await asyncio.gather(
-            *(matching.prepare(driver, run.source, window) for driver in drivers),
+            *(prepare(driver, run.source, window) for driver in drivers),
             return_exceptions=True,
         )
         prepared: list[matching.Prepared] = []
@@ -304,7 +304,7 @@ class Runs:
     ) -> PartCounts:
         if run.source is Source.BANK_PAYOUTS:
             # The bank pays nothing to settle: paycore booked each payout's cash as it went.
-            matched = await payout_matching.match(driver, run.source, run.id, window)
+            matched = await payout_matching.match(driver, run.source, run.id, window, prepared)
             totals = []
         else:
             matched = await matching.match(
