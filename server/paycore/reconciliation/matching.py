@@ -3,8 +3,10 @@
 Everything here runs inside the shard's transaction, in SQL over temporary tables (dropped at
 commit): `recon_raw` (the report's lines as COPY streamed them), `recon_lines` (parsed),
 `recon_items` (paycore's side: succeeded charges, captures and refunds of the day, and those the
-report names), `recon_results` (one row per line and per unreported item: `matched` or the kind
-of discrepancy). Nothing is read row by row in Python except the discrepancies themselves.
+report names), `recon_next_raw` and `recon_next` (the next day's lines that name an item the
+day's report lacks: it crossed the cut-off, `timing`), `recon_results` (one row per line and
+per unreported item: `matched` or the kind of discrepancy). Nothing is read row by row in
+Python except the discrepancies themselves.
 
 paycore's side comes from the executor's executions (the PSP operations and their answers),
 with payment intents, payment orders and refunds for the statuses of what did not succeed, and
