@@ -298,7 +298,8 @@ class Settings:
     reconciliation_timing_window_seconds: int = 3600
     """PAYCORE_RECONCILIATION_TIMING_WINDOW_SECONDS: an item paycore recorded this close to
     midnight that the day's report lacks is `timing` (expected in the next day's report), not
-    `missing_at_psp`."""
+    `missing_at_psp`, when the next day's report cannot be read yet (when it can, it decides:
+    docs/reconciliation.md, "Across the cut-off")."""
 
     reconciliation_psp_fee_basis_points: int = 290
     """PAYCORE_RECONCILIATION_PSP_FEE_BASIS_POINTS: the PSP's contracted fee on a capture

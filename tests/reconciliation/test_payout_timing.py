@@ -219,3 +219,44 @@ async def test_a_timing_payout_failed_by_an_operator_that_the_bank_then_reports_
     assert (await shop.balance())[0]["usd"] == before - 4_000
     for report in await desk.desk.integrity():
         assert report.ok, report
+
+
+async def test_a_payout_the_bank_moved_to_the_next_day_is_timing_at_any_hour(
+    bank_desk: BankDesk,
+) -> None:
+    """The bank's report likewise (its `next_day` fault): a payout paycore and the bank paid at
+    noon whose lines the bank reports the next day is `timing` in the day's run (the next day's
+    report, so far, has it), not a payout_mismatch; one dropped from the report stays a
+    payout_mismatch. The next day's run closes the timing with nothing booked."""
+    desk, monday = bank_desk, bank_desk.monday
+    tuesday = monday + dt.timedelta(days=1)
+    shop, other = desk.shops
+    await desk.at(monday, 12)
+    moved = await desk.instant(shop, 4_000)
+    dropped = await desk.instant(other, 3_000)
+    await desk.at(monday, 13)
+    iso = monday.isoformat()
+    await desk.desk.psp.set_faults(
+        bank_payouts=[
+            {"day": iso, "action": "next_day", "id": moved},
+            {"day": iso, "action": "drop", "id": dropped},
+        ]
+    )
+
+    run = await _run(desk, monday, (monday, tuesday))
+    assert run.discrepancy_count == 2, await desk.desk.discrepancies(monday)
+    found = await desk.desk.discrepancies(monday)
+    assert sorted((d.kind, d.object_id, d.status) for d in found) == sorted(
+        [
+            (Kind.TIMING, moved, Status.OPEN),
+            (Kind.PAYOUT_MISMATCH, dropped, Status.OPEN),
+        ]
+    )
+
+    await desk.at(tuesday + dt.timedelta(days=1), 3)
+    run = await _run(desk, tuesday, (monday, tuesday))
+    assert (run.discrepancy_count, run.matched_count) == (0, 2), run
+    after = {d.object_id: d for d in await desk.desk.discrepancies(monday)}
+    _closed_by(after[moved], tuesday)
+    assert after[dropped].status is Status.OPEN
+    await _booked_once(desk, [moved])

@@ -3,8 +3,10 @@
 Everything here runs inside the shard's transaction, in SQL over temporary tables (dropped at
 commit): `recon_raw` (the report's lines as COPY streamed them), `recon_lines` (parsed),
 `recon_items` (paycore's side: succeeded charges, captures and refunds of the day, and those the
-report names), `recon_results` (one row per line and per unreported item: `matched` or the kind
-of discrepancy). Nothing is read row by row in Python except the discrepancies themselves.
+report names), `recon_next_raw` and `recon_next` (the next day's lines that name an item the
+day's report lacks: it crossed the cut-off, `timing`), `recon_results` (one row per line and
+per unreported item: `matched` or the kind of discrepancy). Nothing is read row by row in
+Python except the discrepancies themselves.
 
 paycore's side comes from the executor's executions (the PSP operations and their answers),
 with payment intents, payment orders and refunds for the statuses of what did not succeed, and
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 _CREATE_RAW = """
 CREATE TEMPORARY TABLE recon_raw (number bigint, merchant_id text, body bytea) ON COMMIT DROP
 """
+# The lines of the next day's report (as much of it as the PSP has published) that name an item
+# this day's report lacks: the PSP moved it across the cut-off (docs/reconciliation.md, timing).
+_CREATE_NEXT_RAW = """
+CREATE TEMPORARY TABLE recon_next_raw (number bigint, merchant_id text, body bytea)
+ON COMMIT DROP
+"""
 
 # The PSP's settlement report (paycore.tools.psp.settlement): one JSON object per line.
 _PARSE_PSP_LINES = """
@@ -59,6 +67,15 @@ FROM recon_raw r,
      json_to_record(convert_from(r.body, 'UTF8')::json)
        AS x(type text, id text, charge text, reference text, amount bigint, currency text,
             fee bigint, time timestamptz)
+"""
+
+PARSE_NEXT_LINES = """
+CREATE TEMPORARY TABLE recon_next ON COMMIT DROP AS
+SELECT DISTINCT r.merchant_id, x.type,
+       CASE WHEN x.type IN ('dispute', 'dispute_reversal') THEN x.id || ':' || x.type
+            ELSE x.id END AS reference
+FROM recon_next_raw r,
+     json_to_record(convert_from(r.body, 'UTF8')::json) AS x(type text, id text)
 """
 
 # paycore's items: each succeeded charge, capture and refund that the day recorded (a range
@@ -164,6 +181,19 @@ SET status = 'resolved', action = 'auto', resolved_at = now(),
 FROM late
 WHERE d.merchant_id = late.merchant_id AND d.id = late.id
 RETURNING d.merchant_id, d.id, d.day
+"""
+
+# paycore's items of the day that the report lacks and no other day settled (few): the
+# references to look for in the next day's report. A superset of what _RESULTS reports
+# missing_at_psp or timing (it leaves out a few more): only a filter.
+_ABSENT = """
+SELECT DISTINCT i.merchant_id, i.reference
+FROM recon_items i
+WHERE i.occurred_at >= $2 AND i.occurred_at < $3
+  AND (i.settled_day IS NULL OR i.settled_day = $1)
+  AND NOT EXISTS (
+    SELECT 1 FROM recon_lines l
+    WHERE l.merchant_id = i.merchant_id AND l.type = i.type AND l.reference = i.reference)
 """
 
 _RESULTS = """
@@ -275,14 +305,18 @@ SELECT merchant_id, kind, type AS line_type, reference, occurrence, late, settle
        amount AS psp_amount, currency AS psp_currency, fee AS psp_fee, status AS psp_status
 FROM classified
 UNION ALL
--- paycore's items of the day that the report lacks: timing when recorded within the window
--- before midnight (the next day's report should carry them), missing_at_psp otherwise. Not
+-- paycore's items of the day that the report lacks: timing when the next day's report (what
+-- the PSP has published of it) carries them, or when recorded within the window before
+-- midnight (the next day's report should carry them), missing_at_psp otherwise. Not
 -- one an earlier day's report carried and found missing (still open): a late booking that
 -- _LATE_BOOKINGS did not settle there differs from the line, which that day's rerun tells.
 -- One booked after an operator resolved its line's absence is booked twice (the resolution
 -- and paycore's movement): missing_at_psp whenever it was recorded, even with its line here.
 SELECT i.merchant_id,
-       CASE WHEN i.occurred_at >= $5 AND NOT EXISTS (
+       CASE WHEN (i.occurred_at >= $5 OR EXISTS (
+                SELECT 1 FROM recon_next n
+                WHERE n.merchant_id = i.merchant_id AND n.type = i.type
+                  AND n.reference = i.reference)) AND NOT EXISTS (
               SELECT 1 FROM reconciliation_discrepancies d
               WHERE d.merchant_id = i.merchant_id AND d.source = $2 AND d.day <= $1
                 AND d.key IN ('missing_in_paycore:' || i.reference || ':1',
@@ -452,19 +486,35 @@ async def create_staging(driver: Driver) -> None:
         f"SET LOCAL idle_in_transaction_session_timeout = '{STATEMENT_TIMEOUT_SECONDS}s'"
     )
     await driver.execute(_CREATE_RAW, timeout=STATEMENT_TIMEOUT_SECONDS)
+    await driver.execute(_CREATE_NEXT_RAW, timeout=STATEMENT_TIMEOUT_SECONDS)
 
 
-async def stage(driver: Driver, records: list[tuple[int, str, bytes]]) -> None:
+async def stage(
+    driver: Driver, records: list[tuple[int, str, bytes]], table: str = "recon_raw"
+) -> None:
+    """COPYs report lines into `table`: the day's (recon_raw), or the next day's lines that name
+    one of the day's absent items (recon_next_raw)."""
     await driver.copy_records_to_table(
-        "recon_raw", records=records, columns=RAW_COLUMNS, timeout=STATEMENT_TIMEOUT_SECONDS
+        table, records=records, columns=RAW_COLUMNS, timeout=STATEMENT_TIMEOUT_SECONDS
     )
 
 
-async def match(
-    driver: Driver, source: Source, run_id: str, window: DayWindow, fee_bp: int
-) -> Matched:
-    """Parses the staged lines, matches them against paycore's items, settles the matched items
-    to the day and closes what arrived late."""
+@dataclass(frozen=True)
+class Prepared:
+    """A shard's first half of matching: the day's lines parsed, paycore's items read, the late
+    bookings settled; what to look for in the next day's report."""
+
+    steps: Steps
+    late_booked: list[Any]
+    absent: list[tuple[str, str]]
+    """(merchant id, reference) of paycore's items of the day, recorded before the timing
+    window, that the day's report lacks."""
+
+
+async def prepare(driver: Driver, source: Source, window: DayWindow) -> Prepared:
+    """Parses the staged lines, reads paycore's items, settles late bookings, and finds the
+    items the report lacks (the run looks for them in the next day's report: `stage` them to
+    recon_next_raw before `match`)."""
     steps = Steps(driver)
     await steps.execute("parse", _PARSE_PSP_LINES)
     await driver.execute("ANALYZE recon_lines")
@@ -481,6 +531,29 @@ async def match(
     late_booked = await steps.fetch(
         "late bookings", _LATE_BOOKINGS, source.value, window.start, window.end, window.day
     )
+    absent = await steps.fetch("absent", _ABSENT, window.day, window.start, window.end)
+    return Prepared(steps, late_booked, [(row["merchant_id"], row["reference"]) for row in absent])
+
+
+async def match(
+    driver: Driver,
+    source: Source,
+    run_id: str,
+    window: DayWindow,
+    fee_bp: int,
+    prepared: Prepared | None = None,
+    *,
+    next_day_read: bool = False,
+) -> Matched:
+    """Matches the staged lines against paycore's items (after `prepare`, which it runs when
+    not given), settles the matched items to the day and closes what arrived late. An item the
+    day lacks is timing when the staged lines of the next day (recon_next_raw) carry it; when
+    the run could not read the next day's report (`next_day_read` false), also when paycore
+    recorded it within the timing window before midnight."""
+    if prepared is None:
+        prepared = await prepare(driver, source, window)
+    steps, late_booked = prepared.steps, prepared.late_booked
+    await steps.execute("next day", PARSE_NEXT_LINES)
     await steps.execute(
         "results",
         _RESULTS,
@@ -488,7 +561,7 @@ async def match(
         source.value,
         window.start,
         window.end,
-        window.timing_from,
+        window.end if next_day_read else window.timing_from,
         fee_bp,
     )
     await steps.execute("settle", _SETTLE_ITEMS, window.day, source.value)

@@ -19,8 +19,9 @@ payouts report") gives the cases, the CASE below tells them apart:
     failed     the bank says failed; paycore has it in transit or paid (automatic: paycore
                fails it, the funds return to the balance)
     missing    paycore has a paid payout whose arrival is the day and the report lacks it:
-               `timing` when it arrived within the timing window of midnight (the bank's
-               line may be on the neighbouring day, whose run closes it), else a mismatch
+               `timing` when the next day's report (so far) has a line of it, or when it
+               arrived within the timing window of midnight (the bank's line may be on the
+               neighbouring day, whose run closes it), else a mismatch
 
 A payout the bank finished that day (paid or failed) and paycore agrees with settles to the
 day in `reconciliation_items` (the day check reads it: its payouts_in_transit nets to zero).
@@ -31,10 +32,12 @@ from __future__ import annotations
 import logging
 
 from paycore.reconciliation.matching import (
+    PARSE_NEXT_LINES,
     STATEMENT_TIMEOUT_SECONDS,
     DayWindow,
     FoundDiscrepancy,
     Matched,
+    Prepared,
     Steps,
     found_discrepancy,
     settle_items,
@@ -149,12 +152,16 @@ SELECT merchant_id, reference, line_count, failure_code, outcome,
        amount AS psp_amount, currency AS psp_currency, status AS psp_status
 FROM classified
 UNION ALL
--- A paid payout the report lacks: timing when paycore's arrival is within the window of
--- midnight ($3: from it before the day's end; $4: until it after the day's start), as the
--- bank's line may be on the neighbouring day; not settled here (that day's line settles it).
+-- A paid payout the report lacks: timing when the next day's report (what the bank has
+-- published of it: recon_next) has a line of it, or when paycore's arrival is within the
+-- window of midnight ($3: from it before the day's end; $4: until it after the day's start),
+-- as the bank's line may be on the neighbouring day; not settled here (that day's line
+-- settles it).
 SELECT p.merchant_id, p.bank_reference, 0, '', 'missing',
-       CASE WHEN p.due AND (p.arrival_date >= $3 OR p.arrival_date < $4) THEN 'timing'
-            ELSE 'payout_mismatch' END,
+       CASE WHEN p.due AND (p.arrival_date >= $3 OR p.arrival_date < $4 OR EXISTS (
+              SELECT 1 FROM recon_next n
+              WHERE n.merchant_id = p.merchant_id AND n.reference = p.bank_reference))
+            THEN 'timing' ELSE 'payout_mismatch' END,
        false,
        p.settled_day, p.id, ARRAY[p.id, p.bank_reference], p.amount, p.currency, 'paid',
        0, '', ''
@@ -165,6 +172,15 @@ WHERE (p.due OR p.found_missing) AND NOT EXISTS (
 """
 
 _SETTLE_ITEMS = settle_items("recon_payout_results")
+
+# The paid payouts due in the day's report that it lacks (few): the bank ids to look for in the
+# next day's report.
+_ABSENT = """
+SELECT DISTINCT p.merchant_id, p.bank_reference AS reference FROM recon_payouts p
+WHERE p.due AND NOT EXISTS (
+  SELECT 1 FROM recon_bank_payouts b
+  WHERE b.merchant_id = p.merchant_id AND b.object_id = p.id AND b.reference = p.bank_reference)
+"""
 
 # Payouts another day found `timing` (paycore's arrival and the bank's line on either side of
 # midnight) that this report finished: they settle here, and that day's discrepancy closes with
@@ -194,14 +210,33 @@ FROM recon_payout_results WHERE kind <> 'matched' ORDER BY merchant_id, referenc
 """
 
 
-async def match(driver: Driver, source: Source, run_id: str, window: DayWindow) -> Matched:
-    """Parses the staged lines of the bank's report, matches them against paycore's payouts
-    and settles the agreed ones to the day."""
+async def prepare(driver: Driver, source: Source, window: DayWindow) -> Prepared:
+    """Parses the staged lines of the bank's report and reads paycore's payouts; the paid ones
+    the report lacks are to be looked for in the next day's report (staged to recon_next_raw
+    before `match`)."""
     steps = Steps(driver)
-    timeout = STATEMENT_TIMEOUT_SECONDS
     await steps.execute("parse", _PARSE)
     start, end = int(window.start.timestamp()), int(window.end.timestamp())
     await steps.execute("payouts", _PAYOUTS, source.value, start, end, window.day)
+    absent = await steps.fetch("absent", _ABSENT)
+    return Prepared(steps, [], [(row["merchant_id"], row["reference"]) for row in absent])
+
+
+async def match(
+    driver: Driver,
+    source: Source,
+    run_id: str,
+    window: DayWindow,
+    prepared: Prepared | None = None,
+) -> Matched:
+    """Matches the staged lines of the bank's report against paycore's payouts (after
+    `prepare`, which it runs when not given) and settles the agreed ones to the day."""
+    if prepared is None:
+        prepared = await prepare(driver, source, window)
+    steps = prepared.steps
+    timeout = STATEMENT_TIMEOUT_SECONDS
+    await steps.execute("next day", PARSE_NEXT_LINES)
+    start, end = int(window.start.timestamp()), int(window.end.timestamp())
     timing_from = int(window.timing_from.timestamp())
     timing_until = start + (end - timing_from)
     await steps.execute("results", _RESULTS, window.day, source.value, timing_from, timing_until)

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
@@ -38,7 +39,7 @@ from paycore.reconciliation.events import (
 from paycore.reconciliation.matching import DayWindow
 from paycore.reconciliation.metrics import ReconciliationMetrics
 from paycore.reconciliation.models import RECONCILIATION_OWNER, PartCounts, Run, RunStatus, Source
-from paycore.reconciliation.report import ReportSource, ReportUnavailable
+from paycore.reconciliation.report import ReportSource, ReportUnavailable, line_id
 from paycore.reconciliation.resolution import Resolver
 from paycore.storage import Shards
 from paycore.storage.raw import driver_of
@@ -173,6 +174,7 @@ class Runs:
             log.info(
                 "run %s: %d lines staged in %.1f s", run.id, number, time.perf_counter() - started
             )
+            prepared, next_day_read = await self._look_at_next_day(run, source, drivers, window)
             # The shards match side by side (PostgreSQL works on each at once); each commits
             # its part as soon as it is done: the checkpoint a rerun repeats. A part that fails
             # does not end the others: the run waits for every part before it leaves this
@@ -180,9 +182,11 @@ class Runs:
             # on with a connection back in the pool, inside its transaction).
             parts = await asyncio.gather(
                 *(
-                    self._match_and_commit(index, connection, driver, run, window)
-                    for index, (connection, driver) in enumerate(
-                        zip(connections, drivers, strict=True)
+                    self._match_and_commit(
+                        index, connection, driver, run, window, first, next_day_read
+                    )
+                    for index, (connection, driver, first) in enumerate(
+                        zip(connections, drivers, prepared, strict=True)
                     )
                 ),
                 return_exceptions=True,
@@ -193,11 +197,93 @@ class Runs:
             total = sum((part for part in parts if isinstance(part, PartCounts)), PartCounts())
         return total
 
+    async def _look_at_next_day(
+        self, run: Run, source: ReportSource, drivers: list[Any], window: DayWindow
+    ) -> tuple[list[matching.Prepared | None], bool]:
+        """Each shard's first half of matching; then, when paycore has items of the day that
+        its report lacks, the lines of the next day's report (what the PSP has published of it
+        so far) that name one of them are staged on their shard: such an item crossed the
+        cut-off and is timing, whatever the hour paycore recorded it; one the next day lacks is
+        missing_at_psp. Whether the next day's report was read: when the PSP has not published
+        it (or cannot serve it now), an absent item recorded within the timing window before
+        midnight is timing (the next day's report should carry it), the others missing_at_psp,
+        which the next day's run closes when its report carries them. The bank's report
+        likewise (payout_matching.prepare: paid payouts it lacks), whose window applies either
+        way (a payout's bank line may be on the day before, too)."""
+        prepare = payout_matching.prepare if run.source is Source.BANK_PAYOUTS else matching.prepare
+        firsts = await asyncio.gather(
+            *(prepare(driver, run.source, window) for driver in drivers),
+            return_exceptions=True,
+        )
+        prepared: list[matching.Prepared] = []
+        for first in firsts:
+            if isinstance(first, BaseException):
+                raise first
+            prepared.append(first)
+        absent = {
+            (merchant_id, reference.split(":", 1)[0]): index
+            for index, first in enumerate(prepared)
+            for merchant_id, reference in first.absent
+        }
+        read = bool(absent) and await self._stage_next_day(run, source, drivers, absent)
+        return list(prepared), read
+
+    async def _stage_next_day(
+        self,
+        run: Run,
+        source: ReportSource,
+        drivers: list[Any],
+        absent: Mapping[tuple[str, str], int],
+    ) -> bool:
+        """Stages the next day's lines that name an `absent` item ((merchant, line id) -> the
+        index of its shard) on that shard (recon_next_raw); false when the report could not be
+        read to its end (what it staged before failing still counts)."""
+        next_day = run.day + dt.timedelta(days=1)
+        found = 0
+        try:
+            async for batch in source.lines(next_day):
+                per_shard: list[list[tuple[int, str, bytes]]] = [[] for _ in drivers]
+                for merchant_id, body in batch:
+                    shard = absent.get((merchant_id, line_id(body)))
+                    if shard is not None:
+                        found += 1
+                        per_shard[shard].append((found, merchant_id, body))
+                for driver, records in zip(drivers, per_shard, strict=True):
+                    if records:
+                        await matching.stage(driver, records, "recon_next_raw")
+        except ReportUnavailable as error:
+            log.warning(
+                "run %s: the next day's report is not available (%s): of the day's %d absent "
+                "items, those recorded in the timing window are timing, the others "
+                "missing_at_psp",
+                run.id,
+                error,
+                len(absent),
+            )
+            # A report that failed midway staged some of its lines: each is still the PSP's
+            # word, but the rest is unknown, so the window applies too.
+            return False
+        log.info(
+            "run %s: %d of %d absent items found in the %s report",
+            run.id,
+            found,
+            len(absent),
+            next_day,
+        )
+        return True
+
     async def _match_and_commit(
-        self, index: int, connection: AsyncConnection, driver: object, run: Run, window: DayWindow
+        self,
+        index: int,
+        connection: AsyncConnection,
+        driver: object,
+        run: Run,
+        window: DayWindow,
+        prepared: matching.Prepared | None = None,
+        next_day_read: bool = False,
     ) -> PartCounts:
         started = time.perf_counter()
-        counts = await self._match_shard(connection, driver, run, window)
+        counts = await self._match_shard(connection, driver, run, window, prepared, next_day_read)
         await connection.commit()
         log.info(
             "run %s: shard %d matched and committed in %.1f s",
@@ -208,15 +294,27 @@ class Runs:
         return counts
 
     async def _match_shard(
-        self, connection: AsyncConnection, driver: object, run: Run, window: DayWindow
+        self,
+        connection: AsyncConnection,
+        driver: object,
+        run: Run,
+        window: DayWindow,
+        prepared: matching.Prepared | None = None,
+        next_day_read: bool = False,
     ) -> PartCounts:
         if run.source is Source.BANK_PAYOUTS:
             # The bank pays nothing to settle: paycore booked each payout's cash as it went.
-            matched = await payout_matching.match(driver, run.source, run.id, window)
+            matched = await payout_matching.match(driver, run.source, run.id, window, prepared)
             totals = []
         else:
             matched = await matching.match(
-                driver, run.source, run.id, window, self._terms.psp_fee_basis_points
+                driver,
+                run.source,
+                run.id,
+                window,
+                self._terms.psp_fee_basis_points,
+                prepared,
+                next_day_read=next_day_read,
             )
             totals = await matching.settlement_totals(driver)
         await DiscrepancyBook(self._resolver, self._events.discrepancy).store(

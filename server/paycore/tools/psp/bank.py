@@ -52,9 +52,9 @@ from paycore.ids import random_base62
 from paycore.payout.calendar import arrival_date
 from paycore.payout.models import DAY_SECONDS, PayoutMethod
 from paycore.tools.psp.processing import HTTP_OK, Answer, Processor
-from paycore.tools.psp.report_faults import Alteration, altered_payouts
+from paycore.tools.psp.report_faults import Alteration, Happening, altered_payouts
 from paycore.tools.psp.requests import PayoutRequest, PspFailure
-from paycore.tools.psp.settlement import day_bounds_ms
+from paycore.tools.psp.settlement import DAY_MS, day_bounds_ms
 from paycore.tools.psp.store import BankPayout, bank_payout_rows
 
 ID_LENGTH = 24
@@ -160,10 +160,27 @@ class Bank:
         return _dumps(payout_body(found, int(self.clock() * 1000)))
 
     def report_lines(self, day: dt.date, alterations: Sequence[Alteration] = ()) -> list[str]:
-        """The day's report, with the faults the tests asked for (report_faults)."""
+        """The day's report so far (to the simulator's clock), with the faults the tests asked
+        for (report_faults); the lines a `next_day` fault moved in from the day before are in
+        it at once, as the settlement report's (the simulator knows it moved them)."""
         start_ms, end_ms = day_bounds_ms(day)
-        end_ms = min(end_ms, int(self.clock() * 1000) + 1)
-        happenings: list[tuple[int, str, BankPayout]] = []
+        now_ms = int(self.clock() * 1000) + 1
+        happenings = self._happenings(start_ms, min(end_ms, now_ms))
+        before = day - dt.timedelta(days=1)
+        moving = [a for a in alterations if a.day == before and a.action == "next_day"]
+        moved_in = []
+        if moving:
+            moved_in = [
+                happening
+                for happening in self._happenings(start_ms - DAY_MS, min(start_ms, now_ms))
+                if any(a.id in (happening[2].id, happening[2].reference) for a in moving)
+            ]
+        happenings = altered_payouts(day, happenings, alterations, moved_in)
+        return [report_line(kind, at, payout) for at, kind, payout in happenings]
+
+    def _happenings(self, start_ms: int, end_ms: int) -> list[Happening]:
+        """What happened to payouts with start_ms <= time < end_ms, oldest first."""
+        happenings: list[Happening] = []
         for payout in bank_payout_rows(self.store.path, start_ms, end_ms):
             for kind, at in (
                 ("submitted", payout.submitted_ms),
@@ -173,8 +190,7 @@ class Bank:
                 if at is not None and start_ms <= at < end_ms:
                     happenings.append((at, kind, payout))
         happenings.sort(key=lambda item: (item[0], item[2].id, item[1] != "submitted"))
-        happenings = altered_payouts(day, happenings, alterations)
-        return [report_line(kind, at, payout) for at, kind, payout in happenings]
+        return happenings
 
 
 def status_at(payout: BankPayout, now_ms: int) -> str:

@@ -32,6 +32,9 @@ the day:
     {"day": D, "action": "currency", "id": ID, "currency": C}     ... another currency
     {"day": D, "action": "fail",     "id": ID, "failure_code": F} its "paid" line says "failed"
                                                                   (F: account_closed if absent)
+    {"day": D, "action": "next_day", "id": ID}                    its lines are left out of D,
+                                                                  reported in D + 1 (at
+                                                                  00:00:00.5 UTC)
     {"day": D, "action": "unknown_payout", "merchant": M, "amount": N, "currency": C,
      "reference": R}                                              a payout paycore never made,
                                                                   submitted and paid at noon
@@ -55,7 +58,7 @@ from paycore.tools.psp.store import (
 )
 
 ACTIONS = ("drop", "amount", "currency", "fee", "duplicate", "next_day", "unknown_charge")
-BANK_ACTIONS = ("drop", "amount", "currency", "fail", "unknown_payout")
+BANK_ACTIONS = ("drop", "amount", "currency", "fail", "next_day", "unknown_payout")
 ALTERATIONS_MAX = 1000
 DISPUTE_LINES = (DISPUTE_WITHDRAWAL, DISPUTE_REINSTATEMENT)
 LINE_TYPES = ("charge", "refund", *DISPUTE_LINES)
@@ -221,19 +224,24 @@ DEFAULT_FAILURE_CODE = "account_closed"
 
 
 def altered_payouts(
-    day: dt.date, happenings: Sequence[Happening], alterations: Sequence[Alteration]
+    day: dt.date,
+    happenings: Sequence[Happening],
+    alterations: Sequence[Alteration],
+    moved_in: Sequence[Happening] = (),
 ) -> list[Happening]:
-    """The bank's report of `day` (its happenings, oldest first) with the day's alterations."""
+    """The bank's report of `day` (its happenings, oldest first) with the day's alterations,
+    and `moved_in`, the lines of the day before that a `next_day` fault moved here."""
     todays = [alteration for alteration in alterations if alteration.day == day]
-    if not todays:
+    if not todays and not moved_in:
         return list(happenings)
     kept: list[Happening] = []
     for happening in happenings:
         changed = _altered_payout(happening, todays)
         if changed is not None:
             kept.append(changed)
-    noon_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1000
-    noon_ms += 43_200_000
+    midnight_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1000
+    kept += [(midnight_ms + 500, kind, payout) for _, kind, payout in moved_in]
+    noon_ms = midnight_ms + 43_200_000
     for alteration in todays:
         if alteration.action == "unknown_payout":
             made_up = "bpo_" + _made_up_id(alteration)[3:]
@@ -265,7 +273,7 @@ def _altered_payout(happening: Happening, todays: Sequence[Alteration]) -> Happe
     for alteration in todays:
         if alteration.id not in (payout.id, payout.reference):
             continue
-        if alteration.action == "drop":
+        if alteration.action in ("drop", "next_day"):
             return None
         if alteration.action == "amount" and alteration.amount is not None:
             payout = dataclasses.replace(payout, amount=alteration.amount)
