@@ -146,13 +146,8 @@ def is_id_reference(field: FieldDescriptor) -> bool:
     object's own `id`, and not the fields of requests."""
     if field.type != FieldDescriptor.TYPE_STRING or field.is_repeated or field.name == "id":
         return False
-    outer: Descriptor | None = field.containing_type
-    if outer is None or not outer.full_name.startswith(_PACKAGE):
+    if not _of_an_answer(field):
         return False
-    while outer is not None:
-        if outer.name.endswith("Request"):
-            return False
-        outer = outer.containing_type
     name = field.name
     return (
         name in REFERENCE_NAMES
@@ -175,6 +170,12 @@ def is_absent_object(field: FieldDescriptor) -> bool:
         return False
     if field.full_name in REQUEST_ONLY or message_of(field).full_name == ANY:
         return False
+    return _of_an_answer(field)
+
+
+def _of_an_answer(field: FieldDescriptor) -> bool:
+    """Whether `field` is of one of paycore's messages that answers carry: not of a request,
+    nor of a message nested in one."""
     outer: Descriptor | None = field.containing_type
     if outer is None or not outer.full_name.startswith(_PACKAGE):
         return False
