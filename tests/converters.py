@@ -27,6 +27,7 @@ from google.protobuf.message import Message
 from paycore.account import models as account
 from paycore.account.servicer import messages as account_messages
 from paycore.checkout import models as checkout
+from paycore.checkout.page_secrets import PageSecrets
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.currency import models as currency
 from paycore.currency.servicer import messages as currency_messages
@@ -174,7 +175,7 @@ CONVERTERS: list[ConverterCase] = [
         },
     ),
     ConverterCase(
-        SessionMessages("http://edge.test").session,
+        SessionMessages("http://edge.test", PageSecrets("converters")).session,
         sample_of(checkout.Session),
         {"line_items.price_data": "Stripe's inline price: requests only, a line shows its price"},
     ),

@@ -18,6 +18,7 @@ from paycore.account.authentication import Authenticator
 from paycore.account.keys import KeyHasher
 from paycore.account.service import AccountService
 from paycore.checkout import servicer as checkout_servicer
+from paycore.checkout.page_secrets import PageSecrets
 from paycore.checkout.servicer.messages import SessionMessages
 from paycore.checkout.sessions import CheckoutSessions, PageKeys
 from paycore.config import Settings
@@ -294,7 +295,8 @@ def build_platform(
     collection = Collection(pay_in.off_session, subscription_events, currency_rules)
     webhook_box = SecretBox(Vault.from_setting(settings.vault_key))
     accounts = AccountService(shards, reads, hasher, contracts.scope_resources(policies))
-    checkout_messages = SessionMessages(settings.pages_url)
+    page_secrets = PageSecrets(settings.key_hash_secret)
+    checkout_messages = SessionMessages(settings.pages_url, page_secrets)
     return Platform(
         settings=settings,
         shards=shards,
@@ -354,6 +356,7 @@ def build_platform(
             pay_in.intents,
             PageKeys(accounts, Vault.from_setting(settings.vault_key)),
             Recorder(checkout_messages.session),
+            page_secrets,
         ),
         checkout_messages=checkout_messages,
         currencies=Currencies(shards, conversions, currency_rules),

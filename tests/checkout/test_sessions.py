@@ -5,6 +5,7 @@ request. Every scenario that moves money ends with the books balanced."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
@@ -43,12 +44,19 @@ async def sweep(payin: PayIn, now: float | None = None) -> int:
     return sum([await job.run(engine) for engine in payin.platform.shards.engines])
 
 
-async def pay_as_the_page(payin: PayIn, session_id: str, number: str) -> payment_pb2.PaymentIntent:
+def page_request(session: checkout_pb2.CheckoutSession) -> checkout_pb2.GetCheckoutPageRequest:
+    """What the edge asks for a visit of the session's `url`: its id and the page's secret
+    (the url's last path segment)."""
+    session_id, secret = session.url.split("/c/pay/", 1)[1].split("/")
+    return checkout_pb2.GetCheckoutPageRequest(id=session_id, secret=secret)
+
+
+async def pay_as_the_page(
+    payin: PayIn, session: checkout_pb2.CheckoutSession, number: str
+) -> payment_pb2.PaymentIntent:
     """What the hosted page's script does: tokenize with the page's publishable key, then
     confirm the intent with its client_secret under that key."""
-    page = await payin.admin.checkout.GetCheckoutPage(
-        checkout_pb2.GetCheckoutPageRequest(id=session_id)
-    )
+    page = await payin.admin.checkout.GetCheckoutPage(page_request(session))
     assert page.publishable_key.startswith("pk_test_")
     async with connect(payin.target, page.publishable_key) as browser:
         method = await new_card(browser, number)
@@ -71,7 +79,7 @@ async def test_a_session_is_paid_once_on_its_page_and_completes(payin: PayIn, sh
     assert session.status == OPEN
     assert session.amount_total == 3500
     assert [item.amount_total for item in session.line_items] == [3000, 500]
-    assert session.url.endswith(f"/c/pay/{session.id}")
+    assert re.fullmatch(rf"http://[^/]+/c/pay/{session.id}/[0-9A-Za-z]{{32}}", session.url)
     assert 24 * 3600 - 60 < session.expires_at - time.time() <= 24 * 3600
     replay = await shop.client.checkout.CreateCheckoutSession(
         session_request(customer_email="buyer@shop.test", description="Order 17"),
@@ -85,16 +93,14 @@ async def test_a_session_is_paid_once_on_its_page_and_completes(payin: PayIn, sh
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
     assert intent.metadata["checkout_session"] == session.id
 
-    declined = await pay_as_the_page(payin, session.id, cards.CARD_DECLINED)
+    declined = await pay_as_the_page(payin, session, cards.CARD_DECLINED)
     assert declined.last_payment_error.message
-    page = await payin.admin.checkout.GetCheckoutPage(
-        checkout_pb2.GetCheckoutPageRequest(id=session.id)
-    )
+    page = await payin.admin.checkout.GetCheckoutPage(page_request(session))
     assert page.session.status == OPEN
     assert page.last_error_message == declined.last_payment_error.message
     assert page.merchant_name == "Shop"
 
-    paid = await pay_as_the_page(payin, session.id, good_card())
+    paid = await pay_as_the_page(payin, session, good_card())
     assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     # Complete at once (read through the intent), recorded with its event by the sweep.
     got = await shop.client.checkout.GetCheckoutSession(
@@ -127,7 +133,7 @@ async def test_a_session_is_paid_once_on_its_page_and_completes(payin: PayIn, sh
     assert list(waiting.data) == []
     # A second payment of the same page is refused by the intent itself.
     with pytest.raises(grpc.aio.AioRpcError) as again:
-        await pay_as_the_page(payin, session.id, good_card())
+        await pay_as_the_page(payin, session, good_card())
     assert rich_error(again.value).reason == "PAYMENT_INTENT_UNEXPECTED_STATE"
     with pytest.raises(grpc.aio.AioRpcError) as expire:
         await shop.client.checkout.ExpireCheckoutSession(
@@ -152,7 +158,7 @@ async def test_an_expired_session_cannot_be_paid(payin: PayIn, shop: Shop) -> No
     )
     assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_CANCELED
     with pytest.raises(grpc.aio.AioRpcError) as paying:
-        await pay_as_the_page(payin, session.id, good_card())
+        await pay_as_the_page(payin, session, good_card())
     assert rich_error(paying.value).reason == "PAYMENT_INTENT_UNEXPECTED_STATE"
     events = await shop.client.events.ListEvents(
         event_pb2.ListEventsRequest(type="checkout.session.expired")
@@ -214,10 +220,56 @@ async def test_bad_requests_name_the_field_and_create_nothing(
 async def test_the_page_is_for_operators_only(shop: Shop) -> None:
     session = await shop.client.checkout.CreateCheckoutSession(session_request())
     with pytest.raises(grpc.aio.AioRpcError) as denied:
-        await shop.client.checkout.GetCheckoutPage(
-            checkout_pb2.GetCheckoutPageRequest(id=session.id)
-        )
+        await shop.client.checkout.GetCheckoutPage(page_request(session))
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_the_page_needs_the_secret_of_its_url_not_the_id_alone(
+    payin: PayIn, shop: Shop
+) -> None:
+    """Ids are a clock, a shard and a sequence: guessable. The page hands out the intent's
+    client_secret, so it opens only with the secret its session's `url` carries (a keyed hash
+    of the id): without it, or with another, the session reads as an unknown one does."""
+    session = await shop.client.checkout.CreateCheckoutSession(session_request())
+    other = await shop.client.checkout.CreateCheckoutSession(session_request())
+
+    async def refusal(request: checkout_pb2.GetCheckoutPageRequest) -> tuple[object, ...]:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await payin.admin.checkout.GetCheckoutPage(request)
+        error = rich_error(refused.value)
+        # As an unknown session's, the id aside.
+        metadata = {key: value.replace(request.id, "<id>") for key, value in error.metadata.items()}
+        return error.code, error.message.replace(request.id, "<id>"), error.reason, metadata
+
+    unknown_id = session.id[:-4] + ("0000" if not session.id.endswith("0000") else "1111")
+    unknown = await refusal(checkout_pb2.GetCheckoutPageRequest(id=unknown_id))
+    assert unknown[0] == grpc.StatusCode.NOT_FOUND
+    # The id alone, which was enough before.
+    assert await refusal(checkout_pb2.GetCheckoutPageRequest(id=session.id)) == unknown
+
+    right = page_request(session)
+    assert len(right.secret) == 32  # base62: 190 bits
+    assert right.secret != page_request(other).secret
+    assert right.secret not in (session.id, session.payment_intent)
+    known_secret = checkout_pb2.GetCheckoutPageRequest(id=unknown_id, secret=right.secret)
+    assert await refusal(known_secret) == unknown
+    wrong_secrets = [
+        "",
+        page_request(other).secret,  # another session's
+        right.secret[:-1] + ("a" if right.secret[-1] != "a" else "b"),
+        right.secret[:-1],
+        right.secret + "0",
+        right.secret.lower(),
+        session.id,
+    ]
+    for secret in wrong_secrets:
+        request = checkout_pb2.GetCheckoutPageRequest(id=session.id, secret=secret)
+        assert await refusal(request) == unknown, secret
+
+    page = await payin.admin.checkout.GetCheckoutPage(right)
+    assert page.session.id == session.id
+    assert page.client_secret.startswith(f"{session.payment_intent}_secret_")
+    assert page.session.url == session.url
 
 
 async def test_the_buyers_client_is_not_told_what_the_fraud_check_saw(
@@ -227,7 +279,7 @@ async def test_the_buyers_client_is_not_told_what_the_fraud_check_saw(
     without its risk assessment: its score and reasons ("ip_velocity_1m", "country_mismatch",
     ...) would teach a card tester which signals to change. The merchant still reads it."""
     session = await shop.client.checkout.CreateCheckoutSession(session_request())
-    paid = await pay_as_the_page(payin, session.id, good_card())
+    paid = await pay_as_the_page(payin, session, good_card())
     assert paid.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     assert not paid.HasField("risk_assessment")
     intent = await shop.client.payments.GetPaymentIntent(
@@ -249,14 +301,12 @@ async def test_a_merchants_ip_blocklist_holds_against_the_address_paycore_sees(
         )
     )
     session = await shop.client.checkout.CreateCheckoutSession(session_request())
-    refused = await pay_as_the_page(payin, session.id, good_card())
+    refused = await pay_as_the_page(payin, session, good_card())
     assert refused.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
     assert refused.last_payment_error.decline_code == "fraudulent"
     # The buyer is told an ordinary decline, on the page and after a reload; the merchant why.
     assert refused.last_payment_error.message == "Your card was declined."
-    page = await payin.admin.checkout.GetCheckoutPage(
-        checkout_pb2.GetCheckoutPageRequest(id=session.id)
-    )
+    page = await payin.admin.checkout.GetCheckoutPage(page_request(session))
     assert page.last_error_message == "Your card was declined."
     intent = await shop.client.payments.GetPaymentIntent(
         payment_pb2.GetPaymentIntentRequest(id=session.payment_intent)

@@ -4,9 +4,11 @@ Stripe's shape (`object: checkout.session`, lowercase status), list filters and 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from aiohttp import ClientSession
 from paycore.client import connect
@@ -44,7 +46,7 @@ async def test_checkout_sessions_over_http(http: ClientSession, settings_admin_t
         "price": None,
     }
     assert session["line_items"]["object"] == "list"
-    assert session["url"].endswith(f"/c/pay/{session['id']}")
+    assert re.fullmatch(rf"http://[^/]+/c/pay/{session['id']}/[0-9A-Za-z]{{32}}", session["url"])
     assert session["payment_intent"].startswith("pi_")
     assert session["metadata"] == {"order": "9"}
 
@@ -110,7 +112,7 @@ async def test_the_hosted_page_says_when_paycore_cannot_be_reached() -> None:
     edge = await start_edge(f"127.0.0.1:{free_port()}", "127.0.0.1:0", pages_token="token")
     try:
         async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as client:
-            async with client.get("/c/pay/cs_" + "0" * 22) as down:
+            async with client.get("/c/pay/cs_" + "0" * 22 + "/" + "A" * 32) as down:
                 assert down.status == 503
                 assert "Payments are unavailable" in await down.text()
                 assert "script-src 'self'" in down.headers["Content-Security-Policy"]
@@ -123,12 +125,16 @@ async def test_the_hosted_page_says_when_paycore_cannot_be_reached() -> None:
 
 @asynccontextmanager
 async def _limited_page(
-    migrated: Settings, admin_token: str, trusted_proxies: tuple[str, ...] = ()
-) -> AsyncIterator[tuple[str, ClientSession, str]]:
-    """A server whose payments class allows 3 calls a second, an edge in front of it (behind
-    `trusted_proxies`) and a new checkout session: (gRPC target, HTTP client, session id)."""
+    migrated: Settings,
+    admin_token: str,
+    trusted_proxies: tuple[str, ...] = (),
+    per_second: int = 3,
+) -> AsyncIterator[tuple[str, ClientSession, dict[str, str]]]:
+    """A server whose payments class allows `per_second` calls a second, an edge in front of
+    it (behind `trusted_proxies`) and a new checkout session: (gRPC target, HTTP client, the
+    session's REST body)."""
     limited = migrated.with_overrides(
-        rate_limits_per_second={"payments": 3, "subscriptions": 10, "other": 100},
+        rate_limits_per_second={"payments": per_second, "subscriptions": 10, "other": 100},
         redis_key_prefix=f"{migrated.redis_key_prefix}{os.urandom(4).hex()}:",
     )
     async with serving(limited) as target:
@@ -146,7 +152,7 @@ async def _limited_page(
                     http, "POST", "/v1/checkout/sessions", key=key, form=SESSION_FORM
                 )
                 assert created.status == 200, created.body
-                yield target, http, created.body["id"]
+                yield target, http, created.body
         finally:
             await edge.close()
 
@@ -156,10 +162,10 @@ async def test_the_hosted_page_is_limited_per_visitor_address(
 ) -> None:
     """The edge reads pages with its own credential, which is not limited: GetCheckoutPage
     counts per visitor's address instead (the edge forwards it), in the payments class."""
-    async with _limited_page(migrated, settings_admin_token) as (target, http, session_id):
+    async with _limited_page(migrated, settings_admin_token) as (target, http, session):
         statuses = []
         for _ in range(4):
-            async with http.get(f"/c/pay/{session_id}") as answer:
+            async with http.get(urlsplit(session["url"]).path) as answer:
                 statuses.append(answer.status)
                 text, headers = await answer.text(), answer.headers
         assert statuses == [200, 200, 200, 429]
@@ -168,10 +174,52 @@ async def test_the_hosted_page_is_limited_per_visitor_address(
         # of its own: one address cannot use up the pages of everyone behind the edge.
         async with connect(target, settings_admin_token, retries=False) as admin:
             other = await admin.checkout.GetCheckoutPage(
-                checkout_pb2.GetCheckoutPageRequest(id=session_id),
+                _page_request(session),
                 metadata=((FORWARDED_FOR_HEADER, "203.0.113.9"),),
             )
-        assert other.session.id == session_id
+        assert other.session.id == session["id"]
+
+
+def _page_request(session: dict[str, str]) -> checkout_pb2.GetCheckoutPageRequest:
+    session_id, secret = urlsplit(session["url"]).path.removeprefix("/c/pay/").split("/")
+    return checkout_pb2.GetCheckoutPageRequest(id=session_id, secret=secret)
+
+
+async def test_the_hosted_page_opens_only_at_the_sessions_url(
+    migrated: Settings, settings_admin_token: str
+) -> None:
+    """The session's id is guessable (a clock, a shard, a sequence) and its page hands out the
+    intent's client_secret: the page opens at the session's `url` only, which carries a
+    secret. The id alone, or a wrong secret, is the same 404 page as an unknown session."""
+    async with _limited_page(migrated, settings_admin_token, per_second=100) as (_, http, session):
+
+        async def visit(path: str) -> tuple[int, str]:
+            async with http.get(path) as answer:
+                return answer.status, await answer.text()
+
+        unknown_id = "cs_" + "0" * 22
+        missing = await visit(f"/c/pay/{unknown_id}")
+        assert missing[0] == 404 and "This payment page does not exist" in missing[1]
+        # The id alone, which was enough before.
+        assert await visit(f"/c/pay/{session['id']}") == missing
+
+        path = urlsplit(session["url"]).path
+        secret = path.rsplit("/", 1)[1]
+        assert path == f"/c/pay/{session['id']}/{secret}"
+        status, text = await visit(path)
+        assert status == 200, text
+        assert f'data-client-secret="{session["payment_intent"]}_secret_' in text
+        flipped = secret[:-1] + ("a" if secret[-1] != "a" else "b")
+        for refused in (
+            f"/c/pay/{unknown_id}/{secret}",
+            f"/c/pay/{session['id']}/",
+            f"/c/pay/{session['id']}/{flipped}",
+            f"/c/pay/{session['id']}/{secret[:-1]}",
+            f"/c/pay/{session['id']}/{secret}0",
+            f"/c/pay/{session['id']}?secret={secret}",
+            f"/c/pay/{session['id']}/{secret}/more",
+        ):
+            assert await visit(refused) == missing, refused
 
 
 async def test_behind_a_trusted_proxy_each_visitor_has_an_allowance_of_its_own(
@@ -181,11 +229,11 @@ async def test_behind_a_trusted_proxy_each_visitor_has_an_allowance_of_its_own(
     limited per visitor the balancer names, not per the balancer's own address: one busy
     visitor cannot take every other buyer's pages down."""
     trusted = ("127.0.0.1",)
-    async with _limited_page(migrated, settings_admin_token, trusted) as (_, http, session_id):
+    async with _limited_page(migrated, settings_admin_token, trusted) as (_, http, session):
 
         async def visit(visitor: str) -> int:
             headers = {"X-Forwarded-For": visitor}
-            async with http.get(f"/c/pay/{session_id}", headers=headers) as answer:
+            async with http.get(urlsplit(session["url"]).path, headers=headers) as answer:
                 return answer.status
 
         busy = [await visit("198.51.100.7") for _ in range(4)]

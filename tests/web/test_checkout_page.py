@@ -57,7 +57,8 @@ async def test_a_checkout_paid_with_4242_reaches_the_success_page_once(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     session = await new_session(storefront)
-    assert session.url == f"{storefront.edge_url}/c/pay/{session.id}"
+    secret = session.url.rsplit("/", 1)[1]
+    assert session.url == f"{storefront.edge_url}/c/pay/{session.id}/{secret}"
     context = await browser.new_context()
     page = await context.new_page()
     loaded = await page.goto(session.url)
@@ -167,10 +168,25 @@ async def test_an_expired_session_cannot_be_paid(storefront: Storefront, browser
 
 
 async def test_an_unknown_session_is_a_404_page(storefront: Storefront, browser: Browser) -> None:
+    """So is a session's page asked for by its (guessable) id alone or with a wrong secret: the
+    page opens only at the session's `url`, and nothing tells a wrong secret from no session."""
+    session = await new_session(storefront)
+    secret = session.url.rsplit("/", 1)[1]
     page = await browser.new_page()
-    missing = await page.goto(f"{storefront.edge_url}/c/pay/cs_0000000000000000000000")
-    assert missing is not None and missing.status == 404
-    await expect(page.get_by_role("heading")).to_have_text("This payment page does not exist")
+    pages = {}
+    for path in (
+        "cs_0000000000000000000000",
+        f"cs_0000000000000000000000/{secret}",
+        session.id,
+        f"{session.id}/{secret[::-1]}",
+    ):
+        missing = await page.goto(f"{storefront.edge_url}/c/pay/{path}")
+        assert missing is not None and missing.status == 404, path
+        await expect(page.get_by_role("heading")).to_have_text("This payment page does not exist")
+        assert await page.locator("#pay").count() == 0
+        pages[path] = await page.content()
+    assert len(set(pages.values())) == 1
+    assert session.payment_intent not in pages[session.id]
     await page.close()
 
 

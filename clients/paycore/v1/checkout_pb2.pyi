@@ -495,15 +495,22 @@ class GetCheckoutPageRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    secret: _builtins.str
+    """The page's secret: the last path segment of the session's `url` (a keyed hash of the id
+    that only paycore can compute). Without the right one the session reads NOT_FOUND, as an
+    unknown session does: the id alone, which is guessable, opens no page.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
+        secret: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "secret", b"secret"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

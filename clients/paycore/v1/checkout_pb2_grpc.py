@@ -106,8 +106,9 @@ class CheckoutServiceServicer:
 
     def GetCheckoutPage(self, request, context):
         """What the hosted page shows and needs, for the REST edge that serves it: routed by the
-        session's id alone, since the page's visitor holds no key. Limited per visitor's address
-        (the edge forwards it), since the edge's own credential is not.
+        session's id, since the page's visitor holds no key, and given only with the page's
+        secret from the session's `url`. Limited per visitor's address (the edge forwards it),
+        since the edge's own credential is not.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

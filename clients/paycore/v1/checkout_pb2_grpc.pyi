@@ -48,8 +48,9 @@ class CheckoutServiceStub:
     """
     GetCheckoutPage: _grpc.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutPageRequest, _checkout_pb2.CheckoutPage]
     """What the hosted page shows and needs, for the REST edge that serves it: routed by the
-    session's id alone, since the page's visitor holds no key. Limited per visitor's address
-    (the edge forwards it), since the edge's own credential is not.
+    session's id, since the page's visitor holds no key, and given only with the page's
+    secret from the session's `url`. Limited per visitor's address (the edge forwards it),
+    since the edge's own credential is not.
     """
 
 @_typing.type_check_only
@@ -69,8 +70,9 @@ class CheckoutServiceAsyncStub(CheckoutServiceStub):
     """
     GetCheckoutPage: _aio.UnaryUnaryMultiCallable[_checkout_pb2.GetCheckoutPageRequest, _checkout_pb2.CheckoutPage]  # type: ignore[assignment]
     """What the hosted page shows and needs, for the REST edge that serves it: routed by the
-    session's id alone, since the page's visitor holds no key. Limited per visitor's address
-    (the edge forwards it), since the edge's own credential is not.
+    session's id, since the page's visitor holds no key, and given only with the page's
+    secret from the session's `url`. Limited per visitor's address (the edge forwards it),
+    since the edge's own credential is not.
     """
 
 class CheckoutServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -123,8 +125,9 @@ class CheckoutServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_checkout_pb2.CheckoutPage, _abc.Awaitable[_checkout_pb2.CheckoutPage]]:
         """What the hosted page shows and needs, for the REST edge that serves it: routed by the
-        session's id alone, since the page's visitor holds no key. Limited per visitor's address
-        (the edge forwards it), since the edge's own credential is not.
+        session's id, since the page's visitor holds no key, and given only with the page's
+        secret from the session's `url`. Limited per visitor's address (the edge forwards it),
+        since the edge's own credential is not.
         """
 
 def add_CheckoutServiceServicer_to_server(servicer: CheckoutServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

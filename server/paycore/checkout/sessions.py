@@ -12,6 +12,7 @@ from typing import Any
 from paycore.account.repository import MerchantRepository
 from paycore.account.service import AccountService
 from paycore.checkout.models import HostedPage, NewSession, Session, SessionStatus
+from paycore.checkout.page_secrets import PageSecrets
 from paycore.checkout.repository import (
     EXPIRABLE_INTENT_STATUSES,
     SESSIONS,
@@ -75,6 +76,7 @@ class CheckoutSessions:
     _events: Recorder[Session]
     """Its events carry the servicer's message (with the page's url), built by the composition
     root."""
+    _page_secrets: PageSecrets
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession
@@ -127,8 +129,10 @@ class CheckoutSessions:
         await self._end(connection, row, SessionStatus.EXPIRED)
         return await repository.written(merchant_id, session_id)
 
-    async def page(self, session_id: str) -> HostedPage:
-        """The hosted page's view, read on the shard the session's id names."""
+    async def page(self, session_id: str, secret: str) -> HostedPage:
+        """The hosted page's view, read on the shard the session's id names, for the page's
+        secret (from the session's url) only: without it, NOT_FOUND as for an unknown id."""
+        self._page_secrets.check(session_id, secret)
         logical_shard = logical_shard_of(session_id, Prefix.CHECKOUT_SESSION)
         async with self._shards.read_logical(logical_shard) as connection:
             row = await fetch_one(

@@ -1,4 +1,5 @@
-"""The hosted payment page of a checkout session (issue 21): GET /c/pay/<cs_id>.
+"""The hosted payment page of a checkout session (issue 21): GET /c/pay/<cs_id>/<secret>, the
+session's `url`.
 
 The edge reads the session with GetCheckoutPage (an internal method: the page's visitor holds
 no key, so the edge calls it with PAYCORE_INTERNAL_TOKEN, or the admin token) and renders the
@@ -7,6 +8,10 @@ route (POST /v1/payment_methods with the merchant's hosted-page publishable key)
 the session's payment intent with its client_secret (POST /v1/payment_intents/<id>/confirm),
 shows a decline inline, and sends the buyer to the success URL. The page never sees a card
 number: its inputs have no names, so a form submitted without the script sends nothing.
+
+Session ids are guessable (a clock, a shard, a sequence), so the page opens only with the
+secret its url carries (paycore.checkout.page_secrets), which GetCheckoutPage checks: the id
+alone, a wrong secret and an unknown session are the same 404 page.
 
 The edge's credential is not rate-limited, so the edge forwards the visitor's address and the
 server limits GetCheckoutPage per address (its policy's `per_client_address`, in the
@@ -27,9 +32,12 @@ from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
 from paycore.stripe_json import stripe_json
 from paycore.v1 import checkout_pb2, checkout_pb2_grpc
 
-PAGE_ROUTE = "/c/pay/{session_id}"
+PAGE_ROUTE = "/c/pay/{session_id}/{secret:.*}"
+BARE_PAGE_ROUTE = "/c/pay/{session_id}"
+"""A session's id without the page's secret: the 404 page, as for an unknown session."""
 CALL_TIMEOUT_SECONDS = 10.0
-_SESSION_ID = re.compile(r"^cs_[0-9A-Za-z]{22}$")
+_SESSION_ID = re.compile(r"cs_[0-9A-Za-z]{22}")
+_SECRET = re.compile(r"[0-9A-Za-z]{1,64}")
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 MISSING = "Check the link you were given, or ask the seller for a new one."
 UNAVAILABLE = "paycore cannot take payments at the moment. Nothing was charged: try again soon."
@@ -53,14 +61,19 @@ class CheckoutPages:
 
     async def show(self, request: web.Request) -> web.StreamResponse:
         session_id = request.match_info["session_id"]
-        if self._credentials is None or not _SESSION_ID.match(session_id):
+        secret = request.match_info.get("secret", "")
+        if (
+            self._credentials is None
+            or not _SESSION_ID.fullmatch(session_id)
+            or not _SECRET.fullmatch(secret)
+        ):
             return self._missing()
         # The visitor's address, which the server limits the call by (as the API's calls).
         client = self._client_address(request)
         visitor = ((FORWARDED_FOR_HEADER, client),) if client else ()
         try:
             found = await self._checkout.GetCheckoutPage(
-                checkout_pb2.GetCheckoutPageRequest(id=session_id),
+                checkout_pb2.GetCheckoutPageRequest(id=session_id, secret=secret),
                 metadata=(*self._credentials, *visitor),
                 timeout=CALL_TIMEOUT_SECONDS,
             )

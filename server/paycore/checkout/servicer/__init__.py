@@ -154,7 +154,7 @@ class CheckoutServicer(checkout_pb2_grpc.CheckoutServiceServicer):
         self, request: checkout_pb2.GetCheckoutPageRequest, context: Context
     ) -> checkout_pb2.CheckoutPage:
         session_id = requests.session_id(request.id)
-        page = await self._sessions.page(session_id)
+        page = await self._sessions.page(session_id, request.secret)
         session = page.session
         secret = self._client_secrets.of(session.merchant_id, session.payment_intent_id)
         return self._messages.page(page, secret)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from paycore.checkout.models import HostedPage, LineItem, Session, SessionStatus
+from paycore.checkout.page_secrets import PageSecrets
 from paycore.runtime.messages import Converter
 from paycore.v1 import checkout_pb2
 
@@ -12,15 +13,17 @@ _STATUSES = {
     SessionStatus.EXPIRED: checkout_pb2.CHECKOUT_SESSION_STATUS_EXPIRED,
 }
 PAGE_PATH = "/c/pay/"
-"""Where the REST edge serves a session's hosted page (paycore.edge.pages)."""
+"""Where the REST edge serves a session's hosted page (paycore.edge.pages), followed by the
+session's id and the page's secret."""
 
 
 class SessionMessages:
-    """Renders sessions with their `url`, the hosted page on the edge at `pages_url` (`session`:
-    their converter)."""
+    """Renders sessions with their `url`, the hosted page on the edge at `pages_url` with the
+    page's secret (`<pages_url>/c/pay/<id>/<secret>`; `session`: their converter)."""
 
-    def __init__(self, pages_url: str) -> None:
+    def __init__(self, pages_url: str, page_secrets: PageSecrets) -> None:
         self._pages_url = pages_url.rstrip("/")
+        self._page_secrets = page_secrets
         self.session = Converter(checkout_pb2.CheckoutSession, self._session)
 
     def _session(self, session: Session) -> checkout_pb2.CheckoutSession:
@@ -34,7 +37,7 @@ class SessionMessages:
             cancel_url=session.cancel_url,
             status=_STATUSES[session.status],
             payment_intent=session.payment_intent_id,
-            url=f"{self._pages_url}{PAGE_PATH}{session.id}",
+            url=f"{self._pages_url}{PAGE_PATH}{session.id}/{self._page_secrets.of(session.id)}",
             expires_at=session.expires_at,
             created=session.created,
             metadata=session.metadata,
