@@ -235,8 +235,9 @@ async def test_an_attach_racing_the_deletion_leaves_no_card_on_a_deleted_custome
             )
         )
         await _done_or_waiting(payin, shop, attaching)
-    refused = await failure(attaching, grpc.StatusCode.NOT_FOUND)
-    assert refused.param == "customer"
+    # A missing object a request field names: RESOURCE_MISSING, INVALID_ARGUMENT (docs/api.md).
+    refused = await failure(attaching, grpc.StatusCode.INVALID_ARGUMENT)
+    assert (refused.reason, refused.param) == ("RESOURCE_MISSING", "customer")
     read = await shop.client.customers.GetPaymentMethod(
         customer_pb2.GetPaymentMethodRequest(id=card.id)
     )
@@ -248,7 +249,8 @@ async def test_concurrent_attaches_and_deletions_end_consistently(
 ) -> None:
     """Many attaches and deletions of the same customers at once: each customer is either
     deleted with no card attached, or (never here, the deletion always commits) alive; a card
-    is never left on a deleted customer, and every attach answers OK or NOT_FOUND."""
+    is never left on a deleted customer, and every attach answers OK or RESOURCE_MISSING
+    (INVALID_ARGUMENT: the customer a field names is gone)."""
     client = merchant.client
     customers = [await new_customer(client) for _ in range(8)]
     cards = [await new_card(client) for _ in customers]
@@ -265,7 +267,7 @@ async def test_concurrent_attaches_and_deletions_end_consistently(
     calls = [attach(card.id, customer.id) for card, customer in zip(cards, customers, strict=True)]
     deletions = [delete(client, customer.id) for customer in customers]
     answers = await asyncio.gather(*calls, *deletions)
-    assert set(answers[: len(calls)]) <= {grpc.StatusCode.OK, grpc.StatusCode.NOT_FOUND}
+    assert set(answers[: len(calls)]) <= {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT}
     for card in cards:
         read = await client.customers.GetPaymentMethod(
             customer_pb2.GetPaymentMethodRequest(id=card.id)

@@ -236,16 +236,16 @@ async def test_a_subscription_racing_the_clocks_deletion_is_refused(
     payin: PayIn, shop: Shop
 ) -> None:
     """CreateSubscription naming a test clock (its customer on none) while a DeleteTestClock of
-    that clock is uncommitted: it waits for the deletion, then finds the clock gone (NOT_FOUND
-    naming `test_clock`), rather than leaving a live subscription on a deleted clock, which
+    that clock is uncommitted: it waits for the deletion, then finds the clock gone
+    (RESOURCE_MISSING, INVALID_ARGUMENT, naming `test_clock`), rather than leaving a live subscription on a deleted clock, which
     the deletion ended nothing of."""
     billed = await Billed(payin, shop).setup(good_card())
     async with payin.platform.shards.transaction(shop.id) as connection:
         await payin.platform.billing.delete_clock(connection, shop.id, billed.clock)
         creating = asyncio.ensure_future(billed.subscribe())
         await _done_or_waiting(payin, shop, creating)
-    refused = await failure(creating, grpc.StatusCode.NOT_FOUND)
-    assert refused.param == "test_clock"
+    refused = await failure(creating, grpc.StatusCode.INVALID_ARGUMENT)
+    assert (refused.reason, refused.param) == ("RESOURCE_MISSING", "test_clock")
     listed = await billed.client.subscriptions.ListSubscriptions(
         S.ListSubscriptionsRequest(customer=billed.customer)
     )
@@ -254,7 +254,7 @@ async def test_a_subscription_racing_the_clocks_deletion_is_refused(
 
 async def test_a_customer_racing_the_clocks_deletion_is_refused(payin: PayIn, shop: Shop) -> None:
     """CreateCustomer on a test clock whose DeleteTestClock is uncommitted: it waits, then finds
-    the clock gone (NOT_FOUND naming `test_clock`); no customer is left on a deleted clock."""
+    the clock gone (RESOURCE_MISSING, INVALID_ARGUMENT, naming `test_clock`); no customer is left on a deleted clock."""
     clock = await new_clock(shop.client)
     async with payin.platform.shards.transaction(shop.id) as connection:
         await payin.platform.billing.delete_clock(connection, shop.id, clock.id)
@@ -264,8 +264,8 @@ async def test_a_customer_racing_the_clocks_deletion_is_refused(payin: PayIn, sh
             )
         )
         await _done_or_waiting(payin, shop, creating)
-    refused = await failure(creating, grpc.StatusCode.NOT_FOUND)
-    assert refused.param == "test_clock"
+    refused = await failure(creating, grpc.StatusCode.INVALID_ARGUMENT)
+    assert (refused.reason, refused.param) == ("RESOURCE_MISSING", "test_clock")
     listed = await shop.client.customers.ListCustomers(
         customer_pb2.ListCustomersRequest(email="late@example.com")
     )
