@@ -237,8 +237,8 @@ async def test_a_subscription_racing_the_clocks_deletion_is_refused(
 ) -> None:
     """CreateSubscription naming a test clock (its customer on none) while a DeleteTestClock of
     that clock is uncommitted: it waits for the deletion, then finds the clock gone
-    (RESOURCE_MISSING, INVALID_ARGUMENT, naming `test_clock`), rather than leaving a live subscription on a deleted clock, which
-    the deletion ended nothing of."""
+    (RESOURCE_MISSING, INVALID_ARGUMENT, naming `test_clock`), rather than leaving a live
+    subscription on a deleted clock, which the deletion ended nothing of."""
     billed = await Billed(payin, shop).setup(good_card())
     async with payin.platform.shards.transaction(shop.id) as connection:
         await payin.platform.billing.delete_clock(connection, shop.id, billed.clock)
