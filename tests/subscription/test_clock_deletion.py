@@ -254,7 +254,8 @@ async def test_a_subscription_racing_the_clocks_deletion_is_refused(
 
 async def test_a_customer_racing_the_clocks_deletion_is_refused(payin: PayIn, shop: Shop) -> None:
     """CreateCustomer on a test clock whose DeleteTestClock is uncommitted: it waits, then finds
-    the clock gone (RESOURCE_MISSING, INVALID_ARGUMENT, naming `test_clock`); no customer is left on a deleted clock."""
+    the clock gone (RESOURCE_MISSING, INVALID_ARGUMENT, naming `test_clock`); no customer is
+    left on a deleted clock."""
     clock = await new_clock(shop.client)
     async with payin.platform.shards.transaction(shop.id) as connection:
         await payin.platform.billing.delete_clock(connection, shop.id, clock.id)
