@@ -19,6 +19,7 @@ from tests.helpers import serving
 from tests.payment.shop import PayIn, assert_books_balance, good_card
 
 T = TypeVar("T")
+PROCESSING_ERROR_METHOD = "pm_card_chargeDeclinedProcessingError"
 
 
 def client(merchant: EdgeMerchant, key: str = "", **options: Any) -> stripe.StripeClient:
@@ -293,6 +294,33 @@ async def test_a_decline_is_a_card_error(edge_merchant: EdgeMerchant) -> None:
             intent.id, params={"payment_method": card(sdk, good_card()).id}
         )
         assert retried.status == "succeeded"
+
+    await in_thread(scenario)
+
+
+async def test_the_processing_error_card_is_a_card_error(edge_merchant: EdgeMerchant) -> None:
+    """Stripe's 4000000000000119 (pm_card_chargeDeclinedProcessingError) declines with code
+    processing_error: the SDK raises CardError, the intent awaits another payment method."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        for method in (card(sdk, cards.CARD_PROCESSING_ERROR).id, PROCESSING_ERROR_METHOD):
+            with pytest.raises(stripe.CardError) as declined:
+                sdk.v1.payment_intents.create(
+                    params={
+                        "amount": 1800,
+                        "currency": "usd",
+                        "payment_method": method,
+                        "confirm": True,
+                    }
+                )
+            error = declined.value
+            assert (error.http_status, error.code) == (402, "processing_error")
+            assert error.error is not None and error.error.decline_code == "processing_error"
+            intent = error.error.payment_intent
+            assert intent is not None and intent.status == "requires_payment_method"
+            assert intent.last_payment_error is not None
+            assert intent.last_payment_error.code == "processing_error"
 
     await in_thread(scenario)
 

@@ -137,7 +137,7 @@ async def test_checkouts_and_the_executor_over_http(
         key=key,
         json_body={
             "checkout_id": "http-cart",
-            "payment_method": await card_method(http, key, cards.CARD_PROCESSING_ERROR),
+            "payment_method": await card_method(http, key, cards.CARD_PSP_ERROR),
             "payment_orders": [
                 {
                     "payment_order_id": "http-order",
@@ -175,7 +175,7 @@ async def test_checkouts_and_the_executor_over_http(
     assert ran.status == 200, ran.body
     read = await call(http, "GET", f"/v1/executor/executions/{execution['id']}", headers=admin)
     assert read.body["id"] == execution["id"]
-    assert read.body["attempts"][0]["error_code"] == "processing_error"
+    assert read.body["attempts"][0]["error_code"] == "psp_error"
     dead = await call(
         http, "GET", f"/v1/executor/dead_letters?merchant={merchant['id']}", headers=admin
     )

@@ -83,6 +83,34 @@ async def test_a_declined_confirmation_is_a_402_card_error(
     assert read.status == 200  # reading a declined intent is not an error
 
 
+async def test_the_processing_error_card_is_a_402_processing_error(
+    payin_http: ClientSession, payin: PayIn
+) -> None:
+    """Stripe's 4000000000000119 is a decline with code processing_error, not a PSP outage:
+    402 card_error at once, the intent back in requires_payment_method."""
+    key = (await new_merchant(payin_http, payin.admin_token))["secret_key"]
+    method = await card_method(payin_http, key, cards.CARD_PROCESSING_ERROR)
+    declined = await call(
+        payin_http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        json_body={"amount": "1500", "currency": "usd", "payment_method": method, "confirm": True},
+    )
+    assert declined.status == 402, declined.body
+    error = declined.body["error"]
+    assert (error["type"], error["code"], error["decline_code"]) == (
+        "card_error",
+        "processing_error",
+        "processing_error",
+    )
+    intent = error["payment_intent"]
+    assert (intent["status"], intent["amount_received"]) == ("requires_payment_method", 0)
+    assert intent["last_payment_error"]["code"] == "processing_error"
+    read = await call(payin_http, "GET", f"/v1/payment_intents/{intent['id']}", key=key)
+    assert read.body["status"] == "requires_payment_method"
+
+
 async def test_expand_and_list_envelopes(payin_http: ClientSession, payin: PayIn) -> None:
     key = (await new_merchant(payin_http, payin.admin_token))["secret_key"]
     customer = await call(payin_http, "POST", "/v1/customers", key=key, form="email=e@x.test")

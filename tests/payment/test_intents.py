@@ -40,6 +40,7 @@ async def test_a_good_card_is_charged_once_and_credits_the_wallet_net_of_the_fee
         (cards.CARD_INSUFFICIENT_FUNDS, "CARD_DECLINED", "insufficient_funds"),
         (cards.CARD_EXPIRED, "EXPIRED_CARD", "expired_card"),
         (cards.CARD_INCORRECT_CVC, "INCORRECT_CVC", "incorrect_cvc"),
+        (cards.CARD_PROCESSING_ERROR, "PROCESSING_ERROR", "processing_error"),
     ],
 )
 async def test_a_declined_card_leaves_the_intent_awaiting_another_payment_method(

@@ -100,7 +100,7 @@ async def test_a_psp_that_never_answers_ends_dead_lettered_without_a_charge(
 async def test_transient_errors_are_retried_then_dead_lettered_and_requeue_runs_it_again(
     shop: Shop, payin: PayIn
 ) -> None:
-    intent = await shop.pay(cards.CARD_PROCESSING_ERROR, 500)
+    intent = await shop.pay(cards.CARD_PSP_ERROR, 500)
     for _ in range(30):
         execution = await _execution_of(shop, intent.id)
         if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:
@@ -111,7 +111,7 @@ async def test_transient_errors_are_retried_then_dead_lettered_and_requeue_runs_
     assert [attempt.outcome for attempt in execution.attempts] == [
         executor_pb2.EXECUTION_ATTEMPT_OUTCOME_RETRYABLE_ERROR
     ] * 3
-    assert execution.failure_code == "processing_error"
+    assert execution.failure_code == "psp_error"
     await asyncio.sleep(0.7)  # three failures opened the breaker: wait for its trial
 
     requeued = await shop.operator.executor.RequeueDeadLetter(
@@ -168,7 +168,7 @@ async def test_test_mode_failures_never_open_the_breaker_for_live_merchants(
     live = await create_merchant(payin.admin, payin.target, "Live Co", livemode=True)
     async with live.client as client:
         live_card = await Shop(live.merchant, client, shop.operator).card(good_card())
-        failing = await shop.pay(cards.CARD_PROCESSING_ERROR, 500)
+        failing = await shop.pay(cards.CARD_PSP_ERROR, 500)
         for _ in range(30):
             execution = await _execution_of(shop, failing.id)
             if execution.state == executor_pb2.EXECUTION_STATE_DEAD_LETTERED:

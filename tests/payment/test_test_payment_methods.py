@@ -53,6 +53,16 @@ async def test_pm_card_charge_declined_is_declined_by_the_psp(shop: Shop) -> Non
     await shop.assert_books_balance()
 
 
+async def test_pm_card_charge_declined_processing_error_is_a_decline(shop: Shop) -> None:
+    intent = await shop.pay_with("pm_card_chargeDeclinedProcessingError", 900)
+
+    assert intent.status == payment_pb2.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+    assert intent.last_payment_error.code == "PROCESSING_ERROR"
+    assert intent.last_payment_error.decline_code == "processing_error"
+    assert (await shop.balance())[1].get("usd", 0) == 0
+    await shop.assert_books_balance()
+
+
 async def test_an_intent_created_with_one_shows_the_new_id_and_confirms_with_another(
     shop: Shop,
 ) -> None:

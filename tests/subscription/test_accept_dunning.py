@@ -387,6 +387,7 @@ async def test_a_declined_invoice_payment_has_the_decline_s_own_code_as_an_inten
         cards.CARD_INSUFFICIENT_FUNDS: ("card_declined", "insufficient_funds"),
         cards.CARD_EXPIRED: ("expired_card", "expired_card"),
         cards.CARD_INCORRECT_CVC: ("incorrect_cvc", "incorrect_cvc"),
+        cards.CARD_PROCESSING_ERROR: ("processing_error", "processing_error"),
     }
     answered = {}
     for number in expected:

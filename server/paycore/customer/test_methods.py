@@ -25,6 +25,7 @@ TEST_CARD_NUMBERS = {
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
+    "pm_card_chargeDeclinedProcessingError": "4000000000000119",
     "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_visa_chargeDeclined": "4000000000000002",
     "pm_card_visa_chargeDeclinedInsufficientFunds": "4000000000009995",
@@ -33,9 +34,8 @@ TEST_CARD_NUMBERS = {
     "pm_card_createDisputeProductNotReceived": "4000000000002685",
     "pm_card_createDisputeInquiry": "4000000000001976",
 }
-"""Stripe's name of each test payment method -> its card number. Not
-`pm_card_chargeDeclinedProcessingError`: the simulator answers its number as a transient
-failure (HTTP 500, retried by the executor), where Stripe's is a final decline."""
+"""Stripe's name of each test payment method -> its card number. The simulator's transient
+failure card (4000000000009839, HTTP 500, retried by the executor) is ours and has none."""
 
 TEST_NAME_PREFIX = "pm_card_"
 """What every test payment method's name starts with: another such name is NOT_FOUND."""

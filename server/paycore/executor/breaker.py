@@ -3,7 +3,7 @@ and calls fail fast (nothing is sent) for `open_seconds`; then one trial call go
 (half-open): success closes it, failure opens it again.
 
 One per mode per process (`Breakers`): test-mode merchants reach the PSP's failure cards (the
-simulator's 4000000000000119 answers HTTP 500 on purpose), and a breaker they shared with live
+simulator's 4000000000009839 answers HTTP 500 on purpose), and a breaker they shared with live
 merchants would let a test integration stop live payments. Both modes call the one PSP
 endpoint (`PAYCORE_PSP_URL`), so a breaker per mode is one per endpoint and mode."""
 

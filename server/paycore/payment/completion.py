@@ -31,7 +31,11 @@ from paycore.payment.repository import PayInRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # PSP decline codes that Stripe reports under their own error code.
-_OWN_CODES = {"expired_card": "EXPIRED_CARD", "incorrect_cvc": "INCORRECT_CVC"}
+_OWN_CODES = {
+    "expired_card": "EXPIRED_CARD",
+    "incorrect_cvc": "INCORRECT_CVC",
+    "processing_error": "PROCESSING_ERROR",
+}
 
 
 def failure_of(execution: Execution) -> PaymentError:

@@ -13,6 +13,7 @@ ALL_CARDS = [
     cards.CARD_EXPIRED,
     cards.CARD_INCORRECT_CVC,
     cards.CARD_PROCESSING_ERROR,
+    cards.CARD_PSP_ERROR,
     cards.CARD_TIMES_OUT,
     cards.CARD_ANSWER_LOST,
 ]
@@ -63,6 +64,8 @@ def test_outcomes() -> None:
     assert outcome_of(cards.CARD_INSUFFICIENT_FUNDS).decline_code == "insufficient_funds"
     assert outcome_of(cards.CARD_EXPIRED).decline_code == "expired_card"
     assert outcome_of(cards.CARD_INCORRECT_CVC).decline_code == "incorrect_cvc"
-    assert outcome_of(cards.CARD_PROCESSING_ERROR).decline_code == ""
+    assert outcome_of(cards.CARD_PROCESSING_ERROR).decline_code == "processing_error"
+    assert outcome_of(cards.CARD_PSP_ERROR) is Outcome.PSP_ERROR
+    assert outcome_of(cards.CARD_PSP_ERROR).decline_code == ""
     assert outcome_of(cards.CARD_TIMES_OUT) is Outcome.TIMES_OUT
     assert outcome_of(cards.CARD_ANSWER_LOST) is Outcome.ANSWER_LOST

@@ -49,6 +49,7 @@ async def test_any_other_luhn_valid_number_succeeds(client: PspClient) -> None:
         (cards.CARD_INSUFFICIENT_FUNDS, "insufficient_funds"),
         (cards.CARD_EXPIRED, "expired_card"),
         (cards.CARD_INCORRECT_CVC, "incorrect_cvc"),
+        (cards.CARD_PROCESSING_ERROR, "processing_error"),
     ],
 )
 async def test_declining_cards_are_answered_and_recorded(
@@ -77,14 +78,14 @@ async def test_a_past_expiry_declines_as_expired(client: PspClient) -> None:
     assert (result.status, result.decline_code) == ("declined", "expired_card")
 
 
-async def test_processing_error_is_transient_and_records_nothing(
+async def test_the_psp_error_card_is_transient_and_records_nothing(
     psp: PspSimulator, client: PspClient
 ) -> None:
     key = new_key()
     for _ in range(3):  # retries with the same key keep failing
         with pytest.raises(PspTransientError) as failed:
-            await charge(client, cards.CARD_PROCESSING_ERROR, key=key)
-        assert failed.value.code == "processing_error"
+            await charge(client, cards.CARD_PSP_ERROR, key=key)
+        assert failed.value.code == "psp_error"
     assert await client.lookup(key) is None
     assert psp.count("charges") == 0 and psp.count("operations") == 0
 

@@ -1,4 +1,4 @@
-"""Test cards with fixed outcomes (Stripe's test numbers plus two of ours), and what the
+"""Test cards with fixed outcomes (Stripe's test numbers plus three of ours), and what the
 simulator may keep of a card: brand, last four digits, expiry and a keyed fingerprint."""
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ CARD_CHARGE_CUSTOMER_FAIL = "4000000000000341"
 """Stripe's card that attaches to a customer but whose every charge is declined
 (generic_decline): a subscription's trial on it ends past_due (dunning tests)."""
 CARD_PROCESSING_ERROR = "4000000000000119"
-"""Answered as a transient failure (HTTP 500, processing_error); nothing is recorded."""
+"""Declined with decline code processing_error, as Stripe declines it (HTTP 402 card_error
+`processing_error`, pm_card_chargeDeclinedProcessingError): a final answer, recorded."""
+CARD_PSP_ERROR = "4000000000009839"
+"""Ours, not a Stripe test card: answered as a transient failure (HTTP 500, psp_error) every
+time, nothing recorded: the executor's retries, dead letters and circuit breaker."""
 CARD_TIMES_OUT = "4000000000009813"
 """Never processed: the answer is held longer than any client waits; nothing is recorded."""
 CARD_ANSWER_LOST = "4000000000009821"
@@ -53,6 +57,7 @@ class Outcome(enum.Enum):
     EXPIRED = "expired_card"
     INCORRECT_CVC = "incorrect_cvc"
     PROCESSING_ERROR = "processing_error"
+    PSP_ERROR = "psp_error"
     TIMES_OUT = "times_out"
     ANSWER_LOST = "answer_lost"
 
@@ -63,7 +68,13 @@ class Outcome(enum.Enum):
 
 
 _DECLINES = frozenset(
-    {Outcome.DECLINED, Outcome.INSUFFICIENT_FUNDS, Outcome.EXPIRED, Outcome.INCORRECT_CVC}
+    {
+        Outcome.DECLINED,
+        Outcome.INSUFFICIENT_FUNDS,
+        Outcome.EXPIRED,
+        Outcome.INCORRECT_CVC,
+        Outcome.PROCESSING_ERROR,
+    }
 )
 
 _OUTCOMES = {
@@ -73,6 +84,7 @@ _OUTCOMES = {
     CARD_EXPIRED: Outcome.EXPIRED,
     CARD_INCORRECT_CVC: Outcome.INCORRECT_CVC,
     CARD_PROCESSING_ERROR: Outcome.PROCESSING_ERROR,
+    CARD_PSP_ERROR: Outcome.PSP_ERROR,
     CARD_TIMES_OUT: Outcome.TIMES_OUT,
     CARD_ANSWER_LOST: Outcome.ANSWER_LOST,
 }
@@ -82,6 +94,8 @@ DECLINE_MESSAGES = {
     Outcome.INSUFFICIENT_FUNDS: "Your card has insufficient funds.",
     Outcome.EXPIRED: "Your card has expired.",
     Outcome.INCORRECT_CVC: "Your card's security code is incorrect.",
+    Outcome.PROCESSING_ERROR: "An error occurred while processing your card. Try again in a"
+    " little bit.",
 }
 
 

@@ -31,7 +31,8 @@ Test cards (any future expiry, any cvc):
   4000000000000069  declined: expired_card
   4000000000000127  declined: incorrect_cvc
   4000000000000341  declined: generic_decline (Stripe's: attaches, every charge fails)
-  4000000000000119  processing_error: HTTP 500, nothing recorded (a transient failure)
+  4000000000000119  declined: processing_error (Stripe's, pm_card_chargeDeclinedProcessingError)
+  4000000000009839  psp_error: HTTP 500, nothing recorded (ours: a transient failure)
   4000000000009813  times out: never processed, the answer held --hang-seconds
   4000000000009821  charged and recorded, then the connection is dropped (answer lost)
   4000000000000077  succeeds, its captured funds available at once (bypass pending)

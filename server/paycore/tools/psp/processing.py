@@ -90,8 +90,8 @@ class Processor:
 
         def perform(now_ms: int) -> Answer:
             outcome = outcome_of(card.number)
-            if outcome is Outcome.PROCESSING_ERROR:
-                raise PspFailure(500, "processing_error", "An error occurred while processing")
+            if outcome is Outcome.PSP_ERROR:
+                raise PspFailure(500, "psp_error", "An error occurred at the PSP; nothing was done")
             if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
                 outcome = Outcome.EXPIRED
             decline_code = outcome.decline_code or self._wallet_decline(request.merchant, card)
