@@ -117,6 +117,44 @@ PRORATION_BEHAVIOR_ALWAYS_INVOICE: ProrationBehavior.ValueType  # 3
 """Prorations are invoiced and charged at once."""
 Global___ProrationBehavior: _TypeAlias = ProrationBehavior  # noqa: Y015
 
+class _SubscriptionStatusFilter:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubscriptionStatusFilterEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubscriptionStatusFilter.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSCRIPTION_STATUS_FILTER_UNSPECIFIED: _SubscriptionStatusFilter.ValueType  # 0
+    SUBSCRIPTION_STATUS_FILTER_TRIALING: _SubscriptionStatusFilter.ValueType  # 1
+    SUBSCRIPTION_STATUS_FILTER_ACTIVE: _SubscriptionStatusFilter.ValueType  # 2
+    SUBSCRIPTION_STATUS_FILTER_PAST_DUE: _SubscriptionStatusFilter.ValueType  # 3
+    SUBSCRIPTION_STATUS_FILTER_UNPAID: _SubscriptionStatusFilter.ValueType  # 4
+    SUBSCRIPTION_STATUS_FILTER_CANCELED: _SubscriptionStatusFilter.ValueType  # 5
+    SUBSCRIPTION_STATUS_FILTER_INCOMPLETE: _SubscriptionStatusFilter.ValueType  # 6
+    SUBSCRIPTION_STATUS_FILTER_INCOMPLETE_EXPIRED: _SubscriptionStatusFilter.ValueType  # 7
+    SUBSCRIPTION_STATUS_FILTER_ALL: _SubscriptionStatusFilter.ValueType  # 100
+    """Every status, the canceled ones included."""
+    SUBSCRIPTION_STATUS_FILTER_ENDED: _SubscriptionStatusFilter.ValueType  # 101
+    """Canceled or incomplete_expired: the subscriptions that will not bill again."""
+
+class SubscriptionStatusFilter(_SubscriptionStatusFilter, metaclass=_SubscriptionStatusFilterEnumTypeWrapper):
+    """What ListSubscriptions' `status` takes, as Stripe's `status` does: one SubscriptionStatus
+    (of the same number, so a request that sent a SubscriptionStatus reads the same) or a group.
+    """
+
+SUBSCRIPTION_STATUS_FILTER_UNSPECIFIED: SubscriptionStatusFilter.ValueType  # 0
+SUBSCRIPTION_STATUS_FILTER_TRIALING: SubscriptionStatusFilter.ValueType  # 1
+SUBSCRIPTION_STATUS_FILTER_ACTIVE: SubscriptionStatusFilter.ValueType  # 2
+SUBSCRIPTION_STATUS_FILTER_PAST_DUE: SubscriptionStatusFilter.ValueType  # 3
+SUBSCRIPTION_STATUS_FILTER_UNPAID: SubscriptionStatusFilter.ValueType  # 4
+SUBSCRIPTION_STATUS_FILTER_CANCELED: SubscriptionStatusFilter.ValueType  # 5
+SUBSCRIPTION_STATUS_FILTER_INCOMPLETE: SubscriptionStatusFilter.ValueType  # 6
+SUBSCRIPTION_STATUS_FILTER_INCOMPLETE_EXPIRED: SubscriptionStatusFilter.ValueType  # 7
+SUBSCRIPTION_STATUS_FILTER_ALL: SubscriptionStatusFilter.ValueType  # 100
+"""Every status, the canceled ones included."""
+SUBSCRIPTION_STATUS_FILTER_ENDED: SubscriptionStatusFilter.ValueType  # 101
+"""Canceled or incomplete_expired: the subscriptions that will not bill again."""
+Global___SubscriptionStatusFilter: _TypeAlias = SubscriptionStatusFilter  # noqa: Y015
+
 class _InvoiceStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -966,8 +1004,10 @@ class ListSubscriptionsRequest(_message.Message):
     """Only this customer's ("cus_...")."""
     price: _builtins.str
     """Only subscriptions with an item at this "price_..."."""
-    status: Global___SubscriptionStatus.ValueType
-    """Only this status; SUBSCRIPTION_STATUS_UNSPECIFIED lists all but canceled ones (as Stripe)."""
+    status: Global___SubscriptionStatusFilter.ValueType
+    """Only this status or group of statuses (`all`, `ended`); unspecified lists all but the
+    canceled ones (as Stripe).
+    """
     def __init__(
         self,
         *,
@@ -975,7 +1015,7 @@ class ListSubscriptionsRequest(_message.Message):
         starting_after: _builtins.str = ...,
         customer: _builtins.str = ...,
         price: _builtins.str = ...,
-        status: Global___SubscriptionStatus.ValueType = ...,
+        status: Global___SubscriptionStatusFilter.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

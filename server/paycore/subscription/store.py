@@ -112,9 +112,12 @@ class SubscriptionRepository:
 
 
 def subscriptions_query(
-    merchant_id: str, customer_id: str, price_id: str, status: SubscriptionStatus | None
+    merchant_id: str,
+    customer_id: str,
+    price_id: str,
+    statuses: frozenset[SubscriptionStatus] | None,
 ) -> Select[Any]:
-    """Without a status: every subscription not canceled (Stripe's default)."""
+    """Those of `statuses`; None: every subscription not canceled (Stripe's default)."""
     t = subscriptions
     query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
     if price_id:
@@ -126,10 +129,10 @@ def subscriptions_query(
                 )
             )
         )
-    if status is None:
+    if statuses is None:
         query = query.where(t.c.status != SubscriptionStatus.CANCELED.value)
-    else:
-        query = query.where(t.c.status == status.value)
+    elif statuses != frozenset(SubscriptionStatus):
+        query = query.where(t.c.status.in_(sorted(status.value for status in statuses)))
     return query
 
 

@@ -158,9 +158,10 @@ class Subscriptions:
         cursor: Cursor,
         customer_id: str,
         price_id: str,
-        status: SubscriptionStatus | None,
+        statuses: frozenset[SubscriptionStatus] | None,
     ) -> Page[Subscription]:
-        query = subscriptions_query(merchant_id, customer_id, price_id, status)
+        """Newest first; `statuses` None lists every one not canceled (Stripe's default)."""
+        query = subscriptions_query(merchant_id, customer_id, price_id, statuses)
         return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query)
 
     async def list_items(

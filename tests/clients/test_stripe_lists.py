@@ -1,0 +1,44 @@
+"""stripe-python's list calls with the filters a Stripe user writes (`status="all"`,
+`type="charge"`, `created={"gte": ...}`), against the edge."""
+
+from __future__ import annotations
+
+import stripe
+
+from tests.clients.conftest import EdgeMerchant
+from tests.clients.test_stripe_python import client, in_thread
+
+
+def _subscribed(sdk: stripe.StripeClient, customer: str, price: str) -> stripe.Subscription:
+    return sdk.v1.subscriptions.create(
+        params={"customer": customer, "items": [{"price": price}], "trial_period_days": 3}
+    )
+
+
+async def test_subscription_list_status_all_includes_the_canceled(
+    edge_merchant: EdgeMerchant,
+) -> None:
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        product = sdk.v1.products.create(params={"name": "Pro plan"})
+        price = sdk.v1.prices.create(
+            params={
+                "product": product.id,
+                "unit_amount": 1500,
+                "currency": "usd",
+                "recurring": {"interval": "month"},
+            }
+        )
+        customer = sdk.v1.customers.create(params={"email": "sub@example.com"})
+        kept = _subscribed(sdk, customer.id, price.id)
+        ended = _subscribed(sdk, customer.id, price.id)
+        assert sdk.v1.subscriptions.cancel(ended.id).status == "canceled"
+
+        default = sdk.v1.subscriptions.list(params={"customer": customer.id})
+        assert [each.id for each in default.data] == [kept.id]
+        every = sdk.v1.subscriptions.list(params={"customer": customer.id, "status": "all"})
+        assert [each.id for each in every.auto_paging_iter()] == [ended.id, kept.id]
+        over = sdk.v1.subscriptions.list(params={"status": "ended"})
+        assert [each.id for each in over.data] == [ended.id]
+
+    await in_thread(scenario)
