@@ -6,7 +6,8 @@ from __future__ import annotations
 import stripe
 
 from tests.clients.conftest import EdgeMerchant
-from tests.clients.test_stripe_python import client, in_thread
+from tests.clients.test_stripe_python import card, client, in_thread
+from tests.payment.shop import good_card
 
 
 def _subscribed(sdk: stripe.StripeClient, customer: str, price: str) -> stripe.Subscription:
@@ -40,5 +41,20 @@ async def test_subscription_list_status_all_includes_the_canceled(
         assert [each.id for each in every.auto_paging_iter()] == [ended.id, kept.id]
         over = sdk.v1.subscriptions.list(params={"status": "ended"})
         assert [each.id for each in over.data] == [ended.id]
+
+    await in_thread(scenario)
+
+
+async def test_balance_transaction_list_type_charge(edge_merchant: EdgeMerchant) -> None:
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        method = card(sdk, good_card())
+        paid = sdk.v1.payment_intents.create(
+            params={"amount": 1000, "currency": "usd", "payment_method": method.id, "confirm": True}
+        )
+        charges = sdk.v1.balance_transactions.list(params={"type": "charge"})
+        [transaction] = charges.data
+        assert (transaction.type, transaction.source) == ("charge", paid.id)
+        assert sdk.v1.balance_transactions.list(params={"type": "refund"}).data == []
 
     await in_thread(scenario)

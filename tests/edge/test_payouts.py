@@ -70,10 +70,10 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
         http, "GET", f"/v1/balance_transactions?payout={automatic['id']}", key=key
     )
     assert sorted((txn["type"], txn["source"]) for txn in contained.body["data"]) == [
-        ("payment", intent),
+        ("charge", intent),
         ("payout", automatic["id"]),
     ]
-    [payment] = [txn for txn in contained.body["data"] if txn["type"] == "payment"]
+    [payment] = [txn for txn in contained.body["data"] if txn["type"] == "charge"]
     one = await call(http, "GET", f"/v1/balance_transactions/{payment['id']}", key=key)
     assert one.body == payment
     assert (payment["net"], payment["status"]) == (net, "available")

@@ -30,7 +30,9 @@ class _BalanceTransactionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper
     DESCRIPTOR: _descriptor.EnumDescriptor
     BALANCE_TRANSACTION_TYPE_UNSPECIFIED: _BalanceTransactionType.ValueType  # 0
     BALANCE_TRANSACTION_TYPE_PAYMENT: _BalanceTransactionType.ValueType  # 1
-    """Funds from a succeeded payment order or payment intent."""
+    """Funds from a succeeded payment order or payment intent. The REST edge names it `charge`,
+    as Stripe does (and takes `payment` too).
+    """
     BALANCE_TRANSACTION_TYPE_REFUND: _BalanceTransactionType.ValueType  # 2
     BALANCE_TRANSACTION_TYPE_APPLICATION_FEE: _BalanceTransactionType.ValueType  # 3
     """The platform's application fee taken from a destination payment."""
@@ -52,7 +54,9 @@ class BalanceTransactionType(_BalanceTransactionType, metaclass=_BalanceTransact
 
 BALANCE_TRANSACTION_TYPE_UNSPECIFIED: BalanceTransactionType.ValueType  # 0
 BALANCE_TRANSACTION_TYPE_PAYMENT: BalanceTransactionType.ValueType  # 1
-"""Funds from a succeeded payment order or payment intent."""
+"""Funds from a succeeded payment order or payment intent. The REST edge names it `charge`,
+as Stripe does (and takes `payment` too).
+"""
 BALANCE_TRANSACTION_TYPE_REFUND: BalanceTransactionType.ValueType  # 2
 BALANCE_TRANSACTION_TYPE_APPLICATION_FEE: BalanceTransactionType.ValueType  # 3
 """The platform's application fee taken from a destination payment."""
