@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 import stripe
 
 from tests.clients.conftest import EdgeMerchant
@@ -56,5 +57,27 @@ async def test_balance_transaction_list_type_charge(edge_merchant: EdgeMerchant)
         [transaction] = charges.data
         assert (transaction.type, transaction.source) == ("charge", paid.id)
         assert sdk.v1.balance_transactions.list(params={"type": "refund"}).data == []
+
+    await in_thread(scenario)
+
+
+async def test_payment_intent_and_customer_list_by_created(edge_merchant: EdgeMerchant) -> None:
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        customer = sdk.v1.customers.create(params={"email": "dated@example.com"})
+        intent = sdk.v1.payment_intents.create(
+            params={"amount": 1000, "currency": "usd", "customer": customer.id}
+        )
+        since = sdk.v1.payment_intents.list(params={"created": {"gte": intent.created}})
+        assert [each.id for each in since.data] == [intent.id]
+        later = sdk.v1.payment_intents.list(params={"created": {"gt": intent.created}})
+        assert later.data == []
+        before = sdk.v1.customers.list(
+            params={"created": {"lte": customer.created}, "email": "dated@example.com"}
+        )
+        assert [each.id for each in before.data] == [customer.id]
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.customers.list(params={"created": {"lt": -1}})
+        assert refused.value.param == "created.lt"
 
     await in_thread(scenario)

@@ -10,6 +10,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from paycore.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -998,6 +999,7 @@ class ListSubscriptionsRequest(_message.Message):
     CUSTOMER_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     customer: _builtins.str
@@ -1008,6 +1010,10 @@ class ListSubscriptionsRequest(_message.Message):
     """Only this status or group of statuses (`all`, `ended`); unspecified lists all but the
     canceled ones (as Stripe).
     """
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -1016,10 +1022,11 @@ class ListSubscriptionsRequest(_message.Message):
         customer: _builtins.str = ...,
         price: _builtins.str = ...,
         status: Global___SubscriptionStatusFilter.ValueType = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

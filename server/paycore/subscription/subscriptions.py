@@ -12,6 +12,7 @@ from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.payment.payer import PayerCards
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads, page_after
@@ -159,9 +160,10 @@ class Subscriptions:
         customer_id: str,
         price_id: str,
         statuses: frozenset[SubscriptionStatus] | None,
+        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Subscription]:
         """Newest first; `statuses` None lists every one not canceled (Stripe's default)."""
-        query = subscriptions_query(merchant_id, customer_id, price_id, statuses)
+        query = subscriptions_query(merchant_id, customer_id, price_id, statuses, created)
         return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query)
 
     async def list_items(
