@@ -30,12 +30,19 @@ async def _objects(http: ClientSession, key: str) -> dict[str, dict[str, Any]]:
     customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
     items = f"customer={customer['id']}&items[0][price]={price.body['id']}&trial_period_days=3"
     subscription = await call(http, "POST", "/v1/subscriptions", key=key, form=items)
+    invoice = await call(
+        http, "GET", f"/v1/invoices/{subscription.body['latest_invoice']}", key=key
+    )
     read = await call(http, "GET", f"/v1/payment_intents/{intent}", key=key)
+    transactions = await call(http, "GET", f"/v1/balance_transactions?source={intent}", key=key)
+    [transaction] = transactions.body["data"]
     return {
         "/v1/payment_intents": read.body,
         "/v1/refunds": refund.body,
         "/v1/customers": customer,
         "/v1/subscriptions": subscription.body,
+        "/v1/invoices": invoice.body,
+        "/v1/balance_transactions": transaction,
     }
 
 
@@ -44,9 +51,11 @@ async def test_lists_take_stripes_created_range(payin_http: ClientSession, payin
     key = (await new_merchant(http, payin.admin_token))["secret_key"]
     for path, made in (await _objects(http, key)).items():
         created = made["created"]
+        # The charge's own row, not its refund's, which may share its second.
+        only = "type=charge&" if path.endswith("balance_transactions") else ""
 
-        async def listed(query: str, path: str = path) -> list[str]:
-            answer = await call(http, "GET", f"{path}?{query}", key=key)
+        async def listed(query: str, path: str = f"{path}?{only}") -> list[str]:
+            answer = await call(http, "GET", f"{path}{query}", key=key)
             assert answer.status == 200, (path, query, answer.body)
             return [item["id"] for item in answer.body["data"]]
 
@@ -62,7 +71,16 @@ async def test_lists_take_stripes_created_range(payin_http: ClientSession, payin
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/payment_intents", "/v1/refunds", "/v1/customers", "/v1/subscriptions"]
+    "path",
+    [
+        "/v1/payment_intents",
+        "/v1/refunds",
+        "/v1/customers",
+        "/v1/subscriptions",
+        "/v1/invoices",
+        "/v1/payouts",
+        "/v1/balance_transactions",
+    ],
 )
 async def test_a_bad_created_bound_is_refused_naming_it(
     http: ClientSession, settings_admin_token: str, path: str

@@ -1479,6 +1479,7 @@ class ListInvoicesRequest(_message.Message):
     CUSTOMER_FIELD_NUMBER: _builtins.int
     SUBSCRIPTION_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     customer: _builtins.str
@@ -1487,6 +1488,10 @@ class ListInvoicesRequest(_message.Message):
     """Only this subscription's ("sub_...")."""
     status: Global___InvoiceStatus.ValueType
     """Only this status; INVOICE_STATUS_UNSPECIFIED lists every status."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -1495,10 +1500,11 @@ class ListInvoicesRequest(_message.Message):
         customer: _builtins.str = ...,
         subscription: _builtins.str = ...,
         status: Global___InvoiceStatus.ValueType = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "limit", b"limit", "starting_after", b"starting_after", "status", b"status", "subscription", b"subscription"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "limit", b"limit", "starting_after", b"starting_after", "status", b"status", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -268,6 +268,7 @@ class ListBalanceTransactionsRequest(_message.Message):
     CURRENCY_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     PAYOUT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     account: _builtins.str
@@ -280,6 +281,10 @@ class ListBalanceTransactionsRequest(_message.Message):
     """Only the transactions of this source ("pi_...", "po_...", ...)."""
     payout: _builtins.str
     """Only the transactions paid out by this "po_..." (as Stripe's `payout` filter)."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -290,10 +295,11 @@ class ListBalanceTransactionsRequest(_message.Message):
         currency: _builtins.str = ...,
         source: _builtins.str = ...,
         payout: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "currency", b"currency", "limit", b"limit", "payout", b"payout", "source", b"source", "starting_after", b"starting_after", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "currency", b"currency", "limit", b"limit", "payout", b"payout", "source", b"source", "starting_after", b"starting_after", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -242,8 +242,9 @@ class Subscriptions:
         customer_id: str,
         subscription_id: str,
         status: InvoiceStatus | None,
+        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Invoice]:
-        query = invoices_query(merchant_id, customer_id, subscription_id, status)
+        query = invoices_query(merchant_id, customer_id, subscription_id, status, created)
         return await self._reads.page(merchant_id, INVOICES, cursor, query)
 
     def pay_invoice(

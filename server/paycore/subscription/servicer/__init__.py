@@ -235,6 +235,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
                 "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
             ),
             status,
+            validation.timestamp_range("created", request.created),
         )
         return page_response(subscription_pb2.ListInvoicesResponse, page, invoice_message)
 
