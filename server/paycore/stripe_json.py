@@ -20,6 +20,8 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
   timestamp of NULL_WHEN_ZERO that has not happened (an open review's `closed`);
 - an event's `data.object` (a google.protobuf.Any on gRPC) is the object itself, rendered by
   these rules, without proto3's "@type";
+- an enum value Stripe names otherwise has Stripe's name (`STRIPE_ENUM_NAMES`: a card
+  payment's balance transaction is a `charge`, paycore's `payment`);
 - a balance transaction's `exchange_rate` is Stripe's: a number that takes the presentment
   amount to the settled one, each in its currency's smallest unit (`stripe_exchange_rate`), or
   null when nothing was converted; gRPC's is the exact decimal of major units.
@@ -39,7 +41,14 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from paycore.ids import Prefix
 from paycore.iso import CURRENCY_EXPONENTS
-from paycore.transcoding import ANY, is_map, is_well_known, message_of, to_json
+from paycore.transcoding import (
+    ANY,
+    is_map,
+    is_well_known,
+    message_of,
+    stripe_enum_names,
+    to_json,
+)
 
 _INTEGERS_64 = (FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64)
 _UPPER_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -319,6 +328,8 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
             if is_well_known(message) and message.full_name != ANY
             else _message(message, value)
         )
+    if field.type == FieldDescriptor.TYPE_ENUM and isinstance(value, str):
+        return stripe_enum_names(field.enum_type).get(value, value)
     if field.type == FieldDescriptor.TYPE_STRING and isinstance(value, str):
         if value == "" and is_id_reference(field):
             return None

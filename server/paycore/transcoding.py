@@ -74,9 +74,27 @@ def rendered_enum_names(enum: EnumDescriptor) -> dict[str, str | None]:
     return names
 
 
+STRIPE_ENUM_NAMES: dict[str, dict[str, str]] = {
+    # A card payment's balance transaction: Stripe's is a `charge`.
+    "paycore.v1.BalanceTransactionType": {"payment": "charge"},
+}
+"""Per enum, its values whose Stripe name differs from their JSON name (`enum_json_names`):
+the REST edge answers with the Stripe name (paycore.stripe_json) and a request may give either
+(`checked`); gRPC, and the proto3 JSON events store, keep paycore's (deploy/edge.md)."""
+
+
+@cache
+def stripe_enum_names(enum: EnumDescriptor) -> dict[str, str]:
+    """JSON name -> the Stripe name the REST edge renders instead, for `enum`'s values that
+    have one (STRIPE_ENUM_NAMES)."""
+    return STRIPE_ENUM_NAMES.get(enum.full_name, {})
+
+
 @cache
 def _enum_proto_names(enum: EnumDescriptor) -> dict[str, str]:
-    return {json_name: name for name, json_name in enum_json_names(enum).items()}
+    names = {json_name: name for name, json_name in enum_json_names(enum).items()}
+    aliases = stripe_enum_names(enum)
+    return {**names, **{aliases[json_name]: names[json_name] for json_name in aliases}}
 
 
 def message_of(field: FieldDescriptor) -> Descriptor:
@@ -206,7 +224,8 @@ def _enum_value(field: FieldDescriptor, value: Any, name: str) -> str:
     proto_name = _enum_proto_names(field.enum_type).get(value) if isinstance(value, str) else None
     if proto_name is None:
         # The unset value (null in answers) is accepted as leaving the field out, not offered.
-        offered = rendered_enum_names(field.enum_type).values()
+        offered = [*rendered_enum_names(field.enum_type).values()]
+        offered += stripe_enum_names(field.enum_type).values()
         allowed = ", ".join(choice for choice in offered if choice is not None)
         raise parameter_invalid(name, f"must be one of {allowed}")
     return proto_name

@@ -438,7 +438,7 @@ async def test_balance_and_payouts(merchant: StripeWorld) -> None:
         assert [(money.currency, money.amount) for money in balance.pending] == [("usd", net)]
         assert [money.amount for money in balance.available] == [0]
         [payment] = stripe.BalanceTransaction.list(source=intent.id).data
-        assert (payment.type, payment.status, payment.net) == ("payment", "pending", net)
+        assert (payment.type, payment.status, payment.net) == ("charge", "pending", net)
         assert sum(line.amount for line in payment.fee_details) == payment.fee == fee(10_000)
         with pytest.raises(stripe.InvalidRequestError) as not_yet:
             stripe.Payout.create(amount=1000, currency="usd")

@@ -394,7 +394,7 @@ async def test_balance_and_balance_transactions(edge_merchant: EdgeMerchant) -> 
         [transaction] = [txn for txn in listed.data if txn.source == paid.id]
         assert isinstance(transaction, stripe.BalanceTransaction)
         assert (transaction.amount, transaction.fee, transaction.net) == (1000, 59, 941)
-        assert transaction.type == "payment"
+        assert transaction.type == "charge"  # Stripe's name; gRPC's is payment
         read = sdk.v1.balance_transactions.retrieve(transaction.id)
         assert read.id == transaction.id
 

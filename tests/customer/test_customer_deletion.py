@@ -197,7 +197,7 @@ async def test_a_subscription_racing_the_deletion_is_refused(payin: PayIn, shop:
     assert refused.param == "customer"
     listed = await billed.client.subscriptions.ListSubscriptions(
         subscription_pb2.ListSubscriptionsRequest(
-            status=subscription_pb2.SUBSCRIPTION_STATUS_ACTIVE
+            status=subscription_pb2.SUBSCRIPTION_STATUS_FILTER_ACTIVE
         )
     )
     assert list(listed.data) == []

@@ -70,10 +70,10 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
         http, "GET", f"/v1/balance_transactions?payout={automatic['id']}", key=key
     )
     assert sorted((txn["type"], txn["source"]) for txn in contained.body["data"]) == [
-        ("payment", intent),
+        ("charge", intent),
         ("payout", automatic["id"]),
     ]
-    [payment] = [txn for txn in contained.body["data"] if txn["type"] == "payment"]
+    [payment] = [txn for txn in contained.body["data"] if txn["type"] == "charge"]
     one = await call(http, "GET", f"/v1/balance_transactions/{payment['id']}", key=key)
     assert one.body == payment
     assert (payment["net"], payment["status"]) == (net, "available")
@@ -100,6 +100,13 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     assert (too_much.status, too_much.error["code"]) == (400, "balance_insufficient")
     paid = await call(http, "GET", "/v1/payouts?status=paid", key=key)
     assert [found["id"] for found in paid.body["data"]] == [automatic["id"]]
+    # Stripe's created[...]: the manual payout was made days after the automatic one.
+    since = manual.body["created"]
+    assert automatic["created"] < since
+    recent = await call(http, "GET", f"/v1/payouts?created[gte]={since}", key=key)
+    assert [found["id"] for found in recent.body["data"]] == [manual.body["id"]]
+    older = await call(http, "GET", f"/v1/payouts?created[lt]={since}", key=key)
+    assert [found["id"] for found in older.body["data"]] == [automatic["id"]]
 
 
 async def test_a_debit_card_registered_as_a_payout_card_over_http(

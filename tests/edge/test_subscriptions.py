@@ -418,3 +418,43 @@ async def _monthly_price_and_customer(
     ).body
     customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
     return price, customer
+
+
+async def test_listing_subscriptions_by_status_as_stripe_does(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Subscription.list(): without a status every one not canceled, `status=all` every one,
+    `status=ended` the canceled and the expired ones, as Stripe lists them."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = (
+        await call(
+            http,
+            "POST",
+            "/v1/prices",
+            key=key,
+            form=f"product={product['id']}&unit_amount=1500&currency=usd&recurring[interval]=month",
+        )
+    ).body
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    items = f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=3"
+    kept = (await call(http, "POST", "/v1/subscriptions", key=key, form=items)).body
+    ended = (await call(http, "POST", "/v1/subscriptions", key=key, form=items)).body
+    canceled = await call(http, "DELETE", f"/v1/subscriptions/{ended['id']}", key=key)
+    assert canceled.body["status"] == "canceled", canceled.body
+
+    async def listed(query: str) -> list[str]:
+        answer = await call(http, "GET", f"/v1/subscriptions{query}", key=key)
+        assert answer.status == 200, answer.body
+        return [item["id"] for item in answer.body["data"]]
+
+    assert await listed("") == [kept["id"]]
+    assert await listed("?status=all") == [ended["id"], kept["id"]]
+    assert await listed("?status=all&limit=1") == [ended["id"]]
+    assert await listed(f"?status=all&starting_after={ended['id']}") == [kept["id"]]
+    assert await listed("?status=ended") == [ended["id"]]
+    assert await listed("?status=canceled") == [ended["id"]]
+    assert await listed("?status=trialing") == [kept["id"]]
+    wrong = await call(http, "GET", "/v1/subscriptions?status=every", key=key)
+    assert (wrong.status, wrong.error["param"]) == (400, "status"), wrong.body
+    assert "all" in wrong.error["message"] and "ended" in wrong.error["message"]

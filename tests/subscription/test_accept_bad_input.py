@@ -149,9 +149,10 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_create_nothing
     assert (too_many.param or "").startswith("items"), too_many
 
     for status in (
-        S.SUBSCRIPTION_STATUS_UNSPECIFIED,
-        S.SUBSCRIPTION_STATUS_INCOMPLETE,
-        S.SUBSCRIPTION_STATUS_CANCELED,
+        S.SUBSCRIPTION_STATUS_FILTER_UNSPECIFIED,
+        S.SUBSCRIPTION_STATUS_FILTER_INCOMPLETE,
+        S.SUBSCRIPTION_STATUS_FILTER_CANCELED,
+        S.SUBSCRIPTION_STATUS_FILTER_ALL,
     ):
         listed = await billing.api.ListSubscriptions(S.ListSubscriptionsRequest(status=status))
         assert list(listed.data) == [], status

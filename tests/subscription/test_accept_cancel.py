@@ -77,7 +77,7 @@ async def test_cancel_now_ends_the_subscription_and_bills_nothing_more(
     listed = await billing.api.ListSubscriptions(S.ListSubscriptionsRequest())
     assert list(listed.data) == []  # as Stripe: canceled ones only when asked for
     listed = await billing.api.ListSubscriptions(
-        S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_CANCELED)
+        S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_FILTER_CANCELED)
     )
     assert [each.id for each in listed.data] == [created.id]
     await billing.advance(add_months(START, 2) + HOUR)

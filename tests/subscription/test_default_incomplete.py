@@ -268,12 +268,12 @@ async def test_error_if_incomplete_refuses_a_declined_create_and_leaves_nothing_
     [subscription] = (
         await billing.api.ListSubscriptions(
             S.ListSubscriptionsRequest(
-                customer=billing.customer, status=S.SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED
+                customer=billing.customer, status=S.SUBSCRIPTION_STATUS_FILTER_INCOMPLETE_EXPIRED
             )
         )
     ).data
     active = await billing.api.ListSubscriptions(
-        S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_ACTIVE)
+        S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_FILTER_ACTIVE)
     )
     assert list(active.data) == []
     assert (await billing.invoice(subscription.latest_invoice)).status == S.INVOICE_STATUS_VOID

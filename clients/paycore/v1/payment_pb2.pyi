@@ -11,6 +11,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from paycore.v1 import common_pb2 as _common_pb2
 from paycore.v1 import fraud_pb2 as _fraud_pb2
 import builtins as _builtins
 import sys
@@ -1206,12 +1207,17 @@ class ListPaymentIntentsRequest(_message.Message):
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
     CUSTOMER_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     customer: _builtins.str
     """Only this customer's intents ("cus_...")."""
     status: Global___PaymentIntentStatus.ValueType
     """Only intents in this status (the dashboard's filter)."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -1219,10 +1225,11 @@ class ListPaymentIntentsRequest(_message.Message):
         starting_after: _builtins.str = ...,
         customer: _builtins.str = ...,
         status: Global___PaymentIntentStatus.ValueType = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1496,12 +1503,17 @@ class ListRefundsRequest(_message.Message):
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     payment_intent: _builtins.str
     """Only the refunds of this "pi_..."."""
     payment_order: _builtins.str
     """Only the refunds of this "pord_..."."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -1509,10 +1521,11 @@ class ListRefundsRequest(_message.Message):
         starting_after: _builtins.str = ...,
         payment_intent: _builtins.str = ...,
         payment_order: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

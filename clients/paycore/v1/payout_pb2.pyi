@@ -10,6 +10,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from paycore.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -656,6 +657,7 @@ class ListPayoutsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     DESTINATION_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     status: Global___PayoutStatus.ValueType
@@ -664,6 +666,10 @@ class ListPayoutsRequest(_message.Message):
     """Only payouts to this "ba_..."."""
     account: _builtins.str
     """"acct_..." seller account; empty for the merchant's own payouts."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -672,10 +678,11 @@ class ListPayoutsRequest(_message.Message):
         status: Global___PayoutStatus.ValueType = ...,
         destination: _builtins.str = ...,
         account: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "destination", b"destination", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "destination", b"destination", "limit", b"limit", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

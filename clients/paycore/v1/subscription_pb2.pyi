@@ -10,6 +10,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from paycore.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -116,6 +117,44 @@ PRORATION_BEHAVIOR_NONE: ProrationBehavior.ValueType  # 2
 PRORATION_BEHAVIOR_ALWAYS_INVOICE: ProrationBehavior.ValueType  # 3
 """Prorations are invoiced and charged at once."""
 Global___ProrationBehavior: _TypeAlias = ProrationBehavior  # noqa: Y015
+
+class _SubscriptionStatusFilter:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubscriptionStatusFilterEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubscriptionStatusFilter.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSCRIPTION_STATUS_FILTER_UNSPECIFIED: _SubscriptionStatusFilter.ValueType  # 0
+    SUBSCRIPTION_STATUS_FILTER_TRIALING: _SubscriptionStatusFilter.ValueType  # 1
+    SUBSCRIPTION_STATUS_FILTER_ACTIVE: _SubscriptionStatusFilter.ValueType  # 2
+    SUBSCRIPTION_STATUS_FILTER_PAST_DUE: _SubscriptionStatusFilter.ValueType  # 3
+    SUBSCRIPTION_STATUS_FILTER_UNPAID: _SubscriptionStatusFilter.ValueType  # 4
+    SUBSCRIPTION_STATUS_FILTER_CANCELED: _SubscriptionStatusFilter.ValueType  # 5
+    SUBSCRIPTION_STATUS_FILTER_INCOMPLETE: _SubscriptionStatusFilter.ValueType  # 6
+    SUBSCRIPTION_STATUS_FILTER_INCOMPLETE_EXPIRED: _SubscriptionStatusFilter.ValueType  # 7
+    SUBSCRIPTION_STATUS_FILTER_ALL: _SubscriptionStatusFilter.ValueType  # 100
+    """Every status, the canceled ones included."""
+    SUBSCRIPTION_STATUS_FILTER_ENDED: _SubscriptionStatusFilter.ValueType  # 101
+    """Canceled or incomplete_expired: the subscriptions that will not bill again."""
+
+class SubscriptionStatusFilter(_SubscriptionStatusFilter, metaclass=_SubscriptionStatusFilterEnumTypeWrapper):
+    """What ListSubscriptions' `status` takes, as Stripe's `status` does: one SubscriptionStatus
+    (of the same number, so a request that sent a SubscriptionStatus reads the same) or a group.
+    """
+
+SUBSCRIPTION_STATUS_FILTER_UNSPECIFIED: SubscriptionStatusFilter.ValueType  # 0
+SUBSCRIPTION_STATUS_FILTER_TRIALING: SubscriptionStatusFilter.ValueType  # 1
+SUBSCRIPTION_STATUS_FILTER_ACTIVE: SubscriptionStatusFilter.ValueType  # 2
+SUBSCRIPTION_STATUS_FILTER_PAST_DUE: SubscriptionStatusFilter.ValueType  # 3
+SUBSCRIPTION_STATUS_FILTER_UNPAID: SubscriptionStatusFilter.ValueType  # 4
+SUBSCRIPTION_STATUS_FILTER_CANCELED: SubscriptionStatusFilter.ValueType  # 5
+SUBSCRIPTION_STATUS_FILTER_INCOMPLETE: SubscriptionStatusFilter.ValueType  # 6
+SUBSCRIPTION_STATUS_FILTER_INCOMPLETE_EXPIRED: SubscriptionStatusFilter.ValueType  # 7
+SUBSCRIPTION_STATUS_FILTER_ALL: SubscriptionStatusFilter.ValueType  # 100
+"""Every status, the canceled ones included."""
+SUBSCRIPTION_STATUS_FILTER_ENDED: SubscriptionStatusFilter.ValueType  # 101
+"""Canceled or incomplete_expired: the subscriptions that will not bill again."""
+Global___SubscriptionStatusFilter: _TypeAlias = SubscriptionStatusFilter  # noqa: Y015
 
 class _InvoiceStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -960,14 +999,21 @@ class ListSubscriptionsRequest(_message.Message):
     CUSTOMER_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     customer: _builtins.str
     """Only this customer's ("cus_...")."""
     price: _builtins.str
     """Only subscriptions with an item at this "price_..."."""
-    status: Global___SubscriptionStatus.ValueType
-    """Only this status; SUBSCRIPTION_STATUS_UNSPECIFIED lists all but canceled ones (as Stripe)."""
+    status: Global___SubscriptionStatusFilter.ValueType
+    """Only this status or group of statuses (`all`, `ended`); unspecified lists all but the
+    canceled ones (as Stripe).
+    """
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -975,11 +1021,12 @@ class ListSubscriptionsRequest(_message.Message):
         starting_after: _builtins.str = ...,
         customer: _builtins.str = ...,
         price: _builtins.str = ...,
-        status: Global___SubscriptionStatus.ValueType = ...,
+        status: Global___SubscriptionStatusFilter.ValueType = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "limit", b"limit", "price", b"price", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1432,6 +1479,7 @@ class ListInvoicesRequest(_message.Message):
     CUSTOMER_FIELD_NUMBER: _builtins.int
     SUBSCRIPTION_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     customer: _builtins.str
@@ -1440,6 +1488,10 @@ class ListInvoicesRequest(_message.Message):
     """Only this subscription's ("sub_...")."""
     status: Global___InvoiceStatus.ValueType
     """Only this status; INVOICE_STATUS_UNSPECIFIED lists every status."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -1448,10 +1500,11 @@ class ListInvoicesRequest(_message.Message):
         customer: _builtins.str = ...,
         subscription: _builtins.str = ...,
         status: Global___InvoiceStatus.ValueType = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "limit", b"limit", "starting_after", b"starting_after", "status", b"status", "subscription", b"subscription"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "limit", b"limit", "starting_after", b"starting_after", "status", b"status", "subscription", b"subscription"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -30,7 +30,9 @@ class _BalanceTransactionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper
     DESCRIPTOR: _descriptor.EnumDescriptor
     BALANCE_TRANSACTION_TYPE_UNSPECIFIED: _BalanceTransactionType.ValueType  # 0
     BALANCE_TRANSACTION_TYPE_PAYMENT: _BalanceTransactionType.ValueType  # 1
-    """Funds from a succeeded payment order or payment intent."""
+    """Funds from a succeeded payment order or payment intent. The REST edge names it `charge`,
+    as Stripe does (and takes `payment` too).
+    """
     BALANCE_TRANSACTION_TYPE_REFUND: _BalanceTransactionType.ValueType  # 2
     BALANCE_TRANSACTION_TYPE_APPLICATION_FEE: _BalanceTransactionType.ValueType  # 3
     """The platform's application fee taken from a destination payment."""
@@ -52,7 +54,9 @@ class BalanceTransactionType(_BalanceTransactionType, metaclass=_BalanceTransact
 
 BALANCE_TRANSACTION_TYPE_UNSPECIFIED: BalanceTransactionType.ValueType  # 0
 BALANCE_TRANSACTION_TYPE_PAYMENT: BalanceTransactionType.ValueType  # 1
-"""Funds from a succeeded payment order or payment intent."""
+"""Funds from a succeeded payment order or payment intent. The REST edge names it `charge`,
+as Stripe does (and takes `payment` too).
+"""
 BALANCE_TRANSACTION_TYPE_REFUND: BalanceTransactionType.ValueType  # 2
 BALANCE_TRANSACTION_TYPE_APPLICATION_FEE: BalanceTransactionType.ValueType  # 3
 """The platform's application fee taken from a destination payment."""
@@ -264,6 +268,7 @@ class ListBalanceTransactionsRequest(_message.Message):
     CURRENCY_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     PAYOUT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     account: _builtins.str
@@ -276,6 +281,10 @@ class ListBalanceTransactionsRequest(_message.Message):
     """Only the transactions of this source ("pi_...", "po_...", ...)."""
     payout: _builtins.str
     """Only the transactions paid out by this "po_..." (as Stripe's `payout` filter)."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
     def __init__(
         self,
         *,
@@ -286,10 +295,11 @@ class ListBalanceTransactionsRequest(_message.Message):
         currency: _builtins.str = ...,
         source: _builtins.str = ...,
         payout: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "currency", b"currency", "limit", b"limit", "payout", b"payout", "source", b"source", "starting_after", b"starting_after", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "currency", b"currency", "limit", b"limit", "payout", b"payout", "source", b"source", "starting_after", b"starting_after", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,6 +25,7 @@ from paycore.transcoding import (
     is_well_known,
     message_of,
     rendered_enum_names,
+    stripe_enum_names,
 )
 
 OPENAPI_VERSION = "3.1.0"
@@ -279,6 +280,7 @@ def _scalar_schema(field: FieldDescriptor, schemas: dict[str, Any]) -> dict[str,
         return _ref(message_of(field), schemas)
     if field.type == FieldDescriptor.TYPE_ENUM:
         names: list[str | None] = list(enum_json_names(field.enum_type).values())
+        names += stripe_enum_names(field.enum_type).values()  # answered, and taken, at the edge
         if None in rendered_enum_names(field.enum_type).values():  # answers render unset as null
             return {"type": ["string", "null"], "enum": [*names, None]}
         return {"type": "string", "enum": names}

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.records import Stored
 from paycore.secret import Secret
 
@@ -87,6 +88,7 @@ class BalanceFilter:
     currency: str = ""
     source: str = ""
     payout_id: str = ""
+    created: SecondsRange = ALL_SECONDS
 
 
 class HolderType(StrEnum):
@@ -230,6 +232,7 @@ class PayoutFilter:
     account: str = MERCHANT
     status: PayoutStatus | None = None
     destination: str = ""
+    created: SecondsRange = ALL_SECONDS
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from paycore.errors import invalid, not_found
 from paycore.ranges import SecondsRange, moment
 from paycore.storage.shards import Shards
-from sqlalchemy import ColumnElement, Row, Select, Table, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
@@ -110,13 +110,15 @@ def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
 
 def within(column: ColumnElement[Any], seconds: SecondsRange) -> list[ColumnElement[bool]]:
     """The conditions that a timestamp `column` is in `seconds` (an object's `created` is its
-    `created_at` in whole seconds, so [start, end) in seconds is [start, end) in time): plain
-    comparisons with constants, which an index on the column serves."""
+    `created_at` in whole seconds, so [start, end) in seconds is [start, end) in time), or a
+    column of unix seconds (an integer `created`): plain comparisons with constants, which an
+    index on the column serves."""
+    in_seconds = isinstance(column.type, Integer)
     conditions = []
     if seconds.start is not None:
-        conditions.append(column >= moment(seconds.start))
+        conditions.append(column >= (seconds.start if in_seconds else moment(seconds.start)))
     if seconds.end is not None:
-        conditions.append(column < moment(seconds.end))
+        conditions.append(column < (seconds.end if in_seconds else moment(seconds.end)))
     return conditions
 
 

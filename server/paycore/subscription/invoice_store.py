@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.keys import merchant_row
-from paycore.storage.reads import Kind, matching
+from paycore.storage.reads import Kind, matching, within
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
@@ -28,15 +29,20 @@ NUMBER_DIGITS = 4
 
 
 def invoices_query(
-    merchant_id: str, customer_id: str, subscription_id: str, status: InvoiceStatus | None
+    merchant_id: str,
+    customer_id: str,
+    subscription_id: str,
+    status: InvoiceStatus | None,
+    created: SecondsRange = ALL_SECONDS,
 ) -> Select[Any]:
-    return matching(
+    query = matching(
         invoices,
         merchant_id=merchant_id,
         customer_id=customer_id,
         subscription_id=subscription_id,
         status=status,
     )
+    return query.where(*within(invoices.c.created_at, created))
 
 
 def not_yet_invoiced(table: Table, merchant_id: str, subscription_id: str) -> ColumnElement[bool]:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.keys import merchant_row
-from paycore.storage.reads import Kind, matching
+from paycore.storage.reads import Kind, matching, within
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     billing_settings,
@@ -112,11 +113,16 @@ class SubscriptionRepository:
 
 
 def subscriptions_query(
-    merchant_id: str, customer_id: str, price_id: str, status: SubscriptionStatus | None
+    merchant_id: str,
+    customer_id: str,
+    price_id: str,
+    statuses: frozenset[SubscriptionStatus] | None,
+    created: SecondsRange = ALL_SECONDS,
 ) -> Select[Any]:
-    """Without a status: every subscription not canceled (Stripe's default)."""
+    """Those of `statuses`; None: every subscription not canceled (Stripe's default)."""
     t = subscriptions
     query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
+    query = query.where(*within(t.c.created_at, created))
     if price_id:
         items = subscription_items
         query = query.where(
@@ -126,10 +132,10 @@ def subscriptions_query(
                 )
             )
         )
-    if status is None:
+    if statuses is None:
         query = query.where(t.c.status != SubscriptionStatus.CANCELED.value)
-    else:
-        query = query.where(t.c.status == status.value)
+    elif statuses != frozenset(SubscriptionStatus):
+        query = query.where(t.c.status.in_(sorted(status.value for status in statuses)))
     return query
 
 

@@ -12,6 +12,7 @@ from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.payment.payer import PayerCards
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads, page_after
@@ -158,9 +159,11 @@ class Subscriptions:
         cursor: Cursor,
         customer_id: str,
         price_id: str,
-        status: SubscriptionStatus | None,
+        statuses: frozenset[SubscriptionStatus] | None,
+        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Subscription]:
-        query = subscriptions_query(merchant_id, customer_id, price_id, status)
+        """Newest first; `statuses` None lists every one not canceled (Stripe's default)."""
+        query = subscriptions_query(merchant_id, customer_id, price_id, statuses, created)
         return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query)
 
     async def list_items(
@@ -239,8 +242,9 @@ class Subscriptions:
         customer_id: str,
         subscription_id: str,
         status: InvoiceStatus | None,
+        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Invoice]:
-        query = invoices_query(merchant_id, customer_id, subscription_id, status)
+        query = invoices_query(merchant_id, customer_id, subscription_id, status, created)
         return await self._reads.page(merchant_id, INVOICES, cursor, query)
 
     def pay_invoice(

@@ -162,7 +162,7 @@ test("refunds, the balance and money-out refusals (docs.stripe.com/refunds, /pay
     const lines = transaction.fee_details.reduce((sum, line) => sum + line.amount, 0);
     assert.equal(lines, transaction.fee, transaction.id);
   }
-  const [payment] = transactions.data.filter((transaction) => transaction.type === "payment");
+  const [payment] = transactions.data.filter((transaction) => transaction.type === "charge");
   assert.deepEqual(
     payment.fee_details.map((line) => [line.type, line.currency]),
     [["processing_fee", "usd"]],

@@ -41,7 +41,7 @@ from paycore.subscription.servicer.messages import (
 from paycore.subscription.servicer.requests import (
     FINAL_ACTIONS,
     INVOICE_STATUSES,
-    SUBSCRIPTION_STATUSES,
+    LISTED_STATUSES,
     frozen_time,
     invoice_item,
     new_price,
@@ -152,13 +152,14 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
     ) -> subscription_pb2.ListSubscriptionsResponse:
         merchant_id = current_call().require_merchant()
-        status = member("status", request.status, SUBSCRIPTION_STATUSES)
+        statuses = member("status", request.status, LISTED_STATUSES)
         page = await self._billing.list(
             merchant_id,
             cursor_of(request, Prefix.SUBSCRIPTION),
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id("price", request.price, Prefix.PRICE, required=False),
-            status,
+            statuses,
+            validation.timestamp_range("created", request.created),
         )
         return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
 
@@ -234,6 +235,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
                 "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
             ),
             status,
+            validation.timestamp_range("created", request.created),
         )
         return page_response(subscription_pb2.ListInvoicesResponse, page, invoice_message)
 

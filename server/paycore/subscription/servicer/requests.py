@@ -10,7 +10,7 @@ from paycore import validation
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
-from paycore.runtime.messages import by_number, by_number_or_none, member
+from paycore.runtime.messages import by_number, by_number_or_none, enum_prefix, member
 from paycore.runtime.servicing import metadata_change
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
@@ -49,7 +49,28 @@ RETRY_DAYS_MAX = 30
 PRODUCT_NAME_LENGTH_MAX = 250
 NICKNAME_LENGTH_MAX = 250
 CLOCK_NAME_LENGTH_MAX = 300
-SUBSCRIPTION_STATUSES = by_number_or_none(SubscriptionStatus, subscription_pb2.SubscriptionStatus)
+# Stripe's groups of statuses that ListSubscriptions' `status` may name beside one status.
+_STATUS_GROUPS = {
+    "all": frozenset(SubscriptionStatus),
+    "ended": frozenset(status for status in SubscriptionStatus if status.ended),
+}
+
+
+def _listed(name: str) -> frozenset[SubscriptionStatus]:
+    group = _STATUS_GROUPS.get(name)
+    return group if group is not None else frozenset({SubscriptionStatus(name)})
+
+
+# ListSubscriptions' `status` -> the statuses it lists; UNSPECIFIED -> None (Stripe's default:
+# every one but canceled).
+LISTED_STATUSES: dict[int, frozenset[SubscriptionStatus] | None] = {
+    0: None,
+    **{
+        value.number: _listed(value.name.removeprefix(enum_prefix(value.type) + "_").lower())
+        for value in subscription_pb2.SubscriptionStatusFilter.DESCRIPTOR.values
+        if value.number
+    },
+}
 INVOICE_STATUSES = by_number_or_none(InvoiceStatus, subscription_pb2.InvoiceStatus)
 
 

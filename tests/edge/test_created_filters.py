@@ -1,0 +1,94 @@
+"""Stripe's `created[gt|gte|lt|lte]` on the lists a Stripe user filters by date
+(`PaymentIntent.list(created={"gte": ...})`): each bound compared with the object's `created`,
+those given all applying, a bad one a 400 naming it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+
+from tests.edge.helpers import call, charge, new_merchant
+from tests.payment.shop import PayIn, good_card
+
+
+async def _objects(http: ClientSession, key: str) -> dict[str, dict[str, Any]]:
+    """One object of each filtered list, by its list's path."""
+    intent = await charge(http, key, 2000, good_card())
+    refund = await call(
+        http, "POST", "/v1/refunds", key=key, form=f"payment_intent={intent}&amount=500"
+    )
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form=f"product={product['id']}&unit_amount=1500&currency=usd&recurring[interval]=month",
+    )
+    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    items = f"customer={customer['id']}&items[0][price]={price.body['id']}&trial_period_days=3"
+    subscription = await call(http, "POST", "/v1/subscriptions", key=key, form=items)
+    invoice = await call(
+        http, "GET", f"/v1/invoices/{subscription.body['latest_invoice']}", key=key
+    )
+    read = await call(http, "GET", f"/v1/payment_intents/{intent}", key=key)
+    transactions = await call(http, "GET", f"/v1/balance_transactions?source={intent}", key=key)
+    [transaction] = transactions.body["data"]
+    return {
+        "/v1/payment_intents": read.body,
+        "/v1/refunds": refund.body,
+        "/v1/customers": customer,
+        "/v1/subscriptions": subscription.body,
+        "/v1/invoices": invoice.body,
+        "/v1/balance_transactions": transaction,
+    }
+
+
+async def test_lists_take_stripes_created_range(payin_http: ClientSession, payin: PayIn) -> None:
+    http = payin_http
+    key = (await new_merchant(http, payin.admin_token))["secret_key"]
+    for path, made in (await _objects(http, key)).items():
+        created = made["created"]
+        # The charge's own row, not its refund's, which may share its second.
+        only = "type=charge&" if path.endswith("balance_transactions") else ""
+
+        async def listed(query: str, path: str = f"{path}?{only}") -> list[str]:
+            answer = await call(http, "GET", f"{path}{query}", key=key)
+            assert answer.status == 200, (path, query, answer.body)
+            return [item["id"] for item in answer.body["data"]]
+
+        found: list[str] = [made["id"]]
+        none: list[str] = []
+        assert await listed(f"created[gte]={created}") == found, path
+        assert await listed(f"created[lte]={created}") == found, path
+        assert await listed(f"created[gte]={created}&created[lte]={created}") == found, path
+        assert await listed(f"created[gt]={created}") == none, path
+        assert await listed(f"created[lt]={created}") == none, path
+        assert await listed(f"created[gt]={created - 1}&created[lt]={created + 1}") == found
+        assert await listed(f"created[gt]={created - 1}&created[lt]={created}") == none, path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/payment_intents",
+        "/v1/refunds",
+        "/v1/customers",
+        "/v1/subscriptions",
+        "/v1/invoices",
+        "/v1/payouts",
+        "/v1/balance_transactions",
+    ],
+)
+async def test_a_bad_created_bound_is_refused_naming_it(
+    http: ClientSession, settings_admin_token: str, path: str
+) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    negative = await call(http, "GET", f"{path}?created[gt]=-1", key=key)
+    assert (negative.status, negative.error["param"]) == (400, "created.gt"), negative.body
+    late = await call(http, "GET", f"{path}?created[lte]=253402300800", key=key)
+    assert (late.status, late.error["param"]) == (400, "created.lte"), late.body
+    bare = await call(http, "GET", f"{path}?created=1767225600", key=key)
+    assert (bare.status, bare.error["param"]) == (400, "created"), bare.body
