@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
+
+from paycore.ids import encode_base62
 
 
 @dataclass(frozen=True)
@@ -21,3 +25,21 @@ class Secret:
         return f"Secret({self.masked()!r})"
 
     __str__ = __repr__
+
+
+class DerivedSecrets:
+    """Secrets paycore derives instead of storing (a payment intent's client_secret, a hosted
+    page's secret): `digits` base62 digits of an HMAC-SHA256 of a message under a key made from
+    `PAYCORE_KEY_HASH_SECRET` and `domain`, so that each use has keys of its own. The same on
+    every read and replay, computable only by paycore."""
+
+    def __init__(self, key_hash_secret: str, domain: bytes, digits: int) -> None:
+        self._key = hmac.new(key_hash_secret.encode(), domain, hashlib.sha256).digest()
+        self._digits = digits
+
+    def __repr__(self) -> str:
+        return "DerivedSecrets(***)"
+
+    def of(self, message: str) -> str:
+        digest = hmac.new(self._key, message.encode(), hashlib.sha256).digest()
+        return encode_base62(int.from_bytes(digest) % 62**self._digits, self._digits)

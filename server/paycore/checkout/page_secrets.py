@@ -10,11 +10,10 @@ as an unknown session is (NOT_FOUND), so a guess learns nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from paycore.errors import not_found
-from paycore.ids import encode_base62
+from paycore.secret import DerivedSecrets
 
 SECRET_DIGITS = 32
 _DOMAIN = b"paycore checkout page v1:"
@@ -22,14 +21,13 @@ _DOMAIN = b"paycore checkout page v1:"
 
 class PageSecrets:
     def __init__(self, key_hash_secret: str) -> None:
-        self._key = hmac.new(key_hash_secret.encode(), _DOMAIN, hashlib.sha256).digest()
+        self._secrets = DerivedSecrets(key_hash_secret, _DOMAIN, SECRET_DIGITS)
 
     def __repr__(self) -> str:
         return "PageSecrets(***)"
 
     def of(self, session_id: str) -> str:
-        digest = hmac.new(self._key, session_id.encode(), hashlib.sha256).digest()
-        return encode_base62(int.from_bytes(digest) % 62**SECRET_DIGITS, SECRET_DIGITS)
+        return self._secrets.of(session_id)
 
     def check(self, session_id: str, given: str) -> None:
         """NOT_FOUND, exactly as for a session that does not exist, unless `given` is the

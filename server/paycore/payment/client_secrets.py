@@ -7,11 +7,10 @@ buyer's browser so that it can confirm that one intent with the publishable key.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from paycore.errors import invalid
-from paycore.ids import encode_base62
+from paycore.secret import DerivedSecrets
 
 SECRET_DIGITS = 24
 _DOMAIN = b"paycore client_secret v1:"
@@ -19,15 +18,13 @@ _DOMAIN = b"paycore client_secret v1:"
 
 class ClientSecrets:
     def __init__(self, key_hash_secret: str) -> None:
-        self._key = hmac.new(key_hash_secret.encode(), _DOMAIN, hashlib.sha256).digest()
+        self._secrets = DerivedSecrets(key_hash_secret, _DOMAIN, SECRET_DIGITS)
 
     def __repr__(self) -> str:
         return "ClientSecrets(***)"
 
     def of(self, merchant_id: str, intent_id: str) -> str:
-        digest = hmac.new(self._key, f"{merchant_id}:{intent_id}".encode(), hashlib.sha256)
-        number = int.from_bytes(digest.digest()) % 62**SECRET_DIGITS
-        return f"{intent_id}_secret_{encode_base62(number, SECRET_DIGITS)}"
+        return f"{intent_id}_secret_{self._secrets.of(f'{merchant_id}:{intent_id}')}"
 
     def check(self, merchant_id: str, intent_id: str, given: str) -> None:
         """INVALID_ARGUMENT naming `client_secret` unless `given` is the intent's."""
