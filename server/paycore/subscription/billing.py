@@ -310,13 +310,9 @@ def _new_payment_method() -> ColumnElement[bool]:
     )
     return and_(
         s.c.status.in_([status.value for status in DUNNED]),
-        exists().where(
-            i.c.merchant_id == s.c.merchant_id,
-            i.c.subscription_id == s.c.id,
+        _an_invoice_whose_intent(
             i.c.status == InvoiceStatus.OPEN.value,
             i.c.charging.is_(False),
-            pi.c.merchant_id == i.c.merchant_id,
-            pi.c.id == i.c.payment_intent_id,
             pi.c.payment_method_id.is_distinct_from(method),
             method.is_not(None),
         ),
@@ -326,29 +322,33 @@ def _new_payment_method() -> ColumnElement[bool]:
 def _charge_answered() -> ColumnElement[bool]:
     """A subscription with an invoice still `charging` whose intent is no longer processing:
     its outcome is known (say a dead-lettered charge an operator requeued) and awaits settling."""
-    s, i, pi = subscriptions, invoices, payment_intents
-    return exists().where(
-        i.c.merchant_id == s.c.merchant_id,
-        i.c.subscription_id == s.c.id,
-        i.c.charging.is_(True),
-        pi.c.merchant_id == i.c.merchant_id,
-        pi.c.id == i.c.payment_intent_id,
-        pi.c.status != IntentStatus.PROCESSING.value,
+    return _an_invoice_whose_intent(
+        invoices.c.charging.is_(True),
+        payment_intents.c.status != IntentStatus.PROCESSING.value,
     )
 
 
 def _paid_by_customer() -> ColumnElement[bool]:
     """A subscription with an open invoice, not charging, whose intent has succeeded: one
     the customer confirmed (default_incomplete), which awaits marking the invoice paid."""
+    i = invoices
+    return _an_invoice_whose_intent(
+        i.c.status == InvoiceStatus.OPEN.value,
+        i.c.charging.is_(False),
+        payment_intents.c.status == IntentStatus.SUCCEEDED.value,
+    )
+
+
+def _an_invoice_whose_intent(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """EXISTS an invoice of the subscription, with its payment intent, meeting `conditions`
+    (on the invoices' and payment_intents' columns)."""
     s, i, pi = subscriptions, invoices, payment_intents
     return exists().where(
         i.c.merchant_id == s.c.merchant_id,
         i.c.subscription_id == s.c.id,
-        i.c.status == InvoiceStatus.OPEN.value,
-        i.c.charging.is_(False),
         pi.c.merchant_id == i.c.merchant_id,
         pi.c.id == i.c.payment_intent_id,
-        pi.c.status == IntentStatus.SUCCEEDED.value,
+        *conditions,
     )
 
 
