@@ -28,7 +28,7 @@ from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching, within
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import ColumnElement, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -424,18 +424,13 @@ class BankAccountRepository:
     ) -> BankAccount | None:
         """The holder's bank account in `currency` with this number, unless a failed payout
         errored it (its replacement may have the same number)."""
-        row = (
-            await self._connection.execute(
-                select(ba).where(
-                    ba.c.merchant_id == merchant_id,
-                    ba.c.account == account,
-                    ba.c.currency == currency,
-                    ba.c.fingerprint == fingerprint,
-                    ba.c.status != BankAccountStatus.ERRORED.value,
-                )
-            )
-        ).first()
-        return None if row is None else decode_bank_account(row)
+        return await self._holders_first(
+            merchant_id,
+            account,
+            currency,
+            ba.c.fingerprint == fingerprint,
+            ba.c.status != BankAccountStatus.ERRORED.value,
+        )
 
     async def has_default(self, merchant_id: str, account: str, currency: str) -> bool:
         return await self.default_for(merchant_id, account, currency) is not None
@@ -443,16 +438,14 @@ class BankAccountRepository:
     async def default_for(
         self, merchant_id: str, account: str, currency: str
     ) -> BankAccount | None:
-        row = (
-            await self._connection.execute(
-                select(ba).where(
-                    ba.c.merchant_id == merchant_id,
-                    ba.c.account == account,
-                    ba.c.currency == currency,
-                    ba.c.default_for_currency,
-                )
-            )
-        ).first()
+        return await self._holders_first(merchant_id, account, currency, ba.c.default_for_currency)
+
+    async def _holders_first(
+        self, merchant_id: str, account: str, currency: str, *conditions: ColumnElement[bool]
+    ) -> BankAccount | None:
+        """A bank account of the holder (`account`) in `currency` meeting `conditions`."""
+        query = bank_accounts_query(merchant_id, account).where(ba.c.currency == currency)
+        row = (await self._connection.execute(query.where(*conditions))).first()
         return None if row is None else decode_bank_account(row)
 
     async def get(self, merchant_id: str, bank_account_id: str) -> BankAccount | None:
