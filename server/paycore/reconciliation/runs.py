@@ -19,9 +19,9 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
@@ -46,6 +46,7 @@ from paycore.storage.raw import driver_of
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -180,21 +181,13 @@ class Runs:
             # does not end the others: the run waits for every part before it leaves this
             # block, which closes their connections (a part still running would otherwise go
             # on with a connection back in the pool, inside its transaction).
-            parts = await asyncio.gather(
-                *(
-                    self._match_and_commit(
-                        index, connection, driver, run, window, first, next_day_read
-                    )
-                    for index, (connection, driver, first) in enumerate(
-                        zip(connections, drivers, prepared, strict=True)
-                    )
-                ),
-                return_exceptions=True,
+            parts = await _every_part(
+                self._match_and_commit(index, connection, driver, run, window, first, next_day_read)
+                for index, (connection, driver, first) in enumerate(
+                    zip(connections, drivers, prepared, strict=True)
+                )
             )
-            for part in parts:
-                if isinstance(part, BaseException):
-                    raise part
-            total = sum((part for part in parts if isinstance(part, PartCounts)), PartCounts())
+            total = sum(parts, PartCounts())
         return total
 
     async def _look_at_next_day(
@@ -211,15 +204,7 @@ class Runs:
         likewise (payout_matching.prepare: paid payouts it lacks), whose window applies either
         way (a payout's bank line may be on the day before, too)."""
         prepare = payout_matching.prepare if run.source is Source.BANK_PAYOUTS else matching.prepare
-        firsts = await asyncio.gather(
-            *(prepare(driver, run.source, window) for driver in drivers),
-            return_exceptions=True,
-        )
-        prepared: list[matching.Prepared] = []
-        for first in firsts:
-            if isinstance(first, BaseException):
-                raise first
-            prepared.append(first)
+        prepared = await _every_part(prepare(driver, run.source, window) for driver in drivers)
         absent = {
             (merchant_id, reference.split(":", 1)[0]): index
             for index, first in enumerate(prepared)
@@ -384,3 +369,14 @@ class Runs:
                 for kind, count in (await repository.open_counts_by_kind(connection)).items():
                     counts[kind] = counts.get(kind, 0) + count
         self._metrics.set_open(counts)
+
+
+async def _every_part(parts: Iterable[Awaitable[T]]) -> list[T]:
+    """The shards' parts run side by side, each to its end even when another fails (a part
+    still running would otherwise go on with a connection its caller is about to close);
+    then the first failure is raised, or every result returned in order."""
+    finished = await asyncio.gather(*parts, return_exceptions=True)
+    for part in finished:
+        if isinstance(part, BaseException):
+            raise part
+    return cast(list[T], finished)
