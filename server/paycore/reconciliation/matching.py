@@ -541,17 +541,15 @@ async def match(
     run_id: str,
     window: DayWindow,
     fee_bp: int,
-    prepared: Prepared | None = None,
+    prepared: Prepared,
     *,
-    next_day_read: bool = False,
+    next_day_read: bool,
 ) -> Matched:
-    """Matches the staged lines against paycore's items (after `prepare`, which it runs when
-    not given), settles the matched items to the day and closes what arrived late. An item the
-    day lacks is timing when the staged lines of the next day (recon_next_raw) carry it; when
-    the run could not read the next day's report (`next_day_read` false), also when paycore
-    recorded it within the timing window before midnight."""
-    if prepared is None:
-        prepared = await prepare(driver, source, window)
+    """Matches the staged lines against paycore's items (after `prepare`), settles the matched
+    items to the day and closes what arrived late. An item the day lacks is timing when the
+    staged lines of the next day (recon_next_raw) carry it; when the run could not read the
+    next day's report (`next_day_read` false), also when paycore recorded it within the timing
+    window before midnight."""
     steps, late_booked = prepared.steps, prepared.late_booked
     await steps.execute("next day", PARSE_NEXT_LINES)
     await steps.execute(

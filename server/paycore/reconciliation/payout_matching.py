@@ -227,12 +227,10 @@ async def match(
     source: Source,
     run_id: str,
     window: DayWindow,
-    prepared: Prepared | None = None,
+    prepared: Prepared,
 ) -> Matched:
     """Matches the staged lines of the bank's report against paycore's payouts (after
-    `prepare`, which it runs when not given) and settles the agreed ones to the day."""
-    if prepared is None:
-        prepared = await prepare(driver, source, window)
+    `prepare`) and settles the agreed ones to the day."""
     steps = prepared.steps
     timeout = STATEMENT_TIMEOUT_SECONDS
     await steps.execute("next day", PARSE_NEXT_LINES)

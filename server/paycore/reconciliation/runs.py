@@ -192,7 +192,7 @@ class Runs:
 
     async def _look_at_next_day(
         self, run: Run, source: ReportSource, drivers: list[Any], window: DayWindow
-    ) -> tuple[list[matching.Prepared | None], bool]:
+    ) -> tuple[list[matching.Prepared], bool]:
         """Each shard's first half of matching; then, when paycore has items of the day that
         its report lacks, the lines of the next day's report (what the PSP has published of it
         so far) that name one of them are staged on their shard: such an item crossed the
@@ -211,7 +211,7 @@ class Runs:
             for merchant_id, reference in first.absent
         }
         read = bool(absent) and await self._stage_next_day(run, source, drivers, absent)
-        return list(prepared), read
+        return prepared, read
 
     async def _stage_next_day(
         self,
@@ -264,8 +264,8 @@ class Runs:
         driver: object,
         run: Run,
         window: DayWindow,
-        prepared: matching.Prepared | None = None,
-        next_day_read: bool = False,
+        prepared: matching.Prepared,
+        next_day_read: bool,
     ) -> PartCounts:
         started = time.perf_counter()
         counts = await self._match_shard(connection, driver, run, window, prepared, next_day_read)
@@ -284,8 +284,8 @@ class Runs:
         driver: object,
         run: Run,
         window: DayWindow,
-        prepared: matching.Prepared | None = None,
-        next_day_read: bool = False,
+        prepared: matching.Prepared,
+        next_day_read: bool,
     ) -> PartCounts:
         if run.source is Source.BANK_PAYOUTS:
             # The bank pays nothing to settle: paycore booked each payout's cash as it went.
