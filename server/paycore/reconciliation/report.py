@@ -74,23 +74,22 @@ class HttpJsonLinesReport:
 
 
 def _raw(line: bytes) -> RawLine:
-    start = line.find(_MERCHANT_COMPACT)
-    if start >= 0:
-        start += len(_MERCHANT_COMPACT)
-        end = line.find(b'"', start)
-        if end >= 0:
-            return RawLine(line[start:end].decode(), line)
-    found = _MERCHANT.search(line)
-    return RawLine(found.group(1).decode() if found else "", line)
+    return RawLine(_string_field(line, _MERCHANT_COMPACT, _MERCHANT), line)
 
 
 def line_id(body: bytes) -> str:
     """The `id` a line names (ch_, rf_, du_; "" when it has none), read as the merchant is."""
-    start = body.find(_ID_COMPACT)
+    return _string_field(body, _ID_COMPACT, _ID)
+
+
+def _string_field(line: bytes, compact: bytes, pattern: re.Pattern[bytes]) -> str:
+    """A string field of a JSON line: found after `compact` (its key as the simulator writes
+    it), else by `pattern` (any other spacing); "" when the line has none."""
+    start = line.find(compact)
     if start >= 0:
-        start += len(_ID_COMPACT)
-        end = body.find(b'"', start)
+        start += len(compact)
+        end = line.find(b'"', start)
         if end >= 0:
-            return body[start:end].decode()
-    found = _ID.search(body)
+            return line[start:end].decode()
+    found = pattern.search(line)
     return found.group(1).decode() if found else ""
