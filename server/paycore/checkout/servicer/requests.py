@@ -52,15 +52,13 @@ class Catalogue:
     product_names: Mapping[int, str]
 
 
-NO_CATALOGUE = Catalogue({}, {})
-
-
 def new_session(
     request: checkout_pb2.CreateCheckoutSessionRequest,
-    catalogue: Catalogue = NO_CATALOGUE,
+    catalogue: Catalogue,
     now: float | None = None,
 ) -> NewSession:
-    stripe_options(request)
+    """The checked request. `catalogue` was read after `stripe_options` and `check_line_count`
+    passed (the servicer checks them before it reads the line items' prices and products)."""
     currency = session_currency(request, catalogue)
     items = line_items(request, currency, catalogue)
     if items and request.amount:
@@ -129,7 +127,6 @@ def session_currency(
 def line_items(
     request: checkout_pb2.CreateCheckoutSessionRequest, currency: str, catalogue: Catalogue
 ) -> tuple[LineItem, ...]:
-    check_line_count(request)
     items = []
     for index, item in enumerate(request.line_items):
         param = f"line_items[{index}]"
