@@ -182,6 +182,13 @@ def is_absent_object(field: FieldDescriptor) -> bool:
     return _of_an_answer(field)
 
 
+@cache
+def _absent_object_names(descriptor: Descriptor) -> tuple[str, ...]:
+    """The names of `descriptor`'s fields that `is_absent_object` renders null when unset:
+    found once per message type, not at each render."""
+    return tuple(field.name for field in descriptor.fields if is_absent_object(field))
+
+
 def _of_an_answer(field: FieldDescriptor) -> bool:
     """Whether `field` is of one of paycore's messages that answers carry: not of a request,
     nor of a message nested in one."""
@@ -280,9 +287,9 @@ def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]
 def _finished(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:
     """`result` with null for each sub-object proto3 JSON left out (`is_absent_object`) and
     its type's FIXUPS applied."""
-    for field in descriptor.fields:
-        if field.name not in result and is_absent_object(field):
-            result[field.name] = None
+    for name in _absent_object_names(descriptor):
+        if name not in result:
+            result[name] = None
     fixup = FIXUPS.get(descriptor.full_name)
     if fixup is not None:
         fixup(result)
