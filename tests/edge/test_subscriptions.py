@@ -168,15 +168,7 @@ async def test_the_nested_lists_urls_over_http(
     (Stripe's SubscriptionItem.list, Invoice.list_lines): each answers it."""
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
     price, customer = await _monthly_price_and_customer(http, key)
-    subscription = (
-        await call(
-            http,
-            "POST",
-            "/v1/subscriptions",
-            key=key,
-            form=f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14",
-        )
-    ).body
+    subscription = await _trialing_subscription(http, key, price, customer)
     items = await call(http, "GET", subscription["items"]["url"], key=key)
     assert items.status == 200, items.body
     assert items.body["data"] == subscription["items"]["data"]
@@ -196,15 +188,7 @@ async def test_invoice_items_over_http(http: ClientSession, settings_admin_token
     # A merchant of its own, whose key's subscriptions rate class no other test uses.
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
     price, customer = await _monthly_price_and_customer(http, key)
-    subscription = (
-        await call(
-            http,
-            "POST",
-            "/v1/subscriptions",
-            key=key,
-            form=f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14",
-        )
-    ).body
+    subscription = await _trialing_subscription(http, key, price, customer)
     item = await call(
         http,
         "POST",
@@ -420,23 +404,21 @@ async def _monthly_price_and_customer(
     return price, customer
 
 
+async def _trialing_subscription(
+    http: ClientSession, key: str, price: dict[str, Any], customer: dict[str, Any]
+) -> dict[str, Any]:
+    """`customer`'s subscription to `price` with a 14-day trial, made over HTTP with `key`."""
+    form = f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14"
+    return (await call(http, "POST", "/v1/subscriptions", key=key, form=form)).body
+
+
 async def test_listing_subscriptions_by_status_as_stripe_does(
     http: ClientSession, settings_admin_token: str
 ) -> None:
     """Subscription.list(): without a status every one not canceled, `status=all` every one,
     `status=ended` the canceled and the expired ones, as Stripe lists them."""
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
-    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
-    price = (
-        await call(
-            http,
-            "POST",
-            "/v1/prices",
-            key=key,
-            form=f"product={product['id']}&unit_amount=1500&currency=usd&recurring[interval]=month",
-        )
-    ).body
-    customer = (await call(http, "POST", "/v1/customers", key=key, form="name=Ada")).body
+    price, customer = await _monthly_price_and_customer(http, key)
     items = f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=3"
     kept = (await call(http, "POST", "/v1/subscriptions", key=key, form=items)).body
     ended = (await call(http, "POST", "/v1/subscriptions", key=key, form=items)).body
