@@ -409,7 +409,10 @@ async def _trialing_subscription(
 ) -> dict[str, Any]:
     """`customer`'s subscription to `price` with a 14-day trial, made over HTTP with `key`."""
     form = f"customer={customer['id']}&items[0][price]={price['id']}&trial_period_days=14"
-    return (await call(http, "POST", "/v1/subscriptions", key=key, form=form)).body
+    created: dict[str, Any] = (
+        await call(http, "POST", "/v1/subscriptions", key=key, form=form)
+    ).body
+    return created
 
 
 async def test_listing_subscriptions_by_status_as_stripe_does(
