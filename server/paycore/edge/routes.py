@@ -1,10 +1,8 @@
 """Route compilation: every `google.api.http` rule of the contract becomes an HttpRoute, and a
 Router matches an HTTP method and path to one (literal segments before variables).
 
-Templates follow google/api/http.proto: literal segments, `{field}` / `{field.sub}` variables
-(one segment), `{field=*}` (one segment) and a trailing `{field=**}` (the rest of the path).
-Anything else in a template stops the edge at start, naming the method, so that no route is
-silently missing."""
+The templates' grammar is paycore.http_rules': anything else in a template stops the edge at
+start, naming the method, so that no route is silently missing."""
 
 from __future__ import annotations
 
@@ -12,24 +10,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from google.api import annotations_pb2, http_pb2
+from google.api import http_pb2
 from google.protobuf.descriptor import Descriptor, FileDescriptor, MethodDescriptor
 from paycore.errors import ConfigurationError
+from paycore.http_rules import Segment, http_bindings, path_segments
 from paycore.runtime.policy import MethodPolicy
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
-_REST = "**"
 HEAD = "HEAD"
-
-
-@dataclass(frozen=True)
-class Segment:
-    literal: str | None = None
-    """The segment's text, or None for a variable."""
-    variable: str = ""
-    """The field path a variable binds, e.g. "id" or "card.id"."""
-    rest: bool = False
-    """A `**` variable: binds the remainder of the path."""
 
 
 @dataclass(frozen=True)
@@ -68,14 +56,10 @@ def compile_routes(
     for file in files:
         for service in file.services_by_name.values():
             for method in service.methods:
-                options = method.GetOptions()
-                if not options.HasExtension(annotations_pb2.http):
-                    continue
-                rule = options.Extensions[annotations_pb2.http]
                 rpc_method = f"/{service.full_name}/{method.name}"
                 policy = policies.get(rpc_method)
                 mutating = policy.mutating if policy is not None else False
-                for binding in (rule, *rule.additional_bindings):
+                for binding in http_bindings(method):
                     routes.append(_route(binding, method, rpc_method, mutating))
     return routes
 
@@ -90,7 +74,7 @@ def _route(
     route = HttpRoute(
         http_method=pattern.upper(),
         template=template,
-        segments=_segments(template, rpc_method),
+        segments=path_segments(template, rpc_method),
         rpc_method=rpc_method,
         method=method,
         body=rule.body,
@@ -103,24 +87,6 @@ def _route(
     if rule.response_body and rule.response_body not in method.output_type.fields_by_name:
         raise ConfigurationError(f"{rpc_method}: no response field {rule.response_body!r}")
     return route
-
-
-def _segments(template: str, rpc_method: str) -> tuple[Segment, ...]:
-    if not template.startswith("/") or ":" in template.rsplit("/", 1)[-1].split("}")[-1]:
-        raise ConfigurationError(f"{rpc_method}: path template {template!r} is not supported")
-    segments = []
-    parts = template[1:].split("/")
-    for index, part in enumerate(parts):
-        if part.startswith("{") and part.endswith("}"):
-            variable, _, pattern = part[1:-1].partition("=")
-            if pattern not in ("", "*", _REST) or (pattern == _REST and index != len(parts) - 1):
-                raise ConfigurationError(f"{rpc_method}: path variable {part!r} is not supported")
-            segments.append(Segment(variable=variable, rest=pattern == _REST))
-        elif part and not any(character in part for character in "{}*"):
-            segments.append(Segment(literal=part))
-        else:
-            raise ConfigurationError(f"{rpc_method}: path template {template!r} is not supported")
-    return tuple(segments)
 
 
 def _field_path_missing(message: Descriptor, path: str) -> bool:

@@ -3,12 +3,11 @@ call it, which rate-limit class it counts against and whether it mutates."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 
-from google.api import annotations_pb2
 from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
+from paycore.http_rules import http_bindings, path_segments
 from paycore.v1 import common_pb2
 
 
@@ -68,21 +67,20 @@ def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
     return policies
 
 
-_PATH_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)")
-
-
 def _targets(method: MethodDescriptor) -> frozenset[str] | None:
-    """`id` and the variables of the paths of `method`'s HTTP rule and its additional
-    bindings; None without a rule."""
-    options = method.GetOptions()
-    if not options.HasExtension(annotations_pb2.http):
+    """`id` and the request fields that the paths of `method`'s HTTP rule and its additional
+    bindings bind (`card` for `{card.id}`); None without a rule."""
+    bindings = http_bindings(method)
+    if not bindings:
         return None
-    rule = options.Extensions[annotations_pb2.http]
     found = {"id"}
-    for binding in (rule, *rule.additional_bindings):
+    for binding in bindings:
         pattern = binding.WhichOneof("pattern")
         if pattern is not None and pattern != "custom":
-            found.update(_PATH_VARIABLE.findall(getattr(binding, pattern)))
+            segments = path_segments(getattr(binding, pattern), method.full_name)
+            found.update(
+                segment.variable.split(".")[0] for segment in segments if segment.literal is None
+            )
     return frozenset(found)
 
 
