@@ -225,6 +225,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "This PaymentIntent is {status}; {action} needs it to be one of: {expected}",
     )
+    SETUP_INTENT_UNEXPECTED_STATE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "This SetupIntent is {status}; {action} needs it to be one of: {expected}",
+    )
     CAPTURE_EXCEEDS_AUTHORIZED = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
