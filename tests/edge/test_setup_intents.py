@@ -56,7 +56,7 @@ async def test_save_a_card_with_a_setup_intent_and_charge_it_later(
         assert str(setup.client_secret).startswith(f"{setup.id}_secret_")
         assert setup.last_setup_error is None and setup.cancellation_reason is None
         assert setup.payment_method_types == ["card"]
-        assert setup.metadata["plan"] == "gold"
+        assert setup.metadata is not None and setup.metadata["plan"] == "gold"
         method = stripe.PaymentMethod.retrieve(str(setup.payment_method))
         assert method.customer == customer.id
         assert stripe.SetupIntent.retrieve(setup.id).status == "succeeded"
@@ -78,6 +78,8 @@ async def test_save_a_card_with_a_setup_intent_and_charge_it_later(
         error = declined.last_setup_error
         assert error is not None
         assert (error.code, error.decline_code) == ("card_declined", "generic_decline")
+        retried = stripe.SetupIntent.confirm(declined.id, payment_method="pm_card_visa")
+        assert (retried.status, retried.last_setup_error) == ("succeeded", None)
 
         waiting = stripe.SetupIntent.create(customer=customer.id, usage="on_session")
         assert (waiting.status, waiting.usage) == ("requires_payment_method", "on_session")
