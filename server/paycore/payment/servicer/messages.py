@@ -66,5 +66,4 @@ def setup_message(setup: SetupIntent) -> payment_pb2.SetupIntent:
         setup,
         cancellation_reason=setup.cancellation_reason or None,
         payment_method_types=list(setup.payment_method_types),
-        client_secret=None,
     )
