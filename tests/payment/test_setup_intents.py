@@ -101,8 +101,11 @@ async def test_a_declining_card_fails_the_setup_and_another_card_succeeds(shop: 
 
 
 async def test_a_card_that_must_authenticate_requires_action_and_cancels(shop: Shop) -> None:
-    method = await shop.card(cards.CARD_AUTHENTICATION_REQUIRED)
-    created = await _setup(shop, payment_method=method, usage=P.SETUP_INTENT_USAGE_ON_SESSION)
+    created = await _setup(
+        shop,
+        payment_method="pm_card_authenticationRequiredOnSetup",
+        usage=P.SETUP_INTENT_USAGE_ON_SESSION,
+    )
     assert created.status == P.SETUP_INTENT_STATUS_REQUIRES_CONFIRMATION
 
     action = await shop.client.payments.ConfirmSetupIntent(
@@ -205,3 +208,28 @@ async def test_bad_input_names_the_field_and_creates_nothing(shop: Shop) -> None
     listed = await shop.client.payments.ListSetupIntents(P.ListSetupIntentsRequest(limit=100))
     assert [one.id for one in listed.data] == [unconfirmed.id]
     assert (await _method(shop, method)).customer == ""
+
+
+async def test_a_confirmed_create_replays_its_final_answer_and_makes_one_setup(shop: Shop) -> None:
+    customer = (await new_customer(shop.client)).id
+    method = await shop.card(good_card())
+    fields = {"customer": customer, "payment_method": method, "confirm": True}
+
+    first = await _setup(shop, key="seti-confirm-once", **fields)
+    again = await _setup(shop, key="seti-confirm-once", **fields)
+    other = await failure(
+        shop.client.payments.CreateSetupIntent(
+            P.CreateSetupIntentRequest(customer=customer, payment_method=method),
+            metadata=(("idempotency-key", "seti-confirm-once"),),
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+
+    assert first.status == P.SETUP_INTENT_STATUS_SUCCEEDED
+    assert again == first
+    assert other.reason == "IDEMPOTENCY_KEY_REUSED"
+    listed = await shop.client.payments.ListSetupIntents(
+        P.ListSetupIntentsRequest(customer=customer)
+    )
+    assert [one.id for one in listed.data] == [first.id]
+    assert await _events(shop, first.id) == ["setup_intent.created", "setup_intent.succeeded"]
