@@ -8,11 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from paycore.payment.models import SetupStatus
+from paycore.payment.setup import confirm as setup_confirm
+from paycore.runtime.mutations import FinalAnswer
 from paycore.tools.psp import cards
 from paycore.v1 import customer_pb2, event_pb2, payment_pb2
 
 from tests.customer.support import failure, new_customer
-from tests.payment.shop import Shop, fee, good_card
+from tests.payment.shop import PayIn, Shop, fee, good_card
 
 P = payment_pb2
 
@@ -233,3 +236,29 @@ async def test_a_confirmed_create_replays_its_final_answer_and_makes_one_setup(s
     )
     assert [one.id for one in listed.data] == [first.id]
     assert await _events(shop, first.id) == ["setup_intent.created", "setup_intent.succeeded"]
+
+
+async def test_a_card_attached_elsewhere_during_the_verification_fails_the_setup(
+    payin: PayIn, shop: Shop
+) -> None:
+    """The PSP verified the card, but meanwhile it was attached to another customer: the
+    answer is still recorded, as a failed setup (not a recording that can never commit)."""
+    ours, theirs = (await new_customer(shop.client)).id, (await new_customer(shop.client)).id
+    method = await shop.card(good_card())
+    setup = await _setup(shop, customer=ours, payment_method=method)
+    flow = payin.platform.pay_in.setups
+    phases = await setup_confirm.prepare(flow, shop.id, setup.id, "")
+    await shop.client.customers.AttachPaymentMethod(
+        customer_pb2.AttachPaymentMethodRequest(id=method, customer=theirs)
+    )
+
+    async with payin.platform.shards.engine_for_merchant(shop.id).begin() as connection:
+        await phases.record(connection)
+    assert phases.complete is not None
+    done = await phases.complete(setup.id, FinalAnswer.unstored())
+
+    assert done.status is SetupStatus.REQUIRES_PAYMENT_METHOD
+    assert done.last_setup_error is not None
+    assert done.last_setup_error.code == "PAYMENT_METHOD_ALREADY_ATTACHED"
+    assert (await _method(shop, method)).customer == theirs
+    assert await _events(shop, setup.id) == ["setup_intent.created", "setup_intent.setup_failed"]

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paycore.errors import ApiError
 from paycore.events import Recorder
 from paycore.executor.models import Execution
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.completion import failure_of
-from paycore.payment.models import SetupIntent, SetupStatus
+from paycore.payment.models import PaymentError, SetupIntent, SetupStatus
 from paycore.payment.setup.flow import SetupCards
 from paycore.payment.setup.repository import SetupRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,20 +45,28 @@ class SetupCompletion:
             moved = await repository.move(setup, SetupStatus.REQUIRES_ACTION)
             await self._events.record(connection, events.SETUP_REQUIRES_ACTION, moved)
             return moved
-        if execution.succeeded:
-            await self._cards.save_for_setup(
-                connection,
-                setup.merchant_id,
-                execution.payment_method_id or "",
-                setup.customer_id,
-                setup.usage.value,
-                answer.network_token if answer is not None else "",
-            )
+        failure = None if execution.succeeded else failure_of(execution)
+        if failure is None:
+            try:
+                await self._cards.save_for_setup(
+                    connection,
+                    setup.merchant_id,
+                    execution.payment_method_id or "",
+                    setup.customer_id,
+                    setup.usage.value,
+                    answer.network_token if answer is not None else "",
+                )
+            except ApiError as refused:
+                # Detached, attached to another customer or the customer deleted since the
+                # confirmation: refused before anything was written, so the PSP's answer is
+                # still recorded, as a setup that failed.
+                failure = PaymentError(refused.reason.name, message=refused.message)
+        if failure is None:
             moved = await repository.move(setup, SetupStatus.SUCCEEDED)
             await self._events.record(connection, events.SETUP_SUCCEEDED, moved)
             return moved
         moved = await repository.move(
-            setup, SetupStatus.REQUIRES_PAYMENT_METHOD, last_setup_error=failure_of(execution)
+            setup, SetupStatus.REQUIRES_PAYMENT_METHOD, last_setup_error=failure
         )
         await self._events.record(connection, events.SETUP_FAILED, moved)
         return moved
