@@ -5,6 +5,7 @@ nothing; the ledger has no entry and still balances; each change records its eve
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -12,12 +13,13 @@ from paycore.payment.models import SetupStatus
 from paycore.payment.setup import confirm as setup_confirm
 from paycore.runtime.mutations import FinalAnswer
 from paycore.tools.psp import cards
-from paycore.v1 import customer_pb2, event_pb2, payment_pb2
+from paycore.v1 import customer_pb2, event_pb2, executor_pb2, payment_pb2
 
 from tests.customer.support import failure, new_customer
 from tests.payment.shop import PayIn, Shop, fee, good_card
 
 P = payment_pb2
+SETTLE_ROUNDS = 20
 
 
 async def _setup(shop: Shop, key: str = "", **fields: Any) -> payment_pb2.SetupIntent:
@@ -262,3 +264,39 @@ async def test_a_card_attached_elsewhere_during_the_verification_fails_the_setup
     assert done.last_setup_error.code == "PAYMENT_METHOD_ALREADY_ATTACHED"
     assert (await _method(shop, method)).customer == theirs
     assert await _events(shop, setup.id) == ["setup_intent.created", "setup_intent.setup_failed"]
+
+
+async def test_a_lost_verification_answer_is_found_by_a_status_query(
+    payin: PayIn, shop: Shop
+) -> None:
+    """The PSP verified the card and the answer was lost on the way: the executor asks the
+    PSP for the key's outcome (never verifying again) and the setup succeeds from it."""
+    customer = (await new_customer(shop.client)).id
+    method = await shop.card(cards.CARD_ANSWER_LOST)
+    setup = await _setup(shop, customer=customer, payment_method=method, confirm=True)
+    for _ in range(SETTLE_ROUNDS):
+        if setup.status != P.SETUP_INTENT_STATUS_PROCESSING:
+            break
+        await asyncio.sleep(0.3)
+        await payin.run_worker_once()
+        setup = await shop.client.payments.GetSetupIntent(P.GetSetupIntentRequest(id=setup.id))
+
+    assert setup.status == P.SETUP_INTENT_STATUS_SUCCEEDED, setup
+    assert (await _method(shop, method)).customer == customer
+    executions = await shop.operator.executor.ListExecutions(
+        executor_pb2.ListExecutionsRequest(limit=10)
+    )
+    (listed,) = [
+        one for one in executions.data if one.operation == executor_pb2.EXECUTION_OPERATION_SETUP
+    ]
+    verification = await shop.operator.executor.GetExecution(
+        executor_pb2.GetExecutionRequest(id=listed.id)
+    )
+    assert verification.amount == 0
+    kinds = [attempt.kind for attempt in verification.attempts]
+    assert kinds[:2] == [
+        executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST,
+        executor_pb2.EXECUTION_ATTEMPT_KIND_STATUS_QUERY,
+    ]
+    assert kinds.count(executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST) == 1
+    await shop.assert_books_balance()
