@@ -59,7 +59,10 @@ async def test_save_a_card_with_a_setup_intent_and_charge_it_later(
         assert setup.metadata is not None and setup.metadata["plan"] == "gold"
         method = stripe.PaymentMethod.retrieve(str(setup.payment_method))
         assert method.customer == customer.id
-        assert stripe.SetupIntent.retrieve(setup.id).status == "succeeded"
+        expanded = stripe.SetupIntent.retrieve(setup.id, expand=["payment_method", "customer"])
+        assert isinstance(expanded.payment_method, stripe.PaymentMethod)
+        assert expanded.payment_method.id == method.id
+        assert isinstance(expanded.customer, stripe.Customer)
 
         intent = stripe.PaymentIntent.create(
             amount=1099,
