@@ -44,12 +44,13 @@ from paycore.fraud.service import Scored
 from paycore.fraud.servicer import messages as fraud_messages
 from paycore.ledger import models as ledger
 from paycore.ledger.servicer import messages as ledger_messages
-from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk
+from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk, SetupIntent
 from paycore.payment.servicer.messages import (
     intent_message,
     order_message,
     payment_message,
     refund_message,
+    setup_message,
 )
 from paycore.payout import models as payout
 from paycore.payout.servicer import messages as payout_messages
@@ -158,6 +159,11 @@ CONVERTERS: list[ConverterCase] = [
         ),
     ),
     ConverterCase(refund_message, sample_of(Refund, reason="duplicate")),
+    ConverterCase(
+        setup_message,
+        sample_of(SetupIntent, last_setup_error=_ERROR, cancellation_reason="abandoned"),
+        {"client_secret": "derived for each answer by the servicer (ClientSecrets), not stored"},
+    ),
     ConverterCase(
         execution_message,
         sample_of(

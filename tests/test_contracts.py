@@ -149,6 +149,7 @@ SCOPE_RESOURCES = frozenset(
         "api_keys",
         "exchange_rates",
         "customers",
+        "setup_intents",
         "payment_methods",
         "payments",
         "payment_intents",

@@ -10,6 +10,7 @@ so a new class must be drawn here; module paths are under paycore):
     │   ├── InvariantViolation    a guarantee of the code did not hold: a bug (invariant())
     │   │   └── IllegalMove       a status move a state machine's table forbids
     │   │       ├── IllegalIntentTransition  payment.machine: a payment intent's
+    │   │       ├── IllegalSetupTransition   payment.setup.machine: a setup intent's
     │   │       └── IllegalDisputeTransition dispute.machine: a dispute's
     │   ├── ApiError              an answer to a caller: reason -> gRPC status + ErrorInfo
     │   │                         (REST renders it as {"error": {type, code, message, param}})
@@ -224,6 +225,11 @@ class Reason(Enum):
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,
         "This PaymentIntent is {status}; {action} needs it to be one of: {expected}",
+    )
+    SETUP_INTENT_UNEXPECTED_STATE = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "This SetupIntent is {status}; {action} needs it to be one of: {expected}",
     )
     CAPTURE_EXCEEDS_AUTHORIZED = (
         Status.INVALID_ARGUMENT,

@@ -51,6 +51,7 @@ class Prefix(StrEnum):
     PAYMENT = "pay"
     PAYMENT_ORDER = "pord"
     PAYMENT_INTENT = "pi"
+    SETUP_INTENT = "seti"
     REFUND = "re"
     BALANCE_TRANSACTION = "txn"
     BANK_ACCOUNT = "ba"

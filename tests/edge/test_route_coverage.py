@@ -23,6 +23,7 @@ _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_h
 _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
+_SETUPS = "test_setup_intents::test_save_a_card_with_a_setup_intent_and_charge_it_later"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
 _CUSTOMER_DELETION = (
@@ -127,6 +128,11 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/payment_intents/{id}/cancel"): _INTENTS,
     ("GET", "/v1/payment_intents/{id}"): _INTENTS,
     ("GET", "/v1/payment_intents"): _INTENTS,
+    ("POST", "/v1/setup_intents"): _SETUPS,
+    ("POST", "/v1/setup_intents/{id}/confirm"): _SETUPS,
+    ("POST", "/v1/setup_intents/{id}/cancel"): _SETUPS,
+    ("GET", "/v1/setup_intents/{id}"): _SETUPS,
+    ("GET", "/v1/setup_intents"): _SETUPS,
     ("POST", "/v1/refunds"): _INTENTS,
     ("GET", "/v1/refunds/{id}"): _INTENTS,
     ("GET", "/v1/refunds"): _INTENTS,

@@ -40,6 +40,8 @@ class _ExecutionOperationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Ex
     EXECUTION_OPERATION_REFUND: _ExecutionOperation.ValueType  # 5
     EXECUTION_OPERATION_PAYOUT: _ExecutionOperation.ValueType  # 6
     """A payout to a bank account or debit card (PayoutService); its idempotency key is the "po_..." id."""
+    EXECUTION_OPERATION_SETUP: _ExecutionOperation.ValueType  # 7
+    """A SetupIntent's verification of a card: no money moves (amount 0)."""
 
 class ExecutionOperation(_ExecutionOperation, metaclass=_ExecutionOperationEnumTypeWrapper): ...
 
@@ -54,6 +56,8 @@ EXECUTION_OPERATION_VOID: ExecutionOperation.ValueType  # 4
 EXECUTION_OPERATION_REFUND: ExecutionOperation.ValueType  # 5
 EXECUTION_OPERATION_PAYOUT: ExecutionOperation.ValueType  # 6
 """A payout to a bank account or debit card (PayoutService); its idempotency key is the "po_..." id."""
+EXECUTION_OPERATION_SETUP: ExecutionOperation.ValueType  # 7
+"""A SetupIntent's verification of a card: no money moves (amount 0)."""
 Global___ExecutionOperation: _TypeAlias = ExecutionOperation  # noqa: Y015
 
 class _ExecutionState:

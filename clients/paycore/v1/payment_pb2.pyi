@@ -216,6 +216,77 @@ REFUND_STATUS_FAILED: RefundStatus.ValueType  # 3
 REFUND_STATUS_CANCELED: RefundStatus.ValueType  # 4
 Global___RefundStatus: _TypeAlias = RefundStatus  # noqa: Y015
 
+class _SetupIntentStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SetupIntentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SetupIntentStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SETUP_INTENT_STATUS_UNSPECIFIED: _SetupIntentStatus.ValueType  # 0
+    SETUP_INTENT_STATUS_REQUIRES_PAYMENT_METHOD: _SetupIntentStatus.ValueType  # 1
+    SETUP_INTENT_STATUS_REQUIRES_CONFIRMATION: _SetupIntentStatus.ValueType  # 2
+    SETUP_INTENT_STATUS_REQUIRES_ACTION: _SetupIntentStatus.ValueType  # 3
+    """The card must authenticate (3-D Secure) before it can be saved."""
+    SETUP_INTENT_STATUS_PROCESSING: _SetupIntentStatus.ValueType  # 4
+    """The verification is at the PSP."""
+    SETUP_INTENT_STATUS_SUCCEEDED: _SetupIntentStatus.ValueType  # 5
+    SETUP_INTENT_STATUS_CANCELED: _SetupIntentStatus.ValueType  # 6
+
+class SetupIntentStatus(_SetupIntentStatus, metaclass=_SetupIntentStatusEnumTypeWrapper): ...
+
+SETUP_INTENT_STATUS_UNSPECIFIED: SetupIntentStatus.ValueType  # 0
+SETUP_INTENT_STATUS_REQUIRES_PAYMENT_METHOD: SetupIntentStatus.ValueType  # 1
+SETUP_INTENT_STATUS_REQUIRES_CONFIRMATION: SetupIntentStatus.ValueType  # 2
+SETUP_INTENT_STATUS_REQUIRES_ACTION: SetupIntentStatus.ValueType  # 3
+"""The card must authenticate (3-D Secure) before it can be saved."""
+SETUP_INTENT_STATUS_PROCESSING: SetupIntentStatus.ValueType  # 4
+"""The verification is at the PSP."""
+SETUP_INTENT_STATUS_SUCCEEDED: SetupIntentStatus.ValueType  # 5
+SETUP_INTENT_STATUS_CANCELED: SetupIntentStatus.ValueType  # 6
+Global___SetupIntentStatus: _TypeAlias = SetupIntentStatus  # noqa: Y015
+
+class _SetupIntentUsage:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SetupIntentUsageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SetupIntentUsage.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SETUP_INTENT_USAGE_UNSPECIFIED: _SetupIntentUsage.ValueType  # 0
+    """Means SETUP_INTENT_USAGE_OFF_SESSION (Stripe's default)."""
+    SETUP_INTENT_USAGE_OFF_SESSION: _SetupIntentUsage.ValueType  # 1
+    """Charged later without the customer present (renewals, saved cards)."""
+    SETUP_INTENT_USAGE_ON_SESSION: _SetupIntentUsage.ValueType  # 2
+    """Charged later with the customer present."""
+
+class SetupIntentUsage(_SetupIntentUsage, metaclass=_SetupIntentUsageEnumTypeWrapper): ...
+
+SETUP_INTENT_USAGE_UNSPECIFIED: SetupIntentUsage.ValueType  # 0
+"""Means SETUP_INTENT_USAGE_OFF_SESSION (Stripe's default)."""
+SETUP_INTENT_USAGE_OFF_SESSION: SetupIntentUsage.ValueType  # 1
+"""Charged later without the customer present (renewals, saved cards)."""
+SETUP_INTENT_USAGE_ON_SESSION: SetupIntentUsage.ValueType  # 2
+"""Charged later with the customer present."""
+Global___SetupIntentUsage: _TypeAlias = SetupIntentUsage  # noqa: Y015
+
+class _SetupIntentCancellationReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SetupIntentCancellationReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SetupIntentCancellationReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SETUP_INTENT_CANCELLATION_REASON_UNSPECIFIED: _SetupIntentCancellationReason.ValueType  # 0
+    SETUP_INTENT_CANCELLATION_REASON_ABANDONED: _SetupIntentCancellationReason.ValueType  # 1
+    SETUP_INTENT_CANCELLATION_REASON_REQUESTED_BY_CUSTOMER: _SetupIntentCancellationReason.ValueType  # 2
+    SETUP_INTENT_CANCELLATION_REASON_DUPLICATE: _SetupIntentCancellationReason.ValueType  # 3
+
+class SetupIntentCancellationReason(_SetupIntentCancellationReason, metaclass=_SetupIntentCancellationReasonEnumTypeWrapper): ...
+
+SETUP_INTENT_CANCELLATION_REASON_UNSPECIFIED: SetupIntentCancellationReason.ValueType  # 0
+SETUP_INTENT_CANCELLATION_REASON_ABANDONED: SetupIntentCancellationReason.ValueType  # 1
+SETUP_INTENT_CANCELLATION_REASON_REQUESTED_BY_CUSTOMER: SetupIntentCancellationReason.ValueType  # 2
+SETUP_INTENT_CANCELLATION_REASON_DUPLICATE: SetupIntentCancellationReason.ValueType  # 3
+Global___SetupIntentCancellationReason: _TypeAlias = SetupIntentCancellationReason  # noqa: Y015
+
 @_typing.final
 class BuyerInfo(_message.Message):
     """Who is paying, as the checkout saw them; fraud scoring uses it."""
@@ -1605,3 +1676,304 @@ class UpdateRefundRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateRefundRequest: _TypeAlias = UpdateRefundRequest  # noqa: Y015
+
+@_typing.final
+class SetupIntent(_message.Message):
+    """Stripe's SetupIntent: a payment method verified and saved for later use, no money moved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LastSetupError(_message.Message):
+        """Why the last confirmation failed; cleared by the next confirmation."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        CODE_FIELD_NUMBER: _builtins.int
+        DECLINE_CODE_FIELD_NUMBER: _builtins.int
+        MESSAGE_FIELD_NUMBER: _builtins.int
+        code: _builtins.str
+        """Lowercase stable code, e.g. "card_declined", "expired_card"."""
+        decline_code: _builtins.str
+        """The issuer's reason when code is "card_declined", e.g. "generic_decline"."""
+        message: _builtins.str
+        """Human-readable, safe to show to the customer."""
+        def __init__(
+            self,
+            *,
+            code: _builtins.str = ...,
+            decline_code: _builtins.str = ...,
+            message: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "decline_code", b"decline_code", "message", b"message"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    USAGE_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    LAST_SETUP_ERROR_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    CANCELLATION_REASON_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"seti_..." """
+    status: Global___SetupIntentStatus.ValueType
+    customer: _builtins.str
+    """"cus_..."; the payment method is attached to it when the setup succeeds."""
+    payment_method: _builtins.str
+    """"pm_..." """
+    usage: Global___SetupIntentUsage.ValueType
+    client_secret: _builtins.str
+    """"seti_..._secret_...": for the customer's browser. Not in events."""
+    description: _builtins.str
+    created: _builtins.int
+    cancellation_reason: Global___SetupIntentCancellationReason.ValueType
+    @_builtins.property
+    def last_setup_error(self) -> Global___SetupIntent.LastSetupError: ...
+    @_builtins.property
+    def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Always ["card"], paycore's one payment method type."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        status: Global___SetupIntentStatus.ValueType = ...,
+        customer: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
+        usage: Global___SetupIntentUsage.ValueType = ...,
+        client_secret: _builtins.str = ...,
+        last_setup_error: Global___SetupIntent.LastSetupError | None = ...,
+        payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        created: _builtins.int = ...,
+        cancellation_reason: Global___SetupIntentCancellationReason.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_setup_error", b"last_setup_error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancellation_reason", b"cancellation_reason", "client_secret", b"client_secret", "created", b"created", "customer", b"customer", "description", b"description", "id", b"id", "last_setup_error", b"last_setup_error", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "status", b"status", "usage", b"usage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetupIntent: _TypeAlias = SetupIntent  # noqa: Y015
+
+@_typing.final
+class CreateSetupIntentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    USAGE_FIELD_NUMBER: _builtins.int
+    CONFIRM_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    RETURN_URL_FIELD_NUMBER: _builtins.int
+    customer: _builtins.str
+    """"cus_..."; required for `usage` off_session to attach the payment method to someone."""
+    payment_method: _builtins.str
+    """"pm_..." or a test payment method's name; required when `confirm` is set."""
+    usage: Global___SetupIntentUsage.ValueType
+    """SETUP_INTENT_USAGE_UNSPECIFIED means SETUP_INTENT_USAGE_OFF_SESSION."""
+    confirm: _builtins.bool
+    """Confirm at once: the reply already carries the verification's result."""
+    description: _builtins.str
+    """At most 1000 characters."""
+    return_url: _builtins.str
+    """Accepted as Stripe's (a card never redirects), not used; requires `confirm`."""
+    @_builtins.property
+    def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only "card" (another is INVALID_ARGUMENT naming it)."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        customer: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
+        usage: Global___SetupIntentUsage.ValueType = ...,
+        confirm: _builtins.bool = ...,
+        payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        return_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirm", b"confirm", "customer", b"customer", "description", b"description", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "usage", b"usage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSetupIntentRequest: _TypeAlias = CreateSetupIntentRequest  # noqa: Y015
+
+@_typing.final
+class GetSetupIntentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"seti_..." """
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSetupIntentRequest: _TypeAlias = GetSetupIntentRequest  # noqa: Y015
+
+@_typing.final
+class ConfirmSetupIntentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    RETURN_URL_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"seti_...", required; the setup must be requires_payment_method or requires_confirmation."""
+    payment_method: _builtins.str
+    """"pm_..."; replaces the setup's payment method when given."""
+    return_url: _builtins.str
+    """Accepted as Stripe's, not used."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
+        return_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmSetupIntentRequest: _TypeAlias = ConfirmSetupIntentRequest  # noqa: Y015
+
+@_typing.final
+class CancelSetupIntentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CANCELLATION_REASON_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"seti_...", required."""
+    cancellation_reason: Global___SetupIntentCancellationReason.ValueType
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        cancellation_reason: Global___SetupIntentCancellationReason.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancellation_reason", b"cancellation_reason", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelSetupIntentRequest: _TypeAlias = CancelSetupIntentRequest  # noqa: Y015
+
+@_typing.final
+class ListSetupIntentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    customer: _builtins.str
+    """Only this customer's setups ("cus_...")."""
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        customer: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSetupIntentsRequest: _TypeAlias = ListSetupIntentsRequest  # noqa: Y015
+
+@_typing.final
+class ListSetupIntentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___SetupIntent]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___SetupIntent] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSetupIntentsResponse: _TypeAlias = ListSetupIntentsResponse  # noqa: Y015

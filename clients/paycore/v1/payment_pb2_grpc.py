@@ -109,6 +109,31 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.Refund.FromString,
                 _registered_method=True)
+        self.CreateSetupIntent = channel.unary_unary(
+                '/paycore.v1.PaymentService/CreateSetupIntent',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.CreateSetupIntentRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+                _registered_method=True)
+        self.GetSetupIntent = channel.unary_unary(
+                '/paycore.v1.PaymentService/GetSetupIntent',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.GetSetupIntentRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+                _registered_method=True)
+        self.ConfirmSetupIntent = channel.unary_unary(
+                '/paycore.v1.PaymentService/ConfirmSetupIntent',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+                _registered_method=True)
+        self.CancelSetupIntent = channel.unary_unary(
+                '/paycore.v1.PaymentService/CancelSetupIntent',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.CancelSetupIntentRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+                _registered_method=True)
+        self.ListSetupIntents = channel.unary_unary(
+                '/paycore.v1.PaymentService/ListSetupIntents',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -217,6 +242,43 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSetupIntent(self, request, context):
+        """Saves a payment method for later (off-session) use without charging it: Stripe's
+        SetupIntent. With `confirm` it is also confirmed in the same call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSetupIntent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmSetupIntent(self, request, context):
+        """Verifies the payment method at the PSP without moving money (a zero-amount verification):
+        succeeded attaches it to the customer for off-session use; a decline puts the setup back
+        to requires_payment_method with last_setup_error; a card that must authenticate is
+        requires_action.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelSetupIntent(self, request, context):
+        """Cancels a setup that is not processing, succeeded or canceled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSetupIntents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -294,6 +356,31 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.UpdateRefund,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.Refund.SerializeToString,
+            ),
+            'CreateSetupIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSetupIntent,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.CreateSetupIntentRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
+            ),
+            'GetSetupIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSetupIntent,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.GetSetupIntentRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
+            ),
+            'ConfirmSetupIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmSetupIntent,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
+            ),
+            'CancelSetupIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelSetupIntent,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.CancelSetupIntentRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
+            ),
+            'ListSetupIntents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSetupIntents,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -701,6 +788,141 @@ class PaymentService:
             '/paycore.v1.PaymentService/UpdateRefund',
             paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.Refund.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSetupIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/CreateSetupIntent',
+            paycore_dot_v1_dot_payment__pb2.CreateSetupIntentRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSetupIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/GetSetupIntent',
+            paycore_dot_v1_dot_payment__pb2.GetSetupIntentRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmSetupIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ConfirmSetupIntent',
+            paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelSetupIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/CancelSetupIntent',
+            paycore_dot_v1_dot_payment__pb2.CancelSetupIntentRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSetupIntents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ListSetupIntents',
+            paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -66,6 +66,20 @@ class PaymentServiceStub:
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
     """
+    CreateSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CreateSetupIntentRequest, _payment_pb2.SetupIntent]
+    """Saves a payment method for later (off-session) use without charging it: Stripe's
+    SetupIntent. With `confirm` it is also confirmed in the same call.
+    """
+    GetSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetSetupIntentRequest, _payment_pb2.SetupIntent]
+    ConfirmSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ConfirmSetupIntentRequest, _payment_pb2.SetupIntent]
+    """Verifies the payment method at the PSP without moving money (a zero-amount verification):
+    succeeded attaches it to the customer for off-session use; a decline puts the setup back
+    to requires_payment_method with last_setup_error; a card that must authenticate is
+    requires_action.
+    """
+    CancelSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]
+    """Cancels a setup that is not processing, succeeded or canceled."""
+    ListSetupIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -102,6 +116,20 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
     """
+    CreateSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CreateSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
+    """Saves a payment method for later (off-session) use without charging it: Stripe's
+    SetupIntent. With `confirm` it is also confirmed in the same call.
+    """
+    GetSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
+    ConfirmSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.ConfirmSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
+    """Verifies the payment method at the PSP without moving money (a zero-amount verification):
+    succeeded attaches it to the customer for off-session use; a decline puts the setup back
+    to requires_payment_method with last_setup_error; a card that must authenticate is
+    requires_action.
+    """
+    CancelSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
+    """Cancels a setup that is not processing, succeeded or canceled."""
+    ListSetupIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]  # type: ignore[assignment]
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -225,5 +253,49 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
         its status; records refund.updated when the metadata changed.
         """
+
+    @_abc_1.abstractmethod
+    def CreateSetupIntent(
+        self,
+        request: _payment_pb2.CreateSetupIntentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SetupIntent, _abc.Awaitable[_payment_pb2.SetupIntent]]:
+        """Saves a payment method for later (off-session) use without charging it: Stripe's
+        SetupIntent. With `confirm` it is also confirmed in the same call.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSetupIntent(
+        self,
+        request: _payment_pb2.GetSetupIntentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SetupIntent, _abc.Awaitable[_payment_pb2.SetupIntent]]: ...
+
+    @_abc_1.abstractmethod
+    def ConfirmSetupIntent(
+        self,
+        request: _payment_pb2.ConfirmSetupIntentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SetupIntent, _abc.Awaitable[_payment_pb2.SetupIntent]]:
+        """Verifies the payment method at the PSP without moving money (a zero-amount verification):
+        succeeded attaches it to the customer for off-session use; a decline puts the setup back
+        to requires_payment_method with last_setup_error; a card that must authenticate is
+        requires_action.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelSetupIntent(
+        self,
+        request: _payment_pb2.CancelSetupIntentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SetupIntent, _abc.Awaitable[_payment_pb2.SetupIntent]]:
+        """Cancels a setup that is not processing, succeeded or canceled."""
+
+    @_abc_1.abstractmethod
+    def ListSetupIntents(
+        self,
+        request: _payment_pb2.ListSetupIntentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.ListSetupIntentsResponse, _abc.Awaitable[_payment_pb2.ListSetupIntentsResponse]]: ...
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -146,6 +146,11 @@ class PaymentMethod(Stored):
     customer_id: str | None
     detached: bool
     metadata: dict[str, str]
+    setup_usage: str | None = None
+    """"off_session" | "on_session" once a SetupIntent saved it (paycore.payment.setup)."""
+    network_token: str | None = None
+    """A wallet card's network token from the PSP, once a SetupIntent saved it: charges it
+    without its cryptogram. Never rendered."""
     payout_account: str | None = None
     """Set when the card is registered as a payee's external account (paycore.payout's
     CreatePayoutCard): "" the merchant's own, "acct_..." a seller's. Such a card is no
@@ -178,6 +183,7 @@ class ChargeableCard:
     country: str  # issuing country or ""
     wallet: str = ""  # "apple_pay" | "google_pay" | ""
     cryptogram: Secret | None = None  # a wallet token's, held until its charge (never stored)
+    network_token: str = ""  # the PSP's reusable token of a wallet card a setup saved
     unsaved: UnsavedCard | None = None  # a test payment method's, until its request saves it
 
 

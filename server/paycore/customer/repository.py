@@ -205,6 +205,24 @@ class PaymentMethodRepository:
         ).one()
         return payment_method_of(row)
 
+    async def set_saved(
+        self, merchant_id: str, payment_method_id: str, usage: str, network_token: str
+    ) -> PaymentMethod:
+        """Marks the card (read FOR UPDATE in this transaction) as saved by a SetupIntent for
+        `usage`, with the PSP's network token of a wallet card ("" keeps the one it has)."""
+        values: dict[str, Any] = {"setup_usage": usage}
+        if network_token:
+            values["network_token"] = network_token
+        row = (
+            await self._connection.execute(
+                update(payment_methods)
+                .where(merchant_row(payment_methods, merchant_id, payment_method_id))
+                .values(**values)
+                .returning(*_PUBLIC_COLUMNS)
+            )
+        ).one()
+        return payment_method_of(row)
+
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
     ) -> PaymentMethod:

@@ -362,6 +362,33 @@ class CustomerService:
             await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
         return attached
 
+    async def save_for_setup(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payment_method_id: str,
+        customer_id: str | None,
+        usage: str,
+        network_token: str,
+    ) -> PaymentMethod:
+        """A SetupIntent succeeded (in its completion's transaction): the card is attached to
+        `customer_id` (when given and not already: `payment_method.attached`) and marked
+        saved for `usage`, with the PSP's network token of a wallet card. Refused as
+        AttachPaymentMethod refuses (detached, another customer's)."""
+        methods = PaymentMethodRepository(connection)
+        if customer_id is not None:
+            # The customer's row before the card's, as attach_payment_method takes them.
+            await self._locked_customer(connection, merchant_id, customer_id, "customer")
+        found = await _locked(methods, merchant_id, payment_method_id, "payment_method")
+        attached = found
+        if customer_id is not None:
+            attached = await _attach(methods, found, customer_id, "payment_method")
+            if found.customer_id != attached.customer_id:
+                await self._events.payment_method.record(
+                    connection, PAYMENT_METHOD_ATTACHED, attached
+                )
+        return await methods.set_saved(merchant_id, payment_method_id, usage, network_token)
+
     async def detach_payment_method(
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
     ) -> PaymentMethod:
@@ -421,6 +448,7 @@ class CustomerService:
             country=method.card.country,
             wallet=method.card.wallet.type.value if method.card.wallet else "",
             cryptogram=await self._cryptogram(merchant_id, method, connection),
+            network_token=method.network_token or "",
         )
 
     async def _cryptogram(

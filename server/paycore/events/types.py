@@ -21,6 +21,12 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "payment_intent.succeeded",
         "payment_intent.payment_failed",
         "payment_intent.canceled",
+        # SetupIntent (seti_): Stripe's events of a payment method saved for later use.
+        "setup_intent.created",
+        "setup_intent.requires_action",
+        "setup_intent.setup_failed",
+        "setup_intent.succeeded",
+        "setup_intent.canceled",
         # Refunds and disputes, as Stripe names them. Not Stripe's charge.succeeded, .failed,
         # .captured, .refunded: paycore has no Charge object, so nothing would send them (an
         # endpoint asking for one is refused); payment_intent.* and refund.* say the same.

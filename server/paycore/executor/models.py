@@ -13,6 +13,7 @@ class Operation(StrEnum):
     VOID = "void"
     REFUND = "refund"
     PAYOUT = "payout"  # a payout to a bank account or debit card; psp_key is the po_ id
+    SETUP = "setup"  # a SetupIntent's verification, no money moved (paycore.payment.setup)
 
 
 PAY_IN_OPERATIONS = (
@@ -85,6 +86,8 @@ class PspAnswer:
     message: str = ""
     bypass_pending: bool = False
     """The captured funds are available at once (PspResult.bypass_pending)."""
+    network_token: str = ""
+    """A setup's network token of a wallet card (PspResult.network_token)."""
 
     @property
     def declined(self) -> bool:

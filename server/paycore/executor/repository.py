@@ -471,6 +471,7 @@ def _result(answer: PspAnswer) -> dict[str, Any]:
         "decline_code": answer.decline_code,
         "message": answer.message,
         **({"bypass_pending": True} if answer.bypass_pending else {}),
+        **({"network_token": answer.network_token} if answer.network_token else {}),
     }
 
 

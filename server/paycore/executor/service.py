@@ -603,23 +603,35 @@ class Executor:
                 reference=execution.payment_order_id or execution.payment_intent_id or "",
                 amount=execution.amount,
                 currency=execution.currency,
-                card=CardDetails(
-                    card.number,
-                    card.exp_month,
-                    card.exp_year,
-                    wallet=card.wallet,
-                    cryptogram=card.cryptogram,
-                ),
+                card=_details(card),
                 capture=operation is Operation.CHARGE,
             )
         if operation is Operation.PAYOUT:
             return await self._payout(execution)
+        if operation is Operation.SETUP:
+            return await self._setup(execution, card)
         charge = execution.psp_charge or ""
         if operation is Operation.CAPTURE:
             return await psp.capture(idempotency_key=key, charge=charge, amount=execution.amount)
         if operation is Operation.VOID:
             return await psp.void(idempotency_key=key, charge=charge)
         return await psp.refund(idempotency_key=key, charge=charge, amount=execution.amount)
+
+    async def _setup(self, execution: Execution, card: ChargeableCard | None) -> PspResult:
+        """A SetupIntent's verification of its payment method (the setup's id in the
+        execution's metadata is the PSP's reference)."""
+        if execution.payment_method_id is None:
+            raise PspRejected("payment_method_missing", "the execution names no payment method")
+        if card is None or card.payment_method_id != execution.payment_method_id:
+            card = await self._cards.card_for_charge(
+                execution.merchant_id, execution.payment_method_id
+            )
+        return await self._psp.setup(
+            idempotency_key=execution.psp_key,
+            merchant=execution.merchant_id,
+            reference=execution.metadata.get("setup_intent", execution.psp_key),
+            card=_details(card),
+        )
 
     async def _payout(self, execution: Execution) -> PspResult:
         if self._payouts is None:
@@ -837,6 +849,7 @@ def _answered(result: PspResult) -> _Outcome:
         decline_code=result.decline_code,
         message=result.message,
         bypass_pending=result.bypass_pending,
+        network_token=result.network_token,
     )
     if result.declined:
         return _Outcome(
@@ -847,6 +860,17 @@ def _answered(result: PspResult) -> _Outcome:
             error_message=result.message,
         )
     return _Outcome(ExecutionState.SUCCEEDED, AttemptOutcome.SUCCEEDED, answer=answer)
+
+
+def _details(card: ChargeableCard) -> CardDetails:
+    return CardDetails(
+        card.number,
+        card.exp_month,
+        card.exp_year,
+        wallet=card.wallet,
+        cryptogram=card.cryptogram,
+        network_token=card.network_token,
+    )
 
 
 def _queued(execution_id: str, new: NewExecution) -> Execution:

@@ -1,11 +1,14 @@
 """Pay-in: payment intents (authorize/capture/cancel), payments made of payment orders for
-several sellers, refunds; each PSP operation runs through the executor.
+several sellers, refunds, setup intents (a card saved without a charge); each PSP operation
+runs through the executor.
 
     servicer/      PaymentService over gRPC: requests.py (message -> dataclass), messages.py
-                   (dataclass -> message, also the events' objects), fraud.py (the wire to
-                   FraudService), register()
+                   (dataclass -> message, also the events' objects), setup_requests.py (the
+                   setup intents' checks), fraud.py (the wire to FraudService), register()
     intents/       one module per intent operation (create, confirm, capture, cancel, answer,
                    review); flow.py holds what they share
+    setup/         SetupIntents, one module per operation, their state machine, repository
+                   and the executor's completion of a verification (setup/__init__.py)
     machine.py     the intent state machine: every status change goes through it
     checkout.py    payments and their orders; refunds.py; off_session.py (subscriptions' charges)
     completion.py  the executor's completion: a finished execution applied to its payment

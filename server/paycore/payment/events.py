@@ -18,6 +18,11 @@ INTENT_CAPTURABLE = "payment_intent.amount_capturable_updated"
 INTENT_SUCCEEDED = "payment_intent.succeeded"
 INTENT_FAILED = "payment_intent.payment_failed"
 INTENT_CANCELED = "payment_intent.canceled"
+SETUP_CREATED = "setup_intent.created"
+SETUP_SUCCEEDED = "setup_intent.succeeded"
+SETUP_FAILED = "setup_intent.setup_failed"
+SETUP_CANCELED = "setup_intent.canceled"
+SETUP_REQUIRES_ACTION = "setup_intent.requires_action"
 PAYMENT_CREATED = "payment.created"
 PAYMENT_EVENTS = {
     PaymentStatus.SUCCEEDED: "payment.succeeded",

@@ -263,3 +263,49 @@ class Refund(Stored):
     # gave back to it of the application fee (refund_application_fee); None: not asked for.
     transfer_reversal_amount: int | None = None
     application_fee_refund_amount: int | None = None
+
+
+class SetupStatus(StrEnum):
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
+class SetupUsage(StrEnum):
+    OFF_SESSION = "off_session"
+    ON_SESSION = "on_session"
+
+
+@dataclass(frozen=True)
+class NewSetupIntent:
+    """A CreateSetupIntent's checked fields (`payment_method_id` may be a test payment method's
+    name until the request's first transaction writes it)."""
+
+    usage: SetupUsage
+    customer_id: str | None = None
+    payment_method_id: str | None = None
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetupIntent(Stored):
+    """Stripe's SetupIntent (paycore.payment.setup): a payment method verified at the PSP and
+    saved for later use; no money moves."""
+
+    status: SetupStatus
+    usage: SetupUsage
+    customer_id: str | None
+    payment_method_id: str | None
+    description: str
+    last_setup_error: PaymentError | None
+    execution_id: str | None
+    cancellation_reason: str | None
+    metadata: dict[str, str]
+
+    @property
+    def payment_method_types(self) -> tuple[str, ...]:
+        return ("card",)

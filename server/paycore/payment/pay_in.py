@@ -11,6 +11,7 @@ from paycore.payment.checkout import Checkouts
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.refunds import Refunds
+from paycore.payment.setup.flow import SetupFlow
 from paycore.psp.client import PspClient
 
 
@@ -23,6 +24,7 @@ class PayIn:
     checkouts: Checkouts
     refunds: Refunds
     off_session: OffSessionCharges
+    setups: SetupFlow
 
     async def close(self) -> None:
         await self.psp.close()

@@ -26,10 +26,10 @@ from paycore.payment.checkout import Checkouts, PaymentOrders
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
 from paycore.payment.intents.flow import IntentFlow
+from paycore.payment.models import SetupIntent
 from paycore.payment.money import PayInLedger
 from paycore.payment.off_session import OffSessionCharges
 from paycore.payment.pay_in import PayIn
-from paycore.payment.payer import PayerCards
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
 from paycore.payment.servicer.messages import (
@@ -37,7 +37,10 @@ from paycore.payment.servicer.messages import (
     order_message,
     payment_message,
     refund_message,
+    setup_message,
 )
+from paycore.payment.setup.completion import SetupCompletion
+from paycore.payment.setup.flow import SetupCards, SetupFlow
 from paycore.payout.balances import BalanceBook
 from paycore.psp.client import PspClient
 from paycore.storage import Shards
@@ -59,7 +62,7 @@ def build_pay_in(
     registry: CollectorRegistry,
     shards: Shards,
     ledger: LedgerService,
-    cards: PayerCards,
+    cards: SetupCards,
     fraud_with: Callable[[ReviewListener], FraudService],
     balances: BalanceBook,
     conversions: Conversions,
@@ -76,12 +79,17 @@ def build_pay_in(
         Recorder(refund_message),
     )
     completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events)
+    setup_events: Recorder[SetupIntent] = Recorder(setup_message)
     executor = Executor(
         shards,
         psp,
         cards,
         ExecutorMetrics(registry),
-        {**dict.fromkeys(PAY_IN_OPERATIONS, completion), Operation.PAYOUT: pay_out.completion},
+        {
+            **dict.fromkeys(PAY_IN_OPERATIONS, completion),
+            Operation.PAYOUT: pay_out.completion,
+            Operation.SETUP: SetupCompletion(cards, setup_events),
+        },
         ExecutorSettings(
             retry=RetryPolicy(
                 max_attempts=settings.executor_max_attempts,
@@ -110,4 +118,5 @@ def build_pay_in(
         checkouts=Checkouts(orders, cards, fraud),
         refunds=Refunds(reads, executor, events, conversions),
         off_session=OffSessionCharges(shards, executor, events),
+        setups=SetupFlow(reads, executor, cards, setup_events),
     )

@@ -42,12 +42,14 @@ class CardDetails:
     """"apple_pay" | "google_pay": the number is a wallet token's device account number."""
     cryptogram: Secret | None = None
     """The wallet token's one-time cryptogram (only ever in this request's body)."""
+    network_token: str = ""
+    """The PSP's network token of a wallet card (a setup's): sent when no cryptogram is."""
 
 
 @dataclass(frozen=True)
 class PspResult:
     operation: str
-    """"charge" | "capture" | "void" | "refund" | "payout"."""
+    """"charge" | "capture" | "void" | "refund" | "payout" | "setup"."""
     reference: str
     """The PSP object's id: ch_... (charge, capture, void) or rf_... (refund)."""
     status: str
@@ -61,6 +63,8 @@ class PspResult:
     bypass_pending: bool = False
     """The captured funds are available at once, not after the payout delay (the PSP's test
     card for it: the simulator's 4000000000000077, as Stripe's)."""
+    network_token: str = ""
+    """A setup's: the PSP's reusable token of a wallet card ("ntok_..."), else ""."""
 
     @property
     def declined(self) -> bool:
@@ -164,25 +168,27 @@ class PspClient:
         card: CardDetails,
         capture: bool,
     ) -> PspResult:
-        card_body: dict[str, Any] = {
-            "number": card.number.reveal(),
-            "exp_month": card.exp_month,
-            "exp_year": card.exp_year,
-        }
-        if card.cvc is not None:
-            card_body["cvc"] = card.cvc.reveal()
-        if card.wallet:
-            wallet = {"type": card.wallet}
-            if card.cryptogram is not None:
-                wallet["cryptogram"] = card.cryptogram.reveal()
-            card_body["wallet"] = wallet
         body = {
             **_moving(idempotency_key, merchant, reference, amount, currency),
-            "card": card_body,
+            "card": _card_body(card),
             "capture": capture,
         }
         status, answer = await self._call("POST", "/v1/charges", body)
         return _result("charge", status, answer)
+
+    async def setup(
+        self, *, idempotency_key: str, merchant: str, reference: str, card: CardDetails
+    ) -> PspResult:
+        """Verifies the card for later use without moving money (status "succeeded",
+        "requires_action" or "declined"); a wallet card's success carries its network token."""
+        body = {
+            "idempotency_key": idempotency_key,
+            "merchant": merchant,
+            "reference": reference,
+            "card": _card_body(card),
+        }
+        status, answer = await self._call("POST", "/v1/setups", body)
+        return _result("setup", status, answer)
 
     async def capture(
         self, *, idempotency_key: str, charge: str, amount: int | None = None
@@ -390,9 +396,28 @@ def _result(operation: str, http_status: int, body: dict[str, Any]) -> PspResult
             decline_code=str(body.get("decline_code") or ""),
             message=str(body.get("message") or ""),
             bypass_pending=body.get("bypass_pending") is True,
+            network_token=str(body.get("network_token") or ""),
         )
     except (KeyError, TypeError, ValueError):
         raise PspTimeout("psp_protocol_error", f"a {operation} answer lacks its fields") from None
+
+
+def _card_body(card: CardDetails) -> dict[str, Any]:
+    card_body: dict[str, Any] = {
+        "number": card.number.reveal(),
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+    }
+    if card.cvc is not None:
+        card_body["cvc"] = card.cvc.reveal()
+    if card.wallet:
+        wallet = {"type": card.wallet}
+        if card.cryptogram is not None:
+            wallet["cryptogram"] = card.cryptogram.reveal()
+        elif card.network_token:
+            wallet["network_token"] = card.network_token
+        card_body["wallet"] = wallet
+    return card_body
 
 
 def _dispute(body: dict[str, Any]) -> PspDispute:

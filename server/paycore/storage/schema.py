@@ -225,6 +225,22 @@ payment_intents = _owned(
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )
 
+# Stripe's SetupIntent (seti_, migration 0031): a payment method verified at the PSP and saved
+# for later use, no money moved (paycore.payment.setup).
+setup_intents = _owned(
+    "setup_intents",
+    *_required(Text, "id", "status", "usage", "description"),
+    Column("customer_id", Text),
+    Column("payment_method_id", Text),
+    # {code, decline_code, message} of the last failed confirmation, or null.
+    Column("last_setup_error", JSONB),
+    # The verification running at the PSP, while processing.
+    Column("execution_id", Text),
+    Column("cancellation_reason", Text),
+    *_metadata_and_created_at(),
+    Index("setup_intents_customer_idx", "merchant_id", "customer_id", "id"),
+)
+
 payments = _owned(
     "payments",
     *_required(Text, "id", "checkout_id", "status"),
@@ -483,6 +499,11 @@ payment_methods = _owned(
     # 0030): "" the merchant's own, "acct_..." a seller's; null for no payee's (a customer's
     # card, or one never registered): no payout goes to it (paycore.payout.bank_accounts).
     Column("payout_account", Text),
+    # Set by a succeeded SetupIntent (migration 0031): the usage it was saved for
+    # ("off_session" | "on_session"), and for a wallet card the PSP's network token, which
+    # charges it without its (expired) cryptogram (paycore.payment.setup).
+    Column("setup_usage", Text),
+    Column("network_token", Text),
     # ListPaymentMethods' customer filter, newest first.
     Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
 )
@@ -1280,6 +1301,7 @@ __all__ = [
     "refunds",
     "seller_accounts",
     "settlement_currencies",
+    "setup_intents",
     "shard_map",
     "shard_move_log",
     "shard_moves",

@@ -21,15 +21,21 @@ from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
-from paycore.payment.models import Intent, Payment, Refund, buyer_message
+from paycore.payment.models import Intent, Payment, Refund, SetupIntent, buyer_message
 from paycore.payment.pay_in import PayIn
-from paycore.payment.servicer import requests
+from paycore.payment.servicer import requests, setup_requests
 from paycore.payment.servicer.messages import (
     intent_message,
     order_message,
     payment_message,
     refund_message,
+    setup_message,
 )
+from paycore.payment.setup import cancel as setup_cancel
+from paycore.payment.setup import confirm as setup_confirm
+from paycore.payment.setup import create as setup_create
+from paycore.payment.setup.answer import answer as setup_answer
+from paycore.payment.setup.flow import SetupFlow
 from paycore.runtime.context import CallerKind, current_call
 from paycore.runtime.messages import Converter
 from paycore.runtime.mutations import Mutations, Phases
@@ -256,6 +262,83 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     UpdateRefund = rpcs.change_metadata(
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
+
+    # -- setup intents (paycore.payment.setup) --------------------------------------------------
+
+    @property
+    def _setups(self) -> SetupFlow:
+        return self._pay_in.setups
+
+    async def CreateSetupIntent(
+        self, request: payment_pb2.CreateSetupIntentRequest, context: Context
+    ) -> payment_pb2.SetupIntent:
+        merchant_id = current_call().require_merchant()
+        new = setup_requests.new_setup(request)
+
+        async def prepare() -> Phases[SetupIntent]:
+            await self._parties.customer(merchant_id, new.customer_id)
+            return await setup_create.prepare(self._setups, merchant_id, new, request.confirm)
+
+        return await self._setup_call(merchant_id, request, prepare)
+
+    async def ConfirmSetupIntent(
+        self, request: payment_pb2.ConfirmSetupIntentRequest, context: Context
+    ) -> payment_pb2.SetupIntent:
+        merchant_id = current_call().require_merchant()
+        setup_id, method = setup_requests.confirmation(request)
+        return await self._setup_call(
+            merchant_id,
+            request,
+            lambda: setup_confirm.prepare(self._setups, merchant_id, setup_id, method),
+        )
+
+    async def CancelSetupIntent(
+        self, request: payment_pb2.CancelSetupIntentRequest, context: Context
+    ) -> payment_pb2.SetupIntent:
+        merchant_id = current_call().require_merchant()
+        setup_id, reason = setup_requests.cancellation(request)
+        setups = self._setups
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            self._setup,
+            lambda connection: setup_cancel.cancel(
+                setups, connection, merchant_id, setup_id, reason
+            ),
+        )
+
+    async def GetSetupIntent(
+        self, request: payment_pb2.GetSetupIntentRequest, context: Context
+    ) -> payment_pb2.SetupIntent:
+        merchant_id, setup_id = merchant_and_id(request.id, Prefix.SETUP_INTENT)
+        return self._shown_setup(await self._setups.get(merchant_id, setup_id))
+
+    async def ListSetupIntents(
+        self, request: payment_pb2.ListSetupIntentsRequest, context: Context
+    ) -> payment_pb2.ListSetupIntentsResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.SETUP_INTENT)
+        customer = setup_requests.customer_filter(request)
+        page = await self._setups.list(merchant_id, cursor, customer)
+        return page_response(payment_pb2.ListSetupIntentsResponse, page, self._shown_setup)
+
+    def _shown_setup(self, setup: SetupIntent) -> payment_pb2.SetupIntent:
+        """The setup as answered: with its client_secret (derived, never stored)."""
+        message = setup_message(setup)
+        message.client_secret = self._client_secrets.of(setup.merchant_id, setup.id)
+        return message
+
+    @property
+    def _setup(self) -> Converter[SetupIntent, payment_pb2.SetupIntent]:
+        return Converter(payment_pb2.SetupIntent, self._shown_setup)
+
+    async def _setup_call(
+        self,
+        merchant_id: str,
+        request: Message,
+        prepare: Callable[[], Awaitable[Phases[SetupIntent]]],
+    ) -> payment_pb2.SetupIntent:
+        resume = setup_answer(self._setups, merchant_id)
+        return await self._mutations.prepared(merchant_id, request, self._setup, prepare, resume)
 
     # -- shared ---------------------------------------------------------------------------------
 

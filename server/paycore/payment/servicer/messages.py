@@ -3,7 +3,7 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 
 from __future__ import annotations
 
-from paycore.payment.models import Intent, Order, Payment, Refund, Risk
+from paycore.payment.models import Intent, Order, Payment, Refund, Risk, SetupIntent
 from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import fraud_pb2, payment_pb2
 
@@ -55,4 +55,15 @@ def refund_message(refund: Refund) -> payment_pb2.Refund:
         application_fee_refund=None
         if fee is None
         else payment_pb2.ApplicationFeeRefund(amount=fee, currency=refund.currency),
+    )
+
+
+@converts(payment_pb2.SetupIntent)
+def setup_message(setup: SetupIntent) -> payment_pb2.SetupIntent:
+    """The setup without its client_secret (derived by the servicer; events carry none)."""
+    return message_of(
+        payment_pb2.SetupIntent,
+        setup,
+        cancellation_reason=setup.cancellation_reason or None,
+        payment_method_types=list(setup.payment_method_types),
     )

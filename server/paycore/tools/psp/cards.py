@@ -27,6 +27,9 @@ CARD_BYPASS_PENDING = "4000000000000077"
 """Succeeds, and its captured funds are available at once (Stripe's "bypass pending balance"
 test card): its charge answers carry `"bypass_pending": true`, and paycore's balance
 transaction of the capture is due at once instead of after the payout delay."""
+CARD_AUTHENTICATION_REQUIRED = "4000002500003155"
+"""Stripe's "requires authentication on setup" card: its setup (POST /v1/setups) answers
+requires_action (3-D Secure); its charges succeed as any card's."""
 
 # Disputes (issue 22): captured, then disputed by the buyer's bank after the simulator's
 # dispute delay (paycore.tools.psp.disputes). Stripe's numbers, plus one of ours (duplicate).

@@ -19,6 +19,7 @@ from typing import Any
 
 from paycore.ids import random_base62
 from paycore.tools.psp.cards import (
+    CARD_AUTHENTICATION_REQUIRED,
     CARD_BYPASS_PENDING,
     DECLINE_MESSAGES,
     DISPUTES,
@@ -32,6 +33,7 @@ from paycore.tools.psp.requests import (
     ChargeRequest,
     PspFailure,
     RefundRequest,
+    SetupRequest,
     VoidRequest,
 )
 from paycore.tools.psp.settlement import fee_of
@@ -40,6 +42,8 @@ from paycore.tools.psp.wallets import (
     INVALID_CRYPTOGRAM,
     INVALID_CRYPTOGRAM_MESSAGE,
     cryptogram_valid,
+    network_token_of,
+    network_token_valid,
     token_digest,
 )
 
@@ -128,6 +132,65 @@ class Processor:
             return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(body))
 
         return self.idempotent(request.idempotency_key, "charge", request_hash, perform)
+
+    def setup(self, request: SetupRequest) -> Answer:
+        """A card verified for later use without moving money (a zero-amount verification,
+        as Stripe's SetupIntent runs): the test cards' declines decline it (402), the
+        authentication card answers requires_action, any other succeeds; a wallet card's
+        success carries the merchant's network token of it (paycore.tools.psp.wallets)."""
+        card = request.card
+        request_hash = self.hash(
+            "setup",
+            request.merchant,
+            request.reference,
+            card.number,
+            card.exp_month,
+            card.exp_year,
+            card.wallet,
+            card.cryptogram,
+            card.network_token,
+        )
+
+        def perform(now_ms: int) -> Answer:
+            outcome = outcome_of(card.number)
+            if outcome is Outcome.PSP_ERROR:
+                raise PspFailure(500, "psp_error", "An error occurred at the PSP; nothing was done")
+            if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
+                outcome = Outcome.EXPIRED
+            decline_code = outcome.decline_code or self._wallet_decline(request.merchant, card)
+            if decline_code:
+                status = "declined"
+            elif card.number == CARD_AUTHENTICATION_REQUIRED:
+                status = "requires_action"
+            else:
+                status = "succeeded"
+            network_token = (
+                network_token_of(self.store.key, request.merchant, self._token(card))
+                if card.wallet and status == "succeeded"
+                else ""
+            )
+            body = {
+                "id": "seti_" + random_base62(ID_LENGTH),
+                "object": "setup",
+                "status": status,
+                "amount": 0,
+                "currency": "",
+                "merchant": request.merchant,
+                "reference": request.reference,
+                "decline_code": decline_code,
+                "message": DECLINE_MESSAGES.get(outcome, "") or _wallet_message(decline_code),
+                "card": {
+                    "brand": brand_of(card.number),
+                    "last4": card.number[-4:],
+                    "exp_month": card.exp_month,
+                    "exp_year": card.exp_year,
+                },
+                "network_token": network_token,
+                "created": now_ms // 1000,
+            }
+            return Answer(HTTP_DECLINED if decline_code else HTTP_OK, _dumps(body))
+
+        return self.idempotent(request.idempotency_key, "setup", request_hash, perform)
 
     def capture(self, request: CaptureRequest) -> Answer:
         request_hash = self.hash("capture", request.charge, request.amount)
@@ -275,12 +338,16 @@ class Processor:
 
     def _wallet_decline(self, merchant: str, card: CardInput) -> str:
         """A wallet card's cryptogram, when sent, must be the one its token was issued with;
-        without one, the merchant must have charged the token with it before (a
-        merchant-initiated charge of a saved wallet card)."""
+        without one, the merchant's network token of it (a setup's) or the merchant having
+        charged the token with it before (a merchant-initiated charge of a saved wallet card)."""
         if not card.wallet:
             return ""
         if card.cryptogram:
             valid = cryptogram_valid(self.store.key, card.wallet, card.number, card.cryptogram)
+        elif card.network_token:
+            valid = network_token_valid(
+                self.store.key, merchant, self._token(card), card.network_token
+            )
         else:
             valid = self.store.wallet_authenticated(merchant, self._token(card))
         return "" if valid else INVALID_CRYPTOGRAM

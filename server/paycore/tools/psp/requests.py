@@ -46,6 +46,8 @@ class CardInput:
     wallet: str = ""
     """A wallet token's type (the number is its DPAN), or ""."""
     cryptogram: str = field(default="", repr=False)
+    network_token: str = field(default="", repr=False)
+    """What a setup gave for a wallet token ("ntok_..."): charges it without a cryptogram."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +66,16 @@ class Moving:
 class ChargeRequest(Moving):
     card: CardInput
     capture: bool
+
+
+@dataclass(frozen=True)
+class SetupRequest:
+    """A card verified for later use, no money moved (paycore.tools.psp.processing.setup)."""
+
+    idempotency_key: str
+    merchant: str
+    reference: str
+    card: CardInput
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,15 @@ def charge_request(body: dict[str, Any]) -> ChargeRequest:
         **_moving(body, currency),
         card=_card(body),
         capture=_bool(body, "capture"),
+    )
+
+
+def setup_request(body: dict[str, Any]) -> SetupRequest:
+    return SetupRequest(
+        idempotency_key=idempotency_key(body),
+        merchant=_text(body, "merchant"),
+        reference=_text(body, "reference"),
+        card=_card(body),
     )
 
 
@@ -190,9 +211,11 @@ def _card(body: dict[str, Any]) -> CardInput:
     exp_year = _integer(card, "exp_year", EXP_YEAR_MIN, EXP_YEAR_MAX, param="card[exp_year]")
     wallet = card.get("wallet") or {}
     if not isinstance(wallet, dict) or not all(
-        isinstance(wallet.get(name, ""), str) for name in ("type", "cryptogram")
+        isinstance(wallet.get(name, ""), str) for name in ("type", "cryptogram", "network_token")
     ):
-        raise invalid("card[wallet]", "card[wallet] must be {type, cryptogram} strings")
+        raise invalid(
+            "card[wallet]", "card[wallet] must be {type, cryptogram, network_token} strings"
+        )
     return CardInput(
         number=number,
         exp_month=exp_month,
@@ -200,6 +223,7 @@ def _card(body: dict[str, Any]) -> CardInput:
         cvc=cvc,
         wallet=wallet.get("type", ""),
         cryptogram=wallet.get("cryptogram", ""),
+        network_token=wallet.get("network_token", ""),
     )
 
 

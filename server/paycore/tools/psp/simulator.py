@@ -1,6 +1,8 @@
 """The simulator's HTTP face: JSON over HTTP on aiohttp, faults, and the two misbehaving cards.
 
     POST /v1/charges                    charge (authorize, or authorize and capture)
+    POST /v1/setups                     verify a card for later use, no money moved (a
+                                        SetupIntent's; a wallet card's gives a network token)
     POST /v1/charges/{id}/capture       capture an authorization (all or part; the rest released)
     POST /v1/charges/{id}/void          void an uncaptured authorization
     POST /v1/refunds                    refund part or all of a captured charge
@@ -69,6 +71,7 @@ from paycore.tools.psp.requests import (
     invalid,
     payout_request,
     refund_request,
+    setup_request,
     void_request,
 )
 from paycore.tools.psp.settlement import parse_day, settlement_lines
@@ -224,6 +227,17 @@ class Simulator:
             return await self._lose(request)
         return _answer(answer)
 
+    async def setup(self, request: web.Request) -> web.StreamResponse:
+        setup = setup_request(await _body(request))
+        outcome = outcome_of(setup.card.number)
+        if outcome is Outcome.TIMES_OUT:
+            await self._hang()
+            raise PspFailure(504, "timeout", "The card network did not answer in time")
+        answer = self.processor.setup(setup)
+        if outcome is Outcome.ANSWER_LOST and not answer.replayed:
+            return await self._lose(request)
+        return _answer(answer)
+
     async def capture(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
         return _answer(self.processor.capture(capture_request(request.match_info["id"], body)))
@@ -349,6 +363,7 @@ def build_app(simulator: Simulator) -> web.Application:
     app = web.Application(client_max_size=BODY_SIZE_MAX, middlewares=[simulator.middleware])
     app.router.add_post("/v1/charges", simulator.charge)
     app.router.add_get("/v1/charges/{id}", simulator.get_charge)
+    app.router.add_post("/v1/setups", simulator.setup)
     app.router.add_post("/v1/charges/{id}/capture", simulator.capture)
     app.router.add_post("/v1/charges/{id}/void", simulator.void)
     app.router.add_post("/v1/refunds", simulator.refund)

@@ -19,6 +19,12 @@ card's renewals and off-session payments), as at Stripe; a token the merchant ne
 with its cryptogram, or another merchant's, is declined `invalid_cryptogram` without one. The
 store keeps the authenticated token as a keyed digest of its type and DPAN (`token_digest`),
 never the number.
+
+A setup (POST /v1/setups: a verification, no money moved) of a wallet card with its right
+cryptogram answers a `network_token` ("ntok_..."), the merchant's reusable token of that
+wallet token: a charge that sends it (`card.wallet.network_token`) instead of a cryptogram is
+accepted (merchant-initiated), whenever it comes. It is a keyed digest of the merchant and the
+token, so it is checked without being stored, and is worth nothing to another merchant.
 """
 
 from __future__ import annotations
@@ -55,6 +61,19 @@ def token_digest(key: bytes, wallet_type: str, number: str) -> str:
     message under the key)."""
     digest = hmac.new(key, f"wallet_token:{wallet_type}:{number}".encode(), hashlib.sha256)
     return digest.hexdigest()
+
+
+NETWORK_TOKEN_PREFIX = "ntok_"
+
+
+def network_token_of(key: bytes, merchant: str, token: str) -> str:
+    """The merchant's network token of a wallet token (`token`: its `token_digest`)."""
+    digest = hmac.new(key, f"network_token:{merchant}:{token}".encode(), hashlib.sha256)
+    return NETWORK_TOKEN_PREFIX + digest.hexdigest()[:32]
+
+
+def network_token_valid(key: bytes, merchant: str, token: str, given: str) -> bool:
+    return hmac.compare_digest(network_token_of(key, merchant, token), given)
 
 
 def issue_token(key: bytes, body: dict[str, Any], year: int) -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""SetupIntent requests checked into pay-in's dataclasses (paycore.payment.setup); each
+failure an ApiError naming the field, before anything changes."""
+
+from __future__ import annotations
+
+from paycore import validation
+from paycore.customer.test_methods import payment_method_reference
+from paycore.errors import invalid
+from paycore.ids import Prefix
+from paycore.payment.models import NewSetupIntent, SetupUsage
+from paycore.payment.servicer.requests import unused_by_cards
+from paycore.v1 import payment_pb2
+
+_USAGES: dict[int, SetupUsage] = {
+    payment_pb2.SETUP_INTENT_USAGE_UNSPECIFIED: SetupUsage.OFF_SESSION,
+    payment_pb2.SETUP_INTENT_USAGE_OFF_SESSION: SetupUsage.OFF_SESSION,
+    payment_pb2.SETUP_INTENT_USAGE_ON_SESSION: SetupUsage.ON_SESSION,
+}
+_CANCELLATION_REASONS: dict[int, str] = {
+    number: "" if number == 0 else name.removeprefix("SETUP_INTENT_CANCELLATION_REASON_").lower()
+    for name, number in payment_pb2.SetupIntentCancellationReason.items()
+}
+
+
+def new_setup(request: payment_pb2.CreateSetupIntentRequest) -> NewSetupIntent:
+    """CreateSetupIntent's terms, as the request alone gives them (the customer's existence is
+    checked after the key's lookup)."""
+    customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False)
+    method = payment_method_reference("payment_method", request.payment_method, required=False)
+    usage = _USAGES[validation.enum_value("usage", request.usage, _USAGES)]
+    for index, kind in enumerate(request.payment_method_types):
+        if kind != "card":
+            raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
+    unused_by_cards(False, request.return_url, confirming=request.confirm)
+    return NewSetupIntent(
+        usage=usage,
+        customer_id=customer or None,
+        payment_method_id=method or None,
+        description=validation.description(request.description),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def confirmation(request: payment_pb2.ConfirmSetupIntentRequest) -> tuple[str, str]:
+    """(the setup, the payment method it is confirmed with, or "" for its own)."""
+    setup_id = validation.object_id("id", request.id, Prefix.SETUP_INTENT)
+    method = payment_method_reference("payment_method", request.payment_method, required=False)
+    unused_by_cards(False, request.return_url, confirming=True)
+    return setup_id, method
+
+
+def cancellation(request: payment_pb2.CancelSetupIntentRequest) -> tuple[str, str]:
+    setup_id = validation.object_id("id", request.id, Prefix.SETUP_INTENT)
+    reason = _CANCELLATION_REASONS[
+        validation.enum_value(
+            "cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS
+        )
+    ]
+    return setup_id, reason
+
+
+def customer_filter(request: payment_pb2.ListSetupIntentsRequest) -> str:
+    """ListSetupIntents' `customer` ("" lists every setup)."""
+    return validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False)

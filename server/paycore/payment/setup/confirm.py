@@ -1,0 +1,59 @@
+"""ConfirmSetupIntent: the card is read (outside any transaction), then the first phase moves
+the setup to processing and enqueues its verification, claimed for its first PSP request;
+the second phase (answer.py) runs it. No fraud check: nothing is charged (docs/payments.md)."""
+
+from __future__ import annotations
+
+from paycore.errors import ApiError, Reason, not_found
+from paycore.payment.models import SetupIntent, SetupStatus
+from paycore.payment.setup.answer import answer
+from paycore.payment.setup.flow import FirstPhase, SetupFlow, verification_of
+from paycore.payment.setup.machine import CONFIRMABLE, require
+from paycore.payment.setup.repository import SetupRepository
+from paycore.runtime.mutations import Phases
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def prepare(
+    flow: SetupFlow, merchant_id: str, setup_id: str, payment_method_id: str
+) -> Phases[SetupIntent]:
+    """Runs for a new idempotency key only (Mutations.prepared)."""
+    setup = await flow.get(merchant_id, setup_id)
+    require(setup, "confirm", CONFIRMABLE)
+    method = payment_method_id or setup.payment_method_id
+    if not method:
+        raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
+    card = await flow.card(merchant_id, method, setup.customer_id)
+    first_phase = FirstPhase(card)
+
+    async def record(connection: AsyncConnection) -> SetupIntent:
+        locked = await SetupRepository(connection).get(merchant_id, setup_id, lock=True)
+        if locked is None:
+            raise not_found("setup_intent", setup_id)
+        require(locked, "confirm", CONFIRMABLE)
+        await flow.cards.save_test_card(connection, merchant_id, card)
+        return await record_confirmation(connection, flow, locked, first_phase)
+
+    return Phases(record, answer(flow, merchant_id, first_phase))
+
+
+async def record_confirmation(
+    connection: AsyncConnection, flow: SetupFlow, setup: SetupIntent, first_phase: FirstPhase
+) -> SetupIntent:
+    """The first phase of a confirmation (the card of `first_phase` saved already): the setup
+    processing with its verification claimed, both noted in `first_phase`."""
+    card = first_phase.card
+    if card is None:
+        raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
+    execution = await flow.executor.enqueue_claimed(
+        connection, verification_of(setup, card.payment_method_id)
+    )
+    moved = await SetupRepository(connection).move(
+        setup,
+        SetupStatus.PROCESSING,
+        payment_method_id=card.payment_method_id,
+        last_setup_error=None,
+        execution_id=execution.id,
+    )
+    first_phase.setup, first_phase.execution = moved, execution
+    return moved

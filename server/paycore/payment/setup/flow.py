@@ -1,0 +1,78 @@
+"""What every SetupIntent operation shares: its collaborators, the reads, the verification's
+execution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from paycore.customer.models import ChargeableCard, PaymentMethod
+from paycore.events import Recorder
+from paycore.executor.models import Execution, NewExecution, Operation
+from paycore.executor.service import Executor
+from paycore.payment.models import SetupIntent
+from paycore.payment.payer import PayerCards, payer_card
+from paycore.payment.setup.repository import SETUP_INTENTS, setups_query
+from paycore.storage.reads import Cursor, Page, Reads
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+VERIFICATION_CURRENCY = "usd"
+"""The currency the verification's execution row names: it moves no money (amount 0)."""
+
+
+class SetupCards(PayerCards, Protocol):
+    async def save_for_setup(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payment_method_id: str,
+        customer_id: str | None,
+        usage: str,
+        network_token: str,
+    ) -> PaymentMethod:
+        """The card attached to the customer and saved for `usage` (customer's service)."""
+
+
+@dataclass(frozen=True)
+class SetupFlow:
+    reads: Reads
+    executor: Executor
+    cards: SetupCards
+    events: Recorder[SetupIntent]
+
+    async def get(self, merchant_id: str, setup_id: str) -> SetupIntent:
+        return await self.reads.one(merchant_id, SETUP_INTENTS, setup_id)
+
+    async def list(self, merchant_id: str, cursor: Cursor, customer_id: str) -> Page[SetupIntent]:
+        return await self.reads.page(
+            merchant_id, SETUP_INTENTS, cursor, setups_query(merchant_id, customer_id)
+        )
+
+    async def card(
+        self, merchant_id: str, payment_method_id: str, customer_id: str | None
+    ) -> ChargeableCard:
+        """The card to verify (a test payment method's name gives a new, unsaved one)."""
+        return await payer_card(self.cards, merchant_id, payment_method_id, customer_id)
+
+
+@dataclass
+class FirstPhase:
+    """What a request's first phase made, for its own completion: the setup as committed and
+    its verification as claimed, beside the card the request read."""
+
+    card: ChargeableCard | None
+    setup: SetupIntent | None = None
+    execution: Execution | None = None
+
+
+def verification_of(setup: SetupIntent, payment_method_id: str) -> NewExecution:
+    # The execution's own id is the PSP's key: a confirmation after a decline verifies anew.
+    return NewExecution(
+        merchant_id=setup.merchant_id,
+        operation=Operation.SETUP,
+        amount=0,
+        currency=VERIFICATION_CURRENCY,
+        psp_key="",
+        payment_method_id=payment_method_id,
+        metadata={"setup_intent": setup.id},
+    )
