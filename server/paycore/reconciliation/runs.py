@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import asyncpg
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
 from paycore.reconciliation.books import Books, owner_logical_shard
@@ -43,10 +44,16 @@ from paycore.reconciliation.report import ReportSource, ReportUnavailable, line_
 from paycore.reconciliation.resolution import Resolver
 from paycore.storage import Shards
 from paycore.storage.raw import driver_of
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+_WORKER_TROUBLE = (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+"""What a run fails with when the worker, not the day, is in trouble (a lost connection, a lock
+or statement timeout): the run stays RUNNING and the next worker takes it over when the lease
+runs out (at most ATTEMPT_COUNT_MAX times)."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,23 @@ class Runs:
         return await self.execute(claimed)
 
     async def execute(self, run: Run) -> Run:
+        """Runs the day and finishes the run: SUCCEEDED, or FAILED at once with the reason when
+        the report cannot be read or a shard's day check (or anything else about the day's
+        data) fails, which running it again as it is would repeat. A new RunReconciliation of
+        the day retries it (each shard that committed its part is matched again, idempotently).
+        Only the database or the network failing (and the process dying) leaves the run RUNNING
+        for the next worker once the lease runs out (`_WORKER_TROUBLE`)."""
         try:
             counts = await self._match_all_shards(run)
-        except ReportUnavailable as error:
-            log.warning("reconciliation run %s failed: %s", run.id, error)
+        except _WORKER_TROUBLE:
+            raise
+        except Exception as error:
+            if isinstance(error, ReportUnavailable):
+                log.warning("reconciliation run %s failed: %s", run.id, error)
+                reason = str(error)
+            else:
+                log.exception("reconciliation run %s failed", run.id)
+                reason = f"{type(error).__name__}: {error}"
             async with self.home.begin() as connection:
                 return await repository.finish_run(
                     connection,
@@ -138,7 +158,7 @@ class Runs:
                     run.id,
                     RunStatus.FAILED,
                     PartCounts(),
-                    str(error),
+                    reason,
                 )
         async with self.home.begin() as connection:
             finished = await repository.finish_run(
