@@ -322,7 +322,8 @@ class Runs:
                 next_day_read=next_day_read,
             )
             totals = await matching.settlement_totals(driver)
-        await DiscrepancyBook(self._resolver, self._events.discrepancy).store(
+        book = DiscrepancyBook(self._resolver, self._events.discrepancy)
+        await book.store(
             connection,
             driver,
             run.source,
@@ -332,10 +333,16 @@ class Runs:
             matched.failure_codes,
         )
         unfound = await close_unfound(driver, run.source, run.day, run.id, matched.discrepancies)
+        turned: list[tuple[str, str]] = []
+        if run.source is Source.PSP_SETTLEMENT and self.now() >= window.end:
+            # The day has ended, so its report is complete: a timing of the day before that it
+            # does not carry never crossed the cut-off (docs/reconciliation.md).
+            turned = await book.turn_unarrived(connection, driver, run.source, run.id, run.day)
         closed = [
             *matched.late_arrivals,
             *((m, d) for m, d, _ in matched.booked_late),
             *((gone.merchant_id, gone.id) for gone in unfound if gone.was_open),
+            *turned,
         ]
         changed: set[str] = set()
         if run.source is Source.PSP_SETTLEMENT:
@@ -364,9 +371,14 @@ class Runs:
             settled = await settlement.settled_merchants(driver, run.source, run.day)
             merchants = sorted(set(merchants) | set(settled))
         await checks.check_day(connection, driver, run.source, run.day, merchants)
-        # An earlier day a late booking settled to: its item is in, its discrepancy closed.
-        for day in sorted({day for _, _, day in matched.booked_late if day != run.day}):
-            late_merchants = sorted({m for m, _, d in matched.booked_late if d == day})
+        # An earlier day a late booking settled to: its item is in, its discrepancy closed; the
+        # day before, whose timings turned into missing_at_psp.
+        earlier = [
+            *matched.booked_late,
+            *((m, d, run.day - dt.timedelta(days=1)) for m, d in turned),
+        ]
+        for day in sorted({day for _, _, day in earlier if day != run.day}):
+            late_merchants = sorted({m for m, _, d in earlier if d == day})
             await checks.check_day(connection, driver, run.source, day, late_merchants)
         counts = PartCounts(
             record_count=matched.record_count,
