@@ -87,7 +87,6 @@ FROM reconciliation_discrepancies d
 WHERE d.source = $1 AND d.day = $2 AND d.kind = 'timing' AND d.status = 'open'
   AND NOT EXISTS (SELECT 1 FROM recon_lines l
                   WHERE l.merchant_id = d.merchant_id AND l.reference = d.reference)
-ORDER BY d.merchant_id, d.id
 FOR UPDATE
 """
 # A missing_at_psp of the item that an earlier run of the day closed with nothing booked (it was

@@ -40,7 +40,7 @@ from paycore.reconciliation.events import (
 from paycore.reconciliation.matching import DayWindow
 from paycore.reconciliation.metrics import ReconciliationMetrics
 from paycore.reconciliation.models import RECONCILIATION_OWNER, PartCounts, Run, RunStatus, Source
-from paycore.reconciliation.report import ReportSource, ReportUnavailable, line_id
+from paycore.reconciliation.report import ReportSource, ReportUnavailable, line_reference
 from paycore.reconciliation.resolution import Resolver
 from paycore.storage import Shards
 from paycore.storage.raw import driver_of
@@ -226,7 +226,7 @@ class Runs:
         prepare = payout_matching.prepare if run.source is Source.BANK_PAYOUTS else matching.prepare
         prepared = await _every_part(prepare(driver, run.source, window) for driver in drivers)
         absent = {
-            (merchant_id, reference.split(":", 1)[0]): index
+            (merchant_id, reference): index
             for index, first in enumerate(prepared)
             for merchant_id, reference in first.absent
         }
@@ -240,22 +240,30 @@ class Runs:
         drivers: list[Any],
         absent: Mapping[tuple[str, str], int],
     ) -> bool:
-        """Stages the next day's lines that name an `absent` item ((merchant, line id) -> the
-        index of its shard) on that shard (recon_next_raw); false when the report could not be
-        read to its end (what it staged before failing still counts)."""
+        """Stages the next day's lines that name an `absent` item ((merchant, reference) -> the
+        index of its shard) on that shard (recon_next_raw), reading the report until every
+        absent item has a line (a rerun of an old day does not stream its whole next day; a
+        line a day lacks for good still makes the run read to the end); false when the report
+        could not be read to its end (what it staged before failing still counts)."""
         next_day = run.day + dt.timedelta(days=1)
         found = 0
+        unseen = set(absent)
         try:
-            async for batch in source.lines(next_day):
-                per_shard: list[list[tuple[int, str, bytes]]] = [[] for _ in drivers]
-                for merchant_id, body in batch:
-                    shard = absent.get((merchant_id, line_id(body)))
-                    if shard is not None:
-                        found += 1
-                        per_shard[shard].append((found, merchant_id, body))
-                for driver, records in zip(drivers, per_shard, strict=True):
-                    if records:
-                        await matching.stage(driver, records, "recon_next_raw")
+            async with contextlib.aclosing(source.lines(next_day)) as batches:
+                async for batch in batches:
+                    per_shard: list[list[tuple[int, str, bytes]]] = [[] for _ in drivers]
+                    for merchant_id, body in batch:
+                        key = (merchant_id, line_reference(body))
+                        shard = absent.get(key)
+                        if shard is not None:
+                            found += 1
+                            unseen.discard(key)
+                            per_shard[shard].append((found, merchant_id, body))
+                    for driver, records in zip(drivers, per_shard, strict=True):
+                        if records:
+                            await matching.stage(driver, records, "recon_next_raw")
+                    if not unseen:
+                        break
         except ReportUnavailable as error:
             log.warning(
                 "run %s: the next day's report is not available (%s): of the day's %d absent "
@@ -269,7 +277,7 @@ class Runs:
             # word, but the rest is unknown, so the window applies too.
             return False
         log.info(
-            "run %s: %d of %d absent items found in the %s report",
+            "run %s: %d lines of %d absent items found in the %s report",
             run.id,
             found,
             len(absent),
