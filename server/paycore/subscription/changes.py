@@ -283,30 +283,21 @@ async def cancel(
     return await _end_now(connection, collection, subscription, now)
 
 
-async def end_customer_subscriptions(
-    collection: Collection, connection: AsyncConnection, merchant_id: str, customer_id: str
-) -> None:
-    """DeleteCustomer's: each of the customer's subscriptions that has not ended is canceled
-    now, as `cancel` does without a refund (Stripe's customer deletion)."""
-    found = await SubscriptionRepository(connection).not_ended(merchant_id, customer_id=customer_id)
-    await _end_each(connection, collection, merchant_id, found)
-
-
-async def end_clock_subscriptions(
-    collection: Collection, connection: AsyncConnection, merchant_id: str, clock_id: str
-) -> None:
-    """DeleteTestClock's: as `end_customer_subscriptions`, for the subscriptions on the clock."""
-    found = await SubscriptionRepository(connection).not_ended(merchant_id, clock_id=clock_id)
-    await _end_each(connection, collection, merchant_id, found)
-
-
-async def _end_each(
-    connection: AsyncConnection,
+async def end_subscriptions(
     collection: Collection,
+    connection: AsyncConnection,
     merchant_id: str,
-    subscription_ids: list[str],
+    *,
+    customer_id: str = "",
+    clock_id: str = "",
 ) -> None:
-    for subscription_id in subscription_ids:
+    """Each subscription of the customer (DeleteCustomer's), or on the clock (DeleteTestClock's),
+    that has not ended is canceled now, as `cancel` does without a refund (Stripe's deletions),
+    oldest first."""
+    found = await SubscriptionRepository(connection).not_ended(
+        merchant_id, customer_id=customer_id, clock_id=clock_id
+    )
+    for subscription_id in found:
         subscription = await locked(connection, merchant_id, subscription_id)
         now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
         await _end_now(connection, collection, subscription, now)
