@@ -126,6 +126,8 @@ async def test_the_quickstart_flow_pays_the_first_invoice_and_renews_on_the_save
         PRICE,
         intent.id,
     )
+    # The customer's payment is the invoice's first attempt, as Stripe counts it.
+    assert paid.attempt_count == 1
     assert await billing.event_count("invoice.paid") == 1
     await billing.work_once()  # exactly once
     assert await billing.event_count("invoice.paid") == 1

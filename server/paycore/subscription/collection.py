@@ -117,8 +117,8 @@ class Collection:
     ) -> Invoice:
         """default_incomplete: the open invoice gets a payment intent that nobody confirms here
         (nothing is charged); the customer confirms it with its client_secret. When it
-        succeeds, the billing job marks the invoice paid (paid_by_customer). No attempt is
-        counted and none is scheduled: as every first invoice, it is not retried."""
+        succeeds, the billing job marks the invoice paid (paid_by_customer), its first attempt
+        counted then. None is scheduled: as every first invoice, it is not retried."""
         method = await self.payment_method(connection, subscription)
         metadata = {INVOICE_KEY: invoice.id, ATTEMPT_KEY: BY_CUSTOMER}
         if save_payment_method:
@@ -161,11 +161,18 @@ class Collection:
             )
             if intent is None or intent.status is not IntentStatus.SUCCEEDED:
                 continue
+            # The customer's payment counts as the invoice's first attempt, as Stripe counts
+            # any payment attempt (only automatic retries count more).
+            attempted = replace(
+                invoice,
+                attempt_count=max(invoice.attempt_count, 1),
+                attempted_at=invoice.attempted_at if invoice.attempted_at is not None else at,
+            )
             await paid(
                 connection,
                 self.events,
                 subscription,
-                invoice,
+                attempted,
                 at,
                 saving=saved_payment_method(intent),
             )
