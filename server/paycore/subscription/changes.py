@@ -20,12 +20,14 @@ from paycore.records import MetadataChange
 from paycore.subscription import invoices, lifecycle
 from paycore.subscription.collection import VOID_INVOICE, Collection
 from paycore.subscription.creation import require_attached
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
 from paycore.subscription.models import (
     BillingReason,
     InvoiceLine,
     InvoiceStatus,
+    NewPrice,
     Period,
     Price,
     ProrationBehavior,
@@ -34,7 +36,7 @@ from paycore.subscription.models import (
     SubscriptionStatus,
 )
 from paycore.subscription.proration import item_amount, prorate, remaining_share
-from paycore.subscription.service import require_price
+from paycore.subscription.service import add_price, require_price
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -47,6 +49,9 @@ class ItemChange:
     price_id: str | None
     quantity: int | None
     deleted: bool
+    price_data: NewPrice | None = None
+    """Stripe's price_data instead of a price id: the price is made inline (inactive) for the
+    item."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,10 @@ async def update(
         )
     invoice = None
     if changes.items:
-        changed = replace(changed, items=await _new_items(connection, changed, changes.items, now))
+        changed = replace(
+            changed,
+            items=await _new_items(connection, changed, changes.items, now, collection.events),
+        )
         unit = collection.rules.rule(subscription.currency).charge_multiple
         lines = await _proration_lines(connection, subscription, changed, now, unit)
         if changes.proration is ProrationBehavior.NONE or subscription.status not in PRORATED:
@@ -156,10 +164,17 @@ async def _new_items(
     subscription: Subscription,
     changes: tuple[ItemChange, ...],
     now: int,
+    events: SubscriptionEvents,
 ) -> tuple[SubscriptionItem, ...]:
     items = {item.id: item for item in subscription.items}
     shard = logical_shard_of(subscription.merchant_id, Prefix.ACCOUNT)
     for index, change in enumerate(changes):
+        if change.price_data is not None and not change.deleted:
+            param = f"items[{index}].price_data"
+            made = await add_price(
+                connection, events, subscription.merchant_id, change.price_data, f"{param}.product"
+            )
+            change = replace(change, price_id=made.id)
         if change.item_id is not None:
             current = items.get(change.item_id)
             if current is None:
@@ -169,13 +184,14 @@ async def _new_items(
                 continue
             price_id = current.price_id
             if change.price_id:
-                price_id = (await _price(connection, subscription, change.price_id, index)).id
+                price = await _price(connection, subscription, change, index)
+                price_id = price.id
             quantity = current.quantity if change.quantity is None else change.quantity
             items[current.id] = replace(current, price_id=price_id, quantity=quantity)
         else:
             if not change.price_id:
                 raise missing(f"items[{index}].price")
-            price = await _price(connection, subscription, change.price_id, index)
+            price = await _price(connection, subscription, change, index)
             new_item_id = new_id(Prefix.SUBSCRIPTION_ITEM, shard)
             items[new_item_id] = SubscriptionItem(
                 id=new_item_id,
@@ -194,15 +210,17 @@ async def _new_items(
 
 
 async def _price(
-    connection: AsyncConnection, subscription: Subscription, price_id: str, index: int
+    connection: AsyncConnection, subscription: Subscription, change: ItemChange, index: int
 ) -> Price:
-    """A price an item may move to: recurring, active, the subscription's currency and
-    interval."""
-    param = f"items[{index}].price"
+    """A price an item may move to: recurring, active (or made for the item by its
+    price_data), the subscription's currency and interval."""
+    inline = change.price_data is not None
+    param = f"items[{index}].price_data" if inline else f"items[{index}].price"
+    price_id = change.price_id or ""
     price = await require_price(connection, subscription.merchant_id, price_id, param=param)
     if price.recurring is None:
         raise invalid(param, "must be a recurring price (this one is one-time)")
-    if not price.active:
+    if not price.active and not inline:
         raise invalid(param, f"the price {price.id} is inactive")
     if price.currency != subscription.currency:
         raise ApiError(
