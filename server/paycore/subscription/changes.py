@@ -17,7 +17,7 @@ from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment.off_session import OffSessionCharges
 from paycore.records import MetadataChange
-from paycore.subscription import invoices, lifecycle
+from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.collection import VOID_INVOICE, Collection
 from paycore.subscription.creation import require_attached
 from paycore.subscription.events import SubscriptionEvents
@@ -25,6 +25,7 @@ from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
 from paycore.subscription.models import (
     BillingReason,
+    Invoice,
     InvoiceLine,
     InvoiceStatus,
     NewPrice,
@@ -286,19 +287,58 @@ async def cancel(
     subscription_id: str,
     at_period_end: bool,
     prorate_refund: bool,
+    invoice_now: bool = False,
 ) -> Subscription:
     """At period end: flagged, it ends when the period does (the billing job). Now: canceled
-    at once; with `prorate_refund`, the unused part of the current period's paid invoice is
-    refunded on its payment intent (the refund runs after commit)."""
+    at once; with `invoice_now` (Stripe's), what is pending for the next invoice (proration
+    lines, one-off invoice items, an amount carried) is invoiced first, a last invoice
+    finalized and charged (the charge runs after commit; a decline leaves it open, as an ended
+    subscription is not dunned); with `prorate_refund`, the unused part of the current period
+    is refunded on the period's paid intents (after commit), together with a credit the last
+    invoice left."""
     subscription = await locked(connection, merchant_id, subscription_id)
     now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
     if at_period_end:
         flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)
         return await lifecycle.save(connection, collection.events, subscription, flagged)
+    last = None
+    if invoice_now:
+        last, subscription = await _invoice_pending(connection, collection, subscription, now)
     if prorate_refund:
         unit = collection.rules.rule(subscription.currency).charge_multiple
         await _refund_unused(connection, collection.charges, subscription, now, unit)
-    return await _end_now(connection, collection, subscription, now)
+    ended = await _end_now(connection, collection, subscription, now)
+    if last is not None and last.status is InvoiceStatus.OPEN:
+        await collection.start(connection, ended, last, now, scheduled=False)
+    return ended
+
+
+async def _invoice_pending(
+    connection: AsyncConnection, collection: Collection, subscription: Subscription, now: int
+) -> tuple[Invoice | None, Subscription]:
+    """invoice_now: the subscription's pending lines and items, and what it carries, on a
+    finalized invoice (None when nothing is pending); the subscription as the invoice leaves
+    it (saved: its credit, if the lines come to less than nothing, and its latest invoice)."""
+    merchant_id = subscription.merchant_id
+    pending = await InvoiceRepository(connection).pending_lines(merchant_id, subscription.id)
+    items = await invoice_items.has_pending(connection, merchant_id, subscription.id)
+    if not pending and not items and not subscription.credit_balance:
+        return None, subscription
+    period = Period(min(now, subscription.current_period.end), subscription.current_period.end)
+    invoice, changed = await invoices.create_invoice(
+        connection,
+        collection.events,
+        subscription,
+        BillingReason.SUBSCRIPTION_UPDATE,
+        period,
+        (),
+        now,
+    )
+    invoice, changed = await invoices.finalize(
+        connection, collection.events, collection.rules, changed, invoice, now
+    )
+    saved = await lifecycle.save(connection, collection.events, subscription, changed)
+    return invoice, saved
 
 
 async def end_subscriptions(

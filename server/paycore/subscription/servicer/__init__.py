@@ -193,8 +193,16 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         if request.prorate and request.at_period_end:
             raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
+        if request.invoice_now and request.at_period_end:
+            raise invalid(
+                "invoice_now", "invoices only with an immediate cancel (not at_period_end)"
+            )
         phases = self._billing.cancel(
-            merchant_id, subscription_id, request.at_period_end, request.prorate
+            merchant_id,
+            subscription_id,
+            request.at_period_end,
+            request.prorate,
+            request.invoice_now,
         )
         return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
 
