@@ -104,3 +104,37 @@ async def test_a_timing_the_next_days_complete_report_lacks_becomes_missing_at_p
         (d.id, d.status) for d in after
     )
     assert all(report.ok for report in await desk.integrity())
+
+
+async def test_a_missing_at_psp_closed_by_a_blind_rerun_is_opened_again(desk: Desk) -> None:
+    """The day run with the next day readable (the lost item missing_at_psp), then again blind
+    (the window makes it timing; the missing_at_psp closes as not found again): the next day's
+    run opens that missing_at_psp again rather than making a second one of the same key."""
+    day = unique_day()
+    following = day + dt.timedelta(days=1)
+    charges = plan_day(desk.merchants, day, 4, 0, seed=61)
+    lost = charges[0]
+    lost.at = at(day, 23 * 3600 + 45 * 60)
+    await desk.writer.write(charges)
+    await desk.alter_report([{"day": day.isoformat(), "action": "drop", "id": lost.psp_id}])
+    assert (await desk.run(day)).status is RunStatus.SUCCEEDED
+    (first,) = await desk.discrepancies(day)
+    assert (first.kind, first.status) == (Kind.MISSING_AT_PSP, Status.OPEN)
+    await _blind_run(desk, day)
+    assert sorted((d.kind, d.status) for d in await desk.discrepancies(day)) == sorted(
+        [(Kind.MISSING_AT_PSP, Status.RESOLVED), (Kind.TIMING, Status.OPEN)]
+    )
+
+    desk.clock.now = _midnight_after(following) + 3600
+    run = await desk.run(following)
+
+    assert run.status is RunStatus.SUCCEEDED, run.failure_message
+    after = {d.kind: d for d in await desk.discrepancies(day)}
+    assert set(after) == {Kind.MISSING_AT_PSP, Kind.TIMING}
+    missing = after[Kind.MISSING_AT_PSP]
+    assert (missing.id, missing.status, missing.run_id) == (first.id, Status.OPEN, run.id)
+    assert (missing.action, missing.note, missing.resolved) == (None, "", None)
+    assert after[Kind.TIMING].status is Status.RESOLVED
+    for receivable in await desk.receivables(day):
+        assert receivable.ledger_amount == receivable.open_residual, receivable
+    assert all(report.ok for report in await desk.integrity())
