@@ -179,6 +179,36 @@ class Collection:
             return True
         return False
 
+    async def declined_by_customer(
+        self,
+        connection: AsyncConnection,
+        open_invoices: list[Invoice],
+        at: int,
+    ) -> bool:
+        """default_incomplete: the customer's confirmation of an open invoice's intent declined
+        (the intent wants another payment method, with its error) before any attempt was
+        counted: that was the invoice's first attempt, as Stripe counts it (attempt_count 1,
+        `invoice.payment_failed`), counted once (in the caller's transaction, the subscription
+        locked). Nothing is scheduled: a first invoice is not dunned; the customer may confirm
+        again. False when there is none."""
+        for invoice in open_invoices:
+            if invoice.charging or invoice.payment_intent_id is None or invoice.attempt_count:
+                continue
+            intent = await PayInRepository(connection).intent(
+                invoice.merchant_id, invoice.payment_intent_id
+            )
+            if (
+                intent is None
+                or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER
+                or intent.status is not IntentStatus.REQUIRES_PAYMENT_METHOD
+                or intent.last_error is None
+            ):
+                continue
+            attempted = replace(invoice, attempt_count=1, attempted_at=at)
+            await invoices.save(connection, self.events, attempted, INVOICE_PAYMENT_FAILED)
+            return True
+        return False
+
     async def withdraw_from_customer(
         self, connection: AsyncConnection, invoice: Invoice, reason: str
     ) -> bool:
