@@ -88,7 +88,7 @@ from paycore.storage.pool_metrics import PoolCollector
 from paycore.storage.reads import Reads
 from paycore.subscription import servicer as subscription_servicer
 from paycore.subscription.billing import Billing
-from paycore.subscription.changes import end_customer_subscriptions
+from paycore.subscription.changes import end_subscriptions as end_subscriptions_of
 from paycore.subscription.collection import Collection
 from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
@@ -246,7 +246,7 @@ def build_platform(
     ) -> None:
         # DeleteCustomer's first step. `collection` is built below: the subscriptions charge
         # through pay-in, which needs `customers`; a deletion runs only once serving starts.
-        await end_customer_subscriptions(collection, connection, merchant_id, customer_id)
+        await end_subscriptions_of(collection, connection, merchant_id, customer_id=customer_id)
 
     customers = CustomerService(
         shards,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from paycore.reconciliation.models import Action, Kind, RunStatus, Source, Status
 from paycore.reconciliation.report import RawLine, ReportSource, ReportUnavailable
@@ -138,7 +138,7 @@ class _Unpublished:
     reports: ReportSource
     day: dt.date
 
-    async def lines(self, day: dt.date) -> AsyncIterator[list[RawLine]]:
+    async def lines(self, day: dt.date) -> AsyncGenerator[list[RawLine], None]:
         if day == self.day:
             raise ReportUnavailable(f"GET /v1/settlements/{day} answered 404")
         async for batch in self.reports.lines(day):

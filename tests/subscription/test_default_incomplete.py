@@ -126,6 +126,8 @@ async def test_the_quickstart_flow_pays_the_first_invoice_and_renews_on_the_save
         PRICE,
         intent.id,
     )
+    # The customer's payment is the invoice's first attempt, as Stripe counts it.
+    assert paid.attempt_count == 1
     assert await billing.event_count("invoice.paid") == 1
     await billing.work_once()  # exactly once
     assert await billing.event_count("invoice.paid") == 1
@@ -157,7 +159,13 @@ async def test_a_declined_confirmation_leaves_it_incomplete_and_another_card_pay
         assert declined.last_payment_error.code == "CARD_DECLINED", declined
         still = await _settled(billing, created.id)
         assert still.status == S.SUBSCRIPTION_STATUS_INCOMPLETE
-        assert (await billing.invoice(invoice.id)).status == S.INVOICE_STATUS_OPEN
+        # The declined confirmation was the invoice's first attempt (Stripe's count), once.
+        tried = await billing.invoice(invoice.id)
+        assert (tried.status, tried.attempt_count) == (S.INVOICE_STATUS_OPEN, 1)
+        assert await billing.event_count("invoice.payment_failed") == 1
+        await billing.work_once()
+        assert (await billing.invoice(invoice.id)).attempt_count == 1
+        assert await billing.event_count("invoice.payment_failed") == 1
         confirmed = await _confirm_in_browser(browser, intent, "pm_card_visa")
     assert confirmed.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
     active = await _settled(billing, created.id)
@@ -165,6 +173,8 @@ async def test_a_declined_confirmation_leaves_it_incomplete_and_another_card_pay
         S.SUBSCRIPTION_STATUS_ACTIVE,
         confirmed.payment_method,
     )
+    paid = await billing.invoice(invoice.id)
+    assert (paid.status, paid.attempt_count) == (S.INVOICE_STATUS_PAID, 1)
     await billing.assert_books(net([PRICE]))
 
 

@@ -846,6 +846,45 @@ class Subscription(_message.Message):
 Global___Subscription: _TypeAlias = Subscription  # noqa: Y015
 
 @_typing.final
+class PriceData(_message.Message):
+    """Stripe's price_data on a subscription item: a price made inline for this item alone, a new
+    "price_..." of the product (inactive, as Stripe's inline prices: no other item or
+    subscription can take it; the item keeps billing it).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    PRODUCT_FIELD_NUMBER: _builtins.int
+    UNIT_AMOUNT_FIELD_NUMBER: _builtins.int
+    RECURRING_FIELD_NUMBER: _builtins.int
+    currency: _builtins.str
+    """Required, lowercase ISO 4217: the subscription's currency."""
+    product: _builtins.str
+    """Required: "prod_...", active."""
+    unit_amount: _builtins.int
+    """Required, minor units, 1 or more."""
+    @_builtins.property
+    def recurring(self) -> Global___Recurring:
+        """Required (a subscription's prices are recurring): at the subscription's interval."""
+
+    def __init__(
+        self,
+        *,
+        currency: _builtins.str = ...,
+        product: _builtins.str = ...,
+        unit_amount: _builtins.int = ...,
+        recurring: Global___Recurring | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["recurring", b"recurring"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "product", b"product", "recurring", b"recurring", "unit_amount", b"unit_amount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PriceData: _TypeAlias = PriceData  # noqa: Y015
+
+@_typing.final
 class CreateSubscriptionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -855,19 +894,25 @@ class CreateSubscriptionRequest(_message.Message):
 
         PRICE_FIELD_NUMBER: _builtins.int
         QUANTITY_FIELD_NUMBER: _builtins.int
+        PRICE_DATA_FIELD_NUMBER: _builtins.int
         price: _builtins.str
-        """Required: a recurring "price_...", all in one currency."""
+        """A recurring "price_...", all in one currency; required unless price_data is given."""
         quantity: _builtins.int
         """1 or more; absent means 1 (as at Stripe); an explicit 0 is refused."""
+        @_builtins.property
+        def price_data(self) -> Global___PriceData:
+            """Instead of `price`: the price made inline (not both)."""
+
         def __init__(
             self,
             *,
             price: _builtins.str = ...,
             quantity: _builtins.int | None = ...,
+            price_data: Global___PriceData | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price", b"price", "quantity", b"quantity"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
         _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
@@ -1119,6 +1164,7 @@ class UpdateSubscriptionRequest(_message.Message):
         PRICE_FIELD_NUMBER: _builtins.int
         QUANTITY_FIELD_NUMBER: _builtins.int
         DELETED_FIELD_NUMBER: _builtins.int
+        PRICE_DATA_FIELD_NUMBER: _builtins.int
         id: _builtins.str
         """"si_..." of an existing item; empty adds an item."""
         price: _builtins.str
@@ -1127,6 +1173,10 @@ class UpdateSubscriptionRequest(_message.Message):
         """Absent keeps the item's quantity."""
         deleted: _builtins.bool
         """Removes the item (id required)."""
+        @_builtins.property
+        def price_data(self) -> Global___PriceData:
+            """Instead of `price`: the item moves to (or is added with) a price made inline (not both)."""
+
         def __init__(
             self,
             *,
@@ -1134,10 +1184,11 @@ class UpdateSubscriptionRequest(_message.Message):
             price: _builtins.str = ...,
             quantity: _builtins.int | None = ...,
             deleted: _builtins.bool = ...,
+            price_data: Global___PriceData | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "quantity", b"quantity"]  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "deleted", b"deleted", "id", b"id", "price", b"price", "quantity", b"quantity"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_quantity", b"_quantity", "deleted", b"deleted", "id", b"id", "price", b"price", "price_data", b"price_data", "quantity", b"quantity"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
         _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
@@ -1221,6 +1272,7 @@ class CancelSubscriptionRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     AT_PERIOD_END_FIELD_NUMBER: _builtins.int
     PRORATE_FIELD_NUMBER: _builtins.int
+    INVOICE_NOW_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     at_period_end: _builtins.bool
@@ -1229,16 +1281,23 @@ class CancelSubscriptionRequest(_message.Message):
     """With an immediate cancel: refund the unused part of the current paid period (prorated
     like an update) on the payment intent of the period's paid invoice.
     """
+    invoice_now: _builtins.bool
+    """Stripe's invoice_now, with an immediate cancel: what is pending for the next invoice
+    (prorations of updates, invoice items) is invoiced at once, a last invoice finalized and
+    charged (a credit is carried on it; nothing pending: no invoice). Without it, as before,
+    pending lines are dropped.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         at_period_end: _builtins.bool = ...,
         prorate: _builtins.bool = ...,
+        invoice_now: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_period_end", b"at_period_end", "id", b"id", "prorate", b"prorate"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_period_end", b"at_period_end", "id", b"id", "invoice_now", b"invoice_now", "prorate", b"prorate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

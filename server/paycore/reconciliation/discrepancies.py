@@ -5,6 +5,7 @@ the kinds that resolve themselves are resolved at once, in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from paycore.reconciliation.models import (
     RECONCILIATION_OWNER,
     Action,
     Discrepancy,
+    Kind,
     Source,
     Status,
 )
@@ -26,6 +28,8 @@ from paycore.storage.raw import Driver
 from paycore.storage.schema import reconciliation_discrepancies as table
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+log = logging.getLogger(__name__)
 
 _EXISTING = """
 SELECT merchant_id, key FROM reconciliation_discrepancies
@@ -68,6 +72,44 @@ FROM (
 ) AS before
 WHERE d.merchant_id = before.merchant_id AND d.id = before.id
 RETURNING d.merchant_id, d.id, before.status AS was
+"""
+
+
+# A timing of the day before whose line the complete report of this day ($3) does not carry
+# either (the line never came): missing_at_psp from now on (docs/reconciliation.md, "Across the
+# cut-off"). Lines that carry it closed it already (matching's late arrivals); the NOT EXISTS
+# also covers a line that arrived with another amount (this run's mismatch, which closed it).
+_UNARRIVED = """
+SELECT d.merchant_id, d.id, d.line_type, d.reference, d.object_id, d.object_ids,
+       d.internal_amount, d.internal_currency, d.internal_fee, d.internal_status,
+       d.psp_amount, d.psp_currency, d.psp_fee, d.psp_status
+FROM reconciliation_discrepancies d
+WHERE d.source = $1 AND d.day = $2 AND d.kind = 'timing' AND d.status = 'open'
+  AND NOT EXISTS (SELECT 1 FROM recon_lines l
+                  WHERE l.merchant_id = d.merchant_id AND l.reference = d.reference)
+FOR UPDATE
+"""
+# A missing_at_psp of the item that an earlier run of the day closed with nothing booked (it was
+# not found again then: the day run blind found the item timing instead): open again.
+_REOPEN = """
+UPDATE reconciliation_discrepancies d
+SET status = 'open', action = '', note = '', resolved_at = NULL, run_id = $3
+FROM unnest($4::text[], $5::text[]) AS f(merchant_id, key)
+WHERE d.source = $1 AND d.day = $2 AND d.merchant_id = f.merchant_id AND d.key = f.key
+  AND d.status = 'resolved' AND d.action = 'auto' AND cardinality(d.ledger_transfer_ids) = 0
+"""
+# The timings whose missing_at_psp is now open: closed, with nothing booked.
+_CLOSE_UNARRIVED = """
+UPDATE reconciliation_discrepancies d
+SET status = 'resolved', action = 'auto', resolved_at = now(),
+    note = 'not in the ' || to_char($3::date, 'YYYY-MM-DD') || ' report: missing_at_psp since '
+           || $4
+FROM unnest($5::text[], $6::text[]) AS f(merchant_id, id)
+WHERE d.merchant_id = f.merchant_id AND d.id = f.id AND d.status = 'open'
+  AND EXISTS (SELECT 1 FROM reconciliation_discrepancies m
+              WHERE m.merchant_id = d.merchant_id AND m.source = $1 AND m.day = $2
+                AND m.key = 'missing_at_psp:' || d.reference || ':1' AND m.status = 'open')
+RETURNING d.merchant_id, d.id
 """
 
 
@@ -159,6 +201,64 @@ class DiscrepancyBook:
                     )
                 )
         return Stored(created, resolved)
+
+    async def turn_unarrived(
+        self, connection: AsyncConnection, driver: Driver, source: Source, run_id: str, day: dt.date
+    ) -> list[tuple[str, str]]:
+        """On a run of `day` that read its complete report (the day has ended; its lines are in
+        recon_lines): each open timing of the day before whose line the report lacks becomes
+        that day's missing_at_psp, with the same view (so the same residual: the day before
+        stays explained) and its `created` event; the timing closes, `auto`, nothing booked.
+        The (merchant id, discrepancy id) of the timings closed (their `resolved` is due)."""
+        before = day - dt.timedelta(days=1)
+        rows = await driver.fetch(_UNARRIVED, source.value, before)
+        if not rows:
+            return []
+        found = [
+            FoundDiscrepancy(
+                merchant_id=row["merchant_id"],
+                kind=Kind.MISSING_AT_PSP,
+                occurrence=1,
+                line_type=row["line_type"],
+                reference=row["reference"],
+                object_id=row["object_id"],
+                object_ids=tuple(row["object_ids"]),
+                internal_amount=row["internal_amount"],
+                internal_currency=row["internal_currency"],
+                internal_fee=row["internal_fee"],
+                internal_status=row["internal_status"],
+                psp_amount=row["psp_amount"],
+                psp_currency=row["psp_currency"],
+                psp_fee=row["psp_fee"],
+                psp_status=row["psp_status"],
+            )
+            for row in rows
+        ]
+        owners = [owner_of(item.merchant_id) for item in found]
+        keys = [item.key for item in found]
+        await driver.execute(_REOPEN, source.value, before, run_id, owners, keys)
+        await self.store(connection, driver, source, before, run_id, found)
+        closed = await driver.fetch(
+            _CLOSE_UNARRIVED,
+            source.value,
+            before,
+            day,
+            run_id,
+            [row["merchant_id"] for row in rows],
+            [row["id"] for row in rows],
+        )
+        if len(closed) < len(rows):
+            # Its missing_at_psp was resolved with transfers by an operator, then reversed when a
+            # blind rerun found the item timing: left to the operator (a new resolution's
+            # transfer ids would be those it already booked and reversed).
+            log.warning(
+                "%d timing discrepancies of %s %s not turned into missing_at_psp: their "
+                "missing_at_psp was resolved and reversed before",
+                len(rows) - len(closed),
+                source.value,
+                before,
+            )
+        return [(row["merchant_id"], row["id"]) for row in closed]
 
 
 @dataclass(frozen=True)

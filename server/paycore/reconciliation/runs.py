@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import asyncpg
 from paycore.ids import HOME_LOGICAL_SHARD, Prefix, new_id
 from paycore.reconciliation import checks, matching, payout_matching, repository, settlement
 from paycore.reconciliation.books import Books, owner_logical_shard
@@ -39,14 +40,20 @@ from paycore.reconciliation.events import (
 from paycore.reconciliation.matching import DayWindow
 from paycore.reconciliation.metrics import ReconciliationMetrics
 from paycore.reconciliation.models import RECONCILIATION_OWNER, PartCounts, Run, RunStatus, Source
-from paycore.reconciliation.report import ReportSource, ReportUnavailable, line_id
+from paycore.reconciliation.report import ReportSource, ReportUnavailable, line_reference
 from paycore.reconciliation.resolution import Resolver
 from paycore.storage import Shards
 from paycore.storage.raw import driver_of
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+_WORKER_TROUBLE = (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+"""What a run fails with when the worker, not the day, is in trouble (a lost connection, a lock
+or statement timeout): the run stays RUNNING and the next worker takes it over when the lease
+runs out (at most ATTEMPT_COUNT_MAX times)."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,23 @@ class Runs:
         return await self.execute(claimed)
 
     async def execute(self, run: Run) -> Run:
+        """Runs the day and finishes the run: SUCCEEDED, or FAILED at once with the reason when
+        the report cannot be read or a shard's day check (or anything else about the day's
+        data) fails, which running it again as it is would repeat. A new RunReconciliation of
+        the day retries it (each shard that committed its part is matched again, idempotently).
+        Only the database or the network failing (and the process dying) leaves the run RUNNING
+        for the next worker once the lease runs out (`_WORKER_TROUBLE`)."""
         try:
             counts = await self._match_all_shards(run)
-        except ReportUnavailable as error:
-            log.warning("reconciliation run %s failed: %s", run.id, error)
+        except _WORKER_TROUBLE:
+            raise
+        except Exception as error:
+            if isinstance(error, ReportUnavailable):
+                log.warning("reconciliation run %s failed: %s", run.id, error)
+                reason = str(error)
+            else:
+                log.exception("reconciliation run %s failed", run.id)
+                reason = f"{type(error).__name__}: {error}"
             async with self.home.begin() as connection:
                 return await repository.finish_run(
                     connection,
@@ -138,7 +158,7 @@ class Runs:
                     run.id,
                     RunStatus.FAILED,
                     PartCounts(),
-                    str(error),
+                    reason,
                 )
         async with self.home.begin() as connection:
             finished = await repository.finish_run(
@@ -206,7 +226,7 @@ class Runs:
         prepare = payout_matching.prepare if run.source is Source.BANK_PAYOUTS else matching.prepare
         prepared = await _every_part(prepare(driver, run.source, window) for driver in drivers)
         absent = {
-            (merchant_id, reference.split(":", 1)[0]): index
+            (merchant_id, reference): index
             for index, first in enumerate(prepared)
             for merchant_id, reference in first.absent
         }
@@ -220,22 +240,30 @@ class Runs:
         drivers: list[Any],
         absent: Mapping[tuple[str, str], int],
     ) -> bool:
-        """Stages the next day's lines that name an `absent` item ((merchant, line id) -> the
-        index of its shard) on that shard (recon_next_raw); false when the report could not be
-        read to its end (what it staged before failing still counts)."""
+        """Stages the next day's lines that name an `absent` item ((merchant, reference) -> the
+        index of its shard) on that shard (recon_next_raw), reading the report until every
+        absent item has a line (a rerun of an old day does not stream its whole next day; a
+        line a day lacks for good still makes the run read to the end); false when the report
+        could not be read to its end (what it staged before failing still counts)."""
         next_day = run.day + dt.timedelta(days=1)
         found = 0
+        unseen = set(absent)
         try:
-            async for batch in source.lines(next_day):
-                per_shard: list[list[tuple[int, str, bytes]]] = [[] for _ in drivers]
-                for merchant_id, body in batch:
-                    shard = absent.get((merchant_id, line_id(body)))
-                    if shard is not None:
-                        found += 1
-                        per_shard[shard].append((found, merchant_id, body))
-                for driver, records in zip(drivers, per_shard, strict=True):
-                    if records:
-                        await matching.stage(driver, records, "recon_next_raw")
+            async with contextlib.aclosing(source.lines(next_day)) as batches:
+                async for batch in batches:
+                    per_shard: list[list[tuple[int, str, bytes]]] = [[] for _ in drivers]
+                    for merchant_id, body in batch:
+                        key = (merchant_id, line_reference(body))
+                        shard = absent.get(key)
+                        if shard is not None:
+                            found += 1
+                            unseen.discard(key)
+                            per_shard[shard].append((found, merchant_id, body))
+                    for driver, records in zip(drivers, per_shard, strict=True):
+                        if records:
+                            await matching.stage(driver, records, "recon_next_raw")
+                    if not unseen:
+                        break
         except ReportUnavailable as error:
             log.warning(
                 "run %s: the next day's report is not available (%s): of the day's %d absent "
@@ -249,7 +277,7 @@ class Runs:
             # word, but the rest is unknown, so the window applies too.
             return False
         log.info(
-            "run %s: %d of %d absent items found in the %s report",
+            "run %s: %d lines of %d absent items found in the %s report",
             run.id,
             found,
             len(absent),
@@ -302,7 +330,8 @@ class Runs:
                 next_day_read=next_day_read,
             )
             totals = await matching.settlement_totals(driver)
-        await DiscrepancyBook(self._resolver, self._events.discrepancy).store(
+        book = DiscrepancyBook(self._resolver, self._events.discrepancy)
+        await book.store(
             connection,
             driver,
             run.source,
@@ -312,10 +341,16 @@ class Runs:
             matched.failure_codes,
         )
         unfound = await close_unfound(driver, run.source, run.day, run.id, matched.discrepancies)
+        turned: list[tuple[str, str]] = []
+        if run.source is Source.PSP_SETTLEMENT and self.now() >= window.end:
+            # The day has ended, so its report is complete: a timing of the day before that it
+            # does not carry never crossed the cut-off (docs/reconciliation.md).
+            turned = await book.turn_unarrived(connection, driver, run.source, run.id, run.day)
         closed = [
             *matched.late_arrivals,
             *((m, d) for m, d, _ in matched.booked_late),
             *((gone.merchant_id, gone.id) for gone in unfound if gone.was_open),
+            *turned,
         ]
         changed: set[str] = set()
         if run.source is Source.PSP_SETTLEMENT:
@@ -344,9 +379,14 @@ class Runs:
             settled = await settlement.settled_merchants(driver, run.source, run.day)
             merchants = sorted(set(merchants) | set(settled))
         await checks.check_day(connection, driver, run.source, run.day, merchants)
-        # An earlier day a late booking settled to: its item is in, its discrepancy closed.
-        for day in sorted({day for _, _, day in matched.booked_late if day != run.day}):
-            late_merchants = sorted({m for m, _, d in matched.booked_late if d == day})
+        # An earlier day a late booking settled to: its item is in, its discrepancy closed; the
+        # day before, whose timings turned into missing_at_psp.
+        earlier = [
+            *matched.booked_late,
+            *((m, d, run.day - dt.timedelta(days=1)) for m, d in turned),
+        ]
+        for day in sorted({day for _, _, day in earlier if day != run.day}):
+            late_merchants = sorted({m for m, _, d in earlier if d == day})
             await checks.check_day(connection, driver, run.source, day, late_merchants)
         counts = PartCounts(
             record_count=matched.record_count,

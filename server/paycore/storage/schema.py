@@ -1162,6 +1162,7 @@ reconciliation_discrepancies = Table(
         unique=True,
     ),
     Index("reconciliation_discrepancies_run_idx", "run_id"),
+    Index("reconciliation_discrepancies_day_idx", "source", "day"),
 )
 
 # Hosted payment pages (issue 21, migration 0017): a session and the payment intent it pays.

@@ -106,7 +106,12 @@ class Billing:
         )
         async with engine.begin() as connection:
             claimed = [(row.merchant_id, row.id) for row in await connection.execute(due)]
-            for wanted in (_new_payment_method(), _charge_answered(), _paid_by_customer()):
+            for wanted in (
+                _new_payment_method(),
+                _charge_answered(),
+                _paid_by_customer(),
+                _declined_by_customer(),
+            ):
                 if len(claimed) >= limit:
                     break
                 more = (
@@ -202,6 +207,8 @@ class Billing:
         """First, payments that have happened or are under way: an invoice the customer paid
         (its intent confirmed and succeeded) is marked paid; a charge in flight is settled."""
         if await self._collection.paid_by_customer(connection, subscription, open_invoices, now):
+            return AGAIN
+        if await self._collection.declined_by_customer(connection, open_invoices, now):
             return AGAIN
         for invoice in open_invoices:
             if invoice.charging and not await lifecycle.charge_parked(connection, invoice):
@@ -336,6 +343,20 @@ def _paid_by_customer() -> ColumnElement[bool]:
         i.c.status == InvoiceStatus.OPEN.value,
         i.c.charging.is_(False),
         payment_intents.c.status == IntentStatus.SUCCEEDED.value,
+    )
+
+
+def _declined_by_customer() -> ColumnElement[bool]:
+    """A subscription with an open invoice, not charging, no attempt counted yet, whose intent
+    wants another payment method after an error: the customer's confirmation declined
+    (default_incomplete; an invoice paycore charges counts its attempt when it starts)."""
+    i, pi = invoices, payment_intents
+    return _an_invoice_whose_intent(
+        i.c.status == InvoiceStatus.OPEN.value,
+        i.c.charging.is_(False),
+        i.c.attempt_count == 0,
+        pi.c.status == IntentStatus.REQUIRES_PAYMENT_METHOD.value,
+        func.jsonb_typeof(pi.c.last_error) == "object",
     )
 
 

@@ -17,15 +17,18 @@ from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment.off_session import OffSessionCharges
 from paycore.records import MetadataChange
-from paycore.subscription import invoices, lifecycle
+from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.collection import VOID_INVOICE, Collection
 from paycore.subscription.creation import require_attached
+from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.invoices import describe
 from paycore.subscription.models import (
     BillingReason,
+    Invoice,
     InvoiceLine,
     InvoiceStatus,
+    NewPrice,
     Period,
     Price,
     ProrationBehavior,
@@ -34,7 +37,7 @@ from paycore.subscription.models import (
     SubscriptionStatus,
 )
 from paycore.subscription.proration import item_amount, prorate, remaining_share
-from paycore.subscription.service import require_price
+from paycore.subscription.service import add_price, require_price
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -47,6 +50,9 @@ class ItemChange:
     price_id: str | None
     quantity: int | None
     deleted: bool
+    price_data: NewPrice | None = None
+    """Stripe's price_data instead of a price id: the price is made inline (inactive) for the
+    item."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,10 @@ async def update(
         )
     invoice = None
     if changes.items:
-        changed = replace(changed, items=await _new_items(connection, changed, changes.items, now))
+        changed = replace(
+            changed,
+            items=await _new_items(connection, changed, changes.items, now, collection.events),
+        )
         unit = collection.rules.rule(subscription.currency).charge_multiple
         lines = await _proration_lines(connection, subscription, changed, now, unit)
         if changes.proration is ProrationBehavior.NONE or subscription.status not in PRORATED:
@@ -156,10 +165,17 @@ async def _new_items(
     subscription: Subscription,
     changes: tuple[ItemChange, ...],
     now: int,
+    events: SubscriptionEvents,
 ) -> tuple[SubscriptionItem, ...]:
     items = {item.id: item for item in subscription.items}
     shard = logical_shard_of(subscription.merchant_id, Prefix.ACCOUNT)
     for index, change in enumerate(changes):
+        if change.price_data is not None and not change.deleted:
+            param = f"items[{index}].price_data"
+            made = await add_price(
+                connection, events, subscription.merchant_id, change.price_data, f"{param}.product"
+            )
+            change = replace(change, price_id=made.id)
         if change.item_id is not None:
             current = items.get(change.item_id)
             if current is None:
@@ -169,13 +185,14 @@ async def _new_items(
                 continue
             price_id = current.price_id
             if change.price_id:
-                price_id = (await _price(connection, subscription, change.price_id, index)).id
+                price = await _price(connection, subscription, change, index)
+                price_id = price.id
             quantity = current.quantity if change.quantity is None else change.quantity
             items[current.id] = replace(current, price_id=price_id, quantity=quantity)
         else:
             if not change.price_id:
                 raise missing(f"items[{index}].price")
-            price = await _price(connection, subscription, change.price_id, index)
+            price = await _price(connection, subscription, change, index)
             new_item_id = new_id(Prefix.SUBSCRIPTION_ITEM, shard)
             items[new_item_id] = SubscriptionItem(
                 id=new_item_id,
@@ -194,15 +211,17 @@ async def _new_items(
 
 
 async def _price(
-    connection: AsyncConnection, subscription: Subscription, price_id: str, index: int
+    connection: AsyncConnection, subscription: Subscription, change: ItemChange, index: int
 ) -> Price:
-    """A price an item may move to: recurring, active, the subscription's currency and
-    interval."""
-    param = f"items[{index}].price"
+    """A price an item may move to: recurring, active (or made for the item by its
+    price_data), the subscription's currency and interval."""
+    inline = change.price_data is not None
+    param = f"items[{index}].price_data" if inline else f"items[{index}].price"
+    price_id = change.price_id or ""
     price = await require_price(connection, subscription.merchant_id, price_id, param=param)
     if price.recurring is None:
         raise invalid(param, "must be a recurring price (this one is one-time)")
-    if not price.active:
+    if not price.active and not inline:
         raise invalid(param, f"the price {price.id} is inactive")
     if price.currency != subscription.currency:
         raise ApiError(
@@ -268,45 +287,75 @@ async def cancel(
     subscription_id: str,
     at_period_end: bool,
     prorate_refund: bool,
+    invoice_now: bool = False,
 ) -> Subscription:
     """At period end: flagged, it ends when the period does (the billing job). Now: canceled
-    at once; with `prorate_refund`, the unused part of the current period's paid invoice is
-    refunded on its payment intent (the refund runs after commit)."""
+    at once; with `invoice_now` (Stripe's), what is pending for the next invoice (proration
+    lines, one-off invoice items, an amount carried) is invoiced first, a last invoice
+    finalized and charged (the charge runs after commit; a decline leaves it open, as an ended
+    subscription is not dunned); with `prorate_refund`, the unused part of the current period
+    is refunded on the period's paid intents (after commit), together with a credit the last
+    invoice left."""
     subscription = await locked(connection, merchant_id, subscription_id)
     now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
     if at_period_end:
         flagged = replace(subscription, cancel_at_period_end=True, canceled_at=now)
         return await lifecycle.save(connection, collection.events, subscription, flagged)
+    last = None
+    if invoice_now:
+        last, subscription = await _invoice_pending(connection, collection, subscription, now)
     if prorate_refund:
         unit = collection.rules.rule(subscription.currency).charge_multiple
         await _refund_unused(connection, collection.charges, subscription, now, unit)
-    return await _end_now(connection, collection, subscription, now)
+    ended = await _end_now(connection, collection, subscription, now)
+    if last is not None and last.status is InvoiceStatus.OPEN:
+        await collection.start(connection, ended, last, now, scheduled=False)
+    return ended
 
 
-async def end_customer_subscriptions(
-    collection: Collection, connection: AsyncConnection, merchant_id: str, customer_id: str
-) -> None:
-    """DeleteCustomer's: each of the customer's subscriptions that has not ended is canceled
-    now, as `cancel` does without a refund (Stripe's customer deletion)."""
-    found = await SubscriptionRepository(connection).not_ended(merchant_id, customer_id=customer_id)
-    await _end_each(connection, collection, merchant_id, found)
+async def _invoice_pending(
+    connection: AsyncConnection, collection: Collection, subscription: Subscription, now: int
+) -> tuple[Invoice | None, Subscription]:
+    """invoice_now: the subscription's pending lines and items, and what it carries, on a
+    finalized invoice (None when nothing is pending); the subscription as the invoice leaves
+    it (saved: its credit, if the lines come to less than nothing, and its latest invoice)."""
+    merchant_id = subscription.merchant_id
+    pending = await InvoiceRepository(connection).pending_lines(merchant_id, subscription.id)
+    items = await invoice_items.has_pending(connection, merchant_id, subscription.id)
+    if not pending and not items and not subscription.credit_balance:
+        return None, subscription
+    period = Period(min(now, subscription.current_period.end), subscription.current_period.end)
+    invoice, changed = await invoices.create_invoice(
+        connection,
+        collection.events,
+        subscription,
+        BillingReason.SUBSCRIPTION_UPDATE,
+        period,
+        (),
+        now,
+    )
+    invoice, changed = await invoices.finalize(
+        connection, collection.events, collection.rules, changed, invoice, now
+    )
+    saved = await lifecycle.save(connection, collection.events, subscription, changed)
+    return invoice, saved
 
 
-async def end_clock_subscriptions(
-    collection: Collection, connection: AsyncConnection, merchant_id: str, clock_id: str
-) -> None:
-    """DeleteTestClock's: as `end_customer_subscriptions`, for the subscriptions on the clock."""
-    found = await SubscriptionRepository(connection).not_ended(merchant_id, clock_id=clock_id)
-    await _end_each(connection, collection, merchant_id, found)
-
-
-async def _end_each(
-    connection: AsyncConnection,
+async def end_subscriptions(
     collection: Collection,
+    connection: AsyncConnection,
     merchant_id: str,
-    subscription_ids: list[str],
+    *,
+    customer_id: str = "",
+    clock_id: str = "",
 ) -> None:
-    for subscription_id in subscription_ids:
+    """Each subscription of the customer (DeleteCustomer's), or on the clock (DeleteTestClock's),
+    that has not ended is canceled now, as `cancel` does without a refund (Stripe's deletions),
+    oldest first."""
+    found = await SubscriptionRepository(connection).not_ended(
+        merchant_id, customer_id=customer_id, clock_id=clock_id
+    )
+    for subscription_id in found:
         subscription = await locked(connection, merchant_id, subscription_id)
         now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
         await _end_now(connection, collection, subscription, now)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from paycore.customer.repository import CustomerRepository
 from paycore.subscription import lifecycle
-from paycore.subscription.changes import end_clock_subscriptions
+from paycore.subscription.changes import end_subscriptions
 from paycore.subscription.collection import Collection
 from paycore.subscription.events import TEST_CLOCK_DELETED
 from paycore.subscription.models import TestClock
@@ -37,7 +37,7 @@ async def delete_test_clock(
     await lifecycle.live_clock(connection, merchant_id, clock_id)
     for customer_id in await CustomerRepository(connection).on_clock(merchant_id, clock_id):
         await delete_customer(connection, merchant_id, customer_id)
-    await end_clock_subscriptions(collection, connection, merchant_id, clock_id)
+    await end_subscriptions(collection, connection, merchant_id, clock_id=clock_id)
     deleted = await TestClockRepository(connection).mark_deleted(merchant_id, clock_id)
     await collection.events.test_clock.record(connection, TEST_CLOCK_DELETED, deleted)
     return deleted

@@ -117,8 +117,8 @@ class Collection:
     ) -> Invoice:
         """default_incomplete: the open invoice gets a payment intent that nobody confirms here
         (nothing is charged); the customer confirms it with its client_secret. When it
-        succeeds, the billing job marks the invoice paid (paid_by_customer). No attempt is
-        counted and none is scheduled: as every first invoice, it is not retried."""
+        succeeds, the billing job marks the invoice paid (paid_by_customer), its first attempt
+        counted then. None is scheduled: as every first invoice, it is not retried."""
         method = await self.payment_method(connection, subscription)
         metadata = {INVOICE_KEY: invoice.id, ATTEMPT_KEY: BY_CUSTOMER}
         if save_payment_method:
@@ -161,14 +161,51 @@ class Collection:
             )
             if intent is None or intent.status is not IntentStatus.SUCCEEDED:
                 continue
+            # The customer's payment counts as the invoice's first attempt, as Stripe counts
+            # any payment attempt (only automatic retries count more).
+            attempted = replace(
+                invoice,
+                attempt_count=max(invoice.attempt_count, 1),
+                attempted_at=invoice.attempted_at if invoice.attempted_at is not None else at,
+            )
             await paid(
                 connection,
                 self.events,
                 subscription,
-                invoice,
+                attempted,
                 at,
                 saving=saved_payment_method(intent),
             )
+            return True
+        return False
+
+    async def declined_by_customer(
+        self,
+        connection: AsyncConnection,
+        open_invoices: list[Invoice],
+        at: int,
+    ) -> bool:
+        """default_incomplete: the customer's confirmation of an open invoice's intent declined
+        (the intent wants another payment method, with its error) before any attempt was
+        counted: that was the invoice's first attempt, as Stripe counts it (attempt_count 1,
+        `invoice.payment_failed`), counted once (in the caller's transaction, the subscription
+        locked). Nothing is scheduled: a first invoice is not dunned; the customer may confirm
+        again. False when there is none."""
+        for invoice in open_invoices:
+            if invoice.charging or invoice.payment_intent_id is None or invoice.attempt_count:
+                continue
+            intent = await PayInRepository(connection).intent(
+                invoice.merchant_id, invoice.payment_intent_id
+            )
+            if (
+                intent is None
+                or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER
+                or intent.status is not IntentStatus.REQUIRES_PAYMENT_METHOD
+                or intent.last_error is None
+            ):
+                continue
+            attempted = replace(invoice, attempt_count=1, attempted_at=at)
+            await invoices.save(connection, self.events, attempted, INVOICE_PAYMENT_FAILED)
             return True
         return False
 

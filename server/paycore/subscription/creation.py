@@ -34,7 +34,7 @@ from paycore.subscription.models import (
 from paycore.subscription.periods import SECONDS_PER_DAY, period_at
 from paycore.subscription.proration import item_amount
 from paycore.subscription.repository import ProductRepository, TestClockRepository
-from paycore.subscription.service import require_price
+from paycore.subscription.service import add_price, require_price
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,7 +59,8 @@ async def start_subscription(
     customer = await customers.get(merchant_id, new.customer_id, for_update=True)
     if customer is None:
         raise not_found("customer", new.customer_id, "customer")
-    prices = await item_prices(connection, merchant_id, new.items)
+    new, inline = await _made_inline(connection, collection, merchant_id, new)
+    prices = await item_prices(connection, merchant_id, new.items, inline)
     invoices.check_collectable(
         prices[0].currency,
         sum(
@@ -227,19 +228,39 @@ def trial_lines(
     )
 
 
+async def _made_inline(
+    connection: AsyncConnection, collection: Collection, merchant_id: str, new: NewSubscription
+) -> tuple[NewSubscription, frozenset[str]]:
+    """The prices of the items given with price_data, made (in the create's transaction: a
+    refused create leaves none); `new` with their ids, and those ids."""
+    items = list(new.items)
+    made: set[str] = set()
+    for index, data in new.price_data:
+        param = f"items[{index}].price_data.product"
+        price = await add_price(connection, collection.events, merchant_id, data, param)
+        items[index] = (price.id, items[index][1])
+        made.add(price.id)
+    return replace(new, items=tuple(items), price_data=()), frozenset(made)
+
+
 async def item_prices(
-    connection: AsyncConnection, merchant_id: str, items: tuple[tuple[str, int], ...]
+    connection: AsyncConnection,
+    merchant_id: str,
+    items: tuple[tuple[str, int], ...],
+    inline: frozenset[str] = frozenset(),
 ) -> list[Price]:
     """Each item's price: the merchant's, recurring, active (and its product), all in the
-    first one's currency and at its interval."""
+    first one's currency and at its interval. The `inline` ones (price_data: made for the item,
+    inactive so that nothing else takes them) are the items' own; the errors about one name its
+    price_data."""
     found: list[Price] = []
     first_recurring: Recurring | None = None
     for index, (price_id, _) in enumerate(items):
-        param = f"items[{index}].price"
+        param = f"items[{index}].price_data" if price_id in inline else f"items[{index}].price"
         price = await require_price(connection, merchant_id, price_id, param=param)
         if price.recurring is None:
             raise invalid(param, "must be a recurring price (this one is one-time)")
-        if not price.active:
+        if not price.active and price.id not in inline:
             raise invalid(param, f"the price {price.id} is inactive")
         product = await ProductRepository(connection).get(merchant_id, price.product_id)
         if product is None or not product.active:

@@ -18,7 +18,7 @@ from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem
 from paycore.subscription.proration import item_amount
 from paycore.subscription.service import require_price
 from paycore.subscription.store import SubscriptionRepository
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DESCRIPTION_LENGTH_MAX = 500
@@ -84,6 +84,15 @@ decode_item: Decoder[InvoiceItem] = Decoder(invoice_items, InvoiceItem)
 INVOICE_ITEMS = Kind("invoiceitem", invoice_items, decode_item)
 """The read path's kind (paycore.storage.reads)."""
 _encode_item: Encoder[InvoiceItem] = Encoder(invoice_items, InvoiceItem)
+
+
+async def has_pending(connection: AsyncConnection, merchant_id: str, subscription_id: str) -> bool:
+    """Whether the subscription has items no invoice has taken yet."""
+    t = invoice_items
+    found = await connection.execute(
+        select(t.c.id).where(not_yet_invoiced(t, merchant_id, subscription_id)).limit(1)
+    )
+    return found.first() is not None
 
 
 async def take_pending(

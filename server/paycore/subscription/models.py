@@ -205,7 +205,8 @@ TRIAL_DAYS_MAX = 730
 class NewSubscription:
     customer_id: str
     items: tuple[tuple[str, int], ...]
-    """(price id, quantity) per item, as requested; the service checks the prices."""
+    """(price id, quantity) per item, as requested; the service checks the prices. The price
+    id of an item given with price_data is "" (its price is made in the create)."""
     trial_period_days: int
     default_payment_method_id: str | None
     test_clock_id: str | None
@@ -217,6 +218,9 @@ class NewSubscription:
     trial_end: int | None = None
     """Stripe's trial_end: the trial's end as a moment (unix seconds, checked against the
     subscription's clock), instead of trial_period_days."""
+    price_data: tuple[tuple[int, NewPrice], ...] = ()
+    """(item index, its price) of the items given with Stripe's price_data: the price is made
+    inline (inactive) in the create's transaction."""
 
     @property
     def has_trial(self) -> bool:

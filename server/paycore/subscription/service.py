@@ -68,13 +68,7 @@ class SubscriptionService:
     ) -> Price:
         """NOT_FOUND (param "product") for an unknown or another merchant's product,
         PRODUCT_INACTIVE for an inactive one."""
-        product = await require_product(connection, merchant_id, new.product_id)
-        if not product.active:
-            raise ApiError(Reason.PRODUCT_INACTIVE, param="product", id=product.id)
-        price_id = new_merchant_id(Prefix.PRICE, merchant_id)
-        price = await PriceRepository(connection).insert(merchant_id, price_id, new)
-        await self._events.price.record(connection, PRICE_CREATED, price)
-        return price
+        return await add_price(connection, self._events, merchant_id, new)
 
     async def get_price(self, merchant_id: str, price_id: str, param: str = "id") -> Price:
         return await self._reads.one(merchant_id, PRICES, price_id, param)
@@ -108,6 +102,25 @@ class SubscriptionService:
 
     async def list_test_clocks(self, merchant_id: str, cursor: Cursor) -> Page[TestClock]:
         return await self._reads.page(merchant_id, TEST_CLOCKS, cursor, TEST_CLOCKS.of(merchant_id))
+
+
+async def add_price(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    merchant_id: str,
+    new: NewPrice,
+    param: str = "product",
+) -> Price:
+    """A new price of the merchant's active product (CreatePrice's, and a subscription item's
+    price_data): NOT_FOUND naming `param` for an unknown product, PRODUCT_INACTIVE for an
+    inactive one; `price.created` recorded."""
+    product = await require_product(connection, merchant_id, new.product_id, param)
+    if not product.active:
+        raise ApiError(Reason.PRODUCT_INACTIVE, param=param, id=product.id)
+    price_id = new_merchant_id(Prefix.PRICE, merchant_id)
+    price = await PriceRepository(connection).insert(merchant_id, price_id, new)
+    await events.price.record(connection, PRICE_CREATED, price)
+    return price
 
 
 async def require_product(

@@ -129,17 +129,34 @@ class Subscriptions:
         return Phases(record, self.settled(merchant_id))
 
     def cancel(
-        self, merchant_id: str, subscription_id: str, at_period_end: bool, prorate: bool
+        self,
+        merchant_id: str,
+        subscription_id: str,
+        at_period_end: bool,
+        prorate: bool,
+        invoice_now: bool = False,
     ) -> Phases[Subscription]:
         charges = self.collection.charges
 
         async def record(connection: AsyncConnection) -> Subscription:
-            return await changes_module.cancel(
-                connection, self.collection, merchant_id, subscription_id, at_period_end, prorate
+            canceled = await changes_module.cancel(
+                connection,
+                self.collection,
+                merchant_id,
+                subscription_id,
+                at_period_end,
+                prorate,
+                invoice_now,
             )
+            if invoice_now:
+                await self._hold(connection, merchant_id, canceled.id)
+            return canceled
 
         async def complete(subscription_id: str, final: FinalAnswer[Subscription]) -> Subscription:
-            """Runs the prorated refunds, if any, on the period's paid intents."""
+            """Charges the last invoice (invoice_now), then runs the prorated refunds, if any,
+            on the period's paid intents."""
+            if invoice_now:
+                await self.settle_charging(merchant_id, subscription_id)
             if prorate:
                 canceled = await self.get(merchant_id, subscription_id)
                 async with self._shards.read(merchant_id) as connection:

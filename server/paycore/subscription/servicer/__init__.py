@@ -143,7 +143,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.CreateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id = current_call().require_merchant()
-        phases = self._billing.create(merchant_id, new_subscription(request))
+        phases = self._billing.create(merchant_id, new_subscription(request, self._rules))
         return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
 
     GetSubscription = rpcs.get(Prefix.SUBSCRIPTION, lambda s: s._billing.get, subscription_message)
@@ -182,7 +182,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.UpdateSubscriptionRequest, context: Context
     ) -> subscription_pb2.Subscription:
         merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
-        phases = self._billing.update(merchant_id, subscription_id, subscription_changes(request))
+        phases = self._billing.update(
+            merchant_id, subscription_id, subscription_changes(request, self._rules)
+        )
         return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
 
     async def CancelSubscription(
@@ -191,8 +193,16 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         merchant_id, subscription_id = merchant_and_id(request.id, Prefix.SUBSCRIPTION)
         if request.prorate and request.at_period_end:
             raise invalid("prorate", "refunds only with an immediate cancel (not at_period_end)")
+        if request.invoice_now and request.at_period_end:
+            raise invalid(
+                "invoice_now", "invoices only with an immediate cancel (not at_period_end)"
+            )
         phases = self._billing.cancel(
-            merchant_id, subscription_id, request.at_period_end, request.prorate
+            merchant_id,
+            subscription_id,
+            request.at_period_end,
+            request.prorate,
+            request.invoice_now,
         )
         return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from paycore import validation
 from paycore.currency.rules import CurrencyRules, Purpose
@@ -87,18 +88,45 @@ def new_price(request: subscription_pb2.CreatePriceRequest, rules: CurrencyRules
     """The unit amount is one the processors take in a charge (the currency's multiple: a bhd
     amount ends in 0); the least charge is the invoice's to meet, as quantities add up
     (paycore.subscription.invoices.finalize)."""
-    product_id = validation.object_id("product", request.product, Prefix.PRODUCT)
-    currency = validation.currency("currency", request.currency)
-    unit_amount = validation.amount("unit_amount", request.unit_amount, currency)
     return NewPrice(
-        product_id=product_id,
-        unit_amount=rules.check("unit_amount", unit_amount, currency, Purpose.AMOUNT),
-        currency=currency,
+        **_price_fields("", request, rules),
         recurring=recurring(request.recurring) if request.HasField("recurring") else None,
         nickname=validation.text("nickname", request.nickname, maximum=NICKNAME_LENGTH_MAX),
         active=request.active if request.HasField("active") else True,
         metadata=validation.metadata("metadata", request.metadata),
     )
+
+
+def price_data(param: str, message: subscription_pb2.PriceData, rules: CurrencyRules) -> NewPrice:
+    """A subscription item's price_data (`param`, e.g. "items[0].price_data"): the price made
+    inline, recurring, inactive (Stripe's: nothing else takes it)."""
+    if not message.HasField("recurring"):
+        raise missing(f"{param}.recurring")
+    return NewPrice(
+        **_price_fields(f"{param}.", message, rules),
+        recurring=recurring(message.recurring, f"{param}.recurring"),
+        nickname="",
+        active=False,
+        metadata={},
+    )
+
+
+def _price_fields(
+    prefix: str,
+    message: subscription_pb2.CreatePriceRequest | subscription_pb2.PriceData,
+    rules: CurrencyRules,
+) -> dict[str, Any]:
+    """The product, currency and unit amount of a price, each checked (params `prefix` +
+    the field's name)."""
+    product_id = validation.object_id(f"{prefix}product", message.product, Prefix.PRODUCT)
+    currency = validation.currency(f"{prefix}currency", message.currency)
+    param = f"{prefix}unit_amount"
+    unit_amount = validation.amount(param, message.unit_amount, currency)
+    return {
+        "product_id": product_id,
+        "unit_amount": rules.check(param, unit_amount, currency, Purpose.AMOUNT),
+        "currency": currency,
+    }
 
 
 def new_test_clock(request: subscription_pb2.CreateTestClockRequest) -> NewTestClock:
@@ -109,18 +137,29 @@ def new_test_clock(request: subscription_pb2.CreateTestClockRequest) -> NewTestC
     )
 
 
-def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> NewSubscription:
-    """The request's shape checked; the prices, customer and clock are checked by the domain."""
+def new_subscription(
+    request: subscription_pb2.CreateSubscriptionRequest, rules: CurrencyRules
+) -> NewSubscription:
+    """The request's shape checked; the prices, customer and clock are checked by the domain.
+    An item with price_data has no price id (""): the domain makes its price."""
     customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
     if not request.items:
         raise missing("items")
     if len(request.items) > ITEMS_MAX:
         raise invalid("items", f"at most {ITEMS_MAX} items")
     items: list[tuple[str, int]] = []
+    inline: list[tuple[int, NewPrice]] = []
     for index, item in enumerate(request.items):
-        price = validation.object_id(f"items[{index}].price", item.price, Prefix.PRICE)
-        if any(price == seen for seen, _ in items):
-            raise invalid(f"items[{index}].price", "each item must have a different price")
+        price = ""
+        if item.HasField("price_data"):
+            param = f"items[{index}].price_data"
+            if item.price:
+                raise invalid(param, "give price or price_data, not both")
+            inline.append((index, price_data(param, item.price_data, rules)))
+        else:
+            price = validation.object_id(f"items[{index}].price", item.price, Prefix.PRICE)
+            if any(price == seen for seen, _ in items):
+                raise invalid(f"items[{index}].price", "each item must have a different price")
         quantity = item.quantity if item.HasField("quantity") else None
         items.append((price, item_quantity(f"items[{index}].quantity", quantity)))
     if not 0 <= request.trial_period_days <= TRIAL_DAYS_MAX:
@@ -132,6 +171,7 @@ def new_subscription(request: subscription_pb2.CreateSubscriptionRequest) -> New
     return NewSubscription(
         customer_id=customer,
         items=tuple(items),
+        price_data=tuple(inline),
         trial_period_days=request.trial_period_days,
         trial_end=request.trial_end or None,
         default_payment_method_id=validation.object_id(
@@ -174,7 +214,7 @@ def save_default_payment_method(value: str) -> bool:
 
 
 def subscription_changes(
-    request: subscription_pb2.UpdateSubscriptionRequest,
+    request: subscription_pb2.UpdateSubscriptionRequest, rules: CurrencyRules
 ) -> SubscriptionChanges:
     items = []
     for index, item in enumerate(request.items):
@@ -185,6 +225,11 @@ def subscription_changes(
         quantity = None
         if item.HasField("quantity"):
             quantity = item_quantity(f"{param}.quantity", item.quantity)
+        inline = None
+        if item.HasField("price_data"):
+            if item.price:
+                raise invalid(f"{param}.price_data", "give price or price_data, not both")
+            inline = price_data(f"{param}.price_data", item.price_data, rules)
         items.append(
             ItemChange(
                 item_id=item_id or None,
@@ -194,6 +239,7 @@ def subscription_changes(
                 or None,
                 quantity=quantity,
                 deleted=item.deleted,
+                price_data=inline,
             )
         )
     method = None
@@ -283,17 +329,17 @@ def invoice_item(
 FROZEN_TIME_MAX = int(datetime(3000, 1, 1, tzinfo=UTC).timestamp())
 
 
-def recurring(message: subscription_pb2.Recurring) -> Recurring:
+def recurring(message: subscription_pb2.Recurring, param: str = "recurring") -> Recurring:
     """A recurring price's interval, checked: at least one interval (one when the count is
     absent), at most one year in all."""
     if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
-        raise missing("recurring.interval")
-    interval = member("recurring.interval", message.interval, INTERVALS)
+        raise missing(f"{param}.interval")
+    interval = member(f"{param}.interval", message.interval, INTERVALS)
     maximum = INTERVAL_COUNT_MAX[interval]
     count = message.interval_count if message.HasField("interval_count") else 1  # Stripe's default
     if not 1 <= count <= maximum:
         raise invalid(
-            "recurring.interval_count",
+            f"{param}.interval_count",
             f"must be 1 to {maximum} for {interval.value} intervals (at most one year in all)",
         )
     return Recurring(interval, count)
