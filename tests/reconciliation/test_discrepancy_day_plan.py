@@ -1,6 +1,6 @@
 """The statements that read a day's discrepancies of a source without naming a merchant (what a
 rerun no longer finds, the timings the next day's report never carried, the resolutions a rerun
-reverses) read them through an index of their own, (source, day), migration 0031: the
+reverses) read them through an index of their own, (source, day), migration 0032: the
 key index starts with the merchant and would be read whole. The plan's shape is checked, with
 sequential scans priced out (the test's table is small), not a time."""
 

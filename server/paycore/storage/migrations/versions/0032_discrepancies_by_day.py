@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import op
 from paycore.storage.migrations import ddl
 
-revision = "0031"
-down_revision = "0030"
+revision = "0032"
+down_revision = "0031"
 
 
 def upgrade() -> None:
