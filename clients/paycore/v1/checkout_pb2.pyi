@@ -374,10 +374,15 @@ class ListCheckoutSessionsRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     status: Global___CheckoutSessionStatus.ValueType
     """Only sessions with this status."""
     payment_intent: _builtins.str
@@ -387,12 +392,13 @@ class ListCheckoutSessionsRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         status: Global___CheckoutSessionStatus.ValueType = ...,
         payment_intent: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -428,21 +434,27 @@ class ListCheckoutSessionLineItemsRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     limit: _builtins.int
     starting_after: _builtins.str
     """"li_..." of the session: the lines after it, in the session's order."""
+    ending_before: _builtins.str
+    """"li_..." of the session: the lines before it, in the session's order (not with
+    `starting_after`).
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ending_before", b"ending_before", "id", b"id", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -295,12 +295,17 @@ class ListDisputesRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
     CHARGE_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     payment_intent: _builtins.str
     """Only the disputes of this "pi_..."."""
     status: Global___DisputeStatus.ValueType
@@ -314,6 +319,7 @@ class ListDisputesRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         payment_intent: _builtins.str = ...,
         status: Global___DisputeStatus.ValueType = ...,
         payment_order: _builtins.str = ...,
@@ -321,7 +327,7 @@ class ListDisputesRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge", b"charge", "limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge", b"charge", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -415,10 +415,15 @@ class ListExecutionsRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     payment_order: _builtins.str
     """Only the executions of this payment order ("pord_..."); empty: every one."""
     payment_intent: _builtins.str
@@ -428,12 +433,13 @@ class ListExecutionsRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         payment_order: _builtins.str = ...,
         payment_intent: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -468,9 +474,14 @@ class ListDeadLettersRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     MERCHANT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     merchant: _builtins.str
     """Only this merchant's ("acct_..."); empty lists every merchant's."""
     def __init__(
@@ -478,11 +489,12 @@ class ListDeadLettersRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         merchant: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ending_before", b"ending_before", "limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -445,11 +445,16 @@ class ListBlocklistItemsRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     MERCHANT_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     merchant: _builtins.str
     """Only this merchant's items ("acct_..."); empty lists every item."""
     type: Global___BlocklistItemType.ValueType
@@ -461,13 +466,14 @@ class ListBlocklistItemsRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         merchant: _builtins.str = ...,
         type: Global___BlocklistItemType.ValueType = ...,
         value: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after", "type", b"type", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ending_before", b"ending_before", "limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after", "type", b"type", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -579,10 +585,15 @@ class ListReviewsRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     MERCHANT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     status: Global___ReviewStatus.ValueType
     """Only reviews in this status; REVIEW_STATUS_UNSPECIFIED lists every status."""
     merchant: _builtins.str
@@ -592,12 +603,13 @@ class ListReviewsRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         status: Global___ReviewStatus.ValueType = ...,
         merchant: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ending_before", b"ending_before", "limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

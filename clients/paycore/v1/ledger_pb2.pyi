@@ -458,11 +458,16 @@ class ListAccountsRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     MERCHANT_FIELD_NUMBER: _builtins.int
     CODE_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     merchant: _builtins.str
     """Only this merchant's accounts ("acct_..."); empty lists every merchant's."""
     code: _builtins.str
@@ -474,13 +479,14 @@ class ListAccountsRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         merchant: _builtins.str = ...,
         code: _builtins.str = ...,
         currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "currency", b"currency", "limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "currency", b"currency", "ending_before", b"ending_before", "limit", b"limit", "merchant", b"merchant", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -778,9 +784,14 @@ class ListEntriesRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     account: _builtins.str
     """"la_...", required."""
     def __init__(
@@ -788,11 +799,12 @@ class ListEntriesRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         account: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -395,6 +395,7 @@ class ListDiscrepanciesRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
     DATE_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
@@ -402,6 +403,10 @@ class ListDiscrepanciesRequest(_message.Message):
     MERCHANT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     run: _builtins.str
     """Only those found by this "recon_..."."""
     date: _builtins.str
@@ -417,6 +422,7 @@ class ListDiscrepanciesRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         run: _builtins.str = ...,
         date: _builtins.str = ...,
         kind: Global___DiscrepancyKind.ValueType = ...,
@@ -425,7 +431,7 @@ class ListDiscrepanciesRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "kind", b"kind", "limit", b"limit", "merchant", b"merchant", "run", b"run", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "ending_before", b"ending_before", "kind", b"kind", "limit", b"limit", "merchant", b"merchant", "run", b"run", "starting_after", b"starting_after", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

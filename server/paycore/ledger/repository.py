@@ -294,14 +294,21 @@ async def list_entries(
     connection: AsyncConnection, account: Account, cursor: Cursor
 ) -> Page[Entry]:
     """Newest first: in the order they were written (entry ids of one batch share a head, so
-    the account's sequence orders them, not the id)."""
+    the account's sequence orders them, not the id); an `ending_before` page read oldest first
+    from its entry and turned round by `page_of`, as `newest_first` pages are."""
     table = ledger_entries
     mine = and_(table.c.merchant_id == account.merchant_id, table.c.account_id == account.id)
     query = select(table).where(mine)
-    if cursor.starting_after:
-        after = select(table.c.sequence).where(mine, table.c.id == cursor.starting_after)
-        query = query.where(table.c.sequence < after.scalar_subquery())
-    query = query.order_by(table.c.sequence.desc()).limit(cursor.limit + 1)
+    if cursor.ending_before:
+        before = select(table.c.sequence).where(mine, table.c.id == cursor.ending_before)
+        query = query.where(table.c.sequence > before.scalar_subquery())
+        query = query.order_by(table.c.sequence.asc())
+    else:
+        if cursor.starting_after:
+            after = select(table.c.sequence).where(mine, table.c.id == cursor.starting_after)
+            query = query.where(table.c.sequence < after.scalar_subquery())
+        query = query.order_by(table.c.sequence.desc())
+    query = query.limit(cursor.limit + 1)
     found = page_of((await connection.execute(query)).all(), cursor)
     return Page([_entry(row) for row in found.data], found.has_more)
 

@@ -50,7 +50,7 @@ from paycore.ledger.posting import (
 )
 from paycore.storage import Shards
 from paycore.storage.raw import Driver, driver_of, savepoint
-from paycore.storage.reads import Cursor, Page, fetch_one, newest_first, page_of
+from paycore.storage.reads import Cursor, Page, fetch_one, merged_page, newest_first
 from paycore.storage.schema import merchants
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -162,8 +162,7 @@ class LedgerService:
         for logical_shard in logical_shards:
             async with self._shards.read_logical(logical_shard) as connection:
                 found += [rows.account_of(row) for row in await connection.execute(query)]
-        found.sort(key=lambda account: account.id, reverse=True)
-        return page_of(found, cursor)
+        return merged_page(found, cursor, key=lambda account: account.id)
 
     # -- transfers ------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ A repository declares each kind of object it stores once (`Kind`: its name, tabl
 decoder) and builds a List's query (filtered by the merchant first); `Reads` opens an autocommit
 reader on the merchant's shard, turns "no row" into NOT_FOUND, and pages lists in Stripe's order
 (newest first, `starting_after` the last id of the previous page, one row more than `limit` to
-tell `has_more`). Ids sort by creation time, so the id is the cursor.
+tell `has_more`; `ending_before` the first id of the next page, whose rows are read oldest first
+from it and handed back newest first). Ids sort by creation time, so the id is the cursor.
 
     PAYOUTS = Kind("payout", payouts, decode_payout)                  # the repository
     payout = await reads.one(merchant_id, PAYOUTS, payout_id)         # the domain
@@ -13,7 +14,7 @@ tell `has_more`). Ids sort by creation time, so the id is the cursor.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
@@ -40,10 +41,12 @@ class Page(Generic[T]):
 @dataclass(frozen=True)
 class Cursor:
     """Where a list page starts: at most `limit` objects older than `starting_after` ("" for
-    the newest)."""
+    the newest), or, with `ending_before` (never both), the `limit` objects just newer than it
+    (`has_more`: newer ones remain), still newest first."""
 
     limit: int
     starting_after: str = ""
+    ending_before: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,26 +126,50 @@ def within(column: ColumnElement[Any], seconds: SecondsRange) -> list[ColumnElem
 
 
 def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Cursor) -> Select[Any]:
+    """`query` limited to the page's `limit + 1` rows: newest first after `starting_after`, or
+    oldest first from `ending_before` (`page_of` turns them round)."""
+    if cursor.ending_before:
+        query = query.where(id_column > cursor.ending_before)
+        return query.order_by(id_column.asc()).limit(cursor.limit + 1)
     if cursor.starting_after:
         query = query.where(id_column < cursor.starting_after)
     return query.order_by(id_column.desc()).limit(cursor.limit + 1)
 
 
 def page_of(rows: Sequence[T], cursor: Cursor) -> Page[T]:
-    """The page and whether more follow, from the limit + 1 rows a list query fetched."""
-    return Page(list(rows[: cursor.limit]), len(rows) > cursor.limit)
+    """The page and whether more follow, from the limit + 1 rows a list query fetched in the
+    order `newest_first` gave them: an `ending_before` page's, oldest first, turned round."""
+    kept = list(rows[: cursor.limit])
+    if cursor.ending_before:
+        kept.reverse()
+    return Page(kept, len(rows) > cursor.limit)
+
+
+def merged_page(found: Iterable[T], cursor: Cursor, key: Callable[[T], str]) -> Page[T]:
+    """The page of the rows several shards gave for one `newest_first` query (`key` their id):
+    put in the query's order, then `page_of`."""
+    return page_of(sorted(found, key=key, reverse=not cursor.ending_before), cursor)
 
 
 def page_after(parts: Sequence[T], ids: Sequence[str], cursor: Cursor, owner: str) -> Page[T]:
     """A page of an object's `parts` (a subscription's items, an invoice's or a checkout
     session's lines: `ids` theirs), kept in the object's order, from the one after
-    `cursor.starting_after` (one of them: INVALID_ARGUMENT naming `starting_after`)."""
+    `cursor.starting_after`, or the `limit` just before `cursor.ending_before` (`has_more`:
+    earlier ones remain); the cursor one of them, else INVALID_ARGUMENT naming it."""
+    if cursor.ending_before:
+        end = _position(ids, "ending_before", cursor.ending_before, owner)
+        start = max(0, end - cursor.limit)
+        return Page(list(parts[start:end]), start > 0)
     start = 0
     if cursor.starting_after:
-        if cursor.starting_after not in ids:
-            raise invalid("starting_after", f"is not one of this {owner}'s")
-        start = list(ids).index(cursor.starting_after) + 1
+        start = _position(ids, "starting_after", cursor.starting_after, owner) + 1
     return page_of(parts[start : start + cursor.limit + 1], cursor)
+
+
+def _position(ids: Sequence[str], param: str, cursor_id: str, owner: str) -> int:
+    if cursor_id not in ids:
+        raise invalid(param, f"is not one of this {owner}'s")
+    return list(ids).index(cursor_id)
 
 
 async def fetch_page(
