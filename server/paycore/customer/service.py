@@ -56,7 +56,6 @@ from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads
@@ -219,10 +218,8 @@ class CustomerService:
         await self._events.customer.record(connection, CUSTOMER_DELETED, deleted)
         return deleted
 
-    async def list_customers(
-        self, merchant_id: str, cursor: Cursor, email: str, created: SecondsRange = ALL_SECONDS
-    ) -> Page[Customer]:
-        query = customers_query(merchant_id, email, created)
+    async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
+        query = customers_query(merchant_id, email)
         return await self._reads.page(merchant_id, CUSTOMERS, cursor, query)
 
     # --- payment methods ---------------------------------------------------------------------

@@ -287,7 +287,7 @@ class Executor:
         found: list[Execution] = []
         for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
             async with engine.connect() as connection:
-                rows = await connection.execute(newest_first(query, executions.c.id, cursor))
+                rows = await connection.execute(newest_first(query, executions, cursor))
                 decoded = [decode_execution(row) for row in rows.all()]
                 found += await ExecutionRepository(connection).with_attempts(decoded)
         return merged_page(found, cursor, key=lambda execution: execution.id)

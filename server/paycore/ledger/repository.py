@@ -32,7 +32,7 @@ from paycore.ledger.models import (
 from paycore.ledger.posting import AccountState, NewEntry
 from paycore.storage.raw import Driver as Driver  # re-exported: the ledger tests name it
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Cursor, Page, page_of
+from paycore.storage.reads import Cursor, Page, page_of, within
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, Select, and_, select
@@ -258,9 +258,6 @@ class AccountRepository:
         return [account_of(row) for row in rows]
 
 
-ACCOUNT_ID = ledger_accounts.c.id
-
-
 def accounts_query(
     merchant_id: str | None, account_id: str = "", code: str = "", currency: str = ""
 ) -> Select[Any]:
@@ -298,7 +295,7 @@ async def list_entries(
     from its entry and turned round by `page_of`, as `newest_first` pages are."""
     table = ledger_entries
     mine = and_(table.c.merchant_id == account.merchant_id, table.c.account_id == account.id)
-    query = select(table).where(mine)
+    query = select(table).where(mine, *within(table.c.created_at, cursor.created))
     if cursor.ending_before:
         before = select(table.c.sequence).where(mine, table.c.id == cursor.ending_before)
         query = query.where(table.c.sequence > before.scalar_subquery())

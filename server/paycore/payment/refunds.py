@@ -24,7 +24,6 @@ from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import Intent, IntentStatus, OrderStatus, Refund, RefundStatus
 from paycore.payment.repository import REFUNDS, PayInRepository, refunds_query
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.records import MetadataChange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage.reads import Cursor, Page, Reads
@@ -141,9 +140,8 @@ class Refunds:
         cursor: Cursor,
         payment_intent_id: str,
         payment_order_id: str,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Refund]:
-        query = refunds_query(merchant_id, payment_intent_id, payment_order_id, created)
+        query = refunds_query(merchant_id, payment_intent_id, payment_order_id)
         return await self._reads.page(merchant_id, REFUNDS, cursor, query)
 
     async def update(

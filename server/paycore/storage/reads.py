@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from paycore.errors import invalid, not_found
-from paycore.ranges import SecondsRange, moment
+from paycore.ranges import ALL_SECONDS, SecondsRange, moment
 from paycore.storage.shards import Shards
 from sqlalchemy import ColumnElement, Integer, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,11 +42,13 @@ class Page(Generic[T]):
 class Cursor:
     """Where a list page starts: at most `limit` objects older than `starting_after` ("" for
     the newest), or, with `ending_before` (never both), the `limit` objects just newer than it
-    (`has_more`: newer ones remain), still newest first."""
+    (`has_more`: newer ones remain), still newest first; of those created in `created`."""
 
     limit: int
     starting_after: str = ""
     ending_before: str = ""
+    created: SecondsRange = ALL_SECONDS
+    """Only the objects created in this range (Stripe's `created[gte]`...), every List's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ class Kind(Generic[T]):
         self, connection: AsyncConnection, query: Select[Any], cursor: Cursor
     ) -> Page[T]:
         """A page of the objects `query` (from `of`) selects."""
-        rows = (await connection.execute(newest_first(query, self.table.c.id, cursor))).all()
+        rows = (await connection.execute(newest_first(query, self.table, cursor))).all()
         found = page_of(rows, cursor)
         return Page(await self.objects(connection, found.data), found.has_more)
 
@@ -125,9 +127,17 @@ def within(column: ColumnElement[Any], seconds: SecondsRange) -> list[ColumnElem
     return conditions
 
 
-def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Cursor) -> Select[Any]:
-    """`query` limited to the page's `limit + 1` rows: newest first after `starting_after`, or
-    oldest first from `ending_before` (`page_of` turns them round)."""
+def created_column(table: Table) -> ColumnElement[Any]:
+    """The column an object's `created` is read from: its `created_at`, else its `created`."""
+    return table.c.created_at if "created_at" in table.c else table.c.created
+
+
+def newest_first(query: Select[Any], table: Table, cursor: Cursor) -> Select[Any]:
+    """`query` (of `table`'s objects) in the cursor's range of `created`, limited to the page's
+    `limit + 1` rows: newest first after `starting_after`, or oldest first from `ending_before`
+    (`page_of` turns them round)."""
+    id_column = table.c.id
+    query = query.where(*within(created_column(table), cursor.created))
     if cursor.ending_before:
         query = query.where(id_column > cursor.ending_before)
         return query.order_by(id_column.asc()).limit(cursor.limit + 1)
@@ -173,13 +183,9 @@ def _position(ids: Sequence[str], param: str, cursor_id: str, owner: str) -> int
 
 
 async def fetch_page(
-    connection: AsyncConnection,
-    query: Select[Any],
-    id_column: ColumnElement[Any],
-    cursor: Cursor,
-    decode: Decode[T],
+    connection: AsyncConnection, query: Select[Any], table: Table, cursor: Cursor, decode: Decode[T]
 ) -> Page[T]:
-    rows = (await connection.execute(newest_first(query, id_column, cursor))).all()
+    rows = (await connection.execute(newest_first(query, table, cursor))).all()
     found = page_of(rows, cursor)
     return Page([decode(row) for row in found.data], found.has_more)
 

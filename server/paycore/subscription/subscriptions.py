@@ -12,7 +12,6 @@ from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.payment.payer import PayerCards
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Page, Reads, page_after
@@ -160,10 +159,9 @@ class Subscriptions:
         customer_id: str,
         price_id: str,
         statuses: frozenset[SubscriptionStatus] | None,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Subscription]:
         """Newest first; `statuses` None lists every one not canceled (Stripe's default)."""
-        query = subscriptions_query(merchant_id, customer_id, price_id, statuses, created)
+        query = subscriptions_query(merchant_id, customer_id, price_id, statuses)
         return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query)
 
     async def list_items(
@@ -242,9 +240,8 @@ class Subscriptions:
         customer_id: str,
         subscription_id: str,
         status: InvoiceStatus | None,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Invoice]:
-        query = invoices_query(merchant_id, customer_id, subscription_id, status, created)
+        query = invoices_query(merchant_id, customer_id, subscription_id, status)
         return await self._reads.page(merchant_id, INVOICES, cursor, query)
 
     def pay_invoice(

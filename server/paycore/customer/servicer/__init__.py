@@ -76,8 +76,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     ) -> customer_pb2.ListCustomersResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
         email = validation.email("email", request.email, required=False)
-        created = validation.timestamp_range("created", request.created)
-        page = await self._service.list_customers(merchant_id, cursor, email, created)
+        page = await self._service.list_customers(merchant_id, cursor, email)
         return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
 
     async def CreatePaymentMethod(

@@ -18,7 +18,6 @@ from paycore.payment.models import (
 )
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import PAYMENT_INTENTS, intents_query
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.reads import Cursor, Page, Reads
 
 FRAUD_BLOCKED = PaymentError(
@@ -45,9 +44,8 @@ class IntentFlow:
         cursor: Cursor,
         customer_id: str,
         status: IntentStatus | None = None,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Intent]:
-        query = intents_query(merchant_id, customer_id, status, created)
+        query = intents_query(merchant_id, customer_id, status)
         return await self.reads.page(merchant_id, PAYMENT_INTENTS, cursor, query)
 
     async def card(
