@@ -58,7 +58,7 @@ from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.secret import Secret
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from paycore.subscription.repository import TestClockRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -329,10 +329,9 @@ class CustomerService:
     async def list_payment_methods(
         self, merchant_id: str, cursor: Cursor, customer_id: str, card_only: bool
     ) -> Page[PaymentMethod]:
-        if customer_id:
-            await self.require_customer(merchant_id, customer_id)
         query = payment_methods_query(merchant_id, customer_id, card_only)
-        return await self._reads.page(merchant_id, PAYMENT_METHODS, cursor, query)
+        named = [Named("customer", CUSTOMERS, customer_id)]
+        return await self._reads.page(merchant_id, PAYMENT_METHODS, cursor, query, named)
 
     async def attach_payment_method(
         self,

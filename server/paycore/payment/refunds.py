@@ -23,10 +23,16 @@ from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import Intent, IntentStatus, OrderStatus, Refund, RefundStatus
-from paycore.payment.repository import REFUNDS, PayInRepository, refunds_query
+from paycore.payment.repository import (
+    PAYMENT_INTENTS,
+    PAYMENT_ORDERS,
+    REFUNDS,
+    PayInRepository,
+    refunds_query,
+)
 from paycore.records import MetadataChange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -142,7 +148,11 @@ class Refunds:
         payment_order_id: str,
     ) -> Page[Refund]:
         query = refunds_query(merchant_id, payment_intent_id, payment_order_id)
-        return await self._reads.page(merchant_id, REFUNDS, cursor, query)
+        named = [
+            Named("payment_intent", PAYMENT_INTENTS, payment_intent_id),
+            Named("payment_order", PAYMENT_ORDERS, payment_order_id),
+        ]
+        return await self._reads.page(merchant_id, REFUNDS, cursor, query, named)
 
     async def update(
         self,

@@ -72,18 +72,22 @@ _PATH_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)")
 
 
 def _targets(method: MethodDescriptor) -> frozenset[str] | None:
-    """`id` and the variables of the paths of `method`'s HTTP rule and its additional
-    bindings; None without a rule."""
+    """`id` and the variables of every path of `method`'s HTTP rule and its additional
+    bindings; None without a rule. A variable of one route only is a filter where the other
+    routes take it (`GET /v1/payment_methods?customer=` beside
+    `/v1/customers/{customer}/payment_methods`): the edge answers its missing object 404 on
+    the route whose path names it (`paycore.edge.errors.from_rpc_error`)."""
     options = method.GetOptions()
     if not options.HasExtension(annotations_pb2.http):
         return None
     rule = options.Extensions[annotations_pb2.http]
-    found = {"id"}
+    in_every: set[str] | None = None
     for binding in (rule, *rule.additional_bindings):
         pattern = binding.WhichOneof("pattern")
         if pattern is not None and pattern != "custom":
-            found.update(_PATH_VARIABLE.findall(getattr(binding, pattern)))
-    return frozenset(found)
+            variables = set(_PATH_VARIABLE.findall(getattr(binding, pattern)))
+            in_every = variables if in_every is None else in_every & variables
+    return frozenset({"id", *(in_every or ())})
 
 
 def is_operator_method(policy: MethodPolicy) -> bool:

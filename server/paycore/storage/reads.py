@@ -79,6 +79,11 @@ class Kind(Generic[T]):
             return found
         return await self.complete(connection, found)
 
+    async def exists(self, connection: AsyncConnection, merchant_id: str, object_id: str) -> bool:
+        """Whether the merchant has the object of that id (as `fetch` would find it)."""
+        query = self.by_id(merchant_id, object_id).limit(1)
+        return (await connection.execute(query)).first() is not None
+
     async def fetch(
         self, connection: AsyncConnection, merchant_id: str, object_id: str, *, lock: bool = False
     ) -> T | None:
@@ -96,6 +101,22 @@ class Kind(Generic[T]):
         rows = (await connection.execute(newest_first(query, self.table, cursor))).all()
         found = page_of(rows, cursor)
         return Page(await self.objects(connection, found.data), found.has_more)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A List's filter that names an object (`GET /v1/invoices?customer=cus_...`): the page is
+    read only when the merchant has it, else RESOURCE_MISSING naming `param` (a field other
+    than the call's target: INVALID_ARGUMENT, HTTP 400 `resource_missing`, as Stripe answers);
+    "" names nothing (the filter left out)."""
+
+    param: str
+    kind: Kind[Any]
+    object_id: str
+
+    async def check(self, connection: AsyncConnection, merchant_id: str) -> None:
+        if self.object_id and not await self.kind.exists(connection, merchant_id, self.object_id):
+            raise not_found(self.kind.name, self.object_id, self.param)
 
 
 def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
@@ -227,11 +248,19 @@ class Reads:
         return found
 
     async def page(
-        self, merchant_id: str, kind: Kind[T], cursor: Cursor, query: Select[Any] | None = None
+        self,
+        merchant_id: str,
+        kind: Kind[T],
+        cursor: Cursor,
+        query: Select[Any] | None = None,
+        named: Sequence[Named] = (),
     ) -> Page[T]:
         """A page of the merchant's objects of `kind`: those `query` (a List's filters on
-        `kind.of(merchant_id)`) selects, or all of them."""
+        `kind.of(merchant_id)`) selects, or all of them; first, each object a filter `named`
+        must exist (RESOURCE_MISSING naming its param)."""
         async with self._shards.read(merchant_id) as connection:
+            for each in named:
+                await each.check(connection, merchant_id)
             listed = kind.of(merchant_id) if query is None else query
             return await kind.page(connection, listed, cursor)
 
