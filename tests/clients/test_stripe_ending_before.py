@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import stripe
+from paycore.ids import Prefix, new_id
 from paycore.v1 import (
     account_pb2,
     checkout_pb2,
@@ -80,6 +81,11 @@ async def test_customers_ending_before_pages_toward_the_newest(
         with pytest.raises(stripe.InvalidRequestError) as malformed:
             sdk.v1.customers.list(params={"ending_before": "pi_123"})
         assert malformed.value.param == "ending_before"
+        # An id the merchant does not have pages from where it sorts, as starting_after does.
+        foreign = new_id(Prefix.CUSTOMER, 0, timestamp_ms=1_000)
+        before = sdk.v1.customers.list(params={"ending_before": foreign, "limit": 100})
+        assert [each.id for each in before.data] == made[::-1]
+        assert sdk.v1.customers.list(params={"starting_after": foreign}).data == []
 
     await in_thread(scenario)
 
