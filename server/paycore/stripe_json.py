@@ -122,7 +122,10 @@ NULL_WHEN_ZERO = frozenset(
 """Timestamps whose 0 means "has not happened": null in the JSON, as Stripe renders a moment
 still to come (`canceled_at: null`), where 0 would read as 1970. gRPC keeps proto3's 0."""
 
-_OBJECT_KINDS = tuple(sorted(prefix.name.lower() for prefix in Prefix))
+PSP_KINDS = {"charge": "ch"}
+"""Objects of the PSP's that answers name by id, by kind and id prefix: a payment intent's
+`latest_charge` and a dispute's `charge` are the PSP's "ch_...", as Stripe's are its own."""
+_OBJECT_KINDS = tuple(sorted([*(prefix.name.lower() for prefix in Prefix), *PSP_KINDS]))
 REFERENCE_NAMES = frozenset({"merchant", "destination", "transfer_destination"})
 """Fields that hold another object's id everywhere, under a name that is not its kind's
 (`merchant` is an `acct_...`, a `destination` an `acct_...` or a `ba_...`)."""
@@ -132,6 +135,8 @@ REFERENCE_FIELDS = frozenset(
         "paycore.v1.BalanceTransaction.source",
         "paycore.v1.Discrepancy.object",
         "paycore.v1.Discrepancy.run",
+        # The PSP's record ("ch_...", "rf_...", "du_...:dispute").
+        "paycore.v1.Discrepancy.psp_reference",
         # Ledger transfers ("lt_...").
         "paycore.v1.IntegrityReport.Mismatch.transfer",
         "paycore.v1.LedgerEntry.transfer",
@@ -150,9 +155,9 @@ def is_id_reference(field: FieldDescriptor) -> bool:
     """Whether `field` of an answer holds the id of another object, so that its "" (none) is
     rendered null, as Stripe renders an absent reference (`if intent.customer:` in SDK code,
     typed SDKs' `Optional[str]`). By name: an object kind (`customer`, `payment_method`,
-    `price`: `paycore.ids.Prefix`), or one ending in `_<kind>` (`default_payment_method`,
-    `latest_invoice`, `seller_account`), or REFERENCE_NAMES or REFERENCE_FIELDS. Not the
-    object's own `id`, and not the fields of requests."""
+    `price`: `paycore.ids.Prefix`; `charge`: PSP_KINDS), or one ending in `_<kind>`
+    (`default_payment_method`, `latest_invoice`, `latest_charge`), or REFERENCE_NAMES or
+    REFERENCE_FIELDS. Not the object's own `id`, and not the fields of requests."""
     if field.type != FieldDescriptor.TYPE_STRING or field.is_repeated or field.name == "id":
         return False
     if not _of_an_answer(field):

@@ -78,6 +78,6 @@ async def test_payment_intent_and_customer_list_by_created(edge_merchant: EdgeMe
         assert [each.id for each in before.data] == [customer.id]
         with pytest.raises(stripe.InvalidRequestError) as refused:
             sdk.v1.customers.list(params={"created": {"lt": -1}})
-        assert refused.value.param == "created.lt"
+        assert refused.value.param == "created[lt]"
 
     await in_thread(scenario)

@@ -263,7 +263,7 @@ async def test_a_destination_charge_with_transfer_data(
                     },
                 )
             )
-        assert (both.value.http_status, both.value.param) == (400, "transfer_data.destination")
+        assert (both.value.http_status, both.value.param) == (400, "transfer_data[destination]")
 
     await in_thread(scenario)
     await assert_books_balance(payin.admin, edge_merchant.merchant_id)
@@ -618,10 +618,10 @@ async def test_a_checkout_session_as_stripe_checkout_quickstart_writes_it(
         )
         refusals: list[tuple[dict[str, Any], str]] = [
             ({"mode": "subscription", "line_items": [{"price": monthly.id}]}, "mode"),
-            ({"line_items": [{"price": monthly.id}]}, "line_items[0].price"),
+            ({"line_items": [{"price": monthly.id}]}, "line_items[0][price]"),
             (
                 {"currency": "usd", "line_items": [{"price": price.id, "quantity": 1}]},
-                "line_items[0].price",
+                "line_items[0][price]",
             ),
             (
                 {"payment_method_types": ["sepa_debit"], "amount": 100, "currency": "usd"},

@@ -101,6 +101,14 @@ async def test_the_rates_job_stores_each_rate_once_on_every_shard(
     assert [found.pair for found in (*first_page.data, *second_page.data)] == [
         found.pair for found in listed.data
     ]
+    # ending_before: the pairs just before it, still in pair order.
+    before = await shop.client.currencies.ListExchangeRates(
+        currency_pb2.ListExchangeRatesRequest(
+            base="usd", limit=2, ending_before=second_page.data[0].pair
+        )
+    )
+    assert [found.pair for found in before.data] == [found.pair for found in first_page.data[-2:]]
+    assert before.has_more
     # The ECB import adds its own source; the newest rate of a pair wins (the file's day is
     # older than the simulator's minute).
     await import_ecb(world, tmp_path / "eurofxref.csv", ECB)

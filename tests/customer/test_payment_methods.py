@@ -348,9 +348,9 @@ async def test_payment_methods_list_by_customer_and_type_newest_first(
         merchant.client.customers.ListPaymentMethods(
             customer_pb2.ListPaymentMethodsRequest(customer="cus_" + "0" * 22)
         ),
-        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,  # a list's filter (REST's path form answers 404)
     )
-    assert unknown.param == "customer"
+    assert (unknown.reason, unknown.param) == ("RESOURCE_MISSING", "customer")
     bad_type = await failure(
         merchant.client.customers.ListPaymentMethods(
             customer_pb2.ListPaymentMethodsRequest(type=UNKNOWN_TYPE)
@@ -377,19 +377,22 @@ async def test_another_merchants_payment_methods_are_not_found(
         merchant.client.customers.DetachPaymentMethod(
             customer_pb2.DetachPaymentMethodRequest(id=theirs.id)
         ),
-        merchant.client.customers.ListPaymentMethods(
-            customer_pb2.ListPaymentMethodsRequest(customer=their_customer.id)
-        ),
     ]
     for call in calls:
         error = await failure(call, grpc.StatusCode.NOT_FOUND)
         assert error.reason == "RESOURCE_MISSING"
-    # Their customer named by my attachment: missing to me, the request's bad argument.
-    attach_to_theirs = merchant.client.customers.AttachPaymentMethod(
-        customer_pb2.AttachPaymentMethodRequest(id=mine.id, customer=their_customer.id)
-    )
-    error = await failure(attach_to_theirs, grpc.StatusCode.INVALID_ARGUMENT)
-    assert (error.reason, error.param) == ("RESOURCE_MISSING", "customer")
+    # Their customer named by my attachment or my list's filter: missing to me, the request's
+    # bad argument.
+    for naming_theirs in (
+        merchant.client.customers.AttachPaymentMethod(
+            customer_pb2.AttachPaymentMethodRequest(id=mine.id, customer=their_customer.id)
+        ),
+        merchant.client.customers.ListPaymentMethods(
+            customer_pb2.ListPaymentMethodsRequest(customer=their_customer.id)
+        ),
+    ):
+        error = await failure(naming_theirs, grpc.StatusCode.INVALID_ARGUMENT)
+        assert (error.reason, error.param) == ("RESOURCE_MISSING", "customer")
     listed = await merchant.client.customers.ListPaymentMethods(
         customer_pb2.ListPaymentMethodsRequest()
     )

@@ -80,6 +80,18 @@ async def test_lists_take_stripes_created_range(payin_http: ClientSession, payin
         "/v1/invoices",
         "/v1/payouts",
         "/v1/balance_transactions",
+        "/v1/products",
+        "/v1/prices",
+        "/v1/accounts",
+        "/v1/api_keys",
+        "/v1/payment_methods",
+        "/v1/checkout/sessions",
+        "/v1/disputes",
+        "/v1/payments",
+        "/v1/bank_accounts",
+        "/v1/webhook_endpoints",
+        "/v1/webhook_deliveries",
+        "/v1/test_helpers/test_clocks",
     ],
 )
 async def test_a_bad_created_bound_is_refused_naming_it(
@@ -87,8 +99,66 @@ async def test_a_bad_created_bound_is_refused_naming_it(
 ) -> None:
     key = (await new_merchant(http, settings_admin_token))["secret_key"]
     negative = await call(http, "GET", f"{path}?created[gt]=-1", key=key)
-    assert (negative.status, negative.error["param"]) == (400, "created.gt"), negative.body
+    assert (negative.status, negative.error["param"]) == (400, "created[gt]"), negative.body
     late = await call(http, "GET", f"{path}?created[lte]=253402300800", key=key)
-    assert (late.status, late.error["param"]) == (400, "created.lte"), late.body
+    assert (late.status, late.error["param"]) == (400, "created[lte]"), late.body
     bare = await call(http, "GET", f"{path}?created=1767225600", key=key)
     assert (bare.status, bare.error["param"]) == (400, "created"), bare.body
+
+
+async def _more_objects(http: ClientSession, key: str) -> dict[str, dict[str, Any]]:
+    """One object of each list that took no `created` range before, by its list's path."""
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form=f"product={product['id']}&unit_amount=1500&currency=usd",
+    )
+    seller = await call(
+        http,
+        "POST",
+        "/v1/accounts",
+        key=key,
+        json_body={"email": "a@seller.test", "country": "DE", "default_currency": "eur"},
+    )
+    card = "type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2034"
+    method = await call(http, "POST", "/v1/payment_methods", key=key, form=card)
+    clock = await call(
+        http, "POST", "/v1/test_helpers/test_clocks", key=key, form="frozen_time=1767225600"
+    )
+    session = await call(
+        http,
+        "POST",
+        "/v1/checkout/sessions",
+        key=key,
+        form="currency=usd&line_items[0][name]=Mug&line_items[0][unit_amount]=1200"
+        "&line_items[0][quantity]=1&success_url=https://shop.test/ok",
+    )
+    return {
+        "/v1/products": product,
+        "/v1/prices": price.body,
+        "/v1/accounts": seller.body,
+        "/v1/payment_methods": method.body,
+        "/v1/test_helpers/test_clocks": clock.body,
+        "/v1/checkout/sessions": session.body,
+    }
+
+
+async def test_the_other_lists_take_the_created_range_too(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    for path, made in (await _more_objects(http, key)).items():
+        assert "id" in made, (path, made)
+        created = made["created"]
+
+        async def listed(query: str, path: str = path) -> list[str]:
+            answer = await call(http, "GET", f"{path}?{query}", key=key)
+            assert answer.status == 200, (path, query, answer.body)
+            return [item["id"] for item in answer.body["data"]]
+
+        assert await listed(f"created[gte]={created}") == [made["id"]], path
+        assert await listed(f"created[gt]={created}") == [], path
+        assert await listed(f"created[lt]={created}") == [], path

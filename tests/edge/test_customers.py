@@ -118,7 +118,7 @@ async def test_a_bad_card_is_a_card_error_naming_the_field_not_the_number(
     refused = await call(http, "POST", "/v1/payment_methods", key=publishable, form=wrong_digit)
     assert refused.status == 400, refused.body
     assert refused.error["type"] == "card_error"
-    assert (refused.error["code"], refused.error["param"]) == ("invalid_number", "card.number")
+    assert (refused.error["code"], refused.error["param"]) == ("invalid_number", "card[number]")
     assert "4242424242424241" not in str(refused.body)
     expired = await call(
         http,
@@ -131,4 +131,4 @@ async def test_a_bad_card_is_a_card_error_naming_the_field_not_the_number(
         },
     )
     assert (expired.status, expired.error["code"]) == (400, "expired_card")
-    assert expired.error["param"] == "card.exp_year"
+    assert expired.error["param"] == "card[exp_year]"

@@ -52,7 +52,7 @@ async def test_scoring_reviews_blocklists_policy_and_outcomes_over_http(
         headers=acting,
         json_body={"rules": [{"name": "x", "conditions": [{"feature": "shoe_size"}]}]},
     )
-    assert bad_rule.status == 400 and bad_rule.error["param"] == "rules[0].conditions[0].feature"
+    assert bad_rule.status == 400 and bad_rule.error["param"] == "rules[0][conditions][0][feature]"
 
     payment = payment_id(merchant_id)
     scored = await call(

@@ -220,7 +220,7 @@ async def test_a_payment_order_id_refused_names_its_order(
         http, "POST", "/v1/payments", key=key, json_body=body("cart-1", "a", "b", "a")
     )
     assert repeated.status == 400, repeated.body
-    assert repeated.error["param"] == "payment_orders[2].payment_order_id"
+    assert repeated.error["param"] == "payment_orders[2][payment_order_id]"
 
     first = await call(http, "POST", "/v1/payments", key=key, json_body=body("cart-2", "b"))
     assert first.status == 200, first.body
@@ -228,5 +228,5 @@ async def test_a_payment_order_id_refused_names_its_order(
     assert taken.status == 409, taken.body
     assert (taken.error["code"], taken.error["param"]) == (
         "payment_order_id_exists",
-        "payment_orders[1].payment_order_id",
+        "payment_orders[1][payment_order_id]",
     )

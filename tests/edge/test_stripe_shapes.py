@@ -21,6 +21,7 @@ from paycore.edge.routes import compile_routes
 from paycore.ids import Prefix
 from paycore.runtime.messages import Without
 from paycore.stripe_json import (
+    PSP_KINDS,
     REFERENCE_FIELDS,
     SHOWN_ONCE,
     is_id_reference,
@@ -241,6 +242,7 @@ async def test_an_unset_id_is_null_over_http_and_expands_to_null(
     intent = created.body
     assert (intent["customer"], intent["payment_method"], intent["invoice"]) == (None, None, None)
     assert intent["transfer_destination"] is None and intent["currency"] == "usd"
+    assert intent["latest_charge"] is None  # the PSP's "ch_...", none before a charge
     assert intent["description"] == ""  # text, not a reference: "" as Stripe's empty text
     listed = await call(payin_http, "GET", "/v1/payment_intents?expand[]=data.customer", key=key)
     assert listed.body["data"][0]["customer"] is None
@@ -284,7 +286,7 @@ _MERCHANT_FIELDS = ("RiskPolicy.merchant", "SellerAccount.merchant")
 
 
 def _kinds() -> list[str]:
-    return [prefix.name.lower() for prefix in Prefix]
+    return [*(prefix.name.lower() for prefix in Prefix), *PSP_KINDS]
 
 
 def _answer_string_fields() -> dict[str, FieldDescriptor]:
@@ -311,7 +313,8 @@ def _answer_string_fields() -> dict[str, FieldDescriptor]:
 def _fields_commented_as_ids() -> set[str]:
     """Full names of the fields whose leading comment names a paycore id ("cus_..."), read
     from the protos' source (protoc --include_source_info)."""
-    quoted_id = re.compile(r'"(?:' + "|".join(prefix.value for prefix in Prefix) + r')_\.\.\."')
+    prefixes = [*(prefix.value for prefix in Prefix), *PSP_KINDS.values()]
+    quoted_id = re.compile(r'"(?:' + "|".join(prefixes) + r')_\.\.\."')
     gen_protos = _gen_protos()
     proto_root = gen_protos.PROTO_ROOT
     with tempfile.TemporaryDirectory() as scratch:

@@ -58,4 +58,4 @@ async def test_subscription_items_with_price_data_over_http(
         key=key,
         form=f"customer={customer['id']}&{data}&items[0][price]={item['price']}",
     )
-    assert (both.status, both.error["param"]) == (400, "items[0].price_data")
+    assert (both.status, both.error["param"]) == (400, "items[0][price_data]")

@@ -150,7 +150,7 @@ async def test_stripe_python_lists_events_by_type_and_created(
         assert [event.id for event in listed.auto_paging_iter()] == [second, first]
         with pytest.raises(stripe.InvalidRequestError) as refused:
             stripe.Event.list(created={"gt": -1})
-        assert (refused.value.http_status, refused.value.param) == (400, "created.gt")
+        assert (refused.value.http_status, refused.value.param) == (400, "created[gt]")
         with pytest.raises(stripe.InvalidRequestError) as both:
             stripe.Event.list(type="payout.paid", types=["payout.paid"])
         assert both.value.param == "types"
@@ -167,7 +167,7 @@ async def test_a_created_bound_that_is_not_a_number_is_refused_on_rest(
         body = await answer.json()
         assert answer.status == 400, body
         assert body["error"]["type"] == "invalid_request_error"
-        assert body["error"]["param"] == "created.gte"
+        assert body["error"]["param"] == "created[gte]"
         # Stripe's created=<seconds> (no bound): refused, naming it, rather than ignored.
         exact = await http.get("/v1/events", params={"created": str(MOMENTS[0])})
         assert (exact.status, (await exact.json())["error"]["param"]) == (400, "created")

@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from paycore.v1 import common_pb2 as paycore_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19paycore/v1/currency.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\xa1\x01\n\x0c\x45xchangeRate\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\r\n\x05quote\x18\x02 \x01(\t\x12\x0c\n\x04rate\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x12\n\nvalid_from\x18\x05 \x01(\x03\x12\x10\n\x08valid_to\x18\x06 \x01(\x03\x12\x13\n\x0b\x61ge_seconds\x18\x07 \x01(\x03\x12\r\n\x05stale\x18\x08 \x01(\x08\x12\x0c\n\x04pair\x18\t \x01(\t\"5\n\x16GetExchangeRateRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\r\n\x05quote\x18\x02 \x01(\t\"O\n\x18ListExchangeRatesRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x16\n\x0estarting_after\x18\x03 \x01(\t\"U\n\x19ListExchangeRatesResponse\x12&\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x18.paycore.v1.ExchangeRate\x12\x10\n\x08has_more\x18\x02 \x01(\x08\";\n\x14SettlementCurrencies\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x12\n\ncurrencies\x18\x02 \x03(\t\"1\n\x1eGetSettlementCurrenciesRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\"H\n!UpdateSettlementCurrenciesRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x12\n\ncurrencies\x18\x02 \x03(\t2\x9b\x05\n\x0f\x43urrencyService\x12\x97\x01\n\x0fGetExchangeRate\x12\".paycore.v1.GetExchangeRateRequest\x1a\x18.paycore.v1.ExchangeRate\"F\x8a\xb5\x18\x19\x08\x01\x12\x13\x65xchange_rates:read\x18\x01\x82\xd3\xe4\x93\x02#\x12!/v1/exchange_rates/{base}/{quote}\x12\x99\x01\n\x11ListExchangeRates\x12$.paycore.v1.ListExchangeRatesRequest\x1a%.paycore.v1.ListExchangeRatesResponse\"7\x8a\xb5\x18\x19\x08\x01\x12\x13\x65xchange_rates:read\x18\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/exchange_rates\x12\xa1\x01\n\x17GetSettlementCurrencies\x12*.paycore.v1.GetSettlementCurrenciesRequest\x1a .paycore.v1.SettlementCurrencies\"8\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/settlement_currencies\x12\xad\x01\n\x1aUpdateSettlementCurrencies\x12-.paycore.v1.UpdateSettlementCurrenciesRequest\x1a .paycore.v1.SettlementCurrencies\">\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61\x63\x63ounts:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/settlement_currencies:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19paycore/v1/currency.proto\x12\npaycore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17paycore/v1/common.proto\"\xa1\x01\n\x0c\x45xchangeRate\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\r\n\x05quote\x18\x02 \x01(\t\x12\x0c\n\x04rate\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x12\n\nvalid_from\x18\x05 \x01(\x03\x12\x10\n\x08valid_to\x18\x06 \x01(\x03\x12\x13\n\x0b\x61ge_seconds\x18\x07 \x01(\x03\x12\r\n\x05stale\x18\x08 \x01(\x08\x12\x0c\n\x04pair\x18\t \x01(\t\"5\n\x16GetExchangeRateRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\r\n\x05quote\x18\x02 \x01(\t\"f\n\x18ListExchangeRatesRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x16\n\x0estarting_after\x18\x03 \x01(\t\x12\x15\n\rending_before\x18\x04 \x01(\t\"U\n\x19ListExchangeRatesResponse\x12&\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x18.paycore.v1.ExchangeRate\x12\x10\n\x08has_more\x18\x02 \x01(\x08\";\n\x14SettlementCurrencies\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x12\n\ncurrencies\x18\x02 \x03(\t\"1\n\x1eGetSettlementCurrenciesRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\"H\n!UpdateSettlementCurrenciesRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x12\n\ncurrencies\x18\x02 \x03(\t2\x9b\x05\n\x0f\x43urrencyService\x12\x97\x01\n\x0fGetExchangeRate\x12\".paycore.v1.GetExchangeRateRequest\x1a\x18.paycore.v1.ExchangeRate\"F\x8a\xb5\x18\x19\x08\x01\x12\x13\x65xchange_rates:read\x18\x01\x82\xd3\xe4\x93\x02#\x12!/v1/exchange_rates/{base}/{quote}\x12\x99\x01\n\x11ListExchangeRates\x12$.paycore.v1.ListExchangeRatesRequest\x1a%.paycore.v1.ListExchangeRatesResponse\"7\x8a\xb5\x18\x19\x08\x01\x12\x13\x65xchange_rates:read\x18\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/exchange_rates\x12\xa1\x01\n\x17GetSettlementCurrencies\x12*.paycore.v1.GetSettlementCurrenciesRequest\x1a .paycore.v1.SettlementCurrencies\"8\x8a\xb5\x18\x13\x08\x01\x12\raccounts:read\x18\x01\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/settlement_currencies\x12\xad\x01\n\x1aUpdateSettlementCurrencies\x12-.paycore.v1.UpdateSettlementCurrenciesRequest\x1a .paycore.v1.SettlementCurrencies\">\x8a\xb5\x18\x16\x08\x01\x12\x0e\x61\x63\x63ounts:write\x18\x01 \x01\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/settlement_currencies:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,15 +46,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETEXCHANGERATEREQUEST']._serialized_start=260
   _globals['_GETEXCHANGERATEREQUEST']._serialized_end=313
   _globals['_LISTEXCHANGERATESREQUEST']._serialized_start=315
-  _globals['_LISTEXCHANGERATESREQUEST']._serialized_end=394
-  _globals['_LISTEXCHANGERATESRESPONSE']._serialized_start=396
-  _globals['_LISTEXCHANGERATESRESPONSE']._serialized_end=481
-  _globals['_SETTLEMENTCURRENCIES']._serialized_start=483
-  _globals['_SETTLEMENTCURRENCIES']._serialized_end=542
-  _globals['_GETSETTLEMENTCURRENCIESREQUEST']._serialized_start=544
-  _globals['_GETSETTLEMENTCURRENCIESREQUEST']._serialized_end=593
-  _globals['_UPDATESETTLEMENTCURRENCIESREQUEST']._serialized_start=595
-  _globals['_UPDATESETTLEMENTCURRENCIESREQUEST']._serialized_end=667
-  _globals['_CURRENCYSERVICE']._serialized_start=670
-  _globals['_CURRENCYSERVICE']._serialized_end=1337
+  _globals['_LISTEXCHANGERATESREQUEST']._serialized_end=417
+  _globals['_LISTEXCHANGERATESRESPONSE']._serialized_start=419
+  _globals['_LISTEXCHANGERATESRESPONSE']._serialized_end=504
+  _globals['_SETTLEMENTCURRENCIES']._serialized_start=506
+  _globals['_SETTLEMENTCURRENCIES']._serialized_end=565
+  _globals['_GETSETTLEMENTCURRENCIESREQUEST']._serialized_start=567
+  _globals['_GETSETTLEMENTCURRENCIESREQUEST']._serialized_end=616
+  _globals['_UPDATESETTLEMENTCURRENCIESREQUEST']._serialized_start=618
+  _globals['_UPDATESETTLEMENTCURRENCIESREQUEST']._serialized_end=690
+  _globals['_CURRENCYSERVICE']._serialized_start=693
+  _globals['_CURRENCYSERVICE']._serialized_end=1360
 # @@protoc_insertion_point(module_scope)

@@ -263,6 +263,7 @@ class ListBalanceTransactionsRequest(_message.Message):
 
     LIMIT_FIELD_NUMBER: _builtins.int
     STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
@@ -271,6 +272,10 @@ class ListBalanceTransactionsRequest(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
     account: _builtins.str
     """"acct_..." seller account; empty for the merchant's own transactions."""
     type: Global___BalanceTransactionType.ValueType
@@ -290,6 +295,7 @@ class ListBalanceTransactionsRequest(_message.Message):
         *,
         limit: _builtins.int = ...,
         starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
         account: _builtins.str = ...,
         type: Global___BalanceTransactionType.ValueType = ...,
         currency: _builtins.str = ...,
@@ -299,7 +305,7 @@ class ListBalanceTransactionsRequest(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "currency", b"currency", "limit", b"limit", "payout", b"payout", "source", b"source", "starting_after", b"starting_after", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "currency", b"currency", "ending_before", b"ending_before", "limit", b"limit", "payout", b"payout", "source", b"source", "starting_after", b"starting_after", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

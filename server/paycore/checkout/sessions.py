@@ -29,9 +29,10 @@ from paycore.ids import Prefix, logical_shard_of, new_merchant_id
 from paycore.payment.intents import cancel, create
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
+from paycore.payment.repository import PAYMENT_INTENTS
 from paycore.secret import Secret
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page, Reads, fetch_one
+from paycore.storage.reads import Cursor, Named, Page, Reads, fetch_one
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -110,7 +111,8 @@ class CheckoutSessions:
         intent_id: str,
     ) -> Page[Session]:
         query = sessions_query(merchant_id, status, intent_id)
-        return await self._reads.page(merchant_id, SESSIONS, cursor, query)
+        named = [Named("payment_intent", PAYMENT_INTENTS, intent_id)]
+        return await self._reads.page(merchant_id, SESSIONS, cursor, query, named)
 
     async def expire(
         self, connection: AsyncConnection, merchant_id: str, session_id: str

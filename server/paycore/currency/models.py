@@ -55,3 +55,13 @@ def rate_text(rate: Decimal) -> str:
     """An exact decimal as text without exponent or trailing zeros ("0.0067", "150")."""
     text = format(rate.normalize(), "f")
     return text
+
+
+@dataclass(frozen=True)
+class PairCursor:
+    """Where a page of exchange rates (in pair order) starts: after the pair `starting_after`
+    (("", "") from the first), or the `limit` pairs just before `ending_before` (never both)."""
+
+    limit: int
+    starting_after: tuple[str, str] = ("", "")
+    ending_before: tuple[str, str] | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from paycore.currency import repository
-from paycore.currency.models import ExchangeRate, Quote, RateView
+from paycore.currency.models import ExchangeRate, PairCursor, Quote, RateView
 from paycore.errors import ApiError, Reason
 from paycore.invariants import violated
 from paycore.storage.reads import Page, Reads
@@ -49,18 +49,26 @@ class Rates:
         )
         return self.view(rate, now)
 
-    async def list(
-        self, merchant_id: str, base: str, after: tuple[str, str], limit: int
-    ) -> Page[RateView]:
-        """A page of the newest rates by pair, after the pair `after`."""
+    async def list(self, merchant_id: str, base: str, cursor: PairCursor) -> Page[RateView]:
+        """A page of the newest rates by pair, after the pair `cursor.starting_after` (or just
+        before `cursor.ending_before`: read backwards, handed back in pair order)."""
         now = self.now()
+        limit = cursor.limit
 
         async def lookup(connection: AsyncConnection) -> list[ExchangeRate]:
+            if cursor.ending_before is not None:
+                before = cursor.ending_before
+                return await repository.latest_rates_before(
+                    connection, base, now, before, limit + 1
+                )
+            after = cursor.starting_after
             return await repository.latest_rates(connection, base, now, after, limit + 1)
 
         found = await self._reads.find(merchant_id, lookup, "exchange_rate", base, param="base")
-        views = [self.view(rate, now) for rate in found[:limit]]
-        return Page(views, len(found) > limit)
+        kept = found[:limit]
+        if cursor.ending_before is not None:
+            kept.reverse()
+        return Page([self.view(rate, now) for rate in kept], len(found) > limit)
 
     def view(self, rate: ExchangeRate, now: int) -> RateView:
         if rate.source == IDENTITY:

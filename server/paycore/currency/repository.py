@@ -35,6 +35,15 @@ WHERE ($1 = '' OR {er.c.base.name} = $1) AND {er.c.valid_from.name} <= $2
 ORDER BY {er.c.base.name}, {er.c.quote.name}, {er.c.valid_from.name} DESC
 LIMIT $5
 """
+# The same, the pairs just before ($3, $4), last first (a page's `ending_before`).
+_LATEST_PAIRS_BEFORE = f"""
+SELECT DISTINCT ON ({er.c.base.name}, {er.c.quote.name}) {_RATE_COLUMNS}, {er.c.valid_to.name}
+FROM {er.name}
+WHERE ($1 = '' OR {er.c.base.name} = $1) AND {er.c.valid_from.name} <= $2
+  AND ({er.c.base.name}, {er.c.quote.name}) < ($3, $4)
+ORDER BY {er.c.base.name} DESC, {er.c.quote.name} DESC, {er.c.valid_from.name} DESC
+LIMIT $5
+"""
 # New rates of one source; the pair's previous open rate of that source closes where it starts.
 _INSERT_RATES = f"""
 WITH new AS (
@@ -113,6 +122,15 @@ async def latest_rates(
     `after` (("", "") from the first), by base and quote, at most `limit`."""
     driver = await driver_of(connection)
     rows = await driver.fetch(_LATEST_PAIRS, base, now, *after, limit)
+    return [_rate_of(row) for row in rows]
+
+
+async def latest_rates_before(
+    connection: AsyncConnection, base: str, now: int, before: tuple[str, str], limit: int
+) -> list[ExchangeRate]:
+    """`latest_rates` of the pairs before the pair `before`, the last first, at most `limit`."""
+    driver = await driver_of(connection)
+    rows = await driver.fetch(_LATEST_PAIRS_BEFORE, base, now, *before, limit)
     return [_rate_of(row) for row in rows]
 
 

@@ -6,7 +6,7 @@ request that went through replays its answer even once the rate has gone stale).
 
 from __future__ import annotations
 
-from paycore.currency.models import RateView, Settlement
+from paycore.currency.models import PairCursor, RateView, Settlement
 from paycore.currency.rates import Rates
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.currency.settlement import Conversions
@@ -28,10 +28,8 @@ class Currencies:
     async def get_rate(self, merchant_id: str, base: str, quote: str) -> RateView:
         return await self.rates.get(merchant_id, base, quote)
 
-    async def list_rates(
-        self, merchant_id: str, base: str, after: tuple[str, str], limit: int
-    ) -> Page[RateView]:
-        return await self.rates.list(merchant_id, base, after, limit)
+    async def list_rates(self, merchant_id: str, base: str, cursor: PairCursor) -> Page[RateView]:
+        return await self.rates.list(merchant_id, base, cursor)
 
     async def settlement(self, merchant_id: str, account: str) -> Settlement:
         async with self._shards.read(merchant_id) as connection:

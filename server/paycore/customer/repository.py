@@ -20,10 +20,9 @@ from paycore.customer.models import (
     PaymentMethod,
     WalletType,
 )
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Kind, within
+from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
 from sqlalchemy import Select, func, insert, select, update
@@ -32,12 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 CARD_TYPE = "card"
 
 
-def customers_query(
-    merchant_id: str, email: str, created: SecondsRange = ALL_SECONDS
-) -> Select[Any]:
-    """The merchant's customers that are not deleted (those with `email`, when given), created
-    in `created`."""
-    query = CUSTOMERS.of(merchant_id).where(*within(customers.c.created_at, created))
+def customers_query(merchant_id: str, email: str) -> Select[Any]:
+    """The merchant's customers that are not deleted (those with `email`, when given)."""
+    query = CUSTOMERS.of(merchant_id)
     return query.where(customers.c.email == email) if email else query
 
 

@@ -29,6 +29,7 @@ from paycore.customer.events import (
 )
 from paycore.customer.models import (
     BillingDetails,
+    Card,
     CardInput,
     ChargeableCard,
     CheckedCard,
@@ -40,6 +41,7 @@ from paycore.customer.models import (
     UnsavedCard,
 )
 from paycore.customer.repository import (
+    CARD_TYPE,
     CUSTOMERS,
     PAYMENT_METHODS,
     CustomerRepository,
@@ -56,10 +58,9 @@ from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.secret import Secret
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from paycore.subscription.repository import TestClockRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -219,10 +220,8 @@ class CustomerService:
         await self._events.customer.record(connection, CUSTOMER_DELETED, deleted)
         return deleted
 
-    async def list_customers(
-        self, merchant_id: str, cursor: Cursor, email: str, created: SecondsRange = ALL_SECONDS
-    ) -> Page[Customer]:
-        query = customers_query(merchant_id, email, created)
+    async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
+        query = customers_query(merchant_id, email)
         return await self._reads.page(merchant_id, CUSTOMERS, cursor, query)
 
     # --- payment methods ---------------------------------------------------------------------
@@ -271,18 +270,7 @@ class CustomerService:
         paycore.customer.test_methods), to be written by `save_test_card` in the request's own
         transaction (`connection`, when it is open already, also serves the merchant's read);
         NOT_FOUND naming `param` for a live merchant."""
-        async with self._reading(merchant_id, connection) as reader:
-            merchant = await MerchantRepository(reader).get(merchant_id)
-        if merchant is None or merchant.livemode:
-            raise not_found("payment_method", name, param)
-        checked = self.check_card(
-            CardInput(
-                number=Secret(TEST_CARD_NUMBERS[name]),
-                exp_month=12,
-                exp_year=self._clock().year + TEST_CARD_YEARS_VALID,
-                cvc=Secret(""),
-            )
-        )
+        checked = await self._test_checked(merchant_id, name, param, connection)
         payment_method_id = new_merchant_id(Prefix.PAYMENT_METHOD, merchant_id)
         fingerprint = self._fingerprinter.fingerprint(checked.number)
         return ChargeableCard(
@@ -300,6 +288,52 @@ class CustomerService:
                 fingerprint,
                 self._vault.seal(checked.number, merchant_id, payment_method_id),
             ),
+        )
+
+    async def _test_checked(
+        self, merchant_id: str, name: str, param: str, connection: AsyncConnection | None = None
+    ) -> CheckedCard:
+        """The card of the test payment method `name`; NOT_FOUND naming `param` for a live
+        merchant."""
+        async with self._reading(merchant_id, connection) as reader:
+            merchant = await MerchantRepository(reader).get(merchant_id)
+        if merchant is None or merchant.livemode:
+            raise not_found("payment_method", name, param)
+        return self.check_card(
+            CardInput(
+                number=Secret(TEST_CARD_NUMBERS[name]),
+                exp_month=12,
+                exp_year=self._clock().year + TEST_CARD_YEARS_VALID,
+                cvc=Secret(""),
+            )
+        )
+
+    async def test_payment_method(self, merchant_id: str, name: str) -> PaymentMethod:
+        """GetPaymentMethod of a test payment method's name (Stripe's
+        `PaymentMethod.retrieve("pm_card_visa")`): its card, under that name, which every
+        place taking a payment method accepts; nothing is stored (each use of the name stores
+        a payment method of its own, `test_card`)."""
+        checked = await self._test_checked(merchant_id, name, "id")
+        card = Card(
+            brand=checked.brand,
+            last4=checked.last4,
+            exp_month=checked.exp_month,
+            exp_year=checked.exp_year,
+            fingerprint=self._fingerprinter.fingerprint(checked.number),
+            country=checked.country,
+            funding=checked.funding,
+        )
+        created = int(self._clock().timestamp())
+        return PaymentMethod(
+            id=name,
+            merchant_id=merchant_id,
+            created=created,
+            type=CARD_TYPE,
+            card=card,
+            billing_details=BillingDetails(),
+            customer_id=None,
+            detached=False,
+            metadata={},
         )
 
     async def save_test_card(
@@ -327,15 +361,17 @@ class CustomerService:
             await self._wallets.hold(merchant_id, payment_method_id, cryptogram)
 
     async def get_payment_method(self, merchant_id: str, payment_method_id: str) -> PaymentMethod:
+        """The merchant's payment method, or a test payment method's (`test_payment_method`)."""
+        if is_test_payment_method(payment_method_id):
+            return await self.test_payment_method(merchant_id, payment_method_id)
         return await self._reads.one(merchant_id, PAYMENT_METHODS, payment_method_id)
 
     async def list_payment_methods(
         self, merchant_id: str, cursor: Cursor, customer_id: str, card_only: bool
     ) -> Page[PaymentMethod]:
-        if customer_id:
-            await self.require_customer(merchant_id, customer_id)
         query = payment_methods_query(merchant_id, customer_id, card_only)
-        return await self._reads.page(merchant_id, PAYMENT_METHODS, cursor, query)
+        named = [Named("customer", CUSTOMERS, customer_id)]
+        return await self._reads.page(merchant_id, PAYMENT_METHODS, cursor, query, named)
 
     async def attach_payment_method(
         self,

@@ -38,10 +38,11 @@ from paycore.events import Recorder
 from paycore.fraud.models import Assessment, OutcomeLabel
 from paycore.fraud.service import FraudService
 from paycore.ids import Prefix, new_merchant_id
+from paycore.payment.repository import PAYMENT_INTENTS, PAYMENT_ORDERS
 from paycore.psp.client import PspClient, PspDispute, PspDisputeEvent, PspError, PspRejected
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,11 @@ class Disputes:
 
     async def list(self, merchant_id: str, cursor: Cursor, wanted: DisputeFilter) -> Page[Dispute]:
         query = disputes_query(merchant_id, wanted)
-        return await self._reads.page(merchant_id, DISPUTES, cursor, query)
+        named = [
+            Named("payment_intent", PAYMENT_INTENTS, wanted.payment_intent_id),
+            Named("payment_order", PAYMENT_ORDERS, wanted.payment_order_id),
+        ]
+        return await self._reads.page(merchant_id, DISPUTES, cursor, query, named)
 
     # -- the merchant's answer ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ answers a declined card. A 409 that a retry cannot change (ALREADY_EXISTS, unlik
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -83,9 +84,25 @@ class EdgeError(Exception):
         error: dict[str, object] = {"type": self.type.value, "code": self.code}
         error["message"] = _shown(self.message, MESSAGE_SHOWN_MAX)
         if self.param:
-            error["param"] = _shown(self.param, PARAM_SHOWN_MAX)
+            error["param"] = _shown(bracketed(self.param), PARAM_SHOWN_MAX)
         error.update(self.extra)
         return {"error": error}
+
+
+_DOT_OUTSIDE_BRACKETS = re.compile(r"\.(?![^\[]*\])")
+
+
+def bracketed(param: str) -> str:
+    """A field path as Stripe writes a parameter (`card[number]`, `items[0][price]`,
+    `created[gt]`), from the dotted path the server names it by (`card.number`,
+    `items[0].price`: google.rpc.BadRequest's form, which gRPC keeps); a dot inside brackets
+    (a metadata key, `metadata[a.b]`) stays."""
+    head, *rest = _DOT_OUTSIDE_BRACKETS.split(param)
+    parts = []
+    for part in rest:
+        name, bracket, index = part.partition("[")
+        parts.append(f"[{name}]{bracket}{index}")
+    return head + "".join(parts)
 
 
 PARAM_SHOWN_MAX = 200
@@ -135,9 +152,13 @@ def error_response(error: EdgeError, request_id: str) -> web.Response:
     return response
 
 
-def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:
+def from_rpc_error(
+    error: aio.AioRpcError, what: str, path_fields: tuple[str, ...] = ()
+) -> EdgeError:
     """The HTTP answer for a failed gRPC call; `what` ("POST /v1/payments") names the route in
-    messages the server did not write itself."""
+    messages the server did not write itself. A missing object the server answered as a bad
+    argument (400 `resource_missing`: a filter of a List) is 404 where the route's path
+    (`path_fields`) names it: `/v1/customers/{customer}/payment_methods`."""
     code = error.code()
     trailing = {key: value for key, value in error.trailing_metadata() or ()}
     info = _error_info(trailing.get(STATUS_DETAILS_HEADER))
@@ -146,6 +167,12 @@ def from_rpc_error(error: aio.AioRpcError, what: str) -> EdgeError:
     error_type = reason.error_type if reason else _TYPE_BY_STATUS.get(code, ErrorType.API)
     if code == grpc.StatusCode.FAILED_PRECONDITION and error_type == ErrorType.CARD:
         status = PAYMENT_REQUIRED
+    param = info.metadata.get("param", "") if info is not None else ""
+    if (
+        reason is Reason.RESOURCE_MISSING
+        and re.split(r"[.\[]", param, maxsplit=1)[0] in path_fields
+    ):
+        status = HTTP_STATUS[grpc.StatusCode.NOT_FOUND]
     message = error.details() or code.name.lower()
     if info is None:
         message = _plain_message(code, what, message)

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from paycore.events.models import Event, NewEvent, TypeFilter
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.raw import driver_of, jsonb
-from paycore.storage.reads import Kind, within
+from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import events
 from paycore.storage.statements import Insert, column_names
@@ -81,13 +80,11 @@ def events_query(
     merchant_id: str,
     type_filter: TypeFilter,
     object_id: str = "",
-    created: SecondsRange = ALL_SECONDS,
 ) -> Select[Any]:
     """The merchant's events that the filters keep: each a plain comparison that an index of
-    the table serves (events_type_idx for types, events_created_idx for `created`)."""
-    query = select(events).where(
-        events.c.merchant_id == merchant_id, *within(events.c.created_at, created)
-    )
+    the table serves (events_type_idx for types; events_created_idx serves the page's
+    `created`, which `Reads.page` adds)."""
+    query = select(events).where(events.c.merchant_id == merchant_id)
     if object_id:
         query = query.where(events.c.object_id == object_id)
     types = [

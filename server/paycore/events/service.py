@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from paycore.events.models import Event, TypeFilter
 from paycore.events.repository import EVENTS, events_query
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.reads import Cursor, Page, Reads
 
 
@@ -25,7 +24,6 @@ class EventService:
         cursor: Cursor,
         type_filter: TypeFilter,
         object_id: str = "",
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Event]:
-        query = events_query(merchant_id, type_filter, object_id, created)
+        query = events_query(merchant_id, type_filter, object_id)
         return await self._reads.page(merchant_id, EVENTS, cursor, query)

@@ -59,7 +59,7 @@ from paycore.psp.client import (
 )
 from paycore.storage import Shards
 from paycore.storage.failures import refused_by_a_shard_move
-from paycore.storage.reads import Cursor, Page, newest_first, page_of
+from paycore.storage.reads import Cursor, Page, merged_page, newest_first
 from paycore.storage.schema import executions
 from paycore.storage.shards import MerchantRoute
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -287,11 +287,10 @@ class Executor:
         found: list[Execution] = []
         for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
             async with engine.connect() as connection:
-                rows = await connection.execute(newest_first(query, executions.c.id, cursor))
+                rows = await connection.execute(newest_first(query, executions, cursor))
                 decoded = [decode_execution(row) for row in rows.all()]
                 found += await ExecutionRepository(connection).with_attempts(decoded)
-        found.sort(key=lambda execution: execution.id, reverse=True)
-        return page_of(found, cursor)
+        return merged_page(found, cursor, key=lambda execution: execution.id)
 
     # -- running --------------------------------------------------------------------------------
 

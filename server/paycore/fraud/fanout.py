@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
 from paycore.storage import Shards
-from paycore.storage.reads import Page
+from paycore.storage.reads import Cursor, Page
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -31,13 +31,15 @@ class _Identified(Protocol):
 T = TypeVar("T", bound=_Identified)
 
 
-def merge_newest_first(pages: list[Page[T]], limit: int) -> Page[T]:
-    """Newest first over several shards' pages (ids sort by time); platform-wide blocklist
-    items, present on every shard, once."""
+def merge_newest_first(pages: list[Page[T]], cursor: Cursor) -> Page[T]:
+    """Newest first over several shards' pages of `cursor` (ids sort by time): the newest
+    `limit`, or for an `ending_before` page the `limit` just newer than it (the oldest);
+    platform-wide blocklist items, present on every shard, once."""
     seen: dict[str, T] = {}
     for page in pages:
         for item in page.data:
             seen.setdefault(item.id, item)
     merged = sorted(seen.values(), key=lambda item: item.id, reverse=True)
-    has_more = any(page.has_more for page in pages) or len(merged) > limit
-    return Page(merged[:limit], has_more)
+    has_more = any(page.has_more for page in pages) or len(merged) > cursor.limit
+    kept = merged[-cursor.limit :] if cursor.ending_before else merged[: cursor.limit]
+    return Page(kept, has_more)

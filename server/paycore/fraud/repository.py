@@ -233,7 +233,7 @@ class BlocklistRepository:
         """One shard's items: the merchant's, or (None) every item on this shard."""
         query = matching(fraud_blocklist_items, merchant_id=merchant_id, type=kind, value=value)
         return await fetch_page(
-            self._connection, query, fraud_blocklist_items.c.id, cursor, _blocklist_item
+            self._connection, query, fraud_blocklist_items, cursor, _blocklist_item
         )
 
 
@@ -279,7 +279,7 @@ class ReviewRepository:
         self, merchant_id: str | None, cursor: Cursor, status: ReviewStatus | None
     ) -> Page[Review]:
         query = matching(fraud_reviews, merchant_id=merchant_id, status=status)
-        return await fetch_page(self._connection, query, fraud_reviews.c.id, cursor, _review)
+        return await fetch_page(self._connection, query, fraud_reviews, cursor, _review)
 
 
 @dataclass(frozen=True, slots=True)

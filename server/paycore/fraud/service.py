@@ -279,7 +279,7 @@ class FraudService:
         for reader in shard_readers(self._shards, merchant_id):
             async with reader as connection:
                 pages.append(await ReviewRepository(connection).list(merchant_id, cursor, status))
-        return merge_newest_first(pages, cursor.limit)
+        return merge_newest_first(pages, cursor)
 
     # -- blocklists -----------------------------------------------------------------------
 
@@ -351,7 +351,7 @@ class FraudService:
                         merchant_id, cursor, item_type, value
                     )
                 )
-        return merge_newest_first(pages, cursor.limit)
+        return merge_newest_first(pages, cursor)
 
     # -- policies -------------------------------------------------------------------------
 

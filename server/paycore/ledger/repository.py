@@ -32,7 +32,7 @@ from paycore.ledger.models import (
 from paycore.ledger.posting import AccountState, NewEntry
 from paycore.storage.raw import Driver as Driver  # re-exported: the ledger tests name it
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Cursor, Page, page_of
+from paycore.storage.reads import Cursor, Page, page_of, within
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import ledger_accounts, ledger_entries, ledger_transfers
 from sqlalchemy import Row, Select, and_, select
@@ -258,9 +258,6 @@ class AccountRepository:
         return [account_of(row) for row in rows]
 
 
-ACCOUNT_ID = ledger_accounts.c.id
-
-
 def accounts_query(
     merchant_id: str | None, account_id: str = "", code: str = "", currency: str = ""
 ) -> Select[Any]:
@@ -294,14 +291,21 @@ async def list_entries(
     connection: AsyncConnection, account: Account, cursor: Cursor
 ) -> Page[Entry]:
     """Newest first: in the order they were written (entry ids of one batch share a head, so
-    the account's sequence orders them, not the id)."""
+    the account's sequence orders them, not the id); an `ending_before` page read oldest first
+    from its entry and turned round by `page_of`, as `newest_first` pages are."""
     table = ledger_entries
     mine = and_(table.c.merchant_id == account.merchant_id, table.c.account_id == account.id)
-    query = select(table).where(mine)
-    if cursor.starting_after:
-        after = select(table.c.sequence).where(mine, table.c.id == cursor.starting_after)
-        query = query.where(table.c.sequence < after.scalar_subquery())
-    query = query.order_by(table.c.sequence.desc()).limit(cursor.limit + 1)
+    query = select(table).where(mine, *within(table.c.created_at, cursor.created))
+    if cursor.ending_before:
+        before = select(table.c.sequence).where(mine, table.c.id == cursor.ending_before)
+        query = query.where(table.c.sequence > before.scalar_subquery())
+        query = query.order_by(table.c.sequence.asc())
+    else:
+        if cursor.starting_after:
+            after = select(table.c.sequence).where(mine, table.c.id == cursor.starting_after)
+            query = query.where(table.c.sequence < after.scalar_subquery())
+        query = query.order_by(table.c.sequence.desc())
+    query = query.limit(cursor.limit + 1)
     found = page_of((await connection.execute(query)).all(), cursor)
     return Page([_entry(row) for row in found.data], found.has_more)
 

@@ -50,8 +50,8 @@ from paycore.ledger.posting import (
 )
 from paycore.storage import Shards
 from paycore.storage.raw import Driver, driver_of, savepoint
-from paycore.storage.reads import Cursor, Page, fetch_one, newest_first, page_of
-from paycore.storage.schema import merchants
+from paycore.storage.reads import Cursor, Page, fetch_one, merged_page, newest_first
+from paycore.storage.schema import ledger_accounts, merchants
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -156,14 +156,13 @@ class LedgerService:
         # Each shard gives up to limit + 1 of its newest: more than `limit` in all whenever
         # any shard has more, so the merged page tells `has_more` as one shard's would.
         query = newest_first(
-            rows.accounts_query(merchant_id, code=code, currency=currency), rows.ACCOUNT_ID, cursor
+            rows.accounts_query(merchant_id, code=code, currency=currency), ledger_accounts, cursor
         )
         found: list[Account] = []
         for logical_shard in logical_shards:
             async with self._shards.read_logical(logical_shard) as connection:
                 found += [rows.account_of(row) for row in await connection.execute(query)]
-        found.sort(key=lambda account: account.id, reverse=True)
-        return page_of(found, cursor)
+        return merged_page(found, cursor, key=lambda account: account.id)
 
     # -- transfers ------------------------------------------------------------------------------
 

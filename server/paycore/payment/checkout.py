@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
+from paycore.customer.repository import CUSTOMERS
 from paycore.errors import ApiError, Reason
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import Executor
@@ -30,7 +31,7 @@ from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.failures import violated_unique_key
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,7 +60,8 @@ class PaymentOrders:
         self, merchant_id: str, cursor: Cursor, customer_id: str, checkout_id: str
     ) -> Page[Payment]:
         query = payments_query(merchant_id, customer_id, checkout_id)
-        return await self._reads.page(merchant_id, PAYMENTS, cursor, query)
+        named = [Named("customer", CUSTOMERS, customer_id)]
+        return await self._reads.page(merchant_id, PAYMENTS, cursor, query, named)
 
     async def start_orders(self, connection: AsyncConnection, payment: Payment, risk: Risk) -> None:
         """Blocked: every order fails without reaching the PSP. Held for review: the orders

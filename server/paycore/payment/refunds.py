@@ -23,11 +23,16 @@ from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import Intent, IntentStatus, OrderStatus, Refund, RefundStatus
-from paycore.payment.repository import REFUNDS, PayInRepository, refunds_query
-from paycore.ranges import ALL_SECONDS, SecondsRange
+from paycore.payment.repository import (
+    PAYMENT_INTENTS,
+    PAYMENT_ORDERS,
+    REFUNDS,
+    PayInRepository,
+    refunds_query,
+)
 from paycore.records import MetadataChange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -141,10 +146,13 @@ class Refunds:
         cursor: Cursor,
         payment_intent_id: str,
         payment_order_id: str,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Refund]:
-        query = refunds_query(merchant_id, payment_intent_id, payment_order_id, created)
-        return await self._reads.page(merchant_id, REFUNDS, cursor, query)
+        query = refunds_query(merchant_id, payment_intent_id, payment_order_id)
+        named = [
+            Named("payment_intent", PAYMENT_INTENTS, payment_intent_id),
+            Named("payment_order", PAYMENT_ORDERS, payment_order_id),
+        ]
+        return await self._reads.page(merchant_id, REFUNDS, cursor, query, named)
 
     async def update(
         self,

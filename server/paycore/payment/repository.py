@@ -29,10 +29,9 @@ from paycore.payment.models import (
     RefundStatus,
     Risk,
 )
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
-from paycore.storage.reads import Kind, matching, within
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
@@ -170,16 +169,10 @@ def _stored(values: dict[str, Any]) -> list[Any]:
 # -- the reads (paycore.storage.reads.Reads runs them) -------------------------------------------
 
 
-def intents_query(
-    merchant_id: str,
-    customer_id: str,
-    status: IntentStatus | None,
-    created: SecondsRange = ALL_SECONDS,
-) -> Select[Any]:
-    query = matching(
+def intents_query(merchant_id: str, customer_id: str, status: IntentStatus | None) -> Select[Any]:
+    return matching(
         payment_intents, merchant_id=merchant_id, customer_id=customer_id, status=status
     )
-    return query.where(*within(payment_intents.c.created_at, created))
 
 
 def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> Select[Any]:
@@ -198,19 +191,13 @@ async def _with_orders(connection: AsyncConnection, found: list[Payment]) -> lis
     ]
 
 
-def refunds_query(
-    merchant_id: str,
-    payment_intent_id: str,
-    payment_order_id: str,
-    created: SecondsRange = ALL_SECONDS,
-) -> Select[Any]:
-    query = matching(
+def refunds_query(merchant_id: str, payment_intent_id: str, payment_order_id: str) -> Select[Any]:
+    return matching(
         refunds,
         merchant_id=merchant_id,
         payment_intent_id=payment_intent_id,
         payment_order_id=payment_order_id,
     )
-    return query.where(*within(refunds.c.created_at, created))
 
 
 class PayInRepository:

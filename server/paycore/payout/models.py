@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.records import Stored
 from paycore.secret import Secret
 
@@ -88,7 +87,6 @@ class BalanceFilter:
     currency: str = ""
     source: str = ""
     payout_id: str = ""
-    created: SecondsRange = ALL_SECONDS
 
 
 class HolderType(StrEnum):
@@ -232,7 +230,6 @@ class PayoutFilter:
     account: str = MERCHANT
     status: PayoutStatus | None = None
     destination: str = ""
-    created: SecondsRange = ALL_SECONDS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from paycore.payout.repository import (
     bank_accounts_query,
     payouts_query,
 )
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,8 @@ class PayoutReads:
     async def payouts(self, merchant_id: str, wanted: PayoutFilter, cursor: Cursor) -> Page[Payout]:
         await self._require_account(merchant_id, wanted.account)
         query = payouts_query(merchant_id, wanted)
-        return await self._reads.page(merchant_id, PAYOUTS, cursor, query)
+        named = [Named("destination", BANK_ACCOUNTS, wanted.destination)]
+        return await self._reads.page(merchant_id, PAYOUTS, cursor, query, named)
 
     async def balance_transaction(
         self, merchant_id: str, transaction_id: str
@@ -54,7 +55,8 @@ class PayoutReads:
         self, merchant_id: str, wanted: BalanceFilter, cursor: Cursor
     ) -> Page[BalanceTransaction]:
         query = balance_transactions_query(merchant_id, wanted)
-        return await self._reads.page(merchant_id, BALANCE_TRANSACTIONS, cursor, query)
+        named = [Named("payout", PAYOUTS, wanted.payout_id)]
+        return await self._reads.page(merchant_id, BALANCE_TRANSACTIONS, cursor, query, named)
 
     async def _require_account(self, merchant_id: str, account: str) -> None:
         """NOT_FOUND (param account) unless `account` is "" (the merchant's own) or one of the

@@ -25,7 +25,7 @@ from paycore.payout.models import (
 )
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
-from paycore.storage.reads import Kind, matching, within
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
 from sqlalchemy import ColumnElement, Select, and_, select, update
@@ -353,7 +353,6 @@ def balance_transactions_query(merchant_id: str, wanted: BalanceFilter) -> Selec
         source=wanted.source,
         payout_id=wanted.payout_id,
     )
-    query = query.where(*within(bt.c.created, wanted.created))
     return query.where(bt.c.account == wanted.account)  # "" too: the merchant's own
 
 
@@ -616,7 +615,6 @@ def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
     query = matching(
         po, merchant_id=merchant_id, status=wanted.status, destination=wanted.destination
     )
-    query = query.where(*within(po.c.created, wanted.created))
     return query.where(po.c.account == wanted.account)  # "" too: the merchant's own
 
 

@@ -28,7 +28,7 @@ from paycore.storage.schema import (
 from paycore.storage.schema import (
     reconciliation_runs as runs,
 )
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -195,8 +195,8 @@ def discrepancy_by_id(merchant_id: str, discrepancy_id: str) -> Select[Any]:
     )
 
 
-def discrepancies_id_column() -> Any:
-    return discrepancies.c.id
+def discrepancies_table() -> Table:
+    return discrepancies
 
 
 def owner_by_id(discrepancy_id: str) -> Select[Any]:

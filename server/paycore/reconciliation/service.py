@@ -73,7 +73,7 @@ class Reconciliation:
                 page = await fetch_page(
                     connection,
                     repository.listed(filters),
-                    repository.discrepancies_id_column(),
+                    repository.discrepancies_table(),
                     cursor,
                     repository.decode_discrepancy,
                 )

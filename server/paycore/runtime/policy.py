@@ -68,20 +68,24 @@ def policies_of(files: list[FileDescriptor]) -> dict[str, MethodPolicy]:
 
 
 def _targets(method: MethodDescriptor) -> frozenset[str] | None:
-    """`id` and the request fields that the paths of `method`'s HTTP rule and its additional
-    bindings bind (`card` for `{card.id}`); None without a rule."""
+    """`id` and the request fields bound by every path of `method`'s HTTP rule and its
+    additional bindings (`card` for `{card.id}`); None without a rule. A variable of one route
+    only is a filter where the other routes take it (`GET /v1/payment_methods?customer=`
+    beside `/v1/customers/{customer}/payment_methods`): the edge answers its missing object 404
+    on the route whose path names it (`paycore.edge.errors.from_rpc_error`)."""
     bindings = http_bindings(method)
     if not bindings:
         return None
-    found = {"id"}
+    in_every: set[str] | None = None
     for binding in bindings:
         pattern = binding.WhichOneof("pattern")
         if pattern is not None and pattern != "custom":
             segments = path_segments(getattr(binding, pattern), method.full_name)
-            found.update(
+            variables = {
                 segment.variable.split(".")[0] for segment in segments if segment.literal is None
-            )
-    return frozenset(found)
+            }
+            in_every = variables if in_every is None else in_every & variables
+    return frozenset({"id", *(in_every or ())})
 
 
 def is_operator_method(policy: MethodPolicy) -> bool:

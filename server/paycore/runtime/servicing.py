@@ -36,8 +36,10 @@ from typing import Any, Generic, Protocol, Self, TypeVar, cast, overload
 from google.protobuf.message import Message
 from grpc import aio
 from paycore import validation
+from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.invariants import invariant
+from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.records import MetadataChange
 from paycore.runtime.context import current_call
 from paycore.runtime.messages import Converter
@@ -89,6 +91,8 @@ class ListRequest(Protocol):
     def limit(self) -> int: ...
     @property
     def starting_after(self) -> str: ...
+    @property
+    def ending_before(self) -> str: ...
 
 
 def add_servicer(
@@ -166,12 +170,29 @@ async def get_by_id(
 
 
 def cursor_of(request: ListRequest, prefix: Prefix) -> Cursor:
-    """INVALID_ARGUMENT naming `limit` (1..100, 0 means 10) or `starting_after` (an id of
-    the listed kind)."""
+    """INVALID_ARGUMENT naming `limit` (1..100, 0 means 10), `starting_after` or
+    `ending_before` (an id of the listed kind; the two never together, as Stripe's), or a bound
+    of `created` (`created.gte`: each 0..SECONDS_MAX) where the List takes a range."""
     return Cursor(
         validation.list_limit(request.limit),
         validation.object_id("starting_after", request.starting_after, prefix, required=False),
+        ending_before(request, prefix),
+        _created(_message(request)),
     )
+
+
+def _created(request: Message) -> SecondsRange:
+    if "created" not in request.DESCRIPTOR.fields_by_name:
+        return ALL_SECONDS  # an object's parts (its items, lines) are listed in its order
+    return validation.timestamp_range("created", cast(Any, request).created)
+
+
+def ending_before(request: ListRequest, prefix: Prefix) -> str:
+    """The request's `ending_before`, checked as an id of `prefix` and refused beside
+    `starting_after` (INVALID_ARGUMENT naming `ending_before`)."""
+    if request.ending_before and request.starting_after:
+        raise invalid("ending_before", "cannot be given with starting_after")
+    return validation.object_id("ending_before", request.ending_before, prefix, required=False)
 
 
 def metadata_change(request: MetadataUpdate) -> MetadataChange:

@@ -4,7 +4,8 @@ A repository declares each kind of object it stores once (`Kind`: its name, tabl
 decoder) and builds a List's query (filtered by the merchant first); `Reads` opens an autocommit
 reader on the merchant's shard, turns "no row" into NOT_FOUND, and pages lists in Stripe's order
 (newest first, `starting_after` the last id of the previous page, one row more than `limit` to
-tell `has_more`). Ids sort by creation time, so the id is the cursor.
+tell `has_more`; `ending_before` the first id of the next page, whose rows are read oldest first
+from it and handed back newest first). Ids sort by creation time, so the id is the cursor.
 
     PAYOUTS = Kind("payout", payouts, decode_payout)                  # the repository
     payout = await reads.one(merchant_id, PAYOUTS, payout_id)         # the domain
@@ -13,13 +14,13 @@ tell `has_more`). Ids sort by creation time, so the id is the cursor.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from paycore.errors import invalid, not_found
-from paycore.ranges import SecondsRange, moment
+from paycore.ranges import ALL_SECONDS, SecondsRange, moment
 from paycore.storage.shards import Shards
 from sqlalchemy import ColumnElement, Integer, Row, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,10 +41,14 @@ class Page(Generic[T]):
 @dataclass(frozen=True)
 class Cursor:
     """Where a list page starts: at most `limit` objects older than `starting_after` ("" for
-    the newest)."""
+    the newest), or, with `ending_before` (never both), the `limit` objects just newer than it
+    (`has_more`: newer ones remain), still newest first; of those created in `created`."""
 
     limit: int
     starting_after: str = ""
+    ending_before: str = ""
+    created: SecondsRange = ALL_SECONDS
+    """Only the objects created in this range (Stripe's `created[gte]`...), every List's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,11 @@ class Kind(Generic[T]):
             return found
         return await self.complete(connection, found)
 
+    async def exists(self, connection: AsyncConnection, merchant_id: str, object_id: str) -> bool:
+        """Whether the merchant has the object of that id (as `fetch` would find it)."""
+        query = self.by_id(merchant_id, object_id).limit(1)
+        return (await connection.execute(query)).first() is not None
+
     async def fetch(
         self, connection: AsyncConnection, merchant_id: str, object_id: str, *, lock: bool = False
     ) -> T | None:
@@ -88,9 +98,25 @@ class Kind(Generic[T]):
         self, connection: AsyncConnection, query: Select[Any], cursor: Cursor
     ) -> Page[T]:
         """A page of the objects `query` (from `of`) selects."""
-        rows = (await connection.execute(newest_first(query, self.table.c.id, cursor))).all()
+        rows = (await connection.execute(newest_first(query, self.table, cursor))).all()
         found = page_of(rows, cursor)
         return Page(await self.objects(connection, found.data), found.has_more)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A List's filter that names an object (`GET /v1/invoices?customer=cus_...`): the page is
+    read only when the merchant has it, else RESOURCE_MISSING naming `param` (a field other
+    than the call's target: INVALID_ARGUMENT, HTTP 400 `resource_missing`, as Stripe answers);
+    "" names nothing (the filter left out)."""
+
+    param: str
+    kind: Kind[Any]
+    object_id: str
+
+    async def check(self, connection: AsyncConnection, merchant_id: str) -> None:
+        if self.object_id and not await self.kind.exists(connection, merchant_id, self.object_id):
+            raise not_found(self.kind.name, self.object_id, self.param)
 
 
 def matching(table: Table, *filters: Any, **wanted: Any) -> Select[Any]:
@@ -122,37 +148,65 @@ def within(column: ColumnElement[Any], seconds: SecondsRange) -> list[ColumnElem
     return conditions
 
 
-def newest_first(query: Select[Any], id_column: ColumnElement[Any], cursor: Cursor) -> Select[Any]:
+def created_column(table: Table) -> ColumnElement[Any]:
+    """The column an object's `created` is read from: its `created_at`, else its `created`."""
+    return table.c.created_at if "created_at" in table.c else table.c.created
+
+
+def newest_first(query: Select[Any], table: Table, cursor: Cursor) -> Select[Any]:
+    """`query` (of `table`'s objects) in the cursor's range of `created`, limited to the page's
+    `limit + 1` rows: newest first after `starting_after`, or oldest first from `ending_before`
+    (`page_of` turns them round)."""
+    id_column = table.c.id
+    query = query.where(*within(created_column(table), cursor.created))
+    if cursor.ending_before:
+        query = query.where(id_column > cursor.ending_before)
+        return query.order_by(id_column.asc()).limit(cursor.limit + 1)
     if cursor.starting_after:
         query = query.where(id_column < cursor.starting_after)
     return query.order_by(id_column.desc()).limit(cursor.limit + 1)
 
 
 def page_of(rows: Sequence[T], cursor: Cursor) -> Page[T]:
-    """The page and whether more follow, from the limit + 1 rows a list query fetched."""
-    return Page(list(rows[: cursor.limit]), len(rows) > cursor.limit)
+    """The page and whether more follow, from the limit + 1 rows a list query fetched in the
+    order `newest_first` gave them: an `ending_before` page's, oldest first, turned round."""
+    kept = list(rows[: cursor.limit])
+    if cursor.ending_before:
+        kept.reverse()
+    return Page(kept, len(rows) > cursor.limit)
+
+
+def merged_page(found: Iterable[T], cursor: Cursor, key: Callable[[T], str]) -> Page[T]:
+    """The page of the rows several shards gave for one `newest_first` query (`key` their id):
+    put in the query's order, then `page_of`."""
+    return page_of(sorted(found, key=key, reverse=not cursor.ending_before), cursor)
 
 
 def page_after(parts: Sequence[T], ids: Sequence[str], cursor: Cursor, owner: str) -> Page[T]:
     """A page of an object's `parts` (a subscription's items, an invoice's or a checkout
     session's lines: `ids` theirs), kept in the object's order, from the one after
-    `cursor.starting_after` (one of them: INVALID_ARGUMENT naming `starting_after`)."""
+    `cursor.starting_after`, or the `limit` just before `cursor.ending_before` (`has_more`:
+    earlier ones remain); the cursor one of them, else INVALID_ARGUMENT naming it."""
+    if cursor.ending_before:
+        end = _position(ids, "ending_before", cursor.ending_before, owner)
+        start = max(0, end - cursor.limit)
+        return Page(list(parts[start:end]), start > 0)
     start = 0
     if cursor.starting_after:
-        if cursor.starting_after not in ids:
-            raise invalid("starting_after", f"is not one of this {owner}'s")
-        start = list(ids).index(cursor.starting_after) + 1
+        start = _position(ids, "starting_after", cursor.starting_after, owner) + 1
     return page_of(parts[start : start + cursor.limit + 1], cursor)
 
 
+def _position(ids: Sequence[str], param: str, cursor_id: str, owner: str) -> int:
+    if cursor_id not in ids:
+        raise invalid(param, f"is not one of this {owner}'s")
+    return list(ids).index(cursor_id)
+
+
 async def fetch_page(
-    connection: AsyncConnection,
-    query: Select[Any],
-    id_column: ColumnElement[Any],
-    cursor: Cursor,
-    decode: Decode[T],
+    connection: AsyncConnection, query: Select[Any], table: Table, cursor: Cursor, decode: Decode[T]
 ) -> Page[T]:
-    rows = (await connection.execute(newest_first(query, id_column, cursor))).all()
+    rows = (await connection.execute(newest_first(query, table, cursor))).all()
     found = page_of(rows, cursor)
     return Page([decode(row) for row in found.data], found.has_more)
 
@@ -194,11 +248,19 @@ class Reads:
         return found
 
     async def page(
-        self, merchant_id: str, kind: Kind[T], cursor: Cursor, query: Select[Any] | None = None
+        self,
+        merchant_id: str,
+        kind: Kind[T],
+        cursor: Cursor,
+        query: Select[Any] | None = None,
+        named: Sequence[Named] = (),
     ) -> Page[T]:
         """A page of the merchant's objects of `kind`: those `query` (a List's filters on
-        `kind.of(merchant_id)`) selects, or all of them."""
+        `kind.of(merchant_id)`) selects, or all of them; first, each object a filter `named`
+        must exist (RESOURCE_MISSING naming its param)."""
         async with self._shards.read(merchant_id) as connection:
+            for each in named:
+                await each.check(connection, merchant_id)
             listed = kind.of(merchant_id) if query is None else query
             return await kind.page(connection, listed, cursor)
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.keys import merchant_row
-from paycore.storage.reads import Kind, matching, within
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
 from paycore.subscription.models import (
@@ -33,16 +32,14 @@ def invoices_query(
     customer_id: str,
     subscription_id: str,
     status: InvoiceStatus | None,
-    created: SecondsRange = ALL_SECONDS,
 ) -> Select[Any]:
-    query = matching(
+    return matching(
         invoices,
         merchant_id=merchant_id,
         customer_id=customer_id,
         subscription_id=subscription_id,
         status=status,
     )
-    return query.where(*within(invoices.c.created_at, created))
 
 
 def not_yet_invoiced(table: Table, merchant_id: str, subscription_id: str) -> ColumnElement[bool]:

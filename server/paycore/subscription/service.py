@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from paycore.subscription.events import PRICE_CREATED, PRODUCT_CREATED, SubscriptionEvents
 from paycore.subscription.models import (
     NewPrice,
@@ -76,11 +76,10 @@ class SubscriptionService:
     async def list_prices(
         self, merchant_id: str, cursor: Cursor, product_id: str, active: bool | None
     ) -> Page[Price]:
-        """`product_id` "" lists every product's prices; an unknown one is NOT_FOUND."""
-        if product_id:
-            await self._reads.one(merchant_id, PRODUCTS, product_id, param="product")
+        """`product_id` "" lists every product's prices; an unknown one is RESOURCE_MISSING."""
         query = prices_query(merchant_id, product_id, active)
-        return await self._reads.page(merchant_id, PRICES, cursor, query)
+        named = [Named("product", PRODUCTS, product_id)]
+        return await self._reads.page(merchant_id, PRICES, cursor, query, named)
 
     # --- test clocks -------------------------------------------------------------------------
 

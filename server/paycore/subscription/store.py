@@ -7,9 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.storage.keys import merchant_row
-from paycore.storage.reads import Kind, matching, within
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     billing_settings,
@@ -117,12 +116,10 @@ def subscriptions_query(
     customer_id: str,
     price_id: str,
     statuses: frozenset[SubscriptionStatus] | None,
-    created: SecondsRange = ALL_SECONDS,
 ) -> Select[Any]:
     """Those of `statuses`; None: every subscription not canceled (Stripe's default)."""
     t = subscriptions
     query = matching(t, merchant_id=merchant_id, customer_id=customer_id)
-    query = query.where(*within(t.c.created_at, created))
     if price_id:
         items = subscription_items
         query = query.where(

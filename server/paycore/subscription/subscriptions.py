@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from paycore.customer.repository import CUSTOMERS
 from paycore.customer.test_methods import is_test_payment_method
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.payment.payer import PayerCards
-from paycore.ranges import ALL_SECONDS, SecondsRange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
-from paycore.storage.reads import Cursor, Page, Reads, page_after
+from paycore.storage.reads import Cursor, Named, Page, Reads, page_after
 from paycore.subscription import changes as changes_module
 from paycore.subscription import invoice_items, invoices, lifecycle
 from paycore.subscription.changes import SubscriptionChanges
@@ -48,7 +48,7 @@ from paycore.subscription.models import (
     TestClockStatus,
 )
 from paycore.subscription.periods import SECONDS_PER_DAY
-from paycore.subscription.repository import TestClockRepository
+from paycore.subscription.repository import PRICES, TestClockRepository
 from paycore.subscription.store import (
     SUBSCRIPTIONS,
     BillingSettingsRepository,
@@ -177,11 +177,11 @@ class Subscriptions:
         customer_id: str,
         price_id: str,
         statuses: frozenset[SubscriptionStatus] | None,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Subscription]:
         """Newest first; `statuses` None lists every one not canceled (Stripe's default)."""
-        query = subscriptions_query(merchant_id, customer_id, price_id, statuses, created)
-        return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query)
+        query = subscriptions_query(merchant_id, customer_id, price_id, statuses)
+        named = [Named("customer", CUSTOMERS, customer_id), Named("price", PRICES, price_id)]
+        return await self._reads.page(merchant_id, SUBSCRIPTIONS, cursor, query, named)
 
     async def list_items(
         self, merchant_id: str, subscription_id: str, cursor: Cursor
@@ -259,10 +259,13 @@ class Subscriptions:
         customer_id: str,
         subscription_id: str,
         status: InvoiceStatus | None,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Invoice]:
-        query = invoices_query(merchant_id, customer_id, subscription_id, status, created)
-        return await self._reads.page(merchant_id, INVOICES, cursor, query)
+        query = invoices_query(merchant_id, customer_id, subscription_id, status)
+        named = [
+            Named("customer", CUSTOMERS, customer_id),
+            Named("subscription", SUBSCRIPTIONS, subscription_id),
+        ]
+        return await self._reads.page(merchant_id, INVOICES, cursor, query, named)
 
     def pay_invoice(
         self, merchant_id: str, invoice_id: str, payment_method_id: str, paid_out_of_band: bool

@@ -40,7 +40,7 @@ class Deliveries:
             page = await fetch_page(
                 connection,
                 repository.deliveries_listed(merchant_id, where),
-                webhook_deliveries.c.id,
+                webhook_deliveries,
                 cursor,
                 repository.decode_delivery,
             )

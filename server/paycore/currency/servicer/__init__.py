@@ -41,8 +41,8 @@ class CurrencyServicer(currency_pb2_grpc.CurrencyServiceServicer):
         self, request: currency_pb2.ListExchangeRatesRequest, context: Context
     ) -> currency_pb2.ListExchangeRatesResponse:
         merchant_id = current_call().require_merchant()
-        base, after, limit = requests.listing(request)
-        page = await self._currencies.list_rates(merchant_id, base, after, limit)
+        base, cursor = requests.listing(request)
+        page = await self._currencies.list_rates(merchant_id, base, cursor)
         return page_response(currency_pb2.ListExchangeRatesResponse, page, rate_message)
 
     async def GetSettlementCurrencies(

@@ -4,7 +4,8 @@ field, raised before anything changes."""
 from __future__ import annotations
 
 from paycore import validation
-from paycore.currency.models import Settlement
+from paycore.currency.models import PairCursor, Settlement
+from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.v1 import currency_pb2
 
@@ -16,17 +17,23 @@ def pair(request: currency_pb2.GetExchangeRateRequest) -> tuple[str, str]:
     )
 
 
-def listing(request: currency_pb2.ListExchangeRatesRequest) -> tuple[str, tuple[str, str], int]:
-    """(base or "", the pair to list after, limit)."""
+def listing(request: currency_pb2.ListExchangeRatesRequest) -> tuple[str, PairCursor]:
+    """(base or "", where the page starts); `starting_after` and `ending_before` are pairs
+    ("usd_eur"), never both (INVALID_ARGUMENT naming `ending_before`)."""
     base = validation.currency("base", request.base) if request.base else ""
-    after = ("", "")
+    limit = validation.list_limit(request.limit)
+    if request.ending_before:
+        if request.starting_after:
+            raise invalid("ending_before", "cannot be given with starting_after")
+        return base, PairCursor(limit, ending_before=_pair("ending_before", request.ending_before))
     if request.starting_after:
-        first, _, second = request.starting_after.partition("_")
-        after = (
-            validation.currency("starting_after", first),
-            validation.currency("starting_after", second),
-        )
-    return base, after, validation.list_limit(request.limit)
+        return base, PairCursor(limit, _pair("starting_after", request.starting_after))
+    return base, PairCursor(limit)
+
+
+def _pair(param: str, value: str) -> tuple[str, str]:
+    first, _, second = value.partition("_")
+    return validation.currency(param, first), validation.currency(param, second)
 
 
 def account(value: str, merchant_id: str) -> str:

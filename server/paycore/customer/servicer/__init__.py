@@ -76,8 +76,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     ) -> customer_pb2.ListCustomersResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.CUSTOMER)
         email = validation.email("email", request.email, required=False)
-        created = validation.timestamp_range("created", request.created)
-        page = await self._service.list_customers(merchant_id, cursor, email, created)
+        page = await self._service.list_customers(merchant_id, cursor, email)
         return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
 
     async def CreatePaymentMethod(
@@ -107,9 +106,14 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             )
         return created
 
-    GetPaymentMethod = rpcs.get(
-        Prefix.PAYMENT_METHOD, lambda s: s._service.get_payment_method, payment_method_message
-    )
+    async def GetPaymentMethod(
+        self, request: customer_pb2.GetPaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        """By id, or by a test payment method's name (`pm_card_visa`), as Stripe's test mode."""
+        merchant_id = current_call().require_merchant()
+        payment_method_id = requests.payment_method_id(request)
+        found = await self._service.get_payment_method(merchant_id, payment_method_id)
+        return payment_method_message(found)
 
     async def ListPaymentMethods(
         self, request: customer_pb2.ListPaymentMethodsRequest, context: Context

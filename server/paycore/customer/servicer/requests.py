@@ -48,6 +48,11 @@ def new_customer(request: customer_pb2.CreateCustomerRequest) -> NewCustomer:
     )
 
 
+def payment_method_id(request: customer_pb2.GetPaymentMethodRequest) -> str:
+    """GetPaymentMethod's id, or a test payment method's name (`payment_method_reference`)."""
+    return payment_method_reference("id", request.id)
+
+
 def attachment(request: customer_pb2.AttachPaymentMethodRequest) -> tuple[str, str]:
     """AttachPaymentMethod's payment method (an id, or a test payment method's name that
     attaches a new one of its card) and customer. An unknown `pm_card_` name is NOT_FOUND

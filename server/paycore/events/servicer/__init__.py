@@ -50,8 +50,7 @@ class EventServicer:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.EVENT)
         object_id = validation.text("object_id", request.object_id, maximum=OBJECT_ID_LENGTH_MAX)
         types = type_filter(request.type, request.types)
-        created = validation.timestamp_range("created", request.created)
-        page = await self._service.list_events(merchant_id, cursor, types, object_id, created)
+        page = await self._service.list_events(merchant_id, cursor, types, object_id)
         return page_response(event_pb2.ListEventsResponse, page, event_message)
 
 

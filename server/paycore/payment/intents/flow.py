@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.customer.models import ChargeableCard
+from paycore.customer.repository import CUSTOMERS
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.fraud.service import FraudService
@@ -18,8 +19,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import PAYMENT_INTENTS, intents_query
-from paycore.ranges import ALL_SECONDS, SecondsRange
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 
 FRAUD_BLOCKED = PaymentError(
     code=FRAUD_SUSPECTED,
@@ -45,10 +45,10 @@ class IntentFlow:
         cursor: Cursor,
         customer_id: str,
         status: IntentStatus | None = None,
-        created: SecondsRange = ALL_SECONDS,
     ) -> Page[Intent]:
-        query = intents_query(merchant_id, customer_id, status, created)
-        return await self.reads.page(merchant_id, PAYMENT_INTENTS, cursor, query)
+        query = intents_query(merchant_id, customer_id, status)
+        named = [Named("customer", CUSTOMERS, customer_id)]
+        return await self.reads.page(merchant_id, PAYMENT_INTENTS, cursor, query, named)
 
     async def card(
         self, merchant_id: str, payment_method_id: str | None, customer_id: str | None

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from grpc import aio
-from paycore import validation
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
@@ -205,8 +204,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.ListPaymentIntentsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT_INTENT)
         customer, status = requests.intent_filters(request)
-        created = validation.timestamp_range("created", request.created)
-        page = await self._intents.list(merchant_id, cursor, customer, status, created)
+        page = await self._intents.list(merchant_id, cursor, customer, status)
         return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
 
     def _buyer_checked(self, merchant_id: str, intent_id: str, client_secret: str) -> bool:
@@ -255,8 +253,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.ListRefundsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.REFUND)
         intent_id, order_id = requests.refunded(request)
-        created = validation.timestamp_range("created", request.created)
-        page = await self._pay_in.refunds.list(merchant_id, cursor, intent_id, order_id, created)
+        page = await self._pay_in.refunds.list(merchant_id, cursor, intent_id, order_id)
         return page_response(payment_pb2.ListRefundsResponse, page, refund_message)
 
     UpdateRefund = rpcs.change_metadata(

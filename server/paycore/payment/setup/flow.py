@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from paycore.customer.models import ChargeableCard, PaymentMethod
+from paycore.customer.repository import CUSTOMERS
 from paycore.events import Recorder
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.payment.models import SetupIntent
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.setup.repository import SETUP_INTENTS, setups_query
-from paycore.storage.reads import Cursor, Page, Reads
+from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 VERIFICATION_CURRENCY = "usd"
@@ -44,9 +45,9 @@ class SetupFlow:
         return await self.reads.one(merchant_id, SETUP_INTENTS, setup_id)
 
     async def list(self, merchant_id: str, cursor: Cursor, customer_id: str) -> Page[SetupIntent]:
-        return await self.reads.page(
-            merchant_id, SETUP_INTENTS, cursor, setups_query(merchant_id, customer_id)
-        )
+        query = setups_query(merchant_id, customer_id)
+        named = [Named("customer", CUSTOMERS, customer_id)]
+        return await self.reads.page(merchant_id, SETUP_INTENTS, cursor, query, named)
 
     async def card(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None

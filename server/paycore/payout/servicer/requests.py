@@ -98,7 +98,6 @@ def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
         account=account(request.account),
         status=status,
         destination=_destination(request.destination),
-        created=validation.timestamp_range("created", request.created),
     )
 
 

@@ -159,7 +159,6 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
             validation.object_id("price", request.price, Prefix.PRICE, required=False),
             statuses,
-            validation.timestamp_range("created", request.created),
         )
         return page_response(subscription_pb2.ListSubscriptionsResponse, page, subscription_message)
 
@@ -245,7 +244,6 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
                 "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
             ),
             status,
-            validation.timestamp_range("created", request.created),
         )
         return page_response(subscription_pb2.ListInvoicesResponse, page, invoice_message)
 

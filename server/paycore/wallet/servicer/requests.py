@@ -33,5 +33,4 @@ def transaction_filters(request: wallet_pb2.ListBalanceTransactionsRequest) -> B
         currency=validation.currency("currency", request.currency) if request.currency else "",
         source=validation.text("source", request.source, maximum=SOURCE_LENGTH_MAX),
         payout_id=validation.object_id("payout", request.payout, Prefix.PAYOUT, required=False),
-        created=validation.timestamp_range("created", request.created),
     )
