@@ -13,8 +13,10 @@ paycore polls.
     past due without evidence  lost (an inquiry: warning_closed)
     an inquiry lost            escalates to a chargeback: needs_response, due again
 
-Money: a chargeback opening (or an inquiry escalating) withdraws the charge's captured amount
-and a won chargeback reinstates it; each is a line of that day's settlement report (types
+Money: a chargeback opening (or an inquiry escalating) withdraws the disputed amount (the
+charge's captured amount less what was refunded before the dispute opened: a bank disputes at
+most what the buyer still paid, and a charge refunded in full is not disputed) and a won
+chargeback reinstates it; each is a line of that day's settlement report (types
 `dispute` and `dispute_reversal`, paycore.tools.psp.settlement). An inquiry, a lost or an
 accepted dispute moves nothing.
 
@@ -35,7 +37,7 @@ from paycore.ids import random_base62
 from paycore.tools.psp.cards import DISPUTE_RESPONSE_SECONDS_DEFAULT
 from paycore.tools.psp.processing import Answer, Processor
 from paycore.tools.psp.requests import PspFailure, idempotency_key, invalid
-from paycore.tools.psp.store import DISPUTE_REINSTATEMENT, DISPUTE_WITHDRAWAL
+from paycore.tools.psp.store import DISPUTE_REINSTATEMENT, DISPUTE_WITHDRAWAL, DISPUTED_AMOUNT
 
 FEED_LIMIT_MAX = 500
 EVIDENCE_CHARS_MAX = 150_000
@@ -46,7 +48,7 @@ REVIEWED = frozenset({"under_review", "warning_under_review"})
 CLOSED = frozenset({"won", "lost", "warning_closed"})
 
 _DISPUTE = (
-    "select d.id, d.charge, c.merchant, c.reference, c.amount_captured, c.currency, d.reason,"
+    f"select d.id, d.charge, c.merchant, c.reference, {DISPUTED_AMOUNT}, c.currency, d.reason,"
     " d.status, d.due_by_ms, d.submitted_ms, d.outcome, d.created_ms"
     " from disputes d join charges c on c.id = d.charge"
 )
@@ -54,6 +56,7 @@ _DUE_PLANS = (
     "select p.charge, p.reason, p.inquiry from dispute_plans p"
     " join charges c on c.id = p.charge"
     " where c.captured_ms is not null and c.captured_ms + ? <= ?"
+    " and c.amount_refunded < c.amount_captured"
     " and not exists (select 1 from disputes d where d.charge = p.charge)"
     " order by c.captured_ms, p.charge"
 )
