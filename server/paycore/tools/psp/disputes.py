@@ -15,8 +15,9 @@ paycore polls.
 
 Money: a chargeback opening (or an inquiry escalating) withdraws the disputed amount (the
 charge's captured amount less what was refunded before the dispute opened: a bank disputes at
-most what the buyer still paid, and a charge refunded in full is not disputed) and a won
-chargeback reinstates it; each is a line of that day's settlement report (types
+most what the buyer still paid, and a charge refunded in full is not disputed; an inquiry
+escalating withdraws what its refunds have left, and one refunded in full closes instead) and a
+won chargeback reinstates it; each is a line of that day's settlement report (types
 `dispute` and `dispute_reversal`, paycore.tools.psp.settlement). An inquiry, a lost or an
 accepted dispute moves nothing.
 
@@ -112,6 +113,8 @@ class Disputes:
 
     def _decide(self, dispute_id: str, status: str, outcome: str, now_ms: int) -> None:
         inquiry = status.startswith("warning_")
+        if inquiry and outcome == "lost" and self._left_to_dispute(dispute_id) <= 0:
+            outcome = "won"  # refunded in full meanwhile: the bank has nothing to charge back
         if inquiry and outcome == "lost":
             # The inquiry escalates to a chargeback, answered afresh.
             self._store.execute(
@@ -130,6 +133,10 @@ class Disputes:
         if not inquiry and outcome == "won":
             self._store.move_dispute_funds(dispute_id, DISPUTE_REINSTATEMENT, now_ms)
         self._event(dispute_id, "dispute.closed", now_ms)
+
+    def _left_to_dispute(self, dispute_id: str) -> int:
+        """The dispute's amount now: for an inquiry, what its refunds have left of the charge."""
+        return int(self._row(dispute_id)[4])
 
     def _event(self, dispute_id: str, kind: str, now_ms: int) -> None:
         body = _dumps(self._body(dispute_id))

@@ -178,11 +178,14 @@ DISPUTE_REINSTATEMENT = "dispute_reversal"
 funds withdrawn, a won chargeback's funds reinstated."""
 DISPUTED_AMOUNT = (
     "(c.amount_captured - coalesce((select sum(r.amount) from refunds r"
-    " where r.charge = c.id and r.created_ms <= d.created_ms), 0))"
+    " where r.charge = c.id and r.created_ms <= coalesce((select f.time_ms from dispute_funds f"
+    " where f.dispute = d.id and f.type = 'dispute'), 9223372036854775807)), 0))"
 )
 """SQL of a dispute's amount (`d` the dispute, `c` its charge): what was captured less what was
-refunded before the dispute opened, as a bank disputes at most what the buyer still paid; a
-refund made later (paycore refuses one of a disputed charge) does not change it."""
+refunded before its funds were withdrawn (a chargeback's when it opened, an inquiry's when it
+escalated; an inquiry not escalated: every refund so far), as a bank disputes at most what the
+buyer still paid; a refund made later (paycore refuses one of a disputed charge) does not
+change it."""
 
 
 @dataclass(frozen=True)
