@@ -6,8 +6,11 @@ to end on `make run` without waiting `delay_days`. Every other card still waits.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from paycore.v1 import payment_pb2, payout_pb2, wallet_pb2
 
+from tests.currency.support import import_ecb, settle_in
 from tests.payment.shop import fee
 from tests.payout.support import DAY, World
 
@@ -64,4 +67,27 @@ async def test_a_manual_capture_of_the_bypass_pending_card_is_available_at_once(
     assert await shop.balance() == ({"usd": 3000 - fee(3000)}, {"usd": 0})
     await shop.assert_identity()
     await shop.assert_clean()
+    await shop.close()
+
+
+async def test_a_converted_charge_of_the_bypass_pending_card_is_available_at_once(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """Found by the audit of one merchant's money life: a USD-settling merchant's GBP charge of
+    the bypass-pending card waited delay_days as any other (its conversion booked the row
+    without `at_once`), while the same card's USD and EUR-settled charges were available."""
+    world = fx_world
+    shop = await world.shop()
+    await settle_in(shop, "usd")
+    rates = "Date, USD, JPY,\n07 December 2026, 1.2000, 150.00,\n"
+    assert await import_ecb(world, tmp_path / "eurofxref.csv", rates) > 0
+    converted = await shop.pay(BYPASS_PENDING, 10_000, "jpy")
+    assert converted.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED
+    [row] = await shop.transactions()
+    assert (row.currency, row.amount, row.available_on) == ("usd", 8000, int(world.clock.now))
+
+    await world.run_jobs()
+    assert await shop.balance() == ({"usd": row.net}, {"usd": 0})
+    await shop.assert_books_balance("usd")
+    await shop.assert_books_balance("jpy")
     await shop.close()

@@ -83,6 +83,9 @@ class Charge:
     destination: str = ""
     application_fee: int = 0
     hold_transfer_id: str = ""
+    at_once: bool = False
+    """The PSP made the funds available at once (the bypass-pending test card): the row is due
+    now, as an unconverted charge's."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,7 @@ class Conversions:
             fee=fee + conversion_fee,
             source=source,
             conversion=Presentment(rate_text(rate), charge.amount, presentment, conversion_fee),
+            at_once=charge.at_once,
         )
         if share is not None:
             await self._balances.passed_on(

@@ -322,6 +322,10 @@ class Disputes:
         wanted = DisputeStatus(news.status)
         if wanted is not dispute.status and can_move(dispute.status, wanted):
             check_move(dispute, wanted)
+            if dispute.status.inquiry and not wanted.inquiry:
+                # Escalated: the bank charges back what the charge's refunds made while it
+                # inquired have left, the amount its news now shows.
+                dispute = replace(dispute, amount=news.amount)
             dispute = await self._enter(connection, replace(dispute, status=wanted), step)
         await DisputeRepository(connection).save(dispute)
         await self._record(connection, dispute, step.events)

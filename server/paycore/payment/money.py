@@ -104,6 +104,7 @@ class PayInLedger:
             credit.destination or "",
             credit.application_fee,
             hold_transfer_id or "",
+            at_once and not credit.destination,
         )
         if await self._conversions.capture(connection, merchant_id, charge):
             return

@@ -70,13 +70,15 @@ class Books:
     _ledger: LedgerService
 
     async def accounts(
-        self, connection: AsyncConnection, merchant_id: str, currency: str
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        currency: str,
+        specs: Sequence[codes.AccountCode] = codes.RECONCILIATION_ACCOUNTS,
     ) -> dict[str, str]:
-        """The merchant's reconciliation accounts in `currency`, by code (created on first
-        use)."""
-        found = await self._ledger.merchant_accounts(
-            connection, merchant_id, currency, codes.RECONCILIATION_ACCOUNTS
-        )
+        """The merchant's reconciliation accounts in `currency` (or those `specs`), by code
+        (created on first use)."""
+        found = await self._ledger.merchant_accounts(connection, merchant_id, currency, specs)
         return {code: account.id for code, account in found.items()}
 
     async def post(

@@ -36,6 +36,9 @@ ON CONFLICT (merchant_id, source, day, currency)
 DO UPDATE SET gross_amount = excluded.gross_amount, fee_amount = excluded.fee_amount
 """
 _CODES = {"net": codes.TRANSFER_SETTLEMENT, "fee": codes.TRANSFER_SETTLEMENT_FEE}
+SETTLEMENT_ACCOUNTS = (codes.PSP_RECEIVABLE, codes.PLATFORM_CASH, codes.PSP_FEES)
+"""The accounts a day's settlement posts to (its net into platform_cash, its fee into psp_fees,
+both out of psp_receivable)."""
 
 
 async def settle_day(
@@ -72,7 +75,9 @@ async def settle_day(
             before_gross, before_fee = settled.get((merchant, currency), (0, 0))
             if (gross, fee) == (before_gross, before_fee):
                 continue
-            accounts = await books.accounts(connection, merchant_id, currency)
+            # Only the accounts it posts to: a converted charge settles in its presentment
+            # currency, where the merchant has no balance (GetBalance would show one).
+            accounts = await books.accounts(connection, merchant_id, currency, SETTLEMENT_ACCOUNTS)
             key = f"{tag}:{currency}:{before_gross}:{before_fee}->{gross}:{fee}"
             for leg, into, amount in (
                 ("net", codes.PLATFORM_CASH.code, (gross - fee) - (before_gross - before_fee)),

@@ -13,8 +13,11 @@ paycore polls.
     past due without evidence  lost (an inquiry: warning_closed)
     an inquiry lost            escalates to a chargeback: needs_response, due again
 
-Money: a chargeback opening (or an inquiry escalating) withdraws the charge's captured amount
-and a won chargeback reinstates it; each is a line of that day's settlement report (types
+Money: a chargeback opening (or an inquiry escalating) withdraws the disputed amount (the
+charge's captured amount less what was refunded before the dispute opened: a bank disputes at
+most what the buyer still paid, and a charge refunded in full is not disputed; an inquiry
+escalating withdraws what its refunds have left, and one refunded in full closes instead) and a
+won chargeback reinstates it; each is a line of that day's settlement report (types
 `dispute` and `dispute_reversal`, paycore.tools.psp.settlement). An inquiry, a lost or an
 accepted dispute moves nothing.
 
@@ -35,7 +38,7 @@ from paycore.ids import random_base62
 from paycore.tools.psp.cards import DISPUTE_RESPONSE_SECONDS_DEFAULT
 from paycore.tools.psp.processing import Answer, Processor
 from paycore.tools.psp.requests import PspFailure, idempotency_key, invalid
-from paycore.tools.psp.store import DISPUTE_REINSTATEMENT, DISPUTE_WITHDRAWAL
+from paycore.tools.psp.store import DISPUTE_REINSTATEMENT, DISPUTE_WITHDRAWAL, DISPUTED_AMOUNT
 
 FEED_LIMIT_MAX = 500
 EVIDENCE_CHARS_MAX = 150_000
@@ -46,7 +49,7 @@ REVIEWED = frozenset({"under_review", "warning_under_review"})
 CLOSED = frozenset({"won", "lost", "warning_closed"})
 
 _DISPUTE = (
-    "select d.id, d.charge, c.merchant, c.reference, c.amount_captured, c.currency, d.reason,"
+    f"select d.id, d.charge, c.merchant, c.reference, {DISPUTED_AMOUNT}, c.currency, d.reason,"
     " d.status, d.due_by_ms, d.submitted_ms, d.outcome, d.created_ms"
     " from disputes d join charges c on c.id = d.charge"
 )
@@ -54,6 +57,7 @@ _DUE_PLANS = (
     "select p.charge, p.reason, p.inquiry from dispute_plans p"
     " join charges c on c.id = p.charge"
     " where c.captured_ms is not null and c.captured_ms + ? <= ?"
+    " and c.amount_refunded < c.amount_captured"
     " and not exists (select 1 from disputes d where d.charge = p.charge)"
     " order by c.captured_ms, p.charge"
 )
@@ -109,6 +113,8 @@ class Disputes:
 
     def _decide(self, dispute_id: str, status: str, outcome: str, now_ms: int) -> None:
         inquiry = status.startswith("warning_")
+        if inquiry and outcome == "lost" and self._left_to_dispute(dispute_id) <= 0:
+            outcome = "won"  # refunded in full meanwhile: the bank has nothing to charge back
         if inquiry and outcome == "lost":
             # The inquiry escalates to a chargeback, answered afresh.
             self._store.execute(
@@ -127,6 +133,10 @@ class Disputes:
         if not inquiry and outcome == "won":
             self._store.move_dispute_funds(dispute_id, DISPUTE_REINSTATEMENT, now_ms)
         self._event(dispute_id, "dispute.closed", now_ms)
+
+    def _left_to_dispute(self, dispute_id: str) -> int:
+        """The dispute's amount now: for an inquiry, what its refunds have left of the charge."""
+        return int(self._row(dispute_id)[4])
 
     def _event(self, dispute_id: str, kind: str, now_ms: int) -> None:
         body = _dumps(self._body(dispute_id))

@@ -67,6 +67,7 @@ create table if not exists refunds (
     created_ms integer not null
 ) without rowid;
 create index if not exists refunds_by_time on refunds (created_ms);
+create index if not exists refunds_by_charge on refunds (charge, created_ms);
 create table if not exists bank_payouts (
     id text primary key,
     idempotency_key text not null unique,
@@ -175,6 +176,16 @@ DISPUTE_WITHDRAWAL = "dispute"
 DISPUTE_REINSTATEMENT = "dispute_reversal"
 """The report's types of a dispute's money (as Stripe's reporting categories): a chargeback's
 funds withdrawn, a won chargeback's funds reinstated."""
+DISPUTED_AMOUNT = (
+    "(c.amount_captured - coalesce((select sum(r.amount) from refunds r"
+    " where r.charge = c.id and r.created_ms <= coalesce((select f.time_ms from dispute_funds f"
+    " where f.dispute = d.id and f.type = 'dispute'), 9223372036854775807)), 0))"
+)
+"""SQL of a dispute's amount (`d` the dispute, `c` its charge): what was captured less what was
+refunded before its funds were withdrawn (a chargeback's when it opened, an inquiry's when it
+escalated; an inquiry not escalated: every refund so far), as a bank disputes at most what the
+buyer still paid; a refund made later (paycore refuses one of a disputed charge) does not
+change it."""
 
 
 @dataclass(frozen=True)
@@ -291,12 +302,12 @@ class Store:
         )
 
     def move_dispute_funds(self, dispute_id: str, kind: str, time_ms: int) -> None:
-        """The disputed charge's captured amount withdrawn (DISPUTE_WITHDRAWAL) or reinstated
+        """The disputed amount (DISPUTED_AMOUNT) withdrawn (DISPUTE_WITHDRAWAL) or reinstated
         (DISPUTE_REINSTATEMENT) at `time_ms`: a line of that day's settlement report. Each
         happens once to a dispute (the primary key refuses a second)."""
         self._connection.execute(
             "insert into dispute_funds (dispute, type, amount, currency, time_ms)"
-            " select d.id, ?, c.amount_captured, c.currency, ? from disputes d"
+            f" select d.id, ?, {DISPUTED_AMOUNT}, c.currency, ? from disputes d"
             " join charges c on c.id = d.charge where d.id = ?",
             (kind, time_ms, dispute_id),
         )
