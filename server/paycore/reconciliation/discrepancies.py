@@ -14,12 +14,11 @@ from paycore.ids import Prefix, new_id
 from paycore.reconciliation import repository
 from paycore.reconciliation.books import is_merchant, owner_logical_shard
 from paycore.reconciliation.events import DISCREPANCY_CREATED
-from paycore.reconciliation.matching import FoundDiscrepancy
+from paycore.reconciliation.matching import FoundDiscrepancy, found_discrepancy
 from paycore.reconciliation.models import (
     RECONCILIATION_OWNER,
     Action,
     Discrepancy,
-    Kind,
     Source,
     Status,
 )
@@ -80,7 +79,8 @@ RETURNING d.merchant_id, d.id, before.status AS was
 # cut-off"). Lines that carry it closed it already (matching's late arrivals); the NOT EXISTS
 # also covers a line that arrived with another amount (this run's mismatch, which closed it).
 _UNARRIVED = """
-SELECT d.merchant_id, d.id, d.line_type, d.reference, d.object_id, d.object_ids,
+SELECT d.merchant_id, d.id, 'missing_at_psp' AS kind, 1 AS occurrence, d.line_type,
+       d.reference, d.object_id, d.object_ids,
        d.internal_amount, d.internal_currency, d.internal_fee, d.internal_status,
        d.psp_amount, d.psp_currency, d.psp_fee, d.psp_status
 FROM reconciliation_discrepancies d
@@ -214,26 +214,7 @@ class DiscrepancyBook:
         rows = await driver.fetch(_UNARRIVED, source.value, before)
         if not rows:
             return []
-        found = [
-            FoundDiscrepancy(
-                merchant_id=row["merchant_id"],
-                kind=Kind.MISSING_AT_PSP,
-                occurrence=1,
-                line_type=row["line_type"],
-                reference=row["reference"],
-                object_id=row["object_id"],
-                object_ids=tuple(row["object_ids"]),
-                internal_amount=row["internal_amount"],
-                internal_currency=row["internal_currency"],
-                internal_fee=row["internal_fee"],
-                internal_status=row["internal_status"],
-                psp_amount=row["psp_amount"],
-                psp_currency=row["psp_currency"],
-                psp_fee=row["psp_fee"],
-                psp_status=row["psp_status"],
-            )
-            for row in rows
-        ]
+        found = [found_discrepancy(row) for row in rows]
         owners = [owner_of(item.merchant_id) for item in found]
         keys = [item.key for item in found]
         await driver.execute(_REOPEN, source.value, before, run_id, owners, keys)
