@@ -104,6 +104,12 @@ class Desk:
             "paycore_reconciliation_open_discrepancies", {"kind": kind}
         )
 
+    def runs_finished(self, source: str, status: str) -> float:
+        found = self.registry.get_sample_value(
+            "paycore_reconciliation_runs_total", {"source": source, "status": status}
+        )
+        return found or 0.0
+
 
 @pytest_asyncio.fixture
 async def desk(

@@ -38,9 +38,12 @@ async def test_a_failed_day_check_fails_the_run_at_once_and_a_new_run_succeeds(
     await desk.writer.write(charges)
     await _stray(desk, charges[0])
 
+    failed_before = desk.runs_finished("psp_settlement", "failed")
     run = await desk.run(day)
 
     assert run.status is RunStatus.FAILED
+    # The operators' alert (PaycoreReconciliationRunFailed) counts it: no daily job retries it.
+    assert desk.runs_finished("psp_settlement", "failed") == failed_before + 1
     assert run.finished is not None
     assert "psp_receivable" in run.failure_message
     assert charges[0].merchant_id in run.failure_message

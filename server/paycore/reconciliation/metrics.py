@@ -1,12 +1,13 @@
-"""The operators' gauge: open discrepancies by kind (every merchant, every shard), set after
-each run and each resolution by whichever process did it."""
+"""The operators' metrics: open discrepancies by kind (every merchant, every shard), set after
+each run and each resolution by whichever process did it; runs finished by source and status
+(a failed run is final: no daily job runs its day again, an operator does)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paycore.reconciliation.models import Kind
-from prometheus_client import CollectorRegistry, Gauge
+from paycore.reconciliation.models import Kind, RunStatus, Source
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class ReconciliationMetrics:
@@ -17,6 +18,15 @@ class ReconciliationMetrics:
             ["kind"],
             registry=registry,
         )
+        self._runs = Counter(
+            "paycore_reconciliation_runs",
+            "Reconciliation runs finished, by source and status.",
+            ["source", "status"],
+            registry=registry,
+        )
+
+    def run_finished(self, source: Source, status: RunStatus) -> None:
+        self._runs.labels(source.value, status.value).inc()
 
     def set_open(self, counts: Mapping[str, int]) -> None:
         for kind in Kind:

@@ -116,12 +116,13 @@ class Runs:
     async def run_due(self) -> Run | None:
         """Claims the oldest due run (new, or abandoned by a dead worker) and executes it."""
         now = self.now()
+        given_up: Run | None = None
         async with self.home.begin() as connection:
             claimed = await repository.claim_due_run(
                 connection, RECONCILIATION_OWNER, now, self._terms.lease
             )
             if claimed is not None and claimed.attempt_count > repository.ATTEMPT_COUNT_MAX:
-                return await repository.finish_run(
+                given_up = await repository.finish_run(
                     connection,
                     RECONCILIATION_OWNER,
                     claimed.id,
@@ -129,6 +130,8 @@ class Runs:
                     PartCounts(),
                     f"gave up after {repository.ATTEMPT_COUNT_MAX} attempts",
                 )
+        if given_up is not None:
+            return self._counted(given_up)
         if claimed is None:
             return None
         return await self.execute(claimed)
@@ -152,7 +155,7 @@ class Runs:
                 log.exception("reconciliation run %s failed", run.id)
                 reason = f"{type(error).__name__}: {error}"
             async with self.home.begin() as connection:
-                return await repository.finish_run(
+                failed = await repository.finish_run(
                     connection,
                     RECONCILIATION_OWNER,
                     run.id,
@@ -160,12 +163,18 @@ class Runs:
                     PartCounts(),
                     reason,
                 )
+            return self._counted(failed)
         async with self.home.begin() as connection:
             finished = await repository.finish_run(
                 connection, RECONCILIATION_OWNER, run.id, RunStatus.SUCCEEDED, counts
             )
             await self._events.run.record(connection, RUN_COMPLETED, finished)
         await self.refresh_metrics()
+        return self._counted(finished)
+
+    def _counted(self, finished: Run) -> Run:
+        """`finished`, counted in the runs' metric once its transaction committed."""
+        self._metrics.run_finished(finished.source, finished.status)
         return finished
 
     async def _match_all_shards(self, run: Run) -> PartCounts:
