@@ -245,6 +245,19 @@ class PspSimulator:
     def client(self, timeout_seconds: float = 5.0) -> PspClient:
         return PspClient(self.url, timeout_seconds=timeout_seconds)
 
+    async def authenticate(self, url: str, outcome: str) -> tuple[int, dict[str, Any]]:
+        """The buyer's answer ("complete" | "fail") on the authentication page at `url` (a
+        next_action's), through its JSON twin POST /v1/authentications/{id}."""
+        authentication_id = url.rstrip("/").rsplit("/", 1)[-1]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.url}/v1/authentications/{authentication_id}", json={"outcome": outcome}
+            ) as response,
+        ):
+            answer: dict[str, Any] = await response.json()
+            return response.status, answer
+
     def count(self, table: str) -> int:
         """Rows in one of its tables (charges, refunds, operations), read from the file."""
         with contextlib.closing(sqlite3.connect(self.data_dir / DATABASE_FILE)) as connection:

@@ -53,6 +53,7 @@ from typing import Any
 
 from aiohttp import web
 from paycore.runtime.process import split_address
+from paycore.tools.psp import authentication as three_ds
 from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import (
     DISPUTE_DELAY_SECONDS_DEFAULT,
@@ -66,6 +67,7 @@ from paycore.tools.psp.processing import Answer, Processor, failure_body
 from paycore.tools.psp.report_faults import BANK_ACTIONS, Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
+    authentication_outcome,
     capture_request,
     charge_request,
     invalid,
@@ -222,7 +224,7 @@ class Simulator:
         if outcome is Outcome.TIMES_OUT:
             await self._hang()
             raise PspFailure(504, "timeout", "The card network did not answer in time")
-        answer = self.processor.charge(charge)
+        answer = self.processor.charge(charge, _page_base(request))
         if outcome is Outcome.ANSWER_LOST and not answer.replayed:
             return await self._lose(request)
         return _answer(answer)
@@ -233,10 +235,36 @@ class Simulator:
         if outcome is Outcome.TIMES_OUT:
             await self._hang()
             raise PspFailure(504, "timeout", "The card network did not answer in time")
-        answer = self.processor.setup(setup)
+        answer = self.processor.setup(setup, _page_base(request))
         if outcome is Outcome.ANSWER_LOST and not answer.replayed:
             return await self._lose(request)
         return _answer(answer)
+
+    async def get_authentication(self, request: web.Request) -> web.StreamResponse:
+        found = self.processor.store.authentication(request.match_info["id"])
+        if found is None:
+            raise PspFailure(404, "not_found", "No such authentication", param="id")
+        return _json(200, three_ds.as_json(found, _page_base(request)))
+
+    async def answer_authentication(self, request: web.Request) -> web.StreamResponse:
+        """The buyer's answer as JSON (tests): {"outcome": "complete" | "fail"}."""
+        completed = authentication_outcome(await _body(request))
+        answered = three_ds.answer(self.processor.store, request.match_info["id"], completed)
+        return _json(200, three_ds.as_json(answered, _page_base(request)))
+
+    async def authentication_page(self, request: web.Request) -> web.StreamResponse:
+        found = self.processor.store.authentication(request.match_info["id"])
+        if found is None:
+            raise web.HTTPNotFound(reason="No such authentication")
+        return web.Response(text=three_ds.page(found), content_type="text/html")
+
+    async def authentication_form(self, request: web.Request) -> web.StreamResponse:
+        """The page's buttons: the answer, then back to the operation's return_url (or the
+        page again, showing the outcome, when it named none)."""
+        form = await request.post()
+        completed = authentication_outcome({"outcome": str(form.get("outcome") or "")})
+        answered = three_ds.answer(self.processor.store, request.match_info["id"], completed)
+        raise web.HTTPSeeOther(answered.return_url or three_ds.PAGE_PATH + answered.id)
 
     async def capture(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
@@ -364,6 +392,10 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/charges", simulator.charge)
     app.router.add_get("/v1/charges/{id}", simulator.get_charge)
     app.router.add_post("/v1/setups", simulator.setup)
+    app.router.add_get("/v1/authentications/{id}", simulator.get_authentication)
+    app.router.add_post("/v1/authentications/{id}", simulator.answer_authentication)
+    app.router.add_get(three_ds.PAGE_PATH + "{id}", simulator.authentication_page)
+    app.router.add_post(three_ds.PAGE_PATH + "{id}", simulator.authentication_form)
     app.router.add_post("/v1/charges/{id}/capture", simulator.capture)
     app.router.add_post("/v1/charges/{id}/void", simulator.void)
     app.router.add_post("/v1/refunds", simulator.refund)
@@ -444,6 +476,12 @@ async def start_simulator(
         raise
     bound = runner.addresses[0]
     return SimulatorServer(simulator, store, runner, host, int(bound[1]))
+
+
+def _page_base(request: web.Request) -> str:
+    """The simulator's address as this caller reached it: where the buyer's browser finds an
+    authentication's page."""
+    return f"{request.scheme}://{request.host}"
 
 
 def _answer(answer: Answer) -> web.StreamResponse:
