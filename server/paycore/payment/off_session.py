@@ -26,6 +26,7 @@ from paycore.payment.models import (
     Intent,
     IntentStatus,
     NewIntent,
+    Presence,
     RefundStatus,
 )
 from paycore.payment.refunds import NewRefund, pending_refund, record_refund
@@ -93,6 +94,9 @@ class OffSessionCharges:
                 psp_key=charge.psp_key,
                 payment_intent_id=intent_id,
                 payment_method_id=charge.payment_method_id,
+                # Merchant-initiated: a card that must authenticate is declined
+                # authentication_required (nobody is there to authenticate), as at Stripe.
+                metadata=Presence(off_session=True).metadata(),
             ),
         )
         intent = await repository.update_intent(
