@@ -202,6 +202,7 @@ class PspSimulator:
         down: bool | None = None,
         settlement: list[dict[str, object]] | None = None,
         bank_payouts: list[dict[str, object]] | None = None,
+        lose_answers: int | None = None,
     ) -> dict[str, Any]:
         """Through its control endpoint, as another process would; None leaves one as it is.
         `settlement`, `bank_payouts`: alterations of the daily reports
@@ -214,6 +215,7 @@ class PspSimulator:
                 ("down", down),
                 ("settlement", settlement),
                 ("bank_payouts", bank_payouts),
+                ("lose_answers", lose_answers),
             )
             if value is not None
         }

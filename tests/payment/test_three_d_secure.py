@@ -7,6 +7,7 @@ a card is declined authentication_required, unless a SetupIntent authenticated i
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -22,6 +23,7 @@ P = payment_pb2
 S = subscription_pb2
 MAR_1_2026 = JAN_31_2026 + 29 * 86_400  # one renewal due (2026-02-28)
 RETURN_URL = "https://shop.example/order/42/back"
+SETTLE_ROUNDS = 20
 
 
 async def _events(shop: Shop, object_id: str) -> list[str]:
@@ -257,4 +259,37 @@ async def test_subscription_charges_are_off_session(
     )
     assert intent.status == P.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
     assert intent.last_payment_error.decline_code == "authentication_required"
+    await shop.assert_books_balance()
+
+
+async def test_a_lost_answer_of_the_authenticated_charge_never_charges_twice(
+    shop: Shop, payin: PayIn, psp: PspSimulator
+) -> None:
+    """The PSP charged with the authentication and the answer was lost: the executor asks the
+    PSP for the key's outcome, never charging again; confirmations racing after the buyer
+    completed charge once between them."""
+    charges_before = psp.count("charges")
+    asked = await _create(shop, "pm_card_authenticationRequired")
+    await psp.authenticate(asked.next_action.redirect_to_url.url, "complete")
+    await psp.set_faults(lose_answers=1)
+
+    answers = await asyncio.gather(
+        _confirm(shop, asked.id, key="race-1"),
+        _confirm(shop, asked.id, key="race-2"),
+        return_exceptions=True,
+    )
+    refused = [answer for answer in answers if isinstance(answer, grpc.aio.AioRpcError)]
+    assert len(refused) <= 1, answers  # the loser finds it processing (or already charged)
+    intent = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=asked.id))
+    for _ in range(SETTLE_ROUNDS):
+        if intent.status != P.PAYMENT_INTENT_STATUS_PROCESSING:
+            break
+        await asyncio.sleep(0.3)
+        await payin.run_worker_once()
+        intent = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=asked.id))
+
+    assert intent.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED, intent
+    assert (await psp.set_faults())["lose_answers"] == 0  # the answer was lost
+    assert psp.count("charges") == charges_before + 1
+    assert (await shop.balance())[1] == {"usd": 2000 - fee(2000)}
     await shop.assert_books_balance()

@@ -86,6 +86,7 @@ BODY_SIZE_MAX = 64 * 1024
 HANG_SECONDS_DEFAULT = 30.0
 """How long the time-out card's answer is held (unless the client gives up first)."""
 LATENCY_MS_MAX = 60_000
+LOSE_MAX = 100
 DELAY_MAX = 90 * 86_400
 JSON = "application/json"
 ACCESS_LOG_FORMAT = '%a "%r" %s %Tfs'
@@ -112,6 +113,17 @@ class Faults:
     must reach the deadline)."""
     bank_payouts: list[Alteration] = field(default_factory=list)
     """Alterations of the bank's daily payouts reports (the same module)."""
+    lose_answers: int = 0
+    """The next this many charges and setups are processed and recorded, then their answers
+    dropped with the connection (as the CARD_ANSWER_LOST card's, for any card: an
+    authenticated charge's lost answer, 3-D Secure)."""
+
+    def answer_lost(self) -> bool:
+        """Whether this answer is one of the `lose_answers` to drop (counted down)."""
+        if self.lose_answers <= 0:
+            return False
+        self.lose_answers -= 1
+        return True
 
     def as_json(self) -> str:
         return json.dumps(
@@ -123,6 +135,7 @@ class Faults:
                 "dispute_response_seconds": self.dispute_response_seconds,
                 "settlement": [alteration.as_json() for alteration in self.settlement],
                 "bank_payouts": [alteration.as_json() for alteration in self.bank_payouts],
+                "lose_answers": self.lose_answers,
             }
         )
 
@@ -157,6 +170,10 @@ class Faults:
             raise invalid("error_rate", "error_rate must be from 0 to 1")
         if not isinstance(down, bool):
             raise invalid("down", "down must be true or false")
+        lose = body.get("lose_answers", self.lose_answers)
+        if isinstance(lose, bool) or not isinstance(lose, int) or not 0 <= lose <= LOSE_MAX:
+            raise invalid("lose_answers", f"lose_answers must be an integer from 0 to {LOSE_MAX}")
+        self.lose_answers = lose
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
         self.dispute_delay_seconds = delay
         self.dispute_response_seconds = response
@@ -225,7 +242,7 @@ class Simulator:
             await self._hang()
             raise PspFailure(504, "timeout", "The card network did not answer in time")
         answer = self.processor.charge(charge, _page_base(request))
-        if outcome is Outcome.ANSWER_LOST and not answer.replayed:
+        if not answer.replayed and (outcome is Outcome.ANSWER_LOST or self.faults.answer_lost()):
             return await self._lose(request)
         return _answer(answer)
 
@@ -236,7 +253,7 @@ class Simulator:
             await self._hang()
             raise PspFailure(504, "timeout", "The card network did not answer in time")
         answer = self.processor.setup(setup, _page_base(request))
-        if outcome is Outcome.ANSWER_LOST and not answer.replayed:
+        if not answer.replayed and (outcome is Outcome.ANSWER_LOST or self.faults.answer_lost()):
             return await self._lose(request)
         return _answer(answer)
 
