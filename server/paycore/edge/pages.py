@@ -9,8 +9,9 @@ the session's payment intent with its client_secret (POST /v1/payment_intents/<i
 shows a decline inline, and sends the buyer to the success URL. A card that must authenticate
 (3-D Secure) answers requires_action: the script sends the buyer to next_action's page, whose
 return_url is this page; back here with the intent still requires_action, the script confirms
-it again (the charge goes on with the authentication) before anything else. The page never sees a card
-number: its inputs have no names, so a form submitted without the script sends nothing.
+it again (the charge goes on with the authentication) before anything else. The page never
+sees a card number: its inputs have no names, so a form submitted without the script sends
+nothing.
 
 Session ids are guessable (a clock, a shard, a sequence), so the page opens only with the
 secret its url carries (paycore.checkout.page_secrets), which GetCheckoutPage checks: the id
