@@ -50,9 +50,14 @@ class OffSessionCharge:
     invoice_id: str | None = None
 
 
-# An intent nobody has confirmed yet: the customer may still pay it.
+# An intent nobody has confirmed yet, or one waiting for its buyer to authenticate (3-D
+# Secure): the customer may still pay it.
 AWAITING_CUSTOMER = frozenset(
-    {IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION}
+    {
+        IntentStatus.REQUIRES_PAYMENT_METHOD,
+        IntentStatus.REQUIRES_CONFIRMATION,
+        IntentStatus.REQUIRES_ACTION,
+    }
 )
 
 # The refunds of one intent a prorated cancel steps (a subscription period's charge has few).
