@@ -44,7 +44,16 @@ from paycore.fraud.service import Scored
 from paycore.fraud.servicer import messages as fraud_messages
 from paycore.ledger import models as ledger
 from paycore.ledger.servicer import messages as ledger_messages
-from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk, SetupIntent
+from paycore.payment.models import (
+    Intent,
+    Order,
+    Payment,
+    PaymentError,
+    Refund,
+    Risk,
+    SetupIntent,
+    SetupStatus,
+)
 from paycore.payment.servicer.messages import (
     intent_message,
     order_message,
@@ -161,7 +170,12 @@ CONVERTERS: list[ConverterCase] = [
     ConverterCase(refund_message, sample_of(Refund, reason="duplicate")),
     ConverterCase(
         setup_message,
-        sample_of(SetupIntent, last_setup_error=_ERROR, cancellation_reason="abandoned"),
+        sample_of(
+            SetupIntent,
+            status=SetupStatus.REQUIRES_ACTION,  # next_action is rendered only while it waits
+            last_setup_error=_ERROR,
+            cancellation_reason="abandoned",
+        ),
         {"client_secret": "derived for each answer by the servicer (ClientSecrets), not stored"},
     ),
     ConverterCase(

@@ -202,6 +202,7 @@ class PspSimulator:
         down: bool | None = None,
         settlement: list[dict[str, object]] | None = None,
         bank_payouts: list[dict[str, object]] | None = None,
+        lose_answers: int | None = None,
     ) -> dict[str, Any]:
         """Through its control endpoint, as another process would; None leaves one as it is.
         `settlement`, `bank_payouts`: alterations of the daily reports
@@ -214,6 +215,7 @@ class PspSimulator:
                 ("down", down),
                 ("settlement", settlement),
                 ("bank_payouts", bank_payouts),
+                ("lose_answers", lose_answers),
             )
             if value is not None
         }
@@ -244,6 +246,19 @@ class PspSimulator:
 
     def client(self, timeout_seconds: float = 5.0) -> PspClient:
         return PspClient(self.url, timeout_seconds=timeout_seconds)
+
+    async def authenticate(self, url: str, outcome: str) -> tuple[int, dict[str, Any]]:
+        """The buyer's answer ("complete" | "fail") on the authentication page at `url` (a
+        next_action's), through its JSON twin POST /v1/authentications/{id}."""
+        authentication_id = url.rstrip("/").rsplit("/", 1)[-1]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.url}/v1/authentications/{authentication_id}", json={"outcome": outcome}
+            ) as response,
+        ):
+            answer: dict[str, Any] = await response.json()
+            return response.status, answer
 
     def count(self, table: str) -> int:
         """Rows in one of its tables (charges, refunds, operations), read from the file."""

@@ -96,6 +96,6 @@ def test_an_intent_encodes_to_its_columns_and_back() -> None:
     row = dict(zip(encode_intent.columns, encode_intent(intent), strict=True))
     assert set(row) == {column.name for column in payment_intents.columns}
     # What asyncpg reads back: JSON decoded.
-    for column in ("last_error", "risk", "metadata"):
+    for column in ("last_error", "risk", "metadata", "next_action"):
         row[column] = json.loads(row[column])
     assert decode_intent(row) == intent

@@ -141,7 +141,6 @@ async def test_stripes_charge_events_are_refused_since_none_is_ever_sent(
 @pytest.mark.parametrize(
     "unsent",
     [
-        "payment_intent.requires_action",  # its intents have no such status
         "customer.subscription.trial_will_end",  # no reminder before a trial ends
         "payment_order.dead_lettered",  # the executor's state, not the order's
         "payment_order.requeued",

@@ -93,6 +93,10 @@ class _PaymentIntentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_P
     PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE: _PaymentIntentStatus.ValueType  # 4
     PAYMENT_INTENT_STATUS_SUCCEEDED: _PaymentIntentStatus.ValueType  # 5
     PAYMENT_INTENT_STATUS_CANCELED: _PaymentIntentStatus.ValueType  # 6
+    PAYMENT_INTENT_STATUS_REQUIRES_ACTION: _PaymentIntentStatus.ValueType  # 7
+    """The buyer must authenticate (3-D Secure) at next_action's url; confirming again then goes
+    on with the authentication (docs/payments.md, "3-D Secure").
+    """
 
 class PaymentIntentStatus(_PaymentIntentStatus, metaclass=_PaymentIntentStatusEnumTypeWrapper): ...
 
@@ -103,6 +107,10 @@ PAYMENT_INTENT_STATUS_PROCESSING: PaymentIntentStatus.ValueType  # 3
 PAYMENT_INTENT_STATUS_REQUIRES_CAPTURE: PaymentIntentStatus.ValueType  # 4
 PAYMENT_INTENT_STATUS_SUCCEEDED: PaymentIntentStatus.ValueType  # 5
 PAYMENT_INTENT_STATUS_CANCELED: PaymentIntentStatus.ValueType  # 6
+PAYMENT_INTENT_STATUS_REQUIRES_ACTION: PaymentIntentStatus.ValueType  # 7
+"""The buyer must authenticate (3-D Secure) at next_action's url; confirming again then goes
+on with the authentication (docs/payments.md, "3-D Secure").
+"""
 Global___PaymentIntentStatus: _TypeAlias = PaymentIntentStatus  # noqa: Y015
 
 class _CaptureMethod:
@@ -736,6 +744,57 @@ class GetPaymentOrderRequest(_message.Message):
 Global___GetPaymentOrderRequest: _TypeAlias = GetPaymentOrderRequest  # noqa: Y015
 
 @_typing.final
+class NextAction(_message.Message):
+    """Stripe's next_action: what the buyer must do before the intent goes on. Only
+    "redirect_to_url" (3-D Secure on the PSP's page).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RedirectToUrl(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        URL_FIELD_NUMBER: _builtins.int
+        RETURN_URL_FIELD_NUMBER: _builtins.int
+        url: _builtins.str
+        """The PSP's authentication page for this attempt."""
+        return_url: _builtins.str
+        """Where the page sends the buyer back to: the confirmation's return_url ("" when it gave
+        none: the page then shows the outcome).
+        """
+        def __init__(
+            self,
+            *,
+            url: _builtins.str = ...,
+            return_url: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["return_url", b"return_url", "url", b"url"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    REDIRECT_TO_URL_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    @_builtins.property
+    def redirect_to_url(self) -> Global___NextAction.RedirectToUrl: ...
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        redirect_to_url: Global___NextAction.RedirectToUrl | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["redirect_to_url", b"redirect_to_url"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["redirect_to_url", b"redirect_to_url", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NextAction: _TypeAlias = NextAction  # noqa: Y015
+
+@_typing.final
 class PaymentIntent(_message.Message):
     """Stripe's PaymentIntent: one amount collected from one payment method, with optional manual capture."""
 
@@ -813,6 +872,7 @@ class PaymentIntent(_message.Message):
     DISPUTED_FIELD_NUMBER: _builtins.int
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     LATEST_CHARGE_FIELD_NUMBER: _builtins.int
+    NEXT_ACTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -868,6 +928,10 @@ class PaymentIntent(_message.Message):
     def transfer_data(self) -> Global___TransferData:
         """Stripe's form of transfer_destination: present when it is set."""
 
+    @_builtins.property
+    def next_action(self) -> Global___NextAction:
+        """Set while status is requires_action: where the buyer authenticates."""
+
     def __init__(
         self,
         *,
@@ -895,10 +959,11 @@ class PaymentIntent(_message.Message):
         disputed: _builtins.bool = ...,
         transfer_data: Global___TransferData | None = ...,
         latest_charge: _builtins.str = ...,
+        next_action: Global___NextAction | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "next_action", b"next_action", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -987,11 +1052,12 @@ class CreatePaymentIntentRequest(_message.Message):
     """At most 1000 characters."""
     off_session: _builtins.bool
     """The customer is not in the checkout flow (a saved card charged later); requires `confirm`.
-    paycore never asks a customer to authenticate, so it changes nothing else.
+    A card that must authenticate is then declined (decline_code authentication_required)
+    instead of asking for it (requires_action).
     """
     return_url: _builtins.str
-    """Where a payment method that redirects would bring the customer back: an http or https URL
-    of at most 2048 characters; requires `confirm`. paycore's cards never redirect.
+    """Where the authentication page (3-D Secure, next_action.redirect_to_url) brings the buyer
+    back: an http or https URL of at most 2048 characters; requires `confirm`.
     """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
@@ -1077,7 +1143,9 @@ class ConfirmPaymentIntentRequest(_message.Message):
     OFF_SESSION_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
+    """"pi_...", required; the intent must be requires_payment_method, requires_confirmation or
+    requires_action (then the charge goes on with the buyer's authentication).
+    """
     payment_method: _builtins.str
     """"pm_..."; replaces the intent's payment method when given."""
     client_secret: _builtins.str
@@ -1085,9 +1153,9 @@ class ConfirmPaymentIntentRequest(_message.Message):
     intent), checked when given with any key.
     """
     off_session: _builtins.bool
-    """As CreatePaymentIntentRequest.off_session: accepted, changes nothing."""
+    """As CreatePaymentIntentRequest.off_session."""
     return_url: _builtins.str
-    """As CreatePaymentIntentRequest.return_url: an http or https URL, not used."""
+    """As CreatePaymentIntentRequest.return_url."""
     def __init__(
         self,
         *,
@@ -1767,6 +1835,7 @@ class SetupIntent(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     CANCELLATION_REASON_FIELD_NUMBER: _builtins.int
+    NEXT_ACTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"seti_..." """
     status: Global___SetupIntentStatus.ValueType
@@ -1788,6 +1857,10 @@ class SetupIntent(_message.Message):
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def next_action(self) -> Global___NextAction:
+        """Set while status is requires_action: where the buyer authenticates (3-D Secure)."""
+
     def __init__(
         self,
         *,
@@ -1803,10 +1876,11 @@ class SetupIntent(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         created: _builtins.int = ...,
         cancellation_reason: Global___SetupIntentCancellationReason.ValueType = ...,
+        next_action: Global___NextAction | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["last_setup_error", b"last_setup_error"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_setup_error", b"last_setup_error", "next_action", b"next_action"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancellation_reason", b"cancellation_reason", "client_secret", b"client_secret", "created", b"created", "customer", b"customer", "description", b"description", "id", b"id", "last_setup_error", b"last_setup_error", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "status", b"status", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancellation_reason", b"cancellation_reason", "client_secret", b"client_secret", "created", b"created", "customer", b"customer", "description", b"description", "id", b"id", "last_setup_error", b"last_setup_error", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "status", b"status", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1855,7 +1929,7 @@ class CreateSetupIntentRequest(_message.Message):
     description: _builtins.str
     """At most 1000 characters."""
     return_url: _builtins.str
-    """Accepted as Stripe's (a card never redirects), not used; requires `confirm`."""
+    """Where the authentication page (next_action) brings the buyer back; requires `confirm`."""
     @_builtins.property
     def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only "card" (another is INVALID_ARGUMENT naming it)."""
@@ -1910,11 +1984,13 @@ class ConfirmSetupIntentRequest(_message.Message):
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """"seti_...", required; the setup must be requires_payment_method or requires_confirmation."""
+    """"seti_...", required; the setup must be requires_payment_method, requires_confirmation or
+    requires_action (then the verification goes on with the buyer's authentication).
+    """
     payment_method: _builtins.str
     """"pm_..."; replaces the setup's payment method when given."""
     return_url: _builtins.str
-    """Accepted as Stripe's, not used."""
+    """Where the authentication page (next_action) brings the buyer back."""
     def __init__(
         self,
         *,

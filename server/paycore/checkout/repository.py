@@ -21,8 +21,14 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _SUCCEEDED = "succeeded"
-EXPIRABLE_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "canceled")
-"""An open session whose intent is in one of these may expire; one being paid may not."""
+EXPIRABLE_INTENT_STATUSES = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "canceled",
+)
+"""An open session whose intent is in one of these may expire (a buyer who never came back
+from authenticating included); one being paid may not."""
 
 _s = checkout_sessions
 _p = payment_intents

@@ -34,6 +34,7 @@ TEST_CARD_NUMBERS = {
     "pm_card_createDisputeProductNotReceived": "4000000000002685",
     "pm_card_createDisputeInquiry": "4000000000001976",
     "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_authenticationRequired": "4000002760003184",
 }
 """Stripe's name of each test payment method -> its card number. The simulator's transient
 failure card (4000000000009839, HTTP 500, retried by the executor) is ours and has none."""

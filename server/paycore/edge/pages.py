@@ -6,8 +6,12 @@ no key, so the edge calls it with PAYCORE_INTERNAL_TOKEN, or the admin token) an
 card form. The form's script (static/checkout.js) sends the card only to paycore's tokenization
 route (POST /v1/payment_methods with the merchant's hosted-page publishable key), then confirms
 the session's payment intent with its client_secret (POST /v1/payment_intents/<id>/confirm),
-shows a decline inline, and sends the buyer to the success URL. The page never sees a card
-number: its inputs have no names, so a form submitted without the script sends nothing.
+shows a decline inline, and sends the buyer to the success URL. A card that must authenticate
+(3-D Secure) answers requires_action: the script sends the buyer to next_action's page, whose
+return_url is this page; back here with the intent still requires_action, the script confirms
+it again (the charge goes on with the authentication) before anything else. The page never
+sees a card number: its inputs have no names, so a form submitted without the script sends
+nothing.
 
 Session ids are guessable (a clock, a shard, a sequence), so the page opens only with the
 secret its url carries (paycore.checkout.page_secrets), which GetCheckoutPage checks: the id
@@ -100,6 +104,7 @@ class CheckoutPages:
             client_secret=found.client_secret,
             last_error=found.last_error_message,
             processing=found.payment_intent_status == "processing",
+            authenticating=found.payment_intent_status == "requires_action",
             success_url=success_url,
         )
 

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 EVENT_TYPES: frozenset[str] = frozenset(
     {
-        # PaymentIntent (pi_): Stripe's lifecycle events. No requires_action: paycore's intents
-        # have no such status (no 3-D Secure step).
+        # PaymentIntent (pi_): Stripe's lifecycle events (requires_action: the buyer must
+        # authenticate, 3-D Secure).
         "payment_intent.created",
         "payment_intent.processing",
         "payment_intent.amount_capturable_updated",
         "payment_intent.succeeded",
         "payment_intent.payment_failed",
         "payment_intent.canceled",
+        "payment_intent.requires_action",
         # SetupIntent (seti_): Stripe's events of a payment method saved for later use.
         "setup_intent.created",
         "setup_intent.requires_action",

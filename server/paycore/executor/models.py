@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+REQUIRES_ACTION = "requires_action"
+"""The PSP's status of a charge or setup the buyer must authenticate first (3-D Secure)."""
+
 
 class Operation(StrEnum):
     CHARGE = "charge"  # authorize and capture in one PSP call
@@ -88,10 +91,19 @@ class PspAnswer:
     """The captured funds are available at once (PspResult.bypass_pending)."""
     network_token: str = ""
     """A setup's network token of a wallet card (PspResult.network_token)."""
+    authentication: str = ""
+    """Status "requires_action" (3-D Secure): the PSP's authentication the buyer must answer
+    (PspResult.authentication) and its page."""
+    authentication_url: str = ""
 
     @property
     def declined(self) -> bool:
         return self.status in ("declined", "failed")
+
+    @property
+    def requires_action(self) -> bool:
+        """The buyer must authenticate first: nothing was charged or verified."""
+        return self.status == REQUIRES_ACTION
 
 
 @dataclass(frozen=True)

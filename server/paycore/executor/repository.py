@@ -472,6 +472,14 @@ def _result(answer: PspAnswer) -> dict[str, Any]:
         "message": answer.message,
         **({"bypass_pending": True} if answer.bypass_pending else {}),
         **({"network_token": answer.network_token} if answer.network_token else {}),
+        **(
+            {
+                "authentication": answer.authentication,
+                "authentication_url": answer.authentication_url,
+            }
+            if answer.authentication
+            else {}
+        ),
     }
 
 

@@ -604,6 +604,9 @@ class Executor:
                 currency=execution.currency,
                 card=_details(card),
                 capture=operation is Operation.CHARGE,
+                off_session=execution.metadata.get("off_session") == "true",
+                authentication=execution.metadata.get("authentication", ""),
+                return_url=execution.metadata.get("return_url", ""),
             )
         if operation is Operation.PAYOUT:
             return await self._payout(execution)
@@ -630,6 +633,8 @@ class Executor:
             merchant=execution.merchant_id,
             reference=execution.metadata.get("setup_intent", execution.psp_key),
             card=_details(card),
+            authentication=execution.metadata.get("authentication", ""),
+            return_url=execution.metadata.get("return_url", ""),
         )
 
     async def _payout(self, execution: Execution) -> PspResult:
@@ -849,6 +854,8 @@ def _answered(result: PspResult) -> _Outcome:
         message=result.message,
         bypass_pending=result.bypass_pending,
         network_token=result.network_token,
+        authentication=result.authentication,
+        authentication_url=result.authentication_url,
     )
     if result.declined:
         return _Outcome(

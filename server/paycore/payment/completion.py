@@ -19,6 +19,7 @@ from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
     Intent,
     IntentStatus,
+    NextAction,
     Order,
     OrderStatus,
     PaymentError,
@@ -35,11 +36,24 @@ _OWN_CODES = {
     "expired_card": "EXPIRED_CARD",
     "incorrect_cvc": "INCORRECT_CVC",
     "processing_error": "PROCESSING_ERROR",
+    # Off-session, a card that must authenticate (Stripe: code and decline_code alike).
+    "authentication_required": "AUTHENTICATION_REQUIRED",
 }
+AUTHENTICATION_FAILURE = "authentication_failure"
+"""The PSP's decline of a charge or setup whose buyer failed the authentication (3-D Secure):
+Stripe's code payment_intent_authentication_failure (setup_intent_... for a setup), with no
+decline_code."""
 
 
-def failure_of(execution: Execution) -> PaymentError:
+def failure_of(execution: Execution, subject: str = "payment_intent") -> PaymentError:
+    """Why the execution failed; `subject` names the object in the code of a failed
+    authentication ("payment_intent" | "setup_intent")."""
     answer = execution.answer
+    if answer is not None and answer.declined and answer.decline_code == AUTHENTICATION_FAILURE:
+        return PaymentError(
+            code=f"{subject}_{AUTHENTICATION_FAILURE}".upper(),
+            message=answer.message or "The card's authentication failed.",
+        )
     if answer is not None and answer.declined:
         return PaymentError(
             code=_OWN_CODES.get(answer.decline_code, "CARD_DECLINED"),
@@ -133,6 +147,8 @@ class PayInCompletion:
             return await repository.move_intent(
                 intent, IntentStatus.REQUIRES_CAPTURE, last_error=error
             )
+        if execution.answer is not None and execution.answer.requires_action:
+            return await self._requires_action(connection, intent, execution)
         reference = execution.answer.reference if execution.answer else ""
         if operation is Operation.AUTHORIZE:
             hold = await self._money.hold(
@@ -170,6 +186,28 @@ class PayInCompletion:
             await self._events.intent.record(connection, events.INTENT_CANCELED, updated)
             return updated
         violated(f"no completion for a succeeded {operation} of an intent")
+
+    async def _requires_action(
+        self, connection: AsyncConnection, intent: Intent, execution: Execution
+    ) -> Intent:
+        """The card must authenticate (3-D Secure): nothing was charged; the intent waits for
+        the buyer on the PSP's page, and its next confirmation goes on with that
+        authentication (paycore.payment.intents.flow.charge_of)."""
+        answer = execution.answer
+        if answer is None or execution.operation not in (Operation.CHARGE, Operation.AUTHORIZE):
+            violated(f"execution {execution.id} asks for an authentication it cannot take")
+        updated = await PayInRepository(connection).move_intent(
+            intent,
+            IntentStatus.REQUIRES_ACTION,
+            next_action=NextAction(
+                authentication=answer.authentication,
+                url=answer.authentication_url,
+                return_url=execution.metadata.get("return_url", ""),
+            ).to_json(),
+            last_error=None,
+        )
+        await self._events.intent.record(connection, events.INTENT_REQUIRES_ACTION, updated)
+        return updated
 
     def _event(self, kind: str) -> Callable[[Intent], NewEvent]:
         return lambda intent: self._events.intent.prepared(kind, intent)

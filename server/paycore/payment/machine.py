@@ -7,7 +7,9 @@ raises before it can be written, a bug answered INTERNAL.
           v   │ (declined, blocked)    v
           processing <─────────────────┘
           │   │   └──> requires_capture ──(capture / void)──> processing
-          │   └──> succeeded
+          │   ├──> succeeded
+          │   └──> requires_action ──(confirmed again, authenticated)──> processing
+          │            └──> requires_payment_method (blocked) | canceled
           └──> canceled <── requires_payment_method | requires_confirmation
 
 A request that finds the intent in the wrong state for its action is the caller's mistake,
@@ -27,10 +29,14 @@ TRANSITIONS: dict[IntentStatus, frozenset[IntentStatus]] = {
         {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.PROCESSING, S.CANCELED}
     ),
     S.REQUIRES_CONFIRMATION: frozenset({S.REQUIRES_PAYMENT_METHOD, S.PROCESSING, S.CANCELED}),
-    # The PSP answered (declined, authorized, charged, voided), or a held review was rejected.
+    # The PSP answered (declined, authorized, charged, voided, the card must authenticate),
+    # or a held review was rejected.
     S.PROCESSING: frozenset(
-        {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CAPTURE, S.SUCCEEDED, S.CANCELED}
+        {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CAPTURE, S.SUCCEEDED, S.CANCELED, S.REQUIRES_ACTION}
     ),
+    # 3-D Secure: confirmed again (the charge goes on with the buyer's authentication), that
+    # confirmation blocked by the fraud check, or canceled.
+    S.REQUIRES_ACTION: frozenset({S.PROCESSING, S.REQUIRES_PAYMENT_METHOD, S.CANCELED}),
     # A capture or a void runs at the PSP first (processing).
     S.REQUIRES_CAPTURE: frozenset({S.PROCESSING}),
     S.SUCCEEDED: frozenset(),
@@ -40,10 +46,13 @@ INITIAL = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.PROCE
 """The statuses an intent is created in (processing: created and confirmed in one step)."""
 
 # The statuses each request's action starts from.
-CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
-UPDATABLE = CONFIRMABLE  # Stripe: an intent changes until it is confirmed
+CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
+UPDATABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
+"""Stripe: an intent changes until it is confirmed."""
 CAPTURABLE = frozenset({S.REQUIRES_CAPTURE})
-CANCELABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_CAPTURE})
+CANCELABLE = frozenset(
+    {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_CAPTURE, S.REQUIRES_ACTION}
+)
 
 
 class IllegalIntentTransition(IllegalMove):

@@ -16,6 +16,7 @@ class IntentStatus(StrEnum):
     REQUIRES_CAPTURE = "requires_capture"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
+    REQUIRES_ACTION = "requires_action"
 
 
 class CaptureMethod(StrEnum):
@@ -67,6 +68,47 @@ class PaymentError:
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "decline_code": self.decline_code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the buyer must do before a confirmation goes on (3-D Secure): authenticate on the
+    PSP's page `url`, which then sends them to `return_url`; `authentication` is the PSP's id
+    of it, which the next confirmation names. Rendered as Stripe's
+    next_action{type: redirect_to_url, redirect_to_url{url, return_url}}."""
+
+    authentication: str
+    url: str
+    return_url: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "authentication": self.authentication,
+            "url": self.url,
+            "return_url": self.return_url,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, str] | None) -> NextAction | None:
+        return None if value is None else cls(**value)
+
+
+@dataclass(frozen=True)
+class Presence:
+    """How a confirmation meets the buyer, for 3-D Secure: `off_session`, they are not there
+    (a card that must authenticate is declined authentication_required instead of asking);
+    `return_url`, where the authentication page sends them back to."""
+
+    off_session: bool = False
+    return_url: str = ""
+
+    def metadata(self) -> dict[str, str]:
+        """As an execution's metadata (the executor sends it to the PSP with the charge)."""
+        found = {"off_session": "true" if self.off_session else "", "return_url": self.return_url}
+        return {name: value for name, value in found.items() if value}
+
+
+ON_SESSION = Presence()
 
 
 @dataclass(frozen=True)
@@ -191,6 +233,8 @@ class Intent(Stored):
     invoice_id: str | None = None
     # Its charge is disputed (a chargeback: paycore.dispute); refunds are refused.
     disputed: bool = False
+    # The authentication the buyer was last asked for (3-D Secure); shown while requires_action.
+    next_action: NextAction | None = None
 
     def platform_fee(self, received: int) -> int:
         """What the platform keeps of `received` for a destination charge (never more)."""
@@ -305,6 +349,9 @@ class SetupIntent(Stored):
     execution_id: str | None
     cancellation_reason: str | None
     metadata: dict[str, str]
+    next_action: NextAction | None = None
+    """The authentication the buyer was last asked for (3-D Secure); shown while
+    requires_action."""
 
     @property
     def payment_method_types(self) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from paycore.payment.models import (
     Intent,
     IntentStatus,
     NewIntent,
+    Presence,
     RefundStatus,
 )
 from paycore.payment.refunds import NewRefund, pending_refund, record_refund
@@ -49,9 +50,14 @@ class OffSessionCharge:
     invoice_id: str | None = None
 
 
-# An intent nobody has confirmed yet: the customer may still pay it.
+# An intent nobody has confirmed yet, or one waiting for its buyer to authenticate (3-D
+# Secure): the customer may still pay it.
 AWAITING_CUSTOMER = frozenset(
-    {IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION}
+    {
+        IntentStatus.REQUIRES_PAYMENT_METHOD,
+        IntentStatus.REQUIRES_CONFIRMATION,
+        IntentStatus.REQUIRES_ACTION,
+    }
 )
 
 # The refunds of one intent a prorated cancel steps (a subscription period's charge has few).
@@ -93,6 +99,9 @@ class OffSessionCharges:
                 psp_key=charge.psp_key,
                 payment_intent_id=intent_id,
                 payment_method_id=charge.payment_method_id,
+                # Merchant-initiated: a card that must authenticate is declined
+                # authentication_required (nobody is there to authenticate), as at Stripe.
+                metadata=Presence(off_session=True).metadata(),
             ),
         )
         intent = await repository.update_intent(

@@ -20,6 +20,7 @@ from paycore.payment.models import (
     Intent,
     IntentStatus,
     NewPayment,
+    NextAction,
     Order,
     OrderStatus,
     Payment,
@@ -43,7 +44,7 @@ def _moment(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
-def _json_of(value: PaymentError | Risk | None) -> str | None:
+def _json_of(value: PaymentError | Risk | NextAction | None) -> str | None:
     return None if value is None else jsonb(value.to_json())
 
 
@@ -56,6 +57,7 @@ decode_intent: Decoder[Intent] = Decoder(
     convert={
         "last_error": lambda value: None if value is None else PaymentError(**value),
         "risk": Risk.from_json,
+        "next_action": NextAction.from_json,
         "canceled_at": epoch_seconds,
         "created": epoch_seconds,
     },
@@ -67,6 +69,7 @@ encode_intent: Encoder[Intent] = Encoder(
     convert={
         "last_error": _json_of,
         "risk": _json_of,
+        "next_action": _json_of,
         "canceled_at": _moment,
         "metadata": jsonb,
         "created": _moment,
@@ -97,7 +100,7 @@ ORDER BY i.id
 FOR UPDATE OF i
 """
 _LOCK_INTENT = f"{_INTENT} FOR UPDATE"
-_INTENT_JSON_COLUMNS = frozenset({"last_error", "risk", "metadata"})
+_INTENT_JSON_COLUMNS = frozenset({"last_error", "risk", "metadata", "next_action"})
 _INTENT_COLUMNS = frozenset(column.name for column in payment_intents.columns)
 # UPDATE statements by the columns they set: a few shapes, each prepared once per connection.
 _intent_updates: dict[tuple[str, ...], str] = {}
@@ -135,6 +138,8 @@ def applied(intent: Intent, values: dict[str, Any]) -> Intent:
             fields[column] = None if value is None else PaymentError(**value)
         elif column == "risk":
             fields[column] = Risk.from_json(value)
+        elif column == "next_action":
+            fields[column] = NextAction.from_json(value)
         elif column == "capture_method":
             fields[column] = CaptureMethod(value)
         elif column == "canceled_at":

@@ -65,6 +65,11 @@ class PspResult:
     card for it: the simulator's 4000000000000077, as Stripe's)."""
     network_token: str = ""
     """A setup's: the PSP's reusable token of a wallet card ("ntok_..."), else ""."""
+    authentication: str = ""
+    """Status "requires_action": the id of the authentication (3-D Secure) the buyer must
+    answer, which the charge or setup that goes on with it names ("auth_..."), else ""."""
+    authentication_url: str = ""
+    """Status "requires_action": the page where the buyer answers it."""
 
     @property
     def declined(self) -> bool:
@@ -167,25 +172,44 @@ class PspClient:
         currency: str,
         card: CardDetails,
         capture: bool,
+        off_session: bool = False,
+        authentication: str = "",
+        return_url: str = "",
     ) -> PspResult:
+        """`off_session`: the buyer is not there (merchant-initiated), so a card that must
+        authenticate is declined `authentication_required` instead of answering
+        "requires_action"; `authentication`: the completed authentication the charge goes on
+        with; `return_url`: where the authentication page sends the buyer back to."""
         body = {
             **_moving(idempotency_key, merchant, reference, amount, currency),
             "card": _card_body(card),
             "capture": capture,
+            **_authenticating(authentication, return_url),
         }
+        if off_session:
+            body["off_session"] = True
         status, answer = await self._call("POST", "/v1/charges", body)
         return _result("charge", status, answer)
 
     async def setup(
-        self, *, idempotency_key: str, merchant: str, reference: str, card: CardDetails
+        self,
+        *,
+        idempotency_key: str,
+        merchant: str,
+        reference: str,
+        card: CardDetails,
+        authentication: str = "",
+        return_url: str = "",
     ) -> PspResult:
         """Verifies the card for later use without moving money (status "succeeded",
-        "requires_action" or "declined"); a wallet card's success carries its network token."""
+        "requires_action" or "declined"); a wallet card's success carries its network token.
+        `authentication` and `return_url` as a charge's."""
         body = {
             "idempotency_key": idempotency_key,
             "merchant": merchant,
             "reference": reference,
             "card": _card_body(card),
+            **_authenticating(authentication, return_url),
         }
         status, answer = await self._call("POST", "/v1/setups", body)
         return _result("setup", status, answer)
@@ -397,9 +421,25 @@ def _result(operation: str, http_status: int, body: dict[str, Any]) -> PspResult
             message=str(body.get("message") or ""),
             bypass_pending=body.get("bypass_pending") is True,
             network_token=str(body.get("network_token") or ""),
+            authentication=_authentication(body).get("id", ""),
+            authentication_url=_authentication(body).get("url", ""),
         )
     except (KeyError, TypeError, ValueError):
         raise PspTimeout("psp_protocol_error", f"a {operation} answer lacks its fields") from None
+
+
+def _authentication(body: dict[str, Any]) -> dict[str, str]:
+    """A requires_action answer's authentication: {id, url}; {} otherwise."""
+    authentication = body.get("authentication")
+    if not isinstance(authentication, dict):
+        return {}
+    return {name: str(authentication.get(name) or "") for name in ("id", "url")}
+
+
+def _authenticating(authentication: str, return_url: str) -> dict[str, str]:
+    """A charge's or setup's optional 3-D Secure fields, only those given."""
+    fields = {"authentication": authentication, "return_url": return_url}
+    return {name: value for name, value in fields.items() if value}
 
 
 def _card_body(card: CardDetails) -> dict[str, Any]:

@@ -222,6 +222,8 @@ payment_intents = _owned(
     Column("invoice_id", Text),
     # Its charge is disputed (a chargeback; migration 0018): refunds are refused.
     Column("disputed", Boolean, nullable=False, server_default=text("false")),
+    # While requires_action (3-D Secure, migration 0033): {authentication, url, return_url}.
+    Column("next_action", JSONB),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )
 
@@ -238,6 +240,8 @@ setup_intents = _owned(
     Column("execution_id", Text),
     Column("cancellation_reason", Text),
     *_metadata_and_created_at(),
+    # While requires_action (3-D Secure, migration 0033): {authentication, url, return_url}.
+    Column("next_action", JSONB),
     Index("setup_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )
 

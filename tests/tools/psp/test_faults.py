@@ -75,6 +75,23 @@ async def test_the_answer_lost_card_is_charged_and_found_by_lookup(
     assert psp.count("charges") == 1
 
 
+async def test_lose_answers_drops_the_next_answers_of_any_card_after_recording_them(
+    psp: PspSimulator, impatient: PspClient
+) -> None:
+    await psp.set_faults(lose_answers=1)
+    key = new_key()
+    with pytest.raises(PspTimeout):
+        await charge(impatient, cards.CARD_SUCCEEDS, key=key, amount=4200)
+    assert (await psp.set_faults())["lose_answers"] == 0  # counted down
+    found = await impatient.lookup(key)
+    assert found is not None and (found.status, found.amount) == ("captured", 4200)
+    assert await charge(impatient, cards.CARD_SUCCEEDS, key=key, amount=4200) == found
+    assert (await charge(impatient, cards.CARD_SUCCEEDS)).status == "captured"  # answered again
+    assert psp.count("charges") == 2
+    with pytest.raises(AssertionError, match="lose_answers"):
+        await psp.set_faults(lose_answers=-1)
+
+
 async def test_down_answers_every_request_transiently_then_recovers(
     psp: PspSimulator, client: PspClient
 ) -> None:

@@ -12,6 +12,7 @@
   const clientSecret = form.dataset.clientSecret;
   const intent = form.dataset.paymentIntent;
   const successUrl = form.dataset.successUrl;
+  const authenticating = form.dataset.authenticating === "true";
   const number = document.getElementById("card-number");
   const expiry = document.getElementById("card-expiry");
   const cvc = document.getElementById("card-cvc");
@@ -135,6 +136,10 @@
     event.preventDefault();
     show("");
     const digits = number.value.replace(/\D/g, "");
+    if (form.dataset.authenticationUrl && digits === "") {
+      window.location.assign(form.dataset.authenticationUrl);
+      return;
+    }
     const exp = expiryParts(expiry.value);
     const code = cvc.value.replace(/\D/g, "");
     const problem = problemOf(digits, exp, code);
@@ -174,32 +179,66 @@
         }
         return;
       }
-      const confirmed = await post(
-        "/v1/payment_intents/" + encodeURIComponent(intent) + "/confirm",
-        { client_secret: clientSecret, payment_method: method.body.id },
-        randomKey(),
-      );
-      const body = confirmed.body;
-      if (confirmed.ok && body.status === "succeeded") {
-        window.location.assign(successUrl);
-        return;
-      }
-      if (confirmed.ok && body.status === "processing") {
-        show("Your payment is being processed. This page will update.");
-        window.setTimeout(() => window.location.reload(), 2000);
-        return;
-      }
-      if (body.error && body.error.code === "payment_intent_unexpected_state") {
-        // Paid in another tab, or expired meanwhile: the page says which.
-        window.location.reload();
-        return;
-      }
-      show(body.error ? body.error.message : "The payment failed.");
-      number.focus();
+      await confirm({
+        client_secret: clientSecret,
+        payment_method: method.body.id,
+        return_url: returnUrl(),
+      });
     } catch (failure) {
       show("paycore could not be reached. Check your connection and try again.");
     } finally {
       busy(false);
     }
   });
+
+  // Where the card's authentication page (3-D Secure) sends the buyer back: this page.
+  function returnUrl() {
+    return window.location.href.split("#")[0];
+  }
+
+  // Confirms the session's intent and follows the answer: the success page, a wait, the
+  // authentication page the card asks for, or the decline told under the form.
+  async function confirm(fields) {
+    const confirmed = await post(
+      "/v1/payment_intents/" + encodeURIComponent(intent) + "/confirm",
+      fields,
+      randomKey(),
+    );
+    const body = confirmed.body;
+    if (confirmed.ok && body.status === "succeeded") {
+      window.location.assign(successUrl);
+      return;
+    }
+    if (confirmed.ok && body.status === "processing") {
+      show("Your payment is being processed. This page will update.");
+      window.setTimeout(() => window.location.reload(), 2000);
+      return;
+    }
+    const action = body.next_action;
+    if (confirmed.ok && body.status === "requires_action" && action && action.redirect_to_url) {
+      if (authenticating && !fields.payment_method) {
+        // Back without having answered: offer the page again rather than loop through it.
+        show("Your bank asks you to confirm this payment: press Pay to do so, or type another card.");
+        form.dataset.authenticationUrl = action.redirect_to_url.url;
+        return;
+      }
+      window.location.assign(action.redirect_to_url.url);
+      return;
+    }
+    if (body.error && body.error.code === "payment_intent_unexpected_state") {
+      // Paid in another tab, or expired meanwhile: the page says which.
+      window.location.reload();
+      return;
+    }
+    show(body.error ? body.error.message : "The payment failed.");
+    number.focus();
+  }
+
+  if (authenticating) {
+    // Back from the card's authentication page: the charge goes on with it.
+    busy(true);
+    confirm({ client_secret: clientSecret, return_url: returnUrl() })
+      .catch(() => show("paycore could not be reached. Check your connection and try again."))
+      .finally(() => busy(false));
+  }
 })();

@@ -42,10 +42,13 @@ def answer(
         execution = await flow.executor.run(
             merchant_id, intent.execution_id, claimed=claimed, card=card, settled=answered
         )
-        if execution.operation in (Operation.CHARGE, Operation.AUTHORIZE) and (
-            execution.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED)
+        outcome = execution.answer
+        asked = outcome is not None and outcome.requires_action  # nothing charged yet
+        if (
+            execution.operation in (Operation.CHARGE, Operation.AUTHORIZE)
+            and execution.state in (ExecutionState.SUCCEEDED, ExecutionState.FAILED)
+            and not asked
         ):
-            outcome = execution.answer
             await _report_outcome(
                 flow, intent, facts, execution.succeeded, outcome.decline_code if outcome else ""
             )

@@ -12,7 +12,7 @@ from paycore.payment import events
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import FRAUD_BLOCKED, FirstPhase, IntentFlow, charge_of
 from paycore.payment.machine import CONFIRMABLE, require
-from paycore.payment.models import CaptureMethod, Intent, IntentStatus, Risk
+from paycore.payment.models import ON_SESSION, CaptureMethod, Intent, IntentStatus, Presence, Risk
 from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Phases
@@ -26,8 +26,11 @@ async def prepare(
     intent_id: str,
     payment_method_id: str,
     client_ip: str,
+    presence: Presence = ON_SESSION,
 ) -> Phases[Intent]:
-    """`client_ip`: the buyer's address, for fraud scoring ("" unknown). Runs for a new
+    """`client_ip`: the buyer's address, for fraud scoring ("" unknown); `presence`: the
+    confirmation's off_session and return_url (3-D Secure: an intent in requires_action goes
+    on with the buyer's authentication, charge_of). Runs for a new
     idempotency key only (Mutations.prepared), so what it reads (the intent's status, the
     rate's age) never refuses the replay of a confirmation that went through."""
     intent = await flow.get(merchant_id, intent_id)
@@ -61,7 +64,7 @@ async def prepare(
         require(locked, "confirm", CONFIRMABLE)
         await flow.cards.save_test_card(connection, merchant_id, card)
         return await record_confirmation(
-            connection, flow, locked, card.payment_method_id, risk, first_phase
+            connection, flow, locked, card.payment_method_id, risk, first_phase, presence
         )
 
     return Phases(record, answer(flow, merchant_id, facts, first_phase))
@@ -74,6 +77,7 @@ async def record_confirmation(
     payment_method_id: str,
     risk: Risk,
     first_phase: FirstPhase,
+    presence: Presence = ON_SESSION,
 ) -> Intent:
     """The first phase of a confirmation; the intent and its execution, claimed for its first
     request, are noted in `first_phase` for the request's own completion."""
@@ -88,7 +92,7 @@ async def record_confirmation(
         values["last_error"] = None
         if not risk.held:
             execution = await flow.executor.enqueue_claimed(
-                connection, charge_of(intent, payment_method_id)
+                connection, charge_of(intent, payment_method_id, presence)
             )
             values["execution_id"] = execution.id
     updated = await repository.move_intent(intent, status, **values)

@@ -16,7 +16,7 @@ from paycore.payment.charging import charging, record_charging
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.confirm import record_confirmation
 from paycore.payment.intents.flow import FirstPhase, IntentFlow, charge_of
-from paycore.payment.models import Intent, IntentStatus, NewIntent, Risk
+from paycore.payment.models import ON_SESSION, Intent, IntentStatus, NewIntent, Presence, Risk
 from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import risk_of, score_request
 from paycore.runtime.mutations import Phases
@@ -24,9 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    flow: IntentFlow, merchant_id: str, new: NewIntent, confirm: bool, client_ip: str
+    flow: IntentFlow,
+    merchant_id: str,
+    new: NewIntent,
+    confirm: bool,
+    client_ip: str,
+    presence: Presence = ON_SESSION,
 ) -> Phases[Intent]:
-    """`client_ip`: the buyer's address, for fraud scoring with `confirm` ("" unknown)."""
+    """`client_ip`: the buyer's address, for fraud scoring with `confirm` ("" unknown);
+    `presence`: the confirmation's off_session and return_url (3-D Secure)."""
     intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, merchant_id)
     card = await flow.card(merchant_id, new.payment_method_id, new.customer_id)
     if card is not None:  # a test payment method's name became a new payment method's id
@@ -65,13 +71,15 @@ async def prepare(
         await flow.cards.save_test_card(connection, merchant_id, card)
         created = new_intent(merchant_id, intent_id, new, status)
         if not (risk.blocked or risk.held):
-            recorded = await _record_charging(connection, flow, created, card, risk, first_phase)
+            recorded = await _record_charging(
+                connection, flow, created, card, risk, first_phase, presence
+            )
             if recorded is not None:
                 return recorded
         intent = await PayInRepository(connection).insert_intent(created)
         await flow.events.intent.record(connection, events.INTENT_CREATED, intent)
         return await record_confirmation(
-            connection, flow, intent, card.payment_method_id, risk, first_phase
+            connection, flow, intent, card.payment_method_id, risk, first_phase, presence
         )
 
     # Grouped: the record writes only the rows it creates (the intent, its events, its charge).
@@ -90,11 +98,12 @@ async def _record_charging(
     card: ChargeableCard,
     risk: Risk,
     first_phase: FirstPhase,
+    presence: Presence,
 ) -> Intent | None:
     """Create-and-confirm's first phase in one statement; None while the circuit breaker is
     not closed (the caller takes the step-by-step path)."""
     execution = await flow.executor.claim_new(
-        charge_of(created, card.payment_method_id), connection
+        charge_of(created, card.payment_method_id, presence), connection
     )
     if execution is None:
         return None

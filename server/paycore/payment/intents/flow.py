@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from paycore.customer.models import ChargeableCard
 from paycore.customer.repository import CUSTOMERS
@@ -12,10 +12,12 @@ from paycore.fraud.service import FraudService
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
     FRAUD_SUSPECTED,
+    ON_SESSION,
     CaptureMethod,
     Intent,
     IntentStatus,
     PaymentError,
+    Presence,
 )
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.repository import PAYMENT_INTENTS, intents_query
@@ -68,13 +70,28 @@ class FirstPhase:
     execution: Execution | None = None
 
 
-def charge_of(intent: Intent, payment_method_id: str) -> NewExecution:
+def charge_of(
+    intent: Intent, payment_method_id: str, presence: Presence = ON_SESSION
+) -> NewExecution:
+    """The confirmation's charge (or authorization); with the buyer's authentication when the
+    intent asked for one of this payment method (3-D Secure: confirmed again after
+    requires_action), so that the PSP goes on with it instead of asking again."""
     operation = (
         Operation.CHARGE
         if intent.capture_method is CaptureMethod.AUTOMATIC
         else Operation.AUTHORIZE
     )
-    return execution_of(intent, operation, intent.amount, payment_method_id)
+    metadata = presence.metadata()
+    waiting = intent.next_action
+    if (
+        waiting is not None
+        and intent.status is IntentStatus.REQUIRES_ACTION
+        and payment_method_id == intent.payment_method_id
+    ):
+        metadata["authentication"] = waiting.authentication
+        metadata["return_url"] = presence.return_url or waiting.return_url
+    execution = execution_of(intent, operation, intent.amount, payment_method_id)
+    return replace(execution, metadata=metadata)
 
 
 def execution_of(

@@ -125,12 +125,17 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         merchant_id = call.require_merchant()
         client_ip = call.buyer_address()
         new = requests.new_intent(request, self._currencies.rules)
+        presence = requests.presence_of(
+            request.off_session, request.return_url, confirming=request.confirm
+        )
 
         async def prepare() -> Phases[Intent]:
             # A new key only: the settlement currencies and the rate are read on the connection
             # held for the key's and the card's reads (one pool checkout for all, issue 17).
             await self._parties.check_intent(merchant_id, request, new)
-            return await create.prepare(self._intents, merchant_id, new, request.confirm, client_ip)
+            return await create.prepare(
+                self._intents, merchant_id, new, request.confirm, client_ip, presence
+            )
 
         return await self._intent_call(merchant_id, request, prepare)
 
@@ -139,7 +144,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.PaymentIntent:
         call = current_call()
         merchant_id = call.require_merchant()
-        intent_id, method = requests.confirmation(request)
+        intent_id, method, presence = requests.confirmation(request)
         publishable = self._buyer_checked(merchant_id, intent_id, request.client_secret)
         confirmed = await self._intent_call(
             merchant_id,
@@ -151,6 +156,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 intent_id,
                 method,
                 call.buyer_address(),
+                presence,
             ),
         )
         return _for_the_buyer(confirmed) if publishable else confirmed
@@ -274,7 +280,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
         async def prepare() -> Phases[SetupIntent]:
             await self._parties.customer(merchant_id, new.customer_id)
-            return await setup_create.prepare(self._setups, merchant_id, new, request.confirm)
+            return await setup_create.prepare(
+                self._setups, merchant_id, new, request.confirm, request.return_url
+            )
 
         return await self._setup_call(merchant_id, request, prepare)
 
@@ -286,7 +294,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         return await self._setup_call(
             merchant_id,
             request,
-            lambda: setup_confirm.prepare(self._setups, merchant_id, setup_id, method),
+            lambda: setup_confirm.prepare(
+                self._setups, merchant_id, setup_id, method, request.return_url
+            ),
         )
 
     async def CancelSetupIntent(

@@ -3,7 +3,17 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 
 from __future__ import annotations
 
-from paycore.payment.models import Intent, Order, Payment, Refund, Risk, SetupIntent
+from paycore.payment.models import (
+    Intent,
+    IntentStatus,
+    NextAction,
+    Order,
+    Payment,
+    Refund,
+    Risk,
+    SetupIntent,
+    SetupStatus,
+)
 from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import fraud_pb2, payment_pb2
 
@@ -11,6 +21,18 @@ from paycore.v1 import fraud_pb2, payment_pb2
 def _risk_message(risk: Risk | None, payment: str) -> fraud_pb2.RiskAssessment | None:
     """The fraud check of the payment `payment` (the intent or payment showing it)."""
     return None if risk is None else message_of(fraud_pb2.RiskAssessment, risk, payment=payment)
+
+
+def _next_action(next_action: NextAction | None, waiting: bool) -> payment_pb2.NextAction | None:
+    """Stripe's next_action, shown only while the intent waits for it (requires_action)."""
+    if next_action is None or not waiting:
+        return None
+    return payment_pb2.NextAction(
+        type="redirect_to_url",
+        redirect_to_url=payment_pb2.NextAction.RedirectToUrl(
+            url=next_action.url, return_url=next_action.return_url
+        ),
+    )
 
 
 @converts(payment_pb2.PaymentIntent)
@@ -22,6 +44,7 @@ def intent_message(intent: Intent) -> payment_pb2.PaymentIntent:
         last_payment_error=intent.last_error,
         risk_assessment=_risk_message(intent.risk, intent.id),
         latest_charge=intent.psp_charge,
+        next_action=_next_action(intent.next_action, intent.status is IntentStatus.REQUIRES_ACTION),
         transfer_data=payment_pb2.TransferData(destination=intent.transfer_destination)
         if intent.transfer_destination
         else None,
@@ -66,4 +89,5 @@ def setup_message(setup: SetupIntent) -> payment_pb2.SetupIntent:
         setup,
         cancellation_reason=setup.cancellation_reason or None,
         payment_method_types=list(setup.payment_method_types),
+        next_action=_next_action(setup.next_action, setup.status is SetupStatus.REQUIRES_ACTION),
     )

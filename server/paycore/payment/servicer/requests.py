@@ -21,6 +21,7 @@ from paycore.payment.models import (
     NewIntent,
     NewOrder,
     NewPayment,
+    Presence,
 )
 from paycore.payment.refunds import NewRefund
 from paycore.runtime.servicing import metadata_change
@@ -198,7 +199,7 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
             "return_url",
             "required to confirm with automatic_payment_methods unless allow_redirects is never",
         )
-    unused_by_cards(request.off_session, request.return_url, confirming=request.confirm)
+    presence_of(request.off_session, request.return_url, confirming=request.confirm)
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":
             raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
@@ -279,23 +280,26 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
     )
 
 
-def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str, str]:
-    """(the intent, the payment method it is confirmed with, or "" for its own)."""
+def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str, str, Presence]:
+    """(the intent, the payment method it is confirmed with, or "" for its own, the buyer's
+    presence)."""
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
     method = payment_method_reference("payment_method", request.payment_method, required=False)
-    unused_by_cards(request.off_session, request.return_url, confirming=True)
-    return intent_id, method
+    presence = presence_of(request.off_session, request.return_url, confirming=True)
+    return intent_id, method, presence
 
 
-def unused_by_cards(off_session: bool, return_url: str, *, confirming: bool) -> None:
-    """Stripe's parameters for payment methods that authenticate or redirect, which paycore's
-    cards never do: checked as Stripe checks them, then unused (payment.proto says why)."""
+def presence_of(off_session: bool, return_url: str, *, confirming: bool) -> Presence:
+    """Stripe's parameters for 3-D Secure, checked as Stripe checks them: `off_session` (a card
+    that must authenticate then declines) and `return_url` (where its page sends the buyer
+    back), each only with a confirmation."""
     if off_session and not confirming:
         raise invalid("off_session", "can only be used with confirm")
     if return_url:
         validation.url("return_url", return_url)
         if not confirming:
             raise invalid("return_url", "can only be used with confirm")
+    return Presence(off_session=off_session, return_url=return_url)
 
 
 def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int | None]:

@@ -8,7 +8,7 @@ from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.payment.models import NewSetupIntent, SetupUsage
-from paycore.payment.servicer.requests import unused_by_cards
+from paycore.payment.servicer.requests import presence_of
 from paycore.v1 import payment_pb2
 
 _USAGES: dict[int, SetupUsage] = {
@@ -31,7 +31,7 @@ def new_setup(request: payment_pb2.CreateSetupIntentRequest) -> NewSetupIntent:
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":
             raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
-    unused_by_cards(False, request.return_url, confirming=request.confirm)
+    presence_of(False, request.return_url, confirming=request.confirm)
     return NewSetupIntent(
         usage=usage,
         customer_id=customer or None,
@@ -45,7 +45,7 @@ def confirmation(request: payment_pb2.ConfirmSetupIntentRequest) -> tuple[str, s
     """(the setup, the payment method it is confirmed with, or "" for its own)."""
     setup_id = validation.object_id("id", request.id, Prefix.SETUP_INTENT)
     method = payment_method_reference("payment_method", request.payment_method, required=False)
-    unused_by_cards(False, request.return_url, confirming=True)
+    presence_of(False, request.return_url, confirming=True)
     return setup_id, method
 
 

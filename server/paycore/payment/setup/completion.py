@@ -13,13 +13,10 @@ from paycore.executor.models import Execution
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.completion import failure_of
-from paycore.payment.models import PaymentError, SetupIntent, SetupStatus
+from paycore.payment.models import NextAction, PaymentError, SetupIntent, SetupStatus
 from paycore.payment.setup.flow import SetupCards
 from paycore.payment.setup.repository import SetupRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-REQUIRES_ACTION = "requires_action"
-"""The PSP's status of a verification the card must authenticate first (3-D Secure)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -41,11 +38,19 @@ class SetupCompletion:
         if setup.status is not SetupStatus.PROCESSING:
             return setup
         answer = execution.answer
-        if execution.succeeded and answer is not None and answer.status == REQUIRES_ACTION:
-            moved = await repository.move(setup, SetupStatus.REQUIRES_ACTION)
+        if execution.succeeded and answer is not None and answer.requires_action:
+            # The buyer authenticates on the PSP's page; confirming again goes on with it.
+            waiting = NextAction(
+                answer.authentication,
+                answer.authentication_url,
+                execution.metadata.get("return_url", ""),
+            )
+            moved = await repository.move(
+                setup, SetupStatus.REQUIRES_ACTION, next_action=waiting, last_setup_error=None
+            )
             await self._events.record(connection, events.SETUP_REQUIRES_ACTION, moved)
             return moved
-        failure = None if execution.succeeded else failure_of(execution)
+        failure = None if execution.succeeded else failure_of(execution, "setup_intent")
         if failure is None:
             try:
                 await self._cards.save_for_setup(

@@ -15,16 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    flow: SetupFlow, merchant_id: str, setup_id: str, payment_method_id: str
+    flow: SetupFlow, merchant_id: str, setup_id: str, payment_method_id: str, return_url: str = ""
 ) -> Phases[SetupIntent]:
-    """Runs for a new idempotency key only (Mutations.prepared)."""
+    """Runs for a new idempotency key only (Mutations.prepared). `return_url`: where the
+    authentication page sends the buyer back (a setup in requires_action goes on with the
+    buyer's authentication: flow.verification_of)."""
     setup = await flow.get(merchant_id, setup_id)
     require(setup, "confirm", CONFIRMABLE)
     method = payment_method_id or setup.payment_method_id
     if not method:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
     card = await flow.card(merchant_id, method, setup.customer_id)
-    first_phase = FirstPhase(card)
+    first_phase = FirstPhase(card, return_url)
 
     async def record(connection: AsyncConnection) -> SetupIntent:
         locked = await SetupRepository(connection).get(merchant_id, setup_id, lock=True)
@@ -46,7 +48,7 @@ async def record_confirmation(
     if card is None:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
     execution = await flow.executor.enqueue_claimed(
-        connection, verification_of(setup, card.payment_method_id)
+        connection, verification_of(setup, card.payment_method_id, first_phase.return_url)
     )
     moved = await SetupRepository(connection).move(
         setup,

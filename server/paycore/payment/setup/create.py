@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    flow: SetupFlow, merchant_id: str, new: NewSetupIntent, confirm: bool
+    flow: SetupFlow, merchant_id: str, new: NewSetupIntent, confirm: bool, return_url: str = ""
 ) -> Phases[SetupIntent]:
+    """`return_url`: with `confirm`, where the authentication page sends the buyer back."""
     setup_id = new_merchant_id(Prefix.SETUP_INTENT, merchant_id)
     card = None
     if new.payment_method_id:
@@ -31,7 +32,7 @@ async def prepare(
     if confirm and card is None:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
     created = _setup(merchant_id, setup_id, new)
-    first_phase = FirstPhase(card)
+    first_phase = FirstPhase(card, return_url)
 
     async def record(connection: AsyncConnection) -> SetupIntent:
         if card is not None:

@@ -11,7 +11,7 @@ from paycore.customer.repository import CUSTOMERS
 from paycore.events import Recorder
 from paycore.executor.models import Execution, NewExecution, Operation
 from paycore.executor.service import Executor
-from paycore.payment.models import SetupIntent
+from paycore.payment.models import SetupIntent, SetupStatus
 from paycore.payment.payer import PayerCards, payer_card
 from paycore.payment.setup.repository import SETUP_INTENTS, setups_query
 from paycore.storage.reads import Cursor, Named, Page, Reads
@@ -62,12 +62,30 @@ class FirstPhase:
     its verification as claimed, beside the card the request read."""
 
     card: ChargeableCard | None
+    return_url: str = ""
+    """The confirmation's: where the authentication page (3-D Secure) sends the buyer back."""
     setup: SetupIntent | None = None
     execution: Execution | None = None
 
 
-def verification_of(setup: SetupIntent, payment_method_id: str) -> NewExecution:
+def verification_of(
+    setup: SetupIntent, payment_method_id: str, return_url: str = ""
+) -> NewExecution:
+    """The confirmation's verification; with the buyer's authentication when the setup asked
+    for one of this payment method (3-D Secure: confirmed again after requires_action), so
+    that the PSP goes on with it instead of asking again."""
     # The execution's own id is the PSP's key: a confirmation after a decline verifies anew.
+    metadata = {"setup_intent": setup.id}
+    waiting = setup.next_action
+    if (
+        waiting is not None
+        and setup.status is SetupStatus.REQUIRES_ACTION
+        and payment_method_id == setup.payment_method_id
+    ):
+        metadata["authentication"] = waiting.authentication
+        return_url = return_url or waiting.return_url
+    if return_url:
+        metadata["return_url"] = return_url
     return NewExecution(
         merchant_id=setup.merchant_id,
         operation=Operation.SETUP,
@@ -75,5 +93,5 @@ def verification_of(setup: SetupIntent, payment_method_id: str) -> NewExecution:
         currency=VERIFICATION_CURRENCY,
         psp_key="",
         payment_method_id=payment_method_id,
-        metadata={"setup_intent": setup.id},
+        metadata=metadata,
     )

@@ -9,6 +9,7 @@ before it is written, a bug answered INTERNAL.
           processing <───────────────┴───┘
           │   └──> succeeded
           └──> requires_action ──> canceled <── requires_payment_method | requires_confirmation
+                     └──(confirmed again, authenticated)──> processing
 
 A request that finds the setup in the wrong state for its action is the caller's mistake:
 `require` answers it with SETUP_INTENT_UNEXPECTED_STATE.
@@ -26,13 +27,14 @@ TRANSITIONS: dict[SetupStatus, frozenset[SetupStatus]] = {
     # The PSP answered: verified, declined (back for another payment method), or the card
     # must authenticate first.
     S.PROCESSING: frozenset({S.SUCCEEDED, S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION}),
-    S.REQUIRES_ACTION: frozenset({S.CANCELED}),
+    # 3-D Secure: confirmed again (the verification goes on with the buyer's authentication).
+    S.REQUIRES_ACTION: frozenset({S.PROCESSING, S.CANCELED}),
     S.SUCCEEDED: frozenset(),
     S.CANCELED: frozenset(),
 }
 INITIAL = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
 
-CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
+CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
 CANCELABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
 
 

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from paycore.invariants import invariant
-from paycore.payment.models import PaymentError, SetupIntent, SetupStatus, SetupUsage
+from paycore.payment.models import (
+    NextAction,
+    PaymentError,
+    SetupIntent,
+    SetupStatus,
+    SetupUsage,
+)
 from paycore.payment.setup.machine import check_move
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
@@ -19,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 _AT = {"created": "created_at"}
 
 
-def _error_json(value: PaymentError | None) -> dict[str, str] | None:
+def _error_json(value: PaymentError | NextAction | None) -> dict[str, str] | None:
     return None if value is None else value.to_json()
 
 
@@ -36,6 +42,7 @@ decode_setup: Decoder[SetupIntent] = Decoder(
         "usage": SetupUsage,
         "last_setup_error": lambda value: None if value is None else PaymentError(**value),
         "metadata": dict,
+        "next_action": NextAction.from_json,
         "created": epoch_seconds,
     },
 )
@@ -43,7 +50,7 @@ encode_setup: Encoder[SetupIntent] = Encoder(
     setup_intents,
     SetupIntent,
     columns=_AT,
-    convert={"last_setup_error": _error_json, "created": _moment},
+    convert={"last_setup_error": _error_json, "next_action": _error_json, "created": _moment},
 )
 SETUP_INTENTS = Kind("setup_intent", setup_intents, decode_setup)
 

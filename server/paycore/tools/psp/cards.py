@@ -28,8 +28,14 @@ CARD_BYPASS_PENDING = "4000000000000077"
 test card): its charge answers carry `"bypass_pending": true`, and paycore's balance
 transaction of the capture is due at once instead of after the payout delay."""
 CARD_AUTHENTICATION_REQUIRED = "4000002500003155"
-"""Stripe's "requires authentication on setup" card: its setup (POST /v1/setups) answers
-requires_action (3-D Secure); its charges succeed as any card's."""
+"""Stripe's "requires authentication unless set up" card: an on-session charge or a setup
+answers requires_action (3-D Secure, paycore.tools.psp.authentication); an off-session charge
+is declined `authentication_required` unless the merchant set the card up with an
+authentication before (a setup that authenticated), then it goes on without one."""
+CARD_AUTHENTICATION_ALWAYS = "4000002760003184"
+"""Stripe's "always authenticate" card: every on-session charge and setup answers
+requires_action, every off-session charge is declined `authentication_required`."""
+AUTHENTICATING_CARDS = frozenset({CARD_AUTHENTICATION_REQUIRED, CARD_AUTHENTICATION_ALWAYS})
 
 # Disputes (issue 22): captured, then disputed by the buyer's bank after the simulator's
 # dispute delay (paycore.tools.psp.disputes). Stripe's numbers, plus one of ours (duplicate).

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import random_base62
+from paycore.tools.psp import authentication as three_ds
 from paycore.tools.psp.cards import (
-    CARD_AUTHENTICATION_REQUIRED,
     CARD_BYPASS_PENDING,
     DECLINE_MESSAGES,
     DISPUTES,
@@ -28,6 +28,7 @@ from paycore.tools.psp.cards import (
     outcome_of,
 )
 from paycore.tools.psp.requests import (
+    Authenticating,
     CaptureRequest,
     CardInput,
     ChargeRequest,
@@ -37,7 +38,7 @@ from paycore.tools.psp.requests import (
     VoidRequest,
 )
 from paycore.tools.psp.settlement import fee_of
-from paycore.tools.psp.store import Charge, Refund, Store, StoredOperation
+from paycore.tools.psp.store import Authentication, Charge, Refund, Store, StoredOperation
 from paycore.tools.psp.wallets import (
     INVALID_CRYPTOGRAM,
     INVALID_CRYPTOGRAM_MESSAGE,
@@ -75,7 +76,9 @@ class Processor:
     store: Store
     clock: Callable[[], float] = time.time
 
-    def charge(self, request: ChargeRequest) -> Answer:
+    def charge(self, request: ChargeRequest, page_base: str = "") -> Answer:
+        """`page_base`: the simulator's address as the caller reached it, for the URL of an
+        authentication's page (paycore.tools.psp.authentication)."""
         card = request.card
         request_hash = self.hash(
             "charge",
@@ -90,6 +93,7 @@ class Processor:
             request.capture,
             card.wallet,
             card.cryptogram,
+            *_authenticating(request),
         )
 
         def perform(now_ms: int) -> Answer:
@@ -99,6 +103,13 @@ class Processor:
             if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
                 outcome = Outcome.EXPIRED
             decline_code = outcome.decline_code or self._wallet_decline(request.merchant, card)
+            if not decline_code:
+                asked = self._asked("charge", request, request.amount, request.currency)
+                checked = three_ds.gate(self.store, asked, now_ms)
+                if checked.pending is not None:
+                    body = self._requires_action(asked, checked.pending, page_base, now_ms)
+                    return Answer(HTTP_OK, _dumps(body))
+                decline_code = checked.decline_code
             declined = decline_code != ""
             captured = request.capture and not declined
             status = "declined" if declined else "captured" if captured else "authorized"
@@ -112,7 +123,7 @@ class Processor:
                 currency=request.currency,
                 status=status,
                 decline_code=decline_code,
-                message=DECLINE_MESSAGES.get(outcome, "") or _wallet_message(decline_code),
+                message=DECLINE_MESSAGES.get(outcome, "") or _own_message(decline_code),
                 card_brand=brand_of(card.number),
                 card_last4=card.number[-4:],
                 card_exp_month=card.exp_month,
@@ -133,7 +144,7 @@ class Processor:
 
         return self.idempotent(request.idempotency_key, "charge", request_hash, perform)
 
-    def setup(self, request: SetupRequest) -> Answer:
+    def setup(self, request: SetupRequest, page_base: str = "") -> Answer:
         """A card verified for later use without moving money (a zero-amount verification,
         as Stripe's SetupIntent runs): the test cards' declines decline it (402), the
         authentication card answers requires_action, any other succeeds; a wallet card's
@@ -149,6 +160,7 @@ class Processor:
             card.wallet,
             card.cryptogram,
             card.network_token,
+            *_authenticating(request),
         )
 
         def perform(now_ms: int) -> Answer:
@@ -158,10 +170,15 @@ class Processor:
             if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
                 outcome = Outcome.EXPIRED
             decline_code = outcome.decline_code or self._wallet_decline(request.merchant, card)
+            pending = None
+            if not decline_code:
+                asked = self._asked("setup", request, 0, "")
+                checked = three_ds.gate(self.store, asked, now_ms)
+                decline_code, pending = checked.decline_code, checked.pending
             if decline_code:
                 status = "declined"
-            elif card.number == CARD_AUTHENTICATION_REQUIRED:
-                status = "requires_action"
+            elif pending is not None:
+                status = three_ds.REQUIRES_ACTION
             else:
                 status = "succeeded"
             network_token = (
@@ -178,7 +195,7 @@ class Processor:
                 "merchant": request.merchant,
                 "reference": request.reference,
                 "decline_code": decline_code,
-                "message": DECLINE_MESSAGES.get(outcome, "") or _wallet_message(decline_code),
+                "message": DECLINE_MESSAGES.get(outcome, "") or _own_message(decline_code),
                 "card": {
                     "brand": brand_of(card.number),
                     "last4": card.number[-4:],
@@ -188,6 +205,8 @@ class Processor:
                 "network_token": network_token,
                 "created": now_ms // 1000,
             }
+            if pending is not None:
+                body["authentication"] = three_ds.authentication_body(pending, page_base)
             return Answer(HTTP_DECLINED if decline_code else HTTP_OK, _dumps(body))
 
         return self.idempotent(request.idempotency_key, "setup", request_hash, perform)
@@ -352,6 +371,51 @@ class Processor:
             valid = self.store.wallet_authenticated(merchant, self._token(card))
         return "" if valid else INVALID_CRYPTOGRAM
 
+    def _asked(
+        self, operation: str, request: ChargeRequest | SetupRequest, amount: int, currency: str
+    ) -> three_ds.Asked:
+        return three_ds.Asked(
+            operation=operation,
+            idempotency_key=request.idempotency_key,
+            merchant=request.merchant,
+            reference=request.reference,
+            card_number=request.card.number,
+            card_fingerprint=self.fingerprint(request.card.number),
+            amount=amount,
+            currency=currency,
+            request=request,
+        )
+
+    def _requires_action(
+        self, asked: three_ds.Asked, pending: Authentication, page_base: str, now_ms: int
+    ) -> dict[str, Any]:
+        """A charge's answer while the buyer must authenticate: nothing charged or recorded
+        but the authentication, whose id is the answer's."""
+        card = asked.request.card if isinstance(asked.request, ChargeRequest) else None
+        return {
+            "id": pending.id,
+            "object": "charge",
+            "status": three_ds.REQUIRES_ACTION,
+            "amount": asked.amount,
+            "amount_captured": 0,
+            "amount_refunded": 0,
+            "currency": asked.currency,
+            "merchant": asked.merchant,
+            "reference": asked.reference,
+            "decline_code": "",
+            "message": "",
+            "fee": 0,
+            "card": {
+                "brand": brand_of(asked.card_number),
+                "last4": asked.card_number[-4:],
+                "exp_month": card.exp_month if card else 0,
+                "exp_year": card.exp_year if card else 0,
+            },
+            "created": now_ms // 1000,
+            "captured_at": None,
+            "authentication": three_ds.authentication_body(pending, page_base),
+        }
+
     def _token(self, card: CardInput) -> str:
         return token_digest(self.store.key, card.wallet, card.number)
 
@@ -373,8 +437,15 @@ class Processor:
         return digest.hexdigest()[:32]
 
 
-def _wallet_message(decline_code: str) -> str:
-    return INVALID_CRYPTOGRAM_MESSAGE if decline_code == INVALID_CRYPTOGRAM else ""
+def _own_message(decline_code: str) -> str:
+    """The message of a decline that no test card's outcome names: a wallet's, 3-D Secure's."""
+    if decline_code == INVALID_CRYPTOGRAM:
+        return INVALID_CRYPTOGRAM_MESSAGE
+    return three_ds.MESSAGES.get(decline_code, "")
+
+
+def _authenticating(request: Authenticating) -> tuple[object, ...]:
+    return (request.authentication, request.return_url, request.off_session)
 
 
 def charge_body(charge: Charge, *, bypass_pending: bool = False) -> dict[str, Any]:

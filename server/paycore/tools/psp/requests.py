@@ -62,14 +62,26 @@ class Moving:
     currency: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Authenticating:
+    """What a charge or setup says about 3-D Secure (paycore.tools.psp.authentication), each
+    optional: `authentication` the id of a completed authentication the operation goes on with
+    ("" none), `return_url` where the authentication page sends the buyer back to, and for a
+    charge `off_session` (the buyer is not there to authenticate: merchant-initiated)."""
+
+    authentication: str = ""
+    return_url: str = ""
+    off_session: bool = False
+
+
 @dataclass(frozen=True)
-class ChargeRequest(Moving):
+class ChargeRequest(Moving, Authenticating):
     card: CardInput
     capture: bool
 
 
 @dataclass(frozen=True)
-class SetupRequest:
+class SetupRequest(Authenticating):
     """A card verified for later use, no money moved (paycore.tools.psp.processing.setup)."""
 
     idempotency_key: str
@@ -115,6 +127,9 @@ def charge_request(body: dict[str, Any]) -> ChargeRequest:
         **_moving(body, currency),
         card=_card(body),
         capture=_bool(body, "capture"),
+        authentication=_optional_text(body, "authentication"),
+        return_url=_optional_text(body, "return_url"),
+        off_session=_bool(body, "off_session") if "off_session" in body else False,
     )
 
 
@@ -124,7 +139,22 @@ def setup_request(body: dict[str, Any]) -> SetupRequest:
         merchant=_text(body, "merchant"),
         reference=_text(body, "reference"),
         card=_card(body),
+        authentication=_optional_text(body, "authentication"),
+        return_url=_optional_text(body, "return_url"),
     )
+
+
+def _optional_text(body: dict[str, Any], param: str) -> str:
+    return _text(body, param) if body.get(param) else ""
+
+
+def authentication_outcome(body: dict[str, Any]) -> bool:
+    """The buyer's answer on an authentication (POST /v1/authentications/{id}): True for
+    "complete", False for "fail"."""
+    outcome = _text(body, "outcome")
+    if outcome not in ("complete", "fail"):
+        raise invalid("outcome", "outcome is complete or fail")
+    return outcome == "complete"
 
 
 def capture_request(charge_id: str, body: dict[str, Any]) -> CaptureRequest:

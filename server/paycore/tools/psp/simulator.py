@@ -53,6 +53,7 @@ from typing import Any
 
 from aiohttp import web
 from paycore.runtime.process import split_address
+from paycore.tools.psp import authentication as three_ds
 from paycore.tools.psp.bank import Bank, account_outcome
 from paycore.tools.psp.cards import (
     DISPUTE_DELAY_SECONDS_DEFAULT,
@@ -66,6 +67,7 @@ from paycore.tools.psp.processing import Answer, Processor, failure_body
 from paycore.tools.psp.report_faults import BANK_ACTIONS, Alteration, parse_alterations
 from paycore.tools.psp.requests import (
     PspFailure,
+    authentication_outcome,
     capture_request,
     charge_request,
     invalid,
@@ -84,6 +86,7 @@ BODY_SIZE_MAX = 64 * 1024
 HANG_SECONDS_DEFAULT = 30.0
 """How long the time-out card's answer is held (unless the client gives up first)."""
 LATENCY_MS_MAX = 60_000
+LOSE_MAX = 100
 DELAY_MAX = 90 * 86_400
 JSON = "application/json"
 ACCESS_LOG_FORMAT = '%a "%r" %s %Tfs'
@@ -110,6 +113,17 @@ class Faults:
     must reach the deadline)."""
     bank_payouts: list[Alteration] = field(default_factory=list)
     """Alterations of the bank's daily payouts reports (the same module)."""
+    lose_answers: int = 0
+    """The next this many charges and setups are processed and recorded, then their answers
+    dropped with the connection (as the CARD_ANSWER_LOST card's, for any card: an
+    authenticated charge's lost answer, 3-D Secure)."""
+
+    def answer_lost(self) -> bool:
+        """Whether this answer is one of the `lose_answers` to drop (counted down)."""
+        if self.lose_answers <= 0:
+            return False
+        self.lose_answers -= 1
+        return True
 
     def as_json(self) -> str:
         return json.dumps(
@@ -121,6 +135,7 @@ class Faults:
                 "dispute_response_seconds": self.dispute_response_seconds,
                 "settlement": [alteration.as_json() for alteration in self.settlement],
                 "bank_payouts": [alteration.as_json() for alteration in self.bank_payouts],
+                "lose_answers": self.lose_answers,
             }
         )
 
@@ -155,6 +170,10 @@ class Faults:
             raise invalid("error_rate", "error_rate must be from 0 to 1")
         if not isinstance(down, bool):
             raise invalid("down", "down must be true or false")
+        lose = body.get("lose_answers", self.lose_answers)
+        if isinstance(lose, bool) or not isinstance(lose, int) or not 0 <= lose <= LOSE_MAX:
+            raise invalid("lose_answers", f"lose_answers must be an integer from 0 to {LOSE_MAX}")
+        self.lose_answers = lose
         self.latency_ms, self.error_rate, self.down = latency_ms, float(error_rate), down
         self.dispute_delay_seconds = delay
         self.dispute_response_seconds = response
@@ -222,8 +241,8 @@ class Simulator:
         if outcome is Outcome.TIMES_OUT:
             await self._hang()
             raise PspFailure(504, "timeout", "The card network did not answer in time")
-        answer = self.processor.charge(charge)
-        if outcome is Outcome.ANSWER_LOST and not answer.replayed:
+        answer = self.processor.charge(charge, _page_base(request))
+        if not answer.replayed and (outcome is Outcome.ANSWER_LOST or self.faults.answer_lost()):
             return await self._lose(request)
         return _answer(answer)
 
@@ -233,10 +252,36 @@ class Simulator:
         if outcome is Outcome.TIMES_OUT:
             await self._hang()
             raise PspFailure(504, "timeout", "The card network did not answer in time")
-        answer = self.processor.setup(setup)
-        if outcome is Outcome.ANSWER_LOST and not answer.replayed:
+        answer = self.processor.setup(setup, _page_base(request))
+        if not answer.replayed and (outcome is Outcome.ANSWER_LOST or self.faults.answer_lost()):
             return await self._lose(request)
         return _answer(answer)
+
+    async def get_authentication(self, request: web.Request) -> web.StreamResponse:
+        found = self.processor.store.authentication(request.match_info["id"])
+        if found is None:
+            raise PspFailure(404, "not_found", "No such authentication", param="id")
+        return _json(200, three_ds.as_json(found, _page_base(request)))
+
+    async def answer_authentication(self, request: web.Request) -> web.StreamResponse:
+        """The buyer's answer as JSON (tests): {"outcome": "complete" | "fail"}."""
+        completed = authentication_outcome(await _body(request))
+        answered = three_ds.answer(self.processor.store, request.match_info["id"], completed)
+        return _json(200, three_ds.as_json(answered, _page_base(request)))
+
+    async def authentication_page(self, request: web.Request) -> web.StreamResponse:
+        found = self.processor.store.authentication(request.match_info["id"])
+        if found is None:
+            raise web.HTTPNotFound(reason="No such authentication")
+        return web.Response(text=three_ds.page(found), content_type="text/html")
+
+    async def authentication_form(self, request: web.Request) -> web.StreamResponse:
+        """The page's buttons: the answer, then back to the operation's return_url (or the
+        page again, showing the outcome, when it named none)."""
+        form = await request.post()
+        completed = authentication_outcome({"outcome": str(form.get("outcome") or "")})
+        answered = three_ds.answer(self.processor.store, request.match_info["id"], completed)
+        raise web.HTTPSeeOther(answered.return_url or three_ds.PAGE_PATH + answered.id)
 
     async def capture(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
@@ -364,6 +409,10 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_post("/v1/charges", simulator.charge)
     app.router.add_get("/v1/charges/{id}", simulator.get_charge)
     app.router.add_post("/v1/setups", simulator.setup)
+    app.router.add_get("/v1/authentications/{id}", simulator.get_authentication)
+    app.router.add_post("/v1/authentications/{id}", simulator.answer_authentication)
+    app.router.add_get(three_ds.PAGE_PATH + "{id}", simulator.authentication_page)
+    app.router.add_post(three_ds.PAGE_PATH + "{id}", simulator.authentication_form)
     app.router.add_post("/v1/charges/{id}/capture", simulator.capture)
     app.router.add_post("/v1/charges/{id}/void", simulator.void)
     app.router.add_post("/v1/refunds", simulator.refund)
@@ -444,6 +493,12 @@ async def start_simulator(
         raise
     bound = runner.addresses[0]
     return SimulatorServer(simulator, store, runner, host, int(bound[1]))
+
+
+def _page_base(request: web.Request) -> str:
+    """The simulator's address as this caller reached it: where the buyer's browser finds an
+    authentication's page."""
+    return f"{request.scheme}://{request.host}"
 
 
 def _answer(answer: Answer) -> web.StreamResponse:

@@ -127,6 +127,25 @@ create table if not exists wallet_authentications (
     charge text not null references charges (id),
     primary key (merchant, token)
 ) without rowid;
+create table if not exists authentications (
+    id text primary key,
+    merchant text not null,
+    operation text not null,
+    reference text not null,
+    card_fingerprint text not null,
+    amount integer not null,
+    currency text not null,
+    status text not null,
+    return_url text not null,
+    used_by text not null,
+    created_ms integer not null
+) without rowid;
+create table if not exists card_setups (
+    merchant text not null,
+    card_fingerprint text not null,
+    authentication text not null references authentications (id),
+    primary key (merchant, card_fingerprint)
+) without rowid;
 """
 
 
@@ -160,6 +179,27 @@ class Charge:
     fee: int
     created_ms: int
     captured_ms: int | None
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """A 3-D Secure authentication the buyer answers on the simulator's page
+    (paycore.tools.psp.authentication): pending, then succeeded or failed; `used_by` the
+    idempotency key of the one charge or setup that went on with it ("" none yet)."""
+
+    id: str
+    merchant: str
+    operation: str
+    """"charge" | "setup": what asked for it."""
+    reference: str
+    card_fingerprint: str
+    amount: int
+    currency: str
+    status: str
+    """"pending" | "succeeded" | "failed"."""
+    return_url: str
+    used_by: str
+    created_ms: int
 
 
 @dataclass(frozen=True)
@@ -230,6 +270,7 @@ class BankPayout:
 _CHARGE_COLUMNS = ", ".join(Charge.__dataclass_fields__)
 _BANK_PAYOUT_COLUMNS = ", ".join(BankPayout.__dataclass_fields__)
 _REFUND_COLUMNS = ", ".join(Refund.__dataclass_fields__)
+_AUTHENTICATION_COLUMNS = ", ".join(Authentication.__dataclass_fields__)
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
@@ -324,6 +365,49 @@ class Store:
         found = self._connection.execute(
             "select 1 from wallet_authentications where merchant = ? and token = ?",
             (merchant, token),
+        ).fetchone()
+        return found is not None
+
+    def insert_authentication(self, authentication: Authentication) -> None:
+        self._connection.execute(
+            f"insert into authentications ({_AUTHENTICATION_COLUMNS})"
+            f" values ({_placeholders(Authentication)})",
+            tuple(getattr(authentication, name) for name in Authentication.__dataclass_fields__),
+        )
+
+    def authentication(self, authentication_id: str) -> Authentication | None:
+        row = self._connection.execute(
+            f"select {_AUTHENTICATION_COLUMNS} from authentications where id = ?",
+            (authentication_id,),
+        ).fetchone()
+        return None if row is None else Authentication(*row)
+
+    def answer_authentication(self, authentication_id: str, status: str) -> bool:
+        """Pending -> `status`; False when it was answered before (or is unknown)."""
+        changed = self._connection.execute(
+            "update authentications set status = ? where id = ? and status = 'pending'",
+            (status, authentication_id),
+        ).rowcount
+        return changed == 1
+
+    def use_authentication(self, authentication_id: str, idempotency_key: str) -> None:
+        self._connection.execute(
+            "update authentications set used_by = ? where id = ?",
+            (idempotency_key, authentication_id),
+        )
+
+    def set_up_card(self, merchant: str, card_fingerprint: str, authentication_id: str) -> None:
+        """The merchant set the card up with an authentication: its off-session charges
+        need none (Stripe's 4000002500003155); the first such setup is kept."""
+        self._connection.execute(
+            "insert into card_setups values (?, ?, ?) on conflict do nothing",
+            (merchant, card_fingerprint, authentication_id),
+        )
+
+    def card_set_up(self, merchant: str, card_fingerprint: str) -> bool:
+        found = self._connection.execute(
+            "select 1 from card_setups where merchant = ? and card_fingerprint = ?",
+            (merchant, card_fingerprint),
         ).fetchone()
         return found is not None
 

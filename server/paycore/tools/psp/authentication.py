@@ -1,0 +1,194 @@
+"""3-D Secure at the simulator: which charges and setups the buyer must authenticate, the
+authentication they answer on the simulator's page, and what a later charge or setup that
+names it may do.
+
+A card of `AUTHENTICATING_CARDS` (Stripe's 4000002500003155 and 4000002760003184):
+
+- on-session (a charge without `off_session`, or a setup) and naming no authentication: a new
+  authentication, pending, is made and the operation answers `requires_action` with it
+  ({id, status, url}); nothing is charged, no charge is recorded;
+- off-session: declined `authentication_required`, unless the card is 4000002500003155 and the
+  merchant set it up before with an authentication that succeeded (`card_setups`);
+- naming an authentication (`authentication`): the same merchant's, of the same card, asked for
+  by the same kind of operation (and for a charge the same amount and currency), else 400
+  `authentication_invalid`; still pending, the operation answers `requires_action` again;
+  failed, it is declined `authentication_failure`; succeeded, it goes on as any card's. Either
+  way the authentication is then used: one authentication lets exactly one charge or setup
+  through (another key naming it is refused, 400 `authentication_used`, stored under its key),
+  so a second confirmation can never charge it twice.
+
+The buyer answers on `GET /authenticate/{id}` (a page with "Complete" and "Fail" buttons that
+then sends them to the operation's `return_url`), tests with `POST /v1/authentications/{id}
+{"outcome": "complete" | "fail"}`. An answer is final: the same answer again is a replay, the
+other one 409 `authentication_answered`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from paycore.ids import random_base62
+from paycore.tools.psp.cards import AUTHENTICATING_CARDS, CARD_AUTHENTICATION_REQUIRED
+from paycore.tools.psp.requests import Authenticating, PspFailure
+from paycore.tools.psp.store import Authentication, Store
+
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+REQUIRES_ACTION = "requires_action"
+AUTHENTICATION_REQUIRED = "authentication_required"
+AUTHENTICATION_FAILURE = "authentication_failure"
+MESSAGES = {
+    AUTHENTICATION_REQUIRED: "Your card was declined. This transaction requires authentication.",
+    AUTHENTICATION_FAILURE: "The card's authentication failed.",
+}
+PAGE_PATH = "/authenticate/"
+ID_LENGTH = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A charge or setup as the authentication rules see it."""
+
+    operation: str
+    """"charge" | "setup"."""
+    idempotency_key: str
+    merchant: str
+    reference: str
+    card_number: str
+    card_fingerprint: str
+    amount: int
+    currency: str
+    request: Authenticating
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What the rules decided: go on (neither set), decline with `decline_code`, or ask the
+    buyer to authenticate `pending` first."""
+
+    decline_code: str = ""
+    pending: Authentication | None = None
+
+
+GO_ON = Gate()
+
+
+def gate(store: Store, asked: Asked, now_ms: int) -> Gate:
+    """Runs inside the operation's store transaction."""
+    if asked.card_number not in AUTHENTICATING_CARDS:
+        return GO_ON
+    if asked.request.authentication:
+        return _named(store, asked)
+    if asked.request.off_session:
+        set_up = asked.card_number == CARD_AUTHENTICATION_REQUIRED and store.card_set_up(
+            asked.merchant, asked.card_fingerprint
+        )
+        return GO_ON if set_up else Gate(AUTHENTICATION_REQUIRED)
+    authentication = Authentication(
+        id="auth_" + random_base62(ID_LENGTH),
+        merchant=asked.merchant,
+        operation=asked.operation,
+        reference=asked.reference,
+        card_fingerprint=asked.card_fingerprint,
+        amount=asked.amount,
+        currency=asked.currency,
+        status=PENDING,
+        return_url=asked.request.return_url,
+        used_by="",
+        created_ms=now_ms,
+    )
+    store.insert_authentication(authentication)
+    return Gate(pending=authentication)
+
+
+def _named(store: Store, asked: Asked) -> Gate:
+    found = store.authentication(asked.request.authentication)
+    same = found is not None and (
+        found.merchant,
+        found.operation,
+        found.card_fingerprint,
+        found.amount,
+        found.currency,
+    ) == (asked.merchant, asked.operation, asked.card_fingerprint, asked.amount, asked.currency)
+    if found is None or not same:
+        raise PspFailure(
+            400,
+            "authentication_invalid",
+            f"authentication is no authentication of this card for this {asked.operation}",
+            param="authentication",
+        )
+    if found.status == PENDING:
+        return Gate(pending=found)
+    if found.used_by:
+        raise PspFailure(
+            400,
+            "authentication_used",
+            f"authentication {found.id} was used by another operation",
+            param="authentication",
+            stored=True,
+        )
+    store.use_authentication(found.id, asked.idempotency_key)
+    if found.status == FAILED:
+        return Gate(AUTHENTICATION_FAILURE)
+    if asked.operation == "setup":
+        store.set_up_card(asked.merchant, asked.card_fingerprint, found.id)
+    return GO_ON
+
+
+def authentication_body(authentication: Authentication, page_base: str) -> dict[str, Any]:
+    """{id, object, status, url, return_url}: `url` the page the buyer answers on."""
+    return {
+        "id": authentication.id,
+        "object": "authentication",
+        "status": authentication.status,
+        "url": page_base.rstrip("/") + PAGE_PATH + authentication.id,
+        "return_url": authentication.return_url,
+    }
+
+
+def answer(store: Store, authentication_id: str, completed: bool) -> Authentication:
+    """The buyer's answer, final (the same one again is a replay)."""
+    wanted = SUCCEEDED if completed else FAILED
+    with store.transaction():
+        found = store.authentication(authentication_id)
+        if found is None:
+            raise PspFailure(404, "not_found", f"no authentication {authentication_id}", param="id")
+        if found.status == PENDING:
+            store.answer_authentication(found.id, wanted)
+        elif found.status != wanted:
+            raise PspFailure(
+                409, "authentication_answered", f"authentication {found.id} is {found.status}"
+            )
+        answered = store.authentication(found.id)
+    if answered is None:
+        raise PspFailure(404, "not_found", f"no authentication {authentication_id}", param="id")
+    return answered
+
+
+def page(authentication: Authentication) -> str:
+    """The buyer's page: what they authenticate, and the two buttons."""
+    amount = f"{authentication.amount} {authentication.currency.upper()}".strip()
+    action = html.escape(PAGE_PATH + authentication.id)
+    if authentication.status != PENDING:
+        buttons = f"<p id='status'>{html.escape(authentication.status)}</p>"
+    else:
+        buttons = "".join(
+            f"<form method='post' action='{action}'>"
+            f"<input type='hidden' name='outcome' value='{value}'>"
+            f"<button type='submit' id='{value}'>{label}</button></form>"
+            for value, label in (("complete", "Complete"), ("fail", "Fail"))
+        )
+    what = "a card set up" if authentication.operation == "setup" else f"a payment of {amount}"
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<title>3-D Secure authentication (test)</title></head><body>"
+        f"<h1>Authenticate {html.escape(what)}</h1>"
+        f"<p>Test authentication {html.escape(authentication.id)} for"
+        f" {html.escape(authentication.reference)}.</p>{buttons}</body></html>"
+    )
+
+
+def as_json(authentication: Authentication, page_base: str) -> str:
+    return json.dumps(authentication_body(authentication, page_base), separators=(",", ":"))

@@ -1,0 +1,164 @@
+"""3-D Secure over the REST edge, as stripe-python users write it (Stripe's "card
+authentication and 3D Secure" guide): a confirmation that needs authentication answers
+`requires_action` with `next_action.redirect_to_url`; the buyer completes (or fails) on that
+page, which sends them back to the return_url; confirming again charges it, or answers 402
+`payment_intent_authentication_failure`; off-session, the card is declined
+`authentication_required` (a CardError, as Stripe raises it); SetupIntents alike."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+import stripe
+from paycore.edge import start_edge
+from paycore.v1 import account_pb2
+
+from tests.helpers import PspSimulator
+from tests.payment.shop import PayIn, assert_books_balance
+
+RETURN_URL = "https://shop.example/checkout/done"
+
+
+@pytest_asyncio.fixture
+async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name="3DS user", email="dev@threeds.test", country="US", default_currency="usd"
+        )
+    )
+    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    try:
+        yield merchant.id
+    finally:
+        await server.close()
+
+
+async def _buyer_answers(url: str, outcome: str) -> str:
+    """The buyer on the authentication page: it offers both buttons; the one pressed sends
+    them on (the Location answered)."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as page:
+            text = await page.text()
+        assert page.status == 200 and "Complete" in text and "Fail" in text
+        async with session.post(url, data={"outcome": outcome}, allow_redirects=False) as sent:
+            assert sent.status == 303
+            return sent.headers["Location"]
+
+
+async def test_a_payment_that_needs_authentication_redirects_and_is_charged(
+    stripe_module: str, payin: PayIn, psp: PspSimulator
+) -> None:
+    intent = await asyncio.to_thread(
+        stripe.PaymentIntent.create,
+        amount=2000,
+        currency="usd",
+        payment_method="pm_card_authenticationRequired",
+        confirm=True,
+        return_url=RETURN_URL,
+    )
+    assert intent.status == "requires_action"
+    assert intent.next_action is not None and intent.next_action.type == "redirect_to_url"
+    redirect = intent.next_action.redirect_to_url
+    assert redirect is not None and redirect.return_url == RETURN_URL
+    assert str(redirect.url).startswith(f"{psp.url}/authenticate/auth_")
+
+    assert await _buyer_answers(str(redirect.url), "complete") == RETURN_URL
+    confirmed = await asyncio.to_thread(stripe.PaymentIntent.confirm, intent.id)
+
+    assert confirmed.status == "succeeded" and confirmed.amount_received == 2000
+    assert confirmed.next_action is None
+    retrieved = await asyncio.to_thread(stripe.PaymentIntent.retrieve, intent.id)
+    assert retrieved.status == "succeeded"
+    events = await asyncio.to_thread(stripe.Event.list, limit=100)
+    assert "payment_intent.requires_action" in {event.type for event in events.data}
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_failed_authentication_is_a_card_error(
+    stripe_module: str, payin: PayIn, psp: PspSimulator
+) -> None:
+    intent = await asyncio.to_thread(
+        stripe.PaymentIntent.create,
+        amount=1500,
+        currency="usd",
+        payment_method="pm_card_authenticationRequiredOnSetup",
+        confirm=True,
+        return_url=RETURN_URL,
+    )
+    assert intent.next_action is not None and intent.next_action.redirect_to_url is not None
+    await _buyer_answers(str(intent.next_action.redirect_to_url.url), "fail")
+
+    with pytest.raises(stripe.CardError) as raised:
+        await asyncio.to_thread(stripe.PaymentIntent.confirm, intent.id)
+
+    assert raised.value.code == "payment_intent_authentication_failure"
+    failed = await asyncio.to_thread(stripe.PaymentIntent.retrieve, intent.id)
+    assert failed.status == "requires_payment_method"
+    assert failed.last_payment_error is not None
+    assert failed.last_payment_error.code == "payment_intent_authentication_failure"
+    assert failed.next_action is None
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_off_session_a_card_that_must_authenticate_is_declined(
+    stripe_module: str, payin: PayIn
+) -> None:
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="ada@example.com")
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=2000,
+                currency="usd",
+                customer=customer.id,
+                payment_method="pm_card_authenticationRequired",
+                off_session=True,
+                confirm=True,
+            )
+        assert raised.value.code == "authentication_required"
+        error = raised.value.error
+        assert error is not None and error.decline_code == "authentication_required"
+        assert error.payment_intent is not None
+        assert error.payment_intent["status"] == "requires_payment_method"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_card_saved_with_authentication_is_charged_off_session(
+    stripe_module: str, payin: PayIn
+) -> None:
+    customer = await asyncio.to_thread(stripe.Customer.create, email="bo@example.com")
+    setup = await asyncio.to_thread(
+        stripe.SetupIntent.create,
+        customer=customer.id,
+        payment_method="pm_card_authenticationRequiredOnSetup",
+        confirm=True,
+        return_url=RETURN_URL,
+    )
+    assert setup.status == "requires_action"
+    assert setup.next_action is not None and setup.next_action.redirect_to_url is not None
+    assert setup.next_action.redirect_to_url.return_url == RETURN_URL
+
+    await _buyer_answers(str(setup.next_action.redirect_to_url.url), "complete")
+    saved = await asyncio.to_thread(stripe.SetupIntent.confirm, setup.id)
+    assert saved.status == "succeeded" and saved.next_action is None
+
+    paid = await asyncio.to_thread(
+        stripe.PaymentIntent.create,
+        amount=3000,
+        currency="usd",
+        customer=customer.id,
+        payment_method=str(saved.payment_method),
+        off_session=True,
+        confirm=True,
+    )
+    assert paid.status == "succeeded"
+    await assert_books_balance(payin.admin, stripe_module)
