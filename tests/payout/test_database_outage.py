@@ -19,7 +19,7 @@ from paycore.executor.models import ExecutionState
 from paycore.v1 import payout_pb2
 
 from tests.helpers import rich_error
-from tests.payout.support import open_world
+from tests.payout.support import World, open_world
 from tests.security.proxy import Mode, TcpProxy
 from tests.security.test_faults import _through
 
@@ -52,14 +52,7 @@ async def test_an_instant_payout_cut_off_by_the_database_is_not_told_unchanged(
             )
             key = (("idempotency-key", "cut-off"),)
             call = asyncio.ensure_future(shop.client.payouts.CreatePayout(request, metadata=key))
-            while not await world.sql(  # the first transaction committed: at the bank now
-                shop.id,
-                "SELECT 1 FROM executions e JOIN payouts p ON p.merchant_id = e.merchant_id"
-                " AND p.execution_id = e.id WHERE p.merchant_id = :m AND e.state = :running",
-                m=shop.id,
-                running=ExecutionState.RUNNING.value,
-            ):
-                await asyncio.sleep(0.01)
+            await _until_at_the_bank(world, shop.id)
             proxy.set(Mode.DOWN)
             with pytest.raises(grpc.aio.AioRpcError) as cut_off:
                 await call
@@ -85,3 +78,19 @@ async def test_an_instant_payout_cut_off_by_the_database_is_not_told_unchanged(
     finally:
         proxy.set(Mode.UP)
         await proxy.close()
+
+
+async def _until_at_the_bank(world: World, merchant_id: str) -> None:
+    """Until the payout's first transaction committed (its execution running: at the bank)."""
+    for _ in range(500):
+        running = await world.sql(
+            merchant_id,
+            "SELECT 1 FROM executions e JOIN payouts p ON p.merchant_id = e.merchant_id"
+            " AND p.execution_id = e.id WHERE p.merchant_id = :m AND e.state = :running",
+            m=merchant_id,
+            running=ExecutionState.RUNNING.value,
+        )
+        if running:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the payout never reached the bank")
