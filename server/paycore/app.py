@@ -497,8 +497,8 @@ async def start_server(platform: Platform, address: str, *, share_port: bool = F
             # whose start failed.
             await server.stop(0)
             raise
-        server.internal.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
-    server.watch(platform.shards.reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+        server.internal.watch(platform.shards.any_reachable, HEALTH_CHECK_INTERVAL_SECONDS)
+    server.watch(platform.shards.any_reachable, HEALTH_CHECK_INTERVAL_SECONDS)
     return server
 
 

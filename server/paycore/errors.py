@@ -466,8 +466,11 @@ class Reason(Enum):
     DATABASE_UNAVAILABLE = (
         Status.UNAVAILABLE,
         ErrorType.API,
-        "The database is unavailable ({detail}); nothing was changed, retry after "
-        "{retry_after_ms} ms",
+        # Never "nothing was changed": a phased call's first transaction (a payout sent, a
+        # refund made at the PSP) may have committed before the database went away.
+        "The database is unavailable ({detail}); retry after {retry_after_ms} ms. A change "
+        "cut off may have been made in part: retry it with the same idempotency-key, which "
+        "finishes it once",
     )
     DATABASE_CONFLICT = (
         Status.ABORTED,

@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
+from paycore.payment.intents import confirm
 from paycore.tools.psp import cards
 from paycore.v1 import event_pb2, payment_pb2
 
@@ -423,3 +424,37 @@ async def test_an_intent_without_an_amount_is_missing_it_and_a_zero_one_too_smal
         found.append((error.reason, error.metadata["param"]))
 
     assert found == [("PARAMETER_MISSING", "amount"), ("PARAMETER_INVALID", "amount")]
+
+
+async def test_a_confirmation_retried_while_its_first_attempt_commits_charges_once(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry of ConfirmPaymentIntent (the same key) that found the key unused, then the intent
+    its first attempt confirmed (committed in between), answers that attempt's intent, not
+    PAYMENT_INTENT_UNEXPECTED_STATE for a payment that succeeded. The window between the key's
+    lookup and the intent's read is held open by letting the retry's read wait."""
+    method = await shop.card(good_card())
+    intent = await shop.client.payments.CreatePaymentIntent(
+        payment_pb2.CreatePaymentIntentRequest(amount=3000, currency="usd", payment_method=method)
+    )
+    request = payment_pb2.ConfirmPaymentIntentRequest(id=intent.id)
+    key = (("idempotency-key", "pi-confirm-retried"),)
+    real_prepare = confirm.prepare
+    retry_reached, first_answered = asyncio.Event(), asyncio.Event()
+
+    async def prepare_after_the_first(*arguments: Any, **named: Any) -> Any:
+        if not retry_reached.is_set():  # the retry, past its key's lookup: waits for the first
+            retry_reached.set()
+            await first_answered.wait()
+        return await real_prepare(*arguments, **named)
+
+    monkeypatch.setattr(confirm, "prepare", prepare_after_the_first)
+    retry = asyncio.ensure_future(shop.client.payments.ConfirmPaymentIntent(request, metadata=key))
+    await retry_reached.wait()
+    first = await shop.client.payments.ConfirmPaymentIntent(request, metadata=key)
+    first_answered.set()
+
+    assert first.status == payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED, first
+    assert await retry == first
+    assert (await shop.balance())[1] == {"usd": 3000 - fee(3000)}
+    await shop.assert_books_balance()

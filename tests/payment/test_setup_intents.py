@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import grpc
+import pytest
 from paycore.payment.models import SetupStatus
 from paycore.payment.setup import confirm as setup_confirm
 from paycore.runtime.mutations import FinalAnswer
@@ -300,3 +301,36 @@ async def test_a_lost_verification_answer_is_found_by_a_status_query(
     ]
     assert kinds.count(executor_pb2.EXECUTION_ATTEMPT_KIND_REQUEST) == 1
     await shop.assert_books_balance()
+
+
+async def test_a_confirmation_retried_while_its_first_attempt_commits_answers_that_attempt(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client's retry of ConfirmSetupIntent (the same key) that finds the key unused, then
+    the setup confirmed by its first attempt (which committed in between), is that attempt's
+    replay, not SETUP_INTENT_UNEXPECTED_STATE: a caller told its own confirmation is refused
+    would think nothing was saved. The window between the key's lookup and the setup's read is
+    held open here by letting the retry's read wait for the first attempt's answer."""
+    customer = (await new_customer(shop.client)).id
+    setup = await _setup(shop, customer=customer)
+    method = await shop.card(good_card())
+    request = P.ConfirmSetupIntentRequest(id=setup.id, payment_method=method)
+    key = (("idempotency-key", "seti-confirm-retried"),)
+    real_prepare = setup_confirm.prepare
+    retry_reached, first_answered = asyncio.Event(), asyncio.Event()
+
+    async def prepare_after_the_first(*arguments: Any) -> Any:
+        if not retry_reached.is_set():  # the retry, past its key's lookup: waits for the first
+            retry_reached.set()
+            await first_answered.wait()
+        return await real_prepare(*arguments)
+
+    monkeypatch.setattr(setup_confirm, "prepare", prepare_after_the_first)
+    retry = asyncio.ensure_future(shop.client.payments.ConfirmSetupIntent(request, metadata=key))
+    await retry_reached.wait()
+    first = await shop.client.payments.ConfirmSetupIntent(request, metadata=key)
+    first_answered.set()
+
+    assert first.status == P.SETUP_INTENT_STATUS_SUCCEEDED, first
+    assert await retry == first
+    assert await _events(shop, setup.id) == ["setup_intent.created", "setup_intent.succeeded"]

@@ -251,12 +251,23 @@ class Mutations:
         changed since its first attempt (a rate gone stale) can refuse its replay; otherwise
         `prepare` checks and makes the phases, which run as `phased` (or `for_merchant`
         without a completion), where the key is claimed. A refusal from `prepare` stores
-        nothing (the key stays free), as one from the request's own checks before. The key's
+        nothing (the key stays free), as one from the request's own checks before, unless the
+        key was claimed meanwhile by a call of its own (a retry racing its first attempt), which
+        is then resumed: the refusal was of that call's doing. The key's
         read and `prepare`'s reads take one pool checkout (issue 17); the connection is not held
         across the call."""
         async with self._shards.reads_held(merchant_id):  # one checkout for the reads before
             seen = await self.key_seen(merchant_id)
-            phases = None if seen else await prepare()
+            try:
+                phases = None if seen else await prepare()
+            except ApiError:
+                # A call of the same key (the client's first attempt) may have committed
+                # between the key's lookup and `prepare`'s reads, and made the state refused
+                # (a setup or intent no longer confirmable, a charge refunded): its answer,
+                # not the refusal of what it did.
+                if not await self.key_seen(merchant_id):
+                    raise
+                phases = None
         if phases is None:
             return await self.resume(merchant_id, request, render, resume)
         return await self.run(merchant_id, request, render, phases)

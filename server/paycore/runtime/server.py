@@ -51,7 +51,7 @@ class GrpcServer:
             await self.internal.stop(grace_seconds)
 
     def watch(self, reachable: Callable[[], Awaitable[bool]], interval_seconds: float) -> None:
-        """Health follows `reachable` (are the databases answering?): while it is False the
+        """Health follows `reachable` (does any shard's database answer?): while it is False the
         server and every service report NOT_SERVING, so load balancers and clients that
         check health route elsewhere instead of collecting UNAVAILABLE answers."""
         self.watchers.append(spawn(self._follow(reachable, interval_seconds), name="health"))

@@ -8,8 +8,11 @@ INTERNAL with a traceback:
 - the database refused a value validation let through (class 22, data exceptions):
   INVALID_ARGUMENT.
 
-Both carry google.rpc.RetryInfo. A call that fails this way changed nothing: its transaction
-did not commit (a lost COMMIT answer is the idempotency key's business, as for any timeout).
+Both carry google.rpc.RetryInfo. The failed transaction did not commit (a lost COMMIT answer
+is the idempotency key's business, as for any timeout), but the call may have committed one
+before it: a phased call's first phase (the payout sent to the bank, the refund made at the
+PSP), so the answer never says that nothing changed, and tells to retry with the same key
+(tests/payout/test_database_outage.py).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ a map change, never an id rewrite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -103,6 +104,11 @@ class _HeldRead:
         self.held = False
         if not self.busy:
             await _closed(self.connection)
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")
 
 
 async def _closed(connection: AsyncConnection) -> None:
@@ -300,19 +306,24 @@ class Shards:
         async with self._readers[physical].connect() as connection:
             yield connection
 
-    async def reachable(self, timeout_seconds: float = 2.0) -> bool:
-        """Whether every physical shard answers `SELECT 1` within the timeout."""
-
-        async def ping(engine: AsyncEngine) -> None:
-            async with engine.connect() as connection:
-                await connection.exec_driver_sql("SELECT 1")
-
+    async def any_reachable(self, timeout_seconds: float = 2.0) -> bool:
+        """Whether some physical shard answers `SELECT 1` within the timeout: what health
+        follows. One shard away fails only its merchants' calls (UNAVAILABLE, with a retry
+        delay); a server reporting NOT_SERVING for it would be taken out of service by its
+        readiness probe, and every serve pod with it, stopping the other shards' merchants."""
+        pings = [asyncio.ensure_future(_ping(engine)) for engine in self._readers]
         try:
-            async with asyncio.timeout(timeout_seconds):
-                await asyncio.gather(*(ping(engine) for engine in self._readers))
-        except Exception:
-            return False
-        return True
+            for answered in asyncio.as_completed(pings, timeout=timeout_seconds):
+                with contextlib.suppress(Exception):
+                    await answered
+                    return True
+        except TimeoutError:
+            pass
+        finally:
+            for ping in pings:
+                ping.cancel()
+            await asyncio.gather(*pings, return_exceptions=True)
+        return False
 
     async def dispose(self, grace_seconds: float = POOL_RETURN_GRACE_SECONDS) -> None:
         """Closes the pools once every connection is back in them, waiting up to
