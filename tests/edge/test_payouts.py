@@ -211,3 +211,11 @@ async def test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_
         http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=eur&method=instant"
     )
     assert (paid.status, paid.body["destination"], paid.body["status"]) == (200, eur_card, "paid")
+    # The merchant's payout cards, newest first, with their currencies (a customer's or an
+    # unregistered card is none).
+    listed = await call(http, "GET", "/v1/payout_cards", key=key)
+    assert listed.status == 200, listed.body
+    assert [
+        (card["id"], card["currency"], card["default_for_currency"]) for card in listed.body["data"]
+    ] == [(eur_card, "eur", True), (us_card, "usd", True)]
+    assert listed.body["has_more"] is False

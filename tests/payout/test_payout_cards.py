@@ -245,3 +245,40 @@ async def test_a_payee_never_pays_out_to_another_payees_external_account(world: 
         await shop.assert_identity(payee)
     await shop.assert_clean()
     await shop.close()
+
+
+async def _listed(shop: PayoutShop, account: str = "") -> list[tuple[str, str, bool]]:
+    page = await shop.client.payouts.ListPayoutCards(
+        P.ListPayoutCardsRequest(account=account, limit=100)
+    )
+    assert not page.has_more
+    return [(card.id, card.currency, card.default_for_currency) for card in page.data]
+
+
+async def test_a_payees_payout_cards_are_listed_with_their_currencies(world: World) -> None:
+    """ListPayoutCards (GET /v1/payout_cards) lists a payee's payout cards, newest first, each
+    with its currency and whether it is that currency's default: none of another payee's, no
+    customer's card, no card never registered; another merchant's seller is RESOURCE_MISSING
+    naming account."""
+    shop, other = await world.shop(), await world.shop("Other")
+    seller = await shop.seller()
+    usd, eur = await shop.card(DEBIT), await shop.card(DEBIT)
+    sellers = await shop.card(DEBIT)
+    await shop.card(DEBIT)  # never registered
+    customer = await shop.client.customers.CreateCustomer(customer_pb2.CreateCustomerRequest())
+    await shop.card(DEBIT, customer.id)
+    assert await _listed(shop) == []
+    await register(shop, usd)
+    await register(shop, eur, currency="eur")
+    await register(shop, sellers, seller, currency="gbp")
+    assert await _listed(shop) == [(eur, "eur", True), (usd, "usd", True)]
+    assert await _listed(shop, seller) == [(sellers, "gbp", True)]
+    newer = await shop.card(DEBIT)
+    await register(shop, newer, default_for_currency=True)
+    assert await _listed(shop) == [(newer, "usd", True), (eur, "eur", True), (usd, "usd", False)]
+    assert await _refused(
+        other.client.payouts.ListPayoutCards(P.ListPayoutCardsRequest(account=seller))
+    ) == (grpc.StatusCode.INVALID_ARGUMENT, "RESOURCE_MISSING", "account")
+    assert await _listed(other) == []
+    await shop.close()
+    await other.close()

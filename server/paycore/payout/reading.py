@@ -10,14 +10,17 @@ from paycore.payout.models import (
     BalanceTransaction,
     BankAccount,
     Payout,
+    PayoutCard,
     PayoutFilter,
 )
 from paycore.payout.repository import (
     BALANCE_TRANSACTIONS,
     BANK_ACCOUNTS,
+    PAYOUT_CARDS,
     PAYOUTS,
     balance_transactions_query,
     bank_accounts_query,
+    payout_cards_query,
     payouts_query,
 )
 from paycore.storage.reads import Cursor, Named, Page, Reads
@@ -36,6 +39,13 @@ class PayoutReads:
         await self._require_account(merchant_id, account)
         query = bank_accounts_query(merchant_id, account)
         return await self._reads.page(merchant_id, BANK_ACCOUNTS, cursor, query)
+
+    async def payout_cards(
+        self, merchant_id: str, account: str, cursor: Cursor
+    ) -> Page[PayoutCard]:
+        await self._require_account(merchant_id, account)
+        query = payout_cards_query(merchant_id, account)
+        return await self._reads.page(merchant_id, PAYOUT_CARDS, cursor, query)
 
     async def payout(self, merchant_id: str, payout_id: str) -> Payout:
         return await self._reads.one(merchant_id, PAYOUTS, payout_id)
