@@ -219,3 +219,5 @@ async def test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_
         (card["id"], card["currency"], card["default_for_currency"]) for card in listed.body["data"]
     ] == [(eur_card, "eur", True), (us_card, "usd", True)]
     assert listed.body["has_more"] is False
+    by_card = await call(http, "GET", f"/v1/payouts?destination={eur_card}", key=key)
+    assert [found["id"] for found in by_card.body["data"]] == [paid.body["id"]], by_card.body

@@ -282,3 +282,31 @@ async def test_a_payees_payout_cards_are_listed_with_their_currencies(world: Wor
     assert await _listed(other) == []
     await shop.close()
     await other.close()
+
+
+async def test_payouts_are_listed_by_their_card_destination(world: World) -> None:
+    """ListPayouts' `destination` takes a payout card as CreatePayout does: the payouts to it
+    (a bank account's id lists the bank's); a card of the merchant that is no payout card, or
+    another merchant's, is RESOURCE_MISSING naming destination."""
+    shop, other = await world.shop(), await world.shop("Other")
+    await shop.charge(20_000)
+    await world.advance(2)
+    bank = await shop.bank_account()
+    card = await shop.card(DEBIT)
+    await register(shop, card)
+    to_card = await shop.payout(1000, instant=True, destination=card)
+    to_bank = await shop.payout(1000, destination=bank.id)
+
+    async def listed(destination: str, client: PayoutShop = shop) -> list[str]:
+        page = await client.client.payouts.ListPayouts(
+            P.ListPayoutsRequest(destination=destination)
+        )
+        return [payout.id for payout in page.data]
+
+    assert await listed(card) == [to_card.id]
+    assert await listed(bank.id) == [to_bank.id]
+    missing = (grpc.StatusCode.INVALID_ARGUMENT, "RESOURCE_MISSING", "destination")
+    assert await _refused(listed(await shop.card(DEBIT))) == missing
+    assert await _refused(listed(card, other)) == missing
+    await shop.close()
+    await other.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.account.repository import SELLER_ACCOUNTS
+from paycore.ids import Prefix
 from paycore.payout.models import (
     BalanceFilter,
     BalanceTransaction,
@@ -24,6 +25,8 @@ from paycore.payout.repository import (
     payouts_query,
 )
 from paycore.storage.reads import Cursor, Named, Page, Reads
+
+CARD_PREFIX = Prefix.PAYMENT_METHOD.value + "_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,9 @@ class PayoutReads:
     async def payouts(self, merchant_id: str, wanted: PayoutFilter, cursor: Cursor) -> Page[Payout]:
         await self._require_account(merchant_id, wanted.account)
         query = payouts_query(merchant_id, wanted)
-        named = [Named("destination", BANK_ACCOUNTS, wanted.destination)]
+        # A destination is a bank account or a payout card, as CreatePayout's.
+        kind = PAYOUT_CARDS if wanted.destination.startswith(CARD_PREFIX) else BANK_ACCOUNTS
+        named = [Named("destination", kind, wanted.destination)]
         return await self._reads.page(merchant_id, PAYOUTS, cursor, query, named)
 
     async def balance_transaction(
