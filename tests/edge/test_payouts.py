@@ -219,5 +219,10 @@ async def test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_
         (card["id"], card["currency"], card["default_for_currency"]) for card in listed.body["data"]
     ] == [(eur_card, "eur", True), (us_card, "usd", True)]
     assert listed.body["has_more"] is False
+    fetched = await call(http, "GET", f"/v1/payout_cards/{eur_card}", key=key)
+    assert fetched.body == listed.body["data"][0]
+    unregistered = await card_method(http, key, "4000056655665556")
+    missing = await call(http, "GET", f"/v1/payout_cards/{unregistered}", key=key)
+    assert (missing.status, missing.error["code"]) == (404, "resource_missing")
     by_card = await call(http, "GET", f"/v1/payouts?destination={eur_card}", key=key)
     assert [found["id"] for found in by_card.body["data"]] == [paid.body["id"]], by_card.body

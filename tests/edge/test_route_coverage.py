@@ -192,6 +192,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payout_schedule"): _PAYOUTS,
     ("POST", "/v1/payout_cards"): _PAYOUT_CARDS,
     ("GET", "/v1/payout_cards"): _PAYOUT_CARD_CURRENCIES,
+    ("GET", "/v1/payout_cards/{id}"): _PAYOUT_CARD_CURRENCIES,
     ("POST", "/v1/payout_schedule"): _PAYOUTS,
 }
 

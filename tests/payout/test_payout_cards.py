@@ -279,6 +279,20 @@ async def test_a_payees_payout_cards_are_listed_with_their_currencies(world: Wor
     assert await _refused(
         other.client.payouts.ListPayoutCards(P.ListPayoutCardsRequest(account=seller))
     ) == (grpc.StatusCode.INVALID_ARGUMENT, "RESOURCE_MISSING", "account")
+    # GetPayoutCard: one of them (a seller's too), with its currency; any other card, or
+    # another merchant asking, NOT_FOUND.
+    got = await shop.client.payouts.GetPayoutCard(P.GetPayoutCardRequest(id=sellers))
+    assert (got.id, got.account, got.currency, got.default_for_currency) == (
+        sellers,
+        seller,
+        "gbp",
+        True,
+    )
+    never_registered = await shop.card(DEBIT)
+    for client, card_id in ((shop, never_registered), (other, usd)):
+        assert await _refused(
+            client.client.payouts.GetPayoutCard(P.GetPayoutCardRequest(id=card_id))
+        ) == (grpc.StatusCode.NOT_FOUND, "RESOURCE_MISSING", "id")
     assert await _listed(other) == []
     await shop.close()
     await other.close()

@@ -504,6 +504,26 @@ class Payout(_message.Message):
 Global___Payout: _TypeAlias = Payout  # noqa: Y015
 
 @_typing.final
+class GetPayoutCardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The card's "pm_..." id."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPayoutCardRequest: _TypeAlias = GetPayoutCardRequest  # noqa: Y015
+
+@_typing.final
 class ListPayoutCardsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

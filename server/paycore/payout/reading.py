@@ -43,6 +43,9 @@ class PayoutReads:
         query = bank_accounts_query(merchant_id, account)
         return await self._reads.page(merchant_id, BANK_ACCOUNTS, cursor, query)
 
+    async def payout_card(self, merchant_id: str, payment_method_id: str) -> PayoutCard:
+        return await self._reads.one(merchant_id, PAYOUT_CARDS, payment_method_id)
+
     async def payout_cards(
         self, merchant_id: str, account: str, cursor: Cursor
     ) -> Page[PayoutCard]:
