@@ -415,6 +415,12 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The card {id} is registered already as the payout card of {holder}",
     )
+    PAYOUT_CARD_CURRENCY_FIXED = (
+        Status.INVALID_ARGUMENT,
+        ErrorType.INVALID_REQUEST,
+        "The payout card {id} takes payouts in {expected}, not {currency}: a card's currency is"
+        " set when it is registered; register another card for {currency}",
+    )
     PAYOUT_NOT_CANCELABLE = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

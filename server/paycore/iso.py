@@ -276,6 +276,19 @@ COUNTRIES = frozenset(
 )
 
 
+_EURO_COUNTRIES = "AD AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MC ME MT NL PT SI SK SM VA XK"
+COUNTRY_CURRENCIES: dict[str, str] = {
+    **dict.fromkeys(_EURO_COUNTRIES.split(), "eur"),
+    "AE": "aed", "AU": "aud", "BG": "bgn", "BR": "brl", "CA": "cad", "CH": "chf", "CN": "cny",
+    "CZ": "czk", "DK": "dkk", "GB": "gbp", "HK": "hkd", "HU": "huf", "IN": "inr", "IS": "isk",
+    "JP": "jpy", "KR": "krw", "LI": "chf", "MX": "mxn", "MY": "myr", "NO": "nok", "NZ": "nzd",
+    "PL": "pln", "RO": "ron", "SE": "sek", "SG": "sgd", "TH": "thb", "US": "usd", "ZA": "zar",
+}  # fmt: skip
+"""The currency of a country where payout rails pay in one currency (a card's issuing country
+gives a payout card's default currency, paycore.payout.bank_accounts). A country missing here
+is one paycore does not know the currency of."""
+
+
 def currency_exponent(currency: str) -> int:
     """Digits after the decimal point in `currency`'s major unit (KeyError if unknown)."""
     return CURRENCY_EXPONENTS[currency]

@@ -149,3 +149,80 @@ async def test_a_debit_card_registered_as_a_payout_card_over_http(
         "payout_destination_not_external",
         "destination",
     )
+
+
+async def test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_http(
+    world: World, world_http: ClientSession
+) -> None:
+    """A payout card renders its currency (a US debit card's default: usd) and whether it is
+    its currency's default; an instant payout of 1000 EUR to it is 400 payout_currency_mismatch
+    naming destination, and nothing moves. Registered with currency=eur, a card takes them."""
+    http = world_http
+    merchant = await new_merchant(http, world.admin_token)
+    key = merchant["secret_key"]
+    method = await card_method(http, key, good_card())
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount=20000&currency=eur&confirm=true&payment_method={method}",
+    )
+    assert intent.body["status"] == "succeeded", intent.body
+    await world.advance(2)
+    us_card = await card_method(http, key, "4000056655665556")
+    registered = await call(
+        http, "POST", "/v1/payout_cards", key=key, form=f"payment_method={us_card}"
+    )
+    assert (registered.body["currency"], registered.body["default_for_currency"]) == ("usd", True)
+    balance = await call(http, "GET", "/v1/balance", key=key)
+
+    refused = await call(
+        http,
+        "POST",
+        "/v1/payouts",
+        key=key,
+        form=f"amount=1000&currency=eur&method=instant&destination={us_card}",
+    )
+    assert (refused.status, refused.error["code"], refused.error["param"]) == (
+        400,
+        "payout_currency_mismatch",
+        "destination",
+    )
+    assert "usd" in refused.error["message"] and "eur" in refused.error["message"]
+    assert (await call(http, "GET", "/v1/balance", key=key)).body == balance.body
+    assert (await call(http, "GET", "/v1/payouts", key=key)).body["data"] == []
+
+    bad = await call(
+        http,
+        "POST",
+        "/v1/payout_cards",
+        key=key,
+        form=f"payment_method={us_card}&currency=zzz",
+    )
+    assert (bad.status, bad.error["param"]) == (400, "currency")
+    eur_card = await card_method(http, key, "4000056655665556")
+    in_eur = await call(
+        http, "POST", "/v1/payout_cards", key=key, form=f"payment_method={eur_card}&currency=eur"
+    )
+    assert in_eur.body["currency"] == "eur", in_eur.body
+    # No destination: the eur default card.
+    paid = await call(
+        http, "POST", "/v1/payouts", key=key, form="amount=1000&currency=eur&method=instant"
+    )
+    assert (paid.status, paid.body["destination"], paid.body["status"]) == (200, eur_card, "paid")
+    # The merchant's payout cards, newest first, with their currencies (a customer's or an
+    # unregistered card is none).
+    listed = await call(http, "GET", "/v1/payout_cards", key=key)
+    assert listed.status == 200, listed.body
+    assert [
+        (card["id"], card["currency"], card["default_for_currency"]) for card in listed.body["data"]
+    ] == [(eur_card, "eur", True), (us_card, "usd", True)]
+    assert listed.body["has_more"] is False
+    fetched = await call(http, "GET", f"/v1/payout_cards/{eur_card}", key=key)
+    assert fetched.body == listed.body["data"][0]
+    unregistered = await card_method(http, key, "4000056655665556")
+    missing = await call(http, "GET", f"/v1/payout_cards/{unregistered}", key=key)
+    assert (missing.status, missing.error["code"]) == (404, "resource_missing")
+    by_card = await call(http, "GET", f"/v1/payouts?destination={eur_card}", key=key)
+    assert [found["id"] for found in by_card.body["data"]] == [paid.body["id"]], by_card.body

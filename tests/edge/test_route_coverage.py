@@ -45,6 +45,9 @@ _STRIPE_CANCEL = (
 )
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
 _PAYOUT_CARDS = "test_payouts::test_a_debit_card_registered_as_a_payout_card_over_http"
+_PAYOUT_CARD_CURRENCIES = (
+    "test_payouts::test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_http"
+)
 _RECONCILIATION = "test_reconciliation::test_runs_and_discrepancies_over_http"
 _CURRENCIES = "test_currencies::test_rates_settlement_currencies_and_a_converted_charge_over_http"
 _DISPUTES = "test_disputes::test_disputes_read_answered_and_closed_over_http"
@@ -188,6 +191,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/disputes/{id}/close"): _DISPUTES,
     ("GET", "/v1/payout_schedule"): _PAYOUTS,
     ("POST", "/v1/payout_cards"): _PAYOUT_CARDS,
+    ("GET", "/v1/payout_cards"): _PAYOUT_CARD_CURRENCIES,
+    ("GET", "/v1/payout_cards/{id}"): _PAYOUT_CARD_CURRENCIES,
     ("POST", "/v1/payout_schedule"): _PAYOUTS,
 }
 

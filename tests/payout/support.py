@@ -186,11 +186,12 @@ class PayoutShop(Shop):
         destination: str = "",
         instant: bool = False,
         key: str | None = None,
+        currency: str = "usd",
     ) -> payout_pb2.Payout:
         return await self.client.payouts.CreatePayout(
             payout_pb2.CreatePayoutRequest(
                 amount=amount,
-                currency="usd",
+                currency=currency,
                 account=account,
                 destination=destination,
                 method=payout_pb2.PAYOUT_METHOD_INSTANT

@@ -504,24 +504,117 @@ class Payout(_message.Message):
 Global___Payout: _TypeAlias = Payout  # noqa: Y015
 
 @_typing.final
+class GetPayoutCardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The card's "pm_..." id."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPayoutCardRequest: _TypeAlias = GetPayoutCardRequest  # noqa: Y015
+
+@_typing.final
+class ListPayoutCardsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`), newest first; not with
+    `starting_after`.
+    """
+    account: _builtins.str
+    """"acct_..." seller account; empty for the merchant's own payout cards."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those registered cards created in this range of unix seconds (REST `created[gte]=...`)."""
+
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        account: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPayoutCardsRequest: _TypeAlias = ListPayoutCardsRequest  # noqa: Y015
+
+@_typing.final
+class ListPayoutCardsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___PayoutCard]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___PayoutCard] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPayoutCardsResponse: _TypeAlias = ListPayoutCardsResponse  # noqa: Y015
+
+@_typing.final
 class CreatePayoutCardRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    DEFAULT_FOR_CURRENCY_FIELD_NUMBER: _builtins.int
     payment_method: _builtins.str
     """Required: a "pm_..." debit card of the merchant, attached to no customer."""
     account: _builtins.str
     """"acct_..." seller account it pays out to; empty for the merchant's own."""
+    currency: _builtins.str
+    """Lowercase ISO 4217: the one currency its payouts are in (an instant payout in another is
+    INVALID_ARGUMENT PAYOUT_CURRENCY_MISMATCH naming destination). Empty: the card's issuing
+    country's currency when paycore knows it, else the payee's default settlement currency
+    (the first of its settlement currencies, else its default_currency).
+    """
+    default_for_currency: _builtins.bool
+    """Makes it the payee's default card for its currency (the first card of a currency is)."""
     def __init__(
         self,
         *,
         payment_method: _builtins.str = ...,
         account: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        default_for_currency: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "currency", b"currency", "default_for_currency", b"default_for_currency", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -541,6 +634,8 @@ class PayoutCard(_message.Message):
     EXP_YEAR_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    DEFAULT_FOR_CURRENCY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The card's "pm_..." id, a payout's `destination`."""
     account: _builtins.str
@@ -553,6 +648,12 @@ class PayoutCard(_message.Message):
     """Issuing country, ISO 3166-1 alpha-2; empty when unknown."""
     created: _builtins.int
     """When the card was created (unix seconds)."""
+    currency: _builtins.str
+    """Lowercase ISO 4217: the only currency of the payouts it takes."""
+    default_for_currency: _builtins.bool
+    """The payee's default card for `currency`: an instant payout in that currency without a
+    destination goes to it.
+    """
     def __init__(
         self,
         *,
@@ -564,10 +665,12 @@ class PayoutCard(_message.Message):
         exp_year: _builtins.int = ...,
         country: _builtins.str = ...,
         created: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        default_for_currency: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "brand", b"brand", "country", b"country", "created", b"created", "exp_month", b"exp_month", "exp_year", b"exp_year", "id", b"id", "last4", b"last4"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "brand", b"brand", "country", b"country", "created", b"created", "currency", b"currency", "default_for_currency", b"default_for_currency", "exp_month", b"exp_month", "exp_year", b"exp_year", "id", b"id", "last4", b"last4"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

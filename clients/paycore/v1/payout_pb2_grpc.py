@@ -54,6 +54,16 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CreatePayoutCardRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.PayoutCard.FromString,
                 _registered_method=True)
+        self.GetPayoutCard = channel.unary_unary(
+                '/paycore.v1.PayoutService/GetPayoutCard',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.GetPayoutCardRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.PayoutCard.FromString,
+                _registered_method=True)
+        self.ListPayoutCards = channel.unary_unary(
+                '/paycore.v1.PayoutService/ListPayoutCards',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.ListPayoutCardsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.ListPayoutCardsResponse.FromString,
+                _registered_method=True)
         self.CreatePayout = channel.unary_unary(
                 '/paycore.v1.PayoutService/CreatePayout',
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CreatePayoutRequest.SerializeToString,
@@ -122,10 +132,27 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def CreatePayout(self, request, context):
+    def GetPayoutCard(self, request, context):
         """Moves funds from the available balance to a bank account (or, instant, a debit card); more
         than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
+        A payout card of the merchant or of one of its sellers, with its currency; a card that is
+        no payout card (a customer's, one never registered) is NOT_FOUND.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPayoutCards(self, request, context):
+        """The payee's payout cards (the merchant's own, or `account`'s), newest first, each with
+        the one currency it takes payouts in and whether it is that currency's default: with
+        ListBankAccounts, the payee's external accounts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePayout(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -194,6 +221,16 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     servicer.CreatePayoutCard,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.CreatePayoutCardRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.PayoutCard.SerializeToString,
+            ),
+            'GetPayoutCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayoutCard,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.GetPayoutCardRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.PayoutCard.SerializeToString,
+            ),
+            'ListPayoutCards': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayoutCards,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.ListPayoutCardsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.ListPayoutCardsResponse.SerializeToString,
             ),
             'CreatePayout': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePayout,
@@ -339,6 +376,60 @@ class PayoutService:
             '/paycore.v1.PayoutService/CreatePayoutCard',
             paycore_dot_v1_dot_payout__pb2.CreatePayoutCardRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.PayoutCard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayoutCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/GetPayoutCard',
+            paycore_dot_v1_dot_payout__pb2.GetPayoutCardRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.PayoutCard.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayoutCards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/ListPayoutCards',
+            paycore_dot_v1_dot_payout__pb2.ListPayoutCardsRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.ListPayoutCardsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,10 +42,18 @@ class PayoutServiceStub:
     merchant made that is attached to no customer (and never was); once registered it cannot
     be attached to one. Registering it again for the same payee answers it as it is.
     """
-    CreatePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]
+    GetPayoutCard: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutCardRequest, _payout_pb2.PayoutCard]
     """Moves funds from the available balance to a bank account (or, instant, a debit card); more
     than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
+    A payout card of the merchant or of one of its sellers, with its currency; a card that is
+    no payout card (a customer's, one never registered) is NOT_FOUND.
     """
+    ListPayoutCards: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutCardsRequest, _payout_pb2.ListPayoutCardsResponse]
+    """The payee's payout cards (the merchant's own, or `account`'s), newest first, each with
+    the one currency it takes payouts in and whether it is that currency's default: with
+    ListBankAccounts, the payee's external accounts.
+    """
+    CreatePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]
     GetPayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutRequest, _payout_pb2.Payout]
     ListPayouts: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutsRequest, _payout_pb2.ListPayoutsResponse]
     UpdatePayout: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutRequest, _payout_pb2.Payout]
@@ -74,10 +82,18 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     merchant made that is attached to no customer (and never was); once registered it cannot
     be attached to one. Registering it again for the same payee answers it as it is.
     """
-    CreatePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
+    GetPayoutCard: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutCardRequest, _payout_pb2.PayoutCard]  # type: ignore[assignment]
     """Moves funds from the available balance to a bank account (or, instant, a debit card); more
     than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
+    A payout card of the merchant or of one of its sellers, with its currency; a card that is
+    no payout card (a customer's, one never registered) is NOT_FOUND.
     """
+    ListPayoutCards: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutCardsRequest, _payout_pb2.ListPayoutCardsResponse]  # type: ignore[assignment]
+    """The payee's payout cards (the merchant's own, or `account`'s), newest first, each with
+    the one currency it takes payouts in and whether it is that currency's default: with
+    ListBankAccounts, the payee's external accounts.
+    """
+    CreatePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
     GetPayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetPayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
     ListPayouts: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListPayoutsRequest, _payout_pb2.ListPayoutsResponse]  # type: ignore[assignment]
     UpdatePayout: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdatePayoutRequest, _payout_pb2.Payout]  # type: ignore[assignment]
@@ -129,14 +145,34 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def GetPayoutCard(
+        self,
+        request: _payout_pb2.GetPayoutCardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.PayoutCard, _abc.Awaitable[_payout_pb2.PayoutCard]]:
+        """Moves funds from the available balance to a bank account (or, instant, a debit card); more
+        than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
+        A payout card of the merchant or of one of its sellers, with its currency; a card that is
+        no payout card (a customer's, one never registered) is NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def ListPayoutCards(
+        self,
+        request: _payout_pb2.ListPayoutCardsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.ListPayoutCardsResponse, _abc.Awaitable[_payout_pb2.ListPayoutCardsResponse]]:
+        """The payee's payout cards (the merchant's own, or `account`'s), newest first, each with
+        the one currency it takes payouts in and whether it is that currency's default: with
+        ListBankAccounts, the payee's external accounts.
+        """
+
+    @_abc_1.abstractmethod
     def CreatePayout(
         self,
         request: _payout_pb2.CreatePayoutRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]:
-        """Moves funds from the available balance to a bank account (or, instant, a debit card); more
-        than can be paid out answers FAILED_PRECONDITION with reason BALANCE_INSUFFICIENT.
-        """
+    ) -> _typing.Union[_payout_pb2.Payout, _abc.Awaitable[_payout_pb2.Payout]]: ...
 
     @_abc_1.abstractmethod
     def GetPayout(

@@ -155,6 +155,10 @@ class PaymentMethod(Stored):
     """Set when the card is registered as a payee's external account (paycore.payout's
     CreatePayoutCard): "" the merchant's own, "acct_..." a seller's. Such a card is no
     customer's and takes that payee's instant payouts."""
+    payout_currency: str | None = None
+    """A payout card's currency: its payouts are in it only (None for any other card)."""
+    payout_default: bool = False
+    """The payout card is its payee's default for `payout_currency`."""
 
 
 @dataclass(frozen=True)

@@ -187,19 +187,53 @@ class PaymentMethodRepository:
         return [payment_method_of(row) for row in rows]
 
     async def set_payout_account(
-        self, merchant_id: str, payment_method_id: str, account: str
+        self,
+        merchant_id: str,
+        payment_method_id: str,
+        account: str,
+        currency: str,
+        *,
+        default: bool,
     ) -> PaymentMethod:
         """Registers the card (read FOR UPDATE in this transaction) as the external account
-        of `account` ("" the merchant's own)."""
+        of `account` ("" the merchant's own) in `currency`; `default` makes it the payee's
+        default card for that currency (the one before is no longer)."""
+        if default:
+            await self._connection.execute(
+                update(payment_methods)
+                .where(
+                    payment_methods.c.merchant_id == merchant_id,
+                    payment_methods.c.payout_account == account,
+                    payment_methods.c.payout_currency == currency,
+                    payment_methods.c.payout_default,
+                    payment_methods.c.id != payment_method_id,
+                )
+                .values(payout_default=False)
+            )
         row = (
             await self._connection.execute(
                 update(payment_methods)
                 .where(merchant_row(payment_methods, merchant_id, payment_method_id))
-                .values(payout_account=account)
+                .values(payout_account=account, payout_currency=currency, payout_default=default)
                 .returning(*_PUBLIC_COLUMNS)
             )
         ).one()
         return payment_method_of(row)
+
+    async def payout_default(
+        self, merchant_id: str, account: str, currency: str
+    ) -> PaymentMethod | None:
+        """The payee's default payout card for `currency`, if it has one."""
+        row = (
+            await self._connection.execute(
+                PAYMENT_METHODS.of(merchant_id).where(
+                    payment_methods.c.payout_account == account,
+                    payment_methods.c.payout_currency == currency,
+                    payment_methods.c.payout_default,
+                )
+            )
+        ).first()
+        return None if row is None else payment_method_of(row)
 
     async def set_saved(
         self, merchant_id: str, payment_method_id: str, usage: str, network_token: str

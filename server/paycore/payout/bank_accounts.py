@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from paycore.account.repository import SellerAccountRepository
+from paycore.account.repository import MerchantRepository, SellerAccountRepository
+from paycore.currency.repository import settlement
 from paycore.customer.models import ChargeableCard, PaymentMethod
 from paycore.customer.repository import PaymentMethodRepository
 from paycore.customer.vault import Fingerprinter, Vault
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
+from paycore.invariants import invariant
+from paycore.iso import COUNTRY_CURRENCIES
 from paycore.payout.balances import Clock
 from paycore.payout.banking import INSTANT_COUNTRIES, check_bank_details
 from paycore.payout.models import (
@@ -27,6 +30,7 @@ from paycore.payout.repository import BankAccountRepository
 from paycore.psp.client import PayoutDestination
 from paycore.secret import Secret
 from paycore.storage import Shards
+from paycore.storage.locks import lock_until_commit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -117,9 +121,12 @@ class BankAccounts:
     async def register_card(
         self, connection: AsyncConnection, merchant_id: str, new: NewPayoutCard
     ) -> PayoutCard:
-        """The merchant's debit card registered as the external account of `new.account`: a
-        card attached to no customer and never detached from one (a customer's card is never
-        a payout destination), once; registered already for that payee, as it is."""
+        """The merchant's debit card registered as the external account of `new.account`, in
+        one currency (`payout_card_currency`): a card attached to no customer and never
+        detached from one (a customer's card is never a payout destination), once; registered
+        already for that payee, as it is (made its currency's default when asked), and in
+        another currency, PAYOUT_CARD_CURRENCY_FIXED. The first card of a payee's currency is
+        its default."""
         await require_account(connection, merchant_id, new.account)
         param = "payment_method"
         methods = PaymentMethodRepository(connection)
@@ -138,17 +145,37 @@ class BankAccounts:
                 holder=_holder(method.payout_account),
             )
         _require_debit(method, param)
-        if method.payout_account is None:
-            method = await methods.set_payout_account(merchant_id, method.id, new.account)
+        currency = await _card_currency(connection, merchant_id, method, new)
+        unchanged = method.payout_currency is not None and (
+            method.payout_default or not new.default_for_currency
+        )
+        if not unchanged:
+            await lock_until_commit(
+                connection, f"payout_cards:{merchant_id}:{new.account}:{currency}"
+            )
+            first = await methods.payout_default(merchant_id, new.account, currency) is None
+            method = await methods.set_payout_account(
+                merchant_id,
+                method.id,
+                new.account,
+                currency,
+                default=first or new.default_for_currency or method.payout_default,
+            )
         return _payout_card(method, new.account)
 
     async def payout_card(
-        self, connection: AsyncConnection, merchant_id: str, account: str, payment_method_id: str
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        account: str,
+        payment_method_id: str,
+        currency: str,
     ) -> PaymentMethod:
         """The debit card named as a payout's destination, registered as the external account
         of the payout's payee `account`: NOT_FOUND for none of the merchant's,
         INVALID_ARGUMENT (PAYOUT_DESTINATION_NOT_EXTERNAL) for any other card, a customer's
-        included."""
+        included, and PAYOUT_CURRENCY_MISMATCH for a payout in another currency than the
+        card's."""
         method = await PaymentMethodRepository(connection).get(merchant_id, payment_method_id)
         if method is None:
             raise not_found("payment_method", payment_method_id, param="destination")
@@ -160,7 +187,23 @@ class BankAccounts:
                 holder=_holder(account),
             )
         _require_debit(method, "destination")
+        if method.payout_currency != currency:
+            raise ApiError(
+                Reason.PAYOUT_CURRENCY_MISMATCH,
+                param="destination",
+                expected=method.payout_currency,
+                currency=currency,
+            )
         return method
+
+    async def default_card(
+        self, connection: AsyncConnection, merchant_id: str, account: str, currency: str
+    ) -> PaymentMethod | None:
+        """The payee's default payout card for `currency` (an instant payout's destination
+        when it names none)."""
+        return await PaymentMethodRepository(connection).payout_default(
+            merchant_id, account, currency
+        )
 
     async def destination_of(self, merchant_id: str, payout_id: str) -> PayoutDestination:
         """The executor's question (paycore.executor.PayoutDestinations): where the payout's
@@ -203,7 +246,50 @@ def _require_debit(method: PaymentMethod, param: str) -> None:
         )
 
 
+async def _card_currency(
+    connection: AsyncConnection, merchant_id: str, method: PaymentMethod, new: NewPayoutCard
+) -> str:
+    """The currency of the card `new` registers: the one it has once registered (another is
+    PAYOUT_CARD_CURRENCY_FIXED), else the one given, else its default."""
+    if method.payout_currency is None:
+        return new.currency or payout_card_currency(
+            method.card.country, await payees_currency(connection, merchant_id, new.account)
+        )
+    if new.currency and new.currency != method.payout_currency:
+        raise ApiError(
+            Reason.PAYOUT_CARD_CURRENCY_FIXED,
+            param="currency",
+            id=method.id,
+            expected=method.payout_currency,
+            currency=new.currency,
+        )
+    return method.payout_currency
+
+
+async def payees_currency(connection: AsyncConnection, merchant_id: str, account: str) -> str:
+    """The payee's default settlement currency: the first of its settlement currencies, else
+    its default_currency (the seller's, or the merchant's for "")."""
+    settling = await settlement(connection, merchant_id, account)
+    if settling.currencies:
+        return settling.currencies[0]
+    if account:
+        seller = await SellerAccountRepository(connection).get(merchant_id, account)
+        invariant(seller is not None, f"the payee {account} was checked")
+        return seller.default_currency if seller is not None else ""
+    merchant = await MerchantRepository(connection).get(merchant_id)
+    invariant(merchant is not None, f"the merchant {merchant_id} is the caller")
+    return merchant.default_currency if merchant is not None else ""
+
+
+def payout_card_currency(card_country: str, payees_currency: str) -> str:
+    """A payout card's currency when its registration names none: its issuing country's
+    currency where paycore knows it (paycore.iso.COUNTRY_CURRENCIES), else the payee's
+    default settlement currency."""
+    return COUNTRY_CURRENCIES.get(card_country, payees_currency)
+
+
 def _payout_card(method: PaymentMethod, account: str) -> PayoutCard:
+    invariant(method.payout_currency is not None, f"{method.id} is a payout card")
     return PayoutCard(
         id=method.id,
         merchant_id=method.merchant_id,
@@ -214,4 +300,6 @@ def _payout_card(method: PaymentMethod, account: str) -> PayoutCard:
         exp_month=method.card.exp_month,
         exp_year=method.card.exp_year,
         country=method.card.country,
+        currency=method.payout_currency or "",
+        default_for_currency=method.payout_default,
     )

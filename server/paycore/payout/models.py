@@ -121,11 +121,16 @@ class NewPayoutCard:
 
     payment_method: str
     account: str
+    currency: str = ""
+    """"" for the default: the card's country's currency if paycore knows it, else the
+    payee's default settlement currency (`payout_card_currency`)."""
+    default_for_currency: bool = False
 
 
 @dataclass(frozen=True)
 class PayoutCard(Stored):
-    """A debit card registered as a payee's external account (its id the payment method's)."""
+    """A debit card registered as a payee's external account (its id the payment method's),
+    tied to one currency, as every external account is."""
 
     account: str
     brand: str
@@ -133,6 +138,8 @@ class PayoutCard(Stored):
     exp_month: int
     exp_year: int
     country: str
+    currency: str
+    default_for_currency: bool
 
 
 @dataclass(frozen=True)

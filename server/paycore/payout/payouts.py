@@ -369,9 +369,15 @@ class Payouts:
                     detail="a payout to a debit card is instant",
                 )
             await self._bank_accounts.payout_card(
-                connection, merchant_id, new.account, new.destination
+                connection, merchant_id, new.account, new.destination, new.currency
             )
             return new.destination
+        if not new.destination and new.method is PayoutMethod.INSTANT:
+            card = await self._bank_accounts.default_card(
+                connection, merchant_id, new.account, new.currency
+            )
+            if card is not None:
+                return card.id
         if new.destination:
             bank_account = await self._bank_accounts.usable(
                 connection, merchant_id, new.account, new.destination

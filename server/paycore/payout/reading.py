@@ -5,22 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.account.repository import SELLER_ACCOUNTS
+from paycore.ids import Prefix
 from paycore.payout.models import (
     BalanceFilter,
     BalanceTransaction,
     BankAccount,
     Payout,
+    PayoutCard,
     PayoutFilter,
 )
 from paycore.payout.repository import (
     BALANCE_TRANSACTIONS,
     BANK_ACCOUNTS,
+    PAYOUT_CARDS,
     PAYOUTS,
     balance_transactions_query,
     bank_accounts_query,
+    payout_cards_query,
     payouts_query,
 )
 from paycore.storage.reads import Cursor, Named, Page, Reads
+
+CARD_PREFIX = Prefix.PAYMENT_METHOD.value + "_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +43,25 @@ class PayoutReads:
         query = bank_accounts_query(merchant_id, account)
         return await self._reads.page(merchant_id, BANK_ACCOUNTS, cursor, query)
 
+    async def payout_card(self, merchant_id: str, payment_method_id: str) -> PayoutCard:
+        return await self._reads.one(merchant_id, PAYOUT_CARDS, payment_method_id)
+
+    async def payout_cards(
+        self, merchant_id: str, account: str, cursor: Cursor
+    ) -> Page[PayoutCard]:
+        await self._require_account(merchant_id, account)
+        query = payout_cards_query(merchant_id, account)
+        return await self._reads.page(merchant_id, PAYOUT_CARDS, cursor, query)
+
     async def payout(self, merchant_id: str, payout_id: str) -> Payout:
         return await self._reads.one(merchant_id, PAYOUTS, payout_id)
 
     async def payouts(self, merchant_id: str, wanted: PayoutFilter, cursor: Cursor) -> Page[Payout]:
         await self._require_account(merchant_id, wanted.account)
         query = payouts_query(merchant_id, wanted)
-        named = [Named("destination", BANK_ACCOUNTS, wanted.destination)]
+        # A destination is a bank account or a payout card, as CreatePayout's.
+        kind = PAYOUT_CARDS if wanted.destination.startswith(CARD_PREFIX) else BANK_ACCOUNTS
+        named = [Named("destination", kind, wanted.destination)]
         return await self._reads.page(merchant_id, PAYOUTS, cursor, query, named)
 
     async def balance_transaction(

@@ -19,6 +19,7 @@ from paycore.payout.models import (
     BankAccount,
     BankAccountStatus,
     Payout,
+    PayoutCard,
     PayoutFilter,
     Presentment,
     Schedule,
@@ -26,8 +27,14 @@ from paycore.payout.models import (
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder
-from paycore.storage.schema import balance_transactions, bank_accounts, payout_schedules, payouts
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.schema import (
+    balance_transactions,
+    bank_accounts,
+    payment_methods,
+    payout_schedules,
+    payouts,
+)
 from sqlalchemy import ColumnElement, Select, and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -485,6 +492,35 @@ def bank_accounts_query(merchant_id: str, account: str) -> Select[Any]:
 decode_bank_account: Decoder[BankAccount] = Decoder(ba, BankAccount)
 BANK_ACCOUNTS = Kind("bank_account", ba, decode_bank_account)
 _encode_bank_account: Encoder[BankAccount] = Encoder(ba, BankAccount)
+
+
+# -- payout cards: the payment methods registered as a payee's external account ------------------
+
+pm = payment_methods
+decode_payout_card: Decoder[PayoutCard] = Decoder(
+    pm,
+    PayoutCard,
+    columns={
+        "created": "created_at",
+        "account": "payout_account",
+        "currency": "payout_currency",
+        "default_for_currency": "payout_default",
+    },
+    convert={"created": epoch_seconds},
+)
+PAYOUT_CARDS = Kind(
+    "payout_card",
+    pm,
+    decode_payout_card,
+    selected=select(*(column for column in pm.c if column.name != "number_sealed")).where(
+        pm.c.payout_account.is_not(None)
+    ),
+)
+"""A card that is no payee's external account is no payout card: not found as one."""
+
+
+def payout_cards_query(merchant_id: str, account: str) -> Select[Any]:
+    return PAYOUT_CARDS.of(merchant_id).where(pm.c.payout_account == account)
 
 
 # -- payout schedules ---------------------------------------------------------------------------

@@ -503,6 +503,10 @@ payment_methods = _owned(
     # 0030): "" the merchant's own, "acct_..." a seller's; null for no payee's (a customer's
     # card, or one never registered): no payout goes to it (paycore.payout.bank_accounts).
     Column("payout_account", Text),
+    # A payout card's currency, the only one its payouts are in, and whether it is its
+    # payee's default card for it (migration 0033): null and false for any other card.
+    Column("payout_currency", Text),
+    Column("payout_default", Boolean, nullable=False, server_default=text("false")),
     # Set by a succeeded SetupIntent (migration 0031): the usage it was saved for
     # ("off_session" | "on_session"), and for a wallet card the PSP's network token, which
     # charges it without its (expired) cryptogram (paycore.payment.setup).
@@ -510,6 +514,15 @@ payment_methods = _owned(
     Column("network_token", Text),
     # ListPaymentMethods' customer filter, newest first.
     Index("payment_methods_customer_idx", "merchant_id", "customer_id", "id"),
+    # One default payout card per payee and currency (paycore.payout.bank_accounts).
+    Index(
+        "payment_methods_payout_default_idx",
+        "merchant_id",
+        "payout_account",
+        "payout_currency",
+        unique=True,
+        postgresql_where=text("payout_default"),
+    ),
 )
 
 # Subscriptions (server/paycore/subscription): the catalogue (products and their prices) and

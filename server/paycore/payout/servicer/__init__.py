@@ -63,6 +63,19 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         )
         return page_response(payout_pb2.ListBankAccountsResponse, found, bank_account_message)
 
+    GetPayoutCard = rpcs.get(
+        Prefix.PAYMENT_METHOD, lambda s: s._reads.payout_card, payout_card_message
+    )
+
+    async def ListPayoutCards(
+        self, request: payout_pb2.ListPayoutCardsRequest, context: Context
+    ) -> payout_pb2.ListPayoutCardsResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PAYMENT_METHOD)
+        found = await self._reads.payout_cards(
+            merchant_id, requests.account(request.account), cursor
+        )
+        return page_response(payout_pb2.ListPayoutCardsResponse, found, payout_card_message)
+
     async def CreatePayout(
         self, request: payout_pb2.CreatePayoutRequest, context: Context
     ) -> payout_pb2.Payout:

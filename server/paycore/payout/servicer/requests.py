@@ -73,6 +73,8 @@ def new_payout_card(request: payout_pb2.CreatePayoutCardRequest) -> NewPayoutCar
             "payment_method", request.payment_method, Prefix.PAYMENT_METHOD
         ),
         account=account(request.account),
+        currency=validation.currency("currency", request.currency) if request.currency else "",
+        default_for_currency=request.default_for_currency,
     )
 
 
