@@ -60,7 +60,7 @@ _CARD = (
 
 
 def _payout_cards_before_currencies(connection: Connection) -> None:
-    """Rows as 0032 left them: a merchant in usd settling in eur, a seller in gbp without
+    """Rows as 0033 left them: a merchant in usd settling in eur, a seller in gbp without
     settlement currencies, and payout cards of both (two of the merchant's)."""
     connection.execute(
         text(
@@ -93,7 +93,7 @@ def _payout_cards_before_currencies(connection: Connection) -> None:
 async def test_payout_cards_get_their_payees_default_currency_by_the_migration(
     settings: Settings,
 ) -> None:
-    """0033 gives every payout card registered before it a currency: its payee's default (the
+    """0034 gives every payout card registered before it a currency: its payee's default (the
     first settlement currency, else default_currency), the oldest of each currency its default;
     a card that is no payout card stays without one."""
     server = settings.database_urls[0]
@@ -102,7 +102,7 @@ async def test_payout_cards_get_their_payees_default_currency_by_the_migration(
     engine = create_async_engine(asyncpg_url(with_database(server, database)), poolclass=NullPool)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade_to, "0032")
+            await connection.run_sync(_upgrade_to, "0033")
             await connection.run_sync(_payout_cards_before_currencies)
             await connection.run_sync(_upgrade_to, "head")
             rows = await connection.execute(

@@ -504,7 +504,7 @@ payment_methods = _owned(
     # card, or one never registered): no payout goes to it (paycore.payout.bank_accounts).
     Column("payout_account", Text),
     # A payout card's currency, the only one its payouts are in, and whether it is its
-    # payee's default card for it (migration 0033): null and false for any other card.
+    # payee's default card for it (migration 0034): null and false for any other card.
     Column("payout_currency", Text),
     Column("payout_default", Boolean, nullable=False, server_default=text("false")),
     # Set by a succeeded SetupIntent (migration 0031): the usage it was saved for

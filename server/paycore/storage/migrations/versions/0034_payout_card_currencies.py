@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from paycore.storage.migrations import ddl
 
-revision = "0033"
-down_revision = "0032"
+revision = "0034"
+down_revision = "0033"
 
 _PAYEES_DEFAULT_CURRENCY = """
 UPDATE payment_methods AS pm
