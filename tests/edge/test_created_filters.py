@@ -162,3 +162,37 @@ async def test_the_other_lists_take_the_created_range_too(
         assert await listed(f"created[gte]={created}") == [made["id"]], path
         assert await listed(f"created[gt]={created}") == [], path
         assert await listed(f"created[lt]={created}") == [], path
+
+
+async def test_billing_objects_on_a_test_clock_are_filtered_by_their_clocks_created(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """A subscription and its invoice on a test clock show the clock's time as `created`; the
+    range compares that, the time the merchant reads (it compared the row's insert time, a
+    year away here, and at a second's edge one second off for any subscription)."""
+    key = (await new_merchant(http, settings_admin_token))["secret_key"]
+    frozen = 1767225600
+    clock = await call(
+        http, "POST", "/v1/test_helpers/test_clocks", key=key, form=f"frozen_time={frozen}"
+    )
+    customer = await call(
+        http, "POST", "/v1/customers", key=key, form=f"name=Ada&test_clock={clock.body['id']}"
+    )
+    product = (await call(http, "POST", "/v1/products", key=key, form="name=Gold")).body
+    price = await call(
+        http,
+        "POST",
+        "/v1/prices",
+        key=key,
+        form=f"product={product['id']}&unit_amount=1500&currency=usd&recurring[interval]=month",
+    )
+    items = f"customer={customer.body['id']}&items[0][price]={price.body['id']}&trial_period_days=3"
+    subscription = (await call(http, "POST", "/v1/subscriptions", key=key, form=items)).body
+    assert subscription["created"] == frozen, subscription
+    for path, made in (
+        ("/v1/subscriptions", subscription),
+        ("/v1/invoices", {"id": subscription["latest_invoice"]}),
+    ):
+        day = f"created[gte]={frozen}&created[lt]={frozen + 86400}"
+        answer = await call(http, "GET", f"{path}?{day}", key=key)
+        assert [item["id"] for item in answer.body["data"]] == [made["id"]], (path, answer.body)

@@ -149,8 +149,11 @@ def within(column: ColumnElement[Any], seconds: SecondsRange) -> list[ColumnElem
 
 
 def created_column(table: Table) -> ColumnElement[Any]:
-    """The column an object's `created` is read from: its `created_at`, else its `created`."""
-    return table.c.created_at if "created_at" in table.c else table.c.created
+    """The column an object's rendered `created` is read from: its unix seconds `created` where
+    it has one (billing's objects, on a test clock its frozen time; webhook endpoints), else its
+    `created_at`. Not `created_at` beside a `created`: the two are taken by different clocks (the
+    server's and the database's), a second apart at a second's edge."""
+    return table.c.created if "created" in table.c else table.c.created_at
 
 
 def newest_first(query: Select[Any], table: Table, cursor: Cursor) -> Select[Any]:
