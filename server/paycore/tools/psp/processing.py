@@ -97,12 +97,7 @@ class Processor:
         )
 
         def perform(now_ms: int) -> Answer:
-            outcome = outcome_of(card.number)
-            if outcome is Outcome.PSP_ERROR:
-                raise PspFailure(500, "psp_error", "An error occurred at the PSP; nothing was done")
-            if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
-                outcome = Outcome.EXPIRED
-            decline_code = outcome.decline_code or self._wallet_decline(request.merchant, card)
+            outcome, decline_code = self._card_outcome(request.merchant, card)
             if not decline_code:
                 asked = self._asked("charge", request, request.amount, request.currency)
                 checked = three_ds.gate(self.store, asked, now_ms)
@@ -164,12 +159,7 @@ class Processor:
         )
 
         def perform(now_ms: int) -> Answer:
-            outcome = outcome_of(card.number)
-            if outcome is Outcome.PSP_ERROR:
-                raise PspFailure(500, "psp_error", "An error occurred at the PSP; nothing was done")
-            if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
-                outcome = Outcome.EXPIRED
-            decline_code = outcome.decline_code or self._wallet_decline(request.merchant, card)
+            outcome, decline_code = self._card_outcome(request.merchant, card)
             pending = None
             if not decline_code:
                 asked = self._asked("setup", request, 0, "")
@@ -354,6 +344,16 @@ class Processor:
                 stored=True,
             )
         return charge
+
+    def _card_outcome(self, merchant: str, card: CardInput) -> tuple[Outcome, str]:
+        """The test card's outcome (expired past its date) and its decline code, a wallet
+        card's cryptogram checked, before any authentication; the PSP error card raises."""
+        outcome = outcome_of(card.number)
+        if outcome is Outcome.PSP_ERROR:
+            raise PspFailure(500, "psp_error", "An error occurred at the PSP; nothing was done")
+        if outcome.decline_code == "" and self._expired(card.exp_month, card.exp_year):
+            outcome = Outcome.EXPIRED
+        return outcome, outcome.decline_code or self._wallet_decline(merchant, card)
 
     def _wallet_decline(self, merchant: str, card: CardInput) -> str:
         """A wallet card's cryptogram, when sent, must be the one its token was issued with;
