@@ -44,8 +44,18 @@ from paycore.fraud.service import Scored
 from paycore.fraud.servicer import messages as fraud_messages
 from paycore.ledger import models as ledger
 from paycore.ledger.servicer import messages as ledger_messages
-from paycore.payment.models import Intent, Order, Payment, PaymentError, Refund, Risk, SetupIntent
+from paycore.payment.models import (
+    Charge,
+    Intent,
+    Order,
+    Payment,
+    PaymentError,
+    Refund,
+    Risk,
+    SetupIntent,
+)
 from paycore.payment.servicer.messages import (
+    charge_message,
     intent_message,
     order_message,
     payment_message,
@@ -159,6 +169,10 @@ CONVERTERS: list[ConverterCase] = [
         ),
     ),
     ConverterCase(refund_message, sample_of(Refund, reason="duplicate")),
+    ConverterCase(
+        charge_message,
+        sample_of(Charge, refunds=(sample_of(Refund, reason="duplicate"),)),
+    ),
     ConverterCase(
         setup_message,
         sample_of(SetupIntent, last_setup_error=_ERROR, cancellation_reason="abandoned"),

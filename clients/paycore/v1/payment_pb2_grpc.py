@@ -134,6 +134,16 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.FromString,
                 _registered_method=True)
+        self.GetCharge = channel.unary_unary(
+                '/paycore.v1.PaymentService/GetCharge',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+                _registered_method=True)
+        self.ListCharges = channel.unary_unary(
+                '/paycore.v1.PaymentService/ListCharges',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -279,6 +289,22 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCharge(self, request, context):
+        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+        attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+        "Charges"). The id is the intent's latest_charge or a dispute's charge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCharges(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -381,6 +407,16 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListSetupIntents,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.SerializeToString,
+            ),
+            'GetCharge': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCharge,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
+            ),
+            'ListCharges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCharges,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -923,6 +959,60 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListSetupIntents',
             paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCharge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/GetCharge',
+            paycore_dot_v1_dot_payment__pb2.GetChargeRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCharges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ListCharges',
+            paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -80,6 +80,13 @@ class PaymentServiceStub:
     CancelSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]
+    GetCharge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]
+    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+    attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+    "Charges"). The id is the intent's latest_charge or a dispute's charge.
+    """
+    ListCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -130,6 +137,13 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     CancelSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]  # type: ignore[assignment]
+    GetCharge: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]  # type: ignore[assignment]
+    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+    attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+    "Charges"). The id is the intent's latest_charge or a dispute's charge.
+    """
+    ListCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]  # type: ignore[assignment]
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -297,5 +311,24 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListSetupIntentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListSetupIntentsResponse, _abc.Awaitable[_payment_pb2.ListSetupIntentsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetCharge(
+        self,
+        request: _payment_pb2.GetChargeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.Charge, _abc.Awaitable[_payment_pb2.Charge]]:
+        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+        attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+        "Charges"). The id is the intent's latest_charge or a dispute's charge.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCharges(
+        self,
+        request: _payment_pb2.ListChargesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.ListChargesResponse, _abc.Awaitable[_payment_pb2.ListChargesResponse]]: ...
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -17,6 +17,7 @@ from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
+    OWN_DECLINE_CODES,
     Intent,
     IntentStatus,
     Order,
@@ -30,19 +31,12 @@ from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
 from paycore.payment.repository import PayInRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# PSP decline codes that Stripe reports under their own error code.
-_OWN_CODES = {
-    "expired_card": "EXPIRED_CARD",
-    "incorrect_cvc": "INCORRECT_CVC",
-    "processing_error": "PROCESSING_ERROR",
-}
-
 
 def failure_of(execution: Execution) -> PaymentError:
     answer = execution.answer
     if answer is not None and answer.declined:
         return PaymentError(
-            code=_OWN_CODES.get(answer.decline_code, "CARD_DECLINED"),
+            code=OWN_DECLINE_CODES.get(answer.decline_code, "CARD_DECLINED"),
             decline_code=answer.decline_code,
             message=answer.message or "The card was declined.",
         )

@@ -24,6 +24,7 @@ from paycore.payment.models import Intent, Payment, Refund, SetupIntent, buyer_m
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests, setup_requests
 from paycore.payment.servicer.messages import (
+    charge_message,
     intent_message,
     order_message,
     payment_message,
@@ -259,6 +260,24 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     UpdateRefund = rpcs.change_metadata(
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
+
+    # -- charges (paycore.payment.charges): read-only, named by the PSP's ch_ ids --------------
+
+    async def GetCharge(
+        self, request: payment_pb2.GetChargeRequest, context: Context
+    ) -> payment_pb2.Charge:
+        merchant_id = current_call().require_merchant()
+        charge_id = requests.charge_id("id", request.id)
+        return charge_message(await self._pay_in.charges.get(merchant_id, charge_id))
+
+    async def ListCharges(
+        self, request: payment_pb2.ListChargesRequest, context: Context
+    ) -> payment_pb2.ListChargesResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = requests.charge_cursor(request)
+        intent_id, customer_id = requests.charge_filters(request)
+        page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id)
+        return page_response(payment_pb2.ListChargesResponse, page, charge_message)
 
     # -- setup intents (paycore.payment.setup) --------------------------------------------------
 

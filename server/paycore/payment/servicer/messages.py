@@ -3,7 +3,7 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 
 from __future__ import annotations
 
-from paycore.payment.models import Intent, Order, Payment, Refund, Risk, SetupIntent
+from paycore.payment.models import Charge, Intent, Order, Payment, Refund, Risk, SetupIntent
 from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import fraud_pb2, payment_pb2
 
@@ -66,4 +66,16 @@ def setup_message(setup: SetupIntent) -> payment_pb2.SetupIntent:
         setup,
         cancellation_reason=setup.cancellation_reason or None,
         payment_method_types=list(setup.payment_method_types),
+    )
+
+
+@converts(payment_pb2.Charge)
+def charge_message(charge: Charge) -> payment_pb2.Charge:
+    return message_of(
+        payment_pb2.Charge,
+        charge,
+        transfer_data=payment_pb2.TransferData(destination=charge.transfer_destination)
+        if charge.transfer_destination
+        else None,
+        refunds=[refund_message(refund) for refund in charge.refunds],
     )
