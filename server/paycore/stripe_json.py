@@ -79,6 +79,11 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "paycore.v1.CheckoutSession.line_items": lambda owner: (
         f"/v1/checkout/sessions/{owner.get('id', '')}/line_items"
     ),
+    # Inline, as Stripe's API before 2022-11-15 rendered a charge's refunds (paycore's expand
+    # reads ids, not lists); the whole list is the intent's refunds.
+    "paycore.v1.Charge.refunds": lambda owner: (
+        f"/v1/refunds?payment_intent={owner.get('payment_intent', '')}"
+    ),
 }
 
 
@@ -320,11 +325,19 @@ def _balance_transaction(rendered: dict[str, Any]) -> None:
     )
 
 
+def _charge(rendered: dict[str, Any]) -> None:
+    """A charge that did not fail has no failure (Stripe's null, not "")."""
+    for name in ("failure_code", "failure_message"):
+        if not rendered.get(name):
+            rendered[name] = None
+
+
 NUMBER_FIELDS = frozenset({"paycore.v1.BalanceTransaction.exchange_rate"})
 """String fields of the contract that FIXUPS render as a JSON number (or null)."""
 
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
+    "paycore.v1.Charge": _charge,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 
