@@ -2122,7 +2122,7 @@ class Charge(_message.Message):
         risk_level: _builtins.str
         """normal | elevated | highest (from the fraud decision: allow | review | block)"""
         risk_score: _builtins.int
-        """The fraud score of the intent's confirmation, 0..100."""
+        """The fraud score of the intent's confirmation as Stripe scales it, 0..100 (thousandths / 10)."""
         seller_message: _builtins.str
         reason: _builtins.str
         """The issuer's decline code of a declined charge (e.g. "insufficient_funds"), else ""."""
@@ -2357,3 +2357,59 @@ class ListChargesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListChargesResponse: _TypeAlias = ListChargesResponse  # noqa: Y015
+
+@_typing.final
+class SearchPaymentIntentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """E.g. `status:"succeeded" AND metadata["order"]:"7"`, `amount>=1000`, `customer:"cus_..."`."""
+    limit: _builtins.int
+    page: _builtins.str
+    """The `next_page` of the previous result."""
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "page", b"page", "query", b"query"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchPaymentIntentsRequest: _TypeAlias = SearchPaymentIntentsRequest  # noqa: Y015
+
+@_typing.final
+class SearchPaymentIntentsResponse(_message.Message):
+    """Stripe's search_result at the REST edge."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    next_page: _builtins.str
+    """Pass as `page` for the next results; empty when there are none."""
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___PaymentIntent]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___PaymentIntent] | None = ...,
+        has_more: _builtins.bool = ...,
+        next_page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more", "next_page", b"next_page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchPaymentIntentsResponse: _TypeAlias = SearchPaymentIntentsResponse  # noqa: Y015

@@ -89,6 +89,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsResponse.FromString,
                 _registered_method=True)
+        self.SearchPaymentIntents = channel.unary_unary(
+                '/paycore.v1.PaymentService/SearchPaymentIntents',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsResponse.FromString,
+                _registered_method=True)
         self.CreateRefund = channel.unary_unary(
                 '/paycore.v1.PaymentService/CreateRefund',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.CreateRefundRequest.SerializeToString,
@@ -220,6 +225,14 @@ class PaymentServiceServicer:
 
     def ListPaymentIntents(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchPaymentIntents(self, request, context):
+        """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields status, amount, currency, customer, created, metadata["key"].
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -362,6 +375,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListPaymentIntents,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsResponse.SerializeToString,
+            ),
+            'SearchPaymentIntents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchPaymentIntents,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsResponse.SerializeToString,
             ),
             'CreateRefund': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRefund,
@@ -716,6 +734,33 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListPaymentIntents',
             paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchPaymentIntents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/SearchPaymentIntents',
+            paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

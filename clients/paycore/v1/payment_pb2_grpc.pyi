@@ -56,6 +56,10 @@ class PaymentServiceStub:
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
     GetPaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentIntentRequest, _payment_pb2.PaymentIntent]
     ListPaymentIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListPaymentIntentsRequest, _payment_pb2.ListPaymentIntentsResponse]
+    SearchPaymentIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.SearchPaymentIntentsRequest, _payment_pb2.SearchPaymentIntentsResponse]
+    """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields status, amount, currency, customer, created, metadata["key"].
+    """
     CreateRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CreateRefundRequest, _payment_pb2.Refund]
     """Refunds a succeeded payment intent or payment order, fully or partly. The refunds of a
     payment never add up to more than its captured amount (AMOUNT_TOO_LARGE otherwise).
@@ -113,6 +117,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
     GetPaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
     ListPaymentIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListPaymentIntentsRequest, _payment_pb2.ListPaymentIntentsResponse]  # type: ignore[assignment]
+    SearchPaymentIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.SearchPaymentIntentsRequest, _payment_pb2.SearchPaymentIntentsResponse]  # type: ignore[assignment]
+    """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields status, amount, currency, customer, created, metadata["key"].
+    """
     CreateRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.CreateRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     """Refunds a succeeded payment intent or payment order, fully or partly. The refunds of a
     payment never add up to more than its captured amount (AMOUNT_TOO_LARGE otherwise).
@@ -233,6 +241,16 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListPaymentIntentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListPaymentIntentsResponse, _abc.Awaitable[_payment_pb2.ListPaymentIntentsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SearchPaymentIntents(
+        self,
+        request: _payment_pb2.SearchPaymentIntentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SearchPaymentIntentsResponse, _abc.Awaitable[_payment_pb2.SearchPaymentIntentsResponse]]:
+        """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields status, amount, currency, customer, created, metadata["key"].
+        """
 
     @_abc_1.abstractmethod
     def CreateRefund(

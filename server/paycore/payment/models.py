@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from paycore.records import MetadataChange, Stored
+from paycore.search import FieldKind
 
 
 class IntentStatus(StrEnum):
@@ -406,3 +407,15 @@ class Charge(Stored):
     application_fee_amount: int
     transfer_destination: str | None
     refunds: tuple[Refund, ...]
+
+
+INTENT_SEARCH_FIELDS = {
+    "status": FieldKind.TEXT,
+    "currency": FieldKind.TEXT,
+    "customer": FieldKind.TEXT,
+    "description": FieldKind.TEXT,
+    "amount": FieldKind.NUMBER,
+    "created": FieldKind.NUMBER,
+    "metadata": FieldKind.METADATA,
+}
+"""What SearchPaymentIntents' query may name (Stripe's payment intent search fields)."""

@@ -31,6 +31,7 @@ from paycore.payment.models import (
     RefundStatus,
     Risk,
 )
+from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
 from paycore.storage.reads import Kind, matching
@@ -46,6 +47,7 @@ from paycore.storage.schema import (
     payments,
     refunds,
 )
+from paycore.storage.search import search_condition
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
 from sqlalchemy import Row, Select, Table, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -185,6 +187,22 @@ def intents_query(merchant_id: str, customer_id: str, status: IntentStatus | Non
     return matching(
         payment_intents, merchant_id=merchant_id, customer_id=customer_id, status=status
     )
+
+
+_INTENT_SEARCH_COLUMNS = {
+    "status": payment_intents.c.status,
+    "currency": payment_intents.c.currency,
+    "customer": payment_intents.c.customer_id,
+    "description": payment_intents.c.description,
+    "amount": payment_intents.c.amount,
+    "created": payment_intents.c.created_at,
+    "metadata": payment_intents.c.metadata,
+}
+
+
+def intents_search(merchant_id: str, query: SearchQuery) -> Select[Any]:
+    """The merchant's payment intents that `query` finds (INTENT_SEARCH_FIELDS)."""
+    return PAYMENT_INTENTS.of(merchant_id).where(search_condition(query, _INTENT_SEARCH_COLUMNS))
 
 
 def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> Select[Any]:

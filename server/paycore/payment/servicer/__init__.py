@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from grpc import aio
+from paycore import search
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
@@ -20,7 +21,14 @@ from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
-from paycore.payment.models import Intent, Payment, Refund, SetupIntent, buyer_message
+from paycore.payment.models import (
+    INTENT_SEARCH_FIELDS,
+    Intent,
+    Payment,
+    Refund,
+    SetupIntent,
+    buyer_message,
+)
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests, setup_requests
 from paycore.payment.servicer.messages import (
@@ -46,6 +54,8 @@ from paycore.runtime.servicing import (
     merchant_and_cursor,
     merchant_and_id,
     page_response,
+    search_cursor,
+    search_response,
 )
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
@@ -207,6 +217,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         customer, status = requests.intent_filters(request)
         page = await self._intents.list(merchant_id, cursor, customer, status)
         return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
+
+    async def SearchPaymentIntents(
+        self, request: payment_pb2.SearchPaymentIntentsRequest, context: Context
+    ) -> payment_pb2.SearchPaymentIntentsResponse:
+        merchant_id = current_call().require_merchant()
+        query = search.parse("query", request.query, INTENT_SEARCH_FIELDS)
+        cursor = search_cursor(request, Prefix.PAYMENT_INTENT)
+        page = await self._intents.search(merchant_id, cursor, query)
+        return search_response(payment_pb2.SearchPaymentIntentsResponse, page, self._shown)
 
     def _buyer_checked(self, merchant_id: str, intent_id: str, client_secret: str) -> bool:
         """Whether the caller is the buyer's client (a publishable key), which must give the
