@@ -476,6 +476,7 @@ _dispute_id = (
     select(disputes.c.id)
     .where(
         disputes.c.merchant_id == executions.c.merchant_id,
+        disputes.c.payment_intent_id == executions.c.payment_intent_id,
         disputes.c.psp_charge == executions.c.psp_reference,
     )
     .order_by(disputes.c.id.desc())
