@@ -45,6 +45,7 @@ from paycore.fraud.servicer import messages as fraud_messages
 from paycore.ledger import models as ledger
 from paycore.ledger.servicer import messages as ledger_messages
 from paycore.payment.models import (
+    Charge,
     Intent,
     Order,
     Payment,
@@ -55,6 +56,7 @@ from paycore.payment.models import (
     SetupStatus,
 )
 from paycore.payment.servicer.messages import (
+    charge_message,
     intent_message,
     order_message,
     payment_message,
@@ -168,6 +170,10 @@ CONVERTERS: list[ConverterCase] = [
         ),
     ),
     ConverterCase(refund_message, sample_of(Refund, reason="duplicate")),
+    ConverterCase(
+        charge_message,
+        sample_of(Charge, refunds=(sample_of(Refund, reason="duplicate"),)),
+    ),
     ConverterCase(
         setup_message,
         sample_of(

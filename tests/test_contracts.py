@@ -153,6 +153,7 @@ SCOPE_RESOURCES = frozenset(
         "payment_methods",
         "payments",
         "payment_intents",
+        "charges",
         "refunds",
         "balance",
         "payouts",

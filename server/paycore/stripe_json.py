@@ -5,7 +5,8 @@ JSON of paycore.transcoding, so that the official Stripe SDKs read paycore's obj
 - 64-bit integers (money, counts, unix timestamps) are JSON numbers, not proto3's strings;
 - every resource (a message with an `id`, and Balance) carries `object` ("payment_intent"),
   right after its id;
-- a list response ({data, has_more}) becomes {"object": "list", "data", "has_more", "url"}, and
+- a list response ({data, has_more}) becomes {"object": "list", "data", "has_more", "url"} (a
+  search's, with `next_page`, Stripe's {"object": "search_result", ..., "next_page"}), and
   the lists inside a resource that Stripe nests as lists (a subscription's `items`, an invoice's
   `lines`, a checkout session's `line_items`) too, so that the SDKs' auto-paging and classes work;
 - codes inside resources (`code`, `failure_code`, `decline_code`...) are lowercase snake_case
@@ -78,6 +79,11 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "paycore.v1.Invoice.lines": lambda owner: f"/v1/invoices/{owner.get('id', '')}/lines",
     "paycore.v1.CheckoutSession.line_items": lambda owner: (
         f"/v1/checkout/sessions/{owner.get('id', '')}/line_items"
+    ),
+    # Inline, as Stripe's API before 2022-11-15 rendered a charge's refunds (paycore's expand
+    # reads ids, not lists); the whole list is the intent's refunds.
+    "paycore.v1.Charge.refunds": lambda owner: (
+        f"/v1/refunds?payment_intent={owner.get('payment_intent', '')}"
     ),
 }
 
@@ -219,13 +225,18 @@ def render_json(
 ) -> dict[str, Any]:
     """The same from proto3 JSON already made by paycore.transcoding.to_json (an event's stored
     object, say)."""
-    if is_list_response(descriptor):
-        return {
-            "object": "list",
-            "data": [_value(descriptor.fields_by_name["data"], item) for item in rendered["data"]],
+    if is_list_response(descriptor) or is_search_response(descriptor):
+        searched = is_search_response(descriptor)
+        data = rendered.get("data", [])
+        answer: dict[str, Any] = {
+            "object": "search_result" if searched else "list",
+            "data": [_value(descriptor.fields_by_name["data"], item) for item in data],
             "has_more": bool(rendered.get("has_more", False)),
             "url": list_url,
         }
+        if searched:  # Stripe's search_result: the page to ask for next, or null
+            answer["next_page"] = rendered.get("next_page") or None
+        return answer
     return _message(descriptor, rendered)
 
 
@@ -251,6 +262,16 @@ def is_list_response(descriptor: Descriptor) -> bool:
     fields = descriptor.fields_by_name
     return (
         set(fields) == {"data", "has_more"}
+        and fields["data"].is_repeated
+        and fields["data"].type == FieldDescriptor.TYPE_MESSAGE
+    )
+
+
+def is_search_response(descriptor: Descriptor) -> bool:
+    """A Search's response (Stripe's search_result): a list's fields and `next_page`."""
+    fields = descriptor.fields_by_name
+    return (
+        set(fields) == {"data", "has_more", "next_page"}
         and fields["data"].is_repeated
         and fields["data"].type == FieldDescriptor.TYPE_MESSAGE
     )
@@ -320,11 +341,19 @@ def _balance_transaction(rendered: dict[str, Any]) -> None:
     )
 
 
+def _charge(rendered: dict[str, Any]) -> None:
+    """A charge that did not fail has no failure (Stripe's null, not "")."""
+    for name in ("failure_code", "failure_message"):
+        if not rendered.get(name):
+            rendered[name] = None
+
+
 NUMBER_FIELDS = frozenset({"paycore.v1.BalanceTransaction.exchange_rate"})
 """String fields of the contract that FIXUPS render as a JSON number (or null)."""
 
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
+    "paycore.v1.Charge": _charge,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 

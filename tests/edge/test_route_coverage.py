@@ -22,6 +22,8 @@ _WEBHOOKS = "test_events::test_webhook_endpoints_over_rest_show_the_secret_once"
 _FRAUD = "test_fraud::test_scoring_reviews_blocklists_policy_and_outcomes_over_http"
 _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
+_CHARGES = "test_charges::test_charges_read_and_listed_over_http"
+_SEARCH = "test_search::test_customers_and_payment_intents_searched_over_http"
 _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
 _SETUPS = "test_setup_intents::test_save_a_card_with_a_setup_intent_and_charge_it_later"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
@@ -139,6 +141,10 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/refunds"): _INTENTS,
     ("GET", "/v1/refunds/{id}"): _INTENTS,
     ("GET", "/v1/refunds"): _INTENTS,
+    ("GET", "/v1/charges/{id}"): _CHARGES,
+    ("GET", "/v1/charges"): _CHARGES,
+    ("GET", "/v1/customers/search"): _SEARCH,
+    ("GET", "/v1/payment_intents/search"): _SEARCH,
     ("POST", "/v1/refunds/{id}"): _METADATA_BY_PSP,
     ("POST", "/v1/payments"): _CHECKOUTS,
     ("GET", "/v1/payments/{id}"): _CHECKOUTS,

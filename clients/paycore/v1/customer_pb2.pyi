@@ -956,3 +956,59 @@ class DetachPaymentMethodRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DetachPaymentMethodRequest: _TypeAlias = DetachPaymentMethodRequest  # noqa: Y015
+
+@_typing.final
+class SearchCustomersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """E.g. `email:"ada@example.com"`, `name~"ada" AND created>1700000000`, `metadata["crm"]:"42"`."""
+    limit: _builtins.int
+    page: _builtins.str
+    """The `next_page` of the previous result."""
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "page", b"page", "query", b"query"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchCustomersRequest: _TypeAlias = SearchCustomersRequest  # noqa: Y015
+
+@_typing.final
+class SearchCustomersResponse(_message.Message):
+    """Stripe's search_result at the REST edge."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    next_page: _builtins.str
+    """Pass as `page` for the next results; empty when there are none."""
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___Customer]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___Customer] | None = ...,
+        has_more: _builtins.bool = ...,
+        next_page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more", "next_page", b"next_page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchCustomersResponse: _TypeAlias = SearchCustomersResponse  # noqa: Y015

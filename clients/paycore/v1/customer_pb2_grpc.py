@@ -59,6 +59,11 @@ class CustomerServiceStub:
                 request_serializer=paycore_dot_v1_dot_customer__pb2.ListCustomersRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_customer__pb2.ListCustomersResponse.FromString,
                 _registered_method=True)
+        self.SearchCustomers = channel.unary_unary(
+                '/paycore.v1.CustomerService/SearchCustomers',
+                request_serializer=paycore_dot_v1_dot_customer__pb2.SearchCustomersRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_customer__pb2.SearchCustomersResponse.FromString,
+                _registered_method=True)
         self.CreatePaymentMethod = channel.unary_unary(
                 '/paycore.v1.CustomerService/CreatePaymentMethod',
                 request_serializer=paycore_dot_v1_dot_customer__pb2.CreatePaymentMethodRequest.SerializeToString,
@@ -125,6 +130,14 @@ class CustomerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchCustomers(self, request, context):
+        """Stripe's customer search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields email, name, phone, description, created, metadata["key"].
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreatePaymentMethod(self, request, context):
         """Tokenizes a card: the only method a publishable key may call, so that card numbers go from
         the buyer's browser to paycore without crossing the merchant's servers.
@@ -187,6 +200,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.ListCustomers,
                     request_deserializer=paycore_dot_v1_dot_customer__pb2.ListCustomersRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_customer__pb2.ListCustomersResponse.SerializeToString,
+            ),
+            'SearchCustomers': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchCustomers,
+                    request_deserializer=paycore_dot_v1_dot_customer__pb2.SearchCustomersRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_customer__pb2.SearchCustomersResponse.SerializeToString,
             ),
             'CreatePaymentMethod': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePaymentMethod,
@@ -349,6 +367,33 @@ class CustomerService:
             '/paycore.v1.CustomerService/ListCustomers',
             paycore_dot_v1_dot_customer__pb2.ListCustomersRequest.SerializeToString,
             paycore_dot_v1_dot_customer__pb2.ListCustomersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchCustomers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CustomerService/SearchCustomers',
+            paycore_dot_v1_dot_customer__pb2.SearchCustomersRequest.SerializeToString,
+            paycore_dot_v1_dot_customer__pb2.SearchCustomersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,10 @@ class CustomerServiceStub:
     answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
     """
     ListCustomers: _grpc.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]
+    SearchCustomers: _grpc.UnaryUnaryMultiCallable[_customer_pb2.SearchCustomersRequest, _customer_pb2.SearchCustomersResponse]
+    """Stripe's customer search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields email, name, phone, description, created, metadata["key"].
+    """
     CreatePaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.CreatePaymentMethodRequest, _customer_pb2.PaymentMethod]
     """Tokenizes a card: the only method a publishable key may call, so that card numbers go from
     the buyer's browser to paycore without crossing the merchant's servers.
@@ -71,6 +75,10 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
     """
     ListCustomers: _aio.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]  # type: ignore[assignment]
+    SearchCustomers: _aio.UnaryUnaryMultiCallable[_customer_pb2.SearchCustomersRequest, _customer_pb2.SearchCustomersResponse]  # type: ignore[assignment]
+    """Stripe's customer search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields email, name, phone, description, created, metadata["key"].
+    """
     CreatePaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.CreatePaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     """Tokenizes a card: the only method a publishable key may call, so that card numbers go from
     the buyer's browser to paycore without crossing the merchant's servers.
@@ -126,6 +134,16 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _customer_pb2.ListCustomersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_customer_pb2.ListCustomersResponse, _abc.Awaitable[_customer_pb2.ListCustomersResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SearchCustomers(
+        self,
+        request: _customer_pb2.SearchCustomersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customer_pb2.SearchCustomersResponse, _abc.Awaitable[_customer_pb2.SearchCustomersResponse]]:
+        """Stripe's customer search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields email, name, phone, description, created, metadata["key"].
+        """
 
     @_abc_1.abstractmethod
     def CreatePaymentMethod(

@@ -295,6 +295,31 @@ SETUP_INTENT_CANCELLATION_REASON_REQUESTED_BY_CUSTOMER: SetupIntentCancellationR
 SETUP_INTENT_CANCELLATION_REASON_DUPLICATE: SetupIntentCancellationReason.ValueType  # 3
 Global___SetupIntentCancellationReason: _TypeAlias = SetupIntentCancellationReason  # noqa: Y015
 
+class _ChargeStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ChargeStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ChargeStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CHARGE_STATUS_UNSPECIFIED: _ChargeStatus.ValueType  # 0
+    CHARGE_STATUS_SUCCEEDED: _ChargeStatus.ValueType  # 1
+    """Authorized or captured by the PSP (an uncaptured authorization is succeeded, captured false)."""
+    CHARGE_STATUS_PENDING: _ChargeStatus.ValueType  # 2
+    """At the PSP: queued, retrying, or its outcome being resolved."""
+    CHARGE_STATUS_FAILED: _ChargeStatus.ValueType  # 3
+    """Declined by the PSP (or failed there for good)."""
+
+class ChargeStatus(_ChargeStatus, metaclass=_ChargeStatusEnumTypeWrapper): ...
+
+CHARGE_STATUS_UNSPECIFIED: ChargeStatus.ValueType  # 0
+CHARGE_STATUS_SUCCEEDED: ChargeStatus.ValueType  # 1
+"""Authorized or captured by the PSP (an uncaptured authorization is succeeded, captured false)."""
+CHARGE_STATUS_PENDING: ChargeStatus.ValueType  # 2
+"""At the PSP: queued, retrying, or its outcome being resolved."""
+CHARGE_STATUS_FAILED: ChargeStatus.ValueType  # 3
+"""Declined by the PSP (or failed there for good)."""
+Global___ChargeStatus: _TypeAlias = ChargeStatus  # noqa: Y015
+
 @_typing.final
 class BuyerInfo(_message.Message):
     """Who is paying, as the checkout saw them; fraud scoring uses it."""
@@ -2089,3 +2114,378 @@ class ListSetupIntentsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListSetupIntentsResponse: _TypeAlias = ListSetupIntentsResponse  # noqa: Y015
+
+@_typing.final
+class Charge(_message.Message):
+    """Stripe's Charge: one attempt to move a payment intent's money at the PSP. Read-only."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class Card(_message.Message):
+        """The card charged, as its payment method stored it (never the number)."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        BRAND_FIELD_NUMBER: _builtins.int
+        LAST4_FIELD_NUMBER: _builtins.int
+        EXP_MONTH_FIELD_NUMBER: _builtins.int
+        EXP_YEAR_FIELD_NUMBER: _builtins.int
+        FUNDING_FIELD_NUMBER: _builtins.int
+        COUNTRY_FIELD_NUMBER: _builtins.int
+        brand: _builtins.str
+        last4: _builtins.str
+        exp_month: _builtins.int
+        exp_year: _builtins.int
+        funding: _builtins.str
+        """credit | debit | prepaid | unknown"""
+        country: _builtins.str
+        """Two-letter issuing country."""
+        def __init__(
+            self,
+            *,
+            brand: _builtins.str = ...,
+            last4: _builtins.str = ...,
+            exp_month: _builtins.int = ...,
+            exp_year: _builtins.int = ...,
+            funding: _builtins.str = ...,
+            country: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "funding", b"funding", "last4", b"last4"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class PaymentMethodDetails(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        TYPE_FIELD_NUMBER: _builtins.int
+        CARD_FIELD_NUMBER: _builtins.int
+        type: _builtins.str
+        """Always "card"."""
+        @_builtins.property
+        def card(self) -> Global___Charge.Card: ...
+        def __init__(
+            self,
+            *,
+            type: _builtins.str = ...,
+            card: Global___Charge.Card | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "type", b"type"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class Outcome(_message.Message):
+        """Stripe's outcome: whether the network approved it and what the fraud check said."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        TYPE_FIELD_NUMBER: _builtins.int
+        NETWORK_STATUS_FIELD_NUMBER: _builtins.int
+        RISK_LEVEL_FIELD_NUMBER: _builtins.int
+        RISK_SCORE_FIELD_NUMBER: _builtins.int
+        SELLER_MESSAGE_FIELD_NUMBER: _builtins.int
+        REASON_FIELD_NUMBER: _builtins.int
+        type: _builtins.str
+        """authorized | issuer_declined | manual_review"""
+        network_status: _builtins.str
+        """approved_by_network | declined_by_network | not_sent_to_network"""
+        risk_level: _builtins.str
+        """normal | elevated | highest (from the fraud decision: allow | review | block)"""
+        risk_score: _builtins.int
+        """The fraud score of the intent's confirmation as Stripe scales it, 0..100 (thousandths / 10)."""
+        seller_message: _builtins.str
+        reason: _builtins.str
+        """The issuer's decline code of a declined charge (e.g. "insufficient_funds"), else ""."""
+        def __init__(
+            self,
+            *,
+            type: _builtins.str = ...,
+            network_status: _builtins.str = ...,
+            risk_level: _builtins.str = ...,
+            risk_score: _builtins.int = ...,
+            seller_message: _builtins.str = ...,
+            reason: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["network_status", b"network_status", "reason", b"reason", "risk_level", b"risk_level", "risk_score", b"risk_score", "seller_message", b"seller_message", "type", b"type"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    AMOUNT_CAPTURED_FIELD_NUMBER: _builtins.int
+    AMOUNT_REFUNDED_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    CAPTURED_FIELD_NUMBER: _builtins.int
+    PAID_FIELD_NUMBER: _builtins.int
+    REFUNDED_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_DETAILS_FIELD_NUMBER: _builtins.int
+    BALANCE_TRANSACTION_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    FAILURE_CODE_FIELD_NUMBER: _builtins.int
+    FAILURE_MESSAGE_FIELD_NUMBER: _builtins.int
+    DISPUTED_FIELD_NUMBER: _builtins.int
+    DISPUTE_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    APPLICATION_FEE_AMOUNT_FIELD_NUMBER: _builtins.int
+    TRANSFER_DATA_FIELD_NUMBER: _builtins.int
+    REFUNDS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"ch_..." (the PSP's)"""
+    amount: _builtins.int
+    """What the attempt asked for, minor units."""
+    amount_captured: _builtins.int
+    """Captured of it (the intent's amount_received when this is its latest charge)."""
+    amount_refunded: _builtins.int
+    """Refunded of it (refunds not failed, pending ones included)."""
+    currency: _builtins.str
+    captured: _builtins.bool
+    paid: _builtins.bool
+    """Succeeded (authorized or captured)."""
+    refunded: _builtins.bool
+    """Refunded in full (a partial refund leaves it false)."""
+    status: Global___ChargeStatus.ValueType
+    payment_intent: _builtins.str
+    """"pi_..." """
+    customer: _builtins.str
+    """"cus_..." """
+    payment_method: _builtins.str
+    """"pm_..." """
+    balance_transaction: _builtins.str
+    """"txn_..." of its capture's payment, once captured."""
+    failure_code: _builtins.str
+    """Lowercase, as last_payment_error.code ("card_declined", "expired_card", ...); "" unless failed."""
+    failure_message: _builtins.str
+    disputed: _builtins.bool
+    dispute: _builtins.str
+    """"dp_..." of its dispute, the latest when several."""
+    created: _builtins.int
+    description: _builtins.str
+    application_fee_amount: _builtins.int
+    """The destination charge's application fee (the intent's)."""
+    @_builtins.property
+    def payment_method_details(self) -> Global___Charge.PaymentMethodDetails: ...
+    @_builtins.property
+    def outcome(self) -> Global___Charge.Outcome: ...
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The payment intent's."""
+
+    @_builtins.property
+    def transfer_data(self) -> Global___TransferData:
+        """A destination charge's seller (Stripe's transfer_data.destination); unset otherwise."""
+
+    @_builtins.property
+    def refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___Refund]:
+        """Its refunds, newest first (a list object at the REST edge, as Stripe's older API
+        rendered it inline).
+        """
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        amount_captured: _builtins.int = ...,
+        amount_refunded: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        captured: _builtins.bool = ...,
+        paid: _builtins.bool = ...,
+        refunded: _builtins.bool = ...,
+        status: Global___ChargeStatus.ValueType = ...,
+        payment_intent: _builtins.str = ...,
+        customer: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
+        payment_method_details: Global___Charge.PaymentMethodDetails | None = ...,
+        balance_transaction: _builtins.str = ...,
+        outcome: Global___Charge.Outcome | None = ...,
+        failure_code: _builtins.str = ...,
+        failure_message: _builtins.str = ...,
+        disputed: _builtins.bool = ...,
+        dispute: _builtins.str = ...,
+        created: _builtins.int = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        description: _builtins.str = ...,
+        application_fee_amount: _builtins.int = ...,
+        transfer_data: Global___TransferData | None = ...,
+        refunds: _abc.Iterable[Global___Refund] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "transfer_data", b"transfer_data"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "refunded", b"refunded", "refunds", b"refunds", "status", b"status", "transfer_data", b"transfer_data"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Charge: _TypeAlias = Charge  # noqa: Y015
+
+@_typing.final
+class GetChargeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"ch_..." """
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChargeRequest: _TypeAlias = GetChargeRequest  # noqa: Y015
+
+@_typing.final
+class ListChargesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    """A "ch_..." of the merchant's (its position: charges have no time in their id)."""
+    ending_before: _builtins.str
+    payment_intent: _builtins.str
+    """Only the charges of this "pi_..."."""
+    customer: _builtins.str
+    """Only the charges of this "cus_..." (its intents')."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
+
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        customer: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChargesRequest: _TypeAlias = ListChargesRequest  # noqa: Y015
+
+@_typing.final
+class ListChargesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___Charge]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___Charge] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChargesResponse: _TypeAlias = ListChargesResponse  # noqa: Y015
+
+@_typing.final
+class SearchPaymentIntentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """E.g. `status:"succeeded" AND metadata["order"]:"7"`, `amount>=1000`, `customer:"cus_..."`."""
+    limit: _builtins.int
+    page: _builtins.str
+    """The `next_page` of the previous result."""
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "page", b"page", "query", b"query"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchPaymentIntentsRequest: _TypeAlias = SearchPaymentIntentsRequest  # noqa: Y015
+
+@_typing.final
+class SearchPaymentIntentsResponse(_message.Message):
+    """Stripe's search_result at the REST edge."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    next_page: _builtins.str
+    """Pass as `page` for the next results; empty when there are none."""
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___PaymentIntent]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___PaymentIntent] | None = ...,
+        has_more: _builtins.bool = ...,
+        next_page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more", "next_page", b"next_page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchPaymentIntentsResponse: _TypeAlias = SearchPaymentIntentsResponse  # noqa: Y015

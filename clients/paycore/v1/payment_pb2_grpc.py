@@ -89,6 +89,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsResponse.FromString,
                 _registered_method=True)
+        self.SearchPaymentIntents = channel.unary_unary(
+                '/paycore.v1.PaymentService/SearchPaymentIntents',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsResponse.FromString,
+                _registered_method=True)
         self.CreateRefund = channel.unary_unary(
                 '/paycore.v1.PaymentService/CreateRefund',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.CreateRefundRequest.SerializeToString,
@@ -133,6 +138,16 @@ class PaymentServiceStub:
                 '/paycore.v1.PaymentService/ListSetupIntents',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.FromString,
+                _registered_method=True)
+        self.GetCharge = channel.unary_unary(
+                '/paycore.v1.PaymentService/GetCharge',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+                _registered_method=True)
+        self.ListCharges = channel.unary_unary(
+                '/paycore.v1.PaymentService/ListCharges',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
                 _registered_method=True)
 
 
@@ -214,6 +229,14 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchPaymentIntents(self, request, context):
+        """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields status, amount, currency, customer, created, metadata["key"].
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateRefund(self, request, context):
         """Refunds a succeeded payment intent or payment order, fully or partly. The refunds of a
         payment never add up to more than its captured amount (AMOUNT_TOO_LARGE otherwise).
@@ -279,6 +302,22 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCharge(self, request, context):
+        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+        attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+        "Charges"). The id is the intent's latest_charge or a dispute's charge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCharges(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -337,6 +376,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListPaymentIntentsResponse.SerializeToString,
             ),
+            'SearchPaymentIntents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchPaymentIntents,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsResponse.SerializeToString,
+            ),
             'CreateRefund': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRefund,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.CreateRefundRequest.FromString,
@@ -381,6 +425,16 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListSetupIntents,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.SerializeToString,
+            ),
+            'GetCharge': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCharge,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
+            ),
+            'ListCharges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCharges,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -691,6 +745,33 @@ class PaymentService:
             _registered_method=True)
 
     @staticmethod
+    def SearchPaymentIntents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/SearchPaymentIntents',
+            paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SearchPaymentIntentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreateRefund(request,
             target,
             options=(),
@@ -923,6 +1004,60 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListSetupIntents',
             paycore_dot_v1_dot_payment__pb2.ListSetupIntentsRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListSetupIntentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCharge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/GetCharge',
+            paycore_dot_v1_dot_payment__pb2.GetChargeRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCharges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ListCharges',
+            paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
             options,
             channel_credentials,
             insecure,

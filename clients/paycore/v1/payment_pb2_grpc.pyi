@@ -56,6 +56,10 @@ class PaymentServiceStub:
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
     GetPaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentIntentRequest, _payment_pb2.PaymentIntent]
     ListPaymentIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListPaymentIntentsRequest, _payment_pb2.ListPaymentIntentsResponse]
+    SearchPaymentIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.SearchPaymentIntentsRequest, _payment_pb2.SearchPaymentIntentsResponse]
+    """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields status, amount, currency, customer, created, metadata["key"].
+    """
     CreateRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CreateRefundRequest, _payment_pb2.Refund]
     """Refunds a succeeded payment intent or payment order, fully or partly. The refunds of a
     payment never add up to more than its captured amount (AMOUNT_TOO_LARGE otherwise).
@@ -80,6 +84,13 @@ class PaymentServiceStub:
     CancelSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]
+    GetCharge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]
+    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+    attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+    "Charges"). The id is the intent's latest_charge or a dispute's charge.
+    """
+    ListCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -106,6 +117,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
     GetPaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
     ListPaymentIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListPaymentIntentsRequest, _payment_pb2.ListPaymentIntentsResponse]  # type: ignore[assignment]
+    SearchPaymentIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.SearchPaymentIntentsRequest, _payment_pb2.SearchPaymentIntentsResponse]  # type: ignore[assignment]
+    """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields status, amount, currency, customer, created, metadata["key"].
+    """
     CreateRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.CreateRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     """Refunds a succeeded payment intent or payment order, fully or partly. The refunds of a
     payment never add up to more than its captured amount (AMOUNT_TOO_LARGE otherwise).
@@ -130,6 +145,13 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     CancelSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]  # type: ignore[assignment]
+    GetCharge: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]  # type: ignore[assignment]
+    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+    attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+    "Charges"). The id is the intent's latest_charge or a dispute's charge.
+    """
+    ListCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]  # type: ignore[assignment]
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -221,6 +243,16 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_payment_pb2.ListPaymentIntentsResponse, _abc.Awaitable[_payment_pb2.ListPaymentIntentsResponse]]: ...
 
     @_abc_1.abstractmethod
+    def SearchPaymentIntents(
+        self,
+        request: _payment_pb2.SearchPaymentIntentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SearchPaymentIntentsResponse, _abc.Awaitable[_payment_pb2.SearchPaymentIntentsResponse]]:
+        """Stripe's payment intent search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields status, amount, currency, customer, created, metadata["key"].
+        """
+
+    @_abc_1.abstractmethod
     def CreateRefund(
         self,
         request: _payment_pb2.CreateRefundRequest,
@@ -297,5 +329,24 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListSetupIntentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListSetupIntentsResponse, _abc.Awaitable[_payment_pb2.ListSetupIntentsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetCharge(
+        self,
+        request: _payment_pb2.GetChargeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.Charge, _abc.Awaitable[_payment_pb2.Charge]]:
+        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
+        attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
+        "Charges"). The id is the intent's latest_charge or a dispute's charge.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCharges(
+        self,
+        request: _payment_pb2.ListChargesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.ListChargesResponse, _abc.Awaitable[_payment_pb2.ListChargesResponse]]: ...
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from paycore.records import MetadataChange, Stored
+from paycore.search import FieldKind
 from paycore.secret import Secret
 
 
@@ -200,3 +201,14 @@ class FirstPaymentMethod:
     payment_method_id: str
     default: bool
     test_card: ChargeableCard | None = None
+
+
+CUSTOMER_SEARCH_FIELDS = {
+    "email": FieldKind.TEXT,
+    "name": FieldKind.TEXT,
+    "phone": FieldKind.TEXT,
+    "description": FieldKind.TEXT,
+    "created": FieldKind.NUMBER,
+    "metadata": FieldKind.METADATA,
+}
+"""What SearchCustomers' query may name (Stripe's customer search fields but its test clock's)."""

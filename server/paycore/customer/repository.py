@@ -20,11 +20,13 @@ from paycore.customer.models import (
     PaymentMethod,
     WalletType,
 )
+from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import customers, payment_methods
+from paycore.storage.search import search_condition
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,6 +37,21 @@ def customers_query(merchant_id: str, email: str) -> Select[Any]:
     """The merchant's customers that are not deleted (those with `email`, when given)."""
     query = CUSTOMERS.of(merchant_id)
     return query.where(customers.c.email == email) if email else query
+
+
+_CUSTOMER_SEARCH_COLUMNS = {
+    "email": customers.c.email,
+    "name": customers.c.name,
+    "phone": customers.c.phone,
+    "description": customers.c.description,
+    "created": customers.c.created_at,
+    "metadata": customers.c.metadata,
+}
+
+
+def customers_search(merchant_id: str, query: SearchQuery) -> Select[Any]:
+    """The merchant's customers (not deleted) that `query` finds (CUSTOMER_SEARCH_FIELDS)."""
+    return CUSTOMERS.of(merchant_id).where(search_condition(query, _CUSTOMER_SEARCH_COLUMNS))
 
 
 def payment_methods_query(merchant_id: str, customer_id: str, card_only: bool) -> Select[Any]:

@@ -47,6 +47,7 @@ from paycore.customer.repository import (
     CustomerRepository,
     PaymentMethodRepository,
     customers_query,
+    customers_search,
     payment_methods_query,
 )
 from paycore.customer.test_methods import (
@@ -58,6 +59,7 @@ from paycore.customer.vault import Fingerprinter, Vault
 from paycore.customer.wallets import WalletCryptograms
 from paycore.errors import ApiError, Reason, not_found
 from paycore.ids import Prefix, new_merchant_id
+from paycore.search import SearchQuery
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads
@@ -223,6 +225,12 @@ class CustomerService:
     async def list_customers(self, merchant_id: str, cursor: Cursor, email: str) -> Page[Customer]:
         query = customers_query(merchant_id, email)
         return await self._reads.page(merchant_id, CUSTOMERS, cursor, query)
+
+    async def search_customers(
+        self, merchant_id: str, cursor: Cursor, query: SearchQuery
+    ) -> Page[Customer]:
+        listed = customers_search(merchant_id, query)
+        return await self._reads.page(merchant_id, CUSTOMERS, cursor, listed)
 
     # --- payment methods ---------------------------------------------------------------------
 

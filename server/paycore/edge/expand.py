@@ -8,7 +8,8 @@ same gRPC GET methods a client would call (with the caller's own credentials).
 
 An id names its object by its prefix (`cus_` -> GET /v1/customers/{id}): the prefix comes from
 paycore.ids.Prefix by the route's object name, so every resource with a GET-by-id route
-expands. A path that reaches no id answers 400 naming `expand`."""
+expands; so does the PSP's `ch_` (paycore.stripe_json.PSP_KINDS: GET /v1/charges/{id}, a payment
+intent's `expand[]=latest_charge`). A path that reaches no id answers 400 naming `expand`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from google.protobuf.message import Message
 from paycore.edge.errors import EdgeError, invalid_request
 from paycore.edge.routes import HttpRoute
 from paycore.ids import Prefix
-from paycore.stripe_json import object_name, stripe_json
+from paycore.stripe_json import PSP_KINDS, object_name, stripe_json
 from paycore.transcoding import to_message
 
 EXPAND_KEY = re.compile(r"^expand(\[[0-9]*\])?$")
@@ -39,9 +40,12 @@ def by_prefix(routes: Iterable[HttpRoute]) -> dict[str, HttpRoute]:
         if route.http_method != "GET" or len(segments) != 3 or route.path_fields != ("id",):
             continue
         name = object_name(route.output)
-        if name is None or name.upper() not in Prefix.__members__:
+        if name in PSP_KINDS:  # the PSP's charges (GET /v1/charges/{id}): `latest_charge`
+            prefix = PSP_KINDS[name]
+        elif name is not None and name.upper() in Prefix.__members__:
+            prefix = Prefix[name.upper()].value
+        else:
             continue
-        prefix = Prefix[name.upper()].value
         if prefix not in found or segments[1].literal == f"{name}s":
             found[prefix] = route
     return found

@@ -17,6 +17,7 @@ from paycore.stripe_json import (
     is_absent_object,
     is_id_reference,
     is_list_response,
+    is_search_response,
     object_name,
 )
 from paycore.transcoding import (
@@ -232,6 +233,8 @@ def _schema_name(message: Descriptor) -> str:
 def _message_schema(message: Descriptor, schemas: dict[str, Any]) -> dict[str, Any]:
     if is_list_response(message):
         return _list_schema(_ref(message_of(message.fields_by_name["data"]), schemas))
+    if is_search_response(message):
+        return _search_schema(_ref(message_of(message.fields_by_name["data"]), schemas))
     properties: dict[str, Any] = {}
     name = object_name(message)
     if name is not None:
@@ -262,6 +265,20 @@ def _list_schema(item: dict[str, Any]) -> dict[str, Any]:
             "url": {"type": "string"},
         },
         "additionalProperties": False,
+    }
+
+
+def _search_schema(item: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's search_result: a list's fields, its `object` "search_result", and `next_page`."""
+    listed = _list_schema(item)
+    return {
+        **listed,
+        "required": [*listed["required"], "next_page"],
+        "properties": {
+            **listed["properties"],
+            "object": {"type": "string", "const": "search_result"},
+            "next_page": {"type": ["string", "null"]},
+        },
     }
 
 

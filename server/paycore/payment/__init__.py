@@ -11,6 +11,8 @@ runs through the executor.
                    and the executor's completion of a verification (setup/__init__.py)
     machine.py     the intent state machine: every status change goes through it
     checkout.py    payments and their orders; refunds.py; off_session.py (subscriptions' charges)
+    charges.py     Stripe's Charges, read-only: an intent's PSP attempts (ch_...) as the executor,
+                   the intent, its refunds, disputes and balance transactions recorded them
     completion.py  the executor's completion: a finished execution applied to its payment
     charging.py    create-and-confirm's first phase in one statement, composed of its tables'
                    owners' parts

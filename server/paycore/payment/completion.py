@@ -17,6 +17,7 @@ from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
+    OWN_DECLINE_CODES,
     Intent,
     IntentStatus,
     NextAction,
@@ -31,14 +32,6 @@ from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
 from paycore.payment.repository import PayInRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# PSP decline codes that Stripe reports under their own error code.
-_OWN_CODES = {
-    "expired_card": "EXPIRED_CARD",
-    "incorrect_cvc": "INCORRECT_CVC",
-    "processing_error": "PROCESSING_ERROR",
-    # Off-session, a card that must authenticate (Stripe: code and decline_code alike).
-    "authentication_required": "AUTHENTICATION_REQUIRED",
-}
 AUTHENTICATION_FAILURE = "authentication_failure"
 """The PSP's decline of a charge or setup whose buyer failed the authentication (3-D Secure):
 Stripe's code payment_intent_authentication_failure (setup_intent_... for a setup), with no
@@ -56,7 +49,7 @@ def failure_of(execution: Execution, subject: str = "payment_intent") -> Payment
         )
     if answer is not None and answer.declined:
         return PaymentError(
-            code=_OWN_CODES.get(answer.decline_code, "CARD_DECLINED"),
+            code=OWN_DECLINE_CODES.get(answer.decline_code, "CARD_DECLINED"),
             decline_code=answer.decline_code,
             message=answer.message or "The card was declined.",
         )

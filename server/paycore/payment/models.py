@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from paycore.records import MetadataChange, Stored
+from paycore.search import FieldKind
 
 
 class IntentStatus(StrEnum):
@@ -356,3 +357,114 @@ class SetupIntent(Stored):
     @property
     def payment_method_types(self) -> tuple[str, ...]:
         return ("card",)
+
+
+# PSP decline codes that Stripe reports under their own error code (else card_declined).
+OWN_DECLINE_CODES = {
+    "expired_card": "EXPIRED_CARD",
+    "incorrect_cvc": "INCORRECT_CVC",
+    "processing_error": "PROCESSING_ERROR",
+    # Off-session, a card that must authenticate (Stripe: code and decline_code alike).
+    "authentication_required": "AUTHENTICATION_REQUIRED",
+}
+
+
+class ChargeStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ChargeCard:
+    """The card a charge was made on, as its payment method stored it."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    funding: str
+    country: str
+
+
+@dataclass(frozen=True)
+class PaymentMethodDetails:
+    card: ChargeCard
+    type: str = "card"
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """Stripe's `outcome` of a charge: the network's answer and the fraud check's level."""
+
+    type: str
+    network_status: str
+    risk_level: str
+    risk_score: int
+    seller_message: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeAttempt(Stored):
+    """What paycore stores of one PSP attempt of an intent (its charge or authorization
+    execution, `id` the PSP's ch_...), with the intent's, card's, dispute's and balance
+    transaction's parts a Charge shows (paycore.payment.charges derives the Charge)."""
+
+    operation: str
+    """charge | authorize (paycore.executor.models.Operation)."""
+    state: str
+    """The execution's state (paycore.executor.models.ExecutionState)."""
+    amount: int
+    currency: str
+    payment_method_id: str | None
+    decline_code: str
+    psp_message: str
+    failure_code: str
+    failure_message: str
+    intent: Intent
+    card: ChargeCard | None
+    dispute_id: str | None
+    balance_transaction_id: str | None
+    refunds: tuple[Refund, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Charge(Stored):
+    """Stripe's Charge, read-only: `id` the PSP's ch_..., `created` the attempt's."""
+
+    amount: int
+    amount_captured: int
+    amount_refunded: int
+    currency: str
+    captured: bool
+    paid: bool
+    refunded: bool
+    status: ChargeStatus
+    payment_intent_id: str
+    customer_id: str | None
+    payment_method_id: str | None
+    payment_method_details: PaymentMethodDetails | None
+    balance_transaction_id: str | None
+    outcome: ChargeOutcome | None
+    failure_code: str
+    failure_message: str
+    disputed: bool
+    dispute_id: str | None
+    metadata: dict[str, str]
+    description: str
+    application_fee_amount: int
+    transfer_destination: str | None
+    refunds: tuple[Refund, ...]
+
+
+INTENT_SEARCH_FIELDS = {
+    "status": FieldKind.TEXT,
+    "currency": FieldKind.TEXT,
+    "customer": FieldKind.TEXT,
+    "description": FieldKind.TEXT,
+    "amount": FieldKind.NUMBER,
+    "created": FieldKind.NUMBER,
+    "metadata": FieldKind.METADATA,
+}
+"""What SearchPaymentIntents' query may name (Stripe's payment intent search fields)."""

@@ -17,6 +17,8 @@ from paycore.invariants import invariant
 from paycore.payment.machine import check_initial, check_move
 from paycore.payment.models import (
     CaptureMethod,
+    ChargeAttempt,
+    ChargeCard,
     Intent,
     IntentStatus,
     NewPayment,
@@ -30,13 +32,25 @@ from paycore.payment.models import (
     RefundStatus,
     Risk,
 )
+from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
-from paycore.storage.schema import fee_plans, payment_intents, payment_orders, payments, refunds
+from paycore.storage.schema import (
+    balance_transactions,
+    disputes,
+    executions,
+    fee_plans,
+    payment_intents,
+    payment_methods,
+    payment_orders,
+    payments,
+    refunds,
+)
+from paycore.storage.search import search_condition
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import Row, Select, Table, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -178,6 +192,22 @@ def intents_query(merchant_id: str, customer_id: str, status: IntentStatus | Non
     return matching(
         payment_intents, merchant_id=merchant_id, customer_id=customer_id, status=status
     )
+
+
+_INTENT_SEARCH_COLUMNS = {
+    "status": payment_intents.c.status,
+    "currency": payment_intents.c.currency,
+    "customer": payment_intents.c.customer_id,
+    "description": payment_intents.c.description,
+    "amount": payment_intents.c.amount,
+    "created": payment_intents.c.created_at,
+    "metadata": payment_intents.c.metadata,
+}
+
+
+def intents_search(merchant_id: str, query: SearchQuery) -> Select[Any]:
+    """The merchant's payment intents that `query` finds (INTENT_SEARCH_FIELDS)."""
+    return PAYMENT_INTENTS.of(merchant_id).where(search_condition(query, _INTENT_SEARCH_COLUMNS))
 
 
 def payments_query(merchant_id: str, customer_id: str, checkout_id: str) -> Select[Any]:
@@ -439,3 +469,180 @@ PAYMENT_INTENTS = Kind("payment_intent", payment_intents, decode_intent)
 PAYMENTS = Kind("payment", payments, _decode_payment, complete=_with_orders)
 PAYMENT_ORDERS = Kind("payment_order", payment_orders, _order)
 REFUNDS = Kind("refund", refunds, _refund)
+
+
+# Charges (Stripe's, read-only: paycore.payment.charges): an intent's charge or authorization
+# execution that the PSP named (its psp_reference, "ch_..."), joined with its intent (every
+# column under its own name, so decode_intent reads it), its card and the ids of its dispute
+# and of its capture's balance transaction. Paged by the execution's id (time-ordered).
+CHARGE_OPERATIONS = ("charge", "authorize")
+_charge_method = func.coalesce(executions.c.payment_method_id, payment_intents.c.payment_method_id)
+_dispute_id = (
+    select(disputes.c.id)
+    .where(
+        disputes.c.merchant_id == executions.c.merchant_id,
+        disputes.c.payment_intent_id == executions.c.payment_intent_id,
+        disputes.c.psp_charge == executions.c.psp_reference,
+    )
+    .order_by(disputes.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_capture_transaction = (
+    select(balance_transactions.c.id)
+    .where(
+        balance_transactions.c.merchant_id == executions.c.merchant_id,
+        balance_transactions.c.source == payment_intents.c.id,
+        balance_transactions.c.type == "payment",
+        balance_transactions.c.account == "",
+    )
+    .order_by(balance_transactions.c.id)
+    .limit(1)
+    .scalar_subquery()
+)
+_charges_select = (
+    select(
+        *payment_intents.c,
+        executions.c.id.label("attempt_id"),
+        executions.c.psp_reference.label("charge_id"),
+        executions.c.operation.label("attempt_operation"),
+        executions.c.state.label("attempt_state"),
+        executions.c.amount.label("attempt_amount"),
+        executions.c.currency.label("attempt_currency"),
+        _charge_method.label("attempt_payment_method"),
+        executions.c.result.label("attempt_result"),
+        executions.c.failure_code.label("attempt_failure_code"),
+        executions.c.failure_message.label("attempt_failure_message"),
+        executions.c.created_at.label("attempt_created_at"),
+        *(
+            payment_methods.c[name].label(f"card_{name}")
+            for name in ("brand", "last4", "exp_month", "exp_year", "funding", "country")
+        ),
+        _dispute_id.label("dispute_id"),
+        _capture_transaction.label("balance_transaction_id"),
+    )
+    .select_from(
+        executions.join(
+            payment_intents,
+            and_(
+                payment_intents.c.merchant_id == executions.c.merchant_id,
+                payment_intents.c.id == executions.c.payment_intent_id,
+            ),
+        ).outerjoin(
+            payment_methods,
+            and_(
+                payment_methods.c.merchant_id == executions.c.merchant_id,
+                payment_methods.c.id == _charge_method,
+            ),
+        )
+    )
+    .where(
+        executions.c.operation.in_(CHARGE_OPERATIONS),
+        executions.c.psp_reference != "",
+    )
+)
+
+
+def _charge_card(row: Any) -> ChargeCard | None:
+    if row.card_brand is None:
+        return None
+    return ChargeCard(
+        brand=row.card_brand,
+        last4=row.card_last4,
+        exp_month=row.card_exp_month,
+        exp_year=row.card_exp_year,
+        funding=row.card_funding,
+        country=row.card_country,
+    )
+
+
+def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
+    answer = row.attempt_result or {}
+    return ChargeAttempt(
+        id=row.charge_id,
+        merchant_id=row.merchant_id,
+        created=int(row.attempt_created_at.timestamp()),
+        operation=row.attempt_operation,
+        state=row.attempt_state,
+        amount=row.attempt_amount,
+        currency=row.attempt_currency,
+        payment_method_id=row.attempt_payment_method,
+        decline_code=str(answer.get("decline_code") or "")
+        if answer.get("status") == "declined"
+        else "",
+        psp_message=str(answer.get("message") or ""),
+        failure_code=row.attempt_failure_code,
+        failure_message=row.attempt_failure_message,
+        intent=decode_intent(row),
+        card=_charge_card(row),
+        dispute_id=row.dispute_id,
+        balance_transaction_id=row.balance_transaction_id,
+    )
+
+
+async def _with_refunds(
+    connection: AsyncConnection, found: list[ChargeAttempt]
+) -> list[ChargeAttempt]:
+    """Each intent's latest charge with the intent's refunds, newest first (the refunds are of
+    the charge the intent holds; its earlier, failed attempts have none)."""
+    latest = {attempt.intent.id for attempt in found if attempt.id == attempt.intent.psp_charge}
+    if not latest:
+        return found
+    rows = await connection.execute(
+        select(refunds)
+        .where(
+            refunds.c.merchant_id == found[0].merchant_id,
+            refunds.c.payment_intent_id.in_(sorted(latest)),
+        )
+        .order_by(refunds.c.id.desc())
+    )
+    by_intent: dict[str, list[Refund]] = {}
+    for row in rows:
+        refund = _refund(row)
+        by_intent.setdefault(refund.payment_intent_id or "", []).append(refund)
+    return [
+        replace(attempt, refunds=tuple(by_intent.get(attempt.intent.id, ())))
+        if attempt.id == attempt.intent.psp_charge
+        else attempt
+        for attempt in found
+    ]
+
+
+CHARGES = Kind(
+    "charge", executions, _charge_attempt, selected=_charges_select, complete=_with_refunds
+)
+
+
+def charges_query(merchant_id: str, intent_id: str, customer_id: str) -> Select[Any]:
+    """A List's charges: the merchant's, of one intent or one customer's intents if given."""
+    query = CHARGES.of(merchant_id)
+    if intent_id:
+        query = query.where(executions.c.payment_intent_id == intent_id)
+    if customer_id:
+        query = query.where(payment_intents.c.customer_id == customer_id)
+    return query
+
+
+def charge_query(merchant_id: str, charge_id: str) -> Select[Any]:
+    """The charge of that PSP id (the newest attempt, should the PSP have named two alike)."""
+    return (
+        CHARGES.of(merchant_id)
+        .where(executions.c.psp_reference == charge_id)
+        .order_by(executions.c.id.desc())
+        .limit(1)
+    )
+
+
+def charge_position_query(merchant_id: str, charge_id: str) -> Select[Any]:
+    """The execution id a charge sorts by (a List's cursor), if the merchant has that charge."""
+    return (
+        select(executions.c.id)
+        .where(
+            executions.c.merchant_id == merchant_id,
+            executions.c.psp_reference == charge_id,
+            executions.c.operation.in_(CHARGE_OPERATIONS),
+            executions.c.payment_intent_id.is_not(None),
+        )
+        .order_by(executions.c.id.desc())
+        .limit(1)
+    )

@@ -208,6 +208,34 @@ def merchant_and_cursor(request: ListRequest, prefix: Prefix) -> tuple[str, Curs
     return merchant_id, cursor_of(request, prefix)
 
 
+class SearchRequest(Protocol):
+    """A Search's request (Stripe's search API): its query, limit and page."""
+
+    query: str
+    limit: int
+    page: str
+
+
+def search_cursor(request: SearchRequest, prefix: Prefix) -> Cursor:
+    """A Search's page: `limit` as a List's, `page` the `next_page` it answered (the last id
+    of the previous page, an id of `prefix`: INVALID_ARGUMENT naming `page` otherwise)."""
+    return Cursor(
+        validation.list_limit(request.limit),
+        validation.object_id("page", request.page, prefix, required=False),
+    )
+
+
+def search_response(
+    response_type: type[ResponseT], page: Page[T], render: Callable[[T], Any]
+) -> ResponseT:
+    """A Search's answer: `page_response` with `next_page` (the last id) while more follow."""
+    response = page_response(response_type, page, render)
+    data = response.data  # type: ignore[attr-defined]
+    if page.has_more and data:
+        response.next_page = data[-1].id  # type: ignore[attr-defined]
+    return response
+
+
 def page_response(
     response_type: type[ResponseT], page: Page[T], render: Callable[[T], Any]
 ) -> ResponseT:

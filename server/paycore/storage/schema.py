@@ -332,6 +332,14 @@ executions = _owned(
         postgresql_where=text("state IN ('queued', 'retry_scheduled', 'unknown_outcome')"),
     ),
     Index("executions_running_idx", "lease_until", postgresql_where=text("state = 'running'")),
+    # An intent's attempts, newest first: ListCharges by payment_intent or customer (0035).
+    Index(
+        "executions_payment_intent_idx",
+        "merchant_id",
+        "payment_intent_id",
+        "id",
+        postgresql_where=text("payment_intent_id IS NOT NULL"),
+    ),
     Index(
         "executions_dead_idx",
         "merchant_id",

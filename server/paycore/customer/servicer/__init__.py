@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grpc import aio
-from paycore import validation
+from paycore import search, validation
+from paycore.customer.models import CUSTOMER_SEARCH_FIELDS
 from paycore.customer.service import CustomerService
 from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import (
@@ -28,6 +29,8 @@ from paycore.runtime.servicing import (
     merchant_and_cursor,
     merchant_and_id,
     page_response,
+    search_cursor,
+    search_response,
 )
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2, customer_pb2_grpc
@@ -78,6 +81,15 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         email = validation.email("email", request.email, required=False)
         page = await self._service.list_customers(merchant_id, cursor, email)
         return page_response(customer_pb2.ListCustomersResponse, page, customer_message)
+
+    async def SearchCustomers(
+        self, request: customer_pb2.SearchCustomersRequest, context: Context
+    ) -> customer_pb2.SearchCustomersResponse:
+        merchant_id = current_call().require_merchant()
+        query = search.parse("query", request.query, CUSTOMER_SEARCH_FIELDS)
+        cursor = search_cursor(request, Prefix.CUSTOMER)
+        page = await self._service.search_customers(merchant_id, cursor, query)
+        return search_response(customer_pb2.SearchCustomersResponse, page, customer_message)
 
     async def CreatePaymentMethod(
         self, request: customer_pb2.CreatePaymentMethodRequest, context: Context

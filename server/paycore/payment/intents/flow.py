@@ -20,7 +20,8 @@ from paycore.payment.models import (
     Presence,
 )
 from paycore.payment.payer import PayerCards, payer_card
-from paycore.payment.repository import PAYMENT_INTENTS, intents_query
+from paycore.payment.repository import PAYMENT_INTENTS, intents_query, intents_search
+from paycore.search import SearchQuery
 from paycore.storage.reads import Cursor, Named, Page, Reads
 
 FRAUD_BLOCKED = PaymentError(
@@ -51,6 +52,10 @@ class IntentFlow:
         query = intents_query(merchant_id, customer_id, status)
         named = [Named("customer", CUSTOMERS, customer_id)]
         return await self.reads.page(merchant_id, PAYMENT_INTENTS, cursor, query, named)
+
+    async def search(self, merchant_id: str, cursor: Cursor, query: SearchQuery) -> Page[Intent]:
+        listed = intents_search(merchant_id, query)
+        return await self.reads.page(merchant_id, PAYMENT_INTENTS, cursor, listed)
 
     async def card(
         self, merchant_id: str, payment_method_id: str | None, customer_id: str | None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from grpc import aio
+from paycore import search
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
@@ -20,10 +21,18 @@ from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
-from paycore.payment.models import Intent, Payment, Refund, SetupIntent, buyer_message
+from paycore.payment.models import (
+    INTENT_SEARCH_FIELDS,
+    Intent,
+    Payment,
+    Refund,
+    SetupIntent,
+    buyer_message,
+)
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests, setup_requests
 from paycore.payment.servicer.messages import (
+    charge_message,
     intent_message,
     order_message,
     payment_message,
@@ -45,6 +54,8 @@ from paycore.runtime.servicing import (
     merchant_and_cursor,
     merchant_and_id,
     page_response,
+    search_cursor,
+    search_response,
 )
 from paycore.v1 import payment_pb2, payment_pb2_grpc
 
@@ -213,6 +224,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         page = await self._intents.list(merchant_id, cursor, customer, status)
         return page_response(payment_pb2.ListPaymentIntentsResponse, page, self._shown)
 
+    async def SearchPaymentIntents(
+        self, request: payment_pb2.SearchPaymentIntentsRequest, context: Context
+    ) -> payment_pb2.SearchPaymentIntentsResponse:
+        merchant_id = current_call().require_merchant()
+        query = search.parse("query", request.query, INTENT_SEARCH_FIELDS)
+        cursor = search_cursor(request, Prefix.PAYMENT_INTENT)
+        page = await self._intents.search(merchant_id, cursor, query)
+        return search_response(payment_pb2.SearchPaymentIntentsResponse, page, self._shown)
+
     def _buyer_checked(self, merchant_id: str, intent_id: str, client_secret: str) -> bool:
         """Whether the caller is the buyer's client (a publishable key), which must give the
         intent's client_secret; a secret given with any key is checked."""
@@ -265,6 +285,24 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     UpdateRefund = rpcs.change_metadata(
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
+
+    # -- charges (paycore.payment.charges): read-only, named by the PSP's ch_ ids --------------
+
+    async def GetCharge(
+        self, request: payment_pb2.GetChargeRequest, context: Context
+    ) -> payment_pb2.Charge:
+        merchant_id = current_call().require_merchant()
+        charge_id = requests.charge_id("id", request.id)
+        return charge_message(await self._pay_in.charges.get(merchant_id, charge_id))
+
+    async def ListCharges(
+        self, request: payment_pb2.ListChargesRequest, context: Context
+    ) -> payment_pb2.ListChargesResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = requests.charge_cursor(request)
+        intent_id, customer_id = requests.charge_filters(request)
+        page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id)
+        return page_response(payment_pb2.ListChargesResponse, page, charge_message)
 
     # -- setup intents (paycore.payment.setup) --------------------------------------------------
 

@@ -4,6 +4,7 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 from __future__ import annotations
 
 from paycore.payment.models import (
+    Charge,
     Intent,
     IntentStatus,
     NextAction,
@@ -90,4 +91,16 @@ def setup_message(setup: SetupIntent) -> payment_pb2.SetupIntent:
         cancellation_reason=setup.cancellation_reason or None,
         payment_method_types=list(setup.payment_method_types),
         next_action=_next_action(setup.next_action, setup.status is SetupStatus.REQUIRES_ACTION),
+    )
+
+
+@converts(payment_pb2.Charge)
+def charge_message(charge: Charge) -> payment_pb2.Charge:
+    return message_of(
+        payment_pb2.Charge,
+        charge,
+        transfer_data=payment_pb2.TransferData(destination=charge.transfer_destination)
+        if charge.transfer_destination
+        else None,
+        refunds=[refund_message(refund) for refund in charge.refunds],
     )

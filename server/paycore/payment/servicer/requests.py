@@ -5,6 +5,8 @@ read the merchant's state (the customer, the seller account, an exchange rate) g
 
 from __future__ import annotations
 
+import re
+
 from paycore import validation
 from paycore.account.service import AccountService
 from paycore.currency.rules import CurrencyRules, Purpose
@@ -25,6 +27,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.refunds import NewRefund
 from paycore.runtime.servicing import metadata_change
+from paycore.storage.reads import Cursor
 from paycore.v1 import payment_pb2
 
 CLIENT_ID_LENGTH_MAX = 255
@@ -375,3 +378,38 @@ def intent_filters(
 
 def _customer_filter(value: str) -> str:
     return validation.object_id("customer", value, Prefix.CUSTOMER, required=False)
+
+
+CHARGE_ID = re.compile(r"^ch_[A-Za-z0-9]{1,250}$")
+"""The PSP's charge ids (Stripe's shape): not paycore's own, so with no shard nor time in them."""
+
+
+def charge_id(param: str, value: str, *, required: bool = True) -> str:
+    """A "ch_..." (INVALID_ARGUMENT ID_MALFORMED naming `param` otherwise)."""
+    if not value:
+        if required:
+            raise missing(param)
+        return value
+    if not CHARGE_ID.match(value):
+        raise ApiError(Reason.ID_MALFORMED, param=param, prefix="ch")
+    return value
+
+
+def charge_cursor(request: payment_pb2.ListChargesRequest) -> Cursor:
+    """ListCharges' cursor: as every List's (`runtime.servicing.cursor_of`), its ids ch_'s."""
+    if request.ending_before and request.starting_after:
+        raise invalid("ending_before", "cannot be given with starting_after")
+    return Cursor(
+        validation.list_limit(request.limit),
+        charge_id("starting_after", request.starting_after, required=False),
+        charge_id("ending_before", request.ending_before, required=False),
+        validation.timestamp_range("created", request.created),
+    )
+
+
+def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str]:
+    """ListCharges' (`payment_intent`, `customer`): "" lists every one's."""
+    intent_id = validation.object_id(
+        "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+    )
+    return intent_id, _customer_filter(request.customer)

@@ -1,0 +1,168 @@
+"""Stripe's Charges, read-only: each PSP attempt of a payment intent that the PSP named
+("ch_..."), derived from what paycore stores of it (paycore.payment.repository.CHARGES: the
+executor's execution, the intent, its card, refunds, dispute and balance transaction).
+
+An intent's latest charge (`Intent.psp_charge`) carries the intent's money: what it captured,
+refunded and the refunds; its earlier attempts (declined, before a new confirmation) show what
+the PSP answered them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paycore.customer.repository import CUSTOMERS
+from paycore.payment.models import (
+    OWN_DECLINE_CODES,
+    Charge,
+    ChargeAttempt,
+    ChargeOutcome,
+    ChargeStatus,
+    IntentStatus,
+    PaymentMethodDetails,
+)
+from paycore.payment.repository import (
+    CHARGES,
+    PAYMENT_INTENTS,
+    charge_position_query,
+    charge_query,
+    charges_query,
+)
+from paycore.storage.reads import Cursor, Named, Page, Reads
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_RISK_LEVELS = {"allow": "normal", "review": "elevated", "block": "highest"}
+_APPROVED = "Payment complete."
+_DECLINED = "The bank did not return any further details with this decline."
+_SUCCEEDED, _FAILED = "succeeded", "failed"  # paycore.executor.models.ExecutionState's
+
+
+@dataclass(frozen=True, slots=True)
+class Charges:
+    _reads: Reads
+
+    async def get(self, merchant_id: str, charge_id: str) -> Charge:
+        async def lookup(connection: AsyncConnection) -> ChargeAttempt | None:
+            rows = (await connection.execute(charge_query(merchant_id, charge_id))).all()
+            found = await CHARGES.objects(connection, rows)
+            return found[0] if found else None
+
+        return charge_of(await self._reads.find(merchant_id, lookup, "charge", charge_id))
+
+    async def list(
+        self, merchant_id: str, cursor: Cursor, intent_id: str, customer_id: str
+    ) -> Page[Charge]:
+        """The merchant's charges newest first, of one intent or customer if given (each
+        RESOURCE_MISSING naming its filter when the merchant has no such object)."""
+        query = charges_query(merchant_id, intent_id, customer_id)
+        named = [
+            Named("payment_intent", PAYMENT_INTENTS, intent_id),
+            Named("customer", CUSTOMERS, customer_id),
+        ]
+        positioned = await self._positioned(merchant_id, cursor)
+        page = await self._reads.page(merchant_id, CHARGES, positioned, query, named)
+        return Page([charge_of(attempt) for attempt in page.data], page.has_more)
+
+    async def _positioned(self, merchant_id: str, cursor: Cursor) -> Cursor:
+        """The cursor with its charge id replaced by the execution id the charges sort by (a
+        PSP id carries no time): RESOURCE_MISSING naming the cursor when the merchant has no
+        such charge, since a ch_ id has no place of its own to sort at."""
+        param = "ending_before" if cursor.ending_before else "starting_after"
+        charge_id = cursor.ending_before or cursor.starting_after
+        if not charge_id:
+            return cursor
+
+        async def lookup(connection: AsyncConnection) -> str | None:
+            query = charge_position_query(merchant_id, charge_id)
+            found = (await connection.execute(query)).scalar_one_or_none()
+            return None if found is None else str(found)
+
+        position = await self._reads.find(merchant_id, lookup, "charge", charge_id, param)
+        if cursor.ending_before:
+            return Cursor(cursor.limit, ending_before=position, created=cursor.created)
+        return Cursor(cursor.limit, starting_after=position, created=cursor.created)
+
+
+def charge_of(attempt: ChargeAttempt) -> Charge:
+    """The Charge an attempt is: its status from the execution's, its money from the intent
+    when it is the intent's latest charge."""
+    intent = attempt.intent
+    status = (
+        ChargeStatus.SUCCEEDED
+        if attempt.state == _SUCCEEDED
+        else ChargeStatus.FAILED
+        if attempt.state == _FAILED
+        else ChargeStatus.PENDING
+    )
+    latest = attempt.id == intent.psp_charge and status is ChargeStatus.SUCCEEDED
+    captured_amount = intent.amount_received if latest else 0
+    refunded_amount = intent.amount_refunded if latest else 0
+    if latest and intent.status is IntentStatus.CANCELED and not captured_amount:
+        refunded_amount = attempt.amount  # an authorization voided: Stripe refunds it all
+    failure_code, failure_message = _failure(attempt, status)
+    return Charge(
+        id=attempt.id,
+        merchant_id=attempt.merchant_id,
+        created=attempt.created,
+        amount=attempt.amount,
+        amount_captured=captured_amount,
+        amount_refunded=refunded_amount,
+        currency=attempt.currency,
+        captured=captured_amount > 0,
+        paid=status is ChargeStatus.SUCCEEDED,
+        refunded=refunded_amount > 0 and refunded_amount >= (captured_amount or attempt.amount),
+        status=status,
+        payment_intent_id=intent.id,
+        customer_id=intent.customer_id,
+        payment_method_id=attempt.payment_method_id,
+        payment_method_details=None if attempt.card is None else PaymentMethodDetails(attempt.card),
+        balance_transaction_id=attempt.balance_transaction_id if captured_amount else None,
+        outcome=_outcome(attempt, status),
+        failure_code=failure_code,
+        failure_message=failure_message,
+        disputed=intent.disputed and attempt.id == intent.psp_charge,
+        dispute_id=attempt.dispute_id,
+        metadata=intent.metadata,
+        description=intent.description,
+        application_fee_amount=intent.application_fee_amount,
+        transfer_destination=intent.transfer_destination,
+        refunds=attempt.refunds,
+    )
+
+
+def _failure(attempt: ChargeAttempt, status: ChargeStatus) -> tuple[str, str]:
+    """(failure_code, failure_message) of a failed charge, as its intent's last_payment_error
+    named them (lowercase); ("", "") otherwise."""
+    if status is not ChargeStatus.FAILED:
+        return "", ""
+    if attempt.decline_code:
+        code = OWN_DECLINE_CODES.get(attempt.decline_code, "CARD_DECLINED").lower()
+        return code, attempt.psp_message or "The card was declined."
+    message = attempt.failure_message or "The payment could not be processed."
+    return attempt.failure_code or "processing_error", message
+
+
+def _outcome(attempt: ChargeAttempt, status: ChargeStatus) -> ChargeOutcome | None:
+    if status is ChargeStatus.PENDING:
+        return None
+    risk = attempt.intent.risk
+    level = "not_assessed" if risk is None else _RISK_LEVELS.get(risk.decision, "normal")
+    score = 0 if risk is None else risk.score // 10
+    if status is ChargeStatus.SUCCEEDED:
+        held = risk is not None and risk.held
+        return ChargeOutcome(
+            type="manual_review" if held else "authorized",
+            network_status="approved_by_network",
+            risk_level=level,
+            risk_score=score,
+            seller_message=_APPROVED,
+            reason="",
+        )
+    declined = bool(attempt.decline_code)
+    return ChargeOutcome(
+        type="issuer_declined" if declined else "invalid",
+        network_status="declined_by_network" if declined else "not_sent_to_network",
+        risk_level=level,
+        risk_score=score,
+        seller_message=_DECLINED if declined else attempt.failure_message,
+        reason=attempt.decline_code,
+    )

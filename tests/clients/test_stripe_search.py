@@ -1,0 +1,48 @@
+"""stripe-python's Search API against the edge, as Stripe's docs write it:
+`Customer.search(query='email:"..."')`, `PaymentIntent.search(query='status:"succeeded" AND
+metadata["order"]:"7"')`, `search_auto_paging_iter()` following `next_page`, and the
+InvalidRequestError naming `query` for a query paycore cannot parse."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+
+from tests.clients.conftest import EdgeMerchant
+from tests.clients.test_stripe_python import client, in_thread
+
+
+async def test_customers_and_payment_intents_searched(edge_merchant: EdgeMerchant) -> None:
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        ada = sdk.v1.customers.create(params={"email": "ada@search.test", "name": "Ada"})
+        sdk.v1.customers.create(params={"email": "bob@search.test", "name": "Bob"})
+        paid = [
+            sdk.v1.payment_intents.create(
+                params={
+                    "amount": 1000 + step,
+                    "currency": "usd",
+                    "payment_method": "pm_card_visa",
+                    "confirm": True,
+                    "metadata": {"order": "7"},
+                }
+            )
+            for step in range(3)
+        ]
+
+        found = sdk.v1.customers.search(params={"query": 'email:"ada@search.test"'})
+        assert isinstance(found, stripe.SearchResultObject)
+        assert [each.id for each in found.data] == [ada.id]
+        assert not found.has_more and found.to_dict()["next_page"] is None  # Stripe's null
+
+        query = 'status:"succeeded" AND metadata["order"]:"7"'
+        first = sdk.v1.payment_intents.search(params={"query": query, "limit": 2})
+        assert first.has_more and first.next_page
+        every = [each.id for each in first.auto_paging_iter()]
+        assert every == [intent.id for intent in reversed(paid)]
+
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.payment_intents.search(params={"query": 'status:"succeeded" AND'})
+        assert (refused.value.http_status, refused.value.param) == (400, "query")
+
+    await in_thread(scenario)
