@@ -84,6 +84,9 @@ class Prefix(StrEnum):
     # hosted payment pages (issue 21)
     CHECKOUT_SESSION = "cs"
     CHECKOUT_LINE_ITEM = "li"
+    # separate charges and transfers (docs/connect.md)
+    TRANSFER = "tr"
+    TRANSFER_REVERSAL = "trr"
 
 
 class MalformedId(ValueError):

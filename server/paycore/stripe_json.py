@@ -67,6 +67,7 @@ OBJECT_NAMES = {
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
     "paycore.v1.CheckoutLineItem": "item",
+    "paycore.v1.SellerTransferReversal": "transfer_reversal",
 }
 """Object names that do not follow the rule (snake_case of the message name)."""
 
