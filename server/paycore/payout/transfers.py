@@ -132,7 +132,6 @@ class Transfers:
             raise ApiError(
                 Reason.AMOUNT_TOO_LARGE,
                 param="amount",
-                amount_subject="amount (what the source transaction has left to transfer)",
                 maximum=max(0, left),
                 currency=new.currency,
             )
@@ -159,7 +158,6 @@ class Transfers:
             raise ApiError(
                 Reason.AMOUNT_TOO_LARGE,
                 param="amount",
-                amount_subject="amount (what the transfer has not had reversed)",
                 maximum=left,
                 currency=transfer.currency,
             )
