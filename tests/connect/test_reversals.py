@@ -3,6 +3,8 @@ was transferred; and what another merchant may not do with a platform's transfer
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import grpc
 import pytest
 from grpc import aio
@@ -84,9 +86,10 @@ async def test_another_merchant_can_neither_read_nor_reverse_nor_target_a_platfo
 ) -> None:
     shop, seller, net = await funded_shop(world)
     sent = await transfer(shop, 1000, seller)
+    assert await shop.balance() == ({"usd": net - 1000}, {"usd": 0})
     other, other_seller, other_net = await funded_shop(world)
 
-    calls = [
+    calls: list[Awaitable[object]] = [
         other.client.payouts.GetTransfer(P.RetrieveTransferRequest(id=sent.id)),
         reverse(other, sent.id),
         other.client.payouts.UpdateTransfer(
