@@ -217,6 +217,8 @@ CONVERTERS: list[ConverterCase] = [
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
             (payout_messages.bank_account_message, payout.BankAccount),
             (payout_messages.payout_card_message, payout.PayoutCard),
+            (payout_messages.transfer_message, payout.Transfer),
+            (payout_messages.transfer_reversal_message, payout.TransferReversal),
             (payout_messages.balance_transaction_message, payout.BalanceTransaction),
             (subscription_messages.product_message, subscription.Product),
             (subscription_messages.price_message, subscription.Price),
