@@ -157,6 +157,7 @@ SCOPE_RESOURCES = frozenset(
         "balance",
         "payouts",
         "transfers",
+        "application_fees",
         "bank_accounts",
         "disputes",
         "subscriptions",

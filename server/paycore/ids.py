@@ -87,6 +87,8 @@ class Prefix(StrEnum):
     # separate charges and transfers (docs/connect.md)
     TRANSFER = "tr"
     TRANSFER_REVERSAL = "trr"
+    APPLICATION_FEE = "fee"
+    """A destination charge's fee: the charge's id under this prefix (pi_X's is fee_X)."""
 
 
 class MalformedId(ValueError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import ClientSession
 
-from tests.edge.helpers import call, charge, new_merchant, seller_account
+from tests.edge.helpers import call, card_method, charge, new_merchant, seller_account
 from tests.payment.shop import fee, good_card
 from tests.payout.support import World
 
@@ -100,3 +100,34 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
         http, "GET", "/v1/balance_transactions?type=transfer_reversal", key=key
     )
     assert sorted(row["amount"] for row in platform_rows.body["data"]) == [1000, 3000]
+
+
+async def test_application_fees_over_http(world: World, world_http: ClientSession) -> None:
+    http = world_http
+    merchant = await new_merchant(http, world.admin_token)
+    key = merchant["secret_key"]
+    seller = await seller_account(http, key)
+    method = await card_method(http, key, good_card())
+    intent = await call(
+        http,
+        "POST",
+        "/v1/payment_intents",
+        key=key,
+        form=f"amount=10000&currency=usd&confirm=true&payment_method={method}"
+        f"&transfer_data[destination]={seller}&application_fee_amount=700",
+    )
+    assert intent.body["status"] == "succeeded", intent.body
+    listed = await call(http, "GET", f"/v1/application_fees?account={seller}", key=key)
+    assert listed.status == 200, listed.body
+    assert listed.body["url"] == "/v1/application_fees"
+    [fee] = listed.body["data"]
+    assert fee["object"] == "application_fee"
+    assert (fee["amount"], fee["amount_refunded"], fee["account"], fee["refunded"]) == (
+        700,
+        0,
+        seller,
+        False,
+    )
+    assert fee["payment_intent"] == intent.body["id"]
+    fetched = await call(http, "GET", f"/v1/application_fees/{fee['id']}", key=key)
+    assert fetched.body == fee

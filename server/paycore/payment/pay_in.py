@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from paycore.executor.service import Executor
 from paycore.fraud.service import FraudService
+from paycore.payment.application_fees import ApplicationFees
 from paycore.payment.checkout import Checkouts
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.off_session import OffSessionCharges
@@ -25,6 +26,7 @@ class PayIn:
     refunds: Refunds
     off_session: OffSessionCharges
     setups: SetupFlow
+    application_fees: ApplicationFees
 
     async def close(self) -> None:
         await self.psp.close()

@@ -22,6 +22,7 @@ from paycore.executor.service import (
 )
 from paycore.fraud.service import FraudService, ReviewListener
 from paycore.ledger.service import LedgerService
+from paycore.payment.application_fees import ApplicationFees
 from paycore.payment.checkout import Checkouts, PaymentOrders
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
@@ -119,4 +120,5 @@ def build_pay_in(
         refunds=Refunds(reads, executor, events, conversions),
         off_session=OffSessionCharges(shards, executor, events),
         setups=SetupFlow(reads, executor, cards, setup_events),
+        application_fees=ApplicationFees(reads),
     )

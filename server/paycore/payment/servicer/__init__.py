@@ -24,6 +24,7 @@ from paycore.payment.models import Intent, Payment, Refund, SetupIntent, buyer_m
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests, setup_requests
 from paycore.payment.servicer.messages import (
+    application_fee_message,
     intent_message,
     order_message,
     payment_message,
@@ -265,6 +266,20 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     UpdateRefund = rpcs.change_metadata(
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
+
+    # -- application fees (docs/connect.md) -----------------------------------------------------
+
+    GetApplicationFee = rpcs.get(
+        Prefix.APPLICATION_FEE, lambda s: s._pay_in.application_fees.get, application_fee_message
+    )
+
+    async def ListApplicationFees(
+        self, request: payment_pb2.ListApplicationFeesRequest, context: Context
+    ) -> payment_pb2.ListApplicationFeesResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.APPLICATION_FEE)
+        wanted = requests.application_fee_filter(request)
+        page = await self._pay_in.application_fees.list(merchant_id, cursor, wanted)
+        return page_response(payment_pb2.ListApplicationFeesResponse, page, application_fee_message)
 
     # -- setup intents (paycore.payment.setup) --------------------------------------------------
 

@@ -4,6 +4,7 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 from __future__ import annotations
 
 from paycore.payment.models import (
+    ApplicationFee,
     Intent,
     IntentStatus,
     NextAction,
@@ -91,3 +92,8 @@ def setup_message(setup: SetupIntent) -> payment_pb2.SetupIntent:
         payment_method_types=list(setup.payment_method_types),
         next_action=_next_action(setup.next_action, setup.status is SetupStatus.REQUIRES_ACTION),
     )
+
+
+@converts(payment_pb2.ApplicationFee)
+def application_fee_message(fee: ApplicationFee) -> payment_pb2.ApplicationFee:
+    return message_of(payment_pb2.ApplicationFee, fee, refunded=fee.amount_refunded == fee.amount)

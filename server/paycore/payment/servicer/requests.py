@@ -14,6 +14,7 @@ from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.payment.models import (
+    ApplicationFeeFilter,
     CaptureMethod,
     Intent,
     IntentChanges,
@@ -375,3 +376,14 @@ def intent_filters(
 
 def _customer_filter(value: str) -> str:
     return validation.object_id("customer", value, Prefix.CUSTOMER, required=False)
+
+
+def application_fee_filter(
+    request: payment_pb2.ListApplicationFeesRequest,
+) -> ApplicationFeeFilter:
+    return ApplicationFeeFilter(
+        payment_intent_id=validation.object_id(
+            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+        ),
+        account=validation.object_id("account", request.account, Prefix.ACCOUNT, required=False),
+    )
