@@ -144,6 +144,8 @@ REFERENCE_FIELDS = frozenset(
         "paycore.v1.LedgerTransfer.post_pending_id",
         "paycore.v1.LedgerTransfer.void_pending_id",
         "paycore.v1.LedgerTransfer.resolved_by",
+        # The charge a transfer follows ("pi_...").
+        "paycore.v1.Transfer.source_transaction",
     }
 )
 """The other id references: fields whose name says neither their kind nor, elsewhere, an id
