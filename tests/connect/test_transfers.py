@@ -8,7 +8,7 @@ import asyncio
 import grpc
 import pytest
 from grpc import aio
-from paycore.v1 import payout_pb2, wallet_pb2
+from paycore.v1 import common_pb2, payout_pb2, wallet_pb2
 
 from tests.connect.support import assert_books, event_ids, funded_shop, transfer
 from tests.helpers import rich_error
@@ -182,4 +182,21 @@ async def test_bad_input_names_the_field_and_changes_nothing(world: World) -> No
             assert error.reason == reason
     assert await shop.balance() == ({"usd": net}, {"usd": 0})
     await assert_books(shop, seller)
+    await shop.close()
+
+
+async def test_transfers_list_by_created_range(world: World) -> None:
+    shop, seller, _ = await funded_shop(world)
+    earlier = await transfer(shop, 100, seller)
+    world.clock.advance(86_400)
+    later = await transfer(shop, 200, seller)
+    assert later.created == earlier.created + 86_400
+
+    async def listed(created: common_pb2.TimestampRange) -> list[str]:
+        page = await shop.client.payouts.ListTransfers(P.ListTransfersRequest(created=created))
+        return [found.id for found in page.data]
+
+    assert await listed(common_pb2.TimestampRange(gte=later.created)) == [later.id]
+    assert await listed(common_pb2.TimestampRange(lt=later.created)) == [earlier.id]
+    assert await listed(common_pb2.TimestampRange(gt=earlier.created - 1)) == [later.id, earlier.id]
     await shop.close()
