@@ -63,6 +63,17 @@ async def test_reversals_take_back_at_most_what_was_transferred(world: World) ->
         assert sorted(t.amount for t in reversals) == sorted([signed * 2000, signed * 4000])
         assert {t.source for t in reversals} == {first.id, rest.id}
     assert await event_ids(shop, "transfer.reversed") == [sent.id, sent.id]
+    listed = await shop.client.payouts.ListTransferReversals(
+        P.ListTransferReversalsRequest(id=sent.id)
+    )
+    assert [(found.id, found.amount) for found in listed.data] == [
+        (rest.id, 4000),
+        (first.id, 2000),
+    ]
+    page = await shop.client.payouts.ListTransferReversals(
+        P.ListTransferReversalsRequest(id=sent.id, limit=1, starting_after=rest.id)
+    )
+    assert [found.id for found in page.data] == [first.id] and not page.has_more
     await assert_books(shop, seller)
     await shop.close()
 
@@ -95,6 +106,7 @@ async def test_another_merchant_can_neither_read_nor_reverse_nor_target_a_platfo
         other.client.payouts.UpdateTransfer(
             P.UpdateTransferRequest(id=sent.id, metadata={"a": "b"})
         ),
+        other.client.payouts.ListTransferReversals(P.ListTransferReversalsRequest(id=sent.id)),
     ]
     for call in calls:
         with pytest.raises(aio.AioRpcError) as raised:

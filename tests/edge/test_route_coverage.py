@@ -188,6 +188,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/transfers"): _TRANSFERS,
     ("POST", "/v1/transfers/{id}"): _TRANSFERS,
     ("POST", "/v1/transfers/{id}/reversals"): _TRANSFERS,
+    ("GET", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/application_fees"): _APPLICATION_FEES,
     ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,

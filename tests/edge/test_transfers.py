@@ -91,6 +91,12 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
     assert (over.status, over.error["param"]) == (400, "amount")
     rest = await call(http, "POST", f"/v1/transfers/{transfer['id']}/reversals", key=key)
     assert rest.body["amount"] == 3000
+    reversals = await call(http, "GET", f"/v1/transfers/{transfer['id']}/reversals", key=key)
+    assert reversals.status == 200, reversals.body
+    assert [(r["id"], r["amount"]) for r in reversals.body["data"]] == [
+        (rest.body["id"], 3000),
+        (part.body["id"], 1000),
+    ]
     reversed_transfer = await call(http, "GET", f"/v1/transfers/{transfer['id']}", key=key)
     assert (reversed_transfer.body["amount_reversed"], reversed_transfer.body["reversed"]) == (
         4000,

@@ -124,6 +124,11 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CreateTransferReversalRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
                 _registered_method=True)
+        self.ListTransferReversals = channel.unary_unary(
+                '/paycore.v1.PayoutService/ListTransferReversals',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.FromString,
+                _registered_method=True)
 
 
 class PayoutServiceServicer:
@@ -263,6 +268,13 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTransferReversals(self, request, context):
+        """A transfer's reversals, newest first (Stripe's list of a transfer's reversals).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PayoutServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -355,6 +367,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     servicer.CreateTransferReversal,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.CreateTransferReversalRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.SerializeToString,
+            ),
+            'ListTransferReversals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTransferReversals,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -843,6 +860,33 @@ class PayoutService:
             '/paycore.v1.PayoutService/CreateTransferReversal',
             paycore_dot_v1_dot_payout__pb2.CreateTransferReversalRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTransferReversals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/ListTransferReversals',
+            paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.FromString,
             options,
             channel_credentials,
             insecure,

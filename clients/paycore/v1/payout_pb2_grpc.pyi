@@ -85,6 +85,8 @@ class PayoutServiceStub:
     """Takes back some or all (the default) of what a transfer has not yet had reversed, from the
     seller's balance (available as far as it goes, then pending) to the platform's.
     """
+    ListTransferReversals: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListTransferReversalsRequest, _payout_pb2.ListTransferReversalsResponse]
+    """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
 
 @_typing.type_check_only
 class PayoutServiceAsyncStub(PayoutServiceStub):
@@ -141,6 +143,8 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     """Takes back some or all (the default) of what a transfer has not yet had reversed, from the
     seller's balance (available as far as it goes, then pending) to the platform's.
     """
+    ListTransferReversals: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListTransferReversalsRequest, _payout_pb2.ListTransferReversalsResponse]  # type: ignore[assignment]
+    """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
 
 class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -302,5 +306,13 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         """Takes back some or all (the default) of what a transfer has not yet had reversed, from the
         seller's balance (available as far as it goes, then pending) to the platform's.
         """
+
+    @_abc_1.abstractmethod
+    def ListTransferReversals(
+        self,
+        request: _payout_pb2.ListTransferReversalsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.ListTransferReversalsResponse, _abc.Awaitable[_payout_pb2.ListTransferReversalsResponse]]:
+        """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
 
 def add_PayoutServiceServicer_to_server(servicer: PayoutServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

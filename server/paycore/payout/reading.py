@@ -15,17 +15,20 @@ from paycore.payout.models import (
     PayoutFilter,
     Transfer,
     TransferFilter,
+    TransferReversal,
 )
 from paycore.payout.repository import (
     BALANCE_TRANSACTIONS,
     BANK_ACCOUNTS,
     PAYOUT_CARDS,
     PAYOUTS,
+    TRANSFER_REVERSALS,
     TRANSFERS,
     balance_transactions_query,
     bank_accounts_query,
     payout_cards_query,
     payouts_query,
+    transfer_reversals_query,
     transfers_query,
 )
 from paycore.storage.reads import Cursor, Named, Page, Reads
@@ -89,6 +92,14 @@ class PayoutReads:
         query = transfers_query(merchant_id, wanted)
         named = [Named("destination", SELLER_ACCOUNTS, wanted.destination)]
         return await self._reads.page(merchant_id, TRANSFERS, cursor, query, named)
+
+    async def transfer_reversals(
+        self, merchant_id: str, transfer_id: str, cursor: Cursor
+    ) -> Page[TransferReversal]:
+        """The transfer's reversals; NOT_FOUND (param id) when it is not the merchant's."""
+        query = transfer_reversals_query(merchant_id, transfer_id)
+        named = [Named("id", TRANSFERS, transfer_id)]
+        return await self._reads.page(merchant_id, TRANSFER_REVERSALS, cursor, query, named)
 
     async def _require_account(self, merchant_id: str, account: str) -> None:
         """NOT_FOUND (param account) unless `account` is "" (the merchant's own) or one of the

@@ -750,3 +750,7 @@ _encode_reversal: Encoder[TransferReversal] = Encoder(trr, TransferReversal)
 decode_transfer: Decoder[Transfer] = Decoder(tr, Transfer)
 TRANSFERS = Kind("transfer", tr, decode_transfer)
 TRANSFER_REVERSALS = Kind("transfer_reversal", trr, Decoder(trr, TransferReversal))
+
+
+def transfer_reversals_query(merchant_id: str, transfer_id: str) -> Select[Any]:
+    return matching(trr, merchant_id=merchant_id, transfer_id=transfer_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grpc import aio
+from paycore import validation
 from paycore.currency.rules import CurrencyRules
 from paycore.ids import Prefix
 from paycore.payout.bank_accounts import BankAccounts
@@ -163,6 +164,16 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             self._transfers.reverse,
             transfer_id,
             new,
+        )
+
+    async def ListTransferReversals(
+        self, request: payout_pb2.ListTransferReversalsRequest, context: Context
+    ) -> payout_pb2.ListTransferReversalsResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.TRANSFER_REVERSAL)
+        transfer_id = validation.object_id("id", request.id, Prefix.TRANSFER)
+        found = await self._reads.transfer_reversals(merchant_id, transfer_id, cursor)
+        return page_response(
+            payout_pb2.ListTransferReversalsResponse, found, transfer_reversal_message
         )
 
 
