@@ -3,6 +3,7 @@ was transferred; and what another merchant may not do with a platform's transfer
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 
 import grpc
@@ -140,3 +141,38 @@ async def test_another_merchant_can_neither_read_nor_reverse_nor_target_a_platfo
     await assert_books(other, other_seller)
     await shop.close()
     await other.close()
+
+
+async def test_reversals_racing_one_transfer_never_take_more_than_it_moved(world: World) -> None:
+    shop, seller, net = await funded_shop(world)
+    sent = await transfer(shop, 3000, seller)
+    results = await asyncio.gather(
+        *(reverse(shop, sent.id, 1000, key=f"race-{n}") for n in range(6)),
+        return_exceptions=True,
+    )
+    made = [r for r in results if isinstance(r, P.SellerTransferReversal)]
+    refused = [r for r in results if isinstance(r, aio.AioRpcError)]
+    assert len(made) == 3 and len(refused) == 3, results
+    assert {rich_error(r).reason for r in refused} <= {
+        "AMOUNT_TOO_LARGE",
+        "TRANSFER_ALREADY_REVERSED",
+    }
+    got = await shop.client.payouts.GetTransfer(P.RetrieveTransferRequest(id=sent.id))
+    assert (got.amount_reversed, got.reversed) == (3000, True)
+    assert await shop.balance(seller) == ({"usd": 0}, {"usd": 0})
+    await world.run_jobs()
+    assert await shop.balance() == ({"usd": net}, {"usd": 0})
+    await assert_books(shop, seller)
+    await shop.close()
+
+
+async def test_a_key_reused_with_other_terms_is_refused_and_moves_nothing(world: World) -> None:
+    shop, seller, net = await funded_shop(world)
+    await transfer(shop, 1000, seller, key="k-1")
+    with pytest.raises(aio.AioRpcError) as raised:
+        await transfer(shop, 2000, seller, key="k-1")
+    assert rich_error(raised.value).reason == "IDEMPOTENCY_KEY_REUSED"
+    assert await shop.balance() == ({"usd": net - 1000}, {"usd": 0})
+    assert await shop.balance(seller) == ({"usd": 1000}, {"usd": 0})
+    await assert_books(shop, seller)
+    await shop.close()
