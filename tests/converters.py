@@ -45,6 +45,7 @@ from paycore.fraud.servicer import messages as fraud_messages
 from paycore.ledger import models as ledger
 from paycore.ledger.servicer import messages as ledger_messages
 from paycore.payment.models import (
+    ApplicationFee,
     Charge,
     Intent,
     Order,
@@ -56,6 +57,7 @@ from paycore.payment.models import (
     SetupStatus,
 )
 from paycore.payment.servicer.messages import (
+    application_fee_message,
     charge_message,
     intent_message,
     order_message,
@@ -223,6 +225,9 @@ CONVERTERS: list[ConverterCase] = [
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
             (payout_messages.bank_account_message, payout.BankAccount),
             (payout_messages.payout_card_message, payout.PayoutCard),
+            (payout_messages.transfer_message, payout.Transfer),
+            (application_fee_message, ApplicationFee),
+            (payout_messages.transfer_reversal_message, payout.TransferReversal),
             (payout_messages.balance_transaction_message, payout.BalanceTransaction),
             (subscription_messages.product_message, subscription.Product),
             (subscription_messages.price_message, subscription.Price),

@@ -569,6 +569,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.pay_out.reads,
             platform.mutations,
             platform.currencies.rules,
+            platform.pay_out.transfers,
         ),
         # -- currencies (issue 19)
         currency_servicer.register(

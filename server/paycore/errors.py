@@ -371,6 +371,12 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "{amount} {currency} is more than can be paid out now ({available} {currency})",
     )
+    # Separate charges and transfers (docs/connect.md).
+    TRANSFER_ALREADY_REVERSED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The transfer {id} has been reversed in full already",
+    )
     NO_BALANCE_IN_CURRENCY = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -84,6 +84,11 @@ class Prefix(StrEnum):
     # hosted payment pages (issue 21)
     CHECKOUT_SESSION = "cs"
     CHECKOUT_LINE_ITEM = "li"
+    # separate charges and transfers (docs/connect.md)
+    TRANSFER = "tr"
+    TRANSFER_REVERSAL = "trr"
+    APPLICATION_FEE = "fee"
+    """A destination charge's fee: the charge's id under this prefix (pi_X's is fee_X)."""
 
 
 class MalformedId(ValueError):

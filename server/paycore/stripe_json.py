@@ -68,6 +68,7 @@ OBJECT_NAMES = {
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
     "paycore.v1.CheckoutLineItem": "item",
+    "paycore.v1.SellerTransferReversal": "transfer_reversal",
 }
 """Object names that do not follow the rule (snake_case of the message name)."""
 
@@ -149,6 +150,8 @@ REFERENCE_FIELDS = frozenset(
         "paycore.v1.LedgerTransfer.post_pending_id",
         "paycore.v1.LedgerTransfer.void_pending_id",
         "paycore.v1.LedgerTransfer.resolved_by",
+        # The charge a transfer follows ("pi_...").
+        "paycore.v1.Transfer.source_transaction",
     }
 )
 """The other id references: fields whose name says neither their kind nor, elsewhere, an id

@@ -11,7 +11,7 @@ from aiohttp import ClientSession
 from paycore import contracts
 from paycore.edge.routes import compile_routes
 
-from tests.edge.helpers import call, charge, new_merchant
+from tests.edge.helpers import call, charge, new_merchant, seller_account
 from tests.payment.shop import good_card
 from tests.payout.support import PAID, ROUTING, World
 
@@ -92,7 +92,21 @@ async def _payout(world: World, http: ClientSession, key: str, metadata: str) ->
     return f"/v1/payouts/{created.body['id']}"
 
 
-WORLD_CREATES: dict[str, WorldCreate] = {"UpdateRefund": _refund, "UpdatePayout": _payout}
+async def _transfer(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    await charge(http, key, 10_000, good_card())
+    seller = await seller_account(http, key)
+    await world.advance(2)  # the funds become available
+    form = f"amount=1000&currency=usd&destination={seller}&{metadata}"
+    created = await call(http, "POST", "/v1/transfers", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/transfers/{created.body['id']}"
+
+
+WORLD_CREATES: dict[str, WorldCreate] = {
+    "UpdateRefund": _refund,
+    "UpdatePayout": _payout,
+    "UpdateTransfer": _transfer,
+}
 """The updates with metadata whose object needs the PSP (and, for a payout, days to pass)."""
 
 

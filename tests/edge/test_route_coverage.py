@@ -46,6 +46,8 @@ _STRIPE_CANCEL = (
     "test_subscriptions::test_stripes_delete_cancels_and_a_price_without_a_count_is_every_interval"
 )
 _PAYOUTS = "test_payouts::test_bank_accounts_schedules_payouts_and_balance_transactions_over_http"
+_TRANSFERS = "test_transfers::test_transfers_and_reversals_over_http"
+_APPLICATION_FEES = "test_transfers::test_application_fees_over_http"
 _PAYOUT_CARDS = "test_payouts::test_a_debit_card_registered_as_a_payout_card_over_http"
 _PAYOUT_CARD_CURRENCIES = (
     "test_payouts::test_a_payout_card_has_a_currency_and_refuses_payouts_in_another_over_http"
@@ -187,6 +189,14 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/bank_accounts/{id}"): _PAYOUTS,
     ("GET", "/v1/bank_accounts"): _PAYOUTS,
     ("POST", "/v1/payouts"): _PAYOUTS,
+    ("POST", "/v1/transfers"): _TRANSFERS,
+    ("GET", "/v1/transfers/{id}"): _TRANSFERS,
+    ("GET", "/v1/transfers"): _TRANSFERS,
+    ("POST", "/v1/transfers/{id}"): _TRANSFERS,
+    ("POST", "/v1/transfers/{id}/reversals"): _TRANSFERS,
+    ("GET", "/v1/transfers/{id}/reversals"): _TRANSFERS,
+    ("GET", "/v1/application_fees"): _APPLICATION_FEES,
+    ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,
     ("GET", "/v1/payouts"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,

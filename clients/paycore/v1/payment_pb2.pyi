@@ -2489,3 +2489,135 @@ class SearchPaymentIntentsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SearchPaymentIntentsResponse: _TypeAlias = SearchPaymentIntentsResponse  # noqa: Y015
+
+@_typing.final
+class ApplicationFee(_message.Message):
+    """The fee the platform kept on a destination charge (Stripe's ApplicationFee): the charge's
+    application_fee_amount once captured, less nothing; `amount_refunded` what refunds with
+    refund_application_fee gave back to the seller.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    AMOUNT_REFUNDED_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    REFUNDED_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"fee_..." (the charge's own id under Stripe's prefix: pi_X's fee is fee_X)."""
+    account: _builtins.str
+    """The "acct_..." seller whose share paid the fee (the charge's transfer destination)."""
+    amount: _builtins.int
+    amount_refunded: _builtins.int
+    currency: _builtins.str
+    payment_intent: _builtins.str
+    """The "pi_..." charge it was taken from."""
+    refunded: _builtins.bool
+    """Whether it has been refunded in full."""
+    created: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        account: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        amount_refunded: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        refunded: _builtins.bool = ...,
+        created: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "amount", b"amount", "amount_refunded", b"amount_refunded", "created", b"created", "currency", b"currency", "id", b"id", "payment_intent", b"payment_intent", "refunded", b"refunded"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplicationFee: _TypeAlias = ApplicationFee  # noqa: Y015
+
+@_typing.final
+class GetApplicationFeeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"fee_...", required."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetApplicationFeeRequest: _TypeAlias = GetApplicationFeeRequest  # noqa: Y015
+
+@_typing.final
+class ListApplicationFeesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`); not with `starting_after`."""
+    payment_intent: _builtins.str
+    """Only the fee of this "pi_..." (Stripe's `charge` filter)."""
+    account: _builtins.str
+    """Only the fees paid by this "acct_..." seller."""
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds (REST `created[gte]=...`)."""
+
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        account: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "created", b"created", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApplicationFeesRequest: _TypeAlias = ListApplicationFeesRequest  # noqa: Y015
+
+@_typing.final
+class ListApplicationFeesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApplicationFee]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___ApplicationFee] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApplicationFeesResponse: _TypeAlias = ListApplicationFeesResponse  # noqa: Y015

@@ -109,6 +109,16 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListRefundsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListRefundsResponse.FromString,
                 _registered_method=True)
+        self.ListApplicationFees = channel.unary_unary(
+                '/paycore.v1.PaymentService/ListApplicationFees',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeesRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeesResponse.FromString,
+                _registered_method=True)
+        self.GetApplicationFee = channel.unary_unary(
+                '/paycore.v1.PaymentService/GetApplicationFee',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.ApplicationFee.FromString,
+                _registered_method=True)
         self.UpdateRefund = channel.unary_unary(
                 '/paycore.v1.PaymentService/UpdateRefund',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
@@ -257,6 +267,21 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListApplicationFees(self, request, context):
+        """The application fees the merchant kept on its destination charges (docs/connect.md), as
+        Stripe's: one per captured payment intent with a transfer destination and a fee, newest
+        first; read from what the charge and its refunds booked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApplicationFee(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateRefund(self, request, context):
         """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
         its status; records refund.updated when the metadata changed.
@@ -395,6 +420,16 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListRefunds,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListRefundsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListRefundsResponse.SerializeToString,
+            ),
+            'ListApplicationFees': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApplicationFees,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeesRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeesResponse.SerializeToString,
+            ),
+            'GetApplicationFee': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApplicationFee,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.ApplicationFee.SerializeToString,
             ),
             'UpdateRefund': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateRefund,
@@ -842,6 +877,60 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListRefunds',
             paycore_dot_v1_dot_payment__pb2.ListRefundsRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListRefundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApplicationFees(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ListApplicationFees',
+            paycore_dot_v1_dot_payment__pb2.ListApplicationFeesRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.ListApplicationFeesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApplicationFee(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/GetApplicationFee',
+            paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.ApplicationFee.FromString,
             options,
             channel_credentials,
             insecure,

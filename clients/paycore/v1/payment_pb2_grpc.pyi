@@ -66,6 +66,12 @@ class PaymentServiceStub:
     """
     GetRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetRefundRequest, _payment_pb2.Refund]
     ListRefunds: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListRefundsRequest, _payment_pb2.ListRefundsResponse]
+    ListApplicationFees: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListApplicationFeesRequest, _payment_pb2.ListApplicationFeesResponse]
+    """The application fees the merchant kept on its destination charges (docs/connect.md), as
+    Stripe's: one per captured payment intent with a transfer destination and a fee, newest
+    first; read from what the charge and its refunds booked.
+    """
+    GetApplicationFee: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRequest, _payment_pb2.ApplicationFee]
     UpdateRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
@@ -127,6 +133,12 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """
     GetRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     ListRefunds: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListRefundsRequest, _payment_pb2.ListRefundsResponse]  # type: ignore[assignment]
+    ListApplicationFees: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListApplicationFeesRequest, _payment_pb2.ListApplicationFeesResponse]  # type: ignore[assignment]
+    """The application fees the merchant kept on its destination charges (docs/connect.md), as
+    Stripe's: one per captured payment intent with a transfer destination and a fee, newest
+    first; read from what the charge and its refunds booked.
+    """
+    GetApplicationFee: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRequest, _payment_pb2.ApplicationFee]  # type: ignore[assignment]
     UpdateRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
@@ -275,6 +287,24 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListRefundsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListRefundsResponse, _abc.Awaitable[_payment_pb2.ListRefundsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListApplicationFees(
+        self,
+        request: _payment_pb2.ListApplicationFeesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.ListApplicationFeesResponse, _abc.Awaitable[_payment_pb2.ListApplicationFeesResponse]]:
+        """The application fees the merchant kept on its destination charges (docs/connect.md), as
+        Stripe's: one per captured payment intent with a transfer destination and a fee, newest
+        first; read from what the charge and its refunds booked.
+        """
+
+    @_abc_1.abstractmethod
+    def GetApplicationFee(
+        self,
+        request: _payment_pb2.GetApplicationFeeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.ApplicationFee, _abc.Awaitable[_payment_pb2.ApplicationFee]]: ...
 
     @_abc_1.abstractmethod
     def UpdateRefund(

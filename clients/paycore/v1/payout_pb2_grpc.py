@@ -99,6 +99,36 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.UpdatePayoutScheduleRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.PayoutSchedule.FromString,
                 _registered_method=True)
+        self.CreateTransfer = channel.unary_unary(
+                '/paycore.v1.PayoutService/CreateTransfer',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.CreateTransferRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.Transfer.FromString,
+                _registered_method=True)
+        self.GetTransfer = channel.unary_unary(
+                '/paycore.v1.PayoutService/GetTransfer',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.RetrieveTransferRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.Transfer.FromString,
+                _registered_method=True)
+        self.ListTransfers = channel.unary_unary(
+                '/paycore.v1.PayoutService/ListTransfers',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.ListTransfersRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransfersResponse.FromString,
+                _registered_method=True)
+        self.UpdateTransfer = channel.unary_unary(
+                '/paycore.v1.PayoutService/UpdateTransfer',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.UpdateTransferRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.Transfer.FromString,
+                _registered_method=True)
+        self.CreateTransferReversal = channel.unary_unary(
+                '/paycore.v1.PayoutService/CreateTransferReversal',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.CreateTransferReversalRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+                _registered_method=True)
+        self.ListTransferReversals = channel.unary_unary(
+                '/paycore.v1.PayoutService/ListTransferReversals',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.FromString,
+                _registered_method=True)
 
 
 class PayoutServiceServicer:
@@ -199,6 +229,52 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTransfer(self, request, context):
+        """Separate charges and transfers (docs/connect.md): moves `amount` of the platform's balance
+        to a seller account's ("acct_..."). From the available balance, or with
+        `source_transaction`, from where that charge's funds are (pending until they are
+        available). More than the balance holds answers FAILED_PRECONDITION BALANCE_INSUFFICIENT
+        and moves nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTransfer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTransfers(self, request, context):
+        """The merchant's transfers, newest first, by destination and transfer group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTransfer(self, request, context):
+        """Changes a transfer's description and metadata; records transfer.updated when either changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTransferReversal(self, request, context):
+        """Takes back some or all (the default) of what a transfer has not yet had reversed, from the
+        seller's balance (available as far as it goes, then pending) to the platform's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTransferReversals(self, request, context):
+        """A transfer's reversals, newest first (Stripe's list of a transfer's reversals).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PayoutServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -266,6 +342,36 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     servicer.UpdatePayoutSchedule,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.UpdatePayoutScheduleRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.PayoutSchedule.SerializeToString,
+            ),
+            'CreateTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTransfer,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.CreateTransferRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.Transfer.SerializeToString,
+            ),
+            'GetTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTransfer,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.RetrieveTransferRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.Transfer.SerializeToString,
+            ),
+            'ListTransfers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTransfers,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransfersRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.ListTransfersResponse.SerializeToString,
+            ),
+            'UpdateTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTransfer,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.UpdateTransferRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.Transfer.SerializeToString,
+            ),
+            'CreateTransferReversal': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTransferReversal,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.CreateTransferReversalRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.SerializeToString,
+            ),
+            'ListTransferReversals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTransferReversals,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -619,6 +725,168 @@ class PayoutService:
             '/paycore.v1.PayoutService/UpdatePayoutSchedule',
             paycore_dot_v1_dot_payout__pb2.UpdatePayoutScheduleRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.PayoutSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/CreateTransfer',
+            paycore_dot_v1_dot_payout__pb2.CreateTransferRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.Transfer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/GetTransfer',
+            paycore_dot_v1_dot_payout__pb2.RetrieveTransferRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.Transfer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTransfers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/ListTransfers',
+            paycore_dot_v1_dot_payout__pb2.ListTransfersRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.ListTransfersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/UpdateTransfer',
+            paycore_dot_v1_dot_payout__pb2.UpdateTransferRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.Transfer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTransferReversal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/CreateTransferReversal',
+            paycore_dot_v1_dot_payout__pb2.CreateTransferReversalRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTransferReversals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/ListTransferReversals',
+            paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.FromString,
             options,
             channel_credentials,
             insecure,

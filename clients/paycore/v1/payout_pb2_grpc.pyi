@@ -69,6 +69,24 @@ class PayoutServiceStub:
     """Sets when automatic payouts run: each pays out the whole available balance per currency to
     that currency's default bank account.
     """
+    CreateTransfer: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreateTransferRequest, _payout_pb2.Transfer]
+    """Separate charges and transfers (docs/connect.md): moves `amount` of the platform's balance
+    to a seller account's ("acct_..."). From the available balance, or with
+    `source_transaction`, from where that charge's funds are (pending until they are
+    available). More than the balance holds answers FAILED_PRECONDITION BALANCE_INSUFFICIENT
+    and moves nothing.
+    """
+    GetTransfer: _grpc.UnaryUnaryMultiCallable[_payout_pb2.RetrieveTransferRequest, _payout_pb2.Transfer]
+    ListTransfers: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListTransfersRequest, _payout_pb2.ListTransfersResponse]
+    """The merchant's transfers, newest first, by destination and transfer group."""
+    UpdateTransfer: _grpc.UnaryUnaryMultiCallable[_payout_pb2.UpdateTransferRequest, _payout_pb2.Transfer]
+    """Changes a transfer's description and metadata; records transfer.updated when either changed."""
+    CreateTransferReversal: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreateTransferReversalRequest, _payout_pb2.SellerTransferReversal]
+    """Takes back some or all (the default) of what a transfer has not yet had reversed, from the
+    seller's balance (available as far as it goes, then pending) to the platform's.
+    """
+    ListTransferReversals: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListTransferReversalsRequest, _payout_pb2.ListTransferReversalsResponse]
+    """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
 
 @_typing.type_check_only
 class PayoutServiceAsyncStub(PayoutServiceStub):
@@ -109,6 +127,24 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     """Sets when automatic payouts run: each pays out the whole available balance per currency to
     that currency's default bank account.
     """
+    CreateTransfer: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreateTransferRequest, _payout_pb2.Transfer]  # type: ignore[assignment]
+    """Separate charges and transfers (docs/connect.md): moves `amount` of the platform's balance
+    to a seller account's ("acct_..."). From the available balance, or with
+    `source_transaction`, from where that charge's funds are (pending until they are
+    available). More than the balance holds answers FAILED_PRECONDITION BALANCE_INSUFFICIENT
+    and moves nothing.
+    """
+    GetTransfer: _aio.UnaryUnaryMultiCallable[_payout_pb2.RetrieveTransferRequest, _payout_pb2.Transfer]  # type: ignore[assignment]
+    ListTransfers: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListTransfersRequest, _payout_pb2.ListTransfersResponse]  # type: ignore[assignment]
+    """The merchant's transfers, newest first, by destination and transfer group."""
+    UpdateTransfer: _aio.UnaryUnaryMultiCallable[_payout_pb2.UpdateTransferRequest, _payout_pb2.Transfer]  # type: ignore[assignment]
+    """Changes a transfer's description and metadata; records transfer.updated when either changed."""
+    CreateTransferReversal: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreateTransferReversalRequest, _payout_pb2.SellerTransferReversal]  # type: ignore[assignment]
+    """Takes back some or all (the default) of what a transfer has not yet had reversed, from the
+    seller's balance (available as far as it goes, then pending) to the platform's.
+    """
+    ListTransferReversals: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListTransferReversalsRequest, _payout_pb2.ListTransferReversalsResponse]  # type: ignore[assignment]
+    """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
 
 class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -224,5 +260,59 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         """Sets when automatic payouts run: each pays out the whole available balance per currency to
         that currency's default bank account.
         """
+
+    @_abc_1.abstractmethod
+    def CreateTransfer(
+        self,
+        request: _payout_pb2.CreateTransferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.Transfer, _abc.Awaitable[_payout_pb2.Transfer]]:
+        """Separate charges and transfers (docs/connect.md): moves `amount` of the platform's balance
+        to a seller account's ("acct_..."). From the available balance, or with
+        `source_transaction`, from where that charge's funds are (pending until they are
+        available). More than the balance holds answers FAILED_PRECONDITION BALANCE_INSUFFICIENT
+        and moves nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def GetTransfer(
+        self,
+        request: _payout_pb2.RetrieveTransferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.Transfer, _abc.Awaitable[_payout_pb2.Transfer]]: ...
+
+    @_abc_1.abstractmethod
+    def ListTransfers(
+        self,
+        request: _payout_pb2.ListTransfersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.ListTransfersResponse, _abc.Awaitable[_payout_pb2.ListTransfersResponse]]:
+        """The merchant's transfers, newest first, by destination and transfer group."""
+
+    @_abc_1.abstractmethod
+    def UpdateTransfer(
+        self,
+        request: _payout_pb2.UpdateTransferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.Transfer, _abc.Awaitable[_payout_pb2.Transfer]]:
+        """Changes a transfer's description and metadata; records transfer.updated when either changed."""
+
+    @_abc_1.abstractmethod
+    def CreateTransferReversal(
+        self,
+        request: _payout_pb2.CreateTransferReversalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.SellerTransferReversal, _abc.Awaitable[_payout_pb2.SellerTransferReversal]]:
+        """Takes back some or all (the default) of what a transfer has not yet had reversed, from the
+        seller's balance (available as far as it goes, then pending) to the platform's.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTransferReversals(
+        self,
+        request: _payout_pb2.ListTransferReversalsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.ListTransferReversalsResponse, _abc.Awaitable[_payout_pb2.ListTransferReversalsResponse]]:
+        """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
 
 def add_PayoutServiceServicer_to_server(servicer: PayoutServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -49,6 +49,8 @@ class _BalanceTransactionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper
     """A refund of a converted payment at today's rate against the payment's: the merchant's FX
     gain (positive) or loss (negative).
     """
+    BALANCE_TRANSACTION_TYPE_TRANSFER_REVERSAL: _BalanceTransactionType.ValueType  # 10
+    """A transfer to a seller taken back (CreateTransferReversal), on both balances."""
 
 class BalanceTransactionType(_BalanceTransactionType, metaclass=_BalanceTransactionTypeEnumTypeWrapper): ...
 
@@ -73,6 +75,8 @@ BALANCE_TRANSACTION_TYPE_FX_GAIN_LOSS: BalanceTransactionType.ValueType  # 9
 """A refund of a converted payment at today's rate against the payment's: the merchant's FX
 gain (positive) or loss (negative).
 """
+BALANCE_TRANSACTION_TYPE_TRANSFER_REVERSAL: BalanceTransactionType.ValueType  # 10
+"""A transfer to a seller taken back (CreateTransferReversal), on both balances."""
 Global___BalanceTransactionType: _TypeAlias = BalanceTransactionType  # noqa: Y015
 
 class _BalanceTransactionStatus:

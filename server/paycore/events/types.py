@@ -67,6 +67,10 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "payout.paid",
         "payout.failed",
         "payout.canceled",
+        # Separate charges and transfers (tr_): Stripe's events of a transfer to a seller.
+        "transfer.created",
+        "transfer.reversed",
+        "transfer.updated",
         # Billing.
         "product.created",
         "price.created",

@@ -468,3 +468,23 @@ INTENT_SEARCH_FIELDS = {
     "metadata": FieldKind.METADATA,
 }
 """What SearchPaymentIntents' query may name (Stripe's payment intent search fields)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationFee(Stored):
+    """The fee a platform kept on a destination charge (Stripe's ApplicationFee), read from
+    the captured intent (its id the intent's under the fee_ prefix) and its refunds."""
+
+    account: str
+    """The seller (the charge's transfer destination) whose share paid it."""
+    amount: int
+    amount_refunded: int
+    """What refunds with refund_application_fee gave back to the seller."""
+    currency: str
+    payment_intent_id: str
+
+
+@dataclass(frozen=True)
+class ApplicationFeeFilter:
+    payment_intent_id: str = ""
+    account: str = ""

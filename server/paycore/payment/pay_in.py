@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from paycore.executor.service import Executor
 from paycore.fraud.service import FraudService
+from paycore.payment.application_fees import ApplicationFees
 from paycore.payment.charges import Charges
 from paycore.payment.checkout import Checkouts
 from paycore.payment.intents.flow import IntentFlow
@@ -27,6 +28,7 @@ class PayIn:
     off_session: OffSessionCharges
     setups: SetupFlow
     charges: Charges
+    application_fees: ApplicationFees
 
     async def close(self) -> None:
         await self.psp.close()

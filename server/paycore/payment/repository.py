@@ -13,9 +13,12 @@ from typing import Any
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan
 from paycore.events.models import NewEvent
 from paycore.events.repository import EventsInsert
+from paycore.ids import Prefix
 from paycore.invariants import invariant
 from paycore.payment.machine import check_initial, check_move
 from paycore.payment.models import (
+    ApplicationFee,
+    ApplicationFeeFilter,
     CaptureMethod,
     ChargeAttempt,
     ChargeCard,
@@ -646,3 +649,74 @@ def charge_position_query(merchant_id: str, charge_id: str) -> Select[Any]:
         .order_by(executions.c.id.desc())
         .limit(1)
     )
+
+
+# -- application fees (docs/connect.md): a view of destination charges and their refunds --------
+
+_FEE_PREFIX = f"{Prefix.APPLICATION_FEE.value}_"
+_INTENT_PREFIX = f"{Prefix.PAYMENT_INTENT.value}_"
+
+
+def application_fee_id(payment_intent_id: str) -> str:
+    """A destination charge's fee's id: the charge's own under the fee_ prefix (so it routes to
+    the merchant's shard as the charge does, and pages in the charges' order)."""
+    return _FEE_PREFIX + payment_intent_id.removeprefix(_INTENT_PREFIX)
+
+
+def charge_of_fee(fee_id: str) -> str:
+    """The pi_ an application fee's id names ("" for "")."""
+    return _INTENT_PREFIX + fee_id.removeprefix(_FEE_PREFIX) if fee_id else ""
+
+
+_pi = payment_intents
+_fee_refunded = (
+    select(func.coalesce(func.sum(refunds.c.application_fee_refund_amount), 0))
+    .where(
+        refunds.c.merchant_id == _pi.c.merchant_id,
+        refunds.c.payment_intent_id == _pi.c.id,
+        refunds.c.status == RefundStatus.SUCCEEDED.value,
+    )
+    .scalar_subquery()
+)
+_APPLICATION_FEE_ROWS = select(
+    _pi.c.merchant_id,
+    _pi.c.id,
+    _pi.c.transfer_destination,
+    _pi.c.application_fee_amount,
+    _pi.c.currency,
+    _pi.c.created_at,
+    _fee_refunded.label("fee_refunded"),
+).where(
+    func.coalesce(_pi.c.transfer_destination, "") != "",
+    _pi.c.application_fee_amount > 0,
+    _pi.c.status == IntentStatus.SUCCEEDED.value,
+)
+
+
+def _application_fee(row: Any) -> ApplicationFee:
+    found = getattr(row, "_mapping", row)
+    return ApplicationFee(
+        id=application_fee_id(found["id"]),
+        merchant_id=found["merchant_id"],
+        created=int(found["created_at"].timestamp()),
+        account=found["transfer_destination"],
+        amount=int(found["application_fee_amount"]),
+        amount_refunded=int(found["fee_refunded"]),
+        currency=found["currency"],
+        payment_intent_id=found["id"],
+    )
+
+
+# Read by the charge's id: callers turn fee_ ids (a Get's, a cursor's) into pi_ ones first.
+APPLICATION_FEES = Kind(
+    "application_fee", payment_intents, _application_fee, selected=_APPLICATION_FEE_ROWS
+)
+
+
+def application_fees_query(merchant_id: str, wanted: ApplicationFeeFilter) -> Select[Any]:
+    query = APPLICATION_FEES.of(merchant_id)
+    if wanted.payment_intent_id:
+        query = query.where(_pi.c.id == wanted.payment_intent_id)
+    if wanted.account:
+        query = query.where(_pi.c.transfer_destination == wanted.account)
+    return query

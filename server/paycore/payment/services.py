@@ -22,6 +22,7 @@ from paycore.executor.service import (
 )
 from paycore.fraud.service import FraudService, ReviewListener
 from paycore.ledger.service import LedgerService
+from paycore.payment.application_fees import ApplicationFees
 from paycore.payment.charges import Charges
 from paycore.payment.checkout import Checkouts, PaymentOrders
 from paycore.payment.completion import PayInCompletion
@@ -121,4 +122,5 @@ def build_pay_in(
         off_session=OffSessionCharges(shards, executor, events),
         setups=SetupFlow(reads, executor, cards, setup_events),
         charges=Charges(reads),
+        application_fees=ApplicationFees(reads),
     )

@@ -41,10 +41,12 @@ class Cards(Protocol):
     async def card_for_charge(self, merchant_id: str, payment_method_id: str) -> ChargeableCard: ...
 
 
-async def require_account(connection: AsyncConnection, merchant_id: str, account: str) -> None:
-    """NOT_FOUND (param account) unless `account` is "" or one of the merchant's sellers."""
+async def require_account(
+    connection: AsyncConnection, merchant_id: str, account: str, param: str = "account"
+) -> None:
+    """NOT_FOUND (naming `param`) unless `account` is "" or one of the merchant's sellers."""
     if account and await SellerAccountRepository(connection).get(merchant_id, account) is None:
-        raise not_found("account", account, param="account")
+        raise not_found("account", account, param=param)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.events import Recorder
-from paycore.payout.models import AccountBalance, Payout
+from paycore.payout.models import AccountBalance, Payout, Transfer
 
 PAYOUT_CREATED = "payout.created"
 PAYOUT_UPDATED = "payout.updated"
@@ -17,9 +17,14 @@ PAYOUT_PAID = "payout.paid"
 PAYOUT_FAILED = "payout.failed"
 PAYOUT_CANCELED = "payout.canceled"
 BALANCE_AVAILABLE = "balance.available"
+TRANSFER_CREATED = "transfer.created"
+TRANSFER_REVERSED = "transfer.reversed"
+"""Stripe's one type for each reversal, partial or whole (the transfer's amount_reversed)."""
+TRANSFER_UPDATED = "transfer.updated"
 
 
 @dataclass(frozen=True, slots=True)
 class PayOutEvents:
     payout: Recorder[Payout]
     balance: Recorder[AccountBalance]
+    transfer: Recorder[Transfer]

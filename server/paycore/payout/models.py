@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from paycore.records import Stored
+from paycore.records import MetadataChange, Stored
 from paycore.secret import Secret
 
 DAY_SECONDS = 86_400
@@ -30,6 +30,8 @@ class BalanceType(StrEnum):
     ADJUSTMENT = "adjustment"
     FX_GAIN_LOSS = "fx_gain_loss"
     """Currencies (issue 19): a refund's conversion at today's rate against its payment's."""
+    TRANSFER_REVERSAL = "transfer_reversal"
+    """A transfer to a seller taken back (paycore.payout.transfers), on both balances."""
 
 
 class BalanceStatus(StrEnum):
@@ -249,3 +251,55 @@ class InstantFees:
 
     def fee_for(self, amount: int) -> int:
         return max(self.minimum, (amount * self.basis_points + 5_000) // 10_000)
+
+
+@dataclass(frozen=True)
+class NewTransfer:
+    """CreateTransfer: `amount` of the platform's balance to the seller `destination`."""
+
+    amount: int
+    currency: str
+    destination: str
+    source_transaction: str = ""
+    """A pi_ whose funds the transfer follows; "" for the available balance."""
+    transfer_group: str = ""
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer(NewTransfer, Stored):
+    amount_reversed: int
+    balance_transaction: str
+    """The platform's txn_ row that took it."""
+
+
+@dataclass(frozen=True)
+class TransferFilter:
+    destination: str = ""
+    transfer_group: str = ""
+
+
+@dataclass(frozen=True)
+class TransferChange:
+    """UpdateTransfer: the metadata change, and a new description (None: unchanged)."""
+
+    metadata: MetadataChange
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class NewTransferReversal:
+    amount: int
+    """0: all that is not reversed yet."""
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferReversal(Stored):
+    transfer_id: str
+    amount: int
+    currency: str
+    description: str
+    metadata: dict[str, str]

@@ -13,16 +13,23 @@ from paycore.payout.models import (
     Payout,
     PayoutCard,
     PayoutFilter,
+    Transfer,
+    TransferFilter,
+    TransferReversal,
 )
 from paycore.payout.repository import (
     BALANCE_TRANSACTIONS,
     BANK_ACCOUNTS,
     PAYOUT_CARDS,
     PAYOUTS,
+    TRANSFER_REVERSALS,
+    TRANSFERS,
     balance_transactions_query,
     bank_accounts_query,
     payout_cards_query,
     payouts_query,
+    transfer_reversals_query,
+    transfers_query,
 )
 from paycore.storage.reads import Cursor, Named, Page, Reads
 
@@ -75,6 +82,24 @@ class PayoutReads:
         query = balance_transactions_query(merchant_id, wanted)
         named = [Named("payout", PAYOUTS, wanted.payout_id)]
         return await self._reads.page(merchant_id, BALANCE_TRANSACTIONS, cursor, query, named)
+
+    async def transfer(self, merchant_id: str, transfer_id: str) -> Transfer:
+        return await self._reads.one(merchant_id, TRANSFERS, transfer_id)
+
+    async def transfers(
+        self, merchant_id: str, wanted: TransferFilter, cursor: Cursor
+    ) -> Page[Transfer]:
+        query = transfers_query(merchant_id, wanted)
+        named = [Named("destination", SELLER_ACCOUNTS, wanted.destination)]
+        return await self._reads.page(merchant_id, TRANSFERS, cursor, query, named)
+
+    async def transfer_reversals(
+        self, merchant_id: str, transfer_id: str, cursor: Cursor
+    ) -> Page[TransferReversal]:
+        """The transfer's reversals; NOT_FOUND (param id) when it is not the merchant's."""
+        query = transfer_reversals_query(merchant_id, transfer_id)
+        named = [Named("id", TRANSFERS, transfer_id)]
+        return await self._reads.page(merchant_id, TRANSFER_REVERSALS, cursor, query, named)
 
     async def _require_account(self, merchant_id: str, account: str) -> None:
         """NOT_FOUND (param account) unless `account` is "" (the merchant's own) or one of the

@@ -23,6 +23,9 @@ from paycore.payout.models import (
     PayoutFilter,
     Presentment,
     Schedule,
+    Transfer,
+    TransferFilter,
+    TransferReversal,
 )
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
@@ -34,8 +37,10 @@ from paycore.storage.schema import (
     payment_methods,
     payout_schedules,
     payouts,
+    transfer_reversals,
+    transfers,
 )
-from sqlalchemy import ColumnElement, Select, and_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -656,3 +661,96 @@ def payouts_query(merchant_id: str, wanted: PayoutFilter) -> Select[Any]:
 
 decode_payout: Decoder[Payout] = Decoder(po, Payout)
 PAYOUTS = Kind("payout", po, decode_payout)
+
+
+# -- transfers (separate charges and transfers, docs/connect.md) -------------------------------
+
+tr = transfers
+trr = transfer_reversals
+
+
+@dataclass(frozen=True)
+class ChargeFunds:
+    """Where a charge's money received by the merchant stands: its balance transaction's
+    amount, currency, status and available_on."""
+
+    amount: int
+    currency: str
+    status: str
+    available_on: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRepository:
+    _connection: AsyncConnection
+
+    async def insert(self, transfer: Transfer) -> None:
+        await self._connection.execute(insert(tr).values(**_encode_transfer.mapping(transfer)))
+
+    async def get(
+        self, merchant_id: str, transfer_id: str, *, lock: bool = False
+    ) -> Transfer | None:
+        return await TRANSFERS.fetch(self._connection, merchant_id, transfer_id, lock=lock)
+
+    async def set_reversed(self, transfer: Transfer) -> None:
+        await self._connection.execute(
+            update(tr)
+            .where(and_(tr.c.merchant_id == transfer.merchant_id, tr.c.id == transfer.id))
+            .values(amount_reversed=transfer.amount_reversed)
+        )
+
+    async def set_details(self, transfer: Transfer) -> None:
+        """The description and metadata (UpdateTransfer)."""
+        await self._connection.execute(
+            update(tr)
+            .where(and_(tr.c.merchant_id == transfer.merchant_id, tr.c.id == transfer.id))
+            .values(description=transfer.description, metadata=dict(transfer.metadata))
+        )
+
+    async def insert_reversal(self, reversal: TransferReversal) -> None:
+        await self._connection.execute(insert(trr).values(**_encode_reversal.mapping(reversal)))
+
+    async def transferred_from(self, merchant_id: str, source_transaction: str) -> int:
+        """What the merchant's transfers following this charge took, in all."""
+        total = await self._connection.scalar(
+            select(func.coalesce(func.sum(tr.c.amount), 0)).where(
+                tr.c.merchant_id == merchant_id, tr.c.source_transaction == source_transaction
+            )
+        )
+        return int(total or 0)
+
+    async def charge_funds(self, merchant_id: str, charge: str) -> ChargeFunds | None:
+        """The merchant's own `payment` balance transaction of the charge (None: it received
+        nothing), locked: transfers following one charge take their turns."""
+        row = (
+            await self._connection.execute(
+                select(bt.c.amount, bt.c.currency, bt.c.status, bt.c.available_on)
+                .where(
+                    bt.c.merchant_id == merchant_id,
+                    bt.c.account == "",
+                    bt.c.type == BalanceType.PAYMENT.value,
+                    bt.c.source == charge,
+                )
+                .order_by(bt.c.id)
+                .limit(1)
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            return None
+        return ChargeFunds(int(row.amount), row.currency, row.status, int(row.available_on))
+
+
+def transfers_query(merchant_id: str, wanted: TransferFilter) -> Select[Any]:
+    return matching(tr, wanted, merchant_id=merchant_id)
+
+
+_encode_transfer: Encoder[Transfer] = Encoder(tr, Transfer)
+_encode_reversal: Encoder[TransferReversal] = Encoder(trr, TransferReversal)
+decode_transfer: Decoder[Transfer] = Decoder(tr, Transfer)
+TRANSFERS = Kind("transfer", tr, decode_transfer)
+TRANSFER_REVERSALS = Kind("transfer_reversal", trr, Decoder(trr, TransferReversal))
+
+
+def transfer_reversals_query(merchant_id: str, transfer_id: str) -> Select[Any]:
+    return matching(trr, merchant_id=merchant_id, transfer_id=transfer_id)

@@ -22,8 +22,13 @@ from paycore.payout.models import InstantFees
 from paycore.payout.payouts import Payouts
 from paycore.payout.reading import PayoutReads
 from paycore.payout.schedules import Scheduler, Schedules
-from paycore.payout.servicer.messages import account_balance_message, payout_message
+from paycore.payout.servicer.messages import (
+    account_balance_message,
+    payout_message,
+    transfer_message,
+)
 from paycore.payout.tracking import PayoutTracker
+from paycore.payout.transfers import Transfers
 from paycore.psp.client import PspClient
 from paycore.storage import Shards
 from paycore.storage.reads import Reads
@@ -50,6 +55,7 @@ class PayOut:
     scheduler: Scheduler
     availability: Availability
     tracker: PayoutTracker
+    transfers: Transfers
 
 
 def build_pay_out_base(
@@ -68,7 +74,9 @@ def build_pay_out_base(
         cards,
         clock,
     )
-    events = PayOutEvents(Recorder(payout_message), Recorder(account_balance_message))
+    events = PayOutEvents(
+        Recorder(payout_message), Recorder(account_balance_message), Recorder(transfer_message)
+    )
     return PayOutBase(
         book,
         events,
@@ -101,4 +109,5 @@ def build_pay_out(
         scheduler=Scheduler(payouts, clock),
         availability=Availability(base.book, base.events.balance),
         tracker=PayoutTracker(shards, psp, base.lifecycle),
+        transfers=Transfers(base.book, base.events.transfer),
     )

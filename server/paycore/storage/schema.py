@@ -1282,6 +1282,33 @@ dispute_feeds = _owned(
     key=("name",),
 )
 
+# Separate charges and transfers (docs/connect.md, migration 0036): money moved from the
+# platform's balance to a seller account's, and what reversals took back.
+transfers = _owned(
+    "transfers",
+    Column("id", Text, nullable=False),
+    *_required(BigInteger, "amount", "amount_reversed"),
+    # destination: the seller's acct_; source_transaction: the pi_ followed, or "".
+    *_required(Text, "currency", "destination", "source_transaction", "transfer_group"),
+    *_required(Text, "description", "balance_transaction"),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Index("transfers_destination_idx", "merchant_id", "destination", "id"),
+    Index("transfers_group_idx", "merchant_id", "transfer_group", "id"),
+    Index("transfers_source_idx", "merchant_id", "source_transaction"),
+)
+
+transfer_reversals = _owned(
+    "transfer_reversals",
+    Column("id", Text, nullable=False),
+    Column("transfer_id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    *_required(Text, "currency", "description"),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Index("transfer_reversals_transfer_idx", "merchant_id", "transfer_id", "id"),
+)
+
 __all__ = [
     "api_keys",
     "balance_transactions",
@@ -1334,6 +1361,8 @@ __all__ = [
     "subscription_items",
     "subscriptions",
     "test_clocks",
+    "transfer_reversals",
+    "transfers",
     "webhook_attempts",
     "webhook_deliveries",
     "webhook_endpoints",

@@ -32,6 +32,7 @@ from paycore.payment.models import (
 from paycore.payment.pay_in import PayIn
 from paycore.payment.servicer import requests, setup_requests
 from paycore.payment.servicer.messages import (
+    application_fee_message,
     charge_message,
     intent_message,
     order_message,
@@ -303,6 +304,20 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         intent_id, customer_id = requests.charge_filters(request)
         page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id)
         return page_response(payment_pb2.ListChargesResponse, page, charge_message)
+
+    # -- application fees (docs/connect.md) -----------------------------------------------------
+
+    GetApplicationFee = rpcs.get(
+        Prefix.APPLICATION_FEE, lambda s: s._pay_in.application_fees.get, application_fee_message
+    )
+
+    async def ListApplicationFees(
+        self, request: payment_pb2.ListApplicationFeesRequest, context: Context
+    ) -> payment_pb2.ListApplicationFeesResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.APPLICATION_FEE)
+        wanted = requests.application_fee_filter(request)
+        page = await self._pay_in.application_fees.list(merchant_id, cursor, wanted)
+        return page_response(payment_pb2.ListApplicationFeesResponse, page, application_fee_message)
 
     # -- setup intents (paycore.payment.setup) --------------------------------------------------
 

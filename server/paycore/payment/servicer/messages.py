@@ -4,6 +4,7 @@ composition root builds paycore.payment.events.PayInEvents' recorders with these
 from __future__ import annotations
 
 from paycore.payment.models import (
+    ApplicationFee,
     Charge,
     Intent,
     IntentStatus,
@@ -104,3 +105,8 @@ def charge_message(charge: Charge) -> payment_pb2.Charge:
         else None,
         refunds=[refund_message(refund) for refund in charge.refunds],
     )
+
+
+@converts(payment_pb2.ApplicationFee)
+def application_fee_message(fee: ApplicationFee) -> payment_pb2.ApplicationFee:
+    return message_of(payment_pb2.ApplicationFee, fee, refunded=fee.amount_refunded == fee.amount)

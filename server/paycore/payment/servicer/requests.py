@@ -16,6 +16,7 @@ from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.payment.models import (
+    ApplicationFeeFilter,
     CaptureMethod,
     Intent,
     IntentChanges,
@@ -413,3 +414,14 @@ def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str]:
         "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
     )
     return intent_id, _customer_filter(request.customer)
+
+
+def application_fee_filter(
+    request: payment_pb2.ListApplicationFeesRequest,
+) -> ApplicationFeeFilter:
+    return ApplicationFeeFilter(
+        payment_intent_id=validation.object_id(
+            "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
+        ),
+        account=validation.object_id("account", request.account, Prefix.ACCOUNT, required=False),
+    )

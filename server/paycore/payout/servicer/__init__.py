@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grpc import aio
+from paycore import validation
 from paycore.currency.rules import CurrencyRules
 from paycore.ids import Prefix
 from paycore.payout.bank_accounts import BankAccounts
@@ -18,7 +19,10 @@ from paycore.payout.servicer.messages import (
     payout_card_message,
     payout_message,
     schedule_message,
+    transfer_message,
+    transfer_reversal_message,
 )
+from paycore.payout.transfers import Transfers
 from paycore.runtime.context import current_call
 from paycore.runtime.mutations import FinalAnswer, Mutations
 from paycore.runtime.servicing import (
@@ -26,6 +30,7 @@ from paycore.runtime.servicing import (
     Context,
     add_servicer,
     merchant_and_cursor,
+    merchant_and_id,
     page_response,
 )
 from paycore.v1 import payout_pb2, payout_pb2_grpc
@@ -41,6 +46,7 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
     _reads: PayoutReads
     _mutations: Mutations
     _rules: CurrencyRules
+    _transfers: Transfers
 
     CreateBankAccount = rpcs.change(
         bank_account_message, lambda s: s._bank_accounts.create, requests.new_bank_account
@@ -122,6 +128,54 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
         schedule_message, lambda s: s._schedules.update, requests.schedule_change
     )
 
+    # -- separate charges and transfers (docs/connect.md)
+
+    CreateTransfer = rpcs.change(
+        transfer_message, lambda s: s._transfers.create, requests.new_transfer
+    )
+
+    GetTransfer = rpcs.get(Prefix.TRANSFER, lambda s: s._reads.transfer, transfer_message)
+
+    async def ListTransfers(
+        self, request: payout_pb2.ListTransfersRequest, context: Context
+    ) -> payout_pb2.ListTransfersResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.TRANSFER)
+        found = await self._reads.transfers(merchant_id, requests.transfer_filter(request), cursor)
+        return page_response(payout_pb2.ListTransfersResponse, found, transfer_message)
+
+    async def UpdateTransfer(
+        self, request: payout_pb2.UpdateTransferRequest, context: Context
+    ) -> payout_pb2.Transfer:
+        merchant_id, transfer_id = merchant_and_id(request.id, Prefix.TRANSFER)
+        change = requests.transfer_change(request)
+        return await self._mutations.answer(
+            merchant_id, request, transfer_message, self._transfers.update, transfer_id, change
+        )
+
+    async def CreateTransferReversal(
+        self, request: payout_pb2.CreateTransferReversalRequest, context: Context
+    ) -> payout_pb2.SellerTransferReversal:
+        merchant_id, transfer_id = merchant_and_id(request.id, Prefix.TRANSFER)
+        new = requests.new_transfer_reversal(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            transfer_reversal_message,
+            self._transfers.reverse,
+            transfer_id,
+            new,
+        )
+
+    async def ListTransferReversals(
+        self, request: payout_pb2.ListTransferReversalsRequest, context: Context
+    ) -> payout_pb2.ListTransferReversalsResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.TRANSFER_REVERSAL)
+        transfer_id = validation.object_id("id", request.id, Prefix.TRANSFER)
+        found = await self._reads.transfer_reversals(merchant_id, transfer_id, cursor)
+        return page_response(
+            payout_pb2.ListTransferReversalsResponse, found, transfer_reversal_message
+        )
+
 
 def register(
     server: aio.Server,
@@ -131,7 +185,8 @@ def register(
     reads: PayoutReads,
     mutations: Mutations,
     rules: CurrencyRules,
+    transfers: Transfers,
 ) -> str:
     """`rules`: the currencies' amount rules (HUF and TWD payouts in multiples of 100, ...)."""
-    servicer = PayoutServicer(bank_accounts, payouts, schedules, reads, mutations, rules)
+    servicer = PayoutServicer(bank_accounts, payouts, schedules, reads, mutations, rules, transfers)
     return add_servicer(server, payout_pb2_grpc.add_PayoutServiceServicer_to_server, servicer)

@@ -13,6 +13,8 @@ from paycore.payout.models import (
     PayoutCard,
     PayoutMethod,
     Schedule,
+    Transfer,
+    TransferReversal,
 )
 from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import common_pb2, payout_pb2, wallet_pb2
@@ -28,6 +30,14 @@ def bank_account_message(bank_account: BankAccount) -> payout_pb2.BankAccount:
 
 payout_message = derived(Payout, payout_pb2.Payout)
 payout_card_message = derived(PayoutCard, payout_pb2.PayoutCard)
+transfer_reversal_message = derived(TransferReversal, payout_pb2.SellerTransferReversal)
+
+
+@converts(payout_pb2.Transfer)
+def transfer_message(transfer: Transfer) -> payout_pb2.Transfer:
+    return message_of(
+        payout_pb2.Transfer, transfer, reversed=transfer.amount_reversed == transfer.amount
+    )
 
 
 @converts(payout_pb2.PayoutSchedule)

@@ -14,16 +14,22 @@ from paycore.payout.models import (
     NewBankAccount,
     NewPayout,
     NewPayoutCard,
+    NewTransfer,
+    NewTransferReversal,
     PayoutFilter,
     PayoutMethod,
     PayoutStatus,
     ScheduleChange,
+    TransferChange,
+    TransferFilter,
 )
 from paycore.runtime.messages import by_number, by_number_or_none, member
+from paycore.runtime.servicing import metadata_change
 from paycore.secret import Secret
 from paycore.v1 import payout_pb2
 
 HOLDER_NAME_LENGTH_MAX = 200
+TRANSFER_GROUP_LENGTH_MAX = 200
 ACCOUNT_NUMBER_LENGTH_MAX = 40
 ROUTING_NUMBER_LENGTH_MAX = 20
 
@@ -141,3 +147,56 @@ def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> Schedule
         monthly_anchor=monthly_anchor if interval is Interval.MONTHLY else 1,
         minimum_amounts=minimums,
     )
+
+
+# -- transfers (docs/connect.md) -----------------------------------------------------------------
+
+
+def new_transfer(request: payout_pb2.CreateTransferRequest) -> NewTransfer:
+    currency = validation.currency("currency", request.currency)
+    return NewTransfer(
+        amount=validation.amount("amount", request.amount, currency),
+        currency=currency,
+        destination=validation.object_id("destination", request.destination, Prefix.ACCOUNT),
+        source_transaction=validation.object_id(
+            "source_transaction",
+            request.source_transaction,
+            Prefix.PAYMENT_INTENT,
+            required=False,
+        ),
+        transfer_group=_transfer_group(request.transfer_group),
+        description=validation.description(request.description),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def transfer_filter(request: payout_pb2.ListTransfersRequest) -> TransferFilter:
+    return TransferFilter(
+        destination=validation.object_id(
+            "destination", request.destination, Prefix.ACCOUNT, required=False
+        ),
+        transfer_group=_transfer_group(request.transfer_group),
+    )
+
+
+def transfer_change(request: payout_pb2.UpdateTransferRequest) -> TransferChange:
+    description = None
+    if request.HasField("description"):
+        description = validation.description(request.description)
+    return TransferChange(metadata_change(request), description)
+
+
+def new_transfer_reversal(
+    request: payout_pb2.CreateTransferReversalRequest,
+) -> NewTransferReversal:
+    if request.amount < 0:
+        raise invalid("amount", "must be positive (or left out: all that is not reversed)")
+    return NewTransferReversal(
+        amount=request.amount,
+        description=validation.description(request.description),
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def _transfer_group(value: str) -> str:
+    return validation.text("transfer_group", value, maximum=TRANSFER_GROUP_LENGTH_MAX)

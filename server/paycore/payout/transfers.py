@@ -1,0 +1,214 @@
+"""Separate charges and transfers (docs/connect.md): the platform (the merchant) moves money
+from its own balance to one of its seller accounts' (tr_), and takes some or all of it back
+(trr_, a transfer reversal). Stripe's Transfers API.
+
+    transfer            platform balance_available -> seller balance_available   amount
+      following a charge whose funds are pending (source_transaction):
+                        platform balance_pending -> seller balance_pending, both rows due
+                        when the charge's funds are (its available_on)
+    reversal            seller balance (available as far as it goes, then pending) ->
+                        platform balance_pending, due at once (BalanceBook.move)
+
+Balance transactions: `transfer` on the platform's side and `payment` on the seller's (as
+Stripe's connected account sees a transfer), `transfer_reversal` on both sides of a reversal.
+The platform's balance accounts are locked (id order, as the ledger locks) before they are
+read, so transfers racing one balance take their turns and never overdraw it: more than the
+balance holds is BALANCE_INSUFFICIENT and moves nothing. The transfer's row, its money, its
+balance transactions and its event commit together (the caller's transaction, Mutations').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.events import Recorder
+from paycore.ids import Prefix, new_merchant_id
+from paycore.ledger import codes
+from paycore.payout.balances import BalanceBook
+from paycore.payout.bank_accounts import require_account
+from paycore.payout.events import TRANSFER_CREATED, TRANSFER_REVERSED, TRANSFER_UPDATED
+from paycore.payout.models import (
+    MERCHANT,
+    BalanceStatus,
+    BalanceType,
+    NewTransfer,
+    NewTransferReversal,
+    Transfer,
+    TransferChange,
+    TransferReversal,
+)
+from paycore.payout.repository import ChargeFunds, TransferRepository
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True, slots=True)
+class Transfers:
+    _book: BalanceBook
+    _events: Recorder[Transfer]
+
+    async def create(
+        self, connection: AsyncConnection, merchant_id: str, new: NewTransfer
+    ) -> Transfer:
+        await require_account(connection, merchant_id, new.destination, param="destination")
+        repository = TransferRepository(connection)
+        funds = await self._source_funds(repository, merchant_id, new)
+        book = self._book
+        platform = await book.accounts(connection, merchant_id, MERCHANT, new.currency)
+        seller = await book.accounts(connection, merchant_id, new.destination, new.currency)
+        balance, _ = await book.lock_many(connection, [platform, seller])
+        follows_pending = funds is not None and funds.status == BalanceStatus.PENDING.value
+        if follows_pending:
+            room = balance.pending
+            debit, credit = platform.pending, seller.pending
+        else:
+            room = balance.available + min(0, balance.pending)
+            debit, credit = platform.available, seller.available
+        if new.amount > room:
+            raise ApiError(
+                Reason.BALANCE_INSUFFICIENT,
+                param="amount",
+                amount=new.amount,
+                currency=new.currency,
+                available=max(0, room),
+            )
+        transfer_id = new_merchant_id(Prefix.TRANSFER, merchant_id)
+        posted = book.transfer(
+            merchant_id,
+            codes.TRANSFER_TRANSFER,
+            debit=debit,
+            credit=credit,
+            amount=new.amount,
+            currency=new.currency,
+            source=transfer_id,
+        )
+        status = BalanceStatus.PENDING if follows_pending else BalanceStatus.AVAILABLE
+        available_on = funds.available_on if funds is not None and follows_pending else None
+        rows = [
+            book.row(
+                merchant_id,
+                account,
+                posted,
+                kind,
+                signed,
+                status=status,
+                available_on=available_on,
+                source=transfer_id,
+                description=description,
+            )
+            for account, kind, signed, description in (
+                (MERCHANT, BalanceType.TRANSFER, -new.amount, f"transfer to {new.destination}"),
+                (new.destination, BalanceType.PAYMENT, new.amount, "transfer from the platform"),
+            )
+        ]
+        await book.post(connection, merchant_id, [posted])
+        await book.record(connection, rows)
+        transfer = Transfer(
+            **vars(new),
+            id=transfer_id,
+            merchant_id=merchant_id,
+            created=book.now(),
+            amount_reversed=0,
+            balance_transaction=rows[0]["id"],
+        )
+        await repository.insert(transfer)
+        await self._events.record(connection, TRANSFER_CREATED, transfer)
+        return transfer
+
+    async def _source_funds(
+        self, repository: TransferRepository, merchant_id: str, new: NewTransfer
+    ) -> ChargeFunds | None:
+        """The funds of the charge the transfer follows (None: it follows none); the charge's
+        row is locked, so transfers following one charge never take more than it received."""
+        if not new.source_transaction:
+            return None
+        funds = await repository.charge_funds(merchant_id, new.source_transaction)
+        if funds is None:
+            raise invalid("source_transaction", "it names no succeeded charge of yours")
+        if funds.currency != new.currency:
+            raise invalid("currency", f"the source transaction's funds are in {funds.currency}")
+        left = funds.amount - await repository.transferred_from(merchant_id, new.source_transaction)
+        if new.amount > left:
+            raise ApiError(
+                Reason.AMOUNT_TOO_LARGE,
+                param="amount",
+                maximum=max(0, left),
+                currency=new.currency,
+            )
+        return funds
+
+    async def reverse(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        transfer_id: str,
+        new: NewTransferReversal,
+    ) -> TransferReversal:
+        """Takes back `new.amount` (0: all not reversed yet), never more than the transfer
+        has left; the transfer is locked, so concurrent reversals take their turns."""
+        repository = TransferRepository(connection)
+        transfer = await repository.get(merchant_id, transfer_id, lock=True)
+        if transfer is None:
+            raise not_found("transfer", transfer_id)
+        left = transfer.amount - transfer.amount_reversed
+        if left == 0:
+            raise ApiError(Reason.TRANSFER_ALREADY_REVERSED, param="id", id=transfer_id)
+        amount = new.amount or left
+        if amount > left:
+            raise ApiError(
+                Reason.AMOUNT_TOO_LARGE,
+                param="amount",
+                maximum=left,
+                currency=transfer.currency,
+            )
+        reversal = TransferReversal(
+            id=new_merchant_id(Prefix.TRANSFER_REVERSAL, merchant_id),
+            merchant_id=merchant_id,
+            created=self._book.now(),
+            transfer_id=transfer.id,
+            amount=amount,
+            currency=transfer.currency,
+            description=new.description,
+            metadata=new.metadata,
+        )
+        await self._book.move(
+            connection,
+            merchant_id,
+            payer=transfer.destination,
+            payee=MERCHANT,
+            currency=transfer.currency,
+            amount=amount,
+            source=reversal.id,
+            code=codes.TRANSFER_TRANSFER_REVERSAL,
+            kind=BalanceType.TRANSFER_REVERSAL,
+            description=f"reversal of {transfer.id}",
+        )
+        reversed_transfer = replace(transfer, amount_reversed=transfer.amount_reversed + amount)
+        await repository.set_reversed(reversed_transfer)
+        await repository.insert_reversal(reversal)
+        await self._events.record(connection, TRANSFER_REVERSED, reversed_transfer)
+        return reversal
+
+    async def update(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        transfer_id: str,
+        change: TransferChange,
+    ) -> Transfer:
+        """UpdateTransfer: the description and metadata; transfer.updated when they changed."""
+        repository = TransferRepository(connection)
+        transfer = await repository.get(merchant_id, transfer_id, lock=True)
+        if transfer is None:
+            raise not_found("transfer", transfer_id)
+        description = transfer.description if change.description is None else change.description
+        updated = replace(
+            transfer,
+            metadata=change.metadata.applied_to(transfer.metadata),
+            description=description,
+        )
+        if updated == transfer:
+            return transfer  # an update that changes nothing is no event (as at Stripe)
+        await repository.set_details(updated)
+        await self._events.record(connection, TRANSFER_UPDATED, updated)
+        return updated
