@@ -172,3 +172,43 @@ async def test_an_invoice_paid_on_session_waits_for_the_customers_authentication
     assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
     assert [charge.amount for charge in captured(psp)] == [PRICE]
     await billing.assert_books(PRICE - fee(PRICE))
+
+
+async def test_a_dunned_invoice_paid_on_session_with_another_card_waits_for_the_customer(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """A past_due subscription's invoice paid on-session with a card other than its default:
+    billing passes leave the intent waiting for the customer (no retry on the default cancels
+    it), and its success pays the invoice."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    customer = (await new_customer(shop.client)).id
+    created = await _incomplete(billing, price, customer)
+    first = await billing.invoice(created.latest_invoice)
+    async with connect(payin.target, shop.merchant.publishable_key) as browser:
+        asked = await _confirm(browser, await _intent(shop, first.payment_intent), ALWAYS)
+        await _authenticated(billing, browser, asked)
+        await billing.work_once()
+        await billing.advance(add_months(START, 1))
+        renewal = (await billing.invoices(created.id))[-1]
+        assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_PAST_DUE
+        other = await shop.card("4000002760003184", customer=customer)
+
+        answer = await billing.api.PayInvoice(
+            S.PayInvoiceRequest(id=renewal.id, payment_method=other, off_session=False)
+        )
+        waiting = await _intent(shop, answer.payment_intent)
+        assert waiting.status == P.PAYMENT_INTENT_STATUS_REQUIRES_ACTION, waiting
+        for _ in range(3):
+            await billing.work_once()
+        assert (await _intent(shop, waiting.id)).status == P.PAYMENT_INTENT_STATUS_REQUIRES_ACTION
+        assert (await billing.invoice(renewal.id)).payment_intent == waiting.id
+        assert [charge.amount for charge in captured(psp)] == [PRICE]
+
+        await _authenticated(billing, browser, waiting)
+    await billing.work_once()
+
+    assert (await billing.invoice(renewal.id)).status == S.INVOICE_STATUS_PAID
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert [charge.amount for charge in captured(psp)] == [PRICE, PRICE]
+    await billing.assert_books(2 * (PRICE - fee(PRICE)))

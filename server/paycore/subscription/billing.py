@@ -324,6 +324,7 @@ def _new_payment_method() -> ColumnElement[bool]:
             i.c.status == InvoiceStatus.OPEN.value,
             i.c.charging.is_(False),
             pi.c.payment_method_id.is_distinct_from(method),
+            pi.c.status != IntentStatus.REQUIRES_ACTION.value,  # the customer's to complete
             method.is_not(None),
         ),
     )

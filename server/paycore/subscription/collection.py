@@ -348,7 +348,9 @@ class Collection:
     ) -> Invoice | None:
         """A dunned subscription whose payment method changed since its open invoice's last
         attempt (UpdateSubscription, or the customer's invoice_settings default): that invoice
-        is retried at once (an attempt asked for, so the schedule stays as it was)."""
+        is retried at once (an attempt asked for, so the schedule stays as it was). Not while
+        its intent waits for the customer's authentication (PayInvoice on-session with
+        another card): that payment is theirs to complete."""
         if subscription.status not in DUNNED:
             return None
         method = await self.payment_method(connection, subscription)
@@ -361,6 +363,8 @@ class Collection:
             if invoice.charging or invoice.payment_intent_id is None:
                 continue
             last = await repository.intent(subscription.merchant_id, invoice.payment_intent_id)
+            if last is not None and last.status is IntentStatus.REQUIRES_ACTION:
+                continue
             if last is not None and last.payment_method_id != method:
                 return await self.start(connection, subscription, invoice, at, scheduled=False)
         return None
