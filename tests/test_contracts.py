@@ -176,12 +176,14 @@ SCOPE = re.compile(r"(?P<resource>[a-z_]+):(?P<action>read|write)")
 
 MERCHANT_ACCESS = frozenset({common_pb2.ACCESS_SECRET, common_pb2.ACCESS_PUBLISHABLE})
 INTERNAL_SERVICES = frozenset({"ExecutorService", "LedgerService", "ReconciliationService"})
-# ConfirmPaymentIntent: a browser confirms with the publishable key and the client_secret.
+# A browser confirms a payment or a setup with the publishable key and the client_secret.
 PUBLISHABLE_METHODS = frozenset(
     {
         "CustomerService.CreatePaymentMethod",
         "PaymentService.ConfirmPaymentIntent",
         "PaymentService.GetPaymentIntent",
+        "PaymentService.ConfirmSetupIntent",
+        "PaymentService.GetSetupIntent",
     }
 )
 RATE_CLASS_OF_SERVICE = {

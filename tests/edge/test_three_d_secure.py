@@ -3,12 +3,15 @@ authentication and 3D Secure" guide): a confirmation that needs authentication a
 `requires_action` with `next_action.redirect_to_url`; the buyer completes (or fails) on that
 page, which sends them back to the return_url; confirming again charges it, or answers 402
 `payment_intent_authentication_failure`; off-session, the card is declined
-`authentication_required` (a CardError, as Stripe raises it); SetupIntents alike."""
+`authentication_required` (a CardError, as Stripe raises it); SetupIntents alike, also
+confirmed by the browser with the publishable key and client_secret; an invoice paid on-session
+(Invoice.pay off_session=False) waits for the customer's authentication."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -161,4 +164,87 @@ async def test_a_card_saved_with_authentication_is_charged_off_session(
         confirm=True,
     )
     assert paid.status == "succeeded"
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_the_browser_confirms_a_setup_with_the_publishable_key_and_client_secret(
+    payin: PayIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stripe.js's confirmCardSetup, as its REST calls: the publishable key and the setup's
+    client_secret, through the authentication; the answer has no customer nor metadata."""
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name="Setup in browser", email="dev@seti.test", country="US", default_currency="usd"
+        )
+    )
+    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    publishable = merchant.publishable_key
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="cy@example.com")
+        setup = stripe.SetupIntent.create(customer=customer.id, metadata={"plan": "pro"})
+        # What Stripe.js sends; stripe-python's server-side types do not name it.
+        secret: dict[str, Any] = {"client_secret": str(setup.client_secret)}
+        with pytest.raises(stripe.InvalidRequestError) as missing:
+            stripe.SetupIntent.retrieve(setup.id, api_key=publishable)
+        assert missing.value.param == "client_secret"
+        asked = stripe.SetupIntent.confirm(
+            setup.id,
+            api_key=publishable,
+            payment_method="pm_card_authenticationRequiredOnSetup",
+            **secret,
+            return_url=RETURN_URL,
+        )
+        assert asked.status == "requires_action"
+        assert asked.to_dict().get("customer") is None and not asked.to_dict().get("metadata")
+        assert asked.next_action is not None and asked.next_action.redirect_to_url is not None
+        url = str(asked.next_action.redirect_to_url.url)
+        assert asyncio.run(_buyer_answers(url, "complete")) == RETURN_URL
+        done = stripe.SetupIntent.confirm(setup.id, api_key=publishable, **secret)
+        assert done.status == "succeeded"
+        read = stripe.SetupIntent.retrieve(setup.id, api_key=publishable, **secret)
+        assert read.status == "succeeded" and read.to_dict().get("customer") is None
+        merchant_view = stripe.SetupIntent.retrieve(setup.id)
+        assert merchant_view.customer == customer.id
+        assert merchant_view.to_dict()["metadata"] == {"plan": "pro"}
+
+    try:
+        await asyncio.to_thread(scenario)
+    finally:
+        await server.close()
+
+
+async def test_an_invoice_paid_on_session_waits_for_the_customers_authentication(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """stripe.Invoice.pay(off_session=False) with a card that must authenticate: the invoice
+    stays open, its payment intent requires_action, and invoice.payment_action_required."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="di@example.com")
+        product = stripe.Product.create(name="Pro")
+        price = stripe.Price.create(
+            product=product.id, unit_amount=1200, currency="usd", recurring={"interval": "month"}
+        )
+        subscription = stripe.Subscription.create(
+            customer=customer.id,
+            items=[{"price": price.id}],
+            payment_behavior="default_incomplete",
+        )
+        invoice = stripe.Invoice.pay(
+            str(subscription.latest_invoice),
+            payment_method="pm_card_authenticationRequired",
+            off_session=False,
+        )
+        assert invoice.status == "open" and invoice.attempt_count == 1
+        intent = stripe.PaymentIntent.retrieve(str(invoice["payment_intent"]))
+        assert intent.status == "requires_action"
+        assert intent.next_action is not None and intent.next_action.type == "redirect_to_url"
+        events = stripe.Event.list(type="invoice.payment_action_required")
+        assert [event.data.object["id"] for event in events.data] == [invoice.id]
+
+    await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)

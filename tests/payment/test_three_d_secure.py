@@ -293,3 +293,48 @@ async def test_a_lost_answer_of_the_authenticated_charge_never_charges_twice(
     assert psp.count("charges") == charges_before + 1
     assert (await shop.balance())[1] == {"usd": 2000 - fee(2000)}
     await shop.assert_books_balance()
+
+
+async def _update(shop: Shop, intent_id: str, **fields: Any) -> P.PaymentIntent:
+    updated: P.PaymentIntent = await shop.client.payments.UpdatePaymentIntent(
+        P.UpdatePaymentIntentRequest(id=intent_id, **fields)
+    )
+    return updated
+
+
+async def test_an_update_of_the_card_or_amount_while_authenticating_asks_for_confirmation(
+    shop: Shop, psp: PspSimulator
+) -> None:
+    """Stripe's update of an intent in requires_action: another payment_method, amount or
+    currency moves it back to requires_confirmation without next_action (the authentication
+    was for what it was); other fields change as in requires_confirmation."""
+    asked = await _create(shop, "pm_card_authenticationRequired", return_url=RETURN_URL)
+    described = await _update(shop, asked.id, description="order 42", metadata={"order": "42"})
+    assert described.status == P.PAYMENT_INTENT_STATUS_REQUIRES_ACTION, described
+    assert described.next_action == asked.next_action
+    assert (described.description, dict(described.metadata)) == ("order 42", {"order": "42"})
+
+    switched = await _update(shop, asked.id, payment_method="pm_card_visa")
+    assert switched.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION, switched
+    assert not switched.HasField("next_action")
+    assert switched.payment_method != asked.payment_method
+    paid = await _confirm(shop, asked.id)
+    assert paid.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED, paid
+    assert paid.amount_received == 2000
+
+    again = await _create(shop, "pm_card_authenticationRequired")
+    await psp.authenticate(again.next_action.redirect_to_url.url, "complete")
+    more = await _update(shop, again.id, amount=3000)
+    assert more.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION, more
+    assert not more.HasField("next_action")
+    # The authentication was for 2000: the new amount is authenticated afresh.
+    asked_again = await _confirm(shop, again.id)
+    assert asked_again.status == P.PAYMENT_INTENT_STATUS_REQUIRES_ACTION, asked_again
+    url = asked_again.next_action.redirect_to_url.url
+    assert url != again.next_action.redirect_to_url.url
+    await psp.authenticate(url, "complete")
+    charged = await _confirm(shop, again.id)
+    assert charged.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED, charged
+    assert charged.amount_received == 3000
+    assert (await shop.balance())[1] == {"usd": 2000 - fee(2000) + 3000 - fee(3000)}
+    await shop.assert_books_balance()

@@ -1986,16 +1986,23 @@ class GetSetupIntentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"seti_..." """
+    client_secret: _builtins.str
+    """The setup's client_secret: required with a publishable key (a browser reading the setup
+    it confirms, as Stripe.js's retrieveSetupIntent does), checked when given with any key.
+    The publishable key's answer has no customer and no metadata (as Stripe's).
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2008,6 +2015,7 @@ class ConfirmSetupIntentRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"seti_...", required; the setup must be requires_payment_method, requires_confirmation or
     requires_action (then the verification goes on with the buyer's authentication).
@@ -2016,16 +2024,22 @@ class ConfirmSetupIntentRequest(_message.Message):
     """"pm_..."; replaces the setup's payment method when given."""
     return_url: _builtins.str
     """Where the authentication page (next_action) brings the buyer back."""
+    client_secret: _builtins.str
+    """The setup's client_secret: required with a publishable key (a browser confirming the
+    setup, as Stripe.js's confirmCardSetup does), checked when given with any key. The
+    publishable key's answer has no customer and no metadata (as Stripe's).
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         payment_method: _builtins.str = ...,
         return_url: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

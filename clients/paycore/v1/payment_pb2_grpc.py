@@ -213,8 +213,10 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePaymentIntent(self, request, context):
-        """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
-        only the fields given change; a payment method given makes it requires_confirmation.
+        """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
+        waiting for its buyer's authentication (requires_action): only the fields given change; a
+        payment method given makes it requires_confirmation (from requires_action also a new
+        amount or currency, its next_action dropped).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

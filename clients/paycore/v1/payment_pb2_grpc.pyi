@@ -49,8 +49,10 @@ class PaymentServiceStub:
     CapturePaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CapturePaymentIntentRequest, _payment_pb2.PaymentIntent]
     """Captures an authorized (requires_capture) intent, fully or partly; the rest is released."""
     UpdatePaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdatePaymentIntentRequest, _payment_pb2.PaymentIntent]
-    """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
-    only the fields given change; a payment method given makes it requires_confirmation.
+    """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
+    waiting for its buyer's authentication (requires_action): only the fields given change; a
+    payment method given makes it requires_confirmation (from requires_action also a new
+    amount or currency, its next_action dropped).
     """
     CancelPaymentIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelPaymentIntentRequest, _payment_pb2.PaymentIntent]
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
@@ -116,8 +118,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     CapturePaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CapturePaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
     """Captures an authorized (requires_capture) intent, fully or partly; the rest is released."""
     UpdatePaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdatePaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
-    """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
-    only the fields given change; a payment method given makes it requires_confirmation.
+    """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
+    waiting for its buyer's authentication (requires_action): only the fields given change; a
+    payment method given makes it requires_confirmation (from requires_action also a new
+    amount or currency, its next_action dropped).
     """
     CancelPaymentIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelPaymentIntentRequest, _payment_pb2.PaymentIntent]  # type: ignore[assignment]
     """Cancels an intent that is not yet succeeded; an authorization is voided."""
@@ -228,8 +232,10 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.UpdatePaymentIntentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.PaymentIntent, _abc.Awaitable[_payment_pb2.PaymentIntent]]:
-        """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation):
-        only the fields given change; a payment method given makes it requires_confirmation.
+        """Changes an intent not yet confirmed (requires_payment_method or requires_confirmation) or
+        waiting for its buyer's authentication (requires_action): only the fields given change; a
+        payment method given makes it requires_confirmation (from requires_action also a new
+        amount or currency, its next_action dropped).
         """
 
     @_abc_1.abstractmethod

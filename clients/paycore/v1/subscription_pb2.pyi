@@ -1693,24 +1693,34 @@ class PayInvoiceRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     PAID_OUT_OF_BAND_FIELD_NUMBER: _builtins.int
+    OFF_SESSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"in_...", required; must be open or uncollectible."""
     payment_method: _builtins.str
     """"pm_..." to charge instead of the subscription's or customer's default."""
     paid_out_of_band: _builtins.bool
     """Mark it paid without charging (the customer paid some other way)."""
+    off_session: _builtins.bool
+    """Stripe's off_session: whether the customer is away while the invoice is charged (unset:
+    true, as at Stripe). false: the customer is present, so a card that must authenticate
+    (3-D Secure) leaves the invoice's payment intent in requires_action with its next_action
+    (invoice.payment_action_required) instead of declining authentication_required.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         payment_method: _builtins.str = ...,
         paid_out_of_band: _builtins.bool = ...,
+        off_session: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_off_session", b"_off_session", "off_session", b"off_session"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "paid_out_of_band", b"paid_out_of_band", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_off_session", b"_off_session", "id", b"id", "off_session", b"off_session", "paid_out_of_band", b"paid_out_of_band", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__off_session: _TypeAlias = _typing.Literal["off_session"]  # noqa: Y015
+    _WhichOneofArgType__off_session: _TypeAlias = _typing.Literal["_off_session", b"_off_session"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__off_session) -> _WhichOneofReturnType__off_session | None: ...
 
 Global___PayInvoiceRequest: _TypeAlias = PayInvoiceRequest  # noqa: Y015
 

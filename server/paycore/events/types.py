@@ -82,6 +82,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.paid",
         "invoice.payment_succeeded",
         "invoice.payment_failed",
+        # The invoice's payment intent needs the customer (3-D Secure), on- or off-session.
+        "invoice.payment_action_required",
         "invoice.voided",
         "invoice.marked_uncollectible",
         "invoiceitem.created",

@@ -29,4 +29,4 @@ class ClientSecrets:
     def check(self, merchant_id: str, intent_id: str, given: str) -> None:
         """INVALID_ARGUMENT naming `client_secret` unless `given` is the intent's."""
         if not hmac.compare_digest(given.encode(), self.of(merchant_id, intent_id).encode()):
-            raise invalid("client_secret", "does not match this payment intent")
+            raise invalid("client_secret", "does not match this intent")

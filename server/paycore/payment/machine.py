@@ -10,6 +10,7 @@ raises before it can be written, a bug answered INTERNAL.
           │   ├──> succeeded
           │   └──> requires_action ──(confirmed again, authenticated)──> processing
           │            └──> requires_payment_method (blocked) | canceled
+          │                 | requires_confirmation (updated: payment method, amount, currency)
           └──> canceled <── requires_payment_method | requires_confirmation
 
 A request that finds the intent in the wrong state for its action is the caller's mistake,
@@ -35,8 +36,11 @@ TRANSITIONS: dict[IntentStatus, frozenset[IntentStatus]] = {
         {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CAPTURE, S.SUCCEEDED, S.CANCELED, S.REQUIRES_ACTION}
     ),
     # 3-D Secure: confirmed again (the charge goes on with the buyer's authentication), that
-    # confirmation blocked by the fraud check, or canceled.
-    S.REQUIRES_ACTION: frozenset({S.PROCESSING, S.REQUIRES_PAYMENT_METHOD, S.CANCELED}),
+    # confirmation blocked by the fraud check, canceled, or updated with another payment
+    # method, amount or currency (the authentication was not for them: confirm again).
+    S.REQUIRES_ACTION: frozenset(
+        {S.PROCESSING, S.REQUIRES_PAYMENT_METHOD, S.CANCELED, S.REQUIRES_CONFIRMATION}
+    ),
     # A capture or a void runs at the PSP first (processing).
     S.REQUIRES_CAPTURE: frozenset({S.PROCESSING}),
     S.SUCCEEDED: frozenset(),
@@ -47,7 +51,7 @@ INITIAL = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.PROCE
 
 # The statuses each request's action starts from.
 CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
-UPDATABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
+UPDATABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
 """Stripe: an intent changes until it is confirmed."""
 CAPTURABLE = frozenset({S.REQUIRES_CAPTURE})
 CANCELABLE = frozenset(

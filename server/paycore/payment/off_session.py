@@ -48,6 +48,10 @@ class OffSessionCharge:
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     invoice_id: str | None = None
+    # Whether the customer is away (a card that must authenticate is declined
+    # authentication_required); False for one present (PayInvoice off_session=false), where
+    # such a card leaves the intent in requires_action for them to authenticate.
+    off_session: bool = True
 
 
 # An intent nobody has confirmed yet, or one waiting for its buyer to authenticate (3-D
@@ -100,8 +104,9 @@ class OffSessionCharges:
                 payment_intent_id=intent_id,
                 payment_method_id=charge.payment_method_id,
                 # Merchant-initiated: a card that must authenticate is declined
-                # authentication_required (nobody is there to authenticate), as at Stripe.
-                metadata=Presence(off_session=True).metadata(),
+                # authentication_required (nobody is there to authenticate), as at Stripe;
+                # with the customer present, it asks them (requires_action).
+                metadata=Presence(off_session=charge.off_session).metadata(),
             ),
         )
         intent = await repository.update_intent(
@@ -159,6 +164,15 @@ class OffSessionCharges:
         )
         await self._events.intent.record(connection, events.INTENT_CANCELED, canceled)
         return canceled
+
+    async def cancel_awaiting_action(
+        self, connection: AsyncConnection, merchant_id: str, intent_id: str, reason: str
+    ) -> None:
+        """Cancels the intent (locked) if it waits for its customer's authentication
+        (requires_action): another attempt is about to pay what it would pay."""
+        intent = await PayInRepository(connection).intent(merchant_id, intent_id, lock=True)
+        if intent is not None and intent.status is IntentStatus.REQUIRES_ACTION:
+            await self.cancel_unconfirmed(connection, merchant_id, intent_id, reason)
 
     async def run(self, merchant_id: str, intent_id: str) -> Intent | None:
         """Steps the intent's charge (outside any transaction) and answers the intent as it

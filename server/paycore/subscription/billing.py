@@ -111,6 +111,7 @@ class Billing:
                 _charge_answered(),
                 _paid_by_customer(),
                 _declined_by_customer(),
+                _action_required_by_customer(),
             ):
                 if len(claimed) >= limit:
                     break
@@ -209,6 +210,8 @@ class Billing:
         if await self._collection.paid_by_customer(connection, subscription, open_invoices, now):
             return AGAIN
         if await self._collection.declined_by_customer(connection, open_invoices, now):
+            return AGAIN
+        if await self._collection.action_required_by_customer(connection, open_invoices, now):
             return AGAIN
         for invoice in open_invoices:
             if invoice.charging and not await lifecycle.charge_parked(connection, invoice):
@@ -321,6 +324,7 @@ def _new_payment_method() -> ColumnElement[bool]:
             i.c.status == InvoiceStatus.OPEN.value,
             i.c.charging.is_(False),
             pi.c.payment_method_id.is_distinct_from(method),
+            pi.c.status != IntentStatus.REQUIRES_ACTION.value,  # the customer's to complete
             method.is_not(None),
         ),
     )
@@ -357,6 +361,19 @@ def _declined_by_customer() -> ColumnElement[bool]:
         i.c.attempt_count == 0,
         pi.c.status == IntentStatus.REQUIRES_PAYMENT_METHOD.value,
         func.jsonb_typeof(pi.c.last_error) == "object",
+    )
+
+
+def _action_required_by_customer() -> ColumnElement[bool]:
+    """A subscription with an open invoice, not charging, no attempt counted yet, whose intent
+    waits for the customer's authentication (default_incomplete, 3-D Secure): the merchant
+    is to hear invoice.payment_action_required."""
+    i, pi = invoices, payment_intents
+    return _an_invoice_whose_intent(
+        i.c.status == InvoiceStatus.OPEN.value,
+        i.c.charging.is_(False),
+        i.c.attempt_count == 0,
+        pi.c.status == IntentStatus.REQUIRES_ACTION.value,
     )
 
 

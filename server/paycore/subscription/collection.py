@@ -24,7 +24,11 @@ from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.off_session import OffSessionCharge, OffSessionCharges
 from paycore.payment.repository import PayInRepository
 from paycore.subscription import dunning, invoices, lifecycle
-from paycore.subscription.events import INVOICE_PAYMENT_FAILED, SubscriptionEvents
+from paycore.subscription.events import (
+    INVOICE_PAYMENT_ACTION_REQUIRED,
+    INVOICE_PAYMENT_FAILED,
+    SubscriptionEvents,
+)
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, SubscriptionStatus
 from paycore.subscription.store import SubscriptionRepository
@@ -45,6 +49,8 @@ ON_SUBSCRIPTION = "on_subscription"
 # subscription expired, VoidInvoice), or paid another way (PayInvoice).
 VOID_INVOICE = "void_invoice"
 PAID_OTHERWISE = "abandoned"
+# The decline of an off-session charge of a card that must authenticate (3-D Secure).
+AUTHENTICATION_REQUIRED = "authentication_required"
 SETTLE_POLL_SECONDS = 0.05
 DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 
@@ -67,11 +73,14 @@ class Collection:
         scheduled: bool,
         payment_method_id: str | None = None,
         save_payment_method: bool = False,
+        off_session: bool = True,
     ) -> Invoice:
         """Starts an attempt on the open invoice at clock time `at`. Without a payment method
         to charge, the attempt fails at once (dunning goes on as for a decline).
         `save_payment_method`: once paid, the method charged becomes the subscription's
-        default (payment_settings.save_default_payment_method=on_subscription)."""
+        default (payment_settings.save_default_payment_method=on_subscription).
+        `off_session` False: the customer is present (PayInvoice off_session=false), so a card
+        that must authenticate leaves the intent in requires_action (settle)."""
         method = payment_method_id or await self.payment_method(connection, subscription)
         attempt = replace(
             invoice,
@@ -79,6 +88,12 @@ class Collection:
             retry_count=invoice.retry_count + (scheduled and invoice.attempt_count > 0),
             attempted_at=at,
         )
+        if invoice.payment_intent_id is not None:
+            # An earlier intent still waiting for the customer's authentication can no longer
+            # pay the invoice once this attempt charges it.
+            await self.charges.cancel_awaiting_action(
+                connection, invoice.merchant_id, invoice.payment_intent_id, PAID_OTHERWISE
+            )
         if method is None:
             await invoices.save(connection, self.events, attempt, INVOICE_PAYMENT_FAILED)
             await dunning.failed(
@@ -96,6 +111,7 @@ class Collection:
                 psp_key=f"{invoice.id}-{attempt.attempt_count}",
                 description=f"Invoice {invoice.number}",
                 invoice_id=invoice.id,
+                off_session=off_session,
                 metadata={
                     INVOICE_KEY: invoice.id,
                     ATTEMPT_KEY: SCHEDULED if scheduled else REQUESTED,
@@ -209,19 +225,56 @@ class Collection:
             return True
         return False
 
+    async def action_required_by_customer(
+        self,
+        connection: AsyncConnection,
+        open_invoices: list[Invoice],
+        at: int,
+    ) -> bool:
+        """default_incomplete: the customer's confirmation of an open invoice's intent asks
+        for their authentication (3-D Secure, requires_action) before any attempt was
+        counted: that is the invoice's first attempt (attempt_count 1), and the merchant hears
+        `invoice.payment_action_required`, once (in the caller's transaction, the
+        subscription locked). The subscription stays incomplete until the intent succeeds
+        (paid_by_customer). False when there is none."""
+        for invoice in open_invoices:
+            if invoice.charging or invoice.payment_intent_id is None or invoice.attempt_count:
+                continue
+            intent = await PayInRepository(connection).intent(
+                invoice.merchant_id, invoice.payment_intent_id
+            )
+            if (
+                intent is None
+                or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER
+                or intent.status is not IntentStatus.REQUIRES_ACTION
+            ):
+                continue
+            attempted = replace(invoice, attempt_count=1, attempted_at=at)
+            await invoices.save(connection, self.events, attempted, INVOICE_PAYMENT_ACTION_REQUIRED)
+            return True
+        return False
+
     async def withdraw_from_customer(
         self, connection: AsyncConnection, invoice: Invoice, reason: str
     ) -> bool:
         """Before the invoice is voided or paid another way: its intent left for the customer,
-        if any, is canceled with `reason` (so that it cannot pay the invoice a second time).
-        False when the customer has confirmed it already (in flight or succeeded): that
-        payment settles the invoice."""
+        or one waiting for their authentication (requires_action), if any, is canceled with
+        `reason` (so that it cannot pay the invoice a second time). False when the customer
+        has confirmed it already (in flight or succeeded): that payment settles the
+        invoice."""
         if invoice.payment_intent_id is None or invoice.charging:
             return True
         intent = await PayInRepository(connection).intent(
             invoice.merchant_id, invoice.payment_intent_id
         )
-        if intent is None or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER:
+        if intent is None:
+            return True
+        if intent.status is IntentStatus.REQUIRES_ACTION:
+            await self.charges.cancel_unconfirmed(
+                connection, invoice.merchant_id, invoice.payment_intent_id, reason
+            )
+            return True
+        if intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER:
             return True
         after = await self.charges.cancel_unconfirmed(
             connection, invoice.merchant_id, invoice.payment_intent_id, reason
@@ -259,8 +312,21 @@ class Collection:
                     settled.attempted_at or 0,
                     saving=saved_payment_method(intent),
                 )
+            elif intent.status is IntentStatus.REQUIRES_ACTION:
+                # On-session (PayInvoice off_session=false): the customer must authenticate.
+                # Not a failure: the subscription stays as it is until the intent succeeds
+                # (paid_by_customer) or the next scheduled attempt.
+                await invoices.save(
+                    connection, self.events, settled, INVOICE_PAYMENT_ACTION_REQUIRED
+                )
             else:
                 await invoices.save(connection, self.events, settled, INVOICE_PAYMENT_FAILED)
+                if needs_authentication(intent):
+                    # Off-session, the card asked for the customer: the merchant brings them
+                    # on-session to confirm the intent (Stripe's payment_action_required).
+                    await self.events.invoice.record(
+                        connection, INVOICE_PAYMENT_ACTION_REQUIRED, settled
+                    )
                 await dunning.failed(
                     connection, self.events, subscription, settled, scheduled=scheduled
                 )
@@ -282,7 +348,9 @@ class Collection:
     ) -> Invoice | None:
         """A dunned subscription whose payment method changed since its open invoice's last
         attempt (UpdateSubscription, or the customer's invoice_settings default): that invoice
-        is retried at once (an attempt asked for, so the schedule stays as it was)."""
+        is retried at once (an attempt asked for, so the schedule stays as it was). Not while
+        its intent waits for the customer's authentication (PayInvoice on-session with
+        another card): that payment is theirs to complete."""
         if subscription.status not in DUNNED:
             return None
         method = await self.payment_method(connection, subscription)
@@ -295,6 +363,8 @@ class Collection:
             if invoice.charging or invoice.payment_intent_id is None:
                 continue
             last = await repository.intent(subscription.merchant_id, invoice.payment_intent_id)
+            if last is not None and last.status is IntentStatus.REQUIRES_ACTION:
+                continue
             if last is not None and last.payment_method_id != method:
                 return await self.start(connection, subscription, invoice, at, scheduled=False)
         return None
@@ -310,6 +380,12 @@ class Collection:
             subscription.merchant_id, subscription.customer_id
         )
         return None if customer is None else customer.default_payment_method
+
+
+def needs_authentication(intent: Intent) -> bool:
+    """Whether the intent was declined because its card must authenticate (off-session)."""
+    failure = intent.last_error
+    return failure is not None and failure.decline_code == AUTHENTICATION_REQUIRED
 
 
 def requested(intent: Intent) -> bool:

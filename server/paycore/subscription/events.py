@@ -30,6 +30,7 @@ INVOICE_FINALIZED = "invoice.finalized"
 INVOICE_PAID = "invoice.paid"
 INVOICE_PAYMENT_SUCCEEDED = "invoice.payment_succeeded"
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
+INVOICE_PAYMENT_ACTION_REQUIRED = "invoice.payment_action_required"
 INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible"
 INVOICE_VOIDED = "invoice.voided"
 

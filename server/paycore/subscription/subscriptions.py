@@ -268,12 +268,19 @@ class Subscriptions:
         return await self._reads.page(merchant_id, INVOICES, cursor, query, named)
 
     def pay_invoice(
-        self, merchant_id: str, invoice_id: str, payment_method_id: str, paid_out_of_band: bool
+        self,
+        merchant_id: str,
+        invoice_id: str,
+        payment_method_id: str,
+        paid_out_of_band: bool,
+        off_session: bool = True,
     ) -> Phases[Invoice]:
-        """`payment_method_id`: "" for the subscription's own. A test payment method's name
-        (`pm_card_visa`, test mode only) charges a new payment method of that card, written in
-        the call's first transaction, as CreatePaymentIntent does; it is attached to nobody, so
-        the customer's-card check is for an id only."""
+        """`payment_method_id`: "" for the subscription's own. `off_session` False: the
+        customer is present, so a card that must authenticate leaves the invoice open with its
+        intent in requires_action (invoice.payment_action_required) for them to complete.
+        A test payment method's name (`pm_card_visa`, test mode only) charges a new payment
+        method of that card, written in the call's first transaction, as CreatePaymentIntent
+        does; it is attached to nobody, so the customer's-card check is for an id only."""
 
         async def record(connection: AsyncConnection) -> Invoice:
             subscription, invoice = await self._payable_invoice(
@@ -319,6 +326,7 @@ class Subscriptions:
                 now,
                 scheduled=False,
                 payment_method_id=method or None,
+                off_session=off_session,
             )
             await lifecycle.save(connection, self._events, subscription, subscription)
             await self._hold(connection, merchant_id, subscription.id)

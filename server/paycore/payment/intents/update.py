@@ -1,7 +1,10 @@
 """UpdatePaymentIntent: Stripe's update of an intent not yet confirmed, in one transaction.
 A payment method given (an id, or a test payment method's name saved as a new one, as create
-saves it) moves requires_payment_method to requires_confirmation. No event: Stripe has none
-for an intent's update (paycore.events.types)."""
+saves it) moves requires_payment_method to requires_confirmation. In requires_action (3-D
+Secure), another payment method, amount or currency moves it back to requires_confirmation
+without its next_action, as Stripe does: the buyer's authentication was for what it was, so
+the next confirmation asks afresh; other fields change as in requires_confirmation. No event:
+Stripe has none for an intent's update (paycore.events.types)."""
 
 from __future__ import annotations
 
@@ -51,11 +54,19 @@ async def prepare(
             if locked.status is IntentStatus.REQUIRES_PAYMENT_METHOD:
                 status = IntentStatus.REQUIRES_CONFIRMATION
                 return await repository.move_intent(locked, status, **values)
+        if locked.status is IntentStatus.REQUIRES_ACTION and _REAUTHENTICATE & values.keys():
+            return await repository.move_intent(
+                locked, IntentStatus.REQUIRES_CONFIRMATION, next_action=None, **values
+            )
         if not values:
             return locked
         return await repository.update_intent(locked, **values)
 
     return Phases(change)
+
+
+# What an authentication (3-D Secure) was for: changing one needs the buyer to authenticate again.
+_REAUTHENTICATE = frozenset({"payment_method_id", "amount", "currency"})
 
 
 def _card_check(intent: Intent, changes: IntentChanges) -> tuple[str | None, str | None]:

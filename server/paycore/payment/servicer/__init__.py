@@ -236,7 +236,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
 
     def _buyer_checked(self, merchant_id: str, intent_id: str, client_secret: str) -> bool:
         """Whether the caller is the buyer's client (a publishable key), which must give the
-        intent's client_secret; a secret given with any key is checked."""
+        intent's (or setup's) client_secret; a secret given with any key is checked."""
         call = current_call()
         publishable = call.caller is not None and call.caller.kind is CallerKind.PUBLISHABLE_KEY
         if publishable and not client_secret:
@@ -344,13 +344,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.SetupIntent:
         merchant_id = current_call().require_merchant()
         setup_id, method = setup_requests.confirmation(request)
-        return await self._setup_call(
+        publishable = self._buyer_checked(merchant_id, setup_id, request.client_secret)
+        confirmed = await self._setup_call(
             merchant_id,
             request,
             lambda: setup_confirm.prepare(
                 self._setups, merchant_id, setup_id, method, request.return_url
             ),
         )
+        return _setup_for_the_buyer(confirmed) if publishable else confirmed
 
     async def CancelSetupIntent(
         self, request: payment_pb2.CancelSetupIntentRequest, context: Context
@@ -371,7 +373,9 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.GetSetupIntentRequest, context: Context
     ) -> payment_pb2.SetupIntent:
         merchant_id, setup_id = merchant_and_id(request.id, Prefix.SETUP_INTENT)
-        return self._shown_setup(await self._setups.get(merchant_id, setup_id))
+        publishable = self._buyer_checked(merchant_id, setup_id, request.client_secret)
+        shown = self._shown_setup(await self._setups.get(merchant_id, setup_id))
+        return _setup_for_the_buyer(shown) if publishable else shown
 
     async def ListSetupIntents(
         self, request: payment_pb2.ListSetupIntentsRequest, context: Context
@@ -424,6 +428,19 @@ def _for_the_buyer(intent: payment_pb2.PaymentIntent) -> payment_pb2.PaymentInte
     shown.ClearField("risk_assessment")
     if shown.HasField("last_payment_error"):
         failure = shown.last_payment_error
+        failure.message = buyer_message(failure.code, failure.message)
+    return shown
+
+
+def _setup_for_the_buyer(setup: payment_pb2.SetupIntent) -> payment_pb2.SetupIntent:
+    """The setup as the buyer's own client (a publishable key) sees it, as Stripe answers one:
+    without its customer and metadata (the merchant's), a failure told as to any buyer."""
+    shown = payment_pb2.SetupIntent()
+    shown.CopyFrom(setup)
+    shown.ClearField("customer")
+    shown.ClearField("metadata")
+    if shown.HasField("last_setup_error"):
+        failure = shown.last_setup_error
         failure.message = buyer_message(failure.code, failure.message)
     return shown
 

@@ -252,8 +252,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.Invoice:
         merchant_id, invoice_id = merchant_and_id(request.id, Prefix.INVOICE)
         method = payment_method_reference("payment_method", request.payment_method, required=False)
+        # Stripe's default: off-session unless the caller says the customer is present.
+        off_session = request.off_session if request.HasField("off_session") else True
         phases = self._billing.pay_invoice(
-            merchant_id, invoice_id, method, request.paid_out_of_band
+            merchant_id, invoice_id, method, request.paid_out_of_band, off_session
         )
         return await self._mutations.resumable(merchant_id, request, invoice_message, phases)
 
