@@ -94,6 +94,7 @@ from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
     clock_message,
+    coupon_message,
     invoice_message,
     item_message,
     price_message,
@@ -239,6 +240,7 @@ def build_platform(
         Recorder(invoice_message),
         Recorder(item_message),
         Recorder(clock_message),
+        Recorder(coupon_message),
     )
 
     async def end_subscriptions(

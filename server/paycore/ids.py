@@ -84,6 +84,10 @@ class Prefix(StrEnum):
     # hosted payment pages (issue 21)
     CHECKOUT_SESSION = "cs"
     CHECKOUT_LINE_ITEM = "li"
+    # coupons and discounts
+    DISCOUNT = "di"
+    COUPON = "co"
+    """A generated coupon id's (a merchant may choose any other id for a coupon)."""
 
 
 class MalformedId(ValueError):

@@ -64,6 +64,7 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteWebhookEndpointResponse": "webhook_endpoint",
     "paycore.v1.DeleteCustomerResponse": "customer",
     "paycore.v1.DeleteTestClockResponse": "test_helpers.test_clock",
+    "paycore.v1.DeleteCouponResponse": "coupon",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
     "paycore.v1.CheckoutLineItem": "item",
@@ -320,11 +321,20 @@ def _balance_transaction(rendered: dict[str, Any]) -> None:
     )
 
 
-NUMBER_FIELDS = frozenset({"paycore.v1.BalanceTransaction.exchange_rate"})
+def _coupon(rendered: dict[str, Any]) -> None:
+    """Stripe's percent_off is a number (null with amount_off); paycore's the exact decimal."""
+    percent = str(rendered.get("percent_off") or "")
+    rendered["percent_off"] = float(Decimal(percent)) if percent else None
+
+
+NUMBER_FIELDS = frozenset(
+    {"paycore.v1.BalanceTransaction.exchange_rate", "paycore.v1.Coupon.percent_off"}
+)
 """String fields of the contract that FIXUPS render as a JSON number (or null)."""
 
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
+    "paycore.v1.Coupon": _coupon,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 

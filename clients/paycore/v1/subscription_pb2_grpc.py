@@ -169,6 +169,26 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
                 _registered_method=True)
+        self.CreateCoupon = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreateCoupon',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateCouponRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.GetCoupon = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/GetCoupon',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.GetCouponRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.ListCoupons = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListCoupons',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.FromString,
+                _registered_method=True)
+        self.DeleteCoupon = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteCoupon',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponResponse.FromString,
+                _registered_method=True)
 
 
 class SubscriptionServiceServicer:
@@ -362,6 +382,36 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCoupon(self, request, context):
+        """A coupon: a discount that subscriptions take (`coupon` on CreateSubscription or
+        UpdateSubscription). `id` is the merchant's (or generated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCoupon(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCoupons(self, request, context):
+        """The merchant's coupons that are not deleted, by id descending (generated ids sort by
+        creation, so newest first; a merchant-chosen id sorts by its text).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCoupon(self, request, context):
+        """Deletes the coupon: no new subscription can take it; discounts made from it keep
+        applying (as Stripe's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SubscriptionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -499,6 +549,26 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.UpdateBillingSettings,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.SerializeToString,
+            ),
+            'CreateCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCoupon,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateCouponRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Coupon.SerializeToString,
+            ),
+            'GetCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCoupon,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetCouponRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Coupon.SerializeToString,
+            ),
+            'ListCoupons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCoupons,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.SerializeToString,
+            ),
+            'DeleteCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCoupon,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1230,6 +1300,114 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/UpdateBillingSettings',
             paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreateCoupon',
+            paycore_dot_v1_dot_subscription__pb2.CreateCouponRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/GetCoupon',
+            paycore_dot_v1_dot_subscription__pb2.GetCouponRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCoupons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListCoupons',
+            paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteCoupon',
+            paycore_dot_v1_dot_subscription__pb2.DeleteCouponRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteCouponResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -81,6 +81,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.voided",
         "invoice.marked_uncollectible",
         "invoiceitem.created",
+        "coupon.created",
+        "coupon.deleted",
         "test_helpers.test_clock.ready",
         "test_helpers.test_clock.deleted",
         # Fraud reviews.

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from paycore.events import Recorder
 from paycore.subscription.models import (
+    Coupon,
     Invoice,
     InvoiceItem,
     Price,
@@ -32,6 +33,8 @@ INVOICE_PAYMENT_SUCCEEDED = "invoice.payment_succeeded"
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
 INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible"
 INVOICE_VOIDED = "invoice.voided"
+COUPON_CREATED = "coupon.created"
+COUPON_DELETED = "coupon.deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +45,4 @@ class SubscriptionEvents:
     invoice: Recorder[Invoice]
     item: Recorder[InvoiceItem]
     test_clock: Recorder[TestClock]
+    coupon: Recorder[Coupon]

@@ -12,11 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.account.repository import MerchantRepository
-from paycore.errors import ApiError, Reason, not_found
+from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.storage.reads import Cursor, Named, Page, Reads
-from paycore.subscription.events import PRICE_CREATED, PRODUCT_CREATED, SubscriptionEvents
+from paycore.subscription.coupon_store import COUPONS, CouponRepository
+from paycore.subscription.events import (
+    COUPON_CREATED,
+    COUPON_DELETED,
+    PRICE_CREATED,
+    PRODUCT_CREATED,
+    SubscriptionEvents,
+)
 from paycore.subscription.models import (
+    Coupon,
+    NewCoupon,
     NewPrice,
     NewProduct,
     NewTestClock,
@@ -101,6 +110,37 @@ class SubscriptionService:
 
     async def list_test_clocks(self, merchant_id: str, cursor: Cursor) -> Page[TestClock]:
         return await self._reads.page(merchant_id, TEST_CLOCKS, cursor, TEST_CLOCKS.of(merchant_id))
+
+    # --- coupons -----------------------------------------------------------------------------
+
+    async def create_coupon(
+        self, connection: AsyncConnection, merchant_id: str, new: NewCoupon
+    ) -> Coupon:
+        """INVALID_ARGUMENT naming `id` when the merchant has a coupon of that id already
+        (a deleted one too: its discounts still name it)."""
+        coupon_id = new.requested_id or new_merchant_id(Prefix.COUPON, merchant_id)
+        coupon = await CouponRepository(connection).insert(merchant_id, coupon_id, new)
+        if coupon is None:
+            raise invalid("id", f"a coupon with id {coupon_id} already exists")
+        await self._events.coupon.record(connection, COUPON_CREATED, coupon)
+        return coupon
+
+    async def get_coupon(self, merchant_id: str, coupon_id: str) -> Coupon:
+        return await self._reads.one(merchant_id, COUPONS, coupon_id)
+
+    async def list_coupons(self, merchant_id: str, cursor: Cursor) -> Page[Coupon]:
+        return await self._reads.page(merchant_id, COUPONS, cursor)
+
+    async def delete_coupon(
+        self, connection: AsyncConnection, merchant_id: str, coupon_id: str
+    ) -> Coupon:
+        """The coupon, deleted: no subscription takes it any more; the discounts made from it
+        keep applying. NOT_FOUND for none (or one deleted already)."""
+        coupon = await CouponRepository(connection).mark_deleted(merchant_id, coupon_id)
+        if coupon is None:
+            raise not_found(COUPONS.name, coupon_id)
+        await self._events.coupon.record(connection, COUPON_DELETED, coupon)
+        return coupon
 
 
 async def add_price(

@@ -1,0 +1,58 @@
+"""Coupons and discounts: the `coupons` table; a subscription's discount (its id, coupon,
+start and end); an invoice's discount and total discount; each invoice line's discount amount.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from paycore.storage.migrations import ddl
+
+revision = "0035"
+down_revision = "0034"
+
+
+def upgrade() -> None:
+    ddl.create_owned_table(
+        "coupons",
+        *ddl.required(sa.Text(), "id", "name"),
+        *ddl.optional(sa.Integer(), "percent_off"),
+        *ddl.optional(sa.BigInteger(), "amount_off"),
+        *ddl.optional(sa.Text(), "currency"),
+        *ddl.required(sa.Text(), "duration"),
+        *ddl.optional(sa.Integer(), "duration_in_months"),
+        *ddl.optional(sa.BigInteger(), "max_redemptions", "redeem_by"),
+        *ddl.required(sa.BigInteger(), "times_redeemed"),
+        *ddl.optional(sa.DateTime(timezone=True), "deleted_at"),
+        *ddl.metadata_and_created_at(),
+    )
+    ddl.add_columns(
+        "subscriptions",
+        *ddl.optional(sa.Text(), "discount_id", "discount_coupon_id"),
+        *ddl.optional(sa.BigInteger(), "discount_start", "discount_end"),
+    )
+    ddl.add_columns(
+        "invoices",
+        *ddl.optional(sa.Text(), "discount_id"),
+        *ddl.defaulted(sa.BigInteger(), sa.text("0"), "total_discount"),
+    )
+    ddl.add_columns(
+        "invoice_lines",
+        *ddl.optional(sa.Text(), "discount_id"),
+        *ddl.defaulted(sa.BigInteger(), sa.text("0"), "discount_amount"),
+    )
+
+
+def downgrade() -> None:
+    for table, column in (
+        ("invoice_lines", "discount_amount"),
+        ("invoice_lines", "discount_id"),
+        ("invoices", "total_discount"),
+        ("invoices", "discount_id"),
+        ("subscriptions", "discount_end"),
+        ("subscriptions", "discount_start"),
+        ("subscriptions", "discount_coupon_id"),
+        ("subscriptions", "discount_id"),
+    ):
+        op.drop_column(table, column)
+    ddl.drop_tables("coupons")
