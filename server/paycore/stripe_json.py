@@ -322,9 +322,20 @@ def _balance_transaction(rendered: dict[str, Any]) -> None:
 
 
 def _coupon(rendered: dict[str, Any]) -> None:
-    """Stripe's percent_off is a number (null with amount_off); paycore's the exact decimal."""
+    """Stripe's percent_off is a number (null with amount_off); paycore's the exact decimal.
+    What a coupon does not have (amount_off and currency of a percent_off, duration_in_months
+    but for repeating, no max_redemptions or redeem_by) is null, as Stripe renders it."""
     percent = str(rendered.get("percent_off") or "")
     rendered["percent_off"] = float(Decimal(percent)) if percent else None
+    for name in ("amount_off", "currency", "duration_in_months", "max_redemptions", "redeem_by"):
+        if not rendered.get(name):
+            rendered[name] = None
+
+
+def _discount(rendered: dict[str, Any]) -> None:
+    """A discount without an end (once, forever) has `end` null, as Stripe's."""
+    if not rendered.get("end"):
+        rendered["end"] = None
 
 
 NUMBER_FIELDS = frozenset(
@@ -335,6 +346,7 @@ NUMBER_FIELDS = frozenset(
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
     "paycore.v1.Coupon": _coupon,
+    "paycore.v1.Discount": _discount,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 

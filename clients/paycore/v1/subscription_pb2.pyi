@@ -831,6 +831,7 @@ class Subscription(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     DISCOUNT_FIELD_NUMBER: _builtins.int
+    DISCOUNTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_..." """
     customer: _builtins.str
@@ -869,6 +870,10 @@ class Subscription(_message.Message):
         `once` coupon has been applied).
         """
 
+    @_builtins.property
+    def discounts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"di_..." of that discount (Stripe's newer `discounts`): at most one."""
+
     def __init__(
         self,
         *,
@@ -891,10 +896,11 @@ class Subscription(_message.Message):
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         discount: Global___Discount | None = ...,
+        discounts: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount", b"discount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -78,6 +78,7 @@ def subscription_message(subscription: Subscription) -> subscription_pb2.Subscri
         subscription_pb2.Subscription,
         subscription,
         discount=None if discount is None else discount_message(discount),
+        discounts=[] if discount is None else [discount.id],
         current_period_start=subscription.current_period.start,
         current_period_end=subscription.current_period.end,
         items=[
