@@ -95,6 +95,7 @@ from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
     clock_message,
     coupon_message,
+    discount_message,
     invoice_message,
     item_message,
     price_message,
@@ -241,6 +242,7 @@ def build_platform(
         Recorder(item_message),
         Recorder(clock_message),
         Recorder(coupon_message),
+        Recorder(discount_message),
     )
 
     async def end_subscriptions(

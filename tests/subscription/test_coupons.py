@@ -173,6 +173,8 @@ async def test_a_repeating_percent_coupon_discounts_three_months_of_invoices_to_
         paid.append(total)
     after = await billing.subscription(created.id)
     assert not after.HasField("discount")  # ended with the first invoice past its end
+    assert await billing.event_count("customer.discount.created") == 1
+    assert await billing.event_count("customer.discount.deleted") == 1
     await billing.assert_books(net(paid))
 
 
@@ -298,7 +300,15 @@ async def test_update_subscription_takes_a_coupon_for_its_next_invoices(
     off = await coupon(billing, percent_off="25", duration="once")
     updated = await billing.update(created.id, coupon=off.id)
     assert updated.discount.coupon.id == off.id
+    assert await billing.event_count("customer.discount.deleted") == 0
+    forever = await coupon(billing, percent_off="10", duration="forever")
+    replaced = await billing.update(created.id, coupon=forever.id)
+    replaced = await billing.update(created.id, coupon=off.id)  # back to the once coupon
+    assert replaced.discount.coupon.id == off.id
+    assert await billing.event_count("customer.discount.created") == 3
+    assert await billing.event_count("customer.discount.deleted") == 2
     await billing.advance(add_months(START, 2))
     invoices = await billing.invoices(created.id)
     assert [invoice.total for invoice in invoices] == [2000, 1500, 2000]
+    assert await billing.event_count("customer.discount.deleted") == 3  # the once one, used
     await billing.assert_books(net([2000, 1500, 2000]))

@@ -83,6 +83,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoiceitem.created",
         "coupon.created",
         "coupon.deleted",
+        "customer.discount.created",
+        "customer.discount.deleted",
         "test_helpers.test_clock.ready",
         "test_helpers.test_clock.deleted",
         # Fraud reviews.

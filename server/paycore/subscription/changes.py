@@ -100,7 +100,9 @@ async def update(
         metadata=changes.metadata.applied_to(subscription.metadata),
     )
     if changes.coupon_id:
-        changed = await discounts.redeem(connection, changed, changes.coupon_id, now)
+        changed = await discounts.redeem(
+            connection, collection.events, changed, changes.coupon_id, now
+        )
     if changes.default_payment_method_id is not None:
         if changes.default_payment_method_id:
             await require_attached(

@@ -164,6 +164,7 @@ async def with_discounts(
                 each,
                 discount=Discount(
                     id=row.discount_id,
+                    merchant_id=merchant_id,
                     coupon=coupons_found[row.discount_coupon_id],
                     customer_id=each.customer_id,
                     subscription_id=each.id,

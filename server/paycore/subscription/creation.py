@@ -112,7 +112,9 @@ async def start_subscription(
         ),
     )
     if new.coupon_id:
-        subscription = await discounts.redeem(connection, subscription, new.coupon_id, now)
+        subscription = await discounts.redeem(
+            connection, collection.events, subscription, new.coupon_id, now
+        )
     if trial_end:
         lines = trial_lines(subscription, prices, period)
     else:

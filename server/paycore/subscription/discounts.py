@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.subscription.coupon_store import COUPONS, CouponRepository
+from paycore.subscription.events import DISCOUNT_CREATED, DISCOUNT_DELETED, SubscriptionEvents
 from paycore.subscription.models import (
     PERCENT_OFF_MAX,
     CouponDuration,
@@ -33,13 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 async def redeem(
     connection: AsyncConnection,
+    events: SubscriptionEvents,
     subscription: Subscription,
     coupon_id: str,
     now: int,
     param: str = "coupon",
 ) -> Subscription:
     """The subscription with the coupon's discount from `now` (its clock), one redemption
-    counted in this transaction; INVALID_ARGUMENT naming `param` for a coupon the merchant
+    counted in this transaction (customer.discount.created, and .deleted of the discount it
+    replaces); INVALID_ARGUMENT naming `param` for a coupon the merchant
     does not have, one used up or past redeem_by, or an amount_off in another currency."""
     merchant_id = subscription.merchant_id
     repository = CouponRepository(connection)
@@ -60,12 +63,16 @@ async def redeem(
         end = months_later(now, coupon.duration_in_months)
     discount = Discount(
         id=new_merchant_id(Prefix.DISCOUNT, merchant_id),
+        merchant_id=merchant_id,
         coupon=redeemed,
         customer_id=subscription.customer_id,
         subscription_id=subscription.id,
         start=now,
         end=end,
     )
+    if subscription.discount is not None:
+        await events.discount.record(connection, DISCOUNT_DELETED, subscription.discount)
+    await events.discount.record(connection, DISCOUNT_CREATED, discount)
     return replace(subscription, discount=discount)
 
 
@@ -131,13 +138,20 @@ def _spread(amount_off: int, amounts: list[int]) -> list[int]:
     return shares
 
 
-def after_invoice(subscription: Subscription, at: int, taken: int) -> Subscription:
+async def after_invoice(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    at: int,
+    taken: int,
+) -> Subscription:
     """The subscription once an invoice created at `at` took `taken` off: a `once` discount
-    that took something, or a discount past its end, is removed."""
+    that took something, or a discount past its end, is removed (customer.discount.deleted)."""
     discount = subscription.discount
     if discount is None:
         return subscription
     used = discount.coupon.duration is CouponDuration.ONCE and taken != 0
     if used or in_force(discount, at) is None:
+        await events.discount.record(connection, DISCOUNT_DELETED, discount)
         return replace(subscription, discount=None)
     return subscription

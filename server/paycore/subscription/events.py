@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from paycore.events import Recorder
 from paycore.subscription.models import (
     Coupon,
+    Discount,
     Invoice,
     InvoiceItem,
     Price,
@@ -35,6 +36,8 @@ INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible"
 INVOICE_VOIDED = "invoice.voided"
 COUPON_CREATED = "coupon.created"
 COUPON_DELETED = "coupon.deleted"
+DISCOUNT_CREATED = "customer.discount.created"
+DISCOUNT_DELETED = "customer.discount.deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +49,4 @@ class SubscriptionEvents:
     item: Recorder[InvoiceItem]
     test_clock: Recorder[TestClock]
     coupon: Recorder[Coupon]
+    discount: Recorder[Discount]

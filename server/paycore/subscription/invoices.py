@@ -174,7 +174,7 @@ async def create_invoice(
     await repository.insert(invoice)
     await events.invoice.record(connection, INVOICE_CREATED, invoice)
     return invoice, replace(
-        discounts.after_invoice(subscription, at, taken),
+        await discounts.after_invoice(connection, events, subscription, at, taken),
         credit_balance=min(total, 0),
         latest_invoice_id=invoice.id,
     )

@@ -150,6 +150,7 @@ class Discount:
     coupon's discount is removed once an invoice has taken it)."""
 
     id: str
+    merchant_id: str
     coupon: Coupon
     customer_id: str
     subscription_id: str
