@@ -87,6 +87,7 @@ class Prefix(StrEnum):
     # coupons and discounts
     DISCOUNT = "di"
     COUPON = "co"
+    PROMOTION_CODE = "promo"
     """A generated coupon id's (a merchant may choose any other id for a coupon)."""
 
 

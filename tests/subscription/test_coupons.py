@@ -312,3 +312,63 @@ async def test_update_subscription_takes_a_coupon_for_its_next_invoices(
     assert [invoice.total for invoice in invoices] == [2000, 1500, 2000]
     assert await billing.event_count("customer.discount.deleted") == 3  # the once one, used
     await billing.assert_books(net([2000, 1500, 2000]))
+
+
+async def test_a_promotion_code_redeems_its_coupon_until_its_own_limit(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    seats = await billing.price(1000)
+    off = await coupon(billing, percent_off="20", duration="forever")
+    promo = await billing.api.CreatePromotionCode(
+        S.CreatePromotionCodeRequest(coupon=off.id, code="WELCOME20", max_redemptions=1)
+    )
+    assert promo.id.startswith("promo_") and promo.code == "WELCOME20" and promo.active
+    assert (promo.coupon.id, promo.max_redemptions, promo.times_redeemed) == (off.id, 1, 0)
+    generated = await billing.api.CreatePromotionCode(S.CreatePromotionCodeRequest(coupon=off.id))
+    assert len(generated.code) == 12
+
+    created = await billing.subscribe([(seats, 1)], promotion_code=promo.id)
+    assert created.discount.coupon.id == off.id
+    assert created.discount.promotion_code == promo.id
+    first = (await billing.invoices(created.id))[0]
+    assert (first.subtotal, first.total, await charged(shop, first)) == (1000, 800, 800)
+    read = await billing.api.GetPromotionCode(S.GetPromotionCodeRequest(id=promo.id))
+    assert read.times_redeemed == 1
+    assert (await billing.api.GetCoupon(S.GetCouponRequest(id=off.id))).times_redeemed == 1
+    # Used up: refused naming it, nothing created, the coupon's count unchanged.
+    used_up = await failure(
+        billing.subscribe([(seats, 1)], discounts=[S.DiscountRequest(promotion_code=promo.id)]),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert used_up.param == "promotion_code"
+    assert (await billing.api.GetCoupon(S.GetCouponRequest(id=off.id))).times_redeemed == 1
+    # Deactivated: refused too.
+    inactive = await billing.api.UpdatePromotionCode(
+        S.UpdatePromotionCodeRequest(id=generated.id, active=False)
+    )
+    assert not inactive.active
+    refused = await failure(
+        billing.subscribe([(seats, 1)], promotion_code=generated.id),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert refused.param == "promotion_code"
+    listed = await billing.api.ListPromotionCodes(S.ListPromotionCodesRequest(code="WELCOME20"))
+    assert [each.id for each in listed.data] == [promo.id]
+    taken = await failure(
+        billing.api.CreatePromotionCode(
+            S.CreatePromotionCodeRequest(coupon=off.id, code="WELCOME20")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert taken.param == "code"
+    both = await failure(
+        billing.subscribe([(seats, 1)], coupon=off.id, promotion_code=promo.id),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert both.param == "promotion_code"
+    listed_subscriptions = await billing.api.ListSubscriptions(
+        S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_FILTER_ALL)
+    )
+    assert [each.id for each in listed_subscriptions.data] == [created.id]
+    await billing.assert_books(net([800]))

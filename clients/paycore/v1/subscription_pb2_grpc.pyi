@@ -107,6 +107,15 @@ class SubscriptionServiceStub:
     """Deletes the coupon: no new subscription can take it; discounts made from it keep
     applying (as Stripe's).
     """
+    CreatePromotionCode: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreatePromotionCodeRequest, _subscription_pb2.PromotionCode]
+    """A customer-facing code for a coupon: `promotion_code` on CreateSubscription and
+    UpdateSubscription redeems it (and its coupon).
+    """
+    GetPromotionCode: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetPromotionCodeRequest, _subscription_pb2.PromotionCode]
+    ListPromotionCodes: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListPromotionCodesRequest, _subscription_pb2.ListPromotionCodesResponse]
+    """The merchant's promotion codes, newest first."""
+    UpdatePromotionCode: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdatePromotionCodeRequest, _subscription_pb2.PromotionCode]
+    """Only `active` and `metadata` change (as Stripe's)."""
 
 @_typing.type_check_only
 class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
@@ -185,6 +194,15 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """Deletes the coupon: no new subscription can take it; discounts made from it keep
     applying (as Stripe's).
     """
+    CreatePromotionCode: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreatePromotionCodeRequest, _subscription_pb2.PromotionCode]  # type: ignore[assignment]
+    """A customer-facing code for a coupon: `promotion_code` on CreateSubscription and
+    UpdateSubscription redeems it (and its coupon).
+    """
+    GetPromotionCode: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetPromotionCodeRequest, _subscription_pb2.PromotionCode]  # type: ignore[assignment]
+    ListPromotionCodes: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListPromotionCodesRequest, _subscription_pb2.ListPromotionCodesResponse]  # type: ignore[assignment]
+    """The merchant's promotion codes, newest first."""
+    UpdatePromotionCode: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdatePromotionCodeRequest, _subscription_pb2.PromotionCode]  # type: ignore[assignment]
+    """Only `active` and `metadata` change (as Stripe's)."""
 
 class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -446,5 +464,38 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Deletes the coupon: no new subscription can take it; discounts made from it keep
         applying (as Stripe's).
         """
+
+    @_abc_1.abstractmethod
+    def CreatePromotionCode(
+        self,
+        request: _subscription_pb2.CreatePromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.PromotionCode, _abc.Awaitable[_subscription_pb2.PromotionCode]]:
+        """A customer-facing code for a coupon: `promotion_code` on CreateSubscription and
+        UpdateSubscription redeems it (and its coupon).
+        """
+
+    @_abc_1.abstractmethod
+    def GetPromotionCode(
+        self,
+        request: _subscription_pb2.GetPromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.PromotionCode, _abc.Awaitable[_subscription_pb2.PromotionCode]]: ...
+
+    @_abc_1.abstractmethod
+    def ListPromotionCodes(
+        self,
+        request: _subscription_pb2.ListPromotionCodesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListPromotionCodesResponse, _abc.Awaitable[_subscription_pb2.ListPromotionCodesResponse]]:
+        """The merchant's promotion codes, newest first."""
+
+    @_abc_1.abstractmethod
+    def UpdatePromotionCode(
+        self,
+        request: _subscription_pb2.UpdatePromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.PromotionCode, _abc.Awaitable[_subscription_pb2.PromotionCode]]:
+        """Only `active` and `metadata` change (as Stripe's)."""
 
 def add_SubscriptionServiceServicer_to_server(servicer: SubscriptionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -597,6 +597,7 @@ subscriptions = _owned(
     Column("discount_coupon_id", Text),
     Column("discount_start", BigInteger),
     Column("discount_end", BigInteger),
+    Column("discount_promotion_code_id", Text),
     Index("subscriptions_customer_idx", "merchant_id", "customer_id", "id"),
     Index("subscriptions_clock_idx", "merchant_id", "test_clock_id"),
     Index(
@@ -735,6 +736,19 @@ coupons = _owned(
     Column("times_redeemed", BigInteger, nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
     *_metadata_and_created_at(),
+)
+
+# A customer-facing code for a coupon (migration 0035): `code` unique per merchant;
+# times_redeemed counted as a coupon's.
+promotion_codes = _owned(
+    "promotion_codes",
+    *_required(Text, "id", "code", "coupon_id"),
+    Column("active", Boolean, nullable=False),
+    Column("max_redemptions", BigInteger),
+    Column("expires_at", BigInteger),
+    Column("times_redeemed", BigInteger, nullable=False),
+    *_metadata_and_created_at(),
+    Index("promotion_codes_code_idx", "merchant_id", "code", unique=True),
 )
 
 # The per-merchant counter behind gapless invoice numbers: taken in the finalizing transaction.

@@ -65,6 +65,8 @@ class SubscriptionChanges:
     metadata: MetadataChange
     coupon_id: str = ""
     """A coupon whose discount replaces the subscription's ("" keeps it)."""
+    promotion_code_id: str = ""
+    """A promotion code whose coupon's discount replaces it instead ("" keeps it)."""
 
 
 async def locked(
@@ -99,10 +101,9 @@ async def update(
         subscription,
         metadata=changes.metadata.applied_to(subscription.metadata),
     )
-    if changes.coupon_id:
-        changed = await discounts.redeem(
-            connection, collection.events, changed, changes.coupon_id, now
-        )
+    changed = await discounts.take(
+        connection, collection.events, changed, changes.coupon_id, changes.promotion_code_id, now
+    )
     if changes.default_payment_method_id is not None:
         if changes.default_payment_method_id:
             await require_attached(

@@ -7,11 +7,18 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paycore.storage.reads import Kind
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, epoch_seconds
-from paycore.storage.schema import coupons, subscriptions
-from paycore.subscription.models import Coupon, Discount, NewCoupon, Subscription
-from sqlalchemy import Row, and_, func, or_, select, update
+from paycore.storage.schema import coupons, promotion_codes, subscriptions
+from paycore.subscription.models import (
+    Coupon,
+    Discount,
+    NewCoupon,
+    NewPromotionCode,
+    PromotionCode,
+    Subscription,
+)
+from sqlalchemy import Row, Select, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -124,6 +131,7 @@ def discount_values(subscription: Subscription) -> dict[str, Any]:
         "discount_coupon_id": None if discount is None else discount.coupon.id,
         "discount_start": None if discount is None else discount.start,
         "discount_end": None if discount is None else discount.end,
+        "discount_promotion_code_id": None if discount is None else discount.promotion_code_id,
     }
 
 
@@ -141,6 +149,7 @@ async def with_discounts(
                 s.c.discount_coupon_id,
                 s.c.discount_start,
                 s.c.discount_end,
+                s.c.discount_promotion_code_id,
             ).where(
                 and_(
                     s.c.merchant_id == merchant_id,
@@ -170,7 +179,106 @@ async def with_discounts(
                     subscription_id=each.id,
                     start=row.discount_start,
                     end=row.discount_end,
+                    promotion_code_id=row.discount_promotion_code_id,
                 ),
             )
         result.append(each)
     return result
+
+
+# --- promotion codes ---------------------------------------------------------------------------
+
+
+async def _with_coupons(
+    connection: AsyncConnection, found: list[PromotionCode]
+) -> list[PromotionCode]:
+    merchant_id = found[0].merchant_id
+    by_id = await CouponRepository(connection).any_of(
+        merchant_id, {each.coupon_id for each in found}
+    )
+    return [replace(each, coupon=by_id.get(each.coupon_id)) for each in found]
+
+
+decode_promotion_code: Decoder[PromotionCode] = Decoder(
+    promotion_codes,
+    PromotionCode,
+    columns={"created": "created_at"},
+    convert={"created": epoch_seconds},
+    skip=("coupon",),
+)
+PROMOTION_CODES = Kind(
+    "promotion_code", promotion_codes, decode_promotion_code, complete=_with_coupons
+)
+
+
+def promotion_codes_query(
+    merchant_id: str, code: str, coupon_id: str, active: bool | None
+) -> Select[Any]:
+    return matching(
+        promotion_codes, merchant_id=merchant_id, code=code, coupon_id=coupon_id, active=active
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionCodeRepository:
+    _connection: AsyncConnection
+
+    async def insert(
+        self, merchant_id: str, promotion_code_id: str, code: str, new: NewPromotionCode
+    ) -> PromotionCode | None:
+        """The new code, or None when the merchant has one with that code."""
+        values = {
+            "merchant_id": merchant_id,
+            "id": promotion_code_id,
+            "code": code,
+            "coupon_id": new.coupon_id,
+            "active": new.active,
+            "max_redemptions": new.max_redemptions,
+            "expires_at": new.expires_at,
+            "times_redeemed": 0,
+            "metadata": new.metadata,
+        }
+        t = promotion_codes
+        row = (
+            await self._connection.execute(
+                upsert(t).values(**values).on_conflict_do_nothing().returning(t)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return (await PROMOTION_CODES.objects(self._connection, [row]))[0]
+
+    async def get(
+        self, merchant_id: str, promotion_code_id: str, *, lock: bool = False
+    ) -> PromotionCode | None:
+        return await PROMOTION_CODES.fetch(
+            self._connection, merchant_id, promotion_code_id, lock=lock
+        )
+
+    async def save(self, code: PromotionCode) -> None:
+        t = promotion_codes
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == code.merchant_id, t.c.id == code.id)
+            .values(active=code.active, metadata=code.metadata)
+        )
+
+    async def redeem(self, merchant_id: str, promotion_code_id: str, now: int) -> bool:
+        """Counts one redemption in one conditional update, as a coupon's; False, counting
+        nothing, when the code is inactive, used up or past expires_at (at `now`)."""
+        t = promotion_codes
+        row = (
+            await self._connection.execute(
+                update(t)
+                .where(
+                    t.c.merchant_id == merchant_id,
+                    t.c.id == promotion_code_id,
+                    t.c.active.is_(True),
+                    or_(t.c.max_redemptions.is_(None), t.c.times_redeemed < t.c.max_redemptions),
+                    or_(t.c.expires_at.is_(None), t.c.expires_at > now),
+                )
+                .values(times_redeemed=t.c.times_redeemed + 1)
+                .returning(t.c.id)
+            )
+        ).one_or_none()
+        return row is not None

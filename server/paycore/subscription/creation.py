@@ -111,10 +111,9 @@ async def start_subscription(
             for price, (_, quantity) in zip(prices, new.items, strict=True)
         ),
     )
-    if new.coupon_id:
-        subscription = await discounts.redeem(
-            connection, collection.events, subscription, new.coupon_id, now
-        )
+    subscription = await discounts.take(
+        connection, collection.events, subscription, new.coupon_id, new.promotion_code_id, now
+    )
     if trial_end:
         lines = trial_lines(subscription, prices, period)
     else:

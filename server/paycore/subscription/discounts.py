@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
-from paycore.subscription.coupon_store import COUPONS, CouponRepository
+from paycore.subscription.coupon_store import (
+    COUPONS,
+    PROMOTION_CODES,
+    CouponRepository,
+    PromotionCodeRepository,
+)
 from paycore.subscription.events import DISCOUNT_CREATED, DISCOUNT_DELETED, SubscriptionEvents
 from paycore.subscription.models import (
     PERCENT_OFF_MAX,
@@ -39,6 +44,7 @@ async def redeem(
     coupon_id: str,
     now: int,
     param: str = "coupon",
+    promotion_code_id: str | None = None,
 ) -> Subscription:
     """The subscription with the coupon's discount from `now` (its clock), one redemption
     counted in this transaction (customer.discount.created, and .deleted of the discount it
@@ -69,11 +75,51 @@ async def redeem(
         subscription_id=subscription.id,
         start=now,
         end=end,
+        promotion_code_id=promotion_code_id,
     )
     if subscription.discount is not None:
         await events.discount.record(connection, DISCOUNT_DELETED, subscription.discount)
     await events.discount.record(connection, DISCOUNT_CREATED, discount)
     return replace(subscription, discount=discount)
+
+
+async def take(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    coupon_id: str,
+    promotion_code_id: str,
+    now: int,
+) -> Subscription:
+    """The subscription with the discount of the coupon or promotion code asked for (one at
+    most; neither: unchanged)."""
+    if coupon_id:
+        return await redeem(connection, events, subscription, coupon_id, now)
+    if promotion_code_id:
+        return await redeem_code(connection, events, subscription, promotion_code_id, now)
+    return subscription
+
+
+async def redeem_code(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    promotion_code_id: str,
+    now: int,
+) -> Subscription:
+    """`redeem` of the promotion code's coupon, the code's redemption counted too;
+    INVALID_ARGUMENT naming `promotion_code` for a code the merchant does not have, one
+    inactive, used up or past expires_at (and as `redeem` for its coupon)."""
+    param = "promotion_code"
+    codes = PromotionCodeRepository(connection)
+    code = await codes.get(subscription.merchant_id, promotion_code_id)
+    if code is None:
+        raise not_found(PROMOTION_CODES.name, promotion_code_id, param)
+    if not await codes.redeem(subscription.merchant_id, promotion_code_id, now):
+        raise invalid(param, f"{code.code} is inactive, used up or expired")
+    return await redeem(
+        connection, events, subscription, code.coupon_id, now, param, promotion_code_id
+    )
 
 
 def months_later(at: int, months: int) -> int:

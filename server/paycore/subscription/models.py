@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from paycore.records import Stored
+from paycore.records import MetadataChange, Stored
 
 
 class Interval(Enum):
@@ -156,6 +156,38 @@ class Discount:
     subscription_id: str
     start: int
     end: int | None
+    promotion_code_id: str | None = None
+    """The "promo_..." redeemed for it (None: the coupon was given)."""
+
+
+@dataclass(frozen=True)
+class NewPromotionCode:
+    coupon_id: str
+    code: str
+    """"" to generate one."""
+    active: bool
+    max_redemptions: int | None
+    expires_at: int | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PromotionCode(Stored):
+    code: str
+    coupon_id: str
+    active: bool
+    max_redemptions: int | None
+    expires_at: int | None
+    times_redeemed: int
+    metadata: dict[str, str]
+    coupon: Coupon | None = None
+    """Its coupon (deleted ones too), added by the read (None only before)."""
+
+
+@dataclass(frozen=True)
+class PromotionCodeChanges:
+    active: bool | None
+    metadata: MetadataChange
 
 
 # --- subscriptions and invoices ------------------------------------------------------------
@@ -286,6 +318,8 @@ class NewSubscription:
     inline (inactive) in the create's transaction."""
     coupon_id: str = ""
     """A coupon whose discount the subscription takes ("" for none)."""
+    promotion_code_id: str = ""
+    """A promotion code ("promo_...") whose coupon it takes instead ("" for none)."""
 
     @property
     def has_trial(self) -> bool:

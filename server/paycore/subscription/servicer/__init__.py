@@ -37,6 +37,7 @@ from paycore.subscription.servicer.messages import (
     line_message,
     price_message,
     product_message,
+    promotion_code_message,
     settings_message,
     subscription_item_message,
     subscription_message,
@@ -51,8 +52,10 @@ from paycore.subscription.servicer.requests import (
     new_coupon,
     new_price,
     new_product,
+    new_promotion_code,
     new_subscription,
     new_test_clock,
+    promotion_code_changes,
     retry_schedule,
     subscription_changes,
 )
@@ -175,6 +178,45 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         deleted = coupon_id("id", request.id)
         return await self._mutations.answer(
             merchant_id, request, deleted_coupon_message, self._service.delete_coupon, deleted
+        )
+
+    # --- promotion codes ---------------------------------------------------------------------
+
+    CreatePromotionCode = rpcs.change(
+        promotion_code_message, lambda s: s._service.create_promotion_code, new_promotion_code
+    )
+
+    GetPromotionCode = rpcs.get(
+        Prefix.PROMOTION_CODE, lambda s: s._service.get_promotion_code, promotion_code_message
+    )
+
+    async def ListPromotionCodes(
+        self, request: subscription_pb2.ListPromotionCodesRequest, context: Context
+    ) -> subscription_pb2.ListPromotionCodesResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PROMOTION_CODE)
+        page = await self._service.list_promotion_codes(
+            merchant_id,
+            cursor,
+            request.code,
+            coupon_id("coupon", request.coupon, required=False),
+            request.active if request.HasField("active") else None,
+        )
+        return page_response(
+            subscription_pb2.ListPromotionCodesResponse, page, promotion_code_message
+        )
+
+    async def UpdatePromotionCode(
+        self, request: subscription_pb2.UpdatePromotionCodeRequest, context: Context
+    ) -> subscription_pb2.PromotionCode:
+        merchant_id, promotion_code_id = merchant_and_id(request.id, Prefix.PROMOTION_CODE)
+        changes = promotion_code_changes(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            promotion_code_message,
+            self._service.update_promotion_code,
+            promotion_code_id,
+            changes,
         )
 
     # --- subscriptions -----------------------------------------------------------------------

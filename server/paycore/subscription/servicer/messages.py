@@ -16,6 +16,7 @@ from paycore.subscription.models import (
     Period,
     Price,
     Product,
+    PromotionCode,
     Subscription,
     SubscriptionItem,
     TestClock,
@@ -53,6 +54,15 @@ def percent_text(hundredths: int | None) -> str:
 @converts(subscription_pb2.Coupon)
 def coupon_message(coupon: Coupon) -> subscription_pb2.Coupon:
     return message_of(subscription_pb2.Coupon, coupon, percent_off=percent_text(coupon.percent_off))
+
+
+@converts(subscription_pb2.PromotionCode)
+def promotion_code_message(code: PromotionCode) -> subscription_pb2.PromotionCode:
+    return message_of(
+        subscription_pb2.PromotionCode,
+        code,
+        coupon=None if code.coupon is None else coupon_message(code.coupon),
+    )
 
 
 @converts(subscription_pb2.DeleteCouponResponse)

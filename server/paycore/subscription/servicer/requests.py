@@ -29,9 +29,11 @@ from paycore.subscription.models import (
     NewInvoiceItem,
     NewPrice,
     NewProduct,
+    NewPromotionCode,
     NewSubscription,
     NewTestClock,
     PaymentBehavior,
+    PromotionCodeChanges,
     ProrationBehavior,
     Recurring,
     SubscriptionStatus,
@@ -195,7 +197,7 @@ def new_subscription(
         save_default_payment_method=save_default_payment_method(
             request.payment_settings.save_default_payment_method
         ),
-        coupon_id=coupon_of(request),
+        **discount_of(request),
     )
 
 
@@ -264,7 +266,7 @@ def subscription_changes(
         cancel_at_period_end=cancel,
         default_payment_method_id=method,
         metadata=metadata_change(request),
-        coupon_id=coupon_of(request),
+        **discount_of(request),
     )
 
 
@@ -379,19 +381,68 @@ def coupon_id(param: str, value: str, *, required: bool = True) -> str:
     return value
 
 
-def coupon_of(
+def discount_of(
     request: (
         subscription_pb2.CreateSubscriptionRequest | subscription_pb2.UpdateSubscriptionRequest
     ),
-) -> str:
-    """`coupon`, or Stripe's `discounts[0][coupon]` (one discount at most, not both)."""
+) -> dict[str, str]:
+    """`coupon_id` and `promotion_code_id` (one at most): from `coupon` or `promotion_code`, or
+    Stripe's `discounts[0][coupon]` / `discounts[0][promotion_code]` (one discount at most)."""
+    given = [name for name in ("coupon", "promotion_code") if getattr(request, name)]
     if len(request.discounts) > 1:
         raise invalid("discounts", "at most one discount")
     if request.discounts:
-        if request.coupon:
-            raise invalid("discounts", "give coupon or discounts, not both")
-        return coupon_id("discounts[0].coupon", request.discounts[0].coupon)
-    return coupon_id("coupon", request.coupon, required=False)
+        if given:
+            raise invalid("discounts", f"give {given[0]} or discounts, not both")
+        wanted = request.discounts[0]
+        if wanted.coupon and wanted.promotion_code:
+            raise invalid("discounts[0].promotion_code", "give coupon or promotion_code, not both")
+        return {
+            "coupon_id": coupon_id("discounts[0].coupon", wanted.coupon, required=False),
+            "promotion_code_id": validation.object_id(
+                "discounts[0].promotion_code",
+                wanted.promotion_code,
+                Prefix.PROMOTION_CODE,
+                required=False,
+            ),
+        }
+    if len(given) > 1:
+        raise invalid("promotion_code", "give coupon or promotion_code, not both")
+    return {
+        "coupon_id": coupon_id("coupon", request.coupon, required=False),
+        "promotion_code_id": validation.object_id(
+            "promotion_code", request.promotion_code, Prefix.PROMOTION_CODE, required=False
+        ),
+    }
+
+
+PROMOTION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
+
+
+def new_promotion_code(request: subscription_pb2.CreatePromotionCodeRequest) -> NewPromotionCode:
+    if request.code and not PROMOTION_CODE.match(request.code):
+        raise invalid("code", "must be 1 to 500 letters, digits, '_' or '-'")
+    if request.max_redemptions < 0:
+        raise invalid("max_redemptions", "must be 1 or more")
+    if not 0 <= request.expires_at <= FROZEN_TIME_MAX:
+        raise invalid("expires_at", "must be unix seconds")
+    return NewPromotionCode(
+        coupon_id=coupon_id("coupon", request.coupon),
+        code=request.code,
+        active=request.active if request.HasField("active") else True,
+        max_redemptions=request.max_redemptions or None,
+        expires_at=request.expires_at or None,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def promotion_code_changes(
+    request: subscription_pb2.UpdatePromotionCodeRequest,
+) -> PromotionCodeChanges:
+    return PromotionCodeChanges(
+        active=request.active if request.HasField("active") else None,
+        metadata=metadata_change(request),
+    )
 
 
 def percent_off(value: str) -> int:

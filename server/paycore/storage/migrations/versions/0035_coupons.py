@@ -1,5 +1,6 @@
-"""Coupons and discounts: the `coupons` table; a subscription's discount (its id, coupon,
-start and end); an invoice's discount and total discount; each invoice line's discount amount.
+"""Coupons and discounts: the `coupons` and `promotion_codes` tables; a subscription's
+discount (its id, coupon, start and end, promotion code); an invoice's discount and total
+discount; each invoice line's discount and its amount.
 """
 
 from __future__ import annotations
@@ -26,10 +27,22 @@ def upgrade() -> None:
         *ddl.optional(sa.DateTime(timezone=True), "deleted_at"),
         *ddl.metadata_and_created_at(),
     )
+    ddl.create_owned_table(
+        "promotion_codes",
+        *ddl.required(sa.Text(), "id", "code", "coupon_id"),
+        *ddl.required(sa.Boolean(), "active"),
+        *ddl.optional(sa.BigInteger(), "max_redemptions", "expires_at"),
+        *ddl.required(sa.BigInteger(), "times_redeemed"),
+        *ddl.metadata_and_created_at(),
+    )
+    ddl.create_index(
+        "promotion_codes_code_idx", "promotion_codes", "merchant_id", "code", unique=True
+    )
     ddl.add_columns(
         "subscriptions",
         *ddl.optional(sa.Text(), "discount_id", "discount_coupon_id"),
         *ddl.optional(sa.BigInteger(), "discount_start", "discount_end"),
+        *ddl.optional(sa.Text(), "discount_promotion_code_id"),
     )
     ddl.add_columns(
         "invoices",
@@ -49,10 +62,12 @@ def downgrade() -> None:
         ("invoice_lines", "discount_id"),
         ("invoices", "total_discount"),
         ("invoices", "discount_id"),
+        ("subscriptions", "discount_promotion_code_id"),
         ("subscriptions", "discount_end"),
         ("subscriptions", "discount_start"),
         ("subscriptions", "discount_coupon_id"),
         ("subscriptions", "discount_id"),
     ):
         op.drop_column(table, column)
-    ddl.drop_tables("coupons")
+    op.drop_index("promotion_codes_code_idx", table_name="promotion_codes")
+    ddl.drop_tables("promotion_codes", "coupons")
