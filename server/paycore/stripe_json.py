@@ -332,6 +332,13 @@ def _coupon(rendered: dict[str, Any]) -> None:
             rendered[name] = None
 
 
+def _promotion_code(rendered: dict[str, Any]) -> None:
+    """No max_redemptions or expires_at is null, as Stripe's."""
+    for name in ("max_redemptions", "expires_at"):
+        if not rendered.get(name):
+            rendered[name] = None
+
+
 def _discount(rendered: dict[str, Any]) -> None:
     """A discount without an end (once, forever) has `end` null, as Stripe's."""
     if not rendered.get("end"):
@@ -347,6 +354,7 @@ FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
     "paycore.v1.Coupon": _coupon,
     "paycore.v1.Discount": _discount,
+    "paycore.v1.PromotionCode": _promotion_code,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 
@@ -373,7 +381,15 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
 
 
 def _is_code(field: FieldDescriptor) -> bool:
+    if field.full_name in NOT_CODES:
+        return False
     return field.name == "code" or (field.name.endswith("_code") and field.name != "postal_code")
+
+
+NOT_CODES = frozenset(
+    {"paycore.v1.PromotionCode.code", "paycore.v1.ListPromotionCodesRequest.code"}
+)
+"""Fields named `code` that hold the merchant's text, kept as it is (a promotion code)."""
 
 
 def _unpacked(rendered_any: dict[str, Any]) -> dict[str, Any]:

@@ -138,3 +138,40 @@ async def test_coupons_with_stripe_python(sdk: stripe.StripeClient) -> None:
         assert kept["discount"] is not None and kept["discount"].coupon.id == "LAUNCH"
 
     await asyncio.to_thread(scenario)
+
+
+async def test_promotion_codes_with_stripe_python(sdk: stripe.StripeClient) -> None:
+    def scenario() -> None:
+        fixed: Any = {"amount_off": 250, "currency": "usd", "duration": "forever"}
+        off = sdk.v1.coupons.create(params=fixed)
+        made: Any = {"coupon": off.id, "code": "FRIENDS", "max_redemptions": 5}
+        promo = sdk.v1.promotion_codes.create(params=made)
+        assert isinstance(promo, stripe.PromotionCode)
+        assert (promo.object, promo.code, promo.active) == ("promotion_code", "FRIENDS", True)
+        assert promo["coupon"]["id"] == off.id
+        assert promo.expires_at is None
+        assert sdk.v1.promotion_codes.retrieve(promo.id).to_dict() == promo.to_dict()
+        found = sdk.v1.promotion_codes.list(params={"code": "FRIENDS"})
+        assert [each.id for each in found.data] == [promo.id]
+
+        customer, method = _customer_with_card(sdk)
+        price = _monthly_price(sdk, 1000)
+        discounts: Any = [{"promotion_code": promo.id}]
+        params: Any = {
+            "customer": customer,
+            "items": [{"price": price}],
+            "default_payment_method": method,
+            "discounts": discounts,
+        }
+        subscription = sdk.v1.subscriptions.create(params=params)
+        assert subscription["discount"].promotion_code == promo.id
+        invoice = sdk.v1.invoices.retrieve(str(subscription.latest_invoice))
+        assert (invoice.subtotal, invoice.total) == (1000, 750)
+
+        paused = sdk.v1.promotion_codes.update(promo.id, params={"active": False})
+        assert paused.active is False
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.subscriptions.create(params=params)
+        assert refused.value.param == "promotion_code"
+
+    await asyncio.to_thread(scenario)
