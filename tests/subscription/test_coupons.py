@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 import grpc
+from paycore.client import idempotency_key
 from paycore.v1 import payment_pb2, subscription_pb2
 
 from tests.customer.support import failure
@@ -372,3 +373,25 @@ async def test_a_promotion_code_redeems_its_coupon_until_its_own_limit(
     )
     assert [each.id for each in listed_subscriptions.data] == [created.id]
     await billing.assert_books(net([800]))
+
+
+async def test_create_and_delete_coupon_replay_their_answer_under_one_key(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    request = S.CreateCouponRequest(percent_off="5", duration="once")
+    first = await billing.api.CreateCoupon(request, metadata=idempotency_key("coupon-1"))
+    again = await billing.api.CreateCoupon(request, metadata=idempotency_key("coupon-1"))
+    assert again == first  # the generated id too: one coupon
+    listed = await billing.api.ListCoupons(S.ListCouponsRequest())
+    assert [each.id for each in listed.data] == [first.id]
+    other = S.CreateCouponRequest(percent_off="6", duration="once")
+    reused = await failure(
+        billing.api.CreateCoupon(other, metadata=idempotency_key("coupon-1")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert reused.reason == "IDEMPOTENCY_KEY_REUSED"
+    delete = S.DeleteCouponRequest(id=first.id)
+    gone = await billing.api.DeleteCoupon(delete, metadata=idempotency_key("delete-1"))
+    assert await billing.api.DeleteCoupon(delete, metadata=idempotency_key("delete-1")) == gone
+    assert await billing.event_count("coupon.deleted") == 1
