@@ -361,6 +361,7 @@ def build_platform(
             PageKeys(accounts, Vault.from_setting(settings.vault_key)),
             Recorder(checkout_messages.session),
             page_secrets,
+            currency_rules,
         ),
         checkout_messages=checkout_messages,
         currencies=Currencies(shards, conversions, currency_rules),

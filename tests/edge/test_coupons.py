@@ -175,3 +175,53 @@ async def test_promotion_codes_with_stripe_python(sdk: stripe.StripeClient) -> N
         assert refused.value.param == "promotion_code"
 
     await asyncio.to_thread(scenario)
+
+
+async def test_checkout_session_discounts_with_stripe_python(sdk: stripe.StripeClient) -> None:
+    def scenario() -> None:
+        percent: Any = {"percent_off": 12.5, "duration": "once", "max_redemptions": 1}
+        off = sdk.v1.coupons.create(params=percent)
+        line: Any = {
+            "price_data": {"currency": "usd", "unit_amount": 999, "product_data": {"name": "Mug"}},
+            "quantity": 3,
+        }
+        params: Any = {
+            "mode": "payment",
+            "line_items": [line],
+            "success_url": "https://shop.test/done",
+            "discounts": [{"coupon": off.id}],
+        }
+        session = sdk.v1.checkout.sessions.create(params=params)
+        # 2997 x 12.5% = 374.625 -> 375 (half away from zero).
+        assert (session.amount_subtotal, session.amount_total) == (2997, 2622)
+        assert session.total_details is not None
+        assert session.total_details.amount_discount == 375
+        intent = sdk.v1.payment_intents.retrieve(str(session.payment_intent))
+        assert intent.amount == 2622
+        # Used up (max_redemptions 1): refused naming it, no session made.
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.checkout.sessions.create(params=params)
+        assert refused.value.param == "discounts[0][coupon]"
+        listed = sdk.v1.checkout.sessions.list()
+        assert [each.id for each in listed.data] == [session.id]
+
+        eur: Any = {"amount_off": 5000, "currency": "usd", "duration": "once"}
+        big = sdk.v1.coupons.create(params=eur)
+        code: Any = {"coupon": big.id, "code": "BIG"}
+        promo = sdk.v1.promotion_codes.create(params=code)
+        with_code: Any = {**params, "discounts": [{"promotion_code": promo.id}]}
+        # amount_off is capped at the amount, and what is left is a charge like any: at least
+        # the currency's least charge (50 cents), so a session left at 0 is refused.
+        with pytest.raises(stripe.InvalidRequestError) as too_small:
+            sdk.v1.checkout.sessions.create(params=with_code)
+        assert (too_small.value.param, too_small.value.code) == ("discounts[0]", "amount_too_small")
+        half: Any = {"amount_off": 1000, "currency": "usd", "duration": "once"}
+        ten = sdk.v1.coupons.create(params=half)
+        coded: Any = {"coupon": ten.id, "code": "TEN"}
+        promo = sdk.v1.promotion_codes.create(params=coded)
+        with_code = {**params, "discounts": [{"promotion_code": promo.id}]}
+        session = sdk.v1.checkout.sessions.create(params=with_code)
+        assert (session.amount_subtotal, session.amount_total) == (2997, 1997)
+        assert [each.promotion_code for each in session.discounts or []] == [promo.id]
+
+    await asyncio.to_thread(scenario)

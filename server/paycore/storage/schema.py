@@ -1243,6 +1243,11 @@ checkout_sessions = _owned(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
     *_metadata_and_created_at(),
+    # The discount (migration 0035): what it took off (amount_total is after it), its coupon
+    # and the promotion code redeemed for it (null: none).
+    Column("amount_discount", BigInteger, nullable=False, server_default=text("0")),
+    Column("discount_coupon_id", Text),
+    Column("discount_promotion_code_id", Text),
     Index("checkout_sessions_intent_idx", "merchant_id", "payment_intent_id"),
     # The worker's sweep: open sessions only.
     Index(

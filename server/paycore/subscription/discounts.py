@@ -29,6 +29,7 @@ from paycore.subscription.coupon_store import (
 from paycore.subscription.events import DISCOUNT_CREATED, DISCOUNT_DELETED, SubscriptionEvents
 from paycore.subscription.models import (
     PERCENT_OFF_MAX,
+    Coupon,
     CouponDuration,
     Discount,
     InvoiceLine,
@@ -51,19 +52,10 @@ async def redeem(
     replaces); INVALID_ARGUMENT naming `param` for a coupon the merchant
     does not have, one used up or past redeem_by, or an amount_off in another currency."""
     merchant_id = subscription.merchant_id
-    repository = CouponRepository(connection)
-    coupon = await repository.get(merchant_id, coupon_id)
-    if coupon is None:
-        raise not_found(COUPONS.name, coupon_id, param)
-    if coupon.currency is not None and coupon.currency != subscription.currency:
-        raise invalid(
-            param,
-            f"coupon {coupon_id} is in {coupon.currency}; the subscription is in "
-            f"{subscription.currency}",
-        )
-    redeemed = await repository.redeem(merchant_id, coupon_id, now)
-    if redeemed is None:
-        raise invalid(param, f"coupon {coupon_id} is used up or past its redeem_by")
+    redeemed = await claim_coupon(
+        connection, merchant_id, subscription.currency, coupon_id, now, param
+    )
+    coupon = redeemed
     end = None
     if coupon.duration is CouponDuration.REPEATING and coupon.duration_in_months:
         end = months_later(now, coupon.duration_in_months)
@@ -81,6 +73,48 @@ async def redeem(
         await events.discount.record(connection, DISCOUNT_DELETED, subscription.discount)
     await events.discount.record(connection, DISCOUNT_CREATED, discount)
     return replace(subscription, discount=discount)
+
+
+async def claim_coupon(
+    connection: AsyncConnection,
+    merchant_id: str,
+    currency: str,
+    coupon_id: str,
+    now: int,
+    param: str = "coupon",
+) -> Coupon:
+    """The coupon, one redemption counted in this transaction, for a purchase in `currency`;
+    INVALID_ARGUMENT naming `param` for a coupon the merchant does not have, one used up or
+    past redeem_by, or an amount_off in another currency."""
+    repository = CouponRepository(connection)
+    coupon = await repository.get(merchant_id, coupon_id)
+    if coupon is None:
+        raise not_found(COUPONS.name, coupon_id, param)
+    if coupon.currency is not None and coupon.currency != currency:
+        raise invalid(param, f"coupon {coupon_id} is in {coupon.currency}, not {currency}")
+    redeemed = await repository.redeem(merchant_id, coupon_id, now)
+    if redeemed is None:
+        raise invalid(param, f"coupon {coupon_id} is used up or past its redeem_by")
+    return redeemed
+
+
+async def claim_code(
+    connection: AsyncConnection,
+    merchant_id: str,
+    promotion_code_id: str,
+    now: int,
+    param: str = "promotion_code",
+) -> str:
+    """The promotion code's coupon id, the code's redemption counted; INVALID_ARGUMENT naming
+    `promotion_code` for a code the merchant does not have, or one inactive, used up or
+    expired. (Its coupon is claimed by the caller.)"""
+    codes = PromotionCodeRepository(connection)
+    code = await codes.get(merchant_id, promotion_code_id)
+    if code is None:
+        raise not_found(PROMOTION_CODES.name, promotion_code_id, param)
+    if not await codes.redeem(merchant_id, promotion_code_id, now):
+        raise invalid(param, f"{code.code} is inactive, used up or expired")
+    return code.coupon_id
 
 
 async def take(
@@ -110,15 +144,9 @@ async def redeem_code(
     """`redeem` of the promotion code's coupon, the code's redemption counted too;
     INVALID_ARGUMENT naming `promotion_code` for a code the merchant does not have, one
     inactive, used up or past expires_at (and as `redeem` for its coupon)."""
-    param = "promotion_code"
-    codes = PromotionCodeRepository(connection)
-    code = await codes.get(subscription.merchant_id, promotion_code_id)
-    if code is None:
-        raise not_found(PROMOTION_CODES.name, promotion_code_id, param)
-    if not await codes.redeem(subscription.merchant_id, promotion_code_id, now):
-        raise invalid(param, f"{code.code} is inactive, used up or expired")
+    coupon_id = await claim_code(connection, subscription.merchant_id, promotion_code_id, now)
     return await redeem(
-        connection, events, subscription, code.coupon_id, now, param, promotion_code_id
+        connection, events, subscription, coupon_id, now, "promotion_code", promotion_code_id
     )
 
 
@@ -154,17 +182,19 @@ def apply(
     """The lines with their discount_amount, and the invoice's total discount."""
     if discount is None:
         return lines, 0
-    coupon = discount.coupon
-    if coupon.percent_off is not None:
-        percent = coupon.percent_off
-        amounts = [percent_of(line.amount, percent) for line in lines]
-    else:
-        amounts = _spread(coupon.amount_off or 0, [line.amount for line in lines])
+    amounts = amounts_off(discount.coupon, [line.amount for line in lines])
     discounted = tuple(
         replace(line, discount_amount=amount, discount_id=discount.id)
         for line, amount in zip(lines, amounts, strict=True)
     )
     return discounted, sum(amounts)
+
+
+def amounts_off(coupon: Coupon, amounts: list[int]) -> list[int]:
+    """What the coupon takes off each of these amounts (the module's rule)."""
+    if coupon.percent_off is not None:
+        return [percent_of(amount, coupon.percent_off) for amount in amounts]
+    return _spread(coupon.amount_off or 0, amounts)
 
 
 def _spread(amount_off: int, amounts: list[int]) -> list[int]:

@@ -45,6 +45,11 @@ def upgrade() -> None:
         *ddl.optional(sa.Text(), "discount_promotion_code_id"),
     )
     ddl.add_columns(
+        "checkout_sessions",
+        *ddl.defaulted(sa.BigInteger(), sa.text("0"), "amount_discount"),
+        *ddl.optional(sa.Text(), "discount_coupon_id", "discount_promotion_code_id"),
+    )
+    ddl.add_columns(
         "invoices",
         *ddl.optional(sa.Text(), "discount_id"),
         *ddl.defaulted(sa.BigInteger(), sa.text("0"), "total_discount"),
@@ -58,6 +63,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table, column in (
+        ("checkout_sessions", "discount_promotion_code_id"),
+        ("checkout_sessions", "discount_coupon_id"),
+        ("checkout_sessions", "amount_discount"),
         ("invoice_lines", "discount_amount"),
         ("invoice_lines", "discount_id"),
         ("invoices", "total_discount"),
