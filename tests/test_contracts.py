@@ -170,6 +170,7 @@ SCOPE_RESOURCES = frozenset(
         "webhook_endpoints",
         "fraud",
         "checkout_sessions",
+        "coupons",
     }
 )
 SCOPE = re.compile(r"(?P<resource>[a-z_]+):(?P<action>read|write)")

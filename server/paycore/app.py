@@ -94,6 +94,8 @@ from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
     clock_message,
+    coupon_message,
+    discount_message,
     invoice_message,
     item_message,
     price_message,
@@ -239,6 +241,8 @@ def build_platform(
         Recorder(invoice_message),
         Recorder(item_message),
         Recorder(clock_message),
+        Recorder(coupon_message),
+        Recorder(discount_message),
     )
 
     async def end_subscriptions(
@@ -357,6 +361,7 @@ def build_platform(
             PageKeys(accounts, Vault.from_setting(settings.vault_key)),
             Recorder(checkout_messages.session),
             page_secrets,
+            currency_rules,
         ),
         checkout_messages=checkout_messages,
         currencies=Currencies(shards, conversions, currency_rules),

@@ -89,6 +89,11 @@ class Prefix(StrEnum):
     TRANSFER_REVERSAL = "trr"
     APPLICATION_FEE = "fee"
     """A destination charge's fee: the charge's id under this prefix (pi_X's is fee_X)."""
+    # coupons and discounts
+    DISCOUNT = "di"
+    COUPON = "co"
+    PROMOTION_CODE = "promo"
+    """A generated coupon id's (a merchant may choose any other id for a coupon)."""
 
 
 class MalformedId(ValueError):

@@ -65,6 +65,7 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteWebhookEndpointResponse": "webhook_endpoint",
     "paycore.v1.DeleteCustomerResponse": "customer",
     "paycore.v1.DeleteTestClockResponse": "test_helpers.test_clock",
+    "paycore.v1.DeleteCouponResponse": "coupon",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
     "paycore.v1.CheckoutLineItem": "item",
@@ -344,19 +345,49 @@ def _balance_transaction(rendered: dict[str, Any]) -> None:
     )
 
 
-def _charge(rendered: dict[str, Any]) -> None:
-    """A charge that did not fail has no failure (Stripe's null, not "")."""
-    for name in ("failure_code", "failure_message"):
+def _empty_as_null(rendered: dict[str, Any], names: tuple[str, ...]) -> None:
+    """What an object does not have ("" or 0 in the contract) is null, as Stripe renders it."""
+    for name in names:
         if not rendered.get(name):
             rendered[name] = None
 
 
-NUMBER_FIELDS = frozenset({"paycore.v1.BalanceTransaction.exchange_rate"})
+def _charge(rendered: dict[str, Any]) -> None:
+    """A charge that did not fail has no failure."""
+    _empty_as_null(rendered, ("failure_code", "failure_message"))
+
+
+def _coupon(rendered: dict[str, Any]) -> None:
+    """Stripe's percent_off is a number (null with amount_off); paycore's the exact decimal.
+    What a coupon does not have (amount_off and currency of a percent_off, duration_in_months
+    but for repeating, no max_redemptions or redeem_by) is null."""
+    percent = str(rendered.get("percent_off") or "")
+    rendered["percent_off"] = float(Decimal(percent)) if percent else None
+    _empty_as_null(
+        rendered, ("amount_off", "currency", "duration_in_months", "max_redemptions", "redeem_by")
+    )
+
+
+def _promotion_code(rendered: dict[str, Any]) -> None:
+    _empty_as_null(rendered, ("max_redemptions", "expires_at"))
+
+
+def _discount(rendered: dict[str, Any]) -> None:
+    """A discount without an end (once, forever) has `end` null."""
+    _empty_as_null(rendered, ("end",))
+
+
+NUMBER_FIELDS = frozenset(
+    {"paycore.v1.BalanceTransaction.exchange_rate", "paycore.v1.Coupon.percent_off"}
+)
 """String fields of the contract that FIXUPS render as a JSON number (or null)."""
 
 FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.BalanceTransaction": _balance_transaction,
     "paycore.v1.Charge": _charge,
+    "paycore.v1.Coupon": _coupon,
+    "paycore.v1.Discount": _discount,
+    "paycore.v1.PromotionCode": _promotion_code,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 
@@ -383,7 +414,15 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
 
 
 def _is_code(field: FieldDescriptor) -> bool:
+    if field.full_name in NOT_CODES:
+        return False
     return field.name == "code" or (field.name.endswith("_code") and field.name != "postal_code")
+
+
+NOT_CODES = frozenset(
+    {"paycore.v1.PromotionCode.code", "paycore.v1.ListPromotionCodesRequest.code"}
+)
+"""Fields named `code` that hold the merchant's text, kept as it is (a promotion code)."""
 
 
 def _unpacked(rendered_any: dict[str, Any]) -> dict[str, Any]:

@@ -58,8 +58,19 @@ _DISPUTES = "test_disputes::test_disputes_read_answered_and_closed_over_http"
 _CHECKOUT_SESSIONS = "test_checkout::test_checkout_sessions_over_http"
 _METADATA_BY_PSP = "test_metadata::test_metadata_of_what_the_psp_makes_clears_and_removes_keys_too"
 
+_COUPONS = "test_coupons::test_coupons_with_stripe_python"
+_PROMOTION_CODES = "test_coupons::test_promotion_codes_with_stripe_python"
+
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
 COVERED: dict[tuple[str, str], str] = {
+    ("POST", "/v1/coupons"): _COUPONS,
+    ("GET", "/v1/coupons"): _COUPONS,
+    ("GET", "/v1/coupons/{id}"): _COUPONS,
+    ("DELETE", "/v1/coupons/{id}"): _COUPONS,
+    ("POST", "/v1/promotion_codes"): _PROMOTION_CODES,
+    ("GET", "/v1/promotion_codes"): _PROMOTION_CODES,
+    ("GET", "/v1/promotion_codes/{id}"): _PROMOTION_CODES,
+    ("POST", "/v1/promotion_codes/{id}"): _PROMOTION_CODES,
     ("POST", "/v1/checkout/sessions"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/checkout/sessions"): _CHECKOUT_SESSIONS,
     ("GET", "/v1/checkout/sessions/{id}"): _CHECKOUT_SESSIONS,

@@ -189,6 +189,24 @@ class CheckoutSession(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class TotalDetails(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        AMOUNT_DISCOUNT_FIELD_NUMBER: _builtins.int
+        amount_discount: _builtins.int
+        """Minor units the discount took off."""
+        def __init__(
+            self,
+            *,
+            amount_discount: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_discount", b"amount_discount"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     AMOUNT_TOTAL_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
@@ -205,6 +223,9 @@ class CheckoutSession(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     PAYMENT_STATUS_FIELD_NUMBER: _builtins.int
+    AMOUNT_SUBTOTAL_FIELD_NUMBER: _builtins.int
+    TOTAL_DETAILS_FIELD_NUMBER: _builtins.int
+    DISCOUNTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cs_..." """
     amount_total: _builtins.int
@@ -229,10 +250,20 @@ class CheckoutSession(_message.Message):
     """Stripe's: "payment", the only mode paycore's sessions have."""
     payment_status: _builtins.str
     """Stripe's: "paid" once the session is complete, else "unpaid"."""
+    amount_subtotal: _builtins.int
+    """The sum of the line items (or the amount given) before the discount; amount_total is it
+    less total_details.amount_discount.
+    """
     @_builtins.property
     def line_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutLineItem]: ...
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def total_details(self) -> Global___CheckoutSession.TotalDetails: ...
+    @_builtins.property
+    def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutDiscount]:
+        """The discount applied (a coupon, or a promotion code and its coupon): at most one."""
+
     def __init__(
         self,
         *,
@@ -252,14 +283,41 @@ class CheckoutSession(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         mode: _builtins.str = ...,
         payment_status: _builtins.str = ...,
+        amount_subtotal: _builtins.int = ...,
+        total_details: Global___CheckoutSession.TotalDetails | None = ...,
+        discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["total_details", b"total_details"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_subtotal", b"amount_subtotal", "amount_total", b"amount_total", "cancel_url", b"cancel_url", "created", b"created", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "discounts", b"discounts", "expires_at", b"expires_at", "id", b"id", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_intent", b"payment_intent", "payment_status", b"payment_status", "status", b"status", "success_url", b"success_url", "total_details", b"total_details", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckoutSession: _TypeAlias = CheckoutSession  # noqa: Y015
+
+@_typing.final
+class CheckoutDiscount(_message.Message):
+    """Stripe's `discounts[0]` of a session: a coupon's id, or a promotion code's ("promo_...")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUPON_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    coupon: _builtins.str
+    promotion_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        coupon: _builtins.str = ...,
+        promotion_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "promotion_code", b"promotion_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckoutDiscount: _TypeAlias = CheckoutDiscount  # noqa: Y015
 
 @_typing.final
 class CreateCheckoutSessionRequest(_message.Message):
@@ -297,6 +355,7 @@ class CreateCheckoutSessionRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
+    DISCOUNTS_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Minor units, positive; when there are no line items."""
     currency: _builtins.str
@@ -326,6 +385,12 @@ class CreateCheckoutSessionRequest(_message.Message):
     def payment_method_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Stripe's: the payment method types the page offers; only "card", which it always does."""
 
+    @_builtins.property
+    def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckoutDiscount]:
+        """At most one: a coupon (in the session's currency for an amount_off) or a promotion code,
+        redeemed when the session is created; amount_total is the discounted amount.
+        """
+
     def __init__(
         self,
         *,
@@ -341,10 +406,11 @@ class CreateCheckoutSessionRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         mode: _builtins.str = ...,
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
+        discounts: _abc.Iterable[Global___CheckoutDiscount] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cancel_url", b"cancel_url", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cancel_url", b"cancel_url", "currency", b"currency", "customer", b"customer", "customer_email", b"customer_email", "description", b"description", "discounts", b"discounts", "expires_at", b"expires_at", "line_items", b"line_items", "metadata", b"metadata", "mode", b"mode", "payment_method_types", b"payment_method_types", "success_url", b"success_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

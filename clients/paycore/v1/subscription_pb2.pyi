@@ -204,6 +204,29 @@ INVOICE_BILLING_REASON_SUBSCRIPTION_CYCLE: InvoiceBillingReason.ValueType  # 2
 INVOICE_BILLING_REASON_SUBSCRIPTION_UPDATE: InvoiceBillingReason.ValueType  # 3
 Global___InvoiceBillingReason: _TypeAlias = InvoiceBillingReason  # noqa: Y015
 
+class _CouponDuration:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CouponDurationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CouponDuration.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    COUPON_DURATION_UNSPECIFIED: _CouponDuration.ValueType  # 0
+    COUPON_DURATION_ONCE: _CouponDuration.ValueType  # 1
+    """The first invoice with something to discount, then the discount ends."""
+    COUPON_DURATION_REPEATING: _CouponDuration.ValueType  # 2
+    """Invoices created within duration_in_months calendar months of the discount's start."""
+    COUPON_DURATION_FOREVER: _CouponDuration.ValueType  # 3
+
+class CouponDuration(_CouponDuration, metaclass=_CouponDurationEnumTypeWrapper): ...
+
+COUPON_DURATION_UNSPECIFIED: CouponDuration.ValueType  # 0
+COUPON_DURATION_ONCE: CouponDuration.ValueType  # 1
+"""The first invoice with something to discount, then the discount ends."""
+COUPON_DURATION_REPEATING: CouponDuration.ValueType  # 2
+"""Invoices created within duration_in_months calendar months of the discount's start."""
+COUPON_DURATION_FOREVER: CouponDuration.ValueType  # 3
+Global___CouponDuration: _TypeAlias = CouponDuration  # noqa: Y015
+
 class _TestClockStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -807,6 +830,8 @@ class Subscription(_message.Message):
     TEST_CLOCK_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    DISCOUNTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_..." """
     customer: _builtins.str
@@ -839,6 +864,16 @@ class Subscription(_message.Message):
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubscriptionItem]: ...
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def discount(self) -> Global___Discount:
+        """The coupon's discount the subscription's invoices take; absent without one (or once a
+        `once` coupon has been applied).
+        """
+
+    @_builtins.property
+    def discounts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"di_..." of that discount (Stripe's newer `discounts`): at most one."""
+
     def __init__(
         self,
         *,
@@ -860,10 +895,12 @@ class Subscription(_message.Message):
         test_clock: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        discount: Global___Discount | None = ...,
+        discounts: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["discount", b"discount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_cycle_anchor", b"billing_cycle_anchor", "cancel_at_period_end", b"cancel_at_period_end", "canceled_at", b"canceled_at", "created", b"created", "currency", b"currency", "current_period_end", b"current_period_end", "current_period_start", b"current_period_start", "customer", b"customer", "default_payment_method", b"default_payment_method", "discount", b"discount", "discounts", b"discounts", "ended_at", b"ended_at", "id", b"id", "items", b"items", "latest_invoice", b"latest_invoice", "metadata", b"metadata", "status", b"status", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_start", b"trial_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -991,6 +1028,9 @@ class CreateSubscriptionRequest(_message.Message):
     PAYMENT_BEHAVIOR_FIELD_NUMBER: _builtins.int
     PAYMENT_SETTINGS_FIELD_NUMBER: _builtins.int
     TRIAL_END_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    DISCOUNTS_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """Required: "cus_..."."""
     trial_period_days: _builtins.int
@@ -1011,6 +1051,10 @@ class CreateSubscriptionRequest(_message.Message):
     """Stripe's: the trial ends at this moment (unix seconds, after now on the subscription's
     clock and at most 730 days on), instead of trial_period_days (not both). 0: none.
     """
+    coupon: _builtins.str
+    """A coupon's id: its discount applies to the subscription's invoices (a redemption)."""
+    promotion_code: _builtins.str
+    """"promo_...": an active promotion code, redeemed with its coupon (not with `coupon`)."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreateSubscriptionRequest.Item]:
         """Required, 1..20 items with distinct prices."""
@@ -1019,6 +1063,10 @@ class CreateSubscriptionRequest(_message.Message):
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
     def payment_settings(self) -> Global___CreateSubscriptionRequest.PaymentSettings: ...
+    @_builtins.property
+    def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiscountRequest]:
+        """Stripe's newer form, `discounts[0][coupon]`: at most one, not with `coupon`."""
+
     def __init__(
         self,
         *,
@@ -1031,14 +1079,308 @@ class CreateSubscriptionRequest(_message.Message):
         payment_behavior: _builtins.str = ...,
         payment_settings: Global___CreateSubscriptionRequest.PaymentSettings | None = ...,
         trial_end: _builtins.int = ...,
+        coupon: _builtins.str = ...,
+        discounts: _abc.Iterable[Global___DiscountRequest] | None = ...,
+        promotion_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_settings", b"payment_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "default_payment_method", b"default_payment_method", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "customer", b"customer", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "items", b"items", "metadata", b"metadata", "payment_behavior", b"payment_behavior", "payment_settings", b"payment_settings", "promotion_code", b"promotion_code", "test_clock", b"test_clock", "trial_end", b"trial_end", "trial_period_days", b"trial_period_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateSubscriptionRequest: _TypeAlias = CreateSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class DiscountRequest(_message.Message):
+    """One discount asked for (Stripe's `discounts[]`): a coupon's id or a promotion code's."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUPON_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    coupon: _builtins.str
+    promotion_code: _builtins.str
+    """"promo_..." (not with `coupon`)."""
+    def __init__(
+        self,
+        *,
+        coupon: _builtins.str = ...,
+        promotion_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "promotion_code", b"promotion_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiscountRequest: _TypeAlias = DiscountRequest  # noqa: Y015
+
+@_typing.final
+class PromotionCode(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    MAX_REDEMPTIONS_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    TIMES_REDEEMED_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"promo_..." """
+    code: _builtins.str
+    """What the customer types: 1..500 of [A-Za-z0-9_-], unique among the merchant's codes."""
+    active: _builtins.bool
+    max_redemptions: _builtins.int
+    """0: unlimited."""
+    expires_at: _builtins.int
+    """Unix seconds after which it cannot be redeemed; 0: never."""
+    times_redeemed: _builtins.int
+    created: _builtins.int
+    @_builtins.property
+    def coupon(self) -> Global___Coupon:
+        """The coupon it redeems."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        coupon: Global___Coupon | None = ...,
+        active: _builtins.bool = ...,
+        max_redemptions: _builtins.int = ...,
+        expires_at: _builtins.int = ...,
+        times_redeemed: _builtins.int = ...,
+        created: _builtins.int = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "coupon", b"coupon", "created", b"created", "expires_at", b"expires_at", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "times_redeemed", b"times_redeemed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PromotionCode: _TypeAlias = PromotionCode  # noqa: Y015
+
+@_typing.final
+class CreatePromotionCodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    COUPON_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    MAX_REDEMPTIONS_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    coupon: _builtins.str
+    """Required: the coupon's id."""
+    code: _builtins.str
+    """Generated (12 characters) when empty."""
+    active: _builtins.bool
+    """Absent: true."""
+    max_redemptions: _builtins.int
+    expires_at: _builtins.int
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        coupon: _builtins.str = ...,
+        code: _builtins.str = ...,
+        active: _builtins.bool | None = ...,
+        max_redemptions: _builtins.int = ...,
+        expires_at: _builtins.int = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "code", b"code", "coupon", b"coupon", "expires_at", b"expires_at", "max_redemptions", b"max_redemptions", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
+    _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+
+Global___CreatePromotionCodeRequest: _TypeAlias = CreatePromotionCodeRequest  # noqa: Y015
+
+@_typing.final
+class GetPromotionCodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPromotionCodeRequest: _TypeAlias = GetPromotionCodeRequest  # noqa: Y015
+
+@_typing.final
+class ListPromotionCodesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    ending_before: _builtins.str
+    code: _builtins.str
+    """Only the one of this code."""
+    coupon: _builtins.str
+    """Only those of this coupon."""
+    active: _builtins.bool
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange: ...
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
+        code: _builtins.str = ...,
+        coupon: _builtins.str = ...,
+        active: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "created", b"created"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "code", b"code", "coupon", b"coupon", "created", b"created", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
+    _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+
+Global___ListPromotionCodesRequest: _TypeAlias = ListPromotionCodesRequest  # noqa: Y015
+
+@_typing.final
+class ListPromotionCodesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___PromotionCode]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___PromotionCode] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPromotionCodesResponse: _TypeAlias = ListPromotionCodesResponse  # noqa: Y015
+
+@_typing.final
+class UpdatePromotionCodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    active: _builtins.bool
+    clear_metadata: _builtins.bool
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        active: _builtins.bool | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
+    _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+
+Global___UpdatePromotionCodeRequest: _TypeAlias = UpdatePromotionCodeRequest  # noqa: Y015
 
 @_typing.final
 class GetSubscriptionRequest(_message.Message):
@@ -1255,6 +1597,9 @@ class UpdateSubscriptionRequest(_message.Message):
     DEFAULT_PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    DISCOUNTS_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     proration_behavior: Global___ProrationBehavior.ValueType
@@ -1265,6 +1610,10 @@ class UpdateSubscriptionRequest(_message.Message):
     """Removes every key of the stored metadata before `metadata` is merged (Stripe's
     `metadata=`, which the REST edge turns into this).
     """
+    coupon: _builtins.str
+    """A coupon's id: its discount replaces the subscription's (a redemption); empty keeps it."""
+    promotion_code: _builtins.str
+    """"promo_...": an active promotion code, redeemed with its coupon (not with `coupon`)."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
         """Items not named are unchanged."""
@@ -1272,6 +1621,10 @@ class UpdateSubscriptionRequest(_message.Message):
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
+
+    @_builtins.property
+    def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiscountRequest]:
+        """Stripe's `discounts[0][coupon]`: at most one, not with `coupon`."""
 
     def __init__(
         self,
@@ -1283,10 +1636,13 @@ class UpdateSubscriptionRequest(_message.Message):
         default_payment_method: _builtins.str | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         clear_metadata: _builtins.bool = ...,
+        coupon: _builtins.str = ...,
+        discounts: _abc.Iterable[Global___DiscountRequest] | None = ...,
+        promotion_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "clear_metadata", b"clear_metadata", "default_payment_method", b"default_payment_method", "id", b"id", "items", b"items", "metadata", b"metadata", "proration_behavior", b"proration_behavior"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cancel_at_period_end: _TypeAlias = _typing.Literal["cancel_at_period_end"]  # noqa: Y015
     _WhichOneofArgType__cancel_at_period_end: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end"]  # noqa: Y015
@@ -1361,6 +1717,7 @@ class Invoice(_message.Message):
         PERIOD_FIELD_NUMBER: _builtins.int
         ID_FIELD_NUMBER: _builtins.int
         CREATED_FIELD_NUMBER: _builtins.int
+        DISCOUNT_AMOUNTS_FIELD_NUMBER: _builtins.int
         amount: _builtins.int
         """Minor units; negative for a proration credit."""
         currency: _builtins.str
@@ -1382,6 +1739,10 @@ class Invoice(_message.Message):
         def period(self) -> Global___Invoice.Period:
             """The same period as Stripe's line shows it (`period.start`, `period.end`)."""
 
+        @_builtins.property
+        def discount_amounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiscountAmount]:
+            """The discount taken off this line (minor units; at most one entry)."""
+
         def __init__(
             self,
             *,
@@ -1397,10 +1758,11 @@ class Invoice(_message.Message):
             period: Global___Invoice.Period | None = ...,
             id: _builtins.str = ...,
             created: _builtins.int = ...,
+            discount_amounts: _abc.Iterable[Global___DiscountAmount] | None = ...,
         ) -> None: ...
         _HasFieldArgType: _TypeAlias = _typing.Literal["period", b"period"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created", b"created", "currency", b"currency", "description", b"description", "id", b"id", "period", b"period", "period_end", b"period_end", "period_start", b"period_start", "price", b"price", "proration", b"proration", "quantity", b"quantity", "subscription_item", b"subscription_item"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "created", b"created", "currency", b"currency", "description", b"description", "discount_amounts", b"discount_amounts", "id", b"id", "period", b"period", "period_end", b"period_end", "period_start", b"period_start", "price", b"price", "proration", b"proration", "quantity", b"quantity", "subscription_item", b"subscription_item"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1468,6 +1830,8 @@ class Invoice(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     NUMBER_FIELD_NUMBER: _builtins.int
+    TOTAL_DISCOUNT_AMOUNTS_FIELD_NUMBER: _builtins.int
+    DISCOUNTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"in_..." """
     customer: _builtins.str
@@ -1510,6 +1874,14 @@ class Invoice(_message.Message):
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice.LineItem]: ...
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def total_discount_amounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiscountAmount]:
+        """The discount applied ("di_..."): at most one entry, the sum of the lines' discounts."""
+
+    @_builtins.property
+    def discounts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"di_..." of the discount the invoice took (Stripe's `discounts`)."""
+
     def __init__(
         self,
         *,
@@ -1535,14 +1907,372 @@ class Invoice(_message.Message):
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         number: _builtins.str = ...,
+        total_discount_amounts: _abc.Iterable[Global___DiscountAmount] | None = ...,
+        discounts: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "amount_paid", b"amount_paid", "amount_remaining", b"amount_remaining", "attempt_count", b"attempt_count", "billing_reason", b"billing_reason", "created", b"created", "currency", b"currency", "customer", b"customer", "discounts", b"discounts", "id", b"id", "lines", b"lines", "metadata", b"metadata", "next_payment_attempt", b"next_payment_attempt", "number", b"number", "paid_at", b"paid_at", "payment_intent", b"payment_intent", "period_end", b"period_end", "period_start", b"period_start", "status", b"status", "subscription", b"subscription", "subtotal", b"subtotal", "test_clock", b"test_clock", "total", b"total", "total_discount_amounts", b"total_discount_amounts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Invoice: _TypeAlias = Invoice  # noqa: Y015
+
+@_typing.final
+class DiscountAmount(_message.Message):
+    """An amount a discount took off (Stripe's discount_amounts entry)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    amount: _builtins.int
+    """Minor units of the invoice's currency; negative on a proration credit line."""
+    discount: _builtins.str
+    """"di_..." """
+    currency: _builtins.str
+    """The invoice's currency."""
+    def __init__(
+        self,
+        *,
+        amount: _builtins.int = ...,
+        discount: _builtins.str = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "currency", b"currency", "discount", b"discount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiscountAmount: _TypeAlias = DiscountAmount  # noqa: Y015
+
+@_typing.final
+class Coupon(_message.Message):
+    """A discount subscriptions take: percent_off of each discounted line, or amount_off of an
+    invoice in its currency.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PERCENT_OFF_FIELD_NUMBER: _builtins.int
+    AMOUNT_OFF_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    DURATION_IN_MONTHS_FIELD_NUMBER: _builtins.int
+    MAX_REDEMPTIONS_FIELD_NUMBER: _builtins.int
+    REDEEM_BY_FIELD_NUMBER: _builtins.int
+    TIMES_REDEEMED_FIELD_NUMBER: _builtins.int
+    VALID_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The merchant's id (1..200 of [A-Za-z0-9_-]) or a generated one."""
+    name: _builtins.str
+    percent_off: _builtins.str
+    """Decimal percent, exact to 2 places ("25", "12.5"), 0 < percent_off <= 100; "" with
+    amount_off. REST renders it as a JSON number (Stripe's).
+    """
+    amount_off: _builtins.int
+    """Minor units of `currency`; 0 with percent_off."""
+    currency: _builtins.str
+    """With amount_off: lowercase ISO 4217; "" with percent_off."""
+    duration: Global___CouponDuration.ValueType
+    duration_in_months: _builtins.int
+    """With duration repeating: 1..36."""
+    max_redemptions: _builtins.int
+    """0: unlimited."""
+    redeem_by: _builtins.int
+    """Unix seconds after which it cannot be redeemed; 0: never."""
+    times_redeemed: _builtins.int
+    """Subscriptions that took it."""
+    valid: _builtins.bool
+    """False once max_redemptions or redeem_by is reached."""
+    created: _builtins.int
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        percent_off: _builtins.str = ...,
+        amount_off: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        duration: Global___CouponDuration.ValueType = ...,
+        duration_in_months: _builtins.int = ...,
+        max_redemptions: _builtins.int = ...,
+        redeem_by: _builtins.int = ...,
+        times_redeemed: _builtins.int = ...,
+        valid: _builtins.bool = ...,
+        created: _builtins.int = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_off", b"amount_off", "created", b"created", "currency", b"currency", "duration", b"duration", "duration_in_months", b"duration_in_months", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "name", b"name", "percent_off", b"percent_off", "redeem_by", b"redeem_by", "times_redeemed", b"times_redeemed", "valid", b"valid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Coupon: _TypeAlias = Coupon  # noqa: Y015
+
+@_typing.final
+class CreateCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PERCENT_OFF_FIELD_NUMBER: _builtins.int
+    AMOUNT_OFF_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    DURATION_IN_MONTHS_FIELD_NUMBER: _builtins.int
+    MAX_REDEMPTIONS_FIELD_NUMBER: _builtins.int
+    REDEEM_BY_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Optional: the coupon's id (1..200 of [A-Za-z0-9_-]); generated when empty."""
+    name: _builtins.str
+    """At most 40 characters."""
+    percent_off: _builtins.str
+    """Exactly one of percent_off and amount_off (with currency)."""
+    amount_off: _builtins.int
+    currency: _builtins.str
+    duration: _builtins.str
+    """Required: "once", "repeating" (with duration_in_months) or "forever"."""
+    duration_in_months: _builtins.int
+    max_redemptions: _builtins.int
+    redeem_by: _builtins.int
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        percent_off: _builtins.str = ...,
+        amount_off: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        duration: _builtins.str = ...,
+        duration_in_months: _builtins.int = ...,
+        max_redemptions: _builtins.int = ...,
+        redeem_by: _builtins.int = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_off", b"amount_off", "currency", b"currency", "duration", b"duration", "duration_in_months", b"duration_in_months", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "name", b"name", "percent_off", b"percent_off", "redeem_by", b"redeem_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateCouponRequest: _TypeAlias = CreateCouponRequest  # noqa: Y015
+
+@_typing.final
+class GetCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCouponRequest: _TypeAlias = GetCouponRequest  # noqa: Y015
+
+@_typing.final
+class ListCouponsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    ending_before: _builtins.str
+    @_builtins.property
+    def created(self) -> _common_pb2.TimestampRange:
+        """Only those created in this range of unix seconds."""
+
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        created: _common_pb2.TimestampRange | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "ending_before", b"ending_before", "limit", b"limit", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCouponsRequest: _TypeAlias = ListCouponsRequest  # noqa: Y015
+
+@_typing.final
+class ListCouponsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___Coupon]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___Coupon] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCouponsResponse: _TypeAlias = ListCouponsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCouponRequest: _TypeAlias = DeleteCouponRequest  # noqa: Y015
+
+@_typing.final
+class DeleteCouponResponse(_message.Message):
+    """DeleteCoupon's answer (REST: `{"id", "object": "coupon", "deleted": true}`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    deleted: _builtins.bool
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCouponResponse: _TypeAlias = DeleteCouponResponse  # noqa: Y015
+
+@_typing.final
+class Discount(_message.Message):
+    """A coupon applied to a subscription (Stripe's discount object)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"di_..." """
+    customer: _builtins.str
+    """"cus_..." and "sub_..." """
+    subscription: _builtins.str
+    start: _builtins.int
+    """Unix seconds (the subscription's clock) it began; end: 0 without one (once, forever)."""
+    end: _builtins.int
+    created: _builtins.int
+    """= start."""
+    promotion_code: _builtins.str
+    """"promo_..." redeemed for it; empty when the coupon was given."""
+    @_builtins.property
+    def coupon(self) -> Global___Coupon: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        coupon: Global___Coupon | None = ...,
+        customer: _builtins.str = ...,
+        subscription: _builtins.str = ...,
+        start: _builtins.int = ...,
+        end: _builtins.int = ...,
+        created: _builtins.int = ...,
+        promotion_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "created", b"created", "customer", b"customer", "end", b"end", "id", b"id", "promotion_code", b"promotion_code", "start", b"start", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Discount: _TypeAlias = Discount  # noqa: Y015
 
 @_typing.final
 class GetInvoiceRequest(_message.Message):

@@ -169,6 +169,46 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
                 _registered_method=True)
+        self.CreateCoupon = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreateCoupon',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateCouponRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.GetCoupon = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/GetCoupon',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.GetCouponRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.ListCoupons = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListCoupons',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.FromString,
+                _registered_method=True)
+        self.DeleteCoupon = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteCoupon',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponResponse.FromString,
+                _registered_method=True)
+        self.CreatePromotionCode = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreatePromotionCode',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreatePromotionCodeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.PromotionCode.FromString,
+                _registered_method=True)
+        self.GetPromotionCode = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/GetPromotionCode',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.GetPromotionCodeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.PromotionCode.FromString,
+                _registered_method=True)
+        self.ListPromotionCodes = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListPromotionCodes',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListPromotionCodesRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListPromotionCodesResponse.FromString,
+                _registered_method=True)
+        self.UpdatePromotionCode = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdatePromotionCode',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdatePromotionCodeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.PromotionCode.FromString,
+                _registered_method=True)
 
 
 class SubscriptionServiceServicer:
@@ -362,6 +402,64 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCoupon(self, request, context):
+        """A coupon: a discount that subscriptions take (`coupon` on CreateSubscription or
+        UpdateSubscription). `id` is the merchant's (or generated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCoupon(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCoupons(self, request, context):
+        """The merchant's coupons that are not deleted, by id descending (generated ids sort by
+        creation, so newest first; a merchant-chosen id sorts by its text).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCoupon(self, request, context):
+        """Deletes the coupon: no new subscription can take it; discounts made from it keep
+        applying (as Stripe's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePromotionCode(self, request, context):
+        """A customer-facing code for a coupon: `promotion_code` on CreateSubscription and
+        UpdateSubscription redeems it (and its coupon).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPromotionCode(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPromotionCodes(self, request, context):
+        """The merchant's promotion codes, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePromotionCode(self, request, context):
+        """Only `active` and `metadata` change (as Stripe's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SubscriptionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -499,6 +597,46 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.UpdateBillingSettings,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.BillingSettings.SerializeToString,
+            ),
+            'CreateCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCoupon,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateCouponRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Coupon.SerializeToString,
+            ),
+            'GetCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCoupon,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetCouponRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Coupon.SerializeToString,
+            ),
+            'ListCoupons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCoupons,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.SerializeToString,
+            ),
+            'DeleteCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCoupon,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteCouponResponse.SerializeToString,
+            ),
+            'CreatePromotionCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePromotionCode,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreatePromotionCodeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.PromotionCode.SerializeToString,
+            ),
+            'GetPromotionCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPromotionCode,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetPromotionCodeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.PromotionCode.SerializeToString,
+            ),
+            'ListPromotionCodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPromotionCodes,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListPromotionCodesRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListPromotionCodesResponse.SerializeToString,
+            ),
+            'UpdatePromotionCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePromotionCode,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdatePromotionCodeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.PromotionCode.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1230,6 +1368,222 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/UpdateBillingSettings',
             paycore_dot_v1_dot_subscription__pb2.UpdateBillingSettingsRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.BillingSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreateCoupon',
+            paycore_dot_v1_dot_subscription__pb2.CreateCouponRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/GetCoupon',
+            paycore_dot_v1_dot_subscription__pb2.GetCouponRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCoupons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListCoupons',
+            paycore_dot_v1_dot_subscription__pb2.ListCouponsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListCouponsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteCoupon',
+            paycore_dot_v1_dot_subscription__pb2.DeleteCouponRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteCouponResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePromotionCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreatePromotionCode',
+            paycore_dot_v1_dot_subscription__pb2.CreatePromotionCodeRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.PromotionCode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPromotionCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/GetPromotionCode',
+            paycore_dot_v1_dot_subscription__pb2.GetPromotionCodeRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.PromotionCode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPromotionCodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListPromotionCodes',
+            paycore_dot_v1_dot_subscription__pb2.ListPromotionCodesRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListPromotionCodesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePromotionCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdatePromotionCode',
+            paycore_dot_v1_dot_subscription__pb2.UpdatePromotionCodeRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.PromotionCode.FromString,
             options,
             channel_credentials,
             insecure,

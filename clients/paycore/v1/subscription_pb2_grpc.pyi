@@ -94,6 +94,28 @@ class SubscriptionServiceStub:
     GetBillingSettings: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetBillingSettingsRequest, _subscription_pb2.BillingSettings]
     """The merchant's dunning rules: the retry schedule and what happens after the last retry."""
     UpdateBillingSettings: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateBillingSettingsRequest, _subscription_pb2.BillingSettings]
+    CreateCoupon: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateCouponRequest, _subscription_pb2.Coupon]
+    """A coupon: a discount that subscriptions take (`coupon` on CreateSubscription or
+    UpdateSubscription). `id` is the merchant's (or generated).
+    """
+    GetCoupon: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetCouponRequest, _subscription_pb2.Coupon]
+    ListCoupons: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListCouponsRequest, _subscription_pb2.ListCouponsResponse]
+    """The merchant's coupons that are not deleted, by id descending (generated ids sort by
+    creation, so newest first; a merchant-chosen id sorts by its text).
+    """
+    DeleteCoupon: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.DeleteCouponRequest, _subscription_pb2.DeleteCouponResponse]
+    """Deletes the coupon: no new subscription can take it; discounts made from it keep
+    applying (as Stripe's).
+    """
+    CreatePromotionCode: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreatePromotionCodeRequest, _subscription_pb2.PromotionCode]
+    """A customer-facing code for a coupon: `promotion_code` on CreateSubscription and
+    UpdateSubscription redeems it (and its coupon).
+    """
+    GetPromotionCode: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetPromotionCodeRequest, _subscription_pb2.PromotionCode]
+    ListPromotionCodes: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListPromotionCodesRequest, _subscription_pb2.ListPromotionCodesResponse]
+    """The merchant's promotion codes, newest first."""
+    UpdatePromotionCode: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdatePromotionCodeRequest, _subscription_pb2.PromotionCode]
+    """Only `active` and `metadata` change (as Stripe's)."""
 
 @_typing.type_check_only
 class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
@@ -159,6 +181,28 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     GetBillingSettings: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetBillingSettingsRequest, _subscription_pb2.BillingSettings]  # type: ignore[assignment]
     """The merchant's dunning rules: the retry schedule and what happens after the last retry."""
     UpdateBillingSettings: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateBillingSettingsRequest, _subscription_pb2.BillingSettings]  # type: ignore[assignment]
+    CreateCoupon: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateCouponRequest, _subscription_pb2.Coupon]  # type: ignore[assignment]
+    """A coupon: a discount that subscriptions take (`coupon` on CreateSubscription or
+    UpdateSubscription). `id` is the merchant's (or generated).
+    """
+    GetCoupon: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetCouponRequest, _subscription_pb2.Coupon]  # type: ignore[assignment]
+    ListCoupons: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListCouponsRequest, _subscription_pb2.ListCouponsResponse]  # type: ignore[assignment]
+    """The merchant's coupons that are not deleted, by id descending (generated ids sort by
+    creation, so newest first; a merchant-chosen id sorts by its text).
+    """
+    DeleteCoupon: _aio.UnaryUnaryMultiCallable[_subscription_pb2.DeleteCouponRequest, _subscription_pb2.DeleteCouponResponse]  # type: ignore[assignment]
+    """Deletes the coupon: no new subscription can take it; discounts made from it keep
+    applying (as Stripe's).
+    """
+    CreatePromotionCode: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreatePromotionCodeRequest, _subscription_pb2.PromotionCode]  # type: ignore[assignment]
+    """A customer-facing code for a coupon: `promotion_code` on CreateSubscription and
+    UpdateSubscription redeems it (and its coupon).
+    """
+    GetPromotionCode: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetPromotionCodeRequest, _subscription_pb2.PromotionCode]  # type: ignore[assignment]
+    ListPromotionCodes: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListPromotionCodesRequest, _subscription_pb2.ListPromotionCodesResponse]  # type: ignore[assignment]
+    """The merchant's promotion codes, newest first."""
+    UpdatePromotionCode: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdatePromotionCodeRequest, _subscription_pb2.PromotionCode]  # type: ignore[assignment]
+    """Only `active` and `metadata` change (as Stripe's)."""
 
 class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -383,5 +427,75 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _subscription_pb2.UpdateBillingSettingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.BillingSettings, _abc.Awaitable[_subscription_pb2.BillingSettings]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateCoupon(
+        self,
+        request: _subscription_pb2.CreateCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Coupon, _abc.Awaitable[_subscription_pb2.Coupon]]:
+        """A coupon: a discount that subscriptions take (`coupon` on CreateSubscription or
+        UpdateSubscription). `id` is the merchant's (or generated).
+        """
+
+    @_abc_1.abstractmethod
+    def GetCoupon(
+        self,
+        request: _subscription_pb2.GetCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Coupon, _abc.Awaitable[_subscription_pb2.Coupon]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCoupons(
+        self,
+        request: _subscription_pb2.ListCouponsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListCouponsResponse, _abc.Awaitable[_subscription_pb2.ListCouponsResponse]]:
+        """The merchant's coupons that are not deleted, by id descending (generated ids sort by
+        creation, so newest first; a merchant-chosen id sorts by its text).
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteCoupon(
+        self,
+        request: _subscription_pb2.DeleteCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.DeleteCouponResponse, _abc.Awaitable[_subscription_pb2.DeleteCouponResponse]]:
+        """Deletes the coupon: no new subscription can take it; discounts made from it keep
+        applying (as Stripe's).
+        """
+
+    @_abc_1.abstractmethod
+    def CreatePromotionCode(
+        self,
+        request: _subscription_pb2.CreatePromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.PromotionCode, _abc.Awaitable[_subscription_pb2.PromotionCode]]:
+        """A customer-facing code for a coupon: `promotion_code` on CreateSubscription and
+        UpdateSubscription redeems it (and its coupon).
+        """
+
+    @_abc_1.abstractmethod
+    def GetPromotionCode(
+        self,
+        request: _subscription_pb2.GetPromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.PromotionCode, _abc.Awaitable[_subscription_pb2.PromotionCode]]: ...
+
+    @_abc_1.abstractmethod
+    def ListPromotionCodes(
+        self,
+        request: _subscription_pb2.ListPromotionCodesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListPromotionCodesResponse, _abc.Awaitable[_subscription_pb2.ListPromotionCodesResponse]]:
+        """The merchant's promotion codes, newest first."""
+
+    @_abc_1.abstractmethod
+    def UpdatePromotionCode(
+        self,
+        request: _subscription_pb2.UpdatePromotionCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.PromotionCode, _abc.Awaitable[_subscription_pb2.PromotionCode]]:
+        """Only `active` and `metadata` change (as Stripe's)."""
 
 def add_SubscriptionServiceServicer_to_server(servicer: SubscriptionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -44,6 +44,16 @@ class NewSession:
     """Unix seconds, already within the allowed window."""
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    coupon_id: str = ""
+    """The discount asked for: a coupon, or (one at most) a promotion code ("" for none)."""
+    promotion_code_id: str = ""
+    amount_discount: int = 0
+    """What the discount took off: amount_total is after it (the servicer's 0; the create
+    sets it)."""
+
+    @property
+    def amount_subtotal(self) -> int:
+        return self.amount_total + self.amount_discount
 
 
 @dataclass(frozen=True, kw_only=True)

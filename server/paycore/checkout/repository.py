@@ -110,6 +110,9 @@ def session_of(row: Row[Any]) -> Session:
         description=row.description,
         metadata=dict(row.metadata),
         created=int(row.created_at.timestamp()),
+        coupon_id=row.discount_coupon_id or "",
+        promotion_code_id=row.discount_promotion_code_id or "",
+        amount_discount=row.amount_discount,
     )
 
 
@@ -163,6 +166,9 @@ class CheckoutRepository:
                 description=new.description,
                 expires_at=datetime.fromtimestamp(new.expires_at, UTC),
                 metadata=new.metadata,
+                amount_discount=new.amount_discount,
+                discount_coupon_id=new.coupon_id or None,
+                discount_promotion_code_id=new.promotion_code_id or None,
             )
         )
 

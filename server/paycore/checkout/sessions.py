@@ -5,7 +5,8 @@ client_secret; the session follows its intent (repository.shown_status)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,10 +23,12 @@ from paycore.checkout.repository import (
     session_of,
     sessions_query,
 )
+from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.customer.vault import Vault
 from paycore.errors import ApiError, Reason, not_found
 from paycore.events import Recorder
 from paycore.ids import Prefix, logical_shard_of, new_merchant_id
+from paycore.invariants import violated
 from paycore.payment.intents import cancel, create
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import CaptureMethod, Intent, IntentStatus, NewIntent
@@ -33,6 +36,7 @@ from paycore.payment.repository import PAYMENT_INTENTS
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, fetch_one
+from paycore.subscription import discounts
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -78,11 +82,17 @@ class CheckoutSessions:
     """Its events carry the servicer's message (with the page's url), built by the composition
     root."""
     _page_secrets: PageSecrets
+    _rules: CurrencyRules
+    """A discounted amount is charged as any: at least the currency's least charge."""
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewSession
     ) -> Session:
         session_id = new_merchant_id(Prefix.CHECKOUT_SESSION, merchant_id)
+        new = await _discounted(connection, merchant_id, new)
+        if new.amount_discount:
+            param = "discounts[0]"
+            self._rules.check(param, new.amount_total, new.currency, Purpose.CHARGE)
         intent = NewIntent(
             amount=new.amount_total,
             currency=new.currency,
@@ -175,6 +185,32 @@ class CheckoutSessions:
         ended = await repository.written(row.merchant_id, row.id)
         kind = SESSION_COMPLETED if status is SessionStatus.COMPLETE else SESSION_EXPIRED
         await self._events.record(connection, kind, ended)
+
+
+async def _discounted(connection: AsyncConnection, merchant_id: str, new: NewSession) -> NewSession:
+    """The session with its discount taken off amount_total (the coupon, or the promotion
+    code and its coupon, redeemed in this transaction: a refusal names the field and creates
+    nothing); the rule of paycore.subscription.discounts, over the line items (or the amount)."""
+    if not new.coupon_id and not new.promotion_code_id:
+        return new
+    now = int(time.time())
+    coupon_id = new.coupon_id
+    param = "discounts[0].coupon"
+    if new.promotion_code_id:
+        param = "discounts[0].promotion_code"
+        coupon_id = await discounts.claim_code(
+            connection, merchant_id, new.promotion_code_id, now, param
+        )
+    coupon = await discounts.claim_coupon(
+        connection, merchant_id, new.currency, coupon_id, now, param
+    )
+    amounts = [item.amount_total for item in new.line_items] or [new.amount_total]
+    taken = sum(discounts.amounts_off(coupon, amounts))
+    if new.amount_total - taken < 0:
+        violated("a discount never takes more than the amounts")
+    return replace(
+        new, coupon_id=coupon_id, amount_total=new.amount_total - taken, amount_discount=taken
+    )
 
 
 def _row(row: Row[Any]) -> Row[Any]:

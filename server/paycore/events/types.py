@@ -87,6 +87,10 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.voided",
         "invoice.marked_uncollectible",
         "invoiceitem.created",
+        "coupon.created",
+        "coupon.deleted",
+        "customer.discount.created",
+        "customer.discount.deleted",
         "test_helpers.test_clock.ready",
         "test_helpers.test_clock.deleted",
         # Fraud reviews.

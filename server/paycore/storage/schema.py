@@ -599,6 +599,13 @@ subscriptions = _owned(
     Column("claimed_until", DateTime(timezone=True)),
     Column("created", BigInteger, nullable=False),
     *_metadata_and_created_at(),
+    # The coupon's discount its invoices take (migration 0037): "di_...", the coupon, and its
+    # start and end (null: none) on the subscription's clock; all null without one.
+    Column("discount_id", Text),
+    Column("discount_coupon_id", Text),
+    Column("discount_start", BigInteger),
+    Column("discount_end", BigInteger),
+    Column("discount_promotion_code_id", Text),
     Index("subscriptions_customer_idx", "merchant_id", "customer_id", "id"),
     Index("subscriptions_clock_idx", "merchant_id", "test_clock_id"),
     Index(
@@ -647,6 +654,10 @@ invoices = _owned(
     Column("test_clock_id", Text),
     Column("created", BigInteger, nullable=False),
     *_metadata_and_created_at(),
+    # The discount the invoice took ("di_...", null: none) and the sum of its lines'
+    # discount_amount (migration 0037).
+    Column("discount_id", Text),
+    Column("total_discount", BigInteger, nullable=False, server_default=text("0")),
     Index("invoices_subscription_idx", "merchant_id", "subscription_id", "id"),
     Index("invoices_customer_idx", "merchant_id", "customer_id", "id"),
     # A renewal is billed once: one period invoice per subscription and period start.
@@ -681,6 +692,10 @@ invoice_lines = _owned(
     Column("proration", Boolean, nullable=False),
     *_required(BigInteger, "period_start", "period_end"),
     _created_at(),
+    # What the invoice's discount ("di_...", null: none) took off the line (migration 0037),
+    # minor units.
+    Column("discount_id", Text),
+    Column("discount_amount", BigInteger, nullable=False, server_default=text("0")),
     Index("invoice_lines_invoice_idx", "merchant_id", "invoice_id"),
     Index(
         "invoice_lines_pending_idx",
@@ -709,6 +724,39 @@ invoice_items = _owned(
         "subscription_id",
         postgresql_where=text("invoice_id IS NULL"),
     ),
+)
+
+# Coupons (migration 0037): a discount subscriptions take. percent_off in hundredths of a
+# percent (1..10000) or amount_off in minor units of currency; times_redeemed counted by the
+# redeeming transaction's conditional update (never past max_redemptions); a deleted coupon
+# keeps its row, for the discounts made from it.
+coupons = _owned(
+    "coupons",
+    *_required(Text, "id", "name"),
+    Column("percent_off", Integer),
+    Column("amount_off", BigInteger),
+    Column("currency", Text),
+    # once | repeating | forever
+    Column("duration", Text, nullable=False),
+    Column("duration_in_months", Integer),
+    Column("max_redemptions", BigInteger),
+    Column("redeem_by", BigInteger),
+    Column("times_redeemed", BigInteger, nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+    *_metadata_and_created_at(),
+)
+
+# A customer-facing code for a coupon (migration 0037): `code` unique per merchant;
+# times_redeemed counted as a coupon's.
+promotion_codes = _owned(
+    "promotion_codes",
+    *_required(Text, "id", "code", "coupon_id"),
+    Column("active", Boolean, nullable=False),
+    Column("max_redemptions", BigInteger),
+    Column("expires_at", BigInteger),
+    Column("times_redeemed", BigInteger, nullable=False),
+    *_metadata_and_created_at(),
+    Index("promotion_codes_code_idx", "merchant_id", "code", unique=True),
 )
 
 # The per-merchant counter behind gapless invoice numbers: taken in the finalizing transaction.
@@ -1203,6 +1251,11 @@ checkout_sessions = _owned(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
     *_metadata_and_created_at(),
+    # The discount (migration 0037): what it took off (amount_total is after it), its coupon
+    # and the promotion code redeemed for it (null: none).
+    Column("amount_discount", BigInteger, nullable=False, server_default=text("0")),
+    Column("discount_coupon_id", Text),
+    Column("discount_promotion_code_id", Text),
     Index("checkout_sessions_intent_idx", "merchant_id", "payment_intent_id"),
     # The worker's sweep: open sessions only.
     Index(

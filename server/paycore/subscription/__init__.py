@@ -1,2 +1,3 @@
 """SubscriptionService: products and prices (the catalogue), billing-period arithmetic,
-proration and test clocks. Subscriptions, invoices, the billing clock and dunning come next."""
+proration, test clocks, coupons and their discounts (coupon_store.py, discounts.py).
+Subscriptions, invoices, the billing clock and dunning come next."""

@@ -17,7 +17,7 @@ from paycore.errors import ApiError, Reason, invalid, missing, not_found
 from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment.off_session import OffSessionCharges
 from paycore.records import MetadataChange
-from paycore.subscription import invoice_items, invoices, lifecycle
+from paycore.subscription import discounts, invoice_items, invoices, lifecycle
 from paycore.subscription.collection import VOID_INVOICE, Collection
 from paycore.subscription.creation import require_attached
 from paycore.subscription.events import SubscriptionEvents
@@ -63,6 +63,10 @@ class SubscriptionChanges:
     # "" clears it; None leaves it.
     default_payment_method_id: str | None
     metadata: MetadataChange
+    coupon_id: str = ""
+    """A coupon whose discount replaces the subscription's ("" keeps it)."""
+    promotion_code_id: str = ""
+    """A promotion code whose coupon's discount replaces it instead ("" keeps it)."""
 
 
 async def locked(
@@ -96,6 +100,9 @@ async def update(
     changed = replace(
         subscription,
         metadata=changes.metadata.applied_to(subscription.metadata),
+    )
+    changed = await discounts.take(
+        connection, collection.events, changed, changes.coupon_id, changes.promotion_code_id, now
     )
     if changes.default_payment_method_id is not None:
         if changes.default_payment_method_id:

@@ -12,7 +12,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.invariants import violated
 from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.repository import PayInRepository
-from paycore.subscription import invoices, lifecycle
+from paycore.subscription import discounts, invoices, lifecycle
 from paycore.subscription.collection import Collection, expire_incomplete
 from paycore.subscription.events import SubscriptionEvents
 from paycore.subscription.invoice_store import InvoiceRepository
@@ -110,6 +110,9 @@ async def start_subscription(
             )
             for price, (_, quantity) in zip(prices, new.items, strict=True)
         ),
+    )
+    subscription = await discounts.take(
+        connection, collection.events, subscription, new.coupon_id, new.promotion_code_id, now
     )
     if trial_end:
         lines = trial_lines(subscription, prices, period)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from paycore.events import Recorder
 from paycore.subscription.models import (
+    Coupon,
+    Discount,
     Invoice,
     InvoiceItem,
     Price,
@@ -33,6 +35,10 @@ INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
 INVOICE_PAYMENT_ACTION_REQUIRED = "invoice.payment_action_required"
 INVOICE_MARKED_UNCOLLECTIBLE = "invoice.marked_uncollectible"
 INVOICE_VOIDED = "invoice.voided"
+COUPON_CREATED = "coupon.created"
+COUPON_DELETED = "coupon.deleted"
+DISCOUNT_CREATED = "customer.discount.created"
+DISCOUNT_DELETED = "customer.discount.deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +49,5 @@ class SubscriptionEvents:
     invoice: Recorder[Invoice]
     item: Recorder[InvoiceItem]
     test_clock: Recorder[TestClock]
+    coupon: Recorder[Coupon]
+    discount: Recorder[Discount]

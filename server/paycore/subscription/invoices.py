@@ -1,7 +1,9 @@
 """Invoices: their lines for a period, their totals (with credit carried forward), and the
 moves draft -> open (finalized, numbered) -> paid | uncollectible | void, each with its event.
 
-Totals: subtotal = total = the sum of the lines; amount_due = max(total, 0). A negative total
+Totals: subtotal = the sum of the lines; total = subtotal - the discount in force
+(paycore.subscription.discounts: the sum of the lines' discount_amount); amount_due =
+max(total, 0). A negative total
 (more credit than charges) is paid at 0 and carries to the subscription's next invoice as a
 "Unused credit carried forward" line, so no credit is lost. An amount due below the currency's
 least charge (paycore.currency.rules) is not charged: the invoice is paid with nothing
@@ -17,7 +19,7 @@ from paycore.errors import ApiError, Reason
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.iso import amount_max
-from paycore.subscription import invoice_items
+from paycore.subscription import discounts, invoice_items
 from paycore.subscription.events import (
     INVOICE_CREATED,
     INVOICE_FINALIZED,
@@ -123,7 +125,8 @@ async def create_invoice(
     items = await invoice_items.take_pending(
         connection, merchant_id, subscription.id, invoice_id, period
     )
-    lines = lines + pending + items
+    discount = discounts.in_force(subscription.discount, at)
+    lines, taken = discounts.apply(discount, lines + pending + items)
     if subscription.credit_balance:
         lines += (
             InvoiceLine(
@@ -137,7 +140,8 @@ async def create_invoice(
                 period=period,
             ),
         )
-    total = sum(line.amount for line in lines)
+    subtotal = sum(line.amount for line in lines)
+    total = subtotal - taken
     invoice = Invoice(
         id=invoice_id,
         merchant_id=merchant_id,
@@ -147,7 +151,7 @@ async def create_invoice(
         billing_reason=reason,
         currency=subscription.currency,
         number="",
-        subtotal=total,
+        subtotal=subtotal,
         total=total,
         amount_due=max(total, 0),
         amount_paid=0,
@@ -163,12 +167,16 @@ async def create_invoice(
         created=at,
         metadata={},
         lines=lines,
+        discount_id=None if discount is None else discount.id,
+        total_discount=taken,
     )
     await repository.drop_pending(merchant_id, subscription.id)
     await repository.insert(invoice)
     await events.invoice.record(connection, INVOICE_CREATED, invoice)
     return invoice, replace(
-        subscription, credit_balance=min(total, 0), latest_invoice_id=invoice.id
+        await discounts.after_invoice(connection, events, subscription, at, taken),
+        credit_balance=min(total, 0),
+        latest_invoice_id=invoice.id,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from paycore.records import Stored
+from paycore.records import MetadataChange, Stored
 
 
 class Interval(Enum):
@@ -96,6 +96,100 @@ class TestClock(NewTestClock, Stored):
     status: TestClockStatus
 
 
+# --- coupons and discounts ----------------------------------------------------------------
+
+
+class CouponDuration(Enum):
+    ONCE = "once"
+    REPEATING = "repeating"
+    FOREVER = "forever"
+
+
+PERCENT_SCALE = 100
+"""percent_off is stored in hundredths of a percent: 12.5% is 1250, 100% is 10000."""
+PERCENT_OFF_MAX = 100 * PERCENT_SCALE
+
+
+@dataclass(frozen=True)
+class NewCoupon:
+    """A coupon as asked for: percent_off (hundredths of a percent) or amount_off with its
+    currency, never both."""
+
+    requested_id: str
+    """The merchant's id for it; "" to generate one."""
+    name: str
+    percent_off: int | None
+    amount_off: int | None
+    currency: str | None
+    duration: CouponDuration
+    duration_in_months: int | None
+    max_redemptions: int | None
+    redeem_by: int | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Coupon(Stored):
+    name: str
+    percent_off: int | None
+    amount_off: int | None
+    currency: str | None
+    duration: CouponDuration
+    duration_in_months: int | None
+    max_redemptions: int | None
+    redeem_by: int | None
+    times_redeemed: int
+    metadata: dict[str, str]
+    valid: bool
+    """Redeemable now: not deleted, under max_redemptions, not past redeem_by (real time)."""
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A coupon applied to a subscription: from `start` to `end` (None: no end; a `once`
+    coupon's discount is removed once an invoice has taken it)."""
+
+    id: str
+    merchant_id: str
+    coupon: Coupon
+    customer_id: str
+    subscription_id: str
+    start: int
+    end: int | None
+    promotion_code_id: str | None = None
+    """The "promo_..." redeemed for it (None: the coupon was given)."""
+
+
+@dataclass(frozen=True)
+class NewPromotionCode:
+    coupon_id: str
+    code: str
+    """"" to generate one."""
+    active: bool
+    max_redemptions: int | None
+    expires_at: int | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PromotionCode(Stored):
+    code: str
+    coupon_id: str
+    active: bool
+    max_redemptions: int | None
+    expires_at: int | None
+    times_redeemed: int
+    metadata: dict[str, str]
+    coupon: Coupon | None = None
+    """Its coupon (deleted ones too), added by the read (None only before)."""
+
+
+@dataclass(frozen=True)
+class PromotionCodeChanges:
+    active: bool | None
+    metadata: MetadataChange
+
+
 # --- subscriptions and invoices ------------------------------------------------------------
 
 
@@ -176,6 +270,7 @@ class Subscription(Stored):
     next_action_at: int | None
     metadata: dict[str, str]
     items: tuple[SubscriptionItem, ...] = ()
+    discount: Discount | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +316,10 @@ class NewSubscription:
     price_data: tuple[tuple[int, NewPrice], ...] = ()
     """(item index, its price) of the items given with Stripe's price_data: the price is made
     inline (inactive) in the create's transaction."""
+    coupon_id: str = ""
+    """A coupon whose discount the subscription takes ("" for none)."""
+    promotion_code_id: str = ""
+    """A promotion code ("promo_...") whose coupon it takes instead ("" for none)."""
 
     @property
     def has_trial(self) -> bool:
@@ -241,6 +340,10 @@ class InvoiceLine:
     """The stored line's "il_..." ("" until stored: the invoice's insert names it)."""
     created: int = 0
     """Unix seconds it was stored (0 until then)."""
+    discount_amount: int = 0
+    """What the invoice's discount took off this line (minor units, the line's sign)."""
+    discount_id: str | None = None
+    """That discount's "di_..." (None: none)."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +369,10 @@ class Invoice(Stored):
     test_clock_id: str | None
     metadata: dict[str, str]
     lines: tuple[InvoiceLine, ...] = ()
+    discount_id: str | None = None
+    """The "di_..." the invoice took, None for none."""
+    total_discount: int = 0
+    """The sum of the lines' discount_amount: total = subtotal - total_discount."""
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,39 @@ belongs to a test-mode merchant; it only moves once billing exists (AdvanceTestC
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+import string
+from dataclasses import dataclass, replace
 
 from paycore.account.repository import MerchantRepository
-from paycore.errors import ApiError, Reason, not_found
+from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.storage.reads import Cursor, Named, Page, Reads
-from paycore.subscription.events import PRICE_CREATED, PRODUCT_CREATED, SubscriptionEvents
+from paycore.subscription.coupon_store import (
+    COUPONS,
+    PROMOTION_CODES,
+    CouponRepository,
+    PromotionCodeRepository,
+    promotion_codes_query,
+)
+from paycore.subscription.events import (
+    COUPON_CREATED,
+    COUPON_DELETED,
+    PRICE_CREATED,
+    PRODUCT_CREATED,
+    SubscriptionEvents,
+)
 from paycore.subscription.models import (
+    Coupon,
+    NewCoupon,
     NewPrice,
     NewProduct,
+    NewPromotionCode,
     NewTestClock,
     Price,
     Product,
+    PromotionCode,
+    PromotionCodeChanges,
     TestClock,
 )
 from paycore.subscription.repository import (
@@ -101,6 +121,86 @@ class SubscriptionService:
 
     async def list_test_clocks(self, merchant_id: str, cursor: Cursor) -> Page[TestClock]:
         return await self._reads.page(merchant_id, TEST_CLOCKS, cursor, TEST_CLOCKS.of(merchant_id))
+
+    # --- coupons -----------------------------------------------------------------------------
+
+    async def create_coupon(
+        self, connection: AsyncConnection, merchant_id: str, new: NewCoupon
+    ) -> Coupon:
+        """INVALID_ARGUMENT naming `id` when the merchant has a coupon of that id already
+        (a deleted one too: its discounts still name it)."""
+        coupon_id = new.requested_id or new_merchant_id(Prefix.COUPON, merchant_id)
+        coupon = await CouponRepository(connection).insert(merchant_id, coupon_id, new)
+        if coupon is None:
+            raise invalid("id", f"a coupon with id {coupon_id} already exists")
+        await self._events.coupon.record(connection, COUPON_CREATED, coupon)
+        return coupon
+
+    async def get_coupon(self, merchant_id: str, coupon_id: str) -> Coupon:
+        return await self._reads.one(merchant_id, COUPONS, coupon_id)
+
+    async def list_coupons(self, merchant_id: str, cursor: Cursor) -> Page[Coupon]:
+        return await self._reads.page(merchant_id, COUPONS, cursor)
+
+    async def delete_coupon(
+        self, connection: AsyncConnection, merchant_id: str, coupon_id: str
+    ) -> Coupon:
+        """The coupon, deleted: no subscription takes it any more; the discounts made from it
+        keep applying. NOT_FOUND for none (or one deleted already)."""
+        coupon = await CouponRepository(connection).mark_deleted(merchant_id, coupon_id)
+        if coupon is None:
+            raise not_found(COUPONS.name, coupon_id)
+        await self._events.coupon.record(connection, COUPON_DELETED, coupon)
+        return coupon
+
+    # --- promotion codes ---------------------------------------------------------------------
+
+    async def create_promotion_code(
+        self, connection: AsyncConnection, merchant_id: str, new: NewPromotionCode
+    ) -> PromotionCode:
+        """INVALID_ARGUMENT naming `coupon` for a coupon the merchant does not have (or has
+        deleted), `code` for a code it has already."""
+        if await CouponRepository(connection).get(merchant_id, new.coupon_id) is None:
+            raise not_found(COUPONS.name, new.coupon_id, "coupon")
+        code = new.code or "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+        promotion_code_id = new_merchant_id(Prefix.PROMOTION_CODE, merchant_id)
+        created = await PromotionCodeRepository(connection).insert(
+            merchant_id, promotion_code_id, code, new
+        )
+        if created is None:
+            raise invalid("code", f"a promotion code {code} already exists")
+        return created
+
+    async def get_promotion_code(self, merchant_id: str, promotion_code_id: str) -> PromotionCode:
+        return await self._reads.one(merchant_id, PROMOTION_CODES, promotion_code_id)
+
+    async def list_promotion_codes(
+        self, merchant_id: str, cursor: Cursor, code: str, coupon_id: str, active: bool | None
+    ) -> Page[PromotionCode]:
+        query = promotion_codes_query(merchant_id, code, coupon_id, active)
+        return await self._reads.page(merchant_id, PROMOTION_CODES, cursor, query)
+
+    async def update_promotion_code(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        promotion_code_id: str,
+        changes: PromotionCodeChanges,
+    ) -> PromotionCode:
+        codes = PromotionCodeRepository(connection)
+        found = await codes.get(merchant_id, promotion_code_id, lock=True)
+        if found is None:
+            raise not_found(PROMOTION_CODES.name, promotion_code_id)
+        changed = replace(
+            found,
+            active=found.active if changes.active is None else changes.active,
+            metadata=changes.metadata.applied_to(found.metadata),
+        )
+        await codes.save(changed)
+        return changed
+
+
+_CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 
 async def add_price(

@@ -15,6 +15,7 @@ from paycore.storage.schema import (
     subscription_items,
     subscriptions,
 )
+from paycore.subscription.coupon_store import discount_values, with_discounts
 from paycore.subscription.models import (
     BillingSettings,
     FinalAction,
@@ -138,9 +139,10 @@ def subscriptions_query(
 
 async def _with_items(connection: AsyncConnection, found: list[Subscription]) -> list[Subscription]:
     repository = SubscriptionRepository(connection)
-    return [
-        replace(each, items=await repository.items(each.merchant_id, each.id)) for each in found
-    ]
+    return await with_discounts(
+        connection,
+        [replace(each, items=await repository.items(each.merchant_id, each.id)) for each in found],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +184,7 @@ _decode_subscription: Decoder[Subscription] = Decoder(
     subscriptions,
     Subscription,
     derive={"recurring": _recurring, "current_period": _current_period},
-    skip=("items",),
+    skip=("items", "discount"),
 )
 _item: Decoder[SubscriptionItem] = Decoder(subscription_items, SubscriptionItem)
 SUBSCRIPTIONS = Kind("subscription", subscriptions, _decode_subscription, complete=_with_items)
@@ -196,4 +198,5 @@ def _subscription_values(subscription: Subscription) -> dict[str, Any]:
         "interval_count": subscription.recurring.interval_count,
         "current_period_start": subscription.current_period.start,
         "current_period_end": subscription.current_period.end,
+        **discount_values(subscription),
     }

@@ -43,7 +43,17 @@ class SessionMessages:
             metadata=session.metadata,
             mode="payment",
             payment_status="paid" if session.status is SessionStatus.COMPLETE else "unpaid",
+            amount_subtotal=session.amount_subtotal,
+            total_details=checkout_pb2.CheckoutSession.TotalDetails(
+                amount_discount=session.amount_discount
+            ),
         )
+        if session.coupon_id:
+            message.discounts.append(
+                checkout_pb2.CheckoutDiscount(
+                    coupon=session.coupon_id, promotion_code=session.promotion_code_id
+                )
+            )
         message.line_items.extend(
             self.line_item(item, session.created) for item in session.line_items
         )

@@ -79,6 +79,7 @@ def new_session(
     email = validation.email("customer_email", request.customer_email, required=False)
     if customer and email:
         raise invalid("customer_email", "give either customer or customer_email, not both")
+    coupon, promotion_code = discount_of(request)
     return NewSession(
         amount_total=total,
         currency=currency,
@@ -90,7 +91,30 @@ def new_session(
         expires_at=expires_at(request.expires_at, time.time() if now is None else now),
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
+        coupon_id=coupon,
+        promotion_code_id=promotion_code,
     )
+
+
+COUPON_ID_LENGTH_MAX = 200
+
+
+def discount_of(request: checkout_pb2.CreateCheckoutSessionRequest) -> tuple[str, str]:
+    """`discounts[0]`: a coupon's id or a promotion code's, one discount at most."""
+    if len(request.discounts) > 1:
+        raise invalid("discounts", "at most one discount")
+    if not request.discounts:
+        return "", ""
+    wanted = request.discounts[0]
+    if wanted.coupon and wanted.promotion_code:
+        raise invalid("discounts[0].promotion_code", "give coupon or promotion_code, not both")
+    coupon = validation.text("discounts[0].coupon", wanted.coupon, maximum=COUPON_ID_LENGTH_MAX)
+    promotion_code = validation.object_id(
+        "discounts[0].promotion_code", wanted.promotion_code, Prefix.PROMOTION_CODE, required=False
+    )
+    if not coupon and not promotion_code:
+        raise missing("discounts[0].coupon")
+    return coupon, promotion_code
 
 
 def stripe_options(request: checkout_pb2.CreateCheckoutSessionRequest) -> None:

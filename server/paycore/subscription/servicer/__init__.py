@@ -25,15 +25,19 @@ from paycore.runtime.servicing import (
     merchant_and_id,
     page_response,
 )
+from paycore.storage.reads import Cursor
 from paycore.subscription.service import SubscriptionService
 from paycore.subscription.servicer.messages import (
     clock_message,
+    coupon_message,
     deleted_clock_message,
+    deleted_coupon_message,
     invoice_message,
     item_message,
     line_message,
     price_message,
     product_message,
+    promotion_code_message,
     settings_message,
     subscription_item_message,
     subscription_message,
@@ -42,12 +46,16 @@ from paycore.subscription.servicer.requests import (
     FINAL_ACTIONS,
     INVOICE_STATUSES,
     LISTED_STATUSES,
+    coupon_id,
     frozen_time,
     invoice_item,
+    new_coupon,
     new_price,
     new_product,
+    new_promotion_code,
     new_subscription,
     new_test_clock,
+    promotion_code_changes,
     retry_schedule,
     subscription_changes,
 )
@@ -136,6 +144,80 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     DeleteTestClock = rpcs.change_by_id(
         Prefix.TEST_CLOCK, deleted_clock_message, lambda s: s._billing.delete_clock
     )
+
+    # --- coupons -----------------------------------------------------------------------------
+
+    CreateCoupon = rpcs.change(coupon_message, lambda s: s._service.create_coupon, new_coupon)
+
+    async def GetCoupon(
+        self, request: subscription_pb2.GetCouponRequest, context: Context
+    ) -> subscription_pb2.Coupon:
+        merchant_id = current_call().require_merchant()
+        coupon = await self._service.get_coupon(merchant_id, coupon_id("id", request.id))
+        return coupon_message(coupon)
+
+    async def ListCoupons(
+        self, request: subscription_pb2.ListCouponsRequest, context: Context
+    ) -> subscription_pb2.ListCouponsResponse:
+        merchant_id = current_call().require_merchant()
+        cursor = Cursor(
+            validation.list_limit(request.limit),
+            coupon_id("starting_after", request.starting_after, required=False),
+            coupon_id("ending_before", request.ending_before, required=False),
+            validation.timestamp_range("created", request.created),
+        )
+        if cursor.starting_after and cursor.ending_before:
+            raise invalid("ending_before", "cannot be given with starting_after")
+        page = await self._service.list_coupons(merchant_id, cursor)
+        return page_response(subscription_pb2.ListCouponsResponse, page, coupon_message)
+
+    async def DeleteCoupon(
+        self, request: subscription_pb2.DeleteCouponRequest, context: Context
+    ) -> subscription_pb2.DeleteCouponResponse:
+        merchant_id = current_call().require_merchant()
+        deleted = coupon_id("id", request.id)
+        return await self._mutations.answer(
+            merchant_id, request, deleted_coupon_message, self._service.delete_coupon, deleted
+        )
+
+    # --- promotion codes ---------------------------------------------------------------------
+
+    CreatePromotionCode = rpcs.change(
+        promotion_code_message, lambda s: s._service.create_promotion_code, new_promotion_code
+    )
+
+    GetPromotionCode = rpcs.get(
+        Prefix.PROMOTION_CODE, lambda s: s._service.get_promotion_code, promotion_code_message
+    )
+
+    async def ListPromotionCodes(
+        self, request: subscription_pb2.ListPromotionCodesRequest, context: Context
+    ) -> subscription_pb2.ListPromotionCodesResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.PROMOTION_CODE)
+        page = await self._service.list_promotion_codes(
+            merchant_id,
+            cursor,
+            request.code,
+            coupon_id("coupon", request.coupon, required=False),
+            request.active if request.HasField("active") else None,
+        )
+        return page_response(
+            subscription_pb2.ListPromotionCodesResponse, page, promotion_code_message
+        )
+
+    async def UpdatePromotionCode(
+        self, request: subscription_pb2.UpdatePromotionCodeRequest, context: Context
+    ) -> subscription_pb2.PromotionCode:
+        merchant_id, promotion_code_id = merchant_and_id(request.id, Prefix.PROMOTION_CODE)
+        changes = promotion_code_changes(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            promotion_code_message,
+            self._service.update_promotion_code,
+            promotion_code_id,
+            changes,
+        )
 
     # --- subscriptions -----------------------------------------------------------------------
 

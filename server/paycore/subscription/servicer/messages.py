@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from paycore.runtime.messages import converts, derived, message_of
 from paycore.subscription.models import (
+    PERCENT_SCALE,
     BillingSettings,
+    Coupon,
+    Discount,
     Invoice,
     InvoiceItem,
     InvoiceLine,
@@ -13,6 +16,7 @@ from paycore.subscription.models import (
     Period,
     Price,
     Product,
+    PromotionCode,
     Subscription,
     SubscriptionItem,
     TestClock,
@@ -39,11 +43,52 @@ def price_message(price: Price) -> subscription_pb2.Price:
     return message_of(subscription_pb2.Price, price, type=kind)
 
 
+def percent_text(hundredths: int | None) -> str:
+    """Hundredths of a percent as the exact decimal ("12.5", "25"); "" for None."""
+    if hundredths is None:
+        return ""
+    whole, fraction = divmod(hundredths, PERCENT_SCALE)
+    return f"{whole}.{fraction:02d}".rstrip("0").rstrip(".") if fraction else str(whole)
+
+
+@converts(subscription_pb2.Coupon)
+def coupon_message(coupon: Coupon) -> subscription_pb2.Coupon:
+    return message_of(subscription_pb2.Coupon, coupon, percent_off=percent_text(coupon.percent_off))
+
+
+@converts(subscription_pb2.PromotionCode)
+def promotion_code_message(code: PromotionCode) -> subscription_pb2.PromotionCode:
+    return message_of(
+        subscription_pb2.PromotionCode,
+        code,
+        coupon=None if code.coupon is None else coupon_message(code.coupon),
+    )
+
+
+@converts(subscription_pb2.DeleteCouponResponse)
+def deleted_coupon_message(coupon: Coupon) -> subscription_pb2.DeleteCouponResponse:
+    return subscription_pb2.DeleteCouponResponse(id=coupon.id, deleted=True)
+
+
+@converts(subscription_pb2.Discount)
+def discount_message(discount: Discount) -> subscription_pb2.Discount:
+    return message_of(
+        subscription_pb2.Discount,
+        discount,
+        coupon=coupon_message(discount.coupon),
+        subscription=discount.subscription_id,
+        created=discount.start,
+    )
+
+
 @converts(subscription_pb2.Subscription)
 def subscription_message(subscription: Subscription) -> subscription_pb2.Subscription:
+    discount = subscription.discount
     return message_of(
         subscription_pb2.Subscription,
         subscription,
+        discount=None if discount is None else discount_message(discount),
+        discounts=[] if discount is None else [discount.id],
         current_period_start=subscription.current_period.start,
         current_period_end=subscription.current_period.end,
         items=[
@@ -72,7 +117,16 @@ def line_message(line: InvoiceLine) -> subscription_pb2.Invoice.LineItem:
         line,
         period_start=line.period.start,
         period_end=line.period.end,
+        discount_amounts=_discount_amounts(line.discount_amount, line.discount_id, line.currency),
     )
+
+
+def _discount_amounts(
+    amount: int, discount_id: str | None, currency: str
+) -> list[subscription_pb2.DiscountAmount]:
+    if not discount_id:
+        return []
+    return [subscription_pb2.DiscountAmount(amount=amount, discount=discount_id, currency=currency)]
 
 
 @converts(subscription_pb2.Invoice)
@@ -81,6 +135,10 @@ def invoice_message(invoice: Invoice) -> subscription_pb2.Invoice:
         subscription_pb2.Invoice,
         invoice,
         lines=[line_message(line) for line in invoice.lines],
+        total_discount_amounts=_discount_amounts(
+            invoice.total_discount, invoice.discount_id, invoice.currency
+        ),
+        discounts=[invoice.discount_id] if invoice.discount_id else [],
         # A paid invoice has nothing left to collect, also when its amount was carried to the
         # next invoice (below the least charge) rather than paid.
         amount_remaining=(

@@ -3,6 +3,7 @@ into domain objects; prices, customers and clocks are checked by the domain."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,16 +18,22 @@ from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
+    PERCENT_OFF_MAX,
+    PERCENT_SCALE,
     TRIAL_DAYS_MAX,
+    CouponDuration,
     FinalAction,
     Interval,
     InvoiceStatus,
+    NewCoupon,
     NewInvoiceItem,
     NewPrice,
     NewProduct,
+    NewPromotionCode,
     NewSubscription,
     NewTestClock,
     PaymentBehavior,
+    PromotionCodeChanges,
     ProrationBehavior,
     Recurring,
     SubscriptionStatus,
@@ -190,6 +197,7 @@ def new_subscription(
         save_default_payment_method=save_default_payment_method(
             request.payment_settings.save_default_payment_method
         ),
+        **discount_of(request),
     )
 
 
@@ -258,6 +266,7 @@ def subscription_changes(
         cancel_at_period_end=cancel,
         default_payment_method_id=method,
         metadata=metadata_change(request),
+        **discount_of(request),
     )
 
 
@@ -351,3 +360,140 @@ def frozen_time(param: str, value: int) -> int:
     if not 0 < value <= FROZEN_TIME_MAX:
         raise invalid(param, f"must be unix seconds between 1 and {FROZEN_TIME_MAX}")
     return value
+
+
+# --- coupons -----------------------------------------------------------------------------------
+
+COUPON_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+COUPON_NAME_LENGTH_MAX = 40
+DURATION_IN_MONTHS_MAX = 36
+_PERCENT = re.compile(r"^(?:0|[1-9][0-9]{0,2})(?:\.[0-9]{1,2})?$")
+
+
+def coupon_id(param: str, value: str, *, required: bool = True) -> str:
+    """A coupon's id: 1..200 of [A-Za-z0-9_-] (the merchant's, or generated)."""
+    if not value:
+        if required:
+            raise missing(param)
+        return value
+    if not COUPON_ID.match(value):
+        raise invalid(param, "must be 1 to 200 letters, digits, '_' or '-'")
+    return value
+
+
+def discount_of(
+    request: (
+        subscription_pb2.CreateSubscriptionRequest | subscription_pb2.UpdateSubscriptionRequest
+    ),
+) -> dict[str, str]:
+    """`coupon_id` and `promotion_code_id` (one at most): from `coupon` or `promotion_code`, or
+    Stripe's `discounts[0][coupon]` / `discounts[0][promotion_code]` (one discount at most)."""
+    given = [name for name in ("coupon", "promotion_code") if getattr(request, name)]
+    if len(request.discounts) > 1:
+        raise invalid("discounts", "at most one discount")
+    if request.discounts:
+        if given:
+            raise invalid("discounts", f"give {given[0]} or discounts, not both")
+        wanted = request.discounts[0]
+        if wanted.coupon and wanted.promotion_code:
+            raise invalid("discounts[0].promotion_code", "give coupon or promotion_code, not both")
+        return {
+            "coupon_id": coupon_id("discounts[0].coupon", wanted.coupon, required=False),
+            "promotion_code_id": validation.object_id(
+                "discounts[0].promotion_code",
+                wanted.promotion_code,
+                Prefix.PROMOTION_CODE,
+                required=False,
+            ),
+        }
+    if len(given) > 1:
+        raise invalid("promotion_code", "give coupon or promotion_code, not both")
+    return {
+        "coupon_id": coupon_id("coupon", request.coupon, required=False),
+        "promotion_code_id": validation.object_id(
+            "promotion_code", request.promotion_code, Prefix.PROMOTION_CODE, required=False
+        ),
+    }
+
+
+PROMOTION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
+
+
+def new_promotion_code(request: subscription_pb2.CreatePromotionCodeRequest) -> NewPromotionCode:
+    if request.code and not PROMOTION_CODE.match(request.code):
+        raise invalid("code", "must be 1 to 500 letters, digits, '_' or '-'")
+    if request.max_redemptions < 0:
+        raise invalid("max_redemptions", "must be 1 or more")
+    if not 0 <= request.expires_at <= FROZEN_TIME_MAX:
+        raise invalid("expires_at", "must be unix seconds")
+    return NewPromotionCode(
+        coupon_id=coupon_id("coupon", request.coupon),
+        code=request.code,
+        active=request.active if request.HasField("active") else True,
+        max_redemptions=request.max_redemptions or None,
+        expires_at=request.expires_at or None,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def promotion_code_changes(
+    request: subscription_pb2.UpdatePromotionCodeRequest,
+) -> PromotionCodeChanges:
+    return PromotionCodeChanges(
+        active=request.active if request.HasField("active") else None,
+        metadata=metadata_change(request),
+    )
+
+
+def percent_off(value: str) -> int:
+    """A decimal percent exact to 2 places, 0 < p <= 100, in hundredths of a percent."""
+    if not _PERCENT.match(value):
+        raise invalid("percent_off", "must be a decimal number above 0 and at most 100")
+    whole, _, fraction = value.partition(".")
+    hundredths = int(whole) * PERCENT_SCALE + int(fraction.ljust(2, "0") or 0)
+    if not 0 < hundredths <= PERCENT_OFF_MAX:
+        raise invalid("percent_off", "must be a decimal number above 0 and at most 100")
+    return hundredths
+
+
+def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
+    """Exactly one of percent_off and amount_off (with its currency); a duration, and
+    duration_in_months with repeating only."""
+    requested = coupon_id("id", request.id, required=False)
+    percent = amount = currency = None
+    if request.percent_off:
+        if request.amount_off or request.currency:
+            raise invalid("amount_off", "give percent_off or amount_off, not both")
+        percent = percent_off(request.percent_off)
+    elif request.amount_off:
+        currency = validation.currency("currency", request.currency)
+        amount = validation.amount("amount_off", request.amount_off, currency)
+    else:
+        raise missing("percent_off")
+    try:
+        duration = CouponDuration(request.duration)
+    except ValueError:
+        raise invalid("duration", "must be once, repeating or forever") from None
+    months = None
+    if duration is CouponDuration.REPEATING:
+        if not 1 <= request.duration_in_months <= DURATION_IN_MONTHS_MAX:
+            raise invalid("duration_in_months", f"must be 1 to {DURATION_IN_MONTHS_MAX}")
+        months = request.duration_in_months
+    elif request.duration_in_months:
+        raise invalid("duration_in_months", "only with duration repeating")
+    if request.max_redemptions < 0:
+        raise invalid("max_redemptions", "must be 1 or more")
+    if not 0 <= request.redeem_by <= FROZEN_TIME_MAX:
+        raise invalid("redeem_by", "must be unix seconds")
+    return NewCoupon(
+        requested_id=requested,
+        name=validation.text("name", request.name, maximum=COUPON_NAME_LENGTH_MAX),
+        percent_off=percent,
+        amount_off=amount,
+        currency=currency,
+        duration=duration,
+        duration_in_months=months,
+        max_redemptions=request.max_redemptions or None,
+        redeem_by=request.redeem_by or None,
+        metadata=validation.metadata("metadata", request.metadata),
+    )

@@ -1,0 +1,284 @@
+"""Coupon rows on the merchant's shard, and the discount columns of subscriptions that name
+them. Merchant-scoped like paycore.subscription.repository."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from paycore.storage.reads import Kind, matching
+from paycore.storage.rows import Decoder, epoch_seconds
+from paycore.storage.schema import coupons, promotion_codes, subscriptions
+from paycore.subscription.models import (
+    Coupon,
+    Discount,
+    NewCoupon,
+    NewPromotionCode,
+    PromotionCode,
+    Subscription,
+)
+from sqlalchemy import Row, Select, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def _valid(row: Row[Any]) -> bool:
+    """Redeemable now (real time): not deleted, under max_redemptions, before redeem_by."""
+    return (
+        row.deleted_at is None
+        and (row.max_redemptions is None or row.times_redeemed < row.max_redemptions)
+        and (row.redeem_by is None or time.time() < row.redeem_by)
+    )
+
+
+decode_coupon: Decoder[Coupon] = Decoder(
+    coupons,
+    Coupon,
+    columns={"created": "created_at"},
+    convert={"created": epoch_seconds},
+    derive={"valid": _valid},
+)
+COUPONS = Kind(
+    "coupon",
+    coupons,
+    decode_coupon,
+    selected=select(coupons).where(coupons.c.deleted_at.is_(None)),
+)
+"""The read path's kind: a deleted coupon is found only by the discounts made from it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CouponRepository:
+    _connection: AsyncConnection
+
+    async def insert(self, merchant_id: str, coupon_id: str, new: NewCoupon) -> Coupon | None:
+        """The new coupon, or None when the merchant has one of that id (deleted or not)."""
+        values = {
+            "merchant_id": merchant_id,
+            "id": coupon_id,
+            "name": new.name,
+            "percent_off": new.percent_off,
+            "amount_off": new.amount_off,
+            "currency": new.currency,
+            "duration": new.duration.value,
+            "duration_in_months": new.duration_in_months,
+            "max_redemptions": new.max_redemptions,
+            "redeem_by": new.redeem_by,
+            "times_redeemed": 0,
+            "metadata": new.metadata,
+        }
+        row = (
+            await self._connection.execute(
+                upsert(coupons).values(**values).on_conflict_do_nothing().returning(coupons)
+            )
+        ).one_or_none()
+        return None if row is None else decode_coupon(row)
+
+    async def get(self, merchant_id: str, coupon_id: str) -> Coupon | None:
+        return await COUPONS.fetch(self._connection, merchant_id, coupon_id)
+
+    async def mark_deleted(self, merchant_id: str, coupon_id: str) -> Coupon | None:
+        t = coupons
+        row = (
+            await self._connection.execute(
+                update(t)
+                .where(t.c.merchant_id == merchant_id, t.c.id == coupon_id)
+                .where(t.c.deleted_at.is_(None))
+                .values(deleted_at=func.now())
+                .returning(t)
+            )
+        ).one_or_none()
+        return None if row is None else decode_coupon(row)
+
+    async def redeem(self, merchant_id: str, coupon_id: str, now: int) -> Coupon | None:
+        """Counts one redemption, in one conditional update (the row lock orders concurrent
+        ones, so times_redeemed never passes max_redemptions); None, counting nothing, when the
+        coupon is deleted, used up or past redeem_by (at `now`)."""
+        t = coupons
+        row = (
+            await self._connection.execute(
+                update(t)
+                .where(
+                    t.c.merchant_id == merchant_id,
+                    t.c.id == coupon_id,
+                    t.c.deleted_at.is_(None),
+                    or_(t.c.max_redemptions.is_(None), t.c.times_redeemed < t.c.max_redemptions),
+                    or_(t.c.redeem_by.is_(None), t.c.redeem_by > now),
+                )
+                .values(times_redeemed=t.c.times_redeemed + 1)
+                .returning(t)
+            )
+        ).one_or_none()
+        return None if row is None else decode_coupon(row)
+
+    async def any_of(self, merchant_id: str, coupon_ids: set[str]) -> dict[str, Coupon]:
+        """The coupons of these ids, deleted ones included (a discount outlives its coupon)."""
+        if not coupon_ids:
+            return {}
+        t = coupons
+        rows = await self._connection.execute(
+            select(t).where(t.c.merchant_id == merchant_id, t.c.id.in_(sorted(coupon_ids)))
+        )
+        return {row.id: decode_coupon(row) for row in rows.all()}
+
+
+def discount_values(subscription: Subscription) -> dict[str, Any]:
+    """The subscription's discount columns (all null without one)."""
+    discount = subscription.discount
+    return {
+        "discount_id": None if discount is None else discount.id,
+        "discount_coupon_id": None if discount is None else discount.coupon.id,
+        "discount_start": None if discount is None else discount.start,
+        "discount_end": None if discount is None else discount.end,
+        "discount_promotion_code_id": None if discount is None else discount.promotion_code_id,
+    }
+
+
+async def with_discounts(
+    connection: AsyncConnection, found: list[Subscription]
+) -> list[Subscription]:
+    """One merchant's subscriptions with their discounts (each with its coupon)."""
+    s = subscriptions
+    merchant_id = found[0].merchant_id
+    rows = (
+        await connection.execute(
+            select(
+                s.c.id,
+                s.c.discount_id,
+                s.c.discount_coupon_id,
+                s.c.discount_start,
+                s.c.discount_end,
+                s.c.discount_promotion_code_id,
+            ).where(
+                and_(
+                    s.c.merchant_id == merchant_id,
+                    s.c.id.in_([each.id for each in found]),
+                    s.c.discount_id.is_not(None),
+                )
+            )
+        )
+    ).all()
+    if not rows:
+        return found
+    by_id = {row.id: row for row in rows}
+    coupons_found = await CouponRepository(connection).any_of(
+        merchant_id, {row.discount_coupon_id for row in rows}
+    )
+    result = []
+    for each in found:
+        row = by_id.get(each.id)
+        if row is not None and row.discount_coupon_id in coupons_found:
+            each = replace(
+                each,
+                discount=Discount(
+                    id=row.discount_id,
+                    merchant_id=merchant_id,
+                    coupon=coupons_found[row.discount_coupon_id],
+                    customer_id=each.customer_id,
+                    subscription_id=each.id,
+                    start=row.discount_start,
+                    end=row.discount_end,
+                    promotion_code_id=row.discount_promotion_code_id,
+                ),
+            )
+        result.append(each)
+    return result
+
+
+# --- promotion codes ---------------------------------------------------------------------------
+
+
+async def _with_coupons(
+    connection: AsyncConnection, found: list[PromotionCode]
+) -> list[PromotionCode]:
+    merchant_id = found[0].merchant_id
+    by_id = await CouponRepository(connection).any_of(
+        merchant_id, {each.coupon_id for each in found}
+    )
+    return [replace(each, coupon=by_id.get(each.coupon_id)) for each in found]
+
+
+decode_promotion_code: Decoder[PromotionCode] = Decoder(
+    promotion_codes,
+    PromotionCode,
+    columns={"created": "created_at"},
+    convert={"created": epoch_seconds},
+    skip=("coupon",),
+)
+PROMOTION_CODES = Kind(
+    "promotion_code", promotion_codes, decode_promotion_code, complete=_with_coupons
+)
+
+
+def promotion_codes_query(
+    merchant_id: str, code: str, coupon_id: str, active: bool | None
+) -> Select[Any]:
+    return matching(
+        promotion_codes, merchant_id=merchant_id, code=code, coupon_id=coupon_id, active=active
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionCodeRepository:
+    _connection: AsyncConnection
+
+    async def insert(
+        self, merchant_id: str, promotion_code_id: str, code: str, new: NewPromotionCode
+    ) -> PromotionCode | None:
+        """The new code, or None when the merchant has one with that code."""
+        values = {
+            "merchant_id": merchant_id,
+            "id": promotion_code_id,
+            "code": code,
+            "coupon_id": new.coupon_id,
+            "active": new.active,
+            "max_redemptions": new.max_redemptions,
+            "expires_at": new.expires_at,
+            "times_redeemed": 0,
+            "metadata": new.metadata,
+        }
+        t = promotion_codes
+        row = (
+            await self._connection.execute(
+                upsert(t).values(**values).on_conflict_do_nothing().returning(t)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return (await PROMOTION_CODES.objects(self._connection, [row]))[0]
+
+    async def get(
+        self, merchant_id: str, promotion_code_id: str, *, lock: bool = False
+    ) -> PromotionCode | None:
+        return await PROMOTION_CODES.fetch(
+            self._connection, merchant_id, promotion_code_id, lock=lock
+        )
+
+    async def save(self, code: PromotionCode) -> None:
+        t = promotion_codes
+        await self._connection.execute(
+            update(t)
+            .where(t.c.merchant_id == code.merchant_id, t.c.id == code.id)
+            .values(active=code.active, metadata=code.metadata)
+        )
+
+    async def redeem(self, merchant_id: str, promotion_code_id: str, now: int) -> bool:
+        """Counts one redemption in one conditional update, as a coupon's; False, counting
+        nothing, when the code is inactive, used up or past expires_at (at `now`)."""
+        t = promotion_codes
+        row = (
+            await self._connection.execute(
+                update(t)
+                .where(
+                    t.c.merchant_id == merchant_id,
+                    t.c.id == promotion_code_id,
+                    t.c.active.is_(True),
+                    or_(t.c.max_redemptions.is_(None), t.c.times_redeemed < t.c.max_redemptions),
+                    or_(t.c.expires_at.is_(None), t.c.expires_at > now),
+                )
+                .values(times_redeemed=t.c.times_redeemed + 1)
+                .returning(t.c.id)
+            )
+        ).one_or_none()
+        return row is not None
