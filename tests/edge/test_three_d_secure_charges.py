@@ -40,3 +40,33 @@ async def test_an_intent_waiting_for_authentication_has_no_charge_and_then_one(
     ]
     everything = await asyncio.to_thread(stripe.Charge.list, limit=100)
     assert all(charge.id.startswith("ch_") for charge in everything.data)
+
+
+async def test_the_page_sends_the_buyer_back_naming_the_intent_and_the_outcome(
+    stripe_module: str, psp: PspSimulator
+) -> None:
+    """As Stripe's redirect: the return_url gets `payment_intent` (`setup_intent`) and
+    `redirect_status`, so the merchant's return page knows which intent to confirm; its own
+    query is kept; next_action's return_url stays the merchant's."""
+    intent = await asyncio.to_thread(
+        stripe.PaymentIntent.create,
+        amount=2000,
+        currency="usd",
+        payment_method="pm_card_authenticationRequired",
+        confirm=True,
+        return_url=f"{RETURN_URL}?order=7",
+    )
+    assert intent.next_action is not None and intent.next_action.redirect_to_url is not None
+    assert intent.next_action.redirect_to_url.return_url == f"{RETURN_URL}?order=7"
+    back = await _buyer_answers(str(intent.next_action.redirect_to_url.url), "complete")
+    assert back == f"{RETURN_URL}?order=7&payment_intent={intent.id}&redirect_status=succeeded"
+
+    setup = await asyncio.to_thread(
+        stripe.SetupIntent.create,
+        payment_method="pm_card_authenticationRequired",
+        confirm=True,
+        return_url=RETURN_URL,
+    )
+    assert setup.next_action is not None and setup.next_action.redirect_to_url is not None
+    back = await _buyer_answers(str(setup.next_action.redirect_to_url.url), "fail")
+    assert back == f"{RETURN_URL}?setup_intent={setup.id}&redirect_status=failed"
