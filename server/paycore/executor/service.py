@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from urllib.parse import urlencode, urlsplit, urlunsplit
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from paycore.customer.models import ChargeableCard
 from paycore.errors import ApiError, Reason, not_found

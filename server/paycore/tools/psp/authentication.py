@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import html
 import json
-from urllib.parse import urlencode, urlsplit, urlunsplit
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from paycore.ids import random_base62
 from paycore.tools.psp.cards import AUTHENTICATING_CARDS, CARD_AUTHENTICATION_REQUIRED
