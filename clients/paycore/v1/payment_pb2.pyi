@@ -1956,6 +1956,7 @@ class CreateSetupIntentRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
+    AUTOMATIC_PAYMENT_METHODS_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """"cus_..."; required for `usage` off_session to attach the payment method to someone."""
     payment_method: _builtins.str
@@ -1974,6 +1975,13 @@ class CreateSetupIntentRequest(_message.Message):
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def automatic_payment_methods(self) -> Global___AutomaticPaymentMethods:
+        """Stripe's: only cards are offered either way; confirming at once with `enabled` needs a
+        `return_url` unless allow_redirects is never (INVALID_ARGUMENT naming return_url), as a
+        payment intent's.
+        """
+
     def __init__(
         self,
         *,
@@ -1985,10 +1993,11 @@ class CreateSetupIntentRequest(_message.Message):
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         return_url: _builtins.str = ...,
+        automatic_payment_methods: Global___AutomaticPaymentMethods | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirm", b"confirm", "customer", b"customer", "description", b"description", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods", "confirm", b"confirm", "customer", b"customer", "description", b"description", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
