@@ -70,3 +70,14 @@ def test_bad_queries_name_the_query_and_say_what(text: str, says: str) -> None:
 
     assert raised.value.param == "query"
     assert says in str(raised.value), str(raised.value)
+
+
+def test_values_and_metadata_keys_in_single_quotes() -> None:
+    query = parse("query", "metadata['order']:'7' AND -email:'o\\'b@c.d'", FIELDS)
+
+    assert query == SearchQuery(
+        (
+            Clause("metadata", ":", "7", key="order"),
+            Clause("email", ":", "o'b@c.d", negated=True),
+        )
+    )

@@ -2,7 +2,8 @@
 `/v1/payment_intents/search`): clauses joined by `AND` or by `OR` (never both, as Stripe's),
 each `field:"value"` (exact), `-field:"value"` (not), `field~"value"` (contains, text
 fields), `metadata["key"]:"value"`, `field:null` / `-field:null`, and `field>N`, `>=`, `<`,
-`<=` on numbers (`created`, `amount`).
+`<=` on numbers (`created`, `amount`); a value or a metadata key in single quotes as well
+(`email:'a@b.c'`, as Stripe's guide writes them).
 
     parse("query", 'email:"a@b.c"', {"email": FieldKind.TEXT})
     parse("query", 'status:"succeeded" AND metadata["order"]:"7" AND created>1700000000', ...)
@@ -53,9 +54,10 @@ _TOKEN = re.compile(
       | (?P<clause>
           (?P<negated>-)?
           (?P<field>[a-z_]+)
-          (?:\[\s*"(?P<key>(?:[^"\\]|\\.)*)"\s*\])?
+          (?:\[\s*(?:"(?P<key>(?:[^"\\]|\\.)*)"|'(?P<single_key>(?:[^'\\]|\\.)*)')\s*\])?
           (?P<operator>>=|<=|:|~|>|<)
-          (?:"(?P<text>(?:[^"\\]|\\.)*)"|(?P<number>-?[0-9]+)|(?P<null>null))
+          (?:"(?P<text>(?:[^"\\]|\\.)*)"|'(?P<single_text>(?:[^'\\]|\\.)*)'
+            |(?P<number>-?[0-9]+)|(?P<null>null))
         )
     )""",
     re.VERBOSE,
@@ -95,7 +97,7 @@ def parse(param: str, query: str, fields: Mapping[str, FieldKind]) -> SearchQuer
 
 
 def _clause(param: str, found: re.Match[str], fields: Mapping[str, FieldKind]) -> Clause:
-    name, operator, key = found.group("field"), found.group("operator"), found.group("key")
+    name, operator, key = found.group("field"), found.group("operator"), _quoted(found, "key")
     kind = fields.get(name)
     if kind is None:
         known = ", ".join(sorted(fields))
@@ -108,6 +110,13 @@ def _clause(param: str, found: re.Match[str], fields: Mapping[str, FieldKind]) -
     return Clause(name, operator, value, unescaped_key, negated=found.group("negated") == "-")
 
 
+def _quoted(found: re.Match[str], group: str) -> str | None:
+    """A quoted string's content, in double quotes or in single quotes (Stripe's documentation
+    writes `email:'a@b.c'` and `metadata['order_id']:'6735'`); None when not given."""
+    double = found.group(group)
+    return double if double is not None else found.group(f"single_{group}")
+
+
 def _value(
     param: str, name: str, kind: FieldKind, operator: str, found: re.Match[str]
 ) -> str | int | None:
@@ -116,7 +125,7 @@ def _value(
         if operator != ":":
             raise invalid(param, f"compares {name} with null: only {name}:null is allowed")
         return None
-    text, number = found.group("text"), found.group("number")
+    text, number = _quoted(found, "text"), found.group("number")
     if kind is not FieldKind.NUMBER:
         if text is None:
             raise invalid(param, f'gives {name} a bare number: quote it, {name}:"{number}"')
@@ -125,7 +134,7 @@ def _value(
         return re.sub(r"\\(.)", r"\1", text)
     if operator == "~":
         raise invalid(param, f"searches {name} with ~: only text fields contain")
-    given = number if number is not None else text
+    given = number if number is not None else text or ""
     if not re.fullmatch(r"-?[0-9]{1,18}", given):
         raise invalid(param, f"gives {name} the value {given!r}: a number is expected")
     return int(given)

@@ -277,8 +277,8 @@ async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) ->
             {"order": "6736", "note": "late"},
         ]
         with pytest.raises(stripe.InvalidRequestError) as by_charge:
-            stripe.Refund.create(charge="ch_3MmlLrLkdIwHu7ix0snN0B15")  # no Charge object
-        assert (by_charge.value.code, by_charge.value.param) == ("parameter_unknown", "charge")
+            stripe.Refund.create(charge="ch_3MmlLrLkdIwHu7ix0snN0B15")  # no such charge
+        assert (by_charge.value.code, by_charge.value.param) == ("resource_missing", "charge")
 
     await in_thread(scenario)
     await assert_books_balance(merchant.world.admin, merchant.merchant.merchant_id)

@@ -136,3 +136,36 @@ async def test_a_disputed_charge_and_a_declined_one(merchant: StripeWorld) -> No
         )
 
     await in_thread(read)
+
+
+async def test_a_refund_names_its_charge(edge_merchant: EdgeMerchant) -> None:
+    """Stripe's `Refund.create(charge=...)` and `Refund.list(charge=...)`: the charge's intent
+    is refunded; a charge the merchant has not is 400 resource_missing naming `charge`."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        intent = sdk.v1.payment_intents.create(
+            params={
+                "amount": 2000,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            }
+        )
+        assert isinstance(intent.latest_charge, str)
+        refund = sdk.v1.refunds.create(params={"charge": intent.latest_charge, "amount": 500})
+        assert (refund.payment_intent, refund.amount) == (intent.id, 500)
+        listed = sdk.v1.refunds.list(params={"charge": intent.latest_charge})
+        assert [each.id for each in listed.data] == [refund.id]
+        charge = sdk.v1.charges.retrieve(intent.latest_charge)
+        assert charge.amount_refunded == 500
+
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.refunds.create(params={"charge": "ch_NoSuchCharge000000000000"})
+        assert (refused.value.http_status, refused.value.code, refused.value.param) == (
+            400,
+            "resource_missing",
+            "charge",
+        )
+
+    await in_thread(scenario)

@@ -62,3 +62,20 @@ async def test_rest_params_are_bracketed_and_grpc_keeps_dots(
                 )
             )
     assert rich_error(refused.value).metadata["param"] == "card.number"
+
+
+async def test_the_message_names_the_parameter_as_param_does(edge_merchant: EdgeMerchant) -> None:
+    """The message a developer logs spells the parameter as `param` does (Stripe's brackets),
+    not the server's dotted path."""
+
+    def scenario() -> tuple[str | None, str]:
+        sdk = client(edge_merchant)
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            sdk.v1.payment_intents.create(
+                params={"amount": 100, "currency": "usd", "transfer_data": {"destination": "x"}}
+            )
+        return refused.value.param, refused.value.user_message or ""
+
+    param, message = await in_thread(scenario)
+    assert param == "transfer_data[destination]"
+    assert message.startswith("transfer_data[destination] ") and "transfer_data." not in message

@@ -46,3 +46,31 @@ async def test_customers_and_payment_intents_searched(edge_merchant: EdgeMerchan
         assert (refused.value.http_status, refused.value.param) == (400, "query")
 
     await in_thread(scenario)
+
+
+async def test_queries_in_single_quotes_as_stripes_docs_write_them(
+    edge_merchant: EdgeMerchant,
+) -> None:
+    """Stripe's search guide quotes values in single quotes (`email:'jenny.rosen@example.com'`,
+    `metadata['order_id']:'6735'`, `name:'O\\'Brien'`): the same query in double quotes answers
+    the same."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        jenny = sdk.v1.customers.create(
+            params={
+                "email": "jenny@search.test",
+                "name": "O'Brien",
+                "metadata": {"order_id": "6735"},
+            }
+        )
+        sdk.v1.customers.create(params={"email": "other@search.test", "name": "Other"})
+        for query in (
+            "email:'jenny@search.test'",
+            "metadata['order_id']:'6735'",
+            "name:'O\\'Brien' AND email~'jenny'",
+        ):
+            found = sdk.v1.customers.search(params={"query": query})
+            assert [each.id for each in found.data] == [jenny.id], query
+
+    await in_thread(scenario)

@@ -73,7 +73,8 @@ async def test_a_payment_that_needs_authentication_redirects_and_is_charged(
     assert redirect is not None and redirect.return_url == RETURN_URL
     assert str(redirect.url).startswith(f"{psp.url}/authenticate/auth_")
 
-    assert await _buyer_answers(str(redirect.url), "complete") == RETURN_URL
+    back = await _buyer_answers(str(redirect.url), "complete")
+    assert back == f"{RETURN_URL}?payment_intent={intent.id}&redirect_status=succeeded"
     confirmed = await asyncio.to_thread(stripe.PaymentIntent.confirm, intent.id)
 
     assert confirmed.status == "succeeded" and confirmed.amount_received == 2000
@@ -202,7 +203,8 @@ async def test_the_browser_confirms_a_setup_with_the_publishable_key_and_client_
         assert asked.to_dict().get("customer") is None and not asked.to_dict().get("metadata")
         assert asked.next_action is not None and asked.next_action.redirect_to_url is not None
         url = str(asked.next_action.redirect_to_url.url)
-        assert asyncio.run(_buyer_answers(url, "complete")) == RETURN_URL
+        back = asyncio.run(_buyer_answers(url, "complete"))
+        assert back == f"{RETURN_URL}?setup_intent={setup.id}&redirect_status=succeeded"
         done = stripe.SetupIntent.confirm(setup.id, api_key=publishable, **secret)
         assert done.status == "succeeded"
         read = stripe.SetupIntent.retrieve(setup.id, api_key=publishable, **secret)

@@ -53,7 +53,8 @@ async def test_a_failed_authentication_is_told_and_another_card_pays(
     await page.wait_for_url(f"{psp.url}/authenticate/auth_*")
     await page.get_by_role("button", name="Fail").click()
 
-    await page.wait_for_url(session.url)
+    # back on the page, the intent named in its query as Stripe's redirect names it
+    await page.wait_for_url(f"{session.url}?payment_intent=*&redirect_status=failed")
     await expect(page.locator("#pay-error")).to_have_text("The card's authentication failed.")
     await page.screenshot(path=screenshot_path("checkout-3ds-failed"), full_page=True)
     intent = await storefront.shop.client.payments.GetPaymentIntent(

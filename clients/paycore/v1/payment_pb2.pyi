@@ -1617,6 +1617,7 @@ class CreateRefundRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     REVERSE_TRANSFER_FIELD_NUMBER: _builtins.int
     REFUND_APPLICATION_FEE_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
     payment_intent: _builtins.str
     """"pi_..."; exactly one of payment_intent and payment_order is required."""
     payment_order: _builtins.str
@@ -1635,6 +1636,11 @@ class CreateRefundRequest(_message.Message):
     the seller back the application fee in proportion to the refunded amount (Stripe's
     refund_application_fee). Default false: the merchant keeps its fee.
     """
+    charge: _builtins.str
+    """"ch_..." (Stripe's `charge`, as ListCharges names it): the refund is of that charge's
+    payment intent; instead of payment_intent and payment_order (RESOURCE_MISSING naming
+    `charge` when the merchant has no such charge).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -1647,10 +1653,11 @@ class CreateRefundRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         reverse_transfer: _builtins.bool = ...,
         refund_application_fee: _builtins.bool = ...,
+        charge: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "refund_application_fee", b"refund_application_fee", "reverse_transfer", b"reverse_transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "charge", b"charge", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "refund_application_fee", b"refund_application_fee", "reverse_transfer", b"reverse_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1687,6 +1694,7 @@ class ListRefundsRequest(_message.Message):
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     PAYMENT_ORDER_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -1697,6 +1705,10 @@ class ListRefundsRequest(_message.Message):
     """Only the refunds of this "pi_..."."""
     payment_order: _builtins.str
     """Only the refunds of this "pord_..."."""
+    charge: _builtins.str
+    """Only the refunds of this "ch_..." (Stripe's `charge`): its payment intent's; not with
+    payment_intent or payment_order.
+    """
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
@@ -1710,10 +1722,11 @@ class ListRefundsRequest(_message.Message):
         payment_intent: _builtins.str = ...,
         payment_order: _builtins.str = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        charge: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charge", b"charge", "created", b"created", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "starting_after", b"starting_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1943,6 +1956,7 @@ class CreateSetupIntentRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
+    AUTOMATIC_PAYMENT_METHODS_FIELD_NUMBER: _builtins.int
     customer: _builtins.str
     """"cus_..."; required for `usage` off_session to attach the payment method to someone."""
     payment_method: _builtins.str
@@ -1961,6 +1975,13 @@ class CreateSetupIntentRequest(_message.Message):
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def automatic_payment_methods(self) -> Global___AutomaticPaymentMethods:
+        """Stripe's: only cards are offered either way; confirming at once with `enabled` needs a
+        `return_url` unless allow_redirects is never (INVALID_ARGUMENT naming return_url), as a
+        payment intent's.
+        """
+
     def __init__(
         self,
         *,
@@ -1972,10 +1993,11 @@ class CreateSetupIntentRequest(_message.Message):
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         return_url: _builtins.str = ...,
+        automatic_payment_methods: Global___AutomaticPaymentMethods | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirm", b"confirm", "customer", b"customer", "description", b"description", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["automatic_payment_methods", b"automatic_payment_methods", "confirm", b"confirm", "customer", b"customer", "description", b"description", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -82,9 +82,12 @@ class EdgeError(Exception):
 
     def body(self) -> dict[str, object]:
         error: dict[str, object] = {"type": self.type.value, "code": self.code}
-        error["message"] = _shown(self.message, MESSAGE_SHOWN_MAX)
-        if self.param:
-            error["param"] = _shown(bracketed(self.param), PARAM_SHOWN_MAX)
+        param = bracketed(self.param) if self.param else ""
+        # the message spells the parameter as `param` does, not as the server's dotted path
+        message = self.message.replace(self.param, param) if param != self.param else self.message
+        error["message"] = _shown(message, MESSAGE_SHOWN_MAX)
+        if param:
+            error["param"] = _shown(param, PARAM_SHOWN_MAX)
         error.update(self.extra)
         return {"error": error}
 

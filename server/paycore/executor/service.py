@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from paycore.customer.models import ChargeableCard
 from paycore.errors import ApiError, Reason, not_found
@@ -606,7 +607,11 @@ class Executor:
                 capture=operation is Operation.CHARGE,
                 off_session=execution.metadata.get("off_session") == "true",
                 authentication=execution.metadata.get("authentication", ""),
-                return_url=execution.metadata.get("return_url", ""),
+                return_url=returning(
+                    execution.metadata.get("return_url", ""),
+                    "payment_intent",
+                    execution.payment_intent_id,
+                ),
             )
         if operation is Operation.PAYOUT:
             return await self._payout(execution)
@@ -634,7 +639,11 @@ class Executor:
             reference=execution.metadata.get("setup_intent", execution.psp_key),
             card=_details(card),
             authentication=execution.metadata.get("authentication", ""),
-            return_url=execution.metadata.get("return_url", ""),
+            return_url=returning(
+                execution.metadata.get("return_url", ""),
+                "setup_intent",
+                execution.metadata.get("setup_intent"),
+            ),
         )
 
     async def _payout(self, execution: Execution) -> PspResult:
@@ -927,3 +936,16 @@ __all__ = [
     "PspError",
     "Settled",
 ]
+
+
+def returning(return_url: str, name: str, object_id: str | None) -> str:
+    """The return_url the PSP's authentication page sends the buyer to: the merchant's, with
+    the object authenticated for added to its query as Stripe's redirect adds it
+    (`payment_intent=pi_...`, `setup_intent=seti_...`), so that the merchant's return page knows
+    what to confirm ("" stays "": the page then shows the outcome)."""
+    if not return_url or not object_id:
+        return return_url
+    parts = urlsplit(return_url)
+    added = urlencode({name: object_id})
+    query = f"{parts.query}&{added}" if parts.query else added  # the merchant's query as given
+    return urlunsplit(parts._replace(query=query))

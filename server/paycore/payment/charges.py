@@ -40,13 +40,15 @@ _SUCCEEDED, _FAILED = "succeeded", "failed"  # paycore.executor.models.Execution
 class Charges:
     _reads: Reads
 
-    async def get(self, merchant_id: str, charge_id: str) -> Charge:
+    async def get(self, merchant_id: str, charge_id: str, param: str = "id") -> Charge:
+        """NOT_FOUND naming `param` (RESOURCE_MISSING) when the merchant has no such charge."""
+
         async def lookup(connection: AsyncConnection) -> ChargeAttempt | None:
             rows = (await connection.execute(charge_query(merchant_id, charge_id))).all()
             found = await CHARGES.objects(connection, rows)
             return found[0] if found else None
 
-        return charge_of(await self._reads.find(merchant_id, lookup, "charge", charge_id))
+        return charge_of(await self._reads.find(merchant_id, lookup, "charge", charge_id, param))
 
     async def list(
         self, merchant_id: str, cursor: Cursor, intent_id: str, customer_id: str

@@ -479,6 +479,10 @@ REFUNDS = Kind("refund", refunds, _refund)
 # column under its own name, so decode_intent reads it), its card and the ids of its dispute
 # and of its capture's balance transaction. Paged by the execution's id (time-ordered).
 CHARGE_OPERATIONS = ("charge", "authorize")
+# An attempt the PSP answered requires_action (3-D Secure) charged nothing: its reference is the
+# authentication's (auth_...), not a charge's, and the confirmation after the buyer's answer
+# makes the charge (as Stripe's, an intent waiting for its buyer has no charge).
+_charged = func.coalesce(executions.c.result["status"].astext, "") != "requires_action"
 _charge_method = func.coalesce(executions.c.payment_method_id, payment_intents.c.payment_method_id)
 _dispute_id = (
     select(disputes.c.id)
@@ -542,6 +546,7 @@ _charges_select = (
     .where(
         executions.c.operation.in_(CHARGE_OPERATIONS),
         executions.c.psp_reference != "",
+        _charged,
     )
 )
 
@@ -645,6 +650,7 @@ def charge_position_query(merchant_id: str, charge_id: str) -> Select[Any]:
             executions.c.psp_reference == charge_id,
             executions.c.operation.in_(CHARGE_OPERATIONS),
             executions.c.payment_intent_id.is_not(None),
+            _charged,
         )
         .order_by(executions.c.id.desc())
         .limit(1)

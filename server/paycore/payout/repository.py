@@ -34,6 +34,7 @@ from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import (
     balance_transactions,
     bank_accounts,
+    executions,
     payment_methods,
     payout_schedules,
     payouts,
@@ -718,6 +719,24 @@ class TransferRepository:
             )
         )
         return int(total or 0)
+
+    async def intent_of_charge(self, merchant_id: str, charge_id: str) -> str | None:
+        """The pi_ whose succeeded charge (authorization) the PSP named `charge_id` (None: the
+        merchant has none), as ListCharges finds a charge (paycore.payment.repository)."""
+        found = await self._connection.execute(
+            select(executions.c.payment_intent_id)
+            .where(
+                executions.c.merchant_id == merchant_id,
+                executions.c.psp_reference == charge_id,
+                executions.c.operation.in_(("charge", "authorize")),
+                executions.c.state == "succeeded",
+                executions.c.payment_intent_id.is_not(None),
+            )
+            .order_by(executions.c.id.desc())
+            .limit(1)
+        )
+        intent_id = found.scalar_one_or_none()
+        return None if intent_id is None else str(intent_id)
 
     async def charge_funds(self, merchant_id: str, charge: str) -> ChargeFunds | None:
         """The merchant's own `payment` balance transaction of the charge (None: it received

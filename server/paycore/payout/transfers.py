@@ -41,6 +41,8 @@ from paycore.payout.models import (
 from paycore.payout.repository import ChargeFunds, TransferRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+CHARGE_PREFIX = "ch_"  # source_transaction naming a charge, as Stripe's: resolved to its pi_
+
 
 @dataclass(frozen=True, slots=True)
 class Transfers:
@@ -52,6 +54,11 @@ class Transfers:
     ) -> Transfer:
         await require_account(connection, merchant_id, new.destination, param="destination")
         repository = TransferRepository(connection)
+        if new.source_transaction.startswith(CHARGE_PREFIX):
+            intent_id = await repository.intent_of_charge(merchant_id, new.source_transaction)
+            if intent_id is None:
+                raise invalid("source_transaction", "it names no succeeded charge of yours")
+            new = replace(new, source_transaction=intent_id)
         funds = await self._source_funds(repository, merchant_id, new)
         book = self._book
         platform = await book.accounts(connection, merchant_id, MERCHANT, new.currency)

@@ -147,7 +147,8 @@ async def test_the_page_answers_and_sends_the_buyer_back(
             asked.authentication_url, data={"outcome": "complete"}, allow_redirects=False
         ) as answered:
             assert answered.status == 303
-            assert answered.headers["Location"] == "https://shop.example/back"
+            location = answered.headers["Location"]
+            assert location == "https://shop.example/back?redirect_status=succeeded"
     charged = await _charge(
         client, CARD_AUTHENTICATION_REQUIRED, authentication=asked.authentication
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -15,7 +16,7 @@ from paycore import search
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
-from paycore.errors import ApiError, Reason
+from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
@@ -59,6 +60,8 @@ from paycore.runtime.servicing import (
     search_response,
 )
 from paycore.v1 import payment_pb2, payment_pb2_grpc
+
+RefundsOf = TypeVar("RefundsOf", payment_pb2.CreateRefundRequest, payment_pb2.ListRefundsRequest)
 
 
 def register(
@@ -262,7 +265,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreateRefundRequest, context: Context
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
-        new = requests.new_refund(request)
+        new = requests.new_refund(await self._charge_as_intent(merchant_id, request))
         refunds = self._pay_in.refunds
 
         async def prepare() -> Phases[Refund]:
@@ -279,9 +282,24 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.ListRefundsRequest, context: Context
     ) -> payment_pb2.ListRefundsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.REFUND)
-        intent_id, order_id = requests.refunded(request)
+        intent_id, order_id = requests.refunded(await self._charge_as_intent(merchant_id, request))
         page = await self._pay_in.refunds.list(merchant_id, cursor, intent_id, order_id)
         return page_response(payment_pb2.ListRefundsResponse, page, refund_message)
+
+    async def _charge_as_intent(self, merchant_id: str, request: RefundsOf) -> RefundsOf:
+        """The request with its `charge` (Stripe's) replaced by that charge's payment intent:
+        RESOURCE_MISSING naming `charge` when the merchant has no such charge."""
+        if not request.charge:
+            return request
+        charge_id = requests.charge_id("charge", request.charge)
+        if request.payment_intent or request.payment_order:
+            raise invalid("charge", "give one of charge, payment_intent and payment_order")
+        charge = await self._pay_in.charges.get(merchant_id, charge_id, param="charge")
+        resolved = type(request)()
+        resolved.CopyFrom(request)
+        resolved.charge = ""
+        resolved.payment_intent = charge.payment_intent_id
+        return resolved
 
     UpdateRefund = rpcs.change_metadata(
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update

@@ -177,6 +177,27 @@ def _order(
     )
 
 
+def check_automatic_payment_methods(
+    automatic: payment_pb2.AutomaticPaymentMethods, *, confirm: bool, return_url: str
+) -> None:
+    """Stripe's rule for an intent (payment or setup) confirmed at once with automatic payment
+    methods: a method it may offer could need a full-page redirect back, so a return_url is
+    required unless allow_redirects is never."""
+    redirects = validation.enum_value(
+        "automatic_payment_methods.allow_redirects", automatic.allow_redirects, _ALLOW_REDIRECTS
+    )
+    if (
+        confirm
+        and automatic.enabled
+        and redirects != payment_pb2.ALLOW_REDIRECTS_NEVER
+        and not return_url
+    ):
+        raise invalid(
+            "return_url",
+            "required to confirm with automatic_payment_methods unless allow_redirects is never",
+        )
+
+
 def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyRules) -> NewIntent:
     """CreatePaymentIntent's terms, as the request alone gives them (`Parties.check_intent`
     checks them against the merchant's state)."""
@@ -187,22 +208,9 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
     capture_method = _CAPTURE_METHODS[
         validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
     ]
-    redirects = validation.enum_value(
-        "automatic_payment_methods.allow_redirects",
-        request.automatic_payment_methods.allow_redirects,
-        _ALLOW_REDIRECTS,
+    check_automatic_payment_methods(
+        request.automatic_payment_methods, confirm=request.confirm, return_url=request.return_url
     )
-    if (
-        request.confirm
-        and request.automatic_payment_methods.enabled
-        and redirects != payment_pb2.ALLOW_REDIRECTS_NEVER
-        and not request.return_url
-    ):
-        # Stripe's rule: a method it may offer could need a full-page redirect back.
-        raise invalid(
-            "return_url",
-            "required to confirm with automatic_payment_methods unless allow_redirects is never",
-        )
     presence_of(request.off_session, request.return_url, confirming=request.confirm)
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":

@@ -8,7 +8,7 @@ from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.payment.models import NewSetupIntent, SetupUsage
-from paycore.payment.servicer.requests import presence_of
+from paycore.payment.servicer.requests import check_automatic_payment_methods, presence_of
 from paycore.v1 import payment_pb2
 
 _USAGES: dict[int, SetupUsage] = {
@@ -31,6 +31,9 @@ def new_setup(request: payment_pb2.CreateSetupIntentRequest) -> NewSetupIntent:
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":
             raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
+    check_automatic_payment_methods(
+        request.automatic_payment_methods, confirm=request.confirm, return_url=request.return_url
+    )
     presence_of(False, request.return_url, confirming=request.confirm)
     return NewSetupIntent(
         usage=usage,

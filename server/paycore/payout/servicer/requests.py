@@ -30,6 +30,8 @@ from paycore.v1 import payout_pb2
 
 HOLDER_NAME_LENGTH_MAX = 200
 TRANSFER_GROUP_LENGTH_MAX = 200
+CHARGE_PREFIX = "ch_"  # a PSP's charge id, as Charges name it (paycore.payment.charges)
+CHARGE_ID_LENGTH_MAX = 100
 ACCOUNT_NUMBER_LENGTH_MAX = 40
 ROUTING_NUMBER_LENGTH_MAX = 20
 
@@ -158,16 +160,19 @@ def new_transfer(request: payout_pb2.CreateTransferRequest) -> NewTransfer:
         amount=validation.amount("amount", request.amount, currency),
         currency=currency,
         destination=validation.object_id("destination", request.destination, Prefix.ACCOUNT),
-        source_transaction=validation.object_id(
-            "source_transaction",
-            request.source_transaction,
-            Prefix.PAYMENT_INTENT,
-            required=False,
-        ),
+        source_transaction=_source_transaction(request.source_transaction),
         transfer_group=_transfer_group(request.transfer_group),
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
+
+
+def _source_transaction(value: str) -> str:
+    """A pi_ of the merchant, or a charge's ch_ (Stripe's `source_transaction` names the charge:
+    `payment_intent.latest_charge`), which the transfer resolves to its intent."""
+    if value.startswith(CHARGE_PREFIX):
+        return validation.text("source_transaction", value, maximum=CHARGE_ID_LENGTH_MAX)
+    return validation.object_id("source_transaction", value, Prefix.PAYMENT_INTENT, required=False)
 
 
 def transfer_filter(request: payout_pb2.ListTransfersRequest) -> TransferFilter:

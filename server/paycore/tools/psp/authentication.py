@@ -18,7 +18,8 @@ A card of `AUTHENTICATING_CARDS` (Stripe's 4000002500003155 and 4000002760003184
   so a second confirmation can never charge it twice.
 
 The buyer answers on `GET /authenticate/{id}` (a page with "Complete" and "Fail" buttons that
-then sends them to the operation's `return_url`), tests with `POST /v1/authentications/{id}
+then sends them to the operation's `return_url`, `redirect_status=succeeded|failed` added to its
+query), tests with `POST /v1/authentications/{id}
 {"outcome": "complete" | "fail"}`. An answer is final: the same answer again is a replay, the
 other one 409 `authentication_answered`.
 """
@@ -29,6 +30,7 @@ import html
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from paycore.ids import random_base62
 from paycore.tools.psp.cards import AUTHENTICATING_CARDS, CARD_AUTHENTICATION_REQUIRED
@@ -165,6 +167,15 @@ def answer(store: Store, authentication_id: str, completed: bool) -> Authenticat
     if answered is None:
         raise PspFailure(404, "not_found", f"no authentication {authentication_id}", param="id")
     return answered
+
+
+def with_outcome(authentication: Authentication) -> str:
+    """The operation's return_url with `redirect_status` (the buyer's answer: succeeded or
+    failed, as Stripe's redirect names it) added to its query, the rest of it as given."""
+    parts = urlsplit(authentication.return_url)
+    added = urlencode({"redirect_status": authentication.status})
+    query = f"{parts.query}&{added}" if parts.query else added
+    return urlunsplit(parts._replace(query=query))
 
 
 def page(authentication: Authentication) -> str:

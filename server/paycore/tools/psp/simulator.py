@@ -276,12 +276,15 @@ class Simulator:
         return web.Response(text=three_ds.page(found), content_type="text/html")
 
     async def authentication_form(self, request: web.Request) -> web.StreamResponse:
-        """The page's buttons: the answer, then back to the operation's return_url (or the
+        """The page's buttons: the answer, then back to the operation's return_url with
+        `redirect_status` (succeeded or failed, as Stripe's redirect) added to its query (or the
         page again, showing the outcome, when it named none)."""
         form = await request.post()
         completed = authentication_outcome({"outcome": str(form.get("outcome") or "")})
         answered = three_ds.answer(self.processor.store, request.match_info["id"], completed)
-        raise web.HTTPSeeOther(answered.return_url or three_ds.PAGE_PATH + answered.id)
+        if not answered.return_url:
+            raise web.HTTPSeeOther(three_ds.PAGE_PATH + answered.id)
+        raise web.HTTPSeeOther(three_ds.with_outcome(answered))
 
     async def capture(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
