@@ -311,7 +311,7 @@ class Shards:
         follows. One shard away fails only its merchants' calls (UNAVAILABLE, with a retry
         delay); a server reporting NOT_SERVING for it would be taken out of service by its
         readiness probe, and every serve pod with it, stopping the other shards' merchants."""
-        pings = [asyncio.ensure_future(_ping(engine)) for engine in self._readers]
+        pings = [spawn(_ping(engine), name="shard ping") for engine in self._readers]
         try:
             for answered in asyncio.as_completed(pings, timeout=timeout_seconds):
                 with contextlib.suppress(Exception):
