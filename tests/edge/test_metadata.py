@@ -58,11 +58,23 @@ async def _subscription(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/subscriptions/{created.body['id']}"
 
 
+async def _promotion_code(http: ClientSession, key: str, metadata: str) -> str:
+    coupon = await call(
+        http, "POST", "/v1/coupons", key=key, form="percent_off=10&duration=forever"
+    )
+    assert coupon.status == 200, coupon.body
+    form = f"coupon={coupon.body['id']}&code=TENOFF&{metadata}"
+    created = await call(http, "POST", "/v1/promotion_codes", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/promotion_codes/{created.body['id']}"
+
+
 CREATES: dict[str, Create] = {
     "UpdateCustomer": _customer,
     "UpdatePaymentIntent": _payment_intent,
     "UpdateWebhookEndpoint": _webhook_endpoint,
     "UpdateSubscription": _subscription,
+    "UpdatePromotionCode": _promotion_code,
 }
 """The updates with metadata whose object the session's server makes (it has no PSP)."""
 
