@@ -184,7 +184,11 @@ class Transfers:
             description=f"reversal of {transfer.id}",
             to_available=True,
         )
-        reversed_transfer = replace(transfer, amount_reversed=transfer.amount_reversed + amount)
+        reversed_transfer = replace(
+            transfer,
+            amount_reversed=transfer.amount_reversed + amount,
+            reversals=(reversal, *transfer.reversals),
+        )
         await repository.set_reversed(reversed_transfer)
         await repository.insert_reversal(reversal)
         await self._events.record(connection, TRANSFER_REVERSED, reversed_transfer)
