@@ -108,3 +108,28 @@ async def test_each_refund_records_charge_refunded_with_its_refunds(shop: Shop) 
     assert [refund.id for refund in fully.refunds] == [rest.id, first.id]
     assert fully == await _charge(shop, intent.latest_charge)
     await shop.assert_books_balance()
+
+
+async def test_each_change_of_a_refund_records_charge_refund_updated(shop: Shop) -> None:
+    """Stripe's older name for refund.updated: written beside it (and beside refund.failed),
+    carrying the refund."""
+    intent = await shop.pay(good_card(), 1000)
+    refund = await shop.client.payments.CreateRefund(
+        P.CreateRefundRequest(payment_intent=intent.id, amount=300)
+    )
+    await shop.client.payments.UpdateRefund(
+        P.UpdateRefundRequest(id=refund.id, metadata={"reason": "late"})
+    )
+
+    listed = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="charge.refund.updated", limit=100)
+    )
+    found = []
+    for event in reversed(listed.data):
+        message = P.Refund()
+        assert event.data.object.Unpack(message), event.data.object.type_url
+        found.append((message.id, message.status, dict(message.metadata)))
+    assert found == [
+        (refund.id, P.REFUND_STATUS_SUCCEEDED, {}),
+        (refund.id, P.REFUND_STATUS_SUCCEEDED, {"reason": "late"}),
+    ]

@@ -34,6 +34,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "charge.failed",
         "charge.captured",
         "charge.refunded",
+        "charge.refund.updated",
         # Refunds and disputes, as Stripe names them.
         "refund.created",
         "refund.updated",

@@ -463,7 +463,10 @@ class PayInCompletion:
         updated = await repository.refund(merchant_id, refund.id)
         if updated is None:
             violated(f"refund {refund.id} vanished")
-        written = [self._events.refund.prepared(kind, updated)]
+        written = [
+            self._events.refund.prepared(kind, updated),
+            self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated),
+        ]
         if execution.succeeded and intent is not None and intent.psp_charge:
             # charge.refunded, with the charge's refunds as GetCharge reads them (two reads).
             charge = await repository.charge(merchant_id, intent.psp_charge, with_refunds=True)

@@ -45,6 +45,9 @@ CHARGE_FAILED = "charge.failed"
 CHARGE_CAPTURED = "charge.captured"
 CHARGE_REFUNDED = "charge.refunded"
 """Each refund of the charge that succeeds, partial ones included (Stripe's)."""
+CHARGE_REFUND_UPDATED = "charge.refund.updated"
+"""Stripe's older name for a refund's change, its object the refund: beside each refund.updated
+and refund.failed, in the same statement."""
 
 
 @dataclass(frozen=True, slots=True)
