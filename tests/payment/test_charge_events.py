@@ -4,10 +4,12 @@ Charge as GetCharge renders it, once per change (a replayed request records noth
 
 from __future__ import annotations
 
+import asyncio
+
 from paycore.tools.psp import cards
 from paycore.v1 import event_pb2, payment_pb2
 
-from tests.payment.shop import Shop, good_card
+from tests.payment.shop import PayIn, Shop, good_card
 
 P = payment_pb2
 
@@ -133,3 +135,24 @@ async def test_each_change_of_a_refund_records_charge_refund_updated(shop: Shop)
         (refund.id, P.REFUND_STATUS_SUCCEEDED, {}),
         (refund.id, P.REFUND_STATUS_SUCCEEDED, {"reason": "late"}),
     ]
+
+
+async def test_an_execution_resumed_by_the_worker_records_charge_succeeded_once(
+    shop: Shop, payin: PayIn
+) -> None:
+    """The PSP's answer lost: the worker resumes the execution (a status query finds the
+    charge), and its completion records the charge's event once."""
+    intent = await shop.pay(cards.CARD_ANSWER_LOST, 1200)
+    for _ in range(20):
+        intent = await shop.client.payments.GetPaymentIntent(
+            P.GetPaymentIntentRequest(id=intent.id)
+        )
+        if intent.status != P.PAYMENT_INTENT_STATUS_PROCESSING:
+            break
+        await asyncio.sleep(0.3)  # the retry's backoff (as tests/payment/test_recovery.py)
+        await payin.run_worker_once()
+    await payin.run_worker_once()
+
+    assert intent.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
+    (event,) = await _charge_events(shop, "charge.succeeded")
+    assert (event.id, event.amount_captured) == (intent.latest_charge, 1200)
