@@ -87,7 +87,10 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
     "paycore.v1.Charge.refunds": lambda owner: (
         f"/v1/refunds?payment_intent={owner.get('payment_intent', '')}"
     ),
+    "paycore.v1.Transfer.reversals": lambda owner: f"/v1/transfers/{owner.get('id', '')}/reversals",
 }
+COUNTED_LISTS = frozenset({"paycore.v1.Transfer.reversals"})
+"""Nested lists Stripe renders with their `total_count` (all of the list is inline)."""
 
 
 SHOWN_ONCE = frozenset(
@@ -302,16 +305,22 @@ def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]
             value_field = message_of(field).fields_by_name["value"]
             result[key] = {entry: _value(value_field, value) for entry, value in item.items()}
         elif field.is_repeated:
-            values = [_value(field, value) for value in item]
-            nested = NESTED_LISTS.get(field.full_name)
-            result[key] = (
-                values
-                if nested is None
-                else {"object": "list", "data": values, "has_more": False, "url": nested(rendered)}
-            )
+            result[key] = _repeated(field, item, rendered)
         else:
             result[key] = _value(field, item)
     return _finished(descriptor, result)
+
+
+def _repeated(field: FieldDescriptor, item: list[Any], owner: dict[str, Any]) -> Any:
+    """A repeated field: a JSON array, or the list object Stripe nests (NESTED_LISTS)."""
+    values = [_value(field, value) for value in item]
+    nested = NESTED_LISTS.get(field.full_name)
+    if nested is None:
+        return values
+    listed: dict[str, Any] = {"object": "list", "data": values, "has_more": False}
+    if field.full_name in COUNTED_LISTS:
+        listed["total_count"] = len(values)
+    return {**listed, "url": nested(owner)}
 
 
 def _finished(descriptor: Descriptor, result: dict[str, Any]) -> dict[str, Any]:

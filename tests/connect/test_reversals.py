@@ -43,6 +43,10 @@ async def test_reversals_take_back_at_most_what_was_transferred(world: World) ->
     assert rest.amount == 4000
     got = await shop.client.payouts.GetTransfer(P.RetrieveTransferRequest(id=sent.id))
     assert (got.amount_reversed, got.reversed) == (6000, True)
+    assert [(found.id, found.amount) for found in got.reversals] == [
+        (rest.id, 4000),
+        (first.id, 2000),
+    ]
     with pytest.raises(aio.AioRpcError) as raised:
         await reverse(shop, sent.id, 1)
     error = rich_error(raised.value)
@@ -52,7 +56,9 @@ async def test_reversals_take_back_at_most_what_was_transferred(world: World) ->
     )
 
     assert await shop.balance(seller) == ({"usd": 0}, {"usd": 0})
-    await world.run_jobs()  # the platform's share is due at once
+    # Credited to the platform's available balance at once, as at Stripe (no job run).
+    assert await shop.balance() == ({"usd": net}, {"usd": 0})
+    await world.run_jobs()
     assert await shop.balance() == ({"usd": net}, {"usd": 0})
     for account in ("", seller):
         reversals = [
@@ -98,7 +104,8 @@ async def test_another_merchant_can_neither_read_nor_reverse_nor_target_a_platfo
 ) -> None:
     shop, seller, net = await funded_shop(world)
     sent = await transfer(shop, 1000, seller)
-    assert await shop.balance() == ({"usd": net - 1000}, {"usd": 0})
+    kept = await reverse(shop, sent.id, 1)
+    assert await shop.balance() == ({"usd": net - 999}, {"usd": 0})
     other, other_seller, other_net = await funded_shop(world)
 
     calls: list[Awaitable[object]] = [
@@ -108,6 +115,9 @@ async def test_another_merchant_can_neither_read_nor_reverse_nor_target_a_platfo
             P.UpdateTransferRequest(id=sent.id, metadata={"a": "b"})
         ),
         other.client.payouts.ListTransferReversals(P.ListTransferReversalsRequest(id=sent.id)),
+        other.client.payouts.GetTransferReversal(
+            P.GetTransferReversalRequest(id=sent.id, reversal=kept.id)
+        ),
     ]
     for call in calls:
         with pytest.raises(aio.AioRpcError) as raised:
@@ -134,8 +144,12 @@ async def test_another_merchant_can_neither_read_nor_reverse_nor_target_a_platfo
         "destination",
     )
     got = await shop.client.payouts.GetTransfer(P.RetrieveTransferRequest(id=sent.id))
-    assert (got.amount_reversed, dict(got.metadata)) == (0, {})
-    assert await shop.balance(seller) == ({"usd": 1000}, {"usd": 0})
+    assert (got.amount_reversed, dict(got.metadata)) == (1, {})
+    assert list(got.reversals) == [kept]
+    assert kept == await shop.client.payouts.GetTransferReversal(
+        P.GetTransferReversalRequest(id=sent.id, reversal=kept.id)
+    )
+    assert await shop.balance(seller) == ({"usd": 999}, {"usd": 0})
     assert await other.balance() == ({"usd": other_net}, {"usd": 0})
     await assert_books(shop, seller)
     await assert_books(other, other_seller)

@@ -206,6 +206,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/transfers/{id}"): _TRANSFERS,
     ("POST", "/v1/transfers/{id}/reversals"): _TRANSFERS,
     ("GET", "/v1/transfers/{id}/reversals"): _TRANSFERS,
+    ("GET", "/v1/transfers/{id}/reversals/{reversal}"): _TRANSFERS,
     ("GET", "/v1/application_fees"): _APPLICATION_FEES,
     ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,

@@ -102,10 +102,37 @@ async def test_transfers_and_reversals_over_http(world: World, world_http: Clien
         4000,
         True,
     )
+    # Stripe's inline list of the transfer's reversals, newest first.
+    assert reversed_transfer.body["reversals"] == {
+        "object": "list",
+        "data": reversals.body["data"],
+        "has_more": False,
+        "total_count": 2,
+        "url": f"/v1/transfers/{transfer['id']}/reversals",
+    }
+    one = await call(
+        http, "GET", f"/v1/transfers/{transfer['id']}/reversals/{part.body['id']}", key=key
+    )
+    assert one.status == 200, one.body
+    assert one.body == part.body
+    other = await call(
+        http, "POST", "/v1/transfers", key=key, form=f"amount=500&currency=usd&destination={seller}"
+    )
+    other_reversal = await call(
+        http, "POST", f"/v1/transfers/{other.body['id']}/reversals", key=key
+    )
+    missing = await call(
+        http,
+        "GET",
+        f"/v1/transfers/{transfer['id']}/reversals/{other_reversal.body['id']}",
+        key=key,
+    )
+    assert (missing.status, missing.error["code"]) == (404, "resource_missing")
+    assert missing.error["param"] == "reversal"
     platform_rows = await call(
         http, "GET", "/v1/balance_transactions?type=transfer_reversal", key=key
     )
-    assert sorted(row["amount"] for row in platform_rows.body["data"]) == [1000, 3000]
+    assert sorted(row["amount"] for row in platform_rows.body["data"]) == [500, 1000, 3000]
 
 
 async def test_application_fees_over_http(world: World, world_http: ClientSession) -> None:

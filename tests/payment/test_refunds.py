@@ -138,8 +138,15 @@ async def test_refunding_the_rest_of_a_fully_refunded_intent_says_so(shop: Shop)
     await shop.assert_books_balance()
 
 
-async def _refund_events(shop: Shop, refund_id: str) -> list[tuple[str, dict[str, str]]]:
-    return await metadata_events(shop.client, refund_id, payment_pb2.Refund)
+async def _refund_events(
+    shop: Shop, refund_id: str, *, with_charge_refund: bool = False
+) -> list[tuple[str, dict[str, str]]]:
+    """The refund's events, oldest first; without the charge.refund.updated twin of each
+    refund.updated unless asked (tests/payment/test_charge_events.py)."""
+    found = await metadata_events(shop.client, refund_id, payment_pb2.Refund)
+    if with_charge_refund:
+        return found
+    return [(kind, metadata) for kind, metadata in found if kind != "charge.refund.updated"]
 
 
 async def test_an_update_changes_the_metadata_alone_and_records_refund_updated(
@@ -184,6 +191,13 @@ async def test_an_update_changes_the_metadata_alone_and_records_refund_updated(
         ("refund.updated", {"a": "1", "b": "2"}),  # its success
         ("refund.updated", {"b": "2", "c": "3"}),
         ("refund.updated", {"d": "4"}),
+    ]
+    both = await _refund_events(shop, refund.id, with_charge_refund=True)
+    twins = [found for found in both if found[0] == "charge.refund.updated"]
+    assert [metadata for _, metadata in twins] == [
+        {"a": "1", "b": "2"},
+        {"b": "2", "c": "3"},
+        {"d": "4"},
     ]
     assert await shop.balance() == balance
     await shop.assert_books_balance()

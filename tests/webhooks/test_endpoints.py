@@ -118,15 +118,27 @@ async def test_unknown_event_types_are_refused_naming_the_type(merchant: Merchan
         assert (code, named) == (grpc.StatusCode.INVALID_ARGUMENT, param)
 
 
-@pytest.mark.parametrize(
-    "charge_event", ["charge.succeeded", "charge.failed", "charge.captured", "charge.refunded"]
-)
-async def test_stripes_charge_events_are_refused_since_none_is_ever_sent(
+async def test_stripes_charge_events_may_be_asked_for(merchant: MerchantFixture) -> None:
+    """The charge.* events paycore records (docs/webhooks.md, "Charge events")."""
+    asked = [
+        "charge.succeeded",
+        "charge.failed",
+        "charge.captured",
+        "charge.refunded",
+        "charge.refund.updated",
+        "charge.dispute.created",
+    ]
+    created = await _create(merchant.client, PUBLIC_URL, asked)  # type: ignore[misc]
+    assert list(created.enabled_events) == asked
+
+
+@pytest.mark.parametrize("charge_event", ["charge.expired", "charge.pending", "charge.updated"])
+async def test_stripes_charge_events_never_sent_are_refused(
     merchant: MerchantFixture, charge_event: str
 ) -> None:
-    """paycore has no Charge object (deploy/edge.md), so it never records a charge.* event
-    but a dispute's: an endpoint that asks for one is told so when it is made, rather than
-    waiting forever (refund.* and payment_intent.* say what those would)."""
+    """Stripe's charge events paycore never records (an authorization does not expire, a
+    charge is never pending when answered, nothing updates one): an endpoint that asks for one
+    is told so when it is made, rather than waiting forever."""
     with pytest.raises(aio.AioRpcError) as refused:
         await _create(merchant.client, PUBLIC_URL, ["refund.created", charge_event])  # type: ignore[misc]
     error = rich_error(refused.value)

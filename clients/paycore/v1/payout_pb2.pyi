@@ -1095,6 +1095,7 @@ class Transfer(_message.Message):
     REVERSED_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    REVERSALS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"tr_..." """
     amount: _builtins.int
@@ -1117,6 +1118,12 @@ class Transfer(_message.Message):
     created: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def reversals(self) -> _containers.RepeatedCompositeFieldContainer[Global___SellerTransferReversal]:
+        """Its reversals, newest first (a list object at the REST edge, inline as Stripe renders
+        it, with total_count).
+        """
+
     def __init__(
         self,
         *,
@@ -1132,10 +1139,11 @@ class Transfer(_message.Message):
         reversed: _builtins.bool = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        reversals: _abc.Iterable[Global___SellerTransferReversal] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_reversed", b"amount_reversed", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "id", b"id", "metadata", b"metadata", "reversed", b"reversed", "source_transaction", b"source_transaction", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_reversed", b"amount_reversed", "balance_transaction", b"balance_transaction", "created", b"created", "currency", b"currency", "description", b"description", "destination", b"destination", "id", b"id", "metadata", b"metadata", "reversals", b"reversals", "reversed", b"reversed", "source_transaction", b"source_transaction", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1433,6 +1441,30 @@ class ListTransferReversalsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTransferReversalsRequest: _TypeAlias = ListTransferReversalsRequest  # noqa: Y015
+
+@_typing.final
+class GetTransferReversalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    REVERSAL_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The "tr_..." reversed, required."""
+    reversal: _builtins.str
+    """The "trr_..." of that transfer, required."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        reversal: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "reversal", b"reversal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTransferReversalRequest: _TypeAlias = GetTransferReversalRequest  # noqa: Y015
 
 @_typing.final
 class ListTransferReversalsResponse(_message.Message):

@@ -129,6 +129,11 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.FromString,
                 _registered_method=True)
+        self.GetTransferReversal = channel.unary_unary(
+                '/paycore.v1.PayoutService/GetTransferReversal',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
+                _registered_method=True)
 
 
 class PayoutServiceServicer:
@@ -275,6 +280,13 @@ class PayoutServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTransferReversal(self, request, context):
+        """One reversal of a transfer (Stripe's retrieve of a transfer reversal).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PayoutServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -372,6 +384,11 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     servicer.ListTransferReversals,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.SerializeToString,
+            ),
+            'GetTransferReversal': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTransferReversal,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -887,6 +904,33 @@ class PayoutService:
             '/paycore.v1.PayoutService/ListTransferReversals',
             paycore_dot_v1_dot_payout__pb2.ListTransferReversalsRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.ListTransferReversalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTransferReversal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/GetTransferReversal',
+            paycore_dot_v1_dot_payout__pb2.GetTransferReversalRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.SellerTransferReversal.FromString,
             options,
             channel_credentials,
             insecure,

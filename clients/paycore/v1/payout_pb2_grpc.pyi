@@ -87,6 +87,8 @@ class PayoutServiceStub:
     """
     ListTransferReversals: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListTransferReversalsRequest, _payout_pb2.ListTransferReversalsResponse]
     """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
+    GetTransferReversal: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetTransferReversalRequest, _payout_pb2.SellerTransferReversal]
+    """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
 
 @_typing.type_check_only
 class PayoutServiceAsyncStub(PayoutServiceStub):
@@ -145,6 +147,8 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     """
     ListTransferReversals: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListTransferReversalsRequest, _payout_pb2.ListTransferReversalsResponse]  # type: ignore[assignment]
     """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
+    GetTransferReversal: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetTransferReversalRequest, _payout_pb2.SellerTransferReversal]  # type: ignore[assignment]
+    """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
 
 class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -314,5 +318,13 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.ListTransferReversalsResponse, _abc.Awaitable[_payout_pb2.ListTransferReversalsResponse]]:
         """A transfer's reversals, newest first (Stripe's list of a transfer's reversals)."""
+
+    @_abc_1.abstractmethod
+    def GetTransferReversal(
+        self,
+        request: _payout_pb2.GetTransferReversalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.SellerTransferReversal, _abc.Awaitable[_payout_pb2.SellerTransferReversal]]:
+        """One reversal of a transfer (Stripe's retrieve of a transfer reversal)."""
 
 def add_PayoutServiceServicer_to_server(servicer: PayoutServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -28,9 +28,14 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "setup_intent.setup_failed",
         "setup_intent.succeeded",
         "setup_intent.canceled",
-        # Refunds and disputes, as Stripe names them. Not Stripe's charge.succeeded, .failed,
-        # .captured, .refunded: paycore has no Charge object, so nothing would send them (an
-        # endpoint asking for one is refused); payment_intent.* and refund.* say the same.
+        # Charges (ch_, paycore.payment.charges): an intent's PSP attempt, recorded with the
+        # completion, capture or refund that changes it.
+        "charge.succeeded",
+        "charge.failed",
+        "charge.captured",
+        "charge.refunded",
+        "charge.refund.updated",
+        # Refunds and disputes, as Stripe names them.
         "refund.created",
         "refund.updated",
         "refund.failed",

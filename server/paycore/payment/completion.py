@@ -5,19 +5,23 @@ commit together, or not at all (docs/design.md, "Payment flow" step 4)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from paycore.account.fee_plans import FeePlan, plan_of
 from paycore.events.models import NewEvent
+from paycore.events.outbox import record_prepared
 from paycore.executor.grouping import Joined
 from paycore.executor.models import Execution, Operation
 from paycore.executor.service import Applied
 from paycore.invariants import violated
 from paycore.payment import events
+from paycore.payment.charges import charge_of
 from paycore.payment.events import PayInEvents
 from paycore.payment.models import (
     OWN_DECLINE_CODES,
+    ChargeAttempt,
+    ChargeCard,
     Intent,
     IntentStatus,
     NextAction,
@@ -70,6 +74,32 @@ def _reversal(intent: Intent | None, refund: Refund) -> Reversal | None:
     return Reversal(intent.transfer_destination, moved[0] or 0, moved[1] or 0)
 
 
+def _attempt(execution: Execution, intent: Intent, card: ChargeCard | None) -> ChargeAttempt:
+    """The charge or authorization `execution` made, as GetCharge reads it
+    (paycore.payment.repository.CHARGES), from what its completion holds: no statement. Its
+    capture's balance transaction is not posted yet (the ledger comes last), so
+    `balance_transaction` is null in the events built from it."""
+    answer = execution.answer
+    return ChargeAttempt(
+        id=answer.reference if answer else "",
+        merchant_id=execution.merchant_id,
+        created=execution.created,
+        operation=execution.operation.value,
+        state=execution.state.value,
+        amount=execution.amount,
+        currency=execution.currency,
+        payment_method_id=execution.payment_method_id or intent.payment_method_id,
+        decline_code=answer.decline_code if answer and answer.status == "declined" else "",
+        psp_message=answer.message if answer else "",
+        failure_code=execution.failure_code,
+        failure_message=execution.failure_message,
+        intent=intent,
+        card=card,
+        dispute_id=None,
+        balance_transaction_id=None,
+    )
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PayInCompletion:
     """The executor's completion for pay-in's operations (paycore.executor.models.
@@ -81,8 +111,9 @@ class PayInCompletion:
 
     _money: PayInLedger
     _events: PayInEvents
-    _locked: Mapping[tuple[str, str], tuple[Intent, FeePlan]] | None = None
-    """Intents (by merchant and id) with their plans, locked in this transaction by `prepare`."""
+    _locked: Mapping[tuple[str, str], tuple[Intent, FeePlan, ChargeCard | None]] | None = None
+    """Intents (by merchant and id) with their plans and cards, locked in this transaction by
+    `prepare`."""
 
     async def prepare(
         self, connection: AsyncConnection, executions: list[Execution]
@@ -120,9 +151,9 @@ class PayInCompletion:
         intent_id = execution.payment_intent_id or ""
         intent: Intent | None
         if self._locked is not None and (merchant_id, intent_id) in self._locked:
-            intent, plan = self._locked[merchant_id, intent_id]
+            intent, plan, card = self._locked[merchant_id, intent_id]
         else:
-            intent, plan = await repository.locked_intent_and_plan(merchant_id, intent_id)
+            intent, plan, card = await repository.locked_intent_and_plan(merchant_id, intent_id)
         if intent is None or intent.execution_id != execution.id:
             return None
         operation = execution.operation
@@ -131,7 +162,9 @@ class PayInCompletion:
             if operation in (Operation.CHARGE, Operation.AUTHORIZE):
                 return await repository.update_intent_with_event(
                     intent,
-                    self._event(events.INTENT_FAILED),
+                    self._events_with_charge(
+                        events.INTENT_FAILED, events.CHARGE_FAILED, execution, card
+                    ),
                     locked=True,
                     status=IntentStatus.REQUIRES_PAYMENT_METHOD.value,
                     last_error=error,
@@ -159,11 +192,18 @@ class PayInCompletion:
                 hold_transfer_id=hold,
                 last_error=None,
             )
-            await self._events.intent.record(connection, events.INTENT_CAPTURABLE, updated)
+            charge = charge_of(_attempt(execution, updated, card))
+            await record_prepared(
+                connection,
+                [
+                    self._events.intent.prepared(events.INTENT_CAPTURABLE, updated),
+                    self._events.charge.prepared(events.CHARGE_SUCCEEDED, charge),
+                ],
+            )
             return updated
         if operation in (Operation.CHARGE, Operation.CAPTURE):
             return await self._received(
-                repository, intent, plan.fee_for(execution.amount), execution
+                repository, intent, plan.fee_for(execution.amount), execution, card
             )
         if operation is Operation.VOID:
             if intent.hold_transfer_id:
@@ -202,13 +242,30 @@ class PayInCompletion:
         await self._events.intent.record(connection, events.INTENT_REQUIRES_ACTION, updated)
         return updated
 
-    def _event(self, kind: str) -> Callable[[Intent], NewEvent]:
-        return lambda intent: self._events.intent.prepared(kind, intent)
+    def _events_with_charge(
+        self, kind: str, charge_kind: str, execution: Execution, card: ChargeCard | None
+    ) -> Callable[[Intent], list[NewEvent]]:
+        """The intent's event and its charge's, of the intent as changed (the charge's only
+        when the PSP named it: an attempt with no ch_ is no charge)."""
+
+        def both(intent: Intent) -> list[NewEvent]:
+            written = [self._events.intent.prepared(kind, intent)]
+            attempt = _attempt(execution, intent, card)
+            if attempt.id:
+                written.append(self._events.charge.prepared(charge_kind, charge_of(attempt)))
+            return written
+
+        return both
 
     async def _received(
-        self, repository: PayInRepository, intent: Intent, fee: int, execution: Execution
+        self,
+        repository: PayInRepository,
+        intent: Intent,
+        fee: int,
+        execution: Execution,
+        card: ChargeCard | None,
     ) -> Applied:
-        """A charge or capture succeeded: the intent and its event now, the money last."""
+        """A charge or capture succeeded: the intent and its events now, the money last."""
         merchant_id, operation = intent.merchant_id, execution.operation
         reference = execution.answer.reference if execution.answer else ""
         at_once = execution.answer.bypass_pending if execution.answer else False
@@ -221,9 +278,30 @@ class PayInCompletion:
             if intent.transfer_destination
             else {}
         )
+        if operation is Operation.CAPTURE:
+            # The charge is the authorization's: one read of it (its card and time), before
+            # the intent's write, which may wait for the group's flush.
+            authorized = await repository.charge(
+                merchant_id, intent.psp_charge or "", with_refunds=False
+            )
+            if authorized is None:
+                violated(f"intent {intent.id} captures a charge paycore never made")
+
+            def captured_events(changed: Intent) -> list[NewEvent]:
+                captured = charge_of(replace(authorized, intent=changed))
+                return [
+                    self._events.intent.prepared(events.INTENT_SUCCEEDED, changed),
+                    self._events.charge.prepared(events.CHARGE_CAPTURED, captured),
+                ]
+
+            event_of: Callable[[Intent], list[NewEvent]] = captured_events
+        else:
+            event_of = self._events_with_charge(
+                events.INTENT_SUCCEEDED, events.CHARGE_SUCCEEDED, execution, card
+            )
         updated = await repository.update_intent_with_event(
             intent,
-            self._event(events.INTENT_SUCCEEDED),
+            event_of,
             locked=True,
             status=IntentStatus.SUCCEEDED.value,
             amount_received=received,
@@ -385,5 +463,16 @@ class PayInCompletion:
         updated = await repository.refund(merchant_id, refund.id)
         if updated is None:
             violated(f"refund {refund.id} vanished")
-        await self._events.refund.record(connection, kind, updated)
+        written = [
+            self._events.refund.prepared(kind, updated),
+            self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated),
+        ]
+        if execution.succeeded and intent is not None and intent.psp_charge:
+            # charge.refunded, with the charge's refunds as GetCharge reads them (two reads).
+            charge = await repository.charge(merchant_id, intent.psp_charge, with_refunds=True)
+            if charge is not None:
+                written.append(
+                    self._events.charge.prepared(events.CHARGE_REFUNDED, charge_of(charge))
+                )
+        await record_prepared(connection, written)
         return updated

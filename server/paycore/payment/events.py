@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from paycore.events import Recorder
 from paycore.events.outbox import record_prepared
-from paycore.payment.models import Intent, Order, Payment, PaymentStatus, Refund
+from paycore.payment.models import Charge, Intent, Order, Payment, PaymentStatus, Refund
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 INTENT_CREATED = "payment_intent.created"
@@ -39,6 +39,15 @@ REFUND_SUCCEEDED = "refund.updated"
 REFUND_UPDATED = "refund.updated"
 """Stripe's one type for any change of a refund: its success (above) or new metadata."""
 REFUND_FAILED = "refund.failed"
+CHARGE_SUCCEEDED = "charge.succeeded"
+"""A charge or an authorization the PSP approved (an authorization's is not captured yet)."""
+CHARGE_FAILED = "charge.failed"
+CHARGE_CAPTURED = "charge.captured"
+CHARGE_REFUNDED = "charge.refunded"
+"""Each refund of the charge that succeeds, partial ones included (Stripe's)."""
+CHARGE_REFUND_UPDATED = "charge.refund.updated"
+"""Stripe's older name for a refund's change, its object the refund: beside each refund.updated
+and refund.failed, in the same statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,7 @@ class PayInEvents:
     order: Recorder[Order]
     payment: Recorder[Payment]
     refund: Recorder[Refund]
+    charge: Recorder[Charge]
 
     async def payment_created(self, connection: AsyncConnection, payment: Payment) -> None:
         """payment.created, then each order's payment_order.created, in one round trip."""

@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 
 from paycore.currency.settlement import Conversions
 from paycore.errors import ApiError, Reason, invalid, not_found
+from paycore.events.outbox import record_prepared
 from paycore.executor.models import NewExecution, Operation
 from paycore.executor.service import Executor
 from paycore.ids import Prefix, new_merchant_id
@@ -173,7 +174,13 @@ class Refunds:
             return refund  # an update that changes nothing is no event (as at Stripe)
         updated = replace(refund, metadata=changed)
         await repository.update_refund(refund, metadata=changed)
-        await self._events.refund.record(connection, events.REFUND_UPDATED, updated)
+        await record_prepared(
+            connection,
+            [
+                self._events.refund.prepared(events.REFUND_UPDATED, updated),
+                self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated),
+            ],
+        )
         return updated
 
     def phases(self, merchant_id: str, new: NewRefund) -> Phases[Refund]:

@@ -97,10 +97,16 @@ INSERT_INTENT = Insert(payment_intents, encode_intent.columns)
 _INSERT_INTENT = f"{INSERT_INTENT.sql} RETURNING *"
 _INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
 _FEE = column_names(fee_plans, ["percent_basis_points", "fixed_amount"])
+_CARD_COLUMNS = ("brand", "last4", "exp_month", "exp_year", "funding", "country")
+# The card of the intent's payment method, for the charge.* events of its completion
+# (paycore.payment.completion): read with the lock, so those events cost no statement.
+_CARD = ", ".join(f"pm.{name} AS card_{name}" for name in _CARD_COLUMNS)
 # The intent locked with the merchant's fee plan (NULLs: the default plan), in one round trip.
 _LOCK_INTENT_AND_PLAN = f"""
-SELECT {select_list(payment_intents, "i")}, {", ".join(f"f.{name} AS fee_{name}" for name in _FEE)}
+SELECT {select_list(payment_intents, "i")}, {", ".join(f"f.{name} AS fee_{name}" for name in _FEE)},
+  {_CARD}
 FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant_id
+  LEFT JOIN payment_methods AS pm ON pm.merchant_id = i.merchant_id AND pm.id = i.payment_method_id
 WHERE i.merchant_id = $1 AND i.id = $2
 FOR UPDATE OF i
 """
@@ -110,8 +116,10 @@ FOR UPDATE OF i
 # docs/benchmarks.md, issue 17: about half the statement's PostgreSQL CPU for groups of 2-8).
 _LOCK_INTENTS_AND_PLANS = f"""
 WITH keys AS MATERIALIZED (SELECT $1::text[] AS merchant_ids, $2::text[] AS ids)
-SELECT {select_list(payment_intents, "i")}, {", ".join(f"f.{name} AS fee_{name}" for name in _FEE)}
+SELECT {select_list(payment_intents, "i")}, {", ".join(f"f.{name} AS fee_{name}" for name in _FEE)},
+  {_CARD}
 FROM payment_intents AS i LEFT JOIN fee_plans AS f ON f.merchant_id = i.merchant_id
+  LEFT JOIN payment_methods AS pm ON pm.merchant_id = i.merchant_id AND pm.id = i.payment_method_id
 WHERE (i.merchant_id, i.id) IN (SELECT k.* FROM keys, unnest(keys.merchant_ids, keys.ids) AS k)
 ORDER BY i.id
 FOR UPDATE OF i
@@ -138,11 +146,20 @@ def _intent_update_with_event(columns: tuple[str, ...]) -> str:
     return statement
 
 
-def _intent_and_plan(row: Any) -> tuple[Intent, FeePlan]:
+def _listed(events: NewEvent | list[NewEvent]) -> list[NewEvent]:
+    return events if isinstance(events, list) else [events]
+
+
+def _intent_and_plan(row: Any) -> tuple[Intent, FeePlan, ChargeCard | None]:
     plan = [row[f"fee_{name}"] for name in _FEE]
+    card = (
+        None
+        if row["card_brand"] is None
+        else ChargeCard(*(row[f"card_{name}"] for name in _CARD_COLUMNS))
+    )
     if plan[0] is None:
-        return decode_intent(row), DEFAULT_PLAN
-    return decode_intent(row), FeePlan(*plan)
+        return decode_intent(row), DEFAULT_PLAN, card
+    return decode_intent(row), FeePlan(*plan), card
 
 
 def applied(intent: Intent, values: dict[str, Any]) -> Intent:
@@ -259,17 +276,18 @@ class PayInRepository:
 
     async def locked_intent_and_plan(
         self, merchant_id: str, intent_id: str
-    ) -> tuple[Intent | None, FeePlan]:
-        """The intent, locked, and the fee plan its merchant pays (one statement)."""
+    ) -> tuple[Intent | None, FeePlan, ChargeCard | None]:
+        """The intent, locked, the fee plan its merchant pays and the card of its payment
+        method (one statement)."""
         driver = await driver_of(self._connection)
         row = await driver.fetchrow(_LOCK_INTENT_AND_PLAN, merchant_id, intent_id)
         if row is None:
-            return None, DEFAULT_PLAN
+            return None, DEFAULT_PLAN, None
         return _intent_and_plan(row)
 
     async def locked_intents_and_plans(
         self, keys: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[Intent, FeePlan]]:
+    ) -> dict[tuple[str, str], tuple[Intent, FeePlan, ChargeCard | None]]:
         """`locked_intent_and_plan` of many (merchant, intent) pairs in one statement (a group
         commit's), locked in the order of their ids; a pair not found is not in the answer."""
         driver = await driver_of(self._connection)
@@ -278,10 +296,22 @@ class PayInRepository:
         )
         return {(row["merchant_id"], row["id"]): _intent_and_plan(row) for row in rows}
 
+    async def charge(
+        self, merchant_id: str, charge_id: str, *, with_refunds: bool
+    ) -> ChargeAttempt | None:
+        """The charge of that PSP id as GetCharge reads it (one statement; `with_refunds`: and
+        its refunds, a second)."""
+        rows = (await self._connection.execute(charge_query(merchant_id, charge_id))).all()
+        if not rows:
+            return None
+        if with_refunds:
+            return (await CHARGES.objects(self._connection, rows))[0]
+        return _charge_attempt(rows[0])
+
     async def update_intent_with_event(
         self,
         intent: Intent,
-        event_of: Callable[[Intent], NewEvent],
+        event_of: Callable[[Intent], NewEvent | list[NewEvent]],
         *,
         locked: bool = False,
         **values: Any,
@@ -297,7 +327,7 @@ class PayInRepository:
         arguments = (
             intent.merchant_id,
             intent.id,
-            *EventsInsert.arguments(intent.merchant_id, [event_of(updated)]),
+            *EventsInsert.arguments(intent.merchant_id, _listed(event_of(updated))),
             *_stored(values),
         )
         statement = _intent_update_with_event(tuple(values))

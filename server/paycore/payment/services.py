@@ -35,6 +35,7 @@ from paycore.payment.pay_in import PayIn
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
 from paycore.payment.servicer.messages import (
+    charge_message,
     intent_message,
     order_message,
     payment_message,
@@ -79,6 +80,7 @@ def build_pay_in(
         Recorder(order_message),
         Recorder(payment_message),
         Recorder(refund_message),
+        Recorder(charge_message),
     )
     completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events)
     setup_events: Recorder[SetupIntent] = Recorder(setup_message)

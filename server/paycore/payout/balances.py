@@ -470,12 +470,15 @@ class BalanceBook:
         code: str,
         kind: BalanceType,
         description: str,
+        to_available: bool = False,
     ) -> None:
         """`amount` from one balance of the merchant's (`payer`: "" the merchant's own, or a
         seller's) to another's (`payee`), as a refund takes it: from the payer's
         balance_available as far as it goes, the rest from its balance_pending (which may go
         negative, as at Stripe), each part to the payee's balance_pending, due at once (the
-        availability job makes it available). A row per part on each side, of type `kind`.
+        availability job makes it available), or, `to_available`, to its balance_available
+        (a transfer reversal, which Stripe credits available at once). A row per part on each
+        side, of type `kind`.
         Both balances are locked in one statement (id order), so that two moves between the
         same two balances, either way, cannot deadlock."""
         accounts = [
@@ -498,13 +501,14 @@ class BalanceBook:
                 merchant_id,
                 code,
                 debit=debit,
-                credit=accounts[1].pending,
+                credit=accounts[1].available if to_available else accounts[1].pending,
                 amount=part,
                 currency=currency,
                 source=source,
             )
             transfers.append(transfer)
-            for account, signed, side in ((payer, -part, status), (payee, part, None)):
+            credited = BalanceStatus.AVAILABLE if to_available else BalanceStatus.PENDING
+            for account, signed, side in ((payer, -part, status), (payee, part, credited)):
                 rows.append(
                     self.row(
                         merchant_id,
@@ -512,7 +516,7 @@ class BalanceBook:
                         transfer,
                         kind,
                         signed,
-                        status=side or BalanceStatus.PENDING,
+                        status=side,
                         available_on=now,
                         description=description,
                     )

@@ -272,6 +272,8 @@ class Transfer(NewTransfer, Stored):
     amount_reversed: int
     balance_transaction: str
     """The platform's txn_ row that took it."""
+    reversals: tuple[TransferReversal, ...] = ()
+    """Its reversals, newest first (read with it: repository.TRANSFERS)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.account.repository import SELLER_ACCOUNTS
+from paycore.errors import not_found
 from paycore.ids import Prefix
 from paycore.payout.models import (
     BalanceFilter,
@@ -100,6 +101,17 @@ class PayoutReads:
         query = transfer_reversals_query(merchant_id, transfer_id)
         named = [Named("id", TRANSFERS, transfer_id)]
         return await self._reads.page(merchant_id, TRANSFER_REVERSALS, cursor, query, named)
+
+    async def transfer_reversal(
+        self, merchant_id: str, transfer_id: str, reversal_id: str
+    ) -> TransferReversal:
+        """One reversal of the transfer: NOT_FOUND naming `id` when the transfer is not the
+        merchant's, `reversal` when the reversal is not that transfer's."""
+        transfer = await self._reads.one(merchant_id, TRANSFERS, transfer_id)
+        for reversal in transfer.reversals:
+            if reversal.id == reversal_id:
+                return reversal
+        raise not_found("transfer_reversal", reversal_id, "reversal")
 
     async def _require_account(self, merchant_id: str, account: str) -> None:
         """NOT_FOUND (param account) unless `account` is "" (the merchant's own) or one of the

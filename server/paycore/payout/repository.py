@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from paycore.payout.models import (
@@ -766,9 +766,31 @@ def transfers_query(merchant_id: str, wanted: TransferFilter) -> Select[Any]:
 
 _encode_transfer: Encoder[Transfer] = Encoder(tr, Transfer)
 _encode_reversal: Encoder[TransferReversal] = Encoder(trr, TransferReversal)
-decode_transfer: Decoder[Transfer] = Decoder(tr, Transfer)
-TRANSFERS = Kind("transfer", tr, decode_transfer)
-TRANSFER_REVERSALS = Kind("transfer_reversal", trr, Decoder(trr, TransferReversal))
+decode_transfer: Decoder[Transfer] = Decoder(tr, Transfer, skip=("reversals",))
+decode_reversal: Decoder[TransferReversal] = Decoder(trr, TransferReversal)
+
+
+async def _with_reversals(connection: AsyncConnection, found: list[Transfer]) -> list[Transfer]:
+    """The transfers with their reversals, newest first (one statement for a page)."""
+    rows = await connection.execute(
+        select(trr)
+        .where(
+            trr.c.merchant_id == found[0].merchant_id,
+            trr.c.transfer_id.in_(sorted({transfer.id for transfer in found})),
+        )
+        .order_by(trr.c.id.desc())
+    )
+    by_transfer: dict[str, list[TransferReversal]] = {}
+    for row in rows:
+        reversal = decode_reversal(row)
+        by_transfer.setdefault(reversal.transfer_id, []).append(reversal)
+    return [
+        replace(transfer, reversals=tuple(by_transfer.get(transfer.id, ()))) for transfer in found
+    ]
+
+
+TRANSFERS = Kind("transfer", tr, decode_transfer, complete=_with_reversals)
+TRANSFER_REVERSALS = Kind("transfer_reversal", trr, decode_reversal)
 
 
 def transfer_reversals_query(merchant_id: str, transfer_id: str) -> Select[Any]:

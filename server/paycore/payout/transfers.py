@@ -7,7 +7,7 @@ from its own balance to one of its seller accounts' (tr_), and takes some or all
                         platform balance_pending -> seller balance_pending, both rows due
                         when the charge's funds are (its available_on)
     reversal            seller balance (available as far as it goes, then pending) ->
-                        platform balance_pending, due at once (BalanceBook.move)
+                        platform balance_available at once, as at Stripe (BalanceBook.move)
 
 Balance transactions: `transfer` on the platform's side and `payment` on the seller's (as
 Stripe's connected account sees a transfer), `transfer_reversal` on both sides of a reversal.
@@ -189,8 +189,13 @@ class Transfers:
             code=codes.TRANSFER_TRANSFER_REVERSAL,
             kind=BalanceType.TRANSFER_REVERSAL,
             description=f"reversal of {transfer.id}",
+            to_available=True,
         )
-        reversed_transfer = replace(transfer, amount_reversed=transfer.amount_reversed + amount)
+        reversed_transfer = replace(
+            transfer,
+            amount_reversed=transfer.amount_reversed + amount,
+            reversals=(reversal, *transfer.reversals),
+        )
         await repository.set_reversed(reversed_transfer)
         await repository.insert_reversal(reversal)
         await self._events.record(connection, TRANSFER_REVERSED, reversed_transfer)

@@ -115,9 +115,9 @@ test("webhooks (docs.stripe.com/webhooks/quickstart)", async () => {
       (error) => error.type === "StripeSignatureVerificationError",
     );
 
-    // No Charge object, so no charge.* event but a dispute's: refused when the endpoint is made.
+    // An event paycore never sends (authorizations do not expire): refused when the endpoint is made.
     await assert.rejects(
-      stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ["charge.succeeded"] }),
+      stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ["charge.expired"] }),
       (error) => {
         assert.deepEqual(
           [error.type, error.statusCode, error.param],

@@ -176,6 +176,14 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             payout_pb2.ListTransferReversalsResponse, found, transfer_reversal_message
         )
 
+    async def GetTransferReversal(
+        self, request: payout_pb2.GetTransferReversalRequest, context: Context
+    ) -> payout_pb2.SellerTransferReversal:
+        merchant_id, transfer_id = merchant_and_id(request.id, Prefix.TRANSFER)
+        reversal_id = validation.object_id("reversal", request.reversal, Prefix.TRANSFER_REVERSAL)
+        found = await self._reads.transfer_reversal(merchant_id, transfer_id, reversal_id)
+        return transfer_reversal_message(found)
+
 
 def register(
     server: aio.Server,

@@ -36,7 +36,10 @@ transfer_reversal_message = derived(TransferReversal, payout_pb2.SellerTransferR
 @converts(payout_pb2.Transfer)
 def transfer_message(transfer: Transfer) -> payout_pb2.Transfer:
     return message_of(
-        payout_pb2.Transfer, transfer, reversed=transfer.amount_reversed == transfer.amount
+        payout_pb2.Transfer,
+        transfer,
+        reversed=transfer.amount_reversed == transfer.amount,
+        reversals=[transfer_reversal_message(reversal) for reversal in transfer.reversals],
     )
 
 
