@@ -236,6 +236,10 @@ class Billing:
     async def _retry(
         self, connection: AsyncConnection, subscription: Subscription, invoice: Invoice, at: int
     ) -> _Step:
+        if await self._collection.customer_paying(connection, invoice):
+            # The customer's confirmation of the invoice's intent is in flight: it alone may
+            # pay the invoice; the retry waits (still due) until it is answered.
+            return DONE
         retrying = replace(invoice, next_payment_attempt=None)
         started = await self._collection.start(
             connection, subscription, retrying, at, scheduled=True
@@ -324,7 +328,8 @@ def _new_payment_method() -> ColumnElement[bool]:
             i.c.status == InvoiceStatus.OPEN.value,
             i.c.charging.is_(False),
             pi.c.payment_method_id.is_distinct_from(method),
-            pi.c.status != IntentStatus.REQUIRES_ACTION.value,  # the customer's to complete
+            # the customer's to complete, or theirs in flight
+            pi.c.status.not_in([IntentStatus.REQUIRES_ACTION.value, IntentStatus.PROCESSING.value]),
             method.is_not(None),
         ),
     )

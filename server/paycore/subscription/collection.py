@@ -53,6 +53,11 @@ PAID_OTHERWISE = "abandoned"
 AUTHENTICATION_REQUIRED = "authentication_required"
 SETTLE_POLL_SECONDS = 0.05
 DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
+# An invoice's intent the customer has confirmed (ConfirmPaymentIntent with its client_secret):
+# their payment is in flight or done, so it alone may pay the invoice.
+CONFIRMED = frozenset(
+    {IntentStatus.PROCESSING, IntentStatus.REQUIRES_CAPTURE, IntentStatus.SUCCEEDED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +93,17 @@ class Collection:
             retry_count=invoice.retry_count + (scheduled and invoice.attempt_count > 0),
             attempted_at=at,
         )
-        if invoice.payment_intent_id is not None:
-            # An earlier intent still waiting for the customer's authentication can no longer
-            # pay the invoice once this attempt charges it.
-            await self.charges.cancel_awaiting_action(
-                connection, invoice.merchant_id, invoice.payment_intent_id, PAID_OTHERWISE
+        # One payment per invoice: the invoice's intent so far (declined, left for the
+        # customer, or waiting for their authentication) is canceled, locked, so that the
+        # customer can no longer confirm it once this attempt charges; one they confirmed
+        # already (in flight or succeeded) pays the invoice, and this attempt may not start.
+        if not await self.withdraw_from_customer(connection, invoice, PAID_OTHERWISE):
+            raise ApiError(
+                Reason.INVOICE_UNEXPECTED_STATE,
+                param="id",
+                id=invoice.id,
+                status="charging",
+                action="charged",
             )
         if method is None:
             await invoices.save(connection, self.events, attempt, INVOICE_PAYMENT_FAILED)
@@ -255,31 +266,50 @@ class Collection:
         return False
 
     async def withdraw_from_customer(
-        self, connection: AsyncConnection, invoice: Invoice, reason: str
+        self,
+        connection: AsyncConnection,
+        invoice: Invoice,
+        reason: str,
+        *,
+        every_attempt: bool = True,
     ) -> bool:
-        """Before the invoice is voided or paid another way: its intent left for the customer,
-        or one waiting for their authentication (requires_action), if any, is canceled with
-        `reason` (so that it cannot pay the invoice a second time). False when the customer
-        has confirmed it already (in flight or succeeded): that payment settles the
-        invoice."""
+        """Before the invoice is charged again, voided or paid another way: its intent, locked,
+        is canceled with `reason` while the customer could still confirm it (left for them,
+        declined, or waiting for their authentication), so that it cannot pay the invoice a
+        second time; a confirmation racing this waits for the lock and is then refused.
+        False when the customer has confirmed it already (in flight or succeeded): that
+        payment settles the invoice, and nothing else may charge, void or pay it meanwhile.
+        `every_attempt` False (a subscription canceled now, its open invoices left open):
+        only an intent left for the customer or waiting for their authentication is
+        canceled; a declined attempt's stays payable as the invoice does."""
         if invoice.payment_intent_id is None or invoice.charging:
             return True
         intent = await PayInRepository(connection).intent(
-            invoice.merchant_id, invoice.payment_intent_id
+            invoice.merchant_id, invoice.payment_intent_id, lock=True
         )
         if intent is None:
             return True
-        if intent.status is IntentStatus.REQUIRES_ACTION:
+        if intent.status in CONFIRMED:
+            return False
+        if (
+            every_attempt
+            or intent.status is IntentStatus.REQUIRES_ACTION
+            or intent.metadata.get(ATTEMPT_KEY) == BY_CUSTOMER
+        ):
             await self.charges.cancel_unconfirmed(
                 connection, invoice.merchant_id, invoice.payment_intent_id, reason
             )
-            return True
-        if intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER:
-            return True
-        after = await self.charges.cancel_unconfirmed(
-            connection, invoice.merchant_id, invoice.payment_intent_id, reason
+        return True
+
+    async def customer_paying(self, connection: AsyncConnection, invoice: Invoice) -> bool:
+        """Whether the customer has confirmed the invoice's intent (locked) and that payment
+        is in flight or has succeeded (not yet applied by billing): no attempt may start."""
+        if invoice.payment_intent_id is None or invoice.charging:
+            return False
+        intent = await PayInRepository(connection).intent(
+            invoice.merchant_id, invoice.payment_intent_id, lock=True
         )
-        return after is None or after.status is IntentStatus.CANCELED
+        return intent is not None and intent.status in CONFIRMED
 
     async def settle(self, engine: AsyncEngine, merchant_id: str, invoice_id: str) -> bool:
         """Runs the invoice's charge if one is in flight and applies its outcome. False while
@@ -362,9 +392,13 @@ class Collection:
         ):
             if invoice.charging or invoice.payment_intent_id is None:
                 continue
-            last = await repository.intent(subscription.merchant_id, invoice.payment_intent_id)
-            if last is not None and last.status is IntentStatus.REQUIRES_ACTION:
-                continue
+            last = await repository.intent(
+                subscription.merchant_id, invoice.payment_intent_id, lock=True
+            )
+            if last is not None and (
+                last.status is IntentStatus.REQUIRES_ACTION or last.status in CONFIRMED
+            ):
+                continue  # the customer's to complete, or they are paying it
             if last is not None and last.payment_method_id != method:
                 return await self.start(connection, subscription, invoice, at, scheduled=False)
         return None
