@@ -11,12 +11,22 @@ import grpc
 import pytest
 from grpc import aio
 from paycore.client import Paycore, connect
+from paycore.storage.schema import payment_intents
 from paycore.tools.psp import cards
 from paycore.v1 import payment_pb2, subscription_pb2
+from sqlalchemy import update
 
 from tests.helpers import PspSimulator, rich_error
-from tests.payment.shop import PayIn, Shop
-from tests.subscription.billing import Billing, add_months, captured, net, open_billing, utc
+from tests.payment.shop import PayIn, Shop, fee
+from tests.subscription.billing import (
+    Billing,
+    add_months,
+    captured,
+    net,
+    open_billing,
+    psp_refunds,
+    utc,
+)
 
 S = subscription_pb2
 P = payment_pb2
@@ -166,3 +176,44 @@ async def test_the_customers_confirmation_racing_a_retry_charges_once(
     assert [charge.amount for charge in captured(psp)] == [PRICE] * (2 * rounds)
     assert await billing.event_count("invoice.paid") == 2 * rounds
     await billing.assert_books(net([PRICE] * (2 * rounds)))
+
+
+async def test_a_second_payment_of_an_invoice_is_refunded_once(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """Should the PSP ever charge one invoice twice (here: an intent confirmed before the rule
+    above held, made to name the paid renewal), the billing job refunds the second payment in
+    full, reason duplicate, once; the invoice stays paid by its own intent."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    created = await billing.subscribe([(price, 1)])
+    await billing.advance(add_months(START, 1))
+    renewal = (await billing.invoices(created.id))[-1]
+    assert renewal.status == S.INVOICE_STATUS_PAID
+    second = await shop.pay_with(await billing.card_of_customer(), PRICE)
+    assert second.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
+    async with payin.platform.shards.transaction(shop.id) as connection:
+        await connection.execute(
+            update(payment_intents)
+            .where(payment_intents.c.merchant_id == shop.id, payment_intents.c.id == second.id)
+            .values(invoice_id=renewal.id)
+        )
+
+    await billing.work_once()
+    await billing.work_once()
+
+    refunded = await _intent(shop, second.id)
+    assert refunded.amount_refunded == PRICE, refunded
+    assert psp_refunds(psp) == [(PRICE, "usd")]
+    refunds = await shop.client.payments.ListRefunds(P.ListRefundsRequest(payment_intent=second.id))
+    assert [(refund.amount, refund.reason) for refund in refunds.data] == [
+        (PRICE, P.REFUND_REASON_DUPLICATE)
+    ]
+    paid = await billing.invoice(renewal.id)
+    assert (paid.status, paid.amount_paid, paid.payment_intent) == (
+        S.INVOICE_STATUS_PAID,
+        PRICE,
+        renewal.payment_intent,
+    )
+    assert await billing.event_count("invoice.paid") == 2
+    await billing.assert_books(net([PRICE, PRICE]) - fee(PRICE))

@@ -175,7 +175,12 @@ class OffSessionCharges:
         return intent
 
     async def record_refund(
-        self, connection: AsyncConnection, merchant_id: str, intent_id: str, amount: int
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        intent_id: str,
+        amount: int,
+        reason: str = "requested_by_customer",
     ) -> int:
         """Refunds up to `amount` of a succeeded intent (capped at what remains refundable),
         reserved as CreateRefund reserves it (paycore.payment.refunds); the caller runs it
@@ -195,7 +200,7 @@ class OffSessionCharges:
             payment_intent_id=intent.id,
             payment_order_id="",
             amount=wanted,
-            reason="requested_by_customer",
+            reason=reason,
             metadata={},
         )
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)

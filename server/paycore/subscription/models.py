@@ -266,6 +266,8 @@ class Invoice(Stored):
     test_clock_id: str | None
     metadata: dict[str, str]
     lines: tuple[InvoiceLine, ...] = ()
+    # The customer's failed payment of it was reported (invoice.payment_failed), once.
+    failure_reported: bool = False
 
 
 @dataclass(frozen=True)
