@@ -217,3 +217,37 @@ async def test_a_second_payment_of_an_invoice_is_refunded_once(
     )
     assert await billing.event_count("invoice.paid") == 2
     await billing.assert_books(net([PRICE, PRICE]) - fee(PRICE))
+
+
+async def test_a_scheduled_retry_waits_while_the_customers_payment_is_in_flight(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """The customer's confirmation is still processing (the PSP down) when the invoice's retry
+    falls due: the retry does not start (no second intent, the attempt not counted); it stays
+    due until that payment is answered."""
+    billing = await open_billing(payin, shop, psp, START)
+    _, renewal = await _dunned(billing)
+    theirs = await billing.card_of_customer()
+    await psp.set_faults(down=True)
+    async with connect(payin.target, shop.merchant.publishable_key) as browser:
+        confirmed = await _confirm(browser, await _intent(shop, renewal.payment_intent), theirs)
+    assert confirmed.status == P.PAYMENT_INTENT_STATUS_PROCESSING, confirmed
+
+    await billing.api.AdvanceTestClock(
+        S.AdvanceTestClockRequest(id=billing.clock_id, frozen_time=renewal.next_payment_attempt)
+    )
+    await billing.work_once()
+    await billing.work_once()
+
+    waiting = await billing.invoice(renewal.id)
+    assert (waiting.attempt_count, waiting.payment_intent) == (1, renewal.payment_intent)
+    assert waiting.status == S.INVOICE_STATUS_OPEN
+    intents = await shop.client.payments.ListPaymentIntents(
+        P.ListPaymentIntentsRequest(customer=billing.customer, limit=100)
+    )
+    assert sorted(intent.status for intent in intents.data) == sorted(
+        [
+            P.PAYMENT_INTENT_STATUS_SUCCEEDED,  # the first period
+            P.PAYMENT_INTENT_STATUS_PROCESSING,  # the customer's payment of the renewal
+        ]
+    ), intents
