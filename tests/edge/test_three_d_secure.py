@@ -250,3 +250,48 @@ async def test_an_invoice_paid_on_session_waits_for_the_customers_authentication
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_subscriptions_first_invoice_waits_for_the_customers_authentication(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """stripe.Subscription.create with a card that must authenticate: allow_incomplete leaves
+    the subscription incomplete and latest_invoice.payment_intent requires_action (charged
+    on-session, as Stripe does); error_if_incomplete raises a 402 CardError
+    invoice_payment_intent_requires_action and leaves nothing active."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(
+            email="sca@example.com",
+            payment_method="pm_card_authenticationRequired",
+            invoice_settings={"default_payment_method": "pm_card_authenticationRequired"},
+        )
+        product = stripe.Product.create(name="Pro")
+        price = stripe.Price.create(
+            product=product.id, unit_amount=1200, currency="usd", recurring={"interval": "month"}
+        )
+        subscription = stripe.Subscription.create(
+            customer=customer.id,
+            items=[{"price": price.id}],
+            payment_behavior="allow_incomplete",
+            expand=["latest_invoice.payment_intent"],
+        )
+        assert subscription.status == "incomplete"
+        intent = subscription["latest_invoice"]["payment_intent"]
+        assert intent["status"] == "requires_action", intent
+        assert intent["next_action"]["type"] == "redirect_to_url"
+
+        with pytest.raises(stripe.error.CardError) as refused:
+            stripe.Subscription.create(
+                customer=customer.id,
+                items=[{"price": price.id}],
+                payment_behavior="error_if_incomplete",
+            )
+        assert (refused.value.http_status, refused.value.code) == (
+            402,
+            "invoice_payment_intent_requires_action",
+        )
+        assert stripe.Subscription.list(customer=customer.id, status="active").data == []
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)

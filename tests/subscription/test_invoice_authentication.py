@@ -7,11 +7,14 @@ decline, and the merchant hears `invoice.payment_action_required` to bring the c
 
 from __future__ import annotations
 
+import grpc
+import pytest
+from grpc import aio
 from paycore.client import Paycore, connect
 from paycore.v1 import payment_pb2, subscription_pb2
 
 from tests.customer.support import new_customer
-from tests.helpers import PspSimulator
+from tests.helpers import PspSimulator, rich_error
 from tests.payment.shop import PayIn, Shop, fee
 from tests.subscription.billing import Billing, add_months, captured, open_billing, utc
 
@@ -212,3 +215,111 @@ async def test_a_dunned_invoice_paid_on_session_with_another_card_waits_for_the_
     assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
     assert [charge.amount for charge in captured(psp)] == [PRICE, PRICE]
     await billing.assert_books(2 * (PRICE - fee(PRICE)))
+
+
+async def test_a_failed_authentication_of_a_first_invoice_sends_payment_failed_once(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """default_incomplete: the customer's card asks for authentication (the first attempt,
+    invoice.payment_action_required) and they fail it: the intent wants another payment method
+    and the merchant hears invoice.payment_failed, once however many passes and later
+    declines; the customer may still pay with another card."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    customer = (await new_customer(shop.client)).id
+    created = await _incomplete(billing, price, customer)
+    invoice = await billing.invoice(created.latest_invoice)
+    async with connect(payin.target, shop.merchant.publishable_key) as browser:
+        asked = await _confirm(browser, await _intent(shop, invoice.payment_intent), ALWAYS)
+        await billing.work_once()
+        assert await billing.event_count(ACTION_REQUIRED) == 1
+        status, _ = await billing.psp.authenticate(asked.next_action.redirect_to_url.url, "fail")
+        assert status == 200
+        failed = await _confirm(browser, asked)
+        assert failed.status == P.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD, failed
+        await billing.work_once()
+        await billing.work_once()
+
+        assert await billing.event_count("invoice.payment_failed") == 1
+        waiting = await billing.invoice(invoice.id)
+        assert (waiting.status, waiting.attempt_count) == (S.INVOICE_STATUS_OPEN, 1)
+        assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_INCOMPLETE
+
+        declined = await _confirm(browser, failed, "pm_card_chargeDeclined")
+        assert declined.status == P.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD
+        await billing.work_once()
+        assert await billing.event_count("invoice.payment_failed") == 1  # not counted again
+        paid = await _confirm(browser, declined, "pm_card_visa")
+        assert paid.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
+    await billing.work_once()
+
+    assert (await billing.invoice(invoice.id)).status == S.INVOICE_STATUS_PAID
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert await billing.event_count(ACTION_REQUIRED) == 1
+    await billing.assert_books(PRICE - fee(PRICE))
+
+
+async def test_a_first_invoice_charged_in_create_waits_for_the_customers_authentication(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """allow_incomplete: the customer is present when the subscription is created, so the
+    first invoice is charged on-session (as Stripe does): a card that must authenticate
+    leaves its intent requires_action, the subscription incomplete; their authentication
+    pays it."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    card = await billing.card_of_customer("4000002500003155")
+
+    created = await billing.subscribe([(price, None)], payment_method=card)
+
+    assert created.status == S.SUBSCRIPTION_STATUS_INCOMPLETE, created
+    first = await billing.invoice(created.latest_invoice)
+    assert (first.status, first.attempt_count) == (S.INVOICE_STATUS_OPEN, 1)
+    intent = await _intent(shop, first.payment_intent)
+    assert intent.status == P.PAYMENT_INTENT_STATUS_REQUIRES_ACTION, intent
+    assert intent.next_action.type == "redirect_to_url"
+    await billing.work_once()
+    assert await billing.event_count(ACTION_REQUIRED) == 1
+    assert await billing.event_count("invoice.payment_failed") == 0
+    assert captured(psp) == []
+
+    async with connect(payin.target, shop.merchant.publishable_key) as browser:
+        await _authenticated(billing, browser, intent)
+    await billing.work_once()
+
+    assert (await billing.subscription(created.id)).status == S.SUBSCRIPTION_STATUS_ACTIVE
+    assert (await billing.invoice(first.id)).status == S.INVOICE_STATUS_PAID
+    assert [charge.amount for charge in captured(psp)] == [PRICE]
+    await billing.assert_books(PRICE - fee(PRICE))
+
+
+async def test_error_if_incomplete_refuses_a_first_invoice_that_must_authenticate(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """error_if_incomplete: Stripe answers 402 (invoice_payment_intent_requires_action) and
+    creates nothing: here the subscription ends incomplete_expired, its invoice void and its
+    intent canceled, nothing charged."""
+    billing = await open_billing(payin, shop, psp, START)
+    price = await billing.price(PRICE)
+    card = await billing.card_of_customer("4000002760003184")
+
+    with pytest.raises(aio.AioRpcError) as refused:
+        await billing.subscribe(
+            [(price, None)], payment_method=card, payment_behavior="error_if_incomplete"
+        )
+
+    error = rich_error(refused.value)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error.reason == "CARD_DECLINED"
+    assert error.metadata["code"] == "invoice_payment_intent_requires_action", error
+    intent = await _intent(shop, error.metadata["payment_intent"])
+    assert intent.status == P.PAYMENT_INTENT_STATUS_CANCELED, intent
+    (subscription,) = (
+        await billing.api.ListSubscriptions(
+            S.ListSubscriptionsRequest(status=S.SUBSCRIPTION_STATUS_FILTER_ALL)
+        )
+    ).data
+    assert subscription.status == S.SUBSCRIPTION_STATUS_INCOMPLETE_EXPIRED
+    assert (await billing.invoice(subscription.latest_invoice)).status == S.INVOICE_STATUS_VOID
+    assert captured(psp) == []
+    await billing.assert_books(0)

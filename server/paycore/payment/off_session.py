@@ -165,15 +165,6 @@ class OffSessionCharges:
         await self._events.intent.record(connection, events.INTENT_CANCELED, canceled)
         return canceled
 
-    async def cancel_awaiting_action(
-        self, connection: AsyncConnection, merchant_id: str, intent_id: str, reason: str
-    ) -> None:
-        """Cancels the intent (locked) if it waits for its customer's authentication
-        (requires_action): another attempt is about to pay what it would pay."""
-        intent = await PayInRepository(connection).intent(merchant_id, intent_id, lock=True)
-        if intent is not None and intent.status is IntentStatus.REQUIRES_ACTION:
-            await self.cancel_unconfirmed(connection, merchant_id, intent_id, reason)
-
     async def run(self, merchant_id: str, intent_id: str) -> Intent | None:
         """Steps the intent's charge (outside any transaction) and answers the intent as it
         then stands: `processing` while the outcome is not known yet."""
@@ -184,7 +175,12 @@ class OffSessionCharges:
         return intent
 
     async def record_refund(
-        self, connection: AsyncConnection, merchant_id: str, intent_id: str, amount: int
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        intent_id: str,
+        amount: int,
+        reason: str = "requested_by_customer",
     ) -> int:
         """Refunds up to `amount` of a succeeded intent (capped at what remains refundable),
         reserved as CreateRefund reserves it (paycore.payment.refunds); the caller runs it
@@ -204,7 +200,7 @@ class OffSessionCharges:
             payment_intent_id=intent.id,
             payment_order_id="",
             amount=wanted,
-            reason="requested_by_customer",
+            reason=reason,
             metadata={},
         )
         refund_id = new_merchant_id(Prefix.REFUND, merchant_id)

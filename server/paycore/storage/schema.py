@@ -225,6 +225,13 @@ payment_intents = _owned(
     # While requires_action (3-D Secure, migration 0033): {authentication, url, return_url}.
     Column("next_action", JSONB),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
+    # A subscription invoice's intents: its duplicate payments, refunded by billing (0038).
+    Index(
+        "payment_intents_invoice_idx",
+        "merchant_id",
+        "invoice_id",
+        postgresql_where=text("invoice_id IS NOT NULL"),
+    ),
 )
 
 # Stripe's SetupIntent (seti_, migration 0031): a payment method verified at the PSP and saved
@@ -658,6 +665,9 @@ invoices = _owned(
     # discount_amount (migration 0037).
     Column("discount_id", Text),
     Column("total_discount", BigInteger, nullable=False, server_default=text("0")),
+    # The customer's failed payment of it (default_incomplete: declined, or their
+    # authentication failed) was reported, invoice.payment_failed, once (migration 0039).
+    Column("failure_reported", Boolean, nullable=False, server_default=text("false")),
     Index("invoices_subscription_idx", "merchant_id", "subscription_id", "id"),
     Index("invoices_customer_idx", "merchant_id", "customer_id", "id"),
     # A renewal is billed once: one period invoice per subscription and period start.

@@ -26,6 +26,8 @@ from paycore.storage.schema import (
 from paycore.subscription import invoices as invoicing
 from paycore.subscription import lifecycle
 from paycore.subscription.collection import (
+    ATTEMPT_KEY,
+    BY_CUSTOMER,
     DUNNED,
     VOID_INVOICE,
     Collection,
@@ -33,7 +35,7 @@ from paycore.subscription.collection import (
     expire_incomplete,
 )
 from paycore.subscription.events import TEST_CLOCK_READY, SubscriptionEvents
-from paycore.subscription.invoice_store import InvoiceRepository
+from paycore.subscription.invoice_store import InvoiceRepository, duplicate_payment
 from paycore.subscription.models import (
     BillingReason,
     Invoice,
@@ -63,6 +65,8 @@ class _Step:
 
     settle: str | None = None
     more: bool = False
+    refunds: tuple[str, ...] = ()
+    """Intents whose duplicate payment was refunded in the step: their refunds to run."""
 
 
 DONE = _Step()
@@ -112,6 +116,7 @@ class Billing:
                 _paid_by_customer(),
                 _declined_by_customer(),
                 _action_required_by_customer(),
+                _duplicate_paid(),
             ):
                 if len(claimed) >= limit:
                     break
@@ -137,6 +142,8 @@ class Billing:
                 async with engine.begin() as connection:
                     step = await self.step(connection, merchant_id, subscription_id)
                 steps += step.more or step.settle is not None
+                for intent_id in step.refunds:
+                    await self._collection.charges.run_refunds(merchant_id, intent_id)
                 if step.settle is not None:
                     if not await self._collection.settle(engine, merchant_id, step.settle):
                         break  # the PSP has not answered: a later run settles it
@@ -206,7 +213,11 @@ class Billing:
         now: int,
     ) -> _Step | None:
         """First, payments that have happened or are under way: an invoice the customer paid
-        (its intent confirmed and succeeded) is marked paid; a charge in flight is settled."""
+        (its intent confirmed and succeeded) is marked paid; a charge in flight is settled.
+        Before them, a second payment of an invoice is refunded (refund_duplicates)."""
+        refunded = await self._collection.refund_duplicates(connection, subscription)
+        if refunded:
+            return _Step(more=True, refunds=tuple(refunded))
         if await self._collection.paid_by_customer(connection, subscription, open_invoices, now):
             return AGAIN
         if await self._collection.declined_by_customer(connection, open_invoices, now):
@@ -236,6 +247,10 @@ class Billing:
     async def _retry(
         self, connection: AsyncConnection, subscription: Subscription, invoice: Invoice, at: int
     ) -> _Step:
+        if await self._collection.customer_paying(connection, invoice):
+            # The customer's confirmation of the invoice's intent is in flight: it alone may
+            # pay the invoice; the retry waits (still due) until it is answered.
+            return DONE
         retrying = replace(invoice, next_payment_attempt=None)
         started = await self._collection.start(
             connection, subscription, retrying, at, scheduled=True
@@ -324,7 +339,8 @@ def _new_payment_method() -> ColumnElement[bool]:
             i.c.status == InvoiceStatus.OPEN.value,
             i.c.charging.is_(False),
             pi.c.payment_method_id.is_distinct_from(method),
-            pi.c.status != IntentStatus.REQUIRES_ACTION.value,  # the customer's to complete
+            # the customer's to complete, or theirs in flight
+            pi.c.status.not_in([IntentStatus.REQUIRES_ACTION.value, IntentStatus.PROCESSING.value]),
             method.is_not(None),
         ),
     )
@@ -351,14 +367,15 @@ def _paid_by_customer() -> ColumnElement[bool]:
 
 
 def _declined_by_customer() -> ColumnElement[bool]:
-    """A subscription with an open invoice, not charging, no attempt counted yet, whose intent
-    wants another payment method after an error: the customer's confirmation declined
-    (default_incomplete; an invoice paycore charges counts its attempt when it starts)."""
+    """A subscription with an open invoice, not charging, no failure of the customer's reported
+    yet, whose intent left to the customer wants another payment method after an error: their
+    confirmation declined, or their authentication failed (default_incomplete)."""
     i, pi = invoices, payment_intents
     return _an_invoice_whose_intent(
         i.c.status == InvoiceStatus.OPEN.value,
         i.c.charging.is_(False),
-        i.c.attempt_count == 0,
+        i.c.failure_reported.is_(False),
+        pi.c.metadata[ATTEMPT_KEY].astext == BY_CUSTOMER,
         pi.c.status == IntentStatus.REQUIRES_PAYMENT_METHOD.value,
         func.jsonb_typeof(pi.c.last_error) == "object",
     )
@@ -374,6 +391,19 @@ def _action_required_by_customer() -> ColumnElement[bool]:
         i.c.charging.is_(False),
         i.c.attempt_count == 0,
         pi.c.status == IntentStatus.REQUIRES_ACTION.value,
+    )
+
+
+def _duplicate_paid() -> ColumnElement[bool]:
+    """A subscription with an invoice paid twice: a second succeeded intent naming it, to
+    refund (invoice_store.duplicate_payment)."""
+    s, i, pi = subscriptions, invoices, payment_intents
+    return exists().where(
+        i.c.merchant_id == s.c.merchant_id,
+        i.c.subscription_id == s.c.id,
+        pi.c.merchant_id == i.c.merchant_id,
+        pi.c.invoice_id == i.c.id,
+        duplicate_payment(),
     )
 
 

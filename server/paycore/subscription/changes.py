@@ -386,7 +386,9 @@ async def _end_now(
     for invoice in await repository.of_subscription(
         subscription.merchant_id, subscription.id, (InvoiceStatus.OPEN,)
     ):
-        await collection.withdraw_from_customer(connection, invoice, VOID_INVOICE)
+        await collection.withdraw_from_customer(
+            connection, invoice, VOID_INVOICE, every_attempt=False
+        )
     return await lifecycle.save(connection, collection.events, subscription, ended)
 
 

@@ -13,6 +13,7 @@ and whoever settles first wins (the others find the invoice no longer charging).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, replace
 
@@ -34,6 +35,8 @@ from paycore.subscription.models import Invoice, InvoiceStatus, Subscription, Su
 from paycore.subscription.store import SubscriptionRepository
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+log = logging.getLogger(__name__)
+
 # Intent metadata: which invoice an intent collects and whether the attempt was a scheduled
 # one (it advances the dunning schedule) or asked for (PayInvoice, a new payment method).
 INVOICE_KEY = "invoice"
@@ -52,7 +55,16 @@ PAID_OTHERWISE = "abandoned"
 # The decline of an off-session charge of a card that must authenticate (3-D Secure).
 AUTHENTICATION_REQUIRED = "authentication_required"
 SETTLE_POLL_SECONDS = 0.05
+# error_if_incomplete's refusal of a first invoice waiting for the customer's authentication.
+INVOICE_REQUIRES_ACTION = "invoice_payment_intent_requires_action"
+# A refund's reason for a second payment of one invoice (Stripe's refund reasons).
+DUPLICATE = "duplicate"
 DUNNED = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
+# An invoice's intent the customer has confirmed (ConfirmPaymentIntent with its client_secret):
+# their payment is in flight or done, so it alone may pay the invoice.
+CONFIRMED = frozenset(
+    {IntentStatus.PROCESSING, IntentStatus.REQUIRES_CAPTURE, IntentStatus.SUCCEEDED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +100,17 @@ class Collection:
             retry_count=invoice.retry_count + (scheduled and invoice.attempt_count > 0),
             attempted_at=at,
         )
-        if invoice.payment_intent_id is not None:
-            # An earlier intent still waiting for the customer's authentication can no longer
-            # pay the invoice once this attempt charges it.
-            await self.charges.cancel_awaiting_action(
-                connection, invoice.merchant_id, invoice.payment_intent_id, PAID_OTHERWISE
+        # One payment per invoice: the invoice's intent so far (declined, left for the
+        # customer, or waiting for their authentication) is canceled, locked, so that the
+        # customer can no longer confirm it once this attempt charges; one they confirmed
+        # already (in flight or succeeded) pays the invoice, and this attempt may not start.
+        if not await self.withdraw_from_customer(connection, invoice, PAID_OTHERWISE):
+            raise ApiError(
+                Reason.INVOICE_UNEXPECTED_STATE,
+                param="id",
+                id=invoice.id,
+                status="charging",
+                action="charged",
             )
         if method is None:
             await invoices.save(connection, self.events, attempt, INVOICE_PAYMENT_FAILED)
@@ -201,14 +219,17 @@ class Collection:
         open_invoices: list[Invoice],
         at: int,
     ) -> bool:
-        """default_incomplete: the customer's confirmation of an open invoice's intent declined
-        (the intent wants another payment method, with its error) before any attempt was
-        counted: that was the invoice's first attempt, as Stripe counts it (attempt_count 1,
-        `invoice.payment_failed`), counted once (in the caller's transaction, the subscription
-        locked). Nothing is scheduled: a first invoice is not dunned; the customer may confirm
-        again. False when there is none."""
+        """default_incomplete: the customer's confirmation of an open invoice's intent failed
+        (the intent wants another payment method, with its error: declined, or their
+        authentication failed after requires_action): the merchant hears
+        `invoice.payment_failed`, once per invoice (`failure_reported`; later declines of the
+        customer's are not reported). Before any attempt was counted, this was the invoice's
+        first attempt, as Stripe counts it (attempt_count 1); after requires_action it was
+        counted then. In the caller's transaction, the subscription locked. Nothing is
+        scheduled: a first invoice is not dunned; the customer may confirm again. False when
+        there is none."""
         for invoice in open_invoices:
-            if invoice.charging or invoice.payment_intent_id is None or invoice.attempt_count:
+            if invoice.charging or invoice.payment_intent_id is None or invoice.failure_reported:
                 continue
             intent = await PayInRepository(connection).intent(
                 invoice.merchant_id, invoice.payment_intent_id
@@ -220,7 +241,12 @@ class Collection:
                 or intent.last_error is None
             ):
                 continue
-            attempted = replace(invoice, attempt_count=1, attempted_at=at)
+            attempted = replace(
+                invoice,
+                attempt_count=max(invoice.attempt_count, 1),
+                attempted_at=at if invoice.attempt_count == 0 else invoice.attempted_at,
+                failure_reported=True,
+            )
             await invoices.save(connection, self.events, attempted, INVOICE_PAYMENT_FAILED)
             return True
         return False
@@ -255,31 +281,69 @@ class Collection:
         return False
 
     async def withdraw_from_customer(
-        self, connection: AsyncConnection, invoice: Invoice, reason: str
+        self,
+        connection: AsyncConnection,
+        invoice: Invoice,
+        reason: str,
+        *,
+        every_attempt: bool = True,
     ) -> bool:
-        """Before the invoice is voided or paid another way: its intent left for the customer,
-        or one waiting for their authentication (requires_action), if any, is canceled with
-        `reason` (so that it cannot pay the invoice a second time). False when the customer
-        has confirmed it already (in flight or succeeded): that payment settles the
-        invoice."""
+        """Before the invoice is charged again, voided or paid another way: its intent, locked,
+        is canceled with `reason` while the customer could still confirm it (left for them,
+        declined, or waiting for their authentication), so that it cannot pay the invoice a
+        second time; a confirmation racing this waits for the lock and is then refused.
+        False when the customer has confirmed it already (in flight or succeeded): that
+        payment settles the invoice, and nothing else may charge, void or pay it meanwhile.
+        `every_attempt` False (a subscription canceled now, its open invoices left open):
+        only an intent left for the customer or waiting for their authentication is
+        canceled; a declined attempt's stays payable as the invoice does."""
         if invoice.payment_intent_id is None or invoice.charging:
             return True
         intent = await PayInRepository(connection).intent(
-            invoice.merchant_id, invoice.payment_intent_id
+            invoice.merchant_id, invoice.payment_intent_id, lock=True
         )
         if intent is None:
             return True
-        if intent.status is IntentStatus.REQUIRES_ACTION:
+        if intent.status in CONFIRMED:
+            return False
+        if (
+            every_attempt
+            or intent.status is IntentStatus.REQUIRES_ACTION
+            or intent.metadata.get(ATTEMPT_KEY) == BY_CUSTOMER
+        ):
             await self.charges.cancel_unconfirmed(
                 connection, invoice.merchant_id, invoice.payment_intent_id, reason
             )
-            return True
-        if intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER:
-            return True
-        after = await self.charges.cancel_unconfirmed(
-            connection, invoice.merchant_id, invoice.payment_intent_id, reason
+        return True
+
+    async def customer_paying(self, connection: AsyncConnection, invoice: Invoice) -> bool:
+        """Whether the customer has confirmed the invoice's intent (locked) and that payment
+        is in flight or has succeeded (not yet applied by billing): no attempt may start."""
+        if invoice.payment_intent_id is None or invoice.charging:
+            return False
+        intent = await PayInRepository(connection).intent(
+            invoice.merchant_id, invoice.payment_intent_id, lock=True
         )
-        return after is None or after.status is IntentStatus.CANCELED
+        return intent is not None and intent.status in CONFIRMED
+
+    async def refund_duplicates(
+        self, connection: AsyncConnection, subscription: Subscription
+    ) -> list[str]:
+        """A second payment of one of the subscription's invoices (should the PSP ever have
+        charged it twice; an intent confirmed before this rule held) is refunded in full,
+        reason `duplicate`, in the caller's transaction (the refund reserved and recorded as
+        CreateRefund's, in the ledger; the caller runs it after commit: run_refunds). The
+        invoice stays paid once, by its own payment_intent. Answers the intents refunded."""
+        refunded: list[str] = []
+        for intent_id, left in await InvoiceRepository(connection).duplicate_payments(
+            subscription.merchant_id, subscription.id
+        ):
+            log.warning("refunding %s: a second payment of an invoice", intent_id)
+            if await self.charges.record_refund(
+                connection, subscription.merchant_id, intent_id, left, reason=DUPLICATE
+            ):
+                refunded.append(intent_id)
+        return refunded
 
     async def settle(self, engine: AsyncEngine, merchant_id: str, invoice_id: str) -> bool:
         """Runs the invoice's charge if one is in flight and applies its outcome. False while
@@ -362,9 +426,13 @@ class Collection:
         ):
             if invoice.charging or invoice.payment_intent_id is None:
                 continue
-            last = await repository.intent(subscription.merchant_id, invoice.payment_intent_id)
-            if last is not None and last.status is IntentStatus.REQUIRES_ACTION:
-                continue
+            last = await repository.intent(
+                subscription.merchant_id, invoice.payment_intent_id, lock=True
+            )
+            if last is not None and (
+                last.status is IntentStatus.REQUIRES_ACTION or last.status in CONFIRMED
+            ):
+                continue  # the customer's to complete, or they are paying it
             if last is not None and last.payment_method_id != method:
                 return await self.start(connection, subscription, invoice, at, scheduled=False)
         return None
@@ -423,6 +491,21 @@ def declined(intent: Intent, invoice_id: str) -> ApiError:
         Reason.CARD_DECLINED,
         metadata=metadata,
         detail=failure.message or "The card was declined.",
+        invoice=invoice_id,
+    )
+
+
+def requires_action(intent: Intent, invoice_id: str) -> ApiError:
+    """error_if_incomplete with a first invoice whose card must authenticate: Stripe creates
+    nothing and answers 402 `invoice_payment_intent_requires_action` with the intent (here
+    CARD_DECLINED with that code and the intent's id, rendered 402 card_error at the REST
+    edge, as a decline)."""
+    return ApiError(
+        Reason.CARD_DECLINED,
+        metadata={"payment_intent": intent.id, "code": INVOICE_REQUIRES_ACTION},
+        detail=(
+            "This payment requires additional user action before it can be completed successfully."
+        ),
         invoice=invoice_id,
     )
 

@@ -13,8 +13,7 @@ from paycore.invariants import violated
 from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.repository import PayInRepository
 from paycore.subscription import discounts, invoices, lifecycle
-from paycore.subscription.collection import Collection, expire_incomplete
-from paycore.subscription.events import SubscriptionEvents
+from paycore.subscription.collection import VOID_INVOICE, Collection, expire_incomplete
 from paycore.subscription.invoice_store import InvoiceRepository
 from paycore.subscription.models import (
     TRIAL_DAYS_MAX,
@@ -181,6 +180,9 @@ async def _collect_first(
             connection, subscription, invoice, save_payment_method=save_payment_method
         )
         return subscription
+    # The customer is present when their subscription is created: charged on-session, as
+    # Stripe charges it, a card that must authenticate (3-D Secure) leaves the intent in
+    # requires_action for them to complete (invoice.payment_action_required), not declined.
     await collection.start(
         connection,
         subscription,
@@ -188,17 +190,19 @@ async def _collect_first(
         now,
         scheduled=True,
         save_payment_method=save_payment_method,
+        off_session=False,
     )
     # A charge to settle: due now.
     return await lifecycle.save(connection, collection.events, subscription, subscription)
 
 
 async def expire_declined(
-    connection: AsyncConnection, events: SubscriptionEvents, merchant_id: str, subscription_id: str
+    connection: AsyncConnection, collection: Collection, merchant_id: str, subscription_id: str
 ) -> Intent | None:
     """error_if_incomplete's refusal: an incomplete subscription (locked) whose first charge
-    was declined ends incomplete_expired, its invoice void; answers the declined intent.
-    None, changing nothing, when that charge is still in flight or has succeeded."""
+    was declined, or waits for the customer's authentication (requires_action; the intent is
+    then canceled, `void_invoice`), ends incomplete_expired, its invoice void; answers the
+    intent. None, changing nothing, when that charge is still in flight or has succeeded."""
     subscription = await SubscriptionRepository(connection).get(
         merchant_id, subscription_id, lock=True
     )
@@ -214,10 +218,14 @@ async def expire_declined(
     intent = await PayInRepository(connection).intent(
         merchant_id, open_invoices[0].payment_intent_id or ""
     )
-    if intent is None or intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
+    if intent is None:
+        return None
+    if intent.status is IntentStatus.REQUIRES_ACTION:
+        await collection.withdraw_from_customer(connection, open_invoices[0], VOID_INVOICE)
+    elif intent.status is IntentStatus.SUCCEEDED or intent.last_error is None:
         return None
     now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
-    await expire_incomplete(connection, events, subscription, open_invoices, now)
+    await expire_incomplete(connection, collection.events, subscription, open_invoices, now)
     return intent
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.ids import Prefix, logical_shard_of, new_id
+from paycore.payment.models import IntentStatus
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
-from paycore.storage.schema import invoice_lines, invoice_numbers, invoices
+from paycore.storage.schema import invoice_lines, invoice_numbers, invoices, payment_intents
 from paycore.subscription.models import (
     BillingReason,
     Invoice,
@@ -145,6 +146,26 @@ class InvoiceRepository:
         )
         return await INVOICES.objects(self._connection, rows.all())
 
+    async def duplicate_payments(
+        self, merchant_id: str, subscription_id: str
+    ) -> list[tuple[str, int]]:
+        """The subscription's invoices' duplicate payments (duplicate_payment), each with what
+        it has left to refund."""
+        i, pi = invoices, payment_intents
+        rows = await self._connection.execute(
+            select(pi.c.id, pi.c.amount_received - pi.c.amount_refunded)
+            .select_from(
+                i.join(pi, and_(pi.c.merchant_id == i.c.merchant_id, pi.c.invoice_id == i.c.id))
+            )
+            .where(
+                i.c.merchant_id == merchant_id,
+                i.c.subscription_id == subscription_id,
+                duplicate_payment(),
+            )
+            .order_by(pi.c.id)
+        )
+        return [(row[0], int(row[1])) for row in rows]
+
     async def save(self, invoice: Invoice) -> None:
         t = invoices
         await self._connection.execute(
@@ -225,3 +246,16 @@ def _periods(period: Period) -> dict[str, int]:
 
 def _invoice_values(invoice: Invoice) -> dict[str, Any]:
     return {**_encode_invoice.mapping(invoice), **_periods(invoice.period)}
+
+
+def duplicate_payment() -> ColumnElement[bool]:
+    """On invoices joined with the payment intents that name them (`invoice_id`): a succeeded
+    intent other than the one that pays its invoice (the invoice's payment_intent), not yet
+    refunded in full nor disputed: a second charge of one invoice, which must never stand."""
+    i, pi = invoices, payment_intents
+    return and_(
+        pi.c.status == IntentStatus.SUCCEEDED.value,
+        pi.c.id.is_distinct_from(i.c.payment_intent_id),
+        pi.c.amount_refunded < pi.c.amount_received,
+        pi.c.disputed.is_(False),
+    )

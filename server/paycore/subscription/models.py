@@ -373,6 +373,8 @@ class Invoice(Stored):
     """The "di_..." the invoice took, None for none."""
     total_discount: int = 0
     """The sum of the lines' discount_amount: total = subtotal - total_discount."""
+    # The customer's failed payment of it was reported (invoice.payment_failed), once.
+    failure_reported: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from paycore.subscription.collection import (
     after_payment,
     declined,
     requested,
+    requires_action,
 )
 from paycore.subscription.creation import expire_declined, require_attached, start_subscription
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
@@ -108,8 +109,10 @@ class Subscriptions:
                 return subscription
             async with self._shards.transaction(merchant_id) as connection:
                 intent = await expire_declined(
-                    connection, self._events, merchant_id, subscription_id
+                    connection, self.collection, merchant_id, subscription_id
                 )
+            if intent is not None and intent.status is IntentStatus.REQUIRES_ACTION:
+                raise requires_action(intent, subscription.latest_invoice_id or "")
             if intent is not None:
                 raise declined(intent, subscription.latest_invoice_id or "")
             return await self.get(merchant_id, subscription_id)

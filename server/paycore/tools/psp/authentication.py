@@ -4,11 +4,13 @@ names it may do.
 
 A card of `AUTHENTICATING_CARDS` (Stripe's 4000002500003155 and 4000002760003184):
 
-- on-session (a charge without `off_session`, or a setup) and naming no authentication: a new
-  authentication, pending, is made and the operation answers `requires_action` with it
-  ({id, status, url}); nothing is charged, no charge is recorded;
-- off-session: declined `authentication_required`, unless the card is 4000002500003155 and the
-  merchant set it up before with an authentication that succeeded (`card_setups`);
+- 4000002500003155 that the merchant set up before with an authentication that succeeded
+  (`card_setups`): no authentication, on-session or off ("no further authentication is
+  needed" for subsequent payments, Stripe's test card says);
+- otherwise on-session (a charge without `off_session`, or a setup) and naming no
+  authentication: a new authentication, pending, is made and the operation answers
+  `requires_action` with it ({id, status, url}); nothing is charged, no charge is recorded;
+- otherwise off-session: declined `authentication_required`;
 - naming an authentication (`authentication`): the same merchant's, of the same card, asked for
   by the same kind of operation (and for a charge the same amount and currency), else 400
   `authentication_invalid`; still pending, the operation answers `requires_action` again;
@@ -83,11 +85,12 @@ def gate(store: Store, asked: Asked, now_ms: int) -> Gate:
         return GO_ON
     if asked.request.authentication:
         return _named(store, asked)
+    if asked.card_number == CARD_AUTHENTICATION_REQUIRED and store.card_set_up(
+        asked.merchant, asked.card_fingerprint
+    ):
+        return GO_ON
     if asked.request.off_session:
-        set_up = asked.card_number == CARD_AUTHENTICATION_REQUIRED and store.card_set_up(
-            asked.merchant, asked.card_fingerprint
-        )
-        return GO_ON if set_up else Gate(AUTHENTICATION_REQUIRED)
+        return Gate(AUTHENTICATION_REQUIRED)
     authentication = Authentication(
         id="auth_" + random_base62(ID_LENGTH),
         merchant=asked.merchant,
