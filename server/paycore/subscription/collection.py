@@ -229,17 +229,12 @@ class Collection:
         scheduled: a first invoice is not dunned; the customer may confirm again. False when
         there is none."""
         for invoice in open_invoices:
-            if invoice.charging or invoice.payment_intent_id is None or invoice.failure_reported:
+            if invoice.failure_reported:
                 continue
-            intent = await PayInRepository(connection).intent(
-                invoice.merchant_id, invoice.payment_intent_id
+            intent = await _customers_intent(
+                connection, invoice, IntentStatus.REQUIRES_PAYMENT_METHOD
             )
-            if (
-                intent is None
-                or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER
-                or intent.status is not IntentStatus.REQUIRES_PAYMENT_METHOD
-                or intent.last_error is None
-            ):
+            if intent is None or intent.last_error is None:
                 continue
             attempted = replace(
                 invoice,
@@ -264,16 +259,9 @@ class Collection:
         subscription locked). The subscription stays incomplete until the intent succeeds
         (paid_by_customer). False when there is none."""
         for invoice in open_invoices:
-            if invoice.charging or invoice.payment_intent_id is None or invoice.attempt_count:
+            if invoice.attempt_count:
                 continue
-            intent = await PayInRepository(connection).intent(
-                invoice.merchant_id, invoice.payment_intent_id
-            )
-            if (
-                intent is None
-                or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER
-                or intent.status is not IntentStatus.REQUIRES_ACTION
-            ):
+            if await _customers_intent(connection, invoice, IntentStatus.REQUIRES_ACTION) is None:
                 continue
             attempted = replace(invoice, attempt_count=1, attempted_at=at)
             await invoices.save(connection, self.events, attempted, INVOICE_PAYMENT_ACTION_REQUIRED)
@@ -549,3 +537,18 @@ async def after_payment(connection: AsyncConnection, subscription: Subscription)
     ]
     status = SubscriptionStatus.PAST_DUE if still_open else SubscriptionStatus.ACTIVE
     return replace(subscription, status=status)
+
+
+async def _customers_intent(
+    connection: AsyncConnection, invoice: Invoice, status: IntentStatus
+) -> Intent | None:
+    """The open invoice's intent when the customer confirmed it (default_incomplete: no attempt
+    of billing's is charging) and it is now in `status`; else None."""
+    if invoice.charging or invoice.payment_intent_id is None:
+        return None
+    intent = await PayInRepository(connection).intent(
+        invoice.merchant_id, invoice.payment_intent_id
+    )
+    if intent is None or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER:
+        return None
+    return intent if intent.status is status else None
