@@ -47,9 +47,9 @@ class PayoutReads:
     async def bank_accounts(
         self, merchant_id: str, account: str, cursor: Cursor
     ) -> Page[BankAccount]:
-        await self._require_account(merchant_id, account)
         query = bank_accounts_query(merchant_id, account)
-        return await self._reads.page(merchant_id, BANK_ACCOUNTS, cursor, query)
+        named = [_seller("account", account)]
+        return await self._reads.page(merchant_id, BANK_ACCOUNTS, cursor, query, named)
 
     async def payout_card(self, merchant_id: str, payment_method_id: str) -> PayoutCard:
         return await self._reads.one(merchant_id, PAYOUT_CARDS, payment_method_id)
@@ -57,19 +57,18 @@ class PayoutReads:
     async def payout_cards(
         self, merchant_id: str, account: str, cursor: Cursor
     ) -> Page[PayoutCard]:
-        await self._require_account(merchant_id, account)
         query = payout_cards_query(merchant_id, account)
-        return await self._reads.page(merchant_id, PAYOUT_CARDS, cursor, query)
+        named = [_seller("account", account)]
+        return await self._reads.page(merchant_id, PAYOUT_CARDS, cursor, query, named)
 
     async def payout(self, merchant_id: str, payout_id: str) -> Payout:
         return await self._reads.one(merchant_id, PAYOUTS, payout_id)
 
     async def payouts(self, merchant_id: str, wanted: PayoutFilter, cursor: Cursor) -> Page[Payout]:
-        await self._require_account(merchant_id, wanted.account)
         query = payouts_query(merchant_id, wanted)
         # A destination is a bank account or a payout card, as CreatePayout's.
         kind = PAYOUT_CARDS if wanted.destination.startswith(CARD_PREFIX) else BANK_ACCOUNTS
-        named = [Named("destination", kind, wanted.destination)]
+        named = [_seller("account", wanted.account), Named("destination", kind, wanted.destination)]
         return await self._reads.page(merchant_id, PAYOUTS, cursor, query, named)
 
     async def balance_transaction(
@@ -91,7 +90,7 @@ class PayoutReads:
         self, merchant_id: str, wanted: TransferFilter, cursor: Cursor
     ) -> Page[Transfer]:
         query = transfers_query(merchant_id, wanted)
-        named = [Named("destination", SELLER_ACCOUNTS, wanted.destination)]
+        named = [_seller("destination", wanted.destination)]
         return await self._reads.page(merchant_id, TRANSFERS, cursor, query, named)
 
     async def transfer_reversals(
@@ -113,8 +112,8 @@ class PayoutReads:
                 return reversal
         raise not_found("transfer_reversal", reversal_id, "reversal")
 
-    async def _require_account(self, merchant_id: str, account: str) -> None:
-        """NOT_FOUND (param account) unless `account` is "" (the merchant's own) or one of the
-        merchant's sellers: a list never answers for another merchant's seller."""
-        if account:
-            await self._reads.one(merchant_id, SELLER_ACCOUNTS, account, param="account")
+
+def _seller(param: str, account: str) -> Named:
+    """A filter naming a seller: "" (the merchant's own, or none) names nothing; another
+    merchant's seller is missing, so a list never answers for it."""
+    return Named(param, SELLER_ACCOUNTS, account)
