@@ -237,22 +237,27 @@ class Simulator:
 
     async def charge(self, request: web.Request) -> web.StreamResponse:
         charge = charge_request(await _body(request))
-        outcome = outcome_of(charge.card.number)
-        if outcome is Outcome.TIMES_OUT:
-            await self._hang()
-            raise PspFailure(504, "timeout", "The card network did not answer in time")
-        answer = self.processor.charge(charge, _page_base(request))
-        if not answer.replayed and (outcome is Outcome.ANSWER_LOST or self.faults.answer_lost()):
-            return await self._lose(request)
-        return _answer(answer)
+        return await self._over_the_network(
+            request, charge.card.number, lambda: self.processor.charge(charge, _page_base(request))
+        )
 
     async def setup(self, request: web.Request) -> web.StreamResponse:
         setup = setup_request(await _body(request))
-        outcome = outcome_of(setup.card.number)
+        return await self._over_the_network(
+            request, setup.card.number, lambda: self.processor.setup(setup, _page_base(request))
+        )
+
+    async def _over_the_network(
+        self, request: web.Request, card_number: str, process: Callable[[], Answer]
+    ) -> web.StreamResponse:
+        """A charge's or setup's trip to the card network: the timing-out card never comes
+        back; the answer-lost card (or the answer_lost fault) is processed and its answer
+        dropped, unless it is a replay of the key's stored one."""
+        outcome = outcome_of(card_number)
         if outcome is Outcome.TIMES_OUT:
             await self._hang()
             raise PspFailure(504, "timeout", "The card network did not answer in time")
-        answer = self.processor.setup(setup, _page_base(request))
+        answer = process()
         if not answer.replayed and (outcome is Outcome.ANSWER_LOST or self.faults.answer_lost()):
             return await self._lose(request)
         return _answer(answer)
