@@ -173,10 +173,21 @@ def cursor_of(request: ListRequest, prefix: Prefix) -> Cursor:
     """INVALID_ARGUMENT naming `limit` (1..100, 0 means 10), `starting_after` or
     `ending_before` (an id of the listed kind; the two never together, as Stripe's), or a bound
     of `created` (`created.gte`: each 0..SECONDS_MAX) where the List takes a range."""
+    return cursor_with(
+        request, lambda param, value: validation.object_id(param, value, prefix, required=False)
+    )
+
+
+def cursor_with(request: ListRequest, cursor_id: Callable[[str, str], str]) -> Cursor:
+    """As `cursor_of`, for a List whose ids are not paycore's own (the PSP's ch_): `cursor_id`
+    checks a cursor's id, given the parameter's name and value ("" for none)."""
+    starting_after = cursor_id("starting_after", request.starting_after)
+    if request.ending_before and request.starting_after:
+        raise invalid("ending_before", "cannot be given with starting_after")
     return Cursor(
         validation.list_limit(request.limit),
-        validation.object_id("starting_after", request.starting_after, prefix, required=False),
-        ending_before(request, prefix),
+        starting_after,
+        cursor_id("ending_before", request.ending_before),
         _created(_message(request)),
     )
 
@@ -185,14 +196,6 @@ def _created(request: Message) -> SecondsRange:
     if "created" not in request.DESCRIPTOR.fields_by_name:
         return ALL_SECONDS  # an object's parts (its items, lines) are listed in its order
     return validation.timestamp_range("created", cast(Any, request).created)
-
-
-def ending_before(request: ListRequest, prefix: Prefix) -> str:
-    """The request's `ending_before`, checked as an id of `prefix` and refused beside
-    `starting_after` (INVALID_ARGUMENT naming `ending_before`)."""
-    if request.ending_before and request.starting_after:
-        raise invalid("ending_before", "cannot be given with starting_after")
-    return validation.object_id("ending_before", request.ending_before, prefix, required=False)
 
 
 def metadata_change(request: MetadataUpdate) -> MetadataChange:

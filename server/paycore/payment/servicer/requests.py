@@ -27,7 +27,7 @@ from paycore.payment.models import (
     Presence,
 )
 from paycore.payment.refunds import NewRefund
-from paycore.runtime.servicing import metadata_change
+from paycore.runtime.servicing import cursor_with, metadata_change
 from paycore.storage.reads import Cursor
 from paycore.v1 import payment_pb2
 
@@ -406,14 +406,7 @@ def charge_id(param: str, value: str, *, required: bool = True) -> str:
 
 def charge_cursor(request: payment_pb2.ListChargesRequest) -> Cursor:
     """ListCharges' cursor: as every List's (`runtime.servicing.cursor_of`), its ids ch_'s."""
-    if request.ending_before and request.starting_after:
-        raise invalid("ending_before", "cannot be given with starting_after")
-    return Cursor(
-        validation.list_limit(request.limit),
-        charge_id("starting_after", request.starting_after, required=False),
-        charge_id("ending_before", request.ending_before, required=False),
-        validation.timestamp_range("created", request.created),
-    )
+    return cursor_with(request, lambda param, value: charge_id(param, value, required=False))
 
 
 def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str]:
