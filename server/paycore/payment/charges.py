@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.customer.repository import CUSTOMERS
+from paycore.executor.models import ExecutionState
 from paycore.payment.models import (
     OWN_DECLINE_CODES,
     Charge,
@@ -33,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 _RISK_LEVELS = {"allow": "normal", "review": "elevated", "block": "highest"}
 _APPROVED = "Payment complete."
 _DECLINED = "The bank did not return any further details with this decline."
-_SUCCEEDED, _FAILED = "succeeded", "failed"  # paycore.executor.models.ExecutionState's
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +90,9 @@ def charge_of(attempt: ChargeAttempt) -> Charge:
     intent = attempt.intent
     status = (
         ChargeStatus.SUCCEEDED
-        if attempt.state == _SUCCEEDED
+        if attempt.state == ExecutionState.SUCCEEDED
         else ChargeStatus.FAILED
-        if attempt.state == _FAILED
+        if attempt.state == ExecutionState.FAILED
         else ChargeStatus.PENDING
     )
     latest = attempt.id == intent.psp_charge and status is ChargeStatus.SUCCEEDED

@@ -152,11 +152,7 @@ def _listed(events: NewEvent | list[NewEvent]) -> list[NewEvent]:
 
 def _intent_and_plan(row: Any) -> tuple[Intent, FeePlan, ChargeCard | None]:
     plan = [row[f"fee_{name}"] for name in _FEE]
-    card = (
-        None
-        if row["card_brand"] is None
-        else ChargeCard(*(row[f"card_{name}"] for name in _CARD_COLUMNS))
-    )
+    card = _card_of(row)
     if plan[0] is None:
         return decode_intent(row), DEFAULT_PLAN, card
     return decode_intent(row), FeePlan(*plan), card
@@ -551,10 +547,7 @@ _charges_select = (
         executions.c.failure_code.label("attempt_failure_code"),
         executions.c.failure_message.label("attempt_failure_message"),
         executions.c.created_at.label("attempt_created_at"),
-        *(
-            payment_methods.c[name].label(f"card_{name}")
-            for name in ("brand", "last4", "exp_month", "exp_year", "funding", "country")
-        ),
+        *(payment_methods.c[name].label(f"card_{name}") for name in _CARD_COLUMNS),
         _dispute_id.label("dispute_id"),
         _capture_transaction.label("balance_transaction_id"),
     )
@@ -581,17 +574,12 @@ _charges_select = (
 )
 
 
-def _charge_card(row: Any) -> ChargeCard | None:
-    if row.card_brand is None:
+def _card_of(row: Any) -> ChargeCard | None:
+    """The charge's card from a row's `card_<column>` values (an asyncpg record, or a
+    SQLAlchemy row's mapping); None without a payment method."""
+    if row["card_brand"] is None:
         return None
-    return ChargeCard(
-        brand=row.card_brand,
-        last4=row.card_last4,
-        exp_month=row.card_exp_month,
-        exp_year=row.card_exp_year,
-        funding=row.card_funding,
-        country=row.card_country,
-    )
+    return ChargeCard(*(row[f"card_{name}"] for name in _CARD_COLUMNS))
 
 
 def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
@@ -612,7 +600,7 @@ def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
         failure_code=row.attempt_failure_code,
         failure_message=row.attempt_failure_message,
         intent=decode_intent(row),
-        card=_charge_card(row),
+        card=_card_of(row._mapping),
         dispute_id=row.dispute_id,
         balance_transaction_id=row.balance_transaction_id,
     )
