@@ -9,8 +9,8 @@ from paycore.fraud.features import PaymentFacts
 from paycore.payment.intents.flow import FirstPhase, IntentFlow
 from paycore.payment.models import Intent, IntentStatus
 from paycore.payment.risk import score_request
+from paycore.payment.settling import run_settling
 from paycore.runtime.mutations import Complete, FinalAnswer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def answer(
@@ -32,15 +32,14 @@ def answer(
             intent, claimed, card = known, first_phase.execution, first_phase.card
         if not (intent.execution_id and intent.status is IntentStatus.PROCESSING):
             return intent
-        settled: list[Intent] = []
-
-        async def answered(connection: AsyncConnection, subject: object) -> None:
-            if isinstance(subject, Intent) and subject.id == intent_id:
-                await final.store_in(connection, subject)
-                settled.append(subject)
-
-        execution = await flow.executor.run(
-            merchant_id, intent.execution_id, claimed=claimed, card=card, settled=answered
+        execution, settled = await run_settling(
+            flow.executor,
+            merchant_id,
+            intent.execution_id,
+            intent,
+            final,
+            claimed=claimed,
+            card=card,
         )
         outcome = execution.answer
         asked = outcome is not None and outcome.requires_action  # nothing charged yet
@@ -52,8 +51,8 @@ def answer(
             await _report_outcome(
                 flow, intent, facts, execution.succeeded, outcome.decline_code if outcome else ""
             )
-        if settled:
-            return settled[-1]  # the intent as the execution's completion left it
+        if settled is not None:
+            return settled  # the intent as the execution's completion left it
         return await flow.get(merchant_id, intent_id)
 
     return complete

@@ -5,9 +5,9 @@ final answer in the transaction that settles it)."""
 from __future__ import annotations
 
 from paycore.payment.models import SetupIntent, SetupStatus
+from paycore.payment.settling import run_settling
 from paycore.payment.setup.flow import FirstPhase, SetupFlow
 from paycore.runtime.mutations import Complete, FinalAnswer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def answer(
@@ -25,18 +25,15 @@ def answer(
             setup, claimed, card = known, first_phase.execution, first_phase.card
         if not (setup.execution_id and setup.status is SetupStatus.PROCESSING):
             return setup
-        settled: list[SetupIntent] = []
-
-        async def answered(connection: AsyncConnection, subject: object) -> None:
-            if isinstance(subject, SetupIntent) and subject.id == setup_id:
-                await final.store_in(connection, subject)
-                settled.append(subject)
-
-        await flow.executor.run(
-            merchant_id, setup.execution_id, claimed=claimed, card=card, settled=answered
+        _, settled = await run_settling(
+            flow.executor,
+            merchant_id,
+            setup.execution_id,
+            setup,
+            final,
+            claimed=claimed,
+            card=card,
         )
-        if settled:
-            return settled[-1]
-        return await flow.get(merchant_id, setup_id)
+        return settled if settled is not None else await flow.get(merchant_id, setup_id)
 
     return complete
