@@ -208,15 +208,22 @@ def enum_prefix(enum: EnumDescriptor) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper()
 
 
+def value_names(enum: EnumDescriptor) -> dict[int, str]:
+    """Each number of the proto enum -> the name the domain (and Stripe) give its value: the
+    value's name without the enum's prefix, lowercase (`REFUND_REASON_DUPLICATE` ->
+    `duplicate`); UNSPECIFIED (0) -> "" (left out)."""
+    prefix = f"{enum_prefix(enum)}_"
+    return {
+        value.number: value.name.removeprefix(prefix).lower() if value.number else ""
+        for value in enum.values
+    }
+
+
 def by_number(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT]:
     """The requests' direction: each number of the proto `enum` but UNSPECIFIED (0) -> the
     member of `domain` of the same name (`PAYOUT_STATUS_PAID` -> `paid`)."""
-    prefix = enum_prefix(enum.DESCRIPTOR)
-    return {
-        value.number: domain(value.name.removeprefix(f"{prefix}_").lower())
-        for value in enum.DESCRIPTOR.values
-        if value.number
-    }
+    names = value_names(enum.DESCRIPTOR)
+    return {number: domain(name) for number, name in names.items() if number}
 
 
 def member(param: str, number: int, known: Mapping[int, T]) -> T:

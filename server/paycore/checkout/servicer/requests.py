@@ -12,6 +12,7 @@ from paycore.checkout.models import LineItem, NewSession, SessionStatus
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.iso import amount_max
+from paycore.runtime.messages import by_number_or_none, member
 from paycore.v1 import checkout_pb2
 
 LINE_ITEMS_MAX = 100
@@ -20,12 +21,7 @@ NAME_LENGTH_MAX = 250
 EXPIRY_SECONDS_MIN = 30 * 60
 EXPIRY_SECONDS_MAX = 24 * 3600
 """expires_at is 30 minutes to 24 hours ahead, as Stripe's."""
-STATUSES: dict[int, SessionStatus | None] = {
-    checkout_pb2.CHECKOUT_SESSION_STATUS_UNSPECIFIED: None,
-    checkout_pb2.CHECKOUT_SESSION_STATUS_OPEN: SessionStatus.OPEN,
-    checkout_pb2.CHECKOUT_SESSION_STATUS_COMPLETE: SessionStatus.COMPLETE,
-    checkout_pb2.CHECKOUT_SESSION_STATUS_EXPIRED: SessionStatus.EXPIRED,
-}
+STATUSES = by_number_or_none(SessionStatus, checkout_pb2.CheckoutSessionStatus)
 
 
 MODES = ("payment",)
@@ -236,5 +232,4 @@ def session_id(value: str) -> str:
 
 
 def status_filter(value: int) -> SessionStatus | None:
-    validation.enum_value("status", value, STATUSES)
-    return STATUSES[value]
+    return member("status", value, STATUSES)

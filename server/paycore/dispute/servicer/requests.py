@@ -7,6 +7,7 @@ from paycore import validation
 from paycore.dispute.models import EVIDENCE_FIELDS, DisputeFilter, DisputeStatus, EvidenceUpdate
 from paycore.errors import ApiError, Reason
 from paycore.ids import Prefix
+from paycore.runtime.messages import by_number_or_none, member
 from paycore.runtime.servicing import metadata_change
 from paycore.v1 import dispute_pb2
 
@@ -15,18 +16,11 @@ EVIDENCE_FIELD_CHARS_MAX = 150_000
 CHARGE_ID_LENGTH_MAX = 255
 """ListDisputes' `charge`: the PSP's charge id, whatever its shape (the simulator's "ch_...")."""
 
-STATUSES: dict[int, DisputeStatus | None] = {
-    dispute_pb2.DISPUTE_STATUS_UNSPECIFIED: None,
-    **{
-        number: DisputeStatus(name.removeprefix("DISPUTE_STATUS_").lower())
-        for name, number in dispute_pb2.DisputeStatus.items()
-        if number
-    },
-}
+STATUSES = by_number_or_none(DisputeStatus, dispute_pb2.DisputeStatus)
 
 
 def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
-    validation.enum_value("status", request.status, STATUSES)
+    status = member("status", request.status, STATUSES)
     return DisputeFilter(
         payment_intent_id=validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
@@ -34,7 +28,7 @@ def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
         payment_order_id=validation.object_id(
             "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
         ),
-        status=STATUSES[request.status],
+        status=status,
         psp_charge=validation.text("charge", request.charge, maximum=CHARGE_ID_LENGTH_MAX),
     )
 

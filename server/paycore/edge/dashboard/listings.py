@@ -4,7 +4,6 @@ Adding a list page is one entry here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -12,6 +11,7 @@ from typing import Any, cast
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from grpc import aio
+from paycore.runtime.messages import value_names
 from paycore.v1 import (
     checkout_pb2,
     checkout_pb2_grpc,
@@ -79,16 +79,7 @@ class Listing:
         field = cast(Descriptor, self.request.DESCRIPTOR).fields_by_name[name]
         if field.type != FieldDescriptor.TYPE_ENUM or field.enum_type is None:
             return ()
-        prefix = _enum_prefix(field.enum_type.name)
-        return tuple(
-            value.name.removeprefix(prefix).lower()
-            for value in field.enum_type.values
-            if value.number != 0
-        )
-
-
-def _enum_prefix(enum_name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum_name).upper() + "_"
+        return tuple(name for number, name in value_names(field.enum_type).items() if number)
 
 
 ID = Column("ID", "id", "id")

@@ -27,35 +27,23 @@ from paycore.payment.models import (
     Presence,
 )
 from paycore.payment.refunds import NewRefund
+from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
 from paycore.runtime.servicing import cursor_with, metadata_change
 from paycore.storage.reads import Cursor
 from paycore.v1 import payment_pb2
 
 CLIENT_ID_LENGTH_MAX = 255
 ORDERS_MAX = 50
-_INTENT_STATUS_FILTERS: dict[int, IntentStatus | None] = {
-    payment_pb2.PAYMENT_INTENT_STATUS_UNSPECIFIED: None,
-    **{
-        payment_pb2.PaymentIntentStatus.Value(f"PAYMENT_INTENT_STATUS_{status.name}"): status
-        for status in IntentStatus
-    },
-}
-_CAPTURE_METHODS: dict[int, CaptureMethod] = {
+_INTENT_STATUS_FILTERS = by_number_or_none(IntentStatus, payment_pb2.PaymentIntentStatus)
+_CAPTURE_METHODS = {
     payment_pb2.CAPTURE_METHOD_UNSPECIFIED: CaptureMethod.AUTOMATIC,
-    payment_pb2.CAPTURE_METHOD_AUTOMATIC: CaptureMethod.AUTOMATIC,
-    payment_pb2.CAPTURE_METHOD_MANUAL: CaptureMethod.MANUAL,
+    **by_number(CaptureMethod, payment_pb2.CaptureMethod),
 }
-_CANCELLATION_REASONS: dict[int, str] = {
-    number: "" if number == 0 else name.removeprefix("PAYMENT_INTENT_CANCELLATION_REASON_").lower()
-    for name, number in payment_pb2.PaymentIntentCancellationReason.items()
-}
+_CANCELLATION_REASONS = value_names(payment_pb2.PaymentIntentCancellationReason.DESCRIPTOR)
 _ALLOW_REDIRECTS: dict[int, str] = {
     number: name for name, number in payment_pb2.AllowRedirects.items()
 }
-_REFUND_REASONS: dict[int, str] = {
-    number: "" if number == 0 else name.removeprefix("REFUND_REASON_").lower()
-    for name, number in payment_pb2.RefundReason.items()
-}
+_REFUND_REASONS = value_names(payment_pb2.RefundReason.DESCRIPTOR)
 
 
 class Parties:
@@ -205,9 +193,7 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
         raise missing("amount")
     currency = validation.currency("currency", request.currency)
     amount = validation.amount("amount", request.amount, currency)
-    capture_method = _CAPTURE_METHODS[
-        validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
-    ]
+    capture_method = member("capture_method", request.capture_method, _CAPTURE_METHODS)
     check_automatic_payment_methods(
         request.automatic_payment_methods, confirm=request.confirm, return_url=request.return_url
     )
@@ -274,9 +260,7 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
     capture_method = None
     if request.capture_method != payment_pb2.CAPTURE_METHOD_UNSPECIFIED:
-        capture_method = _CAPTURE_METHODS[
-            validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
-        ]
+        capture_method = member("capture_method", request.capture_method, _CAPTURE_METHODS)
     return intent_id, IntentChanges(
         amount=request.amount if request.HasField("amount") else None,
         currency=validation.currency("currency", request.currency)
@@ -325,11 +309,7 @@ def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int 
 
 def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, str]:
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-    reason = _CANCELLATION_REASONS[
-        validation.enum_value(
-            "cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS
-        )
-    ]
+    reason = member("cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS)
     return intent_id, reason
 
 
@@ -347,7 +327,7 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
         payment_intent_id=intent_id,
         payment_order_id=order_id,
         amount=amount,
-        reason=_REFUND_REASONS[validation.enum_value("reason", request.reason, _REFUND_REASONS)],
+        reason=member("reason", request.reason, _REFUND_REASONS),
         metadata=validation.metadata("metadata", request.metadata),
         reverse_transfer=request.reverse_transfer,
         refund_application_fee=request.refund_application_fee,
@@ -381,8 +361,7 @@ def intent_filters(
 ) -> tuple[str, IntentStatus | None]:
     """ListPaymentIntents' (`customer`, `status`): "" and unset list every intent."""
     customer = _customer_filter(request.customer)
-    status = validation.enum_value("status", request.status, _INTENT_STATUS_FILTERS)
-    return customer, _INTENT_STATUS_FILTERS[status]
+    return customer, member("status", request.status, _INTENT_STATUS_FILTERS)
 
 
 def _customer_filter(value: str) -> str:

@@ -9,17 +9,14 @@ from paycore.errors import invalid
 from paycore.ids import Prefix
 from paycore.payment.models import NewSetupIntent, SetupUsage
 from paycore.payment.servicer.requests import check_automatic_payment_methods, presence_of
+from paycore.runtime.messages import by_number, member, value_names
 from paycore.v1 import payment_pb2
 
-_USAGES: dict[int, SetupUsage] = {
+_USAGES = {
     payment_pb2.SETUP_INTENT_USAGE_UNSPECIFIED: SetupUsage.OFF_SESSION,
-    payment_pb2.SETUP_INTENT_USAGE_OFF_SESSION: SetupUsage.OFF_SESSION,
-    payment_pb2.SETUP_INTENT_USAGE_ON_SESSION: SetupUsage.ON_SESSION,
+    **by_number(SetupUsage, payment_pb2.SetupIntentUsage),
 }
-_CANCELLATION_REASONS: dict[int, str] = {
-    number: "" if number == 0 else name.removeprefix("SETUP_INTENT_CANCELLATION_REASON_").lower()
-    for name, number in payment_pb2.SetupIntentCancellationReason.items()
-}
+_CANCELLATION_REASONS = value_names(payment_pb2.SetupIntentCancellationReason.DESCRIPTOR)
 
 
 def new_setup(request: payment_pb2.CreateSetupIntentRequest) -> NewSetupIntent:
@@ -27,7 +24,7 @@ def new_setup(request: payment_pb2.CreateSetupIntentRequest) -> NewSetupIntent:
     checked after the key's lookup)."""
     customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False)
     method = payment_method_reference("payment_method", request.payment_method, required=False)
-    usage = _USAGES[validation.enum_value("usage", request.usage, _USAGES)]
+    usage = member("usage", request.usage, _USAGES)
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":
             raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
@@ -54,11 +51,7 @@ def confirmation(request: payment_pb2.ConfirmSetupIntentRequest) -> tuple[str, s
 
 def cancellation(request: payment_pb2.CancelSetupIntentRequest) -> tuple[str, str]:
     setup_id = validation.object_id("id", request.id, Prefix.SETUP_INTENT)
-    reason = _CANCELLATION_REASONS[
-        validation.enum_value(
-            "cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS
-        )
-    ]
+    reason = member("cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS)
     return setup_id, reason
 
 

@@ -12,7 +12,7 @@ from paycore import validation
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.errors import invalid, missing
 from paycore.ids import Prefix
-from paycore.runtime.messages import by_number, by_number_or_none, enum_prefix, member
+from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
 from paycore.runtime.servicing import metadata_change
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
 from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
@@ -74,9 +74,11 @@ def _listed(name: str) -> frozenset[SubscriptionStatus]:
 LISTED_STATUSES: dict[int, frozenset[SubscriptionStatus] | None] = {
     0: None,
     **{
-        value.number: _listed(value.name.removeprefix(enum_prefix(value.type) + "_").lower())
-        for value in subscription_pb2.SubscriptionStatusFilter.DESCRIPTOR.values
-        if value.number
+        number: _listed(name)
+        for number, name in value_names(
+            subscription_pb2.SubscriptionStatusFilter.DESCRIPTOR
+        ).items()
+        if number
     },
 }
 INVOICE_STATUSES = by_number_or_none(InvoiceStatus, subscription_pb2.InvoiceStatus)
