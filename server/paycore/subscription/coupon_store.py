@@ -18,7 +18,19 @@ from paycore.subscription.models import (
     PromotionCode,
     Subscription,
 )
-from sqlalchemy import Row, Select, and_, func, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    Update,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -92,24 +104,13 @@ class CouponRepository:
         return None if row is None else decode_coupon(row)
 
     async def redeem(self, merchant_id: str, coupon_id: str, now: int) -> Coupon | None:
-        """Counts one redemption, in one conditional update (the row lock orders concurrent
-        ones, so times_redeemed never passes max_redemptions); None, counting nothing, when the
-        coupon is deleted, used up or past redeem_by (at `now`)."""
+        """Counts one redemption (`_redemption`); None, counting nothing, when the coupon is
+        deleted, used up or past redeem_by (at `now`)."""
         t = coupons
-        row = (
-            await self._connection.execute(
-                update(t)
-                .where(
-                    t.c.merchant_id == merchant_id,
-                    t.c.id == coupon_id,
-                    t.c.deleted_at.is_(None),
-                    or_(t.c.max_redemptions.is_(None), t.c.times_redeemed < t.c.max_redemptions),
-                    or_(t.c.redeem_by.is_(None), t.c.redeem_by > now),
-                )
-                .values(times_redeemed=t.c.times_redeemed + 1)
-                .returning(t)
-            )
-        ).one_or_none()
+        counted = _redemption(
+            t, merchant_id, coupon_id, t.c.redeem_by, now, t.c.deleted_at.is_(None)
+        )
+        row = (await self._connection.execute(counted.returning(t))).one_or_none()
         return None if row is None else decode_coupon(row)
 
     async def any_of(self, merchant_id: str, coupon_ids: set[str]) -> dict[str, Coupon]:
@@ -264,21 +265,38 @@ class PromotionCodeRepository:
         )
 
     async def redeem(self, merchant_id: str, promotion_code_id: str, now: int) -> bool:
-        """Counts one redemption in one conditional update, as a coupon's; False, counting
-        nothing, when the code is inactive, used up or past expires_at (at `now`)."""
+        """Counts one redemption (`_redemption`, as a coupon's); False, counting nothing, when
+        the code is inactive, used up or past expires_at (at `now`)."""
         t = promotion_codes
-        row = (
-            await self._connection.execute(
-                update(t)
-                .where(
-                    t.c.merchant_id == merchant_id,
-                    t.c.id == promotion_code_id,
-                    t.c.active.is_(True),
-                    or_(t.c.max_redemptions.is_(None), t.c.times_redeemed < t.c.max_redemptions),
-                    or_(t.c.expires_at.is_(None), t.c.expires_at > now),
-                )
-                .values(times_redeemed=t.c.times_redeemed + 1)
-                .returning(t.c.id)
-            )
-        ).one_or_none()
+        counted = _redemption(
+            t, merchant_id, promotion_code_id, t.c.expires_at, now, t.c.active.is_(True)
+        )
+        row = (await self._connection.execute(counted.returning(t.c.id))).one_or_none()
         return row is not None
+
+
+def _redemption(
+    table: Table,
+    merchant_id: str,
+    object_id: str,
+    until: Column[Any],
+    now: int,
+    redeemable: ColumnElement[bool],
+) -> Update:
+    """One more redemption of the merchant's coupon or promotion code of `table`, in one
+    conditional update (the row lock orders concurrent ones, so times_redeemed never passes
+    max_redemptions): only while it is `redeemable`, under its max_redemptions and, at `now`,
+    before its `until` (unix seconds; null: no end)."""
+    return (
+        update(table)
+        .where(
+            table.c.merchant_id == merchant_id,
+            table.c.id == object_id,
+            redeemable,
+            or_(
+                table.c.max_redemptions.is_(None), table.c.times_redeemed < table.c.max_redemptions
+            ),
+            or_(until.is_(None), until > now),
+        )
+        .values(times_redeemed=table.c.times_redeemed + 1)
+    )
