@@ -120,21 +120,13 @@ class Collection:
             return attempt
         intent = await self.charges.record(
             connection,
-            OffSessionCharge(
-                merchant_id=invoice.merchant_id,
-                customer_id=invoice.customer_id,
-                payment_method_id=method,
-                amount=invoice.amount_due,
-                currency=invoice.currency,
-                psp_key=f"{invoice.id}-{attempt.attempt_count}",
-                description=f"Invoice {invoice.number}",
-                invoice_id=invoice.id,
+            _invoice_charge(
+                invoice,
+                method,
+                f"{invoice.id}-{attempt.attempt_count}",
+                SCHEDULED if scheduled else REQUESTED,
+                save_payment_method=save_payment_method,
                 off_session=off_session,
-                metadata={
-                    INVOICE_KEY: invoice.id,
-                    ATTEMPT_KEY: SCHEDULED if scheduled else REQUESTED,
-                    **({SAVE_KEY: ON_SUBSCRIPTION} if save_payment_method else {}),
-                },
             ),
         )
         charging = replace(attempt, charging=True, payment_intent_id=intent.id)
@@ -154,23 +146,10 @@ class Collection:
         succeeds, the billing job marks the invoice paid (paid_by_customer), its first attempt
         counted then. None is scheduled: as every first invoice, it is not retried."""
         method = await self.payment_method(connection, subscription)
-        metadata = {INVOICE_KEY: invoice.id, ATTEMPT_KEY: BY_CUSTOMER}
-        if save_payment_method:
-            metadata[SAVE_KEY] = ON_SUBSCRIPTION
-        intent = await self.charges.record_for_customer(
-            connection,
-            OffSessionCharge(
-                merchant_id=invoice.merchant_id,
-                customer_id=invoice.customer_id,
-                payment_method_id=method or "",
-                amount=invoice.amount_due,
-                currency=invoice.currency,
-                psp_key="",
-                description=f"Invoice {invoice.number}",
-                invoice_id=invoice.id,
-                metadata=metadata,
-            ),
+        charge = _invoice_charge(
+            invoice, method or "", "", BY_CUSTOMER, save_payment_method=save_payment_method
         )
+        intent = await self.charges.record_for_customer(connection, charge)
         awaiting = replace(invoice, payment_intent_id=intent.id)
         await invoices.save(connection, self.events, awaiting)
         return awaiting
@@ -552,3 +531,33 @@ async def _customers_intent(
     if intent is None or intent.metadata.get(ATTEMPT_KEY) != BY_CUSTOMER:
         return None
     return intent if intent.status is status else None
+
+
+def _invoice_charge(
+    invoice: Invoice,
+    payment_method_id: str,
+    psp_key: str,
+    attempt: str,
+    *,
+    save_payment_method: bool,
+    off_session: bool = True,
+) -> OffSessionCharge:
+    """The payment intent that collects `invoice`: its amount due, described "Invoice
+    <number>", its metadata naming the invoice, how the attempt came (`attempt`: SCHEDULED,
+    REQUESTED or BY_CUSTOMER) and, with `save_payment_method`, that the method that pays it
+    becomes the subscription's default."""
+    metadata = {INVOICE_KEY: invoice.id, ATTEMPT_KEY: attempt}
+    if save_payment_method:
+        metadata[SAVE_KEY] = ON_SUBSCRIPTION
+    return OffSessionCharge(
+        merchant_id=invoice.merchant_id,
+        customer_id=invoice.customer_id,
+        payment_method_id=payment_method_id,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        psp_key=psp_key,
+        description=f"Invoice {invoice.number}",
+        metadata=metadata,
+        invoice_id=invoice.id,
+        off_session=off_session,
+    )
