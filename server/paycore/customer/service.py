@@ -395,16 +395,7 @@ class CustomerService:
             payment_method_id = test_card.payment_method_id
         if await methods.get(merchant_id, payment_method_id) is None:
             raise not_found("payment_method", payment_method_id, "id")
-        # The customer's row before the card's, as DeleteCustomer locks them: a deletion in
-        # progress makes the attach wait, then find the customer gone; an attach in progress
-        # makes the deletion wait, then detach the card. Either way no card stays attached to
-        # a deleted customer.
-        await self._locked_customer(connection, merchant_id, customer_id, "customer")
-        found = await _locked(methods, merchant_id, payment_method_id)
-        attached = await _attach(methods, found, customer_id, "id")
-        if found.customer_id != attached.customer_id:  # not when it was the customer's already
-            await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
-        return attached
+        return await self._attached(connection, merchant_id, payment_method_id, customer_id, "id")
 
     async def save_for_setup(
         self,
@@ -420,18 +411,34 @@ class CustomerService:
         saved for `usage`, with the PSP's network token of a wallet card. Refused as
         AttachPaymentMethod refuses (detached, another customer's)."""
         methods = PaymentMethodRepository(connection)
+        param = "payment_method"
         if customer_id is not None:
-            # The customer's row before the card's, as attach_payment_method takes them.
-            await self._locked_customer(connection, merchant_id, customer_id, "customer")
-        found = await _locked(methods, merchant_id, payment_method_id, "payment_method")
-        attached = found
-        if customer_id is not None:
-            attached = await _attach(methods, found, customer_id, "payment_method")
-            if found.customer_id != attached.customer_id:
-                await self._events.payment_method.record(
-                    connection, PAYMENT_METHOD_ATTACHED, attached
-                )
+            await self._attached(connection, merchant_id, payment_method_id, customer_id, param)
+        else:
+            await _locked(methods, merchant_id, payment_method_id, param)
         return await methods.set_saved(merchant_id, payment_method_id, usage, network_token)
+
+    async def _attached(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payment_method_id: str,
+        customer_id: str,
+        param: str,
+    ) -> PaymentMethod:
+        """The payment method attached to the customer (`_attach`: `param` names it in a
+        refusal), `payment_method.attached` recorded unless it was the customer's already.
+        The customer's row is locked before the card's, as DeleteCustomer locks them: a
+        deletion in progress makes the attach wait, then find the customer gone; an attach in
+        progress makes the deletion wait, then detach the card. Either way no card stays
+        attached to a deleted customer."""
+        methods = PaymentMethodRepository(connection)
+        await self._locked_customer(connection, merchant_id, customer_id, "customer")
+        found = await _locked(methods, merchant_id, payment_method_id, param)
+        attached = await _attach(methods, found, customer_id, param)
+        if found.customer_id != attached.customer_id:
+            await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
+        return attached
 
     async def detach_payment_method(
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str
