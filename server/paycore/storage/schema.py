@@ -76,10 +76,8 @@ seller_accounts = _owned(
     *_metadata_and_created_at(),
 )
 
-api_keys = Table(
+api_keys = _owned(
     "api_keys",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("type", Text, nullable=False),
     Column("name", Text, nullable=False),
@@ -90,7 +88,6 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True)),
     # Security (issue 23): a rolled key keeps working until then (migration 0013).
     Column("expires_at", DateTime(timezone=True)),
-    PrimaryKeyConstraint("merchant_id", "id", name="api_keys_pkey"),
     # Authentication finds a key by the id embedded in it, before it knows the merchant.
     Index("api_keys_id_idx", "id", unique=True),
 )
@@ -381,10 +378,8 @@ fee_plans = _owned(
 
 # Events (server/paycore/events): what each state change wrote, in the same transaction, and
 # the outbox bookkeeping of the worker that hands them on (published_at stays null until then).
-events = Table(
+events = _owned(
     "events",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("type", Text, nullable=False),
     Column("object_id", Text),
@@ -397,7 +392,6 @@ events = Table(
     Column("published_at", DateTime(timezone=True)),
     # Webhooks (server/paycore/webhooks): null until the event's deliveries are created.
     Column("webhooks_fanned_out_at", DateTime(timezone=True)),
-    PrimaryKeyConstraint("merchant_id", "id", name="events_pkey"),
     Index("events_type_idx", "merchant_id", "type", "id"),
     # ListEvents' object_id: one object's timeline (the dashboard's payment page, migration 0017).
     Index("events_object_idx", "merchant_id", "object_id", "id"),
@@ -452,25 +446,20 @@ fraud_reviews = _owned(
     Index("fraud_reviews_status_idx", "merchant_id", "status", "id"),
 )
 
-fraud_blocklist_items = Table(
+# merchant_id "" for a platform-wide item, which is copied to every physical shard.
+fraud_blocklist_items = _owned(
     "fraud_blocklist_items",
-    metadata,
-    # "" for a platform-wide item, which is copied to every physical shard.
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     # card_fingerprint | email | ip | customer | country
     Column("type", Text, nullable=False),
     *_required(Text, "value", "reason"),
     *_metadata_and_created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="fraud_blocklist_items_pkey"),
     Index("fraud_blocklist_items_value_idx", "merchant_id", "type", "value", unique=True),
     Index("fraud_blocklist_items_id_idx", "id", unique=True),
 )
 
-fraud_policies = Table(
+fraud_policies = _owned(
     "fraud_policies",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("review_above", Integer, nullable=False),
     Column("block_above", Integer, nullable=False),
     Column("degraded_review_above_usd", BigInteger, nullable=False),
@@ -479,7 +468,7 @@ fraud_policies = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # fraud (issue 18): the merchant's allow list, [{"type", "value"}] (migration 0015)
     Column("allow", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
-    PrimaryKeyConstraint("merchant_id", name="fraud_policies_pkey"),
+    key=(),
 )
 
 # Customers and payment methods (server/paycore/customer). A card's number is stored only
@@ -793,10 +782,8 @@ billing_settings = _owned(
 # One row per credit or debit of a merchant's (or a seller's, `account`) balance, written in the
 # transaction of its ledger transfer. pending until the availability job moves it (and its
 # money) to balance_available; payout_id is set on the rows an automatic payout sweeps.
-balance_transactions = Table(
+balance_transactions = _owned(
     "balance_transactions",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     # "" for the merchant's own balance, else the seller's acct_ id.
     Column("account", Text, nullable=False),
@@ -822,7 +809,6 @@ balance_transactions = Table(
     Column("presentment_amount", BigInteger, nullable=False, server_default="0"),
     Column("presentment_currency", Text, nullable=False, server_default=""),
     Column("conversion_fee", BigInteger, nullable=False, server_default="0"),
-    PrimaryKeyConstraint("merchant_id", "id", name="balance_transactions_pkey"),
     # The availability job's queue.
     Index(
         "balance_transactions_due_idx",
@@ -886,10 +872,8 @@ fx_rounding_carries = _owned(
 )
 
 # Where payouts go. The account number is stored only sealed by the vault (bound to the row).
-bank_accounts = Table(
+bank_accounts = _owned(
     "bank_accounts",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("account", Text, nullable=False),
     Column("country", Text, nullable=False),
@@ -908,7 +892,6 @@ bank_accounts = Table(
     Column("instant_supported", Boolean, nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("metadata", JSONB, nullable=False),
-    PrimaryKeyConstraint("merchant_id", "id", name="bank_accounts_pkey"),
     Index("bank_accounts_id_idx", "id", unique=True),
     Index(
         "bank_accounts_default_idx",
@@ -921,10 +904,8 @@ bank_accounts = Table(
 )
 
 # When automatic payouts run for the merchant (account "") or a seller. No row: manual, delay 2.
-payout_schedules = Table(
+payout_schedules = _owned(
     "payout_schedules",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("account", Text, nullable=False),
     # manual | daily | weekly | monthly
     Column("interval", Text, nullable=False),
@@ -937,18 +918,16 @@ payout_schedules = Table(
     # The UTC day of the next automatic payout; null when manual.
     Column("next_run_on", Date),
     Column("updated", BigInteger, nullable=False),
-    PrimaryKeyConstraint("merchant_id", "account", name="payout_schedules_pkey"),
     Index(
         "payout_schedules_due_idx",
         "next_run_on",
         postgresql_where=text("next_run_on IS NOT NULL"),
     ),
+    key=("account",),
 )
 
-payouts = Table(
+payouts = _owned(
     "payouts",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("account", Text, nullable=False),
     Column("amount", BigInteger, nullable=False),
@@ -977,7 +956,6 @@ payouts = Table(
     # The bank status check's next time (unix seconds on the clock); null when nothing to ask.
     Column("next_check_at", BigInteger),
     Column("metadata", JSONB, nullable=False),
-    PrimaryKeyConstraint("merchant_id", "id", name="payouts_pkey"),
     Index("payouts_id_idx", "id", unique=True),
     # One automatic payout per account, currency and period, however many workers run.
     Index(
@@ -1054,10 +1032,8 @@ shards_moved_away = Table(
 
 # -- webhooks (issue 15): endpoints, deliveries of events to them, and every attempt --------------
 
-webhook_endpoints = Table(
+webhook_endpoints = _owned(
     "webhook_endpoints",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("url", Text, nullable=False),
     # ["*"] or event types of the catalogue (paycore.events.types).
@@ -1075,15 +1051,12 @@ webhook_endpoints = Table(
     Column("failing_since", DateTime(timezone=True)),
     Column("created", BigInteger, nullable=False),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="webhook_endpoints_pkey"),
 )
 
 # One event on its way to one endpoint; the worker claims due ones by next_attempt_at (a
 # lease while an attempt is under way), and a pending one stops being retried at expires_at.
-webhook_deliveries = Table(
+webhook_deliveries = _owned(
     "webhook_deliveries",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("event_id", Text, nullable=False),
     Column("endpoint_id", Text, nullable=False),
@@ -1098,7 +1071,6 @@ webhook_deliveries = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created", BigInteger, nullable=False),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="webhook_deliveries_pkey"),
     Index(
         "webhook_deliveries_due_idx",
         "next_attempt_at",
@@ -1108,10 +1080,8 @@ webhook_deliveries = Table(
     Index("webhook_deliveries_event_idx", "merchant_id", "event_id", "id"),
 )
 
-webhook_attempts = Table(
+webhook_attempts = _owned(
     "webhook_attempts",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("delivery_id", Text, nullable=False),
     # 1, 2, ... in the delivery's order.
     Column("number", Integer, nullable=False),
@@ -1121,17 +1091,15 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Column("response_body", Text, nullable=False),
     Column("error", Text, nullable=False),
-    PrimaryKeyConstraint("merchant_id", "delivery_id", "number", name="webhook_attempts_pkey"),
+    key=("delivery_id", "number"),
 )
 
 # -- reconciliation (issue 14): runs, their per-shard parts, which day settled each paycore item,
 # each day's settlement totals, and the discrepancies (server/paycore/reconciliation) ---------
 
 # Platform-wide rows (runs and their parts) are owned by RECONCILIATION_OWNER, not a merchant.
-reconciliation_runs = Table(
+reconciliation_runs = _owned(
     "reconciliation_runs",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     # psp_settlement | bank_payouts
     Column("source", Text, nullable=False),
@@ -1148,7 +1116,6 @@ reconciliation_runs = Table(
     Column("failure_message", Text, nullable=False, server_default=""),
     Column("finished_at", DateTime(timezone=True)),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="reconciliation_runs_pkey"),
     Index("reconciliation_runs_day_idx", "merchant_id", "source", "day"),
     Index(
         "reconciliation_runs_due_idx", "lease_until", postgresql_where=text("status = 'running'")
@@ -1156,56 +1123,46 @@ reconciliation_runs = Table(
 )
 
 # One physical shard's part of a run, committed with that shard's matching (its checkpoint).
-reconciliation_run_parts = Table(
+reconciliation_run_parts = _owned(
     "reconciliation_run_parts",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("run_id", Text, nullable=False),
     Column("record_count", BigInteger, nullable=False),
     Column("matched_count", BigInteger, nullable=False),
     Column("discrepancy_count", BigInteger, nullable=False),
     Column("auto_resolved_count", BigInteger, nullable=False),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "run_id", name="reconciliation_run_parts_pkey"),
+    key=("run_id",),
 )
 
 # Which settlement day each paycore item (a captured charge, a refund, a payout) belongs to:
 # the day whose report carried it, or the paycore day it was missing from.
-reconciliation_items = Table(
+reconciliation_items = _owned(
     "reconciliation_items",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("source", Text, nullable=False),
     # The PSP's (or the bank's) id of the item: ch_, rf_, or the payout's reference; a
     # dispute's movement, <du_...>:dispute or <du_...>:dispute_reversal.
     Column("reference", Text, nullable=False),
     Column("object_id", Text, nullable=False),
     Column("day", Date, nullable=False),
-    PrimaryKeyConstraint("merchant_id", "source", "reference", name="reconciliation_items_pkey"),
     Index("reconciliation_items_day_idx", "day"),
+    key=("source", "reference"),
 )
 
 # What a day's settlement moved per merchant and currency (the PSP's totals), so that a rerun
 # posts only a difference, never the day twice.
-reconciliation_settlements = Table(
+reconciliation_settlements = _owned(
     "reconciliation_settlements",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("source", Text, nullable=False),
     Column("day", Date, nullable=False),
     Column("currency", Text, nullable=False),
     Column("gross_amount", BigInteger, nullable=False),
     Column("fee_amount", BigInteger, nullable=False),
     _created_at(),
-    PrimaryKeyConstraint(
-        "merchant_id", "source", "day", "currency", name="reconciliation_settlements_pkey"
-    ),
+    key=("source", "day", "currency"),
 )
 
-reconciliation_discrepancies = Table(
+reconciliation_discrepancies = _owned(
     "reconciliation_discrepancies",
-    metadata,
-    Column("merchant_id", Text, nullable=False),
     Column("id", Text, nullable=False),
     Column("source", Text, nullable=False),
     Column("day", Date, nullable=False),
@@ -1234,7 +1191,6 @@ reconciliation_discrepancies = Table(
     Column("ledger_transfer_ids", ARRAY(Text), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     _created_at(),
-    PrimaryKeyConstraint("merchant_id", "id", name="reconciliation_discrepancies_pkey"),
     Index("reconciliation_discrepancies_id_idx", "id", unique=True),
     Index(
         "reconciliation_discrepancies_key_idx",
