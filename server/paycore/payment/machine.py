@@ -19,6 +19,9 @@ not a bug: `require` answers it with PAYMENT_INTENT_UNEXPECTED_STATE.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import StrEnum
+
 from paycore.errors import ApiError, IllegalMove, InvariantViolation, Reason
 from paycore.payment.models import Intent, IntentStatus
 
@@ -80,10 +83,18 @@ def require(intent: Intent, action: str, expected: frozenset[IntentStatus]) -> N
 
 
 def unexpected(intent: Intent, action: str, expected: frozenset[IntentStatus]) -> ApiError:
+    return unexpected_state(Reason.PAYMENT_INTENT_UNEXPECTED_STATE, intent.status, action, expected)
+
+
+def unexpected_state(
+    reason: Reason, status: StrEnum, action: str, expected: Iterable[StrEnum]
+) -> ApiError:
+    """`reason`, an intent's or a setup's X_UNEXPECTED_STATE (naming `id`): the object is in
+    `status`, and `action` needs it in one of `expected` (named in alphabetical order)."""
     return ApiError(
-        Reason.PAYMENT_INTENT_UNEXPECTED_STATE,
+        reason,
         param="id",
-        status=intent.status.value,
+        status=status.value,
         action=action,
-        expected=", ".join(sorted(status.value for status in expected)),
+        expected=", ".join(sorted(each.value for each in expected)),
     )

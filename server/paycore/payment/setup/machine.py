@@ -17,7 +17,8 @@ A request that finds the setup in the wrong state for its action is the caller's
 
 from __future__ import annotations
 
-from paycore.errors import ApiError, IllegalMove, Reason
+from paycore.errors import IllegalMove, Reason
+from paycore.payment.machine import unexpected_state
 from paycore.payment.models import SetupIntent, SetupStatus
 
 S = SetupStatus
@@ -50,10 +51,5 @@ def check_move(setup: SetupIntent, wanted: SetupStatus) -> None:
 def require(setup: SetupIntent, action: str, expected: frozenset[SetupStatus]) -> None:
     """SETUP_INTENT_UNEXPECTED_STATE unless the setup is in one of `expected`."""
     if setup.status not in expected:
-        raise ApiError(
-            Reason.SETUP_INTENT_UNEXPECTED_STATE,
-            param="id",
-            status=setup.status.value,
-            action=action,
-            expected=", ".join(sorted(status.value for status in expected)),
-        )
+        reason = Reason.SETUP_INTENT_UNEXPECTED_STATE
+        raise unexpected_state(reason, setup.status, action, expected)
