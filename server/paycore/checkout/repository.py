@@ -15,6 +15,7 @@ from paycore.invariants import violated
 from paycore.payment.models import buyer_message
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind
+from paycore.storage.rows import stored_moment
 from paycore.storage.schema import api_keys, checkout_keys, checkout_sessions, payment_intents
 from sqlalchemy import ColumnElement, Row, Select, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
@@ -164,7 +165,7 @@ class CheckoutRepository:
                 success_url=new.success_url,
                 cancel_url=new.cancel_url,
                 description=new.description,
-                expires_at=datetime.fromtimestamp(new.expires_at, UTC),
+                expires_at=stored_moment(new.expires_at),
                 metadata=new.metadata,
                 amount_discount=new.amount_discount,
                 discount_coupon_id=new.coupon_id or None,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan
@@ -39,7 +38,7 @@ from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds, stored_moment
 from paycore.storage.schema import (
     balance_transactions,
     disputes,
@@ -55,10 +54,6 @@ from paycore.storage.search import search_condition
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
 from sqlalchemy import Row, Select, Table, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-
-def _moment(seconds: int | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 def _json_of(value: PaymentError | Risk | NextAction | None) -> str | None:
@@ -87,9 +82,9 @@ encode_intent: Encoder[Intent] = Encoder(
         "last_error": _json_of,
         "risk": _json_of,
         "next_action": _json_of,
-        "canceled_at": _moment,
+        "canceled_at": stored_moment,
         "metadata": jsonb,
-        "created": _moment,
+        "created": stored_moment,
     },
 )
 # A new intent, every column written (so that its events render what is stored).

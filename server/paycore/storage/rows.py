@@ -15,7 +15,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -26,7 +26,14 @@ Convert = Callable[[Any], Any]
 
 
 def epoch_seconds(moment: datetime | None) -> int | None:
+    """A timestamp column's value as a model holds it: whole unix seconds."""
     return None if moment is None else int(moment.timestamp())
+
+
+def stored_moment(seconds: int | None) -> datetime | None:
+    """`epoch_seconds` the other way: a model's unix seconds as its timestamp column stores
+    them (UTC)."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 def _stored_type(hint: Any) -> type | None:

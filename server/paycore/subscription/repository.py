@@ -5,11 +5,10 @@ shard (paycore.storage)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from paycore.storage.reads import Decode, Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds, stored_moment
 from paycore.storage.schema import prices, products, test_clocks
 from paycore.subscription.models import (
     Interval,
@@ -129,15 +128,11 @@ class TestClockRepository:
             await self._connection.execute(
                 update(test_clocks)
                 .where(test_clocks.c.merchant_id == merchant_id, test_clocks.c.id == clock_id)
-                .values(status=status.value, frozen_time=_moment(frozen_time))
+                .values(status=status.value, frozen_time=stored_moment(frozen_time))
                 .returning(test_clocks)
             )
         ).one()
         return decode_test_clock(row)
-
-
-def _moment(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _recurring(row: Row[Any]) -> Recurring | None:
@@ -152,7 +147,7 @@ _encode_product: Encoder[NewProduct] = Encoder(products, NewProduct)
 _encode_price: Encoder[NewPrice] = Encoder(prices, NewPrice)
 """A new price's columns but its recurrence (two columns: `PriceRepository.insert`)."""
 _encode_test_clock: Encoder[NewTestClock] = Encoder(
-    test_clocks, NewTestClock, convert={"frozen_time": _moment}
+    test_clocks, NewTestClock, convert={"frozen_time": stored_moment}
 )
 decode_product: Decoder[Product] = Decoder(products, Product, columns=_AT, convert=_UNIX)
 decode_price: Decoder[Price] = Decoder(

@@ -4,7 +4,6 @@ its life, off the payments' hot path."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from paycore.invariants import invariant
@@ -17,7 +16,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.setup.machine import check_move
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds, stored_moment
 from paycore.storage.schema import setup_intents
 from sqlalchemy import Select, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,10 +26,6 @@ _AT = {"created": "created_at"}
 
 def _error_json(value: PaymentError | NextAction | None) -> dict[str, str] | None:
     return None if value is None else value.to_json()
-
-
-def _moment(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 decode_setup: Decoder[SetupIntent] = Decoder(
@@ -50,7 +45,7 @@ encode_setup: Encoder[SetupIntent] = Encoder(
     setup_intents,
     SetupIntent,
     columns=_AT,
-    convert={"last_setup_error": _error_json, "next_action": _error_json, "created": _moment},
+    convert={"last_setup_error": _error_json, "next_action": _error_json, "created": stored_moment},
 )
 SETUP_INTENTS = Kind("setup_intent", setup_intents, decode_setup)
 
