@@ -106,6 +106,18 @@ class PspAnswer:
         return self.status == REQUIRES_ACTION
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExecutionFilter:
+    """Which executions a list reads: those of the state, payment order, payment intent and
+    refund given (None or "": any), of one of `operations` when given."""
+
+    state: ExecutionState | None = None
+    payment_order_id: str = ""
+    payment_intent_id: str = ""
+    refund_id: str = ""
+    operations: tuple[Operation, ...] = ()
+
+
 @dataclass(frozen=True)
 class Attempt:
     number: int

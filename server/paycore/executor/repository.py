@@ -15,12 +15,14 @@ from paycore.executor.models import (
     AttemptKind,
     AttemptOutcome,
     Execution,
+    ExecutionFilter,
     ExecutionState,
     NewExecution,
     Operation,
     PspAnswer,
 )
 from paycore.storage.raw import driver_of, jsonb
+from paycore.storage.reads import matching
 from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import execution_attempts, executions
 from paycore.storage.statements import Insert, with_parts
@@ -527,30 +529,19 @@ _attempt: Decoder[Attempt] = Decoder(
 )
 
 
-def executions_query(
-    merchant_id: str | None,
-    *,
-    state: ExecutionState | None = None,
-    payment_order_id: str = "",
-    payment_intent_id: str = "",
-    operations: tuple[Operation, ...] = (),
-    refund_id: str = "",
-) -> Select[Any]:
-    """Executions (of every merchant of the shard when `merchant_id` is None: operators), of
-    one of `operations` when given."""
-    query = select(e)
-    if merchant_id:
-        query = query.where(e.c.merchant_id == merchant_id)
-    if state is not None:
-        query = query.where(e.c.state == state.value)
-    if payment_order_id:
-        query = query.where(e.c.payment_order_id == payment_order_id)
-    if payment_intent_id:
-        query = query.where(e.c.payment_intent_id == payment_intent_id)
-    if operations:
-        query = query.where(e.c.operation.in_([operation.value for operation in operations]))
-    if refund_id:
-        query = query.where(e.c.refund_id == refund_id)
+def executions_query(merchant_id: str | None, wanted: ExecutionFilter) -> Select[Any]:
+    """The executions `wanted` names (of every merchant of the shard when `merchant_id` is
+    None: operators)."""
+    query = matching(
+        e,
+        merchant_id=merchant_id,
+        state=wanted.state,
+        payment_order_id=wanted.payment_order_id,
+        payment_intent_id=wanted.payment_intent_id,
+        refund_id=wanted.refund_id,
+    )
+    if wanted.operations:
+        query = query.where(e.c.operation.in_([operation.value for operation in wanted.operations]))
     return query
 
 

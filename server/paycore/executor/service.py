@@ -34,6 +34,7 @@ from paycore.executor.models import (
     AttemptKind,
     AttemptOutcome,
     Execution,
+    ExecutionFilter,
     ExecutionState,
     NewExecution,
     Operation,
@@ -264,12 +265,7 @@ class Executor:
         self,
         merchant_id: str | None,
         cursor: Cursor,
-        *,
-        state: ExecutionState | None = None,
-        payment_order_id: str = "",
-        payment_intent_id: str = "",
-        operations: tuple[Operation, ...] = (),
-        refund_id: str = "",
+        wanted: ExecutionFilter,
     ) -> Page[Execution]:
         """A merchant's executions, or (None) every merchant's on every shard, newest first."""
         engines = (
@@ -277,14 +273,7 @@ class Executor:
             if merchant_id
             else list(self._shards.engines)
         )
-        query = executions_query(
-            merchant_id,
-            state=state,
-            payment_order_id=payment_order_id,
-            payment_intent_id=payment_intent_id,
-            operations=operations,
-            refund_id=refund_id,
-        )
+        query = executions_query(merchant_id, wanted)
         found: list[Execution] = []
         for engine in engines:  # each shard's limit + 1 newest: the merge's are among them
             async with engine.connect() as connection:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from grpc import aio
 from paycore import validation
 from paycore.errors import ApiError, not_found
-from paycore.executor.models import ExecutionState
+from paycore.executor.models import ExecutionFilter, ExecutionState
 from paycore.executor.service import Executor
 from paycore.executor.servicer.messages import execution_message
 from paycore.executor.servicer.requests import ExecutedPayment, executed_payment
@@ -41,14 +41,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         operator's handle on one of them."""
         wanted = executed_payment(request)
         merchant_id = _merchant(request.merchant) or None
-        found = await self._executor.list(
-            merchant_id,
-            Cursor(1),
-            payment_order_id=wanted.payment_order_id,
-            payment_intent_id=wanted.payment_intent_id,
-            operations=wanted.operations,
-            refund_id=wanted.refund_id,
-        )
+        found = await self._executor.list(merchant_id, Cursor(1), wanted.executions)
         if not found.data:
             raise await self._why_none(merchant_id, wanted)
         execution = wanted.checked(found.data[0])
@@ -57,12 +50,10 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
 
     async def _why_none(self, merchant_id: str | None, wanted: ExecutedPayment) -> ApiError:
         """NOT_FOUND naming the payment when it has no execution at all, else the operation."""
-        any_of_payment = await self._executor.list(
-            merchant_id,
-            Cursor(1),
-            payment_order_id=wanted.payment_order_id,
-            payment_intent_id=wanted.payment_intent_id,
+        of_payment = ExecutionFilter(
+            payment_order_id=wanted.payment_order_id, payment_intent_id=wanted.payment_intent_id
         )
+        any_of_payment = await self._executor.list(merchant_id, Cursor(1), of_payment)
         if not any_of_payment.data:
             return not_found(wanted.param, wanted.payment_id, param=wanted.param)
         return not_found("execution", wanted.description, param="operation")
@@ -76,9 +67,8 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     async def ListExecutions(
         self, request: executor_pb2.ListExecutionsRequest, context: Context
     ) -> executor_pb2.ListExecutionsResponse:
-        page = await self._executor.list(
-            acting_merchant(),
-            cursor_of(request, Prefix.EXECUTION),
+        cursor = cursor_of(request, Prefix.EXECUTION)
+        wanted = ExecutionFilter(
             payment_order_id=validation.object_id(
                 "payment_order", request.payment_order, Prefix.PAYMENT_ORDER, required=False
             ),
@@ -86,15 +76,15 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
             ),
         )
+        page = await self._executor.list(acting_merchant(), cursor, wanted)
         return page_response(executor_pb2.ListExecutionsResponse, page, execution_message)
 
     async def ListDeadLetters(
         self, request: executor_pb2.ListDeadLettersRequest, context: Context
     ) -> executor_pb2.ListDeadLettersResponse:
         merchant_id = _merchant(request.merchant) or None
-        page = await self._executor.list(
-            merchant_id, cursor_of(request, Prefix.EXECUTION), state=ExecutionState.DEAD_LETTERED
-        )
+        dead = ExecutionFilter(state=ExecutionState.DEAD_LETTERED)
+        page = await self._executor.list(merchant_id, cursor_of(request, Prefix.EXECUTION), dead)
         return page_response(executor_pb2.ListDeadLettersResponse, page, execution_message)
 
     async def RequeueDeadLetter(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from paycore import validation
 from paycore.errors import invalid, missing
-from paycore.executor.models import Execution, Operation
+from paycore.executor.models import Execution, ExecutionFilter, Operation
 from paycore.ids import Prefix
 from paycore.v1 import executor_pb2
 
@@ -45,6 +45,16 @@ class ExecutedPayment:
     @property
     def payment_id(self) -> str:
         return self.payment_order_id or self.payment_intent_id
+
+    @property
+    def executions(self) -> ExecutionFilter:
+        """The payment's executions of the operation asked for."""
+        return ExecutionFilter(
+            payment_order_id=self.payment_order_id,
+            payment_intent_id=self.payment_intent_id,
+            refund_id=self.refund_id,
+            operations=self.operations,
+        )
 
     @property
     def description(self) -> str:
