@@ -18,6 +18,7 @@ from paycore.reconciliation.models import (
     Source,
     Status,
 )
+from paycore.storage.reads import matching
 from paycore.storage.rows import Decoder, epoch_seconds
 from paycore.storage.schema import (
     reconciliation_discrepancies as discrepancies,
@@ -215,18 +216,7 @@ async def locked_discrepancy(
 
 def listed(filters: DiscrepancyFilter) -> Select[Any]:
     """Discrepancies matching `filters` (on whichever shard the caller reads)."""
-    query = select(discrepancies)
-    if filters.merchant_id is not None:
-        query = query.where(discrepancies.c.merchant_id == filters.merchant_id)
-    if filters.run_id is not None:
-        query = query.where(discrepancies.c.run_id == filters.run_id)
-    if filters.day is not None:
-        query = query.where(discrepancies.c.day == filters.day)
-    if filters.kind is not None:
-        query = query.where(discrepancies.c.kind == filters.kind.value)
-    if filters.status is not None:
-        query = query.where(discrepancies.c.status == filters.status.value)
-    return query
+    return matching(discrepancies, filters)
 
 
 async def mark_resolved(
