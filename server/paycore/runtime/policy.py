@@ -8,6 +8,7 @@ from enum import Enum
 
 from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 from paycore.http_rules import http_bindings, path_segments
+from paycore.runtime.messages import by_number
 from paycore.v1 import common_pb2
 
 
@@ -24,11 +25,7 @@ class RateClass(Enum):
     SUBSCRIPTIONS = "subscriptions"
 
 
-_RATE_CLASSES = {
-    common_pb2.RATE_CLASS_OTHER: RateClass.OTHER,
-    common_pb2.RATE_CLASS_PAYMENTS: RateClass.PAYMENTS,
-    common_pb2.RATE_CLASS_SUBSCRIPTIONS: RateClass.SUBSCRIPTIONS,
-}
+_RATE_CLASSES = by_number(RateClass, common_pb2.RateClass)
 
 
 @dataclass(frozen=True)
