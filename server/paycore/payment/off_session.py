@@ -76,32 +76,18 @@ class OffSessionCharges:
 
     async def record(self, connection: AsyncConnection, charge: OffSessionCharge) -> Intent:
         """The intent, `processing`, with its charge enqueued (in the caller's transaction)."""
-        merchant_id = charge.merchant_id
         repository = PayInRepository(connection)
-        intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, merchant_id)
-        new = NewIntent(
-            amount=charge.amount,
-            currency=charge.currency,
-            capture_method=CaptureMethod.AUTOMATIC,
-            customer_id=charge.customer_id,
-            payment_method_id=charge.payment_method_id,
-            description=charge.description,
-            metadata=charge.metadata,
-        )
-        created = int(datetime.now(UTC).timestamp())
-        intent = await repository.insert_intent(
-            new.intent(merchant_id, intent_id, IntentStatus.PROCESSING, created)
-        )
+        intent = await _inserted(repository, charge, IntentStatus.PROCESSING)
         await self._events.intent.record(connection, events.INTENT_CREATED, intent)
         execution_id = await self._executor.enqueue(
             connection,
             NewExecution(
-                merchant_id=merchant_id,
+                merchant_id=charge.merchant_id,
                 operation=Operation.CHARGE,
                 amount=charge.amount,
                 currency=charge.currency,
                 psp_key=charge.psp_key,
-                payment_intent_id=intent_id,
+                payment_intent_id=intent.id,
                 payment_method_id=charge.payment_method_id,
                 # Merchant-initiated: a card that must authenticate is declined
                 # authentication_required (nobody is there to authenticate), as at Stripe;
@@ -123,25 +109,12 @@ class OffSessionCharges:
         customer confirms it with its client_secret (ConfirmPaymentIntent), as any intent.
         `charge.psp_key` is unused: the confirmation makes the charge."""
         repository = PayInRepository(connection)
-        intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, charge.merchant_id)
-        new = NewIntent(
-            amount=charge.amount,
-            currency=charge.currency,
-            capture_method=CaptureMethod.AUTOMATIC,
-            customer_id=charge.customer_id,
-            payment_method_id=charge.payment_method_id or None,
-            description=charge.description,
-            metadata=charge.metadata,
-        )
         status = (
             IntentStatus.REQUIRES_CONFIRMATION
             if charge.payment_method_id
             else IntentStatus.REQUIRES_PAYMENT_METHOD
         )
-        created = int(datetime.now(UTC).timestamp())
-        intent = await repository.insert_intent(
-            new.intent(charge.merchant_id, intent_id, status, created)
-        )
+        intent = await _inserted(repository, charge, status)
         intent = await repository.update_intent(intent, invoice_id=charge.invoice_id)
         await self._events.intent.record(connection, events.INTENT_CREATED, intent)
         return intent
@@ -233,3 +206,24 @@ class OffSessionCharges:
     async def intent(self, merchant_id: str, intent_id: str) -> Intent | None:
         async with self._shards.read(merchant_id) as connection:
             return await PayInRepository(connection).intent(merchant_id, intent_id)
+
+
+async def _inserted(
+    repository: PayInRepository, charge: OffSessionCharge, status: IntentStatus
+) -> Intent:
+    """The charge's intent, new in `status`: an automatic capture of the charge's amount,
+    with its customer, payment method (none for ""), description and metadata."""
+    new = NewIntent(
+        amount=charge.amount,
+        currency=charge.currency,
+        capture_method=CaptureMethod.AUTOMATIC,
+        customer_id=charge.customer_id,
+        payment_method_id=charge.payment_method_id or None,
+        description=charge.description,
+        metadata=charge.metadata,
+    )
+    intent_id = new_merchant_id(Prefix.PAYMENT_INTENT, charge.merchant_id)
+    created = int(datetime.now(UTC).timestamp())
+    return await repository.insert_intent(
+        new.intent(charge.merchant_id, intent_id, status, created)
+    )
