@@ -71,6 +71,12 @@ def check_move(intent: Intent, wanted: IntentStatus) -> None:
         raise IllegalIntentTransition(intent.id, intent.status, wanted)
 
 
+def unconfirmed(payment_method_id: str | None) -> IntentStatus:
+    """The status an intent is created in when it is not confirmed at once:
+    requires_confirmation with a payment method, else requires_payment_method."""
+    return S.REQUIRES_CONFIRMATION if payment_method_id else S.REQUIRES_PAYMENT_METHOD
+
+
 def check_initial(intent_id: str, status: IntentStatus) -> None:
     if status not in INITIAL:
         raise InvariantViolation(f"payment intent {intent_id} cannot be created {status}")

@@ -21,6 +21,7 @@ from paycore.executor.service import Executor
 from paycore.ids import Prefix, new_merchant_id
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
+from paycore.payment.machine import unconfirmed
 from paycore.payment.models import (
     CaptureMethod,
     Intent,
@@ -109,12 +110,7 @@ class OffSessionCharges:
         customer confirms it with its client_secret (ConfirmPaymentIntent), as any intent.
         `charge.psp_key` is unused: the confirmation makes the charge."""
         repository = PayInRepository(connection)
-        status = (
-            IntentStatus.REQUIRES_CONFIRMATION
-            if charge.payment_method_id
-            else IntentStatus.REQUIRES_PAYMENT_METHOD
-        )
-        intent = await _inserted(repository, charge, status)
+        intent = await _inserted(repository, charge, unconfirmed(charge.payment_method_id))
         intent = await repository.update_intent(intent, invoice_id=charge.invoice_id)
         await self._events.intent.record(connection, events.INTENT_CREATED, intent)
         return intent

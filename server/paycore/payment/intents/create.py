@@ -16,6 +16,7 @@ from paycore.payment.charging import charging, record_charging
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.confirm import record_confirmation
 from paycore.payment.intents.flow import FirstPhase, IntentFlow, charge_of
+from paycore.payment.machine import unconfirmed
 from paycore.payment.models import ON_SESSION, Intent, IntentStatus, NewIntent, Presence, Risk
 from paycore.payment.repository import PayInRepository
 from paycore.payment.risk import risk_of, score_request
@@ -37,11 +38,7 @@ async def prepare(
     card = await flow.card(merchant_id, new.payment_method_id, new.customer_id)
     if card is not None:  # a test payment method's name became a new payment method's id
         new = replace(new, payment_method_id=card.payment_method_id)
-    status = (
-        IntentStatus.REQUIRES_CONFIRMATION
-        if new.payment_method_id
-        else IntentStatus.REQUIRES_PAYMENT_METHOD
-    )
+    status = unconfirmed(new.payment_method_id)
     if not confirm:
 
         async def change(connection: AsyncConnection) -> Intent:
