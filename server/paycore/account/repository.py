@@ -16,7 +16,7 @@ from paycore.account.models import (
 )
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, fetch_optional, matching
-from paycore.storage.rows import Convert, Decoder, Encoder, epoch_seconds
+from paycore.storage.rows import Convert, Decoder, Encoder
 from paycore.storage.schema import api_keys, merchants, seller_accounts
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -156,7 +156,7 @@ async def find_key_for_authentication(
 
 
 _CREATED = {"created": "created_at"}
-_STORED: dict[str, Convert] = {"metadata": dict, "created": epoch_seconds}
+_STORED: dict[str, Convert] = {"metadata": dict}
 _encode_new_merchant = Encoder(merchants, NewMerchant)
 _encode_new_seller = Encoder(seller_accounts, NewSellerAccount)
 # Settlement currencies are given at creation and stored by paycore.currency (issue 19).
@@ -175,13 +175,7 @@ api_key_of = Decoder(
     api_keys,
     ApiKey,
     columns={**_CREATED, "revoked": "revoked_at", "expires": "expires_at"},
-    convert={
-        "type": ApiKeyType,
-        "scopes": tuple,
-        "created": epoch_seconds,
-        "revoked": epoch_seconds,
-        "expires": epoch_seconds,
-    },
+    convert={"type": ApiKeyType, "scopes": tuple},
 )
 # The read path's kinds (paycore.storage.reads).
 SELLER_ACCOUNTS = Kind("account", seller_accounts, seller_account_of)

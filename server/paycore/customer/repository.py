@@ -24,7 +24,7 @@ from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import customers, payment_methods
 from paycore.storage.search import search_condition
 from sqlalchemy import Select, func, insert, select, update
@@ -310,7 +310,7 @@ customer_of = Decoder(
     customers,
     Customer,
     columns={**_DEFAULT_PAYMENT_METHOD, "created": "created_at"},
-    convert={"address": _address, "metadata": dict, "created": epoch_seconds},
+    convert={"address": _address, "metadata": dict},
 )
 
 
@@ -331,7 +331,7 @@ payment_method_of = Decoder(
     payment_methods,
     PaymentMethod,
     columns={"created": "created_at"},
-    convert={"metadata": dict, "created": epoch_seconds},
+    convert={"metadata": dict},
     derive={
         "card": Decoder(
             payment_methods,

@@ -9,7 +9,7 @@ from typing import Any
 from paycore.events.models import Event, NewEvent, TypeFilter
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import Kind
-from paycore.storage.rows import Decoder, epoch_seconds
+from paycore.storage.rows import Decoder
 from paycore.storage.schema import events
 from paycore.storage.statements import Insert, column_names
 from sqlalchemy import Select, func, or_, select, tuple_, update
@@ -124,6 +124,6 @@ decode_event: Decoder[Event] = Decoder(
     events,
     Event,
     columns={"created": "created_at"},
-    convert={"data": dict, "created": epoch_seconds},
+    convert={"data": dict},
 )
 EVENTS = Kind("event", events, decode_event)

@@ -23,7 +23,7 @@ from paycore.executor.models import (
 )
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import matching
-from paycore.storage.rows import Decoder, epoch_seconds
+from paycore.storage.rows import Decoder
 from paycore.storage.schema import execution_attempts, executions
 from paycore.storage.statements import Insert, with_parts
 from sqlalchemy import Select, func, or_, select, tuple_, update
@@ -504,7 +504,6 @@ _decode_execution: Decoder[Execution] = Decoder(
         "lease_until": _epoch,
         "answer": lambda result: None if result is None else PspAnswer(**result),
         "metadata": dict,
-        "created": epoch_seconds,
     },
     skip=("attempts",),
 )

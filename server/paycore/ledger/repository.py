@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from paycore.ledger.models import (
@@ -310,10 +309,6 @@ async def list_entries(
     return Page([_entry(row) for row in found.data], found.has_more)
 
 
-def _unix(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
 def _metadata(stored: str | dict[str, str]) -> dict[str, str]:
     """JSONB as asyncpg returns it (text) or as SQLAlchemy does (a dict)."""
     return json.loads(stored) if isinstance(stored, str) else dict(stored)
@@ -337,7 +332,6 @@ _transfer = Decoder(
         "metadata": _metadata,
         "status": TransferStatus,
         "resolved_by": _or_empty,
-        "created": _unix,
     },
 )
 
@@ -353,13 +347,13 @@ account_of = Decoder(
     ledger_accounts,
     Account,
     columns=_CREATED,
-    convert={"type": AccountType, "metadata": dict, "created": _unix},
+    convert={"type": AccountType, "metadata": dict},
     derive={"balances": Decoder(ledger_accounts, Balances)},
 )
 _entry = Decoder(
     ledger_entries,
     Entry,
     columns=_CREATED,
-    convert={"kind": EntryKind, "created": _unix},
+    convert={"kind": EntryKind},
     derive={"amount": _entry_amount, "balances": Decoder(ledger_entries, Balances)},
 )

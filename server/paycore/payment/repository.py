@@ -38,7 +38,7 @@ from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
 from paycore.storage.raw import driver_of, jsonb, write_later
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds, stored_moment
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     balance_transactions,
     disputes,
@@ -70,8 +70,6 @@ decode_intent: Decoder[Intent] = Decoder(
         "last_error": lambda value: None if value is None else PaymentError(**value),
         "risk": Risk.from_json,
         "next_action": NextAction.from_json,
-        "canceled_at": epoch_seconds,
-        "created": epoch_seconds,
     },
 )
 encode_intent: Encoder[Intent] = Encoder(
@@ -82,9 +80,7 @@ encode_intent: Encoder[Intent] = Encoder(
         "last_error": _json_of,
         "risk": _json_of,
         "next_action": _json_of,
-        "canceled_at": stored_moment,
         "metadata": jsonb,
-        "created": stored_moment,
     },
 )
 # A new intent, every column written (so that its events render what is stored).
@@ -476,16 +472,15 @@ class PayInRepository:
         )
 
 
-_UNIX = {"created": epoch_seconds}
-_order: Decoder[Order] = Decoder(payment_orders, Order, columns=_AT, convert=_UNIX)
-_refund: Decoder[Refund] = Decoder(refunds, Refund, columns=_AT, convert=_UNIX)
+_order: Decoder[Order] = Decoder(payment_orders, Order, columns=_AT)
+_refund: Decoder[Refund] = Decoder(refunds, Refund, columns=_AT)
 _encode_refund: Encoder[Refund] = Encoder(refunds, Refund)
 """A refund's columns but its creation time (the database's now())."""
 _decode_payment: Decoder[Payment] = Decoder(
     payments,
     Payment,
     columns=_AT,
-    convert={**_UNIX, "risk": Risk.from_json},
+    convert={"risk": Risk.from_json},
     skip=("orders",),
 )
 # The read path's kinds (paycore.storage.reads); a payment with its orders.

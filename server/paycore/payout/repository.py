@@ -30,7 +30,7 @@ from paycore.payout.models import (
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     balance_transactions,
     bank_accounts,
@@ -512,7 +512,6 @@ decode_payout_card: Decoder[PayoutCard] = Decoder(
         "currency": "payout_currency",
         "default_for_currency": "payout_default",
     },
-    convert={"created": epoch_seconds},
 )
 PAYOUT_CARDS = Kind(
     "payout_card",

@@ -19,7 +19,7 @@ from paycore.reconciliation.models import (
     Status,
 )
 from paycore.storage.reads import matching
-from paycore.storage.rows import Decoder, epoch_seconds
+from paycore.storage.rows import Decoder
 from paycore.storage.schema import (
     reconciliation_discrepancies as discrepancies,
 )
@@ -43,17 +43,12 @@ decode_run: Decoder[Run] = Decoder(
     runs,
     Run,
     columns=_AT | {"finished": "finished_at"},
-    convert={"created": epoch_seconds, "finished": epoch_seconds},
 )
 decode_discrepancy: Decoder[Discrepancy] = Decoder(
     discrepancies,
     Discrepancy,
     columns=_AT | {"resolved": "resolved_at"},
-    convert={
-        "action": lambda action: Action(action) if action else None,
-        "created": epoch_seconds,
-        "resolved": epoch_seconds,
-    },
+    convert={"action": lambda action: Action(action) if action else None},
 )
 
 

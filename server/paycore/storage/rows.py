@@ -2,11 +2,11 @@
 to the column of the same name (or the one `columns` names), so a column is spelt in the schema
 and a field in the model, and nowhere else. Built at import: a field with no column raises then.
 A field's converter is inferred from its annotation (an Enum from and to its value, a tuple from
-and to the driver's list, an int, bool or dict as such; None stays None) unless `convert` names
-one (a stored form the annotation does not tell, like a timestamp read as unix seconds).
+and to the driver's list, an int, bool or dict as such; None stays None) and, for an int field
+of a timestamp column, from the column (unix seconds: `epoch_seconds`, `stored_moment`), unless
+`convert` names one (a stored form neither tells, like a JSON column read as a dataclass).
 
-    decode_intent = Decoder(payment_intents, Intent, columns={"created": "created_at"},
-                            convert={"created": epoch_seconds})
+    decode_intent = Decoder(payment_intents, Intent, columns={"created": "created_at"})
     intent = decode_intent(record)          # an asyncpg record or a Core row's _mapping
 """
 
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from sqlalchemy import Table
+from sqlalchemy import Column, DateTime, Table
 
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
@@ -47,6 +47,11 @@ def _stored_type(hint: Any) -> type | None:
     return None
 
 
+def _unix_seconds(hint: Any, column: Column[Any]) -> bool:
+    """Whether a field annotated `hint` holds unix seconds of the timestamp `column`."""
+    return _stored_type(hint) is int and isinstance(column.type, DateTime)
+
+
 def _unless_none(convert: Convert) -> Convert:
     return lambda value: None if value is None else convert(value)
 
@@ -70,7 +75,12 @@ class _Codec(Generic[T]):
         renamed = dict(columns or {})
         given = dict(convert or {})
         hints = get_type_hints(model)
-        converters = {name: self._inferred(hint) for name, hint in hints.items()} | given
+        converters = {name: self._inferred(hint) for name, hint in hints.items()}
+        for name, hint in hints.items():
+            column = table.c.get(renamed.get(name, name))
+            if column is not None and _unix_seconds(hint, column):
+                converters[name] = self._seconds_converter()
+        converters |= given
         self._model = model
         self._derived = dict(derive or {})
         self._fields: list[tuple[str, str, Convert | None]] = [
@@ -87,6 +97,10 @@ class _Codec(Generic[T]):
     def _infer(self, kind: type) -> Convert | None:
         raise NotImplementedError
 
+    def _seconds_converter(self) -> Convert:
+        """How an int field (unix seconds) of a timestamp column is converted."""
+        raise NotImplementedError
+
     def _check(self, table: Table, converted: set[str]) -> None:
         raise NotImplementedError
 
@@ -98,6 +112,9 @@ class Decoder(_Codec[T]):
 
     def _infer(self, kind: type) -> Convert | None:
         return _unless_none(kind)
+
+    def _seconds_converter(self) -> Convert:
+        return epoch_seconds
 
     def _check(self, table: Table, converted: set[str]) -> None:
         for _, column, _ in self._fields:
@@ -125,6 +142,9 @@ class Encoder(_Codec[T]):
         if issubclass(kind, tuple):
             return _unless_none(list)
         return None
+
+    def _seconds_converter(self) -> Convert:
+        return stored_moment
 
     def _check(self, table: Table, converted: set[str]) -> None:
         self._fields = [field for field in self._fields if field[1] in table.c]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, epoch_seconds
+from paycore.storage.rows import Decoder
 from paycore.storage.schema import coupons, promotion_codes, subscriptions
 from paycore.subscription.models import (
     Coupon,
@@ -48,7 +48,6 @@ decode_coupon: Decoder[Coupon] = Decoder(
     coupons,
     Coupon,
     columns={"created": "created_at"},
-    convert={"created": epoch_seconds},
     derive={"valid": _valid},
 )
 COUPONS = Kind(
@@ -204,7 +203,6 @@ decode_promotion_code: Decoder[PromotionCode] = Decoder(
     promotion_codes,
     PromotionCode,
     columns={"created": "created_at"},
-    convert={"created": epoch_seconds},
     skip=("coupon",),
 )
 PROMOTION_CODES = Kind(

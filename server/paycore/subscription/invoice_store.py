@@ -11,7 +11,7 @@ from paycore.ids import Prefix, logical_shard_of, new_id
 from paycore.payment.models import IntentStatus
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_lines, invoice_numbers, invoices, payment_intents
 from paycore.subscription.models import (
     BillingReason,
@@ -226,7 +226,6 @@ _line: Decoder[InvoiceLine] = Decoder(
     invoice_lines,
     InvoiceLine,
     columns={"created": "created_at"},
-    convert={"created": epoch_seconds},
     derive={"period": _period},
 )
 _decode_invoice: Decoder[Invoice] = Decoder(

@@ -142,20 +142,13 @@ def _recurring(row: Row[Any]) -> Recurring | None:
 
 
 _AT = {"created": "created_at"}
-_UNIX = {"created": epoch_seconds}
 _encode_product: Encoder[NewProduct] = Encoder(products, NewProduct)
 _encode_price: Encoder[NewPrice] = Encoder(prices, NewPrice)
 """A new price's columns but its recurrence (two columns: `PriceRepository.insert`)."""
-_encode_test_clock: Encoder[NewTestClock] = Encoder(
-    test_clocks, NewTestClock, convert={"frozen_time": stored_moment}
-)
-decode_product: Decoder[Product] = Decoder(products, Product, columns=_AT, convert=_UNIX)
-decode_price: Decoder[Price] = Decoder(
-    prices, Price, columns=_AT, convert=_UNIX, derive={"recurring": _recurring}
-)
-decode_test_clock: Decoder[TestClock] = Decoder(
-    test_clocks, TestClock, columns=_AT, convert={**_UNIX, "frozen_time": epoch_seconds}
-)
+_encode_test_clock: Encoder[NewTestClock] = Encoder(test_clocks, NewTestClock)
+decode_product: Decoder[Product] = Decoder(products, Product, columns=_AT)
+decode_price: Decoder[Price] = Decoder(prices, Price, columns=_AT, derive={"recurring": _recurring})
+decode_test_clock: Decoder[TestClock] = Decoder(test_clocks, TestClock, columns=_AT)
 # The read path's kinds (paycore.storage.reads).
 PRODUCTS = Kind("product", products, decode_product)
 PRICES = Kind("price", prices, decode_price)

@@ -16,7 +16,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.setup.machine import check_move
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder, Encoder, epoch_seconds, stored_moment
+from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import setup_intents
 from sqlalchemy import Select, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,14 +38,13 @@ decode_setup: Decoder[SetupIntent] = Decoder(
         "last_setup_error": lambda value: None if value is None else PaymentError(**value),
         "metadata": dict,
         "next_action": NextAction.from_json,
-        "created": epoch_seconds,
     },
 )
 encode_setup: Encoder[SetupIntent] = Encoder(
     setup_intents,
     SetupIntent,
     columns=_AT,
-    convert={"last_setup_error": _error_json, "next_action": _error_json, "created": stored_moment},
+    convert={"last_setup_error": _error_json, "next_action": _error_json},
 )
 SETUP_INTENTS = Kind("setup_intent", setup_intents, decode_setup)
 
