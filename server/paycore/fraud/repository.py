@@ -25,7 +25,7 @@ from paycore.fraud.rules import (
 )
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import Cursor, Page, fetch_optional, fetch_page, matching
-from paycore.storage.rows import Decoder, Encoder
+from paycore.storage.rows import Decoder, Encoder, epoch_seconds_or_zero
 from paycore.storage.schema import (
     fraud_assessments,
     fraud_blocklist_items,
@@ -57,10 +57,6 @@ class BlocklistValues:
     """Billing, card and IP country."""
 
 
-def _unix(moment: datetime | None) -> int:
-    return 0 if moment is None else int(moment.timestamp())
-
-
 _encode_assessment: Encoder[Assessment] = Encoder(
     fraud_assessments,
     Assessment,
@@ -75,19 +71,21 @@ _encode_item: Encoder[BlocklistItem] = Encoder(fraud_blocklist_items, BlocklistI
 """A blocklist item's columns but its creation time (the database's now() by default)."""
 _encode_review: Encoder[Review] = Encoder(fraud_reviews, Review)
 _assessment: Decoder[Assessment] = Decoder(
-    fraud_assessments, Assessment, columns={"labelled": "labelled_at"}, convert={"labelled": _unix}
+    fraud_assessments,
+    Assessment,
+    columns={"labelled": "labelled_at"},
+    convert={"labelled": epoch_seconds_or_zero},
 )
 _blocklist_item: Decoder[BlocklistItem] = Decoder(
     fraud_blocklist_items,
     BlocklistItem,
     columns={"created": "created_at"},
-    convert={"created": _unix},
 )
 _review: Decoder[Review] = Decoder(
     fraud_reviews,
     Review,
     columns={"closed": "closed_at", "created": "created_at"},
-    convert={"closed": _unix, "created": _unix},
+    convert={"closed": epoch_seconds_or_zero},
 )
 _encode_policy: Encoder[Policy] = Encoder(
     fraud_policies,
@@ -100,7 +98,7 @@ _policy: Decoder[Policy] = Decoder(
     fraud_policies,
     Policy,
     columns={"updated": "updated_at"},
-    convert={"rules": rules_from_json, "allow": allow_from_json, "updated": _unix},
+    convert={"rules": rules_from_json, "allow": allow_from_json},
 )
 
 

@@ -30,6 +30,12 @@ def epoch_seconds(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
+def epoch_seconds_or_zero(moment: datetime | None) -> int:
+    """`epoch_seconds` of a model that says "not yet" with 0 (a review not closed, a delivery
+    not attempted) where the column is null."""
+    return 0 if moment is None else int(moment.timestamp())
+
+
 def stored_moment(seconds: int | None) -> datetime | None:
     """`epoch_seconds` the other way: a model's unix seconds as its timestamp column stores
     them (UTC)."""

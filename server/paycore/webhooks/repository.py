@@ -17,7 +17,7 @@ from typing import Any
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching
-from paycore.storage.rows import Decoder
+from paycore.storage.rows import Decoder, epoch_seconds_or_zero
 from paycore.storage.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
 from paycore.webhooks.models import (
     Attempt,
@@ -166,19 +166,15 @@ def deliveries_listed(merchant_id: str, where: DeliveryFilter) -> Select[Any]:
     return matching(webhook_deliveries, where, merchant_id=merchant_id)
 
 
-def _seconds(moment: datetime | None) -> int:
-    return 0 if moment is None else int(moment.timestamp())
-
-
 def _next_attempt(row: Row[Any]) -> int:
-    return _seconds(row.next_attempt_at) if row.status == DeliveryStatus.PENDING else 0
+    return epoch_seconds_or_zero(row.next_attempt_at) if row.status == DeliveryStatus.PENDING else 0
 
 
 decode_delivery: Decoder[Delivery] = Decoder(
     webhook_deliveries,
     Delivery,
     columns={"last_attempt": "last_attempt_at"},
-    convert={"last_attempt": _seconds},
+    convert={"last_attempt": epoch_seconds_or_zero},
     derive={"next_attempt": _next_attempt},
     skip=("attempts",),
 )
@@ -186,7 +182,6 @@ _attempt: Decoder[Attempt] = Decoder(
     webhook_attempts,
     Attempt,
     columns={"attempted": "attempted_at"},
-    convert={"attempted": _seconds},
 )
 
 
