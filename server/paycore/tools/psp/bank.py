@@ -43,7 +43,6 @@ can be altered for reconciliation's tests (`bank_payouts` faults: paycore.tools.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +50,7 @@ from typing import Any
 from paycore.ids import random_base62
 from paycore.payout.calendar import arrival_date
 from paycore.payout.models import DAY_SECONDS, PayoutMethod
-from paycore.tools.psp.processing import HTTP_OK, Answer, Processor
+from paycore.tools.psp.processing import HTTP_OK, Answer, Processor, dumps
 from paycore.tools.psp.report_faults import Alteration, Happening, altered_payouts
 from paycore.tools.psp.requests import PayoutRequest, PspFailure
 from paycore.tools.psp.settlement import DAY_MS, day_bounds_ms
@@ -149,7 +148,7 @@ class Bank:
                 failure_message=outcome.failure_message,
             )
             self.store.insert_bank_payout(payout)
-            return Answer(HTTP_OK, _dumps(payout_body(payout, now_ms)))
+            return Answer(HTTP_OK, dumps(payout_body(payout, now_ms)))
 
         return self.processor.idempotent(request.idempotency_key, "payout", request_hash, perform)
 
@@ -157,7 +156,7 @@ class Bank:
         found = self.store.bank_payout(idempotency_key)
         if found is None:
             raise PspFailure(404, "not_found", "No payout has this idempotency key")
-        return _dumps(payout_body(found, int(self.clock() * 1000)))
+        return dumps(payout_body(found, int(self.clock() * 1000)))
 
     def report_lines(self, day: dt.date, alterations: Sequence[Alteration] = ()) -> list[str]:
         """The day's report so far (to the simulator's clock), with the faults the tests asked
@@ -226,7 +225,7 @@ def payout_body(payout: BankPayout, now_ms: int) -> dict[str, Any]:
 
 def report_line(kind: str, at_ms: int, payout: BankPayout) -> str:
     time = dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC)
-    return _dumps(
+    return dumps(
         {
             "type": kind,
             "id": payout.id,
@@ -240,7 +239,3 @@ def report_line(kind: str, at_ms: int, payout: BankPayout) -> str:
             "time": time.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
     )
-
-
-def _dumps(body: dict[str, Any]) -> str:
-    return json.dumps(body, separators=(",", ":"))

@@ -36,7 +36,7 @@ from typing import Any
 
 from paycore.ids import random_base62
 from paycore.tools.psp.cards import DISPUTE_RESPONSE_SECONDS_DEFAULT
-from paycore.tools.psp.processing import Answer, Processor
+from paycore.tools.psp.processing import Answer, Processor, dumps
 from paycore.tools.psp.requests import PspFailure, idempotency_key, invalid
 from paycore.tools.psp.store import DISPUTE_REINSTATEMENT, DISPUTE_WITHDRAWAL, DISPUTED_AMOUNT
 
@@ -139,7 +139,7 @@ class Disputes:
         return int(self._row(dispute_id)[4])
 
     def _event(self, dispute_id: str, kind: str, now_ms: int) -> None:
-        body = _dumps(self._body(dispute_id))
+        body = dumps(self._body(dispute_id))
         self._store.execute(
             "insert into dispute_events (dispute, type, time_ms, body) values (?, ?, ?, ?)",
             (dispute_id, kind, now_ms, body),
@@ -170,7 +170,7 @@ class Disputes:
 
     def dispute_json(self, dispute_id: str) -> str:
         self.catch_up()
-        return _dumps(self._body(dispute_id))
+        return dumps(self._body(dispute_id))
 
     def feed(self, after: int, limit: int) -> str:
         self.catch_up()
@@ -188,7 +188,7 @@ class Disputes:
             }
             for sequence, kind, time_ms, body in rows[:limit]
         ]
-        return _dumps({"data": events, "has_more": len(rows) > limit})
+        return dumps({"data": events, "has_more": len(rows) > limit})
 
     def submit(self, dispute_id: str, body: dict[str, Any]) -> Answer:
         """Sends the merchant's evidence (once; idempotent by key)."""
@@ -213,7 +213,7 @@ class Disputes:
                 (reviewed, json.dumps(evidence), now_ms, outcome, dispute_id),
             )
             self._event(dispute_id, "dispute.updated", now_ms)
-            return Answer(200, _dumps(self._body(dispute_id)))
+            return Answer(200, dumps(self._body(dispute_id)))
 
         return self._processor.idempotent(key, "dispute_evidence", request_hash, perform)
 
@@ -234,7 +234,7 @@ class Disputes:
                 ("warning_closed" if inquiry else "lost", dispute_id),
             )
             self._event(dispute_id, "dispute.closed", now_ms)
-            return Answer(200, _dumps(self._body(dispute_id)))
+            return Answer(200, dumps(self._body(dispute_id)))
 
         return self._processor.idempotent(key, "dispute_close", request_hash, perform)
 
@@ -249,11 +249,7 @@ class Disputes:
             if status in CLOSED:
                 raise _refused("dispute_closed", f"dispute {dispute_id} is {status}")
             self._decide(dispute_id, status, str(outcome), self._now_ms())
-        return _dumps(self._body(dispute_id))
-
-
-def _dumps(body: dict[str, Any]) -> str:
-    return json.dumps(body, separators=(",", ":"))
+        return dumps(self._body(dispute_id))
 
 
 def _refused(code: str, message: str) -> PspFailure:

@@ -63,12 +63,13 @@ class Answer:
     """True when the key had been processed before and this is its stored answer."""
 
 
-def _dumps(body: dict[str, Any]) -> str:
+def dumps(body: dict[str, Any]) -> str:
+    """An answer's body as the simulator sends it: compact JSON."""
     return json.dumps(body, separators=(",", ":"))
 
 
 def failure_body(failure: PspFailure) -> str:
-    return _dumps(failure.body())
+    return dumps(failure.body())
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ class Processor:
                 checked = three_ds.gate(self.store, asked, now_ms)
                 if checked.pending is not None:
                     body = self._requires_action(asked, checked.pending, page_base, now_ms)
-                    return Answer(HTTP_OK, _dumps(body))
+                    return Answer(HTTP_OK, dumps(body))
                 decline_code = checked.decline_code
             declined = decline_code != ""
             captured = request.capture and not declined
@@ -135,7 +136,7 @@ class Processor:
             if disputed is not None and not declined:
                 self.store.plan_dispute(charge.id, *disputed)
             body = charge_body(charge, bypass_pending=self._bypasses_pending(charge))
-            return Answer(HTTP_DECLINED if declined else HTTP_OK, _dumps(body))
+            return Answer(HTTP_DECLINED if declined else HTTP_OK, dumps(body))
 
         return self.idempotent(request.idempotency_key, "charge", request_hash, perform)
 
@@ -197,7 +198,7 @@ class Processor:
             }
             if pending is not None:
                 body["authentication"] = three_ds.authentication_body(pending, page_base)
-            return Answer(HTTP_DECLINED if decline_code else HTTP_OK, _dumps(body))
+            return Answer(HTTP_DECLINED if decline_code else HTTP_OK, dumps(body))
 
         return self.idempotent(request.idempotency_key, "setup", request_hash, perform)
 
@@ -221,7 +222,7 @@ class Processor:
                 charge, status="captured", amount_captured=amount, fee=fee, captured_ms=now_ms
             )
             body = charge_body(captured, bypass_pending=self._bypasses_pending(captured))
-            return Answer(HTTP_OK, _dumps(body))
+            return Answer(HTTP_OK, dumps(body))
 
         return self.idempotent(request.idempotency_key, "capture", request_hash, perform)
 
@@ -231,7 +232,7 @@ class Processor:
         def perform(now_ms: int) -> Answer:
             charge = self._authorized(request.charge, "void")
             self.store.void(charge.id)
-            return Answer(HTTP_OK, _dumps(charge_body(replace(charge, status="voided"))))
+            return Answer(HTTP_OK, dumps(charge_body(replace(charge, status="voided"))))
 
         return self.idempotent(request.idempotency_key, "void", request_hash, perform)
 
@@ -265,7 +266,7 @@ class Processor:
                     param="amount",
                     stored=True,
                 )
-            return Answer(HTTP_OK, _dumps(refund_body(refund)))
+            return Answer(HTTP_OK, dumps(refund_body(refund)))
 
         return self.idempotent(request.idempotency_key, "refund", request_hash, perform)
 
@@ -275,7 +276,7 @@ class Processor:
         stored = self.store.operation(idempotency_key)
         if stored is None:
             return None
-        head = _dumps(
+        head = dumps(
             {
                 "idempotency_key": stored.idempotency_key,
                 "operation": stored.operation,
@@ -288,7 +289,7 @@ class Processor:
     def charge_json(self, charge_id: str) -> str:
         body = charge_body(self._charge(charge_id, param="id"))
         body["refunds"] = [refund_body(refund) for refund in self.store.refunds(charge_id)]
-        return _dumps(body)
+        return dumps(body)
 
     def idempotent(
         self,
