@@ -491,8 +491,7 @@ class Conversions:
         currency: str,
         specs: tuple[codes.AccountCode, ...],
     ) -> dict[str, str]:
-        found = await self._ledger.merchant_accounts(connection, merchant_id, currency, specs)
-        return {code: account.id for code, account in found.items()}
+        return await self._ledger.merchant_account_ids(connection, merchant_id, currency, specs)
 
     def _post_hold(self, merchant_id: str, source: str, charge: Charge) -> TransferRequest:
         return sourced_transfer(

@@ -132,6 +132,17 @@ class LedgerService:
                 )
         return found
 
+    async def merchant_account_ids(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        currency: str,
+        specs: Sequence[codes.AccountCode] = codes.MERCHANT_ACCOUNTS,
+    ) -> dict[str, str]:
+        """`merchant_accounts`' ids by code: what a transfer names."""
+        found = await self.merchant_accounts(connection, merchant_id, currency, specs)
+        return {code: account.id for code, account in found.items()}
+
     async def get_account(
         self, merchant_id: str | None, account_id: str, param: str = "id"
     ) -> Account:

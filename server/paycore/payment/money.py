@@ -374,16 +374,13 @@ class PayInLedger:
     async def _accounts(
         self, connection: AsyncConnection, merchant_id: str, currency: str
     ) -> dict[str, str]:
-        found = await self._ledger.merchant_accounts(connection, merchant_id, currency)
-        return {code: account.id for code, account in found.items()}
+        return await self._ledger.merchant_account_ids(connection, merchant_id, currency)
 
     async def _seller_accounts(
         self, connection: AsyncConnection, merchant_id: str, currency: str, seller: str
     ) -> dict[str, str]:
-        found = await self._ledger.merchant_accounts(
-            connection, merchant_id, currency, codes.seller_accounts(seller)
-        )
-        return {code: account.id for code, account in found.items()}
+        specs = codes.seller_accounts(seller)
+        return await self._ledger.merchant_account_ids(connection, merchant_id, currency, specs)
 
     async def _post(
         self, connection: AsyncConnection, merchant_id: str, transfers: list[TransferRequest]

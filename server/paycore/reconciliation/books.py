@@ -78,8 +78,7 @@ class Books:
     ) -> dict[str, str]:
         """The merchant's reconciliation accounts in `currency` (or those `specs`), by code
         (created on first use)."""
-        found = await self._ledger.merchant_accounts(connection, merchant_id, currency, specs)
-        return {code: account.id for code, account in found.items()}
+        return await self._ledger.merchant_account_ids(connection, merchant_id, currency, specs)
 
     async def post(
         self, connection: AsyncConnection, merchant_id: str, transfers: Sequence[TransferRequest]
