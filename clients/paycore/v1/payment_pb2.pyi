@@ -163,6 +163,32 @@ PAYMENT_INTENT_CANCELLATION_REASON_AUTOMATIC: PaymentIntentCancellationReason.Va
 """Set by paycore: an uncaptured authorization expired."""
 Global___PaymentIntentCancellationReason: _TypeAlias = PaymentIntentCancellationReason  # noqa: Y015
 
+class _SetupFutureUsage:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SetupFutureUsageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SetupFutureUsage.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SETUP_FUTURE_USAGE_UNSPECIFIED: _SetupFutureUsage.ValueType  # 0
+    """Not saved."""
+    SETUP_FUTURE_USAGE_ON_SESSION: _SetupFutureUsage.ValueType  # 1
+    """Charged later with the customer present."""
+    SETUP_FUTURE_USAGE_OFF_SESSION: _SetupFutureUsage.ValueType  # 2
+    """Charged later whether or not the customer is present (renewals, saved cards)."""
+
+class SetupFutureUsage(_SetupFutureUsage, metaclass=_SetupFutureUsageEnumTypeWrapper):
+    """How a payment method an intent charges is meant to be used later (Stripe's
+    setup_future_usage): saved for it once the intent succeeds.
+    """
+
+SETUP_FUTURE_USAGE_UNSPECIFIED: SetupFutureUsage.ValueType  # 0
+"""Not saved."""
+SETUP_FUTURE_USAGE_ON_SESSION: SetupFutureUsage.ValueType  # 1
+"""Charged later with the customer present."""
+SETUP_FUTURE_USAGE_OFF_SESSION: SetupFutureUsage.ValueType  # 2
+"""Charged later whether or not the customer is present (renewals, saved cards)."""
+Global___SetupFutureUsage: _TypeAlias = SetupFutureUsage  # noqa: Y015
+
 class _AllowRedirects:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -898,6 +924,7 @@ class PaymentIntent(_message.Message):
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     LATEST_CHARGE_FIELD_NUMBER: _builtins.int
     NEXT_ACTION_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -940,6 +967,11 @@ class PaymentIntent(_message.Message):
     latest_charge: _builtins.str
     """The PSP's charge ("ch_...") of this intent, as a dispute of it names it (Dispute.charge,
     ListDisputesRequest.charge); empty until the PSP has answered a charge.
+    """
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """Stripe's: the payment method is saved for later payments once the intent succeeds (or is
+    authorized): attached to `customer` when there is one, as a succeeded SetupIntent of that
+    usage saves it. Unset (null at the REST edge) when not asked for.
     """
     @_builtins.property
     def last_payment_error(self) -> Global___PaymentIntent.LastPaymentError: ...
@@ -985,10 +1017,11 @@ class PaymentIntent(_message.Message):
         transfer_data: Global___TransferData | None = ...,
         latest_charge: _builtins.str = ...,
         next_action: Global___NextAction | None = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "next_action", b"next_action", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1055,6 +1088,8 @@ class CreatePaymentIntentRequest(_message.Message):
     RETURN_URL_FIELD_NUMBER: _builtins.int
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required (absent: PARAMETER_MISSING), minor units, positive, at most the currency's
     maximum (AMOUNT_TOO_LARGE). Optional in the contract only so that absent and 0 differ.
@@ -1083,6 +1118,15 @@ class CreatePaymentIntentRequest(_message.Message):
     return_url: _builtins.str
     """Where the authentication page (3-D Secure, next_action.redirect_to_url) brings the buyer
     back: an http or https URL of at most 2048 characters; requires `confirm`.
+    """
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """Save the payment method for later once the intent succeeds (PaymentIntent.
+    setup_future_usage); attached to `customer` when given.
+    """
+    error_on_requires_action: _builtins.bool
+    """Stripe's: a card that would need the buyer to authenticate (3-D Secure) fails the
+    confirmation instead (requires_payment_method, last_payment_error code
+    authentication_required; nothing charged); requires `confirm`.
     """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
@@ -1124,10 +1168,12 @@ class CreatePaymentIntentRequest(_message.Message):
         return_url: _builtins.str = ...,
         transfer_data: Global___TransferData | None = ...,
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        error_on_requires_action: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "automatic_payment_methods", b"automatic_payment_methods", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "error_on_requires_action", b"error_on_requires_action", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1167,6 +1213,8 @@ class ConfirmPaymentIntentRequest(_message.Message):
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     OFF_SESSION_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method, requires_confirmation or
     requires_action (then the charge goes on with the buyer's authentication).
@@ -1181,6 +1229,10 @@ class ConfirmPaymentIntentRequest(_message.Message):
     """As CreatePaymentIntentRequest.off_session."""
     return_url: _builtins.str
     """As CreatePaymentIntentRequest.return_url."""
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """Sets the intent's setup_future_usage (SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged)."""
+    error_on_requires_action: _builtins.bool
+    """As CreatePaymentIntentRequest.error_on_requires_action."""
     def __init__(
         self,
         *,
@@ -1189,10 +1241,12 @@ class ConfirmPaymentIntentRequest(_message.Message):
         client_secret: _builtins.str = ...,
         off_session: _builtins.bool = ...,
         return_url: _builtins.str = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        error_on_requires_action: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "error_on_requires_action", b"error_on_requires_action", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1233,6 +1287,7 @@ class UpdatePaymentIntentRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CAPTURE_METHOD_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     amount: _builtins.int
@@ -1255,6 +1310,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     """Removes every key of the stored metadata before `metadata` is merged (Stripe's
     `metadata=`, which the REST edge turns into this).
     """
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -1271,10 +1328,11 @@ class UpdatePaymentIntentRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         capture_method: Global___CaptureMethod.ValueType = ...,
         clear_metadata: _builtins.bool = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015

@@ -606,6 +606,9 @@ class Executor:
                 card=_details(card),
                 capture=operation is Operation.CHARGE,
                 off_session=execution.metadata.get("off_session") == "true",
+                error_on_requires_action=execution.metadata.get("error_on_requires_action")
+                == "true",
+                setup_future_usage=execution.metadata.get("setup_future_usage", ""),
                 authentication=execution.metadata.get("authentication", ""),
                 return_url=returning(
                     execution.metadata.get("return_url", ""),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from paycore.account.fee_plans import FeePlan, plan_of
+from paycore.errors import ApiError
 from paycore.events.models import NewEvent
 from paycore.events.outbox import record_prepared
 from paycore.executor.grouping import Joined
@@ -34,6 +35,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
 from paycore.payment.repository import PayInRepository
+from paycore.payment.setup.flow import SetupCards
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 AUTHENTICATION_FAILURE = "authentication_failure"
@@ -111,6 +113,8 @@ class PayInCompletion:
 
     _money: PayInLedger
     _events: PayInEvents
+    _cards: SetupCards
+    """Saves an intent's payment method for later (its setup_future_usage), as a setup's."""
     _locked: Mapping[tuple[str, str], tuple[Intent, FeePlan, ChargeCard | None]] | None = None
     """Intents (by merchant and id) with their plans and cards, locked in this transaction by
     `prepare`."""
@@ -130,7 +134,7 @@ class PayInCompletion:
         if not keys:
             return self
         locked = await PayInRepository(connection).locked_intents_and_plans(keys)
-        return PayInCompletion(self._money, self._events, locked)
+        return PayInCompletion(self._money, self._events, self._cards, locked)
 
     async def __call__(
         self, connection: AsyncConnection, execution: Execution
@@ -175,6 +179,7 @@ class PayInCompletion:
             )
         if execution.answer is not None and execution.answer.requires_action:
             return await self._requires_action(connection, intent, execution)
+        await self._save_for_later(connection, intent, execution)
         reference = execution.answer.reference if execution.answer else ""
         if operation is Operation.AUTHORIZE:
             hold = await self._money.hold(
@@ -241,6 +246,28 @@ class PayInCompletion:
         )
         await self._events.intent.record(connection, events.INTENT_REQUIRES_ACTION, updated)
         return updated
+
+    async def _save_for_later(
+        self, connection: AsyncConnection, intent: Intent, execution: Execution
+    ) -> None:
+        """Stripe's setup_future_usage: the charged (or authorized) card saved for that use and
+        attached to the intent's customer, as a succeeded SetupIntent saves it. A card that
+        cannot be (detached, or another customer's since the confirmation) stays as it is: the
+        payment it made stands. Only a charge or authorization saves (not its capture)."""
+        charged = execution.operation in (Operation.CHARGE, Operation.AUTHORIZE)
+        if intent.setup_future_usage is None or not charged:
+            return
+        try:
+            await self._cards.save_for_setup(
+                connection,
+                intent.merchant_id,
+                execution.payment_method_id or intent.payment_method_id or "",
+                intent.customer_id,
+                intent.setup_future_usage.value,
+                execution.answer.network_token if execution.answer is not None else "",
+            )
+        except ApiError:
+            return
 
     def _events_with_charge(
         self, kind: str, charge_kind: str, execution: Execution, card: ChargeCard | None

@@ -25,6 +25,11 @@ class CaptureMethod(StrEnum):
     MANUAL = "manual"
 
 
+class SetupUsage(StrEnum):
+    OFF_SESSION = "off_session"
+    ON_SESSION = "on_session"
+
+
 class PaymentStatus(StrEnum):
     CREATED = "created"
     PROCESSING = "processing"
@@ -102,10 +107,19 @@ class Presence:
 
     off_session: bool = False
     return_url: str = ""
+    # Stripe's error_on_requires_action: a card that must authenticate declines
+    # (authentication_required) instead of asking the buyer, who is there.
+    error_on_requires_action: bool = False
+    # A confirmation's setup_future_usage, set on the intent it confirms (None: unchanged).
+    setup_future_usage: SetupUsage | None = None
 
     def metadata(self) -> dict[str, str]:
         """As an execution's metadata (the executor sends it to the PSP with the charge)."""
-        found = {"off_session": "true" if self.off_session else "", "return_url": self.return_url}
+        found = {
+            "off_session": "true" if self.off_session else "",
+            "return_url": self.return_url,
+            "error_on_requires_action": "true" if self.error_on_requires_action else "",
+        }
         return {name: value for name, value in found.items() if value}
 
 
@@ -161,6 +175,7 @@ class NewIntent:
     application_fee_amount: int = 0
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    setup_future_usage: SetupUsage | None = None
 
     def intent(
         self, merchant_id: str, intent_id: str, status: IntentStatus, created: int
@@ -191,6 +206,7 @@ class NewIntent:
             cancellation_reason=None,
             metadata=dict(self.metadata),
             created=created,
+            setup_future_usage=self.setup_future_usage,
         )
 
 
@@ -205,6 +221,7 @@ class IntentChanges:
     description: str | None = None
     capture_method: CaptureMethod | None = None
     metadata: MetadataChange = field(default_factory=MetadataChange)
+    setup_future_usage: SetupUsage | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +253,8 @@ class Intent(Stored):
     disputed: bool = False
     # The authentication the buyer was last asked for (3-D Secure); shown while requires_action.
     next_action: NextAction | None = None
+    # Stripe's: its payment method is saved for this use once it succeeds (or is authorized).
+    setup_future_usage: SetupUsage | None = None
 
     def platform_fee(self, received: int) -> int:
         """What the platform keeps of `received` for a destination charge (never more)."""
@@ -317,11 +336,6 @@ class SetupStatus(StrEnum):
     PROCESSING = "processing"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
-
-
-class SetupUsage(StrEnum):
-    OFF_SESSION = "off_session"
-    ON_SESSION = "on_session"
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def build_pay_in(
         Recorder(refund_message),
         Recorder(charge_message),
     )
-    completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events)
+    completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events, cards)
     setup_events: Recorder[SetupIntent] = Recorder(setup_message)
     executor = Executor(
         shards,

@@ -175,11 +175,15 @@ class PspClient:
         off_session: bool = False,
         authentication: str = "",
         return_url: str = "",
+        error_on_requires_action: bool = False,
+        setup_future_usage: str = "",
     ) -> PspResult:
         """`off_session`: the buyer is not there (merchant-initiated), so a card that must
         authenticate is declined `authentication_required` instead of answering
-        "requires_action"; `authentication`: the completed authentication the charge goes on
-        with; `return_url`: where the authentication page sends the buyer back to."""
+        "requires_action"; `error_on_requires_action`: so declined with the buyer there;
+        `authentication`: the completed authentication the charge goes on with; `return_url`:
+        where the authentication page sends the buyer back to; `setup_future_usage`: the card
+        is saved for later use (an authentication it completes sets it up, as a setup's)."""
         body = {
             **_moving(idempotency_key, merchant, reference, amount, currency),
             "card": _card_body(card),
@@ -188,6 +192,10 @@ class PspClient:
         }
         if off_session:
             body["off_session"] = True
+        if error_on_requires_action:
+            body["error_on_requires_action"] = True
+        if setup_future_usage:
+            body["setup_future_usage"] = setup_future_usage
         status, answer = await self._call("POST", "/v1/charges", body)
         return _result("charge", status, answer)
 

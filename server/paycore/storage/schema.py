@@ -224,6 +224,9 @@ payment_intents = _owned(
     Column("disputed", Boolean, nullable=False, server_default=text("false")),
     # While requires_action (3-D Secure, migration 0033): {authentication, url, return_url}.
     Column("next_action", JSONB),
+    # Stripe's setup_future_usage (migration 0040): on_session | off_session | null; the payment
+    # method is saved for it once the intent succeeds.
+    Column("setup_future_usage", Text),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
     # A subscription invoice's intents: its duplicate payments, refunded by billing (0038).
     Index(

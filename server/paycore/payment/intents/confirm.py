@@ -4,6 +4,8 @@ processing without a PSP call; else processing with a charge or an authorization
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from paycore.currency.service import Currencies
 from paycore.errors import ApiError, Reason, not_found
 from paycore.executor.models import Execution
@@ -84,6 +86,9 @@ async def record_confirmation(
     repository = PayInRepository(connection)
     execution: Execution | None = None
     values: dict[str, object] = {"payment_method_id": payment_method_id, "risk": risk.to_json()}
+    if presence.setup_future_usage is not None:
+        values["setup_future_usage"] = presence.setup_future_usage.value
+        intent = replace(intent, setup_future_usage=presence.setup_future_usage)
     if risk.blocked:
         status, kind = IntentStatus.REQUIRES_PAYMENT_METHOD, events.INTENT_FAILED
         values["last_error"] = FRAUD_BLOCKED.to_json()

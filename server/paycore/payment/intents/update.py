@@ -104,6 +104,9 @@ def _changed(intent: Intent, changes: IntentChanges) -> dict[str, Any]:
             values[column] = value
     if changes.capture_method is not None and changes.capture_method is not intent.capture_method:
         values["capture_method"] = changes.capture_method.value
+    usage = changes.setup_future_usage
+    if usage is not None and usage is not intent.setup_future_usage:
+        values["setup_future_usage"] = usage.value
     if changes.metadata:
         metadata = changes.metadata.applied_to(intent.metadata)
         if metadata != intent.metadata:

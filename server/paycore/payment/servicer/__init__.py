@@ -141,7 +141,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         client_ip = call.buyer_address()
         new = requests.new_intent(request, self._currencies.rules)
         presence = requests.presence_of(
-            request.off_session, request.return_url, confirming=request.confirm
+            request.off_session,
+            request.return_url,
+            confirming=request.confirm,
+            error_on_requires_action=request.error_on_requires_action,
         )
 
         async def prepare() -> Phases[Intent]:

@@ -6,6 +6,7 @@ read the merchant's state (the customer, the seller account, an exchange rate) g
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from paycore import validation
 from paycore.account.service import AccountService
@@ -25,6 +26,7 @@ from paycore.payment.models import (
     NewOrder,
     NewPayment,
     Presence,
+    SetupUsage,
 )
 from paycore.payment.refunds import NewRefund
 from paycore.runtime.servicing import cursor_with, metadata_change
@@ -48,6 +50,11 @@ _CAPTURE_METHODS: dict[int, CaptureMethod] = {
 _CANCELLATION_REASONS: dict[int, str] = {
     number: "" if number == 0 else name.removeprefix("PAYMENT_INTENT_CANCELLATION_REASON_").lower()
     for name, number in payment_pb2.PaymentIntentCancellationReason.items()
+}
+_SETUP_FUTURE_USAGES: dict[int, SetupUsage | None] = {
+    payment_pb2.SETUP_FUTURE_USAGE_UNSPECIFIED: None,
+    payment_pb2.SETUP_FUTURE_USAGE_ON_SESSION: SetupUsage.ON_SESSION,
+    payment_pb2.SETUP_FUTURE_USAGE_OFF_SESSION: SetupUsage.OFF_SESSION,
 }
 _ALLOW_REDIRECTS: dict[int, str] = {
     number: name for name, number in payment_pb2.AllowRedirects.items()
@@ -211,7 +218,12 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
     check_automatic_payment_methods(
         request.automatic_payment_methods, confirm=request.confirm, return_url=request.return_url
     )
-    presence_of(request.off_session, request.return_url, confirming=request.confirm)
+    presence_of(
+        request.off_session,
+        request.return_url,
+        confirming=request.confirm,
+        error_on_requires_action=request.error_on_requires_action,
+    )
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":
             raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
@@ -236,7 +248,15 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
         application_fee_amount=application_fee,
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
+        setup_future_usage=setup_future_usage(request.setup_future_usage),
     )
+
+
+def setup_future_usage(value: int) -> SetupUsage | None:
+    """Stripe's setup_future_usage (None: not given), INVALID_ARGUMENT naming it otherwise."""
+    return _SETUP_FUTURE_USAGES[
+        validation.enum_value("setup_future_usage", value, _SETUP_FUTURE_USAGES)
+    ]
 
 
 def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
@@ -289,6 +309,7 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         else None,
         capture_method=capture_method,
         metadata=metadata_change(request),
+        setup_future_usage=setup_future_usage(request.setup_future_usage),
     )
 
 
@@ -297,21 +318,40 @@ def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str,
     presence)."""
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
     method = payment_method_reference("payment_method", request.payment_method, required=False)
-    presence = presence_of(request.off_session, request.return_url, confirming=True)
-    return intent_id, method, presence
+    presence = presence_of(
+        request.off_session,
+        request.return_url,
+        confirming=True,
+        error_on_requires_action=request.error_on_requires_action,
+    )
+    usage = setup_future_usage(request.setup_future_usage)
+    return intent_id, method, replace(presence, setup_future_usage=usage)
 
 
-def presence_of(off_session: bool, return_url: str, *, confirming: bool) -> Presence:
+def presence_of(
+    off_session: bool,
+    return_url: str,
+    *,
+    confirming: bool,
+    error_on_requires_action: bool = False,
+) -> Presence:
     """Stripe's parameters for 3-D Secure, checked as Stripe checks them: `off_session` (a card
-    that must authenticate then declines) and `return_url` (where its page sends the buyer
-    back), each only with a confirmation."""
+    that must authenticate then declines), `error_on_requires_action` (the same, the buyer
+    present) and `return_url` (where its page sends the buyer back), each only with a
+    confirmation."""
     if off_session and not confirming:
         raise invalid("off_session", "can only be used with confirm")
+    if error_on_requires_action and not confirming:
+        raise invalid("error_on_requires_action", "can only be used with confirm")
     if return_url:
         validation.url("return_url", return_url)
         if not confirming:
             raise invalid("return_url", "can only be used with confirm")
-    return Presence(off_session=off_session, return_url=return_url)
+    return Presence(
+        off_session=off_session,
+        return_url=return_url,
+        error_on_requires_action=error_on_requires_action,
+    )
 
 
 def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int | None]:

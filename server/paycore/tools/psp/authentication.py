@@ -10,11 +10,13 @@ A card of `AUTHENTICATING_CARDS` (Stripe's 4000002500003155 and 4000002760003184
 - otherwise on-session (a charge without `off_session`, or a setup) and naming no
   authentication: a new authentication, pending, is made and the operation answers
   `requires_action` with it ({id, status, url}); nothing is charged, no charge is recorded;
-- otherwise off-session: declined `authentication_required`;
+- otherwise off-session, or a charge with `error_on_requires_action`: declined
+  `authentication_required`;
 - naming an authentication (`authentication`): the same merchant's, of the same card, asked for
   by the same kind of operation (and for a charge the same amount and currency), else 400
   `authentication_invalid`; still pending, the operation answers `requires_action` again;
-  failed, it is declined `authentication_failure`; succeeded, it goes on as any card's. Either
+  failed, it is declined `authentication_failure`; succeeded, it goes on as any card's (and a
+  setup, or a charge with `setup_future_usage`, sets the card up as above). Either
   way the authentication is then used: one authentication lets exactly one charge or setup
   through (another key naming it is refused, 400 `authentication_used`, stored under its key),
   so a second confirmation can never charge it twice.
@@ -89,7 +91,7 @@ def gate(store: Store, asked: Asked, now_ms: int) -> Gate:
         asked.merchant, asked.card_fingerprint
     ):
         return GO_ON
-    if asked.request.off_session:
+    if asked.request.off_session or asked.request.error_on_requires_action:
         return Gate(AUTHENTICATION_REQUIRED)
     authentication = Authentication(
         id="auth_" + random_base62(ID_LENGTH),
@@ -137,7 +139,7 @@ def _named(store: Store, asked: Asked) -> Gate:
     store.use_authentication(found.id, asked.idempotency_key)
     if found.status == FAILED:
         return Gate(AUTHENTICATION_FAILURE)
-    if asked.operation == "setup":
+    if asked.operation == "setup" or asked.request.setup_future_usage:
         store.set_up_card(asked.merchant, asked.card_fingerprint, found.id)
     return GO_ON
 
