@@ -98,3 +98,40 @@ async def test_error_on_requires_action_is_a_card_error(stripe_module: str, payi
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_setup_intent_modified_then_confirmed(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="ada@example.com")
+        setup = stripe.SetupIntent.create(metadata={"order": "7"})
+        modified = stripe.SetupIntent.modify(
+            setup.id,
+            customer=customer.id,
+            payment_method="pm_card_visa",
+            description="Gold plan card",
+            metadata={"plan": "gold"},
+            idempotency_key="seti-modify-1",
+        )
+        assert modified.status == "requires_confirmation"
+        assert (modified.customer, modified.description) == (customer.id, "Gold plan card")
+        assert modified.metadata is not None
+        assert modified.metadata.to_dict() == {"order": "7", "plan": "gold"}
+        again = stripe.SetupIntent.modify(
+            setup.id,
+            customer=customer.id,
+            payment_method="pm_card_visa",
+            description="Gold plan card",
+            metadata={"plan": "gold"},
+            idempotency_key="seti-modify-1",
+        )
+        assert again.payment_method == modified.payment_method
+        confirmed = stripe.SetupIntent.confirm(setup.id)
+        assert confirmed.status == "succeeded"
+        method = stripe.PaymentMethod.retrieve(str(confirmed.payment_method))
+        assert method.customer == customer.id
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            stripe.SetupIntent.modify(setup.id, description="too late")
+        assert refused.value.code == "setup_intent_unexpected_state"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)

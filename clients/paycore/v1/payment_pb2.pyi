@@ -2126,6 +2126,87 @@ class ConfirmSetupIntentRequest(_message.Message):
 Global___ConfirmSetupIntentRequest: _TypeAlias = ConfirmSetupIntentRequest  # noqa: Y015
 
 @_typing.final
+class UpdateSetupIntentRequest(_message.Message):
+    """Only the fields present change (Stripe's update); absent ones stay as they are."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"seti_...", required; the setup must be requires_payment_method, requires_confirmation or
+    requires_action.
+    """
+    description: _builtins.str
+    """At most 1000 characters; "" clears it."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    payment_method: _builtins.str
+    """"pm_..." or a test payment method's name; makes the setup requires_confirmation."""
+    customer: _builtins.str
+    """"cus_..." the payment method is attached to when the setup succeeds; the setup's payment
+    method must not be attached to another customer.
+    """
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        description: _builtins.str | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+        payment_method: _builtins.str | None = ...,
+        customer: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "customer", b"customer", "description", b"description", "payment_method", b"payment_method"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "clear_metadata", b"clear_metadata", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__customer: _TypeAlias = _typing.Literal["customer"]  # noqa: Y015
+    _WhichOneofArgType__customer: _TypeAlias = _typing.Literal["_customer", b"_customer"]  # noqa: Y015
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__payment_method: _TypeAlias = _typing.Literal["payment_method"]  # noqa: Y015
+    _WhichOneofArgType__payment_method: _TypeAlias = _typing.Literal["_payment_method", b"_payment_method"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer) -> _WhichOneofReturnType__customer | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__payment_method) -> _WhichOneofReturnType__payment_method | None: ...
+
+Global___UpdateSetupIntentRequest: _TypeAlias = UpdateSetupIntentRequest  # noqa: Y015
+
+@_typing.final
 class CancelSetupIntentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

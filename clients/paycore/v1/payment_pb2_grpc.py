@@ -139,6 +139,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
                 _registered_method=True)
+        self.UpdateSetupIntent = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdateSetupIntent',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateSetupIntentRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+                _registered_method=True)
         self.CancelSetupIntent = channel.unary_unary(
                 '/paycore.v1.PaymentService/CancelSetupIntent',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.CancelSetupIntentRequest.SerializeToString,
@@ -316,6 +321,16 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateSetupIntent(self, request, context):
+        """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+        waiting for its buyer's authentication (requires_action): only the fields given change (a
+        payment method given makes it requires_confirmation; from requires_action its next_action
+        is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelSetupIntent(self, request, context):
         """Cancels a setup that is not processing, succeeded or canceled.
         """
@@ -451,6 +466,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
             'ConfirmSetupIntent': grpc.unary_unary_rpc_method_handler(
                     servicer.ConfirmSetupIntent,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
+            ),
+            'UpdateSetupIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSetupIntent,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateSetupIntentRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
             ),
             'CancelSetupIntent': grpc.unary_unary_rpc_method_handler(
@@ -1040,6 +1060,33 @@ class PaymentService:
             target,
             '/paycore.v1.PaymentService/ConfirmSetupIntent',
             paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSetupIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdateSetupIntent',
+            paycore_dot_v1_dot_payment__pb2.UpdateSetupIntentRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
             options,
             channel_credentials,

@@ -89,6 +89,12 @@ class PaymentServiceStub:
     to requires_payment_method with last_setup_error; a card that must authenticate is
     requires_action.
     """
+    UpdateSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateSetupIntentRequest, _payment_pb2.SetupIntent]
+    """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+    waiting for its buyer's authentication (requires_action): only the fields given change (a
+    payment method given makes it requires_confirmation; from requires_action its next_action
+    is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
+    """
     CancelSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]
@@ -157,6 +163,12 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     succeeded attaches it to the customer for off-session use; a decline puts the setup back
     to requires_payment_method with last_setup_error; a card that must authenticate is
     requires_action.
+    """
+    UpdateSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
+    """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+    waiting for its buyer's authentication (requires_action): only the fields given change (a
+    payment method given makes it requires_confirmation; from requires_action its next_action
+    is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
     """
     CancelSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
     """Cancels a setup that is not processing, succeeded or canceled."""
@@ -349,6 +361,18 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         succeeded attaches it to the customer for off-session use; a decline puts the setup back
         to requires_payment_method with last_setup_error; a card that must authenticate is
         requires_action.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateSetupIntent(
+        self,
+        request: _payment_pb2.UpdateSetupIntentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SetupIntent, _abc.Awaitable[_payment_pb2.SetupIntent]]:
+        """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+        waiting for its buyer's authentication (requires_action): only the fields given change (a
+        payment method given makes it requires_confirmation; from requires_action its next_action
+        is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
         """
 
     @_abc_1.abstractmethod

@@ -351,6 +351,17 @@ class NewSetupIntent:
 
 
 @dataclass(frozen=True)
+class SetupChanges:
+    """An UpdateSetupIntent's fields: None leaves the setup's as it is (`payment_method_id`
+    may be a test payment method's name until the update's transaction writes it)."""
+
+    description: str | None = None
+    payment_method_id: str | None = None
+    customer_id: str | None = None
+    metadata: MetadataChange = field(default_factory=MetadataChange)
+
+
+@dataclass(frozen=True)
 class SetupIntent(Stored):
     """Stripe's SetupIntent (paycore.payment.setup): a payment method verified at the PSP and
     saved for later use; no money moves."""

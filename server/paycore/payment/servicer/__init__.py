@@ -44,6 +44,7 @@ from paycore.payment.servicer.messages import (
 from paycore.payment.setup import cancel as setup_cancel
 from paycore.payment.setup import confirm as setup_confirm
 from paycore.payment.setup import create as setup_create
+from paycore.payment.setup import update as setup_update
 from paycore.payment.setup.answer import answer as setup_answer
 from paycore.payment.setup.flow import SetupFlow
 from paycore.runtime.context import CallerKind, current_call
@@ -374,6 +375,19 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             ),
         )
         return _setup_for_the_buyer(confirmed) if publishable else confirmed
+
+    async def UpdateSetupIntent(
+        self, request: payment_pb2.UpdateSetupIntentRequest, context: Context
+    ) -> payment_pb2.SetupIntent:
+        merchant_id = current_call().require_merchant()
+        setup_id, changes = setup_requests.setup_changes(request)
+
+        async def prepare() -> Phases[SetupIntent]:
+            setup = await self._setups.get(merchant_id, setup_id)
+            await self._parties.customer(merchant_id, changes.customer_id)
+            return await setup_update.prepare(self._setups, merchant_id, setup, changes)
+
+        return await self._setup_call(merchant_id, request, prepare)
 
     async def CancelSetupIntent(
         self, request: payment_pb2.CancelSetupIntentRequest, context: Context
