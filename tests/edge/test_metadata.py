@@ -121,7 +121,15 @@ async def _transfer(world: World, http: ClientSession, key: str, metadata: str) 
     return f"/v1/transfers/{created.body['id']}"
 
 
+async def _charge(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    form = f"amount=2000&currency=usd&confirm=true&payment_method=pm_card_visa&{metadata}"
+    created = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/charges/{created.body['latest_charge']}"
+
+
 WORLD_CREATES: dict[str, WorldCreate] = {
+    "UpdateCharge": _charge,
     "UpdateRefund": _refund,
     "UpdatePayout": _payout,
     "UpdateTransfer": _transfer,

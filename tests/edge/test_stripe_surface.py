@@ -135,3 +135,36 @@ async def test_a_setup_intent_modified_then_confirmed(stripe_module: str, payin:
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        intent = stripe.PaymentIntent.create(
+            amount=2500,
+            currency="usd",
+            payment_method="pm_card_visa",
+            confirm=True,
+            metadata={"order": "9"},
+        )
+        charge_id = str(intent.latest_charge)
+        modified = stripe.Charge.modify(
+            charge_id,
+            description="Order 9",
+            metadata={"shipped": "yes"},
+            receipt_email="ada@example.com",
+            idempotency_key="ch-modify-1",
+        )
+        assert isinstance(modified, stripe.Charge)
+        assert (modified.id, modified.description) == (charge_id, "Order 9")
+        assert modified.receipt_email == "ada@example.com"
+        assert modified.metadata is not None
+        assert modified.metadata.to_dict() == {"order": "9", "shipped": "yes"}
+        assert stripe.Charge.retrieve(charge_id).description == "Order 9"
+        listed = stripe.Charge.list(payment_intent=intent.id)
+        assert [found.receipt_email for found in listed.data] == ["ada@example.com"]
+        with pytest.raises(stripe.InvalidRequestError) as bad:
+            stripe.Charge.modify(charge_id, receipt_email="nobody")
+        assert bad.value.param == "receipt_email"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)

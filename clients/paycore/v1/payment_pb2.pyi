@@ -2438,6 +2438,7 @@ class Charge(_message.Message):
     APPLICATION_FEE_AMOUNT_FIELD_NUMBER: _builtins.int
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     REFUNDS_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"ch_..." (the PSP's)"""
     amount: _builtins.int
@@ -2471,6 +2472,8 @@ class Charge(_message.Message):
     description: _builtins.str
     application_fee_amount: _builtins.int
     """The destination charge's application fee (the intent's)."""
+    receipt_email: _builtins.str
+    """Where the receipt of the charge is to be sent (UpdateCharge); "" none."""
     @_builtins.property
     def payment_method_details(self) -> Global___Charge.PaymentMethodDetails: ...
     @_builtins.property
@@ -2517,10 +2520,11 @@ class Charge(_message.Message):
         application_fee_amount: _builtins.int = ...,
         transfer_data: Global___TransferData | None = ...,
         refunds: _abc.Iterable[Global___Refund] | None = ...,
+        receipt_email: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "refunded", b"refunded", "refunds", b"refunds", "status", b"status", "transfer_data", b"transfer_data"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "status", b"status", "transfer_data", b"transfer_data"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2545,6 +2549,77 @@ class GetChargeRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetChargeRequest: _TypeAlias = GetChargeRequest  # noqa: Y015
+
+@_typing.final
+class UpdateChargeRequest(_message.Message):
+    """Only the fields present change (Stripe's update); absent ones stay as they are."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"ch_...", required."""
+    description: _builtins.str
+    """At most 1000 characters; "" clears it."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the charge's metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    receipt_email: _builtins.str
+    """An email address, at most 254 characters; "" clears it."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the charge's metadata (its intent's until the charge has its own); a key with
+        an empty value is removed.
+        """
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        description: _builtins.str | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+        receipt_email: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "description", b"description", "receipt_email", b"receipt_email"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "clear_metadata", b"clear_metadata", "description", b"description", "id", b"id", "metadata", b"metadata", "receipt_email", b"receipt_email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__receipt_email: _TypeAlias = _typing.Literal["receipt_email"]  # noqa: Y015
+    _WhichOneofArgType__receipt_email: _TypeAlias = _typing.Literal["_receipt_email", b"_receipt_email"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__receipt_email) -> _WhichOneofReturnType__receipt_email | None: ...
+
+Global___UpdateChargeRequest: _TypeAlias = UpdateChargeRequest  # noqa: Y015
 
 @_typing.final
 class ListChargesRequest(_message.Message):

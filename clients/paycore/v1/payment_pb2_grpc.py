@@ -159,6 +159,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
                 _registered_method=True)
+        self.UpdateCharge = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdateCharge',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+                _registered_method=True)
         self.ListCharges = channel.unary_unary(
                 '/paycore.v1.PaymentService/ListCharges',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
@@ -354,6 +359,15 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateCharge(self, request, context):
+        """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+        given change), whatever its status; stored as the charge's own (once changed, a field no
+        longer follows its intent's) and recorded as charge.updated when something changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCharges(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -486,6 +500,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
             'GetCharge': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCharge,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
+            ),
+            'UpdateCharge': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCharge,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
             ),
             'ListCharges': grpc.unary_unary_rpc_method_handler(
@@ -1168,6 +1187,33 @@ class PaymentService:
             target,
             '/paycore.v1.PaymentService/GetCharge',
             paycore_dot_v1_dot_payment__pb2.GetChargeRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCharge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdateCharge',
+            paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.Charge.FromString,
             options,
             channel_credentials,

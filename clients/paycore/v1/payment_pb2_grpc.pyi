@@ -104,6 +104,11 @@ class PaymentServiceStub:
     attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
     "Charges"). The id is the intent's latest_charge or a dispute's charge.
     """
+    UpdateCharge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateChargeRequest, _payment_pb2.Charge]
+    """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+    given change), whatever its status; stored as the charge's own (once changed, a field no
+    longer follows its intent's) and recorded as charge.updated when something changed.
+    """
     ListCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]
 
 @_typing.type_check_only
@@ -178,6 +183,11 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
     attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
     "Charges"). The id is the intent's latest_charge or a dispute's charge.
+    """
+    UpdateCharge: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateChargeRequest, _payment_pb2.Charge]  # type: ignore[assignment]
+    """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+    given change), whatever its status; stored as the charge's own (once changed, a field no
+    longer follows its intent's) and recorded as charge.updated when something changed.
     """
     ListCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]  # type: ignore[assignment]
 
@@ -400,6 +410,17 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
         attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
         "Charges"). The id is the intent's latest_charge or a dispute's charge.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateCharge(
+        self,
+        request: _payment_pb2.UpdateChargeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.Charge, _abc.Awaitable[_payment_pb2.Charge]]:
+        """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+        given change), whatever its status; stored as the charge's own (once changed, a field no
+        longer follows its intent's) and recorded as charge.updated when something changed.
         """
 
     @_abc_1.abstractmethod

@@ -430,6 +430,15 @@ class ChargeOutcome:
     reason: str
 
 
+@dataclass(frozen=True)
+class ChargeDetails:
+    """What UpdateCharge set of a charge (`charge_details`): None follows its intent's."""
+
+    description: str | None = None
+    metadata: dict[str, str] | None = None
+    receipt_email: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChargeAttempt(Stored):
     """What paycore stores of one PSP attempt of an intent (its charge or authorization
@@ -452,11 +461,22 @@ class ChargeAttempt(Stored):
     dispute_id: str | None
     balance_transaction_id: str | None
     refunds: tuple[Refund, ...] = ()
+    details: ChargeDetails = field(default_factory=ChargeDetails)
+
+
+@dataclass(frozen=True)
+class ChargeChanges:
+    """An UpdateCharge's fields: None (an empty MetadataChange) leaves the charge's as it is."""
+
+    description: str | None = None
+    receipt_email: str | None = None
+    metadata: MetadataChange = field(default_factory=MetadataChange)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Charge(Stored):
-    """Stripe's Charge, read-only: `id` the PSP's ch_..., `created` the attempt's."""
+    """Stripe's Charge: `id` the PSP's ch_..., `created` the attempt's; derived from its
+    attempt (paycore.payment.charges), but for what UpdateCharge set (`ChargeDetails`)."""
 
     amount: int
     amount_captured: int
@@ -481,6 +501,7 @@ class Charge(Stored):
     application_fee_amount: int
     transfer_destination: str | None
     refunds: tuple[Refund, ...]
+    receipt_email: str = ""
 
 
 INTENT_SEARCH_FIELDS = {

@@ -22,6 +22,7 @@ from paycore.payment.models import (
     CaptureMethod,
     ChargeAttempt,
     ChargeCard,
+    ChargeDetails,
     Intent,
     IntentStatus,
     NewPayment,
@@ -42,6 +43,7 @@ from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder, epoch_seconds
 from paycore.storage.schema import (
     balance_transactions,
+    charge_details,
     disputes,
     executions,
     fee_plans,
@@ -54,6 +56,7 @@ from paycore.storage.schema import (
 from paycore.storage.search import search_condition
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
 from sqlalchemy import Row, Select, Table, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -98,6 +101,7 @@ _INSERT_INTENT = f"{INSERT_INTENT.sql} RETURNING *"
 _INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
 _FEE = column_names(fee_plans, ["percent_basis_points", "fixed_amount"])
 _CARD_COLUMNS = ("brand", "last4", "exp_month", "exp_year", "funding", "country")
+_DETAIL_COLUMNS = ("description", "metadata", "receipt_email")  # ChargeDetails' fields
 # The card of the intent's payment method, for the charge.* events of its completion
 # (paycore.payment.completion): read with the lock, so those events cost no statement.
 _CARD = ", ".join(f"pm.{name} AS card_{name}" for name in _CARD_COLUMNS)
@@ -303,6 +307,21 @@ class PayInRepository:
         if with_refunds:
             return (await CHARGES.objects(self._connection, rows))[0]
         return _charge_attempt(rows[0])
+
+    async def set_charge_details(
+        self, merchant_id: str, charge_id: str, details: ChargeDetails
+    ) -> None:
+        """Stores what UpdateCharge set of the charge, every column (None: its intent's)."""
+        values = {name: getattr(details, name) for name in _DETAIL_COLUMNS}
+        statement = upsert(charge_details).values(
+            merchant_id=merchant_id, charge_id=charge_id, **values
+        )
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[charge_details.c.merchant_id, charge_details.c.charge_id],
+                set_=values,
+            )
+        )
 
     async def update_intent_with_event(
         self,
@@ -550,6 +569,7 @@ _charges_select = (
         *(payment_methods.c[name].label(f"card_{name}") for name in _CARD_COLUMNS),
         _dispute_id.label("dispute_id"),
         _capture_transaction.label("balance_transaction_id"),
+        *(charge_details.c[name].label(f"detail_{name}") for name in _DETAIL_COLUMNS),
     )
     .select_from(
         executions.join(
@@ -558,11 +578,19 @@ _charges_select = (
                 payment_intents.c.merchant_id == executions.c.merchant_id,
                 payment_intents.c.id == executions.c.payment_intent_id,
             ),
-        ).outerjoin(
+        )
+        .outerjoin(
             payment_methods,
             and_(
                 payment_methods.c.merchant_id == executions.c.merchant_id,
                 payment_methods.c.id == _charge_method,
+            ),
+        )
+        .outerjoin(
+            charge_details,
+            and_(
+                charge_details.c.merchant_id == executions.c.merchant_id,
+                charge_details.c.charge_id == executions.c.psp_reference,
             ),
         )
     )
@@ -603,6 +631,7 @@ def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
         card=_card_of(row._mapping),
         dispute_id=row.dispute_id,
         balance_transaction_id=row.balance_transaction_id,
+        details=ChargeDetails(*(row._mapping[f"detail_{name}"] for name in _DETAIL_COLUMNS)),
     )
 
 

@@ -123,6 +123,6 @@ def build_pay_in(
         refunds=Refunds(reads, executor, events, conversions),
         off_session=OffSessionCharges(shards, executor, events),
         setups=SetupFlow(reads, executor, cards, setup_events),
-        charges=Charges(reads),
+        charges=Charges(reads, events.charge),
         application_fees=ApplicationFees(reads),
     )

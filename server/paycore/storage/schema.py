@@ -255,6 +255,18 @@ setup_intents = _owned(
     Index("setup_intents_customer_idx", "merchant_id", "customer_id", "id"),
 )
 
+# What UpdateCharge set of a charge (migration 0041), by its PSP id (ch_): a charge is derived
+# from its intent's execution (paycore.payment.charges); a column set here is the charge's own,
+# a null one still its intent's.
+charge_details = _owned(
+    "charge_details",
+    Column("charge_id", Text, nullable=False),
+    Column("description", Text),
+    Column("metadata", JSONB),
+    Column("receipt_email", Text),
+    key=("charge_id",),
+)
+
 payments = _owned(
     "payments",
     *_required(Text, "id", "checkout_id", "status"),

@@ -309,7 +309,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
 
-    # -- charges (paycore.payment.charges): read-only, named by the PSP's ch_ ids --------------
+    # -- charges (paycore.payment.charges): named by the PSP's ch_ ids --------------------------
 
     async def GetCharge(
         self, request: payment_pb2.GetChargeRequest, context: Context
@@ -317,6 +317,19 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         merchant_id = current_call().require_merchant()
         charge_id = requests.charge_id("id", request.id)
         return charge_message(await self._pay_in.charges.get(merchant_id, charge_id))
+
+    async def UpdateCharge(
+        self, request: payment_pb2.UpdateChargeRequest, context: Context
+    ) -> payment_pb2.Charge:
+        merchant_id = current_call().require_merchant()
+        charge_id, changes = requests.charge_changes(request)
+        charges = self._pay_in.charges
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            charge_message,
+            lambda connection: charges.update(connection, merchant_id, charge_id, changes),
+        )
 
     async def ListCharges(
         self, request: payment_pb2.ListChargesRequest, context: Context

@@ -19,6 +19,7 @@ from paycore.ids import Prefix
 from paycore.payment.models import (
     ApplicationFeeFilter,
     CaptureMethod,
+    ChargeChanges,
     Intent,
     IntentChanges,
     IntentStatus,
@@ -442,6 +443,20 @@ def charge_id(param: str, value: str, *, required: bool = True) -> str:
     if not CHARGE_ID.match(value):
         raise ApiError(Reason.ID_MALFORMED, param=param, prefix="ch")
     return value
+
+
+def charge_changes(request: payment_pb2.UpdateChargeRequest) -> tuple[str, ChargeChanges]:
+    """(the charge, the fields present in the request, checked; absent ones None)."""
+    charge = charge_id("id", request.id)
+    description = None
+    if request.HasField("description"):
+        description = validation.description(request.description)
+    receipt_email = None
+    if request.HasField("receipt_email"):
+        receipt_email = validation.email("receipt_email", request.receipt_email, required=False)
+    return charge, ChargeChanges(
+        description=description, receipt_email=receipt_email, metadata=metadata_change(request)
+    )
 
 
 def charge_cursor(request: payment_pb2.ListChargesRequest) -> Cursor:
