@@ -168,3 +168,43 @@ async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_transfer_group_on_intents_charges_and_transfers(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's "separate charges and transfers" guide: the charge and its transfers grouped."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            email="alice@seller.test", country="US", default_currency="usd"
+        )
+        intent = stripe.PaymentIntent.create(
+            amount=10_000,
+            currency="usd",
+            payment_method="pm_card_bypassPending",
+            confirm=True,
+            transfer_group="ORDER10",
+        )
+        assert intent.transfer_group == "ORDER10"
+        charge = stripe.Charge.retrieve(str(intent.latest_charge))
+        assert charge.transfer_group == "ORDER10"
+        assert [found.id for found in stripe.Charge.list(transfer_group="ORDER10").data] == [
+            charge.id
+        ]
+        sent = stripe.Transfer.create(
+            amount=7000,
+            currency="usd",
+            destination=seller.id,
+            source_transaction=charge.id,
+            transfer_group="ORDER10",
+        )
+        listed = stripe.Transfer.list(transfer_group="ORDER10")
+        assert [found.id for found in listed.data] == [sent.id]
+        modified = stripe.PaymentIntent.modify(
+            stripe.PaymentIntent.create(amount=500, currency="usd").id, transfer_group="ORDER11"
+        )
+        assert modified.transfer_group == "ORDER11"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)

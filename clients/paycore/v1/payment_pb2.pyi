@@ -925,6 +925,7 @@ class PaymentIntent(_message.Message):
     LATEST_CHARGE_FIELD_NUMBER: _builtins.int
     NEXT_ACTION_FIELD_NUMBER: _builtins.int
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -973,6 +974,10 @@ class PaymentIntent(_message.Message):
     authorized): attached to `customer` when there is one, as a succeeded SetupIntent of that
     usage saves it. Unset (null at the REST edge) when not asked for.
     """
+    transfer_group: _builtins.str
+    """Stripe's label grouping this payment with the transfers that pay it out (separate charges
+    and transfers: TransferService's transfer_group); "" none.
+    """
     @_builtins.property
     def last_payment_error(self) -> Global___PaymentIntent.LastPaymentError: ...
     @_builtins.property
@@ -1018,10 +1023,11 @@ class PaymentIntent(_message.Message):
         latest_charge: _builtins.str = ...,
         next_action: Global___NextAction | None = ...,
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        transfer_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "next_action", b"next_action", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1090,6 +1096,7 @@ class CreatePaymentIntentRequest(_message.Message):
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required (absent: PARAMETER_MISSING), minor units, positive, at most the currency's
     maximum (AMOUNT_TOO_LARGE). Optional in the contract only so that absent and 0 differ.
@@ -1128,6 +1135,8 @@ class CreatePaymentIntentRequest(_message.Message):
     confirmation instead (requires_payment_method, last_payment_error code
     authentication_required; nothing charged); requires `confirm`.
     """
+    transfer_group: _builtins.str
+    """At most 200 characters (PaymentIntent.transfer_group)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -1170,10 +1179,11 @@ class CreatePaymentIntentRequest(_message.Message):
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         error_on_requires_action: _builtins.bool = ...,
+        transfer_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "automatic_payment_methods", b"automatic_payment_methods", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "error_on_requires_action", b"error_on_requires_action", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "error_on_requires_action", b"error_on_requires_action", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1288,6 +1298,7 @@ class UpdatePaymentIntentRequest(_message.Message):
     CAPTURE_METHOD_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     amount: _builtins.int
@@ -1312,6 +1323,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     """
     setup_future_usage: Global___SetupFutureUsage.ValueType
     """SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged."""
+    transfer_group: _builtins.str
+    """At most 200 characters; only while the intent has none (Stripe's rule), or the same again."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -1329,10 +1342,11 @@ class UpdatePaymentIntentRequest(_message.Message):
         capture_method: Global___CaptureMethod.ValueType = ...,
         clear_metadata: _builtins.bool = ...,
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        transfer_group: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method", "transfer_group", b"transfer_group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1344,6 +1358,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     _WhichOneofReturnType__payment_method: _TypeAlias = _typing.Literal["payment_method"]  # noqa: Y015
     _WhichOneofArgType__payment_method: _TypeAlias = _typing.Literal["_payment_method", b"_payment_method"]  # noqa: Y015
+    _WhichOneofReturnType__transfer_group: _TypeAlias = _typing.Literal["transfer_group"]  # noqa: Y015
+    _WhichOneofArgType__transfer_group: _TypeAlias = _typing.Literal["_transfer_group", b"_transfer_group"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
     @_typing.overload
@@ -1354,6 +1370,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__payment_method) -> _WhichOneofReturnType__payment_method | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__transfer_group) -> _WhichOneofReturnType__transfer_group | None: ...
 
 Global___UpdatePaymentIntentRequest: _TypeAlias = UpdatePaymentIntentRequest  # noqa: Y015
 
@@ -2439,6 +2457,7 @@ class Charge(_message.Message):
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     REFUNDS_FIELD_NUMBER: _builtins.int
     RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"ch_..." (the PSP's)"""
     amount: _builtins.int
@@ -2474,6 +2493,8 @@ class Charge(_message.Message):
     """The destination charge's application fee (the intent's)."""
     receipt_email: _builtins.str
     """Where the receipt of the charge is to be sent (UpdateCharge); "" none."""
+    transfer_group: _builtins.str
+    """The payment intent's transfer_group."""
     @_builtins.property
     def payment_method_details(self) -> Global___Charge.PaymentMethodDetails: ...
     @_builtins.property
@@ -2521,10 +2542,11 @@ class Charge(_message.Message):
         transfer_data: Global___TransferData | None = ...,
         refunds: _abc.Iterable[Global___Refund] | None = ...,
         receipt_email: _builtins.str = ...,
+        transfer_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "status", b"status", "transfer_data", b"transfer_data"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "status", b"status", "transfer_data", b"transfer_data", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2631,6 +2653,7 @@ class ListChargesRequest(_message.Message):
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     CUSTOMER_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     """A "ch_..." of the merchant's (its position: charges have no time in their id)."""
@@ -2639,6 +2662,8 @@ class ListChargesRequest(_message.Message):
     """Only the charges of this "pi_..."."""
     customer: _builtins.str
     """Only the charges of this "cus_..." (its intents')."""
+    transfer_group: _builtins.str
+    """Only the charges of intents of this transfer_group."""
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
@@ -2652,10 +2677,11 @@ class ListChargesRequest(_message.Message):
         payment_intent: _builtins.str = ...,
         customer: _builtins.str = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        transfer_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -60,11 +60,17 @@ class Charges:
         return charge_of(await self._reads.find(merchant_id, lookup, "charge", charge_id, param))
 
     async def list(
-        self, merchant_id: str, cursor: Cursor, intent_id: str, customer_id: str
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        intent_id: str,
+        customer_id: str,
+        transfer_group: str = "",
     ) -> Page[Charge]:
-        """The merchant's charges newest first, of one intent or customer if given (each
-        RESOURCE_MISSING naming its filter when the merchant has no such object)."""
-        query = charges_query(merchant_id, intent_id, customer_id)
+        """The merchant's charges newest first, of one intent or customer or transfer group if
+        given (an intent or customer RESOURCE_MISSING naming its filter when the merchant has
+        no such object)."""
+        query = charges_query(merchant_id, intent_id, customer_id, transfer_group)
         named = [
             Named("payment_intent", PAYMENT_INTENTS, intent_id),
             Named("customer", CUSTOMERS, customer_id),
@@ -181,6 +187,7 @@ def charge_of(attempt: ChargeAttempt) -> Charge:
         transfer_destination=intent.transfer_destination,
         refunds=attempt.refunds,
         receipt_email=own.receipt_email or "",
+        transfer_group=intent.transfer_group,
     )
 
 

@@ -176,6 +176,7 @@ class NewIntent:
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     setup_future_usage: SetupUsage | None = None
+    transfer_group: str = ""
 
     def intent(
         self, merchant_id: str, intent_id: str, status: IntentStatus, created: int
@@ -207,6 +208,7 @@ class NewIntent:
             metadata=dict(self.metadata),
             created=created,
             setup_future_usage=self.setup_future_usage,
+            transfer_group=self.transfer_group,
         )
 
 
@@ -222,6 +224,7 @@ class IntentChanges:
     capture_method: CaptureMethod | None = None
     metadata: MetadataChange = field(default_factory=MetadataChange)
     setup_future_usage: SetupUsage | None = None
+    transfer_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,8 @@ class Intent(Stored):
     next_action: NextAction | None = None
     # Stripe's: its payment method is saved for this use once it succeeds (or is authorized).
     setup_future_usage: SetupUsage | None = None
+    # Stripe's label grouping the payment with the transfers that pay it out ("" none).
+    transfer_group: str = ""
 
     def platform_fee(self, received: int) -> int:
         """What the platform keeps of `received` for a destination charge (never more)."""
@@ -502,6 +507,7 @@ class Charge(Stored):
     transfer_destination: str | None
     refunds: tuple[Refund, ...]
     receipt_email: str = ""
+    transfer_group: str = ""
 
 
 INTENT_SEARCH_FIELDS = {

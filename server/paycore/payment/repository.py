@@ -668,13 +668,18 @@ CHARGES = Kind(
 )
 
 
-def charges_query(merchant_id: str, intent_id: str, customer_id: str) -> Select[Any]:
-    """A List's charges: the merchant's, of one intent or one customer's intents if given."""
+def charges_query(
+    merchant_id: str, intent_id: str, customer_id: str, transfer_group: str = ""
+) -> Select[Any]:
+    """A List's charges: the merchant's, of one intent, one customer's intents or one transfer
+    group's intents if given."""
     query = CHARGES.of(merchant_id)
     if intent_id:
         query = query.where(executions.c.payment_intent_id == intent_id)
     if customer_id:
         query = query.where(payment_intents.c.customer_id == customer_id)
+    if transfer_group:
+        query = query.where(payment_intents.c.transfer_group == transfer_group)
     return query
 
 

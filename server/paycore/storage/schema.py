@@ -227,6 +227,8 @@ payment_intents = _owned(
     # Stripe's setup_future_usage (migration 0040): on_session | off_session | null; the payment
     # method is saved for it once the intent succeeds.
     Column("setup_future_usage", Text),
+    # Stripe's transfer_group (migration 0042): a label grouping the charge with its transfers.
+    Column("transfer_group", Text, nullable=False, server_default=""),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
     # A subscription invoice's intents: its duplicate payments, refunded by billing (0038).
     Index(

@@ -336,8 +336,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     ) -> payment_pb2.ListChargesResponse:
         merchant_id = current_call().require_merchant()
         cursor = requests.charge_cursor(request)
-        intent_id, customer_id = requests.charge_filters(request)
-        page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id)
+        intent_id, customer_id, group = requests.charge_filters(request)
+        page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id, group)
         return page_response(payment_pb2.ListChargesResponse, page, charge_message)
 
     # -- application fees (docs/connect.md) -----------------------------------------------------

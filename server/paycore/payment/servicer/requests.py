@@ -250,6 +250,7 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
         setup_future_usage=setup_future_usage(request.setup_future_usage),
+        transfer_group=validation.transfer_group(request.transfer_group),
     )
 
 
@@ -311,6 +312,9 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         capture_method=capture_method,
         metadata=metadata_change(request),
         setup_future_usage=setup_future_usage(request.setup_future_usage),
+        transfer_group=validation.transfer_group(request.transfer_group)
+        if request.HasField("transfer_group")
+        else None,
     )
 
 
@@ -464,12 +468,13 @@ def charge_cursor(request: payment_pb2.ListChargesRequest) -> Cursor:
     return cursor_with(request, lambda param, value: charge_id(param, value, required=False))
 
 
-def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str]:
-    """ListCharges' (`payment_intent`, `customer`): "" lists every one's."""
+def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str, str]:
+    """ListCharges' (`payment_intent`, `customer`, `transfer_group`): "" lists every one's."""
     intent_id = validation.object_id(
         "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
     )
-    return intent_id, _customer_filter(request.customer)
+    group = validation.transfer_group(request.transfer_group)
+    return intent_id, _customer_filter(request.customer), group
 
 
 def application_fee_filter(
