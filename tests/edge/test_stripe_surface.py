@@ -162,9 +162,30 @@ async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
         assert stripe.Charge.retrieve(charge_id).description == "Order 9"
         listed = stripe.Charge.list(payment_intent=intent.id)
         assert [found.receipt_email for found in listed.data] == ["ada@example.com"]
+        assert modified.shipping is None
+        shipped = stripe.Charge.modify(
+            charge_id,
+            shipping={
+                "name": "Ada Lovelace",
+                "carrier": "UPS",
+                "tracking_number": "1Z999",
+                "address": {"line1": "1 Main St", "city": "Springfield", "country": "US"},
+            },
+        )
+        assert shipped.shipping is not None and shipped.shipping.address is not None
+        assert (shipped.shipping.name, shipped.shipping.address.line1) == (
+            "Ada Lovelace",
+            "1 Main St",
+        )
         with pytest.raises(stripe.InvalidRequestError) as bad:
             stripe.Charge.modify(charge_id, receipt_email="nobody")
         assert bad.value.param == "receipt_email"
+        with pytest.raises(stripe.InvalidRequestError) as unnamed:
+            stripe.Charge.modify(
+                charge_id,
+                shipping={"address": {"line1": "1 Main St"}},  # type: ignore[typeddict-item]
+            )
+        assert unnamed.value.param == "shipping[name]"
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)

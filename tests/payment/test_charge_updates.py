@@ -1,13 +1,14 @@
-"""UpdateCharge (Stripe's `POST /v1/charges/{id}`): a charge's description, metadata and
-receipt_email, stored as the charge's own (its intent keeps its own), rendered by GetCharge and
-ListCharges, recorded as charge.updated; idempotent with a key; bad input changes nothing."""
+"""UpdateCharge (Stripe's `POST /v1/charges/{id}`): a charge's description, metadata,
+receipt_email and shipping, stored as the charge's own (its intent keeps its own), rendered by
+GetCharge and ListCharges, recorded as charge.updated; idempotent with a key; bad input changes
+nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import grpc
-from paycore.v1 import event_pb2, payment_pb2
+from paycore.v1 import customer_pb2, event_pb2, payment_pb2
 
 from tests.customer.support import failure
 from tests.payment.shop import Shop, good_card
@@ -129,3 +130,42 @@ async def test_bad_input_changes_nothing(shop: Shop) -> None:
     )
     assert missing.param == "id"
     assert await _get(shop, intent.latest_charge) == before
+
+
+async def test_shipping_is_set_and_replaced(shop: Shop) -> None:
+    intent = await _paid(shop)
+    shipping = P.Shipping(
+        name="Ada Lovelace",
+        phone="+15555550100",
+        carrier="UPS",
+        tracking_number="1Z999",
+        address=customer_pb2.Address(
+            line1="1 Main St", city="Springfield", postal_code="12345", country="us"
+        ),
+    )
+    assert not (await _get(shop, intent.latest_charge)).HasField("shipping")
+
+    shipped = await _update(shop, id=intent.latest_charge, shipping=shipping)
+
+    assert shipped.shipping.name == "Ada Lovelace"
+    assert (shipped.shipping.carrier, shipped.shipping.tracking_number) == ("UPS", "1Z999")
+    assert shipped.shipping.address.country == "US"
+    assert shipped.shipping.address.line1 == "1 Main St"
+    assert (await _get(shop, intent.latest_charge)).shipping == shipped.shipping
+    described = await _update(shop, id=intent.latest_charge, description="later")
+    assert described.shipping == shipped.shipping
+
+    for bad, param in (
+        (P.Shipping(address=shipping.address), "shipping.name"),
+        (P.Shipping(name="Ada"), "shipping.address.line1"),
+        (
+            P.Shipping(name="Ada", address=customer_pb2.Address(line1="x", country="ZZ")),
+            "shipping.address.country",
+        ),
+    ):
+        refused = await failure(
+            _update(shop, id=intent.latest_charge, shipping=bad, description="no"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert refused.param == param
+    assert await _get(shop, intent.latest_charge) == described

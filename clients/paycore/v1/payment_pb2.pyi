@@ -12,6 +12,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
+from paycore.v1 import customer_pb2 as _customer_pb2
 from paycore.v1 import fraud_pb2 as _fraud_pb2
 import builtins as _builtins
 import sys
@@ -2458,6 +2459,7 @@ class Charge(_message.Message):
     REFUNDS_FIELD_NUMBER: _builtins.int
     RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"ch_..." (the PSP's)"""
     amount: _builtins.int
@@ -2513,6 +2515,10 @@ class Charge(_message.Message):
         rendered it inline).
         """
 
+    @_builtins.property
+    def shipping(self) -> Global___Shipping:
+        """Where the goods went (UpdateCharge); unset (null at the REST edge) until given."""
+
     def __init__(
         self,
         *,
@@ -2543,14 +2549,53 @@ class Charge(_message.Message):
         refunds: _abc.Iterable[Global___Refund] | None = ...,
         receipt_email: _builtins.str = ...,
         transfer_group: _builtins.str = ...,
+        shipping: Global___Shipping | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "transfer_data", b"transfer_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "shipping", b"shipping", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "status", b"status", "transfer_data", b"transfer_data", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "shipping", b"shipping", "status", b"status", "transfer_data", b"transfer_data", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Charge: _TypeAlias = Charge  # noqa: Y015
+
+@_typing.final
+class Shipping(_message.Message):
+    """Stripe's shipping details of a charge."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    CARRIER_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required, the recipient."""
+    phone: _builtins.str
+    carrier: _builtins.str
+    """The delivery service, e.g. "UPS"."""
+    tracking_number: _builtins.str
+    @_builtins.property
+    def address(self) -> _customer_pb2.Address:
+        """Required: at least line1 (country, when given, ISO 3166-1 alpha-2)."""
+
+    def __init__(
+        self,
+        *,
+        address: _customer_pb2.Address | None = ...,
+        name: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        carrier: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "carrier", b"carrier", "name", b"name", "phone", b"phone", "tracking_number", b"tracking_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Shipping: _TypeAlias = Shipping  # noqa: Y015
 
 @_typing.final
 class GetChargeRequest(_message.Message):
@@ -2603,6 +2648,7 @@ class UpdateChargeRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"ch_...", required."""
     description: _builtins.str
@@ -2619,6 +2665,10 @@ class UpdateChargeRequest(_message.Message):
         an empty value is removed.
         """
 
+    @_builtins.property
+    def shipping(self) -> Global___Shipping:
+        """Replaces the charge's shipping details."""
+
     def __init__(
         self,
         *,
@@ -2627,10 +2677,11 @@ class UpdateChargeRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         clear_metadata: _builtins.bool = ...,
         receipt_email: _builtins.str | None = ...,
+        shipping: Global___Shipping | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "description", b"description", "receipt_email", b"receipt_email"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "description", b"description", "receipt_email", b"receipt_email", "shipping", b"shipping"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "clear_metadata", b"clear_metadata", "description", b"description", "id", b"id", "metadata", b"metadata", "receipt_email", b"receipt_email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "clear_metadata", b"clear_metadata", "description", b"description", "id", b"id", "metadata", b"metadata", "receipt_email", b"receipt_email", "shipping", b"shipping"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015

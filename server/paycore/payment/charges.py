@@ -138,6 +138,7 @@ def _changed(details: ChargeDetails, shown: Charge, changes: ChargeChanges) -> C
         receipt_email=details.receipt_email
         if changes.receipt_email is None
         else changes.receipt_email,
+        shipping=details.shipping if changes.shipping is None else changes.shipping,
     )
 
 
@@ -188,6 +189,7 @@ def charge_of(attempt: ChargeAttempt) -> Charge:
         refunds=attempt.refunds,
         receipt_email=own.receipt_email or "",
         transfer_group=intent.transfer_group,
+        shipping=own.shipping,
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from paycore.customer.models import Address
 from paycore.records import MetadataChange, Stored
 from paycore.search import FieldKind
 
@@ -436,12 +437,34 @@ class ChargeOutcome:
 
 
 @dataclass(frozen=True)
+class Shipping:
+    """Stripe's shipping details of a charge (UpdateCharge)."""
+
+    address: Address
+    name: str
+    phone: str = ""
+    carrier: str = ""
+    tracking_number: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any] | None) -> Shipping | None:
+        if value is None:
+            return None
+        return cls(**{**value, "address": Address(**value["address"])})
+
+
+@dataclass(frozen=True)
 class ChargeDetails:
-    """What UpdateCharge set of a charge (`charge_details`): None follows its intent's."""
+    """What UpdateCharge set of a charge (`charge_details`): None follows its intent's (a
+    charge has no shipping but its own)."""
 
     description: str | None = None
     metadata: dict[str, str] | None = None
     receipt_email: str | None = None
+    shipping: Shipping | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -476,6 +499,7 @@ class ChargeChanges:
     description: str | None = None
     receipt_email: str | None = None
     metadata: MetadataChange = field(default_factory=MetadataChange)
+    shipping: Shipping | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -508,6 +532,7 @@ class Charge(Stored):
     refunds: tuple[Refund, ...]
     receipt_email: str = ""
     transfer_group: str = ""
+    shipping: Shipping | None = None
 
 
 INTENT_SEARCH_FIELDS = {

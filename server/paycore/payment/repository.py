@@ -35,6 +35,7 @@ from paycore.payment.models import (
     Refund,
     RefundStatus,
     Risk,
+    Shipping,
 )
 from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
@@ -101,7 +102,8 @@ _INSERT_INTENT = f"{INSERT_INTENT.sql} RETURNING *"
 _INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
 _FEE = column_names(fee_plans, ["percent_basis_points", "fixed_amount"])
 _CARD_COLUMNS = ("brand", "last4", "exp_month", "exp_year", "funding", "country")
-_DETAIL_COLUMNS = ("description", "metadata", "receipt_email")  # ChargeDetails' fields
+_DETAIL_COLUMNS = ("description", "metadata", "receipt_email", "shipping")  # ChargeDetails'
+
 # The card of the intent's payment method, for the charge.* events of its completion
 # (paycore.payment.completion): read with the lock, so those events cost no statement.
 _CARD = ", ".join(f"pm.{name} AS card_{name}" for name in _CARD_COLUMNS)
@@ -313,6 +315,7 @@ class PayInRepository:
     ) -> None:
         """Stores what UpdateCharge set of the charge, every column (None: its intent's)."""
         values = {name: getattr(details, name) for name in _DETAIL_COLUMNS}
+        values["shipping"] = None if details.shipping is None else details.shipping.to_json()
         statement = upsert(charge_details).values(
             merchant_id=merchant_id, charge_id=charge_id, **values
         )
@@ -610,6 +613,12 @@ def _card_of(row: Any) -> ChargeCard | None:
     return ChargeCard(*(row[f"card_{name}"] for name in _CARD_COLUMNS))
 
 
+def _details(row: Any) -> ChargeDetails:
+    """What UpdateCharge set of the charge, from a row's `detail_<column>` values."""
+    found = {name: row[f"detail_{name}"] for name in _DETAIL_COLUMNS}
+    return ChargeDetails(**{**found, "shipping": Shipping.from_json(found["shipping"])})
+
+
 def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
     answer = row.attempt_result or {}
     return ChargeAttempt(
@@ -631,7 +640,7 @@ def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
         card=_card_of(row._mapping),
         dispute_id=row.dispute_id,
         balance_transaction_id=row.balance_transaction_id,
-        details=ChargeDetails(*(row._mapping[f"detail_{name}"] for name in _DETAIL_COLUMNS)),
+        details=_details(row._mapping),
     )
 
 

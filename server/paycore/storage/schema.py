@@ -266,6 +266,8 @@ charge_details = _owned(
     Column("description", Text),
     Column("metadata", JSONB),
     Column("receipt_email", Text),
+    # {address{line1, ...}, name, phone, carrier, tracking_number}
+    Column("shipping", JSONB),
     key=("charge_id",),
 )
 

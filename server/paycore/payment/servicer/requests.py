@@ -13,6 +13,8 @@ from paycore.account.service import AccountService
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
+from paycore.customer.servicer import requests as customer_requests
+from paycore.customer.servicer.requests import NAME_LENGTH_MAX, PHONE_LENGTH_MAX
 from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
@@ -28,6 +30,7 @@ from paycore.payment.models import (
     NewPayment,
     Presence,
     SetupUsage,
+    Shipping,
 )
 from paycore.payment.refunds import NewRefund
 from paycore.runtime.servicing import cursor_with, metadata_change
@@ -459,7 +462,28 @@ def charge_changes(request: payment_pb2.UpdateChargeRequest) -> tuple[str, Charg
     if request.HasField("receipt_email"):
         receipt_email = validation.email("receipt_email", request.receipt_email, required=False)
     return charge, ChargeChanges(
-        description=description, receipt_email=receipt_email, metadata=metadata_change(request)
+        description=description,
+        receipt_email=receipt_email,
+        metadata=metadata_change(request),
+        shipping=shipping(request.shipping) if request.HasField("shipping") else None,
+    )
+
+
+def shipping(message: payment_pb2.Shipping) -> Shipping:
+    """Stripe's shipping details: `name` and `address.line1` required, each field checked as
+    a customer's (INVALID_ARGUMENT naming `shipping.<field>`)."""
+    name = validation.text("shipping.name", message.name, maximum=NAME_LENGTH_MAX, required=True)
+    address = customer_requests.address("shipping.address", message.address)
+    if not address.line1:
+        raise missing("shipping.address.line1")
+    return Shipping(
+        address=address,
+        name=name,
+        phone=validation.text("shipping.phone", message.phone, maximum=PHONE_LENGTH_MAX),
+        carrier=validation.text("shipping.carrier", message.carrier, maximum=NAME_LENGTH_MAX),
+        tracking_number=validation.text(
+            "shipping.tracking_number", message.tracking_number, maximum=NAME_LENGTH_MAX
+        ),
     )
 
 

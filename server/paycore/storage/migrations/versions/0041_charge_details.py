@@ -1,5 +1,5 @@
 """`charge_details`: what UpdateCharge set of a charge (Stripe's description, metadata,
-receipt_email), by its PSP id. A charge is derived from its intent's execution
+receipt_email, shipping), by its PSP id. A charge is derived from its intent's execution
 (paycore.payment.charges); a field given here is the charge's own, null ones still its intent's.
 """
 
@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text()),
         sa.Column("metadata", postgresql.JSONB()),
         sa.Column("receipt_email", sa.Text()),
+        sa.Column("shipping", postgresql.JSONB()),
         key=("charge_id",),
     )
 
