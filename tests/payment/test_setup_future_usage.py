@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from paycore.client import connect
 from paycore.v1 import customer_pb2, event_pb2, payment_pb2
 
 from tests.customer.support import failure, new_customer
 from tests.helpers import PspSimulator
-from tests.payment.shop import Shop, fee, good_card
+from tests.payment.shop import PayIn, Shop, fee, good_card
 
 P = payment_pb2
 OFF = P.SETUP_FUTURE_USAGE_OFF_SESSION
@@ -240,3 +241,46 @@ async def test_error_on_requires_action_declines_a_card_that_must_authenticate(
     )
     assert refused_create.param == "error_on_requires_action"
     await shop.assert_books_balance()
+
+
+async def test_the_buyer_may_raise_the_usage_but_never_lower_it(payin: PayIn, shop: Shop) -> None:
+    """Stripe's rule for a publishable key: a usage the merchant set changes only from
+    on_session to off_session."""
+    customer = (await new_customer(shop.client)).id
+    lowered = await _create(shop, customer=customer, setup_future_usage=OFF)
+    raised = await _create(shop, customer=customer, setup_future_usage=ON)
+    async with connect(payin.target, shop.merchant.publishable_key) as browser:
+        refused = await failure(
+            browser.payments.ConfirmPaymentIntent(
+                P.ConfirmPaymentIntentRequest(
+                    id=lowered.id,
+                    client_secret=lowered.client_secret,
+                    payment_method="pm_card_visa",
+                    setup_future_usage=ON,
+                )
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert refused.param == "setup_future_usage"
+        confirmed = await browser.payments.ConfirmPaymentIntent(
+            P.ConfirmPaymentIntentRequest(
+                id=raised.id,
+                client_secret=raised.client_secret,
+                payment_method="pm_card_visa",
+                setup_future_usage=OFF,
+            )
+        )
+    assert confirmed.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert confirmed.setup_future_usage == OFF
+    got = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=lowered.id))
+    assert (got.status, got.setup_future_usage) == (
+        P.PAYMENT_INTENT_STATUS_REQUIRES_PAYMENT_METHOD,
+        OFF,
+    )
+    # The merchant's secret key may set any.
+    merchant = await shop.client.payments.ConfirmPaymentIntent(
+        P.ConfirmPaymentIntentRequest(
+            id=lowered.id, payment_method="pm_card_visa", setup_future_usage=ON
+        )
+    )
+    assert merchant.setup_future_usage == ON

@@ -2311,7 +2311,9 @@ Global___ListSetupIntentsResponse: _TypeAlias = ListSetupIntentsResponse  # noqa
 
 @_typing.final
 class Charge(_message.Message):
-    """Stripe's Charge: one attempt to move a payment intent's money at the PSP. Read-only."""
+    """Stripe's Charge: one attempt to move a payment intent's money at the PSP. Derived from the
+    attempt; only its description, metadata, receipt_email and shipping change (UpdateCharge).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

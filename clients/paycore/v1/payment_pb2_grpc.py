@@ -350,7 +350,7 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCharge(self, request, context):
-        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        """Stripe's Charge: one PSP attempt of a payment intent (its charge or
         authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
         attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
         "Charges"). The id is the intent's latest_charge or a dispute's charge.

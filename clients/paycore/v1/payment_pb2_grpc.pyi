@@ -99,7 +99,7 @@ class PaymentServiceStub:
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]
     GetCharge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]
-    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    """Stripe's Charge: one PSP attempt of a payment intent (its charge or
     authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
     attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
     "Charges"). The id is the intent's latest_charge or a dispute's charge.
@@ -179,7 +179,7 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]  # type: ignore[assignment]
     GetCharge: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]  # type: ignore[assignment]
-    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    """Stripe's Charge: one PSP attempt of a payment intent (its charge or
     authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
     attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
     "Charges"). The id is the intent's latest_charge or a dispute's charge.
@@ -406,7 +406,7 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.GetChargeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.Charge, _abc.Awaitable[_payment_pb2.Charge]]:
-        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        """Stripe's Charge: one PSP attempt of a payment intent (its charge or
         authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
         attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
         "Charges"). The id is the intent's latest_charge or a dispute's charge.

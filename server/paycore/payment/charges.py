@@ -1,8 +1,8 @@
 """Stripe's Charges: each PSP attempt of a payment intent that the PSP named ("ch_..."),
 derived from what paycore stores of it (paycore.payment.repository.CHARGES: the executor's
 execution, the intent, its card, refunds, dispute and balance transaction), and what
-UpdateCharge set of it (`charge_details`: its description, metadata and receipt_email, each the
-charge's own once set, its intent's until then).
+UpdateCharge set of it (`charge_details`: its description, metadata, receipt_email and
+shipping, each the charge's own once set, its intent's until then).
 
 An intent's latest charge (`Intent.psp_charge`) carries the intent's money: what it captured,
 refunded and the refunds; its earlier attempts (declined, before a new confirmation) show what

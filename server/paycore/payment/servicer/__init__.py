@@ -176,6 +176,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 method,
                 call.buyer_address(),
                 presence,
+                buyer=publishable,
             ),
         )
         return _for_the_buyer(confirmed) if publishable else confirmed
