@@ -552,6 +552,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.customers,
             client_secrets,  # clients: Stripe's client_secret
             platform.currencies,
+            platform.authentications,
         ),
         executor_servicer.register(server, pay_in.executor),
         subscription_servicer.register(

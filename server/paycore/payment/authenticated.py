@@ -15,7 +15,14 @@ charge: whichever locks the intent first moves it on, the others find it moved a
 nothing (a merchant's confirmation of a moved intent answers payment_intent_unexpected_state,
 as Stripe's of a succeeded one). The PSP still lets one operation through per authentication
 (`authentication_used`), and the charge's key is its execution's id, so a lost answer is
-resolved by a status query as any charge's."""
+resolved by a status query as any charge's.
+
+The buyer's own return goes through paycore too, so that the merchant's return page finds the
+intent moved on, as Stripe's does: the return_url the PSP is given (`ReturnRoute`, the
+executor's `returns`) is the edge's `/3ds/return` with the merchant, the object and its
+client_secret in its query; ReturnFromAuthentication (`returned_intent`, `returned_setup`)
+finishes the object when the PSP says its buyer answered, and the edge then sends the buyer on
+to the merchant's return_url with Stripe's query (`back_to_merchant`)."""
 
 from __future__ import annotations
 
@@ -23,11 +30,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from paycore.currency.service import Currencies
 from paycore.dispute.repository import FeedRepository
 from paycore.errors import ApiError
 from paycore.ids import Prefix
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents.confirm import confirmation as intent_confirmation
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import (
@@ -47,6 +56,8 @@ from paycore.worker.job import ShardJob
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
+RETURN_PATH = "/3ds/return"
+"""The edge's route the PSP's authentication page sends the buyer back to."""
 FEED_BATCH_MAX = 100
 FEED_LEASE_SECONDS = 60
 FEED_SUFFIX = "#authentications"
@@ -72,6 +83,52 @@ def setup_waits(authentication_id: str) -> Callable[[SetupIntent], bool]:
         return waits_for(setup.next_action, waiting, authentication_id)
 
     return admit
+
+
+def with_query(url: str, added: dict[str, str]) -> str:
+    """`url` with `added` after its own query (kept as given)."""
+    parts = urlsplit(url)
+    encoded = urlencode(added)
+    query = f"{parts.query}&{encoded}" if parts.query else encoded
+    return urlunsplit(parts._replace(query=query))
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRoute:
+    """The return_url the PSP's authentication page sends the buyer to: paycore's own
+    (`<PAYCORE_CHECKOUT_URL>/3ds/return?merchant=...&payment_intent=...&
+    payment_intent_client_secret=...`) when the confirmation named a return_url of the
+    merchant's; "" stays "" (the page then shows the outcome and stays)."""
+
+    _pages_url: str
+    _client_secrets: ClientSecrets
+
+    def __call__(self, merchant_id: str, return_url: str, name: str, object_id: str) -> str:
+        if not return_url or not object_id:
+            return return_url
+        secret = self._client_secrets.of(merchant_id, object_id)
+        base = self._pages_url.rstrip("/") + RETURN_PATH
+        return with_query(
+            base, {"merchant": merchant_id, name: object_id, f"{name}_client_secret": secret}
+        )
+
+
+def redirect_status(status: IntentStatus | SetupStatus) -> str:
+    """Stripe's `redirect_status` of an intent or setup its buyer returns to."""
+    if status.value in ("succeeded", "requires_capture"):
+        return "succeeded"
+    return "processing" if status.value == "processing" else "failed"
+
+
+def back_to_merchant(
+    next_action: NextAction | None, name: str, object_id: str, client_secret: str, status: str
+) -> str:
+    """The confirmation's return_url with Stripe's query: `payment_intent` (`setup_intent`),
+    its client secret and `redirect_status`; "" when it named none."""
+    if next_action is None or not next_action.return_url:
+        return ""
+    added = {name: object_id, f"{name}_client_secret": client_secret, "redirect_status": status}
+    return with_query(next_action.return_url, added)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +172,36 @@ class Authentications:
         if first_phase.setup is None or phases.complete is None:
             return recorded
         return await phases.complete(setup_id, FinalAnswer.unstored())
+
+    async def returned_intent(self, merchant_id: str, intent_id: str) -> Intent:
+        """The buyer back from the authentication page: the intent finished with their answer
+        if it waits for it and the PSP has it (else as it stands: the feed finishes it later)."""
+        intent = await self._intents.get(merchant_id, intent_id)
+        waiting = intent.next_action
+        if intent.status is not IntentStatus.REQUIRES_ACTION or waiting is None:
+            return intent
+        if not await self._answered(waiting.authentication):
+            return intent
+        return await self.finish_intent(merchant_id, intent_id, waiting.authentication)
+
+    async def returned_setup(self, merchant_id: str, setup_id: str) -> SetupIntent:
+        """As `returned_intent`, for a SetupIntent."""
+        setup = await self._setups.get(merchant_id, setup_id)
+        waiting = setup.next_action
+        if setup.status is not SetupStatus.REQUIRES_ACTION or waiting is None:
+            return setup
+        if not await self._answered(waiting.authentication):
+            return setup
+        return await self.finish_setup(merchant_id, setup_id, waiting.authentication)
+
+    async def _answered(self, authentication_id: str) -> bool:
+        """Whether the buyer answered (a return without an answer, or a visitor who only has
+        the link, makes no charge attempt)."""
+        try:
+            return await self._psp.authentication_status(authentication_id) != "pending"
+        except PspError as error:
+            log.warning("authentication %s: no status (%s)", authentication_id, error.code)
+            return False
 
     async def apply(self, authentication: PspAuthentication) -> None:
         """One answer of the feed: finishes the intent or setup it was asked for (a reference

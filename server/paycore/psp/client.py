@@ -330,6 +330,14 @@ class PspClient:
         except (KeyError, TypeError, ValueError):
             raise PspTimeout("psp_protocol_error", "a dispute feed lacks its fields") from None
 
+    async def authentication_status(self, authentication: str) -> str:
+        """A 3-D Secure authentication's status now: "pending", "succeeded" or "failed"."""
+        _, found = await self._call("GET", f"/v1/authentications/{_segment(authentication)}", None)
+        try:
+            return str(found["status"])
+        except (KeyError, TypeError):
+            raise PspTimeout("psp_protocol_error", "an authentication lacks its status") from None
+
     async def authentication_events(
         self, after: int, limit: int
     ) -> tuple[list[PspAuthenticationEvent], bool]:
