@@ -2081,6 +2081,66 @@ class CreateSetupIntentRequest(_message.Message):
 Global___CreateSetupIntentRequest: _TypeAlias = CreateSetupIntentRequest  # noqa: Y015
 
 @_typing.final
+class ReturnFromAuthenticationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    SETUP_INTENT_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    merchant: _builtins.str
+    """The merchant the object is of ("acct_...")."""
+    payment_intent: _builtins.str
+    """"pi_..." or, for a SetupIntent, empty."""
+    setup_intent: _builtins.str
+    """"seti_..." or, for a payment intent, empty."""
+    client_secret: _builtins.str
+    """The object's client_secret (INVALID_ARGUMENT naming `client_secret` unless it is the one)."""
+    def __init__(
+        self,
+        *,
+        merchant: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        setup_intent: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "merchant", b"merchant", "payment_intent", b"payment_intent", "setup_intent", b"setup_intent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReturnFromAuthenticationRequest: _TypeAlias = ReturnFromAuthenticationRequest  # noqa: Y015
+
+@_typing.final
+class AuthenticationReturn(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETURN_URL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    return_url: _builtins.str
+    """Where the buyer goes now: the confirmation's return_url with `payment_intent` and
+    `payment_intent_client_secret` (a setup's `setup_intent` and `setup_intent_client_secret`)
+    and `redirect_status` (succeeded, processing or failed) added to its query; empty when the
+    confirmation named none.
+    """
+    status: _builtins.str
+    """The object's status after the return, lowercase ("succeeded", "requires_capture", ...)."""
+    def __init__(
+        self,
+        *,
+        return_url: _builtins.str = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["return_url", b"return_url", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticationReturn: _TypeAlias = AuthenticationReturn  # noqa: Y015
+
+@_typing.final
 class GetSetupIntentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

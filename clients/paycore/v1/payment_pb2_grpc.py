@@ -169,6 +169,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
                 _registered_method=True)
+        self.ReturnFromAuthentication = channel.unary_unary(
+                '/paycore.v1.PaymentService/ReturnFromAuthentication',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ReturnFromAuthenticationRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.AuthenticationReturn.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -374,6 +379,18 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReturnFromAuthentication(self, request, context):
+        """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+        (internal: its visitor holds no key, only the object's client_secret, which is checked):
+        the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+        confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+        the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+        (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -511,6 +528,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListCharges,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.SerializeToString,
+            ),
+            'ReturnFromAuthentication': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReturnFromAuthentication,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ReturnFromAuthenticationRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.AuthenticationReturn.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1242,6 +1264,33 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListCharges',
             paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReturnFromAuthentication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ReturnFromAuthentication',
+            paycore_dot_v1_dot_payment__pb2.ReturnFromAuthenticationRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.AuthenticationReturn.FromString,
             options,
             channel_credentials,
             insecure,

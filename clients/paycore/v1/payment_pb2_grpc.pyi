@@ -110,6 +110,14 @@ class PaymentServiceStub:
     longer follows its intent's) and recorded as charge.updated when something changed.
     """
     ListCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]
+    ReturnFromAuthentication: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]
+    """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+    (internal: its visitor holds no key, only the object's client_secret, which is checked):
+    the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+    confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+    the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+    (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+    """
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -190,6 +198,14 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     longer follows its intent's) and recorded as charge.updated when something changed.
     """
     ListCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]  # type: ignore[assignment]
+    ReturnFromAuthentication: _aio.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]  # type: ignore[assignment]
+    """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+    (internal: its visitor holds no key, only the object's client_secret, which is checked):
+    the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+    confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+    the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+    (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+    """
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -429,5 +445,19 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListChargesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListChargesResponse, _abc.Awaitable[_payment_pb2.ListChargesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReturnFromAuthentication(
+        self,
+        request: _payment_pb2.ReturnFromAuthenticationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.AuthenticationReturn, _abc.Awaitable[_payment_pb2.AuthenticationReturn]]:
+        """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+        (internal: its visitor holds no key, only the object's client_secret, which is checked):
+        the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+        confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+        the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+        (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+        """
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

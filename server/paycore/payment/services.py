@@ -23,8 +23,10 @@ from paycore.executor.service import (
 from paycore.fraud.service import FraudService, ReviewListener
 from paycore.ledger.service import LedgerService
 from paycore.payment.application_fees import ApplicationFees
+from paycore.payment.authenticated import ReturnRoute
 from paycore.payment.charges import Charges
 from paycore.payment.checkout import Checkouts, PaymentOrders
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
 from paycore.payment.intents.flow import IntentFlow
@@ -109,6 +111,7 @@ def build_pay_in(
             )
         ),
         payouts=pay_out.destinations,
+        returns=ReturnRoute(settings.pages_url, ClientSecrets(settings.key_hash_secret)),
     )
     reads = Reads(shards)
     orders = PaymentOrders(shards, reads, executor, completion, events)

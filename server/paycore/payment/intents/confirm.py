@@ -4,6 +4,7 @@ processing without a PSP call; else processing with a charge or an authorization
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from paycore.currency.service import Currencies
@@ -47,9 +48,36 @@ async def prepare(
     idempotency key only (Mutations.prepared), so what it reads (the intent's status, the
     rate's age) never refuses the replay of a confirmation that went through."""
     intent = await flow.get(merchant_id, intent_id)
-    method = payment_method_id or intent.payment_method_id
     require(intent, "confirm", CONFIRMABLE)
     _check_usage(intent, presence, buyer)
+
+    def confirmable(locked: Intent) -> bool:
+        require(locked, "confirm", CONFIRMABLE)
+        _check_usage(locked, presence, buyer)
+        return True
+
+    phases, _ = await confirmation(
+        flow, currencies, intent, payment_method_id, client_ip, presence, confirmable
+    )
+    return phases
+
+
+async def confirmation(
+    flow: IntentFlow,
+    currencies: Currencies,
+    intent: Intent,
+    payment_method_id: str,
+    client_ip: str,
+    presence: Presence,
+    admit: Callable[[Intent], bool],
+) -> tuple[Phases[Intent], FirstPhase]:
+    """A confirmation's phases, for ConfirmPaymentIntent and for the buyer's authentication
+    that finishes it (paycore.payment.authenticated): the checks and the fraud score outside
+    any transaction, then `record`, which locks the intent and goes on only if `admit` lets
+    the locked intent through (it may raise: ConfirmPaymentIntent's state check). The first
+    phase notes what it made in the FirstPhase returned (nothing when not admitted)."""
+    merchant_id, intent_id = intent.merchant_id, intent.id
+    method = payment_method_id or intent.payment_method_id
     if intent.capture_method is CaptureMethod.AUTOMATIC:
         # Confirmed, it is captured at once: a converted capture needs a fresh rate, as
         # CapturePaymentIntent's (naming `id`); an authorization converts nothing until then.
@@ -75,14 +103,14 @@ async def prepare(
         locked = await PayInRepository(connection).intent(merchant_id, intent_id, lock=True)
         if locked is None:
             raise not_found("payment_intent", intent_id)
-        require(locked, "confirm", CONFIRMABLE)
-        _check_usage(locked, presence, buyer)
+        if not admit(locked):
+            return locked
         await flow.cards.save_test_card(connection, merchant_id, card)
         return await record_confirmation(
             connection, flow, locked, card.payment_method_id, risk, first_phase, presence
         )
 
-    return Phases(record, answer(flow, merchant_id, facts, first_phase))
+    return Phases(record, answer(flow, merchant_id, facts, first_phase)), first_phase
 
 
 def _check_usage(intent: Intent, presence: Presence, buyer: bool) -> None:

@@ -18,6 +18,7 @@ from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
+from paycore.payment.authenticated import Authentications, back_to_merchant, redirect_status
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
@@ -73,10 +74,13 @@ def register(
     customers: CustomerService,
     client_secrets: ClientSecrets,
     currencies: Currencies,
+    authentications: Authentications,
 ) -> str:
     """Adds PaymentService to `server`; returns its full name."""
     parties = requests.Parties(accounts, customers, currencies)
-    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets, currencies)
+    servicer = PaymentServicer(
+        pay_in, mutations, parties, client_secrets, currencies, authentications
+    )
     return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
 
 
@@ -90,6 +94,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     _parties: requests.Parties
     _client_secrets: ClientSecrets
     _currencies: Currencies
+    _authentications: Authentications
 
     @property
     def _intents(self) -> IntentFlow:
@@ -433,6 +438,26 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         customer = setup_requests.customer_filter(request)
         page = await self._setups.list(merchant_id, cursor, customer)
         return page_response(payment_pb2.ListSetupIntentsResponse, page, self._shown_setup)
+
+    # -- 3-D Secure: the buyer's return ---------------------------------------------------------
+
+    async def ReturnFromAuthentication(
+        self, request: payment_pb2.ReturnFromAuthenticationRequest, context: Context
+    ) -> payment_pb2.AuthenticationReturn:
+        merchant_id, prefix, object_id, secret = requests.authentication_return(request)
+        self._client_secrets.check(merchant_id, object_id, secret)
+        returned: Intent | SetupIntent
+        if prefix is Prefix.SETUP_INTENT:
+            returned = await self._authentications.returned_setup(merchant_id, object_id)
+            name = "setup_intent"
+        else:
+            returned = await self._authentications.returned_intent(merchant_id, object_id)
+            name = "payment_intent"
+        status = redirect_status(returned.status)
+        return payment_pb2.AuthenticationReturn(
+            return_url=back_to_merchant(returned.next_action, name, object_id, secret, status),
+            status=returned.status.value,
+        )
 
     def _shown_setup(self, setup: SetupIntent) -> payment_pb2.SetupIntent:
         """The setup as answered: with its client_secret (derived, never stored)."""

@@ -510,3 +510,21 @@ def application_fee_filter(
         ),
         account=validation.object_id("account", request.account, Prefix.ACCOUNT, required=False),
     )
+
+
+def authentication_return(
+    request: payment_pb2.ReturnFromAuthenticationRequest,
+) -> tuple[str, Prefix, str, str]:
+    """(merchant, the object's prefix, its id, its client_secret): one of payment_intent and
+    setup_intent, and the client_secret, required."""
+    merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
+    if request.payment_intent and request.setup_intent:
+        raise invalid("setup_intent", "give payment_intent or setup_intent, not both")
+    if request.setup_intent:
+        prefix, param, given = Prefix.SETUP_INTENT, "setup_intent", request.setup_intent
+    else:
+        prefix, param, given = Prefix.PAYMENT_INTENT, "payment_intent", request.payment_intent
+    object_id = validation.object_id(param, given, prefix)
+    if not request.client_secret:
+        raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
+    return merchant_id, prefix, object_id, request.client_secret
