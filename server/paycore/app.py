@@ -57,6 +57,7 @@ from paycore.ledger import servicer as ledger_servicer
 from paycore.ledger.coalescer import Coalescer
 from paycore.ledger.service import LedgerService
 from paycore.payment import servicer as payment_servicer
+from paycore.payment.authenticated import Authentications, authentication_feed
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.pay_in import PayIn
 from paycore.payment.services import PayOutHooks, build_pay_in
@@ -195,6 +196,8 @@ class Platform:
     checkout_messages: SessionMessages
     # currencies (issue 19)
     currencies: Currencies
+    # 3-D Secure finished by the buyer's answer (the PSP's authentications feed)
+    authentications: Authentications
 
     async def close(self) -> None:
         await self.deliverer.close(self.shards.engines, self.settings.shutdown_grace_seconds)
@@ -301,6 +304,7 @@ def build_platform(
     accounts = AccountService(shards, reads, hasher, contracts.scope_resources(policies))
     page_secrets = PageSecrets(settings.key_hash_secret)
     checkout_messages = SessionMessages(settings.pages_url, page_secrets)
+    currencies = Currencies(shards, conversions, currency_rules)
     return Platform(
         settings=settings,
         shards=shards,
@@ -364,7 +368,10 @@ def build_platform(
             currency_rules,
         ),
         checkout_messages=checkout_messages,
-        currencies=Currencies(shards, conversions, currency_rules),
+        currencies=currencies,
+        authentications=Authentications(
+            shards, pay_in.psp, pay_in.intents, pay_in.setups, currencies, clock
+        ),
     )
 
 
@@ -427,6 +434,7 @@ def build_jobs(platform: Platform) -> list[Job]:
             platform.reconciliation.runs, settings.reconciliation_daily_at_minutes
         ),
         dispute_feed(platform.disputes, platform.shards),
+        authentication_feed(platform.authentications, platform.shards),
         checkout_session_sweep(platform.checkout),
         # -- currencies (issue 19)
         *rates_jobs(platform),
@@ -544,6 +552,7 @@ def _add_servicers(platform: Platform, server: grpc.aio.Server) -> list[str]:
             platform.customers,
             client_secrets,  # clients: Stripe's client_secret
             platform.currencies,
+            platform.authentications,
         ),
         executor_servicer.register(server, pay_in.executor),
         subscription_servicer.register(

@@ -61,7 +61,8 @@ class Settings:
 
     checkout_url: str = ""
     """PAYCORE_CHECKOUT_URL: the REST edge as buyers reach it (e.g. https://pay.example.com),
-    the start of every checkout session's `url`. Empty: http://<PAYCORE_HTTP_ADDR>."""
+    the start of every checkout session's `url` and of the 3-D Secure return the PSP sends
+    buyers to (`/3ds/return`). Empty: http://<PAYCORE_HTTP_ADDR>."""
 
     @property
     def pages_url(self) -> str:

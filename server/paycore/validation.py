@@ -25,6 +25,8 @@ METADATA_VALUE_LENGTH_MAX = 500
 EMAIL_LENGTH_MAX = 254
 # An object's free-text `description` (a customer's, a payment's, a payout's, ...).
 DESCRIPTION_LENGTH_MAX = 1000
+# Stripe's transfer_group: a label grouping a charge with the transfers paying it out.
+TRANSFER_GROUP_LENGTH_MAX = 200
 # A URL paycore sends a customer's browser to (a checkout's success_url, an intent's return_url).
 URL_LENGTH_MAX = 2048
 # PostgreSQL text and jsonb cannot hold U+0000: refused here rather than failing the write.
@@ -47,6 +49,12 @@ def text(param: str, value: str, *, maximum: int, required: bool = False) -> str
 def description(value: str) -> str:
     """An object's `description`: at most DESCRIPTION_LENGTH_MAX characters, may be empty."""
     return text("description", value, maximum=DESCRIPTION_LENGTH_MAX)
+
+
+def transfer_group(value: str) -> str:
+    """A payment intent's or a transfer's `transfer_group`: at most 200 characters, may be
+    empty."""
+    return text("transfer_group", value, maximum=TRANSFER_GROUP_LENGTH_MAX)
 
 
 def object_id(param: str, value: str, prefix: Prefix, *, required: bool = True) -> str:

@@ -7,7 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from paycore.client import connect
-from paycore.v1 import account_pb2, currency_pb2, payment_pb2, payout_pb2, wallet_pb2
+from paycore.v1 import (
+    account_pb2,
+    currency_pb2,
+    event_pb2,
+    payment_pb2,
+    payout_pb2,
+    wallet_pb2,
+)
 
 from tests.currency.support import import_ecb, settle_in
 from tests.payment.shop import fee, good_card
@@ -127,3 +134,30 @@ async def test_a_converted_destination_charge_passes_on_its_share_converted(
     assert (await shop.balance())[1] == {"usd": 464}
     for currency in ("usd", "jpy"):
         await shop.assert_books_balance(currency)
+
+
+async def test_a_converted_charges_event_names_its_balance_transaction(
+    fx_world: World, tmp_path: Path
+) -> None:
+    """A charge booked converted (paycore.currency.settlement) has its balance transaction, in
+    the settlement currency, under the id its completion named for charge.succeeded."""
+    await import_ecb(fx_world, tmp_path / "eurofxref.csv", RATES)
+    shop = await fx_world.shop()
+    await settle_in(shop, "usd")
+    intent = await shop.charge(10_000, "jpy")
+
+    listed = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="charge.succeeded", limit=10)
+    )
+    (event,) = listed.data
+    shown = payment_pb2.Charge()
+    assert event.data.object.Unpack(shown)
+    charge = await shop.client.payments.GetCharge(
+        payment_pb2.GetChargeRequest(id=intent.latest_charge)
+    )
+    assert charge.balance_transaction.startswith("txn_")
+    assert shown.balance_transaction == charge.balance_transaction
+    booked = await shop.client.wallet.GetBalanceTransaction(
+        wallet_pb2.GetBalanceTransactionRequest(id=charge.balance_transaction)
+    )
+    assert (booked.currency, booked.source) == ("usd", intent.id)

@@ -32,6 +32,12 @@ async def _payment_intent(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/payment_intents/{created.body['id']}"
 
 
+async def _setup_intent(http: ClientSession, key: str, metadata: str) -> str:
+    created = await call(http, "POST", "/v1/setup_intents", key=key, form=metadata)
+    assert created.status == 200, created.body
+    return f"/v1/setup_intents/{created.body['id']}"
+
+
 async def _webhook_endpoint(http: ClientSession, key: str, metadata: str) -> str:
     form = f"url=https%3A%2F%2F93.184.215.14%2Fhooks&enabled_events[]=*&{metadata}"
     created = await call(http, "POST", "/v1/webhook_endpoints", key=key, form=form)
@@ -72,6 +78,7 @@ async def _promotion_code(http: ClientSession, key: str, metadata: str) -> str:
 CREATES: dict[str, Create] = {
     "UpdateCustomer": _customer,
     "UpdatePaymentIntent": _payment_intent,
+    "UpdateSetupIntent": _setup_intent,
     "UpdateWebhookEndpoint": _webhook_endpoint,
     "UpdateSubscription": _subscription,
     "UpdatePromotionCode": _promotion_code,
@@ -114,7 +121,15 @@ async def _transfer(world: World, http: ClientSession, key: str, metadata: str) 
     return f"/v1/transfers/{created.body['id']}"
 
 
+async def _charge(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    form = f"amount=2000&currency=usd&confirm=true&payment_method=pm_card_visa&{metadata}"
+    created = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/charges/{created.body['latest_charge']}"
+
+
 WORLD_CREATES: dict[str, WorldCreate] = {
+    "UpdateCharge": _charge,
     "UpdateRefund": _refund,
     "UpdatePayout": _payout,
     "UpdateTransfer": _transfer,

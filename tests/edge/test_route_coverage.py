@@ -26,6 +26,8 @@ _CHARGES = "test_charges::test_charges_read_and_listed_over_http"
 _SEARCH = "test_search::test_customers_and_payment_intents_searched_over_http"
 _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
 _SETUPS = "test_setup_intents::test_save_a_card_with_a_setup_intent_and_charge_it_later"
+_SETUP_UPDATES = "test_stripe_surface::test_a_setup_intent_modified_then_confirmed"
+_CHARGE_UPDATES = "test_stripe_surface::test_a_charge_modified"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
 _CUSTOMER_DELETION = (
@@ -151,11 +153,13 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/setup_intents/{id}/cancel"): _SETUPS,
     ("GET", "/v1/setup_intents/{id}"): _SETUPS,
     ("GET", "/v1/setup_intents"): _SETUPS,
+    ("POST", "/v1/setup_intents/{id}"): _SETUP_UPDATES,
     ("POST", "/v1/refunds"): _INTENTS,
     ("GET", "/v1/refunds/{id}"): _INTENTS,
     ("GET", "/v1/refunds"): _INTENTS,
     ("GET", "/v1/charges/{id}"): _CHARGES,
     ("GET", "/v1/charges"): _CHARGES,
+    ("POST", "/v1/charges/{id}"): _CHARGE_UPDATES,
     ("GET", "/v1/customers/search"): _SEARCH,
     ("GET", "/v1/payment_intents/search"): _SEARCH,
     ("POST", "/v1/refunds/{id}"): _METADATA_BY_PSP,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -56,6 +57,20 @@ async def _buyer_answers(url: str, outcome: str) -> str:
             return sent.headers["Location"]
 
 
+def assert_returns_through_paycore(
+    back: str, name: str, object_id: str, client_secret: str, redirect_status: str
+) -> None:
+    """The page sends the buyer to paycore's return (/3ds/return, which finishes the object
+    and sends them on to the merchant's return_url: tests/edge/test_three_d_secure_return.py),
+    naming the object and its client secret as Stripe's redirect does, and the buyer's answer."""
+    parts = urlsplit(back)
+    assert parts.path == "/3ds/return", back
+    query = parse_qs(parts.query)
+    assert query[name] == [object_id] and query[f"{name}_client_secret"] == [client_secret]
+    assert query["merchant"][0].startswith("acct_")
+    assert query["redirect_status"] == [redirect_status]
+
+
 async def test_a_payment_that_needs_authentication_redirects_and_is_charged(
     stripe_module: str, payin: PayIn, psp: PspSimulator
 ) -> None:
@@ -74,7 +89,10 @@ async def test_a_payment_that_needs_authentication_redirects_and_is_charged(
     assert str(redirect.url).startswith(f"{psp.url}/authenticate/auth_")
 
     back = await _buyer_answers(str(redirect.url), "complete")
-    assert back == f"{RETURN_URL}?payment_intent={intent.id}&redirect_status=succeeded"
+    assert_returns_through_paycore(
+        back, "payment_intent", intent.id, str(intent.client_secret), "succeeded"
+    )
+    # The buyer does not follow it: the merchant confirms again, as before paycore's return.
     confirmed = await asyncio.to_thread(stripe.PaymentIntent.confirm, intent.id)
 
     assert confirmed.status == "succeeded" and confirmed.amount_received == 2000
@@ -204,7 +222,9 @@ async def test_the_browser_confirms_a_setup_with_the_publishable_key_and_client_
         assert asked.next_action is not None and asked.next_action.redirect_to_url is not None
         url = str(asked.next_action.redirect_to_url.url)
         back = asyncio.run(_buyer_answers(url, "complete"))
-        assert back == f"{RETURN_URL}?setup_intent={setup.id}&redirect_status=succeeded"
+        assert_returns_through_paycore(
+            back, "setup_intent", setup.id, str(setup.client_secret), "succeeded"
+        )
         done = stripe.SetupIntent.confirm(setup.id, api_key=publishable, **secret)
         assert done.status == "succeeded"
         read = stripe.SetupIntent.retrieve(setup.id, api_key=publishable, **secret)

@@ -9,7 +9,12 @@ import asyncio
 
 import stripe
 
-from tests.edge.test_three_d_secure import RETURN_URL, _buyer_answers, stripe_module
+from tests.edge.test_three_d_secure import (
+    RETURN_URL,
+    _buyer_answers,
+    assert_returns_through_paycore,
+    stripe_module,
+)
 from tests.helpers import PspSimulator
 
 __all__ = ["stripe_module"]
@@ -45,9 +50,11 @@ async def test_an_intent_waiting_for_authentication_has_no_charge_and_then_one(
 async def test_the_page_sends_the_buyer_back_naming_the_intent_and_the_outcome(
     stripe_module: str, psp: PspSimulator
 ) -> None:
-    """As Stripe's redirect: the return_url gets `payment_intent` (`setup_intent`) and
-    `redirect_status`, so the merchant's return page knows which intent to confirm; its own
-    query is kept; next_action's return_url stays the merchant's."""
+    """As Stripe's redirect: the way back names the intent (`payment_intent`,
+    `payment_intent_client_secret`; a setup's `setup_intent`...) and `redirect_status`; it goes
+    through paycore's return, which sends the buyer on to the merchant's return_url, its own
+    query kept (tests/edge/test_three_d_secure_return.py); next_action's return_url stays the
+    merchant's."""
     intent = await asyncio.to_thread(
         stripe.PaymentIntent.create,
         amount=2000,
@@ -59,7 +66,9 @@ async def test_the_page_sends_the_buyer_back_naming_the_intent_and_the_outcome(
     assert intent.next_action is not None and intent.next_action.redirect_to_url is not None
     assert intent.next_action.redirect_to_url.return_url == f"{RETURN_URL}?order=7"
     back = await _buyer_answers(str(intent.next_action.redirect_to_url.url), "complete")
-    assert back == f"{RETURN_URL}?order=7&payment_intent={intent.id}&redirect_status=succeeded"
+    assert_returns_through_paycore(
+        back, "payment_intent", intent.id, str(intent.client_secret), "succeeded"
+    )
 
     setup = await asyncio.to_thread(
         stripe.SetupIntent.create,
@@ -69,4 +78,6 @@ async def test_the_page_sends_the_buyer_back_naming_the_intent_and_the_outcome(
     )
     assert setup.next_action is not None and setup.next_action.redirect_to_url is not None
     back = await _buyer_answers(str(setup.next_action.redirect_to_url.url), "fail")
-    assert back == f"{RETURN_URL}?setup_intent={setup.id}&redirect_status=failed"
+    assert_returns_through_paycore(
+        back, "setup_intent", setup.id, str(setup.client_secret), "failed"
+    )

@@ -44,10 +44,9 @@ async def test_a_charge_that_succeeds_records_charge_succeeded_once(shop: Shop) 
     charge = await _charge(shop, intent.latest_charge)
 
     assert event.id == intent.latest_charge
-    # The capture's balance transaction is posted after the event is written (the ledger
-    # last): the event's charge has none yet, and is otherwise GetCharge's.
-    assert charge.balance_transaction.startswith("txn_") and not event.balance_transaction
-    charge.ClearField("balance_transaction")
+    # The capture's balance transaction, posted after the event is written (the ledger last)
+    # under the id its completion named before: the event's charge is GetCharge's, with it.
+    assert charge.balance_transaction.startswith("txn_")
     assert event == charge
     assert (event.captured, event.amount_captured, event.payment_intent) == (True, 1000, intent.id)
     assert event.payment_method_details.card.last4
@@ -88,6 +87,9 @@ async def test_an_authorization_succeeds_then_its_capture_records_charge_capture
     assert (captured.id, captured.captured, captured.amount_captured) == (charge.id, True, 600)
     assert captured.created == charge.created
     assert captured.payment_method_details == charge.payment_method_details
+    assert not authorized.balance_transaction  # nothing captured yet
+    assert captured.balance_transaction == charge.balance_transaction
+    assert charge.balance_transaction.startswith("txn_")
     assert len(await _charge_events(shop, "charge.succeeded")) == 1
 
 
@@ -156,3 +158,25 @@ async def test_an_execution_resumed_by_the_worker_records_charge_succeeded_once(
     assert intent.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
     (event,) = await _charge_events(shop, "charge.succeeded")
     assert (event.id, event.amount_captured) == (intent.latest_charge, 1200)
+
+
+async def test_a_destination_charges_event_names_its_balance_transaction(shop: Shop) -> None:
+    """The capture of a destination charge is booked by PayInLedger.capture (not the group's
+    capture_together): its event names the same balance transaction as GetCharge."""
+    seller = await shop.seller()
+    intent = await shop.client.payments.CreatePaymentIntent(
+        P.CreatePaymentIntentRequest(
+            amount=5000,
+            currency="usd",
+            payment_method=await shop.card(good_card()),
+            confirm=True,
+            transfer_destination=seller,
+            application_fee_amount=500,
+        )
+    )
+
+    (event,) = await _charge_events(shop, "charge.succeeded")
+    charge = await _charge(shop, intent.latest_charge)
+    assert charge.balance_transaction.startswith("txn_")
+    assert event == charge
+    await shop.assert_books_balance()

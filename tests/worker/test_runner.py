@@ -128,6 +128,7 @@ async def test_the_platform_registers_the_shipped_jobs(platform: Platform) -> No
         "ledger_integrity_gauge",
         "reconciliation",
         "dispute_feed",
+        "authentication_feed",
         "checkout_session_sweep",
         "exchange_rates",
     ]

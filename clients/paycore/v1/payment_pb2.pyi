@@ -12,6 +12,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
+from paycore.v1 import customer_pb2 as _customer_pb2
 from paycore.v1 import fraud_pb2 as _fraud_pb2
 import builtins as _builtins
 import sys
@@ -162,6 +163,32 @@ PAYMENT_INTENT_CANCELLATION_REASON_VOID_INVOICE: PaymentIntentCancellationReason
 PAYMENT_INTENT_CANCELLATION_REASON_AUTOMATIC: PaymentIntentCancellationReason.ValueType  # 6
 """Set by paycore: an uncaptured authorization expired."""
 Global___PaymentIntentCancellationReason: _TypeAlias = PaymentIntentCancellationReason  # noqa: Y015
+
+class _SetupFutureUsage:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SetupFutureUsageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SetupFutureUsage.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SETUP_FUTURE_USAGE_UNSPECIFIED: _SetupFutureUsage.ValueType  # 0
+    """Not saved."""
+    SETUP_FUTURE_USAGE_ON_SESSION: _SetupFutureUsage.ValueType  # 1
+    """Charged later with the customer present."""
+    SETUP_FUTURE_USAGE_OFF_SESSION: _SetupFutureUsage.ValueType  # 2
+    """Charged later whether or not the customer is present (renewals, saved cards)."""
+
+class SetupFutureUsage(_SetupFutureUsage, metaclass=_SetupFutureUsageEnumTypeWrapper):
+    """How a payment method an intent charges is meant to be used later (Stripe's
+    setup_future_usage): saved for it once the intent succeeds.
+    """
+
+SETUP_FUTURE_USAGE_UNSPECIFIED: SetupFutureUsage.ValueType  # 0
+"""Not saved."""
+SETUP_FUTURE_USAGE_ON_SESSION: SetupFutureUsage.ValueType  # 1
+"""Charged later with the customer present."""
+SETUP_FUTURE_USAGE_OFF_SESSION: SetupFutureUsage.ValueType  # 2
+"""Charged later whether or not the customer is present (renewals, saved cards)."""
+Global___SetupFutureUsage: _TypeAlias = SetupFutureUsage  # noqa: Y015
 
 class _AllowRedirects:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -898,6 +925,8 @@ class PaymentIntent(_message.Message):
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     LATEST_CHARGE_FIELD_NUMBER: _builtins.int
     NEXT_ACTION_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_..." """
     amount: _builtins.int
@@ -940,6 +969,15 @@ class PaymentIntent(_message.Message):
     latest_charge: _builtins.str
     """The PSP's charge ("ch_...") of this intent, as a dispute of it names it (Dispute.charge,
     ListDisputesRequest.charge); empty until the PSP has answered a charge.
+    """
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """Stripe's: the payment method is saved for later payments once the intent succeeds (or is
+    authorized): attached to `customer` when there is one, as a succeeded SetupIntent of that
+    usage saves it. Unset (null at the REST edge) when not asked for.
+    """
+    transfer_group: _builtins.str
+    """Stripe's label grouping this payment with the transfers that pay it out (separate charges
+    and transfers: TransferService's transfer_group); "" none.
     """
     @_builtins.property
     def last_payment_error(self) -> Global___PaymentIntent.LastPaymentError: ...
@@ -985,10 +1023,12 @@ class PaymentIntent(_message.Message):
         transfer_data: Global___TransferData | None = ...,
         latest_charge: _builtins.str = ...,
         next_action: Global___NextAction | None = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        transfer_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_payment_error", b"last_payment_error", "next_action", b"next_action", "risk_assessment", b"risk_assessment", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "canceled_at", b"canceled_at", "cancellation_reason", b"cancellation_reason", "capture_method", b"capture_method", "client_secret", b"client_secret", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "disputed", b"disputed", "id", b"id", "invoice", b"invoice", "last_payment_error", b"last_payment_error", "latest_charge", b"latest_charge", "metadata", b"metadata", "next_action", b"next_action", "payment_method", b"payment_method", "risk_assessment", b"risk_assessment", "setup_future_usage", b"setup_future_usage", "status", b"status", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1055,6 +1095,9 @@ class CreatePaymentIntentRequest(_message.Message):
     RETURN_URL_FIELD_NUMBER: _builtins.int
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_TYPES_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
     """Required (absent: PARAMETER_MISSING), minor units, positive, at most the currency's
     maximum (AMOUNT_TOO_LARGE). Optional in the contract only so that absent and 0 differ.
@@ -1084,6 +1127,17 @@ class CreatePaymentIntentRequest(_message.Message):
     """Where the authentication page (3-D Secure, next_action.redirect_to_url) brings the buyer
     back: an http or https URL of at most 2048 characters; requires `confirm`.
     """
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """Save the payment method for later once the intent succeeds (PaymentIntent.
+    setup_future_usage); attached to `customer` when given.
+    """
+    error_on_requires_action: _builtins.bool
+    """Stripe's: a card that would need the buyer to authenticate (3-D Secure) fails the
+    confirmation instead (requires_payment_method, last_payment_error code
+    authentication_required; nothing charged); requires `confirm`.
+    """
+    transfer_group: _builtins.str
+    """At most 200 characters (PaymentIntent.transfer_group)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -1124,10 +1178,13 @@ class CreatePaymentIntentRequest(_message.Message):
         return_url: _builtins.str = ...,
         transfer_data: Global___TransferData | None = ...,
         payment_method_types: _abc.Iterable[_builtins.str] | None = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        error_on_requires_action: _builtins.bool = ...,
+        transfer_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "automatic_payment_methods", b"automatic_payment_methods", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "application_fee_amount", b"application_fee_amount", "automatic_payment_methods", b"automatic_payment_methods", "capture_method", b"capture_method", "confirm", b"confirm", "currency", b"currency", "customer", b"customer", "description", b"description", "error_on_requires_action", b"error_on_requires_action", "metadata", b"metadata", "off_session", b"off_session", "payment_method", b"payment_method", "payment_method_types", b"payment_method_types", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage", "transfer_data", b"transfer_data", "transfer_destination", b"transfer_destination", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1167,6 +1224,8 @@ class ConfirmPaymentIntentRequest(_message.Message):
     CLIENT_SECRET_FIELD_NUMBER: _builtins.int
     OFF_SESSION_FIELD_NUMBER: _builtins.int
     RETURN_URL_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method, requires_confirmation or
     requires_action (then the charge goes on with the buyer's authentication).
@@ -1181,6 +1240,10 @@ class ConfirmPaymentIntentRequest(_message.Message):
     """As CreatePaymentIntentRequest.off_session."""
     return_url: _builtins.str
     """As CreatePaymentIntentRequest.return_url."""
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """Sets the intent's setup_future_usage (SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged)."""
+    error_on_requires_action: _builtins.bool
+    """As CreatePaymentIntentRequest.error_on_requires_action."""
     def __init__(
         self,
         *,
@@ -1189,10 +1252,12 @@ class ConfirmPaymentIntentRequest(_message.Message):
         client_secret: _builtins.str = ...,
         off_session: _builtins.bool = ...,
         return_url: _builtins.str = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        error_on_requires_action: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "error_on_requires_action", b"error_on_requires_action", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1233,6 +1298,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CAPTURE_METHOD_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     amount: _builtins.int
@@ -1255,6 +1322,10 @@ class UpdatePaymentIntentRequest(_message.Message):
     """Removes every key of the stored metadata before `metadata` is merged (Stripe's
     `metadata=`, which the REST edge turns into this).
     """
+    setup_future_usage: Global___SetupFutureUsage.ValueType
+    """SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged."""
+    transfer_group: _builtins.str
+    """At most 200 characters; only while the intent has none (Stripe's rule), or the same again."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -1271,10 +1342,12 @@ class UpdatePaymentIntentRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         capture_method: Global___CaptureMethod.ValueType = ...,
         clear_metadata: _builtins.bool = ...,
+        setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
+        transfer_group: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method", "transfer_group", b"transfer_group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
@@ -1286,6 +1359,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     _WhichOneofReturnType__payment_method: _TypeAlias = _typing.Literal["payment_method"]  # noqa: Y015
     _WhichOneofArgType__payment_method: _TypeAlias = _typing.Literal["_payment_method", b"_payment_method"]  # noqa: Y015
+    _WhichOneofReturnType__transfer_group: _TypeAlias = _typing.Literal["transfer_group"]  # noqa: Y015
+    _WhichOneofArgType__transfer_group: _TypeAlias = _typing.Literal["_transfer_group", b"_transfer_group"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
     @_typing.overload
@@ -1296,6 +1371,8 @@ class UpdatePaymentIntentRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__payment_method) -> _WhichOneofReturnType__payment_method | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__transfer_group) -> _WhichOneofReturnType__transfer_group | None: ...
 
 Global___UpdatePaymentIntentRequest: _TypeAlias = UpdatePaymentIntentRequest  # noqa: Y015
 
@@ -2004,6 +2081,66 @@ class CreateSetupIntentRequest(_message.Message):
 Global___CreateSetupIntentRequest: _TypeAlias = CreateSetupIntentRequest  # noqa: Y015
 
 @_typing.final
+class ReturnFromAuthenticationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_FIELD_NUMBER: _builtins.int
+    PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
+    SETUP_INTENT_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    merchant: _builtins.str
+    """The merchant the object is of ("acct_...")."""
+    payment_intent: _builtins.str
+    """"pi_..." or, for a SetupIntent, empty."""
+    setup_intent: _builtins.str
+    """"seti_..." or, for a payment intent, empty."""
+    client_secret: _builtins.str
+    """The object's client_secret (INVALID_ARGUMENT naming `client_secret` unless it is the one)."""
+    def __init__(
+        self,
+        *,
+        merchant: _builtins.str = ...,
+        payment_intent: _builtins.str = ...,
+        setup_intent: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "merchant", b"merchant", "payment_intent", b"payment_intent", "setup_intent", b"setup_intent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReturnFromAuthenticationRequest: _TypeAlias = ReturnFromAuthenticationRequest  # noqa: Y015
+
+@_typing.final
+class AuthenticationReturn(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETURN_URL_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    return_url: _builtins.str
+    """Where the buyer goes now: the confirmation's return_url with `payment_intent` and
+    `payment_intent_client_secret` (a setup's `setup_intent` and `setup_intent_client_secret`)
+    and `redirect_status` (succeeded, processing or failed) added to its query; empty when the
+    confirmation named none.
+    """
+    status: _builtins.str
+    """The object's status after the return, lowercase ("succeeded", "requires_capture", ...)."""
+    def __init__(
+        self,
+        *,
+        return_url: _builtins.str = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["return_url", b"return_url", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticationReturn: _TypeAlias = AuthenticationReturn  # noqa: Y015
+
+@_typing.final
 class GetSetupIntentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2066,6 +2203,87 @@ class ConfirmSetupIntentRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConfirmSetupIntentRequest: _TypeAlias = ConfirmSetupIntentRequest  # noqa: Y015
+
+@_typing.final
+class UpdateSetupIntentRequest(_message.Message):
+    """Only the fields present change (Stripe's update); absent ones stay as they are."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"seti_...", required; the setup must be requires_payment_method, requires_confirmation or
+    requires_action.
+    """
+    description: _builtins.str
+    """At most 1000 characters; "" clears it."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    payment_method: _builtins.str
+    """"pm_..." or a test payment method's name; makes the setup requires_confirmation."""
+    customer: _builtins.str
+    """"cus_..." the payment method is attached to when the setup succeeds; the setup's payment
+    method must not be attached to another customer.
+    """
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        description: _builtins.str | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+        payment_method: _builtins.str | None = ...,
+        customer: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "customer", b"customer", "description", b"description", "payment_method", b"payment_method"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "clear_metadata", b"clear_metadata", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__customer: _TypeAlias = _typing.Literal["customer"]  # noqa: Y015
+    _WhichOneofArgType__customer: _TypeAlias = _typing.Literal["_customer", b"_customer"]  # noqa: Y015
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__payment_method: _TypeAlias = _typing.Literal["payment_method"]  # noqa: Y015
+    _WhichOneofArgType__payment_method: _TypeAlias = _typing.Literal["_payment_method", b"_payment_method"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__customer) -> _WhichOneofReturnType__customer | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__payment_method) -> _WhichOneofReturnType__payment_method | None: ...
+
+Global___UpdateSetupIntentRequest: _TypeAlias = UpdateSetupIntentRequest  # noqa: Y015
 
 @_typing.final
 class CancelSetupIntentRequest(_message.Message):
@@ -2153,7 +2371,9 @@ Global___ListSetupIntentsResponse: _TypeAlias = ListSetupIntentsResponse  # noqa
 
 @_typing.final
 class Charge(_message.Message):
-    """Stripe's Charge: one attempt to move a payment intent's money at the PSP. Read-only."""
+    """Stripe's Charge: one attempt to move a payment intent's money at the PSP. Derived from the
+    attempt; only its description, metadata, receipt_email and shipping change (UpdateCharge).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2299,6 +2519,9 @@ class Charge(_message.Message):
     APPLICATION_FEE_AMOUNT_FIELD_NUMBER: _builtins.int
     TRANSFER_DATA_FIELD_NUMBER: _builtins.int
     REFUNDS_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"ch_..." (the PSP's)"""
     amount: _builtins.int
@@ -2332,6 +2555,10 @@ class Charge(_message.Message):
     description: _builtins.str
     application_fee_amount: _builtins.int
     """The destination charge's application fee (the intent's)."""
+    receipt_email: _builtins.str
+    """Where the receipt of the charge is to be sent (UpdateCharge); "" none."""
+    transfer_group: _builtins.str
+    """The payment intent's transfer_group."""
     @_builtins.property
     def payment_method_details(self) -> Global___Charge.PaymentMethodDetails: ...
     @_builtins.property
@@ -2349,6 +2576,10 @@ class Charge(_message.Message):
         """Its refunds, newest first (a list object at the REST edge, as Stripe's older API
         rendered it inline).
         """
+
+    @_builtins.property
+    def shipping(self) -> Global___Shipping:
+        """Where the goods went (UpdateCharge); unset (null at the REST edge) until given."""
 
     def __init__(
         self,
@@ -2378,14 +2609,55 @@ class Charge(_message.Message):
         application_fee_amount: _builtins.int = ...,
         transfer_data: Global___TransferData | None = ...,
         refunds: _abc.Iterable[Global___Refund] | None = ...,
+        receipt_email: _builtins.str = ...,
+        transfer_group: _builtins.str = ...,
+        shipping: Global___Shipping | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "transfer_data", b"transfer_data"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "payment_method_details", b"payment_method_details", "shipping", b"shipping", "transfer_data", b"transfer_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "refunded", b"refunded", "refunds", b"refunds", "status", b"status", "transfer_data", b"transfer_data"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "application_fee_amount", b"application_fee_amount", "balance_transaction", b"balance_transaction", "captured", b"captured", "created", b"created", "currency", b"currency", "customer", b"customer", "description", b"description", "dispute", b"dispute", "disputed", b"disputed", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "metadata", b"metadata", "outcome", b"outcome", "paid", b"paid", "payment_intent", b"payment_intent", "payment_method", b"payment_method", "payment_method_details", b"payment_method_details", "receipt_email", b"receipt_email", "refunded", b"refunded", "refunds", b"refunds", "shipping", b"shipping", "status", b"status", "transfer_data", b"transfer_data", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Charge: _TypeAlias = Charge  # noqa: Y015
+
+@_typing.final
+class Shipping(_message.Message):
+    """Stripe's shipping details of a charge."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    CARRIER_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required, the recipient."""
+    phone: _builtins.str
+    carrier: _builtins.str
+    """The delivery service, e.g. "UPS"."""
+    tracking_number: _builtins.str
+    @_builtins.property
+    def address(self) -> _customer_pb2.Address:
+        """Required: at least line1 (country, when given, ISO 3166-1 alpha-2)."""
+
+    def __init__(
+        self,
+        *,
+        address: _customer_pb2.Address | None = ...,
+        name: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        carrier: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "carrier", b"carrier", "name", b"name", "phone", b"phone", "tracking_number", b"tracking_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Shipping: _TypeAlias = Shipping  # noqa: Y015
 
 @_typing.final
 class GetChargeRequest(_message.Message):
@@ -2408,6 +2680,83 @@ class GetChargeRequest(_message.Message):
 Global___GetChargeRequest: _TypeAlias = GetChargeRequest  # noqa: Y015
 
 @_typing.final
+class UpdateChargeRequest(_message.Message):
+    """Only the fields present change (Stripe's update); absent ones stay as they are."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    RECEIPT_EMAIL_FIELD_NUMBER: _builtins.int
+    SHIPPING_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"ch_...", required."""
+    description: _builtins.str
+    """At most 1000 characters; "" clears it."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the charge's metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    receipt_email: _builtins.str
+    """An email address, at most 254 characters; "" clears it."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the charge's metadata (its intent's until the charge has its own); a key with
+        an empty value is removed.
+        """
+
+    @_builtins.property
+    def shipping(self) -> Global___Shipping:
+        """Replaces the charge's shipping details."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        description: _builtins.str | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+        receipt_email: _builtins.str | None = ...,
+        shipping: Global___Shipping | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "description", b"description", "receipt_email", b"receipt_email", "shipping", b"shipping"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_receipt_email", b"_receipt_email", "clear_metadata", b"clear_metadata", "description", b"description", "id", b"id", "metadata", b"metadata", "receipt_email", b"receipt_email", "shipping", b"shipping"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__receipt_email: _TypeAlias = _typing.Literal["receipt_email"]  # noqa: Y015
+    _WhichOneofArgType__receipt_email: _TypeAlias = _typing.Literal["_receipt_email", b"_receipt_email"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__receipt_email) -> _WhichOneofReturnType__receipt_email | None: ...
+
+Global___UpdateChargeRequest: _TypeAlias = UpdateChargeRequest  # noqa: Y015
+
+@_typing.final
 class ListChargesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2417,6 +2766,7 @@ class ListChargesRequest(_message.Message):
     PAYMENT_INTENT_FIELD_NUMBER: _builtins.int
     CUSTOMER_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     """A "ch_..." of the merchant's (its position: charges have no time in their id)."""
@@ -2425,6 +2775,8 @@ class ListChargesRequest(_message.Message):
     """Only the charges of this "pi_..."."""
     customer: _builtins.str
     """Only the charges of this "cus_..." (its intents')."""
+    transfer_group: _builtins.str
+    """Only the charges of intents of this transfer_group."""
     @_builtins.property
     def created(self) -> _common_pb2.TimestampRange:
         """Only those created in this range of unix seconds (REST `created[gte]=...`, as Stripe's)."""
@@ -2438,10 +2790,11 @@ class ListChargesRequest(_message.Message):
         payment_intent: _builtins.str = ...,
         customer: _builtins.str = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        transfer_group: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "customer", b"customer", "ending_before", b"ending_before", "limit", b"limit", "payment_intent", b"payment_intent", "starting_after", b"starting_after", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -139,6 +139,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
                 _registered_method=True)
+        self.UpdateSetupIntent = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdateSetupIntent',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateSetupIntentRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+                _registered_method=True)
         self.CancelSetupIntent = channel.unary_unary(
                 '/paycore.v1.PaymentService/CancelSetupIntent',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.CancelSetupIntentRequest.SerializeToString,
@@ -154,10 +159,20 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
                 _registered_method=True)
+        self.UpdateCharge = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdateCharge',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+                _registered_method=True)
         self.ListCharges = channel.unary_unary(
                 '/paycore.v1.PaymentService/ListCharges',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
+                _registered_method=True)
+        self.ReturnFromAuthentication = channel.unary_unary(
+                '/paycore.v1.PaymentService/ReturnFromAuthentication',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ReturnFromAuthenticationRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.AuthenticationReturn.FromString,
                 _registered_method=True)
 
 
@@ -316,6 +331,16 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateSetupIntent(self, request, context):
+        """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+        waiting for its buyer's authentication (requires_action): only the fields given change (a
+        payment method given makes it requires_confirmation; from requires_action its next_action
+        is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelSetupIntent(self, request, context):
         """Cancels a setup that is not processing, succeeded or canceled.
         """
@@ -330,7 +355,7 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCharge(self, request, context):
-        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        """Stripe's Charge: one PSP attempt of a payment intent (its charge or
         authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
         attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
         "Charges"). The id is the intent's latest_charge or a dispute's charge.
@@ -339,8 +364,29 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateCharge(self, request, context):
+        """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+        given change), whatever its status; stored as the charge's own (once changed, a field no
+        longer follows its intent's) and recorded as charge.updated when something changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCharges(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReturnFromAuthentication(self, request, context):
+        """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+        (internal: its visitor holds no key, only the object's client_secret, which is checked):
+        the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+        confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+        the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+        (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -453,6 +499,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ConfirmSetupIntentRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
             ),
+            'UpdateSetupIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSetupIntent,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateSetupIntentRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SetupIntent.SerializeToString,
+            ),
             'CancelSetupIntent': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelSetupIntent,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.CancelSetupIntentRequest.FromString,
@@ -468,10 +519,20 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.GetChargeRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
             ),
+            'UpdateCharge': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCharge,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
+            ),
             'ListCharges': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCharges,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.SerializeToString,
+            ),
+            'ReturnFromAuthentication': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReturnFromAuthentication,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ReturnFromAuthenticationRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.AuthenticationReturn.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1052,6 +1113,33 @@ class PaymentService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateSetupIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdateSetupIntent',
+            paycore_dot_v1_dot_payment__pb2.UpdateSetupIntentRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SetupIntent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CancelSetupIntent(request,
             target,
             options=(),
@@ -1133,6 +1221,33 @@ class PaymentService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateCharge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdateCharge',
+            paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListCharges(request,
             target,
             options=(),
@@ -1149,6 +1264,33 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListCharges',
             paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReturnFromAuthentication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ReturnFromAuthentication',
+            paycore_dot_v1_dot_payment__pb2.ReturnFromAuthenticationRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.AuthenticationReturn.FromString,
             options,
             channel_credentials,
             insecure,

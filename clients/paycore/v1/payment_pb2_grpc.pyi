@@ -89,16 +89,35 @@ class PaymentServiceStub:
     to requires_payment_method with last_setup_error; a card that must authenticate is
     requires_action.
     """
+    UpdateSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateSetupIntentRequest, _payment_pb2.SetupIntent]
+    """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+    waiting for its buyer's authentication (requires_action): only the fields given change (a
+    payment method given makes it requires_confirmation; from requires_action its next_action
+    is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
+    """
     CancelSetupIntent: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]
     GetCharge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]
-    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    """Stripe's Charge: one PSP attempt of a payment intent (its charge or
     authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
     attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
     "Charges"). The id is the intent's latest_charge or a dispute's charge.
     """
+    UpdateCharge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateChargeRequest, _payment_pb2.Charge]
+    """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+    given change), whatever its status; stored as the charge's own (once changed, a field no
+    longer follows its intent's) and recorded as charge.updated when something changed.
+    """
     ListCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]
+    ReturnFromAuthentication: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]
+    """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+    (internal: its visitor holds no key, only the object's client_secret, which is checked):
+    the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+    confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+    the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+    (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+    """
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -158,16 +177,35 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     to requires_payment_method with last_setup_error; a card that must authenticate is
     requires_action.
     """
+    UpdateSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
+    """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+    waiting for its buyer's authentication (requires_action): only the fields given change (a
+    payment method given makes it requires_confirmation; from requires_action its next_action
+    is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
+    """
     CancelSetupIntent: _aio.UnaryUnaryMultiCallable[_payment_pb2.CancelSetupIntentRequest, _payment_pb2.SetupIntent]  # type: ignore[assignment]
     """Cancels a setup that is not processing, succeeded or canceled."""
     ListSetupIntents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListSetupIntentsRequest, _payment_pb2.ListSetupIntentsResponse]  # type: ignore[assignment]
     GetCharge: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetChargeRequest, _payment_pb2.Charge]  # type: ignore[assignment]
-    """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+    """Stripe's Charge: one PSP attempt of a payment intent (its charge or
     authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
     attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
     "Charges"). The id is the intent's latest_charge or a dispute's charge.
     """
+    UpdateCharge: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateChargeRequest, _payment_pb2.Charge]  # type: ignore[assignment]
+    """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+    given change), whatever its status; stored as the charge's own (once changed, a field no
+    longer follows its intent's) and recorded as charge.updated when something changed.
+    """
     ListCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]  # type: ignore[assignment]
+    ReturnFromAuthentication: _aio.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]  # type: ignore[assignment]
+    """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+    (internal: its visitor holds no key, only the object's client_secret, which is checked):
+    the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+    confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+    the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+    (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+    """
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -352,6 +390,18 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def UpdateSetupIntent(
+        self,
+        request: _payment_pb2.UpdateSetupIntentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SetupIntent, _abc.Awaitable[_payment_pb2.SetupIntent]]:
+        """Changes a setup not yet confirmed (requires_payment_method or requires_confirmation) or
+        waiting for its buyer's authentication (requires_action): only the fields given change (a
+        payment method given makes it requires_confirmation; from requires_action its next_action
+        is dropped). Otherwise SETUP_INTENT_UNEXPECTED_STATE. No event (Stripe has none).
+        """
+
+    @_abc_1.abstractmethod
     def CancelSetupIntent(
         self,
         request: _payment_pb2.CancelSetupIntentRequest,
@@ -372,10 +422,21 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.GetChargeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.Charge, _abc.Awaitable[_payment_pb2.Charge]]:
-        """Stripe's Charge, read-only: one PSP attempt of a payment intent (its charge or
+        """Stripe's Charge: one PSP attempt of a payment intent (its charge or
         authorization, "ch_..." as the PSP named it), derived from what paycore stores of the
         attempt, its intent, refunds, disputes and balance transactions (docs/payments.md,
         "Charges"). The id is the intent's latest_charge or a dispute's charge.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateCharge(
+        self,
+        request: _payment_pb2.UpdateChargeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.Charge, _abc.Awaitable[_payment_pb2.Charge]]:
+        """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
+        given change), whatever its status; stored as the charge's own (once changed, a field no
+        longer follows its intent's) and recorded as charge.updated when something changed.
         """
 
     @_abc_1.abstractmethod
@@ -384,5 +445,19 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListChargesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListChargesResponse, _abc.Awaitable[_payment_pb2.ListChargesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReturnFromAuthentication(
+        self,
+        request: _payment_pb2.ReturnFromAuthenticationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.AuthenticationReturn, _abc.Awaitable[_payment_pb2.AuthenticationReturn]]:
+        """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
+        (internal: its visitor holds no key, only the object's client_secret, which is checked):
+        the payment intent or SetupIntent that waits for the buyer's answer goes on with it, as a
+        confirmation would (nothing when it no longer waits, or the buyer has not answered), and
+        the answer says where to send the buyer: the confirmation's return_url with Stripe's query
+        (docs/payments.md, "3-D Secure"). Limited per visitor's address (the edge forwards it).
+        """
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

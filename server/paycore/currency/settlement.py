@@ -86,6 +86,8 @@ class Charge:
     at_once: bool = False
     """The PSP made the funds available at once (the bypass-pending test card): the row is due
     now, as an unconverted charge's."""
+    balance_transaction_id: str = ""
+    """The payment row's id, when pay-in named it before (its charge's events show it)."""
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,7 @@ class Conversions:
             source=source,
             conversion=Presentment(rate_text(rate), charge.amount, presentment, conversion_fee),
             at_once=charge.at_once,
+            transaction_id=charge.balance_transaction_id,
         )
         if share is not None:
             await self._balances.passed_on(

@@ -8,8 +8,11 @@ route (POST /v1/payment_methods with the merchant's hosted-page publishable key)
 the session's payment intent with its client_secret (POST /v1/payment_intents/<id>/confirm),
 shows a decline inline, and sends the buyer to the success URL. A card that must authenticate
 (3-D Secure) answers requires_action: the script sends the buyer to next_action's page, whose
-return_url is this page; back here with the intent still requires_action, the script confirms
-it again (the charge goes on with the authentication) before anything else. The page never
+return_url is this page; paycore's return (paycore.edge.returns) finishes the intent before the
+buyer is back here, paid (this page then sends them to the success URL) or declined (the
+decline told under the form); back here with the intent still requires_action (the return
+could not reach paycore), the script confirms it again (the charge goes on with the
+authentication) before anything else. The page never
 sees a card number: its inputs have no names, so a form submitted without the script sends
 nothing.
 
@@ -94,6 +97,9 @@ class CheckoutPages:
             return self._message(503, "Payments are unavailable", UNAVAILABLE)
         session = stripe_json(found.session)
         success_url = session["success_url"].replace(SESSION_ID_PLACEHOLDER, session["id"])
+        if session["status"] == "complete" and request.query.get("redirect_status"):
+            # Back from the card's authentication (paycore.edge.returns), which paid it.
+            raise web.HTTPSeeOther(success_url)
         return page(
             self._templates,
             "checkout.html",

@@ -9,6 +9,7 @@ from aiohttp import web
 from grpc import aio
 from paycore.edge.dashboard import Dashboard
 from paycore.edge.pages import BARE_PAGE_ROUTE, PAGE_ROUTE, CheckoutPages
+from paycore.edge.returns import RETURN_ROUTE, AuthenticationReturns
 from paycore.edge.web import add_static, templates
 
 
@@ -24,11 +25,14 @@ def add_site(
     port). `client_address`: a request's visitor, as the edge reads it (behind its trusted
     proxies), which the hosted pages are rate-limited by. `pages_token`: the operator
     credential the edge reads hosted pages with (the internal token, else the admin token);
-    without one, /c/pay/ answers 404 (as it does without the page's secret). `secure`: the
-    edge serves HTTPS (the dashboard's cookie is then Secure)."""
+    without one, /c/pay/ (and /3ds/return, paycore.edge.returns) answers 404 (as it does
+    without the page's secret). `secure`: the edge serves HTTPS (the dashboard's cookie is
+    then Secure)."""
     environment = templates()
     pages = CheckoutPages(channel, pages_token, environment, client_address)
     app.router.add_get(PAGE_ROUTE, pages.show)
     app.router.add_get(BARE_PAGE_ROUTE, pages.show)
+    returns = AuthenticationReturns(channel, pages_token, environment, client_address)
+    app.router.add_get(RETURN_ROUTE, returns.back)
     Dashboard(channel, internal_channel, environment, secure).add_routes(app)
     add_static(app)

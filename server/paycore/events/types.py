@@ -35,6 +35,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "charge.captured",
         "charge.refunded",
         "charge.refund.updated",
+        # UpdateCharge changed its description, metadata or receipt_email.
+        "charge.updated",
         # Refunds and disputes, as Stripe names them.
         "refund.created",
         "refund.updated",

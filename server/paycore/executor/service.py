@@ -93,6 +93,11 @@ class Applied:
 
 
 Settled = Callable[[AsyncConnection, object], Awaitable[None]]
+
+Returning = Callable[[str, str, str, str], str]
+"""(merchant id, the merchant's return_url, "payment_intent" | "setup_intent", the object's id)
+-> the return_url the PSP's authentication page sends the buyer to (`returning` by default:
+the merchant's; pay-in's is paycore's own return, paycore.payment.authenticated)."""
 """What `run`'s caller does with the object a completion settled, in the same transaction (a
 request stores its final answer there: paycore.runtime.mutations.FinalAnswer)."""
 
@@ -160,11 +165,13 @@ class Executor:
         settings: ExecutorSettings = ExecutorSettings(),
         breakers: Breakers | None = None,
         payouts: PayoutDestinations | None = None,
+        returns: Returning | None = None,
     ) -> None:
         """`completions`: for each operation, what applies a finished execution to the object
         that owns it (pay-in's intents and orders, payouts...), in the recording transaction.
         `breakers`: a circuit breaker per mode; an execution goes through its merchant's.
-        `payouts`: where a payout execution's money goes (pay-out's bank accounts)."""
+        `payouts`: where a payout execution's money goes (pay-out's bank accounts).
+        `returns`: the return_url a charge or setup gives the PSP for its authentication page."""
         self._shards = shards
         self._psp = psp
         self._cards = cards
@@ -175,6 +182,7 @@ class Executor:
         self._show_breakers()  # both modes' series exist from the start
         self._completions = dict(completions)
         self._payouts = payouts
+        self._returns = returns or _merchants_return
         self._groups = GroupCommit(settings.group_commit_max, self._prepare_group)
 
     async def drained(self) -> None:
@@ -595,11 +603,15 @@ class Executor:
                 card=_details(card),
                 capture=operation is Operation.CHARGE,
                 off_session=execution.metadata.get("off_session") == "true",
+                error_on_requires_action=execution.metadata.get("error_on_requires_action")
+                == "true",
+                setup_future_usage=execution.metadata.get("setup_future_usage", ""),
                 authentication=execution.metadata.get("authentication", ""),
-                return_url=returning(
+                return_url=self._returns(
+                    execution.merchant_id,
                     execution.metadata.get("return_url", ""),
                     "payment_intent",
-                    execution.payment_intent_id,
+                    execution.payment_intent_id or "",
                 ),
             )
         if operation is Operation.PAYOUT:
@@ -628,10 +640,11 @@ class Executor:
             reference=execution.metadata.get("setup_intent", execution.psp_key),
             card=_details(card),
             authentication=execution.metadata.get("authentication", ""),
-            return_url=returning(
+            return_url=self._returns(
+                execution.merchant_id,
                 execution.metadata.get("return_url", ""),
                 "setup_intent",
-                execution.metadata.get("setup_intent"),
+                execution.metadata.get("setup_intent", ""),
             ),
         )
 
@@ -925,6 +938,10 @@ __all__ = [
     "PspError",
     "Settled",
 ]
+
+
+def _merchants_return(merchant_id: str, return_url: str, name: str, object_id: str) -> str:
+    return returning(return_url, name, object_id)
 
 
 def returning(return_url: str, name: str, object_id: str | None) -> str:

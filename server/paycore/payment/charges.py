@@ -1,6 +1,8 @@
-"""Stripe's Charges, read-only: each PSP attempt of a payment intent that the PSP named
-("ch_..."), derived from what paycore stores of it (paycore.payment.repository.CHARGES: the
-executor's execution, the intent, its card, refunds, dispute and balance transaction).
+"""Stripe's Charges: each PSP attempt of a payment intent that the PSP named ("ch_..."),
+derived from what paycore stores of it (paycore.payment.repository.CHARGES: the executor's
+execution, the intent, its card, refunds, dispute and balance transaction), and what
+UpdateCharge set of it (`charge_details`: its description, metadata, receipt_email and
+shipping, each the charge's own once set, its intent's until then).
 
 An intent's latest charge (`Intent.psp_charge`) carries the intent's money: what it captured,
 refunded and the refunds; its earlier attempts (declined, before a new confirmation) show what
@@ -11,11 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paycore.customer.repository import CUSTOMERS
+from paycore.errors import not_found
+from paycore.events import Recorder
 from paycore.executor.models import ExecutionState
+from paycore.payment import events
 from paycore.payment.models import (
     OWN_DECLINE_CODES,
     Charge,
     ChargeAttempt,
+    ChargeChanges,
+    ChargeDetails,
     ChargeOutcome,
     ChargeStatus,
     IntentStatus,
@@ -24,6 +31,7 @@ from paycore.payment.models import (
 from paycore.payment.repository import (
     CHARGES,
     PAYMENT_INTENTS,
+    PayInRepository,
     charge_position_query,
     charge_query,
     charges_query,
@@ -39,6 +47,7 @@ _DECLINED = "The bank did not return any further details with this decline."
 @dataclass(frozen=True, slots=True)
 class Charges:
     _reads: Reads
+    _events: Recorder[Charge]
 
     async def get(self, merchant_id: str, charge_id: str, param: str = "id") -> Charge:
         """NOT_FOUND naming `param` (RESOURCE_MISSING) when the merchant has no such charge."""
@@ -51,11 +60,17 @@ class Charges:
         return charge_of(await self._reads.find(merchant_id, lookup, "charge", charge_id, param))
 
     async def list(
-        self, merchant_id: str, cursor: Cursor, intent_id: str, customer_id: str
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        intent_id: str,
+        customer_id: str,
+        transfer_group: str = "",
     ) -> Page[Charge]:
-        """The merchant's charges newest first, of one intent or customer if given (each
-        RESOURCE_MISSING naming its filter when the merchant has no such object)."""
-        query = charges_query(merchant_id, intent_id, customer_id)
+        """The merchant's charges newest first, of one intent or customer or transfer group if
+        given (an intent or customer RESOURCE_MISSING naming its filter when the merchant has
+        no such object)."""
+        query = charges_query(merchant_id, intent_id, customer_id, transfer_group)
         named = [
             Named("payment_intent", PAYMENT_INTENTS, intent_id),
             Named("customer", CUSTOMERS, customer_id),
@@ -63,6 +78,25 @@ class Charges:
         positioned = await self._positioned(merchant_id, cursor)
         page = await self._reads.page(merchant_id, CHARGES, positioned, query, named)
         return Page([charge_of(attempt) for attempt in page.data], page.has_more)
+
+    async def update(
+        self, connection: AsyncConnection, merchant_id: str, charge_id: str, changes: ChargeChanges
+    ) -> Charge:
+        """UpdateCharge, under its intent's lock (the one every change of the charge takes:
+        its completion, capture, refunds), so that two updates merge their metadata in turn;
+        charge.updated when something changed."""
+        found = await _attempt(connection, merchant_id, charge_id)
+        await PayInRepository(connection).intent(merchant_id, found.intent.id, lock=True)
+        before = await _attempt(connection, merchant_id, charge_id)
+        shown = charge_of(before)
+        details = _changed(before.details, shown, changes)
+        if details == before.details:
+            return shown
+        await PayInRepository(connection).set_charge_details(merchant_id, charge_id, details)
+        updated = charge_of(await _attempt(connection, merchant_id, charge_id))
+        if updated != shown:
+            await self._events.record(connection, events.CHARGE_UPDATED, updated)
+        return updated
 
     async def _positioned(self, merchant_id: str, cursor: Cursor) -> Cursor:
         """The cursor with its charge id replaced by the execution id the charges sort by (a
@@ -84,6 +118,30 @@ class Charges:
         return Cursor(cursor.limit, starting_after=position, created=cursor.created)
 
 
+async def _attempt(connection: AsyncConnection, merchant_id: str, charge_id: str) -> ChargeAttempt:
+    """The charge's attempt with its refunds, on `connection` (RESOURCE_MISSING naming `id`)."""
+    rows = (await connection.execute(charge_query(merchant_id, charge_id))).all()
+    found = await CHARGES.objects(connection, rows)
+    if not found:
+        raise not_found("charge", charge_id)
+    return found[0]
+
+
+def _changed(details: ChargeDetails, shown: Charge, changes: ChargeChanges) -> ChargeDetails:
+    """The charge's own fields after `changes`: metadata merged into the metadata it shows."""
+    metadata = details.metadata
+    if changes.metadata:
+        metadata = changes.metadata.applied_to(shown.metadata)
+    return ChargeDetails(
+        description=details.description if changes.description is None else changes.description,
+        metadata=metadata,
+        receipt_email=details.receipt_email
+        if changes.receipt_email is None
+        else changes.receipt_email,
+        shipping=details.shipping if changes.shipping is None else changes.shipping,
+    )
+
+
 def charge_of(attempt: ChargeAttempt) -> Charge:
     """The Charge an attempt is: its status from the execution's, its money from the intent
     when it is the intent's latest charge."""
@@ -101,6 +159,7 @@ def charge_of(attempt: ChargeAttempt) -> Charge:
     if latest and intent.status is IntentStatus.CANCELED and not captured_amount:
         refunded_amount = attempt.amount  # an authorization voided: Stripe refunds it all
     failure_code, failure_message = _failure(attempt, status)
+    own = attempt.details
     return Charge(
         id=attempt.id,
         merchant_id=attempt.merchant_id,
@@ -123,11 +182,14 @@ def charge_of(attempt: ChargeAttempt) -> Charge:
         failure_message=failure_message,
         disputed=intent.disputed and attempt.id == intent.psp_charge,
         dispute_id=attempt.dispute_id,
-        metadata=intent.metadata,
-        description=intent.description,
+        metadata=intent.metadata if own.metadata is None else own.metadata,
+        description=intent.description if own.description is None else own.description,
         application_fee_amount=intent.application_fee_amount,
         transfer_destination=intent.transfer_destination,
         refunds=attempt.refunds,
+        receipt_email=own.receipt_email or "",
+        transfer_group=intent.transfer_group,
+        shipping=own.shipping,
     )
 
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from paycore.account.fee_plans import FeePlan, plan_of
+from paycore.errors import ApiError
 from paycore.events.models import NewEvent
 from paycore.events.outbox import record_prepared
 from paycore.executor.grouping import Joined
 from paycore.executor.models import Execution, Operation
 from paycore.executor.service import Applied
+from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.charges import charge_of
@@ -34,6 +36,7 @@ from paycore.payment.models import (
 )
 from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
 from paycore.payment.repository import PayInRepository
+from paycore.payment.setup.flow import SetupCards
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 AUTHENTICATION_FAILURE = "authentication_failure"
@@ -74,11 +77,16 @@ def _reversal(intent: Intent | None, refund: Refund) -> Reversal | None:
     return Reversal(intent.transfer_destination, moved[0] or 0, moved[1] or 0)
 
 
-def _attempt(execution: Execution, intent: Intent, card: ChargeCard | None) -> ChargeAttempt:
+def _attempt(
+    execution: Execution,
+    intent: Intent,
+    card: ChargeCard | None,
+    balance_transaction_id: str | None = None,
+) -> ChargeAttempt:
     """The charge or authorization `execution` made, as GetCharge reads it
     (paycore.payment.repository.CHARGES), from what its completion holds: no statement. Its
-    capture's balance transaction is not posted yet (the ledger comes last), so
-    `balance_transaction` is null in the events built from it."""
+    capture's balance transaction is posted last (the ledger comes last) under the id the
+    completion named before (`balance_transaction_id`), which the events built from it show."""
     answer = execution.answer
     return ChargeAttempt(
         id=answer.reference if answer else "",
@@ -96,7 +104,7 @@ def _attempt(execution: Execution, intent: Intent, card: ChargeCard | None) -> C
         intent=intent,
         card=card,
         dispute_id=None,
-        balance_transaction_id=None,
+        balance_transaction_id=balance_transaction_id,
     )
 
 
@@ -111,6 +119,8 @@ class PayInCompletion:
 
     _money: PayInLedger
     _events: PayInEvents
+    _cards: SetupCards
+    """Saves an intent's payment method for later (its setup_future_usage), as a setup's."""
     _locked: Mapping[tuple[str, str], tuple[Intent, FeePlan, ChargeCard | None]] | None = None
     """Intents (by merchant and id) with their plans and cards, locked in this transaction by
     `prepare`."""
@@ -130,7 +140,7 @@ class PayInCompletion:
         if not keys:
             return self
         locked = await PayInRepository(connection).locked_intents_and_plans(keys)
-        return PayInCompletion(self._money, self._events, locked)
+        return PayInCompletion(self._money, self._events, self._cards, locked)
 
     async def __call__(
         self, connection: AsyncConnection, execution: Execution
@@ -175,6 +185,7 @@ class PayInCompletion:
             )
         if execution.answer is not None and execution.answer.requires_action:
             return await self._requires_action(connection, intent, execution)
+        await self._save_for_later(connection, intent, execution)
         reference = execution.answer.reference if execution.answer else ""
         if operation is Operation.AUTHORIZE:
             hold = await self._money.hold(
@@ -242,15 +253,42 @@ class PayInCompletion:
         await self._events.intent.record(connection, events.INTENT_REQUIRES_ACTION, updated)
         return updated
 
+    async def _save_for_later(
+        self, connection: AsyncConnection, intent: Intent, execution: Execution
+    ) -> None:
+        """Stripe's setup_future_usage: the charged (or authorized) card saved for that use and
+        attached to the intent's customer, as a succeeded SetupIntent saves it. A card that
+        cannot be (detached, or another customer's since the confirmation) stays as it is: the
+        payment it made stands. Only a charge or authorization saves (not its capture)."""
+        charged = execution.operation in (Operation.CHARGE, Operation.AUTHORIZE)
+        if intent.setup_future_usage is None or not charged:
+            return
+        try:
+            await self._cards.save_for_setup(
+                connection,
+                intent.merchant_id,
+                execution.payment_method_id or intent.payment_method_id or "",
+                intent.customer_id,
+                intent.setup_future_usage.value,
+                execution.answer.network_token if execution.answer is not None else "",
+            )
+        except ApiError:
+            return
+
     def _events_with_charge(
-        self, kind: str, charge_kind: str, execution: Execution, card: ChargeCard | None
+        self,
+        kind: str,
+        charge_kind: str,
+        execution: Execution,
+        card: ChargeCard | None,
+        balance_transaction_id: str | None = None,
     ) -> Callable[[Intent], list[NewEvent]]:
         """The intent's event and its charge's, of the intent as changed (the charge's only
         when the PSP named it: an attempt with no ch_ is no charge)."""
 
         def both(intent: Intent) -> list[NewEvent]:
             written = [self._events.intent.prepared(kind, intent)]
-            attempt = _attempt(execution, intent, card)
+            attempt = _attempt(execution, intent, card, balance_transaction_id)
             if attempt.id:
                 written.append(self._events.charge.prepared(charge_kind, charge_of(attempt)))
             return written
@@ -270,6 +308,9 @@ class PayInCompletion:
         reference = execution.answer.reference if execution.answer else ""
         at_once = execution.answer.bypass_pending if execution.answer else False
         received = execution.amount
+        # The capture's balance transaction, posted last (the ledger last), named now so
+        # that its charge's events show it as GetCharge does afterwards.
+        transaction_id = new_merchant_id(Prefix.BALANCE_TRANSACTION, merchant_id)
         # A destination charge's application fee is capped at what was received (Stripe's
         # rule; a partial capture below it passes nothing on): the intent shows the fee the
         # ledger keeps below, not the one asked for.
@@ -288,7 +329,9 @@ class PayInCompletion:
                 violated(f"intent {intent.id} captures a charge paycore never made")
 
             def captured_events(changed: Intent) -> list[NewEvent]:
-                captured = charge_of(replace(authorized, intent=changed))
+                captured = charge_of(
+                    replace(authorized, intent=changed, balance_transaction_id=transaction_id)
+                )
                 return [
                     self._events.intent.prepared(events.INTENT_SUCCEEDED, changed),
                     self._events.charge.prepared(events.CHARGE_CAPTURED, captured),
@@ -297,7 +340,7 @@ class PayInCompletion:
             event_of: Callable[[Intent], list[NewEvent]] = captured_events
         else:
             event_of = self._events_with_charge(
-                events.INTENT_SUCCEEDED, events.CHARGE_SUCCEEDED, execution, card
+                events.INTENT_SUCCEEDED, events.CHARGE_SUCCEEDED, execution, card, transaction_id
             )
         updated = await repository.update_intent_with_event(
             intent,
@@ -314,7 +357,7 @@ class PayInCompletion:
 
         if not (intent.transfer_destination or operation is Operation.CAPTURE):
             # A plain charge: in a group commit, one posting for the merchant's charges.
-            capture = Capture(intent.id, received, intent.currency, fee, at_once)
+            capture = Capture(intent.id, received, intent.currency, fee, at_once, transaction_id)
             money = self._money
 
             async def together(connection: AsyncConnection, captures: list[Capture]) -> None:
@@ -338,6 +381,7 @@ class PayInCompletion:
                 if operation is Operation.CAPTURE
                 else None,
                 at_once=at_once,
+                balance_transaction_id=transaction_id,
             )
 
         # The ledger last, after the request's answer is stored: its accounts are the

@@ -45,6 +45,8 @@ CHARGE_FAILED = "charge.failed"
 CHARGE_CAPTURED = "charge.captured"
 CHARGE_REFUNDED = "charge.refunded"
 """Each refund of the charge that succeeds, partial ones included (Stripe's)."""
+CHARGE_UPDATED = "charge.updated"
+"""UpdateCharge changed the charge's description, metadata or receipt_email."""
 CHARGE_REFUND_UPDATED = "charge.refund.updated"
 """Stripe's older name for a refund's change, its object the refund: beside each refund.updated
 and refund.failed, in the same statement."""

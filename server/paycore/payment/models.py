@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from paycore.customer.models import Address
 from paycore.records import MetadataChange, Stored
 from paycore.search import FieldKind
 
@@ -23,6 +24,11 @@ class IntentStatus(StrEnum):
 class CaptureMethod(StrEnum):
     AUTOMATIC = "automatic"
     MANUAL = "manual"
+
+
+class SetupUsage(StrEnum):
+    OFF_SESSION = "off_session"
+    ON_SESSION = "on_session"
 
 
 class PaymentStatus(StrEnum):
@@ -102,10 +108,19 @@ class Presence:
 
     off_session: bool = False
     return_url: str = ""
+    # Stripe's error_on_requires_action: a card that must authenticate declines
+    # (authentication_required) instead of asking the buyer, who is there.
+    error_on_requires_action: bool = False
+    # A confirmation's setup_future_usage, set on the intent it confirms (None: unchanged).
+    setup_future_usage: SetupUsage | None = None
 
     def metadata(self) -> dict[str, str]:
         """As an execution's metadata (the executor sends it to the PSP with the charge)."""
-        found = {"off_session": "true" if self.off_session else "", "return_url": self.return_url}
+        found = {
+            "off_session": "true" if self.off_session else "",
+            "return_url": self.return_url,
+            "error_on_requires_action": "true" if self.error_on_requires_action else "",
+        }
         return {name: value for name, value in found.items() if value}
 
 
@@ -161,6 +176,8 @@ class NewIntent:
     application_fee_amount: int = 0
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    setup_future_usage: SetupUsage | None = None
+    transfer_group: str = ""
 
     def intent(
         self, merchant_id: str, intent_id: str, status: IntentStatus, created: int
@@ -191,6 +208,8 @@ class NewIntent:
             cancellation_reason=None,
             metadata=dict(self.metadata),
             created=created,
+            setup_future_usage=self.setup_future_usage,
+            transfer_group=self.transfer_group,
         )
 
 
@@ -205,6 +224,8 @@ class IntentChanges:
     description: str | None = None
     capture_method: CaptureMethod | None = None
     metadata: MetadataChange = field(default_factory=MetadataChange)
+    setup_future_usage: SetupUsage | None = None
+    transfer_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +257,10 @@ class Intent(Stored):
     disputed: bool = False
     # The authentication the buyer was last asked for (3-D Secure); shown while requires_action.
     next_action: NextAction | None = None
+    # Stripe's: its payment method is saved for this use once it succeeds (or is authorized).
+    setup_future_usage: SetupUsage | None = None
+    # Stripe's label grouping the payment with the transfers that pay it out ("" none).
+    transfer_group: str = ""
 
     def platform_fee(self, received: int) -> int:
         """What the platform keeps of `received` for a destination charge (never more)."""
@@ -319,11 +344,6 @@ class SetupStatus(StrEnum):
     CANCELED = "canceled"
 
 
-class SetupUsage(StrEnum):
-    OFF_SESSION = "off_session"
-    ON_SESSION = "on_session"
-
-
 @dataclass(frozen=True)
 class NewSetupIntent:
     """A CreateSetupIntent's checked fields (`payment_method_id` may be a test payment method's
@@ -334,6 +354,17 @@ class NewSetupIntent:
     payment_method_id: str | None = None
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetupChanges:
+    """An UpdateSetupIntent's fields: None leaves the setup's as it is (`payment_method_id`
+    may be a test payment method's name until the update's transaction writes it)."""
+
+    description: str | None = None
+    payment_method_id: str | None = None
+    customer_id: str | None = None
+    metadata: MetadataChange = field(default_factory=MetadataChange)
 
 
 @dataclass(frozen=True)
@@ -405,6 +436,37 @@ class ChargeOutcome:
     reason: str
 
 
+@dataclass(frozen=True)
+class Shipping:
+    """Stripe's shipping details of a charge (UpdateCharge)."""
+
+    address: Address
+    name: str
+    phone: str = ""
+    carrier: str = ""
+    tracking_number: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any] | None) -> Shipping | None:
+        if value is None:
+            return None
+        return cls(**{**value, "address": Address(**value["address"])})
+
+
+@dataclass(frozen=True)
+class ChargeDetails:
+    """What UpdateCharge set of a charge (`charge_details`): None follows its intent's (a
+    charge has no shipping but its own)."""
+
+    description: str | None = None
+    metadata: dict[str, str] | None = None
+    receipt_email: str | None = None
+    shipping: Shipping | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChargeAttempt(Stored):
     """What paycore stores of one PSP attempt of an intent (its charge or authorization
@@ -427,11 +489,23 @@ class ChargeAttempt(Stored):
     dispute_id: str | None
     balance_transaction_id: str | None
     refunds: tuple[Refund, ...] = ()
+    details: ChargeDetails = field(default_factory=ChargeDetails)
+
+
+@dataclass(frozen=True)
+class ChargeChanges:
+    """An UpdateCharge's fields: None (an empty MetadataChange) leaves the charge's as it is."""
+
+    description: str | None = None
+    receipt_email: str | None = None
+    metadata: MetadataChange = field(default_factory=MetadataChange)
+    shipping: Shipping | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Charge(Stored):
-    """Stripe's Charge, read-only: `id` the PSP's ch_..., `created` the attempt's."""
+    """Stripe's Charge: `id` the PSP's ch_..., `created` the attempt's; derived from its
+    attempt (paycore.payment.charges), but for what UpdateCharge set (`ChargeDetails`)."""
 
     amount: int
     amount_captured: int
@@ -456,6 +530,9 @@ class Charge(Stored):
     application_fee_amount: int
     transfer_destination: str | None
     refunds: tuple[Refund, ...]
+    receipt_email: str = ""
+    transfer_group: str = ""
+    shipping: Shipping | None = None
 
 
 INTENT_SEARCH_FIELDS = {

@@ -46,6 +46,8 @@ class Capture:
     fee: int
     at_once: bool = False
     """The PSP made the funds available at once (its bypass-pending test card)."""
+    balance_transaction_id: str = ""
+    """Its balance transaction's id, named by the completion (the charge's events show it)."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,13 @@ class PayInLedger:
         credit: Credit,
         hold_transfer_id: str | None = None,
         at_once: bool = False,
+        balance_transaction_id: str = "",
     ) -> None:
         """Money received: a new posted transfer, or (`hold_transfer_id`) the hold posted for
         `amount`; then the fee and a destination's share. `at_once`: the PSP made the funds
         available at once, so the balance transaction is due now (not for a destination
-        charge, whose share the seller receives after the delay)."""
+        charge, whose share the seller receives after the delay). `balance_transaction_id`:
+        the payment row's id, when the caller named it before (a charge's events show it)."""
         charge = Charge(
             source,
             amount,
@@ -105,6 +109,7 @@ class PayInLedger:
             credit.application_fee,
             hold_transfer_id or "",
             at_once and not credit.destination,
+            balance_transaction_id,
         )
         if await self._conversions.capture(connection, merchant_id, charge):
             return
@@ -160,6 +165,7 @@ class PayInLedger:
             fee=fee,
             source=source,
             at_once=at_once and not credit.destination,
+            transaction_id=balance_transaction_id,
         )
         if credit.destination and amount > credit.application_fee:
             await self._balances.passed_on(
@@ -190,6 +196,7 @@ class PayInLedger:
                 fee=capture.fee,
                 credit=Credit(),
                 at_once=capture.at_once,
+                balance_transaction_id=capture.balance_transaction_id,
             )
         captures = [capture for capture in captures if capture not in converted]
         for currency in dict.fromkeys(capture.currency for capture in captures):
@@ -220,6 +227,7 @@ class PayInLedger:
                         source=capture.source,
                         currency=currency,
                         available_on=self._balances.now() if capture.at_once else None,
+                        transaction_id=capture.balance_transaction_id,
                     )
                 )
                 chains += [*transfers[:-1], replace(transfers[-1], linked=False)]

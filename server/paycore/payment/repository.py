@@ -21,6 +21,7 @@ from paycore.payment.models import (
     CaptureMethod,
     ChargeAttempt,
     ChargeCard,
+    ChargeDetails,
     Intent,
     IntentStatus,
     NewPayment,
@@ -33,6 +34,7 @@ from paycore.payment.models import (
     Refund,
     RefundStatus,
     Risk,
+    Shipping,
 )
 from paycore.search import SearchQuery
 from paycore.storage.keys import merchant_row
@@ -41,6 +43,7 @@ from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
     balance_transactions,
+    charge_details,
     disputes,
     executions,
     fee_plans,
@@ -53,6 +56,7 @@ from paycore.storage.schema import (
 from paycore.storage.search import search_condition
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
 from sqlalchemy import Row, Select, Table, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -89,6 +93,8 @@ _INSERT_INTENT = f"{INSERT_INTENT.sql} RETURNING *"
 _INTENT = "SELECT * FROM payment_intents WHERE merchant_id = $1 AND id = $2"
 _FEE = column_names(fee_plans, ["percent_basis_points", "fixed_amount"])
 _CARD_COLUMNS = ("brand", "last4", "exp_month", "exp_year", "funding", "country")
+_DETAIL_COLUMNS = ("description", "metadata", "receipt_email", "shipping")  # ChargeDetails'
+
 # The card of the intent's payment method, for the charge.* events of its completion
 # (paycore.payment.completion): read with the lock, so those events cost no statement.
 _CARD = ", ".join(f"pm.{name} AS card_{name}" for name in _CARD_COLUMNS)
@@ -294,6 +300,22 @@ class PayInRepository:
         if with_refunds:
             return (await CHARGES.objects(self._connection, rows))[0]
         return _charge_attempt(rows[0])
+
+    async def set_charge_details(
+        self, merchant_id: str, charge_id: str, details: ChargeDetails
+    ) -> None:
+        """Stores what UpdateCharge set of the charge, every column (None: its intent's)."""
+        values = {name: getattr(details, name) for name in _DETAIL_COLUMNS}
+        values["shipping"] = None if details.shipping is None else details.shipping.to_json()
+        statement = upsert(charge_details).values(
+            merchant_id=merchant_id, charge_id=charge_id, **values
+        )
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[charge_details.c.merchant_id, charge_details.c.charge_id],
+                set_=values,
+            )
+        )
 
     async def update_intent_with_event(
         self,
@@ -540,6 +562,7 @@ _charges_select = (
         *(payment_methods.c[name].label(f"card_{name}") for name in _CARD_COLUMNS),
         _dispute_id.label("dispute_id"),
         _capture_transaction.label("balance_transaction_id"),
+        *(charge_details.c[name].label(f"detail_{name}") for name in _DETAIL_COLUMNS),
     )
     .select_from(
         executions.join(
@@ -548,11 +571,19 @@ _charges_select = (
                 payment_intents.c.merchant_id == executions.c.merchant_id,
                 payment_intents.c.id == executions.c.payment_intent_id,
             ),
-        ).outerjoin(
+        )
+        .outerjoin(
             payment_methods,
             and_(
                 payment_methods.c.merchant_id == executions.c.merchant_id,
                 payment_methods.c.id == _charge_method,
+            ),
+        )
+        .outerjoin(
+            charge_details,
+            and_(
+                charge_details.c.merchant_id == executions.c.merchant_id,
+                charge_details.c.charge_id == executions.c.psp_reference,
             ),
         )
     )
@@ -570,6 +601,12 @@ def _card_of(row: Any) -> ChargeCard | None:
     if row["card_brand"] is None:
         return None
     return ChargeCard(*(row[f"card_{name}"] for name in _CARD_COLUMNS))
+
+
+def _details(row: Any) -> ChargeDetails:
+    """What UpdateCharge set of the charge, from a row's `detail_<column>` values."""
+    found = {name: row[f"detail_{name}"] for name in _DETAIL_COLUMNS}
+    return ChargeDetails(**{**found, "shipping": Shipping.from_json(found["shipping"])})
 
 
 def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
@@ -593,6 +630,7 @@ def _charge_attempt(row: Row[Any]) -> ChargeAttempt:
         card=_card_of(row._mapping),
         dispute_id=row.dispute_id,
         balance_transaction_id=row.balance_transaction_id,
+        details=_details(row._mapping),
     )
 
 
@@ -629,13 +667,18 @@ CHARGES = Kind(
 )
 
 
-def charges_query(merchant_id: str, intent_id: str, customer_id: str) -> Select[Any]:
-    """A List's charges: the merchant's, of one intent or one customer's intents if given."""
+def charges_query(
+    merchant_id: str, intent_id: str, customer_id: str, transfer_group: str = ""
+) -> Select[Any]:
+    """A List's charges: the merchant's, of one intent, one customer's intents or one transfer
+    group's intents if given."""
     query = CHARGES.of(merchant_id)
     if intent_id:
         query = query.where(executions.c.payment_intent_id == intent_id)
     if customer_id:
         query = query.where(payment_intents.c.customer_id == customer_id)
+    if transfer_group:
+        query = query.where(payment_intents.c.transfer_group == transfer_group)
     return query
 
 

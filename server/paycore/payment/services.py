@@ -23,8 +23,10 @@ from paycore.executor.service import (
 from paycore.fraud.service import FraudService, ReviewListener
 from paycore.ledger.service import LedgerService
 from paycore.payment.application_fees import ApplicationFees
+from paycore.payment.authenticated import ReturnRoute
 from paycore.payment.charges import Charges
 from paycore.payment.checkout import Checkouts, PaymentOrders
+from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.completion import PayInCompletion
 from paycore.payment.events import PayInEvents
 from paycore.payment.intents.flow import IntentFlow
@@ -82,7 +84,7 @@ def build_pay_in(
         Recorder(refund_message),
         Recorder(charge_message),
     )
-    completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events)
+    completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events, cards)
     setup_events: Recorder[SetupIntent] = Recorder(setup_message)
     executor = Executor(
         shards,
@@ -109,6 +111,7 @@ def build_pay_in(
             )
         ),
         payouts=pay_out.destinations,
+        returns=ReturnRoute(settings.pages_url, ClientSecrets(settings.key_hash_secret)),
     )
     reads = Reads(shards)
     orders = PaymentOrders(shards, reads, executor, completion, events)
@@ -123,6 +126,6 @@ def build_pay_in(
         refunds=Refunds(reads, executor, events, conversions),
         off_session=OffSessionCharges(shards, executor, events),
         setups=SetupFlow(reads, executor, cards, setup_events),
-        charges=Charges(reads),
+        charges=Charges(reads, events.charge),
         application_fees=ApplicationFees(reads),
     )

@@ -307,6 +307,7 @@ class BalanceBook:
         available_on: int | None = None,
         source: str = "",
         description: str = "",
+        transaction_id: str = "",
         payout_id: str | None = None,
         currency: str = "",
         conversion: Presentment | None = None,
@@ -316,7 +317,7 @@ class BalanceBook:
         shown = conversion or Presentment("", 0, "")
         values: dict[str, Any] = {
             "merchant_id": merchant_id,
-            "id": new_merchant_id(Prefix.BALANCE_TRANSACTION, merchant_id),
+            "id": transaction_id or new_merchant_id(Prefix.BALANCE_TRANSACTION, merchant_id),
             "account": account,
             "currency": currency or transfer.currency,
             "amount": amount,
@@ -353,9 +354,11 @@ class BalanceBook:
         source: str,
         conversion: Presentment | None = None,
         at_once: bool = False,
+        transaction_id: str = "",
     ) -> None:
         """The row of money received (posted by pay-in as `payment`, its fee beside it);
-        `at_once`: due now (the PSP made the funds available at once), not after the delay."""
+        `at_once`: due now (the PSP made the funds available at once), not after the delay;
+        `transaction_id`: its id when the caller named it before (a charge's events)."""
         await self.record(
             connection,
             [
@@ -370,6 +373,7 @@ class BalanceBook:
                     currency=currency,
                     conversion=conversion,
                     available_on=self.now() if at_once else None,
+                    transaction_id=transaction_id,
                 )
             ],
         )

@@ -127,6 +127,28 @@ class PspDisputeEvent:
     dispute: PspDispute
 
 
+@dataclass(frozen=True)
+class PspAuthentication:
+    """A buyer's answer to a 3-D Secure authentication, as the PSP's authentications feed
+    tells it (paycore.payment.authenticated applies it)."""
+
+    id: str
+    merchant: str
+    operation: str
+    """"charge" | "setup": what asked for it."""
+    reference: str
+    """What paycore sent with the operation: the payment intent's or setup's id."""
+    status: str
+    """"succeeded" | "failed"."""
+
+
+@dataclass(frozen=True)
+class PspAuthenticationEvent:
+    sequence: int
+    """Grows with every answer the feed lists; a reader keeps the last it applied."""
+    authentication: PspAuthentication
+
+
 class PspError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -175,11 +197,15 @@ class PspClient:
         off_session: bool = False,
         authentication: str = "",
         return_url: str = "",
+        error_on_requires_action: bool = False,
+        setup_future_usage: str = "",
     ) -> PspResult:
         """`off_session`: the buyer is not there (merchant-initiated), so a card that must
         authenticate is declined `authentication_required` instead of answering
-        "requires_action"; `authentication`: the completed authentication the charge goes on
-        with; `return_url`: where the authentication page sends the buyer back to."""
+        "requires_action"; `error_on_requires_action`: so declined with the buyer there;
+        `authentication`: the completed authentication the charge goes on with; `return_url`:
+        where the authentication page sends the buyer back to; `setup_future_usage`: the card
+        is saved for later use (an authentication it completes sets it up, as a setup's)."""
         body = {
             **_moving(idempotency_key, merchant, reference, amount, currency),
             "card": _card_body(card),
@@ -188,6 +214,10 @@ class PspClient:
         }
         if off_session:
             body["off_session"] = True
+        if error_on_requires_action:
+            body["error_on_requires_action"] = True
+        if setup_future_usage:
+            body["setup_future_usage"] = setup_future_usage
         status, answer = await self._call("POST", "/v1/charges", body)
         return _result("charge", status, answer)
 
@@ -307,6 +337,40 @@ class PspClient:
             return events, bool(found["has_more"])
         except (KeyError, TypeError, ValueError):
             raise PspTimeout("psp_protocol_error", "a dispute feed lacks its fields") from None
+
+    async def authentication_status(self, authentication: str) -> str:
+        """A 3-D Secure authentication's status now: "pending", "succeeded" or "failed"."""
+        _, found = await self._call("GET", f"/v1/authentications/{_segment(authentication)}", None)
+        try:
+            return str(found["status"])
+        except (KeyError, TypeError):
+            raise PspTimeout("psp_protocol_error", "an authentication lacks its status") from None
+
+    async def authentication_events(
+        self, after: int, limit: int
+    ) -> tuple[list[PspAuthenticationEvent], bool]:
+        """The authentications feed after `after` (the buyers' answers, in order): (at most
+        `limit` events, whether more follow)."""
+        path = f"/v1/authentication_events?after={after}&limit={limit}"
+        _, found = await self._call("GET", path, None)
+        try:
+            events = [
+                PspAuthenticationEvent(
+                    int(item["sequence"]),
+                    PspAuthentication(
+                        **{
+                            name: str(item["authentication"][name])
+                            for name in ("id", "merchant", "operation", "reference", "status")
+                        }
+                    ),
+                )
+                for item in found["data"]
+            ]
+            return events, bool(found["has_more"])
+        except (KeyError, TypeError, ValueError):
+            raise PspTimeout(
+                "psp_protocol_error", "an authentications feed lacks its fields"
+            ) from None
 
     async def submit_dispute_evidence(
         self, *, idempotency_key: str, dispute: str, evidence: dict[str, str]

@@ -221,6 +221,11 @@ payment_intents = _owned(
     Column("disputed", Boolean, nullable=False, server_default=text("false")),
     # While requires_action (3-D Secure, migration 0033): {authentication, url, return_url}.
     Column("next_action", JSONB),
+    # Stripe's setup_future_usage (migration 0040): on_session | off_session | null; the payment
+    # method is saved for it once the intent succeeds.
+    Column("setup_future_usage", Text),
+    # Stripe's transfer_group (migration 0042): a label grouping the charge with its transfers.
+    Column("transfer_group", Text, nullable=False, server_default=""),
     Index("payment_intents_customer_idx", "merchant_id", "customer_id", "id"),
     # A subscription invoice's intents: its duplicate payments, refunded by billing (0038).
     Index(
@@ -247,6 +252,20 @@ setup_intents = _owned(
     # While requires_action (3-D Secure, migration 0033): {authentication, url, return_url}.
     Column("next_action", JSONB),
     Index("setup_intents_customer_idx", "merchant_id", "customer_id", "id"),
+)
+
+# What UpdateCharge set of a charge (migration 0041), by its PSP id (ch_): a charge is derived
+# from its intent's execution (paycore.payment.charges); a column set here is the charge's own,
+# a null one still its intent's.
+charge_details = _owned(
+    "charge_details",
+    Column("charge_id", Text, nullable=False),
+    Column("description", Text),
+    Column("metadata", JSONB),
+    Column("receipt_email", Text),
+    # {address{line1, ...}, name, phone, carrier, tracking_number}
+    Column("shipping", JSONB),
+    key=("charge_id",),
 )
 
 payments = _owned(

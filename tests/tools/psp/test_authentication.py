@@ -164,3 +164,33 @@ async def test_an_authentication_of_another_card_or_merchant_is_invalid(
     with pytest.raises(PspRejected) as refused:
         await _charge(client, CARD_AUTHENTICATION_ALWAYS, authentication=asked.authentication)
     assert refused.value.code == "authentication_invalid"
+
+
+async def test_each_answer_is_a_line_of_the_authentications_feed_once(
+    psp: PspSimulator, client: PspClient
+) -> None:
+    """GET /v1/authentication_events: the buyers' answers in order, each once (an answer
+    repeated is a replay, not a line), paged by sequence as the disputes feed."""
+    first = await _charge(client, CARD_AUTHENTICATION_ALWAYS)
+    second = await _charge(client, CARD_AUTHENTICATION_REQUIRED)
+    unanswered = await _charge(client, CARD_AUTHENTICATION_ALWAYS)
+    assert await client.authentication_events(0, 10) == ([], False)
+    assert await client.authentication_status(unanswered.authentication) == "pending"
+
+    await psp.authenticate(second.authentication_url, "fail")
+    await psp.authenticate(first.authentication_url, "complete")
+    await psp.authenticate(first.authentication_url, "complete")  # a replay
+
+    events, more = await client.authentication_events(0, 10)
+    assert not more
+    assert [(e.authentication.id, e.authentication.status) for e in events] == [
+        (second.authentication, "failed"),
+        (first.authentication, "succeeded"),
+    ]
+    told = events[0].authentication
+    assert (told.merchant, told.operation, told.reference) == (MERCHANT, "charge", "pi_3ds")
+    page, more = await client.authentication_events(0, 1)
+    assert ([e.sequence for e in page], more) == ([events[0].sequence], True)
+    rest, more = await client.authentication_events(events[0].sequence, 10)
+    assert ([e.authentication.id for e in rest], more) == ([first.authentication], False)
+    assert await client.authentication_status(first.authentication) == "succeeded"

@@ -17,6 +17,7 @@ from paycore.customer.models import (
 from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, missing
 from paycore.ids import Prefix
+from paycore.runtime.messages import member
 from paycore.runtime.servicing import metadata_change
 from paycore.secret import Secret
 from paycore.v1 import customer_pb2
@@ -141,7 +142,7 @@ def _wallet(card: customer_pb2.CreatePaymentMethodRequest.Card) -> dict[str, Any
 
 
 def card_only(request: customer_pb2.ListPaymentMethodsRequest) -> bool:
-    return _TYPE_FILTERS[validation.enum_value("type", request.type, _TYPE_FILTERS)]
+    return member("type", request.type, _TYPE_FILTERS)
 
 
 def address(param: str, message: customer_pb2.Address) -> Address:

@@ -95,6 +95,9 @@ def charge_of(
     ):
         metadata["authentication"] = waiting.authentication
         metadata["return_url"] = presence.return_url or waiting.return_url
+    if intent.setup_future_usage is not None:
+        # The PSP remembers a card authenticated for it, as for a SetupIntent (3-D Secure).
+        metadata["setup_future_usage"] = intent.setup_future_usage.value
     execution = execution_of(intent, operation, intent.amount, payment_method_id)
     return replace(execution, metadata=metadata)
 

@@ -104,6 +104,14 @@ def _changed(intent: Intent, changes: IntentChanges) -> dict[str, Any]:
             values[column] = value
     if changes.capture_method is not None and changes.capture_method is not intent.capture_method:
         values["capture_method"] = changes.capture_method.value
+    usage = changes.setup_future_usage
+    if usage is not None and usage is not intent.setup_future_usage:
+        values["setup_future_usage"] = usage.value
+    group = changes.transfer_group
+    if group is not None and group != intent.transfer_group:
+        if intent.transfer_group:  # Stripe's rule: only set while the intent has none
+            raise invalid("transfer_group", "the intent has one already: it cannot change")
+        values["transfer_group"] = group
     if changes.metadata:
         metadata = changes.metadata.applied_to(intent.metadata)
         if metadata != intent.metadata:

@@ -18,6 +18,7 @@ from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
 from paycore.errors import ApiError, Reason, invalid
 from paycore.ids import Prefix
+from paycore.payment.authenticated import Authentications, back_to_merchant, redirect_status
 from paycore.payment.client_secrets import ClientSecrets
 from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
@@ -44,6 +45,7 @@ from paycore.payment.servicer.messages import (
 from paycore.payment.setup import cancel as setup_cancel
 from paycore.payment.setup import confirm as setup_confirm
 from paycore.payment.setup import create as setup_create
+from paycore.payment.setup import update as setup_update
 from paycore.payment.setup.answer import answer as setup_answer
 from paycore.payment.setup.flow import SetupFlow
 from paycore.runtime.context import CallerKind, current_call
@@ -72,10 +74,13 @@ def register(
     customers: CustomerService,
     client_secrets: ClientSecrets,
     currencies: Currencies,
+    authentications: Authentications,
 ) -> str:
     """Adds PaymentService to `server`; returns its full name."""
     parties = requests.Parties(accounts, customers, currencies)
-    servicer = PaymentServicer(pay_in, mutations, parties, client_secrets, currencies)
+    servicer = PaymentServicer(
+        pay_in, mutations, parties, client_secrets, currencies, authentications
+    )
     return add_servicer(server, payment_pb2_grpc.add_PaymentServiceServicer_to_server, servicer)
 
 
@@ -89,6 +94,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     _parties: requests.Parties
     _client_secrets: ClientSecrets
     _currencies: Currencies
+    _authentications: Authentications
 
     @property
     def _intents(self) -> IntentFlow:
@@ -141,7 +147,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         client_ip = call.buyer_address()
         new = requests.new_intent(request, self._currencies.rules)
         presence = requests.presence_of(
-            request.off_session, request.return_url, confirming=request.confirm
+            request.off_session,
+            request.return_url,
+            confirming=request.confirm,
+            error_on_requires_action=request.error_on_requires_action,
         )
 
         async def prepare() -> Phases[Intent]:
@@ -172,6 +181,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 method,
                 call.buyer_address(),
                 presence,
+                buyer=publishable,
             ),
         )
         return _for_the_buyer(confirmed) if publishable else confirmed
@@ -305,7 +315,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         Prefix.REFUND, refund_message, lambda s: s._pay_in.refunds.update
     )
 
-    # -- charges (paycore.payment.charges): read-only, named by the PSP's ch_ ids --------------
+    # -- charges (paycore.payment.charges): named by the PSP's ch_ ids --------------------------
 
     async def GetCharge(
         self, request: payment_pb2.GetChargeRequest, context: Context
@@ -314,13 +324,26 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         charge_id = requests.charge_id("id", request.id)
         return charge_message(await self._pay_in.charges.get(merchant_id, charge_id))
 
+    async def UpdateCharge(
+        self, request: payment_pb2.UpdateChargeRequest, context: Context
+    ) -> payment_pb2.Charge:
+        merchant_id = current_call().require_merchant()
+        charge_id, changes = requests.charge_changes(request)
+        charges = self._pay_in.charges
+        return await self._mutations.for_merchant(
+            merchant_id,
+            request,
+            charge_message,
+            lambda connection: charges.update(connection, merchant_id, charge_id, changes),
+        )
+
     async def ListCharges(
         self, request: payment_pb2.ListChargesRequest, context: Context
     ) -> payment_pb2.ListChargesResponse:
         merchant_id = current_call().require_merchant()
         cursor = requests.charge_cursor(request)
-        intent_id, customer_id = requests.charge_filters(request)
-        page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id)
+        intent_id, customer_id, group = requests.charge_filters(request)
+        page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id, group)
         return page_response(payment_pb2.ListChargesResponse, page, charge_message)
 
     # -- application fees (docs/connect.md) -----------------------------------------------------
@@ -372,6 +395,19 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         )
         return _setup_for_the_buyer(confirmed) if publishable else confirmed
 
+    async def UpdateSetupIntent(
+        self, request: payment_pb2.UpdateSetupIntentRequest, context: Context
+    ) -> payment_pb2.SetupIntent:
+        merchant_id = current_call().require_merchant()
+        setup_id, changes = setup_requests.setup_changes(request)
+
+        async def prepare() -> Phases[SetupIntent]:
+            setup = await self._setups.get(merchant_id, setup_id)
+            await self._parties.customer(merchant_id, changes.customer_id)
+            return await setup_update.prepare(self._setups, merchant_id, setup, changes)
+
+        return await self._setup_call(merchant_id, request, prepare)
+
     async def CancelSetupIntent(
         self, request: payment_pb2.CancelSetupIntentRequest, context: Context
     ) -> payment_pb2.SetupIntent:
@@ -402,6 +438,26 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         customer = setup_requests.customer_filter(request)
         page = await self._setups.list(merchant_id, cursor, customer)
         return page_response(payment_pb2.ListSetupIntentsResponse, page, self._shown_setup)
+
+    # -- 3-D Secure: the buyer's return ---------------------------------------------------------
+
+    async def ReturnFromAuthentication(
+        self, request: payment_pb2.ReturnFromAuthenticationRequest, context: Context
+    ) -> payment_pb2.AuthenticationReturn:
+        merchant_id, prefix, object_id, secret = requests.authentication_return(request)
+        self._client_secrets.check(merchant_id, object_id, secret)
+        returned: Intent | SetupIntent
+        if prefix is Prefix.SETUP_INTENT:
+            returned = await self._authentications.returned_setup(merchant_id, object_id)
+            name = "setup_intent"
+        else:
+            returned = await self._authentications.returned_intent(merchant_id, object_id)
+            name = "payment_intent"
+        status = redirect_status(returned.status)
+        return payment_pb2.AuthenticationReturn(
+            return_url=back_to_merchant(returned.next_action, name, object_id, secret, status),
+            status=returned.status.value,
+        )
 
     def _shown_setup(self, setup: SetupIntent) -> payment_pb2.SetupIntent:
         """The setup as answered: with its client_secret (derived, never stored)."""

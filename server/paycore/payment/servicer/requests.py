@@ -6,18 +6,22 @@ read the merchant's state (the customer, the seller account, an exchange rate) g
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from paycore import validation
 from paycore.account.service import AccountService
 from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
+from paycore.customer.servicer import requests as customer_requests
+from paycore.customer.servicer.requests import NAME_LENGTH_MAX, PHONE_LENGTH_MAX
 from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.payment.models import (
     ApplicationFeeFilter,
     CaptureMethod,
+    ChargeChanges,
     Intent,
     IntentChanges,
     IntentStatus,
@@ -25,6 +29,8 @@ from paycore.payment.models import (
     NewOrder,
     NewPayment,
     Presence,
+    SetupUsage,
+    Shipping,
 )
 from paycore.payment.refunds import NewRefund
 from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
@@ -40,6 +46,7 @@ _CAPTURE_METHODS = {
     **by_number(CaptureMethod, payment_pb2.CaptureMethod),
 }
 _CANCELLATION_REASONS = value_names(payment_pb2.PaymentIntentCancellationReason.DESCRIPTOR)
+_SETUP_FUTURE_USAGES = by_number_or_none(SetupUsage, payment_pb2.SetupFutureUsage)
 _ALLOW_REDIRECTS: dict[int, str] = {
     number: name for name, number in payment_pb2.AllowRedirects.items()
 }
@@ -197,7 +204,12 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
     check_automatic_payment_methods(
         request.automatic_payment_methods, confirm=request.confirm, return_url=request.return_url
     )
-    presence_of(request.off_session, request.return_url, confirming=request.confirm)
+    presence_of(
+        request.off_session,
+        request.return_url,
+        confirming=request.confirm,
+        error_on_requires_action=request.error_on_requires_action,
+    )
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":
             raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
@@ -222,7 +234,14 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
         application_fee_amount=application_fee,
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
+        setup_future_usage=setup_future_usage(request.setup_future_usage),
+        transfer_group=validation.transfer_group(request.transfer_group),
     )
+
+
+def setup_future_usage(value: int) -> SetupUsage | None:
+    """Stripe's setup_future_usage (None: not given), INVALID_ARGUMENT naming it otherwise."""
+    return member("setup_future_usage", value, _SETUP_FUTURE_USAGES)
 
 
 def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
@@ -273,6 +292,10 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         else None,
         capture_method=capture_method,
         metadata=metadata_change(request),
+        setup_future_usage=setup_future_usage(request.setup_future_usage),
+        transfer_group=validation.transfer_group(request.transfer_group)
+        if request.HasField("transfer_group")
+        else None,
     )
 
 
@@ -281,21 +304,40 @@ def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str,
     presence)."""
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
     method = payment_method_reference("payment_method", request.payment_method, required=False)
-    presence = presence_of(request.off_session, request.return_url, confirming=True)
-    return intent_id, method, presence
+    presence = presence_of(
+        request.off_session,
+        request.return_url,
+        confirming=True,
+        error_on_requires_action=request.error_on_requires_action,
+    )
+    usage = setup_future_usage(request.setup_future_usage)
+    return intent_id, method, replace(presence, setup_future_usage=usage)
 
 
-def presence_of(off_session: bool, return_url: str, *, confirming: bool) -> Presence:
+def presence_of(
+    off_session: bool,
+    return_url: str,
+    *,
+    confirming: bool,
+    error_on_requires_action: bool = False,
+) -> Presence:
     """Stripe's parameters for 3-D Secure, checked as Stripe checks them: `off_session` (a card
-    that must authenticate then declines) and `return_url` (where its page sends the buyer
-    back), each only with a confirmation."""
+    that must authenticate then declines), `error_on_requires_action` (the same, the buyer
+    present) and `return_url` (where its page sends the buyer back), each only with a
+    confirmation."""
     if off_session and not confirming:
         raise invalid("off_session", "can only be used with confirm")
+    if error_on_requires_action and not confirming:
+        raise invalid("error_on_requires_action", "can only be used with confirm")
     if return_url:
         validation.url("return_url", return_url)
         if not confirming:
             raise invalid("return_url", "can only be used with confirm")
-    return Presence(off_session=off_session, return_url=return_url)
+    return Presence(
+        off_session=off_session,
+        return_url=return_url,
+        error_on_requires_action=error_on_requires_action,
+    )
 
 
 def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int | None]:
@@ -383,17 +425,53 @@ def charge_id(param: str, value: str, *, required: bool = True) -> str:
     return value
 
 
+def charge_changes(request: payment_pb2.UpdateChargeRequest) -> tuple[str, ChargeChanges]:
+    """(the charge, the fields present in the request, checked; absent ones None)."""
+    charge = charge_id("id", request.id)
+    description = None
+    if request.HasField("description"):
+        description = validation.description(request.description)
+    receipt_email = None
+    if request.HasField("receipt_email"):
+        receipt_email = validation.email("receipt_email", request.receipt_email, required=False)
+    return charge, ChargeChanges(
+        description=description,
+        receipt_email=receipt_email,
+        metadata=metadata_change(request),
+        shipping=shipping(request.shipping) if request.HasField("shipping") else None,
+    )
+
+
+def shipping(message: payment_pb2.Shipping) -> Shipping:
+    """Stripe's shipping details: `name` and `address.line1` required, each field checked as
+    a customer's (INVALID_ARGUMENT naming `shipping.<field>`)."""
+    name = validation.text("shipping.name", message.name, maximum=NAME_LENGTH_MAX, required=True)
+    address = customer_requests.address("shipping.address", message.address)
+    if not address.line1:
+        raise missing("shipping.address.line1")
+    return Shipping(
+        address=address,
+        name=name,
+        phone=validation.text("shipping.phone", message.phone, maximum=PHONE_LENGTH_MAX),
+        carrier=validation.text("shipping.carrier", message.carrier, maximum=NAME_LENGTH_MAX),
+        tracking_number=validation.text(
+            "shipping.tracking_number", message.tracking_number, maximum=NAME_LENGTH_MAX
+        ),
+    )
+
+
 def charge_cursor(request: payment_pb2.ListChargesRequest) -> Cursor:
     """ListCharges' cursor: as every List's (`runtime.servicing.cursor_of`), its ids ch_'s."""
     return cursor_with(request, lambda param, value: charge_id(param, value, required=False))
 
 
-def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str]:
-    """ListCharges' (`payment_intent`, `customer`): "" lists every one's."""
+def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str, str]:
+    """ListCharges' (`payment_intent`, `customer`, `transfer_group`): "" lists every one's."""
     intent_id = validation.object_id(
         "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False
     )
-    return intent_id, _customer_filter(request.customer)
+    group = validation.transfer_group(request.transfer_group)
+    return intent_id, _customer_filter(request.customer), group
 
 
 def application_fee_filter(
@@ -405,3 +483,21 @@ def application_fee_filter(
         ),
         account=validation.object_id("account", request.account, Prefix.ACCOUNT, required=False),
     )
+
+
+def authentication_return(
+    request: payment_pb2.ReturnFromAuthenticationRequest,
+) -> tuple[str, Prefix, str, str]:
+    """(merchant, the object's prefix, its id, its client_secret): one of payment_intent and
+    setup_intent, and the client_secret, required."""
+    merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
+    if request.payment_intent and request.setup_intent:
+        raise invalid("setup_intent", "give payment_intent or setup_intent, not both")
+    if request.setup_intent:
+        prefix, param, given = Prefix.SETUP_INTENT, "setup_intent", request.setup_intent
+    else:
+        prefix, param, given = Prefix.PAYMENT_INTENT, "payment_intent", request.payment_intent
+    object_id = validation.object_id(param, given, prefix)
+    if not request.client_secret:
+        raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
+    return merchant_id, prefix, object_id, request.client_secret

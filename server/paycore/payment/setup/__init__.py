@@ -10,6 +10,7 @@
     completion.py  the executor's completion of a verification: succeeded (the payment method
                    attached and saved, a wallet card's network token kept), requires_action,
                    or back to requires_payment_method with last_setup_error
+    update.py      UpdateSetupIntent (description, metadata, payment method, customer)
     cancel.py      CancelSetupIntent
 
 The verification is the PSP's zero-amount setup call (POST /v1/setups on the simulator), not

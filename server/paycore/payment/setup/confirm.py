@@ -4,6 +4,8 @@ the second phase (answer.py) runs it. No fraud check: nothing is charged (docs/p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from paycore.errors import ApiError, Reason, not_found
 from paycore.payment.models import SetupIntent, SetupStatus
 from paycore.payment.setup.answer import answer
@@ -22,6 +24,28 @@ async def prepare(
     buyer's authentication: flow.verification_of)."""
     setup = await flow.get(merchant_id, setup_id)
     require(setup, "confirm", CONFIRMABLE)
+    phases, _ = await confirmation(flow, setup, payment_method_id, return_url, _confirmable)
+    return phases
+
+
+def _confirmable(setup: SetupIntent) -> bool:
+    require(setup, "confirm", CONFIRMABLE)
+    return True
+
+
+async def confirmation(
+    flow: SetupFlow,
+    setup: SetupIntent,
+    payment_method_id: str,
+    return_url: str,
+    admit: Callable[[SetupIntent], bool],
+) -> tuple[Phases[SetupIntent], FirstPhase]:
+    """A confirmation's phases, for ConfirmSetupIntent and for the buyer's authentication that
+    finishes it (paycore.payment.authenticated): the card read outside any transaction, then
+    `record`, which locks the setup and goes on only if `admit` lets the locked setup through
+    (it may raise: ConfirmSetupIntent's state check). The first phase notes what it made in the
+    FirstPhase returned (nothing when not admitted)."""
+    merchant_id, setup_id = setup.merchant_id, setup.id
     method = payment_method_id or setup.payment_method_id
     if not method:
         raise ApiError(Reason.PARAMETER_MISSING, param="payment_method")
@@ -32,11 +56,12 @@ async def prepare(
         locked = await SetupRepository(connection).get(merchant_id, setup_id, lock=True)
         if locked is None:
             raise not_found("setup_intent", setup_id)
-        require(locked, "confirm", CONFIRMABLE)
+        if not admit(locked):
+            return locked
         await flow.cards.save_test_card(connection, merchant_id, card)
         return await record_confirmation(connection, flow, locked, first_phase)
 
-    return Phases(record, answer(flow, merchant_id, first_phase))
+    return Phases(record, answer(flow, merchant_id, first_phase)), first_phase
 
 
 async def record_confirmation(

@@ -9,7 +9,8 @@ before it is written, a bug answered INTERNAL.
           processing <───────────────┴───┘
           │   └──> succeeded
           └──> requires_action ──> canceled <── requires_payment_method | requires_confirmation
-                     └──(confirmed again, authenticated)──> processing
+                     ├──(confirmed again, authenticated)──> processing
+                     └──(updated with another payment method)──> requires_confirmation
 
 A request that finds the setup in the wrong state for its action is the caller's mistake:
 `require` answers it with SETUP_INTENT_UNEXPECTED_STATE.
@@ -28,8 +29,9 @@ TRANSITIONS: dict[SetupStatus, frozenset[SetupStatus]] = {
     # The PSP answered: verified, declined (back for another payment method), or the card
     # must authenticate first.
     S.PROCESSING: frozenset({S.SUCCEEDED, S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION}),
-    # 3-D Secure: confirmed again (the verification goes on with the buyer's authentication).
-    S.REQUIRES_ACTION: frozenset({S.PROCESSING, S.CANCELED}),
+    # 3-D Secure: confirmed again (the verification goes on with the buyer's authentication),
+    # or updated with another payment method (the next confirmation authenticates afresh).
+    S.REQUIRES_ACTION: frozenset({S.PROCESSING, S.CANCELED, S.REQUIRES_CONFIRMATION}),
     S.SUCCEEDED: frozenset(),
     S.CANCELED: frozenset(),
 }
@@ -37,6 +39,7 @@ INITIAL = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION})
 
 CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
 CANCELABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
+UPDATABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION})
 
 
 class IllegalSetupTransition(IllegalMove):

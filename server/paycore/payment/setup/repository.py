@@ -70,11 +70,16 @@ class SetupRepository:
         """The setup (locked by the caller) moved to `status` (machine.check_move: an illegal
         move raises) with the other `changes` of its fields, written and answered."""
         check_move(setup, status)
-        moved = replace(setup, status=status, **changes)
+        return await self.change(setup, status=status, **changes)
+
+    async def change(self, setup: SetupIntent, **changes: Any) -> SetupIntent:
+        """The setup (locked by the caller) with `changes` of its fields (its status through
+        `move`), written and answered."""
+        changed_setup = replace(setup, **changes)
         changed = await self._connection.execute(
             update(setup_intents)
             .where(setup_intents.c.merchant_id == setup.merchant_id, setup_intents.c.id == setup.id)
-            .values(**encode_setup.mapping(moved))
+            .values(**encode_setup.mapping(changed_setup))
         )
         invariant(changed.rowcount == 1, f"setup intent {setup.id} vanished")
-        return moved
+        return changed_setup

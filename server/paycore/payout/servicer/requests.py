@@ -29,7 +29,6 @@ from paycore.secret import Secret
 from paycore.v1 import payout_pb2
 
 HOLDER_NAME_LENGTH_MAX = 200
-TRANSFER_GROUP_LENGTH_MAX = 200
 CHARGE_PREFIX = "ch_"  # a PSP's charge id, as Charges name it (paycore.payment.charges)
 CHARGE_ID_LENGTH_MAX = 100
 ACCOUNT_NUMBER_LENGTH_MAX = 40
@@ -161,7 +160,7 @@ def new_transfer(request: payout_pb2.CreateTransferRequest) -> NewTransfer:
         currency=currency,
         destination=validation.object_id("destination", request.destination, Prefix.ACCOUNT),
         source_transaction=_source_transaction(request.source_transaction),
-        transfer_group=_transfer_group(request.transfer_group),
+        transfer_group=validation.transfer_group(request.transfer_group),
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
@@ -180,7 +179,7 @@ def transfer_filter(request: payout_pb2.ListTransfersRequest) -> TransferFilter:
         destination=validation.object_id(
             "destination", request.destination, Prefix.ACCOUNT, required=False
         ),
-        transfer_group=_transfer_group(request.transfer_group),
+        transfer_group=validation.transfer_group(request.transfer_group),
     )
 
 
@@ -201,7 +200,3 @@ def new_transfer_reversal(
         description=validation.description(request.description),
         metadata=validation.metadata("metadata", request.metadata),
     )
-
-
-def _transfer_group(value: str) -> str:
-    return validation.text("transfer_group", value, maximum=TRANSFER_GROUP_LENGTH_MAX)

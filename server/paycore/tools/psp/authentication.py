@@ -10,11 +10,13 @@ A card of `AUTHENTICATING_CARDS` (Stripe's 4000002500003155 and 4000002760003184
 - otherwise on-session (a charge without `off_session`, or a setup) and naming no
   authentication: a new authentication, pending, is made and the operation answers
   `requires_action` with it ({id, status, url}); nothing is charged, no charge is recorded;
-- otherwise off-session: declined `authentication_required`;
+- otherwise off-session, or a charge with `error_on_requires_action`: declined
+  `authentication_required`;
 - naming an authentication (`authentication`): the same merchant's, of the same card, asked for
   by the same kind of operation (and for a charge the same amount and currency), else 400
   `authentication_invalid`; still pending, the operation answers `requires_action` again;
-  failed, it is declined `authentication_failure`; succeeded, it goes on as any card's. Either
+  failed, it is declined `authentication_failure`; succeeded, it goes on as any card's (and a
+  setup, or a charge with `setup_future_usage`, sets the card up as above). Either
   way the authentication is then used: one authentication lets exactly one charge or setup
   through (another key naming it is refused, 400 `authentication_used`, stored under its key),
   so a second confirmation can never charge it twice.
@@ -23,7 +25,9 @@ The buyer answers on `GET /authenticate/{id}` (a page with "Complete" and "Fail"
 then sends them to the operation's `return_url`, `redirect_status=succeeded|failed` added to its
 query), tests with `POST /v1/authentications/{id}
 {"outcome": "complete" | "fail"}`. An answer is final: the same answer again is a replay, the
-other one 409 `authentication_answered`.
+other one 409 `authentication_answered`. Each answer is a line of the authentications feed
+(`GET /v1/authentication_events?after=N`, as the disputes feed), which paycore reads to move
+the intent or setup on without waiting for the buyer's return.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def gate(store: Store, asked: Asked, now_ms: int) -> Gate:
         asked.merchant, asked.card_fingerprint
     ):
         return GO_ON
-    if asked.request.off_session:
+    if asked.request.off_session or asked.request.error_on_requires_action:
         return Gate(AUTHENTICATION_REQUIRED)
     authentication = Authentication(
         id="auth_" + random_base62(ID_LENGTH),
@@ -137,7 +141,7 @@ def _named(store: Store, asked: Asked) -> Gate:
     store.use_authentication(found.id, asked.idempotency_key)
     if found.status == FAILED:
         return Gate(AUTHENTICATION_FAILURE)
-    if asked.operation == "setup":
+    if asked.operation == "setup" or asked.request.setup_future_usage:
         store.set_up_card(asked.merchant, asked.card_fingerprint, found.id)
     return GO_ON
 
@@ -153,8 +157,9 @@ def authentication_body(authentication: Authentication, page_base: str) -> dict[
     }
 
 
-def answer(store: Store, authentication_id: str, completed: bool) -> Authentication:
-    """The buyer's answer, final (the same one again is a replay)."""
+def answer(store: Store, authentication_id: str, completed: bool, now_ms: int) -> Authentication:
+    """The buyer's answer, final (the same one again is a replay), and the next line of the
+    authentications feed (`feed`), in one store transaction."""
     wanted = SUCCEEDED if completed else FAILED
     with store.transaction():
         found = store.authentication(authentication_id)
@@ -162,6 +167,7 @@ def answer(store: Store, authentication_id: str, completed: bool) -> Authenticat
             raise PspFailure(404, "not_found", f"no authentication {authentication_id}", param="id")
         if found.status == PENDING:
             store.answer_authentication(found.id, wanted)
+            store.record_authentication_answer(found.id, now_ms)
         elif found.status != wanted:
             raise PspFailure(
                 409, "authentication_answered", f"authentication {found.id} is {found.status}"
@@ -170,6 +176,29 @@ def answer(store: Store, authentication_id: str, completed: bool) -> Authenticat
     if answered is None:
         raise PspFailure(404, "not_found", f"no authentication {authentication_id}", param="id")
     return answered
+
+
+def feed(store: Store, after: int, limit: int, page_base: str) -> str:
+    """`GET /v1/authentication_events`: every answered authentication once, in the order the
+    buyers answered ({sequence, type, time, authentication}), as the disputes feed lists
+    disputes: the PSP's news that paycore reads, so that an intent goes on when its buyer
+    authenticated even if they never come back to the return_url."""
+    found = store.authentication_events(after, limit + 1)
+    events = [
+        {
+            "sequence": sequence,
+            "type": f"authentication.{authentication.status}",
+            "time": time_ms // 1000,
+            "authentication": {
+                **authentication_body(authentication, page_base),
+                "merchant": authentication.merchant,
+                "operation": authentication.operation,
+                "reference": authentication.reference,
+            },
+        }
+        for sequence, time_ms, authentication in found[:limit]
+    ]
+    return json.dumps({"data": events, "has_more": len(found) > limit}, separators=(",", ":"))
 
 
 def with_outcome(authentication: Authentication) -> str:

@@ -446,7 +446,13 @@ def _own_message(decline_code: str) -> str:
 
 
 def _authenticating(request: Authenticating) -> tuple[object, ...]:
-    return (request.authentication, request.return_url, request.off_session)
+    return (
+        request.authentication,
+        request.return_url,
+        request.off_session,
+        request.error_on_requires_action,
+        request.setup_future_usage,
+    )
 
 
 def charge_body(charge: Charge, *, bypass_pending: bool = False) -> dict[str, Any]:

@@ -72,6 +72,10 @@ class Authenticating:
     authentication: str = ""
     return_url: str = ""
     off_session: bool = False
+    # A charge's: declined rather than asking the buyer (Stripe's error_on_requires_action);
+    # saved for later use (setup_future_usage: an authentication it completes sets the card up).
+    error_on_requires_action: bool = False
+    setup_future_usage: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,10 @@ def charge_request(body: dict[str, Any]) -> ChargeRequest:
         authentication=_optional_text(body, "authentication"),
         return_url=_optional_text(body, "return_url"),
         off_session=_bool(body, "off_session") if "off_session" in body else False,
+        error_on_requires_action=_bool(body, "error_on_requires_action")
+        if "error_on_requires_action" in body
+        else False,
+        setup_future_usage=_optional_text(body, "setup_future_usage"),
     )
 
 

@@ -17,6 +17,8 @@
     POST /v1/wallet_tokens              a test Apple Pay / Google Pay token
                                         (paycore.tools.psp.wallets)
     GET  /v1/dispute_events?after=N&limit=M     the disputes feed (paycore.tools.psp.disputes)
+    GET  /v1/authentication_events?after=N&limit=M   the buyers' 3-D Secure answers, in order
+                                        (paycore.tools.psp.authentication)
     GET  /v1/disputes/{id}              a dispute as it is now
     POST /v1/disputes/{id}/evidence     the merchant's evidence, once (idempotency_key)
     POST /v1/disputes/{id}/close        the merchant accepts the dispute (idempotency_key)
@@ -271,7 +273,9 @@ class Simulator:
     async def answer_authentication(self, request: web.Request) -> web.StreamResponse:
         """The buyer's answer as JSON (tests): {"outcome": "complete" | "fail"}."""
         completed = authentication_outcome(await _body(request))
-        answered = three_ds.answer(self.processor.store, request.match_info["id"], completed)
+        answered = three_ds.answer(
+            self.processor.store, request.match_info["id"], completed, self._now_ms()
+        )
         return _json(200, three_ds.as_json(answered, _page_base(request)))
 
     async def authentication_page(self, request: web.Request) -> web.StreamResponse:
@@ -286,7 +290,9 @@ class Simulator:
         page again, showing the outcome, when it named none)."""
         form = await request.post()
         completed = authentication_outcome({"outcome": str(form.get("outcome") or "")})
-        answered = three_ds.answer(self.processor.store, request.match_info["id"], completed)
+        answered = three_ds.answer(
+            self.processor.store, request.match_info["id"], completed, self._now_ms()
+        )
         if not answered.return_url:
             raise web.HTTPSeeOther(three_ds.PAGE_PATH + answered.id)
         raise web.HTTPSeeOther(three_ds.with_outcome(answered))
@@ -362,6 +368,15 @@ class Simulator:
         limit = _query_integer(request, "limit", 100, 1, FEED_LIMIT_MAX)
         return _json(200, self.disputes.feed(after, limit))
 
+    async def authentication_events(self, request: web.Request) -> web.StreamResponse:
+        after = _query_integer(request, "after", 0, 0, 2**62)
+        limit = _query_integer(request, "limit", 100, 1, FEED_LIMIT_MAX)
+        store = self.processor.store
+        return _json(200, three_ds.feed(store, after, limit, _page_base(request)))
+
+    def _now_ms(self) -> int:
+        return int(self.processor.clock() * 1000)
+
     async def get_dispute(self, request: web.Request) -> web.StreamResponse:
         return _json(200, self.disputes.dispute_json(request.match_info["id"]))
 
@@ -432,6 +447,7 @@ def build_app(simulator: Simulator) -> web.Application:
     app.router.add_get("/v1/bank/payouts_report/{day}", simulator.payouts_report)
     app.router.add_post("/v1/wallet_tokens", simulator.wallet_token)
     app.router.add_get("/v1/dispute_events", simulator.dispute_events)
+    app.router.add_get("/v1/authentication_events", simulator.authentication_events)
     app.router.add_get("/v1/disputes/{id}", simulator.get_dispute)
     app.router.add_post("/v1/disputes/{id}/evidence", simulator.dispute_evidence)
     app.router.add_post("/v1/disputes/{id}/close", simulator.close_dispute)

@@ -140,6 +140,11 @@ create table if not exists authentications (
     used_by text not null,
     created_ms integer not null
 ) without rowid;
+create table if not exists authentication_events (
+    sequence integer primary key autoincrement,
+    authentication text not null references authentications (id),
+    time_ms integer not null
+);
 create table if not exists card_setups (
     merchant text not null,
     card_fingerprint text not null,
@@ -389,6 +394,26 @@ class Store:
             (status, authentication_id),
         ).rowcount
         return changed == 1
+
+    def record_authentication_answer(self, authentication_id: str, now_ms: int) -> None:
+        """The buyer's answer, as the next line of the authentications feed."""
+        self._connection.execute(
+            "insert into authentication_events (authentication, time_ms) values (?, ?)",
+            (authentication_id, now_ms),
+        )
+
+    def authentication_events(
+        self, after: int, limit: int
+    ) -> list[tuple[int, int, Authentication]]:
+        """The feed's lines after `after`, oldest first: (sequence, time_ms, authentication)."""
+        columns = ", ".join(f"a.{name}" for name in Authentication.__dataclass_fields__)
+        rows = self._connection.execute(
+            f"select e.sequence, e.time_ms, {columns} from authentication_events e"
+            " join authentications a on a.id = e.authentication"
+            " where e.sequence > ? order by e.sequence limit ?",
+            (after, limit),
+        ).fetchall()
+        return [(row[0], row[1], Authentication(*row[2:])) for row in rows]
 
     def use_authentication(self, authentication_id: str, idempotency_key: str) -> None:
         self._connection.execute(

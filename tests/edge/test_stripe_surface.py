@@ -1,0 +1,231 @@
+"""Stripe API surface that stripe-python users call, over the REST edge: a payment intent's
+`setup_future_usage` (the card saved to the customer once paid, then charged off-session) and
+`error_on_requires_action` (a 402 CardError authentication_required instead of requires_action),
+`SetupIntent.modify`, `Charge.modify`, and `transfer_group` on intents and transfers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import stripe
+from paycore.edge import start_edge
+from paycore.v1 import account_pb2
+
+from tests.payment.shop import PayIn, assert_books_balance
+
+
+@pytest_asyncio.fixture
+async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name="Surface user", email="dev@surface.test", country="US", default_currency="usd"
+        )
+    )
+    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    try:
+        yield merchant.id
+    finally:
+        await server.close()
+
+
+async def test_save_a_card_during_payment_and_charge_it_off_session(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's "save payment details during payment" guide."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="ada@example.com")
+        intent = stripe.PaymentIntent.create(
+            amount=2000,
+            currency="usd",
+            customer=customer.id,
+            payment_method="pm_card_visa",
+            setup_future_usage="off_session",
+            confirm=True,
+            idempotency_key="sfu-1",
+        )
+        assert (intent.status, intent.setup_future_usage) == ("succeeded", "off_session")
+        method = stripe.PaymentMethod.retrieve(str(intent.payment_method))
+        assert method.customer == customer.id
+        saved = stripe.PaymentMethod.list(customer=customer.id, type="card")
+        assert [found.id for found in saved.data] == [method.id]
+        later = stripe.PaymentIntent.create(
+            amount=1500,
+            currency="usd",
+            customer=customer.id,
+            payment_method=method.id,
+            off_session=True,
+            confirm=True,
+        )
+        assert later.status == "succeeded"
+        assert later.setup_future_usage is None
+
+        waiting = stripe.PaymentIntent.create(amount=500, currency="usd", customer=customer.id)
+        modified = stripe.PaymentIntent.modify(waiting.id, setup_future_usage="on_session")
+        assert modified.setup_future_usage == "on_session"
+        with pytest.raises(stripe.InvalidRequestError) as bad:
+            stripe.PaymentIntent.create(amount=500, currency="usd", setup_future_usage="sometimes")
+        assert bad.value.param == "setup_future_usage"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_error_on_requires_action_is_a_card_error(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        with pytest.raises(stripe.CardError) as raised:
+            stripe.PaymentIntent.create(
+                amount=2000,
+                currency="usd",
+                payment_method="pm_card_authenticationRequired",
+                error_on_requires_action=True,
+                confirm=True,
+            )
+        assert raised.value.code == "authentication_required"
+        assert raised.value.http_status == 402
+        error = raised.value.error
+        assert error is not None and error.payment_intent is not None
+        assert error.payment_intent["status"] == "requires_payment_method"
+        assert error.payment_intent["next_action"] is None
+        assert error.payment_intent["amount_received"] == 0
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_setup_intent_modified_then_confirmed(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="ada@example.com")
+        setup = stripe.SetupIntent.create(metadata={"order": "7"})
+        modified = stripe.SetupIntent.modify(
+            setup.id,
+            customer=customer.id,
+            payment_method="pm_card_visa",
+            description="Gold plan card",
+            metadata={"plan": "gold"},
+            idempotency_key="seti-modify-1",
+        )
+        assert modified.status == "requires_confirmation"
+        assert (modified.customer, modified.description) == (customer.id, "Gold plan card")
+        assert modified.metadata is not None
+        assert modified.metadata.to_dict() == {"order": "7", "plan": "gold"}
+        again = stripe.SetupIntent.modify(
+            setup.id,
+            customer=customer.id,
+            payment_method="pm_card_visa",
+            description="Gold plan card",
+            metadata={"plan": "gold"},
+            idempotency_key="seti-modify-1",
+        )
+        assert again.payment_method == modified.payment_method
+        confirmed = stripe.SetupIntent.confirm(setup.id)
+        assert confirmed.status == "succeeded"
+        method = stripe.PaymentMethod.retrieve(str(confirmed.payment_method))
+        assert method.customer == customer.id
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            stripe.SetupIntent.modify(setup.id, description="too late")
+        assert refused.value.code == "setup_intent_unexpected_state"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_charge_modified(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        intent = stripe.PaymentIntent.create(
+            amount=2500,
+            currency="usd",
+            payment_method="pm_card_visa",
+            confirm=True,
+            metadata={"order": "9"},
+        )
+        charge_id = str(intent.latest_charge)
+        modified = stripe.Charge.modify(
+            charge_id,
+            description="Order 9",
+            metadata={"shipped": "yes"},
+            receipt_email="ada@example.com",
+            idempotency_key="ch-modify-1",
+        )
+        assert isinstance(modified, stripe.Charge)
+        assert (modified.id, modified.description) == (charge_id, "Order 9")
+        assert modified.receipt_email == "ada@example.com"
+        assert modified.metadata is not None
+        assert modified.metadata.to_dict() == {"order": "9", "shipped": "yes"}
+        assert stripe.Charge.retrieve(charge_id).description == "Order 9"
+        listed = stripe.Charge.list(payment_intent=intent.id)
+        assert [found.receipt_email for found in listed.data] == ["ada@example.com"]
+        assert modified.shipping is None
+        shipped = stripe.Charge.modify(
+            charge_id,
+            shipping={
+                "name": "Ada Lovelace",
+                "carrier": "UPS",
+                "tracking_number": "1Z999",
+                "address": {"line1": "1 Main St", "city": "Springfield", "country": "US"},
+            },
+        )
+        assert shipped.shipping is not None and shipped.shipping.address is not None
+        assert (shipped.shipping.name, shipped.shipping.address.line1) == (
+            "Ada Lovelace",
+            "1 Main St",
+        )
+        with pytest.raises(stripe.InvalidRequestError) as bad:
+            stripe.Charge.modify(charge_id, receipt_email="nobody")
+        assert bad.value.param == "receipt_email"
+        with pytest.raises(stripe.InvalidRequestError) as unnamed:
+            stripe.Charge.modify(
+                charge_id,
+                shipping={"address": {"line1": "1 Main St"}},  # type: ignore[typeddict-item]
+            )
+        assert unnamed.value.param == "shipping[name]"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_transfer_group_on_intents_charges_and_transfers(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's "separate charges and transfers" guide: the charge and its transfers grouped."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            email="alice@seller.test", country="US", default_currency="usd"
+        )
+        intent = stripe.PaymentIntent.create(
+            amount=10_000,
+            currency="usd",
+            payment_method="pm_card_bypassPending",
+            confirm=True,
+            transfer_group="ORDER10",
+        )
+        assert intent.transfer_group == "ORDER10"
+        charge = stripe.Charge.retrieve(str(intent.latest_charge))
+        assert charge.transfer_group == "ORDER10"
+        assert [found.id for found in stripe.Charge.list(transfer_group="ORDER10").data] == [
+            charge.id
+        ]
+        sent = stripe.Transfer.create(
+            amount=7000,
+            currency="usd",
+            destination=seller.id,
+            source_transaction=charge.id,
+            transfer_group="ORDER10",
+        )
+        listed = stripe.Transfer.list(transfer_group="ORDER10")
+        assert [found.id for found in listed.data] == [sent.id]
+        modified = stripe.PaymentIntent.modify(
+            stripe.PaymentIntent.create(amount=500, currency="usd").id, transfer_group="ORDER11"
+        )
+        assert modified.transfer_group == "ORDER11"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
