@@ -74,7 +74,7 @@ def enabled_events(param: str, values: Sequence[str], *, required: bool) -> tupl
 
 
 def delivery_filter(request: event_pb2.ListDeliveriesRequest) -> DeliveryFilter:
-    status = member("status", request.status, _DELIVERY_STATUSES)
+    status = member("status", request.status, _DELIVERY_STATUSES, event_pb2.WebhookDeliveryStatus)
     return DeliveryFilter(
         endpoint_id=validation.object_id(
             "webhook_endpoint", request.webhook_endpoint, Prefix.WEBHOOK_ENDPOINT, required=False
