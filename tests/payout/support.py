@@ -16,7 +16,8 @@ from typing import Any
 from paycore.app import Platform, build_platform, start_server
 from paycore.client import Paycore, connect
 from paycore.config import Settings
-from paycore.payout.banking import iban_check_digits
+from paycore.iso import COUNTRY_CURRENCIES
+from paycore.payout.banking import IBAN_LENGTHS, iban_check_digits, uses_iban
 from paycore.runtime.server import GrpcServer
 from paycore.tools.psp.simulator import start_simulator
 from paycore.v1 import ledger_pb2, payment_pb2, payout_pb2, wallet_pb2
@@ -165,14 +166,16 @@ class PayoutShop(Shop):
     async def bank_account(
         self, number: str = PAID, *, account: str = "", currency: str = "usd", default: bool = True
     ) -> payout_pb2.BankAccount:
+        country = bank_country(currency)
+        routing, number = (ROUTING, number) if country == "US" else bank_number(country, number)
         return await self.client.payouts.CreateBankAccount(
             payout_pb2.CreateBankAccountRequest(
                 account=account,
-                country="US",
+                country=country,
                 currency=currency,
                 account_holder_name="Jenny Rosen",
                 account_holder_type=payout_pb2.BANK_ACCOUNT_HOLDER_TYPE_COMPANY,
-                routing_number=ROUTING,
+                routing_number=routing,
                 account_number=number,
                 default_for_currency=default,
             )
@@ -314,3 +317,22 @@ class PayoutShop(Shop):
 
 def iban(country: str, bban: str) -> str:
     return country + iban_check_digits(country, bban) + bban
+
+
+_BANK_COUNTRIES = {"usd": "US", "eur": "DE", "twd": "TW", "kwd": "KW"}
+
+
+def bank_country(currency: str) -> str:
+    """A country whose bank accounts are held in `currency` (a US account is in usd only)."""
+    found = _BANK_COUNTRIES.get(currency)
+    if found is None:
+        found = next(c for c, held in COUNTRY_CURRENCIES.items() if held == currency)
+    return found
+
+
+def bank_number(country: str, number: str) -> tuple[str, str]:
+    """(routing number, account number) of a bank account of `country` whose number ends in
+    `number` (the simulator's outcome: its last 12 digits): an IBAN where the country has them."""
+    if not uses_iban(country):
+        return "0001", number
+    return "", iban(country, number.rjust(IBAN_LENGTHS[country] - 4, "0"))

@@ -26,6 +26,8 @@ from tests.payout.support import PAID, ROUTING
 
 P = payout_pb2
 OTHER_ROUTING = "021000021"  # a valid ABA number other than ROUTING
+ANY_CURRENCY_COUNTRY = "PH"
+"""A country not in paycore.iso.COUNTRY_CURRENCIES: its bank accounts may be in any currency."""
 
 
 def _request(**fields: object) -> P.CreateBankAccountRequest:
@@ -98,12 +100,18 @@ async def test_another_holder_currency_or_routing_number_is_another_bank_account
     )
     sellers = await _create(merchant, account=seller.id)
     assert (await _refused(merchant, account=seller.id)).reason == "BANK_ACCOUNT_EXISTS"
-    in_euros = await _create(merchant, currency="eur")
+    # Another currency: in a country whose accounts paycore takes in any currency (a US one
+    # is in usd only: tests/payout/test_bank_account_currency.py).
+    abroad = {"country": ANY_CURRENCY_COUNTRY, "routing_number": "0001"}
+    in_dollars = await _create(merchant, **abroad)
+    in_euros = await _create(merchant, currency="eur", **abroad)
     elsewhere = await _create(merchant, routing_number=OTHER_ROUTING)
     theirs = await _create(other_merchant)
-    assert len({own.id, sellers.id, in_euros.id, elsewhere.id, theirs.id}) == 5
-    assert own.fingerprint == sellers.fingerprint == in_euros.fingerprint == theirs.fingerprint
-    assert sorted(await _listed(merchant)) == sorted([own.id, in_euros.id, elsewhere.id])
+    assert len({own.id, sellers.id, in_dollars.id, in_euros.id, elsewhere.id, theirs.id}) == 6
+    assert own.fingerprint == sellers.fingerprint == theirs.fingerprint
+    assert in_dollars.fingerprint == in_euros.fingerprint
+    listed = [own.id, in_dollars.id, in_euros.id, elsewhere.id]
+    assert sorted(await _listed(merchant)) == sorted(listed)
     assert await _listed(merchant, seller.id) == [sellers.id]
 
 

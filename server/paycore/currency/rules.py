@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from paycore.errors import ApiError, Reason
-from paycore.iso import CURRENCY_EXPONENTS
+from paycore.errors import ApiError, Reason, invalid
+from paycore.iso import COUNTRY_CURRENCIES, CURRENCY_EXPONENTS
 
 
 class Purpose(StrEnum):
@@ -128,3 +128,14 @@ class CurrencyRules:
 
 def exponent_of(currency: str) -> int:
     return CURRENCY_EXPONENTS.get(currency, 2)
+
+
+def check_bank_account_currency(country: str, currency: str, param: str = "currency") -> str:
+    """`currency` if a bank account of `country` is held in it, else INVALID_ARGUMENT naming
+    `param`: where paycore knows the currency a country's payout rails pay in
+    (paycore.iso.COUNTRY_CURRENCIES), an account there is in that currency only (a US account
+    in EUR would be paid euros it cannot hold); a country it does not know takes any."""
+    held = COUNTRY_CURRENCIES.get(country)
+    if held is not None and currency != held:
+        raise invalid(param, f"a bank account in {country} is held in {held}, not {currency}")
+    return currency

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from paycore.account.repository import MerchantRepository, SellerAccountRepository
 from paycore.currency.repository import settlement
+from paycore.currency.rules import check_bank_account_currency
 from paycore.customer.models import ChargeableCard, PaymentMethod
 from paycore.customer.repository import PaymentMethodRepository
 from paycore.customer.vault import Fingerprinter, Vault
@@ -61,6 +62,7 @@ class BankAccounts:
         self, connection: AsyncConnection, merchant_id: str, new: NewBankAccount
     ) -> BankAccount:
         await require_account(connection, merchant_id, new.account)
+        check_bank_account_currency(new.country, new.currency)
         checked = check_bank_details(new.country, new.routing_number, new.account_number)
         number = checked.number.reveal()
         fingerprint = self._fingerprinter.fingerprint(
