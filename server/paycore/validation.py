@@ -177,6 +177,11 @@ def timestamp_range(param: str, bounds: Message) -> SecondsRange:
     return SecondsRange.of(**given)
 
 
+ENUM_METADATA, ENUM_VALUE_METADATA, ENUM_ACCEPTED_METADATA = "enum", "value", "accepted"
+"""PARAMETER_UNKNOWN_ENUM's ErrorInfo metadata: the enum's full name, the number given and the
+numbers taken (comma-separated)."""
+
+
 class ProtoEnum(Protocol):
     """A generated enum type (`payout_pb2.PayoutStatus`): what names its values."""
 
@@ -206,11 +211,6 @@ def enum_value(param: str, value: int, known: Mapping[int, object], enum: ProtoE
             ENUM_ACCEPTED_METADATA: ",".join(str(choice.number) for choice in taken),
         },
     )
-
-
-ENUM_METADATA, ENUM_VALUE_METADATA, ENUM_ACCEPTED_METADATA = "enum", "value", "accepted"
-"""PARAMETER_UNKNOWN_ENUM's ErrorInfo metadata: the enum's full name, the number given and the
-numbers taken (comma-separated)."""
 
 
 def ip_address(param: str, value: str) -> str:

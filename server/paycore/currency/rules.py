@@ -7,7 +7,8 @@ JOD, KWD, LYD, OMR, TND, else 2). Processors add their own: many take the three-
 currencies only in whole hundredths (the last digit 0), ISK only in whole krónur hundreds (as
 if it had two decimals), HUF and TWD payouts only in multiples of 100, and each currency has a
 least chargeable amount. `PSP_OVERRIDES` changes any of these for one processor
-(`PAYCORE_CURRENCY_RULES_PSP` picks it).
+(`PAYCORE_CURRENCY_RULES_PSP` picks it). And the currency a country's bank accounts are held
+in (`check_bank_account_currency`, over paycore.iso.COUNTRY_CURRENCIES).
 """
 
 from __future__ import annotations
