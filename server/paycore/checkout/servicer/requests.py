@@ -236,5 +236,5 @@ def session_id(value: str) -> str:
 
 
 def status_filter(value: int) -> SessionStatus | None:
-    validation.enum_value("status", value, STATUSES)
+    validation.enum_value("status", value, STATUSES, checkout_pb2.CheckoutSessionStatus)
     return STATUSES[value]

@@ -26,7 +26,7 @@ STATUSES: dict[int, DisputeStatus | None] = {
 
 
 def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
-    validation.enum_value("status", request.status, STATUSES)
+    validation.enum_value("status", request.status, STATUSES, dispute_pb2.DisputeStatus)
     return DisputeFilter(
         payment_intent_id=validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False

@@ -195,7 +195,10 @@ def check_automatic_payment_methods(
     methods: a method it may offer could need a full-page redirect back, so a return_url is
     required unless allow_redirects is never."""
     redirects = validation.enum_value(
-        "automatic_payment_methods.allow_redirects", automatic.allow_redirects, _ALLOW_REDIRECTS
+        "automatic_payment_methods.allow_redirects",
+        automatic.allow_redirects,
+        _ALLOW_REDIRECTS,
+        payment_pb2.AllowRedirects,
     )
     if (
         confirm
@@ -217,7 +220,9 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
     currency = validation.currency("currency", request.currency)
     amount = validation.amount("amount", request.amount, currency)
     capture_method = _CAPTURE_METHODS[
-        validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
+        validation.enum_value(
+            "capture_method", request.capture_method, _CAPTURE_METHODS, payment_pb2.CaptureMethod
+        )
     ]
     check_automatic_payment_methods(
         request.automatic_payment_methods, confirm=request.confirm, return_url=request.return_url
@@ -260,7 +265,9 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
 def setup_future_usage(value: int) -> SetupUsage | None:
     """Stripe's setup_future_usage (None: not given), INVALID_ARGUMENT naming it otherwise."""
     return _SETUP_FUTURE_USAGES[
-        validation.enum_value("setup_future_usage", value, _SETUP_FUTURE_USAGES)
+        validation.enum_value(
+            "setup_future_usage", value, _SETUP_FUTURE_USAGES, payment_pb2.SetupFutureUsage
+        )
     ]
 
 
@@ -300,7 +307,12 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
     capture_method = None
     if request.capture_method != payment_pb2.CAPTURE_METHOD_UNSPECIFIED:
         capture_method = _CAPTURE_METHODS[
-            validation.enum_value("capture_method", request.capture_method, _CAPTURE_METHODS)
+            validation.enum_value(
+                "capture_method",
+                request.capture_method,
+                _CAPTURE_METHODS,
+                payment_pb2.CaptureMethod,
+            )
         ]
     return intent_id, IntentChanges(
         amount=request.amount if request.HasField("amount") else None,
@@ -375,7 +387,10 @@ def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, 
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
     reason = _CANCELLATION_REASONS[
         validation.enum_value(
-            "cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS
+            "cancellation_reason",
+            request.cancellation_reason,
+            _CANCELLATION_REASONS,
+            payment_pb2.PaymentIntentCancellationReason,
         )
     ]
     return intent_id, reason
@@ -395,7 +410,11 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
         payment_intent_id=intent_id,
         payment_order_id=order_id,
         amount=amount,
-        reason=_REFUND_REASONS[validation.enum_value("reason", request.reason, _REFUND_REASONS)],
+        reason=_REFUND_REASONS[
+            validation.enum_value(
+                "reason", request.reason, _REFUND_REASONS, payment_pb2.RefundReason
+            )
+        ],
         metadata=validation.metadata("metadata", request.metadata),
         reverse_transfer=request.reverse_transfer,
         refund_application_fee=request.refund_application_fee,
@@ -429,7 +448,9 @@ def intent_filters(
 ) -> tuple[str, IntentStatus | None]:
     """ListPaymentIntents' (`customer`, `status`): "" and unset list every intent."""
     customer = _customer_filter(request.customer)
-    status = validation.enum_value("status", request.status, _INTENT_STATUS_FILTERS)
+    status = validation.enum_value(
+        "status", request.status, _INTENT_STATUS_FILTERS, payment_pb2.PaymentIntentStatus
+    )
     return customer, _INTENT_STATUS_FILTERS[status]
 
 

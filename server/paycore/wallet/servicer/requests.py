@@ -28,7 +28,7 @@ def seller_account(value: str) -> str:
 
 
 def transaction_filters(request: wallet_pb2.ListBalanceTransactionsRequest) -> BalanceFilter:
-    validation.enum_value("type", request.type, _TYPES)
+    validation.enum_value("type", request.type, _TYPES, wallet_pb2.BalanceTransactionType)
     return BalanceFilter(
         account=seller_account(request.account),
         type=_TYPES[request.type],
