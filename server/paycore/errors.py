@@ -116,7 +116,7 @@ class Reason(Enum):
     PARAMETER_UNKNOWN_ENUM = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,
-        "{param} has an unknown value {value}",
+        "{param} must be one of {accepted} (not {value})",
     )
     ID_MALFORMED = (
         Status.INVALID_ARGUMENT,

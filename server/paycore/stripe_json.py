@@ -70,6 +70,8 @@ OBJECT_NAMES = {
     "paycore.v1.CheckoutSession": "checkout.session",
     "paycore.v1.CheckoutLineItem": "item",
     "paycore.v1.SellerTransferReversal": "transfer_reversal",
+    # Stripe's external account card (a connected account's debit card for payouts).
+    "paycore.v1.PayoutCard": "card",
 }
 """Object names that do not follow the rule (snake_case of the message name)."""
 

@@ -90,6 +90,25 @@ def stripe_enum_names(enum: EnumDescriptor) -> dict[str, str]:
     return STRIPE_ENUM_NAMES.get(enum.full_name, {})
 
 
+def sent_enum_names(enum_name: str, numbers: list[int]) -> list[str] | None:
+    """The names a JSON client sends (and answers show: the Stripe name where one differs) for
+    the values `numbers` of the enum of full name `enum_name`; None for an enum this process
+    does not know, or a number it does not define."""
+    try:
+        enum = descriptor_pool.Default().FindEnumTypeByName(enum_name)
+    except KeyError:
+        return None
+    json_names, aliases = enum_json_names(enum), stripe_enum_names(enum)
+    names = []
+    for number in numbers:
+        value = enum.values_by_number.get(number)
+        if value is None:
+            return None
+        json_name = json_names[value.name]
+        names.append(aliases.get(json_name, json_name))
+    return names
+
+
 @cache
 def _enum_proto_names(enum: EnumDescriptor) -> dict[str, str]:
     names = {json_name: name for name, json_name in enum_json_names(enum).items()}

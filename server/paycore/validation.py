@@ -8,8 +8,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Collection, Mapping
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import MalformedId, Prefix, remembered_logical_shard_of
@@ -183,11 +185,40 @@ def timestamp_range(param: str, bounds: Message) -> SecondsRange:
     return SecondsRange.of(**given)
 
 
-def enum_value(param: str, value: int, known: Mapping[int, object]) -> int:
-    """Proto3 enums are open: an unknown number arrives intact and must be refused here."""
-    if value not in known:
-        raise ApiError(Reason.PARAMETER_UNKNOWN_ENUM, param=param, value=value)
-    return value
+ENUM_METADATA, ENUM_VALUE_METADATA, ENUM_ACCEPTED_METADATA = "enum", "value", "accepted"
+"""PARAMETER_UNKNOWN_ENUM's ErrorInfo metadata: the enum's full name, the number given and the
+numbers taken (comma-separated)."""
+
+
+class ProtoEnum(Protocol):
+    """A generated enum type (`payout_pb2.PayoutStatus`): what names its values."""
+
+    DESCRIPTOR: EnumDescriptor
+
+
+def enum_value(param: str, value: int, known: Mapping[int, object], enum: ProtoEnum) -> int:
+    """`value` if the call takes it (`known`'s numbers, of the proto `enum`). Proto3 enums are
+    open: any number arrives intact, so one the call does not take (undefined, or defined and
+    not taken here) is refused here, PARAMETER_UNKNOWN_ENUM naming `param` and the values it
+    takes by their proto names (UNSPECIFIED is leaving the field out, not a value to offer).
+    The ErrorInfo carries the enum and the numbers taken, from which the REST edge says the
+    same with the lowercase names a JSON client sends (paycore.edge.errors)."""
+    if value in known:
+        return value
+    descriptor = enum.DESCRIPTOR
+    taken = [choice for choice in descriptor.values if choice.number in known and choice.number]
+    given = descriptor.values_by_number.get(value)
+    raise ApiError(
+        Reason.PARAMETER_UNKNOWN_ENUM,
+        param=param,
+        value=value if given is None else given.name,
+        accepted=", ".join(choice.name for choice in taken),
+        metadata={
+            ENUM_METADATA: descriptor.full_name,
+            ENUM_VALUE_METADATA: str(value),
+            ENUM_ACCEPTED_METADATA: ",".join(str(choice.number) for choice in taken),
+        },
+    )
 
 
 def ip_address(param: str, value: str) -> str:

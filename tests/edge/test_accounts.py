@@ -332,6 +332,51 @@ async def test_a_public_edge_has_no_operator_routes(target: str, settings_admin_
     assert "/v1/accounts" in openapi["paths"]
 
 
+async def test_a_public_edge_takes_no_operator_credential(
+    http: ClientSession, settings: Settings, target: str
+) -> None:
+    """docs/security.md: the admin token and the internal credential are the operators', and a
+    public edge (no PAYCORE_EDGE_OPERATOR_ROUTES) serves merchants only: before, either acted
+    for any merchant on its merchant routes (`Paycore-Merchant`), so the admin token was
+    usable, and guessable, from the internet. The edge refuses any credential that is not an
+    API key there, 401 naming `authorization`, before calling paycore; the operators' edge takes
+    them as before, and the merchant's own key works on both."""
+    merchant = await new_merchant(http, settings.admin_token)
+    acting = {"Paycore-Merchant": merchant["id"]}
+    edge = await start_edge(target, "127.0.0.1:0")
+    try:
+        async with ClientSession(base_url=f"http://127.0.0.1:{edge.port}") as public:
+            refused = [
+                await call(public, "GET", "/v1/customers", key=token, headers=acting)
+                for token in (settings.admin_token, settings.internal_token, "not-a-key")
+            ]
+            basic = base64.b64encode(f"{settings.admin_token}:".encode()).decode()
+            refused.append(
+                await call(
+                    public,
+                    "GET",
+                    "/v1/balance",
+                    headers={"Authorization": f"Basic {basic}", **acting},
+                )
+            )
+            login = await public.post(
+                "/dashboard/login",
+                data={"key": settings.admin_token, "merchant": merchant["id"]},
+                headers={"Origin": f"http://127.0.0.1:{edge.port}"},
+                allow_redirects=False,
+            )
+            own = await call(public, "GET", "/v1/customers", key=merchant["secret_key"])
+    finally:
+        await edge.close()
+    for answer in refused:
+        assert (answer.status, answer.error["param"]) == (401, "authorization"), answer.body
+        assert answer.error["type"] == "authentication_error"
+    assert login.status == 401
+    assert own.status == 200, own.body
+    operators = await call(http, "GET", "/v1/customers", key=settings.admin_token, headers=acting)
+    assert operators.status == 200, operators.body
+
+
 async def test_a_key_naming_another_merchant_in_paycore_merchant_is_refused(
     http: ClientSession, settings_admin_token: str
 ) -> None:

@@ -109,6 +109,26 @@ async def test_bank_accounts_schedules_payouts_and_balance_transactions_over_htt
     assert [found["id"] for found in older.body["data"]] == [automatic["id"]]
 
 
+async def test_a_payout_card_is_stripes_external_account_card(
+    world: World, world_http: ClientSession
+) -> None:
+    """A payout card is what Stripe calls an external account card: its fields are a Stripe
+    `card`'s (account, brand, last4, exp_month, exp_year, country, currency,
+    default_for_currency), and so is its `object`, which was `payout_card` (docs/payouts.md)."""
+    http = world_http
+    key = (await new_merchant(http, world.admin_token))["secret_key"]
+    own = await card_method(http, key, "4000056655665556")
+
+    registered = await call(http, "POST", "/v1/payout_cards", key=key, form=f"payment_method={own}")
+    read = await call(http, "GET", f"/v1/payout_cards/{own}", key=key)
+    listed = await call(http, "GET", "/v1/payout_cards", key=key)
+
+    assert registered.status == read.status == listed.status == 200, registered.body
+    assert registered.body["object"] == read.body["object"] == "card"
+    assert [each["object"] for each in listed.body["data"]] == ["card"]
+    assert listed.body["object"] == "list"
+
+
 async def test_a_debit_card_registered_as_a_payout_card_over_http(
     world: World, world_http: ClientSession
 ) -> None:

@@ -141,6 +141,7 @@ async def storefront(migrated: Settings, psp: PspSimulator) -> AsyncIterator[Sto
         edge = await start_edge(
             target,
             f"127.0.0.1:{edge_port}",
+            operator_routes=True,  # an operator signs in to the dashboard (test_dashboard.py)
             pages_token=settings.internal_token,
             internal_target=settings.internal_grpc_addr,
         )

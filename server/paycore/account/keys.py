@@ -23,6 +23,9 @@ from paycore.secret import Secret
 SECRET_LENGTH = 32
 _PREFIXES = {ApiKeyType.SECRET: "sk", ApiKeyType.PUBLISHABLE: "pk", ApiKeyType.RESTRICTED: "rk"}
 _TYPES = {prefix: key_type for key_type, prefix in _PREFIXES.items()}
+API_KEY_PREFIXES = tuple(f"{prefix}_" for prefix in _PREFIXES.values())
+"""How a merchant's API key begins ("sk_", "pk_", "rk_"); an operator credential (the admin
+token, the internal one) does not: the REST edge and its dashboard tell them apart by it."""
 
 
 @dataclass(frozen=True)

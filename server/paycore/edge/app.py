@@ -21,6 +21,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from google.protobuf.message import Message
 from grpc import aio
 from paycore import contracts
+from paycore.account.keys import API_KEY_PREFIXES
 from paycore.client.tls import Tls
 from paycore.edge.declines import declined
 from paycore.edge.errors import (
@@ -39,6 +40,7 @@ from paycore.edge.params import PARAMETER_COUNT_MAX, parse_params
 from paycore.edge.protocol import EdgeRunner
 from paycore.edge.routes import HttpRoute, MethodNotAllowed, RouteNotFound, Router, compile_routes
 from paycore.edge.site import add_site
+from paycore.errors import ErrorType
 from paycore.ids import random_base62
 from paycore.runtime.addresses import TrustedProxies, forwarded_client
 from paycore.runtime.interceptors.headers import FORWARDED_FOR_HEADER
@@ -97,12 +99,16 @@ class Edge:
         *,
         internal_channel: aio.Channel | None = None,
         internal_services: frozenset[str] = frozenset(),
+        operators: bool = True,
     ) -> None:
         """`trusted_proxies`: the proxies in front of the edge whose X-Forwarded-For it
         believes (PAYCORE_EDGE_TRUSTED_PROXIES); none by default. `internal_channel`: to the
         port the `internal_services` are served on (PAYCORE_INTERNAL_GRPC_ADDR), when they
-        have one; their methods are called there, every other on `channel`."""
+        have one; their methods are called there, every other on `channel`. `operators`: the
+        edge takes operator credentials (it serves the operator routes); a public edge takes
+        API keys only (`operator_credential_refused`)."""
         self.channel = channel
+        self.operators = operators
         self.internal_channel = internal_channel or channel
         self.router = Router(routes)
         self._trusted_proxies = trusted_proxies or TrustedProxies(())
@@ -149,6 +155,8 @@ class Edge:
         expand: list[Any] = []
         message = await _request_message(route, variables, request, expand)
         metadata = _metadata(request, request_id, self.client_address(request))
+        if not self.operators:
+            operator_credential_refused(metadata)
         call = self._calls[route.rpc_method](
             message, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS
         )
@@ -414,6 +422,31 @@ def _metadata(request: web.Request, request_id: str, client: str) -> tuple[tuple
     return tuple(metadata)
 
 
+_OPERATOR_CREDENTIAL_REFUSED = (
+    "This edge takes API keys only (sk_..., rk_..., pk_...): the admin token and the internal"
+    " credential are taken only where the operator routes are served"
+    " (PAYCORE_EDGE_OPERATOR_ROUTES)"
+)
+
+
+def operator_credential_refused(metadata: tuple[tuple[str, str], ...]) -> None:
+    """401 naming `authorization` for a credential that is not an API key, before paycore is
+    called: on a public edge (no operator routes) the operators' credentials would act for any
+    merchant (`Paycore-Merchant`) from wherever the edge is reachable (docs/security.md). A
+    call without a credential goes on, for the server's own answer."""
+    for key, value in metadata:
+        if key == "authorization":
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip().startswith(API_KEY_PREFIXES):
+                raise EdgeError(
+                    401,
+                    ErrorType.AUTHENTICATION,
+                    "api_key_invalid",
+                    _OPERATOR_CREDENTIAL_REFUSED,
+                    "authorization",
+                )
+
+
 def _bearer_of_basic(authorization: str) -> str:
     """`Basic base64(key:)`, what curl's `-u sk_test_...:` sends (Stripe's docs use it), as
     `Bearer key`; anything else unchanged (the server judges it)."""
@@ -434,7 +467,15 @@ def build_app(edge: Edge, pages_token: str = "", secure: bool = False) -> web.Ap
     app = web.Application(client_max_size=BODY_SIZE_MAX, middlewares=[_unreadable_bodies])
     app.router.add_get("/healthz", edge.health)
     app.router.add_get("/openapi.json", edge.openapi_json)
-    add_site(app, edge.channel, edge.internal_channel, edge.client_address, pages_token, secure)
+    add_site(
+        app,
+        edge.channel,
+        edge.internal_channel,
+        edge.client_address,
+        pages_token,
+        secure,
+        operators=edge.operators,
+    )
     # Every other path, newlines included (aiohttp matches the decoded path, and `.` stops at
     # %0A: its own text/plain 404 would answer instead of ours).
     app.router.add_route("*", r"/{tail:[\s\S]*}", edge.handle)
@@ -494,6 +535,7 @@ async def start_edge(
         TrustedProxies(trusted_proxies),
         internal_channel=internal_channel,
         internal_services=internal_services(policies),
+        operators=operator_routes,
     )
     # No access log: the gRPC server logs every call with the request id the edge passes on.
     app = build_app(edge, pages_token, secure=tls is not None)

@@ -23,7 +23,8 @@ from grpc import aio
 from paycore.errors import ErrorType, Reason
 from paycore.runtime.interceptors.errors import RETRY_AFTER_HEADER, STATUS_DETAILS_HEADER
 from paycore.runtime.interceptors.idempotency import REPLAYED_HEADER
-from paycore.transcoding import dumps
+from paycore.transcoding import dumps, sent_enum_names
+from paycore.validation import ENUM_ACCEPTED_METADATA, ENUM_METADATA, ENUM_VALUE_METADATA
 
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.CANCELLED: 499,
@@ -179,6 +180,8 @@ def from_rpc_error(
     message = error.details() or code.name.lower()
     if info is None:
         message = _plain_message(code, what, message)
+    elif reason is Reason.PARAMETER_UNKNOWN_ENUM:
+        message = _enum_message(param, info.metadata) or message
     result = EdgeError(
         status=status,
         type=error_type,
@@ -199,6 +202,23 @@ def from_rpc_error(
         result.headers["Retry-After"] = str(max(1, math.ceil(int(retry_after_ms) / 1000)))
     result.headers.update(replay_headers(trailing))
     return result
+
+
+def _enum_message(param: str, metadata: Mapping[str, str]) -> str | None:
+    """PARAMETER_UNKNOWN_ENUM in the names a JSON client sends, in the form of the edge's own
+    check of an enum (paycore.transcoding): the server's message names the proto's values
+    (`PAYOUT_STATUS_PAID`), which a JSON client never writes. None when the metadata does not
+    say which values (a server of another version): the server's message stands."""
+    enum_name = metadata.get(ENUM_METADATA, "")
+    accepted, given = metadata.get(ENUM_ACCEPTED_METADATA), metadata.get(ENUM_VALUE_METADATA, "")
+    if not enum_name or accepted is None or not given.lstrip("-").isdigit():
+        return None
+    numbers = [int(number) for number in accepted.split(",") if number.isdigit()]
+    names = sent_enum_names(enum_name, numbers)
+    if names is None:
+        return None
+    sent = sent_enum_names(enum_name, [int(given)])
+    return f"{param}: must be one of {', '.join(names)} (not {sent[0] if sent else given})"
 
 
 def _plain_message(code: grpc.StatusCode, what: str, message: str) -> str:

@@ -20,6 +20,8 @@ def add_site(
     client_address: Callable[[web.Request], str],
     pages_token: str,
     secure: bool,
+    *,
+    operators: bool = True,
 ) -> None:
     """`internal_channel`: to the internal services (the same as `channel` without an internal
     port). `client_address`: a request's visitor, as the edge reads it (behind its trusted
@@ -27,12 +29,13 @@ def add_site(
     credential the edge reads hosted pages with (the internal token, else the admin token);
     without one, /c/pay/ (and /3ds/return, paycore.edge.returns) answers 404 (as it does
     without the page's secret). `secure`: the edge serves HTTPS (the dashboard's cookie is
-    then Secure)."""
+    then Secure). `operators`: the admin token signs in to the dashboard (an edge serving the
+    operator routes), else API keys only."""
     environment = templates()
     pages = CheckoutPages(channel, pages_token, environment, client_address)
     app.router.add_get(PAGE_ROUTE, pages.show)
     app.router.add_get(BARE_PAGE_ROUTE, pages.show)
     returns = AuthenticationReturns(channel, pages_token, environment, client_address)
     app.router.add_get(RETURN_ROUTE, returns.back)
-    Dashboard(channel, internal_channel, environment, secure).add_routes(app)
+    Dashboard(channel, internal_channel, environment, secure, operators=operators).add_routes(app)
     add_static(app)

@@ -35,3 +35,6 @@ class TypeFilter:
 
     exact: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+    """Types the reader may not see, whatever the filter: OPERATOR_EVENT_TYPES for a merchant's
+    key (paycore.events.types)."""

@@ -93,6 +93,8 @@ def events_query(
     ]
     if types:
         query = query.where(or_(*types))
+    if type_filter.hidden:
+        query = query.where(events.c.type.not_in(type_filter.hidden))
     return query
 
 

@@ -4,8 +4,10 @@ through paycore.events.outbox.record_event."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from paycore.errors import not_found
 from paycore.events.models import Event, TypeFilter
 from paycore.events.repository import EVENTS, events_query
 from paycore.storage.reads import Cursor, Page, Reads
@@ -15,8 +17,15 @@ from paycore.storage.reads import Cursor, Page, Reads
 class EventService:
     _reads: Reads
 
-    async def get_event(self, merchant_id: str, event_id: str) -> Event:
-        return await self._reads.one(merchant_id, EVENTS, event_id)
+    async def get_event(
+        self, merchant_id: str, event_id: str, hidden: Collection[str] = ()
+    ) -> Event:
+        """The event, NOT_FOUND as a missing one when its type is `hidden` from the reader
+        (OPERATOR_EVENT_TYPES for a merchant's key)."""
+        event = await self._reads.one(merchant_id, EVENTS, event_id)
+        if event.type in hidden:
+            raise not_found(EVENTS.name, event_id)
+        return event
 
     async def list_events(
         self,

@@ -112,11 +112,28 @@ EVENT_TYPES: frozenset[str] = frozenset(
     }
 )
 
+OPERATOR_EVENT_TYPES = frozenset(
+    {
+        "reconciliation.run.completed",
+        "reconciliation.discrepancy.created",
+        "reconciliation.discrepancy.resolved",
+    }
+)
+"""The events that are operator data (reconciliation's: ReconciliationService is for operators,
+docs/reconciliation.md): recorded like any other (a discrepancy's on its merchant's shard,
+owned by the merchant), read only by operators. A merchant's ListEvents and GetEvent do not
+show them and its webhook endpoints are neither sent them nor may enable them."""
+
 WILDCARD_SUFFIX = ".*"
 
 
 def is_event_type(name: str) -> bool:
     return name in EVENT_TYPES
+
+
+def is_merchant_event_type(name: str) -> bool:
+    """A catalogued type a merchant reads and its webhook endpoints may enable."""
+    return name in EVENT_TYPES and name not in OPERATOR_EVENT_TYPES
 
 
 def is_type_filter(pattern: str) -> bool:

@@ -23,10 +23,12 @@ class ClientSecrets:
     def __repr__(self) -> str:
         return "ClientSecrets(***)"
 
-    def of(self, merchant_id: str, intent_id: str) -> str:
-        return f"{intent_id}_secret_{self._secrets.of(f'{merchant_id}:{intent_id}')}"
+    def of(self, merchant_id: str, owner_id: str) -> str:
+        """The client_secret of `owner_id`: a payment intent's "pi_..." or a setup intent's
+        "seti_..." (both have one, derived the same way)."""
+        return f"{owner_id}_secret_{self._secrets.of(f'{merchant_id}:{owner_id}')}"
 
-    def check(self, merchant_id: str, intent_id: str, given: str) -> None:
-        """INVALID_ARGUMENT naming `client_secret` unless `given` is the intent's."""
-        if not hmac.compare_digest(given.encode(), self.of(merchant_id, intent_id).encode()):
+    def check(self, merchant_id: str, owner_id: str, given: str) -> None:
+        """INVALID_ARGUMENT naming `client_secret` unless `given` is `owner_id`'s."""
+        if not hmac.compare_digest(given.encode(), self.of(merchant_id, owner_id).encode()):
             raise invalid("client_secret", "does not match this intent")

@@ -236,7 +236,7 @@ class PayInCompletion:
     ) -> Intent:
         """The card must authenticate (3-D Secure): nothing was charged; the intent waits for
         the buyer on the PSP's page, and its next confirmation goes on with that
-        authentication (paycore.payment.intents.flow.charge_of)."""
+        authentication (paycore.payment.intents.flow.charge_execution)."""
         answer = execution.answer
         if answer is None or execution.operation not in (Operation.CHARGE, Operation.AUTHORIZE):
             violated(f"execution {execution.id} asks for an authentication it cannot take")

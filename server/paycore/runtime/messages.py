@@ -30,22 +30,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache, partial
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from paycore import validation
+from paycore.validation import ProtoEnum
 
 T = TypeVar("T")
 MessageT = TypeVar("MessageT", bound=Message)
 EnumT = TypeVar("EnumT", bound=Enum)
 _MISSING = object()
-
-
-class ProtoEnum(Protocol):
-    """A generated enum type (`payment_pb2.PaymentIntentStatus`)."""
-
-    DESCRIPTOR: EnumDescriptor
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +221,11 @@ def by_number(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT]:
     return {number: domain(name) for number, name in names.items() if number}
 
 
-def member(param: str, number: int, known: Mapping[int, T]) -> T:
-    """The domain value a request's enum field names (`known`: by_number's map, or one with
-    UNSPECIFIED); PARAMETER_UNKNOWN_ENUM naming `param` for a number the proto does not
-    define, since proto3 enums are open."""
-    return known[validation.enum_value(param, number, known)]
+def member(param: str, number: int, known: Mapping[int, T], enum: ProtoEnum) -> T:
+    """The domain value a request's enum field (of the proto `enum`) names (`known`:
+    by_number's map, or one with UNSPECIFIED); PARAMETER_UNKNOWN_ENUM naming `param` and the
+    values it takes for a number not in `known` (`validation.enum_value`)."""
+    return known[validation.enum_value(param, number, known, enum)]
 
 
 def by_number_or_none(domain: type[EnumT], enum: ProtoEnum) -> dict[int, EnumT | None]:

@@ -213,9 +213,22 @@ PROMOTION_CODES = Kind(
 def promotion_codes_query(
     merchant_id: str, code: str, coupon_id: str, active: bool | None
 ) -> Select[Any]:
-    return matching(
-        promotion_codes, merchant_id=merchant_id, code=code, coupon_id=coupon_id, active=active
-    )
+    """ListPromotionCodes' filters; `code` matched regardless of case, as Stripe's."""
+    query = matching(promotion_codes, merchant_id=merchant_id, coupon_id=coupon_id, active=active)
+    if code:
+        query = query.where(_same_code(code))
+    return query
+
+
+def _same_code(code: str) -> Any:
+    """The rows whose code is `code` regardless of case (Stripe matches codes so)."""
+    return func.lower(promotion_codes.c.code) == code.lower()
+
+
+def code_lock_name(merchant_id: str, code: str) -> str:
+    """The advisory lock two writers of codes equal regardless of case wait on (there is no row
+    to lock before the insert, and uniqueness among active codes is no plain index)."""
+    return f"promotion_code:{merchant_id}:{code.lower()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +259,22 @@ class PromotionCodeRepository:
         if row is None:
             return None
         return (await PROMOTION_CODES.objects(self._connection, [row]))[0]
+
+    async def active_with_code(
+        self, merchant_id: str, code: str, other_than: str = ""
+    ) -> str | None:
+        """The code (as written) of the merchant's active promotion code equal to `code`
+        regardless of case, other than the one of id `other_than`; None when there is none."""
+        t = promotion_codes
+        query = (
+            select(t.c.code)
+            .where(t.c.merchant_id == merchant_id, t.c.active.is_(True), _same_code(code))
+            .limit(1)
+        )
+        if other_than:
+            query = query.where(t.c.id != other_than)
+        found: str | None = (await self._connection.execute(query)).scalar_one_or_none()
+        return found
 
     async def get(
         self, merchant_id: str, promotion_code_id: str, *, lock: bool = False

@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from paycore.account.repository import MerchantRepository
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
+from paycore.storage.locks import lock_until_commit
 from paycore.storage.reads import Cursor, Named, Page, Reads
 from paycore.subscription.coupon_store import (
     COUPONS,
     PROMOTION_CODES,
     CouponRepository,
     PromotionCodeRepository,
+    code_lock_name,
     promotion_codes_query,
 )
 from paycore.subscription.events import (
@@ -159,14 +161,16 @@ class SubscriptionService:
         self, connection: AsyncConnection, merchant_id: str, new: NewPromotionCode
     ) -> PromotionCode:
         """INVALID_ARGUMENT naming `coupon` for a coupon the merchant does not have (or has
-        deleted), `code` for a code it has already."""
+        deleted), `code` for a code it has already (as written, active or not), or an active
+        one equal to it regardless of case (Stripe's rule: a customer types either)."""
         if await CouponRepository(connection).get(merchant_id, new.coupon_id) is None:
             raise not_found(COUPONS.name, new.coupon_id, "coupon")
         code = new.code or "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+        codes = PromotionCodeRepository(connection)
+        if new.active:
+            await _no_active_twin(connection, merchant_id, code, "code")
         promotion_code_id = new_merchant_id(Prefix.PROMOTION_CODE, merchant_id)
-        created = await PromotionCodeRepository(connection).insert(
-            merchant_id, promotion_code_id, code, new
-        )
+        created = await codes.insert(merchant_id, promotion_code_id, code, new)
         if created is None:
             raise invalid("code", f"a promotion code {code} already exists")
         return created
@@ -191,6 +195,8 @@ class SubscriptionService:
         found = await codes.get(merchant_id, promotion_code_id, lock=True)
         if found is None:
             raise not_found(PROMOTION_CODES.name, promotion_code_id)
+        if changes.active and not found.active:
+            await _no_active_twin(connection, merchant_id, found.code, "active", promotion_code_id)
         changed = replace(
             found,
             active=found.active if changes.active is None else changes.active,
@@ -240,3 +246,23 @@ async def require_price(
     if price is None:
         raise not_found("price", price_id, param)
     return price
+
+
+async def _no_active_twin(
+    connection: AsyncConnection,
+    merchant_id: str,
+    code: str,
+    param: str,
+    promotion_code_id: str = "",
+) -> None:
+    """INVALID_ARGUMENT naming `param` when another active promotion code of the merchant is
+    `code` regardless of case; holds the code's lock until commit, so two writers of such codes
+    take turns and the second sees the first."""
+    await lock_until_commit(connection, code_lock_name(merchant_id, code))
+    codes = PromotionCodeRepository(connection)
+    twin = await codes.active_with_code(merchant_id, code, other_than=promotion_code_id)
+    if twin is not None:
+        raise invalid(
+            param,
+            f"the active promotion code {twin} is {code} regardless of case: deactivate it first",
+        )

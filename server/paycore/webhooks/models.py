@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from paycore.events.types import is_merchant_event_type
 from paycore.records import MetadataChange, Stored
 from paycore.secret import Secret
 
@@ -40,6 +41,10 @@ class Endpoint(NewEndpoint, Stored):
     status: EndpointStatus
 
     def wants(self, event_type: str) -> bool:
+        """Whether the endpoint is sent events of `event_type`: never the operators' ones
+        (paycore.events.types.OPERATOR_EVENT_TYPES), even with `*`."""
+        if not is_merchant_event_type(event_type):
+            return False
         return ALL_EVENTS in self.enabled_events or event_type in self.enabled_events
 
 

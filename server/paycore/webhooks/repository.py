@@ -14,6 +14,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from paycore.events.types import OPERATOR_EVENT_TYPES
 from paycore.storage.locks import lock_until_commit
 from paycore.storage.raw import driver_of
 from paycore.storage.reads import Kind, matching
@@ -322,12 +323,14 @@ SELECT m.merchant_id, m.id AS event_id, m.type AS event_type, m.object_id, m.obj
 FROM marked AS m LEFT JOIN webhook_endpoints AS w
   ON w.merchant_id = m.merchant_id AND w.status = 'enabled' AND w.created_at <= m.created_at
   AND ('*' = ANY(w.enabled_events) OR m.type = ANY(w.enabled_events))
+  AND m.type <> ALL($2::text[])
 """
+# $2: the operators' event types (OPERATOR_EVENT_TYPES), which no merchant's endpoint is sent.
 
 
 async def fan_out(connection: AsyncConnection, limit: int) -> FannedOut:
     driver = await driver_of(connection)
-    rows = await driver.fetch(_FAN_OUT, limit)
+    rows = await driver.fetch(_FAN_OUT, limit, sorted(OPERATOR_EVENT_TYPES))
     events = len({(row["merchant_id"], row["event_id"]) for row in rows})
     return FannedOut(events, [_claimed_row(row) for row in rows if row["endpoint_id"]])
 

@@ -63,7 +63,7 @@ def key_scopes(request: account_pb2.CreateApiKeyRequest) -> tuple[str, ...]:
 
 
 def key_type_filter(request: account_pb2.ListApiKeysRequest) -> ApiKeyType | None:
-    return member("type", request.type, _KEY_TYPES_BY_NUMBER)
+    return member("type", request.type, _KEY_TYPES_BY_NUMBER, account_pb2.ApiKeyType)
 
 
 def readable_merchant(param: str, merchant_id: str) -> str:

@@ -232,4 +232,4 @@ def session_id(value: str) -> str:
 
 
 def status_filter(value: int) -> SessionStatus | None:
-    return member("status", value, STATUSES)
+    return member("status", value, STATUSES, checkout_pb2.CheckoutSessionStatus)

@@ -113,7 +113,7 @@ def card_input(request: customer_pb2.CreatePaymentMethodRequest) -> CardInput:
     """The card of a CreatePaymentMethod request (the domain checks the card itself)."""
     if request.type == customer_pb2.PAYMENT_METHOD_TYPE_UNSPECIFIED:
         raise missing("type")
-    validation.enum_value("type", request.type, _CREATABLE_TYPES)
+    validation.enum_value("type", request.type, _CREATABLE_TYPES, customer_pb2.PaymentMethodType)
     if not request.HasField("card"):
         raise missing("card")
     return CardInput(
@@ -137,12 +137,14 @@ def _wallet(card: customer_pb2.CreatePaymentMethodRequest.Card) -> dict[str, Any
         return {}
     if card.wallet.type == customer_pb2.CARD_WALLET_TYPE_UNSPECIFIED:
         raise missing("card.wallet.type")
-    validation.enum_value("card.wallet.type", card.wallet.type, WALLET_TYPES)
+    validation.enum_value(
+        "card.wallet.type", card.wallet.type, WALLET_TYPES, customer_pb2.CardWalletType
+    )
     return {"wallet": WALLET_TYPES[card.wallet.type], "cryptogram": Secret(card.wallet.cryptogram)}
 
 
 def card_only(request: customer_pb2.ListPaymentMethodsRequest) -> bool:
-    return member("type", request.type, _TYPE_FILTERS)
+    return member("type", request.type, _TYPE_FILTERS, customer_pb2.PaymentMethodType)
 
 
 def address(param: str, message: customer_pb2.Address) -> Address:

@@ -20,7 +20,7 @@ STATUSES = by_number_or_none(DisputeStatus, dispute_pb2.DisputeStatus)
 
 
 def dispute_filter(request: dispute_pb2.ListDisputesRequest) -> DisputeFilter:
-    status = member("status", request.status, STATUSES)
+    status = member("status", request.status, STATUSES, dispute_pb2.DisputeStatus)
     return DisputeFilter(
         payment_intent_id=validation.object_id(
             "payment_intent", request.payment_intent, Prefix.PAYMENT_INTENT, required=False

@@ -31,6 +31,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from grpc import StatusCode, aio
 from jinja2 import Environment
+from paycore.account.keys import API_KEY_PREFIXES
 from paycore.edge.dashboard.chart import balance_chart
 from paycore.edge.dashboard.listings import (
     LISTINGS,
@@ -81,11 +82,16 @@ class Dashboard:
         internal_channel: aio.Channel,
         environment: Environment,
         secure: bool,
+        *,
+        operators: bool = True,
     ) -> None:
+        """`operators`: the admin token signs in (the edge serves the operator routes); a
+        public edge's dashboard takes API keys only."""
         self._stubs = Stubs(channel, internal_channel)
         self._templates = environment
         self._sessions = SessionStore()
         self._secure = secure
+        self._operators = operators
 
     def add_routes(self, app: web.Application) -> None:
         signed_in = self._signed_in
@@ -126,8 +132,11 @@ class Dashboard:
         form = await request.post()
         key = str(form.get("key", "")).strip()
         merchant_id = str(form.get("merchant", "")).strip()
-        operator = not key.startswith(("sk_", "rk_", "pk_"))
-        problem = await self._check_key(key, operator, merchant_id)
+        operator = not key.startswith(API_KEY_PREFIXES)
+        if operator and not self._operators:
+            problem = "This dashboard takes API keys only: sign in with a secret or restricted key."
+        else:
+            problem = await self._check_key(key, operator, merchant_id)
         if problem:
             return self._page("login.html", None, status=401, error=problem)
         response = web.HTTPSeeOther("/dashboard/payments" if not operator else "/dashboard/reviews")

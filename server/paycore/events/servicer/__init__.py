@@ -10,14 +10,15 @@ from grpc import aio
 from paycore import validation
 from paycore.events.service import EventService
 from paycore.events.servicer.messages import event_json, event_message
-from paycore.events.servicer.requests import type_filter
+from paycore.events.servicer.requests import hidden_types, type_filter
 from paycore.ids import Prefix
+from paycore.runtime.context import current_call
 from paycore.runtime.servicing import (
     Context,
-    Rpcs,
     add_servicer,
     joined,
     merchant_and_cursor,
+    merchant_and_id,
     page_response,
 )
 from paycore.v1 import event_pb2, event_pb2_grpc
@@ -33,25 +34,32 @@ def register(server: aio.Server, service: EventService, webhooks: WebhookService
     return add_servicer(server, add, joined(EventServicer(service), webhooks))
 
 
-rpcs: Rpcs[EventServicer] = Rpcs()
-
-
 @dataclass(frozen=True, slots=True)
 class EventServicer:
     """EventService's events (its webhook methods: paycore.webhooks' WebhookServicer)."""
 
     _service: EventService
 
-    GetEvent = rpcs.get(Prefix.EVENT, lambda s: s._service.get_event, event_message)
+    async def GetEvent(
+        self, request: event_pb2.GetEventRequest, context: Context
+    ) -> event_pb2.Event:
+        merchant_id, event_id = merchant_and_id(request.id, Prefix.EVENT)
+        hidden = hidden_types(_is_operator())
+        return event_message(await self._service.get_event(merchant_id, event_id, hidden))
 
     async def ListEvents(
         self, request: event_pb2.ListEventsRequest, context: Context
     ) -> event_pb2.ListEventsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.EVENT)
         object_id = validation.text("object_id", request.object_id, maximum=OBJECT_ID_LENGTH_MAX)
-        types = type_filter(request.type, request.types)
+        types = type_filter(request.type, request.types, operator=_is_operator())
         page = await self._service.list_events(merchant_id, cursor, types, object_id)
         return page_response(event_pb2.ListEventsResponse, page, event_message)
+
+
+def _is_operator() -> bool:
+    caller = current_call().caller
+    return caller is not None and caller.is_operator
 
 
 __all__ = ["EventServicer", "event_json", "event_message", "register"]

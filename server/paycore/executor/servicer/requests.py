@@ -87,7 +87,9 @@ def executed_payment(request: executor_pb2.ExecutePaymentOrderRequest) -> Execut
         raise missing("payment_order")
     if order_id and intent_id:
         raise invalid("payment_intent", "give payment_order or payment_intent, not both")
-    operation = validation.enum_value("operation", request.operation, _OPERATIONS)
+    operation = validation.enum_value(
+        "operation", request.operation, _OPERATIONS, executor_pb2.ExecutionOperation
+    )
     refunds = operation == executor_pb2.EXECUTION_OPERATION_REFUND
     refund_id = validation.object_id("refund", request.refund, Prefix.REFUND, required=refunds)
     if refund_id and not refunds:

@@ -116,7 +116,7 @@ def ip_address(param: str, value: str) -> str:
 
 
 def outcome_label(request: fraud_pb2.ReportOutcomeRequest) -> OutcomeLabel:
-    label = member("label", request.label, OUTCOME_LABELS_BY_NUMBER)
+    label = member("label", request.label, OUTCOME_LABELS_BY_NUMBER, fraud_pb2.OutcomeLabel)
     if label is None:
         raise missing("label")
     return label
@@ -128,7 +128,7 @@ def note(param: str, value: str) -> str:
 
 def blocklist_type(param: str, number: int) -> BlocklistType | None:
     """None for BLOCKLIST_ITEM_TYPE_UNSPECIFIED (a list filter's "any")."""
-    return member(param, number, BLOCKLIST_TYPES_BY_NUMBER)
+    return member(param, number, BLOCKLIST_TYPES_BY_NUMBER, fraud_pb2.BlocklistItemType)
 
 
 def required_blocklist_type(param: str, number: int) -> BlocklistType:
@@ -139,7 +139,7 @@ def required_blocklist_type(param: str, number: int) -> BlocklistType:
 
 
 def review_status(request: fraud_pb2.ListReviewsRequest) -> ReviewStatus | None:
-    return member("status", request.status, REVIEW_STATUSES_BY_NUMBER)
+    return member("status", request.status, REVIEW_STATUSES_BY_NUMBER, fraud_pb2.ReviewStatus)
 
 
 def merchant(value: str) -> str:

@@ -23,7 +23,9 @@ _ACCOUNT_TYPES_BY_NUMBER = by_number(AccountType, ledger_pb2.LedgerAccountType)
 def new_account(request: ledger_pb2.CreateAccountRequest) -> NewAccount:
     merchant_id = validation.object_id("merchant", request.merchant, Prefix.ACCOUNT)
     _require_own_merchant(merchant_id)
-    validation.enum_value("type", request.type, _ACCOUNT_TYPES_BY_NUMBER)
+    validation.enum_value(
+        "type", request.type, _ACCOUNT_TYPES_BY_NUMBER, ledger_pb2.LedgerAccountType
+    )
     if request.debits_must_not_exceed_credits and request.credits_must_not_exceed_debits:
         raise invalid("credits_must_not_exceed_debits", "at most one of the two flags")
     return NewAccount(

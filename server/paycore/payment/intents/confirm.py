@@ -13,7 +13,7 @@ from paycore.executor.models import Execution
 from paycore.invariants import violated
 from paycore.payment import events
 from paycore.payment.intents.answer import answer
-from paycore.payment.intents.flow import FRAUD_BLOCKED, FirstPhase, IntentFlow, charge_of
+from paycore.payment.intents.flow import FRAUD_BLOCKED, FirstPhase, IntentFlow, charge_execution
 from paycore.payment.machine import CONFIRMABLE, require
 from paycore.payment.models import (
     ON_SESSION,
@@ -43,10 +43,10 @@ async def prepare(
 ) -> Phases[Intent]:
     """`client_ip`: the buyer's address, for fraud scoring ("" unknown); `presence`: the
     confirmation's off_session and return_url (3-D Secure: an intent in requires_action goes
-    on with the buyer's authentication, charge_of); `buyer`: the buyer's own client confirms
-    (a publishable key), which may not lower the intent's setup_future_usage. Runs for a new
-    idempotency key only (Mutations.prepared), so what it reads (the intent's status, the
-    rate's age) never refuses the replay of a confirmation that went through."""
+    on with the buyer's authentication, charge_execution); `buyer`: the buyer's own client
+    confirms (a publishable key), which may not lower the intent's setup_future_usage. Runs
+    for a new idempotency key only (Mutations.prepared), so what it reads (the intent's
+    status, the rate's age) never refuses the replay of a confirmation that went through."""
     intent = await flow.get(merchant_id, intent_id)
     require(intent, "confirm", CONFIRMABLE)
     _check_usage(intent, presence, buyer)
@@ -146,7 +146,7 @@ async def record_confirmation(
         values["last_error"] = None
         if not risk.held:
             execution = await flow.executor.enqueue_claimed(
-                connection, charge_of(intent, payment_method_id, presence)
+                connection, charge_execution(intent, payment_method_id, presence)
             )
             values["execution_id"] = execution.id
     updated = await repository.move_intent(intent, status, **values)

@@ -15,7 +15,7 @@ from paycore.payment import events
 from paycore.payment.charging import charging, record_charging
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.confirm import record_confirmation
-from paycore.payment.intents.flow import FirstPhase, IntentFlow, charge_of
+from paycore.payment.intents.flow import FirstPhase, IntentFlow, charge_execution
 from paycore.payment.machine import unconfirmed
 from paycore.payment.models import ON_SESSION, Intent, IntentStatus, NewIntent, Presence, Risk
 from paycore.payment.repository import PayInRepository
@@ -100,7 +100,7 @@ async def _record_charging(
     """Create-and-confirm's first phase in one statement; None while the circuit breaker is
     not closed (the caller takes the step-by-step path)."""
     execution = await flow.executor.claim_new(
-        charge_of(created, card.payment_method_id, presence), connection
+        charge_execution(created, card.payment_method_id, presence), connection
     )
     if execution is None:
         return None

@@ -75,7 +75,7 @@ class FirstPhase:
     execution: Execution | None = None
 
 
-def charge_of(
+def charge_execution(
     intent: Intent, payment_method_id: str, presence: Presence = ON_SESSION
 ) -> NewExecution:
     """The confirmation's charge (or authorization); with the buyer's authentication when the

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from paycore.executor.service import Executor
 from paycore.payment import events
 from paycore.payment.events import PayInEvents
-from paycore.payment.intents.flow import charge_of
+from paycore.payment.intents.flow import charge_execution
 from paycore.payment.models import IntentStatus
 from paycore.payment.repository import PayInRepository
 from paycore.storage import Shards
@@ -29,7 +29,7 @@ async def review_closed(
             return
         if approved:
             execution_id = await executor.enqueue(
-                connection, charge_of(intent, intent.payment_method_id or "")
+                connection, charge_execution(intent, intent.payment_method_id or "")
             )
             await repository.update_intent(intent, execution_id=execution_id)
         else:

@@ -247,15 +247,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         page = await self._intents.search(merchant_id, cursor, query)
         return search_response(payment_pb2.SearchPaymentIntentsResponse, page, self._shown)
 
-    def _buyer_checked(self, merchant_id: str, intent_id: str, client_secret: str) -> bool:
+    def _buyer_checked(self, merchant_id: str, owner_id: str, client_secret: str) -> bool:
         """Whether the caller is the buyer's client (a publishable key), which must give the
-        intent's (or setup's) client_secret; a secret given with any key is checked."""
+        client_secret of `owner_id` (a payment intent's "pi_..." or a setup intent's
+        "seti_..."); a secret given with any key is checked."""
         call = current_call()
         publishable = call.caller is not None and call.caller.kind is CallerKind.PUBLISHABLE_KEY
         if publishable and not client_secret:
             raise ApiError(Reason.PARAMETER_MISSING, param="client_secret")
         if client_secret:
-            self._client_secrets.check(merchant_id, intent_id, client_secret)
+            self._client_secrets.check(merchant_id, owner_id, client_secret)
         return publishable
 
     def _shown(self, intent: Intent) -> payment_pb2.PaymentIntent:

@@ -179,7 +179,10 @@ def check_automatic_payment_methods(
     methods: a method it may offer could need a full-page redirect back, so a return_url is
     required unless allow_redirects is never."""
     redirects = validation.enum_value(
-        "automatic_payment_methods.allow_redirects", automatic.allow_redirects, _ALLOW_REDIRECTS
+        "automatic_payment_methods.allow_redirects",
+        automatic.allow_redirects,
+        _ALLOW_REDIRECTS,
+        payment_pb2.AllowRedirects,
     )
     if (
         confirm
@@ -200,7 +203,9 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
         raise missing("amount")
     currency = validation.currency("currency", request.currency)
     amount = validation.amount("amount", request.amount, currency)
-    capture_method = member("capture_method", request.capture_method, _CAPTURE_METHODS)
+    capture_method = member(
+        "capture_method", request.capture_method, _CAPTURE_METHODS, payment_pb2.CaptureMethod
+    )
     check_automatic_payment_methods(
         request.automatic_payment_methods, confirm=request.confirm, return_url=request.return_url
     )
@@ -241,7 +246,7 @@ def new_intent(request: payment_pb2.CreatePaymentIntentRequest, rules: CurrencyR
 
 def setup_future_usage(value: int) -> SetupUsage | None:
     """Stripe's setup_future_usage (None: not given), INVALID_ARGUMENT naming it otherwise."""
-    return member("setup_future_usage", value, _SETUP_FUTURE_USAGES)
+    return member("setup_future_usage", value, _SETUP_FUTURE_USAGES, payment_pb2.SetupFutureUsage)
 
 
 def buyer_info(buyer: payment_pb2.BuyerInfo) -> dict[str, str]:
@@ -279,7 +284,9 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
     capture_method = None
     if request.capture_method != payment_pb2.CAPTURE_METHOD_UNSPECIFIED:
-        capture_method = member("capture_method", request.capture_method, _CAPTURE_METHODS)
+        capture_method = member(
+            "capture_method", request.capture_method, _CAPTURE_METHODS, payment_pb2.CaptureMethod
+        )
     return intent_id, IntentChanges(
         amount=request.amount if request.HasField("amount") else None,
         currency=validation.currency("currency", request.currency)
@@ -351,7 +358,12 @@ def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int 
 
 def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, str]:
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
-    reason = member("cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS)
+    reason = member(
+        "cancellation_reason",
+        request.cancellation_reason,
+        _CANCELLATION_REASONS,
+        payment_pb2.PaymentIntentCancellationReason,
+    )
     return intent_id, reason
 
 
@@ -369,7 +381,7 @@ def new_refund(request: payment_pb2.CreateRefundRequest) -> NewRefund:
         payment_intent_id=intent_id,
         payment_order_id=order_id,
         amount=amount,
-        reason=member("reason", request.reason, _REFUND_REASONS),
+        reason=member("reason", request.reason, _REFUND_REASONS, payment_pb2.RefundReason),
         metadata=validation.metadata("metadata", request.metadata),
         reverse_transfer=request.reverse_transfer,
         refund_application_fee=request.refund_application_fee,
@@ -403,7 +415,9 @@ def intent_filters(
 ) -> tuple[str, IntentStatus | None]:
     """ListPaymentIntents' (`customer`, `status`): "" and unset list every intent."""
     customer = _customer_filter(request.customer)
-    return customer, member("status", request.status, _INTENT_STATUS_FILTERS)
+    return customer, member(
+        "status", request.status, _INTENT_STATUS_FILTERS, payment_pb2.PaymentIntentStatus
+    )
 
 
 def _customer_filter(value: str) -> str:

@@ -25,7 +25,7 @@ def new_setup(request: payment_pb2.CreateSetupIntentRequest) -> NewSetupIntent:
     checked after the key's lookup)."""
     customer = validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False)
     method = payment_method_reference("payment_method", request.payment_method, required=False)
-    usage = member("usage", request.usage, _USAGES)
+    usage = member("usage", request.usage, _USAGES, payment_pb2.SetupIntentUsage)
     for index, kind in enumerate(request.payment_method_types):
         if kind != "card":
             raise invalid(f"payment_method_types[{index}]", "must be card, the only one")
@@ -72,7 +72,12 @@ def setup_changes(request: payment_pb2.UpdateSetupIntentRequest) -> tuple[str, S
 
 def cancellation(request: payment_pb2.CancelSetupIntentRequest) -> tuple[str, str]:
     setup_id = validation.object_id("id", request.id, Prefix.SETUP_INTENT)
-    reason = member("cancellation_reason", request.cancellation_reason, _CANCELLATION_REASONS)
+    reason = member(
+        "cancellation_reason",
+        request.cancellation_reason,
+        _CANCELLATION_REASONS,
+        payment_pb2.SetupIntentCancellationReason,
+    )
     return setup_id, reason
 
 

@@ -50,7 +50,12 @@ def account(value: str) -> str:
 
 def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAccount:
     currency = validation.currency("currency", request.currency)
-    holder_type = member("account_holder_type", request.account_holder_type, HOLDER_TYPES)
+    holder_type = member(
+        "account_holder_type",
+        request.account_holder_type,
+        HOLDER_TYPES,
+        payout_pb2.BankAccountHolderType,
+    )
     number = request.account_number.strip()
     if len(number) > ACCOUNT_NUMBER_LENGTH_MAX:
         raise invalid("account_number", f"at most {ACCOUNT_NUMBER_LENGTH_MAX} characters")
@@ -88,7 +93,7 @@ def new_payout_card(request: payout_pb2.CreatePayoutCardRequest) -> NewPayoutCar
 def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) -> NewPayout:
     currency = validation.currency("currency", request.currency)
     amount = validation.amount("amount", request.amount, currency)
-    method = member("method", request.method, METHODS)
+    method = member("method", request.method, METHODS, payout_pb2.PayoutMethod)
     destination = _destination(request.destination)
     return NewPayout(
         account=account(request.account),
@@ -102,7 +107,7 @@ def new_payout(request: payout_pb2.CreatePayoutRequest, rules: CurrencyRules) ->
 
 
 def payout_filter(request: payout_pb2.ListPayoutsRequest) -> PayoutFilter:
-    status = member("status", request.status, STATUSES)
+    status = member("status", request.status, STATUSES, payout_pb2.PayoutStatus)
     return PayoutFilter(
         account=account(request.account),
         status=status,
@@ -123,7 +128,7 @@ def _destination(destination: str) -> str:
 def schedule_change(request: payout_pb2.UpdatePayoutScheduleRequest) -> ScheduleChange:
     if request.interval == payout_pb2.PAYOUT_SCHEDULE_INTERVAL_UNSPECIFIED:
         raise missing("interval")
-    interval = member("interval", request.interval, INTERVALS)
+    interval = member("interval", request.interval, INTERVALS, payout_pb2.PayoutScheduleInterval)
     delay_days = request.delay_days if request.HasField("delay_days") else None
     if delay_days is not None and not DELAY_DAYS_MIN <= delay_days <= DELAY_DAYS_MAX:
         raise invalid("delay_days", f"must be from {DELAY_DAYS_MIN} to {DELAY_DAYS_MAX}")

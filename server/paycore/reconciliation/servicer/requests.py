@@ -57,13 +57,16 @@ def run_request(
         )
     if request.psp not in PSP_ADAPTERS:
         raise invalid("psp", f"unknown PSP adapter {request.psp!r} (known: simulator)")
-    source = member("source", request.source, _SOURCES) or Source.PSP_SETTLEMENT
+    source = (
+        member("source", request.source, _SOURCES, reconciliation_pb2.ReconciliationSource)
+        or Source.PSP_SETTLEMENT
+    )
     return source, parsed
 
 
 def discrepancy_filter(request: reconciliation_pb2.ListDiscrepanciesRequest) -> DiscrepancyFilter:
-    kind = member("kind", request.kind, _KINDS)
-    status = member("status", request.status, _STATUSES)
+    kind = member("kind", request.kind, _KINDS, reconciliation_pb2.DiscrepancyKind)
+    status = member("status", request.status, _STATUSES, reconciliation_pb2.DiscrepancyStatus)
     return DiscrepancyFilter(
         merchant_id=validation.object_id(
             "merchant", request.merchant, Prefix.ACCOUNT, required=False
@@ -82,7 +85,7 @@ def resolution(request: reconciliation_pb2.ResolveDiscrepancyRequest) -> tuple[s
     note = validation.text("resolution", request.resolution, maximum=NOTE_LENGTH_MAX, required=True)
     if request.action == 0:
         raise missing("action")
-    action = member("action", request.action, _ACTIONS)
+    action = member("action", request.action, _ACTIONS, reconciliation_pb2.DiscrepancyAction)
     if action is Action.AUTO:
         raise invalid(
             "action",

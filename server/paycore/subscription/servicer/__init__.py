@@ -234,7 +234,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.ListSubscriptionsRequest, context: Context
     ) -> subscription_pb2.ListSubscriptionsResponse:
         merchant_id = current_call().require_merchant()
-        statuses = member("status", request.status, LISTED_STATUSES)
+        statuses = member(
+            "status", request.status, LISTED_STATUSES, subscription_pb2.SubscriptionStatus
+        )
         page = await self._billing.list(
             merchant_id,
             cursor_of(request, Prefix.SUBSCRIPTION),
@@ -317,7 +319,7 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
         self, request: subscription_pb2.ListInvoicesRequest, context: Context
     ) -> subscription_pb2.ListInvoicesResponse:
         merchant_id = current_call().require_merchant()
-        status = member("status", request.status, INVOICE_STATUSES)
+        status = member("status", request.status, INVOICE_STATUSES, subscription_pb2.InvoiceStatus)
         page = await self._billing.list_invoices(
             merchant_id,
             cursor_of(request, Prefix.INVOICE),
@@ -371,7 +373,9 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     ) -> subscription_pb2.BillingSettings:
         merchant_id = current_call().require_merchant()
         schedule = retry_schedule(request.retry_schedule_days)
-        final_action = member("final_action", request.final_action, FINAL_ACTIONS)
+        final_action = member(
+            "final_action", request.final_action, FINAL_ACTIONS, subscription_pb2.DunningFinalAction
+        )
 
         return await self._mutations.answer(
             merchant_id,

@@ -261,7 +261,12 @@ def subscription_changes(
             required=False,
         )
     cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
-    behavior = member("proration_behavior", request.proration_behavior, PRORATIONS)
+    behavior = member(
+        "proration_behavior",
+        request.proration_behavior,
+        PRORATIONS,
+        subscription_pb2.ProrationBehavior,
+    )
     return SubscriptionChanges(
         items=tuple(items),
         proration=behavior,
@@ -345,7 +350,9 @@ def recurring(message: subscription_pb2.Recurring, param: str = "recurring") -> 
     absent), at most one year in all."""
     if message.interval == subscription_pb2.RECURRING_INTERVAL_UNSPECIFIED:
         raise missing(f"{param}.interval")
-    interval = member(f"{param}.interval", message.interval, INTERVALS)
+    interval = member(
+        f"{param}.interval", message.interval, INTERVALS, subscription_pb2.RecurringInterval
+    )
     maximum = INTERVAL_COUNT_MAX[interval]
     count = message.interval_count if message.HasField("interval_count") else 1  # Stripe's default
     if not 1 <= count <= maximum:

@@ -17,7 +17,7 @@ def seller_account(value: str) -> str:
 
 
 def transaction_filters(request: wallet_pb2.ListBalanceTransactionsRequest) -> BalanceFilter:
-    balance_type = member("type", request.type, _TYPES)
+    balance_type = member("type", request.type, _TYPES, wallet_pb2.BalanceTransactionType)
     return BalanceFilter(
         account=seller_account(request.account),
         type=balance_type,

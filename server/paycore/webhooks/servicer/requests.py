@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from paycore import validation
 from paycore.errors import invalid, missing
-from paycore.events.types import is_event_type
+from paycore.events.types import is_event_type, is_merchant_event_type
 from paycore.ids import Prefix
 from paycore.runtime.messages import by_number_or_none, member
 from paycore.runtime.servicing import metadata_change
@@ -70,11 +70,16 @@ def enabled_events(param: str, values: Sequence[str], *, required: bool) -> tupl
     for index, value in enumerate(values):
         if not is_event_type(value):
             raise invalid(f"{param}[{index}]", f"{value!r} is not an event type")
+        if not is_merchant_event_type(value):
+            raise invalid(
+                f"{param}[{index}]",
+                f"{value!r} is an operators' event, never sent to webhook endpoints",
+            )
     return tuple(dict.fromkeys(values))
 
 
 def delivery_filter(request: event_pb2.ListDeliveriesRequest) -> DeliveryFilter:
-    status = member("status", request.status, _DELIVERY_STATUSES)
+    status = member("status", request.status, _DELIVERY_STATUSES, event_pb2.WebhookDeliveryStatus)
     return DeliveryFilter(
         endpoint_id=validation.object_id(
             "webhook_endpoint", request.webhook_endpoint, Prefix.WEBHOOK_ENDPOINT, required=False
