@@ -90,8 +90,11 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"/v1/refunds?payment_intent={owner.get('payment_intent', '')}"
     ),
     "paycore.v1.Transfer.reversals": lambda owner: f"/v1/transfers/{owner.get('id', '')}/reversals",
+    "paycore.v1.ApplicationFee.refunds": lambda owner: (
+        f"/v1/application_fees/{owner.get('id', '')}/refunds"
+    ),
 }
-COUNTED_LISTS = frozenset({"paycore.v1.Transfer.reversals"})
+COUNTED_LISTS = frozenset({"paycore.v1.Transfer.reversals", "paycore.v1.ApplicationFee.refunds"})
 """Nested lists Stripe renders with their `total_count` (all of the list is inline)."""
 
 

@@ -229,3 +229,60 @@ async def test_transfer_group_on_intents_charges_and_transfers(
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_an_application_fee_refunded_in_two_parts(stripe_module: str, payin: PayIn) -> None:
+    """Stripe's application fee refunds: part of the fee, then the rest, the fee's `refunds`
+    list, the list and retrieval of its refunds, and the balance transactions of both sides."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            email="alice@seller.test", country="US", default_currency="usd"
+        )
+        stripe.PaymentIntent.create(
+            amount=10_000,
+            currency="usd",
+            payment_method="pm_card_bypassPending",
+            confirm=True,
+            application_fee_amount=1000,
+            transfer_data={"destination": seller.id},
+        )
+        [fee] = stripe.ApplicationFee.list(limit=1).data
+        first = stripe.ApplicationFee.create_refund(fee.id, amount=300, idempotency_key="fr-s-1")
+        assert (first.object, first.amount, first.fee, first.currency) == (
+            "fee_refund",
+            300,
+            fee.id,
+            "usd",
+        )
+        again = stripe.ApplicationFee.create_refund(fee.id, amount=300, idempotency_key="fr-s-1")
+        assert again.id == first.id
+        fee = stripe.ApplicationFee.retrieve(fee.id)
+        assert (fee.amount_refunded, fee.refunded) == (300, False)
+        inline = fee.refunds.to_dict()
+        assert (inline["object"], inline["total_count"], inline["url"]) == (
+            "list",
+            1,
+            f"/v1/application_fees/{fee.id}/refunds",
+        )
+        assert [found.id for found in fee.refunds.data] == [first.id]
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            stripe.ApplicationFee.create_refund(fee.id, amount=701)
+        assert raised.value.param == "amount"
+        rest = stripe.ApplicationFee.create_refund(fee.id)
+        assert rest.amount == 700
+        fee = stripe.ApplicationFee.retrieve(fee.id)
+        assert (fee.amount_refunded, fee.refunded) == (1000, True)
+        listed = stripe.ApplicationFee.list_refunds(fee.id)
+        assert [found.id for found in listed.data] == [rest.id, first.id]
+        assert stripe.ApplicationFee.retrieve_refund(fee.id, first.id).amount == 300
+        platform = stripe.BalanceTransaction.list(type="application_fee_refund").data
+        assert sum(found.amount for found in platform) == -1000
+        assert {found.source for found in platform} == {first.id, rest.id}
+        assert first.balance_transaction in {found.id for found in platform}
+        events = stripe.Event.list(type="application_fee.refunded").data
+        assert [event.data.object.amount_refunded for event in events] == [1000, 300]
+        assert {event.data.object.object for event in events} == {"application_fee"}
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)

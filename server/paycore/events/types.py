@@ -78,6 +78,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "transfer.created",
         "transfer.reversed",
         "transfer.updated",
+        # Application fees (fee_): a fee given back to the seller, in part or in full.
+        "application_fee.refunded",
         # Billing.
         "product.created",
         "price.created",

@@ -37,6 +37,7 @@ from paycore.payment.pay_in import PayIn
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
 from paycore.payment.servicer.messages import (
+    application_fee_message,
     charge_message,
     intent_message,
     order_message,
@@ -127,5 +128,7 @@ def build_pay_in(
         off_session=OffSessionCharges(shards, executor, events),
         setups=SetupFlow(reads, executor, cards, setup_events),
         charges=Charges(reads, events.charge),
-        application_fees=ApplicationFees(reads),
+        application_fees=ApplicationFees(
+            reads, balances, Recorder(application_fee_message), conversions
+        ),
     )

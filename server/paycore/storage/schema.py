@@ -1391,8 +1391,23 @@ transfer_reversals = _owned(
     Index("transfer_reversals_transfer_idx", "merchant_id", "transfer_id", "id"),
 )
 
+# Application fee refunds (fr_, docs/connect.md, migration 0044): some of a destination
+# charge's application fee (the fee_ of payment_intent_id) given back to its seller;
+# balance_transaction: the platform's row of it.
+application_fee_refunds = _owned(
+    "application_fee_refunds",
+    Column("id", Text, nullable=False),
+    Column("payment_intent_id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    *_required(Text, "currency", "balance_transaction"),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Index("application_fee_refunds_charge_idx", "merchant_id", "payment_intent_id", "id"),
+)
+
 __all__ = [
     "api_keys",
+    "application_fee_refunds",
     "balance_transactions",
     "bank_accounts",
     "billing_settings",
