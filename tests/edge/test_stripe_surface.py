@@ -286,3 +286,43 @@ async def test_an_application_fee_refunded_in_two_parts(stripe_module: str, payi
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_destination_charge_refunded_with_its_transfer_and_fee(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's "refunds of destination charges": half the charge refunded by its ch_, the
+    transfer reversed by as much and the fee given back in proportion, then the rest."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            email="bob@seller.test", country="US", default_currency="usd"
+        )
+        intent = stripe.PaymentIntent.create(
+            amount=10_000,
+            currency="usd",
+            payment_method="pm_card_bypassPending",
+            confirm=True,
+            application_fee_amount=1000,
+            transfer_data={"destination": seller.id},
+        )
+        half = stripe.Refund.create(
+            charge=str(intent.latest_charge),
+            amount=5000,
+            reverse_transfer=True,
+            refund_application_fee=True,
+            idempotency_key="dest-refund-1",
+        )
+        assert half.status == "succeeded"
+        [fee] = stripe.ApplicationFee.list(limit=1).data
+        assert (fee.amount_refunded, fee.refunded) == (500, False)
+        stripe.Refund.create(
+            payment_intent=intent.id, reverse_transfer=True, refund_application_fee=True
+        )
+        fee = stripe.ApplicationFee.retrieve(fee.id)
+        assert (fee.amount_refunded, fee.refunded) == (1000, True)
+        seller_rows = stripe.BalanceTransaction.list(account=seller.id).data  # paycore's filter
+        assert sum(row.amount for row in seller_rows) == 0
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
