@@ -328,3 +328,23 @@ async def test_a_destination_charge_refunded_with_its_transfer_and_fee(
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_connected_accounts_keep_their_type(stripe_module: str, payin: PayIn) -> None:
+    """stripe.Account.create(type=...) as Stripe's Connect guides call it."""
+
+    def scenario() -> None:
+        express = stripe.Account.create(
+            type="express", email="e@seller.test", country="US", default_currency="usd"
+        )
+        assert (express.object, express.type) == ("account", "express")
+        assert stripe.Account.retrieve(express.id).type == "express"
+        plain = stripe.Account.create(email="c@seller.test", country="US", default_currency="usd")
+        assert plain.type == "custom"
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            stripe.Account.create(
+                type="platinum", email="p@seller.test", country="US", default_currency="usd"
+            )
+        assert raised.value.param == "type"
+
+    await asyncio.to_thread(scenario)

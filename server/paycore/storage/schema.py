@@ -74,6 +74,8 @@ seller_accounts = _owned(
     "seller_accounts",
     *_required(Text, "id", "email", "business_name", "country", "default_currency"),
     *_metadata_and_created_at(),
+    # Stripe's standard | express | custom (migration 0045).
+    Column("type", Text, nullable=False, server_default="custom"),
 )
 
 api_keys = Table(
