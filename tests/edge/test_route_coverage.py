@@ -29,6 +29,7 @@ _SETUPS = "test_setup_intents::test_save_a_card_with_a_setup_intent_and_charge_i
 _SETUP_UPDATES = "test_stripe_surface::test_a_setup_intent_modified_then_confirmed"
 _CHARGE_UPDATES = "test_stripe_surface::test_a_charge_modified"
 _FEE_REFUNDS = "test_stripe_surface::test_an_application_fee_refunded_in_two_parts"
+_EXTERNAL_ACCOUNTS = "test_stripe_surface::test_a_connected_accounts_external_accounts"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
 _CUSTOMER_DELETION = (
@@ -215,6 +216,8 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/application_fees"): _APPLICATION_FEES,
     ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
     ("POST", "/v1/application_fees/{id}/refunds"): _FEE_REFUNDS,
+    ("GET", "/v1/accounts/{id}/external_accounts"): _EXTERNAL_ACCOUNTS,
+    ("POST", "/v1/accounts/{id}/external_accounts"): _EXTERNAL_ACCOUNTS,
     ("GET", "/v1/application_fees/{id}/refunds"): _FEE_REFUNDS,
     ("GET", "/v1/application_fees/{id}/refunds/{refund}"): _FEE_REFUNDS,
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,

@@ -348,3 +348,48 @@ async def test_connected_accounts_keep_their_type(stripe_module: str, payin: Pay
         assert raised.value.param == "type"
 
     await asyncio.to_thread(scenario)
+
+
+async def test_a_connected_accounts_external_accounts(stripe_module: str, payin: PayIn) -> None:
+    """stripe.Account.create_external_account / list_external_accounts, as Stripe's Connect
+    guides add a custom account's bank account."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            type="custom", email="x@seller.test", country="US", default_currency="usd"
+        )
+        added = stripe.Account.create_external_account(
+            seller.id,
+            external_account={
+                "object": "bank_account",
+                "country": "US",
+                "currency": "usd",
+                "account_holder_name": "Alice",
+                "account_holder_type": "individual",
+                "routing_number": "110000000",
+                "account_number": "000123456789",
+            },
+            idempotency_key="ext-s-1",
+        )
+        assert (added.object, added.last4, added.currency) == ("bank_account", "6789", "usd")
+        assert added.default_for_currency
+        listed = stripe.Account.list_external_accounts(seller.id)
+        assert listed.to_dict()["object"] == "list"
+        assert [(found.object, found.id) for found in listed.data] == [("bank_account", added.id)]
+        assert listed.url == f"/v1/accounts/{seller.id}/external_accounts"
+        cards = stripe.Account.list_external_accounts(seller.id, object="card")
+        assert list(cards.data) == []
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            stripe.Account.create_external_account(
+                seller.id,
+                external_account={
+                    "object": "bank_account",
+                    "country": "US",
+                    "currency": "usd",
+                    "account_number": "000123456789",
+                    "routing_number": "110000000",
+                },
+            )
+        assert raised.value.param == "external_account[account_holder_name]"
+
+    await asyncio.to_thread(scenario)
