@@ -234,3 +234,47 @@ async def test_a_fee_refund_of_no_fee_or_of_another_merchants_is_not_found(world
     await assert_books(other, other_seller)
     await shop.close()
     await other.close()
+
+
+async def test_a_fee_refunds_metadata_changes_and_says_so(world: World) -> None:
+    shop = await world.shop()
+    seller = await shop.seller("Alice")
+    charge = await destination_charge(shop, seller, 10_000, 1000)
+    other = await destination_charge(shop, seller, 5000, 500)
+    made = await refund_fee(shop, fee_of(charge), 100)
+    payments = shop.client.payments
+    changed = await payments.UpdateApplicationFeeRefund(
+        P.UpdateApplicationFeeRefundRequest(
+            id=fee_of(charge), refund=made.id, metadata={"why": "", "note": "n"}
+        ),
+        metadata=(("idempotency-key", "fr-up-1"),),
+    )
+    assert (changed.id, dict(changed.metadata), changed.amount) == (made.id, {"note": "n"}, 100)
+    same = await payments.UpdateApplicationFeeRefund(
+        P.UpdateApplicationFeeRefundRequest(
+            id=fee_of(charge), refund=made.id, metadata={"note": "n"}
+        )
+    )
+    assert same == changed  # nothing changed: no event
+    got = await payments.GetApplicationFeeRefund(
+        P.GetApplicationFeeRefundRequest(id=fee_of(charge), refund=made.id)
+    )
+    assert got == changed
+    events = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="application_fee.refund.updated")
+    )
+    carried = []
+    for event in events.data:
+        message = P.FeeRefund()
+        assert event.data.object.Unpack(message)
+        carried.append((message.id, dict(message.metadata)))
+    assert carried == [(made.id, {"note": "n"})]
+    with pytest.raises(aio.AioRpcError) as raised:
+        await payments.UpdateApplicationFeeRefund(
+            P.UpdateApplicationFeeRefundRequest(id=fee_of(other), refund=made.id, metadata={})
+        )
+    assert (rich_error(raised.value).code, rich_error(raised.value).param) == (
+        grpc.StatusCode.NOT_FOUND,
+        "refund",
+    )
+    await shop.close()

@@ -134,6 +134,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRefundRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
                 _registered_method=True)
+        self.UpdateApplicationFeeRefund = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdateApplicationFeeRefund',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateApplicationFeeRefundRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
+                _registered_method=True)
         self.UpdateRefund = channel.unary_unary(
                 '/paycore.v1.PaymentService/UpdateRefund',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
@@ -338,6 +343,14 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateApplicationFeeRefund(self, request, context):
+        """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+        application_fee.refund.updated when it changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateRefund(self, request, context):
         """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
         its status; records refund.updated when the metadata changed.
@@ -531,6 +544,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
             'GetApplicationFeeRefund': grpc.unary_unary_rpc_method_handler(
                     servicer.GetApplicationFeeRefund,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRefundRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.SerializeToString,
+            ),
+            'UpdateApplicationFeeRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateApplicationFeeRefund,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateApplicationFeeRefundRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.SerializeToString,
             ),
             'UpdateRefund': grpc.unary_unary_rpc_method_handler(
@@ -1128,6 +1146,33 @@ class PaymentService:
             target,
             '/paycore.v1.PaymentService/GetApplicationFeeRefund',
             paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRefundRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateApplicationFeeRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdateApplicationFeeRefund',
+            paycore_dot_v1_dot_payment__pb2.UpdateApplicationFeeRefundRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
             options,
             channel_credentials,

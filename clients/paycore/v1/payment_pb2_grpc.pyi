@@ -84,6 +84,10 @@ class PaymentServiceStub:
     ListApplicationFeeRefunds: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListApplicationFeeRefundsRequest, _payment_pb2.ListApplicationFeeRefundsResponse]
     """An application fee's refunds, newest first."""
     GetApplicationFeeRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRefundRequest, _payment_pb2.FeeRefund]
+    UpdateApplicationFeeRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateApplicationFeeRefundRequest, _payment_pb2.FeeRefund]
+    """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+    application_fee.refund.updated when it changed.
+    """
     UpdateRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
@@ -182,6 +186,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     ListApplicationFeeRefunds: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListApplicationFeeRefundsRequest, _payment_pb2.ListApplicationFeeRefundsResponse]  # type: ignore[assignment]
     """An application fee's refunds, newest first."""
     GetApplicationFeeRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRefundRequest, _payment_pb2.FeeRefund]  # type: ignore[assignment]
+    UpdateApplicationFeeRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateApplicationFeeRefundRequest, _payment_pb2.FeeRefund]  # type: ignore[assignment]
+    """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+    application_fee.refund.updated when it changed.
+    """
     UpdateRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
@@ -397,6 +405,16 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.GetApplicationFeeRefundRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.FeeRefund, _abc.Awaitable[_payment_pb2.FeeRefund]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateApplicationFeeRefund(
+        self,
+        request: _payment_pb2.UpdateApplicationFeeRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.FeeRefund, _abc.Awaitable[_payment_pb2.FeeRefund]]:
+        """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+        application_fee.refund.updated when it changed.
+        """
 
     @_abc_1.abstractmethod
     def UpdateRefund(

@@ -80,6 +80,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "transfer.updated",
         # Application fees (fee_): a fee given back to the seller, in part or in full.
         "application_fee.refunded",
+        "application_fee.refund.updated",
         # Billing.
         "product.created",
         "price.created",

@@ -36,13 +36,16 @@ from paycore.payment.repository import (
     fee_refunded_directly,
     fee_refunds_query,
     insert_fee_refund,
+    set_fee_refund_metadata,
 )
 from paycore.payout.balances import BalanceBook
 from paycore.payout.models import MERCHANT, BalanceType
+from paycore.records import MetadataChange
 from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 APPLICATION_FEE_REFUNDED = "application_fee.refunded"
+FEE_REFUND_UPDATED = "application_fee.refund.updated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class ApplicationFees:
     _book: BalanceBook
     _events: Recorder[ApplicationFee]
     _conversions: Conversions
+    _refund_events: Recorder[FeeRefund]
 
     async def get(self, merchant_id: str, fee_id: str) -> ApplicationFee:
         charge = charge_of_fee(fee_id)
@@ -166,3 +170,25 @@ class ApplicationFees:
             violated(f"{fee_id} vanished")
         await self._events.record(connection, APPLICATION_FEE_REFUNDED, refunded)
         return refund
+
+    async def update_refund(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        fee_id: str,
+        refund_id: str,
+        metadata: MetadataChange,
+    ) -> FeeRefund:
+        """Stripe's update of a fee refund: its metadata alone, on the refund locked;
+        application_fee.refund.updated when it changed. One of another fee (or none) is
+        NOT_FOUND naming `refund`."""
+        found = await FEE_REFUNDS.fetch(connection, merchant_id, refund_id, lock=True)
+        if found is None or found.payment_intent_id != charge_of_fee(fee_id):
+            raise not_found(FEE_REFUNDS.name, refund_id, "refund")
+        changed = metadata.applied_to(found.metadata)
+        if changed == found.metadata:
+            return found  # an update that changes nothing is no event (as at Stripe)
+        updated = replace(found, metadata=changed)
+        await set_fee_refund_metadata(connection, updated)
+        await self._refund_events.record(connection, FEE_REFUND_UPDATED, updated)
+        return updated

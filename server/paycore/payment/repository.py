@@ -824,6 +824,14 @@ async def insert_fee_refund(connection: AsyncConnection, refund: FeeRefund) -> N
     await connection.execute(insert(_fr).values(**_encode_fee_refund.mapping(refund)))
 
 
+async def set_fee_refund_metadata(connection: AsyncConnection, refund: FeeRefund) -> None:
+    await connection.execute(
+        update(_fr)
+        .where(merchant_row(_fr, refund.merchant_id, refund.id))
+        .values(metadata=dict(refund.metadata))
+    )
+
+
 async def fee_refunded_directly(
     connection: AsyncConnection, merchant_id: str, payment_intent_id: str
 ) -> int:

@@ -39,6 +39,7 @@ from paycore.payment.reviews import ReviewOutcomes
 from paycore.payment.servicer.messages import (
     application_fee_message,
     charge_message,
+    fee_refund_message,
     intent_message,
     order_message,
     payment_message,
@@ -129,6 +130,10 @@ def build_pay_in(
         setups=SetupFlow(reads, executor, cards, setup_events),
         charges=Charges(reads, events.charge),
         application_fees=ApplicationFees(
-            reads, balances, Recorder(application_fee_message), conversions
+            reads,
+            balances,
+            Recorder(application_fee_message),
+            conversions,
+            Recorder(fee_refund_message),
         ),
     )

@@ -58,6 +58,7 @@ from paycore.runtime.servicing import (
     add_servicer,
     merchant_and_cursor,
     merchant_and_id,
+    metadata_change,
     page_response,
     search_cursor,
     search_response,
@@ -380,6 +381,17 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         page = await self._pay_in.application_fees.refunds(merchant_id, fee_id, cursor)
         return page_response(
             payment_pb2.ListApplicationFeeRefundsResponse, page, fee_refund_message
+        )
+
+    async def UpdateApplicationFeeRefund(
+        self, request: payment_pb2.UpdateApplicationFeeRefundRequest, context: Context
+    ) -> payment_pb2.FeeRefund:
+        merchant_id, fee_id = merchant_and_id(request.id, Prefix.APPLICATION_FEE)
+        refund_id = validation.object_id("refund", request.refund, Prefix.APPLICATION_FEE_REFUND)
+        change = metadata_change(request)
+        fees = self._pay_in.application_fees
+        return await self._mutations.answer(
+            merchant_id, request, fee_refund_message, fees.update_refund, fee_id, refund_id, change
         )
 
     async def GetApplicationFeeRefund(
