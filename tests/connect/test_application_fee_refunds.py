@@ -48,6 +48,19 @@ async def fee_rows(shop: PayoutShop, account: str) -> list[tuple[int, str]]:
     return sorted((amount, source) for source, amount in by_source.items())
 
 
+async def refunded_events(shop: PayoutShop) -> list[tuple[str, int]]:
+    """(fee, amount_refunded) of each application_fee.refunded, oldest first."""
+    events = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="application_fee.refunded", limit=100)
+    )
+    carried = []
+    for event in reversed(events.data):
+        message = P.ApplicationFee()
+        assert event.data.object.Unpack(message)
+        carried.append((message.id, message.amount_refunded))
+    return carried
+
+
 async def test_fee_refunds_give_the_seller_back_at_most_the_fee(world: World) -> None:
     shop = await world.shop()
     seller = await shop.seller("Alice")
@@ -155,6 +168,13 @@ async def test_fee_refunds_and_the_charges_refunds_share_one_fee(world: World) -
         await refund_fee(shop, fee_of(other), 201)
     assert rich_error(raised.value).param == "amount"
     assert (await refund_fee(shop, fee_of(other))).amount == 200
+    # Each gift of the fee says so, the charge refunds' shares too (as Stripe's).
+    assert await refunded_events(shop) == [
+        (fee_id, 600),
+        (fee_id, 1000),
+        (fee_of(other), 200),
+        (fee_of(other), 400),
+    ]
     await world.run_jobs()
     await assert_books(shop, seller)
     await shop.close()

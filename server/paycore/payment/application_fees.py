@@ -20,6 +20,7 @@ from paycore.events import Recorder
 from paycore.ids import Prefix, new_merchant_id
 from paycore.invariants import violated
 from paycore.ledger import codes
+from paycore.payment.events import APPLICATION_FEE_REFUNDED
 from paycore.payment.models import (
     ApplicationFee,
     ApplicationFeeFilter,
@@ -44,7 +45,6 @@ from paycore.records import MetadataChange
 from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-APPLICATION_FEE_REFUNDED = "application_fee.refunded"
 FEE_REFUND_UPDATED = "application_fee.refund.updated"
 
 

@@ -85,6 +85,7 @@ def build_pay_in(
         Recorder(payment_message),
         Recorder(refund_message),
         Recorder(charge_message),
+        Recorder(application_fee_message),
     )
     completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events, cards)
     setup_events: Recorder[SetupIntent] = Recorder(setup_message)
@@ -132,7 +133,7 @@ def build_pay_in(
         application_fees=ApplicationFees(
             reads,
             balances,
-            Recorder(application_fee_message),
+            events.application_fee,
             conversions,
             Recorder(fee_refund_message),
         ),
