@@ -298,3 +298,36 @@ async def test_a_fee_refunds_metadata_changes_and_says_so(world: World) -> None:
         "refund",
     )
     await shop.close()
+
+
+async def test_fee_refunds_racing_the_charges_refund_share_the_fee_exactly(world: World) -> None:
+    """Three fee refunds of 300 race the charge's full refund with refund_application_fee:
+    whatever the order, what they give back adds up to the fee, never more."""
+    shop = await world.shop()
+    seller = await shop.seller("Alice")
+    charge = await destination_charge(shop, seller, 10_000, 1000)
+    fee_id = fee_of(charge)
+    full = shop.client.payments.CreateRefund(
+        P.CreateRefundRequest(payment_intent=charge.id, refund_application_fee=True)
+    )
+    results = await asyncio.gather(
+        full,
+        *(refund_fee(shop, fee_id, 300, key=f"mix-{n}") for n in range(3)),
+        return_exceptions=True,
+    )
+    refund = results[0]
+    assert isinstance(refund, P.Refund), refund
+    made = [r for r in results[1:] if isinstance(r, P.FeeRefund)]
+    refused = [r for r in results[1:] if isinstance(r, aio.AioRpcError)]
+    assert len(made) + len(refused) == 3
+    assert {rich_error(r).reason for r in refused} <= {
+        "AMOUNT_TOO_LARGE",
+        "CHARGE_ALREADY_REFUNDED",
+    }
+    assert refund.application_fee_refund.amount + 300 * len(made) == 1000
+    fee = await shop.client.payments.GetApplicationFee(P.GetApplicationFeeRequest(id=fee_id))
+    assert (fee.amount_refunded, fee.refunded) == (1000, True)
+    assert sum(amount for amount, _ in await fee_rows(shop, seller)) == 1000
+    await world.run_jobs()
+    await assert_books(shop, seller)
+    await shop.close()
