@@ -47,6 +47,7 @@ from paycore.ledger.servicer import messages as ledger_messages
 from paycore.payment.models import (
     ApplicationFee,
     Charge,
+    FeeRefund,
     Intent,
     Order,
     Payment,
@@ -59,6 +60,7 @@ from paycore.payment.models import (
 from paycore.payment.servicer.messages import (
     application_fee_message,
     charge_message,
+    fee_refund_message,
     intent_message,
     order_message,
     payment_message,
@@ -227,6 +229,7 @@ CONVERTERS: list[ConverterCase] = [
             (payout_messages.payout_card_message, payout.PayoutCard),
             (payout_messages.transfer_message, payout.Transfer),
             (application_fee_message, ApplicationFee),
+            (fee_refund_message, FeeRefund),
             (payout_messages.transfer_reversal_message, payout.TransferReversal),
             (payout_messages.balance_transaction_message, payout.BalanceTransaction),
             (subscription_messages.product_message, subscription.Product),

@@ -89,6 +89,7 @@ class Prefix(StrEnum):
     TRANSFER_REVERSAL = "trr"
     APPLICATION_FEE = "fee"
     """A destination charge's fee: the charge's id under this prefix (pi_X's is fee_X)."""
+    APPLICATION_FEE_REFUND = "fr"
     # coupons and discounts
     DISCOUNT = "di"
     COUPON = "co"

@@ -90,8 +90,15 @@ NESTED_LISTS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"/v1/refunds?payment_intent={owner.get('payment_intent', '')}"
     ),
     "paycore.v1.Transfer.reversals": lambda owner: f"/v1/transfers/{owner.get('id', '')}/reversals",
+    "paycore.v1.ApplicationFee.refunds": lambda owner: (
+        f"/v1/application_fees/{owner.get('id', '')}/refunds"
+    ),
 }
-COUNTED_LISTS = frozenset({"paycore.v1.Transfer.reversals"})
+ONE_OF_WRAPPERS = frozenset({"paycore.v1.ExternalAccount"})
+"""Messages of one oneof whose JSON is the member set alone (Stripe's lists holding objects of
+several kinds: a connected account's external accounts, bank_account and card)."""
+
+COUNTED_LISTS = frozenset({"paycore.v1.Transfer.reversals", "paycore.v1.ApplicationFee.refunds"})
 """Nested lists Stripe renders with their `total_count` (all of the list is inline)."""
 
 
@@ -286,9 +293,20 @@ def is_search_response(descriptor: Descriptor) -> bool:
     )
 
 
-def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]:
+def _inner(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any] | None:
+    """The message an Any packs, or the member a ONE_OF_WRAPPERS message holds; else None."""
     if descriptor.full_name == ANY:
         return _unpacked(rendered)
+    if descriptor.full_name in ONE_OF_WRAPPERS and len(rendered) == 1:
+        [(key, item)] = rendered.items()
+        return cast(dict[str, Any], _value(descriptor.fields_by_name[key], item))
+    return None
+
+
+def _message(descriptor: Descriptor, rendered: dict[str, Any]) -> dict[str, Any]:
+    inner = _inner(descriptor, rendered)
+    if inner is not None:
+        return inner
     result: dict[str, Any] = {}
     if "id" in rendered:
         result["id"] = rendered["id"]

@@ -88,3 +88,49 @@ async def test_an_update_sets_a_group_once(world: World) -> None:
     got = await payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=intent.id))
     assert (got.transfer_group, got.description) == ("ORDER_8", "d")
     await shop.close()
+
+
+async def test_a_transfer_following_a_charge_takes_its_group_or_gives_it_one(world: World) -> None:
+    """Stripe's rule for source_transaction: a transfer without a group takes the charge's;
+    a charge without one gets `group_<pi>`, and so does the transfer."""
+    shop = await world.shop()
+    seller = await shop.seller("Alice")
+    payments = shop.client.payments
+    grouped = await payments.CreatePaymentIntent(
+        P.CreatePaymentIntentRequest(
+            amount=10_000,
+            currency="usd",
+            payment_method="pm_card_visa",
+            confirm=True,
+            transfer_group="ORDER_12",
+        )
+    )
+    plain = await payments.CreatePaymentIntent(
+        P.CreatePaymentIntentRequest(
+            amount=5000, currency="usd", payment_method="pm_card_visa", confirm=True
+        )
+    )
+
+    first = await transfer(shop, 1000, seller, source_transaction=grouped.latest_charge)
+    assert first.transfer_group == "ORDER_12"
+    own = await transfer(shop, 500, seller, source_transaction=grouped.id, transfer_group="MINE")
+    assert own.transfer_group == "MINE"
+    made = await transfer(shop, 100, seller, source_transaction=plain.id, key="tg-made")
+    assert made.transfer_group == "group_" + plain.id
+    assert made == await transfer(shop, 100, seller, source_transaction=plain.id, key="tg-made")
+    got = await payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=plain.id))
+    assert got.transfer_group == "group_" + plain.id
+    charge = await payments.GetCharge(P.GetChargeRequest(id=plain.latest_charge))
+    assert charge.transfer_group == "group_" + plain.id
+    again = await transfer(shop, 100, seller, source_transaction=plain.id)
+    assert again.transfer_group == "group_" + plain.id
+    by_group = await shop.client.payouts.ListTransfers(
+        payout_pb2.ListTransfersRequest(transfer_group="group_" + plain.id)
+    )
+    assert [found.id for found in by_group.data] == [again.id, made.id]
+    ordered = await shop.client.payouts.ListTransfers(
+        payout_pb2.ListTransfersRequest(transfer_group="ORDER_12")
+    )
+    assert [found.id for found in ordered.data] == [first.id]
+    await assert_books(shop, seller)
+    await shop.close()

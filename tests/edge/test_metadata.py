@@ -128,7 +128,23 @@ async def _charge(world: World, http: ClientSession, key: str, metadata: str) ->
     return f"/v1/charges/{created.body['latest_charge']}"
 
 
+async def _fee_refund(world: World, http: ClientSession, key: str, metadata: str) -> str:
+    seller = await seller_account(http, key)
+    form = (
+        "amount=10000&currency=usd&confirm=true&payment_method=pm_card_visa"
+        f"&transfer_data[destination]={seller}&application_fee_amount=700"
+    )
+    intent = await call(http, "POST", "/v1/payment_intents", key=key, form=form)
+    assert intent.status == 200, intent.body
+    fee = "fee_" + intent.body["id"].removeprefix("pi_")
+    path = f"/v1/application_fees/{fee}/refunds"
+    created = await call(http, "POST", path, key=key, form=f"amount=100&{metadata}")
+    assert created.status == 200, created.body
+    return f"{path}/{created.body['id']}"
+
+
 WORLD_CREATES: dict[str, WorldCreate] = {
+    "UpdateApplicationFeeRefund": _fee_refund,
     "UpdateCharge": _charge,
     "UpdateRefund": _refund,
     "UpdatePayout": _payout,

@@ -28,6 +28,11 @@ _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_
 _SETUPS = "test_setup_intents::test_save_a_card_with_a_setup_intent_and_charge_it_later"
 _SETUP_UPDATES = "test_stripe_surface::test_a_setup_intent_modified_then_confirmed"
 _CHARGE_UPDATES = "test_stripe_surface::test_a_charge_modified"
+_FEE_REFUNDS = "test_stripe_surface::test_an_application_fee_refunded_in_two_parts"
+_FEE_REFUND_UPDATE = (
+    "test_metadata::test_metadata_of_what_the_psp_makes_clears_and_removes_keys_too"
+)
+_EXTERNAL_ACCOUNTS = "test_stripe_surface::test_a_connected_accounts_external_accounts"
 _CHECKOUTS = "test_payments::test_checkouts_and_the_executor_over_http"
 _CUSTOMERS = "test_customers::test_customers_create_read_update_and_list"
 _CUSTOMER_DELETION = (
@@ -213,6 +218,12 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/transfers/{id}/reversals/{reversal}"): _TRANSFERS,
     ("GET", "/v1/application_fees"): _APPLICATION_FEES,
     ("GET", "/v1/application_fees/{id}"): _APPLICATION_FEES,
+    ("POST", "/v1/application_fees/{id}/refunds"): _FEE_REFUNDS,
+    ("GET", "/v1/accounts/{id}/external_accounts"): _EXTERNAL_ACCOUNTS,
+    ("POST", "/v1/accounts/{id}/external_accounts"): _EXTERNAL_ACCOUNTS,
+    ("GET", "/v1/application_fees/{id}/refunds"): _FEE_REFUNDS,
+    ("GET", "/v1/application_fees/{id}/refunds/{refund}"): _FEE_REFUNDS,
+    ("POST", "/v1/application_fees/{id}/refunds/{refund}"): _FEE_REFUND_UPDATE,
     ("GET", "/v1/payouts/{id}"): _PAYOUTS,
     ("GET", "/v1/payouts"): _PAYOUTS,
     ("POST", "/v1/payouts/{id}/cancel"): _PAYOUTS,

@@ -229,3 +229,167 @@ async def test_transfer_group_on_intents_charges_and_transfers(
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_an_application_fee_refunded_in_two_parts(stripe_module: str, payin: PayIn) -> None:
+    """Stripe's application fee refunds: part of the fee, then the rest, the fee's `refunds`
+    list, the list and retrieval of its refunds, and the balance transactions of both sides."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            email="alice@seller.test", country="US", default_currency="usd"
+        )
+        stripe.PaymentIntent.create(
+            amount=10_000,
+            currency="usd",
+            payment_method="pm_card_bypassPending",
+            confirm=True,
+            application_fee_amount=1000,
+            transfer_data={"destination": seller.id},
+        )
+        [fee] = stripe.ApplicationFee.list(limit=1).data
+        first = stripe.ApplicationFee.create_refund(fee.id, amount=300, idempotency_key="fr-s-1")
+        assert (first.object, first.amount, first.fee, first.currency) == (
+            "fee_refund",
+            300,
+            fee.id,
+            "usd",
+        )
+        again = stripe.ApplicationFee.create_refund(fee.id, amount=300, idempotency_key="fr-s-1")
+        assert again.id == first.id
+        fee = stripe.ApplicationFee.retrieve(fee.id)
+        assert (fee.amount_refunded, fee.refunded) == (300, False)
+        inline = fee.refunds.to_dict()
+        assert (inline["object"], inline["total_count"], inline["url"]) == (
+            "list",
+            1,
+            f"/v1/application_fees/{fee.id}/refunds",
+        )
+        assert [found.id for found in fee.refunds.data] == [first.id]
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            stripe.ApplicationFee.create_refund(fee.id, amount=701)
+        assert raised.value.param == "amount"
+        rest = stripe.ApplicationFee.create_refund(fee.id)
+        assert rest.amount == 700
+        fee = stripe.ApplicationFee.retrieve(fee.id)
+        assert (fee.amount_refunded, fee.refunded) == (1000, True)
+        listed = stripe.ApplicationFee.list_refunds(fee.id)
+        assert [found.id for found in listed.data] == [rest.id, first.id]
+        assert stripe.ApplicationFee.retrieve_refund(fee.id, first.id).amount == 300
+        platform = stripe.BalanceTransaction.list(type="application_fee_refund").data
+        assert sum(found.amount for found in platform) == -1000
+        assert {found.source for found in platform} == {first.id, rest.id}
+        assert first.balance_transaction in {found.id for found in platform}
+        events = stripe.Event.list(type="application_fee.refunded").data
+        assert [event.data.object.amount_refunded for event in events] == [1000, 300]
+        assert {event.data.object.object for event in events} == {"application_fee"}
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_a_destination_charge_refunded_with_its_transfer_and_fee(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's "refunds of destination charges": half the charge refunded by its ch_, the
+    transfer reversed by as much and the fee given back in proportion, then the rest."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            email="bob@seller.test", country="US", default_currency="usd"
+        )
+        intent = stripe.PaymentIntent.create(
+            amount=10_000,
+            currency="usd",
+            payment_method="pm_card_bypassPending",
+            confirm=True,
+            application_fee_amount=1000,
+            transfer_data={"destination": seller.id},
+        )
+        half = stripe.Refund.create(
+            charge=str(intent.latest_charge),
+            amount=5000,
+            reverse_transfer=True,
+            refund_application_fee=True,
+            idempotency_key="dest-refund-1",
+        )
+        assert half.status == "succeeded"
+        [fee] = stripe.ApplicationFee.list(limit=1).data
+        assert (fee.amount_refunded, fee.refunded) == (500, False)
+        stripe.Refund.create(
+            payment_intent=intent.id, reverse_transfer=True, refund_application_fee=True
+        )
+        fee = stripe.ApplicationFee.retrieve(fee.id)
+        assert (fee.amount_refunded, fee.refunded) == (1000, True)
+        # paycore's `account` filter (no Stripe-Account header: the platform reads its seller's)
+        listed = stripe.BalanceTransaction.list(**{"account": seller.id})  # type: ignore[arg-type]
+        seller_rows = listed.data
+        assert sum(row.amount for row in seller_rows) == 0
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
+
+
+async def test_connected_accounts_keep_their_type(stripe_module: str, payin: PayIn) -> None:
+    """stripe.Account.create(type=...) as Stripe's Connect guides call it."""
+
+    def scenario() -> None:
+        express = stripe.Account.create(
+            type="express", email="e@seller.test", country="US", default_currency="usd"
+        )
+        assert (express.object, express.type) == ("account", "express")
+        assert stripe.Account.retrieve(express.id).type == "express"
+        plain = stripe.Account.create(email="c@seller.test", country="US", default_currency="usd")
+        assert plain.type == "custom"
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            stripe.Account.create(
+                type="platinum", email="p@seller.test", country="US", default_currency="usd"
+            )
+        assert raised.value.param == "type"
+
+    await asyncio.to_thread(scenario)
+
+
+async def test_a_connected_accounts_external_accounts(stripe_module: str, payin: PayIn) -> None:
+    """stripe.Account.create_external_account / list_external_accounts, as Stripe's Connect
+    guides add a custom account's bank account."""
+
+    def scenario() -> None:
+        seller = stripe.Account.create(
+            type="custom", email="x@seller.test", country="US", default_currency="usd"
+        )
+        added = stripe.Account.create_external_account(
+            seller.id,
+            external_account={
+                "object": "bank_account",
+                "country": "US",
+                "currency": "usd",
+                "account_holder_name": "Alice",
+                "account_holder_type": "individual",
+                "routing_number": "110000000",
+                "account_number": "000123456789",
+            },
+            idempotency_key="ext-s-1",
+        )
+        assert (added.object, added.last4, added.currency) == ("bank_account", "6789", "usd")
+        assert added.default_for_currency
+        listed = stripe.Account.list_external_accounts(seller.id)
+        assert listed.to_dict()["object"] == "list"
+        assert [(found.object, found.id) for found in listed.data] == [("bank_account", added.id)]
+        assert listed.url == f"/v1/accounts/{seller.id}/external_accounts"
+        cards = stripe.Account.list_external_accounts(seller.id, object="card")
+        assert list(cards.data) == []
+        with pytest.raises(stripe.InvalidRequestError) as raised:
+            stripe.Account.create_external_account(
+                seller.id,
+                external_account={
+                    "object": "bank_account",
+                    "country": "US",
+                    "currency": "usd",
+                    "account_number": "000123456789",
+                    "routing_number": "110000000",
+                },
+            )
+        assert raised.value.param == "external_account[account_holder_name]"
+
+    await asyncio.to_thread(scenario)

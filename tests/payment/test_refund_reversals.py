@@ -17,7 +17,7 @@ from paycore.v1 import wallet_pb2 as W  # noqa: N812
 from tests.helpers import rich_error
 from tests.payment.shop import Shop, fee, good_card
 
-T, F = W.BALANCE_TRANSACTION_TYPE_TRANSFER, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE
+T, F = W.BALANCE_TRANSACTION_TYPE_TRANSFER, W.BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND
 R = W.BALANCE_TRANSACTION_TYPE_REFUND
 
 

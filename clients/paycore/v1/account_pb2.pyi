@@ -20,6 +20,29 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _SellerAccountType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SellerAccountTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SellerAccountType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SELLER_ACCOUNT_TYPE_UNSPECIFIED: _SellerAccountType.ValueType  # 0
+    SELLER_ACCOUNT_TYPE_STANDARD: _SellerAccountType.ValueType  # 1
+    SELLER_ACCOUNT_TYPE_EXPRESS: _SellerAccountType.ValueType  # 2
+    SELLER_ACCOUNT_TYPE_CUSTOM: _SellerAccountType.ValueType  # 3
+
+class SellerAccountType(_SellerAccountType, metaclass=_SellerAccountTypeEnumTypeWrapper):
+    """Stripe's `type` of a connected account. paycore keeps every seller's balance and pays it
+    out itself whatever the type (a custom account's way); the type is stored and rendered so
+    that platforms written for Stripe read back what they created.
+    """
+
+SELLER_ACCOUNT_TYPE_UNSPECIFIED: SellerAccountType.ValueType  # 0
+SELLER_ACCOUNT_TYPE_STANDARD: SellerAccountType.ValueType  # 1
+SELLER_ACCOUNT_TYPE_EXPRESS: SellerAccountType.ValueType  # 2
+SELLER_ACCOUNT_TYPE_CUSTOM: SellerAccountType.ValueType  # 3
+Global___SellerAccountType: _TypeAlias = SellerAccountType  # noqa: Y015
+
 class _ApiKeyType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -233,6 +256,7 @@ class SellerAccount(_message.Message):
     DEFAULT_CURRENCY_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"acct_..." """
     merchant: _builtins.str
@@ -242,6 +266,8 @@ class SellerAccount(_message.Message):
     country: _builtins.str
     default_currency: _builtins.str
     created: _builtins.int
+    type: Global___SellerAccountType.ValueType
+    """Stripe's connected account type, as created (custom when it was left out)."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -255,10 +281,11 @@ class SellerAccount(_message.Message):
         default_currency: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        type: Global___SellerAccountType.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "created", b"created", "default_currency", b"default_currency", "email", b"email", "id", b"id", "merchant", b"merchant", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "created", b"created", "default_currency", b"default_currency", "email", b"email", "id", b"id", "merchant", b"merchant", "metadata", b"metadata", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -294,6 +321,7 @@ class CreateSellerAccountRequest(_message.Message):
     DEFAULT_CURRENCY_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     SETTLEMENT_CURRENCIES_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """Required, at most 254 characters."""
     business_name: _builtins.str
@@ -302,6 +330,8 @@ class CreateSellerAccountRequest(_message.Message):
     """Required, ISO 3166-1 alpha-2."""
     default_currency: _builtins.str
     """Required, lowercase ISO 4217."""
+    type: Global___SellerAccountType.ValueType
+    """Stripe's standard, express or custom; left out: custom."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -317,10 +347,11 @@ class CreateSellerAccountRequest(_message.Message):
         default_currency: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         settlement_currencies: _abc.Iterable[_builtins.str] | None = ...,
+        type: Global___SellerAccountType.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "default_currency", b"default_currency", "email", b"email", "metadata", b"metadata", "settlement_currencies", b"settlement_currencies"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_name", b"business_name", "country", b"country", "default_currency", b"default_currency", "email", b"email", "metadata", b"metadata", "settlement_currencies", b"settlement_currencies", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -119,6 +119,26 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ApplicationFee.FromString,
                 _registered_method=True)
+        self.CreateApplicationFeeRefund = channel.unary_unary(
+                '/paycore.v1.PaymentService/CreateApplicationFeeRefund',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.CreateApplicationFeeRefundRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
+                _registered_method=True)
+        self.ListApplicationFeeRefunds = channel.unary_unary(
+                '/paycore.v1.PaymentService/ListApplicationFeeRefunds',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeeRefundsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeeRefundsResponse.FromString,
+                _registered_method=True)
+        self.GetApplicationFeeRefund = channel.unary_unary(
+                '/paycore.v1.PaymentService/GetApplicationFeeRefund',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRefundRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
+                _registered_method=True)
+        self.UpdateApplicationFeeRefund = channel.unary_unary(
+                '/paycore.v1.PaymentService/UpdateApplicationFeeRefund',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateApplicationFeeRefundRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
+                _registered_method=True)
         self.UpdateRefund = channel.unary_unary(
                 '/paycore.v1.PaymentService/UpdateRefund',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateRefundRequest.SerializeToString,
@@ -295,6 +315,38 @@ class PaymentServiceServicer:
 
     def GetApplicationFee(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApplicationFeeRefund(self, request, context):
+        """Gives the seller back some or all (the default) of what is left of an application fee
+        (Stripe's application fee refund, "fr_..."): from the platform's balance (available as far
+        as it goes, then pending) to the seller's available balance; never more than is left of
+        the fee (AMOUNT_TOO_LARGE; all of it given back: CHARGE_ALREADY_REFUNDED). Records
+        application_fee.refunded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApplicationFeeRefunds(self, request, context):
+        """An application fee's refunds, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApplicationFeeRefund(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateApplicationFeeRefund(self, request, context):
+        """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+        application_fee.refund.updated when it changed.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -478,6 +530,26 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.GetApplicationFee,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ApplicationFee.SerializeToString,
+            ),
+            'CreateApplicationFeeRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApplicationFeeRefund,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.CreateApplicationFeeRefundRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.SerializeToString,
+            ),
+            'ListApplicationFeeRefunds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApplicationFeeRefunds,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeeRefundsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.ListApplicationFeeRefundsResponse.SerializeToString,
+            ),
+            'GetApplicationFeeRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApplicationFeeRefund,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRefundRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.SerializeToString,
+            ),
+            'UpdateApplicationFeeRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateApplicationFeeRefund,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateApplicationFeeRefundRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.FeeRefund.SerializeToString,
             ),
             'UpdateRefund': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateRefund,
@@ -994,6 +1066,114 @@ class PaymentService:
             '/paycore.v1.PaymentService/GetApplicationFee',
             paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ApplicationFee.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApplicationFeeRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/CreateApplicationFeeRefund',
+            paycore_dot_v1_dot_payment__pb2.CreateApplicationFeeRefundRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApplicationFeeRefunds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/ListApplicationFeeRefunds',
+            paycore_dot_v1_dot_payment__pb2.ListApplicationFeeRefundsRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.ListApplicationFeeRefundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApplicationFeeRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/GetApplicationFeeRefund',
+            paycore_dot_v1_dot_payment__pb2.GetApplicationFeeRefundRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateApplicationFeeRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/UpdateApplicationFeeRefund',
+            paycore_dot_v1_dot_payment__pb2.UpdateApplicationFeeRefundRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.FeeRefund.FromString,
             options,
             channel_credentials,
             insecure,

@@ -74,6 +74,20 @@ class PaymentServiceStub:
     first; read from what the charge and its refunds booked.
     """
     GetApplicationFee: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRequest, _payment_pb2.ApplicationFee]
+    CreateApplicationFeeRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CreateApplicationFeeRefundRequest, _payment_pb2.FeeRefund]
+    """Gives the seller back some or all (the default) of what is left of an application fee
+    (Stripe's application fee refund, "fr_..."): from the platform's balance (available as far
+    as it goes, then pending) to the seller's available balance; never more than is left of
+    the fee (AMOUNT_TOO_LARGE; all of it given back: CHARGE_ALREADY_REFUNDED). Records
+    application_fee.refunded.
+    """
+    ListApplicationFeeRefunds: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListApplicationFeeRefundsRequest, _payment_pb2.ListApplicationFeeRefundsResponse]
+    """An application fee's refunds, newest first."""
+    GetApplicationFeeRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRefundRequest, _payment_pb2.FeeRefund]
+    UpdateApplicationFeeRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateApplicationFeeRefundRequest, _payment_pb2.FeeRefund]
+    """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+    application_fee.refund.updated when it changed.
+    """
     UpdateRefund: _grpc.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
@@ -162,6 +176,20 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     first; read from what the charge and its refunds booked.
     """
     GetApplicationFee: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRequest, _payment_pb2.ApplicationFee]  # type: ignore[assignment]
+    CreateApplicationFeeRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.CreateApplicationFeeRefundRequest, _payment_pb2.FeeRefund]  # type: ignore[assignment]
+    """Gives the seller back some or all (the default) of what is left of an application fee
+    (Stripe's application fee refund, "fr_..."): from the platform's balance (available as far
+    as it goes, then pending) to the seller's available balance; never more than is left of
+    the fee (AMOUNT_TOO_LARGE; all of it given back: CHARGE_ALREADY_REFUNDED). Records
+    application_fee.refunded.
+    """
+    ListApplicationFeeRefunds: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListApplicationFeeRefundsRequest, _payment_pb2.ListApplicationFeeRefundsResponse]  # type: ignore[assignment]
+    """An application fee's refunds, newest first."""
+    GetApplicationFeeRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetApplicationFeeRefundRequest, _payment_pb2.FeeRefund]  # type: ignore[assignment]
+    UpdateApplicationFeeRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateApplicationFeeRefundRequest, _payment_pb2.FeeRefund]  # type: ignore[assignment]
+    """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+    application_fee.refund.updated when it changed.
+    """
     UpdateRefund: _aio.UnaryUnaryMultiCallable[_payment_pb2.UpdateRefundRequest, _payment_pb2.Refund]  # type: ignore[assignment]
     """Changes a refund's metadata, the only field Stripe's update of a refund takes, whatever
     its status; records refund.updated when the metadata changed.
@@ -349,6 +377,44 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.GetApplicationFeeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ApplicationFee, _abc.Awaitable[_payment_pb2.ApplicationFee]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateApplicationFeeRefund(
+        self,
+        request: _payment_pb2.CreateApplicationFeeRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.FeeRefund, _abc.Awaitable[_payment_pb2.FeeRefund]]:
+        """Gives the seller back some or all (the default) of what is left of an application fee
+        (Stripe's application fee refund, "fr_..."): from the platform's balance (available as far
+        as it goes, then pending) to the seller's available balance; never more than is left of
+        the fee (AMOUNT_TOO_LARGE; all of it given back: CHARGE_ALREADY_REFUNDED). Records
+        application_fee.refunded.
+        """
+
+    @_abc_1.abstractmethod
+    def ListApplicationFeeRefunds(
+        self,
+        request: _payment_pb2.ListApplicationFeeRefundsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.ListApplicationFeeRefundsResponse, _abc.Awaitable[_payment_pb2.ListApplicationFeeRefundsResponse]]:
+        """An application fee's refunds, newest first."""
+
+    @_abc_1.abstractmethod
+    def GetApplicationFeeRefund(
+        self,
+        request: _payment_pb2.GetApplicationFeeRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.FeeRefund, _abc.Awaitable[_payment_pb2.FeeRefund]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateApplicationFeeRefund(
+        self,
+        request: _payment_pb2.UpdateApplicationFeeRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.FeeRefund, _abc.Awaitable[_payment_pb2.FeeRefund]]:
+        """Changes a fee refund's metadata, the only field Stripe's update of one takes; records
+        application_fee.refund.updated when it changed.
+        """
 
     @_abc_1.abstractmethod
     def UpdateRefund(

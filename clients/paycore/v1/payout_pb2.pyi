@@ -260,6 +260,186 @@ class BankAccount(_message.Message):
 Global___BankAccount: _TypeAlias = BankAccount  # noqa: Y015
 
 @_typing.final
+class ListExternalAccountsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    OBJECT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The "acct_..." seller, required."""
+    limit: _builtins.int
+    starting_after: _builtins.str
+    """A "ba_..." or "pm_..." of the list: the page after it."""
+    ending_before: _builtins.str
+    """The page just newer than this id; not with `starting_after`."""
+    object: _builtins.str
+    """"bank_account" or "card": only that kind; empty: both."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        object: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ending_before", b"ending_before", "id", b"id", "limit", b"limit", "object", b"object", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListExternalAccountsRequest: _TypeAlias = ListExternalAccountsRequest  # noqa: Y015
+
+@_typing.final
+class ExternalAccount(_message.Message):
+    """One of a seller's external accounts; the REST edge renders the one set, as Stripe's list
+    holds bank_account and card objects side by side.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BANK_ACCOUNT_FIELD_NUMBER: _builtins.int
+    CARD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def bank_account(self) -> Global___BankAccount: ...
+    @_builtins.property
+    def card(self) -> Global___PayoutCard: ...
+    def __init__(
+        self,
+        *,
+        bank_account: Global___BankAccount | None = ...,
+        card: Global___PayoutCard | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bank_account", b"bank_account", "card", b"card", "kind", b"kind"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bank_account", b"bank_account", "card", b"card", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["bank_account", "card"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___ExternalAccount: _TypeAlias = ExternalAccount  # noqa: Y015
+
+@_typing.final
+class ListExternalAccountsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExternalAccount]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___ExternalAccount] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListExternalAccountsResponse: _TypeAlias = ListExternalAccountsResponse  # noqa: Y015
+
+@_typing.final
+class ExternalBankAccount(_message.Message):
+    """Stripe's `external_account[...]` hash of a bank account (a token is not taken)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OBJECT_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    ACCOUNT_HOLDER_NAME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_HOLDER_TYPE_FIELD_NUMBER: _builtins.int
+    ROUTING_NUMBER_FIELD_NUMBER: _builtins.int
+    ACCOUNT_NUMBER_FIELD_NUMBER: _builtins.int
+    object: _builtins.str
+    """"bank_account" (the only kind taken here); empty is taken as it."""
+    country: _builtins.str
+    currency: _builtins.str
+    account_holder_name: _builtins.str
+    account_holder_type: Global___BankAccountHolderType.ValueType
+    routing_number: _builtins.str
+    account_number: _builtins.str
+    """Request only: never stored in plain text."""
+    def __init__(
+        self,
+        *,
+        object: _builtins.str = ...,
+        country: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        account_holder_name: _builtins.str = ...,
+        account_holder_type: Global___BankAccountHolderType.ValueType = ...,
+        routing_number: _builtins.str = ...,
+        account_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_holder_name", b"account_holder_name", "account_holder_type", b"account_holder_type", "account_number", b"account_number", "country", b"country", "currency", b"currency", "object", b"object", "routing_number", b"routing_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExternalBankAccount: _TypeAlias = ExternalBankAccount  # noqa: Y015
+
+@_typing.final
+class CreateExternalAccountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ACCOUNT_FIELD_NUMBER: _builtins.int
+    DEFAULT_FOR_CURRENCY_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The "acct_..." seller, required."""
+    default_for_currency: _builtins.bool
+    @_builtins.property
+    def external_account(self) -> Global___ExternalBankAccount: ...
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        external_account: Global___ExternalBankAccount | None = ...,
+        default_for_currency: _builtins.bool = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["external_account", b"external_account"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_for_currency", b"default_for_currency", "external_account", b"external_account", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateExternalAccountRequest: _TypeAlias = CreateExternalAccountRequest  # noqa: Y015
+
+@_typing.final
 class CreateBankAccountRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

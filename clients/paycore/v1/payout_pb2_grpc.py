@@ -49,6 +49,16 @@ class PayoutServiceStub:
                 request_serializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsResponse.FromString,
                 _registered_method=True)
+        self.ListExternalAccounts = channel.unary_unary(
+                '/paycore.v1.PayoutService/ListExternalAccounts',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.ListExternalAccountsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.ListExternalAccountsResponse.FromString,
+                _registered_method=True)
+        self.CreateExternalAccount = channel.unary_unary(
+                '/paycore.v1.PayoutService/CreateExternalAccount',
+                request_serializer=paycore_dot_v1_dot_payout__pb2.CreateExternalAccountRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payout__pb2.BankAccount.FromString,
+                _registered_method=True)
         self.CreatePayoutCard = channel.unary_unary(
                 '/paycore.v1.PayoutService/CreatePayoutCard',
                 request_serializer=paycore_dot_v1_dot_payout__pb2.CreatePayoutCardRequest.SerializeToString,
@@ -153,6 +163,22 @@ class PayoutServiceServicer:
 
     def ListBankAccounts(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExternalAccounts(self, request, context):
+        """Stripe's external accounts of a connected account: the seller's bank accounts and payout
+        cards in one list, newest first (`object` filters by kind).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateExternalAccount(self, request, context):
+        """Stripe's create of an external account: a bank account of the seller, checked as
+        CreateBankAccount checks one (its errors name `external_account[...]` fields).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -304,6 +330,16 @@ def add_PayoutServiceServicer_to_server(servicer, server):
                     servicer.ListBankAccounts,
                     request_deserializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payout__pb2.ListBankAccountsResponse.SerializeToString,
+            ),
+            'ListExternalAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExternalAccounts,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.ListExternalAccountsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.ListExternalAccountsResponse.SerializeToString,
+            ),
+            'CreateExternalAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateExternalAccount,
+                    request_deserializer=paycore_dot_v1_dot_payout__pb2.CreateExternalAccountRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payout__pb2.BankAccount.SerializeToString,
             ),
             'CreatePayoutCard': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePayoutCard,
@@ -472,6 +508,60 @@ class PayoutService:
             '/paycore.v1.PayoutService/ListBankAccounts',
             paycore_dot_v1_dot_payout__pb2.ListBankAccountsRequest.SerializeToString,
             paycore_dot_v1_dot_payout__pb2.ListBankAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExternalAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/ListExternalAccounts',
+            paycore_dot_v1_dot_payout__pb2.ListExternalAccountsRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.ListExternalAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateExternalAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PayoutService/CreateExternalAccount',
+            paycore_dot_v1_dot_payout__pb2.CreateExternalAccountRequest.SerializeToString,
+            paycore_dot_v1_dot_payout__pb2.BankAccount.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,14 @@ class PayoutServiceStub:
     CreateBankAccount: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreateBankAccountRequest, _payout_pb2.BankAccount]
     GetBankAccount: _grpc.UnaryUnaryMultiCallable[_payout_pb2.GetBankAccountRequest, _payout_pb2.BankAccount]
     ListBankAccounts: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListBankAccountsRequest, _payout_pb2.ListBankAccountsResponse]
+    ListExternalAccounts: _grpc.UnaryUnaryMultiCallable[_payout_pb2.ListExternalAccountsRequest, _payout_pb2.ListExternalAccountsResponse]
+    """Stripe's external accounts of a connected account: the seller's bank accounts and payout
+    cards in one list, newest first (`object` filters by kind).
+    """
+    CreateExternalAccount: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreateExternalAccountRequest, _payout_pb2.BankAccount]
+    """Stripe's create of an external account: a bank account of the seller, checked as
+    CreateBankAccount checks one (its errors name `external_account[...]` fields).
+    """
     CreatePayoutCard: _grpc.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutCardRequest, _payout_pb2.PayoutCard]
     """Registers a debit card as an external account of the merchant (or of one of its sellers,
     `account`): the only kind of card an instant payout may go to. The card is a "pm_..." the
@@ -96,6 +104,14 @@ class PayoutServiceAsyncStub(PayoutServiceStub):
     CreateBankAccount: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreateBankAccountRequest, _payout_pb2.BankAccount]  # type: ignore[assignment]
     GetBankAccount: _aio.UnaryUnaryMultiCallable[_payout_pb2.GetBankAccountRequest, _payout_pb2.BankAccount]  # type: ignore[assignment]
     ListBankAccounts: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListBankAccountsRequest, _payout_pb2.ListBankAccountsResponse]  # type: ignore[assignment]
+    ListExternalAccounts: _aio.UnaryUnaryMultiCallable[_payout_pb2.ListExternalAccountsRequest, _payout_pb2.ListExternalAccountsResponse]  # type: ignore[assignment]
+    """Stripe's external accounts of a connected account: the seller's bank accounts and payout
+    cards in one list, newest first (`object` filters by kind).
+    """
+    CreateExternalAccount: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreateExternalAccountRequest, _payout_pb2.BankAccount]  # type: ignore[assignment]
+    """Stripe's create of an external account: a bank account of the seller, checked as
+    CreateBankAccount checks one (its errors name `external_account[...]` fields).
+    """
     CreatePayoutCard: _aio.UnaryUnaryMultiCallable[_payout_pb2.CreatePayoutCardRequest, _payout_pb2.PayoutCard]  # type: ignore[assignment]
     """Registers a debit card as an external account of the merchant (or of one of its sellers,
     `account`): the only kind of card an instant payout may go to. The card is a "pm_..." the
@@ -171,6 +187,26 @@ class PayoutServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payout_pb2.ListBankAccountsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payout_pb2.ListBankAccountsResponse, _abc.Awaitable[_payout_pb2.ListBankAccountsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListExternalAccounts(
+        self,
+        request: _payout_pb2.ListExternalAccountsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.ListExternalAccountsResponse, _abc.Awaitable[_payout_pb2.ListExternalAccountsResponse]]:
+        """Stripe's external accounts of a connected account: the seller's bank accounts and payout
+        cards in one list, newest first (`object` filters by kind).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateExternalAccount(
+        self,
+        request: _payout_pb2.CreateExternalAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payout_pb2.BankAccount, _abc.Awaitable[_payout_pb2.BankAccount]]:
+        """Stripe's create of an external account: a bank account of the seller, checked as
+        CreateBankAccount checks one (its errors name `external_account[...]` fields).
+        """
 
     @_abc_1.abstractmethod
     def CreatePayoutCard(

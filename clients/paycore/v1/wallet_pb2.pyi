@@ -51,6 +51,10 @@ class _BalanceTransactionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper
     """
     BALANCE_TRANSACTION_TYPE_TRANSFER_REVERSAL: _BalanceTransactionType.ValueType  # 10
     """A transfer to a seller taken back (CreateTransferReversal), on both balances."""
+    BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND: _BalanceTransactionType.ValueType  # 11
+    """An application fee given back to the seller (CreateApplicationFeeRefund, or a refund of
+    the charge with refund_application_fee), on both balances.
+    """
 
 class BalanceTransactionType(_BalanceTransactionType, metaclass=_BalanceTransactionTypeEnumTypeWrapper): ...
 
@@ -77,6 +81,10 @@ gain (positive) or loss (negative).
 """
 BALANCE_TRANSACTION_TYPE_TRANSFER_REVERSAL: BalanceTransactionType.ValueType  # 10
 """A transfer to a seller taken back (CreateTransferReversal), on both balances."""
+BALANCE_TRANSACTION_TYPE_APPLICATION_FEE_REFUND: BalanceTransactionType.ValueType  # 11
+"""An application fee given back to the seller (CreateApplicationFeeRefund, or a refund of
+the charge with refund_application_fee), on both balances.
+"""
 Global___BalanceTransactionType: _TypeAlias = BalanceTransactionType  # noqa: Y015
 
 class _BalanceTransactionStatus:

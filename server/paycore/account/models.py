@@ -9,6 +9,14 @@ from paycore.records import Stored
 from paycore.secret import Secret
 
 
+class SellerAccountType(Enum):
+    """Stripe's `type` of a connected account; paycore treats every seller alike."""
+
+    STANDARD = "standard"
+    EXPRESS = "express"
+    CUSTOM = "custom"
+
+
 class ApiKeyType(Enum):
     SECRET = "secret"
     PUBLISHABLE = "publishable"
@@ -44,6 +52,8 @@ class NewSellerAccount:
     default_currency: str
     metadata: dict[str, str]
     settlement_currencies: tuple[str, ...] = field(default=(), kw_only=True)
+    type: SellerAccountType = field(default=SellerAccountType.CUSTOM, kw_only=True)
+    """Stripe's connected account type, stored and rendered (docs/connect.md)."""
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,9 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "transfer.created",
         "transfer.reversed",
         "transfer.updated",
+        # Application fees (fee_): a fee given back to the seller, in part or in full.
+        "application_fee.refunded",
+        "application_fee.refund.updated",
         # Billing.
         "product.created",
         "price.created",

@@ -35,7 +35,7 @@ from paycore.payment.models import (
     RefundStatus,
 )
 from paycore.payment.money import Capture, Credit, PayInLedger, Reversal
-from paycore.payment.repository import PayInRepository
+from paycore.payment.repository import APPLICATION_FEES, PayInRepository
 from paycore.payment.setup.flow import SetupCards
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -511,12 +511,31 @@ class PayInCompletion:
             self._events.refund.prepared(kind, updated),
             self._events.refund.prepared(events.CHARGE_REFUND_UPDATED, updated),
         ]
-        if execution.succeeded and intent is not None and intent.psp_charge:
+        if execution.succeeded and intent is not None:
+            written += await self._refunded(connection, intent, updated)
+        await record_prepared(connection, written)
+        return updated
+
+    async def _refunded(
+        self, connection: AsyncConnection, intent: Intent, refund: Refund
+    ) -> list[NewEvent]:
+        """The events of an intent's refund that succeeded beside the refund's own:
+        application_fee.refunded when it gave back some of the fee (the fee as it now reads,
+        this refund's share counted), and charge.refunded."""
+        repository = PayInRepository(connection)
+        merchant_id = intent.merchant_id
+        written = []
+        if refund.application_fee_refund_amount:
+            fee = await APPLICATION_FEES.fetch(connection, merchant_id, intent.id)
+            if fee is not None:
+                written.append(
+                    self._events.application_fee.prepared(events.APPLICATION_FEE_REFUNDED, fee)
+                )
+        if intent.psp_charge:
             # charge.refunded, with the charge's refunds as GetCharge reads them (two reads).
             charge = await repository.charge(merchant_id, intent.psp_charge, with_refunds=True)
             if charge is not None:
                 written.append(
                     self._events.charge.prepared(events.CHARGE_REFUNDED, charge_of(charge))
                 )
-        await record_prepared(connection, written)
-        return updated
+        return written

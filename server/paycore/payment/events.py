@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 from paycore.events import Recorder
 from paycore.events.outbox import record_prepared
-from paycore.payment.models import Charge, Intent, Order, Payment, PaymentStatus, Refund
+from paycore.payment.models import (
+    ApplicationFee,
+    Charge,
+    Intent,
+    Order,
+    Payment,
+    PaymentStatus,
+    Refund,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 INTENT_CREATED = "payment_intent.created"
@@ -47,6 +55,9 @@ CHARGE_REFUNDED = "charge.refunded"
 """Each refund of the charge that succeeds, partial ones included (Stripe's)."""
 CHARGE_UPDATED = "charge.updated"
 """UpdateCharge changed the charge's description, metadata or receipt_email."""
+APPLICATION_FEE_REFUNDED = "application_fee.refunded"
+"""Some of a destination charge's application fee given back to the seller: by the fee's own
+refund (fr_) or a refund of the charge with refund_application_fee (its object the fee)."""
 CHARGE_REFUND_UPDATED = "charge.refund.updated"
 """Stripe's older name for a refund's change, its object the refund: beside each refund.updated
 and refund.failed, in the same statement."""
@@ -59,6 +70,7 @@ class PayInEvents:
     payment: Recorder[Payment]
     refund: Recorder[Refund]
     charge: Recorder[Charge]
+    application_fee: Recorder[ApplicationFee]
 
     async def payment_created(self, connection: AsyncConnection, payment: Payment) -> None:
         """payment.created, then each order's payment_order.created, in one round trip."""

@@ -556,9 +556,30 @@ class ApplicationFee(Stored):
     """The seller (the charge's transfer destination) whose share paid it."""
     amount: int
     amount_refunded: int
-    """What refunds with refund_application_fee gave back to the seller."""
+    """What refunds with refund_application_fee and the fee's own refunds gave back."""
     currency: str
     payment_intent_id: str
+    refunds: tuple[FeeRefund, ...] = ()
+    """Its own refunds (CreateApplicationFeeRefund), newest first."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeRefund(Stored):
+    """Some of an application fee given back to the seller (Stripe's fee_refund, fr_)."""
+
+    payment_intent_id: str
+    """The charge whose fee it refunds (the fee's id is this one's under fee_)."""
+    amount: int
+    currency: str
+    balance_transaction: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class NewFeeRefund:
+    amount: int | None
+    """None: all that is left of the fee."""
+    metadata: dict[str, str]
 
 
 @dataclass(frozen=True)

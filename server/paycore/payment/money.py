@@ -13,6 +13,8 @@
     refund_application_fee  balance (available, then pending) -> seller balance_pending
                                                       the fee's share  (application_fee_refund)
 
+(A fee's own refunds, fr_, are paycore.payment.application_fees'.)
+
 A payment order credits its seller's own balance_pending instead of the merchant's. Every
 transfer carries `source` (the intent or order), so the wallet shows fee and net per charge.
 They are posted inside the caller's transaction, so status, money and event commit together.
@@ -360,7 +362,7 @@ class PayInLedger:
                 reversal.seller,
                 reversal.application_fee,
                 codes.TRANSFER_APPLICATION_FEE_REFUND,
-                BalanceType.APPLICATION_FEE,
+                BalanceType.APPLICATION_FEE_REFUND,
                 "application fee refund",
             ),
         )

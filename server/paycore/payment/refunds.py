@@ -29,6 +29,7 @@ from paycore.payment.repository import (
     PAYMENT_ORDERS,
     REFUNDS,
     PayInRepository,
+    fee_refunded_directly,
     refunds_query,
 )
 from paycore.records import MetadataChange
@@ -221,6 +222,10 @@ class Refunds:
                     fee_given = fee_share(
                         destination.application_fee_amount, paid, before, given, wanted
                     )
+                    # -- the fee's own refunds (fr_) took their part of it already.
+                    direct = await fee_refunded_directly(connection, merchant_id, destination.id)
+                    fee_left = destination.application_fee_amount - given - direct
+                    fee_given = max(0, min(fee_given, fee_left))
             if intent is not None:
                 await repository.update_intent(intent, amount_refunded=refunded + wanted)
             if order is not None:

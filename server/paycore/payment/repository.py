@@ -22,6 +22,7 @@ from paycore.payment.models import (
     ChargeAttempt,
     ChargeCard,
     ChargeDetails,
+    FeeRefund,
     Intent,
     IntentStatus,
     NewPayment,
@@ -42,6 +43,7 @@ from paycore.storage.raw import driver_of, jsonb, write_later
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import (
+    application_fee_refunds,
     balance_transactions,
     charge_details,
     disputes,
@@ -726,6 +728,7 @@ def charge_of_fee(fee_id: str) -> str:
 
 
 _pi = payment_intents
+_fr = application_fee_refunds
 _fee_refunded = (
     select(func.coalesce(func.sum(refunds.c.application_fee_refund_amount), 0))
     .where(
@@ -735,6 +738,11 @@ _fee_refunded = (
     )
     .scalar_subquery()
 )
+_fee_refunded_directly = (
+    select(func.coalesce(func.sum(_fr.c.amount), 0))
+    .where(_fr.c.merchant_id == _pi.c.merchant_id, _fr.c.payment_intent_id == _pi.c.id)
+    .scalar_subquery()
+)
 _APPLICATION_FEE_ROWS = select(
     _pi.c.merchant_id,
     _pi.c.id,
@@ -742,7 +750,7 @@ _APPLICATION_FEE_ROWS = select(
     _pi.c.application_fee_amount,
     _pi.c.currency,
     _pi.c.created_at,
-    _fee_refunded.label("fee_refunded"),
+    (_fee_refunded + _fee_refunded_directly).label("fee_refunded"),
 ).where(
     func.coalesce(_pi.c.transfer_destination, "") != "",
     _pi.c.application_fee_amount > 0,
@@ -764,10 +772,66 @@ def _application_fee(row: Any) -> ApplicationFee:
     )
 
 
+decode_fee_refund: Decoder[FeeRefund] = Decoder(_fr, FeeRefund)
+_encode_fee_refund: Encoder[FeeRefund] = Encoder(_fr, FeeRefund)
+
+
+async def _with_fee_refunds(
+    connection: AsyncConnection, found: list[ApplicationFee]
+) -> list[ApplicationFee]:
+    """The fees with their own refunds, newest first (one statement for a page)."""
+    rows = await connection.execute(
+        select(_fr)
+        .where(
+            _fr.c.merchant_id == found[0].merchant_id,
+            _fr.c.payment_intent_id.in_(sorted({fee.payment_intent_id for fee in found})),
+        )
+        .order_by(_fr.c.id.desc())
+    )
+    by_charge: dict[str, list[FeeRefund]] = {}
+    for row in rows:
+        refund = decode_fee_refund(row)
+        by_charge.setdefault(refund.payment_intent_id, []).append(refund)
+    return [replace(fee, refunds=tuple(by_charge.get(fee.payment_intent_id, ()))) for fee in found]
+
+
 # Read by the charge's id: callers turn fee_ ids (a Get's, a cursor's) into pi_ ones first.
 APPLICATION_FEES = Kind(
-    "application_fee", payment_intents, _application_fee, selected=_APPLICATION_FEE_ROWS
+    "application_fee",
+    payment_intents,
+    _application_fee,
+    selected=_APPLICATION_FEE_ROWS,
+    complete=_with_fee_refunds,
 )
+FEE_REFUNDS = Kind("fee_refund", _fr, decode_fee_refund)
+
+
+def fee_refunds_query(merchant_id: str, payment_intent_id: str) -> Select[Any]:
+    return matching(_fr, merchant_id=merchant_id, payment_intent_id=payment_intent_id)
+
+
+async def insert_fee_refund(connection: AsyncConnection, refund: FeeRefund) -> None:
+    await connection.execute(insert(_fr).values(**_encode_fee_refund.mapping(refund)))
+
+
+async def set_fee_refund_metadata(connection: AsyncConnection, refund: FeeRefund) -> None:
+    await connection.execute(
+        update(_fr)
+        .where(merchant_row(_fr, refund.merchant_id, refund.id))
+        .values(metadata=dict(refund.metadata))
+    )
+
+
+async def fee_refunded_directly(
+    connection: AsyncConnection, merchant_id: str, payment_intent_id: str
+) -> int:
+    """What the fee's own refunds (fr_) gave back, in all; read under the intent's lock."""
+    total = await connection.scalar(
+        select(func.coalesce(func.sum(_fr.c.amount), 0)).where(
+            _fr.c.merchant_id == merchant_id, _fr.c.payment_intent_id == payment_intent_id
+        )
+    )
+    return int(total or 0)
 
 
 def application_fees_query(merchant_id: str, wanted: ApplicationFeeFilter) -> Select[Any]:

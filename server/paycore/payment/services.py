@@ -37,7 +37,9 @@ from paycore.payment.pay_in import PayIn
 from paycore.payment.refunds import Refunds
 from paycore.payment.reviews import ReviewOutcomes
 from paycore.payment.servicer.messages import (
+    application_fee_message,
     charge_message,
+    fee_refund_message,
     intent_message,
     order_message,
     payment_message,
@@ -83,6 +85,7 @@ def build_pay_in(
         Recorder(payment_message),
         Recorder(refund_message),
         Recorder(charge_message),
+        Recorder(application_fee_message),
     )
     completion = PayInCompletion(PayInLedger(ledger, balances, conversions), events, cards)
     setup_events: Recorder[SetupIntent] = Recorder(setup_message)
@@ -127,5 +130,11 @@ def build_pay_in(
         off_session=OffSessionCharges(shards, executor, events),
         setups=SetupFlow(reads, executor, cards, setup_events),
         charges=Charges(reads, events.charge),
-        application_fees=ApplicationFees(reads),
+        application_fees=ApplicationFees(
+            reads,
+            balances,
+            events.application_fee,
+            conversions,
+            Recorder(fee_refund_message),
+        ),
     )

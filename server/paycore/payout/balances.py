@@ -475,14 +475,14 @@ class BalanceBook:
         kind: BalanceType,
         description: str,
         to_available: bool = False,
-    ) -> None:
+    ) -> list[dict[str, Any]]:
         """`amount` from one balance of the merchant's (`payer`: "" the merchant's own, or a
         seller's) to another's (`payee`), as a refund takes it: from the payer's
         balance_available as far as it goes, the rest from its balance_pending (which may go
         negative, as at Stripe), each part to the payee's balance_pending, due at once (the
         availability job makes it available), or, `to_available`, to its balance_available
         (a transfer reversal, which Stripe credits available at once). A row per part on each
-        side, of type `kind`.
+        side, of type `kind` (answered: the payer's rows first in each part).
         Both balances are locked in one statement (id order), so that two moves between the
         same two balances, either way, cannot deadlock."""
         accounts = [
@@ -527,6 +527,7 @@ class BalanceBook:
                 )
         await self.post(connection, merchant_id, transfers)
         await self.record(connection, rows)
+        return rows
 
     # -- reconciliation's adjustments (paycore.reconciliation.resolution) ------------------------
 

@@ -41,6 +41,17 @@ class Cards(Protocol):
     async def card_for_charge(self, merchant_id: str, payment_method_id: str) -> ChargeableCard: ...
 
 
+EXTERNAL_ACCOUNT_OWN = ("id", "account", "default_for_currency", "metadata")
+"""CreateExternalAccount's own params: those of its `external_account` hash are the rest."""
+
+
+def external_param(error: ApiError) -> ApiError:
+    """`error` naming its param inside Stripe's `external_account[...]` hash."""
+    if error.param and error.param not in EXTERNAL_ACCOUNT_OWN:
+        error.param = f"external_account[{error.param}]"
+    return error
+
+
 async def require_account(
     connection: AsyncConnection, merchant_id: str, account: str, param: str = "account"
 ) -> None:
@@ -56,6 +67,18 @@ class BankAccounts:
     _fingerprinter: Fingerprinter
     _cards: Cards
     _clock: Clock
+
+    async def create_external(
+        self, connection: AsyncConnection, merchant_id: str, new: NewBankAccount
+    ) -> BankAccount:
+        """Stripe's create of a connected account's external account: `create` for the seller
+        (its URL's `id`: NOT_FOUND naming `id`), each field's error naming it as Stripe's hash
+        does, `external_account[country]`."""
+        await require_account(connection, merchant_id, new.account, param="id")
+        try:
+            return await self.create(connection, merchant_id, new)
+        except ApiError as error:
+            raise external_param(error) from None
 
     async def create(
         self, connection: AsyncConnection, merchant_id: str, new: NewBankAccount

@@ -32,6 +32,8 @@ class BalanceType(StrEnum):
     """Currencies (issue 19): a refund's conversion at today's rate against its payment's."""
     TRANSFER_REVERSAL = "transfer_reversal"
     """A transfer to a seller taken back (paycore.payout.transfers), on both balances."""
+    APPLICATION_FEE_REFUND = "application_fee_refund"
+    """An application fee given back to the seller, on both balances (docs/connect.md)."""
 
 
 class BalanceStatus(StrEnum):

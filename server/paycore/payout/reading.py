@@ -35,6 +35,10 @@ from paycore.payout.repository import (
 from paycore.storage.reads import Cursor, Named, Page, Reads
 
 CARD_PREFIX = Prefix.PAYMENT_METHOD.value + "_"
+EXTERNAL_ACCOUNTS_READ = 100
+"""At most this many of each kind (bank accounts, payout cards) of a seller are read to list
+its external accounts: a seller has a few."""
+ExternalAccount = BankAccount | PayoutCard
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,37 @@ class PayoutReads:
         query = payout_cards_query(merchant_id, account)
         named = [_seller("account", account)]
         return await self._reads.page(merchant_id, PAYOUT_CARDS, cursor, query, named)
+
+    async def external_accounts(
+        self, merchant_id: str, seller: str, cursor: Cursor, kind: str
+    ) -> Page[ExternalAccount]:
+        """Stripe's external accounts of the seller (NOT_FOUND naming `id` unless it is the
+        merchant's): its bank accounts and payout cards (`kind`: "bank_account" or "card"
+        alone), newest first, paged by the ids of the merged list (a cursor not in it is
+        NOT_FOUND naming the cursor's param)."""
+        await self._reads.one(merchant_id, SELLER_ACCOUNTS, seller)
+        everything = Cursor(limit=EXTERNAL_ACCOUNTS_READ, created=cursor.created)
+        found: list[ExternalAccount] = []
+        if kind != "card":
+            found += (await self.bank_accounts(merchant_id, seller, everything)).data
+        if kind != "bank_account":
+            found += (await self.payout_cards(merchant_id, seller, everything)).data
+        # newest first by the ids' bodies: time-ordered across kinds (ba_ and pm_), as every
+        # List pages by id
+        found.sort(key=lambda item: item.id.partition("_")[2], reverse=True)
+        ids = [item.id for item in found]
+        for param, position in (
+            ("starting_after", cursor.starting_after),
+            ("ending_before", cursor.ending_before),
+        ):
+            if position and position not in ids:
+                raise not_found("external_account", position, param)
+        if cursor.ending_before:
+            newer = found[: ids.index(cursor.ending_before)]
+            return Page(newer[-cursor.limit :], len(newer) > cursor.limit)
+        if cursor.starting_after:
+            found = found[ids.index(cursor.starting_after) + 1 :]
+        return Page(found[: cursor.limit], len(found) > cursor.limit)
 
     async def payout(self, merchant_id: str, payout_id: str) -> Payout:
         return await self._reads.one(merchant_id, PAYOUTS, payout_id)

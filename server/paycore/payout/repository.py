@@ -35,6 +35,7 @@ from paycore.storage.schema import (
     balance_transactions,
     bank_accounts,
     executions,
+    payment_intents,
     payment_methods,
     payout_schedules,
     payouts,
@@ -736,6 +737,19 @@ class TransferRepository:
         )
         intent_id = found.scalar_one_or_none()
         return None if intent_id is None else str(intent_id)
+
+    async def charge_group(self, merchant_id: str, intent_id: str) -> str:
+        """The transfer_group of the charge (its pi_) a transfer follows, given one first when
+        it has none: `group_<pi>`, as Stripe names it (set only where it is still "", so the
+        group a concurrent transfer gave it stands)."""
+        pi = payment_intents
+        made = f"group_{intent_id}"
+        mine = and_(pi.c.merchant_id == merchant_id, pi.c.id == intent_id)
+        await self._connection.execute(
+            update(pi).where(mine, pi.c.transfer_group == "").values(transfer_group=made)
+        )
+        group = await self._connection.scalar(select(pi.c.transfer_group).where(mine))
+        return str(group or made)
 
     async def charge_funds(self, merchant_id: str, charge: str) -> ChargeFunds | None:
         """The merchant's own `payment` balance transaction of the charge (None: it received

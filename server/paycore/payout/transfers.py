@@ -9,6 +9,9 @@ from its own balance to one of its seller accounts' (tr_), and takes some or all
     reversal            seller balance (available as far as it goes, then pending) ->
                         platform balance_available at once, as at Stripe (BalanceBook.move)
 
+A transfer following a charge without a transfer_group of its own takes the charge's; a charge
+without one is given `group_<pi>` first (Stripe's rule), which the transfer takes.
+
 Balance transactions: `transfer` on the platform's side and `payment` on the seller's (as
 Stripe's connected account sees a transfer), `transfer_reversal` on both sides of a reversal.
 The platform's balance accounts are locked (id order, as the ledger locks) before they are
@@ -60,6 +63,10 @@ class Transfers:
                 raise invalid("source_transaction", "it names no succeeded charge of yours")
             new = replace(new, source_transaction=intent_id)
         funds = await self._source_funds(repository, merchant_id, new)
+        if funds is not None and not new.transfer_group:
+            # Stripe's: the charge's group (made up as group_<pi> when it has none).
+            group = await repository.charge_group(merchant_id, new.source_transaction)
+            new = replace(new, transfer_group=group)
         book = self._book
         platform = await book.accounts(connection, merchant_id, MERCHANT, new.currency)
         seller = await book.accounts(connection, merchant_id, new.destination, new.currency)

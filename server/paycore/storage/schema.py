@@ -74,6 +74,8 @@ seller_accounts = _owned(
     "seller_accounts",
     *_required(Text, "id", "email", "business_name", "country", "default_currency"),
     *_metadata_and_created_at(),
+    # Stripe's standard | express | custom (migration 0045).
+    Column("type", Text, nullable=False, server_default="custom"),
 )
 
 api_keys = _owned(
@@ -1347,8 +1349,23 @@ transfer_reversals = _owned(
     Index("transfer_reversals_transfer_idx", "merchant_id", "transfer_id", "id"),
 )
 
+# Application fee refunds (fr_, docs/connect.md, migration 0044): some of a destination
+# charge's application fee (the fee_ of payment_intent_id) given back to its seller;
+# balance_transaction: the platform's row of it.
+application_fee_refunds = _owned(
+    "application_fee_refunds",
+    Column("id", Text, nullable=False),
+    Column("payment_intent_id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    *_required(Text, "currency", "balance_transaction"),
+    Column("created", BigInteger, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Index("application_fee_refunds_charge_idx", "merchant_id", "payment_intent_id", "id"),
+)
+
 __all__ = [
     "api_keys",
+    "application_fee_refunds",
     "balance_transactions",
     "bank_accounts",
     "billing_settings",

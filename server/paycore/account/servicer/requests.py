@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from paycore import validation
 from paycore.account.fee_plans import BASIS_POINTS, FIXED_AMOUNT_MAX, FeePlan
-from paycore.account.models import ApiKeyType, NewMerchant, NewSellerAccount
+from paycore.account.models import ApiKeyType, NewMerchant, NewSellerAccount, SellerAccountType
 from paycore.errors import invalid, not_found
 from paycore.ids import Prefix
 from paycore.runtime.context import current_call
@@ -30,6 +30,14 @@ def new_merchant(request: account_pb2.CreateMerchantRequest) -> NewMerchant:
     )
 
 
+_SELLER_TYPES: dict[int, SellerAccountType] = {
+    account_pb2.SELLER_ACCOUNT_TYPE_UNSPECIFIED: SellerAccountType.CUSTOM,
+    account_pb2.SELLER_ACCOUNT_TYPE_STANDARD: SellerAccountType.STANDARD,
+    account_pb2.SELLER_ACCOUNT_TYPE_EXPRESS: SellerAccountType.EXPRESS,
+    account_pb2.SELLER_ACCOUNT_TYPE_CUSTOM: SellerAccountType.CUSTOM,
+}
+
+
 def fee_plan(request: account_pb2.UpdateFeePlanRequest) -> FeePlan:
     if not 0 <= request.percent_basis_points <= BASIS_POINTS:
         raise invalid("percent_basis_points", f"must be between 0 and {BASIS_POINTS}")
@@ -50,6 +58,11 @@ def new_seller_account(request: account_pb2.CreateSellerAccountRequest) -> NewSe
         settlement_currencies=validation.currencies(
             "settlement_currencies", list(request.settlement_currencies)
         ),
+        type=_SELLER_TYPES[
+            validation.enum_value(
+                "type", request.type, _SELLER_TYPES, account_pb2.SellerAccountType
+            )
+        ],
     )
 
 

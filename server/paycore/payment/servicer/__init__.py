@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 from grpc import aio
-from paycore import search
+from paycore import search, validation
 from paycore.account.service import AccountService
 from paycore.currency.service import Currencies
 from paycore.customer.service import CustomerService
@@ -36,6 +36,7 @@ from paycore.payment.servicer import requests, setup_requests
 from paycore.payment.servicer.messages import (
     application_fee_message,
     charge_message,
+    fee_refund_message,
     intent_message,
     order_message,
     payment_message,
@@ -57,6 +58,7 @@ from paycore.runtime.servicing import (
     add_servicer,
     merchant_and_cursor,
     merchant_and_id,
+    metadata_change,
     page_response,
     search_cursor,
     search_response,
@@ -360,6 +362,45 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         wanted = requests.application_fee_filter(request)
         page = await self._pay_in.application_fees.list(merchant_id, cursor, wanted)
         return page_response(payment_pb2.ListApplicationFeesResponse, page, application_fee_message)
+
+    async def CreateApplicationFeeRefund(
+        self, request: payment_pb2.CreateApplicationFeeRefundRequest, context: Context
+    ) -> payment_pb2.FeeRefund:
+        merchant_id, fee_id = merchant_and_id(request.id, Prefix.APPLICATION_FEE)
+        new = requests.new_fee_refund(request)
+        fees = self._pay_in.application_fees
+        return await self._mutations.answer(
+            merchant_id, request, fee_refund_message, fees.refund, fee_id, new
+        )
+
+    async def ListApplicationFeeRefunds(
+        self, request: payment_pb2.ListApplicationFeeRefundsRequest, context: Context
+    ) -> payment_pb2.ListApplicationFeeRefundsResponse:
+        merchant_id, cursor = merchant_and_cursor(request, Prefix.APPLICATION_FEE_REFUND)
+        fee_id = validation.object_id("id", request.id, Prefix.APPLICATION_FEE)
+        page = await self._pay_in.application_fees.refunds(merchant_id, fee_id, cursor)
+        return page_response(
+            payment_pb2.ListApplicationFeeRefundsResponse, page, fee_refund_message
+        )
+
+    async def UpdateApplicationFeeRefund(
+        self, request: payment_pb2.UpdateApplicationFeeRefundRequest, context: Context
+    ) -> payment_pb2.FeeRefund:
+        merchant_id, fee_id = merchant_and_id(request.id, Prefix.APPLICATION_FEE)
+        refund_id = validation.object_id("refund", request.refund, Prefix.APPLICATION_FEE_REFUND)
+        change = metadata_change(request)
+        fees = self._pay_in.application_fees
+        return await self._mutations.answer(
+            merchant_id, request, fee_refund_message, fees.update_refund, fee_id, refund_id, change
+        )
+
+    async def GetApplicationFeeRefund(
+        self, request: payment_pb2.GetApplicationFeeRefundRequest, context: Context
+    ) -> payment_pb2.FeeRefund:
+        merchant_id, fee_id = merchant_and_id(request.id, Prefix.APPLICATION_FEE)
+        refund_id = validation.object_id("refund", request.refund, Prefix.APPLICATION_FEE_REFUND)
+        found = await self._pay_in.application_fees.refund_of(merchant_id, fee_id, refund_id)
+        return fee_refund_message(found)
 
     # -- setup intents (paycore.payment.setup) --------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from paycore.payment.models import (
     ApplicationFee,
     Charge,
+    FeeRefund,
     Intent,
     IntentStatus,
     NextAction,
@@ -16,6 +17,7 @@ from paycore.payment.models import (
     SetupIntent,
     SetupStatus,
 )
+from paycore.payment.repository import application_fee_id
 from paycore.runtime.messages import converts, derived, message_of
 from paycore.v1 import fraud_pb2, payment_pb2
 
@@ -109,4 +111,16 @@ def charge_message(charge: Charge) -> payment_pb2.Charge:
 
 @converts(payment_pb2.ApplicationFee)
 def application_fee_message(fee: ApplicationFee) -> payment_pb2.ApplicationFee:
-    return message_of(payment_pb2.ApplicationFee, fee, refunded=fee.amount_refunded == fee.amount)
+    return message_of(
+        payment_pb2.ApplicationFee,
+        fee,
+        refunded=fee.amount_refunded == fee.amount,
+        refunds=[fee_refund_message(refund) for refund in fee.refunds],
+    )
+
+
+@converts(payment_pb2.FeeRefund)
+def fee_refund_message(refund: FeeRefund) -> payment_pb2.FeeRefund:
+    return message_of(
+        payment_pb2.FeeRefund, refund, fee=application_fee_id(refund.payment_intent_id)
+    )

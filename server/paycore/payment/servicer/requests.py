@@ -25,6 +25,7 @@ from paycore.payment.models import (
     Intent,
     IntentChanges,
     IntentStatus,
+    NewFeeRefund,
     NewIntent,
     NewOrder,
     NewPayment,
@@ -486,6 +487,15 @@ def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str, s
     )
     group = validation.transfer_group(request.transfer_group)
     return intent_id, _customer_filter(request.customer), group
+
+
+def new_fee_refund(request: payment_pb2.CreateApplicationFeeRefundRequest) -> NewFeeRefund:
+    if request.HasField("amount") and request.amount <= 0:
+        raise invalid("amount", "must be positive (or left out: all that is left of the fee)")
+    return NewFeeRefund(
+        amount=request.amount if request.HasField("amount") else None,
+        metadata=validation.metadata("metadata", request.metadata),
+    )
 
 
 def application_fee_filter(

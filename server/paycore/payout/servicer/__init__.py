@@ -16,6 +16,7 @@ from paycore.payout.schedules import Schedules
 from paycore.payout.servicer import requests
 from paycore.payout.servicer.messages import (
     bank_account_message,
+    external_message,
     payout_card_message,
     payout_message,
     schedule_message,
@@ -68,6 +69,24 @@ class PayoutServicer(payout_pb2_grpc.PayoutServiceServicer):
             merchant_id, requests.account(request.account), cursor
         )
         return page_response(payout_pb2.ListBankAccountsResponse, found, bank_account_message)
+
+    async def ListExternalAccounts(
+        self, request: payout_pb2.ListExternalAccountsRequest, context: Context
+    ) -> payout_pb2.ListExternalAccountsResponse:
+        merchant_id, seller = merchant_and_id(request.id, Prefix.ACCOUNT)
+        cursor = requests.external_cursor(request)
+        kind = requests.external_kind(request)
+        found = await self._reads.external_accounts(merchant_id, seller, cursor, kind)
+        return page_response(payout_pb2.ListExternalAccountsResponse, found, external_message)
+
+    async def CreateExternalAccount(
+        self, request: payout_pb2.CreateExternalAccountRequest, context: Context
+    ) -> payout_pb2.BankAccount:
+        merchant_id, _ = merchant_and_id(request.id, Prefix.ACCOUNT)
+        new = requests.new_external_account(request)
+        return await self._mutations.answer(
+            merchant_id, request, bank_account_message, self._bank_accounts.create_external, new
+        )
 
     GetPayoutCard = rpcs.get(
         Prefix.PAYMENT_METHOD, lambda s: s._reads.payout_card, payout_card_message

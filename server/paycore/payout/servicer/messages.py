@@ -112,3 +112,10 @@ def balance_message(
 @converts(wallet_pb2.Balance)
 def account_balance_message(balance: AccountBalance) -> wallet_pb2.Balance:
     return balance_message(balance.account, balance.available, balance.pending)
+
+
+def external_message(external: BankAccount | PayoutCard) -> payout_pb2.ExternalAccount:
+    """One of a seller's external accounts, the kind it is set (ListExternalAccounts)."""
+    if isinstance(external, BankAccount):
+        return payout_pb2.ExternalAccount(bank_account=bank_account_message(external))
+    return payout_pb2.ExternalAccount(card=payout_card_message(external))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from paycore import validation
 from paycore.currency.rules import CurrencyRules, Purpose
-from paycore.errors import invalid, missing
+from paycore.errors import ApiError, invalid, missing
 from paycore.ids import Prefix
+from paycore.payout.bank_accounts import external_param
 from paycore.payout.models import (
     DELAY_DAYS_MAX,
     DELAY_DAYS_MIN,
@@ -24,8 +25,9 @@ from paycore.payout.models import (
     TransferFilter,
 )
 from paycore.runtime.messages import by_number, by_number_or_none, member
-from paycore.runtime.servicing import metadata_change
+from paycore.runtime.servicing import cursor_with, metadata_change
 from paycore.secret import Secret
+from paycore.storage.reads import Cursor
 from paycore.v1 import payout_pb2
 
 HOLDER_NAME_LENGTH_MAX = 200
@@ -77,6 +79,53 @@ def new_bank_account(request: payout_pb2.CreateBankAccountRequest) -> NewBankAcc
         default_for_currency=request.default_for_currency,
         metadata=validation.metadata("metadata", request.metadata),
     )
+
+
+def new_external_account(request: payout_pb2.CreateExternalAccountRequest) -> NewBankAccount:
+    """CreateExternalAccount's bank account, checked as CreateBankAccount's (each error naming
+    its field inside `external_account[...]`)."""
+    seller = validation.object_id("id", request.id, Prefix.ACCOUNT)
+    given = request.external_account
+    if given.object not in ("", "bank_account"):
+        raise invalid(
+            "external_account[object]",
+            "only a bank_account is added here (a debit card: POST /v1/payout_cards)",
+        )
+    as_bank_account = payout_pb2.CreateBankAccountRequest(
+        account=seller,
+        country=given.country,
+        currency=given.currency,
+        account_holder_name=given.account_holder_name,
+        account_holder_type=given.account_holder_type,
+        routing_number=given.routing_number,
+        account_number=given.account_number,
+        default_for_currency=request.default_for_currency,
+        metadata=request.metadata,
+    )
+    try:
+        return new_bank_account(as_bank_account)
+    except ApiError as error:
+        raise external_param(error) from None
+
+
+EXTERNAL_KINDS = ("", "bank_account", "card")
+_EXTERNAL_PREFIXES = (f"{Prefix.BANK_ACCOUNT.value}_", f"{Prefix.PAYMENT_METHOD.value}_")
+
+
+def _external_id(param: str, value: str) -> str:
+    if value and not value.startswith(_EXTERNAL_PREFIXES):
+        raise invalid(param, "a ba_ or pm_ of the list")
+    return value
+
+
+def external_cursor(request: payout_pb2.ListExternalAccountsRequest) -> Cursor:
+    return cursor_with(request, _external_id)
+
+
+def external_kind(request: payout_pb2.ListExternalAccountsRequest) -> str:
+    if request.object not in EXTERNAL_KINDS:
+        raise invalid("object", "bank_account or card")
+    return request.object
 
 
 def new_payout_card(request: payout_pb2.CreatePayoutCardRequest) -> NewPayoutCard:
