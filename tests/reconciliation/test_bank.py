@@ -249,8 +249,10 @@ async def test_bank_runs_and_payout_mismatches_over_grpc(bank_desk: BankDesk) ->
         metadata=(("idempotency-key", f"bank-{iso}"),),
     )
     assert recorded.source == pb.RECONCILIATION_SOURCE_BANK_PAYOUTS
-    executed = await desk.reconciliation.runs.run_due()  # the worker's job
-    assert executed is not None and executed.id == recorded.id
+    # The worker's job claims the oldest due run: the session's platform may hold another
+    # test's run still due (tests/reconciliation/test_servicer.py leaves some), taken first.
+    executed = [await desk.reconciliation.runs.run_due() for _ in range(5)]
+    assert recorded.id in [run.id for run in executed if run is not None]
     run = await world.admin.reconciliation.GetReconciliationRun(
         pb.GetReconciliationRunRequest(id=recorded.id)
     )
