@@ -172,6 +172,9 @@ def checked(message: Descriptor, value: Any, *, from_text: bool, param: str = ""
         if item == "" and is_map(field):
             result.update(_map_cleared(message, field, name))
             continue
+        if item == "" and _clearing(message, field) is not None:
+            result[f"clear_{field.name}"] = True  # Stripe's emptyable enum: `usage=` unsets it
+            continue
         if item is None or (from_text and item == "" and field.type != FieldDescriptor.TYPE_STRING):
             continue  # null, or Stripe's empty form value: the field stays unset
         if field.name in result:
@@ -187,6 +190,15 @@ def _map_cleared(message: Descriptor, field: FieldDescriptor, name: str) -> dict
     if clear is None or clear.type != FieldDescriptor.TYPE_BOOL:
         raise parameter_invalid(name, f"is a map: use {name}[key]=value")
     return {clear.name: True}
+
+
+def _clearing(message: Descriptor, field: FieldDescriptor) -> FieldDescriptor | None:
+    """The `clear_<field>` boolean of an enum field that an update may unset (Stripe's
+    emptyable enums, `setup_future_usage=""`), None for any other field."""
+    if field.type != FieldDescriptor.TYPE_ENUM or field.is_repeated:
+        return None
+    clear = message.fields_by_name.get(f"clear_{field.name}")
+    return clear if clear is not None and clear.type == FieldDescriptor.TYPE_BOOL else None
 
 
 def _checked_field(field: FieldDescriptor, item: Any, from_text: bool, name: str) -> Any:

@@ -1300,6 +1300,7 @@ class UpdatePaymentIntentRequest(_message.Message):
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    CLEAR_SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     amount: _builtins.int
@@ -1326,6 +1327,11 @@ class UpdatePaymentIntentRequest(_message.Message):
     """SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged."""
     transfer_group: _builtins.str
     """At most 200 characters; only while the intent has none (Stripe's rule), or the same again."""
+    clear_setup_future_usage: _builtins.bool
+    """Unsets the intent's setup_future_usage: its card is not saved when it succeeds (Stripe's
+    `setup_future_usage=""`, which the REST edge turns into this); not with
+    setup_future_usage (INVALID_ARGUMENT naming it).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -1344,10 +1350,11 @@ class UpdatePaymentIntentRequest(_message.Message):
         clear_metadata: _builtins.bool = ...,
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         transfer_group: _builtins.str | None = ...,
+        clear_setup_future_usage: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method", "transfer_group", b"transfer_group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "clear_setup_future_usage", b"clear_setup_future_usage", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015

@@ -225,6 +225,8 @@ class IntentChanges:
     capture_method: CaptureMethod | None = None
     metadata: MetadataChange = field(default_factory=MetadataChange)
     setup_future_usage: SetupUsage | None = None
+    # Stripe's `setup_future_usage=""`: the intent's is unset (never with setup_future_usage).
+    clear_setup_future_usage: bool = False
     transfer_group: str | None = None
 
 

@@ -314,6 +314,9 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
                 payment_pb2.CaptureMethod,
             )
         ]
+    usage = setup_future_usage(request.setup_future_usage)
+    if request.clear_setup_future_usage and usage is not None:
+        raise invalid("setup_future_usage", "cannot be given with clear_setup_future_usage")
     return intent_id, IntentChanges(
         amount=request.amount if request.HasField("amount") else None,
         currency=validation.currency("currency", request.currency)
@@ -326,7 +329,8 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         else None,
         capture_method=capture_method,
         metadata=metadata_change(request),
-        setup_future_usage=setup_future_usage(request.setup_future_usage),
+        setup_future_usage=usage,
+        clear_setup_future_usage=request.clear_setup_future_usage,
         transfer_group=validation.transfer_group(request.transfer_group)
         if request.HasField("transfer_group")
         else None,

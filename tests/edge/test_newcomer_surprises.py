@@ -1,0 +1,64 @@
+"""What a newcomer integrating with stripe-python trips on at the REST edge (each test one
+defect found by trying paycore as a new merchant would)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import stripe
+from paycore.edge import start_edge
+from paycore.v1 import account_pb2
+
+from tests.payment.shop import PayIn, assert_books_balance
+
+
+@pytest_asyncio.fixture
+async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name="Newcomer", email="dev@newcomer.test", country="US", default_currency="usd"
+        )
+    )
+    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    try:
+        yield merchant.id
+    finally:
+        await server.close()
+
+
+async def test_an_empty_setup_future_usage_on_update_unsets_it(
+    stripe_module: str, payin: PayIn
+) -> None:
+    """Stripe's update takes `setup_future_usage=""` (its OpenAPI: enum "", on_session,
+    off_session) to unset it: the card is then not saved when the intent succeeds. paycore
+    dropped the empty value, so the intent still saved the buyer's card."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="unset@example.com")
+        intent = stripe.PaymentIntent.create(
+            amount=1200, currency="usd", customer=customer.id, setup_future_usage="off_session"
+        )
+        unset = stripe.PaymentIntent.modify(intent.id, setup_future_usage="")
+        assert unset.setup_future_usage is None
+        assert stripe.PaymentIntent.retrieve(intent.id).setup_future_usage is None
+        paid = stripe.PaymentIntent.confirm(intent.id, payment_method="pm_card_visa")
+        assert (paid.status, paid.setup_future_usage) == ("succeeded", None)
+        assert stripe.PaymentMethod.list(customer=customer.id, type="card").data == []
+        # Unset and set in one request (JSON's "" and a value cannot both come): set again,
+        # then the same empty value on an intent without one changes nothing.
+        again = stripe.PaymentIntent.create(amount=900, currency="usd")
+        assert (
+            stripe.PaymentIntent.modify(again.id, setup_future_usage="").setup_future_usage is None
+        )
+        raised = stripe.PaymentIntent.modify(again.id, setup_future_usage="on_session")
+        assert raised.setup_future_usage == "on_session"
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module)
