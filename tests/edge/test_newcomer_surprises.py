@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -16,8 +17,11 @@ from tests.payment.shop import PayIn, assert_books_balance
 
 
 @pytest_asyncio.fixture
-async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
-    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
+async def stripe_module(
+    payin: PayIn, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[account_pb2.Merchant]:
+    """stripe-python's module-level configuration pointed at an edge; the merchant (its
+    secret key the module's)."""
     server = await start_edge(payin.target, "127.0.0.1:0")
     merchant = await payin.admin.accounts.CreateMerchant(
         account_pb2.CreateMerchantRequest(
@@ -28,13 +32,13 @@ async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncI
     monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
     monkeypatch.setattr(stripe, "max_network_retries", 0)
     try:
-        yield merchant.id
+        yield merchant
     finally:
         await server.close()
 
 
 async def test_an_empty_setup_future_usage_on_update_unsets_it(
-    stripe_module: str, payin: PayIn
+    stripe_module: account_pb2.Merchant, payin: PayIn
 ) -> None:
     """Stripe's update takes `setup_future_usage=""` (its OpenAPI: enum "", on_session,
     off_session) to unset it: the card is then not saved when the intent succeeds. paycore
@@ -61,4 +65,42 @@ async def test_an_empty_setup_future_usage_on_update_unsets_it(
         assert raised.setup_future_usage == "on_session"
 
     await asyncio.to_thread(scenario)
-    await assert_books_balance(payin.admin, stripe_module)
+    await assert_books_balance(payin.admin, stripe_module.id)
+
+
+async def test_an_empty_setup_future_usage_on_confirm_unsets_it(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
+    """Stripe's confirm takes `setup_future_usage=""` too (stripe-python's
+    PaymentIntentConfirmParams: Literal['']): confirmed so, the card is not saved. The buyer's
+    client (a publishable key with the client_secret) may not unset it, as it may not lower it."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="confirm-unset@example.com")
+        intent = stripe.PaymentIntent.create(
+            amount=1300, currency="usd", customer=customer.id, setup_future_usage="on_session"
+        )
+        publishable = stripe.PaymentMethod.create(
+            type="card",
+            card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2034},
+        )
+        buyer_key = stripe_module.publishable_key
+        # What Stripe.js sends; stripe-python's server-side types do not name it.
+        secret: dict[str, Any] = {"client_secret": str(intent.client_secret)}
+        with pytest.raises(stripe.InvalidRequestError) as lowered:
+            stripe.PaymentIntent.confirm(
+                intent.id,
+                payment_method=publishable.id,
+                **secret,
+                setup_future_usage="",
+                api_key=buyer_key,
+            )
+        assert lowered.value.param == "setup_future_usage"
+        paid = stripe.PaymentIntent.confirm(
+            intent.id, payment_method="pm_card_visa", setup_future_usage=""
+        )
+        assert (paid.status, paid.setup_future_usage) == ("succeeded", None)
+        assert stripe.PaymentMethod.list(customer=customer.id, type="card").data == []
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module.id)

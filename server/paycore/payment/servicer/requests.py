@@ -349,7 +349,14 @@ def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str,
         error_on_requires_action=request.error_on_requires_action,
     )
     usage = setup_future_usage(request.setup_future_usage)
-    return intent_id, method, replace(presence, setup_future_usage=usage)
+    clear = request.clear_setup_future_usage
+    if clear and usage is not None:
+        raise invalid("setup_future_usage", "cannot be given with clear_setup_future_usage")
+    return (
+        intent_id,
+        method,
+        replace(presence, setup_future_usage=usage, clear_setup_future_usage=clear),
+    )
 
 
 def presence_of(
