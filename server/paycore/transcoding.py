@@ -172,8 +172,8 @@ def checked(message: Descriptor, value: Any, *, from_text: bool, param: str = ""
         if item == "" and is_map(field):
             result.update(_map_cleared(message, field, name))
             continue
-        if item == "" and _clearing(message, field) is not None:
-            result[f"clear_{field.name}"] = True  # Stripe's emptyable enum: `usage=` unsets it
+        if item == "" and clear_field_of(message, field) is not None:
+            result[f"clear_{field.name}"] = True  # Stripe's emptyable field: `discounts=` unsets it
             continue
         if item is None or (from_text and item == "" and field.type != FieldDescriptor.TYPE_STRING):
             continue  # null, or Stripe's empty form value: the field stays unset
@@ -192,10 +192,12 @@ def _map_cleared(message: Descriptor, field: FieldDescriptor, name: str) -> dict
     return {clear.name: True}
 
 
-def _clearing(message: Descriptor, field: FieldDescriptor) -> FieldDescriptor | None:
-    """The `clear_<field>` boolean of an enum field that an update may unset (Stripe's
-    emptyable enums, `setup_future_usage=""`), None for any other field."""
-    if field.type != FieldDescriptor.TYPE_ENUM or field.is_repeated:
+def clear_field_of(message: Descriptor, field: FieldDescriptor) -> FieldDescriptor | None:
+    """The `clear_<field>` boolean of an enum or message field (a list too) that an update may
+    unset (Stripe's emptyable fields: `setup_future_usage=""`, `discounts=""`); None for any
+    other field (a map's is `_map_cleared`'s)."""
+    kinds = (FieldDescriptor.TYPE_ENUM, FieldDescriptor.TYPE_MESSAGE)
+    if field.type not in kinds or is_map(field):
         return None
     clear = message.fields_by_name.get(f"clear_{field.name}")
     return clear if clear is not None and clear.type == FieldDescriptor.TYPE_BOOL else None

@@ -104,3 +104,45 @@ async def test_an_empty_setup_future_usage_on_confirm_unsets_it(
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module.id)
+
+
+async def test_an_empty_discounts_on_a_subscription_update_removes_its_discount(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
+    """Stripe's `Subscription.modify(id, discounts="")` clears the subscription's discounts
+    (stripe-python's SubscriptionModifyParams: "If empty string, it clears the subscription's
+    discounts"); paycore answered 200 with the discount still there, and the next invoices
+    still discounted."""
+
+    def scenario() -> None:
+        price = stripe.Price.create(
+            product=stripe.Product.create(name="Plan").id,
+            unit_amount=2000,
+            currency="usd",
+            recurring={"interval": "month"},
+        )
+        coupon = stripe.Coupon.create(percent_off=10, duration="forever")
+        customer = stripe.Customer.create(
+            email="no-more-discount@example.com",
+            payment_method="pm_card_visa",
+            invoice_settings={"default_payment_method": "pm_card_visa"},
+        )
+        subscription = stripe.Subscription.create(
+            customer=customer.id, items=[{"price": price.id}], discounts=[{"coupon": coupon.id}]
+        )
+        discount = subscription["discount"]
+        assert discount is not None and subscription.discounts == [discount.id]
+        cleared = stripe.Subscription.modify(subscription.id, discounts="")
+        assert cleared["discount"] is None and cleared.discounts == []
+        read = stripe.Subscription.retrieve(subscription.id)
+        assert read["discount"] is None and read.discounts == []
+        deleted = stripe.Event.list(type="customer.discount.deleted")
+        assert [event.data.object.id for event in deleted.data] == [discount.id]
+        # Nothing to clear any more: the same again changes nothing, and a coupon may be taken.
+        again = stripe.Subscription.modify(subscription.id, discounts="")
+        assert again["discount"] is None
+        retaken = stripe.Subscription.modify(subscription.id, discounts=[{"coupon": coupon.id}])
+        assert retaken["discount"] is not None and retaken["discount"].coupon.id == coupon.id
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module.id)
