@@ -146,3 +146,29 @@ async def test_an_empty_discounts_on_a_subscription_update_removes_its_discount(
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, stripe_module.id)
+
+
+async def test_an_empty_address_on_a_customer_update_removes_it(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
+    """Stripe's `Customer.modify(id, address="")` (CustomerModifyParams: Literal['']) removes
+    the address; paycore answered 200 with the address unchanged."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(
+            email="moved@example.com", address={"line1": "1 Main St", "city": "Springfield"}
+        )
+        assert customer.address is not None and customer.address.line1 == "1 Main St"
+        cleared = stripe.Customer.modify(customer.id, address="", name="Ada")
+        assert cleared.name == "Ada"
+        assert cleared.address is not None and cleared.address.line1 == ""
+        assert cleared.address.city == ""
+        read = stripe.Customer.retrieve(customer.id)
+        assert read.address is not None and (read.address.line1, read.address.city) == ("", "")
+        # paycore's own flag, beside a new address: refused naming it.
+        clear: dict[str, Any] = {"clear_address": True}
+        with pytest.raises(stripe.InvalidRequestError) as both:
+            stripe.Customer.modify(customer.id, address={"line1": "2 Elm St"}, **clear)
+        assert both.value.param == "address"
+
+    await asyncio.to_thread(scenario)
