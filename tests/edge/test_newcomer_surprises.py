@@ -172,3 +172,33 @@ async def test_an_empty_address_on_a_customer_update_removes_it(
         assert both.value.param == "address"
 
     await asyncio.to_thread(scenario)
+
+
+async def test_a_declined_setup_confirmation_is_a_402_card_error_with_the_setup_intent(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
+    """Stripe answers a SetupIntent confirmation the card declines as it answers a payment
+    intent's: HTTP 402, a `card_error` whose `setup_intent` is the intent (stripe-python's
+    CardError, `error.setup_intent`). paycore answered 200, so an integration's `except
+    stripe.CardError` never ran and the buyer was told the card was saved."""
+
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="declined-setup@example.com")
+        with pytest.raises(stripe.CardError) as created:
+            stripe.SetupIntent.create(
+                customer=customer.id, payment_method="pm_card_chargeDeclined", confirm=True
+            )
+        assert (created.value.code, created.value.http_status) == ("card_declined", 402)
+        error = created.value.error
+        assert error is not None and error.decline_code == "generic_decline"
+        setup = error.setup_intent
+        assert setup is not None and setup.status == "requires_payment_method"
+        failure = setup.last_setup_error
+        assert failure is not None and failure.code == "card_declined"
+        with pytest.raises(stripe.CardError) as confirmed:
+            stripe.SetupIntent.confirm(setup.id, payment_method="pm_card_chargeDeclinedExpiredCard")
+        assert confirmed.value.code == "expired_card"
+        retried = stripe.SetupIntent.confirm(setup.id, payment_method="pm_card_visa")
+        assert (retried.status, retried.last_setup_error) == ("succeeded", None)
+
+    await asyncio.to_thread(scenario)
