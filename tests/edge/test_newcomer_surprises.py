@@ -202,3 +202,40 @@ async def test_a_declined_setup_confirmation_is_a_402_card_error_with_the_setup_
         assert (retried.status, retried.last_setup_error) == ("succeeded", None)
 
     await asyncio.to_thread(scenario)
+
+
+async def test_a_refund_of_a_declined_charge_is_refused_and_refunds_nothing(
+    stripe_module: account_pb2.Merchant, payin: PayIn
+) -> None:
+    """A refund names Stripe's `charge`: an intent declined once, then paid with another card,
+    has two charges. `Refund.create(charge=<the declined one>)` refunded the other, paid,
+    charge in full (the charge was taken for its intent); Stripe refuses it, naming `charge`,
+    and so does paycore now. Its refunds list is empty, as the declined charge's `refunds`."""
+
+    def scenario() -> None:
+        intent = stripe.PaymentIntent.create(amount=2600, currency="usd")
+        with pytest.raises(stripe.CardError):
+            stripe.PaymentIntent.confirm(
+                intent.id, payment_method="pm_card_chargeDeclinedInsufficientFunds"
+            )
+        paid = stripe.PaymentIntent.confirm(intent.id, payment_method="pm_card_visa")
+        assert paid.status == "succeeded"
+        charges = stripe.Charge.list(payment_intent=intent.id).data
+        declined = [charge.id for charge in charges if charge.status == "failed"]
+        assert len(declined) == 1 and declined[0] != paid.latest_charge
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            stripe.Refund.create(charge=declined[0])
+        assert (refused.value.code, refused.value.param) == ("charge_not_refundable", "charge")
+        assert stripe.Refund.list(payment_intent=intent.id).data == []
+        assert stripe.Refund.list(charge=declined[0]).data == []
+        kept = stripe.Charge.retrieve(str(paid.latest_charge))
+        assert (kept.amount_refunded, kept.refunded) == (0, False)
+        refund = stripe.Refund.create(charge=str(paid.latest_charge), amount=600)
+        assert (refund.amount, refund.payment_intent) == (600, intent.id)
+        assert [found.id for found in stripe.Refund.list(charge=str(paid.latest_charge))] == [
+            refund.id
+        ]
+        assert stripe.Refund.list(charge=declined[0]).data == []
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, stripe_module.id)
