@@ -165,6 +165,8 @@ REFERENCE_FIELDS = frozenset(
         "paycore.v1.LedgerTransfer.resolved_by",
         # The charge a transfer follows ("pi_...").
         "paycore.v1.Transfer.source_transaction",
+        # The application fee ("fee_...") a fee refund gives back (Stripe's name).
+        "paycore.v1.FeeRefund.fee",
     }
 )
 """The other id references: fields whose name says neither their kind nor, elsewhere, an id

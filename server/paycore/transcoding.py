@@ -172,6 +172,9 @@ def checked(message: Descriptor, value: Any, *, from_text: bool, param: str = ""
         if item == "" and is_map(field):
             result.update(_map_cleared(message, field, name))
             continue
+        if item == "" and clear_field_of(message, field) is not None:
+            result[f"clear_{field.name}"] = True  # Stripe's emptyable field: `discounts=` unsets it
+            continue
         if item is None or (from_text and item == "" and field.type != FieldDescriptor.TYPE_STRING):
             continue  # null, or Stripe's empty form value: the field stays unset
         if field.name in result:
@@ -187,6 +190,17 @@ def _map_cleared(message: Descriptor, field: FieldDescriptor, name: str) -> dict
     if clear is None or clear.type != FieldDescriptor.TYPE_BOOL:
         raise parameter_invalid(name, f"is a map: use {name}[key]=value")
     return {clear.name: True}
+
+
+def clear_field_of(message: Descriptor, field: FieldDescriptor) -> FieldDescriptor | None:
+    """The `clear_<field>` boolean of an enum or message field (a list too) that an update may
+    unset (Stripe's emptyable fields: `setup_future_usage=""`, `discounts=""`); None for any
+    other field (a map's is `_map_cleared`'s)."""
+    kinds = (FieldDescriptor.TYPE_ENUM, FieldDescriptor.TYPE_MESSAGE)
+    if field.type not in kinds or is_map(field):
+        return None
+    clear = message.fields_by_name.get(f"clear_{field.name}")
+    return clear if clear is not None and clear.type == FieldDescriptor.TYPE_BOOL else None
 
 
 def _checked_field(field: FieldDescriptor, item: Any, from_text: bool, name: str) -> Any:

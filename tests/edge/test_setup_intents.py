@@ -74,10 +74,14 @@ async def test_save_a_card_with_a_setup_intent_and_charge_it_later(
         )
         assert intent.status == "succeeded"
 
-        declined = stripe.SetupIntent.create(
-            customer=customer.id, payment_method="pm_card_chargeDeclined", confirm=True
-        )
-        assert declined.status == "requires_payment_method"
+        # A decline is Stripe's 402 card_error, the setup intent in it (as a payment intent's).
+        with pytest.raises(stripe.CardError) as refused_card:
+            stripe.SetupIntent.create(
+                customer=customer.id, payment_method="pm_card_chargeDeclined", confirm=True
+            )
+        assert refused_card.value.error is not None
+        declined = refused_card.value.error.setup_intent
+        assert declined is not None and declined.status == "requires_payment_method"
         error = declined.last_setup_error
         assert error is not None
         assert (error.code, error.decline_code) == ("card_declined", "generic_decline")

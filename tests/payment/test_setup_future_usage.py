@@ -284,3 +284,30 @@ async def test_the_buyer_may_raise_the_usage_but_never_lower_it(payin: PayIn, sh
         )
     )
     assert merchant.setup_future_usage == ON
+
+
+async def test_an_update_may_unset_it_but_not_set_and_unset_at_once(shop: Shop) -> None:
+    """Stripe's `setup_future_usage=""` (clear_setup_future_usage): the card is not saved."""
+    customer = (await new_customer(shop.client)).id
+    method = await shop.card(good_card())
+    intent = await _create(shop, customer=customer, payment_method=method, setup_future_usage=OFF)
+    refused = await failure(
+        shop.client.payments.UpdatePaymentIntent(
+            P.UpdatePaymentIntentRequest(
+                id=intent.id, setup_future_usage=ON, clear_setup_future_usage=True
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert refused.param == "setup_future_usage"
+    unset = await shop.client.payments.UpdatePaymentIntent(
+        P.UpdatePaymentIntentRequest(id=intent.id, clear_setup_future_usage=True)
+    )
+    assert unset.setup_future_usage == P.SETUP_FUTURE_USAGE_UNSPECIFIED
+    paid = await shop.client.payments.ConfirmPaymentIntent(
+        P.ConfirmPaymentIntentRequest(id=intent.id)
+    )
+    assert paid.status == P.PAYMENT_INTENT_STATUS_SUCCEEDED
+    assert paid.setup_future_usage == P.SETUP_FUTURE_USAGE_UNSPECIFIED
+    assert (await _method(shop, method)).customer == ""
+    await shop.assert_books_balance()

@@ -371,6 +371,7 @@ class UpdateCustomerRequest(_message.Message):
     INVOICE_SETTINGS_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_ADDRESS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cus_...", required."""
     email: _builtins.str
@@ -380,6 +381,10 @@ class UpdateCustomerRequest(_message.Message):
     clear_metadata: _builtins.bool
     """Removes every key of the stored metadata before `metadata` is merged (Stripe's
     `metadata=`, which the REST edge turns into this).
+    """
+    clear_address: _builtins.bool
+    """Removes the address (Stripe's `address=""`, which the REST edge turns into this); not with
+    `address` (INVALID_ARGUMENT naming it).
     """
     @_builtins.property
     def address(self) -> Global___Address:
@@ -405,10 +410,11 @@ class UpdateCustomerRequest(_message.Message):
         invoice_settings: Global___InvoiceSettings | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         clear_metadata: _builtins.bool = ...,
+        clear_address: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "name", b"name", "phone", b"phone"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "clear_metadata", b"clear_metadata", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "clear_address", b"clear_address", "clear_metadata", b"clear_metadata", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015

@@ -1226,6 +1226,7 @@ class ConfirmPaymentIntentRequest(_message.Message):
     RETURN_URL_FIELD_NUMBER: _builtins.int
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     ERROR_ON_REQUIRES_ACTION_FIELD_NUMBER: _builtins.int
+    CLEAR_SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method, requires_confirmation or
     requires_action (then the charge goes on with the buyer's authentication).
@@ -1244,6 +1245,10 @@ class ConfirmPaymentIntentRequest(_message.Message):
     """Sets the intent's setup_future_usage (SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged)."""
     error_on_requires_action: _builtins.bool
     """As CreatePaymentIntentRequest.error_on_requires_action."""
+    clear_setup_future_usage: _builtins.bool
+    """As UpdatePaymentIntentRequest.clear_setup_future_usage (Stripe's `setup_future_usage=""`);
+    not with the publishable key when the intent has one (that would lower it).
+    """
     def __init__(
         self,
         *,
@@ -1254,10 +1259,11 @@ class ConfirmPaymentIntentRequest(_message.Message):
         return_url: _builtins.str = ...,
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         error_on_requires_action: _builtins.bool = ...,
+        clear_setup_future_usage: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_secret", b"client_secret", "error_on_requires_action", b"error_on_requires_action", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_setup_future_usage", b"clear_setup_future_usage", "client_secret", b"client_secret", "error_on_requires_action", b"error_on_requires_action", "id", b"id", "off_session", b"off_session", "payment_method", b"payment_method", "return_url", b"return_url", "setup_future_usage", b"setup_future_usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1300,6 +1306,7 @@ class UpdatePaymentIntentRequest(_message.Message):
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     TRANSFER_GROUP_FIELD_NUMBER: _builtins.int
+    CLEAR_SETUP_FUTURE_USAGE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"pi_...", required; the intent must be requires_payment_method or requires_confirmation."""
     amount: _builtins.int
@@ -1326,6 +1333,11 @@ class UpdatePaymentIntentRequest(_message.Message):
     """SETUP_FUTURE_USAGE_UNSPECIFIED leaves it unchanged."""
     transfer_group: _builtins.str
     """At most 200 characters; only while the intent has none (Stripe's rule), or the same again."""
+    clear_setup_future_usage: _builtins.bool
+    """Unsets the intent's setup_future_usage: its card is not saved when it succeeds (Stripe's
+    `setup_future_usage=""`, which the REST edge turns into this); not with
+    setup_future_usage (INVALID_ARGUMENT naming it).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merged into the existing metadata; a key with an empty value is removed."""
@@ -1344,10 +1356,11 @@ class UpdatePaymentIntentRequest(_message.Message):
         clear_metadata: _builtins.bool = ...,
         setup_future_usage: Global___SetupFutureUsage.ValueType = ...,
         transfer_group: _builtins.str | None = ...,
+        clear_setup_future_usage: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "currency", b"currency", "customer", b"customer", "description", b"description", "payment_method", b"payment_method", "transfer_group", b"transfer_group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_currency", b"_currency", "_customer", b"_customer", "_description", b"_description", "_payment_method", b"_payment_method", "_transfer_group", b"_transfer_group", "amount", b"amount", "capture_method", b"capture_method", "clear_metadata", b"clear_metadata", "clear_setup_future_usage", b"clear_setup_future_usage", "currency", b"currency", "customer", b"customer", "description", b"description", "id", b"id", "metadata", b"metadata", "payment_method", b"payment_method", "setup_future_usage", b"setup_future_usage", "transfer_group", b"transfer_group"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
     _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015

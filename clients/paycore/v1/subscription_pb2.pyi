@@ -1600,6 +1600,7 @@ class UpdateSubscriptionRequest(_message.Message):
     COUPON_FIELD_NUMBER: _builtins.int
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    CLEAR_DISCOUNTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"sub_...", required."""
     proration_behavior: Global___ProrationBehavior.ValueType
@@ -1614,6 +1615,11 @@ class UpdateSubscriptionRequest(_message.Message):
     """A coupon's id: its discount replaces the subscription's (a redemption); empty keeps it."""
     promotion_code: _builtins.str
     """"promo_...": an active promotion code, redeemed with its coupon (not with `coupon`)."""
+    clear_discounts: _builtins.bool
+    """Removes the subscription's discount (customer.discount.deleted; nothing when it has none):
+    Stripe's `discounts=""`, which the REST edge turns into this; not with `coupon`,
+    `discounts` or `promotion_code` (INVALID_ARGUMENT naming `discounts`).
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
         """Items not named are unchanged."""
@@ -1639,10 +1645,11 @@ class UpdateSubscriptionRequest(_message.Message):
         coupon: _builtins.str = ...,
         discounts: _abc.Iterable[Global___DiscountRequest] | None = ...,
         promotion_code: _builtins.str = ...,
+        clear_discounts: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "default_payment_method", b"default_payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end", "_default_payment_method", b"_default_payment_method", "cancel_at_period_end", b"cancel_at_period_end", "clear_discounts", b"clear_discounts", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "default_payment_method", b"default_payment_method", "discounts", b"discounts", "id", b"id", "items", b"items", "metadata", b"metadata", "promotion_code", b"promotion_code", "proration_behavior", b"proration_behavior"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__cancel_at_period_end: _TypeAlias = _typing.Literal["cancel_at_period_end"]  # noqa: Y015
     _WhichOneofArgType__cancel_at_period_end: _TypeAlias = _typing.Literal["_cancel_at_period_end", b"_cancel_at_period_end"]  # noqa: Y015

@@ -1,6 +1,8 @@
 """A declined confirmation answers as Stripe does: HTTP 402, a `card_error` with the payment
-intent in it, which the SDKs raise as CardError. On gRPC the same call succeeds with the intent
-in `requires_payment_method` and its `last_payment_error`: the decline is a result there."""
+intent (or the setup intent) in it, which the SDKs raise as CardError (`error.payment_intent`,
+`error.setup_intent`). On gRPC the same call succeeds with the intent in
+`requires_payment_method` and its `last_payment_error` (`last_setup_error`): the decline is a
+result there."""
 
 from __future__ import annotations
 
@@ -9,19 +11,22 @@ from typing import Any
 from paycore.edge.errors import PAYMENT_REQUIRED, EdgeError
 from paycore.errors import ErrorType
 
-CONFIRMING_METHODS = frozenset(
-    {
-        "/paycore.v1.PaymentService/CreatePaymentIntent",
-        "/paycore.v1.PaymentService/ConfirmPaymentIntent",
-    }
-)
+# The confirming methods: the error's field naming the intent, the intent's field of the decline.
+CONFIRMING_METHODS = {
+    "/paycore.v1.PaymentService/CreatePaymentIntent": ("payment_intent", "last_payment_error"),
+    "/paycore.v1.PaymentService/ConfirmPaymentIntent": ("payment_intent", "last_payment_error"),
+    "/paycore.v1.PaymentService/CreateSetupIntent": ("setup_intent", "last_setup_error"),
+    "/paycore.v1.PaymentService/ConfirmSetupIntent": ("setup_intent", "last_setup_error"),
+}
 
 
 def declined(rpc_method: str, intent: dict[str, Any]) -> EdgeError | None:
     """The 402 for an intent that this confirmation left declined, else None."""
-    if rpc_method not in CONFIRMING_METHODS or intent.get("status") != "requires_payment_method":
+    fields = CONFIRMING_METHODS.get(rpc_method)
+    if fields is None or intent.get("status") != "requires_payment_method":
         return None
-    failure = intent.get("last_payment_error") or {}
+    named, last_error = fields
+    failure = intent.get(last_error) or {}
     if not failure.get("code"):
         return None
     return EdgeError(
@@ -29,8 +34,5 @@ def declined(rpc_method: str, intent: dict[str, Any]) -> EdgeError | None:
         type=ErrorType.CARD,
         code=failure["code"],
         message=failure.get("message") or "Your card was declined.",
-        extra={
-            "decline_code": failure.get("decline_code") or None,
-            "payment_intent": intent,
-        },
+        extra={"decline_code": failure.get("decline_code") or None, named: intent},
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from paycore.edge.errors import parameter_invalid, parameter_unknown
-from paycore.transcoding import is_map, is_well_known, message_of
+from paycore.transcoding import clear_field_of, is_map, is_well_known, message_of
 
 PARAMETER_COUNT_MAX = 1000
 INDEX_DIGITS_MAX = 6
@@ -69,6 +69,12 @@ def _insert(
         entries = _container(target, name, dict, key)
         value_field = message_of(field).fields_by_name["value"]
         _place(value_field, entries, tokens[0], tokens[1:], value, key)
+    elif not tokens and value == "" and clear_field_of(message, field) is not None:
+        # Stripe's `discounts=`, "unset it", where the request has `clear_discounts`: as
+        # `metadata=`, transcoding.checked turns it into that flag.
+        if name in target:
+            raise parameter_invalid(key, "is given in two different shapes")
+        target[name] = value
     elif field.is_repeated:
         items = _container(target, name, _Indexed, key)
         index, rest = len(items), tokens

@@ -113,6 +113,8 @@ class Presence:
     error_on_requires_action: bool = False
     # A confirmation's setup_future_usage, set on the intent it confirms (None: unchanged).
     setup_future_usage: SetupUsage | None = None
+    # Stripe's `setup_future_usage=""`: the intent's is unset (never with setup_future_usage).
+    clear_setup_future_usage: bool = False
 
     def metadata(self) -> dict[str, str]:
         """As an execution's metadata (the executor sends it to the PSP with the charge)."""
@@ -225,6 +227,8 @@ class IntentChanges:
     capture_method: CaptureMethod | None = None
     metadata: MetadataChange = field(default_factory=MetadataChange)
     setup_future_usage: SetupUsage | None = None
+    # Stripe's `setup_future_usage=""`: the intent's is unset (never with setup_future_usage).
+    clear_setup_future_usage: bool = False
     transfer_group: str | None = None
 
 

@@ -67,6 +67,8 @@ class SubscriptionChanges:
     """A coupon whose discount replaces the subscription's ("" keeps it)."""
     promotion_code_id: str = ""
     """A promotion code whose coupon's discount replaces it instead ("" keeps it)."""
+    clear_discounts: bool = False
+    """Stripe's `discounts=""`: the subscription's discount removed (never with the two above)."""
 
 
 async def locked(
@@ -104,6 +106,8 @@ async def update(
     changed = await discounts.take(
         connection, collection.events, changed, changes.coupon_id, changes.promotion_code_id, now
     )
+    if changes.clear_discounts:
+        changed = await discounts.remove(connection, collection.events, changed)
     if changes.default_payment_method_id is not None:
         if changes.default_payment_method_id:
             await require_attached(

@@ -134,6 +134,17 @@ async def take(
     return subscription
 
 
+async def remove(
+    connection: AsyncConnection, events: SubscriptionEvents, subscription: Subscription
+) -> Subscription:
+    """The subscription without its discount (customer.discount.deleted), as Stripe's
+    `discounts=""`; unchanged when it has none."""
+    if subscription.discount is None:
+        return subscription
+    await events.discount.record(connection, DISCOUNT_DELETED, subscription.discount)
+    return replace(subscription, discount=None)
+
+
 async def redeem_code(
     connection: AsyncConnection,
     events: SubscriptionEvents,

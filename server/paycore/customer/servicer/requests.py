@@ -15,7 +15,7 @@ from paycore.customer.models import (
     NewCustomer,
 )
 from paycore.customer.test_methods import payment_method_reference
-from paycore.errors import ApiError, Reason, missing
+from paycore.errors import ApiError, Reason, invalid, missing
 from paycore.ids import Prefix
 from paycore.runtime.messages import member
 from paycore.runtime.servicing import metadata_change
@@ -90,6 +90,11 @@ def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerCha
             Prefix.PAYMENT_METHOD,
             required=False,
         )
+    if request.clear_address and request.HasField("address"):
+        raise invalid("address", "cannot be given with clear_address")
+    changed_address = None
+    if request.HasField("address") or request.clear_address:
+        changed_address = address("address", request.address)  # cleared: the empty one
     return CustomerChanges(
         email=validation.email("email", request.email, required=False)
         if request.HasField("email")
@@ -103,7 +108,7 @@ def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerCha
         phone=validation.text("phone", request.phone, maximum=PHONE_LENGTH_MAX)
         if request.HasField("phone")
         else None,
-        address=address("address", request.address) if request.HasField("address") else None,
+        address=changed_address,
         default_payment_method=default_payment_method,
         metadata=metadata_change(request),
     )

@@ -115,9 +115,10 @@ async def confirmation(
 
 def _check_usage(intent: Intent, presence: Presence, buyer: bool) -> None:
     """Stripe's rule for the buyer's client: a setup_future_usage the intent has changes only
-    from on_session to off_session (INVALID_ARGUMENT naming it otherwise)."""
+    from on_session to off_session, and is never unset (INVALID_ARGUMENT naming it otherwise)."""
     wanted, stored = presence.setup_future_usage, intent.setup_future_usage
-    if buyer and wanted is SetupUsage.ON_SESSION and stored is SetupUsage.OFF_SESSION:
+    lowered = wanted is SetupUsage.ON_SESSION and stored is SetupUsage.OFF_SESSION
+    if buyer and (lowered or (presence.clear_setup_future_usage and stored is not None)):
         raise invalid("setup_future_usage", "can only change from on_session to off_session")
 
 
@@ -138,6 +139,9 @@ async def record_confirmation(
     if presence.setup_future_usage is not None:
         values["setup_future_usage"] = presence.setup_future_usage.value
         intent = replace(intent, setup_future_usage=presence.setup_future_usage)
+    elif presence.clear_setup_future_usage and intent.setup_future_usage is not None:
+        values["setup_future_usage"] = None
+        intent = replace(intent, setup_future_usage=None)
     if risk.blocked:
         status, kind = IntentStatus.REQUIRES_PAYMENT_METHOD, events.INTENT_FAILED
         values["last_error"] = FRAUD_BLOCKED.to_json()

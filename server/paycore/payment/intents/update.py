@@ -107,6 +107,8 @@ def _changed(intent: Intent, changes: IntentChanges) -> dict[str, Any]:
     usage = changes.setup_future_usage
     if usage is not None and usage is not intent.setup_future_usage:
         values["setup_future_usage"] = usage.value
+    if changes.clear_setup_future_usage and intent.setup_future_usage is not None:
+        values["setup_future_usage"] = None
     group = changes.transfer_group
     if group is not None and group != intent.transfer_group:
         if intent.transfer_group:  # Stripe's rule: only set while the intent has none

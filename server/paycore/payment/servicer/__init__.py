@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar, overload
 
 from google.protobuf.message import Message
 from grpc import aio
@@ -278,7 +278,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreateRefundRequest, context: Context
     ) -> payment_pb2.Refund:
         merchant_id = current_call().require_merchant()
-        new = requests.new_refund(await self._charge_as_intent(merchant_id, request))
+        new = requests.new_refund(await self._charge_as_intent(merchant_id, request, refund=True))
         refunds = self._pay_in.refunds
 
         async def prepare() -> Phases[Refund]:
@@ -295,19 +295,45 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.ListRefundsRequest, context: Context
     ) -> payment_pb2.ListRefundsResponse:
         merchant_id, cursor = merchant_and_cursor(request, Prefix.REFUND)
-        intent_id, order_id = requests.refunded(await self._charge_as_intent(merchant_id, request))
+        resolved = await self._charge_as_intent(merchant_id, request)
+        if resolved is None:  # a charge that was never paid: it has no refunds
+            return payment_pb2.ListRefundsResponse()
+        intent_id, order_id = requests.refunded(resolved)
         page = await self._pay_in.refunds.list(merchant_id, cursor, intent_id, order_id)
         return page_response(payment_pb2.ListRefundsResponse, page, refund_message)
 
-    async def _charge_as_intent(self, merchant_id: str, request: RefundsOf) -> RefundsOf:
+    @overload
+    async def _charge_as_intent(
+        self, merchant_id: str, request: RefundsOf, *, refund: Literal[True]
+    ) -> RefundsOf: ...
+
+    @overload
+    async def _charge_as_intent(self, merchant_id: str, request: RefundsOf) -> RefundsOf | None: ...
+
+    async def _charge_as_intent(
+        self, merchant_id: str, request: RefundsOf, *, refund: bool = False
+    ) -> RefundsOf | None:
         """The request with its `charge` (Stripe's) replaced by that charge's payment intent:
-        RESOURCE_MISSING naming `charge` when the merchant has no such charge."""
+        RESOURCE_MISSING naming `charge` when the merchant has no such charge. A charge that was
+        never paid (declined, or still pending: an intent's earlier attempt) is not its
+        intent's money: a refund of it is CHARGE_NOT_REFUNDABLE naming `charge` (it would refund
+        the intent's paid charge), and its refunds are none (None)."""
         if not request.charge:
             return request
         charge_id = requests.charge_id("charge", request.charge)
         if request.payment_intent or request.payment_order:
             raise invalid("charge", "give one of charge, payment_intent and payment_order")
         charge = await self._pay_in.charges.get(merchant_id, charge_id, param="charge")
+        if not charge.paid:
+            if not refund:
+                return None
+            raise ApiError(
+                Reason.CHARGE_NOT_REFUNDABLE,
+                param="charge",
+                object="charge",
+                id=charge.id,
+                status=charge.status.value,
+            )
         resolved = type(request)()
         resolved.CopyFrom(request)
         resolved.charge = ""

@@ -288,6 +288,9 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         capture_method = member(
             "capture_method", request.capture_method, _CAPTURE_METHODS, payment_pb2.CaptureMethod
         )
+    usage = setup_future_usage(request.setup_future_usage)
+    if request.clear_setup_future_usage and usage is not None:
+        raise invalid("setup_future_usage", "cannot be given with clear_setup_future_usage")
     return intent_id, IntentChanges(
         amount=request.amount if request.HasField("amount") else None,
         currency=validation.currency("currency", request.currency)
@@ -300,7 +303,8 @@ def intent_changes(request: payment_pb2.UpdatePaymentIntentRequest) -> tuple[str
         else None,
         capture_method=capture_method,
         metadata=metadata_change(request),
-        setup_future_usage=setup_future_usage(request.setup_future_usage),
+        setup_future_usage=usage,
+        clear_setup_future_usage=request.clear_setup_future_usage,
         transfer_group=validation.transfer_group(request.transfer_group)
         if request.HasField("transfer_group")
         else None,
@@ -319,7 +323,14 @@ def confirmation(request: payment_pb2.ConfirmPaymentIntentRequest) -> tuple[str,
         error_on_requires_action=request.error_on_requires_action,
     )
     usage = setup_future_usage(request.setup_future_usage)
-    return intent_id, method, replace(presence, setup_future_usage=usage)
+    clear = request.clear_setup_future_usage
+    if clear and usage is not None:
+        raise invalid("setup_future_usage", "cannot be given with clear_setup_future_usage")
+    return (
+        intent_id,
+        method,
+        replace(presence, setup_future_usage=usage, clear_setup_future_usage=clear),
+    )
 
 
 def presence_of(

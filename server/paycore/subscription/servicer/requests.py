@@ -267,13 +267,17 @@ def subscription_changes(
         PRORATIONS,
         subscription_pb2.ProrationBehavior,
     )
+    discount = discount_of(request)
+    if request.clear_discounts and any(discount.values()):
+        raise invalid("discounts", "cannot be given with clear_discounts")
     return SubscriptionChanges(
         items=tuple(items),
         proration=behavior,
         cancel_at_period_end=cancel,
         default_payment_method_id=method,
         metadata=metadata_change(request),
-        **discount_of(request),
+        clear_discounts=request.clear_discounts,
+        **discount,
     )
 
 
