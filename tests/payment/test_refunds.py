@@ -274,3 +274,14 @@ async def test_another_merchants_refund_is_not_found_and_bad_input_names_its_fie
         "refund.created",
         "refund.updated",
     ]
+
+
+async def test_a_refund_names_the_charge_and_its_balance_transaction(shop: Shop) -> None:
+    intent = await shop.pay(good_card(), 800)
+
+    refund = await _refund(shop, intent.id, 300)
+
+    assert refund.charge == intent.latest_charge and refund.charge.startswith("ch_")
+    assert refund.balance_transaction.startswith("txn_")
+    got = await shop.client.payments.GetRefund(payment_pb2.GetRefundRequest(id=refund.id))
+    assert (got.charge, got.balance_transaction) == (refund.charge, refund.balance_transaction)

@@ -1568,6 +1568,8 @@ class Refund(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     TRANSFER_REVERSAL_FIELD_NUMBER: _builtins.int
     APPLICATION_FEE_REFUND_FIELD_NUMBER: _builtins.int
+    CHARGE_FIELD_NUMBER: _builtins.int
+    BALANCE_TRANSACTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"re_..." """
     amount: _builtins.int
@@ -1581,6 +1583,14 @@ class Refund(_message.Message):
     failure_reason: _builtins.str
     """Set when status is REFUND_STATUS_FAILED: a lowercase code such as "expired_or_canceled_card"."""
     created: _builtins.int
+    charge: _builtins.str
+    """"ch_..." refunded (Stripe's `charge`): the intent's paid charge, or the payment order's
+    PSP charge.
+    """
+    balance_transaction: _builtins.str
+    """"txn_..." of the refund's balance transaction (Stripe's `balance_transaction`); empty
+    until the refund's money is posted (pending, or failed).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -1610,10 +1620,12 @@ class Refund(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         transfer_reversal: Global___TransferReversal | None = ...,
         application_fee_refund: Global___ApplicationFeeRefund | None = ...,
+        charge: _builtins.str = ...,
+        balance_transaction: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["application_fee_refund", b"application_fee_refund", "transfer_reversal", b"transfer_reversal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_refund", b"application_fee_refund", "created", b"created", "currency", b"currency", "failure_reason", b"failure_reason", "id", b"id", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "status", b"status", "transfer_reversal", b"transfer_reversal"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "application_fee_refund", b"application_fee_refund", "balance_transaction", b"balance_transaction", "charge", b"charge", "created", b"created", "currency", b"currency", "failure_reason", b"failure_reason", "id", b"id", "metadata", b"metadata", "payment_intent", b"payment_intent", "payment_order", b"payment_order", "reason", b"reason", "status", b"status", "transfer_reversal", b"transfer_reversal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

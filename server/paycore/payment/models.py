@@ -337,6 +337,10 @@ class Refund(Stored):
     # gave back to it of the application fee (refund_application_fee); None: not asked for.
     transfer_reversal_amount: int | None = None
     application_fee_refund_amount: int | None = None
+    # Read, never written (repository.REFUNDS): the "ch_..." its execution refunds, and its
+    # balance transaction once the refund's money is posted.
+    charge_id: str | None = None
+    balance_transaction_id: str | None = None
 
 
 class SetupStatus(StrEnum):

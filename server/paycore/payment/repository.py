@@ -242,12 +242,12 @@ async def _with_orders(connection: AsyncConnection, found: list[Payment]) -> lis
 
 
 def refunds_query(merchant_id: str, payment_intent_id: str, payment_order_id: str) -> Select[Any]:
-    return matching(
-        refunds,
-        merchant_id=merchant_id,
-        payment_intent_id=payment_intent_id,
-        payment_order_id=payment_order_id,
-    )
+    query = REFUNDS.of(merchant_id)
+    if payment_intent_id:
+        query = query.where(refunds.c.payment_intent_id == payment_intent_id)
+    if payment_order_id:
+        query = query.where(refunds.c.payment_order_id == payment_order_id)
+    return query
 
 
 class PayInRepository:
@@ -497,7 +497,43 @@ class PayInRepository:
 
 
 _order: Decoder[Order] = Decoder(payment_orders, Order, columns=_AT)
-_refund: Decoder[Refund] = Decoder(refunds, Refund, columns=_AT)
+# A refund's Stripe references, read with it (never stored on it): the charge its execution
+# refunds ("ch_...") and its balance transaction, once its money is posted (the merchant's own
+# `refund` row; a refund taken from both available and pending has two, the first named).
+_refund_charge = (
+    select(executions.c.psp_charge)
+    .where(
+        executions.c.merchant_id == refunds.c.merchant_id,
+        executions.c.id == refunds.c.execution_id,
+    )
+    .scalar_subquery()
+)
+_refund_transaction = (
+    select(balance_transactions.c.id)
+    .where(
+        balance_transactions.c.merchant_id == refunds.c.merchant_id,
+        balance_transactions.c.source == refunds.c.id,
+        balance_transactions.c.type == "refund",
+        balance_transactions.c.account == "",
+    )
+    .order_by(balance_transactions.c.id)
+    .limit(1)
+    .scalar_subquery()
+)
+_refunds_select = select(
+    refunds,
+    _refund_charge.label("charge_id"),
+    _refund_transaction.label("balance_transaction_id"),
+)
+_refund: Decoder[Refund] = Decoder(
+    refunds,
+    Refund,
+    columns=_AT,
+    derive={
+        "charge_id": lambda row: row["charge_id"] or None,
+        "balance_transaction_id": lambda row: row["balance_transaction_id"],
+    },
+)
 _encode_refund: Encoder[Refund] = Encoder(refunds, Refund)
 """A refund's columns but its creation time (the database's now())."""
 _decode_payment: Decoder[Payment] = Decoder(
@@ -511,7 +547,7 @@ _decode_payment: Decoder[Payment] = Decoder(
 PAYMENT_INTENTS = Kind("payment_intent", payment_intents, decode_intent)
 PAYMENTS = Kind("payment", payments, _decode_payment, complete=_with_orders)
 PAYMENT_ORDERS = Kind("payment_order", payment_orders, _order)
-REFUNDS = Kind("refund", refunds, _refund)
+REFUNDS = Kind("refund", refunds, _refund, selected=_refunds_select)
 
 
 # Charges (Stripe's, read-only: paycore.payment.charges): an intent's charge or authorization
@@ -645,9 +681,8 @@ async def _with_refunds(
     if not latest:
         return found
     rows = await connection.execute(
-        select(refunds)
+        REFUNDS.of(found[0].merchant_id)
         .where(
-            refunds.c.merchant_id == found[0].merchant_id,
             refunds.c.payment_intent_id.in_(sorted(latest)),
         )
         .order_by(refunds.c.id.desc())

@@ -1,0 +1,72 @@
+"""Stripe API surface a stripe-python probe found missing at the REST edge: a refund's `charge`
+and `balance_transaction`, `Customer.retrieve_payment_method`, `Subscription.delete_discount`,
+an intent updated while `requires_action` keeping its `return_url`, and `Charge.capture`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import stripe
+from paycore.edge import start_edge
+from paycore.v1 import account_pb2
+
+from tests.payment.shop import PayIn
+
+
+@pytest_asyncio.fixture
+async def stripe_module(payin: PayIn, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """stripe-python's module-level configuration pointed at an edge; the merchant's id."""
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name="Gaps user", email="dev@gaps.test", country="US", default_currency="usd"
+        )
+    )
+    monkeypatch.setattr(stripe, "api_key", merchant.secret_key)
+    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    try:
+        yield merchant.id
+    finally:
+        await server.close()
+
+
+async def test_a_refund_names_its_charge_and_balance_transaction(
+    stripe_module: str, payin: PayIn
+) -> None:
+    def scenario() -> None:
+        intent = stripe.PaymentIntent.create(
+            amount=2500, currency="usd", payment_method="pm_card_visa", confirm=True
+        )
+        charge_id = str(intent.latest_charge)
+        assert charge_id.startswith("ch_")
+        refund = stripe.Refund.create(
+            payment_intent=intent.id, amount=1000, idempotency_key="re-gaps-1"
+        )
+        assert refund.status == "succeeded"
+        assert refund.charge == charge_id
+        txn = str(refund.balance_transaction)
+        assert txn.startswith("txn_")
+        posted = stripe.BalanceTransaction.retrieve(txn)
+        assert (posted.type, posted.amount, posted.source) == ("refund", -1000, refund.id)
+        assert stripe.Refund.retrieve(refund.id).balance_transaction == txn
+        [listed] = stripe.Refund.list(payment_intent=intent.id).data
+        assert (listed.charge, listed.balance_transaction) == (charge_id, txn)
+        [of_charge] = stripe.Refund.list(charge=charge_id).data
+        assert of_charge.charge == charge_id
+        modified = stripe.Refund.modify(refund.id, metadata={"note": "late"})
+        assert (modified.charge, modified.balance_transaction) == (charge_id, txn)
+        charge_refunds = stripe.Charge.retrieve(charge_id).refunds
+        assert charge_refunds is not None
+        inline = charge_refunds.data[0]
+        assert (inline.charge, inline.balance_transaction) == (charge_id, txn)
+        created = stripe.Event.list(type="refund.created").data[0].data.object
+        assert (created.charge, created.balance_transaction) == (charge_id, None)
+        updated = stripe.Event.list(type="refund.updated").data
+        assert [event.data.object.balance_transaction for event in updated][-1] == txn
+        assert updated[0].data.object.charge == charge_id
+
+    await asyncio.to_thread(scenario)
