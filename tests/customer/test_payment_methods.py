@@ -469,3 +469,25 @@ async def test_concurrent_attaches_to_two_customers_leave_one_owner(
         customer_pb2.GetPaymentMethodRequest(id=card.id)
     )
     assert owner.customer == attached[0].customer
+
+
+async def test_a_customer_s_payment_method_by_both_ids(merchant: MerchantFixture) -> None:
+    customer = await new_customer(merchant.client, email="payer@example.com")
+    other = await new_customer(merchant.client, email="other@example.com")
+    card = await new_card(merchant.client)
+    await merchant.client.customers.AttachPaymentMethod(
+        customer_pb2.AttachPaymentMethodRequest(id=card.id, customer=customer.id)
+    )
+
+    found = await merchant.client.customers.GetCustomerPaymentMethod(
+        customer_pb2.GetCustomerPaymentMethodRequest(customer=customer.id, payment_method=card.id)
+    )
+
+    assert (found.id, found.customer) == (card.id, customer.id)
+    elsewhere = await failure(
+        merchant.client.customers.GetCustomerPaymentMethod(
+            customer_pb2.GetCustomerPaymentMethodRequest(customer=other.id, payment_method=card.id)
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    assert (elsewhere.reason, elsewhere.param) == ("RESOURCE_MISSING", "payment_method")

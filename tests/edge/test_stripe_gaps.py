@@ -70,3 +70,35 @@ async def test_a_refund_names_its_charge_and_balance_transaction(
         assert updated[0].data.object.charge == charge_id
 
     await asyncio.to_thread(scenario)
+
+
+async def test_a_customer_s_payment_method_retrieved(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        ada = stripe.Customer.create(email="ada@example.com")
+        bob = stripe.Customer.create(email="bob@example.com")
+        method = stripe.PaymentMethod.attach("pm_card_visa", customer=ada.id)
+        other = stripe.PaymentMethod.attach("pm_card_mastercard", customer=bob.id)
+
+        found = stripe.Customer.retrieve_payment_method(ada.id, method.id)
+
+        assert isinstance(found, stripe.PaymentMethod)
+        assert found.card is not None
+        assert (found.id, found.customer, found.card.last4) == (method.id, ada.id, "4242")
+        detached = stripe.PaymentMethod.detach(
+            stripe.PaymentMethod.attach("pm_card_amex", customer=ada.id).id
+        )
+        for payment_method in (other.id, detached.id):  # Bob's, nobody's
+            with pytest.raises(stripe.InvalidRequestError) as missing:
+                stripe.Customer.retrieve_payment_method(ada.id, payment_method)
+            assert missing.value.http_status == 404
+            assert (missing.value.code, missing.value.param) == (
+                "resource_missing",
+                "payment_method",
+            )
+        gone = stripe.Customer.create(email="gone@example.com").id
+        stripe.Customer.delete(gone)
+        with pytest.raises(stripe.InvalidRequestError) as no_customer:
+            stripe.Customer.retrieve_payment_method(gone, method.id)
+        assert (no_customer.value.http_status, no_customer.value.param) == (404, "customer")
+
+    await asyncio.to_thread(scenario)

@@ -855,6 +855,30 @@ class GetPaymentMethodRequest(_message.Message):
 Global___GetPaymentMethodRequest: _TypeAlias = GetPaymentMethodRequest  # noqa: Y015
 
 @_typing.final
+class GetCustomerPaymentMethodRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    customer: _builtins.str
+    """"cus_..."; NOT_FOUND naming it when the merchant has no such customer."""
+    payment_method: _builtins.str
+    """"pm_..." attached to that customer; NOT_FOUND naming it otherwise."""
+    def __init__(
+        self,
+        *,
+        customer: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "payment_method", b"payment_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCustomerPaymentMethodRequest: _TypeAlias = GetCustomerPaymentMethodRequest  # noqa: Y015
+
+@_typing.final
 class ListPaymentMethodsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

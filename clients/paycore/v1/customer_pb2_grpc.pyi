@@ -53,6 +53,10 @@ class CustomerServiceStub:
     """
     GetPaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.GetPaymentMethodRequest, _customer_pb2.PaymentMethod]
     ListPaymentMethods: _grpc.UnaryUnaryMultiCallable[_customer_pb2.ListPaymentMethodsRequest, _customer_pb2.ListPaymentMethodsResponse]
+    GetCustomerPaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.GetCustomerPaymentMethodRequest, _customer_pb2.PaymentMethod]
+    """Stripe's "retrieve a customer's payment method" (the SDKs' Customer.retrieve_payment_method):
+    the payment method if it is attached to that customer, else NOT_FOUND naming payment_method.
+    """
     AttachPaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.AttachPaymentMethodRequest, _customer_pb2.PaymentMethod]
     """Attaches a payment method to a customer so that it can be charged again later.
     A payment method belongs to at most one customer; attaching it elsewhere is FAILED_PRECONDITION.
@@ -85,6 +89,10 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     """
     GetPaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.GetPaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     ListPaymentMethods: _aio.UnaryUnaryMultiCallable[_customer_pb2.ListPaymentMethodsRequest, _customer_pb2.ListPaymentMethodsResponse]  # type: ignore[assignment]
+    GetCustomerPaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.GetCustomerPaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
+    """Stripe's "retrieve a customer's payment method" (the SDKs' Customer.retrieve_payment_method):
+    the payment method if it is attached to that customer, else NOT_FOUND naming payment_method.
+    """
     AttachPaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.AttachPaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     """Attaches a payment method to a customer so that it can be charged again later.
     A payment method belongs to at most one customer; attaching it elsewhere is FAILED_PRECONDITION.
@@ -168,6 +176,16 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _customer_pb2.ListPaymentMethodsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_customer_pb2.ListPaymentMethodsResponse, _abc.Awaitable[_customer_pb2.ListPaymentMethodsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetCustomerPaymentMethod(
+        self,
+        request: _customer_pb2.GetCustomerPaymentMethodRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customer_pb2.PaymentMethod, _abc.Awaitable[_customer_pb2.PaymentMethod]]:
+        """Stripe's "retrieve a customer's payment method" (the SDKs' Customer.retrieve_payment_method):
+        the payment method if it is attached to that customer, else NOT_FOUND naming payment_method.
+        """
 
     @_abc_1.abstractmethod
     def AttachPaymentMethod(

@@ -374,6 +374,20 @@ class CustomerService:
             return await self.test_payment_method(merchant_id, payment_method_id)
         return await self._reads.one(merchant_id, PAYMENT_METHODS, payment_method_id)
 
+    async def customer_payment_method(
+        self, merchant_id: str, customer_id: str, payment_method_id: str
+    ) -> PaymentMethod:
+        """GetCustomerPaymentMethod: the customer's payment method; RESOURCE_MISSING naming
+        `customer` without that customer, naming `payment_method` when the payment method is
+        not attached to it (another customer's, none's, or none at all)."""
+        await self._reads.one(merchant_id, CUSTOMERS, customer_id, "customer")
+        found = await self._reads.one(
+            merchant_id, PAYMENT_METHODS, payment_method_id, "payment_method"
+        )
+        if found.customer_id != customer_id:
+            raise not_found(PAYMENT_METHODS.name, payment_method_id, "payment_method")
+        return found
+
     async def list_payment_methods(
         self, merchant_id: str, cursor: Cursor, customer_id: str, card_only: bool
     ) -> Page[PaymentMethod]:

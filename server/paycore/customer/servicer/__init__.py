@@ -127,6 +127,19 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
         found = await self._service.get_payment_method(merchant_id, payment_method_id)
         return payment_method_message(found)
 
+    async def GetCustomerPaymentMethod(
+        self, request: customer_pb2.GetCustomerPaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        merchant_id = current_call().require_merchant()
+        customer_id = validation.object_id("customer", request.customer, Prefix.CUSTOMER)
+        payment_method_id = validation.object_id(
+            "payment_method", request.payment_method, Prefix.PAYMENT_METHOD
+        )
+        found = await self._service.customer_payment_method(
+            merchant_id, customer_id, payment_method_id
+        )
+        return payment_method_message(found)
+
     async def ListPaymentMethods(
         self, request: customer_pb2.ListPaymentMethodsRequest, context: Context
     ) -> customer_pb2.ListPaymentMethodsResponse:
