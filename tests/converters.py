@@ -243,6 +243,7 @@ CONVERTERS: list[ConverterCase] = [
             (subscription_messages.coupon_message, subscription.Coupon),
             (subscription_messages.deleted_coupon_message, subscription.Coupon),
             (subscription_messages.discount_message, subscription.Discount),
+            (subscription_messages.deleted_discount_message, subscription.Discount),
             (subscription_messages.promotion_code_message, subscription.PromotionCode),
             (webhook_messages.delivery_message, webhooks.Delivery),
             (ledger_messages.account_message, ledger.Account),

@@ -142,6 +142,9 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/payment_methods/{id}"): _PAYMENT_METHODS,
     ("GET", "/v1/payment_methods"): _PAYMENT_METHODS,
     ("GET", "/v1/customers/{customer}/payment_methods"): _PAYMENT_METHODS,
+    ("DELETE", "/v1/subscriptions/{id}/discount"): (
+        "test_stripe_gaps::test_a_subscription_s_discount_deleted"
+    ),
     ("GET", "/v1/customers/{customer}/payment_methods/{payment_method}"): (
         "test_stripe_gaps::test_a_customer_s_payment_method_retrieved"
     ),

@@ -102,3 +102,44 @@ async def test_a_customer_s_payment_method_retrieved(stripe_module: str, payin: 
         assert (no_customer.value.http_status, no_customer.value.param) == (404, "customer")
 
     await asyncio.to_thread(scenario)
+
+
+async def test_a_subscription_s_discount_deleted(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        customer = stripe.Customer.create(email="ada@example.com")
+        method = stripe.PaymentMethod.attach("pm_card_visa", customer=customer.id)
+        product = stripe.Product.create(name="Plan")
+        price = stripe.Price.create(
+            unit_amount=2000, currency="usd", recurring={"interval": "month"}, product=product.id
+        )
+        coupon = stripe.Coupon.create(percent_off=25, duration="forever", id="QUARTER")
+        subscription = stripe.Subscription.create(
+            customer=customer.id,
+            items=[{"price": price.id}],
+            default_payment_method=method.id,
+            discounts=[{"coupon": coupon.id}],
+        )
+        assert subscription["discount"] is not None
+        discount_id = subscription["discount"].id
+        assert subscription.discounts == [discount_id]
+
+        deleted = stripe.Subscription.delete_discount(
+            subscription.id, idempotency_key="del-discount-1"
+        )
+
+        assert isinstance(deleted, stripe.Discount)
+        assert (deleted.id, deleted.object, deleted.deleted) == (discount_id, "discount", True)
+        assert deleted.subscription == subscription.id
+        again = stripe.Subscription.delete_discount(
+            subscription.id, idempotency_key="del-discount-1"
+        )
+        assert again.id == discount_id  # the replay answers the first
+        after = stripe.Subscription.retrieve(subscription.id)
+        assert (after["discount"], after.discounts) == (None, [])
+        [event] = stripe.Event.list(type="customer.discount.deleted").data
+        assert event.data.object.id == discount_id
+        with pytest.raises(stripe.InvalidRequestError) as none_left:
+            stripe.Subscription.delete_discount(subscription.id)
+        assert (none_left.value.http_status, none_left.value.code) == (404, "resource_missing")
+
+    await asyncio.to_thread(scenario)

@@ -395,3 +395,27 @@ async def test_create_and_delete_coupon_replay_their_answer_under_one_key(
     gone = await billing.api.DeleteCoupon(delete, metadata=idempotency_key("delete-1"))
     assert await billing.api.DeleteCoupon(delete, metadata=idempotency_key("delete-1")) == gone
     assert await billing.event_count("coupon.deleted") == 1
+
+
+async def test_delete_subscription_discount_removes_it_and_then_finds_none(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    billing = await open_billing(payin, shop, psp, START)
+    seats = await billing.price(2000)
+    created = await billing.subscribe([(seats, 1)])
+    forever = await coupon(billing, percent_off="10", duration="forever")
+    updated = await billing.update(created.id, coupon=forever.id)
+    request = S.DeleteSubscriptionDiscountRequest(id=created.id)
+
+    deleted = await billing.api.DeleteSubscriptionDiscount(request)
+
+    assert (deleted.id, deleted.deleted) == (updated.discount.id, True)
+    assert (deleted.subscription, deleted.customer) == (created.id, created.customer)
+    assert await billing.event_count("customer.discount.deleted") == 1
+    after = await billing.api.GetSubscription(S.GetSubscriptionRequest(id=created.id))
+    assert not after.HasField("discount") and list(after.discounts) == []
+    none_left = await failure(
+        billing.api.DeleteSubscriptionDiscount(request), grpc.StatusCode.NOT_FOUND
+    )
+    assert (none_left.reason, none_left.param) == ("RESOURCE_MISSING", "id")
+    assert await billing.event_count("customer.discount.deleted") == 1

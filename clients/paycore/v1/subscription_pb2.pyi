@@ -1663,6 +1663,58 @@ class UpdateSubscriptionRequest(_message.Message):
 Global___UpdateSubscriptionRequest: _TypeAlias = UpdateSubscriptionRequest  # noqa: Y015
 
 @_typing.final
+class DeleteSubscriptionDiscountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"sub_..." """
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubscriptionDiscountRequest: _TypeAlias = DeleteSubscriptionDiscountRequest  # noqa: Y015
+
+@_typing.final
+class DeleteSubscriptionDiscountResponse(_message.Message):
+    """The discount removed (Stripe's deleted discount)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"di_..." removed."""
+    deleted: _builtins.bool
+    subscription: _builtins.str
+    """"sub_..." and "cus_..." it was of."""
+    customer: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        deleted: _builtins.bool = ...,
+        subscription: _builtins.str = ...,
+        customer: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "deleted", b"deleted", "id", b"id", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubscriptionDiscountResponse: _TypeAlias = DeleteSubscriptionDiscountResponse  # noqa: Y015
+
+@_typing.final
 class CancelSubscriptionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -89,6 +89,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.Subscription.FromString,
                 _registered_method=True)
+        self.DeleteSubscriptionDiscount = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteSubscriptionDiscount',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionDiscountRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionDiscountResponse.FromString,
+                _registered_method=True)
         self.CancelSubscription = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CancelSubscription',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.CancelSubscriptionRequest.SerializeToString,
@@ -282,6 +287,15 @@ class SubscriptionServiceServicer:
     def UpdateSubscription(self, request, context):
         """Changes items (price or quantity), the default payment method or cancel_at_period_end;
         proration_behavior says how the change mid-period is billed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubscriptionDiscount(self, request, context):
+        """Removes the subscription's discount (Stripe's `DELETE /v1/subscriptions/{id}/discount`,
+        the SDKs' Subscription.delete_discount): UpdateSubscription's clear_discounts, with
+        customer.discount.deleted; NOT_FOUND (RESOURCE_MISSING naming id) when it has none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -517,6 +531,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.UpdateSubscription,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.Subscription.SerializeToString,
+            ),
+            'DeleteSubscriptionDiscount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubscriptionDiscount,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionDiscountRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionDiscountResponse.SerializeToString,
             ),
             'CancelSubscription': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelSubscription,
@@ -936,6 +955,33 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/UpdateSubscription',
             paycore_dot_v1_dot_subscription__pb2.UpdateSubscriptionRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubscriptionDiscount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteSubscriptionDiscount',
+            paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionDiscountRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteSubscriptionDiscountResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,11 @@ class SubscriptionServiceStub:
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
     proration_behavior says how the change mid-period is billed.
     """
+    DeleteSubscriptionDiscount: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.DeleteSubscriptionDiscountRequest, _subscription_pb2.DeleteSubscriptionDiscountResponse]
+    """Removes the subscription's discount (Stripe's `DELETE /v1/subscriptions/{id}/discount`,
+    the SDKs' Subscription.delete_discount): UpdateSubscription's clear_discounts, with
+    customer.discount.deleted; NOT_FOUND (RESOURCE_MISSING naming id) when it has none.
+    """
     CancelSubscription: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CancelSubscriptionRequest, _subscription_pb2.Subscription]
     """Cancels now, or at the end of the current period with at_period_end. Also
     `DELETE /v1/subscriptions/{id}`, the route Stripe's SDKs cancel with (fields in the query).
@@ -140,6 +145,11 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     UpdateSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
     """Changes items (price or quantity), the default payment method or cancel_at_period_end;
     proration_behavior says how the change mid-period is billed.
+    """
+    DeleteSubscriptionDiscount: _aio.UnaryUnaryMultiCallable[_subscription_pb2.DeleteSubscriptionDiscountRequest, _subscription_pb2.DeleteSubscriptionDiscountResponse]  # type: ignore[assignment]
+    """Removes the subscription's discount (Stripe's `DELETE /v1/subscriptions/{id}/discount`,
+    the SDKs' Subscription.delete_discount): UpdateSubscription's clear_discounts, with
+    customer.discount.deleted; NOT_FOUND (RESOURCE_MISSING naming id) when it has none.
     """
     CancelSubscription: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CancelSubscriptionRequest, _subscription_pb2.Subscription]  # type: ignore[assignment]
     """Cancels now, or at the end of the current period with at_period_end. Also
@@ -290,6 +300,17 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_subscription_pb2.Subscription, _abc.Awaitable[_subscription_pb2.Subscription]]:
         """Changes items (price or quantity), the default payment method or cancel_at_period_end;
         proration_behavior says how the change mid-period is billed.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteSubscriptionDiscount(
+        self,
+        request: _subscription_pb2.DeleteSubscriptionDiscountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.DeleteSubscriptionDiscountResponse, _abc.Awaitable[_subscription_pb2.DeleteSubscriptionDiscountResponse]]:
+        """Removes the subscription's discount (Stripe's `DELETE /v1/subscriptions/{id}/discount`,
+        the SDKs' Subscription.delete_discount): UpdateSubscription's clear_discounts, with
+        customer.discount.deleted; NOT_FOUND (RESOURCE_MISSING naming id) when it has none.
         """
 
     @_abc_1.abstractmethod

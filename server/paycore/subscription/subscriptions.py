@@ -13,6 +13,7 @@ from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.invariants import violated
 from paycore.payment.models import IntentStatus
 from paycore.payment.payer import PayerCards
+from paycore.records import MetadataChange
 from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, page_after
@@ -33,6 +34,7 @@ from paycore.subscription.creation import expire_declined, require_attached, sta
 from paycore.subscription.invoice_store import INVOICES, InvoiceRepository, invoices_query
 from paycore.subscription.models import (
     BillingSettings,
+    Discount,
     FinalAction,
     Invoice,
     InvoiceItem,
@@ -42,6 +44,7 @@ from paycore.subscription.models import (
     NewSubscription,
     PaymentBehavior,
     Period,
+    ProrationBehavior,
     Subscription,
     SubscriptionItem,
     SubscriptionStatus,
@@ -130,6 +133,28 @@ class Subscriptions:
             return updated
 
         return Phases(record, self.settled(merchant_id))
+
+    async def delete_discount(
+        self, connection: AsyncConnection, merchant_id: str, subscription_id: str
+    ) -> Discount:
+        """DeleteSubscriptionDiscount: the discount UpdateSubscription's clear_discounts
+        removes (customer.discount.deleted), answered as it was; RESOURCE_MISSING naming `id`
+        when the subscription has none (as Stripe's), SUBSCRIPTION_ENDED once it has ended."""
+        subscription = await changes_module.locked(connection, merchant_id, subscription_id)
+        if subscription.discount is None:
+            raise not_found("discount", subscription_id)
+        cleared = SubscriptionChanges(
+            items=(),
+            proration=ProrationBehavior.NONE,
+            cancel_at_period_end=None,
+            default_payment_method_id=None,
+            metadata=MetadataChange(),
+            clear_discounts=True,
+        )
+        await changes_module.update(
+            connection, self.collection, merchant_id, subscription_id, cleared
+        )
+        return subscription.discount
 
     def cancel(
         self,

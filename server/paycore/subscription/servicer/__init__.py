@@ -32,6 +32,7 @@ from paycore.subscription.servicer.messages import (
     coupon_message,
     deleted_clock_message,
     deleted_coupon_message,
+    deleted_discount_message,
     invoice_message,
     item_message,
     line_message,
@@ -269,6 +270,10 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
             merchant_id, subscription_id, subscription_changes(request, self._rules)
         )
         return await self._mutations.resumable(merchant_id, request, subscription_message, phases)
+
+    DeleteSubscriptionDiscount = rpcs.change_by_id(
+        Prefix.SUBSCRIPTION, deleted_discount_message, lambda s: s._billing.delete_discount
+    )
 
     async def CancelSubscription(
         self, request: subscription_pb2.CancelSubscriptionRequest, context: Context

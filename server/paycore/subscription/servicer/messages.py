@@ -70,6 +70,18 @@ def deleted_coupon_message(coupon: Coupon) -> subscription_pb2.DeleteCouponRespo
     return subscription_pb2.DeleteCouponResponse(id=coupon.id, deleted=True)
 
 
+@converts(subscription_pb2.DeleteSubscriptionDiscountResponse)
+def deleted_discount_message(
+    discount: Discount,
+) -> subscription_pb2.DeleteSubscriptionDiscountResponse:
+    return subscription_pb2.DeleteSubscriptionDiscountResponse(
+        id=discount.id,
+        deleted=True,
+        subscription=discount.subscription_id,
+        customer=discount.customer_id,
+    )
+
+
 @converts(subscription_pb2.Discount)
 def discount_message(discount: Discount) -> subscription_pb2.Discount:
     return message_of(
