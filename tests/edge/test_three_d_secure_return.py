@@ -254,3 +254,30 @@ async def test_a_return_before_the_buyer_answered_charges_nothing(
     got = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=asked.id))
     assert got.status == P.PAYMENT_INTENT_STATUS_REQUIRES_ACTION
     assert psp.count("operations") == executions_before
+
+
+async def test_an_intent_updated_while_the_buyer_authenticates_still_sends_them_back(
+    site: Site, psp: PspSimulator
+) -> None:
+    """UpdatePaymentIntent of the amount in requires_action asks for a new confirmation (the
+    authentication was for the old amount), but the buyer already on the PSP's page still
+    comes back to the merchant's return_url, not to paycore's own page."""
+    shop = site.shop
+    asked = await _create(shop)
+    updated = await shop.client.payments.UpdatePaymentIntent(
+        P.UpdatePaymentIntentRequest(id=asked.id, amount=2500)
+    )
+    assert updated.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION
+    assert not updated.HasField("next_action")
+    charges_before = psp.count("charges")
+
+    status, back = await _follows(await _presses(asked.next_action.redirect_to_url.url, "complete"))
+
+    assert status == 303
+    assert back == (
+        f"{RETURN_URL}&payment_intent={asked.id}"
+        f"&payment_intent_client_secret={asked.client_secret}&redirect_status=failed"
+    )
+    got = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=asked.id))
+    assert got.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION  # nothing charged
+    assert psp.count("charges") == charges_before
