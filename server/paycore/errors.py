@@ -231,6 +231,11 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "This SetupIntent is {status}; {action} needs it to be one of: {expected}",
     )
+    CHARGE_ALREADY_CAPTURED = (
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "Charge {id} has already been captured",
+    )
     CAPTURE_EXCEEDS_AUTHORIZED = (
         Status.INVALID_ARGUMENT,
         ErrorType.INVALID_REQUEST,

@@ -156,6 +156,9 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/payment_intents/{id}"): _INTENT_UPDATES,
     ("POST", "/v1/payment_intents/{id}/confirm"): _INTENTS,
     ("POST", "/v1/payment_intents/{id}/capture"): _INTENTS,
+    ("POST", "/v1/charges/{id}/capture"): (
+        "test_stripe_gaps::test_an_uncaptured_charge_captured_by_its_ch_id"
+    ),
     ("POST", "/v1/payment_intents/{id}/cancel"): _INTENTS,
     ("GET", "/v1/payment_intents/{id}"): _INTENTS,
     ("GET", "/v1/payment_intents"): _INTENTS,

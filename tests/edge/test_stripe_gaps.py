@@ -143,3 +143,34 @@ async def test_a_subscription_s_discount_deleted(stripe_module: str, payin: PayI
         assert (none_left.value.http_status, none_left.value.code) == (404, "resource_missing")
 
     await asyncio.to_thread(scenario)
+
+
+async def test_an_uncaptured_charge_captured_by_its_ch_id(stripe_module: str, payin: PayIn) -> None:
+    def scenario() -> None:
+        intent = stripe.PaymentIntent.create(
+            amount=3000,
+            currency="usd",
+            payment_method="pm_card_visa",
+            capture_method="manual",
+            confirm=True,
+        )
+        assert intent.status == "requires_capture"
+        charge_id = str(intent.latest_charge)
+        with pytest.raises(stripe.InvalidRequestError) as too_much:
+            stripe.Charge.capture(charge_id, amount=3001)
+        assert too_much.value.param == "amount"
+
+        captured = stripe.Charge.capture(charge_id, amount=1800, idempotency_key="ch-cap-1")
+
+        assert isinstance(captured, stripe.Charge)
+        assert (captured.id, captured.captured, captured.amount_captured) == (charge_id, True, 1800)
+        assert str(captured.balance_transaction).startswith("txn_")
+        again = stripe.Charge.capture(charge_id, amount=1800, idempotency_key="ch-cap-1")
+        assert again.to_dict() == captured.to_dict()  # the replay answers the first
+        after = stripe.PaymentIntent.retrieve(intent.id)
+        assert (after.status, after.amount_received) == ("succeeded", 1800)
+        with pytest.raises(stripe.InvalidRequestError) as twice:
+            stripe.Charge.capture(charge_id)
+        assert (twice.value.code, twice.value.param) == ("charge_already_captured", "id")
+
+    await asyncio.to_thread(scenario)

@@ -200,3 +200,43 @@ async def test_missing_charges_and_filters_are_resource_missing(shop: Shop, payi
             await _charge(shop, bad)
         assert rich_error(raised.value).reason == "ID_MALFORMED"
         assert rich_error(raised.value).metadata["param"] == param
+
+
+async def test_capture_charge_captures_its_intent_and_answers_the_charge(shop: Shop) -> None:
+    authorized = await shop.pay(good_card(), 1200, manual=True)
+    declined = await shop.pay(cards.CARD_DECLINED, 700, manual=True)
+    [failed] = (
+        await shop.client.payments.ListCharges(
+            payment_pb2.ListChargesRequest(payment_intent=declined.id)
+        )
+    ).data
+    capture = shop.client.payments.CaptureCharge
+
+    captured = await capture(
+        payment_pb2.CaptureChargeRequest(id=authorized.latest_charge, amount=500)
+    )
+
+    assert (captured.id, captured.captured, captured.amount_captured) == (
+        authorized.latest_charge,
+        True,
+        500,
+    )
+    intent = await shop.client.payments.GetPaymentIntent(
+        payment_pb2.GetPaymentIntentRequest(id=authorized.id)
+    )
+    assert (intent.status, intent.amount_received) == (
+        payment_pb2.PAYMENT_INTENT_STATUS_SUCCEEDED,
+        500,
+    )
+    for charge_id, reason, code in (
+        (authorized.latest_charge, "CHARGE_ALREADY_CAPTURED", grpc.StatusCode.FAILED_PRECONDITION),
+        (failed.id, "PARAMETER_INVALID", grpc.StatusCode.INVALID_ARGUMENT),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await capture(payment_pb2.CaptureChargeRequest(id=charge_id))
+        assert raised.value.code() == code
+        assert (rich_error(raised.value).reason, rich_error(raised.value).metadata["param"]) == (
+            reason,
+            "id",
+        )
+    await shop.assert_books_balance()

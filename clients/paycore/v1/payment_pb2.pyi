@@ -2705,9 +2705,39 @@ class GetChargeRequest(_message.Message):
 Global___GetChargeRequest: _TypeAlias = GetChargeRequest  # noqa: Y015
 
 @_typing.final
-class UpdateChargeRequest(_message.Message):
+class CaptureChargeRequest(_message.Message):
     """Only the fields present change (Stripe's update); absent ones stay as they are."""
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"ch_...", required: an uncaptured charge (its intent requires_capture), else
+    CHARGE_ALREADY_CAPTURED once captured, PAYMENT_INTENT_UNEXPECTED_STATE otherwise.
+    """
+    amount: _builtins.int
+    """Minor units, at most what is still capturable (CAPTURE_EXCEEDS_AUTHORIZED naming it);
+    absent captures all of it. The rest of the hold is released.
+    """
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        amount: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
+
+Global___CaptureChargeRequest: _TypeAlias = CaptureChargeRequest  # noqa: Y015
+
+@_typing.final
+class UpdateChargeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final

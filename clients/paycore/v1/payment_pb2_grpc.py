@@ -184,6 +184,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
                 _registered_method=True)
+        self.CaptureCharge = channel.unary_unary(
+                '/paycore.v1.PaymentService/CaptureCharge',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.CaptureChargeRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+                _registered_method=True)
         self.ListCharges = channel.unary_unary(
                 '/paycore.v1.PaymentService/ListCharges',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
@@ -425,6 +430,14 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CaptureCharge(self, request, context):
+        """Stripe's legacy capture of an uncaptured charge (the SDKs' Charge.capture): the twin of
+        CapturePaymentIntent for the intent whose latest charge it is, answering the charge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCharges(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -594,6 +607,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
             'UpdateCharge': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateCharge,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
+            ),
+            'CaptureCharge': grpc.unary_unary_rpc_method_handler(
+                    servicer.CaptureCharge,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.CaptureChargeRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.Charge.SerializeToString,
             ),
             'ListCharges': grpc.unary_unary_rpc_method_handler(
@@ -1416,6 +1434,33 @@ class PaymentService:
             target,
             '/paycore.v1.PaymentService/UpdateCharge',
             paycore_dot_v1_dot_payment__pb2.UpdateChargeRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.Charge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CaptureCharge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/CaptureCharge',
+            paycore_dot_v1_dot_payment__pb2.CaptureChargeRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.Charge.FromString,
             options,
             channel_credentials,

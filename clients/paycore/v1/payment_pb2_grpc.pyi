@@ -123,6 +123,10 @@ class PaymentServiceStub:
     given change), whatever its status; stored as the charge's own (once changed, a field no
     longer follows its intent's) and recorded as charge.updated when something changed.
     """
+    CaptureCharge: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CaptureChargeRequest, _payment_pb2.Charge]
+    """Stripe's legacy capture of an uncaptured charge (the SDKs' Charge.capture): the twin of
+    CapturePaymentIntent for the intent whose latest charge it is, answering the charge.
+    """
     ListCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]
     ReturnFromAuthentication: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]
     """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
@@ -224,6 +228,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
     given change), whatever its status; stored as the charge's own (once changed, a field no
     longer follows its intent's) and recorded as charge.updated when something changed.
+    """
+    CaptureCharge: _aio.UnaryUnaryMultiCallable[_payment_pb2.CaptureChargeRequest, _payment_pb2.Charge]  # type: ignore[assignment]
+    """Stripe's legacy capture of an uncaptured charge (the SDKs' Charge.capture): the twin of
+    CapturePaymentIntent for the intent whose latest charge it is, answering the charge.
     """
     ListCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]  # type: ignore[assignment]
     ReturnFromAuthentication: _aio.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]  # type: ignore[assignment]
@@ -503,6 +511,16 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         """Stripe's update of a charge: its description, metadata and receipt_email (only the fields
         given change), whatever its status; stored as the charge's own (once changed, a field no
         longer follows its intent's) and recorded as charge.updated when something changed.
+        """
+
+    @_abc_1.abstractmethod
+    def CaptureCharge(
+        self,
+        request: _payment_pb2.CaptureChargeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.Charge, _abc.Awaitable[_payment_pb2.Charge]]:
+        """Stripe's legacy capture of an uncaptured charge (the SDKs' Charge.capture): the twin of
+        CapturePaymentIntent for the intent whose latest charge it is, answering the charge.
         """
 
     @_abc_1.abstractmethod

@@ -85,15 +85,15 @@ class Charges:
         """UpdateCharge, under its intent's lock (the one every change of the charge takes:
         its completion, capture, refunds), so that two updates merge their metadata in turn;
         charge.updated when something changed."""
-        found = await _attempt(connection, merchant_id, charge_id)
+        found = await attempt_of(connection, merchant_id, charge_id)
         await PayInRepository(connection).intent(merchant_id, found.intent.id, lock=True)
-        before = await _attempt(connection, merchant_id, charge_id)
+        before = await attempt_of(connection, merchant_id, charge_id)
         shown = charge_of(before)
         details = _changed(before.details, shown, changes)
         if details == before.details:
             return shown
         await PayInRepository(connection).set_charge_details(merchant_id, charge_id, details)
-        updated = charge_of(await _attempt(connection, merchant_id, charge_id))
+        updated = charge_of(await attempt_of(connection, merchant_id, charge_id))
         if updated != shown:
             await self._events.record(connection, events.CHARGE_UPDATED, updated)
         return updated
@@ -118,7 +118,9 @@ class Charges:
         return Cursor(cursor.limit, starting_after=position, created=cursor.created)
 
 
-async def _attempt(connection: AsyncConnection, merchant_id: str, charge_id: str) -> ChargeAttempt:
+async def attempt_of(
+    connection: AsyncConnection, merchant_id: str, charge_id: str
+) -> ChargeAttempt:
     """The charge's attempt with its refunds, on `connection` (RESOURCE_MISSING naming `id`)."""
     rows = (await connection.execute(charge_query(merchant_id, charge_id))).all()
     found = await CHARGES.objects(connection, rows)

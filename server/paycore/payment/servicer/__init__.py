@@ -25,6 +25,7 @@ from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import (
     INTENT_SEARCH_FIELDS,
+    Charge,
     Intent,
     Payment,
     Refund,
@@ -365,6 +366,23 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             charge_message,
             lambda connection: charges.update(connection, merchant_id, charge_id, changes),
         )
+
+    async def CaptureCharge(
+        self, request: payment_pb2.CaptureChargeRequest, context: Context
+    ) -> payment_pb2.Charge:
+        """Stripe's legacy Charge.capture: CapturePaymentIntent's checks and capture, of the
+        intent whose latest charge it is (paycore.payment.intents.capture.charge_phases)."""
+        merchant_id = current_call().require_merchant()
+        charge_id, amount = requests.charge_capture(request)
+
+        async def prepare() -> Phases[Charge]:
+            charge = await self._pay_in.charges.get(merchant_id, charge_id)
+            intent = await self._intents.get(merchant_id, charge.payment_intent_id)
+            await self._parties.check_capture(merchant_id, intent, amount)
+            return capture.charge_phases(self._intents, merchant_id, charge_id, amount)
+
+        resume = capture.charge_completion(self._intents, merchant_id)
+        return await self._mutations.prepared(merchant_id, request, charge_message, prepare, resume)
 
     async def ListCharges(
         self, request: payment_pb2.ListChargesRequest, context: Context

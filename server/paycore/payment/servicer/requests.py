@@ -368,6 +368,16 @@ def capture(request: payment_pb2.CapturePaymentIntentRequest) -> tuple[str, int 
     return intent_id, request.amount_to_capture
 
 
+def charge_capture(request: payment_pb2.CaptureChargeRequest) -> tuple[str, int | None]:
+    """CaptureCharge's charge and amount (None: all that is capturable)."""
+    charge = charge_id("id", request.id)
+    if not request.HasField("amount"):
+        return charge, None
+    if request.amount <= 0:
+        raise invalid("amount", "must be at least 1")
+    return charge, request.amount
+
+
 def cancellation(request: payment_pb2.CancelPaymentIntentRequest) -> tuple[str, str]:
     intent_id = validation.object_id("id", request.id, Prefix.PAYMENT_INTENT)
     reason = member(
