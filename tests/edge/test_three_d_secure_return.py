@@ -281,3 +281,38 @@ async def test_an_intent_updated_while_the_buyer_authenticates_still_sends_them_
     got = await shop.client.payments.GetPaymentIntent(P.GetPaymentIntentRequest(id=asked.id))
     assert got.status == P.PAYMENT_INTENT_STATUS_REQUIRES_CONFIRMATION  # nothing charged
     assert psp.count("charges") == charges_before
+
+
+async def test_a_setup_updated_while_the_buyer_authenticates_still_sends_them_back(
+    site: Site, psp: PspSimulator
+) -> None:
+    """As an intent's: UpdateSetupIntent of the payment method in requires_action asks for a
+    new confirmation, and the buyer already on the PSP's page comes back to the return_url."""
+    shop = site.shop
+    customer = (await new_customer(shop.client)).id
+    created = await shop.client.payments.CreateSetupIntent(
+        P.CreateSetupIntentRequest(
+            customer=customer,
+            payment_method="pm_card_authenticationRequiredOnSetup",
+            confirm=True,
+            return_url=RETURN_URL,
+        )
+    )
+    assert created.status == P.SETUP_INTENT_STATUS_REQUIRES_ACTION
+    updated = await shop.client.payments.UpdateSetupIntent(
+        P.UpdateSetupIntentRequest(id=created.id, payment_method="pm_card_visa")
+    )
+    assert updated.status == P.SETUP_INTENT_STATUS_REQUIRES_CONFIRMATION
+    assert not updated.HasField("next_action")
+
+    status, back = await _follows(
+        await _presses(created.next_action.redirect_to_url.url, "complete")
+    )
+
+    assert status == 303
+    assert back == (
+        f"{RETURN_URL}&setup_intent={created.id}"
+        f"&setup_intent_client_secret={created.client_secret}&redirect_status=failed"
+    )
+    got = await shop.client.payments.GetSetupIntent(P.GetSetupIntentRequest(id=created.id))
+    assert got.status == P.SETUP_INTENT_STATUS_REQUIRES_CONFIRMATION

@@ -99,6 +99,14 @@ class NextAction:
     def from_json(cls, value: dict[str, str] | None) -> NextAction | None:
         return None if value is None else cls(**value)
 
+    def way_back(self) -> NextAction | None:
+        """What an intent or setup an update moves out of requires_action keeps of it: the
+        confirmation's return_url alone, for the buyer still on the PSP's page, whose return
+        (paycore.payment.authenticated.back_to_merchant) then goes on to the merchant's page;
+        never the authentication, which no later confirmation or feed answer may take (and
+        next_action is shown only in requires_action). None without a return_url."""
+        return NextAction("", "", self.return_url) if self.return_url else None
+
 
 @dataclass(frozen=True)
 class Presence:

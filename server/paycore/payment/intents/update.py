@@ -4,7 +4,7 @@ saves it) moves requires_payment_method to requires_confirmation. In requires_ac
 Secure), another payment method, amount or currency moves it back to requires_confirmation
 without its next_action, as Stripe does: the buyer's authentication was for what it was, so
 the next confirmation asks afresh (the confirmation's return_url alone is kept, unseen, for the
-buyer already on the authentication page: `_way_back`); other fields change as in
+buyer already on the authentication page: `NextAction.way_back`); other fields change as in
 requires_confirmation. No event:
 Stripe has none for an intent's update (paycore.events.types)."""
 
@@ -17,7 +17,7 @@ from paycore.currency.service import Currencies
 from paycore.errors import invalid, not_found
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.machine import UPDATABLE, require
-from paycore.payment.models import Intent, IntentChanges, IntentStatus, NextAction
+from paycore.payment.models import Intent, IntentChanges, IntentStatus
 from paycore.payment.repository import PayInRepository
 from paycore.runtime.mutations import Phases
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,26 +57,18 @@ async def prepare(
                 status = IntentStatus.REQUIRES_CONFIRMATION
                 return await repository.move_intent(locked, status, **values)
         if locked.status is IntentStatus.REQUIRES_ACTION and _REAUTHENTICATE & values.keys():
-            way_back = _way_back(locked.next_action)
+            kept = None if locked.next_action is None else locked.next_action.way_back()
             return await repository.move_intent(
-                locked, IntentStatus.REQUIRES_CONFIRMATION, next_action=way_back, **values
+                locked,
+                IntentStatus.REQUIRES_CONFIRMATION,
+                next_action=None if kept is None else kept.to_json(),
+                **values,
             )
         if not values:
             return locked
         return await repository.update_intent(locked, **values)
 
     return Phases(change)
-
-
-def _way_back(waiting: NextAction | None) -> dict[str, str] | None:
-    """What an intent moved out of requires_action keeps of its next_action (stored form): the
-    confirmation's return_url alone, for the buyer still on the PSP's page, whose return
-    (paycore.payment.authenticated.back_to_merchant) then goes on to the merchant's page;
-    never the authentication, which no later confirmation or feed answer may use (and
-    next_action is shown only in requires_action)."""
-    if waiting is None or not waiting.return_url:
-        return None
-    return NextAction(authentication="", url="", return_url=waiting.return_url).to_json()
 
 
 # What an authentication (3-D Secure) was for: changing one needs the buyer to authenticate again.

@@ -2,7 +2,9 @@
 requires_confirmation) or waiting for its buyer's authentication (requires_action), in one
 transaction. A payment method given (an id, or a test payment method's name saved as a new
 one, as create saves it) makes it requires_confirmation; from requires_action its next_action
-is dropped, as an intent's: the buyer authenticated another card. Other fields change in place.
+is dropped, as an intent's: the buyer authenticated another card (its return_url alone kept,
+unseen, for the buyer still on the PSP's page: `NextAction.way_back`). Other fields change in
+place.
 No event: Stripe has none for a setup's update."""
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ async def prepare(
             await flow.cards.save_test_card(connection, merchant_id, checked)
             values["payment_method_id"] = checked.payment_method_id
             if locked.status is not SetupStatus.REQUIRES_CONFIRMATION:
+                waiting = locked.next_action
+                kept = None if waiting is None else waiting.way_back()
                 return await repository.move(
-                    locked, SetupStatus.REQUIRES_CONFIRMATION, next_action=None, **values
+                    locked, SetupStatus.REQUIRES_CONFIRMATION, next_action=kept, **values
                 )
         if not values:
             return locked
