@@ -75,8 +75,19 @@ async def _promotion_code(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/promotion_codes/{created.body['id']}"
 
 
+async def _payment_method(http: ClientSession, key: str, metadata: str) -> str:
+    form = (
+        "type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2031"
+        f"&card[cvc]=123&{metadata}"
+    )
+    created = await call(http, "POST", "/v1/payment_methods", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/payment_methods/{created.body['id']}"
+
+
 CREATES: dict[str, Create] = {
     "UpdateCustomer": _customer,
+    "UpdatePaymentMethod": _payment_method,
     "UpdatePaymentIntent": _payment_intent,
     "UpdateSetupIntent": _setup_intent,
     "UpdateWebhookEndpoint": _webhook_endpoint,

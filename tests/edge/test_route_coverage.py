@@ -41,6 +41,7 @@ _CUSTOMER_DELETION = (
 _PAYMENT_METHODS = (
     "test_customers::test_payment_methods_tokenize_with_the_publishable_key_attach_and_detach"
 )
+_PAYMENT_METHOD_UPDATES = "test_customers::test_a_payment_method_modified_over_http"
 _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
 _CLOCK_DELETION = "test_test_clock_deletion::test_test_clocks_listed_and_deleted_over_http"
@@ -144,6 +145,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("GET", "/v1/customers/{customer}/payment_methods"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/attach"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/detach"): _PAYMENT_METHODS,
+    ("POST", "/v1/payment_methods/{id}"): _PAYMENT_METHOD_UPDATES,
     ("GET", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
     ("POST", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
     ("POST", "/v1/payment_intents"): _INTENTS,

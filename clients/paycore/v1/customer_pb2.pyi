@@ -836,6 +836,143 @@ class CreatePaymentMethodRequest(_message.Message):
 Global___CreatePaymentMethodRequest: _TypeAlias = CreatePaymentMethodRequest  # noqa: Y015
 
 @_typing.final
+class UpdatePaymentMethodRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class BillingDetails(_message.Message):
+        """Billing details' fields present replace the stored ones; absent ones are kept."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        NAME_FIELD_NUMBER: _builtins.int
+        EMAIL_FIELD_NUMBER: _builtins.int
+        PHONE_FIELD_NUMBER: _builtins.int
+        ADDRESS_FIELD_NUMBER: _builtins.int
+        name: _builtins.str
+        """At most 256 characters."""
+        email: _builtins.str
+        phone: _builtins.str
+        """At most 20 characters."""
+        @_builtins.property
+        def address(self) -> Global___Address:
+            """Replaces the whole address when present."""
+
+        def __init__(
+            self,
+            *,
+            name: _builtins.str | None = ...,
+            email: _builtins.str | None = ...,
+            phone: _builtins.str | None = ...,
+            address: Global___Address | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "email", b"email", "name", b"name", "phone", b"phone"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "email", b"email", "name", b"name", "phone", b"phone"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        _WhichOneofReturnType__email: _TypeAlias = _typing.Literal["email"]  # noqa: Y015
+        _WhichOneofArgType__email: _TypeAlias = _typing.Literal["_email", b"_email"]  # noqa: Y015
+        _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+        _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+        _WhichOneofReturnType__phone: _TypeAlias = _typing.Literal["phone"]  # noqa: Y015
+        _WhichOneofArgType__phone: _TypeAlias = _typing.Literal["_phone", b"_phone"]  # noqa: Y015
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__email) -> _WhichOneofReturnType__email | None: ...
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__phone) -> _WhichOneofReturnType__phone | None: ...
+
+    @_typing.final
+    class Card(_message.Message):
+        """The card's new expiry: either or both; the result must be a month 1..12 of a four-digit
+        year, not in the past (EXPIRED_CARD naming the field).
+        """
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        EXP_MONTH_FIELD_NUMBER: _builtins.int
+        EXP_YEAR_FIELD_NUMBER: _builtins.int
+        exp_month: _builtins.int
+        exp_year: _builtins.int
+        def __init__(
+            self,
+            *,
+            exp_month: _builtins.int | None = ...,
+            exp_year: _builtins.int | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_exp_month", b"_exp_month", "_exp_year", b"_exp_year", "exp_month", b"exp_month", "exp_year", b"exp_year"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_exp_month", b"_exp_month", "_exp_year", b"_exp_year", "exp_month", b"exp_month", "exp_year", b"exp_year"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        _WhichOneofReturnType__exp_month: _TypeAlias = _typing.Literal["exp_month"]  # noqa: Y015
+        _WhichOneofArgType__exp_month: _TypeAlias = _typing.Literal["_exp_month", b"_exp_month"]  # noqa: Y015
+        _WhichOneofReturnType__exp_year: _TypeAlias = _typing.Literal["exp_year"]  # noqa: Y015
+        _WhichOneofArgType__exp_year: _TypeAlias = _typing.Literal["_exp_year", b"_exp_year"]  # noqa: Y015
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__exp_month) -> _WhichOneofReturnType__exp_month | None: ...
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__exp_year) -> _WhichOneofReturnType__exp_year | None: ...
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    BILLING_DETAILS_FIELD_NUMBER: _builtins.int
+    CARD_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"pm_...", required."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    @_builtins.property
+    def billing_details(self) -> Global___UpdatePaymentMethodRequest.BillingDetails: ...
+    @_builtins.property
+    def card(self) -> Global___UpdatePaymentMethodRequest.Card:
+        """Only for a card."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        billing_details: Global___UpdatePaymentMethodRequest.BillingDetails | None = ...,
+        card: Global___UpdatePaymentMethodRequest.Card | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billing_details", b"billing_details", "card", b"card"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_details", b"billing_details", "card", b"card", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdatePaymentMethodRequest: _TypeAlias = UpdatePaymentMethodRequest  # noqa: Y015
+
+@_typing.final
 class GetPaymentMethodRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -79,6 +79,11 @@ class CustomerServiceStub:
                 request_serializer=paycore_dot_v1_dot_customer__pb2.ListPaymentMethodsRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_customer__pb2.ListPaymentMethodsResponse.FromString,
                 _registered_method=True)
+        self.UpdatePaymentMethod = channel.unary_unary(
+                '/paycore.v1.CustomerService/UpdatePaymentMethod',
+                request_serializer=paycore_dot_v1_dot_customer__pb2.UpdatePaymentMethodRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_customer__pb2.PaymentMethod.FromString,
+                _registered_method=True)
         self.AttachPaymentMethod = channel.unary_unary(
                 '/paycore.v1.CustomerService/AttachPaymentMethod',
                 request_serializer=paycore_dot_v1_dot_customer__pb2.AttachPaymentMethodRequest.SerializeToString,
@@ -158,6 +163,16 @@ class CustomerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdatePaymentMethod(self, request, context):
+        """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+        details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+        (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+        `payment_method.updated` when something changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AttachPaymentMethod(self, request, context):
         """Attaches a payment method to a customer so that it can be charged again later.
         A payment method belongs to at most one customer; attaching it elsewhere is FAILED_PRECONDITION.
@@ -220,6 +235,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.ListPaymentMethods,
                     request_deserializer=paycore_dot_v1_dot_customer__pb2.ListPaymentMethodsRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_customer__pb2.ListPaymentMethodsResponse.SerializeToString,
+            ),
+            'UpdatePaymentMethod': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePaymentMethod,
+                    request_deserializer=paycore_dot_v1_dot_customer__pb2.UpdatePaymentMethodRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_customer__pb2.PaymentMethod.SerializeToString,
             ),
             'AttachPaymentMethod': grpc.unary_unary_rpc_method_handler(
                     servicer.AttachPaymentMethod,
@@ -475,6 +495,33 @@ class CustomerService:
             '/paycore.v1.CustomerService/ListPaymentMethods',
             paycore_dot_v1_dot_customer__pb2.ListPaymentMethodsRequest.SerializeToString,
             paycore_dot_v1_dot_customer__pb2.ListPaymentMethodsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePaymentMethod(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CustomerService/UpdatePaymentMethod',
+            paycore_dot_v1_dot_customer__pb2.UpdatePaymentMethodRequest.SerializeToString,
+            paycore_dot_v1_dot_customer__pb2.PaymentMethod.FromString,
             options,
             channel_credentials,
             insecure,

@@ -53,6 +53,12 @@ class CustomerServiceStub:
     """
     GetPaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.GetPaymentMethodRequest, _customer_pb2.PaymentMethod]
     ListPaymentMethods: _grpc.UnaryUnaryMultiCallable[_customer_pb2.ListPaymentMethodsRequest, _customer_pb2.ListPaymentMethodsResponse]
+    UpdatePaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.UpdatePaymentMethodRequest, _customer_pb2.PaymentMethod]
+    """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+    details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+    (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+    `payment_method.updated` when something changed.
+    """
     AttachPaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.AttachPaymentMethodRequest, _customer_pb2.PaymentMethod]
     """Attaches a payment method to a customer so that it can be charged again later.
     A payment method belongs to at most one customer; attaching it elsewhere is FAILED_PRECONDITION.
@@ -85,6 +91,12 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     """
     GetPaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.GetPaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     ListPaymentMethods: _aio.UnaryUnaryMultiCallable[_customer_pb2.ListPaymentMethodsRequest, _customer_pb2.ListPaymentMethodsResponse]  # type: ignore[assignment]
+    UpdatePaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.UpdatePaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
+    """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+    details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+    (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+    `payment_method.updated` when something changed.
+    """
     AttachPaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.AttachPaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     """Attaches a payment method to a customer so that it can be charged again later.
     A payment method belongs to at most one customer; attaching it elsewhere is FAILED_PRECONDITION.
@@ -168,6 +180,18 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _customer_pb2.ListPaymentMethodsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_customer_pb2.ListPaymentMethodsResponse, _abc.Awaitable[_customer_pb2.ListPaymentMethodsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdatePaymentMethod(
+        self,
+        request: _customer_pb2.UpdatePaymentMethodRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customer_pb2.PaymentMethod, _abc.Awaitable[_customer_pb2.PaymentMethod]]:
+        """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+        details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+        (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+        `payment_method.updated` when something changed.
+        """
 
     @_abc_1.abstractmethod
     def AttachPaymentMethod(

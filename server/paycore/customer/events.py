@@ -16,6 +16,7 @@ CUSTOMER_UPDATED = "customer.updated"
 CUSTOMER_DELETED = "customer.deleted"
 PAYMENT_METHOD_ATTACHED = "payment_method.attached"
 PAYMENT_METHOD_DETACHED = "payment_method.detached"
+PAYMENT_METHOD_UPDATED = "payment_method.updated"
 
 
 @dataclass(frozen=True, slots=True)

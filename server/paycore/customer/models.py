@@ -69,6 +69,19 @@ class CustomerChanges:
 
 
 @dataclass(frozen=True)
+class PaymentMethodChanges:
+    """UpdatePaymentMethod: None leaves a field as it is."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: Address | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+    metadata: MetadataChange = field(default_factory=MetadataChange)
+
+
+@dataclass(frozen=True)
 class Customer(NewCustomer, Stored):
     """A customer as stored: what it was created with (or changed to), whose it is, its id,
     default payment method and creation time."""

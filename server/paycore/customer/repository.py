@@ -270,6 +270,24 @@ class PaymentMethodRepository:
         ).one()
         return payment_method_of(row)
 
+    async def replace_details(self, method: PaymentMethod) -> PaymentMethod:
+        """Writes `method`'s billing details, expiry and metadata (UpdatePaymentMethod; the
+        row read FOR UPDATE in this transaction)."""
+        row = (
+            await self._connection.execute(
+                update(payment_methods)
+                .where(merchant_row(payment_methods, method.merchant_id, method.id))
+                .values(
+                    billing_details=asdict(method.billing_details),
+                    exp_month=method.card.exp_month,
+                    exp_year=method.card.exp_year,
+                    metadata=method.metadata,
+                )
+                .returning(*_PUBLIC_COLUMNS)
+            )
+        ).one()
+        return payment_method_of(row)
+
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
     ) -> PaymentMethod:

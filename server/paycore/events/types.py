@@ -64,6 +64,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "customer.deleted",
         "payment_method.attached",
         "payment_method.detached",
+        "payment_method.updated",
         # Hosted payment pages (cs_): Stripe's Checkout Session events.
         "checkout.session.completed",
         "checkout.session.expired",

@@ -153,6 +153,20 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             customer_id,
         )
 
+    async def UpdatePaymentMethod(
+        self, request: customer_pb2.UpdatePaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
+        changes = requests.payment_method_changes(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            payment_method_message,
+            self._service.update_payment_method,
+            payment_method_id,
+            changes,
+        )
+
     DetachPaymentMethod = rpcs.change_by_id(
         Prefix.PAYMENT_METHOD, payment_method_message, lambda s: s._service.detach_payment_method
     )

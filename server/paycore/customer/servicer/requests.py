@@ -13,6 +13,7 @@ from paycore.customer.models import (
     CardInput,
     CustomerChanges,
     NewCustomer,
+    PaymentMethodChanges,
 )
 from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid, missing
@@ -110,6 +111,32 @@ def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerCha
         else None,
         address=changed_address,
         default_payment_method=default_payment_method,
+        metadata=metadata_change(request),
+    )
+
+
+def payment_method_changes(
+    request: customer_pb2.UpdatePaymentMethodRequest,
+) -> PaymentMethodChanges:
+    """The fields present in the request, checked; absent ones stay None (unchanged). The
+    expiry is checked by the domain, against the stored month or year it keeps."""
+    billing = request.billing_details
+    param = "billing_details"
+    return PaymentMethodChanges(
+        name=validation.text(f"{param}.name", billing.name, maximum=NAME_LENGTH_MAX)
+        if billing.HasField("name")
+        else None,
+        email=validation.email(f"{param}.email", billing.email, required=False)
+        if billing.HasField("email")
+        else None,
+        phone=validation.text(f"{param}.phone", billing.phone, maximum=PHONE_LENGTH_MAX)
+        if billing.HasField("phone")
+        else None,
+        address=address(f"{param}.address", billing.address)
+        if billing.HasField("address")
+        else None,
+        exp_month=request.card.exp_month if request.card.HasField("exp_month") else None,
+        exp_year=request.card.exp_year if request.card.HasField("exp_year") else None,
         metadata=metadata_change(request),
     )
 
