@@ -24,6 +24,7 @@ _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _CHARGES = "test_charges::test_charges_read_and_listed_over_http"
 _SEARCH = "test_search::test_customers_and_payment_intents_searched_over_http"
+_CHARGE_SEARCH = "test_charges::test_charges_searched_over_http"
 _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
 _SETUPS = "test_setup_intents::test_save_a_card_with_a_setup_intent_and_charge_it_later"
 _SETUP_UPDATES = "test_stripe_surface::test_a_setup_intent_modified_then_confirmed"
@@ -169,6 +170,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/charges/{id}"): _CHARGE_UPDATES,
     ("GET", "/v1/customers/search"): _SEARCH,
     ("GET", "/v1/payment_intents/search"): _SEARCH,
+    ("GET", "/v1/charges/search"): _CHARGE_SEARCH,
     ("POST", "/v1/refunds/{id}"): _METADATA_BY_PSP,
     ("POST", "/v1/payments"): _CHECKOUTS,
     ("GET", "/v1/payments/{id}"): _CHECKOUTS,
