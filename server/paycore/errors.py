@@ -331,6 +331,13 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The invoice {id} is {status}; it cannot be {action}",
     )
+    INVOICE_UPCOMING_NONE = (
+        # CreateInvoicePreview of a subscription that will make no more invoices (ended, or
+        # canceling at its period end); Stripe's invoice_upcoming_none (404).
+        Status.NOT_FOUND,
+        ErrorType.INVALID_REQUEST,
+        "No upcoming invoices for {param} {id}",
+    )
     SUBSCRIPTION_ENDED = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -2417,6 +2417,68 @@ class ListInvoiceLinesResponse(_message.Message):
 Global___ListInvoiceLinesResponse: _TypeAlias = ListInvoiceLinesResponse  # noqa: Y015
 
 @_typing.final
+class CreateInvoicePreviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SubscriptionDetails(_message.Message):
+        """Proposed changes to the subscription, previewed on its next invoice (nothing changes)."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        ITEMS_FIELD_NUMBER: _builtins.int
+        PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+        PRORATION_DATE_FIELD_NUMBER: _builtins.int
+        proration_behavior: Global___ProrationBehavior.ValueType
+        """As UpdateSubscription's; UNSPECIFIED means CREATE_PRORATIONS. ALWAYS_INVOICE previews
+        the prorations on the next invoice as CREATE_PRORATIONS would.
+        """
+        proration_date: _builtins.int
+        """Unix seconds within the current period: when the change would happen (0: now on the
+        subscription's clock).
+        """
+        @_builtins.property
+        def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
+            """As UpdateSubscription's items."""
+
+        def __init__(
+            self,
+            *,
+            items: _abc.Iterable[Global___UpdateSubscriptionRequest.Item] | None = ...,
+            proration_behavior: Global___ProrationBehavior.ValueType = ...,
+            proration_date: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_DETAILS_FIELD_NUMBER: _builtins.int
+    customer: _builtins.str
+    """"cus_...": the customer whose subscription is previewed (required unless subscription)."""
+    subscription: _builtins.str
+    """"sub_..." of that customer; absent: the customer's one subscription that has not ended."""
+    @_builtins.property
+    def subscription_details(self) -> Global___CreateInvoicePreviewRequest.SubscriptionDetails: ...
+    def __init__(
+        self,
+        *,
+        customer: _builtins.str = ...,
+        subscription: _builtins.str = ...,
+        subscription_details: Global___CreateInvoicePreviewRequest.SubscriptionDetails | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription_details", b"subscription_details"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "subscription", b"subscription", "subscription_details", b"subscription_details"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateInvoicePreviewRequest: _TypeAlias = CreateInvoicePreviewRequest  # noqa: Y015
+
+@_typing.final
 class PayInvoiceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -109,6 +109,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.FromString,
                 _registered_method=True)
+        self.CreateInvoicePreview = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreateInvoicePreview',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+                _registered_method=True)
         self.PayInvoice = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/PayInvoice',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.PayInvoiceRequest.SerializeToString,
@@ -310,6 +315,17 @@ class SubscriptionServiceServicer:
     def ListInvoiceLines(self, request, context):
         """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
         REST edge (Stripe's `Invoice.list_lines`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateInvoicePreview(self, request, context):
+        """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+        subscription will make next (its renewal: the items, pending prorations and invoice
+        items, carried credit, the discount in force then), optionally as it would be after the
+        proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+        charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -537,6 +553,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.ListInvoiceLines,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.SerializeToString,
+            ),
+            'CreateInvoicePreview': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvoicePreview,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
             ),
             'PayInvoice': grpc.unary_unary_rpc_method_handler(
                     servicer.PayInvoice,
@@ -1044,6 +1065,33 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/ListInvoiceLines',
             paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvoicePreview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreateInvoicePreview',
+            paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,13 @@ class SubscriptionServiceStub:
     """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
     REST edge (Stripe's `Invoice.list_lines`).
     """
+    CreateInvoicePreview: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoicePreviewRequest, _subscription_pb2.Invoice]
+    """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+    subscription will make next (its renewal: the items, pending prorations and invoice
+    items, carried credit, the discount in force then), optionally as it would be after the
+    proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+    charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+    """
     PayInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]
@@ -150,6 +157,13 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     ListInvoiceLines: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoiceLinesRequest, _subscription_pb2.ListInvoiceLinesResponse]  # type: ignore[assignment]
     """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
     REST edge (Stripe's `Invoice.list_lines`).
+    """
+    CreateInvoicePreview: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoicePreviewRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
+    """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+    subscription will make next (its renewal: the items, pending prorations and invoice
+    items, carried credit, the discount in force then), optionally as it would be after the
+    proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+    charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
     """
     PayInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
@@ -324,6 +338,19 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_subscription_pb2.ListInvoiceLinesResponse, _abc.Awaitable[_subscription_pb2.ListInvoiceLinesResponse]]:
         """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
         REST edge (Stripe's `Invoice.list_lines`).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateInvoicePreview(
+        self,
+        request: _subscription_pb2.CreateInvoicePreviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]:
+        """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+        subscription will make next (its renewal: the items, pending prorations and invoice
+        items, carried credit, the discount in force then), optionally as it would be after the
+        proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+        charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
         """
 
     @_abc_1.abstractmethod

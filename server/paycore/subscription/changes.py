@@ -94,9 +94,17 @@ async def update(
     merchant_id: str,
     subscription_id: str,
     changes: SubscriptionChanges,
+    *,
+    at: int | None = None,
 ) -> Subscription:
+    """`at`: when the change happens, within the current period (a preview's proration_date;
+    None: now on the subscription's clock)."""
     subscription = await locked(connection, merchant_id, subscription_id)
-    now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    now = (
+        at
+        if at is not None
+        else await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    )
     changed = replace(
         subscription,
         metadata=changes.metadata.applied_to(subscription.metadata),

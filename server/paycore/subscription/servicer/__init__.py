@@ -55,6 +55,7 @@ from paycore.subscription.servicer.requests import (
     new_promotion_code,
     new_subscription,
     new_test_clock,
+    preview_request,
     promotion_code_changes,
     retry_schedule,
     subscription_changes,
@@ -304,6 +305,15 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     GetInvoiceItem = rpcs.get(
         Prefix.INVOICE_ITEM, lambda s: s._billing.get_invoice_item, item_message
     )
+
+    async def CreateInvoicePreview(
+        self, request: subscription_pb2.CreateInvoicePreviewRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        upcoming = await self._billing.preview_invoice(
+            merchant_id, preview_request(request, self._rules)
+        )
+        return invoice_message(upcoming)
 
     GetInvoice = rpcs.get(Prefix.INVOICE, lambda s: s._billing.get_invoice, invoice_message)
 

@@ -4,7 +4,7 @@ into domain objects; prices, customers and clocks are checked by the domain."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from paycore.subscription.models import (
     Recurring,
     SubscriptionStatus,
 )
+from paycore.subscription.preview import PreviewRequest
 from paycore.v1 import subscription_pb2
 
 # UNSPECIFIED: create prorations (Stripe's default).
@@ -224,9 +225,41 @@ def save_default_payment_method(value: str) -> bool:
 def subscription_changes(
     request: subscription_pb2.UpdateSubscriptionRequest, rules: CurrencyRules
 ) -> SubscriptionChanges:
+    method = None
+    if request.HasField("default_payment_method"):
+        method = validation.object_id(
+            "default_payment_method",
+            request.default_payment_method,
+            Prefix.PAYMENT_METHOD,
+            required=False,
+        )
+    cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
+    behavior = member(
+        "proration_behavior",
+        request.proration_behavior,
+        PRORATIONS,
+        subscription_pb2.ProrationBehavior,
+    )
+    return SubscriptionChanges(
+        items=item_changes(request.items, rules),
+        proration=behavior,
+        cancel_at_period_end=cancel,
+        default_payment_method_id=method,
+        metadata=metadata_change(request),
+        **discount_of(request),
+    )
+
+
+def item_changes(
+    requested: Iterable[subscription_pb2.UpdateSubscriptionRequest.Item],
+    rules: CurrencyRules,
+    prefix: str = "",
+) -> tuple[ItemChange, ...]:
+    """UpdateSubscription's item changes (also a preview's), each checked naming
+    `<prefix>items[n].<field>`."""
     items = []
-    for index, item in enumerate(request.items):
-        param = f"items[{index}]"
+    for index, item in enumerate(requested):
+        param = f"{prefix}items[{index}]"
         item_id = validation.object_id(
             f"{param}.id", item.id, Prefix.SUBSCRIPTION_ITEM, required=item.deleted
         )
@@ -250,29 +283,7 @@ def subscription_changes(
                 price_data=inline,
             )
         )
-    method = None
-    if request.HasField("default_payment_method"):
-        method = validation.object_id(
-            "default_payment_method",
-            request.default_payment_method,
-            Prefix.PAYMENT_METHOD,
-            required=False,
-        )
-    cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
-    behavior = member(
-        "proration_behavior",
-        request.proration_behavior,
-        PRORATIONS,
-        subscription_pb2.ProrationBehavior,
-    )
-    return SubscriptionChanges(
-        items=tuple(items),
-        proration=behavior,
-        cancel_at_period_end=cancel,
-        default_payment_method_id=method,
-        metadata=metadata_change(request),
-        **discount_of(request),
-    )
+    return tuple(items)
 
 
 def item_quantity(param: str, quantity: int | None) -> int:
@@ -503,4 +514,36 @@ def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
         max_redemptions=request.max_redemptions or None,
         redeem_by=request.redeem_by or None,
         metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def preview_request(
+    request: subscription_pb2.CreateInvoicePreviewRequest, rules: CurrencyRules
+) -> PreviewRequest:
+    """CreateInvoicePreview's shape checks: a customer or a subscription, the proposed
+    changes named `subscription_details.<field>`."""
+    customer_id = validation.object_id(
+        "customer", request.customer, Prefix.CUSTOMER, required=False
+    )
+    subscription_id = validation.object_id(
+        "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
+    )
+    if not customer_id and not subscription_id:
+        raise missing("customer")
+    details = request.subscription_details
+    prefix = "subscription_details."
+    behavior = member(
+        f"{prefix}proration_behavior",
+        details.proration_behavior,
+        PRORATIONS,
+        subscription_pb2.ProrationBehavior,
+    )
+    if details.proration_date < 0:
+        raise invalid(f"{prefix}proration_date", "must be unix seconds")
+    return PreviewRequest(
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        items=item_changes(details.items, rules, prefix),
+        proration=behavior,
+        proration_date=details.proration_date or None,
     )
