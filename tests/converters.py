@@ -236,6 +236,7 @@ CONVERTERS: list[ConverterCase] = [
             (subscription_messages.subscription_message, subscription.Subscription),
             (subscription_messages.settings_message, subscription.BillingSettings),
             (subscription_messages.item_message, subscription.InvoiceItem),
+            (subscription_messages.deleted_item_message, subscription.InvoiceItem),
             (subscription_messages.line_message, subscription.InvoiceLine),
             (subscription_messages.coupon_message, subscription.Coupon),
             (subscription_messages.deleted_coupon_message, subscription.Coupon),

@@ -139,6 +139,21 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
                 _registered_method=True)
+        self.ListInvoiceItems = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListInvoiceItems',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsResponse.FromString,
+                _registered_method=True)
+        self.UpdateInvoiceItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdateInvoiceItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+                _registered_method=True)
+        self.DeleteInvoiceItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteInvoiceItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemResponse.FromString,
+                _registered_method=True)
         self.CreateTestClock = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CreateTestClock',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateTestClockRequest.SerializeToString,
@@ -367,6 +382,30 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListInvoiceItems(self, request, context):
+        """The merchant's invoice items, newest first (Stripe's InvoiceItem.list): a customer's, an
+        invoice's, and pending (not yet on an invoice) or not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInvoiceItem(self, request, context):
+        """Changes a pending invoice item (amount, quantity, description, metadata); one an invoice
+        has taken: FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInvoiceItem(self, request, context):
+        """Deletes a pending invoice item (invoiceitem.deleted); one an invoice has taken:
+        FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateTestClock(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -583,6 +622,21 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.GetInvoiceItem,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.SerializeToString,
+            ),
+            'ListInvoiceItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvoiceItems,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsResponse.SerializeToString,
+            ),
+            'UpdateInvoiceItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInvoiceItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.SerializeToString,
+            ),
+            'DeleteInvoiceItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInvoiceItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemResponse.SerializeToString,
             ),
             'CreateTestClock': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateTestClock,
@@ -1227,6 +1281,87 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/GetInvoiceItem',
             paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvoiceItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListInvoiceItems',
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInvoiceItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdateInvoiceItem',
+            paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInvoiceItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteInvoiceItem',
+            paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemResponse.FromString,
             options,
             channel_credentials,
             insecure,

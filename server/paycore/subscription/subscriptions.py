@@ -245,6 +245,39 @@ class Subscriptions:
     async def get_invoice_item(self, merchant_id: str, item_id: str) -> InvoiceItem:
         return await self._reads.one(merchant_id, invoice_items.INVOICE_ITEMS, item_id)
 
+    async def list_invoice_items(
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        customer_id: str,
+        invoice_id: str,
+        pending: bool | None,
+    ) -> Page[InvoiceItem]:
+        query = invoice_items.items_query(merchant_id, customer_id, invoice_id, pending)
+        named = [
+            Named("customer", CUSTOMERS, customer_id),
+            Named("invoice", INVOICES, invoice_id),
+        ]
+        return await self._reads.page(
+            merchant_id, invoice_items.INVOICE_ITEMS, cursor, query, named
+        )
+
+    async def update_invoice_item(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        item_id: str,
+        changes: invoice_items.InvoiceItemChanges,
+    ) -> InvoiceItem:
+        return await invoice_items.update_item(
+            connection, self.collection.rules, merchant_id, item_id, changes
+        )
+
+    async def delete_invoice_item(
+        self, connection: AsyncConnection, merchant_id: str, item_id: str
+    ) -> InvoiceItem:
+        return await invoice_items.delete_item(connection, self._events, merchant_id, item_id)
+
     async def preview_invoice(self, merchant_id: str, request: PreviewRequest) -> Invoice:
         """The subscription's next invoice as it would be made (nothing stored:
         paycore.subscription.preview)."""

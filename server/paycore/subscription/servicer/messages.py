@@ -29,6 +29,11 @@ settings_message = derived(BillingSettings, subscription_pb2.BillingSettings)
 item_message = derived(InvoiceItem, subscription_pb2.InvoiceItem)
 
 
+@converts(subscription_pb2.DeleteInvoiceItemResponse)
+def deleted_item_message(item: InvoiceItem) -> subscription_pb2.DeleteInvoiceItemResponse:
+    return subscription_pb2.DeleteInvoiceItemResponse(id=item.id, deleted=True)
+
+
 @converts(subscription_pb2.DeleteTestClockResponse)
 def deleted_clock_message(clock: TestClock) -> subscription_pb2.DeleteTestClockResponse:
     return subscription_pb2.DeleteTestClockResponse(id=clock.id, deleted=True)

@@ -15,7 +15,7 @@ from paycore.ids import Prefix
 from paycore.runtime.messages import by_number, by_number_or_none, enum_prefix, member
 from paycore.runtime.servicing import metadata_change
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
-from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
+from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX, InvoiceItemChanges
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
     PERCENT_OFF_MAX,
@@ -546,4 +546,26 @@ def preview_request(
         items=item_changes(details.items, rules, prefix),
         proration=behavior,
         proration_date=details.proration_date or None,
+    )
+
+
+def invoice_item_changes(request: subscription_pb2.UpdateInvoiceItemRequest) -> InvoiceItemChanges:
+    """UpdateInvoiceItem's shape checks (the item's own, with its currency, are
+    paycore.subscription.invoice_items.update_item's)."""
+    amount = request.amount if request.HasField("amount") else None
+    if amount == 0:
+        raise invalid("amount", "must not be zero (negative is a credit)")
+    quantity = None
+    if request.HasField("quantity"):
+        quantity = item_quantity("quantity", request.quantity)
+    description = None
+    if request.HasField("description"):
+        description = validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        )
+    return InvoiceItemChanges(
+        amount=amount,
+        quantity=quantity,
+        description=description,
+        metadata=metadata_change(request),
     )
