@@ -221,6 +221,7 @@ CONVERTERS: list[ConverterCase] = [
             (customer_messages.customer_message, customer.Customer),
             (customer_messages.payment_method_message, customer.PaymentMethod),
             (customer_messages.deleted_customer_message, customer.Customer),
+            (customer_messages.deleted_discount_message, subscription.Discount),
             (fraud_messages.review_message, fraud.Review),
             (fraud_messages.blocklist_item_message, fraud.BlocklistItem),
             (payout_messages.bank_account_message, payout.BankAccount),

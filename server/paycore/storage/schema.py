@@ -514,6 +514,13 @@ customers = _owned(
     # When DeleteCustomer deleted it (migration 0028), null while it is not: reads leave a
     # deleted customer out.
     Column("deleted_at", DateTime(timezone=True)),
+    # The customer's discount (migration 0043), as a subscription's: "di_...", the coupon, its
+    # start and end, the promotion code; null for none.
+    Column("discount_id", Text),
+    Column("discount_coupon_id", Text),
+    Column("discount_start", BigInteger),
+    Column("discount_end", BigInteger),
+    Column("discount_promotion_code_id", Text),
     # ListCustomers' email filter, newest first.
     Index("customers_email_idx", "merchant_id", "email", "id"),
 )

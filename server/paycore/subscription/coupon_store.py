@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, epoch_seconds
-from paycore.storage.schema import coupons, promotion_codes, subscriptions
+from paycore.storage.schema import coupons, customers, promotion_codes, subscriptions
 from paycore.subscription.models import (
     Coupon,
     Discount,
@@ -184,6 +185,73 @@ async def with_discounts(
             )
         result.append(each)
     return result
+
+
+def discount_columns(discount: Discount | None) -> dict[str, Any]:
+    """A discount's columns (a customer's, as a subscription's; all null for none)."""
+    return {
+        "discount_id": None if discount is None else discount.id,
+        "discount_coupon_id": None if discount is None else discount.coupon.id,
+        "discount_start": None if discount is None else discount.start,
+        "discount_end": None if discount is None else discount.end,
+        "discount_promotion_code_id": None if discount is None else discount.promotion_code_id,
+    }
+
+
+async def customer_discounts(
+    connection: AsyncConnection, merchant_id: str, customer_ids: list[str], *, lock: bool = False
+) -> dict[str, Discount]:
+    """The discounts of those of the merchant's customers that have one (each with its
+    coupon), by customer id; `lock`: their rows FOR UPDATE (an invoice using a `once` one)."""
+    c = customers
+    query = select(
+        c.c.id,
+        c.c.discount_id,
+        c.c.discount_coupon_id,
+        c.c.discount_start,
+        c.c.discount_end,
+        c.c.discount_promotion_code_id,
+    ).where(
+        and_(
+            c.c.merchant_id == merchant_id,
+            c.c.id.in_(customer_ids),
+            c.c.discount_id.is_not(None),
+        )
+    )
+    rows = (await connection.execute(query.with_for_update() if lock else query)).all()
+    if not rows:
+        return {}
+    coupons_found = await CouponRepository(connection).any_of(
+        merchant_id, {row.discount_coupon_id for row in rows}
+    )
+    return {
+        row.id: Discount(
+            id=row.discount_id,
+            merchant_id=merchant_id,
+            coupon=coupons_found[row.discount_coupon_id],
+            customer_id=row.id,
+            subscription_id="",
+            start=row.discount_start,
+            end=row.discount_end,
+            promotion_code_id=row.discount_promotion_code_id,
+        )
+        for row in rows
+        if row.discount_coupon_id in coupons_found
+    }
+
+
+async def end_customer_discount(
+    connection: AsyncConnection, merchant_id: str, customer_id: str, discount_id: str
+) -> bool:
+    """Removes the customer's discount when it is still `discount_id`; whether it was."""
+    c = customers
+    ended = await connection.execute(
+        update(c)
+        .where(merchant_row(c, merchant_id, customer_id), c.c.discount_id == discount_id)
+        .values(**discount_columns(None))
+        .returning(c.c.id)
+    )
+    return ended.first() is not None
 
 
 # --- promotion codes ---------------------------------------------------------------------------
