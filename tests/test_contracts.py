@@ -497,7 +497,10 @@ def test_amounts_are_int64_minor_units_beside_a_currency() -> None:
     problems = []
     for message in _messages():
         for field in message.fields:
-            if "amount" in field.name.split("_") and field.type != FieldDescriptor.TYPE_INT64:
+            parts = field.name.split("_")
+            # `<x>_amount_currency` (Stripe's minimum_amount_currency) is an amount's currency.
+            is_amount = "amount" in parts and parts[-1] != "currency"
+            if is_amount and field.type != FieldDescriptor.TYPE_INT64:
                 problems.append(f"{field.full_name}: an amount that is not int64")
     for message in _objects():
         fields = message.fields_by_name

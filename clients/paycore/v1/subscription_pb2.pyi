@@ -1149,6 +1149,7 @@ class PromotionCode(_message.Message):
     TIMES_REDEEMED_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    RESTRICTIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"promo_..." """
     code: _builtins.str
@@ -1166,6 +1167,10 @@ class PromotionCode(_message.Message):
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def restrictions(self) -> Global___PromotionCodeRestrictions:
+        """Who and what may redeem it (Stripe's `restrictions`)."""
+
     def __init__(
         self,
         *,
@@ -1178,14 +1183,50 @@ class PromotionCode(_message.Message):
         times_redeemed: _builtins.int = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        restrictions: Global___PromotionCodeRestrictions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "restrictions", b"restrictions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "coupon", b"coupon", "created", b"created", "expires_at", b"expires_at", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "times_redeemed", b"times_redeemed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "coupon", b"coupon", "created", b"created", "expires_at", b"expires_at", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "restrictions", b"restrictions", "times_redeemed", b"times_redeemed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PromotionCode: _TypeAlias = PromotionCode  # noqa: Y015
+
+@_typing.final
+class PromotionCodeRestrictions(_message.Message):
+    """A promotion code's conditions, checked when it is redeemed; a code that does not meet them
+    is refused naming the field that gave the code (`promotion_code`,
+    `discounts[0].promotion_code`), nothing redeemed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_TIME_TRANSACTION_FIELD_NUMBER: _builtins.int
+    MINIMUM_AMOUNT_FIELD_NUMBER: _builtins.int
+    MINIMUM_AMOUNT_CURRENCY_FIELD_NUMBER: _builtins.int
+    first_time_transaction: _builtins.bool
+    """Only for a customer's first purchase: refused for a customer with a succeeded payment."""
+    minimum_amount: _builtins.int
+    """Minor units of minimum_amount_currency the purchase (before the discount) must come to:
+    a subscription's items for a period, a checkout session's amount; 0: no minimum.
+    """
+    minimum_amount_currency: _builtins.str
+    """Required with minimum_amount; a purchase in another currency is refused."""
+    def __init__(
+        self,
+        *,
+        first_time_transaction: _builtins.bool = ...,
+        minimum_amount: _builtins.int = ...,
+        minimum_amount_currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_time_transaction", b"first_time_transaction", "minimum_amount", b"minimum_amount", "minimum_amount_currency", b"minimum_amount_currency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PromotionCodeRestrictions: _TypeAlias = PromotionCodeRestrictions  # noqa: Y015
 
 @_typing.final
 class CreatePromotionCodeRequest(_message.Message):
@@ -1217,6 +1258,7 @@ class CreatePromotionCodeRequest(_message.Message):
     MAX_REDEMPTIONS_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    RESTRICTIONS_FIELD_NUMBER: _builtins.int
     coupon: _builtins.str
     """Required: the coupon's id."""
     code: _builtins.str
@@ -1227,6 +1269,8 @@ class CreatePromotionCodeRequest(_message.Message):
     expires_at: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def restrictions(self) -> Global___PromotionCodeRestrictions: ...
     def __init__(
         self,
         *,
@@ -1236,10 +1280,11 @@ class CreatePromotionCodeRequest(_message.Message):
         max_redemptions: _builtins.int = ...,
         expires_at: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        restrictions: Global___PromotionCodeRestrictions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "restrictions", b"restrictions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "code", b"code", "coupon", b"coupon", "expires_at", b"expires_at", "max_redemptions", b"max_redemptions", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "code", b"code", "coupon", b"coupon", "expires_at", b"expires_at", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "restrictions", b"restrictions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015

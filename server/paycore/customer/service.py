@@ -66,7 +66,7 @@ from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads
 from paycore.subscription import discounts
 from paycore.subscription.events import DISCOUNT_CREATED, DISCOUNT_DELETED
-from paycore.subscription.models import Discount
+from paycore.subscription.models import Discount, Purchase
 from paycore.subscription.repository import TestClockRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -155,7 +155,10 @@ class CustomerService:
         coupon_id, param, code = choice.coupon_id, "coupon", None
         if choice.promotion_code_id:
             code, param = choice.promotion_code_id, "promotion_code"
-            coupon_id = await discounts.claim_code(connection, merchant_id, code, now)
+            purchase = Purchase(None, None, customer.id)  # no amount: the customer's only
+            coupon_id = await discounts.claim_code(
+                connection, merchant_id, code, now, purchase=purchase
+            )
         coupon = await discounts.claim_coupon(connection, merchant_id, None, coupon_id, now, param)
         if customer.discount is not None:
             await self._events.discount.record(connection, DISCOUNT_DELETED, customer.discount)

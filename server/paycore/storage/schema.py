@@ -792,6 +792,11 @@ promotion_codes = _owned(
     Column("expires_at", BigInteger),
     Column("times_redeemed", BigInteger, nullable=False),
     *_metadata_and_created_at(),
+    # Its restrictions (migration 0044): a customer's first purchase only; a minimum amount of
+    # the purchase in a currency (null: none).
+    Column("first_time_transaction", Boolean, nullable=False, server_default=text("false")),
+    Column("minimum_amount", BigInteger),
+    Column("minimum_amount_currency", Text),
     Index("promotion_codes_code_idx", "merchant_id", "code", unique=True),
 )
 

@@ -109,8 +109,18 @@ async def update(
         subscription,
         metadata=changes.metadata.applied_to(subscription.metadata),
     )
+    amount = None
+    if changes.promotion_code_id:  # its restrictions.minimum_amount: the items for a period
+        current = await invoices.period_lines(connection, subscription, subscription.current_period)
+        amount = sum(line.amount for line in current)
     changed = await discounts.take(
-        connection, collection.events, changed, changes.coupon_id, changes.promotion_code_id, now
+        connection,
+        collection.events,
+        changed,
+        changes.coupon_id,
+        changes.promotion_code_id,
+        now,
+        amount,
     )
     if changes.default_payment_method_id is not None:
         if changes.default_payment_method_id:

@@ -7,16 +7,24 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from paycore.payment.models import IntentStatus
 from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, epoch_seconds
-from paycore.storage.schema import coupons, customers, promotion_codes, subscriptions
+from paycore.storage.schema import (
+    coupons,
+    customers,
+    payment_intents,
+    promotion_codes,
+    subscriptions,
+)
 from paycore.subscription.models import (
     Coupon,
     Discount,
     NewCoupon,
     NewPromotionCode,
     PromotionCode,
+    Restrictions,
     Subscription,
 )
 from sqlalchemy import Row, Select, and_, func, or_, select, update
@@ -254,6 +262,22 @@ async def end_customer_discount(
     return ended.first() is not None
 
 
+async def has_paid(connection: AsyncConnection, merchant_id: str, customer_id: str) -> bool:
+    """Whether the customer has a succeeded payment (a promotion code's
+    first_time_transaction: it is not a first purchase)."""
+    t = payment_intents
+    query = (
+        select(t.c.id)
+        .where(
+            t.c.merchant_id == merchant_id,
+            t.c.customer_id == customer_id,
+            t.c.status == IntentStatus.SUCCEEDED.value,
+        )
+        .limit(1)
+    )
+    return (await connection.execute(query)).first() is not None
+
+
 # --- promotion codes ---------------------------------------------------------------------------
 
 
@@ -267,12 +291,21 @@ async def _with_coupons(
     return [replace(each, coupon=by_id.get(each.coupon_id)) for each in found]
 
 
+def _restrictions(row: Any) -> Restrictions:
+    return Restrictions(
+        first_time_transaction=row["first_time_transaction"],
+        minimum_amount=row["minimum_amount"],
+        minimum_amount_currency=row["minimum_amount_currency"],
+    )
+
+
 decode_promotion_code: Decoder[PromotionCode] = Decoder(
     promotion_codes,
     PromotionCode,
     columns={"created": "created_at"},
     convert={"created": epoch_seconds},
     skip=("coupon",),
+    derive={"restrictions": _restrictions},
 )
 PROMOTION_CODES = Kind(
     "promotion_code", promotion_codes, decode_promotion_code, complete=_with_coupons
@@ -318,6 +351,9 @@ class PromotionCodeRepository:
             "expires_at": new.expires_at,
             "times_redeemed": 0,
             "metadata": new.metadata,
+            "first_time_transaction": new.restrictions.first_time_transaction,
+            "minimum_amount": new.restrictions.minimum_amount,
+            "minimum_amount_currency": new.restrictions.minimum_amount_currency,
         }
         t = promotion_codes
         row = (

@@ -27,6 +27,7 @@ from paycore.subscription.coupon_store import (
     PromotionCodeRepository,
     customer_discounts,
     end_customer_discount,
+    has_paid,
 )
 from paycore.subscription.events import DISCOUNT_CREATED, DISCOUNT_DELETED, SubscriptionEvents
 from paycore.subscription.models import (
@@ -35,6 +36,8 @@ from paycore.subscription.models import (
     CouponDuration,
     Discount,
     InvoiceLine,
+    PromotionCode,
+    Purchase,
     Subscription,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -121,14 +124,18 @@ async def claim_code(
     promotion_code_id: str,
     now: int,
     param: str = "promotion_code",
+    purchase: Purchase | None = None,
 ) -> str:
     """The promotion code's coupon id, the code's redemption counted; INVALID_ARGUMENT naming
     `promotion_code` for a code the merchant does not have, or one inactive, used up or
-    expired. (Its coupon is claimed by the caller.)"""
+    expired, or whose restrictions `purchase` does not meet. (Its coupon is claimed by the
+    caller.)"""
     codes = PromotionCodeRepository(connection)
     code = await codes.get(merchant_id, promotion_code_id)
     if code is None:
         raise not_found(PROMOTION_CODES.name, promotion_code_id, param)
+    if purchase is not None:
+        await _check_restrictions(connection, code, purchase, param)
     if not await codes.redeem(merchant_id, promotion_code_id, now):
         raise invalid(param, f"{code.code} is inactive, used up or expired")
     return code.coupon_id
@@ -141,13 +148,15 @@ async def take(
     coupon_id: str,
     promotion_code_id: str,
     now: int,
+    amount: int | None = None,
 ) -> Subscription:
     """The subscription with the discount of the coupon or promotion code asked for (one at
-    most; neither: unchanged)."""
+    most; neither: unchanged); `amount`: what its items come to for a period (a promotion
+    code's restrictions.minimum_amount)."""
     if coupon_id:
         return await redeem(connection, events, subscription, coupon_id, now)
     if promotion_code_id:
-        return await redeem_code(connection, events, subscription, promotion_code_id, now)
+        return await redeem_code(connection, events, subscription, promotion_code_id, now, amount)
     return subscription
 
 
@@ -157,14 +166,54 @@ async def redeem_code(
     subscription: Subscription,
     promotion_code_id: str,
     now: int,
+    amount: int | None = None,
 ) -> Subscription:
     """`redeem` of the promotion code's coupon, the code's redemption counted too;
     INVALID_ARGUMENT naming `promotion_code` for a code the merchant does not have, one
-    inactive, used up or past expires_at (and as `redeem` for its coupon)."""
-    coupon_id = await claim_code(connection, subscription.merchant_id, promotion_code_id, now)
+    inactive, used up or past expires_at, or whose restrictions the subscription (its
+    customer, its items' `amount`) does not meet (and as `redeem` for its coupon)."""
+    purchase = Purchase(amount, subscription.currency, subscription.customer_id)
+    coupon_id = await claim_code(
+        connection, subscription.merchant_id, promotion_code_id, now, purchase=purchase
+    )
     return await redeem(
         connection, events, subscription, coupon_id, now, "promotion_code", promotion_code_id
     )
+
+
+async def _check_restrictions(
+    connection: AsyncConnection, code: PromotionCode, purchase: Purchase, param: str
+) -> None:
+    """INVALID_ARGUMENT naming `param` when the purchase does not meet the code's
+    restrictions: a first_time_transaction code for a customer with a succeeded payment; a
+    minimum_amount the purchase (before the discount) does not reach, or in another currency.
+    A purchase without an amount (a customer's discount) is checked for the customer only."""
+    rules = code.restrictions
+    minimum, currency = rules.minimum_amount, rules.minimum_amount_currency
+    if minimum is not None and purchase.amount is not None:
+        if purchase.currency != currency:
+            raise invalid(
+                param,
+                f"{code.code} has a minimum amount in {currency}; this purchase is in"
+                f" {purchase.currency} (restrictions.minimum_amount_currency)",
+            )
+        if purchase.amount < minimum:
+            raise invalid(
+                param,
+                f"{code.code} needs a purchase of at least {minimum} {currency}"
+                f" (restrictions.minimum_amount); this one is {purchase.amount}",
+            )
+    customer_id = purchase.customer_id
+    if (
+        rules.first_time_transaction
+        and customer_id is not None
+        and await has_paid(connection, code.merchant_id, customer_id)
+    ):
+        raise invalid(
+            param,
+            f"{code.code} is for a customer's first purchase only"
+            " (restrictions.first_time_transaction); this customer has paid before",
+        )
 
 
 def months_later(at: int, months: int) -> int:

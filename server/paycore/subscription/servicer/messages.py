@@ -67,6 +67,11 @@ def promotion_code_message(code: PromotionCode) -> subscription_pb2.PromotionCod
         subscription_pb2.PromotionCode,
         code,
         coupon=None if code.coupon is None else coupon_message(code.coupon),
+        restrictions=subscription_pb2.PromotionCodeRestrictions(
+            first_time_transaction=code.restrictions.first_time_transaction,
+            minimum_amount=code.restrictions.minimum_amount or 0,
+            minimum_amount_currency=code.restrictions.minimum_amount_currency or "",
+        ),
     )
 
 

@@ -36,6 +36,7 @@ from paycore.subscription.models import (
     PromotionCodeChanges,
     ProrationBehavior,
     Recurring,
+    Restrictions,
     SubscriptionStatus,
 )
 from paycore.subscription.preview import PreviewRequest
@@ -451,6 +452,28 @@ def new_promotion_code(request: subscription_pb2.CreatePromotionCodeRequest) -> 
         max_redemptions=request.max_redemptions or None,
         expires_at=request.expires_at or None,
         metadata=validation.metadata("metadata", request.metadata),
+        restrictions=restrictions(request.restrictions),
+    )
+
+
+def restrictions(message: subscription_pb2.PromotionCodeRestrictions) -> Restrictions:
+    """A promotion code's restrictions: a minimum amount (1 or more minor units) with its
+    currency, both or neither; first_time_transaction."""
+    param = "restrictions"
+    minimum, currency = message.minimum_amount, message.minimum_amount_currency
+    if minimum < 0:
+        raise invalid(f"{param}.minimum_amount", "must be 1 or more minor units")
+    if minimum and not currency:
+        raise missing(f"{param}.minimum_amount_currency")
+    if currency and not minimum:
+        raise missing(f"{param}.minimum_amount")
+    if minimum:
+        currency = validation.currency(f"{param}.minimum_amount_currency", currency)
+        validation.amount(f"{param}.minimum_amount", minimum, currency)
+    return Restrictions(
+        first_time_transaction=message.first_time_transaction,
+        minimum_amount=minimum or None,
+        minimum_amount_currency=currency or None,
     )
 
 
