@@ -8,6 +8,7 @@ Expected amounts are computed here from the stated rules, never read back from t
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -163,3 +164,31 @@ async def test_bad_customer_discounts_are_refused_naming_the_field_and_redeem_no
     assert made.discount.coupon.id == limited.id
     used_up = await failure(update_customer(billing, coupon=limited.id), INVALID)
     assert used_up.param == "coupon"
+
+
+async def test_a_once_customer_discount_is_taken_by_one_of_two_renewals_made_at_once(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """Two subscriptions of one customer renew at the same moment in two billing passes side
+    by side: the customer's `once` discount comes off exactly one of the two invoices."""
+    billing = await open_billing(payin, shop, psp, START)
+    monthly = await billing.price(1000)
+    first = await billing.subscribe([(monthly, 1)])
+    second = await billing.subscribe([(monthly, 1)])
+    three_off = await billing.api.CreateCoupon(
+        S.CreateCouponRequest(amount_off=300, currency="usd", duration="once")
+    )
+    await update_customer(billing, coupon=three_off.id)
+    await billing.api.AdvanceTestClock(
+        S.AdvanceTestClockRequest(id=billing.clock_id, frozen_time=add_months(START, 1))
+    )
+    job = payin.platform.billing_clock
+    for engine in payin.platform.shards.engines:
+        await asyncio.gather(job.run(engine, limit=1), job.run(engine, limit=1))
+    await billing.settle()
+
+    renewals = [await last_invoice(billing, each.id) for each in (first, second)]
+    assert sorted(invoice.amount_paid for invoice in renewals) == [700, 1000], renewals
+    assert not (await customer(billing)).HasField("discount")
+    assert await billing.event_count("customer.discount.deleted") == 1
+    await billing.assert_books(net([1000, 1000, 700, 1000]))
