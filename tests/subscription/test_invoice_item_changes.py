@@ -5,14 +5,16 @@ invoice has taken is no longer editable; each change idempotent under its key.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
+from grpc import aio
 from paycore.client import idempotency_key
 from paycore.v1 import subscription_pb2
 
 from tests.customer.support import failure
-from tests.helpers import PspSimulator
+from tests.helpers import PspSimulator, rich_error
 from tests.payment.shop import PayIn, Shop
 from tests.subscription.billing import Billing, add_months, net, open_billing, utc
 
@@ -121,3 +123,35 @@ async def test_pending_items_are_listed_changed_and_deleted_and_the_renewal_bill
         billing.api.ListInvoiceItems(S.ListInvoiceItemsRequest(customer="cus_nope")), INVALID
     )
     assert unknown.param == "customer"
+
+
+async def test_a_delete_racing_the_renewal_either_removes_the_item_or_is_refused(
+    payin: PayIn, shop: Shop, psp: PspSimulator
+) -> None:
+    """DeleteInvoiceItem at the moment the renewal takes the subscription's pending items (a
+    billing pass side by side): the item is either deleted and not billed, or billed and the
+    delete refused, never both nor neither."""
+    billing = await open_billing(payin, shop, psp, START)
+    monthly = await billing.price(1000)
+    subscription = await billing.subscribe([(monthly, 1)])
+    extra = await new_item(billing, subscription.id, amount=400, currency="usd")
+    await billing.api.AdvanceTestClock(
+        S.AdvanceTestClockRequest(id=billing.clock_id, frozen_time=add_months(START, 1))
+    )
+    job = payin.platform.billing_clock
+    passes = [job.run(engine) for engine in payin.platform.shards.engines]
+    delete = billing.api.DeleteInvoiceItem(S.DeleteInvoiceItemRequest(id=extra.id))
+    *_, deleted = await asyncio.gather(*passes, delete, return_exceptions=True)
+    await billing.settle()
+
+    renewal = (await billing.invoices(subscription.id))[-1]
+    if isinstance(deleted, BaseException):
+        assert isinstance(deleted, aio.AioRpcError), deleted
+        assert rich_error(deleted).reason == "INVOICE_NOT_EDITABLE"
+        assert sorted(line.amount for line in renewal.lines) == [400, 1000]
+        billed = await billing.api.GetInvoiceItem(S.GetInvoiceItemRequest(id=extra.id))
+        assert billed.invoice == renewal.id
+    else:
+        assert deleted.deleted
+        assert [line.amount for line in renewal.lines] == [1000]
+    await billing.assert_books(net([1000, renewal.amount_paid]))
