@@ -88,6 +88,9 @@ class Customer(NewCustomer, Stored):
     discount: Discount | None = None
     """The coupon redeemed onto the customer (its subscriptions without a discount of their
     own take it; paycore.subscription.discounts), None for none."""
+    discount_id: str | None = None
+    """The stored discount's "di_..." as read from the customer's row (reads add `discount`,
+    with its coupon, only to the customers that have one: no second query for the others)."""
 
 
 @dataclass(frozen=True)

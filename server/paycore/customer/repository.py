@@ -307,7 +307,7 @@ _encode_changeable = Encoder(
     Customer,
     columns=_DEFAULT_PAYMENT_METHOD,
     convert={"address": asdict},
-    skip=("id", "merchant_id", "discount"),
+    skip=("id", "merchant_id", "discount", "discount_id"),
 )
 customer_of = Decoder(
     customers,
@@ -319,8 +319,12 @@ customer_of = Decoder(
 
 
 async def _with_discounts(connection: AsyncConnection, found: list[Customer]) -> list[Customer]:
-    """The customers with their discounts (paycore.subscription.coupon_store)."""
-    by_id = await customer_discounts(connection, found[0].merchant_id, [each.id for each in found])
+    """The customers with their discounts (paycore.subscription.coupon_store), read only for
+    those whose row names one."""
+    having = [each.id for each in found if each.discount_id is not None]
+    if not having:
+        return found
+    by_id = await customer_discounts(connection, found[0].merchant_id, having)
     return [replace(each, discount=by_id.get(each.id)) for each in found]
 
 
