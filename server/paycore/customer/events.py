@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from paycore.customer.models import Customer, PaymentMethod
 from paycore.events import Recorder
+from paycore.subscription.models import Discount
 
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_UPDATED = "customer.updated"
@@ -22,3 +23,5 @@ PAYMENT_METHOD_DETACHED = "payment_method.detached"
 class CustomerEvents:
     customer: Recorder[Customer]
     payment_method: Recorder[PaymentMethod]
+    discount: Recorder[Discount]
+    """customer.discount.created / .deleted of a customer's discount."""
