@@ -68,6 +68,11 @@ _CHECKOUT_SESSIONS = "test_checkout::test_checkout_sessions_over_http"
 _METADATA_BY_PSP = "test_metadata::test_metadata_of_what_the_psp_makes_clears_and_removes_keys_too"
 
 _COUPONS = "test_coupons::test_coupons_with_stripe_python"
+_INVOICE_ITEM_CHANGES = (
+    "test_invoice_items::test_invoice_items_listed_modified_and_deleted_with_stripe_python"
+)
+_CUSTOMER_DISCOUNTS = "test_customer_discounts::test_customer_discounts_with_stripe_python"
+_INVOICE_PREVIEW = "test_invoice_preview::test_invoice_create_preview_with_stripe_python"
 _PROMOTION_CODES = "test_coupons::test_promotion_codes_with_stripe_python"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
@@ -201,8 +206,14 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/subscriptions/{id}/cancel"): _CHANGES,
     ("DELETE", "/v1/subscriptions/{id}"): _STRIPE_CANCEL,
     ("GET", "/v1/invoices"): _BILLING,
+    ("POST", "/v1/invoices/create_preview"): _INVOICE_PREVIEW,
+    ("DELETE", "/v1/customers/{id}/discount"): _CUSTOMER_DISCOUNTS,
+    ("GET", "/v1/invoices/upcoming"): _INVOICE_PREVIEW,
     ("POST", "/v1/invoiceitems"): _INVOICE_ITEMS,
     ("GET", "/v1/invoiceitems/{id}"): _INVOICE_ITEMS,
+    ("GET", "/v1/invoiceitems"): _INVOICE_ITEM_CHANGES,
+    ("POST", "/v1/invoiceitems/{id}"): _INVOICE_ITEM_CHANGES,
+    ("DELETE", "/v1/invoiceitems/{id}"): _INVOICE_ITEM_CHANGES,
     ("GET", "/v1/invoices/{id}"): _BILLING,
     ("POST", "/v1/invoices/{id}/pay"): _BILLING,
     ("POST", "/v1/invoices/{id}/void"): _BILLING,

@@ -54,6 +54,11 @@ class CustomerServiceStub:
                 request_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.FromString,
                 _registered_method=True)
+        self.DeleteCustomerDiscount = channel.unary_unary(
+                '/paycore.v1.CustomerService/DeleteCustomerDiscount',
+                request_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerDiscountRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_customer__pb2.DeletedDiscount.FromString,
+                _registered_method=True)
         self.ListCustomers = channel.unary_unary(
                 '/paycore.v1.CustomerService/ListCustomers',
                 request_serializer=paycore_dot_v1_dot_customer__pb2.ListCustomersRequest.SerializeToString,
@@ -124,6 +129,15 @@ class CustomerServiceServicer:
         detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
         List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
         answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCustomerDiscount(self, request, context):
+        """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+        customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+        None: NOT_FOUND naming `id`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -210,6 +224,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     servicer.DeleteCustomer,
                     request_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.SerializeToString,
+            ),
+            'DeleteCustomerDiscount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCustomerDiscount,
+                    request_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerDiscountRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_customer__pb2.DeletedDiscount.SerializeToString,
             ),
             'ListCustomers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCustomers,
@@ -360,6 +379,33 @@ class CustomerService:
             '/paycore.v1.CustomerService/DeleteCustomer',
             paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.SerializeToString,
             paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCustomerDiscount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CustomerService/DeleteCustomerDiscount',
+            paycore_dot_v1_dot_customer__pb2.DeleteCustomerDiscountRequest.SerializeToString,
+            paycore_dot_v1_dot_customer__pb2.DeletedDiscount.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,11 @@ class CustomerServiceStub:
     List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
     answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
     """
+    DeleteCustomerDiscount: _grpc.UnaryUnaryMultiCallable[_customer_pb2.DeleteCustomerDiscountRequest, _customer_pb2.DeletedDiscount]
+    """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+    customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+    None: NOT_FOUND naming `id`.
+    """
     ListCustomers: _grpc.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]
     SearchCustomers: _grpc.UnaryUnaryMultiCallable[_customer_pb2.SearchCustomersRequest, _customer_pb2.SearchCustomersResponse]
     """Stripe's customer search: `query` in Stripe's search query language (docs/api.md,
@@ -79,6 +84,11 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
     List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
     answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
+    """
+    DeleteCustomerDiscount: _aio.UnaryUnaryMultiCallable[_customer_pb2.DeleteCustomerDiscountRequest, _customer_pb2.DeletedDiscount]  # type: ignore[assignment]
+    """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+    customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+    None: NOT_FOUND naming `id`.
     """
     ListCustomers: _aio.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]  # type: ignore[assignment]
     SearchCustomers: _aio.UnaryUnaryMultiCallable[_customer_pb2.SearchCustomersRequest, _customer_pb2.SearchCustomersResponse]  # type: ignore[assignment]
@@ -138,6 +148,17 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
         detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
         List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
         answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteCustomerDiscount(
+        self,
+        request: _customer_pb2.DeleteCustomerDiscountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customer_pb2.DeletedDiscount, _abc.Awaitable[_customer_pb2.DeletedDiscount]]:
+        """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+        customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+        None: NOT_FOUND naming `id`.
         """
 
     @_abc_1.abstractmethod

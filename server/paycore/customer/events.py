@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from paycore.customer.models import Customer, PaymentMethod
 from paycore.events import Recorder
+from paycore.subscription.models import Discount
 
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_UPDATED = "customer.updated"
@@ -23,3 +24,5 @@ PAYMENT_METHOD_UPDATED = "payment_method.updated"
 class CustomerEvents:
     customer: Recorder[Customer]
     payment_method: Recorder[PaymentMethod]
+    discount: Recorder[Discount]
+    """customer.discount.created / .deleted of a customer's discount."""

@@ -98,6 +98,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.voided",
         "invoice.marked_uncollectible",
         "invoiceitem.created",
+        "invoiceitem.deleted",
         "coupon.created",
         "coupon.deleted",
         "customer.discount.created",

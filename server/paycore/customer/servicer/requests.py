@@ -4,6 +4,7 @@ they leave the request."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from paycore import validation
@@ -12,6 +13,7 @@ from paycore.customer.models import (
     BillingDetails,
     CardInput,
     CustomerChanges,
+    DiscountChoice,
     NewCustomer,
     PaymentMethodChanges,
 )
@@ -112,6 +114,7 @@ def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerCha
         address=changed_address,
         default_payment_method=default_payment_method,
         metadata=metadata_change(request),
+        discount=discount_choice(request),
     )
 
 
@@ -203,3 +206,23 @@ def billing(param: str, message: customer_pb2.BillingDetails) -> BillingDetails:
         phone=validation.text(f"{param}.phone", message.phone, maximum=PHONE_LENGTH_MAX),
         address=address(f"{param}.address", message.address),
     )
+
+
+COUPON_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def discount_choice(
+    request: customer_pb2.CreateCustomerRequest | customer_pb2.UpdateCustomerRequest,
+) -> DiscountChoice | None:
+    """The coupon or promotion code to redeem onto the customer (one at most); None for
+    neither."""
+    if request.coupon and request.promotion_code:
+        raise invalid("promotion_code", "give coupon or promotion_code, not both")
+    if request.coupon:
+        if not COUPON_ID.match(request.coupon):
+            raise invalid("coupon", "must be 1 to 200 letters, digits, '_' or '-'")
+        return DiscountChoice(coupon_id=request.coupon)
+    if request.promotion_code:
+        code = validation.object_id("promotion_code", request.promotion_code, Prefix.PROMOTION_CODE)
+        return DiscountChoice(promotion_code_id=code)
+    return None
