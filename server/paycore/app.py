@@ -260,7 +260,11 @@ def build_platform(
         reads,
         vault,
         Fingerprinter(settings.card_fingerprint_key),
-        CustomerEvents(Recorder(customer_message), Recorder(payment_method_message)),
+        CustomerEvents(
+            Recorder(customer_message),
+            Recorder(payment_method_message),
+            Recorder(discount_message),
+        ),
         WalletCryptograms(
             redis, settings.redis_key_prefix, vault, settings.wallet_cryptogram_ttl_seconds
         ),

@@ -336,6 +336,20 @@ class Reason(Enum):
         ErrorType.INVALID_REQUEST,
         "The invoice {id} is {status}; it cannot be {action}",
     )
+    INVOICE_NOT_EDITABLE = (
+        # UpdateInvoiceItem / DeleteInvoiceItem of an item an invoice has taken already
+        # (Stripe's invoice_not_editable).
+        Status.FAILED_PRECONDITION,
+        ErrorType.INVALID_REQUEST,
+        "The invoice item {id} is on the invoice {invoice} already; it can no longer be {action}",
+    )
+    INVOICE_UPCOMING_NONE = (
+        # CreateInvoicePreview of a subscription that will make no more invoices (ended, or
+        # canceling at its period end); Stripe's invoice_upcoming_none (404).
+        Status.NOT_FOUND,
+        ErrorType.INVALID_REQUEST,
+        "No upcoming invoices for {param} {id}",
+    )
     SUBSCRIPTION_ENDED = (
         Status.FAILED_PRECONDITION,
         ErrorType.INVALID_REQUEST,

@@ -67,6 +67,8 @@ OBJECT_NAMES = {
     "paycore.v1.DeleteTestClockResponse": "test_helpers.test_clock",
     "paycore.v1.DeleteCouponResponse": "coupon",
     "paycore.v1.DeleteSubscriptionDiscountResponse": "discount",
+    "paycore.v1.DeleteInvoiceItemResponse": "invoiceitem",
+    "paycore.v1.DeletedDiscount": "discount",
     "paycore.v1.Balance": "balance",
     "paycore.v1.CheckoutSession": "checkout.session",
     "paycore.v1.CheckoutLineItem": "item",

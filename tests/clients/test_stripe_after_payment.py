@@ -263,12 +263,13 @@ async def test_refunds_full_partial_listed_and_refused(merchant: StripeWorld) ->
             "parameter_unknown",
             "amount",
         )
-        # No update of a payment method: the path answers GET only, 405, which stripe-python
-        # raises as APIError (it maps 400 and 404 alone to InvalidRequestError; deploy/edge.md).
-        with pytest.raises(stripe.APIError) as modify_card:
-            stripe.PaymentMethod.modify(str(intent.payment_method), metadata={"order": "6736"})
-        body = cast(dict[str, Any], modify_card.value.json_body)
-        assert (modify_card.value.http_status, body["error"]["code"]) == (
+        # No update of a product: the path answers GET only, 405, which stripe-python raises
+        # as APIError (it maps 400 and 404 alone to InvalidRequestError; deploy/edge.md).
+        product = stripe.Product.create(name="Gold")
+        with pytest.raises(stripe.APIError) as modify_product:
+            stripe.Product.modify(product.id, metadata={"order": "6736"})
+        body = cast(dict[str, Any], modify_product.value.json_body)
+        assert (modify_product.value.http_status, body["error"]["code"]) == (
             405,
             "method_not_allowed",
         )

@@ -74,3 +74,32 @@ async def test_queries_in_single_quotes_as_stripes_docs_write_them(
             assert [each.id for each in found.data] == [jenny.id], query
 
     await in_thread(scenario)
+
+
+async def test_charges_searched(edge_merchant: EdgeMerchant) -> None:
+    """`Charge.search` as Stripe's docs write it, and `search_auto_paging_iter()` over it."""
+
+    def scenario() -> None:
+        sdk = client(edge_merchant)
+        paid = [
+            sdk.v1.payment_intents.create(
+                params={
+                    "amount": 2000 + step,
+                    "currency": "usd",
+                    "payment_method": "pm_card_visa",
+                    "confirm": True,
+                    "metadata": {"order": "c"},
+                }
+            )
+            for step in range(3)
+        ]
+        query = "status:'succeeded' AND metadata['order']:'c'"
+        first = sdk.v1.charges.search(params={"query": query, "limit": 2})
+        assert isinstance(first, stripe.SearchResultObject)
+        assert first.has_more and first.next_page
+        every = [each.id for each in first.auto_paging_iter()]
+        assert every == [intent.latest_charge for intent in reversed(paid)]
+        large = sdk.v1.charges.search(params={"query": "amount>2001"})
+        assert [each.id for each in large.data] == [paid[2].latest_charge]
+
+    await in_thread(scenario)

@@ -3,6 +3,8 @@ latest_charge, GET /v1/charges with its filters, created range and cursors, the 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from aiohttp import ClientSession
 from paycore.tools.psp import cards
 
@@ -86,3 +88,44 @@ async def test_charges_read_and_listed_over_http(payin_http: ClientSession, payi
         http, "GET", f"/v1/charges?starting_after={body['id']}&ending_before={body['id']}", key=key
     )
     assert (both.status, both.error["param"]) == (400, "ending_before")
+
+
+async def test_charges_searched_over_http(payin_http: ClientSession, payin: PayIn) -> None:
+    """Stripe's Charge.search: GET /v1/charges/search?query=..., a search_result paged by
+    next_page; not taken for GET /v1/charges/{id}."""
+    http = payin_http
+    key = (await new_merchant(http, payin.admin_token))["secret_key"]
+    small = await charge(http, key, 1200, good_card())
+    large = await charge(http, key, 5100, good_card())
+    charges = {}
+    for intent in (small, large):
+        read = await call(http, "GET", f"/v1/payment_intents/{intent}", key=key)
+        charges[intent] = read.body["latest_charge"]
+
+    found = await call(
+        http,
+        "GET",
+        "/v1/charges/search?query=" + quote('status:"succeeded" AND amount>=5000'),
+        key=key,
+    )
+    assert found.status == 200, found.body
+    assert found.body["object"] == "search_result"
+    assert [each["id"] for each in found.body["data"]] == [charges[large]]
+    assert found.body["data"][0]["object"] == "charge"
+
+    first = await call(
+        http, "GET", "/v1/charges/search?limit=1&query=" + quote('currency:"usd"'), key=key
+    )
+    assert (first.body["has_more"], first.body["next_page"]) == (True, charges[large])
+    rest = await call(
+        http,
+        "GET",
+        f"/v1/charges/search?limit=1&page={first.body['next_page']}&query="
+        + quote('currency:"usd"'),
+        key=key,
+    )
+    assert [each["id"] for each in rest.body["data"]] == [charges[small]]
+    assert (rest.body["has_more"], rest.body["next_page"]) == (False, None)
+
+    bad = await call(http, "GET", "/v1/charges/search?query=" + quote("refunded:true"), key=key)
+    assert (bad.status, bad.error["param"]) == (400, "query")

@@ -132,3 +132,45 @@ async def test_a_bad_card_is_a_card_error_naming_the_field_not_the_number(
     )
     assert (expired.status, expired.error["code"]) == (400, "expired_card")
     assert expired.error["param"] == "card[exp_year]"
+
+
+async def test_a_payment_method_modified_over_http(
+    http: ClientSession, settings_admin_token: str
+) -> None:
+    """Stripe's PaymentMethod.modify: POST /v1/payment_methods/{id} with the fields to change."""
+    merchant = await new_merchant(http, settings_admin_token)
+    key = merchant["secret_key"]
+    created = await call(
+        http,
+        "POST",
+        "/v1/payment_methods",
+        key=key,
+        form=CARD_FORM + "&card[cvc]=123&billing_details[email]=jenny%40example.com",
+    )
+    assert created.status == 200, created.body
+    path = f"/v1/payment_methods/{created.body['id']}"
+    modified = await call(
+        http,
+        "POST",
+        path,
+        key=key,
+        form="billing_details[name]=Jenny+Rosen&billing_details[address][country]=us"
+        "&card[exp_month]=3&card[exp_year]=2033&metadata[order]=6735",
+    )
+    assert modified.status == 200, modified.body
+    method = modified.body
+    assert method["billing_details"]["name"] == "Jenny Rosen"
+    assert method["billing_details"]["email"] == "jenny@example.com"  # kept
+    assert method["billing_details"]["address"]["country"] == "US"
+    assert (method["card"]["exp_month"], method["card"]["exp_year"]) == (3, 2033)
+    assert method["metadata"] == {"order": "6735"}
+
+    expired = await call(http, "POST", path, key=key, form="card[exp_year]=2020")
+    assert (expired.status, expired.error["code"]) == (400, "expired_card")
+    assert expired.error["param"] == "card[exp_year]"
+    denied = await call(
+        http, "POST", path, key=merchant["publishable_key"], form="metadata[order]=1"
+    )
+    assert denied.status == 403
+    read = await call(http, "GET", path, key=key)
+    assert read.body == method

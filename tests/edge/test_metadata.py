@@ -75,13 +75,37 @@ async def _promotion_code(http: ClientSession, key: str, metadata: str) -> str:
     return f"/v1/promotion_codes/{created.body['id']}"
 
 
+async def _payment_method(http: ClientSession, key: str, metadata: str) -> str:
+    form = (
+        "type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2031"
+        f"&card[cvc]=123&{metadata}"
+    )
+    created = await call(http, "POST", "/v1/payment_methods", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/payment_methods/{created.body['id']}"
+
+
+async def _invoice_item(http: ClientSession, key: str, metadata: str) -> str:
+    subscription = await _subscription(http, key, "")
+    read = await call(http, "GET", subscription, key=key)
+    form = (
+        f"customer={read.body['customer']}&subscription={read.body['id']}"
+        f"&amount=300&currency=usd&{metadata}"
+    )
+    created = await call(http, "POST", "/v1/invoiceitems", key=key, form=form)
+    assert created.status == 200, created.body
+    return f"/v1/invoiceitems/{created.body['id']}"
+
+
 CREATES: dict[str, Create] = {
     "UpdateCustomer": _customer,
+    "UpdatePaymentMethod": _payment_method,
     "UpdatePaymentIntent": _payment_intent,
     "UpdateSetupIntent": _setup_intent,
     "UpdateWebhookEndpoint": _webhook_endpoint,
     "UpdateSubscription": _subscription,
     "UpdatePromotionCode": _promotion_code,
+    "UpdateInvoiceItem": _invoice_item,
 }
 """The updates with metadata whose object the session's server makes (it has no PSP)."""
 

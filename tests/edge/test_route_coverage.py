@@ -24,6 +24,7 @@ _FEE_PLANS = "test_fee_plans::test_fee_plans_read_and_changed_over_http"
 _INTENTS = "test_payments::test_intents_capture_cancel_and_refunds_over_http"
 _CHARGES = "test_charges::test_charges_read_and_listed_over_http"
 _SEARCH = "test_search::test_customers_and_payment_intents_searched_over_http"
+_CHARGE_SEARCH = "test_charges::test_charges_searched_over_http"
 _INTENT_UPDATES = "test_payments::test_an_intent_updated_over_http_then_charged_to_a_destination"
 _SETUPS = "test_setup_intents::test_save_a_card_with_a_setup_intent_and_charge_it_later"
 _SETUP_UPDATES = "test_stripe_surface::test_a_setup_intent_modified_then_confirmed"
@@ -41,6 +42,7 @@ _CUSTOMER_DELETION = (
 _PAYMENT_METHODS = (
     "test_customers::test_payment_methods_tokenize_with_the_publishable_key_attach_and_detach"
 )
+_PAYMENT_METHOD_UPDATES = "test_customers::test_a_payment_method_modified_over_http"
 _CATALOGUE = "test_subscriptions::test_products_and_prices_over_http"
 _TEST_CLOCKS = "test_subscriptions::test_test_clocks_over_http"
 _CLOCK_DELETION = "test_test_clock_deletion::test_test_clocks_listed_and_deleted_over_http"
@@ -66,6 +68,11 @@ _CHECKOUT_SESSIONS = "test_checkout::test_checkout_sessions_over_http"
 _METADATA_BY_PSP = "test_metadata::test_metadata_of_what_the_psp_makes_clears_and_removes_keys_too"
 
 _COUPONS = "test_coupons::test_coupons_with_stripe_python"
+_INVOICE_ITEM_CHANGES = (
+    "test_invoice_items::test_invoice_items_listed_modified_and_deleted_with_stripe_python"
+)
+_CUSTOMER_DISCOUNTS = "test_customer_discounts::test_customer_discounts_with_stripe_python"
+_INVOICE_PREVIEW = "test_invoice_preview::test_invoice_create_preview_with_stripe_python"
 _PROMOTION_CODES = "test_coupons::test_promotion_codes_with_stripe_python"
 
 # (HTTP method, path template) -> the test that calls it over real HTTP ("module::function").
@@ -150,6 +157,7 @@ COVERED: dict[tuple[str, str], str] = {
     ),
     ("POST", "/v1/payment_methods/{id}/attach"): _PAYMENT_METHODS,
     ("POST", "/v1/payment_methods/{id}/detach"): _PAYMENT_METHODS,
+    ("POST", "/v1/payment_methods/{id}"): _PAYMENT_METHOD_UPDATES,
     ("GET", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
     ("POST", "/v1/merchants/{merchant}/fee_plan"): _FEE_PLANS,
     ("POST", "/v1/payment_intents"): _INTENTS,
@@ -176,6 +184,7 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/charges/{id}"): _CHARGE_UPDATES,
     ("GET", "/v1/customers/search"): _SEARCH,
     ("GET", "/v1/payment_intents/search"): _SEARCH,
+    ("GET", "/v1/charges/search"): _CHARGE_SEARCH,
     ("POST", "/v1/refunds/{id}"): _METADATA_BY_PSP,
     ("POST", "/v1/payments"): _CHECKOUTS,
     ("GET", "/v1/payments/{id}"): _CHECKOUTS,
@@ -206,8 +215,14 @@ COVERED: dict[tuple[str, str], str] = {
     ("POST", "/v1/subscriptions/{id}/cancel"): _CHANGES,
     ("DELETE", "/v1/subscriptions/{id}"): _STRIPE_CANCEL,
     ("GET", "/v1/invoices"): _BILLING,
+    ("POST", "/v1/invoices/create_preview"): _INVOICE_PREVIEW,
+    ("DELETE", "/v1/customers/{id}/discount"): _CUSTOMER_DISCOUNTS,
+    ("GET", "/v1/invoices/upcoming"): _INVOICE_PREVIEW,
     ("POST", "/v1/invoiceitems"): _INVOICE_ITEMS,
     ("GET", "/v1/invoiceitems/{id}"): _INVOICE_ITEMS,
+    ("GET", "/v1/invoiceitems"): _INVOICE_ITEM_CHANGES,
+    ("POST", "/v1/invoiceitems/{id}"): _INVOICE_ITEM_CHANGES,
+    ("DELETE", "/v1/invoiceitems/{id}"): _INVOICE_ITEM_CHANGES,
     ("GET", "/v1/invoices/{id}"): _BILLING,
     ("POST", "/v1/invoices/{id}/pay"): _BILLING,
     ("POST", "/v1/invoices/{id}/void"): _BILLING,

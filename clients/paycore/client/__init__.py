@@ -11,6 +11,10 @@ A stub's call object also tells whether its answer was an idempotent replay:
     call = paycore.accounts.CreateSellerAccount(request, metadata=idempotency_key("k"))
     seller = await call
     was_replay = await replayed(call)
+
+A caught error's rich details (reason, param, request id, retry delay), decoded:
+    except grpc.aio.AioRpcError as error:
+        details = error_details(error)
 """
 
 from paycore.client.connection import (
@@ -21,14 +25,17 @@ from paycore.client.connection import (
     idempotency_key,
     replayed,
 )
+from paycore.client.errors import ErrorDetails, error_details
 from paycore.client.tls import Tls
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
     "REPLAYED",
+    "ErrorDetails",
     "Paycore",
     "Tls",
     "connect",
+    "error_details",
     "idempotency_key",
     "replayed",
 ]

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
+from paycore.v1 import subscription_pb2 as _subscription_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -200,6 +201,7 @@ class Customer(_message.Message):
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     TEST_CLOCK_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cus_..." """
     email: _builtins.str
@@ -215,6 +217,12 @@ class Customer(_message.Message):
     def invoice_settings(self) -> Global___InvoiceSettings: ...
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def discount(self) -> _subscription_pb2.Discount:
+        """The customer's discount (a coupon or promotion code redeemed onto it): the invoices of its
+        subscriptions without a discount of their own take it. Unset: none.
+        """
+
     def __init__(
         self,
         *,
@@ -228,10 +236,11 @@ class Customer(_message.Message):
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         test_clock: _builtins.str = ...,
+        discount: _subscription_pb2.Discount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "invoice_settings", b"invoice_settings"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "discount", b"discount", "invoice_settings", b"invoice_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created", b"created", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone", "test_clock", b"test_clock"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created", b"created", "description", b"description", "discount", b"discount", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone", "test_clock", b"test_clock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -270,6 +279,8 @@ class CreateCustomerRequest(_message.Message):
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     INVOICE_SETTINGS_FIELD_NUMBER: _builtins.int
     TEST_CLOCK_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """At most 254 characters."""
     name: _builtins.str
@@ -286,6 +297,10 @@ class CreateCustomerRequest(_message.Message):
     """"clock_..." of the merchant's (as Stripe's): the customer's subscriptions run on this test
     clock (CreateSubscription's test_clock may be left out, or must name the same clock).
     """
+    coupon: _builtins.str
+    """A coupon's id redeemed onto the customer (its `discount`); not with `promotion_code`."""
+    promotion_code: _builtins.str
+    """"promo_...": an active promotion code, redeemed with its coupon (not with `coupon`)."""
     @_builtins.property
     def address(self) -> Global___Address: ...
     @_builtins.property
@@ -310,10 +325,12 @@ class CreateCustomerRequest(_message.Message):
         payment_method: _builtins.str = ...,
         invoice_settings: Global___InvoiceSettings | None = ...,
         test_clock: _builtins.str = ...,
+        coupon: _builtins.str = ...,
+        promotion_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "invoice_settings", b"invoice_settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "payment_method", b"payment_method", "phone", b"phone", "test_clock", b"test_clock"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "coupon", b"coupon", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "payment_method", b"payment_method", "phone", b"phone", "promotion_code", b"promotion_code", "test_clock", b"test_clock"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -372,6 +389,8 @@ class UpdateCustomerRequest(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_METADATA_FIELD_NUMBER: _builtins.int
     CLEAR_ADDRESS_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"cus_...", required."""
     email: _builtins.str
@@ -386,6 +405,10 @@ class UpdateCustomerRequest(_message.Message):
     """Removes the address (Stripe's `address=""`, which the REST edge turns into this); not with
     `address` (INVALID_ARGUMENT naming it).
     """
+    coupon: _builtins.str
+    """A coupon's id: its discount replaces the customer's (a redemption); empty keeps it."""
+    promotion_code: _builtins.str
+    """"promo_...": a promotion code, redeemed with its coupon (not with `coupon`)."""
     @_builtins.property
     def address(self) -> Global___Address:
         """Replaces the whole address when present."""
@@ -411,10 +434,12 @@ class UpdateCustomerRequest(_message.Message):
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         clear_metadata: _builtins.bool = ...,
         clear_address: _builtins.bool = ...,
+        coupon: _builtins.str = ...,
+        promotion_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "description", b"description", "email", b"email", "invoice_settings", b"invoice_settings", "name", b"name", "phone", b"phone"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "clear_address", b"clear_address", "clear_metadata", b"clear_metadata", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "clear_address", b"clear_address", "clear_metadata", b"clear_metadata", "coupon", b"coupon", "description", b"description", "email", b"email", "id", b"id", "invoice_settings", b"invoice_settings", "metadata", b"metadata", "name", b"name", "phone", b"phone", "promotion_code", b"promotion_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
@@ -434,6 +459,73 @@ class UpdateCustomerRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__phone) -> _WhichOneofReturnType__phone | None: ...
 
 Global___UpdateCustomerRequest: _TypeAlias = UpdateCustomerRequest  # noqa: Y015
+
+@_typing.final
+class DeleteCustomerDiscountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"cus_...", required."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCustomerDiscountRequest: _TypeAlias = DeleteCustomerDiscountRequest  # noqa: Y015
+
+@_typing.final
+class DeletedDiscount(_message.Message):
+    """DeleteCustomerDiscount's answer (Stripe's deleted discount: `"object": "discount",
+    "deleted": true` on the REST edge).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    PROMOTION_CODE_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"di_..." """
+    deleted: _builtins.bool
+    customer: _builtins.str
+    promotion_code: _builtins.str
+    start: _builtins.int
+    end: _builtins.int
+    created: _builtins.int
+    """= start."""
+    @_builtins.property
+    def coupon(self) -> _subscription_pb2.Coupon: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        deleted: _builtins.bool = ...,
+        customer: _builtins.str = ...,
+        coupon: _subscription_pb2.Coupon | None = ...,
+        promotion_code: _builtins.str = ...,
+        start: _builtins.int = ...,
+        end: _builtins.int = ...,
+        created: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "created", b"created", "customer", b"customer", "deleted", b"deleted", "end", b"end", "id", b"id", "promotion_code", b"promotion_code", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletedDiscount: _TypeAlias = DeletedDiscount  # noqa: Y015
 
 @_typing.final
 class DeleteCustomerRequest(_message.Message):
@@ -834,6 +926,143 @@ class CreatePaymentMethodRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreatePaymentMethodRequest: _TypeAlias = CreatePaymentMethodRequest  # noqa: Y015
+
+@_typing.final
+class UpdatePaymentMethodRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class BillingDetails(_message.Message):
+        """Billing details' fields present replace the stored ones; absent ones are kept."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        NAME_FIELD_NUMBER: _builtins.int
+        EMAIL_FIELD_NUMBER: _builtins.int
+        PHONE_FIELD_NUMBER: _builtins.int
+        ADDRESS_FIELD_NUMBER: _builtins.int
+        name: _builtins.str
+        """At most 256 characters."""
+        email: _builtins.str
+        phone: _builtins.str
+        """At most 20 characters."""
+        @_builtins.property
+        def address(self) -> Global___Address:
+            """Replaces the whole address when present."""
+
+        def __init__(
+            self,
+            *,
+            name: _builtins.str | None = ...,
+            email: _builtins.str | None = ...,
+            phone: _builtins.str | None = ...,
+            address: Global___Address | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "email", b"email", "name", b"name", "phone", b"phone"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_name", b"_name", "_phone", b"_phone", "address", b"address", "email", b"email", "name", b"name", "phone", b"phone"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        _WhichOneofReturnType__email: _TypeAlias = _typing.Literal["email"]  # noqa: Y015
+        _WhichOneofArgType__email: _TypeAlias = _typing.Literal["_email", b"_email"]  # noqa: Y015
+        _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+        _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+        _WhichOneofReturnType__phone: _TypeAlias = _typing.Literal["phone"]  # noqa: Y015
+        _WhichOneofArgType__phone: _TypeAlias = _typing.Literal["_phone", b"_phone"]  # noqa: Y015
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__email) -> _WhichOneofReturnType__email | None: ...
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__phone) -> _WhichOneofReturnType__phone | None: ...
+
+    @_typing.final
+    class Card(_message.Message):
+        """The card's new expiry: either or both; the result must be a month 1..12 of a four-digit
+        year, not in the past (EXPIRED_CARD naming the field).
+        """
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        EXP_MONTH_FIELD_NUMBER: _builtins.int
+        EXP_YEAR_FIELD_NUMBER: _builtins.int
+        exp_month: _builtins.int
+        exp_year: _builtins.int
+        def __init__(
+            self,
+            *,
+            exp_month: _builtins.int | None = ...,
+            exp_year: _builtins.int | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["_exp_month", b"_exp_month", "_exp_year", b"_exp_year", "exp_month", b"exp_month", "exp_year", b"exp_year"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["_exp_month", b"_exp_month", "_exp_year", b"_exp_year", "exp_month", b"exp_month", "exp_year", b"exp_year"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        _WhichOneofReturnType__exp_month: _TypeAlias = _typing.Literal["exp_month"]  # noqa: Y015
+        _WhichOneofArgType__exp_month: _TypeAlias = _typing.Literal["_exp_month", b"_exp_month"]  # noqa: Y015
+        _WhichOneofReturnType__exp_year: _TypeAlias = _typing.Literal["exp_year"]  # noqa: Y015
+        _WhichOneofArgType__exp_year: _TypeAlias = _typing.Literal["_exp_year", b"_exp_year"]  # noqa: Y015
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__exp_month) -> _WhichOneofReturnType__exp_month | None: ...
+        @_typing.overload
+        def WhichOneof(self, oneof_group: _WhichOneofArgType__exp_year) -> _WhichOneofReturnType__exp_year | None: ...
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    BILLING_DETAILS_FIELD_NUMBER: _builtins.int
+    CARD_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"pm_...", required."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    @_builtins.property
+    def billing_details(self) -> Global___UpdatePaymentMethodRequest.BillingDetails: ...
+    @_builtins.property
+    def card(self) -> Global___UpdatePaymentMethodRequest.Card:
+        """Only for a card."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        billing_details: Global___UpdatePaymentMethodRequest.BillingDetails | None = ...,
+        card: Global___UpdatePaymentMethodRequest.Card | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["billing_details", b"billing_details", "card", b"card"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["billing_details", b"billing_details", "card", b"card", "clear_metadata", b"clear_metadata", "id", b"id", "metadata", b"metadata"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdatePaymentMethodRequest: _TypeAlias = UpdatePaymentMethodRequest  # noqa: Y015
 
 @_typing.final
 class GetPaymentMethodRequest(_message.Message):

@@ -54,6 +54,11 @@ class CustomerServiceStub:
                 request_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.FromString,
                 _registered_method=True)
+        self.DeleteCustomerDiscount = channel.unary_unary(
+                '/paycore.v1.CustomerService/DeleteCustomerDiscount',
+                request_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerDiscountRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_customer__pb2.DeletedDiscount.FromString,
+                _registered_method=True)
         self.ListCustomers = channel.unary_unary(
                 '/paycore.v1.CustomerService/ListCustomers',
                 request_serializer=paycore_dot_v1_dot_customer__pb2.ListCustomersRequest.SerializeToString,
@@ -82,6 +87,11 @@ class CustomerServiceStub:
         self.GetCustomerPaymentMethod = channel.unary_unary(
                 '/paycore.v1.CustomerService/GetCustomerPaymentMethod',
                 request_serializer=paycore_dot_v1_dot_customer__pb2.GetCustomerPaymentMethodRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_customer__pb2.PaymentMethod.FromString,
+                _registered_method=True)
+        self.UpdatePaymentMethod = channel.unary_unary(
+                '/paycore.v1.CustomerService/UpdatePaymentMethod',
+                request_serializer=paycore_dot_v1_dot_customer__pb2.UpdatePaymentMethodRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_customer__pb2.PaymentMethod.FromString,
                 _registered_method=True)
         self.AttachPaymentMethod = channel.unary_unary(
@@ -129,6 +139,15 @@ class CustomerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteCustomerDiscount(self, request, context):
+        """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+        customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+        None: NOT_FOUND naming `id`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCustomers(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -166,6 +185,16 @@ class CustomerServiceServicer:
     def GetCustomerPaymentMethod(self, request, context):
         """Stripe's "retrieve a customer's payment method" (the SDKs' Customer.retrieve_payment_method):
         the payment method if it is attached to that customer, else NOT_FOUND naming payment_method.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePaymentMethod(self, request, context):
+        """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+        details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+        (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+        `payment_method.updated` when something changed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -209,6 +238,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.SerializeToString,
             ),
+            'DeleteCustomerDiscount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCustomerDiscount,
+                    request_deserializer=paycore_dot_v1_dot_customer__pb2.DeleteCustomerDiscountRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_customer__pb2.DeletedDiscount.SerializeToString,
+            ),
             'ListCustomers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCustomers,
                     request_deserializer=paycore_dot_v1_dot_customer__pb2.ListCustomersRequest.FromString,
@@ -237,6 +271,11 @@ def add_CustomerServiceServicer_to_server(servicer, server):
             'GetCustomerPaymentMethod': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCustomerPaymentMethod,
                     request_deserializer=paycore_dot_v1_dot_customer__pb2.GetCustomerPaymentMethodRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_customer__pb2.PaymentMethod.SerializeToString,
+            ),
+            'UpdatePaymentMethod': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePaymentMethod,
+                    request_deserializer=paycore_dot_v1_dot_customer__pb2.UpdatePaymentMethodRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_customer__pb2.PaymentMethod.SerializeToString,
             ),
             'AttachPaymentMethod': grpc.unary_unary_rpc_method_handler(
@@ -358,6 +397,33 @@ class CustomerService:
             '/paycore.v1.CustomerService/DeleteCustomer',
             paycore_dot_v1_dot_customer__pb2.DeleteCustomerRequest.SerializeToString,
             paycore_dot_v1_dot_customer__pb2.DeleteCustomerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCustomerDiscount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CustomerService/DeleteCustomerDiscount',
+            paycore_dot_v1_dot_customer__pb2.DeleteCustomerDiscountRequest.SerializeToString,
+            paycore_dot_v1_dot_customer__pb2.DeletedDiscount.FromString,
             options,
             channel_credentials,
             insecure,
@@ -519,6 +585,33 @@ class CustomerService:
             target,
             '/paycore.v1.CustomerService/GetCustomerPaymentMethod',
             paycore_dot_v1_dot_customer__pb2.GetCustomerPaymentMethodRequest.SerializeToString,
+            paycore_dot_v1_dot_customer__pb2.PaymentMethod.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePaymentMethod(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.CustomerService/UpdatePaymentMethod',
+            paycore_dot_v1_dot_customer__pb2.UpdatePaymentMethodRequest.SerializeToString,
             paycore_dot_v1_dot_customer__pb2.PaymentMethod.FromString,
             options,
             channel_credentials,

@@ -42,6 +42,11 @@ class CustomerServiceStub:
     List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
     answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
     """
+    DeleteCustomerDiscount: _grpc.UnaryUnaryMultiCallable[_customer_pb2.DeleteCustomerDiscountRequest, _customer_pb2.DeletedDiscount]
+    """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+    customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+    None: NOT_FOUND naming `id`.
+    """
     ListCustomers: _grpc.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]
     SearchCustomers: _grpc.UnaryUnaryMultiCallable[_customer_pb2.SearchCustomersRequest, _customer_pb2.SearchCustomersResponse]
     """Stripe's customer search: `query` in Stripe's search query language (docs/api.md,
@@ -56,6 +61,12 @@ class CustomerServiceStub:
     GetCustomerPaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.GetCustomerPaymentMethodRequest, _customer_pb2.PaymentMethod]
     """Stripe's "retrieve a customer's payment method" (the SDKs' Customer.retrieve_payment_method):
     the payment method if it is attached to that customer, else NOT_FOUND naming payment_method.
+    """
+    UpdatePaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.UpdatePaymentMethodRequest, _customer_pb2.PaymentMethod]
+    """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+    details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+    (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+    `payment_method.updated` when something changed.
     """
     AttachPaymentMethod: _grpc.UnaryUnaryMultiCallable[_customer_pb2.AttachPaymentMethodRequest, _customer_pb2.PaymentMethod]
     """Attaches a payment method to a customer so that it can be charged again later.
@@ -78,6 +89,11 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
     answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
     """
+    DeleteCustomerDiscount: _aio.UnaryUnaryMultiCallable[_customer_pb2.DeleteCustomerDiscountRequest, _customer_pb2.DeletedDiscount]  # type: ignore[assignment]
+    """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+    customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+    None: NOT_FOUND naming `id`.
+    """
     ListCustomers: _aio.UnaryUnaryMultiCallable[_customer_pb2.ListCustomersRequest, _customer_pb2.ListCustomersResponse]  # type: ignore[assignment]
     SearchCustomers: _aio.UnaryUnaryMultiCallable[_customer_pb2.SearchCustomersRequest, _customer_pb2.SearchCustomersResponse]  # type: ignore[assignment]
     """Stripe's customer search: `query` in Stripe's search query language (docs/api.md,
@@ -92,6 +108,12 @@ class CustomerServiceAsyncStub(CustomerServiceStub):
     GetCustomerPaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.GetCustomerPaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     """Stripe's "retrieve a customer's payment method" (the SDKs' Customer.retrieve_payment_method):
     the payment method if it is attached to that customer, else NOT_FOUND naming payment_method.
+    """
+    UpdatePaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.UpdatePaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
+    """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+    details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+    (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+    `payment_method.updated` when something changed.
     """
     AttachPaymentMethod: _aio.UnaryUnaryMultiCallable[_customer_pb2.AttachPaymentMethodRequest, _customer_pb2.PaymentMethod]  # type: ignore[assignment]
     """Attaches a payment method to a customer so that it can be charged again later.
@@ -134,6 +156,17 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
         detached, and `customer.deleted` is recorded. The customer is then gone: Get, Update,
         List, attaching, subscribing and paying with it answer NOT_FOUND naming it (Stripe's GET
         answers a `deleted` stub instead), and deleting it again is NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteCustomerDiscount(
+        self,
+        request: _customer_pb2.DeleteCustomerDiscountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customer_pb2.DeletedDiscount, _abc.Awaitable[_customer_pb2.DeletedDiscount]]:
+        """Ends the customer's discount (Stripe's `DELETE /v1/customers/{id}/discount`):
+        customer.discount.deleted; its subscriptions' invoices are no longer discounted by it.
+        None: NOT_FOUND naming `id`.
         """
 
     @_abc_1.abstractmethod
@@ -185,6 +218,18 @@ class CustomerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_customer_pb2.PaymentMethod, _abc.Awaitable[_customer_pb2.PaymentMethod]]:
         """Stripe's "retrieve a customer's payment method" (the SDKs' Customer.retrieve_payment_method):
         the payment method if it is attached to that customer, else NOT_FOUND naming payment_method.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdatePaymentMethod(
+        self,
+        request: _customer_pb2.UpdatePaymentMethodRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_customer_pb2.PaymentMethod, _abc.Awaitable[_customer_pb2.PaymentMethod]]:
+        """Changes only the fields present in the request (Stripe's `PaymentMethod.modify`): billing
+        details, metadata, the card's expiry. A detached payment method is FAILED_PRECONDITION
+        (PAYMENT_METHOD_DETACHED); another merchant's is NOT_FOUND. Records
+        `payment_method.updated` when something changed.
         """
 
     @_abc_1.abstractmethod

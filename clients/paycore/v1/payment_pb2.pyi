@@ -2879,6 +2879,62 @@ class ListChargesResponse(_message.Message):
 Global___ListChargesResponse: _TypeAlias = ListChargesResponse  # noqa: Y015
 
 @_typing.final
+class SearchChargesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """E.g. `status:"succeeded" AND amount>=1000`, `payment_intent:"pi_..."`."""
+    limit: _builtins.int
+    page: _builtins.str
+    """The `next_page` of the previous result (a "ch_...")."""
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "page", b"page", "query", b"query"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchChargesRequest: _TypeAlias = SearchChargesRequest  # noqa: Y015
+
+@_typing.final
+class SearchChargesResponse(_message.Message):
+    """Stripe's search_result at the REST edge."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    next_page: _builtins.str
+    """Pass as `page` for the next results; empty when there are none."""
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___Charge]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___Charge] | None = ...,
+        has_more: _builtins.bool = ...,
+        next_page: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more", "next_page", b"next_page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchChargesResponse: _TypeAlias = SearchChargesResponse  # noqa: Y015
+
+@_typing.final
 class SearchPaymentIntentsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

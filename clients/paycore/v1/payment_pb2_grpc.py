@@ -194,6 +194,11 @@ class PaymentServiceStub:
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
                 _registered_method=True)
+        self.SearchCharges = channel.unary_unary(
+                '/paycore.v1.PaymentService/SearchCharges',
+                request_serializer=paycore_dot_v1_dot_payment__pb2.SearchChargesRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_payment__pb2.SearchChargesResponse.FromString,
+                _registered_method=True)
         self.ReturnFromAuthentication = channel.unary_unary(
                 '/paycore.v1.PaymentService/ReturnFromAuthentication',
                 request_serializer=paycore_dot_v1_dot_payment__pb2.ReturnFromAuthenticationRequest.SerializeToString,
@@ -444,6 +449,16 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchCharges(self, request, context):
+        """Stripe's charge search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields amount, currency, status (succeeded, pending, failed), customer,
+        payment_intent, created, metadata["key"] (the charge's own metadata once UpdateCharge set
+        it, its intent's until then).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReturnFromAuthentication(self, request, context):
         """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
         (internal: its visitor holds no key, only the object's client_secret, which is checked):
@@ -618,6 +633,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.ListCharges,
                     request_deserializer=paycore_dot_v1_dot_payment__pb2.ListChargesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_payment__pb2.ListChargesResponse.SerializeToString,
+            ),
+            'SearchCharges': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchCharges,
+                    request_deserializer=paycore_dot_v1_dot_payment__pb2.SearchChargesRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_payment__pb2.SearchChargesResponse.SerializeToString,
             ),
             'ReturnFromAuthentication': grpc.unary_unary_rpc_method_handler(
                     servicer.ReturnFromAuthentication,
@@ -1489,6 +1509,33 @@ class PaymentService:
             '/paycore.v1.PaymentService/ListCharges',
             paycore_dot_v1_dot_payment__pb2.ListChargesRequest.SerializeToString,
             paycore_dot_v1_dot_payment__pb2.ListChargesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchCharges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.PaymentService/SearchCharges',
+            paycore_dot_v1_dot_payment__pb2.SearchChargesRequest.SerializeToString,
+            paycore_dot_v1_dot_payment__pb2.SearchChargesResponse.FromString,
             options,
             channel_credentials,
             insecure,

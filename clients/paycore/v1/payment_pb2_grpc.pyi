@@ -128,6 +128,12 @@ class PaymentServiceStub:
     CapturePaymentIntent for the intent whose latest charge it is, answering the charge.
     """
     ListCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]
+    SearchCharges: _grpc.UnaryUnaryMultiCallable[_payment_pb2.SearchChargesRequest, _payment_pb2.SearchChargesResponse]
+    """Stripe's charge search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields amount, currency, status (succeeded, pending, failed), customer,
+    payment_intent, created, metadata["key"] (the charge's own metadata once UpdateCharge set
+    it, its intent's until then).
+    """
     ReturnFromAuthentication: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]
     """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
     (internal: its visitor holds no key, only the object's client_secret, which is checked):
@@ -234,6 +240,12 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     CapturePaymentIntent for the intent whose latest charge it is, answering the charge.
     """
     ListCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListChargesRequest, _payment_pb2.ListChargesResponse]  # type: ignore[assignment]
+    SearchCharges: _aio.UnaryUnaryMultiCallable[_payment_pb2.SearchChargesRequest, _payment_pb2.SearchChargesResponse]  # type: ignore[assignment]
+    """Stripe's charge search: `query` in Stripe's search query language (docs/api.md,
+    "Search"), fields amount, currency, status (succeeded, pending, failed), customer,
+    payment_intent, created, metadata["key"] (the charge's own metadata once UpdateCharge set
+    it, its intent's until then).
+    """
     ReturnFromAuthentication: _aio.UnaryUnaryMultiCallable[_payment_pb2.ReturnFromAuthenticationRequest, _payment_pb2.AuthenticationReturn]  # type: ignore[assignment]
     """The buyer's way back from the PSP's 3-D Secure page, through the edge's /3ds/return
     (internal: its visitor holds no key, only the object's client_secret, which is checked):
@@ -529,6 +541,18 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListChargesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListChargesResponse, _abc.Awaitable[_payment_pb2.ListChargesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SearchCharges(
+        self,
+        request: _payment_pb2.SearchChargesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payment_pb2.SearchChargesResponse, _abc.Awaitable[_payment_pb2.SearchChargesResponse]]:
+        """Stripe's charge search: `query` in Stripe's search query language (docs/api.md,
+        "Search"), fields amount, currency, status (succeeded, pending, failed), customer,
+        payment_intent, created, metadata["key"] (the charge's own metadata once UpdateCharge set
+        it, its intent's until then).
+        """
 
     @_abc_1.abstractmethod
     def ReturnFromAuthentication(

@@ -1149,6 +1149,7 @@ class PromotionCode(_message.Message):
     TIMES_REDEEMED_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    RESTRICTIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"promo_..." """
     code: _builtins.str
@@ -1166,6 +1167,10 @@ class PromotionCode(_message.Message):
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def restrictions(self) -> Global___PromotionCodeRestrictions:
+        """Who and what may redeem it (Stripe's `restrictions`)."""
+
     def __init__(
         self,
         *,
@@ -1178,14 +1183,50 @@ class PromotionCode(_message.Message):
         times_redeemed: _builtins.int = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        restrictions: Global___PromotionCodeRestrictions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "restrictions", b"restrictions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "coupon", b"coupon", "created", b"created", "expires_at", b"expires_at", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "times_redeemed", b"times_redeemed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "coupon", b"coupon", "created", b"created", "expires_at", b"expires_at", "id", b"id", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "restrictions", b"restrictions", "times_redeemed", b"times_redeemed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PromotionCode: _TypeAlias = PromotionCode  # noqa: Y015
+
+@_typing.final
+class PromotionCodeRestrictions(_message.Message):
+    """A promotion code's conditions, checked when it is redeemed; a code that does not meet them
+    is refused naming the field that gave the code (`promotion_code`,
+    `discounts[0].promotion_code`), nothing redeemed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_TIME_TRANSACTION_FIELD_NUMBER: _builtins.int
+    MINIMUM_AMOUNT_FIELD_NUMBER: _builtins.int
+    MINIMUM_AMOUNT_CURRENCY_FIELD_NUMBER: _builtins.int
+    first_time_transaction: _builtins.bool
+    """Only for a customer's first purchase: refused for a customer with a succeeded payment."""
+    minimum_amount: _builtins.int
+    """Minor units of minimum_amount_currency the purchase (before the discount) must come to:
+    a subscription's items for a period, a checkout session's amount; 0: no minimum.
+    """
+    minimum_amount_currency: _builtins.str
+    """Required with minimum_amount; a purchase in another currency is refused."""
+    def __init__(
+        self,
+        *,
+        first_time_transaction: _builtins.bool = ...,
+        minimum_amount: _builtins.int = ...,
+        minimum_amount_currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_time_transaction", b"first_time_transaction", "minimum_amount", b"minimum_amount", "minimum_amount_currency", b"minimum_amount_currency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PromotionCodeRestrictions: _TypeAlias = PromotionCodeRestrictions  # noqa: Y015
 
 @_typing.final
 class CreatePromotionCodeRequest(_message.Message):
@@ -1217,6 +1258,7 @@ class CreatePromotionCodeRequest(_message.Message):
     MAX_REDEMPTIONS_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    RESTRICTIONS_FIELD_NUMBER: _builtins.int
     coupon: _builtins.str
     """Required: the coupon's id."""
     code: _builtins.str
@@ -1227,6 +1269,8 @@ class CreatePromotionCodeRequest(_message.Message):
     expires_at: _builtins.int
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def restrictions(self) -> Global___PromotionCodeRestrictions: ...
     def __init__(
         self,
         *,
@@ -1236,10 +1280,11 @@ class CreatePromotionCodeRequest(_message.Message):
         max_redemptions: _builtins.int = ...,
         expires_at: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        restrictions: Global___PromotionCodeRestrictions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "restrictions", b"restrictions"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "code", b"code", "coupon", b"coupon", "expires_at", b"expires_at", "max_redemptions", b"max_redemptions", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "active", b"active", "code", b"code", "coupon", b"coupon", "expires_at", b"expires_at", "max_redemptions", b"max_redemptions", "metadata", b"metadata", "restrictions", b"restrictions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
     _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
@@ -2476,6 +2521,68 @@ class ListInvoiceLinesResponse(_message.Message):
 Global___ListInvoiceLinesResponse: _TypeAlias = ListInvoiceLinesResponse  # noqa: Y015
 
 @_typing.final
+class CreateInvoicePreviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SubscriptionDetails(_message.Message):
+        """Proposed changes to the subscription, previewed on its next invoice (nothing changes)."""
+
+        DESCRIPTOR: _descriptor.Descriptor
+
+        ITEMS_FIELD_NUMBER: _builtins.int
+        PRORATION_BEHAVIOR_FIELD_NUMBER: _builtins.int
+        PRORATION_DATE_FIELD_NUMBER: _builtins.int
+        proration_behavior: Global___ProrationBehavior.ValueType
+        """As UpdateSubscription's; UNSPECIFIED means CREATE_PRORATIONS. ALWAYS_INVOICE previews
+        the prorations on the next invoice as CREATE_PRORATIONS would.
+        """
+        proration_date: _builtins.int
+        """Unix seconds within the current period: when the change would happen (0: now on the
+        subscription's clock).
+        """
+        @_builtins.property
+        def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___UpdateSubscriptionRequest.Item]:
+            """As UpdateSubscription's items."""
+
+        def __init__(
+            self,
+            *,
+            items: _abc.Iterable[Global___UpdateSubscriptionRequest.Item] | None = ...,
+            proration_behavior: Global___ProrationBehavior.ValueType = ...,
+            proration_date: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "proration_behavior", b"proration_behavior", "proration_date", b"proration_date"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTION_DETAILS_FIELD_NUMBER: _builtins.int
+    customer: _builtins.str
+    """"cus_...": the customer whose subscription is previewed (required unless subscription)."""
+    subscription: _builtins.str
+    """"sub_..." of that customer; absent: the customer's one subscription that has not ended."""
+    @_builtins.property
+    def subscription_details(self) -> Global___CreateInvoicePreviewRequest.SubscriptionDetails: ...
+    def __init__(
+        self,
+        *,
+        customer: _builtins.str = ...,
+        subscription: _builtins.str = ...,
+        subscription_details: Global___CreateInvoicePreviewRequest.SubscriptionDetails | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription_details", b"subscription_details"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "subscription", b"subscription", "subscription_details", b"subscription_details"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateInvoicePreviewRequest: _TypeAlias = CreateInvoicePreviewRequest  # noqa: Y015
+
+@_typing.final
 class PayInvoiceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -3038,3 +3145,182 @@ class GetInvoiceItemRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetInvoiceItemRequest: _TypeAlias = GetInvoiceItemRequest  # noqa: Y015
+
+@_typing.final
+class ListInvoiceItemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    STARTING_AFTER_FIELD_NUMBER: _builtins.int
+    ENDING_BEFORE_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
+    INVOICE_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    starting_after: _builtins.str
+    ending_before: _builtins.str
+    """The page just newer than this id (Stripe's `ending_before`); not with `starting_after`."""
+    customer: _builtins.str
+    """Only this customer's ("cus_...")."""
+    invoice: _builtins.str
+    """Only those this invoice took ("in_...")."""
+    pending: _builtins.bool
+    """true: only those no invoice has taken yet; false: only those one has; absent: both."""
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        starting_after: _builtins.str = ...,
+        ending_before: _builtins.str = ...,
+        customer: _builtins.str = ...,
+        invoice: _builtins.str = ...,
+        pending: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_pending", b"_pending", "pending", b"pending"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_pending", b"_pending", "customer", b"customer", "ending_before", b"ending_before", "invoice", b"invoice", "limit", b"limit", "pending", b"pending", "starting_after", b"starting_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__pending: _TypeAlias = _typing.Literal["pending"]  # noqa: Y015
+    _WhichOneofArgType__pending: _TypeAlias = _typing.Literal["_pending", b"_pending"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__pending) -> _WhichOneofReturnType__pending | None: ...
+
+Global___ListInvoiceItemsRequest: _TypeAlias = ListInvoiceItemsRequest  # noqa: Y015
+
+@_typing.final
+class ListInvoiceItemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def data(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceItem]: ...
+    def __init__(
+        self,
+        *,
+        data: _abc.Iterable[Global___InvoiceItem] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "has_more", b"has_more"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInvoiceItemsResponse: _TypeAlias = ListInvoiceItemsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateInvoiceItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    CLEAR_METADATA_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"ii_...", required; pending (no invoice yet)."""
+    amount: _builtins.int
+    """Without a price: the new non-zero amount (minor units; negative is a credit)."""
+    quantity: _builtins.int
+    """With a price: the new quantity (1 or more); the amount follows."""
+    description: _builtins.str
+    """At most 500 characters."""
+    clear_metadata: _builtins.bool
+    """Removes every key of the stored metadata before `metadata` is merged (Stripe's
+    `metadata=`, which the REST edge turns into this).
+    """
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Merged into the existing metadata; a key with an empty value is removed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        amount: _builtins.int | None = ...,
+        quantity: _builtins.int | None = ...,
+        description: _builtins.str | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        clear_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_description", b"_description", "_quantity", b"_quantity", "amount", b"amount", "description", b"description", "quantity", b"quantity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "_description", b"_description", "_quantity", b"_quantity", "amount", b"amount", "clear_metadata", b"clear_metadata", "description", b"description", "id", b"id", "metadata", b"metadata", "quantity", b"quantity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__quantity: _TypeAlias = _typing.Literal["quantity"]  # noqa: Y015
+    _WhichOneofArgType__quantity: _TypeAlias = _typing.Literal["_quantity", b"_quantity"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__quantity) -> _WhichOneofReturnType__quantity | None: ...
+
+Global___UpdateInvoiceItemRequest: _TypeAlias = UpdateInvoiceItemRequest  # noqa: Y015
+
+@_typing.final
+class DeleteInvoiceItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInvoiceItemRequest: _TypeAlias = DeleteInvoiceItemRequest  # noqa: Y015
+
+@_typing.final
+class DeleteInvoiceItemResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    deleted: _builtins.bool
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInvoiceItemResponse: _TypeAlias = DeleteInvoiceItemResponse  # noqa: Y015

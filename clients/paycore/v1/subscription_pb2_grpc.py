@@ -114,6 +114,11 @@ class SubscriptionServiceStub:
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.FromString,
                 _registered_method=True)
+        self.CreateInvoicePreview = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/CreateInvoicePreview',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+                _registered_method=True)
         self.PayInvoice = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/PayInvoice',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.PayInvoiceRequest.SerializeToString,
@@ -138,6 +143,21 @@ class SubscriptionServiceStub:
                 '/paycore.v1.SubscriptionService/GetInvoiceItem',
                 request_serializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.SerializeToString,
                 response_deserializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+                _registered_method=True)
+        self.ListInvoiceItems = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/ListInvoiceItems',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsResponse.FromString,
+                _registered_method=True)
+        self.UpdateInvoiceItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/UpdateInvoiceItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+                _registered_method=True)
+        self.DeleteInvoiceItem = channel.unary_unary(
+                '/paycore.v1.SubscriptionService/DeleteInvoiceItem',
+                request_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemRequest.SerializeToString,
+                response_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemResponse.FromString,
                 _registered_method=True)
         self.CreateTestClock = channel.unary_unary(
                 '/paycore.v1.SubscriptionService/CreateTestClock',
@@ -329,6 +349,17 @@ class SubscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateInvoicePreview(self, request, context):
+        """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+        subscription will make next (its renewal: the items, pending prorations and invoice
+        items, carried credit, the discount in force then), optionally as it would be after the
+        proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+        charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PayInvoice(self, request, context):
         """Attempts payment of an open invoice now, outside the dunning schedule.
         """
@@ -361,6 +392,30 @@ class SubscriptionServiceServicer:
 
     def GetInvoiceItem(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInvoiceItems(self, request, context):
+        """The merchant's invoice items, newest first (Stripe's InvoiceItem.list): a customer's, an
+        invoice's, and pending (not yet on an invoice) or not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInvoiceItem(self, request, context):
+        """Changes a pending invoice item (amount, quantity, description, metadata); one an invoice
+        has taken: FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInvoiceItem(self, request, context):
+        """Deletes a pending invoice item (invoiceitem.deleted); one an invoice has taken:
+        FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -557,6 +612,11 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceLinesResponse.SerializeToString,
             ),
+            'CreateInvoicePreview': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvoicePreview,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.Invoice.SerializeToString,
+            ),
             'PayInvoice': grpc.unary_unary_rpc_method_handler(
                     servicer.PayInvoice,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.PayInvoiceRequest.FromString,
@@ -581,6 +641,21 @@ def add_SubscriptionServiceServicer_to_server(servicer, server):
                     servicer.GetInvoiceItem,
                     request_deserializer=paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.FromString,
                     response_serializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.SerializeToString,
+            ),
+            'ListInvoiceItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvoiceItems,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsResponse.SerializeToString,
+            ),
+            'UpdateInvoiceItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInvoiceItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.InvoiceItem.SerializeToString,
+            ),
+            'DeleteInvoiceItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInvoiceItem,
+                    request_deserializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemRequest.FromString,
+                    response_serializer=paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemResponse.SerializeToString,
             ),
             'CreateTestClock': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateTestClock,
@@ -1101,6 +1176,33 @@ class SubscriptionService:
             _registered_method=True)
 
     @staticmethod
+    def CreateInvoicePreview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/CreateInvoicePreview',
+            paycore_dot_v1_dot_subscription__pb2.CreateInvoicePreviewRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def PayInvoice(request,
             target,
             options=(),
@@ -1225,6 +1327,87 @@ class SubscriptionService:
             '/paycore.v1.SubscriptionService/GetInvoiceItem',
             paycore_dot_v1_dot_subscription__pb2.GetInvoiceItemRequest.SerializeToString,
             paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvoiceItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/ListInvoiceItems',
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.ListInvoiceItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInvoiceItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/UpdateInvoiceItem',
+            paycore_dot_v1_dot_subscription__pb2.UpdateInvoiceItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.InvoiceItem.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInvoiceItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paycore.v1.SubscriptionService/DeleteInvoiceItem',
+            paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemRequest.SerializeToString,
+            paycore_dot_v1_dot_subscription__pb2.DeleteInvoiceItemResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,6 +69,13 @@ class SubscriptionServiceStub:
     """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
     REST edge (Stripe's `Invoice.list_lines`).
     """
+    CreateInvoicePreview: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoicePreviewRequest, _subscription_pb2.Invoice]
+    """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+    subscription will make next (its renewal: the items, pending prorations and invoice
+    items, carried credit, the discount in force then), optionally as it would be after the
+    proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+    charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+    """
     PayInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]
@@ -81,6 +88,18 @@ class SubscriptionServiceStub:
     CreateInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceItemRequest, _subscription_pb2.InvoiceItem]
     """Test merchants only (FAILED_PRECONDITION for live ones)."""
     GetInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]
+    ListInvoiceItems: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoiceItemsRequest, _subscription_pb2.ListInvoiceItemsResponse]
+    """The merchant's invoice items, newest first (Stripe's InvoiceItem.list): a customer's, an
+    invoice's, and pending (not yet on an invoice) or not.
+    """
+    UpdateInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.UpdateInvoiceItemRequest, _subscription_pb2.InvoiceItem]
+    """Changes a pending invoice item (amount, quantity, description, metadata); one an invoice
+    has taken: FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+    """
+    DeleteInvoiceItem: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.DeleteInvoiceItemRequest, _subscription_pb2.DeleteInvoiceItemResponse]
+    """Deletes a pending invoice item (invoiceitem.deleted); one an invoice has taken:
+    FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+    """
     CreateTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]
     GetTestClock: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.GetTestClockRequest, _subscription_pb2.TestClock]
     ListTestClocks: _grpc.UnaryUnaryMultiCallable[_subscription_pb2.ListTestClocksRequest, _subscription_pb2.ListTestClocksResponse]
@@ -161,6 +180,13 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     """An invoice's lines in its order: the list an invoice's `lines` names as its `url` at the
     REST edge (Stripe's `Invoice.list_lines`).
     """
+    CreateInvoicePreview: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoicePreviewRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
+    """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+    subscription will make next (its renewal: the items, pending prorations and invoice
+    items, carried credit, the discount in force then), optionally as it would be after the
+    proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+    charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+    """
     PayInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.PayInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
     """Attempts payment of an open invoice now, outside the dunning schedule."""
     VoidInvoice: _aio.UnaryUnaryMultiCallable[_subscription_pb2.VoidInvoiceRequest, _subscription_pb2.Invoice]  # type: ignore[assignment]
@@ -173,6 +199,18 @@ class SubscriptionServiceAsyncStub(SubscriptionServiceStub):
     CreateInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
     """Test merchants only (FAILED_PRECONDITION for live ones)."""
     GetInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
+    ListInvoiceItems: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListInvoiceItemsRequest, _subscription_pb2.ListInvoiceItemsResponse]  # type: ignore[assignment]
+    """The merchant's invoice items, newest first (Stripe's InvoiceItem.list): a customer's, an
+    invoice's, and pending (not yet on an invoice) or not.
+    """
+    UpdateInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.UpdateInvoiceItemRequest, _subscription_pb2.InvoiceItem]  # type: ignore[assignment]
+    """Changes a pending invoice item (amount, quantity, description, metadata); one an invoice
+    has taken: FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+    """
+    DeleteInvoiceItem: _aio.UnaryUnaryMultiCallable[_subscription_pb2.DeleteInvoiceItemRequest, _subscription_pb2.DeleteInvoiceItemResponse]  # type: ignore[assignment]
+    """Deletes a pending invoice item (invoiceitem.deleted); one an invoice has taken:
+    FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+    """
     CreateTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.CreateTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     GetTestClock: _aio.UnaryUnaryMultiCallable[_subscription_pb2.GetTestClockRequest, _subscription_pb2.TestClock]  # type: ignore[assignment]
     ListTestClocks: _aio.UnaryUnaryMultiCallable[_subscription_pb2.ListTestClocksRequest, _subscription_pb2.ListTestClocksResponse]  # type: ignore[assignment]
@@ -348,6 +386,19 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def CreateInvoicePreview(
+        self,
+        request: _subscription_pb2.CreateInvoicePreviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.Invoice, _abc.Awaitable[_subscription_pb2.Invoice]]:
+        """Stripe's Invoice.create_preview (and the older GET /v1/invoices/upcoming): the invoice a
+        subscription will make next (its renewal: the items, pending prorations and invoice
+        items, carried credit, the discount in force then), optionally as it would be after the
+        proposed `subscription_details` (prorations at `proration_date`). Nothing is stored or
+        charged; the invoice has no id. None to come: NOT_FOUND INVOICE_UPCOMING_NONE.
+        """
+
+    @_abc_1.abstractmethod
     def PayInvoice(
         self,
         request: _subscription_pb2.PayInvoiceRequest,
@@ -388,6 +439,36 @@ class SubscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _subscription_pb2.GetInvoiceItemRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_subscription_pb2.InvoiceItem, _abc.Awaitable[_subscription_pb2.InvoiceItem]]: ...
+
+    @_abc_1.abstractmethod
+    def ListInvoiceItems(
+        self,
+        request: _subscription_pb2.ListInvoiceItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.ListInvoiceItemsResponse, _abc.Awaitable[_subscription_pb2.ListInvoiceItemsResponse]]:
+        """The merchant's invoice items, newest first (Stripe's InvoiceItem.list): a customer's, an
+        invoice's, and pending (not yet on an invoice) or not.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateInvoiceItem(
+        self,
+        request: _subscription_pb2.UpdateInvoiceItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.InvoiceItem, _abc.Awaitable[_subscription_pb2.InvoiceItem]]:
+        """Changes a pending invoice item (amount, quantity, description, metadata); one an invoice
+        has taken: FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteInvoiceItem(
+        self,
+        request: _subscription_pb2.DeleteInvoiceItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_subscription_pb2.DeleteInvoiceItemResponse, _abc.Awaitable[_subscription_pb2.DeleteInvoiceItemResponse]]:
+        """Deletes a pending invoice item (invoiceitem.deleted); one an invoice has taken:
+        FAILED_PRECONDITION INVOICE_NOT_EDITABLE.
+        """
 
     @_abc_1.abstractmethod
     def CreateTestClock(

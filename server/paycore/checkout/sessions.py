@@ -37,6 +37,7 @@ from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, fetch_one
 from paycore.subscription import discounts
+from paycore.subscription.models import Purchase
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -198,8 +199,9 @@ async def _discounted(connection: AsyncConnection, merchant_id: str, new: NewSes
     param = "discounts[0].coupon"
     if new.promotion_code_id:
         param = "discounts[0].promotion_code"
+        purchase = Purchase(new.amount_total, new.currency, new.customer_id)
         coupon_id = await discounts.claim_code(
-            connection, merchant_id, new.promotion_code_id, now, param
+            connection, merchant_id, new.promotion_code_id, now, param, purchase
         )
     coupon = await discounts.claim_coupon(
         connection, merchant_id, new.currency, coupon_id, now, param

@@ -172,6 +172,12 @@ def _lengths_of(brand: CardBrand) -> frozenset[int]:
     return _ANY_LENGTH
 
 
+def checked_new_expiry(exp_month: int, exp_year: int, now: datetime) -> tuple[int, int]:
+    """An update's expiry (UpdatePaymentMethod: the stored month or year where the request
+    gives none): refused as a new card's, but a 0 given is out of range, not missing."""
+    return _checked_expiry(exp_month or -1, exp_year or -1, now)
+
+
 def _checked_expiry(exp_month: int, exp_year: int, now: datetime) -> tuple[int, int]:
     if exp_month == 0:
         raise missing(EXP_MONTH_PARAM)

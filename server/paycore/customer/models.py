@@ -12,6 +12,7 @@ from enum import Enum
 from paycore.records import MetadataChange, Stored
 from paycore.search import FieldKind
 from paycore.secret import Secret
+from paycore.subscription.models import Discount
 
 
 class CardBrand(Enum):
@@ -66,6 +67,29 @@ class CustomerChanges:
     # "" clears the default; None leaves it.
     default_payment_method: str | None = None
     metadata: MetadataChange = field(default_factory=MetadataChange)
+    discount: DiscountChoice | None = None
+    """A coupon or promotion code whose discount replaces the customer's (None keeps it)."""
+
+
+@dataclass(frozen=True)
+class DiscountChoice:
+    """A coupon (`coupon_id`) or a promotion code (`promotion_code_id`) to redeem: one of them."""
+
+    coupon_id: str = ""
+    promotion_code_id: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentMethodChanges:
+    """UpdatePaymentMethod: None leaves a field as it is."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: Address | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+    metadata: MetadataChange = field(default_factory=MetadataChange)
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,12 @@ class Customer(NewCustomer, Stored):
     default payment method and creation time."""
 
     default_payment_method: str | None
+    discount: Discount | None = None
+    """The coupon redeemed onto the customer (its subscriptions without a discount of their
+    own take it; paycore.subscription.discounts), None for none."""
+    discount_id: str | None = None
+    """The stored discount's "di_..." as read from the customer's row (reads add `discount`,
+    with its coupon, only to the customers that have one: no second query for the others)."""
 
 
 @dataclass(frozen=True)

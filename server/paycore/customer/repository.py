@@ -4,7 +4,7 @@ shard (paycore.storage). A card's number is only ever written sealed (paycore.cu
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from paycore.customer.models import (
@@ -27,6 +27,7 @@ from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import customers, payment_methods
 from paycore.storage.search import search_condition
+from paycore.subscription.coupon_store import customer_discounts, discount_columns
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -91,11 +92,13 @@ class CustomerRepository:
             await self._connection.execute(
                 update(customers)
                 .where(merchant_row(customers, customer.merchant_id, customer.id))
-                .values(**_encode_changeable.mapping(customer))
+                .values(
+                    **_encode_changeable.mapping(customer), **discount_columns(customer.discount)
+                )
                 .returning(customers)
             )
         ).one()
-        return customer_of(row)
+        return replace(customer_of(row), discount=customer.discount)
 
     async def on_clock(self, merchant_id: str, clock_id: str) -> list[str]:
         """The ids of the customers (not deleted) on the test clock, oldest first."""
@@ -134,7 +137,7 @@ class CustomerRepository:
                 .returning(customers)
             )
         ).one_or_none()
-        return None if row is None else customer_of(row)
+        return None if row is None else (await CUSTOMERS.objects(self._connection, [row]))[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +273,24 @@ class PaymentMethodRepository:
         ).one()
         return payment_method_of(row)
 
+    async def replace_details(self, method: PaymentMethod) -> PaymentMethod:
+        """Writes `method`'s billing details, expiry and metadata (UpdatePaymentMethod; the
+        row read FOR UPDATE in this transaction)."""
+        row = (
+            await self._connection.execute(
+                update(payment_methods)
+                .where(merchant_row(payment_methods, method.merchant_id, method.id))
+                .values(
+                    billing_details=asdict(method.billing_details),
+                    exp_month=method.card.exp_month,
+                    exp_year=method.card.exp_year,
+                    metadata=method.metadata,
+                )
+                .returning(*_PUBLIC_COLUMNS)
+            )
+        ).one()
+        return payment_method_of(row)
+
     async def set_customer(
         self, merchant_id: str, payment_method_id: str, customer_id: str | None
     ) -> PaymentMethod:
@@ -304,14 +325,25 @@ _encode_changeable = Encoder(
     Customer,
     columns=_DEFAULT_PAYMENT_METHOD,
     convert={"address": asdict},
-    skip=("id", "merchant_id"),
+    skip=("id", "merchant_id", "discount", "discount_id"),
 )
 customer_of = Decoder(
     customers,
     Customer,
     columns={**_DEFAULT_PAYMENT_METHOD, "created": "created_at"},
     convert={"address": _address, "metadata": dict},
+    skip=("discount",),
 )
+
+
+async def _with_discounts(connection: AsyncConnection, found: list[Customer]) -> list[Customer]:
+    """The customers with their discounts (paycore.subscription.coupon_store), read only for
+    those whose row names one."""
+    having = [each.id for each in found if each.discount_id is not None]
+    if not having:
+        return found
+    by_id = await customer_discounts(connection, found[0].merchant_id, having)
+    return [replace(each, discount=by_id.get(each.id)) for each in found]
 
 
 _SEALED = "SELECT * FROM payment_methods WHERE merchant_id = $1 AND id = $2"
@@ -349,6 +381,7 @@ CUSTOMERS = Kind(
     customers,
     customer_of,
     selected=select(customers).where(customers.c.deleted_at.is_(None)),
+    complete=_with_discounts,
 )
 """A deleted customer is found by nothing: reads, changes, and whatever names it."""
 PAYMENT_METHODS = Kind(

@@ -18,13 +18,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from paycore.account.repository import MerchantRepository
-from paycore.customer.cards import check_card
+from paycore.customer.cards import check_card, checked_new_expiry
 from paycore.customer.events import (
     CUSTOMER_CREATED,
     CUSTOMER_DELETED,
     CUSTOMER_UPDATED,
     PAYMENT_METHOD_ATTACHED,
     PAYMENT_METHOD_DETACHED,
+    PAYMENT_METHOD_UPDATED,
     CustomerEvents,
 )
 from paycore.customer.models import (
@@ -35,9 +36,11 @@ from paycore.customer.models import (
     CheckedCard,
     Customer,
     CustomerChanges,
+    DiscountChoice,
     FirstPaymentMethod,
     NewCustomer,
     PaymentMethod,
+    PaymentMethodChanges,
     UnsavedCard,
 )
 from paycore.customer.repository import (
@@ -63,6 +66,9 @@ from paycore.search import SearchQuery
 from paycore.secret import Secret
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads
+from paycore.subscription import discounts
+from paycore.subscription.events import DISCOUNT_CREATED, DISCOUNT_DELETED
+from paycore.subscription.models import Discount, Purchase
 from paycore.subscription.repository import TestClockRepository
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -101,6 +107,7 @@ class CustomerService:
         merchant_id: str,
         new: NewCustomer,
         first: FirstPaymentMethod | None = None,
+        discount: DiscountChoice | None = None,
     ) -> Customer:
         if new.test_clock_id is not None:
             # Held (FOR SHARE): a DeleteTestClock in progress (which deletes the clock's
@@ -123,11 +130,56 @@ class CustomerService:
                 customer = await customers.replace(
                     replace(customer, default_payment_method=found.id)
                 )
+        if discount is not None:
+            customer = await customers.replace(
+                await self._take_discount(connection, customer, discount)
+            )
         # As Stripe orders them: the customer exists before its first payment method attaches.
         await self._events.customer.record(connection, CUSTOMER_CREATED, customer)
         if attached is not None:
             await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
         return customer
+
+    async def _take_discount(
+        self, connection: AsyncConnection, customer: Customer, choice: DiscountChoice
+    ) -> Customer:
+        """The customer with the discount of the coupon or promotion code chosen, redeemed in
+        this transaction at the customer's clock's now (customer.discount.created, and
+        .deleted of the discount it replaces); INVALID_ARGUMENT naming `coupon` or
+        `promotion_code` as a subscription's redemption (paycore.subscription.discounts)."""
+        merchant_id = customer.merchant_id
+        now = int(self._clock().timestamp())
+        if customer.test_clock_id is not None:
+            frozen = await TestClockRepository(connection).frozen_time(
+                merchant_id, customer.test_clock_id
+            )
+            now = now if frozen is None else frozen
+        coupon_id, param, code = choice.coupon_id, "coupon", None
+        if choice.promotion_code_id:
+            code, param = choice.promotion_code_id, "promotion_code"
+            purchase = Purchase(None, None, customer.id)  # no amount: the customer's only
+            coupon_id = await discounts.claim_code(
+                connection, merchant_id, code, now, purchase=purchase
+            )
+        coupon = await discounts.claim_coupon(connection, merchant_id, None, coupon_id, now, param)
+        if customer.discount is not None:
+            await self._events.discount.record(connection, DISCOUNT_DELETED, customer.discount)
+        discount = discounts.new_discount(coupon, customer.id, "", now, code)
+        await self._events.discount.record(connection, DISCOUNT_CREATED, discount)
+        return replace(customer, discount=discount)
+
+    async def delete_discount(
+        self, connection: AsyncConnection, merchant_id: str, customer_id: str
+    ) -> Discount:
+        """Ends the customer's discount (customer.discount.deleted, customer.updated);
+        NOT_FOUND (naming `id`) when it has none."""
+        customer = await self._locked_customer(connection, merchant_id, customer_id, "id")
+        if customer.discount is None:
+            raise not_found("discount", customer_id)
+        saved = await CustomerRepository(connection).replace(replace(customer, discount=None))
+        await self._events.discount.record(connection, DISCOUNT_DELETED, customer.discount)
+        await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
+        return customer.discount
 
     async def first_payment_method(
         self, merchant_id: str, reference: str, default: bool
@@ -196,6 +248,8 @@ class CustomerService:
             default_payment_method=default,
             metadata=changes.metadata.applied_to(customer.metadata),
         )
+        if changes.discount is not None:
+            updated = await self._take_discount(connection, updated, changes.discount)
         saved = await repository.replace(updated)
         if updated != customer:  # an update that changes nothing is no event (as at Stripe)
             await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
@@ -453,6 +507,47 @@ class CustomerService:
         if found.customer_id != attached.customer_id:
             await self._events.payment_method.record(connection, PAYMENT_METHOD_ATTACHED, attached)
         return attached
+
+    async def update_payment_method(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        payment_method_id: str,
+        changes: PaymentMethodChanges,
+    ) -> PaymentMethod:
+        """The fields `changes` gives replaced (Stripe's PaymentMethod.modify), the new expiry
+        checked against today; `payment_method.updated` when something changed. NOT_FOUND
+        naming `id` for another merchant's, PAYMENT_METHOD_DETACHED for a detached one."""
+        methods = PaymentMethodRepository(connection)
+        found = await _locked(methods, merchant_id, payment_method_id)
+        if found.detached:
+            raise ApiError(Reason.PAYMENT_METHOD_DETACHED, param="id", id=payment_method_id)
+        card = found.card
+        if changes.exp_month is not None or changes.exp_year is not None:
+            exp_month, exp_year = checked_new_expiry(
+                card.exp_month if changes.exp_month is None else changes.exp_month,
+                card.exp_year if changes.exp_year is None else changes.exp_year,
+                self._clock(),
+            )
+            card = replace(card, exp_month=exp_month, exp_year=exp_year)
+        billing = found.billing_details
+        updated = replace(
+            found,
+            card=card,
+            billing_details=replace(
+                billing,
+                name=_changed(changes.name, billing.name),
+                email=_changed(changes.email, billing.email),
+                phone=_changed(changes.phone, billing.phone),
+                address=billing.address if changes.address is None else changes.address,
+            ),
+            metadata=changes.metadata.applied_to(found.metadata),
+        )
+        if updated == found:  # an update that changes nothing is no event (as at Stripe)
+            return found
+        saved = await methods.replace_details(updated)
+        await self._events.payment_method.record(connection, PAYMENT_METHOD_UPDATED, saved)
+        return saved
 
     async def detach_payment_method(
         self, connection: AsyncConnection, merchant_id: str, payment_method_id: str

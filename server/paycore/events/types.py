@@ -64,6 +64,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "customer.deleted",
         "payment_method.attached",
         "payment_method.detached",
+        "payment_method.updated",
         # Hosted payment pages (cs_): Stripe's Checkout Session events.
         "checkout.session.completed",
         "checkout.session.expired",
@@ -97,6 +98,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.voided",
         "invoice.marked_uncollectible",
         "invoiceitem.created",
+        "invoiceitem.deleted",
         "coupon.created",
         "coupon.deleted",
         "customer.discount.created",

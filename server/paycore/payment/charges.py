@@ -35,7 +35,9 @@ from paycore.payment.repository import (
     charge_position_query,
     charge_query,
     charges_query,
+    charges_search,
 )
+from paycore.search import SearchQuery
 from paycore.storage.reads import Cursor, Named, Page, Reads
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -79,6 +81,15 @@ class Charges:
         page = await self._reads.page(merchant_id, CHARGES, positioned, query, named)
         return Page([charge_of(attempt) for attempt in page.data], page.has_more)
 
+    async def search(self, merchant_id: str, cursor: Cursor, query: SearchQuery) -> Page[Charge]:
+        """The merchant's charges that `query` finds, newest first; the cursor's `starting_after`
+        the previous page's last charge (RESOURCE_MISSING naming `page` when it has none)."""
+        positioned = await self._positioned(merchant_id, cursor, "page")
+        page = await self._reads.page(
+            merchant_id, CHARGES, positioned, charges_search(merchant_id, query)
+        )
+        return Page([charge_of(attempt) for attempt in page.data], page.has_more)
+
     async def update(
         self, connection: AsyncConnection, merchant_id: str, charge_id: str, changes: ChargeChanges
     ) -> Charge:
@@ -98,11 +109,14 @@ class Charges:
             await self._events.record(connection, events.CHARGE_UPDATED, updated)
         return updated
 
-    async def _positioned(self, merchant_id: str, cursor: Cursor) -> Cursor:
+    async def _positioned(
+        self, merchant_id: str, cursor: Cursor, param: str | None = None
+    ) -> Cursor:
         """The cursor with its charge id replaced by the execution id the charges sort by (a
         PSP id carries no time): RESOURCE_MISSING naming the cursor when the merchant has no
         such charge, since a ch_ id has no place of its own to sort at."""
-        param = "ending_before" if cursor.ending_before else "starting_after"
+        if param is None:
+            param = "ending_before" if cursor.ending_before else "starting_after"
         charge_id = cursor.ending_before or cursor.starting_after
         if not charge_id:
             return cursor

@@ -562,6 +562,17 @@ INTENT_SEARCH_FIELDS = {
 }
 """What SearchPaymentIntents' query may name (Stripe's payment intent search fields)."""
 
+CHARGE_SEARCH_FIELDS = {
+    "amount": FieldKind.NUMBER,
+    "currency": FieldKind.TEXT,
+    "status": FieldKind.TEXT,
+    "customer": FieldKind.TEXT,
+    "payment_intent": FieldKind.TEXT,
+    "created": FieldKind.NUMBER,
+    "metadata": FieldKind.METADATA,
+}
+"""What SearchCharges' query may name (a subset of Stripe's charge search fields)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ApplicationFee(Stored):

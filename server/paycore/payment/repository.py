@@ -12,6 +12,7 @@ from typing import Any
 from paycore.account.fee_plans import DEFAULT_PLAN, FeePlan
 from paycore.events.models import NewEvent
 from paycore.events.repository import EventsInsert
+from paycore.executor.models import ExecutionState
 from paycore.ids import Prefix
 from paycore.invariants import invariant
 from paycore.payment.machine import check_initial, check_move
@@ -22,6 +23,7 @@ from paycore.payment.models import (
     ChargeAttempt,
     ChargeCard,
     ChargeDetails,
+    ChargeStatus,
     FeeRefund,
     Intent,
     IntentStatus,
@@ -57,9 +59,11 @@ from paycore.storage.schema import (
 )
 from paycore.storage.search import search_condition
 from paycore.storage.statements import Insert, assignments, column_names, select_list, with_parts
-from sqlalchemy import Row, Select, Table, and_, func, insert, select, update
+from sqlalchemy import Row, Select, Table, and_, case, cast, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 
 def _json_of(value: PaymentError | Risk | NextAction | None) -> str | None:
@@ -717,6 +721,33 @@ def charges_query(
     if transfer_group:
         query = query.where(payment_intents.c.transfer_group == transfer_group)
     return query
+
+
+# SearchCharges' fields (CHARGE_SEARCH_FIELDS), as charge_of derives them: the status from the
+# execution's state, the metadata the charge's own once UpdateCharge set it (a JSON null or no
+# row: its intent's).
+_CHARGE_SEARCH_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "amount": executions.c.amount,
+    "currency": executions.c.currency,
+    "status": case(
+        (executions.c.state == ExecutionState.SUCCEEDED.value, ChargeStatus.SUCCEEDED.value),
+        (executions.c.state == ExecutionState.FAILED.value, ChargeStatus.FAILED.value),
+        else_=ChargeStatus.PENDING.value,
+    ),
+    "customer": payment_intents.c.customer_id,
+    "payment_intent": executions.c.payment_intent_id,
+    "created": executions.c.created_at,
+    "metadata": func.coalesce(
+        func.nullif(charge_details.c.metadata, cast(literal("null"), JSONB)),
+        payment_intents.c.metadata,
+        type_=JSONB,
+    ),
+}
+
+
+def charges_search(merchant_id: str, query: SearchQuery) -> Select[Any]:
+    """The merchant's charges that `query` finds (CHARGE_SEARCH_FIELDS)."""
+    return CHARGES.of(merchant_id).where(search_condition(query, _CHARGE_SEARCH_COLUMNS))
 
 
 def charge_query(merchant_id: str, charge_id: str) -> Select[Any]:

@@ -505,6 +505,13 @@ customers = _owned(
     # When DeleteCustomer deleted it (migration 0028), null while it is not: reads leave a
     # deleted customer out.
     Column("deleted_at", DateTime(timezone=True)),
+    # The customer's discount (migration 0043), as a subscription's: "di_...", the coupon, its
+    # start and end, the promotion code; null for none.
+    Column("discount_id", Text),
+    Column("discount_coupon_id", Text),
+    Column("discount_start", BigInteger),
+    Column("discount_end", BigInteger),
+    Column("discount_promotion_code_id", Text),
     # ListCustomers' email filter, newest first.
     Index("customers_email_idx", "merchant_id", "email", "id"),
 )
@@ -776,6 +783,11 @@ promotion_codes = _owned(
     Column("expires_at", BigInteger),
     Column("times_redeemed", BigInteger, nullable=False),
     *_metadata_and_created_at(),
+    # Its restrictions (migration 0046): a customer's first purchase only; a minimum amount of
+    # the purchase in a currency (null: none).
+    Column("first_time_transaction", Boolean, nullable=False, server_default=text("false")),
+    Column("minimum_amount", BigInteger),
+    Column("minimum_amount_currency", Text),
     Index("promotion_codes_code_idx", "merchant_id", "code", unique=True),
 )
 

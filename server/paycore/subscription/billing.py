@@ -28,6 +28,7 @@ from paycore.subscription import lifecycle
 from paycore.subscription.collection import (
     ATTEMPT_KEY,
     BY_CUSTOMER,
+    CONFIRMED,
     DUNNED,
     VOID_INVOICE,
     Collection,
@@ -103,7 +104,12 @@ class Billing:
                     c, and_(c.c.merchant_id == s.c.merchant_id, c.c.id == s.c.test_clock_id)
                 )
             )
-            .where(s.c.next_action_at.is_not(None), s.c.next_action_at <= clock_now, free)
+            .where(
+                s.c.next_action_at.is_not(None),
+                s.c.next_action_at <= clock_now,
+                free,
+                ~_retry_awaiting_customer(),
+            )
             .order_by(s.c.next_action_at)
             .limit(limit)
             .with_for_update(of=s, skip_locked=True)
@@ -343,6 +349,24 @@ def _new_payment_method() -> ColumnElement[bool]:
             pi.c.status.not_in([IntentStatus.REQUIRES_ACTION.value, IntentStatus.PROCESSING.value]),
             method.is_not(None),
         ),
+    )
+
+
+def _retry_awaiting_customer() -> ColumnElement[bool]:
+    """A subscription whose next action is the retry of an open invoice whose intent the
+    customer has confirmed (their payment in flight: `_retry` would not start one,
+    collection.customer_paying): not due until that payment is answered (succeeded:
+    `_paid_by_customer` claims it; declined: the retry is due again), so it does not take a
+    place in every pass's batch meanwhile. A period end due at the same moment (renewed before
+    retries) keeps it due."""
+    s, i = subscriptions, invoices
+    renewing = [status.value for status in lifecycle.RENEWING]
+    return _an_invoice_whose_intent(
+        i.c.status == InvoiceStatus.OPEN.value,
+        i.c.charging.is_(False),
+        i.c.next_payment_attempt == s.c.next_action_at,
+        payment_intents.c.status.in_(sorted(status.value for status in CONFIRMED)),
+        or_(s.c.status.not_in(renewing), s.c.current_period_end > s.c.next_action_at),
     )
 
 

@@ -96,15 +96,33 @@ async def update(
     merchant_id: str,
     subscription_id: str,
     changes: SubscriptionChanges,
+    *,
+    at: int | None = None,
 ) -> Subscription:
+    """`at`: when the change happens, within the current period (a preview's proration_date;
+    None: now on the subscription's clock)."""
     subscription = await locked(connection, merchant_id, subscription_id)
-    now = await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    now = (
+        at
+        if at is not None
+        else await lifecycle.clock_now(connection, merchant_id, subscription.test_clock_id)
+    )
     changed = replace(
         subscription,
         metadata=changes.metadata.applied_to(subscription.metadata),
     )
+    amount = None
+    if changes.promotion_code_id:  # its restrictions.minimum_amount: the items for a period
+        current = await invoices.period_lines(connection, subscription, subscription.current_period)
+        amount = sum(line.amount for line in current)
     changed = await discounts.take(
-        connection, collection.events, changed, changes.coupon_id, changes.promotion_code_id, now
+        connection,
+        collection.events,
+        changed,
+        changes.coupon_id,
+        changes.promotion_code_id,
+        now,
+        amount,
     )
     if changes.clear_discounts:
         changed = await discounts.remove(connection, collection.events, changed)

@@ -7,15 +7,24 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from paycore.payment.models import IntentStatus
+from paycore.storage.keys import merchant_row
 from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder
-from paycore.storage.schema import coupons, promotion_codes, subscriptions
+from paycore.storage.schema import (
+    coupons,
+    customers,
+    payment_intents,
+    promotion_codes,
+    subscriptions,
+)
 from paycore.subscription.models import (
     Coupon,
     Discount,
     NewCoupon,
     NewPromotionCode,
     PromotionCode,
+    Restrictions,
     Subscription,
 )
 from sqlalchemy import (
@@ -186,6 +195,89 @@ async def with_discounts(
     return result
 
 
+def discount_columns(discount: Discount | None) -> dict[str, Any]:
+    """A discount's columns (a customer's, as a subscription's; all null for none)."""
+    return {
+        "discount_id": None if discount is None else discount.id,
+        "discount_coupon_id": None if discount is None else discount.coupon.id,
+        "discount_start": None if discount is None else discount.start,
+        "discount_end": None if discount is None else discount.end,
+        "discount_promotion_code_id": None if discount is None else discount.promotion_code_id,
+    }
+
+
+async def customer_discounts(
+    connection: AsyncConnection, merchant_id: str, customer_ids: list[str], *, lock: bool = False
+) -> dict[str, Discount]:
+    """The discounts of those of the merchant's customers that have one (each with its
+    coupon), by customer id; `lock`: their rows FOR UPDATE (an invoice using a `once` one)."""
+    c = customers
+    query = select(
+        c.c.id,
+        c.c.discount_id,
+        c.c.discount_coupon_id,
+        c.c.discount_start,
+        c.c.discount_end,
+        c.c.discount_promotion_code_id,
+    ).where(
+        and_(
+            c.c.merchant_id == merchant_id,
+            c.c.id.in_(customer_ids),
+            c.c.discount_id.is_not(None),
+        )
+    )
+    rows = (await connection.execute(query.with_for_update() if lock else query)).all()
+    if not rows:
+        return {}
+    coupons_found = await CouponRepository(connection).any_of(
+        merchant_id, {row.discount_coupon_id for row in rows}
+    )
+    return {
+        row.id: Discount(
+            id=row.discount_id,
+            merchant_id=merchant_id,
+            coupon=coupons_found[row.discount_coupon_id],
+            customer_id=row.id,
+            subscription_id="",
+            start=row.discount_start,
+            end=row.discount_end,
+            promotion_code_id=row.discount_promotion_code_id,
+        )
+        for row in rows
+        if row.discount_coupon_id in coupons_found
+    }
+
+
+async def end_customer_discount(
+    connection: AsyncConnection, merchant_id: str, customer_id: str, discount_id: str
+) -> bool:
+    """Removes the customer's discount when it is still `discount_id`; whether it was."""
+    c = customers
+    ended = await connection.execute(
+        update(c)
+        .where(merchant_row(c, merchant_id, customer_id), c.c.discount_id == discount_id)
+        .values(**discount_columns(None))
+        .returning(c.c.id)
+    )
+    return ended.first() is not None
+
+
+async def has_paid(connection: AsyncConnection, merchant_id: str, customer_id: str) -> bool:
+    """Whether the customer has a succeeded payment (a promotion code's
+    first_time_transaction: it is not a first purchase)."""
+    t = payment_intents
+    query = (
+        select(t.c.id)
+        .where(
+            t.c.merchant_id == merchant_id,
+            t.c.customer_id == customer_id,
+            t.c.status == IntentStatus.SUCCEEDED.value,
+        )
+        .limit(1)
+    )
+    return (await connection.execute(query)).first() is not None
+
+
 # --- promotion codes ---------------------------------------------------------------------------
 
 
@@ -199,11 +291,20 @@ async def _with_coupons(
     return [replace(each, coupon=by_id.get(each.coupon_id)) for each in found]
 
 
+def _restrictions(row: Any) -> Restrictions:
+    return Restrictions(
+        first_time_transaction=row["first_time_transaction"],
+        minimum_amount=row["minimum_amount"],
+        minimum_amount_currency=row["minimum_amount_currency"],
+    )
+
+
 decode_promotion_code: Decoder[PromotionCode] = Decoder(
     promotion_codes,
     PromotionCode,
     columns={"created": "created_at"},
     skip=("coupon",),
+    derive={"restrictions": _restrictions},
 )
 PROMOTION_CODES = Kind(
     "promotion_code", promotion_codes, decode_promotion_code, complete=_with_coupons
@@ -249,6 +350,9 @@ class PromotionCodeRepository:
             "expires_at": new.expires_at,
             "times_redeemed": 0,
             "metadata": new.metadata,
+            "first_time_transaction": new.restrictions.first_time_transaction,
+            "minimum_amount": new.restrictions.minimum_amount,
+            "minimum_amount_currency": new.restrictions.minimum_amount_currency,
         }
         t = promotion_codes
         row = (

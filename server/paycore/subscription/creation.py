@@ -60,13 +60,11 @@ async def start_subscription(
         raise not_found("customer", new.customer_id, "customer")
     new, inline = await _made_inline(connection, collection, merchant_id, new)
     prices = await item_prices(connection, merchant_id, new.items, inline)
-    invoices.check_collectable(
-        prices[0].currency,
-        sum(
-            item_amount(price.unit_amount, quantity)
-            for price, (_, quantity) in zip(prices, new.items, strict=True)
-        ),
+    period_amount = sum(
+        item_amount(price.unit_amount, quantity)
+        for price, (_, quantity) in zip(prices, new.items, strict=True)
     )
+    invoices.check_collectable(prices[0].currency, period_amount)
     await _require_payment_method(connection, merchant_id, new, customer)
     now = await lifecycle.clock_now(connection, merchant_id, new.test_clock_id)
     shard = logical_shard_of(merchant_id, Prefix.ACCOUNT)
@@ -111,7 +109,13 @@ async def start_subscription(
         ),
     )
     subscription = await discounts.take(
-        connection, collection.events, subscription, new.coupon_id, new.promotion_code_id, now
+        connection,
+        collection.events,
+        subscription,
+        new.coupon_id,
+        new.promotion_code_id,
+        now,
+        period_amount,
     )
     if trial_end:
         lines = trial_lines(subscription, prices, period)

@@ -25,6 +25,9 @@ from paycore.subscription.coupon_store import (
     PROMOTION_CODES,
     CouponRepository,
     PromotionCodeRepository,
+    customer_discounts,
+    end_customer_discount,
+    has_paid,
 )
 from paycore.subscription.events import DISCOUNT_CREATED, DISCOUNT_DELETED, SubscriptionEvents
 from paycore.subscription.models import (
@@ -33,6 +36,8 @@ from paycore.subscription.models import (
     CouponDuration,
     Discount,
     InvoiceLine,
+    PromotionCode,
+    Purchase,
     Subscription,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -55,19 +60,8 @@ async def redeem(
     redeemed = await claim_coupon(
         connection, merchant_id, subscription.currency, coupon_id, now, param
     )
-    coupon = redeemed
-    end = None
-    if coupon.duration is CouponDuration.REPEATING and coupon.duration_in_months:
-        end = months_later(now, coupon.duration_in_months)
-    discount = Discount(
-        id=new_merchant_id(Prefix.DISCOUNT, merchant_id),
-        merchant_id=merchant_id,
-        coupon=redeemed,
-        customer_id=subscription.customer_id,
-        subscription_id=subscription.id,
-        start=now,
-        end=end,
-        promotion_code_id=promotion_code_id,
+    discount = new_discount(
+        redeemed, subscription.customer_id, subscription.id, now, promotion_code_id
     )
     if subscription.discount is not None:
         await events.discount.record(connection, DISCOUNT_DELETED, subscription.discount)
@@ -75,22 +69,48 @@ async def redeem(
     return replace(subscription, discount=discount)
 
 
+def new_discount(
+    coupon: Coupon,
+    customer_id: str,
+    subscription_id: str,
+    now: int,
+    promotion_code_id: str | None = None,
+) -> Discount:
+    """The coupon's discount from `now` (a subscription's, or with subscription_id "" the
+    customer's): a repeating one ends duration_in_months calendar months on."""
+    end = None
+    if coupon.duration is CouponDuration.REPEATING and coupon.duration_in_months:
+        end = months_later(now, coupon.duration_in_months)
+    return Discount(
+        id=new_merchant_id(Prefix.DISCOUNT, coupon.merchant_id),
+        merchant_id=coupon.merchant_id,
+        coupon=coupon,
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        start=now,
+        end=end,
+        promotion_code_id=promotion_code_id,
+    )
+
+
 async def claim_coupon(
     connection: AsyncConnection,
     merchant_id: str,
-    currency: str,
+    currency: str | None,
     coupon_id: str,
     now: int,
     param: str = "coupon",
 ) -> Coupon:
-    """The coupon, one redemption counted in this transaction, for a purchase in `currency`;
+    """The coupon, one redemption counted in this transaction, for a purchase in `currency`
+    (None: any, a customer's discount: an amount_off one then discounts only invoices in its
+    currency);
     INVALID_ARGUMENT naming `param` for a coupon the merchant does not have, one used up or
     past redeem_by, or an amount_off in another currency."""
     repository = CouponRepository(connection)
     coupon = await repository.get(merchant_id, coupon_id)
     if coupon is None:
         raise not_found(COUPONS.name, coupon_id, param)
-    if coupon.currency is not None and coupon.currency != currency:
+    if currency is not None and coupon.currency is not None and coupon.currency != currency:
         raise invalid(param, f"coupon {coupon_id} is in {coupon.currency}, not {currency}")
     redeemed = await repository.redeem(merchant_id, coupon_id, now)
     if redeemed is None:
@@ -104,14 +124,18 @@ async def claim_code(
     promotion_code_id: str,
     now: int,
     param: str = "promotion_code",
+    purchase: Purchase | None = None,
 ) -> str:
     """The promotion code's coupon id, the code's redemption counted; INVALID_ARGUMENT naming
     `promotion_code` for a code the merchant does not have, or one inactive, used up or
-    expired. (Its coupon is claimed by the caller.)"""
+    expired, or whose restrictions `purchase` does not meet. (Its coupon is claimed by the
+    caller.)"""
     codes = PromotionCodeRepository(connection)
     code = await codes.get(merchant_id, promotion_code_id)
     if code is None:
         raise not_found(PROMOTION_CODES.name, promotion_code_id, param)
+    if purchase is not None:
+        await _check_restrictions(connection, code, purchase, param)
     if not await codes.redeem(merchant_id, promotion_code_id, now):
         raise invalid(param, f"{code.code} is inactive, used up or expired")
     return code.coupon_id
@@ -124,13 +148,15 @@ async def take(
     coupon_id: str,
     promotion_code_id: str,
     now: int,
+    amount: int | None = None,
 ) -> Subscription:
     """The subscription with the discount of the coupon or promotion code asked for (one at
-    most; neither: unchanged)."""
+    most; neither: unchanged); `amount`: what its items come to for a period (a promotion
+    code's restrictions.minimum_amount)."""
     if coupon_id:
         return await redeem(connection, events, subscription, coupon_id, now)
     if promotion_code_id:
-        return await redeem_code(connection, events, subscription, promotion_code_id, now)
+        return await redeem_code(connection, events, subscription, promotion_code_id, now, amount)
     return subscription
 
 
@@ -151,14 +177,54 @@ async def redeem_code(
     subscription: Subscription,
     promotion_code_id: str,
     now: int,
+    amount: int | None = None,
 ) -> Subscription:
     """`redeem` of the promotion code's coupon, the code's redemption counted too;
     INVALID_ARGUMENT naming `promotion_code` for a code the merchant does not have, one
-    inactive, used up or past expires_at (and as `redeem` for its coupon)."""
-    coupon_id = await claim_code(connection, subscription.merchant_id, promotion_code_id, now)
+    inactive, used up or past expires_at, or whose restrictions the subscription (its
+    customer, its items' `amount`) does not meet (and as `redeem` for its coupon)."""
+    purchase = Purchase(amount, subscription.currency, subscription.customer_id)
+    coupon_id = await claim_code(
+        connection, subscription.merchant_id, promotion_code_id, now, purchase=purchase
+    )
     return await redeem(
         connection, events, subscription, coupon_id, now, "promotion_code", promotion_code_id
     )
+
+
+async def _check_restrictions(
+    connection: AsyncConnection, code: PromotionCode, purchase: Purchase, param: str
+) -> None:
+    """INVALID_ARGUMENT naming `param` when the purchase does not meet the code's
+    restrictions: a first_time_transaction code for a customer with a succeeded payment; a
+    minimum_amount the purchase (before the discount) does not reach, or in another currency.
+    A purchase without an amount (a customer's discount) is checked for the customer only."""
+    rules = code.restrictions
+    minimum, currency = rules.minimum_amount, rules.minimum_amount_currency
+    if minimum is not None and purchase.amount is not None:
+        if purchase.currency != currency:
+            raise invalid(
+                param,
+                f"{code.code} has a minimum amount in {currency}; this purchase is in"
+                f" {purchase.currency} (restrictions.minimum_amount_currency)",
+            )
+        if purchase.amount < minimum:
+            raise invalid(
+                param,
+                f"{code.code} needs a purchase of at least {minimum} {currency}"
+                f" (restrictions.minimum_amount); this one is {purchase.amount}",
+            )
+    customer_id = purchase.customer_id
+    if (
+        rules.first_time_transaction
+        and customer_id is not None
+        and await has_paid(connection, code.merchant_id, customer_id)
+    ):
+        raise invalid(
+            param,
+            f"{code.code} is for a customer's first purchase only"
+            " (restrictions.first_time_transaction); this customer has paid before",
+        )
 
 
 def months_later(at: int, months: int) -> int:
@@ -242,3 +308,51 @@ async def after_invoice(
         await events.discount.record(connection, DISCOUNT_DELETED, discount)
         return replace(subscription, discount=None)
     return subscription
+
+
+async def of_invoice(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    subscription: Subscription,
+    at: int,
+) -> Discount | None:
+    """The discount an invoice of the subscription created at `at` takes: the subscription's
+    own in force, else its customer's (in force, and for an amount_off coupon in the
+    subscription's currency). A customer's discount past its end is removed here
+    (customer.discount.deleted); a `once` one is read with the customer's row locked, so that
+    two invoices at once do not both take it."""
+    own = in_force(subscription.discount, at)
+    if own is not None:
+        return own
+    merchant_id, customer_id = subscription.merchant_id, subscription.customer_id
+    found = (await customer_discounts(connection, merchant_id, [customer_id])).get(customer_id)
+    if found is not None and found.coupon.duration is CouponDuration.ONCE:
+        found = (await customer_discounts(connection, merchant_id, [customer_id], lock=True)).get(
+            customer_id
+        )
+    if found is None:
+        return None
+    if in_force(found, at) is None:
+        if await end_customer_discount(connection, merchant_id, customer_id, found.id):
+            await events.discount.record(connection, DISCOUNT_DELETED, found)
+        return None
+    if found.coupon.currency is not None and found.coupon.currency != subscription.currency:
+        return None
+    return found
+
+
+async def after_customer_invoice(
+    connection: AsyncConnection,
+    events: SubscriptionEvents,
+    discount: Discount,
+    taken: int,
+) -> None:
+    """A customer's `once` discount that an invoice took something with is removed from the
+    customer (customer.discount.deleted)."""
+    if discount.coupon.duration is not CouponDuration.ONCE or taken == 0:
+        return
+    ended = await end_customer_discount(
+        connection, discount.merchant_id, discount.customer_id, discount.id
+    )
+    if ended:
+        await events.discount.record(connection, DISCOUNT_DELETED, discount)

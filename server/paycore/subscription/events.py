@@ -22,6 +22,7 @@ from paycore.subscription.models import (
 PRODUCT_CREATED = "product.created"
 PRICE_CREATED = "price.created"
 INVOICE_ITEM_CREATED = "invoiceitem.created"
+INVOICE_ITEM_DELETED = "invoiceitem.deleted"
 TEST_CLOCK_READY = "test_helpers.test_clock.ready"
 TEST_CLOCK_DELETED = "test_helpers.test_clock.deleted"
 SUBSCRIPTION_CREATED = "customer.subscription.created"

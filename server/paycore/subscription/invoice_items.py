@@ -5,20 +5,31 @@ billed exactly once (the same path as pending proration lines)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Any
+
+from paycore import validation
+from paycore.currency.rules import CurrencyRules, Purpose
 from paycore.errors import ApiError, Reason, invalid, not_found
 from paycore.ids import Prefix, new_merchant_id
 from paycore.iso import amount_max
-from paycore.storage.reads import Kind
+from paycore.records import MetadataChange
+from paycore.storage.reads import Kind, matching
 from paycore.storage.rows import Decoder, Encoder
 from paycore.storage.schema import invoice_items
 from paycore.subscription import lifecycle
-from paycore.subscription.events import INVOICE_ITEM_CREATED, SubscriptionEvents
+from paycore.subscription.events import (
+    INVOICE_ITEM_CREATED,
+    INVOICE_ITEM_DELETED,
+    SubscriptionEvents,
+)
 from paycore.subscription.invoice_store import not_yet_invoiced
 from paycore.subscription.models import InvoiceItem, InvoiceLine, NewInvoiceItem, Period
 from paycore.subscription.proration import item_amount
+from paycore.subscription.repository import PriceRepository
 from paycore.subscription.service import require_price
 from paycore.subscription.store import SubscriptionRepository
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 DESCRIPTION_LENGTH_MAX = 500
@@ -126,3 +137,113 @@ async def take_pending(
         )
         for item in sorted((decode_item(row) for row in rows), key=lambda item: item.id)
     )
+
+
+@dataclass(frozen=True)
+class InvoiceItemChanges:
+    """UpdateInvoiceItem's: None leaves a field as it is."""
+
+    amount: int | None
+    quantity: int | None
+    description: str | None
+    metadata: MetadataChange
+
+
+def items_query(
+    merchant_id: str, customer_id: str, invoice_id: str, pending: bool | None
+) -> Select[Any]:
+    """ListInvoiceItems' filters (storage.reads' one page path): a customer's, an invoice's,
+    pending (no invoice yet) or not."""
+    query = matching(
+        invoice_items, merchant_id=merchant_id, customer_id=customer_id, invoice_id=invoice_id
+    )
+    if pending is not None:
+        column = invoice_items.c.invoice_id
+        query = query.where(column.is_(None) if pending else column.is_not(None))
+    return query
+
+
+async def _pending(
+    connection: AsyncConnection, merchant_id: str, item_id: str, action: str
+) -> InvoiceItem:
+    """The item, locked (so an invoice taking the subscription's pending items waits, or has
+    taken it); NOT_FOUND for none, INVOICE_NOT_EDITABLE once an invoice has taken it."""
+    item = await INVOICE_ITEMS.fetch(connection, merchant_id, item_id, lock=True)
+    if item is None:
+        raise not_found(INVOICE_ITEMS.name, item_id)
+    if item.invoice_id is not None:
+        raise ApiError(
+            Reason.INVOICE_NOT_EDITABLE,
+            param="id",
+            id=item.id,
+            invoice=item.invoice_id,
+            action=action,
+        )
+    return item
+
+
+async def update_item(
+    connection: AsyncConnection,
+    rules: CurrencyRules,
+    merchant_id: str,
+    item_id: str,
+    changes: InvoiceItemChanges,
+) -> InvoiceItem:
+    """A pending item changed: an amount (an item without a price), a quantity (one with a
+    price: the amount follows), its description, metadata. INVALID_ARGUMENT naming `amount`
+    for an item with a price, `quantity` for one without."""
+    item = await _pending(connection, merchant_id, item_id, "updated")
+    amount, quantity = item.amount, item.quantity
+    if item.price_id is not None:
+        if changes.amount is not None:
+            raise invalid("amount", "the item bills a price: change its quantity instead")
+        if changes.quantity is not None:
+            price = await PriceRepository(connection).get(merchant_id, item.price_id)
+            if price is None:
+                raise not_found("price", item.price_id, "price")
+            quantity = changes.quantity
+            amount = item_amount(price.unit_amount, quantity)
+            if amount > amount_max(price.currency):
+                raise ApiError(
+                    Reason.AMOUNT_TOO_LARGE,
+                    param="quantity",
+                    maximum=amount_max(price.currency),
+                    currency=price.currency,
+                )
+    else:
+        if changes.quantity is not None:
+            raise invalid("quantity", "only for an item with a price (change its amount)")
+        if changes.amount is not None:
+            amount = changes.amount
+            validation.amount("amount", abs(amount), item.currency)
+            rules.check("amount", abs(amount), item.currency, Purpose.AMOUNT)
+    changed = replace(
+        item,
+        amount=amount,
+        quantity=quantity,
+        description=item.description if changes.description is None else changes.description,
+        metadata=changes.metadata.applied_to(item.metadata),
+    )
+    t = invoice_items
+    await connection.execute(
+        update(t)
+        .where(t.c.merchant_id == merchant_id, t.c.id == item.id)
+        .values(
+            amount=changed.amount,
+            quantity=changed.quantity,
+            description=changed.description,
+            metadata=changed.metadata,
+        )
+    )
+    return changed
+
+
+async def delete_item(
+    connection: AsyncConnection, events: SubscriptionEvents, merchant_id: str, item_id: str
+) -> InvoiceItem:
+    """A pending item removed (invoiceitem.deleted): no invoice bills it."""
+    item = await _pending(connection, merchant_id, item_id, "deleted")
+    t = invoice_items
+    await connection.execute(delete(t).where(t.c.merchant_id == merchant_id, t.c.id == item.id))
+    await events.item.record(connection, INVOICE_ITEM_DELETED, item)
+    return item

@@ -125,8 +125,10 @@ async def create_invoice(
     items = await invoice_items.take_pending(
         connection, merchant_id, subscription.id, invoice_id, period
     )
-    discount = discounts.in_force(subscription.discount, at)
+    discount = await discounts.of_invoice(connection, events, subscription, at)
     lines, taken = discounts.apply(discount, lines + pending + items)
+    if discount is not None and not discount.subscription_id:  # the customer's
+        await discounts.after_customer_invoice(connection, events, discount, taken)
     if subscription.credit_balance:
         lines += (
             InvoiceLine(

@@ -161,6 +161,26 @@ class Discount:
 
 
 @dataclass(frozen=True)
+class Restrictions:
+    """A promotion code's conditions (Stripe's `restrictions`), checked at redemption."""
+
+    first_time_transaction: bool = False
+    minimum_amount: int | None = None
+    """Minor units of minimum_amount_currency the purchase must come to (None: no minimum)."""
+    minimum_amount_currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """What a promotion code is redeemed for: its amount before the discount and currency
+    (None: no amount, a customer's discount), and the customer (None: a guest)."""
+
+    amount: int | None
+    currency: str | None
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
 class NewPromotionCode:
     coupon_id: str
     code: str
@@ -169,6 +189,7 @@ class NewPromotionCode:
     max_redemptions: int | None
     expires_at: int | None
     metadata: dict[str, str]
+    restrictions: Restrictions = Restrictions()
 
 
 @dataclass(frozen=True)
@@ -181,6 +202,7 @@ class PromotionCode(Stored):
     times_redeemed: int
     metadata: dict[str, str]
     coupon: Coupon | None = None
+    restrictions: Restrictions = Restrictions()
     """Its coupon (deleted ones too), added by the read (None only before)."""
 
 

@@ -18,7 +18,7 @@ from paycore.runtime.mutations import Complete, FinalAnswer, Phases
 from paycore.storage import Shards
 from paycore.storage.reads import Cursor, Named, Page, Reads, page_after
 from paycore.subscription import changes as changes_module
-from paycore.subscription import invoice_items, invoices, lifecycle
+from paycore.subscription import invoice_items, invoices, lifecycle, preview
 from paycore.subscription.changes import SubscriptionChanges
 from paycore.subscription.clock_deletion import DeleteCustomer, delete_test_clock
 from paycore.subscription.collection import (
@@ -52,6 +52,7 @@ from paycore.subscription.models import (
     TestClockStatus,
 )
 from paycore.subscription.periods import SECONDS_PER_DAY
+from paycore.subscription.preview import PreviewRequest
 from paycore.subscription.repository import PRICES, TestClockRepository
 from paycore.subscription.store import (
     SUBSCRIPTIONS,
@@ -268,6 +269,44 @@ class Subscriptions:
 
     async def get_invoice_item(self, merchant_id: str, item_id: str) -> InvoiceItem:
         return await self._reads.one(merchant_id, invoice_items.INVOICE_ITEMS, item_id)
+
+    async def list_invoice_items(
+        self,
+        merchant_id: str,
+        cursor: Cursor,
+        customer_id: str,
+        invoice_id: str,
+        pending: bool | None,
+    ) -> Page[InvoiceItem]:
+        query = invoice_items.items_query(merchant_id, customer_id, invoice_id, pending)
+        named = [
+            Named("customer", CUSTOMERS, customer_id),
+            Named("invoice", INVOICES, invoice_id),
+        ]
+        return await self._reads.page(
+            merchant_id, invoice_items.INVOICE_ITEMS, cursor, query, named
+        )
+
+    async def update_invoice_item(
+        self,
+        connection: AsyncConnection,
+        merchant_id: str,
+        item_id: str,
+        changes: invoice_items.InvoiceItemChanges,
+    ) -> InvoiceItem:
+        return await invoice_items.update_item(
+            connection, self.collection.rules, merchant_id, item_id, changes
+        )
+
+    async def delete_invoice_item(
+        self, connection: AsyncConnection, merchant_id: str, item_id: str
+    ) -> InvoiceItem:
+        return await invoice_items.delete_item(connection, self._events, merchant_id, item_id)
+
+    async def preview_invoice(self, merchant_id: str, request: PreviewRequest) -> Invoice:
+        """The subscription's next invoice as it would be made (nothing stored:
+        paycore.subscription.preview)."""
+        return await preview.upcoming(self._shards, self.collection, merchant_id, request)
 
     async def get_invoice(self, merchant_id: str, invoice_id: str) -> Invoice:
         return await self._reads.one(merchant_id, INVOICES, invoice_id)

@@ -16,6 +16,7 @@ from paycore.customer.servicer import requests
 from paycore.customer.servicer.messages import (
     customer_message,
     deleted_customer_message,
+    deleted_discount_message,
     payment_method_message,
 )
 from paycore.ids import Prefix
@@ -48,10 +49,17 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
     ) -> customer_pb2.Customer:
         merchant_id = current_call().require_merchant()
         new = requests.new_customer(request)
+        discount = requests.discount_choice(request)
         reference, default = requests.first_payment_method(request)
         first = await self._service.first_payment_method(merchant_id, reference, default)
         return await self._mutations.answer(
-            merchant_id, request, customer_message, self._service.create_customer, new, first
+            merchant_id,
+            request,
+            customer_message,
+            self._service.create_customer,
+            new,
+            first,
+            discount,
         )
 
     GetCustomer = rpcs.get(Prefix.CUSTOMER, lambda s: s._service.get_customer, customer_message)
@@ -72,6 +80,10 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
 
     DeleteCustomer = rpcs.change_by_id(
         Prefix.CUSTOMER, deleted_customer_message, lambda s: s._service.delete_customer
+    )
+
+    DeleteCustomerDiscount = rpcs.change_by_id(
+        Prefix.CUSTOMER, deleted_discount_message, lambda s: s._service.delete_discount
     )
 
     async def ListCustomers(
@@ -164,6 +176,20 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             self._service.attach_payment_method,
             payment_method_id,
             customer_id,
+        )
+
+    async def UpdatePaymentMethod(
+        self, request: customer_pb2.UpdatePaymentMethodRequest, context: Context
+    ) -> customer_pb2.PaymentMethod:
+        merchant_id, payment_method_id = merchant_and_id(request.id, Prefix.PAYMENT_METHOD)
+        changes = requests.payment_method_changes(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            payment_method_message,
+            self._service.update_payment_method,
+            payment_method_id,
+            changes,
         )
 
     DetachPaymentMethod = rpcs.change_by_id(

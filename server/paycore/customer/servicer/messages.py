@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from paycore.customer.models import Customer, PaymentMethod
 from paycore.runtime.messages import converts, message_of
+from paycore.subscription.models import Discount
+from paycore.subscription.servicer.messages import coupon_message, discount_message
 from paycore.v1 import customer_pb2
 
 
@@ -17,6 +19,21 @@ def customer_message(customer: Customer) -> customer_pb2.Customer:
             default_payment_method=customer.default_payment_method or ""
         ),
         test_clock=customer.test_clock_id or "",
+        discount=None if customer.discount is None else discount_message(customer.discount),
+    )
+
+
+@converts(customer_pb2.DeletedDiscount)
+def deleted_discount_message(discount: Discount) -> customer_pb2.DeletedDiscount:
+    return customer_pb2.DeletedDiscount(
+        id=discount.id,
+        deleted=True,
+        customer=discount.customer_id,
+        coupon=coupon_message(discount.coupon),
+        promotion_code=discount.promotion_code_id or "",
+        start=discount.start,
+        end=discount.end or 0,
+        created=discount.start,
     )
 
 

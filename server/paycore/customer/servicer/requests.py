@@ -4,6 +4,7 @@ they leave the request."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from paycore import validation
@@ -12,7 +13,9 @@ from paycore.customer.models import (
     BillingDetails,
     CardInput,
     CustomerChanges,
+    DiscountChoice,
     NewCustomer,
+    PaymentMethodChanges,
 )
 from paycore.customer.test_methods import payment_method_reference
 from paycore.errors import ApiError, Reason, invalid, missing
@@ -111,6 +114,33 @@ def customer_changes(request: customer_pb2.UpdateCustomerRequest) -> CustomerCha
         address=changed_address,
         default_payment_method=default_payment_method,
         metadata=metadata_change(request),
+        discount=discount_choice(request),
+    )
+
+
+def payment_method_changes(
+    request: customer_pb2.UpdatePaymentMethodRequest,
+) -> PaymentMethodChanges:
+    """The fields present in the request, checked; absent ones stay None (unchanged). The
+    expiry is checked by the domain, against the stored month or year it keeps."""
+    billing = request.billing_details
+    param = "billing_details"
+    return PaymentMethodChanges(
+        name=validation.text(f"{param}.name", billing.name, maximum=NAME_LENGTH_MAX)
+        if billing.HasField("name")
+        else None,
+        email=validation.email(f"{param}.email", billing.email, required=False)
+        if billing.HasField("email")
+        else None,
+        phone=validation.text(f"{param}.phone", billing.phone, maximum=PHONE_LENGTH_MAX)
+        if billing.HasField("phone")
+        else None,
+        address=address(f"{param}.address", billing.address)
+        if billing.HasField("address")
+        else None,
+        exp_month=request.card.exp_month if request.card.HasField("exp_month") else None,
+        exp_year=request.card.exp_year if request.card.HasField("exp_year") else None,
+        metadata=metadata_change(request),
     )
 
 
@@ -176,3 +206,23 @@ def billing(param: str, message: customer_pb2.BillingDetails) -> BillingDetails:
         phone=validation.text(f"{param}.phone", message.phone, maximum=PHONE_LENGTH_MAX),
         address=address(f"{param}.address", message.address),
     )
+
+
+COUPON_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def discount_choice(
+    request: customer_pb2.CreateCustomerRequest | customer_pb2.UpdateCustomerRequest,
+) -> DiscountChoice | None:
+    """The coupon or promotion code to redeem onto the customer (one at most); None for
+    neither."""
+    if request.coupon and request.promotion_code:
+        raise invalid("promotion_code", "give coupon or promotion_code, not both")
+    if request.coupon:
+        if not COUPON_ID.match(request.coupon):
+            raise invalid("coupon", "must be 1 to 200 letters, digits, '_' or '-'")
+        return DiscountChoice(coupon_id=request.coupon)
+    if request.promotion_code:
+        code = validation.object_id("promotion_code", request.promotion_code, Prefix.PROMOTION_CODE)
+        return DiscountChoice(promotion_code_id=code)
+    return None

@@ -24,6 +24,7 @@ from paycore.payment.intents import cancel, capture, confirm, create, update
 from paycore.payment.intents.answer import answer
 from paycore.payment.intents.flow import IntentFlow
 from paycore.payment.models import (
+    CHARGE_SEARCH_FIELDS,
     INTENT_SEARCH_FIELDS,
     Charge,
     Intent,
@@ -392,6 +393,15 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         intent_id, customer_id, group = requests.charge_filters(request)
         page = await self._pay_in.charges.list(merchant_id, cursor, intent_id, customer_id, group)
         return page_response(payment_pb2.ListChargesResponse, page, charge_message)
+
+    async def SearchCharges(
+        self, request: payment_pb2.SearchChargesRequest, context: Context
+    ) -> payment_pb2.SearchChargesResponse:
+        merchant_id = current_call().require_merchant()
+        query = search.parse("query", request.query, CHARGE_SEARCH_FIELDS)
+        cursor = requests.charge_search_cursor(request)
+        page = await self._pay_in.charges.search(merchant_id, cursor, query)
+        return search_response(payment_pb2.SearchChargesResponse, page, charge_message)
 
     # -- application fees (docs/connect.md) -----------------------------------------------------
 

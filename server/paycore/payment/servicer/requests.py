@@ -501,6 +501,12 @@ def charge_cursor(request: payment_pb2.ListChargesRequest) -> Cursor:
     return cursor_with(request, lambda param, value: charge_id(param, value, required=False))
 
 
+def charge_search_cursor(request: payment_pb2.SearchChargesRequest) -> Cursor:
+    """SearchCharges' page: `limit` as a List's, `page` the `next_page` it answered (a ch_)."""
+    page = charge_id("page", request.page, required=False)
+    return Cursor(validation.list_limit(request.limit), page)
+
+
 def charge_filters(request: payment_pb2.ListChargesRequest) -> tuple[str, str, str]:
     """ListCharges' (`payment_intent`, `customer`, `transfer_group`): "" lists every one's."""
     intent_id = validation.object_id(

@@ -33,6 +33,7 @@ from paycore.subscription.servicer.messages import (
     deleted_clock_message,
     deleted_coupon_message,
     deleted_discount_message,
+    deleted_item_message,
     invoice_message,
     item_message,
     line_message,
@@ -50,12 +51,14 @@ from paycore.subscription.servicer.requests import (
     coupon_id,
     frozen_time,
     invoice_item,
+    invoice_item_changes,
     new_coupon,
     new_price,
     new_product,
     new_promotion_code,
     new_subscription,
     new_test_clock,
+    preview_request,
     promotion_code_changes,
     retry_schedule,
     subscription_changes,
@@ -309,6 +312,50 @@ class SubscriptionServicer(subscription_pb2_grpc.SubscriptionServiceServicer):
     GetInvoiceItem = rpcs.get(
         Prefix.INVOICE_ITEM, lambda s: s._billing.get_invoice_item, item_message
     )
+
+    async def CreateInvoicePreview(
+        self, request: subscription_pb2.CreateInvoicePreviewRequest, context: Context
+    ) -> subscription_pb2.Invoice:
+        merchant_id = current_call().require_merchant()
+        upcoming = await self._billing.preview_invoice(
+            merchant_id, preview_request(request, self._rules)
+        )
+        return invoice_message(upcoming)
+
+    async def ListInvoiceItems(
+        self, request: subscription_pb2.ListInvoiceItemsRequest, context: Context
+    ) -> subscription_pb2.ListInvoiceItemsResponse:
+        merchant_id = current_call().require_merchant()
+        page = await self._billing.list_invoice_items(
+            merchant_id,
+            cursor_of(request, Prefix.INVOICE_ITEM),
+            validation.object_id("customer", request.customer, Prefix.CUSTOMER, required=False),
+            validation.object_id("invoice", request.invoice, Prefix.INVOICE, required=False),
+            request.pending if request.HasField("pending") else None,
+        )
+        return page_response(subscription_pb2.ListInvoiceItemsResponse, page, item_message)
+
+    async def UpdateInvoiceItem(
+        self, request: subscription_pb2.UpdateInvoiceItemRequest, context: Context
+    ) -> subscription_pb2.InvoiceItem:
+        merchant_id, item_id = merchant_and_id(request.id, Prefix.INVOICE_ITEM)
+        changes = invoice_item_changes(request)
+        return await self._mutations.answer(
+            merchant_id,
+            request,
+            item_message,
+            self._billing.update_invoice_item,
+            item_id,
+            changes,
+        )
+
+    async def DeleteInvoiceItem(
+        self, request: subscription_pb2.DeleteInvoiceItemRequest, context: Context
+    ) -> subscription_pb2.DeleteInvoiceItemResponse:
+        merchant_id, item_id = merchant_and_id(request.id, Prefix.INVOICE_ITEM)
+        return await self._mutations.answer(
+            merchant_id, request, deleted_item_message, self._billing.delete_invoice_item, item_id
+        )
 
     GetInvoice = rpcs.get(Prefix.INVOICE, lambda s: s._billing.get_invoice, invoice_message)
 

@@ -29,6 +29,11 @@ settings_message = derived(BillingSettings, subscription_pb2.BillingSettings)
 item_message = derived(InvoiceItem, subscription_pb2.InvoiceItem)
 
 
+@converts(subscription_pb2.DeleteInvoiceItemResponse)
+def deleted_item_message(item: InvoiceItem) -> subscription_pb2.DeleteInvoiceItemResponse:
+    return subscription_pb2.DeleteInvoiceItemResponse(id=item.id, deleted=True)
+
+
 @converts(subscription_pb2.DeleteTestClockResponse)
 def deleted_clock_message(clock: TestClock) -> subscription_pb2.DeleteTestClockResponse:
     return subscription_pb2.DeleteTestClockResponse(id=clock.id, deleted=True)
@@ -62,6 +67,11 @@ def promotion_code_message(code: PromotionCode) -> subscription_pb2.PromotionCod
         subscription_pb2.PromotionCode,
         code,
         coupon=None if code.coupon is None else coupon_message(code.coupon),
+        restrictions=subscription_pb2.PromotionCodeRestrictions(
+            first_time_transaction=code.restrictions.first_time_transaction,
+            minimum_amount=code.restrictions.minimum_amount or 0,
+            minimum_amount_currency=code.restrictions.minimum_amount_currency or "",
+        ),
     )
 
 

@@ -4,7 +4,7 @@ into domain objects; prices, customers and clocks are checked by the domain."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from paycore.ids import Prefix
 from paycore.runtime.messages import by_number, by_number_or_none, member, value_names
 from paycore.runtime.servicing import metadata_change
 from paycore.subscription.changes import ItemChange, SubscriptionChanges
-from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX
+from paycore.subscription.invoice_items import DESCRIPTION_LENGTH_MAX, InvoiceItemChanges
 from paycore.subscription.models import (
     INTERVAL_COUNT_MAX,
     PERCENT_OFF_MAX,
@@ -36,8 +36,10 @@ from paycore.subscription.models import (
     PromotionCodeChanges,
     ProrationBehavior,
     Recurring,
+    Restrictions,
     SubscriptionStatus,
 )
+from paycore.subscription.preview import PreviewRequest
 from paycore.v1 import subscription_pb2
 
 # UNSPECIFIED: create prorations (Stripe's default).
@@ -226,9 +228,45 @@ def save_default_payment_method(value: str) -> bool:
 def subscription_changes(
     request: subscription_pb2.UpdateSubscriptionRequest, rules: CurrencyRules
 ) -> SubscriptionChanges:
+    method = None
+    if request.HasField("default_payment_method"):
+        method = validation.object_id(
+            "default_payment_method",
+            request.default_payment_method,
+            Prefix.PAYMENT_METHOD,
+            required=False,
+        )
+    cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
+    behavior = member(
+        "proration_behavior",
+        request.proration_behavior,
+        PRORATIONS,
+        subscription_pb2.ProrationBehavior,
+    )
+    discount = discount_of(request)
+    if request.clear_discounts and any(discount.values()):
+        raise invalid("discounts", "cannot be given with clear_discounts")
+    return SubscriptionChanges(
+        items=item_changes(request.items, rules),
+        proration=behavior,
+        cancel_at_period_end=cancel,
+        default_payment_method_id=method,
+        metadata=metadata_change(request),
+        clear_discounts=request.clear_discounts,
+        **discount,
+    )
+
+
+def item_changes(
+    requested: Iterable[subscription_pb2.UpdateSubscriptionRequest.Item],
+    rules: CurrencyRules,
+    prefix: str = "",
+) -> tuple[ItemChange, ...]:
+    """UpdateSubscription's item changes (also a preview's), each checked naming
+    `<prefix>items[n].<field>`."""
     items = []
-    for index, item in enumerate(request.items):
-        param = f"items[{index}]"
+    for index, item in enumerate(requested):
+        param = f"{prefix}items[{index}]"
         item_id = validation.object_id(
             f"{param}.id", item.id, Prefix.SUBSCRIPTION_ITEM, required=item.deleted
         )
@@ -252,33 +290,7 @@ def subscription_changes(
                 price_data=inline,
             )
         )
-    method = None
-    if request.HasField("default_payment_method"):
-        method = validation.object_id(
-            "default_payment_method",
-            request.default_payment_method,
-            Prefix.PAYMENT_METHOD,
-            required=False,
-        )
-    cancel = request.cancel_at_period_end if request.HasField("cancel_at_period_end") else None
-    behavior = member(
-        "proration_behavior",
-        request.proration_behavior,
-        PRORATIONS,
-        subscription_pb2.ProrationBehavior,
-    )
-    discount = discount_of(request)
-    if request.clear_discounts and any(discount.values()):
-        raise invalid("discounts", "cannot be given with clear_discounts")
-    return SubscriptionChanges(
-        items=tuple(items),
-        proration=behavior,
-        cancel_at_period_end=cancel,
-        default_payment_method_id=method,
-        metadata=metadata_change(request),
-        clear_discounts=request.clear_discounts,
-        **discount,
-    )
+    return tuple(items)
 
 
 def item_quantity(param: str, quantity: int | None) -> int:
@@ -446,6 +458,28 @@ def new_promotion_code(request: subscription_pb2.CreatePromotionCodeRequest) -> 
         max_redemptions=request.max_redemptions or None,
         expires_at=request.expires_at or None,
         metadata=validation.metadata("metadata", request.metadata),
+        restrictions=restrictions(request.restrictions),
+    )
+
+
+def restrictions(message: subscription_pb2.PromotionCodeRestrictions) -> Restrictions:
+    """A promotion code's restrictions: a minimum amount (1 or more minor units) with its
+    currency, both or neither; first_time_transaction."""
+    param = "restrictions"
+    minimum, currency = message.minimum_amount, message.minimum_amount_currency
+    if minimum < 0:
+        raise invalid(f"{param}.minimum_amount", "must be 1 or more minor units")
+    if minimum and not currency:
+        raise missing(f"{param}.minimum_amount_currency")
+    if currency and not minimum:
+        raise missing(f"{param}.minimum_amount")
+    if minimum:
+        currency = validation.currency(f"{param}.minimum_amount_currency", currency)
+        validation.amount(f"{param}.minimum_amount", minimum, currency)
+    return Restrictions(
+        first_time_transaction=message.first_time_transaction,
+        minimum_amount=minimum or None,
+        minimum_amount_currency=currency or None,
     )
 
 
@@ -509,4 +543,58 @@ def new_coupon(request: subscription_pb2.CreateCouponRequest) -> NewCoupon:
         max_redemptions=request.max_redemptions or None,
         redeem_by=request.redeem_by or None,
         metadata=validation.metadata("metadata", request.metadata),
+    )
+
+
+def preview_request(
+    request: subscription_pb2.CreateInvoicePreviewRequest, rules: CurrencyRules
+) -> PreviewRequest:
+    """CreateInvoicePreview's shape checks: a customer or a subscription, the proposed
+    changes named `subscription_details.<field>`."""
+    customer_id = validation.object_id(
+        "customer", request.customer, Prefix.CUSTOMER, required=False
+    )
+    subscription_id = validation.object_id(
+        "subscription", request.subscription, Prefix.SUBSCRIPTION, required=False
+    )
+    if not customer_id and not subscription_id:
+        raise missing("customer")
+    details = request.subscription_details
+    prefix = "subscription_details."
+    behavior = member(
+        f"{prefix}proration_behavior",
+        details.proration_behavior,
+        PRORATIONS,
+        subscription_pb2.ProrationBehavior,
+    )
+    if details.proration_date < 0:
+        raise invalid(f"{prefix}proration_date", "must be unix seconds")
+    return PreviewRequest(
+        customer_id=customer_id,
+        subscription_id=subscription_id,
+        items=item_changes(details.items, rules, prefix),
+        proration=behavior,
+        proration_date=details.proration_date or None,
+    )
+
+
+def invoice_item_changes(request: subscription_pb2.UpdateInvoiceItemRequest) -> InvoiceItemChanges:
+    """UpdateInvoiceItem's shape checks (the item's own, with its currency, are
+    paycore.subscription.invoice_items.update_item's)."""
+    amount = request.amount if request.HasField("amount") else None
+    if amount == 0:
+        raise invalid("amount", "must not be zero (negative is a credit)")
+    quantity = None
+    if request.HasField("quantity"):
+        quantity = item_quantity("quantity", request.quantity)
+    description = None
+    if request.HasField("description"):
+        description = validation.text(
+            "description", request.description, maximum=DESCRIPTION_LENGTH_MAX
+        )
+    return InvoiceItemChanges(
+        amount=amount,
+        quantity=quantity,
+        description=description,
+        metadata=metadata_change(request),
     )

@@ -9,7 +9,7 @@ from paycore.storage.migrations import ddl
 from sqlalchemy.dialects import postgresql
 
 revision = "0044"
-down_revision = "0042"
+down_revision = "0043"
 
 
 def upgrade() -> None:
