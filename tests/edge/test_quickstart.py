@@ -1,0 +1,136 @@
+"""Stripe's quickstarts over the REST edge with stripe-python: Price.create with
+`product_data` (the product and its price in one call, one transaction, idempotent with the
+key); PaymentIntents' `off_session` given as Stripe's "one_off" / "recurring" strings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import stripe
+from paycore.edge import start_edge
+from paycore.v1 import account_pb2
+
+from tests.payment.shop import PayIn, assert_books_balance
+
+
+@pytest_asyncio.fixture
+async def sdk(payin: PayIn) -> AsyncIterator[tuple[stripe.StripeClient, str]]:
+    server = await start_edge(payin.target, "127.0.0.1:0")
+    merchant = await payin.admin.accounts.CreateMerchant(
+        account_pb2.CreateMerchantRequest(
+            name="Quickstart", email="dev@quickstart.test", country="US", default_currency="usd"
+        )
+    )
+    try:
+        client = stripe.StripeClient(
+            merchant.secret_key,
+            base_addresses={"api": f"http://127.0.0.1:{server.port}"},
+            max_network_retries=0,
+        )
+        yield client, merchant.id
+    finally:
+        await server.close()
+
+
+def _with(params: dict[str, Any], **changes: Any) -> Any:
+    return {**params, **changes}
+
+
+async def test_price_create_with_product_data_makes_both_once(
+    sdk: tuple[stripe.StripeClient, str],
+) -> None:
+    client, _ = sdk
+
+    def scenario() -> None:
+        recurring: Any = {"interval": "month"}
+        product_data: Any = {"name": "Starter", "metadata": {"tier": "1"}}
+        params: Any = {
+            "product_data": product_data,
+            "unit_amount": 2000,
+            "currency": "usd",
+            "recurring": recurring,
+        }
+        price = client.v1.prices.create(params=params, options={"idempotency_key": "qs-1"})
+        assert price.unit_amount == 2000 and price.currency == "usd" and price.active
+        assert price.recurring is not None and price.recurring.interval == "month"
+        product = client.v1.products.retrieve(str(price.product))
+        assert product.name == "Starter" and product.active
+        assert product.metadata.to_dict() == {"tier": "1"}
+
+        again = client.v1.prices.create(params=params, options={"idempotency_key": "qs-1"})
+        assert again.id == price.id and again.product == price.product
+        assert [p.id for p in client.v1.products.list().data] == [product.id]
+
+        with pytest.raises(stripe.InvalidRequestError) as both:
+            client.v1.prices.create(
+                params=_with(params, product=product.id),
+                options={"idempotency_key": "qs-2"},
+            )
+        assert both.value.param == "product_data"
+        with pytest.raises(stripe.InvalidRequestError) as nameless:
+            client.v1.prices.create(
+                params=_with(params, product_data={"metadata": {"tier": "2"}}),
+                options={"idempotency_key": "qs-3"},
+            )
+        assert nameless.value.param == "product_data[name]"
+        with pytest.raises(stripe.InvalidRequestError) as neither:
+            client.v1.prices.create(
+                params=_with({}, unit_amount=2000, currency="usd"),
+                options={"idempotency_key": "qs-4"},
+            )
+        assert neither.value.param == "product"
+        # A refused price leaves no product behind.
+        assert [p.id for p in client.v1.products.list().data] == [product.id]
+        with pytest.raises(stripe.InvalidRequestError) as bad_amount:
+            client.v1.prices.create(
+                params=_with(params, unit_amount=0), options={"idempotency_key": "qs-5"}
+            )
+        assert bad_amount.value.param == "unit_amount"
+        assert [p.id for p in client.v1.products.list().data] == [product.id]
+
+    await asyncio.to_thread(scenario)
+
+
+async def test_off_session_takes_stripes_one_off_and_recurring(
+    sdk: tuple[stripe.StripeClient, str], payin: PayIn
+) -> None:
+    client, merchant_id = sdk
+
+    def scenario() -> None:
+        customer = client.v1.customers.create(params={"email": "ada@example.com"})
+        for word in ("recurring", "one_off"):
+            params: Any = {
+                "amount": 2000,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": "pm_card_authenticationRequired",
+                "off_session": word,
+                "confirm": True,
+            }
+            # Off-session, a card that must authenticate is declined (on-session it would
+            # ask for authentication): the word meant true.
+            with pytest.raises(stripe.CardError) as raised:
+                client.v1.payment_intents.create(params=params)
+            assert raised.value.code == "authentication_required", word
+
+        intent = client.v1.payment_intents.create(
+            params={
+                "amount": 1500,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": "pm_card_authenticationRequired",
+            }
+        )
+        with pytest.raises(stripe.CardError) as confirmed:
+            client.v1.payment_intents.confirm(intent.id, params={"off_session": "one_off"})
+        assert confirmed.value.code == "authentication_required"
+        with pytest.raises(stripe.InvalidRequestError) as other:
+            client.v1.payment_intents.confirm(intent.id, params={"off_session": "often"})
+        assert other.value.param == "off_session" and "one_off" in str(other.value)
+
+    await asyncio.to_thread(scenario)
+    await assert_books_balance(payin.admin, merchant_id)
