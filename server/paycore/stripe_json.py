@@ -431,6 +431,8 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
         return None if number == 0 and field.full_name in NULL_WHEN_ZERO else number
     if field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
         message = message_of(field)
+        if message.full_name == STRUCT:
+            return _whole_numbers(value)
         return (
             value
             if is_well_known(message) and message.full_name != ANY
@@ -443,6 +445,21 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
             return None
         if _is_code(field):
             return value.lower() if _UPPER_CODE.match(value) else value
+    return value
+
+
+STRUCT = "google.protobuf.Struct"
+
+
+def _whole_numbers(value: Any) -> Any:
+    """A Struct's JSON (an event's previous_attributes) with its whole numbers as integers:
+    a Struct holds every number as a double, which Stripe's amounts and timestamps are not."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

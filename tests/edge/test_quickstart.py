@@ -134,3 +134,91 @@ async def test_off_session_takes_stripes_one_off_and_recurring(
 
     await asyncio.to_thread(scenario)
     await assert_books_balance(payin.admin, merchant_id)
+
+
+async def test_updated_events_carry_previous_attributes(
+    sdk: tuple[stripe.StripeClient, str],
+) -> None:
+    client, _ = sdk
+
+    def scenario() -> None:
+        customer = client.v1.customers.create(
+            params={"email": "ada@example.com", "name": "Ada", "metadata": {"plan": "a"}}
+        )
+        client.v1.customers.update(
+            customer.id,
+            params={"email": "ada@new.example", "metadata": {"plan": "b", "seat": "3"}},
+        )
+        listed = client.v1.events.list(params={"type": "customer.updated"}).data
+        assert len(listed) == 1
+        event = client.v1.events.retrieve(listed[0].id)
+        for seen in (event, listed[0]):
+            previous = seen.data.to_dict()["previous_attributes"]
+            assert previous == {
+                "email": "ada@example.com",
+                "metadata": {"plan": "a", "seat": None},
+            }, previous
+            assert seen.data.object["email"] == "ada@new.example"
+        created = client.v1.events.list(params={"type": "customer.created"}).data
+        assert created[0].data.to_dict().get("previous_attributes") is None
+
+    await asyncio.to_thread(scenario)
+
+
+async def test_subscription_and_charge_updates_carry_previous_attributes(
+    sdk: tuple[stripe.StripeClient, str],
+) -> None:
+    client, _ = sdk
+
+    def scenario() -> None:
+        customer = client.v1.customers.create(params={"email": "bo@example.com"})
+        recurring: Any = {"interval": "month"}
+        product_data: Any = {"name": "Pro"}
+        price = client.v1.prices.create(
+            params={
+                "product_data": product_data,
+                "unit_amount": 1200,
+                "currency": "usd",
+                "recurring": recurring,
+            }
+        )
+        items: Any = [{"price": price.id}]
+        subscription = client.v1.subscriptions.create(
+            params={"customer": customer.id, "items": items, "trial_period_days": 7}
+        )
+        client.v1.subscriptions.update(
+            subscription.id, params={"cancel_at_period_end": True, "metadata": {"n": "1"}}
+        )
+        (event,) = client.v1.events.list(params={"type": "customer.subscription.updated"}).data
+        previous = event.data.to_dict()["previous_attributes"]
+        assert previous == {
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "metadata": {"n": None},
+        }, previous
+        canceled_at = event.data.object["canceled_at"]
+        assert isinstance(canceled_at, int)
+        # Renewing again: the old timestamp is given back as the integer it was.
+        client.v1.subscriptions.update(subscription.id, params={"cancel_at_period_end": False})
+        newest = client.v1.events.list(params={"type": "customer.subscription.updated"}).data[0]
+        assert newest.data.to_dict()["previous_attributes"] == {
+            "cancel_at_period_end": True,
+            "canceled_at": canceled_at,
+        }
+        assert type(newest.data.to_dict()["previous_attributes"]["canceled_at"]) is int
+
+        intent = client.v1.payment_intents.create(
+            params={
+                "amount": 2500,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "description": "first",
+            }
+        )
+        charge_id = str(intent.latest_charge)
+        client.v1.charges.update(charge_id, params={"description": "second"})
+        (changed,) = client.v1.events.list(params={"type": "charge.updated"}).data
+        assert changed.data.to_dict()["previous_attributes"] == {"description": "first"}
+
+    await asyncio.to_thread(scenario)

@@ -15,6 +15,7 @@ from collections import abc as _abc
 from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paycore.v1 import common_pb2 as _common_pb2
@@ -84,18 +85,28 @@ class Event(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
         OBJECT_FIELD_NUMBER: _builtins.int
+        PREVIOUS_ATTRIBUTES_FIELD_NUMBER: _builtins.int
         @_builtins.property
         def object(self) -> _any_pb2.Any:
             """The object as it was right after the change, e.g. a paycore.v1.PaymentIntent."""
+
+        @_builtins.property
+        def previous_attributes(self) -> _struct_pb2.Struct:
+            """Stripe's `previous_attributes`, on `*.updated` events: the fields the change altered,
+            each with its value before it, as the REST edge renders the object (a map such as
+            metadata gives its changed keys only, null for a key it lacked); absent (null) on other
+            events.
+            """
 
         def __init__(
             self,
             *,
             object: _any_pb2.Any | None = ...,
+            previous_attributes: _struct_pb2.Struct | None = ...,
         ) -> None: ...
-        _HasFieldArgType: _TypeAlias = _typing.Literal["object", b"object"]  # noqa: Y015
+        _HasFieldArgType: _TypeAlias = _typing.Literal["object", b"object", "previous_attributes", b"previous_attributes"]  # noqa: Y015
         def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-        _ClearFieldArgType: _TypeAlias = _typing.Literal["object", b"object"]  # noqa: Y015
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["object", b"object", "previous_attributes", b"previous_attributes"]  # noqa: Y015
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 

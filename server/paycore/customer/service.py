@@ -176,7 +176,7 @@ class CustomerService:
             raise not_found("discount", customer_id)
         saved = await CustomerRepository(connection).replace(replace(customer, discount=None))
         await self._events.discount.record(connection, DISCOUNT_DELETED, customer.discount)
-        await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
+        await self._events.customer.record(connection, CUSTOMER_UPDATED, saved, before=customer)
         return customer.discount
 
     async def first_payment_method(
@@ -250,7 +250,7 @@ class CustomerService:
             updated = await self._take_discount(connection, updated, changes.discount)
         saved = await repository.replace(updated)
         if updated != customer:  # an update that changes nothing is no event (as at Stripe)
-            await self._events.customer.record(connection, CUSTOMER_UPDATED, saved)
+            await self._events.customer.record(connection, CUSTOMER_UPDATED, saved, before=customer)
         return saved
 
     async def delete_customer(

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Every state change writes one (paycore.storage.raw: asyncpg, not Core).
 _COLUMNS = column_names(events, ["merchant_id", "id", "type", "object_id", "object_type", "data"])
-_INSERT = Insert(events, _COLUMNS).sql
+# Events a recorder writes (paycore.events.outbox): with an update's previous_attributes.
+_INSERT = Insert(events, [*_COLUMNS, "previous_attributes"]).sql
 
 
 class EventsInsert:
@@ -54,26 +55,28 @@ class EventRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def insert(
-        self,
-        merchant_id: str,
-        event_id: str,
-        event_type: str,
-        object_id: str | None,
-        object_type: str,
-        data: dict[str, Any],
-    ) -> None:
+    async def insert_many(self, written: Sequence[NewEvent]) -> None:
+        """The events, pipelined in one round trip (pay-out's scheduler records a batch of
+        payouts' events at once); one alone in one statement."""
+        rows = [
+            (
+                event.merchant_id,
+                event.id,
+                event.type,
+                event.object_id,
+                event.object_type,
+                jsonb(event.data),
+                None if event.previous_attributes is None else jsonb(event.previous_attributes),
+            )
+            for event in written
+        ]
+        if not rows:
+            return
         driver = await driver_of(self._connection)
-        await driver.execute(
-            _INSERT, merchant_id, event_id, event_type, object_id, object_type, jsonb(data)
-        )
-
-    async def insert_many(self, rows: Sequence[tuple[str, str, str, str | None, str, Any]]) -> None:
-        """(merchant, id, type, object id, object type, data) rows, pipelined in one round trip
-        (pay-out's scheduler records a batch of payouts' events at once)."""
-        if rows:
-            driver = await driver_of(self._connection)
-            await driver.executemany(_INSERT, [(*row[:5], jsonb(row[5])) for row in rows])
+        if len(rows) == 1:
+            await driver.execute(_INSERT, *rows[0])
+        else:
+            await driver.executemany(_INSERT, rows)
 
 
 def events_query(

@@ -95,7 +95,7 @@ class Charges:
         await PayInRepository(connection).set_charge_details(merchant_id, charge_id, details)
         updated = charge_of(await _attempt(connection, merchant_id, charge_id))
         if updated != shown:
-            await self._events.record(connection, events.CHARGE_UPDATED, updated)
+            await self._events.record(connection, events.CHARGE_UPDATED, updated, before=shown)
         return updated
 
     async def _positioned(self, merchant_id: str, cursor: Cursor) -> Cursor:
