@@ -38,3 +38,28 @@ async def test_customer_updated_is_delivered_with_previous_attributes(
     event = await shop.client.events.GetEvent(event_pb2.GetEventRequest(id=body["id"]))
     assert body == stripe_json(event)
     assert dict(event.data.previous_attributes)["name"] == "Ada"
+
+
+async def test_detaching_the_default_card_gives_it_as_previous(hooks: Hooks, shop: Shop) -> None:
+    customer = await shop.client.customers.CreateCustomer(
+        customer_pb2.CreateCustomerRequest(
+            name="Bo",
+            payment_method="pm_card_visa",
+            invoice_settings=customer_pb2.InvoiceSettings(default_payment_method="pm_card_visa"),
+        )
+    )
+    card = customer.invoice_settings.default_payment_method
+    assert card
+    await shop.client.customers.DetachPaymentMethod(
+        customer_pb2.DetachPaymentMethodRequest(id=card)
+    )
+    listed = await shop.client.events.ListEvents(
+        event_pb2.ListEventsRequest(type="customer.updated", object_id=customer.id)
+    )
+    (event,) = listed.data
+    previous = stripe_json(event)["data"]["previous_attributes"]
+    assert list(previous) == ["invoice_settings"], previous
+    assert previous["invoice_settings"]["default_payment_method"] == card
+    assert (
+        stripe_json(event)["data"]["object"]["invoice_settings"]["default_payment_method"] is None
+    )

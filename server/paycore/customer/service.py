@@ -516,7 +516,11 @@ class CustomerService:
             merchant_id, found.customer_id, payment_method_id
         )
         if customer is not None:
-            await self._events.customer.record(connection, CUSTOMER_UPDATED, customer)
+            # Only the default changed (the update clears just that payment method).
+            before = replace(customer, default_payment_method=payment_method_id)
+            await self._events.customer.record(
+                connection, CUSTOMER_UPDATED, customer, before=before
+            )
         return detached
 
     async def card_for_charge(
