@@ -405,6 +405,11 @@ def _promotion_code(rendered: dict[str, Any]) -> None:
     _empty_as_null(rendered, ("max_redemptions", "expires_at"))
 
 
+def _webhook_endpoint(rendered: dict[str, Any]) -> None:
+    """An endpoint created without an api_version has it null, as Stripe renders it."""
+    _empty_as_null(rendered, ("api_version",))
+
+
 def _discount(rendered: dict[str, Any]) -> None:
     """A discount without an end (once, forever) has `end` null."""
     _empty_as_null(rendered, ("end",))
@@ -421,6 +426,7 @@ FIXUPS: dict[str, Callable[[dict[str, Any]], None]] = {
     "paycore.v1.Coupon": _coupon,
     "paycore.v1.Discount": _discount,
     "paycore.v1.PromotionCode": _promotion_code,
+    "paycore.v1.WebhookEndpoint": _webhook_endpoint,
 }
 """Per message type, what its JSON changes to be Stripe's (after the rules above)."""
 

@@ -222,3 +222,39 @@ async def test_subscription_and_charge_updates_carry_previous_attributes(
         assert changed.data.to_dict()["previous_attributes"] == {"description": "first"}
 
     await asyncio.to_thread(scenario)
+
+
+async def test_webhook_endpoint_api_version_is_stored_and_shown(
+    sdk: tuple[stripe.StripeClient, str],
+) -> None:
+    client, _ = sdk
+
+    def scenario() -> None:
+        events: Any = ["customer.updated"]
+        pinned = client.v1.webhook_endpoints.create(
+            params={
+                "url": "https://93.184.215.14/hooks",
+                "enabled_events": events,
+                "api_version": "2025-03-31.basil",
+            }
+        )
+        assert pinned.api_version == "2025-03-31.basil"
+        assert client.v1.webhook_endpoints.retrieve(pinned.id).api_version == "2025-03-31.basil"
+        plain = client.v1.webhook_endpoints.create(
+            params={"url": "https://93.184.215.14/other", "enabled_events": events}
+        )
+        assert plain.api_version is None
+        listed = {e.id: e.api_version for e in client.v1.webhook_endpoints.list().data}
+        assert listed == {pinned.id: "2025-03-31.basil", plain.id: None}
+        updated = client.v1.webhook_endpoints.update(pinned.id, params={"description": "x"})
+        assert updated.api_version == "2025-03-31.basil"
+        with pytest.raises(stripe.InvalidRequestError) as bad:
+            client.v1.webhook_endpoints.create(
+                params=_with(
+                    {}, url="https://93.184.215.14/bad", enabled_events=events, api_version="latest"
+                )
+            )
+        assert bad.value.param == "api_version"
+        assert len(client.v1.webhook_endpoints.list().data) == 2
+
+    await asyncio.to_thread(scenario)

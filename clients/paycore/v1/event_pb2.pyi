@@ -272,6 +272,7 @@ class WebhookEndpoint(_message.Message):
     SECRET_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    API_VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """"we_..." """
     url: _builtins.str
@@ -283,6 +284,11 @@ class WebhookEndpoint(_message.Message):
     replays): stored encrypted and never shown again.
     """
     created: _builtins.int
+    api_version: _builtins.str
+    """Stripe's API version the endpoint was created for ("2024-06-20", "2025-03-31.basil"), as
+    given on create, stored and shown (paycore renders every event one way); empty (null at
+    the REST edge) when none was given.
+    """
     @_builtins.property
     def enabled_events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Event types delivered; ["*"] means all."""
@@ -300,10 +306,11 @@ class WebhookEndpoint(_message.Message):
         secret: _builtins.str = ...,
         created: _builtins.int = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        api_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "description", b"description", "enabled_events", b"enabled_events", "id", b"id", "metadata", b"metadata", "secret", b"secret", "status", b"status", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_version", b"api_version", "created", b"created", "description", b"description", "enabled_events", b"enabled_events", "id", b"id", "metadata", b"metadata", "secret", b"secret", "status", b"status", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -337,6 +344,7 @@ class CreateWebhookEndpointRequest(_message.Message):
     ENABLED_EVENTS_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    API_VERSION_FIELD_NUMBER: _builtins.int
     url: _builtins.str
     """Required: https (http only where the platform's configuration allows it, as `paycore dev`
     does), at most 2048 characters; a host resolving to a loopback, private or link-local address
@@ -344,6 +352,10 @@ class CreateWebhookEndpointRequest(_message.Message):
     """
     description: _builtins.str
     """At most 1000 characters."""
+    api_version: _builtins.str
+    """Stripe's `api_version` ("YYYY-MM-DD", or with a release name: "2025-03-31.basil"); stored
+    and rendered on the endpoint, the events' form unchanged by it.
+    """
     @_builtins.property
     def enabled_events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Required, at least one event type, or "*"."""
@@ -357,10 +369,11 @@ class CreateWebhookEndpointRequest(_message.Message):
         enabled_events: _abc.Iterable[_builtins.str] | None = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        api_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "enabled_events", b"enabled_events", "metadata", b"metadata", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_version", b"api_version", "description", b"description", "enabled_events", b"enabled_events", "metadata", b"metadata", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

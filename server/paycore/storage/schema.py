@@ -1087,6 +1087,8 @@ webhook_endpoints = _owned(
     Column("failing_since", DateTime(timezone=True)),
     Column("created", BigInteger, nullable=False),
     _created_at(),
+    # Stripe's api_version given on create; null when none was (0048).
+    Column("api_version", Text),
 )
 
 # One event on its way to one endpoint; the worker claims due ones by next_attempt_at (a

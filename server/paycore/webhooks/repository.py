@@ -88,6 +88,7 @@ class EndpointRepository:
                 enabled_events=list(endpoint.enabled_events),
                 description=endpoint.description,
                 metadata=endpoint.metadata,
+                api_version=endpoint.api_version,
                 status=endpoint.status.value,
                 secret=sealed_secret,
                 created=endpoint.created,
