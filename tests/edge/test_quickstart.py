@@ -258,3 +258,18 @@ async def test_webhook_endpoint_api_version_is_stored_and_shown(
         assert len(client.v1.webhook_endpoints.list().data) == 2
 
     await asyncio.to_thread(scenario)
+
+
+async def test_list_events_takes_delivery_success(sdk: tuple[stripe.StripeClient, str]) -> None:
+    """The REST filter reaches ListEvents (its semantics: tests/webhooks/
+    test_delivery_success_filter.py): with no endpoint, no event was delivered or is pending."""
+    client, _ = sdk
+
+    def scenario() -> None:
+        client.v1.customers.create(params={"name": "Ada"})
+        assert [event.type for event in client.v1.events.list().data] == ["customer.created"]
+        for delivered in (True, False):
+            listed = client.v1.events.list(params={"delivery_success": delivered})
+            assert listed.data == [], delivered
+
+    await asyncio.to_thread(scenario)

@@ -174,6 +174,7 @@ class ListEventsRequest(_message.Message):
     OBJECT_ID_FIELD_NUMBER: _builtins.int
     TYPES_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    DELIVERY_SUCCESS_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
     starting_after: _builtins.str
     ending_before: _builtins.str
@@ -184,6 +185,12 @@ class ListEventsRequest(_message.Message):
     """Only events of this type; a trailing ".*" matches a prefix, e.g. "payment_intent.*"."""
     object_id: _builtins.str
     """Only events whose object is this one ("pi_...", "re_...": a timeline of one object)."""
+    delivery_success: _builtins.bool
+    """Stripe's `delivery_success`: false keeps the events with a webhook delivery not (yet)
+    succeeded (pending or failed); true those delivered to at least one endpoint whose every
+    delivery succeeded. Events sent to no endpoint (or not yet handed to webhooks) are in
+    neither. Absent lists all.
+    """
     @_builtins.property
     def types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only events of any of these types (at most 20, each as `type` takes it: REST
@@ -206,12 +213,15 @@ class ListEventsRequest(_message.Message):
         object_id: _builtins.str = ...,
         types: _abc.Iterable[_builtins.str] | None = ...,
         created: _common_pb2.TimestampRange | None = ...,
+        delivery_success: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created", b"created"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_delivery_success", b"_delivery_success", "created", b"created", "delivery_success", b"delivery_success"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "ending_before", b"ending_before", "limit", b"limit", "object_id", b"object_id", "starting_after", b"starting_after", "type", b"type", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_delivery_success", b"_delivery_success", "created", b"created", "delivery_success", b"delivery_success", "ending_before", b"ending_before", "limit", b"limit", "object_id", b"object_id", "starting_after", b"starting_after", "type", b"type", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__delivery_success: _TypeAlias = _typing.Literal["delivery_success"]  # noqa: Y015
+    _WhichOneofArgType__delivery_success: _TypeAlias = _typing.Literal["_delivery_success", b"_delivery_success"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__delivery_success) -> _WhichOneofReturnType__delivery_success | None: ...
 
 Global___ListEventsRequest: _TypeAlias = ListEventsRequest  # noqa: Y015
 

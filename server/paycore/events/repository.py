@@ -10,7 +10,7 @@ from paycore.events.models import Event, NewEvent, TypeFilter
 from paycore.storage.raw import driver_of, jsonb
 from paycore.storage.reads import Kind
 from paycore.storage.rows import Decoder
-from paycore.storage.schema import events
+from paycore.storage.schema import events, webhook_deliveries
 from paycore.storage.statements import Insert, column_names
 from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -83,11 +83,15 @@ def events_query(
     merchant_id: str,
     type_filter: TypeFilter,
     object_id: str = "",
+    delivery_success: bool | None = None,
 ) -> Select[Any]:
     """The merchant's events that the filters keep: each a plain comparison that an index of
     the table serves (events_type_idx for types; events_created_idx serves the page's
-    `created`, which `Reads.page` adds)."""
+    `created`, which `Reads.page` adds); `delivery_success` an EXISTS per event on
+    webhook_deliveries_event_idx (ListEventsRequest.delivery_success)."""
     query = select(events).where(events.c.merchant_id == merchant_id)
+    if delivery_success is not None:
+        query = query.where(*_delivered(delivery_success))
     if object_id:
         query = query.where(events.c.object_id == object_id)
     types = [
@@ -99,6 +103,23 @@ def events_query(
     if type_filter.hidden:
         query = query.where(events.c.type.not_in(type_filter.hidden))
     return query
+
+
+# A delivery's status that is a success (paycore.webhooks.models.DeliveryStatus.SUCCEEDED).
+_SUCCEEDED = "succeeded"
+
+
+def _delivered(success: bool) -> list[Any]:
+    """ListEvents' delivery_success: false, a delivery of the event not succeeded (pending or
+    failed); true, at least one delivery and every one succeeded."""
+    deliveries = select(webhook_deliveries.c.id).where(
+        webhook_deliveries.c.merchant_id == events.c.merchant_id,
+        webhook_deliveries.c.event_id == events.c.id,
+    )
+    unsuccessful = deliveries.where(webhook_deliveries.c.status != _SUCCEEDED).exists()
+    if not success:
+        return [unsuccessful]
+    return [deliveries.exists(), ~unsuccessful]
 
 
 async def claim_unpublished(connection: AsyncConnection, limit: int) -> list[Event]:
